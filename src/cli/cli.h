@@ -1,0 +1,26 @@
+/*
+ * cli — the `rollcall` command line: one function per subcommand, each with
+ * its own --help. main() looks the subcommand up in a table and calls it.
+ */
+#ifndef RC_CLI_H
+#define RC_CLI_H
+
+/* A subcommand: argv[0] is the subcommand name. Returns the process exit
+ * status: 0 success, 1 failure at run time, 2 bad usage. */
+typedef int (*cli_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    const char *summary; /* one line for `rollcall --help` */
+    cli_fn run;
+} cli_command;
+
+int cli_serve(int argc, char **argv);
+
+/* Scan models_dir for the default models listed in its manifest.json (or any
+ * *.onnx when there is no manifest). Returns a NULL-terminated array of file
+ * names that the caller frees with cli_free_list. */
+char **cli_list_models(const char *models_dir);
+void cli_free_list(char **list);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * serve.c — `rollcall serve`: create the data directory, find the models,
+ * start the HTTP server and run until SIGINT or SIGTERM, then shut down
+ * cleanly (requests in flight finish first).
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../http/http.h"
+#include "../rc/rc.h"
+#include "cli.h"
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: rollcall serve [OPTIONS]\n\n"
+            "Run the Rollcall server: REST API under /api/v1, web UI at /, health at /healthz.\n\n"
+            "Options:\n"
+            "  -l, --listen HOST:PORT  address to listen on (default 127.0.0.1:8080;\n"
+            "                          0.0.0.0:8080 for every interface, port 0 picks one)\n"
+            "  -d, --data DIR          data directory, created if missing (default ./data)\n"
+            "  -m, --models DIR        directory with the ONNX models (default ./models)\n"
+            "  -t, --threads N         HTTP worker threads (default: one per core)\n"
+            "  -v, --verbose           log debug messages\n"
+            "  -h, --help              show this help\n");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **cli_list_models(const char *models_dir)
+{
+    size_t n = 0, cap = 16;
+    char **list = calloc(cap + 1, sizeof *list);
+    if (!list) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", models_dir);
+    json_t *manifest = json_load_file(path, 0, NULL);
+    json_t *files = manifest ? json_object_get(manifest, "files") : NULL;
+    if (json_is_array(files)) {
+        size_t i;
+        json_t *f;
+        json_array_foreach(files, i, f) {
+            const char *name = json_string_value(json_object_get(f, "file"));
+            if (!name || n == cap) continue;
+            snprintf(path, sizeof path, "%s/%s", models_dir, name);
+            FILE *fp = fopen(path, "rb");
+            if (!fp) continue;
+            fclose(fp);
+            list[n++] = strdup(name);
+        }
+    } else {
+        DIR *d = opendir(models_dir);
+        struct dirent *e;
+        while (d && (e = readdir(d)) && n < cap) {
+            size_t l = strlen(e->d_name);
+            if (l > 5 && strcmp(e->d_name + l - 5, ".onnx") == 0) list[n++] = strdup(e->d_name);
+        }
+        if (d) closedir(d);
+    }
+    json_decref(manifest);
+    qsort(list, n, sizeof *list, cmp_str);
+    return list;
+}
+
+void cli_free_list(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++) free(list[i]);
+    free(list);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    http_config cfg = {.listen = "127.0.0.1:8080", .data_dir = "./data", .models_dir = "./models"};
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 'l'}, {"data", required_argument, 0, 'd'},
+        {"models", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
+        {"verbose", no_argument, 0, 'v'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:d:m:t:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': cfg.listen = optarg; break;
+        case 'd': cfg.data_dir = optarg; break;
+        case 'm': cfg.models_dir = optarg; break;
+        case 't': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 256) {
+                fprintf(stderr, "rollcall serve: --threads wants a number from 1 to 256\n");
+                return 2;
+            }
+            cfg.threads = (unsigned)n;
+            break;
+        }
+        case 'v': rc_log_set_level(RC_LOG_DEBUG); break;
+        case 'h': serve_usage(stdout); return 0;
+        default: serve_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rollcall serve: unexpected argument '%s'\n", argv[optind]);
+        serve_usage(stderr);
+        return 2;
+    }
+
+    rc_error err;
+    char host[64];
+    uint16_t port;
+    if (http_parse_listen(cfg.listen, host, &port, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        return 2;
+    }
+    if (rc_mkdir_p(cfg.data_dir, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        return 1;
+    }
+    char **models = cli_list_models(cfg.models_dir);
+    if (!models || !models[0])
+        rc_log(RC_LOG_WARN, "no models found in %s (run scripts/fetch-models)", cfg.models_dir);
+    cfg.models_available = (const char *const *)models;
+
+    /* Block the stop signals in every thread; this one waits for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    http_server *srv;
+    if (http_server_start(&cfg, &srv, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        cli_free_list(models);
+        return 1;
+    }
+    int v6 = strchr(host, ':') != NULL;
+    printf("Rollcall %s listening on http://%s%s%s:%u/ (data in %s)\n", RC_VERSION, v6 ? "[" : "",
+           host, v6 ? "]" : "", http_server_port(srv), cfg.data_dir);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv);
+    cli_free_list(models);
+    rc_log(RC_LOG_INFO, "stopped");
+    return 0;
+}

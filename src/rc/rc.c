@@ -1,0 +1,158 @@
+/*
+ * rc.c — status names, error filling, logging, clocks and two small file
+ * helpers used across modules.
+ */
+#include "rc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const status_names[RC_STATUS_COUNT] = {
+    [RC_OK] = "ok",
+    [RC_ERR_INVALID] = "invalid",
+    [RC_ERR_NOMEM] = "out_of_memory",
+    [RC_ERR_IO] = "io",
+    [RC_ERR_NOT_FOUND] = "not_found",
+    [RC_ERR_UNSUPPORTED] = "unsupported",
+    [RC_ERR_LIMIT] = "too_large",
+    [RC_ERR_CORRUPT] = "corrupt",
+    [RC_ERR_CONFLICT] = "conflict",
+    [RC_ERR_DENIED] = "denied",
+    [RC_ERR_DB] = "database",
+    [RC_ERR_NET] = "network",
+    [RC_ERR_INTERNAL] = "internal",
+};
+
+const char *rc_status_name(rc_status s)
+{
+    if ((unsigned)s >= RC_STATUS_COUNT) return "unknown";
+    return status_names[s];
+}
+
+rc_status rc_fail(rc_error *err, rc_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void rc_error_clear(rc_error *err)
+{
+    if (!err) return;
+    err->code = RC_OK;
+    err->msg[0] = '\0';
+}
+
+/* Set once by main before threads start; read-only afterwards. */
+static rc_log_level log_level = RC_LOG_INFO;
+
+void rc_log_set_level(rc_log_level level)
+{
+    log_level = level;
+}
+
+void rc_log(rc_log_level level, const char *fmt, ...)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    if (level < log_level) return;
+    char line[2048];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    /* One fputs per line keeps lines from different threads whole. */
+    size_t len = strlen(line);
+    if (len + 1 < sizeof line) {
+        line[len] = '\n';
+        line[len + 1] = '\0';
+    }
+    fputs(line, stderr);
+}
+
+double rc_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int64_t rc_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+rc_status rc_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *len,
+                       rc_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "%s: %s", path,
+                           strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max_bytes) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_LIMIT, "%s: %lld bytes is over the limit of %zu", path,
+                       (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n + 1);
+    if (!buf) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n);
+    }
+    size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        free(buf);
+        return rc_fail(err, RC_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, n);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return RC_OK;
+}
+
+rc_status rc_mkdir_p(const char *path, rc_error *err)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return rc_fail(err, RC_ERR_INVALID, "bad directory path");
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return rc_fail(err, RC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+        return rc_fail(err, RC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    struct stat st;
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+        return rc_fail(err, RC_ERR_IO, "%s exists and is not a directory", tmp);
+    return RC_OK;
+}

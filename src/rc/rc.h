@@ -1,0 +1,70 @@
+/*
+ * rc — the few things every Rollcall module shares: the one project-wide
+ * status enum, an error value that carries a message a user can read, logging
+ * and clocks. Nothing here holds mutable global state except the log level,
+ * which main sets once.
+ */
+#ifndef RC_RC_H
+#define RC_RC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RC_VERSION "0.1.0"
+
+/* Every fallible function in Rollcall returns one of these. */
+typedef enum {
+    RC_OK = 0,
+    RC_ERR_INVALID,     /* malformed argument or input */
+    RC_ERR_NOMEM,       /* allocation failed */
+    RC_ERR_IO,          /* file or socket error */
+    RC_ERR_NOT_FOUND,   /* no such file, record or route */
+    RC_ERR_UNSUPPORTED, /* valid but not handled (operator, format, option) */
+    RC_ERR_LIMIT,       /* input larger than a configured limit */
+    RC_ERR_CORRUPT,     /* data that should parse does not */
+    RC_ERR_CONFLICT,    /* already exists, or changed under us */
+    RC_ERR_DENIED,      /* authentication or authorisation failed */
+    RC_ERR_DB,          /* database error */
+    RC_ERR_NET,         /* network peer unreachable or misbehaving */
+    RC_ERR_INTERNAL,    /* a bug: should not happen */
+    RC_STATUS_COUNT
+} rc_status;
+
+/* A short, stable, lower-case name for a status ("invalid", "not_found", ...). */
+const char *rc_status_name(rc_status s);
+
+/* An error with a message for the user. Functions that can fail take an
+ * optional `rc_error *` (NULL is allowed) and fill it on failure. */
+typedef struct {
+    rc_status code;
+    char msg[512];
+} rc_error;
+
+/* Fill `err` (if not NULL) with `code` and a printf-style message; returns
+ * `code` so callers can write `return rc_fail(err, RC_ERR_IO, "...", ...)`. */
+rc_status rc_fail(rc_error *err, rc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reset an error to RC_OK with an empty message. */
+void rc_error_clear(rc_error *err);
+
+/* Logging to stderr, one line per call, with a UTC timestamp and level. */
+typedef enum { RC_LOG_DEBUG, RC_LOG_INFO, RC_LOG_WARN, RC_LOG_ERROR } rc_log_level;
+void rc_log_set_level(rc_log_level level);
+void rc_log(rc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic milliseconds (for measuring) and wall-clock Unix milliseconds. */
+double rc_mono_ms(void);
+int64_t rc_unix_ms(void);
+
+/* Read a whole file into a new buffer (NUL-terminated for convenience; the
+ * terminator is not counted in *len). The caller frees the result with free().
+ * Files over `max_bytes` are refused with RC_ERR_LIMIT. */
+rc_status rc_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *len,
+                       rc_error *err);
+
+/* Create a directory and its parents (mode 0750); existing is fine. */
+rc_status rc_mkdir_p(const char *path, rc_error *err);
+
+#endif
