@@ -1,0 +1,56 @@
+/*
+ * nn — Rollcall's ONNX inference engine. A model is loaded once (parsed,
+ * shape-checked, constant-folded, fused) and is then immutable and shared by
+ * every thread; each thread runs it through its own nn_session, which owns
+ * the planned intermediate buffers. One run executes on the calling thread.
+ *
+ * This header is the contract the face pipeline is written against.
+ */
+#ifndef RC_NN_H
+#define RC_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../rc/rc.h"
+
+#define NN_MAX_DIMS 8
+
+typedef struct {
+    int ndim;
+    int64_t d[NN_MAX_DIMS]; /* -1 for a dimension the model leaves open */
+} nn_shape;
+
+typedef struct nn_model nn_model;     /* immutable after load; share freely */
+typedef struct nn_session nn_session; /* per thread */
+
+/* Load an .onnx file. On failure *out is NULL and err says what was wrong
+ * (unsupported operators name the node and the operator). */
+rc_status nn_model_load(const char *path, nn_model **out, rc_error *err);
+rc_status nn_model_load_memory(const void *data, size_t len, const char *name, nn_model **out,
+                               rc_error *err);
+void nn_model_free(nn_model *m);
+
+int nn_model_num_inputs(const nn_model *m);
+int nn_model_num_outputs(const nn_model *m);
+const char *nn_model_input_name(const nn_model *m, int i);
+const char *nn_model_output_name(const nn_model *m, int i);
+/* The input shape the model declares (open dimensions are -1). */
+nn_shape nn_model_input_shape(const nn_model *m, int i);
+/* Index of the named output, or -1. */
+int nn_model_output_index(const nn_model *m, const char *name);
+
+/* A workspace for running `m` on one thread. */
+rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err);
+void nn_session_free(nn_session *s);
+
+/* Run the model on float32 inputs (NCHW, contiguous), one per model input in
+ * model order, with their shapes. A shape that differs from the previous run
+ * re-plans the session; a shape the model cannot take is RC_ERR_INVALID. */
+rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_shape *shapes,
+                         rc_error *err);
+
+/* Output i of the last successful run; valid until the next run or free. */
+const float *nn_session_output(const nn_session *s, int i, nn_shape *shape);
+
+#endif
