@@ -31,6 +31,10 @@ import type {
   Session,
   Settings,
   User,
+  UserCreate,
+  UserPatch,
+  ApiKeyCreate,
+  ApiKeyCreated,
 } from './types';
 import { NdjsonSplitter } from '../lib/ndjson';
 
@@ -202,10 +206,10 @@ export class ApiClient {
   users(q: Query = {}): Promise<Page<User>> {
     return this.get('/api/v1/users', q);
   }
-  createUser(u: { email: string; name: string; role: string; password: string; person_id?: number | null }): Promise<User> {
+  createUser(u: UserCreate): Promise<User> {
     return this.post('/api/v1/users', u);
   }
-  updateUser(id: number, u: Partial<{ email: string; name: string; role: string; password: string; person_id: number | null }>): Promise<User> {
+  updateUser(id: number, u: UserPatch): Promise<User> {
     return this.patch(`/api/v1/users/${id}`, u);
   }
   deleteUser(id: number): Promise<void> {
@@ -217,7 +221,7 @@ export class ApiClient {
   apiKeys(): Promise<Page<ApiKey>> {
     return this.get('/api/v1/api-keys');
   }
-  createApiKey(k: { name: string; role: string; camera_id?: number | null }): Promise<ApiKey> {
+  createApiKey(k: ApiKeyCreate): Promise<ApiKeyCreated> {
     return this.post('/api/v1/api-keys', k);
   }
   deleteApiKey(id: number): Promise<void> {
@@ -286,7 +290,7 @@ export class ApiClient {
     const handle = (obj: unknown) => {
       const o = obj as Partial<ImportDone> & Partial<ImportLine>;
       if (o.done) done = o as ImportDone;
-      else onLine(o as ImportLine);
+      else onLine(o as unknown as ImportLine);
     };
     const split = new NdjsonSplitter();
     if (!res.body) {

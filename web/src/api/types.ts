@@ -1,135 +1,42 @@
-// Types of the Rollcall REST API v1, written from the API contract
-// (src/http/openapi.json / briefs api.md). Every page uses these through
-// the client in ./client.ts; nothing else in the UI spells a JSON shape.
+// Types of the Rollcall REST API v1. They come from the OpenAPI description
+// (src/http/openapi.json → schema.d.ts, regenerated with `npm run gen:api`);
+// where the description is looser than the contract it documents (nullable
+// references, fields every answer carries) the type is tightened here, once,
+// so no page spells a JSON shape of its own.
+import type { components } from './schema';
 
-export type Role = 'admin' | 'manager' | 'member' | 'device';
+type S = components['schemas'];
+/** Make the listed optional fields required. */
+type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 
-export interface ApiErrorBody {
-  error: { code: string; message: string };
-}
+export type Role = S['Role'];
+export type ApiErrorBody = S['Error'];
 
 export interface Page<T> {
   items: T[];
   total: number;
 }
 
-export interface User {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-  person_id: number | null;
-  created_at: string;
-  last_login_at: string | null;
-}
+export type User = S['User'];
+export type Session = S['Session'];
+export type UserCreate = S['UserCreate'];
+export type UserPatch = S['UserPatch'];
+export type RoleInfo = S['RoleInfo'];
+export type ApiKey = S['ApiKey'] & { key?: string };
+export type ApiKeyCreate = S['ApiKeyCreate'];
+export type ApiKeyCreated = S['ApiKeyCreated'];
+export type AuditEntry = S['AuditEntry'];
+export type Settings = Req<S['Settings'], 'timezone' | 'dedup_window_s' | 'min_stay_s' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'>;
 
-export interface Session {
-  user: User;
-  csrf_token: string;
-}
+export type Person = S['Person'];
+export type PersonKind = Person['kind'];
+export type PersonInput = S['PersonCreate'];
+export type GroupRef = S['GroupRef'];
+export type Quality = S['Quality'];
+export type Face = S['Face'];
+export type EnrollResult = Omit<S['FaceUploadResult'], 'quality'> & { quality: Quality | null };
 
-export interface RoleInfo {
-  name: Role;
-  description: string;
-}
-
-export interface ApiKey {
-  id: number;
-  name: string;
-  role: Role;
-  prefix: string;
-  camera_id?: number | null;
-  created_at: string;
-  last_used_at?: string | null;
-  /** Present only in the response that created the key. */
-  key?: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  time: string;
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
-}
-
-export interface Settings {
-  timezone: string;
-  dedup_window_s: number;
-  min_stay_s: number;
-  recognition_threshold: number;
-  liveness_threshold: number;
-  keep_unrecognized: boolean;
-  [key: string]: unknown;
-}
-
-export type PersonKind = 'student' | 'teacher' | 'employee' | 'other';
-
-export interface GroupRef {
-  id: number;
-  name: string;
-}
-
-export interface Person {
-  id: number;
-  external_id: string;
-  first_name: string;
-  last_name: string;
-  name: string;
-  email: string | null;
-  kind: PersonKind;
-  active: boolean;
-  consent_at: string | null;
-  face_count: number;
-  groups: GroupRef[];
-  created_at: string;
-}
-
-export interface PersonInput {
-  external_id: string;
-  first_name: string;
-  last_name: string;
-  email?: string | null;
-  kind: PersonKind;
-  active?: boolean;
-  consent_at?: string | null;
-}
-
-export interface Quality {
-  score: number;
-  size: number;
-  sharpness: number;
-  yaw: number;
-  pitch: number;
-  roll: number;
-  ok: boolean;
-  reasons: string[];
-}
-
-export interface Face {
-  id: number;
-  quality: Quality;
-  model_id: string;
-  created_at: string;
-}
-
-export interface EnrollResult {
-  file: string;
-  accepted: boolean;
-  face_id: number | null;
-  reason: string | null;
-  quality: Quality | null;
-}
-
-export interface ImportLine {
-  file: string;
-  person: string;
-  accepted: boolean;
-  reason: string | null;
-  face_id: number | null;
-}
-
+export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & { person: string | null; reason: string | null; face_id: number | null };
 export interface ImportDone {
   done: true;
   files: number;
@@ -137,122 +44,33 @@ export interface ImportDone {
   persons_created: number;
 }
 
-export interface Group {
-  id: number;
-  name: string;
-  description: string;
-  member_count: number;
-}
-
-export interface Schedule {
-  id: number;
-  group_id: number | null;
-  person_id: number | null;
-  /** ISO day of week, Monday = 1 … Sunday = 7. */
-  day_of_week: number;
-  start: string;
-  end: string;
-  grace_min: number;
-  label: string;
-}
-
+export type Group = S['Group'];
+export type GroupWrite = S['GroupWrite'];
+export type Schedule = S['Schedule'];
 export type ScheduleInput = Omit<Schedule, 'id'>;
+export type Holiday = S['Holiday'];
 
-export interface Holiday {
-  id: number;
-  date: string;
-  name: string;
-}
-
-export type CameraKind = 'mjpeg' | 'snapshot' | 'rtsp' | 'file' | 'v4l2';
-export type Direction = 'entry' | 'exit' | 'both';
-
-export interface CameraStatus {
-  state: string;
-  fps_in: number;
-  fps_processed: number;
-  frames: number;
-  drops: number;
+export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;
   last_frame_at: string | null;
-}
-
-export interface Camera {
-  id: number;
-  name: string;
-  url: string;
-  kind: CameraKind;
-  direction: Direction;
-  enabled: boolean;
-  fps: number;
-  status: CameraStatus;
-}
-
+};
+export type Camera = Omit<S['Camera'], 'status'> & { status: CameraStatus };
+export type CameraKind = Camera['kind'];
+export type Direction = Camera['direction'];
 export type CameraInput = Pick<Camera, 'name' | 'url' | 'kind' | 'direction' | 'enabled' | 'fps'>;
 
-export interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-export type EventType = 'entry' | 'exit';
-export type EventStatus = 'on_time' | 'late' | 'early_leave' | 'outside_schedule';
-
-export interface RecognizedEvent {
-  id: number;
-  type: EventType;
-  status: EventStatus;
-  time: string;
-  minutes_late: number;
-  new: boolean;
-}
-
-export interface Identity {
-  person_id: number;
-  external_id: string;
-  name: string;
-}
-
-export interface RecognizedFace {
-  box: Box;
-  score: number;
-  landmarks: [number, number][];
+export type Box = S['Box'];
+export type Identity = S['Identity'];
+export type RecognizedEvent = S['EventBrief'];
+export type EventType = RecognizedEvent['type'];
+export type EventStatus = RecognizedEvent['status'];
+export type RecognizedFace = Omit<S['RecognizedFace'], 'identity' | 'event'> & {
   identity: Identity | null;
-  confidence: number;
-  liveness: number;
-  live: boolean;
-  quality_ok: boolean;
-  reasons: string[];
   event: RecognizedEvent | null;
-}
+};
+export type RecognizeResponse = Omit<S['RecognizeResult'], 'faces'> & { faces: RecognizedFace[] };
 
-export interface RecognizeResponse {
-  width: number;
-  height: number;
-  ms: number;
-  faces: RecognizedFace[];
-}
-
-export interface AttendanceEvent {
-  id: number;
-  person_id: number;
-  person_name: string;
-  external_id: string;
-  time: string;
-  type: EventType;
-  status: EventStatus;
-  camera_id: number | null;
-  camera_name: string | null;
-  confidence: number | null;
-  box: Box | null;
-  liveness: number | null;
-  count: number;
-  manual: boolean;
-  reason: string | null;
-}
-
+export type AttendanceEvent = Omit<S['AttendanceEvent'], 'status' | 'box'> & { status: EventStatus; box: Box | null };
 export interface AttendanceFilter {
   from?: string;
   to?: string;
@@ -264,39 +82,13 @@ export interface AttendanceFilter {
   limit?: number;
   offset?: number;
 }
+export type ManualEntry = S['ManualEvent'];
+export type Correction = Omit<S['EventCorrection'], 'status'> & { status?: EventStatus };
 
-export interface ManualEntry {
-  person_id: number;
-  type: EventType;
-  time: string;
-  reason: string;
-}
-
-export interface Correction {
-  type?: EventType;
-  time?: string;
-  status?: EventStatus;
-  reason: string;
-}
-
-export interface DailyReportRow {
-  date: string;
-  scheduled: number;
-  present: number;
-  late: number;
-  absent: number;
-  rate: number;
-}
-
-export interface Dashboard {
-  today: { present: number; late: number; absent: number; expected: number };
-  late_by_group: { group_id: number; name: string; late: number }[];
+export type DailyReportRow = Required<S['DailyRow']>;
+export type Dashboard = {
+  today: Required<S['Dashboard']['today']>;
+  late_by_group: Required<S['Dashboard']['late_by_group'][number]>[];
   recent: AttendanceEvent[];
-}
-
-export interface Health {
-  status: string;
-  version: string;
-  uptime_s: number;
-  db: string;
-}
+};
+export type Health = S['Health'];

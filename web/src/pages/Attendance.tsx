@@ -62,16 +62,18 @@ export function AttendancePage() {
   return (
     <>
       <PageHead title={staff ? t('attendance.title') : t('attendance.mine')}>
-        <a className="btn" href={api.exportUrl('csv', filter)} download>
-          {t('attendance.downloadCsv')}
-        </a>
-        <a className="btn" href={api.exportUrl('xlsx', filter)} download>
-          {t('attendance.downloadXlsx')}
-        </a>
         {staff && (
-          <button type="button" className="btn primary" onClick={() => setManual(true)}>
-            {t('attendance.add')}
-          </button>
+          <>
+            <a className="btn" href={api.exportUrl('csv', filter)} download>
+              {t('attendance.downloadCsv')}
+            </a>
+            <a className="btn" href={api.exportUrl('xlsx', filter)} download>
+              {t('attendance.downloadXlsx')}
+            </a>
+            <button type="button" className="btn primary" onClick={() => setManual(true)}>
+              {t('attendance.add')}
+            </button>
+          </>
         )}
       </PageHead>
 
@@ -167,7 +169,7 @@ export function AttendancePage() {
               <tbody>
                 {list.data.items.map((e) => (
                   <tr key={e.id}>
-                    <td>{formatDateTime(e.time, tz, lang)}</td>
+                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
                     <td>{e.person_name}</td>
                     <td>{e.external_id}</td>
                     <td>

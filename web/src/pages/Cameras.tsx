@@ -1,6 +1,6 @@
 // Cameras: live status of every camera (state, fps in / processed, frames,
 // drops, last error, last frame thumbnail), refreshed every few seconds;
-// admins add, edit and delete them.
+// admins add, edit and delete them (and only they may see the snapshots).
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
@@ -69,7 +69,7 @@ export function CamerasPage() {
         {list.data?.items.map((c) => (
           <article key={c.id} className={`card ${styles.cam}`} aria-labelledby={`cam-${c.id}`}>
             <div className={styles.shot}>
-              {c.status.last_frame_at ? (
+              {editable && c.status.last_frame_at ? (
                 <img src={api.cameraSnapshotUrl(c.id, tick)} alt={t('cameras.snapshot', { name: c.name })} />
               ) : (
                 <span className="muted">{t('common.none')}</span>

@@ -150,7 +150,7 @@ export function PersonPage() {
               <tbody>
                 {history.data.items.map((e) => (
                   <tr key={e.id}>
-                    <td>{formatDateTime(e.time, tz, lang)}</td>
+                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
                     <td>
                       <TypeBadge type={e.type} />
                     </td>

@@ -3,13 +3,13 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
-import type { ApiKey, Role } from '../../api/types';
+import type { ApiKey, ApiKeyCreate } from '../../api/types';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
 import { useLoad } from '../../lib/useLoad';
 import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
 
-const KEY_ROLES: Role[] = ['device', 'manager', 'admin'];
+const KEY_ROLES: ApiKeyCreate['role'][] = ['device', 'manager', 'admin'];
 
 export function ApiKeysPage() {
   const { t, i18n } = useTranslation();
@@ -19,7 +19,7 @@ export function ApiKeysPage() {
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [copied, setCopied] = useState(false);
   const [name, setName] = useState('');
-  const [role, setRole] = useState<Role>('device');
+  const [role, setRole] = useState<ApiKeyCreate['role']>('device');
   const [cameraId, setCameraId] = useState('');
   const [error, setError] = useState<Error | null>(null);
   const lang = i18n.resolvedLanguage ?? 'es';
@@ -103,7 +103,7 @@ export function ApiKeysPage() {
             </label>
             <label className="field">
               <span>{t('common.role')}</span>
-              <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+              <select value={role} onChange={(e) => setRole(e.target.value as ApiKeyCreate['role'])}>
                 {KEY_ROLES.map((r) => (
                   <option key={r} value={r}>
                     {t(`roles.${r}`)}

@@ -51,7 +51,7 @@ export function AuditPage() {
               <tbody>
                 {list.data.items.map((a) => (
                   <tr key={a.id}>
-                    <td>{formatDateTime(a.time, tz, lang)}</td>
+                    <td className="nowrap">{formatDateTime(a.time, tz, lang)}</td>
                     <td>{a.actor}</td>
                     <td>
                       <code>{a.action}</code>
