@@ -23,7 +23,13 @@ function handler(req: IncomingMessage, res: ServerResponse) {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('latin1');
-    seen.push({ method: req.method ?? '', url: req.url ?? '', csrf: req.headers['x-csrf-token'] as string | undefined, type: req.headers['content-type'], body });
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      csrf: req.headers['x-csrf-token'] as string | undefined,
+      type: req.headers['content-type'],
+      body,
+    });
     const json = (status: number, obj: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(obj));
@@ -31,9 +37,13 @@ function handler(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
     switch (url.pathname) {
       case '/api/v1/auth/login':
-        return json(200, { user: { id: 1, email: 'a@b.c', name: 'A', role: 'admin', person_id: null, created_at: '', last_login_at: null }, csrf_token: 'tok123' });
+        return json(200, {
+          user: { id: 1, email: 'a@b.c', name: 'A', role: 'admin', person_id: null, created_at: '', last_login_at: null },
+          csrf_token: 'tok123',
+        });
       case '/api/v1/persons':
-        if (req.method === 'POST') return json(409, { error: { code: 'duplicate_external_id', message: 'A person with ID A1 already exists.' } });
+        if (req.method === 'POST')
+          return json(409, { error: { code: 'duplicate_external_id', message: 'A person with ID A1 already exists.' } });
         return json(200, { items: [], total: 0, query: url.search });
       case '/api/v1/settings':
         return json(401, { error: { code: 'unauthenticated', message: 'Log in first.' } });
@@ -139,7 +149,9 @@ describe('ApiClient', () => {
   it('sends recognition frames as raw image bodies with the query', async () => {
     const c = new ApiClient(base);
     seen.length = 0;
-    await c.recognize(new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: 'image/jpeg' }), { mark: true, cameraId: 2 }).catch(() => undefined);
+    await c
+      .recognize(new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: 'image/jpeg' }), { mark: true, cameraId: 2 })
+      .catch(() => undefined);
     expect(seen[0].url).toBe('/api/v1/recognize?mark=true&camera_id=2');
     expect(seen[0].type).toBe('image/jpeg');
     expect(seen[0].body.length).toBe(3);
@@ -148,10 +160,12 @@ describe('ApiClient', () => {
   it('enrolls as multipart with one file part per photo', async () => {
     const c = new ApiClient(base);
     seen.length = 0;
-    await c.enroll(3, [
-      { blob: new Blob(['x']), name: 'a.jpg' },
-      { blob: new Blob(['y']), name: 'b.jpg' },
-    ]).catch(() => undefined);
+    await c
+      .enroll(3, [
+        { blob: new Blob(['x']), name: 'a.jpg' },
+        { blob: new Blob(['y']), name: 'b.jpg' },
+      ])
+      .catch(() => undefined);
     expect(seen[0].type).toMatch(/^multipart\/form-data; boundary=/);
     expect(seen[0].body.match(/name="file"; filename="[ab]\.jpg"/g)).toHaveLength(2);
   });

@@ -26,7 +26,10 @@ export type ApiKey = S['ApiKey'] & { key?: string };
 export type ApiKeyCreate = S['ApiKeyCreate'];
 export type ApiKeyCreated = S['ApiKeyCreated'];
 export type AuditEntry = S['AuditEntry'];
-export type Settings = Req<S['Settings'], 'timezone' | 'dedup_window_s' | 'min_stay_s' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'>;
+export type Settings = Req<
+  S['Settings'],
+  'timezone' | 'dedup_window_s' | 'min_stay_s' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
+>;
 
 export type Person = S['Person'];
 export type PersonKind = Person['kind'];
@@ -36,7 +39,11 @@ export type Quality = S['Quality'];
 export type Face = S['Face'];
 export type EnrollResult = Omit<S['FaceUploadResult'], 'quality'> & { quality: Quality | null };
 
-export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & { person: string | null; reason: string | null; face_id: number | null };
+export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & {
+  person: string | null;
+  reason: string | null;
+  face_id: number | null;
+};
 export interface ImportDone {
   done: true;
   files: number;

@@ -38,7 +38,11 @@ export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled:
   }
 
   const fromFiles = (list: FileList | null) =>
-    void upload(Array.from(list ?? []).filter(isImage).map((f) => ({ blob: f, name: f.name })));
+    void upload(
+      Array.from(list ?? [])
+        .filter(isImage)
+        .map((f) => ({ blob: f, name: f.name })),
+    );
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();

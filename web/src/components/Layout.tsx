@@ -69,11 +69,7 @@ export function Layout() {
         <ul>
           {items.map((i) => (
             <li key={i.to}>
-              <NavLink
-                to={i.to}
-                className={({ isActive }) => (isActive ? styles.active : undefined)}
-                onClick={() => setOpen(false)}
-              >
+              <NavLink to={i.to} className={({ isActive }) => (isActive ? styles.active : undefined)} onClick={() => setOpen(false)}>
                 {t(i.label)}
               </NavLink>
             </li>

@@ -19,5 +19,7 @@ export function PersonThumb({ id, name, hasFaces }: { id: number; name: string; 
       </span>
     );
   }
-  return <img className="thumb" src={api.personPhotoUrl(id)} alt={t('people.photo', { name })} loading="lazy" onError={() => setFailed(true)} />;
+  return (
+    <img className="thumb" src={api.personPhotoUrl(id)} alt={t('people.photo', { name })} loading="lazy" onError={() => setFailed(true)} />
+  );
 }

@@ -42,7 +42,9 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
   };
   const add = (day: number) => {
     setNote(null);
-    setSlots((all) => sortSlots([...all, { key: `n${++keySeq}`, day_of_week: day, start: '08:00', end: '14:00', grace_min: 5, label: '' }]));
+    setSlots((all) =>
+      sortSlots([...all, { key: `n${++keySeq}`, day_of_week: day, start: '08:00', end: '14:00', grace_min: 5, label: '' }]),
+    );
   };
   const remove = (key: string) => setSlots((all) => all.filter((s) => s.key !== key));
   const invalid = slots.some((s) => slotError(s));
@@ -89,7 +91,14 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
                     </label>
                     <label className="field">
                       <span>{t('groups.grace')}</span>
-                      <input type="number" min={0} max={240} value={s.grace_min} disabled={!editable} onChange={(e) => update(s.key, { grace_min: Number(e.target.value) })} />
+                      <input
+                        type="number"
+                        min={0}
+                        max={240}
+                        value={s.grace_min}
+                        disabled={!editable}
+                        onChange={(e) => update(s.key, { grace_min: Number(e.target.value) })}
+                      />
                     </label>
                     <label className="field">
                       <span>{t('groups.label')}</span>

@@ -4,8 +4,7 @@
 import type { AttendanceEvent } from '../api/types';
 
 export type FeedItem =
-  | { kind: 'attendance'; key: string; event: AttendanceEvent }
-  | { kind: 'unknown'; key: string; time: string; camera: string | null };
+  { kind: 'attendance'; key: string; event: AttendanceEvent } | { kind: 'unknown'; key: string; time: string; camera: string | null };
 
 interface RecognitionSummary {
   time?: string;
@@ -31,7 +30,8 @@ export function feedItem(type: string, data: string, seq: number): FeedItem | nu
   }
   if (type === 'recognition') {
     const r = obj as RecognitionSummary;
-    const unknown = typeof r.unknown === 'number' ? r.unknown : (r.faces ?? []).filter((f) => f.identity == null && f.known !== true).length;
+    const unknown =
+      typeof r.unknown === 'number' ? r.unknown : (r.faces ?? []).filter((f) => f.identity == null && f.known !== true).length;
     if (unknown <= 0) return null;
     return { kind: 'unknown', key: `r${seq}`, time: r.time ?? new Date().toISOString(), camera: r.camera_name ?? null };
   }
@@ -40,7 +40,6 @@ export function feedItem(type: string, data: string, seq: number): FeedItem | nu
 
 /** Prepend an item, keeping at most `max` and dropping a repeated event id. */
 export function pushFeed(feed: FeedItem[], item: FeedItem, max = 30): FeedItem[] {
-  const rest =
-    item.kind === 'attendance' ? feed.filter((f) => !(f.kind === 'attendance' && f.event.id === item.event.id)) : feed;
+  const rest = item.kind === 'attendance' ? feed.filter((f) => !(f.kind === 'attendance' && f.event.id === item.event.id)) : feed;
   return [item, ...rest].slice(0, max);
 }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, dateIn, formatDate, formatDateTime, formatDuration, formatTime, isValidTimeZone, utcToZonedInput, zonedToUtc } from './format';
+import {
+  addDays,
+  dateIn,
+  formatDate,
+  formatDateTime,
+  formatDuration,
+  formatTime,
+  isValidTimeZone,
+  utcToZonedInput,
+  zonedToUtc,
+} from './format';
 
 describe('formatTime', () => {
   it('shows the wall clock of the institution zone, not the browser zone', () => {

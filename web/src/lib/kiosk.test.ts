@@ -40,18 +40,30 @@ describe('confirmationFor', () => {
   });
 
   it('a late entry says how late', () => {
-    const c = confirmationFor(face({ event: { id: 42, type: 'entry', status: 'late', time: '2026-11-21T07:12:00Z', minutes_late: 12, new: true } }), tEs, tz);
+    const c = confirmationFor(
+      face({ event: { id: 42, type: 'entry', status: 'late', time: '2026-11-21T07:12:00Z', minutes_late: 12, new: true } }),
+      tEs,
+      tz,
+    );
     expect(c.line).toBe('Entrada 08:12 — Tarde (12 min)');
     expect(c.tone).toBe('late');
   });
 
   it('an exit', () => {
-    const c = confirmationFor(face({ event: { id: 43, type: 'exit', status: 'on_time', time: '2026-11-21T15:05:00Z', minutes_late: 0, new: true } }), tEs, tz);
+    const c = confirmationFor(
+      face({ event: { id: 43, type: 'exit', status: 'on_time', time: '2026-11-21T15:05:00Z', minutes_late: 0, new: true } }),
+      tEs,
+      tz,
+    );
     expect(c.line).toBe('Salida 16:05');
   });
 
   it('a repeated event says it was already recorded', () => {
-    const c = confirmationFor(face({ event: { id: 41, type: 'entry', status: 'on_time', time: '2026-11-21T07:01:00Z', minutes_late: 0, new: false } }), tEs, tz);
+    const c = confirmationFor(
+      face({ event: { id: 41, type: 'entry', status: 'on_time', time: '2026-11-21T07:01:00Z', minutes_late: 0, new: false } }),
+      tEs,
+      tz,
+    );
     expect(c.line).toBe('Entrada 08:01 — a tiempo — ya registrada');
   });
 

@@ -58,8 +58,7 @@ export function confirmationFor(face: RecognizedFace, t: Translate, tz: string):
  * then a recognized person, then a liveness warning, then an unknown face; the
  * larger face wins a tie (it is the one closest to the kiosk). */
 export function primaryFace(faces: RecognizedFace[]): RecognizedFace | null {
-  const rank = (f: RecognizedFace) =>
-    (f.event ? 8 : 0) + (f.identity ? 4 : 0) + (!f.live ? 2 : 0) + (f.quality_ok ? 1 : 0);
+  const rank = (f: RecognizedFace) => (f.event ? 8 : 0) + (f.identity ? 4 : 0) + (!f.live ? 2 : 0) + (f.quality_ok ? 1 : 0);
   let best: RecognizedFace | null = null;
   for (const f of faces) {
     if (!best) best = f;

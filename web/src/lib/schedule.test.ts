@@ -28,7 +28,11 @@ describe('slotsFromSchedules', () => {
 
 describe('diffSchedules', () => {
   it('nothing changed, nothing to do', () => {
-    expect(diffSchedules(saved, slotsFromSchedules(saved), { group_id: 3, person_id: null })).toEqual({ create: [], update: [], remove: [] });
+    expect(diffSchedules(saved, slotsFromSchedules(saved), { group_id: 3, person_id: null })).toEqual({
+      create: [],
+      update: [],
+      remove: [],
+    });
   });
 
   it('finds created, changed and removed slots', () => {
@@ -39,6 +43,8 @@ describe('diffSchedules', () => {
     const ch = diffSchedules(saved, edited, { group_id: 3, person_id: null });
     expect(ch.remove).toEqual([2]);
     expect(ch.update).toEqual([{ id: 1, patch: { end: '15:00' } }]);
-    expect(ch.create).toEqual([{ group_id: 3, person_id: null, day_of_week: 5, start: '09:00', end: '13:00', grace_min: 10, label: 'Viernes' }]);
+    expect(ch.create).toEqual([
+      { group_id: 3, person_id: null, day_of_week: 5, start: '09:00', end: '13:00', grace_min: 10, label: 'Viernes' },
+    ]);
   });
 });

@@ -36,7 +36,17 @@ export function sortSlots<T extends Pick<Slot, 'day_of_week' | 'start'>>(slots: 
 }
 
 export function slotsFromSchedules(list: Schedule[]): Slot[] {
-  return sortSlots(list.map((s) => ({ id: s.id, key: `s${s.id}`, day_of_week: s.day_of_week, start: s.start, end: s.end, grace_min: s.grace_min, label: s.label ?? '' })));
+  return sortSlots(
+    list.map((s) => ({
+      id: s.id,
+      key: `s${s.id}`,
+      day_of_week: s.day_of_week,
+      start: s.start,
+      end: s.end,
+      grace_min: s.grace_min,
+      label: s.label ?? '',
+    })),
+  );
 }
 
 export interface ScheduleChanges {
@@ -46,7 +56,11 @@ export interface ScheduleChanges {
 }
 
 /** The API calls that turn `saved` into `edited` for one owner. */
-export function diffSchedules(saved: Schedule[], edited: Slot[], owner: { group_id: number | null; person_id: number | null }): ScheduleChanges {
+export function diffSchedules(
+  saved: Schedule[],
+  edited: Slot[],
+  owner: { group_id: number | null; person_id: number | null },
+): ScheduleChanges {
   const out: ScheduleChanges = { create: [], update: [], remove: [] };
   const byId = new Map(saved.map((s) => [s.id, s]));
   const kept = new Set<number>();

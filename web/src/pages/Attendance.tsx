@@ -47,7 +47,10 @@ export function AttendancePage() {
   const list = useLoad(() => api.attendance(filter), [filter]);
   const groups = useLoad(() => (staff ? api.groups() : Promise.resolve(null)), [staff]);
   const cameras = useLoad(() => (staff ? api.cameras().catch(() => null) : Promise.resolve(null)), [staff]);
-  const filterPerson = useLoad(() => (filter.person_id && staff ? api.person(filter.person_id) : Promise.resolve(null)), [filter.person_id, staff]);
+  const filterPerson = useLoad(
+    () => (filter.person_id && staff ? api.person(filter.person_id) : Promise.resolve(null)),
+    [filter.person_id, staff],
+  );
   const [manual, setManual] = useState(false);
   const [correcting, setCorrecting] = useState<AttendanceEvent | null>(null);
 

@@ -79,11 +79,7 @@ export function ImportPage() {
           )}
         </div>
         {picked && picked.length === 0 && <p className="muted">{t('import.none')}</p>}
-        {picked && picked.length > 0 && (
-          <p className="muted">
-            {t('import.picked', { files: picked.length, persons })}
-          </p>
-        )}
+        {picked && picked.length > 0 && <p className="muted">{t('import.picked', { files: picked.length, persons })}</p>}
         {(running || lines.length > 0) && (
           <label className="field">
             <span>

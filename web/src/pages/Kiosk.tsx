@@ -119,9 +119,7 @@ export function KioskPage() {
         const face = primaryFace(r.faces);
         if (face) {
           const c = confirmationFor(face, tRef.current, tzRef.current);
-          setShown((prev) =>
-            prev && prev.c.key === c.key && prev.until > Date.now() ? prev : { c, until: Date.now() + CONFIRM_MS },
-          );
+          setShown((prev) => (prev && prev.c.key === c.key && prev.until > Date.now() ? prev : { c, until: Date.now() + CONFIRM_MS }));
         }
       } catch (e) {
         if (stopped) return;
@@ -133,7 +131,7 @@ export function KioskPage() {
           retryAt = Date.now() + backoffMs(failures);
           setNet(failures >= 5 ? 'offline' : 'retrying');
         } else {
-          setApiError(e instanceof Error ? e.message : String(e));
+          setApiError(tRef.current('common.error', { message: e instanceof Error ? e.message : String(e) }));
           retryAt = Date.now() + 2000;
         }
       }

@@ -105,9 +105,16 @@ export function PersonPage() {
             {faces.data?.map((f) => (
               <li key={f.id} className={f.quality.ok ? '' : styles.weak}>
                 <img src={api.faceImageUrl(f.id)} alt={`#${f.id}`} width={112} height={112} loading="lazy" />
-                <span className={`badge ${f.quality.ok ? 'ok' : 'warn'}`}>{t('people.quality', { score: f.quality.score.toFixed(2) })}</span>
+                <span className={`badge ${f.quality.ok ? 'ok' : 'warn'}`}>
+                  {t('people.quality', { score: f.quality.score.toFixed(2) })}
+                </span>
                 {f.quality.reasons.length > 0 && <span className="muted">{f.quality.reasons.join(', ')}</span>}
-                <button type="button" className="btn small danger" onClick={() => void removeFace(f.id)} aria-label={`${t('people.deleteFace')} #${f.id}`}>
+                <button
+                  type="button"
+                  className="btn small danger"
+                  onClick={() => void removeFace(f.id)}
+                  aria-label={`${t('people.deleteFace')} #${f.id}`}
+                >
                   {t('common.delete')}
                 </button>
               </li>

@@ -71,15 +71,35 @@ export function SettingsPage() {
           </label>
           <label className="field">
             <span>{t('settings.recognition')}</span>
-            <input type="number" min={0} max={1} step={0.01} value={s.recognition_threshold} onChange={(e) => set('recognition_threshold', Number(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.01}
+              value={s.recognition_threshold}
+              onChange={(e) => set('recognition_threshold', Number(e.target.value))}
+            />
           </label>
           <label className="field">
             <span>{t('settings.liveness')}</span>
-            <input type="number" min={0} max={1} step={0.01} value={s.liveness_threshold} onChange={(e) => set('liveness_threshold', Number(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.01}
+              value={s.liveness_threshold}
+              onChange={(e) => set('liveness_threshold', Number(e.target.value))}
+            />
           </label>
           <label className="field">
             <span>{t('settings.dedup')}</span>
-            <input type="number" min={0} step={1} value={s.dedup_window_s} onChange={(e) => set('dedup_window_s', Number(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              step={1}
+              value={s.dedup_window_s}
+              onChange={(e) => set('dedup_window_s', Number(e.target.value))}
+            />
           </label>
           <label className="field">
             <span>{t('settings.minStay')}</span>

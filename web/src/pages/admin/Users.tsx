@@ -149,7 +149,14 @@ function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => 
         </label>
         <label className="field">
           <span>{t('users.password')}</span>
-          <input type="password" required minLength={8} autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input
+            type="password"
+            required
+            minLength={8}
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>{t('users.person')}</span>
