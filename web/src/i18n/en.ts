@@ -111,7 +111,7 @@ const en: Dictionary = {
     kinds: { student: 'Student', teacher: 'Teacher', employee: 'Employee', other: 'Other' },
     details: 'Details',
     schedule: 'Schedule',
-    noSchedule: 'No personal schedule (uses the groups’).',
+    noSchedule: 'Without a personal schedule, the schedules of their groups apply.',
     history: 'Attendance history',
     enrolled: 'Enrolled faces',
     quality: 'Quality {{score}}',

@@ -110,7 +110,7 @@ const es = {
     kinds: { student: 'Alumno', teacher: 'Profesor', employee: 'Empleado', other: 'Otro' },
     details: 'Datos',
     schedule: 'Horario',
-    noSchedule: 'Sin horario propio (usa el de sus grupos).',
+    noSchedule: 'Si no tiene horario propio, se aplica el de sus grupos.',
     history: 'Historial de asistencia',
     enrolled: 'Rostros registrados',
     quality: 'Calidad {{score}}',

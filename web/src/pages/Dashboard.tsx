@@ -93,7 +93,7 @@ export function DashboardPage() {
                 <XAxis dataKey="date" fontSize={12} />
                 <YAxis domain={[0, 100]} unit="%" fontSize={12} />
                 <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
-                <Line type="monotone" dataKey="rate" name={t('dashboard.rateSeries')} stroke="#1d4e89" strokeWidth={2} dot />
+                <Line isAnimationActive={false} type="monotone" dataKey="rate" name={t('dashboard.rateSeries')} stroke="#1d4e89" strokeWidth={2} dot />
               </LineChart>
             </ResponsiveContainer>
           </div>
@@ -108,7 +108,7 @@ export function DashboardPage() {
                 <XAxis dataKey="name" fontSize={12} />
                 <YAxis allowDecimals={false} fontSize={12} />
                 <Tooltip />
-                <Bar dataKey="late" name={t('dashboard.late')} fill="#d98a00" />
+                <Bar isAnimationActive={false} dataKey="late" name={t('dashboard.late')} fill="#d98a00" />
               </BarChart>
             </ResponsiveContainer>
           </div>
