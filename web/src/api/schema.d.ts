@@ -789,6 +789,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             last_login_at: string | null;
+            active?: boolean;
         };
         Session: {
             user: components["schemas"]["User"];
@@ -811,6 +812,7 @@ export interface components {
             role?: components["schemas"]["Role"];
             password?: string;
             person_id?: number | null;
+            active?: boolean;
         };
         RoleInfo: {
             name: string;
@@ -998,7 +1000,7 @@ export interface components {
             name: string;
             url: string;
             /** @enum {string} */
-            kind: "mjpeg" | "snapshot" | "rtsp" | "file" | "v4l2";
+            kind: "mjpeg" | "snapshot" | "rtsp" | "file" | "v4l2" | "browser";
             /** @enum {string} */
             direction: "entry" | "exit" | "both";
             enabled: boolean;
@@ -1009,7 +1011,7 @@ export interface components {
             name?: string;
             url?: string;
             /** @enum {string} */
-            kind?: "mjpeg" | "snapshot" | "rtsp" | "file" | "v4l2";
+            kind?: "mjpeg" | "snapshot" | "rtsp" | "file" | "v4l2" | "browser";
             /** @enum {string} */
             direction?: "entry" | "exit" | "both";
             enabled?: boolean;

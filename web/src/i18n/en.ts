@@ -233,6 +233,7 @@ const en: Dictionary = {
     processed: '{{in}} in / {{processed}} processed fps',
   },
   users: {
+    active: 'Active',
     title: 'Users',
     new: 'New user',
     password: 'Password',

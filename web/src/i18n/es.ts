@@ -232,6 +232,7 @@ const es = {
     processed: '{{in}} entrada / {{processed}} procesadas img/s',
   },
   users: {
+    active: 'Activo',
     title: 'Usuarios',
     new: 'Nuevo usuario',
     password: 'Contraseña',

@@ -14,7 +14,7 @@ import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../compon
 import styles from './Cameras.module.css';
 
 const REFRESH_MS = 5000;
-const KINDS: CameraKind[] = ['mjpeg', 'snapshot', 'rtsp', 'file', 'v4l2'];
+const KINDS: CameraKind[] = ['mjpeg', 'snapshot', 'rtsp', 'file', 'v4l2', 'browser'];
 const DIRECTIONS: Direction[] = ['entry', 'exit', 'both'];
 
 function stateClass(state: string): string {

@@ -1,4 +1,4 @@
-// Administration · users: list, create, change role, delete.
+// Administration · users: list, create, change role, enable or disable, delete.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
@@ -24,6 +24,16 @@ export function UsersPage() {
     setError(null);
     try {
       await api.updateUser(u.id, { role });
+      list.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  async function setActive(u: User, active: boolean) {
+    setError(null);
+    try {
+      await api.updateUser(u.id, { active });
       list.reload();
     } catch (e) {
       setError(e as Error);
@@ -57,6 +67,7 @@ export function UsersPage() {
                 <th>{t('common.name')}</th>
                 <th>{t('common.email')}</th>
                 <th>{t('common.role')}</th>
+                <th>{t('users.active')}</th>
                 <th>{t('users.lastLogin')}</th>
                 <th className="num">{t('common.actions')}</th>
               </tr>
@@ -80,7 +91,16 @@ export function UsersPage() {
                       ))}
                     </select>
                   </td>
-                  <td>{formatDateTime(u.last_login_at, tz, lang)}</td>
+                  <td>
+                    <input
+                      type="checkbox"
+                      checked={u.active !== false}
+                      disabled={u.id === me?.id}
+                      aria-label={`${t('users.active')} — ${u.email}`}
+                      onChange={(e) => void setActive(u, e.target.checked)}
+                    />
+                  </td>
+                  <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
                   <td>
                     <div className="row-actions">
                       <button type="button" className="btn small danger" disabled={u.id === me?.id} onClick={() => void remove(u)}>
