@@ -5,66 +5,51 @@
 // downloads the CSV; an unknown face gives "No reconocido" and no event; a
 // member cannot open the administration pages (UI and API agree). Every
 // page visited is saved under tests/out/web/.
-import { test, before, after } from "node:test";
-import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  ADMIN,
-  FACES,
-  launch,
-  login,
-  makeY4m,
-  newPage,
-  shot,
-  startRollcall,
-} from "./browser.mjs";
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall } from './browser.mjs';
 
-const PERSON = { id: "E2E-001", first: "Angelina", last: "Prueba" };
-const ENROLL = [1, 3, 4, 5].map((n) =>
-  join(FACES, "id", "deepface_angelina", `${n}.jpg`),
-);
-const KIOSK_KNOWN = join(FACES, "id", "deepface_angelina", "2.jpg");
-const KIOSK_UNKNOWN = join(FACES, "id", "deepface_person05", "1.jpg");
+const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
+const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
+const KIOSK_KNOWN = join(FACES, 'id', 'deepface_angelina', '2.jpg');
+const KIOSK_UNKNOWN = join(FACES, 'id', 'deepface_person05', '1.jpg');
+const TZ = 'Pacific/Auckland';
 const MEMBER = {
-  email: "member@rollcall.test",
-  name: "Mia Miembro",
-  password: "Member-e2e-password-1",
+  email: 'member@rollcall.test',
+  name: 'Mia Miembro',
+  password: 'Member-e2e-password-1',
 };
 
 let dir, srv, known, unknown;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "rollcall-web-"));
-  known = makeY4m(KIOSK_KNOWN, join(dir, "known.y4m"));
-  unknown = makeY4m(KIOSK_UNKNOWN, join(dir, "unknown.y4m"));
-  srv = await startRollcall(join(dir, "data"));
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-'));
+  known = makeY4m(KIOSK_KNOWN, join(dir, 'known.y4m'));
+  unknown = makeY4m(KIOSK_UNKNOWN, join(dir, 'unknown.y4m'));
+  srv = await startRollcall(join(dir, 'data'));
 });
 
 after(async () => {
-  if (srv) assert.equal(await srv.stop(), 0, "the server stops cleanly");
+  if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** Wait for `locator`, failing at once with its text when an error alert
  * shows up first (the UI reports API errors in role="alert"). */
 async function waitOrAlert(page, locator, timeout) {
-  const alert = page
-    .getByRole("alert")
-    .filter({ hasText: /Error|No se puede/ });
+  const alert = page.getByRole('alert').filter({ hasText: /Error|No se puede/ });
   await locator.or(alert).first().waitFor({ timeout });
-  if (await alert.count())
-    assert.fail(`the page shows an error: ${await alert.first().innerText()}`);
+  if (await alert.count()) assert.fail(`the page shows an error: ${await alert.first().innerText()}`);
 }
 
 /** Attendance events of the person with this external id, via the API with
  * the page's own session (cookie). */
 async function eventsOf(page, externalId) {
   return page.evaluate(async (ext) => {
-    const r = await fetch(
-      "/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01",
-    );
+    const r = await fetch('/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01');
     const body = await r.json();
     return body.items.filter((e) => e.external_id === ext).length;
   }, externalId);
@@ -75,138 +60,114 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
   try {
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
-    await page.getByRole("heading", { name: "Panel" }).waitFor();
-    await shot(page, "01-dashboard");
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await shot(page, '01-dashboard');
 
     // Create the person.
-    await page.getByRole("link", { name: "Personas" }).click();
-    await page.getByRole("heading", { name: "Personas" }).waitFor();
-    await shot(page, "02-people-empty");
-    await page.getByRole("button", { name: "Nueva persona" }).click();
-    const dialog = page.getByRole("dialog");
-    await dialog.getByLabel("Identificador").fill(PERSON.id);
-    await dialog.getByLabel("Nombre", { exact: true }).fill(PERSON.first);
-    await dialog.getByLabel("Apellidos").fill(PERSON.last);
-    await dialog.getByLabel("Consentimiento registrado").check();
-    await shot(page, "03-person-form");
-    await dialog.getByRole("button", { name: "Guardar" }).click();
-    await page
-      .getByRole("heading", { name: `${PERSON.first} ${PERSON.last}` })
-      .waitFor();
+    await page.getByRole('link', { name: 'Personas' }).click();
+    await page.getByRole('heading', { name: 'Personas' }).waitFor();
+    await shot(page, '02-people-empty');
+    await page.getByRole('button', { name: 'Nueva persona' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Identificador').fill(PERSON.id);
+    await dialog.getByLabel('Nombre', { exact: true }).fill(PERSON.first);
+    await dialog.getByLabel('Apellidos').fill(PERSON.last);
+    await dialog.getByLabel('Consentimiento registrado').check();
+    await shot(page, '03-person-form');
+    await dialog.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByRole('heading', { name: `${PERSON.first} ${PERSON.last}` }).waitFor();
     const personUrl = page.url();
     assert.match(personUrl, /\/people\/\d+$/);
 
     // Enroll four photos.
-    await page.getByLabel("Fotos para registrar").setInputFiles(ENROLL);
-    await waitOrAlert(
-      page,
-      page.getByRole("heading", { name: "Resultados" }),
-      120000,
-    );
-    const results = page
-      .getByRole("region", { name: "Resultados" })
-      .getByRole("listitem");
-    assert.equal(await results.count(), ENROLL.length, "one result per photo");
-    const accepted = await results.filter({ hasText: "Aceptada" }).count();
-    assert.ok(
-      accepted >= 3,
-      `at least 3 of 4 photos accepted (got ${accepted})`,
-    );
+    await page.getByLabel('Fotos para registrar').setInputFiles(ENROLL);
+    await waitOrAlert(page, page.getByRole('heading', { name: 'Resultados' }), 120000);
+    const results = page.getByRole('region', { name: 'Resultados' }).getByRole('listitem');
+    assert.equal(await results.count(), ENROLL.length, 'one result per photo');
+    const accepted = await results.filter({ hasText: 'Aceptada' }).count();
+    assert.ok(accepted >= 3, `at least 3 of 4 photos accepted (got ${accepted})`);
     await page
-      .getByRole("heading", {
+      .getByRole('heading', {
         name: new RegExp(`Rostros registrados \\(${accepted}\\)`),
       })
       .waitFor();
-    await shot(page, "04-person-enrolled");
+    await shot(page, '04-person-enrolled');
+
+    // The institution is far from this machine's zone: times must follow it.
+    await page.goto(new URL('admin/settings', srv.url).href);
+    await page.getByRole('combobox', { name: /^Zona horaria/ }).selectOption(TZ);
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+    await shot(page, '05-settings-timezone');
 
     // The kiosk recognizes another photo of the same person.
-    assert.equal(
-      await eventsOf(page, PERSON.id),
-      0,
-      "no event before the kiosk",
-    );
-    await page.goto(new URL("kiosk", srv.url).href);
-    const confirmation = page.getByTestId("kiosk-confirmation");
-    await waitOrAlert(
-      page,
-      confirmation.getByText("Entrada", { exact: false }),
-      60000,
-    );
+    assert.equal(await eventsOf(page, PERSON.id), 0, 'no event before the kiosk');
+    await page.goto(new URL('kiosk', srv.url).href);
+    const confirmation = page.getByTestId('kiosk-confirmation');
+    await waitOrAlert(page, confirmation.getByText('Entrada', { exact: false }), 60000);
     const text = await confirmation.innerText();
     assert.match(text, new RegExp(`${PERSON.first} ${PERSON.last}`));
-    assert.match(text, /Entrada \d{2}:\d{2}/);
-    assert.equal(
-      await page.getByTestId("kiosk-network").innerText(),
-      "Conectado",
+    const shown = text.match(/Entrada (\d{2}:\d{2})/);
+    assert.ok(shown, `the kiosk shows "Entrada HH:MM" (got ${JSON.stringify(text)})`);
+    const eventTime = await page.evaluate(
+      async (ext) =>
+        (await (await fetch('/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01')).json()).items.find((e) => e.external_id === ext)
+          .time,
+      PERSON.id,
     );
-    await shot(page, "05-kiosk-entrada");
-    assert.equal(
-      await eventsOf(page, PERSON.id),
-      1,
-      "exactly one entry event, however many frames were sent",
+    const wall = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+      new Date(eventTime),
     );
+    assert.equal(shown[1], wall, `the time is shown in the institution's zone (${TZ})`);
+    assert.equal(await page.getByTestId('kiosk-network').innerText(), 'Conectado');
+    await shot(page, '05-kiosk-entrada');
+    assert.equal(await eventsOf(page, PERSON.id), 1, 'exactly one entry event, however many frames were sent');
 
     // The event is in the attendance table.
-    await page.goto(new URL("attendance", srv.url).href);
-    const row = page
-      .getByRole("table", { name: "Asistencia" })
-      .getByRole("row")
-      .filter({ hasText: PERSON.id });
+    await page.goto(new URL('attendance', srv.url).href);
+    const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: PERSON.id });
     await waitOrAlert(page, row.first(), 20000);
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /Entrada/);
-    await shot(page, "06-attendance");
+    await shot(page, '06-attendance');
 
     // And in the CSV download.
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.getByRole("link", { name: "Descargar CSV" }).click(),
-    ]);
-    const csvPath = join(dir, "attendance.csv");
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
+    const csvPath = join(dir, 'attendance.csv');
     await download.saveAs(csvPath);
-    const csv = readFileSync(csvPath, "utf8");
+    const csv = readFileSync(csvPath, 'utf8');
     const lines = csv.trim().split(/\r?\n/);
-    assert.ok(lines.length >= 2, "a header and at least one row");
-    assert.equal(
-      lines.filter((l) => l.includes(PERSON.id)).length,
-      1,
-      "the event is in the CSV once",
-    );
+    assert.ok(lines.length >= 2, 'a header and at least one row');
+    assert.equal(lines.filter((l) => l.includes(PERSON.id)).length, 1, 'the event is in the CSV once');
 
     // Every other page opens and renders without an error.
     const pages = [
-      ["people", "Personas"],
-      ["import", "Importar conjunto de datos"],
-      ["groups", "Grupos"],
-      ["holidays", "Festivos"],
-      ["cameras", "Cámaras"],
-      ["admin/users", "Usuarios"],
-      ["admin/api-keys", "Claves API"],
-      ["admin/settings", "Ajustes"],
-      ["admin/audit", "Auditoría"],
-      ["dashboard", "Panel"],
+      ['people', 'Personas'],
+      ['import', 'Importar conjunto de datos'],
+      ['groups', 'Grupos'],
+      ['holidays', 'Festivos'],
+      ['cameras', 'Cámaras'],
+      ['admin/users', 'Usuarios'],
+      ['admin/api-keys', 'Claves API'],
+      ['admin/settings', 'Ajustes'],
+      ['admin/audit', 'Auditoría'],
+      ['dashboard', 'Panel'],
     ];
     for (const [path, heading] of pages) {
       await page.goto(new URL(path, srv.url).href);
-      await page.getByRole("heading", { name: heading, exact: true }).waitFor();
-      await page.waitForLoadState("networkidle").catch(() => {});
-      assert.equal(
-        await page.getByRole("alert").filter({ hasText: "Error" }).count(),
-        0,
-        `${path} shows no error`,
-      );
-      await shot(page, `07-${path.replace("/", "-")}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      assert.equal(await page.getByRole('alert').filter({ hasText: 'Error' }).count(), 0, `${path} shows no error`);
+      await shot(page, `07-${path.replace('/', '-')}`);
     }
     await page.goto(personUrl);
+    await page.getByRole('heading', { name: 'Historial de asistencia' }).waitFor();
     await page
-      .getByRole("heading", { name: "Historial de asistencia" })
-      .waitFor();
-    await page
-      .getByRole("cell", { name: /Puerta|—|Quiosco/ })
+      .getByRole('cell', { name: /Puerta|—|Quiosco/ })
       .first()
       .waitFor()
       .catch(() => {});
-    await shot(page, "08-person-history");
+    await shot(page, '08-person-history');
   } finally {
     await browser.close();
   }
@@ -218,102 +179,79 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
     const page = await newPage(browser, { width: 1024, height: 768 });
     await login(page, srv.url, ADMIN);
     const before = await page.evaluate(
-      async () =>
-        (
-          await (
-            await fetch(
-              "/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01",
-            )
-          ).json()
-        ).total,
+      async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
     );
-    await page.goto(new URL("kiosk", srv.url).href);
-    const confirmation = page.getByTestId("kiosk-confirmation");
-    await waitOrAlert(page, confirmation.getByText("No reconocido"), 60000);
-    await shot(page, "09-kiosk-no-reconocido");
+    await page.goto(new URL('kiosk', srv.url).href);
+    const confirmation = page.getByTestId('kiosk-confirmation');
+    await waitOrAlert(page, confirmation.getByText('No reconocido'), 60000);
+    await shot(page, '09-kiosk-no-reconocido');
     // Let a few more frames go through, then check nothing was recorded.
     await page.waitForTimeout(2000);
     assert.doesNotMatch(await confirmation.innerText(), /Entrada|Salida/);
     const afterCount = await page.evaluate(
-      async () =>
-        (
-          await (
-            await fetch(
-              "/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01",
-            )
-          ).json()
-        ).total,
+      async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
     );
-    assert.equal(afterCount, before, "no attendance event for an unknown face");
+    assert.equal(afterCount, before, 'no attendance event for an unknown face');
   } finally {
     await browser.close();
   }
 });
 
-test("a member cannot open administration pages; the API agrees", async () => {
+test('language: Spanish from the browser, English when chosen, kept after a reload', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 800, height: 1100 });
+    await page.goto(new URL('login', srv.url).href);
+    await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    await page.getByRole('combobox', { name: 'Idioma' }).selectOption('en');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await shot(page, '13-login-english-tablet');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a member cannot open administration pages; the API agrees', async () => {
   const browser = await launch(null);
   try {
     // The admin creates the member through the UI.
     const admin = await newPage(browser);
     await login(admin, srv.url, ADMIN);
-    await admin.goto(new URL("admin/users", srv.url).href);
-    await admin.getByRole("button", { name: "Nuevo usuario" }).click();
-    const dialog = admin.getByRole("dialog");
-    await dialog.getByLabel("Correo", { exact: true }).fill(MEMBER.email);
-    await dialog.getByLabel("Nombre", { exact: true }).fill(MEMBER.name);
-    await dialog.getByRole("combobox", { name: /^Rol/ }).selectOption("member");
-    await dialog.getByLabel("Contraseña").fill(MEMBER.password);
-    await dialog.getByRole("button", { name: "Crear" }).click();
-    await admin.getByRole("cell", { name: MEMBER.email }).waitFor();
-    await shot(admin, "10-admin-users");
+    await admin.goto(new URL('admin/users', srv.url).href);
+    await admin.getByRole('button', { name: 'Nuevo usuario' }).click();
+    const dialog = admin.getByRole('dialog');
+    await dialog.getByLabel('Correo', { exact: true }).fill(MEMBER.email);
+    await dialog.getByLabel('Nombre', { exact: true }).fill(MEMBER.name);
+    await dialog.getByRole('combobox', { name: /^Rol/ }).selectOption('member');
+    await dialog.getByLabel('Contraseña').fill(MEMBER.password);
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    await admin.getByRole('cell', { name: MEMBER.email }).waitFor();
+    await shot(admin, '10-admin-users');
 
     const page = await newPage(browser);
     await login(page, srv.url, MEMBER);
-    await page.getByRole("heading", { name: "Mi asistencia" }).waitFor();
-    await shot(page, "11-member-home");
-    const nav = page.getByRole("navigation", { name: "Menú" });
-    for (const link of [
-      "Usuarios",
-      "Claves API",
-      "Ajustes",
-      "Auditoría",
-      "Personas",
-      "Quiosco",
-    ]) {
-      assert.equal(
-        await nav.getByRole("link", { name: link }).count(),
-        0,
-        `no "${link}" link for a member`,
-      );
+    await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
+    await shot(page, '11-member-home');
+    const nav = page.getByRole('navigation', { name: 'Menú' });
+    for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
+      assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);
     }
-    for (const path of [
-      "admin/users",
-      "admin/api-keys",
-      "admin/settings",
-      "admin/audit",
-      "people",
-      "kiosk",
-    ]) {
+    for (const path of ['admin/users', 'admin/api-keys', 'admin/settings', 'admin/audit', 'people', 'kiosk']) {
       await page.goto(new URL(path, srv.url).href);
-      await page.getByText("No tiene permiso para ver esta página.").waitFor();
-      await shot(page, `12-member-forbidden-${path.replace("/", "-")}`);
+      await page.getByText('No tiene permiso para ver esta página.').waitFor();
+      await shot(page, `12-member-forbidden-${path.replace('/', '-')}`);
     }
     const api = await page.evaluate(async () =>
       Promise.all(
-        [
-          "/api/v1/users",
-          "/api/v1/api-keys",
-          "/api/v1/settings",
-          "/api/v1/audit",
-          "/api/v1/persons",
-        ].map(async (p) => (await fetch(p)).status),
+        ['/api/v1/users', '/api/v1/api-keys', '/api/v1/settings', '/api/v1/audit', '/api/v1/persons'].map(
+          async (p) => (await fetch(p)).status,
+        ),
       ),
     );
-    assert.deepEqual(
-      api,
-      [403, 403, 403, 403, 403],
-      "the API refuses the member too",
-    );
+    assert.deepEqual(api, [403, 403, 403, 403, 403], 'the API refuses the member too');
   } finally {
     await browser.close();
   }
