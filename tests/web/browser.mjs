@@ -57,6 +57,7 @@ export async function launch(y4m) {
     '--disable-sync',
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
+    '--lang=es-ES',
   ];
   if (y4m) args.push(`--use-file-for-fake-video-capture=${y4m}`);
   return chromium.launch({ executablePath: CHROMIUM, args });
@@ -108,4 +109,12 @@ export async function login(page, base, { email, password }) {
   await page.getByLabel('Contraseña').fill(password);
   await page.getByRole('button', { name: 'Entrar' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/** Wait for `locator`; fail at once with the message when an error alert
+ * shows up first (the UI reports API errors with role="alert"). */
+export async function waitOrAlert(page, locator, timeout) {
+  const alert = page.getByRole('alert').filter({ hasText: /Error|No se puede/ });
+  await locator.or(alert).first().waitFor({ timeout });
+  if (await alert.count()) throw new Error(`the page shows an error: ${await alert.first().innerText()}`);
 }

@@ -1,32 +1,27 @@
-// web.test.mjs — end-to-end tests of the web UI against the real server
-// with Debian's headless Chromium: an admin logs in, creates a person,
-// enrolls photos, opens the kiosk whose fake camera shows another photo of
-// that person, sees "Entrada", finds the event in the attendance table and
-// downloads the CSV; an unknown face gives "No reconocido" and no event; a
-// member cannot open the administration pages (UI and API agree). Every
-// page visited is saved under tests/out/web/.
+// kiosk.test.mjs — the main flow of the web UI end to end, against the real
+// server with Debian's headless Chromium and a fake camera: an admin logs in,
+// creates a person, enrolls photos, sets the institution's time zone, opens
+// the kiosk whose camera shows another photo of that person, sees "Entrada"
+// at the right wall-clock time, finds the event in the attendance table and
+// downloads the CSV; then an unknown face gives "No reconocido" and no event.
+// Every page visited is saved under tests/out/web/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall } from './browser.mjs';
+import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
 const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
 const KIOSK_KNOWN = join(FACES, 'id', 'deepface_angelina', '2.jpg');
 const KIOSK_UNKNOWN = join(FACES, 'id', 'deepface_person05', '1.jpg');
 const TZ = 'Pacific/Auckland';
-const MEMBER = {
-  email: 'member@rollcall.test',
-  name: 'Mia Miembro',
-  password: 'Member-e2e-password-1',
-};
 
 let dir, srv, known, unknown;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-'));
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-kiosk-'));
   known = makeY4m(KIOSK_KNOWN, join(dir, 'known.y4m'));
   unknown = makeY4m(KIOSK_UNKNOWN, join(dir, 'unknown.y4m'));
   srv = await startRollcall(join(dir, 'data'));
@@ -36,14 +31,6 @@ after(async () => {
   if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Wait for `locator`, failing at once with its text when an error alert
- * shows up first (the UI reports API errors in role="alert"). */
-async function waitOrAlert(page, locator, timeout) {
-  const alert = page.getByRole('alert').filter({ hasText: /Error|No se puede/ });
-  await locator.or(alert).first().waitFor({ timeout });
-  if (await alert.count()) assert.fail(`the page shows an error: ${await alert.first().innerText()}`);
-}
 
 /** Attendance events of the person with this external id, via the API with
  * the page's own session (cookie). */
@@ -192,66 +179,6 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
       async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
     );
     assert.equal(afterCount, before, 'no attendance event for an unknown face');
-  } finally {
-    await browser.close();
-  }
-});
-
-test('language: Spanish from the browser, English when chosen, kept after a reload', async () => {
-  const browser = await launch(null);
-  try {
-    const page = await newPage(browser, { width: 800, height: 1100 });
-    await page.goto(new URL('login', srv.url).href);
-    await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
-    await page.getByRole('combobox', { name: 'Idioma' }).selectOption('en');
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await page.reload();
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
-    await shot(page, '13-login-english-tablet');
-  } finally {
-    await browser.close();
-  }
-});
-
-test('a member cannot open administration pages; the API agrees', async () => {
-  const browser = await launch(null);
-  try {
-    // The admin creates the member through the UI.
-    const admin = await newPage(browser);
-    await login(admin, srv.url, ADMIN);
-    await admin.goto(new URL('admin/users', srv.url).href);
-    await admin.getByRole('button', { name: 'Nuevo usuario' }).click();
-    const dialog = admin.getByRole('dialog');
-    await dialog.getByLabel('Correo', { exact: true }).fill(MEMBER.email);
-    await dialog.getByLabel('Nombre', { exact: true }).fill(MEMBER.name);
-    await dialog.getByRole('combobox', { name: /^Rol/ }).selectOption('member');
-    await dialog.getByLabel('Contraseña').fill(MEMBER.password);
-    await dialog.getByRole('button', { name: 'Crear' }).click();
-    await admin.getByRole('cell', { name: MEMBER.email }).waitFor();
-    await shot(admin, '10-admin-users');
-
-    const page = await newPage(browser);
-    await login(page, srv.url, MEMBER);
-    await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
-    await shot(page, '11-member-home');
-    const nav = page.getByRole('navigation', { name: 'Menú' });
-    for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
-      assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);
-    }
-    for (const path of ['admin/users', 'admin/api-keys', 'admin/settings', 'admin/audit', 'people', 'kiosk']) {
-      await page.goto(new URL(path, srv.url).href);
-      await page.getByText('No tiene permiso para ver esta página.').waitFor();
-      await shot(page, `12-member-forbidden-${path.replace('/', '-')}`);
-    }
-    const api = await page.evaluate(async () =>
-      Promise.all(
-        ['/api/v1/users', '/api/v1/api-keys', '/api/v1/settings', '/api/v1/audit', '/api/v1/persons'].map(
-          async (p) => (await fetch(p)).status,
-        ),
-      ),
-    );
-    assert.deepEqual(api, [403, 403, 403, 403, 403], 'the API refuses the member too');
   } finally {
     await browser.close();
   }
