@@ -1,7 +1,8 @@
 /*
  * serve.c — `rollcall serve`: create the data directory, find the models,
- * start the HTTP server and run until SIGINT or SIGTERM, then shut down
- * cleanly (requests in flight finish first).
+ * open the database (creating the first admin on first start), start the
+ * HTTP server and run until SIGINT or SIGTERM, then shut down cleanly
+ * (requests in flight finish first, then the database is closed).
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "../http/http.h"
+#include "../store/store.h"
 #include "../rc/rc.h"
 #include "cli.h"
 
@@ -27,6 +29,12 @@ static void serve_usage(FILE *out)
             "                          0.0.0.0:8080 for every interface, port 0 picks one)\n"
             "  -d, --data DIR          data directory, created if missing (default ./data)\n"
             "  -m, --models DIR        directory with the ONNX models (default ./models)\n"
+            "      --db URL            database: a SQLite file or postgres://... URL\n"
+            "                          (default DATA/rollcall.db)\n"
+            "      --admin-email EMAIL first start: the admin account to create\n"
+            "                          (default admin@localhost)\n"
+            "      --admin-password PW first start: its password (default: a random one-time\n"
+            "                          password, printed once)\n"
             "  -w, --web DIR           built web UI to serve at / (default ./web/dist)\n"
             "  -t, --threads N         HTTP worker threads (default: one per core)\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
@@ -128,6 +136,9 @@ enum {
     OPT_REQUEST_TIMEOUT,
     OPT_NO_ACCESS_LOG,
     OPT_LIST_ROUTES,
+    OPT_DB,
+    OPT_ADMIN_EMAIL,
+    OPT_ADMIN_PASSWORD,
 };
 
 int cli_serve(int argc, char **argv)
@@ -138,6 +149,7 @@ int cli_serve(int argc, char **argv)
                        .web_dir = "./web/dist",
                        .access_log = true};
     const char *tls_cert = NULL, *tls_key = NULL;
+    const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"data", required_argument, 0, 'd'},
@@ -152,6 +164,9 @@ int cli_serve(int argc, char **argv)
         {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
         {"no-access-log", no_argument, 0, OPT_NO_ACCESS_LOG},
         {"list-routes", no_argument, 0, OPT_LIST_ROUTES},
+        {"db", required_argument, 0, OPT_DB},
+        {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
+        {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -193,6 +208,15 @@ int cli_serve(int argc, char **argv)
         case OPT_REQUEST_TIMEOUT:
             if (!parse_count("--request-timeout", optarg, 1, 86400, &n)) return 2;
             cfg.limits.request_time_s = (unsigned)n;
+            break;
+        case OPT_DB:
+            db_url = optarg;
+            break;
+        case OPT_ADMIN_EMAIL:
+            admin_email = optarg;
+            break;
+        case OPT_ADMIN_PASSWORD:
+            admin_password = optarg;
             break;
         case OPT_NO_ACCESS_LOG:
             cfg.access_log = false;
@@ -236,12 +260,38 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
         return 1;
     }
+    char db_default[4096];
+    if (!db_url) {
+        snprintf(db_default, sizeof db_default, "%s/rollcall.db", cfg.data_dir);
+        db_url = db_default;
+    }
+    store *db = NULL;
+    if (store_open(db_url, 0, &db, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        return 1;
+    }
+    cfg.store = db;
+    char generated[33];
+    bool created;
+    if (http_ensure_admin(db, admin_email, admin_password, generated, &created, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: cannot create the first admin: %s\n", err.msg);
+        store_close(db);
+        return 1;
+    }
+    if (created && generated[0])
+        printf("Created the first admin %s with the one-time password %s\n"
+               "Sign in and change it (or: rollcall user passwd %s).\n",
+               admin_email ? admin_email : "admin@localhost", generated,
+               admin_email ? admin_email : "admin@localhost");
+    else if (created)
+        printf("Created the first admin %s\n", admin_email ? admin_email : "admin@localhost");
     char *cert_pem = NULL, *key_pem = NULL;
     if (tls_cert) {
         cert_pem = read_pem("--tls-cert", tls_cert);
         key_pem = cert_pem ? read_pem("--tls-key", tls_key) : NULL;
         if (!key_pem) {
             free(cert_pem);
+            store_close(db);
             return 1;
         }
         cfg.tls_cert_pem = cert_pem;
@@ -266,12 +316,13 @@ int cli_serve(int argc, char **argv)
         cli_free_list(models);
         free(cert_pem);
         free(key_pem);
+        store_close(db);
         return 1;
     }
     int v6 = strchr(host, ':') != NULL;
-    printf("Rollcall %s listening on %s://%s%s%s:%u/ (data in %s)\n", RC_VERSION,
+    printf("Rollcall %s listening on %s://%s%s%s:%u/ (data in %s, %s database)\n", RC_VERSION,
            cert_pem ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", http_server_port(srv),
-           cfg.data_dir);
+           cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
     int sig = 0;
@@ -281,6 +332,7 @@ int cli_serve(int argc, char **argv)
     cli_free_list(models);
     free(cert_pem);
     free(key_pem);
+    store_close(db);
     rc_log(RC_LOG_INFO, "stopped");
     return 0;
 }

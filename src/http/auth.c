@@ -163,9 +163,3 @@ void http_limiter_ok(http_limiter *l, const char *key)
     if (s) memset(s, 0, sizeof *s);
     pthread_mutex_unlock(&l->lock);
 }
-
-/* Until the store is wired in, every caller is anonymous. */
-void http_auth_resolve(http_req *r)
-{
-    r->who.role = HTTP_ANON;
-}

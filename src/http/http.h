@@ -54,6 +54,8 @@ typedef struct {
     const char *tls_cert_pem;
     const char *tls_key_pem;
     http_limits limits;
+    /* The database (store.h); NULL serves only the routes that need none. */
+    struct store *store;
     /* Metrics registry to render (the server creates its own when NULL). */
     http_metrics *metrics;
     bool access_log; /* one log line per request */
@@ -80,6 +82,16 @@ void http_server_publish(http_server *srv, const char *event, const json_t *data
 /* Stop accepting connections, let requests in flight finish, end event
  * streams, and free the server. */
 void http_server_stop(http_server *srv);
+
+/* argon2id hash of `password` for storing (out holds at least 128 bytes). */
+rc_status http_password_hash(const char *password, char *out, size_t out_size, rc_error *err);
+
+/* First start: when the store has no active admin, create one with `email`
+ * (default "admin@localhost") and `password`; with no password a random one
+ * is made and written to `generated` (33 bytes) for the caller to show once.
+ * *created tells whether an admin was made. */
+rc_status http_ensure_admin(struct store *s, const char *email, const char *password,
+                            char generated[33], bool *created, rc_error *err);
 
 /* Print the route table (method, path pattern, roles) as JSON lines to `out`
  * (a FILE *), for tests and documentation. */

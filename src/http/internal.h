@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../store/store.h"
 #include "http.h"
 
 /* ---- roles -------------------------------------------------------------- */
@@ -190,14 +191,39 @@ const http_part *http_part_get(const http_req *r, const char *name);
 /* Is the request body multipart/form-data? */
 bool http_is_multipart(const http_req *r);
 
+/* ---- API helpers (api_util.c) ------------------------------------------- */
+
+struct store;
+/* ISO 8601 UTC text for Unix ms, or JSON null for 0. */
+json_t *http_time_json(int64_t ms);
+/* "YYYY-MM-DD", optionally followed by "THH:MM[:SS[.sss]]" and "Z" or
+ * "+HH:MM"; a date alone is midnight UTC. */
+bool http_parse_time(const char *s, int64_t *ms);
+bool http_parse_date(const char *s, int *y, int *mo, int *d);
+/* "HH:MM" ↔ minutes after midnight (24:00 allowed as the end of a day). */
+bool http_parse_clock(const char *s, int *minutes);
+json_t *http_clock_json(int minutes);
+/* Copy a string, cut to fit (callers check lengths first where cutting
+ * would change meaning). */
+void http_copy(char *dst, size_t size, const char *src);
+/* {items, total}; steals items. */
+json_t *http_list(json_t *items, int64_t total);
+/* Who to name in the audit log for this request ("user:3", "key:7"). */
+const char *http_actor(const http_req *r);
+/* Add an audit entry (detail stolen; may be NULL); failures are logged. */
+void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
+/* API role names ("member", "device") ↔ the names the store uses. */
+const char *http_role_to_store(struct store *s, const char *api_role);
+const char *http_role_from_store(const char *store_role_name);
+/* A JSON response ready for extra headers (body stolen); NULL on no memory. */
+struct MHD_Response *http_json_response(json_t *body);
+
 /* ---- auth --------------------------------------------------------------- */
 
 /* Fill `out` with `n` random bytes as lowercase hex (2n chars + NUL). */
 void http_random_hex(char *out, size_t n);
 /* Constant-time comparison of two NUL-terminated strings. */
 bool http_ct_equal(const char *a, const char *b);
-/* argon2id hash of `password` into `out` (crypto_pwhash_STRBYTES bytes). */
-rc_status http_password_hash(const char *password, char *out, size_t out_size, rc_error *err);
 /* Does `password` match the stored argon2id `hash`? */
 bool http_password_verify(const char *hash, const char *password);
 /* SHA-256 of an API key or session token as hex, so the secret itself is
@@ -264,6 +290,7 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
+    char dummy_hash[256]; /* verified against when an e-mail is unknown */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -271,6 +298,55 @@ enum MHD_Result http_h_healthz(http_req *r);
 enum MHD_Result http_h_metrics(http_req *r);
 enum MHD_Result http_h_openapi(http_req *r);
 enum MHD_Result http_h_events(http_req *r);
+
+/* API handlers (api_auth.c, api_people.c). */
+enum MHD_Result http_h_login(http_req *r);
+enum MHD_Result http_h_logout(http_req *r);
+enum MHD_Result http_h_me(http_req *r);
+enum MHD_Result http_h_users_list(http_req *r);
+enum MHD_Result http_h_users_create(http_req *r);
+enum MHD_Result http_h_users_get(http_req *r);
+enum MHD_Result http_h_users_patch(http_req *r);
+enum MHD_Result http_h_users_delete(http_req *r);
+enum MHD_Result http_h_roles(http_req *r);
+enum MHD_Result http_h_keys_list(http_req *r);
+enum MHD_Result http_h_keys_create(http_req *r);
+enum MHD_Result http_h_keys_delete(http_req *r);
+enum MHD_Result http_h_audit(http_req *r);
+enum MHD_Result http_h_settings_get(http_req *r);
+enum MHD_Result http_h_settings_patch(http_req *r);
+enum MHD_Result http_h_persons_list(http_req *r);
+enum MHD_Result http_h_persons_create(http_req *r);
+enum MHD_Result http_h_persons_get(http_req *r);
+enum MHD_Result http_h_persons_patch(http_req *r);
+enum MHD_Result http_h_persons_delete(http_req *r);
+enum MHD_Result http_h_groups_list(http_req *r);
+enum MHD_Result http_h_groups_create(http_req *r);
+enum MHD_Result http_h_groups_get(http_req *r);
+enum MHD_Result http_h_groups_patch(http_req *r);
+enum MHD_Result http_h_groups_delete(http_req *r);
+enum MHD_Result http_h_members_list(http_req *r);
+enum MHD_Result http_h_members_put(http_req *r);
+enum MHD_Result http_h_member_add(http_req *r);
+enum MHD_Result http_h_member_remove(http_req *r);
+enum MHD_Result http_h_schedules_list(http_req *r);
+enum MHD_Result http_h_schedules_create(http_req *r);
+enum MHD_Result http_h_schedules_patch(http_req *r);
+enum MHD_Result http_h_schedules_delete(http_req *r);
+enum MHD_Result http_h_holidays_list(http_req *r);
+enum MHD_Result http_h_holidays_create(http_req *r);
+enum MHD_Result http_h_holidays_delete(http_req *r);
+enum MHD_Result http_h_cameras_list(http_req *r);
+enum MHD_Result http_h_cameras_create(http_req *r);
+enum MHD_Result http_h_cameras_get(http_req *r);
+enum MHD_Result http_h_cameras_patch(http_req *r);
+enum MHD_Result http_h_cameras_delete(http_req *r);
+/* A person in the API's shape (faces counted, groups named). */
+json_t *http_person_json(store *s, const store_person *p);
+/* Load the person named by path parameter `param`; false after answering. */
+bool http_load_person(http_req *r, const char *param, store_person *p);
+/* A numeric setting (or its default) from the settings table. */
+double http_setting_num(http_server *srv, const char *key);
 
 /* The embedded OpenAPI document (generated from openapi.json). */
 extern const unsigned char http_openapi_json[];

@@ -21,6 +21,52 @@ const http_route http_routes[] = {
     {"GET", "/metrics", ADMIN, HTTP_LOOPBACK_OK, http_h_metrics},
     {"GET", "/api/v1/openapi.json", HTTP_ANYONE, 0, http_h_openapi},
     {"GET", "/api/v1/events", ADMIN | MANAGER | DEVICE, 0, http_h_events},
+    /* auth */
+    {"POST", "/api/v1/auth/login", HTTP_ANYONE, HTTP_BODY_JSON | HTTP_NO_CSRF, http_h_login},
+    {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, 0, http_h_logout},
+    {"GET", "/api/v1/auth/me", HTTP_SIGNED_IN, 0, http_h_me},
+    /* administration */
+    {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
+    {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},
+    {"GET", "/api/v1/users/{id}", ADMIN, 0, http_h_users_get},
+    {"PATCH", "/api/v1/users/{id}", ADMIN, HTTP_BODY_JSON, http_h_users_patch},
+    {"DELETE", "/api/v1/users/{id}", ADMIN, 0, http_h_users_delete},
+    {"GET", "/api/v1/roles", ADMIN, 0, http_h_roles},
+    {"GET", "/api/v1/api-keys", ADMIN, 0, http_h_keys_list},
+    {"POST", "/api/v1/api-keys", ADMIN, HTTP_BODY_JSON, http_h_keys_create},
+    {"DELETE", "/api/v1/api-keys/{id}", ADMIN, 0, http_h_keys_delete},
+    {"GET", "/api/v1/audit", ADMIN, 0, http_h_audit},
+    {"GET", "/api/v1/settings", ADMIN, 0, http_h_settings_get},
+    {"PATCH", "/api/v1/settings", ADMIN, HTTP_BODY_JSON, http_h_settings_patch},
+    /* people */
+    {"GET", "/api/v1/persons", ADMIN | MANAGER, 0, http_h_persons_list},
+    {"POST", "/api/v1/persons", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_create},
+    {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
+    {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
+    {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
+    /* groups, schedules, holidays */
+    {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},
+    {"POST", "/api/v1/groups", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_create},
+    {"GET", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_get},
+    {"PATCH", "/api/v1/groups/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_patch},
+    {"DELETE", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_delete},
+    {"GET", "/api/v1/groups/{id}/members", ADMIN | MANAGER, 0, http_h_members_list},
+    {"PUT", "/api/v1/groups/{id}/members", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_members_put},
+    {"POST", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_add},
+    {"DELETE", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_remove},
+    {"GET", "/api/v1/schedules", ADMIN | MANAGER, 0, http_h_schedules_list},
+    {"POST", "/api/v1/schedules", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_create},
+    {"PATCH", "/api/v1/schedules/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_patch},
+    {"DELETE", "/api/v1/schedules/{id}", ADMIN | MANAGER, 0, http_h_schedules_delete},
+    {"GET", "/api/v1/holidays", ADMIN | MANAGER, 0, http_h_holidays_list},
+    {"POST", "/api/v1/holidays", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_holidays_create},
+    {"DELETE", "/api/v1/holidays/{id}", ADMIN | MANAGER, 0, http_h_holidays_delete},
+    /* cameras */
+    {"GET", "/api/v1/cameras", ADMIN | MANAGER, 0, http_h_cameras_list},
+    {"POST", "/api/v1/cameras", ADMIN, HTTP_BODY_JSON, http_h_cameras_create},
+    {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
+    {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
+    {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
 };
 const size_t http_route_count = sizeof http_routes / sizeof http_routes[0];
 
@@ -35,11 +81,11 @@ enum MHD_Result http_h_healthz(http_req *r)
 {
     http_server *srv = r->srv;
     double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
-    json_t *body =
-        json_pack("{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION,
-                  "uptime_s", up, "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "",
-                  "available", string_list(srv->cfg.models_available), "loaded",
-                  string_list(srv->cfg.models_loaded), "db", "none");
+    json_t *body = json_pack(
+        "{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
+        "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "", "available",
+        string_list(srv->cfg.models_available), "loaded", string_list(srv->cfg.models_loaded), "db",
+        srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 

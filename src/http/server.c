@@ -71,6 +71,22 @@ enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *conte
     return http_reply_response(r, status, resp);
 }
 
+struct MHD_Response *http_json_response(json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    if (!text) return NULL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return resp;
+}
+
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -535,7 +551,12 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         srv->own_metrics = true;
     }
     srv->hub = http_hub_create();
-    srv->login_limiter = http_limiter_create(5, 300, 900);
+    srv->login_limiter = http_limiter_create(20, 300, 900);
+    if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
+        RC_OK) {
+        http_server_stop(srv);
+        return err ? err->code : RC_ERR_INTERNAL;
+    }
     if (!srv->metrics || !srv->hub || !srv->login_limiter) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
