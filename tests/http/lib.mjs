@@ -84,3 +84,41 @@ export class Client {
   put(p, json, o = {}) { return this.req('PUT', p, { json, ...o }); }
   del(p, o) { return this.req('DELETE', p, o); }
 }
+
+// Start a server with a fresh data directory and sign in one caller per
+// role: admin, manager and member (sessions) and device (an API key).
+export async function startWithRoles({ args = [] } = {}) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startServer } = await import('../lib/server.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-api-'));
+  const srv = await startServer({
+    args: ['--data', join(dir, 'data'), '--admin-email', 'admin@example.org', '--admin-password', 'admin-pass-1', ...args],
+  });
+  const admin = new Client(srv.url);
+  await admin.login('admin@example.org', 'admin-pass-1');
+  const mk = async (email, role) => {
+    const r = await admin.post('/api/v1/users', { email, name: role, role, password: `${role}-pass-1` });
+    if (r.status !== 201) throw new Error(`create ${role}: ${r.status} ${JSON.stringify(r.body)}`);
+    const c = new Client(srv.url);
+    await c.login(email, `${role}-pass-1`);
+    c.userId = r.body.id;
+    return c;
+  };
+  const manager = await mk('manager@example.org', 'manager');
+  const member = await mk('member@example.org', 'member');
+  const k = await admin.post('/api/v1/api-keys', { name: 'door', role: 'device' });
+  if (k.status !== 201) throw new Error(`api key: ${k.status}`);
+  const device = new Client(srv.url, { key: k.body.key });
+  device.keyId = k.body.id;
+  const anonymous = new Client(srv.url);
+  return {
+    srv, dir, admin, manager, member, device, anonymous,
+    async stop() {
+      const code = await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
