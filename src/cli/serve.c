@@ -30,7 +30,7 @@ static void serve_usage(FILE *out)
             "  -d, --data DIR          data directory, created if missing (default ./data)\n"
             "  -m, --models DIR        directory with the ONNX models (default ./models)\n"
             "      --db URL            database: a SQLite file or postgres://... URL\n"
-            "                          (default DATA/rollcall.db)\n"
+            "                          (default $ROLLCALL_DB, else DATA/rollcall.db)\n"
             "      --admin-email EMAIL first start: the admin account to create\n"
             "                          (default admin@localhost)\n"
             "      --admin-password PW first start: its password (default: a random one-time\n"
@@ -261,10 +261,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     char db_default[4096];
-    if (!db_url) {
-        snprintf(db_default, sizeof db_default, "%s/rollcall.db", cfg.data_dir);
-        db_url = db_default;
-    }
+    db_url = cli_db_url(db_url, cfg.data_dir, db_default, sizeof db_default);
     store *db = NULL;
     if (store_open(db_url, 0, &db, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);

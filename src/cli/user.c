@@ -28,7 +28,7 @@ static void user_usage(FILE *out)
             "  list                                    list the accounts\n\n"
             "Options:\n"
             "  -d, --data DIR          data directory (default ./data)\n"
-            "      --db URL            database (default DATA/rollcall.db, or postgres://...)\n"
+            "      --db URL            database (default $ROLLCALL_DB, else DATA/rollcall.db)\n"
             "  -n, --name NAME         display name (add; default: the part before @)\n"
             "  -r, --role ROLE         role (add)\n"
             "  -p, --password PW       the password (visible in the process list: prefer\n"
@@ -154,10 +154,7 @@ int cli_user(int argc, char **argv)
         return 2;
     }
     char def_url[4096];
-    if (!db_url) {
-        snprintf(def_url, sizeof def_url, "%s/rollcall.db", data);
-        db_url = def_url;
-    }
+    db_url = cli_db_url(db_url, data, def_url, sizeof def_url);
     rc_error err;
     store *db;
     if (store_open(db_url, 0, &db, &err) != RC_OK) {

@@ -89,6 +89,12 @@ struct http_req {
     unsigned status;
     bool answered;
     bool stream; /* SSE connection: not counted as in flight */
+    /* An answer decided from the headers while a body is still coming: it
+     * is sent once the body has been read (and dropped), so the client is
+     * not reset mid-upload and reliably sees it. */
+    bool defer;
+    struct MHD_Response *pending;
+    size_t drained;
     double t0;
     char ip[64];
 };

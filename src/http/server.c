@@ -51,6 +51,12 @@ enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Res
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    if (r->defer) {
+        r->pending = resp;
+        r->status = status;
+        r->answered = true;
+        return MHD_YES;
+    }
     enum MHD_Result res = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     if (res == MHD_YES) {
@@ -273,6 +279,22 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
     }
     bool path_known = false;
     r->route = http_route_find(r->method, r->path, r, &path_known);
+    /* The size check needs only the declared length. A refusal for a body
+     * within the limit is sent after that body was read; one over the limit
+     * (or no body at all) is answered at once. */
+    if (r->route)
+        r->body_limit = (r->route->flags & HTTP_BIG_UPLOAD) ? srv->cfg.limits.max_import
+                                                            : srv->cfg.limits.max_body;
+    const char *cl = http_header(r, "Content-Length");
+    const char *te = http_header(r, "Transfer-Encoding");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end || n > r->body_limit) r->body_too_large = true;
+        r->defer = !r->body_too_large && n > 0;
+    } else if (te) {
+        r->defer = true;
+    }
     if (!r->route) {
         bool api = strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0;
         if (path_known) {
@@ -312,24 +334,18 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
             return true;
         }
     }
-    r->body_limit =
-        (r->route->flags & HTTP_BIG_UPLOAD) ? srv->cfg.limits.max_import : srv->cfg.limits.max_body;
-    const char *cl = http_header(r, "Content-Length");
-    if (cl) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if (*end || n > r->body_limit) {
-            *res = http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
-                                    "request body of %s bytes is over the limit of %zu bytes", cl,
-                                    r->body_limit);
-            return true;
-        }
+    if (r->body_too_large) {
+        *res = http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body of %s bytes is over the limit of %zu bytes",
+                                http_header(r, "Content-Length"), r->body_limit);
+        return true;
     }
     return false;
 }
 
 static void request_free(http_req *r)
 {
+    if (r->pending) MHD_destroy_response(r->pending);
     free(r->body);
     for (size_t i = 0; i < r->nparts; i++) {
         free(r->parts[i].name);
@@ -369,11 +385,26 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
             return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
                                     "the server is shutting down; try again shortly");
         enum MHD_Result res;
-        if (check_headers(r, &res)) return res;
+        bool refused = check_headers(r, &res);
+        r->defer = false;
+        if (refused) return res;
+        r->body_too_large = false; /* judged again on the bytes that arrive */
         return MHD_YES;
     }
-    if (r->answered) { /* refused early: drop whatever body still arrives */
-        *upload_size = 0;
+    if (r->answered) { /* refused from the headers: drop the body, then answer */
+        if (*upload_size) {
+            r->drained += *upload_size;
+            *upload_size = 0;
+            if (r->drained > r->body_limit) return MHD_NO;
+            return MHD_YES;
+        }
+        if (r->pending) {
+            struct MHD_Response *resp = r->pending;
+            r->pending = NULL;
+            enum MHD_Result res = MHD_queue_response(conn, r->status, resp);
+            MHD_destroy_response(resp);
+            return res;
+        }
         return MHD_YES;
     }
     if (*upload_size) {
