@@ -126,7 +126,7 @@ test('a member cannot open administration pages; the API agrees', async () => {
     await dialog.getByRole('combobox', { name: /^Rol/ }).selectOption('member');
     await dialog.getByLabel('Contraseña').fill(MEMBER.password);
     await dialog.getByRole('button', { name: 'Crear' }).click();
-    await admin.getByRole('cell', { name: MEMBER.email }).waitFor();
+    await admin.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
     await shot(admin, '10-admin-users');
 
     const page = await newPage(browser);
