@@ -108,6 +108,17 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     assert.equal(shown[1], wall, `the time is shown in the institution's zone (${TZ})`);
     assert.equal(await page.getByTestId('kiosk-network').innerText(), 'Conectado');
     await shot(page, '05-kiosk-entrada');
+
+    // A network blip: the kiosk says it is retrying, then recovers by itself.
+    const cut = (route) => route.abort('internetdisconnected');
+    await page.route('**/api/v1/recognize**', cut);
+    await page
+      .getByTestId('kiosk-network')
+      .getByText(/reintentando/)
+      .waitFor({ timeout: 30000 });
+    await shot(page, '05-kiosk-retrying');
+    await page.unroute('**/api/v1/recognize**', cut);
+    await page.getByTestId('kiosk-network').getByText('Conectado').waitFor({ timeout: 30000 });
     assert.equal(await eventsOf(page, PERSON.id), 1, 'exactly one entry event, however many frames were sent');
 
     // The event is in the attendance table.

@@ -72,6 +72,8 @@ const en: Dictionary = {
     failed: 'Could not sign in: {{message}}',
   },
   kiosk: {
+    cameraSelect: 'Kiosk camera',
+    noCamera: 'No camera assigned',
     title: 'Attendance kiosk',
     start: 'Start camera',
     camera: 'Camera video',

@@ -71,6 +71,8 @@ const es = {
     failed: 'No se pudo iniciar sesión: {{message}}',
   },
   kiosk: {
+    cameraSelect: 'Cámara del quiosco',
+    noCamera: 'Sin cámara asignada',
     title: 'Quiosco de asistencia',
     start: 'Iniciar cámara',
     camera: 'Vídeo de la cámara',

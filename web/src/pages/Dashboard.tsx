@@ -93,7 +93,15 @@ export function DashboardPage() {
                 <XAxis dataKey="date" fontSize={12} />
                 <YAxis domain={[0, 100]} unit="%" fontSize={12} />
                 <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
-                <Line isAnimationActive={false} type="monotone" dataKey="rate" name={t('dashboard.rateSeries')} stroke="#1d4e89" strokeWidth={2} dot />
+                <Line
+                  isAnimationActive={false}
+                  type="monotone"
+                  dataKey="rate"
+                  name={t('dashboard.rateSeries')}
+                  stroke="#1d4e89"
+                  strokeWidth={2}
+                  dot
+                />
               </LineChart>
             </ResponsiveContainer>
           </div>

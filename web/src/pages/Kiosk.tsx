@@ -10,7 +10,9 @@ import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
 import type { RecognizeResponse } from '../api/types';
+import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
+import { useLoad } from '../lib/useLoad';
 import { backoffMs, confirmationFor, primaryFace, type Confirmation } from '../lib/kiosk';
 import { lumaFromRgba, PresenceGate } from '../lib/presence';
 import { LanguageSwitch } from '../components/LanguageSwitch';
@@ -34,9 +36,14 @@ interface Shown {
 export function KioskPage() {
   const { t } = useTranslation();
   const { tz } = useSettings();
-  const [params] = useSearchParams();
+  const { user } = useAuth();
+  const [params, setParams] = useSearchParams();
   const cameraParam = Number(params.get('camera'));
   const cameraId = Number.isInteger(cameraParam) && cameraParam > 0 ? cameraParam : undefined;
+
+  // Admins choose which camera the kiosk's events are recorded under (device
+  // keys may carry their own); ?camera=ID keeps the choice in the address.
+  const cameras = useLoad(() => (user?.role === 'admin' ? api.cameras() : Promise.resolve(null)), [user?.role]);
 
   const videoRef = useRef<HTMLVideoElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -211,6 +218,20 @@ export function KioskPage() {
           {net === 'online' ? t('kiosk.online') : net === 'retrying' ? t('kiosk.retrying', { seconds: retryIn }) : t('kiosk.offline')}
         </span>
         <span className={styles.spacer} />
+        {cameras.data && cameras.data.items.length > 0 && (
+          <select
+            value={cameraId ?? ''}
+            aria-label={t('kiosk.cameraSelect')}
+            onChange={(e) => setParams(e.target.value ? { camera: e.target.value } : {}, { replace: true })}
+          >
+            <option value="">{t('kiosk.noCamera')}</option>
+            {cameras.data.items.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        )}
         <LanguageSwitch />
         <button type="button" className="btn small" onClick={() => void document.documentElement.requestFullscreen?.()}>
           {t('kiosk.fullscreen')}
