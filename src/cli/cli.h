@@ -17,6 +17,12 @@ typedef struct {
 
 int cli_serve(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_detect(int argc, char **argv);
+int cli_embed(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+int cli_identify(int argc, char **argv);
+int cli_bench_pipeline(int argc, char **argv); /* rollcall bench pipeline */
+int cli_bench_gallery(int argc, char **argv);  /* rollcall bench gallery */
 
 /* Scan models_dir for the default models listed in its manifest.json (or any
  * *.onnx when there is no manifest). Returns a NULL-terminated array of file

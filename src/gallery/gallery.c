@@ -379,7 +379,7 @@ int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
 
 gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts)
 {
-    gallery_decide_opts o = opts ? *opts : (gallery_decide_opts){0.35f, 1};
+    gallery_decide_opts o = opts ? *opts : (gallery_decide_opts){GALLERY_DEFAULT_THRESHOLD, 1};
     if (o.mean_of < 1) o.mean_of = 1;
     gallery_match m = {0, -1, -1, -1, -1, 0};
     int k = 64 + 8 * o.mean_of;

@@ -21,6 +21,13 @@
 
 typedef struct gallery gallery;
 
+/* Default decision threshold (cosine) for the default embedding model
+ * (fr_feature.onnx): calibrated by tests/face/test_face_data.c on
+ * ../shared/testdata/faces, where it gives a 0.1% false-accept rate over all
+ * impostor pairs (measured 0.366; TAR 99.8% there). Other models need their
+ * own calibration. */
+#define GALLERY_DEFAULT_THRESHOLD 0.37f
+
 typedef enum {
     GALLERY_KERNEL_AUTO = 0, /* the best the CPU supports */
     GALLERY_KERNEL_SCALAR,   /* portable C: the reference */
@@ -78,8 +85,8 @@ typedef struct {
     int templates;  /* how many of the person's templates were among the hits */
 } gallery_match;
 
-/* Decide who the query is: per person, the best template and the mean of
- * their best `mean_of`; the person with the highest decision score wins if
+/* Decide who the query is (opts NULL: default threshold, best template): per person, the best
+ * template and the mean of their best `mean_of`; the person with the highest decision score wins if
  * it reaches the threshold, otherwise the answer is unknown. */
 gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts);
 
