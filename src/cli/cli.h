@@ -25,6 +25,13 @@ int cli_export(int argc, char **argv);
 /* The database to open: db if given, else $ROLLCALL_DB, else DATA/rollcall.db
  * (written into buf). */
 const char *cli_db_url(const char *db, const char *data, char *buf, size_t cap);
+int cli_bench(int argc, char **argv);
+int cli_detect(int argc, char **argv);
+int cli_embed(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+int cli_identify(int argc, char **argv);
+int cli_bench_pipeline(int argc, char **argv); /* rollcall bench pipeline */
+int cli_bench_gallery(int argc, char **argv);  /* rollcall bench gallery */
 
 /* Scan models_dir for the default models listed in its manifest.json (or any
  * *.onnx when there is no manifest). Returns a NULL-terminated array of file

@@ -577,142 +577,98 @@ enum MHD_Result http_h_audit(http_req *r)
 
 /* ---- settings ----------------------------------------------------------- */
 
-typedef enum { SET_STR, SET_INT, SET_NUM, SET_BOOL } set_kind;
-static const struct {
-    const char *key;
-    set_kind kind;
-    const char *def;
-    double min, max;
-} settings[] = {
-    {"timezone", SET_STR, "UTC", 0, 64},          {"dedup_window_s", SET_INT, "60", 0, 86400},
-    {"min_stay_s", SET_INT, "300", 0, 86400},     {"recognition_threshold", SET_NUM, "0.45", 0, 1},
-    {"liveness_threshold", SET_NUM, "0.5", 0, 1}, {"keep_unrecognized", SET_BOOL, "false", 0, 0},
-};
-#define NSETTINGS (sizeof settings / sizeof settings[0])
-
-static json_t *settings_json(store *s)
+/* The attendance rules own the settings (att_config); this is their JSON. */
+static json_t *settings_json(const att_config *c)
 {
-    json_t *o = json_object();
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        char val[256];
-        if (store_setting_get(s, settings[i].key, val, sizeof val, NULL) != RC_OK)
-            http_copy(val, sizeof val, settings[i].def);
-        json_t *v;
-        switch (settings[i].kind) {
-        case SET_INT:
-            v = json_integer(strtoll(val, NULL, 10));
-            break;
-        case SET_NUM:
-            v = json_real(strtod(val, NULL));
-            break;
-        case SET_BOOL:
-            v = json_boolean(strcmp(val, "true") == 0);
-            break;
-        default:
-            v = json_string(val);
-            break;
-        }
-        json_object_set_new(o, settings[i].key, v);
-    }
-    return o;
-}
-
-/* A setting as text for the store (shared with the recognition code). */
-double http_setting_num(http_server *srv, const char *key)
-{
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        if (strcmp(settings[i].key, key) != 0) continue;
-        char val[256];
-        if (!srv->cfg.store ||
-            store_setting_get(srv->cfg.store, key, val, sizeof val, NULL) != RC_OK)
-            http_copy(val, sizeof val, settings[i].def);
-        if (settings[i].kind == SET_BOOL) return strcmp(val, "true") == 0;
-        return strtod(val, NULL);
-    }
-    return 0;
+    return json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:b}", "timezone", c->timezone[0] ? c->timezone : "",
+                     "dedup_window_s", c->dedup_window_s, "min_stay_s", c->min_stay_s,
+                     "slot_margin_min", c->slot_margin_min, "recognition_threshold",
+                     c->recognition_threshold, "liveness_threshold", c->liveness_threshold,
+                     "keep_unrecognized", c->keep_unrecognized != 0);
 }
 
 enum MHD_Result http_h_settings_get(http_req *r)
 {
-    return http_reply_json(r, MHD_HTTP_OK, settings_json(db(r)));
-}
-
-static bool timezone_exists(const char *tz)
-{
-    if (strcmp(tz, "UTC") == 0) return true;
-    if (!*tz || strstr(tz, "..") || tz[0] == '/') return false;
-    char path[160];
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
+    att_config c;
+    rc_error err;
+    rc_status st = att_config_load(db(r), &c, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *j = settings_json(&c);
+    /* The zone in effect when none is set: the system's. */
+    if (!c.timezone[0] && r->srv->att)
+        json_object_set_new(j, "timezone_in_effect",
+                            json_string(att_tz_name(att_zone(r->srv->att))));
+    return http_reply_json(r, MHD_HTTP_OK, j);
 }
 
 enum MHD_Result http_h_settings_patch(http_req *r)
 {
+    static const char *const known[] = {"timezone",
+                                        "dedup_window_s",
+                                        "min_stay_s",
+                                        "slot_margin_min",
+                                        "recognition_threshold",
+                                        "liveness_threshold",
+                                        "keep_unrecognized",
+                                        NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
+    att_config c;
+    rc_error err;
+    rc_status st = att_config_load(db(r), &c, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
     const char *key;
     json_t *v;
-    char values[NSETTINGS][256];
-    bool given[NSETTINGS] = {0};
     json_object_foreach(b, key, v)
     {
         size_t i = 0;
-        while (i < NSETTINGS && strcmp(settings[i].key, key) != 0) i++;
-        if (i == NSETTINGS) {
+        while (known[i] && strcmp(known[i], key) != 0) i++;
+        if (!known[i]) {
             res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "unknown_setting",
                                    "there is no setting '%.64s'", key);
             goto out;
         }
-        given[i] = true;
-        switch (settings[i].kind) {
-        case SET_STR: {
-            const char *s;
-            if (!http_field_str(r, b, key, true, 64, &s, NULL)) goto out;
-            if (!timezone_exists(s)) {
-                res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                       "'%s' is not a time zone (e.g. Europe/Madrid, UTC)", s);
-                goto out;
-            }
-            http_copy(values[i], sizeof values[i], s);
-            break;
-        }
-        case SET_INT: {
-            int64_t n;
-            if (!http_field_int(r, b, key, true, (int64_t)settings[i].min, (int64_t)settings[i].max,
-                                &n, NULL))
-                goto out;
-            snprintf(values[i], sizeof values[i], "%lld", (long long)n);
-            break;
-        }
-        case SET_NUM: {
-            double d;
-            if (!http_field_num(r, b, key, true, settings[i].min, settings[i].max, &d, NULL))
-                goto out;
-            snprintf(values[i], sizeof values[i], "%.6g", d);
-            break;
-        }
-        case SET_BOOL: {
-            bool x;
-            if (!http_field_bool(r, b, key, true, &x, NULL)) goto out;
-            http_copy(values[i], sizeof values[i], x ? "true" : "false");
-            break;
-        }
-        }
     }
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        if (!given[i]) continue;
-        rc_error err;
-        rc_status st = store_setting_set(db(r), settings[i].key, values[i], &err);
-        if (st != RC_OK) {
-            res = http_reply_rc(r, st, &err);
+    const char *tz;
+    bool has_tz, has, keep;
+    int64_t n;
+    double d;
+    if (!http_field_str(r, b, "timezone", false, sizeof c.timezone - 1, &tz, &has_tz)) goto out;
+    if (has_tz) {
+        att_tz *zone = NULL;
+        if (strstr(tz, "..") || att_tz_load(tz, &zone, &err) != RC_OK) {
+            res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                   "field 'timezone': '%s' is not a time zone (e.g. Europe/Madrid, "
+                                   "UTC)",
+                                   tz);
             goto out;
         }
+        att_tz_free(zone);
+        http_copy(c.timezone, sizeof c.timezone, tz);
+    }
+    if (!http_field_int(r, b, "dedup_window_s", false, 0, 86400, &n, &has)) goto out;
+    if (has) c.dedup_window_s = (int)n;
+    if (!http_field_int(r, b, "min_stay_s", false, 0, 86400, &n, &has)) goto out;
+    if (has) c.min_stay_s = (int)n;
+    if (!http_field_int(r, b, "slot_margin_min", false, 0, 720, &n, &has)) goto out;
+    if (has) c.slot_margin_min = (int)n;
+    if (!http_field_num(r, b, "recognition_threshold", false, 0, 1, &d, &has)) goto out;
+    if (has) c.recognition_threshold = d;
+    if (!http_field_num(r, b, "liveness_threshold", false, 0, 1, &d, &has)) goto out;
+    if (has) c.liveness_threshold = d;
+    if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
+    if (has) c.keep_unrecognized = keep;
+    if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
+        (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
     }
     http_audit(r, "settings.update", "settings", 0, json_deep_copy(b));
-    res = http_reply_json(r, MHD_HTTP_OK, settings_json(db(r)));
+    res = http_reply_json(r, MHD_HTTP_OK, settings_json(&c));
 out:
     json_decref(b);
     return res;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../attendance/att.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -297,6 +298,7 @@ struct http_server {
     bool heartbeat_running;
     bool stopping;
     char dummy_hash[256]; /* verified against when an e-mail is unknown */
+    att *att;             /* attendance rules (with a store) */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -305,7 +307,7 @@ enum MHD_Result http_h_metrics(http_req *r);
 enum MHD_Result http_h_openapi(http_req *r);
 enum MHD_Result http_h_events(http_req *r);
 
-/* API handlers (api_auth.c, api_people.c). */
+/* API handlers (api_auth.c, api_people.c, api_attendance.c). */
 enum MHD_Result http_h_login(http_req *r);
 enum MHD_Result http_h_logout(http_req *r);
 enum MHD_Result http_h_me(http_req *r);
@@ -347,12 +349,21 @@ enum MHD_Result http_h_cameras_create(http_req *r);
 enum MHD_Result http_h_cameras_get(http_req *r);
 enum MHD_Result http_h_cameras_patch(http_req *r);
 enum MHD_Result http_h_cameras_delete(http_req *r);
+enum MHD_Result http_h_attendance_list(http_req *r);
+enum MHD_Result http_h_attendance_create(http_req *r);
+enum MHD_Result http_h_attendance_patch(http_req *r);
+enum MHD_Result http_h_export(http_req *r);
+enum MHD_Result http_h_report_summary(http_req *r);
+enum MHD_Result http_h_report_daily(http_req *r);
+enum MHD_Result http_h_dashboard(http_req *r);
+/* An attendance event in the API's shape (person and camera named). */
+json_t *http_event_json(store *s, const store_event *e);
+/* Publish an event created or changed on the event stream, count it. */
+void http_publish_event(http_server *srv, const store_event *e, bool is_new);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */
 bool http_load_person(http_req *r, const char *param, store_person *p);
-/* A numeric setting (or its default) from the settings table. */
-double http_setting_num(http_server *srv, const char *key);
 
 /* The embedded OpenAPI document (generated from openapi.json). */
 extern const unsigned char http_openapi_json[];

@@ -67,6 +67,14 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
     {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
     {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
+    /* attendance */
+    {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
+    {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},
+    {"PATCH", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_patch},
+    {"GET", "/api/v1/attendance/export", ADMIN | MANAGER, 0, http_h_export},
+    {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
+    {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},
+    {"GET", "/api/v1/dashboard", ADMIN | MANAGER, 0, http_h_dashboard},
 };
 const size_t http_route_count = sizeof http_routes / sizeof http_routes[0];
 

@@ -592,6 +592,10 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
+    if (cfg->store && (st = att_create(cfg->store, &srv->att, err)) != RC_OK) {
+        http_server_stop(srv);
+        return st;
+    }
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -665,6 +669,7 @@ void http_server_stop(http_server *srv)
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
+    if (srv->att) att_destroy(srv->att);
     if (srv->own_metrics) http_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);

@@ -171,13 +171,13 @@ test('audit lists actions newest first and filters by action', async () => {
 test('settings read with defaults, patch with validation', async () => {
   let r = await admin.get('/api/v1/settings');
   assert.equal(r.status, 200);
-  assert.equal(r.body.timezone, 'UTC');
+  assert.equal(typeof r.body.timezone, 'string');
   assert.equal(typeof r.body.dedup_window_s, 'number');
   assert.equal(typeof r.body.keep_unrecognized, 'boolean');
-  r = await admin.patch('/api/v1/settings', { timezone: 'Europe/Madrid', recognition_threshold: 0.5, keep_unrecognized: true });
-  assert.equal(r.status, 200);
+  r = await admin.patch('/api/v1/settings', { timezone: 'Europe/Madrid', recognition_threshold: 0.55, keep_unrecognized: true, min_stay_s: 60 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.timezone, 'Europe/Madrid');
-  assert.equal(r.body.recognition_threshold, 0.5);
+  assert.equal(r.body.recognition_threshold, 0.55);
   assert.equal(r.body.keep_unrecognized, true);
   for (const bad of [{ timezone: 'Mars/Olympus' }, { timezone: '../../etc/passwd' }, { recognition_threshold: 2 },
     { dedup_window_s: 'ten' }, { nope: 1 }, { keep_unrecognized: 1 }]) {
@@ -186,7 +186,9 @@ test('settings read with defaults, patch with validation', async () => {
   }
   r = await admin.get('/api/v1/settings');
   assert.equal(r.body.timezone, 'Europe/Madrid', 'refused patches changed nothing');
-  await admin.patch('/api/v1/settings', { timezone: 'UTC' });
+  assert.equal(r.body.min_stay_s, 60);
+  r = await admin.patch('/api/v1/settings', { timezone: 'UTC', keep_unrecognized: false });
+  assert.equal(r.status, 200);
 });
 
 test('persons: create, search, page, get, patch, delete', async () => {
@@ -363,4 +365,117 @@ test('rollcall user add|passwd|list manage the same accounts', async () => {
   r = spawnSync(BIN, ['user', '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   for (const w of ['add', 'passwd', 'list', '--password-stdin', '--db']) assert.ok(r.stdout.includes(w), w);
+});
+
+test('attendance: manual events, corrections, filters, member scope, export, reports, dashboard', async () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const dow = ((new Date().getUTCDay() + 6) % 7) + 1; // ISO weekday, UTC (the zone is UTC here)
+  const p = await env.manager.post('/api/v1/persons', { external_id: 'ATT-1', first_name: 'Ada', last_name: 'Lovelace', kind: 'employee' });
+  const q = await env.manager.post('/api/v1/persons', { external_id: 'ATT-2', first_name: 'Alan', last_name: 'Turing', kind: 'employee' });
+  const g = await env.manager.post('/api/v1/groups', { name: 'Lab' });
+  await env.manager.put(`/api/v1/groups/${g.body.id}/members`, { person_ids: [p.body.id, q.body.id] });
+  let r = await env.manager.post('/api/v1/schedules', { group_id: g.body.id, day_of_week: dow, start: '00:10', end: '23:50', grace_min: 5, label: 'Day' });
+  assert.equal(r.status, 201);
+  r = await env.manager.post('/api/v1/attendance', { person_id: p.body.id, type: 'entry', time: `${today}T00:30:00Z`, reason: 'badge reader down' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const ev = r.body;
+  assert.equal(ev.person_name, 'Ada Lovelace');
+  assert.equal(ev.external_id, 'ATT-1');
+  assert.equal(ev.type, 'entry');
+  assert.equal(ev.status, 'late', '20 minutes after start with 5 minutes grace');
+  assert.equal(ev.manual, true);
+  assert.equal(ev.reason, 'badge reader down');
+  assert.equal(ev.time, `${today}T00:30:00Z`);
+  for (const bad of [{ person_id: p.body.id, type: 'entry', time: 'now', reason: 'x' },
+    { person_id: p.body.id, type: 'in', time: `${today}T01:00:00Z`, reason: 'x' },
+    { person_id: 999999, type: 'entry', time: `${today}T01:00:00Z`, reason: 'x' },
+    { person_id: p.body.id, type: 'entry', time: `${today}T01:00:00Z` }])
+    assert.equal((await env.manager.post('/api/v1/attendance', bad)).status, 400, JSON.stringify(bad));
+  r = await env.manager.patch(`/api/v1/attendance/${ev.id}`, { time: `${today}T00:12:00Z`, reason: 'clock was wrong' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'on_time', 'judged again after the correction');
+  assert.equal(r.body.time, `${today}T00:12:00Z`);
+  assert.equal((await env.manager.patch(`/api/v1/attendance/${ev.id}`, { type: 'exit' })).status, 400, 'reason required');
+  r = await env.manager.patch(`/api/v1/attendance/${ev.id}`, { status: 'late', reason: 'policy' });
+  assert.equal(r.body.status, 'late');
+  assert.equal((await env.manager.patch('/api/v1/attendance/999999', { reason: 'x' })).status, 404);
+  await env.manager.post('/api/v1/attendance', { person_id: q.body.id, type: 'entry', time: `${today}T00:11:00Z`, reason: 'manual' });
+  r = await env.manager.get(`/api/v1/attendance?from=${today}&to=${today}`);
+  assert.equal(r.body.total, 2);
+  r = await env.manager.get(`/api/v1/attendance?person_id=${q.body.id}`);
+  assert.deepEqual(r.body.items.map((e) => e.person_id), [q.body.id]);
+  r = await env.manager.get('/api/v1/attendance?status=late');
+  assert.ok(r.body.items.every((e) => e.status === 'late') && r.body.total >= 1);
+  r = await env.manager.get(`/api/v1/attendance?group_id=${g.body.id}&type=entry&limit=1`);
+  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.total, 2);
+  assert.equal((await env.manager.get('/api/v1/attendance?from=yesterday')).status, 400);
+  assert.equal((await env.manager.get('/api/v1/attendance?status=sleeping')).status, 400);
+  // Members: only their own person, and only when linked.
+  r = await env.member.get('/api/v1/attendance');
+  assert.deepEqual(r.body, { items: [], total: 0 }, 'not linked to a person yet: nothing to see');
+  await admin.patch(`/api/v1/users/${env.member.userId}`, { person_id: p.body.id });
+  r = await env.member.get('/api/v1/attendance');
+  assert.equal(r.status, 200);
+  assert.ok(r.body.items.length >= 1 && r.body.items.every((e) => e.person_id === p.body.id));
+  assert.equal((await env.member.get(`/api/v1/attendance?person_id=${q.body.id}`)).status, 403);
+  r = await env.member.get(`/api/v1/reports/summary?from=${today}&to=${today}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.items.map((x) => x.person_id), [p.body.id]);
+  // Export.
+  r = await env.manager.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}&group_id=${g.body.id}`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/csv/);
+  assert.match(r.headers.get('content-disposition'), /attachment; filename="attendance-.*\.csv"/);
+  assert.match(r.body, /Ada Lovelace/);
+  assert.match(r.body, /Alan Turing/);
+  r = await env.manager.get(`/api/v1/attendance/export?format=xlsx&from=${today}&to=${today}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.subarray(0, 2).toString(), 'PK', 'an XLSX is a zip');
+  assert.equal((await env.manager.get('/api/v1/attendance/export?format=pdf')).status, 400);
+  assert.equal((await env.manager.get('/api/v1/attendance/export?from=2026-13-01')).status, 400);
+  // Reports and dashboard.
+  r = await env.manager.get(`/api/v1/reports/summary?from=${today}&to=${today}&group_id=${g.body.id}`);
+  assert.equal(r.status, 200);
+  const ada = r.body.items.find((x) => x.person_id === p.body.id);
+  assert.equal(ada.name, 'Ada Lovelace');
+  assert.equal(ada.late, 1);
+  assert.match(ada.first_entry, ISO);
+  r = await env.manager.get(`/api/v1/reports/daily?from=${today}&to=${today}&group_id=${g.body.id}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.items[0].date, today);
+  assert.equal(r.body.items[0].scheduled, 2);
+  assert.equal(r.body.items[0].present, 2);
+  assert.equal(r.body.items[0].late, 1);
+  r = await env.manager.get('/api/v1/dashboard');
+  assert.equal(r.status, 200);
+  assert.ok(r.body.today.present >= 2);
+  assert.ok(r.body.today.late >= 1);
+  assert.ok(r.body.late_by_group.some((x) => x.group_id === g.body.id && x.late === 1));
+  assert.ok(r.body.recent.length >= 2);
+  assert.ok(r.body.recent[0].time >= r.body.recent[1].time, 'newest first');
+});
+
+test('the event stream delivers attendance events as they happen', async () => {
+  const ac = new AbortController();
+  const res = await fetch(new URL('api/v1/events', env.srv.url), { headers: env.manager.headers(), signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /text\/event-stream/);
+  const reader = res.body.getReader();
+  const p = await env.manager.post('/api/v1/persons', { external_id: 'SSE-1', first_name: 'Sam', last_name: 'Stream', kind: 'other' });
+  await env.manager.post('/api/v1/attendance', { person_id: p.body.id, type: 'entry', time: new Date().toISOString().slice(0, 19) + 'Z', reason: 'sse test' });
+  let text = '';
+  const dec = new TextDecoder();
+  while (!text.includes('Sam Stream')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  ac.abort();
+  const m = text.match(/event: attendance\ndata: (.*)\n\n/);
+  assert.ok(m, text);
+  const ev = JSON.parse(m[1]);
+  assert.equal(ev.person_name, 'Sam Stream');
+  assert.equal(ev.new, true);
 });
