@@ -1,15 +1,16 @@
 // ui.test.mjs — the administration side of the web UI end to end, against
 // the real server with Debian's headless Chromium: groups with their weekly
 // timetable, members and holidays edited through the UI and checked against
-// the API; the language switch; and the role checks (a member cannot open the
+// the API; a manual attendance entry, its correction, the CSV and the
+// dashboard; the language switch; and the role checks (a member cannot open the
 // administration pages, and the API refuses them too). Every page visited is
 // saved under tests/out/web/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, launch, login, newPage, shot, startRollcall } from './browser.mjs';
+import { ADMIN, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
 
@@ -66,6 +67,7 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
 
     // Add the member.
     await page.getByLabel('Buscar persona').fill('Gonzalo');
+    await page.locator('datalist option[value="Gonzalo Grupo (G-001)"]').waitFor({ state: 'attached' });
     await page.getByLabel('Buscar persona').fill('Gonzalo Grupo (G-001)');
     await page.getByRole('button', { name: 'Añadir miembro' }).click();
     await page.getByRole('cell', { name: 'G-001' }).waitFor();
@@ -90,6 +92,61 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByRole('button', { name: 'Añadir festivo' }).click();
     await page.getByRole('cell', { name: 'Inmaculada Concepción' }).waitFor();
     await shot(page, '15-holidays');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('attendance: manual entry with a reason, a correction, the table, the CSV and the dashboard', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await page.evaluate(async () => {
+      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
+      const r = await fetch('/api/v1/persons', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify({ external_id: 'M-001', first_name: 'Manuel', last_name: 'Manual', kind: 'employee' }),
+      });
+      if (r.status !== 201) throw new Error(`create person: ${r.status}`);
+    });
+
+    await page.goto(new URL('attendance', srv.url).href);
+    await page.getByRole('heading', { name: 'Asistencia' }).waitFor();
+    await page.getByRole('button', { name: 'Registro manual' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Registro manual' });
+    // Type part of the name, then pick the suggestion, as a person would.
+    await dialog.getByLabel('Persona').fill('Manuel');
+    await dialog.locator('datalist option[value="Manuel Manual (M-001)"]').waitFor({ state: 'attached' });
+    await dialog.getByLabel('Persona').fill('Manuel Manual (M-001)');
+    await dialog.getByLabel('Motivo').fill('Olvidó pasar por el quiosco');
+    await shot(page, '16-attendance-manual');
+    await dialog.getByRole('button', { name: 'Guardar' }).click();
+    const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: 'M-001' });
+    await waitOrAlert(page, row.first(), 20000);
+    assert.equal(await row.count(), 1);
+    assert.match(await row.innerText(), /Entrada/);
+    assert.match(await row.innerText(), /Olvidó pasar por el quiosco/);
+
+    // A correction needs a reason and changes the status.
+    await row.getByRole('button', { name: 'Corregir' }).click();
+    const fix = page.getByRole('dialog', { name: 'Corrección del registro' });
+    await fix.getByRole('combobox', { name: /^Estado/ }).selectOption('late');
+    await fix.getByLabel('Motivo').fill('Llegó tarde según el profesor');
+    await fix.getByRole('button', { name: 'Guardar' }).click();
+    await row.getByText('Tarde', { exact: true }).waitFor();
+    await shot(page, '17-attendance-corrected');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
+
+    await page.goto(new URL('dashboard', srv.url).href);
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await page.getByText('Manuel Manual').first().waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0, 'the dashboard shows no error');
+    await shot(page, '18-dashboard');
   } finally {
     await browser.close();
   }

@@ -4,6 +4,8 @@ import { useEffect, useId, useState } from 'react';
 import { api } from '../api/client';
 import type { Person } from '../api/types';
 
+const labelOf = (p: Person) => `${p.name} (${p.external_id})`;
+
 export function PersonPicker({
   label,
   value,
@@ -34,7 +36,15 @@ export function PersonPicker({
     };
   }, [text]);
 
-  const labelOf = (p: Person) => `${p.name} (${p.external_id})`;
+  // The text may match a person only once the matching options arrive.
+  useEffect(() => {
+    if (value && labelOf(value) === text) return;
+    const match = options.find((p) => labelOf(p) === text);
+    if (match) onChange(match);
+    // onChange and value are the caller's; re-run only when the options change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [options]);
+
   return (
     <label className="field">
       <span>{label}</span>
