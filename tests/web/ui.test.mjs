@@ -138,6 +138,12 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await row.getByText('Tarde', { exact: true }).waitFor();
     await shot(page, '17-attendance-corrected');
 
+    await page.getByRole('button', { name: 'Resumen por persona' }).click();
+    const summary = page.getByRole('table', { name: 'Resumen por persona' }).getByRole('row').filter({ hasText: 'Manuel Manual' });
+    await waitOrAlert(page, summary.first(), 20000);
+    await shot(page, '17-attendance-summary');
+    await page.getByRole('button', { name: 'Eventos' }).click();
+
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');

@@ -30,6 +30,7 @@ import type {
   ScheduleInput,
   Session,
   Settings,
+  SummaryRow,
   User,
   UserCreate,
   UserPatch,
@@ -402,6 +403,9 @@ export class ApiClient {
   }
   daily(q: { from: string; to: string; group_id?: number }): Promise<{ items: DailyReportRow[] }> {
     return this.get('/api/v1/reports/daily', q);
+  }
+  summary(q: { from?: string; to?: string; group_id?: number; person_id?: number }): Promise<{ items: SummaryRow[] }> {
+    return this.get('/api/v1/reports/summary', q);
   }
   dashboard(): Promise<Dashboard> {
     return this.get('/api/v1/dashboard');

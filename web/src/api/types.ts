@@ -93,6 +93,10 @@ export type ManualEntry = S['ManualEvent'];
 export type Correction = Omit<S['EventCorrection'], 'status'> & { status?: EventStatus };
 
 export type DailyReportRow = Required<S['DailyRow']>;
+export type SummaryRow = Req<S['SummaryRow'], 'person_id' | 'name' | 'present' | 'late' | 'early_leave' | 'absent' | 'time_on_site_s'> & {
+  first_entry: string | null;
+  last_exit: string | null;
+};
 export type Dashboard = {
   today: Required<S['Dashboard']['today']>;
   late_by_group: Required<S['Dashboard']['late_by_group'][number]>[];

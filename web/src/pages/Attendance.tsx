@@ -1,7 +1,8 @@
 // Attendance: the event table with filters (date range, group, person,
 // status, camera, type) kept in the URL, paging, manual entries and
 // corrections with a reason, and CSV / XLSX downloads of the same selection.
-// Members see only their own events (the server enforces it too).
+// A second view sums it up per person. Members see only their own events
+// (the server enforces it too).
 import { useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -13,6 +14,7 @@ import { addDays, dateIn, formatDateTime, utcToZonedInput, zonedToUtc } from '..
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
+import { SummaryTable } from '../components/SummaryTable';
 
 const LIMIT = 50;
 const STATUSES: EventStatus[] = ['on_time', 'late', 'early_leave', 'outside_schedule'];
@@ -44,7 +46,8 @@ export function AttendancePage() {
     [params, today, staff, user],
   );
 
-  const list = useLoad(() => api.attendance(filter), [filter]);
+  const view = params.get('view') === 'summary' ? 'summary' : 'events';
+  const list = useLoad(() => (view === 'events' ? api.attendance(filter) : Promise.resolve(null)), [filter, view]);
   const groups = useLoad(() => (staff ? api.groups() : Promise.resolve(null)), [staff]);
   const cameras = useLoad(() => (staff ? api.cameras().catch(() => null) : Promise.resolve(null)), [staff]);
   const filterPerson = useLoad(
@@ -150,9 +153,18 @@ export function AttendancePage() {
         </button>
       </form>
 
+      <div className="segmented" role="group" aria-label={t('attendance.view')}>
+        {(['events', 'summary'] as const).map((v) => (
+          <button key={v} type="button" aria-pressed={view === v} onClick={() => setFilter('view', v === 'events' ? undefined : v)}>
+            {t(`attendance.${v}`)}
+          </button>
+        ))}
+      </div>
+
+      {view === 'summary' && <SummaryTable filter={filter} />}
       <ErrorMessage error={list.error} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
+      {view === 'events' && list.loading && !list.data && <Loading />}
+      {view === 'events' && list.data && (
         <>
           <div className="table-wrap">
             <table aria-label={t('attendance.title')}>
