@@ -958,11 +958,10 @@ static void import_line(import_state *s, json_t *j)
     s->line_len = s->line_off = 0;
     if (!text) return;
     size_t n = strlen(text);
-    s->line = realloc(text, n + 2);
-    if (!s->line) {
-        free(text);
-        return;
-    }
+    s->line = malloc(n + 2);
+    if (s->line) memcpy(s->line, text, n);
+    free(text);
+    if (!s->line) return;
     s->line[n] = '\n';
     s->line[n + 1] = 0;
     s->line_len = n + 1;
