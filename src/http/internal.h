@@ -297,8 +297,9 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
-    char dummy_hash[256]; /* verified against when an e-mail is unknown */
-    att *att;             /* attendance rules (with a store) */
+    char dummy_hash[256];       /* verified against when an e-mail is unknown */
+    att *att;                   /* attendance rules (with a store) */
+    struct http_vision *vision; /* face models and gallery; NULL without models */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -356,6 +357,23 @@ enum MHD_Result http_h_export(http_req *r);
 enum MHD_Result http_h_report_summary(http_req *r);
 enum MHD_Result http_h_report_daily(http_req *r);
 enum MHD_Result http_h_dashboard(http_req *r);
+/* Face endpoints (api_face.c). */
+enum MHD_Result http_h_recognize(http_req *r);
+enum MHD_Result http_h_process_frame(http_req *r);
+enum MHD_Result http_h_detect(http_req *r);
+enum MHD_Result http_h_verify(http_req *r);
+enum MHD_Result http_h_faces_upload(http_req *r);
+enum MHD_Result http_h_faces_list(http_req *r);
+enum MHD_Result http_h_faces_delete(http_req *r);
+enum MHD_Result http_h_face_image(http_req *r);
+enum MHD_Result http_h_person_photo(http_req *r);
+enum MHD_Result http_h_process_images(http_req *r);
+enum MHD_Result http_h_import(http_req *r);
+/* Loaded face models, per-thread workers and the gallery. */
+typedef struct http_vision http_vision;
+rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
+                             rc_error *err);
+void http_vision_destroy(http_vision *v);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

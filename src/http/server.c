@@ -79,7 +79,8 @@ enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *conte
 
 struct MHD_Response *http_json_response(json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) return NULL;
     struct MHD_Response *resp =
@@ -95,7 +96,8 @@ struct MHD_Response *http_json_response(json_t *body)
 
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) {
         text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
@@ -607,6 +609,11 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
+    if (cfg->store && cfg->models_dir && cfg->models_available && cfg->models_available[0]) {
+        rc_error verr;
+        if (http_vision_create(cfg->models_dir, threads, &srv->vision, &verr) != RC_OK)
+            rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", verr.msg);
+    }
     srv->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -670,6 +677,7 @@ void http_server_stop(http_server *srv)
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
     if (srv->att) att_destroy(srv->att);
+    http_vision_destroy(srv->vision);
     if (srv->own_metrics) http_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
