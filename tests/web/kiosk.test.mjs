@@ -1,8 +1,9 @@
 // kiosk.test.mjs — the main flow of the web UI end to end, against the real
 // server with Debian's headless Chromium and a fake camera: an admin logs in,
-// creates a person, enrolls photos, sets the institution's time zone, opens
-// the kiosk whose camera shows another photo of that person, sees "Entrada"
-// at the right wall-clock time, finds the event in the attendance table and
+// creates a person, enrolls photos, opens the kiosk whose camera shows
+// another photo of that person (a liveness warning at first: it is a still
+// photo), sets the institution's time zone and liveness threshold, sees
+// "Entrada" at the right wall-clock time, survives a network blip, finds the event in the attendance table and
 // downloads the CSV; then an unknown face gives "No reconocido" and no event.
 // Every page visited is saved under tests/out/web/.
 import { test, before, after } from 'node:test';
@@ -48,19 +49,19 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
     await page.getByRole('heading', { name: 'Panel' }).waitFor();
-    await shot(page, '01-dashboard');
+    await shot(page, 'kiosk-01-dashboard');
 
     // Create the person.
     await page.getByRole('link', { name: 'Personas' }).click();
     await page.getByRole('heading', { name: 'Personas' }).waitFor();
-    await shot(page, '02-people-empty');
+    await shot(page, 'kiosk-02-people-empty');
     await page.getByRole('button', { name: 'Nueva persona' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Identificador').fill(PERSON.id);
     await dialog.getByLabel('Nombre', { exact: true }).fill(PERSON.first);
     await dialog.getByLabel('Apellidos').fill(PERSON.last);
     await dialog.getByLabel('Consentimiento registrado').check();
-    await shot(page, '03-person-form');
+    await shot(page, 'kiosk-03-person-form');
     await dialog.getByRole('button', { name: 'Guardar' }).click();
     await page.getByRole('heading', { name: `${PERSON.first} ${PERSON.last}` }).waitFor();
     const personUrl = page.url();
@@ -78,17 +79,25 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
         name: new RegExp(`Rostros registrados \\(${accepted}\\)`),
       })
       .waitFor();
-    await shot(page, '04-person-enrolled');
+    await shot(page, 'kiosk-04-person-enrolled');
 
-    // The institution is far from this machine's zone: times must follow it.
+    // The fake camera shows a still photo, which the liveness model rightly
+    // doubts: the kiosk warns and records nothing.
+    await page.goto(new URL('kiosk', srv.url).href);
+    await waitOrAlert(page, page.getByTestId('kiosk-confirmation').getByText(/no parece una persona en vivo/i), 60000);
+    await shot(page, 'kiosk-05-liveness-warning');
+    assert.equal(await eventsOf(page, PERSON.id), 0, 'no event for a face that is not live');
+
+    // Settings: the institution is far from this machine's zone (times must
+    // follow it), and the liveness threshold goes below what a photo scores.
     await page.goto(new URL('admin/settings', srv.url).href);
     await page.getByRole('combobox', { name: /^Zona horaria/ }).selectOption(TZ);
+    await page.getByLabel('Umbral de vida').fill('0.05');
     await page.getByRole('button', { name: 'Guardar' }).click();
     await page.getByText('Guardado.').waitFor();
-    await shot(page, '05-settings-timezone');
+    await shot(page, 'kiosk-06-settings');
 
     // The kiosk recognizes another photo of the same person.
-    assert.equal(await eventsOf(page, PERSON.id), 0, 'no event before the kiosk');
     await page.goto(new URL('kiosk', srv.url).href);
     const confirmation = page.getByTestId('kiosk-confirmation');
     await waitOrAlert(page, confirmation.getByText('Entrada', { exact: false }), 60000);
@@ -107,7 +116,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     );
     assert.equal(shown[1], wall, `the time is shown in the institution's zone (${TZ})`);
     assert.equal(await page.getByTestId('kiosk-network').innerText(), 'Conectado');
-    await shot(page, '05-kiosk-entrada');
+    await shot(page, 'kiosk-07-entrada');
 
     // A network blip: the kiosk says it is retrying, then recovers by itself.
     const cut = (route) => route.abort('internetdisconnected');
@@ -116,7 +125,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       .getByTestId('kiosk-network')
       .getByText(/reintentando/)
       .waitFor({ timeout: 30000 });
-    await shot(page, '05-kiosk-retrying');
+    await shot(page, 'kiosk-08-retrying');
     await page.unroute('**/api/v1/recognize**', cut);
     await page.getByTestId('kiosk-network').getByText('Conectado').waitFor({ timeout: 30000 });
     assert.equal(await eventsOf(page, PERSON.id), 1, 'exactly one entry event, however many frames were sent');
@@ -127,7 +136,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await waitOrAlert(page, row.first(), 20000);
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /Entrada/);
-    await shot(page, '06-attendance');
+    await shot(page, 'kiosk-09-attendance');
 
     // And in the CSV download.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
@@ -156,7 +165,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.waitForLoadState('networkidle').catch(() => {});
       assert.equal(await page.getByRole('alert').filter({ hasText: 'Error' }).count(), 0, `${path} shows no error`);
-      await shot(page, `07-${path.replace('/', '-')}`);
+      await shot(page, `kiosk-10-${path.replace('/', '-')}`);
     }
     await page.goto(personUrl);
     await page.getByRole('heading', { name: 'Historial de asistencia' }).waitFor();
@@ -165,7 +174,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       .first()
       .waitFor()
       .catch(() => {});
-    await shot(page, '08-person-history');
+    await shot(page, 'kiosk-11-person-history');
   } finally {
     await browser.close();
   }
@@ -182,7 +191,7 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
     await page.goto(new URL('kiosk', srv.url).href);
     const confirmation = page.getByTestId('kiosk-confirmation');
     await waitOrAlert(page, confirmation.getByText('No reconocido'), 60000);
-    await shot(page, '09-kiosk-no-reconocido');
+    await shot(page, 'kiosk-12-no-reconocido');
     // Let a few more frames go through, then check nothing was recorded.
     await page.waitForTimeout(2000);
     assert.doesNotMatch(await confirmation.innerText(), /Entrada|Salida/);

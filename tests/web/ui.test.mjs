@@ -71,7 +71,7 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByLabel('Buscar persona').fill('Gonzalo Grupo (G-001)');
     await page.getByRole('button', { name: 'Añadir miembro' }).click();
     await page.getByRole('cell', { name: 'G-001' }).waitFor();
-    await shot(page, '14-group-timetable');
+    await shot(page, 'ui-01-group-timetable');
 
     // Everything is still there after a reload, as the server has it.
     await page.reload();
@@ -91,7 +91,7 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByLabel('Nombre').fill('Inmaculada Concepción');
     await page.getByRole('button', { name: 'Añadir festivo' }).click();
     await page.getByRole('cell', { name: 'Inmaculada Concepción' }).waitFor();
-    await shot(page, '15-holidays');
+    await shot(page, 'ui-02-holidays');
   } finally {
     await browser.close();
   }
@@ -121,7 +121,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await dialog.locator('datalist option[value="Manuel Manual (M-001)"]').waitFor({ state: 'attached' });
     await dialog.getByLabel('Persona').fill('Manuel Manual (M-001)');
     await dialog.getByLabel('Motivo').fill('Olvidó pasar por el quiosco');
-    await shot(page, '16-attendance-manual');
+    await shot(page, 'ui-03-attendance-manual');
     await dialog.getByRole('button', { name: 'Guardar' }).click();
     const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: 'M-001' });
     await waitOrAlert(page, row.first(), 20000);
@@ -136,12 +136,12 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await fix.getByLabel('Motivo').fill('Llegó tarde según el profesor');
     await fix.getByRole('button', { name: 'Guardar' }).click();
     await row.getByText('Tarde', { exact: true }).waitFor();
-    await shot(page, '17-attendance-corrected');
+    await shot(page, 'ui-04-attendance-corrected');
 
     await page.getByRole('button', { name: 'Resumen por persona' }).click();
     const summary = page.getByRole('table', { name: 'Resumen por persona' }).getByRole('row').filter({ hasText: 'Manuel Manual' });
     await waitOrAlert(page, summary.first(), 20000);
-    await shot(page, '17-attendance-summary');
+    await shot(page, 'ui-05-attendance-summary');
     await page.getByRole('button', { name: 'Eventos' }).click();
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
@@ -152,7 +152,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await page.getByRole('heading', { name: 'Panel' }).waitFor();
     await page.getByText('Manuel Manual').first().waitFor();
     assert.equal(await page.getByRole('alert').count(), 0, 'the dashboard shows no error');
-    await shot(page, '18-dashboard');
+    await shot(page, 'ui-06-dashboard');
   } finally {
     await browser.close();
   }
@@ -169,7 +169,7 @@ test('language: Spanish from the browser, English when chosen, kept after a relo
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
-    await shot(page, '13-login-english-tablet');
+    await shot(page, 'ui-07-login-english-tablet');
   } finally {
     await browser.close();
   }
@@ -190,12 +190,12 @@ test('a member cannot open administration pages; the API agrees', async () => {
     await dialog.getByLabel('Contraseña').fill(MEMBER.password);
     await dialog.getByRole('button', { name: 'Crear' }).click();
     await admin.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
-    await shot(admin, '10-admin-users');
+    await shot(admin, 'ui-08-admin-users');
 
     const page = await newPage(browser);
     await login(page, srv.url, MEMBER);
     await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
-    await shot(page, '11-member-home');
+    await shot(page, 'ui-09-member-home');
     const nav = page.getByRole('navigation', { name: 'Menú' });
     for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
       assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);
@@ -203,7 +203,7 @@ test('a member cannot open administration pages; the API agrees', async () => {
     for (const path of ['admin/users', 'admin/api-keys', 'admin/settings', 'admin/audit', 'people', 'kiosk']) {
       await page.goto(new URL(path, srv.url).href);
       await page.getByText('No tiene permiso para ver esta página.').waitFor();
-      await shot(page, `12-member-forbidden-${path.replace('/', '-')}`);
+      await shot(page, `ui-10-member-forbidden-${path.replace('/', '-')}`);
     }
     const api = await page.evaluate(async () =>
       Promise.all(

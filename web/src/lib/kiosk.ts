@@ -23,7 +23,13 @@ export interface Confirmation {
  * say (a face too small or blurred to judge is reported as a hint). */
 export function confirmationFor(face: RecognizedFace, t: Translate, tz: string): Confirmation {
   if (!face.live) {
-    return { tone: 'warn', title: t('kiosk.notLive'), line: '', personId: face.identity?.person_id ?? null, key: 'notlive' };
+    return {
+      tone: 'warn',
+      title: t('kiosk.notLive'),
+      line: t('kiosk.notLiveHint'),
+      personId: face.identity?.person_id ?? null,
+      key: 'notlive',
+    };
   }
   if (!face.identity) {
     if (!face.quality_ok) {

@@ -148,7 +148,7 @@ export function KioskPage() {
       const v = videoRef.current;
       const t0 = Date.now();
       setNow(t0);
-      if (retryAt > t0) setRetryIn(Math.ceil((retryAt - t0) / 1000));
+      setRetryIn(retryAt > t0 ? Math.ceil((retryAt - t0) / 1000) : 0);
       if (!v || !thumbCtx || inFlight || v.readyState < 2 || !v.videoWidth || retryAt > t0) return;
       thumbCtx.drawImage(v, 0, 0, THUMB_W, THUMB_H);
       const luma = lumaFromRgba(thumbCtx.getImageData(0, 0, THUMB_W, THUMB_H).data);
@@ -215,7 +215,13 @@ export function KioskPage() {
 
       <div className={styles.bar}>
         <span className={`${styles.net} ${styles[net]}`} role="status" aria-live="polite" data-testid="kiosk-network">
-          {net === 'online' ? t('kiosk.online') : net === 'retrying' ? t('kiosk.retrying', { seconds: retryIn }) : t('kiosk.offline')}
+          {net === 'online'
+            ? t('kiosk.online')
+            : net === 'retrying'
+              ? retryIn > 0
+                ? t('kiosk.retrying', { seconds: retryIn })
+                : t('kiosk.retryingNow')
+              : t('kiosk.offline')}
         </span>
         <span className={styles.spacer} />
         {cameras.data && cameras.data.items.length > 0 && (
