@@ -8,7 +8,7 @@
 // Every page visited is saved under tests/out/web/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
@@ -175,6 +175,16 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       .waitFor()
       .catch(() => {});
     await shot(page, 'kiosk-11-person-history');
+
+    // Enrollment from the camera: guidance, then each shot accepted or not.
+    await page.getByRole('button', { name: 'Encender cámara' }).click();
+    await page.getByText('Mire de frente a la cámara').waitFor();
+    await page.waitForFunction(() => document.querySelector('section[aria-label="Capturar con la cámara"] video')?.videoWidth > 0);
+    await page.getByRole('button', { name: 'Capturar', exact: true }).click();
+    await page.getByText('Gire ligeramente la cabeza a la izquierda').waitFor();
+    await waitOrAlert(page, page.getByRole('listitem').filter({ hasText: 'camera-1.jpg' }), 60000);
+    assert.match(await page.getByRole('listitem').filter({ hasText: 'camera-1.jpg' }).innerText(), /Aceptada/);
+    await shot(page, 'kiosk-12-camera-enrollment');
   } finally {
     await browser.close();
   }
@@ -191,7 +201,7 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
     await page.goto(new URL('kiosk', srv.url).href);
     const confirmation = page.getByTestId('kiosk-confirmation');
     await waitOrAlert(page, confirmation.getByText('No reconocido'), 60000);
-    await shot(page, 'kiosk-12-no-reconocido');
+    await shot(page, 'kiosk-13-no-reconocido');
     // Let a few more frames go through, then check nothing was recorded.
     await page.waitForTimeout(2000);
     assert.doesNotMatch(await confirmation.innerText(), /Entrada|Salida/);
@@ -199,6 +209,48 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
       async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
     );
     assert.equal(afterCount, before, 'no attendance event for an unknown face');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('dataset import: a folder with one sub-folder per person, progress and per-file results', async () => {
+  // dataset/<person>/<photo>: two people of two photos, and a photo without a face.
+  const root = join(dir, 'dataset');
+  const files = [
+    ['IMP-06', join(FACES, 'id', 'deepface_person06', '1.jpg'), 'a.jpg'],
+    ['IMP-06', join(FACES, 'id', 'deepface_person06', '2.jpg'), 'b.jpg'],
+    ['IMP-07', join(FACES, 'id', 'deepface_person07', '1.jpg'), 'a.jpg'],
+    ['IMP-07', join(FACES, 'id', 'deepface_person07', '2.jpg'), 'b.jpg'],
+    ['IMP-07', join(FACES, 'noface', 'dlib_giraffe.jpg'), 'giraffe.jpg'],
+  ];
+  for (const [person, from, name] of files) {
+    mkdirSync(join(root, person), { recursive: true });
+    copyFileSync(from, join(root, person, name));
+  }
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('import', srv.url).href);
+    await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
+    await page.getByText('5 fotos de 2 personas.').waitFor();
+    await page.getByRole('button', { name: 'Importar 5 foto(s)' }).click();
+    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'fotos aceptadas' }), 120000);
+    const summary = await page.getByRole('status').filter({ hasText: 'fotos aceptadas' }).innerText();
+    assert.match(summary, /4 de 5 fotos aceptadas; 2 personas nuevas\./);
+    assert.equal(await page.locator('progress').getAttribute('value'), '5');
+    const rows = page.getByRole('table').getByRole('row');
+    assert.equal(await rows.count(), 1 + 5, 'a result row per file');
+    const giraffe = rows.filter({ hasText: 'giraffe.jpg' });
+    assert.match(await giraffe.innerText(), /Rechazada: \S+/);
+    await shot(page, 'kiosk-14-import');
+
+    // The new people are there, with their faces.
+    await page.goto(new URL('people?q=IMP-07', srv.url).href);
+    const row = page.getByRole('row').filter({ hasText: 'IMP-07' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /\b2\b/, 'two faces enrolled for IMP-07');
   } finally {
     await browser.close();
   }
