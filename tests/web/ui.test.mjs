@@ -2,7 +2,8 @@
 // the real server with Debian's headless Chromium: groups with their weekly
 // timetable, members and holidays edited through the UI and checked against
 // the API; a manual attendance entry, its correction, the CSV and the
-// dashboard; the language switch; and the role checks (a member cannot open the
+// dashboard; an API key shown once; cameras added and edited; the language
+// switch; and the role checks (a member cannot open the
 // administration pages, and the API refuses them too). Every page visited is
 // saved under tests/out/web/.
 import { test, before, after } from 'node:test';
@@ -158,6 +159,55 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
   }
 });
 
+test('administration: an API key is shown once; a camera is added, listed and edited', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+
+    await page.goto(new URL('admin/api-keys', srv.url).href);
+    await page.getByRole('button', { name: 'Nueva clave' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Nueva clave' });
+    await dialog.getByLabel('Nombre', { exact: true }).fill('Quiosco puerta');
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    const secret = await page.getByTestId('api-key-secret').innerText();
+    assert.ok(secret.length >= 20, 'the key is shown');
+    await shot(page, 'ui-07-api-key-once');
+    // The key works as a device key: it may recognize but not list people.
+    const status = await page.evaluate(async (key) => {
+      const h = { Authorization: `Bearer ${key}` };
+      return [
+        (await fetch('/api/v1/persons', { headers: h, credentials: 'omit' })).status,
+        (await fetch('/api/v1/auth/me', { headers: h, credentials: 'omit' })).status,
+      ];
+    }, secret.trim());
+    assert.equal(status[0], 403, 'a device key cannot list people');
+    await page.getByRole('dialog', { name: 'Quiosco puerta' }).getByText('Cerrar', { exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: 'Quiosco puerta' });
+    await row.waitFor();
+    assert.ok(!(await page.content()).includes(secret.trim()), 'the key is not shown again');
+
+    await page.goto(new URL('cameras', srv.url).href);
+    await page.getByRole('button', { name: 'Nueva cámara' }).click();
+    const cam = page.getByRole('dialog', { name: 'Nueva cámara' });
+    await cam.getByLabel('Nombre', { exact: true }).fill('Puerta principal');
+    await cam.getByLabel('URL').fill('http://127.0.0.1:9/mjpeg');
+    await cam.getByRole('combobox', { name: /^Dirección/ }).selectOption('entry');
+    await cam.getByRole('button', { name: 'Guardar' }).click();
+    const card = page.getByRole('article', { name: /Puerta principal/ });
+    await waitOrAlert(page, card, 20000);
+    assert.match(await card.innerText(), /Entrada/);
+    await card.getByRole('button', { name: 'Editar' }).click();
+    const edit = page.getByRole('dialog', { name: 'Editar' });
+    await edit.getByRole('combobox', { name: /^Dirección/ }).selectOption('both');
+    await edit.getByRole('button', { name: 'Guardar' }).click();
+    await card.getByText('Ambas').waitFor();
+    await shot(page, 'ui-08-cameras');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('language: Spanish from the browser, English when chosen, kept after a reload', async () => {
   const browser = await launch(null);
   try {
@@ -169,7 +219,7 @@ test('language: Spanish from the browser, English when chosen, kept after a relo
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
-    await shot(page, 'ui-07-login-english-tablet');
+    await shot(page, 'ui-09-login-english-tablet');
   } finally {
     await browser.close();
   }
@@ -190,12 +240,12 @@ test('a member cannot open administration pages; the API agrees', async () => {
     await dialog.getByLabel('Contraseña').fill(MEMBER.password);
     await dialog.getByRole('button', { name: 'Crear' }).click();
     await admin.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
-    await shot(admin, 'ui-08-admin-users');
+    await shot(admin, 'ui-10-admin-users');
 
     const page = await newPage(browser);
     await login(page, srv.url, MEMBER);
     await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
-    await shot(page, 'ui-09-member-home');
+    await shot(page, 'ui-11-member-home');
     const nav = page.getByRole('navigation', { name: 'Menú' });
     for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
       assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);
@@ -203,7 +253,7 @@ test('a member cannot open administration pages; the API agrees', async () => {
     for (const path of ['admin/users', 'admin/api-keys', 'admin/settings', 'admin/audit', 'people', 'kiosk']) {
       await page.goto(new URL(path, srv.url).href);
       await page.getByText('No tiene permiso para ver esta página.').waitFor();
-      await shot(page, `ui-10-member-forbidden-${path.replace('/', '-')}`);
+      await shot(page, `ui-12-member-forbidden-${path.replace('/', '-')}`);
     }
     const api = await page.evaluate(async () =>
       Promise.all(

@@ -17,9 +17,10 @@ const REFRESH_MS = 5000;
 const KINDS: CameraKind[] = ['mjpeg', 'snapshot', 'rtsp', 'file', 'v4l2', 'browser'];
 const DIRECTIONS: Direction[] = ['entry', 'exit', 'both'];
 
+// Camera states reported by the camera module (cam_state_name) and the API.
 function stateClass(state: string): string {
-  if (state === 'running' || state === 'connected' || state === 'ok') return 'ok';
-  if (state === 'error' || state === 'failed' || state === 'disconnected') return 'bad';
+  if (state === 'streaming') return 'ok';
+  if (state === 'error' || state === 'backoff') return 'bad';
   return 'warn';
 }
 
@@ -77,7 +78,10 @@ export function CamerasPage() {
             </div>
             <div className={styles.info}>
               <h2 id={`cam-${c.id}`}>
-                {c.name} <span className={`badge ${stateClass(c.status.state)}`}>{c.status.state}</span>
+                {c.name}{' '}
+                <span className={`badge ${stateClass(c.status.state)}`}>
+                  {t(`cameras.states.${c.status.state}`, { defaultValue: c.status.state })}
+                </span>
               </h2>
               <p className={styles.url}>{c.url}</p>
               <dl>
@@ -85,7 +89,7 @@ export function CamerasPage() {
                 <dd>{t(`cameras.directions.${c.direction}`)}</dd>
                 <dt>{t('cameras.fps')}</dt>
                 <dd>{t('cameras.processed', { in: c.status.fps_in.toFixed(1), processed: c.status.fps_processed.toFixed(1) })}</dd>
-                <dt>{t('cameras.state')}</dt>
+                <dt>{t('cameras.framesLabel')}</dt>
                 <dd>{t('cameras.frames', { frames: c.status.frames, drops: c.status.drops })}</dd>
                 <dt>{t('cameras.lastFrame')}</dt>
                 <dd>{formatDateTime(c.status.last_frame_at, tz, lang)}</dd>
