@@ -41,6 +41,12 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
         body: JSON.stringify({ external_id: 'G-001', first_name: 'Gonzalo', last_name: 'Grupo', kind: 'student' }),
       });
       if (r.status !== 201) throw new Error(`create person: ${r.status}`);
+      const other = await fetch('/api/v1/persons', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify({ external_id: 'G-002', first_name: 'Olga', last_name: 'Otra', kind: 'teacher' }),
+      });
+      if (other.status !== 201) throw new Error(`create person: ${other.status}`);
     });
 
     await page.goto(new URL('groups', srv.url).href);
@@ -73,6 +79,18 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByRole('button', { name: 'Añadir miembro' }).click();
     await page.getByRole('cell', { name: 'G-001' }).waitFor();
     await shot(page, 'ui-01-group-timetable');
+
+    // The people list filtered by the group shows its member only.
+    await page.goto(new URL('people', srv.url).href);
+    await page.getByRole('cell', { name: 'G-002' }).waitFor();
+    await page.getByRole('combobox', { name: /^Grupo/ }).selectOption({ label: '1º ESO A' });
+    await page.waitForURL(/group_id=/);
+    await page.getByRole('cell', { name: 'G-002' }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('cell', { name: 'G-001' }).count(), 1);
+    await shot(page, 'ui-01-people-by-group');
+
+    await page.goBack();
+    await page.getByRole('heading', { name: '1º ESO A' }).waitFor();
 
     // Everything is still there after a reload, as the server has it.
     await page.reload();

@@ -1,4 +1,4 @@
-// People: searchable, paged list; "New person" opens the form and then the
+// People: list searchable by name or ID, filtered by group, paged; "New person" opens the form and then the
 // new person's page (where faces are enrolled).
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
@@ -20,14 +20,29 @@ export function PeoplePage() {
   const [text, setText] = useState(q);
   const [creating, setCreating] = useState(false);
 
+  /** The address keeps the search, group and page; a new filter starts at page 1. */
+  const show = (next: { q?: string; group_id?: string; offset?: number }) => {
+    const p = new URLSearchParams();
+    const nq = next.q ?? q;
+    const ng = next.group_id ?? (groupId ? String(groupId) : '');
+    if (nq) p.set('q', nq);
+    if (ng) p.set('group_id', ng);
+    if (next.offset) p.set('offset', String(next.offset));
+    setParams(p, { replace: next.offset === undefined });
+  };
+
   // Search as the user types, after a short pause.
   useEffect(() => {
     if (text === q) return;
-    const id = window.setTimeout(() => setParams(text ? { q: text } : {}, { replace: true }), 300);
+    const id = window.setTimeout(() => show({ q: text }), 300);
     return () => window.clearTimeout(id);
-  }, [text, q, setParams]);
+    // show() reads the current address; re-run only when the text changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [text, q]);
 
-  const list = useLoad(() => api.persons({ q, limit: LIMIT, offset }), [q, offset]);
+  const groupId = Number(params.get('group_id')) || undefined;
+  const list = useLoad(() => api.persons({ q, group_id: groupId, limit: LIMIT, offset }), [q, groupId, offset]);
+  const groups = useLoad(() => api.groups(), []);
 
   return (
     <>
@@ -43,6 +58,17 @@ export function PeoplePage() {
         <label className="field">
           <span>{t('people.searchLabel')}</span>
           <input type="search" value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('attendance.group')}</span>
+          <select value={groupId ?? ''} onChange={(e) => show({ group_id: e.target.value })}>
+            <option value="">{t('common.all')}</option>
+            {groups.data?.items.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
         </label>
       </div>
       <ErrorMessage error={list.error} onRetry={list.reload} />
@@ -82,12 +108,7 @@ export function PeoplePage() {
             </table>
             {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
           </div>
-          <Pager
-            total={list.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onChange={(o) => setParams({ ...(q ? { q } : {}), offset: String(o) })}
-          />
+          <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={(o) => show({ offset: o })} />
         </>
       )}
       <Modal title={t('people.new')} open={creating} onClose={() => setCreating(false)}>
