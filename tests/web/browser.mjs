@@ -118,3 +118,21 @@ export async function waitOrAlert(page, locator, timeout) {
   await locator.or(alert).first().waitFor({ timeout });
   if (await alert.count()) throw new Error(`the page shows an error: ${await alert.first().innerText()}`);
 }
+
+/** Accessibility problems axe-core finds on the page (WCAG 2 A and AA,
+ * serious or critical), one line each; [] when there are none. */
+export async function a11yProblems(page) {
+  await page.addScriptTag({ path: join(SOURCE, 'web', 'node_modules', 'axe-core', 'axe.min.js') });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v) =>
+          `${v.id}: ${v.help} — ${v.nodes
+            .slice(0, 3)
+            .map((n) => n.target.join(' '))
+            .join(', ')}`,
+      );
+  });
+}

@@ -5,13 +5,14 @@
 // photo), sets the institution's time zone and liveness threshold, sees
 // "Entrada" at the right wall-clock time, survives a network blip, finds the event in the attendance table and
 // downloads the CSV; then an unknown face gives "No reconocido" and no event.
-// Every page visited is saved under tests/out/web/.
+// Every page visited is saved under tests/out/web/ and checked with axe-core
+// for serious accessibility problems.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, FACES, a11yProblems, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
 const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
@@ -80,6 +81,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       })
       .waitFor();
     await shot(page, 'kiosk-04-person-enrolled');
+    assert.deepEqual(await a11yProblems(page), [], 'person page: no serious accessibility problem');
 
     // The fake camera shows a still photo, which the liveness model rightly
     // doubts: the kiosk warns and records nothing.
@@ -117,6 +119,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     assert.equal(shown[1], wall, `the time is shown in the institution's zone (${TZ})`);
     assert.equal(await page.getByTestId('kiosk-network').innerText(), 'Conectado');
     await shot(page, 'kiosk-07-entrada');
+    assert.deepEqual(await a11yProblems(page), [], 'kiosk: no serious accessibility problem');
 
     // A network blip: the kiosk says it is retrying, then recovers by itself.
     const cut = (route) => route.abort('internetdisconnected');
@@ -137,6 +140,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /Entrada/);
     await shot(page, 'kiosk-09-attendance');
+    assert.deepEqual(await a11yProblems(page), [], 'attendance: no serious accessibility problem');
 
     // And in the CSV download.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
@@ -166,6 +170,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       await page.waitForLoadState('networkidle').catch(() => {});
       assert.equal(await page.getByRole('alert').filter({ hasText: 'Error' }).count(), 0, `${path} shows no error`);
       await shot(page, `kiosk-10-${path.replace('/', '-')}`);
+      assert.deepEqual(await a11yProblems(page), [], `${path}: no serious accessibility problem`);
     }
     await page.goto(personUrl);
     await page.getByRole('heading', { name: 'Historial de asistencia' }).waitFor();

@@ -5,13 +5,13 @@
 // dashboard; an API key shown once; cameras added and edited; the language
 // switch; and the role checks (a member cannot open the
 // administration pages, and the API refuses them too). Every page visited is
-// saved under tests/out/web/.
+// saved under tests/out/web/; the busiest are checked with axe-core.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
 
@@ -79,6 +79,7 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByRole('button', { name: 'Añadir miembro' }).click();
     await page.getByRole('cell', { name: 'G-001' }).waitFor();
     await shot(page, 'ui-01-group-timetable');
+    assert.deepEqual(await a11yProblems(page), [], 'group page: no serious accessibility problem');
 
     // The people list filtered by the group shows its member only.
     await page.goto(new URL('people', srv.url).href);
@@ -161,6 +162,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     const summary = page.getByRole('table', { name: 'Resumen por persona' }).getByRole('row').filter({ hasText: 'Manuel Manual' });
     await waitOrAlert(page, summary.first(), 20000);
     await shot(page, 'ui-05-attendance-summary');
+    assert.deepEqual(await a11yProblems(page), [], 'attendance summary: no serious accessibility problem');
     await page.getByRole('button', { name: 'Eventos' }).click();
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
@@ -172,6 +174,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await page.getByText('Manuel Manual').first().waitFor();
     assert.equal(await page.getByRole('alert').count(), 0, 'the dashboard shows no error');
     await shot(page, 'ui-06-dashboard');
+    assert.deepEqual(await a11yProblems(page), [], 'dashboard: no serious accessibility problem');
   } finally {
     await browser.close();
   }
@@ -221,6 +224,7 @@ test('administration: an API key is shown once; a camera is added, listed and ed
     await edit.getByRole('button', { name: 'Guardar' }).click();
     await card.getByText('Ambas').waitFor();
     await shot(page, 'ui-08-cameras');
+    assert.deepEqual(await a11yProblems(page), [], 'cameras: no serious accessibility problem');
   } finally {
     await browser.close();
   }
@@ -264,6 +268,7 @@ test('a member cannot open administration pages; the API agrees', async () => {
     await login(page, srv.url, MEMBER);
     await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
     await shot(page, 'ui-11-member-home');
+    assert.deepEqual(await a11yProblems(page), [], 'member home: no serious accessibility problem');
     const nav = page.getByRole('navigation', { name: 'Menú' });
     for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
       assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);

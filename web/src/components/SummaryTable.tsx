@@ -19,7 +19,7 @@ export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
   if (rows.error) return <ErrorMessage error={rows.error} onRetry={rows.reload} />;
   if (!rows.data) return <Loading />;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table aria-label={t('attendance.summary')}>
         <thead>
           <tr>

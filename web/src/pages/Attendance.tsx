@@ -166,7 +166,7 @@ export function AttendancePage() {
       {view === 'events' && list.loading && !list.data && <Loading />}
       {view === 'events' && list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table aria-label={t('attendance.title')}>
               <thead>
                 <tr>

@@ -67,7 +67,7 @@ export function GroupPage() {
         </div>
         <ErrorMessage error={error ?? members.error} />
         {members.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

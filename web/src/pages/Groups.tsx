@@ -52,7 +52,7 @@ export function GroupsPage() {
       <ErrorMessage error={list.error ?? (creating ? null : error)} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

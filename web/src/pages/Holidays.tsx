@@ -58,7 +58,7 @@ export function HolidaysPage() {
       <ErrorMessage error={error ?? list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -96,7 +96,7 @@ export function ImportPage() {
         )}
       </section>
       {lines.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -78,9 +78,9 @@ export function KioskPage() {
       }
       setRunning(true);
     } catch (e) {
-      setCamError(t('kiosk.cameraError', { message: e instanceof Error ? e.message : String(e) }));
+      setCamError(tRef.current('kiosk.cameraError', { message: e instanceof Error ? e.message : String(e) }));
     }
-  }, [t]);
+  }, []);
 
   useEffect(() => {
     void start();

@@ -75,7 +75,7 @@ export function PeoplePage() {
       {list.loading && !list.data && <Loading />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

@@ -144,7 +144,7 @@ export function PersonPage() {
         <h2 id="history-h">{t('people.history')}</h2>
         <ErrorMessage error={history.error} onRetry={history.reload} />
         {history.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

@@ -60,7 +60,7 @@ export function ApiKeysPage() {
       <ErrorMessage error={creating ? list.error : (error ?? list.error)} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

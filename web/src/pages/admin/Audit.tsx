@@ -37,7 +37,7 @@ export function AuditPage() {
       {list.loading && !list.data && <Loading />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

@@ -60,7 +60,7 @@ export function UsersPage() {
       <ErrorMessage error={error ?? list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
