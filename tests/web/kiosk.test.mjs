@@ -190,6 +190,17 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await waitOrAlert(page, page.getByRole('listitem').filter({ hasText: 'camera-1.jpg' }), 60000);
     assert.match(await page.getByRole('listitem').filter({ hasText: 'camera-1.jpg' }).innerText(), /Aceptada/);
     await shot(page, 'kiosk-12-camera-enrollment');
+
+    // Deleting a face (after confirming) removes it from the person.
+    const faces = page.getByRole('heading', { name: /Rostros registrados \(\d+\)/ });
+    await page.getByRole('heading', { name: `Rostros registrados (${accepted + 1})` }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page
+      .getByRole('button', { name: /^Eliminar rostro/ })
+      .last()
+      .click();
+    await page.getByRole('heading', { name: `Rostros registrados (${accepted})` }).waitFor();
+    assert.equal(await faces.count(), 1);
   } finally {
     await browser.close();
   }

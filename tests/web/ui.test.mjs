@@ -286,6 +286,14 @@ test('a member cannot open administration pages; the API agrees', async () => {
       ),
     );
     assert.deepEqual(api, [403, 403, 403, 403, 403], 'the API refuses the member too');
+
+    // Logging out ends the session: pages send back to the login form.
+    await page.goto(new URL('attendance', srv.url).href);
+    await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+    await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    await page.goto(new URL('attendance', srv.url).href);
+    await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status), 401);
   } finally {
     await browser.close();
   }
