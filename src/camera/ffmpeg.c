@@ -11,6 +11,8 @@
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +51,27 @@ static rc_status av_fail(rc_error *err, const char *url, const char *what, int a
     return rc_fail(err, code, "%s: %s: %s", url, what, msg);
 }
 
+/* FFmpeg logs through one process-wide callback. Its messages repeat what
+ * the camera status already says (and would flood stderr while a camera
+ * retries), so they go to Rollcall's log at debug level; set once. */
+static void on_av_log(void *avcl, int level, const char *fmt, va_list ap)
+{
+    (void)avcl;
+    if (level > AV_LOG_WARNING) return;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+    if (n) rc_log(RC_LOG_DEBUG, "ffmpeg: %s", line);
+}
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void set_av_log(void)
+{
+    av_log_set_callback(on_av_log);
+}
+
 static bool is_file(const char *url)
 {
     return strstr(url, "://") == NULL || strncasecmp(url, "file:", 5) == 0;
@@ -56,6 +79,7 @@ static bool is_file(const char *url)
 
 rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
 {
+    pthread_once(&log_once, set_av_log);
     const cam_config *cfg = cam_run_config(c);
     ff_ctx x = {.c = c, .cfg = cfg, .deadline = rc_mono_ms() + cfg->connect_timeout_ms};
     bool file = is_file(cfg->url);

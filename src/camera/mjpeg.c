@@ -232,8 +232,11 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
         if (result == CURLE_COULDNT_RESOLVE_HOST) hint = " (unknown host name)";
         if (result == CURLE_WEIRD_SERVER_REPLY || result == CURLE_UNSUPPORTED_PROTOCOL)
             hint = " (the server does not speak HTTP)";
-        return rc_fail(err, code, "%s: %s%s", s->cfg->url,
-                       s->errbuf[0] ? s->errbuf : curl_easy_strerror(result), hint);
+        const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(result);
+        if (s->parser.frames > 0)
+            return rc_fail(err, code, "%s: the stream broke off after %llu frames (%s)",
+                           s->cfg->url, (unsigned long long)s->parser.frames, why);
+        return rc_fail(err, code, "%s: %s%s", s->cfg->url, why, hint);
     }
     if (!s->checked && !check_response(s)) { /* an error status with an empty body */
         *err = s->err;

@@ -69,8 +69,10 @@ function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 
       parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\n${len}\r\n`));
     }
     if (n === cutAt) {
-      res.socket.write(Buffer.concat([...parts, jpeg.subarray(0, jpeg.length >> 1)]));
-      res.socket.destroy();
+      // Half a frame reaches the client, then the connection drops.
+      res.write(Buffer.concat([...parts, jpeg.subarray(0, jpeg.length >> 1)]), () =>
+        setTimeout(() => res.socket?.destroy(), 50));
+      clearInterval(timer);
       return;
     }
     const body = mode === 'truncate' && n % 3 === 2 ? jpeg.subarray(0, jpeg.length >> 1) : jpeg;
@@ -78,8 +80,9 @@ function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 
     res.write(Buffer.concat(parts));
     n++;
   };
+  let timer = null;
   send();
-  const timer = setInterval(send, 1000 / fps);
+  timer = setInterval(send, 1000 / fps);
   res.on('close', () => clearInterval(timer));
 }
 
