@@ -399,7 +399,7 @@ static void *camera_thread(void *arg)
         if (rc == RC_OK && ended) {
             if (c->cfg.loop) continue;
             c->st.state = CAM_STATE_ENDED;
-            rc_log(RC_LOG_INFO, "camera %s: %s ended after %llu frames", c->name, c->url,
+            rc_log(RC_LOG_INFO, "camera %s: ended after %llu frames", c->name,
                    (unsigned long long)c->st.frames);
             pthread_cond_broadcast(&c->cond);
             unsigned g = c->run_gen;
@@ -416,7 +416,9 @@ static void *camera_thread(void *arg)
         if (rc == RC_ERR_INVALID) {
             /* A configuration that cannot work: wait for a re-enable. */
             c->st.state = CAM_STATE_ERROR;
-            rc_log(RC_LOG_WARN, "camera %s: %s", c->name, err.msg);
+            bool named = strcmp(c->name, c->url) != 0;
+            rc_log(RC_LOG_WARN, "camera%s%s: %s (fix the configuration, then re-enable it)",
+                   named ? " " : "", named ? c->name : "", err.msg);
             unsigned g = c->run_gen;
             while (!atomic_load(&c->quit) && atomic_load(&c->gen) == g)
                 pthread_cond_wait(&c->cond, &c->mu);
@@ -427,8 +429,10 @@ static void *camera_thread(void *arg)
         if (attempt < 64) attempt++;
         c->st.state = CAM_STATE_BACKOFF;
         c->st.next_retry_ms = delay;
-        rc_log(attempt == 1 ? RC_LOG_WARN : RC_LOG_DEBUG, "camera %s: %s; retrying in %u ms",
-               c->name, err.msg, delay);
+        /* Messages name the URL already; add the name only when it differs. */
+        bool named = strcmp(c->name, c->url) != 0;
+        rc_log(attempt == 1 ? RC_LOG_WARN : RC_LOG_DEBUG, "camera%s%s: %s; retrying in %u ms",
+               named ? " " : "", named ? c->name : "", err.msg, delay);
         struct timespec until;
         add_ms(&until, delay);
         unsigned g = atomic_load(&c->gen);

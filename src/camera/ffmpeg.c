@@ -45,8 +45,12 @@ static rc_status av_fail(rc_error *err, const char *url, const char *what, int a
     if (averr == AVERROR(ENOENT)) code = RC_ERR_NOT_FOUND;
     if (averr == AVERROR(EACCES)) code = RC_ERR_DENIED;
     if (averr == AVERROR_INVALIDDATA) code = RC_ERR_CORRUPT;
-    if (averr == AVERROR_PROTOCOL_NOT_FOUND || averr == AVERROR_DEMUXER_NOT_FOUND ||
-        averr == AVERROR_DECODER_NOT_FOUND)
+    if (averr == AVERROR_PROTOCOL_NOT_FOUND) /* a URL no retry can fix */
+        return rc_fail(err, RC_ERR_INVALID,
+                       "%s: %s: unknown protocol (use rtsp://, http://, a "
+                       "file path or /dev/videoN)",
+                       url, what);
+    if (averr == AVERROR_DEMUXER_NOT_FOUND || averr == AVERROR_DECODER_NOT_FOUND)
         code = RC_ERR_UNSUPPORTED;
     return rc_fail(err, code, "%s: %s: %s", url, what, msg);
 }

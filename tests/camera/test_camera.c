@@ -459,6 +459,35 @@ static void missing_and_wrong_devices_give_a_clear_status(void **state)
     }
 }
 
+static void an_unknown_protocol_is_an_error_state_without_retries(void **state)
+{
+    (void)state;
+    cam_config cfg = {.url = "gopher9://door/cam", .backoff_base_ms = 10};
+    cam_camera *c;
+    rc_error err;
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    cam_status st = wait_failure(c);
+    for (int i = 0; i < 500 && st.state != CAM_STATE_ERROR; i++) {
+        usleep(10000);
+        cam_camera_status(c, &st);
+    }
+    assert_int_equal(st.state, CAM_STATE_ERROR);
+    assert_int_equal(st.last_status, RC_ERR_INVALID);
+    assert_non_null(strstr(st.last_error, "unknown protocol"));
+    usleep(100000);
+    cam_camera_status(c, &st);
+    assert_int_equal(st.failures, 1); /* it did not retry */
+    /* Re-enabling tries again (after the configuration was fixed, say). */
+    cam_camera_set_enabled(c, false);
+    cam_camera_set_enabled(c, true);
+    for (int i = 0; i < 500 && st.failures < 2; i++) {
+        usleep(10000);
+        cam_camera_status(c, &st);
+    }
+    assert_int_equal(st.failures, 2);
+    cam_camera_destroy(c);
+}
+
 static void a_disabled_camera_stays_idle_until_enabled(void **state)
 {
     (void)state;
@@ -500,6 +529,7 @@ int main(void)
         cmocka_unit_test(urls_choose_the_source_kind),
         cmocka_unit_test(bad_configurations_are_refused_with_a_reason),
         cmocka_unit_test(missing_and_wrong_devices_give_a_clear_status),
+        cmocka_unit_test(an_unknown_protocol_is_an_error_state_without_retries),
         cmocka_unit_test(a_disabled_camera_stays_idle_until_enabled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
