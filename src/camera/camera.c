@@ -111,6 +111,22 @@ unsigned cam_backoff_ms(unsigned base_ms, unsigned max_ms, unsigned attempt, uin
 
 /* ---- names --------------------------------------------------------------- */
 
+char *cam_redact_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    size_t alen = auth ? strcspn(auth, "/?#") : 0;
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@') at = auth + i; /* the last @ ends the user info */
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) return strdup(url);
+    size_t head = (size_t)(colon + 1 - url), n = head + 3 + strlen(at) + 1;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%.*s***%s", (int)head, url, at);
+    return out;
+}
+
 static bool ends_with_ci(const char *s, size_t n, const char *suffix)
 {
     size_t m = strlen(suffix);
@@ -226,6 +242,7 @@ static double meter_fps(const rate_meter *m, double now)
 struct cam_camera {
     cam_config cfg;
     char *name, *url;
+    char *label; /* url with the password redacted */
     cam_source_fn source;
 
     pthread_t thread;
@@ -251,6 +268,11 @@ struct cam_camera {
     uint64_t rng;
     bool delivered; /* a frame arrived during the current connection */
 };
+
+const char *cam_run_label(const cam_camera *c)
+{
+    return c->label;
+}
 
 const cam_config *cam_run_config(const cam_camera *c)
 {
@@ -410,13 +432,13 @@ static void *camera_thread(void *arg)
         if (rc == RC_OK) {
             /* The source returned without being asked to: treat as a failure. */
             rc = RC_ERR_NET;
-            snprintf(err.msg, sizeof err.msg, "%s: the source stopped", c->url);
+            snprintf(err.msg, sizeof err.msg, "%s: the source stopped", c->label);
         }
         set_failure(c, rc, err.msg);
         if (rc == RC_ERR_INVALID) {
             /* A configuration that cannot work: wait for a re-enable. */
             c->st.state = CAM_STATE_ERROR;
-            bool named = strcmp(c->name, c->url) != 0;
+            bool named = strcmp(c->name, c->label) != 0;
             rc_log(RC_LOG_WARN, "camera%s%s: %s (fix the configuration, then re-enable it)",
                    named ? " " : "", named ? c->name : "", err.msg);
             unsigned g = c->run_gen;
@@ -430,7 +452,7 @@ static void *camera_thread(void *arg)
         c->st.state = CAM_STATE_BACKOFF;
         c->st.next_retry_ms = delay;
         /* Messages name the URL already; add the name only when it differs. */
-        bool named = strcmp(c->name, c->url) != 0;
+        bool named = strcmp(c->name, c->label) != 0;
         rc_log(attempt == 1 ? RC_LOG_WARN : RC_LOG_DEBUG, "camera%s%s: %s; retrying in %u ms",
                named ? " " : "", named ? c->name : "", err.msg, delay);
         struct timespec until;
@@ -474,8 +496,9 @@ rc_status cam_camera_create_notify(const cam_config *cfg, void (*notify)(void *)
     }
     c->cfg = *cfg;
     c->cfg.kind = kind;
-    c->name = dup_or_empty(cfg->name && *cfg->name ? cfg->name : cfg->url);
     c->url = dup_or_empty(cfg->url);
+    c->label = cam_redact_url(cfg->url);
+    c->name = cfg->name && *cfg->name ? strdup(cfg->name) : cam_redact_url(cfg->url);
     c->cfg.name = c->name;
     c->cfg.url = c->url;
     if (!c->cfg.queue_len) c->cfg.queue_len = 2;
@@ -517,7 +540,7 @@ rc_status cam_camera_create_notify(const cam_config *cfg, void (*notify)(void *)
     pthread_cond_init(&c->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&c->mu, NULL);
-    if (!c->name || !c->url || cam_queue_init(&c->queue, c->cfg.queue_len) != RC_OK) {
+    if (!c->name || !c->url || !c->label || cam_queue_init(&c->queue, c->cfg.queue_len) != RC_OK) {
         cam_camera_destroy(c);
         return rc_fail(err, RC_ERR_NOMEM, "camera: out of memory");
     }
@@ -551,6 +574,7 @@ void cam_camera_destroy(cam_camera *c)
     pthread_cond_destroy(&c->cond);
     free(c->name);
     free(c->url);
+    free(c->label);
     free(c);
     curl_global_cleanup();
 }
@@ -634,7 +658,7 @@ const char *cam_camera_name(const cam_camera *c)
 
 const char *cam_camera_url(const cam_camera *c)
 {
-    return c->url;
+    return c->label;
 }
 
 cam_kind cam_camera_kind(const cam_camera *c)

@@ -112,7 +112,7 @@ typedef struct {
     int64_t last_frame_ms;  /* Unix ms of the last frame, 0 if none */
     int width, height;      /* of the last frame */
     rc_status last_status;  /* of the last failure, RC_OK if none */
-    char last_error[512];   /* its message, "" if none */
+    char last_error[512];   /* its message, "" if none (passwords in URLs redacted) */
 } cam_status;
 
 /* ---- one camera -------------------------------------------------------- */
@@ -138,6 +138,7 @@ void cam_camera_status(cam_camera *c, cam_status *out);
 /* The most recent frame (a reference the caller unrefs), or NULL. */
 cam_frame *cam_camera_last_frame(cam_camera *c);
 const char *cam_camera_name(const cam_camera *c);
+/* The source URL with any password replaced by "***" (safe to show). */
 const char *cam_camera_url(const cam_camera *c);
 cam_kind cam_camera_kind(const cam_camera *c);
 cam_direction cam_camera_direction(const cam_camera *c);

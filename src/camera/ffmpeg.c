@@ -85,6 +85,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
 {
     pthread_once(&log_once, set_av_log);
     const cam_config *cfg = cam_run_config(c);
+    const char *label = cam_run_label(c);
     ff_ctx x = {.c = c, .cfg = cfg, .deadline = rc_mono_ms() + cfg->connect_timeout_ms};
     bool file = is_file(cfg->url);
     AVFormatContext *fmt = avformat_alloc_context();
@@ -95,7 +96,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     AVDictionary *opts = NULL;
     rc_status rc = RC_OK;
     if (!fmt || !pkt || !frame) {
-        rc = rc_fail(err, RC_ERR_NOMEM, "%s: out of memory", cfg->url);
+        rc = rc_fail(err, RC_ERR_NOMEM, "%s: out of memory", label);
         goto out;
     }
     fmt->interrupt_callback.callback = on_interrupt;
@@ -107,21 +108,21 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
         fmt = NULL; /* freed by avformat_open_input on failure */
         if (cam_run_stopping(c)) goto out;
         if (x.timed_out)
-            rc = rc_fail(err, RC_ERR_NET, "%s: no answer within %u ms", cfg->url,
+            rc = rc_fail(err, RC_ERR_NET, "%s: no answer within %u ms", label,
                          cfg->connect_timeout_ms);
         else
-            rc = av_fail(err, cfg->url, "cannot open", ret);
+            rc = av_fail(err, label, "cannot open", ret);
         goto out;
     }
     x.deadline = rc_mono_ms() + cfg->connect_timeout_ms;
     if ((ret = avformat_find_stream_info(fmt, NULL)) < 0) {
-        rc = av_fail(err, cfg->url, "cannot read the stream information", ret);
+        rc = av_fail(err, label, "cannot read the stream information", ret);
         goto out;
     }
     const AVCodec *codec = NULL;
     int vs = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (vs < 0 || !codec) {
-        rc = rc_fail(err, RC_ERR_UNSUPPORTED, "%s: %s", cfg->url,
+        rc = rc_fail(err, RC_ERR_UNSUPPORTED, "%s: %s", label,
                      vs == AVERROR_DECODER_NOT_FOUND ? "no decoder for its video codec"
                                                      : "no video stream in it");
         goto out;
@@ -129,12 +130,12 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     AVStream *st = fmt->streams[vs];
     dec = avcodec_alloc_context3(codec);
     if (!dec || avcodec_parameters_to_context(dec, st->codecpar) < 0) {
-        rc = rc_fail(err, RC_ERR_NOMEM, "%s: cannot set up the decoder", cfg->url);
+        rc = rc_fail(err, RC_ERR_NOMEM, "%s: cannot set up the decoder", label);
         goto out;
     }
     dec->thread_count = 1; /* cameras run side by side; one thread each is enough */
     if ((ret = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = av_fail(err, cfg->url, "cannot open the decoder", ret);
+        rc = av_fail(err, label, "cannot open the decoder", ret);
         goto out;
     }
 
@@ -152,10 +153,10 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
             } else if (ret < 0) {
                 if (cam_run_stopping(c)) break;
                 if (x.timed_out)
-                    rc = rc_fail(err, RC_ERR_NET, "%s: no data for %u ms (stream stalled)",
-                                 cfg->url, cfg->stall_timeout_ms);
+                    rc = rc_fail(err, RC_ERR_NET, "%s: no data for %u ms (stream stalled)", label,
+                                 cfg->stall_timeout_ms);
                 else
-                    rc = av_fail(err, cfg->url, "read failed", ret);
+                    rc = av_fail(err, label, "read failed", ret);
                 break;
             } else {
                 if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) < 0)
@@ -187,7 +188,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
                                        SWS_BILINEAR, NULL, NULL, NULL);
             cam_frame *f = sws ? cam_frame_alloc((size_t)w * h * 3) : NULL;
             if (!f) {
-                rc = rc_fail(err, RC_ERR_NOMEM, "%s: cannot convert a %dx%d frame", cfg->url, w, h);
+                rc = rc_fail(err, RC_ERR_NOMEM, "%s: cannot convert a %dx%d frame", label, w, h);
                 break;
             }
             uint8_t *dst[4] = {f->data, NULL, NULL, NULL};
@@ -204,7 +205,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
             if (file) {
                 *ended = true;
             } else {
-                rc = rc_fail(err, RC_ERR_NET, "%s: the stream ended", cfg->url);
+                rc = rc_fail(err, RC_ERR_NET, "%s: the stream ended", label);
             }
             break;
         }

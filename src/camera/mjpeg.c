@@ -19,6 +19,7 @@
 typedef struct {
     cam_camera *c;
     const cam_config *cfg;
+    const char *label; /* URL for messages */
     CURL *easy;
     CURLM *multi;
     tjhandle tj;
@@ -75,14 +76,14 @@ static bool check_response(http_src *s)
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &type);
     if (code >= 400) {
-        rc_fail(&s->err, code == 404 ? RC_ERR_NOT_FOUND : RC_ERR_NET, "%s: HTTP %ld%s", s->cfg->url,
+        rc_fail(&s->err, code == 404 ? RC_ERR_NOT_FOUND : RC_ERR_NET, "%s: HTTP %ld%s", s->label,
                 code, code == 404 ? " Not Found (check the stream path, e.g. :81/stream)" : "");
         return false;
     }
     if (type && (strncasecmp(type, "text/", 5) == 0 || strstr(type, "json") ||
                  strncasecmp(type, "video/", 6) == 0 || strncasecmp(type, "audio/", 6) == 0)) {
         bool video = strncasecmp(type, "video/", 6) == 0;
-        rc_fail(&s->err, RC_ERR_UNSUPPORTED, "%s: the server sent %s, not %s%s", s->cfg->url, type,
+        rc_fail(&s->err, RC_ERR_UNSUPPORTED, "%s: the server sent %s, not %s%s", s->label, type,
                 cam_run_config(s->c)->kind == CAM_KIND_SNAPSHOT ? "a JPEG image"
                                                                 : "an MJPEG stream",
                 video ? " (use an FFmpeg source for video)" : "");
@@ -121,7 +122,7 @@ static size_t on_snapshot_data(char *ptr, size_t size, size_t nmemb, void *arg)
         return 0;
     }
     if (s->body_len + n > s->cfg->max_frame_bytes) {
-        rc_fail(&s->err, RC_ERR_LIMIT, "%s: the image is larger than %zu bytes", s->cfg->url,
+        rc_fail(&s->err, RC_ERR_LIMIT, "%s: the image is larger than %zu bytes", s->label,
                 s->cfg->max_frame_bytes);
         s->failed = true;
         return 0;
@@ -148,14 +149,15 @@ static rc_status src_open(http_src *s, cam_camera *c, bool stream, rc_error *err
     memset(s, 0, sizeof *s);
     s->c = c;
     s->cfg = cam_run_config(c);
+    s->label = cam_run_label(c);
     s->capped = stream;
     s->easy = curl_easy_init();
     s->multi = curl_multi_init();
     s->tj = tjInitDecompress();
     if (!s->easy || !s->multi || !s->tj)
-        return rc_fail(err, RC_ERR_NOMEM, "%s: cannot set up an HTTP client", s->cfg->url);
+        return rc_fail(err, RC_ERR_NOMEM, "%s: cannot set up an HTTP client", s->label);
     CURL *e = s->easy;
-    curl_easy_setopt(e, CURLOPT_URL, s->cfg->url);
+    curl_easy_setopt(e, CURLOPT_URL, s->label);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
@@ -213,7 +215,7 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
         }
         double quiet = rc_mono_ms() - s->last_data;
         if (quiet > s->cfg->stall_timeout_ms) {
-            rc = rc_fail(err, RC_ERR_NET, "%s: no data for %.0f s (stream stalled)", s->cfg->url,
+            rc = rc_fail(err, RC_ERR_NET, "%s: no data for %.0f s (stream stalled)", s->label,
                          quiet / 1000);
             break;
         }
@@ -234,9 +236,9 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
             hint = " (the server does not speak HTTP)";
         const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(result);
         if (s->parser.frames > 0)
-            return rc_fail(err, code, "%s: the stream broke off after %llu frames (%s)",
-                           s->cfg->url, (unsigned long long)s->parser.frames, why);
-        return rc_fail(err, code, "%s: %s%s", s->cfg->url, why, hint);
+            return rc_fail(err, code, "%s: the stream broke off after %llu frames (%s)", s->label,
+                           (unsigned long long)s->parser.frames, why);
+        return rc_fail(err, code, "%s: %s%s", s->label, why, hint);
     }
     if (!s->checked && !check_response(s)) { /* an error status with an empty body */
         *err = s->err;
@@ -257,7 +259,7 @@ rc_status cam_source_mjpeg(cam_camera *c, bool *ended, rc_error *err)
         cam_run_partial(c, s.parser.partial);
         if (rc == RC_OK && !stopped)
             rc = rc_fail(err, RC_ERR_NET, "%s: the server closed the stream after %llu frames",
-                         s.cfg->url, (unsigned long long)s.parser.frames);
+                         s.label, (unsigned long long)s.parser.frames);
     }
     src_close(&s);
     return rc;
@@ -281,7 +283,7 @@ rc_status cam_source_snapshot(cam_camera *c, bool *ended, rc_error *err)
         if (s.body_len < 3 || cam_jpeg_find_soi(s.body, s.body_len) != 0 ||
             cam_jpeg_scan_step(&scan, s.body, s.body_len, &end) != CAM_JPEG_COMPLETE) {
             rc = rc_fail(err, RC_ERR_CORRUPT, "%s: the answer (%zu bytes) is not a whole JPEG",
-                         s.cfg->url, s.body_len);
+                         s.label, s.body_len);
             break;
         }
         rc = emit_jpeg(&s, s.body, end, err);

@@ -392,6 +392,49 @@ static void urls_choose_the_source_kind(void **state)
     assert_string_equal(cam_state_name(CAM_STATE_BACKOFF), "backoff");
 }
 
+/* Wait (bounded) until the camera reports a failure; returns its status. */
+static cam_status wait_failure(cam_camera *c)
+{
+    cam_status st;
+    for (int i = 0; i < 1000; i++) {
+        cam_camera_status(c, &st);
+        if (st.failures > 0) return st;
+        usleep(10000);
+    }
+    fail_msg("the camera never reported a failure");
+    return st;
+}
+
+static void passwords_in_urls_are_redacted(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"rtsp://admin:s3cret@10.0.0.5:554/h264", "rtsp://admin:***@10.0.0.5:554/h264"},
+        {"http://u:p@ss@cam/stream?a=b@c", "http://u:***@cam/stream?a=b@c"},
+        {"http://user@cam/stream", "http://user@cam/stream"},
+        {"http://cam/x?token=a:b@c", "http://cam/x?token=a:b@c"},
+        {"/dev/video0", "/dev/video0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *r = cam_redact_url(cases[i].in);
+        assert_string_equal(r, cases[i].out);
+        free(r);
+    }
+    /* And the camera never shows it: not in its URL, name or errors. */
+    cam_camera *c;
+    rc_error err;
+    cam_config http = {.url = "http://admin:s3cret@127.0.0.1:9/stream", .backoff_base_ms = 20};
+    assert_int_equal(cam_camera_create(&http, &c, &err), RC_OK);
+    assert_null(strstr(cam_camera_url(c), "s3cret"));
+    assert_null(strstr(cam_camera_name(c), "s3cret"));
+    cam_status st = wait_failure(c);
+    assert_null(strstr(st.last_error, "s3cret"));
+    assert_non_null(strstr(st.last_error, "admin:***@127.0.0.1"));
+    cam_camera_destroy(c);
+}
+
 static void bad_configurations_are_refused_with_a_reason(void **state)
 {
     (void)state;
@@ -409,19 +452,6 @@ static void bad_configurations_are_refused_with_a_reason(void **state)
     cam_manager *m;
     cam_manager_config mc = {.workers = 100000};
     assert_int_equal(cam_manager_create(&mc, &m, &err), RC_ERR_INVALID);
-}
-
-/* Wait (bounded) until the camera reports a failure; returns its status. */
-static cam_status wait_failure(cam_camera *c)
-{
-    cam_status st;
-    for (int i = 0; i < 1000; i++) {
-        cam_camera_status(c, &st);
-        if (st.failures > 0) return st;
-        usleep(10000);
-    }
-    fail_msg("the camera never reported a failure");
-    return st;
 }
 
 static void missing_and_wrong_devices_give_a_clear_status(void **state)
@@ -527,6 +557,7 @@ int main(void)
         cmocka_unit_test(mjpeg_parser_refuses_garbage_and_oversized_frames),
         cmocka_unit_test(yuyv_converts_to_rgb),
         cmocka_unit_test(urls_choose_the_source_kind),
+        cmocka_unit_test(passwords_in_urls_are_redacted),
         cmocka_unit_test(bad_configurations_are_refused_with_a_reason),
         cmocka_unit_test(missing_and_wrong_devices_give_a_clear_status),
         cmocka_unit_test(an_unknown_protocol_is_an_error_state_without_retries),
