@@ -6,6 +6,7 @@
  * pacing and retrying lives here so every source behaves the same.
  */
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -209,6 +210,29 @@ const char *cam_state_name(cam_state s)
         return "ended";
     }
     return "?";
+}
+
+json_t *cam_status_json(const cam_status *st)
+{
+    char when[40] = "";
+    if (st->last_frame_ms > 0) {
+        time_t t = (time_t)(st->last_frame_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%03dZ", (int)(st->last_frame_ms % 1000));
+    }
+    return json_pack(
+        "{s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:i, "
+        "s:o, s:s}",
+        "state", cam_state_name(st->state), "fps_in", st->fps_in, "fps_processed",
+        st->fps_processed, "frames", (json_int_t)st->frames, "processed", (json_int_t)st->processed,
+        "drops", (json_int_t)st->drops, "skipped", (json_int_t)st->skipped, "partial",
+        (json_int_t)st->partial, "connects", (json_int_t)st->connects, "failures",
+        (json_int_t)st->failures, "next_retry_ms", (json_int_t)st->next_retry_ms, "last_frame_at",
+        when[0] ? json_string(when) : json_null(), "width", st->width, "height", st->height,
+        "last_error", st->last_error[0] ? json_string(st->last_error) : json_null(), "last_status",
+        rc_status_name(st->last_status));
 }
 
 /* ---- the camera ---------------------------------------------------------- */

@@ -44,6 +44,12 @@ cam_frame *cam_frame_ref(cam_frame *f);
 /* Drop a reference; the frame is freed with the last one. NULL is fine. */
 void cam_frame_unref(cam_frame *f);
 
+/* The frame as JPEG bytes in a new buffer the caller frees with free():
+ * JPEG frames are copied as they are, RGB24 frames are encoded at `quality`
+ * (1..100) with libturbojpeg. For posting frames and snapshot answers. */
+rc_status cam_frame_jpeg(const cam_frame *f, int quality, uint8_t **out, size_t *len,
+                         rc_error *err);
+
 /* ---- configuration ---------------------------------------------------- */
 
 typedef enum {
@@ -114,6 +120,14 @@ typedef struct {
     rc_status last_status;  /* of the last failure, RC_OK if none */
     char last_error[512];   /* its message, "" if none (passwords in URLs redacted) */
 } cam_status;
+
+/* The status as a new JSON object (jansson; the caller json_decref()s it):
+ * {"state","fps_in","fps_processed","frames","processed","drops","skipped",
+ *  "partial","connects","failures","next_retry_ms","last_frame_at" (ISO 8601
+ *  UTC or null),"width","height","last_error" (null if none),"last_status"}.
+ * NULL if out of memory. */
+struct json_t;
+struct json_t *cam_status_json(const cam_status *st);
 
 /* ---- one camera -------------------------------------------------------- */
 

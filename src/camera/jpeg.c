@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <turbojpeg.h>
 
 #include "internal.h"
 
@@ -173,4 +174,42 @@ rc_status cam_mjpeg_parser_feed(cam_mjpeg_parser *p, const uint8_t *data, size_t
         consume(p, end);
         if (rc != RC_OK) return rc;
     }
+}
+
+/* ---- encoding ------------------------------------------------------------- */
+
+rc_status cam_frame_jpeg(const cam_frame *f, int quality, uint8_t **out, size_t *len, rc_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (f->fmt == CAM_FMT_JPEG) {
+        if (!(*out = malloc(f->size ? f->size : 1)))
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory copying a frame");
+        memcpy(*out, f->data, f->size);
+        *len = f->size;
+        return RC_OK;
+    }
+    if (f->fmt != CAM_FMT_RGB24 || f->width <= 0 || f->height <= 0 ||
+        f->size < (size_t)f->width * f->height * 3)
+        return rc_fail(err, RC_ERR_INVALID, "frame: not %dx%d RGB24 pixels", f->width, f->height);
+    if (quality < 1 || quality > 100) quality = 85;
+    tjhandle tj = tjInitCompress();
+    if (!tj) return rc_fail(err, RC_ERR_NOMEM, "cannot set up a JPEG encoder");
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    rc_status rc = RC_OK;
+    if (tjCompress2(tj, f->data, f->width, 0, f->height, TJPF_RGB, &buf, &size, TJSAMP_420, quality,
+                    0) != 0) {
+        rc = rc_fail(err, RC_ERR_INTERNAL, "cannot encode a %dx%d frame as JPEG: %s", f->width,
+                     f->height, tjGetErrorStr2(tj));
+    } else if (!(*out = malloc(size))) {
+        rc = rc_fail(err, RC_ERR_NOMEM, "out of memory for a JPEG");
+    } else {
+        /* Copy out of turbojpeg's buffer so the caller can use plain free(). */
+        memcpy(*out, buf, size);
+        *len = size;
+    }
+    tjFree(buf);
+    tjDestroy(tj);
+    return rc;
 }

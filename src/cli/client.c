@@ -4,7 +4,7 @@
  * or snapshot URL, RTSP, video or image file), posts each frame as
  * image/jpeg to SERVER/api/v1/recognize?mark=true with the API key, and
  * prints who was recognized. Frames that come as pixels are JPEG-encoded
- * here with libturbojpeg. When the server is down it backs off (exponential
+ * (cam_frame_jpeg, libturbojpeg). When the server is down it backs off (exponential
  * with jitter) and keeps going, always posting the newest frame; --once
  * posts one frame and exits non-zero if that did not work.
  */
@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <turbojpeg.h>
 #include <unistd.h>
 
 #include "../camera/camera.h"
@@ -168,27 +167,18 @@ typedef struct {
     CURL *curl;
     struct curl_slist *headers;
     char url[2048];
-    tjhandle tj;
     int quality;
-    unsigned char *jpeg; /* turbojpeg buffer for encoded RGB frames */
-    unsigned long jpeg_cap;
 } poster;
 
 static post_result post_frame(poster *p, const cam_frame *f, bool once, int *known, char *why,
                               size_t whyn)
 {
-    const unsigned char *data = f->data;
-    unsigned long size = (unsigned long)f->size;
-    if (f->fmt == CAM_FMT_RGB24) {
-        unsigned long out = p->jpeg_cap;
-        if (tjCompress2(p->tj, f->data, f->width, 0, f->height, TJPF_RGB, &p->jpeg, &out,
-                        TJSAMP_420, p->quality, 0) != 0) {
-            snprintf(why, whyn, "cannot encode the frame as JPEG: %s", tjGetErrorStr2(p->tj));
-            return POST_SKIP;
-        }
-        if (out > p->jpeg_cap) p->jpeg_cap = out;
-        data = p->jpeg;
-        size = out;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    rc_error err;
+    if (cam_frame_jpeg(f, p->quality, &data, &size, &err) != RC_OK) {
+        snprintf(why, whyn, "%s", err.msg);
+        return POST_SKIP;
     }
     body_buf body = {0};
     curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, data);
@@ -223,6 +213,7 @@ static post_result post_frame(poster *p, const cam_frame *f, bool once, int *kno
         *known = print_answer(body.data, once);
     }
     free(body.data);
+    free(data);
     return r;
 }
 
@@ -355,12 +346,11 @@ int cli_client(int argc, char **argv)
     char auth[1024];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
     p.curl = curl_easy_init();
-    p.tj = tjInitCompress();
     p.headers = curl_slist_append(p.headers, "Content-Type: image/jpeg");
     p.headers = curl_slist_append(p.headers, "Accept: application/json");
     p.headers = curl_slist_append(p.headers, "Expect:");
     p.headers = curl_slist_append(p.headers, auth);
-    if (!p.curl || !p.tj || !p.headers) {
+    if (!p.curl || !p.headers) {
         fprintf(stderr, "rollcall client: out of memory\n");
         cam_camera_destroy(cam);
         return 1;
@@ -449,7 +439,5 @@ int cli_client(int argc, char **argv)
     cam_camera_destroy(cam);
     curl_slist_free_all(p.headers);
     curl_easy_cleanup(p.curl);
-    tjFree(p.jpeg);
-    tjDestroy(p.tj);
     return status;
 }

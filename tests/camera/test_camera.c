@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <turbojpeg.h>
 #include <unistd.h>
 
 #include "camera/internal.h"
@@ -360,6 +362,90 @@ static void yuyv_converts_to_rgb(void **state)
     assert_true(rgb[19] > 100 && rgb[20] == 0);
 }
 
+static void frames_become_jpeg_for_posting(void **state)
+{
+    (void)state;
+    /* An RGB gradient is encoded; decoding it back gives similar pixels. */
+    int w = 64, h = 48;
+    cam_frame *f = cam_frame_alloc((size_t)w * h * 3);
+    f->fmt = CAM_FMT_RGB24;
+    f->width = w;
+    f->height = h;
+    for (int i = 0; i < w * h; i++) {
+        f->data[3 * i] = (uint8_t)(i % w * 4);
+        f->data[3 * i + 1] = (uint8_t)(i / w * 5);
+        f->data[3 * i + 2] = 100;
+    }
+    uint8_t *jpeg;
+    size_t len;
+    rc_error err;
+    assert_int_equal(cam_frame_jpeg(f, 90, &jpeg, &len, &err), RC_OK);
+    tjhandle tj = tjInitDecompress();
+    int jw, jh, sub, cs;
+    assert_int_equal(tjDecompressHeader3(tj, jpeg, (unsigned long)len, &jw, &jh, &sub, &cs), 0);
+    assert_int_equal(jw, w);
+    assert_int_equal(jh, h);
+    uint8_t *back = malloc((size_t)w * h * 3);
+    assert_int_equal(tjDecompress2(tj, jpeg, (unsigned long)len, back, w, 0, h, TJPF_RGB, 0), 0);
+    long diff = 0;
+    for (int i = 0; i < w * h * 3; i++) diff += abs(back[i] - f->data[i]);
+    assert_true(diff / (w * h * 3) < 4); /* mean error of a few levels */
+    free(back);
+    tjDestroy(tj);
+
+    /* A JPEG frame is passed through byte for byte. */
+    cam_frame *j = cam_frame_alloc(len);
+    memcpy(j->data, jpeg, len);
+    j->fmt = CAM_FMT_JPEG;
+    uint8_t *copy;
+    size_t clen;
+    assert_int_equal(cam_frame_jpeg(j, 50, &copy, &clen, &err), RC_OK);
+    assert_int_equal(clen, len);
+    assert_memory_equal(copy, jpeg, len);
+    free(copy);
+    free(jpeg);
+    cam_frame_unref(j);
+
+    /* Pixels that do not fill the stated size are refused. */
+    f->height = 480;
+    assert_int_equal(cam_frame_jpeg(f, 90, &copy, &clen, &err), RC_ERR_INVALID);
+    assert_null(copy);
+    cam_frame_unref(f);
+}
+
+static void status_becomes_json(void **state)
+{
+    (void)state;
+    cam_status st = {.state = CAM_STATE_BACKOFF,
+                     .frames = 12,
+                     .drops = 3,
+                     .failures = 2,
+                     .last_frame_ms = 1795248000123LL,
+                     .width = 320,
+                     .height = 240,
+                     .last_status = RC_ERR_NOT_FOUND,
+                     .next_retry_ms = 800};
+    snprintf(st.last_error, sizeof st.last_error, "http://cam/stream: HTTP 404");
+    json_t *j = cam_status_json(&st);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "backoff");
+    assert_int_equal(json_integer_value(json_object_get(j, "frames")), 12);
+    assert_int_equal(json_integer_value(json_object_get(j, "drops")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "next_retry_ms")), 800);
+    assert_string_equal(json_string_value(json_object_get(j, "last_frame_at")),
+                        "2026-11-21T08:00:00.123Z");
+    assert_string_equal(json_string_value(json_object_get(j, "last_error")),
+                        "http://cam/stream: HTTP 404");
+    assert_string_equal(json_string_value(json_object_get(j, "last_status")), "not_found");
+    json_decref(j);
+    cam_status fresh = {0};
+    j = cam_status_json(&fresh);
+    assert_true(json_is_null(json_object_get(j, "last_frame_at")));
+    assert_true(json_is_null(json_object_get(j, "last_error")));
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "connecting");
+    json_decref(j);
+}
+
 static void urls_choose_the_source_kind(void **state)
 {
     (void)state;
@@ -556,6 +642,8 @@ int main(void)
         cmocka_unit_test(mjpeg_parser_counts_a_frame_cut_by_disconnect),
         cmocka_unit_test(mjpeg_parser_refuses_garbage_and_oversized_frames),
         cmocka_unit_test(yuyv_converts_to_rgb),
+        cmocka_unit_test(frames_become_jpeg_for_posting),
+        cmocka_unit_test(status_becomes_json),
         cmocka_unit_test(urls_choose_the_source_kind),
         cmocka_unit_test(passwords_in_urls_are_redacted),
         cmocka_unit_test(bad_configurations_are_refused_with_a_reason),
