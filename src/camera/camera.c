@@ -259,7 +259,9 @@ static void meter_tick(rate_meter *m, double now)
 static double meter_fps(const rate_meter *m, double now)
 {
     if (m->last == 0 || now - m->last > 3000) return 0; /* nothing lately */
-    if (m->fps == 0 && now > m->start) return m->count * 1000.0 / (now - m->start + 1);
+    if (m->fps == 0) /* the first window is still open: rate over what it has */
+        return m->count >= 2 && m->last > m->start ? (m->count - 1) * 1000.0 / (m->last - m->start)
+                                                   : 0;
     return m->fps;
 }
 

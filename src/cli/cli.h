@@ -17,6 +17,7 @@ typedef struct {
 
 int cli_serve(int argc, char **argv);
 int cli_client(int argc, char **argv);
+int cli_probe(int argc, char **argv);
 
 /* Scan models_dir for the default models listed in its manifest.json (or any
  * *.onnx when there is no manifest). Returns a NULL-terminated array of file

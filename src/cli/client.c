@@ -247,6 +247,9 @@ int cli_client(int argc, char **argv)
                                          {0, 0, 0, 0}};
     int c;
     optind = 1;
+    /* This command prints the camera's problems itself; the module's own
+     * warnings would say everything twice. -v shows them all. */
+    rc_log_set_level(RC_LOG_ERROR);
     while ((c = getopt_long(argc, argv, "s:S:k:f:1vh", opts, NULL)) != -1) {
         switch (c) {
         case 's':

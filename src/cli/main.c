@@ -19,6 +19,7 @@ static int cmd_version(int argc, char **argv)
 static const cli_command commands[] = {
     {"serve", "run the HTTP server (REST API, web UI, cameras)", cli_serve},
     {"client", "capture from a camera here and post frames to a server", cli_client},
+    {"probe", "check a camera source: read a few frames, report what came", cli_probe},
     {"version", "print the version", cmd_version},
 };
 

@@ -1,9 +1,11 @@
-// client.test.mjs — `rollcall client` end to end: it captures from real
-// sources (an image file and a video decoded by FFmpeg and re-encoded as
-// JPEG, an MJPEG stream passed through), posts to a small recognize server
-// made here that checks method, path, query, bearer key and that the body is
-// a whole JPEG, prints who was recognized, fails clearly with --once, and
-// backs off while no server listens, then carries on when one appears.
+// commands.test.mjs — the camera commands end to end.
+// `rollcall client` captures from real sources (an image file and a video
+// decoded by FFmpeg and re-encoded as JPEG, an MJPEG stream passed through),
+// posts to a small recognize server made here that checks method, path,
+// query, bearer key and that the body is a whole JPEG, prints who was
+// recognized, fails clearly with --once, and backs off while no server
+// listens, then carries on when one appears.
+// `rollcall probe` reports what a source delivers, or why it delivers nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -251,4 +253,50 @@ test('with the server down the client backs off, then carries on when it is up',
     assert.equal(code, 0, 'clean exit on SIGTERM');
     assert.match(stderr, /posted \d+ frames/);
   }
+});
+
+test('probe reports what an MJPEG stream delivers and saves a frame', async () => {
+  const out = join(dir, 'probe.jpg');
+  const r = spawnSync(BIN, ['probe', `http://127.0.0.1:${mjpeg.port}/stream?mode=nolength`,
+    '--frames', '5', '--save', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(mjpeg\)/);
+  assert.match(r.stdout, /frames {4}5, JPEG 320x240, [\d.]+ fps/);
+  const saved = readFileSync(out);
+  assert.ok(frames.some((f) => f.equals(saved)), 'the saved frame is a camera frame');
+});
+
+test('probe --json describes a video file, decoded frames saved as JPEG', () => {
+  const out = join(dir, 'probe2.jpg');
+  const r = spawnSync(BIN, ['probe', join(dir, 'clip.mkv'), '-n', '3', '--json', '-o', out],
+    { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.kind, 'ffmpeg');
+  assert.equal(j.format, 'rgb24');
+  assert.equal(j.received, 3);
+  assert.equal(j.width, 320);
+  assert.equal(j.last_error, null);
+  assert.deepEqual(jpegSize(readFileSync(out)), { width: 320, height: 240 });
+});
+
+test('probe explains a source that delivers nothing, and exits 1', async () => {
+  const cases = [
+    [`http://127.0.0.1:${mjpeg.port}/404`, /HTTP 404 Not Found/],
+    [`http://127.0.0.1:${mjpeg.port}/html`, /sent text\/html/],
+    [`http://127.0.0.1:${await freePort()}/stream`, /is the camera on/],
+    ['/dev/video93', /no such video device/],
+  ];
+  for (const [src, re] of cases) {
+    const r = spawnSync(BIN, ['probe', src, '--timeout', '1'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, src);
+    assert.match(r.stderr, /no frame from .* within 1 s/);
+    assert.match(r.stderr, re);
+  }
+  const usage = spawnSync(BIN, ['probe'], { encoding: 'utf8' });
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /which source/);
+  const help = spawnSync(BIN, ['probe', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  for (const opt of ['--frames', '--timeout', '--kind', '--save', '--json']) assert.ok(help.stdout.includes(opt));
 });
