@@ -76,8 +76,16 @@ static bool check_response(http_src *s)
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &type);
     if (code >= 400) {
-        rc_fail(&s->err, code == 404 ? RC_ERR_NOT_FOUND : RC_ERR_NET, "%s: HTTP %ld%s", s->label,
-                code, code == 404 ? " Not Found (check the stream path, e.g. :81/stream)" : "");
+        const char *hint = "";
+        rc_status st = RC_ERR_NET;
+        if (code == 404) {
+            hint = " Not Found (check the path, e.g. http://cam:81/stream or /capture)";
+            st = RC_ERR_NOT_FOUND;
+        } else if (code == 401 || code == 403) {
+            hint = " (the camera wants credentials: http://user:password@host/...)";
+            st = RC_ERR_DENIED;
+        }
+        rc_fail(&s->err, st, "%s: HTTP %ld%s", s->label, code, hint);
         return false;
     }
     if (type && (strncasecmp(type, "text/", 5) == 0 || strstr(type, "json") ||
@@ -215,8 +223,16 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
         }
         double quiet = rc_mono_ms() - s->last_data;
         if (quiet > s->cfg->stall_timeout_ms) {
-            rc = rc_fail(err, RC_ERR_NET, "%s: no data for %.0f s (stream stalled)", s->label,
-                         quiet / 1000);
+            long code = 0;
+            curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+            if (code == 0) /* not even a response header */
+                rc = rc_fail(err, RC_ERR_NET,
+                             "%s: no answer for %.0f s (an ESP32-CAM serves one stream at a "
+                             "time: is another viewer connected?)",
+                             s->label, quiet / 1000);
+            else
+                rc = rc_fail(err, RC_ERR_NET, "%s: no data for %.0f s (stream stalled)", s->label,
+                             quiet / 1000);
             break;
         }
         curl_multi_poll(s->multi, NULL, 0, 250, NULL);

@@ -19,6 +19,8 @@
 //   /garbage          raw bytes that are not HTTP at all
 //   /garbage-body     a multipart header followed by random bytes, forever
 //   /stall            stream headers and then silence
+//   /hang             no answer at all (as an ESP32-CAM busy with another viewer)
+//   /private          401 asking for credentials
 //   /hits             JSON: connections per path so far
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -117,6 +119,11 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace;boundary=${BOUNDARY}` });
       res.flushHeaders();
       return;
+    case '/hang':
+      return; // keep the connection open, say nothing
+    case '/private':
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' });
+      return res.end();
     case '/hits':
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify(hits));

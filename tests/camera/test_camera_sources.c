@@ -298,6 +298,8 @@ static const bad_case bad_cases[] = {
     {"/garbage", CAM_KIND_AUTO, 0, 0, "does not speak HTTP"},
     {"/garbage-body", CAM_KIND_AUTO, 200000, 0, "no JPEG frame"},
     {"/stall", CAM_KIND_AUTO, 0, 1500, "stalled"},
+    {"/hang", CAM_KIND_AUTO, 0, 1500, "another viewer"},
+    {"/private", CAM_KIND_AUTO, 0, 0, "HTTP 401 (the camera wants credentials"},
     {"/html", CAM_KIND_SNAPSHOT, 0, 0, "not a JPEG image"},
     {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404"},
     {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:"}, /* not a format FFmpeg knows */
