@@ -343,16 +343,16 @@ void cam_run_emit(cam_camera *c, cam_frame *f)
     f->ts_ms = rc_unix_ms();
     f->mono_ms = now;
     pthread_mutex_lock(&c->mu);
-    f->seq = ++c->seq;
-    c->st.frames++;
-    c->st.last_frame_ms = f->ts_ms;
-    c->st.width = f->width;
-    c->st.height = f->height;
     if (cam_run_stopping(c)) { /* disabled while this frame was read */
         pthread_mutex_unlock(&c->mu);
         cam_frame_unref(f);
         return;
     }
+    f->seq = ++c->seq;
+    c->st.frames++;
+    c->st.last_frame_ms = f->ts_ms;
+    c->st.width = f->width;
+    c->st.height = f->height;
     if (c->st.state == CAM_STATE_CONNECTING) c->st.state = CAM_STATE_STREAMING;
     c->delivered = true;
     meter_tick(&c->in_meter, now);

@@ -161,10 +161,13 @@ cam_direction cam_camera_direction(const cam_camera *c);
 
 typedef struct cam_manager cam_manager;
 
-/* Called on a worker thread for each frame. `cam` and `frame` are valid for
- * the duration of the call (ref the frame to keep it). Frames of one camera
- * are delivered one at a time, in order; different cameras run in parallel. */
-typedef void (*cam_frame_fn)(void *user, int camera_id, cam_camera *cam, const cam_frame *frame);
+/* Called on a worker thread for each frame. `worker` (0..workers-1) names
+ * the calling thread, for per-worker scratch such as inference workspaces.
+ * `cam` and `frame` are valid for the duration of the call (ref the frame to
+ * keep it). Frames of one camera are delivered one at a time, in order;
+ * different cameras run in parallel. */
+typedef void (*cam_frame_fn)(void *user, unsigned worker, int camera_id, cam_camera *cam,
+                             const cam_frame *frame);
 
 typedef struct {
     unsigned workers; /* worker threads; 0 = 2 */

@@ -20,6 +20,11 @@ typedef struct {
     bool removing;
 } entry;
 
+typedef struct {
+    cam_manager *m;
+    unsigned index;
+} worker_arg;
+
 struct cam_manager {
     cam_manager_config cfg;
     pthread_mutex_t mu;
@@ -30,6 +35,7 @@ struct cam_manager {
     size_t cursor; /* where the next scan starts */
     bool quit;
     pthread_t *workers;
+    worker_arg *args;
     unsigned nworkers;
 };
 
@@ -43,7 +49,8 @@ static void on_frame_queued(void *arg)
 
 static void *worker(void *arg)
 {
-    cam_manager *m = arg;
+    cam_manager *m = ((worker_arg *)arg)->m;
+    unsigned index = ((worker_arg *)arg)->index;
     pthread_mutex_lock(&m->mu);
     while (!m->quit) {
         entry *e = NULL;
@@ -62,7 +69,7 @@ static void *worker(void *arg)
         }
         e->in_flight = true;
         pthread_mutex_unlock(&m->mu);
-        if (m->cfg.on_frame) m->cfg.on_frame(m->cfg.user, e->id, e->cam, f);
+        if (m->cfg.on_frame) m->cfg.on_frame(m->cfg.user, index, e->id, e->cam, f);
         cam_camera_note_processed(e->cam);
         cam_frame_unref(f);
         pthread_mutex_lock(&m->mu);
@@ -89,15 +96,18 @@ rc_status cam_manager_create(const cam_manager_config *cfg, cam_manager **out, r
     pthread_cond_init(&m->work, NULL);
     pthread_cond_init(&m->idle, NULL);
     m->workers = calloc(m->cfg.workers, sizeof *m->workers);
-    if (!m->workers) {
+    m->args = calloc(m->cfg.workers, sizeof *m->args);
+    if (!m->workers || !m->args) {
         cam_manager_destroy(m);
         return rc_fail(err, RC_ERR_NOMEM, "camera manager: out of memory");
     }
-    for (; m->nworkers < m->cfg.workers; m->nworkers++)
-        if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
+    for (; m->nworkers < m->cfg.workers; m->nworkers++) {
+        m->args[m->nworkers] = (worker_arg){m, m->nworkers};
+        if (pthread_create(&m->workers[m->nworkers], NULL, worker, &m->args[m->nworkers]) != 0) {
             cam_manager_destroy(m);
             return rc_fail(err, RC_ERR_INTERNAL, "camera manager: cannot start worker threads");
         }
+    }
     *out = m;
     return RC_OK;
 }
@@ -116,6 +126,7 @@ void cam_manager_destroy(cam_manager *m)
     }
     free(m->v);
     free(m->workers);
+    free(m->args);
     pthread_cond_destroy(&m->idle);
     pthread_cond_destroy(&m->work);
     pthread_mutex_destroy(&m->mu);

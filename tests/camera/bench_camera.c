@@ -43,8 +43,9 @@ static void decode(const cam_frame *f, uint8_t **rgb, size_t *cap, unsigned long
     if (tj) tjDestroy(tj);
 }
 
-static void on_frame(void *user, int id, cam_camera *cam, const cam_frame *f)
+static void on_frame(void *user, unsigned worker, int id, cam_camera *cam, const cam_frame *f)
 {
+    (void)worker;
     (void)id;
     (void)cam;
     bench *b = user;
