@@ -341,6 +341,63 @@ static void mjpeg_parser_refuses_garbage_and_oversized_frames(void **state)
     free(jpeg);
 }
 
+/* Every frame the parser hands out, even from a damaged stream, is a
+ * structurally whole JPEG. */
+static rc_status check_sink(void *arg, const uint8_t *jpeg, size_t len, rc_error *err)
+{
+    (void)err;
+    cam_jpeg_scan s = {0};
+    size_t end = 0;
+    if (cam_jpeg_scan_step(&s, jpeg, len, &end) != CAM_JPEG_COMPLETE || end != len) (*(int *)arg)++;
+    return RC_OK;
+}
+
+static void mjpeg_parser_survives_damaged_streams(void **state)
+{
+    (void)state;
+    size_t jlen;
+    unsigned char *jpeg = read_photo("id/deepface_angelina/4.jpg", &jlen);
+    bytes clean = {0};
+    for (int i = 0; i < 4; i++) {
+        puts_(&clean, "--frame\r\nContent-Type: image/jpeg\r\n\r\n");
+        put(&clean, jpeg, jlen);
+        puts_(&clean, "\r\n");
+    }
+    uint64_t x = 0x1234567;
+    for (int round = 0; round < 300; round++) {
+        bytes b = {0};
+        put(&b, clean.buf, clean.len);
+        /* Damage: flip bytes, insert markers, cut the end. */
+        int flips = 1 + round % 40;
+        for (int k = 0; k < flips; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t at = x % b.len;
+            uint8_t v = (uint8_t)(x >> 32);
+            if (k % 5 == 0) v = 0xFF;
+            if (k % 7 == 0 && at + 1 < b.len) b.buf[at + 1] = (uint8_t)(0xC0 + (x >> 40) % 0x3F);
+            b.buf[at] = v;
+        }
+        if (round % 3 == 0) b.len -= x % (b.len / 2);
+        cam_mjpeg_parser p;
+        cam_mjpeg_parser_init(&p, 1u << 20);
+        int broken = 0;
+        rc_error err;
+        size_t chunk = 1 + x % 5000;
+        rc_status rc = RC_OK;
+        for (size_t off = 0; off < b.len && rc == RC_OK; off += chunk)
+            rc = cam_mjpeg_parser_feed(&p, b.buf + off, b.len - off < chunk ? b.len - off : chunk,
+                                       check_sink, &broken, &err);
+        cam_mjpeg_parser_finish(&p);
+        assert_int_equal(broken, 0);
+        assert_true(p.frames <= 4 + (uint64_t)flips); /* never more frames than could exist */
+        assert_true(p.cap <= 4u << 20);
+        cam_mjpeg_parser_free(&p);
+        free(b.buf);
+    }
+    free(clean.buf);
+    free(jpeg);
+}
+
 /* ---- pixels, names, configuration ------------------------------------------- */
 
 static void yuyv_converts_to_rgb(void **state)
@@ -641,6 +698,7 @@ int main(void)
         cmocka_unit_test(mjpeg_parser_handles_every_framing_quirk),
         cmocka_unit_test(mjpeg_parser_counts_a_frame_cut_by_disconnect),
         cmocka_unit_test(mjpeg_parser_refuses_garbage_and_oversized_frames),
+        cmocka_unit_test(mjpeg_parser_survives_damaged_streams),
         cmocka_unit_test(yuyv_converts_to_rgb),
         cmocka_unit_test(frames_become_jpeg_for_posting),
         cmocka_unit_test(status_becomes_json),
