@@ -168,6 +168,9 @@ rc_status cam_mjpeg_parser_feed(cam_mjpeg_parser *p, const uint8_t *data, size_t
             consume(p, 2);
             continue;
         }
+        if (end > p->max_bytes) /* it all came in one chunk */
+            return rc_fail(err, RC_ERR_LIMIT, "a frame of %zu bytes is larger than %zu bytes", end,
+                           p->max_bytes);
         p->junk = 0;
         p->frames++;
         rc_status rc = sink(arg, p->buf, end, err);

@@ -2,7 +2,7 @@
 // camera tests and the camera benchmark. Serves the JPEGs of --dir on
 // loopback and prints "listening PORT" once ready.
 //
-//   node mjpeg_server.mjs --dir DIR [--port 0] [--fps 20] [--stdin watch]
+//   node mjpeg_server.mjs --dir DIR [--video FILE] [--port 0] [--fps 20] [--stdin watch]
 //
 // Paths (each takes ?fps=N):
 //   /stream           multipart/x-mixed-replace like the ESP32-CAM firmware
@@ -21,6 +21,7 @@
 //   /stall            stream headers and then silence
 //   /hang             no answer at all (as an ESP32-CAM busy with another viewer)
 //   /private          401 asking for credentials
+//   /video.mkv        the --video file (HTTP video for the FFmpeg source)
 //   /hits             JSON: connections per path so far
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -124,13 +125,19 @@ const server = http.createServer((req, res) => {
     case '/private':
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' });
       return res.end();
+    case '/video.mkv': {
+      if (!args.video) break;
+      const data = readFileSync(args.video);
+      res.writeHead(200, { 'Content-Type': 'video/x-matroska', 'Content-Length': data.length });
+      return res.end(data);
+    }
     case '/hits':
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify(hits));
     default:
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      return res.end('not found\n');
   }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  return res.end('not found\n');
 });
 server.on('connection', (s) => {
   sockets.add(s);

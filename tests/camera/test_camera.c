@@ -338,6 +338,13 @@ static void mjpeg_parser_refuses_garbage_and_oversized_frames(void **state)
     assert_int_equal(rc, RC_ERR_LIMIT);
     assert_non_null(strstr(err.msg, "larger than 100000 bytes"));
     cam_mjpeg_parser_free(&p);
+    /* The same when the whole frame arrives in one piece. */
+    cam_mjpeg_parser_init(&p, 100000);
+    log.n = 0;
+    assert_int_equal(cam_mjpeg_parser_feed(&p, jpeg, jlen, log_sink, &log, &err), RC_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "larger than 100000 bytes"));
+    assert_int_equal(log.n, 0);
+    cam_mjpeg_parser_free(&p);
     free(jpeg);
 }
 

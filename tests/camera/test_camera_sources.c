@@ -73,6 +73,30 @@ static void stop_child(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* Start a node helper (mjpeg_server.mjs or rtsp_server.mjs) that prints
+ * "listening PORT"; returns the port, fills *pid and *stdin_fd. */
+static int start_helper(char *const argv[], pid_t *pid, int *stdin_fd)
+{
+    int out;
+    *pid = spawn(argv, stdin_fd, &out);
+    if (*pid < 0) return -1;
+    char line[128] = "";
+    size_t n = 0;
+    struct pollfd p = {.fd = out, .events = POLLIN};
+    while (n < sizeof line - 1 && poll(&p, 1, 20000) > 0) {
+        if (read(out, line + n, 1) != 1) break;
+        if (line[n++] == '\n') break;
+    }
+    line[n] = 0;
+    close(out);
+    int port;
+    if (sscanf(line, "listening %d", &port) != 1) {
+        fprintf(stderr, "%s did not start: '%s'\n", argv[1], line);
+        return -1;
+    }
+    return port;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -86,28 +110,14 @@ static int setup(void **state)
         fprintf(stderr, "make_media.sh failed\n");
         return -1;
     }
-    char script[512], frames[512];
+    char script[512], frames[512], video[512];
     snprintf(script, sizeof script, "%s/tests/camera/mjpeg_server.mjs", src);
     snprintf(frames, sizeof frames, "%s/frames", fx.dir);
-    char *argv[] = {"node",  script, "--dir",   frames,  "--port", "0",
-                    "--fps", "20",   "--stdin", "watch", NULL};
-    int out;
-    fx.server = spawn(argv, &fx.server_stdin, &out);
-    if (fx.server < 0) return -1;
-    char line[128] = "";
-    size_t n = 0;
-    struct pollfd p = {.fd = out, .events = POLLIN};
-    while (n < sizeof line - 1 && poll(&p, 1, 20000) > 0) {
-        if (read(out, line + n, 1) != 1) break;
-        if (line[n++] == '\n') break;
-    }
-    line[n] = 0;
-    close(out);
-    if (sscanf(line, "listening %d", &fx.port) != 1) {
-        fprintf(stderr, "the MJPEG server did not start: '%s'\n", line);
-        return -1;
-    }
-    return 0;
+    snprintf(video, sizeof video, "%s/clip.mkv", fx.dir);
+    char *argv[] = {"node", script,  "--dir", frames,    "--video", video, "--port",
+                    "0",    "--fps", "20",    "--stdin", "watch",   NULL};
+    fx.port = start_helper(argv, &fx.server, &fx.server_stdin);
+    return fx.port > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -300,6 +310,9 @@ static const bad_case bad_cases[] = {
     {"/stall", CAM_KIND_AUTO, 0, 1500, "stalled"},
     {"/hang", CAM_KIND_AUTO, 0, 1500, "another viewer"},
     {"/private", CAM_KIND_AUTO, 0, 0, "HTTP 401 (the camera wants credentials"},
+    {"/stream", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes"},
+    {"/capture", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes"},
+    {"/video.mkv", CAM_KIND_MJPEG, 0, 0, "use an FFmpeg source for video"},
     {"/html", CAM_KIND_SNAPSHOT, 0, 0, "not a JPEG image"},
     {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404"},
     {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:"}, /* not a format FFmpeg knows */
@@ -366,6 +379,19 @@ static void a_video_file_is_read_frame_by_frame(void **state)
     cam_camera_destroy(c);
 }
 
+static void http_video_is_read_through_ffmpeg(void **state)
+{
+    (void)state;
+    cam_config cfg = fast_cfg(url("/video.mkv"));
+    cfg.fast = true;
+    cam_camera *c;
+    rc_error err;
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    assert_int_equal(cam_camera_kind(c), CAM_KIND_FFMPEG);
+    take_frames(c, 5, CAM_FMT_RGB24);
+    cam_camera_destroy(c);
+}
+
 static void a_video_file_plays_at_its_pace_and_loops(void **state)
 {
     (void)state;
@@ -383,30 +409,6 @@ static void a_video_file_plays_at_its_pace_and_loops(void **state)
     assert_true(st.frames >= 40);
     assert_true(st.state == CAM_STATE_STREAMING || st.state == CAM_STATE_CONNECTING);
     cam_camera_destroy(c);
-}
-
-/* Start a node helper (mjpeg_server.mjs or rtsp_server.mjs) that prints
- * "listening PORT"; returns the port, fills *pid and *stdin_fd. */
-static int start_helper(char *const argv[], pid_t *pid, int *stdin_fd)
-{
-    int out;
-    *pid = spawn(argv, stdin_fd, &out);
-    if (*pid < 0) return -1;
-    char line[128] = "";
-    size_t n = 0;
-    struct pollfd p = {.fd = out, .events = POLLIN};
-    while (n < sizeof line - 1 && poll(&p, 1, 20000) > 0) {
-        if (read(out, line + n, 1) != 1) break;
-        if (line[n++] == '\n') break;
-    }
-    line[n] = 0;
-    close(out);
-    int port;
-    if (sscanf(line, "listening %d", &port) != 1) {
-        fprintf(stderr, "%s did not start: '%s'\n", argv[1], line);
-        return -1;
-    }
-    return port;
 }
 
 static void an_rtsp_stream_is_read_through_ffmpeg(void **state)
@@ -608,6 +610,7 @@ int main(void)
         cmocka_unit_test(bad_sources_give_a_clear_status_and_keep_retrying),
         cmocka_unit_test(a_video_file_is_read_frame_by_frame),
         cmocka_unit_test(a_video_file_plays_at_its_pace_and_loops),
+        cmocka_unit_test(http_video_is_read_through_ffmpeg),
         cmocka_unit_test(an_rtsp_stream_is_read_through_ffmpeg),
         cmocka_unit_test(a_camera_is_disabled_and_enabled_at_run_time),
         cmocka_unit_test(the_frame_rate_cap_skips_and_the_queue_drops),
