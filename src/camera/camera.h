@@ -36,7 +36,8 @@ typedef struct {
     cam_format fmt;
     uint8_t *data;
     size_t size;
-    uint64_t seq; /* 1, 2, 3... per camera, counting every frame captured */
+    uint64_t seq; /* 1, 2, 3... per camera over accepted frames (a gap seen by a consumer
+                   * means frames were dropped) */
 } cam_frame;
 
 /* A new reference to `f` (returns f). */
