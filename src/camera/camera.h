@@ -187,6 +187,10 @@ rc_status cam_manager_add(cam_manager *m, int id, const cam_config *cfg, rc_erro
 rc_status cam_manager_remove(cam_manager *m, int id, rc_error *err);
 rc_status cam_manager_set_enabled(cam_manager *m, int id, bool on, rc_error *err);
 rc_status cam_manager_status(cam_manager *m, int id, cam_status *out, rc_error *err);
+/* Everything about one camera as a new JSON object (caller json_decref()s):
+ * {"id","name","url" (password redacted),"kind","direction", ...the fields of
+ * cam_status_json}. For GET /api/v1/cameras. */
+rc_status cam_manager_describe(cam_manager *m, int id, struct json_t **out, rc_error *err);
 /* The camera's most recent frame (caller unrefs), or NULL (no such camera or no frame). */
 cam_frame *cam_manager_last_frame(cam_manager *m, int id);
 /* Fill ids[0..cap) with the camera ids in the order they were added; returns
