@@ -613,6 +613,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         rc_error verr;
         if (http_vision_create(cfg->models_dir, threads, &srv->vision, &verr) != RC_OK)
             rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", verr.msg);
+        else if (http_cameras_start(srv, threads, &verr) != RC_OK)
+            rc_log(RC_LOG_WARN, "cameras not started: %s", verr.msg);
     }
     srv->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
@@ -671,6 +673,7 @@ void http_server_stop(http_server *srv)
     }
     pthread_mutex_unlock(&srv->lock);
     if (srv->heartbeat_running) pthread_join(srv->heartbeat, NULL);
+    http_cameras_stop(srv); /* frames in flight finish while the hub still exists */
     /* Event streams end their responses; then the daemon can go. */
     if (srv->hub) http_hub_destroy(srv->hub);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
