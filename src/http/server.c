@@ -413,10 +413,17 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         size_t n = *upload_size;
         *upload_size = 0;
         if (rc_mono_ms() - r->t0 > srv->cfg.limits.request_time_s * 1000.0) {
-            r->status = MHD_HTTP_REQUEST_TIMEOUT;
             rc_log(RC_LOG_WARN, "%s %s from %s: body took longer than %us; closing", method, url,
                    r->ip, srv->cfg.limits.request_time_s);
-            return MHD_NO;
+            /* Answer 408 (libmicrohttpd sends it and closes the connection);
+             * if it cannot be queued mid-upload, just close. */
+            if (http_reply_error(r, MHD_HTTP_REQUEST_TIMEOUT, "request_timeout",
+                                 "the request took longer than %u s to arrive",
+                                 srv->cfg.limits.request_time_s) != MHD_YES) {
+                r->status = MHD_HTTP_REQUEST_TIMEOUT;
+                return MHD_NO;
+            }
+            return MHD_YES;
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
         if (!wants_body || r->body_too_large) return MHD_YES;
