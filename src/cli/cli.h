@@ -16,6 +16,7 @@ typedef struct {
 } cli_command;
 
 int cli_serve(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 /* Scan models_dir for the default models listed in its manifest.json (or any
  * *.onnx when there is no manifest). Returns a NULL-terminated array of file

@@ -18,6 +18,7 @@ static int cmd_version(int argc, char **argv)
 
 static const cli_command commands[] = {
     {"serve", "run the HTTP server (REST API, web UI, cameras)", cli_serve},
+    {"bench", "measure performance (models, ...)", cli_bench},
     {"version", "print the version", cmd_version},
 };
 

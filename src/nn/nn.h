@@ -53,4 +53,14 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
 /* Output i of the last successful run; valid until the next run or free. */
 const float *nn_session_output(const nn_session *s, int i, nn_shape *shape);
 
+/* Run with the plain C reference kernels only (no sgemm, no SIMD). The
+ * reference path defines the right answer; tests compare the fast paths
+ * against it. Off by default. */
+void nn_session_set_reference(nn_session *s, int reference);
+
+/* How many live operator nodes the loaded (fused) graph has, and a line per
+ * operator type with its count, written to buf (for `rollcall bench models
+ * --ops` and diagnostics). Returns the number of nodes. */
+int nn_model_describe(const nn_model *m, char *buf, size_t len);
+
 #endif

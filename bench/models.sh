@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# models.sh — Rollcall's ONNX engine against ONNX Runtime on the default
+# models, one thread each, measured in the same run: median and p90 ms per
+# inference and the speed-up (ONNX Runtime median / Rollcall median).
+# Usage: bench/models.sh  (ROLLCALL_BIN, MODELS, RUNS, WARMUP may be set)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
+MODELS=${MODELS:-models}
+RUNS=${RUNS:-50}
+WARMUP=${WARMUP:-5}
+[[ -x $BIN ]] || { echo "models.sh: $BIN not found (run 'make build')" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "timing Rollcall ($RUNS runs per model)..." >&2
+# The engine must not be helped by a thread pool: one thread for everything.
+OPENBLAS_NUM_THREADS=1 "$BIN" bench models --models "$MODELS" --runs "$RUNS" --warmup "$WARMUP" --tsv >"$tmp/rc.tsv"
+echo "timing ONNX Runtime ($RUNS runs per model)..." >&2
+mapfile -t args < <(awk -F'\t' '{print $1 ":" $5}' "$tmp/rc.tsv")
+node bench/nn/ort_bench.mjs "$MODELS" "$RUNS" "$WARMUP" "${args[@]}" >"$tmp/ort.tsv"
+
+printf '%-20s %-14s %12s %12s %12s %12s %9s\n' model input "rollcall med" "rollcall p90" "ORT med" "ORT p90" speedup
+join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") |
+  awk -F'\t' '{ printf "%-20s %-14s %12.3f %12.3f %12.3f %12.3f %8.2fx\n", $1, $5, $2, $3, $6, $7, $6 / $2 }'
+echo "(ms per inference, one thread; speedup = ONNX Runtime median / Rollcall median)"

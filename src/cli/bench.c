@@ -1,0 +1,222 @@
+/*
+ * bench.c — `rollcall bench`: performance measurements. Each benchmark is a
+ * row in a small table (name, summary, function), so other modules add theirs
+ * (`bench gallery`, `bench pipeline`) with one line. `bench models` times
+ * every default ONNX model on one thread and prints median and p90
+ * milliseconds per run.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nn/nn.h"
+#include "../rc/rc.h"
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    cli_fn run;
+} bench_entry;
+
+static int bench_models(int argc, char **argv);
+
+/* Add a benchmark here: name, one-line summary, function(argc, argv). */
+static const bench_entry benches[] = {
+    {"models", "time each ONNX model, one thread (median and p90 ms per run)", bench_models},
+};
+#define NBENCH (sizeof benches / sizeof benches[0])
+
+static void bench_usage(FILE *out)
+{
+    fprintf(out, "Usage: rollcall bench BENCHMARK [OPTIONS]\n\n"
+                 "Measure performance. Benchmarks:\n");
+    for (size_t i = 0; i < NBENCH; i++)
+        fprintf(out, "  %-10s %s\n", benches[i].name, benches[i].summary);
+    fprintf(out, "\nRun 'rollcall bench BENCHMARK --help' for its options.\n");
+}
+
+int cli_bench(int argc, char **argv)
+{
+    if (argc < 2) {
+        bench_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        bench_usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < NBENCH; i++)
+        if (strcmp(argv[1], benches[i].name) == 0) return benches[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "rollcall bench: unknown benchmark '%s'\n\n", argv[1]);
+    bench_usage(stderr);
+    return 2;
+}
+
+/* ---- bench models ---------------------------------------------------------- */
+
+static void models_usage(FILE *out)
+{
+    fprintf(out, "Usage: rollcall bench models [OPTIONS] [MODEL.onnx...]\n\n"
+                 "Time ONNX models on one thread with random inputs of each model's declared\n"
+                 "shape: median and 90th-percentile milliseconds per run after warm-up.\n"
+                 "With no MODEL, every default model in the models directory is timed.\n\n"
+                 "Options:\n"
+                 "  -m, --models DIR   models directory (default ./models)\n"
+                 "  -n, --runs N       timed runs per model (default 50)\n"
+                 "  -w, --warmup N     untimed runs first (default 5)\n"
+                 "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
+                 "      --ops          also print each model's operators after fusion\n"
+                 "  -h, --help         show this help\n");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops)
+{
+    nn_model *m = NULL;
+    rc_error err = {0};
+    if (nn_model_load(path, &m, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench models: %s\n", err.msg);
+        return 1;
+    }
+    int nin = nn_model_num_inputs(m);
+    float **inputs = calloc((size_t)nin, sizeof *inputs);
+    nn_shape *shapes = calloc((size_t)nin, sizeof *shapes);
+    double *ms = calloc((size_t)runs, sizeof *ms);
+    nn_session *s = NULL;
+    int rc = 1;
+    if (!inputs || !shapes || !ms) goto done;
+    uint32_t seed = 7;
+    for (int i = 0; i < nin; i++) {
+        shapes[i] = nn_model_input_shape(m, i);
+        int64_t n = 1;
+        for (int k = 0; k < shapes[i].ndim; k++) {
+            if (shapes[i].d[k] < 0) shapes[i].d[k] = 1;
+            n *= shapes[i].d[k];
+        }
+        inputs[i] = malloc((size_t)n * sizeof(float));
+        if (!inputs[i]) goto done;
+        for (int64_t k = 0; k < n; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            inputs[i][k] = (float)(seed >> 8) / (float)(1 << 24) * 2.0f - 1.0f;
+        }
+    }
+    if (nn_session_create(m, &s, &err) != RC_OK) goto fail;
+    for (int i = 0; i < warmup + runs; i++) {
+        double t0 = rc_mono_ms();
+        if (nn_session_run(s, (const float *const *)inputs, shapes, &err) != RC_OK) goto fail;
+        if (i >= warmup) ms[i - warmup] = rc_mono_ms() - t0;
+    }
+    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+    double p90 = ms[(int)((runs - 1) * 0.9 + 0.5)];
+    char dims[128] = "";
+    size_t o = 0;
+    for (int k = 0; k < shapes[0].ndim && o < sizeof dims; k++)
+        o += (size_t)snprintf(dims + o, sizeof dims - o, k ? "x%lld" : "%lld",
+                              (long long)shapes[0].d[k]);
+    if (tsv)
+        printf("%s\t%.3f\t%.3f\t%d\t%s\n", label, median, p90, runs, dims);
+    else
+        printf("%-20s %-14s %6d %10.3f %10.3f\n", label, dims, runs, median, p90);
+    if (ops) {
+        char buf[2048];
+        int live = nn_model_describe(m, buf, sizeof buf);
+        printf("  %d nodes after fusion: %s\n", live, buf);
+    }
+    fflush(stdout);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "rollcall bench models: %s\n", err.msg);
+done:
+    nn_session_free(s);
+    for (int i = 0; inputs && i < nin; i++) free(inputs[i]);
+    free(inputs);
+    free(shapes);
+    free(ms);
+    nn_model_free(m);
+    return rc;
+}
+
+static int bench_models(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"models", required_argument, NULL, 'm'},
+        {"runs", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"tsv", no_argument, NULL, 't'},
+        {"ops", no_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = "models";
+    int runs = 50, warmup = 5, c;
+    bool tsv = false, ops = false;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:n:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            dir = optarg;
+            break;
+        case 'n':
+            runs = atoi(optarg);
+            break;
+        case 'w':
+            warmup = atoi(optarg);
+            break;
+        case 't':
+            tsv = true;
+            break;
+        case 'o':
+            ops = true;
+            break;
+        case 'h':
+            models_usage(stdout);
+            return 0;
+        default:
+            models_usage(stderr);
+            return 2;
+        }
+    }
+    if (runs < 1 || runs > 100000 || warmup < 0 || warmup > 100000) {
+        fprintf(stderr, "rollcall bench models: --runs must be 1..100000, --warmup 0..100000\n");
+        return 2;
+    }
+    if (!tsv) {
+        printf("one thread, %d runs after %d warm-up runs\n", runs, warmup);
+        printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
+    }
+    int failed = 0;
+    if (optind < argc) {
+        for (int i = optind; i < argc; i++) {
+            const char *base = strrchr(argv[i], '/');
+            failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops);
+        }
+        return failed ? 1 : 0;
+    }
+    char **list = cli_list_models(dir);
+    if (!list || !list[0]) {
+        fprintf(stderr,
+                "rollcall bench models: no models in '%s' (run 'make models', or pass "
+                "--models DIR)\n",
+                dir);
+        cli_free_list(list);
+        return 1;
+    }
+    for (int i = 0; list[i]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, list[i]);
+        failed |= time_model(path, list[i], runs, warmup, tsv, ops);
+    }
+    cli_free_list(list);
+    return failed ? 1 : 0;
+}

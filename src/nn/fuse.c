@@ -1,0 +1,208 @@
+/*
+ * fuse.c — load-time graph rewrites that do not depend on input shapes:
+ *   - Constant nodes become constant values;
+ *   - BatchNormalization after a Conv is folded into the Conv's weights and
+ *     bias (W' = W * s, b' = (b - mean) * s + beta, s = gamma / sqrt(var + eps));
+ *   - an activation (Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSwish)
+ *     right after a Conv or Gemm (or an element-wise activation after Add)
+ *     becomes the producer's epilogue.
+ * Rewritten nodes are marked dead; the planner skips them.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+static bool is_const(const nn_model *m, int id)
+{
+    return id >= 0 && m->values[id].is_const;
+}
+
+static const float *const_f32(const nn_model *m, int id, int64_t count)
+{
+    if (!is_const(m, id)) return NULL;
+    const nn_tensor *t = &m->values[id].init;
+    if (t->type != NN_F32 || nn_shape_count(&t->shape) != count) return NULL;
+    return t->data;
+}
+
+/* The single live node consuming value `id`, or -1. */
+static int sole_consumer(const nn_model *m, int id, int after)
+{
+    if (m->values[id].uses != 1) return -1;
+    for (int i = after + 1; i < m->nnodes; i++) {
+        const nn_node *n = &m->nodes[i];
+        if (n->dead) continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == id) return i;
+    }
+    return -1;
+}
+
+static rc_status fold_constants(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *n = &m->nodes[i];
+        if (strcmp(n->op_type, "Constant") != 0) continue;
+        const nn_attr *a = nn_attr_get(n, "value");
+        if (!a || a->type != 4) continue; /* other forms are folded by the planner */
+        nn_tensor t = a->t;
+        size_t bytes = (size_t)nn_shape_count(&t.shape) * nn_dtype_size(t.type);
+        t.data = malloc(bytes ? bytes : 1);
+        if (!t.data) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        if (bytes) memcpy(t.data, a->t.data, bytes);
+        nn_value *v = &m->values[n->out[0]];
+        v->is_const = true;
+        v->init = t;
+        v->producer = -1;
+        n->dead = true;
+    }
+    return RC_OK;
+}
+
+static rc_status fold_bn(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *conv = &m->nodes[i];
+        if (conv->dead || strcmp(conv->op_type, "Conv") != 0 || conv->act != NN_ACT_NONE) continue;
+        int bi = sole_consumer(m, conv->out[0], i);
+        if (bi < 0) continue;
+        nn_node *bn = &m->nodes[bi];
+        if (strcmp(bn->op_type, "BatchNormalization") != 0 || bn->nout != 1 || bn->nin != 5 ||
+            bn->in[0] != conv->out[0])
+            continue;
+        if (!is_const(m, conv->in[1])) continue;
+        const nn_tensor *wt = &m->values[conv->in[1]].init;
+        if (wt->type != NN_F32 || wt->shape.ndim != 4) continue;
+        int64_t M = wt->shape.d[0], per = M ? nn_shape_count(&wt->shape) / M : 0;
+        const float *b = conv->nin > 2 && conv->in[2] >= 0 ? const_f32(m, conv->in[2], M) : NULL;
+        if (conv->nin > 2 && conv->in[2] >= 0 && !b) continue;
+        const float *gamma = const_f32(m, bn->in[1], M), *beta = const_f32(m, bn->in[2], M),
+                    *mean = const_f32(m, bn->in[3], M), *var = const_f32(m, bn->in[4], M);
+        if (!gamma || !beta || !mean || !var) continue;
+        float eps = nn_attr_float(bn, "epsilon", 1e-5f);
+        nn_tensor nw = {.type = NN_F32, .shape = wt->shape};
+        nn_tensor nb = {.type = NN_F32, .shape = {.ndim = 1, .d = {M}}};
+        nw.data = malloc((size_t)(M * per) * sizeof(float) + 1);
+        nb.data = malloc((size_t)M * sizeof(float) + 1);
+        int *in = realloc(conv->in, 3 * sizeof *in);
+        if (in) conv->in = in;
+        if (!nw.data || !nb.data || !in) {
+            free(nw.data);
+            free(nb.data);
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        const float *w = wt->data;
+        float *w2 = nw.data, *b2 = nb.data;
+        for (int64_t o = 0; o < M; o++) {
+            float s = gamma[o] / sqrtf(var[o] + eps);
+            for (int64_t k = 0; k < per; k++) w2[o * per + k] = w[o * per + k] * s;
+            b2[o] = ((b ? b[o] : 0.0f) - mean[o]) * s + beta[o];
+        }
+        nn_flush_denormals(w2, M * per);
+        nn_flush_denormals(b2, M);
+        int wid = nn_model_add_const(m, "bn_folded_weight", nw);
+        if (wid < 0) {
+            free(nw.data);
+            free(nb.data);
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        int bid = nn_model_add_const(m, "bn_folded_bias", nb);
+        if (bid < 0) {
+            free(nb.data);
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        conv = &m->nodes[i]; /* values may have moved, nodes did not */
+        conv->in[1] = wid;
+        conv->in[2] = bid;
+        conv->nin = 3;
+        conv->out[0] = bn->out[0];
+        m->values[bn->out[0]].producer = i;
+        bn->dead = true;
+    }
+    return RC_OK;
+}
+
+/* Is the PRelu slope per output channel of a 4-D Conv output with M channels? */
+static const float *prelu_slope(const nn_model *m, int id, int64_t M, int64_t *count)
+{
+    if (!is_const(m, id)) return NULL;
+    const nn_tensor *t = &m->values[id].init;
+    if (t->type != NN_F32) return NULL;
+    int64_t n = nn_shape_count(&t->shape);
+    const nn_shape *s = &t->shape;
+    bool per_channel =
+        (s->ndim == 3 && s->d[0] == M && s->d[1] == 1 && s->d[2] == 1) ||
+        (s->ndim == 4 && s->d[0] == 1 && s->d[1] == M && s->d[2] == 1 && s->d[3] == 1);
+    if (n != 1 && !per_channel) return NULL;
+    *count = n;
+    return t->data;
+}
+
+static void fuse_activations(nn_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *p = &m->nodes[i];
+        bool conv = strcmp(p->op_type, "Conv") == 0;
+        bool gemm = strcmp(p->op_type, "Gemm") == 0;
+        bool add = strcmp(p->op_type, "Add") == 0;
+        if (p->dead || p->act != NN_ACT_NONE || !(conv || gemm || add)) continue;
+        int ai = sole_consumer(m, p->out[0], i);
+        if (ai < 0) continue;
+        nn_node *a = &m->nodes[ai];
+        if (a->nin < 1 || a->in[0] != p->out[0] || a->nout != 1) continue;
+        const char *op = a->op_type;
+        if (strcmp(op, "Relu") == 0) {
+            p->act = NN_ACT_RELU;
+        } else if (strcmp(op, "LeakyRelu") == 0) {
+            p->act = NN_ACT_LEAKY;
+            p->act_a = nn_attr_float(a, "alpha", 0.01f);
+        } else if (strcmp(op, "Sigmoid") == 0) {
+            p->act = NN_ACT_SIGMOID;
+        } else if (strcmp(op, "HardSwish") == 0) {
+            p->act = NN_ACT_HSWISH;
+        } else if (strcmp(op, "Clip") == 0) {
+            float lo = -INFINITY, hi = INFINITY;
+            if (m->opset < 11) {
+                lo = nn_attr_float(a, "min", lo);
+                hi = nn_attr_float(a, "max", hi);
+            } else {
+                const float *v;
+                if (a->nin > 1 && a->in[1] >= 0) {
+                    if (!(v = const_f32(m, a->in[1], 1))) continue;
+                    lo = *v;
+                }
+                if (a->nin > 2 && a->in[2] >= 0) {
+                    if (!(v = const_f32(m, a->in[2], 1))) continue;
+                    hi = *v;
+                }
+            }
+            p->act = NN_ACT_CLIP;
+            p->act_a = lo;
+            p->act_b = hi;
+        } else if (strcmp(op, "PRelu") == 0 && conv && a->in[1] != p->out[0]) {
+            const nn_tensor *wt = is_const(m, p->in[1]) ? &m->values[p->in[1]].init : NULL;
+            if (!wt || wt->shape.ndim != 4) continue;
+            int64_t n;
+            const float *slope = prelu_slope(m, a->in[1], wt->shape.d[0], &n);
+            if (!slope) continue;
+            p->act = NN_ACT_PRELU;
+            p->act_slope = slope;
+            p->act_slope_n = n;
+        } else {
+            continue;
+        }
+        p->out[0] = a->out[0];
+        m->values[a->out[0]].producer = i;
+        a->dead = true;
+    }
+}
+
+rc_status nn_fuse(nn_model *m, rc_error *err)
+{
+    rc_status st = fold_constants(m, err);
+    if (st == RC_OK) st = fold_bn(m, err);
+    if (st == RC_OK) fuse_activations(m);
+    return st;
+}

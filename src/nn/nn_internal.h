@@ -1,0 +1,168 @@
+/*
+ * nn_internal.h — the engine's private data structures, shared by the loader
+ * (load.c), the load-time graph rewrites (fuse.c), the planner and executor
+ * (plan.c), the operator table (ops_*.c) and the fast kernels (kernels.c).
+ *
+ * A model is a list of values (named tensors: graph inputs, initializers and
+ * node outputs) and a topologically sorted list of nodes. Each operator has
+ * one nn_op_def: how to infer output shapes from input shapes (and from input
+ * data when it is known at plan time), and how to run. The same `run`
+ * function serves constant folding at plan time and execution at run time.
+ */
+#ifndef RC_NN_INTERNAL_H
+#define RC_NN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+
+/* Tensors hold float32 (everything the kernels compute on) or int64 (shapes,
+ * indices; always folded to constants with static input shapes). */
+typedef enum { NN_F32 = 1, NN_I64 = 7 } nn_dtype;
+
+typedef struct {
+    nn_dtype type;
+    nn_shape shape;
+    void *data; /* NULL while planning a value computed at run time */
+} nn_tensor;
+
+/* Largest tensor the engine accepts (elements); protects against absurd
+ * shapes in files and inputs. 2^28 floats = 1 GiB. */
+#define NN_MAX_ELEMS ((int64_t)1 << 28)
+
+/* Activations that can be fused into the node producing their input. */
+typedef enum {
+    NN_ACT_NONE,
+    NN_ACT_RELU,
+    NN_ACT_PRELU, /* per-channel slope (act_slope) */
+    NN_ACT_LEAKY, /* alpha = act_a */
+    NN_ACT_SIGMOID,
+    NN_ACT_CLIP,  /* [act_a, act_b] */
+    NN_ACT_HSWISH /* x * relu6(x + 3) / 6 */
+} nn_act;
+
+typedef struct {
+    char *name;
+    int type; /* onnx AttributeProto type: 1 float, 2 int, 3 string, 4 tensor, 6 floats, 7 ints */
+    float f;
+    int64_t i;
+    int64_t *ints;
+    float *floats;
+    size_t n;
+    char *s;
+    nn_tensor t;
+} nn_attr;
+
+typedef struct nn_op_def nn_op_def;
+
+typedef struct {
+    const nn_op_def *def;
+    char *name;
+    char *op_type;
+    int nin, nout;
+    int *in; /* value ids; -1 for an omitted optional input */
+    int *out;
+    nn_attr *attrs;
+    int nattrs;
+    bool dead; /* removed by a rewrite */
+    /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
+    nn_act act;
+    float act_a, act_b;
+    const float *act_slope; /* PRelu slope per channel (model-owned) */
+    int64_t act_slope_n;    /* 1 (shared) or the channel count */
+} nn_node;
+
+typedef struct {
+    char *name;
+    bool is_const; /* initializer or Constant output: `init` holds the data */
+    nn_tensor init;
+    int producer; /* node index, -1 for graph inputs and constants */
+    int uses;     /* number of node inputs reading this value */
+} nn_value;
+
+struct nn_model {
+    char *name;
+    int opset;
+    nn_value *values;
+    int nvalues, cvalues;
+    nn_node *nodes;
+    int nnodes;
+    int *inputs; /* value ids of the real inputs (initializers excluded) */
+    int ninputs;
+    nn_shape *input_shapes;
+    int *outputs;
+    int noutputs;
+};
+
+/* What an operator sees while planning (data NULL for values only known at
+ * run time) and while running (all data set). */
+typedef struct {
+    const nn_node *node;
+    int opset;
+    nn_tensor **in; /* in[i] NULL for an omitted optional input */
+    int nin;
+    nn_tensor **out;
+    int nout;
+    size_t scratch_bytes; /* infer: bytes of scratch the run needs */
+    void *scratch;        /* run: that scratch */
+    bool reference;       /* run: use the plain C path only */
+    rc_error *err;
+} nn_ctx;
+
+struct nn_op_def {
+    const char *name;
+    int min_in, max_in, min_out, max_out;
+    /* Fill out[i]->type and ->shape, check attributes and input shapes. */
+    rc_status (*infer)(nn_ctx *c);
+    void (*run)(nn_ctx *c);
+    /* Outputs alias input 0's data (Reshape and friends): no run, no copy. */
+    bool alias;
+};
+
+/* ops.c */
+const nn_op_def *nn_op_find(const char *op_type);
+const nn_attr *nn_attr_get(const nn_node *n, const char *name);
+int64_t nn_attr_int(const nn_node *n, const char *name, int64_t def);
+float nn_attr_float(const nn_node *n, const char *name, float def);
+const char *nn_attr_str(const nn_node *n, const char *name, const char *def);
+/* Integer list attribute; returns its length (0 if absent) and *v. */
+size_t nn_attr_ints(const nn_node *n, const char *name, const int64_t **v);
+
+/* Shape helpers (shape.c). */
+int64_t nn_shape_count(const nn_shape *s);
+bool nn_shape_eq(const nn_shape *a, const nn_shape *b);
+/* Check every dim is >= 0 and the element count within NN_MAX_ELEMS. */
+rc_status nn_shape_check(const nn_node *n, const nn_shape *s, rc_error *err);
+size_t nn_dtype_size(nn_dtype t);
+/* Broadcast a and b (numpy rules) into out; false if incompatible. */
+bool nn_shape_broadcast(const nn_shape *a, const nn_shape *b, nn_shape *out);
+void nn_shape_format(const nn_shape *s, char *buf, size_t len);
+rc_status nn_node_fail(rc_error *err, rc_status code, const nn_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Fused activation epilogue over a [channels x plane] block (kernels.c). */
+void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
+
+/* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
+rc_status nn_fuse(nn_model *m, rc_error *err);
+int nn_model_add_const(nn_model *m, const char *name, nn_tensor t);
+
+/* kernels.c: fast paths and CPU feature detection. */
+typedef struct {
+    bool avx512;
+    bool avx2;
+} nn_cpu;
+nn_cpu nn_cpu_features(void);
+void nn_blas_init(void);
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C; row-major (cblas). */
+void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int sh, int pt, int pl,
+                   float *y, int OH, int OW, float *pad_buf);
+
+/* Flush float32 denormals in place. */
+void nn_flush_denormals(float *p, int64_t n);
+
+#endif

@@ -1,0 +1,831 @@
+/*
+ * ops_nn.c — the network operators: Conv (groups, dilations, pads, strides,
+ * auto_pad), ConvTranspose, BatchNormalization, Gemm, MatMul, MaxPool,
+ * AveragePool, GlobalAveragePool/GlobalMaxPool, ReduceMean/Sum/Max/Min,
+ * Softmax and LogSoftmax.
+ *
+ * Each has a plain C path that defines the right answer; Conv, Gemm and
+ * MatMul also have fast paths (sgemm, im2col, the AVX-512 depthwise kernel
+ * in kernels.c) that are taken unless the run asks for the reference.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "ops.h"
+
+/* ---- 2-D window geometry (Conv, ConvTranspose, pooling) ---------------- */
+
+typedef struct {
+    int64_t N, C, H, W; /* input */
+    int64_t M, OH, OW;  /* output channels and size */
+    int64_t KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, group;
+} geom;
+
+static int window_geom(const nn_node *n, geom *g, bool ceil_mode)
+{
+    const int64_t *v;
+    size_t k;
+    g->sh = g->sw = g->dh = g->dw = 1;
+    g->pt = g->pl = g->pb = g->pr = 0;
+    if ((k = nn_attr_ints(n, "strides", &v))) {
+        if (k != 2) return -1;
+        g->sh = v[0];
+        g->sw = v[1];
+    }
+    if ((k = nn_attr_ints(n, "dilations", &v))) {
+        if (k != 2) return -1;
+        g->dh = v[0];
+        g->dw = v[1];
+    }
+    if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->sh > 4096 || g->sw > 4096 ||
+        g->dh > 4096 || g->dw > 4096 || g->KH < 1 || g->KW < 1 || g->KH > 4096 || g->KW > 4096)
+        return -1;
+    int64_t ekh = (g->KH - 1) * g->dh + 1, ekw = (g->KW - 1) * g->dw + 1;
+    const char *ap = nn_attr_str(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+        g->OH = (g->H + g->sh - 1) / g->sh;
+        g->OW = (g->W + g->sw - 1) / g->sw;
+        int64_t th = (g->OH - 1) * g->sh + ekh - g->H, tw = (g->OW - 1) * g->sw + ekw - g->W;
+        if (th < 0) th = 0;
+        if (tw < 0) tw = 0;
+        bool upper = ap[5] == 'U';
+        g->pt = upper ? th / 2 : (th + 1) / 2;
+        g->pb = th - g->pt;
+        g->pl = upper ? tw / 2 : (tw + 1) / 2;
+        g->pr = tw - g->pl;
+        return 0;
+    }
+    if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0) return -1;
+    if (strcmp(ap, "NOTSET") == 0 && (k = nn_attr_ints(n, "pads", &v))) {
+        if (k != 4) return -1;
+        g->pt = v[0];
+        g->pl = v[1];
+        g->pb = v[2];
+        g->pr = v[3];
+        for (int i = 0; i < 4; i++)
+            if (v[i] < 0 || v[i] > 4096) return -1;
+    }
+    int64_t ih = g->H + g->pt + g->pb - ekh, iw = g->W + g->pl + g->pr - ekw;
+    if (ih < 0 || iw < 0) return -2;
+    if (ceil_mode) {
+        g->OH = (ih + g->sh - 1) / g->sh + 1;
+        g->OW = (iw + g->sw - 1) / g->sw + 1;
+        if ((g->OH - 1) * g->sh >= g->H + g->pt) g->OH--;
+        if ((g->OW - 1) * g->sw >= g->W + g->pl) g->OW--;
+    } else {
+        g->OH = ih / g->sh + 1;
+        g->OW = iw / g->sw + 1;
+    }
+    return 0;
+}
+
+/* ---- Conv --------------------------------------------------------------- */
+
+static int conv_geom(const nn_ctx *c, geom *g)
+{
+    const nn_shape *x = &c->in[0]->shape, *w = &c->in[1]->shape;
+    if (x->ndim != 4 || w->ndim != 4) return -3;
+    g->N = x->d[0];
+    g->C = x->d[1];
+    g->H = x->d[2];
+    g->W = x->d[3];
+    g->M = w->d[0];
+    g->KH = w->d[2];
+    g->KW = w->d[3];
+    g->group = nn_attr_int(c->node, "group", 1);
+    const int64_t *ks;
+    size_t nk = nn_attr_ints(c->node, "kernel_shape", &ks);
+    if (nk && (nk != 2 || ks[0] != g->KH || ks[1] != g->KW)) return -1;
+    if (g->group < 1 || g->C % g->group || g->M % g->group || w->d[1] != g->C / g->group) return -1;
+    return window_geom(c->node, g, false);
+}
+
+static rc_status infer_conv(nn_ctx *c)
+{
+    geom g;
+    if (c->in[0]->type != NN_F32 || c->in[1]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node, "expects float tensors");
+    int r = conv_geom(c, &g);
+    if (r == -3)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node,
+                            "only 2-D convolution (NCHW input) is supported");
+    if (r == -2) {
+        char s[96];
+        nn_shape_format(&c->in[0]->shape, s, sizeof s);
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "input %s is smaller than the kernel",
+                            s);
+    }
+    if (r < 0) {
+        char a[96], b[96];
+        nn_shape_format(&c->in[0]->shape, a, sizeof a);
+        nn_shape_format(&c->in[1]->shape, b, sizeof b);
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
+                            "weights %s and attributes do not fit input %s", b, a);
+    }
+    if (c->nin > 2 && c->in[2] &&
+        (c->in[2]->type != NN_F32 || nn_shape_count(&c->in[2]->shape) != g.M))
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "bias size differs from M");
+    nn_shape s = {.ndim = 4, .d = {g.N, g.M, g.OH, g.OW}};
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    int64_t cg = g.C / g.group;
+    bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+                     g.pb == 0 && g.pr == 0;
+    if (!pointwise && cg * g.KH * g.KW <= NN_MAX_ELEMS / (g.OH * g.OW + 1))
+        c->scratch_bytes = (size_t)(cg * g.KH * g.KW * g.OH * g.OW) * sizeof(float);
+    /* padded plane for the depthwise kernel */
+    size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
+    if (pad > c->scratch_bytes) c->scratch_bytes = pad;
+    return nn_shape_check(c->node, &s, c->err);
+}
+
+/* The plain C convolution: direct loops, bias and activation. */
+static void conv_reference(const nn_ctx *c, const geom *g)
+{
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t cg = g->C / g->group, mg = g->M / g->group;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t m = 0; m < g->M; m++) {
+            int64_t grp = m / mg;
+            float *yp = y + (n * g->M + m) * g->OH * g->OW;
+            for (int64_t oy = 0; oy < g->OH; oy++)
+                for (int64_t ox = 0; ox < g->OW; ox++) {
+                    float acc = b ? b[m] : 0.0f;
+                    for (int64_t ci = 0; ci < cg; ci++) {
+                        const float *xp = x + (n * g->C + grp * cg + ci) * g->H * g->W;
+                        const float *wp = w + (m * cg + ci) * g->KH * g->KW;
+                        for (int64_t ky = 0; ky < g->KH; ky++) {
+                            int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                            if (iy < 0 || iy >= g->H) continue;
+                            for (int64_t kx = 0; kx < g->KW; kx++) {
+                                int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                                if (ix < 0 || ix >= g->W) continue;
+                                acc += xp[iy * g->W + ix] * wp[ky * g->KW + kx];
+                            }
+                        }
+                    }
+                    yp[oy * g->OW + ox] = acc;
+                }
+        }
+    for (int64_t n = 0; n < g->N; n++)
+        nn_apply_act(c->node, y + n * g->M * g->OH * g->OW, g->M, g->OH * g->OW, 0);
+}
+
+/* Unfold one group of one image into cols[cg*KH*KW][OH*OW]. */
+static void im2col(const float *x, const geom *g, int64_t cg, float *cols)
+{
+    int64_t plane = g->OH * g->OW;
+    for (int64_t ci = 0; ci < cg; ci++)
+        for (int64_t ky = 0; ky < g->KH; ky++)
+            for (int64_t kx = 0; kx < g->KW; kx++) {
+                float *row = cols + ((ci * g->KH + ky) * g->KW + kx) * plane;
+                const float *xp = x + ci * g->H * g->W;
+                for (int64_t oy = 0; oy < g->OH; oy++) {
+                    int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                    float *r = row + oy * g->OW;
+                    if (iy < 0 || iy >= g->H) {
+                        memset(r, 0, (size_t)g->OW * sizeof(float));
+                        continue;
+                    }
+                    const float *xr = xp + iy * g->W;
+                    int64_t ix0 = -g->pl + kx * g->dw;
+                    if (g->sw == 1) {
+                        /* valid range of ox: 0 <= ox + ix0 < W */
+                        int64_t lo = ix0 < 0 ? -ix0 : 0, hi = g->W - ix0;
+                        if (hi > g->OW) hi = g->OW;
+                        if (lo > g->OW) lo = g->OW;
+                        if (hi < lo) hi = lo;
+                        for (int64_t ox = 0; ox < lo; ox++) r[ox] = 0;
+                        if (hi > lo)
+                            memcpy(r + lo, xr + lo + ix0, (size_t)(hi - lo) * sizeof(float));
+                        for (int64_t ox = hi; ox < g->OW; ox++) r[ox] = 0;
+                    } else {
+                        for (int64_t ox = 0; ox < g->OW; ox++) {
+                            int64_t ix = ox * g->sw + ix0;
+                            r[ox] = ix >= 0 && ix < g->W ? xr[ix] : 0.0f;
+                        }
+                    }
+                }
+            }
+}
+
+static void run_conv(nn_ctx *c)
+{
+    geom g;
+    conv_geom(c, &g);
+    if (c->reference) {
+        conv_reference(c, &g);
+        return;
+    }
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t cg = g.C / g.group, mg = g.M / g.group, plane = g.OH * g.OW;
+    int64_t kdim = cg * g.KH * g.KW;
+    bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+                     g.pb == 0 && g.pr == 0;
+    bool depthwise = g.group == g.C && g.M == g.C;
+    for (int64_t n = 0; n < g.N; n++) {
+        const float *xn = x + n * g.C * g.H * g.W;
+        float *yn = y + n * g.M * plane;
+        if (depthwise && g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
+            g.sh <= 2) {
+            bool ok = true;
+            for (int64_t ch = 0; ch < g.C && ok; ch++)
+                ok = nn_dw3x3_fast(xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
+                                   b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
+                                   yn + ch * plane, (int)g.OH, (int)g.OW, c->scratch);
+            if (ok) {
+                nn_apply_act(c->node, yn, g.M, plane, 0);
+                continue;
+            }
+        }
+        for (int64_t grp = 0; grp < g.group; grp++) {
+            const float *xg = xn + grp * cg * g.H * g.W;
+            const float *bm = xg;
+            if (!pointwise) {
+                im2col(xg, &g, cg, c->scratch);
+                bm = c->scratch;
+            }
+            float *yg = yn + grp * mg * plane;
+            if (b)
+                for (int64_t m = 0; m < mg; m++)
+                    for (int64_t i = 0; i < plane; i++) yg[m * plane + i] = b[grp * mg + m];
+            nn_sgemm(false, false, (int)mg, (int)plane, (int)kdim, 1.0f, w + grp * mg * kdim,
+                     (int)kdim, bm, (int)plane, b ? 1.0f : 0.0f, yg, (int)plane);
+        }
+        nn_apply_act(c->node, yn, g.M, plane, 0);
+    }
+}
+
+/* ---- ConvTranspose ------------------------------------------------------ */
+
+static int convt_geom(const nn_ctx *c, geom *g)
+{
+    const nn_shape *x = &c->in[0]->shape, *w = &c->in[1]->shape;
+    if (x->ndim != 4 || w->ndim != 4) return -3;
+    g->N = x->d[0];
+    g->C = x->d[1];
+    g->H = x->d[2];
+    g->W = x->d[3];
+    g->group = nn_attr_int(c->node, "group", 1);
+    g->KH = w->d[2];
+    g->KW = w->d[3];
+    if (g->group < 1 || w->d[0] != g->C || g->C % g->group) return -1;
+    g->M = w->d[1] * g->group;
+    const char *ap = nn_attr_str(c->node, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0) return -3;
+    if (nn_attr_get(c->node, "output_shape")) return -3;
+    /* window_geom reads strides/dilations/pads; the sizes are computed here */
+    geom t = *g;
+    t.H = t.W = 1 << 20;
+    if (window_geom(c->node, &t, false) < 0) return -1;
+    g->sh = t.sh;
+    g->sw = t.sw;
+    g->dh = t.dh;
+    g->dw = t.dw;
+    g->pt = t.pt;
+    g->pl = t.pl;
+    g->pb = t.pb;
+    g->pr = t.pr;
+    const int64_t *op;
+    int64_t oph = 0, opw = 0;
+    if (nn_attr_ints(c->node, "output_padding", &op) == 2) {
+        oph = op[0];
+        opw = op[1];
+    }
+    g->OH = g->sh * (g->H - 1) + oph + (g->KH - 1) * g->dh + 1 - g->pt - g->pb;
+    g->OW = g->sw * (g->W - 1) + opw + (g->KW - 1) * g->dw + 1 - g->pl - g->pr;
+    if (g->OH < 1 || g->OW < 1 || oph < 0 || opw < 0) return -1;
+    return 0;
+}
+
+static rc_status infer_convt(nn_ctx *c)
+{
+    geom g;
+    int r = convt_geom(c, &g);
+    if (r == -3)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node,
+                            "only 2-D transposed convolution with explicit pads is supported");
+    if (r < 0) return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "invalid weights/attributes");
+    if (c->nin > 2 && c->in[2] && nn_shape_count(&c->in[2]->shape) != g.M)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "bias size differs from M");
+    nn_shape s = {.ndim = 4, .d = {g.N, g.M, g.OH, g.OW}};
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return nn_shape_check(c->node, &s, c->err);
+}
+
+static void run_convt(nn_ctx *c)
+{
+    geom g;
+    convt_geom(c, &g);
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t cg = g.C / g.group, mg = g.M / g.group, plane = g.OH * g.OW;
+    for (int64_t n = 0; n < g.N; n++) {
+        float *yn = y + n * g.M * plane;
+        for (int64_t m = 0; m < g.M; m++)
+            for (int64_t i = 0; i < plane; i++) yn[m * plane + i] = b ? b[m] : 0.0f;
+        for (int64_t ci = 0; ci < g.C; ci++) {
+            int64_t grp = ci / cg;
+            const float *xp = x + (n * g.C + ci) * g.H * g.W;
+            for (int64_t mo = 0; mo < mg; mo++) {
+                const float *wp = w + (ci * mg + mo) * g.KH * g.KW;
+                float *yp = yn + (grp * mg + mo) * plane;
+                for (int64_t iy = 0; iy < g.H; iy++)
+                    for (int64_t ix = 0; ix < g.W; ix++) {
+                        float v = xp[iy * g.W + ix];
+                        for (int64_t ky = 0; ky < g.KH; ky++) {
+                            int64_t oy = iy * g.sh - g.pt + ky * g.dh;
+                            if (oy < 0 || oy >= g.OH) continue;
+                            for (int64_t kx = 0; kx < g.KW; kx++) {
+                                int64_t ox = ix * g.sw - g.pl + kx * g.dw;
+                                if (ox < 0 || ox >= g.OW) continue;
+                                yp[oy * g.OW + ox] += v * wp[ky * g.KW + kx];
+                            }
+                        }
+                    }
+            }
+        }
+        nn_apply_act(c->node, yn, g.M, plane, 0);
+    }
+}
+
+/* ---- BatchNormalization -------------------------------------------------- */
+
+static rc_status infer_bn(nn_ctx *c)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    if (x->ndim < 2 || c->in[0]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "expects a float [N,C,...] input");
+    for (int i = 1; i < 5; i++)
+        if (c->in[i]->type != NN_F32 || nn_shape_count(&c->in[i]->shape) != x->d[1])
+            return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
+                                "scale, bias, mean and var must have C=%lld values",
+                                (long long)x->d[1]);
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = *x;
+    for (int i = 1; i < c->nout; i++) { /* training-mode outputs: left zero */
+        c->out[i]->type = NN_F32;
+        c->out[i]->shape = (nn_shape){.ndim = 1, .d = {x->d[1]}};
+    }
+    return RC_OK;
+}
+
+static void run_bn(nn_ctx *c)
+{
+    const nn_shape *s = &c->in[0]->shape;
+    const float *x = c->in[0]->data, *sc = c->in[1]->data, *bi = c->in[2]->data,
+                *mu = c->in[3]->data, *var = c->in[4]->data;
+    float eps = nn_attr_float(c->node, "epsilon", 1e-5f);
+    float *y = c->out[0]->data;
+    int64_t C = s->d[1], rows = s->d[0] * C;
+    int64_t plane = rows > 0 ? nn_shape_count(s) / rows : 0;
+    for (int64_t n = 0; n < s->d[0]; n++)
+        for (int64_t ch = 0; ch < C; ch++) {
+            float a = sc[ch] / sqrtf(var[ch] + eps), b = bi[ch] - mu[ch] * a;
+            const float *xp = x + (n * C + ch) * plane;
+            float *yp = y + (n * C + ch) * plane;
+            for (int64_t i = 0; i < plane; i++) yp[i] = xp[i] * a + b;
+        }
+    for (int i = 1; i < c->nout; i++) memset(c->out[i]->data, 0, (size_t)C * sizeof(float));
+}
+
+/* ---- Gemm, MatMul ------------------------------------------------------- */
+
+static rc_status infer_gemm(nn_ctx *c)
+{
+    const nn_shape *a = &c->in[0]->shape, *b = &c->in[1]->shape;
+    if (a->ndim != 2 || b->ndim != 2 || c->in[0]->type != NN_F32 || c->in[1]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "expects 2-D float A and B");
+    bool ta = nn_attr_int(c->node, "transA", 0), tb = nn_attr_int(c->node, "transB", 0);
+    int64_t M = ta ? a->d[1] : a->d[0], K = ta ? a->d[0] : a->d[1];
+    int64_t K2 = tb ? b->d[1] : b->d[0], N = tb ? b->d[0] : b->d[1];
+    if (K != K2) {
+        char sa[96], sb[96];
+        nn_shape_format(a, sa, sizeof sa);
+        nn_shape_format(b, sb, sizeof sb);
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "A %s and B %s do not multiply", sa,
+                            sb);
+    }
+    nn_shape s = {.ndim = 2, .d = {M, N}}, t;
+    if (c->nin > 2 && c->in[2] &&
+        (!nn_shape_broadcast(&c->in[2]->shape, &s, &t) || !nn_shape_eq(&t, &s)))
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "C does not broadcast to [M,N]");
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return RC_OK;
+}
+
+static void run_gemm(nn_ctx *c)
+{
+    const nn_shape *as = &c->in[0]->shape, *bs = &c->in[1]->shape;
+    bool ta = nn_attr_int(c->node, "transA", 0), tb = nn_attr_int(c->node, "transB", 0);
+    float alpha = nn_attr_float(c->node, "alpha", 1.0f),
+          beta = nn_attr_float(c->node, "beta", 1.0f);
+    int64_t M = c->out[0]->shape.d[0], N = c->out[0]->shape.d[1], K = ta ? as->d[0] : as->d[1];
+    const float *A = c->in[0]->data, *B = c->in[1]->data;
+    float *Y = c->out[0]->data;
+    const nn_tensor *C = c->nin > 2 ? c->in[2] : NULL;
+    /* Y = beta * C (broadcast) */
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            float v = 0;
+            if (C) {
+                const nn_shape *cs = &C->shape;
+                int64_t ci = cs->ndim == 2 ? (cs->d[0] == 1 ? 0 : i) : 0;
+                int64_t cj = cs->ndim >= 1 && cs->d[cs->ndim - 1] != 1 ? j : 0;
+                int64_t ld = cs->ndim >= 1 ? cs->d[cs->ndim - 1] : 1;
+                v = beta * ((const float *)C->data)[ci * ld + cj];
+            }
+            Y[i * N + j] = v;
+        }
+    if (c->reference) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float acc = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    float av = ta ? A[k * as->d[1] + i] : A[i * as->d[1] + k];
+                    float bv = tb ? B[j * bs->d[1] + k] : B[k * bs->d[1] + j];
+                    acc += av * bv;
+                }
+                Y[i * N + j] += alpha * acc;
+            }
+    } else {
+        nn_sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)as->d[1], B, (int)bs->d[1], 1.0f, Y,
+                 (int)N);
+    }
+    nn_apply_act(c->node, Y, 1, M * N, 0);
+}
+
+/* MatMul with numpy semantics: 1-D operands are promoted, batch dims
+ * broadcast. */
+typedef struct {
+    nn_shape batch;
+    int64_t M, K, N;
+    int64_t bsa[NN_MAX_DIMS], bsb[NN_MAX_DIMS]; /* batch strides in matrices */
+} mm_geom;
+
+static int matmul_geom(const nn_shape *a0, const nn_shape *b0, mm_geom *g, nn_shape *out)
+{
+    nn_shape a = *a0, b = *b0;
+    bool va = a.ndim == 1, vb = b.ndim == 1;
+    if (a.ndim == 0 || b.ndim == 0) return -1;
+    if (va) {
+        a.ndim = 2;
+        a.d[1] = a.d[0];
+        a.d[0] = 1;
+    }
+    if (vb) {
+        b.ndim = 2;
+        b.d[1] = 1;
+    }
+    g->M = a.d[a.ndim - 2];
+    g->K = a.d[a.ndim - 1];
+    g->N = b.d[b.ndim - 1];
+    if (b.d[b.ndim - 2] != g->K) return -1;
+    nn_shape ba = {.ndim = a.ndim - 2}, bb = {.ndim = b.ndim - 2};
+    for (int i = 0; i < ba.ndim; i++) ba.d[i] = a.d[i];
+    for (int i = 0; i < bb.ndim; i++) bb.d[i] = b.d[i];
+    if (!nn_shape_broadcast(&ba, &bb, &g->batch)) return -1;
+    int nd = g->batch.ndim;
+    int64_t ra = g->M * g->K, rb = g->K * g->N;
+    for (int i = nd - 1; i >= 0; i--) {
+        int ia = i - (nd - ba.ndim), ib = i - (nd - bb.ndim);
+        int64_t da = ia >= 0 ? ba.d[ia] : 1, db = ib >= 0 ? bb.d[ib] : 1;
+        g->bsa[i] = da == 1 ? 0 : ra;
+        g->bsb[i] = db == 1 ? 0 : rb;
+        ra *= da;
+        rb *= db;
+    }
+    *out = g->batch;
+    if (out->ndim + 2 > NN_MAX_DIMS) return -1;
+    if (!va) out->d[out->ndim++] = g->M;
+    if (!vb) out->d[out->ndim++] = g->N;
+    return 0;
+}
+
+static rc_status infer_matmul(nn_ctx *c)
+{
+    mm_geom g;
+    nn_shape s;
+    if (c->in[0]->type != NN_F32 || c->in[1]->type != NN_F32 ||
+        matmul_geom(&c->in[0]->shape, &c->in[1]->shape, &g, &s) < 0) {
+        char sa[96], sb[96];
+        nn_shape_format(&c->in[0]->shape, sa, sizeof sa);
+        nn_shape_format(&c->in[1]->shape, sb, sizeof sb);
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "cannot multiply %s by %s", sa, sb);
+    }
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return nn_shape_check(c->node, &s, c->err);
+}
+
+static void run_matmul(nn_ctx *c)
+{
+    mm_geom g;
+    nn_shape s;
+    matmul_geom(&c->in[0]->shape, &c->in[1]->shape, &g, &s);
+    int64_t nb = nn_shape_count(&g.batch);
+    int64_t idx[NN_MAX_DIMS] = {0}, oa = 0, ob = 0;
+    const float *A = c->in[0]->data, *B = c->in[1]->data;
+    float *Y = c->out[0]->data;
+    for (int64_t bi = 0; bi < nb; bi++) {
+        const float *a = A + oa, *b = B + ob;
+        float *y = Y + bi * g.M * g.N;
+        if (c->reference) {
+            for (int64_t i = 0; i < g.M; i++)
+                for (int64_t j = 0; j < g.N; j++) {
+                    float acc = 0;
+                    for (int64_t k = 0; k < g.K; k++) acc += a[i * g.K + k] * b[k * g.N + j];
+                    y[i * g.N + j] = acc;
+                }
+        } else {
+            nn_sgemm(false, false, (int)g.M, (int)g.N, (int)g.K, 1.0f, a, (int)g.K, b, (int)g.N,
+                     0.0f, y, (int)g.N);
+        }
+        for (int k = g.batch.ndim - 1; k >= 0; k--) {
+            idx[k]++;
+            oa += g.bsa[k];
+            ob += g.bsb[k];
+            if (idx[k] < g.batch.d[k]) break;
+            oa -= g.bsa[k] * g.batch.d[k];
+            ob -= g.bsb[k] * g.batch.d[k];
+            idx[k] = 0;
+        }
+    }
+}
+
+/* ---- pooling ------------------------------------------------------------ */
+
+static int pool_geom(const nn_ctx *c, geom *g)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    if (x->ndim != 4) return -3;
+    const int64_t *ks;
+    if (nn_attr_ints(c->node, "kernel_shape", &ks) != 2) return -1;
+    g->N = x->d[0];
+    g->C = g->M = x->d[1];
+    g->H = x->d[2];
+    g->W = x->d[3];
+    g->KH = ks[0];
+    g->KW = ks[1];
+    g->group = 1;
+    return window_geom(c->node, g, nn_attr_int(c->node, "ceil_mode", 0) != 0);
+}
+
+static rc_status infer_pool(nn_ctx *c)
+{
+    geom g;
+    if (c->in[0]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node, "expects a float tensor");
+    int r = pool_geom(c, &g);
+    if (r == -3)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node, "only 2-D pooling is supported");
+    if (r < 0) {
+        char s[96];
+        nn_shape_format(&c->in[0]->shape, s, sizeof s);
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
+                            "window attributes do not fit input %s", s);
+    }
+    if (g.pt >= g.KH || g.pb >= g.KH || g.pl >= g.KW || g.pr >= g.KW)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
+                            "pads must be smaller than the kernel");
+    nn_shape s = {.ndim = 4, .d = {g.N, g.C, g.OH, g.OW}};
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return nn_shape_check(c->node, &s, c->err);
+}
+
+static void run_pool(nn_ctx *c)
+{
+    geom g;
+    pool_geom(c, &g);
+    bool is_max = strcmp(c->node->op_type, "MaxPool") == 0;
+    bool include_pad = nn_attr_int(c->node, "count_include_pad", 0) != 0;
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t p = 0; p < g.N * g.C; p++) {
+        const float *xp = x + p * g.H * g.W;
+        float *yp = y + p * g.OH * g.OW;
+        for (int64_t oy = 0; oy < g.OH; oy++)
+            for (int64_t ox = 0; ox < g.OW; ox++) {
+                float acc = is_max ? -FLT_MAX : 0.0f;
+                int64_t cnt = 0;
+                int64_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
+                for (int64_t ky = 0; ky < g.KH; ky++) {
+                    int64_t iy = y0 + ky * g.dh;
+                    for (int64_t kx = 0; kx < g.KW; kx++) {
+                        int64_t ix = x0 + kx * g.dw;
+                        bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+                        if (!inside) {
+                            /* padding counts when asked, but only up to the padded edge */
+                            if (include_pad && iy < g.H + g.pb && ix < g.W + g.pr) cnt++;
+                            continue;
+                        }
+                        float v = xp[iy * g.W + ix];
+                        if (is_max)
+                            acc = v > acc ? v : acc;
+                        else
+                            acc += v;
+                        cnt++;
+                    }
+                }
+                yp[oy * g.OW + ox] = is_max ? acc : cnt ? acc / (float)cnt : 0.0f;
+            }
+    }
+}
+
+static rc_status infer_global_pool(nn_ctx *c)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    if (x->ndim < 3 || c->in[0]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "expects a float [N,C,...] input");
+    nn_shape s = *x;
+    for (int i = 2; i < s.ndim; i++) s.d[i] = 1;
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return RC_OK;
+}
+
+static void run_global_pool(nn_ctx *c)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    bool is_max = strcmp(c->node->op_type, "GlobalMaxPool") == 0;
+    int64_t planes = x->d[0] * x->d[1];
+    int64_t plane = planes ? nn_shape_count(x) / planes : 0;
+    const float *xp = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t p = 0; p < planes; p++) {
+        float acc = is_max ? -FLT_MAX : 0.0f;
+        for (int64_t i = 0; i < plane; i++) {
+            float v = xp[p * plane + i];
+            acc = is_max ? (v > acc ? v : acc) : acc + v;
+        }
+        y[p] = is_max ? acc : plane ? acc / (float)plane : 0.0f;
+    }
+}
+
+/* ---- Reduce* -------------------------------------------------------------- */
+
+static int reduce_axes(const nn_ctx *c, bool *red)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    const int64_t *ax = NULL;
+    int64_t n = 0;
+    bool from_input =
+        (strcmp(c->node->op_type, "ReduceSum") == 0 && c->opset >= 13) || c->opset >= 18;
+    if (from_input) {
+        if (c->nin > 1 && c->in[1] && !(ax = nn_in_ints(c, 1, &n))) return -1;
+    } else {
+        n = (int64_t)nn_attr_ints(c->node, "axes", &ax);
+    }
+    for (int i = 0; i < x->ndim; i++) red[i] = n == 0;
+    if (n == 0 && nn_attr_int(c->node, "noop_with_empty_axes", 0)) return 1;
+    for (int64_t i = 0; i < n; i++) {
+        int a = nn_axis(ax[i], x->ndim);
+        if (a < 0) return -2;
+        red[a] = true;
+    }
+    return 0;
+}
+
+static rc_status infer_reduce(nn_ctx *c)
+{
+    bool red[NN_MAX_DIMS];
+    int r = reduce_axes(c, red);
+    if (r == -1) return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node, "axes must be constant");
+    if (r < 0) return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "axis out of range");
+    if (c->in[0]->type != NN_F32)
+        return nn_node_fail(c->err, RC_ERR_UNSUPPORTED, c->node, "expects a float tensor");
+    const nn_shape *x = &c->in[0]->shape;
+    bool keep = nn_attr_int(c->node, "keepdims", 1) != 0;
+    nn_shape s = {0};
+    for (int i = 0; i < x->ndim; i++) {
+        if (!red[i] || r == 1)
+            s.d[s.ndim++] = x->d[i];
+        else if (keep)
+            s.d[s.ndim++] = 1;
+    }
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = s;
+    return RC_OK;
+}
+
+static void run_reduce(nn_ctx *c)
+{
+    bool red[NN_MAX_DIMS];
+    int r = reduce_axes(c, red);
+    const nn_shape *x = &c->in[0]->shape;
+    const char *op = c->node->op_type;
+    int kind = strcmp(op, "ReduceMean") == 0  ? 0
+               : strcmp(op, "ReduceSum") == 0 ? 1
+               : strcmp(op, "ReduceMax") == 0 ? 2
+                                              : 3;
+    int64_t total = nn_shape_count(x), nout = nn_shape_count(&c->out[0]->shape);
+    const float *xp = c->in[0]->data;
+    float *y = c->out[0]->data;
+    if (r == 1) {
+        memcpy(y, xp, (size_t)total * sizeof(float));
+        return;
+    }
+    /* output strides over the input index space (0 on reduced axes) */
+    int64_t os[NN_MAX_DIMS], acc = 1;
+    for (int i = x->ndim - 1; i >= 0; i--) {
+        os[i] = red[i] ? 0 : acc;
+        if (!red[i]) acc *= x->d[i];
+    }
+    for (int64_t i = 0; i < nout; i++) y[i] = kind == 2 ? -FLT_MAX : kind == 3 ? FLT_MAX : 0.0f;
+    int64_t idx[NN_MAX_DIMS] = {0}, off = 0;
+    for (int64_t i = 0; i < total; i++) {
+        float v = xp[i];
+        y[off] = kind < 2 ? y[off] + v : kind == 2 ? fmaxf(y[off], v) : fminf(y[off], v);
+        for (int k = x->ndim - 1; k >= 0; k--) {
+            idx[k]++;
+            off += os[k];
+            if (idx[k] < x->d[k]) break;
+            off -= os[k] * x->d[k];
+            idx[k] = 0;
+        }
+    }
+    if (kind == 0 && nout) {
+        float n = (float)(total / nout);
+        for (int64_t i = 0; i < nout; i++) y[i] /= n;
+    }
+}
+
+/* ---- Softmax, LogSoftmax ------------------------------------------------- */
+
+static int softmax_geom(const nn_ctx *c, int64_t *outer, int64_t *dim, int64_t *inner)
+{
+    const nn_shape *x = &c->in[0]->shape;
+    int axis = nn_axis(nn_attr_int(c->node, "axis", c->opset < 13 ? 1 : -1), x->ndim);
+    if (axis < 0) return -1;
+    *outer = *dim = *inner = 1;
+    for (int i = 0; i < axis; i++) *outer *= x->d[i];
+    if (c->opset < 13) {
+        for (int i = axis; i < x->ndim; i++) *dim *= x->d[i];
+    } else {
+        *dim = x->d[axis];
+        for (int i = axis + 1; i < x->ndim; i++) *inner *= x->d[i];
+    }
+    return 0;
+}
+
+static rc_status infer_softmax(nn_ctx *c)
+{
+    int64_t o, d, i;
+    if (c->in[0]->type != NN_F32 || softmax_geom(c, &o, &d, &i) < 0)
+        return nn_node_fail(c->err, RC_ERR_INVALID, c->node, "axis out of range");
+    c->out[0]->type = NN_F32;
+    c->out[0]->shape = c->in[0]->shape;
+    return RC_OK;
+}
+
+static void run_softmax(nn_ctx *c)
+{
+    int64_t outer = 0, dim = 0, inner = 0;
+    softmax_geom(c, &outer, &dim, &inner);
+    bool logsm = strcmp(c->node->op_type, "LogSoftmax") == 0;
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            const float *xp = x + o * dim * inner + in;
+            float *yp = y + o * dim * inner + in;
+            float mx = -INFINITY, sum = 0;
+            for (int64_t k = 0; k < dim; k++) mx = fmaxf(mx, xp[k * inner]);
+            for (int64_t k = 0; k < dim; k++) {
+                float e = expf(xp[k * inner] - mx);
+                yp[k * inner] = e;
+                sum += e;
+            }
+            for (int64_t k = 0; k < dim; k++)
+                yp[k * inner] = logsm ? xp[k * inner] - mx - logf(sum) : yp[k * inner] / sum;
+        }
+}
+
+const nn_op_def nn_ops_nn[] = {
+    {"Conv", 2, 3, 1, 1, infer_conv, run_conv, false},
+    {"ConvTranspose", 2, 3, 1, 1, infer_convt, run_convt, false},
+    {"BatchNormalization", 5, 5, 1, 5, infer_bn, run_bn, false},
+    {"Gemm", 2, 3, 1, 1, infer_gemm, run_gemm, false},
+    {"MatMul", 2, 2, 1, 1, infer_matmul, run_matmul, false},
+    {"MaxPool", 1, 1, 1, 1, infer_pool, run_pool, false},
+    {"AveragePool", 1, 1, 1, 1, infer_pool, run_pool, false},
+    {"GlobalAveragePool", 1, 1, 1, 1, infer_global_pool, run_global_pool, false},
+    {"GlobalMaxPool", 1, 1, 1, 1, infer_global_pool, run_global_pool, false},
+    {"ReduceMean", 1, 2, 1, 1, infer_reduce, run_reduce, false},
+    {"ReduceSum", 1, 2, 1, 1, infer_reduce, run_reduce, false},
+    {"ReduceMax", 1, 2, 1, 1, infer_reduce, run_reduce, false},
+    {"ReduceMin", 1, 2, 1, 1, infer_reduce, run_reduce, false},
+    {"Softmax", 1, 1, 1, 1, infer_softmax, run_softmax, false},
+    {"LogSoftmax", 1, 1, 1, 1, infer_softmax, run_softmax, false},
+    {NULL, 0, 0, 0, 0, NULL, NULL, false},
+};

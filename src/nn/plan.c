@@ -1,0 +1,416 @@
+/*
+ * plan.c — sessions: planning for a set of input shapes, and running.
+ *
+ * Planning walks the nodes once: every operator infers its output shapes;
+ * a node whose inputs are all known (initializers, Shape of a planned
+ * tensor, earlier folds) is evaluated right away (constant folding: the
+ * Shape/Gather/Unsqueeze/Concat/Reshape chains exporters emit disappear);
+ * Reshape-like nodes become aliases of their input; the rest become run-time
+ * steps. Intermediate buffers are then assigned by liveness, reusing a freed
+ * buffer whenever one is large enough, so a session holds only a few
+ * buffers however deep the network is.
+ *
+ * Running binds the caller's inputs, sets flush-to-zero/denormals-are-zero
+ * for the duration of the run (restoring the caller's mode after), and
+ * executes the steps in order on the calling thread.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef struct {
+    nn_tensor t;
+    bool known; /* data available at plan time */
+    bool owned; /* t.data belongs to the plan */
+    int root;   /* value whose buffer this one uses (itself, or what it aliases) */
+    int storage;
+    int last_use; /* step index; INT_MAX for graph outputs */
+} plan_value;
+
+struct nn_session {
+    const nn_model *m;
+    bool reference;
+    bool planned;
+    nn_shape *shapes; /* input shapes of the current plan */
+    plan_value *v;
+    int *steps;
+    int nsteps;
+    float **stor;
+    size_t *stor_bytes;
+    int nstor;
+    void *scratch;
+    size_t scratch_bytes;
+    nn_tensor **tin, **tout; /* argument arrays for one node */
+    int maxin, maxout;
+};
+
+static void plan_clear(nn_session *s)
+{
+    if (s->v)
+        for (int i = 0; i < s->m->nvalues; i++)
+            if (s->v[i].owned) free(s->v[i].t.data);
+    free(s->v);
+    s->v = NULL;
+    for (int i = 0; i < s->nstor; i++) free(s->stor[i]);
+    free(s->stor);
+    free(s->stor_bytes);
+    s->stor = NULL;
+    s->stor_bytes = NULL;
+    s->nstor = 0;
+    free(s->steps);
+    s->steps = NULL;
+    s->nsteps = 0;
+    free(s->scratch);
+    s->scratch = NULL;
+    s->scratch_bytes = 0;
+    s->planned = false;
+}
+
+void nn_session_free(nn_session *s)
+{
+    if (!s) return;
+    plan_clear(s);
+    free(s->shapes);
+    free(s->tin);
+    free(s->tout);
+    free(s);
+}
+
+rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
+{
+    *out = NULL;
+    nn_session *s = calloc(1, sizeof *s);
+    if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    s->m = m;
+    for (int i = 0; i < m->nnodes; i++) {
+        if (m->nodes[i].nin > s->maxin) s->maxin = m->nodes[i].nin;
+        if (m->nodes[i].nout > s->maxout) s->maxout = m->nodes[i].nout;
+    }
+    s->shapes = calloc((size_t)m->ninputs, sizeof *s->shapes);
+    s->tin = calloc((size_t)s->maxin + 1, sizeof *s->tin);
+    s->tout = calloc((size_t)s->maxout + 1, sizeof *s->tout);
+    if (!s->shapes || !s->tin || !s->tout) {
+        nn_session_free(s);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    *out = s;
+    return RC_OK;
+}
+
+void nn_session_set_reference(nn_session *s, int reference)
+{
+    s->reference = reference != 0;
+}
+
+static rc_status check_input_shape(const nn_model *m, int i, const nn_shape *got, rc_error *err)
+{
+    const nn_shape *want = &m->input_shapes[i];
+    char a[128], b[128];
+    bool ok =
+        got->ndim >= 0 && got->ndim <= NN_MAX_DIMS && (want->ndim == 0 || got->ndim == want->ndim);
+    for (int k = 0; ok && k < got->ndim; k++) {
+        if (got->d[k] <= 0 || got->d[k] > NN_MAX_ELEMS) ok = false;
+        if (want->ndim && k < want->ndim && want->d[k] > 0 && want->d[k] != got->d[k] && k < 2)
+            ok = false; /* batch and channels are fixed; spatial sizes may vary */
+    }
+    if (ok) return nn_shape_check(NULL, got, err);
+    nn_shape_format(want, a, sizeof a);
+    nn_shape_format(got, b, sizeof b);
+    return rc_fail(err, RC_ERR_INVALID, "%s: input '%s' must be %s (-1: any size), got %s", m->name,
+                   m->values[m->inputs[i]].name, a, b);
+}
+
+/* Every node: infer shapes, fold what is known, collect the run-time steps. */
+static rc_status plan_nodes(nn_session *s, rc_error *err)
+{
+    const nn_model *m = s->m;
+    for (int i = 0; i < m->nnodes; i++) {
+        const nn_node *n = &m->nodes[i];
+        if (n->dead) continue;
+        bool all_known = true;
+        for (int k = 0; k < n->nin; k++) {
+            s->tin[k] = n->in[k] >= 0 ? &s->v[n->in[k]].t : NULL;
+            if (n->in[k] >= 0 && !s->v[n->in[k]].known) all_known = false;
+        }
+        for (int k = 0; k < n->nout; k++) {
+            s->tout[k] = &s->v[n->out[k]].t;
+            memset(s->tout[k], 0, sizeof(nn_tensor));
+        }
+        nn_ctx c = {.node = n,
+                    .opset = m->opset,
+                    .in = s->tin,
+                    .nin = n->nin,
+                    .out = s->tout,
+                    .nout = n->nout,
+                    .err = err};
+        if (n->nin > 0 && !s->tin[0] && strcmp(n->op_type, "Constant") != 0)
+            return nn_node_fail(err, RC_ERR_CORRUPT, n, "its first input is missing");
+        rc_status st = n->def->infer(&c);
+        if (st != RC_OK) return st;
+        for (int k = 0; k < n->nout; k++) {
+            st = nn_shape_check(n, &s->tout[k]->shape, err);
+            if (st != RC_OK) return st;
+        }
+        if (s->tout[0]->data) { /* inferred with its value (Shape, Constant) */
+            for (int k = 0; k < n->nout; k++) {
+                s->v[n->out[k]].known = true;
+                s->v[n->out[k]].owned = true;
+            }
+            continue;
+        }
+        if (n->def->alias) {
+            plan_value *src = &s->v[n->in[0]];
+            for (int k = 0; k < n->nout; k++) {
+                plan_value *o = &s->v[n->out[k]];
+                o->t.data = src->t.data;
+                o->known = src->known;
+                o->root = src->root;
+            }
+            if (!src->known) s->steps[s->nsteps++] = i;
+            continue;
+        }
+        if (all_known && n->nin > 0) {
+            /* constant folding */
+            for (int k = 0; k < n->nout; k++) {
+                size_t bytes =
+                    (size_t)nn_shape_count(&s->tout[k]->shape) * nn_dtype_size(s->tout[k]->type);
+                s->tout[k]->data = calloc(1, bytes ? bytes : 1);
+                if (!s->tout[k]->data) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+                s->v[n->out[k]].known = true;
+                s->v[n->out[k]].owned = true;
+            }
+            void *scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
+            if (c.scratch_bytes && !scratch) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            c.scratch = scratch;
+            c.reference = true;
+            n->def->run(&c);
+            free(scratch);
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++)
+            if (s->tin[k] && s->tin[k]->type != NN_F32 && !s->v[n->in[k]].known &&
+                strcmp(n->op_type, "Gather") != 0)
+                return nn_node_fail(err, RC_ERR_UNSUPPORTED, n,
+                                    "integer tensors computed at run time are not supported");
+        if (c.scratch_bytes > s->scratch_bytes) s->scratch_bytes = c.scratch_bytes;
+        s->steps[s->nsteps++] = i;
+    }
+    return RC_OK;
+}
+
+/* Liveness and buffer assignment for the run-time values. */
+static rc_status plan_memory(nn_session *s, rc_error *err)
+{
+    const nn_model *m = s->m;
+    int nv = m->nvalues;
+    for (int i = 0; i < s->nsteps; i++) {
+        const nn_node *n = &m->nodes[s->steps[i]];
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0) {
+                plan_value *r = &s->v[s->v[n->in[k]].root];
+                if (i > r->last_use) r->last_use = i;
+            }
+    }
+    for (int i = 0; i < m->noutputs; i++) s->v[s->v[m->outputs[i]].root].last_use = INT_MAX;
+
+    int *release = calloc((size_t)nv + 1, sizeof *release); /* storage freed after a step */
+    int *free_list = calloc((size_t)nv + 1, sizeof *free_list);
+    s->stor_bytes = calloc((size_t)nv + 1, sizeof *s->stor_bytes);
+    s->stor = calloc((size_t)nv + 1, sizeof *s->stor);
+    if (!release || !free_list || !s->stor_bytes || !s->stor) {
+        free(release);
+        free(free_list);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    int nfree = 0;
+    for (int i = 0; i < s->nsteps; i++) {
+        const nn_node *n = &m->nodes[s->steps[i]];
+        if (!n->def->alias)
+            for (int k = 0; k < n->nout; k++) {
+                plan_value *o = &s->v[n->out[k]];
+                size_t need = (size_t)nn_shape_count(&o->t.shape) * nn_dtype_size(o->t.type);
+                need = (need + 63) / 64 * 64 + 64;
+                int best = -1;
+                for (int f = 0; f < nfree; f++) {
+                    int id = free_list[f];
+                    if (best < 0) {
+                        best = f;
+                        continue;
+                    }
+                    size_t bb = s->stor_bytes[free_list[best]], cb = s->stor_bytes[id];
+                    bool fits = cb >= need, bfits = bb >= need;
+                    if ((fits && (!bfits || cb < bb)) || (!fits && !bfits && cb > bb)) best = f;
+                }
+                int id;
+                if (best >= 0) {
+                    id = free_list[best];
+                    free_list[best] = free_list[--nfree];
+                } else {
+                    id = s->nstor++;
+                }
+                if (s->stor_bytes[id] < need) s->stor_bytes[id] = need;
+                o->storage = id;
+                if (o->last_use < i) o->last_use = i; /* unused output: free right after */
+                release[id] = o->last_use;
+            }
+        /* free every buffer whose last reader was this step */
+        for (int k = 0; k < n->nin + n->nout; k++) {
+            int vid = k < n->nin ? n->in[k] : n->out[k - n->nin];
+            if (vid < 0) continue;
+            plan_value *r = &s->v[s->v[vid].root];
+            if (r->storage < 0 || r->last_use != i) continue;
+            bool listed = false;
+            for (int f = 0; f < nfree; f++) listed |= free_list[f] == r->storage;
+            if (!listed && release[r->storage] == i) free_list[nfree++] = r->storage;
+        }
+    }
+    free(release);
+    free(free_list);
+    for (int i = 0; i < s->nstor; i++) {
+        s->stor[i] = aligned_alloc(64, s->stor_bytes[i]);
+        if (!s->stor[i]) return rc_fail(err, RC_ERR_NOMEM, "out of memory for buffers");
+    }
+    for (int i = 0; i < nv; i++)
+        if (!s->v[i].known && s->v[i].root == i && s->v[i].storage >= 0)
+            s->v[i].t.data = s->stor[s->v[i].storage];
+    if (s->scratch_bytes) {
+        s->scratch = aligned_alloc(64, (s->scratch_bytes + 63) / 64 * 64);
+        if (!s->scratch) return rc_fail(err, RC_ERR_NOMEM, "out of memory for scratch");
+    }
+    return RC_OK;
+}
+
+/* Plan for `shapes`; with `buffers` false only shapes are checked (load). */
+static rc_status plan(nn_session *s, const nn_shape *shapes, bool buffers, rc_error *err)
+{
+    const nn_model *m = s->m;
+    plan_clear(s);
+    for (int i = 0; i < m->ninputs; i++) {
+        rc_status st = check_input_shape(m, i, &shapes[i], err);
+        if (st != RC_OK) return st;
+    }
+    s->v = calloc((size_t)m->nvalues + 1, sizeof *s->v);
+    s->steps = calloc((size_t)m->nnodes + 1, sizeof *s->steps);
+    if (!s->v || !s->steps) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->nvalues; i++) {
+        plan_value *p = &s->v[i];
+        p->root = i;
+        p->storage = -1;
+        p->last_use = -1;
+        if (m->values[i].is_const) {
+            p->t = m->values[i].init;
+            p->known = true;
+        }
+    }
+    for (int i = 0; i < m->ninputs; i++) {
+        plan_value *p = &s->v[m->inputs[i]];
+        p->t.type = NN_F32;
+        p->t.shape = shapes[i];
+    }
+    rc_error e = {0};
+    rc_status st = plan_nodes(s, &e);
+    if (st == RC_OK)
+        for (int i = 0; i < m->noutputs; i++)
+            if (s->v[m->outputs[i]].t.type != NN_F32) {
+                st = rc_fail(&e, RC_ERR_UNSUPPORTED, "output '%s' is not a float tensor",
+                             m->values[m->outputs[i]].name);
+                break;
+            }
+    if (st == RC_OK && buffers) st = plan_memory(s, &e);
+    if (st != RC_OK) {
+        plan_clear(s);
+        return rc_fail(err, st, "%s: %s", m->name, e.msg);
+    }
+    memcpy(s->shapes, shapes, (size_t)m->ninputs * sizeof *shapes);
+    s->planned = buffers;
+    return RC_OK;
+}
+
+rc_status nn_model_validate(const nn_model *m, rc_error *err)
+{
+    nn_shape *shapes = calloc((size_t)m->ninputs, sizeof *shapes);
+    if (!shapes) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    bool complete = true;
+    for (int i = 0; i < m->ninputs; i++) {
+        shapes[i] = m->input_shapes[i];
+        if (shapes[i].ndim == 0) complete = false;
+        if (shapes[i].ndim > 0 && shapes[i].d[0] < 0) shapes[i].d[0] = 1;
+        for (int k = 0; k < shapes[i].ndim; k++)
+            if (shapes[i].d[k] < 0) complete = false;
+    }
+    rc_status st = RC_OK;
+    if (complete) {
+        nn_session *s;
+        st = nn_session_create(m, &s, err);
+        if (st == RC_OK) {
+            rc_error e = {0};
+            st = plan(s, shapes, false, &e);
+            /* strip "name: " (the loader adds it again) */
+            if (st != RC_OK) {
+                size_t l = strlen(m->name);
+                const char *msg = strncmp(e.msg, m->name, l) == 0 ? e.msg + l + 2 : e.msg;
+                rc_fail(err, st, "%s", msg);
+            }
+            nn_session_free(s);
+        }
+    }
+    free(shapes);
+    return st;
+}
+
+rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_shape *shapes,
+                         rc_error *err)
+{
+    const nn_model *m = s->m;
+    bool same = s->planned;
+    for (int i = 0; same && i < m->ninputs; i++) same = nn_shape_eq(&s->shapes[i], &shapes[i]);
+    if (!same) {
+        rc_status st = plan(s, shapes, true, err);
+        if (st != RC_OK) return st;
+    }
+    for (int i = 0; i < m->ninputs; i++) {
+        if (!inputs[i]) return rc_fail(err, RC_ERR_INVALID, "%s: input %d is NULL", m->name, i);
+        s->v[m->inputs[i]].t.data = (void *)inputs[i];
+    }
+#if defined(__x86_64__)
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040); /* FTZ | DAZ: denormals would slow kernels down 100x */
+#endif
+    for (int i = 0; i < s->nsteps; i++) {
+        const nn_node *n = &m->nodes[s->steps[i]];
+        if (n->def->alias) {
+            for (int k = 0; k < n->nout; k++) s->v[n->out[k]].t.data = s->v[n->in[0]].t.data;
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++) s->tin[k] = n->in[k] >= 0 ? &s->v[n->in[k]].t : NULL;
+        for (int k = 0; k < n->nout; k++) s->tout[k] = &s->v[n->out[k]].t;
+        nn_ctx c = {.node = n,
+                    .opset = m->opset,
+                    .in = s->tin,
+                    .nin = n->nin,
+                    .out = s->tout,
+                    .nout = n->nout,
+                    .scratch = s->scratch,
+                    .reference = s->reference,
+                    .err = err};
+        n->def->run(&c);
+    }
+#if defined(__x86_64__)
+    _mm_setcsr(csr);
+#endif
+    return RC_OK;
+}
+
+const float *nn_session_output(const nn_session *s, int i, nn_shape *shape)
+{
+    if (!s->planned || i < 0 || i >= s->m->noutputs) return NULL;
+    const nn_tensor *t = &s->v[s->m->outputs[i]].t;
+    if (shape) *shape = t->shape;
+    return t->data;
+}
