@@ -371,6 +371,7 @@ void nn_model_free(nn_model *m)
             free(a->t.data);
         }
         free(n->attrs);
+        free(n->wpack);
         free(n->in);
         free(n->out);
         free(n->name);

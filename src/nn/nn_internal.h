@@ -67,6 +67,10 @@ typedef struct {
     nn_attr *attrs;
     int nattrs;
     bool dead; /* removed by a rewrite */
+    /* Conv weights packed for nn_gemm_packed (model-owned), one block of
+     * wpack_stride floats per group; NULL when the fast GEMM is not used. */
+    float *wpack;
+    int64_t wpack_stride;
     /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
     nn_act act;
     float act_a, act_b;
@@ -142,7 +146,11 @@ void nn_shape_format(const nn_shape *s, char *buf, size_t len);
 rc_status nn_node_fail(rc_error *err, rc_status code, const nn_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Fused activation epilogue over a [channels x plane] block (kernels.c). */
+/* Fused epilogue over a [channels x plane] block (kernels.c): y = act(y +
+ * bias[ch]); bias may be NULL; c0 is the first channel's index (PRelu). */
+void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, const float *bias,
+                 int64_t c0);
+/* The same in plain C, activation only (the reference path). */
 void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
 
 /* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
@@ -161,6 +169,22 @@ void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A
               const float *B, int ldb, float beta, float *C, int ldc);
 bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int sh, int pt, int pl,
                    float *y, int OH, int OW, float *pad_buf);
+
+/* Packed GEMM (AVX-512): C = act(A * B + bias) with A packed at load. */
+#define NN_GEMM_MR 8
+#define NN_GEMM_NR 32
+size_t nn_gemm_packed_floats(int64_t M, int64_t K);
+void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst);
+/* Returns false (and does nothing) when the CPU or activation is not
+ * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
+bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
+                    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
+                    float *panel);
+
+/* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
+ * lacks AVX-512 (the caller then uses libm). */
+typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;
+bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

@@ -37,9 +37,20 @@ static rc_status infer_unary_f32(nn_ctx *c)
     }
 
 UNARY(run_relu, v > 0 ? v : 0)
-UNARY(run_sigmoid, 1.0f / (1.0f + expf(-v)))
-UNARY(run_tanh, tanhf(v))
-UNARY(run_exp, expf(v))
+UNARY(run_sigmoid_c, 1.0f / (1.0f + expf(-v)))
+UNARY(run_tanh_c, tanhf(v))
+UNARY(run_exp_c, expf(v))
+
+#define UNARY_FAST(fn, kind)                                                                       \
+    static void fn(nn_ctx *c)                                                                      \
+    {                                                                                              \
+        if (c->reference || !nn_unary_fast(kind, c->in[0]->data, c->out[0]->data,                  \
+                                           nn_shape_count(&c->out[0]->shape)))                     \
+            fn##_c(c);                                                                             \
+    }
+UNARY_FAST(run_sigmoid, NN_UNARY_SIGMOID)
+UNARY_FAST(run_tanh, NN_UNARY_TANH)
+UNARY_FAST(run_exp, NN_UNARY_EXP)
 UNARY(run_log, logf(v))
 UNARY(run_sqrt, sqrtf(v))
 UNARY(run_neg, -v)

@@ -133,12 +133,20 @@ static rc_status infer_conv(nn_ctx *c)
     int64_t cg = g.C / g.group;
     bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
                      g.pb == 0 && g.pr == 0;
-    if (!pointwise && cg * g.KH * g.KW <= NN_MAX_ELEMS / (g.OH * g.OW + 1))
-        c->scratch_bytes = (size_t)(cg * g.KH * g.KW * g.OH * g.OW) * sizeof(float);
-    /* padded plane for the depthwise kernel */
+    rc_status st = nn_shape_check(c->node, &s, c->err);
+    if (st != RC_OK) return st;
+    /* scratch: the im2col matrix (or the depthwise kernel's padded plane),
+     * then one packed panel of B for the fast GEMM */
+    size_t cols = 0, kdim = (size_t)(cg * g.KH * g.KW);
+    if (!pointwise) {
+        if (kdim > (size_t)(NN_MAX_ELEMS / (g.OH * g.OW + 1)))
+            return nn_node_fail(c->err, RC_ERR_LIMIT, c->node, "convolution too large");
+        cols = kdim * (size_t)(g.OH * g.OW) * sizeof(float);
+    }
     size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
-    if (pad > c->scratch_bytes) c->scratch_bytes = pad;
-    return nn_shape_check(c->node, &s, c->err);
+    if (pad > cols) cols = pad;
+    c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
+    return RC_OK;
 }
 
 /* The plain C convolution: direct loops, bias and activation. */
@@ -240,7 +248,7 @@ static void run_conv(nn_ctx *c)
                                    b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
                                    yn + ch * plane, (int)g.OH, (int)g.OW, c->scratch);
             if (ok) {
-                nn_apply_act(c->node, yn, g.M, plane, 0);
+                nn_epilogue(c->node, yn, g.M, plane, NULL, 0);
                 continue;
             }
         }
@@ -252,13 +260,21 @@ static void run_conv(nn_ctx *c)
                 bm = c->scratch;
             }
             float *yg = yn + grp * mg * plane;
-            if (b)
-                for (int64_t m = 0; m < mg; m++)
-                    for (int64_t i = 0; i < plane; i++) yg[m * plane + i] = b[grp * mg + m];
+            if (c->node->wpack && g.group == 1) {
+                size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
+                size_t pad =
+                    (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
+                if (pad > cols) cols = pad;
+                float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
+                if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack, bm, plane, yg, plane,
+                                   b, panel))
+                    goto next_image;
+            }
             nn_sgemm(false, false, (int)mg, (int)plane, (int)kdim, 1.0f, w + grp * mg * kdim,
-                     (int)kdim, bm, (int)plane, b ? 1.0f : 0.0f, yg, (int)plane);
+                     (int)kdim, bm, (int)plane, 0.0f, yg, (int)plane);
         }
-        nn_apply_act(c->node, yn, g.M, plane, 0);
+        nn_epilogue(c->node, yn, g.M, plane, b, 0);
+    next_image:;
     }
 }
 
@@ -614,31 +630,36 @@ static void run_pool(nn_ctx *c)
     for (int64_t p = 0; p < g.N * g.C; p++) {
         const float *xp = x + p * g.H * g.W;
         float *yp = y + p * g.OH * g.OW;
-        for (int64_t oy = 0; oy < g.OH; oy++)
+        for (int64_t oy = 0; oy < g.OH; oy++) {
+            /* taps inside the input: ky in [ky0, ky1) */
+            int64_t y0 = oy * g.sh - g.pt;
+            int64_t ky0 = y0 < 0 ? (-y0 + g.dh - 1) / g.dh : 0;
+            int64_t ky1 = g.H - y0 <= 0 ? 0 : (g.H - y0 + g.dh - 1) / g.dh;
+            if (ky1 > g.KH) ky1 = g.KH;
+            /* with count_include_pad, taps in the padding count too, but only
+             * up to the padded edge */
+            int64_t pky1 = g.H + g.pb - y0 <= 0 ? 0 : (g.H + g.pb - y0 + g.dh - 1) / g.dh;
+            if (pky1 > g.KH) pky1 = g.KH;
             for (int64_t ox = 0; ox < g.OW; ox++) {
+                int64_t x0 = ox * g.sw - g.pl;
+                int64_t kx0 = x0 < 0 ? (-x0 + g.dw - 1) / g.dw : 0;
+                int64_t kx1 = g.W - x0 <= 0 ? 0 : (g.W - x0 + g.dw - 1) / g.dw;
+                if (kx1 > g.KW) kx1 = g.KW;
+                int64_t pkx1 = g.W + g.pr - x0 <= 0 ? 0 : (g.W + g.pr - x0 + g.dw - 1) / g.dw;
+                if (pkx1 > g.KW) pkx1 = g.KW;
                 float acc = is_max ? -FLT_MAX : 0.0f;
-                int64_t cnt = 0;
-                int64_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
-                for (int64_t ky = 0; ky < g.KH; ky++) {
-                    int64_t iy = y0 + ky * g.dh;
-                    for (int64_t kx = 0; kx < g.KW; kx++) {
-                        int64_t ix = x0 + kx * g.dw;
-                        bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
-                        if (!inside) {
-                            /* padding counts when asked, but only up to the padded edge */
-                            if (include_pad && iy < g.H + g.pb && ix < g.W + g.pr) cnt++;
-                            continue;
-                        }
-                        float v = xp[iy * g.W + ix];
-                        if (is_max)
-                            acc = v > acc ? v : acc;
-                        else
-                            acc += v;
-                        cnt++;
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
+                    for (int64_t kx = kx0; kx < kx1; kx++) {
+                        float v = row[kx * g.dw];
+                        acc = is_max ? (v > acc ? v : acc) : acc + v;
                     }
                 }
+                int64_t cnt = include_pad ? pky1 * pkx1 : (ky1 - ky0) * (kx1 - kx0);
+                if (cnt < 0) cnt = 0;
                 yp[oy * g.OW + ox] = is_max ? acc : cnt ? acc / (float)cnt : 0.0f;
             }
+        }
     }
 }
 
