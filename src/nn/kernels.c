@@ -385,8 +385,22 @@ __attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int6
 }
 #endif
 
+void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
+{
+    const nn_rows *r = arg;
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        pack_b_panel(r->B, r->K, r->ldb, n0, ncols, panel);
+        return;
+    }
+#endif
+    for (int64_t k = 0; k < r->K; k++)
+        for (int j = 0; j < NN_GEMM_NR; j++)
+            panel[k * NN_GEMM_NR + j] = j < ncols ? r->B[k * r->ldb + n0 + j] : 0.0f;
+}
+
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
-                    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
+                    nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel)
 {
 #if defined(__x86_64__)
@@ -397,13 +411,13 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
     epi e = {n->act, n->act_a, n->act_b};
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
-        pack_b_panel(B, K, ldb, n0, ncols, panel);
+        pack(arg, n0, ncols, panel);
         gemm_panel_avx512(M, K, Ap, panel, C + n0, ldc, ncols, bias, &e, n->act_slope,
                           n->act_slope_n);
     }
     return true;
 #else
-    (void)n, (void)M, (void)N, (void)K, (void)Ap, (void)B, (void)ldb, (void)C, (void)ldc,
+    (void)n, (void)M, (void)N, (void)K, (void)Ap, (void)pack, (void)arg, (void)C, (void)ldc,
         (void)bias, (void)panel;
     return false;
 #endif

@@ -175,10 +175,19 @@ bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int
 #define NN_GEMM_NR 32
 size_t nn_gemm_packed_floats(int64_t M, int64_t K);
 void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst);
+/* Fills a [K][NN_GEMM_NR] panel with columns [n0, n0+ncols) of B, zero
+ * padded: from a matrix (nn_pack_b_rows) or straight from an image (the
+ * implicit im2col in ops_nn.c). */
+typedef void (*nn_pack_b_fn)(const void *arg, int64_t n0, int ncols, float *panel);
+typedef struct {
+    const float *B;
+    int64_t K, ldb;
+} nn_rows;
+void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
 /* Returns false (and does nothing) when the CPU or activation is not
  * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
-                    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
+                    nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
 
 /* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU

@@ -221,6 +221,59 @@ static void im2col(const float *x, const geom *g, int64_t cg, float *cols)
             }
 }
 
+/* Implicit im2col: build one [K][NN_GEMM_NR] panel of the unfolded input
+ * straight from the image, without materialising the whole matrix. */
+typedef struct {
+    const float *x;
+    const geom *g;
+    int64_t cg;
+} im2col_arg;
+
+static void pack_im2col(const void *arg, int64_t n0, int ncols, float *dst)
+{
+    const im2col_arg *a = arg;
+    const geom *g = a->g;
+    struct {
+        int64_t oy, ox, len, off;
+    } seg[NN_GEMM_NR];
+    int nseg = 0;
+    for (int64_t n = n0; n < n0 + ncols;) {
+        int64_t oy = n / g->OW, ox = n % g->OW, len = g->OW - ox;
+        if (len > n0 + ncols - n) len = n0 + ncols - n;
+        seg[nseg].oy = oy;
+        seg[nseg].ox = ox;
+        seg[nseg].len = len;
+        seg[nseg].off = n - n0;
+        nseg++;
+        n += len;
+    }
+    for (int64_t ci = 0; ci < a->cg; ci++) {
+        const float *xc = a->x + ci * g->H * g->W;
+        for (int64_t ky = 0; ky < g->KH; ky++)
+            for (int64_t kx = 0; kx < g->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                memset(row, 0, NN_GEMM_NR * sizeof(float));
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * g->sh - g->pt + ky * g->dh;
+                    if (iy < 0 || iy >= g->H) continue;
+                    const float *xr = xc + iy * g->W;
+                    int64_t ix0 = seg[s].ox * g->sw - g->pl + kx * g->dw;
+                    int64_t jlo = ix0 < 0 ? (-ix0 + g->sw - 1) / g->sw : 0;
+                    int64_t jhi = ix0 > g->W - 1 ? 0 : (g->W - 1 - ix0) / g->sw + 1;
+                    if (jhi > seg[s].len) jhi = seg[s].len;
+                    float *o = row + seg[s].off;
+                    if (g->sw == 1) {
+                        if (jhi > jlo)
+                            memcpy(o + jlo, xr + ix0 + jlo, (size_t)(jhi - jlo) * sizeof(float));
+                    } else {
+                        for (int64_t j = jlo; j < jhi; j++) o[j] = xr[ix0 + j * g->sw];
+                    }
+                }
+            }
+    }
+}
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -252,6 +305,20 @@ static void run_conv(nn_ctx *c)
                 continue;
             }
         }
+        if (c->node->wpack && g.group == 1) {
+            size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
+            size_t pad =
+                (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
+            if (pad > cols) cols = pad;
+            float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
+            nn_rows rows = {xn, kdim, plane};
+            im2col_arg ia = {xn, &g, cg};
+            if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
+                               pointwise ? nn_pack_b_rows : pack_im2col,
+                               pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b,
+                               panel))
+                continue;
+        }
         for (int64_t grp = 0; grp < g.group; grp++) {
             const float *xg = xn + grp * cg * g.H * g.W;
             const float *bm = xg;
@@ -260,21 +327,10 @@ static void run_conv(nn_ctx *c)
                 bm = c->scratch;
             }
             float *yg = yn + grp * mg * plane;
-            if (c->node->wpack && g.group == 1) {
-                size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
-                size_t pad =
-                    (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
-                if (pad > cols) cols = pad;
-                float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
-                if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack, bm, plane, yg, plane,
-                                   b, panel))
-                    goto next_image;
-            }
             nn_sgemm(false, false, (int)mg, (int)plane, (int)kdim, 1.0f, w + grp * mg * kdim,
                      (int)kdim, bm, (int)plane, 0.0f, yg, (int)plane);
         }
         nn_epilogue(c->node, yn, g.M, plane, b, 0);
-    next_image:;
     }
 }
 
