@@ -103,11 +103,14 @@ static void epilogue_c(const epi *e, float *y, int64_t channels, int64_t plane, 
         if (e->act == NN_ACT_NONE) {
             for (int64_t i = 0; i < plane; i++) p[i] += b;
         } else if (e->act == NN_ACT_RELU) {
-            for (int64_t i = 0; i < plane; i++) p[i] = fmaxf(p[i] + b, 0.0f);
+            for (int64_t i = 0; i < plane; i++) {
+                float v = p[i] + b;
+                p[i] = v > 0.0f ? v : 0.0f;
+            }
         } else if (e->act == NN_ACT_PRELU) {
             for (int64_t i = 0; i < plane; i++) {
                 float v = p[i] + b;
-                p[i] = fmaxf(v, 0.0f) + s * fminf(v, 0.0f);
+                p[i] = v > 0.0f ? v : v * s;
             }
         } else {
             for (int64_t i = 0; i < plane; i++) p[i] = epi_scalar(e, p[i] + b, s);
@@ -209,9 +212,13 @@ static void dw3x3_c(const float *xp, int PW, const float *w, float bias, int s, 
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void
-dw3x3_avx512(const float *xp, int PW, const float *w, float bias, int s, float *y, int OH, int OW)
+__attribute__((target("avx512f"))) static void dw3x3_avx512(const float *xp, int PW, const float *w,
+                                                            float bias, int s, float *y, int OH,
+                                                            int OW, const epi *e, float slope)
 {
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 vs = _mm512_set1_ps(e->act == NN_ACT_LEAKY ? e->a : slope);
+    const __m512 lo_v = _mm512_set1_ps(e->a), hi_v = _mm512_set1_ps(e->b);
     __m512 k[9];
     for (int i = 0; i < 9; i++) k[i] = _mm512_set1_ps(w[i]);
     const __m512 vb = _mm512_set1_ps(bias);
@@ -244,6 +251,20 @@ dw3x3_avx512(const float *xp, int PW, const float *w, float bias, int s, float *
                     acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(a2, even, b2), k[r * 3 + 2], acc);
                 }
             }
+            switch (e->act) {
+            case NN_ACT_RELU:
+                acc = _mm512_max_ps(acc, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                acc = _mm512_fmadd_ps(vs, _mm512_min_ps(acc, zero), _mm512_max_ps(acc, zero));
+                break;
+            case NN_ACT_CLIP:
+                acc = _mm512_min_ps(_mm512_max_ps(acc, lo_v), hi_v);
+                break;
+            default:
+                break;
+            }
             int left = OW - ox;
             if (left >= 16)
                 _mm512_storeu_ps(yr + ox, acc);
@@ -254,20 +275,27 @@ dw3x3_avx512(const float *xp, int PW, const float *w, float bias, int s, float *
 }
 #endif
 
-bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int s, int pt, int pl,
-                   float *y, int OH, int OW, float *pad_buf)
+bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
+                   int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf)
 {
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512 && n->act != NN_ACT_SIGMOID && n->act != NN_ACT_HSWISH) {
+        epi e = {n->act, n->act_a, n->act_b};
+        float slope = n->act_slope ? n->act_slope[n->act_slope_n == 1 ? 0 : ch] : 0.0f;
+        int rows = (OH - 1) * s + 3;
+        int ow16 = (OW + 15) / 16 * 16;
+        int PW = (ow16 - 1) * s + 3 + 32;
+        pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
+        dw3x3_avx512(pad_buf, PW, w, bias, s, y, OH, OW, &e, slope);
+        return true;
+    }
+#endif
     int rows = (OH - 1) * s + 3;
     int ow16 = (OW + 15) / 16 * 16;
     int PW = (ow16 - 1) * s + 3 + 32;
     pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
-#if defined(__x86_64__)
-    if (nn_cpu_features().avx512) {
-        dw3x3_avx512(pad_buf, PW, w, bias, s, y, OH, OW);
-        return true;
-    }
-#endif
     dw3x3_c(pad_buf, PW, w, bias, s, y, OH, OW);
+    nn_apply_act(n, y, 1, (int64_t)OH * OW, ch);
     return true;
 }
 
@@ -397,6 +425,138 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
     for (int64_t k = 0; k < r->K; k++)
         for (int j = 0; j < NN_GEMM_NR; j++)
             panel[k * NN_GEMM_NR + j] = j < ncols ? r->B[k * r->ldb + n0 + j] : 0.0f;
+}
+
+/* Implicit im2col: one [K][NN_GEMM_NR] panel of the unfolded image, built
+ * straight from the image. The panel's columns are output positions; they
+ * cover one or more runs along output rows ("segments"). */
+typedef struct {
+    int64_t oy, ox, len, off;
+} im2col_seg;
+
+static int im2col_segments(const nn_im2col *a, int64_t n0, int ncols, im2col_seg *seg)
+{
+    int nseg = 0;
+    for (int64_t n = n0; n < n0 + ncols;) {
+        int64_t oy = n / a->OW, ox = n % a->OW, len = a->OW - ox;
+        if (len > n0 + ncols - n) len = n0 + ncols - n;
+        seg[nseg].oy = oy;
+        seg[nseg].ox = ox;
+        seg[nseg].len = len;
+        seg[nseg].off = n - n0;
+        nseg++;
+        n += len;
+    }
+    return nseg;
+}
+
+/* Columns of a segment whose input x lies inside [0, W): [jlo, jhi). */
+static inline void seg_cols(const nn_im2col *a, int64_t ix0, int64_t len, int64_t *jlo,
+                            int64_t *jhi)
+{
+    if (a->sw == 1) {
+        *jlo = ix0 < 0 ? -ix0 : 0;
+        *jhi = ix0 > a->W - 1 ? 0 : a->W - ix0;
+    } else {
+        *jlo = ix0 < 0 ? (-ix0 + a->sw - 1) / a->sw : 0;
+        *jhi = ix0 > a->W - 1 ? 0 : (a->W - 1 - ix0) / a->sw + 1;
+    }
+    if (*jhi > len) *jhi = len;
+    if (*jlo > *jhi) *jlo = *jhi;
+}
+
+static void pack_im2col_c(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                memset(row, 0, NN_GEMM_NR * sizeof(float));
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    const float *xr = xc + iy * a->W;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    for (int64_t j = jlo; j < jhi; j++) row[seg[s].off + j] = xr[ix0 + j * a->sw];
+                }
+            }
+    }
+}
+
+#if defined(__x86_64__)
+/* Lanes [lo, hi) of a 32-lane row split in two 16-lane masks. */
+static inline void lane_masks(int64_t lo, int64_t hi, __mmask16 *m0, __mmask16 *m1)
+{
+    uint32_t bits =
+        hi > lo ? (uint32_t)((((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1)) : 0;
+    *m0 = (__mmask16)(bits & 0xffff);
+    *m1 = (__mmask16)(bits >> 16);
+}
+
+__attribute__((target("avx512f"))) static void
+pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i lane2 =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                _mm512_store_ps(row, zero);
+                _mm512_store_ps(row + 16, zero);
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    if (jhi <= jlo) continue;
+                    /* source lanes j in [jlo, jhi) go to row[off + j]; lanes
+                     * outside that range are masked off, so the loads never
+                     * touch memory outside the image */
+                    const float *src = xc + iy * a->W + ix0;
+                    float *o = row + seg[s].off;
+                    for (int64_t h = 0; h * 16 < jhi; h++) {
+                        int64_t lo = jlo - h * 16, hi = jhi - h * 16;
+                        lo = lo < 0 ? 0 : lo;
+                        hi = hi > 16 ? 16 : hi;
+                        if (hi <= lo) continue;
+                        __mmask16 mk =
+                            (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+                        __m512 v;
+                        if (a->sw == 1)
+                            v = _mm512_maskz_loadu_ps(mk, src + h * 16);
+                        else
+                            v = _mm512_mask_i32gather_ps(
+                                zero, mk,
+                                _mm512_mullo_epi32(_mm512_srli_epi32(lane2, 1),
+                                                   _mm512_set1_epi32((int)a->sw)),
+                                src + h * 16 * a->sw, 4);
+                        _mm512_mask_storeu_ps(o + h * 16, mk, v);
+                    }
+                }
+            }
+    }
+}
+#endif
+
+void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
+{
+    const nn_im2col *a = arg;
+    im2col_seg seg[NN_GEMM_NR];
+    int nseg = im2col_segments(a, n0, ncols, seg);
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        pack_im2col_avx512(a, seg, nseg, panel);
+        return;
+    }
+#endif
+    pack_im2col_c(a, seg, nseg, panel);
 }
 
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,

@@ -492,3 +492,8 @@ int nn_model_describe(const nn_model *m, char *buf, size_t len)
         o += (size_t)snprintf(buf + o, len - o, "%s%s:%d", k ? " " : "", types[k], counts[k]);
     return live;
 }
+
+int nn_model_num_nodes(const nn_model *m)
+{
+    return m->nnodes;
+}

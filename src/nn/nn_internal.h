@@ -167,8 +167,10 @@ void nn_blas_init(void);
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C; row-major (cblas). */
 void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int sh, int pt, int pl,
-                   float *y, int OH, int OW, float *pad_buf);
+/* Depthwise 3x3 of one channel (index ch) with bias and the node's fused
+ * activation; pad_buf is scratch for the portable path. */
+bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
+                   int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf);
 
 /* Packed GEMM (AVX-512): C = act(A * B + bias) with A packed at load. */
 #define NN_GEMM_MR 8
@@ -184,6 +186,12 @@ typedef struct {
     int64_t K, ldb;
 } nn_rows;
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
+/* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
+typedef struct {
+    const float *x;
+    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW;
+} nn_im2col;
+void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
 /* Returns false (and does nothing) when the CPU or activation is not
  * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,

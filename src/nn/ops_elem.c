@@ -317,8 +317,13 @@ static void run_binary_op(nn_ctx *c, int op)
         const nn_shape *s = &c->out[0]->shape;
         int64_t ch = s->ndim >= 2 ? s->d[1] : 1;
         int64_t plane = ch ? total / (s->d[0] ? s->d[0] : 1) / ch : 0;
-        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++)
-            nn_apply_act(c->node, (float *)c->out[0]->data + b * ch * plane, ch, plane, 0);
+        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++) {
+            float *yb = (float *)c->out[0]->data + b * ch * plane;
+            if (c->reference)
+                nn_apply_act(c->node, yb, ch, plane, 0);
+            else
+                nn_epilogue(c->node, yb, ch, plane, NULL, 0);
+        }
     }
 }
 

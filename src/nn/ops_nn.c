@@ -221,59 +221,6 @@ static void im2col(const float *x, const geom *g, int64_t cg, float *cols)
             }
 }
 
-/* Implicit im2col: build one [K][NN_GEMM_NR] panel of the unfolded input
- * straight from the image, without materialising the whole matrix. */
-typedef struct {
-    const float *x;
-    const geom *g;
-    int64_t cg;
-} im2col_arg;
-
-static void pack_im2col(const void *arg, int64_t n0, int ncols, float *dst)
-{
-    const im2col_arg *a = arg;
-    const geom *g = a->g;
-    struct {
-        int64_t oy, ox, len, off;
-    } seg[NN_GEMM_NR];
-    int nseg = 0;
-    for (int64_t n = n0; n < n0 + ncols;) {
-        int64_t oy = n / g->OW, ox = n % g->OW, len = g->OW - ox;
-        if (len > n0 + ncols - n) len = n0 + ncols - n;
-        seg[nseg].oy = oy;
-        seg[nseg].ox = ox;
-        seg[nseg].len = len;
-        seg[nseg].off = n - n0;
-        nseg++;
-        n += len;
-    }
-    for (int64_t ci = 0; ci < a->cg; ci++) {
-        const float *xc = a->x + ci * g->H * g->W;
-        for (int64_t ky = 0; ky < g->KH; ky++)
-            for (int64_t kx = 0; kx < g->KW; kx++) {
-                float *row = dst;
-                dst += NN_GEMM_NR;
-                memset(row, 0, NN_GEMM_NR * sizeof(float));
-                for (int s = 0; s < nseg; s++) {
-                    int64_t iy = seg[s].oy * g->sh - g->pt + ky * g->dh;
-                    if (iy < 0 || iy >= g->H) continue;
-                    const float *xr = xc + iy * g->W;
-                    int64_t ix0 = seg[s].ox * g->sw - g->pl + kx * g->dw;
-                    int64_t jlo = ix0 < 0 ? (-ix0 + g->sw - 1) / g->sw : 0;
-                    int64_t jhi = ix0 > g->W - 1 ? 0 : (g->W - 1 - ix0) / g->sw + 1;
-                    if (jhi > seg[s].len) jhi = seg[s].len;
-                    float *o = row + seg[s].off;
-                    if (g->sw == 1) {
-                        if (jhi > jlo)
-                            memcpy(o + jlo, xr + ix0 + jlo, (size_t)(jhi - jlo) * sizeof(float));
-                    } else {
-                        for (int64_t j = jlo; j < jhi; j++) o[j] = xr[ix0 + j * g->sw];
-                    }
-                }
-            }
-    }
-}
-
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -297,11 +244,10 @@ static void run_conv(nn_ctx *c)
             g.sh <= 2) {
             bool ok = true;
             for (int64_t ch = 0; ch < g.C && ok; ch++)
-                ok = nn_dw3x3_fast(xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
+                ok = nn_dw3x3_fast(c->node, xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
                                    b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
-                                   yn + ch * plane, (int)g.OH, (int)g.OW, c->scratch);
+                                   yn + ch * plane, (int)g.OH, (int)g.OW, ch, c->scratch);
             if (ok) {
-                nn_epilogue(c->node, yn, g.M, plane, NULL, 0);
                 continue;
             }
         }
@@ -312,9 +258,9 @@ static void run_conv(nn_ctx *c)
             if (pad > cols) cols = pad;
             float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
             nn_rows rows = {xn, kdim, plane};
-            im2col_arg ia = {xn, &g, cg};
+            nn_im2col ia = {xn, cg, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.OW};
             if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
-                               pointwise ? nn_pack_b_rows : pack_im2col,
+                               pointwise ? nn_pack_b_rows : nn_pack_im2col,
                                pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b,
                                panel))
                 continue;
@@ -675,6 +621,19 @@ static rc_status infer_pool(nn_ctx *c)
     return nn_shape_check(c->node, &s, c->err);
 }
 
+/* Taps of a window starting at `o0` (stride-scaled, pad-shifted) that fall
+ * inside [0, size): [lo, hi); and with padding counted, [lo, phi). */
+static void window_range(int64_t o0, int64_t size, int64_t pad_end, int64_t k, int64_t d,
+                         int64_t *lo, int64_t *hi, int64_t *phi)
+{
+    *lo = o0 < 0 ? (-o0 + d - 1) / d : 0;
+    *hi = size - o0 <= 0 ? 0 : (size - o0 + d - 1) / d;
+    *phi = size + pad_end - o0 <= 0 ? 0 : (size + pad_end - o0 + d - 1) / d;
+    if (*hi > k) *hi = k;
+    if (*phi > k) *phi = k;
+    if (*lo > *hi) *lo = *hi;
+}
+
 static void run_pool(nn_ctx *c)
 {
     geom g;
@@ -683,37 +642,37 @@ static void run_pool(nn_ctx *c)
     bool include_pad = nn_attr_int(c->node, "count_include_pad", 0) != 0;
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
-    for (int64_t p = 0; p < g.N * g.C; p++) {
-        const float *xp = x + p * g.H * g.W;
-        float *yp = y + p * g.OH * g.OW;
-        for (int64_t oy = 0; oy < g.OH; oy++) {
-            /* taps inside the input: ky in [ky0, ky1) */
-            int64_t y0 = oy * g.sh - g.pt;
-            int64_t ky0 = y0 < 0 ? (-y0 + g.dh - 1) / g.dh : 0;
-            int64_t ky1 = g.H - y0 <= 0 ? 0 : (g.H - y0 + g.dh - 1) / g.dh;
-            if (ky1 > g.KH) ky1 = g.KH;
-            /* with count_include_pad, taps in the padding count too, but only
-             * up to the padded edge */
-            int64_t pky1 = g.H + g.pb - y0 <= 0 ? 0 : (g.H + g.pb - y0 + g.dh - 1) / g.dh;
-            if (pky1 > g.KH) pky1 = g.KH;
+    /* window ranges per output column, computed once (scratch: 3 * OW) */
+    int64_t *kx = c->scratch;
+    for (int64_t ox = 0; ox < g.OW; ox++)
+        window_range(ox * g.sw - g.pl, g.W, g.pr, g.KW, g.dw, &kx[3 * ox], &kx[3 * ox + 1],
+                     &kx[3 * ox + 2]);
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+        int64_t y0 = oy * g.sh - g.pt, ky0, ky1, pky1;
+        window_range(y0, g.H, g.pb, g.KH, g.dh, &ky0, &ky1, &pky1);
+        for (int64_t p = 0; p < g.N * g.C; p++) {
+            const float *xp = x + p * g.H * g.W;
+            float *yr = y + p * g.OH * g.OW + oy * g.OW;
             for (int64_t ox = 0; ox < g.OW; ox++) {
-                int64_t x0 = ox * g.sw - g.pl;
-                int64_t kx0 = x0 < 0 ? (-x0 + g.dw - 1) / g.dw : 0;
-                int64_t kx1 = g.W - x0 <= 0 ? 0 : (g.W - x0 + g.dw - 1) / g.dw;
-                if (kx1 > g.KW) kx1 = g.KW;
-                int64_t pkx1 = g.W + g.pr - x0 <= 0 ? 0 : (g.W + g.pr - x0 + g.dw - 1) / g.dw;
-                if (pkx1 > g.KW) pkx1 = g.KW;
-                float acc = is_max ? -FLT_MAX : 0.0f;
-                for (int64_t ky = ky0; ky < ky1; ky++) {
-                    const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
-                    for (int64_t kx = kx0; kx < kx1; kx++) {
-                        float v = row[kx * g.dw];
-                        acc = is_max ? (v > acc ? v : acc) : acc + v;
+                int64_t x0 = ox * g.sw - g.pl, kx0 = kx[3 * ox], kx1 = kx[3 * ox + 1];
+                float acc;
+                if (is_max) {
+                    acc = -FLT_MAX;
+                    for (int64_t ky = ky0; ky < ky1; ky++) {
+                        const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
+                        for (int64_t k = kx0; k < kx1; k++)
+                            acc = row[k * g.dw] > acc ? row[k * g.dw] : acc;
                     }
+                } else {
+                    acc = 0.0f;
+                    for (int64_t ky = ky0; ky < ky1; ky++) {
+                        const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
+                        for (int64_t k = kx0; k < kx1; k++) acc += row[k * g.dw];
+                    }
+                    int64_t cnt = include_pad ? pky1 * kx[3 * ox + 2] : (ky1 - ky0) * (kx1 - kx0);
+                    acc = cnt > 0 ? acc / (float)cnt : 0.0f;
                 }
-                int64_t cnt = include_pad ? pky1 * pkx1 : (ky1 - ky0) * (kx1 - kx0);
-                if (cnt < 0) cnt = 0;
-                yp[oy * g.OW + ox] = is_max ? acc : cnt ? acc / (float)cnt : 0.0f;
+                yr[ox] = acc;
             }
         }
     }
