@@ -28,6 +28,9 @@ static int bench_models(int argc, char **argv);
 /* Add a benchmark here: name, one-line summary, function(argc, argv). */
 static const bench_entry benches[] = {
     {"models", "time each ONNX model, one thread (median and p90 ms per run)", bench_models},
+    {"pipeline", "face pipeline per-stage ms: one-face 640x480 frame, group photo",
+     cli_bench_pipeline},
+    {"gallery", "search time for 1k..1M templates, plain C beside SIMD", cli_bench_gallery},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 

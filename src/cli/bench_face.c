@@ -1,0 +1,285 @@
+/*
+ * bench_face.c — `rollcall bench pipeline` (per-stage milliseconds of the
+ * face pipeline on a 640x480 frame with one face and on a group photo) and
+ * `rollcall bench gallery` (search time for 1k..1M random templates, the
+ * plain C kernel beside the SIMD ones, measured in the same run).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gallery/gallery.h"
+#include "cli.h"
+#include "face_util.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- bench pipeline ------------------------------------------------------ */
+
+static void pipeline_usage(FILE *out)
+{
+    fprintf(out, "Usage: rollcall bench pipeline [OPTIONS] [ONE_FACE.jpg [GROUP.jpg]]\n\n"
+                 "Median milliseconds per stage (decode, detect, landmarks, align, embed,\n"
+                 "liveness, quality, search in a 10 000-template gallery) over many runs, on one\n"
+                 "thread: for a 640x480 frame with one face (the first photo, resized to\n"
+                 "640x480 and re-encoded as JPEG) and for a group photo as it is. Defaults are\n"
+                 "photos from $ROLLCALL_TESTDATA/faces.\n\n"
+                 "Options:\n"
+                 "  -n, --runs N       timed runs per frame (default 30)\n"
+                 "  -m, --models DIR   ONNX models (default $ROLLCALL_MODELS or ./models)\n"
+                 "  -h, --help         show this help\n");
+}
+
+static int bench_frame(const char *label, const unsigned char *jpg, size_t len, face_worker *w,
+                       gallery *g, int runs)
+{
+    enum { S_DECODE, S_DETECT, S_LM, S_ALIGN, S_EMBED, S_LIVE, S_QUAL, S_SEARCH, S_TOTAL, S_N };
+    static const char *const names[S_N] = {"decode",   "detect",  "landmarks", "align", "embed",
+                                           "liveness", "quality", "search",    "total"};
+    double *t[S_N];
+    for (int s = 0; s < S_N; s++) t[s] = calloc((size_t)runs, sizeof(double));
+    int faces_seen = 0, rc = 0;
+    for (int r = -2; r < runs && rc == 0; r++) { /* two warm-up runs */
+        double t0 = rc_mono_ms();
+        img_image *im = NULL;
+        rc_error err;
+        if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
+            fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        double t1 = rc_mono_ms();
+        face_info *f = NULL;
+        int n = 0;
+        if (face_analyze(w, im, NULL, &f, &n, &err) != RC_OK) {
+            fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+            rc = 1;
+        }
+        double t2 = rc_mono_ms();
+        for (int i = 0; i < n; i++) gallery_identify(g, f[i].embedding, NULL);
+        double t3 = rc_mono_ms();
+        face_timings ft = face_worker_timings(w);
+        if (r >= 0) {
+            t[S_DECODE][r] = t1 - t0;
+            t[S_DETECT][r] = ft.detect;
+            t[S_LM][r] = ft.landmarks;
+            t[S_ALIGN][r] = ft.align;
+            t[S_EMBED][r] = ft.embed;
+            t[S_LIVE][r] = ft.liveness;
+            t[S_QUAL][r] = ft.quality;
+            t[S_SEARCH][r] = t3 - t2;
+            t[S_TOTAL][r] = t3 - t0;
+        }
+        faces_seen = n;
+        free(f);
+        img_free(im);
+    }
+    if (rc == 0) {
+        printf("%s: %d face%s, median of %d runs (ms)\n", label, faces_seen,
+               faces_seen == 1 ? "" : "s", runs);
+        for (int s = 0; s < S_N; s++) printf("  %-10s %8.2f\n", names[s], median(t[s], runs));
+    }
+    for (int s = 0; s < S_N; s++) free(t[s]);
+    return rc;
+}
+
+int cli_bench_pipeline(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"runs", required_argument, NULL, 'n'},
+        {"models", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int runs = 30, c;
+    const char *models_opt = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "n:m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (cli_parse_int("bench pipeline", "--runs", optarg, 1, 100000, &runs)) return 2;
+            break;
+        case 'm':
+            models_opt = optarg;
+            break;
+        case 'h':
+            pipeline_usage(stdout);
+            return 0;
+        default:
+            pipeline_usage(stderr);
+            return 2;
+        }
+    }
+    const char *td = getenv("ROLLCALL_TESTDATA");
+    char one[4096], group[4096];
+    snprintf(one, sizeof one, "%s/faces/id/deepface_angelina/1.jpg",
+             td ? td : "../shared/testdata");
+    snprintf(group, sizeof group, "%s/faces/group/dlib_bald_guys.jpg",
+             td ? td : "../shared/testdata");
+    if (optind < argc) snprintf(one, sizeof one, "%s", argv[optind]);
+    if (optind + 1 < argc) snprintf(group, sizeof group, "%s", argv[optind + 1]);
+
+    face_models *m;
+    face_worker *w;
+    if (cli_face_open("bench pipeline", cli_models_dir(models_opt), 0, &m, &w)) return 1;
+    int rc = 1;
+    gallery *g = NULL;
+    unsigned char *frame = NULL, *gjpg = NULL;
+    size_t frame_len = 0, glen = 0;
+    img_image *src = cli_load_image("bench pipeline", one);
+    if (!src) goto done;
+    /* The one-face frame: a 640x480 JPEG, as a camera would send it. */
+    img_image *f640 = img_resize(src, 640, 480, IMG_RESIZE_AUTO);
+    img_free(src);
+    rc_error err;
+    if (!f640 || img_encode_jpeg(f640, 90, &frame, &frame_len, &err) != RC_OK) {
+        img_free(f640);
+        goto done;
+    }
+    img_free(f640);
+    if (rc_read_file(group, 64u << 20, &gjpg, &glen, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+        goto done;
+    }
+    /* A gallery of 10 000 random templates for the search stage. */
+    if (gallery_create(FACE_EMB_DIM, &g, NULL) != RC_OK) goto done;
+    uint64_t s = 12345;
+    float v[FACE_EMB_DIM];
+    for (int i = 0; i < 10000; i++) {
+        for (int k = 0; k < FACE_EMB_DIM; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            v[k] = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
+        }
+        gallery_add(g, i / 5, i, v, NULL);
+    }
+    printf("one thread; gallery search in 10 000 templates (%s kernel)\n",
+           gallery_kernel_name(gallery_get_kernel(g)));
+    rc = bench_frame("640x480 frame, one face", frame, frame_len, w, g, runs);
+    if (rc == 0) {
+        char label[4200];
+        const char *b = strrchr(group, '/');
+        snprintf(label, sizeof label, "group photo %s", b ? b + 1 : group);
+        rc = bench_frame(label, gjpg, glen, w, g, runs);
+    }
+done:
+    free(frame);
+    free(gjpg);
+    gallery_free(g);
+    face_worker_free(w);
+    face_models_free(m);
+    return rc;
+}
+
+/* ---- bench gallery ------------------------------------------------------- */
+
+static void gallery_usage(FILE *out)
+{
+    fprintf(out, "Usage: rollcall bench gallery [OPTIONS]\n\n"
+                 "Time one top-10 search of a 512-d query against galleries of 1 000, 10 000,\n"
+                 "100 000 and 1 000 000 random templates (median of several queries), with the\n"
+                 "plain C kernel (the reference) and each SIMD kernel this CPU has.\n"
+                 "1 000 000 templates take 2 GB of memory.\n\n"
+                 "Options:\n"
+                 "      --max N      largest gallery (default 1000000)\n"
+                 "  -n, --runs N     queries per size (default 20)\n"
+                 "  -h, --help       show this help\n");
+}
+
+int cli_bench_gallery(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"max", required_argument, NULL, 'x'},
+        {"runs", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int max = 1000000, runs = 20, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'x':
+            if (cli_parse_int("bench gallery", "--max", optarg, 1000, 10000000, &max)) return 2;
+            break;
+        case 'n':
+            if (cli_parse_int("bench gallery", "--runs", optarg, 1, 100000, &runs)) return 2;
+            break;
+        case 'h':
+            gallery_usage(stdout);
+            return 0;
+        default:
+            gallery_usage(stderr);
+            return 2;
+        }
+    }
+    const int dim = FACE_EMB_DIM;
+    gallery *g;
+    rc_error err;
+    if (gallery_create(dim, &g, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench gallery: %s\n", err.msg);
+        return 1;
+    }
+    gallery_kernel kernels[3] = {GALLERY_KERNEL_SCALAR, GALLERY_KERNEL_AVX2, GALLERY_KERNEL_AVX512};
+    printf("top-10 search, %d-d templates, one thread, median of %d queries (ms)\n", dim, runs);
+    printf("%10s", "templates");
+    for (int k = 0; k < 3; k++)
+        if (gallery_kernel_available(kernels[k])) printf(" %10s", gallery_kernel_name(kernels[k]));
+    printf(" %9s\n", "speedup");
+    uint64_t s = 99;
+    float *v = malloc(sizeof(float) * dim);
+    double *t = malloc(sizeof(double) * (size_t)runs);
+    size_t have = 0;
+    int rc = 0;
+    for (int size = 1000; size <= max && rc == 0; size *= 10) {
+        fprintf(stderr, "filling %d templates...\r", size);
+        for (; have < (size_t)size; have++) {
+            for (int k = 0; k < dim; k++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                v[k] = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
+            }
+            if (gallery_add(g, (int64_t)have / 4, (int64_t)have, v, &err) != RC_OK) {
+                fprintf(stderr, "rollcall bench gallery: %s\n", err.msg);
+                rc = 1;
+                break;
+            }
+        }
+        if (rc) break;
+        printf("%10d", size);
+        double scalar = 0, best = 0;
+        for (int k = 0; k < 3; k++) {
+            if (!gallery_kernel_available(kernels[k])) continue;
+            gallery_set_kernel(g, kernels[k], NULL);
+            gallery_hit hits[10];
+            for (int r = -1; r < runs; r++) {
+                for (int i = 0; i < dim; i++) {
+                    s = s * 6364136223846793005ull + 1442695040888963407ull;
+                    v[i] = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
+                }
+                double t0 = rc_mono_ms();
+                gallery_search(g, v, 10, hits);
+                if (r >= 0) t[r] = rc_mono_ms() - t0;
+            }
+            double med = median(t, runs);
+            if (kernels[k] == GALLERY_KERNEL_SCALAR) scalar = med;
+            best = med;
+            printf(" %10.3f", med);
+        }
+        printf(" %8.1fx\n", best > 0 ? scalar / best : 0);
+        fflush(stdout);
+    }
+    printf("(speedup = plain C / best SIMD kernel, same run)\n");
+    free(v);
+    free(t);
+    gallery_free(g);
+    return rc;
+}

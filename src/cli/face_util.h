@@ -1,0 +1,38 @@
+/*
+ * face_util.h — what the face commands (detect, embed, compare, identify,
+ * bench pipeline) share: finding and loading the models, reading a photo,
+ * a face as JSON, and drawing faces onto an annotated copy of the photo.
+ * Private to src/cli.
+ */
+#ifndef RC_CLI_FACE_UTIL_H
+#define RC_CLI_FACE_UTIL_H
+
+#include <jansson.h>
+
+#include "../face/face.h"
+
+/* The models directory: --models if given, else $ROLLCALL_MODELS, else ./models. */
+const char *cli_models_dir(const char *opt);
+
+/* Load models and one worker, printing a helpful error as `cmd: ...`.
+ * Returns 0 on success. */
+int cli_face_open(const char *cmd, const char *models_dir, int attributes, face_models **m,
+                  face_worker **w);
+
+/* Load a photo (any size up to the default pixel limit), printing errors. */
+img_image *cli_load_image(const char *cmd, const char *path);
+
+/* A face as a JSON object: box, score, landmarks, liveness, quality (and
+ * the embedding when with_embedding). */
+json_t *cli_face_json(const face_info *f, int with_embedding);
+
+/* Draw a face's box (green when quality is ok, orange otherwise), its
+ * 5 landmarks and an optional label above the box. */
+void cli_draw_face(img_image *im, const face_info *f, const char *label, int known);
+
+/* Parse a float/int option value in [lo, hi]; prints an error and returns -1 when bad. */
+int cli_parse_float(const char *cmd, const char *opt, const char *s, float lo, float hi,
+                    float *out);
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * identify.c — `rollcall identify --gallery DIR IMG...`: enroll every
+ * person in DIR (one folder of photos per person, the usual dataset layout)
+ * into an in-memory gallery, then name each face in the photos, or say
+ * `unknown` when nobody is similar enough.
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../gallery/gallery.h"
+#include "cli.h"
+#include "face_util.h"
+
+static void identify_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: rollcall identify --gallery DIR [OPTIONS] IMG...\n\n"
+            "Enroll the people in DIR (one sub-folder per person, named after them, holding\n"
+            "their photos; the largest face of each photo is used), then tell who each face\n"
+            "in the photos IMG is, or 'unknown', with the similarity as confidence.\n\n"
+            "Options:\n"
+            "  -g, --gallery DIR     the enrolled people (required)\n"
+            "  -t, --threshold S     unknown below this similarity (default %.2f: 0.1%% false\n"
+            "                        accepts on the test photos with the default models)\n"
+            "      --mean-of N       a person's score is the mean of their best N photos\n"
+            "                        (default 1: the best one)\n"
+            "      --json            print one JSON document\n"
+            "      --draw OUT.jpg    write an annotated copy (several photos: a directory)\n"
+            "      --min-face PX     also find faces down to PX pixels (slower)\n"
+            "  -m, --models DIR      ONNX models (default $ROLLCALL_MODELS or ./models)\n"
+            "  -q, --quiet           no progress messages\n"
+            "  -h, --help            show this help\n",
+            GALLERY_DEFAULT_THRESHOLD);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in a directory; directories only (dirs=1) or files only. */
+static char **list_entries(const char *path, int dirs, int *n)
+{
+    DIR *d = opendir(path);
+    *n = 0;
+    if (!d) return NULL;
+    int cap = 64;
+    char **v = malloc(sizeof *v * (size_t)cap);
+    struct dirent *e;
+    while (v && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char full[4096];
+        int k = snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+        if (k < 0 || (size_t)k >= sizeof full) continue;
+        struct stat st;
+        if (stat(full, &st) != 0 || (dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) continue;
+        if (*n == cap) {
+            cap *= 2;
+            char **nv = realloc(v, sizeof *v * (size_t)cap);
+            if (!nv) break;
+            v = nv;
+        }
+        v[(*n)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (v) qsort(v, (size_t)*n, sizeof *v, cmp_str);
+    return v;
+}
+
+static void free_entries(char **v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+static int is_image_name(const char *s)
+{
+    const char *dot = strrchr(s, '.');
+    if (!dot) return 0;
+    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
+}
+
+/* Enroll DIR; returns the number of people (names in *names) or -1. */
+static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, int quiet)
+{
+    int np;
+    char **people = list_entries(dir, 1, &np);
+    if (!people) {
+        fprintf(stderr, "rollcall identify: cannot read the gallery directory %s\n", dir);
+        return -1;
+    }
+    if (np == 0) {
+        fprintf(stderr,
+                "rollcall identify: %s has no sub-folders; put each person's photos in a folder "
+                "named after them\n",
+                dir);
+        free(people);
+        return -1;
+    }
+    face_opts fo = face_opts_default();
+    fo.liveness = 0;
+    fo.max_faces = 1;
+    int templates = 0, skipped = 0;
+    double t0 = rc_mono_ms();
+    int tty = isatty(2);
+    for (int p = 0; p < np; p++) {
+        char pdir[4096];
+        int k = snprintf(pdir, sizeof pdir, "%s/%s", dir, people[p]);
+        if (k < 0 || (size_t)k >= sizeof pdir) continue;
+        int nf;
+        char **files = list_entries(pdir, 0, &nf);
+        int mine = 0;
+        for (int f = 0; f < nf; f++) {
+            if (!is_image_name(files[f])) continue;
+            char path[8192];
+            k = snprintf(path, sizeof path, "%s/%s", pdir, files[f]);
+            if (k < 0 || (size_t)k >= sizeof path) continue;
+            img_image *im = NULL;
+            rc_error err;
+            face_info *faces = NULL;
+            int n = 0;
+            if (img_load(path, NULL, &im, &err) != RC_OK ||
+                face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
+                if (!quiet) fprintf(stderr, "%sskipped %s\n", tty ? "\n" : "", err.msg);
+                skipped++;
+            } else if (n == 0) {
+                if (!quiet) fprintf(stderr, "%sskipped %s: no face found\n", tty ? "\n" : "", path);
+                skipped++;
+            } else if (gallery_add(g, p, templates, faces[0].embedding, &err) == RC_OK) {
+                templates++;
+                mine++;
+            }
+            free(faces);
+            img_free(im);
+        }
+        free_entries(files, nf);
+        if (!quiet && tty) {
+            fprintf(stderr, "\renrolling: %d/%d people, %d photos", p + 1, np, templates);
+            fflush(stderr);
+        }
+        if (!quiet && mine == 0)
+            fprintf(stderr, "%s%s has no usable photo\n", tty ? "\n" : "", people[p]);
+    }
+    if (!quiet)
+        fprintf(stderr, "%sgallery: %d people, %d photos enrolled, %d skipped (%.1f s)\n",
+                tty ? "\r" : "", np, templates, skipped, (rc_mono_ms() - t0) / 1000);
+    *names = people;
+    return np;
+}
+
+int cli_identify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gallery", required_argument, NULL, 'g'}, {"threshold", required_argument, NULL, 't'},
+        {"mean-of", required_argument, NULL, 'M'}, {"json", no_argument, NULL, 'j'},
+        {"draw", required_argument, NULL, 'd'},    {"min-face", required_argument, NULL, 'f'},
+        {"models", required_argument, NULL, 'm'},  {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *gdir = NULL, *draw = NULL, *models_opt = NULL;
+    gallery_decide_opts dec = {GALLERY_DEFAULT_THRESHOLD, 1};
+    face_opts fo = face_opts_default();
+    int json = 0, quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "g:t:m:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g':
+            gdir = optarg;
+            break;
+        case 't':
+            if (cli_parse_float("identify", "--threshold", optarg, -1, 1, &dec.threshold)) return 2;
+            break;
+        case 'M':
+            if (cli_parse_int("identify", "--mean-of", optarg, 1, 100, &dec.mean_of)) return 2;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'd':
+            draw = optarg;
+            break;
+        case 'f':
+            if (cli_parse_int("identify", "--min-face", optarg, 4, 10000, &fo.min_face)) return 2;
+            break;
+        case 'm':
+            models_opt = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            identify_usage(stdout);
+            return 0;
+        default:
+            identify_usage(stderr);
+            return 2;
+        }
+    }
+    if (!gdir) {
+        fprintf(stderr, "rollcall identify: --gallery DIR is required\n\n");
+        identify_usage(stderr);
+        return 2;
+    }
+    int nimg = argc - optind;
+    if (nimg < 1) {
+        fprintf(stderr, "rollcall identify: no image given\n\n");
+        identify_usage(stderr);
+        return 2;
+    }
+    struct stat st;
+    int draw_dir = draw && stat(draw, &st) == 0 && S_ISDIR(st.st_mode);
+    if (draw && nimg > 1 && !draw_dir) {
+        fprintf(stderr, "rollcall identify: with several photos, --draw must be an existing "
+                        "directory\n");
+        return 2;
+    }
+    face_models *m;
+    face_worker *w;
+    if (cli_face_open("identify", cli_models_dir(models_opt), 0, &m, &w)) return 1;
+    gallery *g = NULL;
+    char **names = NULL;
+    int np = -1, failed = 0;
+    if (gallery_create(FACE_EMB_DIM, &g, NULL) == RC_OK) np = enroll(gdir, w, g, &names, quiet);
+    if (np < 0) {
+        gallery_free(g);
+        face_worker_free(w);
+        face_models_free(m);
+        return 1;
+    }
+    json_t *doc = json ? json_array() : NULL;
+    for (int a = optind; a < argc; a++) {
+        const char *path = argv[a];
+        img_image *im = cli_load_image("identify", path);
+        face_info *faces = NULL;
+        int n = 0;
+        rc_error err;
+        if (im && face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
+            fprintf(stderr, "rollcall identify: %s: %s\n", path, err.msg);
+            img_free(im);
+            im = NULL;
+        }
+        if (!im) {
+            failed = 1;
+            if (doc)
+                json_array_append_new(doc, json_pack("{s:s,s:s}", "file", path, "error",
+                                                     "cannot read or analyze the image"));
+            continue;
+        }
+        json_t *fl = doc ? json_array() : NULL;
+        if (!doc) printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
+        for (int i = 0; i < n; i++) {
+            const face_info *f = &faces[i];
+            gallery_match mt = {0, -1, -1, -1, -1, 0};
+            if (f->has_embedding) mt = gallery_identify(g, f->embedding, &dec);
+            const char *who = mt.known ? names[mt.person] : "unknown";
+            if (fl) {
+                json_t *o = cli_face_json(f, 0);
+                json_object_set_new(o, "identity", json_string(who));
+                json_object_set_new(o, "known", json_boolean(mt.known));
+                json_object_set_new(o, "confidence", json_real(mt.score));
+                if (mt.person >= 0)
+                    json_object_set_new(o, "closest", json_string(names[mt.person]));
+                json_array_append_new(fl, o);
+            } else {
+                printf("  face %d at %.0f,%.0f %.0fx%.0f: %s (similarity %.3f", i + 1, f->x0, f->y0,
+                       f->x1 - f->x0, f->y1 - f->y0, who, mt.score);
+                if (!mt.known && mt.person >= 0) printf(", closest %s", names[mt.person]);
+                printf(")");
+                if (f->liveness >= 0) printf("  live %.2f", f->liveness);
+                if (!f->quality_ok) printf("  quality: %s", f->quality_reasons);
+                printf("\n");
+            }
+            if (draw) {
+                char label[128];
+                snprintf(label, sizeof label, "%s %.2f", who, mt.score);
+                cli_draw_face(im, f, label, mt.known);
+            }
+        }
+        if (doc) json_array_append_new(doc, json_pack("{s:s,s:o}", "file", path, "faces", fl));
+        if (draw) {
+            char out[4096];
+            if (draw_dir) {
+                const char *b = strrchr(path, '/');
+                b = b ? b + 1 : path;
+                const char *dot = strrchr(b, '.');
+                snprintf(out, sizeof out, "%s%s%.*s.jpg", draw,
+                         draw[strlen(draw) - 1] == '/' ? "" : "/",
+                         dot ? (int)(dot - b) : (int)strlen(b), b);
+            } else {
+                snprintf(out, sizeof out, "%s", draw);
+            }
+            if (img_save_jpeg(im, 90, out, &err) != RC_OK) {
+                fprintf(stderr, "rollcall identify: %s\n", err.msg);
+                failed = 1;
+            }
+        }
+        free(faces);
+        img_free(im);
+    }
+    if (doc) {
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        printf("\n");
+        json_decref(doc);
+    }
+    free_entries(names, np);
+    gallery_free(g);
+    face_worker_free(w);
+    face_models_free(m);
+    return failed;
+}

@@ -1,0 +1,576 @@
+/*
+ * face.c — the pipeline proper: loading the default models, per-thread
+ * workers, and face_analyze (detect -> landmarks -> align -> embed ->
+ * liveness -> quality). Pre- and post-processing follow the model package's
+ * own code (faceplugin lib/ JavaScript files): detector input 320x240 RGB (x-127)/128,
+ * boxes already decoded; landmark crop = the square detection box, 64x64
+ * gray / 256; embedding on the aligned 112x112 RGB crop (x-127)/128;
+ * liveness on a 2.7x box crop at 128x128, raw 0..255 values.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../nn/nn.h"
+#include "face.h"
+
+enum { M_DETECT, M_LANDMARK, M_FEATURE, M_LIVENESS, M_AGE, M_GENDER, M_COUNT };
+static const char *const model_files[M_COUNT] = {
+    "fr_detect.onnx",   "fr_landmark.onnx", "fr_feature.onnx",
+    "fr_liveness.onnx", "fr_age.onnx",      "fr_gender.onnx",
+};
+
+struct face_models {
+    nn_model *m[M_COUNT];
+    int det_w, det_h; /* detector input size */
+    int det_scores, det_boxes;
+    char emb_id[FACE_MODEL_ID];
+};
+
+struct face_worker {
+    const face_models *models;
+    nn_session *s[M_COUNT];
+    float *det_in; /* 3 x det_h x det_w */
+    float lm_in[64 * 64];
+    float emb_in[3 * FACE_ALIGN_SZ * FACE_ALIGN_SZ];
+    float live_in[3 * 128 * 128];
+    float attr_in[3 * 64 * 64];
+    face_timings t; /* of the last face_analyze */
+};
+
+face_timings face_worker_timings(const face_worker *w)
+{
+    return w->t;
+}
+
+face_opts face_opts_default(void)
+{
+    face_opts o = {
+        .score_threshold = 0.7f,
+        .nms_iou = 0.4f,
+        .min_face = 0,
+        .pad_retry = 1,
+        .max_faces = 0,
+        .landmarks = 1,
+        .embedding = 1,
+        .liveness = 1,
+        .attributes = 0,
+        .min_size = 40,
+        .min_sharpness = 40.f,
+        .max_yaw = 40.f,
+        .max_pitch = 35.f,
+        .max_roll = 35.f,
+        .min_emb_norm = 2.0f,
+    };
+    return o;
+}
+
+static void model_id_from_manifest(const char *dir, const char *file, char *id, size_t idlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *files = root ? json_object_get(root, "files") : NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "file"));
+        const char *sha = json_string_value(json_object_get(f, "sha256"));
+        if (name && sha && strcmp(name, file) == 0 && strlen(sha) >= 12) {
+            snprintf(id, idlen, "%s@sha256:%.12s", file, sha);
+            json_decref(root);
+            return;
+        }
+    }
+    json_decref(root);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (stat(path, &st) == 0)
+        snprintf(id, idlen, "%s@size:%lld", file, (long long)st.st_size);
+    else
+        snprintf(id, idlen, "%s", file);
+}
+
+rc_status face_models_load(const char *dir, int attributes, face_models **out, rc_error *err)
+{
+    *out = NULL;
+    face_models *fm = calloc(1, sizeof *fm);
+    if (!fm) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    rc_status st = RC_OK;
+    int count = attributes ? M_COUNT : M_AGE;
+    for (int i = 0; i < count; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, model_files[i]);
+        rc_error e;
+        st = nn_model_load(path, &fm->m[i], &e);
+        if (st != RC_OK) {
+            rc_fail(err, st, "cannot load model %s: %s%s", path, e.msg,
+                    st == RC_ERR_NOT_FOUND ? " (run scripts/fetch-models)" : "");
+            face_models_free(fm);
+            return st;
+        }
+    }
+    nn_shape s = nn_model_input_shape(fm->m[M_DETECT], 0);
+    fm->det_w = s.ndim == 4 && s.d[3] > 0 ? (int)s.d[3] : 320;
+    fm->det_h = s.ndim == 4 && s.d[2] > 0 ? (int)s.d[2] : 240;
+    fm->det_scores = nn_model_output_index(fm->m[M_DETECT], "scores");
+    fm->det_boxes = nn_model_output_index(fm->m[M_DETECT], "boxes");
+    if (fm->det_scores < 0 || fm->det_boxes < 0) {
+        face_models_free(fm);
+        return rc_fail(err, RC_ERR_UNSUPPORTED,
+                       "%s/fr_detect.onnx has no 'scores' and 'boxes' outputs: not an "
+                       "UltraFace-style detector",
+                       dir);
+    }
+    model_id_from_manifest(dir, model_files[M_FEATURE], fm->emb_id, sizeof fm->emb_id);
+    *out = fm;
+    return RC_OK;
+}
+
+void face_models_free(face_models *fm)
+{
+    if (!fm) return;
+    for (int i = 0; i < M_COUNT; i++) nn_model_free(fm->m[i]);
+    free(fm);
+}
+
+const char *face_models_embedding_id(const face_models *fm)
+{
+    return fm->emb_id;
+}
+
+rc_status face_worker_create(const face_models *fm, face_worker **out, rc_error *err)
+{
+    *out = NULL;
+    face_worker *w = calloc(1, sizeof *w);
+    if (!w) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    w->models = fm;
+    w->det_in = malloc(sizeof(float) * 3 * (size_t)fm->det_w * fm->det_h);
+    if (!w->det_in) {
+        free(w);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < M_COUNT; i++) {
+        if (!fm->m[i]) continue;
+        rc_status st = nn_session_create(fm->m[i], &w->s[i], err);
+        if (st != RC_OK) {
+            face_worker_free(w);
+            return st;
+        }
+    }
+    *out = w;
+    return RC_OK;
+}
+
+void face_worker_free(face_worker *w)
+{
+    if (!w) return;
+    for (int i = 0; i < M_COUNT; i++) nn_session_free(w->s[i]);
+    free(w->det_in);
+    free(w);
+}
+
+/* Fill an NCHW float tensor from an RGB image: (x - mean) * scale. */
+static void to_tensor(const img_image *im, float *t, float mean, float scale)
+{
+    size_t plane = (size_t)im->w * im->h;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++) t[c * plane + i] = (im->px[3 * i + c] - mean) * scale;
+}
+
+static rc_status run1(face_worker *w, int which, const float *in, int c, int h, int wd,
+                      rc_error *err)
+{
+    nn_shape sh = {4, {1, c, h, wd}};
+    const float *ins[1] = {in};
+    rc_status st = nn_session_run(w->s[which], ins, &sh, err);
+    return st;
+}
+
+/* Detect on one image region; appends boxes in image coordinates. */
+static rc_status detect_region(face_worker *w, const img_image *im, float x, float y, float rw,
+                               float rh, float thr, face_box **boxes, int *n, int *cap,
+                               rc_error *err)
+{
+    const face_models *fm = w->models;
+    img_image *in = img_crop_resize(im, x, y, rw, rh, fm->det_w, fm->det_h, 0);
+    if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    to_tensor(in, w->det_in, 127.f, 1.f / 128.f);
+    img_free(in);
+    rc_status st = run1(w, M_DETECT, w->det_in, 3, fm->det_h, fm->det_w, err);
+    if (st != RC_OK) return st;
+    nn_shape ss, bs;
+    const float *sc = nn_session_output(w->s[M_DETECT], fm->det_scores, &ss);
+    const float *bx = nn_session_output(w->s[M_DETECT], fm->det_boxes, &bs);
+    int np = (int)(bs.ndim == 3 ? bs.d[1] : 0);
+    int ncls = (int)(ss.ndim == 3 ? ss.d[2] : 0);
+    if (np <= 0 || ncls < 2 || ss.d[1] != np)
+        return rc_fail(err, RC_ERR_UNSUPPORTED, "detector outputs have unexpected shapes");
+    for (int i = 0; i < np; i++) {
+        float s = sc[i * ncls + 1];
+        if (s < thr) continue;
+        const float *b = bx + 4 * i;
+        face_box fb = {x + b[0] * rw, y + b[1] * rh, x + b[2] * rw, y + b[3] * rh, s};
+        if (fb.x1 - fb.x0 < 2 || fb.y1 - fb.y0 < 2) continue;
+        if (*n == *cap) {
+            int nc = *cap ? *cap * 2 : 64;
+            face_box *nb = realloc(*boxes, sizeof **boxes * (size_t)nc);
+            if (!nb) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            *boxes = nb;
+            *cap = nc;
+        }
+        (*boxes)[(*n)++] = fb;
+    }
+    return RC_OK;
+}
+
+static rc_status detect(face_worker *w, const img_image *im, const face_opts *o, face_box **out,
+                        int *nout, rc_error *err)
+{
+    face_box *boxes = NULL;
+    int n = 0, cap = 0;
+    const face_models *fm = w->models;
+    rc_status st = detect_region(w, im, 0, 0, (float)im->w, (float)im->h, o->score_threshold,
+                                 &boxes, &n, &cap, err);
+    /* Small faces: the smallest prior is ~10 px at the detector's scale. When
+     * the caller wants faces smaller than what that reaches on the whole
+     * frame, run on overlapping tiles too. */
+    if (st == RC_OK && o->min_face > 0) {
+        float reach = 14.f * (float)im->w / fm->det_w;
+        if ((float)o->min_face < reach) {
+            float tw = (float)o->min_face * fm->det_w / 14.f;
+            float th = tw * fm->det_h / fm->det_w;
+            if (tw < 32) tw = 32, th = 24;
+            float step_x = tw * 0.75f, step_y = th * 0.75f;
+            for (float ty = 0; st == RC_OK && ty < im->h; ty += step_y) {
+                for (float tx = 0; st == RC_OK && tx < im->w; tx += step_x) {
+                    st = detect_region(w, im, tx, ty, tw, th, o->score_threshold, &boxes, &n, &cap,
+                                       err);
+                    if (tx + tw >= im->w) break;
+                }
+                if (ty + th >= im->h) break;
+            }
+        }
+    }
+    if (st != RC_OK) {
+        free(boxes);
+        return st;
+    }
+    n = face_nms(boxes, n, o->nms_iou);
+    /* Clip to the frame. */
+    for (int i = 0; i < n; i++) {
+        face_box *b = &boxes[i];
+        b->x0 = fmaxf(b->x0, 0);
+        b->y0 = fmaxf(b->y0, 0);
+        b->x1 = fminf(b->x1, (float)im->w);
+        b->y1 = fminf(b->y1, (float)im->h);
+    }
+    *out = boxes;
+    *nout = n;
+    return RC_OK;
+}
+
+/* The square crop the landmark model was trained on: side = box height,
+ * centred on the box. */
+static void square_box(const face_info *f, float *x, float *y, float *side)
+{
+    float cx = (f->x0 + f->x1) / 2, cy = (f->y0 + f->y1) / 2;
+    *side = f->y1 - f->y0;
+    *x = cx - *side / 2;
+    *y = cy - *side / 2;
+}
+
+static rc_status landmarks(face_worker *w, const img_image *gray, face_info *f, rc_error *err)
+{
+    float x, y, side;
+    square_box(f, &x, &y, &side);
+    img_image *c = img_crop_resize(gray, x, y, side, side, 64, 64, 0);
+    if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < 64 * 64; i++) w->lm_in[i] = c->px[i] / 256.f;
+    img_free(c);
+    rc_status st = run1(w, M_LANDMARK, w->lm_in, 1, 64, 64, err);
+    if (st != RC_OK) return st;
+    nn_shape s;
+    const float *o = nn_session_output(w->s[M_LANDMARK], 0, &s);
+    size_t total = 1;
+    for (int k = 0; k < s.ndim; k++) total *= (size_t)s.d[k];
+    if (total != 136) return rc_fail(err, RC_ERR_UNSUPPORTED, "landmark model must give 68 points");
+    for (int i = 0; i < 68; i++) {
+        f->lm68[i][0] = x + o[2 * i] * side;
+        f->lm68[i][1] = y + o[2 * i + 1] * side;
+    }
+    face_lm68_to_5((const float(*)[2])f->lm68, f->lm5);
+    f->has_landmarks = 1;
+    return RC_OK;
+}
+
+img_image *face_align(const img_image *im, const float lm5[5][2])
+{
+    float m[6], inv[6];
+    if (face_fit_similarity(lm5, face_arcface_template, 5, m) < 0) return NULL;
+    if (img_affine_invert(m, inv) != 0) return NULL;
+    return img_warp_affine(im, inv, FACE_ALIGN_SZ, FACE_ALIGN_SZ, 0);
+}
+
+static rc_status embed(face_worker *w, const img_image *al, float out[FACE_EMB_DIM], float *norm,
+                       rc_error *err)
+{
+    if (al->w != FACE_ALIGN_SZ || al->h != FACE_ALIGN_SZ || al->channels != 3)
+        return rc_fail(err, RC_ERR_INVALID, "aligned face must be a 112x112 RGB image");
+    to_tensor(al, w->emb_in, 127.f, 1.f / 128.f);
+    rc_status st = run1(w, M_FEATURE, w->emb_in, 3, FACE_ALIGN_SZ, FACE_ALIGN_SZ, err);
+    if (st != RC_OK) return st;
+    nn_shape s;
+    const float *o = nn_session_output(w->s[M_FEATURE], 0, &s);
+    size_t total = 1;
+    for (int k = 0; k < s.ndim; k++) total *= (size_t)s.d[k];
+    if (total != FACE_EMB_DIM)
+        return rc_fail(err, RC_ERR_UNSUPPORTED, "embedding model gives %zu values, expected %d",
+                       total, FACE_EMB_DIM);
+    double n2 = 0;
+    for (int i = 0; i < FACE_EMB_DIM; i++) n2 += (double)o[i] * o[i];
+    float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.f;
+    for (int i = 0; i < FACE_EMB_DIM; i++) out[i] = o[i] * inv;
+    if (norm) *norm = (float)sqrt(n2);
+    return RC_OK;
+}
+
+rc_status face_embed_aligned(face_worker *w, const img_image *al, float out[FACE_EMB_DIM],
+                             rc_error *err)
+{
+    return embed(w, al, out, NULL, err);
+}
+
+float face_similarity(const float *a, const float *b)
+{
+    float s = 0;
+    for (int i = 0; i < FACE_EMB_DIM; i++) s += a[i] * b[i];
+    return s;
+}
+
+static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+{
+    float x, y, side;
+    square_box(f, &x, &y, &side);
+    float W = (float)im->w, H = (float)im->h;
+    float scale = fminf(fminf((H - 1) / side, (W - 1) / side), 2.7f);
+    float ns = side * scale, cx = x + side / 2, cy = y + side / 2;
+    float l = cx - ns / 2, t = cy - ns / 2;
+    /* Shift the crop inside the frame rather than padding, as the model saw in training. */
+    if (l < 0) l = 0;
+    if (t < 0) t = 0;
+    if (l + ns > W - 1) l = W - 1 - ns;
+    if (t + ns > H - 1) t = H - 1 - ns;
+    img_image *c = img_crop_resize(im, l, t, ns, ns, 128, 128, 0);
+    if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    to_tensor(c, w->live_in, 0.f, 1.f);
+    img_free(c);
+    rc_status st = run1(w, M_LIVENESS, w->live_in, 3, 128, 128, err);
+    if (st != RC_OK) return st;
+    nn_shape s;
+    const float *o = nn_session_output(w->s[M_LIVENESS], 0, &s);
+    int k = (int)(s.ndim >= 2 ? s.d[s.ndim - 1] : 0);
+    if (k < 2) return rc_fail(err, RC_ERR_UNSUPPORTED, "liveness model gives too few classes");
+    float mx = o[0], sum = 0;
+    for (int i = 1; i < k; i++) mx = fmaxf(mx, o[i]);
+    for (int i = 0; i < k; i++) sum += expf(o[i] - mx);
+    /* Class 0 is the live face in this model (fr_liveness.js reports score[0]). */
+    f->liveness = expf(o[0] - mx) / sum;
+    return RC_OK;
+}
+
+static void quality(const face_opts *o, face_info *f, const img_image *aligned)
+{
+    f->size = f->y1 - f->y0;
+    f->quality_ok = 1;
+    f->quality_reasons[0] = 0;
+    char *r = f->quality_reasons;
+    size_t rl = sizeof f->quality_reasons;
+#define REASON(s)                                                                                  \
+    do {                                                                                           \
+        size_t u = strlen(r);                                                                      \
+        snprintf(r + u, rl - u, "%s%s", u ? "; " : "", s);                                         \
+        f->quality_ok = 0;                                                                         \
+    } while (0)
+    if (f->size < (float)o->min_size) REASON("too small");
+    if (aligned) {
+        img_image *g = img_to_gray(aligned);
+        f->sharpness = g ? face_laplacian_var(g) : 0;
+        img_free(g);
+        if (f->sharpness < o->min_sharpness) REASON("blurry");
+    }
+    if (f->has_landmarks) {
+        face_pose_from_lm5((const float(*)[2])f->lm5, &f->yaw, &f->pitch, &f->roll);
+        if (fabsf(f->yaw) > o->max_yaw) REASON("turned sideways");
+        if (fabsf(f->pitch) > o->max_pitch) REASON("looking up or down");
+        if (fabsf(f->roll) > o->max_roll) REASON("head tilted");
+    }
+#undef REASON
+}
+
+/* Age and gender (SSR-Net style, fr_age/fr_gender): 64x64 RGB crop of the
+ * box, the three stages' soft-stage regression. */
+static float ssr_net(face_worker *w, int which, const img_image *im, const face_info *f, float V,
+                     rc_error *err)
+{
+    float x, y, side;
+    square_box(f, &x, &y, &side);
+    img_image *c = img_crop_resize(im, x, y, side, side, 64, 64, 0);
+    if (!c) return -1;
+    to_tensor(c, w->attr_in, 0.f, 1.f / 255.f);
+    img_free(c);
+    if (run1(w, which, w->attr_in, 3, 64, 64, err) != RC_OK) return -1;
+    const nn_model *m = w->models->m[which];
+    const float *p[3], *d[3], *idx[3];
+    static const char *const pn[3] = {"prob_stage_1", "prob_stage_2", "prob_stage_3"};
+    static const char *const dn[3] = {"stage1_delta_k", "stage2_delta_k", "stage3_delta_k"};
+    static const char *const in[3] = {"index_offset_stage1", "index_offset_stage2",
+                                      "index_offset_stage3"};
+    for (int s = 0; s < 3; s++) {
+        int a = nn_model_output_index(m, pn[s]), b = nn_model_output_index(m, dn[s]),
+            c2 = nn_model_output_index(m, in[s]);
+        if (a < 0 || b < 0 || c2 < 0) return -1;
+        p[s] = nn_session_output(w->s[which], a, NULL);
+        d[s] = nn_session_output(w->s[which], b, NULL);
+        idx[s] = nn_session_output(w->s[which], c2, NULL);
+    }
+    /* SSR-Net: stages of 3 bins each; value = V * sum_s (sum_i (i + idx_i) p_i) /
+     * prod_{t<=s} (3 (1 + delta_t)). */
+    float total = 0, denom = 1;
+    for (int s = 0; s < 3; s++) {
+        denom *= 3.f * (1.f + d[s][0]);
+        float acc = 0;
+        for (int i = 0; i < 3; i++) acc += ((float)i + idx[s][i]) * p[s][i];
+        total += acc / denom;
+    }
+    return total * V;
+}
+
+rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
+                       face_info **faces, int *n, rc_error *err)
+{
+    *faces = NULL;
+    *n = 0;
+    face_opts o = opts ? *opts : face_opts_default();
+    if (im->channels != 3) return rc_fail(err, RC_ERR_INVALID, "face_analyze needs an RGB image");
+    face_box *boxes = NULL;
+    int nb = 0;
+    memset(&w->t, 0, sizeof w->t);
+    double t0 = rc_mono_ms();
+    rc_status st = detect(w, im, &o, &boxes, &nb, err);
+    if (st != RC_OK) return st;
+    const img_image *src = im;
+    img_image *padded = NULL;
+    float off = 0;
+    if (nb == 0 && o.pad_retry) {
+        /* A tight crop (the face fills the frame) is outside what a scene
+         * detector has seen: give it the margin it expects and try again. */
+        int pad = (im->w > im->h ? im->w : im->h) / 2;
+        padded = img_pad(im, pad, 0);
+        if (!padded) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        free(boxes);
+        boxes = NULL;
+        o.min_face = 0;
+        st = detect(w, padded, &o, &boxes, &nb, err);
+        if (st != RC_OK) {
+            img_free(padded);
+            return st;
+        }
+        src = padded;
+        off = (float)pad;
+    }
+    w->t.detect = rc_mono_ms() - t0;
+    /* Largest first. */
+    for (int i = 1; i < nb; i++) {
+        face_box b = boxes[i];
+        float a = (b.x1 - b.x0) * (b.y1 - b.y0);
+        int j = i - 1;
+        while (j >= 0 && (boxes[j].x1 - boxes[j].x0) * (boxes[j].y1 - boxes[j].y0) < a) {
+            boxes[j + 1] = boxes[j];
+            j--;
+        }
+        boxes[j + 1] = b;
+    }
+    face_info *out = nb ? calloc((size_t)nb, sizeof *out) : NULL;
+    img_image *gray = NULL;
+    if (nb && (!out || !(gray = img_to_gray(src)))) {
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nb && st == RC_OK; i++) {
+        face_info *f = &out[i];
+        f->x0 = boxes[i].x0;
+        f->y0 = boxes[i].y0;
+        f->x1 = boxes[i].x1;
+        f->y1 = boxes[i].y1;
+        f->score = boxes[i].score;
+        f->liveness = -1;
+        f->age = -1;
+        f->male = -1;
+        img_image *aligned = NULL;
+        t0 = rc_mono_ms();
+        if (o.landmarks || o.embedding) st = landmarks(w, gray, f, err);
+        double t1 = rc_mono_ms();
+        w->t.landmarks += t1 - t0;
+        if (st == RC_OK && f->has_landmarks) {
+            aligned = face_align(src, (const float(*)[2])f->lm5);
+            if (!aligned) st = rc_fail(err, RC_ERR_NOMEM, "out of memory aligning a face");
+        }
+        t0 = rc_mono_ms();
+        w->t.align += t0 - t1;
+        if (st == RC_OK && o.embedding && aligned) {
+            st = embed(w, aligned, f->embedding, &f->emb_norm, err);
+            f->has_embedding = st == RC_OK;
+        }
+        t1 = rc_mono_ms();
+        w->t.embed += t1 - t0;
+        if (st == RC_OK && o.liveness) st = liveness(w, src, f, err);
+        t0 = rc_mono_ms();
+        w->t.liveness += t0 - t1;
+        if (st == RC_OK && o.attributes && w->s[M_AGE] && w->s[M_GENDER]) {
+            f->age = ssr_net(w, M_AGE, src, f, 101.f, err);
+            f->male = ssr_net(w, M_GENDER, src, f, 1.f, err);
+        }
+        if (st == RC_OK) quality(&o, f, aligned);
+        img_free(aligned);
+        w->t.quality += rc_mono_ms() - t0;
+        /* A large, clearly visible "face" whose embedding is feeble is not a
+         * face (the embedding's length tracks how face-like the crop is). */
+        if (st == RC_OK && f->has_embedding && f->size >= 2.f * (float)o.min_size &&
+            f->emb_norm < o.min_emb_norm) {
+            memmove(f, f + 1, sizeof *f * (size_t)(nb - i - 1));
+            memmove(boxes + i, boxes + i + 1, sizeof *boxes * (size_t)(nb - i - 1));
+            nb--;
+            i--;
+            continue;
+        }
+        /* Back to the caller's coordinates. */
+        if (off != 0) {
+            f->x0 = fmaxf(f->x0 - off, 0);
+            f->y0 = fmaxf(f->y0 - off, 0);
+            f->x1 = fminf(f->x1 - off, (float)im->w);
+            f->y1 = fminf(f->y1 - off, (float)im->h);
+            for (int k = 0; k < 68; k++) f->lm68[k][0] -= off, f->lm68[k][1] -= off;
+            for (int k = 0; k < 5; k++) f->lm5[k][0] -= off, f->lm5[k][1] -= off;
+        }
+        if (o.max_faces > 0 && i + 1 >= o.max_faces) {
+            nb = i + 1; /* the largest N real faces are done */
+            break;
+        }
+    }
+done:
+    img_free(gray);
+    img_free(padded);
+    free(boxes);
+    if (st != RC_OK) {
+        free(out);
+        return st;
+    }
+    *faces = out;
+    *n = nb;
+    return RC_OK;
+}

@@ -1,0 +1,134 @@
+/*
+ * face — the pipeline that turns a photo into faces: detection (box decode,
+ * score threshold, NMS), 68 landmarks reduced to 5 points, alignment by a
+ * least-squares similarity transform onto the 112x112 ArcFace template,
+ * a 512-d L2-normalized embedding, liveness, and quality (size, sharpness,
+ * head pose) with the reasons when a face is not good enough to enroll.
+ *
+ * face_models holds the loaded networks: immutable, shared by all threads.
+ * face_worker holds one thread's sessions and scratch memory; one call to
+ * face_analyze handles one frame. Use one worker per thread.
+ */
+#ifndef RC_FACE_H
+#define RC_FACE_H
+
+#include <stddef.h>
+
+#include "../image/image.h"
+#include "../rc/rc.h"
+
+#define FACE_EMB_DIM  512
+#define FACE_ALIGN_SZ 112
+#define FACE_MODEL_ID 64
+
+typedef struct face_models face_models;
+typedef struct face_worker face_worker;
+
+/* Load the default models from `dir` (fr_detect, fr_landmark, fr_feature,
+ * fr_liveness .onnx; with `attributes` nonzero also fr_age and fr_gender).
+ * The embedding model id comes from dir/manifest.json (file name and the
+ * first 12 hex digits of its sha256) or else the file name and size. */
+rc_status face_models_load(const char *dir, int attributes, face_models **out, rc_error *err);
+void face_models_free(face_models *m);
+/* Identifies the embedding model; embeddings from different ids must not be compared. */
+const char *face_models_embedding_id(const face_models *m);
+
+rc_status face_worker_create(const face_models *m, face_worker **out, rc_error *err);
+void face_worker_free(face_worker *w);
+
+/* What face_analyze computes. Defaults (face_opts_default): everything but
+ * attributes, score threshold 0.7, NMS IoU 0.4. */
+typedef struct {
+    float score_threshold; /* detector confidence, 0..1 */
+    float nms_iou;         /* boxes overlapping more than this are one face */
+    int min_face;          /* px; faces smaller than the detector's reach are found by
+                              running it on overlapping tiles (0 = whole frame only) */
+    int pad_retry;         /* nothing found: retry on a padded copy (tight face crops) */
+    int max_faces;         /* keep the largest N (0 = all) */
+    int landmarks, embedding, liveness, attributes; /* stages to run */
+    /* quality limits */
+    int min_size;                       /* px, face box height */
+    float min_sharpness;                /* variance of Laplacian on the aligned crop */
+    float max_yaw, max_pitch, max_roll; /* degrees */
+    float min_emb_norm; /* faces of 2 x min_size or more with a raw embedding shorter than
+                           this are dropped as false detections (0 = keep all) */
+} face_opts;
+
+face_opts face_opts_default(void);
+
+typedef struct {
+    float x0, y0, x1, y1; /* box in image pixels */
+    float score;          /* detector confidence */
+    int has_landmarks;
+    float lm68[68][2];
+    float lm5[5][2]; /* left eye, right eye (as seen in the image), nose tip, mouth corners */
+    int has_embedding;
+    float embedding[FACE_EMB_DIM]; /* L2-normalized */
+    float emb_norm; /* the raw embedding's length: low for things that are not faces */
+    float liveness; /* 0..1 that the face is live; -1 when not computed */
+    /* quality */
+    float size, sharpness, yaw, pitch, roll;
+    int quality_ok;
+    char quality_reasons[96]; /* "" or e.g. "too small; blurry" */
+    /* attributes (attributes option), -1 when not computed */
+    float age;
+    float male; /* probability that the face is male */
+} face_info;
+
+/* Analyze one frame. *faces is a new array of *n faces (largest first) that
+ * the caller frees with free(); no face is RC_OK with *n == 0. */
+rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
+                       face_info **faces, int *n, rc_error *err);
+
+/* Milliseconds spent in each stage by the worker's last face_analyze
+ * (summed over the faces of that frame). */
+typedef struct {
+    double detect, landmarks, align, embed, liveness, quality;
+} face_timings;
+face_timings face_worker_timings(const face_worker *w);
+
+/* Embed an already aligned 112x112 RGB crop (skipping detection). */
+rc_status face_embed_aligned(face_worker *w, const img_image *aligned, float out[FACE_EMB_DIM],
+                             rc_error *err);
+
+/* The aligned 112x112 crop for a face with landmarks (new image; caller frees). */
+img_image *face_align(const img_image *im, const float lm5[5][2]);
+
+/* Cosine similarity of two L2-normalized embeddings. */
+float face_similarity(const float *a, const float *b);
+
+/* ---- building blocks, exposed for tests and for other detectors ---- */
+
+typedef struct {
+    float x0, y0, x1, y1, score;
+} face_box;
+
+/* SSD priors (cx, cy, w, h, normalized) for an UltraFace-style detector:
+ * for each step, a feature map of ceil(size/step) cells and the given
+ * min sizes per cell. Returns the number of priors written (at most max). */
+int face_priors(int in_w, int in_h, const int *steps, int nsteps, const int *const *min_sizes,
+                const int *nmin, float *priors, int max);
+/* Decode SSD regressions (dx, dy, dw, dh) against priors with the given
+ * variances into normalized corner boxes. */
+void face_decode_boxes(const float *loc, const float *priors, int n, float var0, float var1,
+                       float *boxes);
+/* Greedy NMS: sorts `boxes` by score (descending) in place and returns how
+ * many are kept at the front. A box is dropped when its IoU with a kept box
+ * exceeds the threshold or when it lies mostly (60%) inside a kept box. */
+int face_nms(face_box *boxes, int n, float iou_threshold);
+float face_iou(const face_box *a, const face_box *b);
+
+/* The 5 points from 68 (iBUG 300-W order). */
+void face_lm68_to_5(const float lm68[68][2], float lm5[5][2]);
+/* Least-squares similarity transform (scale, rotation, translation) taking
+ * src points onto dst points: dst ~ [a -b; b a] src + t. Writes the 2x3
+ * matrix. Returns the RMS residual in dst units, or -1 when degenerate. */
+float face_fit_similarity(const float (*src)[2], const float (*dst)[2], int n, float m[6]);
+/* The standard ArcFace 112x112 5-point template. */
+extern const float face_arcface_template[5][2];
+/* Variance of the 4-neighbour Laplacian over a gray image. */
+float face_laplacian_var(const img_image *gray);
+/* Head pose in degrees from the 5 points (rough, for quality gating). */
+void face_pose_from_lm5(const float lm5[5][2], float *yaw, float *pitch, float *roll);
+
+#endif

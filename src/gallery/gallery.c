@@ -1,0 +1,416 @@
+/*
+ * gallery.c — template storage, top-k search and the per-person decision.
+ *
+ * Templates live in blocks of GALLERY_BLOCK rows (embedding, person id,
+ * template id side by side), so growing the gallery adds a block and never
+ * moves existing rows. Removal moves the last row into the hole. Writers
+ * are serialised by their own mutex and find what to change while holding
+ * the lock shared (concurrent with searches); the exclusive lock is taken
+ * only for the O(dim) change itself. The rwlock prefers writers so a steady
+ * stream of searches cannot starve enrollment.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gallery.h"
+
+#define GALLERY_BLOCK 1024
+
+typedef struct {
+    float *rows; /* GALLERY_BLOCK * dim */
+    int64_t person[GALLERY_BLOCK];
+    int64_t tid[GALLERY_BLOCK];
+} block;
+
+struct gallery {
+    int dim;
+    gallery_kernel kernel; /* resolved, never AUTO */
+    pthread_rwlock_t lock;
+    pthread_mutex_t writer;
+    block **blocks;
+    size_t nblocks, cap_blocks;
+    size_t count;
+};
+
+static gallery_kernel best_kernel(void)
+{
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX512)) return GALLERY_KERNEL_AVX512;
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX2)) return GALLERY_KERNEL_AVX2;
+    return GALLERY_KERNEL_SCALAR;
+}
+
+rc_status gallery_create(int dim, gallery **out, rc_error *err)
+{
+    *out = NULL;
+    if (dim <= 0 || dim > 65536)
+        return rc_fail(err, RC_ERR_INVALID, "embedding size %d is out of range", dim);
+    gallery *g = calloc(1, sizeof *g);
+    if (!g) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    g->dim = dim;
+    g->kernel = best_kernel();
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(&g->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    pthread_mutex_init(&g->writer, NULL);
+    *out = g;
+    return RC_OK;
+}
+
+void gallery_free(gallery *g)
+{
+    if (!g) return;
+    for (size_t b = 0; b < g->nblocks; b++) {
+        free(g->blocks[b]->rows);
+        free(g->blocks[b]);
+    }
+    free(g->blocks);
+    pthread_rwlock_destroy(&g->lock);
+    pthread_mutex_destroy(&g->writer);
+    free(g);
+}
+
+rc_status gallery_set_kernel(gallery *g, gallery_kernel k, rc_error *err)
+{
+    if (k == GALLERY_KERNEL_AUTO) k = best_kernel();
+    if (!gallery_kernel_available(k))
+        return rc_fail(err, RC_ERR_UNSUPPORTED, "this CPU cannot run the %s kernel",
+                       gallery_kernel_name(k));
+    pthread_rwlock_wrlock(&g->lock);
+    g->kernel = k;
+    pthread_rwlock_unlock(&g->lock);
+    return RC_OK;
+}
+
+gallery_kernel gallery_get_kernel(const gallery *g)
+{
+    return g->kernel;
+}
+
+int gallery_dim(const gallery *g)
+{
+    return g->dim;
+}
+
+size_t gallery_count(const gallery *g)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&g->lock);
+    size_t n = g->count;
+    pthread_rwlock_unlock((pthread_rwlock_t *)&g->lock);
+    return n;
+}
+
+static float *row(const gallery *g, size_t i)
+{
+    return g->blocks[i / GALLERY_BLOCK]->rows + (i % GALLERY_BLOCK) * (size_t)g->dim;
+}
+
+static int64_t *person_at(const gallery *g, size_t i)
+{
+    return &g->blocks[i / GALLERY_BLOCK]->person[i % GALLERY_BLOCK];
+}
+
+static int64_t *tid_at(const gallery *g, size_t i)
+{
+    return &g->blocks[i / GALLERY_BLOCK]->tid[i % GALLERY_BLOCK];
+}
+
+static rc_status normalize(const float *in, float *out, int dim, rc_error *err)
+{
+    double n2 = 0;
+    for (int i = 0; i < dim; i++) {
+        if (!isfinite(in[i]))
+            return rc_fail(err, RC_ERR_INVALID, "embedding has a non-finite value");
+        n2 += (double)in[i] * in[i];
+    }
+    if (n2 <= 1e-20) return rc_fail(err, RC_ERR_INVALID, "embedding is all zeros");
+    float s = (float)(1.0 / sqrt(n2));
+    for (int i = 0; i < dim; i++) out[i] = in[i] * s;
+    return RC_OK;
+}
+
+/* Make room for one more row (exclusive lock held, or not yet published). */
+static rc_status ensure_room(gallery *g, rc_error *err)
+{
+    if (g->count < g->nblocks * GALLERY_BLOCK) return RC_OK;
+    if (g->nblocks == g->cap_blocks) {
+        size_t nc = g->cap_blocks ? g->cap_blocks * 2 : 16;
+        block **nb = realloc(g->blocks, nc * sizeof *nb);
+        if (!nb) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
+        g->blocks = nb;
+        g->cap_blocks = nc;
+    }
+    block *b = malloc(sizeof *b);
+    float *rows = b ? aligned_alloc(64, sizeof(float) * GALLERY_BLOCK * (size_t)g->dim) : NULL;
+    if (!rows) {
+        free(b);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
+    }
+    b->rows = rows;
+    g->blocks[g->nblocks++] = b;
+    return RC_OK;
+}
+
+static void append(gallery *g, int64_t person, int64_t tid, const float *unit)
+{
+    size_t i = g->count++;
+    memcpy(row(g, i), unit, sizeof(float) * (size_t)g->dim);
+    *person_at(g, i) = person;
+    *tid_at(g, i) = tid;
+}
+
+/* Remove row i by moving the last row into it (exclusive lock held). */
+static void remove_at(gallery *g, size_t i)
+{
+    size_t last = g->count - 1;
+    if (i != last) {
+        memcpy(row(g, i), row(g, last), sizeof(float) * (size_t)g->dim);
+        *person_at(g, i) = *person_at(g, last);
+        *tid_at(g, i) = *tid_at(g, last);
+    }
+    g->count--;
+    /* Keep one spare block at most. */
+    if (g->nblocks >= 2 && g->count <= (g->nblocks - 2) * GALLERY_BLOCK) {
+        block *b = g->blocks[--g->nblocks];
+        free(b->rows);
+        free(b);
+    }
+}
+
+static int has_template(gallery *g, int64_t tid)
+{
+    for (size_t i = 0; i < g->count; i++)
+        if (*tid_at(g, i) == tid) return 1;
+    return 0;
+}
+
+rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const float *emb,
+                      rc_error *err)
+{
+    float *unit = malloc(sizeof(float) * (size_t)g->dim);
+    if (!unit) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    rc_status st = normalize(emb, unit, g->dim, err);
+    if (st != RC_OK) {
+        free(unit);
+        return st;
+    }
+    pthread_mutex_lock(&g->writer);
+    pthread_rwlock_rdlock(&g->lock);
+    int dup = has_template(g, template_id);
+    pthread_rwlock_unlock(&g->lock);
+    if (dup) {
+        st = rc_fail(err, RC_ERR_CONFLICT, "template %lld is already in the gallery",
+                     (long long)template_id);
+    } else {
+        pthread_rwlock_wrlock(&g->lock);
+        st = ensure_room(g, err);
+        if (st == RC_OK) append(g, person, template_id, unit);
+        pthread_rwlock_unlock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->writer);
+    free(unit);
+    return st;
+}
+
+/* Remove every row whose person (by_person) or template id matches `key`. */
+static size_t remove_matching(gallery *g, int by_person, int64_t key)
+{
+    size_t removed = 0;
+    for (size_t i = g->count; i-- > 0;) {
+        int64_t v = by_person ? *person_at(g, i) : *tid_at(g, i);
+        if (v == key) {
+            remove_at(g, i);
+            removed++;
+        }
+    }
+    return removed;
+}
+
+size_t gallery_remove_template(gallery *g, int64_t template_id)
+{
+    pthread_mutex_lock(&g->writer);
+    pthread_rwlock_rdlock(&g->lock);
+    size_t at = SIZE_MAX;
+    for (size_t i = 0; i < g->count && at == SIZE_MAX; i++)
+        if (*tid_at(g, i) == template_id) at = i;
+    pthread_rwlock_unlock(&g->lock);
+    if (at != SIZE_MAX) {
+        pthread_rwlock_wrlock(&g->lock);
+        remove_at(g, at);
+        pthread_rwlock_unlock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->writer);
+    return at != SIZE_MAX;
+}
+
+size_t gallery_remove_person(gallery *g, int64_t person)
+{
+    pthread_mutex_lock(&g->writer);
+    pthread_rwlock_wrlock(&g->lock);
+    size_t n = remove_matching(g, 1, person);
+    pthread_rwlock_unlock(&g->lock);
+    pthread_mutex_unlock(&g->writer);
+    return n;
+}
+
+rc_status gallery_replace_person(gallery *g, int64_t person, const float *embs,
+                                 const int64_t *template_ids, int n, rc_error *err)
+{
+    if (n < 0) return rc_fail(err, RC_ERR_INVALID, "negative template count");
+    float *units = n ? malloc(sizeof(float) * (size_t)g->dim * (size_t)n) : NULL;
+    if (n && !units) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        rc_status st =
+            normalize(embs + (size_t)i * g->dim, units + (size_t)i * g->dim, g->dim, err);
+        if (st != RC_OK) {
+            free(units);
+            return st;
+        }
+        for (int j = 0; j < i; j++)
+            if (template_ids[j] == template_ids[i]) {
+                free(units);
+                return rc_fail(err, RC_ERR_CONFLICT, "template %lld given twice",
+                               (long long)template_ids[i]);
+            }
+    }
+    pthread_mutex_lock(&g->writer);
+    rc_status st = RC_OK;
+    /* New ids must not belong to someone else. */
+    pthread_rwlock_rdlock(&g->lock);
+    for (size_t i = 0; i < g->count && st == RC_OK; i++)
+        for (int j = 0; j < n; j++)
+            if (*tid_at(g, i) == template_ids[j] && *person_at(g, i) != person) {
+                st = rc_fail(err, RC_ERR_CONFLICT, "template %lld belongs to another person",
+                             (long long)template_ids[j]);
+                break;
+            }
+    pthread_rwlock_unlock(&g->lock);
+    if (st == RC_OK) {
+        pthread_rwlock_wrlock(&g->lock);
+        size_t before = g->count;
+        remove_matching(g, 1, person);
+        /* Room for all n first so the swap cannot fail half way. */
+        size_t need = g->count + (size_t)n;
+        while (st == RC_OK && g->nblocks * GALLERY_BLOCK < need) {
+            size_t c = g->count;
+            g->count = g->nblocks * GALLERY_BLOCK; /* ask ensure_room for one more block */
+            st = ensure_room(g, err);
+            g->count = c;
+        }
+        if (st == RC_OK)
+            for (int i = 0; i < n; i++)
+                append(g, person, template_ids[i], units + (size_t)i * g->dim);
+        (void)before;
+        pthread_rwlock_unlock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->writer);
+    free(units);
+    return st;
+}
+
+/* A min-heap of the k best hits (root = worst kept). */
+static void heap_push(gallery_hit *h, int *n, int k, gallery_hit x)
+{
+    if (*n < k) {
+        int i = (*n)++;
+        while (i > 0) {
+            int p = (i - 1) / 2;
+            if (h[p].score <= x.score) break;
+            h[i] = h[p];
+            i = p;
+        }
+        h[i] = x;
+        return;
+    }
+    if (x.score <= h[0].score) return;
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        float ms = x.score;
+        if (l < k && h[l].score < ms) m = l, ms = h[l].score;
+        if (r < k && h[r].score < ms) m = r;
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static int by_score_desc(const void *a, const void *b)
+{
+    float x = ((const gallery_hit *)a)->score, y = ((const gallery_hit *)b)->score;
+    return (x < y) - (x > y);
+}
+
+int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
+{
+    if (k <= 0) return 0;
+    float *q = malloc(sizeof(float) * (size_t)g->dim);
+    if (!q) return 0;
+    if (normalize(query, q, g->dim, NULL) != RC_OK) {
+        free(q);
+        return 0;
+    }
+    float scores[GALLERY_BLOCK];
+    int n = 0;
+    pthread_rwlock_rdlock(&g->lock);
+    for (size_t b = 0; b < g->nblocks; b++) {
+        size_t first = b * GALLERY_BLOCK;
+        if (first >= g->count) break;
+        size_t rows = g->count - first < GALLERY_BLOCK ? g->count - first : GALLERY_BLOCK;
+        const block *bl = g->blocks[b];
+        gallery_dot_rows(g->kernel, q, bl->rows, rows, g->dim, scores);
+        for (size_t i = 0; i < rows; i++) {
+            if (n == k && scores[i] <= out[0].score) continue;
+            gallery_hit h = {bl->person[i], bl->tid[i], scores[i]};
+            heap_push(out, &n, k, h);
+        }
+    }
+    pthread_rwlock_unlock(&g->lock);
+    free(q);
+    qsort(out, (size_t)n, sizeof *out, by_score_desc);
+    return n;
+}
+
+gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts)
+{
+    gallery_decide_opts o = opts ? *opts : (gallery_decide_opts){GALLERY_DEFAULT_THRESHOLD, 1};
+    if (o.mean_of < 1) o.mean_of = 1;
+    gallery_match m = {0, -1, -1, -1, -1, 0};
+    int k = 64 + 8 * o.mean_of;
+    gallery_hit *hits = malloc(sizeof *hits * (size_t)k);
+    if (!hits) return m;
+    int n = gallery_search(g, query, k, hits);
+    /* Hits are best first, so each person's first hits are their best. */
+    for (int i = 0; i < n; i++) {
+        int64_t p = hits[i].person;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = hits[j].person == p;
+        if (seen) continue;
+        float sum = 0;
+        int c = 0, total = 0;
+        for (int j = i; j < n; j++)
+            if (hits[j].person == p) {
+                if (c < o.mean_of) sum += hits[j].score, c++;
+                total++;
+            }
+        float score = sum / c;
+        if (score > m.score) {
+            if (m.person >= 0 && m.best > m.second) m.second = m.best;
+            m.person = p;
+            m.score = score;
+            m.best = hits[i].score;
+            m.templates = total;
+        } else if (hits[i].score > m.second) {
+            m.second = hits[i].score;
+        }
+    }
+    free(hits);
+    m.known = m.person >= 0 && m.score >= o.threshold;
+    return m;
+}

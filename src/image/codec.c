@@ -1,0 +1,325 @@
+/*
+ * codec.c — decoding JPEG (libturbojpeg) and PNG (libspng) into RGB images,
+ * EXIF orientation (libexif), and JPEG encoding. Every size is checked
+ * against the caller's pixel limit from the header, before any pixel buffer
+ * is allocated; corrupt and truncated files come back as RC_ERR_CORRUPT with
+ * the decoder's own words.
+ */
+#include <libexif/exif-data.h>
+#include <spng.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "image.h"
+
+#define IMG_MAX_FILE_BYTES (256u * 1024u * 1024u)
+
+img_image *img_new(int w, int h, int channels)
+{
+    if (w <= 0 || h <= 0 || (channels != 1 && channels != 3)) return NULL;
+    if ((uint64_t)w * (uint64_t)h > (uint64_t)1 << 31) return NULL;
+    img_image *im = malloc(sizeof *im);
+    if (!im) return NULL;
+    im->w = w;
+    im->h = h;
+    im->channels = channels;
+    im->px = malloc((size_t)w * (size_t)h * (size_t)channels);
+    if (!im->px) {
+        free(im);
+        return NULL;
+    }
+    return im;
+}
+
+void img_free(img_image *im)
+{
+    if (!im) return;
+    free(im->px);
+    free(im);
+}
+
+img_image *img_clone(const img_image *im)
+{
+    img_image *c = img_new(im->w, im->h, im->channels);
+    if (c) memcpy(c->px, im->px, (size_t)im->w * im->h * im->channels);
+    return c;
+}
+
+img_format img_sniff(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return IMG_FORMAT_JPEG;
+    if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return IMG_FORMAT_PNG;
+    return IMG_FORMAT_UNKNOWN;
+}
+
+static rc_status not_an_image(const void *data, size_t len, rc_error *err)
+{
+    if (len == 0) return rc_fail(err, RC_ERR_UNSUPPORTED, "empty input: not an image");
+    return rc_fail(err, RC_ERR_UNSUPPORTED, "not a JPEG or PNG image (unrecognised header)");
+}
+
+rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fmt, rc_error *err)
+{
+    img_format f = img_sniff(data, len);
+    if (fmt) *fmt = f;
+    if (f == IMG_FORMAT_JPEG) {
+        tjhandle tj = tjInitDecompress();
+        if (!tj) return rc_fail(err, RC_ERR_NOMEM, "cannot start the JPEG decoder");
+        int jw, jh, sub, cs;
+        int r = tjDecompressHeader3(tj, data, (unsigned long)len, &jw, &jh, &sub, &cs);
+        if (r != 0) {
+            rc_fail(err, RC_ERR_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
+            tjDestroy(tj);
+            return RC_ERR_CORRUPT;
+        }
+        tjDestroy(tj);
+        *w = jw;
+        *h = jh;
+        return RC_OK;
+    }
+    if (f == IMG_FORMAT_PNG) {
+        /* IHDR is fixed: width and height are big-endian at offsets 16 and 20. */
+        const unsigned char *p = data;
+        if (len < 24 || memcmp(p + 12, "IHDR", 4) != 0)
+            return rc_fail(err, RC_ERR_CORRUPT, "corrupt PNG: missing IHDR chunk");
+        uint32_t pw = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+        uint32_t ph = (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+        if (pw == 0 || ph == 0 || pw > INT32_MAX || ph > INT32_MAX)
+            return rc_fail(err, RC_ERR_CORRUPT, "corrupt PNG: bad size %ux%u", pw, ph);
+        *w = (int)pw;
+        *h = (int)ph;
+        return RC_OK;
+    }
+    return not_an_image(data, len, err);
+}
+
+static rc_status check_limit(int w, int h, const img_decode_opts *opts, rc_error *err)
+{
+    uint64_t max = opts && opts->max_pixels ? opts->max_pixels : IMG_DEFAULT_MAX_PIXELS;
+    uint64_t n = (uint64_t)w * (uint64_t)h;
+    if (n > max)
+        return rc_fail(err, RC_ERR_LIMIT,
+                       "image is %dx%d (%.1f megapixels), over the limit of %.1f megapixels", w, h,
+                       (double)n / 1e6, (double)max / 1e6);
+    return RC_OK;
+}
+
+static int exif_orientation(const void *data, size_t len)
+{
+    if (len > UINT32_MAX) return 1;
+    ExifData *ed = exif_data_new_from_data(data, (unsigned int)len);
+    if (!ed) return 1;
+    int o = 1;
+    ExifEntry *e = exif_data_get_entry(ed, EXIF_TAG_ORIENTATION);
+    if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
+        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+    exif_data_unref(ed);
+    return o >= 1 && o <= 8 ? o : 1;
+}
+
+static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts *opts,
+                             img_image **out, rc_error *err)
+{
+    tjhandle tj = tjInitDecompress();
+    if (!tj) return rc_fail(err, RC_ERR_NOMEM, "cannot start the JPEG decoder");
+    rc_status st = RC_OK;
+    img_image *im = NULL;
+    unsigned char *cmyk = NULL;
+    int w, h, sub, cs;
+    if (tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &sub, &cs) != 0) {
+        st = rc_fail(err, RC_ERR_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
+        goto done;
+    }
+    if ((st = check_limit(w, h, opts, err)) != RC_OK) goto done;
+    im = img_new(w, h, 3);
+    if (!im) {
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+        goto done;
+    }
+    int r;
+    if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
+        cmyk = malloc((size_t)w * h * 4);
+        if (!cmyk) {
+            st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d CMYK image", w, h);
+            goto done;
+        }
+        r = tjDecompress2(tj, data, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK, 0);
+    } else {
+        r = tjDecompress2(tj, data, (unsigned long)len, im->px, w, w * 3, h, TJPF_RGB, 0);
+    }
+    if (r != 0) {
+        /* Warnings are tolerated (real cameras write slightly odd files),
+         * except a premature end: that is a truncated file. */
+        const char *msg = tjGetErrorStr2(tj);
+        if (tjGetErrorCode(tj) != TJERR_WARNING || strstr(msg, "Premature end")) {
+            st = rc_fail(err, RC_ERR_CORRUPT, "corrupt or truncated JPEG: %s", msg);
+            goto done;
+        }
+    }
+    if (cmyk) {
+        /* libjpeg hands back Adobe-style inverted CMYK: R = C * K / 255. */
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            unsigned k = cmyk[4 * i + 3];
+            for (int c = 0; c < 3; c++)
+                im->px[3 * i + c] = (uint8_t)((cmyk[4 * i + c] * k + 127) / 255);
+        }
+    }
+done:
+    free(cmyk);
+    tjDestroy(tj);
+    if (st != RC_OK) {
+        img_free(im);
+        return st;
+    }
+    *out = im;
+    return RC_OK;
+}
+
+static rc_status decode_png(const void *data, size_t len, const img_decode_opts *opts,
+                            img_image **out, rc_error *err)
+{
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx) return rc_fail(err, RC_ERR_NOMEM, "cannot start the PNG decoder");
+    rc_status st = RC_OK;
+    img_image *im = NULL;
+    unsigned char *rgba = NULL;
+    struct spng_ihdr ihdr;
+    int r;
+    spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
+    spng_set_chunk_limits(ctx, 16u << 20, 64u << 20);
+    if ((r = spng_set_png_buffer(ctx, data, len)) != 0 || (r = spng_get_ihdr(ctx, &ihdr)) != 0) {
+        st = rc_fail(err, RC_ERR_CORRUPT, "corrupt PNG header: %s", spng_strerror(r));
+        goto done;
+    }
+    if (ihdr.width > INT32_MAX || ihdr.height > INT32_MAX) {
+        st = rc_fail(err, RC_ERR_LIMIT, "PNG is %ux%u pixels, too large", ihdr.width, ihdr.height);
+        goto done;
+    }
+    if ((st = check_limit((int)ihdr.width, (int)ihdr.height, opts, err)) != RC_OK) goto done;
+    int w = (int)ihdr.width, h = (int)ihdr.height;
+    size_t size;
+    if ((r = spng_decoded_image_size(ctx, SPNG_FMT_RGBA8, &size)) != 0) {
+        st = rc_fail(err, RC_ERR_CORRUPT, "unsupported PNG: %s", spng_strerror(r));
+        goto done;
+    }
+    im = img_new(w, h, 3);
+    rgba = malloc(size);
+    if (!im || !rgba) {
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+        goto done;
+    }
+    if ((r = spng_decode_image(ctx, rgba, size, SPNG_FMT_RGBA8, SPNG_DECODE_TRNS)) != 0) {
+        st = rc_fail(err, RC_ERR_CORRUPT, "corrupt or truncated PNG: %s", spng_strerror(r));
+        goto done;
+    }
+    /* Transparent pixels are composited over white, as a viewer shows them. */
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        unsigned a = rgba[4 * i + 3];
+        for (int c = 0; c < 3; c++)
+            im->px[3 * i + c] = (uint8_t)((rgba[4 * i + c] * a + 255 * (255 - a) + 127) / 255);
+    }
+done:
+    free(rgba);
+    spng_ctx_free(ctx);
+    if (st != RC_OK) {
+        img_free(im);
+        return st;
+    }
+    *out = im;
+    return RC_OK;
+}
+
+rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, img_image **out,
+                     rc_error *err)
+{
+    *out = NULL;
+    img_format f = img_sniff(data, len);
+    img_image *im = NULL;
+    rc_status st;
+    if (f == IMG_FORMAT_JPEG)
+        st = decode_jpeg(data, len, opts, &im, err);
+    else if (f == IMG_FORMAT_PNG)
+        st = decode_png(data, len, opts, &im, err);
+    else
+        return not_an_image(data, len, err);
+    if (st != RC_OK) return st;
+    if (f == IMG_FORMAT_JPEG && !(opts && opts->ignore_exif)) {
+        int o = exif_orientation(data, len);
+        if (o != 1) {
+            img_image *r = img_orient(im, o);
+            img_free(im);
+            if (!r) return rc_fail(err, RC_ERR_NOMEM, "out of memory rotating the image");
+            im = r;
+        }
+    }
+    *out = im;
+    return RC_OK;
+}
+
+rc_status img_load(const char *path, const img_decode_opts *opts, img_image **out, rc_error *err)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    rc_status st = rc_read_file(path, IMG_MAX_FILE_BYTES, &buf, &len, err);
+    if (st != RC_OK) return st;
+    st = img_decode(buf, len, opts, out, err);
+    free(buf);
+    if (st != RC_OK && err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc_fail(err, st, "%s: %s", path, msg);
+    }
+    return st;
+}
+
+rc_status img_encode_jpeg(const img_image *im, int quality, unsigned char **out, size_t *len,
+                          rc_error *err)
+{
+    tjhandle tj = tjInitCompress();
+    if (!tj) return rc_fail(err, RC_ERR_NOMEM, "cannot start the JPEG encoder");
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    if (quality < 1) quality = 1;
+    if (quality > 100) quality = 100;
+    int gray = im->channels == 1;
+    int r = tjCompress2(tj, im->px, im->w, im->w * im->channels, im->h, gray ? TJPF_GRAY : TJPF_RGB,
+                        &buf, &size, gray ? TJSAMP_GRAY : TJSAMP_420, quality, 0);
+    if (r != 0) {
+        rc_fail(err, RC_ERR_INTERNAL, "JPEG encoding failed: %s", tjGetErrorStr2(tj));
+        tjFree(buf);
+        tjDestroy(tj);
+        return RC_ERR_INTERNAL;
+    }
+    tjDestroy(tj);
+    *out = malloc(size);
+    if (!*out) {
+        tjFree(buf);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    memcpy(*out, buf, size);
+    *len = size;
+    tjFree(buf);
+    return RC_OK;
+}
+
+rc_status img_save_jpeg(const img_image *im, int quality, const char *path, rc_error *err)
+{
+    unsigned char *buf;
+    size_t len;
+    rc_status st = img_encode_jpeg(im, quality, &buf, &len, err);
+    if (st != RC_OK) return st;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        free(buf);
+        return rc_fail(err, RC_ERR_IO, "cannot write %s", path);
+    }
+    size_t n = fwrite(buf, 1, len, f);
+    int bad = fclose(f) != 0 || n != len;
+    free(buf);
+    if (bad) return rc_fail(err, RC_ERR_IO, "cannot write %s (disk full?)", path);
+    return RC_OK;
+}

@@ -1,0 +1,103 @@
+/*
+ * image — the pixels the face pipeline works on: decoding JPEG and PNG
+ * (honouring EXIF orientation, grayscale, CMYK and 1-channel files), JPEG
+ * encoding, resizing, colour conversion, affine warps with bilinear sampling
+ * and a little drawing for annotated frames.
+ *
+ * An image is a plain struct: 8-bit pixels, row-major, channels interleaved
+ * (1 = gray, 3 = RGB), no padding between rows. Decoders check the pixel
+ * count from the header before they allocate, so a hostile file that claims
+ * to be 100 000 x 100 000 pixels costs nothing.
+ */
+#ifndef RC_IMAGE_H
+#define RC_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../rc/rc.h"
+
+typedef struct {
+    int w, h;
+    int channels; /* 1 (gray) or 3 (RGB) */
+    uint8_t *px;  /* w * h * channels bytes */
+} img_image;
+
+typedef enum { IMG_FORMAT_UNKNOWN = 0, IMG_FORMAT_JPEG, IMG_FORMAT_PNG } img_format;
+
+#define IMG_DEFAULT_MAX_PIXELS (40u * 1000u * 1000u)
+
+typedef struct {
+    uint64_t max_pixels; /* 0 means IMG_DEFAULT_MAX_PIXELS */
+    int ignore_exif;     /* nonzero: do not apply EXIF orientation */
+} img_decode_opts;
+
+/* A new image with uninitialised pixels (NULL on bad size or no memory). */
+img_image *img_new(int w, int h, int channels);
+void img_free(img_image *im);
+img_image *img_clone(const img_image *im);
+
+/* The format of a buffer from its magic bytes. */
+img_format img_sniff(const void *data, size_t len);
+
+/* Width and height from the header only (before EXIF rotation). */
+rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fmt, rc_error *err);
+
+/* Decode a JPEG or PNG into a new RGB image (gray and CMYK sources are
+ * converted; EXIF orientation is applied). `opts` may be NULL. The caller
+ * frees *out with img_free. Errors: RC_ERR_UNSUPPORTED (not an image),
+ * RC_ERR_LIMIT (too many pixels), RC_ERR_CORRUPT (bad or truncated data). */
+rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, img_image **out,
+                     rc_error *err);
+/* img_decode on a file's contents (files over 256 MiB are refused). */
+rc_status img_load(const char *path, const img_decode_opts *opts, img_image **out, rc_error *err);
+
+/* Encode as baseline JPEG (quality 1..100). *out is malloc'ed; caller frees. */
+rc_status img_encode_jpeg(const img_image *im, int quality, unsigned char **out, size_t *len,
+                          rc_error *err);
+rc_status img_save_jpeg(const img_image *im, int quality, const char *path, rc_error *err);
+
+/* Rotate/flip by an EXIF orientation value 1..8 into a new image. */
+img_image *img_orient(const img_image *im, int orientation);
+
+/* Colour conversion into new images. Gray uses BT.601 weights. */
+img_image *img_to_gray(const img_image *im);
+img_image *img_to_rgb(const img_image *im);
+
+typedef enum {
+    IMG_RESIZE_AUTO = 0, /* area when shrinking by more than 2x, else bilinear */
+    IMG_RESIZE_BILINEAR,
+    IMG_RESIZE_AREA,
+} img_resize_mode;
+
+/* Resize into a new image of w x h. */
+img_image *img_resize(const img_image *im, int w, int h, img_resize_mode mode);
+
+/* Warp: each output pixel (x, y) samples the source at
+ *   (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5])
+ * (so `m` maps destination to source) with bilinear interpolation; samples
+ * outside the source take `border` (0..255) in every channel. */
+img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int out_h, int border);
+
+/* Invert a 2x3 affine matrix. Returns 0 on success, -1 if singular. */
+int img_affine_invert(const float m[6], float inv[6]);
+
+/* Crop the rectangle (x, y, w, h) — which may extend past the edges — and
+ * scale it to out_w x out_h with bilinear sampling; outside pixels take
+ * `border`. */
+img_image *img_crop_resize(const img_image *im, float x, float y, float w, float h, int out_w,
+                           int out_h, int border);
+
+/* Pad by `pad` pixels on every side with a constant value. */
+img_image *img_pad(const img_image *im, int pad, int value);
+
+/* Drawing on RGB images (clipped to the image). */
+void img_draw_rect(img_image *im, int x0, int y0, int x1, int y1, int thickness, uint8_t r,
+                   uint8_t g, uint8_t b);
+void img_draw_dot(img_image *im, int cx, int cy, int radius, uint8_t r, uint8_t g, uint8_t b);
+/* A short label in a 5x7 pixel font (digits, letters, a few symbols),
+ * scaled by `scale`, with its top-left at (x, y). */
+void img_draw_text(img_image *im, int x, int y, int scale, const char *text, uint8_t r, uint8_t g,
+                   uint8_t b);
+
+#endif

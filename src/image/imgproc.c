@@ -1,0 +1,402 @@
+/*
+ * imgproc.c — pixel operations on decoded images: orientation, colour
+ * conversion, resize (bilinear with half-pixel centres like OpenCV, and area
+ * averaging for large reductions, which avoids the aliasing that makes a
+ * downscaled face look sharper or blurrier than it is), affine warps with
+ * bilinear sampling, crops that may run past the edges, and drawing.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+
+img_image *img_orient(const img_image *im, int o)
+{
+    int W = im->w, H = im->h, C = im->channels;
+    int swap = o >= 5 && o <= 8;
+    img_image *out = img_new(swap ? H : W, swap ? W : H, C);
+    if (!out) return NULL;
+    for (int y = 0; y < out->h; y++) {
+        for (int x = 0; x < out->w; x++) {
+            int sx, sy;
+            switch (o) {
+            case 2:
+                sx = W - 1 - x, sy = y;
+                break;
+            case 3:
+                sx = W - 1 - x, sy = H - 1 - y;
+                break;
+            case 4:
+                sx = x, sy = H - 1 - y;
+                break;
+            case 5:
+                sx = y, sy = x;
+                break;
+            case 6:
+                sx = y, sy = H - 1 - x;
+                break;
+            case 7:
+                sx = W - 1 - y, sy = H - 1 - x;
+                break;
+            case 8:
+                sx = W - 1 - y, sy = x;
+                break;
+            default:
+                sx = x, sy = y;
+                break;
+            }
+            memcpy(out->px + ((size_t)y * out->w + x) * C, im->px + ((size_t)sy * W + sx) * C,
+                   (size_t)C);
+        }
+    }
+    return out;
+}
+
+img_image *img_to_gray(const img_image *im)
+{
+    img_image *g = img_new(im->w, im->h, 1);
+    if (!g) return NULL;
+    size_t n = (size_t)im->w * im->h;
+    if (im->channels == 1) {
+        memcpy(g->px, im->px, n);
+        return g;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = im->px + 3 * i;
+        /* BT.601 in 14-bit fixed point, as OpenCV's RGB2GRAY. */
+        g->px[i] = (uint8_t)((p[0] * 4899 + p[1] * 9617 + p[2] * 1868 + 8192) >> 14);
+    }
+    return g;
+}
+
+img_image *img_to_rgb(const img_image *im)
+{
+    if (im->channels == 3) return img_clone(im);
+    img_image *c = img_new(im->w, im->h, 3);
+    if (!c) return NULL;
+    for (size_t i = 0; i < (size_t)im->w * im->h; i++)
+        c->px[3 * i] = c->px[3 * i + 1] = c->px[3 * i + 2] = im->px[i];
+    return c;
+}
+
+static uint8_t clamp_u8(float v)
+{
+    if (v <= 0.f) return 0;
+    if (v >= 255.f) return 255;
+    return (uint8_t)(v + 0.5f);
+}
+
+static img_image *resize_bilinear(const img_image *im, int w, int h)
+{
+    img_image *out = img_new(w, h, im->channels);
+    if (!out) return NULL;
+    int C = im->channels;
+    float sx = (float)im->w / w, sy = (float)im->h / h;
+    int *x0 = malloc(sizeof(int) * w);
+    float *fx = malloc(sizeof(float) * w);
+    if (!x0 || !fx) {
+        free(x0);
+        free(fx);
+        img_free(out);
+        return NULL;
+    }
+    for (int x = 0; x < w; x++) {
+        float s = (x + 0.5f) * sx - 0.5f;
+        if (s < 0) s = 0;
+        int i = (int)s;
+        if (i >= im->w - 1) {
+            i = im->w - 1;
+            s = (float)i;
+        }
+        x0[x] = i;
+        fx[x] = s - i;
+    }
+    for (int y = 0; y < h; y++) {
+        float s = (y + 0.5f) * sy - 0.5f;
+        if (s < 0) s = 0;
+        int j = (int)s;
+        if (j >= im->h - 1) {
+            j = im->h - 1;
+            s = (float)j;
+        }
+        float fy = s - j;
+        int j1 = j + 1 < im->h ? j + 1 : j;
+        const uint8_t *r0 = im->px + (size_t)j * im->w * C, *r1 = im->px + (size_t)j1 * im->w * C;
+        uint8_t *o = out->px + (size_t)y * w * C;
+        for (int x = 0; x < w; x++) {
+            int i = x0[x], i1 = i + 1 < im->w ? i + 1 : i;
+            float a = fx[x];
+            for (int c = 0; c < C; c++) {
+                float t = r0[i * C + c] + (r0[i1 * C + c] - r0[i * C + c]) * a;
+                float b = r1[i * C + c] + (r1[i1 * C + c] - r1[i * C + c]) * a;
+                o[x * C + c] = clamp_u8(t + (b - t) * fy);
+            }
+        }
+    }
+    free(x0);
+    free(fx);
+    return out;
+}
+
+/* Area resampling: each output pixel is the coverage-weighted mean of the
+ * source pixels its footprint overlaps. Done separably (rows then columns)
+ * in float. */
+typedef struct {
+    int first, count;
+    float *w;
+} area_span;
+
+static area_span *area_spans(int src, int dst)
+{
+    area_span *sp = calloc((size_t)dst, sizeof *sp);
+    if (!sp) return NULL;
+    double scale = (double)src / dst;
+    for (int i = 0; i < dst; i++) {
+        double a = i * scale, b = (i + 1) * scale;
+        int first = (int)floor(a), last = (int)ceil(b) - 1;
+        if (last >= src) last = src - 1;
+        if (last < first) last = first;
+        sp[i].first = first;
+        sp[i].count = last - first + 1;
+        sp[i].w = malloc(sizeof(float) * sp[i].count);
+        if (!sp[i].w) {
+            for (int k = 0; k <= i; k++) free(sp[k].w);
+            free(sp);
+            return NULL;
+        }
+        for (int k = 0; k < sp[i].count; k++) {
+            double lo = first + k, hi = lo + 1;
+            double cov = (hi < b ? hi : b) - (lo > a ? lo : a);
+            sp[i].w[k] = (float)(cov / scale);
+        }
+    }
+    return sp;
+}
+
+static void free_spans(area_span *sp, int n)
+{
+    if (!sp) return;
+    for (int i = 0; i < n; i++) free(sp[i].w);
+    free(sp);
+}
+
+static img_image *resize_area(const img_image *im, int w, int h)
+{
+    int C = im->channels;
+    img_image *out = img_new(w, h, C);
+    area_span *xs = area_spans(im->w, w), *ys = area_spans(im->h, h);
+    float *tmp = malloc(sizeof(float) * (size_t)w * im->h * C);
+    if (!out || !xs || !ys || !tmp) {
+        img_free(out);
+        out = NULL;
+        goto done;
+    }
+    for (int y = 0; y < im->h; y++) {
+        const uint8_t *r = im->px + (size_t)y * im->w * C;
+        float *t = tmp + (size_t)y * w * C;
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < C; c++) {
+                float s = 0;
+                for (int k = 0; k < xs[x].count; k++)
+                    s += xs[x].w[k] * r[(xs[x].first + k) * C + c];
+                t[x * C + c] = s;
+            }
+    }
+    for (int y = 0; y < h; y++) {
+        uint8_t *o = out->px + (size_t)y * w * C;
+        for (int i = 0; i < w * C; i++) {
+            float s = 0;
+            for (int k = 0; k < ys[y].count; k++)
+                s += ys[y].w[k] * tmp[(size_t)(ys[y].first + k) * w * C + i];
+            o[i] = clamp_u8(s);
+        }
+    }
+done:
+    free(tmp);
+    free_spans(xs, w);
+    free_spans(ys, h);
+    return out;
+}
+
+img_image *img_resize(const img_image *im, int w, int h, img_resize_mode mode)
+{
+    if (w <= 0 || h <= 0) return NULL;
+    if (mode == IMG_RESIZE_AUTO)
+        mode = (im->w >= 2 * w && im->h >= 2 * h) ? IMG_RESIZE_AREA : IMG_RESIZE_BILINEAR;
+    if (mode == IMG_RESIZE_AREA && w <= im->w && h <= im->h) return resize_area(im, w, h);
+    return resize_bilinear(im, w, h);
+}
+
+int img_affine_invert(const float m[6], float inv[6])
+{
+    double det = (double)m[0] * m[4] - (double)m[1] * m[3];
+    if (fabs(det) < 1e-12) return -1;
+    double a = m[4] / det, b = -m[1] / det, d = -m[3] / det, e = m[0] / det;
+    inv[0] = (float)a;
+    inv[1] = (float)b;
+    inv[2] = (float)(-(a * m[2] + b * m[5]));
+    inv[3] = (float)d;
+    inv[4] = (float)e;
+    inv[5] = (float)(-(d * m[2] + e * m[5]));
+    return 0;
+}
+
+img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int out_h, int border)
+{
+    img_image *out = img_new(out_w, out_h, im->channels);
+    if (!out) return NULL;
+    int C = im->channels, W = im->w, H = im->h;
+    float bv = (float)(border < 0 ? 0 : border > 255 ? 255 : border);
+    for (int y = 0; y < out_h; y++) {
+        uint8_t *o = out->px + (size_t)y * out_w * C;
+        for (int x = 0; x < out_w; x++) {
+            float sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
+            float fx0 = floorf(sx), fy0 = floorf(sy);
+            if (!(fx0 > -2.f && fy0 > -2.f && fx0 < (float)W + 1 && fy0 < (float)H + 1)) {
+                for (int c = 0; c < C; c++) o[x * C + c] = (uint8_t)bv;
+                continue;
+            }
+            int x0 = (int)fx0, y0 = (int)fy0;
+            float ax = sx - fx0, ay = sy - fy0;
+            for (int c = 0; c < C; c++) {
+                float v[4];
+                for (int k = 0; k < 4; k++) {
+                    int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+                    v[k] = (xx >= 0 && yy >= 0 && xx < W && yy < H)
+                               ? im->px[((size_t)yy * W + xx) * C + c]
+                               : bv;
+                }
+                float t = v[0] + (v[1] - v[0]) * ax, b = v[2] + (v[3] - v[2]) * ax;
+                o[x * C + c] = clamp_u8(t + (b - t) * ay);
+            }
+        }
+    }
+    return out;
+}
+
+img_image *img_crop_resize(const img_image *im, float x, float y, float w, float h, int out_w,
+                           int out_h, int border)
+{
+    if (w <= 0 || h <= 0 || out_w <= 0 || out_h <= 0) return NULL;
+    /* Large reductions would alias with point sampling: shrink the whole
+     * crop region first with area averaging. */
+    float sx = w / out_w, sy = h / out_h;
+    if (sx > 2.f && sy > 2.f) {
+        int x0 = (int)floorf(x), y0 = (int)floorf(y);
+        int x1 = (int)ceilf(x + w), y1 = (int)ceilf(y + h);
+        if (x0 < 0) x0 = 0;
+        if (y0 < 0) y0 = 0;
+        if (x1 > im->w) x1 = im->w;
+        if (y1 > im->h) y1 = im->h;
+        int cw = x1 - x0, ch = y1 - y0;
+        int tw = (int)(cw / (sx / 1.5f)), th = (int)(ch / (sy / 1.5f));
+        if (cw > 0 && ch > 0 && tw >= 1 && th >= 1) {
+            img_image *sub = img_new(cw, ch, im->channels);
+            if (!sub) return NULL;
+            for (int r = 0; r < ch; r++)
+                memcpy(sub->px + (size_t)r * cw * im->channels,
+                       im->px + ((size_t)(y0 + r) * im->w + x0) * im->channels,
+                       (size_t)cw * im->channels);
+            img_image *small = resize_area(sub, tw, th);
+            img_free(sub);
+            if (!small) return NULL;
+            float kx = (float)tw / cw, ky = (float)th / ch;
+            float m[6] = {sx * kx, 0,       (x - x0 + 0.5f * sx) * kx - 0.5f,
+                          0,       sy * ky, (y - y0 + 0.5f * sy) * ky - 0.5f};
+            img_image *out = img_warp_affine(small, m, out_w, out_h, border);
+            img_free(small);
+            return out;
+        }
+    }
+    float m[6] = {sx, 0, x + 0.5f * sx - 0.5f, 0, sy, y + 0.5f * sy - 0.5f};
+    return img_warp_affine(im, m, out_w, out_h, border);
+}
+
+img_image *img_pad(const img_image *im, int pad, int value)
+{
+    if (pad < 0) return NULL;
+    img_image *out = img_new(im->w + 2 * pad, im->h + 2 * pad, im->channels);
+    if (!out) return NULL;
+    memset(out->px, value, (size_t)out->w * out->h * out->channels);
+    size_t row = (size_t)im->w * im->channels;
+    for (int y = 0; y < im->h; y++)
+        memcpy(out->px + ((size_t)(y + pad) * out->w + pad) * im->channels,
+               im->px + (size_t)y * row, row);
+    return out;
+}
+
+static void put(img_image *im, int x, int y, uint8_t r, uint8_t g, uint8_t b)
+{
+    if (x < 0 || y < 0 || x >= im->w || y >= im->h) return;
+    uint8_t *p = im->px + ((size_t)y * im->w + x) * im->channels;
+    if (im->channels == 1) {
+        p[0] = (uint8_t)((r * 77 + g * 150 + b * 29) >> 8);
+        return;
+    }
+    p[0] = r;
+    p[1] = g;
+    p[2] = b;
+}
+
+void img_draw_rect(img_image *im, int x0, int y0, int x1, int y1, int t, uint8_t r, uint8_t g,
+                   uint8_t b)
+{
+    if (t < 1) t = 1;
+    for (int k = 0; k < t; k++) {
+        for (int x = x0 - k; x <= x1 + k; x++) {
+            put(im, x, y0 - k, r, g, b);
+            put(im, x, y1 + k, r, g, b);
+        }
+        for (int y = y0 - k; y <= y1 + k; y++) {
+            put(im, x0 - k, y, r, g, b);
+            put(im, x1 + k, y, r, g, b);
+        }
+    }
+}
+
+void img_draw_dot(img_image *im, int cx, int cy, int radius, uint8_t r, uint8_t g, uint8_t b)
+{
+    for (int y = -radius; y <= radius; y++)
+        for (int x = -radius; x <= radius; x++)
+            if (x * x + y * y <= radius * radius) put(im, cx + x, cy + y, r, g, b);
+}
+
+/* 5x7 glyphs, one byte per row, bit 4 = leftmost column. */
+static const char font_chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_:%?/ ";
+static const uint8_t font_rows[][7] = {
+    {14, 17, 19, 21, 25, 17, 14}, {4, 12, 4, 4, 4, 4, 14},      {14, 17, 1, 2, 4, 8, 31},
+    {31, 2, 4, 2, 1, 17, 14},     {2, 6, 10, 18, 31, 2, 2},     {31, 16, 30, 1, 1, 17, 14},
+    {6, 8, 16, 30, 17, 17, 14},   {31, 1, 2, 4, 8, 8, 8},       {14, 17, 17, 14, 17, 17, 14},
+    {14, 17, 17, 15, 1, 2, 12},   {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30},
+    {14, 17, 16, 16, 16, 17, 14}, {28, 18, 17, 17, 17, 18, 28}, {31, 16, 16, 30, 16, 16, 31},
+    {31, 16, 16, 30, 16, 16, 16}, {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17},
+    {14, 4, 4, 4, 4, 4, 14},      {7, 2, 2, 2, 2, 18, 12},      {17, 18, 20, 24, 20, 18, 17},
+    {16, 16, 16, 16, 16, 16, 31}, {17, 27, 21, 21, 17, 17, 17}, {17, 17, 25, 21, 19, 17, 17},
+    {14, 17, 17, 17, 17, 17, 14}, {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13},
+    {30, 17, 17, 30, 20, 18, 17}, {15, 16, 16, 14, 1, 1, 30},   {31, 4, 4, 4, 4, 4, 4},
+    {17, 17, 17, 17, 17, 17, 14}, {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10},
+    {17, 17, 10, 4, 10, 17, 17},  {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31},
+    {0, 0, 0, 0, 0, 12, 12},      {0, 0, 0, 31, 0, 0, 0},       {0, 0, 0, 0, 0, 0, 31},
+    {0, 12, 12, 0, 12, 12, 0},    {24, 25, 2, 4, 8, 19, 3},     {14, 17, 1, 2, 4, 0, 4},
+    {1, 1, 2, 4, 8, 16, 16},      {0, 0, 0, 0, 0, 0, 0},
+};
+
+void img_draw_text(img_image *im, int x, int y, int scale, const char *text, uint8_t r, uint8_t g,
+                   uint8_t b)
+{
+    if (scale < 1) scale = 1;
+    for (const char *s = text; *s; s++, x += 6 * scale) {
+        char ch = *s;
+        if (ch >= 'a' && ch <= 'z') ch = (char)(ch - 'a' + 'A');
+        const char *at = strchr(font_chars, ch);
+        if (!at || !ch) at = strchr(font_chars, '?');
+        const uint8_t *rows = font_rows[at - font_chars];
+        for (int ry = 0; ry < 7; ry++)
+            for (int rx = 0; rx < 5; rx++)
+                if (rows[ry] & (16 >> rx))
+                    for (int dy = 0; dy < scale; dy++)
+                        for (int dx = 0; dx < scale; dx++)
+                            put(im, x + rx * scale + dx, y + ry * scale + dy, r, g, b);
+    }
+}

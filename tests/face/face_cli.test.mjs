@@ -1,0 +1,163 @@
+// face_cli.test.mjs — the face commands of the real `rollcall` binary on the
+// test photos: detect (text, JSON, --draw), embed (and its agreement with ONNX
+// Runtime on the same aligned crops), compare, identify against a folder
+// gallery, and clear errors for corrupt, empty, huge and non-image inputs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = process.env.ROLLCALL_BIN;
+const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+const MODELS = process.env.ROLLCALL_MODELS;
+const env = { ...process.env, ROLLCALL_MODELS: MODELS };
+const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+const tmp = mkdtempSync(join(tmpdir(), 'rollcall-face-'));
+
+test('every face command has --help', () => {
+  for (const cmd of ['detect', 'embed', 'compare', 'identify']) {
+    const r = run([cmd, '--help']);
+    assert.equal(r.status, 0, cmd);
+    assert.match(r.stdout, new RegExp(`Usage: rollcall ${cmd}`));
+  }
+  const b = run(['bench', '--help']);
+  assert.match(b.stdout, /pipeline/);
+  assert.match(b.stdout, /gallery/);
+});
+
+test('detect finds the two men in the Obama and Biden photo and draws them', () => {
+  const out = join(tmp, 'ob.jpg');
+  const r = run(['detect', '--json', '--draw', out, join(FACES, 'group/ageitgey_obama_and_biden.jpg')]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.length, 1);
+  const faces = doc[0].faces;
+  assert.ok(faces.length >= 2);
+  for (const f of faces.slice(0, 2)) {
+    assert.ok(f.score > 0.9);
+    assert.ok(f.box.w > 100 && f.box.h > 100);
+    assert.ok(f.landmarks.left_eye[0] < f.landmarks.right_eye[0]);
+    assert.ok(f.liveness >= 0 && f.liveness <= 1);
+    assert.equal(typeof f.quality.ok, 'boolean');
+  }
+  const jpg = readFileSync(out);
+  assert.equal(jpg[0], 0xff);
+  assert.equal(jpg[1], 0xd8);
+});
+
+test('detect on a photo without faces prints zero faces', () => {
+  const r = run(['detect', join(FACES, 'noface/ocv4n_car.jpg')]);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /: 0 faces/);
+});
+
+test('bad input gives clear errors, never a crash', () => {
+  const empty = join(tmp, 'empty.jpg');
+  writeFileSync(empty, '');
+  const text = join(tmp, 'notes.jpg');
+  writeFileSync(text, 'this is not a photo\n');
+  const photo = readFileSync(join(FACES, 'group/ageitgey_obama_and_biden.jpg'));
+  const cut = join(tmp, 'truncated.jpg');
+  writeFileSync(cut, photo.subarray(0, photo.length >> 1));
+  const huge = Buffer.from(photo);
+  for (let i = 0; i + 9 < huge.length; i++)
+    if (huge[i] === 0xff && (huge[i + 1] === 0xc0 || huge[i + 1] === 0xc2)) {
+      huge.writeUInt16BE(60000, i + 5);
+      huge.writeUInt16BE(60000, i + 7);
+      break;
+    }
+  const big = join(tmp, 'huge.jpg');
+  writeFileSync(big, huge);
+  const cases = [
+    [empty, /empty input: not an image/],
+    [text, /not a JPEG or PNG image/],
+    [cut, /corrupt or truncated JPEG/],
+    [big, /over the limit of 40.0 megapixels/],
+    [join(tmp, 'missing.jpg'), /missing\.jpg/],
+  ];
+  for (const [file, msg] of cases) {
+    const r = run(['detect', file]);
+    assert.equal(r.status, 1, file);
+    assert.match(r.stderr, msg);
+    const e = run(['embed', file]);
+    assert.equal(e.status, 1);
+    assert.match(e.stderr, msg);
+  }
+  const u = run(['detect', '--threshold', '7', join(FACES, 'noface/ocv4n_car.jpg')]);
+  assert.equal(u.status, 2);
+  assert.match(u.stderr, /--threshold must be a number from 0 to 1/);
+  const m = run(['detect', '--models', join(tmp, 'nomodels'), join(FACES, 'noface/ocv4n_car.jpg')]);
+  assert.equal(m.status, 1);
+  assert.match(m.stderr, /fr_detect\.onnx/);
+  const n = run(['embed', join(FACES, 'noface/ocv4n_car.jpg')]);
+  assert.equal(n.status, 1);
+  assert.match(n.stderr, /no face found/);
+});
+
+test('embed prints a unit-length 512-d embedding with the model id, matching ONNX Runtime', async () => {
+  const raw = join(tmp, 'aligned.rgb');
+  const r = run(['embed', '--dump-aligned', raw, join(FACES, 'id/deepface_angelina/1.jpg')]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.match(doc.model, /^fr_feature\.onnx@sha256:[0-9a-f]{12}$/);
+  assert.equal(doc.embedding.length, 512);
+  const norm = Math.hypot(...doc.embedding);
+  assert.ok(Math.abs(norm - 1) < 1e-4);
+  // The same aligned crop through ONNX Runtime: (x - 127) / 128, RGB planes.
+  const px = readFileSync(raw);
+  assert.equal(px.length, 112 * 112 * 3);
+  const input = new Float32Array(3 * 112 * 112);
+  for (let i = 0; i < 112 * 112; i++)
+    for (let c = 0; c < 3; c++) input[c * 112 * 112 + i] = (px[3 * i + c] - 127) / 128;
+  const require = createRequire(import.meta.url);
+  const ort = require(join(process.env.ROLLCALL_SOURCE, 'node_modules', 'onnxruntime-node'));
+  const s = await ort.InferenceSession.create(join(MODELS, 'fr_feature.onnx'), { intraOpNumThreads: 1 });
+  const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, 112, 112]) });
+  const ref = Array.from(out[s.outputNames[0]].data);
+  const rn = Math.hypot(...ref);
+  let cos = 0;
+  for (let i = 0; i < 512; i++) cos += (ref[i] / rn) * doc.embedding[i];
+  assert.ok(cos >= 0.999, `cosine with ONNX Runtime ${cos}`);
+  // --aligned on the same crop gives the same answer.
+});
+
+test('compare says same person for two photos of one person, different otherwise', () => {
+  const same = run(['compare', '--json', join(FACES, 'id/ageitgey_obama/1.jpg'), join(FACES, 'id/ageitgey_obama/2.jpg')]);
+  assert.equal(same.status, 0, same.stderr);
+  const a = JSON.parse(same.stdout);
+  assert.equal(a.same, true);
+  const diff = run(['compare', join(FACES, 'id/ageitgey_obama/1.jpg'), join(FACES, 'id/deepface_angelina/1.jpg')]);
+  assert.equal(diff.status, 0);
+  assert.match(diff.stdout, /different people/);
+  const usage = run(['compare', join(FACES, 'id/ageitgey_obama/1.jpg')]);
+  assert.equal(usage.status, 2);
+});
+
+test('identify names the people of a folder gallery in group photos, others unknown', () => {
+  // A gallery of three people, linked from the test photos (no copies).
+  const g = join(tmp, 'gallery');
+  for (const p of ['ageitgey_obama', 'twd_daryl', 'twd_rick']) {
+    mkdirSync(join(g, p), { recursive: true });
+    symlinkSync(join(FACES, 'id', p, '1.jpg'), join(g, p, '1.jpg'));
+    symlinkSync(join(FACES, 'id', p, '2.jpg'), join(g, p, '2.jpg'));
+  }
+  const out = join(tmp, 'drawn');
+  mkdirSync(out);
+  const r = run(['identify', '--json', '--gallery', g, '--draw', out,
+    join(FACES, 'group/ageitgey_obama_and_biden.jpg'), join(FACES, 'group/ocv4n_daryl-rick.jpg')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /gallery: 3 people, 6 photos enrolled/);
+  const doc = JSON.parse(r.stdout);
+  const names = (i) => doc[i].faces.filter((f) => f.known).map((f) => f.identity).sort();
+  assert.deepEqual(names(0), ['ageitgey_obama']);
+  assert.deepEqual(names(1), ['twd_daryl', 'twd_rick']);
+  assert.ok(doc[0].faces.some((f) => f.identity === 'unknown'), 'Biden is unknown');
+  assert.ok(existsSync(join(out, 'ocv4n_daryl-rick.jpg')));
+  const missing = run(['identify', join(FACES, 'group/ocv4n_daryl-rick.jpg')]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--gallery DIR is required/);
+  rmSync(tmp, { recursive: true, force: true });
+});

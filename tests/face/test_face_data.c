@@ -1,0 +1,359 @@
+/* test_face_data.c — the face pipeline on the real test photos
+ * (../shared/testdata/faces) with the default models: the acceptance
+ * figures of the face issue. Prints the measured identification figures and
+ * the threshold for a 0.1% false-accept rate; asserts the targets:
+ *   - every id/ photo: exactly one face of at least 40 px (the quality
+ *     minimum; smaller faces are bystanders in the background);
+ *   - noface/: no face, except at most one hard case;
+ *   - all 43 labelled PASCAL faces found with IoU >= 0.4;
+ *   - leave-one-out rank-1 >= 99% and TAR >= 99% at FAR = 0.1%;
+ *   - the default gallery threshold keeps FAR <= 0.2% and TAR >= 99%;
+ *   - two threads with their own workers get identical answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face.h"
+#include "gallery/gallery.h"
+
+static face_models *models;
+static char faces_dir[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *m = getenv("ROLLCALL_MODELS"), *t = getenv("ROLLCALL_TESTDATA");
+    snprintf(faces_dir, sizeof faces_dir, "%s/faces", t ? t : "../shared/testdata");
+    rc_error err;
+    if (face_models_load(m ? m : "models", 0, &models, &err) != RC_OK) {
+        fprintf(stderr, "# cannot load models: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    face_models_free(models);
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of a directory (not starting with '.'); NULL-terminated. */
+static char **list_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return NULL;
+    char **v = calloc(512, sizeof *v);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 511)
+        if (e->d_name[0] != '.') v[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(v, (size_t)n, sizeof *v, cmp_name);
+    return v;
+}
+
+static void free_list(char **v)
+{
+    for (int i = 0; v && v[i]; i++) free(v[i]);
+    free(v);
+}
+
+static int analyze_file(face_worker *w, const char *path, face_info **f, int *n)
+{
+    img_image *im;
+    rc_error err;
+    if (img_load(path, NULL, &im, &err) != RC_OK) {
+        fprintf(stderr, "# %s\n", err.msg);
+        return -1;
+    }
+    face_opts o = face_opts_default();
+    rc_status st = face_analyze(w, im, &o, f, n, &err);
+    img_free(im);
+    if (st != RC_OK) fprintf(stderr, "# %s: %s\n", path, err.msg);
+    return st == RC_OK ? 0 : -1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+static void identification_over_id_photos(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/id", faces_dir);
+    char **people = list_dir(path);
+    if (!people) skip();
+    float(*emb)[FACE_EMB_DIM] = malloc(sizeof *emb * 512);
+    int *label = malloc(sizeof(int) * 512), ne = 0, photos = 0, not_one = 0;
+    for (int p = 0; people[p]; p++) {
+        snprintf(path, sizeof path, "%s/id/%s", faces_dir, people[p]);
+        char **files = list_dir(path);
+        for (int f = 0; files && files[f]; f++) {
+            char file[4096];
+            snprintf(file, sizeof file, "%s/%s", path, files[f]);
+            face_info *fi;
+            int n;
+            assert_int_equal(analyze_file(w, file, &fi, &n), 0);
+            photos++;
+            int big = 0;
+            for (int i = 0; i < n; i++) big += fi[i].size >= 40;
+            if (big != 1) {
+                fprintf(stderr, "# %s: %d faces of 40 px or more\n", file, big);
+                not_one++;
+            }
+            if (n >= 1 && ne < 512) {
+                assert_true(fi[0].has_embedding);
+                memcpy(emb[ne], fi[0].embedding, sizeof emb[ne]);
+                label[ne++] = p;
+            }
+            free(fi);
+        }
+        free_list(files);
+    }
+    printf("# id/: %d photos, %d without exactly one face\n", photos, not_one);
+    assert_int_equal(not_one, 0);
+    assert_int_equal(ne, photos);
+
+    /* Leave-one-out through the gallery: every other photo is enrolled. */
+    gallery *g;
+    assert_int_equal(gallery_create(FACE_EMB_DIM, &g, NULL), RC_OK);
+    for (int i = 0; i < ne; i++) assert_int_equal(gallery_add(g, label[i], i, emb[i], NULL), RC_OK);
+    int correct = 0;
+    gallery_decide_opts dec = {.threshold = GALLERY_DEFAULT_THRESHOLD, .mean_of = 1};
+    for (int i = 0; i < ne; i++) {
+        assert_int_equal(gallery_remove_template(g, i), 1);
+        gallery_match m = gallery_identify(g, emb[i], &dec);
+        correct += m.person == label[i];
+        assert_int_equal(gallery_add(g, label[i], i, emb[i], NULL), RC_OK);
+    }
+    gallery_free(g);
+
+    /* Verification: every pair, genuine vs impostor. */
+    size_t ng = 0, ni = 0;
+    float *gen = malloc(sizeof(float) * (size_t)ne * ne / 2),
+          *imp = malloc(sizeof(float) * (size_t)ne * ne / 2);
+    for (int i = 0; i < ne; i++)
+        for (int j = i + 1; j < ne; j++) {
+            float s = face_similarity(emb[i], emb[j]);
+            if (label[i] == label[j])
+                gen[ng++] = s;
+            else
+                imp[ni++] = s;
+        }
+    qsort(imp, ni, sizeof(float), cmp_desc);
+    size_t k = ni / 1000; /* 0.1% of the impostor pairs may pass */
+    float thr = imp[k];
+    size_t acc = 0, acc_def = 0, fa_def = 0;
+    for (size_t i = 0; i < ng; i++) {
+        acc += gen[i] > thr;
+        acc_def += gen[i] >= GALLERY_DEFAULT_THRESHOLD;
+    }
+    for (size_t i = 0; i < ni; i++) fa_def += imp[i] >= GALLERY_DEFAULT_THRESHOLD;
+    double rank1 = 100.0 * correct / ne, tar = 100.0 * acc / ng;
+    printf("# leave-one-out rank-1: %.2f%% (%d/%d)\n", rank1, correct, ne);
+    printf("# %zu genuine / %zu impostor pairs; threshold for FAR 0.1%%: %.4f; TAR there: %.2f%%\n",
+           ng, ni, thr, tar);
+    printf("# at the default threshold %.2f: TAR %.2f%%, FAR %.3f%%\n", GALLERY_DEFAULT_THRESHOLD,
+           100.0 * acc_def / ng, 100.0 * fa_def / ni);
+    assert_true(rank1 >= 99.0);
+    assert_true(tar >= 99.0);
+    assert_true(100.0 * acc_def / ng >= 99.0);
+    assert_true(100.0 * fa_def / ni <= 0.2);
+    free(gen);
+    free(imp);
+    free(emb);
+    free(label);
+    free_list(people);
+    face_worker_free(w);
+}
+
+static void no_faces_in_noface_photos(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/noface", faces_dir);
+    char **files = list_dir(path);
+    if (!files) skip();
+    int with_faces = 0, total = 0;
+    for (int f = 0; files[f]; f++) {
+        char file[4096];
+        snprintf(file, sizeof file, "%s/%s", path, files[f]);
+        face_info *fi;
+        int n;
+        assert_int_equal(analyze_file(w, file, &fi, &n), 0);
+        if (n) {
+            printf("# noface/%s: %d face(s), best score %.3f\n", files[f], n, fi[0].score);
+            with_faces++;
+        }
+        total++;
+        free(fi);
+    }
+    printf("# noface/: %d of %d photos with a detection\n", with_faces, total);
+    assert_true(total >= 10);
+    assert_true(with_faces <= 1);
+    free_list(files);
+    face_worker_free(w);
+}
+
+static void all_labelled_pascal_faces_found(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/group/dlib_pascal_face_boxes.tsv", faces_dir);
+    FILE *tsv = fopen(path, "r");
+    if (!tsv) skip();
+    char line[8192];
+    assert_non_null(fgets(line, sizeof line, tsv)); /* header */
+    int labelled = 0, found = 0;
+    while (fgets(line, sizeof line, tsv)) {
+        char *save, *file = strtok_r(line, "\t", &save);
+        int expect = atoi(strtok_r(NULL, "\t", &save));
+        char *boxes = strtok_r(NULL, "\t", &save);
+        char img[4096];
+        snprintf(img, sizeof img, "%s/%s", faces_dir, file);
+        face_info *fi;
+        int n, here = 0;
+        assert_int_equal(analyze_file(w, img, &fi, &n), 0);
+        char *s2;
+        for (char *b = strtok_r(boxes, ";", &s2); b; b = strtok_r(NULL, ";", &s2)) {
+            float l, t, bw, bh;
+            assert_int_equal(sscanf(b, "%f,%f,%f,%f", &l, &t, &bw, &bh), 4);
+            face_box truth = {l, t, l + bw, t + bh, 0};
+            float best = 0;
+            for (int i = 0; i < n; i++) {
+                face_box d = {fi[i].x0, fi[i].y0, fi[i].x1, fi[i].y1, 0};
+                float iou = face_iou(&truth, &d);
+                if (iou > best) best = iou;
+            }
+            if (best >= 0.4f)
+                here++;
+            else
+                printf("# %s: missed the face at %s (best IoU %.2f)\n", file, b, best);
+            labelled++;
+        }
+        assert_int_equal(here, expect);
+        found += here;
+        free(fi);
+    }
+    fclose(tsv);
+    printf("# PASCAL: %d of %d labelled faces found (IoU >= 0.4)\n", found, labelled);
+    assert_int_equal(labelled, 43);
+    assert_int_equal(found, 43);
+    face_worker_free(w);
+}
+
+typedef struct {
+    const img_image *im;
+    face_info *faces;
+    int n;
+    rc_status st;
+} thread_job;
+
+static void *analyze_thread(void *arg)
+{
+    thread_job *j = arg;
+    face_worker *w;
+    j->st = face_worker_create(models, &w, NULL);
+    if (j->st != RC_OK) return NULL;
+    for (int r = 0; r < 3 && j->st == RC_OK; r++) {
+        free(j->faces);
+        j->faces = NULL;
+        j->st = face_analyze(w, j->im, NULL, &j->faces, &j->n, NULL);
+    }
+    face_worker_free(w);
+    return NULL;
+}
+
+static void threads_share_models_with_own_workers(void **state)
+{
+    (void)state;
+    char file[2048];
+    snprintf(file, sizeof file, "%s/group/dlib_2008_002470.jpg", faces_dir);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    thread_job jobs[2] = {{im, NULL, 0, RC_OK}, {im, NULL, 0, RC_OK}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, analyze_thread, &jobs[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    assert_int_equal(jobs[0].st, RC_OK);
+    assert_int_equal(jobs[1].st, RC_OK);
+    assert_int_equal(jobs[0].n, 6);
+    assert_int_equal(jobs[1].n, 6);
+    for (int i = 0; i < 6; i++)
+        assert_memory_equal(jobs[0].faces[i].embedding, jobs[1].faces[i].embedding,
+                            sizeof jobs[0].faces[i].embedding);
+    free(jobs[0].faces);
+    free(jobs[1].faces);
+    img_free(im);
+}
+
+static void bad_input_is_an_error_not_a_crash(void **state)
+{
+    (void)state;
+    face_models *m;
+    rc_error err;
+    assert_int_not_equal(face_models_load("/nonexistent", 0, &m, &err), RC_OK);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "fr_detect.onnx"));
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    img_image *gray = img_new(64, 64, 1);
+    memset(gray->px, 0, 64 * 64);
+    face_info *f;
+    int n;
+    assert_int_equal(face_analyze(w, gray, NULL, &f, &n, &err), RC_ERR_INVALID);
+    /* Tiny and flat images: no face, no error. */
+    img_image *tiny = img_new(1, 1, 3);
+    memset(tiny->px, 128, 3);
+    assert_int_equal(face_analyze(w, tiny, NULL, &f, &n, &err), RC_OK);
+    assert_int_equal(n, 0);
+    free(f);
+    img_image *odd = img_new(3000, 7, 3);
+    memset(odd->px, 255, 3000 * 7 * 3);
+    assert_int_equal(face_analyze(w, odd, NULL, &f, &n, &err), RC_OK);
+    free(f);
+    /* An aligned crop of the wrong size. */
+    float e[FACE_EMB_DIM];
+    assert_int_equal(face_embed_aligned(w, odd, e, &err), RC_ERR_INVALID);
+    img_free(gray);
+    img_free(tiny);
+    img_free(odd);
+    face_worker_free(w);
+    assert_non_null(strstr(face_models_embedding_id(models), "fr_feature.onnx"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(identification_over_id_photos),
+        cmocka_unit_test(no_faces_in_noface_photos),
+        cmocka_unit_test(all_labelled_pascal_faces_found),
+        cmocka_unit_test(threads_share_models_with_own_workers),
+        cmocka_unit_test(bad_input_is_an_error_not_a_crash),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,282 @@
+/* test_gallery.c — search results against a brute-force reference, the
+ * SIMD kernels against the plain C one, the per-person decision with its
+ * unknown threshold, and updates racing with searches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gallery/gallery.h"
+
+#define DIM 512
+
+static uint64_t rng_state = 88172645463325252ull;
+static float frand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.f - 1.f;
+}
+
+static void random_unit(float *v, int dim)
+{
+    double n = 0;
+    for (int i = 0; i < dim; i++) {
+        v[i] = frand();
+        n += v[i] * v[i];
+    }
+    for (int i = 0; i < dim; i++) v[i] /= (float)sqrt(n);
+}
+
+static void kernels_agree_with_plain_c(void **state)
+{
+    (void)state;
+    const int dims[] = {1, 7, 16, 33, 128, 512, 515};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int dim = dims[d];
+        size_t n = 37;
+        float *rows = malloc(sizeof(float) * n * dim), q[600], ref[37], got[37];
+        for (size_t i = 0; i < n * dim; i++) rows[i] = frand();
+        for (int i = 0; i < dim; i++) q[i] = frand();
+        gallery_dot_rows(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (int k = 0; k < dim; k++) s += (double)q[k] * rows[i * dim + k];
+            assert_float_equal(ref[i], s, 1e-4);
+        }
+        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
+            if (!gallery_kernel_available((gallery_kernel)k)) continue;
+            gallery_dot_rows((gallery_kernel)k, q, rows, n, dim, got);
+            for (size_t i = 0; i < n; i++) assert_float_equal(got[i], ref[i], 1e-4);
+        }
+        free(rows);
+    }
+}
+
+static void search_matches_brute_force(void **state)
+{
+    (void)state;
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    const int n = 3000; /* several storage blocks */
+    float *all = malloc(sizeof(float) * n * DIM);
+    for (int i = 0; i < n; i++) {
+        random_unit(all + (size_t)i * DIM, DIM);
+        assert_int_equal(gallery_add(g, i / 3, 1000 + i, all + (size_t)i * DIM, NULL), RC_OK);
+    }
+    assert_int_equal(gallery_count(g), n);
+    float q[DIM];
+    random_unit(q, DIM);
+    float *ref = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < DIM; k++) s += (double)q[k] * all[(size_t)i * DIM + k];
+        ref[i] = (float)s;
+    }
+    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX512; kern++) {
+        if (gallery_set_kernel(g, (gallery_kernel)kern, NULL) != RC_OK) continue;
+        gallery_hit hits[10];
+        assert_int_equal(gallery_search(g, q, 10, hits), 10);
+        /* Each hit is >= every template not returned. */
+        for (int h = 0; h < 10; h++) {
+            int i = (int)(hits[h].template_id - 1000);
+            assert_float_equal(hits[h].score, ref[i], 1e-4);
+            assert_int_equal(hits[h].person, i / 3);
+            if (h) assert_true(hits[h].score <= hits[h - 1].score);
+        }
+        int better = 0;
+        for (int i = 0; i < n; i++) better += ref[i] > hits[9].score + 1e-4f;
+        assert_true(better <= 9);
+    }
+    /* k larger than the gallery returns everything. */
+    gallery *small;
+    gallery_create(4, &small, NULL);
+    float v[4] = {1, 0, 0, 0};
+    gallery_add(small, 1, 1, v, NULL);
+    gallery_hit hits[5];
+    assert_int_equal(gallery_search(small, v, 5, hits), 1);
+    assert_float_equal(hits[0].score, 1.0, 1e-6);
+    gallery_free(small);
+    free(ref);
+    free(all);
+    gallery_free(g);
+}
+
+static void decision_per_person_with_unknown(void **state)
+{
+    (void)state;
+    gallery *g;
+    gallery_create(DIM, &g, NULL);
+    /* Person p has 4 templates near a centre c_p. */
+    float centre[5][DIM], t[DIM];
+    for (int p = 0; p < 5; p++) {
+        random_unit(centre[p], DIM);
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < DIM; i++) t[i] = centre[p][i] + 0.02f * frand();
+            assert_int_equal(gallery_add(g, 100 + p, p * 10 + k, t, NULL), RC_OK);
+        }
+    }
+    gallery_decide_opts o = {.threshold = 0.5f, .mean_of = 3};
+    for (int p = 0; p < 5; p++) {
+        gallery_match m = gallery_identify(g, centre[p], &o);
+        assert_int_equal(m.known, 1);
+        assert_int_equal(m.person, 100 + p);
+        assert_int_equal(m.templates, 4);
+        assert_true(m.score <= m.best + 1e-6f);
+        assert_true(m.second < m.score);
+    }
+    /* A stranger is unknown, but the closest person is still reported. */
+    float s[DIM];
+    random_unit(s, DIM);
+    gallery_match m = gallery_identify(g, s, &o);
+    assert_int_equal(m.known, 0);
+    assert_true(m.person >= 100);
+    assert_true(m.score < 0.5f);
+    /* Empty gallery: unknown, no person. */
+    gallery *e;
+    gallery_create(DIM, &e, NULL);
+    m = gallery_identify(e, s, &o);
+    assert_int_equal(m.known, 0);
+    assert_int_equal(m.person, -1);
+    gallery_free(e);
+    gallery_free(g);
+}
+
+static void updates_and_bad_input(void **state)
+{
+    (void)state;
+    gallery *g;
+    rc_error err;
+    assert_int_equal(gallery_create(0, &g, &err), RC_ERR_INVALID);
+    gallery_create(DIM, &g, NULL);
+    float v[DIM], z[DIM] = {0};
+    random_unit(v, DIM);
+    assert_int_equal(gallery_add(g, 1, 7, z, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "zero"));
+    v[3] = NAN;
+    assert_int_equal(gallery_add(g, 1, 7, v, &err), RC_ERR_INVALID);
+    random_unit(v, DIM);
+    assert_int_equal(gallery_add(g, 1, 7, v, NULL), RC_OK);
+    assert_int_equal(gallery_add(g, 2, 7, v, &err), RC_ERR_CONFLICT);
+    for (int i = 0; i < 2500; i++) {
+        random_unit(v, DIM);
+        gallery_add(g, 2 + i % 5, 100 + i, v, NULL);
+    }
+    assert_int_equal(gallery_remove_template(g, 7), 1);
+    assert_int_equal(gallery_remove_template(g, 7), 0);
+    assert_int_equal(gallery_remove_person(g, 3), 500);
+    assert_int_equal(gallery_count(g), 2000);
+    /* Replace: person 2's 500 templates become 2 new ones. */
+    float two[2 * DIM];
+    random_unit(two, DIM);
+    random_unit(two + DIM, DIM);
+    int64_t ids[2] = {9001, 9002};
+    assert_int_equal(gallery_replace_person(g, 2, two, ids, 2, NULL), RC_OK);
+    assert_int_equal(gallery_count(g), 1502);
+    gallery_hit h[1];
+    assert_int_equal(gallery_search(g, two + DIM, 1, h), 1);
+    assert_int_equal(h[0].template_id, 9002);
+    assert_int_equal(h[0].person, 2);
+    /* An id owned by someone else is refused and nothing changes. */
+    int64_t taken[2] = {9003, 102}; /* 102 is person 4's */
+    assert_int_equal(gallery_replace_person(g, 2, two, taken, 2, &err), RC_ERR_CONFLICT);
+    assert_int_equal(gallery_count(g), 1502);
+    assert_int_equal(gallery_remove_person(g, 2), 2);
+    assert_int_equal(gallery_set_kernel(g, GALLERY_KERNEL_SCALAR, NULL), RC_OK);
+    assert_string_equal(gallery_kernel_name(gallery_get_kernel(g)), "scalar");
+    gallery_free(g);
+}
+
+/* Readers search while a writer flips person 1 between two template sets
+ * and churns other people. A reader must always see one whole set. */
+typedef struct {
+    gallery *g;
+    float *old_set, *new_set;
+    atomic_int stop;
+    atomic_int torn, searches;
+} race;
+
+static void *reader(void *arg)
+{
+    race *r = arg;
+    gallery_hit hits[64];
+    while (!atomic_load(&r->stop)) {
+        int n = gallery_search(r->g, r->old_set, 64, hits);
+        int olds = 0, news = 0;
+        for (int i = 0; i < n; i++)
+            if (hits[i].person == 1) {
+                if (hits[i].template_id < 20)
+                    olds++;
+                else
+                    news++;
+            }
+        if (!((olds == 3 && news == 0) || (olds == 0 && news == 3))) atomic_fetch_add(&r->torn, 1);
+        atomic_fetch_add(&r->searches, 1);
+    }
+    return NULL;
+}
+
+static void searches_run_during_updates(void **state)
+{
+    (void)state;
+    race r = {0};
+    gallery_create(DIM, &r.g, NULL);
+    r.old_set = malloc(sizeof(float) * 3 * DIM);
+    r.new_set = malloc(sizeof(float) * 3 * DIM);
+    random_unit(r.old_set, DIM);
+    random_unit(r.new_set, DIM);
+    /* Three near-copies each, so person 1 always has all 3 in the top 64. */
+    for (int k = 1; k < 3; k++) {
+        memcpy(r.old_set + k * DIM, r.old_set, sizeof(float) * DIM);
+        memcpy(r.new_set + k * DIM, r.old_set, sizeof(float) * DIM);
+        r.old_set[k * DIM] += 0.01f * k;
+        r.new_set[k * DIM + 1] += 0.01f * k;
+    }
+    memcpy(r.new_set, r.old_set, sizeof(float) * DIM);
+    int64_t old_ids[3] = {10, 11, 12}, new_ids[3] = {20, 21, 22};
+    gallery_replace_person(r.g, 1, r.old_set, old_ids, 3, NULL);
+    float v[DIM];
+    for (int i = 0; i < 1500; i++) {
+        random_unit(v, DIM);
+        gallery_add(r.g, 1000 + i, 1000 + i, v, NULL);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, reader, &r);
+    for (int it = 0; it < 300; it++) {
+        int flip = it & 1;
+        assert_int_equal(gallery_replace_person(r.g, 1, flip ? r.new_set : r.old_set,
+                                                flip ? new_ids : old_ids, 3, NULL),
+                         RC_OK);
+        random_unit(v, DIM);
+        gallery_add(r.g, 5000 + it, 5000 + it, v, NULL);
+        gallery_remove_template(r.g, 1000 + it);
+    }
+    while (atomic_load(&r.searches) < 50) sched_yield();
+    atomic_store(&r.stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&r.torn), 0);
+    assert_int_equal(gallery_count(r.g), 3 + 1500);
+    free(r.old_set);
+    free(r.new_set);
+    gallery_free(r.g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kernels_agree_with_plain_c),
+        cmocka_unit_test(search_matches_brute_force),
+        cmocka_unit_test(decision_per_person_with_unknown),
+        cmocka_unit_test(updates_and_bad_input),
+        cmocka_unit_test(searches_run_during_updates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

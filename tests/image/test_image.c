@@ -1,0 +1,369 @@
+/* test_image.c — decoding real photos and odd files (gray, CMYK, 1-channel
+ * PNG, EXIF-rotated), refusing bad input with clear errors, and the pixel
+ * operations (resize, warp, crop, colour conversion, drawing). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <spng.h>
+#include <turbojpeg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image.h"
+
+static const char *testdata(void)
+{
+    const char *d = getenv("ROLLCALL_TESTDATA");
+    return d ? d : "../shared/testdata";
+}
+
+static img_image *pattern(int w, int h)
+{
+    img_image *im = img_new(w, h, 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = im->px + 3 * ((size_t)y * w + x);
+            p[0] = x < w / 2 ? 220 : 20; /* red on the left */
+            p[1] = (uint8_t)(y * 255 / (h > 1 ? h - 1 : 1));
+            p[2] = x < w / 2 ? 20 : 220; /* blue on the right */
+        }
+    return im;
+}
+
+static void decodes_every_test_photo(void **state)
+{
+    (void)state;
+    const char *dirs[] = {"faces/group", "faces/noface"};
+    int n = 0;
+    for (int d = 0; d < 2; d++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", testdata(), dirs[d]);
+        DIR *dir = opendir(path);
+        if (!dir) skip();
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            if (!strstr(e->d_name, ".jpg")) continue;
+            char file[2048];
+            snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+            img_image *im = NULL;
+            rc_error err;
+            assert_int_equal(img_load(file, NULL, &im, &err), RC_OK);
+            assert_true(im->w > 10 && im->h > 10);
+            assert_int_equal(im->channels, 3);
+            img_free(im);
+            n++;
+        }
+        closedir(dir);
+    }
+    assert_true(n >= 30);
+}
+
+static void one_channel_jpeg_becomes_gray_rgb(void **state)
+{
+    (void)state;
+    char file[1024];
+    snprintf(file, sizeof file, "%s/faces/noface/dlib_frame_000100.jpg", testdata());
+    img_image *im = NULL;
+    rc_error err;
+    if (img_load(file, NULL, &im, &err) == RC_ERR_NOT_FOUND) skip();
+    assert_non_null(im);
+    assert_int_equal(im->channels, 3);
+    for (size_t i = 0; i < (size_t)im->w * im->h; i += 97) {
+        assert_int_equal(im->px[3 * i], im->px[3 * i + 1]);
+        assert_int_equal(im->px[3 * i], im->px[3 * i + 2]);
+    }
+    img_free(im);
+}
+
+static void jpeg_round_trip_keeps_content(void **state)
+{
+    (void)state;
+    img_image *a = pattern(64, 48);
+    unsigned char *buf;
+    size_t len;
+    assert_int_equal(img_encode_jpeg(a, 95, &buf, &len, NULL), RC_OK);
+    int w, h;
+    img_format f;
+    assert_int_equal(img_probe(buf, len, &w, &h, &f, NULL), RC_OK);
+    assert_int_equal(f, IMG_FORMAT_JPEG);
+    assert_int_equal(w, 64);
+    assert_int_equal(h, 48);
+    img_image *b = NULL;
+    assert_int_equal(img_decode(buf, len, NULL, &b, NULL), RC_OK);
+    double diff = 0;
+    for (size_t i = 0; i < (size_t)64 * 48 * 3; i++) diff += abs(a->px[i] - b->px[i]);
+    assert_true(diff / (64 * 48 * 3) < 6.0);
+    free(buf);
+    img_free(a);
+    img_free(b);
+}
+
+/* An APP1 segment holding a big-endian TIFF IFD with one Orientation tag. */
+static unsigned char *with_orientation(const unsigned char *jpg, size_t len, int o, size_t *outlen)
+{
+    static const unsigned char tmpl[] = {0xFF, 0xE1, 0x00, 0x22, 'E',  'x',  'i',  'f',  0,
+                                         0,    'M',  'M',  0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,
+                                         0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00,
+                                         0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    unsigned char *out = malloc(len + sizeof tmpl);
+    memcpy(out, jpg, 2);
+    memcpy(out + 2, tmpl, sizeof tmpl);
+    out[2 + 29] = (unsigned char)o;
+    memcpy(out + 2 + sizeof tmpl, jpg + 2, len - 2);
+    *outlen = len + sizeof tmpl;
+    return out;
+}
+
+static void exif_orientation_is_applied(void **state)
+{
+    (void)state;
+    img_image *a = pattern(40, 20);
+    unsigned char *buf;
+    size_t len, len6;
+    assert_int_equal(img_encode_jpeg(a, 95, &buf, &len, NULL), RC_OK);
+    unsigned char *j6 = with_orientation(buf, len, 6, &len6);
+    img_image *b = NULL;
+    assert_int_equal(img_decode(j6, len6, NULL, &b, NULL), RC_OK);
+    /* Orientation 6 = rotate 90 degrees clockwise: the red left half is now on top. */
+    assert_int_equal(b->w, 20);
+    assert_int_equal(b->h, 40);
+    const uint8_t *top = b->px + 3 * (5 * 20 + 10), *bottom = b->px + 3 * (35 * 20 + 10);
+    assert_true(top[0] > 150 && top[2] < 100);
+    assert_true(bottom[2] > 150 && bottom[0] < 100);
+    /* ...unless the caller asks for the stored orientation. */
+    img_decode_opts o = {.ignore_exif = 1};
+    img_image *c = NULL;
+    assert_int_equal(img_decode(j6, len6, &o, &c, NULL), RC_OK);
+    assert_int_equal(c->w, 40);
+    for (int k = 1; k <= 8; k++) {
+        img_image *r = img_orient(a, k);
+        assert_int_equal(r->w, k >= 5 ? 20 : 40);
+        img_free(r);
+    }
+    free(buf);
+    free(j6);
+    img_free(a);
+    img_free(b);
+    img_free(c);
+}
+
+static void cmyk_jpeg_decodes_to_rgb(void **state)
+{
+    (void)state;
+    /* Build an Adobe CMYK JPEG with turbojpeg: a pure-red field is C=0 M=Y=255 K=0,
+     * stored inverted (255 - ink) as libjpeg does. */
+    unsigned char *jpeg = NULL;
+    unsigned long size = 0;
+    unsigned char cmyk[16 * 16 * 4];
+    for (int i = 0; i < 16 * 16; i++) {
+        cmyk[4 * i] = 255;
+        cmyk[4 * i + 1] = 0;
+        cmyk[4 * i + 2] = 0;
+        cmyk[4 * i + 3] = 255;
+    }
+    tjhandle tj = tjInitCompress();
+    assert_int_equal(tjCompress2(tj, cmyk, 16, 64, 16, TJPF_CMYK, &jpeg, &size, TJSAMP_444, 95, 0),
+                     0);
+    tjDestroy(tj);
+    img_image *im = NULL;
+    rc_error err;
+    assert_int_equal(img_decode(jpeg, size, NULL, &im, &err), RC_OK);
+    assert_true(im->px[0] > 230 && im->px[1] < 25 && im->px[2] < 25);
+    img_free(im);
+    tjFree(jpeg);
+}
+
+static void one_channel_png_decodes(void **state)
+{
+    (void)state;
+    uint8_t gray[8 * 4];
+    for (int i = 0; i < 32; i++) gray[i] = (uint8_t)(i * 8);
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    struct spng_ihdr ihdr = {
+        .width = 8, .height = 4, .bit_depth = 8, .color_type = SPNG_COLOR_TYPE_GRAYSCALE};
+    spng_set_ihdr(ctx, &ihdr);
+    assert_int_equal(spng_encode_image(ctx, gray, sizeof gray, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE),
+                     0);
+    size_t len;
+    int e;
+    unsigned char *png = spng_get_png_buffer(ctx, &len, &e);
+    spng_ctx_free(ctx);
+    assert_non_null(png);
+    img_image *im = NULL;
+    assert_int_equal(img_decode(png, len, NULL, &im, NULL), RC_OK);
+    assert_int_equal(im->w, 8);
+    assert_int_equal(im->h, 4);
+    for (int i = 0; i < 32; i++) {
+        assert_int_equal(im->px[3 * i], i * 8);
+        assert_int_equal(im->px[3 * i + 2], i * 8);
+    }
+    img_free(im);
+    /* A flipped byte inside the image data fails the CRC check: an error, not garbage. */
+    png[len - 20] ^= 0x55;
+    rc_error err;
+    assert_int_not_equal(img_decode(png, len, NULL, &im, &err), RC_OK);
+    assert_null(im);
+    assert_non_null(strstr(err.msg, "PNG"));
+    free(png);
+}
+
+static void bad_input_gives_clear_errors(void **state)
+{
+    (void)state;
+    img_image *im = NULL;
+    rc_error err;
+    assert_int_equal(img_decode("", 0, NULL, &im, &err), RC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(img_decode("hello world, not an image", 25, NULL, &im, &err),
+                     RC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "not a JPEG or PNG"));
+    assert_null(im);
+
+    img_image *a = pattern(64, 64);
+    unsigned char *buf;
+    size_t len;
+    assert_int_equal(img_encode_jpeg(a, 90, &buf, &len, NULL), RC_OK);
+    /* Truncated: every prefix is an error or (at worst) a decode, never a crash;
+     * cutting half of the data away must be reported. */
+    assert_int_equal(img_decode(buf, len / 2, NULL, &im, &err), RC_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "JPEG"));
+    for (size_t cut = 1; cut < len; cut += 7) {
+        if (img_decode(buf, cut, NULL, &im, &err) == RC_OK) img_free(im);
+        im = NULL;
+    }
+    /* Huge: patch the SOF0 frame size to 60000 x 60000; refused before allocation. */
+    for (size_t i = 0; i + 9 < len; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC0) {
+            buf[i + 5] = 0xEA, buf[i + 6] = 0x60, buf[i + 7] = 0xEA, buf[i + 8] = 0x60;
+            break;
+        }
+    assert_int_equal(img_decode(buf, len, NULL, &im, &err), RC_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "megapixels"));
+    free(buf);
+    /* A configurable limit. */
+    assert_int_equal(img_encode_jpeg(a, 90, &buf, &len, NULL), RC_OK);
+    img_decode_opts o = {.max_pixels = 1000};
+    assert_int_equal(img_decode(buf, len, &o, &im, &err), RC_ERR_LIMIT);
+    free(buf);
+    img_free(a);
+    assert_int_equal(img_load("/nonexistent/x.jpg", NULL, &im, &err), RC_ERR_NOT_FOUND);
+}
+
+static void resize_keeps_flat_and_averages_detail(void **state)
+{
+    (void)state;
+    img_image *flat = img_new(100, 80, 3);
+    memset(flat->px, 77, 100 * 80 * 3);
+    for (int mode = 0; mode < 3; mode++) {
+        img_image *r = img_resize(flat, 33, 17, (img_resize_mode)mode);
+        for (int i = 0; i < 33 * 17 * 3; i++) assert_int_equal(r->px[i], 77);
+        img_free(r);
+    }
+    img_free(flat);
+    /* A 1-pixel checkerboard shrunk 4x with area averaging is uniform grey. */
+    img_image *cb = img_new(64, 64, 1);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++) cb->px[y * 64 + x] = ((x + y) & 1) ? 255 : 0;
+    img_image *s = img_resize(cb, 16, 16, IMG_RESIZE_AUTO);
+    for (int i = 0; i < 256; i++) assert_in_range(s->px[i], 126, 129);
+    img_free(s);
+    img_free(cb);
+    /* Bilinear upscaling of a ramp stays monotonic. */
+    img_image *ramp = img_new(10, 1, 1);
+    for (int x = 0; x < 10; x++) ramp->px[x] = (uint8_t)(x * 25);
+    img_image *up = img_resize(ramp, 40, 3, IMG_RESIZE_BILINEAR);
+    for (int x = 1; x < 40; x++) assert_true(up->px[x] >= up->px[x - 1]);
+    assert_int_equal(up->px[0], 0);
+    assert_int_equal(up->px[39], 225);
+    img_free(up);
+    img_free(ramp);
+}
+
+static void warp_and_crop_sample_the_right_pixels(void **state)
+{
+    (void)state;
+    img_image *a = pattern(50, 40);
+    float id[6] = {1, 0, 0, 0, 1, 0};
+    img_image *w = img_warp_affine(a, id, 50, 40, 0);
+    assert_memory_equal(w->px, a->px, 50 * 40 * 3);
+    img_free(w);
+    /* Shift by (+3, +2): output (x, y) shows source (x+3, y+2); beyond the edge is border. */
+    float sh[6] = {1, 0, 3, 0, 1, 2};
+    w = img_warp_affine(a, sh, 50, 40, 9);
+    assert_memory_equal(w->px + 3 * (10 * 50 + 10), a->px + 3 * (12 * 50 + 13), 3);
+    assert_int_equal(w->px[3 * (39 * 50 + 49)], 9);
+    img_free(w);
+    float inv[6];
+    assert_int_equal(img_affine_invert(sh, inv), 0);
+    assert_float_equal(inv[2], -3, 1e-6);
+    float sing[6] = {1, 2, 0, 2, 4, 0};
+    assert_int_equal(img_affine_invert(sing, inv), -1);
+    /* A crop of the right half at the same scale is the blue half. */
+    img_image *c = img_crop_resize(a, 25, 0, 25, 40, 25, 40, 0);
+    assert_memory_equal(c->px, a->px + 3 * 25, 3);
+    img_free(c);
+    /* A crop that runs past the edges gets the border value there. */
+    c = img_crop_resize(a, -10, -10, 70, 60, 70, 60, 200);
+    assert_int_equal(c->px[0], 200);
+    assert_memory_equal(c->px + 3 * (10 * 70 + 10), a->px, 3);
+    img_free(c);
+    /* A big shrink through crop_resize averages. */
+    c = img_crop_resize(a, 0, 0, 50, 40, 5, 4, 0);
+    assert_true(c->px[0] > 150);
+    img_free(c);
+    img_image *p = img_pad(a, 5, 128);
+    assert_int_equal(p->w, 60);
+    assert_int_equal(p->px[0], 128);
+    assert_memory_equal(p->px + 3 * (5 * 60 + 5), a->px, 3);
+    img_free(p);
+    img_free(a);
+}
+
+static void colour_conversion_and_drawing(void **state)
+{
+    (void)state;
+    img_image *a = img_new(2, 1, 3);
+    uint8_t px[6] = {255, 255, 255, 255, 0, 0};
+    memcpy(a->px, px, 6);
+    img_image *g = img_to_gray(a);
+    assert_int_equal(g->px[0], 255);
+    assert_in_range(g->px[1], 75, 77);
+    img_image *c = img_to_rgb(g);
+    assert_int_equal(c->px[3], c->px[5]);
+    img_free(a);
+    img_free(g);
+    img_free(c);
+    img_image *d = img_new(30, 30, 3);
+    memset(d->px, 0, 30 * 30 * 3);
+    img_draw_rect(d, 5, 5, 20, 20, 1, 0, 255, 0);
+    assert_int_equal(d->px[3 * (5 * 30 + 10) + 1], 255);
+    assert_int_equal(d->px[3 * (10 * 30 + 10) + 1], 0);
+    img_draw_rect(d, -5, -5, 100, 100, 2, 1, 2, 3); /* clipped, no overflow */
+    img_draw_dot(d, 15, 15, 2, 255, 0, 0);
+    assert_int_equal(d->px[3 * (15 * 30 + 15)], 255);
+    img_draw_text(d, 0, 22, 1, "Ab9?", 255, 255, 255);
+    img_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decodes_every_test_photo),
+        cmocka_unit_test(one_channel_jpeg_becomes_gray_rgb),
+        cmocka_unit_test(jpeg_round_trip_keeps_content),
+        cmocka_unit_test(exif_orientation_is_applied),
+        cmocka_unit_test(cmyk_jpeg_decodes_to_rgb),
+        cmocka_unit_test(one_channel_png_decodes),
+        cmocka_unit_test(bad_input_gives_clear_errors),
+        cmocka_unit_test(resize_keeps_flat_and_averages_detail),
+        cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
+        cmocka_unit_test(colour_conversion_and_drawing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
