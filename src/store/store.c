@@ -34,6 +34,9 @@ struct store {
     pthread_cond_t cv;
     db_conn *idle[STORE_POOL];
     int nidle, nopen;
+    /* A connection of its own for store_gallery_wait (LISTEN on PostgreSQL). */
+    pthread_mutex_t listen_mu;
+    db_conn *listener;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -398,6 +401,7 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->listen_mu, NULL);
     s->max_conns = STORE_POOL;
     if (is_pg_url(url)) {
         s->kind = STORE_POSTGRES;
@@ -441,6 +445,8 @@ void store_close(store *s)
 {
     if (!s) return;
     for (int i = 0; i < s->nidle; i++) s->idle[i]->ops->close(s->idle[i]);
+    if (s->listener) s->listener->ops->close(s->listener);
+    pthread_mutex_destroy(&s->listen_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->target);
@@ -1449,6 +1455,41 @@ rc_status store_gallery_version(store *s, int64_t *version, rc_error *err)
     rc_status st =
         qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", version, err, "");
     give(s, c);
+    return st;
+}
+
+rc_status store_gallery_wait(store *s, int64_t known, int timeout_ms, int64_t *version,
+                             rc_error *err)
+{
+    pthread_mutex_lock(&s->listen_mu);
+    rc_status st = RC_OK;
+    if (!s->listener) {
+        st = connect_one(s, &s->listener, err);
+        if (st == RC_OK && s->kind == STORE_POSTGRES)
+            st = s->listener->ops->exec(s->listener, "LISTEN rollcall_gallery", err);
+        if (st != RC_OK && s->listener) {
+            s->listener->ops->close(s->listener);
+            s->listener = NULL;
+        }
+    }
+    double deadline = rc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    while (st == RC_OK) {
+        /* Read after LISTEN, so a change between the two is not missed. */
+        st = qint(s->listener, "SELECT value FROM counters WHERE name = 'gallery_version'", version,
+                  err, "");
+        if (st != RC_OK || *version != known) break;
+        double left = deadline - rc_mono_ms();
+        if (left <= 0) break;
+        /* SQLite has no notifications: look again every 200 ms. */
+        int slice = s->kind == STORE_SQLITE && left > 200 ? 200 : (int)left + 1;
+        if (s->listener->ops->wait_notify(s->listener, slice, err) < 0)
+            st = err ? err->code : RC_ERR_DB;
+    }
+    if (st != RC_OK && s->listener && s->listener->ops->broken(s->listener)) {
+        s->listener->ops->close(s->listener); /* reconnect next time */
+        s->listener = NULL;
+    }
+    pthread_mutex_unlock(&s->listen_mu);
     return st;
 }
 

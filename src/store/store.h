@@ -228,6 +228,13 @@ void store_gallery_free(store_gallery *g);
  * by every process using the database (PostgreSQL also sends NOTIFY
  * rollcall_gallery with the new version). Reload when it moved. */
 rc_status store_gallery_version(store *s, int64_t *version, rc_error *err);
+/* Block until the gallery version differs from `known` or timeout_ms has
+ * passed; *version receives the current version (== known on timeout).
+ * PostgreSQL wakes on NOTIFY from any process sharing the database; SQLite
+ * looks at the counter every 200 ms. Meant for one background thread per
+ * process that reloads the in-memory gallery. */
+rc_status store_gallery_wait(store *s, int64_t known, int timeout_ms, int64_t *version,
+                             rc_error *err);
 
 /* ---- schedules, holidays, settings ---------------------------------------- */
 

@@ -233,6 +233,14 @@ static int64_t sq_changes(db_q *q)
 {
     return sqlite3_changes64(((sq_q *)q)->conn->db);
 }
+static int sq_wait(db_conn *c, int timeout_ms, rc_error *err)
+{
+    (void)c;
+    (void)err;
+    if (timeout_ms > 0) sqlite3_sleep(timeout_ms);
+    return 0;
+}
+
 static int sq_broken(db_conn *c)
 {
     (void)c;
@@ -342,5 +350,6 @@ static const db_ops sq_ops = {
     .col_null = sq_null,
     .done = sq_done,
     .changes = sq_changes,
+    .wait_notify = sq_wait,
     .broken = sq_broken,
 };
