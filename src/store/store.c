@@ -1384,8 +1384,9 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
 {
     memset(out, 0, sizeof *out);
     TAKE(s, c, err);
-    /* One transaction so the version matches the rows read. */
-    rc_status st = c->ops->exec(c, "BEGIN", err);
+    /* One snapshot, so the version matches the rows read. */
+    rc_status st = c->ops->exec(
+        c, s->kind == STORE_POSTGRES ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN", err);
     if (st == RC_OK)
         st = qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", &out->version,
                   err, "");
@@ -1797,7 +1798,8 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
 #define EVENT_COLS                                                                                 \
     "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
-    "updated_ms"
+    "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
+    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id)"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -1818,6 +1820,8 @@ static void row_event(db_q *q, void *dst)
     cp(e->reason, sizeof e->reason, db_text(q, 17));
     e->created_ms = db_i64(q, 18);
     e->updated_ms = db_i64(q, 19);
+    cp(e->person_name, sizeof e->person_name, db_text(q, 20));
+    cp(e->person_external_id, sizeof e->person_external_id, db_text(q, 21));
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)

@@ -310,6 +310,9 @@ typedef struct {
     char source[8];      /* "auto" or "manual" */
     char reason[256];    /* for manual events and corrections */
     int64_t created_ms, updated_ms;
+    /* Read-only, filled by get/list/latest for display: */
+    char person_name[128];
+    char person_external_id[64];
 } store_event;
 
 typedef struct {

@@ -533,6 +533,8 @@ static void events_filters_and_manual_corrections(void **state)
     assert_true(ev[0].box[3] == 4.0f);
     assert_int_equal(ev[0].camera_id, cam.id);
     assert_string_equal(ev[0].source, "auto");
+    assert_string_equal(ev[0].person_name, "Ann");
+    assert_string_equal(ev[0].person_external_id, "A");
     free(ev);
     f = (store_event_filter){.group_id = g.id, .from_ms = 2000, .to_ms = 6000};
     OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
