@@ -61,8 +61,10 @@ rc_status store_migrations(store *s, store_migration **out, size_t *n, rc_error 
 /* SQLite: consistent copy into a new file `path` while others keep writing
  * (online backup API). PostgreSQL: RC_ERR_UNSUPPORTED with pg_dump advice. */
 rc_status store_backup(store *s, const char *path, rc_error *err);
-/* Integrity check ("ok" when healthy) into buf. PostgreSQL: a query round
- * trip, "ok" when the server answers. */
+/* Integrity check into buf: "ok" when healthy, else what is wrong. SQLite:
+ * PRAGMA integrity_check. PostgreSQL: amcheck's bt_index_check (with
+ * heapallindexed) over every index when the amcheck extension is installed
+ * in the database, otherwise only that the server answers. */
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
 
 /* Paging for list functions: limit 0 means 100; at most 10000. */
