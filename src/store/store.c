@@ -37,6 +37,8 @@ struct store {
     /* A connection of its own for store_gallery_wait (LISTEN on PostgreSQL). */
     pthread_mutex_t listen_mu;
     db_conn *listener;
+    /* The connection a thread pinned with store_tx_begin, per thread. */
+    pthread_key_t pin_key;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -277,6 +279,11 @@ static rc_status connect_one(store *s, db_conn **out, rc_error *err)
 
 static rc_status take(store *s, db_conn **out, rc_error *err)
 {
+    db_conn *pinned = pthread_getspecific(s->pin_key);
+    if (pinned) { /* this thread is inside store_tx_begin/end */
+        *out = pinned;
+        return RC_OK;
+    }
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->nidle > 0) {
@@ -301,6 +308,7 @@ static rc_status take(store *s, db_conn **out, rc_error *err)
 
 static void give(store *s, db_conn *c)
 {
+    if (c->pinned) return; /* store_tx_end gives it back */
     if (c->ops->broken(c)) {
         c->ops->close(c);
         pthread_mutex_lock(&s->mu);
@@ -322,6 +330,7 @@ static void give(store *s, db_conn *c)
 
 static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
 {
+    if (c->pinned) return RC_OK; /* part of the caller's transaction */
     /* IMMEDIATE takes SQLite's write lock up front, so two writers never
      * deadlock upgrading from a read lock; busy_timeout makes the later wait. */
     return c->ops->exec(c, s->kind == STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
@@ -330,11 +339,43 @@ static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
 /* Commit when st is RC_OK, otherwise roll back; returns the final status. */
 static rc_status tx_end(db_conn *c, rc_status st, rc_error *err)
 {
+    if (c->pinned) return st; /* store_tx_end commits or rolls back */
     if (st == RC_OK) {
         st = c->ops->exec(c, "COMMIT", err);
         if (st == RC_OK) return RC_OK;
     }
     c->ops->exec(c, "ROLLBACK", NULL);
+    return st;
+}
+
+rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err)
+{
+    if (pthread_getspecific(s->pin_key))
+        return rc_fail(err, RC_ERR_INTERNAL, "store_tx_begin: a transaction is already open");
+    db_conn *c = NULL;
+    rc_status st = take(s, &c, err);
+    if (st != RC_OK) return st;
+    st = tx_begin(s, c, err);
+    if (st == RC_OK && lock_key && s->kind == STORE_POSTGRES)
+        st = qexec(c, "SELECT pg_advisory_xact_lock(?)", NULL, err, "i", lock_key);
+    if (st != RC_OK) {
+        tx_end(c, st, NULL);
+        give(s, c);
+        return st;
+    }
+    c->pinned = 1;
+    pthread_setspecific(s->pin_key, c);
+    return RC_OK;
+}
+
+rc_status store_tx_end(store *s, rc_status st, rc_error *err)
+{
+    db_conn *c = pthread_getspecific(s->pin_key);
+    if (!c) return rc_fail(err, RC_ERR_INTERNAL, "store_tx_end without store_tx_begin");
+    pthread_setspecific(s->pin_key, NULL);
+    c->pinned = 0;
+    st = tx_end(c, st, err);
+    give(s, c);
     return st;
 }
 
@@ -402,6 +443,10 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->listen_mu, NULL);
+    if (pthread_key_create(&s->pin_key, NULL) != 0) {
+        free(s);
+        return rc_fail(err, RC_ERR_NOMEM, "out of thread-specific keys");
+    }
     s->max_conns = STORE_POOL;
     if (is_pg_url(url)) {
         s->kind = STORE_POSTGRES;
@@ -447,6 +492,7 @@ void store_close(store *s)
     for (int i = 0; i < s->nidle; i++) s->idle[i]->ops->close(s->idle[i]);
     if (s->listener) s->listener->ops->close(s->listener);
     pthread_mutex_destroy(&s->listen_mu);
+    pthread_key_delete(s->pin_key);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->target);
@@ -1410,8 +1456,12 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
     memset(out, 0, sizeof *out);
     TAKE(s, c, err);
     /* One snapshot, so the version matches the rows read. */
-    rc_status st = c->ops->exec(
-        c, s->kind == STORE_POSTGRES ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN", err);
+    rc_status st =
+        c->pinned
+            ? RC_OK
+            : c->ops->exec(
+                  c, s->kind == STORE_POSTGRES ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN",
+                  err);
     if (st == RC_OK)
         st = qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", &out->version,
                   err, "");
@@ -1469,7 +1519,7 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
     }
     if (r < 0) st = err ? err->code : RC_ERR_DB;
     if (q) db_done(q);
-    c->ops->exec(c, st == RC_OK ? "COMMIT" : "ROLLBACK", NULL);
+    if (!c->pinned) c->ops->exec(c, st == RC_OK ? "COMMIT" : "ROLLBACK", NULL);
     give(s, c);
     if (st != RC_OK) store_gallery_free(out);
     return st;

@@ -67,6 +67,16 @@ rc_status store_backup(store *s, const char *path, rc_error *err);
  * in the database, otherwise only that the server answers. */
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
 
+/* Make the calling thread's next store calls one transaction: they all use
+ * one connection until store_tx_end, which commits when st is RC_OK and
+ * rolls back otherwise (returning the final status). On PostgreSQL a
+ * non-zero lock_key also takes a transaction-scoped advisory lock, so
+ * transactions with the same key run one after the other even across
+ * processes; on SQLite the transaction holds the database's write lock from
+ * the start, which serialises all writers anyway. Not nestable. */
+rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err);
+rc_status store_tx_end(store *s, rc_status st, rc_error *err);
+
 /* Paging for list functions: limit 0 means 100; at most 10000. */
 typedef struct {
     int64_t limit;

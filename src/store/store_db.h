@@ -51,6 +51,7 @@ typedef struct db_ops {
 
 struct db_conn {
     const db_ops *ops;
+    int pinned; /* inside store_tx_begin/end: owned by one thread's transaction */
 };
 
 struct db_q {
