@@ -1150,12 +1150,19 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
     int64_t faces = 0, events = 0;
     if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &faces, err, "i", id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM events WHERE person_id = ?", &events, err, "i", id);
+    /* Unrecognized sightings that best matched this person are most likely
+     * their face too: biometric data, so they go as well. */
+    int64_t sightings = 0;
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM sightings WHERE candidate_person_id = ?", &sightings, err, "i",
+                   id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
     if (st == RC_OK) st = bump_gallery(s, c, err);
     if (st == RC_OK) {
-        char *detail = json_text(json_pack("{s:s, s:s, s:I, s:I}", "external_id", p.external_id,
-                                           "name", p.name, "faces_deleted", (json_int_t)faces,
-                                           "events_deleted", (json_int_t)events));
+        char *detail =
+            json_text(json_pack("{s:s, s:s, s:I, s:I, s:I}", "external_id", p.external_id, "name",
+                                p.name, "faces_deleted", (json_int_t)faces, "events_deleted",
+                                (json_int_t)events, "sightings_deleted", (json_int_t)sightings));
         st = audit_in(c, actor, "person.delete", "person", id, detail ? detail : "", err);
         free(detail);
     }
@@ -1321,6 +1328,9 @@ rc_status store_face_add(store *s, store_face *f, const float *embedding, const 
 {
     if (!FIELD_OK(f, model) || !f->model[0])
         return rc_fail(err, RC_ERR_INVALID, "a face needs the name of its embedding model");
+    if (jpeg && jpeg_len > STORE_IMAGE_MAX)
+        return rc_fail(err, RC_ERR_LIMIT, "face image of %zu bytes is over the %d byte limit",
+                       jpeg_len, STORE_IMAGE_MAX);
     if (f->dim <= 0 || f->dim > STORE_EMBED_MAX || !embedding)
         return rc_fail(err, RC_ERR_INVALID, "embedding dimension %d is not in 1..%d", f->dim,
                        STORE_EMBED_MAX);
@@ -2125,6 +2135,9 @@ rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size
                              rc_error *err)
 {
     if (!FIELD_OK(g, reason)) return rc_fail(err, RC_ERR_INVALID, "unterminated reason");
+    if (jpeg && len > STORE_IMAGE_MAX)
+        return rc_fail(err, RC_ERR_LIMIT, "sighting image of %zu bytes is over the %d byte limit",
+                       len, STORE_IMAGE_MAX);
     TAKE(s, c, err);
     int64_t id = 0;
     rc_status st =

@@ -29,7 +29,8 @@ typedef struct store store;
 typedef enum { STORE_SQLITE, STORE_POSTGRES } store_backend;
 
 #define STORE_DEFAULT_URL "./data/rollcall.db"
-#define STORE_EMBED_MAX   2048 /* largest embedding dimension accepted */
+#define STORE_EMBED_MAX   2048      /* largest embedding dimension accepted */
+#define STORE_IMAGE_MAX   (8 << 20) /* largest face or sighting image, bytes */
 
 /* ---- opening, migrations, maintenance ------------------------------------ */
 
@@ -176,9 +177,10 @@ rc_status store_person_update(store *s, const store_person *p, rc_error *err);
 /* filter may be NULL. Ordered by name, then id. */
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err);
-/* Delete a person with their faces, embeddings, memberships, schedules and
- * events in one transaction, and write an audit entry (who, external id,
- * how many faces; no biometric data). Bumps the gallery version. */
+/* Delete a person with their faces, embeddings, memberships, schedules,
+ * events and the unrecognized sightings that best matched them, in one
+ * transaction, and write an audit entry (who, external id, how many faces;
+ * no biometric data). Bumps the gallery version. */
 rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err);
 
 typedef struct {

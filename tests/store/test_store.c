@@ -287,6 +287,9 @@ static void faces_round_trip_into_the_gallery(void **state)
     bad = f;
     bad.model[0] = 0;
     assert_int_equal(store_face_add(s, &bad, emb, NULL, 0, &err), RC_ERR_INVALID);
+    bad = f;
+    assert_int_equal(store_face_add(s, &bad, emb, jpeg, (size_t)STORE_IMAGE_MAX + 1, &err),
+                     RC_ERR_LIMIT); /* refused before the (short) buffer is read */
 
     OK(store_face_delete(s, f2.id, "admin@example.org", &e_));
     store_face *faces;
@@ -316,8 +319,17 @@ static void deleting_a_person_removes_faces_and_is_audited(void **state)
     snprintf(ev.kind, sizeof ev.kind, "entry");
     snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
     OK(store_event_insert(s, &ev, &e_));
+    store_sighting sg = {.ts_ms = 5, .candidate_person_id = a, .confidence = 0.4};
+    OK(store_sighting_add(s, &sg, "face", 4, &e_));
+    store_sighting other = {.ts_ms = 6, .candidate_person_id = b};
+    OK(store_sighting_add(s, &other, "face", 4, &e_));
 
     OK(store_person_delete(s, a, "admin@example.org", &e_));
+    unsigned char *simg;
+    size_t slen;
+    assert_int_equal(store_sighting_image(s, sg.id, &simg, &slen, &err), RC_ERR_NOT_FOUND);
+    OK(store_sighting_image(s, other.id, &simg, &slen, &e_));
+    free(simg);
     assert_int_equal(store_person_get(s, a, &(store_person){0}, &err), RC_ERR_NOT_FOUND);
     unsigned char *img;
     size_t len;
