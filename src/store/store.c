@@ -891,6 +891,14 @@ rc_status store_session_delete(store *s, const char *token_hash, rc_error *err)
     return st;
 }
 
+rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
+    give(s, c);
+    return st;
+}
+
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
 {
     TAKE(s, c, err);

@@ -54,7 +54,7 @@ typedef struct {
     int64_t applied_ms; /* 0 while pending */
 } store_migration;
 
-/* Apply pending migrations, each in its own transaction; *applied (may be
+/* Apply pending migrations in one transaction (all or none); *applied (may be
  * NULL) receives how many ran. Safe to run from several processes at once. */
 rc_status store_migrate(store *s, int *applied, rc_error *err);
 /* Every migration this build knows, with when it was applied (caller frees). */
@@ -124,6 +124,8 @@ rc_status store_session_create(store *s, const store_session *se, rc_error *err)
 rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, store_session *out,
                             rc_error *err);
 rc_status store_session_delete(store *s, const char *token_hash, rc_error *err);
+/* End every session of a user (password change, "log out everywhere"). */
+rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err);
 /* Remove expired sessions; *removed may be NULL. */
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
 

@@ -420,6 +420,13 @@ static void users_sessions_keys_and_lockout(void **state)
     OK(store_login_failure_count(s, "boss@example.org", 0, &cnt, &e_));
     assert_int_equal(cnt, 0);
 
+    OK(store_session_create(s, &se, &e_));
+    OK(store_session_delete_user(s, u.id, &e_));
+    assert_int_equal(store_session_get(s, "abc123", 0, &gs, &err), RC_ERR_NOT_FOUND);
+    store_session bad = se;
+    bad.user_id = 424242;
+    assert_int_equal(store_session_create(s, &bad, &err), RC_ERR_NOT_FOUND);
+
     /* Deleting the user ends its sessions. */
     OK(store_session_create(s, &se, &e_));
     OK(store_user_delete(s, u.id, &e_));
