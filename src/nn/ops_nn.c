@@ -615,6 +615,7 @@ static rc_status infer_pool(nn_ctx *c)
     if (g.pt >= g.KH || g.pb >= g.KH || g.pl >= g.KW || g.pr >= g.KW)
         return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
                             "pads must be smaller than the kernel");
+    c->scratch_bytes = (size_t)(3 * g.OW) * sizeof(int64_t); /* window ranges per column */
     nn_shape s = {.ndim = 4, .d = {g.N, g.C, g.OH, g.OW}};
     c->out[0]->type = NN_F32;
     c->out[0]->shape = s;
