@@ -29,8 +29,9 @@ typedef struct {
 } nn_tensor;
 
 /* Largest tensor the engine accepts (elements); protects against absurd
- * shapes in files and inputs. 2^28 floats = 1 GiB. */
-#define NN_MAX_ELEMS ((int64_t)1 << 28)
+ * shapes in files and inputs. 2^26 floats = 256 MiB, far above what face
+ * models need (a 1080p frame is 6.2 M values). */
+#define NN_MAX_ELEMS ((int64_t)1 << 26)
 
 /* Activations that can be fused into the node producing their input. */
 typedef enum {
