@@ -320,9 +320,48 @@ void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst)
 }
 
 #if defined(__x86_64__)
+/* B operand of the micro-kernel: row k of the 32-column panel starts at
+ * base + k * stride (a packed panel, or a matrix read in place), or at
+ * base + off[k] when `off` is set (a padded image read in place). */
+typedef struct {
+    const float *base;
+    int64_t stride;
+    const int64_t *off;
+} gemm_b;
+
+#define GEMM_FMA_ROW(bk)                                                                           \
+    do {                                                                                           \
+        __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps((bk) + 16), av;                      \
+        av = _mm512_set1_ps(a[0]);                                                                 \
+        c00 = _mm512_fmadd_ps(av, b0, c00);                                                        \
+        c01 = _mm512_fmadd_ps(av, b1, c01);                                                        \
+        av = _mm512_set1_ps(a[1]);                                                                 \
+        c10 = _mm512_fmadd_ps(av, b0, c10);                                                        \
+        c11 = _mm512_fmadd_ps(av, b1, c11);                                                        \
+        av = _mm512_set1_ps(a[2]);                                                                 \
+        c20 = _mm512_fmadd_ps(av, b0, c20);                                                        \
+        c21 = _mm512_fmadd_ps(av, b1, c21);                                                        \
+        av = _mm512_set1_ps(a[3]);                                                                 \
+        c30 = _mm512_fmadd_ps(av, b0, c30);                                                        \
+        c31 = _mm512_fmadd_ps(av, b1, c31);                                                        \
+        av = _mm512_set1_ps(a[4]);                                                                 \
+        c40 = _mm512_fmadd_ps(av, b0, c40);                                                        \
+        c41 = _mm512_fmadd_ps(av, b1, c41);                                                        \
+        av = _mm512_set1_ps(a[5]);                                                                 \
+        c50 = _mm512_fmadd_ps(av, b0, c50);                                                        \
+        c51 = _mm512_fmadd_ps(av, b1, c51);                                                        \
+        av = _mm512_set1_ps(a[6]);                                                                 \
+        c60 = _mm512_fmadd_ps(av, b0, c60);                                                        \
+        c61 = _mm512_fmadd_ps(av, b1, c61);                                                        \
+        av = _mm512_set1_ps(a[7]);                                                                 \
+        c70 = _mm512_fmadd_ps(av, b0, c70);                                                        \
+        c71 = _mm512_fmadd_ps(av, b1, c71);                                                        \
+        a += NN_GEMM_MR;                                                                           \
+    } while (0)
+
 __attribute__((target("avx512f"))) static void
-gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                  int ncols, const float *bias, const epi *e, const float *slope, int64_t nslope)
+gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+                  const float *bias, const epi *e, const float *slope, int64_t nslope)
 {
     const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
     const __mmask16 m1 = ncols >= 32   ? 0xffff
@@ -334,36 +373,11 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *Bp, float 
         __m512 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero,
                c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero,
                c70 = zero, c71 = zero;
-        const float *b = Bp;
-        for (int64_t k = 0; k < K; k++) {
-            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-            __m512 av;
-            av = _mm512_set1_ps(a[0]);
-            c00 = _mm512_fmadd_ps(av, b0, c00);
-            c01 = _mm512_fmadd_ps(av, b1, c01);
-            av = _mm512_set1_ps(a[1]);
-            c10 = _mm512_fmadd_ps(av, b0, c10);
-            c11 = _mm512_fmadd_ps(av, b1, c11);
-            av = _mm512_set1_ps(a[2]);
-            c20 = _mm512_fmadd_ps(av, b0, c20);
-            c21 = _mm512_fmadd_ps(av, b1, c21);
-            av = _mm512_set1_ps(a[3]);
-            c30 = _mm512_fmadd_ps(av, b0, c30);
-            c31 = _mm512_fmadd_ps(av, b1, c31);
-            av = _mm512_set1_ps(a[4]);
-            c40 = _mm512_fmadd_ps(av, b0, c40);
-            c41 = _mm512_fmadd_ps(av, b1, c41);
-            av = _mm512_set1_ps(a[5]);
-            c50 = _mm512_fmadd_ps(av, b0, c50);
-            c51 = _mm512_fmadd_ps(av, b1, c51);
-            av = _mm512_set1_ps(a[6]);
-            c60 = _mm512_fmadd_ps(av, b0, c60);
-            c61 = _mm512_fmadd_ps(av, b1, c61);
-            av = _mm512_set1_ps(a[7]);
-            c70 = _mm512_fmadd_ps(av, b0, c70);
-            c71 = _mm512_fmadd_ps(av, b1, c71);
-            a += NN_GEMM_MR;
-            b += NN_GEMM_NR;
+        if (B.off) {
+            for (int64_t k = 0; k < K; k++) GEMM_FMA_ROW(B.base + B.off[k]);
+        } else {
+            const float *b = B.base;
+            for (int64_t k = 0; k < K; k++, b += B.stride) GEMM_FMA_ROW(b);
         }
         __m512 acc[NN_GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                                      {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
@@ -572,8 +586,8 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
         pack(arg, n0, ncols, panel);
-        gemm_panel_avx512(M, K, Ap, panel, C + n0, ldc, ncols, bias, &e, n->act_slope,
-                          n->act_slope_n);
+        gemm_b B = {panel, NN_GEMM_NR, NULL};
+        gemm_panel_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, &e, n->act_slope, n->act_slope_n);
     }
     return true;
 #else
@@ -644,4 +658,58 @@ bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n)
 #endif
     (void)kind, (void)x, (void)y, (void)n;
     return false;
+}
+
+/* Stride-1 convolution without im2col: the input is copied once into a
+ * zero-padded image of row length PW; output positions are then counted in
+ * padded coordinates (p = oy * PW + ox), so for every tap (ci, ky, kx) the 32
+ * inputs of a panel are contiguous at pad + off[k] + p. Columns ox >= OW are
+ * computed and thrown away when the result is copied out. */
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
+{
+    int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
+    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR);
+    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR);
+    size_t off = (size_t)(a->C * a->KH * a->KW);
+    return (img + out + off * 2 + 64) * sizeof(float);
+}
+
+bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
+                    float *y, const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || a->sh != 1 || a->sw != 1 ||
+        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+        return false;
+    int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
+    int64_t OW = a->OW, K = a->C * a->KH * a->KW;
+    float *pad = scratch;
+    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR);
+    float *tmp = pad + img;
+    int64_t *off = (int64_t *)(tmp + M * OH * PW + NN_GEMM_NR);
+    memset(pad, 0, img * sizeof(float));
+    for (int64_t c = 0; c < a->C; c++)
+        for (int64_t yy = 0; yy < a->H; yy++)
+            memcpy(pad + (c * PH + yy + a->pt) * PW + a->pl, a->x + (c * a->H + yy) * a->W,
+                   (size_t)a->W * sizeof(float));
+    for (int64_t c = 0, k = 0; c < a->C; c++)
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++)
+                off[k++] = c * PH * PW + ky * a->dh * PW + kx * a->dw;
+    epi e = {n->act, n->act_a, n->act_b};
+    int64_t N = OH * PW;
+    for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
+        int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
+        gemm_b B = {pad + n0, 0, off};
+        gemm_panel_avx512(M, K, Ap, B, tmp + n0, N, ncols, bias, &e, n->act_slope, n->act_slope_n);
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t oy = 0; oy < OH; oy++)
+            memcpy(y + (m * OH + oy) * OW, tmp + m * N + oy * PW, (size_t)OW * sizeof(float));
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)OH, (void)Ap, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
 }

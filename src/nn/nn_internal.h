@@ -190,9 +190,14 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
 /* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
 typedef struct {
     const float *x;
-    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW;
+    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW, pb, pr;
 } nn_im2col;
 void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
+/* Stride-1 convolution read in place from a padded copy of the image (no
+ * im2col); false when not applicable. Scratch size from the first call. */
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
+                    float *y, const float *bias, void *scratch);
 /* Returns false (and does nothing) when the CPU or activation is not
  * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,

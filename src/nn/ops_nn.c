@@ -146,6 +146,12 @@ static rc_status infer_conv(nn_ctx *c)
     size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
     if (pad > cols) cols = pad;
     c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
+    if (g.sh == 1 && g.sw == 1 && !pointwise) {
+        nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                        g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+        size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
+        if (direct > c->scratch_bytes) c->scratch_bytes = direct;
+    }
     return RC_OK;
 }
 
@@ -258,7 +264,12 @@ static void run_conv(nn_ctx *c)
             if (pad > cols) cols = pad;
             float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
             nn_rows rows = {xn, kdim, plane};
-            nn_im2col ia = {xn, cg, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.OW};
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            int64_t PW = g.W + g.pl + g.pr;
+            if (!pointwise && g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW &&
+                nn_conv_direct(c->node, &ia, mg, g.OH, c->node->wpack, yn, b, c->scratch))
+                continue;
             if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
                                pointwise ? nn_pack_b_rows : nn_pack_im2col,
                                pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b,
