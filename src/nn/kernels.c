@@ -543,14 +543,25 @@ pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *d
                         __mmask16 mk =
                             (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
                         __m512 v;
-                        if (a->sw == 1)
+                        if (a->sw == 1) {
                             v = _mm512_maskz_loadu_ps(mk, src + h * 16);
-                        else
+                        } else if (a->sw == 2) {
+                            /* lanes j need elements 2j of src: load the 32
+                             * elements under the chunk and keep the even ones */
+                            uint64_t eb = ((((uint64_t)1 << (2 * hi - 1)) - 1) &
+                                           ~(((uint64_t)1 << (2 * lo)) - 1));
+                            __m512 e0 =
+                                _mm512_maskz_loadu_ps((__mmask16)(eb & 0xffff), src + h * 32);
+                            __m512 e1 =
+                                _mm512_maskz_loadu_ps((__mmask16)(eb >> 16), src + h * 32 + 16);
+                            v = _mm512_permutex2var_ps(e0, lane2, e1);
+                        } else {
                             v = _mm512_mask_i32gather_ps(
                                 zero, mk,
                                 _mm512_mullo_epi32(_mm512_srli_epi32(lane2, 1),
                                                    _mm512_set1_epi32((int)a->sw)),
                                 src + h * 16 * a->sw, 4);
+                        }
                         _mm512_mask_storeu_ps(o + h * 16, mk, v);
                     }
                 }
@@ -585,8 +596,15 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
     epi e = {n->act, n->act_a, n->act_b};
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
-        pack(arg, n0, ncols, panel);
         gemm_b B = {panel, NN_GEMM_NR, NULL};
+        if (pack == nn_pack_b_rows && ncols == NN_GEMM_NR && ((const nn_rows *)arg)->K <= 256) {
+            /* a full panel of a plain matrix: read it in place */
+            const nn_rows *r = arg;
+            B.base = r->B + n0;
+            B.stride = r->ldb;
+        } else {
+            pack(arg, n0, ncols, panel);
+        }
         gemm_panel_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, &e, n->act_slope, n->act_slope_n);
     }
     return true;
