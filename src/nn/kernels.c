@@ -731,3 +731,56 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
     return false;
 #endif
 }
+
+/* 2x2 stride-2 pooling without padding (max or average), 16 outputs at a
+ * time: two input rows, pairwise reduce, keep even/odd lanes. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void
+pool2x2_avx512(const float *x, int64_t H, int64_t W, float *y, int64_t OH, int64_t OW, bool is_max)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 quarter = _mm512_set1_ps(0.25f);
+    (void)H;
+    for (int64_t oy = 0; oy < OH; oy++) {
+        const float *r0 = x + 2 * oy * W, *r1 = r0 + W;
+        float *yr = y + oy * OW;
+        for (int64_t ox = 0; ox < OW; ox += 16) {
+            int64_t left = OW - ox < 16 ? OW - ox : 16;
+            uint64_t eb = ((uint64_t)1 << (2 * left)) - 1;
+            __mmask16 lo = (__mmask16)(eb & 0xffff), hi = (__mmask16)(eb >> 16);
+            const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            __m512 a0 = _mm512_maskz_loadu_ps(lo, p0), a1 = _mm512_maskz_loadu_ps(hi, p0 + 16);
+            __m512 b0 = _mm512_maskz_loadu_ps(lo, p1), b1 = _mm512_maskz_loadu_ps(hi, p1 + 16);
+            __m512 v;
+            if (is_max) {
+                __m512 m0 = _mm512_max_ps(a0, b0), m1 = _mm512_max_ps(a1, b1);
+                v = _mm512_max_ps(_mm512_permutex2var_ps(m0, even, m1),
+                                  _mm512_permutex2var_ps(m0, odd, m1));
+            } else {
+                __m512 s0 = _mm512_add_ps(a0, b0), s1 = _mm512_add_ps(a1, b1);
+                v = _mm512_mul_ps(_mm512_add_ps(_mm512_permutex2var_ps(s0, even, s1),
+                                                _mm512_permutex2var_ps(s0, odd, s1)),
+                                  quarter);
+            }
+            _mm512_mask_storeu_ps(yr + ox, (__mmask16)((1u << left) - 1), v);
+        }
+    }
+}
+#endif
+
+bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                     int64_t OW, bool is_max)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || 2 * OH > H || 2 * OW > W) return false;
+    for (int64_t p = 0; p < planes; p++)
+        pool2x2_avx512(x + p * H * W, H, W, y + p * OH * OW, OH, OW, is_max);
+    return true;
+#else
+    (void)x, (void)planes, (void)H, (void)W, (void)y, (void)OH, (void)OW, (void)is_max;
+    return false;
+#endif
+}

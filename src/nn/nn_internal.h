@@ -204,6 +204,10 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
 
+/* 2x2 stride-2 max/average pooling without padding; false if not handled. */
+bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                     int64_t OW, bool is_max);
+
 /* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
  * lacks AVX-512 (the caller then uses libm). */
 typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;

@@ -654,6 +654,10 @@ static void run_pool(nn_ctx *c)
     bool include_pad = nn_attr_int(c->node, "count_include_pad", 0) != 0;
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
+    if (!c->reference && g.KH == 2 && g.KW == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 &&
+        g.dw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
+        nn_pool2x2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, is_max))
+        return;
     /* window ranges per output column, computed once (scratch: 3 * OW) */
     int64_t *kx = c->scratch;
     for (int64_t ox = 0; ox < g.OW; ox++)
