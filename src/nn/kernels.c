@@ -784,3 +784,62 @@ bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float
     return false;
 #endif
 }
+
+/* ---- small outputs: one dot product per output value -----------------------
+ * For convolutions with very few output positions (the last layers of small
+ * networks), building patches [N][K] and taking dot products with the weight
+ * rows [M][K] beats packing panels. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static float dot_avx512(const float *a, const float *b,
+                                                           int64_t K)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), s1);
+    }
+    for (; k < K; k += 16) {
+        __mmask16 mk = K - k >= 16 ? 0xffff : (__mmask16)((1u << (K - k)) - 1);
+        s0 =
+            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + k), _mm512_maskz_loadu_ps(mk, b + k), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+#endif
+
+bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
+                     float *y, const float *bias, float *patches)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512) return false;
+    int64_t K = a->C * a->KH * a->KW;
+    for (int64_t p = 0; p < N; p++) {
+        int64_t oy = p / a->OW, ox = p % a->OW;
+        float *dst = patches + p * K;
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++) {
+                int64_t iy = oy * a->sh - a->pt + ky * a->dh;
+                for (int64_t kx = 0; kx < a->KW; kx++) {
+                    int64_t ix = ox * a->sw - a->pl + kx * a->dw;
+                    *dst++ = iy >= 0 && iy < a->H && ix >= 0 && ix < a->W
+                                 ? a->x[(c * a->H + iy) * a->W + ix]
+                                 : 0.0f;
+                }
+            }
+    }
+    epi e = {n->act, n->act_a, n->act_b};
+    for (int64_t m = 0; m < M; m++) {
+        float slope = n->act == NN_ACT_LEAKY ? e.a
+                      : n->act_slope         ? n->act_slope[n->act_slope_n == 1 ? 0 : m]
+                                             : 0.0f;
+        for (int64_t p = 0; p < N; p++)
+            y[m * N + p] = epi_scalar(
+                &e, dot_avx512(W + m * K, patches + p * K, K) + (bias ? bias[m] : 0.0f), slope);
+    }
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)N, (void)W, (void)y, (void)bias, (void)patches;
+    return false;
+#endif
+}

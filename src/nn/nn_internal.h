@@ -204,6 +204,11 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
 
+/* Convolution as one dot product per output (patches [N][K] built in
+ * `patches`, N * K floats); for outputs with very few positions. */
+bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
+                     float *y, const float *bias, float *patches);
+
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);

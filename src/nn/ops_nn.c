@@ -146,6 +146,8 @@ static rc_status infer_conv(nn_ctx *c)
     size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
     if (pad > cols) cols = pad;
     c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
+    if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
+        c->scratch_bytes = kdim * 16 * sizeof(float);
     if (g.sh == 1 && g.sw == 1 && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
@@ -227,6 +229,32 @@ static void im2col(const float *x, const geom *g, int64_t cg, float *cols)
             }
 }
 
+/* Depthwise convolution of any window (one filter per channel), direct. */
+static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, float *yn)
+{
+    const float *w = c->in[1]->data;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    int64_t plane = g->OH * g->OW;
+    for (int64_t ch = 0; ch < g->C; ch++) {
+        const float *xp = xn + ch * g->H * g->W, *wp = w + ch * g->KH * g->KW;
+        float *yp = yn + ch * plane;
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++) {
+                float acc = b ? b[ch] : 0.0f;
+                for (int64_t ky = 0; ky < g->KH; ky++) {
+                    int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                    if (iy < 0 || iy >= g->H) continue;
+                    for (int64_t kx = 0; kx < g->KW; kx++) {
+                        int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                        if (ix >= 0 && ix < g->W) acc += xp[iy * g->W + ix] * wp[ky * g->KW + kx];
+                    }
+                }
+                yp[oy * g->OW + ox] = acc;
+            }
+    }
+    nn_epilogue(c->node, yn, g->M, plane, NULL, 0);
+}
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -256,6 +284,15 @@ static void run_conv(nn_ctx *c)
             if (ok) {
                 continue;
             }
+        }
+        if (depthwise) {
+            conv_depthwise(c, &g, xn, yn);
+            continue;
+        }
+        if (g.group == 1 && plane <= 16 && !pointwise) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv_small_n(c->node, &ia, g.M, plane, w, yn, b, c->scratch)) continue;
         }
         if (c->node->wpack && g.group == 1) {
             size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
