@@ -686,8 +686,8 @@ bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n)
 size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
 {
     int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
-    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR);
-    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR);
+    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
+    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR + 16);
     size_t off = (size_t)(a->C * a->KH * a->KW);
     return (img + out + off * 2 + 64) * sizeof(float);
 }
@@ -703,14 +703,22 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
     int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
     int64_t OW = a->OW, K = a->C * a->KH * a->KW;
     float *pad = scratch;
-    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR);
+    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
     float *tmp = pad + img;
-    int64_t *off = (int64_t *)(tmp + M * OH * PW + NN_GEMM_NR);
-    memset(pad, 0, img * sizeof(float));
-    for (int64_t c = 0; c < a->C; c++)
-        for (int64_t yy = 0; yy < a->H; yy++)
-            memcpy(pad + (c * PH + yy + a->pt) * PW + a->pl, a->x + (c * a->H + yy) * a->W,
-                   (size_t)a->W * sizeof(float));
+    int64_t *off = (int64_t *)(tmp + (M * OH * PW + NN_GEMM_NR + 15) / 16 * 16);
+    /* copy the image in, zeroing only the borders */
+    for (int64_t c = 0; c < a->C; c++) {
+        float *pc = pad + c * PH * PW;
+        memset(pc, 0, (size_t)(a->pt * PW + a->pl) * sizeof(float));
+        for (int64_t yy = 0; yy < a->H; yy++) {
+            float *row = pc + (yy + a->pt) * PW + a->pl;
+            memcpy(row, a->x + (c * a->H + yy) * a->W, (size_t)a->W * sizeof(float));
+            /* right pad of this row and left pad of the next */
+            memset(row + a->W, 0, (size_t)(a->pr + a->pl) * sizeof(float));
+        }
+        memset(pc + (a->H + a->pt) * PW, 0, (size_t)((PH - a->H - a->pt) * PW) * sizeof(float));
+    }
+    memset(pad + a->C * PH * PW, 0, (size_t)(PW + 2 * NN_GEMM_NR) * sizeof(float));
     for (int64_t c = 0, k = 0; c < a->C; c++)
         for (int64_t ky = 0; ky < a->KH; ky++)
             for (int64_t kx = 0; kx < a->KW; kx++)
