@@ -147,7 +147,8 @@ static void fuse_activations(nn_model *m)
         bool conv = strcmp(p->op_type, "Conv") == 0;
         bool gemm = strcmp(p->op_type, "Gemm") == 0;
         bool add = strcmp(p->op_type, "Add") == 0;
-        if (p->dead || p->act != NN_ACT_NONE || !(conv || gemm || add)) continue;
+        bool bn = strcmp(p->op_type, "BatchNormalization") == 0 && p->nout == 1;
+        if (p->dead || p->act != NN_ACT_NONE || !(conv || gemm || add || bn)) continue;
         int ai = sole_consumer(m, p->out[0], i);
         if (ai < 0) continue;
         nn_node *a = &m->nodes[ai];

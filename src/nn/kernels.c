@@ -851,3 +851,96 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
     return false;
 #endif
 }
+
+/* ---- per-channel affine (BatchNormalization) and element-wise arithmetic -- */
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void
+affine_avx512(const float *x, float *y, int64_t n, float a, float b, const epi *e, float slope)
+{
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    const __m512 vs = _mm512_set1_ps(slope), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, x + i), va, vb);
+        switch (e->act) {
+        case NN_ACT_RELU:
+            v = _mm512_max_ps(v, zero);
+            break;
+        case NN_ACT_PRELU:
+        case NN_ACT_LEAKY:
+            v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+            break;
+        case NN_ACT_CLIP:
+            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            break;
+        default:
+            break;
+        }
+        _mm512_mask_storeu_ps(y + i, mk, v);
+    }
+}
+#endif
+
+void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
+                       const float *scale, const float *shift, bool reference)
+{
+    epi e = {n->act, n->act_a, n->act_b};
+#if defined(__x86_64__)
+    if (!reference && nn_cpu_features().avx512 && e.act != NN_ACT_SIGMOID &&
+        e.act != NN_ACT_HSWISH) {
+        for (int64_t ch = 0; ch < channels; ch++) {
+            float slope = e.act == NN_ACT_LEAKY ? e.a
+                          : n->act_slope        ? n->act_slope[n->act_slope_n == 1 ? 0 : ch]
+                                                : 0.0f;
+            affine_avx512(x + ch * plane, y + ch * plane, plane, scale[ch], shift[ch], &e, slope);
+        }
+        return;
+    }
+#endif
+    for (int64_t ch = 0; ch < channels; ch++) {
+        const float *xp = x + ch * plane;
+        float *yp = y + ch * plane;
+        for (int64_t i = 0; i < plane; i++) yp[i] = xp[i] * scale[ch] + shift[ch];
+    }
+    nn_apply_act(n, y, channels, plane, 0);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void binary_avx512(int op, const float *a, const float *b,
+                                                             float *y, int64_t n, int mode)
+{
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 va = mode == 2 ? _mm512_set1_ps(a[0]) : _mm512_maskz_loadu_ps(mk, a + i);
+        __m512 vb = mode == 1 ? _mm512_set1_ps(b[0]) : _mm512_maskz_loadu_ps(mk, b + i), v;
+        switch (op) {
+        case 0:
+            v = _mm512_add_ps(va, vb);
+            break;
+        case 1:
+            v = _mm512_sub_ps(va, vb);
+            break;
+        case 2:
+            v = _mm512_mul_ps(va, vb);
+            break;
+        default:
+            v = _mm512_div_ps(va, vb);
+            break;
+        }
+        _mm512_mask_storeu_ps(y + i, mk, v);
+    }
+}
+#endif
+
+bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode)
+{
+#if defined(__x86_64__)
+    if (op < 0 || op > 3 || !nn_cpu_features().avx512) return false;
+    binary_avx512(op, a, b, y, n, mode);
+    return true;
+#else
+    (void)op, (void)a, (void)b, (void)y, (void)n, (void)mode;
+    return false;
+#endif
+}

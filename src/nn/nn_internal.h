@@ -209,6 +209,14 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
                      float *y, const float *bias, float *patches);
 
+/* y = act(x * scale[ch] + shift[ch]) per channel of a [channels x plane]
+ * block (BatchNormalization with its fused activation). */
+void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
+                       const float *scale, const float *shift, bool reference);
+/* y = a op b over n floats, op 0 add, 1 sub, 2 mul, 3 div; mode 0: both
+ * full, 1: b is one value, 2: a is one value. False when not handled. */
+bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
+
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);

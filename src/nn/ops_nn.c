@@ -437,7 +437,8 @@ static rc_status infer_bn(nn_ctx *c)
                                 (long long)x->d[1]);
     c->out[0]->type = NN_F32;
     c->out[0]->shape = *x;
-    for (int i = 1; i < c->nout; i++) { /* training-mode outputs: left zero */
+    c->scratch_bytes = (size_t)(2 * x->d[1]) * sizeof(float); /* scale and shift */
+    for (int i = 1; i < c->nout; i++) {                       /* training-mode outputs: left zero */
         c->out[i]->type = NN_F32;
         c->out[i]->shape = (nn_shape){.ndim = 1, .d = {x->d[1]}};
     }
@@ -453,13 +454,14 @@ static void run_bn(nn_ctx *c)
     float *y = c->out[0]->data;
     int64_t C = s->d[1], rows = s->d[0] * C;
     int64_t plane = rows > 0 ? nn_shape_count(s) / rows : 0;
+    float *scale = c->scratch, *shift = scale + C;
+    for (int64_t ch = 0; ch < C; ch++) {
+        scale[ch] = sc[ch] / sqrtf(var[ch] + eps);
+        shift[ch] = bi[ch] - mu[ch] * scale[ch];
+    }
     for (int64_t n = 0; n < s->d[0]; n++)
-        for (int64_t ch = 0; ch < C; ch++) {
-            float a = sc[ch] / sqrtf(var[ch] + eps), b = bi[ch] - mu[ch] * a;
-            const float *xp = x + (n * C + ch) * plane;
-            float *yp = y + (n * C + ch) * plane;
-            for (int64_t i = 0; i < plane; i++) yp[i] = xp[i] * a + b;
-        }
+        nn_channel_affine(c->node, x + n * C * plane, y + n * C * plane, C, plane, scale, shift,
+                          c->reference);
     for (int i = 1; i < c->nout; i++) memset(c->out[i]->data, 0, (size_t)C * sizeof(float));
 }
 
