@@ -72,6 +72,7 @@ typedef struct {
      * wpack_stride floats per group; NULL when the fast GEMM is not used. */
     float *wpack;
     int64_t wpack_stride;
+    float *wino; /* Winograd-transformed 3x3 weights, or NULL */
     /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
     nn_act act;
     float act_a, act_b;
@@ -216,6 +217,13 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
 /* y = a op b over n floats, op 0 add, 1 sub, 2 mul, 3 div; mode 0: both
  * full, 1: b is one value, 2: a is one value. False when not handled. */
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
+
+/* Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (kernels.c). */
+size_t nn_wino_packed_floats(int64_t M, int64_t C);
+void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst);
+size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
+                      const float *bias, void *scratch);
 
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,

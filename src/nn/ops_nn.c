@@ -153,6 +153,10 @@ static rc_status infer_conv(nn_ctx *c)
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
         size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
         if (direct > c->scratch_bytes) c->scratch_bytes = direct;
+        if (g.KH == 3 && g.KW == 3) {
+            size_t wino = nn_wino_scratch(&ia, g.M, g.OH);
+            if (wino > c->scratch_bytes) c->scratch_bytes = wino;
+        }
     }
     return RC_OK;
 }
@@ -304,6 +308,9 @@ static void run_conv(nn_ctx *c)
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             int64_t PW = g.W + g.pl + g.pr;
+            if (c->node->wino && plane >= 64 &&
+                nn_conv_winograd(c->node, &ia, mg, g.OH, yn, b, c->scratch))
+                continue;
             if (!pointwise && g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW &&
                 nn_conv_direct(c->node, &ia, mg, g.OH, c->node->wpack, yn, b, c->scratch))
                 continue;

@@ -335,6 +335,8 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(2, 1, 1, 3, 1, 1, 0, 1, 1, "Relu");         /* 1x1 image */
     conv_case(16, 3, 3, 8, 3, 1, 1, 1, 1, "PRelu");       /* few outputs: dot products */
     conv_case(6, 12, 40, 16, 3, 1, 0, 1, 1, "Relu");      /* no padding, read in place */
+    conv_case(16, 13, 37, 20, 3, 1, 1, 1, 1, "PRelu");    /* Winograd, odd sizes */
+    conv_case(8, 20, 21, 8, 3, 1, 0, 1, 1, NULL);         /* Winograd without padding */
     conv_case(24, 2, 2, 2, 3, 1, 1, 1, 1, NULL);          /* 2x2 image, 2 channels out */
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
     conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
