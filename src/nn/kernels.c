@@ -189,9 +189,10 @@ static int pad_plane(const float *x, int H, int W, int pt, int pl, int rows, int
         }
         int n = W;
         if (pl + n > PW) n = PW - pl;
-        memset(dst, 0, (size_t)pl * sizeof(float));
+        /* the pads are a few floats: plain stores beat memset calls */
+        for (int i = 0; i < pl; i++) dst[i] = 0.0f;
         memcpy(dst + pl, x + (size_t)iy * W, (size_t)n * sizeof(float));
-        if (pl + n < PW) memset(dst + pl + n, 0, (size_t)(PW - pl - n) * sizeof(float));
+        for (int i = pl + n; i < PW; i++) dst[i] = 0.0f;
     }
     return PW;
 }
@@ -284,7 +285,7 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
         float slope = n->act_slope ? n->act_slope[n->act_slope_n == 1 ? 0 : ch] : 0.0f;
         int rows = (OH - 1) * s + 3;
         int ow16 = (OW + 15) / 16 * 16;
-        int PW = (ow16 - 1) * s + 3 + 32;
+        int PW = ow16 * s + 2; /* the kernel reads up to column s * ow16 + 1 */
         pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
         dw3x3_avx512(pad_buf, PW, w, bias, s, y, OH, OW, &e, slope);
         return true;
@@ -292,7 +293,7 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
 #endif
     int rows = (OH - 1) * s + 3;
     int ow16 = (OW + 15) / 16 * 16;
-    int PW = (ow16 - 1) * s + 3 + 32;
+    int PW = ow16 * s + 2; /* the kernel reads up to column s * ow16 + 1 */
     pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
     dw3x3_c(pad_buf, PW, w, bias, s, y, OH, OW);
     nn_apply_act(n, y, 1, (int64_t)OH * OW, ch);
