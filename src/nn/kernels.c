@@ -374,7 +374,22 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int
         __m512 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero,
                c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero,
                c70 = zero, c71 = zero;
-        if (B.off) {
+        if (ncols <= 16) {
+            /* narrow tail panel: half the work */
+            for (int64_t k = 0; k < K; k++) {
+                const float *bk = B.off ? B.base + B.off[k] : B.base + k * B.stride;
+                __m512 b0 = _mm512_loadu_ps(bk);
+                c00 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, c00);
+                c10 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, c10);
+                c20 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, c20);
+                c30 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, c30);
+                c40 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, c40);
+                c50 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, c50);
+                c60 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, c60);
+                c70 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, c70);
+                a += NN_GEMM_MR;
+            }
+        } else if (B.off) {
             for (int64_t k = 0; k < K; k++) GEMM_FMA_ROW(B.base + B.off[k]);
         } else {
             const float *b = B.base;
