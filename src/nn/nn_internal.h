@@ -29,8 +29,9 @@ typedef struct {
 } nn_tensor;
 
 /* Largest tensor the engine accepts (elements); protects against absurd
- * shapes in files and inputs. 2^28 floats = 1 GiB. */
-#define NN_MAX_ELEMS ((int64_t)1 << 28)
+ * shapes in files and inputs. 2^26 floats = 256 MiB, far above what face
+ * models need (a 1080p frame is 6.2 M values). */
+#define NN_MAX_ELEMS ((int64_t)1 << 26)
 
 /* Activations that can be fused into the node producing their input. */
 typedef enum {
@@ -71,6 +72,7 @@ typedef struct {
      * wpack_stride floats per group; NULL when the fast GEMM is not used. */
     float *wpack;
     int64_t wpack_stride;
+    float *wino; /* Winograd-transformed 3x3 weights, or NULL */
     /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
     nn_act act;
     float act_a, act_b;
@@ -189,14 +191,43 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
 /* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
 typedef struct {
     const float *x;
-    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW;
+    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW, pb, pr;
 } nn_im2col;
 void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
+/* Stride-1 convolution read in place from a padded copy of the image (no
+ * im2col); false when not applicable. Scratch size from the first call. */
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
+                    float *y, const float *bias, void *scratch);
 /* Returns false (and does nothing) when the CPU or activation is not
  * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
+
+/* Convolution as one dot product per output (patches [N][K] built in
+ * `patches`, N * K floats); for outputs with very few positions. */
+bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
+                     float *y, const float *bias, float *patches);
+
+/* y = act(x * scale[ch] + shift[ch]) per channel of a [channels x plane]
+ * block (BatchNormalization with its fused activation). */
+void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
+                       const float *scale, const float *shift, bool reference);
+/* y = a op b over n floats, op 0 add, 1 sub, 2 mul, 3 div; mode 0: both
+ * full, 1: b is one value, 2: a is one value. False when not handled. */
+bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
+
+/* Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (kernels.c). */
+size_t nn_wino_packed_floats(int64_t M, int64_t C);
+void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst);
+size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
+                      const float *bias, void *scratch);
+
+/* 2x2 stride-2 max/average pooling without padding; false if not handled. */
+bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                     int64_t OW, bool is_max);
 
 /* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
  * lacks AVX-512 (the caller then uses libm). */

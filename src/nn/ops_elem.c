@@ -287,7 +287,14 @@ static void run_binary_op(nn_ctx *c, int op)
             const float *a = (const float *)c->in[0]->data + offa;
             const float *b = (const float *)c->in[1]->data + offb;
             float *y = (float *)c->out[0]->data + done;
-            if (ia == 1 && ib == 1)
+            int mode = ia == 1 && ib == 1   ? 0
+                       : ia == 1 && ib == 0 ? 1
+                       : ia == 0 && ib == 1 ? 2
+                                            : -1;
+            if (!c->reference && mode >= 0 && op <= B_DIV &&
+                nn_binary_fast(op, a, b, y, inner, mode))
+                ;
+            else if (ia == 1 && ib == 1)
                 for (int64_t i = 0; i < inner; i++) y[i] = fop(op, a[i], b[i]);
             else if (ia == 1 && ib == 0)
                 for (int64_t i = 0; i < inner; i++) y[i] = fop(op, a[i], b[0]);
