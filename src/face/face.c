@@ -352,20 +352,27 @@ float face_similarity(const float *a, const float *b)
     return s;
 }
 
-static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+/* The box grown `scale` times around its centre (less when the frame is too
+ * small), shifted to stay inside the frame rather than padded, as the
+ * package's liveness and attribute models saw in training; resized to out. */
+static img_image *context_crop(const img_image *im, const face_info *f, float scale, int out)
 {
     float x, y, side;
     square_box(f, &x, &y, &side);
     float W = (float)im->w, H = (float)im->h;
-    float scale = fminf(fminf((H - 1) / side, (W - 1) / side), 2.7f);
+    scale = fminf(fminf((H - 1) / side, (W - 1) / side), scale);
     float ns = side * scale, cx = x + side / 2, cy = y + side / 2;
     float l = cx - ns / 2, t = cy - ns / 2;
-    /* Shift the crop inside the frame rather than padding, as the model saw in training. */
     if (l < 0) l = 0;
     if (t < 0) t = 0;
     if (l + ns > W - 1) l = W - 1 - ns;
     if (t + ns > H - 1) t = H - 1 - ns;
-    img_image *c = img_crop_resize(im, l, t, ns, ns, 128, 128, 0);
+    return img_crop_resize(im, l, t, ns, ns, out, out, 0);
+}
+
+static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+{
+    img_image *c = context_crop(im, f, 2.7f, 128);
     if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     to_tensor(c, w->live_in, 0.f, 1.f);
     img_free(c);
@@ -412,16 +419,20 @@ static void quality(const face_opts *o, face_info *f, const img_image *aligned)
 #undef REASON
 }
 
-/* Age and gender (SSR-Net style, fr_age/fr_gender): 64x64 RGB crop of the
- * box, the three stages' soft-stage regression. */
+/* Age and gender (SSR-Net, fr_age/fr_gender): a 1.4x box crop at 64x64,
+ * channels in BGR order (as OpenCV-trained SSR-Net expects: with RGB the
+ * gender output stays near 0.5 for women on the test photos) with the
+ * ImageNet mean and deviation; three stages of 3 bins whose soft regression
+ * gives age / 101 or the probability of male. */
 static float ssr_net(face_worker *w, int which, const img_image *im, const face_info *f, float V,
                      rc_error *err)
 {
-    float x, y, side;
-    square_box(f, &x, &y, &side);
-    img_image *c = img_crop_resize(im, x, y, side, side, 64, 64, 0);
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    img_image *c = context_crop(im, f, 1.4f, 64);
     if (!c) return -1;
-    to_tensor(c, w->attr_in, 0.f, 1.f / 255.f);
+    for (int i = 0; i < 64 * 64; i++)
+        for (int k = 0; k < 3; k++)
+            w->attr_in[k * 64 * 64 + i] = (c->px[3 * i + 2 - k] / 255.f - mean[k]) / sd[k];
     img_free(c);
     if (run1(w, which, w->attr_in, 3, 64, 64, err) != RC_OK) return -1;
     const nn_model *m = w->models->m[which];

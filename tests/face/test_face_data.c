@@ -311,6 +311,85 @@ static void threads_share_models_with_own_workers(void **state)
     img_free(im);
 }
 
+static void attributes_when_asked(void **state)
+{
+    (void)state;
+    face_models *am;
+    face_worker *w;
+    const char *md = getenv("ROLLCALL_MODELS");
+    assert_int_equal(face_models_load(md ? md : "models", 1, &am, NULL), RC_OK);
+    assert_int_equal(face_worker_create(am, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    o.attributes = 1;
+    const char *files[3] = {"id/ageitgey_obama/1.jpg", "id/ageitgey_kit_harington/1.jpg",
+                            "id/deepface_angelina/1.jpg"};
+    const int male[3] = {1, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", faces_dir, files[i]);
+        img_image *im;
+        if (img_load(path, NULL, &im, NULL) != RC_OK) skip();
+        face_info *f;
+        int n;
+        assert_int_equal(face_analyze(w, im, &o, &f, &n, NULL), RC_OK);
+        assert_true(n >= 1);
+        printf("# %s: age %.0f, male %.2f\n", files[i], f[0].age, f[0].male);
+        assert_true(f[0].age > 15 && f[0].age < 80);
+        assert_int_equal(f[0].male >= 0.5f, male[i]);
+        free(f);
+        img_free(im);
+    }
+    /* Off by default: not computed. */
+    img_image *im;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", faces_dir, files[0]);
+    assert_int_equal(img_load(path, NULL, &im, NULL), RC_OK);
+    face_info *f;
+    int n;
+    assert_int_equal(face_analyze(w, im, NULL, &f, &n, NULL), RC_OK);
+    assert_true(f[0].age < 0 && f[0].male < 0);
+    free(f);
+    img_free(im);
+    face_worker_free(w);
+    face_models_free(am);
+}
+
+static void small_faces_with_min_face_tiles(void **state)
+{
+    (void)state;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/group/ocv4n_people.jpg", faces_dir);
+    img_image *im;
+    if (img_load(path, NULL, &im, NULL) != RC_OK) skip();
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    o.embedding = o.liveness = 0;
+    face_info *a, *b;
+    int na, nb;
+    assert_int_equal(face_analyze(w, im, &o, &a, &na, NULL), RC_OK);
+    o.min_face = 8;
+    assert_int_equal(face_analyze(w, im, &o, &b, &nb, NULL), RC_OK);
+    printf("# ocv4n_people.jpg: %d faces on the whole frame, %d with --min-face 8\n", na, nb);
+    assert_true(nb >= na);
+    /* Every whole-frame face is still found when tiling. */
+    for (int i = 0; i < na; i++) {
+        face_box x = {a[i].x0, a[i].y0, a[i].x1, a[i].y1, 0};
+        float best = 0;
+        for (int j = 0; j < nb; j++) {
+            face_box y = {b[j].x0, b[j].y0, b[j].x1, b[j].y1, 0};
+            float iou = face_iou(&x, &y);
+            if (iou > best) best = iou;
+        }
+        assert_true(best > 0.3f);
+    }
+    for (int j = 0; j < nb; j++) assert_true(b[j].x0 >= 0 && b[j].x1 <= im->w && b[j].y1 <= im->h);
+    free(a);
+    free(b);
+    img_free(im);
+    face_worker_free(w);
+}
+
 static void bad_input_is_an_error_not_a_crash(void **state)
 {
     (void)state;
@@ -353,6 +432,8 @@ int main(void)
         cmocka_unit_test(no_faces_in_noface_photos),
         cmocka_unit_test(all_labelled_pascal_faces_found),
         cmocka_unit_test(threads_share_models_with_own_workers),
+        cmocka_unit_test(attributes_when_asked),
+        cmocka_unit_test(small_faces_with_min_face_tiles),
         cmocka_unit_test(bad_input_is_an_error_not_a_crash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
