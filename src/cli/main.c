@@ -18,11 +18,16 @@ static int cmd_version(int argc, char **argv)
 
 static const cli_command commands[] = {
     {"serve", "run the HTTP server (REST API, web UI, cameras)", cli_serve},
+    {"user", "manage login accounts (add, passwd, list)", cli_user},
+    {"db", "database: migrate, status, backup FILE, check", cli_db},
+    {"export", "export attendance for a date range as CSV or XLSX", cli_export},
     {"bench", "measure performance (models, pipeline, gallery)", cli_bench},
     {"detect", "find faces in photos: boxes, landmarks, liveness, quality", cli_detect},
     {"embed", "print the embedding of the face in a photo as JSON", cli_embed},
     {"compare", "similarity of the faces in two photos: same person or not", cli_compare},
     {"identify", "name the faces in photos from a folder of known people", cli_identify},
+    {"client", "capture from a camera here and post frames to a server", cli_client},
+    {"probe", "check a camera source: read a few frames, report what came", cli_probe},
     {"version", "print the version", cmd_version},
 };
 

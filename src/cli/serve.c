@@ -1,18 +1,21 @@
 /*
  * serve.c — `rollcall serve`: create the data directory, find the models,
- * start the HTTP server and run until SIGINT or SIGTERM, then shut down
- * cleanly (requests in flight finish first).
+ * open the database (creating the first admin on first start), start the
+ * HTTP server and run until SIGINT or SIGTERM, then shut down cleanly
+ * (requests in flight finish first, then the database is closed).
  */
 #include <dirent.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../http/http.h"
+#include "../store/store.h"
 #include "../rc/rc.h"
 #include "cli.h"
 
@@ -26,7 +29,22 @@ static void serve_usage(FILE *out)
             "                          0.0.0.0:8080 for every interface, port 0 picks one)\n"
             "  -d, --data DIR          data directory, created if missing (default ./data)\n"
             "  -m, --models DIR        directory with the ONNX models (default ./models)\n"
+            "      --db URL            database: a SQLite file or postgres://... URL\n"
+            "                          (default $ROLLCALL_DB, else DATA/rollcall.db)\n"
+            "      --admin-email EMAIL first start: the admin account to create\n"
+            "                          (default admin@localhost)\n"
+            "      --admin-password PW first start: its password (default: a random one-time\n"
+            "                          password, printed once)\n"
+            "  -w, --web DIR           built web UI to serve at / (default ./web/dist)\n"
             "  -t, --threads N         HTTP worker threads (default: one per core)\n"
+            "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
+            "      --tls-key FILE      PEM private key for --tls-cert\n"
+            "      --max-body MB       largest request body in MB (default 20)\n"
+            "      --max-import MB     largest dataset import in MB (default 512)\n"
+            "      --max-files N       most files in one upload (default 100)\n"
+            "      --request-timeout S seconds a request may take to arrive (default 120)\n"
+            "      --no-access-log     do not log one line per request\n"
+            "      --list-routes       print every route with its allowed roles and exit\n"
             "  -v, --verbose           log debug messages\n"
             "  -h, --help              show this help\n");
 }
@@ -48,7 +66,8 @@ char **cli_list_models(const char *models_dir)
     if (json_is_array(files)) {
         size_t i;
         json_t *f;
-        json_array_foreach(files, i, f) {
+        json_array_foreach(files, i, f)
+        {
             const char *name = json_string_value(json_object_get(f, "file"));
             if (!name || n == cap) continue;
             snprintf(path, sizeof path, "%s/%s", models_dir, name);
@@ -77,34 +96,147 @@ void cli_free_list(char **list)
     free(list);
 }
 
+/* A whole number option in [min, max]; false after printing why not. */
+static bool parse_count(const char *opt, const char *text, long min, long max, long *out)
+{
+    char *end;
+    long n = strtol(text, &end, 10);
+    if (!*text || *end || n < min || n > max) {
+        fprintf(stderr, "rollcall serve: %s wants a number from %ld to %ld (got '%s')\n", opt, min,
+                max, text);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static char *read_pem(const char *opt, const char *path)
+{
+    unsigned char *buf = NULL;
+    size_t len;
+    rc_error err;
+    if (rc_read_file(path, 1024 * 1024, &buf, &len, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s: %s\n", opt, err.msg);
+        return NULL;
+    }
+    if (!strstr((char *)buf, "-----BEGIN ")) {
+        fprintf(stderr, "rollcall serve: %s: %s is not a PEM file\n", opt, path);
+        free(buf);
+        return NULL;
+    }
+    return (char *)buf;
+}
+
+enum {
+    OPT_TLS_CERT = 256,
+    OPT_TLS_KEY,
+    OPT_MAX_BODY,
+    OPT_MAX_IMPORT,
+    OPT_MAX_FILES,
+    OPT_REQUEST_TIMEOUT,
+    OPT_NO_ACCESS_LOG,
+    OPT_LIST_ROUTES,
+    OPT_DB,
+    OPT_ADMIN_EMAIL,
+    OPT_ADMIN_PASSWORD,
+};
+
 int cli_serve(int argc, char **argv)
 {
-    http_config cfg = {.listen = "127.0.0.1:8080", .data_dir = "./data", .models_dir = "./models"};
+    http_config cfg = {.listen = "127.0.0.1:8080",
+                       .data_dir = "./data",
+                       .models_dir = "./models",
+                       .web_dir = "./web/dist",
+                       .access_log = true};
+    const char *tls_cert = NULL, *tls_key = NULL;
+    const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     static const struct option opts[] = {
-        {"listen", required_argument, 0, 'l'}, {"data", required_argument, 0, 'd'},
-        {"models", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
-        {"verbose", no_argument, 0, 'v'},      {"help", no_argument, 0, 'h'},
+        {"listen", required_argument, 0, 'l'},
+        {"data", required_argument, 0, 'd'},
+        {"models", required_argument, 0, 'm'},
+        {"web", required_argument, 0, 'w'},
+        {"threads", required_argument, 0, 't'},
+        {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+        {"tls-key", required_argument, 0, OPT_TLS_KEY},
+        {"max-body", required_argument, 0, OPT_MAX_BODY},
+        {"max-import", required_argument, 0, OPT_MAX_IMPORT},
+        {"max-files", required_argument, 0, OPT_MAX_FILES},
+        {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
+        {"no-access-log", no_argument, 0, OPT_NO_ACCESS_LOG},
+        {"list-routes", no_argument, 0, OPT_LIST_ROUTES},
+        {"db", required_argument, 0, OPT_DB},
+        {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
+        {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
+    long n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:d:m:t:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:d:m:w:t:vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': cfg.listen = optarg; break;
-        case 'd': cfg.data_dir = optarg; break;
-        case 'm': cfg.models_dir = optarg; break;
-        case 't': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 256) {
-                fprintf(stderr, "rollcall serve: --threads wants a number from 1 to 256\n");
-                return 2;
-            }
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'd':
+            cfg.data_dir = optarg;
+            break;
+        case 'm':
+            cfg.models_dir = optarg;
+            break;
+        case 'w':
+            cfg.web_dir = optarg;
+            break;
+        case OPT_TLS_CERT:
+            tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            tls_key = optarg;
+            break;
+        case OPT_MAX_BODY:
+            if (!parse_count("--max-body", optarg, 1, 4096, &n)) return 2;
+            cfg.limits.max_body = (size_t)n * 1024 * 1024;
+            break;
+        case OPT_MAX_IMPORT:
+            if (!parse_count("--max-import", optarg, 1, 65536, &n)) return 2;
+            cfg.limits.max_import = (size_t)n * 1024 * 1024;
+            break;
+        case OPT_MAX_FILES:
+            if (!parse_count("--max-files", optarg, 1, 100000, &n)) return 2;
+            cfg.limits.max_files = (unsigned)n;
+            break;
+        case OPT_REQUEST_TIMEOUT:
+            if (!parse_count("--request-timeout", optarg, 1, 86400, &n)) return 2;
+            cfg.limits.request_time_s = (unsigned)n;
+            break;
+        case OPT_DB:
+            db_url = optarg;
+            break;
+        case OPT_ADMIN_EMAIL:
+            admin_email = optarg;
+            break;
+        case OPT_ADMIN_PASSWORD:
+            admin_password = optarg;
+            break;
+        case OPT_NO_ACCESS_LOG:
+            cfg.access_log = false;
+            break;
+        case OPT_LIST_ROUTES:
+            http_print_routes(stdout);
+            return 0;
+        case 't':
+            if (!parse_count("--threads", optarg, 1, 256, &n)) return 2;
             cfg.threads = (unsigned)n;
             break;
-        }
-        case 'v': rc_log_set_level(RC_LOG_DEBUG); break;
-        case 'h': serve_usage(stdout); return 0;
-        default: serve_usage(stderr); return 2;
+        case 'v':
+            rc_log_set_level(RC_LOG_DEBUG);
+            break;
+        case 'h':
+            serve_usage(stdout);
+            return 0;
+        default:
+            serve_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -113,6 +245,10 @@ int cli_serve(int argc, char **argv)
         return 2;
     }
 
+    if ((tls_cert != NULL) != (tls_key != NULL)) {
+        fprintf(stderr, "rollcall serve: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
     rc_error err;
     char host[64];
     uint16_t port;
@@ -123,6 +259,40 @@ int cli_serve(int argc, char **argv)
     if (rc_mkdir_p(cfg.data_dir, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
         return 1;
+    }
+    char db_default[4096];
+    db_url = cli_db_url(db_url, cfg.data_dir, db_default, sizeof db_default);
+    store *db = NULL;
+    if (store_open(db_url, 0, &db, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        return 1;
+    }
+    cfg.store = db;
+    char generated[33];
+    bool created;
+    if (http_ensure_admin(db, admin_email, admin_password, generated, &created, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: cannot create the first admin: %s\n", err.msg);
+        store_close(db);
+        return 1;
+    }
+    if (created && generated[0])
+        printf("Created the first admin %s with the one-time password %s\n"
+               "Sign in and change it (or: rollcall user passwd %s).\n",
+               admin_email ? admin_email : "admin@localhost", generated,
+               admin_email ? admin_email : "admin@localhost");
+    else if (created)
+        printf("Created the first admin %s\n", admin_email ? admin_email : "admin@localhost");
+    char *cert_pem = NULL, *key_pem = NULL;
+    if (tls_cert) {
+        cert_pem = read_pem("--tls-cert", tls_cert);
+        key_pem = cert_pem ? read_pem("--tls-key", tls_key) : NULL;
+        if (!key_pem) {
+            free(cert_pem);
+            store_close(db);
+            return 1;
+        }
+        cfg.tls_cert_pem = cert_pem;
+        cfg.tls_key_pem = key_pem;
     }
     char **models = cli_list_models(cfg.models_dir);
     if (!models || !models[0])
@@ -141,11 +311,15 @@ int cli_serve(int argc, char **argv)
     if (http_server_start(&cfg, &srv, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
         cli_free_list(models);
+        free(cert_pem);
+        free(key_pem);
+        store_close(db);
         return 1;
     }
     int v6 = strchr(host, ':') != NULL;
-    printf("Rollcall %s listening on http://%s%s%s:%u/ (data in %s)\n", RC_VERSION, v6 ? "[" : "",
-           host, v6 ? "]" : "", http_server_port(srv), cfg.data_dir);
+    printf("Rollcall %s listening on %s://%s%s%s:%u/ (data in %s, %s database)\n", RC_VERSION,
+           cert_pem ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", http_server_port(srv),
+           cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
     int sig = 0;
@@ -153,6 +327,9 @@ int cli_serve(int argc, char **argv)
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     cli_free_list(models);
+    free(cert_pem);
+    free(key_pem);
+    store_close(db);
     rc_log(RC_LOG_INFO, "stopped");
     return 0;
 }

@@ -1,23 +1,23 @@
 /*
- * server.c — libmicrohttpd setup, request dispatch and the routes that exist
- * so far (GET /healthz). Every answer is JSON; every error has the shape
- * { "error": { "code", "message" } }.
+ * server.c — libmicrohttpd setup and the life of one request: route lookup,
+ * authentication and role check on the headers alone (so a refused upload is
+ * refused before its body is read), body accumulation within the route's
+ * limits, the handler call, then one access-log line and the metrics.
+ * Shutdown stops accepting, lets requests in flight finish and ends event
+ * streams. Every error answer has the shape { "error": { "code", "message" } }.
  */
-#include "http.h"
-
 #include <arpa/inet.h>
-#include <jansson.h>
-#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
-struct http_server {
-    struct MHD_Daemon *daemon;
-    http_config cfg;
-    double started_ms;
-    uint16_t port;
-};
+#include "internal.h"
+
+#define MB (1024u * 1024u)
 
 rc_status http_parse_listen(const char *listen, char host[64], uint16_t *port, rc_error *err)
 {
@@ -38,53 +38,323 @@ rc_status http_parse_listen(const char *listen, char host[64], uint16_t *port, r
     char *end = NULL;
     long p = strtol(colon + 1, &end, 10);
     if (!colon[1] || *end || p < 0 || p > 65535)
-        return rc_fail(err, RC_ERR_INVALID, "listen address '%s' has a bad port (0-65535)",
-                       listen);
+        return rc_fail(err, RC_ERR_INVALID, "listen address '%s' has a bad port (0-65535)", listen);
     *port = (uint16_t)p;
     return RC_OK;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+/* ---- replies ------------------------------------------------------------ */
+
+enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!text) return MHD_NO;
-    size_t len = strlen(text);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    if (r->defer) {
+        r->pending = resp;
+        r->status = status;
+        r->answered = true;
+        return MHD_YES;
+    }
+    enum MHD_Result res = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (res == MHD_YES) {
+        r->status = status;
+        r->answered = true;
+    }
+    return res;
+}
+
+enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *content_type,
+                                 const void *data, size_t len)
+{
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return http_reply_response(r, status, resp);
+}
+
+struct MHD_Response *http_json_response(json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    if (!text) return NULL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return resp;
+}
+
+enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    if (!text) {
+        text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        if (!text) return MHD_NO;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return http_reply_response(r, status, resp);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                  const char *message)
+enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
+                                 ...)
 {
-    return send_json(conn, status,
-                     json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return http_reply_json(r, status,
+                           json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-static json_t *string_list(const char *const *names)
+enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; names && names[i]; i++) json_array_append_new(arr, json_string(names[i]));
-    return arr;
+    unsigned status;
+    switch (st) {
+    case RC_ERR_INVALID:
+    case RC_ERR_CORRUPT:
+        status = MHD_HTTP_BAD_REQUEST;
+        break;
+    case RC_ERR_UNSUPPORTED:
+        status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        break;
+    case RC_ERR_NOT_FOUND:
+        status = MHD_HTTP_NOT_FOUND;
+        break;
+    case RC_ERR_LIMIT:
+        status = MHD_HTTP_CONTENT_TOO_LARGE;
+        break;
+    case RC_ERR_CONFLICT:
+        status = MHD_HTTP_CONFLICT;
+        break;
+    case RC_ERR_DENIED:
+        status = MHD_HTTP_FORBIDDEN;
+        break;
+    case RC_ERR_NET:
+        status = MHD_HTTP_BAD_GATEWAY;
+        break;
+    default:
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        break;
+    }
+    const char *msg = err && err->msg[0] ? err->msg : rc_status_name(st);
+    if (status >= 500) rc_log(RC_LOG_ERROR, "%s %s: %s", r->method, r->path, msg);
+    return http_reply_error(r, status, rc_status_name(st), "%s", msg);
 }
 
-static enum MHD_Result route_healthz(http_server *srv, struct MHD_Connection *conn)
+enum MHD_Result http_reply_empty(http_req *r, unsigned status)
 {
-    double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
-    json_t *body = json_pack("{s:s,s:s,s:f,s:{s:s,s:o,s:o}}", "status", "ok", "version",
-                             RC_VERSION, "uptime_s", up, "models", "dir", srv->cfg.models_dir,
-                             "available", string_list(srv->cfg.models_available), "loaded",
-                             string_list(srv->cfg.models_loaded));
-    return send_json(conn, MHD_HTTP_OK, body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return http_reply_response(r, status, resp);
+}
+
+/* ---- request accessors -------------------------------------------------- */
+
+const char *http_query(const http_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+bool http_query_int(http_req *r, const char *key, int64_t def, int64_t min, int64_t max,
+                    int64_t *out)
+{
+    const char *v = http_query(r, key);
+    if (!v || !*v) {
+        *out = def;
+        return true;
+    }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < min || n > max) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                         "query parameter '%s' must be an integer from %lld to %lld", key,
+                         (long long)min, (long long)max);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+bool http_query_page(http_req *r, int64_t *limit, int64_t *offset)
+{
+    return http_query_int(r, "limit", 50, 1, 500, limit) &&
+           http_query_int(r, "offset", 0, 0, INT64_MAX / 2, offset);
+}
+
+const char *http_param(const http_req *r, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < r->nparams; i++) /* names point into the pattern: "id}/..." */
+        if (strncmp(r->param_names[i], name, len) == 0 && r->param_names[i][len] == '}')
+            return r->params[i];
+    return NULL;
+}
+
+bool http_param_id(http_req *r, const char *name, int64_t *out)
+{
+    const char *v = http_param(r, name);
+    char *end = NULL;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    if (!v || *end || n <= 0) {
+        http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "'%s' is not a valid %s", v ? v : "",
+                         name);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* ---- the request life cycle --------------------------------------------- */
+
+static bool is_loopback(const http_req *r)
+{
+    return strcmp(r->ip, "127.0.0.1") == 0 || strcmp(r->ip, "::1") == 0 ||
+           strncmp(r->ip, "127.", 4) == 0 || strcmp(r->ip, "::ffff:127.0.0.1") == 0;
+}
+
+static void client_ip(struct MHD_Connection *conn, char out[64])
+{
+    strcpy(out, "?");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+}
+
+static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static bool method_is_safe(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* The checks that need only the request line and headers. Returns true when
+ * an answer was queued (the request is refused). */
+static bool check_headers(http_req *r, enum MHD_Result *res)
+{
+    http_server *srv = r->srv;
+    size_t hdr = strlen(r->path) + strlen(r->method) + 16;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_len, &hdr);
+    if (hdr > srv->cfg.limits.max_header) {
+        *res = http_reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                                "request headers are %zu bytes; the limit is %zu", hdr,
+                                srv->cfg.limits.max_header);
+        return true;
+    }
+    bool path_known = false;
+    r->route = http_route_find(r->method, r->path, r, &path_known);
+    /* The size check needs only the declared length. A refusal for a body
+     * within the limit is sent after that body was read; one over the limit
+     * (or no body at all) is answered at once. */
+    if (r->route)
+        r->body_limit = (r->route->flags & HTTP_BIG_UPLOAD) ? srv->cfg.limits.max_import
+                                                            : srv->cfg.limits.max_body;
+    const char *cl = http_header(r, "Content-Length");
+    const char *te = http_header(r, "Transfer-Encoding");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end || n > r->body_limit) r->body_too_large = true;
+        r->defer = !r->body_too_large && n > 0;
+    } else if (te) {
+        r->defer = true;
+    }
+    if (!r->route) {
+        bool api = strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0;
+        if (path_known) {
+            *res = http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                    "%s is not allowed on %.200s", r->method, r->path);
+            return true;
+        }
+        if (api || !method_is_safe(r->method)) {
+            *res = http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no route for %s %.200s",
+                                    r->method, r->path);
+            return true;
+        }
+        return false; /* static file: answered once the (empty) body is read */
+    }
+    http_auth_resolve(r);
+    unsigned roles = r->route->roles;
+    bool allowed = (roles & r->who.role) != 0;
+    if (!allowed && (r->route->flags & HTTP_LOOPBACK_OK) && is_loopback(r)) allowed = true;
+    if (!allowed) {
+        if (r->who.role == HTTP_ANON)
+            *res = http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                    "sign in (session cookie) or send an API key "
+                                    "(Authorization: Bearer ...) to use %s %s",
+                                    r->method, r->route->pattern);
+        else
+            *res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                                    "the %s role may not use %s %s", http_role_name(r->who.role),
+                                    r->method, r->route->pattern);
+        return true;
+    }
+    if (r->who.via_cookie && !method_is_safe(r->method) && !(r->route->flags & HTTP_NO_CSRF)) {
+        const char *tok = http_header(r, "X-CSRF-Token");
+        if (!tok || !http_ct_equal(tok, r->who.csrf)) {
+            *res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf_failed",
+                                    "state-changing requests made with the session cookie need "
+                                    "the X-CSRF-Token header from login or /api/v1/auth/me");
+            return true;
+        }
+    }
+    if (r->body_too_large) {
+        *res = http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body of %s bytes is over the limit of %zu bytes",
+                                http_header(r, "Content-Length"), r->body_limit);
+        return true;
+    }
+    return false;
+}
+
+static void request_free(http_req *r)
+{
+    if (r->pending) MHD_destroy_response(r->pending);
+    free(r->body);
+    for (size_t i = 0; i < r->nparts; i++) {
+        free(r->parts[i].name);
+        free(r->parts[i].filename);
+        free(r->parts[i].content_type);
+        free(r->parts[i].data);
+    }
+    free(r->parts);
+    free(r);
 }
 
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const char *url,
@@ -92,26 +362,170 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
                                 size_t *upload_size, void **req_cls)
 {
     (void)version;
-    (void)upload;
     http_server *srv = cls;
-    /* First call for a request: only headers are known. Remember we saw it. */
-    if (*req_cls == NULL) {
-        *req_cls = srv;
+    http_req *r = *req_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        *req_cls = r;
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->t0 = rc_mono_ms();
+        r->body_limit = srv->cfg.limits.max_body;
+        client_ip(conn, r->ip);
+        snprintf(r->who.label, sizeof r->who.label, "-");
+        r->who.role = HTTP_ANON;
+        pthread_mutex_lock(&srv->lock);
+        bool stopping = srv->stopping;
+        srv->in_flight++;
+        pthread_mutex_unlock(&srv->lock);
+        if (stopping)
+            return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                                    "the server is shutting down; try again shortly");
+        enum MHD_Result res;
+        bool refused = check_headers(r, &res);
+        r->defer = false;
+        if (refused) return res;
+        r->body_too_large = false; /* judged again on the bytes that arrive */
         return MHD_YES;
     }
-    if (*upload_size) { /* no route takes a body yet: drop it */
+    if (r->answered) { /* refused from the headers: drop the body, then answer */
+        if (*upload_size) {
+            r->drained += *upload_size;
+            *upload_size = 0;
+            if (r->drained > r->body_limit) return MHD_NO;
+            return MHD_YES;
+        }
+        if (r->pending) {
+            struct MHD_Response *resp = r->pending;
+            r->pending = NULL;
+            enum MHD_Result res = MHD_queue_response(conn, r->status, resp);
+            MHD_destroy_response(resp);
+            return res;
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
         *upload_size = 0;
+        if (rc_mono_ms() - r->t0 > srv->cfg.limits.request_time_s * 1000.0) {
+            r->status = MHD_HTTP_REQUEST_TIMEOUT;
+            rc_log(RC_LOG_WARN, "%s %s from %s: body took longer than %us; closing", method, url,
+                   r->ip, srv->cfg.limits.request_time_s);
+            return MHD_NO;
+        }
+        bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
+        if (!wants_body || r->body_too_large) return MHD_YES;
+        if (r->body_len + n > r->body_limit) {
+            r->body_too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 65536;
+            while (cap < r->body_len + n + 1) cap *= 2;
+            if (cap > r->body_limit + 1) cap = r->body_limit + 1;
+            unsigned char *b = realloc(r->body, cap);
+            if (!b) return MHD_NO;
+            r->body = b;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload, n);
+        r->body_len += n;
+        r->body[r->body_len] = 0;
         return MHD_YES;
     }
-    if (strcmp(url, "/healthz") == 0) {
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-            return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                              "/healthz answers GET only");
-        return route_healthz(srv, conn);
+    /* The whole request has arrived. */
+    if (r->body_too_large)
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body is over the limit of %zu bytes", r->body_limit);
+    if (!r->route) return http_static_serve(r, srv->cfg.web_dir);
+    enum MHD_Result res = r->route->fn(r);
+    if (!r->answered && !r->stream && res == MHD_YES)
+        return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                "the handler for %s %s gave no answer", method, r->route->pattern);
+    return res;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    http_server *srv = cls;
+    http_req *r = *req_cls;
+    if (!r) return;
+    *req_cls = NULL;
+    double ms = rc_mono_ms() - r->t0;
+    unsigned status =
+        r->status ? r->status : (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499);
+    const char *route =
+        r->route ? r->route->pattern : (r->answered && status >= 400 ? "unmatched" : "static");
+    http_metrics_observe(srv->metrics, r->method, route, status, ms);
+    if (srv->cfg.access_log) {
+        /* The path is client text: no control characters, quotes or spaces
+         * may reach the log, so one request stays one parseable line. */
+        char path[256];
+        size_t j = 0;
+        for (size_t i = 0; r->path[i] && j + 4 < sizeof path; i++) {
+            unsigned char ch = (unsigned char)r->path[i];
+            if (ch <= 0x20 || ch == '"' || ch == '\\' || ch >= 0x7f)
+                j += (size_t)snprintf(path + j, sizeof path - j, "%%%02X", ch);
+            else
+                path[j++] = (char)ch;
+        }
+        path[j] = 0;
+        rc_log(RC_LOG_INFO, "access method=%s path=%s status=%u ms=%.1f principal=%s ip=%s",
+               r->method, path, status, ms, r->who.label, r->ip);
     }
-    char msg[300];
-    snprintf(msg, sizeof msg, "no route for %s %.200s", method, url);
-    return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", msg);
+    if (!r->stream) {
+        pthread_mutex_lock(&srv->lock);
+        srv->in_flight--;
+        if (srv->in_flight == 0) pthread_cond_broadcast(&srv->idle);
+        pthread_mutex_unlock(&srv->lock);
+    }
+    request_free(r);
+}
+
+static void *heartbeat_main(void *arg)
+{
+    http_server *srv = arg;
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 15;
+        pthread_cond_timedwait(&srv->idle, &srv->lock, &ts);
+        if (srv->stopping) break;
+        pthread_mutex_unlock(&srv->lock);
+        http_hub_wake(srv->hub);
+        pthread_mutex_lock(&srv->lock);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+static void panic_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = 0;
+    rc_log(RC_LOG_WARN, "libmicrohttpd: %s", msg);
+}
+
+static void apply_default_limits(http_limits *l)
+{
+    if (!l->max_body) l->max_body = 20 * MB;
+    if (!l->max_import) l->max_import = 512 * MB;
+    if (!l->max_files) l->max_files = 100;
+    if (!l->max_header) l->max_header = 32 * 1024;
+    if (!l->request_time_s) l->request_time_s = 120;
+    if (!l->idle_timeout_s) l->idle_timeout_s = 60;
 }
 
 rc_status http_server_start(const http_config *cfg, http_server **out, rc_error *err)
@@ -124,7 +538,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
@@ -143,22 +558,68 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
                        "listen host '%s' is not an IP address (use e.g. 127.0.0.1 or 0.0.0.0)",
                        host);
     }
+    bool tls = cfg->tls_cert_pem && cfg->tls_key_pem;
+    if ((cfg->tls_cert_pem != NULL) != (cfg->tls_key_pem != NULL))
+        return rc_fail(err, RC_ERR_INVALID, "HTTPS needs both a certificate and a key");
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return rc_fail(err, RC_ERR_UNSUPPORTED,
+                           "this libmicrohttpd was built without TLS support");
+        flags |= MHD_USE_TLS;
+    }
 
     http_server *srv = calloc(1, sizeof *srv);
     if (!srv) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     srv->cfg = *cfg;
+    apply_default_limits(&srv->cfg.limits);
     srv->started_ms = rc_mono_ms();
+    srv->tls = tls;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->idle, NULL);
+    srv->metrics = cfg->metrics;
+    if (!srv->metrics) {
+        srv->metrics = http_metrics_create();
+        srv->own_metrics = true;
+    }
+    srv->hub = http_hub_create();
+    srv->login_limiter = http_limiter_create(20, 300, 900);
+    if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
+        RC_OK) {
+        http_server_stop(srv);
+        return err ? err->code : RC_ERR_INTERNAL;
+    }
+    if (!srv->metrics || !srv->hub || !srv->login_limiter) {
+        http_server_stop(srv);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    if (cfg->store && (st = att_create(cfg->store, &srv->att, err)) != RC_OK) {
+        http_server_stop(srv);
+        return st;
+    }
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
+    size_t mem = srv->cfg.limits.max_header * 2 + 32 * 1024;
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},
+        {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
     srv->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+        flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.limits.idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
-        free(srv);
+        http_server_stop(srv);
+        if (tls)
+            return rc_fail(err, RC_ERR_IO,
+                           "cannot start HTTPS on %s (is the certificate/key pair valid PEM "
+                           "and matching? is the address in use?)",
+                           cfg->listen);
         return rc_fail(err, RC_ERR_IO,
                        "cannot listen on %s (address in use, or not an address of this "
                        "machine?)",
@@ -166,6 +627,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
+    if (pthread_create(&srv->heartbeat, NULL, heartbeat_main, srv) == 0)
+        srv->heartbeat_running = true;
     *out = srv;
     return RC_OK;
 }
@@ -175,9 +638,62 @@ uint16_t http_server_port(const http_server *srv)
     return srv->port;
 }
 
+http_metrics *http_server_metrics(http_server *srv)
+{
+    return srv->metrics;
+}
+
 void http_server_stop(http_server *srv)
 {
     if (!srv) return;
-    MHD_stop_daemon(srv->daemon);
+    MHD_socket listen_fd = MHD_INVALID_SOCKET;
+    if (srv->daemon) listen_fd = MHD_quiesce_daemon(srv->daemon);
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    pthread_cond_broadcast(&srv->idle);
+    /* Requests in flight finish (bounded, so a stuck client cannot hold us). */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 30;
+    while (srv->in_flight > 0) {
+        if (pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline) != 0) {
+            rc_log(RC_LOG_WARN, "%u request(s) still running after 30 s; stopping anyway",
+                   srv->in_flight);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (srv->heartbeat_running) pthread_join(srv->heartbeat, NULL);
+    /* Event streams end their responses; then the daemon can go. */
+    if (srv->hub) http_hub_destroy(srv->hub);
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    http_limiter_destroy(srv->login_limiter);
+    if (srv->att) att_destroy(srv->att);
+    if (srv->own_metrics) http_metrics_destroy(srv->metrics);
+    pthread_cond_destroy(&srv->idle);
+    pthread_mutex_destroy(&srv->lock);
     free(srv);
+}
+
+void http_server_publish(http_server *srv, const char *event, const json_t *data)
+{
+    http_hub_publish(srv->hub, event, data);
+}
+
+void http_print_routes(void *out)
+{
+    FILE *f = out;
+    for (size_t i = 0; i < http_route_count; i++) {
+        const http_route *rt = &http_routes[i];
+        json_t *roles = json_array();
+        for (unsigned b = HTTP_ANON; b <= HTTP_DEVICE; b <<= 1)
+            if (rt->roles & b) json_array_append_new(roles, json_string(http_role_name(b)));
+        json_t *o = json_pack("{s:s,s:s,s:o,s:b}", "method", rt->method, "path", rt->pattern,
+                              "roles", roles, "loopback_ok", (rt->flags & HTTP_LOOPBACK_OK) != 0);
+        char *s = json_dumps(o, JSON_COMPACT);
+        fprintf(f, "%s\n", s);
+        free(s);
+        json_decref(o);
+    }
 }

@@ -199,10 +199,33 @@ static void fuse_activations(nn_model *m)
     }
 }
 
+/* Pack the weights of every ungrouped Conv for the fast GEMM. */
+static rc_status pack_weights(nn_model *m, rc_error *err)
+{
+    if (!nn_cpu_features().avx512) return RC_OK;
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *n = &m->nodes[i];
+        if (n->dead || strcmp(n->op_type, "Conv") != 0 || nn_attr_int(n, "group", 1) != 1 ||
+            !is_const(m, n->in[1]))
+            continue;
+        const nn_tensor *w = &m->values[n->in[1]].init;
+        if (w->type != NN_F32 || w->shape.ndim != 4) continue;
+        int64_t M = w->shape.d[0], K = M ? nn_shape_count(&w->shape) / M : 0;
+        if (M == 0 || K == 0) continue;
+        size_t floats = nn_gemm_packed_floats(M, K);
+        n->wpack = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        if (!n->wpack) return rc_fail(err, RC_ERR_NOMEM, "out of memory packing weights");
+        nn_gemm_pack_a(w->data, M, K, n->wpack);
+        n->wpack_stride = (int64_t)floats;
+    }
+    return RC_OK;
+}
+
 rc_status nn_fuse(nn_model *m, rc_error *err)
 {
     rc_status st = fold_constants(m, err);
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
+    if (st == RC_OK) st = pack_weights(m, err);
     return st;
 }

@@ -67,6 +67,10 @@ typedef struct {
     nn_attr *attrs;
     int nattrs;
     bool dead; /* removed by a rewrite */
+    /* Conv weights packed for nn_gemm_packed (model-owned), one block of
+     * wpack_stride floats per group; NULL when the fast GEMM is not used. */
+    float *wpack;
+    int64_t wpack_stride;
     /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
     nn_act act;
     float act_a, act_b;
@@ -142,7 +146,11 @@ void nn_shape_format(const nn_shape *s, char *buf, size_t len);
 rc_status nn_node_fail(rc_error *err, rc_status code, const nn_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Fused activation epilogue over a [channels x plane] block (kernels.c). */
+/* Fused epilogue over a [channels x plane] block (kernels.c): y = act(y +
+ * bias[ch]); bias may be NULL; c0 is the first channel's index (PRelu). */
+void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, const float *bias,
+                 int64_t c0);
+/* The same in plain C, activation only (the reference path). */
 void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
 
 /* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
@@ -159,8 +167,41 @@ void nn_blas_init(void);
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C; row-major (cblas). */
 void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int sh, int pt, int pl,
-                   float *y, int OH, int OW, float *pad_buf);
+/* Depthwise 3x3 of one channel (index ch) with bias and the node's fused
+ * activation; pad_buf is scratch for the portable path. */
+bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
+                   int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf);
+
+/* Packed GEMM (AVX-512): C = act(A * B + bias) with A packed at load. */
+#define NN_GEMM_MR 8
+#define NN_GEMM_NR 32
+size_t nn_gemm_packed_floats(int64_t M, int64_t K);
+void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst);
+/* Fills a [K][NN_GEMM_NR] panel with columns [n0, n0+ncols) of B, zero
+ * padded: from a matrix (nn_pack_b_rows) or straight from an image (the
+ * implicit im2col in ops_nn.c). */
+typedef void (*nn_pack_b_fn)(const void *arg, int64_t n0, int ncols, float *panel);
+typedef struct {
+    const float *B;
+    int64_t K, ldb;
+} nn_rows;
+void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
+/* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
+typedef struct {
+    const float *x;
+    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW;
+} nn_im2col;
+void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
+/* Returns false (and does nothing) when the CPU or activation is not
+ * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
+bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
+                    nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
+                    float *panel);
+
+/* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
+ * lacks AVX-512 (the caller then uses libm). */
+typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;
+bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

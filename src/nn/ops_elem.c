@@ -37,9 +37,20 @@ static rc_status infer_unary_f32(nn_ctx *c)
     }
 
 UNARY(run_relu, v > 0 ? v : 0)
-UNARY(run_sigmoid, 1.0f / (1.0f + expf(-v)))
-UNARY(run_tanh, tanhf(v))
-UNARY(run_exp, expf(v))
+UNARY(run_sigmoid_c, 1.0f / (1.0f + expf(-v)))
+UNARY(run_tanh_c, tanhf(v))
+UNARY(run_exp_c, expf(v))
+
+#define UNARY_FAST(fn, kind)                                                                       \
+    static void fn(nn_ctx *c)                                                                      \
+    {                                                                                              \
+        if (c->reference || !nn_unary_fast(kind, c->in[0]->data, c->out[0]->data,                  \
+                                           nn_shape_count(&c->out[0]->shape)))                     \
+            fn##_c(c);                                                                             \
+    }
+UNARY_FAST(run_sigmoid, NN_UNARY_SIGMOID)
+UNARY_FAST(run_tanh, NN_UNARY_TANH)
+UNARY_FAST(run_exp, NN_UNARY_EXP)
 UNARY(run_log, logf(v))
 UNARY(run_sqrt, sqrtf(v))
 UNARY(run_neg, -v)
@@ -306,8 +317,13 @@ static void run_binary_op(nn_ctx *c, int op)
         const nn_shape *s = &c->out[0]->shape;
         int64_t ch = s->ndim >= 2 ? s->d[1] : 1;
         int64_t plane = ch ? total / (s->d[0] ? s->d[0] : 1) / ch : 0;
-        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++)
-            nn_apply_act(c->node, (float *)c->out[0]->data + b * ch * plane, ch, plane, 0);
+        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++) {
+            float *yb = (float *)c->out[0]->data + b * ch * plane;
+            if (c->reference)
+                nn_apply_act(c->node, yb, ch, plane, 0);
+            else
+                nn_epilogue(c->node, yb, ch, plane, NULL, 0);
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 /* test_http.c — the server starts on a free loopback port, answers /healthz
  * with JSON, gives JSON errors for unknown routes and methods, and refuses bad
- * listen addresses with a message. */
+ * listen addresses with a message. The pieces under it: path patterns, the
+ * route table (and that openapi.json documents every route with the same
+ * roles), argon2id hashes, tokens, constant-time compare, the login limiter
+ * and the metrics text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/http.h"
+#include "http/internal.h"
 
 /* Send a raw request and return the whole response (caller frees). */
 static char *raw_request(uint16_t port, const char *req)
@@ -49,8 +52,11 @@ static void healthz_answers_json(void **state)
 {
     (void)state;
     const char *models[] = {"fr_detect.onnx", NULL};
-    http_config cfg = {.listen = "127.0.0.1:0", .data_dir = "/tmp", .models_dir = "/m",
-                       .threads = 2, .models_available = models};
+    http_config cfg = {.listen = "127.0.0.1:0",
+                       .data_dir = "/tmp",
+                       .models_dir = "/m",
+                       .threads = 2,
+                       .models_available = models};
     http_server *srv;
     rc_error err;
     assert_int_equal(http_server_start(&cfg, &srv, &err), RC_OK);
@@ -122,9 +128,190 @@ static void port_in_use_is_a_clear_error(void **state)
     http_server_stop(a);
 }
 
+static void patterns_match_whole_segments(void **state)
+{
+    (void)state;
+    http_req r;
+    memset(&r, 0, sizeof r);
+    assert_true(http_route_match("/api/v1/persons", "/api/v1/persons", NULL));
+    assert_false(http_route_match("/api/v1/persons", "/api/v1/persons/", NULL));
+    assert_false(http_route_match("/api/v1/persons", "/api/v1/person", NULL));
+    assert_false(http_route_match("/api/v1/persons", "/api/v1/personsX", NULL));
+    assert_true(http_route_match("/api/v1/persons/{id}/faces/{face_id}",
+                                 "/api/v1/persons/12/faces/345", &r));
+    assert_int_equal(r.nparams, 2);
+    assert_string_equal(http_param(&r, "id"), "12");
+    assert_string_equal(http_param(&r, "face_id"), "345");
+    assert_null(http_param(&r, "i"));
+    assert_null(http_param(&r, "nope"));
+    /* A placeholder never matches an empty or multi-segment value. */
+    assert_false(http_route_match("/api/v1/persons/{id}", "/api/v1/persons/", NULL));
+    assert_false(http_route_match("/api/v1/persons/{id}", "/api/v1/persons/1/2", NULL));
+    char longseg[128] = "/api/v1/persons/";
+    memset(longseg + 16, '7', 80);
+    longseg[96] = 0;
+    assert_false(http_route_match("/api/v1/persons/{id}", longseg, NULL));
+}
+
+static void route_table_is_consistent(void **state)
+{
+    (void)state;
+    bool known = false;
+    assert_non_null(http_route_find("GET", "/healthz", NULL, &known));
+    assert_non_null(http_route_find("HEAD", "/healthz", NULL, &known));
+    assert_null(http_route_find("DELETE", "/healthz", NULL, &known));
+    assert_true(known);
+    assert_null(http_route_find("GET", "/no/such", NULL, &known));
+    assert_false(known);
+    for (size_t i = 0; i < http_route_count; i++) {
+        const http_route *a = &http_routes[i];
+        assert_true(a->pattern[0] == '/');
+        assert_true(a->roles != 0);
+        assert_non_null(a->fn);
+        for (size_t j = i + 1; j < http_route_count; j++)
+            assert_false(strcmp(a->method, http_routes[j].method) == 0 &&
+                         strcmp(a->pattern, http_routes[j].pattern) == 0);
+    }
+}
+
+/* Every route in the table is documented in openapi.json under the same
+ * method with the same x-roles, so the web client and the server agree. */
+static void openapi_documents_every_route(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)http_openapi_json, http_openapi_json_len, 0, &je);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
+    json_t *paths = json_object_get(doc, "paths");
+    for (size_t i = 0; i < http_route_count; i++) {
+        const http_route *rt = &http_routes[i];
+        char method[16];
+        size_t k = 0;
+        for (; rt->method[k] && k < sizeof method - 1; k++)
+            method[k] = (char)(rt->method[k] | 0x20);
+        method[k] = 0;
+        json_t *op = json_object_get(json_object_get(paths, rt->pattern), method);
+        if (!op) fail_msg("%s %s is not in openapi.json", rt->method, rt->pattern);
+        json_t *roles = json_object_get(op, "x-roles");
+        unsigned bits = 0;
+        size_t idx;
+        json_t *v;
+        json_array_foreach(roles, idx, v)
+        {
+            const char *name = json_string_value(v);
+            bits |= strcmp(name, "public") == 0 ? HTTP_ANYONE : http_role_bit(name);
+        }
+        if (bits != rt->roles)
+            fail_msg("%s %s: roles in openapi.json (0x%x) differ from the table (0x%x)", rt->method,
+                     rt->pattern, bits, rt->roles);
+    }
+    json_decref(doc);
+}
+
+static void passwords_hash_with_argon2id(void **state)
+{
+    (void)state;
+    char hash[256], hash2[256];
+    rc_error err;
+    assert_int_equal(http_password_hash("correct horse", hash, sizeof hash, &err), RC_OK);
+    assert_int_equal(strncmp(hash, "$argon2id$", 10), 0);
+    assert_true(http_password_verify(hash, "correct horse"));
+    assert_false(http_password_verify(hash, "correct hors"));
+    assert_false(http_password_verify(hash, ""));
+    assert_false(http_password_verify("not a hash", "correct horse"));
+    /* Salted: the same password hashes differently each time. */
+    assert_int_equal(http_password_hash("correct horse", hash2, sizeof hash2, &err), RC_OK);
+    assert_string_not_equal(hash, hash2);
+    assert_int_equal(http_password_hash("x", hash2, 16, &err), RC_ERR_INTERNAL);
+}
+
+static void tokens_are_random_and_compared_in_constant_time(void **state)
+{
+    (void)state;
+    char a[65], b[65];
+    http_random_hex(a, 32);
+    http_random_hex(b, 32);
+    assert_int_equal(strlen(a), 64);
+    assert_string_not_equal(a, b);
+    assert_true(http_ct_equal(a, a));
+    assert_false(http_ct_equal(a, b));
+    assert_false(http_ct_equal("abc", "abcd"));
+    assert_false(http_ct_equal("", ""));
+    char h1[65], h2[65];
+    http_token_hash("secret", h1);
+    http_token_hash("secret", h2);
+    assert_string_equal(h1, h2);
+    /* SHA-256("secret") */
+    assert_string_equal(h1, "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b");
+}
+
+static void limiter_locks_out_after_repeated_failures(void **state)
+{
+    (void)state;
+    http_limiter *l = http_limiter_create(3, 60, 120);
+    int64_t t = 1000000;
+    assert_int_equal(http_limiter_wait(l, "a@x", t), 0);
+    http_limiter_fail(l, "a@x", t);
+    http_limiter_fail(l, "a@x", t + 1);
+    assert_int_equal(http_limiter_wait(l, "a@x", t + 2), 0);
+    http_limiter_fail(l, "a@x", t + 3);
+    unsigned w = http_limiter_wait(l, "a@x", t + 4);
+    assert_true(w >= 119 && w <= 120);
+    assert_int_equal(http_limiter_wait(l, "b@x", t + 4), 0);              /* others unaffected */
+    assert_int_equal(http_limiter_wait(l, "a@x", t + 3 + 120 * 1000), 0); /* expires */
+    /* Failures spread wider than the window do not add up. */
+    http_limiter_fail(l, "c@x", t);
+    http_limiter_fail(l, "c@x", t + 61000);
+    http_limiter_fail(l, "c@x", t + 122000);
+    assert_int_equal(http_limiter_wait(l, "c@x", t + 122001), 0);
+    /* Success clears the count. */
+    http_limiter_fail(l, "d@x", t);
+    http_limiter_fail(l, "d@x", t);
+    http_limiter_ok(l, "d@x");
+    http_limiter_fail(l, "d@x", t);
+    assert_int_equal(http_limiter_wait(l, "d@x", t), 0);
+    http_limiter_destroy(l);
+}
+
+static void metrics_render_prometheus_text(void **state)
+{
+    (void)state;
+    http_metrics *m = http_metrics_create();
+    http_metrics_add(m, "rollcall_faces_total", "faces seen", 2);
+    http_metrics_add(m, "rollcall_faces_total", "faces seen", 3);
+    http_metrics_set(m, "rollcall_gallery_size", "embeddings in memory", 42);
+    http_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 7);
+    http_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 700);
+    http_metrics_observe(m, "GET", "/x\"y\nz", 200, 3);
+    size_t len;
+    char *text = http_metrics_render(m, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    assert_non_null(strstr(text, "# TYPE rollcall_faces_total counter\nrollcall_faces_total 5\n"));
+    assert_non_null(strstr(text, "rollcall_gallery_size 42\n"));
+    assert_non_null(strstr(text, "rollcall_stage_ms_bucket{stage=\"detect\",le=\"5\"} 0\n"));
+    assert_non_null(strstr(text, "rollcall_stage_ms_bucket{stage=\"detect\",le=\"10\"} 1\n"));
+    assert_non_null(strstr(text, "rollcall_stage_ms_bucket{stage=\"detect\",le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(text, "rollcall_stage_ms_sum{stage=\"detect\"} 707\n"));
+    assert_non_null(strstr(text, "rollcall_stage_ms_count{stage=\"detect\"} 2\n"));
+    /* A hostile label value cannot break the format. */
+    assert_non_null(strstr(text, "route=\"/x_y_z\""));
+    assert_int_equal(strstr(text, "# TYPE rollcall_stage_ms histogram") != NULL, 1);
+    free(text);
+    http_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(patterns_match_whole_segments),
+        cmocka_unit_test(route_table_is_consistent),
+        cmocka_unit_test(openapi_documents_every_route),
+        cmocka_unit_test(passwords_hash_with_argon2id),
+        cmocka_unit_test(tokens_are_random_and_compared_in_constant_time),
+        cmocka_unit_test(limiter_locks_out_after_repeated_failures),
+        cmocka_unit_test(metrics_render_prometheus_text),
         cmocka_unit_test(healthz_answers_json),
         cmocka_unit_test(bad_listen_addresses_are_refused),
         cmocka_unit_test(port_in_use_is_a_clear_error),

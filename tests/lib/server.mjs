@@ -16,7 +16,7 @@ export async function startServer({ args = [], env = {}, timeoutMs = 30000 } = {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), timeoutMs);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening on (http:\/\/\S+\/)/);
+      const m = out.match(/listening on (https?:\/\/\S+\/)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${stderr}`)); });

@@ -1,0 +1,460 @@
+/*
+ * att.c — the rules engine: configuration from settings, slot matching
+ * against schedules in the institution's time zone, and the decision that
+ * turns one recognition into a new, merged or moved entry/exit event (the
+ * rules are listed in att.h). Manual events and corrections go through the
+ * same slot and status judgement and leave an audit trail in the store.
+ *
+ * Decisions for one process are serialised by a mutex: reading a person's
+ * events in the slot and writing the result must not interleave with another
+ * thread doing the same for the same person.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "att.h"
+#include "att_private.h"
+
+struct att {
+    store *s;
+    pthread_mutex_t mu;
+    att_config cfg;
+    att_tz *tz;
+};
+
+/* ---- configuration -------------------------------------------------------- */
+
+static rc_status get_int(store *s, const char *key, int def, int lo, int hi, int *out,
+                         rc_error *err)
+{
+    char buf[64];
+    rc_error e2;
+    rc_status st = store_setting_get(s, key, buf, sizeof buf, &e2);
+    if (st == RC_ERR_NOT_FOUND) {
+        *out = def;
+        return RC_OK;
+    }
+    if (st != RC_OK) return rc_fail(err, st, "%s", e2.msg);
+    char *end;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    if (errno || end == buf || *end || v < lo || v > hi)
+        return rc_fail(err, RC_ERR_INVALID, "setting %s = '%s' is not a whole number in %d..%d",
+                       key, buf, lo, hi);
+    *out = (int)v;
+    return RC_OK;
+}
+
+static rc_status get_real(store *s, const char *key, double def, double *out, rc_error *err)
+{
+    char buf[64];
+    rc_error e2;
+    rc_status st = store_setting_get(s, key, buf, sizeof buf, &e2);
+    if (st == RC_ERR_NOT_FOUND) {
+        *out = def;
+        return RC_OK;
+    }
+    if (st != RC_OK) return rc_fail(err, st, "%s", e2.msg);
+    char *end;
+    double v = strtod(buf, &end);
+    if (end == buf || *end || !(v >= 0 && v <= 1))
+        return rc_fail(err, RC_ERR_INVALID, "setting %s = '%s' is not a number in 0..1", key, buf);
+    *out = v;
+    return RC_OK;
+}
+
+rc_status att_config_load(store *s, att_config *c, rc_error *err)
+{
+    memset(c, 0, sizeof *c);
+    rc_error e2;
+    rc_status st = store_setting_get(s, "timezone", c->timezone, sizeof c->timezone, &e2);
+    if (st != RC_OK && st != RC_ERR_NOT_FOUND) return rc_fail(err, st, "%s", e2.msg);
+    if (st == RC_ERR_NOT_FOUND) c->timezone[0] = 0;
+    if ((st = get_int(s, "dedup_window_s", 300, 0, 86400, &c->dedup_window_s, err)) != RC_OK ||
+        (st = get_int(s, "min_stay_s", 600, 0, 86400, &c->min_stay_s, err)) != RC_OK ||
+        (st = get_int(s, "slot_margin_min", 60, 0, 720, &c->slot_margin_min, err)) != RC_OK ||
+        (st = get_int(s, "keep_unrecognized", 0, 0, 1, &c->keep_unrecognized, err)) != RC_OK ||
+        (st = get_real(s, "recognition_threshold", 0.5, &c->recognition_threshold, err)) != RC_OK ||
+        (st = get_real(s, "liveness_threshold", 0.5, &c->liveness_threshold, err)) != RC_OK)
+        return st;
+    return RC_OK;
+}
+
+rc_status att_config_save(store *s, const att_config *c, rc_error *err)
+{
+    char v[64];
+    rc_status st;
+    att_tz *tz = NULL;
+    if ((st = att_tz_load(c->timezone, &tz, err)) != RC_OK) return st;
+    att_tz_free(tz);
+#define PUT(key, fmt, val)                                                                         \
+    do {                                                                                           \
+        snprintf(v, sizeof v, fmt, val);                                                           \
+        if ((st = store_setting_set(s, key, v, err)) != RC_OK) return st;                          \
+    } while (0)
+    PUT("timezone", "%s", c->timezone);
+    PUT("dedup_window_s", "%d", c->dedup_window_s);
+    PUT("min_stay_s", "%d", c->min_stay_s);
+    PUT("slot_margin_min", "%d", c->slot_margin_min);
+    PUT("keep_unrecognized", "%d", c->keep_unrecognized ? 1 : 0);
+    PUT("recognition_threshold", "%.6g", c->recognition_threshold);
+    PUT("liveness_threshold", "%.6g", c->liveness_threshold);
+#undef PUT
+    att_config check;
+    return att_config_load(s, &check, err);
+}
+
+/* ---- engine --------------------------------------------------------------- */
+
+rc_status att_reload(att *a, rc_error *err)
+{
+    att_config c;
+    att_tz *tz = NULL;
+    rc_status st = att_config_load(a->s, &c, err);
+    if (st == RC_OK) st = att_tz_load(c.timezone, &tz, err);
+    if (st != RC_OK) return st;
+    pthread_mutex_lock(&a->mu);
+    att_tz_free(a->tz);
+    a->tz = tz;
+    a->cfg = c;
+    pthread_mutex_unlock(&a->mu);
+    return RC_OK;
+}
+
+rc_status att_create(store *s, att **out, rc_error *err)
+{
+    att *a = calloc(1, sizeof *a);
+    if (!a) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    a->s = s;
+    pthread_mutex_init(&a->mu, NULL);
+    rc_status st = att_reload(a, err);
+    if (st != RC_OK) {
+        att_destroy(a);
+        return st;
+    }
+    *out = a;
+    return RC_OK;
+}
+
+void att_destroy(att *a)
+{
+    if (!a) return;
+    att_tz_free(a->tz);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+void att_get_config(att *a, att_config *out)
+{
+    pthread_mutex_lock(&a->mu);
+    *out = a->cfg;
+    pthread_mutex_unlock(&a->mu);
+}
+
+const att_tz *att_zone(att *a)
+{
+    return a->tz;
+}
+
+/* Store handle for the report and export code in this module. */
+store *att_store_of(att *a)
+{
+    return a->s;
+}
+
+const char *att_outcome_name(att_outcome o)
+{
+    switch (o) {
+    case ATT_IGNORED:
+        return "ignored";
+    case ATT_UNRECOGNIZED:
+        return "unrecognized";
+    case ATT_NEW:
+        return "new";
+    case ATT_MERGED:
+        return "merged";
+    case ATT_MOVED:
+        return "moved";
+    }
+    return "unknown";
+}
+
+/* ---- slots ---------------------------------------------------------------- */
+
+typedef struct {
+    int64_t schedule_id; /* 0: outside */
+    char day[11];
+    int64_t start_ms, end_ms;
+    int grace_min;
+} slot;
+
+/* Whether `day` is a holiday. */
+static rc_status is_holiday(store *s, const char *day, int *yes, rc_error *err)
+{
+    store_holiday *h = NULL;
+    size_t n = 0;
+    rc_status st = store_holiday_list(s, day, day, &h, &n, err);
+    free(h);
+    *yes = n > 0;
+    return st;
+}
+
+/* The slot of `person` that time `ts` belongs to (caller holds a->mu). */
+static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+{
+    store_schedule *sc = NULL;
+    size_t n = 0;
+    rc_status st = store_schedules_for_person(a->s, person, &sc, &n, err);
+    if (st != RC_OK) return st;
+    att_local L;
+    att_tz_local(a->tz, ts, &L);
+    memset(out, 0, sizeof *out);
+    att_day_string(L.days, out->day);
+    int64_t margin = (int64_t)a->cfg.slot_margin_min * 60000, best = -1;
+    /* A slot may start the day before (overnight shift) or the day after
+     * (early start within the margin) the local day of ts. */
+    for (int dd = -1; dd <= 1 && st == RC_OK; dd++) {
+        int64_t day = L.days + dd;
+        int wd = att_weekday(day), holiday = -1;
+        char ds[11];
+        att_day_string(day, ds);
+        for (size_t i = 0; i < n; i++) {
+            if (sc[i].dow != wd) continue;
+            int64_t start = att_tz_utc(a->tz, day, sc[i].start_min);
+            int64_t end = sc[i].end_min > sc[i].start_min
+                              ? att_tz_utc(a->tz, day, sc[i].end_min)
+                              : att_tz_utc(a->tz, day + 1, sc[i].end_min);
+            if (ts < start - margin || ts > end + margin) continue;
+            if (holiday < 0 && (st = is_holiday(a->s, ds, &holiday, err)) != RC_OK) break;
+            if (holiday) continue;
+            int64_t dist = ts < start ? start - ts : ts > end ? ts - end : 0;
+            if (best < 0 || dist < best || (dist == best && start < out->start_ms)) {
+                best = dist;
+                out->schedule_id = sc[i].id;
+                memcpy(out->day, ds, sizeof ds);
+                out->start_ms = start;
+                out->end_ms = end;
+                out->grace_min = sc[i].grace_min;
+            }
+        }
+    }
+    free(sc);
+    return st;
+}
+
+static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
+{
+    int64_t grace = (int64_t)sl->grace_min * 60000;
+    if (!sl->schedule_id)
+        snprintf(status, 16, "outside");
+    else if (strcmp(kind, "entry") == 0)
+        snprintf(status, 16, ts > sl->start_ms + grace ? "late" : "on_time");
+    else
+        snprintf(status, 16, ts < sl->end_ms - grace ? "early_leave" : "on_time");
+}
+
+static void take_best(store_event *e, const att_sighting *sg)
+{
+    e->sightings++;
+    if (sg->ts_ms > e->last_seen_ms) e->last_seen_ms = sg->ts_ms;
+    if (sg->confidence > e->confidence) {
+        e->confidence = sg->confidence;
+        memcpy(e->box, sg->box, sizeof e->box);
+        e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
+        e->camera_id = sg->camera_id;
+    }
+}
+
+static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason, const void *jpeg,
+                              size_t len, att_result *out, rc_error *err)
+{
+    if (!a->cfg.keep_unrecognized) {
+        out->outcome = ATT_IGNORED;
+        return RC_OK;
+    }
+    store_sighting g = {.ts_ms = sg->ts_ms,
+                        .camera_id = sg->camera_id,
+                        .candidate_person_id = sg->person_id,
+                        .confidence = sg->confidence,
+                        .liveness = sg->liveness};
+    snprintf(g.reason, sizeof g.reason, "%s", reason);
+    rc_status st = store_sighting_add(a->s, &g, jpeg, len, err);
+    if (st != RC_OK) return st;
+    out->outcome = ATT_UNRECOGNIZED;
+    out->sighting_id = g.id;
+    return RC_OK;
+}
+
+static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg, size_t len,
+                               att_result *out, rc_error *err)
+{
+    const att_config *c = &a->cfg;
+    if (!sg->person_id) return unrecognized(a, sg, "unknown", jpeg, len, out, err);
+    if (sg->confidence < c->recognition_threshold)
+        return unrecognized(a, sg, "below_threshold", jpeg, len, out, err);
+    if (sg->liveness >= 0 && sg->liveness < c->liveness_threshold)
+        return unrecognized(a, sg, "liveness", jpeg, len, out, err);
+
+    char direction[8] = "both";
+    if (sg->camera_id) {
+        store_camera cam;
+        rc_status st = store_camera_get(a->s, sg->camera_id, &cam, err);
+        if (st != RC_OK) return st;
+        memcpy(direction, cam.direction, sizeof direction);
+    }
+    slot sl;
+    rc_status st = find_slot(a, sg->person_id, sg->ts_ms, &sl, err);
+    if (st != RC_OK) return st;
+
+    /* The person's events in this slot. */
+    store_event_filter f = {.person_id = sg->person_id, .from_day = sl.day, .to_day = sl.day};
+    store_event *ev = NULL;
+    size_t n = 0;
+    st = store_event_list(a->s, &f, (store_page){.limit = 10000}, &ev, &n, NULL, err);
+    if (st != RC_OK) return st;
+    store_event *latest = NULL, *first_entry = NULL, *last_exit = NULL;
+    for (size_t i = 0; i < n; i++) {
+        store_event *e = &ev[i];
+        if (e->schedule_id != sl.schedule_id) continue;
+        if (!latest || e->last_seen_ms > latest->last_seen_ms) latest = e;
+        if (!strcmp(e->kind, "entry") && (!first_entry || e->ts_ms < first_entry->ts_ms))
+            first_entry = e;
+        if (!strcmp(e->kind, "exit") && (!last_exit || e->ts_ms >= last_exit->ts_ms)) last_exit = e;
+    }
+
+    int64_t window = (int64_t)c->dedup_window_s * 1000;
+    store_event *target = NULL;
+    const char *kind = NULL;
+    att_outcome outcome = ATT_NEW;
+    int64_t gap = latest ? sg->ts_ms - latest->last_seen_ms : 0;
+    if (latest && gap < window && gap > -window) {
+        target = latest; /* 3: a repeat within the de-duplication window */
+        outcome = ATT_MERGED;
+    } else if (!strcmp(direction, "entry") || !strcmp(direction, "exit")) {
+        kind = direction; /* 4: the camera decides */
+    } else if (!first_entry) {
+        kind = "entry";
+    } else if (sg->ts_ms - first_entry->ts_ms >= (int64_t)c->min_stay_s * 1000) {
+        if (last_exit && sg->ts_ms > last_exit->ts_ms) {
+            target = last_exit;
+            outcome = ATT_MOVED;
+        } else if (last_exit) {
+            target = last_exit; /* an older sighting arriving late */
+            outcome = ATT_MERGED;
+        } else {
+            kind = "exit";
+        }
+    } else {
+        target = first_entry; /* too soon to be an exit */
+        outcome = ATT_MERGED;
+    }
+
+    if (target) {
+        store_event e = *target;
+        take_best(&e, sg);
+        if (outcome == ATT_MOVED) {
+            e.ts_ms = e.last_seen_ms = sg->ts_ms;
+            judge(&sl, e.kind, e.ts_ms, e.status);
+        }
+        st = store_event_update(a->s, &e, err);
+        if (st == RC_OK) out->event = e;
+    } else {
+        store_event e = {.person_id = sg->person_id,
+                         .ts_ms = sg->ts_ms,
+                         .last_seen_ms = sg->ts_ms,
+                         .camera_id = sg->camera_id,
+                         .confidence = sg->confidence,
+                         .liveness = sg->liveness < 0 ? 0 : sg->liveness,
+                         .sightings = 1,
+                         .schedule_id = sl.schedule_id};
+        memcpy(e.box, sg->box, sizeof e.box);
+        snprintf(e.kind, sizeof e.kind, "%s", kind);
+        judge(&sl, kind, sg->ts_ms, e.status);
+        memcpy(e.slot_day, sl.day, sizeof e.slot_day);
+        snprintf(e.source, sizeof e.source, "auto");
+        st = store_event_insert(a->s, &e, err);
+        if (st == RC_OK) out->event = e;
+    }
+    free(ev);
+    if (st == RC_OK) out->outcome = outcome;
+    return st;
+}
+
+rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
+                     att_result *out, rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!sg || sg->ts_ms <= 0)
+        return rc_fail(err, RC_ERR_INVALID, "a sighting needs a time after 1970");
+    if (!(sg->confidence >= -1 && sg->confidence <= 1))
+        return rc_fail(err, RC_ERR_INVALID, "confidence %g is not in -1..1", sg->confidence);
+    pthread_mutex_lock(&a->mu);
+    rc_status st = record_locked(a, sg, jpeg, jpeg_len, out, err);
+    pthread_mutex_unlock(&a->mu);
+    return st;
+}
+
+static int valid_kind(const char *k)
+{
+    return k && (!strcmp(k, "entry") || !strcmp(k, "exit"));
+}
+
+rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind, const char *reason,
+                     const char *actor, store_event *out, rc_error *err)
+{
+    if (!valid_kind(kind)) return rc_fail(err, RC_ERR_INVALID, "kind must be entry or exit");
+    if (!reason || !*reason) return rc_fail(err, RC_ERR_INVALID, "a manual event needs a reason");
+    if (strlen(reason) >= sizeof out->reason)
+        return rc_fail(err, RC_ERR_LIMIT, "reason is longer than %zu characters",
+                       sizeof out->reason - 1);
+    pthread_mutex_lock(&a->mu);
+    slot sl;
+    rc_status st = find_slot(a, person_id, ts_ms, &sl, err);
+    store_event e = {.person_id = person_id,
+                     .ts_ms = ts_ms,
+                     .last_seen_ms = ts_ms,
+                     .sightings = 1,
+                     .schedule_id = sl.schedule_id};
+    if (st == RC_OK) {
+        snprintf(e.kind, sizeof e.kind, "%s", kind);
+        judge(&sl, kind, ts_ms, e.status);
+        memcpy(e.slot_day, sl.day, sizeof e.slot_day);
+        snprintf(e.reason, sizeof e.reason, "%s", reason);
+        st = store_event_manual_add(a->s, &e, actor, err);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (st == RC_OK && out) *out = e;
+    return st;
+}
+
+rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind, const char *reason,
+                      const char *actor, store_event *out, rc_error *err)
+{
+    if (kind && !valid_kind(kind))
+        return rc_fail(err, RC_ERR_INVALID, "kind must be entry or exit");
+    if (!reason || !*reason) return rc_fail(err, RC_ERR_INVALID, "a correction needs a reason");
+    if (strlen(reason) >= sizeof out->reason)
+        return rc_fail(err, RC_ERR_LIMIT, "reason is longer than %zu characters",
+                       sizeof out->reason - 1);
+    pthread_mutex_lock(&a->mu);
+    store_event e;
+    rc_status st = store_event_get(a->s, event_id, &e, err);
+    slot sl;
+    if (st == RC_OK) {
+        if (ts_ms > 0) e.ts_ms = e.last_seen_ms = ts_ms;
+        if (kind) snprintf(e.kind, sizeof e.kind, "%s", kind);
+        st = find_slot(a, e.person_id, e.ts_ms, &sl, err);
+    }
+    if (st == RC_OK) {
+        e.schedule_id = sl.schedule_id;
+        memcpy(e.slot_day, sl.day, sizeof e.slot_day);
+        judge(&sl, e.kind, e.ts_ms, e.status);
+        snprintf(e.reason, sizeof e.reason, "%s", reason);
+        st = store_event_correct(a->s, &e, actor, err);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (st == RC_OK && out) *out = e;
+    return st;
+}

@@ -1,0 +1,207 @@
+/*
+ * att — the attendance rules: turn recognitions into entry and exit events,
+ * judge them against schedules in the institution's time zone, and build
+ * reports and CSV/XLSX exports. Everything is stored through src/store;
+ * every function takes the event time explicitly (never reads the clock
+ * itself), so tests can drive time.
+ *
+ * Rules, in the order att_record applies them:
+ *  1. A sighting below `recognition_threshold`, failing `liveness_threshold`,
+ *     or of an unknown face creates no event; it is kept as an unrecognized
+ *     sighting when `keep_unrecognized` is on.
+ *  2. It belongs to a slot: the person's schedule (own or a group's) whose
+ *     [start − margin, end + margin] holds the time, nearest first, never on
+ *     a holiday; otherwise the local day (status "outside").
+ *  3. Within `dedup_window_s` of the last sighting merged into an event of
+ *     the same slot, it merges: count + 1, best confidence (with its box,
+ *     liveness and camera) kept. A gap of exactly the window is new.
+ *  4. A camera with direction entry or exit decides the kind. Otherwise the
+ *     first sighting in the slot is the entry; one at least `min_stay_s`
+ *     after the entry is the exit, and a later one moves the exit (the last
+ *     one wins); one before that merges into the entry.
+ *  5. Status: entry after start + grace is "late", else "on_time"; exit
+ *     before end − grace is "early_leave", else "on_time". Absent is computed
+ *     by reports for slots that ended with no entry (never on holidays).
+ *
+ * Settings (store settings table; defaults in brackets): timezone [system],
+ * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
+ * recognition_threshold [0.5], liveness_threshold [0.5], keep_unrecognized [0].
+ */
+#ifndef RC_ATT_H
+#define RC_ATT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../rc/rc.h"
+#include "../store/store.h"
+
+/* ---- time zones and calendar days ----------------------------------------- */
+
+/* An immutable, thread-safe time zone read from the TZ database. */
+typedef struct att_tz att_tz;
+
+/* name: "Europe/Berlin", "UTC", a POSIX rule, or NULL/"" for the system's
+ * zone ($TZ, else /etc/localtime). Unknown names give RC_ERR_NOT_FOUND. */
+rc_status att_tz_load(const char *name, att_tz **out, rc_error *err);
+void att_tz_free(att_tz *tz);
+const char *att_tz_name(const att_tz *tz);
+
+typedef struct {
+    int year, month, day, hour, minute, second;
+    int wday;     /* 0 Sunday .. 6 Saturday */
+    int64_t days; /* local calendar day as days since 1970-01-01 */
+    int utc_offset_s;
+    int is_dst;
+} att_local;
+
+/* The local wall time of a UTC instant. */
+void att_tz_local(const att_tz *tz, int64_t utc_ms, att_local *out);
+/* The UTC instant of a local wall time (day as days since 1970-01-01, minute
+ * 0..1440). A time skipped by a DST jump maps as if the clock had not moved
+ * yet (02:30 → 03:30 local); a repeated time maps to its first occurrence. */
+int64_t att_tz_utc(const att_tz *tz, int64_t days, int minute_of_day);
+
+int64_t att_days_from_civil(int y, int m, int d);
+void att_civil_from_days(int64_t days, int *y, int *m, int *d);
+int att_weekday(int64_t days);                   /* 0 Sunday */
+void att_day_string(int64_t days, char out[11]); /* YYYY-MM-DD */
+int att_parse_day(const char *s, int64_t *days); /* 0 ok, -1 not a valid date */
+
+/* ---- configuration and recording ------------------------------------------ */
+
+typedef struct {
+    char timezone[64]; /* "" = the system's */
+    int dedup_window_s;
+    int min_stay_s;
+    int slot_margin_min;
+    double recognition_threshold;
+    double liveness_threshold;
+    int keep_unrecognized;
+} att_config;
+
+/* Settings from the store, defaults for those never set; values out of
+ * range are refused with RC_ERR_INVALID naming the setting. */
+rc_status att_config_load(store *s, att_config *out, rc_error *err);
+rc_status att_config_save(store *s, const att_config *c, rc_error *err);
+
+/* The rules engine: a store, the configuration and the loaded time zone.
+ * Thread-safe: att_record calls are serialised so that two threads never
+ * decide the same person's event at once. */
+typedef struct att att;
+rc_status att_create(store *s, att **out, rc_error *err);
+void att_destroy(att *a);
+/* Re-read settings (after they changed). */
+rc_status att_reload(att *a, rc_error *err);
+void att_get_config(att *a, att_config *out);
+/* The zone in force; valid until the next att_reload. */
+const att_tz *att_zone(att *a);
+
+typedef struct {
+    int64_t person_id; /* best match; 0 for an unknown face */
+    int64_t ts_ms;     /* when the frame was taken, UTC */
+    int64_t camera_id; /* 0: none */
+    double confidence; /* similarity of the best match */
+    float box[4];      /* x, y, w, h in pixels */
+    double liveness;   /* real-face score 0..1; < 0 when not measured */
+} att_sighting;
+
+typedef enum {
+    ATT_IGNORED,      /* not recognized / not live, not kept */
+    ATT_UNRECOGNIZED, /* kept as an unrecognized sighting */
+    ATT_NEW,          /* a new entry or exit event */
+    ATT_MERGED,       /* merged into an existing event (count, best confidence) */
+    ATT_MOVED,        /* the exit moved to this later sighting (last wins) */
+} att_outcome;
+
+const char *att_outcome_name(att_outcome o);
+
+typedef struct {
+    att_outcome outcome;
+    store_event event;   /* the event created or updated (ATT_NEW/MERGED/MOVED) */
+    int64_t sighting_id; /* ATT_UNRECOGNIZED */
+} att_result;
+
+/* Apply the rules to one recognition. jpeg (may be NULL) is the face crop
+ * kept with an unrecognized sighting. When this returns RC_OK the event is
+ * committed to the store. */
+rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
+                     att_result *out, rc_error *err);
+
+/* Manual event (forgotten face, camera down): slot and status are judged
+ * like an automatic one; the reason and actor go to the audit log. */
+rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind, const char *reason,
+                     const char *actor, store_event *out, rc_error *err);
+/* Correct an event's time and/or kind (kind NULL keeps it); status and slot
+ * are judged again; the original values stay in the audit log. */
+rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind, const char *reason,
+                      const char *actor, store_event *out, rc_error *err);
+
+/* ---- reports -------------------------------------------------------------- */
+
+typedef struct {
+    const char *from_day, *to_day; /* YYYY-MM-DD, inclusive, at most 366 days */
+    int64_t person_id;             /* 0: everyone (active) */
+    int64_t group_id;              /* 0: any group */
+    int64_t now_ms;                /* slots ending after this are "pending", not absent */
+} att_query;
+
+/* One person's one slot (or, without a matching schedule, one day). */
+typedef struct {
+    int64_t person_id;
+    char external_id[64];
+    char name[128];
+    char day[11];
+    int64_t schedule_id; /* 0: outside any schedule */
+    char label[128];
+    int64_t start_ms, end_ms; /* the slot, 0 when outside */
+    char status[16];          /* "present", "late", "absent", "pending", "outside" */
+    int present, late, early_leave, absent;
+    int64_t first_entry_ms, last_exit_ms; /* 0: none */
+    int64_t on_site_ms;                   /* sum of entry→exit spans */
+    int events;
+} att_row;
+
+typedef struct {
+    int64_t person_id;
+    char external_id[64];
+    char name[128];
+    int slots; /* scheduled slots in the range (holidays excluded) */
+    int present, late, early_leave, absent;
+    int days_outside; /* days with events outside any schedule */
+    int64_t on_site_ms;
+    int64_t first_entry_ms, last_exit_ms;
+} att_person_summary;
+
+typedef struct {
+    int64_t group_id;
+    char name[128];
+    int members;
+    int slots, present, late, early_leave, absent;
+    double present_rate; /* present / (present + absent), 0 when none */
+    double late_rate;    /* late / present */
+} att_group_summary;
+
+typedef struct {
+    char from_day[11], to_day[11];
+    char timezone[64];
+    att_row *rows;
+    size_t nrows;
+    att_person_summary *people;
+    size_t npeople;
+    att_group_summary *groups;
+    size_t ngroups;
+} att_report;
+
+rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error *err);
+void att_report_free(att_report *r);
+
+/* CSV: one line per row (RFC 4180 quoting; cells that a spreadsheet would
+ * run as a formula are prefixed with '). Times are local HH:MM. */
+rc_status att_export_csv(const att_report *r, const att_tz *tz, FILE *out, rc_error *err);
+/* XLSX workbook at path with sheets "Summary" (people, then groups) and
+ * "Detail" (rows). */
+rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *path, rc_error *err);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * att_export.c — a report as CSV (RFC 4180) or as an XLSX workbook
+ * (libxlsxwriter) with a "Summary" sheet (per person, then per group) and a
+ * "Detail" sheet (one row per person and slot). Times are shown in the
+ * report's time zone. Text that a spreadsheet would take for a formula
+ * (starting with = + - @) is prefixed with an apostrophe in CSV and written
+ * as a plain string in XLSX, so a name like "=HYPERLINK(...)" stays a name.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xlsxwriter.h>
+
+#include "att.h"
+
+static const char *const detail_cols[] = {
+    "day",    "external_id", "name",        "slot",        "start",     "end",
+    "status", "late",        "early_leave", "first_entry", "last_exit", "minutes_on_site",
+};
+#define NDETAIL (sizeof detail_cols / sizeof detail_cols[0])
+
+/* Local "HH:MM", or "YYYY-MM-DD HH:MM" when on another day than `day`. */
+static void local_time(const att_tz *tz, int64_t ms, const char *day, char *buf, size_t cap)
+{
+    if (!ms) {
+        buf[0] = 0;
+        return;
+    }
+    att_local L;
+    att_tz_local(tz, ms, &L);
+    char ds[11];
+    att_day_string(L.days, ds);
+    if (strcmp(ds, day) == 0)
+        snprintf(buf, cap, "%02d:%02d", L.hour, L.minute);
+    else
+        snprintf(buf, cap, "%s %02d:%02d", ds, L.hour, L.minute);
+}
+
+static void csv_cell(FILE *out, const char *s, int last)
+{
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) fputc('"', out);
+    if (formula) fputc('\'', out);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') fputc('"', out);
+        fputc(*p, out);
+    }
+    if (quote) fputc('"', out);
+    fputs(last ? "\r\n" : ",", out);
+}
+
+/* The detail columns of one row as text. */
+static void row_cells(const att_row *r, const att_tz *tz, char cells[NDETAIL][160])
+{
+    snprintf(cells[0], 160, "%s", r->day);
+    snprintf(cells[1], 160, "%s", r->external_id);
+    snprintf(cells[2], 160, "%s", r->name);
+    snprintf(cells[3], 160, "%s", r->schedule_id ? r->label : "");
+    local_time(tz, r->start_ms, r->day, cells[4], 160);
+    local_time(tz, r->end_ms, r->day, cells[5], 160);
+    snprintf(cells[6], 160, "%s", r->status);
+    snprintf(cells[7], 160, "%d", r->late);
+    snprintf(cells[8], 160, "%d", r->early_leave);
+    local_time(tz, r->first_entry_ms, r->day, cells[9], 160);
+    local_time(tz, r->last_exit_ms, r->day, cells[10], 160);
+    snprintf(cells[11], 160, "%lld", (long long)(r->on_site_ms / 60000));
+}
+
+rc_status att_export_csv(const att_report *r, const att_tz *tz, FILE *out, rc_error *err)
+{
+    for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, detail_cols[i], i + 1 == NDETAIL);
+    char cells[NDETAIL][160];
+    for (size_t k = 0; k < r->nrows; k++) {
+        row_cells(&r->rows[k], tz, cells);
+        for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, cells[i], i + 1 == NDETAIL);
+    }
+    if (fflush(out) != 0 || ferror(out))
+        return rc_fail(err, RC_ERR_IO, "could not write the CSV export (disk full?)");
+    return RC_OK;
+}
+
+rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *path, rc_error *err)
+{
+    /* constant_memory streams rows to disk and writes strings inline. */
+    /* Check the path first: a clear message instead of the library's. */
+    FILE *probe = fopen(path, "wb");
+    if (!probe) return rc_fail(err, RC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    fclose(probe);
+    lxw_workbook_options opt = {.constant_memory = LXW_TRUE};
+    lxw_workbook *wb = workbook_new_opt(path, &opt);
+    if (!wb) return rc_fail(err, RC_ERR_IO, "cannot create workbook %s", path);
+    lxw_format *bold = workbook_add_format(wb);
+    format_set_bold(bold);
+    lxw_format *pct = workbook_add_format(wb);
+    format_set_num_format(pct, "0.0%");
+    lxw_worksheet *sum = workbook_add_worksheet(wb, "Summary");
+    lxw_worksheet *det = workbook_add_worksheet(wb, "Detail");
+
+    char title[200];
+    snprintf(title, sizeof title, "Attendance %s to %s (%s)", r->from_day, r->to_day, r->timezone);
+    worksheet_write_string(sum, 0, 0, title, bold);
+    static const char *const ph[] = {"external_id", "name",         "slots",
+                                     "present",     "late",         "early_leave",
+                                     "absent",      "present_rate", "hours_on_site"};
+    lxw_row_t row = 2;
+    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, ph[c], bold);
+    for (size_t i = 0; i < r->npeople; i++) {
+        const att_person_summary *p = &r->people[i];
+        row++;
+        worksheet_write_string(sum, row, 0, p->external_id, NULL);
+        worksheet_write_string(sum, row, 1, p->name, NULL);
+        worksheet_write_number(sum, row, 2, p->slots, NULL);
+        worksheet_write_number(sum, row, 3, p->present, NULL);
+        worksheet_write_number(sum, row, 4, p->late, NULL);
+        worksheet_write_number(sum, row, 5, p->early_leave, NULL);
+        worksheet_write_number(sum, row, 6, p->absent, NULL);
+        int judged = p->present + p->absent;
+        worksheet_write_number(sum, row, 7, judged ? (double)p->present / judged : 0, pct);
+        worksheet_write_number(sum, row, 8, p->on_site_ms / 3600000.0, NULL);
+    }
+    static const char *const gh[] = {"group",       "members", "slots",        "present",  "late",
+                                     "early_leave", "absent",  "present_rate", "late_rate"};
+    row += 2;
+    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, gh[c], bold);
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const att_group_summary *g = &r->groups[i];
+        row++;
+        worksheet_write_string(sum, row, 0, g->name, NULL);
+        worksheet_write_number(sum, row, 1, g->members, NULL);
+        worksheet_write_number(sum, row, 2, g->slots, NULL);
+        worksheet_write_number(sum, row, 3, g->present, NULL);
+        worksheet_write_number(sum, row, 4, g->late, NULL);
+        worksheet_write_number(sum, row, 5, g->early_leave, NULL);
+        worksheet_write_number(sum, row, 6, g->absent, NULL);
+        worksheet_write_number(sum, row, 7, g->present_rate, pct);
+        worksheet_write_number(sum, row, 8, g->late_rate, pct);
+    }
+
+    for (lxw_col_t c = 0; c < NDETAIL; c++) worksheet_write_string(det, 0, c, detail_cols[c], bold);
+    char cells[NDETAIL][160];
+    for (size_t k = 0; k < r->nrows; k++) {
+        row_cells(&r->rows[k], tz, cells);
+        for (lxw_col_t c = 0; c < NDETAIL; c++) {
+            if (c == 7 || c == 8 || c == 11)
+                worksheet_write_number(det, (lxw_row_t)(k + 1), c, strtod(cells[c], NULL), NULL);
+            else if (cells[c][0])
+                worksheet_write_string(det, (lxw_row_t)(k + 1), c, cells[c], NULL);
+        }
+    }
+    lxw_error e = workbook_close(wb);
+    if (e != LXW_NO_ERROR)
+        return rc_fail(err, RC_ERR_IO, "cannot write workbook %s: %s", path, lxw_strerror(e));
+    return RC_OK;
+}

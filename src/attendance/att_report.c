@@ -1,0 +1,310 @@
+/*
+ * att_report.c — attendance reports: for each person and each day of a range,
+ * one row per scheduled slot (present, late, early leave, absent or pending)
+ * plus one row for events outside any slot; then a summary per person and
+ * per group with present and late rates. Slots are laid out in the
+ * institution's time zone, so a day with a DST change still has its 08:00
+ * class at 08:00 local time. Holidays have no slots, hence no absences.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "att.h"
+#include "att_private.h"
+
+#define REPORT_MAX_DAYS 366
+
+typedef struct {
+    void *items;
+    size_t n, cap, elem;
+} vec;
+
+static void *vec_push(vec *v)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 32;
+        void *p = realloc(v->items, nc * v->elem);
+        if (!p) return NULL;
+        v->items = p;
+        v->cap = nc;
+    }
+    void *slot = (char *)v->items + v->n++ * v->elem;
+    memset(slot, 0, v->elem);
+    return slot;
+}
+
+void att_report_free(att_report *r)
+{
+    if (!r) return;
+    free(r->rows);
+    free(r->people);
+    free(r->groups);
+    memset(r, 0, sizeof *r);
+}
+
+/* Every event of one person with slot_day in [from, to], by time. */
+static rc_status person_events(store *s, int64_t person, const char *from, const char *to,
+                               store_event **out, size_t *n, rc_error *err)
+{
+    store_event_filter f = {.person_id = person, .from_day = from, .to_day = to};
+    vec v = {.elem = sizeof(store_event)};
+    for (int64_t off = 0;; off += 10000) {
+        store_event *page = NULL;
+        size_t got = 0;
+        rc_status st = store_event_list(s, &f, (store_page){.limit = 10000, .offset = off}, &page,
+                                        &got, NULL, err);
+        if (st != RC_OK) {
+            free(v.items);
+            return st;
+        }
+        for (size_t i = 0; i < got; i++) {
+            store_event *e = vec_push(&v);
+            if (!e) {
+                free(page);
+                free(v.items);
+                return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            }
+            *e = page[i];
+        }
+        free(page);
+        if (got < 10000) break;
+    }
+    *out = v.items;
+    *n = v.n;
+    return RC_OK;
+}
+
+/* Fill first entry, last exit and time on site from events (in time order). */
+static void fill_times(att_row *r, store_event *const *ev, size_t n)
+{
+    int64_t open = 0;
+    for (size_t i = 0; i < n; i++) {
+        const store_event *e = ev[i];
+        r->events++;
+        if (!strcmp(e->kind, "entry")) {
+            if (!r->first_entry_ms) r->first_entry_ms = e->ts_ms;
+            if (!open) open = e->ts_ms;
+        } else {
+            r->last_exit_ms = e->ts_ms;
+            if (open && e->ts_ms > open) r->on_site_ms += e->ts_ms - open;
+            open = 0;
+        }
+    }
+}
+
+static int is_holiday(const store_holiday *h, size_t n, const char *day)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(h[i].day, day)) return 1;
+    return 0;
+}
+
+static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, int64_t d0,
+                             int64_t d1, const char *from, const char *to, const store_holiday *hol,
+                             size_t nhol, int64_t now_ms, vec *rows, att_person_summary *sum,
+                             rc_error *err)
+{
+    store_schedule *sc = NULL;
+    size_t nsc = 0;
+    store_event *ev = NULL;
+    size_t nev = 0;
+    rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
+    if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
+    store_event **pick = st == RC_OK ? malloc((nev ? nev : 1) * sizeof *pick) : NULL;
+    char *used = st == RC_OK ? calloc(nev ? nev : 1, 1) : NULL;
+    if (st == RC_OK && (!pick || !used)) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    sum->person_id = p->id;
+    memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
+    memcpy(sum->name, p->name, sizeof sum->name);
+    for (int64_t day = d0; st == RC_OK && day <= d1; day++) {
+        char ds[11];
+        att_day_string(day, ds);
+        int wd = att_weekday(day);
+        int holiday = is_holiday(hol, nhol, ds);
+        for (size_t k = 0; k < nsc && !holiday; k++) {
+            if (sc[k].dow != wd) continue;
+            att_row *r = vec_push(rows);
+            if (!r) {
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            r->person_id = p->id;
+            memcpy(r->external_id, p->external_id, sizeof r->external_id);
+            memcpy(r->name, p->name, sizeof r->name);
+            memcpy(r->day, ds, sizeof r->day);
+            r->schedule_id = sc[k].id;
+            memcpy(r->label, sc[k].label, sizeof r->label);
+            r->start_ms = att_tz_utc(tz, day, sc[k].start_min);
+            r->end_ms = sc[k].end_min > sc[k].start_min ? att_tz_utc(tz, day, sc[k].end_min)
+                                                        : att_tz_utc(tz, day + 1, sc[k].end_min);
+            size_t m = 0;
+            const store_event *first = NULL, *last_exit = NULL;
+            for (size_t i = 0; i < nev; i++) {
+                if (used[i] || strcmp(ev[i].slot_day, ds) || ev[i].schedule_id != sc[k].id)
+                    continue;
+                used[i] = 1;
+                pick[m++] = &ev[i];
+                if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
+                if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
+            }
+            fill_times(r, pick, m);
+            sum->slots++;
+            if (first) {
+                r->present = 1;
+                r->late = !strcmp(first->status, "late");
+                r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
+                snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
+            } else if (r->end_ms <= now_ms) {
+                r->absent = 1;
+                snprintf(r->status, sizeof r->status, "absent");
+            } else {
+                snprintf(r->status, sizeof r->status, "pending");
+            }
+            sum->present += r->present;
+            sum->late += r->late;
+            sum->early_leave += r->early_leave;
+            sum->absent += r->absent;
+            sum->on_site_ms += r->on_site_ms;
+            if (r->first_entry_ms &&
+                (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
+                sum->first_entry_ms = r->first_entry_ms;
+            if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
+        }
+        /* Whatever is left on this day happened outside any slot. */
+        size_t m = 0;
+        for (size_t i = 0; st == RC_OK && i < nev; i++) {
+            if (used[i] || strcmp(ev[i].slot_day, ds)) continue;
+            used[i] = 1;
+            pick[m++] = &ev[i];
+        }
+        if (st == RC_OK && m) {
+            att_row *r = vec_push(rows);
+            if (!r) {
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            r->person_id = p->id;
+            memcpy(r->external_id, p->external_id, sizeof r->external_id);
+            memcpy(r->name, p->name, sizeof r->name);
+            memcpy(r->day, ds, sizeof r->day);
+            snprintf(r->status, sizeof r->status, "outside");
+            r->present = 1;
+            fill_times(r, pick, m);
+            sum->days_outside++;
+            sum->on_site_ms += r->on_site_ms;
+            if (r->first_entry_ms &&
+                (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
+                sum->first_entry_ms = r->first_entry_ms;
+            if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
+        }
+    }
+    free(pick);
+    free(used);
+    free(ev);
+    free(sc);
+    return st;
+}
+
+static rc_status group_summaries(store *s, const att_query *q, att_report *out, rc_error *err)
+{
+    store_group *g = NULL;
+    size_t ng = 0;
+    rc_status st;
+    if (q->group_id) {
+        g = malloc(sizeof *g);
+        if (!g) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        st = store_group_get(s, q->group_id, g, err);
+        ng = 1;
+    } else {
+        st = store_group_list(s, (store_page){.limit = 10000}, &g, &ng, NULL, err);
+    }
+    if (st == RC_OK && ng) {
+        out->groups = calloc(ng, sizeof *out->groups);
+        if (!out->groups) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == RC_OK && i < ng; i++) {
+        att_group_summary *gs = &out->groups[out->ngroups++];
+        gs->group_id = g[i].id;
+        memcpy(gs->name, g[i].name, sizeof gs->name);
+        int64_t *ids = NULL;
+        size_t nid = 0;
+        st = store_group_members(s, g[i].id, &ids, &nid, err);
+        for (size_t k = 0; st == RC_OK && k < nid; k++) {
+            for (size_t p = 0; p < out->npeople; p++) {
+                const att_person_summary *ps = &out->people[p];
+                if (ps->person_id != ids[k]) continue;
+                gs->members++;
+                gs->slots += ps->slots;
+                gs->present += ps->present;
+                gs->late += ps->late;
+                gs->early_leave += ps->early_leave;
+                gs->absent += ps->absent;
+            }
+        }
+        free(ids);
+        int judged = gs->present + gs->absent;
+        gs->present_rate = judged ? (double)gs->present / judged : 0;
+        gs->late_rate = gs->present ? (double)gs->late / gs->present : 0;
+    }
+    free(g);
+    return st;
+}
+
+rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int64_t d0, d1;
+    if (!q || att_parse_day(q->from_day, &d0) || att_parse_day(q->to_day, &d1))
+        return rc_fail(err, RC_ERR_INVALID, "report dates must be YYYY-MM-DD (got '%s' to '%s')",
+                       q && q->from_day ? q->from_day : "", q && q->to_day ? q->to_day : "");
+    if (d1 < d0)
+        return rc_fail(err, RC_ERR_INVALID, "report ends (%s) before it starts (%s)", q->to_day,
+                       q->from_day);
+    if (d1 - d0 + 1 > REPORT_MAX_DAYS)
+        return rc_fail(err, RC_ERR_LIMIT, "a report covers at most %d days; split the range",
+                       REPORT_MAX_DAYS);
+    store *s = att_store_of(a);
+    att_config cfg;
+    att_get_config(a, &cfg);
+    att_tz *tz = NULL; /* our own copy: att_reload may replace the engine's */
+    rc_status st = att_tz_load(cfg.timezone, &tz, err);
+    if (st != RC_OK) return st;
+    snprintf(out->from_day, sizeof out->from_day, "%s", q->from_day);
+    snprintf(out->to_day, sizeof out->to_day, "%s", q->to_day);
+    snprintf(out->timezone, sizeof out->timezone, "%s", att_tz_name(tz));
+
+    store_person *people = NULL;
+    size_t np = 0;
+    if (q->person_id) {
+        people = malloc(sizeof *people);
+        if (!people)
+            st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        else
+            st = store_person_get(s, q->person_id, people, err);
+        np = st == RC_OK;
+    } else {
+        store_person_filter f = {.group_id = q->group_id, .active_only = 1};
+        st = store_person_list(s, &f, (store_page){.limit = 10000}, &people, &np, NULL, err);
+    }
+    store_holiday *hol = NULL;
+    size_t nhol = 0;
+    if (st == RC_OK) st = store_holiday_list(s, q->from_day, q->to_day, &hol, &nhol, err);
+    if (st == RC_OK && np) {
+        out->people = calloc(np, sizeof *out->people);
+        if (!out->people) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    vec rows = {.elem = sizeof(att_row)};
+    for (size_t i = 0; st == RC_OK && i < np; i++) {
+        st = person_rows(s, tz, &people[i], d0, d1, q->from_day, q->to_day, hol, nhol, q->now_ms,
+                         &rows, &out->people[i], err);
+        if (st == RC_OK) out->npeople++;
+    }
+    out->rows = rows.items;
+    out->nrows = rows.n;
+    if (st == RC_OK) st = group_summaries(s, q, out, err);
+    free(people);
+    free(hol);
+    att_tz_free(tz);
+    if (st != RC_OK) att_report_free(out);
+    return st;
+}

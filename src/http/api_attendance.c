@@ -1,0 +1,448 @@
+/*
+ * api_attendance.c — attendance over REST: the event list with filters and
+ * paging, manual events and corrections (through the attendance rules, so
+ * slot and status are judged the same way as for a camera), CSV/XLSX export,
+ * the per-person and per-day reports and the dashboard. Members see only the
+ * person their account is linked to. New and corrected events are published
+ * on the event stream.
+ *
+ * Dates in queries (`from`, `to`) are local days YYYY-MM-DD in the
+ * institution's time zone, inclusive; a full ISO time is accepted for the
+ * event list too. The store's status "outside" is "outside_schedule" here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static store *db(const http_req *r)
+{
+    return r->srv->cfg.store;
+}
+
+static const char *status_out(const char *s)
+{
+    return strcmp(s, "outside") == 0 ? "outside_schedule" : s;
+}
+
+json_t *http_event_json(store *s, const store_event *e)
+{
+    store_person p;
+    bool have_p = store_person_get(s, e->person_id, &p, NULL) == RC_OK;
+    store_camera c;
+    bool have_c = e->camera_id && store_camera_get(s, e->camera_id, &c, NULL) == RC_OK;
+    bool manual = strcmp(e->source, "manual") == 0;
+    bool has_box = e->box[2] > 0 && e->box[3] > 0;
+    return json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o,s:s}", "id",
+                     (json_int_t)e->id, "person_id", (json_int_t)e->person_id, "person_name",
+                     have_p ? p.name : "", "external_id", have_p ? p.external_id : "", "time",
+                     http_time_json(e->ts_ms), "type", e->kind, "status", status_out(e->status),
+                     "camera_id", e->camera_id ? json_integer(e->camera_id) : json_null(),
+                     "camera_name", have_c ? json_string(c.name) : json_null(), "confidence",
+                     manual ? json_null() : json_real(e->confidence), "box",
+                     has_box ? json_pack("{s:f,s:f,s:f,s:f}", "x", (double)e->box[0], "y",
+                                         (double)e->box[1], "w", (double)e->box[2], "h",
+                                         (double)e->box[3])
+                             : json_null(),
+                     "liveness", e->liveness >= 0 && !manual ? json_real(e->liveness) : json_null(),
+                     "count", e->sightings, "manual", manual, "reason",
+                     e->reason[0] ? json_string(e->reason) : json_null(), "day", e->slot_day);
+}
+
+/* A local day "YYYY-MM-DD" from the query, or NULL; answers 400 on junk. */
+static bool query_day(http_req *r, const char *key, const char **out)
+{
+    const char *v = http_query(r, key);
+    *out = NULL;
+    if (!v || !*v) return true;
+    int64_t days;
+    if (strlen(v) != 10 || att_parse_day(v, &days) != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                         "query parameter '%s' must be a date YYYY-MM-DD", key);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Members may only ask about themselves. Returns false after answering
+ * (403 for someone else, an empty list when the account has no person). */
+static bool scope_person(http_req *r, int64_t *person_id)
+{
+    if (r->who.role != HTTP_MEMBER) return true;
+    if (!r->who.person_id) { /* not linked to a person: there is nothing of theirs */
+        http_reply_json(r, MHD_HTTP_OK, http_list(json_array(), 0));
+        return false;
+    }
+    if (*person_id && *person_id != r->who.person_id) {
+        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                         "members may only see their own attendance");
+        return false;
+    }
+    *person_id = r->who.person_id;
+    return true;
+}
+
+enum MHD_Result http_h_attendance_list(http_req *r)
+{
+    int64_t limit, offset, person_id, group_id, camera_id;
+    if (!http_query_page(r, &limit, &offset) ||
+        !http_query_int(r, "person_id", 0, 0, INT64_MAX, &person_id) ||
+        !http_query_int(r, "group_id", 0, 0, INT64_MAX, &group_id) ||
+        !http_query_int(r, "camera_id", 0, 0, INT64_MAX, &camera_id) ||
+        !scope_person(r, &person_id))
+        return MHD_YES;
+    store_event_filter f = {.person_id = person_id, .group_id = group_id, .camera_id = camera_id};
+    const char *from = http_query(r, "from"), *to = http_query(r, "to");
+    /* A day is a local day (slot day); a full time is an instant. */
+    if (from && *from) {
+        if (strlen(from) == 10) {
+            if (!query_day(r, "from", &f.from_day)) return MHD_YES;
+        } else if (!http_parse_time(from, &f.from_ms)) {
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                    "query parameter 'from' must be YYYY-MM-DD or an ISO time");
+        }
+    }
+    if (to && *to) {
+        if (strlen(to) == 10) {
+            if (!query_day(r, "to", &f.to_day)) return MHD_YES;
+        } else if (!http_parse_time(to, &f.to_ms)) {
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                    "query parameter 'to' must be YYYY-MM-DD or an ISO time");
+        }
+    }
+    const char *type = http_query(r, "type");
+    if (type && *type) {
+        if (strcmp(type, "entry") != 0 && strcmp(type, "exit") != 0)
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                    "query parameter 'type' must be entry or exit");
+        f.kind = type;
+    }
+    const char *status = http_query(r, "status");
+    if (status && !*status) status = NULL;
+    if (status && strcmp(status, "outside_schedule") == 0) status = "outside";
+    if (status && strcmp(status, "on_time") != 0 && strcmp(status, "late") != 0 &&
+        strcmp(status, "early_leave") != 0 && strcmp(status, "outside") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                "query parameter 'status' must be on_time, late, early_leave or "
+                                "outside_schedule");
+    store_page page = status ? (store_page){10000, 0} : (store_page){limit, offset};
+    store_event *es = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    rc_error err;
+    rc_status st = store_event_list(db(r), &f, page, &es, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    if (status) {
+        total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(es[i].status, status) != 0) continue;
+            if (total >= offset && total < offset + limit)
+                json_array_append_new(items, http_event_json(db(r), &es[i]));
+            total++;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) json_array_append_new(items, http_event_json(db(r), &es[i]));
+    }
+    free(es);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+void http_publish_event(http_server *srv, const store_event *e, bool is_new)
+{
+    json_t *j = http_event_json(srv->cfg.store, e);
+    json_object_set_new(j, "new", json_boolean(is_new));
+    http_hub_publish(srv->hub, "attendance", j);
+    json_decref(j);
+    http_metrics_add(srv->metrics, "rollcall_attendance_events_total",
+                     "attendance events created or updated", 1);
+}
+
+enum MHD_Result http_h_attendance_create(http_req *r)
+{
+    static const char *const kinds[] = {"entry", "exit", NULL};
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    int64_t pid, ts;
+    const char *kind, *time_s, *reason;
+    if (!http_field_int(r, b, "person_id", true, 1, INT64_MAX, &pid, NULL) ||
+        !http_field_enum(r, b, "type", true, kinds, &kind, NULL) ||
+        !http_field_str(r, b, "time", true, 40, &time_s, NULL) ||
+        !http_field_str(r, b, "reason", true, 255, &reason, NULL))
+        goto out;
+    if (!http_parse_time(time_s, &ts)) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'time' must be an ISO 8601 time like 2026-11-21T08:01:00Z");
+        goto out;
+    }
+    if (!*reason) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'reason' must say why the event is entered by hand");
+        goto out;
+    }
+    store_person p;
+    if (store_person_get(db(r), pid, &p, NULL) != RC_OK) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'person_id': there is no person %lld", (long long)pid);
+        goto out;
+    }
+    store_event e;
+    rc_error err;
+    rc_status st = att_manual(r->srv->att, pid, ts, kind, reason, http_actor(r), &e, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_publish_event(r->srv, &e, true);
+    res = http_reply_json(r, MHD_HTTP_CREATED, http_event_json(db(r), &e));
+out:
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_attendance_patch(http_req *r)
+{
+    static const char *const kinds[] = {"entry", "exit", NULL};
+    static const char *const statuses[] = {"on_time", "late", "early_leave", "outside_schedule",
+                                           NULL};
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return MHD_YES;
+    store_event e;
+    rc_error err;
+    rc_status st = store_event_get(db(r), id, &e, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *kind = NULL, *time_s, *status = NULL, *reason;
+    bool has_time, has_status;
+    int64_t ts = 0;
+    if (!http_field_enum(r, b, "type", false, kinds, &kind, NULL) ||
+        !http_field_str(r, b, "time", false, 40, &time_s, &has_time) ||
+        !http_field_enum(r, b, "status", false, statuses, &status, &has_status) ||
+        !http_field_str(r, b, "reason", true, 255, &reason, NULL))
+        goto out;
+    if (!*reason) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'reason' must say why the event is corrected");
+        goto out;
+    }
+    if (has_time && !http_parse_time(time_s, &ts)) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'time' must be an ISO 8601 time like 2026-11-21T08:01:00Z");
+        goto out;
+    }
+    st = att_correct(r->srv->att, id, ts, kind, reason, http_actor(r), &e, &err);
+    if (st == RC_OK && has_status) {
+        /* An explicit status overrides the rules' judgement. */
+        http_copy(e.status, sizeof e.status,
+                  strcmp(status, "outside_schedule") == 0 ? "outside" : status);
+        st = store_event_correct(db(r), &e, http_actor(r), &err);
+    }
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_publish_event(r->srv, &e, false);
+    res = http_reply_json(r, MHD_HTTP_OK, http_event_json(db(r), &e));
+out:
+    json_decref(b);
+    return res;
+}
+
+/* The report for the query's from/to (default: today), group and person. */
+static bool build_report(http_req *r, int64_t person_id, att_report *rep)
+{
+    const char *from, *to;
+    int64_t group_id;
+    if (!query_day(r, "from", &from) || !query_day(r, "to", &to) ||
+        !http_query_int(r, "group_id", 0, 0, INT64_MAX, &group_id))
+        return false;
+    char today[11];
+    att_local now;
+    att_tz_local(att_zone(r->srv->att), rc_unix_ms(), &now);
+    att_day_string(now.days, today);
+    if (!from && !to) from = to = today;
+    if (!from) from = to;
+    if (!to) to = from;
+    att_query q = {.from_day = from,
+                   .to_day = to,
+                   .person_id = person_id,
+                   .group_id = group_id,
+                   .now_ms = rc_unix_ms()};
+    rc_error err;
+    rc_status st = att_report_build(r->srv->att, &q, rep, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_export(http_req *r)
+{
+    const char *format = http_query(r, "format");
+    if (!format || !*format) format = "csv";
+    bool xlsx = strcmp(format, "xlsx") == 0;
+    if (!xlsx && strcmp(format, "csv") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                "query parameter 'format' must be csv or xlsx");
+    int64_t person_id;
+    if (!http_query_int(r, "person_id", 0, 0, INT64_MAX, &person_id)) return MHD_YES;
+    att_report rep;
+    if (!build_report(r, person_id, &rep)) return MHD_YES;
+    rc_error err;
+    rc_status st;
+    char *data = NULL;
+    size_t len = 0;
+    if (xlsx) {
+        char path[] = "/tmp/rollcall-export-XXXXXX";
+        int fd = mkstemp(path);
+        if (fd < 0) {
+            att_report_free(&rep);
+            return http_reply_error(r, 500, "internal", "cannot create a temporary file");
+        }
+        close(fd);
+        st = att_export_xlsx(&rep, att_zone(r->srv->att), path, &err);
+        if (st == RC_OK)
+            st = rc_read_file(path, (size_t)1 << 30, (unsigned char **)&data, &len, &err);
+        unlink(path);
+    } else {
+        FILE *f = open_memstream(&data, &len);
+        st = f ? att_export_csv(&rep, att_zone(r->srv->att), f, &err)
+               : rc_fail(&err, RC_ERR_NOMEM, "out of memory");
+        if (f) fclose(f);
+    }
+    char name[128];
+    snprintf(name, sizeof name, "attachment; filename=\"attendance-%s-%s.%s\"", rep.from_day,
+             rep.to_day, xlsx ? "xlsx" : "csv");
+    att_report_free(&rep);
+    if (st != RC_OK) {
+        free(data);
+        return http_reply_rc(r, st, &err);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(
+        resp, "Content-Type",
+        xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+             : "text/csv; charset=utf-8");
+    MHD_add_response_header(resp, "Content-Disposition", name);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    http_audit(r, "attendance.export", "attendance", 0, json_pack("{s:s}", "format", format));
+    return http_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+enum MHD_Result http_h_report_summary(http_req *r)
+{
+    int64_t person_id;
+    if (!http_query_int(r, "person_id", 0, 0, INT64_MAX, &person_id) ||
+        !scope_person(r, &person_id))
+        return MHD_YES;
+    att_report rep;
+    if (!build_report(r, person_id, &rep)) return MHD_YES;
+    json_t *items = json_array();
+    for (size_t i = 0; i < rep.npeople; i++) {
+        const att_person_summary *p = &rep.people[i];
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:I}", "person_id",
+                             (json_int_t)p->person_id, "name", p->name, "external_id",
+                             p->external_id, "slots", p->slots, "present", p->present, "late",
+                             p->late, "early_leave", p->early_leave, "absent", p->absent,
+                             "first_entry", http_time_json(p->first_entry_ms), "last_exit",
+                             http_time_json(p->last_exit_ms), "time_on_site_s",
+                             (json_int_t)(p->on_site_ms / 1000)));
+    }
+    json_t *body = json_pack("{s:o,s:s,s:s,s:s}", "items", items, "from", rep.from_day, "to",
+                             rep.to_day, "timezone", rep.timezone);
+    att_report_free(&rep);
+    return http_reply_json(r, MHD_HTTP_OK, body);
+}
+
+enum MHD_Result http_h_report_daily(http_req *r)
+{
+    att_report rep;
+    if (!build_report(r, 0, &rep)) return MHD_YES;
+    /* Rows come per person and slot; add them up per day, in day order. */
+    json_t *items = json_array();
+    for (size_t i = 0; i < rep.nrows; i++) {
+        const att_row *row = &rep.rows[i];
+        if (!row->schedule_id) continue;
+        json_t *day = NULL;
+        size_t k;
+        json_t *it;
+        json_array_foreach(items, k, it)
+        {
+            if (strcmp(json_string_value(json_object_get(it, "date")), row->day) == 0) day = it;
+        }
+        if (!day) {
+            day = json_pack("{s:s,s:i,s:i,s:i,s:i,s:f}", "date", row->day, "scheduled", 0,
+                            "present", 0, "late", 0, "absent", 0, "rate", 0.0);
+            json_array_append_new(items, day);
+        }
+        const char *keys[] = {"scheduled", "present", "late", "absent"};
+        int add[] = {1, row->present, row->late, row->absent};
+        for (int j = 0; j < 4; j++)
+            json_object_set_new(
+                day, keys[j],
+                json_integer(json_integer_value(json_object_get(day, keys[j])) + add[j]));
+    }
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it)
+    {
+        double present = (double)json_integer_value(json_object_get(it, "present"));
+        double absent = (double)json_integer_value(json_object_get(it, "absent"));
+        json_object_set_new(it, "rate",
+                            json_real(present + absent > 0 ? present / (present + absent) : 0));
+    }
+    json_t *body =
+        json_pack("{s:o,s:s,s:s}", "items", items, "from", rep.from_day, "to", rep.to_day);
+    att_report_free(&rep);
+    return http_reply_json(r, MHD_HTTP_OK, body);
+}
+
+enum MHD_Result http_h_dashboard(http_req *r)
+{
+    att_report rep;
+    if (!build_report(r, 0, &rep)) return MHD_YES;
+    int present = 0, late = 0, absent = 0, expected = 0;
+    for (size_t i = 0; i < rep.npeople; i++) {
+        const att_person_summary *p = &rep.people[i];
+        if (p->slots > 0) expected++;
+        if (p->present > 0 || p->late > 0) present++;
+        if (p->late > 0) late++;
+        if (p->absent > 0 && p->present == 0) absent++;
+    }
+    json_t *by_group = json_array();
+    for (size_t i = 0; i < rep.ngroups; i++)
+        json_array_append_new(by_group, json_pack("{s:I,s:s,s:i}", "group_id",
+                                                  (json_int_t)rep.groups[i].group_id, "name",
+                                                  rep.groups[i].name, "late", rep.groups[i].late));
+    att_report_free(&rep);
+    store_event *es = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    json_t *recent = json_array();
+    /* The newest ten: the list is oldest first, so read its tail. */
+    if (store_event_list(db(r), NULL, (store_page){1, 0}, &es, &n, &total, NULL) == RC_OK) {
+        free(es);
+        es = NULL;
+        int64_t off = total > 10 ? total - 10 : 0;
+        if (store_event_list(db(r), NULL, (store_page){10, off}, &es, &n, &total, NULL) == RC_OK)
+            for (size_t i = n; i-- > 0;)
+                json_array_append_new(recent, http_event_json(db(r), &es[i]));
+    }
+    free(es);
+    return http_reply_json(r, MHD_HTTP_OK,
+                           json_pack("{s:{s:i,s:i,s:i,s:i},s:o,s:o}", "today", "present", present,
+                                     "late", late, "absent", absent, "expected", expected,
+                                     "late_by_group", by_group, "recent", recent));
+}

@@ -1,0 +1,709 @@
+/*
+ * api_auth.c — who is calling and what administrators manage about callers:
+ * resolving the session cookie or bearer API key into a principal; login
+ * (argon2id verify, per-account lockout kept in the database so it holds
+ * across processes, per-address throttling in memory), logout and /me;
+ * users, roles, API keys (the secret is shown once and stored as a SHA-256
+ * hash: it is 256 random bits, so a slow hash adds nothing), the audit log and
+ * settings.
+ *
+ * An API key reads "rc_<prefix>_<secret>": the prefix finds the record, the
+ * secret's hash is compared in constant time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../store/store.h"
+#include "internal.h"
+
+#define SESSION_TTL_MS    (12LL * 3600 * 1000)
+#define LOCKOUT_FAILURES  5
+#define LOCKOUT_WINDOW_MS (15LL * 60 * 1000)
+
+static store *db(const http_req *r)
+{
+    return r->srv->cfg.store;
+}
+
+/* Extra facts about users and keys that have no column of their own are kept
+ * as settings under these keys. */
+static void link_key(char *buf, size_t n, const char *what, int64_t id)
+{
+    snprintf(buf, n, "%s.%lld", what, (long long)id);
+}
+
+static int64_t setting_i64(store *s, const char *what, int64_t id)
+{
+    char key[96], val[64];
+    link_key(key, sizeof key, what, id);
+    if (store_setting_get(s, key, val, sizeof val, NULL) != RC_OK) return 0;
+    return strtoll(val, NULL, 10);
+}
+
+static void setting_set_i64(store *s, const char *what, int64_t id, int64_t v)
+{
+    char key[96], val[32];
+    link_key(key, sizeof key, what, id);
+    snprintf(val, sizeof val, "%lld", (long long)v);
+    rc_error err;
+    if (store_setting_set(s, key, val, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "setting %s: %s", key, err.msg);
+}
+
+/* ---- principal ---------------------------------------------------------- */
+
+static void resolve_key(http_req *r, const char *token)
+{
+    /* rc_<prefix>_<secret> */
+    if (strncmp(token, "rc_", 3) != 0) return;
+    const char *us = strchr(token + 3, '_');
+    if (!us || us - (token + 3) >= 32 || us == token + 3) return;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(us - (token + 3)), token + 3);
+    store_api_key k;
+    if (store_api_key_get_by_prefix(db(r), prefix, &k, NULL) != RC_OK || k.revoked) return;
+    char h[65];
+    http_token_hash(us + 1, h);
+    if (!http_ct_equal(h, k.key_hash)) return;
+    unsigned bit = http_role_bit(http_role_from_store(k.role));
+    if (!bit) return;
+    r->who.role = bit;
+    r->who.key_id = k.id;
+    r->who.camera_id = setting_i64(db(r), "api_key_camera", k.id);
+    snprintf(r->who.label, sizeof r->who.label, "key:%lld", (long long)k.id);
+    int64_t now = rc_unix_ms();
+    if (now - k.last_used_ms > 60000) store_api_key_touch(db(r), k.id, now, NULL);
+}
+
+static void resolve_session(http_req *r, const char *token)
+{
+    if (strlen(token) != 64) return;
+    char h[65];
+    http_token_hash(token, h);
+    store_session se;
+    if (store_session_get(db(r), h, rc_unix_ms(), &se, NULL) != RC_OK) return;
+    store_user u;
+    if (store_user_get(db(r), se.user_id, &u, NULL) != RC_OK || !u.active) return;
+    unsigned bit = http_role_bit(http_role_from_store(u.role));
+    if (!bit) return;
+    r->who.role = bit;
+    r->who.user_id = u.id;
+    r->who.person_id = setting_i64(db(r), "user_person", u.id);
+    r->who.via_cookie = true;
+    http_copy(r->who.session_id, sizeof r->who.session_id, token);
+    http_copy(r->who.csrf, sizeof r->who.csrf, se.csrf);
+    snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
+}
+
+void http_auth_resolve(http_req *r)
+{
+    r->who.role = HTTP_ANON;
+    if (!db(r)) return;
+    const char *auth = http_header(r, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        resolve_key(r, auth + 7);
+        return; /* a bad key is not rescued by a cookie */
+    }
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "rc_session");
+    if (cookie) resolve_session(r, cookie);
+}
+
+/* ---- users -------------------------------------------------------------- */
+
+static json_t *user_json(store *s, const store_user *u)
+{
+    int64_t pid = setting_i64(s, "user_person", u->id);
+    int64_t last = setting_i64(s, "user_last_login", u->id);
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b}", "id", (json_int_t)u->id, "email",
+                     u->email, "name", u->name, "role", http_role_from_store(u->role), "person_id",
+                     pid ? json_integer(pid) : json_null(), "created_at",
+                     http_time_json(u->created_ms), "last_login_at", http_time_json(last), "active",
+                     u->active != 0);
+}
+
+static json_t *me_json(http_req *r)
+{
+    if (r->who.user_id) {
+        store_user u;
+        rc_error err;
+        if (store_user_get(db(r), r->who.user_id, &u, &err) != RC_OK) return NULL;
+        return json_pack("{s:o,s:s}", "user", user_json(db(r), &u), "csrf_token", r->who.csrf);
+    }
+    /* An API key: describe it in the user shape so clients need one code path. */
+    char name[64];
+    snprintf(name, sizeof name, "API key %lld", (long long)r->who.key_id);
+    return json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s}", "user", "id", "email", "", "name",
+                     name, "role", http_role_name(r->who.role), "person_id", "created_at",
+                     "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "");
+}
+
+static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
+{
+    int64_t now = rc_unix_ms();
+    store_login_failure_add(db(r), email, now, NULL);
+    http_limiter_fail(r->srv->login_limiter, ipkey, now);
+    http_audit(r, "auth.login_failed", "user", 0,
+               json_pack("{s:s,s:s}", "email", email, "ip", r->ip));
+    return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "invalid_credentials",
+                            "wrong e-mail or password");
+}
+
+static enum MHD_Result too_many(http_req *r, unsigned wait_s, const char *why)
+{
+    json_t *body = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", "too_many_attempts", "message",
+                             why, "retry_after_s", (int)wait_s);
+    struct MHD_Response *resp = http_json_response(body);
+    if (!resp) return MHD_NO;
+    char s[16];
+    snprintf(s, sizeof s, "%u", wait_s);
+    MHD_add_response_header(resp, "Retry-After", s);
+    return http_reply_response(r, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+}
+
+enum MHD_Result http_h_login(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    const char *email = NULL, *password = NULL;
+    if (!http_field_str(r, b, "email", true, 254, &email, NULL) ||
+        !http_field_str(r, b, "password", true, 1024, &password, NULL)) {
+        json_decref(b);
+        return MHD_YES;
+    }
+    int64_t now = rc_unix_ms();
+    char ipkey[80];
+    snprintf(ipkey, sizeof ipkey, "ip:%s", r->ip);
+    unsigned wait = http_limiter_wait(r->srv->login_limiter, ipkey, now);
+    if (wait) {
+        json_decref(b);
+        return too_many(r, wait, "too many failed logins from this address; try again later");
+    }
+    int64_t fails = 0;
+    store_login_failure_count(db(r), email, now - LOCKOUT_WINDOW_MS, &fails, NULL);
+    if (fails >= LOCKOUT_FAILURES) {
+        json_decref(b);
+        return too_many(r, (unsigned)(LOCKOUT_WINDOW_MS / 1000),
+                        "this account is locked for 15 minutes after 5 failed logins");
+    }
+    store_user u;
+    rc_error err;
+    rc_status st = store_user_get_by_email(db(r), email, &u, &err);
+    bool ok;
+    if (st == RC_OK) {
+        ok = http_password_verify(u.pass_hash, password) && u.active;
+    } else {
+        http_password_verify(r->srv->dummy_hash, password); /* same time either way */
+        ok = false;
+    }
+    if (!ok) {
+        enum MHD_Result res = login_failed(r, email, ipkey);
+        json_decref(b);
+        return res;
+    }
+    json_decref(b);
+    store_login_failure_clear(db(r), u.email, NULL);
+    char token[65], csrf[65], h[65];
+    http_random_hex(token, 32);
+    http_random_hex(csrf, 32);
+    http_token_hash(token, h);
+    store_session se = {.user_id = u.id, .created_ms = now, .expires_ms = now + SESSION_TTL_MS};
+    http_copy(se.token_hash, sizeof se.token_hash, h);
+    http_copy(se.csrf, sizeof se.csrf, csrf);
+    if ((st = store_session_create(db(r), &se, &err)) != RC_OK) return http_reply_rc(r, st, &err);
+    setting_set_i64(db(r), "user_last_login", u.id, now);
+    r->who.user_id = u.id;
+    snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
+    http_audit(r, "auth.login", "user", u.id, json_pack("{s:s}", "ip", r->ip));
+    struct MHD_Response *resp = http_json_response(
+        json_pack("{s:o,s:s}", "user", user_json(db(r), &u), "csrf_token", csrf));
+    if (!resp) return MHD_NO;
+    char cookie[256];
+    snprintf(cookie, sizeof cookie,
+             "rc_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", token,
+             SESSION_TTL_MS / 1000, r->srv->tls ? "; Secure" : "");
+    MHD_add_response_header(resp, "Set-Cookie", cookie);
+    return http_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+enum MHD_Result http_h_logout(http_req *r)
+{
+    if (r->who.via_cookie) {
+        char h[65];
+        http_token_hash(r->who.session_id, h);
+        store_session_delete(db(r), h, NULL);
+        http_audit(r, "auth.logout", "user", r->who.user_id, NULL);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Set-Cookie",
+                            "rc_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
+}
+
+enum MHD_Result http_h_me(http_req *r)
+{
+    json_t *j = me_json(r);
+    if (!j) return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "your user is gone");
+    return http_reply_json(r, MHD_HTTP_OK, j);
+}
+
+static const char *const api_roles[] = {"admin", "manager", "member", "device", NULL};
+
+static bool valid_email(http_req *r, const char *email)
+{
+    const char *at = strchr(email, '@');
+    if (!at || at == email || !at[1] || strchr(at + 1, '@') || strpbrk(email, " \t\r\n<>\"")) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'email' must be an e-mail address like name@example.org");
+        return false;
+    }
+    return true;
+}
+
+static bool valid_password(http_req *r, const char *pw)
+{
+    if (strlen(pw) < 8) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "weak_password",
+                         "the password must have at least 8 characters");
+        return false;
+    }
+    return true;
+}
+
+/* The person a user is linked to must exist. */
+static bool valid_person(http_req *r, int64_t pid)
+{
+    store_person p;
+    if (pid && store_person_get(db(r), pid, &p, NULL) != RC_OK) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'person_id': there is no person %lld", (long long)pid);
+        return false;
+    }
+    return true;
+}
+
+static size_t count_admins(store *s)
+{
+    store_user *us = NULL;
+    size_t n = 0, admins = 0;
+    int64_t total;
+    store_page page = {10000, 0};
+    if (store_user_list(s, page, &us, &n, &total, NULL) != RC_OK) return 1;
+    for (size_t i = 0; i < n; i++) admins += strcmp(us[i].role, "admin") == 0 && us[i].active;
+    free(us);
+    return admins;
+}
+
+enum MHD_Result http_h_users_list(http_req *r)
+{
+    int64_t limit, offset, total = 0;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    store_user *us = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_user_list(db(r), (store_page){limit, offset}, &us, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, user_json(db(r), &us[i]));
+    free(us);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+enum MHD_Result http_h_users_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    const char *email, *name, *role, *pw;
+    int64_t pid = 0;
+    enum MHD_Result res = MHD_YES;
+    if (!http_field_str(r, b, "email", true, 254, &email, NULL) || !valid_email(r, email) ||
+        !http_field_str(r, b, "name", true, 127, &name, NULL) ||
+        !http_field_enum(r, b, "role", true, api_roles, &role, NULL) ||
+        !http_field_str(r, b, "password", true, 1024, &pw, NULL) || !valid_password(r, pw))
+        goto out;
+    if (!json_is_null(json_object_get(b, "person_id")) &&
+        (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
+         !valid_person(r, pid)))
+        goto out;
+    store_user u = {.active = 1};
+    http_copy(u.email, sizeof u.email, email);
+    http_copy(u.name, sizeof u.name, name);
+    http_copy(u.role, sizeof u.role, http_role_to_store(db(r), role));
+    rc_error err;
+    rc_status st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
+    if (st == RC_OK) st = store_user_create(db(r), &u, &err);
+    if (st != RC_OK) {
+        if (st == RC_ERR_CONFLICT)
+            res = http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
+                                   "a user with e-mail %s already exists", email);
+        else
+            res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    if (pid) setting_set_i64(db(r), "user_person", u.id, pid);
+    http_audit(r, "user.create", "user", u.id,
+               json_pack("{s:s,s:s}", "email", email, "role", role));
+    res = http_reply_json(r, MHD_HTTP_CREATED, user_json(db(r), &u));
+out:
+    json_decref(b);
+    return res;
+}
+
+static bool load_user(http_req *r, store_user *u)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_user_get(db(r), id, u, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_users_get(http_req *r)
+{
+    store_user u;
+    if (!load_user(r, &u)) return MHD_YES;
+    return http_reply_json(r, MHD_HTTP_OK, user_json(db(r), &u));
+}
+
+enum MHD_Result http_h_users_patch(http_req *r)
+{
+    store_user u;
+    if (!load_user(r, &u)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *email, *name, *role, *pw;
+    bool has_email, has_name, has_role, has_pw, has_active, active = true;
+    if (!http_field_str(r, b, "email", false, 254, &email, &has_email) ||
+        (has_email && !valid_email(r, email)) ||
+        !http_field_str(r, b, "name", false, 127, &name, &has_name) ||
+        !http_field_enum(r, b, "role", false, api_roles, &role, &has_role) ||
+        !http_field_str(r, b, "password", false, 1024, &pw, &has_pw) ||
+        (has_pw && !valid_password(r, pw)) ||
+        !http_field_bool(r, b, "active", false, &active, &has_active))
+        goto out;
+    json_t *pj = json_object_get(b, "person_id");
+    int64_t pid = 0;
+    if (pj && !json_is_null(pj) &&
+        (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
+         !valid_person(r, pid)))
+        goto out;
+    bool was_admin = strcmp(u.role, "admin") == 0 && u.active;
+    if (has_email) http_copy(u.email, sizeof u.email, email);
+    if (has_name) http_copy(u.name, sizeof u.name, name);
+    if (has_role) http_copy(u.role, sizeof u.role, http_role_to_store(db(r), role));
+    if (has_active) u.active = active;
+    bool still_admin = strcmp(u.role, "admin") == 0 && u.active;
+    if (was_admin && !still_admin && count_admins(db(r)) <= 1) {
+        res = http_reply_error(r, MHD_HTTP_CONFLICT, "last_admin",
+                               "this is the last active admin; make another admin first");
+        goto out;
+    }
+    rc_error err;
+    rc_status st = RC_OK;
+    if (has_pw) st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
+    if (st == RC_OK) st = store_user_update(db(r), &u, &err);
+    if (st != RC_OK) {
+        res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
+                                                       "another user has that e-mail")
+                                    : http_reply_rc(r, st, &err);
+        goto out;
+    }
+    if (pj) setting_set_i64(db(r), "user_person", u.id, pid);
+    http_audit(
+        r, "user.update", "user", u.id,
+        json_pack("{s:b,s:b,s:b}", "role", has_role, "password", has_pw, "active", has_active));
+    res = http_reply_json(r, MHD_HTTP_OK, user_json(db(r), &u));
+out:
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_users_delete(http_req *r)
+{
+    store_user u;
+    if (!load_user(r, &u)) return MHD_YES;
+    if (strcmp(u.role, "admin") == 0 && u.active && count_admins(db(r)) <= 1)
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "last_admin",
+                                "this is the last active admin; make another admin first");
+    rc_error err;
+    rc_status st = store_user_delete(db(r), u.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "user.delete", "user", u.id, json_pack("{s:s}", "email", u.email));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+enum MHD_Result http_h_roles(http_req *r)
+{
+    return http_reply_json(
+        r, MHD_HTTP_OK,
+        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "admin", "description",
+                  "everything, including users, API keys, cameras and settings", "name", "manager",
+                  "description", "people, groups, schedules, enrollment, attendance and reports",
+                  "name", "member", "description", "their own attendance only", "name", "device",
+                  "description", "recognize faces and mark attendance (cameras, kiosks)"));
+}
+
+/* ---- API keys ----------------------------------------------------------- */
+
+static json_t *key_json(store *s, const store_api_key *k)
+{
+    int64_t cam = setting_i64(s, "api_key_camera", k->id);
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)k->id, "name", k->name,
+                     "role", http_role_from_store(k->role), "prefix", k->prefix, "camera_id",
+                     cam ? json_integer(cam) : json_null(), "created_at",
+                     http_time_json(k->created_ms), "last_used_at",
+                     http_time_json(k->last_used_ms));
+}
+
+enum MHD_Result http_h_keys_list(http_req *r)
+{
+    int64_t limit, offset;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    store_api_key *ks = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_api_key_list(db(r), &ks, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ks[i].revoked) continue;
+        if (total >= offset && total < offset + limit)
+            json_array_append_new(items, key_json(db(r), &ks[i]));
+        total++;
+    }
+    free(ks);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+enum MHD_Result http_h_keys_create(http_req *r)
+{
+    static const char *const key_roles[] = {"device", "admin", "manager", NULL};
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    const char *name, *role;
+    int64_t cam = 0;
+    enum MHD_Result res = MHD_YES;
+    if (!http_field_str(r, b, "name", true, 127, &name, NULL) ||
+        !http_field_enum(r, b, "role", true, key_roles, &role, NULL))
+        goto out;
+    if (!json_is_null(json_object_get(b, "camera_id")) &&
+        !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &cam, NULL))
+        goto out;
+    store_camera c;
+    if (cam && store_camera_get(db(r), cam, &c, NULL) != RC_OK) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'camera_id': there is no camera %lld", (long long)cam);
+        goto out;
+    }
+    char prefix[13], secret[65], key[96];
+    http_random_hex(prefix, 6);
+    http_random_hex(secret, 32);
+    snprintf(key, sizeof key, "rc_%s_%s", prefix, secret);
+    store_api_key k = {0};
+    http_copy(k.name, sizeof k.name, name);
+    http_copy(k.prefix, sizeof k.prefix, prefix);
+    http_token_hash(secret, k.key_hash);
+    http_copy(k.role, sizeof k.role, http_role_to_store(db(r), role));
+    rc_error err;
+    rc_status st = store_api_key_create(db(r), &k, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    if (cam) setting_set_i64(db(r), "api_key_camera", k.id, cam);
+    http_audit(r, "api_key.create", "api_key", k.id,
+               json_pack("{s:s,s:s}", "name", name, "role", role));
+    json_t *j = key_json(db(r), &k);
+    json_object_set_new(j, "key", json_string(key));
+    res = http_reply_json(r, MHD_HTTP_CREATED, j);
+out:
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_keys_delete(http_req *r)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_api_key_revoke(db(r), id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "api_key.revoke", "api_key", id, NULL);
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+enum MHD_Result http_h_audit(http_req *r)
+{
+    int64_t limit, offset;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    const char *action = http_query(r, "action");
+    store_audit *as = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    rc_error err;
+    store_page page = action && *action ? (store_page){10000, 0} : (store_page){limit, offset};
+    rc_status st = store_audit_list(db(r), NULL, 0, page, &as, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    int64_t matched = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (action && *action) {
+            if (strcmp(as[i].action, action) != 0) continue;
+            matched++;
+            if (matched <= offset || matched > offset + limit) continue;
+        }
+        char target[64];
+        snprintf(target, sizeof target, "%s:%lld", as[i].target_type, (long long)as[i].target_id);
+        json_array_append_new(items,
+                              json_pack("{s:I,s:o,s:s,s:s,s:o,s:s}", "id", (json_int_t)as[i].id,
+                                        "time", http_time_json(as[i].ts_ms), "actor", as[i].actor,
+                                        "action", as[i].action, "target",
+                                        as[i].target_type[0] ? json_string(target) : json_null(),
+                                        "detail", as[i].detail));
+    }
+    free(as);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, action && *action ? matched : total));
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+/* The attendance rules own the settings (att_config); this is their JSON. */
+static json_t *settings_json(const att_config *c)
+{
+    return json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:b}", "timezone", c->timezone[0] ? c->timezone : "",
+                     "dedup_window_s", c->dedup_window_s, "min_stay_s", c->min_stay_s,
+                     "slot_margin_min", c->slot_margin_min, "recognition_threshold",
+                     c->recognition_threshold, "liveness_threshold", c->liveness_threshold,
+                     "keep_unrecognized", c->keep_unrecognized != 0);
+}
+
+enum MHD_Result http_h_settings_get(http_req *r)
+{
+    att_config c;
+    rc_error err;
+    rc_status st = att_config_load(db(r), &c, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *j = settings_json(&c);
+    /* The zone in effect when none is set: the system's. */
+    if (!c.timezone[0] && r->srv->att)
+        json_object_set_new(j, "timezone_in_effect",
+                            json_string(att_tz_name(att_zone(r->srv->att))));
+    return http_reply_json(r, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result http_h_settings_patch(http_req *r)
+{
+    static const char *const known[] = {"timezone",
+                                        "dedup_window_s",
+                                        "min_stay_s",
+                                        "slot_margin_min",
+                                        "recognition_threshold",
+                                        "liveness_threshold",
+                                        "keep_unrecognized",
+                                        NULL};
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    att_config c;
+    rc_error err;
+    rc_status st = att_config_load(db(r), &c, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], key) != 0) i++;
+        if (!known[i]) {
+            res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "unknown_setting",
+                                   "there is no setting '%.64s'", key);
+            goto out;
+        }
+    }
+    const char *tz;
+    bool has_tz, has, keep;
+    int64_t n;
+    double d;
+    if (!http_field_str(r, b, "timezone", false, sizeof c.timezone - 1, &tz, &has_tz)) goto out;
+    if (has_tz) {
+        att_tz *zone = NULL;
+        if (strstr(tz, "..") || att_tz_load(tz, &zone, &err) != RC_OK) {
+            res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                   "field 'timezone': '%s' is not a time zone (e.g. Europe/Madrid, "
+                                   "UTC)",
+                                   tz);
+            goto out;
+        }
+        att_tz_free(zone);
+        http_copy(c.timezone, sizeof c.timezone, tz);
+    }
+    if (!http_field_int(r, b, "dedup_window_s", false, 0, 86400, &n, &has)) goto out;
+    if (has) c.dedup_window_s = (int)n;
+    if (!http_field_int(r, b, "min_stay_s", false, 0, 86400, &n, &has)) goto out;
+    if (has) c.min_stay_s = (int)n;
+    if (!http_field_int(r, b, "slot_margin_min", false, 0, 720, &n, &has)) goto out;
+    if (has) c.slot_margin_min = (int)n;
+    if (!http_field_num(r, b, "recognition_threshold", false, 0, 1, &d, &has)) goto out;
+    if (has) c.recognition_threshold = d;
+    if (!http_field_num(r, b, "liveness_threshold", false, 0, 1, &d, &has)) goto out;
+    if (has) c.liveness_threshold = d;
+    if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
+    if (has) c.keep_unrecognized = keep;
+    if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
+        (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_audit(r, "settings.update", "settings", 0, json_deep_copy(b));
+    res = http_reply_json(r, MHD_HTTP_OK, settings_json(&c));
+out:
+    json_decref(b);
+    return res;
+}
+
+rc_status http_ensure_admin(store *s, const char *email, const char *password, char generated[33],
+                            bool *created, rc_error *err)
+{
+    *created = false;
+    generated[0] = 0;
+    if (count_admins(s) > 0) return RC_OK;
+    store_user u = {.active = 1};
+    http_copy(u.email, sizeof u.email, email && *email ? email : "admin@localhost");
+    http_copy(u.name, sizeof u.name, "Administrator");
+    http_copy(u.role, sizeof u.role, "admin");
+    if (!password || !*password) {
+        http_random_hex(generated, 16);
+        password = generated;
+    } else if (strlen(password) < 8) {
+        return rc_fail(err, RC_ERR_INVALID, "the admin password must have at least 8 characters");
+    }
+    rc_status st = http_password_hash(password, u.pass_hash, sizeof u.pass_hash, err);
+    if (st != RC_OK) return st;
+    store_user old;
+    if (store_user_get_by_email(s, u.email, &old, NULL) == RC_OK) {
+        /* The account exists but is not an active admin: promote it. */
+        old.active = 1;
+        http_copy(old.role, sizeof old.role, "admin");
+        http_copy(old.pass_hash, sizeof old.pass_hash, u.pass_hash);
+        st = store_user_update(s, &old, err);
+    } else {
+        st = store_user_create(s, &u, err);
+    }
+    if (st != RC_OK) return st;
+    store_audit_add(s, "rollcall serve", "user.bootstrap_admin", "user", u.id, "{}", NULL);
+    *created = true;
+    return RC_OK;
+}

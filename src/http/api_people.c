@@ -1,0 +1,857 @@
+/*
+ * api_people.c — the institution's model over REST: persons (CRUD, search,
+ * paging), groups and their members, schedules, holidays and cameras. Each
+ * handler validates the JSON it is given field by field (a message names the
+ * field and what it must be), calls the store, and answers in the shapes of
+ * the API contract; changes leave an audit entry.
+ *
+ * The contract's person has first and last names; the store keeps one name,
+ * written "first last" and split at the first space when read back. Days of
+ * the week are ISO (Monday 1 .. Sunday 7) here and 0 (Sunday) .. 6 in the
+ * store. A holiday's id is its date as the number YYYYMMDD.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/store.h"
+#include "internal.h"
+
+static store *db(const http_req *r)
+{
+    return r->srv->cfg.store;
+}
+
+/* ---- persons ------------------------------------------------------------ */
+
+static const char *const person_kinds[] = {"student", "teacher", "employee", "other", NULL};
+
+json_t *http_person_json(store *s, const store_person *p)
+{
+    char first[128], last[128] = "";
+    http_copy(first, sizeof first, p->name);
+    char *sp = strchr(first, ' ');
+    if (sp) {
+        *sp = 0;
+        http_copy(last, sizeof last, sp + 1);
+    }
+    store_face *faces = NULL;
+    size_t nf = 0;
+    store_face_list(s, p->id, &faces, &nf, NULL);
+    free(faces);
+    json_t *groups = json_array();
+    int64_t *gids = NULL;
+    size_t ng = 0;
+    if (store_person_groups(s, p->id, &gids, &ng, NULL) == RC_OK) {
+        for (size_t i = 0; i < ng; i++) {
+            store_group g;
+            if (store_group_get(s, gids[i], &g, NULL) == RC_OK)
+                json_array_append_new(
+                    groups, json_pack("{s:I,s:s}", "id", (json_int_t)g.id, "name", g.name));
+        }
+    }
+    free(gids);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:I,s:o,s:o}", "id", (json_int_t)p->id,
+                     "external_id", p->external_id, "first_name", first, "last_name", last, "name",
+                     p->name, "email", p->email[0] ? json_string(p->email) : json_null(), "kind",
+                     p->kind, "active", p->active != 0, "consent_at", http_time_json(p->consent_ms),
+                     "face_count", (json_int_t)nf, "groups", groups, "created_at",
+                     http_time_json(p->created_ms));
+}
+
+/* Read the person fields of `b` into p; `create` makes the contract's
+ * required fields required. */
+static bool person_fields(http_req *r, json_t *b, store_person *p, bool create)
+{
+    const char *ext, *first, *last, *email, *kind, *consent;
+    bool has_ext, has_first, has_last, has_email, has_kind, has_active, has_consent, active;
+    if (!http_field_str(r, b, "external_id", create, 63, &ext, &has_ext) ||
+        !http_field_str(r, b, "first_name", create, 63, &first, &has_first) ||
+        !http_field_str(r, b, "last_name", create, 63, &last, &has_last) ||
+        !http_field_enum(r, b, "kind", create, person_kinds, &kind, &has_kind) ||
+        !http_field_bool(r, b, "active", false, &active, &has_active))
+        return false;
+    if (has_ext && !*ext) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'external_id' must not be empty");
+        return false;
+    }
+    if (has_ext) http_copy(p->external_id, sizeof p->external_id, ext);
+    if (has_first || has_last) {
+        char cur_first[128], cur_last[128] = "";
+        http_copy(cur_first, sizeof cur_first, p->name);
+        char *sp = strchr(cur_first, ' ');
+        if (sp) {
+            *sp = 0;
+            http_copy(cur_last, sizeof cur_last, sp + 1);
+        }
+        const char *f = has_first ? first : cur_first, *l = has_last ? last : cur_last;
+        if (!*f || strchr(f, ' ')) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'first_name' must be one word, not empty (put further names "
+                             "in last_name)");
+            return false;
+        }
+        char full[300];
+        snprintf(full, sizeof full, "%s%s%s", f, *l ? " " : "", l);
+        http_copy(p->name, sizeof p->name, full);
+    }
+    json_t *ej = json_object_get(b, "email");
+    if (json_is_null(ej)) {
+        p->email[0] = 0;
+    } else {
+        if (!http_field_str(r, b, "email", false, 254, &email, &has_email)) return false;
+        if (has_email) {
+            if (*email && !strchr(email, '@')) {
+                http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                 "field 'email' must be an e-mail address");
+                return false;
+            }
+            http_copy(p->email, sizeof p->email, email);
+        }
+    }
+    if (has_kind) http_copy(p->kind, sizeof p->kind, kind);
+    if (has_active) p->active = active;
+    json_t *cj = json_object_get(b, "consent_at");
+    if (json_is_null(cj)) {
+        p->consent_ms = 0;
+    } else {
+        if (!http_field_str(r, b, "consent_at", false, 40, &consent, &has_consent)) return false;
+        if (has_consent && !http_parse_time(consent, &p->consent_ms)) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'consent_at' must be an ISO 8601 time like "
+                             "2026-11-21T08:00:00Z");
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum MHD_Result person_conflict(http_req *r, rc_status st, rc_error *err,
+                                       const store_person *p)
+{
+    if (st == RC_ERR_CONFLICT)
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
+                                "a person with external_id '%s' already exists", p->external_id);
+    return http_reply_rc(r, st, err);
+}
+
+enum MHD_Result http_h_persons_list(http_req *r)
+{
+    int64_t limit, offset, group_id, total = 0;
+    if (!http_query_page(r, &limit, &offset) ||
+        !http_query_int(r, "group_id", 0, 0, INT64_MAX, &group_id))
+        return MHD_YES;
+    const char *active = http_query(r, "active");
+    if (active && strcmp(active, "true") != 0 && strcmp(active, "false") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                "query parameter 'active' must be true or false");
+    bool inactive_only = active && strcmp(active, "false") == 0;
+    store_person_filter f = {.query = http_query(r, "q"),
+                             .group_id = group_id,
+                             .active_only = active && strcmp(active, "true") == 0};
+    if (f.query && !*f.query) f.query = NULL;
+    store_page page = inactive_only ? (store_page){10000, 0} : (store_page){limit, offset};
+    store_person *ps = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_person_list(db(r), &f, page, &ps, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    if (inactive_only) {
+        total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (ps[i].active) continue;
+            if (total >= offset && total < offset + limit)
+                json_array_append_new(items, http_person_json(db(r), &ps[i]));
+            total++;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(items, http_person_json(db(r), &ps[i]));
+    }
+    free(ps);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+enum MHD_Result http_h_persons_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    store_person p = {.active = 1};
+    enum MHD_Result res = MHD_YES;
+    if (person_fields(r, b, &p, true)) {
+        rc_error err;
+        rc_status st = store_person_create(db(r), &p, &err);
+        if (st != RC_OK) {
+            res = person_conflict(r, st, &err, &p);
+        } else {
+            http_audit(r, "person.create", "person", p.id,
+                       json_pack("{s:s}", "external_id", p.external_id));
+            res = http_reply_json(r, MHD_HTTP_CREATED, http_person_json(db(r), &p));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+bool http_load_person(http_req *r, const char *param, store_person *p)
+{
+    int64_t id;
+    if (!http_param_id(r, param, &id)) return false;
+    rc_error err;
+    rc_status st = store_person_get(db(r), id, p, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_persons_get(http_req *r)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    return http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+}
+
+enum MHD_Result http_h_persons_patch(http_req *r)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    if (person_fields(r, b, &p, false)) {
+        rc_error err;
+        rc_status st = store_person_update(db(r), &p, &err);
+        if (st != RC_OK) {
+            res = person_conflict(r, st, &err, &p);
+        } else {
+            http_audit(r, "person.update", "person", p.id, NULL);
+            res = http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_persons_delete(http_req *r)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_person_delete(db(r), p.id, http_actor(r), &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+static json_t *group_json(const store_group *g)
+{
+    return json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)g->id, "name", g->name, "description",
+                     g->description, "member_count", (json_int_t)g->member_count);
+}
+
+static bool group_fields(http_req *r, json_t *b, store_group *g, bool create)
+{
+    const char *name, *desc;
+    bool has_name, has_desc;
+    if (!http_field_str(r, b, "name", create, 127, &name, &has_name) ||
+        !http_field_str(r, b, "description", false, 511, &desc, &has_desc))
+        return false;
+    if (has_name && !*name) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'name' must not be empty");
+        return false;
+    }
+    if (has_name) http_copy(g->name, sizeof g->name, name);
+    if (has_desc) http_copy(g->description, sizeof g->description, desc);
+    return true;
+}
+
+static enum MHD_Result group_error(http_req *r, rc_status st, rc_error *err, const store_group *g)
+{
+    if (st == RC_ERR_CONFLICT)
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "conflict", "a group named '%s' exists",
+                                g->name);
+    return http_reply_rc(r, st, err);
+}
+
+enum MHD_Result http_h_groups_list(http_req *r)
+{
+    int64_t limit, offset, total = 0;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    store_group *gs = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_group_list(db(r), (store_page){limit, offset}, &gs, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, group_json(&gs[i]));
+    free(gs);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+enum MHD_Result http_h_groups_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    store_group g = {0};
+    enum MHD_Result res = MHD_YES;
+    if (group_fields(r, b, &g, true)) {
+        rc_error err;
+        rc_status st = store_group_create(db(r), &g, &err);
+        if (st != RC_OK) {
+            res = group_error(r, st, &err, &g);
+        } else {
+            http_audit(r, "group.create", "group", g.id, json_pack("{s:s}", "name", g.name));
+            res = http_reply_json(r, MHD_HTTP_CREATED, group_json(&g));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+static bool load_group(http_req *r, store_group *g)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_group_get(db(r), id, g, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_groups_get(http_req *r)
+{
+    store_group g;
+    if (!load_group(r, &g)) return MHD_YES;
+    return http_reply_json(r, MHD_HTTP_OK, group_json(&g));
+}
+
+enum MHD_Result http_h_groups_patch(http_req *r)
+{
+    store_group g;
+    if (!load_group(r, &g)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    if (group_fields(r, b, &g, false)) {
+        rc_error err;
+        rc_status st = store_group_update(db(r), &g, &err);
+        if (st != RC_OK) {
+            res = group_error(r, st, &err, &g);
+        } else {
+            http_audit(r, "group.update", "group", g.id, NULL);
+            res = http_reply_json(r, MHD_HTTP_OK, group_json(&g));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_groups_delete(http_req *r)
+{
+    store_group g;
+    if (!load_group(r, &g)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_group_delete(db(r), g.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "group.delete", "group", g.id, json_pack("{s:s}", "name", g.name));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+static enum MHD_Result members_reply(http_req *r, int64_t group_id)
+{
+    int64_t limit, offset;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_group_members(db(r), group_id, &ids, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++) {
+        store_person p;
+        if (store_person_get(db(r), ids[i], &p, NULL) == RC_OK)
+            json_array_append_new(items, http_person_json(db(r), &p));
+    }
+    free(ids);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
+enum MHD_Result http_h_members_list(http_req *r)
+{
+    store_group g;
+    if (!load_group(r, &g)) return MHD_YES;
+    return members_reply(r, g.id);
+}
+
+enum MHD_Result http_h_members_put(http_req *r)
+{
+    store_group g;
+    if (!load_group(r, &g)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    json_t *list = json_object_get(b, "person_ids");
+    if (!json_is_array(list)) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, list ? "invalid_field" : "missing_field",
+                               "field 'person_ids' must be an array of person ids");
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        store_person p;
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                   "person_ids[%zu] must be a positive integer", i);
+            goto out;
+        }
+        if (store_person_get(db(r), json_integer_value(v), &p, NULL) != RC_OK) {
+            res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                   "person_ids[%zu]: there is no person %lld", i,
+                                   (long long)json_integer_value(v));
+            goto out;
+        }
+    }
+    int64_t *cur = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_group_members(db(r), g.id, &cur, &n, &err);
+    for (size_t k = 0; st == RC_OK && k < n; k++) {
+        bool keep = false;
+        json_array_foreach(list, i, v) keep |= json_integer_value(v) == cur[k];
+        if (!keep) st = store_group_remove_member(db(r), g.id, cur[k], &err);
+    }
+    free(cur);
+    json_array_foreach(list, i, v)
+    {
+        if (st != RC_OK) break;
+        st = store_group_add_member(db(r), g.id, json_integer_value(v), &err);
+    }
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_audit(r, "group.members", "group", g.id, json_pack("{s:O}", "person_ids", list));
+    res = members_reply(r, g.id);
+out:
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_member_add(http_req *r)
+{
+    store_group g;
+    store_person p;
+    if (!load_group(r, &g) || !http_load_person(r, "person_id", &p)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_group_add_member(db(r), g.id, p.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "group.member_add", "group", g.id,
+               json_pack("{s:I}", "person_id", (json_int_t)p.id));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+enum MHD_Result http_h_member_remove(http_req *r)
+{
+    store_group g;
+    store_person p;
+    if (!load_group(r, &g) || !http_load_person(r, "person_id", &p)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_group_remove_member(db(r), g.id, p.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "group.member_remove", "group", g.id,
+               json_pack("{s:I}", "person_id", (json_int_t)p.id));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- schedules ---------------------------------------------------------- */
+
+static json_t *schedule_json(const store_schedule *sc)
+{
+    return json_pack("{s:I,s:o,s:o,s:i,s:o,s:o,s:i,s:s}", "id", (json_int_t)sc->id, "group_id",
+                     sc->group_id ? json_integer(sc->group_id) : json_null(), "person_id",
+                     sc->person_id ? json_integer(sc->person_id) : json_null(), "day_of_week",
+                     sc->dow == 0 ? 7 : sc->dow, "start", http_clock_json(sc->start_min), "end",
+                     http_clock_json(sc->end_min), "grace_min", sc->grace_min, "label", sc->label);
+}
+
+static bool optional_id(http_req *r, json_t *b, const char *key, int64_t *out, bool *present)
+{
+    json_t *v = json_object_get(b, key);
+    *present = v != NULL;
+    if (!v) return true;
+    if (json_is_null(v)) {
+        *out = 0;
+        return true;
+    }
+    return http_field_int(r, b, key, false, 1, INT64_MAX, out, NULL);
+}
+
+static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool create)
+{
+    bool has_g, has_p, has_dow, has_start, has_end, has_grace, has_label;
+    int64_t dow = 0, grace = 0;
+    const char *start, *end, *label;
+    if (!optional_id(r, b, "group_id", &sc->group_id, &has_g) ||
+        !optional_id(r, b, "person_id", &sc->person_id, &has_p) ||
+        !http_field_int(r, b, "day_of_week", create, 1, 7, &dow, &has_dow) ||
+        !http_field_str(r, b, "start", create, 5, &start, &has_start) ||
+        !http_field_str(r, b, "end", create, 5, &end, &has_end) ||
+        !http_field_int(r, b, "grace_min", false, 0, 720, &grace, &has_grace) ||
+        !http_field_str(r, b, "label", false, 127, &label, &has_label))
+        return false;
+    if ((sc->group_id != 0) == (sc->person_id != 0)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "a schedule belongs to exactly one of group_id and person_id");
+        return false;
+    }
+    if (sc->group_id && has_g) {
+        store_group g;
+        if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'group_id': there is no group %lld", (long long)sc->group_id);
+            return false;
+        }
+    }
+    if (sc->person_id && has_p) {
+        store_person p;
+        if (store_person_get(db(r), sc->person_id, &p, NULL) != RC_OK) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'person_id': there is no person %lld",
+                             (long long)sc->person_id);
+            return false;
+        }
+    }
+    if (has_dow) sc->dow = (int)(dow % 7);
+    if (has_start && !http_parse_clock(start, &sc->start_min)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'start' must be a clock time HH:MM");
+        return false;
+    }
+    if (has_end && !http_parse_clock(end, &sc->end_min)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'end' must be a clock time HH:MM");
+        return false;
+    }
+    if (sc->start_min >= 1440) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'start' must be before 24:00");
+        return false;
+    }
+    if (sc->end_min == 0) sc->end_min = 1440;
+    if (has_grace) sc->grace_min = (int)grace;
+    if (has_label) http_copy(sc->label, sizeof sc->label, label);
+    return true;
+}
+
+enum MHD_Result http_h_schedules_list(http_req *r)
+{
+    int64_t limit, offset, gid, pid;
+    if (!http_query_page(r, &limit, &offset) ||
+        !http_query_int(r, "group_id", 0, 0, INT64_MAX, &gid) ||
+        !http_query_int(r, "person_id", 0, 0, INT64_MAX, &pid))
+        return MHD_YES;
+    store_schedule *ss = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_schedule_list(db(r), pid, gid, &ss, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++)
+        json_array_append_new(items, schedule_json(&ss[i]));
+    free(ss);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
+enum MHD_Result http_h_schedules_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    store_schedule sc = {0};
+    enum MHD_Result res = MHD_YES;
+    if (schedule_fields(r, b, &sc, true)) {
+        rc_error err;
+        rc_status st = store_schedule_create(db(r), &sc, &err);
+        if (st != RC_OK) {
+            res = http_reply_rc(r, st, &err);
+        } else {
+            http_audit(r, "schedule.create", "schedule", sc.id, NULL);
+            res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+static bool load_schedule(http_req *r, store_schedule *sc)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_schedule_get(db(r), id, sc, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_schedules_patch(http_req *r)
+{
+    store_schedule sc;
+    if (!load_schedule(r, &sc)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    if (schedule_fields(r, b, &sc, false)) {
+        rc_error err;
+        rc_status st = store_schedule_update(db(r), &sc, &err);
+        if (st != RC_OK) {
+            res = http_reply_rc(r, st, &err);
+        } else {
+            http_audit(r, "schedule.update", "schedule", sc.id, NULL);
+            res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_schedules_delete(http_req *r)
+{
+    store_schedule sc;
+    if (!load_schedule(r, &sc)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_schedule_delete(db(r), sc.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "schedule.delete", "schedule", sc.id, NULL);
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- holidays ----------------------------------------------------------- */
+
+static json_t *holiday_json(const store_holiday *h)
+{
+    long long id = atoll(h->day) * 10000 + atoll(h->day + 5) * 100 + atoll(h->day + 8);
+    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "date", h->day, "name", h->name);
+}
+
+enum MHD_Result http_h_holidays_list(http_req *r)
+{
+    int64_t limit, offset;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    store_holiday *hs = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_holiday_list(db(r), NULL, NULL, &hs, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++)
+        json_array_append_new(items, holiday_json(&hs[i]));
+    free(hs);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
+enum MHD_Result http_h_holidays_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    const char *date, *name;
+    int y, m, d;
+    enum MHD_Result res = MHD_YES;
+    if (!http_field_str(r, b, "date", true, 10, &date, NULL) ||
+        !http_field_str(r, b, "name", true, 127, &name, NULL))
+        goto out;
+    if (strlen(date) != 10 || !http_parse_date(date, &y, &m, &d)) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'date' must be a date YYYY-MM-DD");
+        goto out;
+    }
+    rc_error err;
+    rc_status st = store_holiday_set(db(r), date, name, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    store_holiday h;
+    http_copy(h.day, sizeof h.day, date);
+    http_copy(h.name, sizeof h.name, name);
+    http_audit(r, "holiday.set", "holiday", 0, json_pack("{s:s}", "date", date));
+    res = http_reply_json(r, MHD_HTTP_CREATED, holiday_json(&h));
+out:
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_holidays_delete(http_req *r)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return MHD_YES;
+    char day[40];
+    int y, m, d;
+    if (id > 99991231)
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no holiday %lld",
+                                (long long)id);
+    snprintf(day, sizeof day, "%04u-%02u-%02u", (unsigned)(id / 10000), (unsigned)(id / 100 % 100),
+             (unsigned)(id % 100));
+    if (!http_parse_date(day, &y, &m, &d))
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no holiday %lld",
+                                (long long)id);
+    store_holiday *hs = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_holiday_list(db(r), day, day, &hs, &n, &err);
+    free(hs);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    if (n == 0)
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no holiday on %s", day);
+    st = store_holiday_delete(db(r), day, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "holiday.delete", "holiday", 0, json_pack("{s:s}", "date", day));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- cameras ------------------------------------------------------------ */
+
+static const char *const camera_kinds[] = {"mjpeg", "snapshot", "rtsp", "file",
+                                           "v4l2",  "browser",  NULL};
+static const char *const directions[] = {"entry", "exit", "both", NULL};
+
+static json_t *camera_json(const store_camera *c)
+{
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:f,s:{s:s,s:f,s:f,s:i,s:i,s:n,s:n}}", "id",
+                     (json_int_t)c->id, "name", c->name, "url", c->url, "kind", c->kind,
+                     "direction", c->direction, "enabled", c->enabled != 0, "fps", c->fps, "status",
+                     "state", c->enabled ? "not_running" : "disabled", "fps_in", 0.0,
+                     "fps_processed", 0.0, "frames", 0, "drops", 0, "last_error", "last_frame_at");
+}
+
+static bool camera_fields(http_req *r, json_t *b, store_camera *c, bool create)
+{
+    const char *name, *url, *kind, *dir;
+    bool has_name, has_url, has_kind, has_dir, has_en, has_fps, en;
+    double fps;
+    if (!http_field_str(r, b, "name", create, 127, &name, &has_name) ||
+        !http_field_str(r, b, "url", false, 511, &url, &has_url) ||
+        !http_field_enum(r, b, "kind", create, camera_kinds, &kind, &has_kind) ||
+        !http_field_enum(r, b, "direction", false, directions, &dir, &has_dir) ||
+        !http_field_bool(r, b, "enabled", false, &en, &has_en) ||
+        !http_field_num(r, b, "fps", false, 0.1, 60, &fps, &has_fps))
+        return false;
+    if (has_name && !*name) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'name' must not be empty");
+        return false;
+    }
+    if (has_name) http_copy(c->name, sizeof c->name, name);
+    if (has_url) http_copy(c->url, sizeof c->url, url);
+    if (has_kind) http_copy(c->kind, sizeof c->kind, kind);
+    if (has_dir) http_copy(c->direction, sizeof c->direction, dir);
+    if (has_en) c->enabled = en;
+    if (has_fps) c->fps = fps;
+    if (!c->url[0] && strcmp(c->kind, "browser") != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field",
+                         "field 'url' is required for a %s camera", c->kind);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_cameras_list(http_req *r)
+{
+    int64_t limit, offset;
+    if (!http_query_page(r, &limit, &offset)) return MHD_YES;
+    store_camera *cs = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_camera_list(db(r), &cs, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++)
+        json_array_append_new(items, camera_json(&cs[i]));
+    free(cs);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
+enum MHD_Result http_h_cameras_create(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    store_camera c = {.enabled = 1, .fps = 5};
+    snprintf(c.direction, sizeof c.direction, "both");
+    enum MHD_Result res = MHD_YES;
+    if (camera_fields(r, b, &c, true)) {
+        rc_error err;
+        rc_status st = store_camera_create(db(r), &c, &err);
+        if (st != RC_OK) {
+            res = http_reply_rc(r, st, &err);
+        } else {
+            http_audit(r, "camera.create", "camera", c.id, json_pack("{s:s}", "name", c.name));
+            res = http_reply_json(r, MHD_HTTP_CREATED, camera_json(&c));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+static bool load_camera(http_req *r, store_camera *c)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_camera_get(db(r), id, c, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+enum MHD_Result http_h_cameras_get(http_req *r)
+{
+    store_camera c;
+    if (!load_camera(r, &c)) return MHD_YES;
+    return http_reply_json(r, MHD_HTTP_OK, camera_json(&c));
+}
+
+enum MHD_Result http_h_cameras_patch(http_req *r)
+{
+    store_camera c;
+    if (!load_camera(r, &c)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    if (camera_fields(r, b, &c, false)) {
+        rc_error err;
+        rc_status st = store_camera_update(db(r), &c, &err);
+        if (st != RC_OK) {
+            res = http_reply_rc(r, st, &err);
+        } else {
+            http_audit(r, "camera.update", "camera", c.id, NULL);
+            res = http_reply_json(r, MHD_HTTP_OK, camera_json(&c));
+        }
+    }
+    json_decref(b);
+    return res;
+}
+
+enum MHD_Result http_h_cameras_delete(http_req *r)
+{
+    store_camera c;
+    if (!load_camera(r, &c)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_camera_delete(db(r), c.id, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "camera.delete", "camera", c.id, json_pack("{s:s}", "name", c.name));
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}

@@ -1,0 +1,167 @@
+/*
+ * api_util.c — small conversions every API handler needs: Unix milliseconds
+ * to and from ISO 8601 UTC text, clock times "HH:MM", the {items, total}
+ * list shape, the audit actor of a request, and the mapping between the
+ * API's role names and the store's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../store/store.h"
+#include "internal.h"
+
+json_t *http_time_json(int64_t ms)
+{
+    if (ms <= 0) return json_null();
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool http_parse_date(const char *s, int *y, int *mo, int *d)
+{
+    if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-') return false;
+    if (!digits(s, 4, y) || !digits(s + 5, 2, mo) || !digits(s + 8, 2, d)) return false;
+    if (*mo < 1 || *mo > 12 || *d < 1) return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (*d > mdays[*mo - 1]) return false;
+    bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+    if (*mo == 2 && *d == 29 && !leap) return false;
+    return true;
+}
+
+bool http_parse_time(const char *s, int64_t *ms)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    if (!http_parse_date(s, &y, &mo, &d)) return false;
+    const char *p = s + 10;
+    int64_t frac_ms = 0, offset_min = 0;
+    if (*p == 'T' || *p == ' ') {
+        if (strlen(p) < 6 || !digits(p + 1, 2, &h) || p[3] != ':' || !digits(p + 4, 2, &mi))
+            return false;
+        p += 6;
+        if (*p == ':') {
+            if (!digits(p + 1, 2, &sec)) return false;
+            p += 3;
+            if (*p == '.') {
+                p++;
+                int scale = 100;
+                while (*p >= '0' && *p <= '9') {
+                    frac_ms += (*p - '0') * scale;
+                    scale /= 10;
+                    p++;
+                }
+            }
+        }
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (strlen(p) < 6 || !digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+                return false;
+            offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+            p += 6;
+        }
+        if (*p) return false;
+    } else if (*p) {
+        return false;
+    }
+    if (h > 23 || mi > 59 || sec > 60) return false;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    time_t t = timegm(&tm);
+    *ms = (int64_t)t * 1000 + frac_ms - offset_min * 60000;
+    return true;
+}
+
+bool http_parse_clock(const char *s, int *minutes)
+{
+    int h, m;
+    if (!s || strlen(s) != 5 || s[2] != ':' || !digits(s, 2, &h) || !digits(s + 3, 2, &m))
+        return false;
+    if (h > 24 || m > 59 || (h == 24 && m != 0)) return false;
+    *minutes = h * 60 + m;
+    return true;
+}
+
+void http_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+json_t *http_clock_json(int minutes)
+{
+    char buf[16];
+    unsigned m = minutes < 0 ? 0u : minutes > 1440 ? 1440u : (unsigned)minutes;
+    snprintf(buf, sizeof buf, "%02u:%02u", m / 60, m % 60);
+    return json_string(buf);
+}
+
+json_t *http_list(json_t *items, int64_t total)
+{
+    return json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)total);
+}
+
+const char *http_actor(const http_req *r)
+{
+    return r->who.label;
+}
+
+void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    rc_error err;
+    if (store_audit_add(r->srv->cfg.store, http_actor(r), action, type, id, text ? text : "{}",
+                        &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "audit %s: %s", action, err.msg);
+    free(text);
+}
+
+/* The store names roles in its own words where they differ from the API's;
+ * whichever the database holds is used. */
+static const char *const role_alias[][2] = {{"member", "viewer"}, {"device", "kiosk"}};
+
+const char *http_role_to_store(store *s, const char *api_role)
+{
+    store_role *roles = NULL;
+    size_t n = 0;
+    bool has = false;
+    if (store_role_list(s, &roles, &n, NULL) == RC_OK)
+        for (size_t i = 0; i < n; i++) has |= strcmp(roles[i].name, api_role) == 0;
+    free(roles);
+    if (has) return api_role;
+    for (size_t i = 0; i < sizeof role_alias / sizeof role_alias[0]; i++)
+        if (strcmp(role_alias[i][0], api_role) == 0) return role_alias[i][1];
+    return api_role;
+}
+
+const char *http_role_from_store(const char *store_role_name)
+{
+    for (size_t i = 0; i < sizeof role_alias / sizeof role_alias[0]; i++)
+        if (strcmp(role_alias[i][1], store_role_name) == 0) return role_alias[i][0];
+    return store_role_name;
+}

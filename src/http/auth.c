@@ -1,0 +1,165 @@
+/*
+ * auth.c — the pieces of access control that need no database: argon2id
+ * password hashes (libsodium crypto_pwhash_str), random tokens, token hashes
+ * for storage, constant-time comparison, role names, and the login limiter
+ * that slows down and then locks out repeated failures per account and per
+ * client address.
+ */
+#include <assert.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} role_names[] = {
+    {HTTP_ANON, "anonymous"}, {HTTP_ADMIN, "admin"},   {HTTP_MANAGER, "manager"},
+    {HTTP_MEMBER, "member"},  {HTTP_DEVICE, "device"},
+};
+
+unsigned http_role_bit(const char *name)
+{
+    if (!name) return 0;
+    for (size_t i = 1; i < sizeof role_names / sizeof role_names[0]; i++)
+        if (strcmp(role_names[i].name, name) == 0) return role_names[i].bit;
+    return 0;
+}
+
+const char *http_role_name(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
+        if (role_names[i].bit == bit) return role_names[i].name;
+    return "unknown";
+}
+
+void http_random_hex(char *out, size_t n)
+{
+    unsigned char buf[64];
+    assert(n <= sizeof buf);
+    randombytes_buf(buf, n);
+    sodium_bin2hex(out, 2 * n + 1, buf, n);
+    sodium_memzero(buf, sizeof buf);
+}
+
+bool http_ct_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    /* Compare equal-length buffers so timing reveals only the length. */
+    if (la != lb || la == 0) return false;
+    return sodium_memcmp(a, b, la) == 0;
+}
+
+rc_status http_password_hash(const char *password, char *out, size_t out_size, rc_error *err)
+{
+    if (out_size < crypto_pwhash_STRBYTES)
+        return rc_fail(err, RC_ERR_INTERNAL, "password hash buffer too small");
+    if (sodium_init() < 0) return rc_fail(err, RC_ERR_INTERNAL, "libsodium failed to start");
+    /* Interactive limits: ~64 MB and a fraction of a second per hash. */
+    if (crypto_pwhash_str_alg(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return rc_fail(err, RC_ERR_NOMEM, "not enough memory to hash the password");
+    return RC_OK;
+}
+
+bool http_password_verify(const char *hash, const char *password)
+{
+    if (!hash || !password || sodium_init() < 0) return false;
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+void http_token_hash(const char *token, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* ---- login limiter ------------------------------------------------------ */
+
+#define LIMITER_SLOTS 4096
+
+typedef struct {
+    char key[160];
+    unsigned failures;
+    int64_t first_ms;  /* start of the counting window */
+    int64_t locked_ms; /* locked until (0 = not locked) */
+} limiter_slot;
+
+struct http_limiter {
+    pthread_mutex_t lock;
+    unsigned max_failures, window_s, lockout_s;
+    limiter_slot slots[LIMITER_SLOTS];
+};
+
+http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s)
+{
+    http_limiter *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    pthread_mutex_init(&l->lock, NULL);
+    l->max_failures = max_failures;
+    l->window_s = window_s;
+    l->lockout_s = lockout_s;
+    return l;
+}
+
+void http_limiter_destroy(http_limiter *l)
+{
+    if (!l) return;
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+/* The slot for key: an existing one, else a free or the stalest one. */
+static limiter_slot *slot_for(http_limiter *l, const char *key, bool create)
+{
+    limiter_slot *victim = NULL;
+    for (size_t i = 0; i < LIMITER_SLOTS; i++) {
+        limiter_slot *s = &l->slots[i];
+        if (s->key[0] && strcmp(s->key, key) == 0) return s;
+        if (!victim || !s->key[0] ||
+            (victim->key[0] && s->first_ms < victim->first_ms && s->locked_ms == 0))
+            victim = s;
+    }
+    if (!create) return NULL;
+    memset(victim, 0, sizeof *victim);
+    snprintf(victim->key, sizeof victim->key, "%s", key);
+    return victim;
+}
+
+unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, false);
+    unsigned wait = 0;
+    if (s && s->locked_ms > now_ms) wait = (unsigned)((s->locked_ms - now_ms + 999) / 1000);
+    pthread_mutex_unlock(&l->lock);
+    return wait;
+}
+
+void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, true);
+    if (s->first_ms == 0 || now_ms - s->first_ms > (int64_t)l->window_s * 1000) {
+        s->first_ms = now_ms;
+        s->failures = 0;
+    }
+    if (++s->failures >= l->max_failures) {
+        s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
+        s->failures = 0;
+        s->first_ms = now_ms;
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+void http_limiter_ok(http_limiter *l, const char *key)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, false);
+    if (s) memset(s, 0, sizeof *s);
+    pthread_mutex_unlock(&l->lock);
+}

@@ -1,0 +1,246 @@
+/*
+ * body.c — reading request bodies: JSON objects with errors that name the
+ * line, column or field at fault, typed field readers, and multipart/form-data
+ * split into parts by libmicrohttpd's post processor. Every failure answers
+ * the request with a 4xx JSON error and returns false/NULL, so a handler only
+ * has to return.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static bool content_type_is(const http_req *r, const char *want)
+{
+    const char *ct = http_header(r, "Content-Type");
+    if (!ct) return false;
+    size_t n = strlen(want);
+    return strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+bool http_is_multipart(const http_req *r)
+{
+    return content_type_is(r, "multipart/form-data");
+}
+
+json_t *http_json_body(http_req *r)
+{
+    if (!content_type_is(r, "application/json")) {
+        const char *ct = http_header(r, "Content-Type");
+        http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                         "send the body as application/json (got %s)", ct ? ct : "no Content-Type");
+        return NULL;
+    }
+    if (r->body_len == 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "empty_body",
+                         "the request body is empty; "
+                         "send a JSON object");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_json",
+                         "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_json",
+                         "the request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static bool missing(http_req *r, json_t *v, const char *key, bool required, bool *present)
+{
+    if (present) *present = v != NULL;
+    if (v) return false;
+    if (required)
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "field '%s' is required", key);
+    return true;
+}
+
+static bool wrong_type(http_req *r, const char *key, const char *want)
+{
+    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "field '%s' must be %s", key, want);
+    return false;
+}
+
+bool http_field_str(http_req *r, json_t *obj, const char *key, bool required, size_t max_len,
+                    const char **out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (missing(r, v, key, required, present)) return !required;
+    if (!json_is_string(v)) return wrong_type(r, key, "a string");
+    size_t len = json_string_length(v);
+    if (max_len && len > max_len) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field '%s' is %zu bytes long; the limit is %zu", key, len, max_len);
+        return false;
+    }
+    const char *s = json_string_value(v);
+    if (strlen(s) != len) return wrong_type(r, key, "a string without NUL characters");
+    *out = s;
+    return true;
+}
+
+bool http_field_int(http_req *r, json_t *obj, const char *key, bool required, int64_t min,
+                    int64_t max, int64_t *out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (missing(r, v, key, required, present)) return !required;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        char want[96];
+        snprintf(want, sizeof want, "an integer from %lld to %lld", (long long)min, (long long)max);
+        return wrong_type(r, key, want);
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+bool http_field_num(http_req *r, json_t *obj, const char *key, bool required, double min,
+                    double max, double *out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (missing(r, v, key, required, present)) return !required;
+    if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
+        char want[96];
+        snprintf(want, sizeof want, "a number from %g to %g", min, max);
+        return wrong_type(r, key, want);
+    }
+    *out = json_number_value(v);
+    return true;
+}
+
+bool http_field_bool(http_req *r, json_t *obj, const char *key, bool required, bool *out,
+                     bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (missing(r, v, key, required, present)) return !required;
+    if (!json_is_boolean(v)) return wrong_type(r, key, "true or false");
+    *out = json_is_true(v);
+    return true;
+}
+
+bool http_field_enum(http_req *r, json_t *obj, const char *key, bool required,
+                     const char *const *choices, const char **out, bool *present)
+{
+    const char *s = NULL;
+    bool here = false;
+    if (!http_field_str(r, obj, key, required, 64, &s, &here)) return false;
+    if (present) *present = here;
+    if (!here) return true;
+    char want[256] = "one of";
+    for (size_t i = 0; choices[i]; i++) {
+        if (strcmp(s, choices[i]) == 0) {
+            *out = choices[i];
+            return true;
+        }
+        size_t l = strlen(want);
+        snprintf(want + l, sizeof want - l, "%s '%s'", i ? "," : "", choices[i]);
+    }
+    return wrong_type(r, key, want);
+}
+
+/* ---- multipart ---------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *filename, const char *content_type,
+                                 const char *transfer_encoding, const char *data, uint64_t off,
+                                 size_t size)
+{
+    (void)kind;
+    (void)transfer_encoding;
+    http_req *r = cls;
+    http_part *p = r->nparts ? &r->parts[r->nparts - 1] : NULL;
+    if (off == 0 && !(p && p->len == 0 && !p->data && strcmp(p->name, key) == 0 && size > 0 &&
+                      ((p->filename == NULL) == (filename == NULL)))) {
+        size_t files = 0;
+        for (size_t i = 0; i < r->nparts; i++) files += r->parts[i].filename != NULL;
+        unsigned max_files = r->srv->cfg.limits.max_files;
+        if (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) max_files = 10000;
+        if (filename && files >= max_files) {
+            r->parts_too_many = true;
+            return MHD_NO;
+        }
+        if (r->nparts == r->parts_cap) {
+            size_t cap = r->parts_cap ? r->parts_cap * 2 : 8;
+            http_part *np = realloc(r->parts, cap * sizeof *np);
+            if (!np) return MHD_NO;
+            r->parts = np;
+            r->parts_cap = cap;
+        }
+        p = &r->parts[r->nparts++];
+        memset(p, 0, sizeof *p);
+        p->name = strdup(key ? key : "");
+        p->filename = dup_or_null(filename);
+        p->content_type = dup_or_null(content_type);
+        if (!p->name) return MHD_NO;
+    }
+    if (!p || size == 0) return MHD_YES;
+    if (p->len + size > p->cap) {
+        size_t cap = p->cap ? p->cap : 4096;
+        while (cap < p->len + size) cap *= 2;
+        unsigned char *d = realloc(p->data, cap + 1);
+        if (!d) return MHD_NO;
+        p->data = d;
+        p->cap = cap;
+    }
+    memcpy(p->data + p->len, data, size);
+    p->len += size;
+    p->data[p->len] = 0;
+    return MHD_YES;
+}
+
+bool http_parse_multipart(http_req *r)
+{
+    if (!http_is_multipart(r)) {
+        http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                         "send the body as multipart/form-data");
+        return false;
+    }
+    const char *ct = http_header(r, "Content-Type");
+    if (!strstr(ct, "boundary=")) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                         "multipart/form-data without a boundary parameter");
+        return false;
+    }
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
+    if (!pp) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                         "cannot read the multipart/form-data header (boundary?)");
+        return false;
+    }
+    enum MHD_Result ok =
+        r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
+    enum MHD_Result done = MHD_destroy_post_processor(pp);
+    if (r->parts_too_many) {
+        unsigned max_files = r->srv->cfg.limits.max_files;
+        http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_files",
+                         "more than %u files in one request",
+                         (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) ? 10000 : max_files);
+        return false;
+    }
+    if (ok != MHD_YES || done != MHD_YES || r->nparts == 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                         r->nparts == 0 ? "the multipart body has no parts (wrong boundary?)"
+                                        : "the multipart body is malformed or truncated");
+        return false;
+    }
+    return true;
+}
+
+const http_part *http_part_get(const http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparts; i++)
+        if (strcmp(r->parts[i].name, name) == 0) return &r->parts[i];
+    return NULL;
+}

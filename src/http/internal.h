@@ -1,0 +1,372 @@
+/*
+ * internal.h — what the files of the http module share and nobody else sees:
+ * the request being served, the route table, reply helpers, request body
+ * parsing (JSON, raw images, multipart), the metrics registry's internals, the
+ * SSE hub and the authentication pieces. The public face of the module is
+ * http.h.
+ */
+#ifndef RC_HTTP_INTERNAL_H
+#define RC_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../attendance/att.h"
+#include "../store/store.h"
+#include "http.h"
+
+/* ---- roles -------------------------------------------------------------- */
+
+/* Role bits. A route declares the set of callers it admits; ANON admits
+ * callers without credentials. */
+enum {
+    HTTP_ANON = 1u << 0,
+    HTTP_ADMIN = 1u << 1,
+    HTTP_MANAGER = 1u << 2,
+    HTTP_MEMBER = 1u << 3,
+    HTTP_DEVICE = 1u << 4,
+};
+#define HTTP_ANYONE    (HTTP_ANON | HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE)
+#define HTTP_SIGNED_IN (HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE)
+
+/* "admin", "manager", "member", "device" → its bit; 0 for anything else. */
+unsigned http_role_bit(const char *name);
+const char *http_role_name(unsigned bit);
+
+/* Who is calling. Filled from the session cookie or the bearer API key. */
+typedef struct {
+    unsigned role;       /* one role bit; HTTP_ANON when nobody signed in */
+    int64_t user_id;     /* session callers */
+    int64_t person_id;   /* the person a member user is; 0 when none */
+    int64_t key_id;      /* API key callers */
+    int64_t camera_id;   /* device keys bound to a camera; 0 when none */
+    bool via_cookie;     /* state-changing requests need the CSRF header */
+    char session_id[72]; /* the session token (cookie callers) */
+    char csrf[72];       /* the session's CSRF token (cookie callers) */
+    char label[96];      /* for the access log: "user:3", "key:7", "-" */
+} http_principal;
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* One part of a multipart/form-data body. */
+typedef struct {
+    char *name;         /* the form field name */
+    char *filename;     /* NULL for plain fields */
+    char *content_type; /* NULL when the part did not say */
+    unsigned char *data;
+    size_t len, cap;
+} http_part;
+
+typedef struct http_route http_route;
+typedef struct http_req http_req;
+
+/* What a handler needs to read the request and answer it. */
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const http_route *route;
+    /* Path parameters in the order the pattern names them ({id}, ...). */
+    const char *param_names[4];
+    char params[4][64];
+    size_t nparams;
+    http_principal who;
+    /* The request body, accumulated up to the route's limit. */
+    unsigned char *body;
+    size_t body_len, body_cap;
+    size_t body_limit;
+    bool body_too_large;
+    /* Multipart parts, filled by http_parse_multipart. */
+    http_part *parts;
+    size_t nparts, parts_cap;
+    bool parts_too_many;
+    size_t parts_bytes;
+    /* Answer bookkeeping for the access log and metrics. */
+    unsigned status;
+    bool answered;
+    bool stream; /* SSE connection: not counted as in flight */
+    /* An answer decided from the headers while a body is still coming: it
+     * is sent once the body has been read (and dropped), so the client is
+     * not reset mid-upload and reliably sees it. */
+    bool defer;
+    struct MHD_Response *pending;
+    size_t drained;
+    double t0;
+    char ip[64];
+};
+
+typedef enum MHD_Result (*http_handler)(http_req *r);
+
+/* Route flags. */
+enum {
+    HTTP_BODY_NONE = 0,         /* a body is read and dropped */
+    HTTP_BODY_JSON = 1u << 0,   /* application/json; parsed by http_json_body */
+    HTTP_BODY_UPLOAD = 1u << 1, /* raw image or multipart */
+    HTTP_BIG_UPLOAD = 1u << 2,  /* the dataset-import limit instead of the body limit */
+    HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check (/metrics) */
+    HTTP_NO_CSRF = 1u << 4,     /* cookie callers need no CSRF token (login) */
+};
+
+struct http_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/persons/{id}": {name} matches one segment */
+    unsigned roles;      /* role bits admitted */
+    unsigned flags;
+    http_handler fn;
+};
+
+/* The route table (routes.c) and its length. */
+extern const http_route http_routes[];
+extern const size_t http_route_count;
+
+/* Match `path` against `pattern`; on a match fill the request's params (when
+ * r is not NULL) and return true. Parameters longer than 63 bytes or empty
+ * never match. */
+bool http_route_match(const char *pattern, const char *path, http_req *r);
+
+/* Find the route for method+path. Returns NULL and sets *path_known when the
+ * path exists under another method (so the caller answers 405, not 404). */
+const http_route *http_route_find(const char *method, const char *path, http_req *r,
+                                  bool *path_known);
+
+/* A path parameter by name, as text, or NULL. */
+const char *http_param(const http_req *r, const char *name);
+/* A path parameter that must be a positive integer id; answers 404 otherwise
+ * (returns false; the caller returns r->status-bearing MHD_YES). */
+bool http_param_id(http_req *r, const char *name, int64_t *out);
+
+/* Query string values (already URL-decoded by MHD), or NULL. */
+const char *http_query(const http_req *r, const char *key);
+/* Integer query value with bounds; false after answering 400 when the value
+ * is not a number in range. Missing keys give `def`. */
+bool http_query_int(http_req *r, const char *key, int64_t def, int64_t min, int64_t max,
+                    int64_t *out);
+/* limit (default 50, max 500) and offset (default 0). */
+bool http_query_page(http_req *r, int64_t *limit, int64_t *offset);
+/* A request header, or NULL. */
+const char *http_header(const http_req *r, const char *name);
+
+/* ---- answers ------------------------------------------------------------ */
+
+/* Every reply function queues the response and returns what the access
+ * handler should return. They take ownership of `body`. */
+enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body);
+enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
+                                 ...) __attribute__((format(printf, 4, 5)));
+/* An rc_status mapped to its HTTP status and code, with err's message. */
+enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
+enum MHD_Result http_reply_empty(http_req *r, unsigned status);
+/* A byte buffer with its content type (copied). */
+enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *content_type,
+                                 const void *data, size_t len);
+/* Queue a prepared response (adds the common headers) and destroy it. */
+enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp);
+
+/* ---- bodies ------------------------------------------------------------- */
+
+/* Parse the body as a JSON object. On failure answers 400 (empty body,
+ * malformed JSON with line and column, not an object) or 415 (wrong content
+ * type) and returns NULL. The caller owns the result. */
+json_t *http_json_body(http_req *r);
+
+/* Field readers for a JSON object. Each returns false after answering 400
+ * with a message naming the field and the expected type. Absent optional
+ * fields leave *out untouched and set *present (when given) to false. */
+bool http_field_str(http_req *r, json_t *obj, const char *key, bool required, size_t max_len,
+                    const char **out, bool *present);
+bool http_field_int(http_req *r, json_t *obj, const char *key, bool required, int64_t min,
+                    int64_t max, int64_t *out, bool *present);
+bool http_field_num(http_req *r, json_t *obj, const char *key, bool required, double min,
+                    double max, double *out, bool *present);
+bool http_field_bool(http_req *r, json_t *obj, const char *key, bool required, bool *out,
+                     bool *present);
+/* One of the given NULL-terminated choices. */
+bool http_field_enum(http_req *r, json_t *obj, const char *key, bool required,
+                     const char *const *choices, const char **out, bool *present);
+
+/* Split a multipart/form-data body into r->parts with MHD's post processor.
+ * Returns false after answering 400 (malformed multipart, no boundary) or 413
+ * (too many files). */
+bool http_parse_multipart(http_req *r);
+/* The first part with this field name, or NULL. */
+const http_part *http_part_get(const http_req *r, const char *name);
+/* Is the request body multipart/form-data? */
+bool http_is_multipart(const http_req *r);
+
+/* ---- API helpers (api_util.c) ------------------------------------------- */
+
+struct store;
+/* ISO 8601 UTC text for Unix ms, or JSON null for 0. */
+json_t *http_time_json(int64_t ms);
+/* "YYYY-MM-DD", optionally followed by "THH:MM[:SS[.sss]]" and "Z" or
+ * "+HH:MM"; a date alone is midnight UTC. */
+bool http_parse_time(const char *s, int64_t *ms);
+bool http_parse_date(const char *s, int *y, int *mo, int *d);
+/* "HH:MM" ↔ minutes after midnight (24:00 allowed as the end of a day). */
+bool http_parse_clock(const char *s, int *minutes);
+json_t *http_clock_json(int minutes);
+/* Copy a string, cut to fit (callers check lengths first where cutting
+ * would change meaning). */
+void http_copy(char *dst, size_t size, const char *src);
+/* {items, total}; steals items. */
+json_t *http_list(json_t *items, int64_t total);
+/* Who to name in the audit log for this request ("user:3", "key:7"). */
+const char *http_actor(const http_req *r);
+/* Add an audit entry (detail stolen; may be NULL); failures are logged. */
+void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
+/* API role names ("member", "device") ↔ the names the store uses. */
+const char *http_role_to_store(struct store *s, const char *api_role);
+const char *http_role_from_store(const char *store_role_name);
+/* A JSON response ready for extra headers (body stolen); NULL on no memory. */
+struct MHD_Response *http_json_response(json_t *body);
+
+/* ---- auth --------------------------------------------------------------- */
+
+/* Fill `out` with `n` random bytes as lowercase hex (2n chars + NUL). */
+void http_random_hex(char *out, size_t n);
+/* Constant-time comparison of two NUL-terminated strings. */
+bool http_ct_equal(const char *a, const char *b);
+/* Does `password` match the stored argon2id `hash`? */
+bool http_password_verify(const char *hash, const char *password);
+/* SHA-256 of an API key or session token as hex, so the secret itself is
+ * never stored. `out` holds 65 bytes. */
+void http_token_hash(const char *token, char out[65]);
+
+/* Find who is calling from the session cookie or bearer key (anonymous when
+ * neither is valid) and fill r->who. */
+void http_auth_resolve(http_req *r);
+
+/* Login throttling: per e-mail and per client address. */
+typedef struct http_limiter http_limiter;
+http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s);
+void http_limiter_destroy(http_limiter *l);
+/* Seconds the key must still wait (0 = may try now). */
+unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms);
+void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
+void http_limiter_ok(http_limiter *l, const char *key);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+/* Record one answered request (route pattern or "unmatched"). */
+void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
+                          double ms);
+/* Render everything in Prometheus text format (caller frees). */
+char *http_metrics_render(http_metrics *m, size_t *len);
+
+/* ---- server-sent events ------------------------------------------------- */
+
+typedef struct http_hub http_hub;
+http_hub *http_hub_create(void);
+/* Close every stream (they end their responses) and free the hub once the
+ * last stream is gone. */
+void http_hub_destroy(http_hub *h);
+/* Start an SSE response on the request's connection. */
+enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r);
+/* Wake every stream whose connection is suspended (heartbeat, shutdown). */
+void http_hub_wake(http_hub *h);
+/* Queue one event for every stream and wake them. */
+void http_hub_publish(http_hub *h, const char *event, const json_t *data);
+size_t http_hub_clients(http_hub *h);
+
+/* ---- static files ------------------------------------------------------- */
+
+/* Serve `path` from the web directory, falling back to index.html for SPA
+ * routes. Rejects traversal. */
+enum MHD_Result http_static_serve(http_req *r, const char *web_dir);
+
+/* ---- the server --------------------------------------------------------- */
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_config cfg;
+    double started_ms;
+    uint16_t port;
+    http_metrics *metrics;
+    bool own_metrics;
+    http_hub *hub;
+    http_limiter *login_limiter;
+    pthread_mutex_t lock; /* guards in_flight */
+    pthread_cond_t idle;
+    unsigned in_flight;
+    bool tls;
+    pthread_t heartbeat;
+    bool heartbeat_running;
+    bool stopping;
+    char dummy_hash[256]; /* verified against when an e-mail is unknown */
+    att *att;             /* attendance rules (with a store) */
+};
+
+/* Handlers for the server's own routes (routes.c). */
+enum MHD_Result http_h_healthz(http_req *r);
+enum MHD_Result http_h_metrics(http_req *r);
+enum MHD_Result http_h_openapi(http_req *r);
+enum MHD_Result http_h_events(http_req *r);
+
+/* API handlers (api_auth.c, api_people.c, api_attendance.c). */
+enum MHD_Result http_h_login(http_req *r);
+enum MHD_Result http_h_logout(http_req *r);
+enum MHD_Result http_h_me(http_req *r);
+enum MHD_Result http_h_users_list(http_req *r);
+enum MHD_Result http_h_users_create(http_req *r);
+enum MHD_Result http_h_users_get(http_req *r);
+enum MHD_Result http_h_users_patch(http_req *r);
+enum MHD_Result http_h_users_delete(http_req *r);
+enum MHD_Result http_h_roles(http_req *r);
+enum MHD_Result http_h_keys_list(http_req *r);
+enum MHD_Result http_h_keys_create(http_req *r);
+enum MHD_Result http_h_keys_delete(http_req *r);
+enum MHD_Result http_h_audit(http_req *r);
+enum MHD_Result http_h_settings_get(http_req *r);
+enum MHD_Result http_h_settings_patch(http_req *r);
+enum MHD_Result http_h_persons_list(http_req *r);
+enum MHD_Result http_h_persons_create(http_req *r);
+enum MHD_Result http_h_persons_get(http_req *r);
+enum MHD_Result http_h_persons_patch(http_req *r);
+enum MHD_Result http_h_persons_delete(http_req *r);
+enum MHD_Result http_h_groups_list(http_req *r);
+enum MHD_Result http_h_groups_create(http_req *r);
+enum MHD_Result http_h_groups_get(http_req *r);
+enum MHD_Result http_h_groups_patch(http_req *r);
+enum MHD_Result http_h_groups_delete(http_req *r);
+enum MHD_Result http_h_members_list(http_req *r);
+enum MHD_Result http_h_members_put(http_req *r);
+enum MHD_Result http_h_member_add(http_req *r);
+enum MHD_Result http_h_member_remove(http_req *r);
+enum MHD_Result http_h_schedules_list(http_req *r);
+enum MHD_Result http_h_schedules_create(http_req *r);
+enum MHD_Result http_h_schedules_patch(http_req *r);
+enum MHD_Result http_h_schedules_delete(http_req *r);
+enum MHD_Result http_h_holidays_list(http_req *r);
+enum MHD_Result http_h_holidays_create(http_req *r);
+enum MHD_Result http_h_holidays_delete(http_req *r);
+enum MHD_Result http_h_cameras_list(http_req *r);
+enum MHD_Result http_h_cameras_create(http_req *r);
+enum MHD_Result http_h_cameras_get(http_req *r);
+enum MHD_Result http_h_cameras_patch(http_req *r);
+enum MHD_Result http_h_cameras_delete(http_req *r);
+enum MHD_Result http_h_attendance_list(http_req *r);
+enum MHD_Result http_h_attendance_create(http_req *r);
+enum MHD_Result http_h_attendance_patch(http_req *r);
+enum MHD_Result http_h_export(http_req *r);
+enum MHD_Result http_h_report_summary(http_req *r);
+enum MHD_Result http_h_report_daily(http_req *r);
+enum MHD_Result http_h_dashboard(http_req *r);
+/* An attendance event in the API's shape (person and camera named). */
+json_t *http_event_json(store *s, const store_event *e);
+/* Publish an event created or changed on the event stream, count it. */
+void http_publish_event(http_server *srv, const store_event *e, bool is_new);
+/* A person in the API's shape (faces counted, groups named). */
+json_t *http_person_json(store *s, const store_person *p);
+/* Load the person named by path parameter `param`; false after answering. */
+bool http_load_person(http_req *r, const char *param, store_person *p);
+
+/* The embedded OpenAPI document (generated from openapi.json). */
+extern const unsigned char http_openapi_json[];
+extern const size_t http_openapi_json_len;
+
+#endif

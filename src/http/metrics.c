@@ -1,0 +1,221 @@
+/*
+ * metrics.c — a small registry of counters, gauges and latency histograms,
+ * rendered in the Prometheus text exposition format at GET /metrics. The
+ * server feeds it one observation per request; the rest of the process (face
+ * pipeline, gallery, cameras, attendance) feeds it through http.h. A metric's
+ * name may carry labels (`name{k="v"}`); HELP and TYPE go out once per base
+ * name, so series of one family must share a kind.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum kind { COUNTER, GAUGE, HISTOGRAM };
+
+static const double bucket_ms[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+#define NBUCKETS (sizeof bucket_ms / sizeof bucket_ms[0])
+
+typedef struct {
+    char *name; /* with labels */
+    char *help;
+    enum kind kind;
+    double value; /* counter/gauge value; histogram sum */
+    uint64_t count;
+    uint64_t buckets[NBUCKETS];
+} metric;
+
+struct http_metrics {
+    pthread_mutex_t lock;
+    metric *items;
+    size_t n, cap;
+};
+
+http_metrics *http_metrics_create(void)
+{
+    http_metrics *m = calloc(1, sizeof *m);
+    if (m) pthread_mutex_init(&m->lock, NULL);
+    return m;
+}
+
+void http_metrics_destroy(http_metrics *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->items[i].name);
+        free(m->items[i].help);
+    }
+    free(m->items);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* Find or create (under the lock); NULL when out of memory. */
+static metric *get(http_metrics *m, const char *name, const char *help, enum kind kind)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->items[i].name, name) == 0) return &m->items[i];
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        metric *it = realloc(m->items, cap * sizeof *it);
+        if (!it) return NULL;
+        m->items = it;
+        m->cap = cap;
+    }
+    metric *x = &m->items[m->n];
+    memset(x, 0, sizeof *x);
+    x->name = strdup(name);
+    x->help = strdup(help ? help : "");
+    if (!x->name || !x->help) {
+        free(x->name);
+        free(x->help);
+        return NULL;
+    }
+    x->kind = kind;
+    m->n++;
+    return x;
+}
+
+void http_metrics_add(http_metrics *m, const char *name, const char *help, double v)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->lock);
+    metric *x = get(m, name, help, COUNTER);
+    if (x) x->value += v;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void http_metrics_set(http_metrics *m, const char *name, const char *help, double v)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->lock);
+    metric *x = get(m, name, help, GAUGE);
+    if (x) x->value = v;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void http_metrics_time(http_metrics *m, const char *name, const char *help, double ms)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->lock);
+    metric *x = get(m, name, help, HISTOGRAM);
+    if (x) {
+        x->value += ms;
+        x->count++;
+        for (size_t b = 0; b < NBUCKETS; b++)
+            if (ms <= bucket_ms[b]) x->buckets[b]++;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Label values come from request data (route patterns, methods): keep only
+ * characters that cannot break the exposition format. */
+static void clean_label(char *dst, size_t size, const char *src)
+{
+    size_t j = 0;
+    for (size_t i = 0; src[i] && j + 1 < size; i++) {
+        char c = src[i];
+        dst[j++] = (c == '"' || c == '\\' || c == '\n' || (unsigned char)c < 0x20) ? '_' : c;
+    }
+    dst[j] = 0;
+}
+
+void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
+                          double ms)
+{
+    char meth[16], rt[160], name[256];
+    clean_label(meth, sizeof meth, method);
+    clean_label(rt, sizeof rt, route);
+    snprintf(name, sizeof name,
+             "rollcall_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"}", meth, rt,
+             status);
+    http_metrics_add(m, name, "HTTP requests answered, by route and status", 1);
+    snprintf(name, sizeof name, "rollcall_http_request_duration_ms{route=\"%s\"}", rt);
+    http_metrics_time(m, name, "HTTP request latency in milliseconds", ms);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n;
+        char *nb = realloc(b->buf, cap);
+        if (!nb) {
+            b->failed = true;
+            return;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const metric *)a)->name, ((const metric *)b)->name);
+}
+
+char *http_metrics_render(http_metrics *m, size_t *len)
+{
+    sbuf b = {malloc(8192), 0, 8192, false};
+    if (!b.buf) return NULL;
+    b.buf[0] = 0;
+    pthread_mutex_lock(&m->lock);
+    qsort(m->items, m->n, sizeof *m->items, by_name);
+    char prev[256] = "";
+    for (size_t i = 0; i < m->n; i++) {
+        const metric *x = &m->items[i];
+        const char *brace = strchr(x->name, '{');
+        size_t bl = brace ? (size_t)(brace - x->name) : strlen(x->name);
+        char base[256];
+        snprintf(base, sizeof base, "%.*s", (int)bl, x->name);
+        const char *labels = brace ? brace + 1 : ""; /* "k=\"v\"}" */
+        size_t ll = brace ? strlen(labels) - 1 : 0;
+        if (strcmp(base, prev) != 0) {
+            static const char *kinds[] = {"counter", "gauge", "histogram"};
+            sb_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", base, x->help, base, kinds[x->kind]);
+            snprintf(prev, sizeof prev, "%s", base);
+        }
+        if (x->kind != HISTOGRAM) {
+            sb_printf(&b, "%s %.17g\n", x->name, x->value);
+            continue;
+        }
+        for (size_t k = 0; k < NBUCKETS; k++)
+            sb_printf(&b, "%s_bucket{%.*s%sle=\"%g\"} %llu\n", base, (int)ll, labels, ll ? "," : "",
+                      bucket_ms[k], (unsigned long long)x->buckets[k]);
+        sb_printf(&b, "%s_bucket{%.*s%sle=\"+Inf\"} %llu\n", base, (int)ll, labels, ll ? "," : "",
+                  (unsigned long long)x->count);
+        sb_printf(&b, "%s_sum%s%.*s%s %.17g\n", base, ll ? "{" : "", (int)ll, labels, ll ? "}" : "",
+                  x->value);
+        sb_printf(&b, "%s_count%s%.*s%s %llu\n", base, ll ? "{" : "", (int)ll, labels,
+                  ll ? "}" : "", (unsigned long long)x->count);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (b.failed) {
+        free(b.buf);
+        return NULL;
+    }
+    *len = b.len;
+    return b.buf;
+}

@@ -1,0 +1,137 @@
+/*
+ * routes.c — the route table: every endpoint the server answers, with the
+ * roles allowed to call it and how its body is read. The role-matrix test
+ * enumerates this table (`rollcall serve --list-routes`), so an endpoint that
+ * is not here does not exist. Also the server's own endpoints: health,
+ * metrics, the OpenAPI document and the event stream.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ADMIN   HTTP_ADMIN
+#define MANAGER HTTP_MANAGER
+#define MEMBER  HTTP_MEMBER
+#define DEVICE  HTTP_DEVICE
+
+const http_route http_routes[] = {
+    /* server */
+    {"GET", "/healthz", HTTP_ANYONE, 0, http_h_healthz},
+    {"GET", "/metrics", ADMIN, HTTP_LOOPBACK_OK, http_h_metrics},
+    {"GET", "/api/v1/openapi.json", HTTP_ANYONE, 0, http_h_openapi},
+    {"GET", "/api/v1/events", ADMIN | MANAGER | DEVICE, 0, http_h_events},
+    /* auth */
+    {"POST", "/api/v1/auth/login", HTTP_ANYONE, HTTP_BODY_JSON | HTTP_NO_CSRF, http_h_login},
+    {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, 0, http_h_logout},
+    {"GET", "/api/v1/auth/me", HTTP_SIGNED_IN, 0, http_h_me},
+    /* administration */
+    {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
+    {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},
+    {"GET", "/api/v1/users/{id}", ADMIN, 0, http_h_users_get},
+    {"PATCH", "/api/v1/users/{id}", ADMIN, HTTP_BODY_JSON, http_h_users_patch},
+    {"DELETE", "/api/v1/users/{id}", ADMIN, 0, http_h_users_delete},
+    {"GET", "/api/v1/roles", ADMIN, 0, http_h_roles},
+    {"GET", "/api/v1/api-keys", ADMIN, 0, http_h_keys_list},
+    {"POST", "/api/v1/api-keys", ADMIN, HTTP_BODY_JSON, http_h_keys_create},
+    {"DELETE", "/api/v1/api-keys/{id}", ADMIN, 0, http_h_keys_delete},
+    {"GET", "/api/v1/audit", ADMIN, 0, http_h_audit},
+    {"GET", "/api/v1/settings", ADMIN, 0, http_h_settings_get},
+    {"PATCH", "/api/v1/settings", ADMIN, HTTP_BODY_JSON, http_h_settings_patch},
+    /* people */
+    {"GET", "/api/v1/persons", ADMIN | MANAGER, 0, http_h_persons_list},
+    {"POST", "/api/v1/persons", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_create},
+    {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
+    {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
+    {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
+    /* groups, schedules, holidays */
+    {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},
+    {"POST", "/api/v1/groups", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_create},
+    {"GET", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_get},
+    {"PATCH", "/api/v1/groups/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_patch},
+    {"DELETE", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_delete},
+    {"GET", "/api/v1/groups/{id}/members", ADMIN | MANAGER, 0, http_h_members_list},
+    {"PUT", "/api/v1/groups/{id}/members", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_members_put},
+    {"POST", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_add},
+    {"DELETE", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_remove},
+    {"GET", "/api/v1/schedules", ADMIN | MANAGER, 0, http_h_schedules_list},
+    {"POST", "/api/v1/schedules", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_create},
+    {"PATCH", "/api/v1/schedules/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_patch},
+    {"DELETE", "/api/v1/schedules/{id}", ADMIN | MANAGER, 0, http_h_schedules_delete},
+    {"GET", "/api/v1/holidays", ADMIN | MANAGER, 0, http_h_holidays_list},
+    {"POST", "/api/v1/holidays", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_holidays_create},
+    {"DELETE", "/api/v1/holidays/{id}", ADMIN | MANAGER, 0, http_h_holidays_delete},
+    /* cameras */
+    {"GET", "/api/v1/cameras", ADMIN | MANAGER, 0, http_h_cameras_list},
+    {"POST", "/api/v1/cameras", ADMIN, HTTP_BODY_JSON, http_h_cameras_create},
+    {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
+    {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
+    {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
+    /* attendance */
+    {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
+    {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},
+    {"PATCH", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_patch},
+    {"GET", "/api/v1/attendance/export", ADMIN | MANAGER, 0, http_h_export},
+    {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
+    {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},
+    {"GET", "/api/v1/dashboard", ADMIN | MANAGER, 0, http_h_dashboard},
+};
+const size_t http_route_count = sizeof http_routes / sizeof http_routes[0];
+
+static json_t *string_list(const char *const *names)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; names && names[i]; i++) json_array_append_new(arr, json_string(names[i]));
+    return arr;
+}
+
+enum MHD_Result http_h_healthz(http_req *r)
+{
+    http_server *srv = r->srv;
+    double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
+    json_t *body = json_pack(
+        "{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
+        "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "", "available",
+        string_list(srv->cfg.models_available), "loaded", string_list(srv->cfg.models_loaded), "db",
+        srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
+    return http_reply_json(r, MHD_HTTP_OK, body);
+}
+
+enum MHD_Result http_h_metrics(http_req *r)
+{
+    http_server *srv = r->srv;
+    http_metrics_set(srv->metrics, "rollcall_uptime_seconds", "seconds since the server started",
+                     (rc_mono_ms() - srv->started_ms) / 1000.0);
+    http_metrics_set(srv->metrics, "rollcall_event_streams", "open GET /api/v1/events streams",
+                     (double)http_hub_clients(srv->hub));
+    pthread_mutex_lock(&srv->lock);
+    double inflight = srv->in_flight;
+    pthread_mutex_unlock(&srv->lock);
+    http_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
+    size_t len = 0;
+    char *text = http_metrics_render(srv->metrics, &len);
+    if (!text) return http_reply_error(r, 500, "internal", "out of memory");
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return http_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+enum MHD_Result http_h_openapi(http_req *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        http_openapi_json_len, (void *)http_openapi_json, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    return http_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+enum MHD_Result http_h_events(http_req *r)
+{
+    return http_hub_subscribe(r->srv->hub, r);
+}

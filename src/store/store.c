@@ -1,0 +1,2080 @@
+/*
+ * store.c — the store interface, written once over the driver in
+ * store_db.h: the connection pool, migrations, and every record's SQL.
+ *
+ * Pool: up to STORE_POOL connections are opened on demand; a call takes one
+ * (waiting on a condition variable when all are busy), runs its statements
+ * and gives it back. A PostgreSQL connection that broke is dropped and the
+ * next call opens a fresh one. With SQLite every connection is a separate
+ * handle on the same WAL database, so readers run beside the writer.
+ *
+ * Queries with optional filters are assembled by a tiny builder (qb) that
+ * only adds the conditions in use; the SQL text still has only `?`
+ * placeholders and every value is bound, never pasted into the text.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "store.h"
+#include "store_db.h"
+
+#define STORE_POOL 6
+
+struct store {
+    store_backend kind;
+    char *target; /* SQLite path or PostgreSQL conninfo */
+    int max_conns;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    db_conn *idle[STORE_POOL];
+    int nidle, nopen;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void cp(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* A fixed-size text field handed in by a caller must be NUL-terminated. */
+static int terminated(const char *field, size_t cap)
+{
+    return memchr(field, 0, cap) != NULL;
+}
+#define FIELD_OK(p, f) terminated((p)->f, sizeof(p)->f)
+
+static rc_status too_long(rc_error *err, const char *what, size_t max)
+{
+    return rc_fail(err, RC_ERR_LIMIT, "%s is too long (at most %zu characters)", what, max - 1);
+}
+
+static int64_t page_limit(store_page p)
+{
+    if (p.limit <= 0) return 100;
+    return p.limit > 10000 ? 10000 : p.limit;
+}
+
+/* Bind a list of values described by `types`:
+ *   i int64   I int64, 0 binds NULL   d double
+ *   t text (NULL binds NULL)   T text, "" binds NULL   b blob (ptr, size_t) */
+static void bind_v(db_q *q, const char *types, va_list ap)
+{
+    int idx = 1;
+    for (const char *t = types; *t; t++, idx++) {
+        switch (*t) {
+        case 'i':
+            db_bind_i64(q, idx, va_arg(ap, int64_t));
+            break;
+        case 'I': {
+            int64_t v = va_arg(ap, int64_t);
+            if (v)
+                db_bind_i64(q, idx, v);
+            else
+                db_bind_null(q, idx);
+            break;
+        }
+        case 'd':
+            db_bind_f64(q, idx, va_arg(ap, double));
+            break;
+        case 't':
+            db_bind_text(q, idx, va_arg(ap, const char *));
+            break;
+        case 'T': {
+            const char *v = va_arg(ap, const char *);
+            db_bind_text(q, idx, v && *v ? v : NULL);
+            break;
+        }
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            db_bind_blob(q, idx, p, n);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* Prepare and bind; NULL on error (err filled). */
+static db_q *qprep(db_conn *c, const char *sql, rc_error *err, const char *types, ...)
+{
+    db_q *q = NULL;
+    if (c->ops->prepare(c, sql, &q, err) != RC_OK) return NULL;
+    va_list ap;
+    va_start(ap, types);
+    bind_v(q, types, ap);
+    va_end(ap);
+    return q;
+}
+
+/* Run a statement to completion; *changes (may be NULL) gets rows changed. */
+static rc_status qexec(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
+                       const char *types, ...)
+{
+    db_q *q = NULL;
+    rc_status st = c->ops->prepare(c, sql, &q, err);
+    if (st != RC_OK) return st;
+    va_list ap;
+    va_start(ap, types);
+    bind_v(q, types, ap);
+    va_end(ap);
+    int r;
+    while ((r = db_step(q, err)) > 0) {
+    }
+    if (r == 0 && changes) *changes = db_changes(q);
+    db_done(q);
+    return r < 0 ? (err ? err->code : RC_ERR_DB) : RC_OK;
+}
+
+/* First column of the first row as an integer; RC_ERR_NOT_FOUND if no row. */
+static rc_status qint(db_conn *c, const char *sql, int64_t *out, rc_error *err, const char *types,
+                      ...)
+{
+    db_q *q = NULL;
+    rc_status st = c->ops->prepare(c, sql, &q, err);
+    if (st != RC_OK) return st;
+    va_list ap;
+    va_start(ap, types);
+    bind_v(q, types, ap);
+    va_end(ap);
+    int r = db_step(q, err);
+    if (r > 0) *out = db_i64(q, 0);
+    db_done(q);
+    if (r < 0) return err ? err->code : RC_ERR_DB;
+    return r == 0 ? rc_fail(err, RC_ERR_NOT_FOUND, "no such record") : RC_OK;
+}
+
+typedef void (*row_fn)(db_q *q, void *dst);
+
+/* Step through every row, appending each (read by `row`) to a growing array. */
+static rc_status collect(db_q *q, size_t elem, row_fn row, void **out, size_t *n, rc_error *err)
+{
+    size_t cap = 0, cnt = 0;
+    char *arr = NULL;
+    int r;
+    while ((r = db_step(q, err)) > 0) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            char *na = realloc(arr, nc * elem);
+            if (!na) {
+                free(arr);
+                db_done(q);
+                return rc_fail(err, RC_ERR_NOMEM, "out of memory reading %zu rows", cnt);
+            }
+            arr = na;
+            cap = nc;
+        }
+        memset(arr + cnt * elem, 0, elem);
+        row(q, arr + cnt * elem);
+        cnt++;
+    }
+    db_done(q);
+    if (r < 0) {
+        free(arr);
+        return err ? err->code : RC_ERR_DB;
+    }
+    *out = arr;
+    *n = cnt;
+    return RC_OK;
+}
+
+/* Read exactly one row into dst; RC_ERR_NOT_FOUND naming `what` otherwise. */
+static rc_status one(db_q *q, row_fn row, void *dst, rc_error *err, const char *what, int64_t id)
+{
+    int r = db_step(q, err);
+    if (r > 0) row(q, dst);
+    db_done(q);
+    if (r < 0) return err ? err->code : RC_ERR_DB;
+    if (r == 0) return rc_fail(err, RC_ERR_NOT_FOUND, "no %s with id %lld", what, (long long)id);
+    return RC_OK;
+}
+
+/* ---- query builder for optional filters ----------------------------------- */
+
+#define QB_MAX 16
+typedef struct {
+    char where[1024];
+    size_t len;
+    int n;
+    char type[QB_MAX];
+    int64_t iv[QB_MAX];
+    const char *tv[QB_MAX];
+} qb;
+
+static void qb_cond(qb *b, const char *cond)
+{
+    int w = snprintf(b->where + b->len, sizeof b->where - b->len, "%s%s",
+                     b->len ? " AND " : " WHERE ", cond);
+    if (w > 0) b->len += (size_t)w;
+}
+static void qb_i(qb *b, const char *cond, int64_t v)
+{
+    qb_cond(b, cond);
+    for (const char *p = cond; *p; p++)
+        if (*p == '?' && b->n < QB_MAX) {
+            b->type[b->n] = 'i';
+            b->iv[b->n++] = v;
+        }
+}
+static void qb_t(qb *b, const char *cond, const char *v)
+{
+    qb_cond(b, cond);
+    for (const char *p = cond; *p; p++)
+        if (*p == '?' && b->n < QB_MAX) {
+            b->type[b->n] = 't';
+            b->tv[b->n++] = v;
+        }
+}
+/* Prepare "head WHERE... tail" and bind the filter values, then `extra`
+ * integers (e.g. LIMIT and OFFSET) after them. */
+static db_q *qb_prep(db_conn *c, const qb *b, const char *head, const char *tail, rc_error *err,
+                     int nextra, int64_t e1, int64_t e2)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql, "%s%s%s", head, b->where, tail ? tail : "");
+    db_q *q = NULL;
+    if (c->ops->prepare(c, sql, &q, err) != RC_OK) return NULL;
+    int i = 0;
+    for (; i < b->n; i++) {
+        if (b->type[i] == 'i')
+            db_bind_i64(q, i + 1, b->iv[i]);
+        else
+            db_bind_text(q, i + 1, b->tv[i]);
+    }
+    if (nextra > 0) db_bind_i64(q, ++i, e1);
+    if (nextra > 1) db_bind_i64(q, ++i, e2);
+    return q;
+}
+static rc_status qb_count(db_conn *c, const qb *b, const char *head, int64_t *total, rc_error *err)
+{
+    if (!total) return RC_OK;
+    db_q *q = qb_prep(c, b, head, NULL, err, 0, 0, 0);
+    if (!q) return err ? err->code : RC_ERR_DB;
+    int r = db_step(q, err);
+    if (r > 0) *total = db_i64(q, 0);
+    db_done(q);
+    return r < 0 ? (err ? err->code : RC_ERR_DB) : RC_OK;
+}
+
+/* ---- pool ----------------------------------------------------------------- */
+
+static rc_status connect_one(store *s, db_conn **out, rc_error *err)
+{
+    if (s->kind == STORE_POSTGRES) return db_pg_connect(s->target, out, err);
+    return db_sqlite_connect(s->target, out, err);
+}
+
+static rc_status take(store *s, db_conn **out, rc_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->nidle > 0) {
+            *out = s->idle[--s->nidle];
+            pthread_mutex_unlock(&s->mu);
+            return RC_OK;
+        }
+        if (s->nopen < s->max_conns) break;
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    s->nopen++;
+    pthread_mutex_unlock(&s->mu);
+    rc_status st = connect_one(s, out, err);
+    if (st != RC_OK) {
+        pthread_mutex_lock(&s->mu);
+        s->nopen--;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return st;
+}
+
+static void give(store *s, db_conn *c)
+{
+    if (c->ops->broken(c)) {
+        c->ops->close(c);
+        pthread_mutex_lock(&s->mu);
+        s->nopen--;
+    } else {
+        pthread_mutex_lock(&s->mu);
+        s->idle[s->nidle++] = c;
+    }
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+#define TAKE(s, c, err)                                                                            \
+    db_conn *c = NULL;                                                                             \
+    do {                                                                                           \
+        rc_status take_st_ = take((s), &c, (err));                                                 \
+        if (take_st_ != RC_OK) return take_st_;                                                    \
+    } while (0)
+
+static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
+{
+    /* IMMEDIATE takes SQLite's write lock up front, so two writers never
+     * deadlock upgrading from a read lock; busy_timeout makes the later wait. */
+    return c->ops->exec(c, s->kind == STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
+}
+
+/* Commit when st is RC_OK, otherwise roll back; returns the final status. */
+static rc_status tx_end(db_conn *c, rc_status st, rc_error *err)
+{
+    if (st == RC_OK) {
+        st = c->ops->exec(c, "COMMIT", err);
+        if (st == RC_OK) return RC_OK;
+    }
+    c->ops->exec(c, "ROLLBACK", NULL);
+    return st;
+}
+
+/* ---- open, migrate -------------------------------------------------------- */
+
+static rc_status migrate_locked(store *s, db_conn *c, int *applied, rc_error *err)
+{
+    rc_status st = tx_begin(s, c, err);
+    if (st != RC_OK) return st;
+    if (s->kind == STORE_POSTGRES) /* one migrator at a time across processes */
+        st = qexec(c, "SELECT pg_advisory_xact_lock(7240517)", NULL, err, "");
+    if (st == RC_OK)
+        st = c->ops->exec(c,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                          " applied_ms BIGINT NOT NULL)",
+                          err);
+    int64_t have = 0;
+    if (st == RC_OK)
+        st = qint(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &have, err, "");
+    int latest = db_migrations[db_migration_count - 1].version;
+    if (st == RC_OK && have > latest)
+        st = rc_fail(err, RC_ERR_UNSUPPORTED,
+                     "the database is at schema version %lld but this rollcall knows only up to "
+                     "%d; use a newer rollcall",
+                     (long long)have, latest);
+    int n = 0;
+    for (size_t i = 0; st == RC_OK && i < db_migration_count; i++) {
+        const db_migration *m = &db_migrations[i];
+        if (m->version <= have) continue;
+        st = c->ops->exec(c, m->sql, err);
+        if (st != RC_OK) {
+            char msg[sizeof err->msg];
+            cp(msg, sizeof msg, err ? err->msg : "");
+            st = rc_fail(err, st, "migration %d (%s) failed: %s", m->version, m->name, msg);
+            break;
+        }
+        st = qexec(c, "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
+                   NULL, err, "iti", (int64_t)m->version, m->name, rc_unix_ms());
+        n++;
+    }
+    st = tx_end(c, st, err);
+    if (st == RC_OK && applied) *applied = n;
+    return st;
+}
+
+rc_status store_migrate(store *s, int *applied, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = migrate_locked(s, c, applied, err);
+    give(s, c);
+    return st;
+}
+
+static int is_pg_url(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err)
+{
+    if (!url || !*url) url = STORE_DEFAULT_URL;
+    store *s = calloc(1, sizeof *s);
+    if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->max_conns = STORE_POOL;
+    if (is_pg_url(url)) {
+        s->kind = STORE_POSTGRES;
+        s->target = strdup(url);
+    } else {
+        s->kind = STORE_SQLITE;
+        if (strncmp(url, "sqlite:", 7) == 0) url += 7;
+        if (strncmp(url, "//", 2) == 0) url += 2;
+        s->target = strdup(url);
+        if (strcmp(url, ":memory:") == 0) s->max_conns = 1; /* each would be its own db */
+        /* Create the parent directory of the file. */
+        const char *slash = strrchr(url, '/');
+        if (s->target && slash && slash != url && strncmp(url, "file:", 5) != 0) {
+            char dir[1024];
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - url), url);
+            rc_status st = rc_mkdir_p(dir, err);
+            if (st != RC_OK) {
+                store_close(s);
+                return st;
+            }
+        }
+    }
+    if (!s->target) {
+        store_close(s);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    /* Open one connection now so that a bad path or URL fails here. */
+    db_conn *c = NULL;
+    rc_status st = take(s, &c, err);
+    if (st == RC_OK && !(flags & STORE_OPEN_NO_MIGRATE)) st = migrate_locked(s, c, NULL, err);
+    if (c) give(s, c);
+    if (st != RC_OK) {
+        store_close(s);
+        return st;
+    }
+    *out = s;
+    return RC_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nidle; i++) s->idle[i]->ops->close(s->idle[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->target);
+    free(s);
+}
+
+store_backend store_kind(const store *s)
+{
+    return s->kind;
+}
+
+const char *store_backend_name(const store *s)
+{
+    return s->kind == STORE_POSTGRES ? "postgres" : "sqlite";
+}
+
+rc_status store_migrations(store *s, store_migration **out, size_t *n, rc_error *err)
+{
+    store_migration *m = calloc(db_migration_count, sizeof *m);
+    if (!m) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < db_migration_count; i++) {
+        m[i].version = db_migrations[i].version;
+        cp(m[i].name, sizeof m[i].name, db_migrations[i].name);
+    }
+    db_conn *c = NULL;
+    rc_status st = take(s, &c, err);
+    if (st != RC_OK) {
+        free(m);
+        return st;
+    }
+    int64_t exists = 0;
+    st = qint(c,
+              s->kind == STORE_SQLITE
+                  ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                    "'schema_migrations'"
+                  : "SELECT count(*) FROM information_schema.tables WHERE table_name = "
+                    "'schema_migrations' AND table_schema = current_schema()",
+              &exists, err, "");
+    if (st == RC_OK && exists) {
+        db_q *q = qprep(c, "SELECT version, applied_ms FROM schema_migrations", err, "");
+        int r = q ? 0 : -1;
+        while (q && (r = db_step(q, err)) > 0) {
+            int64_t v = db_i64(q, 0);
+            for (size_t i = 0; i < db_migration_count; i++)
+                if (m[i].version == v) m[i].applied_ms = db_i64(q, 1);
+        }
+        if (q) db_done(q);
+        if (r < 0) st = err ? err->code : RC_ERR_DB;
+    }
+    give(s, c);
+    if (st != RC_OK) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    *n = db_migration_count;
+    return RC_OK;
+}
+
+rc_status store_backup(store *s, const char *path, rc_error *err)
+{
+    if (s->kind == STORE_POSTGRES)
+        return rc_fail(err, RC_ERR_UNSUPPORTED,
+                       "PostgreSQL databases are backed up with the server's tools: "
+                       "pg_dump --format=custom --file=%s '<your postgres:// URL>' (consistent "
+                       "while rollcall runs; restore with pg_restore)",
+                       path);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_CONFLICT, "%s already exists; choose a new file name", path);
+    }
+    TAKE(s, c, err);
+    rc_status st = db_sqlite_backup(c, path, err);
+    give(s, c);
+    if (st != RC_OK) remove(path);
+    return st;
+}
+
+rc_status store_check(store *s, char *buf, size_t cap, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st;
+    if (s->kind == STORE_SQLITE) {
+        st = db_sqlite_integrity(c, buf, cap, err);
+    } else {
+        int64_t one_ = 0;
+        st = qint(c, "SELECT 1", &one_, err, "");
+        if (st == RC_OK) cp(buf, cap, one_ == 1 ? "ok" : "unexpected answer");
+    }
+    give(s, c);
+    return st;
+}
+
+/* ---- audit and gallery version (used inside other transactions) ----------- */
+
+static rc_status audit_in(db_conn *c, const char *actor, const char *action, const char *ttype,
+                          int64_t tid, const char *detail, rc_error *err)
+{
+    return qexec(c,
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 NULL, err,
+                 "ittt"
+                 "it",
+                 rc_unix_ms(), actor && *actor ? actor : "system", action, ttype ? ttype : "", tid,
+                 detail ? detail : "");
+}
+
+static rc_status bump_gallery(store *s, db_conn *c, rc_error *err)
+{
+    rc_status st = qexec(c, "UPDATE counters SET value = value + 1 WHERE name = 'gallery_version'",
+                         NULL, err, "");
+    /* Delivered to LISTENers when the transaction commits. */
+    if (st == RC_OK && s->kind == STORE_POSTGRES)
+        st = qexec(c,
+                   "SELECT pg_notify('rollcall_gallery', value::text) FROM counters WHERE "
+                   "name = 'gallery_version'",
+                   NULL, err, "");
+    return st;
+}
+
+/* JSON text of a jansson value (steals the reference); "" on failure. */
+static char *json_text(json_t *j)
+{
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return t;
+}
+
+rc_status store_audit_add(store *s, const char *actor, const char *action, const char *target_type,
+                          int64_t target_id, const char *detail, rc_error *err)
+{
+    if (!action || !*action) return rc_fail(err, RC_ERR_INVALID, "audit entry needs an action");
+    if (actor && strlen(actor) >= sizeof((store_audit *)0)->actor)
+        return too_long(err, "audit actor", sizeof((store_audit *)0)->actor);
+    if (strlen(action) >= sizeof((store_audit *)0)->action)
+        return too_long(err, "audit action", sizeof((store_audit *)0)->action);
+    if (detail && strlen(detail) >= sizeof((store_audit *)0)->detail)
+        return too_long(err, "audit detail", sizeof((store_audit *)0)->detail);
+    TAKE(s, c, err);
+    rc_status st = audit_in(c, actor, action, target_type, target_id, detail, err);
+    give(s, c);
+    return st;
+}
+
+static void row_audit(db_q *q, void *dst)
+{
+    store_audit *a = dst;
+    a->id = db_i64(q, 0);
+    a->ts_ms = db_i64(q, 1);
+    cp(a->actor, sizeof a->actor, db_text(q, 2));
+    cp(a->action, sizeof a->action, db_text(q, 3));
+    cp(a->target_type, sizeof a->target_type, db_text(q, 4));
+    a->target_id = db_i64(q, 5);
+    cp(a->detail, sizeof a->detail, db_text(q, 6));
+}
+
+rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
+                           store_audit **out, size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    if (target_type && *target_type) qb_t(&b, "target_type = ?", target_type);
+    if (target_id) qb_i(&b, "target_id = ?", target_id);
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM audit", total, err);
+    if (st == RC_OK) {
+        db_q *q =
+            qb_prep(c, &b,
+                    "SELECT id, ts_ms, actor, action, target_type, target_id, detail "
+                    "FROM audit",
+                    " ORDER BY id DESC LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_audit, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+/* ---- roles, users --------------------------------------------------------- */
+
+static void row_role(db_q *q, void *dst)
+{
+    store_role *r = dst;
+    cp(r->name, sizeof r->name, db_text(q, 0));
+    cp(r->description, sizeof r->description, db_text(q, 1));
+}
+
+rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT name, description FROM roles ORDER BY name", err, "");
+    rc_status st = q ? collect(q, sizeof **out, row_role, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+#define USER_COLS "id, email, name, role, pass_hash, active, created_ms, updated_ms"
+static void row_user(db_q *q, void *dst)
+{
+    store_user *u = dst;
+    u->id = db_i64(q, 0);
+    cp(u->email, sizeof u->email, db_text(q, 1));
+    cp(u->name, sizeof u->name, db_text(q, 2));
+    cp(u->role, sizeof u->role, db_text(q, 3));
+    cp(u->pass_hash, sizeof u->pass_hash, db_text(q, 4));
+    u->active = (int)db_i64(q, 5);
+    u->created_ms = db_i64(q, 6);
+    u->updated_ms = db_i64(q, 7);
+}
+
+static rc_status user_valid(const store_user *u, rc_error *err)
+{
+    if (!FIELD_OK(u, email) || !FIELD_OK(u, name) || !FIELD_OK(u, role) || !FIELD_OK(u, pass_hash))
+        return rc_fail(err, RC_ERR_INVALID, "user has an unterminated text field");
+    if (!u->email[0] || !strchr(u->email, '@'))
+        return rc_fail(err, RC_ERR_INVALID, "user email '%s' is not an email address", u->email);
+    return RC_OK;
+}
+
+static rc_status role_err(rc_status st, const char *role, rc_error *err)
+{
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, RC_ERR_INVALID,
+                       "unknown role '%s' (roles: admin, manager, viewer, kiosk)", role);
+    return st;
+}
+
+rc_status store_user_create(store *s, store_user *u, rc_error *err)
+{
+    rc_status st = user_valid(u, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    st = qint(c,
+              "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "ttttiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+              now, now);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT)
+        return rc_fail(err, st, "a user with email %s already exists", u->email);
+    if (st != RC_OK) return role_err(st, u->role, err);
+    u->id = id;
+    u->created_ms = u->updated_ms = now;
+    return RC_OK;
+}
+
+rc_status store_user_get(store *s, int64_t id, store_user *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " USER_COLS " FROM users WHERE id = ?", err, "i", id);
+    rc_status st = q ? one(q, row_user, out, err, "user", id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_user_get_by_email(store *s, const char *email, store_user *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " USER_COLS " FROM users WHERE email = ?", err, "t", email);
+    rc_status st = q ? one(q, row_user, out, err, "user", 0) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no user with email %s", email);
+    return st;
+}
+
+rc_status store_user_update(store *s, const store_user *u, rc_error *err)
+{
+    rc_status st = user_valid(u, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    st = qexec(c,
+               "UPDATE users SET email = ?, name = ?, role = ?, pass_hash = ?, active = ?, "
+               "updated_ms = ? WHERE id = ?",
+               &ch, err, "ttttiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+               rc_unix_ms(), u->id);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT)
+        return rc_fail(err, st, "a user with email %s already exists", u->email);
+    if (st != RC_OK) return role_err(st, u->role, err);
+    if (ch == 0) return rc_fail(err, RC_ERR_NOT_FOUND, "no user with id %lld", (long long)u->id);
+    return RC_OK;
+}
+
+/* DELETE ... WHERE id = ?; RC_ERR_NOT_FOUND naming `what` when nothing went. */
+static rc_status delete_by_id(store *s, const char *sql, int64_t id, const char *what,
+                              rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = qexec(c, sql, &ch, err, "i", id);
+    give(s, c);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no %s with id %lld", what, (long long)id);
+    return st;
+}
+
+rc_status store_user_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM users WHERE id = ?", id, "user", err);
+}
+
+rc_status store_user_list(store *s, store_page page, store_user **out, size_t *n, int64_t *total,
+                          rc_error *err)
+{
+    qb b = {0};
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM users", total, err);
+    if (st == RC_OK) {
+        db_q *q =
+            qb_prep(c, &b, "SELECT " USER_COLS " FROM users", " ORDER BY email LIMIT ? OFFSET ?",
+                    err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_user, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+static void row_session(db_q *q, void *dst)
+{
+    store_session *se = dst;
+    cp(se->token_hash, sizeof se->token_hash, db_text(q, 0));
+    se->user_id = db_i64(q, 1);
+    cp(se->csrf, sizeof se->csrf, db_text(q, 2));
+    se->created_ms = db_i64(q, 3);
+    se->expires_ms = db_i64(q, 4);
+}
+
+rc_status store_session_create(store *s, const store_session *se, rc_error *err)
+{
+    if (!FIELD_OK(se, token_hash) || !FIELD_OK(se, csrf) || !se->token_hash[0])
+        return rc_fail(err, RC_ERR_INVALID, "session needs a token hash");
+    TAKE(s, c, err);
+    rc_status st = qexec(c,
+                         "INSERT INTO sessions (token_hash, user_id, csrf, created_ms, expires_ms) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         NULL, err, "titii", se->token_hash, se->user_id, se->csrf,
+                         se->created_ms ? se->created_ms : rc_unix_ms(), se->expires_ms);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "no user with id %lld", (long long)se->user_id);
+    return st;
+}
+
+rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, store_session *out,
+                            rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c,
+                    "SELECT token_hash, user_id, csrf, created_ms, expires_ms FROM sessions "
+                    "WHERE token_hash = ? AND expires_ms > ?",
+                    err, "ti", token_hash, now_ms);
+    rc_status st = q ? one(q, row_session, out, err, "session", 0) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no such session, or it expired");
+    return st;
+}
+
+rc_status store_session_delete(store *s, const char *token_hash, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qexec(c, "DELETE FROM sessions WHERE token_hash = ?", NULL, err, "t", token_hash);
+    give(s, c);
+    return st;
+}
+
+rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = qexec(c, "DELETE FROM sessions WHERE expires_ms <= ?", &ch, err, "i", now_ms);
+    give(s, c);
+    if (removed) *removed = ch;
+    return st;
+}
+
+/* ---- API keys ------------------------------------------------------------- */
+
+#define KEY_COLS "id, name, prefix, key_hash, role, created_ms, last_used_ms, revoked"
+static void row_key(db_q *q, void *dst)
+{
+    store_api_key *k = dst;
+    k->id = db_i64(q, 0);
+    cp(k->name, sizeof k->name, db_text(q, 1));
+    cp(k->prefix, sizeof k->prefix, db_text(q, 2));
+    cp(k->key_hash, sizeof k->key_hash, db_text(q, 3));
+    cp(k->role, sizeof k->role, db_text(q, 4));
+    k->created_ms = db_i64(q, 5);
+    k->last_used_ms = db_i64(q, 6);
+    k->revoked = (int)db_i64(q, 7);
+}
+
+rc_status store_api_key_create(store *s, store_api_key *k, rc_error *err)
+{
+    if (!FIELD_OK(k, name) || !FIELD_OK(k, prefix) || !FIELD_OK(k, key_hash) ||
+        !FIELD_OK(k, role) || !k->prefix[0] || !k->key_hash[0])
+        return rc_fail(err, RC_ERR_INVALID, "API key needs a prefix and a hash");
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    rc_status st = qint(c,
+                        "INSERT INTO api_keys (name, prefix, key_hash, role, created_ms) "
+                        "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                        &id, err, "tttti", k->name, k->prefix, k->key_hash, k->role, now);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT)
+        return rc_fail(err, st, "an API key with prefix %s already exists", k->prefix);
+    if (st != RC_OK) return role_err(st, k->role, err);
+    k->id = id;
+    k->created_ms = now;
+    return RC_OK;
+}
+
+rc_status store_api_key_get_by_prefix(store *s, const char *prefix, store_api_key *out,
+                                      rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " KEY_COLS " FROM api_keys WHERE prefix = ?", err, "t", prefix);
+    rc_status st = q ? one(q, row_key, out, err, "API key", 0) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no API key with prefix %s", prefix);
+    return st;
+}
+
+rc_status store_api_key_list(store *s, store_api_key **out, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", err, "");
+    rc_status st =
+        q ? collect(q, sizeof **out, row_key, (void **)out, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "UPDATE api_keys SET revoked = 1 WHERE id = ?", id, "API key", err);
+}
+
+rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qexec(c, "UPDATE api_keys SET last_used_ms = ? WHERE id = ?", NULL, err, "ii", now_ms, id);
+    give(s, c);
+    return st;
+}
+
+/* ---- login failures ------------------------------------------------------- */
+
+rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err,
+                         "ti", email ? email : "", now_ms);
+    give(s, c);
+    return st;
+}
+
+rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
+                                    rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qint(c, "SELECT count(*) FROM login_failures WHERE email = ? AND ts_ms >= ?",
+                        count, err, "ti", email ? email : "", since_ms);
+    give(s, c);
+    return st;
+}
+
+rc_status store_login_failure_clear(store *s, const char *email, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qexec(c, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t", email ? email : "");
+    give(s, c);
+    return st;
+}
+
+/* ---- persons -------------------------------------------------------------- */
+
+#define PERSON_COLS                                                                                \
+    "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
+    "updated_ms"
+static void row_person(db_q *q, void *dst)
+{
+    store_person *p = dst;
+    p->id = db_i64(q, 0);
+    cp(p->external_id, sizeof p->external_id, db_text(q, 1));
+    cp(p->name, sizeof p->name, db_text(q, 2));
+    cp(p->email, sizeof p->email, db_text(q, 3));
+    cp(p->kind, sizeof p->kind, db_text(q, 4));
+    p->photo_face_id = db_i64(q, 5);
+    p->consent_ms = db_i64(q, 6);
+    p->active = (int)db_i64(q, 7);
+    p->created_ms = db_i64(q, 8);
+    p->updated_ms = db_i64(q, 9);
+}
+
+static rc_status person_valid(const store_person *p, rc_error *err)
+{
+    if (!FIELD_OK(p, external_id) || !FIELD_OK(p, name) || !FIELD_OK(p, email) ||
+        !FIELD_OK(p, kind))
+        return rc_fail(err, RC_ERR_INVALID, "person has an unterminated text field");
+    if (!p->name[0]) return rc_fail(err, RC_ERR_INVALID, "a person needs a name");
+    return RC_OK;
+}
+
+rc_status store_person_create(store *s, store_person *p, rc_error *err)
+{
+    rc_status st = person_valid(p, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    st = qint(c,
+              "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
+              "active, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiii", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
+              p->consent_ms, (int64_t)p->active, now, now);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT)
+        return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
+    if (st != RC_OK) return st;
+    p->id = id;
+    p->created_ms = p->updated_ms = now;
+    return RC_OK;
+}
+
+rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE id = ?", err, "i", id);
+    rc_status st = q ? one(q, row_person, out, err, "person", id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,
+                                       rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE external_id = ?", err, "t",
+                    external_id ? external_id : "");
+    rc_status st = q ? one(q, row_person, out, err, "person", 0) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND)
+        rc_fail(err, st, "no person with external id %s", external_id ? external_id : "");
+    return st;
+}
+
+rc_status store_person_update(store *s, const store_person *p, rc_error *err)
+{
+    rc_status st = person_valid(p, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qexec(c,
+                   "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
+                   "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ? WHERE id = ?",
+                   &ch, err, "TtttIiiii", p->external_id, p->name, p->email, p->kind,
+                   p->photo_face_id, p->consent_ms, (int64_t)p->active, rc_unix_ms(), p->id);
+    if (st == RC_OK && ch == 0)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
+    if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT)
+        return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
+    return st;
+}
+
+/* "%text%" in lower case with LIKE's wildcards escaped by backslash. */
+static void like_pattern(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    if (cap < 4) return;
+    dst[o++] = '%';
+    for (const char *p = src; *p && o + 3 < cap; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\') dst[o++] = '\\';
+        dst[o++] = (char)tolower((unsigned char)*p);
+    }
+    dst[o++] = '%';
+    dst[o] = 0;
+}
+
+rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
+                            store_person **out, size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    char pat[300];
+    if (f && f->query && *f->query) {
+        like_pattern(pat, sizeof pat, f->query);
+        qb_t(&b,
+             "(lower(name) LIKE ? ESCAPE '\\' OR lower(COALESCE(external_id, '')) LIKE ? "
+             "ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
+             pat);
+    }
+    if (f && f->group_id)
+        qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
+    if (f && f->active_only) qb_cond(&b, "active = 1");
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
+    if (st == RC_OK) {
+        db_q *q =
+            qb_prep(c, &b, "SELECT " PERSON_COLS " FROM persons",
+                    " ORDER BY name, id LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_person, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err)
+{
+    TAKE(s, c, err);
+    store_person p;
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK) {
+        db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE id = ?", err, "i", id);
+        st = q ? one(q, row_person, &p, err, "person", id) : (err ? err->code : RC_ERR_DB);
+    }
+    int64_t faces = 0, events = 0;
+    if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &faces, err, "i", id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM events WHERE person_id = ?", &events, err, "i", id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
+    if (st == RC_OK) st = bump_gallery(s, c, err);
+    if (st == RC_OK) {
+        char *detail = json_text(json_pack("{s:s, s:s, s:I, s:I}", "external_id", p.external_id,
+                                           "name", p.name, "faces_deleted", (json_int_t)faces,
+                                           "events_deleted", (json_int_t)events));
+        st = audit_in(c, actor, "person.delete", "person", id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+/* ---- groups --------------------------------------------------------------- */
+
+#define GROUP_COLS                                                                                 \
+    "id, name, description, created_ms, (SELECT count(*) FROM group_members m WHERE "              \
+    "m.group_id = person_groups.id)"
+static void row_group(db_q *q, void *dst)
+{
+    store_group *g = dst;
+    g->id = db_i64(q, 0);
+    cp(g->name, sizeof g->name, db_text(q, 1));
+    cp(g->description, sizeof g->description, db_text(q, 2));
+    g->created_ms = db_i64(q, 3);
+    g->member_count = db_i64(q, 4);
+}
+
+rc_status store_group_create(store *s, store_group *g, rc_error *err)
+{
+    if (!FIELD_OK(g, name) || !FIELD_OK(g, description) || !g->name[0])
+        return rc_fail(err, RC_ERR_INVALID, "a group needs a name");
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    rc_status st = qint(c,
+                        "INSERT INTO person_groups (name, description, created_ms) VALUES (?, ?, "
+                        "?) RETURNING id",
+                        &id, err, "tti", g->name, g->description, now);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a group named %s already exists", g->name);
+    if (st != RC_OK) return st;
+    g->id = id;
+    g->created_ms = now;
+    g->member_count = 0;
+    return RC_OK;
+}
+
+rc_status store_group_get(store *s, int64_t id, store_group *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " GROUP_COLS " FROM person_groups WHERE id = ?", err, "i", id);
+    rc_status st = q ? one(q, row_group, out, err, "group", id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_group_update(store *s, const store_group *g, rc_error *err)
+{
+    if (!FIELD_OK(g, name) || !FIELD_OK(g, description) || !g->name[0])
+        return rc_fail(err, RC_ERR_INVALID, "a group needs a name");
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = qexec(c, "UPDATE person_groups SET name = ?, description = ? WHERE id = ?", &ch,
+                         err, "tti", g->name, g->description, g->id);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a group named %s already exists", g->name);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no group with id %lld", (long long)g->id);
+    return st;
+}
+
+rc_status store_group_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM person_groups WHERE id = ?", id, "group", err);
+}
+
+rc_status store_group_list(store *s, store_page page, store_group **out, size_t *n, int64_t *total,
+                           rc_error *err)
+{
+    qb b = {0};
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM person_groups", total, err);
+    if (st == RC_OK) {
+        db_q *q = qb_prep(c, &b, "SELECT " GROUP_COLS " FROM person_groups",
+                          " ORDER BY name LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_group, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c,
+                         "INSERT INTO group_members (group_id, person_id) VALUES (?, ?) "
+                         "ON CONFLICT DO NOTHING",
+                         NULL, err, "ii", group_id, person_id);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "no group %lld or no person %lld", (long long)group_id,
+                       (long long)person_id);
+    return st;
+}
+
+rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
+                         err, "ii", group_id, person_id);
+    give(s, c);
+    return st;
+}
+
+static void row_id(db_q *q, void *dst)
+{
+    *(int64_t *)dst = db_i64(q, 0);
+}
+
+rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT person_id FROM group_members WHERE group_id = ? ORDER BY person_id",
+                    err, "i", group_id);
+    rc_status st =
+        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT group_id FROM group_members WHERE person_id = ? ORDER BY group_id",
+                    err, "i", person_id);
+    rc_status st =
+        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* ---- faces and gallery ---------------------------------------------------- */
+
+/* Embeddings are stored as little-endian float32, whatever the host. */
+static void floats_to_le(const float *src, unsigned char *dst, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], 4);
+        dst[4 * i] = (unsigned char)u;
+        dst[4 * i + 1] = (unsigned char)(u >> 8);
+        dst[4 * i + 2] = (unsigned char)(u >> 16);
+        dst[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+static void le_to_floats(const unsigned char *src, float *dst, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+                     (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+rc_status store_face_add(store *s, store_face *f, const float *embedding, const void *jpeg,
+                         size_t jpeg_len, rc_error *err)
+{
+    if (!FIELD_OK(f, model) || !f->model[0])
+        return rc_fail(err, RC_ERR_INVALID, "a face needs the name of its embedding model");
+    if (f->dim <= 0 || f->dim > STORE_EMBED_MAX || !embedding)
+        return rc_fail(err, RC_ERR_INVALID, "embedding dimension %d is not in 1..%d", f->dim,
+                       STORE_EMBED_MAX);
+    for (int i = 0; i < f->dim; i++)
+        if (embedding[i] != embedding[i] || embedding[i] > 1e30f || embedding[i] < -1e30f)
+            return rc_fail(err, RC_ERR_INVALID, "embedding value %d is not a finite number", i);
+    unsigned char *le = malloc((size_t)f->dim * 4);
+    if (!le) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    floats_to_le(embedding, le, f->dim);
+    db_conn *c = NULL;
+    rc_status st = take(s, &c, err);
+    if (st != RC_OK) {
+        free(le);
+        return st;
+    }
+    int64_t now = rc_unix_ms(), id = 0;
+    st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qint(c,
+                  "INSERT INTO faces (person_id, model, quality, dim, embedding, image, "
+                  "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                  &id, err, "itdibbi", f->person_id, f->model, f->quality, (int64_t)f->dim,
+                  (const void *)le, (size_t)f->dim * 4, jpeg && jpeg_len ? jpeg : NULL,
+                  jpeg ? jpeg_len : (size_t)0, now);
+    if (st == RC_ERR_NOT_FOUND)
+        st = rc_fail(err, st, "no person with id %lld", (long long)f->person_id);
+    if (st == RC_OK) st = bump_gallery(s, c, err);
+    st = tx_end(c, st, err);
+    give(s, c);
+    free(le);
+    if (st != RC_OK) return st;
+    f->id = id;
+    f->created_ms = now;
+    return RC_OK;
+}
+
+static void row_face(db_q *q, void *dst)
+{
+    store_face *f = dst;
+    f->id = db_i64(q, 0);
+    f->person_id = db_i64(q, 1);
+    cp(f->model, sizeof f->model, db_text(q, 2));
+    f->quality = db_f64(q, 3);
+    f->dim = (int)db_i64(q, 4);
+    f->created_ms = db_i64(q, 5);
+}
+
+rc_status store_face_list(store *s, int64_t person_id, store_face **out, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c,
+                    "SELECT id, person_id, model, quality, dim, created_ms FROM faces WHERE "
+                    "person_id = ? ORDER BY id",
+                    err, "i", person_id);
+    rc_status st = q ? collect(q, sizeof **out, row_face, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* A blob column of one row into a new buffer. */
+static rc_status blob_of(store *s, const char *sql, int64_t id, const char *what,
+                         unsigned char **out, size_t *len, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, sql, err, "i", id);
+    rc_status st = q ? RC_OK : (err ? err->code : RC_ERR_DB);
+    if (q) {
+        int r = db_step(q, err);
+        if (r < 0) {
+            st = err ? err->code : RC_ERR_DB;
+        } else if (r == 0) {
+            st = rc_fail(err, RC_ERR_NOT_FOUND, "no %s with id %lld", what, (long long)id);
+        } else if (db_null(q, 0)) {
+            st = rc_fail(err, RC_ERR_NOT_FOUND, "%s %lld has no image", what, (long long)id);
+        } else {
+            size_t n = 0;
+            const void *p = db_blob(q, 0, &n);
+            *out = malloc(n ? n : 1);
+            if (!*out)
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            else {
+                if (n) memcpy(*out, p, n);
+                *len = n;
+            }
+        }
+        db_done(q);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_face_image(store *s, int64_t face_id, unsigned char **jpeg, size_t *len,
+                           rc_error *err)
+{
+    return blob_of(s, "SELECT image FROM faces WHERE id = ?", face_id, "face", jpeg, len, err);
+}
+
+rc_status store_face_delete(store *s, int64_t face_id, const char *actor, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t person = 0, ch = 0;
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT person_id FROM faces WHERE id = ?", &person, err, "i", face_id);
+    if (st == RC_ERR_NOT_FOUND) st = rc_fail(err, st, "no face with id %lld", (long long)face_id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE id = ?", &ch, err, "i", face_id);
+    if (st == RC_OK)
+        st = qexec(c, "UPDATE persons SET photo_face_id = NULL WHERE photo_face_id = ?", NULL, err,
+                   "i", face_id);
+    if (st == RC_OK) st = bump_gallery(s, c, err);
+    if (st == RC_OK) {
+        char *detail = json_text(json_pack("{s:I}", "person_id", (json_int_t)person));
+        st = audit_in(c, actor, "face.delete", "face", face_id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+void store_gallery_free(store_gallery *g)
+{
+    if (!g) return;
+    free(g->face_ids);
+    free(g->person_ids);
+    free(g->vectors);
+    memset(g, 0, sizeof *g);
+}
+
+rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    TAKE(s, c, err);
+    /* One transaction so the version matches the rows read. */
+    rc_status st = c->ops->exec(c, "BEGIN", err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", &out->version,
+                  err, "");
+    db_q *q = NULL;
+    if (st == RC_OK) {
+        if (model)
+            q = qprep(c,
+                      "SELECT f.id, f.person_id, f.dim, f.embedding FROM faces f JOIN persons p "
+                      "ON p.id = f.person_id WHERE p.active = 1 AND f.model = ? ORDER BY f.id",
+                      err, "t", model);
+        else
+            q = qprep(c,
+                      "SELECT f.id, f.person_id, f.dim, f.embedding FROM faces f JOIN persons p "
+                      "ON p.id = f.person_id WHERE p.active = 1 ORDER BY f.id",
+                      err, "");
+        if (!q) st = err ? err->code : RC_ERR_DB;
+    }
+    size_t cap = 0;
+    int r = 0;
+    while (st == RC_OK && (r = db_step(q, err)) > 0) {
+        int dim = (int)db_i64(q, 2);
+        size_t bl = 0;
+        const unsigned char *b = db_blob(q, 3, &bl);
+        if (dim <= 0 || dim > STORE_EMBED_MAX || bl != (size_t)dim * 4 || !b) {
+            st = rc_fail(err, RC_ERR_CORRUPT, "face %lld has a damaged embedding (%zu bytes)",
+                         (long long)db_i64(q, 0), bl);
+            break;
+        }
+        if (out->count == 0) out->dim = dim;
+        if (dim != out->dim) {
+            st = rc_fail(err, RC_ERR_CORRUPT,
+                         "faces have embeddings of different sizes (%d and %d); load one model "
+                         "at a time",
+                         out->dim, dim);
+            break;
+        }
+        if (out->count == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            int64_t *fi = realloc(out->face_ids, nc * sizeof *fi);
+            if (fi) out->face_ids = fi;
+            int64_t *pi = realloc(out->person_ids, nc * sizeof *pi);
+            if (pi) out->person_ids = pi;
+            float *v = realloc(out->vectors, nc * (size_t)dim * sizeof *v);
+            if (v) out->vectors = v;
+            if (!fi || !pi || !v) {
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory loading %zu embeddings", cap);
+                break;
+            }
+            cap = nc;
+        }
+        out->face_ids[out->count] = db_i64(q, 0);
+        out->person_ids[out->count] = db_i64(q, 1);
+        le_to_floats(b, out->vectors + out->count * (size_t)dim, dim);
+        out->count++;
+    }
+    if (r < 0) st = err ? err->code : RC_ERR_DB;
+    if (q) db_done(q);
+    c->ops->exec(c, st == RC_OK ? "COMMIT" : "ROLLBACK", NULL);
+    give(s, c);
+    if (st != RC_OK) store_gallery_free(out);
+    return st;
+}
+
+rc_status store_gallery_version(store *s, int64_t *version, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", version, err, "");
+    give(s, c);
+    return st;
+}
+
+/* ---- schedules ------------------------------------------------------------ */
+
+#define SCHED_COLS "id, person_id, group_id, dow, start_min, end_min, grace_min, label"
+static void row_sched(db_q *q, void *dst)
+{
+    store_schedule *sc = dst;
+    sc->id = db_i64(q, 0);
+    sc->person_id = db_i64(q, 1);
+    sc->group_id = db_i64(q, 2);
+    sc->dow = (int)db_i64(q, 3);
+    sc->start_min = (int)db_i64(q, 4);
+    sc->end_min = (int)db_i64(q, 5);
+    sc->grace_min = (int)db_i64(q, 6);
+    cp(sc->label, sizeof sc->label, db_text(q, 7));
+}
+
+static rc_status sched_valid(const store_schedule *sc, rc_error *err)
+{
+    if (!FIELD_OK(sc, label)) return rc_fail(err, RC_ERR_INVALID, "unterminated label");
+    if ((sc->person_id != 0) == (sc->group_id != 0))
+        return rc_fail(err, RC_ERR_INVALID, "a schedule belongs to one person or one group");
+    if (sc->dow < 0 || sc->dow > 6)
+        return rc_fail(err, RC_ERR_INVALID, "day of week %d is not 0 (Sunday) .. 6", sc->dow);
+    if (sc->start_min < 0 || sc->start_min > 1439 || sc->end_min < 1 || sc->end_min > 1440)
+        return rc_fail(err, RC_ERR_INVALID, "start %d or end %d is outside the day (minutes)",
+                       sc->start_min, sc->end_min);
+    if (sc->grace_min < 0 || sc->grace_min > 720)
+        return rc_fail(err, RC_ERR_INVALID, "grace of %d minutes is not in 0..720", sc->grace_min);
+    return RC_OK;
+}
+
+rc_status store_schedule_create(store *s, store_schedule *sc, rc_error *err)
+{
+    rc_status st = sched_valid(sc, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t id = 0;
+    st = qint(c,
+              "INSERT INTO schedules (person_id, group_id, dow, start_min, end_min, grace_min, "
+              "label) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "IIiiiit", sc->person_id, sc->group_id, (int64_t)sc->dow,
+              (int64_t)sc->start_min, (int64_t)sc->end_min, (int64_t)sc->grace_min, sc->label);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "the schedule's person or group is unknown");
+    if (st == RC_OK) sc->id = id;
+    return st;
+}
+
+rc_status store_schedule_update(store *s, const store_schedule *sc, rc_error *err)
+{
+    rc_status st = sched_valid(sc, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    st = qexec(c,
+               "UPDATE schedules SET person_id = ?, group_id = ?, dow = ?, start_min = ?, "
+               "end_min = ?, grace_min = ?, label = ? WHERE id = ?",
+               &ch, err, "IIiiiiti", sc->person_id, sc->group_id, (int64_t)sc->dow,
+               (int64_t)sc->start_min, (int64_t)sc->end_min, (int64_t)sc->grace_min, sc->label,
+               sc->id);
+    give(s, c);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no schedule with id %lld", (long long)sc->id);
+    return st;
+}
+
+rc_status store_schedule_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM schedules WHERE id = ?", id, "schedule", err);
+}
+
+rc_status store_schedule_get(store *s, int64_t id, store_schedule *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " SCHED_COLS " FROM schedules WHERE id = ?", err, "i", id);
+    rc_status st = q ? one(q, row_sched, out, err, "schedule", id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, store_schedule **out,
+                              size_t *n, rc_error *err)
+{
+    qb b = {0};
+    if (person_id) qb_i(&b, "person_id = ?", person_id);
+    if (group_id) qb_i(&b, "group_id = ?", group_id);
+    TAKE(s, c, err);
+    db_q *q = qb_prep(c, &b, "SELECT " SCHED_COLS " FROM schedules", " ORDER BY dow, start_min, id",
+                      err, 0, 0, 0);
+    rc_status st = q ? collect(q, sizeof **out, row_sched, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
+                                     rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c,
+                    "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
+                    "(SELECT group_id FROM group_members WHERE person_id = ?) "
+                    "ORDER BY dow, start_min, id",
+                    err, "ii", person_id, person_id);
+    rc_status st = q ? collect(q, sizeof **out, row_sched, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* ---- holidays, settings --------------------------------------------------- */
+
+static int valid_day(const char *d)
+{
+    if (!d || strlen(d) != 10 || d[4] != '-' || d[7] != '-') return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)d[i])) return 0;
+    int m = (d[5] - '0') * 10 + (d[6] - '0'), dd = (d[8] - '0') * 10 + (d[9] - '0');
+    return m >= 1 && m <= 12 && dd >= 1 && dd <= 31;
+}
+
+rc_status store_holiday_set(store *s, const char *day, const char *name, rc_error *err)
+{
+    if (!valid_day(day))
+        return rc_fail(err, RC_ERR_INVALID, "holiday day '%s' is not YYYY-MM-DD", day ? day : "");
+    if (name && strlen(name) >= sizeof((store_holiday *)0)->name)
+        return too_long(err, "holiday name", sizeof((store_holiday *)0)->name);
+    TAKE(s, c, err);
+    rc_status st = qexec(c,
+                         "INSERT INTO holidays (day, name) VALUES (?, ?) ON CONFLICT (day) DO "
+                         "UPDATE SET name = excluded.name",
+                         NULL, err, "tt", day, name ? name : "");
+    give(s, c);
+    return st;
+}
+
+rc_status store_holiday_delete(store *s, const char *day, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = qexec(c, "DELETE FROM holidays WHERE day = ?", &ch, err, "t", day ? day : "");
+    give(s, c);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no holiday on %s", day ? day : "");
+    return st;
+}
+
+static void row_holiday(db_q *q, void *dst)
+{
+    store_holiday *h = dst;
+    cp(h->day, sizeof h->day, db_text(q, 0));
+    cp(h->name, sizeof h->name, db_text(q, 1));
+}
+
+rc_status store_holiday_list(store *s, const char *from, const char *to, store_holiday **out,
+                             size_t *n, rc_error *err)
+{
+    qb b = {0};
+    if (from) qb_t(&b, "day >= ?", from);
+    if (to) qb_t(&b, "day <= ?", to);
+    TAKE(s, c, err);
+    db_q *q = qb_prep(c, &b, "SELECT day, name FROM holidays", " ORDER BY day", err, 0, 0, 0);
+    rc_status st = q ? collect(q, sizeof **out, row_holiday, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT value FROM settings WHERE key = ?", err, "t", key);
+    rc_status st = q ? RC_OK : (err ? err->code : RC_ERR_DB);
+    if (q) {
+        int r = db_step(q, err);
+        if (r < 0)
+            st = err ? err->code : RC_ERR_DB;
+        else if (r == 0)
+            st = rc_fail(err, RC_ERR_NOT_FOUND, "setting %s is not set", key);
+        else if (strlen(db_text(q, 0)) >= cap)
+            st = rc_fail(err, RC_ERR_LIMIT, "setting %s is longer than %zu bytes", key, cap - 1);
+        else
+            cp(buf, cap, db_text(q, 0));
+        db_done(q);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_setting_set(store *s, const char *key, const char *value, rc_error *err)
+{
+    if (!key || !*key || !value)
+        return rc_fail(err, RC_ERR_INVALID, "setting needs a key and value");
+    if (strlen(key) > 64 || strlen(value) > 4096)
+        return rc_fail(err, RC_ERR_LIMIT, "setting %.64s is too long", key);
+    TAKE(s, c, err);
+    rc_status st = qexec(c,
+                         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
+                         "UPDATE SET value = excluded.value",
+                         NULL, err, "tt", key, value);
+    give(s, c);
+    return st;
+}
+
+/* ---- cameras -------------------------------------------------------------- */
+
+#define CAM_COLS "id, name, url, kind, direction, enabled, fps, created_ms"
+static void row_cam(db_q *q, void *dst)
+{
+    store_camera *k = dst;
+    k->id = db_i64(q, 0);
+    cp(k->name, sizeof k->name, db_text(q, 1));
+    cp(k->url, sizeof k->url, db_text(q, 2));
+    cp(k->kind, sizeof k->kind, db_text(q, 3));
+    cp(k->direction, sizeof k->direction, db_text(q, 4));
+    k->enabled = (int)db_i64(q, 5);
+    k->fps = db_f64(q, 6);
+    k->created_ms = db_i64(q, 7);
+}
+
+static rc_status cam_valid(store_camera *k, rc_error *err)
+{
+    if (!FIELD_OK(k, name) || !FIELD_OK(k, url) || !FIELD_OK(k, kind) || !FIELD_OK(k, direction) ||
+        !k->name[0])
+        return rc_fail(err, RC_ERR_INVALID, "a camera needs a name");
+    if (!k->direction[0]) cp(k->direction, sizeof k->direction, "both");
+    if (!k->kind[0]) cp(k->kind, sizeof k->kind, "browser");
+    if (strcmp(k->direction, "both") && strcmp(k->direction, "entry") &&
+        strcmp(k->direction, "exit"))
+        return rc_fail(err, RC_ERR_INVALID, "camera direction '%s' is not both, entry or exit",
+                       k->direction);
+    if (!(k->fps >= 0 && k->fps <= 120))
+        return rc_fail(err, RC_ERR_INVALID, "camera frame rate %g is not in 0..120", k->fps);
+    return RC_OK;
+}
+
+rc_status store_camera_create(store *s, store_camera *k, rc_error *err)
+{
+    rc_status st = cam_valid(k, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    st = qint(c,
+              "INSERT INTO cameras (name, url, kind, direction, enabled, fps, created_ms) VALUES "
+              "(?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "ttttidi", k->name, k->url, k->kind, k->direction, (int64_t)k->enabled,
+              k->fps, now);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a camera named %s already exists", k->name);
+    if (st != RC_OK) return st;
+    k->id = id;
+    k->created_ms = now;
+    return RC_OK;
+}
+
+rc_status store_camera_get(store *s, int64_t id, store_camera *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " CAM_COLS " FROM cameras WHERE id = ?", err, "i", id);
+    rc_status st = q ? one(q, row_cam, out, err, "camera", id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_camera_update(store *s, const store_camera *k, rc_error *err)
+{
+    store_camera v = *k;
+    rc_status st = cam_valid(&v, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    st = qexec(c,
+               "UPDATE cameras SET name = ?, url = ?, kind = ?, direction = ?, enabled = ?, "
+               "fps = ? WHERE id = ?",
+               &ch, err, "ttttidi", v.name, v.url, v.kind, v.direction, (int64_t)v.enabled, v.fps,
+               v.id);
+    give(s, c);
+    if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a camera named %s already exists", v.name);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no camera with id %lld", (long long)v.id);
+    return st;
+}
+
+rc_status store_camera_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM cameras WHERE id = ?", id, "camera", err);
+}
+
+rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT " CAM_COLS " FROM cameras ORDER BY name", err, "");
+    rc_status st =
+        q ? collect(q, sizeof **out, row_cam, (void **)out, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+#define EVENT_COLS                                                                                 \
+    "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
+    "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
+    "updated_ms"
+static void row_event(db_q *q, void *dst)
+{
+    store_event *e = dst;
+    e->id = db_i64(q, 0);
+    e->person_id = db_i64(q, 1);
+    e->ts_ms = db_i64(q, 2);
+    e->last_seen_ms = db_i64(q, 3);
+    cp(e->kind, sizeof e->kind, db_text(q, 4));
+    cp(e->status, sizeof e->status, db_text(q, 5));
+    e->camera_id = db_i64(q, 6);
+    e->confidence = db_f64(q, 7);
+    for (int i = 0; i < 4; i++) e->box[i] = (float)db_f64(q, 8 + i);
+    e->liveness = db_f64(q, 12);
+    e->sightings = (int)db_i64(q, 13);
+    e->schedule_id = db_i64(q, 14);
+    cp(e->slot_day, sizeof e->slot_day, db_text(q, 15));
+    cp(e->source, sizeof e->source, db_text(q, 16));
+    cp(e->reason, sizeof e->reason, db_text(q, 17));
+    e->created_ms = db_i64(q, 18);
+    e->updated_ms = db_i64(q, 19);
+}
+
+static rc_status event_valid(store_event *e, rc_error *err)
+{
+    if (!FIELD_OK(e, kind) || !FIELD_OK(e, status) || !FIELD_OK(e, slot_day) ||
+        !FIELD_OK(e, source) || !FIELD_OK(e, reason))
+        return rc_fail(err, RC_ERR_INVALID, "event has an unterminated text field");
+    if (strcmp(e->kind, "entry") && strcmp(e->kind, "exit"))
+        return rc_fail(err, RC_ERR_INVALID, "event kind '%s' is not entry or exit", e->kind);
+    if (!valid_day(e->slot_day))
+        return rc_fail(err, RC_ERR_INVALID, "event day '%s' is not YYYY-MM-DD", e->slot_day);
+    if (!e->status[0]) cp(e->status, sizeof e->status, "outside");
+    if (!e->source[0]) cp(e->source, sizeof e->source, "auto");
+    if (strcmp(e->source, "auto") && strcmp(e->source, "manual"))
+        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto or manual", e->source);
+    if (e->last_seen_ms < e->ts_ms) e->last_seen_ms = e->ts_ms;
+    if (e->sightings < 1) e->sightings = 1;
+    return RC_OK;
+}
+
+static rc_status event_insert_in(db_conn *c, store_event *e, rc_error *err)
+{
+    int64_t now = rc_unix_ms(), id = 0;
+    rc_status st = qint(
+        c,
+        "INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, status, camera_id, "
+        "confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id, slot_day, "
+        "source, reason, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        &id, err,
+        "iiittIdddddd"
+        "iIttt"
+        "ii",
+        e->person_id, e->ts_ms, e->last_seen_ms, e->kind, e->status, e->camera_id, e->confidence,
+        (double)e->box[0], (double)e->box[1], (double)e->box[2], (double)e->box[3], e->liveness,
+        (int64_t)e->sightings, e->schedule_id, e->slot_day, e->source, e->reason, now, now);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st,
+                       "event refers to an unknown person %lld, camera %lld or schedule "
+                       "%lld",
+                       (long long)e->person_id, (long long)e->camera_id, (long long)e->schedule_id);
+    if (st != RC_OK) return st;
+    e->id = id;
+    e->created_ms = e->updated_ms = now;
+    return RC_OK;
+}
+
+static rc_status event_update_in(db_conn *c, const store_event *e, rc_error *err)
+{
+    int64_t ch = 0;
+    rc_status st =
+        qexec(c,
+              "UPDATE events SET person_id = ?, ts_ms = ?, last_seen_ms = ?, kind = ?, status = ?, "
+              "camera_id = ?, confidence = ?, box_x = ?, box_y = ?, box_w = ?, box_h = ?, "
+              "liveness = ?, sightings = ?, schedule_id = ?, slot_day = ?, source = ?, reason = ?, "
+              "updated_ms = ? WHERE id = ?",
+              &ch, err,
+              "iiittIdddddd"
+              "iIttt"
+              "ii",
+              e->person_id, e->ts_ms, e->last_seen_ms, e->kind, e->status, e->camera_id,
+              e->confidence, (double)e->box[0], (double)e->box[1], (double)e->box[2],
+              (double)e->box[3], e->liveness, (int64_t)e->sightings, e->schedule_id, e->slot_day,
+              e->source, e->reason, rc_unix_ms(), e->id);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "event refers to an unknown person, camera or schedule");
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no event with id %lld", (long long)e->id);
+    return st;
+}
+
+rc_status store_event_insert(store *s, store_event *e, rc_error *err)
+{
+    rc_status st = event_valid(e, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = event_insert_in(c, e, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_update(store *s, const store_event *e, rc_error *err)
+{
+    store_event v = *e;
+    rc_status st = event_valid(&v, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = event_update_in(c, &v, err);
+    give(s, c);
+    return st;
+}
+
+static rc_status event_get_in(db_conn *c, int64_t id, store_event *out, rc_error *err)
+{
+    db_q *q = qprep(c, "SELECT " EVENT_COLS " FROM events WHERE id = ?", err, "i", id);
+    return q ? one(q, row_event, out, err, "event", id) : (err ? err->code : RC_ERR_DB);
+}
+
+rc_status store_event_get(store *s, int64_t id, store_event *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = event_get_in(c, id, out, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_latest(store *s, int64_t person_id, store_event *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c,
+                    "SELECT " EVENT_COLS " FROM events WHERE person_id = ? "
+                    "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
+                    err, "i", person_id);
+    rc_status st = q ? one(q, row_event, out, err, "event", 0) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "person %lld has no events", (long long)person_id);
+    return st;
+}
+
+rc_status store_event_list(store *s, const store_event_filter *f, store_page page,
+                           store_event **out, size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    if (f) {
+        if (f->person_id) qb_i(&b, "person_id = ?", f->person_id);
+        if (f->group_id)
+            qb_i(&b, "person_id IN (SELECT person_id FROM group_members WHERE group_id = ?)",
+                 f->group_id);
+        if (f->camera_id) qb_i(&b, "camera_id = ?", f->camera_id);
+        if (f->from_ms) qb_i(&b, "ts_ms >= ?", f->from_ms);
+        if (f->to_ms) qb_i(&b, "ts_ms < ?", f->to_ms);
+        if (f->from_day) qb_t(&b, "slot_day >= ?", f->from_day);
+        if (f->to_day) qb_t(&b, "slot_day <= ?", f->to_day);
+        if (f->kind) qb_t(&b, "kind = ?", f->kind);
+    }
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM events", total, err);
+    if (st == RC_OK) {
+        db_q *q =
+            qb_prep(c, &b, "SELECT " EVENT_COLS " FROM events",
+                    " ORDER BY ts_ms, id LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_event, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+static json_t *event_json(const store_event *e)
+{
+    return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:f, s:i, s:I, s:s, s:s, s:s}", "id",
+                     (json_int_t)e->id, "person_id", (json_int_t)e->person_id, "ts_ms",
+                     (json_int_t)e->ts_ms, "kind", e->kind, "status", e->status, "camera_id",
+                     (json_int_t)e->camera_id, "confidence", e->confidence, "sightings",
+                     e->sightings, "schedule_id", (json_int_t)e->schedule_id, "slot_day",
+                     e->slot_day, "source", e->source, "reason", e->reason);
+}
+
+rc_status store_event_manual_add(store *s, store_event *e, const char *actor, rc_error *err)
+{
+    cp(e->source, sizeof e->source, "manual");
+    if (!e->reason[0]) return rc_fail(err, RC_ERR_INVALID, "a manual event needs a reason");
+    rc_status st = event_valid(e, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK) st = event_insert_in(c, e, err);
+    if (st == RC_OK) {
+        char *detail = json_text(json_pack("{s:o}", "new", event_json(e)));
+        st = audit_in(c, actor, "event.add", "event", e->id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_correct(store *s, const store_event *e, const char *actor, rc_error *err)
+{
+    store_event v = *e, old;
+    cp(v.source, sizeof v.source, "manual");
+    if (!v.reason[0]) return rc_fail(err, RC_ERR_INVALID, "a correction needs a reason");
+    rc_status st = event_valid(&v, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK) st = event_get_in(c, v.id, &old, err);
+    if (st == RC_OK) st = event_update_in(c, &v, err);
+    if (st == RC_OK) {
+        char *detail = json_text(json_pack("{s:s, s:o, s:o}", "reason", v.reason, "old",
+                                           event_json(&old), "new", event_json(&v)));
+        st = audit_in(c, actor, "event.correct", "event", v.id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_remove(store *s, int64_t id, const char *actor, const char *reason,
+                             rc_error *err)
+{
+    if (!reason || !*reason)
+        return rc_fail(err, RC_ERR_INVALID, "removing an event needs a reason");
+    if (strlen(reason) >= sizeof((store_event *)0)->reason)
+        return too_long(err, "reason", sizeof((store_event *)0)->reason);
+    store_event old;
+    TAKE(s, c, err);
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK) st = event_get_in(c, id, &old, err);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM events WHERE id = ?", NULL, err, "i", id);
+    if (st == RC_OK) {
+        char *detail =
+            json_text(json_pack("{s:s, s:o}", "reason", reason, "old", event_json(&old)));
+        st = audit_in(c, actor, "event.remove", "event", id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+/* ---- unrecognized sightings ----------------------------------------------- */
+
+rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
+                             rc_error *err)
+{
+    if (!FIELD_OK(g, reason)) return rc_fail(err, RC_ERR_INVALID, "unterminated reason");
+    TAKE(s, c, err);
+    int64_t id = 0;
+    rc_status st =
+        qint(c,
+             "INSERT INTO sightings (ts_ms, camera_id, candidate_person_id, "
+             "confidence, liveness, reason, image) VALUES (?, ?, ?, ?, ?, ?, ?) "
+             "RETURNING id",
+             &id, err, "iIIddtb", g->ts_ms, g->camera_id, g->candidate_person_id, g->confidence,
+             g->liveness, g->reason, jpeg && len ? jpeg : NULL, jpeg ? len : (size_t)0);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) return rc_fail(err, st, "sighting refers to an unknown camera");
+    if (st == RC_OK) {
+        g->id = id;
+        g->has_image = jpeg && len;
+    }
+    return st;
+}
+
+static void row_sighting(db_q *q, void *dst)
+{
+    store_sighting *g = dst;
+    g->id = db_i64(q, 0);
+    g->ts_ms = db_i64(q, 1);
+    g->camera_id = db_i64(q, 2);
+    g->candidate_person_id = db_i64(q, 3);
+    g->confidence = db_f64(q, 4);
+    g->liveness = db_f64(q, 5);
+    cp(g->reason, sizeof g->reason, db_text(q, 6));
+    g->has_image = (int)db_i64(q, 7);
+}
+
+rc_status store_sighting_list(store *s, int64_t from_ms, int64_t to_ms, store_page page,
+                              store_sighting **out, size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    if (from_ms) qb_i(&b, "ts_ms >= ?", from_ms);
+    if (to_ms) qb_i(&b, "ts_ms < ?", to_ms);
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM sightings", total, err);
+    if (st == RC_OK) {
+        db_q *q = qb_prep(c, &b,
+                          "SELECT id, ts_ms, camera_id, candidate_person_id, confidence, "
+                          "liveness, reason, CASE WHEN image IS NULL THEN 0 ELSE 1 END "
+                          "FROM sightings",
+                          " ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?", err, 2,
+                          page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_sighting, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_t *len,
+                               rc_error *err)
+{
+    return blob_of(s, "SELECT image FROM sightings WHERE id = ?", id, "sighting", jpeg, len, err);
+}
+
+rc_status store_sighting_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM sightings WHERE id = ?", id, "sighting", err);
+}
+
+rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = qexec(c, "DELETE FROM sightings WHERE ts_ms < ?", &ch, err, "i", before_ms);
+    give(s, c);
+    if (removed) *removed = ch;
+    return st;
+}

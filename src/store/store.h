@@ -1,0 +1,368 @@
+/*
+ * store — where everything Rollcall knows is kept: people, groups, faces and
+ * their embeddings, schedules, holidays, cameras, attendance events,
+ * unrecognized sightings, login accounts, sessions, API keys, the audit log
+ * and settings. One interface over two databases: SQLite (a file path, the
+ * embedded default `./data/rollcall.db`) and PostgreSQL (a `postgres://` URL).
+ *
+ * A store is shared by every thread of the process: each call borrows a
+ * connection from a small pool and returns it before it returns, so calls
+ * may come from any thread at once. Migrations are applied when the store is
+ * opened. Times are Unix milliseconds in UTC; days are "YYYY-MM-DD" strings
+ * in the institution's time zone (see src/attendance).
+ *
+ * Records are plain structs with fixed-size text fields; strings that do not
+ * fit are refused with RC_ERR_LIMIT, never truncated. List functions return
+ * an array the caller frees with free(). Lookups of a missing record return
+ * RC_ERR_NOT_FOUND; a duplicate unique value returns RC_ERR_CONFLICT.
+ */
+#ifndef RC_STORE_H
+#define RC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../rc/rc.h"
+
+typedef struct store store;
+
+typedef enum { STORE_SQLITE, STORE_POSTGRES } store_backend;
+
+#define STORE_DEFAULT_URL "./data/rollcall.db"
+#define STORE_EMBED_MAX   2048 /* largest embedding dimension accepted */
+
+/* ---- opening, migrations, maintenance ------------------------------------ */
+
+enum {
+    STORE_OPEN_NO_MIGRATE = 1, /* open as is (for `rollcall db status`) */
+};
+
+/* Open `url`: a file path (or "sqlite:PATH"), or "postgres://..." /
+ * "postgresql://...". NULL means STORE_DEFAULT_URL. The parent directory of a
+ * SQLite file is created. Pending migrations are applied unless
+ * STORE_OPEN_NO_MIGRATE is given. A database from a newer Rollcall (with
+ * migrations this build does not know) is refused with RC_ERR_UNSUPPORTED. */
+rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err);
+void store_close(store *s);
+store_backend store_kind(const store *s);
+const char *store_backend_name(const store *s); /* "sqlite" or "postgres" */
+
+typedef struct {
+    int version;
+    char name[64];
+    int64_t applied_ms; /* 0 while pending */
+} store_migration;
+
+/* Apply pending migrations, each in its own transaction; *applied (may be
+ * NULL) receives how many ran. Safe to run from several processes at once. */
+rc_status store_migrate(store *s, int *applied, rc_error *err);
+/* Every migration this build knows, with when it was applied (caller frees). */
+rc_status store_migrations(store *s, store_migration **out, size_t *n, rc_error *err);
+/* SQLite: consistent copy into a new file `path` while others keep writing
+ * (online backup API). PostgreSQL: RC_ERR_UNSUPPORTED with pg_dump advice. */
+rc_status store_backup(store *s, const char *path, rc_error *err);
+/* Integrity check ("ok" when healthy) into buf. PostgreSQL: a query round
+ * trip, "ok" when the server answers. */
+rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
+
+/* Paging for list functions: limit 0 means 100; at most 10000. */
+typedef struct {
+    int64_t limit;
+    int64_t offset;
+} store_page;
+
+/* ---- roles, users, sessions, API keys, login failures --------------------- */
+
+/* Roles are fixed by migrations: "admin", "manager", "viewer", "kiosk". */
+typedef struct {
+    char name[32];
+    char description[128];
+} store_role;
+rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err);
+
+typedef struct {
+    int64_t id;
+    char email[256];
+    char name[128];
+    char role[32];
+    char pass_hash[256]; /* argon2id string, made by the caller */
+    int active;
+    int64_t created_ms, updated_ms;
+} store_user;
+
+/* Create (fills id and times); email must be unique, role must exist. */
+rc_status store_user_create(store *s, store_user *u, rc_error *err);
+rc_status store_user_get(store *s, int64_t id, store_user *out, rc_error *err);
+rc_status store_user_get_by_email(store *s, const char *email, store_user *out, rc_error *err);
+/* Update email, name, role, pass_hash and active of user u->id. */
+rc_status store_user_update(store *s, const store_user *u, rc_error *err);
+rc_status store_user_delete(store *s, int64_t id, rc_error *err); /* and its sessions */
+rc_status store_user_list(store *s, store_page page, store_user **out, size_t *n, int64_t *total,
+                          rc_error *err);
+
+typedef struct {
+    char token_hash[96]; /* hash of the cookie token, never the token */
+    int64_t user_id;
+    char csrf[96];
+    int64_t created_ms, expires_ms;
+} store_session;
+rc_status store_session_create(store *s, const store_session *se, rc_error *err);
+/* RC_ERR_NOT_FOUND when missing or expired at now_ms. */
+rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, store_session *out,
+                            rc_error *err);
+rc_status store_session_delete(store *s, const char *token_hash, rc_error *err);
+/* Remove expired sessions; *removed may be NULL. */
+rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    char prefix[32];    /* public part shown to users and used for lookup */
+    char key_hash[256]; /* hash of the secret part */
+    char role[32];
+    int64_t created_ms, last_used_ms;
+    int revoked;
+} store_api_key;
+rc_status store_api_key_create(store *s, store_api_key *k, rc_error *err);
+rc_status store_api_key_get_by_prefix(store *s, const char *prefix, store_api_key *out,
+                                      rc_error *err);
+rc_status store_api_key_list(store *s, store_api_key **out, size_t *n, rc_error *err);
+rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err);
+rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *err);
+
+/* Failed logins, for lock-out: record one, count those since a time, clear. */
+rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err);
+rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
+                                    rc_error *err);
+rc_status store_login_failure_clear(store *s, const char *email, rc_error *err);
+
+/* ---- persons, groups ------------------------------------------------------ */
+
+typedef struct {
+    int64_t id;
+    char external_id[64]; /* student or employee code; "" for none; unique */
+    char name[128];
+    char email[256];
+    char kind[32];         /* free label: "student", "teacher", "employee", ... */
+    int64_t photo_face_id; /* 0: none */
+    int64_t consent_ms;    /* 0: not recorded */
+    int active;
+    int64_t created_ms, updated_ms;
+} store_person;
+
+typedef struct {
+    const char *query; /* substring of name, external id or email (case-insensitive) */
+    int64_t group_id;  /* members of this group only; 0: any */
+    int active_only;
+} store_person_filter;
+
+rc_status store_person_create(store *s, store_person *p, rc_error *err);
+rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err);
+rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,
+                                       rc_error *err);
+rc_status store_person_update(store *s, const store_person *p, rc_error *err);
+/* filter may be NULL. Ordered by name, then id. */
+rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
+                            store_person **out, size_t *n, int64_t *total, rc_error *err);
+/* Delete a person with their faces, embeddings, memberships, schedules and
+ * events in one transaction, and write an audit entry (who, external id,
+ * how many faces; no biometric data). Bumps the gallery version. */
+rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err);
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    char description[512];
+    int64_t created_ms;
+    int64_t member_count; /* filled by get and list */
+} store_group;
+rc_status store_group_create(store *s, store_group *g, rc_error *err);
+rc_status store_group_get(store *s, int64_t id, store_group *out, rc_error *err);
+rc_status store_group_update(store *s, const store_group *g, rc_error *err);
+rc_status store_group_delete(store *s, int64_t id, rc_error *err);
+rc_status store_group_list(store *s, store_page page, store_group **out, size_t *n, int64_t *total,
+                           rc_error *err);
+/* Adding an existing member is not an error. */
+rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
+rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
+/* Person ids of a group / group ids of a person, ascending (caller frees). */
+rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err);
+rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err);
+
+/* ---- faces and the gallery ------------------------------------------------ */
+
+typedef struct {
+    int64_t id;
+    int64_t person_id;
+    char model[64]; /* which embedding model made the vector */
+    double quality;
+    int dim;
+    int64_t created_ms;
+} store_face;
+
+/* Add a face: its embedding (f->dim floats) and optionally its aligned JPEG.
+ * Fills id and created_ms; bumps the gallery version. */
+rc_status store_face_add(store *s, store_face *f, const float *embedding, const void *jpeg,
+                         size_t jpeg_len, rc_error *err);
+rc_status store_face_list(store *s, int64_t person_id, store_face **out, size_t *n, rc_error *err);
+/* The aligned face JPEG (caller frees *jpeg); RC_ERR_NOT_FOUND without one. */
+rc_status store_face_image(store *s, int64_t face_id, unsigned char **jpeg, size_t *len,
+                           rc_error *err);
+/* Remove a face (and its embedding), with an audit entry; bumps the version. */
+rc_status store_face_delete(store *s, int64_t face_id, const char *actor, rc_error *err);
+
+/* Every embedding of active persons, for the in-memory gallery. */
+typedef struct {
+    size_t count;
+    int dim;
+    int64_t *face_ids;
+    int64_t *person_ids;
+    float *vectors;  /* count * dim floats, row-major */
+    int64_t version; /* gallery version this snapshot reflects */
+} store_gallery;
+/* model NULL: all faces (they must share one dimension, else RC_ERR_CORRUPT).
+ * Free with store_gallery_free. */
+rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err);
+void store_gallery_free(store_gallery *g);
+/* A counter raised by every change to faces or persons' active flag, shared
+ * by every process using the database (PostgreSQL also sends NOTIFY
+ * rollcall_gallery with the new version). Reload when it moved. */
+rc_status store_gallery_version(store *s, int64_t *version, rc_error *err);
+
+/* ---- schedules, holidays, settings ---------------------------------------- */
+
+typedef struct {
+    int64_t id;
+    int64_t person_id; /* exactly one of person_id and group_id is non-zero */
+    int64_t group_id;
+    int dow;       /* 0 Sunday .. 6 Saturday */
+    int start_min; /* minutes after local midnight, 0..1439 */
+    int end_min;   /* 1..1440; end <= start means the slot crosses midnight */
+    int grace_min;
+    char label[128]; /* subject, shift, ... */
+} store_schedule;
+rc_status store_schedule_create(store *s, store_schedule *sc, rc_error *err);
+rc_status store_schedule_update(store *s, const store_schedule *sc, rc_error *err);
+rc_status store_schedule_delete(store *s, int64_t id, rc_error *err);
+rc_status store_schedule_get(store *s, int64_t id, store_schedule *out, rc_error *err);
+/* person_id / group_id 0: not filtered. */
+rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, store_schedule **out,
+                              size_t *n, rc_error *err);
+/* The person's own schedules and those of their groups. */
+rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
+                                     rc_error *err);
+
+typedef struct {
+    char day[11]; /* YYYY-MM-DD */
+    char name[128];
+} store_holiday;
+rc_status store_holiday_set(store *s, const char *day, const char *name, rc_error *err);
+rc_status store_holiday_delete(store *s, const char *day, rc_error *err);
+/* Days in [from, to] (inclusive; NULL for open ends). */
+rc_status store_holiday_list(store *s, const char *from, const char *to, store_holiday **out,
+                             size_t *n, rc_error *err);
+
+/* Settings are text; RC_ERR_NOT_FOUND when the key was never set. */
+rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err);
+rc_status store_setting_set(store *s, const char *key, const char *value, rc_error *err);
+
+/* ---- cameras -------------------------------------------------------------- */
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    char url[512];
+    char kind[32];     /* "browser", "mjpeg", "rtsp", "file", "v4l2" */
+    char direction[8]; /* "both", "entry" or "exit" */
+    int enabled;
+    double fps;
+    int64_t created_ms;
+} store_camera;
+rc_status store_camera_create(store *s, store_camera *c, rc_error *err);
+rc_status store_camera_get(store *s, int64_t id, store_camera *out, rc_error *err);
+rc_status store_camera_update(store *s, const store_camera *c, rc_error *err);
+rc_status store_camera_delete(store *s, int64_t id, rc_error *err);
+rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *err);
+
+/* ---- attendance events, unrecognized sightings, audit --------------------- */
+
+typedef struct {
+    int64_t id;
+    int64_t person_id;
+    int64_t ts_ms;        /* when it happened (first sighting of the cluster) */
+    int64_t last_seen_ms; /* last sighting merged into it */
+    char kind[8];         /* "entry" or "exit" */
+    char status[16];      /* "on_time", "late", "early_leave", "outside" */
+    int64_t camera_id;    /* 0: none (manual) */
+    double confidence;    /* best of the merged sightings */
+    float box[4];         /* x, y, w, h of the best sighting, pixels */
+    double liveness;
+    int sightings;       /* how many sightings were merged into it */
+    int64_t schedule_id; /* 0: outside any schedule */
+    char slot_day[11];   /* local day the slot (or day) belongs to */
+    char source[8];      /* "auto" or "manual" */
+    char reason[256];    /* for manual events and corrections */
+    int64_t created_ms, updated_ms;
+} store_event;
+
+typedef struct {
+    int64_t person_id;             /* 0: any */
+    int64_t group_id;              /* 0: any */
+    int64_t camera_id;             /* 0: any */
+    int64_t from_ms, to_ms;        /* [from, to); 0: open */
+    const char *from_day, *to_day; /* slot_day range, inclusive; NULL: open */
+    const char *kind;              /* NULL: both */
+} store_event_filter;
+
+/* Insert (fills id, created/updated). Acknowledged only after commit: with
+ * SQLite the WAL is fsync'd, with PostgreSQL the commit is synchronous. */
+rc_status store_event_insert(store *s, store_event *e, rc_error *err);
+/* Overwrite every field of event e->id (rules use this to merge sightings). */
+rc_status store_event_update(store *s, const store_event *e, rc_error *err);
+rc_status store_event_get(store *s, int64_t id, store_event *out, rc_error *err);
+/* Ordered by time, then id. filter may be NULL. */
+rc_status store_event_list(store *s, const store_event_filter *f, store_page page,
+                           store_event **out, size_t *n, int64_t *total, rc_error *err);
+/* The person's latest event (by last sighting); RC_ERR_NOT_FOUND if none. */
+rc_status store_event_latest(store *s, int64_t person_id, store_event *out, rc_error *err);
+/* Manual add / correction / delete with an audit entry holding the reason and
+ * the original values, in one transaction. */
+rc_status store_event_manual_add(store *s, store_event *e, const char *actor, rc_error *err);
+rc_status store_event_correct(store *s, const store_event *e, const char *actor, rc_error *err);
+rc_status store_event_remove(store *s, int64_t id, const char *actor, const char *reason,
+                             rc_error *err);
+
+typedef struct {
+    int64_t id;
+    int64_t ts_ms;
+    int64_t camera_id;           /* 0: none */
+    int64_t candidate_person_id; /* best match below threshold; 0: none */
+    double confidence, liveness;
+    char reason[32]; /* "below_threshold", "liveness", "unknown" */
+    int has_image;
+} store_sighting;
+rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
+                             rc_error *err);
+rc_status store_sighting_list(store *s, int64_t from_ms, int64_t to_ms, store_page page,
+                              store_sighting **out, size_t *n, int64_t *total, rc_error *err);
+rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_t *len,
+                               rc_error *err);
+rc_status store_sighting_delete(store *s, int64_t id, rc_error *err);
+rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err);
+
+typedef struct {
+    int64_t id;
+    int64_t ts_ms;
+    char actor[128];
+    char action[64]; /* "person.delete", "event.correct", ... */
+    char target_type[32];
+    int64_t target_id;
+    char detail[1024]; /* JSON text */
+} store_audit;
+rc_status store_audit_add(store *s, const char *actor, const char *action, const char *target_type,
+                          int64_t target_id, const char *detail, rc_error *err);
+/* Newest first; target_type NULL and target_id 0 for all. */
+rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
+                           store_audit **out, size_t *n, int64_t *total, rc_error *err);
+
+#endif

@@ -1,0 +1,799 @@
+/*
+ * test_att.c — the attendance rules, time zones, reports and exports, on a
+ * real store (SQLite in a temporary directory). Time is driven explicitly:
+ * every sighting carries its own timestamp, computed from local wall times
+ * in Europe/Berlin so that DST and midnight edges land where intended.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/testdb.h"
+#include "attendance/att.h"
+#include "store/store.h"
+
+#define OK(expr)                                                                                   \
+    do {                                                                                           \
+        rc_error e_;                                                                               \
+        rc_status s_ = (expr);                                                                     \
+        if (s_ != RC_OK) fail_msg("%s: %s (%s)", #expr, e_.msg, rc_status_name(s_));               \
+    } while (0)
+
+/* ---- time zones ----------------------------------------------------------- */
+
+static int64_t utc_ms(int y, int mo, int d, int h, int mi, int s)
+{
+    return (att_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000;
+}
+
+static void zone_matches_the_c_library_over_decades(void **state)
+{
+    (void)state;
+    static const char *zones[] = {"Europe/Berlin", "America/New_York",  "Australia/Sydney",
+                                  "Asia/Kolkata",  "America/Sao_Paulo", "Europe/London"};
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        att_tz *tz;
+        OK(att_tz_load(zones[z], &tz, &e_));
+        setenv("TZ", zones[z], 1); /* the reference; this test is single-threaded */
+        tzset();
+        int checked = 0;
+        /* Every 7 hours 13 minutes from 1975 to 2036: hits all transitions' sides. */
+        for (int64_t t = 157766400; t < 2082758400; t += 7 * 3600 + 13 * 60) {
+            time_t tt = (time_t)t;
+            struct tm tm;
+            localtime_r(&tt, &tm);
+            att_local L;
+            att_tz_local(tz, t * 1000, &L);
+            if (L.year != tm.tm_year + 1900 || L.month != tm.tm_mon + 1 || L.day != tm.tm_mday ||
+                L.hour != tm.tm_hour || L.minute != tm.tm_min || L.wday != tm.tm_wday ||
+                L.utc_offset_s != tm.tm_gmtoff || L.is_dst != (tm.tm_isdst > 0))
+                fail_msg("%s at %lld: got %04d-%02d-%02d %02d:%02d off %d, libc %02d:%02d off %ld",
+                         zones[z], (long long)t, L.year, L.month, L.day, L.hour, L.minute,
+                         L.utc_offset_s, tm.tm_hour, tm.tm_min, tm.tm_gmtoff);
+            checked++;
+        }
+        assert_true(checked > 70000);
+        att_tz_free(tz);
+    }
+    unsetenv("TZ");
+    tzset();
+}
+
+static void dst_gaps_overlaps_and_far_future(void **state)
+{
+    (void)state;
+    att_tz *tz;
+    OK(att_tz_load("Europe/Berlin", &tz, &e_));
+    att_local L;
+    att_tz_local(tz, utc_ms(2026, 3, 29, 0, 59, 59), &L);
+    assert_int_equal(L.hour, 1);
+    assert_int_equal(L.is_dst, 0);
+    att_tz_local(tz, utc_ms(2026, 3, 29, 1, 0, 0), &L);
+    assert_int_equal(L.hour, 3);
+    assert_int_equal(L.utc_offset_s, 7200);
+    int64_t mar29 = att_days_from_civil(2026, 3, 29), oct25 = att_days_from_civil(2026, 10, 25);
+    /* 02:30 does not exist on 29 March: it maps as if the clock had not moved. */
+    assert_int_equal(att_tz_utc(tz, mar29, 150), utc_ms(2026, 3, 29, 1, 30, 0));
+    assert_int_equal(att_tz_utc(tz, mar29, 8 * 60), utc_ms(2026, 3, 29, 6, 0, 0));
+    /* 02:30 happens twice on 25 October: the first one. */
+    assert_int_equal(att_tz_utc(tz, oct25, 150), utc_ms(2026, 10, 25, 0, 30, 0));
+    assert_int_equal(att_tz_utc(tz, oct25, 8 * 60), utc_ms(2026, 10, 25, 7, 0, 0));
+    /* Midnight ending the day (minute 1440) is the next day's 00:00. */
+    assert_int_equal(att_tz_utc(tz, mar29, 1440), att_tz_utc(tz, mar29 + 1, 0));
+    /* After the TZif table: the POSIX footer rule. */
+    att_tz_local(tz, utc_ms(2080, 7, 1, 12, 0, 0), &L);
+    assert_int_equal(L.hour, 14);
+    att_tz_local(tz, utc_ms(2080, 12, 1, 12, 0, 0), &L);
+    assert_int_equal(L.hour, 13);
+    att_tz_free(tz);
+
+    /* A bare POSIX rule behaves like the zone it describes. */
+    att_tz *rule, *ny;
+    OK(att_tz_load("EST5EDT,M3.2.0,M11.1.0", &rule, &e_));
+    OK(att_tz_load("America/New_York", &ny, &e_));
+    for (int64_t t = utc_ms(2026, 1, 1, 0, 0, 0); t < utc_ms(2027, 1, 1, 0, 0, 0);
+         t += 3600 * 1000) {
+        att_local a, b;
+        att_tz_local(rule, t, &a);
+        att_tz_local(ny, t, &b);
+        assert_int_equal(a.utc_offset_s, b.utc_offset_s);
+    }
+    att_tz_free(rule);
+    att_tz_free(ny);
+
+    /* Southern hemisphere: summer in January. */
+    OK(att_tz_load("Australia/Sydney", &tz, &e_));
+    att_tz_local(tz, utc_ms(2026, 1, 15, 0, 0, 0), &L);
+    assert_int_equal(L.utc_offset_s, 11 * 3600);
+    att_tz_free(tz);
+}
+
+static void bad_zones_are_refused(void **state)
+{
+    (void)state;
+    att_tz *tz = NULL;
+    rc_error err;
+    assert_int_equal(att_tz_load("Mars/Olympus_Mons", &tz, &err), RC_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "Mars/Olympus_Mons"));
+    assert_int_equal(att_tz_load("../../etc/passwd", &tz, &err), RC_ERR_INVALID);
+    char path[] = "/tmp/att_tz_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not a zone file at all, just text", 34), 34);
+    close(fd);
+    assert_int_equal(att_tz_load(path, &tz, &err), RC_ERR_CORRUPT);
+    /* A real file cut short. */
+    unsigned char *data;
+    size_t len;
+    OK(rc_read_file("/usr/share/zoneinfo/Europe/Berlin", 1 << 20, &data, &len, &e_));
+    for (size_t cut = 10; cut < len - 200; cut += 97) {
+        FILE *f = fopen(path, "wb");
+        fwrite(data, 1, cut, f);
+        fclose(f);
+        rc_status st = att_tz_load(path, &tz, &err);
+        assert_int_equal(st, RC_ERR_CORRUPT);
+    }
+    /* Garbage counts in a valid-looking header. */
+    memset(data + 20, 0xff, 24);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+    assert_int_equal(att_tz_load(path, &tz, &err), RC_ERR_CORRUPT);
+    free(data);
+    unlink(path);
+    OK(att_tz_load("UTC", &tz, &e_));
+    att_local L;
+    att_tz_local(tz, utc_ms(2026, 6, 1, 12, 0, 0), &L);
+    assert_int_equal(L.hour, 12);
+    att_tz_free(tz);
+    int64_t d;
+    assert_int_equal(att_parse_day("2026-02-29", &d), -1);
+    assert_int_equal(att_parse_day("2028-02-29", &d), 0);
+    assert_int_equal(att_parse_day("2026-1-01", &d), -1);
+}
+
+/* ---- rules fixture -------------------------------------------------------- */
+
+typedef struct {
+    testdb db;
+    store *s;
+    att *a;
+    att_tz *tz;
+    int64_t ann, bob; /* scheduled persons (group "7B") */
+    int64_t free_;    /* no schedule */
+    int64_t group;
+    int64_t sched_mon; /* Monday 08:00-10:00, grace 5 */
+    int64_t cam_both, cam_in, cam_out;
+} fx;
+
+/* UTC ms of a Berlin wall time. */
+static int64_t at(fx *f, int y, int mo, int d, int h, int mi, int s)
+{
+    return att_tz_utc(f->tz, att_days_from_civil(y, mo, d), h * 60 + mi) + s * 1000;
+}
+
+static int64_t person(store *s, const char *ext, const char *name)
+{
+    store_person p = {.active = 1};
+    snprintf(p.external_id, sizeof p.external_id, "%s", ext);
+    snprintf(p.name, sizeof p.name, "%s", name);
+    OK(store_person_create(s, &p, &e_));
+    return p.id;
+}
+
+static int64_t camera(store *s, const char *name, const char *dir)
+{
+    store_camera c = {.enabled = 1, .fps = 5};
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.direction, sizeof c.direction, "%s", dir);
+    OK(store_camera_create(s, &c, &e_));
+    return c.id;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f || !testdb_open(&f->db)) return -1;
+    f->s = f->db.s;
+    rc_error err;
+    if (store_setting_set(f->s, "timezone", "Europe/Berlin", &err) ||
+        store_setting_set(f->s, "min_stay_s", "3600", &err) || att_create(f->s, &f->a, &err) ||
+        att_tz_load("Europe/Berlin", &f->tz, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    f->ann = person(f->s, "S1", "Ann");
+    f->bob = person(f->s, "S2", "Bob");
+    f->free_ = person(f->s, "E1", "Freya");
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "7B");
+    OK(store_group_create(f->s, &g, &e_));
+    f->group = g.id;
+    OK(store_group_add_member(f->s, g.id, f->ann, &e_));
+    OK(store_group_add_member(f->s, g.id, f->bob, &e_));
+    store_schedule sc = {
+        .group_id = g.id, .dow = 1, .start_min = 480, .end_min = 600, .grace_min = 5};
+    snprintf(sc.label, sizeof sc.label, "Maths");
+    OK(store_schedule_create(f->s, &sc, &e_));
+    f->sched_mon = sc.id;
+    f->cam_both = camera(f->s, "hall", "both");
+    f->cam_in = camera(f->s, "door in", "entry");
+    f->cam_out = camera(f->s, "door out", "exit");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    att_destroy(f->a);
+    att_tz_free(f->tz);
+    testdb_free(&f->db);
+    free(f);
+    return 0;
+}
+
+static att_result see(fx *f, int64_t who, int64_t cam, int64_t ts, double conf)
+{
+    att_sighting sg = {.person_id = who,
+                       .ts_ms = ts,
+                       .camera_id = cam,
+                       .confidence = conf,
+                       .box = {10, 20, 100, 120},
+                       .liveness = 0.95};
+    att_result r;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    return r;
+}
+
+/* 2026-03-02 is a Monday. */
+static void entry_then_exit_by_order_last_exit_wins(void **state)
+{
+    fx *f = *state;
+    att_result r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 7, 58, 0), 0.7);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "on_time");
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+    assert_string_equal(r.event.slot_day, "2026-03-02");
+    int64_t entry = r.event.id;
+    r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 8, 1, 0), 0.9); /* within 5 min */
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_int_equal(r.event.id, entry);
+    assert_int_equal(r.event.sightings, 2);
+    assert_true(r.event.confidence == 0.9);
+    r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 8, 30, 0), 0.6); /* before min stay */
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_int_equal(r.event.id, entry);
+    assert_true(r.event.confidence == 0.9); /* best kept */
+    r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 9, 55, 0), 0.8);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "on_time"); /* end 10:00 - grace 5 */
+    int64_t exit_id = r.event.id;
+    r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 10, 20, 0), 0.75);
+    assert_int_equal(r.outcome, ATT_MOVED);
+    assert_int_equal(r.event.id, exit_id);
+    assert_int_equal(r.event.ts_ms, at(f, 2026, 3, 2, 10, 20, 0));
+    store_event_filter flt = {.person_id = f->ann};
+    store_event *ev;
+    size_t n;
+    OK(store_event_list(f->s, &flt, (store_page){0}, &ev, &n, NULL, &e_));
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].sightings, 3);
+    assert_int_equal(ev[1].sightings, 2);
+    free(ev);
+}
+
+static void late_and_early_leave_respect_grace_exactly(void **state)
+{
+    fx *f = *state;
+    /* Start 08:00 + grace 5: 08:05:00.000 is on time, a millisecond later is late. */
+    att_result r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 8, 5, 0), 0.8);
+    assert_string_equal(r.event.status, "on_time");
+    r = see(f, f->bob, f->cam_both, at(f, 2026, 3, 2, 8, 5, 0) + 1, 0.8);
+    assert_string_equal(r.event.status, "late");
+    /* End 10:00 - grace 5: 09:54:59 leaves early, 09:55:00 does not. */
+    r = see(f, f->bob, f->cam_out, at(f, 2026, 3, 2, 9, 54, 59), 0.8);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "early_leave");
+    r = see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 9, 55, 0), 0.8);
+    assert_string_equal(r.event.status, "on_time");
+}
+
+static void camera_direction_decides(void **state)
+{
+    fx *f = *state;
+    att_result r = see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 7, 50, 0), 0.8);
+    assert_string_equal(r.event.kind, "exit"); /* even as the first sighting */
+    r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 8, 0, 0), 0.8);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 8, 20, 0), 0.8);
+    assert_int_equal(r.outcome, ATT_NEW); /* re-entry, outside the window */
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "late");
+}
+
+static void dedup_window_edges(void **state)
+{
+    fx *f = *state;
+    int64_t t0 = at(f, 2026, 3, 2, 8, 0, 0);
+    att_result r = see(f, f->ann, f->cam_in, t0, 0.6);
+    assert_int_equal(r.outcome, ATT_NEW);
+    r = see(f, f->ann, f->cam_in, t0 + 300000 - 1, 0.9); /* 1 ms inside the window */
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_int_equal(r.event.ts_ms, t0); /* the event keeps its first time */
+    assert_int_equal(r.event.last_seen_ms, t0 + 299999);
+    assert_true(r.event.confidence == 0.9);
+    assert_int_equal(r.event.sightings, 2);
+    /* The window counts from the last merged sighting; exactly the window is new. */
+    r = see(f, f->ann, f->cam_in, t0 + 299999 + 300000, 0.7);
+    assert_int_equal(r.outcome, ATT_NEW);
+    /* A window of 0 merges nothing. */
+    OK(store_setting_set(f->s, "dedup_window_s", "0", &e_));
+    OK(att_reload(f->a, &e_));
+    r = see(f, f->bob, f->cam_in, t0, 0.7);
+    r = see(f, f->bob, f->cam_in, t0, 0.7);
+    assert_int_equal(r.outcome, ATT_NEW);
+    /* Lower confidence does not replace the best one's box or camera. */
+    OK(store_setting_set(f->s, "dedup_window_s", "300", &e_));
+    OK(att_reload(f->a, &e_));
+    att_sighting sg = {.person_id = f->free_,
+                       .ts_ms = t0,
+                       .camera_id = f->cam_in,
+                       .confidence = 0.9,
+                       .box = {1, 2, 3, 4},
+                       .liveness = 0.8};
+    att_result rr;
+    OK(att_record(f->a, &sg, NULL, 0, &rr, &e_));
+    sg.ts_ms += 1000;
+    sg.confidence = 0.6;
+    sg.box[0] = 99;
+    sg.camera_id = f->cam_both;
+    OK(att_record(f->a, &sg, NULL, 0, &rr, &e_));
+    assert_int_equal(rr.outcome, ATT_MERGED);
+    assert_true(rr.event.box[0] == 1.0f);
+    assert_int_equal(rr.event.camera_id, f->cam_in);
+}
+
+static void midnight_and_overnight_slots(void **state)
+{
+    fx *f = *state;
+    /* Friday 22:00 -> Saturday 06:00 (dow 5), grace 10. */
+    store_schedule sc = {
+        .person_id = f->free_, .dow = 5, .start_min = 22 * 60, .end_min = 360, .grace_min = 10};
+    snprintf(sc.label, sizeof sc.label, "night shift");
+    OK(store_schedule_create(f->s, &sc, &e_));
+    /* 2026-03-06 is a Friday; she arrives at 00:30 on Saturday. */
+    att_result r = see(f, f->free_, f->cam_both, at(f, 2026, 3, 7, 0, 30, 0), 0.8);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "late");
+    assert_string_equal(r.event.slot_day, "2026-03-06");
+    assert_int_equal(r.event.schedule_id, sc.id);
+    r = see(f, f->free_, f->cam_both, at(f, 2026, 3, 7, 6, 5, 0), 0.8);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "on_time");
+    assert_string_equal(r.event.slot_day, "2026-03-06");
+    /* The local day, not the UTC day: 23:30 UTC on Monday is Tuesday in Berlin. */
+    r = see(f, f->bob, f->cam_both, utc_ms(2026, 3, 2, 23, 30, 0), 0.8);
+    assert_string_equal(r.event.slot_day, "2026-03-03");
+    assert_string_equal(r.event.status, "outside");
+    assert_int_equal(r.event.schedule_id, 0);
+}
+
+static void dst_day_judged_in_local_time(void **state)
+{
+    fx *f = *state;
+    /* Sunday 2026-03-29, the day clocks go forward: class at 08:00 local = 06:00 UTC. */
+    store_schedule sc = {
+        .person_id = f->free_, .dow = 0, .start_min = 480, .end_min = 540, .grace_min = 5};
+    OK(store_schedule_create(f->s, &sc, &e_));
+    att_result r = see(f, f->free_, f->cam_in, utc_ms(2026, 3, 29, 6, 4, 0), 0.8);
+    assert_string_equal(r.event.status, "on_time");
+    assert_int_equal(r.event.schedule_id, sc.id);
+    r = see(f, f->bob, f->cam_in, utc_ms(2026, 3, 29, 6, 6, 0), 0.8); /* no schedule */
+    assert_string_equal(r.event.status, "outside");
+    store_schedule sb = sc;
+    sb.person_id = f->bob;
+    OK(store_schedule_create(f->s, &sb, &e_));
+    r = see(f, f->bob, f->cam_in, utc_ms(2026, 3, 29, 6, 6, 0) + 600000, 0.8);
+    assert_string_equal(r.event.status, "late"); /* 08:16 local */
+    /* In winter time the same 08:00 is 07:00 UTC. */
+    r = see(f, f->free_, f->cam_in, utc_ms(2026, 3, 22, 7, 4, 0), 0.8);
+    assert_string_equal(r.event.status, "on_time");
+    assert_string_equal(r.event.slot_day, "2026-03-22");
+}
+
+static void holidays_have_no_slots_and_no_absences(void **state)
+{
+    fx *f = *state;
+    OK(store_holiday_set(f->s, "2026-03-09", "Spring break", &e_));
+    att_result r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 9, 8, 0, 0), 0.8);
+    assert_string_equal(r.event.status, "outside");
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-15",
+                   .now_ms = at(f, 2026, 4, 1, 0, 0, 0),
+                   .group_id = f->group};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    /* Two Mondays, one a holiday: one slot each for Ann and Bob, both absent. */
+    assert_int_equal(rep.npeople, 2);
+    for (size_t i = 0; i < rep.npeople; i++) {
+        assert_int_equal(rep.people[i].slots, 1);
+        assert_int_equal(rep.people[i].absent, 1);
+    }
+    assert_int_equal(rep.people[0].days_outside, 1); /* Ann came on the holiday */
+    att_report_free(&rep);
+    /* Before the slot ends it is pending, not absent. */
+    q.now_ms = at(f, 2026, 3, 2, 9, 0, 0);
+    q.to_day = "2026-03-02";
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 2);
+    assert_string_equal(rep.rows[0].status, "pending");
+    assert_int_equal(rep.people[0].absent, 0);
+    att_report_free(&rep);
+}
+
+static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
+{
+    fx *f = *state;
+    att_sighting sg = {.person_id = f->ann,
+                       .ts_ms = at(f, 2026, 3, 2, 8, 0, 0),
+                       .confidence = 0.3,
+                       .liveness = 0.9};
+    att_result r;
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_IGNORED);
+    OK(store_setting_set(f->s, "keep_unrecognized", "1", &e_));
+    OK(att_reload(f->a, &e_));
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_UNRECOGNIZED);
+    sg.confidence = 0.9;
+    sg.liveness = 0.1; /* a photo held up to the camera */
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_UNRECOGNIZED);
+    sg.person_id = 0;
+    sg.liveness = 0.9;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    store_sighting *list;
+    size_t n;
+    OK(store_sighting_list(f->s, 0, 0, (store_page){0}, &list, &n, NULL, &e_));
+    assert_int_equal(n, 3);
+    assert_string_equal(list[2].reason, "below_threshold");
+    assert_int_equal(list[2].has_image, 1);
+    assert_string_equal(list[1].reason, "liveness");
+    assert_string_equal(list[0].reason, "unknown");
+    free(list);
+    store_event *ev;
+    OK(store_event_list(f->s, NULL, (store_page){0}, &ev, &n, NULL, &e_));
+    assert_int_equal(n, 0);
+    free(ev);
+    /* Bad sightings are refused with a reason. */
+    rc_error err;
+    sg.person_id = f->ann;
+    sg.ts_ms = 0;
+    assert_int_equal(att_record(f->a, &sg, NULL, 0, &r, &err), RC_ERR_INVALID);
+    sg.ts_ms = at(f, 2026, 3, 2, 8, 0, 0);
+    sg.confidence = 0.0 / 0.0;
+    assert_int_equal(att_record(f->a, &sg, NULL, 0, &r, &err), RC_ERR_INVALID);
+    sg.confidence = 0.9;
+    sg.camera_id = 4711;
+    assert_int_equal(att_record(f->a, &sg, NULL, 0, &r, &err), RC_ERR_NOT_FOUND);
+}
+
+static void manual_events_and_corrections_keep_the_original(void **state)
+{
+    fx *f = *state;
+    rc_error err;
+    store_event e;
+    assert_int_equal(
+        att_manual(f->a, f->ann, at(f, 2026, 3, 2, 8, 20, 0), "entry", "", "mgr", &e, &err),
+        RC_ERR_INVALID);
+    OK(att_manual(f->a, f->ann, at(f, 2026, 3, 2, 8, 20, 0), "entry", "camera was down", "mgr", &e,
+                  &e_));
+    assert_string_equal(e.status, "late");
+    assert_string_equal(e.source, "manual");
+    assert_int_equal(e.schedule_id, f->sched_mon);
+    store_event fixed;
+    OK(att_correct(f->a, e.id, at(f, 2026, 3, 2, 7, 59, 0), NULL, "she was there at 7:59",
+                   "principal", &fixed, &e_));
+    assert_string_equal(fixed.status, "on_time");
+    OK(store_event_get(f->s, e.id, &fixed, &e_));
+    assert_int_equal(fixed.ts_ms, at(f, 2026, 3, 2, 7, 59, 0));
+    store_audit *au;
+    size_t n;
+    OK(store_audit_list(f->s, "event", e.id, (store_page){0}, &au, &n, NULL, &e_));
+    assert_int_equal(n, 2);
+    char old[64];
+    snprintf(old, sizeof old, "\"ts_ms\":%lld", (long long)at(f, 2026, 3, 2, 8, 20, 0));
+    assert_non_null(strstr(au[0].detail, old));
+    assert_non_null(strstr(au[0].detail, "\"status\":\"late\""));
+    assert_string_equal(au[0].actor, "principal");
+    free(au);
+    assert_int_equal(att_correct(f->a, e.id, 0, "lunch", "x", "p", &fixed, &err), RC_ERR_INVALID);
+    assert_int_equal(att_correct(f->a, 999999, 0, NULL, "x", "p", &fixed, &err), RC_ERR_NOT_FOUND);
+    /* Automatic sightings after a manual entry build on it. */
+    att_result r = see(f, f->ann, f->cam_both, at(f, 2026, 3, 2, 9, 58, 0), 0.8);
+    assert_string_equal(r.event.kind, "exit");
+}
+
+static void bad_settings_are_named(void **state)
+{
+    fx *f = *state;
+    rc_error err;
+    att *a2 = NULL;
+    OK(store_setting_set(f->s, "dedup_window_s", "five minutes", &e_));
+    assert_int_equal(att_create(f->s, &a2, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "dedup_window_s"));
+    OK(store_setting_set(f->s, "dedup_window_s", "300", &e_));
+    OK(store_setting_set(f->s, "recognition_threshold", "7", &e_));
+    assert_int_equal(att_reload(f->a, &err), RC_ERR_INVALID);
+    OK(store_setting_set(f->s, "recognition_threshold", "0.4", &e_));
+    OK(store_setting_set(f->s, "timezone", "Mars/Olympus_Mons", &e_));
+    assert_int_equal(att_reload(f->a, &err), RC_ERR_NOT_FOUND);
+    /* A failed reload keeps the previous configuration. */
+    att_config c;
+    att_get_config(f->a, &c);
+    assert_string_equal(c.timezone, "Europe/Berlin");
+    c.dedup_window_s = 120;
+    OK(att_config_save(f->s, &c, &e_));
+    OK(att_reload(f->a, &e_));
+    att_get_config(f->a, &c);
+    assert_int_equal(c.dedup_window_s, 120);
+    assert_true(c.recognition_threshold == 0.5);
+    snprintf(c.timezone, sizeof c.timezone, "Nowhere/Land");
+    assert_int_equal(att_config_save(f->s, &c, &err), RC_ERR_NOT_FOUND);
+}
+
+/* A week of 7B: Ann always on time and stays; Bob late on one Monday,
+ * absent on the other, and Freya (no schedule) drops by once. */
+static void week(fx *f)
+{
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 55, 0), 0.9);
+    see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 10, 5, 0), 0.9);
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 9, 7, 58, 0), 0.9);
+    see(f, f->ann, f->cam_out, at(f, 2026, 3, 9, 9, 58, 0), 0.9);
+    see(f, f->bob, f->cam_in, at(f, 2026, 3, 2, 8, 15, 0), 0.9);
+    see(f, f->bob, f->cam_out, at(f, 2026, 3, 2, 9, 0, 0), 0.9);
+    see(f, f->free_, f->cam_in, at(f, 2026, 3, 4, 12, 0, 0), 0.9);
+    see(f, f->free_, f->cam_out, at(f, 2026, 3, 4, 13, 30, 0), 0.9);
+}
+
+static void reports_count_and_rate(void **state)
+{
+    fx *f = *state;
+    week(f);
+    att_query q = {
+        .from_day = "2026-03-01", .to_day = "2026-03-14", .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.npeople, 3);
+    const att_person_summary *ann = NULL, *bob = NULL, *fr = NULL;
+    for (size_t i = 0; i < rep.npeople; i++) {
+        if (rep.people[i].person_id == f->ann) ann = &rep.people[i];
+        if (rep.people[i].person_id == f->bob) bob = &rep.people[i];
+        if (rep.people[i].person_id == f->free_) fr = &rep.people[i];
+    }
+    assert_non_null(ann);
+    assert_non_null(bob);
+    assert_non_null(fr);
+    assert_int_equal(ann->slots, 2);
+    assert_int_equal(ann->present, 2);
+    assert_int_equal(ann->late, 0);
+    assert_int_equal(ann->on_site_ms, (130 + 120) * 60000LL);
+    assert_int_equal(ann->first_entry_ms, at(f, 2026, 3, 2, 7, 55, 0));
+    assert_int_equal(ann->last_exit_ms, at(f, 2026, 3, 9, 9, 58, 0));
+    assert_int_equal(bob->present, 1);
+    assert_int_equal(bob->late, 1);
+    assert_int_equal(bob->early_leave, 1);
+    assert_int_equal(bob->absent, 1);
+    assert_int_equal(fr->slots, 0);
+    assert_int_equal(fr->days_outside, 1);
+    assert_int_equal(fr->on_site_ms, 90 * 60000LL);
+    assert_int_equal(rep.ngroups, 1);
+    assert_int_equal(rep.groups[0].members, 2);
+    assert_int_equal(rep.groups[0].slots, 4);
+    assert_true(rep.groups[0].present_rate == 0.75);
+    assert_true(rep.groups[0].late_rate == 1.0 / 3.0);
+    att_report_free(&rep);
+
+    /* Per person, per day. */
+    q = (att_query){
+        .from_day = "2026-03-02", .to_day = "2026-03-02", .person_id = f->bob, .now_ms = q.now_ms};
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 1);
+    assert_string_equal(rep.rows[0].status, "late");
+    assert_string_equal(rep.rows[0].label, "Maths");
+    assert_int_equal(rep.rows[0].on_site_ms, 45 * 60000LL);
+    att_report_free(&rep);
+
+    rc_error err;
+    q.to_day = "2026-02-01";
+    assert_int_equal(att_report_build(f->a, &q, &rep, &err), RC_ERR_INVALID);
+    q.from_day = "2020-01-01";
+    q.to_day = "2026-01-01";
+    assert_int_equal(att_report_build(f->a, &q, &rep, &err), RC_ERR_LIMIT);
+    q.from_day = "yesterday";
+    assert_int_equal(att_report_build(f->a, &q, &rep, &err), RC_ERR_INVALID);
+}
+
+/* Split one CSV line (RFC 4180, no embedded newlines) into cells. */
+static int csv_split(const char *line, char cells[16][200])
+{
+    int n = 0;
+    const char *p = line;
+    while (n < 16) {
+        char *o = cells[n];
+        size_t k = 0;
+        if (*p == '"') {
+            p++;
+            while (*p && !(*p == '"' && p[1] != '"')) {
+                if (*p == '"') p++;
+                if (k < 199) o[k++] = *p;
+                p++;
+            }
+            if (*p == '"') p++;
+        } else {
+            while (*p && *p != ',' && *p != '\r' && *p != '\n')
+                if (k < 199) o[k++] = *p++;
+        }
+        o[k] = 0;
+        n++;
+        if (*p != ',') break;
+        p++;
+    }
+    return n;
+}
+
+static void csv_export_reads_back(void **state)
+{
+    fx *f = *state;
+    store_person p;
+    OK(store_person_get(f->s, f->bob, &p, &e_));
+    snprintf(p.name, sizeof p.name, "=HYPERLINK(\"x\"), Bob");
+    OK(store_person_update(f->s, &p, &e_));
+    week(f);
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-09",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    char path[] = "/tmp/att_csv_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *out = fdopen(fd, "w");
+    OK(att_export_csv(&rep, f->tz, out, &e_));
+    fclose(out);
+    FILE *in = fopen(path, "r");
+    char line[1024], cells[16][200];
+    assert_non_null(fgets(line, sizeof line, in));
+    assert_int_equal(csv_split(line, cells), 12);
+    assert_string_equal(cells[0], "day");
+    assert_string_equal(cells[11], "minutes_on_site");
+    int rows = 0, found_ann = 0, found_bob = 0;
+    while (fgets(line, sizeof line, in)) {
+        assert_non_null(strstr(line, "\r\n"));
+        assert_int_equal(csv_split(line, cells), 12);
+        rows++;
+        if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
+            found_ann = 1;
+            assert_string_equal(cells[3], "Maths");
+            assert_string_equal(cells[4], "08:00");
+            assert_string_equal(cells[5], "10:00");
+            assert_string_equal(cells[6], "present");
+            assert_string_equal(cells[9], "07:55");
+            assert_string_equal(cells[10], "10:05");
+            assert_string_equal(cells[11], "130");
+        }
+        if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
+            found_bob = 1;
+            assert_string_equal(cells[2], "'=HYPERLINK(\"x\"), Bob"); /* defused */
+            assert_string_equal(cells[6], "absent");
+            assert_string_equal(cells[9], "");
+        }
+    }
+    fclose(in);
+    unlink(path);
+    assert_int_equal(rows, 4);
+    assert_true(found_ann && found_bob);
+    att_report_free(&rep);
+}
+
+static char *run_capture(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) n += got;
+    buf[n] = 0;
+    pclose(p);
+    return buf;
+}
+
+static void xlsx_export_unzips_to_expected_rows(void **state)
+{
+    fx *f = *state;
+    week(f);
+    att_query q = {
+        .from_day = "2026-03-02", .to_day = "2026-03-09", .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    char dir[] = "/tmp/att_xlsx_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], cmd[300];
+    snprintf(path, sizeof path, "%s/report.xlsx", dir);
+    OK(att_export_xlsx(&rep, f->tz, path, &e_));
+    snprintf(cmd, sizeof cmd, "unzip -Z1 %s", path);
+    char *list = run_capture(cmd);
+    assert_non_null(strstr(list, "xl/worksheets/sheet1.xml"));
+    assert_non_null(strstr(list, "xl/worksheets/sheet2.xml"));
+    free(list);
+    snprintf(cmd, sizeof cmd, "unzip -p %s xl/workbook.xml", path);
+    char *wb = run_capture(cmd);
+    assert_non_null(strstr(wb, "name=\"Summary\""));
+    assert_non_null(strstr(wb, "name=\"Detail\""));
+    free(wb);
+    snprintf(cmd, sizeof cmd, "unzip -p %s xl/worksheets/sheet2.xml", path);
+    char *det = run_capture(cmd);
+    /* Header + Ann, Bob on two Mondays + Freya's Wednesday = 6 rows. */
+    int rows = 0;
+    for (char *p = det; (p = strstr(p, "<row ")); p++) rows++;
+    assert_int_equal(rows, 6);
+    assert_non_null(strstr(det, "<t>minutes_on_site</t>"));
+    assert_non_null(strstr(det, "<t>Maths</t>"));
+    assert_non_null(strstr(det, "<t>absent</t>"));
+    assert_non_null(strstr(det, "<t>outside</t>"));
+    assert_non_null(strstr(det, "<t>07:55</t>"));
+    /* Ann's 130 minutes on 2 March, as a number. */
+    assert_non_null(strstr(det, "<v>130</v>"));
+    free(det);
+    snprintf(cmd, sizeof cmd, "unzip -p %s xl/worksheets/sheet1.xml", path);
+    char *sum = run_capture(cmd);
+    assert_non_null(strstr(sum, "<t>present_rate</t>"));
+    assert_non_null(strstr(sum, "<t>7B</t>"));
+    assert_non_null(strstr(sum, "<t>Freya</t>"));
+    assert_non_null(strstr(sum, "<v>0.75</v>")); /* 7B: 3 of 4 slots present */
+    free(sum);
+    unlink(path);
+    rmdir(dir);
+    rc_error err;
+    assert_int_equal(att_export_xlsx(&rep, f->tz, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
+    att_report_free(&rep);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(zone_matches_the_c_library_over_decades),
+        cmocka_unit_test(dst_gaps_overlaps_and_far_future),
+        cmocka_unit_test(bad_zones_are_refused),
+        cmocka_unit_test_setup_teardown(entry_then_exit_by_order_last_exit_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(late_and_early_leave_respect_grace_exactly, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(camera_direction_decides, setup, teardown),
+        cmocka_unit_test_setup_teardown(dedup_window_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(midnight_and_overnight_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(dst_day_judged_in_local_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(holidays_have_no_slots_and_no_absences, setup, teardown),
+        cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(bad_settings_are_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(reports_count_and_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(csv_export_reads_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(xlsx_export_unzips_to_expected_rows, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("attendance", tests, NULL, NULL);
+}
