@@ -215,7 +215,10 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
         if (s < thr) continue;
         const float *b = bx + 4 * i;
         face_box fb = {x + b[0] * rw, y + b[1] * rh, x + b[2] * rw, y + b[3] * rh, s};
-        if (fb.x1 - fb.x0 < 2 || fb.y1 - fb.y0 < 2) continue;
+        /* Written so that NaN boxes are dropped too. */
+        if (!(fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2 && fabsf(fb.x0) < 1e6f &&
+              fabsf(fb.y0) < 1e6f && fabsf(fb.x1) < 1e6f && fabsf(fb.y1) < 1e6f))
+            continue;
         if (*n == *cap) {
             int nc = *cap ? *cap * 2 : 64;
             face_box *nb = realloc(*boxes, sizeof **boxes * (size_t)nc);
