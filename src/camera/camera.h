@@ -64,7 +64,7 @@ typedef enum {
 typedef enum { CAM_DIR_BOTH, CAM_DIR_ENTRY, CAM_DIR_EXIT } cam_direction;
 
 typedef struct {
-    const char *name;            /* label for logs and status (copied) */
+    const char *name;            /* label for logs and status (copied); default: the URL */
     const char *url;             /* http(s)://, rtsp://, file path, /dev/videoN (copied) */
     cam_kind kind;               /* CAM_KIND_AUTO (0) picks from the URL */
     cam_direction direction;     /* carried for the attendance rules */
@@ -135,8 +135,10 @@ struct json_t *cam_status_json(const cam_status *st);
 typedef struct cam_camera cam_camera;
 
 /* Create a camera and start its thread (unless cfg->disabled). Fails only on
- * a configuration the camera could never use (no URL, unknown scheme):
- * unreachable sources are retried and show in the status. */
+ * a configuration the camera could never use (no URL, an MJPEG or snapshot
+ * kind without http://, max_fps out of 0..1000): unreachable sources are
+ * retried and show in the status; an unknown URL scheme shows as
+ * CAM_STATE_ERROR. */
 rc_status cam_camera_create(const cam_config *cfg, cam_camera **out, rc_error *err);
 /* Stop the thread (promptly, even mid-connection) and free everything. */
 void cam_camera_destroy(cam_camera *c);
@@ -187,6 +189,10 @@ rc_status cam_manager_add(cam_manager *m, int id, const cam_config *cfg, rc_erro
 rc_status cam_manager_remove(cam_manager *m, int id, rc_error *err);
 rc_status cam_manager_set_enabled(cam_manager *m, int id, bool on, rc_error *err);
 rc_status cam_manager_status(cam_manager *m, int id, cam_status *out, rc_error *err);
+/* Everything about one camera as a new JSON object (caller json_decref()s):
+ * {"id","name","url" (password redacted),"kind","direction", ...the fields of
+ * cam_status_json}. For GET /api/v1/cameras. */
+rc_status cam_manager_describe(cam_manager *m, int id, struct json_t **out, rc_error *err);
 /* The camera's most recent frame (caller unrefs), or NULL (no such camera or no frame). */
 cam_frame *cam_manager_last_frame(cam_manager *m, int id);
 /* Fill ids[0..cap) with the camera ids in the order they were added; returns
@@ -197,7 +203,7 @@ size_t cam_manager_list(cam_manager *m, int *ids, size_t cap);
 
 /* Reconnect delay before attempt number `attempt` (0 = first retry):
  * d = min(max_ms, base_ms * 2^attempt), then "equal jitter": a value in
- * [d/2, d] drawn from *rng (a per-caller xorshift state, never 0). */
+ * [d/2, d] drawn from *rng (a per-caller xorshift state; 0 means a fixed seed). */
 unsigned cam_backoff_ms(unsigned base_ms, unsigned max_ms, unsigned attempt, uint64_t *rng);
 
 #endif

@@ -7,6 +7,7 @@
  * in order, and a slow callback only delays (and eventually drops frames of)
  * the camera it is working for.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,33 @@ rc_status cam_manager_set_enabled(cam_manager *m, int id, bool on, rc_error *err
 rc_status cam_manager_status(cam_manager *m, int id, cam_status *out, rc_error *err)
 {
     WITH_CAMERA(m, id, err, cam_camera_status(cam_, out));
+    return RC_OK;
+}
+
+rc_status cam_manager_describe(cam_manager *m, int id, json_t **out, rc_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&m->mu);
+    entry *e = find(m, id, NULL);
+    if (!e) {
+        pthread_mutex_unlock(&m->mu);
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no camera %d", id);
+    }
+    cam_status st;
+    cam_camera_status(e->cam, &st);
+    json_t *j =
+        json_pack("{s:i, s:s, s:s, s:s, s:s}", "id", id, "name", cam_camera_name(e->cam), "url",
+                  cam_camera_url(e->cam), "kind", cam_kind_name(cam_camera_kind(e->cam)),
+                  "direction", cam_direction_name(cam_camera_direction(e->cam)));
+    pthread_mutex_unlock(&m->mu);
+    json_t *sj = cam_status_json(&st);
+    if (!j || !sj || json_object_update(j, sj) != 0) {
+        json_decref(j);
+        json_decref(sj);
+        return rc_fail(err, RC_ERR_NOMEM, "camera %d: out of memory describing it", id);
+    }
+    json_decref(sj);
+    *out = j;
     return RC_OK;
 }
 

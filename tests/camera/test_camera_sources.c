@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -578,6 +579,22 @@ static void manager_keeps_good_cameras_flowing_beside_bad_ones(void **state)
         assert_int_equal(st.frames, 0);
         assert_true(st.state == CAM_STATE_BACKOFF || st.state == CAM_STATE_CONNECTING);
     }
+
+    /* What GET /api/v1/cameras shows. */
+    json_t *d;
+    assert_int_equal(cam_manager_describe(m, 3, &d, &err), RC_OK);
+    assert_int_equal(json_integer_value(json_object_get(d, "id")), 3);
+    assert_string_equal(json_string_value(json_object_get(d, "kind")), "ffmpeg");
+    assert_string_equal(json_string_value(json_object_get(d, "direction")), "exit");
+    assert_string_equal(json_string_value(json_object_get(d, "url")), path);
+    assert_true(json_integer_value(json_object_get(d, "frames")) > 0);
+    assert_true(json_is_string(json_object_get(d, "last_frame_at")));
+    json_decref(d);
+    assert_int_equal(cam_manager_describe(m, 10, &d, &err), RC_OK); /* a bad source */
+    assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")), "HTTP 404"));
+    json_decref(d);
+    assert_int_equal(cam_manager_describe(m, 99, &d, &err), RC_ERR_NOT_FOUND);
+    assert_null(d);
 
     /* Snapshot of the last frame, disable and remove at run time. */
     cam_frame *last = cam_manager_last_frame(m, 3);
