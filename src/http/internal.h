@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "../attendance/att.h"
+#include "../camera/camera.h"
+#include "../image/image.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -297,8 +299,10 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
-    char dummy_hash[256]; /* verified against when an e-mail is unknown */
-    att *att;             /* attendance rules (with a store) */
+    char dummy_hash[256];         /* verified against when an e-mail is unknown */
+    att *att;                     /* attendance rules (with a store) */
+    struct http_vision *vision;   /* face models and gallery; NULL without models */
+    struct http_cameras *cameras; /* camera manager; NULL without models */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -356,6 +360,50 @@ enum MHD_Result http_h_export(http_req *r);
 enum MHD_Result http_h_report_summary(http_req *r);
 enum MHD_Result http_h_report_daily(http_req *r);
 enum MHD_Result http_h_dashboard(http_req *r);
+/* Face endpoints (api_face.c). */
+enum MHD_Result http_h_recognize(http_req *r);
+enum MHD_Result http_h_process_frame(http_req *r);
+enum MHD_Result http_h_detect(http_req *r);
+enum MHD_Result http_h_verify(http_req *r);
+enum MHD_Result http_h_faces_upload(http_req *r);
+enum MHD_Result http_h_faces_list(http_req *r);
+enum MHD_Result http_h_faces_delete(http_req *r);
+enum MHD_Result http_h_face_image(http_req *r);
+enum MHD_Result http_h_person_photo(http_req *r);
+enum MHD_Result http_h_process_images(http_req *r);
+enum MHD_Result http_h_import(http_req *r);
+/* Loaded face models, per-thread workers and the gallery. */
+typedef struct http_vision http_vision;
+rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
+                             rc_error *err);
+void http_vision_destroy(http_vision *v);
+
+/* What a camera frame showed, for the annotated snapshot. */
+#define HTTP_FRAME_FACES 32
+typedef struct {
+    float x0, y0, x1, y1;
+    bool known;
+    char label[64];
+} http_frame_face;
+typedef struct {
+    int n;
+    http_frame_face face[HTTP_FRAME_FACES];
+} http_frame_faces;
+/* Recognize one camera frame: attendance marked for camera_id, events and
+ * the recognition published. */
+rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
+                            http_frame_faces *out, rc_error *err);
+
+/* The cameras the server pulls frames from (api_camera.c). */
+typedef struct http_cameras http_cameras;
+rc_status http_cameras_start(http_server *srv, unsigned workers, rc_error *err);
+void http_cameras_stop(http_server *srv);
+/* Start (or restart with new settings) the camera; browser cameras only stop. */
+rc_status http_camera_apply(http_server *srv, const store_camera *c, rc_error *err);
+void http_camera_forget(http_server *srv, int64_t id);
+/* The camera's run-time status as JSON (new reference). */
+json_t *http_camera_status(http_server *srv, const store_camera *c);
+enum MHD_Result http_h_camera_snapshot(http_req *r);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

@@ -67,6 +67,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
     {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
     {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
+    {"GET", "/api/v1/cameras/{id}/snapshot", ADMIN, 0, http_h_camera_snapshot},
     /* attendance */
     {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
     {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},
@@ -75,6 +76,19 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
     {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},
     {"GET", "/api/v1/dashboard", ADMIN | MANAGER, 0, http_h_dashboard},
+    /* faces and recognition */
+    {"GET", "/api/v1/persons/{id}/photo", ADMIN | MANAGER, 0, http_h_person_photo},
+    {"GET", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, 0, http_h_faces_list},
+    {"POST", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, HTTP_BODY_UPLOAD, http_h_faces_upload},
+    {"DELETE", "/api/v1/persons/{id}/faces/{face_id}", ADMIN | MANAGER, 0, http_h_faces_delete},
+    {"GET", "/api/v1/faces/{face_id}/image", ADMIN | MANAGER, 0, http_h_face_image},
+    {"POST", "/api/v1/import", ADMIN | MANAGER, HTTP_BODY_UPLOAD | HTTP_BIG_UPLOAD, http_h_import},
+    {"POST", "/api/v1/recognize", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_recognize},
+    {"POST", "/api/v1/detect", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD, http_h_detect},
+    {"POST", "/api/v1/verify", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD, http_h_verify},
+    /* the earlier Python services' endpoints */
+    {"POST", "/process-images", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_process_images},
+    {"POST", "/process_frame", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_process_frame},
 };
 const size_t http_route_count = sizeof http_routes / sizeof http_routes[0];
 
@@ -89,11 +103,14 @@ enum MHD_Result http_h_healthz(http_req *r)
 {
     http_server *srv = r->srv;
     double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
-    json_t *body = json_pack(
-        "{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
-        "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "", "available",
-        string_list(srv->cfg.models_available), "loaded", string_list(srv->cfg.models_loaded), "db",
-        srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
+    static const char *const used[] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_feature.onnx",
+                                       "fr_liveness.onnx", NULL};
+    json_t *body =
+        json_pack("{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION,
+                  "uptime_s", up, "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "",
+                  "available", string_list(srv->cfg.models_available), "loaded",
+                  string_list(srv->vision ? used : srv->cfg.models_loaded), "db",
+                  srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 

@@ -79,7 +79,8 @@ enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *conte
 
 struct MHD_Response *http_json_response(json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) return NULL;
     struct MHD_Response *resp =
@@ -95,7 +96,8 @@ struct MHD_Response *http_json_response(json_t *body)
 
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) {
         text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
@@ -411,10 +413,17 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         size_t n = *upload_size;
         *upload_size = 0;
         if (rc_mono_ms() - r->t0 > srv->cfg.limits.request_time_s * 1000.0) {
-            r->status = MHD_HTTP_REQUEST_TIMEOUT;
             rc_log(RC_LOG_WARN, "%s %s from %s: body took longer than %us; closing", method, url,
                    r->ip, srv->cfg.limits.request_time_s);
-            return MHD_NO;
+            /* Answer 408 (libmicrohttpd sends it and closes the connection);
+             * if it cannot be queued mid-upload, just close. */
+            if (http_reply_error(r, MHD_HTTP_REQUEST_TIMEOUT, "request_timeout",
+                                 "the request took longer than %u s to arrive",
+                                 srv->cfg.limits.request_time_s) != MHD_YES) {
+                r->status = MHD_HTTP_REQUEST_TIMEOUT;
+                return MHD_NO;
+            }
+            return MHD_YES;
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
         if (!wants_body || r->body_too_large) return MHD_YES;
@@ -607,6 +616,13 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
+    if (cfg->store && cfg->models_dir && cfg->models_available && cfg->models_available[0]) {
+        rc_error verr;
+        if (http_vision_create(cfg->models_dir, threads, &srv->vision, &verr) != RC_OK)
+            rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", verr.msg);
+        else if (http_cameras_start(srv, threads, &verr) != RC_OK)
+            rc_log(RC_LOG_WARN, "cameras not started: %s", verr.msg);
+    }
     srv->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -664,12 +680,14 @@ void http_server_stop(http_server *srv)
     }
     pthread_mutex_unlock(&srv->lock);
     if (srv->heartbeat_running) pthread_join(srv->heartbeat, NULL);
+    http_cameras_stop(srv); /* frames in flight finish while the hub still exists */
     /* Event streams end their responses; then the daemon can go. */
     if (srv->hub) http_hub_destroy(srv->hub);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
     if (srv->att) att_destroy(srv->att);
+    http_vision_destroy(srv->vision);
     if (srv->own_metrics) http_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);

@@ -186,7 +186,7 @@ enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r)
 
 void http_hub_publish(http_hub *h, const char *event, const json_t *data)
 {
-    char *json = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *json = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
     if (!json) return;
     size_t n = strlen(json) + strlen(event) + 32;
     char *msg = malloc(n);

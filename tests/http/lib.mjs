@@ -73,8 +73,8 @@ export class Client {
     const res = await fetch(new URL(path.replace(/^\//, ''), this.base), { method, headers: h, body: data });
     const ct = res.headers.get('content-type') || '';
     let out;
-    if (ct.includes('json')) out = await res.json();
-    else if (ct.startsWith('text/') || ct.includes('ndjson')) out = await res.text();
+    if (ct.startsWith('text/') || ct.includes('ndjson')) out = await res.text();
+    else if (ct.includes('json')) out = await res.json();
     else out = Buffer.from(await res.arrayBuffer());
     return { status: res.status, body: out, headers: res.headers };
   }
@@ -87,14 +87,15 @@ export class Client {
 
 // Start a server with a fresh data directory and sign in one caller per
 // role: admin, manager and member (sessions) and device (an API key).
-export async function startWithRoles({ args = [] } = {}) {
+export async function startWithRoles({ args = [], models = false } = {}) {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { startServer } = await import('../lib/server.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'rollcall-api-'));
   const srv = await startServer({
-    args: ['--data', join(dir, 'data'), '--admin-email', 'admin@example.org', '--admin-password', 'admin-pass-1', ...args],
+    args: ['--data', join(dir, 'data'), '--admin-email', 'admin@example.org', '--admin-password', 'admin-pass-1',
+      '--models', models ? process.env.ROLLCALL_MODELS : join(dir, 'no-models'), ...args],
   });
   const admin = new Client(srv.url);
   await admin.login('admin@example.org', 'admin-pass-1');

@@ -1,0 +1,341 @@
+// face.test.mjs — the endpoints that look at pictures, with the real models
+// on real photos (../shared/testdata/faces): enrollment with per-file
+// results, face lists and crops, recognize (known, unknown, mark=true making
+// an attendance event, live events on the stream), detect, verify, dataset
+// import streamed as NDJSON, deleting faces and persons, the compatibility
+// endpoints exactly as the earlier Python clients called them, and broken
+// images and multipart bodies.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startWithRoles, multipart, rawRequest, Client } from './lib.mjs';
+
+const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+const photo = (rel) => readFileSync(join(FACES, rel));
+const ANG = (n) => photo(`id/deepface_angelina/${n}.jpg`);
+const P01 = (n) => photo(`id/deepface_person01/${n}.jpg`);
+const NOFACE = () => photo('noface/ocv4n_banana.jpg');
+const CORRUPT = () => ANG(4).subarray(0, 5000);
+let env, admin, port;
+
+before(async () => {
+  env = await startWithRoles({ models: true, args: ['--max-files', '8'] });
+  admin = env.admin;
+  port = new URL(env.srv.url).port;
+  const h = await (await fetch(new URL('healthz', env.srv.url))).json();
+  assert.ok(h.models.loaded.includes('fr_feature.onnx'), 'models loaded');
+});
+after(async () => { assert.equal(await env.stop(), 0); });
+
+async function newPerson(ext, first) {
+  const r = await env.manager.post('/api/v1/persons', { external_id: ext, first_name: first, last_name: 'Test', kind: 'employee' });
+  assert.equal(r.status, 201);
+  return r.body.id;
+}
+
+test('enrollment answers per file: accepted with quality, or the reason', async () => {
+  const id = await newPerson('ANG', 'Angelina');
+  const mp = multipart([
+    { name: 'file', filename: '1.jpg', type: 'image/jpeg', data: ANG(1) },
+    { name: 'file', filename: '2.jpg', type: 'image/jpeg', data: ANG(2) },
+    { name: 'file', filename: 'banana.jpg', type: 'image/jpeg', data: NOFACE() },
+    { name: 'file', filename: 'broken.jpg', type: 'image/jpeg', data: CORRUPT() },
+    { name: 'file', filename: 'notes.txt', type: 'text/plain', data: Buffer.from('hello') },
+  ]);
+  const r = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const byFile = Object.fromEntries(r.body.results.map((x) => [x.file, x]));
+  for (const f of ['1.jpg', '2.jpg']) {
+    assert.equal(byFile[f].accepted, true, JSON.stringify(byFile[f]));
+    assert.ok(byFile[f].face_id > 0);
+    assert.equal(byFile[f].reason, null);
+    assert.equal(byFile[f].quality.ok, true);
+    for (const k of ['score', 'size', 'sharpness', 'yaw', 'pitch', 'roll']) assert.equal(typeof byFile[f].quality[k], 'number', k);
+  }
+  assert.equal(byFile['banana.jpg'].accepted, false);
+  assert.match(byFile['banana.jpg'].reason, /no face/);
+  assert.equal(byFile['broken.jpg'].accepted, false);
+  assert.match(byFile['broken.jpg'].reason, /corrupt|truncated/);
+  assert.equal(byFile['notes.txt'].accepted, false);
+  // One raw JPEG body works too.
+  const raw = await env.manager.req('POST', `/api/v1/persons/${id}/faces`, { body: ANG(5), type: 'image/jpeg' });
+  assert.equal(raw.status, 200);
+  assert.equal(raw.body.results.length, 1);
+  assert.equal(raw.body.results[0].accepted, true);
+  const list = await env.manager.get(`/api/v1/persons/${id}/faces`);
+  assert.equal(list.body.length, 3);
+  for (const f of list.body) {
+    assert.match(f.model_id, /fr_feature/);
+    assert.equal(typeof f.quality.score, 'number');
+  }
+  const p = await env.manager.get(`/api/v1/persons/${id}`);
+  assert.equal(p.body.face_count, 3);
+  const img = await env.manager.get(`/api/v1/faces/${list.body[0].id}/image`);
+  assert.equal(img.status, 200);
+  assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  assert.equal(img.body[0], 0xff);
+  assert.equal(img.body[1], 0xd8);
+  const ph = await env.manager.get(`/api/v1/persons/${id}/photo`);
+  assert.equal(ph.status, 200);
+  assert.equal(ph.headers.get('content-type'), 'image/jpeg');
+  const other = await newPerson('NOPHOTO', 'Nobody');
+  assert.equal((await env.manager.get(`/api/v1/persons/${other}/photo`)).status, 404);
+});
+
+test('recognize names the enrolled person, leaves a stranger unknown, and marks attendance for devices', async () => {
+  const ac = new AbortController();
+  const stream = await fetch(new URL('api/v1/events', env.srv.url), { headers: env.device.headers(), signal: ac.signal });
+  assert.equal(stream.status, 200);
+  let r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: ANG(3), type: 'image/jpeg' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.width > 0 && r.body.height > 0 && r.body.ms > 0);
+  assert.equal(r.body.faces.length, 1);
+  const f = r.body.faces[0];
+  assert.equal(f.identity.external_id, 'ANG');
+  assert.equal(f.identity.name, 'Angelina Test');
+  assert.ok(f.confidence > 0.5, `confidence ${f.confidence}`);
+  assert.equal(f.landmarks.length, 5);
+  for (const k of ['x', 'y', 'w', 'h']) assert.equal(typeof f.box[k], 'number');
+  assert.equal(typeof f.liveness, 'number');
+  assert.equal(typeof f.live, 'boolean');
+  assert.ok(f.event, 'mark=true from a device made an event');
+  assert.equal(f.event.type, 'entry');
+  assert.equal(f.event.new, true);
+  assert.equal(f.event.status, 'outside_schedule');
+  const evId = f.event.id;
+  // The same face again inside the de-duplication window merges.
+  r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: ANG(6), type: 'image/jpeg' });
+  assert.equal(r.body.faces[0].event.id, evId);
+  assert.equal(r.body.faces[0].event.new, false);
+  const att = await env.manager.get(`/api/v1/attendance?person_id=${r.body.faces[0].identity.person_id}`);
+  assert.equal(att.body.total, 1);
+  assert.equal(att.body.items[0].count, 2);
+  assert.equal(att.body.items[0].manual, false);
+  assert.ok(att.body.items[0].confidence > 0.5);
+  // Without mark, nothing is recorded; a stranger is unknown.
+  r = await env.device.req('POST', '/api/v1/recognize', { body: P01(1), type: 'image/jpeg' });
+  assert.equal(r.body.faces.length, 1);
+  assert.equal(r.body.faces[0].identity, null);
+  assert.equal(r.body.faces[0].event, null);
+  // Multipart `file` works the same.
+  const mp = multipart([{ name: 'file', filename: 'f.jpg', type: 'image/jpeg', data: ANG(7) }]);
+  r = await env.device.req('POST', '/api/v1/recognize', { body: mp.body, type: mp.type });
+  assert.equal(r.body.faces[0].identity.external_id, 'ANG');
+  assert.equal(r.body.faces[0].event, null);
+  // No faces at all is an empty list, not an error.
+  r = await env.device.req('POST', '/api/v1/recognize', { body: NOFACE(), type: 'image/jpeg' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.faces, []);
+  // The live stream saw the recognition and the attendance event.
+  const reader = stream.body.getReader();
+  let text = '';
+  const dec = new TextDecoder();
+  while (!(text.includes('event: recognition') && text.includes('event: attendance'))) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  ac.abort();
+  const rec = JSON.parse(text.match(/event: recognition\ndata: (.*)\n/)[1]);
+  assert.equal(rec.faces[0].identity.external_id, 'ANG');
+  const ev = JSON.parse(text.match(/event: attendance\ndata: (.*)\n/)[1]);
+  assert.equal(ev.id, evId);
+  // Metrics count the work.
+  const m = await (await fetch(new URL('metrics', env.srv.url))).text();
+  assert.match(m, /rollcall_recognitions_total\{result="known"\} [1-9]/);
+  assert.match(m, /rollcall_pipeline_stage_ms_count\{stage="detect"\} [1-9]/);
+  assert.match(m, /rollcall_gallery_size [1-9]/);
+  assert.match(m, /rollcall_attendance_events_total [1-9]/);
+});
+
+test('detect finds every face in a group photo; verify compares two photos', async () => {
+  let r = await env.manager.req('POST', '/api/v1/detect', { body: photo('group/deepface_couple.jpg'), type: 'image/jpeg' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.faces.length, 2);
+  for (const f of r.body.faces) {
+    assert.ok(f.score > 0.7);
+    assert.equal(f.landmarks.length, 5);
+    assert.equal(typeof f.quality.ok, 'boolean');
+    assert.equal(typeof f.liveness, 'number');
+  }
+  const same = multipart([{ name: 'a', filename: 'a.jpg', data: ANG(4) }, { name: 'b', filename: 'b.jpg', data: ANG(8) }]);
+  r = await env.manager.req('POST', '/api/v1/verify', { body: same.body, type: same.type });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.same, true);
+  assert.ok(r.body.similarity > r.body.threshold);
+  const diff = multipart([{ name: 'a', filename: 'a.jpg', data: ANG(4) }, { name: 'b', filename: 'b.jpg', data: P01(2) }]);
+  r = await env.manager.req('POST', '/api/v1/verify', { body: diff.body, type: diff.type });
+  assert.equal(r.body.same, false);
+  assert.ok(r.body.similarity < r.body.threshold);
+  const noface = multipart([{ name: 'a', filename: 'a.jpg', data: ANG(4) }, { name: 'b', filename: 'b.jpg', data: NOFACE() }]);
+  r = await env.manager.req('POST', '/api/v1/verify', { body: noface.body, type: noface.type });
+  assert.equal(r.status, 422);
+  assert.equal(r.body.error.code, 'no_face');
+  const one = multipart([{ name: 'a', filename: 'a.jpg', data: ANG(4) }]);
+  r = await env.manager.req('POST', '/api/v1/verify', { body: one.body, type: one.type });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /'b'/);
+});
+
+test('dataset import streams one line per file and creates the people it names', async () => {
+  const parts = [
+    { name: 'file', filename: 'dataset/p01/1.jpg', type: 'image/jpeg', data: P01(1) },
+    { name: 'file', filename: 'dataset/p01/2.jpg', type: 'image/jpeg', data: P01(2) },
+    { name: 'file', filename: 'dataset/p01/banana.jpg', type: 'image/jpeg', data: NOFACE() },
+    { name: 'person', value: 'SALLEY' },
+    { name: 'file', filename: '1.jpg', type: 'image/jpeg', data: photo('id/dlib_John_Salley/1.jpg') },
+    { name: 'file', filename: '2.jpg', type: 'image/jpeg', data: photo('id/dlib_John_Salley/2.jpg') },
+  ];
+  const mp = multipart(parts);
+  const r = await env.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /application\/x-ndjson/);
+  const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 6);
+  assert.deepEqual(lines.slice(0, 5).map((l) => [l.file, l.person, l.accepted]), [
+    ['dataset/p01/1.jpg', 'p01', true], ['dataset/p01/2.jpg', 'p01', true], ['dataset/p01/banana.jpg', 'p01', false],
+    ['1.jpg', 'SALLEY', true], ['2.jpg', 'SALLEY', true]]);
+  assert.match(lines[2].reason, /no face/);
+  assert.deepEqual(lines[5], { done: true, files: 5, accepted: 4, persons_created: 2 });
+  const p = await env.manager.get('/api/v1/persons?q=SALLEY');
+  assert.equal(p.body.items[0].face_count, 2);
+  const rec = await env.device.req('POST', '/api/v1/recognize', { body: photo('id/dlib_John_Salley/3.jpg'), type: 'image/jpeg' });
+  assert.equal(rec.body.faces[0]?.identity?.external_id, 'SALLEY', JSON.stringify(rec.body));
+});
+
+test('deleting a face and a person removes them from recognition', async () => {
+  const id = await newPerson('GONE', 'Gone');
+  const mp = multipart([{ name: 'file', filename: 'a.jpg', data: P01(3) }, { name: 'file', filename: 'b.jpg', data: P01(4) }]);
+  const up = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
+  const faceIds = up.body.results.filter((x) => x.accepted).map((x) => x.face_id);
+  assert.equal(faceIds.length, 2);
+  assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 204);
+  assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 404);
+  assert.equal((await env.manager.get(`/api/v1/persons/${id}/faces`)).body.length, 1);
+  assert.equal((await env.manager.get(`/api/v1/faces/${faceIds[0]}/image`)).status, 404);
+  assert.equal((await env.manager.del(`/api/v1/persons/${id}`)).status, 204);
+  assert.equal((await env.manager.get(`/api/v1/faces/${faceIds[1]}/image`)).status, 404, 'face data of a deleted person is gone');
+  const rec = await env.device.req('POST', '/api/v1/recognize', { body: P01(5), type: 'image/jpeg' });
+  assert.ok(rec.body.faces.every((f) => f.identity?.external_id !== 'GONE'));
+});
+
+test('POST /process-images and /process_frame work as the earlier Python clients called them', async () => {
+  // The earlier enrollment client: requests.post(url, files=[("images", f), ...], data={"id": code})
+  const mp = multipart([
+    { name: 'id', value: 'STU-0042' },
+    { name: 'images', filename: 'img0.jpg', type: 'image/jpeg', data: photo('id/bbt_amy/1.jpg') },
+    { name: 'images', filename: 'img1.jpg', type: 'image/jpeg', data: photo('id/bbt_amy/2.jpg') },
+    { name: 'images', filename: 'img2.jpg', type: 'image/jpeg', data: NOFACE() },
+  ], '5a3c8a9e0c3b4d2f9d1e6f7a8b9c0d1e');
+  let r = await env.device.req('POST', '/process-images', { body: mp.body, type: mp.type });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'success');
+  assert.equal(r.body.id, 'STU-0042');
+  assert.equal(r.body.processed, 3);
+  assert.equal(r.body.accepted, 2);
+  assert.deepEqual(r.body.rejected.map((x) => x.file), ['img2.jpg']);
+  // The earlier camera client: requests.post(url, files={"frame": jpeg_bytes})
+  const frame = multipart([{ name: 'frame', filename: 'frame.jpg', type: 'image/jpeg', data: photo('id/bbt_amy/3.jpg') }]);
+  r = await env.device.req('POST', '/process_frame', { body: frame.body, type: frame.type });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.recognized_faces.length, 1);
+  const face = r.body.recognized_faces[0];
+  assert.equal(face.identity, 'STU-0042');
+  assert.ok(face.confidence > 0.4);
+  assert.equal(face.box.length, 4);
+  assert.ok(face.box[2] > face.box[0] && face.box[3] > face.box[1], 'x1,y1,x2,y2');
+  // Raw JPEG body and the `image` field name work too; a stranger is "unknown".
+  r = await env.device.req('POST', '/process_frame', { body: photo('id/deepface_person02/1.jpg'), type: 'image/jpeg' });
+  assert.equal(r.body.recognized_faces[0].identity, 'unknown');
+  const img = multipart([{ name: 'image', filename: 'x.jpg', data: photo('id/bbt_amy/4.jpg') }]);
+  r = await env.device.req('POST', '/process_frame', { body: img.body, type: img.type });
+  assert.equal(r.body.recognized_faces[0].identity, 'STU-0042');
+  // Missing fields are errors with a status the old clients read.
+  r = await env.device.req('POST', '/process-images', { body: multipart([{ name: 'id', value: 'X' }]).body, type: multipart([]).type });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.status, 'error');
+  r = await env.device.req('POST', '/process-images', { body: multipart([{ name: 'images', filename: 'a.jpg', data: ANG(1) }]).body, type: multipart([]).type });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.status, 'error');
+  assert.equal((await env.anonymous.req('POST', '/process_frame', { body: P01(6), type: 'image/jpeg' })).status, 401);
+  assert.equal((await env.manager.req('POST', '/process_frame', { body: P01(6), type: 'image/jpeg' })).status, 403);
+});
+
+test('broken images and multipart bodies get the right 4xx and break nothing', async () => {
+  const dev = env.device;
+  let r = await dev.req('POST', '/api/v1/recognize', { body: CORRUPT(), type: 'image/jpeg' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_image');
+  r = await dev.req('POST', '/api/v1/recognize', { body: Buffer.from('GIF89a....'), type: 'image/gif' });
+  assert.equal(r.status, 415);
+  r = await dev.req('POST', '/api/v1/recognize', { body: Buffer.alloc(0), type: 'image/jpeg' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'empty_body');
+  r = await dev.req('POST', '/api/v1/recognize', { body: '{"image":"..."}', type: 'application/json' });
+  assert.equal(r.status, 415);
+  // A PNG header claiming 100000 x 100000 pixels.
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000186a0000186a008020000007b1a4a2c', 'hex');
+  r = await dev.req('POST', '/api/v1/detect', { body: png, type: 'image/png' });
+  assert.ok(r.status === 413 || r.status === 400, `huge PNG → ${r.status}`);
+  // Multipart: wrong boundary, truncated, no boundary parameter, garbage.
+  const good = multipart([{ name: 'file', filename: 'a.jpg', data: ANG(1) }]);
+  r = await dev.req('POST', '/api/v1/recognize', { body: good.body, type: 'multipart/form-data; boundary=somethingelse' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'malformed_multipart');
+  r = await dev.req('POST', '/api/v1/recognize', { body: good.body.subarray(0, 3000), type: good.type });
+  assert.equal(r.status, 400);
+  r = await dev.req('POST', '/api/v1/recognize', { body: good.body, type: 'multipart/form-data' });
+  assert.equal(r.status, 400);
+  r = await dev.req('POST', '/api/v1/recognize', { body: Buffer.from('\x00\x01garbage\r\n--\r\n'), type: good.type });
+  assert.equal(r.status, 400);
+  const noFile = multipart([{ name: 'comment', value: 'no image here' }]);
+  r = await dev.req('POST', '/api/v1/recognize', { body: noFile.body, type: noFile.type });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'missing_image');
+  // More files than --max-files (8).
+  const many = multipart(Array.from({ length: 9 }, (_, i) => ({ name: 'file', filename: `${i}.jpg`, data: Buffer.from('x') })));
+  const id = (await env.manager.get('/api/v1/persons?q=ANG')).body.items[0].id;
+  r = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: many.body, type: many.type });
+  assert.equal(r.status, 413);
+  assert.equal(r.body.error.code, 'too_many_files');
+  // A raw multipart request cut off mid-way by the client.
+  const cut = await rawRequest(port, [`POST /api/v1/recognize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${dev.key}\r\n` +
+    `Content-Type: ${good.type}\r\nContent-Length: ${good.body.length}\r\n\r\n`, good.body.subarray(0, 1000)], { timeoutMs: 500 }).catch(() => 'timeout');
+  assert.ok(cut === 'timeout' || cut.status === 0 || cut.status >= 400);
+  // Still healthy, data intact.
+  r = await dev.req('POST', '/api/v1/recognize', { body: ANG(3), type: 'image/jpeg' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.faces[0].identity.external_id, 'ANG');
+  assert.equal((await env.manager.get(`/api/v1/persons/${id}/faces`)).body.length, 3);
+});
+
+test('SIGTERM lets a request in flight finish before the server exits', async () => {
+  const other = await startWithRoles({ models: true });
+  const child = other.srv.child;
+  const exited = new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
+  try {
+    const parts = [];
+    for (let n = 1; n <= 8; n++) parts.push({ name: 'file', filename: `ang/${n}.jpg`, type: 'image/jpeg', data: ANG(n) });
+    const mp = multipart(parts);
+    const pending = other.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
+    // Stop once the import is under way (its first person exists).
+    for (let i = 0; i < 100; i++) {
+      const p = await other.admin.get('/api/v1/persons?q=ang');
+      if (p.body.total > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGTERM');
+    const r = await pending;
+    assert.equal(r.status, 200);
+    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.at(-1).done, true, 'the whole answer arrived');
+    assert.equal(lines.at(-1).files, 8);
+    const refused = await fetch(new URL('healthz', other.srv.url)).then((x) => x.status, () => 'refused');
+    assert.ok(refused === 'refused' || refused === 503, `new requests are not served (${refused})`);
+    assert.equal(await exited, 0, 'clean exit');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(other.dir, { recursive: true, force: true });
+  }
+});
