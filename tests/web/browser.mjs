@@ -1,0 +1,120 @@
+// browser.mjs — helpers of the web UI end-to-end tests: a y4m clip made by
+// Debian's ffmpeg from a test photo (Chromium's fake camera plays it in a
+// loop), Debian's headless Chromium driven by playwright-core with that clip
+// as its camera, screenshots under tests/out/web/, and the real server
+// started with the built UI and a known first admin.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../lib/server.mjs';
+
+export const SOURCE = process.env.ROLLCALL_SOURCE;
+export const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+export const OUT = join(SOURCE, 'tests', 'out', 'web');
+export const ADMIN = {
+  email: 'admin@rollcall.test',
+  password: 'Admin-e2e-password-1',
+};
+const CHROMIUM = process.env.ROLLCALL_CHROMIUM || '/usr/bin/chromium';
+
+/** Make a 640×480 y4m clip (1 s, 5 fps) of `photo`, letterboxed. */
+export function makeY4m(photo, out) {
+  const r = spawnSync(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-y',
+      '-loop',
+      '1',
+      '-i',
+      photo,
+      '-t',
+      '1',
+      '-r',
+      '5',
+      '-vf',
+      'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,format=yuv420p',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`ffmpeg could not make ${out}: ${r.stderr || r.error}`);
+  return out;
+}
+
+/** Headless Chromium whose camera shows `y4m` (or no fake file when null). */
+export async function launch(y4m) {
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    '--lang=es-ES',
+  ];
+  if (y4m) args.push(`--use-file-for-fake-video-capture=${y4m}`);
+  return chromium.launch({ executablePath: CHROMIUM, args });
+}
+
+/** A Spanish-speaking browser tab on a laptop-sized screen. */
+export async function newPage(browser, { width = 1366, height = 860 } = {}) {
+  const context = await browser.newContext({
+    viewport: { width, height },
+    locale: 'es-ES',
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  return page;
+}
+
+/** Save a full-page screenshot as tests/out/web/<name>.png. */
+export async function shot(page, name) {
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+/** The real server on a free port, serving web/dist, with ADMIN created. */
+export async function startRollcall(dataDir) {
+  const web = join(SOURCE, 'web', 'dist');
+  if (!existsSync(join(web, 'index.html'))) throw new Error(`the web UI is not built (${web}); run scripts/build-web`);
+  return startServer({
+    args: [
+      '--data',
+      dataDir,
+      '--web',
+      web,
+      '--models',
+      process.env.ROLLCALL_MODELS,
+      '--admin-email',
+      ADMIN.email,
+      '--admin-password',
+      ADMIN.password,
+      '--no-access-log',
+    ],
+  });
+}
+
+/** Log in through the login page. */
+export async function login(page, base, { email, password }) {
+  await page.goto(new URL('login', base).href);
+  await page.getByLabel('Correo electrónico').fill(email);
+  await page.getByLabel('Contraseña').fill(password);
+  await page.getByRole('button', { name: 'Entrar' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/** Wait for `locator`; fail at once with the message when an error alert
+ * shows up first (the UI reports API errors with role="alert"). */
+export async function waitOrAlert(page, locator, timeout) {
+  const alert = page.getByRole('alert').filter({ hasText: /Error|No se puede/ });
+  await locator.or(alert).first().waitFor({ timeout });
+  if (await alert.count()) throw new Error(`the page shows an error: ${await alert.first().innerText()}`);
+}

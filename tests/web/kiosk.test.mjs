@@ -1,0 +1,205 @@
+// kiosk.test.mjs — the main flow of the web UI end to end, against the real
+// server with Debian's headless Chromium and a fake camera: an admin logs in,
+// creates a person, enrolls photos, opens the kiosk whose camera shows
+// another photo of that person (a liveness warning at first: it is a still
+// photo), sets the institution's time zone and liveness threshold, sees
+// "Entrada" at the right wall-clock time, survives a network blip, finds the event in the attendance table and
+// downloads the CSV; then an unknown face gives "No reconocido" and no event.
+// Every page visited is saved under tests/out/web/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, FACES, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+
+const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
+const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
+const KIOSK_KNOWN = join(FACES, 'id', 'deepface_angelina', '2.jpg');
+const KIOSK_UNKNOWN = join(FACES, 'id', 'deepface_person05', '1.jpg');
+const TZ = 'Pacific/Auckland';
+
+let dir, srv, known, unknown;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-kiosk-'));
+  known = makeY4m(KIOSK_KNOWN, join(dir, 'known.y4m'));
+  unknown = makeY4m(KIOSK_UNKNOWN, join(dir, 'unknown.y4m'));
+  srv = await startRollcall(join(dir, 'data'));
+});
+
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Attendance events of the person with this external id, via the API with
+ * the page's own session (cookie). */
+async function eventsOf(page, externalId) {
+  return page.evaluate(async (ext) => {
+    const r = await fetch('/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01');
+    const body = await r.json();
+    return body.items.filter((e) => e.external_id === ext).length;
+  }, externalId);
+}
+
+test('admin: create a person, enroll, kiosk marks "Entrada", attendance table and CSV', async () => {
+  const browser = await launch(known);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await shot(page, 'kiosk-01-dashboard');
+
+    // Create the person.
+    await page.getByRole('link', { name: 'Personas' }).click();
+    await page.getByRole('heading', { name: 'Personas' }).waitFor();
+    await shot(page, 'kiosk-02-people-empty');
+    await page.getByRole('button', { name: 'Nueva persona' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Identificador').fill(PERSON.id);
+    await dialog.getByLabel('Nombre', { exact: true }).fill(PERSON.first);
+    await dialog.getByLabel('Apellidos').fill(PERSON.last);
+    await dialog.getByLabel('Consentimiento registrado').check();
+    await shot(page, 'kiosk-03-person-form');
+    await dialog.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByRole('heading', { name: `${PERSON.first} ${PERSON.last}` }).waitFor();
+    const personUrl = page.url();
+    assert.match(personUrl, /\/people\/\d+$/);
+
+    // Enroll four photos.
+    await page.getByLabel('Fotos para registrar').setInputFiles(ENROLL);
+    await waitOrAlert(page, page.getByRole('heading', { name: 'Resultados' }), 120000);
+    const results = page.getByRole('region', { name: 'Resultados' }).getByRole('listitem');
+    assert.equal(await results.count(), ENROLL.length, 'one result per photo');
+    const accepted = await results.filter({ hasText: 'Aceptada' }).count();
+    assert.ok(accepted >= 3, `at least 3 of 4 photos accepted (got ${accepted})`);
+    await page
+      .getByRole('heading', {
+        name: new RegExp(`Rostros registrados \\(${accepted}\\)`),
+      })
+      .waitFor();
+    await shot(page, 'kiosk-04-person-enrolled');
+
+    // The fake camera shows a still photo, which the liveness model rightly
+    // doubts: the kiosk warns and records nothing.
+    await page.goto(new URL('kiosk', srv.url).href);
+    await waitOrAlert(page, page.getByTestId('kiosk-confirmation').getByText(/no parece una persona en vivo/i), 60000);
+    await shot(page, 'kiosk-05-liveness-warning');
+    assert.equal(await eventsOf(page, PERSON.id), 0, 'no event for a face that is not live');
+
+    // Settings: the institution is far from this machine's zone (times must
+    // follow it), and the liveness threshold goes below what a photo scores.
+    await page.goto(new URL('admin/settings', srv.url).href);
+    await page.getByRole('combobox', { name: /^Zona horaria/ }).selectOption(TZ);
+    await page.getByLabel('Umbral de vida').fill('0.05');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+    await shot(page, 'kiosk-06-settings');
+
+    // The kiosk recognizes another photo of the same person.
+    await page.goto(new URL('kiosk', srv.url).href);
+    const confirmation = page.getByTestId('kiosk-confirmation');
+    await waitOrAlert(page, confirmation.getByText('Entrada', { exact: false }), 60000);
+    const text = await confirmation.innerText();
+    assert.match(text, new RegExp(`${PERSON.first} ${PERSON.last}`));
+    const shown = text.match(/Entrada (\d{2}:\d{2})/);
+    assert.ok(shown, `the kiosk shows "Entrada HH:MM" (got ${JSON.stringify(text)})`);
+    const eventTime = await page.evaluate(
+      async (ext) =>
+        (await (await fetch('/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01')).json()).items.find((e) => e.external_id === ext)
+          .time,
+      PERSON.id,
+    );
+    const wall = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+      new Date(eventTime),
+    );
+    assert.equal(shown[1], wall, `the time is shown in the institution's zone (${TZ})`);
+    assert.equal(await page.getByTestId('kiosk-network').innerText(), 'Conectado');
+    await shot(page, 'kiosk-07-entrada');
+
+    // A network blip: the kiosk says it is retrying, then recovers by itself.
+    const cut = (route) => route.abort('internetdisconnected');
+    await page.route('**/api/v1/recognize**', cut);
+    await page
+      .getByTestId('kiosk-network')
+      .getByText(/reintentando/)
+      .waitFor({ timeout: 30000 });
+    await shot(page, 'kiosk-08-retrying');
+    await page.unroute('**/api/v1/recognize**', cut);
+    await page.getByTestId('kiosk-network').getByText('Conectado').waitFor({ timeout: 30000 });
+    assert.equal(await eventsOf(page, PERSON.id), 1, 'exactly one entry event, however many frames were sent');
+
+    // The event is in the attendance table.
+    await page.goto(new URL('attendance', srv.url).href);
+    const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: PERSON.id });
+    await waitOrAlert(page, row.first(), 20000);
+    assert.equal(await row.count(), 1);
+    assert.match(await row.innerText(), /Entrada/);
+    await shot(page, 'kiosk-09-attendance');
+
+    // And in the CSV download.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
+    const csvPath = join(dir, 'attendance.csv');
+    await download.saveAs(csvPath);
+    const csv = readFileSync(csvPath, 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    assert.ok(lines.length >= 2, 'a header and at least one row');
+    assert.equal(lines.filter((l) => l.includes(PERSON.id)).length, 1, 'the event is in the CSV once');
+
+    // Every other page opens and renders without an error.
+    const pages = [
+      ['people', 'Personas'],
+      ['import', 'Importar conjunto de datos'],
+      ['groups', 'Grupos'],
+      ['holidays', 'Festivos'],
+      ['cameras', 'Cámaras'],
+      ['admin/users', 'Usuarios'],
+      ['admin/api-keys', 'Claves API'],
+      ['admin/settings', 'Ajustes'],
+      ['admin/audit', 'Auditoría'],
+      ['dashboard', 'Panel'],
+    ];
+    for (const [path, heading] of pages) {
+      await page.goto(new URL(path, srv.url).href);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      assert.equal(await page.getByRole('alert').filter({ hasText: 'Error' }).count(), 0, `${path} shows no error`);
+      await shot(page, `kiosk-10-${path.replace('/', '-')}`);
+    }
+    await page.goto(personUrl);
+    await page.getByRole('heading', { name: 'Historial de asistencia' }).waitFor();
+    await page
+      .getByRole('cell', { name: /Puerta|—|Quiosco/ })
+      .first()
+      .waitFor()
+      .catch(() => {});
+    await shot(page, 'kiosk-11-person-history');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
+  const browser = await launch(unknown);
+  try {
+    const page = await newPage(browser, { width: 1024, height: 768 });
+    await login(page, srv.url, ADMIN);
+    const before = await page.evaluate(
+      async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
+    );
+    await page.goto(new URL('kiosk', srv.url).href);
+    const confirmation = page.getByTestId('kiosk-confirmation');
+    await waitOrAlert(page, confirmation.getByText('No reconocido'), 60000);
+    await shot(page, 'kiosk-12-no-reconocido');
+    // Let a few more frames go through, then check nothing was recorded.
+    await page.waitForTimeout(2000);
+    assert.doesNotMatch(await confirmation.innerText(), /Entrada|Salida/);
+    const afterCount = await page.evaluate(
+      async () => (await (await fetch('/api/v1/attendance?limit=1&from=2000-01-01&to=2100-01-01')).json()).total,
+    );
+    assert.equal(afterCount, before, 'no attendance event for an unknown face');
+  } finally {
+    await browser.close();
+  }
+});

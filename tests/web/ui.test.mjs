@@ -1,0 +1,219 @@
+// ui.test.mjs — the administration side of the web UI end to end, against
+// the real server with Debian's headless Chromium: groups with their weekly
+// timetable, members and holidays edited through the UI and checked against
+// the API; a manual attendance entry, its correction, the CSV and the
+// dashboard; the language switch; and the role checks (a member cannot open the
+// administration pages, and the API refuses them too). Every page visited is
+// saved under tests/out/web/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+
+const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
+
+let dir, srv;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-ui-'));
+  srv = await startRollcall(join(dir, 'data'));
+});
+
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('groups: create a group, edit its weekly timetable, add a member, add a holiday', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    // A person to add (through the API with the page's session).
+    await page.evaluate(async () => {
+      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
+      const r = await fetch('/api/v1/persons', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify({ external_id: 'G-001', first_name: 'Gonzalo', last_name: 'Grupo', kind: 'student' }),
+      });
+      if (r.status !== 201) throw new Error(`create person: ${r.status}`);
+    });
+
+    await page.goto(new URL('groups', srv.url).href);
+    await page.getByRole('button', { name: 'Nuevo grupo' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Nombre', { exact: true }).fill('1º ESO A');
+    await dialog.getByLabel('Descripción').fill('Tutora: Marta');
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    await page.getByRole('link', { name: '1º ESO A' }).click();
+    await page.getByRole('heading', { name: '1º ESO A' }).waitFor();
+
+    // Monday 08:00–14:00 and Tuesday 09:00–13:30; an impossible slot is refused.
+    const monday = page.getByRole('region', { name: 'Lunes' });
+    await monday.getByRole('button', { name: /Añadir franja/ }).click();
+    await monday.getByLabel('Etiqueta').fill('Mañana');
+    const tuesday = page.getByRole('region', { name: 'Martes' });
+    await tuesday.getByRole('button', { name: /Añadir franja/ }).click();
+    await tuesday.getByLabel('Inicio').fill('15:00');
+    await tuesday.getByLabel('Fin').fill('13:30');
+    await tuesday.getByText('La hora de fin debe ser posterior a la de inicio.').waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Guardar' }).isDisabled(), 'cannot save an impossible slot');
+    await tuesday.getByLabel('Inicio').fill('09:00');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+
+    // Add the member.
+    await page.getByLabel('Buscar persona').fill('Gonzalo');
+    await page.locator('datalist option[value="Gonzalo Grupo (G-001)"]').waitFor({ state: 'attached' });
+    await page.getByLabel('Buscar persona').fill('Gonzalo Grupo (G-001)');
+    await page.getByRole('button', { name: 'Añadir miembro' }).click();
+    await page.getByRole('cell', { name: 'G-001' }).waitFor();
+    await shot(page, 'ui-01-group-timetable');
+
+    // Everything is still there after a reload, as the server has it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Miembros (1)' }).waitFor();
+    assert.equal(await page.getByRole('region', { name: 'Lunes' }).getByLabel('Etiqueta').inputValue(), 'Mañana');
+    assert.equal(await page.getByRole('region', { name: 'Martes' }).getByLabel('Inicio').inputValue(), '09:00');
+    assert.equal(await page.getByRole('region', { name: 'Miércoles' }).getByLabel('Inicio').count(), 0);
+    const schedules = await page.evaluate(async () => (await (await fetch('/api/v1/schedules')).json()).items);
+    assert.deepEqual(schedules.map((x) => [x.day_of_week, x.start, x.end, x.label]).sort(), [
+      [1, '08:00', '14:00', 'Mañana'],
+      [2, '09:00', '13:30', ''],
+    ]);
+
+    // A holiday.
+    await page.goto(new URL('holidays', srv.url).href);
+    await page.getByLabel('Fecha').fill('2026-12-08');
+    await page.getByLabel('Nombre').fill('Inmaculada Concepción');
+    await page.getByRole('button', { name: 'Añadir festivo' }).click();
+    await page.getByRole('cell', { name: 'Inmaculada Concepción' }).waitFor();
+    await shot(page, 'ui-02-holidays');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('attendance: manual entry with a reason, a correction, the table, the CSV and the dashboard', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await page.evaluate(async () => {
+      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
+      const r = await fetch('/api/v1/persons', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify({ external_id: 'M-001', first_name: 'Manuel', last_name: 'Manual', kind: 'employee' }),
+      });
+      if (r.status !== 201) throw new Error(`create person: ${r.status}`);
+    });
+
+    await page.goto(new URL('attendance', srv.url).href);
+    await page.getByRole('heading', { name: 'Asistencia' }).waitFor();
+    await page.getByRole('button', { name: 'Registro manual' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Registro manual' });
+    // Type part of the name, then pick the suggestion, as a person would.
+    await dialog.getByLabel('Persona').fill('Manuel');
+    await dialog.locator('datalist option[value="Manuel Manual (M-001)"]').waitFor({ state: 'attached' });
+    await dialog.getByLabel('Persona').fill('Manuel Manual (M-001)');
+    await dialog.getByLabel('Motivo').fill('Olvidó pasar por el quiosco');
+    await shot(page, 'ui-03-attendance-manual');
+    await dialog.getByRole('button', { name: 'Guardar' }).click();
+    const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: 'M-001' });
+    await waitOrAlert(page, row.first(), 20000);
+    assert.equal(await row.count(), 1);
+    assert.match(await row.innerText(), /Entrada/);
+    assert.match(await row.innerText(), /Olvidó pasar por el quiosco/);
+
+    // A correction needs a reason and changes the status.
+    await row.getByRole('button', { name: 'Corregir' }).click();
+    const fix = page.getByRole('dialog', { name: 'Corrección del registro' });
+    await fix.getByRole('combobox', { name: /^Estado/ }).selectOption('late');
+    await fix.getByLabel('Motivo').fill('Llegó tarde según el profesor');
+    await fix.getByRole('button', { name: 'Guardar' }).click();
+    await row.getByText('Tarde', { exact: true }).waitFor();
+    await shot(page, 'ui-04-attendance-corrected');
+
+    await page.getByRole('button', { name: 'Resumen por persona' }).click();
+    const summary = page.getByRole('table', { name: 'Resumen por persona' }).getByRole('row').filter({ hasText: 'Manuel Manual' });
+    await waitOrAlert(page, summary.first(), 20000);
+    await shot(page, 'ui-05-attendance-summary');
+    await page.getByRole('button', { name: 'Eventos' }).click();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
+
+    await page.goto(new URL('dashboard', srv.url).href);
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await page.getByText('Manuel Manual').first().waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0, 'the dashboard shows no error');
+    await shot(page, 'ui-06-dashboard');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('language: Spanish from the browser, English when chosen, kept after a reload', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 800, height: 1100 });
+    await page.goto(new URL('login', srv.url).href);
+    await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    await page.getByRole('combobox', { name: 'Idioma' }).selectOption('en');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await shot(page, 'ui-07-login-english-tablet');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a member cannot open administration pages; the API agrees', async () => {
+  const browser = await launch(null);
+  try {
+    // The admin creates the member through the UI.
+    const admin = await newPage(browser);
+    await login(admin, srv.url, ADMIN);
+    await admin.goto(new URL('admin/users', srv.url).href);
+    await admin.getByRole('button', { name: 'Nuevo usuario' }).click();
+    const dialog = admin.getByRole('dialog');
+    await dialog.getByLabel('Correo', { exact: true }).fill(MEMBER.email);
+    await dialog.getByLabel('Nombre', { exact: true }).fill(MEMBER.name);
+    await dialog.getByRole('combobox', { name: /^Rol/ }).selectOption('member');
+    await dialog.getByLabel('Contraseña').fill(MEMBER.password);
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    await admin.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
+    await shot(admin, 'ui-08-admin-users');
+
+    const page = await newPage(browser);
+    await login(page, srv.url, MEMBER);
+    await page.getByRole('heading', { name: 'Mi asistencia' }).waitFor();
+    await shot(page, 'ui-09-member-home');
+    const nav = page.getByRole('navigation', { name: 'Menú' });
+    for (const link of ['Usuarios', 'Claves API', 'Ajustes', 'Auditoría', 'Personas', 'Quiosco']) {
+      assert.equal(await nav.getByRole('link', { name: link }).count(), 0, `no "${link}" link for a member`);
+    }
+    for (const path of ['admin/users', 'admin/api-keys', 'admin/settings', 'admin/audit', 'people', 'kiosk']) {
+      await page.goto(new URL(path, srv.url).href);
+      await page.getByText('No tiene permiso para ver esta página.').waitFor();
+      await shot(page, `ui-10-member-forbidden-${path.replace('/', '-')}`);
+    }
+    const api = await page.evaluate(async () =>
+      Promise.all(
+        ['/api/v1/users', '/api/v1/api-keys', '/api/v1/settings', '/api/v1/audit', '/api/v1/persons'].map(
+          async (p) => (await fetch(p)).status,
+        ),
+      ),
+    );
+    assert.deepEqual(api, [403, 403, 403, 403, 403], 'the API refuses the member too');
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,419 @@
+// The one typed client of the Rollcall REST API. It keeps the CSRF token the
+// server hands out at login (sent as X-CSRF-Token on every state-changing
+// request; the session itself is the HttpOnly cookie the browser keeps), turns
+// every failure into an ApiError with the server's code and message, and
+// offers one method per endpoint so pages never build URLs by hand.
+import type {
+  ApiKey,
+  AttendanceEvent,
+  AttendanceFilter,
+  AuditEntry,
+  Camera,
+  CameraInput,
+  Correction,
+  DailyReportRow,
+  Dashboard,
+  EnrollResult,
+  Face,
+  Group,
+  Health,
+  Holiday,
+  ImportDone,
+  ImportLine,
+  ManualEntry,
+  Page,
+  Person,
+  PersonInput,
+  RecognizeResponse,
+  RoleInfo,
+  Schedule,
+  ScheduleInput,
+  Session,
+  Settings,
+  SummaryRow,
+  User,
+  UserCreate,
+  UserPatch,
+  ApiKeyCreate,
+  ApiKeyCreated,
+} from './types';
+import { NdjsonSplitter } from '../lib/ndjson';
+
+/** A failed API call: HTTP status (0 when the server was not reached), the
+ * server's snake_case error code and its human message. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+export type Query = Record<string, string | number | boolean | null | undefined>;
+
+/** "?a=1&b=x" from the defined, non-empty values of q ("" when none). */
+export function queryString(q: Query | undefined): string {
+  if (!q) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null || v === '') continue;
+    p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+interface RequestOptions {
+  query?: Query;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Turn a non-2xx response into an ApiError, using the contract's
+ * {error:{code,message}} body when there is one. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  const text = await res.text().catch(() => '');
+  if (text) {
+    try {
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+      if (body && typeof body.error === 'object' && body.error) {
+        if (typeof body.error.code === 'string') code = body.error.code;
+        if (typeof body.error.message === 'string') message = body.error.message;
+      }
+    } catch {
+      // Not JSON (a proxy's HTML page, say): keep the status line.
+    }
+  }
+  return new ApiError(res.status, code, message);
+}
+
+export class ApiClient {
+  private csrf: string | null = null;
+  /** Called when the server answers 401 (session expired or logged out). */
+  onUnauthorized: (() => void) | null = null;
+  private readonly base: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(base = '', fetchFn?: typeof fetch) {
+    this.base = base;
+    this.fetchFn = fetchFn ?? ((input, init) => fetch(input, init));
+  }
+
+  setCsrf(token: string | null): void {
+    this.csrf = token;
+  }
+
+  /** Absolute or root-relative URL of an API path (for <img>, downloads). */
+  url(path: string, query?: Query): string {
+    return `${this.base}${path}${queryString(query)}`;
+  }
+
+  async raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    if (!SAFE.has(method) && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.url(path, opts.query), {
+        method,
+        headers,
+        body,
+        credentials: 'same-origin',
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) {
+      const err = await errorFromResponse(res);
+      if (res.status === 401 && this.onUnauthorized && !path.startsWith('/api/v1/auth/')) {
+        this.onUnauthorized();
+      }
+      throw err;
+    }
+    return res;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.raw(method, path, opts);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(res.status, 'bad_response', 'The server sent a response that is not JSON.');
+    }
+  }
+
+  get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('GET', path, { query, signal });
+  }
+  post<T>(path: string, json?: unknown, query?: Query): Promise<T> {
+    return this.request<T>('POST', path, { json: json ?? {}, query });
+  }
+  patch<T>(path: string, json: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { json });
+  }
+  put<T>(path: string, json: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { json });
+  }
+  del(path: string): Promise<void> {
+    return this.request<void>('DELETE', path);
+  }
+
+  // --- server ---------------------------------------------------------------
+  health(): Promise<Health> {
+    return this.get('/healthz');
+  }
+
+  // --- auth -----------------------------------------------------------------
+  async login(email: string, password: string): Promise<Session> {
+    const s = await this.post<Session>('/api/v1/auth/login', { email, password });
+    this.csrf = s.csrf_token;
+    return s;
+  }
+  async logout(): Promise<void> {
+    try {
+      await this.post<void>('/api/v1/auth/logout');
+    } finally {
+      this.csrf = null;
+    }
+  }
+  async me(): Promise<Session> {
+    const s = await this.get<Session>('/api/v1/auth/me');
+    this.csrf = s.csrf_token;
+    return s;
+  }
+
+  // --- administration -------------------------------------------------------
+  users(q: Query = {}): Promise<Page<User>> {
+    return this.get('/api/v1/users', q);
+  }
+  createUser(u: UserCreate): Promise<User> {
+    return this.post('/api/v1/users', u);
+  }
+  updateUser(id: number, u: UserPatch): Promise<User> {
+    return this.patch(`/api/v1/users/${id}`, u);
+  }
+  deleteUser(id: number): Promise<void> {
+    return this.del(`/api/v1/users/${id}`);
+  }
+  roles(): Promise<RoleInfo[]> {
+    return this.get('/api/v1/roles');
+  }
+  apiKeys(): Promise<Page<ApiKey>> {
+    return this.get('/api/v1/api-keys');
+  }
+  createApiKey(k: ApiKeyCreate): Promise<ApiKeyCreated> {
+    return this.post('/api/v1/api-keys', k);
+  }
+  deleteApiKey(id: number): Promise<void> {
+    return this.del(`/api/v1/api-keys/${id}`);
+  }
+  audit(q: Query): Promise<Page<AuditEntry>> {
+    return this.get('/api/v1/audit', q);
+  }
+  settings(): Promise<Settings> {
+    return this.get('/api/v1/settings');
+  }
+  updateSettings(s: Partial<Settings>): Promise<Settings> {
+    return this.patch('/api/v1/settings', s);
+  }
+
+  // --- people ---------------------------------------------------------------
+  persons(q: Query): Promise<Page<Person>> {
+    return this.get('/api/v1/persons', q);
+  }
+  person(id: number): Promise<Person> {
+    return this.get(`/api/v1/persons/${id}`);
+  }
+  createPerson(p: PersonInput): Promise<Person> {
+    return this.post('/api/v1/persons', p);
+  }
+  updatePerson(id: number, p: Partial<PersonInput>): Promise<Person> {
+    return this.patch(`/api/v1/persons/${id}`, p);
+  }
+  deletePerson(id: number): Promise<void> {
+    return this.del(`/api/v1/persons/${id}`);
+  }
+  personPhotoUrl(id: number): string {
+    return this.url(`/api/v1/persons/${id}/photo`);
+  }
+  faces(personId: number): Promise<Face[]> {
+    return this.get(`/api/v1/persons/${personId}/faces`);
+  }
+  faceImageUrl(faceId: number): string {
+    return this.url(`/api/v1/faces/${faceId}/image`);
+  }
+  deleteFace(personId: number, faceId: number): Promise<void> {
+    return this.del(`/api/v1/persons/${personId}/faces/${faceId}`);
+  }
+  /** Enroll one or many photos (multipart `file` parts). */
+  enroll(personId: number, files: { blob: Blob; name: string }[]): Promise<{ results: EnrollResult[] }> {
+    const form = new FormData();
+    for (const f of files) form.append('file', f.blob, f.name);
+    return this.request('POST', `/api/v1/persons/${personId}/faces`, { body: form });
+  }
+
+  /** Dataset import: files named "<person folder>/<file>"; calls onLine for
+   * every NDJSON result line as the server streams it, returns the summary. */
+  async importDataset(
+    files: { blob: Blob; name: string }[],
+    onLine: (line: ImportLine) => void,
+    signal?: AbortSignal,
+  ): Promise<ImportDone | null> {
+    const form = new FormData();
+    for (const f of files) form.append('file', f.blob, f.name);
+    const res = await this.raw('POST', '/api/v1/import', {
+      body: form,
+      headers: { Accept: 'application/x-ndjson' },
+      signal,
+    });
+    let done: ImportDone | null = null;
+    const handle = (obj: unknown) => {
+      const o = obj as Partial<ImportDone> & Partial<ImportLine>;
+      if (o.done) done = o as ImportDone;
+      else onLine(o as unknown as ImportLine);
+    };
+    const split = new NdjsonSplitter();
+    if (!res.body) {
+      for (const o of split.push(await res.text())) handle(o);
+    } else {
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) break;
+        for (const o of split.push(value)) handle(o);
+      }
+    }
+    for (const o of split.end()) handle(o);
+    return done;
+  }
+
+  // --- groups, schedules, holidays -----------------------------------------
+  groups(q: Query = {}): Promise<Page<Group>> {
+    return this.get('/api/v1/groups', { limit: 500, ...q });
+  }
+  group(id: number): Promise<Group> {
+    return this.get(`/api/v1/groups/${id}`);
+  }
+  createGroup(g: { name: string; description: string }): Promise<Group> {
+    return this.post('/api/v1/groups', g);
+  }
+  updateGroup(id: number, g: Partial<{ name: string; description: string }>): Promise<Group> {
+    return this.patch(`/api/v1/groups/${id}`, g);
+  }
+  deleteGroup(id: number): Promise<void> {
+    return this.del(`/api/v1/groups/${id}`);
+  }
+  groupMembers(id: number): Promise<Page<Person>> {
+    return this.get(`/api/v1/groups/${id}/members`, { limit: 500 });
+  }
+  addGroupMember(id: number, personId: number): Promise<void> {
+    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`);
+  }
+  removeGroupMember(id: number, personId: number): Promise<void> {
+    return this.del(`/api/v1/groups/${id}/members/${personId}`);
+  }
+  schedules(q: { group_id?: number; person_id?: number }): Promise<Page<Schedule>> {
+    return this.get('/api/v1/schedules', q);
+  }
+  createSchedule(s: ScheduleInput): Promise<Schedule> {
+    return this.post('/api/v1/schedules', s);
+  }
+  updateSchedule(id: number, s: Partial<ScheduleInput>): Promise<Schedule> {
+    return this.patch(`/api/v1/schedules/${id}`, s);
+  }
+  deleteSchedule(id: number): Promise<void> {
+    return this.del(`/api/v1/schedules/${id}`);
+  }
+  holidays(): Promise<Page<Holiday>> {
+    return this.get('/api/v1/holidays', { limit: 500 });
+  }
+  createHoliday(h: { date: string; name: string }): Promise<Holiday> {
+    return this.post('/api/v1/holidays', h);
+  }
+  deleteHoliday(id: number): Promise<void> {
+    return this.del(`/api/v1/holidays/${id}`);
+  }
+
+  // --- cameras --------------------------------------------------------------
+  cameras(): Promise<Page<Camera>> {
+    return this.get('/api/v1/cameras', { limit: 500 });
+  }
+  createCamera(c: CameraInput): Promise<Camera> {
+    return this.post('/api/v1/cameras', c);
+  }
+  updateCamera(id: number, c: Partial<CameraInput>): Promise<Camera> {
+    return this.patch(`/api/v1/cameras/${id}`, c);
+  }
+  deleteCamera(id: number): Promise<void> {
+    return this.del(`/api/v1/cameras/${id}`);
+  }
+  cameraSnapshotUrl(id: number, bust: number): string {
+    return this.url(`/api/v1/cameras/${id}/snapshot`, { t: bust });
+  }
+
+  // --- recognition ----------------------------------------------------------
+  recognize(frame: Blob, opts: { mark: boolean; cameraId?: number }, signal?: AbortSignal): Promise<RecognizeResponse> {
+    return this.request('POST', '/api/v1/recognize', {
+      query: { mark: opts.mark, camera_id: opts.cameraId },
+      body: frame,
+      headers: { 'Content-Type': frame.type || 'image/jpeg' },
+      signal,
+    });
+  }
+
+  // --- attendance and reports ----------------------------------------------
+  attendance(f: AttendanceFilter): Promise<Page<AttendanceEvent>> {
+    return this.get('/api/v1/attendance', f as Query);
+  }
+  addAttendance(e: ManualEntry): Promise<AttendanceEvent> {
+    return this.post('/api/v1/attendance', e);
+  }
+  correctAttendance(id: number, c: Correction): Promise<AttendanceEvent> {
+    return this.patch(`/api/v1/attendance/${id}`, c);
+  }
+  exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter): string {
+    return this.url('/api/v1/attendance/export', {
+      format,
+      from: f.from,
+      to: f.to,
+      group_id: f.group_id,
+      person_id: f.person_id,
+    });
+  }
+  daily(q: { from: string; to: string; group_id?: number }): Promise<{ items: DailyReportRow[] }> {
+    return this.get('/api/v1/reports/daily', q);
+  }
+  summary(q: { from?: string; to?: string; group_id?: number; person_id?: number }): Promise<{ items: SummaryRow[] }> {
+    return this.get('/api/v1/reports/summary', q);
+  }
+  dashboard(): Promise<Dashboard> {
+    return this.get('/api/v1/dashboard');
+  }
+  eventsUrl(): string {
+    return this.url('/api/v1/events');
+  }
+}
+
+/** The client the UI uses (same origin as the page). */
+export const api = new ApiClient();

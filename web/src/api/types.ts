@@ -1,0 +1,105 @@
+// Types of the Rollcall REST API v1. They come from the OpenAPI description
+// (src/http/openapi.json → schema.d.ts, regenerated with `npm run gen:api`);
+// where the description is looser than the contract it documents (nullable
+// references, fields every answer carries) the type is tightened here, once,
+// so no page spells a JSON shape of its own.
+import type { components } from './schema';
+
+type S = components['schemas'];
+/** Make the listed optional fields required. */
+type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
+
+export type Role = S['Role'];
+export type ApiErrorBody = S['Error'];
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export type User = S['User'];
+export type Session = S['Session'];
+export type UserCreate = S['UserCreate'];
+export type UserPatch = S['UserPatch'];
+export type RoleInfo = S['RoleInfo'];
+export type ApiKey = S['ApiKey'] & { key?: string };
+export type ApiKeyCreate = S['ApiKeyCreate'];
+export type ApiKeyCreated = S['ApiKeyCreated'];
+export type AuditEntry = S['AuditEntry'];
+export type Settings = Req<
+  S['Settings'],
+  'timezone' | 'dedup_window_s' | 'min_stay_s' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
+>;
+
+export type Person = S['Person'];
+export type PersonKind = Person['kind'];
+export type PersonInput = S['PersonCreate'];
+export type GroupRef = S['GroupRef'];
+export type Quality = S['Quality'];
+export type Face = S['Face'];
+export type EnrollResult = Omit<S['FaceUploadResult'], 'quality'> & { quality: Quality | null };
+
+export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & {
+  person: string | null;
+  reason: string | null;
+  face_id: number | null;
+};
+export interface ImportDone {
+  done: true;
+  files: number;
+  accepted: number;
+  persons_created: number;
+}
+
+export type Group = S['Group'];
+export type GroupWrite = S['GroupWrite'];
+export type Schedule = S['Schedule'];
+export type ScheduleInput = Omit<Schedule, 'id'>;
+export type Holiday = S['Holiday'];
+
+export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
+  last_error: string | null;
+  last_frame_at: string | null;
+};
+export type Camera = Omit<S['Camera'], 'status'> & { status: CameraStatus };
+export type CameraKind = Camera['kind'];
+export type Direction = Camera['direction'];
+export type CameraInput = Pick<Camera, 'name' | 'url' | 'kind' | 'direction' | 'enabled' | 'fps'>;
+
+export type Box = S['Box'];
+export type Identity = S['Identity'];
+export type RecognizedEvent = S['EventBrief'];
+export type EventType = RecognizedEvent['type'];
+export type EventStatus = RecognizedEvent['status'];
+export type RecognizedFace = Omit<S['RecognizedFace'], 'identity' | 'event'> & {
+  identity: Identity | null;
+  event: RecognizedEvent | null;
+};
+export type RecognizeResponse = Omit<S['RecognizeResult'], 'faces'> & { faces: RecognizedFace[] };
+
+export type AttendanceEvent = Omit<S['AttendanceEvent'], 'status' | 'box'> & { status: EventStatus; box: Box | null };
+export interface AttendanceFilter {
+  from?: string;
+  to?: string;
+  person_id?: number;
+  group_id?: number;
+  status?: EventStatus;
+  camera_id?: number;
+  type?: EventType;
+  limit?: number;
+  offset?: number;
+}
+export type ManualEntry = S['ManualEvent'];
+export type Correction = Omit<S['EventCorrection'], 'status'> & { status?: EventStatus };
+
+export type DailyReportRow = Required<S['DailyRow']>;
+export type SummaryRow = Req<S['SummaryRow'], 'person_id' | 'name' | 'present' | 'late' | 'early_leave' | 'absent' | 'time_on_site_s'> & {
+  first_entry: string | null;
+  last_exit: string | null;
+};
+export type Dashboard = {
+  today: Required<S['Dashboard']['today']>;
+  late_by_group: Required<S['Dashboard']['late_by_group'][number]>[];
+  recent: AttendanceEvent[];
+};
+export type Health = S['Health'];

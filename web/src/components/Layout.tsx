@@ -1,0 +1,84 @@
+// The frame around every page except login and kiosk: a navigation bar whose
+// links depend on the user's role, the language switch and logout. On narrow
+// screens (a tablet held upright) the navigation folds behind a menu button.
+import { useState } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { useAuth } from '../auth/AuthContext';
+import { canOpen, type Area } from '../lib/roles';
+import { LanguageSwitch } from './LanguageSwitch';
+import styles from './Layout.module.css';
+
+interface Item {
+  to: string;
+  label: string;
+  area: Area;
+}
+
+const ITEMS: Item[] = [
+  { to: '/dashboard', label: 'nav.dashboard', area: 'dashboard' },
+  { to: '/kiosk', label: 'nav.kiosk', area: 'kiosk' },
+  { to: '/people', label: 'nav.people', area: 'people' },
+  { to: '/import', label: 'nav.import', area: 'people' },
+  { to: '/groups', label: 'nav.groups', area: 'groups' },
+  { to: '/holidays', label: 'nav.holidays', area: 'groups' },
+  { to: '/attendance', label: 'nav.attendance', area: 'attendance' },
+  { to: '/cameras', label: 'nav.cameras', area: 'cameras' },
+  { to: '/admin/users', label: 'nav.users', area: 'admin' },
+  { to: '/admin/api-keys', label: 'nav.apiKeys', area: 'admin' },
+  { to: '/admin/settings', label: 'nav.settings', area: 'admin' },
+  { to: '/admin/audit', label: 'nav.audit', area: 'admin' },
+];
+
+export function Layout() {
+  const { t } = useTranslation();
+  const { user, logout } = useAuth();
+  const [open, setOpen] = useState(false);
+  const location = useLocation();
+  const items = ITEMS.filter((i) => canOpen(user?.role, i.area));
+
+  return (
+    <div className={styles.shell}>
+      <a className="skip" href="#main">
+        {t('app.skip')}
+      </a>
+      <header className={styles.top}>
+        <button
+          type="button"
+          className={`btn ghost ${styles.menuButton}`}
+          aria-expanded={open}
+          aria-controls="main-nav"
+          onClick={() => setOpen((o) => !o)}
+        >
+          ☰ <span className="sr-only">{t('app.menu')}</span>
+        </button>
+        <span className={styles.brand}>{t('app.name')}</span>
+        <div className={styles.user}>
+          <LanguageSwitch />
+          {user && (
+            <span className={styles.who}>
+              {user.name} · <span className="muted">{t(`roles.${user.role}`)}</span>
+            </span>
+          )}
+          <button type="button" className="btn small" onClick={() => void logout()}>
+            {t('app.logout')}
+          </button>
+        </div>
+      </header>
+      <nav id="main-nav" className={`${styles.nav} ${open ? styles.navOpen : ''}`} aria-label={t('app.menu')}>
+        <ul>
+          {items.map((i) => (
+            <li key={i.to}>
+              <NavLink to={i.to} className={({ isActive }) => (isActive ? styles.active : undefined)} onClick={() => setOpen(false)}>
+                {t(i.label)}
+              </NavLink>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" className={styles.main} key={location.pathname.split('/')[1]}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,25 @@
+// A person's round photo (their best enrolled face), or their initials.
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+
+export function PersonThumb({ id, name, hasFaces }: { id: number; name: string; hasFaces: boolean }) {
+  const { t } = useTranslation();
+  const [failed, setFailed] = useState(false);
+  if (!hasFaces || failed) {
+    const initials = name
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((w) => w[0]?.toUpperCase())
+      .join('');
+    return (
+      <span className="thumb initials" aria-hidden="true">
+        {initials}
+      </span>
+    );
+  }
+  return (
+    <img className="thumb" src={api.personPhotoUrl(id)} alt={t('people.photo', { name })} loading="lazy" onError={() => setFailed(true)} />
+  );
+}

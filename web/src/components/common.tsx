@@ -1,0 +1,106 @@
+// Small building blocks every page uses: error line, pager, modal dialog
+// (the native <dialog> element, which brings focus trapping and Escape),
+// status badges and a heading row.
+import { useEffect, useRef, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { EventStatus, EventType } from '../api/types';
+
+export function ErrorMessage({ error, onRetry }: { error: Error | string | null | undefined; onRetry?: () => void }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  const message = typeof error === 'string' ? error : error.message;
+  return (
+    <div className="error" role="alert">
+      <span>{t('common.error', { message })}</span>
+      {onRetry && (
+        <button type="button" className="btn small" onClick={onRetry}>
+          {t('common.retry')}
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Loading() {
+  const { t } = useTranslation();
+  return (
+    <p className="muted" role="status">
+      {t('app.loading')}
+    </p>
+  );
+}
+
+export function Pager({
+  total,
+  limit,
+  offset,
+  onChange,
+}: {
+  total: number;
+  limit: number;
+  offset: number;
+  onChange: (offset: number) => void;
+}) {
+  const { t } = useTranslation();
+  const pages = Math.max(1, Math.ceil(total / limit));
+  const page = Math.floor(offset / limit) + 1;
+  return (
+    <nav className="pager" aria-label={t('common.page', { page, pages })}>
+      <button type="button" className="btn small" disabled={page <= 1} onClick={() => onChange(Math.max(0, offset - limit))}>
+        {t('common.prev')}
+      </button>
+      <span>
+        {t('common.page', { page, pages })} · {t('common.total', { count: total })}
+      </span>
+      <button type="button" className="btn small" disabled={page >= pages} onClick={() => onChange(offset + limit)}>
+        {t('common.next')}
+      </button>
+    </nav>
+  );
+}
+
+export function Modal({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const { t } = useTranslation();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} className="modal" onClose={onClose} aria-label={title}>
+      <header className="modal-head">
+        <h2>{title}</h2>
+        <button type="button" className="btn ghost small" onClick={onClose} aria-label={t('common.close')}>
+          ✕
+        </button>
+      </header>
+      {open && children}
+    </dialog>
+  );
+}
+
+export function StatusBadge({ status }: { status: EventStatus }) {
+  const { t } = useTranslation();
+  return <span className={`badge status-${status}`}>{t(`attendance.statuses.${status}`)}</span>;
+}
+
+export function TypeBadge({ type }: { type: EventType }) {
+  const { t } = useTranslation();
+  return <span className={`badge type-${type}`}>{t(`attendance.types.${type}`)}</span>;
+}
+
+export function PageHead({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="page-head">
+      <h1>{title}</h1>
+      {children && <div className="page-actions">{children}</div>}
+    </div>
+  );
+}
+
+/** Ask before deleting; the name appears in the question. */
+export function confirmDelete(t: (k: string, v?: Record<string, unknown>) => string, name: string): boolean {
+  return window.confirm(t('common.confirmDelete', { name }));
+}

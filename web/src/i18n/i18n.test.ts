@@ -1,0 +1,55 @@
+// Both languages carry every key, no empty text, and the same {{variables}}.
+import { describe, expect, it } from 'vitest';
+import es from './es';
+import en from './en';
+
+type Tree = { [k: string]: string | Tree };
+
+function flatten(t: Tree, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(t)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'string') out.set(key, v);
+    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
+  }
+  return out;
+}
+
+const vars = (s: string) => [...s.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]).sort();
+
+describe('i18n dictionaries', () => {
+  const esMap = flatten(es as unknown as Tree);
+  const enMap = flatten(en as unknown as Tree);
+
+  it('have a reasonable number of keys', () => {
+    expect(esMap.size).toBeGreaterThan(150);
+  });
+
+  it('English has every Spanish key', () => {
+    const missing = [...esMap.keys()].filter((k) => !enMap.has(k));
+    expect(missing).toEqual([]);
+  });
+
+  it('Spanish has every English key', () => {
+    const missing = [...enMap.keys()].filter((k) => !esMap.has(k));
+    expect(missing).toEqual([]);
+  });
+
+  it('no text is empty', () => {
+    const empty = [...esMap, ...enMap].filter(([, v]) => v.trim() === '').map(([k]) => k);
+    expect(empty).toEqual([]);
+  });
+
+  it('both languages use the same interpolation variables', () => {
+    const differ = [...esMap.keys()].filter((k) => JSON.stringify(vars(esMap.get(k)!)) !== JSON.stringify(vars(enMap.get(k) ?? '')));
+    expect(differ).toEqual([]);
+  });
+
+  it('the two languages are actually translated', () => {
+    expect(esMap.get('kiosk.unknown')).toBe('No reconocido');
+    expect(enMap.get('kiosk.unknown')).toBe('Not recognized');
+    const same = [...esMap.keys()].filter((k) => esMap.get(k) === enMap.get(k));
+    // A few words are the same in both (e.g. "Rollcall", "URL", "—").
+    expect(same.length).toBeLessThan(esMap.size / 10);
+  });
+});

@@ -1,0 +1,106 @@
+// The kiosk's confirmation text, worked out with the real Spanish and English
+// dictionaries through i18next.
+import { describe, expect, it } from 'vitest';
+import i18next from 'i18next';
+import es from '../i18n/es';
+import en from '../i18n/en';
+import type { RecognizedFace } from '../api/types';
+import { backoffMs, confirmationFor, primaryFace } from './kiosk';
+
+const i18n = i18next.createInstance();
+await i18n.init({ resources: { es: { translation: es }, en: { translation: en } }, lng: 'es', interpolation: { escapeValue: false } });
+const tEs = i18n.getFixedT('es');
+const tEn = i18n.getFixedT('en');
+const tz = 'Europe/Madrid';
+
+function face(over: Partial<RecognizedFace> = {}): RecognizedFace {
+  return {
+    box: { x: 10, y: 10, w: 100, h: 120 },
+    score: 0.99,
+    landmarks: [],
+    identity: { person_id: 7, external_id: 'A007', name: 'Ana García' },
+    confidence: 0.8,
+    liveness: 0.95,
+    live: true,
+    quality_ok: true,
+    reasons: [],
+    event: { id: 41, type: 'entry', status: 'on_time', time: '2026-11-21T07:01:00Z', minutes_late: 0, new: true },
+    ...over,
+  };
+}
+
+describe('confirmationFor', () => {
+  it('an on-time entry', () => {
+    const c = confirmationFor(face(), tEs, tz);
+    expect(c.title).toBe('Ana García');
+    expect(c.line).toBe('Entrada 08:01 — a tiempo');
+    expect(c.tone).toBe('ok');
+    expect(c.personId).toBe(7);
+    expect(confirmationFor(face(), tEn, tz).line).toBe('Entry 08:01 — on time');
+  });
+
+  it('a late entry says how late', () => {
+    const c = confirmationFor(
+      face({ event: { id: 42, type: 'entry', status: 'late', time: '2026-11-21T07:12:00Z', minutes_late: 12, new: true } }),
+      tEs,
+      tz,
+    );
+    expect(c.line).toBe('Entrada 08:12 — Tarde (12 min)');
+    expect(c.tone).toBe('late');
+  });
+
+  it('an exit', () => {
+    const c = confirmationFor(
+      face({ event: { id: 43, type: 'exit', status: 'on_time', time: '2026-11-21T15:05:00Z', minutes_late: 0, new: true } }),
+      tEs,
+      tz,
+    );
+    expect(c.line).toBe('Salida 16:05');
+  });
+
+  it('a repeated event says it was already recorded', () => {
+    const c = confirmationFor(
+      face({ event: { id: 41, type: 'entry', status: 'on_time', time: '2026-11-21T07:01:00Z', minutes_late: 0, new: false } }),
+      tEs,
+      tz,
+    );
+    expect(c.line).toBe('Entrada 08:01 — a tiempo — ya registrada');
+  });
+
+  it('an unknown face', () => {
+    const c = confirmationFor(face({ identity: null, event: null }), tEs, tz);
+    expect(c.title).toBe('No reconocido');
+    expect(c.tone).toBe('unknown');
+    expect(c.personId).toBeNull();
+  });
+
+  it('a face that is not live gets the liveness warning, even when recognized', () => {
+    const c = confirmationFor(face({ live: false, event: null }), tEs, tz);
+    expect(c.tone).toBe('warn');
+    expect(c.title).toMatch(/en vivo/);
+  });
+
+  it('a poor unknown face asks to come closer instead of saying unknown', () => {
+    const c = confirmationFor(face({ identity: null, event: null, quality_ok: false }), tEs, tz);
+    expect(c.title).toBe('Acérquese y mire de frente');
+  });
+});
+
+describe('primaryFace', () => {
+  it('prefers an event, then a known face, then the larger face', () => {
+    const unknownBig = face({ identity: null, event: null, box: { x: 0, y: 0, w: 300, h: 300 } });
+    const known = face({ event: null });
+    const withEvent = face();
+    expect(primaryFace([])).toBeNull();
+    expect(primaryFace([unknownBig, known])).toBe(known);
+    expect(primaryFace([unknownBig, known, withEvent])).toBe(withEvent);
+    const small = face({ identity: null, event: null, box: { x: 0, y: 0, w: 50, h: 50 } });
+    expect(primaryFace([small, unknownBig])).toBe(unknownBig);
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles up to ten seconds', () => {
+    expect([0, 1, 2, 3, 4, 5, 9].map(backoffMs)).toEqual([0, 1000, 2000, 4000, 8000, 10000, 10000]);
+  });
+});

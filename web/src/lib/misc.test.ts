@@ -1,0 +1,84 @@
+// Dataset file naming, live-feed parsing, NDJSON splitting and role checks.
+import { describe, expect, it } from 'vitest';
+import { importName, personCount } from './dataset';
+import { feedItem, pushFeed } from './events';
+import { NdjsonSplitter } from './ndjson';
+import { canOpen, homeFor } from './roles';
+
+describe('importName', () => {
+  it('keeps "<person>/<file>" of photos inside a person folder', () => {
+    expect(importName('dataset/alice/1.jpg')).toBe('alice/1.jpg');
+    expect(importName('root/sub/bob/IMG_2.JPEG')).toBe('bob/IMG_2.JPEG');
+    expect(importName('carol/photo.png')).toBe('carol/photo.png');
+  });
+  it('skips what is not a photo, hidden files and loose files', () => {
+    expect(importName('dataset/alice/notes.txt')).toBeNull();
+    expect(importName('dataset/alice/.DS_Store')).toBeNull();
+    expect(importName('dataset/.git/x.jpg')).toBeNull();
+    expect(importName('loose.jpg')).toBeNull();
+  });
+  it('counts person folders', () => {
+    expect(personCount(['a/1.jpg', 'a/2.jpg', 'b/1.jpg'])).toBe(2);
+  });
+});
+
+describe('NdjsonSplitter', () => {
+  it('joins lines cut across chunks and skips blank lines', () => {
+    const s = new NdjsonSplitter();
+    expect(s.push('{"file":"a/1.jpg","acc')).toEqual([]);
+    expect(s.push('epted":true}\n\n{"file":"a/2.jpg"')).toEqual([{ file: 'a/1.jpg', accepted: true }]);
+    expect(s.push(',"accepted":false}\n{"done":true,')).toEqual([{ file: 'a/2.jpg', accepted: false }]);
+    expect(s.push('"files":2}')).toEqual([]);
+    expect(s.end()).toEqual([{ done: true, files: 2 }]);
+    expect(s.end()).toEqual([]);
+  });
+  it('reports a corrupt line without stopping', () => {
+    const s = new NdjsonSplitter();
+    const out = s.push('{"a":1}\n{broken\n{"b":2}\n');
+    expect(out).toHaveLength(3);
+    expect(out[1]).toHaveProperty('error');
+    expect(out[2]).toEqual({ b: 2 });
+  });
+});
+
+describe('feedItem', () => {
+  const ev = { id: 5, person_id: 1, person_name: 'Ana', external_id: 'A1', time: '2026-11-21T07:01:00Z', type: 'entry', status: 'on_time' };
+  it('turns an attendance message into an item', () => {
+    const it1 = feedItem('attendance', JSON.stringify(ev), 1);
+    expect(it1?.kind).toBe('attendance');
+  });
+  it('reports recognitions only when a face was unknown', () => {
+    expect(feedItem('recognition', JSON.stringify({ faces: [{ identity: { person_id: 1 } }] }), 2)).toBeNull();
+    expect(feedItem('recognition', JSON.stringify({ faces: [{ identity: null }], camera_name: 'Puerta' }), 3)?.kind).toBe('unknown');
+    expect(feedItem('recognition', JSON.stringify({ unknown: 2 }), 4)?.kind).toBe('unknown');
+  });
+  it('ignores garbage', () => {
+    expect(feedItem('attendance', 'not json', 5)).toBeNull();
+    expect(feedItem('attendance', '{"id":"x"}', 6)).toBeNull();
+    expect(feedItem('ping', '{}', 7)).toBeNull();
+  });
+  it('pushFeed keeps the newest first, drops repeats and caps the length', () => {
+    let feed = [] as ReturnType<typeof pushFeed>;
+    for (let i = 0; i < 40; i++) feed = pushFeed(feed, feedItem('attendance', JSON.stringify({ ...ev, id: i }), i)!);
+    expect(feed).toHaveLength(30);
+    feed = pushFeed(feed, feedItem('attendance', JSON.stringify({ ...ev, id: 39 }), 99)!);
+    expect(feed).toHaveLength(30);
+    expect(feed.filter((f) => f.kind === 'attendance' && f.event.id === 39)).toHaveLength(1);
+  });
+});
+
+describe('roles', () => {
+  it('only admins open administration; members only attendance', () => {
+    expect(canOpen('admin', 'admin')).toBe(true);
+    expect(canOpen('manager', 'admin')).toBe(false);
+    expect(canOpen('member', 'admin')).toBe(false);
+    expect(canOpen('member', 'attendance')).toBe(true);
+    expect(canOpen('member', 'people')).toBe(false);
+    expect(canOpen('device', 'kiosk')).toBe(true);
+    expect(canOpen('device', 'people')).toBe(false);
+    expect(canOpen(null, 'attendance')).toBe(false);
+    expect(homeFor('device')).toBe('/kiosk');
+    expect(homeFor('member')).toBe('/attendance');
+    expect(homeFor('admin')).toBe('/dashboard');
+  });
+});

@@ -1,0 +1,362 @@
+// Attendance: the event table with filters (date range, group, person,
+// status, camera, type) kept in the URL, paging, manual entries and
+// corrections with a reason, and CSV / XLSX downloads of the same selection.
+// A second view sums it up per person. Members see only their own events
+// (the server enforces it too).
+import { useMemo, useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import type { AttendanceEvent, AttendanceFilter, EventStatus, EventType, Person } from '../api/types';
+import { useAuth } from '../auth/AuthContext';
+import { useSettings } from '../auth/SettingsContext';
+import { addDays, dateIn, formatDateTime, utcToZonedInput, zonedToUtc } from '../lib/format';
+import { useLoad } from '../lib/useLoad';
+import { ErrorMessage, Loading, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
+import { PersonPicker } from '../components/PersonPicker';
+import { SummaryTable } from '../components/SummaryTable';
+
+const LIMIT = 50;
+const STATUSES: EventStatus[] = ['on_time', 'late', 'early_leave', 'outside_schedule'];
+const TYPES: EventType[] = ['entry', 'exit'];
+
+const num = (v: string | null) => (v && Number(v) > 0 ? Number(v) : undefined);
+
+export function AttendancePage() {
+  const { t, i18n } = useTranslation();
+  const { user } = useAuth();
+  const { tz } = useSettings();
+  const lang = i18n.resolvedLanguage ?? 'es';
+  const [params, setParams] = useSearchParams();
+  const staff = user?.role === 'admin' || user?.role === 'manager';
+  const today = dateIn(tz);
+
+  const filter: AttendanceFilter = useMemo(
+    () => ({
+      from: params.get('from') ?? addDays(today, -6),
+      to: params.get('to') ?? today,
+      group_id: num(params.get('group_id')),
+      person_id: staff ? num(params.get('person_id')) : (user?.person_id ?? undefined),
+      status: (params.get('status') as EventStatus) || undefined,
+      camera_id: num(params.get('camera_id')),
+      type: (params.get('type') as EventType) || undefined,
+      limit: LIMIT,
+      offset: num(params.get('offset')) ?? 0,
+    }),
+    [params, today, staff, user],
+  );
+
+  const view = params.get('view') === 'summary' ? 'summary' : 'events';
+  const list = useLoad(() => (view === 'events' ? api.attendance(filter) : Promise.resolve(null)), [filter, view]);
+  const groups = useLoad(() => (staff ? api.groups() : Promise.resolve(null)), [staff]);
+  const cameras = useLoad(() => (staff ? api.cameras().catch(() => null) : Promise.resolve(null)), [staff]);
+  const filterPerson = useLoad(
+    () => (filter.person_id && staff ? api.person(filter.person_id) : Promise.resolve(null)),
+    [filter.person_id, staff],
+  );
+  const [manual, setManual] = useState(false);
+  const [correcting, setCorrecting] = useState<AttendanceEvent | null>(null);
+
+  const setFilter = (k: string, v: string | number | undefined) => {
+    const next = new URLSearchParams(params);
+    if (v === undefined || v === '') next.delete(k);
+    else next.set(k, String(v));
+    if (k !== 'offset') next.delete('offset');
+    setParams(next, { replace: k !== 'offset' });
+  };
+
+  return (
+    <>
+      <PageHead title={staff ? t('attendance.title') : t('attendance.mine')}>
+        {staff && (
+          <>
+            <a className="btn" href={api.exportUrl('csv', filter)} download>
+              {t('attendance.downloadCsv')}
+            </a>
+            <a className="btn" href={api.exportUrl('xlsx', filter)} download>
+              {t('attendance.downloadXlsx')}
+            </a>
+            <button type="button" className="btn primary" onClick={() => setManual(true)}>
+              {t('attendance.add')}
+            </button>
+          </>
+        )}
+      </PageHead>
+
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
+        <label className="field">
+          <span>{t('common.from')}</span>
+          <input type="date" value={filter.from} onChange={(e) => setFilter('from', e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('common.to')}</span>
+          <input type="date" value={filter.to} onChange={(e) => setFilter('to', e.target.value)} />
+        </label>
+        {staff && (
+          <label className="field">
+            <span>{t('attendance.group')}</span>
+            <select value={filter.group_id ?? ''} onChange={(e) => setFilter('group_id', e.target.value)}>
+              <option value="">{t('common.all')}</option>
+              {groups.data?.items.map((g) => (
+                <option key={g.id} value={g.id}>
+                  {g.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {staff && (filterPerson.data || !filter.person_id) && (
+          <PersonPicker
+            key={filterPerson.data?.id ?? 'none'}
+            label={t('attendance.person')}
+            value={filterPerson.data ?? null}
+            onChange={(p) => p && setFilter('person_id', p.id)}
+          />
+        )}
+        <label className="field">
+          <span>{t('attendance.status')}</span>
+          <select value={filter.status ?? ''} onChange={(e) => setFilter('status', e.target.value)}>
+            <option value="">{t('common.all')}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`attendance.statuses.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>{t('attendance.type')}</span>
+          <select value={filter.type ?? ''} onChange={(e) => setFilter('type', e.target.value)}>
+            <option value="">{t('common.all')}</option>
+            {TYPES.map((s) => (
+              <option key={s} value={s}>
+                {t(`attendance.types.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {cameras.data && (
+          <label className="field">
+            <span>{t('attendance.camera')}</span>
+            <select value={filter.camera_id ?? ''} onChange={(e) => setFilter('camera_id', e.target.value)}>
+              <option value="">{t('common.all')}</option>
+              {cameras.data.items.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <button type="button" className="btn" onClick={() => setParams({})}>
+          {t('common.clear')}
+        </button>
+      </form>
+
+      <div className="segmented" role="group" aria-label={t('attendance.view')}>
+        {(['events', 'summary'] as const).map((v) => (
+          <button key={v} type="button" aria-pressed={view === v} onClick={() => setFilter('view', v === 'events' ? undefined : v)}>
+            {t(`attendance.${v}`)}
+          </button>
+        ))}
+      </div>
+
+      {view === 'summary' && <SummaryTable filter={filter} />}
+      <ErrorMessage error={list.error} onRetry={list.reload} />
+      {view === 'events' && list.loading && !list.data && <Loading />}
+      {view === 'events' && list.data && (
+        <>
+          <div className="table-wrap">
+            <table aria-label={t('attendance.title')}>
+              <thead>
+                <tr>
+                  <th>{t('common.time')}</th>
+                  <th>{t('attendance.person')}</th>
+                  <th>{t('people.externalId')}</th>
+                  <th>{t('attendance.type')}</th>
+                  <th>{t('attendance.status')}</th>
+                  <th>{t('attendance.camera')}</th>
+                  <th className="num">{t('attendance.confidence')}</th>
+                  <th>{t('attendance.reason')}</th>
+                  {staff && <th className="num">{t('common.actions')}</th>}
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.items.map((e) => (
+                  <tr key={e.id}>
+                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
+                    <td>{e.person_name}</td>
+                    <td>{e.external_id}</td>
+                    <td>
+                      <TypeBadge type={e.type} />
+                    </td>
+                    <td>
+                      <StatusBadge status={e.status} />
+                    </td>
+                    <td>{e.manual ? t('attendance.manual') : (e.camera_name ?? t('common.none'))}</td>
+                    <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
+                    <td>{e.reason ?? ''}</td>
+                    {staff && (
+                      <td>
+                        <div className="row-actions">
+                          <button type="button" className="btn small" onClick={() => setCorrecting(e)}>
+                            {t('attendance.correct')}
+                          </button>
+                        </div>
+                      </td>
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+          </div>
+          <Pager total={list.data.total} limit={LIMIT} offset={filter.offset ?? 0} onChange={(o) => setFilter('offset', o)} />
+        </>
+      )}
+
+      <Modal title={t('attendance.add')} open={manual} onClose={() => setManual(false)}>
+        <ManualForm
+          tz={tz}
+          onDone={() => {
+            setManual(false);
+            list.reload();
+          }}
+        />
+      </Modal>
+      <Modal title={t('attendance.correction')} open={!!correcting} onClose={() => setCorrecting(null)}>
+        {correcting && (
+          <CorrectionForm
+            event={correcting}
+            tz={tz}
+            onDone={() => {
+              setCorrecting(null);
+              list.reload();
+            }}
+          />
+        )}
+      </Modal>
+    </>
+  );
+}
+
+function ManualForm({ tz, onDone }: { tz: string; onDone: () => void }) {
+  const { t } = useTranslation();
+  const [person, setPerson] = useState<Person | null>(null);
+  const [type, setType] = useState<EventType>('entry');
+  const [time, setTime] = useState(() => utcToZonedInput(new Date().toISOString(), tz));
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<Error | string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!person) return setError(t('attendance.choosePerson'));
+    if (!reason.trim()) return setError(t('attendance.reasonRequired'));
+    try {
+      await api.addAttendance({ person_id: person.id, type, time: zonedToUtc(time, tz), reason: reason.trim() });
+      onDone();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <form onSubmit={submit}>
+      <div className="form-grid">
+        <PersonPicker label={t('attendance.person')} value={person} onChange={setPerson} required />
+        <label className="field">
+          <span>{t('attendance.type')}</span>
+          <select value={type} onChange={(e) => setType(e.target.value as EventType)}>
+            {TYPES.map((s) => (
+              <option key={s} value={s}>
+                {t(`attendance.types.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>{t('common.time')}</span>
+          <input type="datetime-local" required value={time} onChange={(e) => setTime(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('attendance.reason')}</span>
+          <input required value={reason} onChange={(e) => setReason(e.target.value)} />
+        </label>
+      </div>
+      <ErrorMessage error={error} />
+      <div className="form-actions">
+        <button type="submit" className="btn primary">
+          {t('common.save')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CorrectionForm({ event, tz, onDone }: { event: AttendanceEvent; tz: string; onDone: () => void }) {
+  const { t, i18n } = useTranslation();
+  const [type, setType] = useState<EventType>(event.type);
+  const [status, setStatus] = useState<EventStatus>(event.status);
+  const [time, setTime] = useState(() => utcToZonedInput(event.time, tz));
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<Error | string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!reason.trim()) return setError(t('attendance.reasonRequired'));
+    const patch: { type?: EventType; status?: EventStatus; time?: string; reason: string } = { reason: reason.trim() };
+    if (type !== event.type) patch.type = type;
+    if (status !== event.status) patch.status = status;
+    if (time !== utcToZonedInput(event.time, tz)) patch.time = zonedToUtc(time, tz);
+    try {
+      await api.correctAttendance(event.id, patch);
+      onDone();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <form onSubmit={submit}>
+      <p>
+        <strong>{event.person_name}</strong> · {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
+      </p>
+      <div className="form-grid">
+        <label className="field">
+          <span>{t('attendance.type')}</span>
+          <select value={type} onChange={(e) => setType(e.target.value as EventType)}>
+            {TYPES.map((s) => (
+              <option key={s} value={s}>
+                {t(`attendance.types.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>{t('attendance.status')}</span>
+          <select value={status} onChange={(e) => setStatus(e.target.value as EventStatus)}>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`attendance.statuses.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>{t('common.time')}</span>
+          <input type="datetime-local" required value={time} onChange={(e) => setTime(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('attendance.reason')}</span>
+          <input required value={reason} onChange={(e) => setReason(e.target.value)} />
+        </label>
+      </div>
+      <ErrorMessage error={error} />
+      <div className="form-actions">
+        <button type="submit" className="btn primary">
+          {t('common.save')}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,161 @@
+// Dashboard: today's present / late / absent counts, attendance rate per day
+// over a chosen range (chart), late arrivals per group, and a live feed of
+// the latest events from the server-sent event stream.
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { api } from '../api/client';
+import { useSettings } from '../auth/SettingsContext';
+import { addDays, dateIn, formatDate, formatPercent, formatTime } from '../lib/format';
+import { feedItem, pushFeed, type FeedItem } from '../lib/events';
+import { useLoad } from '../lib/useLoad';
+import { ErrorMessage, Loading, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import styles from './Dashboard.module.css';
+
+const RANGES = [7, 14, 30];
+
+export function DashboardPage() {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const lang = i18n.resolvedLanguage ?? 'es';
+  const [days, setDays] = useState(14);
+  const today = dateIn(tz);
+  const dash = useLoad(() => api.dashboard(), []);
+  const daily = useLoad(() => api.daily({ from: addDays(today, -(days - 1)), to: today }), [days, today]);
+  const [feed, setFeed] = useState<FeedItem[]>([]);
+  const [live, setLive] = useState<'connecting' | 'open' | 'closed'>('connecting');
+
+  useEffect(() => {
+    if (dash.data) setFeed(dash.data.recent.map((e) => ({ kind: 'attendance' as const, key: `a${e.id}`, event: e })));
+  }, [dash.data]);
+
+  useEffect(() => {
+    const es = new EventSource(api.eventsUrl());
+    let seq = 0;
+    const on = (type: string) => (m: MessageEvent<string>) => {
+      const item = feedItem(type, m.data, ++seq);
+      if (!item) return;
+      setFeed((f) => pushFeed(f, item));
+      if (type === 'attendance') dash.reload();
+    };
+    const onAttendance = on('attendance');
+    const onRecognition = on('recognition');
+    es.addEventListener('attendance', onAttendance);
+    es.addEventListener('recognition', onRecognition);
+    es.onopen = () => setLive('open');
+    es.onerror = () => setLive(es.readyState === EventSource.CLOSED ? 'closed' : 'connecting');
+    return () => es.close();
+    // dash.reload is stable.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const chartData = (daily.data?.items ?? []).map((d) => ({
+    date: formatDate(d.date, tz, lang),
+    rate: Math.round(d.rate * 1000) / 10,
+    late: d.late,
+  }));
+  const counts = dash.data?.today;
+
+  return (
+    <>
+      <PageHead title={t('dashboard.title')} />
+      <ErrorMessage error={dash.error} onRetry={dash.reload} />
+      <div className={styles.counts}>
+        {(['present', 'late', 'absent', 'expected'] as const).map((k) => (
+          <div key={k} className={`${styles.count} ${styles[k]}`}>
+            <span className={styles.value}>{counts ? counts[k] : '…'}</span>
+            <span className={styles.label}>{t(`dashboard.${k}`)}</span>
+          </div>
+        ))}
+      </div>
+
+      <div className={styles.grid}>
+        <section className="card" aria-labelledby="rate-h">
+          <div className={styles.cardHead}>
+            <h2 id="rate-h">{t('dashboard.rate')}</h2>
+            <label className="field">
+              <span className="sr-only">{t('dashboard.days')}</span>
+              <select value={days} onChange={(e) => setDays(Number(e.target.value))} aria-label={t('dashboard.days')}>
+                {RANGES.map((r) => (
+                  <option key={r} value={r}>
+                    {r} {t('dashboard.days').toLowerCase()}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <ErrorMessage error={daily.error} onRetry={daily.reload} />
+          {daily.loading && !daily.data && <Loading />}
+          <div className={styles.chart}>
+            <ResponsiveContainer width="100%" height="100%">
+              <LineChart data={chartData} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
+                <XAxis dataKey="date" fontSize={12} />
+                <YAxis domain={[0, 100]} unit="%" fontSize={12} />
+                <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
+                <Line
+                  isAnimationActive={false}
+                  type="monotone"
+                  dataKey="rate"
+                  name={t('dashboard.rateSeries')}
+                  stroke="#1d4e89"
+                  strokeWidth={2}
+                  dot
+                />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+
+        <section className="card" aria-labelledby="late-h">
+          <h2 id="late-h">{t('dashboard.lateByGroup')}</h2>
+          <div className={styles.chart}>
+            <ResponsiveContainer width="100%" height="100%">
+              <BarChart data={dash.data?.late_by_group ?? []} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
+                <XAxis dataKey="name" fontSize={12} />
+                <YAxis allowDecimals={false} fontSize={12} />
+                <Tooltip />
+                <Bar isAnimationActive={false} dataKey="late" name={t('dashboard.late')} fill="#d98a00" />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+      </div>
+
+      <section className="card" aria-labelledby="live-h">
+        <div className={styles.cardHead}>
+          <h2 id="live-h">{t('dashboard.live')}</h2>
+          <span className={`badge ${live === 'open' ? 'ok' : live === 'closed' ? 'bad' : 'warn'}`} role="status">
+            {t(`dashboard.liveState.${live}`)}
+          </span>
+        </div>
+        {feed.length === 0 && <p className="muted">{t('dashboard.noEvents')}</p>}
+        <ul className={styles.feed} aria-live="polite">
+          {feed.map((f) =>
+            f.kind === 'attendance' ? (
+              <li key={f.key}>
+                <time>{formatTime(f.event.time, tz)}</time>
+                <strong>{f.event.person_name}</strong>
+                <TypeBadge type={f.event.type} />
+                <StatusBadge status={f.event.status} />
+                <span className="muted">{f.event.camera_name ?? ''}</span>
+              </li>
+            ) : (
+              <li key={f.key}>
+                <time>{formatTime(f.time, tz)}</time>
+                <span className="badge bad">{t('dashboard.unknownFace')}</span>
+                <span className="muted">{f.camera ?? ''}</span>
+              </li>
+            ),
+          )}
+        </ul>
+        {counts && counts.expected > 0 && (
+          <p className="muted">
+            {formatPercent(counts.present / counts.expected, lang)} {t('dashboard.present').toLowerCase()}
+          </p>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,103 @@
+// One group: name and description, members (add by search, remove) and the
+// weekly timetable.
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import type { Person } from '../api/types';
+import { useLoad } from '../lib/useLoad';
+import { ErrorMessage, Loading, PageHead } from '../components/common';
+import { PersonPicker } from '../components/PersonPicker';
+import { Timetable } from '../components/Timetable';
+
+export function GroupPage() {
+  const { t } = useTranslation();
+  const id = Number(useParams().id);
+  const group = useLoad(() => api.group(id), [id]);
+  const members = useLoad(() => api.groupMembers(id), [id]);
+  const [pick, setPick] = useState<Person | null>(null);
+  const [pickKey, setPickKey] = useState(0);
+  const [error, setError] = useState<Error | null>(null);
+
+  if (group.error) return <ErrorMessage error={group.error} onRetry={group.reload} />;
+  if (!group.data) return <Loading />;
+
+  async function add() {
+    if (!pick) return;
+    setError(null);
+    try {
+      await api.addGroupMember(id, pick.id);
+      setPick(null);
+      setPickKey((k) => k + 1);
+      members.reload();
+      group.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  async function remove(personId: number) {
+    setError(null);
+    try {
+      await api.removeGroupMember(id, personId);
+      members.reload();
+      group.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  return (
+    <>
+      <PageHead title={group.data.name} />
+      {group.data.description && <p className="muted">{group.data.description}</p>}
+      <section className="card" aria-labelledby="tt-h">
+        <h2 id="tt-h">{t('groups.timetable')}</h2>
+        <Timetable groupId={id} />
+      </section>
+      <section className="card" aria-labelledby="members-h">
+        <h2 id="members-h">
+          {t('groups.members')} ({group.data.member_count})
+        </h2>
+        <div className="filters">
+          <PersonPicker key={pickKey} label={t('groups.findPerson')} value={pick} onChange={setPick} />
+          <button type="button" className="btn primary" disabled={!pick} onClick={() => void add()}>
+            {t('groups.addMember')}
+          </button>
+        </div>
+        <ErrorMessage error={error ?? members.error} />
+        {members.data && (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>{t('common.name')}</th>
+                  <th>{t('people.externalId')}</th>
+                  <th className="num">{t('common.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {members.data.items.map((p) => (
+                  <tr key={p.id}>
+                    <td>
+                      <Link to={`/people/${p.id}`}>{p.name}</Link>
+                    </td>
+                    <td>{p.external_id}</td>
+                    <td>
+                      <div className="row-actions">
+                        <button type="button" className="btn small danger" onClick={() => void remove(p.id)}>
+                          {t('groups.remove')}
+                        </button>
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {members.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,115 @@
+// Groups: list with member counts; create and delete. Each group's page has
+// its members and weekly timetable.
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import { useLoad } from '../lib/useLoad';
+import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../components/common';
+
+export function GroupsPage() {
+  const { t } = useTranslation();
+  const list = useLoad(() => api.groups(), []);
+  const [creating, setCreating] = useState(false);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.createGroup({ name: name.trim(), description: description.trim() });
+      setCreating(false);
+      setName('');
+      setDescription('');
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  async function remove(id: number, groupName: string) {
+    if (!confirmDelete(t, groupName)) return;
+    try {
+      await api.deleteGroup(id);
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <>
+      <PageHead title={t('groups.title')}>
+        <Link className="btn" to="/holidays">
+          {t('nav.holidays')}
+        </Link>
+        <button type="button" className="btn primary" onClick={() => setCreating(true)}>
+          {t('groups.new')}
+        </button>
+      </PageHead>
+      <ErrorMessage error={list.error ?? (creating ? null : error)} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t('common.name')}</th>
+                <th>{t('common.description')}</th>
+                <th className="num">{t('groups.members')}</th>
+                <th className="num">{t('common.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((g) => (
+                <tr key={g.id}>
+                  <td>
+                    <Link to={`/groups/${g.id}`}>{g.name}</Link>
+                  </td>
+                  <td>{g.description}</td>
+                  <td className="num">{g.member_count}</td>
+                  <td>
+                    <div className="row-actions">
+                      <Link className="btn small" to={`/groups/${g.id}`}>
+                        {t('common.open')}
+                      </Link>
+                      <button type="button" className="btn small danger" onClick={() => void remove(g.id, g.name)}>
+                        {t('common.delete')}
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+        </div>
+      )}
+      <Modal title={t('groups.new')} open={creating} onClose={() => setCreating(false)}>
+        <form onSubmit={create}>
+          <div className="form-grid">
+            <label className="field">
+              <span>{t('common.name')}</span>
+              <input required value={name} onChange={(e) => setName(e.target.value)} />
+            </label>
+            <label className="field">
+              <span>{t('common.description')}</span>
+              <input value={description} onChange={(e) => setDescription(e.target.value)} />
+            </label>
+          </div>
+          <ErrorMessage error={error} />
+          <div className="form-actions">
+            <button type="button" className="btn" onClick={() => setCreating(false)}>
+              {t('common.cancel')}
+            </button>
+            <button type="submit" className="btn primary">
+              {t('common.create')}
+            </button>
+          </div>
+        </form>
+      </Modal>
+    </>
+  );
+}

@@ -1,0 +1,91 @@
+// Holidays: days without classes (nobody is marked absent or late).
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import { useSettings } from '../auth/SettingsContext';
+import { formatDate } from '../lib/format';
+import { useLoad } from '../lib/useLoad';
+import { confirmDelete, ErrorMessage, Loading, PageHead } from '../components/common';
+
+export function HolidaysPage() {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const list = useLoad(() => api.holidays(), []);
+  const [date, setDate] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.createHoliday({ date, name: name.trim() });
+      setDate('');
+      setName('');
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  async function remove(id: number, label: string) {
+    if (!confirmDelete(t, label)) return;
+    try {
+      await api.deleteHoliday(id);
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  const items = list.data ? [...list.data.items].sort((a, b) => a.date.localeCompare(b.date)) : [];
+  return (
+    <>
+      <PageHead title={t('holidays.title')} />
+      <form className="card filters" onSubmit={add}>
+        <label className="field">
+          <span>{t('common.date')}</span>
+          <input type="date" required value={date} onChange={(e) => setDate(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('common.name')}</span>
+          <input required value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <button type="submit" className="btn primary">
+          {t('holidays.new')}
+        </button>
+      </form>
+      <ErrorMessage error={error ?? list.error} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t('common.date')}</th>
+                <th>{t('common.name')}</th>
+                <th className="num">{t('common.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((h) => (
+                <tr key={h.id}>
+                  <td>{formatDate(h.date, tz, i18n.resolvedLanguage ?? 'es')}</td>
+                  <td>{h.name}</td>
+                  <td>
+                    <div className="row-actions">
+                      <button type="button" className="btn small danger" onClick={() => void remove(h.id, h.name)}>
+                        {t('common.delete')}
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+        </div>
+      )}
+    </>
+  );
+}

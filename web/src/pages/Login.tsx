@@ -1,0 +1,73 @@
+// Login: email and password against /auth/login (the server sets the session
+// cookie and returns the CSRF token the client keeps), then back to the page
+// the user wanted or their role's home.
+import { useState, type FormEvent } from 'react';
+import { Navigate, useLocation, useNavigate } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { useAuth } from '../auth/AuthContext';
+import { homeFor } from '../lib/roles';
+import { LanguageSwitch } from '../components/LanguageSwitch';
+import styles from './Login.module.css';
+
+export function LoginPage() {
+  const { t } = useTranslation();
+  const { user, login } = useAuth();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const from = (location.state as { from?: string } | null)?.from;
+
+  if (user) return <Navigate to={from ?? homeFor(user.role)} replace />;
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const u = await login(email.trim(), password);
+      navigate(from ?? homeFor(u.role), { replace: true });
+    } catch (err) {
+      setError(t('login.failed', { message: err instanceof Error ? err.message : String(err) }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className={styles.page}>
+      <form className={styles.card} onSubmit={submit} aria-labelledby="login-title">
+        <div className={styles.head}>
+          <img src="/favicon.svg" alt="" width={40} height={40} />
+          <h1 id="login-title">{t('login.title')}</h1>
+          <LanguageSwitch />
+        </div>
+        <label className="field">
+          <span>{t('login.email')}</span>
+          <input type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('login.password')}</span>
+          <input
+            type="password"
+            name="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="btn primary wide" disabled={busy}>
+          {t('login.submit')}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,192 @@
+// One person: details (editable), groups, personal timetable, enrolled faces
+// (aligned crops with their quality; delete), enrollment, and their recent
+// attendance.
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import { useSettings } from '../auth/SettingsContext';
+import { formatDateTime } from '../lib/format';
+import { useLoad } from '../lib/useLoad';
+import { confirmDelete, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import { PersonForm } from '../components/PersonForm';
+import { PersonThumb } from '../components/PersonThumb';
+import { Enroll } from '../components/Enroll';
+import { Timetable } from '../components/Timetable';
+import styles from './Person.module.css';
+
+export function PersonPage() {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const navigate = useNavigate();
+  const id = Number(useParams().id);
+  const person = useLoad(() => api.person(id), [id]);
+  const faces = useLoad(() => api.faces(id), [id]);
+  const history = useLoad(() => api.attendance({ person_id: id, limit: 20 }), [id]);
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const lang = i18n.resolvedLanguage ?? 'es';
+
+  if (person.error) return <ErrorMessage error={person.error} onRetry={person.reload} />;
+  if (!person.data) return <Loading />;
+  const p = person.data;
+
+  async function removeFace(faceId: number) {
+    if (!confirmDelete(t, `#${faceId}`)) return;
+    try {
+      await api.deleteFace(id, faceId);
+      faces.reload();
+      person.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  async function removePerson() {
+    if (!confirmDelete(t, p.name)) return;
+    try {
+      await api.deletePerson(id);
+      navigate('/people');
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  return (
+    <>
+      <PageHead title={p.name}>
+        <button type="button" className="btn" onClick={() => setEditing(true)}>
+          {t('common.edit')}
+        </button>
+        <button type="button" className="btn danger" onClick={() => void removePerson()}>
+          {t('people.deletePerson')}
+        </button>
+      </PageHead>
+      <ErrorMessage error={error} />
+
+      <div className={styles.top}>
+        <section className={`card ${styles.details}`} aria-labelledby="details-h">
+          <h2 id="details-h">{t('people.details')}</h2>
+          <div className={styles.who}>
+            <PersonThumb id={p.id} name={p.name} hasFaces={p.face_count > 0} />
+            <dl>
+              <dt>{t('people.externalId')}</dt>
+              <dd>{p.external_id}</dd>
+              <dt>{t('people.kind')}</dt>
+              <dd>{t(`people.kinds.${p.kind}`)}</dd>
+              <dt>{t('common.email')}</dt>
+              <dd>{p.email || t('common.none')}</dd>
+              <dt>{t('people.active')}</dt>
+              <dd>{p.active ? t('common.yes') : t('common.no')}</dd>
+              <dt>{t('people.consent')}</dt>
+              <dd>{p.consent_at ? formatDateTime(p.consent_at, tz, lang) : t('common.none')}</dd>
+              <dt>{t('people.groups')}</dt>
+              <dd>
+                {p.groups.length
+                  ? p.groups.map((g, i) => (
+                      <span key={g.id}>
+                        {i > 0 && ', '}
+                        <Link to={`/groups/${g.id}`}>{g.name}</Link>
+                      </span>
+                    ))
+                  : t('common.none')}
+              </dd>
+            </dl>
+          </div>
+        </section>
+
+        <section className="card" aria-labelledby="faces-h">
+          <h2 id="faces-h">
+            {t('people.enrolled')} ({faces.data?.length ?? p.face_count})
+          </h2>
+          <ErrorMessage error={faces.error} onRetry={faces.reload} />
+          {faces.data && faces.data.length === 0 && <p className="muted">{t('people.noFaces')}</p>}
+          <ul className={styles.faces}>
+            {faces.data?.map((f) => (
+              <li key={f.id} className={f.quality.ok ? '' : styles.weak}>
+                <img src={api.faceImageUrl(f.id)} alt={`#${f.id}`} width={112} height={112} loading="lazy" />
+                <span className={`badge ${f.quality.ok ? 'ok' : 'warn'}`}>
+                  {t('people.quality', { score: f.quality.score.toFixed(2) })}
+                </span>
+                {f.quality.reasons.length > 0 && <span className="muted">{f.quality.reasons.join(', ')}</span>}
+                <button
+                  type="button"
+                  className="btn small danger"
+                  onClick={() => void removeFace(f.id)}
+                  aria-label={`${t('people.deleteFace')} #${f.id}`}
+                >
+                  {t('common.delete')}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+
+      <section className="card" aria-labelledby="enroll-h">
+        <h2 id="enroll-h">{t('enroll.title')}</h2>
+        <Enroll
+          personId={id}
+          onEnrolled={() => {
+            faces.reload();
+            person.reload();
+          }}
+        />
+      </section>
+
+      <section className="card" aria-labelledby="schedule-h">
+        <h2 id="schedule-h">{t('people.schedule')}</h2>
+        <p className="muted">{t('people.noSchedule')}</p>
+        <Timetable personId={id} />
+      </section>
+
+      <section className="card" aria-labelledby="history-h">
+        <h2 id="history-h">{t('people.history')}</h2>
+        <ErrorMessage error={history.error} onRetry={history.reload} />
+        {history.data && (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>{t('common.time')}</th>
+                  <th>{t('attendance.type')}</th>
+                  <th>{t('attendance.status')}</th>
+                  <th>{t('attendance.camera')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.data.items.map((e) => (
+                  <tr key={e.id}>
+                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
+                    <td>
+                      <TypeBadge type={e.type} />
+                    </td>
+                    <td>
+                      <StatusBadge status={e.status} />
+                    </td>
+                    <td>{e.camera_name ?? (e.manual ? t('attendance.manual') : t('common.none'))}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {history.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+          </div>
+        )}
+        <p>
+          <Link to={`/attendance?person_id=${id}`}>{t('nav.attendance')} →</Link>
+        </p>
+      </section>
+
+      <Modal title={t('common.edit')} open={editing} onClose={() => setEditing(false)}>
+        <PersonForm
+          initial={p}
+          onCancel={() => setEditing(false)}
+          onSubmit={async (body) => {
+            person.setData(await api.updatePerson(id, body));
+            setEditing(false);
+          }}
+        />
+      </Modal>
+    </>
+  );
+}

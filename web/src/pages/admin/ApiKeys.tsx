@@ -1,0 +1,151 @@
+// Administration · API keys for devices and integrations. A new key's secret
+// is shown once, right after creation, with a copy button.
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../../api/client';
+import type { ApiKey, ApiKeyCreate } from '../../api/types';
+import { useSettings } from '../../auth/SettingsContext';
+import { formatDateTime } from '../../lib/format';
+import { useLoad } from '../../lib/useLoad';
+import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
+
+const KEY_ROLES: ApiKeyCreate['role'][] = ['device', 'manager', 'admin'];
+
+export function ApiKeysPage() {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const list = useLoad(() => api.apiKeys(), []);
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<ApiKey | null>(null);
+  const [copied, setCopied] = useState(false);
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<ApiKeyCreate['role']>('device');
+  const [cameraId, setCameraId] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+  const lang = i18n.resolvedLanguage ?? 'es';
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      const k = await api.createApiKey({ name: name.trim(), role, camera_id: cameraId ? Number(cameraId) : null });
+      setCreating(false);
+      setCreated(k);
+      setCopied(false);
+      setName('');
+      setCameraId('');
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  async function remove(k: ApiKey) {
+    if (!confirmDelete(t, k.name)) return;
+    try {
+      await api.deleteApiKey(k.id);
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <>
+      <PageHead title={t('apiKeys.title')}>
+        <button type="button" className="btn primary" onClick={() => setCreating(true)}>
+          {t('apiKeys.new')}
+        </button>
+      </PageHead>
+      <ErrorMessage error={creating ? list.error : (error ?? list.error)} onRetry={list.reload} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t('common.name')}</th>
+                <th>{t('apiKeys.prefix')}</th>
+                <th>{t('common.role')}</th>
+                <th>{t('apiKeys.created')}</th>
+                <th className="num">{t('common.actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td>
+                    <code>{k.prefix}…</code>
+                  </td>
+                  <td>{t(`roles.${k.role}`)}</td>
+                  <td>{formatDateTime(k.created_at, tz, lang)}</td>
+                  <td>
+                    <div className="row-actions">
+                      <button type="button" className="btn small danger" onClick={() => void remove(k)}>
+                        {t('common.delete')}
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+        </div>
+      )}
+      <Modal title={t('apiKeys.new')} open={creating} onClose={() => setCreating(false)}>
+        <form onSubmit={create}>
+          <div className="form-grid">
+            <label className="field">
+              <span>{t('common.name')}</span>
+              <input required value={name} onChange={(e) => setName(e.target.value)} />
+            </label>
+            <label className="field">
+              <span>{t('common.role')}</span>
+              <select value={role} onChange={(e) => setRole(e.target.value as ApiKeyCreate['role'])}>
+                {KEY_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {t(`roles.${r}`)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span>{t('apiKeys.camera')}</span>
+              <input type="number" min={1} value={cameraId} onChange={(e) => setCameraId(e.target.value)} />
+            </label>
+          </div>
+          <ErrorMessage error={error} />
+          <div className="form-actions">
+            <button type="submit" className="btn primary">
+              {t('common.create')}
+            </button>
+          </div>
+        </form>
+      </Modal>
+      <Modal title={created?.name ?? ''} open={!!created} onClose={() => setCreated(null)}>
+        {created?.key && (
+          <div>
+            <p role="alert">{t('apiKeys.shownOnce')}</p>
+            <p className="secret" data-testid="api-key-secret">
+              {created.key}
+            </p>
+            <div className="form-actions">
+              <button
+                type="button"
+                className="btn"
+                onClick={() => void navigator.clipboard?.writeText(created.key ?? '').then(() => setCopied(true))}
+              >
+                {copied ? t('apiKeys.copied') : t('apiKeys.copy')}
+              </button>
+              <button type="button" className="btn primary" onClick={() => setCreated(null)}>
+                {t('common.close')}
+              </button>
+            </div>
+          </div>
+        )}
+      </Modal>
+    </>
+  );
+}
