@@ -17,6 +17,9 @@
 #include "att.h"
 #include "att_private.h"
 
+/* Advisory lock keys for one person's decisions: clear of the store's own. */
+#define ATT_LOCK_BASE ((int64_t)1 << 40)
+
 struct att {
     store *s;
     pthread_mutex_t mu;
@@ -391,8 +394,13 @@ rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jp
     if (!(sg->confidence >= -1 && sg->confidence <= 1))
         return rc_fail(err, RC_ERR_INVALID, "confidence %g is not in -1..1", sg->confidence);
     pthread_mutex_lock(&a->mu);
-    rc_status st = record_locked(a, sg, jpeg, jpeg_len, out, err);
+    rc_status st = store_tx_begin(a->s, sg->person_id ? ATT_LOCK_BASE + sg->person_id : 0, err);
+    if (st == RC_OK) {
+        st = record_locked(a, sg, jpeg, jpeg_len, out, err);
+        st = store_tx_end(a->s, st, err);
+    }
     pthread_mutex_unlock(&a->mu);
+    if (st != RC_OK) memset(out, 0, sizeof *out);
     return st;
 }
 
@@ -410,8 +418,12 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
         return rc_fail(err, RC_ERR_LIMIT, "reason is longer than %zu characters",
                        sizeof out->reason - 1);
     pthread_mutex_lock(&a->mu);
-    slot sl;
-    rc_status st = find_slot(a, person_id, ts_ms, &sl, err);
+    slot sl = {0};
+    rc_status st = store_tx_begin(a->s, ATT_LOCK_BASE + person_id, err);
+    if (st == RC_OK) {
+        st = find_slot(a, person_id, ts_ms, &sl, err);
+        if (st != RC_OK) store_tx_end(a->s, st, NULL);
+    }
     store_event e = {.person_id = person_id,
                      .ts_ms = ts_ms,
                      .last_seen_ms = ts_ms,
@@ -423,6 +435,7 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
         memcpy(e.slot_day, sl.day, sizeof e.slot_day);
         snprintf(e.reason, sizeof e.reason, "%s", reason);
         st = store_event_manual_add(a->s, &e, actor, err);
+        st = store_tx_end(a->s, st, err);
     }
     pthread_mutex_unlock(&a->mu);
     if (st == RC_OK && out) *out = e;
@@ -440,7 +453,12 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
                        sizeof out->reason - 1);
     pthread_mutex_lock(&a->mu);
     store_event e;
-    rc_status st = store_event_get(a->s, event_id, &e, err);
+    rc_status st = store_tx_begin(a->s, 0, err);
+    if (st != RC_OK) {
+        pthread_mutex_unlock(&a->mu);
+        return st;
+    }
+    st = store_event_get(a->s, event_id, &e, err);
     slot sl;
     if (st == RC_OK) {
         if (ts_ms > 0) e.ts_ms = e.last_seen_ms = ts_ms;
@@ -454,6 +472,7 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
         snprintf(e.reason, sizeof e.reason, "%s", reason);
         st = store_event_correct(a->s, &e, actor, err);
     }
+    st = store_tx_end(a->s, st, err);
     pthread_mutex_unlock(&a->mu);
     if (st == RC_OK && out) *out = e;
     return st;

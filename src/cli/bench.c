@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../nn/nn.h"
 #include "../rc/rc.h"
@@ -73,7 +74,27 @@ static void models_usage(FILE *out)
                  "  -w, --warmup N     untimed runs first (default 5)\n"
                  "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
                  "      --ops          also print each model's operators after fusion\n"
+                 "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
+                 "                     (steadier on a busy machine)\n"
+                 "      --profile      then print the ten slowest nodes of each model\n"
                  "  -h, --help         show this help\n");
+}
+
+/* Milliseconds of CPU time used by this thread (unaffected by time spent
+ * waiting for a core when the machine is busy). */
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void shape_str(const nn_shape *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int k = 0; k < s->ndim && o < len; k++)
+        o += (size_t)snprintf(buf + o, len - o, k ? "x%lld" : "%lld", (long long)s->d[k]);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -82,7 +103,8 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops)
+static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops,
+                      bool cpu_time, bool profile)
 {
     nn_model *m = NULL;
     rc_error err = {0};
@@ -114,9 +136,9 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
     }
     if (nn_session_create(m, &s, &err) != RC_OK) goto fail;
     for (int i = 0; i < warmup + runs; i++) {
-        double t0 = rc_mono_ms();
+        double t0 = cpu_time ? thread_cpu_ms() : rc_mono_ms();
         if (nn_session_run(s, (const float *const *)inputs, shapes, &err) != RC_OK) goto fail;
-        if (i >= warmup) ms[i - warmup] = rc_mono_ms() - t0;
+        if (i >= warmup) ms[i - warmup] = (cpu_time ? thread_cpu_ms() : rc_mono_ms()) - t0;
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
     double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
@@ -130,6 +152,36 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         printf("%s\t%.3f\t%.3f\t%d\t%s\n", label, median, p90, runs, dims);
     else
         printf("%-20s %-14s %6d %10.3f %10.3f\n", label, dims, runs, median, p90);
+    if (profile) {
+        /* a second pass with per-node timing; the top ten nodes */
+        nn_session_profile(s, 1, NULL);
+        for (int i = 0; i < runs; i++)
+            if (nn_session_run(s, (const float *const *)inputs, shapes, &err) != RC_OK) goto fail;
+        int nn = nn_model_num_nodes(m);
+        double *t = calloc((size_t)nn + 1, sizeof *t);
+        double total = 0;
+        for (int i = 0; t && i < nn; i++) {
+            const char *name, *op;
+            if (nn_session_profile_report(s, i, &name, &op, &t[i], NULL, NULL)) total += t[i];
+        }
+        for (int k = 0; t && k < 10; k++) {
+            int best = -1;
+            for (int i = 0; i < nn; i++)
+                if (t[i] > 0 && (best < 0 || t[i] > t[best])) best = i;
+            if (best < 0) break;
+            const char *name, *op;
+            double v;
+            nn_shape si, so;
+            char a[64], b[64];
+            nn_session_profile_report(s, best, &name, &op, &v, &si, &so);
+            shape_str(&si, a, sizeof a);
+            shape_str(&so, b, sizeof b);
+            printf("  %6.3f ms %5.1f%%  %-12s %-16s %s -> %s\n", v / runs, 100 * v / total, op,
+                   name, a, b);
+            t[best] = 0;
+        }
+        free(t);
+    }
     if (ops) {
         char buf[2048];
         int live = nn_model_describe(m, buf, sizeof buf);
@@ -159,11 +211,13 @@ static int bench_models(int argc, char **argv)
         {"tsv", no_argument, NULL, 't'},
         {"ops", no_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        {"cpu-time", no_argument, NULL, 'c'},
+        {"profile", no_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = "models";
     int runs = 50, warmup = 5, c;
-    bool tsv = false, ops = false;
+    bool tsv = false, ops = false, cpu_time = false, profile = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:n:w:h", opts, NULL)) != -1) {
         switch (c) {
@@ -182,6 +236,12 @@ static int bench_models(int argc, char **argv)
         case 'o':
             ops = true;
             break;
+        case 'c':
+            cpu_time = true;
+            break;
+        case 'p':
+            profile = true;
+            break;
         case 'h':
             models_usage(stdout);
             return 0;
@@ -195,14 +255,16 @@ static int bench_models(int argc, char **argv)
         return 2;
     }
     if (!tsv) {
-        printf("one thread, %d runs after %d warm-up runs\n", runs, warmup);
+        printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
+               cpu_time ? "thread CPU time" : "wall-clock time");
         printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
     }
     int failed = 0;
     if (optind < argc) {
         for (int i = optind; i < argc; i++) {
             const char *base = strrchr(argv[i], '/');
-            failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops);
+            failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops,
+                                 cpu_time, profile);
         }
         return failed ? 1 : 0;
     }
@@ -218,7 +280,7 @@ static int bench_models(int argc, char **argv)
     for (int i = 0; list[i]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, list[i]);
-        failed |= time_model(path, list[i], runs, warmup, tsv, ops);
+        failed |= time_model(path, list[i], runs, warmup, tsv, ops, cpu_time, profile);
     }
     cli_free_list(list);
     return failed ? 1 : 0;

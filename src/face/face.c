@@ -215,7 +215,10 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
         if (s < thr) continue;
         const float *b = bx + 4 * i;
         face_box fb = {x + b[0] * rw, y + b[1] * rh, x + b[2] * rw, y + b[3] * rh, s};
-        if (fb.x1 - fb.x0 < 2 || fb.y1 - fb.y0 < 2) continue;
+        /* Written so that NaN boxes are dropped too. */
+        if (!(fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2 && fabsf(fb.x0) < 1e6f &&
+              fabsf(fb.y0) < 1e6f && fabsf(fb.x1) < 1e6f && fabsf(fb.y1) < 1e6f))
+            continue;
         if (*n == *cap) {
             int nc = *cap ? *cap * 2 : 64;
             face_box *nb = realloc(*boxes, sizeof **boxes * (size_t)nc);
@@ -228,18 +231,21 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
     return RC_OK;
 }
 
-static rc_status detect(face_worker *w, const img_image *im, const face_opts *o, face_box **out,
-                        int *nout, rc_error *err)
+/* Detect on the whole frame (plus tiles for min_face). With pad > 0 the
+ * frame is seen with a black margin of `pad` pixels, without copying it,
+ * and boxes may extend past the frame. */
+static rc_status detect(face_worker *w, const img_image *im, const face_opts *o, float pad,
+                        face_box **out, int *nout, rc_error *err)
 {
     face_box *boxes = NULL;
     int n = 0, cap = 0;
     const face_models *fm = w->models;
-    rc_status st = detect_region(w, im, 0, 0, (float)im->w, (float)im->h, o->score_threshold,
-                                 &boxes, &n, &cap, err);
+    rc_status st = detect_region(w, im, -pad, -pad, (float)im->w + 2 * pad, (float)im->h + 2 * pad,
+                                 o->score_threshold, &boxes, &n, &cap, err);
     /* Small faces: the smallest prior is ~10 px at the detector's scale. When
      * the caller wants faces smaller than what that reaches on the whole
      * frame, run on overlapping tiles too. */
-    if (st == RC_OK && o->min_face > 0) {
+    if (st == RC_OK && o->min_face > 0 && pad == 0) {
         float reach = 14.f * (float)im->w / fm->det_w;
         if ((float)o->min_face < reach) {
             float tw = (float)o->min_face * fm->det_w / 14.f;
@@ -261,8 +267,9 @@ static rc_status detect(face_worker *w, const img_image *im, const face_opts *o,
         return st;
     }
     n = face_nms(boxes, n, o->nms_iou);
-    /* Clip to the frame. */
-    for (int i = 0; i < n; i++) {
+    /* Clip to the frame (a padded search keeps the whole box: the landmark
+     * crop needs the face's real extent). */
+    for (int i = 0; i < n && pad == 0; i++) {
         face_box *b = &boxes[i];
         b->x0 = fmaxf(b->x0, 0);
         b->y0 = fmaxf(b->y0, 0);
@@ -352,20 +359,27 @@ float face_similarity(const float *a, const float *b)
     return s;
 }
 
-static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+/* The box grown `scale` times around its centre (less when the frame is too
+ * small), shifted to stay inside the frame rather than padded, as the
+ * package's liveness and attribute models saw in training; resized to out. */
+static img_image *context_crop(const img_image *im, const face_info *f, float scale, int out)
 {
     float x, y, side;
     square_box(f, &x, &y, &side);
     float W = (float)im->w, H = (float)im->h;
-    float scale = fminf(fminf((H - 1) / side, (W - 1) / side), 2.7f);
+    scale = fminf(fminf((H - 1) / side, (W - 1) / side), scale);
     float ns = side * scale, cx = x + side / 2, cy = y + side / 2;
     float l = cx - ns / 2, t = cy - ns / 2;
-    /* Shift the crop inside the frame rather than padding, as the model saw in training. */
     if (l < 0) l = 0;
     if (t < 0) t = 0;
     if (l + ns > W - 1) l = W - 1 - ns;
     if (t + ns > H - 1) t = H - 1 - ns;
-    img_image *c = img_crop_resize(im, l, t, ns, ns, 128, 128, 0);
+    return img_crop_resize(im, l, t, ns, ns, out, out, 0);
+}
+
+static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+{
+    img_image *c = context_crop(im, f, 2.7f, 128);
     if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     to_tensor(c, w->live_in, 0.f, 1.f);
     img_free(c);
@@ -412,16 +426,20 @@ static void quality(const face_opts *o, face_info *f, const img_image *aligned)
 #undef REASON
 }
 
-/* Age and gender (SSR-Net style, fr_age/fr_gender): 64x64 RGB crop of the
- * box, the three stages' soft-stage regression. */
+/* Age and gender (SSR-Net, fr_age/fr_gender): a 1.4x box crop at 64x64,
+ * channels in BGR order (as OpenCV-trained SSR-Net expects: with RGB the
+ * gender output stays near 0.5 for women on the test photos) with the
+ * ImageNet mean and deviation; three stages of 3 bins whose soft regression
+ * gives age / 101 or the probability of male. */
 static float ssr_net(face_worker *w, int which, const img_image *im, const face_info *f, float V,
                      rc_error *err)
 {
-    float x, y, side;
-    square_box(f, &x, &y, &side);
-    img_image *c = img_crop_resize(im, x, y, side, side, 64, 64, 0);
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    img_image *c = context_crop(im, f, 1.4f, 64);
     if (!c) return -1;
-    to_tensor(c, w->attr_in, 0.f, 1.f / 255.f);
+    for (int i = 0; i < 64 * 64; i++)
+        for (int k = 0; k < 3; k++)
+            w->attr_in[k * 64 * 64 + i] = (c->px[3 * i + 2 - k] / 255.f - mean[k]) / sd[k];
     img_free(c);
     if (run1(w, which, w->attr_in, 3, 64, 64, err) != RC_OK) return -1;
     const nn_model *m = w->models->m[which];
@@ -461,27 +479,17 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     int nb = 0;
     memset(&w->t, 0, sizeof w->t);
     double t0 = rc_mono_ms();
-    rc_status st = detect(w, im, &o, &boxes, &nb, err);
+    rc_status st = detect(w, im, &o, 0, &boxes, &nb, err);
     if (st != RC_OK) return st;
-    const img_image *src = im;
-    img_image *padded = NULL;
-    float off = 0;
+    int padded = 0;
     if (nb == 0 && o.pad_retry) {
         /* A tight crop (the face fills the frame) is outside what a scene
          * detector has seen: give it the margin it expects and try again. */
-        int pad = (im->w > im->h ? im->w : im->h) / 2;
-        padded = img_pad(im, pad, 0);
-        if (!padded) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
         free(boxes);
         boxes = NULL;
-        o.min_face = 0;
-        st = detect(w, padded, &o, &boxes, &nb, err);
-        if (st != RC_OK) {
-            img_free(padded);
-            return st;
-        }
-        src = padded;
-        off = (float)pad;
+        padded = 1;
+        st = detect(w, im, &o, (float)(im->w > im->h ? im->w : im->h) / 2, &boxes, &nb, err);
+        if (st != RC_OK) return st;
     }
     w->t.detect = rc_mono_ms() - t0;
     /* Largest first. */
@@ -497,7 +505,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     }
     face_info *out = nb ? calloc((size_t)nb, sizeof *out) : NULL;
     img_image *gray = NULL;
-    if (nb && (!out || !(gray = img_to_gray(src)))) {
+    if (nb && (!out || !(gray = img_to_gray(im)))) {
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -517,7 +525,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         double t1 = rc_mono_ms();
         w->t.landmarks += t1 - t0;
         if (st == RC_OK && f->has_landmarks) {
-            aligned = face_align(src, (const float(*)[2])f->lm5);
+            aligned = face_align(im, (const float(*)[2])f->lm5);
             if (!aligned) st = rc_fail(err, RC_ERR_NOMEM, "out of memory aligning a face");
         }
         t0 = rc_mono_ms();
@@ -528,12 +536,12 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         }
         t1 = rc_mono_ms();
         w->t.embed += t1 - t0;
-        if (st == RC_OK && o.liveness) st = liveness(w, src, f, err);
+        if (st == RC_OK && o.liveness) st = liveness(w, im, f, err);
         t0 = rc_mono_ms();
         w->t.liveness += t0 - t1;
         if (st == RC_OK && o.attributes && w->s[M_AGE] && w->s[M_GENDER]) {
-            f->age = ssr_net(w, M_AGE, src, f, 101.f, err);
-            f->male = ssr_net(w, M_GENDER, src, f, 1.f, err);
+            f->age = ssr_net(w, M_AGE, im, f, 101.f, err);
+            f->male = ssr_net(w, M_GENDER, im, f, 1.f, err);
         }
         if (st == RC_OK) quality(&o, f, aligned);
         img_free(aligned);
@@ -549,13 +557,11 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
             continue;
         }
         /* Back to the caller's coordinates. */
-        if (off != 0) {
-            f->x0 = fmaxf(f->x0 - off, 0);
-            f->y0 = fmaxf(f->y0 - off, 0);
-            f->x1 = fminf(f->x1 - off, (float)im->w);
-            f->y1 = fminf(f->y1 - off, (float)im->h);
-            for (int k = 0; k < 68; k++) f->lm68[k][0] -= off, f->lm68[k][1] -= off;
-            for (int k = 0; k < 5; k++) f->lm5[k][0] -= off, f->lm5[k][1] -= off;
+        if (padded) {
+            f->x0 = fmaxf(f->x0, 0);
+            f->y0 = fmaxf(f->y0, 0);
+            f->x1 = fminf(f->x1, (float)im->w);
+            f->y1 = fminf(f->y1, (float)im->h);
         }
         if (o.max_faces > 0 && i + 1 >= o.max_faces) {
             nb = i + 1; /* the largest N real faces are done */
@@ -564,7 +570,6 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     }
 done:
     img_free(gray);
-    img_free(padded);
     free(boxes);
     if (st != RC_OK) {
         free(out);

@@ -82,6 +82,7 @@ static int by_score_desc(const void *pa, const void *pb)
 
 int face_nms(face_box *boxes, int n, float iou_threshold)
 {
+    if (n <= 1) return n < 0 ? 0 : n;
     qsort(boxes, (size_t)n, sizeof *boxes, by_score_desc);
     int kept = 0;
     for (int i = 0; i < n; i++) {

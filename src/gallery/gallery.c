@@ -19,13 +19,25 @@
 #define GALLERY_BLOCK 1024
 
 typedef struct {
-    float *rows; /* GALLERY_BLOCK * dim */
+    float *rows;                /* GALLERY_BLOCK * dim, unit length */
+    int8_t *q8;                 /* the same rows in int8: row * 127 / max|row| */
+    float scale[GALLERY_BLOCK]; /* max|row| / 127 */
     int64_t person[GALLERY_BLOCK];
     int64_t tid[GALLERY_BLOCK];
 } block;
 
+/* Template id -> row, for O(1) duplicate checks and removals. Only writers
+ * (serialised by `writer`) touch it, so searches never wait for it. Linear
+ * probing with backward-shift deletion; empty slots have row == SIZE_MAX. */
+typedef struct {
+    int64_t key;
+    size_t row;
+} slot;
+
 struct gallery {
     int dim;
+    slot *map;
+    size_t map_cap, map_used;
     gallery_kernel kernel; /* resolved, never AUTO */
     pthread_rwlock_t lock;
     pthread_mutex_t writer;
@@ -67,9 +79,11 @@ void gallery_free(gallery *g)
     if (!g) return;
     for (size_t b = 0; b < g->nblocks; b++) {
         free(g->blocks[b]->rows);
+        free(g->blocks[b]->q8);
         free(g->blocks[b]);
     }
     free(g->blocks);
+    free(g->map);
     pthread_rwlock_destroy(&g->lock);
     pthread_mutex_destroy(&g->writer);
     free(g);
@@ -120,6 +134,67 @@ static int64_t *tid_at(const gallery *g, size_t i)
     return &g->blocks[i / GALLERY_BLOCK]->tid[i % GALLERY_BLOCK];
 }
 
+static size_t map_slot(const gallery *g, int64_t key)
+{
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 17) & (g->map_cap - 1);
+}
+
+static size_t map_find(const gallery *g, int64_t key)
+{
+    if (!g->map_cap) return SIZE_MAX;
+    for (size_t i = map_slot(g, key);; i = (i + 1) & (g->map_cap - 1)) {
+        if (g->map[i].row == SIZE_MAX) return SIZE_MAX;
+        if (g->map[i].key == key) return g->map[i].row;
+    }
+}
+
+static void map_set(gallery *g, int64_t key, size_t row)
+{
+    size_t i = map_slot(g, key);
+    while (g->map[i].row != SIZE_MAX && g->map[i].key != key) i = (i + 1) & (g->map_cap - 1);
+    if (g->map[i].row == SIZE_MAX) g->map_used++;
+    g->map[i].key = key;
+    g->map[i].row = row;
+}
+
+static void map_del(gallery *g, int64_t key)
+{
+    if (!g->map_cap) return;
+    size_t mask = g->map_cap - 1, i = map_slot(g, key);
+    while (g->map[i].row != SIZE_MAX && g->map[i].key != key) i = (i + 1) & mask;
+    if (g->map[i].row == SIZE_MAX) return;
+    /* Backward shift: pull later entries of the probe run into the hole. */
+    for (size_t j = (i + 1) & mask; g->map[j].row != SIZE_MAX; j = (j + 1) & mask) {
+        size_t home = map_slot(g, g->map[j].key);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            g->map[i] = g->map[j];
+            i = j;
+        }
+    }
+    g->map[i].row = SIZE_MAX;
+    g->map_used--;
+}
+
+/* Room for `extra` more keys (writer mutex held). */
+static rc_status map_reserve(gallery *g, size_t extra, rc_error *err)
+{
+    if ((g->map_used + extra) * 2 <= g->map_cap) return RC_OK;
+    size_t nc = g->map_cap ? g->map_cap : 1024;
+    while ((g->map_used + extra) * 2 > nc) nc *= 2;
+    slot *old = g->map, *nm = malloc(sizeof *nm * nc);
+    if (!nm) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery index");
+    for (size_t i = 0; i < nc; i++) nm[i].row = SIZE_MAX;
+    size_t oc = g->map_cap;
+    g->map = nm;
+    g->map_cap = nc;
+    g->map_used = 0;
+    for (size_t i = 0; i < oc; i++)
+        if (old[i].row != SIZE_MAX) map_set(g, old[i].key, old[i].row);
+    free(old);
+    return RC_OK;
+}
+
 static rc_status normalize(const float *in, float *out, int dim, rc_error *err)
 {
     double n2 = 0;
@@ -147,46 +222,79 @@ static rc_status ensure_room(gallery *g, rc_error *err)
     }
     block *b = malloc(sizeof *b);
     float *rows = b ? aligned_alloc(64, sizeof(float) * GALLERY_BLOCK * (size_t)g->dim) : NULL;
-    if (!rows) {
+    int8_t *q8 = b ? aligned_alloc(64, GALLERY_BLOCK * (size_t)g->dim) : NULL;
+    if (!rows || !q8) {
+        free(rows);
+        free(q8);
         free(b);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
     }
     b->rows = rows;
+    b->q8 = q8;
     g->blocks[g->nblocks++] = b;
     return RC_OK;
+}
+
+/* int8 copy of a vector with its own scale (v ~ q * scale). */
+static float quantize(const float *v, int dim, int8_t *q)
+{
+    float m = 0;
+    for (int i = 0; i < dim; i++) m = fmaxf(m, fabsf(v[i]));
+    if (m <= 0) {
+        memset(q, 0, (size_t)dim);
+        return 0;
+    }
+    float k = 127.f / m;
+    for (int i = 0; i < dim; i++) q[i] = (int8_t)lrintf(v[i] * k);
+    return m / 127.f;
+}
+
+static int8_t *q8_at(const gallery *g, size_t i)
+{
+    return g->blocks[i / GALLERY_BLOCK]->q8 + (i % GALLERY_BLOCK) * (size_t)g->dim;
+}
+
+static float *scale_at(const gallery *g, size_t i)
+{
+    return &g->blocks[i / GALLERY_BLOCK]->scale[i % GALLERY_BLOCK];
 }
 
 static void append(gallery *g, int64_t person, int64_t tid, const float *unit)
 {
     size_t i = g->count++;
     memcpy(row(g, i), unit, sizeof(float) * (size_t)g->dim);
+    *scale_at(g, i) = quantize(unit, g->dim, q8_at(g, i));
     *person_at(g, i) = person;
     *tid_at(g, i) = tid;
+    map_set(g, tid, i);
 }
 
 /* Remove row i by moving the last row into it (exclusive lock held). */
 static void remove_at(gallery *g, size_t i)
 {
     size_t last = g->count - 1;
+    map_del(g, *tid_at(g, i));
     if (i != last) {
         memcpy(row(g, i), row(g, last), sizeof(float) * (size_t)g->dim);
+        memcpy(q8_at(g, i), q8_at(g, last), (size_t)g->dim);
+        *scale_at(g, i) = *scale_at(g, last);
         *person_at(g, i) = *person_at(g, last);
         *tid_at(g, i) = *tid_at(g, last);
+        map_set(g, *tid_at(g, i), i);
     }
     g->count--;
     /* Keep one spare block at most. */
     if (g->nblocks >= 2 && g->count <= (g->nblocks - 2) * GALLERY_BLOCK) {
         block *b = g->blocks[--g->nblocks];
         free(b->rows);
+        free(b->q8);
         free(b);
     }
 }
 
 static int has_template(gallery *g, int64_t tid)
 {
-    for (size_t i = 0; i < g->count; i++)
-        if (*tid_at(g, i) == tid) return 1;
-    return 0;
+    return map_find(g, tid) != SIZE_MAX;
 }
 
 rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const float *emb,
@@ -200,13 +308,10 @@ rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const flo
         return st;
     }
     pthread_mutex_lock(&g->writer);
-    pthread_rwlock_rdlock(&g->lock);
-    int dup = has_template(g, template_id);
-    pthread_rwlock_unlock(&g->lock);
-    if (dup) {
+    if (has_template(g, template_id)) {
         st = rc_fail(err, RC_ERR_CONFLICT, "template %lld is already in the gallery",
                      (long long)template_id);
-    } else {
+    } else if ((st = map_reserve(g, 1, err)) == RC_OK) {
         pthread_rwlock_wrlock(&g->lock);
         st = ensure_room(g, err);
         if (st == RC_OK) append(g, person, template_id, unit);
@@ -234,11 +339,7 @@ static size_t remove_matching(gallery *g, int by_person, int64_t key)
 size_t gallery_remove_template(gallery *g, int64_t template_id)
 {
     pthread_mutex_lock(&g->writer);
-    pthread_rwlock_rdlock(&g->lock);
-    size_t at = SIZE_MAX;
-    for (size_t i = 0; i < g->count && at == SIZE_MAX; i++)
-        if (*tid_at(g, i) == template_id) at = i;
-    pthread_rwlock_unlock(&g->lock);
+    size_t at = map_find(g, template_id);
     if (at != SIZE_MAX) {
         pthread_rwlock_wrlock(&g->lock);
         remove_at(g, at);
@@ -281,18 +382,16 @@ rc_status gallery_replace_person(gallery *g, int64_t person, const float *embs,
     pthread_mutex_lock(&g->writer);
     rc_status st = RC_OK;
     /* New ids must not belong to someone else. */
-    pthread_rwlock_rdlock(&g->lock);
-    for (size_t i = 0; i < g->count && st == RC_OK; i++)
-        for (int j = 0; j < n; j++)
-            if (*tid_at(g, i) == template_ids[j] && *person_at(g, i) != person) {
-                st = rc_fail(err, RC_ERR_CONFLICT, "template %lld belongs to another person",
-                             (long long)template_ids[j]);
-                break;
-            }
-    pthread_rwlock_unlock(&g->lock);
+    for (int j = 0; j < n && st == RC_OK; j++) {
+        size_t at = map_find(g, template_ids[j]);
+        if (at != SIZE_MAX && *person_at(g, at) != person)
+            st = rc_fail(err, RC_ERR_CONFLICT, "template %lld belongs to another person",
+                         (long long)template_ids[j]);
+    }
+    /* Index room for all n up front so the swap cannot fail half way. */
+    if (st == RC_OK) st = map_reserve(g, (size_t)n, err);
     if (st == RC_OK) {
         pthread_rwlock_wrlock(&g->lock);
-        size_t before = g->count;
         remove_matching(g, 1, person);
         /* Room for all n first so the swap cannot fail half way. */
         size_t need = g->count + (size_t)n;
@@ -305,7 +404,6 @@ rc_status gallery_replace_person(gallery *g, int64_t person, const float *embs,
         if (st == RC_OK)
             for (int i = 0; i < n; i++)
                 append(g, person, template_ids[i], units + (size_t)i * g->dim);
-        (void)before;
         pthread_rwlock_unlock(&g->lock);
     }
     pthread_mutex_unlock(&g->writer);
@@ -350,30 +448,47 @@ static int by_score_desc(const void *a, const void *b)
 int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
 {
     if (k <= 0) return 0;
-    float *q = malloc(sizeof(float) * (size_t)g->dim);
-    if (!q) return 0;
-    if (normalize(query, q, g->dim, NULL) != RC_OK) {
-        free(q);
-        return 0;
-    }
-    float scores[GALLERY_BLOCK];
+    int dim = g->dim;
+    /* First pass in int8 keeps a margin of extra candidates, so that the
+     * small quantisation error cannot push a true top-k template out. */
+    int kc = k + (k / 2 > 32 ? k / 2 : 32);
+    float *q = malloc(sizeof(float) * (size_t)dim);
+    int8_t *q8 = malloc((size_t)dim);
+    gallery_hit *cand = malloc(sizeof *cand * (size_t)kc);
     int n = 0;
+    if (!q || !q8 || !cand || normalize(query, q, dim, NULL) != RC_OK) goto done;
+    float qs = quantize(q, dim, q8);
+    int32_t dots[GALLERY_BLOCK];
     pthread_rwlock_rdlock(&g->lock);
     for (size_t b = 0; b < g->nblocks; b++) {
         size_t first = b * GALLERY_BLOCK;
         if (first >= g->count) break;
         size_t rows = g->count - first < GALLERY_BLOCK ? g->count - first : GALLERY_BLOCK;
         const block *bl = g->blocks[b];
-        gallery_dot_rows(g->kernel, q, bl->rows, rows, g->dim, scores);
+        gallery_dot_rows_i8(g->kernel, q8, bl->q8, rows, dim, dots);
         for (size_t i = 0; i < rows; i++) {
-            if (n == k && scores[i] <= out[0].score) continue;
-            gallery_hit h = {bl->person[i], bl->tid[i], scores[i]};
-            heap_push(out, &n, k, h);
+            float approx = (float)dots[i] * bl->scale[i] * qs;
+            if (n == kc && approx <= cand[0].score) continue;
+            /* template_id holds the row index until the exact pass. */
+            gallery_hit h = {0, (int64_t)(first + i), approx};
+            heap_push(cand, &n, kc, h);
         }
     }
+    /* Exact float scores for the candidates, still under the read lock. */
+    for (int i = 0; i < n; i++) {
+        size_t r = (size_t)cand[i].template_id;
+        gallery_dot_rows(g->kernel, q, row(g, r), 1, dim, &cand[i].score);
+        cand[i].person = *person_at(g, r);
+        cand[i].template_id = *tid_at(g, r);
+    }
     pthread_rwlock_unlock(&g->lock);
+    qsort(cand, (size_t)n, sizeof *cand, by_score_desc);
+    if (n > k) n = k;
+    memcpy(out, cand, sizeof *out * (size_t)n);
+done:
     free(q);
-    qsort(out, (size_t)n, sizeof *out, by_score_desc);
+    free(q8);
+    free(cand);
     return n;
 }
 

@@ -6,6 +6,11 @@
  * AVX-512 or AVX2 when the CPU has them; a plain C kernel defines the right
  * answer and is used elsewhere.
  *
+ * A scan reads every template, so it is bound by memory bandwidth: the first
+ * pass uses int8 copies of the templates (a quarter of the bytes, each row
+ * with its own scale), then the best candidates are rescored exactly in
+ * float. Reported scores are the exact float cosines.
+ *
  * Thread safety: any number of threads may search while others add, remove
  * or replace. Storage is in fixed-size blocks, so a writer never copies the
  * whole matrix; it holds the lock (writer-preferring) only for an O(dim)
@@ -90,8 +95,11 @@ typedef struct {
  * it reaches the threshold, otherwise the answer is unknown. */
 gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts);
 
-/* The raw kernel: scores[i] = dot(q, rows + i * dim) for n rows. */
+/* The raw kernels: scores[i] = dot(q, rows + i * dim) for n rows, in float
+ * and in int8 with exact int32 sums (every kernel gives identical results). */
 void gallery_dot_rows(gallery_kernel k, const float *q, const float *rows, size_t n, int dim,
                       float *scores);
+void gallery_dot_rows_i8(gallery_kernel k, const int8_t *q, const int8_t *rows, size_t n, int dim,
+                         int32_t *out);
 
 #endif

@@ -2,8 +2,9 @@
  * kernels.c — dot products of one query against many rows: the plain C
  * reference and AVX2/AVX-512 versions compiled with target attributes and
  * chosen at run time with __builtin_cpu_supports, so one binary runs on any
- * x86-64 (and the scalar path anywhere else). SIMD sums in a different order
- * from the scalar loop, so results agree to float rounding, not bit for bit.
+ * x86-64 (and the scalar path anywhere else). The float kernels sum in a
+ * different order from the scalar loop, so they agree to rounding; the int8
+ * kernels (the gallery's first pass) sum integers and agree exactly.
  */
 #include <stddef.h>
 
@@ -24,7 +25,62 @@ static void dot_scalar(const float *q, const float *rows, size_t n, int dim, flo
     }
 }
 
+static void dot_i8_scalar(const int8_t *q, const int8_t *rows, size_t n, int dim, int32_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const int8_t *r = rows + i * (size_t)dim;
+        int32_t s = 0;
+        for (int k = 0; k < dim; k++) s += (int32_t)q[k] * r[k];
+        out[i] = s;
+    }
+}
+
 #ifdef GALLERY_X86
+__attribute__((target("avx2"))) static int32_t hsum256_i32(__m256i v)
+{
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
+/* int8 products widened to int16 pairs and summed to int32 (madd): exact. */
+__attribute__((target("avx2"))) static void dot_i8_avx2(const int8_t *q, const int8_t *rows,
+                                                        size_t n, int dim, int32_t *out)
+{
+    int d16 = dim & ~15;
+    for (size_t i = 0; i < n; i++) {
+        const int8_t *r = rows + i * (size_t)dim;
+        __m256i a = _mm256_setzero_si256();
+        for (int k = 0; k < d16; k += 16) {
+            __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + k)));
+            __m256i y = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + k)));
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(x, y));
+        }
+        int32_t s = hsum256_i32(a);
+        for (int k = d16; k < dim; k++) s += (int32_t)q[k] * r[k];
+        out[i] = s;
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) static void
+dot_i8_avx512(const int8_t *q, const int8_t *rows, size_t n, int dim, int32_t *out)
+{
+    int d32 = dim & ~31;
+    for (size_t i = 0; i < n; i++) {
+        const int8_t *r = rows + i * (size_t)dim;
+        __m512i a = _mm512_setzero_si512();
+        for (int k = 0; k < d32; k += 32) {
+            __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(q + k)));
+            __m512i y = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(r + k)));
+            a = _mm512_add_epi32(a, _mm512_madd_epi16(x, y));
+        }
+        int32_t s = _mm512_reduce_add_epi32(a);
+        for (int k = d32; k < dim; k++) s += (int32_t)q[k] * r[k];
+        out[i] = s;
+    }
+}
+
 __attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
 {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -161,6 +217,24 @@ void gallery_dot_rows(gallery_kernel k, const float *q, const float *rows, size_
 #endif
     default:
         dot_scalar(q, rows, n, dim, scores);
+        return;
+    }
+}
+
+void gallery_dot_rows_i8(gallery_kernel k, const int8_t *q, const int8_t *rows, size_t n, int dim,
+                         int32_t *out)
+{
+    switch (k) {
+#ifdef GALLERY_X86
+    case GALLERY_KERNEL_AVX512:
+        dot_i8_avx512(q, rows, n, dim, out);
+        return;
+    case GALLERY_KERNEL_AVX2:
+        dot_i8_avx2(q, rows, n, dim, out);
+        return;
+#endif
+    default:
+        dot_i8_scalar(q, rows, n, dim, out);
         return;
     }
 }

@@ -403,6 +403,63 @@ static void recognition_free(recognition *rec)
 }
 
 /* Run recognition on the request's image; answers on failure. */
+/* Recognition of one decoded frame: faces, identities and (with mark) the
+ * attendance events, which are also published. */
+static rc_status recognize_core(http_server *srv, const img_image *im, bool mark, int64_t camera_id,
+                                recognition *rec, rc_error *err)
+{
+    memset(rec, 0, sizeof *rec);
+    att_config cfg;
+    att_get_config(srv->att, &cfg);
+    face_opts fo = face_opts_default();
+    rc_status st;
+    if ((st = gallery_sync(srv, err)) != RC_OK ||
+        (st = analyze(srv, im, &fo, &rec->faces, &rec->n, err)) != RC_OK)
+        return st;
+    rec->w = im->w;
+    rec->h = im->h;
+    rec->ids = calloc((size_t)rec->n + 1, sizeof *rec->ids);
+    rec->events = json_array();
+    if (!rec->ids || !rec->events) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    identify_faces(srv, rec->faces, rec->n, cfg.recognition_threshold, rec->ids);
+    int64_t now = rc_unix_ms();
+    for (int i = 0; i < rec->n; i++) {
+        json_t *ev = json_null();
+        const face_info *f = &rec->faces[i];
+        if (mark && f->has_embedding) {
+            att_sighting sg = {.person_id = rec->ids[i].known ? rec->ids[i].person.id : 0,
+                               .ts_ms = now,
+                               .camera_id = camera_id,
+                               .confidence = rec->ids[i].m.score,
+                               .box = {f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0},
+                               .liveness = f->liveness};
+            size_t jl = 0;
+            unsigned char *jpeg =
+                !sg.person_id && cfg.keep_unrecognized ? face_jpeg(im, f, &jl) : NULL;
+            att_result res;
+            rc_error aerr;
+            if (att_record(srv->att, &sg, jpeg, jl, &res, &aerr) != RC_OK) {
+                rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
+            } else if (res.outcome == ATT_NEW || res.outcome == ATT_MERGED ||
+                       res.outcome == ATT_MOVED) {
+                bool is_new = res.outcome == ATT_NEW;
+                json_decref(ev);
+                ev = json_pack("{s:I,s:s,s:s,s:o,s:i,s:b}", "id", (json_int_t)res.event.id, "type",
+                               res.event.kind, "status",
+                               strcmp(res.event.status, "outside") == 0 ? "outside_schedule"
+                                                                        : res.event.status,
+                               "time", http_time_json(res.event.ts_ms), "minutes_late",
+                               minutes_late(srv, &res.event), "new", is_new);
+                http_publish_event(srv, &res.event, is_new);
+            }
+            free(jpeg);
+        }
+        json_array_append_new(rec->events, ev);
+    }
+    return RC_OK;
+}
+
+/* Run recognition on the request's image; answers on failure. */
 static bool recognize_request(http_req *r, const char *const *names, bool mark, int64_t camera_id,
                               recognition *rec)
 {
@@ -428,54 +485,14 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         }
     }
     rc_error err;
-    att_config cfg;
-    att_get_config(r->srv->att, &cfg);
-    face_opts fo = face_opts_default();
-    if ((st = gallery_sync(r->srv, &err)) != RC_OK ||
-        (st = analyze(r->srv, im, &fo, &rec->faces, &rec->n, &err)) != RC_OK) {
-        img_free(im);
+    st = recognize_core(r->srv, im, mark, camera_id, rec, &err);
+    img_free(im);
+    if (st != RC_OK) {
+        recognition_free(rec);
+        memset(rec, 0, sizeof *rec);
         http_reply_rc(r, st, &err);
         return false;
     }
-    rec->w = im->w;
-    rec->h = im->h;
-    rec->ids = calloc((size_t)rec->n + 1, sizeof *rec->ids);
-    identify_faces(r->srv, rec->faces, rec->n, cfg.recognition_threshold, rec->ids);
-    rec->events = json_array();
-    int64_t now = rc_unix_ms();
-    for (int i = 0; i < rec->n; i++) {
-        json_t *ev = json_null();
-        const face_info *f = &rec->faces[i];
-        if (mark && f->has_embedding) {
-            att_sighting sg = {.person_id = rec->ids[i].known ? rec->ids[i].person.id : 0,
-                               .ts_ms = now,
-                               .camera_id = camera_id,
-                               .confidence = rec->ids[i].m.score,
-                               .box = {f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0},
-                               .liveness = f->liveness};
-            size_t jl = 0;
-            unsigned char *jpeg =
-                !sg.person_id && cfg.keep_unrecognized ? face_jpeg(im, f, &jl) : NULL;
-            att_result res;
-            if (att_record(r->srv->att, &sg, jpeg, jl, &res, &err) != RC_OK) {
-                rc_log(RC_LOG_WARN, "attendance for a sighting: %s", err.msg);
-            } else if (res.outcome == ATT_NEW || res.outcome == ATT_MERGED ||
-                       res.outcome == ATT_MOVED) {
-                bool is_new = res.outcome == ATT_NEW;
-                json_decref(ev);
-                ev = json_pack("{s:I,s:s,s:s,s:o,s:i,s:b}", "id", (json_int_t)res.event.id, "type",
-                               res.event.kind, "status",
-                               strcmp(res.event.status, "outside") == 0 ? "outside_schedule"
-                                                                        : res.event.status,
-                               "time", http_time_json(res.event.ts_ms), "minutes_late",
-                               minutes_late(r->srv, &res.event), "new", is_new);
-                http_publish_event(r->srv, &res.event, is_new);
-            }
-            free(jpeg);
-        }
-        json_array_append_new(rec->events, ev);
-    }
-    img_free(im);
     rec->ms = rc_mono_ms() - t0;
     return true;
 }
@@ -500,6 +517,31 @@ static void publish_recognition(http_server *srv, const recognition *rec, int64_
                             camera_id ? json_integer(camera_id) : json_null(), "faces", faces);
     http_hub_publish(srv->hub, "recognition", msg);
     json_decref(msg);
+}
+
+rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
+                            http_frame_faces *out, rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    recognition rec;
+    rc_status st = recognize_core(srv, im, true, camera_id, &rec, err);
+    if (st == RC_OK) {
+        publish_recognition(srv, &rec, camera_id);
+        for (int i = 0; i < rec.n && out->n < HTTP_FRAME_FACES; i++) {
+            http_frame_face *f = &out->face[out->n++];
+            f->x0 = rec.faces[i].x0;
+            f->y0 = rec.faces[i].y0;
+            f->x1 = rec.faces[i].x1;
+            f->y1 = rec.faces[i].y1;
+            f->known = rec.ids[i].known;
+            if (f->known)
+                http_copy(f->label, sizeof f->label, rec.ids[i].person.name);
+            else
+                http_copy(f->label, sizeof f->label, "unknown");
+        }
+    }
+    recognition_free(&rec);
+    return st;
 }
 
 enum MHD_Result http_h_recognize(http_req *r)

@@ -727,13 +727,11 @@ static const char *const camera_kinds[] = {"mjpeg", "snapshot", "rtsp", "file",
                                            "v4l2",  "browser",  NULL};
 static const char *const directions[] = {"entry", "exit", "both", NULL};
 
-static json_t *camera_json(const store_camera *c)
+static json_t *camera_json(http_server *srv, const store_camera *c)
 {
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:f,s:{s:s,s:f,s:f,s:i,s:i,s:n,s:n}}", "id",
-                     (json_int_t)c->id, "name", c->name, "url", c->url, "kind", c->kind,
-                     "direction", c->direction, "enabled", c->enabled != 0, "fps", c->fps, "status",
-                     "state", c->enabled ? "not_running" : "disabled", "fps_in", 0.0,
-                     "fps_processed", 0.0, "frames", 0, "drops", 0, "last_error", "last_frame_at");
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:f,s:o}", "id", (json_int_t)c->id, "name", c->name,
+                     "url", c->url, "kind", c->kind, "direction", c->direction, "enabled",
+                     c->enabled != 0, "fps", c->fps, "status", http_camera_status(srv, c));
 }
 
 static bool camera_fields(http_req *r, json_t *b, store_camera *c, bool create)
@@ -778,7 +776,7 @@ enum MHD_Result http_h_cameras_list(http_req *r)
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
     for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++)
-        json_array_append_new(items, camera_json(&cs[i]));
+        json_array_append_new(items, camera_json(r->srv, &cs[i]));
     free(cs);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
 }
@@ -797,7 +795,9 @@ enum MHD_Result http_h_cameras_create(http_req *r)
             res = http_reply_rc(r, st, &err);
         } else {
             http_audit(r, "camera.create", "camera", c.id, json_pack("{s:s}", "name", c.name));
-            res = http_reply_json(r, MHD_HTTP_CREATED, camera_json(&c));
+            if (http_camera_apply(r->srv, &c, &err) != RC_OK)
+                rc_log(RC_LOG_WARN, "camera %lld: %s", (long long)c.id, err.msg);
+            res = http_reply_json(r, MHD_HTTP_CREATED, camera_json(r->srv, &c));
         }
     }
     json_decref(b);
@@ -821,7 +821,7 @@ enum MHD_Result http_h_cameras_get(http_req *r)
 {
     store_camera c;
     if (!load_camera(r, &c)) return MHD_YES;
-    return http_reply_json(r, MHD_HTTP_OK, camera_json(&c));
+    return http_reply_json(r, MHD_HTTP_OK, camera_json(r->srv, &c));
 }
 
 enum MHD_Result http_h_cameras_patch(http_req *r)
@@ -838,7 +838,9 @@ enum MHD_Result http_h_cameras_patch(http_req *r)
             res = http_reply_rc(r, st, &err);
         } else {
             http_audit(r, "camera.update", "camera", c.id, NULL);
-            res = http_reply_json(r, MHD_HTTP_OK, camera_json(&c));
+            if (http_camera_apply(r->srv, &c, &err) != RC_OK)
+                rc_log(RC_LOG_WARN, "camera %lld: %s", (long long)c.id, err.msg);
+            res = http_reply_json(r, MHD_HTTP_OK, camera_json(r->srv, &c));
         }
     }
     json_decref(b);
@@ -850,6 +852,7 @@ enum MHD_Result http_h_cameras_delete(http_req *r)
     store_camera c;
     if (!load_camera(r, &c)) return MHD_YES;
     rc_error err;
+    http_camera_forget(r->srv, c.id);
     rc_status st = store_camera_delete(db(r), c.id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "camera.delete", "camera", c.id, json_pack("{s:s}", "name", c.name));

@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "../attendance/att.h"
+#include "../camera/camera.h"
+#include "../image/image.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -48,6 +50,10 @@ typedef struct {
     char session_id[72]; /* the session token (cookie callers) */
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
+    /* A manager limited to some groups sees attendance and reports of their
+     * members only; ngroups 0 means every group. */
+    int64_t groups[64];
+    size_t ngroups;
 } http_principal;
 
 /* ---- requests ----------------------------------------------------------- */
@@ -297,9 +303,10 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
-    char dummy_hash[256];       /* verified against when an e-mail is unknown */
-    att *att;                   /* attendance rules (with a store) */
-    struct http_vision *vision; /* face models and gallery; NULL without models */
+    char dummy_hash[256];         /* verified against when an e-mail is unknown */
+    att *att;                     /* attendance rules (with a store) */
+    struct http_vision *vision;   /* face models and gallery; NULL without models */
+    struct http_cameras *cameras; /* camera manager; NULL without models */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -374,10 +381,42 @@ typedef struct http_vision http_vision;
 rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
                              rc_error *err);
 void http_vision_destroy(http_vision *v);
+
+/* What a camera frame showed, for the annotated snapshot. */
+#define HTTP_FRAME_FACES 32
+typedef struct {
+    float x0, y0, x1, y1;
+    bool known;
+    char label[64];
+} http_frame_face;
+typedef struct {
+    int n;
+    http_frame_face face[HTTP_FRAME_FACES];
+} http_frame_faces;
+/* Recognize one camera frame: attendance marked for camera_id, events and
+ * the recognition published. */
+rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
+                            http_frame_faces *out, rc_error *err);
+
+/* The cameras the server pulls frames from (api_camera.c). */
+typedef struct http_cameras http_cameras;
+rc_status http_cameras_start(http_server *srv, unsigned workers, rc_error *err);
+void http_cameras_stop(http_server *srv);
+/* Start (or restart with new settings) the camera; browser cameras only stop. */
+rc_status http_camera_apply(http_server *srv, const store_camera *c, rc_error *err);
+void http_camera_forget(http_server *srv, int64_t id);
+/* The camera's run-time status as JSON (new reference). */
+json_t *http_camera_status(http_server *srv, const store_camera *c);
+enum MHD_Result http_h_camera_snapshot(http_req *r);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */
 void http_publish_event(http_server *srv, const store_event *e, bool is_new);
+/* For a manager limited to groups: the ids of the persons in those groups
+ * (sorted, caller frees) and true; false (nothing to filter) otherwise. */
+bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
+bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id);
+bool http_scope_group(const http_req *r, int64_t group_id);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

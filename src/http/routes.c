@@ -67,6 +67,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
     {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
     {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
+    {"GET", "/api/v1/cameras/{id}/snapshot", ADMIN, 0, http_h_camera_snapshot},
     /* attendance */
     {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
     {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},

@@ -413,10 +413,17 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         size_t n = *upload_size;
         *upload_size = 0;
         if (rc_mono_ms() - r->t0 > srv->cfg.limits.request_time_s * 1000.0) {
-            r->status = MHD_HTTP_REQUEST_TIMEOUT;
             rc_log(RC_LOG_WARN, "%s %s from %s: body took longer than %us; closing", method, url,
                    r->ip, srv->cfg.limits.request_time_s);
-            return MHD_NO;
+            /* Answer 408 (libmicrohttpd sends it and closes the connection);
+             * if it cannot be queued mid-upload, just close. */
+            if (http_reply_error(r, MHD_HTTP_REQUEST_TIMEOUT, "request_timeout",
+                                 "the request took longer than %u s to arrive",
+                                 srv->cfg.limits.request_time_s) != MHD_YES) {
+                r->status = MHD_HTTP_REQUEST_TIMEOUT;
+                return MHD_NO;
+            }
+            return MHD_YES;
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
         if (!wants_body || r->body_too_large) return MHD_YES;
@@ -613,6 +620,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         rc_error verr;
         if (http_vision_create(cfg->models_dir, threads, &srv->vision, &verr) != RC_OK)
             rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", verr.msg);
+        else if (http_cameras_start(srv, threads, &verr) != RC_OK)
+            rc_log(RC_LOG_WARN, "cameras not started: %s", verr.msg);
     }
     srv->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
@@ -671,6 +680,7 @@ void http_server_stop(http_server *srv)
     }
     pthread_mutex_unlock(&srv->lock);
     if (srv->heartbeat_running) pthread_join(srv->heartbeat, NULL);
+    http_cameras_stop(srv); /* frames in flight finish while the hub still exists */
     /* Event streams end their responses; then the daemon can go. */
     if (srv->hub) http_hub_destroy(srv->hub);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);

@@ -278,7 +278,10 @@ img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int
 img_image *img_crop_resize(const img_image *im, float x, float y, float w, float h, int out_w,
                            int out_h, int border)
 {
-    if (w <= 0 || h <= 0 || out_w <= 0 || out_h <= 0) return NULL;
+    /* Written to reject NaN too; coordinates beyond +-1e7 px are nonsense. */
+    if (!(w > 0 && h > 0 && w < 1e7f && h < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f) ||
+        out_w <= 0 || out_h <= 0)
+        return NULL;
     /* Large reductions would alias with point sampling: shrink the whole
      * crop region first with area averaging. */
     float sx = w / out_w, sy = h / out_h;

@@ -147,7 +147,8 @@ static void fuse_activations(nn_model *m)
         bool conv = strcmp(p->op_type, "Conv") == 0;
         bool gemm = strcmp(p->op_type, "Gemm") == 0;
         bool add = strcmp(p->op_type, "Add") == 0;
-        if (p->dead || p->act != NN_ACT_NONE || !(conv || gemm || add)) continue;
+        bool bn = strcmp(p->op_type, "BatchNormalization") == 0 && p->nout == 1;
+        if (p->dead || p->act != NN_ACT_NONE || !(conv || gemm || add || bn)) continue;
         int ai = sole_consumer(m, p->out[0], i);
         if (ai < 0) continue;
         nn_node *a = &m->nodes[ai];
@@ -199,10 +200,44 @@ static void fuse_activations(nn_model *m)
     }
 }
 
+/* Pack the weights of every ungrouped Conv for the fast GEMM. */
+static rc_status pack_weights(nn_model *m, rc_error *err)
+{
+    if (!nn_cpu_features().avx512) return RC_OK;
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *n = &m->nodes[i];
+        if (n->dead || strcmp(n->op_type, "Conv") != 0 || nn_attr_int(n, "group", 1) != 1 ||
+            !is_const(m, n->in[1]))
+            continue;
+        const nn_tensor *w = &m->values[n->in[1]].init;
+        if (w->type != NN_F32 || w->shape.ndim != 4) continue;
+        int64_t M = w->shape.d[0], K = M ? nn_shape_count(&w->shape) / M : 0;
+        if (M == 0 || K == 0) continue;
+        size_t floats = nn_gemm_packed_floats(M, K);
+        n->wpack = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        if (!n->wpack) return rc_fail(err, RC_ERR_NOMEM, "out of memory packing weights");
+        nn_gemm_pack_a(w->data, M, K, n->wpack);
+        n->wpack_stride = (int64_t)floats;
+        /* 3x3, stride 1, no dilation: also keep Winograd-transformed weights */
+        const int64_t *st, *dl;
+        size_t ns = nn_attr_ints(n, "strides", &st), nd = nn_attr_ints(n, "dilations", &dl);
+        bool unit = (ns == 0 || (ns == 2 && st[0] == 1 && st[1] == 1)) &&
+                    (nd == 0 || (nd == 2 && dl[0] == 1 && dl[1] == 1));
+        if (unit && w->shape.d[2] == 3 && w->shape.d[3] == 3 && w->shape.d[1] >= 8) {
+            size_t wf = nn_wino_packed_floats(M, w->shape.d[1]);
+            n->wino = aligned_alloc(64, (wf * sizeof(float) + 63) / 64 * 64);
+            if (!n->wino) return rc_fail(err, RC_ERR_NOMEM, "out of memory packing weights");
+            nn_wino_pack(w->data, M, w->shape.d[1], n->wino);
+        }
+    }
+    return RC_OK;
+}
+
 rc_status nn_fuse(nn_model *m, rc_error *err)
 {
     rc_status st = fold_constants(m, err);
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
+    if (st == RC_OK) st = pack_weights(m, err);
     return st;
 }

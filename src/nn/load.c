@@ -371,6 +371,8 @@ void nn_model_free(nn_model *m)
             free(a->t.data);
         }
         free(n->attrs);
+        free(n->wpack);
+        free(n->wino);
         free(n->in);
         free(n->out);
         free(n->name);
@@ -490,4 +492,9 @@ int nn_model_describe(const nn_model *m, char *buf, size_t len)
     for (int k = 0; k < nt && o < len; k++)
         o += (size_t)snprintf(buf + o, len - o, "%s%s:%d", k ? " " : "", types[k], counts[k]);
     return live;
+}
+
+int nn_model_num_nodes(const nn_model *m)
+{
+    return m->nnodes;
 }

@@ -58,6 +58,17 @@ const float *nn_session_output(const nn_session *s, int i, nn_shape *shape);
  * against it. Off by default. */
 void nn_session_set_reference(nn_session *s, int reference);
 
+/* Profiling: when enabled, each run adds the wall time of every node to a
+ * per-node total (reset by enabling again). nn_session_profile_report gives
+ * node i's name, operator, total milliseconds and first input and output
+ * shapes; it returns 0 for nodes
+ * removed at load (fused) or out of range, so callers loop i from 0 while
+ * i < nn_model_num_nodes(). */
+rc_status nn_session_profile(nn_session *s, int enable, rc_error *err);
+int nn_session_profile_report(const nn_session *s, int i, const char **name, const char **op,
+                              double *ms, nn_shape *in, nn_shape *out);
+int nn_model_num_nodes(const nn_model *m);
+
 /* How many live operator nodes the loaded (fused) graph has, and a line per
  * operator type with its count, written to buf (for `rollcall bench models
  * --ops` and diagnostics). Returns the number of nodes. */

@@ -29,8 +29,9 @@ typedef struct {
 } nn_tensor;
 
 /* Largest tensor the engine accepts (elements); protects against absurd
- * shapes in files and inputs. 2^28 floats = 1 GiB. */
-#define NN_MAX_ELEMS ((int64_t)1 << 28)
+ * shapes in files and inputs. 2^26 floats = 256 MiB, far above what face
+ * models need (a 1080p frame is 6.2 M values). */
+#define NN_MAX_ELEMS ((int64_t)1 << 26)
 
 /* Activations that can be fused into the node producing their input. */
 typedef enum {
@@ -67,6 +68,11 @@ typedef struct {
     nn_attr *attrs;
     int nattrs;
     bool dead; /* removed by a rewrite */
+    /* Conv weights packed for nn_gemm_packed (model-owned), one block of
+     * wpack_stride floats per group; NULL when the fast GEMM is not used. */
+    float *wpack;
+    int64_t wpack_stride;
+    float *wino; /* Winograd-transformed 3x3 weights, or NULL */
     /* Fused epilogue (Conv, Gemm, MatMul, Add): y = act(y [+ residual]). */
     nn_act act;
     float act_a, act_b;
@@ -142,7 +148,11 @@ void nn_shape_format(const nn_shape *s, char *buf, size_t len);
 rc_status nn_node_fail(rc_error *err, rc_status code, const nn_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Fused activation epilogue over a [channels x plane] block (kernels.c). */
+/* Fused epilogue over a [channels x plane] block (kernels.c): y = act(y +
+ * bias[ch]); bias may be NULL; c0 is the first channel's index (PRelu). */
+void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, const float *bias,
+                 int64_t c0);
+/* The same in plain C, activation only (the reference path). */
 void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
 
 /* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
@@ -159,8 +169,70 @@ void nn_blas_init(void);
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C; row-major (cblas). */
 void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-bool nn_dw3x3_fast(const float *x, int H, int W, const float *w, float bias, int sh, int pt, int pl,
-                   float *y, int OH, int OW, float *pad_buf);
+/* Depthwise 3x3 of one channel (index ch) with bias and the node's fused
+ * activation; pad_buf is scratch for the portable path. */
+bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
+                   int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf);
+
+/* Packed GEMM (AVX-512): C = act(A * B + bias) with A packed at load. */
+#define NN_GEMM_MR 8
+#define NN_GEMM_NR 32
+size_t nn_gemm_packed_floats(int64_t M, int64_t K);
+void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst);
+/* Fills a [K][NN_GEMM_NR] panel with columns [n0, n0+ncols) of B, zero
+ * padded: from a matrix (nn_pack_b_rows) or straight from an image (the
+ * implicit im2col in ops_nn.c). */
+typedef void (*nn_pack_b_fn)(const void *arg, int64_t n0, int ncols, float *panel);
+typedef struct {
+    const float *B;
+    int64_t K, ldb;
+} nn_rows;
+void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
+/* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
+typedef struct {
+    const float *x;
+    int64_t C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, OW, pb, pr;
+} nn_im2col;
+void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
+/* Stride-1 convolution read in place from a padded copy of the image (no
+ * im2col); false when not applicable. Scratch size from the first call. */
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
+                    float *y, const float *bias, void *scratch);
+/* Returns false (and does nothing) when the CPU or activation is not
+ * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
+bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
+                    nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
+                    float *panel);
+
+/* Convolution as one dot product per output (patches [N][K] built in
+ * `patches`, N * K floats); for outputs with very few positions. */
+bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
+                     float *y, const float *bias, float *patches);
+
+/* y = act(x * scale[ch] + shift[ch]) per channel of a [channels x plane]
+ * block (BatchNormalization with its fused activation). */
+void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
+                       const float *scale, const float *shift, bool reference);
+/* y = a op b over n floats, op 0 add, 1 sub, 2 mul, 3 div; mode 0: both
+ * full, 1: b is one value, 2: a is one value. False when not handled. */
+bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
+
+/* Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (kernels.c). */
+size_t nn_wino_packed_floats(int64_t M, int64_t C);
+void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst);
+size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
+                      const float *bias, void *scratch);
+
+/* 2x2 stride-2 max/average pooling without padding; false if not handled. */
+bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                     int64_t OW, bool is_max);
+
+/* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
+ * lacks AVX-512 (the caller then uses libm). */
+typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;
+bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

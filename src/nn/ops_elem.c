@@ -37,9 +37,20 @@ static rc_status infer_unary_f32(nn_ctx *c)
     }
 
 UNARY(run_relu, v > 0 ? v : 0)
-UNARY(run_sigmoid, 1.0f / (1.0f + expf(-v)))
-UNARY(run_tanh, tanhf(v))
-UNARY(run_exp, expf(v))
+UNARY(run_sigmoid_c, 1.0f / (1.0f + expf(-v)))
+UNARY(run_tanh_c, tanhf(v))
+UNARY(run_exp_c, expf(v))
+
+#define UNARY_FAST(fn, kind)                                                                       \
+    static void fn(nn_ctx *c)                                                                      \
+    {                                                                                              \
+        if (c->reference || !nn_unary_fast(kind, c->in[0]->data, c->out[0]->data,                  \
+                                           nn_shape_count(&c->out[0]->shape)))                     \
+            fn##_c(c);                                                                             \
+    }
+UNARY_FAST(run_sigmoid, NN_UNARY_SIGMOID)
+UNARY_FAST(run_tanh, NN_UNARY_TANH)
+UNARY_FAST(run_exp, NN_UNARY_EXP)
 UNARY(run_log, logf(v))
 UNARY(run_sqrt, sqrtf(v))
 UNARY(run_neg, -v)
@@ -276,7 +287,14 @@ static void run_binary_op(nn_ctx *c, int op)
             const float *a = (const float *)c->in[0]->data + offa;
             const float *b = (const float *)c->in[1]->data + offb;
             float *y = (float *)c->out[0]->data + done;
-            if (ia == 1 && ib == 1)
+            int mode = ia == 1 && ib == 1   ? 0
+                       : ia == 1 && ib == 0 ? 1
+                       : ia == 0 && ib == 1 ? 2
+                                            : -1;
+            if (!c->reference && mode >= 0 && op <= B_DIV &&
+                nn_binary_fast(op, a, b, y, inner, mode))
+                ;
+            else if (ia == 1 && ib == 1)
                 for (int64_t i = 0; i < inner; i++) y[i] = fop(op, a[i], b[i]);
             else if (ia == 1 && ib == 0)
                 for (int64_t i = 0; i < inner; i++) y[i] = fop(op, a[i], b[0]);
@@ -306,8 +324,13 @@ static void run_binary_op(nn_ctx *c, int op)
         const nn_shape *s = &c->out[0]->shape;
         int64_t ch = s->ndim >= 2 ? s->d[1] : 1;
         int64_t plane = ch ? total / (s->d[0] ? s->d[0] : 1) / ch : 0;
-        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++)
-            nn_apply_act(c->node, (float *)c->out[0]->data + b * ch * plane, ch, plane, 0);
+        for (int64_t b = 0; b < (s->ndim ? s->d[0] : 1); b++) {
+            float *yb = (float *)c->out[0]->data + b * ch * plane;
+            if (c->reference)
+                nn_apply_act(c->node, yb, ch, plane, 0);
+            else
+                nn_epilogue(c->node, yb, ch, plane, NULL, 0);
+        }
     }
 }
 

@@ -133,12 +133,32 @@ static rc_status infer_conv(nn_ctx *c)
     int64_t cg = g.C / g.group;
     bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
                      g.pb == 0 && g.pr == 0;
-    if (!pointwise && cg * g.KH * g.KW <= NN_MAX_ELEMS / (g.OH * g.OW + 1))
-        c->scratch_bytes = (size_t)(cg * g.KH * g.KW * g.OH * g.OW) * sizeof(float);
-    /* padded plane for the depthwise kernel */
+    rc_status st = nn_shape_check(c->node, &s, c->err);
+    if (st != RC_OK) return st;
+    /* scratch: the im2col matrix (or the depthwise kernel's padded plane),
+     * then one packed panel of B for the fast GEMM */
+    size_t cols = 0, kdim = (size_t)(cg * g.KH * g.KW);
+    if (!pointwise) {
+        if (kdim > (size_t)(NN_MAX_ELEMS / (g.OH * g.OW + 1)))
+            return nn_node_fail(c->err, RC_ERR_LIMIT, c->node, "convolution too large");
+        cols = kdim * (size_t)(g.OH * g.OW) * sizeof(float);
+    }
     size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
-    if (pad > c->scratch_bytes) c->scratch_bytes = pad;
-    return nn_shape_check(c->node, &s, c->err);
+    if (pad > cols) cols = pad;
+    c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
+    if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
+        c->scratch_bytes = kdim * 16 * sizeof(float);
+    if (g.sh == 1 && g.sw == 1 && !pointwise) {
+        nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                        g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+        size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
+        if (direct > c->scratch_bytes) c->scratch_bytes = direct;
+        if (g.KH == 3 && g.KW == 3) {
+            size_t wino = nn_wino_scratch(&ia, g.M, g.OH);
+            if (wino > c->scratch_bytes) c->scratch_bytes = wino;
+        }
+    }
+    return RC_OK;
 }
 
 /* The plain C convolution: direct loops, bias and activation. */
@@ -213,6 +233,32 @@ static void im2col(const float *x, const geom *g, int64_t cg, float *cols)
             }
 }
 
+/* Depthwise convolution of any window (one filter per channel), direct. */
+static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, float *yn)
+{
+    const float *w = c->in[1]->data;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    int64_t plane = g->OH * g->OW;
+    for (int64_t ch = 0; ch < g->C; ch++) {
+        const float *xp = xn + ch * g->H * g->W, *wp = w + ch * g->KH * g->KW;
+        float *yp = yn + ch * plane;
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++) {
+                float acc = b ? b[ch] : 0.0f;
+                for (int64_t ky = 0; ky < g->KH; ky++) {
+                    int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                    if (iy < 0 || iy >= g->H) continue;
+                    for (int64_t kx = 0; kx < g->KW; kx++) {
+                        int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                        if (ix >= 0 && ix < g->W) acc += xp[iy * g->W + ix] * wp[ky * g->KW + kx];
+                    }
+                }
+                yp[oy * g->OW + ox] = acc;
+            }
+    }
+    nn_epilogue(c->node, yn, g->M, plane, NULL, 0);
+}
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -236,13 +282,43 @@ static void run_conv(nn_ctx *c)
             g.sh <= 2) {
             bool ok = true;
             for (int64_t ch = 0; ch < g.C && ok; ch++)
-                ok = nn_dw3x3_fast(xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
+                ok = nn_dw3x3_fast(c->node, xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
                                    b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
-                                   yn + ch * plane, (int)g.OH, (int)g.OW, c->scratch);
+                                   yn + ch * plane, (int)g.OH, (int)g.OW, ch, c->scratch);
             if (ok) {
-                nn_apply_act(c->node, yn, g.M, plane, 0);
                 continue;
             }
+        }
+        if (depthwise) {
+            conv_depthwise(c, &g, xn, yn);
+            continue;
+        }
+        if (g.group == 1 && plane <= 16 && !pointwise) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv_small_n(c->node, &ia, g.M, plane, w, yn, b, c->scratch)) continue;
+        }
+        if (c->node->wpack && g.group == 1) {
+            size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
+            size_t pad =
+                (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
+            if (pad > cols) cols = pad;
+            float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
+            nn_rows rows = {xn, kdim, plane};
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            int64_t PW = g.W + g.pl + g.pr;
+            if (c->node->wino && plane >= 64 &&
+                nn_conv_winograd(c->node, &ia, mg, g.OH, yn, b, c->scratch))
+                continue;
+            if (!pointwise && g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW &&
+                nn_conv_direct(c->node, &ia, mg, g.OH, c->node->wpack, yn, b, c->scratch))
+                continue;
+            if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
+                               pointwise ? nn_pack_b_rows : nn_pack_im2col,
+                               pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b,
+                               panel))
+                continue;
         }
         for (int64_t grp = 0; grp < g.group; grp++) {
             const float *xg = xn + grp * cg * g.H * g.W;
@@ -252,13 +328,10 @@ static void run_conv(nn_ctx *c)
                 bm = c->scratch;
             }
             float *yg = yn + grp * mg * plane;
-            if (b)
-                for (int64_t m = 0; m < mg; m++)
-                    for (int64_t i = 0; i < plane; i++) yg[m * plane + i] = b[grp * mg + m];
             nn_sgemm(false, false, (int)mg, (int)plane, (int)kdim, 1.0f, w + grp * mg * kdim,
-                     (int)kdim, bm, (int)plane, b ? 1.0f : 0.0f, yg, (int)plane);
+                     (int)kdim, bm, (int)plane, 0.0f, yg, (int)plane);
         }
-        nn_apply_act(c->node, yn, g.M, plane, 0);
+        nn_epilogue(c->node, yn, g.M, plane, b, 0);
     }
 }
 
@@ -371,7 +444,8 @@ static rc_status infer_bn(nn_ctx *c)
                                 (long long)x->d[1]);
     c->out[0]->type = NN_F32;
     c->out[0]->shape = *x;
-    for (int i = 1; i < c->nout; i++) { /* training-mode outputs: left zero */
+    c->scratch_bytes = (size_t)(2 * x->d[1]) * sizeof(float); /* scale and shift */
+    for (int i = 1; i < c->nout; i++) {                       /* training-mode outputs: left zero */
         c->out[i]->type = NN_F32;
         c->out[i]->shape = (nn_shape){.ndim = 1, .d = {x->d[1]}};
     }
@@ -387,13 +461,14 @@ static void run_bn(nn_ctx *c)
     float *y = c->out[0]->data;
     int64_t C = s->d[1], rows = s->d[0] * C;
     int64_t plane = rows > 0 ? nn_shape_count(s) / rows : 0;
+    float *scale = c->scratch, *shift = scale + C;
+    for (int64_t ch = 0; ch < C; ch++) {
+        scale[ch] = sc[ch] / sqrtf(var[ch] + eps);
+        shift[ch] = bi[ch] - mu[ch] * scale[ch];
+    }
     for (int64_t n = 0; n < s->d[0]; n++)
-        for (int64_t ch = 0; ch < C; ch++) {
-            float a = sc[ch] / sqrtf(var[ch] + eps), b = bi[ch] - mu[ch] * a;
-            const float *xp = x + (n * C + ch) * plane;
-            float *yp = y + (n * C + ch) * plane;
-            for (int64_t i = 0; i < plane; i++) yp[i] = xp[i] * a + b;
-        }
+        nn_channel_affine(c->node, x + n * C * plane, y + n * C * plane, C, plane, scale, shift,
+                          c->reference);
     for (int i = 1; i < c->nout; i++) memset(c->out[i]->data, 0, (size_t)C * sizeof(float));
 }
 
@@ -597,10 +672,24 @@ static rc_status infer_pool(nn_ctx *c)
     if (g.pt >= g.KH || g.pb >= g.KH || g.pl >= g.KW || g.pr >= g.KW)
         return nn_node_fail(c->err, RC_ERR_INVALID, c->node,
                             "pads must be smaller than the kernel");
+    c->scratch_bytes = (size_t)(3 * g.OW) * sizeof(int64_t); /* window ranges per column */
     nn_shape s = {.ndim = 4, .d = {g.N, g.C, g.OH, g.OW}};
     c->out[0]->type = NN_F32;
     c->out[0]->shape = s;
     return nn_shape_check(c->node, &s, c->err);
+}
+
+/* Taps of a window starting at `o0` (stride-scaled, pad-shifted) that fall
+ * inside [0, size): [lo, hi); and with padding counted, [lo, phi). */
+static void window_range(int64_t o0, int64_t size, int64_t pad_end, int64_t k, int64_t d,
+                         int64_t *lo, int64_t *hi, int64_t *phi)
+{
+    *lo = o0 < 0 ? (-o0 + d - 1) / d : 0;
+    *hi = size - o0 <= 0 ? 0 : (size - o0 + d - 1) / d;
+    *phi = size + pad_end - o0 <= 0 ? 0 : (size + pad_end - o0 + d - 1) / d;
+    if (*hi > k) *hi = k;
+    if (*phi > k) *phi = k;
+    if (*lo > *hi) *lo = *hi;
 }
 
 static void run_pool(nn_ctx *c)
@@ -611,34 +700,43 @@ static void run_pool(nn_ctx *c)
     bool include_pad = nn_attr_int(c->node, "count_include_pad", 0) != 0;
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
-    for (int64_t p = 0; p < g.N * g.C; p++) {
-        const float *xp = x + p * g.H * g.W;
-        float *yp = y + p * g.OH * g.OW;
-        for (int64_t oy = 0; oy < g.OH; oy++)
+    if (!c->reference && g.KH == 2 && g.KW == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 &&
+        g.dw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
+        nn_pool2x2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, is_max))
+        return;
+    /* window ranges per output column, computed once (scratch: 3 * OW) */
+    int64_t *kx = c->scratch;
+    for (int64_t ox = 0; ox < g.OW; ox++)
+        window_range(ox * g.sw - g.pl, g.W, g.pr, g.KW, g.dw, &kx[3 * ox], &kx[3 * ox + 1],
+                     &kx[3 * ox + 2]);
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+        int64_t y0 = oy * g.sh - g.pt, ky0, ky1, pky1;
+        window_range(y0, g.H, g.pb, g.KH, g.dh, &ky0, &ky1, &pky1);
+        for (int64_t p = 0; p < g.N * g.C; p++) {
+            const float *xp = x + p * g.H * g.W;
+            float *yr = y + p * g.OH * g.OW + oy * g.OW;
             for (int64_t ox = 0; ox < g.OW; ox++) {
-                float acc = is_max ? -FLT_MAX : 0.0f;
-                int64_t cnt = 0;
-                int64_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
-                for (int64_t ky = 0; ky < g.KH; ky++) {
-                    int64_t iy = y0 + ky * g.dh;
-                    for (int64_t kx = 0; kx < g.KW; kx++) {
-                        int64_t ix = x0 + kx * g.dw;
-                        bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
-                        if (!inside) {
-                            /* padding counts when asked, but only up to the padded edge */
-                            if (include_pad && iy < g.H + g.pb && ix < g.W + g.pr) cnt++;
-                            continue;
-                        }
-                        float v = xp[iy * g.W + ix];
-                        if (is_max)
-                            acc = v > acc ? v : acc;
-                        else
-                            acc += v;
-                        cnt++;
+                int64_t x0 = ox * g.sw - g.pl, kx0 = kx[3 * ox], kx1 = kx[3 * ox + 1];
+                float acc;
+                if (is_max) {
+                    acc = -FLT_MAX;
+                    for (int64_t ky = ky0; ky < ky1; ky++) {
+                        const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
+                        for (int64_t k = kx0; k < kx1; k++)
+                            acc = row[k * g.dw] > acc ? row[k * g.dw] : acc;
                     }
+                } else {
+                    acc = 0.0f;
+                    for (int64_t ky = ky0; ky < ky1; ky++) {
+                        const float *row = xp + (y0 + ky * g.dh) * g.W + x0;
+                        for (int64_t k = kx0; k < kx1; k++) acc += row[k * g.dw];
+                    }
+                    int64_t cnt = include_pad ? pky1 * kx[3 * ox + 2] : (ky1 - ky0) * (kx1 - kx0);
+                    acc = cnt > 0 ? acc / (float)cnt : 0.0f;
                 }
-                yp[oy * g.OW + ox] = is_max ? acc : cnt ? acc / (float)cnt : 0.0f;
+                yr[ox] = acc;
             }
+        }
     }
 }
 

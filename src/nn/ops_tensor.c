@@ -645,7 +645,15 @@ static void run_pad(nn_ctx *c)
             for (int64_t i = 0; i < inner; i++) row[i] = p.value;
         } else {
             int64_t before = p.pads[nd - 1], dim = in->d[nd - 1];
-            for (int64_t i = 0; i < inner; i++) {
+            /* the part of the row that comes straight from the input */
+            int64_t lo = before > 0 ? before : 0, hi = before + dim < inner ? before + dim : inner;
+            if (hi > lo)
+                memcpy(row + lo, x + off + (lo - before), (size_t)(hi - lo) * sizeof(float));
+            for (int64_t i = 0; i < lo && i < inner; i++) {
+                int64_t m = pad_map(i, before, dim, p.mode);
+                row[i] = m < 0 ? p.value : x[off + m];
+            }
+            for (int64_t i = hi > lo ? hi : lo; i < inner; i++) {
                 int64_t m = pad_map(i, before, dim, p.mode);
                 row[i] = m < 0 ? p.value : x[off + m];
             }

@@ -48,6 +48,7 @@ struct nn_session {
     size_t scratch_bytes;
     nn_tensor **tin, **tout; /* argument arrays for one node */
     int maxin, maxout;
+    double *node_ms; /* per node, when profiling */
 };
 
 static void plan_clear(nn_session *s)
@@ -79,6 +80,7 @@ void nn_session_free(nn_session *s)
     free(s->shapes);
     free(s->tin);
     free(s->tout);
+    free(s->node_ms);
     free(s);
 }
 
@@ -399,7 +401,9 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                     .scratch = s->scratch,
                     .reference = s->reference,
                     .err = err};
+        double t0 = s->node_ms ? rc_mono_ms() : 0;
         n->def->run(&c);
+        if (s->node_ms) s->node_ms[s->steps[i]] += rc_mono_ms() - t0;
     }
 #if defined(__x86_64__)
     _mm_setcsr(csr);
@@ -413,4 +417,26 @@ const float *nn_session_output(const nn_session *s, int i, nn_shape *shape)
     const nn_tensor *t = &s->v[s->m->outputs[i]].t;
     if (shape) *shape = t->shape;
     return t->data;
+}
+
+rc_status nn_session_profile(nn_session *s, int enable, rc_error *err)
+{
+    free(s->node_ms);
+    s->node_ms = NULL;
+    if (!enable) return RC_OK;
+    s->node_ms = calloc((size_t)s->m->nnodes + 1, sizeof *s->node_ms);
+    return s->node_ms ? RC_OK : rc_fail(err, RC_ERR_NOMEM, "out of memory");
+}
+
+int nn_session_profile_report(const nn_session *s, int i, const char **name, const char **op,
+                              double *ms, nn_shape *in, nn_shape *out)
+{
+    if (!s->node_ms || i < 0 || i >= s->m->nnodes || s->m->nodes[i].dead) return 0;
+    *name = s->m->nodes[i].name;
+    *op = s->m->nodes[i].op_type;
+    *ms = s->node_ms[i];
+    const nn_node *n = &s->m->nodes[i];
+    if (in) *in = n->nin > 0 && n->in[0] >= 0 ? s->v[n->in[0]].t.shape : (nn_shape){0};
+    if (out) *out = s->v[n->out[0]].t.shape;
+    return 1;
 }

@@ -34,6 +34,11 @@ struct store {
     pthread_cond_t cv;
     db_conn *idle[STORE_POOL];
     int nidle, nopen;
+    /* A connection of its own for store_gallery_wait (LISTEN on PostgreSQL). */
+    pthread_mutex_t listen_mu;
+    db_conn *listener;
+    /* The connection a thread pinned with store_tx_begin, per thread. */
+    pthread_key_t pin_key;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -274,6 +279,11 @@ static rc_status connect_one(store *s, db_conn **out, rc_error *err)
 
 static rc_status take(store *s, db_conn **out, rc_error *err)
 {
+    db_conn *pinned = pthread_getspecific(s->pin_key);
+    if (pinned) { /* this thread is inside store_tx_begin/end */
+        *out = pinned;
+        return RC_OK;
+    }
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->nidle > 0) {
@@ -298,6 +308,7 @@ static rc_status take(store *s, db_conn **out, rc_error *err)
 
 static void give(store *s, db_conn *c)
 {
+    if (c->pinned) return; /* store_tx_end gives it back */
     if (c->ops->broken(c)) {
         c->ops->close(c);
         pthread_mutex_lock(&s->mu);
@@ -319,6 +330,7 @@ static void give(store *s, db_conn *c)
 
 static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
 {
+    if (c->pinned) return RC_OK; /* part of the caller's transaction */
     /* IMMEDIATE takes SQLite's write lock up front, so two writers never
      * deadlock upgrading from a read lock; busy_timeout makes the later wait. */
     return c->ops->exec(c, s->kind == STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
@@ -327,11 +339,43 @@ static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
 /* Commit when st is RC_OK, otherwise roll back; returns the final status. */
 static rc_status tx_end(db_conn *c, rc_status st, rc_error *err)
 {
+    if (c->pinned) return st; /* store_tx_end commits or rolls back */
     if (st == RC_OK) {
         st = c->ops->exec(c, "COMMIT", err);
         if (st == RC_OK) return RC_OK;
     }
     c->ops->exec(c, "ROLLBACK", NULL);
+    return st;
+}
+
+rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err)
+{
+    if (pthread_getspecific(s->pin_key))
+        return rc_fail(err, RC_ERR_INTERNAL, "store_tx_begin: a transaction is already open");
+    db_conn *c = NULL;
+    rc_status st = take(s, &c, err);
+    if (st != RC_OK) return st;
+    st = tx_begin(s, c, err);
+    if (st == RC_OK && lock_key && s->kind == STORE_POSTGRES)
+        st = qexec(c, "SELECT pg_advisory_xact_lock(?)", NULL, err, "i", lock_key);
+    if (st != RC_OK) {
+        tx_end(c, st, NULL);
+        give(s, c);
+        return st;
+    }
+    c->pinned = 1;
+    pthread_setspecific(s->pin_key, c);
+    return RC_OK;
+}
+
+rc_status store_tx_end(store *s, rc_status st, rc_error *err)
+{
+    db_conn *c = pthread_getspecific(s->pin_key);
+    if (!c) return rc_fail(err, RC_ERR_INTERNAL, "store_tx_end without store_tx_begin");
+    pthread_setspecific(s->pin_key, NULL);
+    c->pinned = 0;
+    st = tx_end(c, st, err);
+    give(s, c);
     return st;
 }
 
@@ -398,6 +442,11 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->listen_mu, NULL);
+    if (pthread_key_create(&s->pin_key, NULL) != 0) {
+        free(s);
+        return rc_fail(err, RC_ERR_NOMEM, "out of thread-specific keys");
+    }
     s->max_conns = STORE_POOL;
     if (is_pg_url(url)) {
         s->kind = STORE_POSTGRES;
@@ -441,6 +490,9 @@ void store_close(store *s)
 {
     if (!s) return;
     for (int i = 0; i < s->nidle; i++) s->idle[i]->ops->close(s->idle[i]);
+    if (s->listener) s->listener->ops->close(s->listener);
+    pthread_mutex_destroy(&s->listen_mu);
+    pthread_key_delete(s->pin_key);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->target);
@@ -520,17 +572,42 @@ rc_status store_backup(store *s, const char *path, rc_error *err)
     return st;
 }
 
+/* PostgreSQL: with the amcheck extension installed, verify every B-tree
+ * index of our schema against its table (heapallindexed), which reads every
+ * row; without it, only that the server answers. */
+static rc_status pg_check(db_conn *c, char *buf, size_t cap, rc_error *err)
+{
+    int64_t have = 0;
+    rc_status st =
+        qint(c, "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'", &have, err, "");
+    if (st != RC_OK) return st;
+    if (!have) {
+        cp(buf, cap, "ok");
+        return RC_OK;
+    }
+    rc_error e2;
+    int64_t checked = 0;
+    st = qint(c,
+              "SELECT count(bt_index_check(c.oid, true)) FROM pg_index i "
+              "JOIN pg_class c ON c.oid = i.indexrelid "
+              "JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "JOIN pg_am a ON a.oid = c.relam "
+              "WHERE n.nspname = current_schema() AND a.amname = 'btree'",
+              &checked, &e2, "");
+    if (st == RC_ERR_DB || st == RC_ERR_INVALID) { /* amcheck found damage */
+        snprintf(buf, cap, "damaged: %s", e2.msg);
+        return RC_OK;
+    }
+    if (st != RC_OK) return rc_fail(err, st, "%s", e2.msg);
+    cp(buf, cap, "ok");
+    return RC_OK;
+}
+
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err)
 {
     TAKE(s, c, err);
-    rc_status st;
-    if (s->kind == STORE_SQLITE) {
-        st = db_sqlite_integrity(c, buf, cap, err);
-    } else {
-        int64_t one_ = 0;
-        st = qint(c, "SELECT 1", &one_, err, "");
-        if (st == RC_OK) cp(buf, cap, one_ == 1 ? "ok" : "unexpected answer");
-    }
+    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, buf, cap, err)
+                                           : pg_check(c, buf, cap, err);
     give(s, c);
     return st;
 }
@@ -814,6 +891,14 @@ rc_status store_session_delete(store *s, const char *token_hash, rc_error *err)
     return st;
 }
 
+rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
+    give(s, c);
+    return st;
+}
+
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
 {
     TAKE(s, c, err);
@@ -1073,12 +1158,19 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
     int64_t faces = 0, events = 0;
     if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &faces, err, "i", id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM events WHERE person_id = ?", &events, err, "i", id);
+    /* Unrecognized sightings that best matched this person are most likely
+     * their face too: biometric data, so they go as well. */
+    int64_t sightings = 0;
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM sightings WHERE candidate_person_id = ?", &sightings, err, "i",
+                   id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
     if (st == RC_OK) st = bump_gallery(s, c, err);
     if (st == RC_OK) {
-        char *detail = json_text(json_pack("{s:s, s:s, s:I, s:I}", "external_id", p.external_id,
-                                           "name", p.name, "faces_deleted", (json_int_t)faces,
-                                           "events_deleted", (json_int_t)events));
+        char *detail =
+            json_text(json_pack("{s:s, s:s, s:I, s:I, s:I}", "external_id", p.external_id, "name",
+                                p.name, "faces_deleted", (json_int_t)faces, "events_deleted",
+                                (json_int_t)events, "sightings_deleted", (json_int_t)sightings));
         st = audit_in(c, actor, "person.delete", "person", id, detail ? detail : "", err);
         free(detail);
     }
@@ -1244,6 +1336,9 @@ rc_status store_face_add(store *s, store_face *f, const float *embedding, const 
 {
     if (!FIELD_OK(f, model) || !f->model[0])
         return rc_fail(err, RC_ERR_INVALID, "a face needs the name of its embedding model");
+    if (jpeg && jpeg_len > STORE_IMAGE_MAX)
+        return rc_fail(err, RC_ERR_LIMIT, "face image of %zu bytes is over the %d byte limit",
+                       jpeg_len, STORE_IMAGE_MAX);
     if (f->dim <= 0 || f->dim > STORE_EMBED_MAX || !embedding)
         return rc_fail(err, RC_ERR_INVALID, "embedding dimension %d is not in 1..%d", f->dim,
                        STORE_EMBED_MAX);
@@ -1378,8 +1473,13 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
 {
     memset(out, 0, sizeof *out);
     TAKE(s, c, err);
-    /* One transaction so the version matches the rows read. */
-    rc_status st = c->ops->exec(c, "BEGIN", err);
+    /* One snapshot, so the version matches the rows read. */
+    rc_status st =
+        c->pinned
+            ? RC_OK
+            : c->ops->exec(
+                  c, s->kind == STORE_POSTGRES ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN",
+                  err);
     if (st == RC_OK)
         st = qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", &out->version,
                   err, "");
@@ -1437,7 +1537,7 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
     }
     if (r < 0) st = err ? err->code : RC_ERR_DB;
     if (q) db_done(q);
-    c->ops->exec(c, st == RC_OK ? "COMMIT" : "ROLLBACK", NULL);
+    if (!c->pinned) c->ops->exec(c, st == RC_OK ? "COMMIT" : "ROLLBACK", NULL);
     give(s, c);
     if (st != RC_OK) store_gallery_free(out);
     return st;
@@ -1449,6 +1549,41 @@ rc_status store_gallery_version(store *s, int64_t *version, rc_error *err)
     rc_status st =
         qint(c, "SELECT value FROM counters WHERE name = 'gallery_version'", version, err, "");
     give(s, c);
+    return st;
+}
+
+rc_status store_gallery_wait(store *s, int64_t known, int timeout_ms, int64_t *version,
+                             rc_error *err)
+{
+    pthread_mutex_lock(&s->listen_mu);
+    rc_status st = RC_OK;
+    if (!s->listener) {
+        st = connect_one(s, &s->listener, err);
+        if (st == RC_OK && s->kind == STORE_POSTGRES)
+            st = s->listener->ops->exec(s->listener, "LISTEN rollcall_gallery", err);
+        if (st != RC_OK && s->listener) {
+            s->listener->ops->close(s->listener);
+            s->listener = NULL;
+        }
+    }
+    double deadline = rc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    while (st == RC_OK) {
+        /* Read after LISTEN, so a change between the two is not missed. */
+        st = qint(s->listener, "SELECT value FROM counters WHERE name = 'gallery_version'", version,
+                  err, "");
+        if (st != RC_OK || *version != known) break;
+        double left = deadline - rc_mono_ms();
+        if (left <= 0) break;
+        /* SQLite has no notifications: look again every 200 ms. */
+        int slice = s->kind == STORE_SQLITE && left > 200 ? 200 : (int)left + 1;
+        if (s->listener->ops->wait_notify(s->listener, slice, err) < 0)
+            st = err ? err->code : RC_ERR_DB;
+    }
+    if (st != RC_OK && s->listener && s->listener->ops->broken(s->listener)) {
+        s->listener->ops->close(s->listener); /* reconnect next time */
+        s->listener = NULL;
+    }
+    pthread_mutex_unlock(&s->listen_mu);
     return st;
 }
 
@@ -1756,7 +1891,8 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
 #define EVENT_COLS                                                                                 \
     "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
-    "updated_ms"
+    "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
+    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id)"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -1777,6 +1913,8 @@ static void row_event(db_q *q, void *dst)
     cp(e->reason, sizeof e->reason, db_text(q, 17));
     e->created_ms = db_i64(q, 18);
     e->updated_ms = db_i64(q, 19);
+    cp(e->person_name, sizeof e->person_name, db_text(q, 20));
+    cp(e->person_external_id, sizeof e->person_external_id, db_text(q, 21));
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)
@@ -2005,6 +2143,9 @@ rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size
                              rc_error *err)
 {
     if (!FIELD_OK(g, reason)) return rc_fail(err, RC_ERR_INVALID, "unterminated reason");
+    if (jpeg && len > STORE_IMAGE_MAX)
+        return rc_fail(err, RC_ERR_LIMIT, "sighting image of %zu bytes is over the %d byte limit",
+                       len, STORE_IMAGE_MAX);
     TAKE(s, c, err);
     int64_t id = 0;
     rc_status st =

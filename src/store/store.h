@@ -29,7 +29,8 @@ typedef struct store store;
 typedef enum { STORE_SQLITE, STORE_POSTGRES } store_backend;
 
 #define STORE_DEFAULT_URL "./data/rollcall.db"
-#define STORE_EMBED_MAX   2048 /* largest embedding dimension accepted */
+#define STORE_EMBED_MAX   2048      /* largest embedding dimension accepted */
+#define STORE_IMAGE_MAX   (8 << 20) /* largest face or sighting image, bytes */
 
 /* ---- opening, migrations, maintenance ------------------------------------ */
 
@@ -53,7 +54,7 @@ typedef struct {
     int64_t applied_ms; /* 0 while pending */
 } store_migration;
 
-/* Apply pending migrations, each in its own transaction; *applied (may be
+/* Apply pending migrations in one transaction (all or none); *applied (may be
  * NULL) receives how many ran. Safe to run from several processes at once. */
 rc_status store_migrate(store *s, int *applied, rc_error *err);
 /* Every migration this build knows, with when it was applied (caller frees). */
@@ -61,9 +62,21 @@ rc_status store_migrations(store *s, store_migration **out, size_t *n, rc_error 
 /* SQLite: consistent copy into a new file `path` while others keep writing
  * (online backup API). PostgreSQL: RC_ERR_UNSUPPORTED with pg_dump advice. */
 rc_status store_backup(store *s, const char *path, rc_error *err);
-/* Integrity check ("ok" when healthy) into buf. PostgreSQL: a query round
- * trip, "ok" when the server answers. */
+/* Integrity check into buf: "ok" when healthy, else what is wrong. SQLite:
+ * PRAGMA integrity_check. PostgreSQL: amcheck's bt_index_check (with
+ * heapallindexed) over every index when the amcheck extension is installed
+ * in the database, otherwise only that the server answers. */
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
+
+/* Make the calling thread's next store calls one transaction: they all use
+ * one connection until store_tx_end, which commits when st is RC_OK and
+ * rolls back otherwise (returning the final status). On PostgreSQL a
+ * non-zero lock_key also takes a transaction-scoped advisory lock, so
+ * transactions with the same key run one after the other even across
+ * processes; on SQLite the transaction holds the database's write lock from
+ * the start, which serialises all writers anyway. Not nestable. */
+rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err);
+rc_status store_tx_end(store *s, rc_status st, rc_error *err);
 
 /* Paging for list functions: limit 0 means 100; at most 10000. */
 typedef struct {
@@ -111,6 +124,8 @@ rc_status store_session_create(store *s, const store_session *se, rc_error *err)
 rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, store_session *out,
                             rc_error *err);
 rc_status store_session_delete(store *s, const char *token_hash, rc_error *err);
+/* End every session of a user (password change, "log out everywhere"). */
+rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err);
 /* Remove expired sessions; *removed may be NULL. */
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
 
@@ -164,9 +179,10 @@ rc_status store_person_update(store *s, const store_person *p, rc_error *err);
 /* filter may be NULL. Ordered by name, then id. */
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err);
-/* Delete a person with their faces, embeddings, memberships, schedules and
- * events in one transaction, and write an audit entry (who, external id,
- * how many faces; no biometric data). Bumps the gallery version. */
+/* Delete a person with their faces, embeddings, memberships, schedules,
+ * events and the unrecognized sightings that best matched them, in one
+ * transaction, and write an audit entry (who, external id, how many faces;
+ * no biometric data). Bumps the gallery version. */
 rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err);
 
 typedef struct {
@@ -228,6 +244,13 @@ void store_gallery_free(store_gallery *g);
  * by every process using the database (PostgreSQL also sends NOTIFY
  * rollcall_gallery with the new version). Reload when it moved. */
 rc_status store_gallery_version(store *s, int64_t *version, rc_error *err);
+/* Block until the gallery version differs from `known` or timeout_ms has
+ * passed; *version receives the current version (== known on timeout).
+ * PostgreSQL wakes on NOTIFY from any process sharing the database; SQLite
+ * looks at the counter every 200 ms. Meant for one background thread per
+ * process that reloads the in-memory gallery. */
+rc_status store_gallery_wait(store *s, int64_t known, int timeout_ms, int64_t *version,
+                             rc_error *err);
 
 /* ---- schedules, holidays, settings ---------------------------------------- */
 
@@ -303,6 +326,9 @@ typedef struct {
     char source[8];      /* "auto" or "manual" */
     char reason[256];    /* for manual events and corrections */
     int64_t created_ms, updated_ms;
+    /* Read-only, filled by get/list/latest for display: */
+    char person_name[128];
+    char person_external_id[64];
 } store_event;
 
 typedef struct {

@@ -42,12 +42,16 @@ typedef struct db_ops {
     void (*done)(db_q *q);
     /* Rows changed by the last statement. */
     int64_t (*changes)(db_q *q);
+    /* Wait up to timeout_ms for a notification on a LISTENing connection:
+     * 1 notified, 0 timed out, <0 error. SQLite has none and just sleeps. */
+    int (*wait_notify)(db_conn *c, int timeout_ms, rc_error *err);
     /* Whether a failed connection should be thrown away. */
     int (*broken)(db_conn *c);
 } db_ops;
 
 struct db_conn {
     const db_ops *ops;
+    int pinned; /* inside store_tx_begin/end: owned by one thread's transaction */
 };
 
 struct db_q {

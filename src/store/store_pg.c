@@ -7,7 +7,9 @@
  * rc_status so callers see the same codes as with SQLite (23505 unique →
  * RC_ERR_CONFLICT, 23503 foreign key → RC_ERR_NOT_FOUND, ...).
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +337,41 @@ static int64_t pg_changes(db_q *q)
 {
     return ((pg_q *)q)->changes;
 }
+/* Drain notifications already received; 1 if there were any. */
+static int drain(PGconn *pg)
+{
+    int got = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(pg))) {
+        PQfreemem(n);
+        got = 1;
+    }
+    return got;
+}
+
+static int pg_wait(db_conn *base, int timeout_ms, rc_error *err)
+{
+    PGconn *pg = ((pg_conn *)base)->pg;
+    if (!PQconsumeInput(pg)) {
+        pg_fail(pg, NULL, err, "listen");
+        return -1;
+    }
+    if (drain(pg)) return 1;
+    struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r < 0) {
+        if (errno == EINTR) return 0;
+        rc_fail(err, RC_ERR_IO, "waiting for PostgreSQL notifications: %s", strerror(errno));
+        return -1;
+    }
+    if (r == 0) return 0;
+    if (!PQconsumeInput(pg)) {
+        pg_fail(pg, NULL, err, "listen");
+        return -1;
+    }
+    return drain(pg);
+}
+
 static int pg_broken(db_conn *c)
 {
     return PQstatus(((pg_conn *)c)->pg) != CONNECTION_OK;
@@ -358,5 +395,6 @@ static const db_ops pg_ops = {
     .col_null = pgc_null,
     .done = pg_done,
     .changes = pg_changes,
+    .wait_notify = pg_wait,
     .broken = pg_broken,
 };

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { crc32, deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +17,27 @@ const MODELS = process.env.ROLLCALL_MODELS;
 const env = { ...process.env, ROLLCALL_MODELS: MODELS };
 const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
 const tmp = mkdtempSync(join(tmpdir(), 'rollcall-face-'));
+
+// A minimal RGB PNG encoder (node has zlib), to hand pixels back to rollcall.
+function png(width, height, rgb) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // truecolour
+  const raw = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) rgb.copy(raw, y * (1 + width * 3) + 1, y * width * 3, (y + 1) * width * 3);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 test('every face command has --help', () => {
   for (const cmd of ['detect', 'embed', 'compare', 'identify']) {
@@ -121,7 +143,19 @@ test('embed prints a unit-length 512-d embedding with the model id, matching ONN
   let cos = 0;
   for (let i = 0; i < 512; i++) cos += (ref[i] / rn) * doc.embedding[i];
   assert.ok(cos >= 0.999, `cosine with ONNX Runtime ${cos}`);
-  // --aligned on the same crop gives the same answer.
+  // --aligned on the same crop, saved as a PNG, gives the same embedding.
+  const crop = join(tmp, 'aligned.png');
+  writeFileSync(crop, png(112, 112, px));
+  const a = run(['embed', '--aligned', crop]);
+  assert.equal(a.status, 0, a.stderr);
+  const again = JSON.parse(a.stdout).embedding;
+  let same = 0;
+  for (let i = 0; i < 512; i++) same += again[i] * doc.embedding[i];
+  assert.ok(same > 0.99999, `same crop, cosine ${same}`);
+  // ...and a photo that is not an aligned crop is refused.
+  const bad = run(['embed', '--aligned', join(FACES, 'id/deepface_angelina/1.jpg')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /112x112/);
 });
 
 test('compare says same person for two photos of one person, different otherwise', () => {

@@ -8,7 +8,7 @@
  *   - all 43 labelled PASCAL faces found with IoU >= 0.4;
  *   - leave-one-out rank-1 >= 99% and TAR >= 99% at FAR = 0.1%;
  *   - the default gallery threshold keeps FAR <= 0.2% and TAR >= 99%;
- *   - two threads with their own workers get identical answers. */
+ *   - attributes when asked, and small faces found by tiling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,84 +265,83 @@ static void all_labelled_pascal_faces_found(void **state)
     face_worker_free(w);
 }
 
-typedef struct {
-    const img_image *im;
-    face_info *faces;
-    int n;
-    rc_status st;
-} thread_job;
-
-static void *analyze_thread(void *arg)
+static void attributes_when_asked(void **state)
 {
-    thread_job *j = arg;
+    (void)state;
+    face_models *am;
     face_worker *w;
-    j->st = face_worker_create(models, &w, NULL);
-    if (j->st != RC_OK) return NULL;
-    for (int r = 0; r < 3 && j->st == RC_OK; r++) {
-        free(j->faces);
-        j->faces = NULL;
-        j->st = face_analyze(w, j->im, NULL, &j->faces, &j->n, NULL);
+    const char *md = getenv("ROLLCALL_MODELS");
+    assert_int_equal(face_models_load(md ? md : "models", 1, &am, NULL), RC_OK);
+    assert_int_equal(face_worker_create(am, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    o.attributes = 1;
+    const char *files[3] = {"id/ageitgey_obama/1.jpg", "id/ageitgey_kit_harington/1.jpg",
+                            "id/deepface_angelina/1.jpg"};
+    const int male[3] = {1, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", faces_dir, files[i]);
+        img_image *im;
+        if (img_load(path, NULL, &im, NULL) != RC_OK) skip();
+        face_info *f;
+        int n;
+        assert_int_equal(face_analyze(w, im, &o, &f, &n, NULL), RC_OK);
+        assert_true(n >= 1);
+        printf("# %s: age %.0f, male %.2f\n", files[i], f[0].age, f[0].male);
+        assert_true(f[0].age > 15 && f[0].age < 80);
+        assert_int_equal(f[0].male >= 0.5f, male[i]);
+        free(f);
+        img_free(im);
     }
-    face_worker_free(w);
-    return NULL;
-}
-
-static void threads_share_models_with_own_workers(void **state)
-{
-    (void)state;
-    char file[2048];
-    snprintf(file, sizeof file, "%s/group/dlib_2008_002470.jpg", faces_dir);
+    /* Off by default: not computed. */
     img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
-    thread_job jobs[2] = {{im, NULL, 0, RC_OK}, {im, NULL, 0, RC_OK}};
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, analyze_thread, &jobs[i]);
-    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-    assert_int_equal(jobs[0].st, RC_OK);
-    assert_int_equal(jobs[1].st, RC_OK);
-    assert_int_equal(jobs[0].n, 6);
-    assert_int_equal(jobs[1].n, 6);
-    for (int i = 0; i < 6; i++)
-        assert_memory_equal(jobs[0].faces[i].embedding, jobs[1].faces[i].embedding,
-                            sizeof jobs[0].faces[i].embedding);
-    free(jobs[0].faces);
-    free(jobs[1].faces);
-    img_free(im);
-}
-
-static void bad_input_is_an_error_not_a_crash(void **state)
-{
-    (void)state;
-    face_models *m;
-    rc_error err;
-    assert_int_not_equal(face_models_load("/nonexistent", 0, &m, &err), RC_OK);
-    assert_null(m);
-    assert_non_null(strstr(err.msg, "fr_detect.onnx"));
-    face_worker *w;
-    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
-    img_image *gray = img_new(64, 64, 1);
-    memset(gray->px, 0, 64 * 64);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", faces_dir, files[0]);
+    assert_int_equal(img_load(path, NULL, &im, NULL), RC_OK);
     face_info *f;
     int n;
-    assert_int_equal(face_analyze(w, gray, NULL, &f, &n, &err), RC_ERR_INVALID);
-    /* Tiny and flat images: no face, no error. */
-    img_image *tiny = img_new(1, 1, 3);
-    memset(tiny->px, 128, 3);
-    assert_int_equal(face_analyze(w, tiny, NULL, &f, &n, &err), RC_OK);
-    assert_int_equal(n, 0);
+    assert_int_equal(face_analyze(w, im, NULL, &f, &n, NULL), RC_OK);
+    assert_true(f[0].age < 0 && f[0].male < 0);
     free(f);
-    img_image *odd = img_new(3000, 7, 3);
-    memset(odd->px, 255, 3000 * 7 * 3);
-    assert_int_equal(face_analyze(w, odd, NULL, &f, &n, &err), RC_OK);
-    free(f);
-    /* An aligned crop of the wrong size. */
-    float e[FACE_EMB_DIM];
-    assert_int_equal(face_embed_aligned(w, odd, e, &err), RC_ERR_INVALID);
-    img_free(gray);
-    img_free(tiny);
-    img_free(odd);
+    img_free(im);
     face_worker_free(w);
-    assert_non_null(strstr(face_models_embedding_id(models), "fr_feature.onnx"));
+    face_models_free(am);
+}
+
+static void small_faces_with_min_face_tiles(void **state)
+{
+    (void)state;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/group/ocv4n_people.jpg", faces_dir);
+    img_image *im;
+    if (img_load(path, NULL, &im, NULL) != RC_OK) skip();
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    o.embedding = o.liveness = 0;
+    face_info *a, *b;
+    int na, nb;
+    assert_int_equal(face_analyze(w, im, &o, &a, &na, NULL), RC_OK);
+    o.min_face = 8;
+    assert_int_equal(face_analyze(w, im, &o, &b, &nb, NULL), RC_OK);
+    printf("# ocv4n_people.jpg: %d faces on the whole frame, %d with --min-face 8\n", na, nb);
+    assert_true(nb >= na);
+    /* Every whole-frame face is still found when tiling. */
+    for (int i = 0; i < na; i++) {
+        face_box x = {a[i].x0, a[i].y0, a[i].x1, a[i].y1, 0};
+        float best = 0;
+        for (int j = 0; j < nb; j++) {
+            face_box y = {b[j].x0, b[j].y0, b[j].x1, b[j].y1, 0};
+            float iou = face_iou(&x, &y);
+            if (iou > best) best = iou;
+        }
+        assert_true(best > 0.3f);
+    }
+    for (int j = 0; j < nb; j++) assert_true(b[j].x0 >= 0 && b[j].x1 <= im->w && b[j].y1 <= im->h);
+    free(a);
+    free(b);
+    img_free(im);
+    face_worker_free(w);
 }
 
 int main(void)
@@ -352,8 +350,8 @@ int main(void)
         cmocka_unit_test(identification_over_id_photos),
         cmocka_unit_test(no_faces_in_noface_photos),
         cmocka_unit_test(all_labelled_pascal_faces_found),
-        cmocka_unit_test(threads_share_models_with_own_workers),
-        cmocka_unit_test(bad_input_is_an_error_not_a_crash),
+        cmocka_unit_test(attributes_when_asked),
+        cmocka_unit_test(small_faces_with_min_face_tiles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,6 +61,35 @@ static void kernels_agree_with_plain_c(void **state)
     }
 }
 
+static void int8_kernels_are_exact(void **state)
+{
+    (void)state;
+    const int dims[] = {1, 15, 32, 100, 512, 530};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int dim = dims[d];
+        size_t n = 21;
+        int8_t *rows = malloc(n * dim), q[600];
+        int32_t ref[21], got[21];
+        for (size_t i = 0; i < n * dim; i++) rows[i] = (int8_t)(frand() * 127);
+        for (int i = 0; i < dim; i++) q[i] = (int8_t)(frand() * 127);
+        /* Extremes too: -128 * -128 summed over 530 still fits in int32. */
+        rows[0] = -128;
+        q[0] = -128;
+        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
+        for (size_t i = 0; i < n; i++) {
+            int32_t s = 0;
+            for (int k = 0; k < dim; k++) s += q[k] * rows[i * dim + k];
+            assert_int_equal(ref[i], s);
+        }
+        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
+            if (!gallery_kernel_available((gallery_kernel)k)) continue;
+            gallery_dot_rows_i8((gallery_kernel)k, q, rows, n, dim, got);
+            assert_memory_equal(got, ref, sizeof(int32_t) * n);
+        }
+        free(rows);
+    }
+}
+
 static void search_matches_brute_force(void **state)
 {
     (void)state;
@@ -190,6 +219,14 @@ static void updates_and_bad_input(void **state)
     assert_int_equal(gallery_replace_person(g, 2, two, taken, 2, &err), RC_ERR_CONFLICT);
     assert_int_equal(gallery_count(g), 1502);
     assert_int_equal(gallery_remove_person(g, 2), 2);
+    /* The id index stayed right through all the moves: every remaining
+     * template can be removed by id exactly once. */
+    size_t left = gallery_count(g), removed = 0;
+    for (int i = 0; i < 2500; i++) removed += gallery_remove_template(g, 100 + i);
+    assert_int_equal(removed, left);
+    assert_int_equal(gallery_count(g), 0);
+    random_unit(v, DIM);
+    assert_int_equal(gallery_add(g, 1, 7, v, NULL), RC_OK);
     assert_int_equal(gallery_set_kernel(g, GALLERY_KERNEL_SCALAR, NULL), RC_OK);
     assert_string_equal(gallery_kernel_name(gallery_get_kernel(g)), "scalar");
     gallery_free(g);
@@ -273,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kernels_agree_with_plain_c),
+        cmocka_unit_test(int8_kernels_are_exact),
         cmocka_unit_test(search_matches_brute_force),
         cmocka_unit_test(decision_per_person_with_unknown),
         cmocka_unit_test(updates_and_bad_input),

@@ -105,6 +105,33 @@ test('a chunked body over the limit is refused with 413 too', async () => {
   await intact();
 });
 
+test('a body that trickles in slower than --request-timeout is cut off', async () => {
+  const srv2 = await (await import('../lib/server.mjs')).startServer({
+    args: ['--data', `${env.dir}/data2`, '--request-timeout', '1', '--admin-password', 'admin-pass-1'],
+  });
+  try {
+    const p2 = new URL(srv2.url).port;
+    const net = await import('node:net');
+    const started = Date.now();
+    const res = await new Promise((resolve) => {
+      const sock = net.connect(p2, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => { got += d; });
+      sock.on('error', () => {});
+      sock.on('close', () => { clearInterval(timer); resolve(got); });
+      sock.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      const timer = setInterval(() => sock.write(' '), 200);
+    });
+    const took = Date.now() - started;
+    assert.ok(took < 10000, `closed after ${took} ms`);
+    assert.ok(res === '' || /^HTTP\/1\.1 408/.test(res), res);
+    const h = await fetch(new URL('healthz', srv2.url));
+    assert.equal(h.status, 200);
+  } finally {
+    assert.equal(await srv2.stop(), 0);
+  }
+});
+
 const EVIL = [
   "Robert'); DROP TABLE persons;--",
   "' OR '1'='1",

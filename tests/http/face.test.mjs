@@ -7,7 +7,7 @@
 // images and multipart bodies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWithRoles, multipart, rawRequest, Client } from './lib.mjs';
 
@@ -308,4 +308,34 @@ test('broken images and multipart bodies get the right 4xx and break nothing', a
   assert.equal(r.status, 200);
   assert.equal(r.body.faces[0].identity.external_id, 'ANG');
   assert.equal((await env.manager.get(`/api/v1/persons/${id}/faces`)).body.length, 3);
+});
+
+test('SIGTERM lets a request in flight finish before the server exits', async () => {
+  const other = await startWithRoles({ models: true });
+  const child = other.srv.child;
+  const exited = new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
+  try {
+    const parts = [];
+    for (let n = 1; n <= 8; n++) parts.push({ name: 'file', filename: `ang/${n}.jpg`, type: 'image/jpeg', data: ANG(n) });
+    const mp = multipart(parts);
+    const pending = other.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
+    // Stop once the import is under way (its first person exists).
+    for (let i = 0; i < 100; i++) {
+      const p = await other.admin.get('/api/v1/persons?q=ang');
+      if (p.body.total > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGTERM');
+    const r = await pending;
+    assert.equal(r.status, 200);
+    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.at(-1).done, true, 'the whole answer arrived');
+    assert.equal(lines.at(-1).files, 8);
+    const refused = await fetch(new URL('healthz', other.srv.url)).then((x) => x.status, () => 'refused');
+    assert.ok(refused === 'refused' || refused === 503, `new requests are not served (${refused})`);
+    assert.equal(await exited, 0, 'clean exit');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(other.dir, { recursive: true, force: true });
+  }
 });

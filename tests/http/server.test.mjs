@@ -135,7 +135,7 @@ test('--tls-cert/--tls-key serve HTTPS', async (t) => {
   const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
     '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { encoding: 'utf8' });
   assert.equal(gen.status, 0, `openssl made a certificate: ${gen.stderr}`);
-  const tls = await startServer({ args: ['--data', join(tdir, 'data'), '--tls-cert', cert, '--tls-key', key] });
+  const tls = await startServer({ args: ['--data', join(tdir, 'data'), '--tls-cert', cert, '--tls-key', key, '--admin-password', 'tls-admin-1'] });
   try {
     assert.match(tls.url, /^https:/);
     const u = new URL('healthz', tls.url);
@@ -148,6 +148,18 @@ test('--tls-cert/--tls-key serve HTTPS', async (t) => {
     });
     assert.equal(body.status, 200);
     assert.equal(JSON.parse(body.d).status, 'ok');
+    // Under TLS the session cookie is Secure.
+    const login = await new Promise((resolve, reject) => {
+      const req = https.request(new URL('api/v1/auth/login', tls.url), { method: 'POST', rejectUnauthorized: false,
+        headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ email: 'admin@localhost', password: 'tls-admin-1' }));
+    });
+    assert.equal(login.statusCode, 200);
+    assert.match(login.headers['set-cookie'][0], /; Secure/);
   } finally {
     assert.equal(await tls.stop(), 0);
     rmSync(tdir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 mkdir -p "$out/corpus"
 flags=$(pkg-config --cflags --libs libturbojpeg spng libexif)
-if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I"$src/src" \
+if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$src/src" \
     "$src/tests/image/fuzz_decode.c" "$src/src/image/codec.c" "$src/src/image/imgproc.c" \
     "$src/src/rc/rc.c" $flags -lm -o "$out/fuzz_decode" 2>"$out/build.log"; then
     if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$out/build.log"; then

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <spng.h>
 #include <turbojpeg.h>
 #include <stdio.h>
@@ -313,6 +314,10 @@ static void warp_and_crop_sample_the_right_pixels(void **state)
     assert_int_equal(c->px[0], 200);
     assert_memory_equal(c->px + 3 * (10 * 70 + 10), a->px, 3);
     img_free(c);
+    /* Nonsense rectangles are refused, not sampled. */
+    assert_null(img_crop_resize(a, NAN, 0, 10, 10, 5, 5, 0));
+    assert_null(img_crop_resize(a, 0, 0, -1, 10, 5, 5, 0));
+    assert_null(img_crop_resize(a, 0, 0, 1e30f, 10, 5, 5, 0));
     /* A big shrink through crop_resize averages. */
     c = img_crop_resize(a, 0, 0, 50, 40, 5, 4, 0);
     assert_true(c->px[0] > 150);

@@ -287,6 +287,9 @@ static void faces_round_trip_into_the_gallery(void **state)
     bad = f;
     bad.model[0] = 0;
     assert_int_equal(store_face_add(s, &bad, emb, NULL, 0, &err), RC_ERR_INVALID);
+    bad = f;
+    assert_int_equal(store_face_add(s, &bad, emb, jpeg, (size_t)STORE_IMAGE_MAX + 1, &err),
+                     RC_ERR_LIMIT); /* refused before the (short) buffer is read */
 
     OK(store_face_delete(s, f2.id, "admin@example.org", &e_));
     store_face *faces;
@@ -316,8 +319,17 @@ static void deleting_a_person_removes_faces_and_is_audited(void **state)
     snprintf(ev.kind, sizeof ev.kind, "entry");
     snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
     OK(store_event_insert(s, &ev, &e_));
+    store_sighting sg = {.ts_ms = 5, .candidate_person_id = a, .confidence = 0.4};
+    OK(store_sighting_add(s, &sg, "face", 4, &e_));
+    store_sighting other = {.ts_ms = 6, .candidate_person_id = b};
+    OK(store_sighting_add(s, &other, "face", 4, &e_));
 
     OK(store_person_delete(s, a, "admin@example.org", &e_));
+    unsigned char *simg;
+    size_t slen;
+    assert_int_equal(store_sighting_image(s, sg.id, &simg, &slen, &err), RC_ERR_NOT_FOUND);
+    OK(store_sighting_image(s, other.id, &simg, &slen, &e_));
+    free(simg);
     assert_int_equal(store_person_get(s, a, &(store_person){0}, &err), RC_ERR_NOT_FOUND);
     unsigned char *img;
     size_t len;
@@ -407,6 +419,13 @@ static void users_sessions_keys_and_lockout(void **state)
     OK(store_login_failure_clear(s, "boss@example.org", &e_));
     OK(store_login_failure_count(s, "boss@example.org", 0, &cnt, &e_));
     assert_int_equal(cnt, 0);
+
+    OK(store_session_create(s, &se, &e_));
+    OK(store_session_delete_user(s, u.id, &e_));
+    assert_int_equal(store_session_get(s, "abc123", 0, &gs, &err), RC_ERR_NOT_FOUND);
+    store_session bad = se;
+    bad.user_id = 424242;
+    assert_int_equal(store_session_create(s, &bad, &err), RC_ERR_NOT_FOUND);
 
     /* Deleting the user ends its sessions. */
     OK(store_session_create(s, &se, &e_));
@@ -533,6 +552,8 @@ static void events_filters_and_manual_corrections(void **state)
     assert_true(ev[0].box[3] == 4.0f);
     assert_int_equal(ev[0].camera_id, cam.id);
     assert_string_equal(ev[0].source, "auto");
+    assert_string_equal(ev[0].person_name, "Ann");
+    assert_string_equal(ev[0].person_external_id, "A");
     free(ev);
     f = (store_event_filter){.group_id = g.id, .from_ms = 2000, .to_ms = 6000};
     OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
@@ -772,6 +793,127 @@ static void bad_locations_give_clear_errors(void **state)
     assert_int_not_equal(store_open(t->dir, 0, &s, &err), RC_OK);
 }
 
+typedef struct {
+    store *s;
+    int64_t known, seen;
+    rc_status st;
+} waiter_arg;
+
+static void *waiter(void *p)
+{
+    waiter_arg *w = p;
+    rc_error err;
+    /* Long timeout: the test only finishes when the change wakes us. */
+    w->st = store_gallery_wait(w->s, w->known, 60000, &w->seen, &err);
+    return NULL;
+}
+
+static void gallery_changes_wake_waiters_across_handles(void **state)
+{
+    testdb *t = *state;
+    int64_t v0;
+    OK(store_gallery_version(t->s, &v0, &e_));
+    int64_t now;
+    OK(store_gallery_wait(t->s, v0, 10, &now, &e_)); /* nothing changed: times out */
+    assert_int_equal(now, v0);
+    OK(store_gallery_wait(t->s, v0 - 1, 60000, &now, &e_)); /* already moved: at once */
+    assert_int_equal(now, v0);
+    /* A second handle stands for another rollcall process on the same database. */
+    store *other;
+    OK(store_open(t->url, 0, &other, &e_));
+    waiter_arg w = {.s = t->s, .known = v0};
+    pthread_t th;
+    pthread_create(&th, NULL, waiter, &w);
+    int64_t a = add_person(other, "W", "Waiter");
+    float emb[4] = {1, 0, 0, 0};
+    store_face f = {.person_id = a, .dim = 4};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(other, &f, emb, NULL, 0, &e_));
+    pthread_join(th, NULL);
+    assert_int_equal(w.st, RC_OK);
+    assert_true(w.seen > v0);
+    store_close(other);
+}
+
+static void a_newer_schema_is_refused_and_kept(void **state)
+{
+    testdb *t = *state;
+    rc_error err;
+    int64_t id = add_person(t->s, "N1", "From the future");
+    store_close(t->s);
+    t->s = NULL;
+    /* Pretend a newer rollcall migrated this database. */
+    if (testdb_is_pg()) {
+        PGconn *pg = PQconnectdb(t->url);
+        PQclear(PQexec(pg, "INSERT INTO schema_migrations VALUES (999, 'future', 1)"));
+        PQfinish(pg);
+    } else {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd,
+                 "sqlite3 %s \"INSERT INTO schema_migrations VALUES (999, 'future', 1)\"", t->url);
+        assert_int_equal(system(cmd), 0);
+    }
+    store *s;
+    assert_int_equal(store_open(t->url, 0, &s, &err), RC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "999"));
+    OK(store_open(t->url, STORE_OPEN_NO_MIGRATE, &t->s, &e_));
+    store_person p;
+    OK(store_person_get(t->s, id, &p, &e_));
+}
+
+typedef struct {
+    store *s;
+    int64_t person;
+    volatile int stop;
+    int written;
+} busy_arg;
+
+static void *busy_writer(void *p)
+{
+    busy_arg *b = p;
+    while (!b->stop) {
+        store_event e = {.person_id = b->person, .ts_ms = 1 + b->written};
+        snprintf(e.kind, sizeof e.kind, "entry");
+        snprintf(e.slot_day, sizeof e.slot_day, "2026-01-01");
+        rc_error err;
+        if (store_event_insert(b->s, &e, &err) != RC_OK) break;
+        b->written++;
+    }
+    return NULL;
+}
+
+static void backup_while_writers_write(void **state)
+{
+    testdb *t = *state;
+    if (testdb_is_pg()) return; /* pg_dump's job */
+    busy_arg b = {.s = t->s, .person = add_person(t->s, "BW", "Busy")};
+    for (int i = 0; i < 200; i++) { /* some pages to copy */
+        store_person p = {.active = 1};
+        snprintf(p.name, sizeof p.name, "filler %d with a longer name to take up room", i);
+        OK(store_person_create(t->s, &p, &e_));
+    }
+    pthread_t th;
+    pthread_create(&th, NULL, busy_writer, &b);
+    while (b.written < 20) usleep(1000);
+    char path[400];
+    snprintf(path, sizeof path, "%s/hot.db", t->dir);
+    OK(store_backup(t->s, path, &e_));
+    b.stop = 1;
+    pthread_join(th, NULL);
+    store *copy;
+    OK(store_open(path, 0, &copy, &e_));
+    char ok[256];
+    OK(store_check(copy, ok, sizeof ok, &e_));
+    assert_string_equal(ok, "ok");
+    int64_t total;
+    store_event *ev;
+    size_t n;
+    OK(store_event_list(copy, NULL, (store_page){.limit = 1}, &ev, &n, &total, &e_));
+    free(ev);
+    assert_true(total >= 20 && total <= b.written); /* a consistent snapshot */
+    store_close(copy);
+}
+
 /* Durability: a child writes events as fast as it can and prints each id
  * once store_event_insert returned (= acknowledged). The parent kills it
  * with SIGKILL mid-burst; every printed id must be in the database, and the
@@ -858,6 +1000,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(backup_copies_a_consistent_database, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_locations_give_clear_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(acknowledged_events_survive_sigkill, setup, teardown),
+        cmocka_unit_test_setup_teardown(gallery_changes_wake_waiters_across_handles, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_newer_schema_is_refused_and_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(backup_while_writers_write, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
                                        tests, NULL, NULL);

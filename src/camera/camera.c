@@ -1,0 +1,698 @@
+/*
+ * camera.c — one camera: its thread, the reconnect loop with exponential
+ * backoff and jitter, the frame-rate cap, the drop-oldest queue, run-time
+ * enable/disable, the status counters and the last frame. The sources
+ * (mjpeg.c, ffmpeg.c, v4l2.c) only open, read and emit; everything about
+ * pacing and retrying lives here so every source behaves the same.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ---- frames ----------------------------------------------------------- */
+
+typedef struct {
+    cam_frame f;
+    atomic_int refs;
+} frame_box;
+
+cam_frame *cam_frame_alloc(size_t size)
+{
+    frame_box *b = malloc(sizeof *b + (size ? size : 1));
+    if (!b) return NULL;
+    memset(&b->f, 0, sizeof b->f);
+    atomic_init(&b->refs, 1);
+    b->f.data = (uint8_t *)(b + 1);
+    b->f.size = size;
+    return &b->f;
+}
+
+cam_frame *cam_frame_ref(cam_frame *f)
+{
+    if (f) atomic_fetch_add(&((frame_box *)f)->refs, 1);
+    return f;
+}
+
+void cam_frame_unref(cam_frame *f)
+{
+    if (f && atomic_fetch_sub(&((frame_box *)f)->refs, 1) == 1) free(f);
+}
+
+/* ---- queue --------------------------------------------------------------- */
+
+rc_status cam_queue_init(cam_queue *q, unsigned cap)
+{
+    memset(q, 0, sizeof *q);
+    q->slot = calloc(cap ? cap : 1, sizeof *q->slot);
+    if (!q->slot) return RC_ERR_NOMEM;
+    q->cap = cap ? cap : 1;
+    return RC_OK;
+}
+
+void cam_queue_free(cam_queue *q)
+{
+    cam_frame *f;
+    while ((f = cam_queue_pop(q))) cam_frame_unref(f);
+    free(q->slot);
+    q->slot = NULL;
+}
+
+bool cam_queue_push(cam_queue *q, cam_frame *f)
+{
+    bool dropped = false;
+    if (q->count == q->cap) {
+        cam_frame_unref(cam_queue_pop(q));
+        q->drops++;
+        dropped = true;
+    }
+    q->slot[(q->head + q->count) % q->cap] = f;
+    q->count++;
+    return dropped;
+}
+
+cam_frame *cam_queue_pop(cam_queue *q)
+{
+    if (!q->count) return NULL;
+    cam_frame *f = q->slot[q->head];
+    q->slot[q->head] = NULL;
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    return f;
+}
+
+/* ---- backoff ------------------------------------------------------------- */
+
+static uint64_t xorshift64(uint64_t *s)
+{
+    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+unsigned cam_backoff_ms(unsigned base_ms, unsigned max_ms, unsigned attempt, uint64_t *rng)
+{
+    if (base_ms == 0) base_ms = 1;
+    if (max_ms < base_ms) max_ms = base_ms;
+    uint64_t d = base_ms;
+    for (unsigned i = 0; i < attempt && d < max_ms; i++) d *= 2;
+    if (d > max_ms) d = max_ms;
+    uint64_t half = d / 2;
+    return (unsigned)(d - half + xorshift64(rng) % (half + 1));
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+char *cam_redact_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    size_t alen = auth ? strcspn(auth, "/?#") : 0;
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@') at = auth + i; /* the last @ ends the user info */
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) return strdup(url);
+    size_t head = (size_t)(colon + 1 - url), n = head + 3 + strlen(at) + 1;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%.*s***%s", (int)head, url, at);
+    return out;
+}
+
+static bool ends_with_ci(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
+}
+
+cam_kind cam_kind_for_url(const char *url)
+{
+    if (!url || !*url) return CAM_KIND_AUTO;
+    if (strncmp(url, "/dev/video", 10) == 0 || strncmp(url, "v4l2://", 7) == 0)
+        return CAM_KIND_V4L2;
+    bool http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+    if (!http) return CAM_KIND_FFMPEG;
+    size_t n = strcspn(url, "?#"); /* the path without query or fragment */
+    static const char *video[] = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".ts", ".m3u8", ".flv"};
+    for (size_t i = 0; i < sizeof video / sizeof *video; i++)
+        if (ends_with_ci(url, n, video[i])) return CAM_KIND_FFMPEG;
+    if (ends_with_ci(url, n, ".jpg") || ends_with_ci(url, n, ".jpeg") ||
+        ends_with_ci(url, n, "/capture"))
+        return CAM_KIND_SNAPSHOT;
+    return CAM_KIND_MJPEG;
+}
+
+const char *cam_kind_name(cam_kind k)
+{
+    switch (k) {
+    case CAM_KIND_AUTO:
+        return "auto";
+    case CAM_KIND_MJPEG:
+        return "mjpeg";
+    case CAM_KIND_SNAPSHOT:
+        return "snapshot";
+    case CAM_KIND_FFMPEG:
+        return "ffmpeg";
+    case CAM_KIND_V4L2:
+        return "v4l2";
+    }
+    return "?";
+}
+
+const char *cam_direction_name(cam_direction d)
+{
+    switch (d) {
+    case CAM_DIR_BOTH:
+        return "both";
+    case CAM_DIR_ENTRY:
+        return "entry";
+    case CAM_DIR_EXIT:
+        return "exit";
+    }
+    return "?";
+}
+
+rc_status cam_direction_parse(const char *s, cam_direction *out, rc_error *err)
+{
+    static const cam_direction all[] = {CAM_DIR_BOTH, CAM_DIR_ENTRY, CAM_DIR_EXIT};
+    for (size_t i = 0; s && i < 3; i++)
+        if (strcasecmp(s, cam_direction_name(all[i])) == 0) {
+            *out = all[i];
+            return RC_OK;
+        }
+    return rc_fail(err, RC_ERR_INVALID, "camera direction '%s': want entry, exit or both",
+                   s ? s : "");
+}
+
+const char *cam_state_name(cam_state s)
+{
+    switch (s) {
+    case CAM_STATE_CONNECTING:
+        return "connecting";
+    case CAM_STATE_STREAMING:
+        return "streaming";
+    case CAM_STATE_BACKOFF:
+        return "backoff";
+    case CAM_STATE_DISABLED:
+        return "disabled";
+    case CAM_STATE_ERROR:
+        return "error";
+    case CAM_STATE_ENDED:
+        return "ended";
+    }
+    return "?";
+}
+
+json_t *cam_status_json(const cam_status *st)
+{
+    char when[40] = "";
+    if (st->last_frame_ms > 0) {
+        time_t t = (time_t)(st->last_frame_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%03dZ", (int)(st->last_frame_ms % 1000));
+    }
+    return json_pack(
+        "{s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:i, "
+        "s:o, s:s}",
+        "state", cam_state_name(st->state), "fps_in", st->fps_in, "fps_processed",
+        st->fps_processed, "frames", (json_int_t)st->frames, "processed", (json_int_t)st->processed,
+        "drops", (json_int_t)st->drops, "skipped", (json_int_t)st->skipped, "partial",
+        (json_int_t)st->partial, "connects", (json_int_t)st->connects, "failures",
+        (json_int_t)st->failures, "next_retry_ms", (json_int_t)st->next_retry_ms, "last_frame_at",
+        when[0] ? json_string(when) : json_null(), "width", st->width, "height", st->height,
+        "last_error", st->last_error[0] ? json_string(st->last_error) : json_null(), "last_status",
+        rc_status_name(st->last_status));
+}
+
+/* ---- the camera ---------------------------------------------------------- */
+
+/* Frames per second over a window of about two seconds. */
+typedef struct {
+    double start, last;
+    unsigned count;
+    double fps;
+} rate_meter;
+
+static void meter_tick(rate_meter *m, double now)
+{
+    if (m->count == 0 && m->start == 0) m->start = now;
+    m->count++;
+    m->last = now;
+    if (now - m->start >= 2000) {
+        m->fps = m->count * 1000.0 / (now - m->start);
+        m->start = now;
+        m->count = 0;
+    }
+}
+
+static double meter_fps(const rate_meter *m, double now)
+{
+    if (m->last == 0 || now - m->last > 3000) return 0; /* nothing lately */
+    if (m->fps == 0) /* the first window is still open: rate over what it has */
+        return m->count >= 2 && m->last > m->start ? (m->count - 1) * 1000.0 / (m->last - m->start)
+                                                   : 0;
+    return m->fps;
+}
+
+struct cam_camera {
+    cam_config cfg;
+    char *name, *url;
+    char *label; /* url with the password redacted */
+    cam_source_fn source;
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* state changes: enable, quit, frames for next() */
+    atomic_bool quit;
+    atomic_bool enabled;
+    atomic_uint gen;  /* bumped on every enable/disable */
+    unsigned run_gen; /* gen when the current connection began (thread only) */
+    void (*waker)(void *);
+    void *waker_arg;
+    void (*notify)(void *);
+    void *notify_arg;
+
+    /* guarded by mu */
+    cam_queue queue;
+    cam_frame *last;
+    cam_status st;
+    rate_meter in_meter, done_meter;
+    double next_due; /* frame-rate cap: earliest time the next frame is accepted */
+    uint64_t seq;
+    uint64_t rng;
+    bool delivered; /* a frame arrived during the current connection */
+};
+
+const char *cam_run_label(const cam_camera *c)
+{
+    return c->label;
+}
+
+const cam_config *cam_run_config(const cam_camera *c)
+{
+    return &c->cfg;
+}
+
+bool cam_run_stopping(cam_camera *c)
+{
+    return atomic_load(&c->quit) || !atomic_load(&c->enabled) || atomic_load(&c->gen) != c->run_gen;
+}
+
+void cam_run_connected(cam_camera *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->st.state = CAM_STATE_STREAMING;
+    c->st.connects++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool cam_run_want_frame(cam_camera *c)
+{
+    if (c->cfg.max_fps <= 0) return true;
+    double now = rc_mono_ms(), interval = 1000.0 / c->cfg.max_fps;
+    pthread_mutex_lock(&c->mu);
+    bool ok = now >= c->next_due;
+    if (ok) {
+        /* Keep the average at max_fps even when source frames arrive at a
+         * rate that is not a multiple of the cap, without bursting after a
+         * pause. */
+        c->next_due += interval;
+        if (c->next_due < now) c->next_due = now + interval;
+    } else {
+        c->st.skipped++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+void cam_run_emit(cam_camera *c, cam_frame *f)
+{
+    double now = rc_mono_ms();
+    f->ts_ms = rc_unix_ms();
+    f->mono_ms = now;
+    pthread_mutex_lock(&c->mu);
+    if (cam_run_stopping(c)) { /* disabled while this frame was read */
+        pthread_mutex_unlock(&c->mu);
+        cam_frame_unref(f);
+        return;
+    }
+    f->seq = ++c->seq;
+    c->st.frames++;
+    c->st.last_frame_ms = f->ts_ms;
+    c->st.width = f->width;
+    c->st.height = f->height;
+    if (c->st.state == CAM_STATE_CONNECTING) c->st.state = CAM_STATE_STREAMING;
+    c->delivered = true;
+    meter_tick(&c->in_meter, now);
+    cam_frame_unref(c->last);
+    c->last = cam_frame_ref(f);
+    if (cam_queue_push(&c->queue, f)) c->st.drops++;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    if (c->notify) c->notify(c->notify_arg);
+}
+
+void cam_run_partial(cam_camera *c, uint64_t n)
+{
+    if (!n) return;
+    pthread_mutex_lock(&c->mu);
+    c->st.partial += n;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void add_ms(struct timespec *ts, unsigned ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+bool cam_run_wait(cam_camera *c, unsigned ms)
+{
+    struct timespec until;
+    add_ms(&until, ms);
+    pthread_mutex_lock(&c->mu);
+    while (!cam_run_stopping(c))
+        if (pthread_cond_timedwait(&c->cond, &c->mu, &until) != 0) break;
+    pthread_mutex_unlock(&c->mu);
+    return cam_run_stopping(c);
+}
+
+void cam_run_set_waker(cam_camera *c, void (*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->waker = fn;
+    c->waker_arg = arg;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* With mu held: wake the thread wherever it waits. */
+static void poke(cam_camera *c)
+{
+    pthread_cond_broadcast(&c->cond);
+    if (c->waker) c->waker(c->waker_arg);
+}
+
+static void set_failure(cam_camera *c, rc_status code, const char *msg)
+{
+    c->st.failures++;
+    c->st.last_status = code;
+    snprintf(c->st.last_error, sizeof c->st.last_error, "%s", msg);
+}
+
+static void *camera_thread(void *arg)
+{
+    cam_camera *c = arg;
+    unsigned attempt = 0;
+    pthread_mutex_lock(&c->mu);
+    while (!atomic_load(&c->quit)) {
+        if (!atomic_load(&c->enabled)) {
+            c->st.state = CAM_STATE_DISABLED;
+            pthread_cond_broadcast(&c->cond);
+            while (!atomic_load(&c->quit) && !atomic_load(&c->enabled))
+                pthread_cond_wait(&c->cond, &c->mu);
+            attempt = 0;
+            continue;
+        }
+        c->run_gen = atomic_load(&c->gen);
+        c->st.state = CAM_STATE_CONNECTING;
+        c->delivered = false;
+        pthread_mutex_unlock(&c->mu);
+
+        rc_error err;
+        rc_error_clear(&err);
+        bool ended = false;
+        rc_status rc = c->source(c, &ended, &err);
+
+        pthread_mutex_lock(&c->mu);
+        if (atomic_load(&c->quit)) break;
+        if (c->delivered) attempt = 0;
+        if (cam_run_stopping(c)) continue; /* disabled or re-enabled: top of loop */
+        if (rc == RC_OK && ended) {
+            if (c->cfg.loop) continue;
+            c->st.state = CAM_STATE_ENDED;
+            rc_log(RC_LOG_INFO, "camera %s: ended after %llu frames", c->name,
+                   (unsigned long long)c->st.frames);
+            pthread_cond_broadcast(&c->cond);
+            unsigned g = c->run_gen;
+            while (!atomic_load(&c->quit) && atomic_load(&c->gen) == g)
+                pthread_cond_wait(&c->cond, &c->mu);
+            continue;
+        }
+        if (rc == RC_OK) {
+            /* The source returned without being asked to: treat as a failure. */
+            rc = RC_ERR_NET;
+            snprintf(err.msg, sizeof err.msg, "%s: the source stopped", c->label);
+        }
+        set_failure(c, rc, err.msg);
+        if (rc == RC_ERR_INVALID) {
+            /* A configuration that cannot work: wait for a re-enable. */
+            c->st.state = CAM_STATE_ERROR;
+            bool named = strcmp(c->name, c->label) != 0;
+            rc_log(RC_LOG_WARN, "camera%s%s: %s (fix the configuration, then re-enable it)",
+                   named ? " " : "", named ? c->name : "", err.msg);
+            unsigned g = c->run_gen;
+            while (!atomic_load(&c->quit) && atomic_load(&c->gen) == g)
+                pthread_cond_wait(&c->cond, &c->mu);
+            continue;
+        }
+        unsigned delay =
+            cam_backoff_ms(c->cfg.backoff_base_ms, c->cfg.backoff_max_ms, attempt, &c->rng);
+        if (attempt < 64) attempt++;
+        c->st.state = CAM_STATE_BACKOFF;
+        c->st.next_retry_ms = delay;
+        /* Messages name the URL already; add the name only when it differs. */
+        bool named = strcmp(c->name, c->label) != 0;
+        rc_log(attempt == 1 ? RC_LOG_WARN : RC_LOG_DEBUG, "camera%s%s: %s; retrying in %u ms",
+               named ? " " : "", named ? c->name : "", err.msg, delay);
+        struct timespec until;
+        add_ms(&until, delay);
+        unsigned g = atomic_load(&c->gen);
+        while (!atomic_load(&c->quit) && atomic_load(&c->gen) == g)
+            if (pthread_cond_timedwait(&c->cond, &c->mu, &until) != 0) break;
+        c->st.next_retry_ms = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+rc_status cam_camera_create_notify(const cam_config *cfg, void (*notify)(void *), void *arg,
+                                   cam_camera **out, rc_error *err)
+{
+    *out = NULL;
+    if (!cfg || !cfg->url || !*cfg->url)
+        return rc_fail(err, RC_ERR_INVALID, "camera: no source URL or path given");
+    cam_kind kind = cfg->kind == CAM_KIND_AUTO ? cam_kind_for_url(cfg->url) : cfg->kind;
+    if ((kind == CAM_KIND_MJPEG || kind == CAM_KIND_SNAPSHOT) &&
+        strncasecmp(cfg->url, "http://", 7) != 0 && strncasecmp(cfg->url, "https://", 8) != 0)
+        return rc_fail(err, RC_ERR_INVALID, "camera '%s': %s sources need an http:// URL", cfg->url,
+                       cam_kind_name(kind));
+    if (cfg->max_fps < 0 || cfg->max_fps > 1000)
+        return rc_fail(err, RC_ERR_INVALID, "camera '%s': max fps %g is not in 0..1000", cfg->url,
+                       cfg->max_fps);
+    /* Thread-safe and reference-counted in libcurl >= 7.84; paired with the
+     * cleanup in cam_camera_destroy. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return rc_fail(err, RC_ERR_INTERNAL, "camera: cannot initialise libcurl");
+    cam_camera *c = calloc(1, sizeof *c);
+    if (!c) {
+        curl_global_cleanup();
+        return rc_fail(err, RC_ERR_NOMEM, "camera: out of memory");
+    }
+    c->cfg = *cfg;
+    c->cfg.kind = kind;
+    c->url = dup_or_empty(cfg->url);
+    c->label = cam_redact_url(cfg->url);
+    c->name = cfg->name && *cfg->name ? strdup(cfg->name) : cam_redact_url(cfg->url);
+    c->cfg.name = c->name;
+    c->cfg.url = c->url;
+    if (!c->cfg.queue_len) c->cfg.queue_len = 2;
+    if (!c->cfg.backoff_base_ms) c->cfg.backoff_base_ms = 500;
+    if (!c->cfg.backoff_max_ms) c->cfg.backoff_max_ms = 30000;
+    if (c->cfg.backoff_max_ms < c->cfg.backoff_base_ms)
+        c->cfg.backoff_max_ms = c->cfg.backoff_base_ms;
+    if (!c->cfg.connect_timeout_ms) c->cfg.connect_timeout_ms = 5000;
+    if (!c->cfg.stall_timeout_ms) c->cfg.stall_timeout_ms = 10000;
+    if (!c->cfg.max_frame_bytes) c->cfg.max_frame_bytes = 8u << 20;
+    if (!c->cfg.v4l2_width || !c->cfg.v4l2_height) {
+        c->cfg.v4l2_width = 640;
+        c->cfg.v4l2_height = 480;
+    }
+    switch (kind) {
+    case CAM_KIND_MJPEG:
+        c->source = cam_source_mjpeg;
+        break;
+    case CAM_KIND_SNAPSHOT:
+        c->source = cam_source_snapshot;
+        break;
+    case CAM_KIND_V4L2:
+        c->source = cam_source_v4l2;
+        break;
+    default:
+        c->source = cam_source_ffmpeg;
+        break;
+    }
+    c->notify = notify;
+    c->notify_arg = arg;
+    c->rng = (uint64_t)rc_unix_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x2545f4914f6cdd1dull;
+    c->st.state = cfg->disabled ? CAM_STATE_DISABLED : CAM_STATE_CONNECTING;
+    atomic_init(&c->quit, false);
+    atomic_init(&c->enabled, !cfg->disabled);
+    atomic_init(&c->gen, 0);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&c->mu, NULL);
+    if (!c->name || !c->url || !c->label || cam_queue_init(&c->queue, c->cfg.queue_len) != RC_OK) {
+        cam_camera_destroy(c);
+        return rc_fail(err, RC_ERR_NOMEM, "camera: out of memory");
+    }
+    if (pthread_create(&c->thread, NULL, camera_thread, c) != 0) {
+        cam_camera_destroy(c);
+        return rc_fail(err, RC_ERR_INTERNAL, "camera '%s': cannot start a thread", cfg->url);
+    }
+    c->thread_started = true;
+    *out = c;
+    return RC_OK;
+}
+
+rc_status cam_camera_create(const cam_config *cfg, cam_camera **out, rc_error *err)
+{
+    return cam_camera_create_notify(cfg, NULL, NULL, out, err);
+}
+
+void cam_camera_destroy(cam_camera *c)
+{
+    if (!c) return;
+    if (c->thread_started) {
+        pthread_mutex_lock(&c->mu);
+        atomic_store(&c->quit, true);
+        poke(c);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    cam_queue_free(&c->queue);
+    cam_frame_unref(c->last);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cond);
+    free(c->name);
+    free(c->url);
+    free(c->label);
+    free(c);
+    curl_global_cleanup();
+}
+
+cam_frame *cam_camera_try_pop(cam_camera *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cam_frame *f = cam_queue_pop(&c->queue);
+    pthread_mutex_unlock(&c->mu);
+    return f;
+}
+
+cam_frame *cam_camera_next(cam_camera *c, int timeout_ms)
+{
+    struct timespec until;
+    if (timeout_ms >= 0) add_ms(&until, (unsigned)timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    cam_frame *f;
+    while (!(f = cam_queue_pop(&c->queue))) {
+        if (c->st.state == CAM_STATE_ENDED || c->st.state == CAM_STATE_DISABLED ||
+            atomic_load(&c->quit))
+            break;
+        if (timeout_ms < 0)
+            pthread_cond_wait(&c->cond, &c->mu);
+        else if (pthread_cond_timedwait(&c->cond, &c->mu, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return f;
+}
+
+void cam_camera_note_processed(cam_camera *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->st.processed++;
+    meter_tick(&c->done_meter, rc_mono_ms());
+    pthread_mutex_unlock(&c->mu);
+}
+
+void cam_camera_set_enabled(cam_camera *c, bool on)
+{
+    pthread_mutex_lock(&c->mu);
+    if (atomic_load(&c->enabled) != on) {
+        atomic_store(&c->enabled, on);
+        atomic_fetch_add(&c->gen, 1);
+        if (!on) {
+            c->st.state = CAM_STATE_DISABLED;
+            /* Frames still queued belong to the past: drop them. */
+            cam_frame *f;
+            while ((f = cam_queue_pop(&c->queue))) cam_frame_unref(f);
+        } else {
+            c->st.state = CAM_STATE_CONNECTING;
+        }
+        poke(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void cam_camera_status(cam_camera *c, cam_status *out)
+{
+    double now = rc_mono_ms();
+    pthread_mutex_lock(&c->mu);
+    *out = c->st;
+    out->fps_in = meter_fps(&c->in_meter, now);
+    out->fps_processed = meter_fps(&c->done_meter, now);
+    pthread_mutex_unlock(&c->mu);
+}
+
+cam_frame *cam_camera_last_frame(cam_camera *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cam_frame *f = cam_frame_ref(c->last);
+    pthread_mutex_unlock(&c->mu);
+    return f;
+}
+
+const char *cam_camera_name(const cam_camera *c)
+{
+    return c->name;
+}
+
+const char *cam_camera_url(const cam_camera *c)
+{
+    return c->label;
+}
+
+cam_kind cam_camera_kind(const cam_camera *c)
+{
+    return c->cfg.kind;
+}
+
+cam_direction cam_camera_direction(const cam_camera *c)
+{
+    return c->cfg.direction;
+}

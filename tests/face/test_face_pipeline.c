@@ -1,0 +1,168 @@
+/* test_face_pipeline.c — the face pipeline with the real models on a small
+ * photo (also under ASan/UBSan): a tight 150x150 crop that needs the padded
+ * retry, two threads sharing the models with their own workers, and bad
+ * input that must give errors, not crashes. The figures on the whole test
+ * set are in test_face_data.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face.h"
+
+static face_models *models;
+static char faces_dir[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *m = getenv("ROLLCALL_MODELS"), *t = getenv("ROLLCALL_TESTDATA");
+    snprintf(faces_dir, sizeof faces_dir, "%s/faces", t ? t : "../shared/testdata");
+    rc_error err;
+    if (face_models_load(m ? m : "models", 0, &models, &err) != RC_OK) {
+        fprintf(stderr, "# cannot load models: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    face_models_free(models);
+    return 0;
+}
+
+static void a_tight_crop_gives_one_complete_face(void **state)
+{
+    (void)state;
+    char file[2048];
+    snprintf(file, sizeof file, "%s/id/bbt_leonard/5.jpg", faces_dir);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    face_info *f;
+    int n;
+    /* Without the padded retry the detector sees no face in this crop. */
+    o.pad_retry = 0;
+    assert_int_equal(face_analyze(w, im, &o, &f, &n, NULL), RC_OK);
+    assert_int_equal(n, 0);
+    free(f);
+    o.pad_retry = 1;
+    assert_int_equal(face_analyze(w, im, &o, &f, &n, NULL), RC_OK);
+    assert_int_equal(n, 1);
+    /* Box inside the frame, eyes above the nose above the mouth, unit embedding. */
+    assert_true(f[0].x0 >= 0 && f[0].y0 >= 0 && f[0].x1 <= im->w && f[0].y1 <= im->h);
+    assert_true(f[0].has_landmarks && f[0].has_embedding);
+    assert_true(f[0].lm5[0][0] < f[0].lm5[1][0]);
+    assert_true(f[0].lm5[0][1] < f[0].lm5[2][1] && f[0].lm5[2][1] < f[0].lm5[3][1]);
+    double n2 = 0;
+    for (int i = 0; i < FACE_EMB_DIM; i++) n2 += f[0].embedding[i] * f[0].embedding[i];
+    assert_float_equal(n2, 1.0, 1e-4);
+    assert_true(f[0].liveness >= 0 && f[0].liveness <= 1);
+    assert_true(f[0].age < 0 && f[0].male < 0); /* attributes are off by default */
+    face_timings t = face_worker_timings(w);
+    assert_true(t.detect > 0 && t.embed > 0);
+    free(f);
+    face_worker_free(w);
+    img_free(im);
+}
+
+typedef struct {
+    const img_image *im;
+    face_info *faces;
+    int n;
+    rc_status st;
+} thread_job;
+
+static void *analyze_thread(void *arg)
+{
+    thread_job *j = arg;
+    face_worker *w;
+    j->st = face_worker_create(models, &w, NULL);
+    if (j->st != RC_OK) return NULL;
+    for (int r = 0; r < 2 && j->st == RC_OK; r++) {
+        free(j->faces);
+        j->faces = NULL;
+        j->st = face_analyze(w, j->im, NULL, &j->faces, &j->n, NULL);
+    }
+    face_worker_free(w);
+    return NULL;
+}
+
+static void threads_share_models_with_own_workers(void **state)
+{
+    (void)state;
+    char file[2048];
+    snprintf(file, sizeof file, "%s/id/bbt_leonard/5.jpg", faces_dir);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    thread_job jobs[2] = {{im, NULL, 0, RC_OK}, {im, NULL, 0, RC_OK}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, analyze_thread, &jobs[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    assert_int_equal(jobs[0].st, RC_OK);
+    assert_int_equal(jobs[1].st, RC_OK);
+    assert_int_equal(jobs[0].n, 1);
+    assert_int_equal(jobs[1].n, 1);
+    for (int i = 0; i < 1; i++)
+        assert_memory_equal(jobs[0].faces[i].embedding, jobs[1].faces[i].embedding,
+                            sizeof jobs[0].faces[i].embedding);
+    free(jobs[0].faces);
+    free(jobs[1].faces);
+    img_free(im);
+}
+
+static void bad_input_is_an_error_not_a_crash(void **state)
+{
+    (void)state;
+    face_models *m;
+    rc_error err;
+    assert_int_not_equal(face_models_load("/nonexistent", 0, &m, &err), RC_OK);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "fr_detect.onnx"));
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    img_image *gray = img_new(64, 64, 1);
+    memset(gray->px, 0, 64 * 64);
+    face_info *f;
+    int n;
+    assert_int_equal(face_analyze(w, gray, NULL, &f, &n, &err), RC_ERR_INVALID);
+    /* Tiny and flat images: no face, no error. */
+    img_image *tiny = img_new(1, 1, 3);
+    memset(tiny->px, 128, 3);
+    assert_int_equal(face_analyze(w, tiny, NULL, &f, &n, &err), RC_OK);
+    assert_int_equal(n, 0);
+    free(f);
+    img_image *odd = img_new(3000, 7, 3);
+    memset(odd->px, 255, 3000 * 7 * 3);
+    assert_int_equal(face_analyze(w, odd, NULL, &f, &n, &err), RC_OK);
+    free(f);
+    /* An aligned crop of the wrong size. */
+    float e[FACE_EMB_DIM];
+    assert_int_equal(face_embed_aligned(w, odd, e, &err), RC_ERR_INVALID);
+    img_free(gray);
+    img_free(tiny);
+    img_free(odd);
+    face_worker_free(w);
+    assert_non_null(strstr(face_models_embedding_id(models), "fr_feature.onnx"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_tight_crop_gives_one_complete_face),
+        cmocka_unit_test(threads_share_models_with_own_workers),
+        cmocka_unit_test(bad_input_is_an_error_not_a_crash),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
