@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
+const MANAGER = { email: 'manager@rollcall.test', name: 'Marta Responsable', password: 'Manager-e2e-password-1' };
 const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
 
 let dir, srv;
@@ -224,6 +225,32 @@ test('administration: an API key is shown once; a camera is added, listed and ed
     await edit.getByRole('button', { name: 'Guardar' }).click();
     await card.getByText('Ambas').waitFor();
     await shot(page, 'ui-08-cameras');
+
+    // A manager limited to one group: set in the user form, shown in the list,
+    // and the manager then sees only that group's attendance.
+    await page.goto(new URL('admin/users', srv.url).href);
+    await page.getByRole('button', { name: 'Nuevo usuario' }).click();
+    const form = page.getByRole('dialog', { name: 'Nuevo usuario' });
+    await form.getByLabel('Correo', { exact: true }).fill(MANAGER.email);
+    await form.getByLabel('Nombre', { exact: true }).fill(MANAGER.name);
+    await form.getByRole('combobox', { name: /^Rol/ }).selectOption('manager');
+    await form.getByLabel('Contraseña').fill(MANAGER.password);
+    await form.getByRole('listbox', { name: /^Grupos que ve/ }).selectOption({ label: '1º ESO A' });
+    await form.getByRole('button', { name: 'Crear' }).click();
+    const managerRow = page.getByRole('row').filter({ hasText: MANAGER.email });
+    await managerRow.waitFor();
+    assert.match(await managerRow.innerText(), /1º ESO A/);
+    await shot(page, 'ui-08-users-manager-groups');
+
+    const manager = await newPage(browser);
+    await login(manager, srv.url, MANAGER);
+    await manager.goto(new URL('attendance', srv.url).href);
+    await manager.getByRole('heading', { name: 'Asistencia' }).waitFor();
+    await manager.waitForLoadState('networkidle');
+    assert.equal(await manager.getByRole('cell', { name: 'M-001' }).count(), 0, "another group's events are not shown");
+    const nav = manager.getByRole('navigation', { name: 'Menú' });
+    assert.equal(await nav.getByRole('link', { name: 'Usuarios' }).count(), 0, 'no administration for a manager');
+    assert.equal(await nav.getByRole('link', { name: 'Personas' }).count(), 1);
     assert.deepEqual(await a11yProblems(page), [], 'cameras: no serious accessibility problem');
   } finally {
     await browser.close();

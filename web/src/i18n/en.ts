@@ -254,6 +254,9 @@ const en: Dictionary = {
     processed: '{{in}} received · {{processed}} processed',
   },
   users: {
+    groups: 'Groups they see (managers; none = all)',
+    editUser: 'Edit user',
+    newPassword: 'New password (optional)',
     active: 'Active',
     title: 'Users',
     new: 'New user',
@@ -272,6 +275,7 @@ const en: Dictionary = {
     copied: 'Copied',
   },
   settings: {
+    slotMargin: 'Margin around each slot (min)',
     title: 'Settings',
     timezone: 'Time zone',
     dedup: 'De-duplication window (s)',

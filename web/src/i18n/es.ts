@@ -253,6 +253,9 @@ const es = {
     processed: '{{in}} recibidas · {{processed}} procesadas',
   },
   users: {
+    groups: 'Grupos que ve (responsables; ninguno = todos)',
+    editUser: 'Editar usuario',
+    newPassword: 'Nueva contraseña (opcional)',
     active: 'Activo',
     title: 'Usuarios',
     new: 'Nuevo usuario',
@@ -271,6 +274,7 @@ const es = {
     copied: 'Copiada',
   },
   settings: {
+    slotMargin: 'Margen alrededor de cada franja (min)',
     title: 'Ajustes',
     timezone: 'Zona horaria',
     dedup: 'Ventana de deduplicación (s)',

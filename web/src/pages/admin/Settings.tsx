@@ -41,6 +41,7 @@ export function SettingsPage() {
           timezone: s.timezone,
           dedup_window_s: s.dedup_window_s,
           min_stay_s: s.min_stay_s,
+          ...(s.slot_margin_min !== undefined ? { slot_margin_min: s.slot_margin_min } : {}),
           recognition_threshold: s.recognition_threshold,
           liveness_threshold: s.liveness_threshold,
           keep_unrecognized: s.keep_unrecognized,
@@ -105,6 +106,18 @@ export function SettingsPage() {
             <span>{t('settings.minStay')}</span>
             <input type="number" min={0} step={1} value={s.min_stay_s} onChange={(e) => set('min_stay_s', Number(e.target.value))} />
           </label>
+          {s.slot_margin_min !== undefined && (
+            <label className="field">
+              <span>{t('settings.slotMargin')}</span>
+              <input
+                type="number"
+                min={0}
+                step={1}
+                value={s.slot_margin_min}
+                onChange={(e) => set('slot_margin_min', Number(e.target.value))}
+              />
+            </label>
+          )}
           <label className="field check">
             <input type="checkbox" checked={!!s.keep_unrecognized} onChange={(e) => set('keep_unrecognized', e.target.checked)} />
             <span>{t('settings.keepUnrecognized')}</span>

@@ -1,8 +1,9 @@
-// Administration · users: list, create, change role, enable or disable, delete.
+// Administration · users: list, create, edit (role, the groups a manager
+// sees, password), enable or disable, delete.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
-import type { Role, User } from '../../api/types';
+import type { Group, Role, User } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
@@ -16,7 +17,8 @@ export function UsersPage() {
   const { tz } = useSettings();
   const { user: me } = useAuth();
   const list = useLoad(() => api.users({ limit: 500 }), []);
-  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<User | 'new' | null>(null);
+  const groups = useLoad(() => api.groups(), []);
   const [error, setError] = useState<Error | null>(null);
   const lang = i18n.resolvedLanguage ?? 'es';
 
@@ -53,7 +55,7 @@ export function UsersPage() {
   return (
     <>
       <PageHead title={t('users.title')}>
-        <button type="button" className="btn primary" onClick={() => setCreating(true)}>
+        <button type="button" className="btn primary" onClick={() => setEditing('new')}>
           {t('users.new')}
         </button>
       </PageHead>
@@ -67,6 +69,7 @@ export function UsersPage() {
                 <th>{t('common.name')}</th>
                 <th>{t('common.email')}</th>
                 <th>{t('common.role')}</th>
+                <th>{t('people.groups')}</th>
                 <th>{t('users.active')}</th>
                 <th>{t('users.lastLogin')}</th>
                 <th className="num">{t('common.actions')}</th>
@@ -92,6 +95,11 @@ export function UsersPage() {
                     </select>
                   </td>
                   <td>
+                    {u.role === 'manager' && u.group_ids?.length
+                      ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
+                      : t('common.none')}
+                  </td>
+                  <td>
                     <input
                       type="checkbox"
                       checked={u.active !== false}
@@ -103,6 +111,9 @@ export function UsersPage() {
                   <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
                   <td>
                     <div className="row-actions">
+                      <button type="button" className="btn small" onClick={() => setEditing(u)}>
+                        {t('common.edit')}
+                      </button>
                       <button type="button" className="btn small danger" disabled={u.id === me?.id} onClick={() => void remove(u)}>
                         {t('common.delete')}
                       </button>
@@ -114,32 +125,59 @@ export function UsersPage() {
           </table>
         </div>
       )}
-      <Modal title={t('users.new')} open={creating} onClose={() => setCreating(false)}>
-        <UserForm
-          onCancel={() => setCreating(false)}
-          onSaved={() => {
-            setCreating(false);
-            list.reload();
-          }}
-        />
+      <Modal title={editing === 'new' ? t('users.new') : t('users.editUser')} open={!!editing} onClose={() => setEditing(null)}>
+        {editing && (
+          <UserForm
+            initial={editing === 'new' ? null : editing}
+            self={editing !== 'new' && editing.id === me?.id}
+            groups={groups.data?.items ?? []}
+            onCancel={() => setEditing(null)}
+            onSaved={() => {
+              setEditing(null);
+              list.reload();
+            }}
+          />
+        )}
       </Modal>
     </>
   );
 }
 
-function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => void }) {
+function UserForm({
+  initial,
+  self,
+  groups,
+  onCancel,
+  onSaved,
+}: {
+  initial: User | null;
+  self: boolean;
+  groups: Group[];
+  onCancel: () => void;
+  onSaved: () => void;
+}) {
   const { t } = useTranslation();
-  const [email, setEmail] = useState('');
-  const [name, setName] = useState('');
-  const [role, setRole] = useState<Role>('member');
+  const [email, setEmail] = useState(initial?.email ?? '');
+  const [name, setName] = useState(initial?.name ?? '');
+  const [role, setRole] = useState<Role>(initial?.role ?? 'member');
   const [password, setPassword] = useState('');
-  const [personId, setPersonId] = useState('');
+  const [personId, setPersonId] = useState(initial?.person_id ? String(initial.person_id) : '');
+  const [groupIds, setGroupIds] = useState<number[]>(initial?.group_ids ?? []);
   const [error, setError] = useState<Error | null>(null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    setError(null);
+    const common = {
+      email: email.trim(),
+      name: name.trim(),
+      role,
+      person_id: personId ? Number(personId) : null,
+      group_ids: role === 'manager' ? groupIds : [],
+    };
     try {
-      await api.createUser({ email: email.trim(), name: name.trim(), role, password, person_id: personId ? Number(personId) : null });
+      if (initial) await api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) });
+      else await api.createUser({ ...common, password });
       onSaved();
     } catch (err) {
       setError(err as Error);
@@ -159,7 +197,7 @@ function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => 
         </label>
         <label className="field">
           <span>{t('common.role')}</span>
-          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          <select value={role} disabled={self} onChange={(e) => setRole(e.target.value as Role)}>
             {ROLES.map((r) => (
               <option key={r} value={r}>
                 {t(`roles.${r}`)}
@@ -168,10 +206,10 @@ function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => 
           </select>
         </label>
         <label className="field">
-          <span>{t('users.password')}</span>
+          <span>{initial ? t('users.newPassword') : t('users.password')}</span>
           <input
             type="password"
-            required
+            required={!initial}
             minLength={8}
             autoComplete="new-password"
             value={password}
@@ -182,6 +220,23 @@ function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => 
           <span>{t('users.person')}</span>
           <input type="number" min={1} value={personId} onChange={(e) => setPersonId(e.target.value)} />
         </label>
+        {role === 'manager' && (
+          <label className="field">
+            <span>{t('users.groups')}</span>
+            <select
+              multiple
+              size={Math.min(6, Math.max(2, groups.length))}
+              value={groupIds.map(String)}
+              onChange={(e) => setGroupIds(Array.from(e.target.selectedOptions, (o) => Number(o.value)))}
+            >
+              {groups.map((g) => (
+                <option key={g.id} value={g.id}>
+                  {g.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       <ErrorMessage error={error} />
       <div className="form-actions">
@@ -189,7 +244,7 @@ function UserForm({ onCancel, onSaved }: { onCancel: () => void; onSaved: () => 
           {t('common.cancel')}
         </button>
         <button type="submit" className="btn primary">
-          {t('common.create')}
+          {initial ? t('common.save') : t('common.create')}
         </button>
       </div>
     </form>
