@@ -196,10 +196,12 @@ export function KioskPage() {
       ctx.strokeRect(x, y, f.box.w * s, f.box.h * s);
       const label = f.identity ? f.identity.name : tRef.current('kiosk.unknown');
       const tw = ctx.measureText(label).width + 12;
+      // The name sits above the box, or inside it when the face is at the top.
+      const ly = y >= 26 ? y - 26 : y;
       ctx.fillStyle = color;
-      ctx.fillRect(x - 1.5, y - 26, tw, 26);
+      ctx.fillRect(x - 1.5, ly, tw, 26);
       ctx.fillStyle = '#000';
-      ctx.fillText(label, x + 5, y - 7);
+      ctx.fillText(label, x + 5, ly + 19);
     }
   }, [boxesFresh]);
 
