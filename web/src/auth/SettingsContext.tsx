@@ -1,7 +1,7 @@
 // Institution settings the whole UI needs, above all the time zone every
-// date is shown in. Read from /api/v1/settings once an administrator logs in;
-// for other roles, which may not read the settings (or when the zone is
-// unknown to the browser), the browser's own zone is used.
+// date is shown in. Read from /api/v1/settings once logged in; while the API
+// lets only administrators read it, other roles (and a zone unknown to the
+// browser) fall back to the browser's own zone.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
 import type { Settings } from '../api/types';
@@ -23,8 +23,7 @@ export function SettingsProvider({ children }: { children: ReactNode }) {
   const [gen, setGen] = useState(0);
 
   useEffect(() => {
-    // Only administrators may read the settings (see the API's roles).
-    if (!user || user.role !== 'admin') {
+    if (!user) {
       setSettings(null);
       return;
     }
