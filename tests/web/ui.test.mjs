@@ -169,6 +169,10 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
+    const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar XLSX' }).click()]);
+    const book = readFileSync(await xlsx.path());
+    assert.equal(book.subarray(0, 2).toString('latin1'), 'PK', 'the XLSX download is a zip (Office Open XML) file');
+    assert.match(xlsx.suggestedFilename(), /\.xlsx$/);
 
     await page.goto(new URL('dashboard', srv.url).href);
     await page.getByRole('heading', { name: 'Panel' }).waitFor();
