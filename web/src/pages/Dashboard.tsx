@@ -55,6 +55,7 @@ export function DashboardPage() {
     late: d.late,
   }));
   const counts = dash.data?.today;
+  const lateByGroup = (dash.data?.late_by_group ?? []).filter((g) => g.late > 0);
 
   return (
     <>
@@ -86,40 +87,46 @@ export function DashboardPage() {
           </div>
           <ErrorMessage error={daily.error} onRetry={daily.reload} />
           {daily.loading && !daily.data && <Loading />}
-          <div className={styles.chart}>
-            <ResponsiveContainer width="100%" height="100%">
-              <LineChart data={chartData} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                <XAxis dataKey="date" fontSize={12} />
-                <YAxis domain={[0, 100]} unit="%" fontSize={12} />
-                <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
-                <Line
-                  isAnimationActive={false}
-                  type="monotone"
-                  dataKey="rate"
-                  name={t('dashboard.rateSeries')}
-                  stroke="#1d4e89"
-                  strokeWidth={2}
-                  dot
-                />
-              </LineChart>
-            </ResponsiveContainer>
-          </div>
+          {daily.data && chartData.length === 0 && <p className="empty">{t('common.empty')}</p>}
+          {chartData.length > 0 && (
+            <div className={styles.chart}>
+              <ResponsiveContainer width="100%" height="100%">
+                <LineChart data={chartData} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
+                  <XAxis dataKey="date" fontSize={12} />
+                  <YAxis domain={[0, 100]} unit="%" fontSize={12} />
+                  <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
+                  <Line
+                    isAnimationActive={false}
+                    type="monotone"
+                    dataKey="rate"
+                    name={t('dashboard.rateSeries')}
+                    stroke="#1d4e89"
+                    strokeWidth={2}
+                    dot
+                  />
+                </LineChart>
+              </ResponsiveContainer>
+            </div>
+          )}
         </section>
 
         <section className="card" aria-labelledby="late-h">
           <h2 id="late-h">{t('dashboard.lateByGroup')}</h2>
-          <div className={styles.chart}>
-            <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={dash.data?.late_by_group ?? []} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                <XAxis dataKey="name" fontSize={12} />
-                <YAxis allowDecimals={false} fontSize={12} />
-                <Tooltip />
-                <Bar isAnimationActive={false} dataKey="late" name={t('dashboard.late')} fill="#d98a00" />
-              </BarChart>
-            </ResponsiveContainer>
-          </div>
+          {dash.data && lateByGroup.length === 0 && <p className="empty">{t('common.empty')}</p>}
+          {lateByGroup.length > 0 && (
+            <div className={styles.chart}>
+              <ResponsiveContainer width="100%" height="100%">
+                <BarChart data={lateByGroup} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
+                  <XAxis dataKey="name" fontSize={12} />
+                  <YAxis allowDecimals={false} fontSize={12} />
+                  <Tooltip />
+                  <Bar isAnimationActive={false} dataKey="late" name={t('dashboard.late')} fill="#d98a00" />
+                </BarChart>
+              </ResponsiveContainer>
+            </div>
+          )}
         </section>
       </div>
 
