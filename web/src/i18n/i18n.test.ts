@@ -1,4 +1,8 @@
-// Both languages carry every key, no empty text, and the same {{variables}}.
+// Both languages carry every key, no empty text, and the same {{variables}};
+// every key the UI asks for exists.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import es from './es';
 import en from './en';
@@ -51,5 +55,37 @@ describe('i18n dictionaries', () => {
     const same = [...esMap.keys()].filter((k) => esMap.get(k) === enMap.get(k));
     // A few words are the same in both (e.g. "Rollcall", "URL", "—").
     expect(same.length).toBeLessThan(esMap.size / 10);
+  });
+});
+
+describe('keys used in the source', () => {
+  // Every literal key passed to t('…') in the UI exists (keys built at run
+  // time, like `attendance.statuses.${status}`, are checked by their own tests
+  // and by the type of the value they are built from).
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.tsx?$/.test(e.name) && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) files.push(p);
+    }
+  };
+  walk(root);
+  const esMap = flatten(es as unknown as Tree);
+
+  it('finds the UI sources', () => {
+    expect(files.length).toBeGreaterThan(30);
+  });
+
+  it('every literal t() key exists', () => {
+    const missing: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/\bt(?:Ref\.current)?\(\s*'([a-zA-Z0-9_.]+)'/g)) {
+        if (!esMap.has(m[1])) missing.push(`${relative(root, f)}: ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
