@@ -185,7 +185,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
   }
 });
 
-test('administration: an API key is shown once; a camera is added, listed and edited', async () => {
+test('administration: an API key is shown once and opens a kiosk tablet; a camera is added, listed and edited', async () => {
   const browser = await launch(null);
   try {
     const page = await newPage(browser);
@@ -212,6 +212,25 @@ test('administration: an API key is shown once; a camera is added, listed and ed
     const row = page.getByRole('row').filter({ hasText: 'Quiosco puerta' });
     await row.waitFor();
     assert.ok(!(await page.content()).includes(secret.trim()), 'the key is not shown again');
+
+    // A kiosk tablet set up with the device key: no user session, the kiosk
+    // opens and its frames are accepted by /recognize.
+    const tablet = await newPage(browser, { width: 1024, height: 768 });
+    await tablet.goto(new URL('login', srv.url).href);
+    await tablet.getByText('Quiosco con clave de dispositivo').click();
+    await tablet.getByLabel('Clave de dispositivo').fill(secret.trim());
+    const recognized = tablet.waitForResponse((r) => r.url().includes('/api/v1/recognize'), { timeout: 30000 });
+    await tablet.getByRole('button', { name: 'Abrir quiosco' }).click();
+    await tablet.waitForURL(/\/kiosk$/);
+    assert.equal((await recognized).status(), 200, 'the device key may recognize');
+    await tablet.getByTestId('kiosk-network').getByText('Conectado').waitFor();
+    await shot(tablet, 'ui-07-kiosk-device-key');
+    await tablet.reload();
+    await tablet.getByTestId('kiosk-network').waitFor();
+    assert.match(tablet.url(), /\/kiosk$/, 'the key is kept across reloads');
+    await tablet.getByRole('button', { name: 'Cerrar sesión' }).click();
+    await tablet.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    assert.equal(await tablet.evaluate(() => localStorage.getItem('rollcall.deviceKey')), null, 'logging out forgets the key');
 
     await page.goto(new URL('cameras', srv.url).href);
     await page.getByRole('button', { name: 'Nueva cámara' }).click();

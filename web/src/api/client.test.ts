@@ -10,6 +10,7 @@ interface Seen {
   method: string;
   url: string;
   csrf: string | undefined;
+  auth: string | undefined;
   type: string | undefined;
   body: string;
 }
@@ -27,6 +28,7 @@ function handler(req: IncomingMessage, res: ServerResponse) {
       method: req.method ?? '',
       url: req.url ?? '',
       csrf: req.headers['x-csrf-token'] as string | undefined,
+      auth: req.headers.authorization,
       type: req.headers['content-type'],
       body,
     });
@@ -136,6 +138,20 @@ describe('ApiClient', () => {
     expect(seen[1].csrf).toBe('tok123');
     expect(seen[1].type).toBe('application/json');
     expect(JSON.parse(seen[1].body)).toMatchObject({ external_id: 'A1' });
+  });
+
+  it('a device key goes as a Bearer token instead of the CSRF header', async () => {
+    const c = new ApiClient(base);
+    await c.login('a@b.c', 'pw');
+    c.setBearer('rc_k_secret');
+    seen.length = 0;
+    await c.createPerson({ external_id: 'A1', first_name: 'A', last_name: 'B', kind: 'student' }).catch(() => undefined);
+    expect(seen[0].auth).toBe('Bearer rc_k_secret');
+    expect(seen[0].csrf).toBeUndefined();
+    c.setBearer(null);
+    seen.length = 0;
+    await c.persons({});
+    expect(seen[0].auth).toBeUndefined();
   });
 
   it('calls onUnauthorized on 401 outside the auth endpoints', async () => {

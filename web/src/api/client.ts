@@ -1,6 +1,7 @@
 // The one typed client of the Rollcall REST API. It keeps the CSRF token the
 // server hands out at login (sent as X-CSRF-Token on every state-changing
-// request; the session itself is the HttpOnly cookie the browser keeps), turns
+// request; the session itself is the HttpOnly cookie the browser keeps) or a
+// device API key (Authorization: Bearer, for kiosk tablets), turns
 // every failure into an ApiError with the server's code and message, and
 // offers one method per endpoint so pages never build URLs by hand.
 import type {
@@ -101,6 +102,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
 
 export class ApiClient {
   private csrf: string | null = null;
+  private bearer: string | null = null;
   /** Called when the server answers 401 (session expired or logged out). */
   onUnauthorized: (() => void) | null = null;
   private readonly base: string;
@@ -115,6 +117,16 @@ export class ApiClient {
     this.csrf = token;
   }
 
+  /** Use a device API key (Authorization: Bearer) instead of a session, as a
+   * kiosk tablet does; null goes back to the session cookie. */
+  setBearer(key: string | null): void {
+    this.bearer = key;
+  }
+
+  get usesKey(): boolean {
+    return this.bearer !== null;
+  }
+
   /** Absolute or root-relative URL of an API path (for <img>, downloads). */
   url(path: string, query?: Query): string {
     return `${this.base}${path}${queryString(query)}`;
@@ -127,7 +139,8 @@ export class ApiClient {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.json);
     }
-    if (!SAFE.has(method) && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
+    else if (!SAFE.has(method) && this.csrf) headers['X-CSRF-Token'] = this.csrf;
     let res: Response;
     try {
       res = await this.fetchFn(this.url(path, opts.query), {

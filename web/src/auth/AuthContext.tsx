@@ -1,6 +1,7 @@
 // The logged-in user for the whole UI: asks /auth/me on start (the session
-// cookie survives reloads), logs in and out, and drops the user when the API
-// answers 401 so the router sends them to the login page.
+// cookie survives reloads; a kiosk's device key is kept in localStorage),
+// logs in and out, and drops the user when the API answers 401 so the router
+// sends them to the login page.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
 import type { User } from '../api/types';
@@ -9,8 +10,13 @@ interface AuthValue {
   user: User | null;
   loading: boolean;
   login: (email: string, password: string) => Promise<User>;
+  /** Sign in a kiosk with a device API key (kept in this browser). */
+  signInWithKey: (key: string) => Promise<User>;
   logout: () => Promise<void>;
 }
+
+/** Where a kiosk tablet keeps its device key. */
+export const DEVICE_KEY_STORAGE = 'rollcall.deviceKey';
 
 const AuthContext = createContext<AuthValue | null>(null);
 
@@ -20,6 +26,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     api.onUnauthorized = () => setUser(null);
+    api.setBearer(localStorage.getItem(DEVICE_KEY_STORAGE));
     let live = true;
     api
       .me()
@@ -38,15 +45,33 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return s.user;
   }, []);
 
+  const signInWithKey = useCallback(async (key: string) => {
+    api.setBearer(key);
+    try {
+      const s = await api.me();
+      localStorage.setItem(DEVICE_KEY_STORAGE, key);
+      setUser(s.user);
+      return s.user;
+    } catch (e) {
+      api.setBearer(null);
+      throw e;
+    }
+  }, []);
+
   const logout = useCallback(async () => {
     try {
-      await api.logout();
+      if (api.usesKey) {
+        localStorage.removeItem(DEVICE_KEY_STORAGE);
+        api.setBearer(null);
+      } else {
+        await api.logout();
+      }
     } finally {
       setUser(null);
     }
   }, []);
 
-  const value = useMemo(() => ({ user, loading, login, logout }), [user, loading, login, logout]);
+  const value = useMemo(() => ({ user, loading, login, signInWithKey, logout }), [user, loading, login, signInWithKey, logout]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

@@ -65,6 +65,10 @@ const en: Dictionary = {
     open: 'Open',
   },
   login: {
+    deviceTitle: 'Kiosk with a device key',
+    deviceHelp: 'For a tablet at the door: paste a device API key; it is kept in this browser.',
+    deviceKey: 'Device key',
+    deviceSubmit: 'Open kiosk',
     title: 'Sign in',
     email: 'Email',
     password: 'Password',

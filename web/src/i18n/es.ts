@@ -64,6 +64,10 @@ const es = {
     open: 'Abrir',
   },
   login: {
+    deviceTitle: 'Quiosco con clave de dispositivo',
+    deviceHelp: 'Para una tableta en la puerta: pegue una clave API de dispositivo; se guarda en este navegador.',
+    deviceKey: 'Clave de dispositivo',
+    deviceSubmit: 'Abrir quiosco',
     title: 'Iniciar sesión',
     email: 'Correo electrónico',
     password: 'Contraseña',

@@ -36,7 +36,7 @@ interface Shown {
 export function KioskPage() {
   const { t } = useTranslation();
   const { tz } = useSettings();
-  const { user } = useAuth();
+  const { user, logout } = useAuth();
   const [params, setParams] = useSearchParams();
   const cameraParam = Number(params.get('camera'));
   const cameraId = Number.isInteger(cameraParam) && cameraParam > 0 ? cameraParam : undefined;
@@ -244,9 +244,15 @@ export function KioskPage() {
         <button type="button" className="btn small" onClick={() => void document.documentElement.requestFullscreen?.()}>
           {t('kiosk.fullscreen')}
         </button>
-        <Link className="btn small" to="/">
-          {t('kiosk.exit_kiosk')}
-        </Link>
+        {user?.role === 'device' ? (
+          <button type="button" className="btn small" onClick={() => void logout()}>
+            {t('app.logout')}
+          </button>
+        ) : (
+          <Link className="btn small" to="/">
+            {t('kiosk.exit_kiosk')}
+          </Link>
+        )}
       </div>
 
       {camError && (

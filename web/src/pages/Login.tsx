@@ -1,7 +1,8 @@
 // Login: email and password against /auth/login (the server sets the session
 // cookie and returns the CSRF token the client keeps), then back to the page
-// the user wanted or their role's home.
-import { useState, type FormEvent } from 'react';
+// the user wanted or their role's home. A kiosk tablet may instead be set up
+// once with a device API key, which opens the kiosk.
+import { useState, type FormEvent, type SyntheticEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth/AuthContext';
@@ -11,7 +12,8 @@ import styles from './Login.module.css';
 
 export function LoginPage() {
   const { t } = useTranslation();
-  const { user, login } = useAuth();
+  const { user, login, signInWithKey } = useAuth();
+  const [key, setKey] = useState('');
   const navigate = useNavigate();
   const location = useLocation();
   const [email, setEmail] = useState('');
@@ -29,6 +31,20 @@ export function LoginPage() {
     try {
       const u = await login(email.trim(), password);
       navigate(from ?? homeFor(u.role), { replace: true });
+    } catch (err) {
+      setError(t('login.failed', { message: err instanceof Error ? err.message : String(err) }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function submitKey(e: SyntheticEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signInWithKey(key.trim());
+      navigate('/kiosk', { replace: true });
     } catch (err) {
       setError(t('login.failed', { message: err instanceof Error ? err.message : String(err) }));
     } finally {
@@ -67,6 +83,19 @@ export function LoginPage() {
         <button type="submit" className="btn primary wide" disabled={busy}>
           {t('login.submit')}
         </button>
+        <details className={styles.device}>
+          <summary>{t('login.deviceTitle')}</summary>
+          <p className="muted">{t('login.deviceHelp')}</p>
+          <div className={styles.deviceRow}>
+            <label className="field">
+              <span>{t('login.deviceKey')}</span>
+              <input type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />
+            </label>
+            <button type="button" className="btn" disabled={busy || !key.trim()} onClick={(e) => void submitKey(e)}>
+              {t('login.deviceSubmit')}
+            </button>
+          </div>
+        </details>
       </form>
     </main>
   );
