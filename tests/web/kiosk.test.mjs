@@ -99,6 +99,13 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await page.getByText('Guardado.').waitFor();
     await shot(page, 'kiosk-06-settings');
 
+    // A dashboard open elsewhere follows the live event stream.
+    const dash = await newPage(browser);
+    await login(dash, srv.url, ADMIN);
+    await dash.goto(new URL('dashboard', srv.url).href);
+    await dash.getByRole('status').filter({ hasText: 'en directo' }).waitFor();
+    assert.equal(await dash.getByText(`${PERSON.first} ${PERSON.last}`).count(), 0, 'no event in the feed yet');
+
     // The kiosk recognizes another photo of the same person.
     await page.goto(new URL('kiosk', srv.url).href);
     const confirmation = page.getByTestId('kiosk-confirmation');
@@ -132,6 +139,12 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await page.unroute('**/api/v1/recognize**', cut);
     await page.getByTestId('kiosk-network').getByText('Conectado').waitFor({ timeout: 30000 });
     assert.equal(await eventsOf(page, PERSON.id), 1, 'exactly one entry event, however many frames were sent');
+    await dash
+      .getByRole('listitem')
+      .filter({ hasText: `${PERSON.first} ${PERSON.last}` })
+      .waitFor({ timeout: 20000 });
+    await shot(dash, 'kiosk-07-dashboard-live');
+    await dash.context().close();
 
     // The event is in the attendance table.
     await page.goto(new URL('attendance', srv.url).href);
