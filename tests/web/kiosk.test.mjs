@@ -6,7 +6,8 @@
 // "Entrada" at the right wall-clock time, survives a network blip, finds the event in the attendance table and
 // downloads the CSV; then an unknown face gives "No reconocido" and no event.
 // Every page visited is saved under tests/out/web/ and checked with axe-core
-// for serious accessibility problems.
+// for serious accessibility problems. The tests share one server and run in
+// order (the unknown-face test relies on the gallery the first one enrolled).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

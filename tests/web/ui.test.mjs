@@ -5,7 +5,9 @@
 // dashboard; an API key shown once; cameras added and edited; the language
 // switch; and the role checks (a member cannot open the
 // administration pages, and the API refuses them too). Every page visited is
-// saved under tests/out/web/; the busiest are checked with axe-core.
+// saved under tests/out/web/; the busiest are checked with axe-core. The
+// tests share one server and run in order: later ones use the group and the
+// events the earlier ones made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
