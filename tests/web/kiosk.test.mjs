@@ -3,11 +3,14 @@
 // creates a person, enrolls photos, opens the kiosk whose camera shows
 // another photo of that person (a liveness warning at first: it is a still
 // photo), sets the institution's time zone and liveness threshold, sees
-// "Entrada" at the right wall-clock time, survives a network blip, finds the event in the attendance table and
-// downloads the CSV; then an unknown face gives "No reconocido" and no event.
-// Every page visited is saved under tests/out/web/ and checked with axe-core
-// for serious accessibility problems. The tests share one server and run in
-// order (the unknown-face test relies on the gallery the first one enrolled).
+// "Entrada" at the right wall-clock time (and on a dashboard's live feed),
+// survives a network blip, finds the event in the attendance table and the
+// CSV, enrolls from the camera with guidance and deletes a face; then an
+// unknown face gives "No reconocido" and no event; then a dataset folder is
+// imported. Every page visited is saved under tests/out/web/ and checked with
+// axe-core for serious accessibility problems. The tests share one server and
+// run in order (the unknown-face test relies on the gallery the first one
+// enrolled).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
