@@ -699,46 +699,107 @@ bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n)
  * padded coordinates (p = oy * PW + ox), so for every tap (ci, ky, kx) the 32
  * inputs of a panel are contiguous at pad + off[k] + p. Columns ox >= OW are
  * computed and thrown away when the result is copied out. */
+/* Geometry of the in-place convolution: stride 1 reads one padded image of
+ * row length PW; stride 2 reads four phase planes (even/odd rows x even/odd
+ * columns of the padded image), each PH x PW, where every tap is again a
+ * unit-stride read. */
+static void direct_dims(const nn_im2col *a, int64_t *PH, int64_t *PW, int64_t *planes)
+{
+    int64_t ph = a->H + a->pt + a->pb, pw = a->W + a->pl + a->pr;
+    if (a->sh == 2) {
+        *PH = (ph + 1) / 2;
+        *PW = (pw + 1) / 2;
+        *planes = 4 * a->C;
+    } else {
+        *PH = ph;
+        *PW = pw;
+        *planes = a->C;
+    }
+}
+
 size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
 {
-    int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
-    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
+    int64_t PH, PW, planes;
+    direct_dims(a, &PH, &PW, &planes);
+    size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
     size_t out = (size_t)(M * OH * PW + NN_GEMM_NR + 16);
     size_t off = (size_t)(a->C * a->KH * a->KW);
-    return (img + out + off * 2 + 64) * sizeof(float);
+    size_t row = (size_t)(a->W + a->pl + a->pr + 2 * NN_GEMM_NR + 16);
+    return (img + out + off * 2 + row + 64) * sizeof(float);
 }
+
+#if defined(__x86_64__)
+/* Split one padded row into its even and odd columns. */
+__attribute__((target("avx512f"))) static void deinterleave(const float *row, int64_t PW2,
+                                                            float *even_out, float *odd_out)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t j = 0; j < PW2; j += 16) {
+        __m512 e0 = _mm512_loadu_ps(row + 2 * j), e1 = _mm512_loadu_ps(row + 2 * j + 16);
+        __mmask16 mk = PW2 - j >= 16 ? 0xffff : (__mmask16)((1u << (PW2 - j)) - 1);
+        _mm512_mask_storeu_ps(even_out + j, mk, _mm512_permutex2var_ps(e0, even, e1));
+        _mm512_mask_storeu_ps(odd_out + j, mk, _mm512_permutex2var_ps(e0, odd, e1));
+    }
+}
+#endif
 
 bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
                     float *y, const float *bias, void *scratch)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || a->sh != 1 || a->sw != 1 ||
+    bool s2 = a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1;
+    if (!nn_cpu_features().avx512 || !((a->sh == 1 && a->sw == 1) || s2) ||
         (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
-    int64_t PW = a->W + a->pl + a->pr, PH = a->H + a->pt + a->pb;
+    int64_t PH, PW, planes;
+    direct_dims(a, &PH, &PW, &planes);
     int64_t OW = a->OW, K = a->C * a->KH * a->KW;
     float *pad = scratch;
-    size_t img = (size_t)(a->C * PH * PW + PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
+    size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
     float *tmp = pad + img;
     int64_t *off = (int64_t *)(tmp + (M * OH * PW + NN_GEMM_NR + 15) / 16 * 16);
-    /* copy the image in, zeroing only the borders */
-    for (int64_t c = 0; c < a->C; c++) {
-        float *pc = pad + c * PH * PW;
-        memset(pc, 0, (size_t)(a->pt * PW + a->pl) * sizeof(float));
-        for (int64_t yy = 0; yy < a->H; yy++) {
-            float *row = pc + (yy + a->pt) * PW + a->pl;
-            memcpy(row, a->x + (c * a->H + yy) * a->W, (size_t)a->W * sizeof(float));
-            /* right pad of this row and left pad of the next */
-            memset(row + a->W, 0, (size_t)(a->pr + a->pl) * sizeof(float));
+    float *rowbuf = (float *)(off + K + 16);
+    if (!s2) {
+        /* copy the image in, zeroing only the borders */
+        for (int64_t c = 0; c < a->C; c++) {
+            float *pc = pad + c * PH * PW;
+            memset(pc, 0, (size_t)(a->pt * PW + a->pl) * sizeof(float));
+            for (int64_t yy = 0; yy < a->H; yy++) {
+                float *row = pc + (yy + a->pt) * PW + a->pl;
+                memcpy(row, a->x + (c * a->H + yy) * a->W, (size_t)a->W * sizeof(float));
+                /* right pad of this row and left pad of the next */
+                memset(row + a->W, 0, (size_t)(a->pr + a->pl) * sizeof(float));
+            }
+            memset(pc + (a->H + a->pt) * PW, 0, (size_t)((PH - a->H - a->pt) * PW) * sizeof(float));
         }
-        memset(pc + (a->H + a->pt) * PW, 0, (size_t)((PH - a->H - a->pt) * PW) * sizeof(float));
+        for (int64_t c = 0, k = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++)
+                for (int64_t kx = 0; kx < a->KW; kx++)
+                    off[k++] = c * PH * PW + ky * a->dh * PW + kx * a->dw;
+    } else {
+        /* phase planes: plane (c, ry, rx) row i col j = padded (2i+ry, 2j+rx) */
+        int64_t rowlen = 2 * PW;
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t r = 0; r < 2 * PH; r++) {
+                int64_t iy = r - a->pt;
+                memset(rowbuf, 0, (size_t)(rowlen + 2 * NN_GEMM_NR) * sizeof(float));
+                if (iy >= 0 && iy < a->H)
+                    memcpy(rowbuf + a->pl, a->x + (c * a->H + iy) * a->W,
+                           (size_t)a->W * sizeof(float));
+                float *ev = pad + ((c * 4 + (r & 1) * 2) * PH + (r >> 1)) * PW;
+                deinterleave(rowbuf, PW, ev, ev + PH * PW);
+            }
+        for (int64_t c = 0, k = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++)
+                for (int64_t kx = 0; kx < a->KW; kx++)
+                    off[k++] =
+                        ((c * 4 + (ky & 1) * 2 + (kx & 1)) * PH + (ky >> 1)) * PW + (kx >> 1);
     }
-    memset(pad + a->C * PH * PW, 0, (size_t)(PW + 2 * NN_GEMM_NR) * sizeof(float));
-    for (int64_t c = 0, k = 0; c < a->C; c++)
-        for (int64_t ky = 0; ky < a->KH; ky++)
-            for (int64_t kx = 0; kx < a->KW; kx++)
-                off[k++] = c * PH * PW + ky * a->dh * PW + kx * a->dw;
+    memset(pad + planes * PH * PW, 0, (size_t)(2 * PW + 2 * NN_GEMM_NR) * sizeof(float));
     epi e = {n->act, n->act_a, n->act_b};
     int64_t N = OH * PW;
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {

@@ -148,12 +148,12 @@ static rc_status infer_conv(nn_ctx *c)
     c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
     if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = kdim * 16 * sizeof(float);
-    if (g.sh == 1 && g.sw == 1 && !pointwise) {
+    if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
         size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
         if (direct > c->scratch_bytes) c->scratch_bytes = direct;
-        if (g.KH == 3 && g.KW == 3) {
+        if (g.KH == 3 && g.KW == 3 && g.sh == 1) {
             size_t wino = nn_wino_scratch(&ia, g.M, g.OH);
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
@@ -311,7 +311,9 @@ static void run_conv(nn_ctx *c)
             if (c->node->wino && plane >= 64 &&
                 nn_conv_winograd(c->node, &ia, mg, g.OH, yn, b, c->scratch))
                 continue;
-            if (!pointwise && g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW &&
+            int64_t PW2 = (PW + 1) / 2;
+            bool s2 = g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1 && (PW2 - g.OW) * 4 <= PW2;
+            if (!pointwise && ((g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW) || s2) &&
                 nn_conv_direct(c->node, &ia, mg, g.OH, c->node->wpack, yn, b, c->scratch))
                 continue;
             if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
