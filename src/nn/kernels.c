@@ -801,15 +801,33 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
     }
     memset(pad + planes * PH * PW, 0, (size_t)(2 * PW + 2 * NN_GEMM_NR) * sizeof(float));
     epi e = {n->act, n->act_a, n->act_b};
-    int64_t N = OH * PW;
+    int64_t N = OH * PW, plane = OH * OW;
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
         gemm_b B = {pad + n0, 0, off};
-        gemm_panel_avx512(M, K, Ap, B, tmp + n0, N, ncols, bias, &e, n->act_slope, n->act_slope_n);
+        int64_t oy = n0 / PW, ox = n0 % PW;
+        if (ox + ncols <= OW) {
+            /* the whole panel is inside one output row: store in place */
+            gemm_panel_avx512(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, &e, n->act_slope,
+                              n->act_slope_n);
+            continue;
+        }
+        /* the panel crosses a row end: compute into a tile, copy the valid runs */
+        gemm_panel_avx512(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, &e, n->act_slope,
+                          n->act_slope_n);
+        for (int64_t p = n0; p < n0 + ncols;) {
+            int64_t py = p / PW, px = p % PW;
+            if (px >= OW) {
+                p = (py + 1) * PW;
+                continue;
+            }
+            int64_t len = OW - px < n0 + ncols - p ? OW - px : n0 + ncols - p;
+            for (int64_t m = 0; m < M; m++)
+                memcpy(y + m * plane + py * OW + px, tmp + m * NN_GEMM_NR + (p - n0),
+                       (size_t)len * sizeof(float));
+            p += len;
+        }
     }
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t oy = 0; oy < OH; oy++)
-            memcpy(y + (m * OH + oy) * OW, tmp + m * N + oy * PW, (size_t)OW * sizeof(float));
     return true;
 #else
     (void)n, (void)a, (void)M, (void)OH, (void)Ap, (void)y, (void)bias, (void)scratch;
