@@ -486,3 +486,54 @@ bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n,
     return false;
 #endif
 }
+
+/* 3x3 stride-2 max pooling (pads up to 1), 16 outputs at a time: taps are
+ * the even lanes of 32 loaded values, taps outside the image are masked to
+ * -FLT_MAX. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void maxpool3s2_avx512(const float *x, int64_t H,
+                                                                 int64_t W, float *y, int64_t OH,
+                                                                 int64_t OW, int64_t pt, int64_t pl)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512 ninf = _mm512_set1_ps(-3.402823466e38f);
+    for (int64_t oy = 0; oy < OH; oy++) {
+        float *yr = y + oy * OW;
+        for (int64_t ox = 0; ox < OW; ox += 16) {
+            __m512 acc = ninf;
+            for (int64_t ky = 0; ky < 3; ky++) {
+                int64_t iy = 2 * oy - pt + ky;
+                if (iy < 0 || iy >= H) continue;
+                const float *row = x + iy * W;
+                for (int64_t kx = 0; kx < 3; kx++) {
+                    int64_t start = 2 * ox - pl + kx;
+                    int64_t lo = start < 0 ? -start : 0, hi = W - start < 32 ? W - start : 32;
+                    if (hi <= lo) continue;
+                    uint64_t bits = (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1);
+                    __m512 a = _mm512_mask_loadu_ps(ninf, (__mmask16)(bits & 0xffff), row + start);
+                    __m512 b =
+                        _mm512_mask_loadu_ps(ninf, (__mmask16)(bits >> 16), row + start + 16);
+                    acc = _mm512_max_ps(acc, _mm512_permutex2var_ps(a, even, b));
+                }
+            }
+            int64_t left = OW - ox < 16 ? OW - ox : 16;
+            _mm512_mask_storeu_ps(yr + ox, (__mmask16)((1u << left) - 1), acc);
+        }
+    }
+}
+#endif
+
+bool nn_maxpool3s2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                        int64_t OW, int64_t pt, int64_t pl)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || pt > 1 || pl > 1) return false;
+    for (int64_t p = 0; p < planes; p++)
+        maxpool3s2_avx512(x + p * H * W, H, W, y + p * OH * OW, OH, OW, pt, pl);
+    return true;
+#else
+    (void)x, (void)planes, (void)H, (void)W, (void)y, (void)OH, (void)OW, (void)pt, (void)pl;
+    return false;
+#endif
+}

@@ -229,6 +229,10 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);
 
+/* 3x3 stride-2 max pooling with pads of at most 1; false if not handled. */
+bool nn_maxpool3s2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                        int64_t OW, int64_t pt, int64_t pl);
+
 /* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
  * lacks AVX-512 (the caller then uses libm). */
 typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;

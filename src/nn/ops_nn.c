@@ -706,6 +706,9 @@ static void run_pool(nn_ctx *c)
         g.dw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
         nn_pool2x2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, is_max))
         return;
+    if (!c->reference && is_max && g.KH == 3 && g.KW == 3 && g.sh == 2 && g.sw == 2 && g.dh == 1 &&
+        g.dw == 1 && nn_maxpool3s2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, g.pt, g.pl))
+        return;
     /* window ranges per output column, computed once (scratch: 3 * OW) */
     int64_t *kx = c->scratch;
     for (int64_t ox = 0; ox < g.OW; ox++)

@@ -485,6 +485,25 @@ static void test_pooling(void **state)
                    {AINTS("kernel_shape", k3), AINTS("strides", s2), AI("ceil_mode", 1)}};
     float want_mpc[4] = {11, 12, 15, 16};
     check(10, v, 1, &mpc, 1, x, 4, xd, want_mpc, 4, od, 0);
+    /* 3x3 stride-2 max pooling on a larger odd-sized plane, fast vs reference */
+    {
+        float big[2 * 37 * 41];
+        for (int i = 0; i < 2 * 37 * 41; i++) big[i] = frand();
+        int64_t bd[4] = {1, 2, 37, 41};
+        ob_value vb[] = {V("x", 4, 1, 2, 37, 41)};
+        rc_error err = {0};
+        nn_model *m = load(vb, 1, &mp3, 1, Y, 1, 9, &err);
+        assert_non_null(m);
+        nn_shape sf, sr;
+        float *f = run(m, big, shape_of(4, bd), false, &sf),
+              *r = run(m, big, shape_of(4, bd), true, &sr);
+        assert_int_equal(sf.d[2], 19);
+        assert_int_equal(sf.d[3], 21);
+        assert_memory_equal(f, r, 2 * 19 * 21 * sizeof(float));
+        free(f);
+        free(r);
+        nn_model_free(m);
+    }
     ob_node gap = {"GlobalAveragePool", {"x"}, {"y"}, {{0}}};
     float want_g[1] = {8.5f};
     int64_t gd[4] = {1, 1, 1, 1};
