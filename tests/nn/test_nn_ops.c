@@ -811,6 +811,12 @@ static void test_errors(void **state)
     buf = ob_build(vhuge, 2, &mm, 1, Y, 1, 13, &len);
     assert_int_equal(nn_model_load_memory(buf, len, "huge", &m, &err), RC_ERR_CORRUPT);
     free(buf);
+    ob_value vext[] = {V("x", 2, 2, 2),
+                       {.name = "w", .ndim = 2, .dims = {2, 2}, .data = w, .external = 1}};
+    buf = ob_build(vext, 2, &mm, 1, Y, 1, 13, &len);
+    assert_int_equal(nn_model_load_memory(buf, len, "external", &m, &err), RC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "external file"));
+    free(buf);
     ob_value vneg[] = {V("x", 2, 2, 2),
                        {.name = "w", .ndim = 2, .dims = {-2, -2}, .data = w, .count = 4}};
     buf = ob_build(vneg, 2, &mm, 1, Y, 1, 13, &len);
