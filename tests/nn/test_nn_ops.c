@@ -621,6 +621,36 @@ static void test_shape_ops(void **state)
     check_load_error(13, vrb, 2, &re, 1, RC_ERR_INVALID, "cannot infer -1");
 }
 
+/* Concat inputs written in place by their producers (the planner's concat
+ * placement), chained concats, and a placed value read after the chain has
+ * grown around it. */
+static void test_concat_placement(void **state)
+{
+    (void)state;
+    float x[8] = {-1, 2, -3, 4, 5, -6, 7, -8};
+    int64_t xd[4] = {1, 2, 2, 2}, od[4] = {1, 10, 2, 2};
+    ob_value v[] = {V("x", 4, 1, 2, 2, 2)};
+    ob_node nodes[7] = {
+        {"Relu", {"x"}, {"a"}, {{0}}},
+        {"Neg", {"x"}, {"b"}, {{0}}},
+        {"Concat", {"a", "b"}, {"c1"}, {AI("axis", 1)}},
+        {"Abs", {"x"}, {"d"}, {{0}}},
+        {"Concat", {"c1", "d"}, {"c2"}, {AI("axis", 1)}},
+        {"Add", {"c1", "c1"}, {"e"}, {{0}}},
+        {"Concat", {"c2", "e"}, {"y"}, {AI("axis", 1)}},
+    };
+    float want[40];
+    for (int i = 0; i < 8; i++) {
+        float a = x[i] > 0 ? x[i] : 0, b = -x[i], d = fabsf(x[i]);
+        want[i] = a;
+        want[8 + i] = b;
+        want[16 + i] = d;
+        want[24 + i] = 2 * a;
+        want[32 + i] = 2 * b;
+    }
+    check(13, v, 1, nodes, 7, x, 4, xd, want, 4, od, 0);
+}
+
 static void test_pad_resize(void **state)
 {
     (void)state;
@@ -963,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_pooling),
         cmocka_unit_test(test_reduce_softmax),
         cmocka_unit_test(test_shape_ops),
+        cmocka_unit_test(test_concat_placement),
         cmocka_unit_test(test_pad_resize),
         cmocka_unit_test(test_constant_folding_chain),
         cmocka_unit_test(test_replan_and_bad_inputs),
