@@ -199,6 +199,13 @@ done:
     return rc;
 }
 
+static void print_header(int runs, int warmup, bool cpu_time)
+{
+    printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
+           cpu_time ? "thread CPU time" : "wall-clock time");
+    printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
+}
+
 static int bench_models(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -251,13 +258,9 @@ static int bench_models(int argc, char **argv)
         fprintf(stderr, "rollcall bench models: --runs must be 1..100000, --warmup 0..100000\n");
         return 2;
     }
-    if (!tsv) {
-        printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
-               cpu_time ? "thread CPU time" : "wall-clock time");
-        printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
-    }
     int failed = 0;
     if (optind < argc) {
+        if (!tsv) print_header(runs, warmup, cpu_time);
         for (int i = optind; i < argc; i++) {
             const char *base = strrchr(argv[i], '/');
             failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops,
@@ -274,6 +277,7 @@ static int bench_models(int argc, char **argv)
         cli_free_list(list);
         return 1;
     }
+    if (!tsv) print_header(runs, warmup, cpu_time);
     for (int i = 0; list[i]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, list[i]);
