@@ -177,6 +177,26 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
                    name, a, b);
             t[best] = 0;
         }
+        /* totals per operator type */
+        const char *types[64];
+        double tot[64];
+        int nt = 0;
+        for (int i = 0; i < nn; i++) {
+            const char *name, *op;
+            double v;
+            if (!nn_session_profile_report(s, i, &name, &op, &v, NULL, NULL)) continue;
+            int k = 0;
+            while (k < nt && strcmp(types[k], op) != 0) k++;
+            if (k == nt && nt < 64) {
+                types[nt] = op;
+                tot[nt++] = 0;
+            }
+            if (k < nt) tot[k] += v;
+        }
+        printf("  by operator:");
+        for (int k = 0; k < nt; k++)
+            if (tot[k] > 0) printf(" %s %.1f%%", types[k], total > 0 ? 100 * tot[k] / total : 0.0);
+        printf("\n");
         free(t);
     }
     if (ops) {

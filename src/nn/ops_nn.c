@@ -903,19 +903,35 @@ static void run_softmax(nn_ctx *c)
     bool logsm = strcmp(c->node->op_type, "LogSoftmax") == 0;
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
+    /* y = x - max over the axis; then exp over the whole tensor at once (one
+     * vectorised pass); then normalise */
     for (int64_t o = 0; o < outer; o++)
         for (int64_t in = 0; in < inner; in++) {
             const float *xp = x + o * dim * inner + in;
             float *yp = y + o * dim * inner + in;
-            float mx = -INFINITY, sum = 0;
+            float mx = -INFINITY;
             for (int64_t k = 0; k < dim; k++) mx = fmaxf(mx, xp[k * inner]);
-            for (int64_t k = 0; k < dim; k++) {
-                float e = expf(xp[k * inner] - mx);
-                yp[k * inner] = e;
-                sum += e;
+            for (int64_t k = 0; k < dim; k++) yp[k * inner] = xp[k * inner] - mx;
+        }
+    int64_t total = outer * dim * inner;
+    if (logsm) {
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t in = 0; in < inner; in++) {
+                float *yp = y + o * dim * inner + in, sum = 0;
+                for (int64_t k = 0; k < dim; k++) sum += expf(yp[k * inner]);
+                float ls = logf(sum);
+                for (int64_t k = 0; k < dim; k++) yp[k * inner] -= ls;
             }
-            for (int64_t k = 0; k < dim; k++)
-                yp[k * inner] = logsm ? xp[k * inner] - mx - logf(sum) : yp[k * inner] / sum;
+        return;
+    }
+    if (c->reference || !nn_unary_fast(NN_UNARY_EXP, y, y, total))
+        for (int64_t i = 0; i < total; i++) y[i] = expf(y[i]);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            float *yp = y + o * dim * inner + in, sum = 0;
+            for (int64_t k = 0; k < dim; k++) sum += yp[k * inner];
+            float inv = 1.0f / sum;
+            for (int64_t k = 0; k < dim; k++) yp[k * inner] *= inv;
         }
 }
 
