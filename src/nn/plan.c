@@ -395,6 +395,21 @@ static rc_status plan(nn_session *s, const nn_shape *shapes, bool buffers, rc_er
     }
     if (st != RC_OK) {
         plan_clear(s);
+        /* a size the graph cannot take (constants built for the declared
+         * size, such as a detector's priors): say so first */
+        for (int i = 0; st == RC_ERR_INVALID && i < m->ninputs; i++) {
+            const nn_shape *want = &m->input_shapes[i];
+            bool differs = false;
+            for (int k = 0; k < want->ndim && k < shapes[i].ndim; k++)
+                differs |= want->d[k] >= 0 && want->d[k] != shapes[i].d[k];
+            if (!differs) continue;
+            char a[128], b[128];
+            nn_shape_format(&shapes[i], a, sizeof a);
+            nn_shape_format(want, b, sizeof b);
+            return rc_fail(err, st,
+                           "%s: input '%s' of shape %s does not fit this model (made for %s): %s",
+                           m->name, m->values[m->inputs[i]].name, a, b, e.msg);
+        }
         return rc_fail(err, st, "%s: %s", m->name, e.msg);
     }
     memcpy(s->shapes, shapes, (size_t)m->ninputs * sizeof *shapes);
