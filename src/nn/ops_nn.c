@@ -151,6 +151,10 @@ static rc_status infer_conv(nn_ctx *c)
         return nn_node_fail(c->err, RC_ERR_LIMIT, c->node, "convolution too large");
     c->scratch_bytes =
         conv_panel_offset(&g, pointwise, (int64_t)kdim) + kdim * NN_GEMM_NR * sizeof(float);
+    if (g.group == g.C && g.M == g.C && g.KH == 3 && g.KW == 3 && (g.sh == 1 || g.sh == 2)) {
+        size_t small = nn_dw3x3_small_scratch(g.C, g.OH, g.OW, (int)g.sh);
+        if (small > c->scratch_bytes) c->scratch_bytes = small;
+    }
     if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = kdim * 16 * sizeof(float);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
@@ -311,7 +315,13 @@ static void run_conv(nn_ctx *c)
         const float *xn = x + n * g.C * g.H * g.W;
         float *yn = y + n * g.M * plane;
         if (depthwise) {
-            if (g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2)
+            bool dw3 =
+                g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            if (dw3 && g.H * g.W <= 64 && g.C >= 16 &&
+                nn_dw3x3_small(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
+                               g.OW, c->scratch))
+                continue;
+            if (dw3)
                 for (int64_t ch = 0; ch < g.C; ch++)
                     nn_dw3x3_fast(c->node, xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
                                   b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
