@@ -258,6 +258,101 @@ __attribute__((target("avx512f"))) static void dw3x3_avx512(const float *xp, int
 }
 #endif
 
+#if defined(__x86_64__)
+/* Depthwise 3x3 read straight from the unpadded plane: chunks of 16 outputs
+ * whose taps all fall inside the row use plain loads, the first and last
+ * chunks of a row use masked loads (lanes outside the image read nothing and
+ * count as zero), and rows outside the image are skipped. */
+__attribute__((target("avx512f"))) static void
+dw3x3_inplace_avx512(const float *x, int H, int W, const float *w, float bias, int s, int pt,
+                     int pl, float *y, int OH, int OW, const epi *e, float slope)
+{
+    __m512 k[9];
+    for (int i = 0; i < 9; i++) k[i] = _mm512_set1_ps(w[i]);
+    const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+    const __m512 vs = _mm512_set1_ps(e->act == NN_ACT_LEAKY ? e->a : slope);
+    const __m512 lo_v = _mm512_set1_ps(e->a), hi_v = _mm512_set1_ps(e->b);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int span = s == 1 ? 18 : 34; /* input columns a chunk reads, from its first tap */
+    for (int oy = 0; oy < OH; oy++) {
+        float *yr = y + (size_t)oy * OW;
+        const float *rows[3];
+        for (int r = 0; r < 3; r++) {
+            int iy = oy * s - pt + r;
+            rows[r] = iy >= 0 && iy < H ? x + (size_t)iy * W : NULL;
+        }
+        for (int ox = 0; ox < OW; ox += 16) {
+            int start = ox * s - pl; /* input column of lane 0, tap 0 */
+            bool inside = start >= 0 && start + span <= W;
+            __m512 acc3[3] = {zero, zero, zero};
+            for (int r = 0; r < 3; r++) {
+                if (!rows[r]) continue;
+                const float *p = rows[r] + start;
+                __m512 t0, t1, t2;
+                if (inside) {
+                    if (s == 1) {
+                        t0 = _mm512_loadu_ps(p);
+                        t1 = _mm512_loadu_ps(p + 1);
+                        t2 = _mm512_loadu_ps(p + 2);
+                    } else {
+                        __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+                        __m512 c2 = _mm512_loadu_ps(p + 2), d2 = _mm512_loadu_ps(p + 18);
+                        t0 = _mm512_permutex2var_ps(a, even, b);
+                        t1 = _mm512_permutex2var_ps(a, odd, b);
+                        t2 = _mm512_permutex2var_ps(c2, even, d2);
+                    }
+                } else {
+                    /* element e of the window is input column start + e */
+                    int lo = start < 0 ? -start : 0, hi = W - start;
+                    if (hi > 34) hi = 34;
+                    uint64_t bits =
+                        hi > lo ? ((((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1)) : 0;
+                    __m512 a = _mm512_maskz_loadu_ps((__mmask16)(bits & 0xffff), p);
+                    __m512 b = _mm512_maskz_loadu_ps((__mmask16)((bits >> 16) & 0xffff), p + 16);
+                    __m512 c2 = _mm512_maskz_loadu_ps((__mmask16)((bits >> 2) & 0xffff), p + 2);
+                    __m512 d2 = _mm512_maskz_loadu_ps((__mmask16)((bits >> 18) & 0xffff), p + 18);
+                    if (s == 1) {
+                        t0 = a;
+                        t1 = _mm512_maskz_loadu_ps((__mmask16)((bits >> 1) & 0xffff), p + 1);
+                        t2 = c2;
+                    } else {
+                        t0 = _mm512_permutex2var_ps(a, even, b);
+                        t1 = _mm512_permutex2var_ps(a, odd, b);
+                        t2 = _mm512_permutex2var_ps(c2, even, d2);
+                    }
+                }
+                __m512 t = _mm512_mul_ps(t0, k[r * 3]);
+                t = _mm512_fmadd_ps(t1, k[r * 3 + 1], t);
+                acc3[r] = _mm512_fmadd_ps(t2, k[r * 3 + 2], t);
+            }
+            __m512 acc = _mm512_add_ps(_mm512_add_ps(acc3[0], acc3[1]), _mm512_add_ps(acc3[2], vb));
+            switch (e->act) {
+            case NN_ACT_RELU:
+                acc = _mm512_max_ps(acc, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                acc = _mm512_fmadd_ps(vs, _mm512_min_ps(acc, zero), _mm512_max_ps(acc, zero));
+                break;
+            case NN_ACT_CLIP:
+                acc = _mm512_min_ps(_mm512_max_ps(acc, lo_v), hi_v);
+                break;
+            default:
+                break;
+            }
+            int left = OW - ox;
+            if (left >= 16)
+                _mm512_storeu_ps(yr + ox, acc);
+            else
+                _mm512_mask_storeu_ps(yr + ox, (__mmask16)((1u << left) - 1), acc);
+        }
+    }
+}
+#endif
+
 bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
                    int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf)
 {
@@ -265,6 +360,11 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
     if (nn_cpu_features().avx512 && n->act != NN_ACT_SIGMOID && n->act != NN_ACT_HSWISH) {
         epi e = {n->act, n->act_a, n->act_b};
         float slope = n->act_slope ? n->act_slope[n->act_slope_n == 1 ? 0 : ch] : 0.0f;
+        if (W >= 64) {
+            /* large planes: no padded copy */
+            dw3x3_inplace_avx512(x, H, W, w, bias, s, pt, pl, y, OH, OW, &e, slope);
+            return true;
+        }
         int rows = (OH - 1) * s + 3;
         int ow16 = (OW + 15) / 16 * 16;
         int PW = ow16 * s + 2; /* the kernel reads up to column s * ow16 + 1 */

@@ -341,6 +341,8 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
     conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");     /* depthwise, small plane */
     conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");      /* same, stride 2, 20 channels */
+    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
+    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");     /* same, stride 2, odd width */
     conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
 }
 
