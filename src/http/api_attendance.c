@@ -67,6 +67,87 @@ static bool query_day(http_req *r, const char *key, const char **out)
     return true;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+bool http_scope_persons(http_req *r, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (r->who.role != HTTP_MANAGER || r->who.ngroups == 0) return false;
+    size_t cap = 0;
+    for (size_t g = 0; g < r->who.ngroups; g++) {
+        int64_t *m = NULL;
+        size_t k = 0;
+        if (store_group_members(db(r), r->who.groups[g], &m, &k, NULL) != RC_OK) continue;
+        if (*n + k > cap) {
+            cap = (*n + k) * 2;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (!grown) {
+                free(m);
+                continue;
+            }
+            *ids = grown;
+        }
+        memcpy(*ids + *n, m, k * sizeof *m);
+        *n += k;
+        free(m);
+    }
+    if (*n) qsort(*ids, *n, sizeof **ids, cmp_id);
+    return true;
+}
+
+bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id)
+{
+    return bsearch(&person_id, ids, n, sizeof *ids, cmp_id) != NULL;
+}
+
+bool http_scope_group(const http_req *r, int64_t group_id)
+{
+    if (r->who.role != HTTP_MANAGER || r->who.ngroups == 0) return true;
+    for (size_t i = 0; i < r->who.ngroups; i++)
+        if (r->who.groups[i] == group_id) return true;
+    return false;
+}
+
+/* A manager limited to groups asking about a group or person outside them:
+ * answers 403 and returns false. */
+static bool scope_check(http_req *r, int64_t group_id, int64_t person_id, const int64_t *ids,
+                        size_t n, bool scoped)
+{
+    if (group_id && !http_scope_group(r, group_id)) {
+        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "group %lld is not one of your groups",
+                         (long long)group_id);
+        return false;
+    }
+    if (scoped && person_id && !http_scope_has(ids, n, person_id)) {
+        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                         "person %lld is not in one of your groups", (long long)person_id);
+        return false;
+    }
+    return true;
+}
+
+/* Drop what a limited manager may not see from a report. */
+static void scope_report(http_req *r, att_report *rep, const int64_t *ids, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rep->nrows; i++)
+        if (http_scope_has(ids, n, rep->rows[i].person_id)) rep->rows[k++] = rep->rows[i];
+    rep->nrows = k;
+    k = 0;
+    for (size_t i = 0; i < rep->npeople; i++)
+        if (http_scope_has(ids, n, rep->people[i].person_id)) rep->people[k++] = rep->people[i];
+    rep->npeople = k;
+    k = 0;
+    for (size_t i = 0; i < rep->ngroups; i++)
+        if (http_scope_group(r, rep->groups[i].group_id)) rep->groups[k++] = rep->groups[i];
+    rep->ngroups = k;
+}
+
 /* Members may only ask about themselves. Returns false after answering
  * (403 for someone else, an empty list when the account has no person). */
 static bool scope_person(http_req *r, int64_t *person_id)
@@ -128,18 +209,30 @@ enum MHD_Result http_h_attendance_list(http_req *r)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
                                 "query parameter 'status' must be on_time, late, early_leave or "
                                 "outside_schedule");
-    store_page page = status ? (store_page){10000, 0} : (store_page){limit, offset};
+    int64_t *scope = NULL;
+    size_t nscope = 0;
+    bool scoped = http_scope_persons(r, &scope, &nscope);
+    if (!scope_check(r, group_id, person_id, scope, nscope, scoped)) {
+        free(scope);
+        return MHD_YES;
+    }
+    bool filter = status || scoped;
+    store_page page = filter ? (store_page){10000, 0} : (store_page){limit, offset};
     store_event *es = NULL;
     size_t n = 0;
     int64_t total = 0;
     rc_error err;
     rc_status st = store_event_list(db(r), &f, page, &es, &n, &total, &err);
-    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    if (st != RC_OK) {
+        free(scope);
+        return http_reply_rc(r, st, &err);
+    }
     json_t *items = json_array();
-    if (status) {
+    if (filter) {
         total = 0;
         for (size_t i = 0; i < n; i++) {
-            if (strcmp(es[i].status, status) != 0) continue;
+            if (status && strcmp(es[i].status, status) != 0) continue;
+            if (scoped && !http_scope_has(scope, nscope, es[i].person_id)) continue;
             if (total >= offset && total < offset + limit)
                 json_array_append_new(items, http_event_json(db(r), &es[i]));
             total++;
@@ -148,6 +241,7 @@ enum MHD_Result http_h_attendance_list(http_req *r)
         for (size_t i = 0; i < n; i++) json_array_append_new(items, http_event_json(db(r), &es[i]));
     }
     free(es);
+    free(scope);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
@@ -190,6 +284,12 @@ enum MHD_Result http_h_attendance_create(http_req *r)
                                "field 'person_id': there is no person %lld", (long long)pid);
         goto out;
     }
+    int64_t *scope = NULL;
+    size_t nscope = 0;
+    bool scoped = http_scope_persons(r, &scope, &nscope);
+    bool allowed = scope_check(r, 0, pid, scope, nscope, scoped);
+    free(scope);
+    if (!allowed) goto out;
     store_event e;
     rc_error err;
     rc_status st = att_manual(r->srv->att, pid, ts, kind, reason, http_actor(r), &e, &err);
@@ -215,6 +315,12 @@ enum MHD_Result http_h_attendance_patch(http_req *r)
     rc_error err;
     rc_status st = store_event_get(db(r), id, &e, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
+    int64_t *scope = NULL;
+    size_t nscope = 0;
+    bool scoped = http_scope_persons(r, &scope, &nscope);
+    bool allowed = scope_check(r, 0, e.person_id, scope, nscope, scoped);
+    free(scope);
+    if (!allowed) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -269,6 +375,13 @@ static bool build_report(http_req *r, int64_t person_id, att_report *rep)
     if (!from && !to) from = to = today;
     if (!from) from = to;
     if (!to) to = from;
+    int64_t *scope = NULL;
+    size_t nscope = 0;
+    bool scoped = http_scope_persons(r, &scope, &nscope);
+    if (!scope_check(r, group_id, person_id, scope, nscope, scoped)) {
+        free(scope);
+        return false;
+    }
     att_query q = {.from_day = from,
                    .to_day = to,
                    .person_id = person_id,
@@ -277,9 +390,12 @@ static bool build_report(http_req *r, int64_t person_id, att_report *rep)
     rc_error err;
     rc_status st = att_report_build(r->srv->att, &q, rep, &err);
     if (st != RC_OK) {
+        free(scope);
         http_reply_rc(r, st, &err);
         return false;
     }
+    if (scoped) scope_report(r, rep, scope, nscope);
+    free(scope);
     return true;
 }
 
@@ -431,16 +547,23 @@ enum MHD_Result http_h_dashboard(http_req *r)
     size_t n = 0;
     int64_t total = 0;
     json_t *recent = json_array();
-    /* The newest ten: the list is oldest first, so read its tail. */
+    int64_t *scope = NULL;
+    size_t nscope = 0;
+    bool scoped = http_scope_persons(r, &scope, &nscope);
+    /* The newest ten (of the manager's groups): the list is oldest first, so
+     * read its tail. */
+    int64_t want = scoped ? 1000 : 10;
     if (store_event_list(db(r), NULL, (store_page){1, 0}, &es, &n, &total, NULL) == RC_OK) {
         free(es);
         es = NULL;
-        int64_t off = total > 10 ? total - 10 : 0;
-        if (store_event_list(db(r), NULL, (store_page){10, off}, &es, &n, &total, NULL) == RC_OK)
-            for (size_t i = n; i-- > 0;)
-                json_array_append_new(recent, http_event_json(db(r), &es[i]));
+        int64_t off = total > want ? total - want : 0;
+        if (store_event_list(db(r), NULL, (store_page){want, off}, &es, &n, &total, NULL) == RC_OK)
+            for (size_t i = n; i-- > 0 && json_array_size(recent) < 10;)
+                if (!scoped || http_scope_has(scope, nscope, es[i].person_id))
+                    json_array_append_new(recent, http_event_json(db(r), &es[i]));
     }
     free(es);
+    free(scope);
     return http_reply_json(r, MHD_HTTP_OK,
                            json_pack("{s:{s:i,s:i,s:i,s:i},s:o,s:o}", "today", "present", present,
                                      "late", late, "absent", absent, "expected", expected,

@@ -42,6 +42,36 @@ static int64_t setting_i64(store *s, const char *what, int64_t id)
     return strtoll(val, NULL, 10);
 }
 
+/* A list of ids kept as "1,2,3" (the groups a manager is limited to). */
+static size_t setting_ids(store *s, const char *what, int64_t id, int64_t *out, size_t cap)
+{
+    char key[96], val[1024];
+    link_key(key, sizeof key, what, id);
+    if (store_setting_get(s, key, val, sizeof val, NULL) != RC_OK) return 0;
+    size_t n = 0;
+    for (char *p = val; *p && n < cap;) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p) break;
+        if (v > 0) out[n++] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+static void setting_set_ids(store *s, const char *what, int64_t id, const int64_t *ids, size_t n)
+{
+    char key[96], val[1024] = "";
+    link_key(key, sizeof key, what, id);
+    size_t len = 0;
+    for (size_t i = 0; i < n && len + 24 < sizeof val; i++)
+        len += (size_t)snprintf(val + len, sizeof val - len, "%s%lld", i ? "," : "",
+                                (long long)ids[i]);
+    rc_error err;
+    if (store_setting_set(s, key, val, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "setting %s: %s", key, err.msg);
+}
+
 static void setting_set_i64(store *s, const char *what, int64_t id, int64_t v)
 {
     char key[96], val[32];
@@ -91,6 +121,8 @@ static void resolve_session(http_req *r, const char *token)
     r->who.role = bit;
     r->who.user_id = u.id;
     r->who.person_id = setting_i64(db(r), "user_person", u.id);
+    if (bit == HTTP_MANAGER)
+        r->who.ngroups = setting_ids(db(r), "user_groups", u.id, r->who.groups, 64);
     r->who.via_cookie = true;
     http_copy(r->who.session_id, sizeof r->who.session_id, token);
     http_copy(r->who.csrf, sizeof r->who.csrf, se.csrf);
@@ -116,11 +148,15 @@ static json_t *user_json(store *s, const store_user *u)
 {
     int64_t pid = setting_i64(s, "user_person", u->id);
     int64_t last = setting_i64(s, "user_last_login", u->id);
-    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b}", "id", (json_int_t)u->id, "email",
+    int64_t groups[64];
+    size_t ng = setting_ids(s, "user_groups", u->id, groups, 64);
+    json_t *gj = json_array();
+    for (size_t i = 0; i < ng; i++) json_array_append_new(gj, json_integer(groups[i]));
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o}", "id", (json_int_t)u->id, "email",
                      u->email, "name", u->name, "role", http_role_from_store(u->role), "person_id",
                      pid ? json_integer(pid) : json_null(), "created_at",
                      http_time_json(u->created_ms), "last_login_at", http_time_json(last), "active",
-                     u->active != 0);
+                     u->active != 0, "group_ids", gj);
 }
 
 static json_t *me_json(http_req *r)
@@ -272,6 +308,35 @@ static bool valid_password(http_req *r, const char *pw)
     return true;
 }
 
+/* group_ids: the groups a manager is limited to ([] = all). Returns false
+ * after answering; *present tells whether the field was given. */
+static bool group_ids_field(http_req *r, json_t *b, int64_t *ids, size_t *n, bool *present)
+{
+    json_t *v = json_object_get(b, "group_ids");
+    *present = v != NULL && !json_is_null(v);
+    *n = 0;
+    if (!*present) return true;
+    if (!json_is_array(v) || json_array_size(v) > 64) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'group_ids' must be an array of at most 64 group ids");
+        return false;
+    }
+    size_t i;
+    json_t *g;
+    json_array_foreach(v, i, g)
+    {
+        store_group grp;
+        if (!json_is_integer(g) ||
+            store_group_get(db(r), json_integer_value(g), &grp, NULL) != RC_OK) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "group_ids[%zu] is not the id of a group", i);
+            return false;
+        }
+        ids[(*n)++] = json_integer_value(g);
+    }
+    return true;
+}
+
 /* The person a user is linked to must exist. */
 static bool valid_person(http_req *r, int64_t pid)
 {
@@ -327,6 +392,10 @@ enum MHD_Result http_h_users_create(http_req *r)
         (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
          !valid_person(r, pid)))
         goto out;
+    int64_t gids[64];
+    size_t ng;
+    bool has_groups;
+    if (!group_ids_field(r, b, gids, &ng, &has_groups)) goto out;
     store_user u = {.active = 1};
     http_copy(u.email, sizeof u.email, email);
     http_copy(u.name, sizeof u.name, name);
@@ -343,6 +412,7 @@ enum MHD_Result http_h_users_create(http_req *r)
         goto out;
     }
     if (pid) setting_set_i64(db(r), "user_person", u.id, pid);
+    if (has_groups) setting_set_ids(db(r), "user_groups", u.id, gids, ng);
     http_audit(r, "user.create", "user", u.id,
                json_pack("{s:s,s:s}", "email", email, "role", role));
     res = http_reply_json(r, MHD_HTTP_CREATED, user_json(db(r), &u));
@@ -394,6 +464,10 @@ enum MHD_Result http_h_users_patch(http_req *r)
         (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
          !valid_person(r, pid)))
         goto out;
+    int64_t gids[64];
+    size_t ng;
+    bool has_groups;
+    if (!group_ids_field(r, b, gids, &ng, &has_groups)) goto out;
     bool was_admin = strcmp(u.role, "admin") == 0 && u.active;
     if (has_email) http_copy(u.email, sizeof u.email, email);
     if (has_name) http_copy(u.name, sizeof u.name, name);
@@ -416,6 +490,8 @@ enum MHD_Result http_h_users_patch(http_req *r)
         goto out;
     }
     if (pj) setting_set_i64(db(r), "user_person", u.id, pid);
+    if (has_groups || json_is_null(json_object_get(b, "group_ids")))
+        setting_set_ids(db(r), "user_groups", u.id, gids, has_groups ? ng : 0);
     http_audit(
         r, "user.update", "user", u.id,
         json_pack("{s:b,s:b,s:b}", "role", has_role, "password", has_pw, "active", has_active));

@@ -50,6 +50,10 @@ typedef struct {
     char session_id[72]; /* the session token (cookie callers) */
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
+    /* A manager limited to some groups sees attendance and reports of their
+     * members only; ngroups 0 means every group. */
+    int64_t groups[64];
+    size_t ngroups;
 } http_principal;
 
 /* ---- requests ----------------------------------------------------------- */
@@ -408,6 +412,11 @@ enum MHD_Result http_h_camera_snapshot(http_req *r);
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */
 void http_publish_event(http_server *srv, const store_event *e, bool is_new);
+/* For a manager limited to groups: the ids of the persons in those groups
+ * (sorted, caller frees) and true; false (nothing to filter) otherwise. */
+bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
+bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id);
+bool http_scope_group(const http_req *r, int64_t group_id);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

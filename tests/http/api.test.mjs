@@ -479,3 +479,42 @@ test('the event stream delivers attendance events as they happen', async () => {
   assert.equal(ev.person_name, 'Sam Stream');
   assert.equal(ev.new, true);
 });
+
+test('a manager limited to groups sees attendance and reports of those groups only', async () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const mk = async (ext) => (await admin.post('/api/v1/persons', { external_id: ext, first_name: ext, last_name: 'S', kind: 'student' })).body.id;
+  const [a, b] = [await mk('SCOPE-A'), await mk('SCOPE-B')];
+  const ga = (await admin.post('/api/v1/groups', { name: 'Scope A' })).body.id;
+  const gb = (await admin.post('/api/v1/groups', { name: 'Scope B' })).body.id;
+  await admin.post(`/api/v1/groups/${ga}/members/${a}`);
+  await admin.post(`/api/v1/groups/${gb}/members/${b}`);
+  for (const p of [a, b])
+    await admin.post('/api/v1/attendance', { person_id: p, type: 'entry', time: `${today}T00:20:00Z`, reason: 'scope test' });
+  let r = await admin.post('/api/v1/users', { email: 'scoped@example.org', name: 'Scoped', role: 'manager', password: 'scoped-pass-1', group_ids: [ga] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual(r.body.group_ids, [ga]);
+  assert.equal((await admin.post('/api/v1/users', { email: 'x9@example.org', name: 'x', role: 'manager', password: 'scoped-pass-1', group_ids: [999999] })).status, 400);
+  const m = new Client(env.srv.url);
+  await m.login('scoped@example.org', 'scoped-pass-1');
+  r = await m.get(`/api/v1/attendance?from=${today}&to=${today}`);
+  assert.ok(r.body.items.length >= 1);
+  assert.ok(r.body.items.every((e) => e.person_id === a), 'only group A');
+  assert.equal((await m.get(`/api/v1/attendance?group_id=${gb}`)).status, 403);
+  assert.equal((await m.get(`/api/v1/attendance?person_id=${b}`)).status, 403);
+  assert.equal((await m.get(`/api/v1/reports/summary?group_id=${gb}`)).status, 403);
+  r = await m.get(`/api/v1/reports/summary?from=${today}&to=${today}`);
+  assert.deepEqual(r.body.items.map((x) => x.person_id), [a]);
+  r = await m.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
+  assert.match(r.body, /SCOPE-A/);
+  assert.doesNotMatch(r.body, /SCOPE-B/);
+  r = await m.get('/api/v1/dashboard');
+  assert.ok(r.body.recent.every((e) => e.person_id === a));
+  assert.equal((await m.post('/api/v1/attendance', { person_id: b, type: 'exit', time: `${today}T01:00:00Z`, reason: 'x' })).status, 403);
+  // Unlimited again: sees everyone.
+  const id = r.body && (await admin.get('/api/v1/users?limit=500')).body.items.find((u) => u.email === 'scoped@example.org').id;
+  r = await admin.patch(`/api/v1/users/${id}`, { group_ids: [] });
+  assert.deepEqual(r.body.group_ids, []);
+  r = await m.get(`/api/v1/attendance?person_id=${b}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.total, 1);
+});

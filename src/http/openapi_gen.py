@@ -1,0 +1,275 @@
+"""openapi_gen.py — writes src/http/openapi.json, the OpenAPI 3 description of the
+v1 API (the contract in the project brief), with x-roles on every operation
+matching the route table in routes.c (tests/http/test_http.c checks that).
+Usage: python3 src/http/openapi_gen.py > src/http/openapi.json"""
+import json
+S = lambda **k: dict(k)
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def arr(x): return {"type": "array", "items": x}
+def obj(props, req=None, nullable=()):
+    o = {"type": "object", "properties": {}}
+    for k, v in props.items():
+        if isinstance(v, str):
+            v = {"type": v}
+        if k in nullable:
+            v = dict(v); v["nullable"] = True
+        o["properties"][k] = v
+    if req: o["required"] = req
+    return o
+STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
+TIME = {"type": "string", "format": "date-time"}
+DATE = {"type": "string", "format": "date"}
+CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
+schemas = {
+ "Error": obj({"error": obj({"code": STR, "message": STR}, ["code", "message"])}, ["error"]),
+ "Health": obj({"status": STR, "version": STR, "uptime_s": NUM,
+     "models": obj({"dir": STR, "available": arr({"type": STR}), "loaded": arr({"type": STR})}),
+     "db": STR}, ["status", "version", "uptime_s", "models"]),
+ "Role": {"type": "string", "enum": ["admin", "manager", "member", "device"]},
+ "User": obj({"id": INT, "email": STR, "name": STR, "role": ref("Role"), "person_id": INT,
+     "created_at": TIME, "last_login_at": TIME, "active": BOOL,
+     "group_ids": dict(arr({"type": INT}), description="managers: the groups whose attendance and reports they see ([] = all)")},
+     ["id", "email", "name", "role", "person_id", "created_at", "last_login_at"],
+     nullable=("person_id", "last_login_at")),
+ "Session": obj({"user": ref("User"), "csrf_token": STR}, ["user", "csrf_token"]),
+ "LoginRequest": obj({"email": STR, "password": STR}, ["email", "password"]),
+ "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "group_ids": arr({"type": INT})},
+     ["email", "name", "role", "password"], nullable=("person_id",)),
+ "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT})},
+     nullable=("person_id",)),
+ "RoleInfo": obj({"name": STR, "description": STR}, ["name", "description"]),
+ "ApiKey": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR, "camera_id": INT,
+     "created_at": TIME, "last_used_at": TIME}, ["id", "name", "role", "prefix", "created_at"],
+     nullable=("camera_id", "last_used_at")),
+ "ApiKeyCreate": obj({"name": STR, "role": {"type": STR, "enum": ["device", "admin", "manager"]},
+     "camera_id": INT}, ["name", "role"], nullable=("camera_id",)),
+ "ApiKeyCreated": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR,
+     "key": {"type": STR, "description": "the secret; shown only in this answer"},
+     "camera_id": INT, "created_at": TIME}, ["id", "name", "role", "prefix", "key", "created_at"],
+     nullable=("camera_id",)),
+ "AuditEntry": obj({"id": INT, "time": TIME, "actor": STR, "action": STR, "target": STR, "detail": STR},
+     ["id", "time", "actor", "action", "target", "detail"], nullable=("target", "detail")),
+ "Settings": dict(obj({"timezone": STR, "dedup_window_s": INT, "min_stay_s": INT, "slot_margin_min": INT,
+     "recognition_threshold": NUM, "liveness_threshold": NUM, "keep_unrecognized": BOOL}),
+     additionalProperties=True),
+ "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
+ "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR, "name": STR,
+     "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
+     "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
+     "created_at": TIME},
+     ["id", "external_id", "first_name", "last_name", "name", "email", "kind", "active",
+      "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
+ "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
+     "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]}, "active": BOOL,
+     "consent_at": TIME}, ["external_id", "first_name", "last_name", "kind"],
+     nullable=("email", "consent_at")),
+ "PersonPatch": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
+     "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]}, "active": BOOL,
+     "consent_at": TIME}, nullable=("email", "consent_at")),
+ "Quality": obj({"score": NUM, "size": NUM, "sharpness": NUM, "yaw": NUM, "pitch": NUM, "roll": NUM,
+     "ok": BOOL, "reasons": arr({"type": STR})}, ["score", "ok", "reasons"]),
+ "Face": obj({"id": INT, "quality": ref("Quality"), "model_id": STR, "created_at": TIME},
+     ["id", "quality", "model_id", "created_at"]),
+ "FaceUploadResult": obj({"file": STR, "accepted": BOOL, "face_id": INT, "reason": STR,
+     "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
+     nullable=("face_id", "reason", "quality")),
+ "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "face_id": INT,
+     "done": BOOL, "files": INT, "persons_created": INT},
+     nullable=("reason", "face_id", "person")),
+ "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
+     ["id", "name", "description", "member_count"]),
+ "GroupWrite": obj({"name": STR, "description": STR}),
+ "MemberIds": obj({"person_ids": arr({"type": INT})}, ["person_ids"]),
+ "Schedule": obj({"id": INT, "group_id": INT, "person_id": INT,
+     "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
+     "grace_min": INT, "label": STR},
+     ["id", "group_id", "person_id", "day_of_week", "start", "end", "grace_min", "label"],
+     nullable=("group_id", "person_id")),
+ "ScheduleWrite": obj({"group_id": INT, "person_id": INT,
+     "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
+     "grace_min": INT, "label": STR}, nullable=("group_id", "person_id")),
+ "Holiday": obj({"id": INT, "date": DATE, "name": STR}, ["id", "date", "name"]),
+ "HolidayWrite": obj({"date": DATE, "name": STR}, ["date", "name"]),
+ "CameraStatus": obj({"state": dict({"type": STR}, description="connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models)"),
+     "fps_in": NUM, "fps_processed": NUM, "frames": INT, "processed": INT, "drops": INT, "skipped": INT,
+     "partial": INT, "connects": INT, "failures": INT, "next_retry_ms": INT, "width": INT, "height": INT,
+     "last_status": STR, "last_error": STR, "last_frame_at": TIME}, nullable=("last_error", "last_frame_at")),
+ "Camera": obj({"id": INT, "name": STR, "url": STR,
+     "kind": {"type": STR, "enum": ["mjpeg", "snapshot", "rtsp", "file", "v4l2", "browser"]},
+     "direction": {"type": STR, "enum": ["entry", "exit", "both"]}, "enabled": BOOL, "fps": NUM,
+     "status": ref("CameraStatus")},
+     ["id", "name", "url", "kind", "direction", "enabled", "fps", "status"]),
+ "CameraWrite": obj({"name": STR, "url": STR,
+     "kind": {"type": STR, "enum": ["mjpeg", "snapshot", "rtsp", "file", "v4l2", "browser"]},
+     "direction": {"type": STR, "enum": ["entry", "exit", "both"]}, "enabled": BOOL, "fps": NUM}),
+ "Box": obj({"x": NUM, "y": NUM, "w": NUM, "h": NUM}, ["x", "y", "w", "h"]),
+ "Identity": obj({"person_id": INT, "external_id": STR, "name": STR}, ["person_id", "external_id", "name"]),
+ "EventBrief": obj({"id": INT, "type": {"type": STR, "enum": ["entry", "exit"]},
+     "status": {"type": STR, "enum": ["on_time", "late", "early_leave", "outside_schedule"]},
+     "time": TIME, "minutes_late": INT, "new": BOOL},
+     ["id", "type", "status", "time", "minutes_late", "new"]),
+ "RecognizedFace": obj({"box": ref("Box"), "score": NUM, "landmarks": arr(arr({"type": NUM})),
+     "identity": dict(ref("Identity")), "confidence": NUM, "liveness": NUM, "live": BOOL,
+     "quality_ok": BOOL, "reasons": arr({"type": STR}), "event": ref("EventBrief")},
+     ["box", "score", "landmarks", "identity", "confidence", "liveness", "live", "quality_ok",
+      "reasons", "event"]),
+ "RecognizeResult": obj({"width": INT, "height": INT, "ms": NUM, "faces": arr(ref("RecognizedFace"))},
+     ["width", "height", "ms", "faces"]),
+ "DetectedFace": obj({"box": ref("Box"), "score": NUM, "landmarks": arr(arr({"type": NUM})),
+     "quality": ref("Quality"), "liveness": NUM}, ["box", "score", "landmarks", "quality", "liveness"]),
+ "DetectResult": obj({"width": INT, "height": INT, "faces": arr(ref("DetectedFace"))},
+     ["width", "height", "faces"]),
+ "VerifyResult": obj({"similarity": NUM, "same": BOOL, "threshold": NUM}, ["similarity", "same", "threshold"]),
+ "AttendanceEvent": obj({"id": INT, "person_id": INT, "person_name": STR, "external_id": STR,
+     "time": TIME, "type": {"type": STR, "enum": ["entry", "exit"]}, "status": STR,
+     "camera_id": INT, "camera_name": STR, "confidence": NUM, "box": ref("Box"), "liveness": NUM,
+     "count": INT, "manual": BOOL, "reason": STR, "day": DATE},
+     ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
+      "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason")),
+ "ManualEvent": obj({"person_id": INT, "type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME,
+     "reason": STR}, ["person_id", "type", "time", "reason"]),
+ "EventCorrection": obj({"type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME, "status": STR,
+     "reason": STR}, ["reason"]),
+ "SummaryRow": obj({"person_id": INT, "name": STR, "external_id": STR, "slots": INT, "present": INT, "late": INT, "early_leave": INT,
+     "absent": INT, "first_entry": TIME, "last_exit": TIME, "time_on_site_s": INT},
+     nullable=("first_entry", "last_exit")),
+ "DailyRow": obj({"date": DATE, "scheduled": INT, "present": INT, "late": INT, "absent": INT, "rate": NUM}),
+ "Dashboard": obj({"today": obj({"present": INT, "late": INT, "absent": INT, "expected": INT}),
+     "late_by_group": arr(obj({"group_id": INT, "name": STR, "late": INT})),
+     "recent": arr(ref("AttendanceEvent"))}, ["today", "late_by_group", "recent"]),
+ "CompatEnrollResult": obj({"status": STR, "id": STR, "processed": INT, "accepted": INT,
+     "rejected": arr(obj({"file": STR, "reason": STR}))}, ["status", "id", "processed", "accepted", "rejected"]),
+ "CompatFrameResult": obj({"recognized_faces": arr(obj({"identity": STR, "confidence": NUM,
+     "box": dict(arr({"type": NUM}), minItems=4, maxItems=4)}))}, ["recognized_faces"]),
+}
+def listof(n):
+    return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
+for n in ["User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
+    schemas[n + "List"] = listof(n)
+schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
+schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
+
+def jbody(n): return {"required": True, "content": {"application/json": {"schema": ref(n)}}}
+def ok(n, code="200", desc="OK"): return {code: {"description": desc, "content": {"application/json": {"schema": ref(n)}}}}
+IMG = {"required": True, "content": {
+    "image/jpeg": {"schema": {"type": STR, "format": "binary"}},
+    "image/png": {"schema": {"type": STR, "format": "binary"}},
+    "multipart/form-data": {"schema": obj({"file": {"type": STR, "format": "binary"}})}}}
+def q(name, t=STR, desc=None, required=False, **kw):
+    p = {"name": name, "in": "query", "required": required, "schema": dict({"type": t}, **kw)}
+    if desc: p["description"] = desc
+    return p
+PAGE = [q("limit", INT, "default 50, max 500", minimum=1, maximum=500), q("offset", INT, minimum=0)]
+def pid(name="id"): return {"name": name, "in": "path", "required": True, "schema": {"type": INT}}
+NOC = {"204": {"description": "done"}}
+paths = {}
+def op(path, method, summary, roles, resp, body=None, params=None, tag=None):
+    o = {"summary": summary, "operationId": None, "x-roles": roles, "responses": dict(resp)}
+    if body: o["requestBody"] = body
+    if params: o["parameters"] = params
+    if tag: o["tags"] = [tag]
+    if roles == ["public"]: o["security"] = []
+    for c in ("400", "401", "403", "404"):
+        pass
+    o["responses"]["default"] = {"description": "error", "content": {"application/json": {"schema": ref("Error")}}}
+    paths.setdefault(path, {})[method] = o
+    return o
+def opid(o, name): o["operationId"] = name
+A, M, MB, D = "admin", "manager", "member", "device"
+P = ["public"]
+opid(op("/healthz", "get", "health and version", P, ok("Health"), tag="server"), "getHealth")
+opid(op("/metrics", "get", "Prometheus metrics (admin, or any caller on loopback)", [A],
+   {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": STR}}}}}, tag="server"), "getMetrics")
+opid(op("/api/v1/openapi.json", "get", "this document", P,
+   {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}, tag="server"), "getOpenapi")
+opid(op("/api/v1/auth/login", "post", "log in; sets the rc_session cookie", P, ok("Session"), jbody("LoginRequest"), tag="auth"), "login")
+opid(op("/api/v1/auth/logout", "post", "log out", [A, M, MB, D], NOC, tag="auth"), "logout")
+opid(op("/api/v1/auth/me", "get", "the current user", [A, M, MB, D], ok("Session"), tag="auth"), "me")
+opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
+opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
+opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")
+opid(op("/api/v1/users/{id}", "patch", "change a user", [A], ok("User"), jbody("UserPatch"), [pid()], tag="admin"), "updateUser")
+opid(op("/api/v1/users/{id}", "delete", "delete a user", [A], NOC, params=[pid()], tag="admin"), "deleteUser")
+opid(op("/api/v1/roles", "get", "the roles", [A], {"200": {"description": "OK", "content": {"application/json": {"schema": arr(ref("RoleInfo"))}}}}, tag="admin"), "listRoles")
+opid(op("/api/v1/api-keys", "get", "list API keys (secrets never shown)", [A], ok("ApiKeyList"), params=PAGE, tag="admin"), "listApiKeys")
+opid(op("/api/v1/api-keys", "post", "create an API key; the key is shown once", [A], ok("ApiKeyCreated", "201", "created"), jbody("ApiKeyCreate"), tag="admin"), "createApiKey")
+opid(op("/api/v1/api-keys/{id}", "delete", "revoke an API key", [A], NOC, params=[pid()], tag="admin"), "deleteApiKey")
+opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=PAGE + [q("action")], tag="admin"), "listAudit")
+opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")
+opid(op("/api/v1/settings", "patch", "change settings", [A], ok("Settings"), jbody("Settings"), tag="admin"), "updateSettings")
+opid(op("/api/v1/persons", "get", "list and search persons", [A, M], ok("PersonList"),
+   params=[q("q"), q("group_id", INT), q("active", BOOL)] + PAGE, tag="people"), "listPersons")
+opid(op("/api/v1/persons", "post", "create a person", [A, M], ok("Person", "201", "created"), jbody("PersonCreate"), tag="people"), "createPerson")
+opid(op("/api/v1/persons/{id}", "get", "one person", [A, M], ok("Person"), params=[pid()], tag="people"), "getPerson")
+opid(op("/api/v1/persons/{id}", "patch", "change a person", [A, M], ok("Person"), jbody("PersonPatch"), [pid()], tag="people"), "updatePerson")
+opid(op("/api/v1/persons/{id}", "delete", "delete a person with all their faces", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}/photo", "get", "best enrolled face crop", [A, M],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="people"), "getPersonPhoto")
+opid(op("/api/v1/persons/{id}/faces", "get", "enrolled faces", [A, M],
+   {"200": {"description": "OK", "content": {"application/json": {"schema": arr(ref("Face"))}}}}, params=[pid()], tag="people"), "listFaces")
+opid(op("/api/v1/persons/{id}/faces", "post", "enroll one or many photos", [A, M],
+   {"200": {"description": "per-file results", "content": {"application/json": {"schema": obj({"results": arr(ref("FaceUploadResult"))}, ["results"])}}}},
+   IMG, [pid()], tag="people"), "uploadFaces")
+opid(op("/api/v1/persons/{id}/faces/{face_id}", "delete", "delete an enrolled face", [A, M], NOC, params=[pid(), pid("face_id")], tag="people"), "deleteFace")
+opid(op("/api/v1/faces/{face_id}/image", "get", "aligned 112x112 face crop", [A, M],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid("face_id")], tag="people"), "getFaceImage")
+opid(op("/api/v1/import", "post", "dataset import (streamed per-file results)", [A, M],
+   {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
+opid(op("/api/v1/groups", "get", "list groups", [A, M], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")
+opid(op("/api/v1/groups", "post", "create a group", [A, M], ok("Group", "201", "created"), jbody("GroupWrite"), tag="groups"), "createGroup")
+opid(op("/api/v1/groups/{id}", "get", "one group", [A, M], ok("Group"), params=[pid()], tag="groups"), "getGroup")
+opid(op("/api/v1/groups/{id}", "patch", "change a group", [A, M], ok("Group"), jbody("GroupWrite"), [pid()], tag="groups"), "updateGroup")
+opid(op("/api/v1/groups/{id}", "delete", "delete a group", [A, M], NOC, params=[pid()], tag="groups"), "deleteGroup")
+opid(op("/api/v1/groups/{id}/members", "get", "members", [A, M], ok("PersonList"), params=[pid()] + PAGE, tag="groups"), "listMembers")
+opid(op("/api/v1/groups/{id}/members", "put", "replace the member list", [A, M], ok("PersonList"), jbody("MemberIds"), [pid()], tag="groups"), "setMembers")
+opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "addMember")
+opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
+opid(op("/api/v1/schedules", "get", "list schedules", [A, M], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
+opid(op("/api/v1/schedules", "post", "create a schedule", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")
+opid(op("/api/v1/schedules/{id}", "patch", "change a schedule", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
+opid(op("/api/v1/schedules/{id}", "delete", "delete a schedule", [A, M], NOC, params=[pid()], tag="groups"), "deleteSchedule")
+opid(op("/api/v1/holidays", "get", "list holidays", [A, M], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
+opid(op("/api/v1/holidays", "post", "add a holiday", [A, M], ok("Holiday", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")
+opid(op("/api/v1/holidays/{id}", "delete", "delete a holiday", [A, M], NOC, params=[pid()], tag="groups"), "deleteHoliday")
+opid(op("/api/v1/cameras", "get", "list cameras", [A, M], ok("CameraList"), params=PAGE, tag="cameras"), "listCameras")
+opid(op("/api/v1/cameras", "post", "add a camera", [A], ok("Camera", "201", "created"), jbody("CameraWrite"), tag="cameras"), "createCamera")
+opid(op("/api/v1/cameras/{id}", "get", "one camera", [A], ok("Camera"), params=[pid()], tag="cameras"), "getCamera")
+opid(op("/api/v1/cameras/{id}", "patch", "change a camera", [A], ok("Camera"), jbody("CameraWrite"), [pid()], tag="cameras"), "updateCamera")
+opid(op("/api/v1/cameras/{id}", "delete", "delete a camera", [A], NOC, params=[pid()], tag="cameras"), "deleteCamera")
+opid(op("/api/v1/cameras/{id}/snapshot", "get", "last frame with boxes", [A],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="cameras"), "getCameraSnapshot")
+opid(op("/api/v1/recognize", "post", "recognize every face in one frame", [A, D], ok("RecognizeResult"), IMG,
+   [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT)], tag="recognition"), "recognize")
+opid(op("/api/v1/detect", "post", "detect faces", [A, M, D], ok("DetectResult"), IMG, tag="recognition"), "detect")
+opid(op("/api/v1/verify", "post", "compare two faces 1:1", [A, M, D], ok("VerifyResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition"), "verify")
+ATTQ = [q("from", STR, format="date-time"), q("to", STR, format="date-time"), q("person_id", INT), q("group_id", INT), q("status"), q("camera_id", INT), q("type")]
+opid(op("/api/v1/attendance", "get", "attendance events (members see only their own)", [A, M, MB], ok("AttendanceEventList"), params=ATTQ + PAGE, tag="attendance"), "listAttendance")
+opid(op("/api/v1/attendance", "post", "record an event by hand", [A, M], ok("AttendanceEvent", "201", "created"), jbody("ManualEvent"), tag="attendance"), "createAttendance")
+opid(op("/api/v1/attendance/{id}", "patch", "correct an event", [A, M], ok("AttendanceEvent"), jbody("EventCorrection"), [pid()], tag="attendance"), "correctAttendance")
+opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
+   {"200": {"description": "file", "content": {"text/csv": {"schema": {"type": STR}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": STR, "format": "binary"}}}}},
+   params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT)], tag="attendance"), "exportAttendance")
+opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT)], tag="attendance"), "reportSummary")
+opid(op("/api/v1/reports/daily", "get", "per-day summary", [A, M], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT)], tag="attendance"), "reportDaily")
+opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
+opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`)", [A, M, D],
+   {"200": {"description": "event stream", "content": {"text/event-stream": {"schema": {"type": STR}}}}}, tag="attendance"), "events")
+opid(op("/process-images", "post", "compatibility: enroll a person by external id", [A, D], ok("CompatEnrollResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"id": STR, "images": arr({"type": STR, "format": "binary"})}, ["id", "images"])}}}, tag="compat"), "compatProcessImages")
+opid(op("/process_frame", "post", "compatibility: recognize one frame", [A, D], ok("CompatFrameResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": {"type": STR, "format": "binary"}})}, "image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}, tag="compat"), "compatProcessFrame")
+doc = {
+ "openapi": "3.0.3",
+ "info": {"title": "Rollcall API", "version": "1.0.0",
+   "description": "Face-recognition attendance. Errors are {error:{code,message}}. Lists take limit (default 50, max 500) and offset and answer {items,total}. State-changing requests made with the rc_session cookie need the X-CSRF-Token header; bearer API keys do not. x-roles lists the roles allowed on each operation."},
+ "servers": [{"url": "/"}],
+ "components": {"schemas": schemas, "securitySchemes": {
+     "session": {"type": "apiKey", "in": "cookie", "name": "rc_session"},
+     "bearer": {"type": "http", "scheme": "bearer", "description": "API key"}}},
+ "security": [{"session": []}, {"bearer": []}],
+ "paths": paths,
+}
+print(json.dumps(doc, indent=1))
