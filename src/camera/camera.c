@@ -168,6 +168,24 @@ const char *cam_kind_name(cam_kind k)
     return "?";
 }
 
+rc_status cam_kind_parse(const char *s, cam_kind *out, rc_error *err)
+{
+    static const cam_kind all[] = {CAM_KIND_MJPEG, CAM_KIND_SNAPSHOT, CAM_KIND_FFMPEG,
+                                   CAM_KIND_V4L2};
+    for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
+        if (strcasecmp(s, cam_kind_name(all[i])) == 0) {
+            *out = all[i];
+            return RC_OK;
+        }
+    if (s && (strcasecmp(s, "rtsp") == 0 || strcasecmp(s, "file") == 0)) {
+        *out = CAM_KIND_FFMPEG;
+        return RC_OK;
+    }
+    return rc_fail(err, RC_ERR_INVALID,
+                   "camera kind '%s': want mjpeg, snapshot, ffmpeg (rtsp, file) or v4l2",
+                   s ? s : "");
+}
+
 const char *cam_direction_name(cam_direction d)
 {
     switch (d) {

@@ -87,6 +87,10 @@ typedef struct {
  * .jpg/.jpeg or "/capture" -> snapshot; any other http(s):// -> MJPEG. */
 cam_kind cam_kind_for_url(const char *url);
 const char *cam_kind_name(cam_kind k);
+/* "mjpeg", "snapshot", "ffmpeg" (also "rtsp" and "file", which FFmpeg reads)
+ * or "v4l2", case-insensitive -> RC_OK; anything else RC_ERR_INVALID with a
+ * message listing the kinds. */
+rc_status cam_kind_parse(const char *s, cam_kind *out, rc_error *err);
 const char *cam_direction_name(cam_direction d);
 /* "entry", "exit", "both" (case-insensitive) -> RC_OK; anything else RC_ERR_INVALID. */
 rc_status cam_direction_parse(const char *s, cam_direction *out, rc_error *err);

@@ -180,6 +180,26 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
                    name, a, b);
             t[best] = 0;
         }
+        /* totals per operator type */
+        const char *types[64];
+        double tot[64];
+        int nt = 0;
+        for (int i = 0; i < nn; i++) {
+            const char *name, *op;
+            double v;
+            if (!nn_session_profile_report(s, i, &name, &op, &v, NULL, NULL)) continue;
+            int k = 0;
+            while (k < nt && strcmp(types[k], op) != 0) k++;
+            if (k == nt && nt < 64) {
+                types[nt] = op;
+                tot[nt++] = 0;
+            }
+            if (k < nt) tot[k] += v;
+        }
+        printf("  by operator:");
+        for (int k = 0; k < nt; k++)
+            if (tot[k] > 0) printf(" %s %.1f%%", types[k], total > 0 ? 100 * tot[k] / total : 0.0);
+        printf("\n");
         free(t);
     }
     if (ops) {
@@ -200,6 +220,13 @@ done:
     free(ms);
     nn_model_free(m);
     return rc;
+}
+
+static void print_header(int runs, int warmup, bool cpu_time)
+{
+    printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
+           cpu_time ? "thread CPU time" : "wall-clock time");
+    printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
 }
 
 static int bench_models(int argc, char **argv)
@@ -254,13 +281,9 @@ static int bench_models(int argc, char **argv)
         fprintf(stderr, "rollcall bench models: --runs must be 1..100000, --warmup 0..100000\n");
         return 2;
     }
-    if (!tsv) {
-        printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
-               cpu_time ? "thread CPU time" : "wall-clock time");
-        printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
-    }
     int failed = 0;
     if (optind < argc) {
+        if (!tsv) print_header(runs, warmup, cpu_time);
         for (int i = optind; i < argc; i++) {
             const char *base = strrchr(argv[i], '/');
             failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops,
@@ -277,6 +300,7 @@ static int bench_models(int argc, char **argv)
         cli_free_list(list);
         return 1;
     }
+    if (!tsv) print_header(runs, warmup, cpu_time);
     for (int i = 0; list[i]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, list[i]);

@@ -289,13 +289,9 @@ int cli_client(int argc, char **argv)
             }
             break;
         case OPT_KIND: {
-            static const cam_kind kinds[] = {CAM_KIND_MJPEG, CAM_KIND_SNAPSHOT, CAM_KIND_FFMPEG,
-                                             CAM_KIND_V4L2};
-            kind = CAM_KIND_AUTO;
-            for (size_t i = 0; i < 4; i++)
-                if (strcasecmp(optarg, cam_kind_name(kinds[i])) == 0) kind = kinds[i];
-            if (kind == CAM_KIND_AUTO) {
-                fprintf(stderr, "rollcall client: --kind wants mjpeg, snapshot, ffmpeg or v4l2\n");
+            rc_error kerr;
+            if (cam_kind_parse(optarg, &kind, &kerr) != RC_OK) {
+                fprintf(stderr, "rollcall client: --kind: %s\n", kerr.msg);
                 return 2;
             }
             break;

@@ -33,12 +33,6 @@ static void detect_usage(FILE *out)
             "Exit status: 0 when every photo was read, 1 when one could not be, 2 on bad usage.\n");
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 int cli_detect(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -94,13 +88,8 @@ int cli_detect(int argc, char **argv)
         detect_usage(stderr);
         return 2;
     }
-    struct stat st;
-    int draw_dir = draw && stat(draw, &st) == 0 && S_ISDIR(st.st_mode);
-    if (draw && nimg > 1 && !draw_dir) {
-        fprintf(stderr, "rollcall detect: with several photos, --draw must be an existing "
-                        "directory\n");
-        return 2;
-    }
+    int draw_dir;
+    if (cli_draw_target("detect", draw, nimg, &draw_dir)) return 2;
     face_models *m;
     face_worker *w;
     if (cli_face_open("detect", cli_models_dir(models_opt), fo.attributes, &m, &w)) return 1;
@@ -149,15 +138,7 @@ int cli_detect(int argc, char **argv)
         if (draw) {
             for (int i = 0; i < n; i++) cli_draw_face(im, &faces[i], NULL, 1);
             char out[4096];
-            if (draw_dir) {
-                const char *b = base_name(path);
-                const char *dot = strrchr(b, '.');
-                int len = dot ? (int)(dot - b) : (int)strlen(b);
-                snprintf(out, sizeof out, "%s%s%.*s.jpg", draw,
-                         draw[strlen(draw) - 1] == '/' ? "" : "/", len, b);
-            } else {
-                snprintf(out, sizeof out, "%s", draw);
-            }
+            cli_draw_path(draw, draw_dir, path, out, sizeof out);
             if (img_save_jpeg(im, 90, out, &err) != RC_OK) {
                 fprintf(stderr, "rollcall detect: %s\n", err.msg);
                 failed = 1;

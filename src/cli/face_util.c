@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "face_util.h"
 
@@ -147,4 +148,29 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int h
     }
     *out = (int)v;
     return 0;
+}
+
+int cli_draw_target(const char *cmd, const char *draw, int nimg, int *draw_dir)
+{
+    struct stat st;
+    *draw_dir = draw && stat(draw, &st) == 0 && S_ISDIR(st.st_mode);
+    if (draw && nimg > 1 && !*draw_dir) {
+        fprintf(stderr, "rollcall %s: with several photos, --draw must be an existing directory\n",
+                cmd);
+        return 2;
+    }
+    return 0;
+}
+
+void cli_draw_path(const char *draw, int draw_dir, const char *photo, char *out, size_t cap)
+{
+    if (!draw_dir) {
+        snprintf(out, cap, "%s", draw);
+        return;
+    }
+    const char *b = strrchr(photo, '/');
+    b = b ? b + 1 : photo;
+    const char *dot = strrchr(b, '.');
+    snprintf(out, cap, "%s%s%.*s.jpg", draw, draw[strlen(draw) - 1] == '/' ? "" : "/",
+             dot ? (int)(dot - b) : (int)strlen(b), b);
 }

@@ -30,6 +30,14 @@ json_t *cli_face_json(const face_info *f, int with_embedding);
  * 5 landmarks and an optional label above the box. */
 void cli_draw_face(img_image *im, const face_info *f, const char *label, int known);
 
+/* Check a --draw target for `nimg` photos: with several photos it must be an
+ * existing directory. Sets *draw_dir; prints an error and returns 2 when bad. */
+int cli_draw_target(const char *cmd, const char *draw, int nimg, int *draw_dir);
+
+/* Where the annotated copy of `photo` goes: `draw` itself, or, when it is a
+ * directory, DRAW/<photo's base name>.jpg. */
+void cli_draw_path(const char *draw, int draw_dir, const char *photo, char *out, size_t cap);
+
 /* Parse a float/int option value in [lo, hi]; prints an error and returns -1 when bad. */
 int cli_parse_float(const char *cmd, const char *opt, const char *s, float lo, float hi,
                     float *out);

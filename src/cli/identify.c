@@ -212,13 +212,8 @@ int cli_identify(int argc, char **argv)
         identify_usage(stderr);
         return 2;
     }
-    struct stat st;
-    int draw_dir = draw && stat(draw, &st) == 0 && S_ISDIR(st.st_mode);
-    if (draw && nimg > 1 && !draw_dir) {
-        fprintf(stderr, "rollcall identify: with several photos, --draw must be an existing "
-                        "directory\n");
-        return 2;
-    }
+    int draw_dir;
+    if (cli_draw_target("identify", draw, nimg, &draw_dir)) return 2;
     face_models *m;
     face_worker *w;
     if (cli_face_open("identify", cli_models_dir(models_opt), 0, &m, &w)) return 1;
@@ -284,16 +279,7 @@ int cli_identify(int argc, char **argv)
         if (doc) json_array_append_new(doc, json_pack("{s:s,s:o}", "file", path, "faces", fl));
         if (draw) {
             char out[4096];
-            if (draw_dir) {
-                const char *b = strrchr(path, '/');
-                b = b ? b + 1 : path;
-                const char *dot = strrchr(b, '.');
-                snprintf(out, sizeof out, "%s%s%.*s.jpg", draw,
-                         draw[strlen(draw) - 1] == '/' ? "" : "/",
-                         dot ? (int)(dot - b) : (int)strlen(b), b);
-            } else {
-                snprintf(out, sizeof out, "%s", draw);
-            }
+            cli_draw_path(draw, draw_dir, path, out, sizeof out);
             if (img_save_jpeg(im, 90, out, &err) != RC_OK) {
                 fprintf(stderr, "rollcall identify: %s\n", err.msg);
                 failed = 1;

@@ -88,11 +88,9 @@ static void on_frame(void *user, unsigned worker, int camera_id, cam_camera *cam
 
 static cam_kind kind_of(const char *k)
 {
-    if (strcmp(k, "mjpeg") == 0) return CAM_KIND_MJPEG;
-    if (strcmp(k, "snapshot") == 0) return CAM_KIND_SNAPSHOT;
-    if (strcmp(k, "rtsp") == 0 || strcmp(k, "file") == 0) return CAM_KIND_FFMPEG;
-    if (strcmp(k, "v4l2") == 0) return CAM_KIND_V4L2;
-    return CAM_KIND_AUTO;
+    cam_kind kind = CAM_KIND_AUTO; /* unknown kinds: judged from the URL */
+    cam_kind_parse(k, &kind, NULL);
+    return kind;
 }
 
 rc_status http_camera_apply(http_server *srv, const store_camera *c, rc_error *err)

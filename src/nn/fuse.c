@@ -223,7 +223,7 @@ static rc_status pack_weights(nn_model *m, rc_error *err)
         size_t ns = nn_attr_ints(n, "strides", &st), nd = nn_attr_ints(n, "dilations", &dl);
         bool unit = (ns == 0 || (ns == 2 && st[0] == 1 && st[1] == 1)) &&
                     (nd == 0 || (nd == 2 && dl[0] == 1 && dl[1] == 1));
-        if (unit && w->shape.d[2] == 3 && w->shape.d[3] == 3 && w->shape.d[1] >= 8) {
+        if (unit && w->shape.d[2] == 3 && w->shape.d[3] == 3 && w->shape.d[1] >= 16 && M >= 16) {
             size_t wf = nn_wino_packed_floats(M, w->shape.d[1]);
             n->wino = aligned_alloc(64, (wf * sizeof(float) + 63) / 64 * 64);
             if (!n->wino) return rc_fail(err, RC_ERR_NOMEM, "out of memory packing weights");

@@ -58,7 +58,7 @@ const float *nn_session_output(const nn_session *s, int i, nn_shape *shape);
  * against it. Off by default. */
 void nn_session_set_reference(nn_session *s, int reference);
 
-/* Profiling: when enabled, each run adds the wall time of every node to a
+/* Profiling: when enabled, each run adds the CPU time of every node to a
  * per-node total (reset by enabling again). nn_session_profile_report gives
  * node i's name, operator, total milliseconds and first input and output
  * shapes; it returns 0 for nodes

@@ -225,9 +225,20 @@ size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);
 bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
                       const float *bias, void *scratch);
 
+/* Depthwise 3x3 (stride 1 or 2) of all channels of a small plane at once,
+ * 16 channels per vector; false if not handled. */
+size_t nn_dw3x3_small_scratch(int64_t C, int64_t OH, int64_t OW, int s);
+bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                    int64_t OH, int64_t OW, float *scratch);
+
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);
+
+/* 3x3 stride-2 max pooling with pads of at most 1; false if not handled. */
+bool nn_maxpool3s2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
+                        int64_t OW, int64_t pt, int64_t pl);
 
 /* Vectorised exp/sigmoid/tanh (relative error ~1e-7); false when the CPU
  * lacks AVX-512 (the caller then uses libm). */

@@ -102,6 +102,15 @@ static int conv_geom(const nn_ctx *c, geom *g)
     return window_geom(c->node, g, false);
 }
 
+/* Bytes before the GEMM panel in a Conv's scratch: the im2col matrix of the
+ * portable path or the depthwise kernel's padded plane, whichever is larger. */
+static size_t conv_panel_offset(const geom *g, bool pointwise, int64_t kdim)
+{
+    size_t cols = pointwise ? 0 : (size_t)(kdim * g->OH * g->OW) * sizeof(float);
+    size_t pad = (size_t)((g->H + g->pt + g->pb + 2) * (g->W + g->pl + g->pr + 64)) * sizeof(float);
+    return ((cols > pad ? cols : pad) + 63) / 64 * 64;
+}
+
 static rc_status infer_conv(nn_ctx *c)
 {
     geom g;
@@ -137,23 +146,23 @@ static rc_status infer_conv(nn_ctx *c)
     if (st != RC_OK) return st;
     /* scratch: the im2col matrix (or the depthwise kernel's padded plane),
      * then one packed panel of B for the fast GEMM */
-    size_t cols = 0, kdim = (size_t)(cg * g.KH * g.KW);
-    if (!pointwise) {
-        if (kdim > (size_t)(NN_MAX_ELEMS / (g.OH * g.OW + 1)))
-            return nn_node_fail(c->err, RC_ERR_LIMIT, c->node, "convolution too large");
-        cols = kdim * (size_t)(g.OH * g.OW) * sizeof(float);
+    size_t kdim = (size_t)(cg * g.KH * g.KW);
+    if (!pointwise && kdim > (size_t)(NN_MAX_ELEMS / (g.OH * g.OW + 1)))
+        return nn_node_fail(c->err, RC_ERR_LIMIT, c->node, "convolution too large");
+    c->scratch_bytes =
+        conv_panel_offset(&g, pointwise, (int64_t)kdim) + kdim * NN_GEMM_NR * sizeof(float);
+    if (g.group == g.C && g.M == g.C && g.KH == 3 && g.KW == 3 && (g.sh == 1 || g.sh == 2)) {
+        size_t small = nn_dw3x3_small_scratch(g.C, g.OH, g.OW, (int)g.sh);
+        if (small > c->scratch_bytes) c->scratch_bytes = small;
     }
-    size_t pad = (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
-    if (pad > cols) cols = pad;
-    c->scratch_bytes = (cols + 63) / 64 * 64 + kdim * NN_GEMM_NR * sizeof(float);
     if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = kdim * 16 * sizeof(float);
-    if (g.sh == 1 && g.sw == 1 && !pointwise) {
+    if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
         size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
         if (direct > c->scratch_bytes) c->scratch_bytes = direct;
-        if (g.KH == 3 && g.KW == 3) {
+        if (g.KH == 3 && g.KW == 3 && g.sh == 1) {
             size_t wino = nn_wino_scratch(&ia, g.M, g.OH);
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
@@ -259,6 +268,33 @@ static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, floa
     nn_epilogue(c->node, yn, g->M, plane, NULL, 0);
 }
 
+/* The AVX-512 paths for an ungrouped convolution of one image, best first:
+ * Winograd (3x3, stride 1), in place from a padded image (stride 1) or its
+ * phase planes (stride 2) when little of the padded width is wasted, then
+ * packed panels (implicit im2col, or the input itself for 1x1). False when
+ * none applies (no AVX-512, unsupported activation). */
+static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn, bool pointwise)
+{
+    const nn_node *n = c->node;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    int64_t plane = g->OH * g->OW, kdim = g->C * g->KH * g->KW;
+    nn_im2col ia = {xn,    g->C,  g->H,  g->W,  g->KH, g->KW, g->sh, g->sw,
+                    g->dh, g->dw, g->pt, g->pl, g->OW, g->pb, g->pr};
+    if (n->wino && plane >= 64 && nn_conv_winograd(n, &ia, g->M, g->OH, yn, b, c->scratch))
+        return true;
+    int64_t PW = g->W + g->pl + g->pr, PW2 = (PW + 1) / 2;
+    bool s1 = g->sh == 1 && g->sw == 1 && (PW - g->OW) * 4 <= PW;
+    bool s2 = g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 && (PW2 - g->OW) * 4 <= PW2;
+    if (!pointwise && (s1 || s2) &&
+        nn_conv_direct(n, &ia, g->M, g->OH, n->wpack, yn, b, c->scratch))
+        return true;
+    float *panel = (float *)((char *)c->scratch + conv_panel_offset(g, pointwise, kdim));
+    nn_rows rows = {xn, kdim, plane};
+    return nn_gemm_packed(n, g->M, plane, kdim, n->wpack,
+                          pointwise ? nn_pack_b_rows : nn_pack_im2col,
+                          pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b, panel);
+}
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -278,19 +314,20 @@ static void run_conv(nn_ctx *c)
     for (int64_t n = 0; n < g.N; n++) {
         const float *xn = x + n * g.C * g.H * g.W;
         float *yn = y + n * g.M * plane;
-        if (depthwise && g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
-            g.sh <= 2) {
-            bool ok = true;
-            for (int64_t ch = 0; ch < g.C && ok; ch++)
-                ok = nn_dw3x3_fast(c->node, xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
-                                   b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
-                                   yn + ch * plane, (int)g.OH, (int)g.OW, ch, c->scratch);
-            if (ok) {
-                continue;
-            }
-        }
         if (depthwise) {
-            conv_depthwise(c, &g, xn, yn);
+            bool dw3 =
+                g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            if (dw3 && g.H * g.W <= 64 && g.C >= 16 &&
+                nn_dw3x3_small(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
+                               g.OW, c->scratch))
+                continue;
+            if (dw3)
+                for (int64_t ch = 0; ch < g.C; ch++)
+                    nn_dw3x3_fast(c->node, xn + ch * g.H * g.W, (int)g.H, (int)g.W, w + ch * 9,
+                                  b ? b[ch] : 0.0f, (int)g.sh, (int)g.pt, (int)g.pl,
+                                  yn + ch * plane, (int)g.OH, (int)g.OW, ch, c->scratch);
+            else
+                conv_depthwise(c, &g, xn, yn);
             continue;
         }
         if (g.group == 1 && plane <= 16 && !pointwise) {
@@ -298,28 +335,8 @@ static void run_conv(nn_ctx *c)
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv_small_n(c->node, &ia, g.M, plane, w, yn, b, c->scratch)) continue;
         }
-        if (c->node->wpack && g.group == 1) {
-            size_t cols = pointwise ? 0 : (size_t)(kdim * plane) * sizeof(float);
-            size_t pad =
-                (size_t)((g.H + g.pt + g.pb + 2) * (g.W + g.pl + g.pr + 64)) * sizeof(float);
-            if (pad > cols) cols = pad;
-            float *panel = (float *)((char *)c->scratch + (cols + 63) / 64 * 64);
-            nn_rows rows = {xn, kdim, plane};
-            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
-                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
-            int64_t PW = g.W + g.pl + g.pr;
-            if (c->node->wino && plane >= 64 &&
-                nn_conv_winograd(c->node, &ia, mg, g.OH, yn, b, c->scratch))
-                continue;
-            if (!pointwise && g.sh == 1 && g.sw == 1 && (PW - g.OW) * 4 <= PW &&
-                nn_conv_direct(c->node, &ia, mg, g.OH, c->node->wpack, yn, b, c->scratch))
-                continue;
-            if (nn_gemm_packed(c->node, mg, plane, kdim, c->node->wpack,
-                               pointwise ? nn_pack_b_rows : nn_pack_im2col,
-                               pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b,
-                               panel))
-                continue;
-        }
+        if (c->node->wpack && g.group == 1 && conv_fast(c, &g, xn, yn, pointwise)) continue;
+        /* portable path: im2col + sgemm per group, then bias and activation */
         for (int64_t grp = 0; grp < g.group; grp++) {
             const float *xg = xn + grp * cg * g.H * g.W;
             const float *bm = xg;
@@ -704,6 +721,9 @@ static void run_pool(nn_ctx *c)
         g.dw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
         nn_pool2x2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, is_max))
         return;
+    if (!c->reference && is_max && g.KH == 3 && g.KW == 3 && g.sh == 2 && g.sw == 2 && g.dh == 1 &&
+        g.dw == 1 && nn_maxpool3s2_fast(x, g.N * g.C, g.H, g.W, y, g.OH, g.OW, g.pt, g.pl))
+        return;
     /* window ranges per output column, computed once (scratch: 3 * OW) */
     int64_t *kx = c->scratch;
     for (int64_t ox = 0; ox < g.OW; ox++)
@@ -893,19 +913,35 @@ static void run_softmax(nn_ctx *c)
     bool logsm = strcmp(c->node->op_type, "LogSoftmax") == 0;
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
+    /* y = x - max over the axis; then exp over the whole tensor at once (one
+     * vectorised pass); then normalise */
     for (int64_t o = 0; o < outer; o++)
         for (int64_t in = 0; in < inner; in++) {
             const float *xp = x + o * dim * inner + in;
             float *yp = y + o * dim * inner + in;
-            float mx = -INFINITY, sum = 0;
+            float mx = -INFINITY;
             for (int64_t k = 0; k < dim; k++) mx = fmaxf(mx, xp[k * inner]);
-            for (int64_t k = 0; k < dim; k++) {
-                float e = expf(xp[k * inner] - mx);
-                yp[k * inner] = e;
-                sum += e;
+            for (int64_t k = 0; k < dim; k++) yp[k * inner] = xp[k * inner] - mx;
+        }
+    int64_t total = outer * dim * inner;
+    if (logsm) {
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t in = 0; in < inner; in++) {
+                float *yp = y + o * dim * inner + in, sum = 0;
+                for (int64_t k = 0; k < dim; k++) sum += expf(yp[k * inner]);
+                float ls = logf(sum);
+                for (int64_t k = 0; k < dim; k++) yp[k * inner] -= ls;
             }
-            for (int64_t k = 0; k < dim; k++)
-                yp[k * inner] = logsm ? xp[k * inner] - mx - logf(sum) : yp[k * inner] / sum;
+        return;
+    }
+    if (c->reference || !nn_unary_fast(NN_UNARY_EXP, y, y, total))
+        for (int64_t i = 0; i < total; i++) y[i] = expf(y[i]);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            float *yp = y + o * dim * inner + in, sum = 0;
+            for (int64_t k = 0; k < dim; k++) sum += yp[k * inner];
+            float inv = 1.0f / sum;
+            for (int64_t k = 0; k < dim; k++) yp[k * inner] *= inv;
         }
 }
 

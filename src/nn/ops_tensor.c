@@ -259,7 +259,9 @@ static void run_concat(nn_ctx *c)
     for (int i = 0; i < c->nin; i++) {
         size_t row = (size_t)(c->in[i]->shape.d[axis] * inner) * es;
         const char *x = c->in[i]->data;
-        for (int64_t o = 0; o < outer; o++) memcpy(y + o * orow + off, x + o * row, row);
+        /* an input placed in its slot by the planner is already there */
+        if (x != y + off || outer != 1)
+            for (int64_t o = 0; o < outer; o++) memcpy(y + o * orow + off, x + o * row, row);
         off += row;
     }
 }
@@ -406,7 +408,7 @@ static void gather_view(const char *x, const int64_t *istride, int64_t base, con
     int64_t idx[NN_MAX_DIMS] = {0};
     int64_t off = base, inner = os->d[nd - 1], is = istride[nd - 1];
     for (int64_t done = 0; done < total; done += inner) {
-        if (is == 1)
+        if (is == 1 && inner * (int64_t)es >= 64)
             memcpy(y + done * (int64_t)es, x + off * (int64_t)es, (size_t)inner * es);
         else if (es == 4)
             for (int64_t i = 0; i < inner; i++)

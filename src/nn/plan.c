@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn_internal.h"
 
@@ -26,9 +27,11 @@
 
 typedef struct {
     nn_tensor t;
-    bool known; /* data available at plan time */
-    bool owned; /* t.data belongs to the plan */
-    int root;   /* value whose buffer this one uses (itself, or what it aliases) */
+    bool known;  /* data available at plan time */
+    bool owned;  /* t.data belongs to the plan */
+    int root;    /* value whose buffer this one uses (itself, or what it aliases) */
+    int parent;  /* Concat output this value is placed inside, or -1 */
+    size_t poff; /* byte offset inside the parent */
     int storage;
     int last_use; /* step index; INT_MAX for graph outputs */
 } plan_value;
@@ -206,6 +209,63 @@ static rc_status plan_nodes(nn_session *s, rc_error *err)
     return RC_OK;
 }
 
+/* The value owning the buffer `v` lives in, and v's byte offset in it:
+ * follows aliases (Reshape and friends view their input) and placements
+ * (a Concat input written straight into the Concat's output). */
+static int resolve(const nn_session *s, int v, size_t *off)
+{
+    size_t o = 0;
+    for (;;) {
+        const plan_value *p = &s->v[v];
+        if (p->root != v)
+            v = p->root;
+        else if (p->parent >= 0) {
+            o += p->poff;
+            v = p->parent;
+        } else
+            break;
+    }
+    if (off) *off = o;
+    return v;
+}
+
+/* Concat along the channel axis of a batch-1 tensor is an append: each input
+ * computed at run time can be written by its producer straight into its slot
+ * of the output, and the copy disappears (DenseNet concatenates at every
+ * layer). Inputs that are graph inputs, aliases, or already placed keep the
+ * copy. */
+static void place_concats(nn_session *s)
+{
+    const nn_model *m = s->m;
+    bool *placed = calloc((size_t)m->nvalues + 1, sizeof *placed);
+    if (!placed) return; /* only an optimisation */
+    for (int i = 0; i < m->noutputs; i++) placed[m->outputs[i]] = true;
+    for (int i = 0; i < s->nsteps; i++) {
+        const nn_node *n = &m->nodes[s->steps[i]];
+        if (strcmp(n->op_type, "Concat") != 0) continue;
+        const nn_tensor *o = &s->v[n->out[0]].t;
+        int axis = (int)nn_attr_int(n, "axis", m->opset < 4 ? 1 : 0);
+        if (axis < 0) axis += o->shape.ndim;
+        int64_t outer = 1;
+        for (int k = 0; k < axis && k < o->shape.ndim; k++) outer *= o->shape.d[k];
+        if (outer != 1 || o->type != NN_F32) continue;
+        size_t off = 0;
+        for (int k = 0; k < n->nin; k++) {
+            int v = n->in[k];
+            plan_value *p = &s->v[v];
+            size_t bytes = (size_t)nn_shape_count(&p->t.shape) * sizeof(float);
+            if (!p->known && p->root == v && p->parent < 0 && !placed[v] &&
+                m->values[v].producer >= 0 && v != n->out[0]) {
+                p->parent = n->out[0];
+                p->poff = off;
+                placed[v] = true;
+            }
+            off += bytes;
+        }
+    }
+    free(placed);
+}
+
 /* Liveness and buffer assignment for the run-time values. */
 static rc_status plan_memory(nn_session *s, rc_error *err)
 {
@@ -215,11 +275,11 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
         const nn_node *n = &m->nodes[s->steps[i]];
         for (int k = 0; k < n->nin; k++)
             if (n->in[k] >= 0) {
-                plan_value *r = &s->v[s->v[n->in[k]].root];
+                plan_value *r = &s->v[resolve(s, n->in[k], NULL)];
                 if (i > r->last_use) r->last_use = i;
             }
     }
-    for (int i = 0; i < m->noutputs; i++) s->v[s->v[m->outputs[i]].root].last_use = INT_MAX;
+    for (int i = 0; i < m->noutputs; i++) s->v[resolve(s, m->outputs[i], NULL)].last_use = INT_MAX;
 
     int *release = calloc((size_t)nv + 1, sizeof *release); /* storage freed after a step */
     int *free_list = calloc((size_t)nv + 1, sizeof *free_list);
@@ -235,7 +295,8 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
         const nn_node *n = &m->nodes[s->steps[i]];
         if (!n->def->alias)
             for (int k = 0; k < n->nout; k++) {
-                plan_value *o = &s->v[n->out[k]];
+                plan_value *o = &s->v[resolve(s, n->out[k], NULL)];
+                if (o->storage >= 0) continue; /* placed inside a buffer already taken */
                 size_t need = (size_t)nn_shape_count(&o->t.shape) * nn_dtype_size(o->t.type);
                 need = (need + 63) / 64 * 64 + 64;
                 int best = -1;
@@ -265,7 +326,7 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
         for (int k = 0; k < n->nin + n->nout; k++) {
             int vid = k < n->nin ? n->in[k] : n->out[k - n->nin];
             if (vid < 0) continue;
-            plan_value *r = &s->v[s->v[vid].root];
+            plan_value *r = &s->v[resolve(s, vid, NULL)];
             if (r->storage < 0 || r->last_use != i) continue;
             bool listed = false;
             for (int f = 0; f < nfree; f++) listed |= free_list[f] == r->storage;
@@ -278,9 +339,12 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
         s->stor[i] = aligned_alloc(64, s->stor_bytes[i]);
         if (!s->stor[i]) return rc_fail(err, RC_ERR_NOMEM, "out of memory for buffers");
     }
-    for (int i = 0; i < nv; i++)
-        if (!s->v[i].known && s->v[i].root == i && s->v[i].storage >= 0)
-            s->v[i].t.data = s->stor[s->v[i].storage];
+    for (int i = 0; i < nv; i++) {
+        if (s->v[i].known || s->v[i].root != i) continue;
+        size_t off;
+        int r = resolve(s, i, &off);
+        if (s->v[r].storage >= 0) s->v[i].t.data = (char *)s->stor[s->v[r].storage] + off;
+    }
     if (s->scratch_bytes) {
         s->scratch = aligned_alloc(64, (s->scratch_bytes + 63) / 64 * 64);
         if (!s->scratch) return rc_fail(err, RC_ERR_NOMEM, "out of memory for scratch");
@@ -303,6 +367,7 @@ static rc_status plan(nn_session *s, const nn_shape *shapes, bool buffers, rc_er
     for (int i = 0; i < m->nvalues; i++) {
         plan_value *p = &s->v[i];
         p->root = i;
+        p->parent = -1;
         p->storage = -1;
         p->last_use = -1;
         if (m->values[i].is_const) {
@@ -324,9 +389,27 @@ static rc_status plan(nn_session *s, const nn_shape *shapes, bool buffers, rc_er
                              m->values[m->outputs[i]].name);
                 break;
             }
-    if (st == RC_OK && buffers) st = plan_memory(s, &e);
+    if (st == RC_OK && buffers) {
+        place_concats(s);
+        st = plan_memory(s, &e);
+    }
     if (st != RC_OK) {
         plan_clear(s);
+        /* a size the graph cannot take (constants built for the declared
+         * size, such as a detector's priors): say so first */
+        for (int i = 0; st == RC_ERR_INVALID && i < m->ninputs; i++) {
+            const nn_shape *want = &m->input_shapes[i];
+            bool differs = false;
+            for (int k = 0; k < want->ndim && k < shapes[i].ndim; k++)
+                differs |= want->d[k] >= 0 && want->d[k] != shapes[i].d[k];
+            if (!differs) continue;
+            char a[128], b[128];
+            nn_shape_format(&shapes[i], a, sizeof a);
+            nn_shape_format(want, b, sizeof b);
+            return rc_fail(err, st,
+                           "%s: input '%s' of shape %s does not fit this model (made for %s): %s",
+                           m->name, m->values[m->inputs[i]].name, a, b, e.msg);
+        }
         return rc_fail(err, st, "%s: %s", m->name, e.msg);
     }
     memcpy(s->shapes, shapes, (size_t)m->ninputs * sizeof *shapes);
@@ -366,6 +449,14 @@ rc_status nn_model_validate(const nn_model *m, rc_error *err)
     return st;
 }
 
+/* CPU time of the calling thread, for profiling (steady on a busy machine). */
+static double thread_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_shape *shapes,
                          rc_error *err)
 {
@@ -401,9 +492,9 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                     .scratch = s->scratch,
                     .reference = s->reference,
                     .err = err};
-        double t0 = s->node_ms ? rc_mono_ms() : 0;
+        double t0 = s->node_ms ? thread_ms() : 0;
         n->def->run(&c);
-        if (s->node_ms) s->node_ms[s->steps[i]] += rc_mono_ms() - t0;
+        if (s->node_ms) s->node_ms[s->steps[i]] += thread_ms() - t0;
     }
 #if defined(__x86_64__)
     _mm_setcsr(csr);

@@ -540,6 +540,16 @@ static void urls_choose_the_source_kind(void **state)
     assert_int_equal(cam_direction_parse("sideways", &d, &err), RC_ERR_INVALID);
     assert_non_null(strstr(err.msg, "entry, exit or both"));
     assert_string_equal(cam_state_name(CAM_STATE_BACKOFF), "backoff");
+    cam_kind k = CAM_KIND_AUTO;
+    assert_int_equal(cam_kind_parse("MJPEG", &k, &err), RC_OK);
+    assert_int_equal(k, CAM_KIND_MJPEG);
+    assert_int_equal(cam_kind_parse("rtsp", &k, &err), RC_OK);
+    assert_int_equal(k, CAM_KIND_FFMPEG);
+    assert_int_equal(cam_kind_parse("v4l2", &k, &err), RC_OK);
+    assert_int_equal(k, CAM_KIND_V4L2);
+    assert_int_equal(cam_kind_parse("vhs", &k, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "'vhs'"));
+    assert_int_equal(cam_kind_parse(NULL, &k, &err), RC_ERR_INVALID);
 }
 
 /* Wait (bounded) until the camera reports a failure; returns its status. */

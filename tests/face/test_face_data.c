@@ -23,28 +23,7 @@
 #include "face/face.h"
 #include "gallery/gallery.h"
 
-static face_models *models;
-static char faces_dir[1024];
-
-static int setup(void **state)
-{
-    (void)state;
-    const char *m = getenv("ROLLCALL_MODELS"), *t = getenv("ROLLCALL_TESTDATA");
-    snprintf(faces_dir, sizeof faces_dir, "%s/faces", t ? t : "../shared/testdata");
-    rc_error err;
-    if (face_models_load(m ? m : "models", 0, &models, &err) != RC_OK) {
-        fprintf(stderr, "# cannot load models: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    face_models_free(models);
-    return 0;
-}
+#include "face_fixture.h"
 
 static int cmp_name(const void *a, const void *b)
 {

@@ -21,6 +21,7 @@ typedef struct {
     const float *data;    /* float initializer */
     const int64_t *idata; /* int64 initializer */
     int64_t count;        /* values actually stored (0: as many as the dims say) */
+    int external;         /* mark the data as kept in an external file */
 } ob_value;
 
 /* An attribute: set one of the fields; `type` is the ONNX attribute type
@@ -75,6 +76,10 @@ static Onnx__TensorProto *ob_tensor(ob_arena *a, const ob_value *v)
         if (!v->count) count *= v->dims[i];
     }
     if (v->count) count = v->count;
+    if (v->external) {
+        t->has_data_location = 1;
+        t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    }
     t->has_data_type = 1;
     if (v->idata) {
         t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;

@@ -1,0 +1,757 @@
+/*
+ * gemm.c — the convolution engine's matrix kernels (AVX-512, chosen at run
+ * time): an 8 x 32 register-tiled micro-kernel with the bias and activation
+ * fused into its stores; weights packed once at load; the B operand either
+ * packed per panel (implicit im2col, no full im2col matrix) or read in place
+ * from a padded copy of the image (stride 1) or from its four phase planes
+ * (stride 2); Winograd F(2x2,3x3) for 3x3 stride-1 layers; and one dot
+ * product per output for layers with very few output positions. Every entry
+ * point returns false when it does not apply, and the caller falls back to
+ * the portable path (im2col + sgemm).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* ---- packed GEMM with fused epilogue ---------------------------------------
+ * C[M,N] = act(A[M,K] * B[K,N] + bias) for convolutions. A (the weights) is
+ * packed once at load into blocks of GEMM_MR rows laid out [K][MR]; B is
+ * packed per panel of GEMM_NR columns into [K][NR] (zero-padded), so the
+ * micro-kernel reads both operands sequentially and keeps an MR x NR tile of
+ * C in registers for the whole K loop, then applies bias and activation as
+ * it stores. */
+
+size_t nn_gemm_packed_floats(int64_t M, int64_t K)
+{
+    return (size_t)((M + NN_GEMM_MR - 1) / NN_GEMM_MR * NN_GEMM_MR * K);
+}
+
+void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst)
+{
+    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR)
+        for (int64_t k = 0; k < K; k++)
+            for (int r = 0; r < NN_GEMM_MR; r++) *dst++ = mb + r < M ? A[(mb + r) * K + k] : 0.0f;
+}
+
+#if defined(__x86_64__)
+/* B operand of the micro-kernel: row k of the 32-column panel starts at
+ * base + k * stride (a packed panel, or a matrix read in place), or at
+ * base + off[k] when `off` is set (a padded image read in place). */
+typedef struct {
+    const float *base;
+    int64_t stride;
+    const int64_t *off;
+} gemm_b;
+
+#define GEMM_FMA_ROW(bk)                                                                           \
+    do {                                                                                           \
+        __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps((bk) + 16), av;                      \
+        av = _mm512_set1_ps(a[0]);                                                                 \
+        c00 = _mm512_fmadd_ps(av, b0, c00);                                                        \
+        c01 = _mm512_fmadd_ps(av, b1, c01);                                                        \
+        av = _mm512_set1_ps(a[1]);                                                                 \
+        c10 = _mm512_fmadd_ps(av, b0, c10);                                                        \
+        c11 = _mm512_fmadd_ps(av, b1, c11);                                                        \
+        av = _mm512_set1_ps(a[2]);                                                                 \
+        c20 = _mm512_fmadd_ps(av, b0, c20);                                                        \
+        c21 = _mm512_fmadd_ps(av, b1, c21);                                                        \
+        av = _mm512_set1_ps(a[3]);                                                                 \
+        c30 = _mm512_fmadd_ps(av, b0, c30);                                                        \
+        c31 = _mm512_fmadd_ps(av, b1, c31);                                                        \
+        av = _mm512_set1_ps(a[4]);                                                                 \
+        c40 = _mm512_fmadd_ps(av, b0, c40);                                                        \
+        c41 = _mm512_fmadd_ps(av, b1, c41);                                                        \
+        av = _mm512_set1_ps(a[5]);                                                                 \
+        c50 = _mm512_fmadd_ps(av, b0, c50);                                                        \
+        c51 = _mm512_fmadd_ps(av, b1, c51);                                                        \
+        av = _mm512_set1_ps(a[6]);                                                                 \
+        c60 = _mm512_fmadd_ps(av, b0, c60);                                                        \
+        c61 = _mm512_fmadd_ps(av, b1, c61);                                                        \
+        av = _mm512_set1_ps(a[7]);                                                                 \
+        c70 = _mm512_fmadd_ps(av, b0, c70);                                                        \
+        c71 = _mm512_fmadd_ps(av, b1, c71);                                                        \
+        a += NN_GEMM_MR;                                                                           \
+    } while (0)
+
+__attribute__((target("avx512f"))) static void
+gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+                  const float *bias, const epi *e, const float *slope, int64_t nslope)
+{
+    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
+    const __mmask16 m1 = ncols >= 32   ? 0xffff
+                         : ncols <= 16 ? 0
+                                       : (__mmask16)((1u << (ncols - 16)) - 1);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
+        const float *a = Ap + mb * K;
+        __m512 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero,
+               c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero,
+               c70 = zero, c71 = zero;
+        if (ncols <= 16) {
+            /* narrow tail panel: half the work */
+            for (int64_t k = 0; k < K; k++) {
+                const float *bk = B.off ? B.base + B.off[k] : B.base + k * B.stride;
+                __m512 b0 = _mm512_loadu_ps(bk);
+                c00 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, c00);
+                c10 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, c10);
+                c20 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, c20);
+                c30 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, c30);
+                c40 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, c40);
+                c50 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, c50);
+                c60 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, c60);
+                c70 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, c70);
+                a += NN_GEMM_MR;
+            }
+        } else if (B.off) {
+            for (int64_t k = 0; k < K; k++) GEMM_FMA_ROW(B.base + B.off[k]);
+        } else {
+            const float *b = B.base;
+            for (int64_t k = 0; k < K; k++, b += B.stride) GEMM_FMA_ROW(b);
+        }
+        __m512 acc[NN_GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                                     {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
+        for (int r = 0; r < rows; r++) {
+            int64_t m = mb + r;
+            __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
+            float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
+            __m512 vs = _mm512_set1_ps(sl), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
+            for (int h = 0; h < 2; h++) {
+                __m512 v = _mm512_add_ps(acc[r][h], vb);
+                switch (e->act) {
+                case NN_ACT_RELU:
+                    v = _mm512_max_ps(v, zero);
+                    break;
+                case NN_ACT_PRELU:
+                case NN_ACT_LEAKY:
+                    v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                    break;
+                case NN_ACT_CLIP:
+                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                    break;
+                default:
+                    break;
+                }
+                __mmask16 mk = h ? m1 : m0;
+                if (mk) _mm512_mask_storeu_ps(C + m * ldc + h * 16, mk, v);
+            }
+        }
+    }
+}
+
+/* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */
+__attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int64_t K, int64_t ldb,
+                                                            int64_t n0, int ncols, float *dst)
+{
+    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
+    const __mmask16 m1 = ncols >= 32   ? 0xffff
+                         : ncols <= 16 ? 0
+                                       : (__mmask16)((1u << (ncols - 16)) - 1);
+    for (int64_t k = 0; k < K; k++) {
+        const float *src = B + k * ldb + n0;
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        dst += NN_GEMM_NR;
+    }
+}
+#endif
+
+void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
+{
+    const nn_rows *r = arg;
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        pack_b_panel(r->B, r->K, r->ldb, n0, ncols, panel);
+        return;
+    }
+#endif
+    for (int64_t k = 0; k < r->K; k++)
+        for (int j = 0; j < NN_GEMM_NR; j++)
+            panel[k * NN_GEMM_NR + j] = j < ncols ? r->B[k * r->ldb + n0 + j] : 0.0f;
+}
+
+/* Implicit im2col: one [K][NN_GEMM_NR] panel of the unfolded image, built
+ * straight from the image. The panel's columns are output positions; they
+ * cover one or more runs along output rows ("segments"). */
+typedef struct {
+    int64_t oy, ox, len, off;
+} im2col_seg;
+
+static int im2col_segments(const nn_im2col *a, int64_t n0, int ncols, im2col_seg *seg)
+{
+    int nseg = 0;
+    for (int64_t n = n0; n < n0 + ncols;) {
+        int64_t oy = n / a->OW, ox = n % a->OW, len = a->OW - ox;
+        if (len > n0 + ncols - n) len = n0 + ncols - n;
+        seg[nseg].oy = oy;
+        seg[nseg].ox = ox;
+        seg[nseg].len = len;
+        seg[nseg].off = n - n0;
+        nseg++;
+        n += len;
+    }
+    return nseg;
+}
+
+/* Columns of a segment whose input x lies inside [0, W): [jlo, jhi). */
+static inline void seg_cols(const nn_im2col *a, int64_t ix0, int64_t len, int64_t *jlo,
+                            int64_t *jhi)
+{
+    if (a->sw == 1) {
+        *jlo = ix0 < 0 ? -ix0 : 0;
+        *jhi = ix0 > a->W - 1 ? 0 : a->W - ix0;
+    } else {
+        *jlo = ix0 < 0 ? (-ix0 + a->sw - 1) / a->sw : 0;
+        *jhi = ix0 > a->W - 1 ? 0 : (a->W - 1 - ix0) / a->sw + 1;
+    }
+    if (*jhi > len) *jhi = len;
+    if (*jlo > *jhi) *jlo = *jhi;
+}
+
+static void pack_im2col_c(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                memset(row, 0, NN_GEMM_NR * sizeof(float));
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    const float *xr = xc + iy * a->W;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    for (int64_t j = jlo; j < jhi; j++) row[seg[s].off + j] = xr[ix0 + j * a->sw];
+                }
+            }
+    }
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("avx512f"))) static void
+pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i lane2 =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                _mm512_store_ps(row, zero);
+                _mm512_store_ps(row + 16, zero);
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    if (jhi <= jlo) continue;
+                    /* source lanes j in [jlo, jhi) go to row[off + j]; lanes
+                     * outside that range are masked off, so the loads never
+                     * touch memory outside the image */
+                    const float *src = xc + iy * a->W + ix0;
+                    float *o = row + seg[s].off;
+                    for (int64_t h = 0; h * 16 < jhi; h++) {
+                        int64_t lo = jlo - h * 16, hi = jhi - h * 16;
+                        lo = lo < 0 ? 0 : lo;
+                        hi = hi > 16 ? 16 : hi;
+                        if (hi <= lo) continue;
+                        __mmask16 mk =
+                            (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+                        __m512 v;
+                        if (a->sw == 1) {
+                            v = _mm512_maskz_loadu_ps(mk, src + h * 16);
+                        } else if (a->sw == 2) {
+                            /* lanes j need elements 2j of src: load the 32
+                             * elements under the chunk and keep the even ones */
+                            uint64_t eb = ((((uint64_t)1 << (2 * hi - 1)) - 1) &
+                                           ~(((uint64_t)1 << (2 * lo)) - 1));
+                            __m512 e0 =
+                                _mm512_maskz_loadu_ps((__mmask16)(eb & 0xffff), src + h * 32);
+                            __m512 e1 =
+                                _mm512_maskz_loadu_ps((__mmask16)(eb >> 16), src + h * 32 + 16);
+                            v = _mm512_permutex2var_ps(e0, lane2, e1);
+                        } else {
+                            v = _mm512_mask_i32gather_ps(
+                                zero, mk,
+                                _mm512_mullo_epi32(_mm512_srli_epi32(lane2, 1),
+                                                   _mm512_set1_epi32((int)a->sw)),
+                                src + h * 16 * a->sw, 4);
+                        }
+                        _mm512_mask_storeu_ps(o + h * 16, mk, v);
+                    }
+                }
+            }
+    }
+}
+#endif
+
+void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
+{
+    const nn_im2col *a = arg;
+    im2col_seg seg[NN_GEMM_NR];
+    int nseg = im2col_segments(a, n0, ncols, seg);
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        pack_im2col_avx512(a, seg, nseg, panel);
+        return;
+    }
+#endif
+    pack_im2col_c(a, seg, nseg, panel);
+}
+
+bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
+                    nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
+                    float *panel)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 ||
+        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+        return false;
+    epi e = {n->act, n->act_a, n->act_b};
+    for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
+        int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
+        gemm_b B = {panel, NN_GEMM_NR, NULL};
+        if (pack == nn_pack_b_rows && ncols == NN_GEMM_NR && ((const nn_rows *)arg)->K <= 256) {
+            /* a full panel of a plain matrix: read it in place */
+            const nn_rows *r = arg;
+            B.base = r->B + n0;
+            B.stride = r->ldb;
+        } else {
+            pack(arg, n0, ncols, panel);
+        }
+        gemm_panel_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, &e, n->act_slope, n->act_slope_n);
+    }
+    return true;
+#else
+    (void)n, (void)M, (void)N, (void)K, (void)Ap, (void)pack, (void)arg, (void)C, (void)ldc,
+        (void)bias, (void)panel;
+    return false;
+#endif
+}
+
+/* Stride-1 convolution without im2col: the input is copied once into a
+ * zero-padded image of row length PW; output positions are then counted in
+ * padded coordinates (p = oy * PW + ox), so for every tap (ci, ky, kx) the 32
+ * inputs of a panel are contiguous at pad + off[k] + p. Columns ox >= OW are
+ * computed and thrown away when the result is copied out. */
+/* Geometry of the in-place convolution: stride 1 reads one padded image of
+ * row length PW; stride 2 reads four phase planes (even/odd rows x even/odd
+ * columns of the padded image), each PH x PW, where every tap is again a
+ * unit-stride read. */
+static void direct_dims(const nn_im2col *a, int64_t *PH, int64_t *PW, int64_t *planes)
+{
+    int64_t ph = a->H + a->pt + a->pb, pw = a->W + a->pl + a->pr;
+    if (a->sh == 2) {
+        *PH = (ph + 1) / 2;
+        *PW = (pw + 1) / 2;
+        *planes = 4 * a->C;
+    } else {
+        *PH = ph;
+        *PW = pw;
+        *planes = a->C;
+    }
+}
+
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
+{
+    int64_t PH, PW, planes;
+    direct_dims(a, &PH, &PW, &planes);
+    size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
+    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR + 16);
+    size_t off = (size_t)(a->C * a->KH * a->KW);
+    size_t row = (size_t)(a->W + a->pl + a->pr + 2 * NN_GEMM_NR + 16);
+    return (img + out + off * 2 + row + 64) * sizeof(float);
+}
+
+#if defined(__x86_64__)
+/* Split one padded row into its even and odd columns. */
+__attribute__((target("avx512f"))) static void deinterleave(const float *row, int64_t PW2,
+                                                            float *even_out, float *odd_out)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t j = 0; j < PW2; j += 16) {
+        __m512 e0 = _mm512_loadu_ps(row + 2 * j), e1 = _mm512_loadu_ps(row + 2 * j + 16);
+        __mmask16 mk = PW2 - j >= 16 ? 0xffff : (__mmask16)((1u << (PW2 - j)) - 1);
+        _mm512_mask_storeu_ps(even_out + j, mk, _mm512_permutex2var_ps(e0, even, e1));
+        _mm512_mask_storeu_ps(odd_out + j, mk, _mm512_permutex2var_ps(e0, odd, e1));
+    }
+}
+#endif
+
+bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
+                    float *y, const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    bool s2 = a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1;
+    if (!nn_cpu_features().avx512 || !((a->sh == 1 && a->sw == 1) || s2) ||
+        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+        return false;
+    int64_t PH, PW, planes;
+    direct_dims(a, &PH, &PW, &planes);
+    int64_t OW = a->OW, K = a->C * a->KH * a->KW;
+    float *pad = scratch;
+    size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
+    float *tmp = pad + img;
+    int64_t *off = (int64_t *)(tmp + (M * OH * PW + NN_GEMM_NR + 15) / 16 * 16);
+    float *rowbuf = (float *)(off + K + 16);
+    if (!s2) {
+        /* copy the image in, zeroing only the borders */
+        for (int64_t c = 0; c < a->C; c++) {
+            float *pc = pad + c * PH * PW;
+            memset(pc, 0, (size_t)(a->pt * PW + a->pl) * sizeof(float));
+            for (int64_t yy = 0; yy < a->H; yy++) {
+                float *row = pc + (yy + a->pt) * PW + a->pl;
+                memcpy(row, a->x + (c * a->H + yy) * a->W, (size_t)a->W * sizeof(float));
+                /* right pad of this row and left pad of the next */
+                memset(row + a->W, 0, (size_t)(a->pr + a->pl) * sizeof(float));
+            }
+            memset(pc + (a->H + a->pt) * PW, 0, (size_t)((PH - a->H - a->pt) * PW) * sizeof(float));
+        }
+        for (int64_t c = 0, k = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++)
+                for (int64_t kx = 0; kx < a->KW; kx++)
+                    off[k++] = c * PH * PW + ky * a->dh * PW + kx * a->dw;
+    } else {
+        /* phase planes: plane (c, ry, rx) row i col j = padded (2i+ry, 2j+rx) */
+        int64_t rowlen = 2 * PW;
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t r = 0; r < 2 * PH; r++) {
+                int64_t iy = r - a->pt;
+                memset(rowbuf, 0, (size_t)(rowlen + 2 * NN_GEMM_NR) * sizeof(float));
+                if (iy >= 0 && iy < a->H)
+                    memcpy(rowbuf + a->pl, a->x + (c * a->H + iy) * a->W,
+                           (size_t)a->W * sizeof(float));
+                float *ev = pad + ((c * 4 + (r & 1) * 2) * PH + (r >> 1)) * PW;
+                deinterleave(rowbuf, PW, ev, ev + PH * PW);
+            }
+        for (int64_t c = 0, k = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++)
+                for (int64_t kx = 0; kx < a->KW; kx++)
+                    off[k++] =
+                        ((c * 4 + (ky & 1) * 2 + (kx & 1)) * PH + (ky >> 1)) * PW + (kx >> 1);
+    }
+    memset(pad + planes * PH * PW, 0, (size_t)(2 * PW + 2 * NN_GEMM_NR) * sizeof(float));
+    epi e = {n->act, n->act_a, n->act_b};
+    int64_t N = OH * PW, plane = OH * OW;
+    for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
+        int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
+        gemm_b B = {pad + n0, 0, off};
+        int64_t oy = n0 / PW, ox = n0 % PW;
+        if (ox + ncols <= OW) {
+            /* the whole panel is inside one output row: store in place */
+            gemm_panel_avx512(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, &e, n->act_slope,
+                              n->act_slope_n);
+            continue;
+        }
+        /* the panel crosses a row end: compute into a tile, copy the valid runs */
+        gemm_panel_avx512(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, &e, n->act_slope,
+                          n->act_slope_n);
+        for (int64_t p = n0; p < n0 + ncols;) {
+            int64_t py = p / PW, px = p % PW;
+            if (px >= OW) {
+                p = (py + 1) * PW;
+                continue;
+            }
+            int64_t len = OW - px < n0 + ncols - p ? OW - px : n0 + ncols - p;
+            for (int64_t m = 0; m < M; m++)
+                memcpy(y + m * plane + py * OW + px, tmp + m * NN_GEMM_NR + (p - n0),
+                       (size_t)len * sizeof(float));
+            p += len;
+        }
+    }
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)OH, (void)Ap, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}
+
+/* ---- small outputs: one dot product per output value -----------------------
+ * For convolutions with very few output positions (the last layers of small
+ * networks), building patches [N][K] and taking dot products with the weight
+ * rows [M][K] beats packing panels. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static float dot_avx512(const float *a, const float *b,
+                                                           int64_t K)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), s1);
+    }
+    for (; k < K; k += 16) {
+        __mmask16 mk = K - k >= 16 ? 0xffff : (__mmask16)((1u << (K - k)) - 1);
+        s0 =
+            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + k), _mm512_maskz_loadu_ps(mk, b + k), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+#endif
+
+bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
+                     float *y, const float *bias, float *patches)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512) return false;
+    int64_t K = a->C * a->KH * a->KW;
+    for (int64_t p = 0; p < N; p++) {
+        int64_t oy = p / a->OW, ox = p % a->OW;
+        float *dst = patches + p * K;
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t ky = 0; ky < a->KH; ky++) {
+                int64_t iy = oy * a->sh - a->pt + ky * a->dh;
+                for (int64_t kx = 0; kx < a->KW; kx++) {
+                    int64_t ix = ox * a->sw - a->pl + kx * a->dw;
+                    *dst++ = iy >= 0 && iy < a->H && ix >= 0 && ix < a->W
+                                 ? a->x[(c * a->H + iy) * a->W + ix]
+                                 : 0.0f;
+                }
+            }
+    }
+    epi e = {n->act, n->act_a, n->act_b};
+    for (int64_t m = 0; m < M; m++) {
+        float slope = n->act == NN_ACT_LEAKY ? e.a
+                      : n->act_slope         ? n->act_slope[n->act_slope_n == 1 ? 0 : m]
+                                             : 0.0f;
+        for (int64_t p = 0; p < N; p++)
+            y[m * N + p] = epi_scalar(
+                &e, dot_avx512(W + m * K, patches + p * K, K) + (bias ? bias[m] : 0.0f), slope);
+    }
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)N, (void)W, (void)y, (void)bias, (void)patches;
+    return false;
+#endif
+}
+
+/* ---- Winograd F(2x2, 3x3) ---------------------------------------------------
+ * 3x3 stride-1 convolutions with 2.25x fewer multiplications: the weights are
+ * transformed once at load (U = G g G^T, 16 matrices of M x C, packed for the
+ * GEMM), each 4x4 input tile is transformed (V = B^T d B), the 16 products
+ * U_k V_k are ordinary GEMMs, and each 2x2 output tile is A^T m A.
+ * Transforms work on 16 tiles at a time along a row. */
+
+size_t nn_wino_packed_floats(int64_t M, int64_t C)
+{
+    return 16 * nn_gemm_packed_floats(M, C);
+}
+
+void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
+{
+    size_t one = nn_gemm_packed_floats(M, C);
+    float *u = malloc((size_t)(16 * M * C) * sizeof(float));
+    if (!u) return;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (m * C + c) * 9;
+            float t[4][3], r[4][4];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                r[i][0] = t[i][0];
+                r[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                r[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                r[i][3] = t[i][2];
+            }
+            for (int k = 0; k < 16; k++) u[(k * M + m) * C + c] = r[k / 4][k % 4];
+        }
+    for (int k = 0; k < 16; k++) nn_gemm_pack_a(u + k * M * C, M, C, dst + k * one);
+    free(u);
+}
+
+static void wino_dims(const nn_im2col *a, int64_t OH, int64_t *TH, int64_t *TW, int64_t *PH,
+                      int64_t *PW)
+{
+    *TH = (OH + 1) / 2;
+    *TW = (a->OW + 1) / 2;
+    *PH = 2 * *TH + 2;
+    *PW = 2 * ((*TW + 15) / 16 * 16) + 4;
+}
+
+size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH)
+{
+    int64_t TH, TW, PH, PW;
+    wino_dims(a, OH, &TH, &TW, &PH, &PW);
+    int64_t T = TH * TW;
+    size_t f = (size_t)(a->C * PH * PW + 16) + (size_t)(16 * a->C * T + 64) +
+               (size_t)(16 * M * T + 64) + 64;
+    return f * sizeof(float);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void
+wino_input(const float *pad, int64_t C, int64_t PH, int64_t PW, int64_t TH, int64_t TW, float *V)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t T = TH * TW;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t ty = 0; ty < TH; ty++)
+            for (int64_t tx = 0; tx < TW; tx += 16) {
+                int64_t left = TW - tx < 16 ? TW - tx : 16;
+                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                __m512 d[4][4];
+                for (int i = 0; i < 4; i++) {
+                    const float *row = pad + (c * PH + 2 * ty + i) * PW + 2 * tx;
+                    __m512 e0 = _mm512_loadu_ps(row), e1 = _mm512_loadu_ps(row + 16);
+                    __m512 f0 = _mm512_loadu_ps(row + 2), f1 = _mm512_loadu_ps(row + 18);
+                    d[i][0] = _mm512_permutex2var_ps(e0, even, e1);
+                    d[i][1] = _mm512_permutex2var_ps(e0, odd, e1);
+                    d[i][2] = _mm512_permutex2var_ps(f0, even, f1);
+                    d[i][3] = _mm512_permutex2var_ps(f0, odd, f1);
+                }
+                /* B^T d: along i */
+                __m512 w[4][4];
+                for (int j = 0; j < 4; j++) {
+                    w[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                    w[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                    w[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                    w[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+                }
+                /* (B^T d) B: along j */
+                float *dst = V + c * T + ty * TW + tx;
+                for (int i = 0; i < 4; i++) {
+                    __m512 v0 = _mm512_sub_ps(w[i][0], w[i][2]);
+                    __m512 v1 = _mm512_add_ps(w[i][1], w[i][2]);
+                    __m512 v2 = _mm512_sub_ps(w[i][2], w[i][1]);
+                    __m512 v3 = _mm512_sub_ps(w[i][1], w[i][3]);
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 0) * C * T, mk, v0);
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 1) * C * T, mk, v1);
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 2) * C * T, mk, v2);
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 3) * C * T, mk, v3);
+                }
+            }
+}
+
+__attribute__((target("avx512f"))) static void
+wino_output(const float *Mb, int64_t M, int64_t TH, int64_t TW, int64_t OH, int64_t OW, float *y,
+            const float *bias, const epi *e, const float *slope, int64_t nslope)
+{
+    const __m512i lo_idx =
+        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi_idx =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t T = TH * TW;
+    for (int64_t m = 0; m < M; m++) {
+        __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
+        float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
+        __m512 vs = _mm512_set1_ps(sl), clo = _mm512_set1_ps(e->a), chi = _mm512_set1_ps(e->b);
+        for (int64_t ty = 0; ty < TH; ty++)
+            for (int64_t tx = 0; tx < TW; tx += 16) {
+                int64_t left = TW - tx < 16 ? TW - tx : 16;
+                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                const float *src = Mb + m * T + ty * TW + tx;
+                __m512 r[4][2];
+                for (int i = 0; i < 4; i++) {
+                    __m512 m0 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 0) * M * T);
+                    __m512 m1 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 1) * M * T);
+                    __m512 m2 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 2) * M * T);
+                    __m512 m3 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 3) * M * T);
+                    r[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                    r[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+                }
+                for (int i = 0; i < 2; i++) {
+                    int64_t oy = 2 * ty + i;
+                    if (oy >= OH) break;
+                    __m512 o[2];
+                    for (int j = 0; j < 2; j++) {
+                        __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][j], r[1][j]), r[2][j])
+                                          : _mm512_sub_ps(_mm512_sub_ps(r[1][j], r[2][j]), r[3][j]);
+                        v = _mm512_add_ps(v, vb);
+                        switch (e->act) {
+                        case NN_ACT_RELU:
+                            v = _mm512_max_ps(v, zero);
+                            break;
+                        case NN_ACT_PRELU:
+                        case NN_ACT_LEAKY:
+                            v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                            break;
+                        case NN_ACT_CLIP:
+                            v = _mm512_min_ps(_mm512_max_ps(v, clo), chi);
+                            break;
+                        default:
+                            break;
+                        }
+                        o[j] = v;
+                    }
+                    /* interleave: output columns 2tx + 2t + j */
+                    __m512 lo = _mm512_permutex2var_ps(o[0], lo_idx, o[1]);
+                    __m512 hi = _mm512_permutex2var_ps(o[0], hi_idx, o[1]);
+                    int64_t ncol = OW - 2 * tx;
+                    if (ncol > 32) ncol = 32;
+                    uint64_t bits = ((uint64_t)1 << ncol) - 1;
+                    float *yr = y + (m * OH + oy) * OW + 2 * tx;
+                    _mm512_mask_storeu_ps(yr, (__mmask16)(bits & 0xffff), lo);
+                    _mm512_mask_storeu_ps(yr + 16, (__mmask16)(bits >> 16), hi);
+                }
+            }
+    }
+}
+#endif
+
+bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
+                      const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!n->wino || !nn_cpu_features().avx512 || a->KH != 3 || a->KW != 3 || a->sh != 1 ||
+        a->sw != 1 || a->dh != 1 || a->dw != 1 ||
+        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+        return false;
+    int64_t TH, TW, PH, PW, C = a->C;
+    wino_dims(a, OH, &TH, &TW, &PH, &PW);
+    int64_t T = TH * TW;
+    float *pad = scratch;
+    float *V = pad + (C * PH * PW + 16 + 15) / 16 * 16;
+    float *Mb = V + (16 * C * T + 64 + 15) / 16 * 16;
+    /* zero-padded copy of the image: input (y, x) at (y + pt, x + pl) */
+    memset(pad, 0, (size_t)(C * PH * PW + 16) * sizeof(float));
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t yy = 0; yy < a->H && yy + a->pt < PH; yy++) {
+            int64_t w = a->W + a->pl <= PW ? a->W : PW - a->pl;
+            memcpy(pad + (c * PH + yy + a->pt) * PW + a->pl, a->x + (c * a->H + yy) * a->W,
+                   (size_t)w * sizeof(float));
+        }
+    wino_input(pad, C, PH, PW, TH, TW, V);
+    epi none = {NN_ACT_NONE, 0, 0};
+    size_t one = nn_gemm_packed_floats(M, C);
+    for (int k = 0; k < 16; k++)
+        for (int64_t n0 = 0; n0 < T; n0 += NN_GEMM_NR) {
+            int ncols = T - n0 < NN_GEMM_NR ? (int)(T - n0) : NN_GEMM_NR;
+            gemm_b B = {V + k * C * T + n0, T, NULL};
+            gemm_panel_avx512(M, C, n->wino + k * one, B, Mb + k * M * T + n0, T, ncols, NULL,
+                              &none, NULL, 0);
+        }
+    epi e = {n->act, n->act_a, n->act_b};
+    wino_output(Mb, M, TH, TW, OH, a->OW, y, bias, &e, n->act_slope, n->act_slope_n);
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)OH, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}

@@ -1,0 +1,63 @@
+// bench.test.mjs — `rollcall bench models` from the outside: help, usage
+// errors, a clear error for a broken model file, and the timing output for a
+// real model (format only: speed belongs to `make bench`, not to tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = process.env.ROLLCALL_BIN;
+const MODELS = process.env.ROLLCALL_MODELS;
+const run = (...args) => spawnSync(BIN, args, { encoding: 'utf8' });
+
+test('rollcall bench lists its benchmarks; bench models --help lists the options', () => {
+  const r = run('bench', '--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /models/);
+  const h = run('bench', 'models', '--help');
+  assert.equal(h.status, 0);
+  for (const opt of ['--models', '--runs', '--warmup', '--tsv', '--cpu-time', '--profile', '--ops'])
+    assert.ok(h.stdout.includes(opt), `bench models --help mentions ${opt}`);
+});
+
+test('usage errors exit 2 with a message', () => {
+  const r = run('bench', 'nosuch');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown benchmark 'nosuch'/);
+  const n = run('bench', 'models', '--runs', '0');
+  assert.equal(n.status, 2);
+  assert.match(n.stderr, /--runs/);
+});
+
+test('a broken model file is reported by name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-'));
+  try {
+    const f = join(dir, 'broken.onnx');
+    writeFileSync(f, Buffer.from([0x08, 0x07, 0x12, 0xff, 0xff]));
+    const r = run('bench', 'models', '--runs', '1', f);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /broken\.onnx: .*(ONNX|protobuf|graph)/);
+    const e = run('bench', 'models', '--models', dir);
+    assert.equal(e.status, 1);
+    assert.match(e.stderr, /broken\.onnx/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench models times a real model and prints median and p90', () => {
+  const r = run('bench', 'models', '--runs', '3', '--warmup', '1', '--tsv', join(MODELS, 'fr_eye.onnx'));
+  assert.equal(r.status, 0, r.stderr);
+  const [name, median, p90, runs, shape] = r.stdout.trim().split('\t');
+  assert.equal(name, 'fr_eye.onnx');
+  assert.ok(Number(median) > 0 && Number(p90) >= Number(median));
+  assert.equal(runs, '3');
+  assert.equal(shape, '1x1x24x24');
+  const p = run('bench', 'models', '--runs', '2', '--profile', '--ops', join(MODELS, 'fr_eye.onnx'));
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stdout, /median ms/);
+  assert.match(p.stdout, /Conv/);
+  assert.match(p.stdout, /nodes after fusion/);
+});
