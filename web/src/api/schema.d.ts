@@ -790,6 +790,8 @@ export interface components {
             /** Format: date-time */
             last_login_at: string | null;
             active?: boolean;
+            /** @description managers: the groups whose attendance and reports they see ([] = all) */
+            group_ids?: number[];
         };
         Session: {
             user: components["schemas"]["User"];
@@ -805,6 +807,7 @@ export interface components {
             role: components["schemas"]["Role"];
             password: string;
             person_id?: number | null;
+            group_ids?: number[];
         };
         UserPatch: {
             email?: string;
@@ -813,6 +816,7 @@ export interface components {
             password?: string;
             person_id?: number | null;
             active?: boolean;
+            group_ids?: number[];
         };
         RoleInfo: {
             name: string;
@@ -859,6 +863,8 @@ export interface components {
             timezone?: string;
             dedup_window_s?: number;
             min_stay_s?: number;
+            slot_margin_min?: number;
+            /** @description cosine similarity at or above which a face is an enrolled person and may be marked; the one threshold of /recognize, /process_frame, /verify and cameras, applied at once when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold */
             recognition_threshold?: number;
             liveness_threshold?: number;
             keep_unrecognized?: boolean;
@@ -874,6 +880,7 @@ export interface components {
             external_id: string;
             first_name: string;
             last_name: string;
+            /** @description display name: first_name and last_name joined by a space */
             name: string;
             email: string | null;
             /** @enum {string} */
@@ -986,11 +993,21 @@ export interface components {
             name: string;
         };
         CameraStatus: {
+            /** @description connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models) */
             state?: string;
             fps_in?: number;
             fps_processed?: number;
             frames?: number;
+            processed?: number;
             drops?: number;
+            skipped?: number;
+            partial?: number;
+            connects?: number;
+            failures?: number;
+            next_retry_ms?: number;
+            width?: number;
+            height?: number;
+            last_status?: string;
             last_error?: string | null;
             /** Format: date-time */
             last_frame_at?: string | null;
@@ -1092,6 +1109,8 @@ export interface components {
             count: number;
             manual: boolean;
             reason: string | null;
+            /** Format: date */
+            day?: string;
         };
         ManualEvent: {
             person_id: number;
@@ -1112,6 +1131,8 @@ export interface components {
         SummaryRow: {
             person_id?: number;
             name?: string;
+            external_id?: string;
+            slots?: number;
             present?: number;
             late?: number;
             early_leave?: number;
