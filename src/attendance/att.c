@@ -10,12 +10,18 @@
  * thread doing the same for the same person.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gallery/gallery.h"
 #include "att.h"
 #include "att_private.h"
+
+/* The gallery's calibrated default, as the double nearest its decimal value
+ * (0.37, not the float's 0.37000000476...), so settings show it as written. */
+#define ATT_DEFAULT_RECOGNITION (round((double)GALLERY_DEFAULT_THRESHOLD * 1e6) / 1e6)
 
 /* Advisory lock keys for one person's decisions: clear of the store's own. */
 #define ATT_LOCK_BASE ((int64_t)1 << 40)
@@ -79,7 +85,8 @@ rc_status att_config_load(store *s, att_config *c, rc_error *err)
         (st = get_int(s, "min_stay_s", 600, 0, 86400, &c->min_stay_s, err)) != RC_OK ||
         (st = get_int(s, "slot_margin_min", 60, 0, 720, &c->slot_margin_min, err)) != RC_OK ||
         (st = get_int(s, "keep_unrecognized", 0, 0, 1, &c->keep_unrecognized, err)) != RC_OK ||
-        (st = get_real(s, "recognition_threshold", 0.5, &c->recognition_threshold, err)) != RC_OK ||
+        (st = get_real(s, "recognition_threshold", ATT_DEFAULT_RECOGNITION,
+                       &c->recognition_threshold, err)) != RC_OK ||
         (st = get_real(s, "liveness_threshold", 0.5, &c->liveness_threshold, err)) != RC_OK)
         return st;
     return RC_OK;

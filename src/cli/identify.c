@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../attendance/att.h"
 #include "../gallery/gallery.h"
+#include "../store/store.h"
 #include "cli.h"
 #include "face_util.h"
 
@@ -27,6 +29,8 @@ static void identify_usage(FILE *out)
             "  -g, --gallery DIR     the enrolled people (required)\n"
             "  -t, --threshold S     unknown below this similarity (default %.2f: 0.1%% false\n"
             "                        accepts on the test photos with the default models)\n"
+            "      --db URL          use the recognition_threshold setting of this Rollcall\n"
+            "                        database, the one the server's /recognize uses\n"
             "      --mean-of N       a person's score is the mean of their best N photos\n"
             "                        (default 1: the best one)\n"
             "      --json            print one JSON document\n"
@@ -156,13 +160,20 @@ static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, in
 int cli_identify(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"gallery", required_argument, NULL, 'g'}, {"threshold", required_argument, NULL, 't'},
-        {"mean-of", required_argument, NULL, 'M'}, {"json", no_argument, NULL, 'j'},
-        {"draw", required_argument, NULL, 'd'},    {"min-face", required_argument, NULL, 'f'},
-        {"models", required_argument, NULL, 'm'},  {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"gallery", required_argument, NULL, 'g'},
+        {"threshold", required_argument, NULL, 't'},
+        {"mean-of", required_argument, NULL, 'M'},
+        {"json", no_argument, NULL, 'j'},
+        {"draw", required_argument, NULL, 'd'},
+        {"min-face", required_argument, NULL, 'f'},
+        {"models", required_argument, NULL, 'm'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"db", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *gdir = NULL, *draw = NULL, *models_opt = NULL;
+    const char *gdir = NULL, *draw = NULL, *models_opt = NULL, *db_url = NULL;
+    int threshold_given = 0;
     gallery_decide_opts dec = {GALLERY_DEFAULT_THRESHOLD, 1};
     face_opts fo = face_opts_default();
     int json = 0, quiet = 0, c;
@@ -174,6 +185,10 @@ int cli_identify(int argc, char **argv)
             break;
         case 't':
             if (cli_parse_float("identify", "--threshold", optarg, -1, 1, &dec.threshold)) return 2;
+            threshold_given = 1;
+            break;
+        case 'D':
+            db_url = optarg;
             break;
         case 'M':
             if (cli_parse_int("identify", "--mean-of", optarg, 1, 100, &dec.mean_of)) return 2;
@@ -211,6 +226,32 @@ int cli_identify(int argc, char **argv)
         fprintf(stderr, "rollcall identify: no image given\n\n");
         identify_usage(stderr);
         return 2;
+    }
+    if (db_url && threshold_given) {
+        fprintf(stderr, "rollcall identify: give --threshold or --db, not both\n");
+        return 2;
+    }
+    if (db_url) { /* the server's threshold, so both answer alike */
+        struct stat dbst;
+        if (strncmp(db_url, "postgres", 8) != 0 &&
+            stat(strncmp(db_url, "sqlite:", 7) == 0 ? db_url + 7 : db_url, &dbst) != 0) {
+            fprintf(stderr, "rollcall identify: --db %s: no database there\n", db_url);
+            return 1;
+        }
+        store *s = NULL;
+        att_config ac;
+        rc_error err;
+        if (store_open(db_url, STORE_OPEN_NO_MIGRATE, &s, &err) != RC_OK ||
+            att_config_load(s, &ac, &err) != RC_OK) {
+            fprintf(stderr, "rollcall identify: --db %s: %s\n", db_url, err.msg);
+            store_close(s);
+            return 1;
+        }
+        store_close(s);
+        dec.threshold = (float)ac.recognition_threshold;
+        if (!quiet)
+            fprintf(stderr, "threshold %.2f (recognition_threshold of %s)\n", dec.threshold,
+                    db_url);
     }
     int draw_dir;
     if (cli_draw_target("identify", draw, nimg, &draw_dir)) return 2;

@@ -38,28 +38,6 @@ static void user_usage(FILE *out)
             "Without a password option a random one is generated and printed once.\n");
 }
 
-/* The store spells two roles its own way; accept the API's names. */
-static const char *store_role_for(store *db, const char *role)
-{
-    store_role *roles = NULL;
-    size_t n = 0;
-    bool has = false;
-    if (store_role_list(db, &roles, &n, NULL) == RC_OK)
-        for (size_t i = 0; i < n; i++) has |= strcmp(roles[i].name, role) == 0;
-    free(roles);
-    if (has) return role;
-    if (strcmp(role, "member") == 0) return "viewer";
-    if (strcmp(role, "device") == 0) return "kiosk";
-    return role;
-}
-
-static const char *api_role_for(const char *role)
-{
-    if (strcmp(role, "viewer") == 0) return "member";
-    if (strcmp(role, "kiosk") == 0) return "device";
-    return role;
-}
-
 static bool get_password(const char *given, bool from_stdin, char *buf, size_t cap, bool *generated)
 {
     *generated = false;
@@ -172,8 +150,8 @@ int cli_user(int argc, char **argv)
         } else {
             printf("%-5s %-32s %-8s %-7s %s\n", "ID", "EMAIL", "ROLE", "ACTIVE", "NAME");
             for (size_t i = 0; i < n; i++)
-                printf("%-5lld %-32s %-8s %-7s %s\n", (long long)us[i].id, us[i].email,
-                       api_role_for(us[i].role), us[i].active ? "yes" : "no", us[i].name);
+                printf("%-5lld %-32s %-8s %-7s %s\n", (long long)us[i].id, us[i].email, us[i].role,
+                       us[i].active ? "yes" : "no", us[i].name);
             printf("%lld account(s)\n", (long long)total);
         }
         free(us);
@@ -209,7 +187,7 @@ int cli_user(int argc, char **argv)
             snprintf(u.name, sizeof u.name, "%.*s", (int)sizeof u.name - 1, name);
         else
             snprintf(u.name, sizeof u.name, "%.*s", (int)(strchr(email, '@') - email), email);
-        snprintf(u.role, sizeof u.role, "%s", store_role_for(db, role));
+        snprintf(u.role, sizeof u.role, "%s", role);
         st = store_user_create(db, &u, &err);
         if (st == RC_OK)
             store_audit_add(db, "rollcall user", "user.create", "user", u.id, "{}", NULL);
@@ -223,8 +201,7 @@ int cli_user(int argc, char **argv)
                 st == RC_ERR_CONFLICT ? "an account with that e-mail already exists" : err.msg);
         rc = 1;
     } else {
-        printf("%s %s (%s)\n", is_add ? "Created" : "New password for", u.email,
-               api_role_for(u.role));
+        printf("%s %s (%s)\n", is_add ? "Created" : "New password for", u.email, u.role);
         if (generated) printf("Password (shown once): %s\n", pw);
     }
     store_close(db);

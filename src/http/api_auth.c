@@ -27,61 +27,6 @@ static store *db(const http_req *r)
     return r->srv->cfg.store;
 }
 
-/* Extra facts about users and keys that have no column of their own are kept
- * as settings under these keys. */
-static void link_key(char *buf, size_t n, const char *what, int64_t id)
-{
-    snprintf(buf, n, "%s.%lld", what, (long long)id);
-}
-
-static int64_t setting_i64(store *s, const char *what, int64_t id)
-{
-    char key[96], val[64];
-    link_key(key, sizeof key, what, id);
-    if (store_setting_get(s, key, val, sizeof val, NULL) != RC_OK) return 0;
-    return strtoll(val, NULL, 10);
-}
-
-/* A list of ids kept as "1,2,3" (the groups a manager is limited to). */
-static size_t setting_ids(store *s, const char *what, int64_t id, int64_t *out, size_t cap)
-{
-    char key[96], val[1024];
-    link_key(key, sizeof key, what, id);
-    if (store_setting_get(s, key, val, sizeof val, NULL) != RC_OK) return 0;
-    size_t n = 0;
-    for (char *p = val; *p && n < cap;) {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p) break;
-        if (v > 0) out[n++] = v;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
-
-static void setting_set_ids(store *s, const char *what, int64_t id, const int64_t *ids, size_t n)
-{
-    char key[96], val[1024] = "";
-    link_key(key, sizeof key, what, id);
-    size_t len = 0;
-    for (size_t i = 0; i < n && len + 24 < sizeof val; i++)
-        len += (size_t)snprintf(val + len, sizeof val - len, "%s%lld", i ? "," : "",
-                                (long long)ids[i]);
-    rc_error err;
-    if (store_setting_set(s, key, val, &err) != RC_OK)
-        rc_log(RC_LOG_WARN, "setting %s: %s", key, err.msg);
-}
-
-static void setting_set_i64(store *s, const char *what, int64_t id, int64_t v)
-{
-    char key[96], val[32];
-    link_key(key, sizeof key, what, id);
-    snprintf(val, sizeof val, "%lld", (long long)v);
-    rc_error err;
-    if (store_setting_set(s, key, val, &err) != RC_OK)
-        rc_log(RC_LOG_WARN, "setting %s: %s", key, err.msg);
-}
-
 /* ---- principal ---------------------------------------------------------- */
 
 static void resolve_key(http_req *r, const char *token)
@@ -97,11 +42,11 @@ static void resolve_key(http_req *r, const char *token)
     char h[65];
     http_token_hash(us + 1, h);
     if (!http_ct_equal(h, k.key_hash)) return;
-    unsigned bit = http_role_bit(http_role_from_store(k.role));
+    unsigned bit = http_role_bit(k.role);
     if (!bit) return;
     r->who.role = bit;
     r->who.key_id = k.id;
-    r->who.camera_id = setting_i64(db(r), "api_key_camera", k.id);
+    r->who.camera_id = k.camera_id;
     snprintf(r->who.label, sizeof r->who.label, "key:%lld", (long long)k.id);
     int64_t now = rc_unix_ms();
     if (now - k.last_used_ms > 60000) store_api_key_touch(db(r), k.id, now, NULL);
@@ -116,13 +61,21 @@ static void resolve_session(http_req *r, const char *token)
     if (store_session_get(db(r), h, rc_unix_ms(), &se, NULL) != RC_OK) return;
     store_user u;
     if (store_user_get(db(r), se.user_id, &u, NULL) != RC_OK || !u.active) return;
-    unsigned bit = http_role_bit(http_role_from_store(u.role));
+    unsigned bit = http_role_bit(u.role);
     if (!bit) return;
     r->who.role = bit;
     r->who.user_id = u.id;
-    r->who.person_id = setting_i64(db(r), "user_person", u.id);
-    if (bit == HTTP_MANAGER)
-        r->who.ngroups = setting_ids(db(r), "user_groups", u.id, r->who.groups, 64);
+    r->who.person_id = u.person_id;
+    if (bit == HTTP_MANAGER) {
+        int64_t *gids = NULL;
+        size_t ng = 0;
+        if (store_user_groups(db(r), u.id, &gids, &ng, NULL) == RC_OK) {
+            size_t cap = sizeof r->who.groups / sizeof r->who.groups[0];
+            r->who.ngroups = ng < cap ? ng : cap;
+            memcpy(r->who.groups, gids, r->who.ngroups * sizeof *gids);
+        }
+        free(gids);
+    }
     r->who.via_cookie = true;
     http_copy(r->who.session_id, sizeof r->who.session_id, token);
     http_copy(r->who.csrf, sizeof r->who.csrf, se.csrf);
@@ -146,17 +99,17 @@ void http_auth_resolve(http_req *r)
 
 static json_t *user_json(store *s, const store_user *u)
 {
-    int64_t pid = setting_i64(s, "user_person", u->id);
-    int64_t last = setting_i64(s, "user_last_login", u->id);
-    int64_t groups[64];
-    size_t ng = setting_ids(s, "user_groups", u->id, groups, 64);
+    int64_t *groups = NULL;
+    size_t ng = 0;
+    store_user_groups(s, u->id, &groups, &ng, NULL);
     json_t *gj = json_array();
     for (size_t i = 0; i < ng; i++) json_array_append_new(gj, json_integer(groups[i]));
+    free(groups);
     return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o}", "id", (json_int_t)u->id, "email",
-                     u->email, "name", u->name, "role", http_role_from_store(u->role), "person_id",
-                     pid ? json_integer(pid) : json_null(), "created_at",
-                     http_time_json(u->created_ms), "last_login_at", http_time_json(last), "active",
-                     u->active != 0, "group_ids", gj);
+                     u->email, "name", u->name, "role", u->role, "person_id",
+                     u->person_id ? json_integer(u->person_id) : json_null(), "created_at",
+                     http_time_json(u->created_ms), "last_login_at",
+                     http_time_json(u->last_login_ms), "active", u->active != 0, "group_ids", gj);
 }
 
 static json_t *me_json(http_req *r)
@@ -248,7 +201,8 @@ enum MHD_Result http_h_login(http_req *r)
     http_copy(se.token_hash, sizeof se.token_hash, h);
     http_copy(se.csrf, sizeof se.csrf, csrf);
     if ((st = store_session_create(db(r), &se, &err)) != RC_OK) return http_reply_rc(r, st, &err);
-    setting_set_i64(db(r), "user_last_login", u.id, now);
+    store_user_touch_login(db(r), u.id, now, NULL);
+    u.last_login_ms = now;
     r->who.user_id = u.id;
     snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
     http_audit(r, "auth.login", "user", u.id, json_pack("{s:s}", "ip", r->ip));
@@ -396,13 +350,14 @@ enum MHD_Result http_h_users_create(http_req *r)
     size_t ng;
     bool has_groups;
     if (!group_ids_field(r, b, gids, &ng, &has_groups)) goto out;
-    store_user u = {.active = 1};
+    store_user u = {.active = 1, .person_id = pid};
     http_copy(u.email, sizeof u.email, email);
     http_copy(u.name, sizeof u.name, name);
-    http_copy(u.role, sizeof u.role, http_role_to_store(db(r), role));
+    http_copy(u.role, sizeof u.role, role);
     rc_error err;
     rc_status st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_create(db(r), &u, &err);
+    if (st == RC_OK && has_groups) st = store_user_set_groups(db(r), u.id, gids, ng, &err);
     if (st != RC_OK) {
         if (st == RC_ERR_CONFLICT)
             res = http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
@@ -411,8 +366,6 @@ enum MHD_Result http_h_users_create(http_req *r)
             res = http_reply_rc(r, st, &err);
         goto out;
     }
-    if (pid) setting_set_i64(db(r), "user_person", u.id, pid);
-    if (has_groups) setting_set_ids(db(r), "user_groups", u.id, gids, ng);
     http_audit(r, "user.create", "user", u.id,
                json_pack("{s:s,s:s}", "email", email, "role", role));
     res = http_reply_json(r, MHD_HTTP_CREATED, user_json(db(r), &u));
@@ -471,7 +424,8 @@ enum MHD_Result http_h_users_patch(http_req *r)
     bool was_admin = strcmp(u.role, "admin") == 0 && u.active;
     if (has_email) http_copy(u.email, sizeof u.email, email);
     if (has_name) http_copy(u.name, sizeof u.name, name);
-    if (has_role) http_copy(u.role, sizeof u.role, http_role_to_store(db(r), role));
+    if (has_role) http_copy(u.role, sizeof u.role, role);
+    if (pj) u.person_id = pid;
     if (has_active) u.active = active;
     bool still_admin = strcmp(u.role, "admin") == 0 && u.active;
     if (was_admin && !still_admin && count_admins(db(r)) <= 1) {
@@ -483,15 +437,14 @@ enum MHD_Result http_h_users_patch(http_req *r)
     rc_status st = RC_OK;
     if (has_pw) st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_update(db(r), &u, &err);
+    if (st == RC_OK && (has_groups || json_is_null(json_object_get(b, "group_ids"))))
+        st = store_user_set_groups(db(r), u.id, gids, has_groups ? ng : 0, &err);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
                                                        "another user has that e-mail")
                                     : http_reply_rc(r, st, &err);
         goto out;
     }
-    if (pj) setting_set_i64(db(r), "user_person", u.id, pid);
-    if (has_groups || json_is_null(json_object_get(b, "group_ids")))
-        setting_set_ids(db(r), "user_groups", u.id, gids, has_groups ? ng : 0);
     http_audit(
         r, "user.update", "user", u.id,
         json_pack("{s:b,s:b,s:b}", "role", has_role, "password", has_pw, "active", has_active));
@@ -528,14 +481,13 @@ enum MHD_Result http_h_roles(http_req *r)
 
 /* ---- API keys ----------------------------------------------------------- */
 
-static json_t *key_json(store *s, const store_api_key *k)
+static json_t *key_json(const store_api_key *k)
 {
-    int64_t cam = setting_i64(s, "api_key_camera", k->id);
-    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)k->id, "name", k->name,
-                     "role", http_role_from_store(k->role), "prefix", k->prefix, "camera_id",
-                     cam ? json_integer(cam) : json_null(), "created_at",
-                     http_time_json(k->created_ms), "last_used_at",
-                     http_time_json(k->last_used_ms));
+    int64_t cam = k->camera_id;
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)k->id, "name", k->name, "role", k->role,
+        "prefix", k->prefix, "camera_id", cam ? json_integer(cam) : json_null(), "created_at",
+        http_time_json(k->created_ms), "last_used_at", http_time_json(k->last_used_ms));
 }
 
 enum MHD_Result http_h_keys_list(http_req *r)
@@ -552,7 +504,7 @@ enum MHD_Result http_h_keys_list(http_req *r)
     for (size_t i = 0; i < n; i++) {
         if (ks[i].revoked) continue;
         if (total >= offset && total < offset + limit)
-            json_array_append_new(items, key_json(db(r), &ks[i]));
+            json_array_append_new(items, key_json(&ks[i]));
         total++;
     }
     free(ks);
@@ -587,17 +539,17 @@ enum MHD_Result http_h_keys_create(http_req *r)
     http_copy(k.name, sizeof k.name, name);
     http_copy(k.prefix, sizeof k.prefix, prefix);
     http_token_hash(secret, k.key_hash);
-    http_copy(k.role, sizeof k.role, http_role_to_store(db(r), role));
+    http_copy(k.role, sizeof k.role, role);
+    k.camera_id = cam;
     rc_error err;
     rc_status st = store_api_key_create(db(r), &k, &err);
     if (st != RC_OK) {
         res = http_reply_rc(r, st, &err);
         goto out;
     }
-    if (cam) setting_set_i64(db(r), "api_key_camera", k.id, cam);
     http_audit(r, "api_key.create", "api_key", k.id,
                json_pack("{s:s,s:s}", "name", name, "role", role));
-    json_t *j = key_json(db(r), &k);
+    json_t *j = key_json(&k);
     json_object_set_new(j, "key", json_string(key));
     res = http_reply_json(r, MHD_HTTP_CREATED, j);
 out:

@@ -702,6 +702,14 @@ typedef struct {
     face_info face;
 } enroll_result;
 
+/* A face is enrolled only when it is at least this many times the smallest
+ * face recognition accepts (face_opts.min_size): a gallery template is
+ * matched against every later frame, so it must come from a clearly
+ * resolved face, and it is from this size on that the face module also
+ * vets detections by their embedding's length (min_emb_norm). Recognition
+ * itself keeps the lower limit. */
+#define ENROLL_MIN_SIZE_FACTOR 2.f
+
 /* Enroll the largest face of one image for a person. Never answers the
  * request: the outcome is in *out (per-file results). */
 static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, enroll_result *out)
@@ -734,6 +742,13 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
         out->has_face = true;
         out->face = faces[0];
         snprintf(out->reason, sizeof out->reason, "quality too low: %s", faces[0].quality_reasons);
+    } else if (faces[0].size < ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size) {
+        out->has_face = true;
+        out->face = faces[0];
+        snprintf(out->reason, sizeof out->reason,
+                 "quality too low: face too small to enroll (%.0f px tall; enrollment needs %.0f "
+                 "px or more: send a closer or larger photo)",
+                 faces[0].size, ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size);
     } else {
         out->has_face = true;
         out->face = faces[0];

@@ -5,10 +5,9 @@
  * field and what it must be), calls the store, and answers in the shapes of
  * the API contract; changes leave an audit entry.
  *
- * The contract's person has first and last names; the store keeps one name,
- * written "first last" and split at the first space when read back. Days of
- * the week are ISO (Monday 1 .. Sunday 7) here and 0 (Sunday) .. 6 in the
- * store. A holiday's id is its date as the number YYYYMMDD.
+ * A person's first and last names are kept apart by the store, which also
+ * makes the display name ("first last") from them. Days of the week are ISO (Monday 1 .. Sunday 7)
+ * here and 0 (Sunday) .. 6 in the store. A holiday's id is its date as the number YYYYMMDD.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +27,6 @@ static const char *const person_kinds[] = {"student", "teacher", "employee", "ot
 
 json_t *http_person_json(store *s, const store_person *p)
 {
-    char first[128], last[128] = "";
-    http_copy(first, sizeof first, p->name);
-    char *sp = strchr(first, ' ');
-    if (sp) {
-        *sp = 0;
-        http_copy(last, sizeof last, sp + 1);
-    }
     store_face *faces = NULL;
     size_t nf = 0;
     store_face_list(s, p->id, &faces, &nf, NULL);
@@ -52,11 +44,11 @@ json_t *http_person_json(store *s, const store_person *p)
     }
     free(gids);
     return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:I,s:o,s:o}", "id", (json_int_t)p->id,
-                     "external_id", p->external_id, "first_name", first, "last_name", last, "name",
-                     p->name, "email", p->email[0] ? json_string(p->email) : json_null(), "kind",
-                     p->kind, "active", p->active != 0, "consent_at", http_time_json(p->consent_ms),
-                     "face_count", (json_int_t)nf, "groups", groups, "created_at",
-                     http_time_json(p->created_ms));
+                     "external_id", p->external_id, "first_name", p->first_name, "last_name",
+                     p->last_name, "name", p->name, "email",
+                     p->email[0] ? json_string(p->email) : json_null(), "kind", p->kind, "active",
+                     p->active != 0, "consent_at", http_time_json(p->consent_ms), "face_count",
+                     (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms));
 }
 
 /* Read the person fields of `b` into p; `create` makes the contract's
@@ -77,25 +69,14 @@ static bool person_fields(http_req *r, json_t *b, store_person *p, bool create)
         return false;
     }
     if (has_ext) http_copy(p->external_id, sizeof p->external_id, ext);
-    if (has_first || has_last) {
-        char cur_first[128], cur_last[128] = "";
-        http_copy(cur_first, sizeof cur_first, p->name);
-        char *sp = strchr(cur_first, ' ');
-        if (sp) {
-            *sp = 0;
-            http_copy(cur_last, sizeof cur_last, sp + 1);
-        }
-        const char *f = has_first ? first : cur_first, *l = has_last ? last : cur_last;
-        if (!*f || strchr(f, ' ')) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "field 'first_name' must be one word, not empty (put further names "
-                             "in last_name)");
-            return false;
-        }
-        char full[300];
-        snprintf(full, sizeof full, "%s%s%s", f, *l ? " " : "", l);
-        http_copy(p->name, sizeof p->name, full);
+    if (has_first && !*first) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'first_name' must not be empty");
+        return false;
     }
+    /* The store keeps both and makes the display name from them. */
+    if (has_first) http_copy(p->first_name, sizeof p->first_name, first);
+    if (has_last) http_copy(p->last_name, sizeof p->last_name, last);
     json_t *ej = json_object_get(b, "email");
     if (json_is_null(ej)) {
         p->email[0] = 0;

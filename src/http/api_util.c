@@ -140,28 +140,3 @@ void http_audit(http_req *r, const char *action, const char *type, int64_t id, j
         rc_log(RC_LOG_WARN, "audit %s: %s", action, err.msg);
     free(text);
 }
-
-/* The store names roles in its own words where they differ from the API's;
- * whichever the database holds is used. */
-static const char *const role_alias[][2] = {{"member", "viewer"}, {"device", "kiosk"}};
-
-const char *http_role_to_store(store *s, const char *api_role)
-{
-    store_role *roles = NULL;
-    size_t n = 0;
-    bool has = false;
-    if (store_role_list(s, &roles, &n, NULL) == RC_OK)
-        for (size_t i = 0; i < n; i++) has |= strcmp(roles[i].name, api_role) == 0;
-    free(roles);
-    if (has) return api_role;
-    for (size_t i = 0; i < sizeof role_alias / sizeof role_alias[0]; i++)
-        if (strcmp(role_alias[i][0], api_role) == 0) return role_alias[i][1];
-    return api_role;
-}
-
-const char *http_role_from_store(const char *store_role_name)
-{
-    for (size_t i = 0; i < sizeof role_alias / sizeof role_alias[0]; i++)
-        if (strcmp(role_alias[i][1], store_role_name) == 0) return role_alias[i][0];
-    return store_role_name;
-}

@@ -225,9 +225,6 @@ json_t *http_list(json_t *items, int64_t total);
 const char *http_actor(const http_req *r);
 /* Add an audit entry (detail stolen; may be NULL); failures are logged. */
 void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
-/* API role names ("member", "device") ↔ the names the store uses. */
-const char *http_role_to_store(struct store *s, const char *api_role);
-const char *http_role_from_store(const char *store_role_name);
 /* A JSON response ready for extra headers (body stolen); NULL on no memory. */
 struct MHD_Response *http_json_response(json_t *body);
 

@@ -50,10 +50,15 @@ schemas = {
  "AuditEntry": obj({"id": INT, "time": TIME, "actor": STR, "action": STR, "target": STR, "detail": STR},
      ["id", "time", "actor", "action", "target", "detail"], nullable=("target", "detail")),
  "Settings": dict(obj({"timezone": STR, "dedup_window_s": INT, "min_stay_s": INT, "slot_margin_min": INT,
-     "recognition_threshold": NUM, "liveness_threshold": NUM, "keep_unrecognized": BOOL}),
+     "recognition_threshold": {"type": NUM, "minimum": 0, "maximum": 1, "description":
+         "cosine similarity at or above which a face is an enrolled person and may be marked; "
+         "the one threshold of /recognize, /process_frame, /verify and cameras, applied at once "
+         "when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold"},
+     "liveness_threshold": NUM, "keep_unrecognized": BOOL}),
      additionalProperties=True),
  "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
- "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR, "name": STR,
+ "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR,
+     "name": {"type": STR, "description": "display name: first_name and last_name joined by a space"},
      "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
      "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
      "created_at": TIME},

@@ -381,7 +381,8 @@ rc_status store_tx_end(store *s, rc_status st, rc_error *err)
 
 /* ---- open, migrate -------------------------------------------------------- */
 
-static rc_status migrate_locked(store *s, db_conn *c, int *applied, rc_error *err)
+/* Apply pending migrations up to version `upto` (0: all). */
+static rc_status migrate_locked(store *s, db_conn *c, int upto, int *applied, rc_error *err)
 {
     rc_status st = tx_begin(s, c, err);
     if (st != RC_OK) return st;
@@ -405,7 +406,7 @@ static rc_status migrate_locked(store *s, db_conn *c, int *applied, rc_error *er
     int n = 0;
     for (size_t i = 0; st == RC_OK && i < db_migration_count; i++) {
         const db_migration *m = &db_migrations[i];
-        if (m->version <= have) continue;
+        if (m->version <= have || (upto > 0 && m->version > upto)) continue;
         st = c->ops->exec(c, m->sql, err);
         if (st != RC_OK) {
             char msg[sizeof err->msg];
@@ -425,7 +426,17 @@ static rc_status migrate_locked(store *s, db_conn *c, int *applied, rc_error *er
 rc_status store_migrate(store *s, int *applied, rc_error *err)
 {
     TAKE(s, c, err);
-    rc_status st = migrate_locked(s, c, applied, err);
+    rc_status st = migrate_locked(s, c, 0, applied, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_migrate_to(store *s, int version, int *applied, rc_error *err)
+{
+    if (version < 1)
+        return rc_fail(err, RC_ERR_INVALID, "schema version %d: versions start at 1", version);
+    TAKE(s, c, err);
+    rc_status st = migrate_locked(s, c, version, applied, err);
     give(s, c);
     return st;
 }
@@ -476,7 +487,7 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     /* Open one connection now so that a bad path or URL fails here. */
     db_conn *c = NULL;
     rc_status st = take(s, &c, err);
-    if (st == RC_OK && !(flags & STORE_OPEN_NO_MIGRATE)) st = migrate_locked(s, c, NULL, err);
+    if (st == RC_OK && !(flags & STORE_OPEN_NO_MIGRATE)) st = migrate_locked(s, c, 0, NULL, err);
     if (c) give(s, c);
     if (st != RC_OK) {
         store_close(s);
@@ -716,7 +727,8 @@ rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err)
     return st;
 }
 
-#define USER_COLS "id, email, name, role, pass_hash, active, created_ms, updated_ms"
+#define USER_COLS                                                                                  \
+    "id, email, name, role, pass_hash, active, created_ms, updated_ms, person_id, last_login_ms"
 static void row_user(db_q *q, void *dst)
 {
     store_user *u = dst;
@@ -728,6 +740,8 @@ static void row_user(db_q *q, void *dst)
     u->active = (int)db_i64(q, 5);
     u->created_ms = db_i64(q, 6);
     u->updated_ms = db_i64(q, 7);
+    u->person_id = db_i64(q, 8);
+    u->last_login_ms = db_i64(q, 9);
 }
 
 static rc_status user_valid(const store_user *u, rc_error *err)
@@ -743,8 +757,20 @@ static rc_status role_err(rc_status st, const char *role, rc_error *err)
 {
     if (st == RC_ERR_NOT_FOUND)
         return rc_fail(err, RC_ERR_INVALID,
-                       "unknown role '%s' (roles: admin, manager, viewer, kiosk)", role);
+                       "unknown role '%s' (roles: admin, manager, member, device)", role);
     return st;
+}
+
+/* A user's foreign keys are its role and its person: say which one failed. */
+static rc_status user_fk_err(db_conn *c, rc_status st, const store_user *u, rc_error *err)
+{
+    int64_t roles = 0;
+    if (st == RC_ERR_NOT_FOUND && u->person_id &&
+        qint(c, "SELECT count(*) FROM roles WHERE name = ?", &roles, NULL, "t", u->role) == RC_OK &&
+        roles > 0)
+        return rc_fail(err, RC_ERR_INVALID, "no person with id %lld to link the user to",
+                       (long long)u->person_id);
+    return role_err(st, u->role, err);
 }
 
 rc_status store_user_create(store *s, store_user *u, rc_error *err)
@@ -754,15 +780,17 @@ rc_status store_user_create(store *s, store_user *u, rc_error *err)
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
     st = qint(c,
-              "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "ttttiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-              now, now);
+              "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms, "
+              "person_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "ttttiiiI", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+              now, now, u->person_id);
+    if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a user with email %s already exists", u->email);
-    if (st != RC_OK) return role_err(st, u->role, err);
+    if (st != RC_OK) return st;
     u->id = id;
+    u->last_login_ms = 0;
     u->created_ms = u->updated_ms = now;
     return RC_OK;
 }
@@ -794,13 +822,14 @@ rc_status store_user_update(store *s, const store_user *u, rc_error *err)
     int64_t ch = 0;
     st = qexec(c,
                "UPDATE users SET email = ?, name = ?, role = ?, pass_hash = ?, active = ?, "
-               "updated_ms = ? WHERE id = ?",
-               &ch, err, "ttttiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-               rc_unix_ms(), u->id);
+               "person_id = ?, updated_ms = ? WHERE id = ?",
+               &ch, err, "ttttiIii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+               u->person_id, rc_unix_ms(), u->id);
+    if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a user with email %s already exists", u->email);
-    if (st != RC_OK) return role_err(st, u->role, err);
+    if (st != RC_OK) return st;
     if (ch == 0) return rc_fail(err, RC_ERR_NOT_FOUND, "no user with id %lld", (long long)u->id);
     return RC_OK;
 }
@@ -821,6 +850,56 @@ static rc_status delete_by_id(store *s, const char *sql, int64_t id, const char 
 rc_status store_user_delete(store *s, int64_t id, rc_error *err)
 {
     return delete_by_id(s, "DELETE FROM users WHERE id = ?", id, "user", err);
+}
+
+rc_status store_user_touch_login(store *s, int64_t id, int64_t now_ms, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st =
+        qexec(c, "UPDATE users SET last_login_ms = ? WHERE id = ?", &ch, err, "ii", now_ms, id);
+    give(s, c);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no user with id %lld", (long long)id);
+    return st;
+}
+
+static void row_id(db_q *q, void *dst);
+
+rc_status store_user_groups(store *s, int64_t user_id, int64_t **ids, size_t *n, rc_error *err)
+{
+    TAKE(s, c, err);
+    db_q *q = qprep(c, "SELECT group_id FROM user_groups WHERE user_id = ? ORDER BY group_id", err,
+                    "i", user_id);
+    rc_status st =
+        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+rc_status store_user_set_groups(store *s, int64_t user_id, const int64_t *ids, size_t n,
+                                rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t users = 0;
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM users WHERE id = ?", &users, err, "i", user_id);
+    if (st == RC_OK && users == 0)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no user with id %lld", (long long)user_id);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM user_groups WHERE user_id = ?", NULL, err, "i", user_id);
+    for (size_t i = 0; st == RC_OK && i < n; i++) {
+        st = qexec(c,
+                   "INSERT INTO user_groups (user_id, group_id) VALUES (?, ?) "
+                   "ON CONFLICT DO NOTHING",
+                   NULL, err, "ii", user_id, ids[i]);
+        if (st == RC_ERR_NOT_FOUND)
+            st = rc_fail(err, RC_ERR_INVALID, "no group with id %lld", (long long)ids[i]);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
 }
 
 rc_status store_user_list(store *s, store_page page, store_user **out, size_t *n, int64_t *total,
@@ -911,7 +990,7 @@ rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_err
 
 /* ---- API keys ------------------------------------------------------------- */
 
-#define KEY_COLS "id, name, prefix, key_hash, role, created_ms, last_used_ms, revoked"
+#define KEY_COLS "id, name, prefix, key_hash, role, created_ms, last_used_ms, revoked, camera_id"
 static void row_key(db_q *q, void *dst)
 {
     store_api_key *k = dst;
@@ -923,6 +1002,7 @@ static void row_key(db_q *q, void *dst)
     k->created_ms = db_i64(q, 5);
     k->last_used_ms = db_i64(q, 6);
     k->revoked = (int)db_i64(q, 7);
+    k->camera_id = db_i64(q, 8);
 }
 
 rc_status store_api_key_create(store *s, store_api_key *k, rc_error *err)
@@ -932,10 +1012,17 @@ rc_status store_api_key_create(store *s, store_api_key *k, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "API key needs a prefix and a hash");
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
-    rc_status st = qint(c,
-                        "INSERT INTO api_keys (name, prefix, key_hash, role, created_ms) "
-                        "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                        &id, err, "tttti", k->name, k->prefix, k->key_hash, k->role, now);
+    rc_status st =
+        qint(c,
+             "INSERT INTO api_keys (name, prefix, key_hash, role, created_ms, "
+             "camera_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             &id, err, "ttttiI", k->name, k->prefix, k->key_hash, k->role, now, k->camera_id);
+    int64_t roles = 0;
+    if (st == RC_ERR_NOT_FOUND && k->camera_id &&
+        qint(c, "SELECT count(*) FROM roles WHERE name = ?", &roles, NULL, "t", k->role) == RC_OK &&
+        roles > 0)
+        st = rc_fail(err, RC_ERR_INVALID, "no camera with id %lld for the API key",
+                     (long long)k->camera_id);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "an API key with prefix %s already exists", k->prefix);
@@ -1014,7 +1101,7 @@ rc_status store_login_failure_clear(store *s, const char *email, rc_error *err)
 
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
-    "updated_ms"
+    "updated_ms, first_name, last_name"
 static void row_person(db_q *q, void *dst)
 {
     store_person *p = dst;
@@ -1028,14 +1115,34 @@ static void row_person(db_q *q, void *dst)
     p->active = (int)db_i64(q, 7);
     p->created_ms = db_i64(q, 8);
     p->updated_ms = db_i64(q, 9);
+    cp(p->first_name, sizeof p->first_name, db_text(q, 10));
+    cp(p->last_name, sizeof p->last_name, db_text(q, 11));
 }
 
-static rc_status person_valid(const store_person *p, rc_error *err)
+/* Check a person and settle its names: the display name from first and last
+ * name, or (only a name given) first and last name split from it at the
+ * first space. */
+static rc_status person_valid(store_person *p, rc_error *err)
 {
     if (!FIELD_OK(p, external_id) || !FIELD_OK(p, name) || !FIELD_OK(p, email) ||
-        !FIELD_OK(p, kind))
+        !FIELD_OK(p, kind) || !FIELD_OK(p, first_name) || !FIELD_OK(p, last_name))
         return rc_fail(err, RC_ERR_INVALID, "person has an unterminated text field");
-    if (!p->name[0]) return rc_fail(err, RC_ERR_INVALID, "a person needs a name");
+    if (!p->first_name[0] && !p->last_name[0]) {
+        const char *sp = strchr(p->name, ' ');
+        size_t fl = sp ? (size_t)(sp - p->name) : strlen(p->name);
+        if (fl >= sizeof p->first_name || (sp && strlen(sp + 1) >= sizeof p->last_name))
+            return rc_fail(err, RC_ERR_LIMIT,
+                           "person name '%s' is too long (first and last name at most %zu "
+                           "characters each)",
+                           p->name, sizeof p->first_name - 1);
+        memcpy(p->first_name, p->name, fl);
+        p->first_name[fl] = 0;
+        cp(p->last_name, sizeof p->last_name, sp ? sp + 1 : "");
+    } else {
+        snprintf(p->name, sizeof p->name, "%s%s%s", p->first_name, p->last_name[0] ? " " : "",
+                 p->last_name);
+    }
+    if (!p->first_name[0]) return rc_fail(err, RC_ERR_INVALID, "a person needs a first name");
     return RC_OK;
 }
 
@@ -1047,9 +1154,10 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     int64_t now = rc_unix_ms(), id = 0;
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
-              "active, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "TtttIiiii", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
-              p->consent_ms, (int64_t)p->active, now, now);
+              "active, created_ms, updated_ms, first_name, last_name) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiiitt", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
+              p->consent_ms, (int64_t)p->active, now, now, p->first_name, p->last_name);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
@@ -1081,7 +1189,7 @@ rc_status store_person_get_by_external(store *s, const char *external_id, store_
     return st;
 }
 
-rc_status store_person_update(store *s, const store_person *p, rc_error *err)
+rc_status store_person_update(store *s, store_person *p, rc_error *err)
 {
     rc_status st = person_valid(p, err);
     if (st != RC_OK) return st;
@@ -1091,9 +1199,11 @@ rc_status store_person_update(store *s, const store_person *p, rc_error *err)
     if (st == RC_OK)
         st = qexec(c,
                    "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
-                   "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ? WHERE id = ?",
-                   &ch, err, "TtttIiiii", p->external_id, p->name, p->email, p->kind,
-                   p->photo_face_id, p->consent_ms, (int64_t)p->active, rc_unix_ms(), p->id);
+                   "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ?, "
+                   "first_name = ?, last_name = ? WHERE id = ?",
+                   &ch, err, "TtttIiiitti", p->external_id, p->name, p->email, p->kind,
+                   p->photo_face_id, p->consent_ms, (int64_t)p->active, rc_unix_ms(), p->first_name,
+                   p->last_name, p->id);
     if (st == RC_OK && ch == 0)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
     if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */

@@ -57,6 +57,9 @@ typedef struct {
 /* Apply pending migrations in one transaction (all or none); *applied (may be
  * NULL) receives how many ran. Safe to run from several processes at once. */
 rc_status store_migrate(store *s, int *applied, rc_error *err);
+/* The same, but only up to and including schema `version` (staged upgrades,
+ * and tests that fill an older schema before upgrading it). */
+rc_status store_migrate_to(store *s, int version, int *applied, rc_error *err);
 /* Every migration this build knows, with when it was applied (caller frees). */
 rc_status store_migrations(store *s, store_migration **out, size_t *n, rc_error *err);
 /* SQLite: consistent copy into a new file `path` while others keep writing
@@ -86,7 +89,7 @@ typedef struct {
 
 /* ---- roles, users, sessions, API keys, login failures --------------------- */
 
-/* Roles are fixed by migrations: "admin", "manager", "viewer", "kiosk". */
+/* Roles are fixed by migrations: "admin", "manager", "member", "device". */
 typedef struct {
     char name[32];
     char description[128];
@@ -100,6 +103,8 @@ typedef struct {
     char role[32];
     char pass_hash[256]; /* argon2id string, made by the caller */
     int active;
+    int64_t person_id;     /* the person this user is (own attendance); 0: none */
+    int64_t last_login_ms; /* 0: never; set by store_user_touch_login only */
     int64_t created_ms, updated_ms;
 } store_user;
 
@@ -107,9 +112,21 @@ typedef struct {
 rc_status store_user_create(store *s, store_user *u, rc_error *err);
 rc_status store_user_get(store *s, int64_t id, store_user *out, rc_error *err);
 rc_status store_user_get_by_email(store *s, const char *email, store_user *out, rc_error *err);
-/* Update email, name, role, pass_hash and active of user u->id. */
+/* Update email, name, role, pass_hash, active and person_id of user u->id.
+ * A person_id that names no person is RC_ERR_INVALID; deleting the person
+ * later sets it back to 0. */
 rc_status store_user_update(store *s, const store_user *u, rc_error *err);
-rc_status store_user_delete(store *s, int64_t id, rc_error *err); /* and its sessions */
+/* Sessions and group links go with the user. */
+rc_status store_user_delete(store *s, int64_t id, rc_error *err);
+/* Record a successful login at now_ms. */
+rc_status store_user_touch_login(store *s, int64_t id, int64_t now_ms, rc_error *err);
+/* The groups a user (a manager) is limited to, ascending (caller frees).
+ * Deleting a group removes it from every user's list. */
+rc_status store_user_groups(store *s, int64_t user_id, int64_t **ids, size_t *n, rc_error *err);
+/* Replace a user's groups with ids[0..n) in one transaction (duplicates are
+ * ignored; an id naming no group is RC_ERR_INVALID and changes nothing). */
+rc_status store_user_set_groups(store *s, int64_t user_id, const int64_t *ids, size_t n,
+                                rc_error *err);
 rc_status store_user_list(store *s, store_page page, store_user **out, size_t *n, int64_t *total,
                           rc_error *err);
 
@@ -135,6 +152,8 @@ typedef struct {
     char prefix[32];    /* public part shown to users and used for lookup */
     char key_hash[256]; /* hash of the secret part */
     char role[32];
+    int64_t camera_id; /* the camera a device key marks for; 0: none (deleting the
+                          camera sets it back to 0) */
     int64_t created_ms, last_used_ms;
     int revoked;
 } store_api_key;
@@ -156,6 +175,11 @@ rc_status store_login_failure_clear(store *s, const char *email, rc_error *err);
 typedef struct {
     int64_t id;
     char external_id[64]; /* student or employee code; "" for none; unique */
+    char first_name[64];
+    char last_name[64]; /* may be "" */
+    /* Display name, "first last", computed by create and update from the two
+     * above. A caller that fills only name (first_name and last_name both
+     * "") has it split at the first space instead. */
     char name[128];
     char email[256];
     char kind[32];         /* free label: "student", "teacher", "employee", ... */
@@ -175,7 +199,9 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err);
 rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err);
 rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,
                                        rc_error *err);
-rc_status store_person_update(store *s, const store_person *p, rc_error *err);
+/* Update every field of person p->id; p's names are settled as by create
+ * (change first_name/last_name: name follows them). */
+rc_status store_person_update(store *s, store_person *p, rc_error *err);
 /* filter may be NULL. Ordered by name, then id. */
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err);

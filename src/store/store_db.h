@@ -3,7 +3,8 @@
  * database backends (store_sqlite.c, store_pg.c) implement. Everything above
  * it (store.c, migrations) is written once: SQL with `?` placeholders, which
  * the PostgreSQL driver rewrites to `$1, $2, ...`, and DDL with a few tokens
- * (@ID@, @BLOB@, @REAL@) that each driver expands to its own types.
+ * (@ID@, @BLOB@, @REAL@, @INSTR@) that each driver expands to its own
+ * types and functions.
  *
  * A connection is used by one thread at a time (the pool in store.c hands
  * them out). Prepared statements are cached per connection, keyed by SQL text.
@@ -76,7 +77,7 @@ typedef struct {
 extern const db_migration db_migrations[];
 extern const size_t db_migration_count;
 
-/* Expand the @ID@/@BLOB@/@REAL@ DDL tokens; returns malloc'd text or NULL. */
+/* Expand the @ID@/@BLOB@/@REAL@/@INSTR@ DDL tokens; returns malloc'd text or NULL. */
 char *db_expand_ddl(const char *sql, int postgres);
 
 static inline void db_bind_i64(db_q *q, int i, int64_t v)

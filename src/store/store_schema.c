@@ -3,10 +3,10 @@
  * order, and recorded in schema_migrations; a migration is never edited after
  * release, only followed by a new one, so upgrading never loses data. The SQL
  * is shared by both backends: @ID@, @BLOB@ and @REAL@ expand to each
- * database's types (store_db.h), and everything else is standard SQL both
- * understand (CHECK, REFERENCES ... ON DELETE CASCADE, partial uniqueness via
- * NULLs). Booleans are integers 0/1 and times are BIGINT Unix milliseconds in
- * UTC on both, so the code above reads them the same way.
+ * database's types (store_db.h), @INSTR@ to its substring-position function,
+ * and everything else is standard SQL both understand (CHECK, REFERENCES ... ON DELETE CASCADE,
+ * partial uniqueness via NULLs). Booleans are integers 0/1 and times are BIGINT Unix milliseconds
+ * in UTC on both, so the code above reads them the same way.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +160,64 @@ static const char v1[] =
     " detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX audit_target ON audit(target_type, target_id);";
 
+/* v2: the API's words and the facts the HTTP layer had kept in settings.
+ * Roles viewer/kiosk become member/device (rows referring to them follow).
+ * Persons get first_name/last_name, split from name at the first space the
+ * way the API used to split it; name stays as the display name. Users get
+ * the person they are (person_id), their last login and, for managers, the
+ * groups they manage (user_groups); API keys get their camera. Values the
+ * HTTP layer kept as settings "user_person.<id>", "user_last_login.<id>",
+ * "user_groups.<id>" ("1,2,3") and "api_key_camera.<id>" move into those
+ * columns (those naming records that no longer exist are dropped) and leave
+ * the settings table. @INSTR@ is instr() on SQLite and strpos() on
+ * PostgreSQL (same arguments, 1-based, 0 when absent). */
+static const char v2[] =
+    "INSERT INTO roles (name, description) VALUES"
+    " ('member', 'their own attendance only'),"
+    " ('device', 'recognize faces and mark attendance (cameras, kiosks)');"
+    "UPDATE users SET role = 'member' WHERE role = 'viewer';"
+    "UPDATE users SET role = 'device' WHERE role = 'kiosk';"
+    "UPDATE api_keys SET role = 'member' WHERE role = 'viewer';"
+    "UPDATE api_keys SET role = 'device' WHERE role = 'kiosk';"
+    "DELETE FROM roles WHERE name IN ('viewer', 'kiosk');"
+    "ALTER TABLE persons ADD COLUMN first_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE persons ADD COLUMN last_name TEXT NOT NULL DEFAULT '';"
+    "UPDATE persons SET"
+    " first_name = CASE WHEN @INSTR@(name, ' ') > 0"
+    "  THEN substr(name, 1, @INSTR@(name, ' ') - 1) ELSE name END,"
+    " last_name = CASE WHEN @INSTR@(name, ' ') > 0"
+    "  THEN substr(name, @INSTR@(name, ' ') + 1) ELSE '' END;"
+    "ALTER TABLE users ADD COLUMN person_id BIGINT REFERENCES persons(id) ON DELETE SET NULL;"
+    "ALTER TABLE users ADD COLUMN last_login_ms BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX users_person ON users(person_id);"
+    "CREATE TABLE user_groups ("
+    " user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " group_id BIGINT NOT NULL REFERENCES person_groups(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (user_id, group_id));"
+    "CREATE INDEX user_groups_group ON user_groups(group_id);"
+    "ALTER TABLE api_keys ADD COLUMN camera_id BIGINT REFERENCES cameras(id) ON DELETE SET NULL;"
+    "CREATE INDEX api_keys_camera ON api_keys(camera_id);"
+    "UPDATE users SET person_id = (SELECT p.id FROM persons p, settings s"
+    " WHERE s.key = 'user_person.' || CAST(users.id AS TEXT) AND s.value = CAST(p.id AS TEXT));"
+    "UPDATE users SET last_login_ms = (SELECT CAST(s.value AS BIGINT) FROM settings s"
+    " WHERE s.key = 'user_last_login.' || CAST(users.id AS TEXT))"
+    " WHERE EXISTS (SELECT 1 FROM settings s"
+    "  WHERE s.key = 'user_last_login.' || CAST(users.id AS TEXT)"
+    "  AND length(s.value) BETWEEN 1 AND 18 AND trim(s.value, '0123456789') = '');"
+    "INSERT INTO user_groups (user_id, group_id) SELECT u.id, g.id"
+    " FROM users u, person_groups g, settings s"
+    " WHERE s.key = 'user_groups.' || CAST(u.id AS TEXT)"
+    " AND ',' || s.value || ',' LIKE '%,' || CAST(g.id AS TEXT) || ',%';"
+    "UPDATE api_keys SET camera_id = (SELECT c.id FROM cameras c, settings s"
+    " WHERE s.key = 'api_key_camera.' || CAST(api_keys.id AS TEXT)"
+    " AND s.value = CAST(c.id AS TEXT));"
+    "DELETE FROM settings WHERE substr(key, 1, 12) = 'user_person.'"
+    " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
+    " OR substr(key, 1, 15) = 'api_key_camera.';";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
+    {2, "API role names, first/last names, user and key links", v2},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
@@ -171,6 +227,7 @@ char *db_expand_ddl(const char *sql, int postgres)
         {"@ID@", "INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
         {"@BLOB@", "BLOB", "BYTEA"},
         {"@REAL@", "REAL", "DOUBLE PRECISION"},
+        {"@INSTR@", "instr", "strpos"},
     };
     size_t cap = strlen(sql) * 14 + 64; /* @ID@ grows 13-fold at most */
     char *out = malloc(cap);

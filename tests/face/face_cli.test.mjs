@@ -190,6 +190,23 @@ test('identify names the people of a folder gallery in group photos, others unkn
   assert.deepEqual(names(1), ['twd_daryl', 'twd_rick']);
   assert.ok(doc[0].faces.some((f) => f.identity === 'unknown'), 'Biden is unknown');
   assert.ok(existsSync(join(out, 'ocv4n_daryl-rick.jpg')));
+  // --db takes the server's recognition_threshold setting: the default
+  // names the same people; a threshold above every match leaves all unknown.
+  const db = join(tmp, 'rollcall.db');
+  assert.equal(run(['db', 'migrate', '--db', db]).status, 0);
+  const photos = [join(FACES, 'group/ocv4n_daryl-rick.jpg')];
+  let d = run(['identify', '--json', '--gallery', g, '--db', db, ...photos]);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stderr, /threshold 0\.37 \(recognition_threshold of /);
+  assert.deepEqual(JSON.parse(d.stdout)[0].faces.filter((f) => f.known).map((f) => f.identity).sort(), ['twd_daryl', 'twd_rick']);
+  assert.equal(spawnSync('sqlite3', [db, "INSERT INTO settings VALUES ('recognition_threshold', '0.99')"]).status, 0);
+  d = run(['identify', '--json', '--gallery', g, '--db', db, ...photos]);
+  assert.equal(d.status, 0, d.stderr);
+  assert.ok(JSON.parse(d.stdout)[0].faces.every((f) => !f.known), 'nobody reaches 0.99');
+  d = run(['identify', '--gallery', g, '--db', join(tmp, 'nowhere.db'), ...photos]);
+  assert.equal(d.status, 1);
+  assert.match(d.stderr, /no database there/);
+  assert.equal(run(['identify', '--gallery', g, '--db', db, '-t', '0.5', ...photos]).status, 2);
   const missing = run(['identify', join(FACES, 'group/ocv4n_daryl-rick.jpg')]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--gallery DIR is required/);

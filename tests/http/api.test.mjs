@@ -172,6 +172,8 @@ test('settings read with defaults, patch with validation', async () => {
   let r = await admin.get('/api/v1/settings');
   assert.equal(r.status, 200);
   assert.equal(typeof r.body.timezone, 'string');
+  // The default is the gallery's calibrated threshold (0.1% false accepts).
+  assert.equal(r.body.recognition_threshold, 0.37);
   assert.equal(typeof r.body.dedup_window_s, 'number');
   assert.equal(typeof r.body.keep_unrecognized, 'boolean');
   r = await admin.patch('/api/v1/settings', { timezone: 'Europe/Madrid', recognition_threshold: 0.55, keep_unrecognized: true, min_stay_s: 60 });
@@ -517,4 +519,53 @@ test('a manager limited to groups sees attendance and reports of those groups on
   r = await m.get(`/api/v1/attendance?person_id=${b}`);
   assert.equal(r.status, 200);
   assert.equal(r.body.total, 1);
+});
+
+test('names: first and last name are kept apart; the display name follows them', async () => {
+  let r = await admin.post('/api/v1/persons', { external_id: 'NAME-1', first_name: 'Mary Ann', last_name: 'Evans', kind: 'other' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.first_name, 'Mary Ann');
+  assert.equal(r.body.last_name, 'Evans');
+  assert.equal(r.body.name, 'Mary Ann Evans');
+  r = await admin.patch(`/api/v1/persons/${r.body.id}`, { last_name: '' });
+  assert.equal(r.body.first_name, 'Mary Ann');
+  assert.equal(r.body.name, 'Mary Ann');
+  r = await admin.get(`/api/v1/persons/${r.body.id}`);
+  assert.equal(r.body.name, 'Mary Ann');
+  assert.equal((await admin.patch(`/api/v1/persons/${r.body.id}`, { first_name: '' })).status, 400);
+});
+
+test("a user's person, groups and last login and a key's camera are kept when set and cleared when what they name is deleted", async () => {
+  const person = (await admin.post('/api/v1/persons', { external_id: 'LINK-1', first_name: 'Linked', last_name: 'Member', kind: 'student' })).body.id;
+  const g1 = (await admin.post('/api/v1/groups', { name: 'Link 1' })).body.id;
+  const g2 = (await admin.post('/api/v1/groups', { name: 'Link 2' })).body.id;
+  let r = await admin.post('/api/v1/users', { email: 'linked@example.org', name: 'Linked', role: 'member', password: 'linked-pass-1', person_id: person });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const uid = r.body.id;
+  assert.equal(r.body.person_id, person);
+  assert.equal(r.body.last_login_at, null);
+  const u = new Client(env.srv.url);
+  await u.login('linked@example.org', 'linked-pass-1');
+  r = await admin.get(`/api/v1/users/${uid}`);
+  assert.match(r.body.last_login_at, ISO);
+  assert.equal((await admin.patch(`/api/v1/users/${uid}`, { person_id: 987654 })).status, 400);
+  r = await admin.post('/api/v1/users', { email: 'links-boss@example.org', name: 'Boss', role: 'manager', password: 'linked-pass-1', group_ids: [g1, g2] });
+  const mid = r.body.id;
+  assert.deepEqual(r.body.group_ids, [g1, g2]);
+  const cam = (await admin.post('/api/v1/cameras', { name: 'Link gate', kind: 'mjpeg', url: 'http://10.0.0.9/s' })).body.id;
+  r = await admin.post('/api/v1/api-keys', { name: 'link key', role: 'device', camera_id: cam });
+  const kid = r.body.id;
+  assert.equal(r.body.role, 'device');
+  assert.equal(r.body.camera_id, cam);
+  // Delete what they point at.
+  assert.equal((await admin.del(`/api/v1/persons/${person}`)).status, 204);
+  assert.equal((await admin.get(`/api/v1/users/${uid}`)).body.person_id, null);
+  assert.equal((await admin.del(`/api/v1/groups/${g2}`)).status, 204);
+  assert.deepEqual((await admin.get(`/api/v1/users/${mid}`)).body.group_ids, [g1]);
+  assert.equal((await admin.del(`/api/v1/cameras/${cam}`)).status, 204);
+  r = await admin.get('/api/v1/api-keys?limit=500');
+  assert.equal(r.body.items.find((k) => k.id === kid).camera_id, null);
+  // Nothing of it is kept in settings any more.
+  r = await admin.get('/api/v1/settings');
+  assert.ok(!Object.keys(r.body).some((k) => /^(user_|api_key_)/.test(k)));
 });

@@ -149,6 +149,60 @@ test('recognize names the enrolled person, leaves a stranger unknown, and marks 
   assert.match(m, /rollcall_attendance_events_total [1-9]/);
 });
 
+test('one recognition threshold, changed at run time, decides identity and marking alike', async () => {
+  const P03 = (n) => photo(`id/deepface_person03/${n}.jpg`);
+  const id = await newPerson('THR', 'Threshold');
+  const mp = multipart([1, 2].map((n) => ({ name: 'file', filename: `${n}.jpg`, type: 'image/jpeg', data: P03(n) })));
+  let r = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
+  assert.ok(r.body.results.every((x) => x.accepted), JSON.stringify(r.body));
+  const initial = (await admin.get('/api/v1/settings')).body.recognition_threshold;
+  assert.equal(initial, 0.37, "the gallery's calibrated default");
+  r = await env.device.req('POST', '/api/v1/recognize', { body: P03(3), type: 'image/jpeg' });
+  assert.equal(r.body.faces[0].identity.external_id, 'THR');
+  const sim = r.body.faces[0].confidence;
+  assert.ok(sim >= initial && sim < 0.98, `similarity ${sim}`);
+  // Above the match's similarity: the same face is unknown, and marking makes no event.
+  const high = Math.round((sim + 1) / 2 * 1000) / 1000;
+  r = await admin.patch('/api/v1/settings', { recognition_threshold: high });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.recognition_threshold, high);
+  r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: P03(3), type: 'image/jpeg' });
+  assert.equal(r.body.faces.length, 1);
+  assert.equal(r.body.faces[0].identity, null);
+  assert.equal(r.body.faces[0].event, null);
+  r = await env.device.req('POST', '/process_frame', { body: P03(3), type: 'image/jpeg' });
+  assert.equal(r.body.recognized_faces[0].identity, 'unknown');
+  const pair = multipart([{ name: 'a', filename: 'a.jpg', data: P03(1) }, { name: 'b', filename: 'b.jpg', data: P03(3) }]);
+  r = await env.manager.req('POST', '/api/v1/verify', { body: pair.body, type: pair.type });
+  assert.equal(r.body.threshold, high);
+  assert.equal((await env.manager.get(`/api/v1/attendance?person_id=${id}`)).body.total, 0);
+  // Back to the default: recognized again, and marked.
+  r = await admin.patch('/api/v1/settings', { recognition_threshold: initial });
+  assert.equal(r.body.recognition_threshold, initial);
+  r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: P03(3), type: 'image/jpeg' });
+  assert.equal(r.body.faces[0].identity.external_id, 'THR');
+  assert.equal(r.body.faces[0].event.new, true);
+  r = await env.device.req('POST', '/process_frame', { body: P03(3), type: 'image/jpeg' });
+  assert.equal(r.body.recognized_faces[0].identity, 'THR');
+  assert.equal((await env.manager.get(`/api/v1/attendance?person_id=${id}`)).body.total, 1);
+  assert.equal((await env.manager.del(`/api/v1/persons/${id}`)).status, 204);
+});
+
+test('enrollment refuses a face too small for a template (the husky) and takes the smallest real faces', async () => {
+  const id = await newPerson('SMALL', 'Small');
+  const files = ['noface/ocv4n_husky.jpg', 'id/dlib_John_Salley/3.jpg', 'id/dlib_John_Salley/8.jpg',
+    'id/bbt_bernadette/5.jpg', 'id/twd_negan/3.jpg'];
+  const mp = multipart(files.map((f) => ({ name: 'file', filename: f.replace(/\//g, '_'), type: 'image/jpeg', data: photo(f) })));
+  const r = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [husky, ...real] = r.body.results;
+  assert.equal(husky.accepted, false);
+  assert.match(husky.reason, /too small to enroll/);
+  assert.ok(husky.quality.size < 80, `size ${husky.quality.size}`);
+  for (const x of real) assert.equal(x.accepted, true, JSON.stringify(x));
+  assert.equal((await env.manager.del(`/api/v1/persons/${id}`)).status, 204);
+});
+
 test('detect finds every face in a group photo; verify compares two photos', async () => {
   let r = await env.manager.req('POST', '/api/v1/detect', { body: photo('group/deepface_couple.jpg'), type: 'image/jpeg' });
   assert.equal(r.status, 200);

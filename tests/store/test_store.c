@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../lib/testdb.h"
 #include "store/store.h"
 
@@ -127,7 +129,7 @@ static void persons_crud_filters_and_paging(void **state)
     snprintf(p.external_id, sizeof p.external_id, "S001");
     assert_int_equal(store_person_create(s, &p, &err), RC_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "S001"));
-    p.name[0] = 0;
+    p.name[0] = p.first_name[0] = p.last_name[0] = 0;
     p.external_id[0] = 0;
     assert_int_equal(store_person_create(s, &p, &err), RC_ERR_INVALID);
 
@@ -381,10 +383,10 @@ static void users_sessions_keys_and_lockout(void **state)
     OK(store_user_get_by_email(s, "boss@example.org", &got, &e_));
     assert_int_equal(got.id, u.id);
     assert_string_equal(got.pass_hash, u.pass_hash);
-    snprintf(got.role, sizeof got.role, "viewer");
+    snprintf(got.role, sizeof got.role, "member");
     OK(store_user_update(s, &got, &e_));
     OK(store_user_get(s, u.id, &got, &e_));
-    assert_string_equal(got.role, "viewer");
+    assert_string_equal(got.role, "member");
 
     store_session se = {.user_id = u.id, .created_ms = 1000, .expires_ms = 5000};
     snprintf(se.token_hash, sizeof se.token_hash, "abc123");
@@ -402,7 +404,7 @@ static void users_sessions_keys_and_lockout(void **state)
     snprintf(k.name, sizeof k.name, "kiosk 1");
     snprintf(k.prefix, sizeof k.prefix, "rk_abcd");
     snprintf(k.key_hash, sizeof k.key_hash, "hash");
-    snprintf(k.role, sizeof k.role, "kiosk");
+    snprintf(k.role, sizeof k.role, "device");
     OK(store_api_key_create(s, &k, &e_));
     OK(store_api_key_touch(s, k.id, 12345, &e_));
     OK(store_api_key_revoke(s, k.id, &e_));
@@ -835,6 +837,297 @@ static void gallery_changes_wake_waiters_across_handles(void **state)
     store_close(other);
 }
 
+static void person_names_are_kept_apart(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    store_person p = {.active = 1};
+    snprintf(p.first_name, sizeof p.first_name, "Mary Ann");
+    snprintf(p.last_name, sizeof p.last_name, "Evans");
+    snprintf(p.name, sizeof p.name, "ignored");
+    OK(store_person_create(s, &p, &e_));
+    assert_string_equal(p.name, "Mary Ann Evans");
+    store_person got;
+    OK(store_person_get(s, p.id, &got, &e_));
+    assert_string_equal(got.first_name, "Mary Ann"); /* two words stay the first name */
+    assert_string_equal(got.last_name, "Evans");
+    assert_string_equal(got.name, "Mary Ann Evans");
+    snprintf(got.last_name, sizeof got.last_name, "Cross");
+    OK(store_person_update(s, &got, &e_));
+    assert_string_equal(got.name, "Mary Ann Cross");
+    got.last_name[0] = 0;
+    OK(store_person_update(s, &got, &e_));
+    OK(store_person_get(s, p.id, &got, &e_));
+    assert_string_equal(got.name, "Mary Ann");
+    /* A caller that gives only a display name has it split at the first space. */
+    int64_t id = add_person(s, "P2", "Ada King Lovelace");
+    OK(store_person_get(s, id, &got, &e_));
+    assert_string_equal(got.first_name, "Ada");
+    assert_string_equal(got.last_name, "King Lovelace");
+    /* No first name: refused. */
+    store_person bad = {.active = 1};
+    snprintf(bad.last_name, sizeof bad.last_name, "Only");
+    assert_int_equal(store_person_create(s, &bad, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "first name"));
+    /* A display name whose parts do not fit is refused, not cut. */
+    memset(&bad, 0, sizeof bad);
+    memset(bad.name, 'x', 100);
+    assert_int_equal(store_person_create(s, &bad, &err), RC_ERR_LIMIT);
+}
+
+static int64_t add_camera(store *s, const char *name)
+{
+    store_camera c = {.enabled = 1, .fps = 5};
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.kind, sizeof c.kind, "mjpeg");
+    snprintf(c.direction, sizeof c.direction, "both");
+    rc_error e_;
+    if (store_camera_create(s, &c, &e_) != RC_OK) fail_msg("camera_create: %s", e_.msg);
+    return c.id;
+}
+
+static int64_t add_group(store *s, const char *name)
+{
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "%s", name);
+    rc_error e_;
+    if (store_group_create(s, &g, &e_) != RC_OK) fail_msg("group_create: %s", e_.msg);
+    return g.id;
+}
+
+/* A user's person, last login and groups, and an API key's camera, with
+ * referential integrity when any of them is deleted. */
+static void user_links_and_key_cameras_keep_integrity(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    int64_t ada = add_person(s, "S1", "Ada Lovelace");
+    int64_t g1 = add_group(s, "Class 1"), g2 = add_group(s, "Class 2");
+    store_user u = {.active = 1, .person_id = ada};
+    snprintf(u.email, sizeof u.email, "ada@example.org");
+    snprintf(u.role, sizeof u.role, "member");
+    OK(store_user_create(s, &u, &e_));
+    store_user got;
+    OK(store_user_get(s, u.id, &got, &e_));
+    assert_int_equal(got.person_id, ada);
+    assert_int_equal(got.last_login_ms, 0);
+    OK(store_user_touch_login(s, u.id, 1700000000123LL, &e_));
+    OK(store_user_get(s, u.id, &got, &e_));
+    assert_int_equal(got.last_login_ms, 1700000000123LL);
+    assert_int_equal(store_user_touch_login(s, 99999, 1, &err), RC_ERR_NOT_FOUND);
+    /* A person that does not exist is refused with a message naming it. */
+    got.person_id = 99999;
+    assert_int_equal(store_user_update(s, &got, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "99999"));
+    store_user other = {.active = 1, .person_id = 99998};
+    snprintf(other.email, sizeof other.email, "ghost@example.org");
+    snprintf(other.role, sizeof other.role, "member");
+    assert_int_equal(store_user_create(s, &other, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "99998"));
+
+    /* A manager's groups. */
+    store_user m = {.active = 1};
+    snprintf(m.email, sizeof m.email, "boss@example.org");
+    snprintf(m.role, sizeof m.role, "manager");
+    OK(store_user_create(s, &m, &e_));
+    int64_t set[] = {g2, g1, g2};
+    OK(store_user_set_groups(s, m.id, set, 3, &e_));
+    int64_t *ids;
+    size_t n;
+    OK(store_user_groups(s, m.id, &ids, &n, &e_));
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], g1 < g2 ? g1 : g2);
+    free(ids);
+    int64_t badset[] = {g1, 424242};
+    assert_int_equal(store_user_set_groups(s, m.id, badset, 2, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "424242"));
+    OK(store_user_groups(s, m.id, &ids, &n, &e_)); /* unchanged */
+    free(ids);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_user_set_groups(s, 424242, set, 1, &err), RC_ERR_NOT_FOUND);
+    /* Deleting a group takes it off the manager's list. */
+    OK(store_group_delete(s, g2, &e_));
+    OK(store_user_groups(s, m.id, &ids, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], g1);
+    free(ids);
+
+    /* An API key's camera. */
+    int64_t cam = add_camera(s, "Gate");
+    store_api_key k = {.camera_id = cam};
+    snprintf(k.name, sizeof k.name, "gate");
+    snprintf(k.prefix, sizeof k.prefix, "p1");
+    snprintf(k.key_hash, sizeof k.key_hash, "h");
+    snprintf(k.role, sizeof k.role, "device");
+    OK(store_api_key_create(s, &k, &e_));
+    store_api_key gk;
+    OK(store_api_key_get_by_prefix(s, "p1", &gk, &e_));
+    assert_int_equal(gk.camera_id, cam);
+    store_api_key bad = k;
+    snprintf(bad.prefix, sizeof bad.prefix, "p2");
+    bad.camera_id = 31337;
+    assert_int_equal(store_api_key_create(s, &bad, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "31337"));
+
+    /* Deleting the person, the camera and the user keeps every reference valid. */
+    OK(store_person_delete(s, ada, "test", &e_));
+    OK(store_user_get(s, u.id, &got, &e_));
+    assert_int_equal(got.person_id, 0);
+    OK(store_camera_delete(s, cam, &e_));
+    OK(store_api_key_get_by_prefix(s, "p1", &gk, &e_));
+    assert_int_equal(gk.camera_id, 0);
+    OK(store_user_delete(s, m.id, &e_));
+    OK(store_user_groups(s, m.id, &ids, &n, &e_));
+    free(ids);
+    assert_int_equal(n, 0);
+    char ok[256];
+    OK(store_check(s, ok, sizeof ok, &e_));
+    assert_string_equal(ok, "ok");
+}
+
+/* Run SQL on the database behind the fixture without the store (to fill an
+ * older schema the way an older rollcall left it). */
+static void raw_sql(const char *url, const char *sql)
+{
+    if (testdb_is_pg()) {
+        PGconn *pg = PQconnectdb(url);
+        PGresult *r = PQexec(pg, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("raw sql: %s", PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+    } else {
+        sqlite3 *db;
+        char *msg = NULL;
+        if (sqlite3_open(url, &db) != SQLITE_OK) fail_msg("sqlite3_open %s", url);
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql: %s", msg);
+        sqlite3_close(db);
+    }
+}
+
+/* Upgrading a version 1 database that holds data: roles renamed, names
+ * split the way the API used to, and the links the HTTP layer kept in
+ * settings moved into their columns (dangling ones dropped), nothing else
+ * touched. */
+static void upgrade_from_v1_keeps_and_moves_data(void **state)
+{
+    testdb *t = *state;
+    store_close(t->s);
+    t->s = NULL;
+    char url[600];
+    if (testdb_is_pg()) {
+        assert_int_equal(testdb_reset_pg(t->url), 0);
+        snprintf(url, sizeof url, "%s", t->url);
+    } else {
+        snprintf(url, sizeof url, "%s/v1.db", t->dir);
+    }
+    store *s;
+    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
+    int applied = 0;
+    OK(store_migrate_to(s, 1, &applied, &e_));
+    assert_int_equal(applied, 1);
+    store_close(s);
+    raw_sql(url,
+            "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+            " ('S1', 'Ada Lovelace', 1, 1), ('S2', 'Plato', 1, 1),"
+            " ('S3', 'Mary Ann Evans', 1, 1);"
+            "INSERT INTO person_groups (name, created_ms) VALUES ('A', 1), ('B', 1), ('C', 1);"
+            "INSERT INTO cameras (name, created_ms) VALUES ('gate', 1);"
+            "INSERT INTO users (email, name, role, created_ms, updated_ms) VALUES"
+            " ('ada@x.org', 'Ada', 'viewer', 1, 1), ('kiosk@x.org', 'K', 'kiosk', 1, 1),"
+            " ('boss@x.org', 'Boss', 'manager', 1, 1);"
+            "INSERT INTO api_keys (name, prefix, key_hash, role, created_ms) VALUES"
+            " ('door', 'k1', 'h', 'kiosk', 1), ('old', 'k2', 'h', 'kiosk', 1);"
+            "INSERT INTO settings (key, value) SELECT 'user_person.' || CAST(u.id AS TEXT),"
+            " CAST(p.id AS TEXT) FROM users u, persons p"
+            " WHERE u.email = 'ada@x.org' AND p.external_id = 'S1';"
+            "INSERT INTO settings (key, value) SELECT 'user_person.' || CAST(u.id AS TEXT),"
+            " '987654' FROM users u WHERE u.email = 'kiosk@x.org';"
+            "INSERT INTO settings (key, value) SELECT 'user_last_login.' || CAST(u.id AS TEXT),"
+            " '1700000000123' FROM users u WHERE u.email = 'ada@x.org';"
+            "INSERT INTO settings (key, value) SELECT 'user_last_login.' || CAST(u.id AS TEXT),"
+            " 'garbage' FROM users u WHERE u.email = 'kiosk@x.org';"
+            "INSERT INTO settings (key, value) SELECT 'user_groups.' || CAST(u.id AS TEXT),"
+            " CAST(a.id AS TEXT) || ',' || CAST(c.id AS TEXT) || ',987654'"
+            " FROM users u, person_groups a, person_groups c"
+            " WHERE u.email = 'boss@x.org' AND a.name = 'A' AND c.name = 'C';"
+            "INSERT INTO settings (key, value) SELECT 'api_key_camera.' || CAST(k.id AS TEXT),"
+            " CAST(c.id AS TEXT) FROM api_keys k, cameras c WHERE k.prefix = 'k1';"
+            "INSERT INTO settings (key, value) SELECT 'api_key_camera.' || CAST(k.id AS TEXT),"
+            " '987654' FROM api_keys k WHERE k.prefix = 'k2';"
+            "INSERT INTO settings (key, value) VALUES ('timezone', 'Europe/Berlin');");
+
+    OK(store_open(url, 0, &s, &e_)); /* applies the rest */
+    store_migration *m;
+    size_t n;
+    OK(store_migrations(s, &m, &n, &e_));
+    for (size_t i = 0; i < n; i++) assert_true(m[i].applied_ms > 0);
+    free(m);
+    store_role *roles;
+    OK(store_role_list(s, &roles, &n, &e_));
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_true(strcmp(roles[i].name, "viewer") != 0 && strcmp(roles[i].name, "kiosk") != 0);
+    free(roles);
+
+    store_person p;
+    OK(store_person_get_by_external(s, "S1", &p, &e_));
+    int64_t ada_person = p.id;
+    assert_string_equal(p.first_name, "Ada");
+    assert_string_equal(p.last_name, "Lovelace");
+    assert_string_equal(p.name, "Ada Lovelace");
+    OK(store_person_get_by_external(s, "S2", &p, &e_));
+    assert_string_equal(p.first_name, "Plato");
+    assert_string_equal(p.last_name, "");
+    OK(store_person_get_by_external(s, "S3", &p, &e_));
+    assert_string_equal(p.first_name, "Mary");
+    assert_string_equal(p.last_name, "Ann Evans");
+    assert_string_equal(p.name, "Mary Ann Evans");
+
+    store_user u;
+    OK(store_user_get_by_email(s, "ada@x.org", &u, &e_));
+    assert_string_equal(u.role, "member");
+    assert_int_equal(u.person_id, ada_person);
+    assert_int_equal(u.last_login_ms, 1700000000123LL);
+    OK(store_user_get_by_email(s, "kiosk@x.org", &u, &e_));
+    assert_string_equal(u.role, "device");
+    assert_int_equal(u.person_id, 0);     /* named a person that was gone */
+    assert_int_equal(u.last_login_ms, 0); /* was not a time */
+    OK(store_user_get_by_email(s, "boss@x.org", &u, &e_));
+    int64_t *ids;
+    OK(store_user_groups(s, u.id, &ids, &n, &e_));
+    assert_int_equal(n, 2); /* A and C; the missing group is dropped */
+    store_group g;
+    OK(store_group_get(s, ids[0], &g, &e_));
+    assert_string_equal(g.name, "A");
+    OK(store_group_get(s, ids[1], &g, &e_));
+    assert_string_equal(g.name, "C");
+    free(ids);
+
+    store_api_key k;
+    OK(store_api_key_get_by_prefix(s, "k1", &k, &e_));
+    assert_string_equal(k.role, "device");
+    store_camera c;
+    OK(store_camera_get(s, k.camera_id, &c, &e_));
+    assert_string_equal(c.name, "gate");
+    OK(store_api_key_get_by_prefix(s, "k2", &k, &e_));
+    assert_int_equal(k.camera_id, 0);
+
+    /* The moved settings are gone; the others stay. */
+    char buf[64];
+    rc_error err;
+    assert_int_equal(store_setting_get(s, "api_key_camera.1", buf, sizeof buf, &err),
+                     RC_ERR_NOT_FOUND);
+    OK(store_setting_get(s, "timezone", buf, sizeof buf, &e_));
+    assert_string_equal(buf, "Europe/Berlin");
+    /* New rows can be added after the upgrade (ids were not disturbed). */
+    add_person(s, "S4", "New Person");
+    char ok[256];
+    OK(store_check(s, ok, sizeof ok, &e_));
+    assert_string_equal(ok, "ok");
+    store_close(s);
+    if (testdb_is_pg()) OK(store_open(t->url, 0, &t->s, &e_));
+}
+
 static void a_newer_schema_is_refused_and_kept(void **state)
 {
     testdb *t = *state;
@@ -1004,6 +1297,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_newer_schema_is_refused_and_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(backup_while_writers_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
                                        tests, NULL, NULL);

@@ -864,6 +864,7 @@ export interface components {
             dedup_window_s?: number;
             min_stay_s?: number;
             slot_margin_min?: number;
+            /** @description cosine similarity at or above which a face is an enrolled person and may be marked; the one threshold of /recognize, /process_frame, /verify and cameras, applied at once when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold */
             recognition_threshold?: number;
             liveness_threshold?: number;
             keep_unrecognized?: boolean;
@@ -879,6 +880,7 @@ export interface components {
             external_id: string;
             first_name: string;
             last_name: string;
+            /** @description display name: first_name and last_name joined by a space */
             name: string;
             email: string | null;
             /** @enum {string} */
