@@ -6,6 +6,10 @@
 # decode only, and with 60 ms of simulated recognition per frame, which two
 # workers cannot keep up with at 40 frames/s: the queues drop the oldest
 # frames, latency stays bounded and every camera keeps its share.
+# Then the same 8 cameras against ONE real `rollcall serve` with the real
+# models (bench/camera_server.mjs): frames recognized per second, drops,
+# capture-to-recognition latency p50/p99 from /metrics and the server's CPU
+# use, beside the one-thread pipeline time measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -24,3 +28,5 @@ port=$(sed -n 's/^listening //p' "$tmp/server.out")
 [[ -n $port ]] || { cat "$tmp/server.out"; exit 1; }
 "$BENCH" "http://127.0.0.1:$port" 8 5 10 2 0
 "$BENCH" "http://127.0.0.1:$port" 8 5 10 2 60
+echo "-- 8 cameras against one rollcall serve (real models)"
+ROLLCALL_BIN=$BIN node bench/camera_server.mjs 8 5 20

@@ -6,7 +6,9 @@
  * id and published to the event stream. Creating, changing or deleting a
  * camera through the API updates the manager at once. The status shown with
  * each camera comes from the manager, and the snapshot is its last frame
- * with the faces found in it drawn on.
+ * with the faces found in it drawn on. /metrics gets each camera's state,
+ * last error and counters, and the latency from capture to recognition done
+ * over the most recent frames (camera_metrics).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +21,16 @@ typedef struct {
     http_frame_faces faces;
 } last_faces;
 
+/* Latencies kept for the quantiles in /metrics: the most recent frames. */
+#define LATENCY_RING 1024
+
 struct http_cameras {
     cam_manager *mgr;
-    pthread_mutex_t lock; /* last */
+    pthread_mutex_t lock; /* last, latency */
     last_faces *last;
     size_t nlast, cap;
+    double latency_ms[LATENCY_RING]; /* capture to recognition done, a ring */
+    uint64_t nlatency;               /* frames recorded in total */
 };
 
 static img_image *frame_image(const cam_frame *f, rc_error *err)
@@ -75,6 +82,10 @@ static void on_frame(void *user, unsigned worker, int camera_id, cam_camera *cam
     http_frame_faces *faces = calloc(1, sizeof *faces);
     if (im && faces && http_camera_frame(srv, camera_id, im, faces, &err) == RC_OK) {
         remember(srv->cameras, camera_id, faces);
+        http_cameras *c = srv->cameras;
+        pthread_mutex_lock(&c->lock);
+        c->latency_ms[c->nlatency++ % LATENCY_RING] = rc_mono_ms() - frame->mono_ms;
+        pthread_mutex_unlock(&c->lock);
         http_metrics_add(srv->metrics, "rollcall_camera_frames_total", "camera frames recognized",
                          1);
     } else {
@@ -172,6 +183,105 @@ void http_cameras_stop(http_server *srv)
     free(c->last);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A label value with the characters the exposition format escapes escaped. */
+static void label_value(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fprintf(f, "\\%c", *s);
+        else if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+char *http_cameras_metrics(http_server *srv)
+{
+    http_cameras *c = srv->cameras;
+    if (!c) return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    size_t n = cam_manager_list(c->mgr, NULL, 0);
+    int *ids = n ? malloc(n * sizeof *ids) : NULL;
+    if (n && !ids) n = 0;
+    if (ids) {
+        size_t again = cam_manager_list(c->mgr, ids, n); /* cameras come and go */
+        if (again < n) n = again;
+    }
+    cam_status *st = n ? calloc(n, sizeof *st) : NULL;
+    for (size_t i = 0; st && i < n; i++)
+        if (cam_manager_status(c->mgr, ids[i], &st[i], NULL) != RC_OK)
+            st[i].state = CAM_STATE_ERROR;
+    fputs("# HELP rollcall_camera_state the camera's state (label), with its last error\n"
+          "# TYPE rollcall_camera_state gauge\n",
+          f);
+    for (size_t i = 0; st && i < n; i++) {
+        fprintf(f, "rollcall_camera_state{camera=\"%d\",state=\"%s\",last_error=\"", ids[i],
+                cam_state_name(st[i].state));
+        label_value(f, st[i].last_error);
+        fputs("\"} 1\n", f);
+    }
+    static const struct {
+        const char *name, *type, *help;
+    } series[] = {
+        {"rollcall_camera_source_frames_total", "counter", "frames a camera delivered"},
+        {"rollcall_camera_processed_frames_total", "counter", "camera frames recognized"},
+        {"rollcall_camera_dropped_frames_total", "counter", "camera frames dropped, queue full"},
+        {"rollcall_camera_broken_frames_total", "counter", "broken or truncated frames"},
+        {"rollcall_camera_connects_total", "counter", "successful connections to a camera"},
+        {"rollcall_camera_failures_total", "counter", "failed connections or streams"},
+        {"rollcall_camera_fps_in", "gauge", "frames a camera delivers per second"},
+        {"rollcall_camera_fps_processed", "gauge", "camera frames recognized per second"},
+    };
+    for (size_t k = 0; k < sizeof series / sizeof series[0]; k++) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help, series[k].name,
+                series[k].type);
+        for (size_t i = 0; st && i < n; i++) {
+            const cam_status *s = &st[i];
+            double v = k == 0   ? (double)s->frames
+                       : k == 1 ? (double)s->processed
+                       : k == 2 ? (double)s->drops
+                       : k == 3 ? (double)s->partial
+                       : k == 4 ? (double)s->connects
+                       : k == 5 ? (double)s->failures
+                       : k == 6 ? s->fps_in
+                                : s->fps_processed;
+            fprintf(f, "%s{camera=\"%d\"} %.6g\n", series[k].name, ids[i], v);
+        }
+    }
+    free(st);
+    free(ids);
+    double lat[LATENCY_RING];
+    pthread_mutex_lock(&c->lock);
+    uint64_t total = c->nlatency;
+    size_t nl = total < LATENCY_RING ? (size_t)total : LATENCY_RING;
+    memcpy(lat, c->latency_ms, nl * sizeof *lat);
+    pthread_mutex_unlock(&c->lock);
+    qsort(lat, nl, sizeof *lat, cmp_double);
+    fputs("# HELP rollcall_camera_latency_ms capture to recognition done, most recent frames\n"
+          "# TYPE rollcall_camera_latency_ms summary\n",
+          f);
+    static const double qs[] = {0.5, 0.9, 0.99};
+    for (size_t k = 0; nl && k < sizeof qs / sizeof qs[0]; k++)
+        fprintf(f, "rollcall_camera_latency_ms{quantile=\"%g\"} %.1f\n", qs[k],
+                lat[(size_t)(qs[k] * (double)(nl - 1) + 0.5)]);
+    fprintf(f, "rollcall_camera_latency_ms_count %llu\n", (unsigned long long)total);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 enum MHD_Result http_h_camera_snapshot(http_req *r)

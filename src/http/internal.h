@@ -405,6 +405,10 @@ void http_camera_forget(http_server *srv, int64_t id);
 /* The camera's run-time status as JSON (new reference). */
 json_t *http_camera_status(http_server *srv, const store_camera *c);
 enum MHD_Result http_h_camera_snapshot(http_req *r);
+/* Per-camera state, last error and counters and the capture-to-recognition
+ * latency in the exposition format, for /metrics (caller frees); NULL when
+ * cameras are not running or out of memory. */
+char *http_cameras_metrics(http_server *srv);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

@@ -128,6 +128,17 @@ enum MHD_Result http_h_metrics(http_req *r)
     size_t len = 0;
     char *text = http_metrics_render(srv->metrics, &len);
     if (!text) return http_reply_error(r, 500, "internal", "out of memory");
+    char *cams = http_cameras_metrics(srv);
+    if (cams) {
+        size_t cl = strlen(cams);
+        char *both = realloc(text, len + cl + 1);
+        if (both) {
+            memcpy(both + len, cams, cl + 1);
+            text = both;
+            len += cl;
+        }
+        free(cams);
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);

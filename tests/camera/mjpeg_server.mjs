@@ -13,6 +13,9 @@
 //   /stream?mode=truncate   every third frame is cut short before the next part
 //   /cut              the first connection is cut in the middle of its 4th
 //                     frame; later connections stream normally
+//   /cut-all          every stream open now is cut in the middle of its next
+//                     frame (a camera losing power or Wi-Fi); later
+//                     connections stream normally
 //   /capture          one JPEG per request (a snapshot URL)
 //   /404              404 Not Found
 //   /html             a 200 HTML page instead of video
@@ -50,6 +53,7 @@ const defaultFps = Number(args.fps ?? 20);
 const BOUNDARY = '123456789000000000000987654321';
 const hits = {};
 const sockets = new Set();
+const streams = new Set(); // open streams: {cut} set by /cut-all
 
 function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 }) {
   const quirks = mode === 'quirks';
@@ -60,6 +64,8 @@ function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 
     'Access-Control-Allow-Origin': '*',
   });
   let n = 0;
+  const me = { cut: false };
+  streams.add(me);
   const send = () => {
     const jpeg = frames[n % frames.length];
     const parts = [];
@@ -71,7 +77,7 @@ function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 
       const len = mode === 'nolength' ? '' : `Content-Length: ${jpeg.length}\r\n`;
       parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\n${len}\r\n`));
     }
-    if (n === cutAt) {
+    if (n === cutAt || me.cut) {
       // Half a frame reaches the client, then the connection drops.
       res.write(Buffer.concat([...parts, jpeg.subarray(0, jpeg.length >> 1)]), () =>
         setTimeout(() => res.socket?.destroy(), 50));
@@ -86,7 +92,10 @@ function streamFrames(req, res, { mode = 'normal', fps = defaultFps, cutAt = -1 
   let timer = null;
   send();
   timer = setInterval(send, 1000 / fps);
-  res.on('close', () => clearInterval(timer));
+  res.on('close', () => {
+    clearInterval(timer);
+    streams.delete(me);
+  });
 }
 
 const server = http.createServer((req, res) => {
@@ -99,6 +108,10 @@ const server = http.createServer((req, res) => {
       return streamFrames(req, res, { mode: url.searchParams.get('mode') ?? 'normal', fps });
     case '/cut':
       return streamFrames(req, res, { fps, cutAt: hits[path] === 1 ? 3 : -1 });
+    case '/cut-all':
+      for (const s of streams) s.cut = true;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ cut: streams.size }));
     case '/capture': {
       const jpeg = frames[(hits[path] - 1) % frames.length];
       res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length });

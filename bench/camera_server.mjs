@@ -1,0 +1,128 @@
+// camera_server.mjs — N simulated cameras (MJPEG at F fps each, served on
+// loopback by tests/camera/mjpeg_server.mjs from 640x480 frames of one
+// enrolled person) pulled by ONE real `rollcall serve` with the real models.
+// After a warm-up it measures, over a window: frames the cameras delivered
+// and the server recognized per second, drops, latency from capture to
+// recognition done (p50/p90/p99 from /metrics, the most recent frames) and
+// the server process's CPU use (utime+stime from /proc/PID/stat).
+// The reference printed beside it is the one-thread pipeline time on a
+// 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
+// run: CPU ms per recognized frame in the server should be close to it.
+//
+//   node bench/camera_server.mjs [CAMERAS=8] [FPS=5] [SECONDS=20]
+// (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA may be set)
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../tests/lib/server.mjs';
+import { Client } from '../tests/http/lib.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [CAMS = 8, FPS = 5, SECONDS = 20] = process.argv.slice(2).map(Number);
+process.env.ROLLCALL_BIN ??= join(ROOT, 'build/src/cli/rollcall');
+const MODELS = process.env.ROLLCALL_MODELS ?? join(ROOT, 'models');
+const FACES = join(process.env.ROLLCALL_TESTDATA ?? join(ROOT, '../shared/testdata'), 'faces/id/deepface_person01');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-cam-'));
+let srv, cams;
+const cleanup = () => {
+  cams?.kill('SIGTERM');
+  srv?.child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+function ffmpeg(args) {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+}
+
+// Counters summed over the cameras, latency quantiles, the server's CPU.
+async function sample(admin) {
+  const text = (await admin.get('/metrics')).body;
+  const sum = (name) => [...text.matchAll(new RegExp(`^${name}\\{camera="\\d+"\\} (\\S+)$`, 'gm'))]
+    .reduce((a, m) => a + Number(m[1]), 0);
+  const q = (k) => Number(text.match(new RegExp(`^rollcall_camera_latency_ms\\{quantile="${k}"\\} (\\S+)$`, 'm'))?.[1]);
+  const stat = readFileSync(`/proc/${srv.child.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    t: performance.now(),
+    frames: sum('rollcall_camera_source_frames_total'),
+    processed: sum('rollcall_camera_processed_frames_total'),
+    drops: sum('rollcall_camera_dropped_frames_total'),
+    failures: sum('rollcall_camera_failures_total'),
+    cpuTicks: Number(f[11]) + Number(f[12]), // utime, stime
+    p50: q('0.5'), p90: q('0.9'), p99: q('0.99'),
+    latencyCount: Number(text.match(/^rollcall_camera_latency_ms_count (\d+)/m)?.[1]),
+  };
+}
+
+// Frames: 640x480, the face letterboxed, four photos of the enrolled person.
+const frames = join(dir, 'frames');
+mkdirSync(frames);
+for (const n of [3, 4, 5, 6])
+  ffmpeg(['-i', join(FACES, `${n}.jpg`), '-vf',
+    'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2',
+    '-q:v', '5', join(frames, `f${n}.jpg`)]);
+
+log('reference: one-thread pipeline on a 640x480 one-face frame...');
+const ref = spawnSync(process.env.ROLLCALL_BIN, ['bench', 'pipeline', '--models', MODELS, '--runs', '20'],
+  { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+const refMs = Number(ref.stdout.match(/one face[^\n]*\n(?:.*\n)*?\s+total\s+(\S+)/)?.[1]);
+
+srv = await startServer({
+  args: ['--data', join(dir, 'data'), '--models', MODELS, '--no-access-log',
+    '--admin-email', 'bench@example.org', '--admin-password', 'bench-pass-1'],
+});
+const admin = new Client(srv.url);
+await admin.login('bench@example.org', 'bench-pass-1');
+const p = await admin.post('/api/v1/persons', { external_id: 'BENCH-1', first_name: 'Person01', last_name: 'Bench', kind: 'employee' });
+if (p.status !== 201) throw new Error(`person: ${p.status} ${JSON.stringify(p.body)}`);
+for (const n of [1, 2]) {
+  const up = await admin.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: readFileSync(join(FACES, `${n}.jpg`)), type: 'image/jpeg' });
+  if (!up.body.results?.[0]?.accepted) throw new Error(`enrolment: ${JSON.stringify(up.body)}`);
+}
+
+cams = spawn('node', [join(ROOT, 'tests/camera/mjpeg_server.mjs'), '--dir', frames, '--fps', String(FPS)],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((res) => {
+  let out = '';
+  cams.stdout.on('data', (d) => {
+    out += d;
+    const m = out.match(/listening (\d+)/);
+    if (m) res(m[1]);
+  });
+});
+for (let i = 0; i < CAMS; i++) {
+  const r = await admin.post('/api/v1/cameras', { name: `Door ${i + 1}`, kind: 'mjpeg', url: `http://127.0.0.1:${port}/stream?cam=${i}`, direction: 'both', fps: FPS });
+  if (r.status !== 201) throw new Error(`camera: ${r.status} ${JSON.stringify(r.body)}`);
+}
+log(`${CAMS} cameras at ${FPS} fps, warming up...`);
+await sleep(5000);
+const a = await sample(admin);
+log(`measuring ${SECONDS} s...`);
+await sleep(SECONDS * 1000);
+const b = await sample(admin);
+const s = (b.t - a.t) / 1000;
+const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+const cpu = (b.cpuTicks - a.cpuTicks) / hz;
+const processed = b.processed - a.processed;
+const events = (await admin.get(`/api/v1/attendance?person_id=${p.body.id}`)).body.items;
+console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one face), ${s.toFixed(1)} s window`);
+console.log(`  offered              ${(CAMS * FPS).toFixed(1)} frames/s`);
+console.log(`  delivered            ${((b.frames - a.frames) / s).toFixed(1)} frames/s`);
+console.log(`  recognized           ${(processed / s).toFixed(1)} frames/s`);
+console.log(`  dropped (queue full) ${b.drops - a.drops}   stream failures ${b.failures - a.failures}`);
+console.log(`  latency capture->recognized  p50 ${b.p50} ms  p90 ${b.p90} ms  p99 ${b.p99} ms` +
+  ` (last ${Math.min(1024, b.latencyCount)} frames)`);
+console.log(`  server CPU           ${(100 * cpu / s).toFixed(0)}% of one core, ` +
+  `${processed ? (1000 * cpu / processed).toFixed(1) : '-'} ms per recognized frame`);
+console.log(`  attendance events    ${events.length} (one person in front of ${CAMS} cameras)`);
+console.log(`-- reference, same run: one-thread pipeline, 640x480 one face: ${refMs} ms per frame` +
+  ` (wall clock; machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]},` +
+  ` ${availableParallelism()} cores)`);
+process.exit(0);
