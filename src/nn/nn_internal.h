@@ -232,6 +232,14 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                     int64_t OH, int64_t OW, float *scratch);
 
+/* Depthwise 3x3 with pads of 1 (stride 1, or 2 via the stride-1 plane) on
+ * planes of up to 4096 pixels, each channel's plane as one flat array of
+ * masked loads; false if not handled. */
+size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W);
+bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                   const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                   int64_t OH, int64_t OW, void *scratch);
+
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);

@@ -154,6 +154,8 @@ static rc_status infer_conv(nn_ctx *c)
     if (g.group == g.C && g.M == g.C && g.KH == 3 && g.KW == 3 && (g.sh == 1 || g.sh == 2)) {
         size_t small = nn_dw3x3_small_scratch(g.C, g.OH, g.OW, (int)g.sh);
         if (small > c->scratch_bytes) c->scratch_bytes = small;
+        size_t flat = nn_dw3x3_flat_scratch(g.H, g.W);
+        if (flat > c->scratch_bytes) c->scratch_bytes = flat;
     }
     if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = kdim * 16 * sizeof(float);
@@ -317,6 +319,10 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            if (dw3 && g.W < 64 &&
+                nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
+                              g.OW, c->scratch))
+                continue;
             if (dw3 && g.H * g.W <= 64 && g.C >= 16 &&
                 nn_dw3x3_small(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
                                g.OW, c->scratch))

@@ -344,6 +344,15 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
     conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");     /* same, stride 2, odd width */
     conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
+    /* depthwise on flat planes: sizes around the 16-lane blocks, 1-pixel
+     * planes, stride 2 on odd and even sizes, and the plane-size limit */
+    conv_case(16, 16, 16, 16, 3, 1, 1, 1, 16, "LeakyRelu");
+    conv_case(5, 1, 1, 5, 3, 1, 1, 1, 5, "PRelu");
+    conv_case(7, 2, 3, 7, 3, 2, 1, 1, 7, "Relu");
+    conv_case(9, 17, 3, 9, 3, 1, 1, 1, 9, NULL);
+    conv_case(12, 16, 16, 12, 3, 2, 1, 1, 12, "PRelu");
+    conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
+    conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
 }
 
 static void test_conv_transpose(void **state)
