@@ -232,6 +232,13 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                     int64_t OH, int64_t OW, float *scratch);
 
+/* 3x3 convolution of at most 16 input channels (group 1; stride 1 with any
+ * dilation up to 8, or stride 2), output channels in registers (direct.c);
+ * false if not handled. */
+size_t nn_conv3x3_regs_scratch(int64_t C);
+bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
+                     float *y, const float *bias, void *scratch);
+
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 via the stride-1 plane) on
  * planes of up to 4096 pixels, each channel's plane as one flat array of
  * masked loads; false if not handled. */

@@ -157,6 +157,8 @@ static rc_status infer_conv(nn_ctx *c)
         size_t flat = nn_dw3x3_flat_scratch(g.H, g.W);
         if (flat > c->scratch_bytes) c->scratch_bytes = flat;
     }
+    if (g.group == 1 && nn_conv3x3_regs_scratch(g.C) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv3x3_regs_scratch(g.C);
     if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = kdim * 16 * sizeof(float);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
@@ -297,6 +299,11 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
                           pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b, panel);
 }
 
+/* Direct 3x3 convolution for inputs of up to this many channels. */
+#ifndef REGS_C
+#define REGS_C 16
+#endif
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -335,6 +342,11 @@ static void run_conv(nn_ctx *c)
             else
                 conv_depthwise(c, &g, xn, yn);
             continue;
+        }
+        if (g.group == 1 && g.C <= REGS_C && g.OW >= 8 && !pointwise) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv3x3_regs(c->node, &ia, g.M, g.OH, w, yn, b, c->scratch)) continue;
         }
         if (g.group == 1 && plane <= 16 && !pointwise) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
