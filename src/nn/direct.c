@@ -184,3 +184,142 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
     return false;
 #endif
 }
+
+/* ---- convolutions on planes of at most 16 pixels ---------------------------
+ * The last layers of eye networks work on 3x3 or 2x2 planes. Each input
+ * channel is one register; every kernel tap of it is a lane permutation of
+ * that register (zero where the tap falls in the padding), which builds the
+ * im2col rows [K][16] with no scalar code. The products then run with the
+ * output channels across the lanes: 16 channels of the load-time packed
+ * weights (two 8-row panels) times one broadcast pixel per accumulator, one
+ * accumulator per output pixel, so the work is M * K * P / 16 FMAs with
+ * P = 4 or 9 output pixels (at 16 the GEMM does as well). Bias and
+ * activation are per lane; the [pixel][channel] block is transposed on the
+ * way out. */
+
+#if defined(__x86_64__)
+__attribute__((always_inline, target("avx512f"))) static inline void
+tiny_block(const float *panel, const float *wpack, int64_t K, int64_t mb, int64_t M, int P,
+           __m512 *acc)
+{
+    const float *w0 = wpack + (mb / 8) * 8 * K, *w1 = w0 + 8 * K;
+    bool two = mb + 8 < M;
+#pragma GCC unroll 16
+    for (int p = 0; p < P; p++) acc[p] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m256 lo = _mm256_loadu_ps(w0 + k * 8);
+        __m512 wv = two ? _mm512_castpd_ps(
+                              _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                                                 _mm256_castps_pd(_mm256_loadu_ps(w1 + k * 8)), 1))
+                        : _mm512_zextps256_ps512(lo);
+        const float *pk = panel + k * 16;
+#pragma GCC unroll 16
+        for (int p = 0; p < P; p++) acc[p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(pk[p]), acc[p]);
+    }
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+tiny_run(const nn_node *n, int64_t M, int64_t K, int64_t N, const float *panel, float *y,
+         const float *bias, float *tmp, int P)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    for (int64_t mb = 0; mb < M; mb += 16) {
+        int64_t mc = M - mb < 16 ? M - mb : 16;
+        __mmask16 mk = (__mmask16)(mc == 16 ? 0xffff : (1u << mc) - 1);
+        __m512 acc[16];
+        tiny_block(panel, n->wpack, K, mb, M, P, acc);
+        __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + mb) : zero;
+        __m512 vs = _mm512_set1_ps(n->act_a);
+        if (n->act == NN_ACT_PRELU)
+            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                                     : _mm512_maskz_loadu_ps(mk, n->act_slope + mb);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; p++) {
+            __m512 v = _mm512_add_ps(acc[p], vb);
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_storeu_ps(tmp + p * 16, v);
+        }
+        for (int64_t m = 0; m < mc; m++)
+            for (int64_t p = 0; p < N; p++) y[(mb + m) * N + p] = tmp[p * 16 + m];
+    }
+}
+
+__attribute__((target("avx512f"))) static void tiny_run4(const nn_node *n, int64_t M, int64_t K,
+                                                         int64_t N, const float *panel, float *y,
+                                                         const float *bias, float *tmp)
+{
+    tiny_run(n, M, K, N, panel, y, bias, tmp, 4);
+}
+__attribute__((target("avx512f"))) static void tiny_run9(const nn_node *n, int64_t M, int64_t K,
+                                                         int64_t N, const float *panel, float *y,
+                                                         const float *bias, float *tmp)
+{
+    tiny_run(n, M, K, N, panel, y, bias, tmp, 9);
+}
+/* im2col rows [K][16] of an image whose planes fit one register. */
+__attribute__((target("avx512f"))) static void tiny_panel(const nn_im2col *a, int64_t N,
+                                                          float *panel)
+{
+    int64_t taps = a->KH * a->KW, hw = a->H * a->W;
+    __m512i idx[64];
+    __mmask16 valid[64];
+    for (int64_t t = 0; t < taps; t++) {
+        int32_t ix[16] = {0};
+        uint32_t m = 0;
+        for (int64_t p = 0; p < N; p++) {
+            int64_t oy = p / a->OW, ox = p % a->OW;
+            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
+            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
+            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
+                ix[p] = (int32_t)(iy * a->W + xx);
+                m |= 1u << p;
+            }
+        }
+        idx[t] = _mm512_loadu_si512(ix);
+        valid[t] = (__mmask16)m;
+    }
+    __mmask16 in = (__mmask16)(hw == 16 ? 0xffff : (1u << hw) - 1);
+    for (int64_t c = 0; c < a->C; c++) {
+        __m512 xv = _mm512_maskz_loadu_ps(in, a->x + c * hw);
+        for (int64_t t = 0; t < taps; t++)
+            _mm512_storeu_ps(panel + (c * taps + t) * 16,
+                             _mm512_maskz_permutexvar_ps(valid[t], idx[t], xv));
+    }
+}
+#endif
+
+bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                  const float *bias, float *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || !n->wpack || n->act == NN_ACT_SIGMOID ||
+        n->act == NN_ACT_HSWISH)
+        return false;
+    if (a->H * a->W > 16 || N > 9 || a->KH * a->KW > 64) return false;
+    int64_t K = a->C * a->KH * a->KW;
+    float *panel = scratch, *tmp = panel + K * 16;
+    tiny_panel(a, N, panel);
+    if (N <= 4)
+        tiny_run4(n, M, K, N, panel, y, bias, tmp);
+    else
+        tiny_run9(n, M, K, N, panel, y, bias, tmp);
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)N, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}

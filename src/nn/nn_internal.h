@@ -239,6 +239,12 @@ size_t nn_conv3x3_regs_scratch(int64_t C);
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
                      float *y, const float *bias, void *scratch);
 
+/* Convolution (group 1, weights packed) of an image whose planes have at
+ * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
+ * K * 16 + 256 floats. False if not handled. */
+bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                  const float *bias, float *scratch);
+
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 via the stride-1 plane) on
  * planes of up to 4096 pixels, each channel's plane as one flat array of
  * masked loads; false if not handled. */

@@ -159,8 +159,8 @@ static rc_status infer_conv(nn_ctx *c)
     }
     if (g.group == 1 && nn_conv3x3_regs_scratch(g.C) > c->scratch_bytes)
         c->scratch_bytes = nn_conv3x3_regs_scratch(g.C);
-    if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
-        c->scratch_bytes = kdim * 16 * sizeof(float);
+    if (g.OH * g.OW <= 16 && (kdim * 16 + 256) * sizeof(float) > c->scratch_bytes)
+        c->scratch_bytes = (kdim * 16 + 256) * sizeof(float);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
@@ -347,6 +347,11 @@ static void run_conv(nn_ctx *c)
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv3x3_regs(c->node, &ia, g.M, g.OH, w, yn, b, c->scratch)) continue;
+        }
+        if (g.group == 1 && plane <= 16 && g.H * g.W <= 16) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv_tiny(c->node, &ia, g.M, plane, yn, b, c->scratch)) continue;
         }
         if (g.group == 1 && plane <= 16 && !pointwise) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
