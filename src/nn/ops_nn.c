@@ -942,8 +942,8 @@ static void run_softmax(nn_ctx *c)
         for (int64_t in = 0; in < inner; in++) {
             const float *xp = x + o * dim * inner + in;
             float *yp = y + o * dim * inner + in;
-            float mx = -INFINITY;
-            for (int64_t k = 0; k < dim; k++) mx = fmaxf(mx, xp[k * inner]);
+            float mx = -INFINITY; /* a comparison, not fmaxf: that is a libm call */
+            for (int64_t k = 0; k < dim; k++) mx = xp[k * inner] > mx ? xp[k * inner] : mx;
             for (int64_t k = 0; k < dim; k++) yp[k * inner] = xp[k * inner] - mx;
         }
     int64_t total = outer * dim * inner;

@@ -608,6 +608,18 @@ static void test_shape_ops(void **state)
         memcpy(want_c + b * 16 + 12, c + b * 4, 4 * sizeof(float));
     }
     check(13, vc, 2, &cc, 1, x, 3, xd, want_c, 3, cd, 0);
+    /* Concat on the last axis: rows of a few floats interleaved */
+    float c2[12];
+    for (int i = 0; i < 12; i++) c2[i] = -(float)i;
+    int64_t cd2[3] = {2, 3, 6};
+    ob_value vc2[] = {V("x", 3, 2, 3, 4), VF("c", c2, 3, 2, 3, 2)};
+    ob_node cc2 = {"Concat", {"x", "c"}, {"y"}, {AI("axis", -1)}};
+    float want_c2[36];
+    for (int r = 0; r < 6; r++) {
+        memcpy(want_c2 + r * 6, x + r * 4, 4 * sizeof(float));
+        memcpy(want_c2 + r * 6 + 4, c2 + r * 2, 2 * sizeof(float));
+    }
+    check(13, vc2, 2, &cc2, 1, x, 3, xd, want_c2, 3, cd2, 0);
     /* Split into [1,2] on axis 1, second output */
     int64_t split[2] = {1, 2}, spd[3] = {2, 2, 4};
     ob_node spn = {"Split", {"x"}, {"z", "y"}, {AI("axis", 1), AINTS("split", split)}};
