@@ -756,7 +756,8 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
 {
     int64_t chunks = (H * W + 15) / 16, phases = 4 * ((H + 1) / 2) * ((W + 1) / 2);
-    return (size_t)(9 * chunks) * sizeof(uint16_t) + 128 + (size_t)(phases + 64) * sizeof(float);
+    return (size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 128 +
+           (size_t)(phases + 64) * sizeof(float);
 }
 
 #if defined(__x86_64__)
@@ -820,9 +821,10 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
 {
     int64_t plane = OH * OW, chunks = (plane + 15) / 16;
     uint16_t *masks = scratch;
-    float *ph =
-        (float *)((char *)scratch + ((size_t)(9 * chunks) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
+    float *ph = (float *)((char *)scratch +
+                          ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
     dw_flat_masks(masks, OH, OW, s);
+    memset(masks + 9 * chunks, 0, 9 * sizeof(uint16_t)); /* past the end: nothing */
     /* where tap t of output 0 reads, relative to the channel (stride 1) or
      * to the phase planes (stride 2) */
     int64_t off[9];
@@ -850,7 +852,48 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                                             : 0.0f;
         __m512 vs = _mm512_set1_ps(sl);
         float *yc = y + c * plane;
-        for (int64_t j = 0; j < chunks; j++) {
+        /* stride 1: each input row is loaded once per block (the centre
+         * taps) and its left and right neighbours are lane shifts across
+         * the previous and next blocks: three loads per block, not nine */
+        __m512 pv[3], cv[3];
+        for (int r = 0; r < 3; r++) {
+            pv[r] = zero;
+            cv[r] = s == 1 ? _mm512_maskz_loadu_ps(masks[r * 3 + 1], xc + (r - 1) * W) : zero;
+        }
+        for (int64_t j = 0; s == 1 && j < chunks; j++) {
+            const float *p = xc + (j + 1) * 16;
+            const uint16_t *m = masks + j * 9, *mn = m + 9;
+            __m512 acc[3];
+            for (int r = 0; r < 3; r++) {
+                __m512 nv = _mm512_maskz_loadu_ps(mn[r * 3 + 1], p + (r - 1) * W);
+                __m512 l = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+                    m[r * 3], _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
+                __m512 rt = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+                    m[r * 3 + 2], _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
+                __m512 a = _mm512_mul_ps(l, k[r * 3]);
+                a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
+                acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
+                pv[r] = cv[r];
+                cv[r] = nv;
+            }
+            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
+        }
+        for (int64_t j = 0; s == 2 && j < chunks; j++) {
             const float *p = xc + j * 16;
             const uint16_t *m = masks + j * 9;
             __m512 a0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[0], p + off[0]), k[0]);
