@@ -6,7 +6,11 @@
  * (dilated or not). For each row chunk of 16 output pixels, the three taps
  * of every input row are loaded once (masked at the image border; stride 2
  * picks even and odd columns with two permutes) and each feeds one FMA per
- * output channel with the weight broadcast from a small packed copy.
+ * output channel with the weight broadcast from a small packed copy. 1x1
+ * convolutions with few input channels (a detector's wide early layers,
+ * where the GEMM's packing and depth-16 panels cost more than the products)
+ * use the same blocks, the plane taken as one row. The end of the file
+ * handles planes of at most 16 pixels.
  */
 #include <string.h>
 
@@ -36,8 +40,19 @@ static inline __mmask16 lanes_inside(int64_t start, int64_t W)
 }
 
 __attribute__((always_inline, target("avx512f"))) static inline void
-regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, __m512 *acc)
+regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, int K, __m512 *acc)
 {
+    if (K == 1) { /* pointwise: the image is one row of W pixels */
+        int64_t left = a->W - ox;
+        __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        for (int64_t c = 0; c < a->C; c++) {
+            __m512 t = _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++)
+                acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
+        }
+        return;
+    }
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
@@ -92,7 +107,7 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
 
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
-           int MB, int64_t m0, int64_t mcount, float *y)
+           int MB, int K, int64_t m0, int64_t mcount, float *y)
 {
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
@@ -108,7 +123,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
             __m512 acc[16];
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
-            regs_chunk(&g, oy, ox, wp, MB, acc);
+            regs_chunk(&g, oy, ox, wp, MB, K, acc);
             int64_t left = OW - ox;
             __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 #pragma GCC unroll 16
@@ -137,21 +152,17 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
         }
 }
 
-__attribute__((target("avx512f"))) static void regs_block8(const nn_node *n, const nn_im2col *a,
-                                                           int64_t OH, const float *wp,
-                                                           const float *bp, int64_t m0,
-                                                           int64_t mcount, float *y)
-{
-    regs_block(n, a, OH, wp, bp, 8, m0, mcount, y);
-}
-
-__attribute__((target("avx512f"))) static void regs_block16(const nn_node *n, const nn_im2col *a,
-                                                            int64_t OH, const float *wp,
-                                                            const float *bp, int64_t m0,
-                                                            int64_t mcount, float *y)
-{
-    regs_block(n, a, OH, wp, bp, 16, m0, mcount, y);
-}
+#define REGS_BLOCK(NAME, MB, K)                                                                    \
+    __attribute__((target("avx512f"))) static void NAME(                                           \
+        const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
+        int64_t m0, int64_t mcount, float *y)                                                      \
+    {                                                                                              \
+        regs_block(n, a, OH, wp, bp, MB, K, m0, mcount, y);                                        \
+    }
+REGS_BLOCK(regs_block8, 8, 3)
+REGS_BLOCK(regs_block16, 16, 3)
+REGS_BLOCK(regs_pw8, 8, 1)
+REGS_BLOCK(regs_pw16, 16, 1)
 #endif
 
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
@@ -181,6 +192,39 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
     return true;
 #else
     (void)n, (void)a, (void)M, (void)OH, (void)w, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}
+
+size_t nn_conv1x1_regs_scratch(int64_t C)
+{
+    return (size_t)(C * 16 + 16) * sizeof(float);
+}
+
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
+                     const float *w, float *y, const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        C > 32 || (C > 16 && M > 32))
+        return false; /* past that the packed GEMM does as well */
+    /* the plane as one row: the same blocks with a 1x1 kernel */
+    nn_im2col a = {x, C, 1, plane, 1, 1, 1, 1, 1, 1, 0, 0, plane, 0, 0};
+    float *wp = scratch, *bp = wp + C * 16;
+    for (int64_t m0 = 0; m0 < M; m0 += 16) {
+        int64_t mc = M - m0 < 16 ? M - m0 : 16;
+        int MB = mc <= 8 ? 8 : 16;
+        for (int64_t c = 0; c < C; c++)
+            for (int m = 0; m < MB; m++) wp[c * MB + m] = m < mc ? w[(m0 + m) * C + c] : 0.0f;
+        for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
+        if (MB == 8)
+            regs_pw8(n, &a, 1, wp, bp, m0, mc, y);
+        else
+            regs_pw16(n, &a, 1, wp, bp, m0, mc, y);
+    }
+    return true;
+#else
+    (void)n, (void)x, (void)C, (void)plane, (void)M, (void)w, (void)y, (void)bias, (void)scratch;
     return false;
 #endif
 }

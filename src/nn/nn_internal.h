@@ -239,6 +239,13 @@ size_t nn_conv3x3_regs_scratch(int64_t C);
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
                      float *y, const float *bias, void *scratch);
 
+/* 1x1 convolution (stride 1, no pads) over a plane of `plane` pixels the
+ * same way, for at most 16 input channels (32 when M <= 32) (direct.c);
+ * false if not handled. */
+size_t nn_conv1x1_regs_scratch(int64_t C);
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
+                     const float *w, float *y, const float *bias, void *scratch);
+
 /* Convolution (group 1, weights packed) of an image whose planes have at
  * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
  * K * 16 + 256 floats. False if not handled. */

@@ -159,6 +159,8 @@ static rc_status infer_conv(nn_ctx *c)
     }
     if (g.group == 1 && nn_conv3x3_regs_scratch(g.C) > c->scratch_bytes)
         c->scratch_bytes = nn_conv3x3_regs_scratch(g.C);
+    if (g.group == 1 && nn_conv1x1_regs_scratch(g.C) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv1x1_regs_scratch(g.C);
     if (g.OH * g.OW <= 16 && (kdim * 16 + 256) * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = (kdim * 16 + 256) * sizeof(float);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
@@ -343,6 +345,9 @@ static void run_conv(nn_ctx *c)
                 conv_depthwise(c, &g, xn, yn);
             continue;
         }
+        if (g.group == 1 && pointwise && plane >= 64 &&
+            nn_conv1x1_regs(c->node, xn, g.C, plane, g.M, w, yn, b, c->scratch))
+            continue;
         if (g.group == 1 && g.C <= REGS_C && g.OW >= 8 && !pointwise) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};

@@ -359,6 +359,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(16, 30, 40, 16, 3, 1, 5, 5, 1, NULL);
     conv_case(8, 11, 19, 6, 3, 1, 3, 3, 1, "LeakyRelu");
     conv_case(5, 9, 33, 24, 3, 2, 1, 1, 1, "Relu");
+    /* pointwise with few input channels, outputs in registers: plane not a
+     * multiple of 16, 8- and 16-channel blocks, 32 inputs */
+    conv_case(16, 9, 13, 32, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(3, 8, 8, 5, 1, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(32, 10, 10, 24, 1, 1, 0, 1, 1, NULL);
+    conv_case(24, 10, 10, 40, 1, 1, 0, 1, 1, "Relu");
     /* planes of at most 16 pixels into at most 9: pointwise, 3x3 with pads,
      * stride 2, output channels not a multiple of 8 or 16 */
     conv_case(128, 3, 3, 40, 1, 1, 0, 1, 1, "PRelu");
