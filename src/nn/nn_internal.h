@@ -205,6 +205,9 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
 
+/* Sum of a[i] * b[i] (AVX-512 when available). */
+float nn_dot(const float *a, const float *b, int64_t n);
+
 /* Convolution as one dot product per output (patches [N][K] built in
  * `patches`, N * K floats); for outputs with very few positions. */
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,

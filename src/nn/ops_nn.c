@@ -254,6 +254,15 @@ static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, floa
     const float *w = c->in[1]->data;
     const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
     int64_t plane = g->OH * g->OW;
+    if (g->KH == g->H && g->KW == g->W && plane == 1 && g->pt == 0 && g->pl == 0) {
+        /* the window is the whole plane (a weighted global pooling, as in
+         * the last layers of MobileNet-style landmark networks) */
+        for (int64_t ch = 0; ch < g->C; ch++)
+            yn[ch] = nn_dot(xn + ch * g->H * g->W, w + ch * g->H * g->W, g->H * g->W) +
+                     (b ? b[ch] : 0.0f);
+        nn_epilogue(c->node, yn, g->M, 1, NULL, 0);
+        return;
+    }
     for (int64_t ch = 0; ch < g->C; ch++) {
         const float *xp = xn + ch * g->H * g->W, *wp = w + ch * g->KH * g->KW;
         float *yp = yn + ch * plane;

@@ -339,6 +339,7 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(8, 20, 21, 8, 3, 1, 0, 1, 1, NULL);         /* Winograd without padding */
     conv_case(24, 2, 2, 2, 3, 1, 1, 1, 1, NULL);          /* 2x2 image, 2 channels out */
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
+    conv_case(40, 7, 7, 40, 7, 1, 0, 1, 40, "PRelu");     /* depthwise over the whole plane */
     conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");     /* depthwise, small plane */
     conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");      /* same, stride 2, 20 channels */
     conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
