@@ -58,6 +58,16 @@ typedef struct {
 
 typedef struct nn_op_def nn_op_def;
 
+/* A convolution's or pooling's window attributes, parsed once at load so
+ * running does not look them up by name on every call. */
+typedef struct {
+    bool ok; /* parsed and valid; otherwise they are read from the attributes */
+    int64_t sh, sw, dh, dw, pads[4], group;
+    int auto_pad;      /* 0 NOTSET/VALID (explicit pads), 1 SAME_UPPER, 2 SAME_LOWER */
+    const int64_t *ks; /* kernel_shape, or NULL */
+    size_t nks;
+} nn_window;
+
 typedef struct {
     const nn_op_def *def;
     char *name;
@@ -78,6 +88,7 @@ typedef struct {
     float act_a, act_b;
     const float *act_slope; /* PRelu slope per channel (model-owned) */
     int64_t act_slope_n;    /* 1 (shared) or the channel count */
+    nn_window win;          /* Conv, ConvTranspose, MaxPool, AveragePool */
 } nn_node;
 
 typedef struct {
@@ -154,6 +165,9 @@ void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, co
                  int64_t c0);
 /* The same in plain C, activation only (the reference path). */
 void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
+
+/* ops_nn.c: parse a windowed operator's attributes into n->win (load). */
+void nn_window_cache(nn_node *n);
 
 /* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
 rc_status nn_fuse(nn_model *m, rc_error *err);

@@ -23,50 +23,85 @@ typedef struct {
     int64_t KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, group;
 } geom;
 
-static int window_geom(const nn_node *n, geom *g, bool ceil_mode)
+/* The window attributes of n (strides, dilations, pads or auto_pad, group,
+ * kernel_shape); -1 if invalid. */
+static int window_attrs(const nn_node *n, nn_window *w)
 {
     const int64_t *v;
     size_t k;
-    g->sh = g->sw = g->dh = g->dw = 1;
-    g->pt = g->pl = g->pb = g->pr = 0;
+    memset(w, 0, sizeof *w);
+    w->sh = w->sw = w->dh = w->dw = 1;
     if ((k = nn_attr_ints(n, "strides", &v))) {
         if (k != 2) return -1;
-        g->sh = v[0];
-        g->sw = v[1];
+        w->sh = v[0];
+        w->sw = v[1];
     }
     if ((k = nn_attr_ints(n, "dilations", &v))) {
         if (k != 2) return -1;
-        g->dh = v[0];
-        g->dw = v[1];
+        w->dh = v[0];
+        w->dw = v[1];
     }
-    if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->sh > 4096 || g->sw > 4096 ||
-        g->dh > 4096 || g->dw > 4096 || g->KH < 1 || g->KW < 1 || g->KH > 4096 || g->KW > 4096)
+    if (w->sh < 1 || w->sw < 1 || w->dh < 1 || w->dw < 1 || w->sh > 4096 || w->sw > 4096 ||
+        w->dh > 4096 || w->dw > 4096)
         return -1;
-    int64_t ekh = (g->KH - 1) * g->dh + 1, ekw = (g->KW - 1) * g->dw + 1;
     const char *ap = nn_attr_str(n, "auto_pad", "NOTSET");
-    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+    if (strcmp(ap, "SAME_UPPER") == 0)
+        w->auto_pad = 1;
+    else if (strcmp(ap, "SAME_LOWER") == 0)
+        w->auto_pad = 2;
+    else if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0)
+        return -1;
+    if (w->auto_pad == 0 && strcmp(ap, "NOTSET") == 0 && (k = nn_attr_ints(n, "pads", &v))) {
+        if (k != 4) return -1;
+        for (int i = 0; i < 4; i++) {
+            if (v[i] < 0 || v[i] > 4096) return -1;
+            w->pads[i] = v[i];
+        }
+    }
+    w->group = nn_attr_int(n, "group", 1);
+    w->nks = nn_attr_ints(n, "kernel_shape", &w->ks);
+    w->ok = true;
+    return 0;
+}
+
+void nn_window_cache(nn_node *n)
+{
+    if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0 ||
+        strcmp(n->op_type, "MaxPool") == 0 || strcmp(n->op_type, "AveragePool") == 0)
+        window_attrs(n, &n->win); /* an invalid window stays unparsed (ok false) */
+}
+
+static int window_geom(const nn_node *n, geom *g, bool ceil_mode)
+{
+    nn_window wa;
+    if (n->win.ok)
+        wa = n->win;
+    else if (window_attrs(n, &wa) < 0)
+        return -1;
+    g->sh = wa.sh;
+    g->sw = wa.sw;
+    g->dh = wa.dh;
+    g->dw = wa.dw;
+    g->pt = g->pl = g->pb = g->pr = 0;
+    if (g->KH < 1 || g->KW < 1 || g->KH > 4096 || g->KW > 4096) return -1;
+    int64_t ekh = (g->KH - 1) * g->dh + 1, ekw = (g->KW - 1) * g->dw + 1;
+    if (wa.auto_pad) {
         g->OH = (g->H + g->sh - 1) / g->sh;
         g->OW = (g->W + g->sw - 1) / g->sw;
         int64_t th = (g->OH - 1) * g->sh + ekh - g->H, tw = (g->OW - 1) * g->sw + ekw - g->W;
         if (th < 0) th = 0;
         if (tw < 0) tw = 0;
-        bool upper = ap[5] == 'U';
+        bool upper = wa.auto_pad == 1;
         g->pt = upper ? th / 2 : (th + 1) / 2;
         g->pb = th - g->pt;
         g->pl = upper ? tw / 2 : (tw + 1) / 2;
         g->pr = tw - g->pl;
         return 0;
     }
-    if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0) return -1;
-    if (strcmp(ap, "NOTSET") == 0 && (k = nn_attr_ints(n, "pads", &v))) {
-        if (k != 4) return -1;
-        g->pt = v[0];
-        g->pl = v[1];
-        g->pb = v[2];
-        g->pr = v[3];
-        for (int i = 0; i < 4; i++)
-            if (v[i] < 0 || v[i] > 4096) return -1;
-    }
+    g->pt = wa.pads[0];
+    g->pl = wa.pads[1];
+    g->pb = wa.pads[2];
+    g->pr = wa.pads[3];
     int64_t ih = g->H + g->pt + g->pb - ekh, iw = g->W + g->pl + g->pr - ekw;
     if (ih < 0 || iw < 0) return -2;
     if (ceil_mode) {
@@ -94,9 +129,11 @@ static int conv_geom(const nn_ctx *c, geom *g)
     g->M = w->d[0];
     g->KH = w->d[2];
     g->KW = w->d[3];
-    g->group = nn_attr_int(c->node, "group", 1);
+    const nn_window *cw = &c->node->win;
+    g->group = cw->ok ? cw->group : nn_attr_int(c->node, "group", 1);
     const int64_t *ks;
-    size_t nk = nn_attr_ints(c->node, "kernel_shape", &ks);
+    size_t nk = cw->ok ? cw->nks : nn_attr_ints(c->node, "kernel_shape", &ks);
+    if (cw->ok) ks = cw->ks;
     if (nk && (nk != 2 || ks[0] != g->KH || ks[1] != g->KW)) return -1;
     if (g->group < 1 || g->C % g->group || g->M % g->group || w->d[1] != g->C / g->group) return -1;
     return window_geom(c->node, g, false);
