@@ -739,7 +739,8 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
 #endif
 }
 
-/* Depthwise 3x3 with pads of 1 on planes of up to NN_DW_FLAT_MAX pixels, one
+/* Depthwise 3x3 with pads of 1 on planes of up to NN_DW_FLAT_MAX pixels (a
+ * quarter of that for stride 2), one
  * channel at a time, the output plane taken as one flat array. With stride 1
  * (same-size output) tap (dy, dx) of output i reads input i + dy * W + dx,
  * so each block of 16 outputs is nine masked loads at fixed offsets and nine
@@ -751,7 +752,7 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
  * row/column, and the same flat loop applies. No padded copies, no
  * transposes, no per-row calls: on the small planes of landmark and eye
  * networks the fixed cost per channel is a few dozen instructions. */
-#define NN_DW_FLAT_MAX 4096
+#define NN_DW_FLAT_MAX 32768
 
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
 {
@@ -933,7 +934,9 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
         return false;
-    if (H * W > NN_DW_FLAT_MAX || pt != 1 || pl != 1) return false;
+    /* stride 2 on large planes: the in-place kernel's even/odd permutes
+     * beat writing four phase planes */
+    if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4) || pt != 1 || pl != 1) return false;
     if (s == 1 ? OH != H || OW != W : s != 2 || 2 * (OH - 1) > H - 1 || 2 * (OW - 1) > W - 1)
         return false;
     dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);

@@ -374,9 +374,8 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
-            if (dw3 && g.W < 64 &&
-                nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
-                              g.OW, c->scratch))
+            if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
+                                     g.OH, g.OW, c->scratch))
                 continue;
             if (dw3 && g.H * g.W <= 64 && g.C >= 16 &&
                 nn_dw3x3_small(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,

@@ -354,6 +354,9 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(12, 16, 16, 12, 3, 2, 1, 1, 12, "PRelu");
     conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    /* past the flat kernel's plane limits: the wide in-place kernel */
+    conv_case(4, 100, 90, 4, 3, 2, 1, 1, 4, "Relu");
+    conv_case(2, 130, 260, 2, 3, 1, 1, 1, 2, "PRelu");
     /* direct 3x3 with few input channels: one channel, stride 2, two blocks
      * of output channels; dilated context layers; 8-channel blocks */
     conv_case(1, 64, 64, 32, 3, 2, 1, 1, 1, "PRelu");
