@@ -622,6 +622,10 @@ static void run_gemm(nn_ctx *c)
                 }
                 Y[i * N + j] += alpha * acc;
             }
+    } else if (M == 1 && !ta && tb) {
+        /* one row against weights stored [N][K] (a classifier or regressor
+         * head): one dot product per output; BLAS pays more in setup */
+        for (int64_t j = 0; j < N; j++) Y[j] += alpha * nn_dot(A, B + j * bs->d[1], K);
     } else {
         nn_sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)as->d[1], B, (int)bs->d[1], 1.0f, Y,
                  (int)N);

@@ -444,6 +444,10 @@ static void test_gemm_matmul(void **state)
         "Gemm", {"a", "b", "c"}, {"y"}, {AI("transB", 1), AF("alpha", 2.0f), AF("beta", 0.5f)}};
     float want[4] = {2 * 1 + 5, 2 * 6 + 10, 2 * 4 + 5, 2 * 15 + 10}; /* A B = [[1,6],[4,15]] */
     check(11, v, 3, &g, 1, a, 2, ad, want, 2, od, 1e-5f);
+    /* one row (a network's head): dot products against the rows of B */
+    int64_t ad1[2] = {1, 3}, od1[2] = {1, 2};
+    ob_value v1[] = {V("a", 2, 1, 3), VF("b", bt, 2, 2, 3), VF("c", c, 1, 2)};
+    check(11, v1, 3, &g, 1, a, 2, ad1, want, 2, od1, 1e-5f);
     /* transA: A is given as [K, M] */
     float at[6] = {1, 4, 2, 5, 3, 6};
     int64_t atd[2] = {3, 2};
