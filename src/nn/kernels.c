@@ -927,6 +927,97 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
 }
 #endif
 
+#if defined(__x86_64__)
+/* A 3x3 convolution of a single input channel into M channels on the same
+ * flat geometry: the nine tap vectors of each block are loaded once and
+ * feed every output channel (a landmark network's first layer). */
+__attribute__((target("avx512f"))) static void
+conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                    const float *w, const float *bias, int s, float *y, int64_t OH, int64_t OW,
+                    void *scratch)
+{
+    int64_t plane = OH * OW, chunks = (plane + 15) / 16;
+    uint16_t *masks = scratch;
+    float *ph = (float *)((char *)scratch +
+                          ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
+    dw_flat_masks(masks, OH, OW, s);
+    const float *xc = x;
+    if (s == 2) {
+        dw_flat_phases(x, H, W, OH, OW, ph);
+        xc = ph;
+    }
+    int64_t off[9];
+    for (int t = 0; t < 9; t++) {
+        int dy = t / 3, dx = t % 3;
+        off[t] = s == 1 ? (dy - 1) * W + dx - 1
+                        : ((dy != 1) * 2 + (dx != 1)) * plane - (dy == 0) * OW - (dx == 0);
+    }
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    const int act = n->act;
+    __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
+    for (int64_t j = 0; j < chunks; j++) {
+        const float *p = xc + j * 16;
+        const uint16_t *mk = masks + j * 9;
+        __m512 t[9];
+        for (int k = 0; k < 9; k++) t[k] = _mm512_maskz_loadu_ps(mk[k], p + off[k]);
+        __mmask16 st = j + 1 < chunks ? 0xffff : last;
+        for (int64_t m = 0; m < M; m++) {
+            const float *wm = w + m * 9;
+            __m512 a0 =
+                _mm512_fmadd_ps(t[0], _mm512_set1_ps(wm[0]), _mm512_set1_ps(bias ? bias[m] : 0.0f));
+            __m512 a1 = _mm512_mul_ps(t[3], _mm512_set1_ps(wm[3]));
+            __m512 a2 = _mm512_mul_ps(t[6], _mm512_set1_ps(wm[6]));
+            a0 = _mm512_fmadd_ps(t[1], _mm512_set1_ps(wm[1]), a0);
+            a1 = _mm512_fmadd_ps(t[4], _mm512_set1_ps(wm[4]), a1);
+            a2 = _mm512_fmadd_ps(t[7], _mm512_set1_ps(wm[7]), a2);
+            a0 = _mm512_fmadd_ps(t[2], _mm512_set1_ps(wm[2]), a0);
+            a1 = _mm512_fmadd_ps(t[5], _mm512_set1_ps(wm[5]), a1);
+            a2 = _mm512_fmadd_ps(t[8], _mm512_set1_ps(wm[8]), a2);
+            __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+            switch (act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY: {
+                float sl =
+                    act == NN_ACT_LEAKY ? n->act_a : n->act_slope[n->act_slope_n == 1 ? 0 : m];
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            }
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(y + m * plane + j * 16, st, v);
+        }
+    }
+}
+#endif
+
+bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    if (H * W > NN_DW_FLAT_MAX / 4 || pt != 1 || pl != 1) return false;
+    if (s == 1 ? OH != H || OW != W : s != 2 || 2 * (OH - 1) > H - 1 || 2 * (OW - 1) > W - 1)
+        return false;
+    conv1ch_flat_avx512(n, x, H, W, M, w, bias, s, y, OH, OW, scratch);
+    return true;
+#else
+    (void)n, (void)x, (void)H, (void)W, (void)M, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
+        (void)y, (void)OH, (void)OW, (void)scratch;
+    return false;
+#endif
+}
+
 bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                    int64_t OH, int64_t OW, void *scratch)

@@ -277,6 +277,13 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                    int64_t OH, int64_t OW, void *scratch);
 
+/* 3x3 convolution of one input channel into M (group 1), same geometry
+ * limits as nn_dw3x3_flat (stride 2: planes of up to 8192 pixels), the
+ * scratch of nn_dw3x3_flat_scratch; false if not handled. */
+bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW, void *scratch);
+
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max);

@@ -194,6 +194,8 @@ static rc_status infer_conv(nn_ctx *c)
         size_t flat = nn_dw3x3_flat_scratch(g.H, g.W);
         if (flat > c->scratch_bytes) c->scratch_bytes = flat;
     }
+    if (g.group == 1 && g.C == 1 && nn_dw3x3_flat_scratch(g.H, g.W) > c->scratch_bytes)
+        c->scratch_bytes = nn_dw3x3_flat_scratch(g.H, g.W);
     if (g.group == 1 && nn_conv3x3_regs_scratch(g.C) > c->scratch_bytes)
         c->scratch_bytes = nn_conv3x3_regs_scratch(g.C);
     if (g.group == 1 && nn_conv1x1_regs_scratch(g.C) > c->scratch_bytes)
@@ -390,6 +392,11 @@ static void run_conv(nn_ctx *c)
                 conv_depthwise(c, &g, xn, yn);
             continue;
         }
+        if (g.group == 1 && g.C == 1 && g.KH == 3 && g.KW == 3 && g.sh == g.sw && g.dh == 1 &&
+            g.dw == 1 &&
+            nn_conv1ch_flat(c->node, xn, g.H, g.W, g.M, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH, g.OW,
+                            c->scratch))
+            continue;
         if (g.group == 1 && pointwise && plane >= 64 &&
             nn_conv1x1_regs(c->node, xn, g.C, plane, g.M, w, yn, b, c->scratch))
             continue;

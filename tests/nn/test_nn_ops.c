@@ -360,6 +360,8 @@ static void test_conv_fast_vs_reference(void **state)
     /* direct 3x3 with few input channels: one channel, stride 2, two blocks
      * of output channels; dilated context layers; 8-channel blocks */
     conv_case(1, 64, 64, 32, 3, 2, 1, 1, 1, "PRelu");
+    conv_case(1, 20, 37, 12, 3, 1, 1, 1, 1, "Relu");
+    conv_case(1, 9, 7, 5, 3, 2, 1, 1, 1, "LeakyRelu");
     conv_case(16, 30, 40, 16, 3, 1, 5, 5, 1, NULL);
     conv_case(8, 11, 19, 6, 3, 1, 3, 3, 1, "LeakyRelu");
     conv_case(5, 9, 33, 24, 3, 2, 1, 1, 1, "Relu");
