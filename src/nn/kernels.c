@@ -839,8 +839,65 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
     __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
+    /* stride 2 from a plane of at most 64 pixels into at most 16: the input
+     * is four registers and every tap one pair of lane permutations, no
+     * phase planes */
+    bool inreg = s == 2 && H * W <= 64 && plane <= 16;
+    __m512i tidx[9];
+    __mmask16 thi[9], tok[9];
+    for (int t = 0; inreg && t < 9; t++) {
+        int32_t ix[16] = {0};
+        uint32_t hib = 0, ok = 0;
+        for (int64_t p = 0; p < plane; p++) {
+            int64_t iy = 2 * (p / OW) - 1 + t / 3, xx = 2 * (p % OW) - 1 + t % 3;
+            if (iy < 0 || iy >= H || xx < 0 || xx >= W) continue;
+            int64_t src = iy * W + xx;
+            ix[p] = (int32_t)(src & 31);
+            if (src >= 32) hib |= 1u << p;
+            ok |= 1u << p;
+        }
+        tidx[t] = _mm512_loadu_si512(ix);
+        thi[t] = (__mmask16)hib;
+        tok[t] = (__mmask16)ok;
+    }
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
+        if (inreg) {
+            int64_t hw = H * W;
+            __m512 r[4];
+            for (int q = 0; q < 4; q++) {
+                int64_t left = hw - 16 * q;
+                __mmask16 mq = (__mmask16)(left >= 16 ? 0xffff : left > 0 ? (1u << left) - 1 : 0);
+                r[q] = _mm512_maskz_loadu_ps(mq, xc + 16 * q);
+            }
+            __m512 v = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+            for (int t = 0; t < 9; t++) {
+                __m512 a = _mm512_permutex2var_ps(r[0], tidx[t], r[1]);
+                __m512 b = _mm512_permutex2var_ps(r[2], tidx[t], r[3]);
+                __m512 tap = _mm512_maskz_mov_ps(tok[t], _mm512_mask_blend_ps(thi[t], a, b));
+                v = _mm512_fmadd_ps(tap, _mm512_set1_ps(wc[t]), v);
+            }
+            float sl = n->act == NN_ACT_LEAKY   ? n->act_a
+                       : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
+                                                : 0.0f;
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(y + c * plane, last, v);
+            continue;
+        }
         if (s == 2) {
             dw_flat_phases(xc, H, W, OH, OW, ph);
             xc = ph;

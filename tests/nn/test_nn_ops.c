@@ -352,6 +352,9 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(7, 2, 3, 7, 3, 2, 1, 1, 7, "Relu");
     conv_case(9, 17, 3, 9, 3, 1, 1, 1, 9, NULL);
     conv_case(12, 16, 16, 12, 3, 2, 1, 1, 12, "PRelu");
+    conv_case(20, 8, 8, 20, 3, 2, 1, 1, 20, "PRelu"); /* small planes in registers */
+    conv_case(6, 7, 9, 6, 3, 2, 1, 1, 6, "LeakyRelu");
+    conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
     conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
     /* past the flat kernel's plane limits: the wide in-place kernel */
