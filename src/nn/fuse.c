@@ -239,5 +239,7 @@ rc_status nn_fuse(nn_model *m, rc_error *err)
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
     if (st == RC_OK) st = pack_weights(m, err);
+    for (int i = 0; st == RC_OK && i < m->nnodes; i++)
+        if (!m->nodes[i].dead) nn_window_cache(&m->nodes[i]);
     return st;
 }

@@ -506,6 +506,16 @@ __attribute__((target("avx512f"))) static float dot_avx512(const float *a, const
 }
 #endif
 
+float nn_dot(const float *a, const float *b, int64_t n)
+{
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) return dot_avx512(a, b, n);
+#endif
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
                      float *y, const float *bias, float *patches)
 {

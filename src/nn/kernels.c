@@ -738,3 +738,360 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
     return false;
 #endif
 }
+
+/* Depthwise 3x3 with pads of 1 on planes of up to NN_DW_FLAT_MAX pixels (a
+ * quarter of that for stride 2), one
+ * channel at a time, the output plane taken as one flat array. With stride 1
+ * (same-size output) tap (dy, dx) of output i reads input i + dy * W + dx,
+ * so each block of 16 outputs is nine masked loads at fixed offsets and nine
+ * FMAs, whatever the row length; the masks (lanes whose tap falls outside
+ * the image or past the plane) depend only on the geometry and are built
+ * once per call. Stride 2 first splits the channel into its four phase
+ * planes (even/odd rows x even/odd columns, each the size of the output,
+ * zero past the image): every tap is then one of them shifted by 0 or -1
+ * row/column, and the same flat loop applies. No padded copies, no
+ * transposes, no per-row calls: on the small planes of landmark and eye
+ * networks the fixed cost per channel is a few dozen instructions. */
+#define NN_DW_FLAT_MAX 32768
+
+size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
+{
+    int64_t chunks = (H * W + 15) / 16, phases = 4 * ((H + 1) / 2) * ((W + 1) / 2);
+    return (size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 128 +
+           (size_t)(phases + 64) * sizeof(float);
+}
+
+#if defined(__x86_64__)
+/* The nine tap masks of every block of 16 outputs of an OH x OW plane. */
+__attribute__((target("avx512f"))) static void dw_flat_masks(uint16_t *masks, int64_t OH,
+                                                             int64_t OW, int s)
+{
+    /* lane i: row i / OW (exact in float for planes this small), column
+     * i - row * OW; the tap masks from five comparisons */
+    int64_t plane = OH * OW, chunks = (plane + 15) / 16;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i vW = _mm512_set1_epi32((int)OW), one = _mm512_set1_epi32(1);
+    const __m512i vH1 = _mm512_set1_epi32((int)OH - 1), vW1 = _mm512_set1_epi32((int)OW - 1);
+    const __m512i vplane = _mm512_set1_epi32((int)plane);
+    const __m512 rW = _mm512_set1_ps(1.0f / (float)OW), half = _mm512_set1_ps(0.5f);
+    for (int64_t j = 0; j < chunks; j++) {
+        __m512i i = _mm512_add_epi32(_mm512_set1_epi32((int)(j * 16)), iota);
+        __m512 fi = _mm512_add_ps(_mm512_cvtepi32_ps(i), half);
+        __m512i oy = _mm512_cvttps_epi32(_mm512_mul_ps(fi, rW));
+        __m512i ox = _mm512_sub_epi32(i, _mm512_mullo_epi32(oy, vW));
+        __mmask16 in = _mm512_cmplt_epi32_mask(i, vplane);
+        __mmask16 up = _mm512_mask_cmpge_epi32_mask(in, oy, one);
+        __mmask16 down = _mm512_mask_cmplt_epi32_mask(in, oy, vH1);
+        __mmask16 left = _mm512_cmpge_epi32_mask(ox, one);
+        __mmask16 right = _mm512_cmplt_epi32_mask(ox, vW1);
+        /* stride 2: the phase planes are zero below and right of the image */
+        __mmask16 rowm[3] = {up, in, s == 1 ? down : in};
+        __mmask16 colm[3] = {left, 0xffff, s == 1 ? right : 0xffff};
+        for (int t = 0; t < 9; t++) masks[j * 9 + t] = (uint16_t)(rowm[t / 3] & colm[t % 3]);
+    }
+}
+
+/* Splits one channel into its four phase planes ph[a * 2 + b][i][j] =
+ * x[2i + a][2j + b] (zero outside the image), each OH x OW. */
+__attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, int64_t H, int64_t W,
+                                                              int64_t OH, int64_t OW, float *ph)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t pp = OH * OW;
+    for (int64_t r = 0; r < 2 * OH; r++) {
+        float *e = ph + (r & 1) * 2 * pp + (r >> 1) * OW, *o = e + pp;
+        for (int64_t q = 0; q < OW; q += 16) {
+            int64_t nin = r < H ? W - 2 * q : 0, nout = OW - q;
+            __mmask16 mlo = (__mmask16)(nin >= 16 ? 0xffff : nin > 0 ? (1u << nin) - 1 : 0);
+            __mmask16 mhi = (__mmask16)(nin >= 32 ? 0xffff : nin > 16 ? (1u << (nin - 16)) - 1 : 0);
+            __mmask16 mo = (__mmask16)(nout >= 16 ? 0xffff : (1u << nout) - 1);
+            const float *p = x + (r < H ? r : 0) * W + 2 * q;
+            __m512 lo = _mm512_maskz_loadu_ps(mlo, p), hi = _mm512_maskz_loadu_ps(mhi, p + 16);
+            _mm512_mask_storeu_ps(e + q, mo, _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_mask_storeu_ps(o + q, mo, _mm512_permutex2var_ps(lo, odd, hi));
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void
+dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+                  const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
+{
+    int64_t plane = OH * OW, chunks = (plane + 15) / 16;
+    uint16_t *masks = scratch;
+    float *ph = (float *)((char *)scratch +
+                          ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
+    dw_flat_masks(masks, OH, OW, s);
+    memset(masks + 9 * chunks, 0, 9 * sizeof(uint16_t)); /* past the end: nothing */
+    /* where tap t of output 0 reads, relative to the channel (stride 1) or
+     * to the phase planes (stride 2) */
+    int64_t off[9];
+    for (int t = 0; t < 9; t++) {
+        int dy = t / 3, dx = t % 3;
+        if (s == 1)
+            off[t] = (dy - 1) * W + dx - 1;
+        else
+            off[t] = ((dy != 1) * 2 + (dx != 1)) * plane - (dy == 0) * OW - (dx == 0);
+    }
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
+    /* stride 2 from a plane of at most 64 pixels into at most 16: the input
+     * is four registers and every tap one pair of lane permutations, no
+     * phase planes */
+    bool inreg = s == 2 && H * W <= 64 && plane <= 16;
+    __m512i tidx[9];
+    __mmask16 thi[9], tok[9];
+    for (int t = 0; inreg && t < 9; t++) {
+        int32_t ix[16] = {0};
+        uint32_t hib = 0, ok = 0;
+        for (int64_t p = 0; p < plane; p++) {
+            int64_t iy = 2 * (p / OW) - 1 + t / 3, xx = 2 * (p % OW) - 1 + t % 3;
+            if (iy < 0 || iy >= H || xx < 0 || xx >= W) continue;
+            int64_t src = iy * W + xx;
+            ix[p] = (int32_t)(src & 31);
+            if (src >= 32) hib |= 1u << p;
+            ok |= 1u << p;
+        }
+        tidx[t] = _mm512_loadu_si512(ix);
+        thi[t] = (__mmask16)hib;
+        tok[t] = (__mmask16)ok;
+    }
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * H * W, *wc = w + c * 9;
+        if (inreg) {
+            int64_t hw = H * W;
+            __m512 r[4];
+            for (int q = 0; q < 4; q++) {
+                int64_t left = hw - 16 * q;
+                __mmask16 mq = (__mmask16)(left >= 16 ? 0xffff : left > 0 ? (1u << left) - 1 : 0);
+                r[q] = _mm512_maskz_loadu_ps(mq, xc + 16 * q);
+            }
+            __m512 v = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+            for (int t = 0; t < 9; t++) {
+                __m512 a = _mm512_permutex2var_ps(r[0], tidx[t], r[1]);
+                __m512 b = _mm512_permutex2var_ps(r[2], tidx[t], r[3]);
+                __m512 tap = _mm512_maskz_mov_ps(tok[t], _mm512_mask_blend_ps(thi[t], a, b));
+                v = _mm512_fmadd_ps(tap, _mm512_set1_ps(wc[t]), v);
+            }
+            float sl = n->act == NN_ACT_LEAKY   ? n->act_a
+                       : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
+                                                : 0.0f;
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(y + c * plane, last, v);
+            continue;
+        }
+        if (s == 2) {
+            dw_flat_phases(xc, H, W, OH, OW, ph);
+            xc = ph;
+        }
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+        float sl = n->act == NN_ACT_LEAKY   ? n->act_a
+                   : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
+                                            : 0.0f;
+        __m512 vs = _mm512_set1_ps(sl);
+        float *yc = y + c * plane;
+        /* stride 1: each input row is loaded once per block (the centre
+         * taps) and its left and right neighbours are lane shifts across
+         * the previous and next blocks: three loads per block, not nine */
+        __m512 pv[3], cv[3];
+        for (int r = 0; r < 3; r++) {
+            pv[r] = zero;
+            cv[r] = s == 1 ? _mm512_maskz_loadu_ps(masks[r * 3 + 1], xc + (r - 1) * W) : zero;
+        }
+        for (int64_t j = 0; s == 1 && j < chunks; j++) {
+            const float *p = xc + (j + 1) * 16;
+            const uint16_t *m = masks + j * 9, *mn = m + 9;
+            __m512 acc[3];
+            for (int r = 0; r < 3; r++) {
+                __m512 nv = _mm512_maskz_loadu_ps(mn[r * 3 + 1], p + (r - 1) * W);
+                __m512 l = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+                    m[r * 3], _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
+                __m512 rt = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+                    m[r * 3 + 2], _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
+                __m512 a = _mm512_mul_ps(l, k[r * 3]);
+                a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
+                acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
+                pv[r] = cv[r];
+                cv[r] = nv;
+            }
+            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
+        }
+        for (int64_t j = 0; s == 2 && j < chunks; j++) {
+            const float *p = xc + j * 16;
+            const uint16_t *m = masks + j * 9;
+            __m512 a0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[0], p + off[0]), k[0]);
+            __m512 a1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[3], p + off[3]), k[3]);
+            __m512 a2 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[6], p + off[6]), k[6]);
+            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[1], p + off[1]), k[1], a0);
+            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[4], p + off[4]), k[4], a1);
+            a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[7], p + off[7]), k[7], a2);
+            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[2], p + off[2]), k[2], a0);
+            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[5], p + off[5]), k[5], a1);
+            a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[8], p + off[8]), k[8], a2);
+            __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, vb));
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
+        }
+    }
+}
+#endif
+
+#if defined(__x86_64__)
+/* A 3x3 convolution of a single input channel into M channels on the same
+ * flat geometry: the nine tap vectors of each block are loaded once and
+ * feed every output channel (a landmark network's first layer). */
+__attribute__((target("avx512f"))) static void
+conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                    const float *w, const float *bias, int s, float *y, int64_t OH, int64_t OW,
+                    void *scratch)
+{
+    int64_t plane = OH * OW, chunks = (plane + 15) / 16;
+    uint16_t *masks = scratch;
+    float *ph = (float *)((char *)scratch +
+                          ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
+    dw_flat_masks(masks, OH, OW, s);
+    const float *xc = x;
+    if (s == 2) {
+        dw_flat_phases(x, H, W, OH, OW, ph);
+        xc = ph;
+    }
+    int64_t off[9];
+    for (int t = 0; t < 9; t++) {
+        int dy = t / 3, dx = t % 3;
+        off[t] = s == 1 ? (dy - 1) * W + dx - 1
+                        : ((dy != 1) * 2 + (dx != 1)) * plane - (dy == 0) * OW - (dx == 0);
+    }
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    const int act = n->act;
+    __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
+    for (int64_t j = 0; j < chunks; j++) {
+        const float *p = xc + j * 16;
+        const uint16_t *mk = masks + j * 9;
+        __m512 t[9];
+        for (int k = 0; k < 9; k++) t[k] = _mm512_maskz_loadu_ps(mk[k], p + off[k]);
+        __mmask16 st = j + 1 < chunks ? 0xffff : last;
+        for (int64_t m = 0; m < M; m++) {
+            const float *wm = w + m * 9;
+            __m512 a0 =
+                _mm512_fmadd_ps(t[0], _mm512_set1_ps(wm[0]), _mm512_set1_ps(bias ? bias[m] : 0.0f));
+            __m512 a1 = _mm512_mul_ps(t[3], _mm512_set1_ps(wm[3]));
+            __m512 a2 = _mm512_mul_ps(t[6], _mm512_set1_ps(wm[6]));
+            a0 = _mm512_fmadd_ps(t[1], _mm512_set1_ps(wm[1]), a0);
+            a1 = _mm512_fmadd_ps(t[4], _mm512_set1_ps(wm[4]), a1);
+            a2 = _mm512_fmadd_ps(t[7], _mm512_set1_ps(wm[7]), a2);
+            a0 = _mm512_fmadd_ps(t[2], _mm512_set1_ps(wm[2]), a0);
+            a1 = _mm512_fmadd_ps(t[5], _mm512_set1_ps(wm[5]), a1);
+            a2 = _mm512_fmadd_ps(t[8], _mm512_set1_ps(wm[8]), a2);
+            __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+            switch (act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY: {
+                float sl =
+                    act == NN_ACT_LEAKY ? n->act_a : n->act_slope[n->act_slope_n == 1 ? 0 : m];
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            }
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_mask_storeu_ps(y + m * plane + j * 16, st, v);
+        }
+    }
+}
+#endif
+
+bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    if (H * W > NN_DW_FLAT_MAX / 4 || pt != 1 || pl != 1) return false;
+    if (s == 1 ? OH != H || OW != W : s != 2 || 2 * (OH - 1) > H - 1 || 2 * (OW - 1) > W - 1)
+        return false;
+    conv1ch_flat_avx512(n, x, H, W, M, w, bias, s, y, OH, OW, scratch);
+    return true;
+#else
+    (void)n, (void)x, (void)H, (void)W, (void)M, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
+        (void)y, (void)OH, (void)OW, (void)scratch;
+    return false;
+#endif
+}
+
+bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                   const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                   int64_t OH, int64_t OW, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    /* stride 2 on large planes: the in-place kernel's even/odd permutes
+     * beat writing four phase planes */
+    if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4) || pt != 1 || pl != 1) return false;
+    if (s == 1 ? OH != H || OW != W : s != 2 || 2 * (OH - 1) > H - 1 || 2 * (OW - 1) > W - 1)
+        return false;
+    dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+    return true;
+#else
+    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
+        (void)y, (void)OH, (void)OW, (void)scratch;
+    return false;
+#endif
+}

@@ -58,6 +58,16 @@ typedef struct {
 
 typedef struct nn_op_def nn_op_def;
 
+/* A convolution's or pooling's window attributes, parsed once at load so
+ * running does not look them up by name on every call. */
+typedef struct {
+    bool ok; /* parsed and valid; otherwise they are read from the attributes */
+    int64_t sh, sw, dh, dw, pads[4], group;
+    int auto_pad;      /* 0 NOTSET/VALID (explicit pads), 1 SAME_UPPER, 2 SAME_LOWER */
+    const int64_t *ks; /* kernel_shape, or NULL */
+    size_t nks;
+} nn_window;
+
 typedef struct {
     const nn_op_def *def;
     char *name;
@@ -78,6 +88,7 @@ typedef struct {
     float act_a, act_b;
     const float *act_slope; /* PRelu slope per channel (model-owned) */
     int64_t act_slope_n;    /* 1 (shared) or the channel count */
+    nn_window win;          /* Conv, ConvTranspose, MaxPool, AveragePool */
 } nn_node;
 
 typedef struct {
@@ -155,6 +166,9 @@ void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, co
 /* The same in plain C, activation only (the reference path). */
 void nn_apply_act(const nn_node *n, float *y, int64_t channels, int64_t plane, int64_t c0);
 
+/* ops_nn.c: parse a windowed operator's attributes into n->win (load). */
+void nn_window_cache(nn_node *n);
+
 /* fuse.c: load-time rewrites (BN folding, activation fusion, denormals). */
 rc_status nn_fuse(nn_model *m, rc_error *err);
 int nn_model_add_const(nn_model *m, const char *name, nn_tensor t);
@@ -205,6 +219,9 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
                     float *panel);
 
+/* Sum of a[i] * b[i] (AVX-512 when available). */
+float nn_dot(const float *a, const float *b, int64_t n);
+
 /* Convolution as one dot product per output (patches [N][K] built in
  * `patches`, N * K floats); for outputs with very few positions. */
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
@@ -231,6 +248,41 @@ size_t nn_dw3x3_small_scratch(int64_t C, int64_t OH, int64_t OW, int s);
 bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                     int64_t OH, int64_t OW, float *scratch);
+
+/* 3x3 convolution of at most 16 input channels (group 1; stride 1 with any
+ * dilation up to 8, or stride 2), output channels in registers (direct.c);
+ * false if not handled. */
+size_t nn_conv3x3_regs_scratch(int64_t C);
+bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
+                     float *y, const float *bias, void *scratch);
+
+/* 1x1 convolution (stride 1, no pads) over a plane of `plane` pixels the
+ * same way, for at most 16 input channels (32 when M <= 32) (direct.c);
+ * false if not handled. */
+size_t nn_conv1x1_regs_scratch(int64_t C);
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
+                     const float *w, float *y, const float *bias, void *scratch);
+
+/* Convolution (group 1, weights packed) of an image whose planes have at
+ * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
+ * K * 16 + 256 floats. False if not handled. */
+bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                  const float *bias, float *scratch);
+
+/* Depthwise 3x3 with pads of 1 (stride 1, or 2 through phase planes) on
+ * planes of up to 32768 pixels (8192 for stride 2), each channel's plane as
+ * one flat array of masked loads; false if not handled. */
+size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W);
+bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                   const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                   int64_t OH, int64_t OW, void *scratch);
+
+/* 3x3 convolution of one input channel into M (group 1), same geometry
+ * limits as nn_dw3x3_flat (stride 2: planes of up to 8192 pixels), the
+ * scratch of nn_dw3x3_flat_scratch; false if not handled. */
+bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW, void *scratch);
 
 /* 2x2 stride-2 max/average pooling without padding; false if not handled. */
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,

@@ -23,50 +23,85 @@ typedef struct {
     int64_t KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, group;
 } geom;
 
-static int window_geom(const nn_node *n, geom *g, bool ceil_mode)
+/* The window attributes of n (strides, dilations, pads or auto_pad, group,
+ * kernel_shape); -1 if invalid. */
+static int window_attrs(const nn_node *n, nn_window *w)
 {
     const int64_t *v;
     size_t k;
-    g->sh = g->sw = g->dh = g->dw = 1;
-    g->pt = g->pl = g->pb = g->pr = 0;
+    memset(w, 0, sizeof *w);
+    w->sh = w->sw = w->dh = w->dw = 1;
     if ((k = nn_attr_ints(n, "strides", &v))) {
         if (k != 2) return -1;
-        g->sh = v[0];
-        g->sw = v[1];
+        w->sh = v[0];
+        w->sw = v[1];
     }
     if ((k = nn_attr_ints(n, "dilations", &v))) {
         if (k != 2) return -1;
-        g->dh = v[0];
-        g->dw = v[1];
+        w->dh = v[0];
+        w->dw = v[1];
     }
-    if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->sh > 4096 || g->sw > 4096 ||
-        g->dh > 4096 || g->dw > 4096 || g->KH < 1 || g->KW < 1 || g->KH > 4096 || g->KW > 4096)
+    if (w->sh < 1 || w->sw < 1 || w->dh < 1 || w->dw < 1 || w->sh > 4096 || w->sw > 4096 ||
+        w->dh > 4096 || w->dw > 4096)
         return -1;
-    int64_t ekh = (g->KH - 1) * g->dh + 1, ekw = (g->KW - 1) * g->dw + 1;
     const char *ap = nn_attr_str(n, "auto_pad", "NOTSET");
-    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+    if (strcmp(ap, "SAME_UPPER") == 0)
+        w->auto_pad = 1;
+    else if (strcmp(ap, "SAME_LOWER") == 0)
+        w->auto_pad = 2;
+    else if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0)
+        return -1;
+    if (w->auto_pad == 0 && strcmp(ap, "NOTSET") == 0 && (k = nn_attr_ints(n, "pads", &v))) {
+        if (k != 4) return -1;
+        for (int i = 0; i < 4; i++) {
+            if (v[i] < 0 || v[i] > 4096) return -1;
+            w->pads[i] = v[i];
+        }
+    }
+    w->group = nn_attr_int(n, "group", 1);
+    w->nks = nn_attr_ints(n, "kernel_shape", &w->ks);
+    w->ok = true;
+    return 0;
+}
+
+void nn_window_cache(nn_node *n)
+{
+    if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0 ||
+        strcmp(n->op_type, "MaxPool") == 0 || strcmp(n->op_type, "AveragePool") == 0)
+        window_attrs(n, &n->win); /* an invalid window stays unparsed (ok false) */
+}
+
+static int window_geom(const nn_node *n, geom *g, bool ceil_mode)
+{
+    nn_window wa;
+    if (n->win.ok)
+        wa = n->win;
+    else if (window_attrs(n, &wa) < 0)
+        return -1;
+    g->sh = wa.sh;
+    g->sw = wa.sw;
+    g->dh = wa.dh;
+    g->dw = wa.dw;
+    g->pt = g->pl = g->pb = g->pr = 0;
+    if (g->KH < 1 || g->KW < 1 || g->KH > 4096 || g->KW > 4096) return -1;
+    int64_t ekh = (g->KH - 1) * g->dh + 1, ekw = (g->KW - 1) * g->dw + 1;
+    if (wa.auto_pad) {
         g->OH = (g->H + g->sh - 1) / g->sh;
         g->OW = (g->W + g->sw - 1) / g->sw;
         int64_t th = (g->OH - 1) * g->sh + ekh - g->H, tw = (g->OW - 1) * g->sw + ekw - g->W;
         if (th < 0) th = 0;
         if (tw < 0) tw = 0;
-        bool upper = ap[5] == 'U';
+        bool upper = wa.auto_pad == 1;
         g->pt = upper ? th / 2 : (th + 1) / 2;
         g->pb = th - g->pt;
         g->pl = upper ? tw / 2 : (tw + 1) / 2;
         g->pr = tw - g->pl;
         return 0;
     }
-    if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0) return -1;
-    if (strcmp(ap, "NOTSET") == 0 && (k = nn_attr_ints(n, "pads", &v))) {
-        if (k != 4) return -1;
-        g->pt = v[0];
-        g->pl = v[1];
-        g->pb = v[2];
-        g->pr = v[3];
-        for (int i = 0; i < 4; i++)
-            if (v[i] < 0 || v[i] > 4096) return -1;
-    }
+    g->pt = wa.pads[0];
+    g->pl = wa.pads[1];
+    g->pb = wa.pads[2];
+    g->pr = wa.pads[3];
     int64_t ih = g->H + g->pt + g->pb - ekh, iw = g->W + g->pl + g->pr - ekw;
     if (ih < 0 || iw < 0) return -2;
     if (ceil_mode) {
@@ -94,9 +129,11 @@ static int conv_geom(const nn_ctx *c, geom *g)
     g->M = w->d[0];
     g->KH = w->d[2];
     g->KW = w->d[3];
-    g->group = nn_attr_int(c->node, "group", 1);
+    const nn_window *cw = &c->node->win;
+    g->group = cw->ok ? cw->group : nn_attr_int(c->node, "group", 1);
     const int64_t *ks;
-    size_t nk = nn_attr_ints(c->node, "kernel_shape", &ks);
+    size_t nk = cw->ok ? cw->nks : nn_attr_ints(c->node, "kernel_shape", &ks);
+    if (cw->ok) ks = cw->ks;
     if (nk && (nk != 2 || ks[0] != g->KH || ks[1] != g->KW)) return -1;
     if (g->group < 1 || g->C % g->group || g->M % g->group || w->d[1] != g->C / g->group) return -1;
     return window_geom(c->node, g, false);
@@ -154,9 +191,17 @@ static rc_status infer_conv(nn_ctx *c)
     if (g.group == g.C && g.M == g.C && g.KH == 3 && g.KW == 3 && (g.sh == 1 || g.sh == 2)) {
         size_t small = nn_dw3x3_small_scratch(g.C, g.OH, g.OW, (int)g.sh);
         if (small > c->scratch_bytes) c->scratch_bytes = small;
+        size_t flat = nn_dw3x3_flat_scratch(g.H, g.W);
+        if (flat > c->scratch_bytes) c->scratch_bytes = flat;
     }
-    if (g.OH * g.OW <= 16 && kdim * 16 * sizeof(float) > c->scratch_bytes)
-        c->scratch_bytes = kdim * 16 * sizeof(float);
+    if (g.group == 1 && g.C == 1 && nn_dw3x3_flat_scratch(g.H, g.W) > c->scratch_bytes)
+        c->scratch_bytes = nn_dw3x3_flat_scratch(g.H, g.W);
+    if (g.group == 1 && nn_conv3x3_regs_scratch(g.C) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv3x3_regs_scratch(g.C);
+    if (g.group == 1 && nn_conv1x1_regs_scratch(g.C) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv1x1_regs_scratch(g.C);
+    if (g.OH * g.OW <= 16 && (kdim * 16 + 256) * sizeof(float) > c->scratch_bytes)
+        c->scratch_bytes = (kdim * 16 + 256) * sizeof(float);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
@@ -248,6 +293,15 @@ static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, floa
     const float *w = c->in[1]->data;
     const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
     int64_t plane = g->OH * g->OW;
+    if (g->KH == g->H && g->KW == g->W && plane == 1 && g->pt == 0 && g->pl == 0) {
+        /* the window is the whole plane (a weighted global pooling, as in
+         * the last layers of MobileNet-style landmark networks) */
+        for (int64_t ch = 0; ch < g->C; ch++)
+            yn[ch] = nn_dot(xn + ch * g->H * g->W, w + ch * g->H * g->W, g->H * g->W) +
+                     (b ? b[ch] : 0.0f);
+        nn_epilogue(c->node, yn, g->M, 1, NULL, 0);
+        return;
+    }
     for (int64_t ch = 0; ch < g->C; ch++) {
         const float *xp = xn + ch * g->H * g->W, *wp = w + ch * g->KH * g->KW;
         float *yp = yn + ch * plane;
@@ -295,6 +349,11 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
                           pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b, panel);
 }
 
+/* Direct 3x3 convolution for inputs of up to this many channels. */
+#ifndef REGS_C
+#define REGS_C 16
+#endif
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
@@ -317,6 +376,9 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
+                                     g.OH, g.OW, c->scratch))
+                continue;
             if (dw3 && g.H * g.W <= 64 && g.C >= 16 &&
                 nn_dw3x3_small(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH,
                                g.OW, c->scratch))
@@ -329,6 +391,24 @@ static void run_conv(nn_ctx *c)
             else
                 conv_depthwise(c, &g, xn, yn);
             continue;
+        }
+        if (g.group == 1 && g.C == 1 && g.KH == 3 && g.KW == 3 && g.sh == g.sw && g.dh == 1 &&
+            g.dw == 1 &&
+            nn_conv1ch_flat(c->node, xn, g.H, g.W, g.M, w, b, (int)g.sh, g.pt, g.pl, yn, g.OH, g.OW,
+                            c->scratch))
+            continue;
+        if (g.group == 1 && pointwise && plane >= 64 &&
+            nn_conv1x1_regs(c->node, xn, g.C, plane, g.M, w, yn, b, c->scratch))
+            continue;
+        if (g.group == 1 && g.C <= REGS_C && g.OW >= 8 && !pointwise) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv3x3_regs(c->node, &ia, g.M, g.OH, w, yn, b, c->scratch)) continue;
+        }
+        if (g.group == 1 && plane <= 16 && g.H * g.W <= 16) {
+            nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
+                            g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
+            if (nn_conv_tiny(c->node, &ia, g.M, plane, yn, b, c->scratch)) continue;
         }
         if (g.group == 1 && plane <= 16 && !pointwise) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
@@ -549,6 +629,10 @@ static void run_gemm(nn_ctx *c)
                 }
                 Y[i * N + j] += alpha * acc;
             }
+    } else if (M == 1 && !ta && tb) {
+        /* one row against weights stored [N][K] (a classifier or regressor
+         * head): one dot product per output; BLAS pays more in setup */
+        for (int64_t j = 0; j < N; j++) Y[j] += alpha * nn_dot(A, B + j * bs->d[1], K);
     } else {
         nn_sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)as->d[1], B, (int)bs->d[1], 1.0f, Y,
                  (int)N);
@@ -919,8 +1003,8 @@ static void run_softmax(nn_ctx *c)
         for (int64_t in = 0; in < inner; in++) {
             const float *xp = x + o * dim * inner + in;
             float *yp = y + o * dim * inner + in;
-            float mx = -INFINITY;
-            for (int64_t k = 0; k < dim; k++) mx = fmaxf(mx, xp[k * inner]);
+            float mx = -INFINITY; /* a comparison, not fmaxf: that is a libm call */
+            for (int64_t k = 0; k < dim; k++) mx = xp[k * inner] > mx ? xp[k * inner] : mx;
             for (int64_t k = 0; k < dim; k++) yp[k * inner] = xp[k * inner] - mx;
         }
     int64_t total = outer * dim * inner;

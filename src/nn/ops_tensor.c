@@ -260,7 +260,15 @@ static void run_concat(nn_ctx *c)
         size_t row = (size_t)(c->in[i]->shape.d[axis] * inner) * es;
         const char *x = c->in[i]->data;
         /* an input placed in its slot by the planner is already there */
-        if (x != y + off || outer != 1)
+        if ((x != y + off || outer != 1) && es == 4 && row < 64) {
+            /* short rows (a detector's [anchors, 2] + [anchors, 2]): a
+             * float loop beats one memcpy call per row */
+            int64_t n = (int64_t)(row / 4), on = (int64_t)(orow / 4), fo = (int64_t)(off / 4);
+            const float *xf = (const float *)x;
+            float *yf = (float *)y;
+            for (int64_t o = 0; o < outer; o++)
+                for (int64_t k = 0; k < n; k++) yf[o * on + fo + k] = xf[o * n + k];
+        } else if (x != y + off || outer != 1)
             for (int64_t o = 0; o < outer; o++) memcpy(y + o * orow + off, x + o * row, row);
         off += row;
     }
@@ -405,18 +413,24 @@ static void gather_view(const char *x, const int64_t *istride, int64_t base, con
         memcpy(y, x + base * (int64_t)es, es);
         return;
     }
+    /* the last two dimensions as plain loops (rows of `inner` elements, row
+     * stride rs), the others by carrying an index */
     int64_t idx[NN_MAX_DIMS] = {0};
     int64_t off = base, inner = os->d[nd - 1], is = istride[nd - 1];
-    for (int64_t done = 0; done < total; done += inner) {
-        if (is == 1 && inner * (int64_t)es >= 64)
-            memcpy(y + done * (int64_t)es, x + off * (int64_t)es, (size_t)inner * es);
-        else if (es == 4)
-            for (int64_t i = 0; i < inner; i++)
-                ((float *)y)[done + i] = ((const float *)x)[off + i * is];
-        else
-            for (int64_t i = 0; i < inner; i++)
-                ((int64_t *)y)[done + i] = ((const int64_t *)x)[off + i * is];
-        for (int k = nd - 2; k >= 0; k--) {
+    int64_t rows = nd >= 2 ? os->d[nd - 2] : 1, rs = nd >= 2 ? istride[nd - 2] : 0;
+    for (int64_t done = 0; done < total; done += inner * rows) {
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t o = off + r * rs, d = done + r * inner;
+            if (is == 1 && inner * (int64_t)es >= 64)
+                memcpy(y + d * (int64_t)es, x + o * (int64_t)es, (size_t)inner * es);
+            else if (es == 4)
+                for (int64_t i = 0; i < inner; i++)
+                    ((float *)y)[d + i] = ((const float *)x)[o + i * is];
+            else
+                for (int64_t i = 0; i < inner; i++)
+                    ((int64_t *)y)[d + i] = ((const int64_t *)x)[o + i * is];
+        }
+        for (int k = nd - 3; k >= 0; k--) {
             idx[k]++;
             off += istride[k];
             if (idx[k] < os->d[k]) break;

@@ -339,11 +339,48 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(8, 20, 21, 8, 3, 1, 0, 1, 1, NULL);         /* Winograd without padding */
     conv_case(24, 2, 2, 2, 3, 1, 1, 1, 1, NULL);          /* 2x2 image, 2 channels out */
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
+    conv_case(40, 7, 7, 40, 7, 1, 0, 1, 40, "PRelu");     /* depthwise over the whole plane */
     conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");     /* depthwise, small plane */
     conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");      /* same, stride 2, 20 channels */
     conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
     conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");     /* same, stride 2, odd width */
     conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
+    /* depthwise on flat planes: sizes around the 16-lane blocks, 1-pixel
+     * planes, stride 2 on odd and even sizes, and the plane-size limit */
+    conv_case(16, 16, 16, 16, 3, 1, 1, 1, 16, "LeakyRelu");
+    conv_case(5, 1, 1, 5, 3, 1, 1, 1, 5, "PRelu");
+    conv_case(7, 2, 3, 7, 3, 2, 1, 1, 7, "Relu");
+    conv_case(9, 17, 3, 9, 3, 1, 1, 1, 9, NULL);
+    conv_case(12, 16, 16, 12, 3, 2, 1, 1, 12, "PRelu");
+    conv_case(20, 8, 8, 20, 3, 2, 1, 1, 20, "PRelu"); /* small planes in registers */
+    conv_case(6, 7, 9, 6, 3, 2, 1, 1, 6, "LeakyRelu");
+    conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
+    conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
+    conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    /* past the flat kernel's plane limits: the wide in-place kernel */
+    conv_case(4, 100, 90, 4, 3, 2, 1, 1, 4, "Relu");
+    conv_case(2, 130, 260, 2, 3, 1, 1, 1, 2, "PRelu");
+    /* direct 3x3 with few input channels: one channel, stride 2, two blocks
+     * of output channels; dilated context layers; 8-channel blocks */
+    conv_case(1, 64, 64, 32, 3, 2, 1, 1, 1, "PRelu");
+    conv_case(1, 20, 37, 12, 3, 1, 1, 1, 1, "Relu");
+    conv_case(1, 9, 7, 5, 3, 2, 1, 1, 1, "LeakyRelu");
+    conv_case(16, 30, 40, 16, 3, 1, 5, 5, 1, NULL);
+    conv_case(8, 11, 19, 6, 3, 1, 3, 3, 1, "LeakyRelu");
+    conv_case(5, 9, 33, 24, 3, 2, 1, 1, 1, "Relu");
+    /* pointwise with few input channels, outputs in registers: plane not a
+     * multiple of 16, 8- and 16-channel blocks, 32 inputs */
+    conv_case(16, 9, 13, 32, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(3, 8, 8, 5, 1, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(32, 10, 10, 24, 1, 1, 0, 1, 1, NULL);
+    conv_case(24, 10, 10, 40, 1, 1, 0, 1, 1, "Relu");
+    /* planes of at most 16 pixels into at most 9: pointwise, 3x3 with pads,
+     * stride 2, output channels not a multiple of 8 or 16 */
+    conv_case(128, 3, 3, 40, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(64, 2, 2, 2, 3, 1, 1, 1, 1, NULL);
+    conv_case(24, 3, 3, 21, 1, 2, 0, 1, 1, "LeakyRelu");
+    conv_case(7, 4, 4, 9, 3, 2, 1, 1, 1, "Relu");
+    conv_case(3, 1, 5, 17, 3, 1, 1, 1, 1, NULL);
 }
 
 static void test_conv_transpose(void **state)
@@ -412,6 +449,10 @@ static void test_gemm_matmul(void **state)
         "Gemm", {"a", "b", "c"}, {"y"}, {AI("transB", 1), AF("alpha", 2.0f), AF("beta", 0.5f)}};
     float want[4] = {2 * 1 + 5, 2 * 6 + 10, 2 * 4 + 5, 2 * 15 + 10}; /* A B = [[1,6],[4,15]] */
     check(11, v, 3, &g, 1, a, 2, ad, want, 2, od, 1e-5f);
+    /* one row (a network's head): dot products against the rows of B */
+    int64_t ad1[2] = {1, 3}, od1[2] = {1, 2};
+    ob_value v1[] = {V("a", 2, 1, 3), VF("b", bt, 2, 2, 3), VF("c", c, 1, 2)};
+    check(11, v1, 3, &g, 1, a, 2, ad1, want, 2, od1, 1e-5f);
     /* transA: A is given as [K, M] */
     float at[6] = {1, 4, 2, 5, 3, 6};
     int64_t atd[2] = {3, 2};
@@ -586,6 +627,18 @@ static void test_shape_ops(void **state)
         memcpy(want_c + b * 16 + 12, c + b * 4, 4 * sizeof(float));
     }
     check(13, vc, 2, &cc, 1, x, 3, xd, want_c, 3, cd, 0);
+    /* Concat on the last axis: rows of a few floats interleaved */
+    float c2[12];
+    for (int i = 0; i < 12; i++) c2[i] = -(float)i;
+    int64_t cd2[3] = {2, 3, 6};
+    ob_value vc2[] = {V("x", 3, 2, 3, 4), VF("c", c2, 3, 2, 3, 2)};
+    ob_node cc2 = {"Concat", {"x", "c"}, {"y"}, {AI("axis", -1)}};
+    float want_c2[36];
+    for (int r = 0; r < 6; r++) {
+        memcpy(want_c2 + r * 6, x + r * 4, 4 * sizeof(float));
+        memcpy(want_c2 + r * 6 + 4, c2 + r * 2, 2 * sizeof(float));
+    }
+    check(13, vc2, 2, &cc2, 1, x, 3, xd, want_c2, 3, cd2, 0);
     /* Split into [1,2] on axis 1, second output */
     int64_t split[2] = {1, 2}, spd[3] = {2, 2, 4};
     ob_node spn = {"Split", {"x"}, {"z", "y"}, {AI("axis", 1), AINTS("split", split)}};

@@ -1,0 +1,369 @@
+/*
+ * direct.c — 3x3 convolutions with few input channels (at most 16) computed
+ * directly, every output channel of a block of 16 kept in a register: the
+ * first layer of a network (1 or 3 channels, where im2col + GEMM has a depth
+ * of only 9 or 27) and the narrow context layers of a detector's heads
+ * (dilated or not). For each row chunk of 16 output pixels, the three taps
+ * of every input row are loaded once (masked at the image border; stride 2
+ * picks even and odd columns with two permutes) and each feeds one FMA per
+ * output channel with the weight broadcast from a small packed copy. 1x1
+ * convolutions with few input channels (a detector's wide early layers,
+ * where the GEMM's packing and depth-16 panels cost more than the products)
+ * use the same blocks, the plane taken as one row. The end of the file
+ * handles planes of at most 16 pixels.
+ */
+#include <string.h>
+
+#include "kernels.h"
+#include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define REGS_MAX_C 16
+
+size_t nn_conv3x3_regs_scratch(int64_t C)
+{
+    return (size_t)(C * 9 * 16 + 16) * sizeof(float);
+}
+
+#if defined(__x86_64__)
+/* Lanes l of a 16-wide load starting at input column `start` that fall
+ * inside [0, W). */
+static inline __mmask16 lanes_inside(int64_t start, int64_t W)
+{
+    int64_t lo = start < 0 ? -start : 0, hi = W - start;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, int K, __m512 *acc)
+{
+    if (K == 1) { /* pointwise: the image is one row of W pixels */
+        int64_t left = a->W - ox;
+        __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        for (int64_t c = 0; c < a->C; c++) {
+            __m512 t = _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++)
+                acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
+        }
+        return;
+    }
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t s = a->sh, d = a->dh, W = a->W, start = ox * s - a->pl;
+    bool inside = start >= 0 && start + (s == 1 ? 16 + 2 * d : 34) <= W;
+    for (int64_t c = 0; c < a->C; c++)
+        for (int dy = 0; dy < 3; dy++) {
+            int64_t iy = oy * s - a->pt + dy * d;
+            if (iy < 0 || iy >= a->H) continue;
+            const float *p = a->x + (c * a->H + iy) * W + start;
+            __m512 t[3];
+            if (s == 1) {
+                if (inside) {
+                    t[0] = _mm512_loadu_ps(p);
+                    t[1] = _mm512_loadu_ps(p + d);
+                    t[2] = _mm512_loadu_ps(p + 2 * d);
+                } else {
+                    t[0] = _mm512_maskz_loadu_ps(lanes_inside(start, W), p);
+                    t[1] = _mm512_maskz_loadu_ps(lanes_inside(start + d, W), p + d);
+                    t[2] = _mm512_maskz_loadu_ps(lanes_inside(start + 2 * d, W), p + 2 * d);
+                }
+            } else {
+                __m512 l0, l1, l2, l3;
+                if (inside) {
+                    l0 = _mm512_loadu_ps(p);
+                    l1 = _mm512_loadu_ps(p + 16);
+                    l2 = _mm512_loadu_ps(p + 2);
+                    l3 = _mm512_loadu_ps(p + 18);
+                } else {
+                    l0 = _mm512_maskz_loadu_ps(lanes_inside(start, W), p);
+                    l1 = _mm512_maskz_loadu_ps(lanes_inside(start + 16, W), p + 16);
+                    l2 = _mm512_maskz_loadu_ps(lanes_inside(start + 2, W), p + 2);
+                    l3 = _mm512_maskz_loadu_ps(lanes_inside(start + 18, W), p + 18);
+                }
+                t[0] = _mm512_permutex2var_ps(l0, even, l1);
+                t[1] = _mm512_permutex2var_ps(l0, odd, l1);
+                t[2] = _mm512_permutex2var_ps(l2, even, l3);
+            }
+            const float *wr = wp + (c * 9 + dy * 3) * MB;
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++)
+                acc[m] = _mm512_fmadd_ps(t[0], _mm512_set1_ps(wr[m]), acc[m]);
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++)
+                acc[m] = _mm512_fmadd_ps(t[1], _mm512_set1_ps(wr[MB + m]), acc[m]);
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++)
+                acc[m] = _mm512_fmadd_ps(t[2], _mm512_set1_ps(wr[2 * MB + m]), acc[m]);
+        }
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
+           int MB, int K, int64_t m0, int64_t mcount, float *y)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    /* locals: the output stores cannot alias them, so they stay in registers */
+    const nn_im2col g = *a;
+    const int act = n->act;
+    const float *slope = n->act_slope;
+    const float leaky = n->act_a;
+    const int64_t nslope = n->act_slope_n;
+    int64_t OW = g.OW, plane = OH * OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox += 16) {
+            __m512 acc[16];
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
+            regs_chunk(&g, oy, ox, wp, MB, K, acc);
+            int64_t left = OW - ox;
+            __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+#pragma GCC unroll 16
+            for (int m = 0; m < MB; m++) {
+                if (m >= mcount) break;
+                __m512 v = acc[m];
+                switch (act) {
+                case NN_ACT_RELU:
+                    v = _mm512_max_ps(v, zero);
+                    break;
+                case NN_ACT_PRELU:
+                case NN_ACT_LEAKY: {
+                    float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
+                    v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                        _mm512_max_ps(v, zero));
+                    break;
+                }
+                case NN_ACT_CLIP:
+                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                    break;
+                default:
+                    break;
+                }
+                _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
+            }
+        }
+}
+
+#define REGS_BLOCK(NAME, MB, K)                                                                    \
+    __attribute__((target("avx512f"))) static void NAME(                                           \
+        const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
+        int64_t m0, int64_t mcount, float *y)                                                      \
+    {                                                                                              \
+        regs_block(n, a, OH, wp, bp, MB, K, m0, mcount, y);                                        \
+    }
+REGS_BLOCK(regs_block8, 8, 3)
+REGS_BLOCK(regs_block16, 16, 3)
+REGS_BLOCK(regs_pw8, 8, 1)
+REGS_BLOCK(regs_pw16, 16, 1)
+#endif
+
+bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
+                     float *y, const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    if (a->KH != 3 || a->KW != 3 || a->C > REGS_MAX_C || a->sh != a->sw || a->dh != a->dw)
+        return false;
+    if (!(a->sh == 1 || (a->sh == 2 && a->dh == 1)) || a->dh > 8) return false;
+    float *wp = scratch, *bp = wp + a->C * 9 * 16;
+    for (int64_t m0 = 0; m0 < M; m0 += 16) {
+        int64_t mc = M - m0 < 16 ? M - m0 : 16;
+        int MB = mc <= 8 ? 8 : 16;
+        /* weights of this block as [c][tap][MB], zero past M */
+        for (int64_t c = 0; c < a->C; c++)
+            for (int t = 0; t < 9; t++)
+                for (int m = 0; m < MB; m++)
+                    wp[(c * 9 + t) * MB + m] = m < mc ? w[((m0 + m) * a->C + c) * 9 + t] : 0.0f;
+        for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
+        if (MB == 8)
+            regs_block8(n, a, OH, wp, bp, m0, mc, y);
+        else
+            regs_block16(n, a, OH, wp, bp, m0, mc, y);
+    }
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)OH, (void)w, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}
+
+size_t nn_conv1x1_regs_scratch(int64_t C)
+{
+    return (size_t)(C * 16 + 16) * sizeof(float);
+}
+
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
+                     const float *w, float *y, const float *bias, void *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        C > 32 || (C > 16 && M > 32))
+        return false; /* past that the packed GEMM does as well */
+    /* the plane as one row: the same blocks with a 1x1 kernel */
+    nn_im2col a = {x, C, 1, plane, 1, 1, 1, 1, 1, 1, 0, 0, plane, 0, 0};
+    float *wp = scratch, *bp = wp + C * 16;
+    for (int64_t m0 = 0; m0 < M; m0 += 16) {
+        int64_t mc = M - m0 < 16 ? M - m0 : 16;
+        int MB = mc <= 8 ? 8 : 16;
+        for (int64_t c = 0; c < C; c++)
+            for (int m = 0; m < MB; m++) wp[c * MB + m] = m < mc ? w[(m0 + m) * C + c] : 0.0f;
+        for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
+        if (MB == 8)
+            regs_pw8(n, &a, 1, wp, bp, m0, mc, y);
+        else
+            regs_pw16(n, &a, 1, wp, bp, m0, mc, y);
+    }
+    return true;
+#else
+    (void)n, (void)x, (void)C, (void)plane, (void)M, (void)w, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}
+
+/* ---- convolutions on planes of at most 16 pixels ---------------------------
+ * The last layers of eye networks work on 3x3 or 2x2 planes. Each input
+ * channel is one register; every kernel tap of it is a lane permutation of
+ * that register (zero where the tap falls in the padding), which builds the
+ * im2col rows [K][16] with no scalar code. The products then run with the
+ * output channels across the lanes: 16 channels of the load-time packed
+ * weights (two 8-row panels) times one broadcast pixel per accumulator, one
+ * accumulator per output pixel, so the work is M * K * P / 16 FMAs with
+ * P = 4 or 9 output pixels (at 16 the GEMM does as well). Bias and
+ * activation are per lane; the [pixel][channel] block is transposed on the
+ * way out. */
+
+#if defined(__x86_64__)
+__attribute__((always_inline, target("avx512f"))) static inline void
+tiny_block(const float *panel, const float *wpack, int64_t K, int64_t mb, int64_t M, int P,
+           __m512 *acc)
+{
+    const float *w0 = wpack + (mb / 8) * 8 * K, *w1 = w0 + 8 * K;
+    bool two = mb + 8 < M;
+#pragma GCC unroll 16
+    for (int p = 0; p < P; p++) acc[p] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m256 lo = _mm256_loadu_ps(w0 + k * 8);
+        __m512 wv = two ? _mm512_castpd_ps(
+                              _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                                                 _mm256_castps_pd(_mm256_loadu_ps(w1 + k * 8)), 1))
+                        : _mm512_zextps256_ps512(lo);
+        const float *pk = panel + k * 16;
+#pragma GCC unroll 16
+        for (int p = 0; p < P; p++) acc[p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(pk[p]), acc[p]);
+    }
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+tiny_run(const nn_node *n, int64_t M, int64_t K, int64_t N, const float *panel, float *y,
+         const float *bias, float *tmp, int P)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    for (int64_t mb = 0; mb < M; mb += 16) {
+        int64_t mc = M - mb < 16 ? M - mb : 16;
+        __mmask16 mk = (__mmask16)(mc == 16 ? 0xffff : (1u << mc) - 1);
+        __m512 acc[16];
+        tiny_block(panel, n->wpack, K, mb, M, P, acc);
+        __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + mb) : zero;
+        __m512 vs = _mm512_set1_ps(n->act_a);
+        if (n->act == NN_ACT_PRELU)
+            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                                     : _mm512_maskz_loadu_ps(mk, n->act_slope + mb);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; p++) {
+            __m512 v = _mm512_add_ps(acc[p], vb);
+            switch (n->act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY:
+                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+                break;
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            _mm512_storeu_ps(tmp + p * 16, v);
+        }
+        for (int64_t m = 0; m < mc; m++)
+            for (int64_t p = 0; p < N; p++) y[(mb + m) * N + p] = tmp[p * 16 + m];
+    }
+}
+
+__attribute__((target("avx512f"))) static void tiny_run4(const nn_node *n, int64_t M, int64_t K,
+                                                         int64_t N, const float *panel, float *y,
+                                                         const float *bias, float *tmp)
+{
+    tiny_run(n, M, K, N, panel, y, bias, tmp, 4);
+}
+__attribute__((target("avx512f"))) static void tiny_run9(const nn_node *n, int64_t M, int64_t K,
+                                                         int64_t N, const float *panel, float *y,
+                                                         const float *bias, float *tmp)
+{
+    tiny_run(n, M, K, N, panel, y, bias, tmp, 9);
+}
+/* im2col rows [K][16] of an image whose planes fit one register. */
+__attribute__((target("avx512f"))) static void tiny_panel(const nn_im2col *a, int64_t N,
+                                                          float *panel)
+{
+    int64_t taps = a->KH * a->KW, hw = a->H * a->W;
+    __m512i idx[64];
+    __mmask16 valid[64];
+    for (int64_t t = 0; t < taps; t++) {
+        int32_t ix[16] = {0};
+        uint32_t m = 0;
+        for (int64_t p = 0; p < N; p++) {
+            int64_t oy = p / a->OW, ox = p % a->OW;
+            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
+            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
+            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
+                ix[p] = (int32_t)(iy * a->W + xx);
+                m |= 1u << p;
+            }
+        }
+        idx[t] = _mm512_loadu_si512(ix);
+        valid[t] = (__mmask16)m;
+    }
+    __mmask16 in = (__mmask16)(hw == 16 ? 0xffff : (1u << hw) - 1);
+    for (int64_t c = 0; c < a->C; c++) {
+        __m512 xv = _mm512_maskz_loadu_ps(in, a->x + c * hw);
+        for (int64_t t = 0; t < taps; t++)
+            _mm512_storeu_ps(panel + (c * taps + t) * 16,
+                             _mm512_maskz_permutexvar_ps(valid[t], idx[t], xv));
+    }
+}
+#endif
+
+bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                  const float *bias, float *scratch)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || !n->wpack || n->act == NN_ACT_SIGMOID ||
+        n->act == NN_ACT_HSWISH)
+        return false;
+    if (a->H * a->W > 16 || N > 9 || a->KH * a->KW > 64) return false;
+    int64_t K = a->C * a->KH * a->KW;
+    float *panel = scratch, *tmp = panel + K * 16;
+    tiny_panel(a, N, panel);
+    if (N <= 4)
+        tiny_run4(n, M, K, N, panel, y, bias, tmp);
+    else
+        tiny_run9(n, M, K, N, panel, y, bias, tmp);
+    return true;
+#else
+    (void)n, (void)a, (void)M, (void)N, (void)y, (void)bias, (void)scratch;
+    return false;
+#endif
+}
