@@ -328,6 +328,25 @@ static void give(store *s, db_conn *c)
         if (take_st_ != RC_OK) return take_st_;                                                    \
     } while (0)
 
+/* Run one SELECT on a pooled connection and collect every row (read by
+ * `row`) into a new array of `elem`-sized records; the caller frees *out. */
+static rc_status query_list(store *s, size_t elem, row_fn row, void **out, size_t *n, rc_error *err,
+                            const char *sql, const char *types, ...)
+{
+    TAKE(s, c, err);
+    db_q *q = NULL;
+    rc_status st = c->ops->prepare(c, sql, &q, err);
+    if (st == RC_OK) {
+        va_list ap;
+        va_start(ap, types);
+        bind_v(q, types, ap);
+        va_end(ap);
+        st = collect(q, elem, row, out, n, err);
+    }
+    give(s, c);
+    return st;
+}
+
 static rc_status tx_begin(store *s, db_conn *c, rc_error *err)
 {
     if (c->pinned) return RC_OK; /* part of the caller's transaction */
@@ -719,12 +738,8 @@ static void row_role(db_q *q, void *dst)
 
 rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT name, description FROM roles ORDER BY name", err, "");
-    rc_status st = q ? collect(q, sizeof **out, row_role, (void **)out, n, err)
-                     : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **out, row_role, (void **)out, n, err,
+                      "SELECT name, description FROM roles ORDER BY name", "");
 }
 
 #define USER_COLS                                                                                  \
@@ -1498,15 +1513,10 @@ static void row_face(db_q *q, void *dst)
 
 rc_status store_face_list(store *s, int64_t person_id, store_face **out, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c,
-                    "SELECT id, person_id, model, quality, dim, created_ms FROM faces WHERE "
-                    "person_id = ? ORDER BY id",
-                    err, "i", person_id);
-    rc_status st = q ? collect(q, sizeof **out, row_face, (void **)out, n, err)
-                     : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **out, row_face, (void **)out, n, err,
+                      "SELECT id, person_id, model, quality, dim, created_ms FROM faces WHERE "
+                      "person_id = ? ORDER BY id",
+                      "i", person_id);
 }
 
 /* A blob column of one row into a new buffer. */
@@ -1796,16 +1806,11 @@ rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, sto
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c,
-                    "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
-                    "(SELECT group_id FROM group_members WHERE person_id = ?) "
-                    "ORDER BY dow, start_min, id",
-                    err, "ii", person_id, person_id);
-    rc_status st = q ? collect(q, sizeof **out, row_sched, (void **)out, n, err)
-                     : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **out, row_sched, (void **)out, n, err,
+                      "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
+                      "(SELECT group_id FROM group_members WHERE person_id = ?) "
+                      "ORDER BY dow, start_min, id",
+                      "ii", person_id, person_id);
 }
 
 /* ---- holidays, settings --------------------------------------------------- */
