@@ -112,20 +112,33 @@ static json_t *user_json(store *s, const store_user *u)
                      http_time_json(u->last_login_ms), "active", u->active != 0, "group_ids", gj);
 }
 
+/* The institution's time zone, which every signed-in role may read (the rest
+ * of the settings is for administrators): the one set, else the one in force
+ * (the system's), else UTC. */
+static json_t *timezone_json(http_req *r)
+{
+    att_config c;
+    if (att_config_load(db(r), &c, NULL) == RC_OK && c.timezone[0]) return json_string(c.timezone);
+    if (r->srv->att) return json_string(att_tz_name(att_zone(r->srv->att)));
+    return json_string("UTC");
+}
+
 static json_t *me_json(http_req *r)
 {
     if (r->who.user_id) {
         store_user u;
         rc_error err;
         if (store_user_get(db(r), r->who.user_id, &u, &err) != RC_OK) return NULL;
-        return json_pack("{s:o,s:s}", "user", user_json(db(r), &u), "csrf_token", r->who.csrf);
+        return json_pack("{s:o,s:s,s:o}", "user", user_json(db(r), &u), "csrf_token", r->who.csrf,
+                         "timezone", timezone_json(r));
     }
     /* An API key: describe it in the user shape so clients need one code path. */
     char name[64];
     snprintf(name, sizeof name, "API key %lld", (long long)r->who.key_id);
-    return json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s}", "user", "id", "email", "", "name",
-                     name, "role", http_role_name(r->who.role), "person_id", "created_at",
-                     "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "");
+    return json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s,s:o}", "user", "id", "email", "",
+                     "name", name, "role", http_role_name(r->who.role), "person_id", "created_at",
+                     "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "",
+                     "timezone", timezone_json(r));
 }
 
 static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
@@ -206,8 +219,9 @@ enum MHD_Result http_h_login(http_req *r)
     r->who.user_id = u.id;
     snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
     http_audit(r, "auth.login", "user", u.id, json_pack("{s:s}", "ip", r->ip));
-    struct MHD_Response *resp = http_json_response(
-        json_pack("{s:o,s:s}", "user", user_json(db(r), &u), "csrf_token", csrf));
+    struct MHD_Response *resp =
+        http_json_response(json_pack("{s:o,s:s,s:o}", "user", user_json(db(r), &u), "csrf_token",
+                                     csrf, "timezone", timezone_json(r)));
     if (!resp) return MHD_NO;
     char cookie[256];
     snprintf(cookie, sizeof cookie,

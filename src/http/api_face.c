@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "../face/face.h"
 #include "../gallery/gallery.h"
 #include "internal.h"
@@ -504,6 +506,42 @@ static json_t *identity_json(const identity *id)
                      id->person.external_id, "name", id->person.name);
 }
 
+/* The face shown as a person's photo: the chosen one, else the first
+ * enrolled; 0 when none. */
+static int64_t photo_face(store *s, const store_person *p)
+{
+    if (p->photo_face_id) return p->photo_face_id;
+    int64_t face_id = 0;
+    store_face *fs = NULL;
+    size_t n = 0;
+    if (store_face_list(s, p->id, &fs, &n, NULL) == RC_OK && n) face_id = fs[0].id;
+    free(fs);
+    return face_id;
+}
+
+/* A device key may not read /persons/{id}/photo (it would see everyone's
+ * face); a kiosk still shows the photo of the person it has just recognized,
+ * so /recognize puts that photo (the stored face crop) in the identity as a
+ * data: URL for device callers. Nothing is added when there is no photo. */
+static void add_photo(http_req *r, json_t *idj, const identity *id)
+{
+    if (!id->known || !json_is_object(idj)) return;
+    int64_t face_id = photo_face(db(r), &id->person);
+    unsigned char *jpeg = NULL;
+    size_t len = 0;
+    if (!face_id || store_face_image(db(r), face_id, &jpeg, &len, NULL) != RC_OK) return;
+    static const char prefix[] = "data:image/jpeg;base64,";
+    size_t b64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *url = malloc(sizeof prefix - 1 + b64);
+    if (url) {
+        memcpy(url, prefix, sizeof prefix - 1);
+        sodium_bin2base64(url + sizeof prefix - 1, b64, jpeg, len, sodium_base64_VARIANT_ORIGINAL);
+        json_object_set_new(idj, "photo", json_string(url));
+        free(url);
+    }
+    free(jpeg);
+}
+
 static void publish_recognition(http_server *srv, const recognition *rec, int64_t camera_id)
 {
     if (rec->n == 0) return;
@@ -557,14 +595,16 @@ enum MHD_Result http_h_recognize(http_req *r)
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
         const face_info *f = &rec.faces[i];
+        json_t *idj = identity_json(&rec.ids[i]);
+        if (r->who.role == HTTP_DEVICE) add_photo(r, idj, &rec.ids[i]);
         json_array_append_new(
-            faces, json_pack("{s:o,s:f,s:o,s:o,s:f,s:f,s:b,s:b,s:o,s:O}", "box", box_json(f),
-                             "score", r4(f->score), "landmarks", landmarks_json(f), "identity",
-                             identity_json(&rec.ids[i]), "confidence",
-                             rec.ids[i].m.person > 0 ? r4(rec.ids[i].m.score) : 0.0, "liveness",
-                             r4(f->liveness), "live", f->liveness >= cfg.liveness_threshold,
-                             "quality_ok", f->quality_ok != 0, "reasons", reasons_json(f), "event",
-                             json_array_get(rec.events, (size_t)i)));
+            faces,
+            json_pack("{s:o,s:f,s:o,s:o,s:f,s:f,s:b,s:b,s:o,s:O}", "box", box_json(f), "score",
+                      r4(f->score), "landmarks", landmarks_json(f), "identity", idj, "confidence",
+                      rec.ids[i].m.person > 0 ? r4(rec.ids[i].m.score) : 0.0, "liveness",
+                      r4(f->liveness), "live", f->liveness >= cfg.liveness_threshold, "quality_ok",
+                      f->quality_ok != 0, "reasons", reasons_json(f), "event",
+                      json_array_get(rec.events, (size_t)i)));
     }
     publish_recognition(r->srv, &rec, camera_id);
     json_t *body = json_pack("{s:i,s:i,s:f,s:o}", "width", rec.w, "height", rec.h, "ms", r2(rec.ms),
@@ -899,13 +939,7 @@ enum MHD_Result http_h_person_photo(http_req *r)
 {
     store_person p;
     if (!http_load_person(r, "id", &p)) return MHD_YES;
-    int64_t face_id = p.photo_face_id;
-    if (!face_id) {
-        store_face *fs = NULL;
-        size_t n = 0;
-        if (store_face_list(db(r), p.id, &fs, &n, NULL) == RC_OK && n) face_id = fs[0].id;
-        free(fs);
-    }
+    int64_t face_id = photo_face(db(r), &p);
     if (!face_id)
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s has no enrolled face yet",
                                 p.name);

@@ -31,7 +31,10 @@ schemas = {
      "group_ids": dict(arr({"type": INT}), description="managers: the groups whose attendance and reports they see ([] = all)")},
      ["id", "email", "name", "role", "person_id", "created_at", "last_login_at"],
      nullable=("person_id", "last_login_at")),
- "Session": obj({"user": ref("User"), "csrf_token": STR}, ["user", "csrf_token"]),
+ "Session": obj({"user": ref("User"), "csrf_token": STR,
+     "timezone": {"type": STR, "description": "the institution's IANA time zone (the one set in "
+         "/settings, else the server's): every role shows dates and times in it"}},
+     ["user", "csrf_token", "timezone"]),
  "LoginRequest": obj({"email": STR, "password": STR}, ["email", "password"]),
  "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "group_ids": arr({"type": INT})},
      ["email", "name", "role", "password"], nullable=("person_id",)),
@@ -108,7 +111,11 @@ schemas = {
      "kind": {"type": STR, "enum": ["mjpeg", "snapshot", "rtsp", "file", "v4l2", "browser"]},
      "direction": {"type": STR, "enum": ["entry", "exit", "both"]}, "enabled": BOOL, "fps": NUM}),
  "Box": obj({"x": NUM, "y": NUM, "w": NUM, "h": NUM}, ["x", "y", "w", "h"]),
- "Identity": obj({"person_id": INT, "external_id": STR, "name": STR}, ["person_id", "external_id", "name"]),
+ "Identity": obj({"person_id": INT, "external_id": STR, "name": STR,
+     "photo": {"type": STR, "description": "only in /recognize answers to device keys, which may "
+         "not read /persons/{id}/photo: the recognized person's photo (the stored face crop) as a "
+         "data:image/jpeg;base64 URL; absent when the person has none"}},
+     ["person_id", "external_id", "name"]),
  "EventBrief": obj({"id": INT, "type": {"type": STR, "enum": ["entry", "exit"]},
      "status": {"type": STR, "enum": ["on_time", "late", "early_leave", "outside_schedule"]},
      "time": TIME, "minutes_late": INT, "new": BOOL},

@@ -193,6 +193,23 @@ test('settings read with defaults, patch with validation', async () => {
   assert.equal(r.status, 200);
 });
 
+test('every role reads the institution time zone from login and me, not the settings', async () => {
+  const before = (await admin.get('/api/v1/settings')).body.timezone;
+  const r = await admin.patch('/api/v1/settings', { timezone: 'Pacific/Auckland' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  for (const who of ['admin', 'manager', 'member', 'device']) {
+    const me = await env[who].get('/api/v1/auth/me');
+    assert.equal(me.status, 200, who);
+    assert.equal(me.body.timezone, 'Pacific/Auckland', `${who} sees the zone`);
+    assert.equal(me.body.recognition_threshold, undefined, `${who} sees no other setting`);
+    if (who !== 'admin') assert.equal((await env[who].get('/api/v1/settings')).status, 403, `${who} cannot read settings`);
+  }
+  const login = await new Client(env.srv.url).login('member@example.org', 'member-pass-1');
+  assert.equal(login.timezone, 'Pacific/Auckland', 'login answers the zone too');
+  assert.equal((await env.anonymous.get('/api/v1/auth/me')).status, 401);
+  assert.equal((await admin.patch('/api/v1/settings', { timezone: before })).status, 200);
+});
+
 test('persons: create, search, page, get, patch, delete', async () => {
   const names = [['P-001', 'Alice', 'Adams'], ['P-002', 'Bob', 'Brown'], ['P-003', 'Carla', 'de la Cruz']];
   const ids = [];

@@ -104,6 +104,23 @@ test('recognize names the enrolled person, leaves a stranger unknown, and marks 
   assert.equal(f.event.new, true);
   assert.equal(f.event.status, 'outside_schedule');
   const evId = f.event.id;
+  // A device key may not read person photos, but the kiosk gets the photo of
+  // the person it just recognized in the answer: the same JPEG the photo
+  // endpoint gives a manager. Admin callers use the endpoint instead.
+  assert.match(f.identity.photo, /^data:image\/jpeg;base64,/);
+  const shown = Buffer.from(f.identity.photo.split(',')[1], 'base64');
+  assert.deepEqual(shown.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'a JPEG');
+  const real = await fetch(new URL(`api/v1/persons/${f.identity.person_id}/photo`, env.srv.url), { headers: env.manager.headers() });
+  assert.equal(real.status, 200);
+  assert.ok(shown.equals(Buffer.from(await real.arrayBuffer())), 'the person photo itself');
+  const other = await newPerson('PHOTO-OTHER', 'Other');
+  for (const id of [f.identity.person_id, other]) {
+    const d = await fetch(new URL(`api/v1/persons/${id}/photo`, env.srv.url), { headers: env.device.headers() });
+    assert.equal(d.status, 403, 'the photo endpoint stays closed to device keys');
+  }
+  const asAdmin = await admin.req('POST', '/api/v1/recognize', { body: ANG(3), type: 'image/jpeg' });
+  assert.equal(asAdmin.body.faces[0].identity.external_id, 'ANG');
+  assert.equal(asAdmin.body.faces[0].identity.photo, undefined, 'no inline photo for admins');
   // The same face again inside the de-duplication window merges.
   r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: ANG(6), type: 'image/jpeg' });
   assert.equal(r.body.faces[0].event.id, evId);

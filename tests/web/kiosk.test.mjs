@@ -5,7 +5,9 @@
 // photo), sets the institution's time zone and liveness threshold, sees
 // "Entrada" at the right wall-clock time (and on a dashboard's live feed),
 // survives a network blip, finds the event in the attendance table and the
-// CSV, enrolls from the camera with guidance and deletes a face; then an
+// CSV, enrolls from the camera with guidance and deletes a face; then a
+// manager and a device-key kiosk see that time in the institution's zone too
+// (not the browser's), the kiosk with the person's photo; then an
 // unknown face gives "No reconocido" and no event; then a dataset folder is
 // imported. Every page visited is saved under tests/out/web/ and checked with
 // axe-core for serious accessibility problems. The tests share one server and
@@ -234,6 +236,73 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       .click();
     await page.getByRole('heading', { name: `Rostros registrados (${accepted})` }).waitFor();
     assert.equal(await faces.count(), 1);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Sign in to the API from the test itself (not a browser): cookie and CSRF. */
+async function apiAs(base, email, password) {
+  const res = await fetch(new URL('api/v1/auth/login', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  const headers = { Cookie: res.headers.get('set-cookie').split(';')[0], 'X-CSRF-Token': body.csrf_token, 'Content-Type': 'application/json' };
+  return async (path, json) => {
+    const r = await fetch(new URL(path, base), { method: 'POST', headers, body: JSON.stringify(json) });
+    assert.equal(r.status, 201, `${path}: ${r.status}`);
+    return r.json();
+  };
+}
+
+test('a manager and a device kiosk see times in the institution zone; the device kiosk shows the photo', async () => {
+  // The admin test above set the zone to Pacific/Auckland and marked an entry.
+  const post = await apiAs(srv.url, ADMIN.email, ADMIN.password);
+  const MANAGER = { email: 'manager@rollcall.test', password: 'Manager-e2e-password-1' };
+  await post('api/v1/users', { ...MANAGER, name: 'Marta Responsable', role: 'manager' });
+  const { key } = await post('api/v1/api-keys', { name: 'Puerta', role: 'device' });
+  const auckland = (iso) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+  const browser = await launch(known);
+  try {
+    // The manager's attendance table (managers cannot read /settings).
+    const page = await newPage(browser);
+    await login(page, srv.url, MANAGER);
+    const times = await page.evaluate(async (ext) => {
+      const body = await (await fetch('/api/v1/attendance?limit=500&from=2000-01-01&to=2100-01-01')).json();
+      return body.items.filter((e) => e.external_id === ext).map((e) => e.time);
+    }, PERSON.id);
+    assert.equal(times.length, 1, 'the entry the admin kiosk marked');
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/settings')).status), 403);
+    await page.goto(new URL('attendance', srv.url).href);
+    const row = page.getByRole('table', { name: 'Asistencia' }).getByRole('row').filter({ hasText: PERSON.id });
+    await waitOrAlert(page, row.first(), 20000);
+    assert.ok((await row.innerText()).includes(auckland(times[0])), `the manager sees ${auckland(times[0])} (${TZ})`);
+    await shot(page, 'kiosk-12b-manager-attendance-tz');
+
+    // A kiosk tablet with the device key: the time in the institution zone
+    // and the person's photo, which a device key gets inline from /recognize.
+    const tablet = await newPage(browser, { width: 1024, height: 768 });
+    await tablet.goto(new URL('login', srv.url).href);
+    await tablet.getByText('Quiosco con clave de dispositivo').click();
+    await tablet.getByLabel('Clave de dispositivo').fill(key);
+    await tablet.getByRole('button', { name: 'Abrir quiosco' }).click();
+    await tablet.waitForURL(/\/kiosk$/);
+    const confirmation = tablet.getByTestId('kiosk-confirmation');
+    await waitOrAlert(tablet, confirmation.getByText('Entrada', { exact: false }), 60000);
+    const text = await confirmation.innerText();
+    assert.match(text, new RegExp(`${PERSON.first} ${PERSON.last}`));
+    const shown = text.match(/Entrada (\d{2}:\d{2})/);
+    assert.ok(shown, `the kiosk shows "Entrada HH:MM" (got ${JSON.stringify(text)})`);
+    assert.equal(shown[1], auckland(times[0]), `the device kiosk shows the time in ${TZ}`);
+    const img = confirmation.getByRole('img', { name: new RegExp(`${PERSON.first} ${PERSON.last}`) });
+    await img.waitFor();
+    assert.match(await img.getAttribute('src'), /^data:image\/jpeg;base64,/);
+    assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0 && !el.hidden), 'the photo is shown');
+    await shot(tablet, 'kiosk-12c-device-key-photo');
   } finally {
     await browser.close();
   }

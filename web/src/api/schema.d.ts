@@ -796,6 +796,8 @@ export interface components {
         Session: {
             user: components["schemas"]["User"];
             csrf_token: string;
+            /** @description the institution's IANA time zone (the one set in /settings, else the server's): every role shows dates and times in it */
+            timezone: string;
         };
         LoginRequest: {
             email: string;
@@ -1044,6 +1046,8 @@ export interface components {
             person_id: number;
             external_id: string;
             name: string;
+            /** @description only in /recognize answers to device keys, which may not read /persons/{id}/photo: the recognized person's photo (the stored face crop) as a data:image/jpeg;base64 URL; absent when the person has none */
+            photo?: string;
         };
         EventBrief: {
             id: number;

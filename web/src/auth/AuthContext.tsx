@@ -8,6 +8,8 @@ import type { User } from '../api/types';
 
 interface AuthValue {
   user: User | null;
+  /** The institution's time zone, from login and /auth/me (every role). */
+  timezone: string | null;
   loading: boolean;
   login: (email: string, password: string) => Promise<User>;
   /** Sign in a kiosk with a device API key (kept in this browser). */
@@ -22,6 +24,7 @@ const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
+  const [timezone, setTimezone] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
 
   useEffect(() => {
@@ -30,7 +33,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     let live = true;
     api
       .me()
-      .then((s) => live && setUser(s.user))
+      .then((s) => {
+        if (!live) return;
+        setTimezone(s.timezone);
+        setUser(s.user);
+      })
       .catch(() => live && setUser(null))
       .finally(() => live && setLoading(false));
     return () => {
@@ -41,6 +48,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const login = useCallback(async (email: string, password: string) => {
     const s = await api.login(email, password);
+    setTimezone(s.timezone);
     setUser(s.user);
     return s.user;
   }, []);
@@ -50,6 +58,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     try {
       const s = await api.me();
       localStorage.setItem(DEVICE_KEY_STORAGE, key);
+      setTimezone(s.timezone);
       setUser(s.user);
       return s.user;
     } catch (e) {
@@ -71,7 +80,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const value = useMemo(() => ({ user, loading, login, signInWithKey, logout }), [user, loading, login, signInWithKey, logout]);
+  const value = useMemo(
+    () => ({ user, timezone, loading, login, signInWithKey, logout }),
+    [user, timezone, loading, login, signInWithKey, logout],
+  );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

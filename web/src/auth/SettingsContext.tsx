@@ -1,7 +1,7 @@
 // Institution settings the whole UI needs, above all the time zone every
-// date is shown in. Read from /api/v1/settings once logged in; while the API
-// lets only administrators read it, other roles (and a zone unknown to the
-// browser) fall back to the browser's own zone.
+// date is shown in. Every role gets the zone from login and /auth/me; an
+// administrator also reads /api/v1/settings (admin only), whose zone wins so a
+// change shows at once. A zone unknown to the browser falls back to its own.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
 import type { Settings } from '../api/types';
@@ -18,12 +18,12 @@ const browserTz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const SettingsContext = createContext<SettingsValue>({ tz: browserTz, settings: null, reload: () => {} });
 
 export function SettingsProvider({ children }: { children: ReactNode }) {
-  const { user } = useAuth();
+  const { user, timezone } = useAuth();
   const [settings, setSettings] = useState<Settings | null>(null);
   const [gen, setGen] = useState(0);
 
   useEffect(() => {
-    if (!user) {
+    if (!user || user.role !== 'admin') {
       setSettings(null);
       return;
     }
@@ -38,7 +38,12 @@ export function SettingsProvider({ children }: { children: ReactNode }) {
   }, [user, gen]);
 
   const reload = useCallback(() => setGen((g) => g + 1), []);
-  const tz = settings && isValidTimeZone(settings.timezone) ? settings.timezone : browserTz;
+  const tz =
+    settings && isValidTimeZone(settings.timezone)
+      ? settings.timezone
+      : timezone && isValidTimeZone(timezone)
+        ? timezone
+        : browserTz;
   const value = useMemo(() => ({ tz, settings, reload }), [tz, settings, reload]);
   return <SettingsContext.Provider value={value}>{children}</SettingsContext.Provider>;
 }

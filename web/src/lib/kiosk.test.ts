@@ -104,3 +104,12 @@ describe('backoffMs', () => {
     expect([0, 1, 2, 3, 4, 5, 9].map(backoffMs)).toEqual([0, 1000, 2000, 4000, 8000, 10000, 10000]);
   });
 });
+
+describe('confirmationFor photo', () => {
+  it('carries the photo a device key receives in the identity', () => {
+    const photo = 'data:image/jpeg;base64,/9j/';
+    const c = confirmationFor(face({ identity: { person_id: 7, external_id: 'A007', name: 'Ana García', photo } }), tEs, tz);
+    expect(c.photo).toBe(photo);
+    expect(confirmationFor(face(), tEs, tz).photo).toBeUndefined();
+  });
+});

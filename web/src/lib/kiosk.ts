@@ -15,6 +15,9 @@ export interface Confirmation {
   /** The event line, or a hint. */
   line: string;
   personId: number | null;
+  /** The person's photo as a data: URL, sent to device keys (which may not
+   * read /persons/{id}/photo) in the /recognize answer. */
+  photo?: string;
   /** Identifies what is shown so the same answer does not restart the timer. */
   key: string;
 }
@@ -40,7 +43,14 @@ export function confirmationFor(face: RecognizedFace, t: Translate, tz: string):
   const id = face.identity;
   const ev = face.event;
   if (!ev) {
-    return { tone: 'info', title: id.name, line: t('kiosk.recognized'), personId: id.person_id, key: `p${id.person_id}` };
+    return {
+      tone: 'info',
+      title: id.name,
+      line: t('kiosk.recognized'),
+      personId: id.person_id,
+      photo: id.photo,
+      key: `p${id.person_id}`,
+    };
   }
   const time = formatTime(ev.time, tz);
   const parts: string[] = [ev.type === 'entry' ? t('kiosk.entry', { time }) : t('kiosk.exit', { time })];
@@ -57,7 +67,7 @@ export function confirmationFor(face: RecognizedFace, t: Translate, tz: string):
     parts.push(t('kiosk.outsideSchedule'));
   }
   if (!ev.new) parts.push(t('kiosk.already'));
-  return { tone, title: id.name, line: parts.join(' — '), personId: id.person_id, key: `e${ev.id}` };
+  return { tone, title: id.name, line: parts.join(' — '), personId: id.person_id, photo: id.photo, key: `e${ev.id}` };
 }
 
 /** The most important face of a frame to confirm: an attendance event first,

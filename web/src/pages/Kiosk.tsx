@@ -281,7 +281,7 @@ export function KioskPage() {
             {current.personId !== null && (
               <img
                 className={styles.photo}
-                src={api.personPhotoUrl(current.personId)}
+                src={current.photo ?? api.personPhotoUrl(current.personId)}
                 alt={t('people.photo', { name: current.title })}
                 onError={(e) => {
                   e.currentTarget.hidden = true;
