@@ -402,6 +402,27 @@ static rc_status infer_slice(nn_ctx *c)
     return RC_OK;
 }
 
+/* rows rows of `inner` (1, 2 or 4) contiguous floats, row stride rs, packed
+ * into y. */
+static void rows_copy_f32(const float *x, int64_t rs, int64_t rows, int inner, float *y)
+{
+    switch (inner) {
+    case 1:
+        for (int64_t r = 0; r < rows; r++) y[r] = x[r * rs];
+        break;
+    case 2:
+        for (int64_t r = 0; r < rows; r++) {
+            y[2 * r] = x[r * rs];
+            y[2 * r + 1] = x[r * rs + 1];
+        }
+        break;
+    default:
+        for (int64_t r = 0; r < rows; r++)
+            for (int i = 0; i < 4; i++) y[4 * r + i] = x[r * rs + i];
+        break;
+    }
+}
+
 /* Copy a strided N-d view: out[i...] = in[base + sum(i_k * stride_k)]. */
 static void gather_view(const char *x, const int64_t *istride, int64_t base, const nn_shape *os,
                         size_t es, char *y)
@@ -419,17 +440,22 @@ static void gather_view(const char *x, const int64_t *istride, int64_t base, con
     int64_t off = base, inner = os->d[nd - 1], is = istride[nd - 1];
     int64_t rows = nd >= 2 ? os->d[nd - 2] : 1, rs = nd >= 2 ? istride[nd - 2] : 0;
     for (int64_t done = 0; done < total; done += inner * rows) {
-        for (int64_t r = 0; r < rows; r++) {
-            int64_t o = off + r * rs, d = done + r * inner;
-            if (is == 1 && inner * (int64_t)es >= 64)
-                memcpy(y + d * (int64_t)es, x + o * (int64_t)es, (size_t)inner * es);
-            else if (es == 4)
-                for (int64_t i = 0; i < inner; i++)
-                    ((float *)y)[d + i] = ((const float *)x)[o + i * is];
-            else
-                for (int64_t i = 0; i < inner; i++)
-                    ((int64_t *)y)[d + i] = ((const int64_t *)x)[o + i * is];
-        }
+        if (es == 4 && is == 1 && (inner == 1 || inner == 2 || inner == 4)) {
+            /* many short rows (box coordinates sliced out of [N, anchors, 4]):
+             * constant-length copies the compiler unrolls */
+            rows_copy_f32((const float *)x + off, rs, rows, (int)inner, (float *)y + done);
+        } else
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t o = off + r * rs, d = done + r * inner;
+                if (is == 1 && inner * (int64_t)es >= 64)
+                    memcpy(y + d * (int64_t)es, x + o * (int64_t)es, (size_t)inner * es);
+                else if (es == 4)
+                    for (int64_t i = 0; i < inner; i++)
+                        ((float *)y)[d + i] = ((const float *)x)[o + i * is];
+                else
+                    for (int64_t i = 0; i < inner; i++)
+                        ((int64_t *)y)[d + i] = ((const int64_t *)x)[o + i * is];
+            }
         for (int k = nd - 3; k >= 0; k--) {
             idx[k]++;
             off += istride[k];

@@ -616,6 +616,27 @@ static void test_shape_ops(void **state)
     ob_node sl9 = {
         "Slice", {"x"}, {"y"}, {AINTS("starts", st9), AINTS("ends", en9), AINTS("axes", ax9)}};
     check(9, v, 1, &sl9, 1, x, 3, xd, x + 16, 3, sd9, 0);
+    /* Slice of short rows (1, 2 or 4 values of each row, as box coordinates
+     * are sliced): [2,3,4] -> last axis [1:3], [3:4], and axis 1 [1:3] */
+    for (int k = 0; k < 3; k++) {
+        int64_t lo[1] = {k == 0   ? 1
+                         : k == 1 ? 3
+                                  : 1},
+                hi[1] = {k == 1 ? 4 : 3}, axk[1] = {k == 2 ? 1 : 2};
+        int64_t od[3] = {2, k == 2 ? 2 : 3, k == 0 ? 2 : k == 1 ? 1 : 4};
+        ob_node sk = {
+            "Slice", {"x"}, {"y"}, {AINTS("starts", lo), AINTS("ends", hi), AINTS("axes", axk)}};
+        float want_k[24];
+        int n = 0;
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 3; b++)
+                for (int e = 0; e < 4; e++) {
+                    int pos = axk[0] == 2 ? e : b;
+                    if (pos >= lo[0] && pos < hi[0]) want_k[n++] = x[(a * 3 + b) * 4 + e];
+                }
+        assert_int_equal(n, od[0] * od[1] * od[2]);
+        check(9, v, 1, &sk, 1, x, 3, xd, want_k, 3, od, 0);
+    }
     /* Concat on axis 1 with a constant */
     float c[8] = {-1, -2, -3, -4, -5, -6, -7, -8};
     int64_t cd[3] = {2, 4, 4};
