@@ -999,6 +999,23 @@ static void run_softmax(nn_ctx *c)
     float *y = c->out[0]->data;
     /* y = x - max over the axis; then exp over the whole tensor at once (one
      * vectorised pass); then normalise */
+    if (!logsm && dim == 2 && inner == 1) {
+        /* two classes per row (face detectors' scores): the same arithmetic
+         * in loops of constant length */
+        for (int64_t o = 0; o < outer; o++) {
+            float a = x[2 * o], b = x[2 * o + 1], mx = a > b ? a : b;
+            y[2 * o] = a - mx;
+            y[2 * o + 1] = b - mx;
+        }
+        if (c->reference || !nn_unary_fast(NN_UNARY_EXP, y, y, 2 * outer))
+            for (int64_t i = 0; i < 2 * outer; i++) y[i] = expf(y[i]);
+        for (int64_t o = 0; o < outer; o++) {
+            float inv = 1.0f / (y[2 * o] + y[2 * o + 1]);
+            y[2 * o] *= inv;
+            y[2 * o + 1] *= inv;
+        }
+        return;
+    }
     for (int64_t o = 0; o < outer; o++)
         for (int64_t in = 0; in < inner; in++) {
             const float *xp = x + o * dim * inner + in;

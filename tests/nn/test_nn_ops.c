@@ -584,6 +584,17 @@ static void test_reduce_softmax(void **state)
     for (int i = 0; i < 6; i++) s += expf(x[i]);
     for (int i = 0; i < 6; i++) want_sm0[i] = expf(x[i]) / s;
     check(11, v, 1, &sm0, 1, x, 2, xd, want_sm0, 2, xd, 1e-6f);
+    /* two classes per row (the detectors' scores), one row far from zero */
+    float x2[6] = {1, -2, 0.5f, 0.5f, 90, 87};
+    int64_t xd2[2] = {3, 2};
+    ob_value v2[] = {V("x", 2, 3, 2)};
+    float want_sm2[6];
+    for (int r = 0; r < 3; r++) {
+        float a = x2[2 * r], b = x2[2 * r + 1];
+        want_sm2[2 * r] = 1.0f / (1.0f + expf(b - a));
+        want_sm2[2 * r + 1] = 1.0f / (1.0f + expf(a - b));
+    }
+    check(13, v2, 1, &sm, 1, x2, 2, xd2, want_sm2, 2, xd2, 1e-6f);
 }
 
 /* ---- shapes and data movement ---------------------------------------------------- */
