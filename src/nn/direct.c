@@ -281,20 +281,7 @@ tiny_run(const nn_node *n, int64_t M, int64_t K, int64_t N, const float *panel, 
 #pragma GCC unroll 16
         for (int p = 0; p < P; p++) {
             __m512 v = _mm512_add_ps(acc[p], vb);
-            switch (n->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(n->act, v, vs, lo, hi);
             _mm512_storeu_ps(tmp + p * 16, v);
         }
         for (int64_t m = 0; m < mc; m++)

@@ -124,20 +124,7 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int
             __m512 vs = _mm512_set1_ps(sl), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
             for (int h = 0; h < 2; h++) {
                 __m512 v = _mm512_add_ps(acc[r][h], vb);
-                switch (e->act) {
-                case NN_ACT_RELU:
-                    v = _mm512_max_ps(v, zero);
-                    break;
-                case NN_ACT_PRELU:
-                case NN_ACT_LEAKY:
-                    v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                    break;
-                case NN_ACT_CLIP:
-                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                    break;
-                default:
-                    break;
-                }
+                v = epi_avx512(e->act, v, vs, lo, hi);
                 __mmask16 mk = h ? m1 : m0;
                 if (mk) _mm512_mask_storeu_ps(C + m * ldc + h * 16, mk, v);
             }
@@ -665,7 +652,6 @@ wino_output(const float *Mb, int64_t M, int64_t TH, int64_t TW, int64_t OH, int6
         _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi_idx =
         _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const __m512 zero = _mm512_setzero_ps();
     int64_t T = TH * TW;
     for (int64_t m = 0; m < M; m++) {
         __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
@@ -693,20 +679,7 @@ wino_output(const float *Mb, int64_t M, int64_t TH, int64_t TW, int64_t OH, int6
                         __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][j], r[1][j]), r[2][j])
                                           : _mm512_sub_ps(_mm512_sub_ps(r[1][j], r[2][j]), r[3][j]);
                         v = _mm512_add_ps(v, vb);
-                        switch (e->act) {
-                        case NN_ACT_RELU:
-                            v = _mm512_max_ps(v, zero);
-                            break;
-                        case NN_ACT_PRELU:
-                        case NN_ACT_LEAKY:
-                            v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                            break;
-                        case NN_ACT_CLIP:
-                            v = _mm512_min_ps(_mm512_max_ps(v, clo), chi);
-                            break;
-                        default:
-                            break;
-                        }
+                        v = epi_avx512(e->act, v, vs, clo, chi);
                         o[j] = v;
                     }
                     /* interleave: output columns 2tx + 2t + j */

@@ -101,7 +101,6 @@ __attribute__((target("avx512f"))) static void
 epilogue_avx512(const epi *e, float *y, int64_t channels, int64_t plane, const float *bias,
                 const float *slope, int64_t nslope, int64_t c0)
 {
-    const __m512 zero = _mm512_setzero_ps();
     for (int64_t ch = 0; ch < channels; ch++) {
         float b = bias ? bias[ch] : 0.0f;
         float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : c0 + ch] : 0.0f;
@@ -111,20 +110,7 @@ epilogue_avx512(const epi *e, float *y, int64_t channels, int64_t plane, const f
         int64_t i = 0;
         for (; i + 16 <= plane; i += 16) {
             __m512 v = _mm512_add_ps(_mm512_loadu_ps(p + i), vb);
-            switch (e->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(e->act, v, vs, lo, hi);
             _mm512_storeu_ps(p + i, v);
         }
         for (; i < plane; i++) p[i] = epi_scalar(e, p[i] + b, sl);
@@ -195,7 +181,6 @@ __attribute__((target("avx512f"))) static void dw3x3_avx512(const float *xp, int
                                                             float bias, int s, float *y, int OH,
                                                             int OW, const epi *e, float slope)
 {
-    const __m512 zero = _mm512_setzero_ps();
     const __m512 vs = _mm512_set1_ps(e->act == NN_ACT_LEAKY ? e->a : slope);
     const __m512 lo_v = _mm512_set1_ps(e->a), hi_v = _mm512_set1_ps(e->b);
     __m512 k[9];
@@ -234,20 +219,7 @@ __attribute__((target("avx512f"))) static void dw3x3_avx512(const float *xp, int
                 }
             }
             __m512 acc = _mm512_add_ps(_mm512_add_ps(acc3[0], acc3[1]), _mm512_add_ps(acc3[2], vb));
-            switch (e->act) {
-            case NN_ACT_RELU:
-                acc = _mm512_max_ps(acc, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                acc = _mm512_fmadd_ps(vs, _mm512_min_ps(acc, zero), _mm512_max_ps(acc, zero));
-                break;
-            case NN_ACT_CLIP:
-                acc = _mm512_min_ps(_mm512_max_ps(acc, lo_v), hi_v);
-                break;
-            default:
-                break;
-            }
+            acc = epi_avx512(e->act, acc, vs, lo_v, hi_v);
             int left = OW - ox;
             if (left >= 16)
                 _mm512_storeu_ps(yr + ox, acc);
@@ -329,20 +301,7 @@ dw3x3_inplace_avx512(const float *x, int H, int W, const float *w, float bias, i
                 acc3[r] = _mm512_fmadd_ps(t2, k[r * 3 + 2], t);
             }
             __m512 acc = _mm512_add_ps(_mm512_add_ps(acc3[0], acc3[1]), _mm512_add_ps(acc3[2], vb));
-            switch (e->act) {
-            case NN_ACT_RELU:
-                acc = _mm512_max_ps(acc, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                acc = _mm512_fmadd_ps(vs, _mm512_min_ps(acc, zero), _mm512_max_ps(acc, zero));
-                break;
-            case NN_ACT_CLIP:
-                acc = _mm512_min_ps(_mm512_max_ps(acc, lo_v), hi_v);
-                break;
-            default:
-                break;
-            }
+            acc = epi_avx512(e->act, acc, vs, lo_v, hi_v);
             int left = OW - ox;
             if (left >= 16)
                 _mm512_storeu_ps(yr + ox, acc);
@@ -504,25 +463,12 @@ bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float
 __attribute__((target("avx512f"))) static void
 affine_avx512(const float *x, float *y, int64_t n, float a, float b, const epi *e, float slope)
 {
-    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     const __m512 vs = _mm512_set1_ps(slope), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
         __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, x + i), va, vb);
-        switch (e->act) {
-        case NN_ACT_RELU:
-            v = _mm512_max_ps(v, zero);
-            break;
-        case NN_ACT_PRELU:
-        case NN_ACT_LEAKY:
-            v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-            break;
-        case NN_ACT_CLIP:
-            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-            break;
-        default:
-            break;
-        }
+        v = epi_avx512(e->act, v, vs, lo, hi);
         _mm512_mask_storeu_ps(y + i, mk, v);
     }
 }
@@ -677,7 +623,7 @@ dw3x3_small_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64
         bt[c] = c < C && bias ? bias[c] : 0.0f;
     }
     epi e = {n->act, n->act_a, n->act_b};
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(e.a), hi = _mm512_set1_ps(e.b);
+    const __m512 lo = _mm512_set1_ps(e.a), hi = _mm512_set1_ps(e.b);
     for (int64_t cb = 0; cb < C16; cb += 16) {
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_loadu_ps(wt + t * C16 + cb);
@@ -701,20 +647,7 @@ dw3x3_small_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64
                 a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p + PW * C16 + 2 * C16), k[5], a1);
                 a2 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 2 * PW * C16 + 2 * C16), k[8], a2);
                 __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, vb));
-                switch (e.act) {
-                case NN_ACT_RELU:
-                    v = _mm512_max_ps(v, zero);
-                    break;
-                case NN_ACT_PRELU:
-                case NN_ACT_LEAKY:
-                    v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                    break;
-                case NN_ACT_CLIP:
-                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                    break;
-                default:
-                    break;
-                }
+                v = epi_avx512(e.act, v, vs, lo, hi);
                 _mm512_storeu_ps(yt + (oy * OW + ox) * C16 + cb, v);
             }
     }
@@ -935,20 +868,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                 cv[r] = nv;
             }
             __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-            switch (n->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(n->act, v, vs, lo, hi);
             _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
         }
         for (int64_t j = 0; s == 2 && j < chunks; j++) {
@@ -964,20 +884,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[5], p + off[5]), k[5], a1);
             a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[8], p + off[8]), k[8], a2);
             __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, vb));
-            switch (n->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(vs, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(n->act, v, vs, lo, hi);
             _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
         }
     }

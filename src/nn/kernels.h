@@ -1,6 +1,6 @@
 /*
  * kernels.h — what the kernel files (kernels.c, gemm.c) share privately: the
- * fused epilogue's parameters and its scalar form.
+ * fused epilogue's parameters and its scalar and AVX-512 forms.
  */
 #ifndef RC_NN_KERNELS_H
 #define RC_NN_KERNELS_H
@@ -8,6 +8,10 @@
 #include <math.h>
 
 #include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 /* Per-channel parameters of the epilogue y = act(y + bias). */
 typedef struct {
@@ -34,5 +38,28 @@ static inline float epi_scalar(const epi *e, float v, float slope)
         return v;
     }
 }
+
+#if defined(__x86_64__)
+/* The epilogue's activation on 16 lanes for ReLU, PReLU / LeakyReLU (negative
+ * lanes times `slope`) and Clip (to [lo, hi]); any other `act` leaves v as it
+ * is (callers route Sigmoid and HardSwish elsewhere). Inlined into each
+ * kernel, where `act` is loop-invariant. */
+__attribute__((always_inline, target("avx512f"))) static inline __m512
+epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    switch (act) {
+    case NN_ACT_RELU:
+        return _mm512_max_ps(v, zero);
+    case NN_ACT_PRELU:
+    case NN_ACT_LEAKY:
+        return _mm512_fmadd_ps(slope, _mm512_min_ps(v, zero), _mm512_max_ps(v, zero));
+    case NN_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    default:
+        return v;
+    }
+}
+#endif
 
 #endif

@@ -55,14 +55,3 @@ size_t nn_attr_ints(const nn_node *n, const char *name, const int64_t **v)
     *v = a->ints;
     return a->n;
 }
-
-size_t nn_ops_list(const char **names, size_t cap)
-{
-    size_t n = 0;
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const nn_op_def *d = tables[t]; d->name; d++) {
-            if (n < cap) names[n] = d->name;
-            n++;
-        }
-    return n;
-}

@@ -11,9 +11,6 @@ extern const nn_op_def nn_ops_elem[];   /* element-wise: activations, arithmetic
 extern const nn_op_def nn_ops_tensor[]; /* shape and data movement */
 extern const nn_op_def nn_ops_nn[];     /* Conv, pooling, Gemm, normalisation, Softmax */
 
-/* Names of every supported operator; returns the count (fills up to cap). */
-size_t nn_ops_list(const char **names, size_t cap);
-
 /* Normalise an axis in [-rank, rank) to [0, rank); -1 when out of range. */
 static inline int nn_axis(int64_t axis, int rank)
 {
