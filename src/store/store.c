@@ -126,22 +126,28 @@ static db_q *qprep(db_conn *c, const char *sql, rc_error *err, const char *types
 }
 
 /* Run a statement to completion; *changes (may be NULL) gets rows changed. */
-static rc_status qexec(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
-                       const char *types, ...)
+static rc_status qexec_v(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
+                         const char *types, va_list ap)
 {
     db_q *q = NULL;
     rc_status st = c->ops->prepare(c, sql, &q, err);
     if (st != RC_OK) return st;
-    va_list ap;
-    va_start(ap, types);
     bind_v(q, types, ap);
-    va_end(ap);
     int r;
     while ((r = db_step(q, err)) > 0) {
     }
     if (r == 0 && changes) *changes = db_changes(q);
     db_done(q);
     return r < 0 ? (err ? err->code : RC_ERR_DB) : RC_OK;
+}
+static rc_status qexec(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
+                       const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    rc_status st = qexec_v(c, sql, changes, err, types, ap);
+    va_end(ap);
+    return st;
 }
 
 /* First column of the first row as an integer; RC_ERR_NOT_FOUND if no row. */
@@ -370,6 +376,19 @@ static rc_status query_one(store *s, row_fn row, void *dst, rc_error *err, const
     db_q *q = qprep_v(c, sql, err, types, ap);
     va_end(ap);
     rc_status st = q ? one(q, row, dst, err, what, id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* Run one statement to completion on a pooled connection (see qexec). */
+static rc_status query_exec(store *s, const char *sql, int64_t *changes, rc_error *err,
+                            const char *types, ...)
+{
+    TAKE(s, c, err);
+    va_list ap;
+    va_start(ap, types);
+    rc_status st = qexec_v(c, sql, changes, err, types, ap);
+    va_end(ap);
     give(s, c);
     return st;
 }
@@ -994,19 +1013,12 @@ rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, st
 
 rc_status store_session_delete(store *s, const char *token_hash, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "DELETE FROM sessions WHERE token_hash = ?", NULL, err, "t", token_hash);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM sessions WHERE token_hash = ?", NULL, err, "t", token_hash);
 }
 
 rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
 }
 
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
@@ -1085,22 +1097,16 @@ rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err)
 
 rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "UPDATE api_keys SET last_used_ms = ? WHERE id = ?", NULL, err, "ii", now_ms, id);
-    give(s, c);
-    return st;
+    return query_exec(s, "UPDATE api_keys SET last_used_ms = ? WHERE id = ?", NULL, err, "ii",
+                      now_ms, id);
 }
 
 /* ---- login failures ------------------------------------------------------- */
 
 rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err,
-                         "ti", email ? email : "", now_ms);
-    give(s, c);
-    return st;
+    return query_exec(s, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err, "ti",
+                      email ? email : "", now_ms);
 }
 
 rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
@@ -1115,11 +1121,8 @@ rc_status store_login_failure_count(store *s, const char *email, int64_t since_m
 
 rc_status store_login_failure_clear(store *s, const char *email, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t", email ? email : "");
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t",
+                      email ? email : "");
 }
 
 /* ---- persons -------------------------------------------------------------- */
@@ -1401,11 +1404,8 @@ rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, 
 
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
-                         err, "ii", group_id, person_id);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
+                      err, "ii", group_id, person_id);
 }
 
 static void row_id(db_q *q, void *dst)
@@ -1821,13 +1821,10 @@ rc_status store_holiday_set(store *s, const char *day, const char *name, rc_erro
         return rc_fail(err, RC_ERR_INVALID, "holiday day '%s' is not YYYY-MM-DD", day ? day : "");
     if (name && strlen(name) >= sizeof((store_holiday *)0)->name)
         return too_long(err, "holiday name", sizeof((store_holiday *)0)->name);
-    TAKE(s, c, err);
-    rc_status st = qexec(c,
-                         "INSERT INTO holidays (day, name) VALUES (?, ?) ON CONFLICT (day) DO "
-                         "UPDATE SET name = excluded.name",
-                         NULL, err, "tt", day, name ? name : "");
-    give(s, c);
-    return st;
+    return query_exec(s,
+                      "INSERT INTO holidays (day, name) VALUES (?, ?) ON CONFLICT (day) DO "
+                      "UPDATE SET name = excluded.name",
+                      NULL, err, "tt", day, name ? name : "");
 }
 
 rc_status store_holiday_delete(store *s, const char *day, rc_error *err)
@@ -1889,13 +1886,10 @@ rc_status store_setting_set(store *s, const char *key, const char *value, rc_err
         return rc_fail(err, RC_ERR_INVALID, "setting needs a key and value");
     if (strlen(key) > 64 || strlen(value) > 4096)
         return rc_fail(err, RC_ERR_LIMIT, "setting %.64s is too long", key);
-    TAKE(s, c, err);
-    rc_status st = qexec(c,
-                         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
-                         "UPDATE SET value = excluded.value",
-                         NULL, err, "tt", key, value);
-    give(s, c);
-    return st;
+    return query_exec(s,
+                      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
+                      "UPDATE SET value = excluded.value",
+                      NULL, err, "tt", key, value);
 }
 
 /* ---- cameras -------------------------------------------------------------- */
