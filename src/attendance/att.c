@@ -35,17 +35,27 @@ struct att {
 
 /* ---- configuration -------------------------------------------------------- */
 
+/* Read setting `key` into buf; *found is 0 (and RC_OK) when it is unset. */
+static rc_status get_raw(store *s, const char *key, char *buf, size_t cap, int *found,
+                         rc_error *err)
+{
+    rc_error e2;
+    rc_status st = store_setting_get(s, key, buf, cap, &e2);
+    *found = st == RC_OK;
+    if (st == RC_ERR_NOT_FOUND) return RC_OK;
+    return st == RC_OK ? RC_OK : rc_fail(err, st, "%s", e2.msg);
+}
+
 static rc_status get_int(store *s, const char *key, int def, int lo, int hi, int *out,
                          rc_error *err)
 {
     char buf[64];
-    rc_error e2;
-    rc_status st = store_setting_get(s, key, buf, sizeof buf, &e2);
-    if (st == RC_ERR_NOT_FOUND) {
+    int found;
+    rc_status st = get_raw(s, key, buf, sizeof buf, &found, err);
+    if (st != RC_OK || !found) {
         *out = def;
-        return RC_OK;
+        return st;
     }
-    if (st != RC_OK) return rc_fail(err, st, "%s", e2.msg);
     char *end;
     errno = 0;
     long v = strtol(buf, &end, 10);
@@ -59,13 +69,12 @@ static rc_status get_int(store *s, const char *key, int def, int lo, int hi, int
 static rc_status get_real(store *s, const char *key, double def, double *out, rc_error *err)
 {
     char buf[64];
-    rc_error e2;
-    rc_status st = store_setting_get(s, key, buf, sizeof buf, &e2);
-    if (st == RC_ERR_NOT_FOUND) {
+    int found;
+    rc_status st = get_raw(s, key, buf, sizeof buf, &found, err);
+    if (st != RC_OK || !found) {
         *out = def;
-        return RC_OK;
+        return st;
     }
-    if (st != RC_OK) return rc_fail(err, st, "%s", e2.msg);
     char *end;
     double v = strtod(buf, &end);
     if (end == buf || *end || !(v >= 0 && v <= 1))
@@ -77,10 +86,10 @@ static rc_status get_real(store *s, const char *key, double def, double *out, rc
 rc_status att_config_load(store *s, att_config *c, rc_error *err)
 {
     memset(c, 0, sizeof *c);
-    rc_error e2;
-    rc_status st = store_setting_get(s, "timezone", c->timezone, sizeof c->timezone, &e2);
-    if (st != RC_OK && st != RC_ERR_NOT_FOUND) return rc_fail(err, st, "%s", e2.msg);
-    if (st == RC_ERR_NOT_FOUND) c->timezone[0] = 0;
+    int found;
+    rc_status st = get_raw(s, "timezone", c->timezone, sizeof c->timezone, &found, err);
+    if (st != RC_OK) return st;
+    if (!found) c->timezone[0] = 0;
     if ((st = get_int(s, "dedup_window_s", 300, 0, 86400, &c->dedup_window_s, err)) != RC_OK ||
         (st = get_int(s, "min_stay_s", 600, 0, 86400, &c->min_stay_s, err)) != RC_OK ||
         (st = get_int(s, "slot_margin_min", 60, 0, 720, &c->slot_margin_min, err)) != RC_OK ||

@@ -92,6 +92,27 @@ static void fill_times(att_row *r, store_event *const *ev, size_t n)
     }
 }
 
+/* A new report row for person p on day ds (YYYY-MM-DD); NULL when out of memory. */
+static att_row *day_row(vec *rows, const store_person *p, const char *ds)
+{
+    att_row *r = vec_push(rows);
+    if (!r) return NULL;
+    r->person_id = p->id;
+    memcpy(r->external_id, p->external_id, sizeof r->external_id);
+    memcpy(r->name, p->name, sizeof r->name);
+    memcpy(r->day, ds, sizeof r->day);
+    return r;
+}
+
+/* Add a row's time on site, first entry and last exit to its person's summary. */
+static void add_times(att_person_summary *sum, const att_row *r)
+{
+    sum->on_site_ms += r->on_site_ms;
+    if (r->first_entry_ms && (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
+        sum->first_entry_ms = r->first_entry_ms;
+    if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
+}
+
 static int is_holiday(const store_holiday *h, size_t n, const char *day)
 {
     for (size_t i = 0; i < n; i++)
@@ -123,15 +144,11 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         int holiday = is_holiday(hol, nhol, ds);
         for (size_t k = 0; k < nsc && !holiday; k++) {
             if (sc[k].dow != wd) continue;
-            att_row *r = vec_push(rows);
+            att_row *r = day_row(rows, p, ds);
             if (!r) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
                 break;
             }
-            r->person_id = p->id;
-            memcpy(r->external_id, p->external_id, sizeof r->external_id);
-            memcpy(r->name, p->name, sizeof r->name);
-            memcpy(r->day, ds, sizeof r->day);
             r->schedule_id = sc[k].id;
             memcpy(r->label, sc[k].label, sizeof r->label);
             r->start_ms = att_tz_utc(tz, day, sc[k].start_min);
@@ -164,11 +181,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->late += r->late;
             sum->early_leave += r->early_leave;
             sum->absent += r->absent;
-            sum->on_site_ms += r->on_site_ms;
-            if (r->first_entry_ms &&
-                (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
-                sum->first_entry_ms = r->first_entry_ms;
-            if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
+            add_times(sum, r);
         }
         /* Whatever is left on this day happened outside any slot. */
         size_t m = 0;
@@ -178,24 +191,16 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             pick[m++] = &ev[i];
         }
         if (st == RC_OK && m) {
-            att_row *r = vec_push(rows);
+            att_row *r = day_row(rows, p, ds);
             if (!r) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
                 break;
             }
-            r->person_id = p->id;
-            memcpy(r->external_id, p->external_id, sizeof r->external_id);
-            memcpy(r->name, p->name, sizeof r->name);
-            memcpy(r->day, ds, sizeof r->day);
             snprintf(r->status, sizeof r->status, "outside");
             r->present = 1;
             fill_times(r, pick, m);
             sum->days_outside++;
-            sum->on_site_ms += r->on_site_ms;
-            if (r->first_entry_ms &&
-                (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
-                sum->first_entry_ms = r->first_entry_ms;
-            if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
+            add_times(sum, r);
         }
     }
     free(pick);

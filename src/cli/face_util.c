@@ -61,6 +61,24 @@ static double r4(double v)
     return round(v * 10000) / 10000;
 }
 
+img_image *cli_analyze_photo(const char *cmd, face_worker *w, const face_opts *fo, const char *path,
+                             json_t *doc, face_info **faces, int *n)
+{
+    *faces = NULL;
+    *n = 0;
+    img_image *im = cli_load_image(cmd, path);
+    rc_error err;
+    if (im && face_analyze(w, im, fo, faces, n, &err) != RC_OK) {
+        fprintf(stderr, "rollcall %s: %s: %s\n", cmd, path, err.msg);
+        img_free(im);
+        im = NULL;
+    }
+    if (!im && doc)
+        json_array_append_new(
+            doc, json_pack("{s:s,s:s}", "file", path, "error", "cannot read or analyze the image"));
+    return im;
+}
+
 json_t *cli_face_json(const face_info *f, int with_embedding)
 {
     json_t *o = json_object();

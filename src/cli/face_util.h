@@ -22,6 +22,13 @@ int cli_face_open(const char *cmd, const char *models_dir, int attributes, face_
 /* Load a photo (any size up to the default pixel limit), printing errors. */
 img_image *cli_load_image(const char *cmd, const char *path);
 
+/* Load photo `path` and analyze it with w and fo: returns the image with its
+ * faces in *faces (caller frees both), or NULL after printing the error as
+ * `rollcall cmd: ...` and, when doc is a JSON array, appending
+ * {"file": path, "error": ...} to it. */
+img_image *cli_analyze_photo(const char *cmd, face_worker *w, const face_opts *fo, const char *path,
+                             json_t *doc, face_info **faces, int *n);
+
 /* A face as a JSON object: box, score, landmarks, liveness, quality (and
  * the embedding when with_embedding). */
 json_t *cli_face_json(const face_info *f, int with_embedding);

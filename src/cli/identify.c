@@ -271,20 +271,11 @@ int cli_identify(int argc, char **argv)
     json_t *doc = json ? json_array() : NULL;
     for (int a = optind; a < argc; a++) {
         const char *path = argv[a];
-        img_image *im = cli_load_image("identify", path);
-        face_info *faces = NULL;
-        int n = 0;
-        rc_error err;
-        if (im && face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
-            fprintf(stderr, "rollcall identify: %s: %s\n", path, err.msg);
-            img_free(im);
-            im = NULL;
-        }
+        face_info *faces;
+        int n;
+        img_image *im = cli_analyze_photo("identify", w, &fo, path, doc, &faces, &n);
         if (!im) {
             failed = 1;
-            if (doc)
-                json_array_append_new(doc, json_pack("{s:s,s:s}", "file", path, "error",
-                                                     "cannot read or analyze the image"));
             continue;
         }
         json_t *fl = doc ? json_array() : NULL;
@@ -321,6 +312,7 @@ int cli_identify(int argc, char **argv)
         if (draw) {
             char out[4096];
             cli_draw_path(draw, draw_dir, path, out, sizeof out);
+            rc_error err;
             if (img_save_jpeg(im, 90, out, &err) != RC_OK) {
                 fprintf(stderr, "rollcall identify: %s\n", err.msg);
                 failed = 1;

@@ -109,34 +109,45 @@ static void bind_v(db_q *q, const char *types, va_list ap)
 }
 
 /* Prepare and bind; NULL on error (err filled). */
-static db_q *qprep(db_conn *c, const char *sql, rc_error *err, const char *types, ...)
+static db_q *qprep_v(db_conn *c, const char *sql, rc_error *err, const char *types, va_list ap)
 {
     db_q *q = NULL;
     if (c->ops->prepare(c, sql, &q, err) != RC_OK) return NULL;
+    bind_v(q, types, ap);
+    return q;
+}
+static db_q *qprep(db_conn *c, const char *sql, rc_error *err, const char *types, ...)
+{
     va_list ap;
     va_start(ap, types);
-    bind_v(q, types, ap);
+    db_q *q = qprep_v(c, sql, err, types, ap);
     va_end(ap);
     return q;
 }
 
 /* Run a statement to completion; *changes (may be NULL) gets rows changed. */
-static rc_status qexec(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
-                       const char *types, ...)
+static rc_status qexec_v(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
+                         const char *types, va_list ap)
 {
     db_q *q = NULL;
     rc_status st = c->ops->prepare(c, sql, &q, err);
     if (st != RC_OK) return st;
-    va_list ap;
-    va_start(ap, types);
     bind_v(q, types, ap);
-    va_end(ap);
     int r;
     while ((r = db_step(q, err)) > 0) {
     }
     if (r == 0 && changes) *changes = db_changes(q);
     db_done(q);
     return r < 0 ? (err ? err->code : RC_ERR_DB) : RC_OK;
+}
+static rc_status qexec(db_conn *c, const char *sql, int64_t *changes, rc_error *err,
+                       const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    rc_status st = qexec_v(c, sql, changes, err, types, ap);
+    va_end(ap);
+    return st;
 }
 
 /* First column of the first row as an integer; RC_ERR_NOT_FOUND if no row. */
@@ -200,6 +211,17 @@ static rc_status one(db_q *q, row_fn row, void *dst, rc_error *err, const char *
     if (r < 0) return err ? err->code : RC_ERR_DB;
     if (r == 0) return rc_fail(err, RC_ERR_NOT_FOUND, "no %s with id %lld", what, (long long)id);
     return RC_OK;
+}
+
+/* Prepare, bind and read exactly one row on connection c (see one()). */
+static rc_status qone(db_conn *c, row_fn row, void *dst, rc_error *err, const char *what,
+                      int64_t id, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    db_q *q = qprep_v(c, sql, err, types, ap);
+    va_end(ap);
+    return q ? one(q, row, dst, err, what, id) : (err ? err->code : RC_ERR_DB);
 }
 
 /* ---- query builder for optional filters ----------------------------------- */
@@ -334,15 +356,39 @@ static rc_status query_list(store *s, size_t elem, row_fn row, void **out, size_
                             const char *sql, const char *types, ...)
 {
     TAKE(s, c, err);
-    db_q *q = NULL;
-    rc_status st = c->ops->prepare(c, sql, &q, err);
-    if (st == RC_OK) {
-        va_list ap;
-        va_start(ap, types);
-        bind_v(q, types, ap);
-        va_end(ap);
-        st = collect(q, elem, row, out, n, err);
-    }
+    va_list ap;
+    va_start(ap, types);
+    db_q *q = qprep_v(c, sql, err, types, ap);
+    va_end(ap);
+    rc_status st = q ? collect(q, elem, row, out, n, err) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* Run one SELECT on a pooled connection and read exactly one row into dst;
+ * RC_ERR_NOT_FOUND naming `what` and `id` when there is none. */
+static rc_status query_one(store *s, row_fn row, void *dst, rc_error *err, const char *what,
+                           int64_t id, const char *sql, const char *types, ...)
+{
+    TAKE(s, c, err);
+    va_list ap;
+    va_start(ap, types);
+    db_q *q = qprep_v(c, sql, err, types, ap);
+    va_end(ap);
+    rc_status st = q ? one(q, row, dst, err, what, id) : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
+/* Run one statement to completion on a pooled connection (see qexec). */
+static rc_status query_exec(store *s, const char *sql, int64_t *changes, rc_error *err,
+                            const char *types, ...)
+{
+    TAKE(s, c, err);
+    va_list ap;
+    va_start(ap, types);
+    rc_status st = qexec_v(c, sql, changes, err, types, ap);
+    va_end(ap);
     give(s, c);
     return st;
 }
@@ -812,19 +858,14 @@ rc_status store_user_create(store *s, store_user *u, rc_error *err)
 
 rc_status store_user_get(store *s, int64_t id, store_user *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " USER_COLS " FROM users WHERE id = ?", err, "i", id);
-    rc_status st = q ? one(q, row_user, out, err, "user", id) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_one(s, row_user, out, err, "user", id,
+                     "SELECT " USER_COLS " FROM users WHERE id = ?", "i", id);
 }
 
 rc_status store_user_get_by_email(store *s, const char *email, store_user *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " USER_COLS " FROM users WHERE email = ?", err, "t", email);
-    rc_status st = q ? one(q, row_user, out, err, "user", 0) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
+    rc_status st = query_one(s, row_user, out, err, "user", 0,
+                             "SELECT " USER_COLS " FROM users WHERE email = ?", "t", email);
     if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no user with email %s", email);
     return st;
 }
@@ -883,13 +924,9 @@ static void row_id(db_q *q, void *dst);
 
 rc_status store_user_groups(store *s, int64_t user_id, int64_t **ids, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT group_id FROM user_groups WHERE user_id = ? ORDER BY group_id", err,
-                    "i", user_id);
-    rc_status st =
-        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
+                      "SELECT group_id FROM user_groups WHERE user_id = ? ORDER BY group_id", "i",
+                      user_id);
 }
 
 rc_status store_user_set_groups(store *s, int64_t user_id, const int64_t *ids, size_t n,
@@ -965,32 +1002,23 @@ rc_status store_session_create(store *s, const store_session *se, rc_error *err)
 rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, store_session *out,
                             rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c,
-                    "SELECT token_hash, user_id, csrf, created_ms, expires_ms FROM sessions "
-                    "WHERE token_hash = ? AND expires_ms > ?",
-                    err, "ti", token_hash, now_ms);
-    rc_status st = q ? one(q, row_session, out, err, "session", 0) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
+    rc_status st =
+        query_one(s, row_session, out, err, "session", 0,
+                  "SELECT token_hash, user_id, csrf, created_ms, expires_ms FROM sessions "
+                  "WHERE token_hash = ? AND expires_ms > ?",
+                  "ti", token_hash, now_ms);
     if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no such session, or it expired");
     return st;
 }
 
 rc_status store_session_delete(store *s, const char *token_hash, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "DELETE FROM sessions WHERE token_hash = ?", NULL, err, "t", token_hash);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM sessions WHERE token_hash = ?", NULL, err, "t", token_hash);
 }
 
 rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
 }
 
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
@@ -1050,22 +1078,16 @@ rc_status store_api_key_create(store *s, store_api_key *k, rc_error *err)
 rc_status store_api_key_get_by_prefix(store *s, const char *prefix, store_api_key *out,
                                       rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " KEY_COLS " FROM api_keys WHERE prefix = ?", err, "t", prefix);
-    rc_status st = q ? one(q, row_key, out, err, "API key", 0) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
+    rc_status st = query_one(s, row_key, out, err, "API key", 0,
+                             "SELECT " KEY_COLS " FROM api_keys WHERE prefix = ?", "t", prefix);
     if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no API key with prefix %s", prefix);
     return st;
 }
 
 rc_status store_api_key_list(store *s, store_api_key **out, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", err, "");
-    rc_status st =
-        q ? collect(q, sizeof **out, row_key, (void **)out, n, err) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **out, row_key, (void **)out, n, err,
+                      "SELECT " KEY_COLS " FROM api_keys ORDER BY id", "");
 }
 
 rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err)
@@ -1075,22 +1097,16 @@ rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err)
 
 rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "UPDATE api_keys SET last_used_ms = ? WHERE id = ?", NULL, err, "ii", now_ms, id);
-    give(s, c);
-    return st;
+    return query_exec(s, "UPDATE api_keys SET last_used_ms = ? WHERE id = ?", NULL, err, "ii",
+                      now_ms, id);
 }
 
 /* ---- login failures ------------------------------------------------------- */
 
 rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err,
-                         "ti", email ? email : "", now_ms);
-    give(s, c);
-    return st;
+    return query_exec(s, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err, "ti",
+                      email ? email : "", now_ms);
 }
 
 rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
@@ -1105,11 +1121,8 @@ rc_status store_login_failure_count(store *s, const char *email, int64_t since_m
 
 rc_status store_login_failure_clear(store *s, const char *email, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st =
-        qexec(c, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t", email ? email : "");
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t",
+                      email ? email : "");
 }
 
 /* ---- persons -------------------------------------------------------------- */
@@ -1184,21 +1197,16 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
 
 rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE id = ?", err, "i", id);
-    rc_status st = q ? one(q, row_person, out, err, "person", id) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_one(s, row_person, out, err, "person", id,
+                     "SELECT " PERSON_COLS " FROM persons WHERE id = ?", "i", id);
 }
 
 rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,
                                        rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE external_id = ?", err, "t",
-                    external_id ? external_id : "");
-    rc_status st = q ? one(q, row_person, out, err, "person", 0) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
+    rc_status st = query_one(s, row_person, out, err, "person", 0,
+                             "SELECT " PERSON_COLS " FROM persons WHERE external_id = ?", "t",
+                             external_id ? external_id : "");
     if (st == RC_ERR_NOT_FOUND)
         rc_fail(err, st, "no person with external id %s", external_id ? external_id : "");
     return st;
@@ -1277,8 +1285,8 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
     store_person p;
     rc_status st = tx_begin(s, c, err);
     if (st == RC_OK) {
-        db_q *q = qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE id = ?", err, "i", id);
-        st = q ? one(q, row_person, &p, err, "person", id) : (err ? err->code : RC_ERR_DB);
+        st = qone(c, row_person, &p, err, "person", id,
+                  "SELECT " PERSON_COLS " FROM persons WHERE id = ?", "i", id);
     }
     int64_t faces = 0, events = 0;
     if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &faces, err, "i", id);
@@ -1340,11 +1348,8 @@ rc_status store_group_create(store *s, store_group *g, rc_error *err)
 
 rc_status store_group_get(store *s, int64_t id, store_group *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " GROUP_COLS " FROM person_groups WHERE id = ?", err, "i", id);
-    rc_status st = q ? one(q, row_group, out, err, "group", id) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_one(s, row_group, out, err, "group", id,
+                     "SELECT " GROUP_COLS " FROM person_groups WHERE id = ?", "i", id);
 }
 
 rc_status store_group_update(store *s, const store_group *g, rc_error *err)
@@ -1399,11 +1404,8 @@ rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, 
 
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
 {
-    TAKE(s, c, err);
-    rc_status st = qexec(c, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
-                         err, "ii", group_id, person_id);
-    give(s, c);
-    return st;
+    return query_exec(s, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
+                      err, "ii", group_id, person_id);
 }
 
 static void row_id(db_q *q, void *dst)
@@ -1413,24 +1415,16 @@ static void row_id(db_q *q, void *dst)
 
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT person_id FROM group_members WHERE group_id = ? ORDER BY person_id",
-                    err, "i", group_id);
-    rc_status st =
-        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
+                      "SELECT person_id FROM group_members WHERE group_id = ? ORDER BY person_id",
+                      "i", group_id);
 }
 
 rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT group_id FROM group_members WHERE person_id = ? ORDER BY group_id",
-                    err, "i", person_id);
-    rc_status st =
-        q ? collect(q, sizeof **ids, row_id, (void **)ids, n, err) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
+                      "SELECT group_id FROM group_members WHERE person_id = ? ORDER BY group_id",
+                      "i", person_id);
 }
 
 /* ---- faces and gallery ---------------------------------------------------- */
@@ -1781,11 +1775,8 @@ rc_status store_schedule_delete(store *s, int64_t id, rc_error *err)
 
 rc_status store_schedule_get(store *s, int64_t id, store_schedule *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " SCHED_COLS " FROM schedules WHERE id = ?", err, "i", id);
-    rc_status st = q ? one(q, row_sched, out, err, "schedule", id) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_one(s, row_sched, out, err, "schedule", id,
+                     "SELECT " SCHED_COLS " FROM schedules WHERE id = ?", "i", id);
 }
 
 rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, store_schedule **out,
@@ -1830,13 +1821,10 @@ rc_status store_holiday_set(store *s, const char *day, const char *name, rc_erro
         return rc_fail(err, RC_ERR_INVALID, "holiday day '%s' is not YYYY-MM-DD", day ? day : "");
     if (name && strlen(name) >= sizeof((store_holiday *)0)->name)
         return too_long(err, "holiday name", sizeof((store_holiday *)0)->name);
-    TAKE(s, c, err);
-    rc_status st = qexec(c,
-                         "INSERT INTO holidays (day, name) VALUES (?, ?) ON CONFLICT (day) DO "
-                         "UPDATE SET name = excluded.name",
-                         NULL, err, "tt", day, name ? name : "");
-    give(s, c);
-    return st;
+    return query_exec(s,
+                      "INSERT INTO holidays (day, name) VALUES (?, ?) ON CONFLICT (day) DO "
+                      "UPDATE SET name = excluded.name",
+                      NULL, err, "tt", day, name ? name : "");
 }
 
 rc_status store_holiday_delete(store *s, const char *day, rc_error *err)
@@ -1898,13 +1886,10 @@ rc_status store_setting_set(store *s, const char *key, const char *value, rc_err
         return rc_fail(err, RC_ERR_INVALID, "setting needs a key and value");
     if (strlen(key) > 64 || strlen(value) > 4096)
         return rc_fail(err, RC_ERR_LIMIT, "setting %.64s is too long", key);
-    TAKE(s, c, err);
-    rc_status st = qexec(c,
-                         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
-                         "UPDATE SET value = excluded.value",
-                         NULL, err, "tt", key, value);
-    give(s, c);
-    return st;
+    return query_exec(s,
+                      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO "
+                      "UPDATE SET value = excluded.value",
+                      NULL, err, "tt", key, value);
 }
 
 /* ---- cameras -------------------------------------------------------------- */
@@ -1960,11 +1945,8 @@ rc_status store_camera_create(store *s, store_camera *k, rc_error *err)
 
 rc_status store_camera_get(store *s, int64_t id, store_camera *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " CAM_COLS " FROM cameras WHERE id = ?", err, "i", id);
-    rc_status st = q ? one(q, row_cam, out, err, "camera", id) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_one(s, row_cam, out, err, "camera", id,
+                     "SELECT " CAM_COLS " FROM cameras WHERE id = ?", "i", id);
 }
 
 rc_status store_camera_update(store *s, const store_camera *k, rc_error *err)
@@ -1993,12 +1975,8 @@ rc_status store_camera_delete(store *s, int64_t id, rc_error *err)
 
 rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c, "SELECT " CAM_COLS " FROM cameras ORDER BY name", err, "");
-    rc_status st =
-        q ? collect(q, sizeof **out, row_cam, (void **)out, n, err) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
-    return st;
+    return query_list(s, sizeof **out, row_cam, (void **)out, n, err,
+                      "SELECT " CAM_COLS " FROM cameras ORDER BY name", "");
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -2124,8 +2102,8 @@ rc_status store_event_update(store *s, const store_event *e, rc_error *err)
 
 static rc_status event_get_in(db_conn *c, int64_t id, store_event *out, rc_error *err)
 {
-    db_q *q = qprep(c, "SELECT " EVENT_COLS " FROM events WHERE id = ?", err, "i", id);
-    return q ? one(q, row_event, out, err, "event", id) : (err ? err->code : RC_ERR_DB);
+    return qone(c, row_event, out, err, "event", id,
+                "SELECT " EVENT_COLS " FROM events WHERE id = ?", "i", id);
 }
 
 rc_status store_event_get(store *s, int64_t id, store_event *out, rc_error *err)
@@ -2138,13 +2116,10 @@ rc_status store_event_get(store *s, int64_t id, store_event *out, rc_error *err)
 
 rc_status store_event_latest(store *s, int64_t person_id, store_event *out, rc_error *err)
 {
-    TAKE(s, c, err);
-    db_q *q = qprep(c,
-                    "SELECT " EVENT_COLS " FROM events WHERE person_id = ? "
-                    "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
-                    err, "i", person_id);
-    rc_status st = q ? one(q, row_event, out, err, "event", 0) : (err ? err->code : RC_ERR_DB);
-    give(s, c);
+    rc_status st = query_one(s, row_event, out, err, "event", 0,
+                             "SELECT " EVENT_COLS " FROM events WHERE person_id = ? "
+                             "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
+                             "i", person_id);
     if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "person %lld has no events", (long long)person_id);
     return st;
 }
