@@ -404,7 +404,6 @@ static void recognition_free(recognition *rec)
     json_decref(rec->events);
 }
 
-/* Run recognition on the request's image; answers on failure. */
 /* Recognition of one decoded frame: faces, identities and (with mark) the
  * attendance events, which are also published. */
 static rc_status recognize_core(http_server *srv, const img_image *im, bool mark, int64_t camera_id,
