@@ -100,15 +100,21 @@ static bool check_response(http_src *s)
     return true;
 }
 
+/* What both body callbacks do first: note the time and check the response;
+ * false (and the transfer marked failed) when it is refused. */
+static bool body_arrived(http_src *s)
+{
+    s->last_data = rc_mono_ms();
+    if (check_response(s)) return true;
+    s->failed = true;
+    return false;
+}
+
 static size_t on_stream_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     http_src *s = arg;
     size_t n = size * nmemb;
-    s->last_data = rc_mono_ms();
-    if (!check_response(s)) {
-        s->failed = true;
-        return 0;
-    }
+    if (!body_arrived(s)) return 0;
     if (cam_mjpeg_parser_feed(&s->parser, (const uint8_t *)ptr, n, emit_jpeg, s, &s->err) !=
         RC_OK) {
         s->failed = true;
@@ -124,11 +130,7 @@ static size_t on_snapshot_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     http_src *s = arg;
     size_t n = size * nmemb;
-    s->last_data = rc_mono_ms();
-    if (!check_response(s)) {
-        s->failed = true;
-        return 0;
-    }
+    if (!body_arrived(s)) return 0;
     if (s->body_len + n > s->cfg->max_frame_bytes) {
         rc_fail(&s->err, RC_ERR_LIMIT, "%s: the image is larger than %zu bytes", s->label,
                 s->cfg->max_frame_bytes);

@@ -441,17 +441,12 @@ enum MHD_Result http_h_export(http_req *r)
         free(data);
         return http_reply_rc(r, st, &err);
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(data);
-        return MHD_NO;
-    }
-    MHD_add_response_header(
-        resp, "Content-Type",
+    struct MHD_Response *resp = http_owned_response(
+        data, len,
         xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
              : "text/csv; charset=utf-8");
+    if (!resp) return MHD_NO;
     MHD_add_response_header(resp, "Content-Disposition", name);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
     http_audit(r, "attendance.export", "attendance", 0, json_pack("{s:s}", "format", format));
     return http_reply_response(r, MHD_HTTP_OK, resp);
 }

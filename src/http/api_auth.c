@@ -117,10 +117,10 @@ static json_t *user_json(store *s, const store_user *u)
  * (the system's), else UTC. */
 static json_t *timezone_json(http_req *r)
 {
+    if (!r->srv->att) return json_string("UTC");
     att_config c;
-    if (att_config_load(db(r), &c, NULL) == RC_OK && c.timezone[0]) return json_string(c.timezone);
-    if (r->srv->att) return json_string(att_tz_name(att_zone(r->srv->att)));
-    return json_string("UTC");
+    att_get_config(r->srv->att, &c); /* the engine's copy, reloaded when settings change */
+    return json_string(c.timezone[0] ? c.timezone : att_tz_name(att_zone(r->srv->att)));
 }
 
 static json_t *me_json(http_req *r)

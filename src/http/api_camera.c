@@ -320,12 +320,5 @@ enum MHD_Result http_h_camera_snapshot(http_req *r)
     st = img_encode_jpeg(im, 85, &jpeg, &len, &err);
     img_free(im);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, jpeg, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(jpeg);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "image/jpeg");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return http_reply_response(r, MHD_HTTP_OK, resp);
+    return http_reply_owned(r, MHD_HTTP_OK, "image/jpeg", jpeg, len);
 }

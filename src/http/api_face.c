@@ -404,7 +404,6 @@ static void recognition_free(recognition *rec)
     json_decref(rec->events);
 }
 
-/* Run recognition on the request's image; answers on failure. */
 /* Recognition of one decoded frame: faces, identities and (with mark) the
  * attendance events, which are also published. */
 static rc_status recognize_core(http_server *srv, const img_image *im, bool mark, int64_t camera_id,
@@ -918,14 +917,7 @@ static enum MHD_Result send_face_image(http_req *r, int64_t face_id)
     rc_error err;
     rc_status st = store_face_image(db(r), face_id, &jpeg, &len, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, jpeg, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(jpeg);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "image/jpeg");
-    MHD_add_response_header(resp, "Cache-Control", "private, no-store");
-    return http_reply_response(r, MHD_HTTP_OK, resp);
+    return http_reply_owned(r, MHD_HTTP_OK, "image/jpeg", jpeg, len);
 }
 
 enum MHD_Result http_h_face_image(http_req *r)

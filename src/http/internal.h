@@ -167,9 +167,13 @@ enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code,
 /* An rc_status mapped to its HTTP status and code, with err's message. */
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
 enum MHD_Result http_reply_empty(http_req *r, unsigned status);
-/* A byte buffer with its content type (copied). */
-enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *content_type,
-                                 const void *data, size_t len);
+/* A malloc'd buffer with its content type, not to be cached; takes
+ * ownership of `data` (freed also when the reply cannot be built). */
+enum MHD_Result http_reply_owned(http_req *r, unsigned status, const char *content_type, void *data,
+                                 size_t len);
+/* The response http_reply_owned sends, for callers that add headers; NULL
+ * (and `data` freed) when out of memory. */
+struct MHD_Response *http_owned_response(void *data, size_t len, const char *content_type);
 /* Queue a prepared response (adds the common headers) and destroy it. */
 enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp);
 

@@ -139,14 +139,7 @@ enum MHD_Result http_h_metrics(http_req *r)
         }
         free(cams);
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return http_reply_response(r, MHD_HTTP_OK, resp);
+    return http_reply_owned(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 enum MHD_Result http_h_openapi(http_req *r)

@@ -66,15 +66,22 @@ enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Res
     return res;
 }
 
-enum MHD_Result http_reply_bytes(http_req *r, unsigned status, const char *content_type,
-                                 const void *data, size_t len)
+struct MHD_Response *http_owned_response(void *data, size_t len, const char *content_type)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-    if (!resp) return MHD_NO;
-    if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(data);
+        return NULL;
+    }
+    MHD_add_response_header(resp, "Content-Type", content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return http_reply_response(r, status, resp);
+    return resp;
+}
+
+enum MHD_Result http_reply_owned(http_req *r, unsigned status, const char *content_type, void *data,
+                                 size_t len)
+{
+    return http_reply_response(r, status, http_owned_response(data, len, content_type));
 }
 
 struct MHD_Response *http_json_response(json_t *body)
@@ -83,15 +90,7 @@ struct MHD_Response *http_json_response(json_t *body)
         body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) return NULL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return NULL;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return resp;
+    return http_owned_response(text, strlen(text), "application/json; charset=utf-8");
 }
 
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
@@ -104,15 +103,7 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         if (!text) return MHD_NO;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return http_reply_response(r, status, resp);
+    return http_reply_owned(r, status, "application/json; charset=utf-8", text, strlen(text));
 }
 
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,

@@ -30,17 +30,9 @@ import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { parseArgs, serveLoopback } from './loopback.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
-    return acc;
-  }, []),
-);
-if (!args.dir) {
-  console.error('usage: node mjpeg_server.mjs --dir DIR [--port 0] [--fps 20]');
-  process.exit(2);
-}
+const args = parseArgs('dir', 'node mjpeg_server.mjs --dir DIR [--port 0] [--fps 20]');
 const frames = readdirSync(args.dir)
   .filter((f) => /\.jpe?g$/i.test(f))
   .sort()
@@ -156,19 +148,9 @@ server.on('connection', (s) => {
   sockets.add(s);
   s.on('close', () => sockets.delete(s));
 });
-server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
-  console.log(`listening ${server.address().port}`);
-});
 const stop = () => {
   server.close();
   for (const s of sockets) s.destroy();
   process.exit(0);
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-// --stdin watch: exit when stdin closes, so that a test that crashes (and
-// with it the pipe to this process) does not leave servers behind.
-if (args.stdin === 'watch') {
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
+serveLoopback(server, args, stop);

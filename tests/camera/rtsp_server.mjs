@@ -15,17 +15,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs, serveLoopback } from './loopback.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
-    return acc;
-  }, []),
-);
-if (!args.input) {
-  console.error('usage: node rtsp_server.mjs --input FILE [--port 0] [--stdin watch]');
-  process.exit(2);
-}
+const args = parseArgs('input', 'node rtsp_server.mjs --input FILE [--port 0] [--stdin watch]');
 
 const bindUdp = () =>
   new Promise((resolve) => {
@@ -124,9 +116,6 @@ const server = net.createServer((sock) => {
     }
   });
 });
-server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
-  console.log(`listening ${server.address().port}`);
-});
 
 const stop = () => {
   stopping = true;
@@ -136,9 +125,4 @@ const stop = () => {
   rmSync(tmp, { recursive: true, force: true });
   process.exit(0);
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-if (args.stdin === 'watch') {
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
+serveLoopback(server, args, stop);
