@@ -115,6 +115,25 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByRole('button', { name: 'Añadir festivo' }).click();
     await page.getByRole('cell', { name: 'Inmaculada Concepción' }).waitFor();
     await shot(page, 'ui-02-holidays');
+
+    // Deleting asks first, naming the holiday: declining keeps it, accepting removes it.
+    await page.getByLabel('Fecha').fill('2026-12-25');
+    await page.getByLabel('Nombre').fill('Navidad');
+    await page.getByRole('button', { name: 'Añadir festivo' }).click();
+    const xmas = page.getByRole('row').filter({ hasText: 'Navidad' });
+    await xmas.waitFor();
+    const holidayNames = async () =>
+      page.evaluate(async () => (await (await fetch('/api/v1/holidays')).json()).items.map((h) => h.name).sort());
+    const questions = [];
+    page.once('dialog', (d) => (questions.push(d.message()), d.dismiss()));
+    await xmas.getByRole('button', { name: 'Eliminar' }).click();
+    assert.deepEqual(await holidayNames(), ['Inmaculada Concepción', 'Navidad']);
+    page.once('dialog', (d) => (questions.push(d.message()), d.accept()));
+    await xmas.getByRole('button', { name: 'Eliminar' }).click();
+    await xmas.waitFor({ state: 'detached' });
+    assert.deepEqual(await holidayNames(), ['Inmaculada Concepción']);
+    assert.equal(questions.length, 2);
+    for (const q of questions) assert.match(q, /Navidad/);
   } finally {
     await browser.close();
   }
