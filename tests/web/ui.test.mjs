@@ -30,27 +30,31 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// Creates persons through the API with the page's session; each must answer 201.
+async function createPersons(page, persons) {
+  await page.evaluate(async (list) => {
+    const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
+    for (const p of list) {
+      const r = await fetch('/api/v1/persons', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify(p),
+      });
+      if (r.status !== 201) throw new Error(`create person ${p.external_id}: ${r.status}`);
+    }
+  }, persons);
+}
+
 test('groups: create a group, edit its weekly timetable, add a member, add a holiday', async () => {
   const browser = await launch(null);
   try {
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
-    // A person to add (through the API with the page's session).
-    await page.evaluate(async () => {
-      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
-      const r = await fetch('/api/v1/persons', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
-        body: JSON.stringify({ external_id: 'G-001', first_name: 'Gonzalo', last_name: 'Grupo', kind: 'student' }),
-      });
-      if (r.status !== 201) throw new Error(`create person: ${r.status}`);
-      const other = await fetch('/api/v1/persons', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
-        body: JSON.stringify({ external_id: 'G-002', first_name: 'Olga', last_name: 'Otra', kind: 'teacher' }),
-      });
-      if (other.status !== 201) throw new Error(`create person: ${other.status}`);
-    });
+    // The persons to add (one becomes a member, the other is only offered).
+    await createPersons(page, [
+      { external_id: 'G-001', first_name: 'Gonzalo', last_name: 'Grupo', kind: 'student' },
+      { external_id: 'G-002', first_name: 'Olga', last_name: 'Otra', kind: 'teacher' },
+    ]);
 
     await page.goto(new URL('groups', srv.url).href);
     await page.getByRole('button', { name: 'Nuevo grupo' }).click();
@@ -115,6 +119,25 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await page.getByRole('button', { name: 'Añadir festivo' }).click();
     await page.getByRole('cell', { name: 'Inmaculada Concepción' }).waitFor();
     await shot(page, 'ui-02-holidays');
+
+    // Deleting asks first, naming the holiday: declining keeps it, accepting removes it.
+    await page.getByLabel('Fecha').fill('2026-12-25');
+    await page.getByLabel('Nombre').fill('Navidad');
+    await page.getByRole('button', { name: 'Añadir festivo' }).click();
+    const xmas = page.getByRole('row').filter({ hasText: 'Navidad' });
+    await xmas.waitFor();
+    const holidayNames = async () =>
+      page.evaluate(async () => (await (await fetch('/api/v1/holidays')).json()).items.map((h) => h.name).sort());
+    const questions = [];
+    page.once('dialog', (d) => (questions.push(d.message()), d.dismiss()));
+    await xmas.getByRole('button', { name: 'Eliminar' }).click();
+    assert.deepEqual(await holidayNames(), ['Inmaculada Concepción', 'Navidad']);
+    page.once('dialog', (d) => (questions.push(d.message()), d.accept()));
+    await xmas.getByRole('button', { name: 'Eliminar' }).click();
+    await xmas.waitFor({ state: 'detached' });
+    assert.deepEqual(await holidayNames(), ['Inmaculada Concepción']);
+    assert.equal(questions.length, 2);
+    for (const q of questions) assert.match(q, /Navidad/);
   } finally {
     await browser.close();
   }
@@ -125,15 +148,7 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
   try {
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
-    await page.evaluate(async () => {
-      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
-      const r = await fetch('/api/v1/persons', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
-        body: JSON.stringify({ external_id: 'M-001', first_name: 'Manuel', last_name: 'Manual', kind: 'employee' }),
-      });
-      if (r.status !== 201) throw new Error(`create person: ${r.status}`);
-    });
+    await createPersons(page, [{ external_id: 'M-001', first_name: 'Manuel', last_name: 'Manual', kind: 'employee' }]);
 
     await page.goto(new URL('attendance', srv.url).href);
     await page.getByRole('heading', { name: 'Asistencia' }).waitFor();

@@ -1,6 +1,6 @@
 // Small building blocks every page uses: error line, pager, modal dialog
 // (the native <dialog> element, which brings focus trapping and Escape),
-// status badges and a heading row.
+// status badges, a heading row and the table every list page shows.
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EventStatus, EventType } from '../api/types';
@@ -103,4 +103,32 @@ export function PageHead({ title, children }: { title: string; children?: ReactN
 /** Ask before deleting; the name appears in the question. */
 export function confirmDelete(t: (k: string, v?: Record<string, unknown>) => string, name: string): boolean {
   return window.confirm(t('common.confirmDelete', { name }));
+}
+
+/** A list's table: "loading" until the first answer, then the rows, or
+ *  "empty" under the headings when there are none. `head` is the <th> cells. */
+export function DataTable<T>({
+  items,
+  loading,
+  head,
+  row,
+}: {
+  items: T[] | null | undefined;
+  loading: boolean;
+  head: ReactNode;
+  row: (item: T) => ReactNode;
+}) {
+  const { t } = useTranslation();
+  if (!items) return loading ? <Loading /> : null;
+  return (
+    <div className="table-wrap" tabIndex={0}>
+      <table>
+        <thead>
+          <tr>{head}</tr>
+        </thead>
+        <tbody>{items.map((item) => row(item))}</tbody>
+      </table>
+      {items.length === 0 && <p className="empty">{t('common.empty')}</p>}
+    </div>
+  );
 }

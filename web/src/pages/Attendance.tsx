@@ -264,24 +264,8 @@ function ManualForm({ tz, onDone }: { tz: string; onDone: () => void }) {
     <form onSubmit={submit}>
       <div className="form-grid">
         <PersonPicker label={t('attendance.person')} value={person} onChange={setPerson} required />
-        <label className="field">
-          <span>{t('attendance.type')}</span>
-          <select value={type} onChange={(e) => setType(e.target.value as EventType)}>
-            {TYPES.map((s) => (
-              <option key={s} value={s}>
-                {t(`attendance.types.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>{t('common.time')}</span>
-          <input type="datetime-local" required value={time} onChange={(e) => setTime(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('attendance.reason')}</span>
-          <input required value={reason} onChange={(e) => setReason(e.target.value)} />
-        </label>
+        <TypeField value={type} onChange={setType} />
+        <TimeReasonFields time={time} setTime={setTime} reason={reason} setReason={setReason} />
       </div>
       <ErrorMessage error={error} />
       <div className="form-actions">
@@ -322,16 +306,7 @@ function CorrectionForm({ event, tz, onDone }: { event: AttendanceEvent; tz: str
         <strong>{event.person_name}</strong> · {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
       </p>
       <div className="form-grid">
-        <label className="field">
-          <span>{t('attendance.type')}</span>
-          <select value={type} onChange={(e) => setType(e.target.value as EventType)}>
-            {TYPES.map((s) => (
-              <option key={s} value={s}>
-                {t(`attendance.types.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TypeField value={type} onChange={setType} />
         <label className="field">
           <span>{t('attendance.status')}</span>
           <select value={status} onChange={(e) => setStatus(e.target.value as EventStatus)}>
@@ -342,14 +317,7 @@ function CorrectionForm({ event, tz, onDone }: { event: AttendanceEvent; tz: str
             ))}
           </select>
         </label>
-        <label className="field">
-          <span>{t('common.time')}</span>
-          <input type="datetime-local" required value={time} onChange={(e) => setTime(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('attendance.reason')}</span>
-          <input required value={reason} onChange={(e) => setReason(e.target.value)} />
-        </label>
+        <TimeReasonFields time={time} setTime={setTime} reason={reason} setReason={setReason} />
       </div>
       <ErrorMessage error={error} />
       <div className="form-actions">
@@ -358,5 +326,48 @@ function CorrectionForm({ event, tz, onDone }: { event: AttendanceEvent; tz: str
         </button>
       </div>
     </form>
+  );
+}
+
+// The fields both the manual entry and the correction ask for.
+function TypeField({ value, onChange }: { value: EventType; onChange: (v: EventType) => void }) {
+  const { t } = useTranslation();
+  return (
+    <label className="field">
+      <span>{t('attendance.type')}</span>
+      <select value={value} onChange={(e) => onChange(e.target.value as EventType)}>
+        {TYPES.map((s) => (
+          <option key={s} value={s}>
+            {t(`attendance.types.${s}`)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function TimeReasonFields({
+  time,
+  setTime,
+  reason,
+  setReason,
+}: {
+  time: string;
+  setTime: (v: string) => void;
+  reason: string;
+  setReason: (v: string) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <label className="field">
+        <span>{t('common.time')}</span>
+        <input type="datetime-local" required value={time} onChange={(e) => setTime(e.target.value)} />
+      </label>
+      <label className="field">
+        <span>{t('attendance.reason')}</span>
+        <input required value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+    </>
   );
 }

@@ -9,8 +9,9 @@ import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime } from '../lib/format';
 import { canEditCameras } from '../lib/roles';
+import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../components/common';
+import { ErrorMessage, Loading, Modal, PageHead } from '../components/common';
 import styles from './Cameras.module.css';
 
 const REFRESH_MS = 5000;
@@ -32,7 +33,7 @@ export function CamerasPage() {
   const list = useLoad(() => api.cameras(), []);
   const [tick, setTick] = useState(0);
   const [editing, setEditing] = useState<Camera | 'new' | null>(null);
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(list.reload);
   const editable = canEditCameras(user?.role);
 
   useEffect(() => {
@@ -44,16 +45,6 @@ export function CamerasPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  async function remove(c: Camera) {
-    if (!confirmDelete(t, c.name)) return;
-    try {
-      await api.deleteCamera(c.id);
-      list.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  }
-
   return (
     <>
       <PageHead title={t('cameras.title')}>
@@ -63,7 +54,7 @@ export function CamerasPage() {
           </button>
         )}
       </PageHead>
-      <ErrorMessage error={error ?? (list.data ? null : list.error)} onRetry={list.reload} />
+      <ErrorMessage error={action.error ?? (list.data ? null : list.error)} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && <p className="empty card">{t('common.empty')}</p>}
       <div className={styles.grid}>
@@ -105,7 +96,11 @@ export function CamerasPage() {
                   <button type="button" className="btn small" onClick={() => setEditing(c)}>
                     {t('common.edit')}
                   </button>
-                  <button type="button" className="btn small danger" onClick={() => void remove(c)}>
+                  <button
+                    type="button"
+                    className="btn small danger"
+                    onClick={() => void action.remove(c.name, () => api.deleteCamera(c.id))}
+                  >
                     {t('common.delete')}
                   </button>
                 </div>
@@ -140,18 +135,12 @@ function CameraForm({ initial, onCancel, onSaved }: { initial: Camera | null; on
     enabled: initial?.enabled ?? true,
     fps: initial?.fps ?? 5,
   });
-  const [error, setError] = useState<Error | null>(null);
+  const save = useAction(onSaved);
   const set = <K extends keyof CameraInput>(k: K, v: CameraInput[K]) => setC((o) => ({ ...o, [k]: v }));
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    try {
-      if (initial) await api.updateCamera(initial.id, c);
-      else await api.createCamera(c);
-      onSaved();
-    } catch (err) {
-      setError(err as Error);
-    }
+    await save.run(() => (initial ? api.updateCamera(initial.id, c) : api.createCamera(c)));
   }
 
   return (
@@ -194,7 +183,7 @@ function CameraForm({ initial, onCancel, onSaved }: { initial: Camera | null; on
           <span>{t('cameras.enabled')}</span>
         </label>
       </div>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={save.error} />
       <div className="form-actions">
         <button type="button" className="btn" onClick={onCancel}>
           {t('common.cancel')}

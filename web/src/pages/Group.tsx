@@ -5,6 +5,7 @@ import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Person } from '../api/types';
+import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
@@ -17,35 +18,22 @@ export function GroupPage() {
   const members = useLoad(() => api.groupMembers(id), [id]);
   const [pick, setPick] = useState<Person | null>(null);
   const [pickKey, setPickKey] = useState(0);
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(() => {
+    members.reload();
+    group.reload();
+  });
+  const error = action.error;
 
   if (group.error) return <ErrorMessage error={group.error} onRetry={group.reload} />;
   if (!group.data) return <Loading />;
 
   async function add() {
-    if (!pick) return;
-    setError(null);
-    try {
-      await api.addGroupMember(id, pick.id);
-      setPick(null);
-      setPickKey((k) => k + 1);
-      members.reload();
-      group.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
+    if (!pick || !(await action.run(() => api.addGroupMember(id, pick.id)))) return;
+    setPick(null);
+    setPickKey((k) => k + 1);
   }
 
-  async function remove(personId: number) {
-    setError(null);
-    try {
-      await api.removeGroupMember(id, personId);
-      members.reload();
-      group.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  }
+  const remove = (personId: number) => action.run(() => api.removeGroupMember(id, personId));
 
   return (
     <>

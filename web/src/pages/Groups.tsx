@@ -4,8 +4,9 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../components/common';
+import { DataTable, ErrorMessage, Modal, PageHead } from '../components/common';
 
 export function GroupsPage() {
   const { t } = useTranslation();
@@ -13,30 +14,15 @@ export function GroupsPage() {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(list.reload);
+  const error = action.error;
 
   async function create(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
-      await api.createGroup({ name: name.trim(), description: description.trim() });
-      setCreating(false);
-      setName('');
-      setDescription('');
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
-  }
-
-  async function remove(id: number, groupName: string) {
-    if (!confirmDelete(t, groupName)) return;
-    try {
-      await api.deleteGroup(id);
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
+    if (!(await action.run(() => api.createGroup({ name: name.trim(), description: description.trim() })))) return;
+    setCreating(false);
+    setName('');
+    setDescription('');
   }
 
   return (
@@ -50,43 +36,37 @@ export function GroupsPage() {
         </button>
       </PageHead>
       <ErrorMessage error={list.error ?? (creating ? null : error)} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th>{t('common.name')}</th>
-                <th>{t('common.description')}</th>
-                <th className="num">{t('groups.members')}</th>
-                <th className="num">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((g) => (
-                <tr key={g.id}>
-                  <td>
-                    <Link to={`/groups/${g.id}`}>{g.name}</Link>
-                  </td>
-                  <td>{g.description}</td>
-                  <td className="num">{g.member_count}</td>
-                  <td>
-                    <div className="row-actions">
-                      <Link className="btn small" to={`/groups/${g.id}`}>
-                        {t('common.open')}
-                      </Link>
-                      <button type="button" className="btn small danger" onClick={() => void remove(g.id, g.name)}>
-                        {t('common.delete')}
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-        </div>
-      )}
+      <DataTable
+        items={list.data?.items}
+        loading={list.loading}
+        head={
+          <>
+            <th>{t('common.name')}</th>
+            <th>{t('common.description')}</th>
+            <th className="num">{t('groups.members')}</th>
+            <th className="num">{t('common.actions')}</th>
+          </>
+        }
+        row={(g) => (
+          <tr key={g.id}>
+            <td>
+              <Link to={`/groups/${g.id}`}>{g.name}</Link>
+            </td>
+            <td>{g.description}</td>
+            <td className="num">{g.member_count}</td>
+            <td>
+              <div className="row-actions">
+                <Link className="btn small" to={`/groups/${g.id}`}>
+                  {t('common.open')}
+                </Link>
+                <button type="button" className="btn small danger" onClick={() => void action.remove(g.name, () => api.deleteGroup(g.id))}>
+                  {t('common.delete')}
+                </button>
+              </div>
+            </td>
+          </tr>
+        )}
+      />
       <Modal title={t('groups.new')} open={creating} onClose={() => setCreating(false)}>
         <form onSubmit={create}>
           <div className="form-grid">

@@ -4,8 +4,9 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDate } from '../lib/format';
+import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, PageHead } from '../components/common';
+import { DataTable, ErrorMessage, PageHead } from '../components/common';
 
 export function HolidaysPage() {
   const { t, i18n } = useTranslation();
@@ -13,32 +14,16 @@ export function HolidaysPage() {
   const list = useLoad(() => api.holidays(), []);
   const [date, setDate] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(list.reload);
 
   async function add(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
-      await api.createHoliday({ date, name: name.trim() });
-      setDate('');
-      setName('');
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
+    if (!(await action.run(() => api.createHoliday({ date, name: name.trim() })))) return;
+    setDate('');
+    setName('');
   }
 
-  async function remove(id: number, label: string) {
-    if (!confirmDelete(t, label)) return;
-    try {
-      await api.deleteHoliday(id);
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
-  }
-
-  const items = list.data ? [...list.data.items].sort((a, b) => a.date.localeCompare(b.date)) : [];
+  const items = list.data && [...list.data.items].sort((a, b) => a.date.localeCompare(b.date));
   return (
     <>
       <PageHead title={t('holidays.title')} />
@@ -55,37 +40,35 @@ export function HolidaysPage() {
           {t('holidays.new')}
         </button>
       </form>
-      <ErrorMessage error={error ?? list.error} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th>{t('common.date')}</th>
-                <th>{t('common.name')}</th>
-                <th className="num">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((h) => (
-                <tr key={h.id}>
-                  <td>{formatDate(h.date, tz, i18n.resolvedLanguage ?? 'es')}</td>
-                  <td>{h.name}</td>
-                  <td>
-                    <div className="row-actions">
-                      <button type="button" className="btn small danger" onClick={() => void remove(h.id, h.name)}>
-                        {t('common.delete')}
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-        </div>
-      )}
+      <ErrorMessage error={action.error ?? list.error} onRetry={list.reload} />
+      <DataTable
+        items={items}
+        loading={list.loading}
+        head={
+          <>
+            <th>{t('common.date')}</th>
+            <th>{t('common.name')}</th>
+            <th className="num">{t('common.actions')}</th>
+          </>
+        }
+        row={(h) => (
+          <tr key={h.id}>
+            <td>{formatDate(h.date, tz, i18n.resolvedLanguage ?? 'es')}</td>
+            <td>{h.name}</td>
+            <td>
+              <div className="row-actions">
+                <button
+                  type="button"
+                  className="btn small danger"
+                  onClick={() => void action.remove(h.name, () => api.deleteHoliday(h.id))}
+                >
+                  {t('common.delete')}
+                </button>
+              </div>
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }

@@ -6,8 +6,9 @@ import { api } from '../../api/client';
 import type { ApiKey, ApiKeyCreate } from '../../api/types';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
+import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
+import { DataTable, ErrorMessage, Modal, PageHead } from '../../components/common';
 
 const KEY_ROLES: ApiKeyCreate['role'][] = ['device', 'manager', 'admin'];
 
@@ -21,33 +22,20 @@ export function ApiKeysPage() {
   const [name, setName] = useState('');
   const [role, setRole] = useState<ApiKeyCreate['role']>('device');
   const [cameraId, setCameraId] = useState('');
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(list.reload);
+  const error = action.error;
   const lang = i18n.resolvedLanguage ?? 'es';
 
   async function create(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
+    await action.run(async () => {
       const k = await api.createApiKey({ name: name.trim(), role, camera_id: cameraId ? Number(cameraId) : null });
       setCreating(false);
       setCreated(k);
       setCopied(false);
       setName('');
       setCameraId('');
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
-  }
-
-  async function remove(k: ApiKey) {
-    if (!confirmDelete(t, k.name)) return;
-    try {
-      await api.deleteApiKey(k.id);
-      list.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
+    });
   }
 
   return (
@@ -58,42 +46,36 @@ export function ApiKeysPage() {
         </button>
       </PageHead>
       <ErrorMessage error={creating ? list.error : (error ?? list.error)} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th>{t('common.name')}</th>
-                <th>{t('apiKeys.prefix')}</th>
-                <th>{t('common.role')}</th>
-                <th>{t('apiKeys.created')}</th>
-                <th className="num">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>{t(`roles.${k.role}`)}</td>
-                  <td>{formatDateTime(k.created_at, tz, lang)}</td>
-                  <td>
-                    <div className="row-actions">
-                      <button type="button" className="btn small danger" onClick={() => void remove(k)}>
-                        {t('common.delete')}
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-        </div>
-      )}
+      <DataTable
+        items={list.data?.items}
+        loading={list.loading}
+        head={
+          <>
+            <th>{t('common.name')}</th>
+            <th>{t('apiKeys.prefix')}</th>
+            <th>{t('common.role')}</th>
+            <th>{t('apiKeys.created')}</th>
+            <th className="num">{t('common.actions')}</th>
+          </>
+        }
+        row={(k) => (
+          <tr key={k.id}>
+            <td>{k.name}</td>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td>{t(`roles.${k.role}`)}</td>
+            <td>{formatDateTime(k.created_at, tz, lang)}</td>
+            <td>
+              <div className="row-actions">
+                <button type="button" className="btn small danger" onClick={() => void action.remove(k.name, () => api.deleteApiKey(k.id))}>
+                  {t('common.delete')}
+                </button>
+              </div>
+            </td>
+          </tr>
+        )}
+      />
       <Modal title={t('apiKeys.new')} open={creating} onClose={() => setCreating(false)}>
         <form onSubmit={create}>
           <div className="form-grid">

@@ -7,8 +7,9 @@ import type { Group, Role, User } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
+import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
+import { DataTable, ErrorMessage, Modal, PageHead } from '../../components/common';
 
 const ROLES: Role[] = ['admin', 'manager', 'member', 'device'];
 
@@ -19,38 +20,8 @@ export function UsersPage() {
   const list = useLoad(() => api.users({ limit: 500 }), []);
   const [editing, setEditing] = useState<User | 'new' | null>(null);
   const groups = useLoad(() => api.groups(), []);
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction(list.reload);
   const lang = i18n.resolvedLanguage ?? 'es';
-
-  async function setRole(u: User, role: Role) {
-    setError(null);
-    try {
-      await api.updateUser(u.id, { role });
-      list.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  }
-
-  async function setActive(u: User, active: boolean) {
-    setError(null);
-    try {
-      await api.updateUser(u.id, { active });
-      list.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  }
-
-  async function remove(u: User) {
-    if (!confirmDelete(t, u.email)) return;
-    try {
-      await api.deleteUser(u.id);
-      list.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  }
 
   return (
     <>
@@ -59,72 +30,72 @@ export function UsersPage() {
           {t('users.new')}
         </button>
       </PageHead>
-      <ErrorMessage error={error ?? list.error} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th>{t('common.name')}</th>
-                <th>{t('common.email')}</th>
-                <th>{t('common.role')}</th>
-                <th>{t('people.groups')}</th>
-                <th>{t('users.active')}</th>
-                <th>{t('users.lastLogin')}</th>
-                <th className="num">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((u) => (
-                <tr key={u.id}>
-                  <td>{u.name}</td>
-                  <td>{u.email}</td>
-                  <td>
-                    <select
-                      value={u.role}
-                      disabled={u.id === me?.id}
-                      aria-label={`${t('common.role')} — ${u.email}`}
-                      onChange={(e) => void setRole(u, e.target.value as Role)}
-                    >
-                      {ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {t(`roles.${r}`)}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>
-                    {u.role === 'manager' && u.group_ids?.length
-                      ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
-                      : t('common.none')}
-                  </td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      checked={u.active !== false}
-                      disabled={u.id === me?.id}
-                      aria-label={`${t('users.active')} — ${u.email}`}
-                      onChange={(e) => void setActive(u, e.target.checked)}
-                    />
-                  </td>
-                  <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
-                  <td>
-                    <div className="row-actions">
-                      <button type="button" className="btn small" onClick={() => setEditing(u)}>
-                        {t('common.edit')}
-                      </button>
-                      <button type="button" className="btn small danger" disabled={u.id === me?.id} onClick={() => void remove(u)}>
-                        {t('common.delete')}
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ErrorMessage error={action.error ?? list.error} onRetry={list.reload} />
+      <DataTable
+        items={list.data?.items}
+        loading={list.loading}
+        head={
+          <>
+            <th>{t('common.name')}</th>
+            <th>{t('common.email')}</th>
+            <th>{t('common.role')}</th>
+            <th>{t('people.groups')}</th>
+            <th>{t('users.active')}</th>
+            <th>{t('users.lastLogin')}</th>
+            <th className="num">{t('common.actions')}</th>
+          </>
+        }
+        row={(u) => (
+          <tr key={u.id}>
+            <td>{u.name}</td>
+            <td>{u.email}</td>
+            <td>
+              <select
+                value={u.role}
+                disabled={u.id === me?.id}
+                aria-label={`${t('common.role')} — ${u.email}`}
+                onChange={(e) => void action.run(() => api.updateUser(u.id, { role: e.target.value as Role }))}
+              >
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {t(`roles.${r}`)}
+                  </option>
+                ))}
+              </select>
+            </td>
+            <td>
+              {u.role === 'manager' && u.group_ids?.length
+                ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
+                : t('common.none')}
+            </td>
+            <td>
+              <input
+                type="checkbox"
+                checked={u.active !== false}
+                disabled={u.id === me?.id}
+                aria-label={`${t('users.active')} — ${u.email}`}
+                onChange={(e) => void action.run(() => api.updateUser(u.id, { active: e.target.checked }))}
+              />
+            </td>
+            <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
+            <td>
+              <div className="row-actions">
+                <button type="button" className="btn small" onClick={() => setEditing(u)}>
+                  {t('common.edit')}
+                </button>
+                <button
+                  type="button"
+                  className="btn small danger"
+                  disabled={u.id === me?.id}
+                  onClick={() => void action.remove(u.email, () => api.deleteUser(u.id))}
+                >
+                  {t('common.delete')}
+                </button>
+              </div>
+            </td>
+          </tr>
+        )}
+      />
       <Modal title={editing === 'new' ? t('users.new') : t('users.editUser')} open={!!editing} onClose={() => setEditing(null)}>
         {editing && (
           <UserForm
@@ -163,11 +134,10 @@ function UserForm({
   const [password, setPassword] = useState('');
   const [personId, setPersonId] = useState(initial?.person_id ? String(initial.person_id) : '');
   const [groupIds, setGroupIds] = useState<number[]>(initial?.group_ids ?? []);
-  const [error, setError] = useState<Error | null>(null);
+  const save = useAction(onSaved);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     const common = {
       email: email.trim(),
       name: name.trim(),
@@ -175,13 +145,9 @@ function UserForm({
       person_id: personId ? Number(personId) : null,
       group_ids: role === 'manager' ? groupIds : [],
     };
-    try {
-      if (initial) await api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) });
-      else await api.createUser({ ...common, password });
-      onSaved();
-    } catch (err) {
-      setError(err as Error);
-    }
+    await save.run(() =>
+      initial ? api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) }) : api.createUser({ ...common, password }),
+    );
   }
 
   return (
@@ -238,7 +204,7 @@ function UserForm({
           </label>
         )}
       </div>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={save.error} />
       <div className="form-actions">
         <button type="button" className="btn" onClick={onCancel}>
           {t('common.cancel')}
