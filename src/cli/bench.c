@@ -76,7 +76,7 @@ static void models_usage(FILE *out)
                  "      --ops          also print each model's operators after fusion\n"
                  "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
                  "                     (steadier on a busy machine)\n"
-                 "      --profile      then print the ten slowest nodes of each model\n"
+                 "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
                  "  -h, --help         show this help\n");
 }
 
@@ -104,7 +104,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops,
-                      bool cpu_time, bool profile)
+                      bool cpu_time, int profile)
 {
     nn_model *m = NULL;
     rc_error err = {0};
@@ -164,7 +164,7 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
             const char *name, *op;
             if (nn_session_profile_report(s, i, &name, &op, &t[i], NULL, NULL)) total += t[i];
         }
-        for (int k = 0; t && k < 10; k++) {
+        for (int k = 0; t && k < profile; k++) {
             int best = -1;
             for (int i = 0; i < nn; i++)
                 if (t[i] > 0 && (best < 0 || t[i] > t[best])) best = i;
@@ -239,12 +239,13 @@ static int bench_models(int argc, char **argv)
         {"ops", no_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"cpu-time", no_argument, NULL, 'c'},
-        {"profile", no_argument, NULL, 'p'},
+        {"profile", optional_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = "models";
     int runs = 50, warmup = 5, c;
-    bool tsv = false, ops = false, cpu_time = false, profile = false;
+    bool tsv = false, ops = false, cpu_time = false;
+    int profile = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:n:w:h", opts, NULL)) != -1) {
         switch (c) {
@@ -267,7 +268,11 @@ static int bench_models(int argc, char **argv)
             cpu_time = true;
             break;
         case 'p':
-            profile = true;
+            profile = optarg ? atoi(optarg) : 10;
+            if (profile < 1) {
+                fprintf(stderr, "rollcall bench models: --profile=N needs N >= 1\n");
+                return 2;
+            }
             break;
         case 'h':
             models_usage(stdout);
