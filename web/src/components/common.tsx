@@ -112,17 +112,19 @@ export function DataTable<T>({
   loading,
   head,
   row,
+  label,
 }: {
   items: T[] | null | undefined;
   loading: boolean;
   head: ReactNode;
   row: (item: T) => ReactNode;
+  label?: string;
 }) {
   const { t } = useTranslation();
   if (!items) return loading ? <Loading /> : null;
   return (
     <div className="table-wrap" tabIndex={0}>
-      <table>
+      <table aria-label={label}>
         <thead>
           <tr>{head}</tr>
         </thead>

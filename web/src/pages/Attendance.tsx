@@ -12,7 +12,7 @@ import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDateTime, utcToZonedInput, zonedToUtc } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
-import { ErrorMessage, Loading, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
+import { DataTable, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import { SummaryTable } from '../components/SummaryTable';
 
@@ -163,56 +163,53 @@ export function AttendancePage() {
 
       {view === 'summary' && <SummaryTable filter={filter} />}
       <ErrorMessage error={list.error} onRetry={list.reload} />
-      {view === 'events' && list.loading && !list.data && <Loading />}
+      {view === 'events' && (
+        <DataTable
+          items={list.data?.items}
+          loading={list.loading}
+          label={t('attendance.title')}
+          head={
+            <>
+              <th>{t('common.time')}</th>
+              <th>{t('attendance.person')}</th>
+              <th>{t('people.externalId')}</th>
+              <th>{t('attendance.type')}</th>
+              <th>{t('attendance.status')}</th>
+              <th>{t('attendance.camera')}</th>
+              <th className="num">{t('attendance.confidence')}</th>
+              <th>{t('attendance.reason')}</th>
+              {staff && <th className="num">{t('common.actions')}</th>}
+            </>
+          }
+          row={(e) => (
+            <tr key={e.id}>
+              <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
+              <td>{e.person_name}</td>
+              <td>{e.external_id}</td>
+              <td>
+                <TypeBadge type={e.type} />
+              </td>
+              <td>
+                <StatusBadge status={e.status} />
+              </td>
+              <td>{e.manual ? t('attendance.manual') : (e.camera_name ?? t('common.none'))}</td>
+              <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
+              <td>{e.reason ?? ''}</td>
+              {staff && (
+                <td>
+                  <div className="row-actions">
+                    <button type="button" className="btn small" onClick={() => setCorrecting(e)}>
+                      {t('attendance.correct')}
+                    </button>
+                  </div>
+                </td>
+              )}
+            </tr>
+          )}
+        />
+      )}
       {view === 'events' && list.data && (
-        <>
-          <div className="table-wrap" tabIndex={0}>
-            <table aria-label={t('attendance.title')}>
-              <thead>
-                <tr>
-                  <th>{t('common.time')}</th>
-                  <th>{t('attendance.person')}</th>
-                  <th>{t('people.externalId')}</th>
-                  <th>{t('attendance.type')}</th>
-                  <th>{t('attendance.status')}</th>
-                  <th>{t('attendance.camera')}</th>
-                  <th className="num">{t('attendance.confidence')}</th>
-                  <th>{t('attendance.reason')}</th>
-                  {staff && <th className="num">{t('common.actions')}</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
-                    <td>{e.person_name}</td>
-                    <td>{e.external_id}</td>
-                    <td>
-                      <TypeBadge type={e.type} />
-                    </td>
-                    <td>
-                      <StatusBadge status={e.status} />
-                    </td>
-                    <td>{e.manual ? t('attendance.manual') : (e.camera_name ?? t('common.none'))}</td>
-                    <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
-                    <td>{e.reason ?? ''}</td>
-                    {staff && (
-                      <td>
-                        <div className="row-actions">
-                          <button type="button" className="btn small" onClick={() => setCorrecting(e)}>
-                            {t('attendance.correct')}
-                          </button>
-                        </div>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-          </div>
-          <Pager total={list.data.total} limit={LIMIT} offset={filter.offset ?? 0} onChange={(o) => setFilter('offset', o)} />
-        </>
+        <Pager total={list.data.total} limit={LIMIT} offset={filter.offset ?? 0} onChange={(o) => setFilter('offset', o)} />
       )}
 
       <Modal title={t('attendance.add')} open={manual} onClose={() => setManual(false)}>

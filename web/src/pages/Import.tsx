@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ImportDone, ImportLine } from '../api/types';
 import { importName, personCount } from '../lib/dataset';
-import { ErrorMessage, PageHead } from '../components/common';
+import { DataTable, ErrorMessage, PageHead } from '../components/common';
 
 interface Picked {
   file: File;
@@ -96,32 +96,30 @@ export function ImportPage() {
         )}
       </section>
       {lines.length > 0 && (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th>{t('import.file')}</th>
-                <th>{t('import.person')}</th>
-                <th>{t('import.result')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {lines.map((l, i) => (
-                <tr key={i}>
-                  <td>{l.file}</td>
-                  <td>{l.person}</td>
-                  <td>
-                    {l.accepted ? (
-                      <span className="badge ok">{t('enroll.accepted')}</span>
-                    ) : (
-                      <span className="badge bad">{t('enroll.rejected', { reason: l.reason ?? '?' })}</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          items={lines.map((l, i) => ({ ...l, i }))}
+          loading={false}
+          head={
+            <>
+              <th>{t('import.file')}</th>
+              <th>{t('import.person')}</th>
+              <th>{t('import.result')}</th>
+            </>
+          }
+          row={(l) => (
+            <tr key={l.i}>
+              <td>{l.file}</td>
+              <td>{l.person}</td>
+              <td>
+                {l.accepted ? (
+                  <span className="badge ok">{t('enroll.accepted')}</span>
+                ) : (
+                  <span className="badge bad">{t('enroll.rejected', { reason: l.reason ?? '?' })}</span>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       )}
     </>
   );

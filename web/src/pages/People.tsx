@@ -5,7 +5,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useLoad } from '../lib/useLoad';
-import { ErrorMessage, Loading, Modal, PageHead, Pager } from '../components/common';
+import { DataTable, ErrorMessage, Modal, PageHead, Pager } from '../components/common';
 import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
 
@@ -72,45 +72,37 @@ export function PeoplePage() {
         </label>
       </div>
       <ErrorMessage error={list.error} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <>
-          <div className="table-wrap" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th aria-label={t('people.photo', { name: '' })} />
-                  <th>{t('common.name')}</th>
-                  <th>{t('people.externalId')}</th>
-                  <th>{t('people.kind')}</th>
-                  <th>{t('people.groups')}</th>
-                  <th className="num">{t('people.faces')}</th>
-                  <th>{t('people.active')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((p) => (
-                  <tr key={p.id}>
-                    <td>
-                      <PersonThumb id={p.id} name={p.name} hasFaces={p.face_count > 0} />
-                    </td>
-                    <td>
-                      <Link to={`/people/${p.id}`}>{p.name}</Link>
-                    </td>
-                    <td>{p.external_id}</td>
-                    <td>{t(`people.kinds.${p.kind}`)}</td>
-                    <td>{p.groups.map((g) => g.name).join(', ') || t('common.none')}</td>
-                    <td className="num">{p.face_count}</td>
-                    <td>{p.active ? t('common.yes') : t('common.no')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-          </div>
-          <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={(o) => show({ offset: o })} />
-        </>
-      )}
+      <DataTable
+        items={list.data?.items}
+        loading={list.loading}
+        head={
+          <>
+            <th aria-label={t('people.photo', { name: '' })} />
+            <th>{t('common.name')}</th>
+            <th>{t('people.externalId')}</th>
+            <th>{t('people.kind')}</th>
+            <th>{t('people.groups')}</th>
+            <th className="num">{t('people.faces')}</th>
+            <th>{t('people.active')}</th>
+          </>
+        }
+        row={(p) => (
+          <tr key={p.id}>
+            <td>
+              <PersonThumb id={p.id} name={p.name} hasFaces={p.face_count > 0} />
+            </td>
+            <td>
+              <Link to={`/people/${p.id}`}>{p.name}</Link>
+            </td>
+            <td>{p.external_id}</td>
+            <td>{t(`people.kinds.${p.kind}`)}</td>
+            <td>{p.groups.map((g) => g.name).join(', ') || t('common.none')}</td>
+            <td className="num">{p.face_count}</td>
+            <td>{p.active ? t('common.yes') : t('common.no')}</td>
+          </tr>
+        )}
+      />
+      {list.data && <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={(o) => show({ offset: o })} />}
       <Modal title={t('people.new')} open={creating} onClose={() => setCreating(false)}>
         <PersonForm
           onCancel={() => setCreating(false)}

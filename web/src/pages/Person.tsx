@@ -8,7 +8,7 @@ import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
-import { confirmDelete, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import { confirmDelete, DataTable, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
 import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
 import { Enroll } from '../components/Enroll';
@@ -143,35 +143,30 @@ export function PersonPage() {
       <section className="card" aria-labelledby="history-h">
         <h2 id="history-h">{t('people.history')}</h2>
         <ErrorMessage error={history.error} onRetry={history.reload} />
-        {history.data && (
-          <div className="table-wrap" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('common.time')}</th>
-                  <th>{t('attendance.type')}</th>
-                  <th>{t('attendance.status')}</th>
-                  <th>{t('attendance.camera')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.data.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
-                    <td>
-                      <TypeBadge type={e.type} />
-                    </td>
-                    <td>
-                      <StatusBadge status={e.status} />
-                    </td>
-                    <td>{e.camera_name ?? (e.manual ? t('attendance.manual') : t('common.none'))}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {history.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-          </div>
-        )}
+        <DataTable
+          items={history.data?.items}
+          loading={history.loading}
+          head={
+            <>
+              <th>{t('common.time')}</th>
+              <th>{t('attendance.type')}</th>
+              <th>{t('attendance.status')}</th>
+              <th>{t('attendance.camera')}</th>
+            </>
+          }
+          row={(e) => (
+            <tr key={e.id}>
+              <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
+              <td>
+                <TypeBadge type={e.type} />
+              </td>
+              <td>
+                <StatusBadge status={e.status} />
+              </td>
+              <td>{e.camera_name ?? (e.manual ? t('attendance.manual') : t('common.none'))}</td>
+            </tr>
+          )}
+        />
         <p>
           <Link to={`/attendance?person_id=${id}`}>{t('nav.attendance')} →</Link>
         </p>

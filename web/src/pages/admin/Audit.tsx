@@ -5,7 +5,7 @@ import { api } from '../../api/client';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
 import { useLoad } from '../../lib/useLoad';
-import { ErrorMessage, Loading, PageHead, Pager } from '../../components/common';
+import { DataTable, ErrorMessage, PageHead, Pager } from '../../components/common';
 
 const LIMIT = 50;
 
@@ -34,39 +34,31 @@ export function AuditPage() {
         </label>
       </div>
       <ErrorMessage error={list.error} onRetry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <>
-          <div className="table-wrap" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('common.time')}</th>
-                  <th>{t('audit.actor')}</th>
-                  <th>{t('audit.action')}</th>
-                  <th>{t('audit.target')}</th>
-                  <th>{t('audit.detail')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((a) => (
-                  <tr key={a.id}>
-                    <td className="nowrap">{formatDateTime(a.time, tz, lang)}</td>
-                    <td>{a.actor}</td>
-                    <td>
-                      <code>{a.action}</code>
-                    </td>
-                    <td>{a.target}</td>
-                    <td>{a.detail}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {list.data.items.length === 0 && <p className="empty">{t('common.empty')}</p>}
-          </div>
-          <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={setOffset} />
-        </>
-      )}
+      <DataTable
+        items={list.data?.items}
+        loading={list.loading}
+        head={
+          <>
+            <th>{t('common.time')}</th>
+            <th>{t('audit.actor')}</th>
+            <th>{t('audit.action')}</th>
+            <th>{t('audit.target')}</th>
+            <th>{t('audit.detail')}</th>
+          </>
+        }
+        row={(a) => (
+          <tr key={a.id}>
+            <td className="nowrap">{formatDateTime(a.time, tz, lang)}</td>
+            <td>{a.actor}</td>
+            <td>
+              <code>{a.action}</code>
+            </td>
+            <td>{a.target}</td>
+            <td>{a.detail}</td>
+          </tr>
+        )}
+      />
+      {list.data && <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={setOffset} />}
     </>
   );
 }
