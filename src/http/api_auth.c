@@ -344,44 +344,63 @@ enum MHD_Result http_h_users_list(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
+/* The fields of a user's body, shared by create (where e-mail, name, role
+ * and password are required) and update (where every field is optional). */
+typedef struct {
+    const char *email, *name, *role, *pw;
+    bool has_email, has_name, has_role, has_pw, has_active, active;
+    bool has_person; /* "person_id" given: a number, or null to unlink */
+    int64_t person_id;
+    int64_t gids[64];
+    size_t ng;
+    bool has_groups;
+} user_body;
+
+static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
+{
+    *f = (user_body){.active = true};
+    if (!http_field_str(r, b, "email", create, 254, &f->email, &f->has_email) ||
+        (f->has_email && !valid_email(r, f->email)) ||
+        !http_field_str(r, b, "name", create, 127, &f->name, &f->has_name) ||
+        !http_field_enum(r, b, "role", create, api_roles, &f->role, &f->has_role) ||
+        !http_field_str(r, b, "password", create, 1024, &f->pw, &f->has_pw) ||
+        (f->has_pw && !valid_password(r, f->pw)) ||
+        !http_field_bool(r, b, "active", false, &f->active, &f->has_active))
+        return false;
+    json_t *pj = json_object_get(b, "person_id");
+    f->has_person = pj != NULL;
+    if (pj && !json_is_null(pj) &&
+        (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &f->person_id, NULL) ||
+         !valid_person(r, f->person_id)))
+        return false;
+    return group_ids_field(r, b, f->gids, &f->ng, &f->has_groups);
+}
+
 enum MHD_Result http_h_users_create(http_req *r)
 {
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
-    const char *email, *name, *role, *pw;
-    int64_t pid = 0;
     enum MHD_Result res = MHD_YES;
-    if (!http_field_str(r, b, "email", true, 254, &email, NULL) || !valid_email(r, email) ||
-        !http_field_str(r, b, "name", true, 127, &name, NULL) ||
-        !http_field_enum(r, b, "role", true, api_roles, &role, NULL) ||
-        !http_field_str(r, b, "password", true, 1024, &pw, NULL) || !valid_password(r, pw))
-        goto out;
-    if (!json_is_null(json_object_get(b, "person_id")) &&
-        (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
-         !valid_person(r, pid)))
-        goto out;
-    int64_t gids[64];
-    size_t ng;
-    bool has_groups;
-    if (!group_ids_field(r, b, gids, &ng, &has_groups)) goto out;
-    store_user u = {.active = 1, .person_id = pid};
-    http_copy(u.email, sizeof u.email, email);
-    http_copy(u.name, sizeof u.name, name);
-    http_copy(u.role, sizeof u.role, role);
+    user_body f;
+    if (!user_fields(r, b, true, &f)) goto out;
+    store_user u = {.active = f.active, .person_id = f.person_id};
+    http_copy(u.email, sizeof u.email, f.email);
+    http_copy(u.name, sizeof u.name, f.name);
+    http_copy(u.role, sizeof u.role, f.role);
     rc_error err;
-    rc_status st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
+    rc_status st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_create(db(r), &u, &err);
-    if (st == RC_OK && has_groups) st = store_user_set_groups(db(r), u.id, gids, ng, &err);
+    if (st == RC_OK && f.has_groups) st = store_user_set_groups(db(r), u.id, f.gids, f.ng, &err);
     if (st != RC_OK) {
         if (st == RC_ERR_CONFLICT)
             res = http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
-                                   "a user with e-mail %s already exists", email);
+                                   "a user with e-mail %s already exists", f.email);
         else
             res = http_reply_rc(r, st, &err);
         goto out;
     }
     http_audit(r, "user.create", "user", u.id,
-               json_pack("{s:s,s:s}", "email", email, "role", role));
+               json_pack("{s:s,s:s}", "email", f.email, "role", f.role));
     res = http_reply_json(r, MHD_HTTP_CREATED, user_json(db(r), &u));
 out:
     json_decref(b);
@@ -415,32 +434,14 @@ enum MHD_Result http_h_users_patch(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    const char *email, *name, *role, *pw;
-    bool has_email, has_name, has_role, has_pw, has_active, active = true;
-    if (!http_field_str(r, b, "email", false, 254, &email, &has_email) ||
-        (has_email && !valid_email(r, email)) ||
-        !http_field_str(r, b, "name", false, 127, &name, &has_name) ||
-        !http_field_enum(r, b, "role", false, api_roles, &role, &has_role) ||
-        !http_field_str(r, b, "password", false, 1024, &pw, &has_pw) ||
-        (has_pw && !valid_password(r, pw)) ||
-        !http_field_bool(r, b, "active", false, &active, &has_active))
-        goto out;
-    json_t *pj = json_object_get(b, "person_id");
-    int64_t pid = 0;
-    if (pj && !json_is_null(pj) &&
-        (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &pid, NULL) ||
-         !valid_person(r, pid)))
-        goto out;
-    int64_t gids[64];
-    size_t ng;
-    bool has_groups;
-    if (!group_ids_field(r, b, gids, &ng, &has_groups)) goto out;
+    user_body f;
+    if (!user_fields(r, b, false, &f)) goto out;
     bool was_admin = strcmp(u.role, "admin") == 0 && u.active;
-    if (has_email) http_copy(u.email, sizeof u.email, email);
-    if (has_name) http_copy(u.name, sizeof u.name, name);
-    if (has_role) http_copy(u.role, sizeof u.role, role);
-    if (pj) u.person_id = pid;
-    if (has_active) u.active = active;
+    if (f.has_email) http_copy(u.email, sizeof u.email, f.email);
+    if (f.has_name) http_copy(u.name, sizeof u.name, f.name);
+    if (f.has_role) http_copy(u.role, sizeof u.role, f.role);
+    if (f.has_person) u.person_id = f.person_id;
+    if (f.has_active) u.active = f.active;
     bool still_admin = strcmp(u.role, "admin") == 0 && u.active;
     if (was_admin && !still_admin && count_admins(db(r)) <= 1) {
         res = http_reply_error(r, MHD_HTTP_CONFLICT, "last_admin",
@@ -449,19 +450,19 @@ enum MHD_Result http_h_users_patch(http_req *r)
     }
     rc_error err;
     rc_status st = RC_OK;
-    if (has_pw) st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err);
+    if (f.has_pw) st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_update(db(r), &u, &err);
-    if (st == RC_OK && (has_groups || json_is_null(json_object_get(b, "group_ids"))))
-        st = store_user_set_groups(db(r), u.id, gids, has_groups ? ng : 0, &err);
+    if (st == RC_OK && (f.has_groups || json_is_null(json_object_get(b, "group_ids"))))
+        st = store_user_set_groups(db(r), u.id, f.gids, f.has_groups ? f.ng : 0, &err);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
                                                        "another user has that e-mail")
                                     : http_reply_rc(r, st, &err);
         goto out;
     }
-    http_audit(
-        r, "user.update", "user", u.id,
-        json_pack("{s:b,s:b,s:b}", "role", has_role, "password", has_pw, "active", has_active));
+    http_audit(r, "user.update", "user", u.id,
+               json_pack("{s:b,s:b,s:b}", "role", f.has_role, "password", f.has_pw, "active",
+                         f.has_active));
     res = http_reply_json(r, MHD_HTTP_OK, user_json(db(r), &u));
 out:
     json_decref(b);

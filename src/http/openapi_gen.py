@@ -36,7 +36,7 @@ schemas = {
          "/settings, else the server's): every role shows dates and times in it"}},
      ["user", "csrf_token", "timezone"]),
  "LoginRequest": obj({"email": STR, "password": STR}, ["email", "password"]),
- "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "group_ids": arr({"type": INT})},
+ "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT})},
      ["email", "name", "role", "password"], nullable=("person_id",)),
  "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT})},
      nullable=("person_id",)),

@@ -97,6 +97,14 @@ test('users: create, list, get, patch, delete; the last admin stays', async () =
   assert.equal(r.body.error.code, 'weak_password');
   r = await admin.post('/api/v1/users', { email: 'not-an-email', name: 'x', role: 'member', password: 'long-enough' });
   assert.equal(r.status, 400);
+  // A user can be created disabled; "active" must be a boolean.
+  r = await admin.post('/api/v1/users', { email: 'off@example.org', name: 'Off', role: 'member', password: 'off-pass-12', active: 'no' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /active/);
+  r = await admin.post('/api/v1/users', { email: 'off@example.org', name: 'Off', role: 'member', password: 'off-pass-12', active: false });
+  assert.equal(r.status, 201);
+  assert.equal(r.body.active, false);
+  await assert.rejects(new Client(env.srv.url).login('off@example.org', 'off-pass-12'), /: 401 /, 'a disabled user cannot sign in');
   r = await admin.get('/api/v1/users?limit=2');
   assert.equal(r.status, 200);
   assert.equal(r.body.items.length, 2);

@@ -809,6 +809,7 @@ export interface components {
             role: components["schemas"]["Role"];
             password: string;
             person_id?: number | null;
+            active?: boolean;
             group_ids?: number[];
         };
         UserPatch: {
