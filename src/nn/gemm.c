@@ -79,20 +79,50 @@ typedef struct {
         a += NN_GEMM_MR;                                                                           \
     } while (0)
 
-__attribute__((target("avx512f"))) static void
-gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
-                  const float *bias, const epi *e, const float *slope, int64_t nslope)
+/* One row of an 8 x 32 tile leaves the registers: activation, then two
+ * stores (masked only for a partial panel). The bias is already in the
+ * accumulators. */
+#define GEMM_STORE_ROW(r, v0, v1)                                                                  \
+    do {                                                                                           \
+        float *cr = C + (mb + (r)) * ldc;                                                          \
+        __m512 vs = act == NN_ACT_PRELU   ? _mm512_set1_ps(slope[nslope == 1 ? 0 : mb + (r)])      \
+                    : act == NN_ACT_LEAKY ? _mm512_set1_ps(e->a)                                   \
+                                          : zero;                                                  \
+        __m512 o0 = epi_avx512(act, v0, vs, lo, hi), o1 = epi_avx512(act, v1, vs, lo, hi);         \
+        if (full) {                                                                                \
+            _mm512_storeu_ps(cr, o0);                                                              \
+            _mm512_storeu_ps(cr + 16, o1);                                                         \
+        } else {                                                                                   \
+            _mm512_mask_storeu_ps(cr, m0, o0);                                                     \
+            _mm512_mask_storeu_ps(cr + 16, m1, o1);                                                \
+        }                                                                                          \
+    } while (0)
+
+/* The panel for one activation: `act` is a constant in each instance (see
+ * gemm_panel_avx512), so the epilogue is straight-line code on the sixteen
+ * accumulators, with no switch and no spill to memory. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+gemm_panel_act(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+               const float *bias, const epi *e, const float *slope, int64_t nslope, const int act)
 {
     const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
     const __mmask16 m1 = ncols >= 32   ? 0xffff
                          : ncols <= 16 ? 0
                                        : (__mmask16)((1u << (ncols - 16)) - 1);
-    const __m512 zero = _mm512_setzero_ps();
+    const bool full = ncols == NN_GEMM_NR;
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
     for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
         const float *a = Ap + mb * K;
-        __m512 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero,
-               c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero,
-               c70 = zero, c71 = zero;
+        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
+        /* the accumulators start at the bias (zero past the last row) */
+        float bv[NN_GEMM_MR];
+        for (int r = 0; r < NN_GEMM_MR; r++) bv[r] = bias && r < rows ? bias[mb + r] : 0.0f;
+        __m512 c00 = _mm512_set1_ps(bv[0]), c10 = _mm512_set1_ps(bv[1]),
+               c20 = _mm512_set1_ps(bv[2]), c30 = _mm512_set1_ps(bv[3]),
+               c40 = _mm512_set1_ps(bv[4]), c50 = _mm512_set1_ps(bv[5]),
+               c60 = _mm512_set1_ps(bv[6]), c70 = _mm512_set1_ps(bv[7]);
+        __m512 c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50, c61 = c60,
+               c71 = c70;
         if (ncols <= 16) {
             /* narrow tail panel: half the work */
             for (int64_t k = 0; k < K; k++) {
@@ -114,21 +144,39 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int
             const float *b = B.base;
             for (int64_t k = 0; k < K; k++, b += B.stride) GEMM_FMA_ROW(b);
         }
-        __m512 acc[NN_GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                                     {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
-        for (int r = 0; r < rows; r++) {
-            int64_t m = mb + r;
-            __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
-            float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
-            __m512 vs = _mm512_set1_ps(sl), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
-            for (int h = 0; h < 2; h++) {
-                __m512 v = _mm512_add_ps(acc[r][h], vb);
-                v = epi_avx512(e->act, v, vs, lo, hi);
-                __mmask16 mk = h ? m1 : m0;
-                if (mk) _mm512_mask_storeu_ps(C + m * ldc + h * 16, mk, v);
-            }
-        }
+        GEMM_STORE_ROW(0, c00, c01);
+        if (rows > 1) GEMM_STORE_ROW(1, c10, c11);
+        if (rows > 2) GEMM_STORE_ROW(2, c20, c21);
+        if (rows > 3) GEMM_STORE_ROW(3, c30, c31);
+        if (rows > 4) GEMM_STORE_ROW(4, c40, c41);
+        if (rows > 5) GEMM_STORE_ROW(5, c50, c51);
+        if (rows > 6) GEMM_STORE_ROW(6, c60, c61);
+        if (rows > 7) GEMM_STORE_ROW(7, c70, c71);
+    }
+}
+
+/* C[M, ncols] = act(Ap * B + bias) for one panel of at most NN_GEMM_NR
+ * columns, every block of NN_GEMM_MR rows in turn (the panel stays in L1). */
+__attribute__((target("avx512f"))) static void
+gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+                  const float *bias, const epi *e, const float *slope, int64_t nslope)
+{
+    switch (e->act) {
+    case NN_ACT_RELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_RELU);
+        break;
+    case NN_ACT_PRELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_PRELU);
+        break;
+    case NN_ACT_LEAKY:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_LEAKY);
+        break;
+    case NN_ACT_CLIP:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_CLIP);
+        break;
+    default:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_NONE);
+        break;
     }
 }
 

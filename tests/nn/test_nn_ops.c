@@ -381,6 +381,18 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 3, 3, 21, 1, 2, 0, 1, 1, "LeakyRelu");
     conv_case(7, 4, 4, 9, 3, 2, 1, 1, 1, "Relu");
     conv_case(3, 1, 5, 17, 3, 1, 1, 1, 1, NULL);
+    /* the packed GEMM (more than 32 input channels, or more than 16 with
+     * more than 32 outputs): every activation of its epilogue, partial row
+     * blocks (M not a multiple of 8), partial panels of more and of fewer
+     * than 16 columns, a plane of 1024 (rows 4 KiB apart), an implicit
+     * im2col with stride 3 */
+    conv_case(40, 9, 13, 21, 1, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(48, 5, 9, 13, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(33, 8, 8, 64, 1, 1, 0, 1, 1, NULL);
+    conv_case(64, 4, 4, 20, 1, 1, 0, 1, 1, "Relu");
+    conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
+    conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
 }
 
 static void test_conv_transpose(void **state)
