@@ -79,12 +79,17 @@ typedef struct {
         a += NN_GEMM_MR;                                                                           \
     } while (0)
 
-/* One row of an 8 x 32 tile leaves the registers: activation, then two
- * stores (masked only for a partial panel). The bias is already in the
- * accumulators. */
+/* One row of an 8 x 32 tile leaves the registers: the residual if any,
+ * the activation, then two stores (masked only for a partial panel). The
+ * bias is already in the accumulators. */
 #define GEMM_STORE_ROW(r, v0, v1)                                                                  \
     do {                                                                                           \
         float *cr = C + (mb + (r)) * ldc;                                                          \
+        if (R) {                                                                                   \
+            const float *rr = R + (mb + (r)) * ldc;                                                \
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, rr));                                 \
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, rr + 16));                            \
+        }                                                                                          \
         __m512 vs = act == NN_ACT_PRELU   ? _mm512_set1_ps(slope[nslope == 1 ? 0 : mb + (r)])      \
                     : act == NN_ACT_LEAKY ? _mm512_set1_ps(e->a)                                   \
                                           : zero;                                                  \
@@ -99,11 +104,12 @@ typedef struct {
     } while (0)
 
 /* The panel for one activation: `act` is a constant in each instance (see
- * gemm_panel_avx512), so the epilogue is straight-line code on the sixteen
+ * gemm_panel_res_avx512), so the epilogue is straight-line code on the sixteen
  * accumulators, with no switch and no spill to memory. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 gemm_panel_act(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
-               const float *bias, const epi *e, const float *slope, int64_t nslope, const int act)
+               const float *bias, const float *R, const epi *e, const float *slope, int64_t nslope,
+               const int act)
 {
     const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
     const __mmask16 m1 = ncols >= 32   ? 0xffff
@@ -155,29 +161,39 @@ gemm_panel_act(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_
     }
 }
 
-/* C[M, ncols] = act(Ap * B + bias) for one panel of at most NN_GEMM_NR
- * columns, every block of NN_GEMM_MR rows in turn (the panel stays in L1). */
+/* C[M, ncols] = act(Ap * B + bias [+ R]) for one panel of at most
+ * NN_GEMM_NR columns, every block of NN_GEMM_MR rows in turn (the panel
+ * stays in L1); R (or NULL) is a residual laid out like C. */
+__attribute__((target("avx512f"))) static void
+gemm_panel_res_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                      int ncols, const float *bias, const float *R, const epi *e,
+                      const float *slope, int64_t nslope)
+{
+    switch (e->act) {
+    case NN_ACT_RELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
+        break;
+    case NN_ACT_PRELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
+        break;
+    case NN_ACT_LEAKY:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
+        break;
+    case NN_ACT_CLIP:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
+        break;
+    default:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
+        break;
+    }
+}
+
+/* The same without a residual (the direct and Winograd convolutions). */
 __attribute__((target("avx512f"))) static void
 gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
                   const float *bias, const epi *e, const float *slope, int64_t nslope)
 {
-    switch (e->act) {
-    case NN_ACT_RELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_RELU);
-        break;
-    case NN_ACT_PRELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_PRELU);
-        break;
-    case NN_ACT_LEAKY:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_LEAKY);
-        break;
-    case NN_ACT_CLIP:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_CLIP);
-        break;
-    default:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, e, slope, nslope, NN_ACT_NONE);
-        break;
-    }
+    gemm_panel_res_avx512(M, K, Ap, B, C, ldc, ncols, bias, NULL, e, slope, nslope);
 }
 
 /* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */
@@ -348,7 +364,7 @@ void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
 
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
-                    float *panel)
+                    const float *res, float *panel)
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 ||
@@ -367,12 +383,13 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
         } else {
             pack(arg, n0, ncols, panel);
         }
-        gemm_panel_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, &e, n->act_slope, n->act_slope_n);
+        gemm_panel_res_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e,
+                              n->act_slope, n->act_slope_n);
     }
     return true;
 #else
     (void)n, (void)M, (void)N, (void)K, (void)Ap, (void)pack, (void)arg, (void)C, (void)ldc,
-        (void)bias, (void)panel;
+        (void)bias, (void)res, (void)panel;
     return false;
 #endif
 }

@@ -68,7 +68,7 @@ typedef struct {
     size_t nks;
 } nn_window;
 
-typedef struct {
+typedef struct nn_node {
     const nn_op_def *def;
     char *name;
     char *op_type;
@@ -89,6 +89,13 @@ typedef struct {
     const float *act_slope; /* PRelu slope per channel (model-owned) */
     int64_t act_slope_n;    /* 1 (shared) or the channel count */
     nn_window win;          /* Conv, ConvTranspose, MaxPool, AveragePool */
+    /* Conv with a residual Add fused in (fuse.c): in[3] is the Add's other
+     * input and res_add the Add node itself (dead; its activation is the
+     * Conv's act). When in[3] has the Conv output's shape (checked while
+     * planning), y = act(conv(x) + bias + in[3]) in one pass; otherwise the
+     * Conv computes into scratch and res_add runs as if unfused (a
+     * broadcasting Add, e.g. an exporter's [C,1,1] bias). */
+    const struct nn_node *res_add;
 } nn_node;
 
 typedef struct {
@@ -214,10 +221,12 @@ size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
 bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
                     float *y, const float *bias, void *scratch);
 /* Returns false (and does nothing) when the CPU or activation is not
- * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
+ * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned.
+ * `res` (or NULL) is a residual laid out like C, added before the
+ * activation. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
-                    float *panel);
+                    const float *res, float *panel);
 
 /* Sum of a[i] * b[i] (AVX-512 when available). */
 float nn_dot(const float *a, const float *b, int64_t n);

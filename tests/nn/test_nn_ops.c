@@ -395,6 +395,146 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
 }
 
+/* A graph ending in Conv -> Add [-> act], run three ways: fused (fast and
+ * reference kernels) against the same graph with the Conv's output "c" also
+ * a graph output, which keeps the Add unfused (reference kernels). `fused`
+ * is the node summary nn_model_describe must give for the fused model. */
+static void residual_graph(const ob_value *v, int nv, const ob_node *nodes, int nn, const float *x,
+                           const int64_t *xd, const char *fused)
+{
+    static const char *const both[] = {"y", "c"};
+    rc_error err = {0};
+    nn_model *fm = load(v, nv, nodes, nn, Y, 1, 9, &err);
+    if (!fm) fprintf(stderr, "load: %s\n", err.msg);
+    nn_model *pm = load(v, nv, nodes, nn, both, 2, 9, &err);
+    assert_non_null(fm);
+    assert_non_null(pm);
+    char buf[256];
+    nn_model_describe(fm, buf, sizeof buf);
+    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
+    assert_string_equal(buf, fused);
+    nn_model_describe(pm, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Add:1")); /* the Add stays */
+    nn_shape os[3];
+    float *want = run(pm, x, shape_of(4, xd), true, &os[0]);
+    float *fast = run(fm, x, shape_of(4, xd), false, &os[1]);
+    float *ref = run(fm, x, shape_of(4, xd), true, &os[2]);
+    int64_t n = 1;
+    for (int d = 0; d < os[0].ndim; d++) n *= os[0].d[d];
+    for (int k = 1; k < 3; k++) {
+        assert_int_equal(os[k].ndim, os[0].ndim);
+        for (int d = 0; d < os[0].ndim; d++) assert_int_equal(os[k].d[d], os[0].d[d]);
+    }
+    double dfast = 0, dref = 0;
+    for (int64_t i = 0; i < n; i++) {
+        dfast = fmax(dfast, fabs((double)fast[i] - want[i]));
+        dref = fmax(dref, fabs((double)ref[i] - want[i]));
+    }
+    if (dfast > 1e-4 || dref > 1e-5)
+        fprintf(stderr, "residual %s: fast %g reference %g\n", fused, dfast, dref);
+    assert_true(dfast <= 1e-4);
+    assert_true(dref <= 1e-5);
+    free(want);
+    free(fast);
+    free(ref);
+    nn_model_free(fm);
+    nn_model_free(pm);
+}
+
+/* Conv (C -> C, K x K, same size) -> Add(conv, x) [-> act]: the skip is the
+ * graph input, as the Add's first or second input. */
+static void residual_case(int C, int H, int W, int K, const char *act, bool skip_first)
+{
+    size_t nw = (size_t)C * C * K * K, nx = (size_t)C * H * W;
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)C * sizeof(float));
+    float *x = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.3f;
+    for (int i = 0; i < C; i++) b[i] = frand();
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    int64_t p = K / 2, pads[4] = {p, p, p, p}, xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, C, C, K, K), VF("b", b, 1, C)};
+    ob_node nodes[3] = {
+        {"Conv", {"x", "w", "b"}, {"c"}, {AINTS("pads", pads)}},
+        {"Add", {skip_first ? "x" : "c", skip_first ? "c" : "x"}, {act ? "a" : "y"}, {{0}}},
+        {act ? act : "Relu", {"a"}, {"y"}, {{0}}},
+    };
+    residual_graph(v, 3, nodes, act ? 3 : 2, x, xd, "Conv:1");
+    free(w);
+    free(b);
+    free(x);
+}
+
+/* Adds after a Conv that broadcast: fused at load (the shapes are not known
+ * yet), left unfused by the plan. The skip is a per-channel mean ([1,C,1,1]
+ * onto the Conv's [1,C,H,W], like an exporter's bias Add but computed), or
+ * the Conv's output is the small side ([1,C,1,1] onto the input's plane). */
+static void residual_broadcast_case(int C, int H, int W, const char *act, bool conv_small)
+{
+    size_t nw = (size_t)C * C, nx = (size_t)C * H * W;
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)C * sizeof(float));
+    float *x = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.3f;
+    for (int i = 0; i < C; i++) b[i] = frand();
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    int64_t xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, C, C, 1, 1), VF("b", b, 1, C)};
+    ob_node nodes[4] = {
+        {"GlobalAveragePool", {"x"}, {"g"}, {{0}}},
+        {"Conv", {conv_small ? "g" : "x", "w", "b"}, {"c"}, {{0}}},
+        {"Add", {"c", conv_small ? "x" : "g"}, {act ? "a" : "y"}, {{0}}},
+        {act ? act : "Relu", {"a"}, {"y"}, {{0}}},
+    };
+    residual_graph(v, 3, nodes, act ? 4 : 3, x, xd, "GlobalAveragePool:1 Conv:1");
+    free(w);
+    free(b);
+    free(x);
+}
+
+static void test_conv_residual_fusion(void **state)
+{
+    (void)state;
+    residual_case(64, 9, 10, 1, NULL, false);   /* pointwise, sum in the GEMM's stores */
+    residual_case(48, 16, 16, 1, "Relu", true); /* same, activation after the sum */
+    residual_case(40, 5, 7, 1, "LeakyRelu", false);
+    residual_case(128, 4, 4, 1, NULL, true);      /* tiny plane: sum after the kernel */
+    residual_case(16, 12, 11, 1, "Clip", false);  /* few channels: register kernel */
+    residual_case(8, 10, 13, 3, "Sigmoid", true); /* 3x3 */
+    residual_case(24, 20, 20, 3, "Relu", false);  /* 3x3, Winograd-sized */
+    residual_broadcast_case(40, 6, 7, NULL, false);
+    residual_broadcast_case(40, 6, 7, "Relu", true);
+    residual_broadcast_case(8, 5, 3, "LeakyRelu", false);
+
+    /* a skip computed after the Conv, or a Conv with its own activation, or
+     * an Add of a constant: not fused */
+    float w[4] = {1, 2, 3, 4}, k[2] = {0.5f, -1};
+    ob_value v[] = {V("x", 4, 1, 2, 1, 1), VF("w", w, 4, 2, 2, 1, 1), VF("k", k, 4, 1, 2, 1, 1)};
+    ob_node n1[3] = {{"Conv", {"x", "w"}, {"c"}, {{0}}},
+                     {"Relu", {"x"}, {"r"}, {{0}}},
+                     {"Add", {"c", "r"}, {"y"}, {{0}}}};
+    ob_node n2[3] = {{"Conv", {"x", "w"}, {"c"}, {{0}}},
+                     {"Relu", {"c"}, {"r"}, {{0}}},
+                     {"Add", {"r", "x"}, {"y"}, {{0}}}};
+    ob_node n3[2] = {{"Conv", {"x", "w"}, {"c"}, {{0}}}, {"Add", {"c", "k"}, {"y"}, {{0}}}};
+    float x[2] = {1, -2};
+    int64_t xd[4] = {1, 2, 1, 1};
+    float want1[2] = {1 * 1 + 2 * -2 + 1, 3 * 1 + 4 * -2 + 0};
+    float want2[2] = {0 + 1, 0 - 2};
+    float want3[2] = {-3 + 0.5f, -5 - 1};
+    check(9, v, 3, n1, 3, x, 4, xd, want1, 4, xd, 1e-6f);
+    check(9, v, 3, n2, 3, x, 4, xd, want2, 4, xd, 1e-6f);
+    check(9, v, 3, n3, 2, x, 4, xd, want3, 4, xd, 1e-6f);
+    const ob_node *graphs[3] = {n1, n2, n3};
+    for (int g = 0; g < 3; g++) {
+        rc_error err = {0};
+        nn_model *m = load(v, 3, graphs[g], g == 2 ? 2 : 3, Y, 1, 9, &err);
+        assert_non_null(m);
+        char buf[256];
+        nn_model_describe(m, buf, sizeof buf);
+        assert_non_null(strstr(buf, "Add:1"));
+        nn_model_free(m);
+    }
+}
+
 static void test_conv_transpose(void **state)
 {
     (void)state;
@@ -1089,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
+        cmocka_unit_test(test_conv_residual_fusion),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
