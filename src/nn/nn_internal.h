@@ -278,6 +278,12 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch);
 
+/* Depthwise 3x3, stride 2, pads of 1 (top and left) on planes at most 32
+ * wide with outputs at most 16 wide (dwsmall.c): every input row in one or
+ * two registers. False when not handled. */
+bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
+                       int64_t OH, int64_t OW);
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 through phase planes) on
  * planes of up to 32768 pixels (8192 for stride 2), each channel's plane as
  * one flat array of masked loads; false if not handled. */

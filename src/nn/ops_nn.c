@@ -482,6 +482,11 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            /* stride 2 on narrow planes (up to 64 pixels: the flat kernel's
+             * registers) */
+            if (dw3 && g.sh == 2 && g.H * g.W > 16 &&
+                nn_dw3x3s2_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
+                continue;
             if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
                                      g.OH, g.OW, c->scratch))
                 continue;

@@ -273,9 +273,10 @@ static void test_conv_hand(void **state)
     check_load_error(9, vbad, 2, &convbad, 1, RC_ERR_INVALID, "node 'n0' (Conv)");
 }
 
-/* Random convolutions: fast kernels against the reference. */
-static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, int dil, int group,
-                      const char *act)
+/* Random convolutions: fast kernels against the reference. pads: top,
+ * left, bottom, right. */
+static void conv_case_pads(int C, int H, int W, int M, int K, int stride, const int64_t *pads,
+                           int dil, int group, const char *act)
 {
     int cg = C / group;
     size_t nw = (size_t)M * cg * K * K, nx = (size_t)C * H * W;
@@ -284,14 +285,15 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     for (size_t i = 0; i < nw; i++) w[i] = frand();
     for (int i = 0; i < M; i++) b[i] = frand(), slope[i] = frand();
     for (size_t i = 0; i < nx; i++) x[i] = frand();
-    int64_t pads[4] = {pad, pad, pad, pad}, strides[2] = {stride, stride}, dils[2] = {dil, dil};
+    int64_t strides[2] = {stride, stride}, dils[2] = {dil, dil};
+    int64_t onnx_pads[4] = {pads[0], pads[1], pads[2], pads[3]};
     ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, cg, K, K), VF("b", b, 1, M),
                     VF("s", slope, 3, M, 1, 1)};
     ob_node nodes[2] = {
         {"Conv",
          {"x", "w", "b"},
          {act ? "c" : "y"},
-         {AINTS("pads", pads), AINTS("strides", strides), AINTS("dilations", dils),
+         {AINTS("pads", onnx_pads), AINTS("strides", strides), AINTS("dilations", dils),
           AI("group", group)}},
         {act ? act : "Relu", {"c", "s"}, {"y"}, {{0}}},
     };
@@ -309,8 +311,9 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     double maxd = 0;
     for (int64_t i = 0; i < n; i++) maxd = fmax(maxd, fabs((double)fast[i] - ref[i]));
     if (maxd > 1e-4)
-        fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d d%d g%d %s: max diff %g\n", C, H, W, M, K,
-                stride, pad, dil, group, act ? act : "-", maxd);
+        fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d,%d,%d,%d d%d g%d %s: max diff %g\n", C, H,
+                W, M, K, stride, (int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], dil, group,
+                act ? act : "-", maxd);
     assert_true(maxd <= 1e-4);
     free(fast);
     free(ref);
@@ -319,6 +322,13 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     free(x);
     free(slope);
     nn_model_free(m);
+}
+
+static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, int dil, int group,
+                      const char *act)
+{
+    int64_t pads[4] = {pad, pad, pad, pad};
+    conv_case_pads(C, H, W, M, K, stride, pads, dil, group, act);
 }
 
 static void test_conv_fast_vs_reference(void **state)
@@ -393,6 +403,25 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
     conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
     conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
+    /* depthwise stride 2 on narrow planes, rows in registers: two output
+     * rows per register (widths up to 16, odd and even output heights, 8
+     * wide or narrower), one per register (widths 17 to 32), no bottom or
+     * right pad, a single output row or column, every activation */
+    int64_t p1100[4] = {1, 1, 0, 0}, p1101[4] = {1, 1, 0, 1}, p1110[4] = {1, 1, 1, 0};
+    conv_case(24, 16, 16, 24, 3, 2, 1, 1, 24, "PRelu");
+    conv_case(17, 15, 13, 17, 3, 2, 1, 1, 17, "LeakyRelu");
+    conv_case(5, 9, 10, 5, 3, 2, 1, 1, 5, "Clip");
+    conv_case(3, 3, 12, 3, 3, 2, 1, 1, 3, NULL);
+    conv_case(6, 2, 30, 6, 3, 2, 1, 1, 6, "Relu");
+    conv_case(33, 32, 32, 33, 3, 2, 1, 1, 33, "PRelu");
+    conv_case(7, 19, 17, 7, 3, 2, 1, 1, 7, "Clip");
+    conv_case(4, 20, 31, 4, 3, 2, 1, 1, 4, "LeakyRelu");
+    conv_case_pads(9, 16, 16, 9, 3, 2, p1100, 1, 9, "Relu");
+    conv_case_pads(9, 15, 15, 9, 3, 2, p1100, 1, 9, NULL);
+    conv_case_pads(10, 32, 32, 10, 3, 2, p1101, 1, 10, "PRelu");
+    conv_case_pads(11, 11, 31, 11, 3, 2, p1110, 1, 11, "Relu");
+    conv_case_pads(8, 1, 18, 8, 3, 2, p1110, 1, 8, NULL);
+    conv_case_pads(8, 18, 1, 8, 3, 2, p1101, 1, 8, "PRelu");
 }
 
 /* A graph ending in Conv -> Add [-> act], run three ways: fused (fast and

@@ -1,0 +1,185 @@
+/*
+ * dwsmall.c — depthwise 3x3 convolutions, stride 2, pads of 1, on planes at
+ * most 32 pixels wide (the downsampling layers of landmark and eye networks
+ * on 32x32 and 16x16 planes). An input row is one or two registers and each
+ * of its three taps is a lane permutation of them (even columns, odd
+ * columns, and odd columns moved one lane right with a zero for the left
+ * pad), so a channel is read once, with no padded copy and no phase planes
+ * written and read back, and the row shared by two output rows is permuted
+ * once. Outputs at most 8 wide put two output rows in one register.
+ * Rows past the image (the bottom pad) and columns past it (masked loads)
+ * count as zero; the plain C path in ops_nn.c defines the right answer.
+ */
+#include "kernels.h"
+#include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Lanes [0, n) of a 16-lane register, n clamped to [0, 16]. */
+static inline __mmask16 lanes_below(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* Bias, activation and the channel's slope, shared by both kernels. */
+typedef struct {
+    __m512 vb, vs, lo, hi;
+} dw_epi;
+
+__attribute__((target("avx512f"))) static inline dw_epi dw_epi_of(const nn_node *n,
+                                                                  const float *bias, int64_t c)
+{
+    float sl = n->act == NN_ACT_LEAKY   ? n->act_a
+               : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
+                                        : 0.0f;
+    dw_epi e = {_mm512_set1_ps(bias ? bias[c] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(n->act_a),
+                _mm512_set1_ps(n->act_b)};
+    return e;
+}
+
+/* Output rows of up to 16 pixels from input rows of up to 32, one output
+ * row per register. Row r's taps: t[0] = columns 2j - 1, t[1] = 2j,
+ * t[2] = 2j + 1 for output column j. */
+__attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const float *x,
+                                                         int64_t C, int64_t H, int64_t W,
+                                                         const float *w, const float *bias,
+                                                         float *y, int64_t OH, int64_t OW)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 zero = _mm512_setzero_ps();
+    const __mmask16 mlo = lanes_below(W), mhi = lanes_below(W - 16), mout = lanes_below(OW);
+    const int act = n->act;
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * H * W, *wc = w + c * 9;
+        float *yc = y + c * OH * OW;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        dw_epi e = dw_epi_of(n, bias, c);
+        /* taps of input row 2 * oy - 1 (the top pad for oy = 0) */
+        __m512 prev[3] = {zero, zero, zero};
+        for (int64_t oy = 0; oy < OH; oy++) {
+            __m512 cur[2][3];
+            for (int r = 0; r < 2; r++) {
+                int64_t iy = 2 * oy + r;
+                if (iy >= H) {
+                    cur[r][0] = cur[r][1] = cur[r][2] = zero;
+                    continue;
+                }
+                const float *p = xc + iy * W;
+                __m512 a = _mm512_maskz_loadu_ps(mlo, p), b = _mm512_maskz_loadu_ps(mhi, p + 16);
+                cur[r][1] = _mm512_permutex2var_ps(a, even, b);
+                cur[r][2] = _mm512_permutex2var_ps(a, odd, b);
+                cur[r][0] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur[r][2]),
+                                                                    _mm512_castps_si512(zero), 15));
+            }
+            __m512 a0 = _mm512_fmadd_ps(prev[0], k[0], e.vb);
+            __m512 a1 = _mm512_mul_ps(cur[0][0], k[3]);
+            __m512 a2 = _mm512_mul_ps(cur[1][0], k[6]);
+            a0 = _mm512_fmadd_ps(prev[1], k[1], a0);
+            a1 = _mm512_fmadd_ps(cur[0][1], k[4], a1);
+            a2 = _mm512_fmadd_ps(cur[1][1], k[7], a2);
+            a0 = _mm512_fmadd_ps(prev[2], k[2], a0);
+            a1 = _mm512_fmadd_ps(cur[0][2], k[5], a1);
+            a2 = _mm512_fmadd_ps(cur[1][2], k[8], a2);
+            __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+            v = epi_avx512(act, v, e.vs, e.lo, e.hi);
+            _mm512_mask_storeu_ps(yc + oy * OW, mout, v);
+            for (int t = 0; t < 3; t++) prev[t] = cur[1][t];
+        }
+    }
+}
+
+/* Output rows of up to 8 pixels from input rows of up to 16: output rows
+ * 2i and 2i + 1 share a register (lanes 0-7 and 8-15), so each tap is one
+ * two-source permutation of the input rows the two halves read. */
+__attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const float *x,
+                                                         int64_t C, int64_t H, int64_t W,
+                                                         const float *w, const float *bias,
+                                                         float *y, int64_t OH, int64_t OW)
+{
+    /* tap dx of lane l: column 2 * (l % 8) + dx - 1 of the first source
+     * (l < 8) or of the second (+16) */
+    const __m512i ileft =
+        _mm512_setr_epi32(0, 1, 3, 5, 7, 9, 11, 13, 16, 17, 19, 21, 23, 25, 27, 29);
+    const __m512i icentre =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i iright =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __mmask16 notpad = 0xfefe; /* lanes 0 and 8 of the left tap: the left pad */
+    const __m512 zero = _mm512_setzero_ps();
+    const __mmask16 min = lanes_below(W);
+    const __mmask16 mrow = lanes_below(OW);
+    const int act = n->act;
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * H * W, *wc = w + c * 9;
+        float *yc = y + c * OH * OW;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        dw_epi e = dw_epi_of(n, bias, c);
+        __m512 top = zero; /* input row 4i - 1 (the top pad for i = 0) */
+        for (int64_t oy = 0; oy < OH; oy += 2) {
+            /* input rows 2 * oy - 1 .. 2 * oy + 3 */
+            __m512 r[5];
+            r[0] = top;
+            for (int q = 1; q < 5; q++) {
+                int64_t iy = 2 * oy - 1 + q;
+                r[q] = iy < H ? _mm512_maskz_loadu_ps(min, xc + iy * W) : zero;
+            }
+            __m512 acc[3];
+            for (int dy = 0; dy < 3; dy++) {
+                __m512 a = r[dy], b = r[dy + 2];
+                __m512 t0 = _mm512_maskz_permutex2var_ps(notpad, a, ileft, b);
+                __m512 t1 = _mm512_permutex2var_ps(a, icentre, b);
+                __m512 t2 = _mm512_permutex2var_ps(a, iright, b);
+                __m512 s = dy == 0 ? _mm512_fmadd_ps(t0, k[0], e.vb) : _mm512_mul_ps(t0, k[dy * 3]);
+                s = _mm512_fmadd_ps(t1, k[dy * 3 + 1], s);
+                acc[dy] = _mm512_fmadd_ps(t2, k[dy * 3 + 2], s);
+            }
+            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+            v = epi_avx512(act, v, e.vs, e.lo, e.hi);
+            float *yr = yc + oy * OW;
+            if (OW == 8 && oy + 1 < OH) {
+                _mm512_storeu_ps(yr, v); /* the two rows are contiguous */
+            } else {
+                _mm512_mask_storeu_ps(yr, mrow, v);
+                if (oy + 1 < OH)
+                    _mm512_mask_storeu_ps(
+                        yr + OW, mrow,
+                        _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(zero),
+                                                                _mm512_castps_si512(v), 8)));
+            }
+            top = r[4];
+        }
+    }
+}
+#endif
+
+bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
+                       int64_t OH, int64_t OW)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    /* output column j reads input columns 2j - 1 .. 2j + 1: all inside the
+     * one or two registers of a row (columns past W load as zero) */
+    if (pt != 1 || pl != 1 || OH < 1 || OW < 1) return false;
+    if (W <= 16 && OW <= 8) {
+        dw_s2_w16(n, x, C, H, W, w, bias, y, OH, OW);
+        return true;
+    }
+    if (W <= 32 && OW <= 16) {
+        dw_s2_w32(n, x, C, H, W, w, bias, y, OH, OW);
+        return true;
+    }
+    return false;
+#else
+    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
+        (void)OH, (void)OW;
+    return false;
+#endif
+}
