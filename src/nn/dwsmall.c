@@ -9,6 +9,12 @@
  * once. Outputs at most 8 wide put two output rows in one register.
  * Rows past the image (the bottom pad) and columns past it (masked loads)
  * count as zero; the plain C path in ops_nn.c defines the right answer.
+ *
+ * Also the depthwise convolution whose window is the whole plane (a
+ * weighted global pooling closing landmark networks): sixteen channels at
+ * a time, one register of products per channel, then a reduction tree of
+ * lane permutations that leaves channel i's sum in lane i, so bias and
+ * activation are one vector operation and the store one register.
  */
 #include "kernels.h"
 #include "nn_internal.h"
@@ -157,6 +163,84 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
     }
 }
 #endif
+
+#if defined(__x86_64__)
+/* Halves of lane groups: lanes with (lane & g) == 0 of a and b side by side
+ * (lo) and the others (hi), for g = 8, 4, 2, 1; adding lo and hi sums pairs
+ * of partials while keeping channels in order. */
+__attribute__((target("avx512f"))) static inline __m512 fold2(__m512 a, __m512 b, __m512i lo,
+                                                              __m512i hi)
+{
+    return _mm512_add_ps(_mm512_permutex2var_ps(a, lo, b), _mm512_permutex2var_ps(a, hi, b));
+}
+
+__attribute__((target("avx512f"))) static void dw_whole_avx512(const nn_node *n, const float *x,
+                                                               const float *w, const float *bias,
+                                                               int64_t C, int64_t P, float *y)
+{
+    /* level g: lo takes lanes with bit g clear, hi lanes with it set, first
+     * from a (result lanes 0-7) then from b (8-15) */
+    int32_t lo_i[4][16], hi_i[4][16];
+    for (int l = 0; l < 4; l++) {
+        int g = 8 >> l, nl = 0, nh = 0;
+        for (int src = 0; src < 2; src++)
+            for (int i = 0; i < 16; i++) {
+                if (i & g)
+                    hi_i[l][nh++] = src * 16 + i;
+                else
+                    lo_i[l][nl++] = src * 16 + i;
+            }
+    }
+    __m512i lo[4], hi[4];
+    for (int l = 0; l < 4; l++) {
+        lo[l] = _mm512_loadu_si512(lo_i[l]);
+        hi[l] = _mm512_loadu_si512(hi_i[l]);
+    }
+    const __m512 zero = _mm512_setzero_ps(), clo = _mm512_set1_ps(n->act_a),
+                 chi = _mm512_set1_ps(n->act_b);
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+        int64_t nc = C - c0 < 16 ? C - c0 : 16;
+        __mmask16 mc = (__mmask16)(nc == 16 ? 0xffff : (1u << nc) - 1);
+        __m512 v[16];
+        for (int i = 0; i < 16; i++) {
+            v[i] = zero;
+            if (i >= nc) continue;
+            const float *xc = x + (c0 + i) * P, *wc = w + (c0 + i) * P;
+            for (int64_t p = 0; p < P; p += 16) {
+                __mmask16 mk = P - p >= 16 ? 0xffff : (__mmask16)((1u << (P - p)) - 1);
+                v[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, xc + p),
+                                       _mm512_maskz_loadu_ps(mk, wc + p), v[i]);
+            }
+        }
+        /* 16 channels x 16 partials -> 8 vectors of 2 x 8 -> 4 of 4 x 4 ->
+         * 2 of 8 x 2 -> 1 of 16 x 1 */
+        for (int l = 0, cnt = 16; l < 4; l++, cnt /= 2)
+            for (int i = 0; i < cnt / 2; i++) v[i] = fold2(v[2 * i], v[2 * i + 1], lo[l], hi[l]);
+        __m512 s = v[0];
+        if (bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mc, bias + c0));
+        __m512 vs = _mm512_set1_ps(n->act_a);
+        if (n->act == NN_ACT_PRELU)
+            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                                     : _mm512_maskz_loadu_ps(mc, n->act_slope + c0);
+        s = epi_avx512(n->act, s, vs, clo, chi);
+        _mm512_mask_storeu_ps(y + c0, mc, s);
+    }
+}
+#endif
+
+bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
+                       int64_t C, int64_t P, float *y)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    dw_whole_avx512(n, x, w, bias, C, P, y);
+    return true;
+#else
+    (void)n, (void)x, (void)w, (void)bias, (void)C, (void)P, (void)y;
+    return false;
+#endif
+}
 
 bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                        const float *w, const float *bias, int64_t pt, int64_t pl, float *y,

@@ -568,6 +568,67 @@ float nn_dot(const float *a, const float *b, int64_t n)
     return s;
 }
 
+#if defined(__x86_64__)
+/* Sum of the lanes of a and b. */
+__attribute__((target("avx512f"))) static inline float sum2(__m512 a, __m512 b)
+{
+    return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+}
+
+/* Four rows of W at a time, two accumulators each: eight independent FMA
+ * chains where one dot product waits on the latency of one or two. */
+__attribute__((target("avx512f"))) static void
+gemv_rows_avx512(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+    int64_t j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *w0 = W + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0,
+               d1 = a0;
+        int64_t k = 0;
+        for (; k + 32 <= K; k += 32) {
+            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            a0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + k), a0);
+            b0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w1 + k), b0);
+            c0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w2 + k), c0);
+            d0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w3 + k), d0);
+            a1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w0 + k + 16), a1);
+            b1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + k + 16), b1);
+            c1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w2 + k + 16), c1);
+            d1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w3 + k + 16), d1);
+        }
+        for (; k < K; k += 16) {
+            __mmask16 mk = K - k >= 16 ? 0xffff : (__mmask16)((1u << (K - k)) - 1);
+            __m512 x0 = _mm512_maskz_loadu_ps(mk, x + k);
+            a0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w0 + k), a0);
+            b0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w1 + k), b0);
+            c0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w2 + k), c0);
+            d0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w3 + k), d0);
+        }
+        y[j] += alpha * sum2(a0, a1);
+        y[j + 1] += alpha * sum2(b0, b1);
+        y[j + 2] += alpha * sum2(c0, c1);
+        y[j + 3] += alpha * sum2(d0, d1);
+    }
+    for (; j < N; j++) y[j] += alpha * dot_avx512(x, W + j * K, K);
+}
+#endif
+
+void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        gemv_rows_avx512(x, W, N, K, alpha, y);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < N; j++) {
+        float s = 0.0f;
+        for (int64_t k = 0; k < K; k++) s += x[k] * W[j * K + k];
+        y[j] += alpha * s;
+    }
+}
+
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
                      float *y, const float *bias, float *patches)
 {

@@ -230,6 +230,9 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
 
 /* Sum of a[i] * b[i] (AVX-512 when available). */
 float nn_dot(const float *a, const float *b, int64_t n);
+/* y[j] += alpha * (x . W[j]) for the N rows of W [N][K] (a one-row Gemm
+ * against weights stored transposed). */
+void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y);
 
 /* Convolution as one dot product per output (patches [N][K] built in
  * `patches`, N * K floats); for outputs with very few positions. */
@@ -278,6 +281,11 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch);
 
+/* Depthwise convolution whose window is the whole plane of P pixels (one
+ * output per channel) with bias and the node's activation; false when not
+ * handled (dwsmall.c). */
+bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
+                       int64_t C, int64_t P, float *y);
 /* Depthwise 3x3, stride 2, pads of 1 (top and left) on planes at most 32
  * wide with outputs at most 16 wide (dwsmall.c): every input row in one or
  * two registers. False when not handled. */

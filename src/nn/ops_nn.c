@@ -340,6 +340,7 @@ static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, floa
     if (g->KH == g->H && g->KW == g->W && plane == 1 && g->pt == 0 && g->pl == 0) {
         /* the window is the whole plane (a weighted global pooling, as in
          * the last layers of MobileNet-style landmark networks) */
+        if (!c->reference && nn_dw_whole_plane(c->node, xn, w, b, g->C, g->H * g->W, yn)) return;
         for (int64_t ch = 0; ch < g->C; ch++)
             yn[ch] = nn_dot(xn + ch * g->H * g->W, w + ch * g->H * g->W, g->H * g->W) +
                      (b ? b[ch] : 0.0f);
@@ -743,7 +744,7 @@ static void run_gemm(nn_ctx *c)
     } else if (M == 1 && !ta && tb) {
         /* one row against weights stored [N][K] (a classifier or regressor
          * head): one dot product per output; BLAS pays more in setup */
-        for (int64_t j = 0; j < N; j++) Y[j] += alpha * nn_dot(A, B + j * bs->d[1], K);
+        nn_gemv_rows(A, B, N, K, alpha, Y);
     } else {
         nn_sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)as->d[1], B, (int)bs->d[1], 1.0f, Y,
                  (int)N);

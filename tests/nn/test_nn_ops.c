@@ -350,11 +350,18 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 2, 2, 2, 3, 1, 1, 1, 1, NULL);          /* 2x2 image, 2 channels out */
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
     conv_case(40, 7, 7, 40, 7, 1, 0, 1, 40, "PRelu");     /* depthwise over the whole plane */
-    conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");     /* depthwise, small plane */
-    conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");      /* same, stride 2, 20 channels */
-    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
-    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");     /* same, stride 2, odd width */
-    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
+    /* the same, 16 channels per register: 4x4 planes, channel counts not a
+     * multiple of 16, planes of 1, 25 and 36 pixels, every activation */
+    conv_case(512, 4, 4, 512, 4, 1, 0, 1, 512, NULL);
+    conv_case(33, 4, 4, 33, 4, 1, 0, 1, 33, "Relu");
+    conv_case(7, 1, 1, 7, 1, 1, 0, 1, 7, "LeakyRelu");
+    conv_case(21, 5, 5, 21, 5, 1, 0, 1, 21, "Clip");
+    conv_case(48, 6, 6, 48, 6, 1, 0, 1, 48, "PRelu");
+    conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");  /* depthwise, small plane */
+    conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");   /* same, stride 2, 20 channels */
+    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu"); /* depthwise, wide rows in place */
+    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");  /* same, stride 2, odd width */
+    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");     /* depthwise dilated */
     /* depthwise on flat planes: sizes around the 16-lane blocks, 1-pixel
      * planes, stride 2 on odd and even sizes, and the plane-size limit */
     conv_case(16, 16, 16, 16, 3, 1, 1, 1, 16, "LeakyRelu");
@@ -643,6 +650,26 @@ static void test_gemm_matmul(void **state)
                   {"y"},
                   {AI("transA", 1), AI("transB", 1), AF("alpha", 2.0f), AF("beta", 0.5f)}};
     check(11, va, 3, &ga, 1, at, 2, atd, want, 2, od, 1e-5f);
+    /* a wide one-row head, K and N not multiples of 16 or 4 (rows of B four
+     * at a time, then one by one; the depth in 32s, 16s and a masked rest) */
+    enum { HK = 533, HN = 135 };
+    float *ha = malloc(HK * sizeof(float)), *hb = malloc(HN * HK * sizeof(float));
+    float hc[HN], hwant[HN];
+    for (int i = 0; i < HK; i++) ha[i] = frand();
+    for (int i = 0; i < HN * HK; i++) hb[i] = frand();
+    for (int j = 0; j < HN; j++) {
+        hc[j] = frand();
+        double d = 0;
+        for (int k = 0; k < HK; k++) d += (double)ha[k] * hb[j * HK + k];
+        hwant[j] = (float)(0.5 * d + 2.0 * hc[j]);
+    }
+    int64_t ahd[2] = {1, HK}, ohd[2] = {1, HN};
+    ob_value vh[] = {V("a", 2, 1, HK), VF("b", hb, 2, HN, HK), VF("c", hc, 1, HN)};
+    ob_node gh = {
+        "Gemm", {"a", "b", "c"}, {"y"}, {AI("transB", 1), AF("alpha", 0.5f), AF("beta", 2.0f)}};
+    check(11, vh, 3, &gh, 1, ha, 2, ahd, hwant, 2, ohd, 1e-4f);
+    free(ha);
+    free(hb);
     /* MatMul with batch broadcasting: [2,1,2,3] x [3,2] -> [2,1,2,2] */
     float x[12], b[6] = {1, 2, 3, 4, 5, 6}, want_m[8];
     for (int i = 0; i < 12; i++) x[i] = (float)i;
