@@ -1,12 +1,14 @@
 /*
- * dwsmall.c — depthwise 3x3 convolutions, stride 2, pads of 1, on planes at
- * most 32 pixels wide (the downsampling layers of landmark and eye networks
- * on 32x32 and 16x16 planes). An input row is one or two registers and each
- * of its three taps is a lane permutation of them (even columns, odd
- * columns, and odd columns moved one lane right with a zero for the left
- * pad), so a channel is read once, with no padded copy and no phase planes
- * written and read back, and the row shared by two output rows is permuted
- * once. Outputs at most 8 wide put two output rows in one register.
+ * dwsmall.c — depthwise 3x3 convolutions with pads of 1 on planes at most
+ * 32 pixels wide (the layers of landmark and eye networks on 32x32 and
+ * 16x16 planes). An input row is one or two registers and each of its
+ * three taps is a lane shift or permutation of them, so a channel is read
+ * once, with no padded copy, no phase planes written and read back, and no
+ * per-block masks, and each row's taps are built once for all the output
+ * rows that read them. Stride 1: the row and the row shifted one lane
+ * either way (zero for the pads). Stride 2: even columns, odd columns, and
+ * odd columns moved one lane right; outputs at most 8 wide put two output
+ * rows in one register.
  * Rows past the image (the bottom pad) and columns past it (masked loads)
  * count as zero; the plain C path in ops_nn.c defines the right answer.
  *
@@ -165,6 +167,94 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
 #endif
 
 #if defined(__x86_64__)
+/* Stride 1: the three taps of an input row of NV registers (NV = 1: up to
+ * 16 columns, 2: up to 32), columns past W loaded as zero: t[v][1] the row
+ * itself, t[v][0] its columns x - 1 (zero at the left pad), t[v][2] its
+ * columns x + 1. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s1_taps(const float *p, bool inside, __mmask16 m0, __mmask16 m1, const int NV, __m512 t[2][3])
+{
+    const __m512i zero = _mm512_setzero_si512();
+    if (!inside) {
+        for (int v = 0; v < NV; v++) t[v][0] = t[v][1] = t[v][2] = _mm512_setzero_ps();
+        return;
+    }
+    __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(m0, p));
+    if (NV == 1) {
+        t[0][1] = _mm512_castsi512_ps(a);
+        t[0][0] = _mm512_castsi512_ps(_mm512_alignr_epi32(a, zero, 15));
+        t[0][2] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, a, 1));
+    } else {
+        __m512i b = _mm512_castps_si512(_mm512_maskz_loadu_ps(m1, p + 16));
+        t[0][1] = _mm512_castsi512_ps(a);
+        t[1][1] = _mm512_castsi512_ps(b);
+        t[0][0] = _mm512_castsi512_ps(_mm512_alignr_epi32(a, zero, 15));
+        t[1][0] = _mm512_castsi512_ps(_mm512_alignr_epi32(b, a, 15));
+        t[0][2] = _mm512_castsi512_ps(_mm512_alignr_epi32(b, a, 1));
+        t[1][2] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, b, 1));
+    }
+}
+
+/* Stride 1, pads of 1, same-size output, rows of at most 16 * NV pixels:
+ * every input row is loaded and shifted once, for the three output rows
+ * that read it. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+           const float *bias, float *y, const int NV)
+{
+    const __mmask16 m0 = lanes_below(W), m1 = lanes_below(W - 16);
+    const int act = n->act;
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * H * W, *wc = w + c * 9;
+        float *yc = y + c * H * W;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        dw_epi e = dw_epi_of(n, bias, c);
+        /* taps of rows oy - 1, oy, oy + 1 */
+        __m512 r0[2][3], r1[2][3], r2[2][3];
+        dw_s1_taps(xc, false, m0, m1, NV, r0);
+        dw_s1_taps(xc, true, m0, m1, NV, r1);
+        for (int64_t oy = 0; oy < H; oy++) {
+            dw_s1_taps(xc + (oy + 1) * W, oy + 1 < H, m0, m1, NV, r2);
+            for (int v = 0; v < NV; v++) {
+                __m512 a0 = _mm512_fmadd_ps(r0[v][0], k[0], e.vb);
+                __m512 a1 = _mm512_mul_ps(r1[v][0], k[3]);
+                __m512 a2 = _mm512_mul_ps(r2[v][0], k[6]);
+                a0 = _mm512_fmadd_ps(r0[v][1], k[1], a0);
+                a1 = _mm512_fmadd_ps(r1[v][1], k[4], a1);
+                a2 = _mm512_fmadd_ps(r2[v][1], k[7], a2);
+                a0 = _mm512_fmadd_ps(r0[v][2], k[2], a0);
+                a1 = _mm512_fmadd_ps(r1[v][2], k[5], a1);
+                a2 = _mm512_fmadd_ps(r2[v][2], k[8], a2);
+                __m512 s = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                s = epi_avx512(act, s, e.vs, e.lo, e.hi);
+                _mm512_mask_storeu_ps(yc + oy * W + 16 * v, v ? m1 : m0, s);
+            }
+            for (int v = 0; v < NV; v++)
+                for (int t = 0; t < 3; t++) {
+                    r0[v][t] = r1[v][t];
+                    r1[v][t] = r2[v][t];
+                }
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void dw_s1_w16(const nn_node *n, const float *x,
+                                                         int64_t C, int64_t H, int64_t W,
+                                                         const float *w, const float *bias,
+                                                         float *y)
+{
+    dw_s1_rows(n, x, C, H, W, w, bias, y, 1);
+}
+
+__attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const float *x,
+                                                         int64_t C, int64_t H, int64_t W,
+                                                         const float *w, const float *bias,
+                                                         float *y)
+{
+    dw_s1_rows(n, x, C, H, W, w, bias, y, 2);
+}
+
 /* Halves of lane groups: lanes with (lane & g) == 0 of a and b side by side
  * (lo) and the others (hi), for g = 8, 4, 2, 1; adding lo and hi sums pairs
  * of partials while keeping channels in order. */
@@ -238,6 +328,26 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
     return true;
 #else
     (void)n, (void)x, (void)w, (void)bias, (void)C, (void)P, (void)y;
+    return false;
+#endif
+}
+
+bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
+                       int64_t OH, int64_t OW)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+        return false;
+    if (pt != 1 || pl != 1 || OH != H || OW != W || W > 32) return false;
+    if (W <= 16)
+        dw_s1_w16(n, x, C, H, W, w, bias, y);
+    else
+        dw_s1_w32(n, x, C, H, W, w, bias, y);
+    return true;
+#else
+    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
+        (void)OH, (void)OW;
     return false;
 #endif
 }

@@ -415,6 +415,15 @@ static void test_conv_fast_vs_reference(void **state)
      * wide or narrower), one per register (widths 17 to 32), no bottom or
      * right pad, a single output row or column, every activation */
     int64_t p1100[4] = {1, 1, 0, 0}, p1101[4] = {1, 1, 0, 1}, p1110[4] = {1, 1, 1, 0};
+    /* depthwise stride 1 on rows of 9 to 32 pixels in one or two
+     * registers: one and two rows, widths 9, 16, 17, 24, 31, 32 */
+    conv_case(5, 1, 9, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(7, 2, 16, 7, 3, 1, 1, 1, 7, "PRelu");
+    conv_case(6, 13, 17, 6, 3, 1, 1, 1, 6, "Clip");
+    conv_case(12, 9, 24, 12, 3, 1, 1, 1, 12, "Relu");
+    conv_case(4, 31, 31, 4, 3, 1, 1, 1, 4, "LeakyRelu");
+    conv_case(3, 5, 32, 3, 3, 1, 1, 1, 3, NULL);
+    conv_case(33, 32, 32, 33, 3, 1, 1, 1, 33, "PRelu");
     conv_case(24, 16, 16, 24, 3, 2, 1, 1, 24, "PRelu");
     conv_case(17, 15, 13, 17, 3, 2, 1, 1, 17, "LeakyRelu");
     conv_case(5, 9, 10, 5, 3, 2, 1, 1, 5, "Clip");
