@@ -6,7 +6,8 @@
  * once, with no padded copy, no phase planes written and read back, and no
  * per-block masks, and each row's taps are built once for all the output
  * rows that read them. Stride 1: the row and the row shifted one lane
- * either way (zero for the pads). Stride 2: even columns, odd columns, and
+ * either way (zero for the pads); rows of 4 or 8 pixels go several to a
+ * register, the plane read as a flat array. Stride 2: even columns, odd columns, and
  * odd columns moved one lane right; outputs at most 8 wide put two output
  * rows in one register.
  * Rows past the image (the bottom pad) and columns past it (masked loads)
@@ -255,6 +256,57 @@ __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const
     dw_s1_rows(n, x, C, H, W, w, bias, y, 2);
 }
 
+/* Stride 1, pads of 1, rows of W = 4 or 8 pixels: a register holds 16 / W
+ * whole rows, so the plane is a flat array and each block of 16 outputs
+ * reads three blocks, the rows above (one row back), the rows themselves
+ * and the rows below (one row on), masked only past the plane; the left
+ * and right taps are lane shifts with the lanes of the first and last
+ * column masked. */
+__attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, const float *x,
+                                                            int64_t C, int64_t H, int64_t W,
+                                                            const float *w, const float *bias,
+                                                            float *y)
+{
+    const int64_t P = H * W, blocks = (P + 15) / 16;
+    uint32_t first = 0, last = 0;
+    for (int l = 0; l < 16; l++) {
+        if (l % W == 0) first |= 1u << l;
+        if (l % W == W - 1) last |= 1u << l;
+    }
+    const __mmask16 notfirst = (__mmask16)~first, notlast = (__mmask16)~last;
+    const __m512i zero = _mm512_setzero_si512();
+    const int act = n->act;
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * P, *wc = w + c * 9;
+        float *yc = y + c * P;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        dw_epi e = dw_epi_of(n, bias, c);
+        for (int64_t b = 0; b < blocks; b++) {
+            int64_t p0 = 16 * b;
+            /* lanes of pixels p0 - W + l, p0 + l, p0 + W + l inside the plane */
+            __mmask16 mup = (__mmask16)(lanes_below(P - p0 + W) & ~lanes_below(W - p0));
+            __mmask16 mmid = lanes_below(P - p0), mdown = lanes_below(P - p0 - W);
+            __m512i r[3];
+            r[0] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mup, xc + p0 - W));
+            r[1] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mmid, xc + p0));
+            r[2] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mdown, xc + p0 + W));
+            __m512 acc[3];
+            for (int dy = 0; dy < 3; dy++) {
+                __m512 l =
+                    _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(notfirst, r[dy], zero, 15));
+                __m512 rt = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(notlast, zero, r[dy], 1));
+                __m512 a = dy == 0 ? _mm512_fmadd_ps(l, k[0], e.vb) : _mm512_mul_ps(l, k[dy * 3]);
+                a = _mm512_fmadd_ps(_mm512_castsi512_ps(r[dy]), k[dy * 3 + 1], a);
+                acc[dy] = _mm512_fmadd_ps(rt, k[dy * 3 + 2], a);
+            }
+            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+            v = epi_avx512(act, v, e.vs, e.lo, e.hi);
+            _mm512_mask_storeu_ps(yc + p0, mmid, v);
+        }
+    }
+}
+
 /* Halves of lane groups: lanes with (lane & g) == 0 of a and b side by side
  * (lo) and the others (hi), for g = 8, 4, 2, 1; adding lo and hi sums pairs
  * of partials while keeping channels in order. */
@@ -340,7 +392,9 @@ bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, i
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
         return false;
     if (pt != 1 || pl != 1 || OH != H || OW != W || W > 32) return false;
-    if (W <= 16)
+    if (W == 4 || W == 8)
+        dw_s1_packed(n, x, C, H, W, w, bias, y);
+    else if (W <= 16)
         dw_s1_w16(n, x, C, H, W, w, bias, y);
     else
         dw_s1_w32(n, x, C, H, W, w, bias, y);

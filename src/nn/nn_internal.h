@@ -287,8 +287,8 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
 bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
                        int64_t C, int64_t P, float *y);
 /* Depthwise 3x3, stride 1, pads of 1, same-size output, on planes at most
- * 32 wide (dwsmall.c): every input row loaded and shifted once. False when
- * not handled. */
+ * 32 wide (dwsmall.c): every input row loaded and shifted once, or rows of
+ * 4 or 8 pixels several to a register. False when not handled. */
 bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                        const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
                        int64_t OH, int64_t OW);

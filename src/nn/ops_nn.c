@@ -485,9 +485,8 @@ static void run_conv(nn_ctx *c)
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
             /* stride 2 on narrow planes (up to 64 pixels: the flat kernel's
              * registers) */
-            /* rows of 9 to 32 pixels: each input row loaded and shifted once
-             * (narrower rows waste too many lanes: the flat kernel) */
-            if (dw3 && g.sh == 1 && g.W > 8 &&
+            /* rows of 8 to 32 pixels or of 4 (others: the flat kernel) */
+            if (dw3 && g.sh == 1 && (g.W >= 8 || g.W == 4) &&
                 nn_dw3x3s1_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
                 continue;
             if (dw3 && g.sh == 2 && g.H * g.W > 16 &&

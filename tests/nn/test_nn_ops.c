@@ -424,6 +424,16 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(4, 31, 31, 4, 3, 1, 1, 1, 4, "LeakyRelu");
     conv_case(3, 5, 32, 3, 3, 1, 1, 1, 3, NULL);
     conv_case(33, 32, 32, 33, 3, 1, 1, 1, 33, "PRelu");
+    /* rows of 8 or 4 pixels, 2 or 4 rows to a register: plane heights that
+     * end mid-register, a single row, every activation */
+    conv_case(9, 8, 8, 9, 3, 1, 1, 1, 9, "PRelu");
+    conv_case(5, 3, 8, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(6, 1, 8, 6, 3, 1, 1, 1, 6, NULL);
+    conv_case(10, 2, 8, 10, 3, 1, 1, 1, 10, "LeakyRelu");
+    conv_case(7, 4, 4, 7, 3, 1, 1, 1, 7, "LeakyRelu");
+    conv_case(3, 5, 4, 3, 3, 1, 1, 1, 3, "Clip");
+    conv_case(20, 9, 4, 20, 3, 1, 1, 1, 20, "Relu");
+    conv_case(4, 1, 4, 4, 3, 1, 1, 1, 4, "PRelu");
     conv_case(24, 16, 16, 24, 3, 2, 1, 1, 24, "PRelu");
     conv_case(17, 15, 13, 17, 3, 2, 1, 1, 17, "LeakyRelu");
     conv_case(5, 9, 10, 5, 3, 2, 1, 1, 5, "Clip");
