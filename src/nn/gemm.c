@@ -375,8 +375,10 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
         gemm_b B = {panel, NN_GEMM_NR, NULL};
-        if (pack == nn_pack_b_rows && ncols == NN_GEMM_NR && ((const nn_rows *)arg)->K <= 256) {
-            /* a full panel of a plain matrix: read it in place */
+        if (pack == nn_pack_b_rows && (ncols == NN_GEMM_NR || ncols == 16) &&
+            ((const nn_rows *)arg)->K <= 256) {
+            /* a full panel of a plain matrix (or a half panel, whose 16
+             * columns the narrow kernel reads exactly): read it in place */
             const nn_rows *r = arg;
             B.base = r->B + n0;
             B.stride = r->ldb;

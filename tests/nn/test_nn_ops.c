@@ -407,6 +407,7 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(48, 5, 9, 13, 1, 1, 0, 1, 1, "PRelu");
     conv_case(33, 8, 8, 64, 1, 1, 0, 1, 1, NULL);
     conv_case(64, 4, 4, 20, 1, 1, 0, 1, 1, "Relu");
+    conv_case(40, 6, 8, 24, 1, 1, 0, 1, 1, "PRelu"); /* a panel of 32, one of 16 */
     conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
     conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
     conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
