@@ -5,7 +5,11 @@
  *     bias (W' = W * s, b' = (b - mean) * s + beta, s = gamma / sqrt(var + eps));
  *   - an activation (Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSwish)
  *     right after a Conv or Gemm (or an element-wise activation after Add)
- *     becomes the producer's epilogue.
+ *     becomes the producer's epilogue;
+ *   - a residual Add of a Conv's output and a tensor computed earlier
+ *     becomes the Conv's fourth input, added as the Conv stores its output
+ *     (with the Add's fused activation applied after it). Shapes are only
+ *     known when planning: a broadcasting Add runs unfused then (ops_nn.c).
  * Rewritten nodes are marked dead; the planner skips them.
  */
 #include <math.h>
@@ -200,6 +204,53 @@ static void fuse_activations(nn_model *m)
     }
 }
 
+static bool is_output(const nn_model *m, int id)
+{
+    for (int i = 0; i < m->noutputs; i++)
+        if (m->outputs[i] == id) return true;
+    return false;
+}
+
+/* Conv -> Add(conv, skip) [-> activation fused into the Add] becomes one
+ * Conv reading skip as in[3], with res_add pointing at the Add. The skip
+ * must be computed before the Conv runs (a graph input or an earlier node's
+ * output), and the Conv must have no activation of its own (it would apply
+ * before the sum). */
+static rc_status fuse_residuals(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *p = &m->nodes[i];
+        if (p->dead || strcmp(p->op_type, "Conv") != 0 || p->act != NN_ACT_NONE || p->res_add ||
+            p->nout != 1 || p->nin < 2 || p->nin > 3 || is_output(m, p->out[0]))
+            continue;
+        int ai = sole_consumer(m, p->out[0], i);
+        if (ai < 0) continue;
+        nn_node *a = &m->nodes[ai];
+        if (strcmp(a->op_type, "Add") != 0 || a->nin != 2 || a->nout != 1) continue;
+        int skip = a->in[0] == p->out[0] ? a->in[1] : a->in[0];
+        if (skip < 0 || skip == p->out[0] || is_const(m, skip)) continue;
+        if (m->values[skip].producer >= i) continue; /* not ready when the Conv runs */
+        int *in = realloc(p->in, 4 * sizeof *in);
+        if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        p->in = in;
+        for (int k = p->nin; k < 3; k++) p->in[k] = -1;
+        p->in[3] = skip;
+        p->nin = 4;
+        p->res_add = a;
+        p->act = a->act;
+        p->act_a = a->act_a;
+        p->act_b = a->act_b;
+        p->act_slope = a->act_slope;
+        p->act_slope_n = a->act_slope_n;
+        /* the Conv now writes the Add's output; its own output value is
+         * still the Add's input while the Add can run unfused */
+        p->out[0] = a->out[0];
+        m->values[a->out[0]].producer = i;
+        a->dead = true;
+    }
+    return RC_OK;
+}
+
 /* Pack the weights of every ungrouped Conv for the fast GEMM. */
 static rc_status pack_weights(nn_model *m, rc_error *err)
 {
@@ -238,6 +289,7 @@ rc_status nn_fuse(nn_model *m, rc_error *err)
     rc_status st = fold_constants(m, err);
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
+    if (st == RC_OK) st = fuse_residuals(m, err);
     if (st == RC_OK) st = pack_weights(m, err);
     for (int i = 0; st == RC_OK && i < m->nnodes; i++)
         if (!m->nodes[i].dead) nn_window_cache(&m->nodes[i]);

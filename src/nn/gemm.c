@@ -79,20 +79,56 @@ typedef struct {
         a += NN_GEMM_MR;                                                                           \
     } while (0)
 
-__attribute__((target("avx512f"))) static void
-gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
-                  const float *bias, const epi *e, const float *slope, int64_t nslope)
+/* One row of an 8 x 32 tile leaves the registers: the residual if any,
+ * the activation, then two stores (masked only for a partial panel). The
+ * bias is already in the accumulators. */
+#define GEMM_STORE_ROW(r, v0, v1)                                                                  \
+    do {                                                                                           \
+        float *cr = C + (mb + (r)) * ldc;                                                          \
+        if (R) {                                                                                   \
+            const float *rr = R + (mb + (r)) * ldc;                                                \
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, rr));                                 \
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, rr + 16));                            \
+        }                                                                                          \
+        __m512 vs = act == NN_ACT_PRELU   ? _mm512_set1_ps(slope[nslope == 1 ? 0 : mb + (r)])      \
+                    : act == NN_ACT_LEAKY ? _mm512_set1_ps(e->a)                                   \
+                                          : zero;                                                  \
+        __m512 o0 = epi_avx512(act, v0, vs, lo, hi), o1 = epi_avx512(act, v1, vs, lo, hi);         \
+        if (full) {                                                                                \
+            _mm512_storeu_ps(cr, o0);                                                              \
+            _mm512_storeu_ps(cr + 16, o1);                                                         \
+        } else {                                                                                   \
+            _mm512_mask_storeu_ps(cr, m0, o0);                                                     \
+            _mm512_mask_storeu_ps(cr + 16, m1, o1);                                                \
+        }                                                                                          \
+    } while (0)
+
+/* The panel for one activation: `act` is a constant in each instance (see
+ * gemm_panel_res_avx512), so the epilogue is straight-line code on the sixteen
+ * accumulators, with no switch and no spill to memory. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+gemm_panel_act(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+               const float *bias, const float *R, const epi *e, const float *slope, int64_t nslope,
+               const int act)
 {
     const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
     const __mmask16 m1 = ncols >= 32   ? 0xffff
                          : ncols <= 16 ? 0
                                        : (__mmask16)((1u << (ncols - 16)) - 1);
-    const __m512 zero = _mm512_setzero_ps();
+    const bool full = ncols == NN_GEMM_NR;
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
     for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
         const float *a = Ap + mb * K;
-        __m512 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero,
-               c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero,
-               c70 = zero, c71 = zero;
+        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
+        /* the accumulators start at the bias (zero past the last row) */
+        float bv[NN_GEMM_MR];
+        for (int r = 0; r < NN_GEMM_MR; r++) bv[r] = bias && r < rows ? bias[mb + r] : 0.0f;
+        __m512 c00 = _mm512_set1_ps(bv[0]), c10 = _mm512_set1_ps(bv[1]),
+               c20 = _mm512_set1_ps(bv[2]), c30 = _mm512_set1_ps(bv[3]),
+               c40 = _mm512_set1_ps(bv[4]), c50 = _mm512_set1_ps(bv[5]),
+               c60 = _mm512_set1_ps(bv[6]), c70 = _mm512_set1_ps(bv[7]);
+        __m512 c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50, c61 = c60,
+               c71 = c70;
         if (ncols <= 16) {
             /* narrow tail panel: half the work */
             for (int64_t k = 0; k < K; k++) {
@@ -114,22 +150,50 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int
             const float *b = B.base;
             for (int64_t k = 0; k < K; k++, b += B.stride) GEMM_FMA_ROW(b);
         }
-        __m512 acc[NN_GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                                     {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
-        for (int r = 0; r < rows; r++) {
-            int64_t m = mb + r;
-            __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
-            float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
-            __m512 vs = _mm512_set1_ps(sl), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
-            for (int h = 0; h < 2; h++) {
-                __m512 v = _mm512_add_ps(acc[r][h], vb);
-                v = epi_avx512(e->act, v, vs, lo, hi);
-                __mmask16 mk = h ? m1 : m0;
-                if (mk) _mm512_mask_storeu_ps(C + m * ldc + h * 16, mk, v);
-            }
-        }
+        GEMM_STORE_ROW(0, c00, c01);
+        if (rows > 1) GEMM_STORE_ROW(1, c10, c11);
+        if (rows > 2) GEMM_STORE_ROW(2, c20, c21);
+        if (rows > 3) GEMM_STORE_ROW(3, c30, c31);
+        if (rows > 4) GEMM_STORE_ROW(4, c40, c41);
+        if (rows > 5) GEMM_STORE_ROW(5, c50, c51);
+        if (rows > 6) GEMM_STORE_ROW(6, c60, c61);
+        if (rows > 7) GEMM_STORE_ROW(7, c70, c71);
     }
+}
+
+/* C[M, ncols] = act(Ap * B + bias [+ R]) for one panel of at most
+ * NN_GEMM_NR columns, every block of NN_GEMM_MR rows in turn (the panel
+ * stays in L1); R (or NULL) is a residual laid out like C. */
+__attribute__((target("avx512f"))) static void
+gemm_panel_res_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                      int ncols, const float *bias, const float *R, const epi *e,
+                      const float *slope, int64_t nslope)
+{
+    switch (e->act) {
+    case NN_ACT_RELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
+        break;
+    case NN_ACT_PRELU:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
+        break;
+    case NN_ACT_LEAKY:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
+        break;
+    case NN_ACT_CLIP:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
+        break;
+    default:
+        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
+        break;
+    }
+}
+
+/* The same without a residual (the direct and Winograd convolutions). */
+__attribute__((target("avx512f"))) static void
+gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc, int ncols,
+                  const float *bias, const epi *e, const float *slope, int64_t nslope)
+{
+    gemm_panel_res_avx512(M, K, Ap, B, C, ldc, ncols, bias, NULL, e, slope, nslope);
 }
 
 /* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */
@@ -300,7 +364,7 @@ void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
 
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
-                    float *panel)
+                    const float *res, float *panel)
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 ||
@@ -311,20 +375,23 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
         int ncols = N - n0 < NN_GEMM_NR ? (int)(N - n0) : NN_GEMM_NR;
         gemm_b B = {panel, NN_GEMM_NR, NULL};
-        if (pack == nn_pack_b_rows && ncols == NN_GEMM_NR && ((const nn_rows *)arg)->K <= 256) {
-            /* a full panel of a plain matrix: read it in place */
+        if (pack == nn_pack_b_rows && (ncols == NN_GEMM_NR || ncols == 16) &&
+            ((const nn_rows *)arg)->K <= 256) {
+            /* a full panel of a plain matrix (or a half panel, whose 16
+             * columns the narrow kernel reads exactly): read it in place */
             const nn_rows *r = arg;
             B.base = r->B + n0;
             B.stride = r->ldb;
         } else {
             pack(arg, n0, ncols, panel);
         }
-        gemm_panel_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, &e, n->act_slope, n->act_slope_n);
+        gemm_panel_res_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e,
+                              n->act_slope, n->act_slope_n);
     }
     return true;
 #else
     (void)n, (void)M, (void)N, (void)K, (void)Ap, (void)pack, (void)arg, (void)C, (void)ldc,
-        (void)bias, (void)panel;
+        (void)bias, (void)res, (void)panel;
     return false;
 #endif
 }
@@ -501,6 +568,67 @@ float nn_dot(const float *a, const float *b, int64_t n)
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
     return s;
+}
+
+#if defined(__x86_64__)
+/* Sum of the lanes of a and b. */
+__attribute__((target("avx512f"))) static inline float sum2(__m512 a, __m512 b)
+{
+    return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+}
+
+/* Four rows of W at a time, two accumulators each: eight independent FMA
+ * chains where one dot product waits on the latency of one or two. */
+__attribute__((target("avx512f"))) static void
+gemv_rows_avx512(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+    int64_t j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *w0 = W + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0,
+               d1 = a0;
+        int64_t k = 0;
+        for (; k + 32 <= K; k += 32) {
+            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            a0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + k), a0);
+            b0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w1 + k), b0);
+            c0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w2 + k), c0);
+            d0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w3 + k), d0);
+            a1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w0 + k + 16), a1);
+            b1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + k + 16), b1);
+            c1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w2 + k + 16), c1);
+            d1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w3 + k + 16), d1);
+        }
+        for (; k < K; k += 16) {
+            __mmask16 mk = K - k >= 16 ? 0xffff : (__mmask16)((1u << (K - k)) - 1);
+            __m512 x0 = _mm512_maskz_loadu_ps(mk, x + k);
+            a0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w0 + k), a0);
+            b0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w1 + k), b0);
+            c0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w2 + k), c0);
+            d0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, w3 + k), d0);
+        }
+        y[j] += alpha * sum2(a0, a1);
+        y[j + 1] += alpha * sum2(b0, b1);
+        y[j + 2] += alpha * sum2(c0, c1);
+        y[j + 3] += alpha * sum2(d0, d1);
+    }
+    for (; j < N; j++) y[j] += alpha * dot_avx512(x, W + j * K, K);
+}
+#endif
+
+void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        gemv_rows_avx512(x, W, N, K, alpha, y);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < N; j++) {
+        float s = 0.0f;
+        for (int64_t k = 0; k < K; k++) s += x[k] * W[j * K + k];
+        y[j] += alpha * s;
+    }
 }
 
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,

@@ -68,7 +68,7 @@ typedef struct {
     size_t nks;
 } nn_window;
 
-typedef struct {
+typedef struct nn_node {
     const nn_op_def *def;
     char *name;
     char *op_type;
@@ -89,6 +89,13 @@ typedef struct {
     const float *act_slope; /* PRelu slope per channel (model-owned) */
     int64_t act_slope_n;    /* 1 (shared) or the channel count */
     nn_window win;          /* Conv, ConvTranspose, MaxPool, AveragePool */
+    /* Conv with a residual Add fused in (fuse.c): in[3] is the Add's other
+     * input and res_add the Add node itself (dead; its activation is the
+     * Conv's act). When in[3] has the Conv output's shape (checked while
+     * planning), y = act(conv(x) + bias + in[3]) in one pass; otherwise the
+     * Conv computes into scratch and res_add runs as if unfused (a
+     * broadcasting Add, e.g. an exporter's [C,1,1] bias). */
+    const struct nn_node *res_add;
 } nn_node;
 
 typedef struct {
@@ -214,13 +221,18 @@ size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
 bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
                     float *y, const float *bias, void *scratch);
 /* Returns false (and does nothing) when the CPU or activation is not
- * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned. */
+ * handled; `panel` is scratch of K * NN_GEMM_NR floats, 64-byte aligned.
+ * `res` (or NULL) is a residual laid out like C, added before the
+ * activation. */
 bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const float *Ap,
                     nn_pack_b_fn pack, const void *arg, float *C, int64_t ldc, const float *bias,
-                    float *panel);
+                    const float *res, float *panel);
 
 /* Sum of a[i] * b[i] (AVX-512 when available). */
 float nn_dot(const float *a, const float *b, int64_t n);
+/* y[j] += alpha * (x . W[j]) for the N rows of W [N][K] (a one-row Gemm
+ * against weights stored transposed). */
+void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y);
 
 /* Convolution as one dot product per output (patches [N][K] built in
  * `patches`, N * K floats); for outputs with very few positions. */
@@ -269,6 +281,23 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch);
 
+/* Depthwise convolution whose window is the whole plane of P pixels (one
+ * output per channel) with bias and the node's activation; false when not
+ * handled (dwsmall.c). */
+bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
+                       int64_t C, int64_t P, float *y);
+/* Depthwise 3x3, stride 1, pads of 1, same-size output, on planes at most
+ * 32 wide (dwsmall.c): every input row loaded and shifted once, or rows of
+ * 4 or 8 pixels several to a register. False when not handled. */
+bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
+                       int64_t OH, int64_t OW);
+/* Depthwise 3x3, stride 2, pads of 1 (top and left) on planes at most 32
+ * wide with outputs at most 16 wide (dwsmall.c): every input row in one or
+ * two registers. False when not handled. */
+bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
+                       int64_t OH, int64_t OW);
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 through phase planes) on
  * planes of up to 32768 pixels (8192 for stride 2), each channel's plane as
  * one flat array of masked loads; false if not handled. */

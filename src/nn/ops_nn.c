@@ -148,7 +148,7 @@ static size_t conv_panel_offset(const geom *g, bool pointwise, int64_t kdim)
     return ((cols > pad ? cols : pad) + 63) / 64 * 64;
 }
 
-static rc_status infer_conv(nn_ctx *c)
+static rc_status infer_conv_plain(nn_ctx *c)
 {
     geom g;
     if (c->in[0]->type != NN_F32 || c->in[1]->type != NN_F32)
@@ -212,6 +212,50 @@ static rc_status infer_conv(nn_ctx *c)
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
     }
+    return RC_OK;
+}
+
+/* Bytes at the front of a residual Conv's scratch holding the convolution
+ * when its Add runs unfused. */
+static size_t residual_front(const nn_shape *conv)
+{
+    return ((size_t)nn_shape_count(conv) * sizeof(float) + 63) / 64 * 64;
+}
+
+/* The Add fused into a Conv (fuse.c) with the convolution's result `conv`
+ * and the skip tensor, in the Add's own input order. */
+static nn_ctx residual_add_ctx(const nn_ctx *c, nn_tensor *conv, nn_tensor **args)
+{
+    const nn_node *a = c->node->res_add;
+    bool skip_first = a->in[0] == c->node->in[3];
+    args[0] = skip_first ? c->in[3] : conv;
+    args[1] = skip_first ? conv : c->in[3];
+    nn_ctx ac = *c;
+    ac.node = a;
+    ac.in = args;
+    ac.nin = 2;
+    ac.scratch_bytes = 0;
+    return ac;
+}
+
+/* A Conv with a fused residual Add: the convolution's shape and scratch,
+ * then the check that decides, for this plan, whether the sum is fused. A
+ * skip of the output's shape is added as the output is stored; any other
+ * (a broadcasting Add) leaves the Add unfused: the convolution goes to the
+ * front of the scratch and the Add's own operator computes the output. */
+static rc_status infer_conv(nn_ctx *c)
+{
+    rc_status st = infer_conv_plain(c);
+    if (st != RC_OK || !c->node->res_add || c->nin < 4 || !c->in[3]) return st;
+    nn_tensor conv = *c->out[0];
+    if (c->in[3]->type == NN_F32 && nn_shape_eq(&c->in[3]->shape, &conv.shape)) return RC_OK;
+    nn_tensor *args[2];
+    nn_ctx ac = residual_add_ctx(c, &conv, args);
+    st = ac.node->def->infer(&ac);
+    if (st != RC_OK) return st;
+    size_t add = ac.scratch_bytes;
+    c->scratch_bytes =
+        residual_front(&conv.shape) + (c->scratch_bytes > add ? c->scratch_bytes : add);
     return RC_OK;
 }
 
@@ -296,6 +340,7 @@ static void conv_depthwise(const nn_ctx *c, const geom *g, const float *xn, floa
     if (g->KH == g->H && g->KW == g->W && plane == 1 && g->pt == 0 && g->pl == 0) {
         /* the window is the whole plane (a weighted global pooling, as in
          * the last layers of MobileNet-style landmark networks) */
+        if (!c->reference && nn_dw_whole_plane(c->node, xn, w, b, g->C, g->H * g->W, yn)) return;
         for (int64_t ch = 0; ch < g->C; ch++)
             yn[ch] = nn_dot(xn + ch * g->H * g->W, w + ch * g->H * g->W, g->H * g->W) +
                      (b ? b[ch] : 0.0f);
@@ -344,9 +389,9 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
         return true;
     float *panel = (float *)((char *)c->scratch + conv_panel_offset(g, pointwise, kdim));
     nn_rows rows = {xn, kdim, plane};
-    return nn_gemm_packed(n, g->M, plane, kdim, n->wpack,
-                          pointwise ? nn_pack_b_rows : nn_pack_im2col,
-                          pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b, panel);
+    return nn_gemm_packed(
+        n, g->M, plane, kdim, n->wpack, pointwise ? nn_pack_b_rows : nn_pack_im2col,
+        pointwise ? (const void *)&rows : (const void *)&ia, yn, plane, b, NULL, panel);
 }
 
 /* Direct 3x3 convolution for inputs of up to this many channels. */
@@ -354,8 +399,70 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
 #define REGS_C 16
 #endif
 
+static void run_conv(nn_ctx *c);
+
+/* A Conv with a fused residual Add (see infer_conv). */
+static void run_conv_residual(nn_ctx *c)
+{
+    geom g;
+    conv_geom(c, &g);
+    nn_shape cs = {.ndim = 4, .d = {g.N, g.M, g.OH, g.OW}};
+    const nn_tensor *skip = c->in[3];
+    nn_node plain = *c->node;
+    plain.act = NN_ACT_NONE;
+    plain.res_add = NULL;
+    nn_ctx inner = *c;
+    inner.node = &plain;
+    inner.nin = 3;
+    if (!nn_shape_eq(&skip->shape, &cs)) {
+        /* unfused: the convolution into scratch, then the Add as planned */
+        nn_tensor conv = {.type = NN_F32, .shape = cs, .data = c->scratch};
+        nn_tensor *out[1] = {&conv}, *args[2];
+        inner.out = out;
+        inner.scratch = (char *)c->scratch + residual_front(&cs);
+        run_conv(&inner);
+        nn_ctx ac = residual_add_ctx(c, &conv, args);
+        ac.scratch = inner.scratch;
+        ac.node->def->run(&ac);
+        return;
+    }
+    int64_t plane = g.OH * g.OW;
+    bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+                     g.pb == 0 && g.pr == 0;
+    if (!c->reference && c->node->wpack && pointwise && g.group == 1 && g.N == 1 && plane > 16 &&
+        g.C > 32) {
+        /* pointwise layers too wide for the register kernels (the
+         * projections of inverted residual blocks): add while storing */
+        const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+        nn_rows rows = {c->in[0]->data, g.C, plane};
+        float *panel = (float *)((char *)c->scratch + conv_panel_offset(&g, true, g.C));
+        if (nn_gemm_packed(c->node, g.M, plane, g.C, c->node->wpack, nn_pack_b_rows, &rows,
+                           c->out[0]->data, plane, b, skip->data, panel))
+            return;
+    }
+    /* other kernels: the convolution, then the sum and the activation
+     * while the output is still in cache */
+    run_conv(&inner);
+    float *y = c->out[0]->data;
+    const float *r = skip->data;
+    int64_t total = nn_shape_count(&cs);
+    if (c->reference || !nn_binary_fast(0, y, r, y, total, 0))
+        for (int64_t i = 0; i < total; i++) y[i] += r[i];
+    for (int64_t n = 0; n < g.N; n++) {
+        float *yn = y + n * g.M * plane;
+        if (c->reference)
+            nn_apply_act(c->node, yn, g.M, plane, 0);
+        else
+            nn_epilogue(c->node, yn, g.M, plane, NULL, 0);
+    }
+}
+
 static void run_conv(nn_ctx *c)
 {
+    if (c->node->res_add && c->nin > 3 && c->in[3]) {
+        run_conv_residual(c);
+        return;
+    }
     geom g;
     conv_geom(c, &g);
     if (c->reference) {
@@ -376,6 +483,15 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
+            /* stride 2 on narrow planes (up to 64 pixels: the flat kernel's
+             * registers) */
+            /* rows of 8 to 32 pixels or of 4 (others: the flat kernel) */
+            if (dw3 && g.sh == 1 && (g.W >= 8 || g.W == 4) &&
+                nn_dw3x3s1_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
+                continue;
+            if (dw3 && g.sh == 2 && g.H * g.W > 16 &&
+                nn_dw3x3s2_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
+                continue;
             if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
                                      g.OH, g.OW, c->scratch))
                 continue;
@@ -632,7 +748,7 @@ static void run_gemm(nn_ctx *c)
     } else if (M == 1 && !ta && tb) {
         /* one row against weights stored [N][K] (a classifier or regressor
          * head): one dot product per output; BLAS pays more in setup */
-        for (int64_t j = 0; j < N; j++) Y[j] += alpha * nn_dot(A, B + j * bs->d[1], K);
+        nn_gemv_rows(A, B, N, K, alpha, Y);
     } else {
         nn_sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)as->d[1], B, (int)bs->d[1], 1.0f, Y,
                  (int)N);

@@ -273,9 +273,10 @@ static void test_conv_hand(void **state)
     check_load_error(9, vbad, 2, &convbad, 1, RC_ERR_INVALID, "node 'n0' (Conv)");
 }
 
-/* Random convolutions: fast kernels against the reference. */
-static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, int dil, int group,
-                      const char *act)
+/* Random convolutions: fast kernels against the reference. pads: top,
+ * left, bottom, right. */
+static void conv_case_pads(int C, int H, int W, int M, int K, int stride, const int64_t *pads,
+                           int dil, int group, const char *act)
 {
     int cg = C / group;
     size_t nw = (size_t)M * cg * K * K, nx = (size_t)C * H * W;
@@ -284,14 +285,15 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     for (size_t i = 0; i < nw; i++) w[i] = frand();
     for (int i = 0; i < M; i++) b[i] = frand(), slope[i] = frand();
     for (size_t i = 0; i < nx; i++) x[i] = frand();
-    int64_t pads[4] = {pad, pad, pad, pad}, strides[2] = {stride, stride}, dils[2] = {dil, dil};
+    int64_t strides[2] = {stride, stride}, dils[2] = {dil, dil};
+    int64_t onnx_pads[4] = {pads[0], pads[1], pads[2], pads[3]};
     ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, cg, K, K), VF("b", b, 1, M),
                     VF("s", slope, 3, M, 1, 1)};
     ob_node nodes[2] = {
         {"Conv",
          {"x", "w", "b"},
          {act ? "c" : "y"},
-         {AINTS("pads", pads), AINTS("strides", strides), AINTS("dilations", dils),
+         {AINTS("pads", onnx_pads), AINTS("strides", strides), AINTS("dilations", dils),
           AI("group", group)}},
         {act ? act : "Relu", {"c", "s"}, {"y"}, {{0}}},
     };
@@ -309,8 +311,9 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     double maxd = 0;
     for (int64_t i = 0; i < n; i++) maxd = fmax(maxd, fabs((double)fast[i] - ref[i]));
     if (maxd > 1e-4)
-        fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d d%d g%d %s: max diff %g\n", C, H, W, M, K,
-                stride, pad, dil, group, act ? act : "-", maxd);
+        fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d,%d,%d,%d d%d g%d %s: max diff %g\n", C, H,
+                W, M, K, stride, (int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], dil, group,
+                act ? act : "-", maxd);
     assert_true(maxd <= 1e-4);
     free(fast);
     free(ref);
@@ -319,6 +322,13 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     free(x);
     free(slope);
     nn_model_free(m);
+}
+
+static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, int dil, int group,
+                      const char *act)
+{
+    int64_t pads[4] = {pad, pad, pad, pad};
+    conv_case_pads(C, H, W, M, K, stride, pads, dil, group, act);
 }
 
 static void test_conv_fast_vs_reference(void **state)
@@ -340,11 +350,18 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 2, 2, 2, 3, 1, 1, 1, 1, NULL);          /* 2x2 image, 2 channels out */
     conv_case(8, 4, 4, 8, 4, 1, 0, 1, 8, "Relu");         /* depthwise 4x4 */
     conv_case(40, 7, 7, 40, 7, 1, 0, 1, 40, "PRelu");     /* depthwise over the whole plane */
-    conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");     /* depthwise, small plane */
-    conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");      /* same, stride 2, 20 channels */
-    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu");    /* depthwise, wide rows in place */
-    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");     /* same, stride 2, odd width */
-    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");        /* depthwise dilated */
+    /* the same, 16 channels per register: 4x4 planes, channel counts not a
+     * multiple of 16, planes of 1, 25 and 36 pixels, every activation */
+    conv_case(512, 4, 4, 512, 4, 1, 0, 1, 512, NULL);
+    conv_case(33, 4, 4, 33, 4, 1, 0, 1, 33, "Relu");
+    conv_case(7, 1, 1, 7, 1, 1, 0, 1, 7, "LeakyRelu");
+    conv_case(21, 5, 5, 21, 5, 1, 0, 1, 21, "Clip");
+    conv_case(48, 6, 6, 48, 6, 1, 0, 1, 48, "PRelu");
+    conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");  /* depthwise, small plane */
+    conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");   /* same, stride 2, 20 channels */
+    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu"); /* depthwise, wide rows in place */
+    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");  /* same, stride 2, odd width */
+    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");     /* depthwise dilated */
     /* depthwise on flat planes: sizes around the 16-lane blocks, 1-pixel
      * planes, stride 2 on odd and even sizes, and the plane-size limit */
     conv_case(16, 16, 16, 16, 3, 1, 1, 1, 16, "LeakyRelu");
@@ -381,6 +398,197 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 3, 3, 21, 1, 2, 0, 1, 1, "LeakyRelu");
     conv_case(7, 4, 4, 9, 3, 2, 1, 1, 1, "Relu");
     conv_case(3, 1, 5, 17, 3, 1, 1, 1, 1, NULL);
+    /* the packed GEMM (more than 32 input channels, or more than 16 with
+     * more than 32 outputs): every activation of its epilogue, partial row
+     * blocks (M not a multiple of 8), partial panels of more and of fewer
+     * than 16 columns, a plane of 1024 (rows 4 KiB apart), an implicit
+     * im2col with stride 3 */
+    conv_case(40, 9, 13, 21, 1, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(48, 5, 9, 13, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(33, 8, 8, 64, 1, 1, 0, 1, 1, NULL);
+    conv_case(64, 4, 4, 20, 1, 1, 0, 1, 1, "Relu");
+    conv_case(40, 6, 8, 24, 1, 1, 0, 1, 1, "PRelu"); /* a panel of 32, one of 16 */
+    conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
+    conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
+    conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
+    /* depthwise stride 2 on narrow planes, rows in registers: two output
+     * rows per register (widths up to 16, odd and even output heights, 8
+     * wide or narrower), one per register (widths 17 to 32), no bottom or
+     * right pad, a single output row or column, every activation */
+    int64_t p1100[4] = {1, 1, 0, 0}, p1101[4] = {1, 1, 0, 1}, p1110[4] = {1, 1, 1, 0};
+    /* depthwise stride 1 on rows of 9 to 32 pixels in one or two
+     * registers: one and two rows, widths 9, 16, 17, 24, 31, 32 */
+    conv_case(5, 1, 9, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(7, 2, 16, 7, 3, 1, 1, 1, 7, "PRelu");
+    conv_case(6, 13, 17, 6, 3, 1, 1, 1, 6, "Clip");
+    conv_case(12, 9, 24, 12, 3, 1, 1, 1, 12, "Relu");
+    conv_case(4, 31, 31, 4, 3, 1, 1, 1, 4, "LeakyRelu");
+    conv_case(3, 5, 32, 3, 3, 1, 1, 1, 3, NULL);
+    conv_case(33, 32, 32, 33, 3, 1, 1, 1, 33, "PRelu");
+    /* rows of 8 or 4 pixels, 2 or 4 rows to a register: plane heights that
+     * end mid-register, a single row, every activation */
+    conv_case(9, 8, 8, 9, 3, 1, 1, 1, 9, "PRelu");
+    conv_case(5, 3, 8, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(6, 1, 8, 6, 3, 1, 1, 1, 6, NULL);
+    conv_case(10, 2, 8, 10, 3, 1, 1, 1, 10, "LeakyRelu");
+    conv_case(7, 4, 4, 7, 3, 1, 1, 1, 7, "LeakyRelu");
+    conv_case(3, 5, 4, 3, 3, 1, 1, 1, 3, "Clip");
+    conv_case(20, 9, 4, 20, 3, 1, 1, 1, 20, "Relu");
+    conv_case(4, 1, 4, 4, 3, 1, 1, 1, 4, "PRelu");
+    conv_case(24, 16, 16, 24, 3, 2, 1, 1, 24, "PRelu");
+    conv_case(17, 15, 13, 17, 3, 2, 1, 1, 17, "LeakyRelu");
+    conv_case(5, 9, 10, 5, 3, 2, 1, 1, 5, "Clip");
+    conv_case(3, 3, 12, 3, 3, 2, 1, 1, 3, NULL);
+    conv_case(6, 2, 30, 6, 3, 2, 1, 1, 6, "Relu");
+    conv_case(33, 32, 32, 33, 3, 2, 1, 1, 33, "PRelu");
+    conv_case(7, 19, 17, 7, 3, 2, 1, 1, 7, "Clip");
+    conv_case(4, 20, 31, 4, 3, 2, 1, 1, 4, "LeakyRelu");
+    conv_case_pads(9, 16, 16, 9, 3, 2, p1100, 1, 9, "Relu");
+    conv_case_pads(9, 15, 15, 9, 3, 2, p1100, 1, 9, NULL);
+    conv_case_pads(10, 32, 32, 10, 3, 2, p1101, 1, 10, "PRelu");
+    conv_case_pads(11, 11, 31, 11, 3, 2, p1110, 1, 11, "Relu");
+    conv_case_pads(8, 1, 18, 8, 3, 2, p1110, 1, 8, NULL);
+    conv_case_pads(8, 18, 1, 8, 3, 2, p1101, 1, 8, "PRelu");
+}
+
+/* A graph ending in Conv -> Add [-> act], run three ways: fused (fast and
+ * reference kernels) against the same graph with the Conv's output "c" also
+ * a graph output, which keeps the Add unfused (reference kernels). `fused`
+ * is the node summary nn_model_describe must give for the fused model. */
+static void residual_graph(const ob_value *v, int nv, const ob_node *nodes, int nn, const float *x,
+                           const int64_t *xd, const char *fused)
+{
+    static const char *const both[] = {"y", "c"};
+    rc_error err = {0};
+    nn_model *fm = load(v, nv, nodes, nn, Y, 1, 9, &err);
+    if (!fm) fprintf(stderr, "load: %s\n", err.msg);
+    nn_model *pm = load(v, nv, nodes, nn, both, 2, 9, &err);
+    assert_non_null(fm);
+    assert_non_null(pm);
+    char buf[256];
+    nn_model_describe(fm, buf, sizeof buf);
+    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
+    assert_string_equal(buf, fused);
+    nn_model_describe(pm, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Add:1")); /* the Add stays */
+    nn_shape os[3];
+    float *want = run(pm, x, shape_of(4, xd), true, &os[0]);
+    float *fast = run(fm, x, shape_of(4, xd), false, &os[1]);
+    float *ref = run(fm, x, shape_of(4, xd), true, &os[2]);
+    int64_t n = 1;
+    for (int d = 0; d < os[0].ndim; d++) n *= os[0].d[d];
+    for (int k = 1; k < 3; k++) {
+        assert_int_equal(os[k].ndim, os[0].ndim);
+        for (int d = 0; d < os[0].ndim; d++) assert_int_equal(os[k].d[d], os[0].d[d]);
+    }
+    double dfast = 0, dref = 0;
+    for (int64_t i = 0; i < n; i++) {
+        dfast = fmax(dfast, fabs((double)fast[i] - want[i]));
+        dref = fmax(dref, fabs((double)ref[i] - want[i]));
+    }
+    if (dfast > 1e-4 || dref > 1e-5)
+        fprintf(stderr, "residual %s: fast %g reference %g\n", fused, dfast, dref);
+    assert_true(dfast <= 1e-4);
+    assert_true(dref <= 1e-5);
+    free(want);
+    free(fast);
+    free(ref);
+    nn_model_free(fm);
+    nn_model_free(pm);
+}
+
+/* Conv (C -> C, K x K, same size) -> Add(conv, x) [-> act]: the skip is the
+ * graph input, as the Add's first or second input. */
+static void residual_case(int C, int H, int W, int K, const char *act, bool skip_first)
+{
+    size_t nw = (size_t)C * C * K * K, nx = (size_t)C * H * W;
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)C * sizeof(float));
+    float *x = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.3f;
+    for (int i = 0; i < C; i++) b[i] = frand();
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    int64_t p = K / 2, pads[4] = {p, p, p, p}, xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, C, C, K, K), VF("b", b, 1, C)};
+    ob_node nodes[3] = {
+        {"Conv", {"x", "w", "b"}, {"c"}, {AINTS("pads", pads)}},
+        {"Add", {skip_first ? "x" : "c", skip_first ? "c" : "x"}, {act ? "a" : "y"}, {{0}}},
+        {act ? act : "Relu", {"a"}, {"y"}, {{0}}},
+    };
+    residual_graph(v, 3, nodes, act ? 3 : 2, x, xd, "Conv:1");
+    free(w);
+    free(b);
+    free(x);
+}
+
+/* Adds after a Conv that broadcast: fused at load (the shapes are not known
+ * yet), left unfused by the plan. The skip is a per-channel mean ([1,C,1,1]
+ * onto the Conv's [1,C,H,W], like an exporter's bias Add but computed), or
+ * the Conv's output is the small side ([1,C,1,1] onto the input's plane). */
+static void residual_broadcast_case(int C, int H, int W, const char *act, bool conv_small)
+{
+    size_t nw = (size_t)C * C, nx = (size_t)C * H * W;
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)C * sizeof(float));
+    float *x = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.3f;
+    for (int i = 0; i < C; i++) b[i] = frand();
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    int64_t xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, C, C, 1, 1), VF("b", b, 1, C)};
+    ob_node nodes[4] = {
+        {"GlobalAveragePool", {"x"}, {"g"}, {{0}}},
+        {"Conv", {conv_small ? "g" : "x", "w", "b"}, {"c"}, {{0}}},
+        {"Add", {"c", conv_small ? "x" : "g"}, {act ? "a" : "y"}, {{0}}},
+        {act ? act : "Relu", {"a"}, {"y"}, {{0}}},
+    };
+    residual_graph(v, 3, nodes, act ? 4 : 3, x, xd, "GlobalAveragePool:1 Conv:1");
+    free(w);
+    free(b);
+    free(x);
+}
+
+static void test_conv_residual_fusion(void **state)
+{
+    (void)state;
+    residual_case(64, 9, 10, 1, NULL, false);   /* pointwise, sum in the GEMM's stores */
+    residual_case(48, 16, 16, 1, "Relu", true); /* same, activation after the sum */
+    residual_case(40, 5, 7, 1, "LeakyRelu", false);
+    residual_case(128, 4, 4, 1, NULL, true);      /* tiny plane: sum after the kernel */
+    residual_case(16, 12, 11, 1, "Clip", false);  /* few channels: register kernel */
+    residual_case(8, 10, 13, 3, "Sigmoid", true); /* 3x3 */
+    residual_case(24, 20, 20, 3, "Relu", false);  /* 3x3, Winograd-sized */
+    residual_broadcast_case(40, 6, 7, NULL, false);
+    residual_broadcast_case(40, 6, 7, "Relu", true);
+    residual_broadcast_case(8, 5, 3, "LeakyRelu", false);
+
+    /* a skip computed after the Conv, or a Conv with its own activation, or
+     * an Add of a constant: not fused */
+    float w[4] = {1, 2, 3, 4}, k[2] = {0.5f, -1};
+    ob_value v[] = {V("x", 4, 1, 2, 1, 1), VF("w", w, 4, 2, 2, 1, 1), VF("k", k, 4, 1, 2, 1, 1)};
+    ob_node n1[3] = {{"Conv", {"x", "w"}, {"c"}, {{0}}},
+                     {"Relu", {"x"}, {"r"}, {{0}}},
+                     {"Add", {"c", "r"}, {"y"}, {{0}}}};
+    ob_node n2[3] = {{"Conv", {"x", "w"}, {"c"}, {{0}}},
+                     {"Relu", {"c"}, {"r"}, {{0}}},
+                     {"Add", {"r", "x"}, {"y"}, {{0}}}};
+    ob_node n3[2] = {{"Conv", {"x", "w"}, {"c"}, {{0}}}, {"Add", {"c", "k"}, {"y"}, {{0}}}};
+    float x[2] = {1, -2};
+    int64_t xd[4] = {1, 2, 1, 1};
+    float want1[2] = {1 * 1 + 2 * -2 + 1, 3 * 1 + 4 * -2 + 0};
+    float want2[2] = {0 + 1, 0 - 2};
+    float want3[2] = {-3 + 0.5f, -5 - 1};
+    check(9, v, 3, n1, 3, x, 4, xd, want1, 4, xd, 1e-6f);
+    check(9, v, 3, n2, 3, x, 4, xd, want2, 4, xd, 1e-6f);
+    check(9, v, 3, n3, 2, x, 4, xd, want3, 4, xd, 1e-6f);
+    const ob_node *graphs[3] = {n1, n2, n3};
+    for (int g = 0; g < 3; g++) {
+        rc_error err = {0};
+        nn_model *m = load(v, 3, graphs[g], g == 2 ? 2 : 3, Y, 1, 9, &err);
+        assert_non_null(m);
+        char buf[256];
+        nn_model_describe(m, buf, sizeof buf);
+        assert_non_null(strstr(buf, "Add:1"));
+        nn_model_free(m);
+    }
 }
 
 static void test_conv_transpose(void **state)
@@ -462,6 +670,26 @@ static void test_gemm_matmul(void **state)
                   {"y"},
                   {AI("transA", 1), AI("transB", 1), AF("alpha", 2.0f), AF("beta", 0.5f)}};
     check(11, va, 3, &ga, 1, at, 2, atd, want, 2, od, 1e-5f);
+    /* a wide one-row head, K and N not multiples of 16 or 4 (rows of B four
+     * at a time, then one by one; the depth in 32s, 16s and a masked rest) */
+    enum { HK = 533, HN = 135 };
+    float *ha = malloc(HK * sizeof(float)), *hb = malloc(HN * HK * sizeof(float));
+    float hc[HN], hwant[HN];
+    for (int i = 0; i < HK; i++) ha[i] = frand();
+    for (int i = 0; i < HN * HK; i++) hb[i] = frand();
+    for (int j = 0; j < HN; j++) {
+        hc[j] = frand();
+        double d = 0;
+        for (int k = 0; k < HK; k++) d += (double)ha[k] * hb[j * HK + k];
+        hwant[j] = (float)(0.5 * d + 2.0 * hc[j]);
+    }
+    int64_t ahd[2] = {1, HK}, ohd[2] = {1, HN};
+    ob_value vh[] = {V("a", 2, 1, HK), VF("b", hb, 2, HN, HK), VF("c", hc, 1, HN)};
+    ob_node gh = {
+        "Gemm", {"a", "b", "c"}, {"y"}, {AI("transB", 1), AF("alpha", 0.5f), AF("beta", 2.0f)}};
+    check(11, vh, 3, &gh, 1, ha, 2, ahd, hwant, 2, ohd, 1e-4f);
+    free(ha);
+    free(hb);
     /* MatMul with batch broadcasting: [2,1,2,3] x [3,2] -> [2,1,2,2] */
     float x[12], b[6] = {1, 2, 3, 4, 5, 6}, want_m[8];
     for (int i = 0; i < 12; i++) x[i] = (float)i;
@@ -1077,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
+        cmocka_unit_test(test_conv_residual_fusion),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
