@@ -381,6 +381,15 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 3, 3, 21, 1, 2, 0, 1, 1, "LeakyRelu");
     conv_case(7, 4, 4, 9, 3, 2, 1, 1, 1, "Relu");
     conv_case(3, 1, 5, 17, 3, 1, 1, 1, 1, NULL);
+    /* planes of 17 to 32 pixels through the packed GEMM, panels built by
+     * lane permutations: a detector head's 4x5 plane, 5x5 kernel over a
+     * 32-pixel plane, dilation, and pads that make two panels (the second
+     * narrow) */
+    conv_case(40, 4, 5, 12, 3, 1, 1, 1, 1, "Relu");
+    conv_case(19, 5, 6, 6, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(10, 4, 8, 9, 5, 1, 2, 1, 1, "LeakyRelu");
+    conv_case(7, 5, 5, 17, 3, 1, 2, 2, 1, NULL);
+    conv_case(9, 4, 5, 10, 3, 1, 2, 1, 1, "Relu");
 }
 
 static void test_conv_transpose(void **state)
