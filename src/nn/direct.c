@@ -333,6 +333,147 @@ __attribute__((target("avx512f"))) static void tiny_panel(const nn_im2col *a, in
 }
 #endif
 
+/* Planes of 17 to 32 pixels into at most 24 outputs with at most 16 output
+ * channels (a detector's last 3x3 heads: 256 channels of 4x5 into 6 or 12):
+ * the same products, one accumulator per output pixel, but the im2col rows
+ * are built one input channel at a time into a block that stays in L1 (two
+ * registers per channel, each tap two permutations) instead of a [K][32]
+ * panel through L2, and up to 8 output channels use 8-lane FMAs, which Zen 4
+ * issues twice per cycle. The packed GEMM would compute 8 x 32 tiles here,
+ * most of them padding. */
+#define TINY32_P 24
+
+#if defined(__x86_64__)
+__attribute__((always_inline, target("avx512f,avx512vl,fma"))) static inline void
+tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y, const float *bias,
+           float *scratch, int P, bool narrow)
+{
+    int64_t taps = a->KH * a->KW, hw = a->H * a->W, K = a->C * taps;
+    float *blk = scratch, *tmp = blk + 2 * taps * 32;
+    __m512i idx[64][2];
+    __mmask16 ok[64][2];
+    for (int64_t t = 0; t < taps; t++) {
+        int32_t ix[32] = {0};
+        uint32_t m = 0;
+        for (int64_t p = 0; p < N; p++) {
+            int64_t oy = p / a->OW, ox = p % a->OW;
+            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
+            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
+            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
+                ix[p] = (int32_t)(iy * a->W + xx);
+                m |= 1u << p;
+            }
+        }
+        idx[t][0] = _mm512_loadu_si512(ix);
+        idx[t][1] = _mm512_loadu_si512(ix + 16);
+        ok[t][0] = (__mmask16)(m & 0xffff);
+        ok[t][1] = (__mmask16)(m >> 16);
+    }
+    __mmask16 in0 = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
+    __mmask16 in1 = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
+    const float *w0 = n->wpack, *w1 = w0 + 8 * K;
+    __m512 acc[TINY32_P];
+    __m256 acch[TINY32_P];
+#pragma GCC unroll 24
+    for (int p = 0; p < P; p++) {
+        acc[p] = _mm512_setzero_ps();
+        acch[p] = _mm256_setzero_ps();
+    }
+    /* channel c + 1's rows are built while channel c's are multiplied: the
+     * broadcasts then read stores that have long left the store queue */
+    for (int64_t c = 0; c <= a->C; c++) {
+        if (c < a->C) {
+            const float *xc = a->x + c * hw;
+            float *bc = blk + (c & 1) * taps * 32;
+            __m512 x0 = _mm512_maskz_loadu_ps(in0, xc), x1 = _mm512_maskz_loadu_ps(in1, xc + 16);
+            for (int64_t t = 0; t < taps; t++) {
+                _mm512_storeu_ps(bc + t * 32,
+                                 _mm512_maskz_permutex2var_ps(ok[t][0], x0, idx[t][0], x1));
+                _mm512_storeu_ps(bc + t * 32 + 16,
+                                 _mm512_maskz_permutex2var_ps(ok[t][1], x0, idx[t][1], x1));
+            }
+        }
+        if (c == 0) continue;
+        const float *bp = blk + ((c - 1) & 1) * taps * 32;
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t k = (c - 1) * taps + t;
+            const float *bt = bp + t * 32;
+            if (narrow) {
+                __m256 wv = _mm256_loadu_ps(w0 + k * 8);
+#pragma GCC unroll 24
+                for (int p = 0; p < P; p++)
+                    acch[p] = _mm256_fmadd_ps(wv, _mm256_broadcast_ss(bt + p), acch[p]);
+            } else {
+                __m512 wv = _mm512_castpd_ps(_mm512_insertf64x4(
+                    _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(w0 + k * 8))),
+                    _mm256_castps_pd(_mm256_loadu_ps(w1 + k * 8)), 1));
+#pragma GCC unroll 24
+                for (int p = 0; p < P; p++)
+                    acc[p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(bt[p]), acc[p]);
+            }
+        }
+    }
+    /* output channels are lanes: bias and activation per lane, then the
+     * [pixel][channel] block is transposed into the output */
+    __mmask16 mk = (__mmask16)(M >= 16 ? 0xffff : (1u << M) - 1);
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias) : zero;
+    __m512 vs = _mm512_set1_ps(n->act_a);
+    if (n->act == NN_ACT_PRELU)
+        vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                                 : _mm512_maskz_loadu_ps(mk, n->act_slope);
+#pragma GCC unroll 24
+    for (int p = 0; p < P; p++) {
+        __m512 v = narrow ? _mm512_zextps256_ps512(acch[p]) : acc[p];
+        v = epi_avx512(n->act, _mm512_add_ps(v, vb), vs, lo, hi);
+        _mm512_storeu_ps(tmp + p * 16, v);
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t p = 0; p < N; p++) y[m * N + p] = tmp[p * 16 + m];
+}
+
+#define TINY32(P, NARROW)                                                                          \
+    __attribute__((target("avx512f,avx512vl,fma"))) static void tiny32_##P##_##NARROW(             \
+        const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y, const float *bias,   \
+        float *scratch)                                                                            \
+    {                                                                                              \
+        tiny32_run(n, a, M, N, y, bias, scratch, P, NARROW);                                       \
+    }
+TINY32(12, 0)
+TINY32(12, 1)
+TINY32(16, 0)
+TINY32(16, 1)
+TINY32(20, 0)
+TINY32(20, 1)
+TINY32(24, 0)
+TINY32(24, 1)
+
+static bool conv_tiny32(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                        const float *bias, float *scratch)
+{
+    /* 8-lane FMAs need AVX512VL for registers 16-31 (one accumulator per
+     * pixel) */
+    if (M > 16 || N > TINY32_P || a->KH * a->KW > 64 || !__builtin_cpu_supports("avx512vl"))
+        return false;
+    bool narrow = M <= 8;
+    if (N <= 12)
+        (narrow ? tiny32_12_1 : tiny32_12_0)(n, a, M, N, y, bias, scratch);
+    else if (N <= 16)
+        (narrow ? tiny32_16_1 : tiny32_16_0)(n, a, M, N, y, bias, scratch);
+    else if (N <= 20)
+        (narrow ? tiny32_20_1 : tiny32_20_0)(n, a, M, N, y, bias, scratch);
+    else
+        (narrow ? tiny32_24_1 : tiny32_24_0)(n, a, M, N, y, bias, scratch);
+    return true;
+}
+#endif
+
+size_t nn_conv_tiny_scratch(int64_t KH, int64_t KW)
+{
+    return (size_t)(2 * KH * KW * 32 + TINY32_P * 16) * sizeof(float);
+}
+
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch)
 {
@@ -340,6 +481,7 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
     if (!nn_cpu_features().avx512 || !n->wpack || n->act == NN_ACT_SIGMOID ||
         n->act == NN_ACT_HSWISH)
         return false;
+    if (a->H * a->W > 16 && a->H * a->W <= 32) return conv_tiny32(n, a, M, N, y, bias, scratch);
     if (a->H * a->W > 16 || N > 9 || a->KH * a->KW > 64) return false;
     int64_t K = a->C * a->KH * a->KW;
     float *panel = scratch, *tmp = panel + K * 16;

@@ -265,7 +265,10 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 
 /* Convolution (group 1, weights packed) of an image whose planes have at
  * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
- * K * 16 + 256 floats. False if not handled. */
+ * K * 16 + 256 floats. Planes of 17 to 32 pixels into at most 24 outputs
+ * and 16 channels are handled too, with nn_conv_tiny_scratch bytes. False
+ * if not handled. */
+size_t nn_conv_tiny_scratch(int64_t KH, int64_t KW);
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch);
 

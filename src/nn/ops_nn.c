@@ -202,6 +202,8 @@ static rc_status infer_conv(nn_ctx *c)
         c->scratch_bytes = nn_conv1x1_regs_scratch(g.C);
     if (g.OH * g.OW <= 16 && (kdim * 16 + 256) * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = (kdim * 16 + 256) * sizeof(float);
+    if (g.H * g.W <= 32 && g.KH * g.KW <= 64 && nn_conv_tiny_scratch(g.KH, g.KW) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv_tiny_scratch(g.KH, g.KW);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
@@ -405,7 +407,8 @@ static void run_conv(nn_ctx *c)
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv3x3_regs(c->node, &ia, g.M, g.OH, w, yn, b, c->scratch)) continue;
         }
-        if (g.group == 1 && plane <= 16 && g.H * g.W <= 16) {
+        if (g.group == 1 &&
+            ((plane <= 16 && g.H * g.W <= 16) || (plane <= 24 && g.H * g.W <= 32 && g.M <= 16))) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv_tiny(c->node, &ia, g.M, plane, yn, b, c->scratch)) continue;

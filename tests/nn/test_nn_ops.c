@@ -390,6 +390,15 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(10, 4, 8, 9, 5, 1, 2, 1, 1, "LeakyRelu");
     conv_case(7, 5, 5, 17, 3, 1, 2, 2, 1, NULL);
     conv_case(9, 4, 5, 10, 3, 1, 2, 1, 1, "Relu");
+    /* planes of 17 to 32 pixels into at most 24 outputs and 16 channels:
+     * output channels as lanes (8-lane FMAs up to 8 channels), one
+     * accumulator per pixel, every pixel-count bucket */
+    conv_case(33, 4, 5, 6, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(5, 3, 7, 16, 3, 1, 1, 1, 1, "LeakyRelu");
+    conv_case(12, 6, 5, 7, 3, 2, 1, 1, 1, "Relu");
+    conv_case(17, 4, 6, 11, 1, 1, 0, 1, 1, NULL);
+    conv_case(6, 3, 6, 3, 3, 1, 0, 1, 1, "Relu");
+    conv_case(10, 6, 4, 9, 2, 1, 0, 1, 1, "PRelu");
 }
 
 static void test_conv_transpose(void **state)
