@@ -46,7 +46,9 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
         int64_t left = a->W - ox;
         __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
         for (int64_t c = 0; c < a->C; c++) {
-            __m512 t = _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
+            /* plain loads but for the tail: masked ones cost more */
+            __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * a->W + ox)
+                                  : _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++)
                 acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
@@ -147,7 +149,10 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                 default:
                     break;
                 }
-                _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
+                if (left >= 16) /* a masked store costs several plain ones */
+                    _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
+                else
+                    _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
             }
         }
 }
