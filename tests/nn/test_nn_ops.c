@@ -357,6 +357,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
     conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    /* depthwise stride 2 row by row: odd and even widths around 32-column
+     * loads (last block partial or empty), odd heights, a 120x160 plane */
+    conv_case(5, 9, 33, 5, 3, 2, 1, 1, 5, "PRelu");
+    conv_case(3, 8, 31, 3, 3, 2, 1, 1, 3, "LeakyRelu");
+    conv_case(2, 5, 32, 2, 3, 2, 1, 1, 2, NULL);
+    conv_case(2, 120, 160, 2, 3, 2, 1, 1, 2, "Relu");
     /* past the flat kernel's plane limits: the wide in-place kernel */
     conv_case(4, 100, 90, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(2, 130, 260, 2, 3, 1, 1, 1, 2, "PRelu");
