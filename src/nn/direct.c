@@ -157,6 +157,103 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
         }
 }
 
+/* Stride 1 with the output the size of the input (pads of d around a
+ * dilated 3x3): the plane is walked as one flat array of 16-pixel blocks,
+ * which may straddle rows, so rows whose width is not a multiple of 16
+ * (a detector's 30x40 context layers: blocks of 16 + 16 + 8) waste no
+ * lanes. Tap (dy, dx) of a block is then one load at a fixed offset, masked
+ * to the lanes whose shifted row and column fall inside the image; the
+ * masks are built once per block, the loads are few next to the FMAs. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp, int MB,
+          int64_t m0, int64_t mcount, float *y)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const nn_im2col g = *a;
+    const int act = n->act;
+    const float *slope = n->act_slope;
+    const float leaky = n->act_a;
+    const int64_t nslope = n->act_slope_n;
+    int64_t H = g.H, W = g.W, d = g.dh, plane = H * W;
+    int64_t off[9];
+    for (int t = 0; t < 9; t++) off[t] = ((t / 3) * d - g.pt) * W + (t % 3) * d - g.pl;
+    const __m512 rW = _mm512_set1_ps(1.0f / (float)W), half = _mm512_set1_ps(0.5f);
+    for (int64_t q0 = 0; q0 < plane; q0 += 16) {
+        /* lane i: pixel q0 + i at row oy, column ox (the float quotient is
+         * exact for planes this small) */
+        __m512i q = _mm512_add_epi32(_mm512_set1_epi32((int)q0), iota);
+        __m512i oy =
+            _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(q), half), rW));
+        __m512i ox = _mm512_sub_epi32(q, _mm512_mullo_epi32(oy, _mm512_set1_epi32((int)W)));
+        __mmask16 in = _mm512_cmplt_epi32_mask(q, _mm512_set1_epi32((int)plane));
+        __mmask16 rowok[3], colok[3], mk[9];
+        for (int k = 0; k < 3; k++) {
+            __m512i iy = _mm512_add_epi32(oy, _mm512_set1_epi32((int)(k * d - g.pt)));
+            __m512i ix = _mm512_add_epi32(ox, _mm512_set1_epi32((int)(k * d - g.pl)));
+            rowok[k] = _mm512_mask_cmplt_epi32_mask(
+                _mm512_mask_cmpge_epi32_mask(in, iy, _mm512_setzero_si512()), iy,
+                _mm512_set1_epi32((int)H));
+            colok[k] = _mm512_mask_cmplt_epi32_mask(
+                _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()), ix, _mm512_set1_epi32((int)W));
+        }
+        for (int t = 0; t < 9; t++) mk[t] = rowok[t / 3] & colok[t % 3];
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
+        for (int64_t c = 0; c < g.C; c++) {
+            const float *xc = g.x + c * plane + q0;
+            const float *wc = wp + c * 9 * MB;
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                __m512 v = _mm512_maskz_loadu_ps(mk[t], xc + off[t]);
+#pragma GCC unroll 16
+                for (int m = 0; m < MB; m++)
+                    acc[m] = _mm512_fmadd_ps(v, _mm512_set1_ps(wc[t * MB + m]), acc[m]);
+            }
+        }
+        int64_t left = plane - q0;
+#pragma GCC unroll 16
+        for (int m = 0; m < MB; m++) {
+            if (m >= mcount) break;
+            __m512 v = acc[m];
+            switch (act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY: {
+                float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            }
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            if (left >= 16)
+                _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);
+            else
+                _mm512_mask_storeu_ps(y + (m0 + m) * plane + q0, in, v);
+        }
+    }
+}
+
+#define REGS_FLAT(NAME, MB)                                                                        \
+    __attribute__((target("avx512f"))) static void NAME(const nn_node *n, const nn_im2col *a,      \
+                                                        const float *wp, const float *bp,          \
+                                                        int64_t m0, int64_t mcount, float *y)      \
+    {                                                                                              \
+        regs_flat(n, a, wp, bp, MB, m0, mcount, y);                                                \
+    }
+REGS_FLAT(regs_flat8, 8)
+REGS_FLAT(regs_flat12, 12)
+REGS_FLAT(regs_flat16, 16)
+
 #define REGS_BLOCK(NAME, MB, K)                                                                    \
     __attribute__((target("avx512f"))) static void NAME(                                           \
         const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
@@ -180,16 +277,21 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
         return false;
     if (!(a->sh == 1 || (a->sh == 2 && a->dh == 1)) || a->dh > 8) return false;
     float *wp = scratch, *bp = wp + a->C * 9 * 16;
+    /* same-size stride 1 on rows that are not a whole number of blocks:
+     * flat blocks (planes small enough for the float row quotient) */
+    bool flat = a->sh == 1 && OH == a->H && a->OW == a->W && a->W % 16 != 0 && a->H * a->W <= 32768;
     for (int64_t m0 = 0; m0 < M; m0 += 16) {
         int64_t mc = M - m0 < 16 ? M - m0 : 16;
-        int MB = mc <= 8 ? 8 : 16;
+        int MB = mc <= 8 ? 8 : flat && mc <= 12 ? 12 : 16;
         /* weights of this block as [c][tap][MB], zero past M */
         for (int64_t c = 0; c < a->C; c++)
             for (int t = 0; t < 9; t++)
                 for (int m = 0; m < MB; m++)
                     wp[(c * 9 + t) * MB + m] = m < mc ? w[((m0 + m) * a->C + c) * 9 + t] : 0.0f;
         for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
-        if (MB == 8)
+        if (flat)
+            (MB == 8 ? regs_flat8 : MB == 12 ? regs_flat12 : regs_flat16)(n, a, wp, bp, m0, mc, y);
+        else if (MB == 8)
             regs_block8(n, a, OH, wp, bp, m0, mc, y);
         else
             regs_block16(n, a, OH, wp, bp, m0, mc, y);

@@ -374,6 +374,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(16, 30, 40, 16, 3, 1, 5, 5, 1, NULL);
     conv_case(8, 11, 19, 6, 3, 1, 3, 3, 1, "LeakyRelu");
     conv_case(5, 9, 33, 24, 3, 2, 1, 1, 1, "Relu");
+    /* same-size stride 1 on rows that are not whole 16-pixel blocks: flat
+     * blocks across rows, 12-channel blocks, a partial last block, dilation
+     * reaching past the image */
+    conv_case(12, 30, 40, 12, 3, 1, 3, 3, 1, "PRelu");
+    conv_case(5, 7, 9, 28, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(16, 5, 6, 10, 3, 1, 4, 4, 1, "LeakyRelu");
     /* pointwise with few input channels, outputs in registers: plane not a
      * multiple of 16, 8- and 16-channel blocks, 32 inputs */
     conv_case(16, 9, 13, 32, 1, 1, 0, 1, 1, "PRelu");
