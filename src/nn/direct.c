@@ -125,6 +125,22 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
             __m512 acc[16];
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
+            if (K == 3 && oy + 1 < OH) {
+                /* the next output row's input rows, ahead of use: with 3
+                 * rows x C channels read at once the hardware prefetchers
+                 * lag (Conv_0 of fr_detect: 0.32 -> 0.24 ms while another
+                 * process streams through the shared L3) */
+                int64_t st = ox * g.sh - g.pl, span = (g.sh == 1 ? 16 + 2 * g.dh : 34);
+                if (st < 0) st = 0;
+                for (int64_t c = 0; c < g.C; c++)
+                    for (int dy = 0; dy < 3; dy++) {
+                        int64_t iy = (oy + 1) * g.sh - g.pt + dy * g.dh;
+                        if (iy < 0 || iy >= g.H) continue;
+                        const char *pp = (const char *)(g.x + (c * g.H + iy) * g.W + st);
+                        for (int64_t b = 0; b < span * 4; b += 64)
+                            _mm_prefetch(pp + b, _MM_HINT_T0);
+                    }
+            }
             regs_chunk(&g, oy, ox, wp, MB, K, acc);
             int64_t left = OW - ox;
             __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
