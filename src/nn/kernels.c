@@ -1005,6 +1005,10 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
     const int act = n->act;
+    /* an input larger than L2 comes from L3, where the hardware
+     * prefetchers fall behind when other cores stream too: prefetch the
+     * rows needed two output rows ahead */
+    bool big = C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
@@ -1021,6 +1025,10 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
                 int64_t iy = 2 * oy - 1 + r;
                 row[r] = iy >= 0 && iy < H ? xc + iy * W : NULL;
             }
+            if (big) /* two output rows ahead */
+                for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
+                    for (int64_t b = 0; b < W; b += 16)
+                        _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
             __m512 pod[3] = {zero, zero, zero}; /* previous block's odd columns */
             for (int64_t ox = 0; ox < OW; ox += 16) {
                 int64_t c0 = 2 * ox, left = W - c0; /* input columns from c0 on */
