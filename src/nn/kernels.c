@@ -759,6 +759,13 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                           ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
     dw_flat_masks(masks, OH, OW, s);
     memset(masks + 9 * chunks, 0, 9 * sizeof(uint16_t)); /* past the end: nothing */
+    /* stride 1 (the phase planes' room is free): blocks whose masks are all
+     * full and whose next block's rows lie inside the plane */
+    uint8_t *full = (uint8_t *)ph;
+    for (int64_t j = 0; s == 1 && j < chunks; j++) {
+        const uint16_t *m = masks + j * 9, *mn = m + 9;
+        full[j] = (m[0] & m[2] & m[3] & m[5] & m[6] & m[8] & mn[1] & mn[4] & mn[7]) == 0xffff;
+    }
     /* where tap t of output 0 reads, relative to the channel (stride 1) or
      * to the phase planes (stride 2) */
     int64_t off[9];
@@ -859,7 +866,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             /* most blocks touch no border: then every mask is full, the
              * next block's rows lie inside the plane, and the loads and
              * shifts need no masks (fewer mask moves, cheaper loads) */
-            if ((m[0] & m[2] & m[3] & m[5] & m[6] & m[8] & mn[1] & mn[4] & mn[7]) == 0xffff) {
+            if (full[j]) {
                 for (int r = 0; r < 3; r++) {
                     __m512 nv = _mm512_loadu_ps(p + (r - 1) * W);
                     __m512 l = _mm512_castsi512_ps(_mm512_alignr_epi32(
