@@ -168,7 +168,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                 default:
                     break;
                 }
-                if (left >= 16) /* a masked store costs several plain ones */
+                if (K == 1 && left >= 16) /* measured faster for 1x1 only */
                     _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
                 else
                     _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
