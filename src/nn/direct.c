@@ -9,8 +9,10 @@
  * output channel with the weight broadcast from a small packed copy. 1x1
  * convolutions with few input channels (a detector's wide early layers,
  * where the GEMM's packing and depth-16 panels cost more than the products)
- * use the same blocks, the plane taken as one row. The end of the file
- * handles planes of at most 16 pixels.
+ * use the same blocks, the plane taken as one row. Same-size stride-1
+ * layers whose rows are not whole 16-pixel blocks walk the plane as flat
+ * blocks across rows instead. The end of the file handles planes of at most
+ * 32 pixels.
  */
 #include <string.h>
 
@@ -355,7 +357,7 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 #endif
 }
 
-/* ---- convolutions on planes of at most 16 pixels ---------------------------
+/* ---- convolutions on planes of at most 16 (and 32) pixels -----------------
  * The last layers of eye networks work on 3x3 or 2x2 planes. Each input
  * channel is one register; every kernel tap of it is a lane permutation of
  * that register (zero where the tap falls in the padding), which builds the
