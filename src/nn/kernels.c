@@ -749,6 +749,60 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
     }
 }
 
+/* Stride 1 on rows that are a whole number of 16-lane blocks (120x160,
+ * 60x80): blocks never straddle rows, so the image border is only the zero
+ * neighbour of a row's first and last block and the missing rows above and
+ * below; no masks at all. Two output rows at a time share the shifted
+ * copies of their two middle input rows: per pair of outputs four loads and
+ * eight lane shifts instead of six and twelve. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 vb, int act,
+                __m512 vs, __m512 lo, __m512 hi, float *yc)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t R = W / 16;
+    for (int64_t oy = 0; oy < H; oy += 2) {
+        const float *row[4];
+        for (int i = 0; i < 4; i++) {
+            int64_t iy = oy - 1 + i;
+            row[i] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+        }
+        bool two = oy + 1 < H;
+        __m512 pv[4], cv[4];
+        for (int i = 0; i < 4; i++) {
+            pv[i] = zero;
+            cv[i] = row[i] ? _mm512_loadu_ps(row[i]) : zero;
+        }
+        for (int64_t b = 0; b < R; b++) {
+            __m512 l[4], r[4];
+            for (int i = 0; i < 4; i++) {
+                __m512 nv = row[i] && b + 1 < R ? _mm512_loadu_ps(row[i] + (b + 1) * 16) : zero;
+                l[i] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cv[i]),
+                                                               _mm512_castps_si512(pv[i]), 15));
+                r[i] = _mm512_castsi512_ps(
+                    _mm512_alignr_epi32(_mm512_castps_si512(nv), _mm512_castps_si512(cv[i]), 1));
+                pv[i] = cv[i];
+                cv[i] = nv;
+            }
+            /* output row oy: input rows 0-2; row oy + 1: input rows 1-3
+             * (pv now holds each row's centre block) */
+            __m512 a[3], e[3];
+            for (int t = 0; t < 3; t++) {
+                a[t] = _mm512_mul_ps(l[t], k[t * 3]);
+                a[t] = _mm512_fmadd_ps(pv[t], k[t * 3 + 1], a[t]);
+                a[t] = _mm512_fmadd_ps(r[t], k[t * 3 + 2], a[t]);
+                e[t] = _mm512_mul_ps(l[t + 1], k[t * 3]);
+                e[t] = _mm512_fmadd_ps(pv[t + 1], k[t * 3 + 1], e[t]);
+                e[t] = _mm512_fmadd_ps(r[t + 1], k[t * 3 + 2], e[t]);
+            }
+            __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
+            __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
+            _mm512_storeu_ps(yc + oy * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
+            if (two) _mm512_storeu_ps(yc + (oy + 1) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
+        }
+    }
+}
+
 __attribute__((target("avx512f"))) static void
 dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
                   const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
@@ -851,6 +905,10 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                                             : 0.0f;
         __m512 vs = _mm512_set1_ps(sl);
         float *yc = y + c * plane;
+        if (s == 1 && W % 16 == 0) {
+            dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc);
+            continue;
+        }
         /* stride 1: each input row is loaded once per block (the centre
          * taps) and its left and right neighbours are lane shifts across
          * the previous and next blocks: three loads per block, not nine */

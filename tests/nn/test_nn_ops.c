@@ -357,6 +357,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
     conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    /* depthwise stride 1 on rows of whole 16-lane blocks, two rows at a
+     * time: odd and even heights, one row, one block per row */
+    conv_case(3, 7, 32, 3, 3, 1, 1, 1, 3, "PRelu");
+    conv_case(5, 1, 48, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(2, 2, 16, 2, 3, 1, 1, 1, 2, NULL);
+    conv_case(4, 9, 80, 4, 3, 1, 1, 1, 4, "LeakyRelu");
     /* depthwise stride 2 row by row: odd and even widths around 32-column
      * loads (last block partial or empty), odd heights, a 120x160 plane */
     conv_case(5, 9, 33, 5, 3, 2, 1, 1, 5, "PRelu");
