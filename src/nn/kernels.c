@@ -684,7 +684,11 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
  * zero past the image): every tap is then one of them shifted by 0 or -1
  * row/column, and the same flat loop applies. No padded copies, no
  * transposes, no per-row calls: on the small planes of landmark and eye
- * networks the fixed cost per channel is a few dozen instructions. */
+ * networks the fixed cost per channel is a few dozen instructions. Blocks
+ * away from every border skip the masks. Two shapes take row kernels
+ * instead: stride 1 on rows of whole 16-lane blocks (two output rows at a
+ * time, no masks), and stride 2 with output rows of 8 pixels or more (any
+ * plane size; no phase planes). */
 #define NN_DW_FLAT_MAX 32768
 
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
