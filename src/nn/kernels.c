@@ -758,14 +758,19 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
  * neighbour of a row's first and last block and the missing rows above and
  * below; no masks at all. Two output rows at a time share the shifted
  * copies of their two middle input rows: per pair of outputs four loads and
- * eight lane shifts instead of six and twelve. */
+ * eight lane shifts instead of six and twelve. `big`: the input is past L2,
+ * prefetch the rows the next pair adds. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 vb, int act,
-                __m512 vs, __m512 lo, __m512 hi, float *yc)
+                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big)
 {
     const __m512 zero = _mm512_setzero_ps();
     int64_t R = W / 16;
     for (int64_t oy = 0; oy < H; oy += 2) {
+        if (big) /* the rows the next pair adds, ahead of use */
+            for (int64_t r = oy + 3; r < oy + 5 && r < H; r++)
+                for (int64_t b = 0; b < W; b += 16)
+                    _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
         const float *row[4];
         for (int i = 0; i < 4; i++) {
             int64_t iy = oy - 1 + i;
@@ -910,7 +915,8 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         __m512 vs = _mm512_set1_ps(sl);
         float *yc = y + c * plane;
         if (s == 1 && W % 16 == 0) {
-            dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc);
+            dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
+                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20));
             continue;
         }
         /* stride 1: each input row is loaded once per block (the centre
