@@ -9,8 +9,10 @@
  * output channel with the weight broadcast from a small packed copy. 1x1
  * convolutions with few input channels (a detector's wide early layers,
  * where the GEMM's packing and depth-16 panels cost more than the products)
- * use the same blocks, the plane taken as one row. The end of the file
- * handles planes of at most 16 pixels.
+ * use the same blocks, the plane taken as one row. Same-size stride-1
+ * layers whose rows are not whole 16-pixel blocks walk the plane as flat
+ * blocks across rows instead. The end of the file handles planes of at most
+ * 32 pixels.
  */
 #include <string.h>
 
@@ -46,7 +48,9 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
         int64_t left = a->W - ox;
         __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
         for (int64_t c = 0; c < a->C; c++) {
-            __m512 t = _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
+            /* plain loads but for the tail: masked ones cost more */
+            __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * a->W + ox)
+                                  : _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++)
                 acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
@@ -118,11 +122,30 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
     const float leaky = n->act_a;
     const int64_t nslope = n->act_slope_n;
     int64_t OW = g.OW, plane = OH * OW;
+    /* only inputs that live in L3 (and once, for the first block of
+     * output channels); small ones would pay for nothing */
+    bool prefetch = K == 3 && m0 == 0 && g.C * g.H * g.W * (int64_t)sizeof(float) > (1 << 19);
     for (int64_t oy = 0; oy < OH; oy++)
         for (int64_t ox = 0; ox < OW; ox += 16) {
             __m512 acc[16];
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
+            if (prefetch && oy + 1 < OH) {
+                /* the rows the next output row adds, ahead of use: with 3
+                 * rows x C channels read at once the hardware prefetchers
+                 * lag (Conv_0 of fr_detect: 0.32 -> 0.24 ms while another
+                 * process streams through the shared L3) */
+                int64_t st = ox * g.sh - g.pl, span = (g.sh == 1 ? 16 + 2 * g.dh : 34);
+                if (st < 0) st = 0;
+                for (int64_t c = 0; c < g.C; c++)
+                    for (int dy = 0; dy < 3; dy++) {
+                        int64_t iy = (oy + 1) * g.sh - g.pt + dy * g.dh;
+                        if (iy <= oy * g.sh - g.pt + 2 * g.dh || iy >= g.H) continue;
+                        const char *pp = (const char *)(g.x + (c * g.H + iy) * g.W + st);
+                        for (int64_t b = 0; b < span * 4; b += 64)
+                            _mm_prefetch(pp + b, _MM_HINT_T0);
+                    }
+            }
             regs_chunk(&g, oy, ox, wp, MB, K, acc);
             int64_t left = OW - ox;
             __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
@@ -147,10 +170,110 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                 default:
                     break;
                 }
-                _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
+                if (K == 1 && left >= 16) /* measured faster for 1x1 only */
+                    _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
+                else
+                    _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
             }
         }
 }
+
+/* Stride 1 with the output the size of the input (pads of d around a
+ * dilated 3x3): the plane is walked as one flat array of 16-pixel blocks,
+ * which may straddle rows, so rows whose width is not a multiple of 16
+ * (a detector's 30x40 context layers: blocks of 16 + 16 + 8) waste no
+ * lanes. Tap (dy, dx) of a block is then one load at a fixed offset, masked
+ * to the lanes whose shifted row and column fall inside the image; the
+ * masks are built once per block, the loads are few next to the FMAs. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp, int MB,
+          int64_t m0, int64_t mcount, float *y)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const nn_im2col g = *a;
+    const int act = n->act;
+    const float *slope = n->act_slope;
+    const float leaky = n->act_a;
+    const int64_t nslope = n->act_slope_n;
+    int64_t H = g.H, W = g.W, d = g.dh, plane = H * W;
+    int64_t off[9];
+    for (int t = 0; t < 9; t++) off[t] = ((t / 3) * d - g.pt) * W + (t % 3) * d - g.pl;
+    const __m512 rW = _mm512_set1_ps(1.0f / (float)W), half = _mm512_set1_ps(0.5f);
+    for (int64_t q0 = 0; q0 < plane; q0 += 16) {
+        /* lane i: pixel q0 + i at row oy, column ox (the float quotient is
+         * exact for planes this small) */
+        __m512i q = _mm512_add_epi32(_mm512_set1_epi32((int)q0), iota);
+        __m512i oy =
+            _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(q), half), rW));
+        __m512i ox = _mm512_sub_epi32(q, _mm512_mullo_epi32(oy, _mm512_set1_epi32((int)W)));
+        __mmask16 in = _mm512_cmplt_epi32_mask(q, _mm512_set1_epi32((int)plane));
+        __mmask16 rowok[3], colok[3], mk[9];
+        for (int k = 0; k < 3; k++) {
+            __m512i iy = _mm512_add_epi32(oy, _mm512_set1_epi32((int)(k * d - g.pt)));
+            __m512i ix = _mm512_add_epi32(ox, _mm512_set1_epi32((int)(k * d - g.pl)));
+            rowok[k] = _mm512_mask_cmplt_epi32_mask(
+                _mm512_mask_cmpge_epi32_mask(in, iy, _mm512_setzero_si512()), iy,
+                _mm512_set1_epi32((int)H));
+            colok[k] = _mm512_mask_cmplt_epi32_mask(
+                _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()), ix, _mm512_set1_epi32((int)W));
+        }
+        for (int t = 0; t < 9; t++) mk[t] = rowok[t / 3] & colok[t % 3];
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int m = 0; m < MB; m++) acc[m] = _mm512_set1_ps(bp[m]);
+        for (int64_t c = 0; c < g.C; c++) {
+            const float *xc = g.x + c * plane + q0;
+            const float *wc = wp + c * 9 * MB;
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                __m512 v = _mm512_maskz_loadu_ps(mk[t], xc + off[t]);
+#pragma GCC unroll 16
+                for (int m = 0; m < MB; m++)
+                    acc[m] = _mm512_fmadd_ps(v, _mm512_set1_ps(wc[t * MB + m]), acc[m]);
+            }
+        }
+        int64_t left = plane - q0;
+#pragma GCC unroll 16
+        for (int m = 0; m < MB; m++) {
+            if (m >= mcount) break;
+            __m512 v = acc[m];
+            switch (act) {
+            case NN_ACT_RELU:
+                v = _mm512_max_ps(v, zero);
+                break;
+            case NN_ACT_PRELU:
+            case NN_ACT_LEAKY: {
+                float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
+                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
+                                    _mm512_max_ps(v, zero));
+                break;
+            }
+            case NN_ACT_CLIP:
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                break;
+            default:
+                break;
+            }
+            if (left >= 16)
+                _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);
+            else
+                _mm512_mask_storeu_ps(y + (m0 + m) * plane + q0, in, v);
+        }
+    }
+}
+
+#define REGS_FLAT(NAME, MB)                                                                        \
+    __attribute__((target("avx512f"))) static void NAME(const nn_node *n, const nn_im2col *a,      \
+                                                        const float *wp, const float *bp,          \
+                                                        int64_t m0, int64_t mcount, float *y)      \
+    {                                                                                              \
+        regs_flat(n, a, wp, bp, MB, m0, mcount, y);                                                \
+    }
+REGS_FLAT(regs_flat8, 8)
+REGS_FLAT(regs_flat12, 12)
+REGS_FLAT(regs_flat16, 16)
 
 #define REGS_BLOCK(NAME, MB, K)                                                                    \
     __attribute__((target("avx512f"))) static void NAME(                                           \
@@ -175,16 +298,21 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
         return false;
     if (!(a->sh == 1 || (a->sh == 2 && a->dh == 1)) || a->dh > 8) return false;
     float *wp = scratch, *bp = wp + a->C * 9 * 16;
+    /* same-size stride 1 on rows that are not a whole number of blocks:
+     * flat blocks (planes small enough for the float row quotient) */
+    bool flat = a->sh == 1 && OH == a->H && a->OW == a->W && a->W % 16 != 0 && a->H * a->W <= 32768;
     for (int64_t m0 = 0; m0 < M; m0 += 16) {
         int64_t mc = M - m0 < 16 ? M - m0 : 16;
-        int MB = mc <= 8 ? 8 : 16;
+        int MB = mc <= 8 ? 8 : flat && mc <= 12 ? 12 : 16;
         /* weights of this block as [c][tap][MB], zero past M */
         for (int64_t c = 0; c < a->C; c++)
             for (int t = 0; t < 9; t++)
                 for (int m = 0; m < MB; m++)
                     wp[(c * 9 + t) * MB + m] = m < mc ? w[((m0 + m) * a->C + c) * 9 + t] : 0.0f;
         for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
-        if (MB == 8)
+        if (flat)
+            (MB == 8 ? regs_flat8 : MB == 12 ? regs_flat12 : regs_flat16)(n, a, wp, bp, m0, mc, y);
+        else if (MB == 8)
             regs_block8(n, a, OH, wp, bp, m0, mc, y);
         else
             regs_block16(n, a, OH, wp, bp, m0, mc, y);
@@ -229,7 +357,7 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 #endif
 }
 
-/* ---- convolutions on planes of at most 16 pixels ---------------------------
+/* ---- convolutions on planes of at most 16 (and 32) pixels -----------------
  * The last layers of eye networks work on 3x3 or 2x2 planes. Each input
  * channel is one register; every kernel tap of it is a lane permutation of
  * that register (zero where the tap falls in the padding), which builds the
@@ -333,6 +461,147 @@ __attribute__((target("avx512f"))) static void tiny_panel(const nn_im2col *a, in
 }
 #endif
 
+/* Planes of 17 to 32 pixels into at most 24 outputs with at most 16 output
+ * channels (a detector's last 3x3 heads: 256 channels of 4x5 into 6 or 12):
+ * the same products, one accumulator per output pixel, but the im2col rows
+ * are built one input channel at a time into a block that stays in L1 (two
+ * registers per channel, each tap two permutations) instead of a [K][32]
+ * panel through L2, and up to 8 output channels use 8-lane FMAs, which Zen 4
+ * issues twice per cycle. The packed GEMM would compute 8 x 32 tiles here,
+ * most of them padding. */
+#define TINY32_P 24
+
+#if defined(__x86_64__)
+__attribute__((always_inline, target("avx512f,avx512vl,fma"))) static inline void
+tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y, const float *bias,
+           float *scratch, int P, bool narrow)
+{
+    int64_t taps = a->KH * a->KW, hw = a->H * a->W, K = a->C * taps;
+    float *blk = scratch, *tmp = blk + 2 * taps * 32;
+    __m512i idx[64][2];
+    __mmask16 ok[64][2];
+    for (int64_t t = 0; t < taps; t++) {
+        int32_t ix[32] = {0};
+        uint32_t m = 0;
+        for (int64_t p = 0; p < N; p++) {
+            int64_t oy = p / a->OW, ox = p % a->OW;
+            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
+            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
+            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
+                ix[p] = (int32_t)(iy * a->W + xx);
+                m |= 1u << p;
+            }
+        }
+        idx[t][0] = _mm512_loadu_si512(ix);
+        idx[t][1] = _mm512_loadu_si512(ix + 16);
+        ok[t][0] = (__mmask16)(m & 0xffff);
+        ok[t][1] = (__mmask16)(m >> 16);
+    }
+    __mmask16 in0 = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
+    __mmask16 in1 = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
+    const float *w0 = n->wpack, *w1 = w0 + 8 * K;
+    __m512 acc[TINY32_P];
+    __m256 acch[TINY32_P];
+#pragma GCC unroll 24
+    for (int p = 0; p < P; p++) {
+        acc[p] = _mm512_setzero_ps();
+        acch[p] = _mm256_setzero_ps();
+    }
+    /* channel c + 1's rows are built while channel c's are multiplied: the
+     * broadcasts then read stores that have long left the store queue */
+    for (int64_t c = 0; c <= a->C; c++) {
+        if (c < a->C) {
+            const float *xc = a->x + c * hw;
+            float *bc = blk + (c & 1) * taps * 32;
+            __m512 x0 = _mm512_maskz_loadu_ps(in0, xc), x1 = _mm512_maskz_loadu_ps(in1, xc + 16);
+            for (int64_t t = 0; t < taps; t++) {
+                _mm512_storeu_ps(bc + t * 32,
+                                 _mm512_maskz_permutex2var_ps(ok[t][0], x0, idx[t][0], x1));
+                _mm512_storeu_ps(bc + t * 32 + 16,
+                                 _mm512_maskz_permutex2var_ps(ok[t][1], x0, idx[t][1], x1));
+            }
+        }
+        if (c == 0) continue;
+        const float *bp = blk + ((c - 1) & 1) * taps * 32;
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t k = (c - 1) * taps + t;
+            const float *bt = bp + t * 32;
+            if (narrow) {
+                __m256 wv = _mm256_loadu_ps(w0 + k * 8);
+#pragma GCC unroll 24
+                for (int p = 0; p < P; p++)
+                    acch[p] = _mm256_fmadd_ps(wv, _mm256_broadcast_ss(bt + p), acch[p]);
+            } else {
+                __m512 wv = _mm512_castpd_ps(_mm512_insertf64x4(
+                    _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(w0 + k * 8))),
+                    _mm256_castps_pd(_mm256_loadu_ps(w1 + k * 8)), 1));
+#pragma GCC unroll 24
+                for (int p = 0; p < P; p++)
+                    acc[p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(bt[p]), acc[p]);
+            }
+        }
+    }
+    /* output channels are lanes: bias and activation per lane, then the
+     * [pixel][channel] block is transposed into the output */
+    __mmask16 mk = (__mmask16)(M >= 16 ? 0xffff : (1u << M) - 1);
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias) : zero;
+    __m512 vs = _mm512_set1_ps(n->act_a);
+    if (n->act == NN_ACT_PRELU)
+        vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                                 : _mm512_maskz_loadu_ps(mk, n->act_slope);
+#pragma GCC unroll 24
+    for (int p = 0; p < P; p++) {
+        __m512 v = narrow ? _mm512_zextps256_ps512(acch[p]) : acc[p];
+        v = epi_avx512(n->act, _mm512_add_ps(v, vb), vs, lo, hi);
+        _mm512_storeu_ps(tmp + p * 16, v);
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t p = 0; p < N; p++) y[m * N + p] = tmp[p * 16 + m];
+}
+
+#define TINY32(P, NARROW)                                                                          \
+    __attribute__((target("avx512f,avx512vl,fma"))) static void tiny32_##P##_##NARROW(             \
+        const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y, const float *bias,   \
+        float *scratch)                                                                            \
+    {                                                                                              \
+        tiny32_run(n, a, M, N, y, bias, scratch, P, NARROW);                                       \
+    }
+TINY32(12, 0)
+TINY32(12, 1)
+TINY32(16, 0)
+TINY32(16, 1)
+TINY32(20, 0)
+TINY32(20, 1)
+TINY32(24, 0)
+TINY32(24, 1)
+
+static bool conv_tiny32(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
+                        const float *bias, float *scratch)
+{
+    /* 8-lane FMAs need AVX512VL for registers 16-31 (one accumulator per
+     * pixel) */
+    if (M > 16 || N > TINY32_P || a->KH * a->KW > 64 || !__builtin_cpu_supports("avx512vl"))
+        return false;
+    bool narrow = M <= 8;
+    if (N <= 12)
+        (narrow ? tiny32_12_1 : tiny32_12_0)(n, a, M, N, y, bias, scratch);
+    else if (N <= 16)
+        (narrow ? tiny32_16_1 : tiny32_16_0)(n, a, M, N, y, bias, scratch);
+    else if (N <= 20)
+        (narrow ? tiny32_20_1 : tiny32_20_0)(n, a, M, N, y, bias, scratch);
+    else
+        (narrow ? tiny32_24_1 : tiny32_24_0)(n, a, M, N, y, bias, scratch);
+    return true;
+}
+#endif
+
+size_t nn_conv_tiny_scratch(int64_t KH, int64_t KW)
+{
+    return (size_t)(2 * KH * KW * 32 + TINY32_P * 16) * sizeof(float);
+}
+
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch)
 {
@@ -340,6 +609,7 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
     if (!nn_cpu_features().avx512 || !n->wpack || n->act == NN_ACT_SIGMOID ||
         n->act == NN_ACT_HSWISH)
         return false;
+    if (a->H * a->W > 16 && a->H * a->W <= 32) return conv_tiny32(n, a, M, N, y, bias, scratch);
     if (a->H * a->W > 16 || N > 9 || a->KH * a->KW > 64) return false;
     int64_t K = a->C * a->KH * a->KW;
     float *panel = scratch, *tmp = panel + K * 16;

@@ -684,7 +684,11 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
  * zero past the image): every tap is then one of them shifted by 0 or -1
  * row/column, and the same flat loop applies. No padded copies, no
  * transposes, no per-row calls: on the small planes of landmark and eye
- * networks the fixed cost per channel is a few dozen instructions. */
+ * networks the fixed cost per channel is a few dozen instructions. Blocks
+ * away from every border skip the masks. Two shapes take row kernels
+ * instead: stride 1 on rows of whole 16-lane blocks (two output rows at a
+ * time, no masks), and stride 2 with output rows of 8 pixels or more (any
+ * plane size; no phase planes). */
 #define NN_DW_FLAT_MAX 32768
 
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
@@ -749,6 +753,65 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
     }
 }
 
+/* Stride 1 on rows that are a whole number of 16-lane blocks (120x160,
+ * 60x80): blocks never straddle rows, so the image border is only the zero
+ * neighbour of a row's first and last block and the missing rows above and
+ * below; no masks at all. Two output rows at a time share the shifted
+ * copies of their two middle input rows: per pair of outputs four loads and
+ * eight lane shifts instead of six and twelve. `big`: the input is past L2,
+ * prefetch the rows the next pair adds. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 vb, int act,
+                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t R = W / 16;
+    for (int64_t oy = 0; oy < H; oy += 2) {
+        if (big) /* the rows the next pair adds, ahead of use */
+            for (int64_t r = oy + 3; r < oy + 5 && r < H; r++)
+                for (int64_t b = 0; b < W; b += 16)
+                    _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
+        const float *row[4];
+        for (int i = 0; i < 4; i++) {
+            int64_t iy = oy - 1 + i;
+            row[i] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+        }
+        bool two = oy + 1 < H;
+        __m512 pv[4], cv[4];
+        for (int i = 0; i < 4; i++) {
+            pv[i] = zero;
+            cv[i] = row[i] ? _mm512_loadu_ps(row[i]) : zero;
+        }
+        for (int64_t b = 0; b < R; b++) {
+            __m512 l[4], r[4];
+            for (int i = 0; i < 4; i++) {
+                __m512 nv = row[i] && b + 1 < R ? _mm512_loadu_ps(row[i] + (b + 1) * 16) : zero;
+                l[i] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cv[i]),
+                                                               _mm512_castps_si512(pv[i]), 15));
+                r[i] = _mm512_castsi512_ps(
+                    _mm512_alignr_epi32(_mm512_castps_si512(nv), _mm512_castps_si512(cv[i]), 1));
+                pv[i] = cv[i];
+                cv[i] = nv;
+            }
+            /* output row oy: input rows 0-2; row oy + 1: input rows 1-3
+             * (pv now holds each row's centre block) */
+            __m512 a[3], e[3];
+            for (int t = 0; t < 3; t++) {
+                a[t] = _mm512_mul_ps(l[t], k[t * 3]);
+                a[t] = _mm512_fmadd_ps(pv[t], k[t * 3 + 1], a[t]);
+                a[t] = _mm512_fmadd_ps(r[t], k[t * 3 + 2], a[t]);
+                e[t] = _mm512_mul_ps(l[t + 1], k[t * 3]);
+                e[t] = _mm512_fmadd_ps(pv[t + 1], k[t * 3 + 1], e[t]);
+                e[t] = _mm512_fmadd_ps(r[t + 1], k[t * 3 + 2], e[t]);
+            }
+            __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
+            __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
+            _mm512_storeu_ps(yc + oy * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
+            if (two) _mm512_storeu_ps(yc + (oy + 1) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
+        }
+    }
+}
+
 __attribute__((target("avx512f"))) static void
 dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
                   const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
@@ -759,6 +822,13 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                           ((size_t)(9 * (chunks + 1)) * sizeof(uint16_t) + 63) / 64 * 64 + 64);
     dw_flat_masks(masks, OH, OW, s);
     memset(masks + 9 * chunks, 0, 9 * sizeof(uint16_t)); /* past the end: nothing */
+    /* stride 1 (the phase planes' room is free): blocks whose masks are all
+     * full and whose next block's rows lie inside the plane */
+    uint8_t *full = (uint8_t *)ph;
+    for (int64_t j = 0; s == 1 && j < chunks; j++) {
+        const uint16_t *m = masks + j * 9, *mn = m + 9;
+        full[j] = (m[0] & m[2] & m[3] & m[5] & m[6] & m[8] & mn[1] & mn[4] & mn[7]) == 0xffff;
+    }
     /* where tap t of output 0 reads, relative to the channel (stride 1) or
      * to the phase planes (stride 2) */
     int64_t off[9];
@@ -771,6 +841,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
     }
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
+    const int act = n->act; /* a local: the output stores cannot change it */
     __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
     /* stride 2 from a plane of at most 64 pixels into at most 16: the input
      * is four registers and every tap one pair of lane permutations, no
@@ -843,6 +914,11 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                                             : 0.0f;
         __m512 vs = _mm512_set1_ps(sl);
         float *yc = y + c * plane;
+        if (s == 1 && W % 16 == 0) {
+            dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
+                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20));
+            continue;
+        }
         /* stride 1: each input row is loaded once per block (the centre
          * taps) and its left and right neighbours are lane shifts across
          * the previous and next blocks: three loads per block, not nine */
@@ -855,6 +931,27 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             const float *p = xc + (j + 1) * 16;
             const uint16_t *m = masks + j * 9, *mn = m + 9;
             __m512 acc[3];
+            /* most blocks touch no border: then every mask is full, the
+             * next block's rows lie inside the plane, and the loads and
+             * shifts need no masks (fewer mask moves, cheaper loads) */
+            if (full[j]) {
+                for (int r = 0; r < 3; r++) {
+                    __m512 nv = _mm512_loadu_ps(p + (r - 1) * W);
+                    __m512 l = _mm512_castsi512_ps(_mm512_alignr_epi32(
+                        _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
+                    __m512 rt = _mm512_castsi512_ps(_mm512_alignr_epi32(
+                        _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
+                    __m512 a = _mm512_mul_ps(l, k[r * 3]);
+                    a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
+                    acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
+                    pv[r] = cv[r];
+                    cv[r] = nv;
+                }
+                __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
+                v = epi_avx512(act, v, vs, lo, hi);
+                _mm512_storeu_ps(yc + j * 16, v);
+                continue;
+            }
             for (int r = 0; r < 3; r++) {
                 __m512 nv = _mm512_maskz_loadu_ps(mn[r * 3 + 1], p + (r - 1) * W);
                 __m512 l = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
@@ -868,7 +965,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                 cv[r] = nv;
             }
             __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-            v = epi_avx512(n->act, v, vs, lo, hi);
+            v = epi_avx512(act, v, vs, lo, hi);
             _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
         }
         for (int64_t j = 0; s == 2 && j < chunks; j++) {
@@ -884,7 +981,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[5], p + off[5]), k[5], a1);
             a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[8], p + off[8]), k[8], a2);
             __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, vb));
-            v = epi_avx512(n->act, v, vs, lo, hi);
+            v = epi_avx512(act, v, vs, lo, hi);
             _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
         }
     }
@@ -963,6 +1060,85 @@ conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int6
 }
 #endif
 
+#if defined(__x86_64__)
+/* Depthwise 3x3, stride 2, pads of 1, row by row: for each block of 16
+ * outputs and each of the three input rows, two loads of 32 columns and
+ * two permutations give the even (centre tap) and odd (right tap) columns;
+ * the left tap is the odd columns shifted by one lane, the first lane
+ * coming from the previous block (zero at the left border). Full blocks
+ * use plain loads; only a row's last block is masked. No phase planes, no
+ * per-block masks: on 120x160 and 60x80 planes this does half the work of
+ * the phase-plane and in-place kernels. */
+__attribute__((target("avx512f"))) static void
+dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                    const float *w, const float *bias, float *y, int64_t OH, int64_t OW)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+    const int act = n->act;
+    /* an input larger than L2 comes from L3, where the hardware
+     * prefetchers fall behind when other cores stream too: prefetch the
+     * rows needed two output rows ahead */
+    bool big = C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
+    for (int64_t c = 0; c < C; c++) {
+        const float *xc = x + c * H * W, *wc = w + c * 9;
+        float *yc = y + c * OH * OW;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+        float sl = act == NN_ACT_LEAKY   ? n->act_a
+                   : act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
+                                         : 0.0f;
+        __m512 vs = _mm512_set1_ps(sl);
+        for (int64_t oy = 0; oy < OH; oy++) {
+            const float *row[3];
+            for (int r = 0; r < 3; r++) {
+                int64_t iy = 2 * oy - 1 + r;
+                row[r] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+            }
+            if (big) /* two output rows ahead */
+                for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
+                    for (int64_t b = 0; b < W; b += 16)
+                        _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
+            __m512 pod[3] = {zero, zero, zero}; /* previous block's odd columns */
+            for (int64_t ox = 0; ox < OW; ox += 16) {
+                int64_t c0 = 2 * ox, left = W - c0; /* input columns from c0 on */
+                bool full = left >= 32;
+                __mmask16 m0 = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+                __mmask16 m1 = (__mmask16)(left >= 32   ? 0xffff
+                                           : left <= 16 ? 0
+                                                        : (1u << (left - 16)) - 1);
+                __m512 acc = vb;
+                for (int r = 0; r < 3; r++) {
+                    if (!row[r]) continue;
+                    const float *p = row[r] + c0;
+                    __m512 a = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m0, p);
+                    __m512 b = full ? _mm512_loadu_ps(p + 16) : _mm512_maskz_loadu_ps(m1, p + 16);
+                    __m512 ev = _mm512_permutex2var_ps(a, even, b);
+                    __m512 od = _mm512_permutex2var_ps(a, odd, b);
+                    __m512 lf = _mm512_castsi512_ps(_mm512_alignr_epi32(
+                        _mm512_castps_si512(od), _mm512_castps_si512(pod[r]), 15));
+                    pod[r] = od;
+                    acc = _mm512_fmadd_ps(lf, k[r * 3], acc);
+                    acc = _mm512_fmadd_ps(ev, k[r * 3 + 1], acc);
+                    acc = _mm512_fmadd_ps(od, k[r * 3 + 2], acc);
+                }
+                acc = epi_avx512(act, acc, vs, lo, hi);
+                if (OW - ox >= 16)
+                    _mm512_storeu_ps(yc + oy * OW + ox, acc);
+                else
+                    _mm512_mask_storeu_ps(yc + oy * OW + ox, (__mmask16)((1u << (OW - ox)) - 1),
+                                          acc);
+            }
+        }
+    }
+}
+#endif
+
 bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int64_t M,
                      const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                      int64_t OH, int64_t OW, void *scratch)
@@ -989,11 +1165,16 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
         return false;
-    /* stride 2 on large planes: the in-place kernel's even/odd permutes
-     * beat writing four phase planes */
-    if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4) || pt != 1 || pl != 1) return false;
+    if (pt != 1 || pl != 1) return false;
     if (s == 1 ? OH != H || OW != W : s != 2 || 2 * (OH - 1) > H - 1 || 2 * (OW - 1) > W - 1)
         return false;
+    /* stride 2 with rows of 8 outputs or more: row by row (shorter rows
+     * are faster through the phase planes or in registers) */
+    if (s == 2 && OW >= 8) {
+        dw3x3s2_rows_avx512(n, x, C, H, W, w, bias, y, OH, OW);
+        return true;
+    }
+    if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
     dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
     return true;
 #else

@@ -277,7 +277,10 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
 
 /* Convolution (group 1, weights packed) of an image whose planes have at
  * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
- * K * 16 + 256 floats. False if not handled. */
+ * K * 16 + 256 floats. Planes of 17 to 32 pixels into at most 24 outputs
+ * and 16 channels are handled too, with nn_conv_tiny_scratch bytes. False
+ * if not handled. */
+size_t nn_conv_tiny_scratch(int64_t KH, int64_t KW);
 bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
                   const float *bias, float *scratch);
 
@@ -300,7 +303,8 @@ bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, i
                        int64_t OH, int64_t OW);
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 through phase planes) on
  * planes of up to 32768 pixels (8192 for stride 2), each channel's plane as
- * one flat array of masked loads; false if not handled. */
+ * one flat array of masked loads; stride 2 with output rows of 8 pixels or
+ * more row by row, on planes of any size. False if not handled. */
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W);
 bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,

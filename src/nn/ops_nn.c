@@ -202,6 +202,8 @@ static rc_status infer_conv_plain(nn_ctx *c)
         c->scratch_bytes = nn_conv1x1_regs_scratch(g.C);
     if (g.OH * g.OW <= 16 && (kdim * 16 + 256) * sizeof(float) > c->scratch_bytes)
         c->scratch_bytes = (kdim * 16 + 256) * sizeof(float);
+    if (g.H * g.W <= 32 && g.KH * g.KW <= 64 && nn_conv_tiny_scratch(g.KH, g.KW) > c->scratch_bytes)
+        c->scratch_bytes = nn_conv_tiny_scratch(g.KH, g.KW);
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
@@ -483,9 +485,9 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
-            /* stride 2 on narrow planes (up to 64 pixels: the flat kernel's
-             * registers) */
-            /* rows of 8 to 32 pixels or of 4 (others: the flat kernel) */
+            /* planes at most 32 wide (dwsmall.c): stride 1 on rows of 4 or
+             * of 8 to 32 pixels, stride 2 on planes of more than 16 pixels;
+             * the rest goes to the flat and row kernels (kernels.c) */
             if (dw3 && g.sh == 1 && (g.W >= 8 || g.W == 4) &&
                 nn_dw3x3s1_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
                 continue;
@@ -521,7 +523,8 @@ static void run_conv(nn_ctx *c)
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv3x3_regs(c->node, &ia, g.M, g.OH, w, yn, b, c->scratch)) continue;
         }
-        if (g.group == 1 && plane <= 16 && g.H * g.W <= 16) {
+        if (g.group == 1 &&
+            ((plane <= 16 && g.H * g.W <= 16) || (plane <= 24 && g.H * g.W <= 32 && g.M <= 16))) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                             g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
             if (nn_conv_tiny(c->node, &ia, g.M, plane, yn, b, c->scratch)) continue;

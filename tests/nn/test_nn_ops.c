@@ -374,6 +374,18 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
     conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    /* depthwise stride 1 on rows of whole 16-lane blocks, two rows at a
+     * time: odd and even heights, one row, one block per row */
+    conv_case(3, 7, 32, 3, 3, 1, 1, 1, 3, "PRelu");
+    conv_case(5, 1, 48, 5, 3, 1, 1, 1, 5, "Relu");
+    conv_case(2, 2, 16, 2, 3, 1, 1, 1, 2, NULL);
+    conv_case(4, 9, 80, 4, 3, 1, 1, 1, 4, "LeakyRelu");
+    /* depthwise stride 2 row by row: odd and even widths around 32-column
+     * loads (last block partial or empty), odd heights, a 120x160 plane */
+    conv_case(5, 9, 33, 5, 3, 2, 1, 1, 5, "PRelu");
+    conv_case(3, 8, 31, 3, 3, 2, 1, 1, 3, "LeakyRelu");
+    conv_case(2, 5, 32, 2, 3, 2, 1, 1, 2, NULL);
+    conv_case(2, 120, 160, 2, 3, 2, 1, 1, 2, "Relu");
     /* past the flat kernel's plane limits: the wide in-place kernel */
     conv_case(4, 100, 90, 4, 3, 2, 1, 1, 4, "Relu");
     conv_case(2, 130, 260, 2, 3, 1, 1, 1, 2, "PRelu");
@@ -385,6 +397,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(16, 30, 40, 16, 3, 1, 5, 5, 1, NULL);
     conv_case(8, 11, 19, 6, 3, 1, 3, 3, 1, "LeakyRelu");
     conv_case(5, 9, 33, 24, 3, 2, 1, 1, 1, "Relu");
+    /* same-size stride 1 on rows that are not whole 16-pixel blocks: flat
+     * blocks across rows, 12-channel blocks, a partial last block, dilation
+     * reaching past the image */
+    conv_case(12, 30, 40, 12, 3, 1, 3, 3, 1, "PRelu");
+    conv_case(5, 7, 9, 28, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(16, 5, 6, 10, 3, 1, 4, 4, 1, "LeakyRelu");
     /* pointwise with few input channels, outputs in registers: plane not a
      * multiple of 16, 8- and 16-channel blocks, 32 inputs */
     conv_case(16, 9, 13, 32, 1, 1, 0, 1, 1, "PRelu");
@@ -398,6 +416,24 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(24, 3, 3, 21, 1, 2, 0, 1, 1, "LeakyRelu");
     conv_case(7, 4, 4, 9, 3, 2, 1, 1, 1, "Relu");
     conv_case(3, 1, 5, 17, 3, 1, 1, 1, 1, NULL);
+    /* planes of 17 to 32 pixels through the packed GEMM, panels built by
+     * lane permutations: a detector head's 4x5 plane, 5x5 kernel over a
+     * 32-pixel plane, dilation, and pads that make two panels (the second
+     * narrow) */
+    conv_case(40, 4, 5, 12, 3, 1, 1, 1, 1, "Relu");
+    conv_case(19, 5, 6, 6, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(10, 4, 8, 9, 5, 1, 2, 1, 1, "LeakyRelu");
+    conv_case(7, 5, 5, 17, 3, 1, 2, 2, 1, NULL);
+    conv_case(9, 4, 5, 10, 3, 1, 2, 1, 1, "Relu");
+    /* planes of 17 to 32 pixels into at most 24 outputs and 16 channels:
+     * output channels as lanes (8-lane FMAs up to 8 channels), one
+     * accumulator per pixel, every pixel-count bucket */
+    conv_case(33, 4, 5, 6, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(5, 3, 7, 16, 3, 1, 1, 1, 1, "LeakyRelu");
+    conv_case(12, 6, 5, 7, 3, 2, 1, 1, 1, "Relu");
+    conv_case(17, 4, 6, 11, 1, 1, 0, 1, 1, NULL);
+    conv_case(6, 3, 6, 3, 3, 1, 0, 1, 1, "Relu");
+    conv_case(10, 6, 4, 9, 2, 1, 0, 1, 1, "PRelu");
     /* the packed GEMM (more than 32 input channels, or more than 16 with
      * more than 32 outputs): every activation of its epilogue, partial row
      * blocks (M not a multiple of 8), partial panels of more and of fewer
