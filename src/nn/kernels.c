@@ -477,8 +477,8 @@ affine_avx512(const float *x, float *y, int64_t n, float a, float b, const epi *
 void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
                        const float *scale, const float *shift, bool reference)
 {
-    epi e = {n->act, n->act_a, n->act_b};
 #if defined(__x86_64__)
+    epi e = {n->act, n->act_a, n->act_b};
     if (!reference && nn_cpu_features().avx512 && e.act != NN_ACT_SIGMOID &&
         e.act != NN_ACT_HSWISH) {
         for (int64_t ch = 0; ch < channels; ch++) {
@@ -489,6 +489,8 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
         }
         return;
     }
+#else
+    (void)reference;
 #endif
     for (int64_t ch = 0; ch < channels; ch++) {
         const float *xp = x + ch * plane;
