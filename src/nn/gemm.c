@@ -544,7 +544,7 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
  * transformed once at load (U = G g G^T, 16 matrices of M x C, packed for the
  * GEMM), each 4x4 input tile is transformed (V = B^T d B), the 16 products
  * U_k V_k are ordinary GEMMs, and each 2x2 output tile is A^T m A.
- * Transforms work on 16 tiles at a time along a row. */
+ * Tiles go through the three steps in blocks of one GEMM panel (below). */
 
 size_t nn_wino_packed_floats(int64_t M, int64_t C)
 {
@@ -578,42 +578,75 @@ void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
     free(u);
 }
 
+/* Geometry: TH x TW tiles of 2x2 outputs; the zero-padded image is PH x PW,
+ * with room for a 16-tile chunk that starts anywhere in a row (lanes past
+ * the row end read the next row or the slack and are never stored). */
 static void wino_dims(const nn_im2col *a, int64_t OH, int64_t *TH, int64_t *TW, int64_t *PH,
                       int64_t *PW)
 {
     *TH = (OH + 1) / 2;
     *TW = (a->OW + 1) / 2;
     *PH = 2 * *TH + 2;
-    *PW = 2 * ((*TW + 15) / 16 * 16) + 4;
+    *PW = 2 * *TW + 2;
+    if (*PW < a->W + a->pl) *PW = a->W + a->pl;
 }
+
+/* Tiles go through the three steps in blocks of one GEMM panel, so the
+ * transformed inputs V [16][C][NB] and products [16][M][NB] of a block stay
+ * in L2 (the whole-image V is many megabytes on a 56x56 plane). */
+#define WINO_NB    NN_GEMM_NR
+#define WINO_SLACK 64
+/* Distance between the 16 matrices of a block: one cache line more than
+ * their size, so the 16 streams the transforms write and read do not all
+ * fall into the same L1 set (their size is a multiple of 4 KiB). */
+#define WINO_KSTRIDE(rows) ((rows)*WINO_NB + 16)
 
 size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH)
 {
     int64_t TH, TW, PH, PW;
     wino_dims(a, OH, &TH, &TW, &PH, &PW);
-    int64_t T = TH * TW;
-    size_t f = (size_t)(a->C * PH * PW + 16) + (size_t)(16 * a->C * T + 64) +
-               (size_t)(16 * M * T + 64) + 64;
+    size_t f = (size_t)(a->C * PH * PW + WINO_SLACK + 16) + (size_t)(16 * WINO_KSTRIDE(a->C) + 16) +
+               (size_t)(16 * WINO_KSTRIDE(M) + 16) + 16;
     return f * sizeof(float);
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void
-wino_input(const float *pad, int64_t C, int64_t PH, int64_t PW, int64_t TH, int64_t TW, float *V)
+/* A run of a block's tiles along one tile row: tiles (ty, tx0 .. tx0+len-1)
+ * are columns off .. off+len-1 of the block. */
+typedef struct {
+    int64_t ty, tx0, len, off;
+} wino_seg;
+
+static int wino_segments(int64_t TW, int64_t t0, int ncols, wino_seg *seg)
+{
+    int nseg = 0;
+    for (int64_t t = t0; t < t0 + ncols;) {
+        int64_t ty = t / TW, tx = t % TW, len = TW - tx;
+        if (len > t0 + ncols - t) len = t0 + ncols - t;
+        seg[nseg++] = (wino_seg){ty, tx, len, t - t0};
+        t += len;
+    }
+    return nseg;
+}
+
+/* V[k][c][off + j] = (B^T d B)[k] for the 4x4 input tile d of each tile. */
+__attribute__((target("avx512f"))) static void wino_input(const float *pad, int64_t C, int64_t PH,
+                                                          int64_t PW, const wino_seg *seg, int nseg,
+                                                          float *V)
 {
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    int64_t T = TH * TW;
     for (int64_t c = 0; c < C; c++)
-        for (int64_t ty = 0; ty < TH; ty++)
-            for (int64_t tx = 0; tx < TW; tx += 16) {
-                int64_t left = TW - tx < 16 ? TW - tx : 16;
+        for (int s = 0; s < nseg; s++)
+            for (int64_t j = 0; j < seg[s].len; j += 16) {
+                int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
                 __mmask16 mk = (__mmask16)((1u << left) - 1);
                 __m512 d[4][4];
                 for (int i = 0; i < 4; i++) {
-                    const float *row = pad + (c * PH + 2 * ty + i) * PW + 2 * tx;
+                    const float *row =
+                        pad + (c * PH + 2 * seg[s].ty + i) * PW + 2 * (seg[s].tx0 + j);
                     __m512 e0 = _mm512_loadu_ps(row), e1 = _mm512_loadu_ps(row + 16);
                     __m512 f0 = _mm512_loadu_ps(row + 2), f1 = _mm512_loadu_ps(row + 18);
                     d[i][0] = _mm512_permutex2var_ps(e0, even, e1);
@@ -623,74 +656,75 @@ wino_input(const float *pad, int64_t C, int64_t PH, int64_t PW, int64_t TH, int6
                 }
                 /* B^T d: along i */
                 __m512 w[4][4];
-                for (int j = 0; j < 4; j++) {
-                    w[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                    w[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                    w[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                    w[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+                for (int q = 0; q < 4; q++) {
+                    w[0][q] = _mm512_sub_ps(d[0][q], d[2][q]);
+                    w[1][q] = _mm512_add_ps(d[1][q], d[2][q]);
+                    w[2][q] = _mm512_sub_ps(d[2][q], d[1][q]);
+                    w[3][q] = _mm512_sub_ps(d[1][q], d[3][q]);
                 }
                 /* (B^T d) B: along j */
-                float *dst = V + c * T + ty * TW + tx;
+                float *dst = V + c * WINO_NB + seg[s].off + j;
+                const int64_t ks = WINO_KSTRIDE(C);
                 for (int i = 0; i < 4; i++) {
-                    __m512 v0 = _mm512_sub_ps(w[i][0], w[i][2]);
-                    __m512 v1 = _mm512_add_ps(w[i][1], w[i][2]);
-                    __m512 v2 = _mm512_sub_ps(w[i][2], w[i][1]);
-                    __m512 v3 = _mm512_sub_ps(w[i][1], w[i][3]);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 0) * C * T, mk, v0);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 1) * C * T, mk, v1);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 2) * C * T, mk, v2);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 3) * C * T, mk, v3);
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 0) * ks, mk,
+                                          _mm512_sub_ps(w[i][0], w[i][2]));
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 1) * ks, mk,
+                                          _mm512_add_ps(w[i][1], w[i][2]));
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 2) * ks, mk,
+                                          _mm512_sub_ps(w[i][2], w[i][1]));
+                    _mm512_mask_storeu_ps(dst + (i * 4 + 3) * ks, mk,
+                                          _mm512_sub_ps(w[i][1], w[i][3]));
                 }
             }
 }
 
+/* y = act(A^T m A + bias) for the 2x2 output tiles of a block, from the
+ * products Mb[k][m][off + j]. */
 __attribute__((target("avx512f"))) static void
-wino_output(const float *Mb, int64_t M, int64_t TH, int64_t TW, int64_t OH, int64_t OW, float *y,
-            const float *bias, const epi *e, const float *slope, int64_t nslope)
+wino_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t OH, int64_t OW,
+            float *y, const float *bias, const epi *e, const float *slope, int64_t nslope)
 {
     const __m512i lo_idx =
         _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi_idx =
         _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = TH * TW;
+    const int64_t ks = WINO_KSTRIDE(M);
     for (int64_t m = 0; m < M; m++) {
         __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
         float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
         __m512 vs = _mm512_set1_ps(sl), clo = _mm512_set1_ps(e->a), chi = _mm512_set1_ps(e->b);
-        for (int64_t ty = 0; ty < TH; ty++)
-            for (int64_t tx = 0; tx < TW; tx += 16) {
-                int64_t left = TW - tx < 16 ? TW - tx : 16;
+        for (int s = 0; s < nseg; s++)
+            for (int64_t j = 0; j < seg[s].len; j += 16) {
+                int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
                 __mmask16 mk = (__mmask16)((1u << left) - 1);
-                const float *src = Mb + m * T + ty * TW + tx;
+                const float *src = Mb + m * WINO_NB + seg[s].off + j;
                 __m512 r[4][2];
                 for (int i = 0; i < 4; i++) {
-                    __m512 m0 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 0) * M * T);
-                    __m512 m1 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 1) * M * T);
-                    __m512 m2 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 2) * M * T);
-                    __m512 m3 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 3) * M * T);
+                    __m512 m0 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 0) * ks);
+                    __m512 m1 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 1) * ks);
+                    __m512 m2 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 2) * ks);
+                    __m512 m3 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 3) * ks);
                     r[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
                     r[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
                 }
+                int64_t tx = seg[s].tx0 + j, ncol = OW - 2 * tx;
+                if (ncol > 2 * left) ncol = 2 * left;
+                uint64_t bits = ((uint64_t)1 << ncol) - 1;
                 for (int i = 0; i < 2; i++) {
-                    int64_t oy = 2 * ty + i;
+                    int64_t oy = 2 * seg[s].ty + i;
                     if (oy >= OH) break;
                     __m512 o[2];
-                    for (int j = 0; j < 2; j++) {
-                        __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][j], r[1][j]), r[2][j])
-                                          : _mm512_sub_ps(_mm512_sub_ps(r[1][j], r[2][j]), r[3][j]);
-                        v = _mm512_add_ps(v, vb);
-                        v = epi_avx512(e->act, v, vs, clo, chi);
-                        o[j] = v;
+                    for (int q = 0; q < 2; q++) {
+                        __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][q], r[1][q]), r[2][q])
+                                          : _mm512_sub_ps(_mm512_sub_ps(r[1][q], r[2][q]), r[3][q]);
+                        o[q] = epi_avx512(e->act, _mm512_add_ps(v, vb), vs, clo, chi);
                     }
-                    /* interleave: output columns 2tx + 2t + j */
-                    __m512 lo = _mm512_permutex2var_ps(o[0], lo_idx, o[1]);
-                    __m512 hi = _mm512_permutex2var_ps(o[0], hi_idx, o[1]);
-                    int64_t ncol = OW - 2 * tx;
-                    if (ncol > 32) ncol = 32;
-                    uint64_t bits = ((uint64_t)1 << ncol) - 1;
+                    /* interleave: output columns 2tx + 2t + q */
                     float *yr = y + (m * OH + oy) * OW + 2 * tx;
-                    _mm512_mask_storeu_ps(yr, (__mmask16)(bits & 0xffff), lo);
-                    _mm512_mask_storeu_ps(yr + 16, (__mmask16)(bits >> 16), hi);
+                    _mm512_mask_storeu_ps(yr, (__mmask16)(bits & 0xffff),
+                                          _mm512_permutex2var_ps(o[0], lo_idx, o[1]));
+                    _mm512_mask_storeu_ps(yr + 16, (__mmask16)(bits >> 16),
+                                          _mm512_permutex2var_ps(o[0], hi_idx, o[1]));
                 }
             }
     }
@@ -710,28 +744,44 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
     wino_dims(a, OH, &TH, &TW, &PH, &PW);
     int64_t T = TH * TW;
     float *pad = scratch;
-    float *V = pad + (C * PH * PW + 16 + 15) / 16 * 16;
-    float *Mb = V + (16 * C * T + 64 + 15) / 16 * 16;
-    /* zero-padded copy of the image: input (y, x) at (y + pt, x + pl) */
-    memset(pad, 0, (size_t)(C * PH * PW + 16) * sizeof(float));
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t yy = 0; yy < a->H && yy + a->pt < PH; yy++) {
-            int64_t w = a->W + a->pl <= PW ? a->W : PW - a->pl;
-            memcpy(pad + (c * PH + yy + a->pt) * PW + a->pl, a->x + (c * a->H + yy) * a->W,
-                   (size_t)w * sizeof(float));
+    float *V = pad + (C * PH * PW + WINO_SLACK + 15) / 16 * 16;
+    float *Mb = V + 16 * WINO_KSTRIDE(C);
+    /* zero-padded copy of the image: input (y, x) at (y + pt, x + pl);
+     * rows past PH and columns past PW are never read by a kept tile */
+    int64_t rows = a->H + a->pt < PH ? a->H : PH - a->pt, w = a->W;
+    for (int64_t c = 0; c < C; c++) {
+        float *pc = pad + c * PH * PW;
+        memset(pc, 0, (size_t)(a->pt * PW + a->pl) * sizeof(float));
+        for (int64_t yy = 0; yy < rows; yy++) {
+            float *row = pc + (yy + a->pt) * PW + a->pl;
+            memcpy(row, a->x + (c * a->H + yy) * a->W, (size_t)w * sizeof(float));
+            /* right pad of this row and left pad of the next */
+            memset(row + w, 0, (size_t)(PW - w) * sizeof(float));
         }
-    wino_input(pad, C, PH, PW, TH, TW, V);
-    epi none = {NN_ACT_NONE, 0, 0};
+        memset(pc + (rows + a->pt) * PW + a->pl, 0,
+               (size_t)((PH - rows - a->pt) * PW - a->pl) * sizeof(float));
+    }
+    memset(pad + C * PH * PW, 0, WINO_SLACK * sizeof(float));
+    epi none = {NN_ACT_NONE, 0, 0}, e = {n->act, n->act_a, n->act_b};
     size_t one = nn_gemm_packed_floats(M, C);
-    for (int k = 0; k < 16; k++)
-        for (int64_t n0 = 0; n0 < T; n0 += NN_GEMM_NR) {
-            int ncols = T - n0 < NN_GEMM_NR ? (int)(T - n0) : NN_GEMM_NR;
-            gemm_b B = {V + k * C * T + n0, T, NULL};
-            gemm_panel_avx512(M, C, n->wino + k * one, B, Mb + k * M * T + n0, T, ncols, NULL,
-                              &none, NULL, 0);
+    wino_seg seg[WINO_NB];
+    for (int64_t t0 = 0; t0 < T; t0 += WINO_NB) {
+        int ncols = T - t0 < WINO_NB ? (int)(T - t0) : WINO_NB;
+        int nseg = wino_segments(TW, t0, ncols, seg);
+#ifndef SKIP_IN
+        wino_input(pad, C, PH, PW, seg, nseg, V);
+#endif
+#ifndef SKIP_GEMM
+        for (int k = 0; k < 16; k++) {
+            gemm_b B = {V + k * WINO_KSTRIDE(C), WINO_NB, NULL};
+            gemm_panel_avx512(M, C, n->wino + k * one, B, Mb + k * WINO_KSTRIDE(M), WINO_NB, ncols,
+                              NULL, &none, NULL, 0);
         }
-    epi e = {n->act, n->act_a, n->act_b};
-    wino_output(Mb, M, TH, TW, OH, a->OW, y, bias, &e, n->act_slope, n->act_slope_n);
+#endif
+#ifndef SKIP_OUT
+        wino_output(Mb, M, seg, nseg, OH, a->OW, y, bias, &e, n->act_slope, n->act_slope_n);
+#endif
+    }
     return true;
 #else
     (void)n, (void)a, (void)M, (void)OH, (void)y, (void)bias, (void)scratch;

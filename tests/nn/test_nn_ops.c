@@ -321,6 +321,21 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     nn_model_free(m);
 }
 
+/* Winograd (3x3, stride 1, more than 16 input channels, planes of 64+
+ * pixels) against the reference: tiles go through in blocks of 32, so rows
+ * of more than 16 tiles, blocks ending mid-row, one-tile rows, odd channel
+ * counts, extra padding and every fused activation. */
+static void test_conv_winograd(void **state)
+{
+    (void)state;
+    conv_case(19, 41, 37, 21, 3, 1, 1, 1, 1, "Relu");
+    conv_case(17, 64, 1, 16, 3, 1, 1, 1, 1, "LeakyRelu");
+    conv_case(33, 9, 70, 40, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(20, 14, 14, 16, 3, 1, 1, 1, 1, NULL);
+    conv_case(18, 11, 12, 24, 3, 1, 2, 1, 1, "Relu");
+    conv_case(24, 12, 11, 17, 3, 1, 0, 1, 1, NULL);
+}
+
 static void test_conv_fast_vs_reference(void **state)
 {
     (void)state;
@@ -1077,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
+        cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
