@@ -235,7 +235,7 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
  * full, 1: b is one value, 2: a is one value. False when not handled. */
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
 
-/* Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (kernels.c). */
+/* Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1 convolutions (wino.c). */
 size_t nn_wino_packed_floats(int64_t M, int64_t C);
 void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst);
 size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);

@@ -334,7 +334,7 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
     int64_t plane = g->OH * g->OW, kdim = g->C * g->KH * g->KW;
     nn_im2col ia = {xn,    g->C,  g->H,  g->W,  g->KH, g->KW, g->sh, g->sw,
                     g->dh, g->dw, g->pt, g->pl, g->OW, g->pb, g->pr};
-    if (n->wino && plane >= 64 && nn_conv_winograd(n, &ia, g->M, g->OH, yn, b, c->scratch))
+    if (n->wino && plane >= 49 && nn_conv_winograd(n, &ia, g->M, g->OH, yn, b, c->scratch))
         return true;
     int64_t PW = g->W + g->pl + g->pr, PW2 = (PW + 1) / 2;
     bool s1 = g->sh == 1 && g->sw == 1 && (PW - g->OW) * 4 <= PW;

@@ -321,9 +321,10 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     nn_model_free(m);
 }
 
-/* Winograd (3x3, stride 1, more than 16 input channels, planes of 64+
- * pixels) against the reference: tiles go through in blocks of 32, so rows
- * of more than 16 tiles, blocks ending mid-row, one-tile rows, odd channel
+/* Winograd (3x3, stride 1, more than 16 input channels, planes of 49+
+ * pixels) against the reference: F(4x4) from 14x14 outputs up, F(2x2)
+ * below; tiles go through in blocks of 32, so rows of more than 16 tiles,
+ * blocks ending mid-row, one-tile rows, partial edge tiles, odd channel
  * counts, extra padding and every fused activation. */
 static void test_conv_winograd(void **state)
 {
@@ -334,6 +335,10 @@ static void test_conv_winograd(void **state)
     conv_case(20, 14, 14, 16, 3, 1, 1, 1, 1, NULL);
     conv_case(18, 11, 12, 24, 3, 1, 2, 1, 1, "Relu");
     conv_case(24, 12, 11, 17, 3, 1, 0, 1, 1, NULL);
+    conv_case(128, 7, 7, 32, 3, 1, 1, 1, 1, "Relu");
+    conv_case(21, 15, 83, 19, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(40, 30, 17, 33, 3, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(17, 16, 16, 16, 3, 1, 1, 1, 1, NULL);
 }
 
 static void test_conv_fast_vs_reference(void **state)
