@@ -760,6 +760,87 @@ static void test_concat_placement(void **state)
     check(13, v, 1, nodes, 7, x, 4, xd, want, 4, od, 0);
 }
 
+/* DenseNet-style concats, each repeating all the earlier inputs:
+ * Concat(x0, n1), Concat(x0, n1, n2), ..., where every new input reads the
+ * previous concat (a 1x1 convolution). The planner places each concat at
+ * the start of the next; also when an intermediate concat is a graph output
+ * (not placed), when a later concat repeats the inputs in another order
+ * (not a prefix), and on another axis (not an append). */
+static void dense_case(const char *c2_as, const char *c3_first, int axis)
+{
+    float x[8] = {-1, 2, -3, 4, 5, -6, 7, -8};
+    float w1[2 * 4] = {1, -2, 0.5f, 3, -1, 1, 2, -0.5f};
+    float w2[2 * 6] = {0.25f, -1, 2, 1, -3, 0.5f, 1, 1, -1, 0.5f, 2, -2};
+    int64_t xd[4] = {1, 2, 2, 2};
+    ob_value v[] = {V("x", 4, 1, 2, 2, 2), VF("w1", w1, 4, 2, 4, 1, 1),
+                    VF("w2", w2, 4, 2, 6, 1, 1)};
+    ob_node nodes[8] = {
+        {"Relu", {"x"}, {"x0"}, {{0}}},
+        {"Neg", {"x0"}, {"n1"}, {{0}}},
+        {"Concat", {"x0", "n1"}, {"c1"}, {AI("axis", 1)}},
+        {"Conv", {"c1", "w1"}, {"n2"}, {{0}}},
+        {"Concat", {"x0", "n1", "n2"}, {"c2"}, {AI("axis", 1)}},
+        {"Conv", {"c2", "w2"}, {"n3"}, {{0}}},
+        {"Concat", {c3_first, "n1", "n2", "n3"}, {"y"}, {AI("axis", axis)}},
+        {"Add", {"c2", "c2"}, {"z"}, {{0}}},
+    };
+    const char *outs[2] = {"y", c2_as};
+    rc_error err = {0};
+    nn_model *m = load(v, 3, nodes, 8, outs, 2, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    /* expected: planes [channel][4 pixels] */
+    float f[8][4];
+    for (int p = 0; p < 4; p++) {
+        for (int ch = 0; ch < 2; ch++) {
+            f[ch][p] = x[ch * 4 + p] > 0 ? x[ch * 4 + p] : 0;
+            f[2 + ch][p] = -f[ch][p];
+        }
+        for (int o = 0; o < 2; o++) {
+            f[4 + o][p] = 0;
+            for (int ch = 0; ch < 4; ch++) f[4 + o][p] += w1[o * 4 + ch] * f[ch][p];
+        }
+        for (int o = 0; o < 2; o++) {
+            f[6 + o][p] = 0;
+            for (int ch = 0; ch < 6; ch++) f[6 + o][p] += w2[o * 6 + ch] * f[ch][p];
+        }
+    }
+    /* y's first input is x0 or n1 (2 channels each), then n1, n2, n3 */
+    int first = strcmp(c3_first, "x0") == 0 ? 0 : 2, src[8] = {first, first + 1, 2, 3, 4, 5, 6, 7};
+    nn_session *s = NULL;
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    const float *in[1] = {x};
+    nn_shape xs = shape_of(4, xd), ys, cs;
+    assert_int_equal(nn_session_run(s, in, &xs, &err), RC_OK);
+    const float *y = nn_session_output(s, 0, &ys), *c2 = nn_session_output(s, 1, &cs);
+    if (axis == 1) {
+        assert_true(ys.ndim == 4 && ys.d[1] == 8 && ys.d[2] == 2 && ys.d[3] == 2);
+        for (int ch = 0; ch < 8; ch++)
+            for (int p = 0; p < 4; p++) assert_float_equal(y[ch * 4 + p], f[src[ch]][p], 1e-6);
+    } else {
+        /* axis 2: [1, 2, 8, 2], the four inputs' rows one after another */
+        assert_true(ys.ndim == 4 && ys.d[1] == 2 && ys.d[2] == 8 && ys.d[3] == 2);
+        for (int ch = 0; ch < 2; ch++)
+            for (int k = 0; k < 4; k++)
+                for (int p = 0; p < 4; p++)
+                    assert_float_equal(y[(ch * 4 + k) * 4 + p], f[src[2 * k + ch]][p], 1e-6);
+    }
+    float mul = strcmp(c2_as, "z") == 0 ? 2.0f : 1.0f;
+    for (int ch = 0; ch < 6; ch++)
+        for (int p = 0; p < 4; p++) assert_float_equal(c2[ch * 4 + p], mul * f[ch][p], 1e-6);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+
+static void test_concat_prefix_placement(void **state)
+{
+    (void)state;
+    dense_case("z", "x0", 1);  /* every concat placed in the next */
+    dense_case("c2", "x0", 1); /* c2 is a graph output: copied into y */
+    dense_case("z", "n1", 1);  /* y does not start with c2's inputs */
+    dense_case("z", "x0", 2);  /* along H: not an append */
+}
+
 static void test_pad_resize(void **state)
 {
     (void)state;
@@ -1105,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_reduce_softmax),
         cmocka_unit_test(test_shape_ops),
         cmocka_unit_test(test_concat_placement),
+        cmocka_unit_test(test_concat_prefix_placement),
         cmocka_unit_test(test_pad_resize),
         cmocka_unit_test(test_constant_folding_chain),
         cmocka_unit_test(test_replan_and_bad_inputs),
