@@ -9,13 +9,14 @@
  *               relative on the default models).
  *
  * The weights are transformed once at load (U = G g G^T: 16 + 36 matrices
- * of M x C, packed for the GEMM micro-kernel). At run time the image is
- * copied once with zero borders, then tiles go through the three steps in
- * blocks of one GEMM panel (32 tiles), so a block's transformed inputs
+ * of M x C, packed for the GEMM micro-kernel). At run time tiles go
+ * through the three steps in blocks of one GEMM panel (32 tiles), so a
+ * block's transformed inputs
  * V [k][C][32] and products [k][M][32] stay in L2:
  *   input transform V = B^T d B -> one GEMM per k (U_k V_k) -> output
  *   transform y = act(A^T m A + bias).
- * Transforms work on 16 tiles of one tile row at a time (one per lane).
+ * Transforms work on 16 tiles of one tile row at a time (one per lane),
+ * reading the image in place: masked loads supply the zero padding.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,6 @@
 
 /* Tiles per block: one GEMM panel. */
 #define WINO_NB NN_GEMM_NR
-/* Floats after the padded image: a 16-tile chunk near a row end reads past
- * it (into the next row, or here); those lanes are never stored. */
-#define WINO_SLACK 128
 /* Distance between the k matrices of a block: one cache line more than
  * their size, so the 16 or 36 streams the transforms write and read do not
  * all fall into the same L1 set (their size is a multiple of 4 KiB). */
@@ -81,16 +79,11 @@ void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
     free(u);
 }
 
-/* Geometry for output tiles of r x r (r = 2 or 4): TH x TW tiles; the
- * zero-padded image is PH x PW. */
-static void wino_dims(const nn_im2col *a, int64_t OH, int r, int64_t *TH, int64_t *TW, int64_t *PH,
-                      int64_t *PW)
+/* Output tiles of r x r (r = 2 or 4): TH x TW of them. */
+static void wino_dims(const nn_im2col *a, int64_t OH, int r, int64_t *TH, int64_t *TW)
 {
     *TH = (OH + r - 1) / r;
     *TW = (a->OW + r - 1) / r;
-    *PH = r * *TH + 2;
-    *PW = r * *TW + 2;
-    if (*PW < a->W + a->pl) *PW = a->W + a->pl;
 }
 
 static int wino_r(const nn_im2col *a, int64_t OH)
@@ -101,10 +94,7 @@ static int wino_r(const nn_im2col *a, int64_t OH)
 size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH)
 {
     int r = wino_r(a, OH), nk = (r + 2) * (r + 2);
-    int64_t TH, TW, PH, PW;
-    wino_dims(a, OH, r, &TH, &TW, &PH, &PW);
-    size_t f = (size_t)(a->C * PH * PW + WINO_SLACK + 16) + (size_t)(nk * WINO_KSTRIDE(a->C) + 16) +
-               (size_t)(nk * WINO_KSTRIDE(M) + 16) + 16;
+    size_t f = (size_t)(nk * WINO_KSTRIDE(a->C) + 16) + (size_t)(nk * WINO_KSTRIDE(M) + 16) + 16;
     return f * sizeof(float);
 }
 
@@ -127,53 +117,73 @@ static int wino_segments(int64_t TW, int64_t t0, int ncols, wino_seg *seg)
     return nseg;
 }
 
+/* The lanes of 16 floats starting at image column x0 that lie inside the
+ * row [0, W); a masked load leaves the others zero: the zero padding. */
+static inline __mmask16 col_mask(int64_t x0, int64_t W)
+{
+    int64_t lo = x0 < 0 ? -x0 : 0, hi = W - x0 < 16 ? W - x0 : 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
 /* ---- F(2x2, 3x3) ---- */
 
 /* V[k][c][off + j] = (B^T d B)[k] for the 4x4 input tile d of each tile. */
-__attribute__((target("avx512f"))) static void wino2_input(const float *pad, int64_t C, int64_t PH,
-                                                           int64_t PW, const wino_seg *seg,
+__attribute__((target("avx512f"))) static void wino2_input(const nn_im2col *a, const wino_seg *seg,
                                                            int nseg, float *V)
 {
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const int64_t ks = WINO_KSTRIDE(C);
-    for (int64_t c = 0; c < C; c++)
+    const int64_t ks = WINO_KSTRIDE(a->C), H = a->H, W = a->W;
+    for (int64_t c = 0; c < a->C; c++)
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
                 __mmask16 mk = (__mmask16)((1u << left) - 1);
-                __m512 d[4][4];
-                for (int i = 0; i < 4; i++) {
-                    const float *row =
-                        pad + (c * PH + 2 * seg[s].ty + i) * PW + 2 * (seg[s].tx0 + j);
-                    __m512 e0 = _mm512_loadu_ps(row), e1 = _mm512_loadu_ps(row + 16);
-                    __m512 f0 = _mm512_loadu_ps(row + 2), f1 = _mm512_loadu_ps(row + 18);
-                    d[i][0] = _mm512_permutex2var_ps(e0, even, e1);
-                    d[i][1] = _mm512_permutex2var_ps(e0, odd, e1);
-                    d[i][2] = _mm512_permutex2var_ps(f0, even, f1);
-                    d[i][3] = _mm512_permutex2var_ps(f0, odd, f1);
-                }
-                /* B^T d: along i */
-                __m512 w[4][4];
-                for (int q = 0; q < 4; q++) {
-                    w[0][q] = _mm512_sub_ps(d[0][q], d[2][q]);
-                    w[1][q] = _mm512_add_ps(d[1][q], d[2][q]);
-                    w[2][q] = _mm512_sub_ps(d[2][q], d[1][q]);
-                    w[3][q] = _mm512_sub_ps(d[1][q], d[3][q]);
-                }
-                /* (B^T d) B: along j */
-                float *dst = V + c * WINO_NB + seg[s].off + j;
-                for (int i = 0; i < 4; i++) {
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 0) * ks, mk,
-                                          _mm512_sub_ps(w[i][0], w[i][2]));
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 1) * ks, mk,
-                                          _mm512_add_ps(w[i][1], w[i][2]));
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 2) * ks, mk,
-                                          _mm512_sub_ps(w[i][2], w[i][1]));
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 3) * ks, mk,
-                                          _mm512_sub_ps(w[i][1], w[i][3]));
+                /* the chunk's tiles read rows y0 .. y0+3, columns x0 .. x0+33 */
+                int64_t y0 = 2 * seg[s].ty - a->pt, x0 = 2 * (seg[s].tx0 + j) - a->pl;
+                __mmask16 me0 = col_mask(x0, W), me1 = col_mask(x0 + 16, W);
+                __mmask16 mf0 = col_mask(x0 + 2, W), mf1 = col_mask(x0 + 18, W);
+                {
+                    __m512 d[4][4];
+                    for (int i = 0; i < 4; i++) {
+                        int64_t iy = y0 + i;
+                        if (iy < 0 || iy >= H) {
+                            for (int q = 0; q < 4; q++) d[i][q] = _mm512_setzero_ps();
+                            continue;
+                        }
+                        const float *row = a->x + (c * H + iy) * W + x0;
+                        __m512 e0 = _mm512_maskz_loadu_ps(me0, row);
+                        __m512 e1 = _mm512_maskz_loadu_ps(me1, row + 16);
+                        __m512 f0 = _mm512_maskz_loadu_ps(mf0, row + 2);
+                        __m512 f1 = _mm512_maskz_loadu_ps(mf1, row + 18);
+                        d[i][0] = _mm512_permutex2var_ps(e0, even, e1);
+                        d[i][1] = _mm512_permutex2var_ps(e0, odd, e1);
+                        d[i][2] = _mm512_permutex2var_ps(f0, even, f1);
+                        d[i][3] = _mm512_permutex2var_ps(f0, odd, f1);
+                    }
+                    /* B^T d: along i */
+                    __m512 w[4][4];
+                    for (int q = 0; q < 4; q++) {
+                        w[0][q] = _mm512_sub_ps(d[0][q], d[2][q]);
+                        w[1][q] = _mm512_add_ps(d[1][q], d[2][q]);
+                        w[2][q] = _mm512_sub_ps(d[2][q], d[1][q]);
+                        w[3][q] = _mm512_sub_ps(d[1][q], d[3][q]);
+                    }
+                    /* (B^T d) B: along j */
+                    float *dst = V + c * WINO_NB + seg[s].off + j;
+                    for (int i = 0; i < 4; i++) {
+                        _mm512_mask_storeu_ps(dst + (i * 4 + 0) * ks, mk,
+                                              _mm512_sub_ps(w[i][0], w[i][2]));
+                        _mm512_mask_storeu_ps(dst + (i * 4 + 1) * ks, mk,
+                                              _mm512_add_ps(w[i][1], w[i][2]));
+                        _mm512_mask_storeu_ps(dst + (i * 4 + 2) * ks, mk,
+                                              _mm512_sub_ps(w[i][2], w[i][1]));
+                        _mm512_mask_storeu_ps(dst + (i * 4 + 3) * ks, mk,
+                                              _mm512_sub_ps(w[i][1], w[i][3]));
+                    }
                 }
             }
 }
@@ -261,10 +271,9 @@ __attribute__((always_inline, target("avx512f"))) static inline void at6(const _
 }
 
 /* V[k][c][off + j] = (B^T d B)[k] for the 6x6 input tile d of each tile:
- * each padded row is split into its columns 4t + q (q = 0..5) for 16 tiles,
+ * each image row is split into its columns 4t + q (q = 0..5) for 16 tiles,
  * transformed along the row into a small buffer, then along the columns. */
-__attribute__((target("avx512f"))) static void wino4_input(const float *pad, int64_t C, int64_t PH,
-                                                           int64_t PW, const wino_seg *seg,
+__attribute__((target("avx512f"))) static void wino4_input(const nn_im2col *a, const wino_seg *seg,
                                                            int nseg, float *V)
 {
     const __m512i even =
@@ -273,41 +282,55 @@ __attribute__((target("avx512f"))) static void wino4_input(const float *pad, int
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512i next0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
     const __m512i next1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
-    const int64_t ks = WINO_KSTRIDE(C);
+    const int64_t ks = WINO_KSTRIDE(a->C), H = a->H, W = a->W;
     __attribute__((aligned(64))) float h[6][6][16];
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; c < a->C; c++)
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
                 __mmask16 mk = (__mmask16)((1u << left) - 1);
-                for (int i = 0; i < 6; i++) {
-                    const float *row =
-                        pad + (c * PH + 4 * seg[s].ty + i) * PW + 4 * (seg[s].tx0 + j);
-                    __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16);
-                    __m512 v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
-                    __m512 v4 = _mm512_loadu_ps(row + 64);
-                    __m512 e01 = _mm512_permutex2var_ps(v0, even, v1);
-                    __m512 o01 = _mm512_permutex2var_ps(v0, odd, v1);
-                    __m512 e23 = _mm512_permutex2var_ps(v2, even, v3);
-                    __m512 o23 = _mm512_permutex2var_ps(v2, odd, v3);
-                    __m512 d[6], r[6];
-                    d[0] = _mm512_permutex2var_ps(e01, even, e23); /* columns 4t */
-                    d[2] = _mm512_permutex2var_ps(e01, odd, e23);  /* 4t + 2 */
-                    d[1] = _mm512_permutex2var_ps(o01, even, o23); /* 4t + 1 */
-                    d[3] = _mm512_permutex2var_ps(o01, odd, o23);  /* 4t + 3 */
-                    /* 4t + 4 and 4t + 5: the next tile's first two columns */
-                    d[4] = _mm512_permutex2var_ps(d[0], next0, v4);
-                    d[5] = _mm512_permutex2var_ps(d[1], next1, v4);
-                    bt6(d, r);
-                    for (int q = 0; q < 6; q++) _mm512_store_ps(h[i][q], r[q]);
-                }
-                float *dst = V + c * WINO_NB + seg[s].off + j;
-                for (int q = 0; q < 6; q++) {
-                    __m512 d[6], r[6];
-                    for (int i = 0; i < 6; i++) d[i] = _mm512_load_ps(h[i][q]);
-                    bt6(d, r);
-                    for (int i = 0; i < 6; i++)
-                        _mm512_mask_storeu_ps(dst + (i * 6 + q) * ks, mk, r[i]);
+                /* the chunk's tiles read rows y0 .. y0+5, columns x0 .. x0+65 */
+                int64_t y0 = 4 * seg[s].ty - a->pt, x0 = 4 * (seg[s].tx0 + j) - a->pl;
+                __mmask16 mc[5];
+                for (int q = 0; q < 5; q++) mc[q] = col_mask(x0 + 16 * q, W);
+                {
+                    for (int i = 0; i < 6; i++) {
+                        int64_t iy = y0 + i;
+                        __m512 r[6];
+                        if (iy < 0 || iy >= H) {
+                            for (int q = 0; q < 6; q++)
+                                _mm512_store_ps(h[i][q], _mm512_setzero_ps());
+                            continue;
+                        }
+                        const float *row = a->x + (c * H + iy) * W + x0;
+                        __m512 v0 = _mm512_maskz_loadu_ps(mc[0], row);
+                        __m512 v1 = _mm512_maskz_loadu_ps(mc[1], row + 16);
+                        __m512 v2 = _mm512_maskz_loadu_ps(mc[2], row + 32);
+                        __m512 v3 = _mm512_maskz_loadu_ps(mc[3], row + 48);
+                        __m512 v4 = _mm512_maskz_loadu_ps(mc[4], row + 64);
+                        __m512 e01 = _mm512_permutex2var_ps(v0, even, v1);
+                        __m512 o01 = _mm512_permutex2var_ps(v0, odd, v1);
+                        __m512 e23 = _mm512_permutex2var_ps(v2, even, v3);
+                        __m512 o23 = _mm512_permutex2var_ps(v2, odd, v3);
+                        __m512 d[6];
+                        d[0] = _mm512_permutex2var_ps(e01, even, e23); /* columns 4t */
+                        d[2] = _mm512_permutex2var_ps(e01, odd, e23);  /* 4t + 2 */
+                        d[1] = _mm512_permutex2var_ps(o01, even, o23); /* 4t + 1 */
+                        d[3] = _mm512_permutex2var_ps(o01, odd, o23);  /* 4t + 3 */
+                        /* 4t + 4 and 4t + 5: the next tile's first two columns */
+                        d[4] = _mm512_permutex2var_ps(d[0], next0, v4);
+                        d[5] = _mm512_permutex2var_ps(d[1], next1, v4);
+                        bt6(d, r);
+                        for (int q = 0; q < 6; q++) _mm512_store_ps(h[i][q], r[q]);
+                    }
+                    float *dst = V + c * WINO_NB + seg[s].off + j;
+                    for (int q = 0; q < 6; q++) {
+                        __m512 d[6], r[6];
+                        for (int i = 0; i < 6; i++) d[i] = _mm512_load_ps(h[i][q]);
+                        bt6(d, r);
+                        for (int i = 0; i < 6; i++)
+                            _mm512_mask_storeu_ps(dst + (i * 6 + q) * ks, mk, r[i]);
+                    }
                 }
             }
 }
@@ -376,25 +399,6 @@ wino4_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
     }
 }
 
-/* Zero-padded copy of the image: input (y, x) at (y + pt, x + pl) in
- * planes of PH x PW (PW >= W + pl; rows past PH are never read by a kept
- * tile), then the slack zeroed too. */
-static void wino_pad(const nn_im2col *a, int64_t PH, int64_t PW, float *pad)
-{
-    for (int64_t c = 0; c < a->C; c++)
-        for (int64_t r = 0; r < PH; r++) {
-            float *row = pad + (c * PH + r) * PW;
-            int64_t yy = r - a->pt;
-            if (yy < 0 || yy >= a->H) {
-                memset(row, 0, (size_t)PW * sizeof(float));
-                continue;
-            }
-            memset(row, 0, (size_t)a->pl * sizeof(float));
-            memcpy(row + a->pl, a->x + (c * a->H + yy) * a->W, (size_t)a->W * sizeof(float));
-            memset(row + a->pl + a->W, 0, (size_t)(PW - a->pl - a->W) * sizeof(float));
-        }
-    memset(pad + a->C * PH * PW, 0, WINO_SLACK * sizeof(float));
-}
 #endif
 
 bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
@@ -407,13 +411,11 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
     int r = wino_r(a, OH), nk = (r + 2) * (r + 2);
-    int64_t TH, TW, PH, PW, C = a->C;
-    wino_dims(a, OH, r, &TH, &TW, &PH, &PW);
+    int64_t TH, TW, C = a->C;
+    wino_dims(a, OH, r, &TH, &TW);
     int64_t T = TH * TW;
-    float *pad = scratch;
-    float *V = pad + (C * PH * PW + WINO_SLACK + 15) / 16 * 16;
+    float *V = scratch;
     float *Mb = V + nk * WINO_KSTRIDE(C);
-    wino_pad(a, PH, PW, pad);
     size_t one = nn_gemm_packed_floats(M, C);
     const float *U = n->wino + (r == 4 ? 16 * one : 0);
     epi e = {n->act, n->act_a, n->act_b};
@@ -422,9 +424,9 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
         int ncols = T - t0 < WINO_NB ? (int)(T - t0) : WINO_NB;
         int nseg = wino_segments(TW, t0, ncols, seg);
         if (r == 4)
-            wino4_input(pad, C, PH, PW, seg, nseg, V);
+            wino4_input(a, seg, nseg, V);
         else
-            wino2_input(pad, C, PH, PW, seg, nseg, V);
+            wino2_input(a, seg, nseg, V);
         for (int k = 0; k < nk; k++)
             nn_gemm_panel_avx512(M, C, U + k * one, V + k * WINO_KSTRIDE(C), WINO_NB,
                                  Mb + k * WINO_KSTRIDE(M), WINO_NB, ncols);
