@@ -5,7 +5,9 @@
  *     bias (W' = W * s, b' = (b - mean) * s + beta, s = gamma / sqrt(var + eps));
  *   - an activation (Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSwish)
  *     right after a Conv or Gemm (or an element-wise activation after Add)
- *     becomes the producer's epilogue.
+ *     becomes the producer's epilogue;
+ *   - a BatchNormalization (+ ReLU) read only by a 1x1 Conv is applied by
+ *     that Conv as it packs its input.
  * Rewritten nodes are marked dead; the planner skips them.
  */
 #include <math.h>
@@ -233,11 +235,64 @@ static rc_status pack_weights(nn_model *m, rc_error *err)
     return RC_OK;
 }
 
+/* A standalone BatchNormalization (+ ReLU) whose only reader is a 1x1
+ * convolution (stride 1, no padding, one group), as in DenseNet's
+ * pre-activation layers: the normalization moves into the convolution
+ * (pre_affine), which applies it while packing its input, so the
+ * normalized tensor is never written out. */
+static rc_status fuse_bn_into_pointwise(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *bn = &m->nodes[i];
+        if (bn->dead || strcmp(bn->op_type, "BatchNormalization") != 0 || bn->nin != 5 ||
+            bn->nout != 1 || (bn->act != NN_ACT_NONE && bn->act != NN_ACT_RELU))
+            continue;
+        bool graph_out = false;
+        for (int k = 0; k < m->noutputs; k++) graph_out |= m->outputs[k] == bn->out[0];
+        int ci = sole_consumer(m, bn->out[0], i);
+        if (graph_out || ci < 0) continue;
+        nn_node *conv = &m->nodes[ci];
+        if (strcmp(conv->op_type, "Conv") != 0 || conv->nin < 2 || conv->in[0] != bn->out[0] ||
+            conv->in[1] == bn->out[0] || (conv->nin > 2 && conv->in[2] == bn->out[0]) ||
+            conv->pre_affine || !is_const(m, conv->in[1]))
+            continue;
+        const nn_tensor *wt = &m->values[conv->in[1]].init;
+        if (wt->type != NN_F32 || wt->shape.ndim != 4 || wt->shape.d[2] != 1 || wt->shape.d[3] != 1)
+            continue;
+        int64_t C = wt->shape.d[1];
+        const int64_t *v;
+        size_t nv = nn_attr_ints(conv, "strides", &v);
+        bool ok = nn_attr_int(conv, "group", 1) == 1 &&
+                  strcmp(nn_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") == 0;
+        for (size_t k = 0; k < nv; k++) ok &= v[k] == 1;
+        nv = nn_attr_ints(conv, "pads", &v);
+        for (size_t k = 0; k < nv; k++) ok &= v[k] == 0;
+        const float *gamma = const_f32(m, bn->in[1], C), *beta = const_f32(m, bn->in[2], C),
+                    *mean = const_f32(m, bn->in[3], C), *var = const_f32(m, bn->in[4], C);
+        if (!ok || !gamma || !beta || !mean || !var) continue;
+        float *aff = malloc((size_t)(2 * C) * sizeof(float) + 1);
+        if (!aff) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        float eps = nn_attr_float(bn, "epsilon", 1e-5f);
+        /* the same arithmetic as the BatchNormalization kernel */
+        for (int64_t ch = 0; ch < C; ch++) {
+            aff[ch] = gamma[ch] / sqrtf(var[ch] + eps);
+            aff[C + ch] = beta[ch] - mean[ch] * aff[ch];
+        }
+        conv->pre_affine = aff;
+        conv->pre_act = bn->act;
+        conv->in[0] = bn->in[0];
+        m->values[bn->out[0]].uses = 0;
+        bn->dead = true;
+    }
+    return RC_OK;
+}
+
 rc_status nn_fuse(nn_model *m, rc_error *err)
 {
     rc_status st = fold_constants(m, err);
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
+    if (st == RC_OK) st = fuse_bn_into_pointwise(m, err);
     if (st == RC_OK) st = pack_weights(m, err);
     for (int i = 0; st == RC_OK && i < m->nnodes; i++)
         if (!m->nodes[i].dead) nn_window_cache(&m->nodes[i]);

@@ -89,6 +89,11 @@ typedef struct {
     const float *act_slope; /* PRelu slope per channel (model-owned) */
     int64_t act_slope_n;    /* 1 (shared) or the channel count */
     nn_window win;          /* Conv, ConvTranspose, MaxPool, AveragePool */
+    /* 1x1 Conv reading a BatchNormalization (+ ReLU) folded into it at load
+     * (fuse.c): its input is x' = pre_act(x * scale[c] + shift[c]), with
+     * pre_affine = [scale (C), shift (C)] (model-owned), or NULL. */
+    float *pre_affine;
+    nn_act pre_act; /* NN_ACT_NONE or NN_ACT_RELU */
 } nn_node;
 
 typedef struct {
@@ -202,6 +207,15 @@ typedef struct {
     int64_t K, ldb;
 } nn_rows;
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
+/* The same with a per-row affine and optional ReLU applied while packing:
+ * panel[k][j] = max?(B[k][n0 + j] * scale[k] + shift[k], 0). */
+typedef struct {
+    const float *B;
+    int64_t K, ldb;
+    const float *scale, *shift;
+    bool relu;
+} nn_rows_affine;
+void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel);
 /* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
 typedef struct {
     const float *x;

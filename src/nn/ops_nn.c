@@ -148,6 +148,12 @@ static size_t conv_panel_offset(const geom *g, bool pointwise, int64_t kdim)
     return ((cols > pad ? cols : pad) + 63) / 64 * 64;
 }
 
+/* Bytes of a Conv's input normalized by its folded BatchNormalization. */
+static size_t pre_affine_bytes(const geom *g)
+{
+    return ((size_t)(g->N * g->C * g->H * g->W) * sizeof(float) + 63) / 64 * 64;
+}
+
 static rc_status infer_conv(nn_ctx *c)
 {
     geom g;
@@ -212,6 +218,8 @@ static rc_status infer_conv(nn_ctx *c)
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
     }
+    /* a folded BatchNormalization: room for the normalized input first */
+    if (c->node->pre_affine) c->scratch_bytes += pre_affine_bytes(&g);
     return RC_OK;
 }
 
@@ -354,9 +362,61 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
 #define REGS_C 16
 #endif
 
+static void run_conv(nn_ctx *c);
+
+/* A 1x1 Conv with a BatchNormalization (+ ReLU) folded into it (fuse.c):
+ * the packed GEMM normalizes each panel of the input as it packs it; every
+ * other path (and the reference) gets the normalized input written to the
+ * start of scratch first and runs as a plain Conv on it. */
+static void run_conv_pre_affine(nn_ctx *c)
+{
+    const nn_node *n = c->node;
+    geom g;
+    conv_geom(c, &g);
+    const float *x = c->in[0]->data, *scale = n->pre_affine, *shift = scale + g.C;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t plane = g.H * g.W;
+    bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+                     g.pb == 0 && g.pr == 0;
+    if (!c->reference && pointwise && g.group == 1 && n->wpack) {
+        float *panel = (float *)((char *)c->scratch + conv_panel_offset(&g, true, g.C));
+        bool done = true;
+        for (int64_t i = 0; i < g.N && done; i++) {
+            nn_rows_affine r = {.B = x + i * g.C * plane, .K = g.C, .ldb = plane};
+            r.scale = scale;
+            r.shift = shift;
+            r.relu = n->pre_act == NN_ACT_RELU;
+            /* false (nothing written) when the CPU or activation is not handled */
+            done = nn_gemm_packed(n, g.M, plane, g.C, n->wpack, nn_pack_b_rows_affine, &r,
+                                  y + i * g.M * plane, plane, b, panel);
+        }
+        if (done) return;
+    }
+    nn_node bn = {.act = n->pre_act};
+    float *xn = c->scratch;
+    for (int64_t i = 0; i < g.N; i++)
+        nn_channel_affine(&bn, x + i * g.C * plane, xn + i * g.C * plane, g.C, plane, scale, shift,
+                          c->reference);
+    nn_tensor xt = *c->in[0];
+    xt.data = xn;
+    nn_tensor *in[3] = {&xt, c->in[1], c->nin > 2 ? c->in[2] : NULL};
+    nn_node plain = *n;
+    plain.pre_affine = NULL;
+    nn_ctx pc = *c;
+    pc.node = &plain;
+    pc.in = in;
+    pc.scratch = (char *)c->scratch + pre_affine_bytes(&g);
+    run_conv(&pc);
+}
+
 static void run_conv(nn_ctx *c)
 {
     geom g;
+    if (c->node->pre_affine) {
+        run_conv_pre_affine(c);
+        return;
+    }
     conv_geom(c, &g);
     if (c->reference) {
         conv_reference(c, &g);

@@ -307,7 +307,10 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     assert_true(os1.ndim == 4 && os1.d[1] == M);
     int64_t n = os1.d[1] * os1.d[2] * os1.d[3];
     double maxd = 0;
-    for (int64_t i = 0; i < n; i++) maxd = fmax(maxd, fabs((double)fast[i] - ref[i]));
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)fast[i] - ref[i]);
+        if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d; /* a NaN fails too */
+    }
     if (maxd > 1e-4)
         fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d d%d g%d %s: max diff %g\n", C, H, W, M, K,
                 stride, pad, dil, group, act ? act : "-", maxd);
@@ -319,6 +322,97 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     free(x);
     free(slope);
     nn_model_free(m);
+}
+
+/* BatchNormalization (+ ReLU) -> 1x1 Conv, folded into the Conv at load
+ * when the Conv is its only reader (stride 1, no pads): fast and reference
+ * kernels against values computed here, for N images of C channels, with
+ * and without the ReLU; a stride-2 Conv and a normalized tensor that is
+ * also a graph output are not folded and must give the same values. */
+static void bn_conv_case(int N, int C, int H, int W, int M, bool relu, int stride, bool bn_out)
+{
+    size_t nx = (size_t)N * C * H * W;
+    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
+    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
+    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
+    float *bias = malloc((size_t)M * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (int i = 0; i < M * C; i++) w[i] = frand();
+    for (int i = 0; i < C; i++)
+        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
+    for (int i = 0; i < M; i++) bias[i] = frand();
+    int64_t strides[2] = {stride, stride};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
+                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
+                    VF("var", var, 1, C)};
+    ob_node nodes[3] = {
+        {"BatchNormalization", {"x", "g", "be", "mu", "var"}, {relu ? "t" : "n"}, {{0}}},
+        {"Relu", {"t"}, {"n"}, {{0}}},
+        {"Conv", {"n", "w", "b"}, {"y"}, {AINTS("strides", strides)}},
+    };
+    const char *outs[2] = {"y", "n"};
+    ob_node *list = nodes;
+    int nn = 3;
+    if (!relu) {
+        nodes[1] = nodes[2];
+        nn = 2;
+    }
+    rc_error err = {0};
+    nn_model *m = load(v, 7, list, nn, outs, bn_out ? 2 : 1, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    int OH = (H - 1) / stride + 1, OW = (W - 1) / stride + 1;
+    size_t ny = (size_t)N * M * OH * OW;
+    float *want = malloc(ny * sizeof(float));
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < M; o++)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    double acc = bias[o];
+                    for (int ch = 0; ch < C; ch++) {
+                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
+                        float t =
+                            x[((size_t)(i * C + ch) * H + oy * stride) * W + ox * stride] * sc +
+                            (be[ch] - mu[ch] * sc);
+                        acc += (double)w[o * C + ch] * (relu && t < 0 ? 0 : t);
+                    }
+                    want[((size_t)(i * M + o) * OH + oy) * OW + ox] = (float)acc;
+                }
+    int64_t xd[4] = {N, C, H, W};
+    for (int ref = 0; ref < 2; ref++) {
+        nn_shape os;
+        float *got = run(m, x, shape_of(4, xd), ref, &os);
+        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
+        double maxd = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
+        }
+        if (maxd > 1e-4)
+            fprintf(stderr, "bn+conv N%d C%d %dx%d M%d relu%d s%d out%d ref%d: max diff %g\n", N, C,
+                    H, W, M, relu, stride, bn_out, ref, maxd);
+        assert_true(maxd <= 1e-4); /* false for NaN */
+        free(got);
+    }
+    nn_model_free(m);
+    free(want);
+    free(x);
+    free(w);
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    free(bias);
+}
+
+static void test_bn_into_pointwise_conv(void **state)
+{
+    (void)state;
+    bn_conv_case(1, 37, 9, 11, 24, true, 1, false);  /* folded, 99 pixels: a partial panel */
+    bn_conv_case(1, 64, 8, 8, 40, false, 1, false);  /* folded, no ReLU */
+    bn_conv_case(2, 33, 5, 7, 17, true, 1, false);   /* folded, two images */
+    bn_conv_case(1, 40, 12, 10, 16, true, 1, true);  /* also a graph output: not folded */
+    bn_conv_case(1, 36, 11, 13, 20, true, 2, false); /* stride 2: not folded */
 }
 
 /* Winograd (3x3, stride 1, more than 16 input channels, planes of 49+
@@ -1179,6 +1273,7 @@ int main(void)
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
         cmocka_unit_test(test_conv_winograd),
+        cmocka_unit_test(test_bn_into_pointwise_conv),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
