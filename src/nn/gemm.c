@@ -9,7 +9,6 @@
  * and the caller falls back to the portable path (im2col + sgemm). The
  * micro-kernel is also the GEMM of the Winograd convolutions (wino.c).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,45 +161,6 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
     for (int64_t k = 0; k < r->K; k++)
         for (int j = 0; j < NN_GEMM_NR; j++)
             panel[k * NN_GEMM_NR + j] = j < ncols ? r->B[k * r->ldb + n0 + j] : 0.0f;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void pack_b_affine(const nn_rows_affine *r, int64_t n0,
-                                                             int ncols, float *dst)
-{
-    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
-    const __mmask16 m1 = ncols >= 32   ? 0xffff
-                         : ncols <= 16 ? 0
-                                       : (__mmask16)((1u << (ncols - 16)) - 1);
-    /* ReLU as a max against 0, or against -inf (no-op) */
-    const __m512 lo = _mm512_set1_ps(r->relu ? 0.0f : -INFINITY);
-    for (int64_t k = 0; k < r->K; k++) {
-        const float *src = r->B + k * r->ldb + n0;
-        __m512 a = _mm512_set1_ps(r->scale[k]), b = _mm512_set1_ps(r->shift[k]);
-        __m512 v0 = _mm512_max_ps(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, src), a, b), lo);
-        __m512 v1 = _mm512_max_ps(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, src + 16), a, b), lo);
-        /* columns past ncols stay zero */
-        _mm512_store_ps(dst, _mm512_maskz_mov_ps(m0, v0));
-        _mm512_store_ps(dst + 16, _mm512_maskz_mov_ps(m1, v1));
-        dst += NN_GEMM_NR;
-    }
-}
-#endif
-
-void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel)
-{
-    const nn_rows_affine *r = arg;
-#if defined(__x86_64__)
-    if (nn_cpu_features().avx512) {
-        pack_b_affine(r, n0, ncols, panel);
-        return;
-    }
-#endif
-    for (int64_t k = 0; k < r->K; k++)
-        for (int j = 0; j < NN_GEMM_NR; j++) {
-            float v = j < ncols ? r->B[k * r->ldb + n0 + j] * r->scale[k] + r->shift[k] : 0.0f;
-            panel[k * NN_GEMM_NR + j] = r->relu && j < ncols ? fmaxf(v, 0.0f) : v;
-        }
 }
 
 /* Implicit im2col: one [K][NN_GEMM_NR] panel of the unfolded image, built

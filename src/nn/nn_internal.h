@@ -94,6 +94,9 @@ typedef struct {
      * pre_affine = [scale (C), shift (C)] (model-owned), or NULL. */
     float *pre_affine;
     nn_act pre_act; /* NN_ACT_NONE or NN_ACT_RELU */
+    /* ... and then a 2x2 stride-2 AveragePool that followed the 1x1 Conv,
+     * moved in front of it (fuse.c): the Conv sees the pooled input. */
+    bool pre_pool2;
 } nn_node;
 
 typedef struct {
@@ -208,7 +211,7 @@ typedef struct {
 } nn_rows;
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
 /* The same with a per-row affine and optional ReLU applied while packing:
- * panel[k][j] = max?(B[k][n0 + j] * scale[k] + shift[k], 0). */
+ * panel[k][j] = max?(B[k][n0 + j] * scale[k] + shift[k], 0) (pack.c). */
 typedef struct {
     const float *B;
     int64_t K, ldb;
@@ -216,6 +219,17 @@ typedef struct {
     bool relu;
 } nn_rows_affine;
 void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel);
+/* Columns of the 2x2 stride-2 average pooling (OW columns per row) of K
+ * planes of H x W at x, each pixel first through the affine (+ ReLU) when
+ * scale is set (pack.c); nn_pool2_image writes the whole pooled image. */
+typedef struct {
+    const float *x;
+    int64_t K, H, W, OW;
+    const float *scale, *shift; /* or NULL */
+    bool relu;
+} nn_pool2_rows;
+void nn_pack_b_pool2(const void *arg, int64_t n0, int ncols, float *panel);
+void nn_pool2_image(const nn_pool2_rows *r, int64_t OH, float *y);
 /* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
 typedef struct {
     const float *x;

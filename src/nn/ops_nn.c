@@ -154,7 +154,7 @@ static size_t pre_affine_bytes(const geom *g)
     return ((size_t)(g->N * g->C * g->H * g->W) * sizeof(float) + 63) / 64 * 64;
 }
 
-static rc_status infer_conv(nn_ctx *c)
+static rc_status infer_conv_plain(nn_ctx *c)
 {
     geom g;
     if (c->in[0]->type != NN_F32 || c->in[1]->type != NN_F32)
@@ -218,9 +218,37 @@ static rc_status infer_conv(nn_ctx *c)
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
     }
-    /* a folded BatchNormalization: room for the normalized input first */
-    if (c->node->pre_affine) c->scratch_bytes += pre_affine_bytes(&g);
+    /* a folded BatchNormalization or pooling: room for its result first */
+    if (c->node->pre_affine || c->node->pre_pool2) c->scratch_bytes += pre_affine_bytes(&g);
     return RC_OK;
+}
+
+/* A Conv with a 2x2 average pooling folded in front of it (fuse.c) sees
+ * the pooled input: [N, C, H/2, W/2]. `in` receives the pooled tensor
+ * (data as given) and the other inputs; returns the context to use. */
+static nn_ctx *pooled_input(nn_ctx *c, nn_ctx *pc, nn_tensor *xp, nn_tensor **in, float *data)
+{
+    if (!c->node->pre_pool2 || c->in[0]->shape.ndim != 4) return c;
+    *xp = *c->in[0];
+    xp->shape.d[2] /= 2;
+    xp->shape.d[3] /= 2;
+    xp->data = data;
+    in[0] = xp;
+    in[1] = c->in[1];
+    in[2] = c->nin > 2 ? c->in[2] : NULL;
+    *pc = *c;
+    pc->in = in;
+    return pc;
+}
+
+static rc_status infer_conv(nn_ctx *c)
+{
+    nn_ctx pc;
+    nn_tensor xp, *in[3];
+    nn_ctx *use = pooled_input(c, &pc, &xp, in, NULL);
+    rc_status st = infer_conv_plain(use);
+    c->scratch_bytes = use->scratch_bytes;
+    return st;
 }
 
 /* The plain C convolution: direct loops, bias and activation. */
@@ -364,57 +392,81 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
 
 static void run_conv(nn_ctx *c);
 
-/* A 1x1 Conv with a BatchNormalization (+ ReLU) folded into it (fuse.c):
- * the packed GEMM normalizes each panel of the input as it packs it; every
- * other path (and the reference) gets the normalized input written to the
- * start of scratch first and runs as a plain Conv on it. */
-static void run_conv_pre_affine(nn_ctx *c)
+/* A 1x1 Conv with a BatchNormalization (+ ReLU) and/or a 2x2 average
+ * pooling folded in front of it (fuse.c): the packed GEMM normalizes (and
+ * pools) each panel of the input as it packs it; every other path (and the
+ * reference) gets the normalized, pooled input written to the start of
+ * scratch first and runs as a plain Conv on it. */
+static void run_conv_pre(nn_ctx *c)
 {
     const nn_node *n = c->node;
+    const nn_tensor *x0 = c->in[0];
+    float *xn = c->scratch;
+    nn_ctx pc;
+    nn_tensor xp, *pin[3];
+    nn_ctx *pooled = pooled_input(c, &pc, &xp, pin, xn);
     geom g;
-    conv_geom(c, &g);
-    const float *x = c->in[0]->data, *scale = n->pre_affine, *shift = scale + g.C;
+    conv_geom(pooled, &g);
+    const float *x = x0->data, *scale = n->pre_affine, *shift = scale ? scale + g.C : NULL;
     const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
-    int64_t plane = g.H * g.W;
+    int64_t plane = g.H * g.W, in_plane = n->pre_pool2 ? x0->shape.d[2] * x0->shape.d[3] : plane;
+    bool relu = n->pre_act == NN_ACT_RELU;
     bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
                      g.pb == 0 && g.pr == 0;
     if (!c->reference && pointwise && g.group == 1 && n->wpack) {
         float *panel = (float *)((char *)c->scratch + conv_panel_offset(&g, true, g.C));
         bool done = true;
         for (int64_t i = 0; i < g.N && done; i++) {
-            nn_rows_affine r = {.B = x + i * g.C * plane, .K = g.C, .ldb = plane};
-            r.scale = scale;
-            r.shift = shift;
-            r.relu = n->pre_act == NN_ACT_RELU;
+            const float *xi = x + i * g.C * in_plane;
+            nn_rows_affine ra = {.B = xi, .K = g.C, .ldb = plane};
+            nn_pool2_rows rp = {.x = xi, .K = g.C, .H = x0->shape.d[2], .W = x0->shape.d[3]};
+            ra.scale = rp.scale = scale;
+            ra.shift = rp.shift = shift;
+            ra.relu = rp.relu = relu;
+            rp.OW = g.W;
             /* false (nothing written) when the CPU or activation is not handled */
-            done = nn_gemm_packed(n, g.M, plane, g.C, n->wpack, nn_pack_b_rows_affine, &r,
+            done = nn_gemm_packed(n, g.M, plane, g.C, n->wpack,
+                                  n->pre_pool2 ? nn_pack_b_pool2 : nn_pack_b_rows_affine,
+                                  n->pre_pool2 ? (const void *)&rp : (const void *)&ra,
                                   y + i * g.M * plane, plane, b, panel);
         }
         if (done) return;
     }
     nn_node bn = {.act = n->pre_act};
-    float *xn = c->scratch;
-    for (int64_t i = 0; i < g.N; i++)
-        nn_channel_affine(&bn, x + i * g.C * plane, xn + i * g.C * plane, g.C, plane, scale, shift,
-                          c->reference);
-    nn_tensor xt = *c->in[0];
+    for (int64_t i = 0; i < g.N; i++) {
+        const float *xi = x + i * g.C * in_plane;
+        if (n->pre_pool2) {
+            nn_pool2_rows rp = {.x = xi, .K = g.C, .H = x0->shape.d[2], .W = x0->shape.d[3]};
+            rp.scale = scale;
+            rp.shift = shift;
+            rp.relu = relu;
+            rp.OW = g.W;
+            nn_pool2_image(&rp, g.H, xn + i * g.C * plane);
+        } else {
+            nn_channel_affine(&bn, xi, xn + i * g.C * plane, g.C, plane, scale, shift,
+                              c->reference);
+        }
+    }
+    nn_tensor xt = *x0;
+    xt.shape = (nn_shape){.ndim = 4, .d = {g.N, g.C, g.H, g.W}};
     xt.data = xn;
     nn_tensor *in[3] = {&xt, c->in[1], c->nin > 2 ? c->in[2] : NULL};
     nn_node plain = *n;
     plain.pre_affine = NULL;
-    nn_ctx pc = *c;
-    pc.node = &plain;
-    pc.in = in;
-    pc.scratch = (char *)c->scratch + pre_affine_bytes(&g);
-    run_conv(&pc);
+    plain.pre_pool2 = false;
+    nn_ctx rc = *c;
+    rc.node = &plain;
+    rc.in = in;
+    rc.scratch = (char *)c->scratch + pre_affine_bytes(&g);
+    run_conv(&rc);
 }
 
 static void run_conv(nn_ctx *c)
 {
     geom g;
-    if (c->node->pre_affine) {
-        run_conv_pre_affine(c);
+    if (c->node->pre_affine || c->node->pre_pool2) {
+        run_conv_pre(c);
         return;
     }
     conv_geom(c, &g);

@@ -415,6 +415,116 @@ static void test_bn_into_pointwise_conv(void **state)
     bn_conv_case(1, 36, 11, 13, 20, true, 2, false); /* stride 2: not folded */
 }
 
+/* [BatchNormalization + ReLU ->] 1x1 Conv [-> Pad of nothing] -> AveragePool:
+ * a 2x2 stride-2 pool is moved in front of the Conv at load (pooled while
+ * packing); a 3x3 or stride-1 pool, or a Conv with an activation, is not.
+ * Fast and reference kernels against values computed here. */
+static void pool_conv_case(int N, int C, int H, int W, int M, bool bn, bool zero_pad, int pk,
+                           int ps, const char *act)
+{
+    size_t nx = (size_t)N * C * H * W;
+    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
+    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
+    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
+    float *bias = malloc((size_t)M * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (int i = 0; i < M * C; i++) w[i] = frand();
+    for (int i = 0; i < C; i++)
+        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
+    for (int i = 0; i < M; i++) bias[i] = frand();
+    int64_t ks[2] = {pk, pk}, st[2] = {ps, ps}, zeros[8] = {0};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
+                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
+                    VF("var", var, 1, C),  VI("zp", zeros, 1, 8)};
+    ob_node nodes[6];
+    int nn = 0;
+    const char *cin = "x";
+    if (bn) {
+        nodes[nn++] = (ob_node){"BatchNormalization", {"x", "g", "be", "mu", "var"}, {"t"}, {{0}}};
+        nodes[nn++] = (ob_node){"Relu", {"t"}, {"n"}, {{0}}};
+        cin = "n";
+    }
+    nodes[nn++] = (ob_node){"Conv", {cin, "w", "b"}, {act ? "c0" : "c"}, {{0}}};
+    if (act) nodes[nn++] = (ob_node){act, {"c0"}, {"c"}, {{0}}};
+    if (zero_pad) nodes[nn++] = (ob_node){"Pad", {"c", "zp"}, {"cp"}, {{0}}};
+    nodes[nn++] = (ob_node){"AveragePool",
+                            {zero_pad ? "cp" : "c"},
+                            {"y"},
+                            {AINTS("kernel_shape", ks), AINTS("strides", st)}};
+    rc_error err = {0};
+    nn_model *m = load(v, 8, nodes, nn, Y, 1, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    /* conv output at full resolution, then the pool */
+    float *cv = malloc((size_t)N * M * H * W * sizeof(float));
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < M; o++)
+            for (int p = 0; p < H * W; p++) {
+                double acc = bias[o];
+                for (int ch = 0; ch < C; ch++) {
+                    float t = x[(size_t)(i * C + ch) * H * W + p];
+                    if (bn) {
+                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
+                        t = t * sc + (be[ch] - mu[ch] * sc);
+                        t = t < 0 ? 0 : t;
+                    }
+                    acc += (double)w[o * C + ch] * t;
+                }
+                float r = (float)acc;
+                cv[(size_t)(i * M + o) * H * W + p] = act && r < 0 ? 0 : r; /* act: Relu */
+            }
+    int OH = (H - pk) / ps + 1, OW = (W - pk) / ps + 1;
+    size_t ny = (size_t)N * M * OH * OW;
+    float *want = malloc(ny * sizeof(float));
+    for (int i = 0; i < N * M; i++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                double acc = 0;
+                for (int ky = 0; ky < pk; ky++)
+                    for (int kx = 0; kx < pk; kx++)
+                        acc += cv[(size_t)i * H * W + (oy * ps + ky) * W + ox * ps + kx];
+                want[((size_t)i * OH + oy) * OW + ox] = (float)(acc / (pk * pk));
+            }
+    int64_t xd[4] = {N, C, H, W};
+    for (int ref = 0; ref < 2; ref++) {
+        nn_shape os;
+        float *got = run(m, x, shape_of(4, xd), ref, &os);
+        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
+        double maxd = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
+        }
+        if (maxd > 1e-4)
+            fprintf(stderr, "pool+conv N%d C%d %dx%d M%d bn%d pad%d k%d s%d ref%d: max diff %g\n",
+                    N, C, H, W, M, bn, zero_pad, pk, ps, ref, maxd);
+        assert_true(maxd <= 1e-4);
+        free(got);
+    }
+    nn_model_free(m);
+    free(cv);
+    free(want);
+    free(x);
+    free(w);
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    free(bias);
+}
+
+static void test_avgpool_before_pointwise_conv(void **state)
+{
+    (void)state;
+    pool_conv_case(1, 37, 9, 11, 24, true, true, 2, 2, NULL);   /* odd sizes: last row dropped */
+    pool_conv_case(2, 40, 16, 70, 17, true, false, 2, 2, NULL); /* two images, 35-wide rows */
+    pool_conv_case(1, 20, 6, 6, 8, false, true, 2, 2, NULL);    /* no BatchNormalization */
+    pool_conv_case(1, 24, 64, 4, 16, true, false, 2, 2, NULL);  /* 2-pixel pooled rows */
+    pool_conv_case(1, 16, 9, 9, 8, true, false, 3, 2, NULL);    /* 3x3 pool: not moved */
+    pool_conv_case(1, 16, 8, 8, 8, true, false, 2, 1, NULL);    /* stride 1: not moved */
+    pool_conv_case(1, 16, 8, 8, 8, false, false, 2, 2, "Relu"); /* activation: not moved */
+}
+
 /* Winograd (3x3, stride 1, more than 16 input channels, planes of 49+
  * pixels) against the reference: F(4x4) from 14x14 outputs up, F(2x2)
  * below; tiles go through in blocks of 32, so rows of more than 16 tiles,
@@ -1274,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_conv_fast_vs_reference),
         cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_bn_into_pointwise_conv),
+        cmocka_unit_test(test_avgpool_before_pointwise_conv),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
