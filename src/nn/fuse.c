@@ -314,10 +314,10 @@ static bool pads_nothing(const nn_model *m, const nn_node *n)
 
 /* A 1x1 Conv (stride 1, no pads, no activation) followed only by a 2x2
  * stride-2 AveragePool (possibly through a Pad of nothing), as in
- * DenseNet's transition layers: both are
- * linear, so pooling first gives the same result with a quarter of the
- * multiplications. The Conv takes over the pool's output (pre_pool2) and
- * pools its input as it packs it, after any folded BatchNormalization. */
+ * DenseNet's transition layers: both are linear, so pooling first gives the
+ * same result with a quarter of the multiplications. The Conv takes over
+ * the pool's output (pre_pool2) and pools its input as it packs it, after
+ * any folded BatchNormalization. */
 static void fuse_pointwise_avgpool(nn_model *m)
 {
     for (int i = 0; i < m->nnodes; i++) {

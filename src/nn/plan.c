@@ -229,11 +229,6 @@ static int resolve(const nn_session *s, int v, size_t *off)
     return v;
 }
 
-/* Concat along the channel axis of a batch-1 tensor is an append: each input
- * computed at run time can be written by its producer straight into its slot
- * of the output, and the copy disappears (DenseNet concatenates at every
- * layer). Inputs that are graph inputs, aliases, or already placed keep the
- * copy. */
 /* DenseNet as torchvision exports it concatenates all the earlier feature
  * maps again at every layer: Concat(x0, n1), Concat(x0, n1, n2), ... When
  * an earlier Concat P (step before `i`, same axis) has exactly the first
@@ -268,6 +263,12 @@ static void place_prefix_concat(nn_session *s, int i, const nn_node *n, int axis
     placed[best] = true;
 }
 
+/* Concat along the channel axis of a batch-1 tensor is an append: each input
+ * computed at run time can be written by its producer straight into its slot
+ * of the output, and the copy disappears (DenseNet concatenates at every
+ * layer). Inputs that are graph inputs, aliases, or already placed keep the
+ * copy. An earlier Concat whose inputs start this one's is placed first
+ * (place_prefix_concat). */
 static void place_concats(nn_session *s)
 {
     const nn_model *m = s->m;
