@@ -11,14 +11,13 @@
  * The weights are transformed once at load (U = G g G^T: 16 + 36 matrices
  * of M x C, packed for the GEMM micro-kernel). At run time tiles go
  * through the three steps in blocks of one GEMM panel (32 tiles), so a
- * block's transformed inputs
- * V [k][C][32] and products [k][M][32] stay in L2:
+ * block's transformed inputs V [k][C][32] and products [k][M][32] stay in
+ * L2:
  *   input transform V = B^T d B -> one GEMM per k (U_k V_k) -> output
  *   transform y = act(A^T m A + bias).
  * Transforms work on 16 tiles of one tile row at a time (one per lane),
  * reading the image in place: masked loads supply the zero padding.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -43,11 +42,14 @@ size_t nn_wino_packed_floats(int64_t M, int64_t C)
     return (16 + 36) * nn_gemm_packed_floats(M, C);
 }
 
-/* U = G g G^T for every (m, c), as nk matrices u[k][M][C], then packed. */
-static void wino_pack_g(const float *w, int64_t M, int64_t C, int n, const double (*G)[3], float *u,
+/* U = G g G^T for every (m, c): n*n matrices of M x C, written straight
+ * in the layout of nn_gemm_pack_a (blocks of NN_GEMM_MR rows stored
+ * [C][MR], rows past M zero), computed in double. */
+static void wino_pack_g(const float *w, int64_t M, int64_t C, int n, const double (*G)[3],
                         float *dst)
 {
     size_t one = nn_gemm_packed_floats(M, C);
+    memset(dst, 0, (size_t)(n * n) * one * sizeof(float));
     for (int64_t m = 0; m < M; m++)
         for (int64_t c = 0; c < C; c++) {
             const float *g = w + (m * C + c) * 9;
@@ -55,12 +57,12 @@ static void wino_pack_g(const float *w, int64_t M, int64_t C, int n, const doubl
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < 3; j++)
                     t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            float *d = dst + (m / NN_GEMM_MR * C + c) * NN_GEMM_MR + m % NN_GEMM_MR;
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)
-                    u[((i * n + j) * M + m) * C + c] =
+                    d[(i * n + j) * one] =
                         (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
         }
-    for (int k = 0; k < n * n; k++) nn_gemm_pack_a(u + k * M * C, M, C, dst + k * one);
 }
 
 void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
@@ -72,18 +74,8 @@ void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                     {0, 0, 1}};
-    float *u = malloc((size_t)(36 * M * C) * sizeof(float));
-    if (!u) return;
-    wino_pack_g(w, M, C, 4, G2, u, dst);
-    wino_pack_g(w, M, C, 6, G4, u, dst + 16 * nn_gemm_packed_floats(M, C));
-    free(u);
-}
-
-/* Output tiles of r x r (r = 2 or 4): TH x TW of them. */
-static void wino_dims(const nn_im2col *a, int64_t OH, int r, int64_t *TH, int64_t *TW)
-{
-    *TH = (OH + r - 1) / r;
-    *TW = (a->OW + r - 1) / r;
+    wino_pack_g(w, M, C, 4, G2, dst);
+    wino_pack_g(w, M, C, 6, G4, dst + 16 * nn_gemm_packed_floats(M, C));
 }
 
 static int wino_r(const nn_im2col *a, int64_t OH)
@@ -411,9 +403,8 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
     int r = wino_r(a, OH), nk = (r + 2) * (r + 2);
-    int64_t TH, TW, C = a->C;
-    wino_dims(a, OH, r, &TH, &TW);
-    int64_t T = TH * TW;
+    /* output tiles of r x r: TH x TW of them */
+    int64_t TH = (OH + r - 1) / r, TW = (a->OW + r - 1) / r, T = TH * TW, C = a->C;
     float *V = scratch;
     float *Mb = V + nk * WINO_KSTRIDE(C);
     size_t one = nn_gemm_packed_floats(M, C);
