@@ -539,6 +539,7 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
 #endif
 }
 
+/* ---- the bare micro-kernel, for the Winograd products (wino.c) ---------- */
 #if defined(__x86_64__)
 void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
                           float *C, int64_t ldc, int ncols)

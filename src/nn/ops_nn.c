@@ -148,7 +148,7 @@ static size_t conv_panel_offset(const geom *g, bool pointwise, int64_t kdim)
     return ((cols > pad ? cols : pad) + 63) / 64 * 64;
 }
 
-/* Bytes of a Conv's input normalized by its folded BatchNormalization. */
+/* Bytes of a Conv's input as its folded BatchNormalization and pooling leave it. */
 static size_t pre_affine_bytes(const geom *g)
 {
     return ((size_t)(g->N * g->C * g->H * g->W) * sizeof(float) + 63) / 64 * 64;
