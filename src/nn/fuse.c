@@ -10,6 +10,9 @@
  *     becomes the Conv's fourth input, added as the Conv stores its output
  *     (with the Add's fused activation applied after it). Shapes are only
  *     known when planning: a broadcasting Add runs unfused then (ops_nn.c).
+ *   - a BatchNormalization (+ ReLU) read only by a 1x1 Conv is applied by
+ *     that Conv as it packs its input, and so is a 2x2 AveragePool that
+ *     only reads the Conv (moved in front of it).
  * Rewritten nodes are marked dead; the planner skips them.
  */
 #include <math.h>
@@ -284,12 +287,139 @@ static rc_status pack_weights(nn_model *m, rc_error *err)
     return RC_OK;
 }
 
+/* A standalone BatchNormalization (+ ReLU) whose only reader is a 1x1
+ * convolution (stride 1, no padding, one group), as in DenseNet's
+ * pre-activation layers: the normalization moves into the convolution
+ * (pre_affine), which applies it while packing its input, so the
+ * normalized tensor is never written out. */
+static rc_status fuse_bn_into_pointwise(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *bn = &m->nodes[i];
+        if (bn->dead || strcmp(bn->op_type, "BatchNormalization") != 0 || bn->nin != 5 ||
+            bn->nout != 1 || (bn->act != NN_ACT_NONE && bn->act != NN_ACT_RELU))
+            continue;
+        int ci = sole_consumer(m, bn->out[0], i);
+        if (is_output(m, bn->out[0]) || ci < 0) continue;
+        nn_node *conv = &m->nodes[ci];
+        if (strcmp(conv->op_type, "Conv") != 0 || conv->nin < 2 || conv->in[0] != bn->out[0] ||
+            conv->in[1] == bn->out[0] || (conv->nin > 2 && conv->in[2] == bn->out[0]) ||
+            conv->pre_affine || conv->res_add || !is_const(m, conv->in[1]))
+            continue;
+        const nn_tensor *wt = &m->values[conv->in[1]].init;
+        if (wt->type != NN_F32 || wt->shape.ndim != 4 || wt->shape.d[2] != 1 || wt->shape.d[3] != 1)
+            continue;
+        int64_t C = wt->shape.d[1];
+        const int64_t *v;
+        size_t nv = nn_attr_ints(conv, "strides", &v);
+        bool ok = nn_attr_int(conv, "group", 1) == 1 &&
+                  strcmp(nn_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") == 0;
+        for (size_t k = 0; k < nv; k++) ok &= v[k] == 1;
+        nv = nn_attr_ints(conv, "pads", &v);
+        for (size_t k = 0; k < nv; k++) ok &= v[k] == 0;
+        const float *gamma = const_f32(m, bn->in[1], C), *beta = const_f32(m, bn->in[2], C),
+                    *mean = const_f32(m, bn->in[3], C), *var = const_f32(m, bn->in[4], C);
+        if (!ok || !gamma || !beta || !mean || !var) continue;
+        float *aff = malloc((size_t)(2 * C) * sizeof(float) + 1);
+        if (!aff) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        float eps = nn_attr_float(bn, "epsilon", 1e-5f);
+        /* the same arithmetic as the BatchNormalization kernel */
+        for (int64_t ch = 0; ch < C; ch++) {
+            aff[ch] = gamma[ch] / sqrtf(var[ch] + eps);
+            aff[C + ch] = beta[ch] - mean[ch] * aff[ch];
+        }
+        conv->pre_affine = aff;
+        conv->pre_act = bn->act;
+        conv->in[0] = bn->in[0];
+        m->values[bn->out[0]].uses = 0;
+        bn->dead = true;
+    }
+    return RC_OK;
+}
+
+/* Are the int attribute `name`'s values all `want` (or is it absent)? */
+static bool ints_all(const nn_node *n, const char *name, int64_t want)
+{
+    const int64_t *v;
+    size_t nv = nn_attr_ints(n, name, &v);
+    for (size_t k = 0; k < nv; k++)
+        if (v[k] != want) return false;
+    return true;
+}
+
+/* A Pad node that pads nothing (exporters put one before an AveragePool),
+ * with its pads as an attribute or a constant int64 input. */
+static bool pads_nothing(const nn_model *m, const nn_node *n)
+{
+    if (strcmp(n->op_type, "Pad") != 0 || n->nout != 1) return false;
+    if (n->nin < 2 || n->in[1] < 0) return nn_attr_get(n, "pads") && ints_all(n, "pads", 0);
+    if (!is_const(m, n->in[1]) || m->values[n->in[1]].init.type != NN_I64) return false;
+    const nn_tensor *t = &m->values[n->in[1]].init;
+    const int64_t *v = t->data;
+    for (int64_t k = 0; k < nn_shape_count(&t->shape); k++)
+        if (v[k] != 0) return false;
+    return true;
+}
+
+/* A 1x1 Conv (stride 1, no pads, no activation) followed only by a 2x2
+ * stride-2 AveragePool (possibly through a Pad of nothing), as in
+ * DenseNet's transition layers: both are linear, so pooling first gives the
+ * same result with a quarter of the multiplications. The Conv takes over
+ * the pool's output (pre_pool2) and pools its input as it packs it, after
+ * any folded BatchNormalization. */
+static void fuse_pointwise_avgpool(nn_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *conv = &m->nodes[i];
+        if (conv->dead || strcmp(conv->op_type, "Conv") != 0 || conv->act != NN_ACT_NONE ||
+            conv->pre_pool2 || conv->res_add || conv->nout != 1 || conv->nin < 2 ||
+            !is_const(m, conv->in[1]))
+            continue;
+        const nn_tensor *wt = &m->values[conv->in[1]].init;
+        if (wt->type != NN_F32 || wt->shape.ndim != 4 || wt->shape.d[2] != 1 ||
+            wt->shape.d[3] != 1 || nn_attr_int(conv, "group", 1) != 1 ||
+            strcmp(nn_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") != 0 ||
+            !ints_all(conv, "strides", 1) || !ints_all(conv, "pads", 0))
+            continue;
+        int pi = sole_consumer(m, conv->out[0], i);
+        if (is_output(m, conv->out[0]) || pi < 0) continue;
+        nn_node *ap = &m->nodes[pi], *pad = NULL;
+        if (pads_nothing(m, ap) && ap->in[0] == conv->out[0]) {
+            /* Conv -> Pad(0) -> AveragePool: the Pad goes too */
+            int qi = sole_consumer(m, ap->out[0], pi);
+            if (is_output(m, ap->out[0]) || qi < 0) continue;
+            pad = ap;
+            ap = &m->nodes[qi];
+        }
+        const int64_t *ks;
+        if (strcmp(ap->op_type, "AveragePool") != 0 || ap->nout != 1 ||
+            ap->in[0] != (pad ? pad->out[0] : conv->out[0]) ||
+            nn_attr_ints(ap, "kernel_shape", &ks) != 2 || ks[0] != 2 || ks[1] != 2 ||
+            !ints_all(ap, "strides", 2) || nn_attr_ints(ap, "strides", &ks) != 2 ||
+            !ints_all(ap, "pads", 0) || !ints_all(ap, "dilations", 1) ||
+            nn_attr_int(ap, "ceil_mode", 0) != 0 ||
+            strcmp(nn_attr_str(ap, "auto_pad", "NOTSET"), "NOTSET") != 0)
+            continue;
+        m->values[conv->out[0]].uses = 0;
+        if (pad) {
+            m->values[pad->out[0]].uses = 0;
+            pad->dead = true;
+        }
+        conv->out[0] = ap->out[0];
+        m->values[ap->out[0]].producer = i;
+        conv->pre_pool2 = true;
+        ap->dead = true;
+    }
+}
+
 rc_status nn_fuse(nn_model *m, rc_error *err)
 {
     rc_status st = fold_constants(m, err);
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
     if (st == RC_OK) st = fuse_residuals(m, err);
+    if (st == RC_OK) st = fuse_bn_into_pointwise(m, err);
+    if (st == RC_OK) fuse_pointwise_avgpool(m);
     if (st == RC_OK) st = pack_weights(m, err);
     for (int i = 0; st == RC_OK && i < m->nnodes; i++)
         if (!m->nodes[i].dead) nn_window_cache(&m->nodes[i]);

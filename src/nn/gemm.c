@@ -4,10 +4,10 @@
  * fused into its stores; weights packed once at load; the B operand either
  * packed per panel (implicit im2col, no full im2col matrix) or read in place
  * from a padded copy of the image (stride 1) or from its four phase planes
- * (stride 2); Winograd F(2x2,3x3) for 3x3 stride-1 layers; and one dot
- * product per output for layers with very few output positions. Every entry
- * point returns false when it does not apply, and the caller falls back to
- * the portable path (im2col + sgemm).
+ * (stride 2); and one dot product per output for layers with very few
+ * output positions. Every entry point returns false when it does not apply,
+ * and the caller falls back to the portable path (im2col + sgemm). The
+ * micro-kernel is also the GEMM of the Winograd convolutions (wino.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -719,202 +719,13 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
 #endif
 }
 
-/* ---- Winograd F(2x2, 3x3) ---------------------------------------------------
- * 3x3 stride-1 convolutions with 2.25x fewer multiplications: the weights are
- * transformed once at load (U = G g G^T, 16 matrices of M x C, packed for the
- * GEMM), each 4x4 input tile is transformed (V = B^T d B), the 16 products
- * U_k V_k are ordinary GEMMs, and each 2x2 output tile is A^T m A.
- * Transforms work on 16 tiles at a time along a row. */
-
-size_t nn_wino_packed_floats(int64_t M, int64_t C)
-{
-    return 16 * nn_gemm_packed_floats(M, C);
-}
-
-void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst)
-{
-    size_t one = nn_gemm_packed_floats(M, C);
-    float *u = malloc((size_t)(16 * M * C) * sizeof(float));
-    if (!u) return;
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t c = 0; c < C; c++) {
-            const float *g = w + (m * C + c) * 9;
-            float t[4][3], r[4][4];
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                r[i][0] = t[i][0];
-                r[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                r[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                r[i][3] = t[i][2];
-            }
-            for (int k = 0; k < 16; k++) u[(k * M + m) * C + c] = r[k / 4][k % 4];
-        }
-    for (int k = 0; k < 16; k++) nn_gemm_pack_a(u + k * M * C, M, C, dst + k * one);
-    free(u);
-}
-
-static void wino_dims(const nn_im2col *a, int64_t OH, int64_t *TH, int64_t *TW, int64_t *PH,
-                      int64_t *PW)
-{
-    *TH = (OH + 1) / 2;
-    *TW = (a->OW + 1) / 2;
-    *PH = 2 * *TH + 2;
-    *PW = 2 * ((*TW + 15) / 16 * 16) + 4;
-}
-
-size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH)
-{
-    int64_t TH, TW, PH, PW;
-    wino_dims(a, OH, &TH, &TW, &PH, &PW);
-    int64_t T = TH * TW;
-    size_t f = (size_t)(a->C * PH * PW + 16) + (size_t)(16 * a->C * T + 64) +
-               (size_t)(16 * M * T + 64) + 64;
-    return f * sizeof(float);
-}
-
+/* ---- the bare micro-kernel, for the Winograd products (wino.c) ---------- */
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void
-wino_input(const float *pad, int64_t C, int64_t PH, int64_t PW, int64_t TH, int64_t TW, float *V)
+void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
+                          float *C, int64_t ldc, int ncols)
 {
-    const __m512i even =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd =
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    int64_t T = TH * TW;
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t ty = 0; ty < TH; ty++)
-            for (int64_t tx = 0; tx < TW; tx += 16) {
-                int64_t left = TW - tx < 16 ? TW - tx : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
-                __m512 d[4][4];
-                for (int i = 0; i < 4; i++) {
-                    const float *row = pad + (c * PH + 2 * ty + i) * PW + 2 * tx;
-                    __m512 e0 = _mm512_loadu_ps(row), e1 = _mm512_loadu_ps(row + 16);
-                    __m512 f0 = _mm512_loadu_ps(row + 2), f1 = _mm512_loadu_ps(row + 18);
-                    d[i][0] = _mm512_permutex2var_ps(e0, even, e1);
-                    d[i][1] = _mm512_permutex2var_ps(e0, odd, e1);
-                    d[i][2] = _mm512_permutex2var_ps(f0, even, f1);
-                    d[i][3] = _mm512_permutex2var_ps(f0, odd, f1);
-                }
-                /* B^T d: along i */
-                __m512 w[4][4];
-                for (int j = 0; j < 4; j++) {
-                    w[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                    w[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                    w[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                    w[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-                }
-                /* (B^T d) B: along j */
-                float *dst = V + c * T + ty * TW + tx;
-                for (int i = 0; i < 4; i++) {
-                    __m512 v0 = _mm512_sub_ps(w[i][0], w[i][2]);
-                    __m512 v1 = _mm512_add_ps(w[i][1], w[i][2]);
-                    __m512 v2 = _mm512_sub_ps(w[i][2], w[i][1]);
-                    __m512 v3 = _mm512_sub_ps(w[i][1], w[i][3]);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 0) * C * T, mk, v0);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 1) * C * T, mk, v1);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 2) * C * T, mk, v2);
-                    _mm512_mask_storeu_ps(dst + (i * 4 + 3) * C * T, mk, v3);
-                }
-            }
-}
-
-__attribute__((target("avx512f"))) static void
-wino_output(const float *Mb, int64_t M, int64_t TH, int64_t TW, int64_t OH, int64_t OW, float *y,
-            const float *bias, const epi *e, const float *slope, int64_t nslope)
-{
-    const __m512i lo_idx =
-        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi_idx =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = TH * TW;
-    for (int64_t m = 0; m < M; m++) {
-        __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
-        float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl), clo = _mm512_set1_ps(e->a), chi = _mm512_set1_ps(e->b);
-        for (int64_t ty = 0; ty < TH; ty++)
-            for (int64_t tx = 0; tx < TW; tx += 16) {
-                int64_t left = TW - tx < 16 ? TW - tx : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
-                const float *src = Mb + m * T + ty * TW + tx;
-                __m512 r[4][2];
-                for (int i = 0; i < 4; i++) {
-                    __m512 m0 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 0) * M * T);
-                    __m512 m1 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 1) * M * T);
-                    __m512 m2 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 2) * M * T);
-                    __m512 m3 = _mm512_maskz_loadu_ps(mk, src + (i * 4 + 3) * M * T);
-                    r[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    r[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-                }
-                for (int i = 0; i < 2; i++) {
-                    int64_t oy = 2 * ty + i;
-                    if (oy >= OH) break;
-                    __m512 o[2];
-                    for (int j = 0; j < 2; j++) {
-                        __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][j], r[1][j]), r[2][j])
-                                          : _mm512_sub_ps(_mm512_sub_ps(r[1][j], r[2][j]), r[3][j]);
-                        v = _mm512_add_ps(v, vb);
-                        v = epi_avx512(e->act, v, vs, clo, chi);
-                        o[j] = v;
-                    }
-                    /* interleave: output columns 2tx + 2t + j */
-                    __m512 lo = _mm512_permutex2var_ps(o[0], lo_idx, o[1]);
-                    __m512 hi = _mm512_permutex2var_ps(o[0], hi_idx, o[1]);
-                    int64_t ncol = OW - 2 * tx;
-                    if (ncol > 32) ncol = 32;
-                    uint64_t bits = ((uint64_t)1 << ncol) - 1;
-                    float *yr = y + (m * OH + oy) * OW + 2 * tx;
-                    _mm512_mask_storeu_ps(yr, (__mmask16)(bits & 0xffff), lo);
-                    _mm512_mask_storeu_ps(yr + 16, (__mmask16)(bits >> 16), hi);
-                }
-            }
-    }
+    static const epi none = {NN_ACT_NONE, 0, 0};
+    gemm_b b = {B, ldb, NULL};
+    gemm_panel_avx512(M, K, Ap, b, C, ldc, ncols, NULL, &none, NULL, 0);
 }
 #endif
-
-bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
-                      const float *bias, void *scratch)
-{
-#if defined(__x86_64__)
-    if (!n->wino || !nn_cpu_features().avx512 || a->KH != 3 || a->KW != 3 || a->sh != 1 ||
-        a->sw != 1 || a->dh != 1 || a->dw != 1 ||
-        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
-         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
-        return false;
-    int64_t TH, TW, PH, PW, C = a->C;
-    wino_dims(a, OH, &TH, &TW, &PH, &PW);
-    int64_t T = TH * TW;
-    float *pad = scratch;
-    float *V = pad + (C * PH * PW + 16 + 15) / 16 * 16;
-    float *Mb = V + (16 * C * T + 64 + 15) / 16 * 16;
-    /* zero-padded copy of the image: input (y, x) at (y + pt, x + pl) */
-    memset(pad, 0, (size_t)(C * PH * PW + 16) * sizeof(float));
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t yy = 0; yy < a->H && yy + a->pt < PH; yy++) {
-            int64_t w = a->W + a->pl <= PW ? a->W : PW - a->pl;
-            memcpy(pad + (c * PH + yy + a->pt) * PW + a->pl, a->x + (c * a->H + yy) * a->W,
-                   (size_t)w * sizeof(float));
-        }
-    wino_input(pad, C, PH, PW, TH, TW, V);
-    epi none = {NN_ACT_NONE, 0, 0};
-    size_t one = nn_gemm_packed_floats(M, C);
-    for (int k = 0; k < 16; k++)
-        for (int64_t n0 = 0; n0 < T; n0 += NN_GEMM_NR) {
-            int ncols = T - n0 < NN_GEMM_NR ? (int)(T - n0) : NN_GEMM_NR;
-            gemm_b B = {V + k * C * T + n0, T, NULL};
-            gemm_panel_avx512(M, C, n->wino + k * one, B, Mb + k * M * T + n0, T, ncols, NULL,
-                              &none, NULL, 0);
-        }
-    epi e = {n->act, n->act_a, n->act_b};
-    wino_output(Mb, M, TH, TW, OH, a->OW, y, bias, &e, n->act_slope, n->act_slope_n);
-    return true;
-#else
-    (void)n, (void)a, (void)M, (void)OH, (void)y, (void)bias, (void)scratch;
-    return false;
-#endif
-}

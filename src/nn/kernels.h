@@ -1,6 +1,7 @@
 /*
- * kernels.h — what the kernel files (kernels.c, gemm.c) share privately: the
- * fused epilogue's parameters and its scalar and AVX-512 forms.
+ * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c) share
+ * privately: the fused epilogue's parameters and its scalar and AVX-512
+ * forms, and the GEMM micro-kernel.
  */
 #ifndef RC_NN_KERNELS_H
 #define RC_NN_KERNELS_H
@@ -60,6 +61,15 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
         return v;
     }
 }
+#endif
+
+#if defined(__x86_64__)
+/* One panel of C[M, ncols] = A * B with the packed weights Ap (M x K, from
+ * nn_gemm_pack_a) and B read in place, row k at B + k * ldb (32 columns of
+ * which ncols <= 32 are stored); no bias, no activation (gemm.c, AVX-512:
+ * callers check nn_cpu_features() first). */
+void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
+                          float *C, int64_t ldc, int ncols);
 #endif
 
 #endif

@@ -373,6 +373,7 @@ void nn_model_free(nn_model *m)
         free(n->attrs);
         free(n->wpack);
         free(n->wino);
+        free(n->pre_affine);
         free(n->in);
         free(n->out);
         free(n->name);

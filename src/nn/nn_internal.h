@@ -96,6 +96,14 @@ typedef struct nn_node {
      * Conv computes into scratch and res_add runs as if unfused (a
      * broadcasting Add, e.g. an exporter's [C,1,1] bias). */
     const struct nn_node *res_add;
+    /* 1x1 Conv reading a BatchNormalization (+ ReLU) folded into it at load
+     * (fuse.c): its input is x' = pre_act(x * scale[c] + shift[c]), with
+     * pre_affine = [scale (C), shift (C)] (model-owned), or NULL. */
+    float *pre_affine;
+    nn_act pre_act; /* NN_ACT_NONE or NN_ACT_RELU */
+    /* ... and then a 2x2 stride-2 AveragePool that followed the 1x1 Conv,
+     * moved in front of it (fuse.c): the Conv sees the pooled input. */
+    bool pre_pool2;
 } nn_node;
 
 typedef struct {
@@ -209,6 +217,26 @@ typedef struct {
     int64_t K, ldb;
 } nn_rows;
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel);
+/* The same with a per-row affine and optional ReLU applied while packing:
+ * panel[k][j] = max?(B[k][n0 + j] * scale[k] + shift[k], 0) (pack.c). */
+typedef struct {
+    const float *B;
+    int64_t K, ldb;
+    const float *scale, *shift;
+    bool relu;
+} nn_rows_affine;
+void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel);
+/* Columns of the 2x2 stride-2 average pooling (OW columns per row) of K
+ * planes of H x W at x, each pixel first through the affine (+ ReLU) when
+ * scale is set (pack.c); nn_pool2_image writes the whole pooled image. */
+typedef struct {
+    const float *x;
+    int64_t K, H, W, OW;
+    const float *scale, *shift; /* or NULL */
+    bool relu;
+} nn_pool2_rows;
+void nn_pack_b_pool2(const void *arg, int64_t n0, int ncols, float *panel);
+void nn_pool2_image(const nn_pool2_rows *r, int64_t OH, float *y);
 /* Implicit im2col of one image (C channels of H x W) for a KH x KW window. */
 typedef struct {
     const float *x;
@@ -247,7 +275,7 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
  * full, 1: b is one value, 2: a is one value. False when not handled. */
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
 
-/* Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (kernels.c). */
+/* Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1 convolutions (wino.c). */
 size_t nn_wino_packed_floats(int64_t M, int64_t C);
 void nn_wino_pack(const float *w, int64_t M, int64_t C, float *dst);
 size_t nn_wino_scratch(const nn_im2col *a, int64_t M, int64_t OH);

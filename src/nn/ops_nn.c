@@ -148,6 +148,12 @@ static size_t conv_panel_offset(const geom *g, bool pointwise, int64_t kdim)
     return ((cols > pad ? cols : pad) + 63) / 64 * 64;
 }
 
+/* Bytes of a Conv's input as its folded BatchNormalization and pooling leave it. */
+static size_t pre_affine_bytes(const geom *g)
+{
+    return ((size_t)(g->N * g->C * g->H * g->W) * sizeof(float) + 63) / 64 * 64;
+}
+
 static rc_status infer_conv_plain(nn_ctx *c)
 {
     geom g;
@@ -214,7 +220,37 @@ static rc_status infer_conv_plain(nn_ctx *c)
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
     }
+    /* a folded BatchNormalization or pooling: room for its result first */
+    if (c->node->pre_affine || c->node->pre_pool2) c->scratch_bytes += pre_affine_bytes(&g);
     return RC_OK;
+}
+
+/* A Conv with a 2x2 average pooling folded in front of it (fuse.c) sees
+ * the pooled input: [N, C, H/2, W/2]. `in` receives the pooled tensor
+ * (data as given) and the other inputs; returns the context to use. */
+static nn_ctx *pooled_input(nn_ctx *c, nn_ctx *pc, nn_tensor *xp, nn_tensor **in, float *data)
+{
+    if (!c->node->pre_pool2 || c->in[0]->shape.ndim != 4) return c;
+    *xp = *c->in[0];
+    xp->shape.d[2] /= 2;
+    xp->shape.d[3] /= 2;
+    xp->data = data;
+    in[0] = xp;
+    in[1] = c->in[1];
+    in[2] = c->nin > 2 ? c->in[2] : NULL;
+    *pc = *c;
+    pc->in = in;
+    return pc;
+}
+
+static rc_status infer_conv_pooled(nn_ctx *c)
+{
+    nn_ctx pc;
+    nn_tensor xp, *in[3];
+    nn_ctx *use = pooled_input(c, &pc, &xp, in, NULL);
+    rc_status st = infer_conv_plain(use);
+    c->scratch_bytes = use->scratch_bytes;
+    return st;
 }
 
 /* Bytes at the front of a residual Conv's scratch holding the convolution
@@ -247,7 +283,7 @@ static nn_ctx residual_add_ctx(const nn_ctx *c, nn_tensor *conv, nn_tensor **arg
  * front of the scratch and the Add's own operator computes the output. */
 static rc_status infer_conv(nn_ctx *c)
 {
-    rc_status st = infer_conv_plain(c);
+    rc_status st = infer_conv_pooled(c);
     if (st != RC_OK || !c->node->res_add || c->nin < 4 || !c->in[3]) return st;
     nn_tensor conv = *c->out[0];
     if (c->in[3]->type == NN_F32 && nn_shape_eq(&c->in[3]->shape, &conv.shape)) return RC_OK;
@@ -381,7 +417,7 @@ static bool conv_fast(const nn_ctx *c, const geom *g, const float *xn, float *yn
     int64_t plane = g->OH * g->OW, kdim = g->C * g->KH * g->KW;
     nn_im2col ia = {xn,    g->C,  g->H,  g->W,  g->KH, g->KW, g->sh, g->sw,
                     g->dh, g->dw, g->pt, g->pl, g->OW, g->pb, g->pr};
-    if (n->wino && plane >= 64 && nn_conv_winograd(n, &ia, g->M, g->OH, yn, b, c->scratch))
+    if (n->wino && plane >= 49 && nn_conv_winograd(n, &ia, g->M, g->OH, yn, b, c->scratch))
         return true;
     int64_t PW = g->W + g->pl + g->pr, PW2 = (PW + 1) / 2;
     bool s1 = g->sh == 1 && g->sw == 1 && (PW - g->OW) * 4 <= PW;
@@ -459,6 +495,76 @@ static void run_conv_residual(nn_ctx *c)
     }
 }
 
+/* A 1x1 Conv with a BatchNormalization (+ ReLU) and/or a 2x2 average
+ * pooling folded in front of it (fuse.c): the packed GEMM normalizes (and
+ * pools) each panel of the input as it packs it; every other path (and the
+ * reference) gets the normalized, pooled input written to the start of
+ * scratch first and runs as a plain Conv on it. */
+static void run_conv_pre(nn_ctx *c)
+{
+    const nn_node *n = c->node;
+    const nn_tensor *x0 = c->in[0];
+    float *xn = c->scratch;
+    nn_ctx pc;
+    nn_tensor xp, *pin[3];
+    nn_ctx *pooled = pooled_input(c, &pc, &xp, pin, xn);
+    geom g;
+    conv_geom(pooled, &g);
+    const float *x = x0->data, *scale = n->pre_affine, *shift = scale ? scale + g.C : NULL;
+    const float *b = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t plane = g.H * g.W, in_plane = n->pre_pool2 ? x0->shape.d[2] * x0->shape.d[3] : plane;
+    bool relu = n->pre_act == NN_ACT_RELU;
+    bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+                     g.pb == 0 && g.pr == 0;
+    if (!c->reference && pointwise && g.group == 1 && n->wpack) {
+        float *panel = (float *)((char *)c->scratch + conv_panel_offset(&g, true, g.C));
+        bool done = true;
+        for (int64_t i = 0; i < g.N && done; i++) {
+            const float *xi = x + i * g.C * in_plane;
+            nn_rows_affine ra = {.B = xi, .K = g.C, .ldb = plane};
+            nn_pool2_rows rp = {.x = xi, .K = g.C, .H = x0->shape.d[2], .W = x0->shape.d[3]};
+            ra.scale = rp.scale = scale;
+            ra.shift = rp.shift = shift;
+            ra.relu = rp.relu = relu;
+            rp.OW = g.W;
+            /* false (nothing written) when the CPU or activation is not handled */
+            done = nn_gemm_packed(n, g.M, plane, g.C, n->wpack,
+                                  n->pre_pool2 ? nn_pack_b_pool2 : nn_pack_b_rows_affine,
+                                  n->pre_pool2 ? (const void *)&rp : (const void *)&ra,
+                                  y + i * g.M * plane, plane, b, NULL, panel);
+        }
+        if (done) return;
+    }
+    nn_node bn = {.act = n->pre_act};
+    for (int64_t i = 0; i < g.N; i++) {
+        const float *xi = x + i * g.C * in_plane;
+        if (n->pre_pool2) {
+            nn_pool2_rows rp = {.x = xi, .K = g.C, .H = x0->shape.d[2], .W = x0->shape.d[3]};
+            rp.scale = scale;
+            rp.shift = shift;
+            rp.relu = relu;
+            rp.OW = g.W;
+            nn_pool2_image(&rp, g.H, xn + i * g.C * plane);
+        } else {
+            nn_channel_affine(&bn, xi, xn + i * g.C * plane, g.C, plane, scale, shift,
+                              c->reference);
+        }
+    }
+    nn_tensor xt = *x0;
+    xt.shape = (nn_shape){.ndim = 4, .d = {g.N, g.C, g.H, g.W}};
+    xt.data = xn;
+    nn_tensor *in[3] = {&xt, c->in[1], c->nin > 2 ? c->in[2] : NULL};
+    nn_node plain = *n;
+    plain.pre_affine = NULL;
+    plain.pre_pool2 = false;
+    nn_ctx rc = *c;
+    rc.node = &plain;
+    rc.in = in;
+    rc.scratch = (char *)c->scratch + pre_affine_bytes(&g);
+    run_conv(&rc);
+}
+
 static void run_conv(nn_ctx *c)
 {
     if (c->node->res_add && c->nin > 3 && c->in[3]) {
@@ -466,6 +572,10 @@ static void run_conv(nn_ctx *c)
         return;
     }
     geom g;
+    if (c->node->pre_affine || c->node->pre_pool2) {
+        run_conv_pre(c);
+        return;
+    }
     conv_geom(c, &g);
     if (c->reference) {
         conv_reference(c, &g);

@@ -229,11 +229,46 @@ static int resolve(const nn_session *s, int v, size_t *off)
     return v;
 }
 
+/* DenseNet as torchvision exports it concatenates all the earlier feature
+ * maps again at every layer: Concat(x0, n1), Concat(x0, n1, n2), ... When
+ * an earlier Concat P (step before `i`, same axis) has exactly the first
+ * inputs of this one, n, P's output is placed at the start of n's output:
+ * P's inputs then already sit in their slots of n, and only n's new inputs
+ * are written (by their producers, see below). P's output is only read
+ * after it is computed, and nothing else is written over it: the slots
+ * after it belong to n's later inputs. */
+static void place_prefix_concat(nn_session *s, int i, const nn_node *n, int axis, bool *placed)
+{
+    const nn_model *m = s->m;
+    int best = -1, bestn = 0;
+    for (int j = 0; j < i; j++) {
+        const nn_node *p = &m->nodes[s->steps[j]];
+        if (p->nin <= bestn || p->nin >= n->nin || strcmp(p->op_type, "Concat") != 0) continue;
+        int pv = p->out[0], pa = (int)nn_attr_int(p, "axis", m->opset < 4 ? 1 : 0);
+        const plan_value *pp = &s->v[pv];
+        if (pa < 0) pa += pp->t.shape.ndim;
+        if (pa != axis || pp->known || pp->root != pv || pp->parent >= 0 || placed[pv] ||
+            pp->t.type != NN_F32)
+            continue;
+        bool prefix = true;
+        for (int k = 0; k < p->nin && prefix; k++) prefix = p->in[k] == n->in[k];
+        if (prefix) {
+            best = pv;
+            bestn = p->nin;
+        }
+    }
+    if (best < 0) return;
+    s->v[best].parent = n->out[0];
+    s->v[best].poff = 0;
+    placed[best] = true;
+}
+
 /* Concat along the channel axis of a batch-1 tensor is an append: each input
  * computed at run time can be written by its producer straight into its slot
  * of the output, and the copy disappears (DenseNet concatenates at every
  * layer). Inputs that are graph inputs, aliases, or already placed keep the
- * copy. */
+ * copy. An earlier Concat whose inputs start this one's is placed first
+ * (place_prefix_concat). */
 static void place_concats(nn_session *s)
 {
     const nn_model *m = s->m;
@@ -249,6 +284,7 @@ static void place_concats(nn_session *s)
         int64_t outer = 1;
         for (int k = 0; k < axis && k < o->shape.ndim; k++) outer *= o->shape.d[k];
         if (outer != 1 || o->type != NN_F32) continue;
+        place_prefix_concat(s, i, n, axis, placed);
         size_t off = 0;
         for (int k = 0; k < n->nin; k++) {
             int v = n->in[k];

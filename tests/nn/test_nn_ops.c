@@ -308,13 +308,24 @@ static void conv_case_pads(int C, int H, int W, int M, int K, int stride, const 
     float *ref = run(m, x, shape_of(4, xd), true, &os2);
     assert_true(os1.ndim == 4 && os1.d[1] == M);
     int64_t n = os1.d[1] * os1.d[2] * os1.d[3];
-    double maxd = 0;
-    for (int64_t i = 0; i < n; i++) maxd = fmax(maxd, fabs((double)fast[i] - ref[i]));
-    if (maxd > 1e-4)
-        fprintf(stderr, "conv C%d %dx%d M%d K%d s%d p%d,%d,%d,%d d%d g%d %s: max diff %g\n", C, H,
-                W, M, K, stride, (int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], dil, group,
-                act ? act : "-", maxd);
-    assert_true(maxd <= 1e-4);
+    double maxd = 0, maxref = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)fast[i] - ref[i]);
+        if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d; /* a NaN fails too */
+        maxref = fmax(maxref, fabs((double)ref[i]));
+    }
+    /* 1e-4 for outputs up to 10; beyond, 1e-5 of the largest output: the
+     * float rounding of Winograd F(4x4,3x3) grows with the values' scale
+     * (its transforms multiply by up to 8), while a wrong kernel is off by
+     * whole units */
+    double tol = 1e-5 * fmax(10.0, maxref);
+    if (maxd > tol || getenv("NN_TEST_VERBOSE"))
+        fprintf(stderr,
+                "conv C%d %dx%d M%d K%d s%d p%d,%d,%d,%d d%d g%d %s: max diff %g (largest output "
+                "%g)\n",
+                C, H, W, M, K, stride, (int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], dil,
+                group, act ? act : "-", maxd, maxref);
+    assert_true(maxd <= tol);
     free(fast);
     free(ref);
     free(w);
@@ -329,6 +340,227 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
 {
     int64_t pads[4] = {pad, pad, pad, pad};
     conv_case_pads(C, H, W, M, K, stride, pads, dil, group, act);
+}
+
+/* BatchNormalization (+ ReLU) -> 1x1 Conv, folded into the Conv at load
+ * when the Conv is its only reader (stride 1, no pads): fast and reference
+ * kernels against values computed here, for N images of C channels, with
+ * and without the ReLU; a stride-2 Conv and a normalized tensor that is
+ * also a graph output are not folded and must give the same values. */
+static void bn_conv_case(int N, int C, int H, int W, int M, bool relu, int stride, bool bn_out)
+{
+    size_t nx = (size_t)N * C * H * W;
+    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
+    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
+    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
+    float *bias = malloc((size_t)M * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (int i = 0; i < M * C; i++) w[i] = frand();
+    for (int i = 0; i < C; i++)
+        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
+    for (int i = 0; i < M; i++) bias[i] = frand();
+    int64_t strides[2] = {stride, stride};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
+                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
+                    VF("var", var, 1, C)};
+    ob_node nodes[3] = {
+        {"BatchNormalization", {"x", "g", "be", "mu", "var"}, {relu ? "t" : "n"}, {{0}}},
+        {"Relu", {"t"}, {"n"}, {{0}}},
+        {"Conv", {"n", "w", "b"}, {"y"}, {AINTS("strides", strides)}},
+    };
+    const char *outs[2] = {"y", "n"};
+    ob_node *list = nodes;
+    int nn = 3;
+    if (!relu) {
+        nodes[1] = nodes[2];
+        nn = 2;
+    }
+    rc_error err = {0};
+    nn_model *m = load(v, 7, list, nn, outs, bn_out ? 2 : 1, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    int OH = (H - 1) / stride + 1, OW = (W - 1) / stride + 1;
+    size_t ny = (size_t)N * M * OH * OW;
+    float *want = malloc(ny * sizeof(float));
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < M; o++)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    double acc = bias[o];
+                    for (int ch = 0; ch < C; ch++) {
+                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
+                        float t =
+                            x[((size_t)(i * C + ch) * H + oy * stride) * W + ox * stride] * sc +
+                            (be[ch] - mu[ch] * sc);
+                        acc += (double)w[o * C + ch] * (relu && t < 0 ? 0 : t);
+                    }
+                    want[((size_t)(i * M + o) * OH + oy) * OW + ox] = (float)acc;
+                }
+    int64_t xd[4] = {N, C, H, W};
+    for (int ref = 0; ref < 2; ref++) {
+        nn_shape os;
+        float *got = run(m, x, shape_of(4, xd), ref, &os);
+        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
+        double maxd = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
+        }
+        if (maxd > 1e-4)
+            fprintf(stderr, "bn+conv N%d C%d %dx%d M%d relu%d s%d out%d ref%d: max diff %g\n", N, C,
+                    H, W, M, relu, stride, bn_out, ref, maxd);
+        assert_true(maxd <= 1e-4); /* false for NaN */
+        free(got);
+    }
+    nn_model_free(m);
+    free(want);
+    free(x);
+    free(w);
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    free(bias);
+}
+
+static void test_bn_into_pointwise_conv(void **state)
+{
+    (void)state;
+    bn_conv_case(1, 37, 9, 11, 24, true, 1, false);  /* folded, 99 pixels: a partial panel */
+    bn_conv_case(1, 64, 8, 8, 40, false, 1, false);  /* folded, no ReLU */
+    bn_conv_case(2, 33, 5, 7, 17, true, 1, false);   /* folded, two images */
+    bn_conv_case(1, 40, 12, 10, 16, true, 1, true);  /* also a graph output: not folded */
+    bn_conv_case(1, 36, 11, 13, 20, true, 2, false); /* stride 2: not folded */
+}
+
+/* [BatchNormalization + ReLU ->] 1x1 Conv [-> Pad of nothing] -> AveragePool:
+ * a 2x2 stride-2 pool is moved in front of the Conv at load (pooled while
+ * packing); a 3x3 or stride-1 pool, or a Conv with an activation, is not.
+ * Fast and reference kernels against values computed here. */
+static void pool_conv_case(int N, int C, int H, int W, int M, bool bn, bool zero_pad, int pk,
+                           int ps, const char *act)
+{
+    size_t nx = (size_t)N * C * H * W;
+    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
+    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
+    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
+    float *bias = malloc((size_t)M * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (int i = 0; i < M * C; i++) w[i] = frand();
+    for (int i = 0; i < C; i++)
+        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
+    for (int i = 0; i < M; i++) bias[i] = frand();
+    int64_t ks[2] = {pk, pk}, st[2] = {ps, ps}, zeros[8] = {0};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
+                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
+                    VF("var", var, 1, C),  VI("zp", zeros, 1, 8)};
+    ob_node nodes[6];
+    int nn = 0;
+    const char *cin = "x";
+    if (bn) {
+        nodes[nn++] = (ob_node){"BatchNormalization", {"x", "g", "be", "mu", "var"}, {"t"}, {{0}}};
+        nodes[nn++] = (ob_node){"Relu", {"t"}, {"n"}, {{0}}};
+        cin = "n";
+    }
+    nodes[nn++] = (ob_node){"Conv", {cin, "w", "b"}, {act ? "c0" : "c"}, {{0}}};
+    if (act) nodes[nn++] = (ob_node){act, {"c0"}, {"c"}, {{0}}};
+    if (zero_pad) nodes[nn++] = (ob_node){"Pad", {"c", "zp"}, {"cp"}, {{0}}};
+    nodes[nn++] = (ob_node){"AveragePool",
+                            {zero_pad ? "cp" : "c"},
+                            {"y"},
+                            {AINTS("kernel_shape", ks), AINTS("strides", st)}};
+    rc_error err = {0};
+    nn_model *m = load(v, 8, nodes, nn, Y, 1, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    /* conv output at full resolution, then the pool */
+    float *cv = malloc((size_t)N * M * H * W * sizeof(float));
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < M; o++)
+            for (int p = 0; p < H * W; p++) {
+                double acc = bias[o];
+                for (int ch = 0; ch < C; ch++) {
+                    float t = x[(size_t)(i * C + ch) * H * W + p];
+                    if (bn) {
+                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
+                        t = t * sc + (be[ch] - mu[ch] * sc);
+                        t = t < 0 ? 0 : t;
+                    }
+                    acc += (double)w[o * C + ch] * t;
+                }
+                float r = (float)acc;
+                cv[(size_t)(i * M + o) * H * W + p] = act && r < 0 ? 0 : r; /* act: Relu */
+            }
+    int OH = (H - pk) / ps + 1, OW = (W - pk) / ps + 1;
+    size_t ny = (size_t)N * M * OH * OW;
+    float *want = malloc(ny * sizeof(float));
+    for (int i = 0; i < N * M; i++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                double acc = 0;
+                for (int ky = 0; ky < pk; ky++)
+                    for (int kx = 0; kx < pk; kx++)
+                        acc += cv[(size_t)i * H * W + (oy * ps + ky) * W + ox * ps + kx];
+                want[((size_t)i * OH + oy) * OW + ox] = (float)(acc / (pk * pk));
+            }
+    int64_t xd[4] = {N, C, H, W};
+    for (int ref = 0; ref < 2; ref++) {
+        nn_shape os;
+        float *got = run(m, x, shape_of(4, xd), ref, &os);
+        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
+        double maxd = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
+        }
+        if (maxd > 1e-4)
+            fprintf(stderr, "pool+conv N%d C%d %dx%d M%d bn%d pad%d k%d s%d ref%d: max diff %g\n",
+                    N, C, H, W, M, bn, zero_pad, pk, ps, ref, maxd);
+        assert_true(maxd <= 1e-4);
+        free(got);
+    }
+    nn_model_free(m);
+    free(cv);
+    free(want);
+    free(x);
+    free(w);
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    free(bias);
+}
+
+static void test_avgpool_before_pointwise_conv(void **state)
+{
+    (void)state;
+    pool_conv_case(1, 37, 9, 11, 24, true, true, 2, 2, NULL);   /* odd sizes: last row dropped */
+    pool_conv_case(2, 40, 16, 70, 17, true, false, 2, 2, NULL); /* two images, 35-wide rows */
+    pool_conv_case(1, 20, 6, 6, 8, false, true, 2, 2, NULL);    /* no BatchNormalization */
+    pool_conv_case(1, 24, 64, 4, 16, true, false, 2, 2, NULL);  /* 2-pixel pooled rows */
+    pool_conv_case(1, 16, 9, 9, 8, true, false, 3, 2, NULL);    /* 3x3 pool: not moved */
+    pool_conv_case(1, 16, 8, 8, 8, true, false, 2, 1, NULL);    /* stride 1: not moved */
+    pool_conv_case(1, 16, 8, 8, 8, false, false, 2, 2, "Relu"); /* activation: not moved */
+}
+
+/* Winograd (3x3, stride 1, more than 16 input channels, planes of 49+
+ * pixels) against the reference: F(4x4) from 14x14 outputs up, F(2x2)
+ * below; tiles go through in blocks of 32, so rows of more than 16 tiles,
+ * blocks ending mid-row, one-tile rows, partial edge tiles, odd channel
+ * counts, extra padding and every fused activation. */
+static void test_conv_winograd(void **state)
+{
+    (void)state;
+    conv_case(19, 41, 37, 21, 3, 1, 1, 1, 1, "Relu");
+    conv_case(17, 64, 1, 16, 3, 1, 1, 1, 1, "LeakyRelu");
+    conv_case(33, 9, 70, 40, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(20, 14, 14, 16, 3, 1, 1, 1, 1, NULL);
+    conv_case(18, 11, 12, 24, 3, 1, 2, 1, 1, "Relu");
+    conv_case(24, 12, 11, 17, 3, 1, 0, 1, 1, NULL);
+    conv_case(128, 7, 7, 32, 3, 1, 1, 1, 1, "Relu");
+    conv_case(21, 15, 83, 19, 3, 1, 1, 1, 1, "PRelu");
+    conv_case(40, 30, 17, 33, 3, 1, 0, 1, 1, "LeakyRelu");
+    conv_case(17, 16, 16, 16, 3, 1, 1, 1, 1, NULL);
 }
 
 static void test_conv_fast_vs_reference(void **state)
@@ -1004,6 +1236,87 @@ static void test_concat_placement(void **state)
     check(13, v, 1, nodes, 7, x, 4, xd, want, 4, od, 0);
 }
 
+/* DenseNet-style concats, each repeating all the earlier inputs:
+ * Concat(x0, n1), Concat(x0, n1, n2), ..., where every new input reads the
+ * previous concat (a 1x1 convolution). The planner places each concat at
+ * the start of the next; also when an intermediate concat is a graph output
+ * (not placed), when a later concat repeats the inputs in another order
+ * (not a prefix), and on another axis (not an append). */
+static void dense_case(const char *c2_as, const char *c3_first, int axis)
+{
+    float x[8] = {-1, 2, -3, 4, 5, -6, 7, -8};
+    float w1[2 * 4] = {1, -2, 0.5f, 3, -1, 1, 2, -0.5f};
+    float w2[2 * 6] = {0.25f, -1, 2, 1, -3, 0.5f, 1, 1, -1, 0.5f, 2, -2};
+    int64_t xd[4] = {1, 2, 2, 2};
+    ob_value v[] = {V("x", 4, 1, 2, 2, 2), VF("w1", w1, 4, 2, 4, 1, 1),
+                    VF("w2", w2, 4, 2, 6, 1, 1)};
+    ob_node nodes[8] = {
+        {"Relu", {"x"}, {"x0"}, {{0}}},
+        {"Neg", {"x0"}, {"n1"}, {{0}}},
+        {"Concat", {"x0", "n1"}, {"c1"}, {AI("axis", 1)}},
+        {"Conv", {"c1", "w1"}, {"n2"}, {{0}}},
+        {"Concat", {"x0", "n1", "n2"}, {"c2"}, {AI("axis", 1)}},
+        {"Conv", {"c2", "w2"}, {"n3"}, {{0}}},
+        {"Concat", {c3_first, "n1", "n2", "n3"}, {"y"}, {AI("axis", axis)}},
+        {"Add", {"c2", "c2"}, {"z"}, {{0}}},
+    };
+    const char *outs[2] = {"y", c2_as};
+    rc_error err = {0};
+    nn_model *m = load(v, 3, nodes, 8, outs, 2, 13, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    /* expected: planes [channel][4 pixels] */
+    float f[8][4];
+    for (int p = 0; p < 4; p++) {
+        for (int ch = 0; ch < 2; ch++) {
+            f[ch][p] = x[ch * 4 + p] > 0 ? x[ch * 4 + p] : 0;
+            f[2 + ch][p] = -f[ch][p];
+        }
+        for (int o = 0; o < 2; o++) {
+            f[4 + o][p] = 0;
+            for (int ch = 0; ch < 4; ch++) f[4 + o][p] += w1[o * 4 + ch] * f[ch][p];
+        }
+        for (int o = 0; o < 2; o++) {
+            f[6 + o][p] = 0;
+            for (int ch = 0; ch < 6; ch++) f[6 + o][p] += w2[o * 6 + ch] * f[ch][p];
+        }
+    }
+    /* y's first input is x0 or n1 (2 channels each), then n1, n2, n3 */
+    int first = strcmp(c3_first, "x0") == 0 ? 0 : 2, src[8] = {first, first + 1, 2, 3, 4, 5, 6, 7};
+    nn_session *s = NULL;
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    const float *in[1] = {x};
+    nn_shape xs = shape_of(4, xd), ys, cs;
+    assert_int_equal(nn_session_run(s, in, &xs, &err), RC_OK);
+    const float *y = nn_session_output(s, 0, &ys), *c2 = nn_session_output(s, 1, &cs);
+    if (axis == 1) {
+        assert_true(ys.ndim == 4 && ys.d[1] == 8 && ys.d[2] == 2 && ys.d[3] == 2);
+        for (int ch = 0; ch < 8; ch++)
+            for (int p = 0; p < 4; p++) assert_float_equal(y[ch * 4 + p], f[src[ch]][p], 1e-6);
+    } else {
+        /* axis 2: [1, 2, 8, 2], the four inputs' rows one after another */
+        assert_true(ys.ndim == 4 && ys.d[1] == 2 && ys.d[2] == 8 && ys.d[3] == 2);
+        for (int ch = 0; ch < 2; ch++)
+            for (int k = 0; k < 4; k++)
+                for (int p = 0; p < 4; p++)
+                    assert_float_equal(y[(ch * 4 + k) * 4 + p], f[src[2 * k + ch]][p], 1e-6);
+    }
+    float mul = strcmp(c2_as, "z") == 0 ? 2.0f : 1.0f;
+    for (int ch = 0; ch < 6; ch++)
+        for (int p = 0; p < 4; p++) assert_float_equal(c2[ch * 4 + p], mul * f[ch][p], 1e-6);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+
+static void test_concat_prefix_placement(void **state)
+{
+    (void)state;
+    dense_case("z", "x0", 1);  /* every concat placed in the next */
+    dense_case("c2", "x0", 1); /* c2 is a graph output: copied into y */
+    dense_case("z", "n1", 1);  /* y does not start with c2's inputs */
+    dense_case("z", "x0", 2);  /* along H: not an append */
+}
+
 static void test_pad_resize(void **state)
 {
     (void)state;
@@ -1342,6 +1655,9 @@ int main(void)
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
         cmocka_unit_test(test_conv_residual_fusion),
+        cmocka_unit_test(test_conv_winograd),
+        cmocka_unit_test(test_bn_into_pointwise_conv),
+        cmocka_unit_test(test_avgpool_before_pointwise_conv),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_batchnorm_and_folding),
         cmocka_unit_test(test_gemm_matmul),
@@ -1349,6 +1665,7 @@ int main(void)
         cmocka_unit_test(test_reduce_softmax),
         cmocka_unit_test(test_shape_ops),
         cmocka_unit_test(test_concat_placement),
+        cmocka_unit_test(test_concat_prefix_placement),
         cmocka_unit_test(test_pad_resize),
         cmocka_unit_test(test_constant_folding_chain),
         cmocka_unit_test(test_replan_and_bad_inputs),
