@@ -43,7 +43,16 @@ describe('dates', () => {
   it('formatDateTime handles missing and bad values', () => {
     expect(formatDateTime(null, 'UTC', 'es')).toBe('—');
     expect(formatDateTime('not a date', 'UTC', 'es')).toBe('—');
-    expect(formatDateTime('2026-11-21T07:01:00Z', 'Europe/Madrid', 'es')).toContain('8:01');
+    expect(formatDateTime('2026-11-21T07:01:00Z', 'Europe/Madrid', 'es')).toContain('08:01');
+  });
+
+  it('formatDateTime gives two-digit 24-hour times, midnight included, in the zone', () => {
+    // 11:22 UTC is 00:22 of the next day in Auckland (NZDT, UTC+13)
+    const s = formatDateTime('2026-11-21T11:22:00Z', 'Pacific/Auckland', 'es');
+    expect(s).toContain('00:22');
+    expect(s).not.toMatch(/(^|[^0-9])0:22/);
+    expect(formatDateTime('2026-11-21T11:22:00Z', 'Pacific/Auckland', 'en')).toMatch(/Nov 22, 2026, 00:22$/);
+    expect(formatDateTime('2026-11-21T20:05:00Z', 'UTC', 'es')).toMatch(/, 20:05$/);
   });
 });
 

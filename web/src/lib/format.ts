@@ -44,17 +44,14 @@ export function formatDate(value: string, tz: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { timeZone: tz, dateStyle: 'medium' }).format(new Date(value));
 }
 
-/** Date and time of an instant in tz, localized. */
+/** Date and time of an instant in tz: the localized date and the 24-hour
+ * time with two-digit hours ("21 nov 2026, 09:05"), as the kiosk shows it
+ * (a locale's short time style would give "9:05" in Spanish). */
 export function formatDateTime(iso: string | null | undefined, tz: string, locale: string): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '—';
-  return new Intl.DateTimeFormat(locale, {
-    timeZone: tz,
-    dateStyle: 'medium',
-    timeStyle: 'short',
-    hourCycle: 'h23',
-  }).format(d);
+  return `${formatDate(iso, tz, locale)}, ${formatTime(iso, tz)}`;
 }
 
 /** The calendar date ("YYYY-MM-DD") in tz at instant `now`. */
