@@ -43,3 +43,9 @@ export function pushFeed(feed: FeedItem[], item: FeedItem, max = 30): FeedItem[]
   const rest = item.kind === 'attendance' ? feed.filter((f) => !(f.kind === 'attendance' && f.event.id === item.event.id)) : feed;
   return [item, ...rest].slice(0, max);
 }
+
+/** Where an event came from, for tables: "manual" for entries made by
+ * hand, else the camera's name, else `none`. */
+export function eventSource(e: Pick<AttendanceEvent, 'manual' | 'camera_name'>, manual: string, none: string): string {
+  return e.manual ? manual : (e.camera_name ?? none);
+}

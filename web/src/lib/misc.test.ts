@@ -1,7 +1,7 @@
 // Dataset file naming, live-feed parsing, NDJSON splitting and role checks.
 import { describe, expect, it } from 'vitest';
 import { importName, personCount } from './dataset';
-import { feedItem, pushFeed } from './events';
+import { eventSource, feedItem, pushFeed } from './events';
 import { NdjsonSplitter } from './ndjson';
 import { canOpen, homeFor } from './roles';
 
@@ -80,5 +80,13 @@ describe('roles', () => {
     expect(homeFor('device')).toBe('/kiosk');
     expect(homeFor('member')).toBe('/attendance');
     expect(homeFor('admin')).toBe('/dashboard');
+  });
+});
+
+describe('eventSource', () => {
+  it('names manual entries first, then the camera, else none', () => {
+    expect(eventSource({ manual: true, camera_name: 'Puerta' }, 'Manual', '—')).toBe('Manual');
+    expect(eventSource({ manual: false, camera_name: 'Puerta' }, 'Manual', '—')).toBe('Puerta');
+    expect(eventSource({ manual: false, camera_name: null }, 'Manual', '—')).toBe('—');
   });
 });

@@ -15,6 +15,7 @@ import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import { SummaryTable } from '../components/SummaryTable';
+import { eventSource } from '../lib/events';
 
 const LIMIT = 50;
 const STATUSES: EventStatus[] = ['on_time', 'late', 'early_leave', 'outside_schedule'];
@@ -192,7 +193,7 @@ export function AttendancePage() {
               <td>
                 <StatusBadge status={e.status} />
               </td>
-              <td>{e.manual ? t('attendance.manual') : (e.camera_name ?? t('common.none'))}</td>
+              <td>{eventSource(e, t('attendance.manual'), t('common.none'))}</td>
               <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>
               {staff && (

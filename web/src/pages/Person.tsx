@@ -14,6 +14,7 @@ import { PersonThumb } from '../components/PersonThumb';
 import { Enroll } from '../components/Enroll';
 import { Timetable } from '../components/Timetable';
 import styles from './Person.module.css';
+import { eventSource } from '../lib/events';
 
 export function PersonPage() {
   const { t, i18n } = useTranslation();
@@ -163,7 +164,7 @@ export function PersonPage() {
               <td>
                 <StatusBadge status={e.status} />
               </td>
-              <td>{e.camera_name ?? (e.manual ? t('attendance.manual') : t('common.none'))}</td>
+              <td>{eventSource(e, t('attendance.manual'), t('common.none'))}</td>
             </tr>
           )}
         />
