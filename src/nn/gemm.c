@@ -476,7 +476,9 @@ size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
     int64_t PH, PW, planes;
     direct_dims(a, &PH, &PW, &planes);
     size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
-    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR + 16);
+    (void)OH;
+    /* the tile of a panel that crosses a row end: M rows of NN_GEMM_NR */
+    size_t out = (size_t)(M * NN_GEMM_NR + NN_GEMM_NR + 16);
     size_t off = (size_t)(a->C * a->KH * a->KW);
     size_t row = (size_t)(a->W + a->pl + a->pr + 2 * NN_GEMM_NR + 16);
     return (img + out + off * 2 + row + 64) * sizeof(float);
@@ -515,7 +517,7 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
     float *pad = scratch;
     size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
     float *tmp = pad + img;
-    int64_t *off = (int64_t *)(tmp + (M * OH * PW + NN_GEMM_NR + 15) / 16 * 16);
+    int64_t *off = (int64_t *)(tmp + (M * NN_GEMM_NR + NN_GEMM_NR + 15) / 16 * 16);
     float *rowbuf = (float *)(off + K + 16);
     if (!s2) {
         /* copy the image in, zeroing only the borders */

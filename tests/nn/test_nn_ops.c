@@ -679,6 +679,10 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
     conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
     conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
+    /* the direct convolution's row-crossing tile (M x 32 floats) on outputs
+     * with fewer than 32 pixels a padded row: more than the output itself */
+    conv_case(2, 5, 13, 17, 3, 2, 1, 1, 1, NULL);
+    conv_case(3, 4, 9, 40, 3, 1, 1, 1, 1, "Relu");
     /* depthwise stride 2 on narrow planes, rows in registers: two output
      * rows per register (widths up to 16, odd and even output heights, 8
      * wide or narrower), one per register (widths 17 to 32), no bottom or
