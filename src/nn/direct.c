@@ -113,8 +113,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
            int MB, int K, int64_t m0, int64_t mcount, float *y)
 {
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
-                 hi = _mm512_set1_ps(n->act_b);
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     /* locals: the output stores cannot alias them, so they stay in registers */
     const nn_im2col g = *a;
     const int act = n->act;
@@ -152,24 +151,10 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) {
                 if (m >= mcount) break;
-                __m512 v = acc[m];
-                switch (act) {
-                case NN_ACT_RELU:
-                    v = _mm512_max_ps(v, zero);
-                    break;
-                case NN_ACT_PRELU:
-                case NN_ACT_LEAKY: {
-                    float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
-                    v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                        _mm512_max_ps(v, zero));
-                    break;
-                }
-                case NN_ACT_CLIP:
-                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                    break;
-                default:
-                    break;
-                }
+                float sl = act == NN_ACT_LEAKY   ? leaky
+                           : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
+                                                 : 0.0f;
+                __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
                 if (K == 1 && left >= 16) /* measured faster for 1x1 only */
                     _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
                 else
@@ -189,8 +174,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void
 regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp, int MB,
           int64_t m0, int64_t mcount, float *y)
 {
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
-                 hi = _mm512_set1_ps(n->act_b);
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const nn_im2col g = *a;
     const int act = n->act;
@@ -238,24 +222,10 @@ regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp
 #pragma GCC unroll 16
         for (int m = 0; m < MB; m++) {
             if (m >= mcount) break;
-            __m512 v = acc[m];
-            switch (act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY: {
-                float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
-                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                    _mm512_max_ps(v, zero));
-                break;
-            }
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            float sl = act == NN_ACT_LEAKY   ? leaky
+                       : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
+                                             : 0.0f;
+            __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
             if (left >= 16)
                 _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);
             else

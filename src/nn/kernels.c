@@ -886,21 +886,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             float sl = n->act == NN_ACT_LEAKY   ? n->act_a
                        : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
                                                 : 0.0f;
-            switch (n->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                    _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(act, v, _mm512_set1_ps(sl), lo, hi);
             _mm512_mask_storeu_ps(y + c * plane, last, v);
             continue;
         }
