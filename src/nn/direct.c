@@ -448,27 +448,8 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
 {
     int64_t taps = a->KH * a->KW, hw = a->H * a->W, K = a->C * taps;
     float *blk = scratch, *tmp = blk + 2 * taps * 32;
-    __m512i idx[64][2];
-    __mmask16 ok[64][2];
-    for (int64_t t = 0; t < taps; t++) {
-        int32_t ix[32] = {0};
-        uint32_t m = 0;
-        for (int64_t p = 0; p < N; p++) {
-            int64_t oy = p / a->OW, ox = p % a->OW;
-            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
-            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
-            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
-                ix[p] = (int32_t)(iy * a->W + xx);
-                m |= 1u << p;
-            }
-        }
-        idx[t][0] = _mm512_loadu_si512(ix);
-        idx[t][1] = _mm512_loadu_si512(ix + 16);
-        ok[t][0] = (__mmask16)(m & 0xffff);
-        ok[t][1] = (__mmask16)(m >> 16);
-    }
-    __mmask16 in0 = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
-    __mmask16 in1 = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
+    nn_plane32 pl;
+    nn_plane32_init(a, 0, (int)N, &pl);
     const float *w0 = n->wpack, *w1 = w0 + 8 * K;
     __m512 acc[TINY32_P];
     __m256 acch[TINY32_P];
@@ -480,17 +461,7 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
     /* channel c + 1's rows are built while channel c's are multiplied: the
      * broadcasts then read stores that have long left the store queue */
     for (int64_t c = 0; c <= a->C; c++) {
-        if (c < a->C) {
-            const float *xc = a->x + c * hw;
-            float *bc = blk + (c & 1) * taps * 32;
-            __m512 x0 = _mm512_maskz_loadu_ps(in0, xc), x1 = _mm512_maskz_loadu_ps(in1, xc + 16);
-            for (int64_t t = 0; t < taps; t++) {
-                _mm512_storeu_ps(bc + t * 32,
-                                 _mm512_maskz_permutex2var_ps(ok[t][0], x0, idx[t][0], x1));
-                _mm512_storeu_ps(bc + t * 32 + 16,
-                                 _mm512_maskz_permutex2var_ps(ok[t][1], x0, idx[t][1], x1));
-            }
-        }
+        if (c < a->C) nn_plane32_channel(&pl, a->x + c * hw, blk + (c & 1) * taps * 32);
         if (c == 0) continue;
         const float *bp = blk + ((c - 1) & 1) * taps * 32;
         for (int64_t t = 0; t < taps; t++) {
@@ -552,7 +523,8 @@ static bool conv_tiny32(const nn_node *n, const nn_im2col *a, int64_t M, int64_t
 {
     /* 8-lane FMAs need AVX512VL for registers 16-31 (one accumulator per
      * pixel) */
-    if (M > 16 || N > TINY32_P || a->KH * a->KW > 64 || !__builtin_cpu_supports("avx512vl"))
+    if (M > 16 || N > TINY32_P || a->KH * a->KW > NN_PLANE32_TAPS ||
+        !__builtin_cpu_supports("avx512vl"))
         return false;
     bool narrow = M <= 8;
     if (N <= 12)

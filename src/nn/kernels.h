@@ -1,7 +1,8 @@
 /*
- * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c) share
- * privately: the fused epilogue's parameters and its scalar and AVX-512
- * forms, and the GEMM micro-kernel.
+ * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c, direct.c,
+ * dwsmall.c, pack.c) share privately: the fused epilogue's parameters and
+ * its scalar and AVX-512 forms, the tap permutations of planes of at most
+ * 32 pixels, and the GEMM micro-kernel.
  */
 #ifndef RC_NN_KERNELS_H
 #define RC_NN_KERNELS_H
@@ -64,6 +65,31 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
 #endif
 
 #if defined(__x86_64__)
+/* Images whose planes have at most 32 pixels, windows of at most
+ * NN_PLANE32_TAPS taps (direct.c, gemm.c): a channel is two registers, and
+ * tap t of output pixels n0 .. n0 + 31 is one lane permutation of them,
+ * zero where the tap falls in the padding. The permutations depend only on
+ * the geometry and are built once (nn_plane32_init, gemm.c);
+ * nn_plane32_channel writes one channel's taps as rows of 32 floats. */
+#define NN_PLANE32_TAPS 64
+typedef struct {
+    __m512i idx[NN_PLANE32_TAPS][2];
+    __mmask16 ok[NN_PLANE32_TAPS][2];
+    __mmask16 in[2]; /* the plane's pixels among lanes 0-15 and 16-31 */
+    int64_t taps;
+} nn_plane32;
+void nn_plane32_init(const nn_im2col *a, int64_t n0, int np, nn_plane32 *p);
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+nn_plane32_channel(const nn_plane32 *p, const float *xc, float *dst)
+{
+    __m512 x0 = _mm512_maskz_loadu_ps(p->in[0], xc), x1 = _mm512_maskz_loadu_ps(p->in[1], xc + 16);
+    for (int64_t t = 0; t < p->taps; t++, dst += 32) {
+        _mm512_storeu_ps(dst, _mm512_maskz_permutex2var_ps(p->ok[t][0], x0, p->idx[t][0], x1));
+        _mm512_storeu_ps(dst + 16, _mm512_maskz_permutex2var_ps(p->ok[t][1], x0, p->idx[t][1], x1));
+    }
+}
+
 /* One panel of C[M, ncols] = A * B with the packed weights Ap (M x K, from
  * nn_gemm_pack_a) and B read in place, row k at B + k * ldb (32 columns of
  * which ncols <= 32 are stored); no bias, no activation (gemm.c, AVX-512:
