@@ -384,38 +384,29 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
 #endif
 }
 
-bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW)
+bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        pt != 1 || pl != 1)
         return false;
-    if (pt != 1 || pl != 1 || OH != H || OW != W || W > 32) return false;
-    if (W == 4 || W == 8)
-        dw_s1_packed(n, x, C, H, W, w, bias, y);
-    else if (W <= 16)
-        dw_s1_w16(n, x, C, H, W, w, bias, y);
-    else
-        dw_s1_w32(n, x, C, H, W, w, bias, y);
-    return true;
-#else
-    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
-        (void)OH, (void)OW;
-    return false;
-#endif
-}
-
-bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW)
-{
-#if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
-        return false;
-    /* output column j reads input columns 2j - 1 .. 2j + 1: all inside the
-     * one or two registers of a row (columns past W load as zero) */
-    if (pt != 1 || pl != 1 || OH < 1 || OW < 1) return false;
+    if (s == 1) {
+        /* rows of 5 to 7 pixels (and of 1 to 3) go to the flat kernel */
+        if (OH != H || OW != W || W > 32 || (W < 8 && W != 4)) return false;
+        if (W == 4 || W == 8)
+            dw_s1_packed(n, x, C, H, W, w, bias, y);
+        else if (W <= 16)
+            dw_s1_w16(n, x, C, H, W, w, bias, y);
+        else
+            dw_s1_w32(n, x, C, H, W, w, bias, y);
+        return true;
+    }
+    /* stride 2: output column j reads input columns 2j - 1 .. 2j + 1, all
+     * inside the one or two registers of a row (columns past W load as
+     * zero); planes of at most 16 pixels go to the flat kernel */
+    if (s != 2 || H * W <= 16 || OH < 1 || OW < 1) return false;
     if (W <= 16 && OW <= 8) {
         dw_s2_w16(n, x, C, H, W, w, bias, y, OH, OW);
         return true;
@@ -426,8 +417,8 @@ bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, i
     }
     return false;
 #else
-    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
-        (void)OH, (void)OW;
+    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
+        (void)y, (void)OH, (void)OW;
     return false;
 #endif
 }

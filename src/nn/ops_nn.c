@@ -595,14 +595,10 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
-            /* planes at most 32 wide (dwsmall.c): stride 1 on rows of 4 or
-             * of 8 to 32 pixels, stride 2 on planes of more than 16 pixels;
-             * the rest goes to the flat and row kernels (kernels.c) */
-            if (dw3 && g.sh == 1 && (g.W >= 8 || g.W == 4) &&
-                nn_dw3x3s1_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
-                continue;
-            if (dw3 && g.sh == 2 && g.H * g.W > 16 &&
-                nn_dw3x3s2_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
+            /* planes at most 32 wide (dwsmall.c); the rest goes to the
+             * flat and row kernels (kernels.c) */
+            if (dw3 && nn_dw3x3_narrow(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
+                                       g.OH, g.OW))
                 continue;
             if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
                                      g.OH, g.OW, c->scratch))
