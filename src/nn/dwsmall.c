@@ -31,20 +31,11 @@ static inline __mmask16 lanes_below(int64_t n)
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* Bias, activation and the channel's slope, shared by both kernels. */
-typedef struct {
-    __m512 vb, vs, lo, hi;
-} dw_epi;
-
-__attribute__((target("avx512f"))) static inline dw_epi dw_epi_of(const nn_node *n,
-                                                                  const float *bias, int64_t c)
+/* Bias, activation and the channel's slope (kernels.h). */
+__attribute__((always_inline, target("avx512f"))) static inline epi_vec
+dw_epi_of(const nn_node *n, const float *bias, int64_t c)
 {
-    float sl = n->act == NN_ACT_LEAKY   ? n->act_a
-               : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                        : 0.0f;
-    dw_epi e = {_mm512_set1_ps(bias ? bias[c] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(n->act_a),
-                _mm512_set1_ps(n->act_b)};
-    return e;
+    return epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
 }
 
 /* Output rows of up to 16 pixels from input rows of up to 32, one output
@@ -67,7 +58,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         /* taps of input row 2 * oy - 1 (the top pad for oy = 0) */
         __m512 prev[3] = {zero, zero, zero};
         for (int64_t oy = 0; oy < OH; oy++) {
@@ -128,7 +119,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         __m512 top = zero; /* input row 4i - 1 (the top pad for i = 0) */
         for (int64_t oy = 0; oy < OH; oy += 2) {
             /* input rows 2 * oy - 1 .. 2 * oy + 3 */
@@ -210,7 +201,7 @@ dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, co
         float *yc = y + c * H * W;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         /* taps of rows oy - 1, oy, oy + 1 */
         __m512 r0[2][3], r1[2][3], r2[2][3];
         dw_s1_taps(xc, false, m0, m1, NV, r0);
@@ -281,7 +272,7 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
         float *yc = y + c * P;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         for (int64_t b = 0; b < blocks; b++) {
             int64_t p0 = 16 * b;
             /* lanes of pixels p0 - W + l, p0 + l, p0 + W + l inside the plane */

@@ -896,11 +896,9 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         }
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        float sl = n->act == NN_ACT_LEAKY   ? n->act_a
-                   : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                            : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl);
+        epi_vec ch_epi =
+            epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        __m512 vb = ch_epi.vb, vs = ch_epi.vs;
         float *yc = y + c * plane;
         if (s == 1 && W % 16 == 0) {
             dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
@@ -1077,11 +1075,9 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        float sl = act == NN_ACT_LEAKY   ? n->act_a
-                   : act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                         : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl);
+        epi_vec ch_epi =
+            epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        __m512 vb = ch_epi.vb, vs = ch_epi.vs;
         for (int64_t oy = 0; oy < OH; oy++) {
             const float *row[3];
             for (int r = 0; r < 3; r++) {

@@ -65,6 +65,23 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
 #endif
 
 #if defined(__x86_64__)
+/* The epilogue's constants for output channel ch as vectors: its bias (0
+ * without one), the slope of the negative side (LeakyReLU's alpha or the
+ * channel's PReLU slope, 0 otherwise) and Clip's bounds. */
+typedef struct {
+    __m512 vb, vs, lo, hi;
+} epi_vec;
+
+__attribute__((always_inline, target("avx512f"))) static inline epi_vec
+epi_vec_of(int act, float a, float b, const float *slope, int64_t nslope, const float *bias,
+           int64_t ch)
+{
+    float sl = act == NN_ACT_LEAKY ? a : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : ch] : 0.0f;
+    epi_vec v = {_mm512_set1_ps(bias ? bias[ch] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(a),
+                 _mm512_set1_ps(b)};
+    return v;
+}
+
 /* Images whose planes have at most 32 pixels, windows of at most
  * NN_PLANE32_TAPS taps (direct.c, gemm.c): a channel is two registers, and
  * tap t of output pixels n0 .. n0 + 31 is one lane permutation of them,
