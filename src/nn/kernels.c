@@ -814,6 +814,42 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
     }
 }
 
+/* One block of 16 stride-1 outputs of the flat kernel: its three input
+ * rows' centre blocks are cv (the blocks before them pv); the next blocks
+ * p - W, p, p + W are loaded, and the left and right taps are lane shifts
+ * across the three. `masked` (a constant at each call): the loads, shifts
+ * and the store take the block's tap masks m (and the next block's), for
+ * blocks that touch a border; otherwise none. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_flat_s1_block(const float *p, int64_t W, const uint16_t *m, __mmask16 store, const __m512 *k,
+                 __m512 vb, int act, __m512 vs, __m512 lo, __m512 hi, __m512 *pv, __m512 *cv,
+                 float *out, const bool masked)
+{
+    const uint16_t *mn = m + 9;
+    __m512 acc[3];
+    for (int r = 0; r < 3; r++) {
+        const float *q = p + (r - 1) * W;
+        __m512 nv = masked ? _mm512_maskz_loadu_ps(mn[r * 3 + 1], q) : _mm512_loadu_ps(q);
+        __m512i c = _mm512_castps_si512(cv[r]), pr = _mm512_castps_si512(pv[r]),
+                n = _mm512_castps_si512(nv);
+        __m512 l = _mm512_castsi512_ps(masked ? _mm512_maskz_alignr_epi32(m[r * 3], c, pr, 15)
+                                              : _mm512_alignr_epi32(c, pr, 15));
+        __m512 rt = _mm512_castsi512_ps(masked ? _mm512_maskz_alignr_epi32(m[r * 3 + 2], n, c, 1)
+                                               : _mm512_alignr_epi32(n, c, 1));
+        __m512 a = _mm512_mul_ps(l, k[r * 3]);
+        a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
+        acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
+        pv[r] = cv[r];
+        cv[r] = nv;
+    }
+    __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
+    v = epi_avx512(act, v, vs, lo, hi);
+    if (masked)
+        _mm512_mask_storeu_ps(out, store, v);
+    else
+        _mm512_storeu_ps(out, v);
+}
+
 __attribute__((target("avx512f"))) static void
 dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
                   const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
@@ -915,44 +951,16 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         }
         for (int64_t j = 0; s == 1 && j < chunks; j++) {
             const float *p = xc + (j + 1) * 16;
-            const uint16_t *m = masks + j * 9, *mn = m + 9;
-            __m512 acc[3];
+            const uint16_t *m = masks + j * 9;
             /* most blocks touch no border: then every mask is full, the
              * next block's rows lie inside the plane, and the loads and
              * shifts need no masks (fewer mask moves, cheaper loads) */
-            if (full[j]) {
-                for (int r = 0; r < 3; r++) {
-                    __m512 nv = _mm512_loadu_ps(p + (r - 1) * W);
-                    __m512 l = _mm512_castsi512_ps(_mm512_alignr_epi32(
-                        _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
-                    __m512 rt = _mm512_castsi512_ps(_mm512_alignr_epi32(
-                        _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
-                    __m512 a = _mm512_mul_ps(l, k[r * 3]);
-                    a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
-                    acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
-                    pv[r] = cv[r];
-                    cv[r] = nv;
-                }
-                __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-                v = epi_avx512(act, v, vs, lo, hi);
-                _mm512_storeu_ps(yc + j * 16, v);
-                continue;
-            }
-            for (int r = 0; r < 3; r++) {
-                __m512 nv = _mm512_maskz_loadu_ps(mn[r * 3 + 1], p + (r - 1) * W);
-                __m512 l = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
-                    m[r * 3], _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
-                __m512 rt = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
-                    m[r * 3 + 2], _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
-                __m512 a = _mm512_mul_ps(l, k[r * 3]);
-                a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
-                acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
-                pv[r] = cv[r];
-                cv[r] = nv;
-            }
-            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-            v = epi_avx512(act, v, vs, lo, hi);
-            _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
+            if (full[j])
+                dw_flat_s1_block(p, W, m, 0xffff, k, vb, act, vs, lo, hi, pv, cv, yc + j * 16,
+                                 false);
+            else
+                dw_flat_s1_block(p, W, m, j + 1 < chunks ? 0xffff : last, k, vb, act, vs, lo, hi,
+                                 pv, cv, yc + j * 16, true);
         }
         for (int64_t j = 0; s == 2 && j < chunks; j++) {
             const float *p = xc + j * 16;
