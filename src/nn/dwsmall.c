@@ -7,9 +7,10 @@
  * per-block masks, and each row's taps are built once for all the output
  * rows that read them. Stride 1: the row and the row shifted one lane
  * either way (zero for the pads); rows of 4 or 8 pixels go several to a
- * register, the plane read as a flat array. Stride 2: even columns, odd columns, and
- * odd columns moved one lane right; outputs at most 8 wide put two output
- * rows in one register.
+ * register, the plane read as a flat array. Stride 2: even columns, odd
+ * columns, and odd columns moved one lane right; outputs at most 8 wide
+ * put two output rows in one register. One entry point, nn_dw3x3_narrow,
+ * takes the shapes these kernels handle.
  * Rows past the image (the bottom pad) and columns past it (masked loads)
  * count as zero; the plain C path in ops_nn.c defines the right answer.
  *

@@ -1,13 +1,16 @@
 /*
  * gemm.c — the convolution engine's matrix kernels (AVX-512, chosen at run
- * time): an 8 x 32 register-tiled micro-kernel with the bias and activation
- * fused into its stores; weights packed once at load; the B operand either
- * packed per panel (implicit im2col, no full im2col matrix) or read in place
- * from a padded copy of the image (stride 1) or from its four phase planes
- * (stride 2); and one dot product per output for layers with very few
- * output positions. Every entry point returns false when it does not apply,
- * and the caller falls back to the portable path (im2col + sgemm). The
- * micro-kernel is also the GEMM of the Winograd convolutions (wino.c).
+ * time): an 8 x 32 register-tiled micro-kernel with the bias, a residual
+ * (a fused Add) and the activation applied in its stores; weights packed
+ * once at load; the B operand either packed per panel (implicit im2col, no
+ * full im2col matrix; planes of at most 32 pixels by lane permutations,
+ * nn_plane32_init) or read in place from a plain matrix, a padded copy of
+ * the image (stride 1) or its four phase planes (stride 2); one dot product
+ * per output for layers with very few output positions; and a one-row Gemm
+ * against weights stored transposed (nn_gemv_rows). Every entry point
+ * returns false when it does not apply, and the caller falls back to the
+ * portable path (im2col + sgemm). The micro-kernel is also the GEMM of the
+ * Winograd convolutions (wino.c).
  */
 #include <stdlib.h>
 #include <string.h>

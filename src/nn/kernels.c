@@ -2,11 +2,12 @@
  * kernels.c — run-time CPU detection and the fast kernels other than matrix
  * products (those are in gemm.c): OpenBLAS kept single-threaded (one run uses
  * only the calling thread), the fused bias/activation epilogue, depthwise 3x3
- * convolution, 2x2 pooling, exp/sigmoid/tanh, BatchNormalization's per-channel
- * affine, element-wise arithmetic, and denormal flushing. AVX-512 code is
- * compiled per function (target attributes) and chosen at run time; each has
- * a portable C fallback, so the engine runs on any x86-64 and builds on
- * aarch64.
+ * convolution (flat, row and small-plane kernels; planes at most 32 wide
+ * are in dwsmall.c), 3x3 convolution of a one-channel image, 2x2 pooling,
+ * exp/sigmoid/tanh, BatchNormalization's per-channel affine, element-wise
+ * arithmetic, and denormal flushing. AVX-512 code is compiled per function
+ * (target attributes) and chosen at run time; each has a portable C
+ * fallback, so the engine runs on any x86-64 and builds on aarch64.
  */
 #include <cblas.h>
 #include <math.h>

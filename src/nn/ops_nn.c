@@ -5,8 +5,13 @@
  * Softmax and LogSoftmax.
  *
  * Each has a plain C path that defines the right answer; Conv, Gemm and
- * MatMul also have fast paths (sgemm, im2col, the AVX-512 depthwise kernel
- * in kernels.c) that are taken unless the run asks for the reference.
+ * MatMul also have fast paths (sgemm, im2col, and the AVX-512 kernels of
+ * gemm.c, wino.c, direct.c, dwsmall.c, kernels.c and pack.c, chosen by
+ * shape in run_conv) that are taken unless the run asks for the reference.
+ * A Conv may carry what fuse.c folded into it: a residual Add (summed as
+ * the output is stored, or run after it when it broadcasts) and a
+ * BatchNormalization (+ ReLU) and/or 2x2 average pooling of its input
+ * (applied while packing, or into scratch first).
  */
 #include <float.h>
 #include <math.h>
