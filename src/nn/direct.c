@@ -372,10 +372,7 @@ tiny_run(const nn_node *n, int64_t M, int64_t K, int64_t N, const float *panel, 
         __m512 acc[16];
         tiny_block(panel, n->wpack, K, mb, M, P, acc);
         __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + mb) : zero;
-        __m512 vs = _mm512_set1_ps(n->act_a);
-        if (n->act == NN_ACT_PRELU)
-            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                     : _mm512_maskz_loadu_ps(mk, n->act_slope + mb);
+        __m512 vs = epi_slope_lanes(n, mk, mb);
 #pragma GCC unroll 16
         for (int p = 0; p < P; p++) {
             __m512 v = _mm512_add_ps(acc[p], vb);
@@ -488,10 +485,7 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
     __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias) : zero;
-    __m512 vs = _mm512_set1_ps(n->act_a);
-    if (n->act == NN_ACT_PRELU)
-        vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                 : _mm512_maskz_loadu_ps(mk, n->act_slope);
+    __m512 vs = epi_slope_lanes(n, mk, 0);
 #pragma GCC unroll 24
     for (int p = 0; p < P; p++) {
         __m512 v = narrow ? _mm512_zextps256_ps512(acch[p]) : acc[p];

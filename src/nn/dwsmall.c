@@ -352,11 +352,7 @@ __attribute__((target("avx512f"))) static void dw_whole_avx512(const nn_node *n,
             for (int i = 0; i < cnt / 2; i++) v[i] = fold2(v[2 * i], v[2 * i + 1], lo[l], hi[l]);
         __m512 s = v[0];
         if (bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mc, bias + c0));
-        __m512 vs = _mm512_set1_ps(n->act_a);
-        if (n->act == NN_ACT_PRELU)
-            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                     : _mm512_maskz_loadu_ps(mc, n->act_slope + c0);
-        s = epi_avx512(n->act, s, vs, clo, chi);
+        s = epi_avx512(n->act, s, epi_slope_lanes(n, mc, c0), clo, chi);
         _mm512_mask_storeu_ps(y + c0, mc, s);
     }
 }

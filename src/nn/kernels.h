@@ -82,6 +82,17 @@ epi_vec_of(int act, float a, float b, const float *slope, int64_t nslope, const 
     return v;
 }
 
+/* The slopes of channels c0 .. c0 + 15 (those in mk) as lanes, for kernels
+ * whose lanes are output channels: the PReLU slopes, else LeakyReLU's
+ * alpha (unused by other activations). */
+__attribute__((always_inline, target("avx512f"))) static inline __m512
+epi_slope_lanes(const nn_node *n, __mmask16 mk, int64_t c0)
+{
+    if (n->act != NN_ACT_PRELU) return _mm512_set1_ps(n->act_a);
+    return n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                               : _mm512_maskz_loadu_ps(mk, n->act_slope + c0);
+}
+
 /* Images whose planes have at most 32 pixels, windows of at most
  * NN_PLANE32_TAPS taps (direct.c, gemm.c): a channel is two registers, and
  * tap t of output pixels n0 .. n0 + 31 is one lane permutation of them,
