@@ -113,8 +113,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
            int MB, int K, int64_t m0, int64_t mcount, float *y)
 {
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
-                 hi = _mm512_set1_ps(n->act_b);
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     /* locals: the output stores cannot alias them, so they stay in registers */
     const nn_im2col g = *a;
     const int act = n->act;
@@ -152,24 +151,10 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) {
                 if (m >= mcount) break;
-                __m512 v = acc[m];
-                switch (act) {
-                case NN_ACT_RELU:
-                    v = _mm512_max_ps(v, zero);
-                    break;
-                case NN_ACT_PRELU:
-                case NN_ACT_LEAKY: {
-                    float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
-                    v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                        _mm512_max_ps(v, zero));
-                    break;
-                }
-                case NN_ACT_CLIP:
-                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                    break;
-                default:
-                    break;
-                }
+                float sl = act == NN_ACT_LEAKY   ? leaky
+                           : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
+                                                 : 0.0f;
+                __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
                 if (K == 1 && left >= 16) /* measured faster for 1x1 only */
                     _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
                 else
@@ -189,8 +174,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void
 regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp, int MB,
           int64_t m0, int64_t mcount, float *y)
 {
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
-                 hi = _mm512_set1_ps(n->act_b);
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const nn_im2col g = *a;
     const int act = n->act;
@@ -238,24 +222,10 @@ regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp
 #pragma GCC unroll 16
         for (int m = 0; m < MB; m++) {
             if (m >= mcount) break;
-            __m512 v = acc[m];
-            switch (act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY: {
-                float sl = act == NN_ACT_LEAKY ? leaky : slope[nslope == 1 ? 0 : m0 + m];
-                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                    _mm512_max_ps(v, zero));
-                break;
-            }
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            float sl = act == NN_ACT_LEAKY   ? leaky
+                       : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
+                                             : 0.0f;
+            __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
             if (left >= 16)
                 _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);
             else
@@ -402,10 +372,7 @@ tiny_run(const nn_node *n, int64_t M, int64_t K, int64_t N, const float *panel, 
         __m512 acc[16];
         tiny_block(panel, n->wpack, K, mb, M, P, acc);
         __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + mb) : zero;
-        __m512 vs = _mm512_set1_ps(n->act_a);
-        if (n->act == NN_ACT_PRELU)
-            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                     : _mm512_maskz_loadu_ps(mk, n->act_slope + mb);
+        __m512 vs = epi_slope_lanes(n, mk, mb);
 #pragma GCC unroll 16
         for (int p = 0; p < P; p++) {
             __m512 v = _mm512_add_ps(acc[p], vb);
@@ -478,27 +445,8 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
 {
     int64_t taps = a->KH * a->KW, hw = a->H * a->W, K = a->C * taps;
     float *blk = scratch, *tmp = blk + 2 * taps * 32;
-    __m512i idx[64][2];
-    __mmask16 ok[64][2];
-    for (int64_t t = 0; t < taps; t++) {
-        int32_t ix[32] = {0};
-        uint32_t m = 0;
-        for (int64_t p = 0; p < N; p++) {
-            int64_t oy = p / a->OW, ox = p % a->OW;
-            int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
-            int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
-            if (iy >= 0 && iy < a->H && xx >= 0 && xx < a->W) {
-                ix[p] = (int32_t)(iy * a->W + xx);
-                m |= 1u << p;
-            }
-        }
-        idx[t][0] = _mm512_loadu_si512(ix);
-        idx[t][1] = _mm512_loadu_si512(ix + 16);
-        ok[t][0] = (__mmask16)(m & 0xffff);
-        ok[t][1] = (__mmask16)(m >> 16);
-    }
-    __mmask16 in0 = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
-    __mmask16 in1 = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
+    nn_plane32 pl;
+    nn_plane32_init(a, 0, (int)N, &pl);
     const float *w0 = n->wpack, *w1 = w0 + 8 * K;
     __m512 acc[TINY32_P];
     __m256 acch[TINY32_P];
@@ -510,17 +458,7 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
     /* channel c + 1's rows are built while channel c's are multiplied: the
      * broadcasts then read stores that have long left the store queue */
     for (int64_t c = 0; c <= a->C; c++) {
-        if (c < a->C) {
-            const float *xc = a->x + c * hw;
-            float *bc = blk + (c & 1) * taps * 32;
-            __m512 x0 = _mm512_maskz_loadu_ps(in0, xc), x1 = _mm512_maskz_loadu_ps(in1, xc + 16);
-            for (int64_t t = 0; t < taps; t++) {
-                _mm512_storeu_ps(bc + t * 32,
-                                 _mm512_maskz_permutex2var_ps(ok[t][0], x0, idx[t][0], x1));
-                _mm512_storeu_ps(bc + t * 32 + 16,
-                                 _mm512_maskz_permutex2var_ps(ok[t][1], x0, idx[t][1], x1));
-            }
-        }
+        if (c < a->C) nn_plane32_channel(&pl, a->x + c * hw, blk + (c & 1) * taps * 32);
         if (c == 0) continue;
         const float *bp = blk + ((c - 1) & 1) * taps * 32;
         for (int64_t t = 0; t < taps; t++) {
@@ -547,10 +485,7 @@ tiny32_run(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, float *y,
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
     __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias) : zero;
-    __m512 vs = _mm512_set1_ps(n->act_a);
-    if (n->act == NN_ACT_PRELU)
-        vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                 : _mm512_maskz_loadu_ps(mk, n->act_slope);
+    __m512 vs = epi_slope_lanes(n, mk, 0);
 #pragma GCC unroll 24
     for (int p = 0; p < P; p++) {
         __m512 v = narrow ? _mm512_zextps256_ps512(acch[p]) : acc[p];
@@ -582,7 +517,8 @@ static bool conv_tiny32(const nn_node *n, const nn_im2col *a, int64_t M, int64_t
 {
     /* 8-lane FMAs need AVX512VL for registers 16-31 (one accumulator per
      * pixel) */
-    if (M > 16 || N > TINY32_P || a->KH * a->KW > 64 || !__builtin_cpu_supports("avx512vl"))
+    if (M > 16 || N > TINY32_P || a->KH * a->KW > NN_PLANE32_TAPS ||
+        !__builtin_cpu_supports("avx512vl"))
         return false;
     bool narrow = M <= 8;
     if (N <= 12)

@@ -7,9 +7,10 @@
  * per-block masks, and each row's taps are built once for all the output
  * rows that read them. Stride 1: the row and the row shifted one lane
  * either way (zero for the pads); rows of 4 or 8 pixels go several to a
- * register, the plane read as a flat array. Stride 2: even columns, odd columns, and
- * odd columns moved one lane right; outputs at most 8 wide put two output
- * rows in one register.
+ * register, the plane read as a flat array. Stride 2: even columns, odd
+ * columns, and odd columns moved one lane right; outputs at most 8 wide
+ * put two output rows in one register. One entry point, nn_dw3x3_narrow,
+ * takes the shapes these kernels handle.
  * Rows past the image (the bottom pad) and columns past it (masked loads)
  * count as zero; the plain C path in ops_nn.c defines the right answer.
  *
@@ -31,20 +32,11 @@ static inline __mmask16 lanes_below(int64_t n)
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* Bias, activation and the channel's slope, shared by both kernels. */
-typedef struct {
-    __m512 vb, vs, lo, hi;
-} dw_epi;
-
-__attribute__((target("avx512f"))) static inline dw_epi dw_epi_of(const nn_node *n,
-                                                                  const float *bias, int64_t c)
+/* Bias, activation and the channel's slope (kernels.h). */
+__attribute__((always_inline, target("avx512f"))) static inline epi_vec
+dw_epi_of(const nn_node *n, const float *bias, int64_t c)
 {
-    float sl = n->act == NN_ACT_LEAKY   ? n->act_a
-               : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                        : 0.0f;
-    dw_epi e = {_mm512_set1_ps(bias ? bias[c] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(n->act_a),
-                _mm512_set1_ps(n->act_b)};
-    return e;
+    return epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
 }
 
 /* Output rows of up to 16 pixels from input rows of up to 32, one output
@@ -67,7 +59,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         /* taps of input row 2 * oy - 1 (the top pad for oy = 0) */
         __m512 prev[3] = {zero, zero, zero};
         for (int64_t oy = 0; oy < OH; oy++) {
@@ -128,7 +120,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         __m512 top = zero; /* input row 4i - 1 (the top pad for i = 0) */
         for (int64_t oy = 0; oy < OH; oy += 2) {
             /* input rows 2 * oy - 1 .. 2 * oy + 3 */
@@ -210,7 +202,7 @@ dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, co
         float *yc = y + c * H * W;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         /* taps of rows oy - 1, oy, oy + 1 */
         __m512 r0[2][3], r1[2][3], r2[2][3];
         dw_s1_taps(xc, false, m0, m1, NV, r0);
@@ -281,7 +273,7 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
         float *yc = y + c * P;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        dw_epi e = dw_epi_of(n, bias, c);
+        epi_vec e = dw_epi_of(n, bias, c);
         for (int64_t b = 0; b < blocks; b++) {
             int64_t p0 = 16 * b;
             /* lanes of pixels p0 - W + l, p0 + l, p0 + W + l inside the plane */
@@ -360,11 +352,7 @@ __attribute__((target("avx512f"))) static void dw_whole_avx512(const nn_node *n,
             for (int i = 0; i < cnt / 2; i++) v[i] = fold2(v[2 * i], v[2 * i + 1], lo[l], hi[l]);
         __m512 s = v[0];
         if (bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mc, bias + c0));
-        __m512 vs = _mm512_set1_ps(n->act_a);
-        if (n->act == NN_ACT_PRELU)
-            vs = n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
-                                     : _mm512_maskz_loadu_ps(mc, n->act_slope + c0);
-        s = epi_avx512(n->act, s, vs, clo, chi);
+        s = epi_avx512(n->act, s, epi_slope_lanes(n, mc, c0), clo, chi);
         _mm512_mask_storeu_ps(y + c0, mc, s);
     }
 }
@@ -384,38 +372,29 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
 #endif
 }
 
-bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW)
+bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        pt != 1 || pl != 1)
         return false;
-    if (pt != 1 || pl != 1 || OH != H || OW != W || W > 32) return false;
-    if (W == 4 || W == 8)
-        dw_s1_packed(n, x, C, H, W, w, bias, y);
-    else if (W <= 16)
-        dw_s1_w16(n, x, C, H, W, w, bias, y);
-    else
-        dw_s1_w32(n, x, C, H, W, w, bias, y);
-    return true;
-#else
-    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
-        (void)OH, (void)OW;
-    return false;
-#endif
-}
-
-bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW)
-{
-#if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
-        return false;
-    /* output column j reads input columns 2j - 1 .. 2j + 1: all inside the
-     * one or two registers of a row (columns past W load as zero) */
-    if (pt != 1 || pl != 1 || OH < 1 || OW < 1) return false;
+    if (s == 1) {
+        /* rows of 5 to 7 pixels (and of 1 to 3) go to the flat kernel */
+        if (OH != H || OW != W || W > 32 || (W < 8 && W != 4)) return false;
+        if (W == 4 || W == 8)
+            dw_s1_packed(n, x, C, H, W, w, bias, y);
+        else if (W <= 16)
+            dw_s1_w16(n, x, C, H, W, w, bias, y);
+        else
+            dw_s1_w32(n, x, C, H, W, w, bias, y);
+        return true;
+    }
+    /* stride 2: output column j reads input columns 2j - 1 .. 2j + 1, all
+     * inside the one or two registers of a row (columns past W load as
+     * zero); planes of at most 16 pixels go to the flat kernel */
+    if (s != 2 || H * W <= 16 || OH < 1 || OW < 1) return false;
     if (W <= 16 && OW <= 8) {
         dw_s2_w16(n, x, C, H, W, w, bias, y, OH, OW);
         return true;
@@ -426,8 +405,8 @@ bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, i
     }
     return false;
 #else
-    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)pt, (void)pl, (void)y,
-        (void)OH, (void)OW;
+    (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
+        (void)y, (void)OH, (void)OW;
     return false;
 #endif
 }

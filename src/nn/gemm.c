@@ -1,13 +1,16 @@
 /*
  * gemm.c — the convolution engine's matrix kernels (AVX-512, chosen at run
- * time): an 8 x 32 register-tiled micro-kernel with the bias and activation
- * fused into its stores; weights packed once at load; the B operand either
- * packed per panel (implicit im2col, no full im2col matrix) or read in place
- * from a padded copy of the image (stride 1) or from its four phase planes
- * (stride 2); and one dot product per output for layers with very few
- * output positions. Every entry point returns false when it does not apply,
- * and the caller falls back to the portable path (im2col + sgemm). The
- * micro-kernel is also the GEMM of the Winograd convolutions (wino.c).
+ * time): an 8 x 32 register-tiled micro-kernel with the bias, a residual
+ * (a fused Add) and the activation applied in its stores; weights packed
+ * once at load; the B operand either packed per panel (implicit im2col, no
+ * full im2col matrix; planes of at most 32 pixels by lane permutations,
+ * nn_plane32_init) or read in place from a plain matrix, a padded copy of
+ * the image (stride 1) or its four phase planes (stride 2); one dot product
+ * per output for layers with very few output positions; and a one-row Gemm
+ * against weights stored transposed (nn_gemv_rows). Every entry point
+ * returns false when it does not apply, and the caller falls back to the
+ * portable path (im2col + sgemm). The micro-kernel is also the GEMM of the
+ * Winograd convolutions (wino.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -350,24 +353,19 @@ pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *d
 
 #if defined(__x86_64__)
 /* Images whose planes have at most 32 pixels (the last 3x3 layers of a
- * detector's heads, 4x5 planes with hundreds of channels): each channel is
- * two registers and every tap's panel row is a lane permutation of them, zero
- * where the tap falls in the padding. The permutations depend only on the
- * geometry and are built once per panel; the per-segment bookkeeping of the
- * general packer (several short segments per row of K = C * taps rows)
- * costs far more than the products on these shapes. */
-#define PLANE32_TAPS 64
-
-__attribute__((target("avx512f"))) static void pack_im2col_plane32(const nn_im2col *a, int64_t n0,
-                                                                   int ncols, float *dst)
+ * detector's heads, 4x5 planes with hundreds of channels): every tap's
+ * panel row is a lane permutation of the channel's two registers
+ * (nn_plane32, kernels.h), built once per panel; the per-segment
+ * bookkeeping of the general packer (several short segments per row of
+ * K = C * taps rows) costs far more than the products on these shapes. */
+void nn_plane32_init(const nn_im2col *a, int64_t n0, int np, nn_plane32 *p)
 {
-    int64_t taps = a->KH * a->KW, hw = a->H * a->W;
-    __m512i idx[PLANE32_TAPS][2];
-    __mmask16 ok[PLANE32_TAPS][2];
-    for (int64_t t = 0; t < taps; t++) {
+    int64_t hw = a->H * a->W;
+    p->taps = a->KH * a->KW;
+    for (int64_t t = 0; t < p->taps; t++) {
         int32_t ix[32] = {0};
         uint32_t m = 0;
-        for (int j = 0; j < ncols; j++) {
+        for (int j = 0; j < np; j++) {
             int64_t n = n0 + j, oy = n / a->OW, ox = n % a->OW;
             int64_t iy = oy * a->sh - a->pt + (t / a->KW) * a->dh;
             int64_t xx = ox * a->sw - a->pl + (t % a->KW) * a->dw;
@@ -376,21 +374,21 @@ __attribute__((target("avx512f"))) static void pack_im2col_plane32(const nn_im2c
                 m |= 1u << j;
             }
         }
-        idx[t][0] = _mm512_loadu_si512(ix);
-        idx[t][1] = _mm512_loadu_si512(ix + 16);
-        ok[t][0] = (__mmask16)(m & 0xffff);
-        ok[t][1] = (__mmask16)(m >> 16);
+        memcpy(p->idx[t], ix, sizeof ix);
+        p->ok[t][0] = (__mmask16)(m & 0xffff);
+        p->ok[t][1] = (__mmask16)(m >> 16);
     }
-    __mmask16 in0 = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
-    __mmask16 in1 = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
-    for (int64_t c = 0; c < a->C; c++) {
-        const float *xc = a->x + c * hw;
-        __m512 x0 = _mm512_maskz_loadu_ps(in0, xc), x1 = _mm512_maskz_loadu_ps(in1, xc + 16);
-        for (int64_t t = 0; t < taps; t++, dst += NN_GEMM_NR) {
-            _mm512_store_ps(dst, _mm512_maskz_permutex2var_ps(ok[t][0], x0, idx[t][0], x1));
-            _mm512_store_ps(dst + 16, _mm512_maskz_permutex2var_ps(ok[t][1], x0, idx[t][1], x1));
-        }
-    }
+    p->in[0] = (__mmask16)(hw >= 16 ? 0xffff : (1u << hw) - 1);
+    p->in[1] = (__mmask16)(hw >= 32 ? 0xffff : hw > 16 ? (1u << (hw - 16)) - 1 : 0);
+}
+
+__attribute__((target("avx512f"))) static void pack_im2col_plane32(const nn_im2col *a, int64_t n0,
+                                                                   int ncols, float *dst)
+{
+    nn_plane32 p;
+    nn_plane32_init(a, n0, ncols, &p);
+    for (int64_t c = 0; c < a->C; c++, dst += p.taps * NN_GEMM_NR)
+        nn_plane32_channel(&p, a->x + c * a->H * a->W, dst);
 }
 #endif
 
@@ -398,7 +396,7 @@ void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
 {
     const nn_im2col *a = arg;
 #if defined(__x86_64__)
-    if (nn_cpu_features().avx512 && a->H * a->W <= 32 && a->KH * a->KW <= PLANE32_TAPS) {
+    if (nn_cpu_features().avx512 && a->H * a->W <= 32 && a->KH * a->KW <= NN_PLANE32_TAPS) {
         pack_im2col_plane32(a, n0, ncols, panel);
         return;
     }
@@ -476,7 +474,9 @@ size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
     int64_t PH, PW, planes;
     direct_dims(a, &PH, &PW, &planes);
     size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
-    size_t out = (size_t)(M * OH * PW + NN_GEMM_NR + 16);
+    (void)OH;
+    /* the tile of a panel that crosses a row end: M rows of NN_GEMM_NR */
+    size_t out = (size_t)(M * NN_GEMM_NR + NN_GEMM_NR + 16);
     size_t off = (size_t)(a->C * a->KH * a->KW);
     size_t row = (size_t)(a->W + a->pl + a->pr + 2 * NN_GEMM_NR + 16);
     return (img + out + off * 2 + row + 64) * sizeof(float);
@@ -515,7 +515,7 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
     float *pad = scratch;
     size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
     float *tmp = pad + img;
-    int64_t *off = (int64_t *)(tmp + (M * OH * PW + NN_GEMM_NR + 15) / 16 * 16);
+    int64_t *off = (int64_t *)(tmp + (M * NN_GEMM_NR + NN_GEMM_NR + 15) / 16 * 16);
     float *rowbuf = (float *)(off + K + 16);
     if (!s2) {
         /* copy the image in, zeroing only the borders */

@@ -2,11 +2,12 @@
  * kernels.c — run-time CPU detection and the fast kernels other than matrix
  * products (those are in gemm.c): OpenBLAS kept single-threaded (one run uses
  * only the calling thread), the fused bias/activation epilogue, depthwise 3x3
- * convolution, 2x2 pooling, exp/sigmoid/tanh, BatchNormalization's per-channel
- * affine, element-wise arithmetic, and denormal flushing. AVX-512 code is
- * compiled per function (target attributes) and chosen at run time; each has
- * a portable C fallback, so the engine runs on any x86-64 and builds on
- * aarch64.
+ * convolution (flat, row and small-plane kernels; planes at most 32 wide
+ * are in dwsmall.c), 3x3 convolution of a one-channel image, 2x2 pooling,
+ * exp/sigmoid/tanh, BatchNormalization's per-channel affine, element-wise
+ * arithmetic, and denormal flushing. AVX-512 code is compiled per function
+ * (target attributes) and chosen at run time; each has a portable C
+ * fallback, so the engine runs on any x86-64 and builds on aarch64.
  */
 #include <cblas.h>
 #include <math.h>
@@ -814,6 +815,42 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
     }
 }
 
+/* One block of 16 stride-1 outputs of the flat kernel: its three input
+ * rows' centre blocks are cv (the blocks before them pv); the next blocks
+ * p - W, p, p + W are loaded, and the left and right taps are lane shifts
+ * across the three. `masked` (a constant at each call): the loads, shifts
+ * and the store take the block's tap masks m (and the next block's), for
+ * blocks that touch a border; otherwise none. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_flat_s1_block(const float *p, int64_t W, const uint16_t *m, __mmask16 store, const __m512 *k,
+                 __m512 vb, int act, __m512 vs, __m512 lo, __m512 hi, __m512 *pv, __m512 *cv,
+                 float *out, const bool masked)
+{
+    const uint16_t *mn = m + 9;
+    __m512 acc[3];
+    for (int r = 0; r < 3; r++) {
+        const float *q = p + (r - 1) * W;
+        __m512 nv = masked ? _mm512_maskz_loadu_ps(mn[r * 3 + 1], q) : _mm512_loadu_ps(q);
+        __m512i c = _mm512_castps_si512(cv[r]), pr = _mm512_castps_si512(pv[r]),
+                n = _mm512_castps_si512(nv);
+        __m512 l = _mm512_castsi512_ps(masked ? _mm512_maskz_alignr_epi32(m[r * 3], c, pr, 15)
+                                              : _mm512_alignr_epi32(c, pr, 15));
+        __m512 rt = _mm512_castsi512_ps(masked ? _mm512_maskz_alignr_epi32(m[r * 3 + 2], n, c, 1)
+                                               : _mm512_alignr_epi32(n, c, 1));
+        __m512 a = _mm512_mul_ps(l, k[r * 3]);
+        a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
+        acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
+        pv[r] = cv[r];
+        cv[r] = nv;
+    }
+    __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
+    v = epi_avx512(act, v, vs, lo, hi);
+    if (masked)
+        _mm512_mask_storeu_ps(out, store, v);
+    else
+        _mm512_storeu_ps(out, v);
+}
+
 __attribute__((target("avx512f"))) static void
 dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
                   const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
@@ -886,21 +923,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             float sl = n->act == NN_ACT_LEAKY   ? n->act_a
                        : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
                                                 : 0.0f;
-            switch (n->act) {
-            case NN_ACT_RELU:
-                v = _mm512_max_ps(v, zero);
-                break;
-            case NN_ACT_PRELU:
-            case NN_ACT_LEAKY:
-                v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
-                                    _mm512_max_ps(v, zero));
-                break;
-            case NN_ACT_CLIP:
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                break;
-            default:
-                break;
-            }
+            v = epi_avx512(act, v, _mm512_set1_ps(sl), lo, hi);
             _mm512_mask_storeu_ps(y + c * plane, last, v);
             continue;
         }
@@ -910,11 +933,9 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         }
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        float sl = n->act == NN_ACT_LEAKY   ? n->act_a
-                   : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                            : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl);
+        epi_vec ch_epi =
+            epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        __m512 vb = ch_epi.vb, vs = ch_epi.vs;
         float *yc = y + c * plane;
         if (s == 1 && W % 16 == 0) {
             dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
@@ -931,44 +952,16 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         }
         for (int64_t j = 0; s == 1 && j < chunks; j++) {
             const float *p = xc + (j + 1) * 16;
-            const uint16_t *m = masks + j * 9, *mn = m + 9;
-            __m512 acc[3];
+            const uint16_t *m = masks + j * 9;
             /* most blocks touch no border: then every mask is full, the
              * next block's rows lie inside the plane, and the loads and
              * shifts need no masks (fewer mask moves, cheaper loads) */
-            if (full[j]) {
-                for (int r = 0; r < 3; r++) {
-                    __m512 nv = _mm512_loadu_ps(p + (r - 1) * W);
-                    __m512 l = _mm512_castsi512_ps(_mm512_alignr_epi32(
-                        _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
-                    __m512 rt = _mm512_castsi512_ps(_mm512_alignr_epi32(
-                        _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
-                    __m512 a = _mm512_mul_ps(l, k[r * 3]);
-                    a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
-                    acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
-                    pv[r] = cv[r];
-                    cv[r] = nv;
-                }
-                __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-                v = epi_avx512(act, v, vs, lo, hi);
-                _mm512_storeu_ps(yc + j * 16, v);
-                continue;
-            }
-            for (int r = 0; r < 3; r++) {
-                __m512 nv = _mm512_maskz_loadu_ps(mn[r * 3 + 1], p + (r - 1) * W);
-                __m512 l = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
-                    m[r * 3], _mm512_castps_si512(cv[r]), _mm512_castps_si512(pv[r]), 15));
-                __m512 rt = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
-                    m[r * 3 + 2], _mm512_castps_si512(nv), _mm512_castps_si512(cv[r]), 1));
-                __m512 a = _mm512_mul_ps(l, k[r * 3]);
-                a = _mm512_fmadd_ps(cv[r], k[r * 3 + 1], a);
-                acc[r] = _mm512_fmadd_ps(rt, k[r * 3 + 2], a);
-                pv[r] = cv[r];
-                cv[r] = nv;
-            }
-            __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
-            v = epi_avx512(act, v, vs, lo, hi);
-            _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
+            if (full[j])
+                dw_flat_s1_block(p, W, m, 0xffff, k, vb, act, vs, lo, hi, pv, cv, yc + j * 16,
+                                 false);
+            else
+                dw_flat_s1_block(p, W, m, j + 1 < chunks ? 0xffff : last, k, vb, act, vs, lo, hi,
+                                 pv, cv, yc + j * 16, true);
         }
         for (int64_t j = 0; s == 2 && j < chunks; j++) {
             const float *p = xc + j * 16;
@@ -1091,11 +1084,9 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        __m512 vb = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        float sl = act == NN_ACT_LEAKY   ? n->act_a
-                   : act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                         : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl);
+        epi_vec ch_epi =
+            epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        __m512 vb = ch_epi.vb, vs = ch_epi.vs;
         for (int64_t oy = 0; oy < OH; oy++) {
             const float *row[3];
             for (int r = 0; r < 3; r++) {

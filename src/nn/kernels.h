@@ -1,7 +1,8 @@
 /*
- * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c) share
- * privately: the fused epilogue's parameters and its scalar and AVX-512
- * forms, and the GEMM micro-kernel.
+ * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c, direct.c,
+ * dwsmall.c, pack.c) share privately: the fused epilogue's parameters and
+ * its scalar and AVX-512 forms, the tap permutations of planes of at most
+ * 32 pixels, and the GEMM micro-kernel.
  */
 #ifndef RC_NN_KERNELS_H
 #define RC_NN_KERNELS_H
@@ -64,6 +65,59 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
 #endif
 
 #if defined(__x86_64__)
+/* The epilogue's constants for output channel ch as vectors: its bias (0
+ * without one), the slope of the negative side (LeakyReLU's alpha or the
+ * channel's PReLU slope, 0 otherwise) and Clip's bounds. */
+typedef struct {
+    __m512 vb, vs, lo, hi;
+} epi_vec;
+
+__attribute__((always_inline, target("avx512f"))) static inline epi_vec
+epi_vec_of(int act, float a, float b, const float *slope, int64_t nslope, const float *bias,
+           int64_t ch)
+{
+    float sl = act == NN_ACT_LEAKY ? a : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : ch] : 0.0f;
+    epi_vec v = {_mm512_set1_ps(bias ? bias[ch] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(a),
+                 _mm512_set1_ps(b)};
+    return v;
+}
+
+/* The slopes of channels c0 .. c0 + 15 (those in mk) as lanes, for kernels
+ * whose lanes are output channels: the PReLU slopes, else LeakyReLU's
+ * alpha (unused by other activations). */
+__attribute__((always_inline, target("avx512f"))) static inline __m512
+epi_slope_lanes(const nn_node *n, __mmask16 mk, int64_t c0)
+{
+    if (n->act != NN_ACT_PRELU) return _mm512_set1_ps(n->act_a);
+    return n->act_slope_n == 1 ? _mm512_set1_ps(n->act_slope[0])
+                               : _mm512_maskz_loadu_ps(mk, n->act_slope + c0);
+}
+
+/* Images whose planes have at most 32 pixels, windows of at most
+ * NN_PLANE32_TAPS taps (direct.c, gemm.c): a channel is two registers, and
+ * tap t of output pixels n0 .. n0 + 31 is one lane permutation of them,
+ * zero where the tap falls in the padding. The permutations depend only on
+ * the geometry and are built once (nn_plane32_init, gemm.c);
+ * nn_plane32_channel writes one channel's taps as rows of 32 floats. */
+#define NN_PLANE32_TAPS 64
+typedef struct {
+    __m512i idx[NN_PLANE32_TAPS][2];
+    __mmask16 ok[NN_PLANE32_TAPS][2];
+    __mmask16 in[2]; /* the plane's pixels among lanes 0-15 and 16-31 */
+    int64_t taps;
+} nn_plane32;
+void nn_plane32_init(const nn_im2col *a, int64_t n0, int np, nn_plane32 *p);
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+nn_plane32_channel(const nn_plane32 *p, const float *xc, float *dst)
+{
+    __m512 x0 = _mm512_maskz_loadu_ps(p->in[0], xc), x1 = _mm512_maskz_loadu_ps(p->in[1], xc + 16);
+    for (int64_t t = 0; t < p->taps; t++, dst += 32) {
+        _mm512_storeu_ps(dst, _mm512_maskz_permutex2var_ps(p->ok[t][0], x0, p->idx[t][0], x1));
+        _mm512_storeu_ps(dst + 16, _mm512_maskz_permutex2var_ps(p->ok[t][1], x0, p->idx[t][1], x1));
+    }
+}
+
 /* One panel of C[M, ncols] = A * B with the packed weights Ap (M x K, from
  * nn_gemm_pack_a) and B read in place, row k at B + k * ldb (32 columns of
  * which ncols <= 32 are stored); no bias, no activation (gemm.c, AVX-512:

@@ -317,18 +317,15 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
  * handled (dwsmall.c). */
 bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
                        int64_t C, int64_t P, float *y);
-/* Depthwise 3x3, stride 1, pads of 1, same-size output, on planes at most
- * 32 wide (dwsmall.c): every input row loaded and shifted once, or rows of
- * 4 or 8 pixels several to a register. False when not handled. */
-bool nn_dw3x3s1_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW);
-/* Depthwise 3x3, stride 2, pads of 1 (top and left) on planes at most 32
- * wide with outputs at most 16 wide (dwsmall.c): every input row in one or
- * two registers. False when not handled. */
-bool nn_dw3x3s2_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                       const float *w, const float *bias, int64_t pt, int64_t pl, float *y,
-                       int64_t OH, int64_t OW);
+/* Depthwise 3x3 with pads of 1 (top and left) on planes at most 32 wide
+ * (dwsmall.c): stride 1 with a same-size output on rows of 4 or of 8 to 32
+ * pixels (every input row loaded and shifted once; rows of 4 or 8 several
+ * to a register), stride 2 on planes of more than 16 pixels into outputs
+ * at most 16 wide (every input row in one or two registers). False when
+ * not handled. */
+bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                     const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
+                     int64_t OH, int64_t OW);
 /* Depthwise 3x3 with pads of 1 (stride 1, or 2 through phase planes) on
  * planes of up to 32768 pixels (8192 for stride 2), each channel's plane as
  * one flat array of masked loads; stride 2 with output rows of 8 pixels or

@@ -5,8 +5,13 @@
  * Softmax and LogSoftmax.
  *
  * Each has a plain C path that defines the right answer; Conv, Gemm and
- * MatMul also have fast paths (sgemm, im2col, the AVX-512 depthwise kernel
- * in kernels.c) that are taken unless the run asks for the reference.
+ * MatMul also have fast paths (sgemm, im2col, and the AVX-512 kernels of
+ * gemm.c, wino.c, direct.c, dwsmall.c, kernels.c and pack.c, chosen by
+ * shape in run_conv) that are taken unless the run asks for the reference.
+ * A Conv may carry what fuse.c folded into it: a residual Add (summed as
+ * the output is stored, or run after it when it broadcasts) and a
+ * BatchNormalization (+ ReLU) and/or 2x2 average pooling of its input
+ * (applied while packing, or into scratch first).
  */
 #include <float.h>
 #include <math.h>
@@ -595,14 +600,10 @@ static void run_conv(nn_ctx *c)
         if (depthwise) {
             bool dw3 =
                 g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2;
-            /* planes at most 32 wide (dwsmall.c): stride 1 on rows of 4 or
-             * of 8 to 32 pixels, stride 2 on planes of more than 16 pixels;
-             * the rest goes to the flat and row kernels (kernels.c) */
-            if (dw3 && g.sh == 1 && (g.W >= 8 || g.W == 4) &&
-                nn_dw3x3s1_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
-                continue;
-            if (dw3 && g.sh == 2 && g.H * g.W > 16 &&
-                nn_dw3x3s2_narrow(c->node, xn, g.C, g.H, g.W, w, b, g.pt, g.pl, yn, g.OH, g.OW))
+            /* planes at most 32 wide (dwsmall.c); the rest goes to the
+             * flat and row kernels (kernels.c) */
+            if (dw3 && nn_dw3x3_narrow(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
+                                       g.OH, g.OW))
                 continue;
             if (dw3 && nn_dw3x3_flat(c->node, xn, g.C, g.H, g.W, w, b, (int)g.sh, g.pt, g.pl, yn,
                                      g.OH, g.OW, c->scratch))

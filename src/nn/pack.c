@@ -43,6 +43,22 @@ static inline float affine1(float x, float scale, float shift, bool relu)
     return relu ? fmaxf(v, 0.0f) : v;
 }
 
+/* The plain C packers: panel[k][j] = value(arg, k, n0 + j) for the ncols
+ * columns, zero past them. */
+static void pack_scalar(const void *arg, int64_t K, int64_t n0, int ncols, float *panel,
+                        float (*value)(const void *arg, int64_t k, int64_t col))
+{
+    for (int64_t k = 0; k < K; k++)
+        for (int j = 0; j < NN_GEMM_NR; j++)
+            panel[k * NN_GEMM_NR + j] = j < ncols ? value(arg, k, n0 + j) : 0.0f;
+}
+
+static float affine_at(const void *arg, int64_t k, int64_t col)
+{
+    const nn_rows_affine *r = arg;
+    return affine1(r->B[k * r->ldb + col], r->scale[k], r->shift[k], r->relu);
+}
+
 void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel)
 {
     const nn_rows_affine *r = arg;
@@ -52,19 +68,16 @@ void nn_pack_b_rows_affine(const void *arg, int64_t n0, int ncols, float *panel)
         return;
     }
 #endif
-    for (int64_t k = 0; k < r->K; k++)
-        for (int j = 0; j < NN_GEMM_NR; j++)
-            panel[k * NN_GEMM_NR + j] =
-                j < ncols ? affine1(r->B[k * r->ldb + n0 + j], r->scale[k], r->shift[k], r->relu)
-                          : 0.0f;
+    pack_scalar(arg, r->K, n0, ncols, panel, affine_at);
 }
 
 /* ---- affine (+ ReLU), then 2x2 stride-2 average ---------------------------- */
 
 /* Pooled output column p = py * OW + px averages input rows 2py, 2py+1 and
  * columns 2px, 2px+1 of each plane (W >= 2 OW, H >= 2 OH). */
-static inline float pool1(const nn_pool2_rows *r, int64_t k, int64_t p)
+static float pool1(const void *arg, int64_t k, int64_t p)
 {
+    const nn_pool2_rows *r = arg;
     int64_t py = p / r->OW, px = p % r->OW;
     const float *s = r->x + (k * r->H + 2 * py) * r->W + 2 * px;
     float sc = r->scale ? r->scale[k] : 1.0f, sh = r->scale ? r->shift[k] : 0.0f;
@@ -134,9 +147,7 @@ void nn_pack_b_pool2(const void *arg, int64_t n0, int ncols, float *panel)
         return;
     }
 #endif
-    for (int64_t k = 0; k < r->K; k++)
-        for (int j = 0; j < NN_GEMM_NR; j++)
-            panel[k * NN_GEMM_NR + j] = j < ncols ? pool1(r, k, n0 + j) : 0.0f;
+    pack_scalar(arg, r->K, n0, ncols, panel, pool1);
 }
 
 void nn_pool2_image(const nn_pool2_rows *r, int64_t OH, float *y)

@@ -6,8 +6,11 @@
  * tensor, earlier folds) is evaluated right away (constant folding: the
  * Shape/Gather/Unsqueeze/Concat/Reshape chains exporters emit disappear);
  * Reshape-like nodes become aliases of their input; the rest become run-time
- * steps. Intermediate buffers are then assigned by liveness, reusing a freed
- * buffer whenever one is large enough, so a session holds only a few
+ * steps. A channel Concat of a batch-1 tensor has its inputs written by
+ * their producers straight into their slots of its output (and an earlier
+ * Concat of the same first inputs placed at its start), so no copy is
+ * made. Intermediate buffers are then assigned by liveness, reusing a
+ * freed buffer whenever one is large enough, so a session holds only a few
  * buffers however deep the network is.
  *
  * Running binds the caller's inputs, sets flush-to-zero/denormals-are-zero

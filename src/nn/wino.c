@@ -118,6 +118,12 @@ static inline __mmask16 col_mask(int64_t x0, int64_t W)
     return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
 }
 
+/* Lane indices interleaving registers a and b: lo = a0 b0 a1 b1 .. a7 b7,
+ * hi = a8 b8 .. a15 b15 (the output transforms' columns back in order). */
+static const int32_t interleave_lo[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+static const int32_t interleave_hi[16] = {8,  24, 9,  25, 10, 26, 11, 27,
+                                          12, 28, 13, 29, 14, 30, 15, 31};
+
 /* ---- F(2x2, 3x3) ---- */
 
 /* V[k][c][off + j] = (B^T d B)[k] for the 4x4 input tile d of each tile. */
@@ -186,15 +192,11 @@ __attribute__((target("avx512f"))) static void
 wino2_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t OH, int64_t OW,
              float *y, const float *bias, const epi *e, const float *slope, int64_t nslope)
 {
-    const __m512i lo_idx =
-        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi_idx =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i lo_idx = _mm512_loadu_si512(interleave_lo),
+                  hi_idx = _mm512_loadu_si512(interleave_hi);
     const int64_t ks = WINO_KSTRIDE(M);
     for (int64_t m = 0; m < M; m++) {
-        __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
-        float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl), clo = _mm512_set1_ps(e->a), chi = _mm512_set1_ps(e->b);
+        epi_vec ev = epi_vec_of(e->act, e->a, e->b, slope, nslope, bias, m);
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
@@ -219,7 +221,7 @@ wino2_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
                     for (int q = 0; q < 2; q++) {
                         __m512 v = i == 0 ? _mm512_add_ps(_mm512_add_ps(r[0][q], r[1][q]), r[2][q])
                                           : _mm512_sub_ps(_mm512_sub_ps(r[1][q], r[2][q]), r[3][q]);
-                        o[q] = epi_avx512(e->act, _mm512_add_ps(v, vb), vs, clo, chi);
+                        o[q] = epi_avx512(e->act, _mm512_add_ps(v, ev.vb), ev.vs, ev.lo, ev.hi);
                     }
                     /* interleave: output columns 2tx + 2t + q */
                     float *yr = y + (m * OH + oy) * OW + 2 * tx;
@@ -334,16 +336,12 @@ __attribute__((target("avx512f"))) static void
 wino4_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t OH, int64_t OW,
              float *y, const float *bias, const epi *e, const float *slope, int64_t nslope)
 {
-    const __m512i lo_idx =
-        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi_idx =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i lo_idx = _mm512_loadu_si512(interleave_lo),
+                  hi_idx = _mm512_loadu_si512(interleave_hi);
     const int64_t ks = WINO_KSTRIDE(M);
     __attribute__((aligned(64))) float h[6][4][16];
     for (int64_t m = 0; m < M; m++) {
-        __m512 vb = _mm512_set1_ps(bias ? bias[m] : 0.0f);
-        float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : m] : 0.0f;
-        __m512 vs = _mm512_set1_ps(sl), clo = _mm512_set1_ps(e->a), chi = _mm512_set1_ps(e->b);
+        epi_vec ev = epi_vec_of(e->act, e->a, e->b, slope, nslope, bias, m);
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
@@ -371,7 +369,8 @@ wino4_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
                     if (oy >= OH) break;
                     __m512 q[4];
                     for (int u = 0; u < 4; u++)
-                        q[u] = epi_avx512(e->act, _mm512_add_ps(o[i][u], vb), vs, clo, chi);
+                        q[u] =
+                            epi_avx512(e->act, _mm512_add_ps(o[i][u], ev.vb), ev.vs, ev.lo, ev.hi);
                     /* columns 4t + {0, 2} and 4t + {1, 3}, then all four */
                     __m512 elo = _mm512_permutex2var_ps(q[0], lo_idx, q[2]);
                     __m512 ehi = _mm512_permutex2var_ps(q[0], hi_idx, q[2]);

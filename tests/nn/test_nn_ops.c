@@ -342,6 +342,76 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
     conv_case_pads(C, H, W, M, K, stride, pads, dil, group, act);
 }
 
+/* Depthwise 3x3 with pads of 1: C channels of H x W, stride 1 or 2. */
+static void dw3_case(int C, int H, int W, int stride, const char *act)
+{
+    conv_case(C, H, W, C, 3, stride, 1, 1, C, act);
+}
+
+/* Random inputs of the BatchNormalization -> 1x1 Conv tests: N images of
+ * C channels, the normalization's parameters (variances positive), M
+ * output channels. */
+typedef struct {
+    float *x, *w, *g, *be, *mu, *var, *bias;
+} bnconv_data;
+
+static bnconv_data bnconv_random(int N, int C, int H, int W, int M)
+{
+    size_t nx = (size_t)N * C * H * W;
+    bnconv_data d = {malloc(nx * sizeof(float)),        malloc((size_t)M * C * sizeof(float)),
+                     malloc((size_t)C * sizeof(float)), malloc((size_t)C * sizeof(float)),
+                     malloc((size_t)C * sizeof(float)), malloc((size_t)C * sizeof(float)),
+                     malloc((size_t)M * sizeof(float))};
+    for (size_t i = 0; i < nx; i++) d.x[i] = frand();
+    for (int i = 0; i < M * C; i++) d.w[i] = frand();
+    for (int i = 0; i < C; i++)
+        d.g[i] = frand(), d.be[i] = frand(), d.mu[i] = frand(), d.var[i] = 0.5f + fabsf(frand());
+    for (int i = 0; i < M; i++) d.bias[i] = frand();
+    return d;
+}
+
+static void bnconv_free(bnconv_data *d)
+{
+    free(d->x);
+    free(d->w);
+    free(d->g);
+    free(d->be);
+    free(d->mu);
+    free(d->var);
+    free(d->bias);
+}
+
+/* Channel ch of x through the BatchNormalization (epsilon 1e-5) and an
+ * optional ReLU, computed as the tests expect it. */
+static float bn_apply(const bnconv_data *d, int ch, float t, bool relu)
+{
+    float sc = d->g[ch] / sqrtf(d->var[ch] + 1e-5f);
+    t = t * sc + (d->be[ch] - d->mu[ch] * sc);
+    return relu && t < 0 ? 0 : t;
+}
+
+/* Runs m on x [N, C, H, W] with the fast and the reference kernels; both
+ * must give `want` [N, M, OH, OW] within 1e-4 (a NaN fails). */
+static void expect_nchw(const nn_model *m, const float *x, const int64_t *xd, const float *want,
+                        int M, int OH, int OW, const char *what)
+{
+    size_t ny = (size_t)xd[0] * M * OH * OW;
+    for (int ref = 0; ref < 2; ref++) {
+        nn_shape os;
+        float *got = run(m, x, shape_of(4, xd), ref, &os);
+        assert_true(os.ndim == 4 && os.d[0] == xd[0] && os.d[1] == M && os.d[2] == OH &&
+                    os.d[3] == OW);
+        double maxd = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
+        }
+        if (maxd > 1e-4) fprintf(stderr, "%s ref%d: max diff %g\n", what, ref, maxd);
+        assert_true(maxd <= 1e-4); /* false for NaN */
+        free(got);
+    }
+}
+
 /* BatchNormalization (+ ReLU) -> 1x1 Conv, folded into the Conv at load
  * when the Conv is its only reader (stride 1, no pads): fast and reference
  * kernels against values computed here, for N images of C channels, with
@@ -349,20 +419,11 @@ static void conv_case(int C, int H, int W, int M, int K, int stride, int pad, in
  * also a graph output are not folded and must give the same values. */
 static void bn_conv_case(int N, int C, int H, int W, int M, bool relu, int stride, bool bn_out)
 {
-    size_t nx = (size_t)N * C * H * W;
-    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
-    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
-    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
-    float *bias = malloc((size_t)M * sizeof(float));
-    for (size_t i = 0; i < nx; i++) x[i] = frand();
-    for (int i = 0; i < M * C; i++) w[i] = frand();
-    for (int i = 0; i < C; i++)
-        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
-    for (int i = 0; i < M; i++) bias[i] = frand();
+    bnconv_data d = bnconv_random(N, C, H, W, M);
     int64_t strides[2] = {stride, stride};
-    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
-                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
-                    VF("var", var, 1, C)};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", d.w, 4, M, C, 1, 1), VF("b", d.bias, 1, M),
+                    VF("g", d.g, 1, C),    VF("be", d.be, 1, C),        VF("mu", d.mu, 1, C),
+                    VF("var", d.var, 1, C)};
     ob_node nodes[3] = {
         {"BatchNormalization", {"x", "g", "be", "mu", "var"}, {relu ? "t" : "n"}, {{0}}},
         {"Relu", {"t"}, {"n"}, {{0}}},
@@ -380,47 +441,26 @@ static void bn_conv_case(int N, int C, int H, int W, int M, bool relu, int strid
     if (!m) fprintf(stderr, "%s\n", err.msg);
     assert_non_null(m);
     int OH = (H - 1) / stride + 1, OW = (W - 1) / stride + 1;
-    size_t ny = (size_t)N * M * OH * OW;
-    float *want = malloc(ny * sizeof(float));
+    float *want = malloc((size_t)N * M * OH * OW * sizeof(float));
     for (int i = 0; i < N; i++)
         for (int o = 0; o < M; o++)
             for (int oy = 0; oy < OH; oy++)
                 for (int ox = 0; ox < OW; ox++) {
-                    double acc = bias[o];
+                    double acc = d.bias[o];
                     for (int ch = 0; ch < C; ch++) {
-                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
-                        float t =
-                            x[((size_t)(i * C + ch) * H + oy * stride) * W + ox * stride] * sc +
-                            (be[ch] - mu[ch] * sc);
-                        acc += (double)w[o * C + ch] * (relu && t < 0 ? 0 : t);
+                        float t = d.x[((size_t)(i * C + ch) * H + oy * stride) * W + ox * stride];
+                        acc += (double)d.w[o * C + ch] * bn_apply(&d, ch, t, relu);
                     }
                     want[((size_t)(i * M + o) * OH + oy) * OW + ox] = (float)acc;
                 }
+    char what[96];
+    snprintf(what, sizeof what, "bn+conv N%d C%d %dx%d M%d relu%d s%d out%d", N, C, H, W, M, relu,
+             stride, bn_out);
     int64_t xd[4] = {N, C, H, W};
-    for (int ref = 0; ref < 2; ref++) {
-        nn_shape os;
-        float *got = run(m, x, shape_of(4, xd), ref, &os);
-        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
-        double maxd = 0;
-        for (size_t i = 0; i < ny; i++) {
-            double d = fabs((double)got[i] - want[i]);
-            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
-        }
-        if (maxd > 1e-4)
-            fprintf(stderr, "bn+conv N%d C%d %dx%d M%d relu%d s%d out%d ref%d: max diff %g\n", N, C,
-                    H, W, M, relu, stride, bn_out, ref, maxd);
-        assert_true(maxd <= 1e-4); /* false for NaN */
-        free(got);
-    }
+    expect_nchw(m, d.x, xd, want, M, OH, OW, what);
     nn_model_free(m);
     free(want);
-    free(x);
-    free(w);
-    free(g);
-    free(be);
-    free(mu);
-    free(var);
-    free(bias);
+    bnconv_free(&d);
 }
 
 static void test_bn_into_pointwise_conv(void **state)
@@ -440,20 +480,11 @@ static void test_bn_into_pointwise_conv(void **state)
 static void pool_conv_case(int N, int C, int H, int W, int M, bool bn, bool zero_pad, int pk,
                            int ps, const char *act)
 {
-    size_t nx = (size_t)N * C * H * W;
-    float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)M * C * sizeof(float));
-    float *g = malloc((size_t)C * sizeof(float)), *be = malloc((size_t)C * sizeof(float));
-    float *mu = malloc((size_t)C * sizeof(float)), *var = malloc((size_t)C * sizeof(float));
-    float *bias = malloc((size_t)M * sizeof(float));
-    for (size_t i = 0; i < nx; i++) x[i] = frand();
-    for (int i = 0; i < M * C; i++) w[i] = frand();
-    for (int i = 0; i < C; i++)
-        g[i] = frand(), be[i] = frand(), mu[i] = frand(), var[i] = 0.5f + fabsf(frand());
-    for (int i = 0; i < M; i++) bias[i] = frand();
+    bnconv_data d = bnconv_random(N, C, H, W, M);
     int64_t ks[2] = {pk, pk}, st[2] = {ps, ps}, zeros[8] = {0};
-    ob_value v[] = {V("x", 4, N, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", bias, 1, M),
-                    VF("g", g, 1, C),      VF("be", be, 1, C),        VF("mu", mu, 1, C),
-                    VF("var", var, 1, C),  VI("zp", zeros, 1, 8)};
+    ob_value v[] = {V("x", 4, N, C, H, W),  VF("w", d.w, 4, M, C, 1, 1), VF("b", d.bias, 1, M),
+                    VF("g", d.g, 1, C),     VF("be", d.be, 1, C),        VF("mu", d.mu, 1, C),
+                    VF("var", d.var, 1, C), VI("zp", zeros, 1, 8)};
     ob_node nodes[6];
     int nn = 0;
     const char *cin = "x";
@@ -478,22 +509,16 @@ static void pool_conv_case(int N, int C, int H, int W, int M, bool bn, bool zero
     for (int i = 0; i < N; i++)
         for (int o = 0; o < M; o++)
             for (int p = 0; p < H * W; p++) {
-                double acc = bias[o];
+                double acc = d.bias[o];
                 for (int ch = 0; ch < C; ch++) {
-                    float t = x[(size_t)(i * C + ch) * H * W + p];
-                    if (bn) {
-                        float sc = g[ch] / sqrtf(var[ch] + 1e-5f);
-                        t = t * sc + (be[ch] - mu[ch] * sc);
-                        t = t < 0 ? 0 : t;
-                    }
-                    acc += (double)w[o * C + ch] * t;
+                    float t = d.x[(size_t)(i * C + ch) * H * W + p];
+                    acc += (double)d.w[o * C + ch] * (bn ? bn_apply(&d, ch, t, true) : t);
                 }
                 float r = (float)acc;
                 cv[(size_t)(i * M + o) * H * W + p] = act && r < 0 ? 0 : r; /* act: Relu */
             }
     int OH = (H - pk) / ps + 1, OW = (W - pk) / ps + 1;
-    size_t ny = (size_t)N * M * OH * OW;
-    float *want = malloc(ny * sizeof(float));
+    float *want = malloc((size_t)N * M * OH * OW * sizeof(float));
     for (int i = 0; i < N * M; i++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -503,32 +528,15 @@ static void pool_conv_case(int N, int C, int H, int W, int M, bool bn, bool zero
                         acc += cv[(size_t)i * H * W + (oy * ps + ky) * W + ox * ps + kx];
                 want[((size_t)i * OH + oy) * OW + ox] = (float)(acc / (pk * pk));
             }
+    char what[96];
+    snprintf(what, sizeof what, "pool+conv N%d C%d %dx%d M%d bn%d pad%d k%d s%d", N, C, H, W, M, bn,
+             zero_pad, pk, ps);
     int64_t xd[4] = {N, C, H, W};
-    for (int ref = 0; ref < 2; ref++) {
-        nn_shape os;
-        float *got = run(m, x, shape_of(4, xd), ref, &os);
-        assert_true(os.ndim == 4 && os.d[0] == N && os.d[1] == M && os.d[2] == OH && os.d[3] == OW);
-        double maxd = 0;
-        for (size_t i = 0; i < ny; i++) {
-            double d = fabs((double)got[i] - want[i]);
-            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
-        }
-        if (maxd > 1e-4)
-            fprintf(stderr, "pool+conv N%d C%d %dx%d M%d bn%d pad%d k%d s%d ref%d: max diff %g\n",
-                    N, C, H, W, M, bn, zero_pad, pk, ps, ref, maxd);
-        assert_true(maxd <= 1e-4);
-        free(got);
-    }
+    expect_nchw(m, d.x, xd, want, M, OH, OW, what);
     nn_model_free(m);
     free(cv);
     free(want);
-    free(x);
-    free(w);
-    free(g);
-    free(be);
-    free(mu);
-    free(var);
-    free(bias);
+    bnconv_free(&d);
 }
 
 static void test_avgpool_before_pointwise_conv(void **state)
@@ -569,8 +577,8 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(3, 17, 23, 16, 3, 2, 1, 1, 1, "Relu");      /* first layer, stride 2 */
     conv_case(16, 9, 40, 24, 1, 1, 0, 1, 1, "PRelu");     /* pointwise, N not a multiple of 32 */
     conv_case(8, 7, 5, 64, 3, 1, 1, 1, 1, NULL);          /* tiny spatial */
-    conv_case(32, 12, 15, 32, 3, 1, 1, 1, 32, "PRelu");   /* depthwise, stride 1 */
-    conv_case(32, 13, 35, 32, 3, 2, 1, 1, 32, "Relu");    /* depthwise, stride 2, odd size */
+    dw3_case(32, 12, 15, 1, "PRelu");                     /* depthwise, stride 1 */
+    dw3_case(32, 13, 35, 2, "Relu");                      /* depthwise, stride 2, odd size */
     conv_case(12, 10, 11, 8, 3, 1, 2, 2, 1, "LeakyRelu"); /* dilated */
     conv_case(8, 9, 9, 12, 3, 1, 1, 1, 4, NULL);          /* grouped */
     conv_case(4, 8, 8, 6, 5, 3, 2, 1, 1, "Sigmoid");      /* 5x5, stride 3 */
@@ -589,38 +597,38 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(7, 1, 1, 7, 1, 1, 0, 1, 7, "LeakyRelu");
     conv_case(21, 5, 5, 21, 5, 1, 0, 1, 21, "Clip");
     conv_case(48, 6, 6, 48, 6, 1, 0, 1, 48, "PRelu");
-    conv_case(24, 7, 6, 24, 3, 1, 1, 1, 24, "PRelu");  /* depthwise, small plane */
-    conv_case(20, 8, 7, 20, 3, 2, 1, 1, 20, "Relu");   /* same, stride 2, 20 channels */
-    conv_case(16, 5, 70, 16, 3, 1, 1, 1, 16, "PRelu"); /* depthwise, wide rows in place */
-    conv_case(16, 6, 67, 16, 3, 2, 1, 1, 16, "Relu");  /* same, stride 2, odd width */
-    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu");     /* depthwise dilated */
+    dw3_case(24, 7, 6, 1, "PRelu");                /* depthwise, small plane */
+    dw3_case(20, 8, 7, 2, "Relu");                 /* same, stride 2, 20 channels */
+    dw3_case(16, 5, 70, 1, "PRelu");               /* depthwise, wide rows in place */
+    dw3_case(16, 6, 67, 2, "Relu");                /* same, stride 2, odd width */
+    conv_case(8, 9, 9, 8, 3, 1, 2, 2, 8, "PRelu"); /* depthwise dilated */
     /* depthwise on flat planes: sizes around the 16-lane blocks, 1-pixel
      * planes, stride 2 on odd and even sizes, and the plane-size limit */
-    conv_case(16, 16, 16, 16, 3, 1, 1, 1, 16, "LeakyRelu");
-    conv_case(5, 1, 1, 5, 3, 1, 1, 1, 5, "PRelu");
-    conv_case(7, 2, 3, 7, 3, 2, 1, 1, 7, "Relu");
-    conv_case(9, 17, 3, 9, 3, 1, 1, 1, 9, NULL);
-    conv_case(12, 16, 16, 12, 3, 2, 1, 1, 12, "PRelu");
-    conv_case(20, 8, 8, 20, 3, 2, 1, 1, 20, "PRelu"); /* small planes in registers */
-    conv_case(6, 7, 9, 6, 3, 2, 1, 1, 6, "LeakyRelu");
-    conv_case(3, 3, 2, 3, 3, 2, 1, 1, 3, NULL);
-    conv_case(4, 64, 63, 4, 3, 2, 1, 1, 4, "Relu");
-    conv_case(4, 70, 60, 4, 3, 1, 1, 1, 4, NULL);
+    dw3_case(16, 16, 16, 1, "LeakyRelu");
+    dw3_case(5, 1, 1, 1, "PRelu");
+    dw3_case(7, 2, 3, 2, "Relu");
+    dw3_case(9, 17, 3, 1, NULL);
+    dw3_case(12, 16, 16, 2, "PRelu");
+    dw3_case(20, 8, 8, 2, "PRelu"); /* small planes in registers */
+    dw3_case(6, 7, 9, 2, "LeakyRelu");
+    dw3_case(3, 3, 2, 2, NULL);
+    dw3_case(4, 64, 63, 2, "Relu");
+    dw3_case(4, 70, 60, 1, NULL);
     /* depthwise stride 1 on rows of whole 16-lane blocks, two rows at a
      * time: odd and even heights, one row, one block per row */
-    conv_case(3, 7, 32, 3, 3, 1, 1, 1, 3, "PRelu");
-    conv_case(5, 1, 48, 5, 3, 1, 1, 1, 5, "Relu");
-    conv_case(2, 2, 16, 2, 3, 1, 1, 1, 2, NULL);
-    conv_case(4, 9, 80, 4, 3, 1, 1, 1, 4, "LeakyRelu");
+    dw3_case(3, 7, 32, 1, "PRelu");
+    dw3_case(5, 1, 48, 1, "Relu");
+    dw3_case(2, 2, 16, 1, NULL);
+    dw3_case(4, 9, 80, 1, "LeakyRelu");
     /* depthwise stride 2 row by row: odd and even widths around 32-column
      * loads (last block partial or empty), odd heights, a 120x160 plane */
-    conv_case(5, 9, 33, 5, 3, 2, 1, 1, 5, "PRelu");
-    conv_case(3, 8, 31, 3, 3, 2, 1, 1, 3, "LeakyRelu");
-    conv_case(2, 5, 32, 2, 3, 2, 1, 1, 2, NULL);
-    conv_case(2, 120, 160, 2, 3, 2, 1, 1, 2, "Relu");
+    dw3_case(5, 9, 33, 2, "PRelu");
+    dw3_case(3, 8, 31, 2, "LeakyRelu");
+    dw3_case(2, 5, 32, 2, NULL);
+    dw3_case(2, 120, 160, 2, "Relu");
     /* past the flat kernel's plane limits: the wide in-place kernel */
-    conv_case(4, 100, 90, 4, 3, 2, 1, 1, 4, "Relu");
-    conv_case(2, 130, 260, 2, 3, 1, 1, 1, 2, "PRelu");
+    dw3_case(4, 100, 90, 2, "Relu");
+    dw3_case(2, 130, 260, 1, "PRelu");
     /* direct 3x3 with few input channels: one channel, stride 2, two blocks
      * of output channels; dilated context layers; 8-channel blocks */
     conv_case(1, 64, 64, 32, 3, 2, 1, 1, 1, "PRelu");
@@ -679,6 +687,10 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(36, 7, 7, 17, 1, 1, 0, 1, 1, "Clip");
     conv_case(24, 32, 32, 40, 1, 1, 0, 1, 1, "PRelu");
     conv_case(20, 11, 13, 19, 3, 3, 1, 1, 1, "PRelu");
+    /* the direct convolution's row-crossing tile (M x 32 floats) on outputs
+     * with fewer than 32 pixels a padded row: more than the output itself */
+    conv_case(2, 5, 13, 17, 3, 2, 1, 1, 1, NULL);
+    conv_case(3, 4, 9, 40, 3, 1, 1, 1, 1, "Relu");
     /* depthwise stride 2 on narrow planes, rows in registers: two output
      * rows per register (widths up to 16, odd and even output heights, 8
      * wide or narrower), one per register (widths 17 to 32), no bottom or
@@ -686,31 +698,31 @@ static void test_conv_fast_vs_reference(void **state)
     int64_t p1100[4] = {1, 1, 0, 0}, p1101[4] = {1, 1, 0, 1}, p1110[4] = {1, 1, 1, 0};
     /* depthwise stride 1 on rows of 9 to 32 pixels in one or two
      * registers: one and two rows, widths 9, 16, 17, 24, 31, 32 */
-    conv_case(5, 1, 9, 5, 3, 1, 1, 1, 5, "Relu");
-    conv_case(7, 2, 16, 7, 3, 1, 1, 1, 7, "PRelu");
-    conv_case(6, 13, 17, 6, 3, 1, 1, 1, 6, "Clip");
-    conv_case(12, 9, 24, 12, 3, 1, 1, 1, 12, "Relu");
-    conv_case(4, 31, 31, 4, 3, 1, 1, 1, 4, "LeakyRelu");
-    conv_case(3, 5, 32, 3, 3, 1, 1, 1, 3, NULL);
-    conv_case(33, 32, 32, 33, 3, 1, 1, 1, 33, "PRelu");
+    dw3_case(5, 1, 9, 1, "Relu");
+    dw3_case(7, 2, 16, 1, "PRelu");
+    dw3_case(6, 13, 17, 1, "Clip");
+    dw3_case(12, 9, 24, 1, "Relu");
+    dw3_case(4, 31, 31, 1, "LeakyRelu");
+    dw3_case(3, 5, 32, 1, NULL);
+    dw3_case(33, 32, 32, 1, "PRelu");
     /* rows of 8 or 4 pixels, 2 or 4 rows to a register: plane heights that
      * end mid-register, a single row, every activation */
-    conv_case(9, 8, 8, 9, 3, 1, 1, 1, 9, "PRelu");
-    conv_case(5, 3, 8, 5, 3, 1, 1, 1, 5, "Relu");
-    conv_case(6, 1, 8, 6, 3, 1, 1, 1, 6, NULL);
-    conv_case(10, 2, 8, 10, 3, 1, 1, 1, 10, "LeakyRelu");
-    conv_case(7, 4, 4, 7, 3, 1, 1, 1, 7, "LeakyRelu");
-    conv_case(3, 5, 4, 3, 3, 1, 1, 1, 3, "Clip");
-    conv_case(20, 9, 4, 20, 3, 1, 1, 1, 20, "Relu");
-    conv_case(4, 1, 4, 4, 3, 1, 1, 1, 4, "PRelu");
-    conv_case(24, 16, 16, 24, 3, 2, 1, 1, 24, "PRelu");
-    conv_case(17, 15, 13, 17, 3, 2, 1, 1, 17, "LeakyRelu");
-    conv_case(5, 9, 10, 5, 3, 2, 1, 1, 5, "Clip");
-    conv_case(3, 3, 12, 3, 3, 2, 1, 1, 3, NULL);
-    conv_case(6, 2, 30, 6, 3, 2, 1, 1, 6, "Relu");
-    conv_case(33, 32, 32, 33, 3, 2, 1, 1, 33, "PRelu");
-    conv_case(7, 19, 17, 7, 3, 2, 1, 1, 7, "Clip");
-    conv_case(4, 20, 31, 4, 3, 2, 1, 1, 4, "LeakyRelu");
+    dw3_case(9, 8, 8, 1, "PRelu");
+    dw3_case(5, 3, 8, 1, "Relu");
+    dw3_case(6, 1, 8, 1, NULL);
+    dw3_case(10, 2, 8, 1, "LeakyRelu");
+    dw3_case(7, 4, 4, 1, "LeakyRelu");
+    dw3_case(3, 5, 4, 1, "Clip");
+    dw3_case(20, 9, 4, 1, "Relu");
+    dw3_case(4, 1, 4, 1, "PRelu");
+    dw3_case(24, 16, 16, 2, "PRelu");
+    dw3_case(17, 15, 13, 2, "LeakyRelu");
+    dw3_case(5, 9, 10, 2, "Clip");
+    dw3_case(3, 3, 12, 2, NULL);
+    dw3_case(6, 2, 30, 2, "Relu");
+    dw3_case(33, 32, 32, 2, "PRelu");
+    dw3_case(7, 19, 17, 2, "Clip");
+    dw3_case(4, 20, 31, 2, "LeakyRelu");
     conv_case_pads(9, 16, 16, 9, 3, 2, p1100, 1, 9, "Relu");
     conv_case_pads(9, 15, 15, 9, 3, 2, p1100, 1, 9, NULL);
     conv_case_pads(10, 32, 32, 10, 3, 2, p1101, 1, 10, "PRelu");
