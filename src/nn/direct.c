@@ -517,8 +517,7 @@ static bool conv_tiny32(const nn_node *n, const nn_im2col *a, int64_t M, int64_t
 {
     /* 8-lane FMAs need AVX512VL for registers 16-31 (one accumulator per
      * pixel) */
-    if (M > 16 || N > TINY32_P || a->KH * a->KW > NN_PLANE32_TAPS ||
-        !__builtin_cpu_supports("avx512vl"))
+    if (M > 16 || N > TINY32_P || a->KH * a->KW > NN_PLANE32_TAPS || !nn_cpu_features().avx512vl)
         return false;
     bool narrow = M <= 8;
     if (N <= 12)

@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -25,12 +26,18 @@
 static nn_cpu cpu;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
+/* ROLLCALL_NN_CPU=generic (or avx2) caps the features used below what the
+ * CPU has, so the portable fallbacks of every fast path can be run and
+ * tested on an AVX-512 machine; unset, the CPU decides. */
 static void cpu_detect(void)
 {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    cpu.avx512 = __builtin_cpu_supports("avx512f");
-    cpu.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const char *cap = getenv("ROLLCALL_NN_CPU");
+    bool generic = cap && strcmp(cap, "generic") == 0, avx2_only = cap && strcmp(cap, "avx2") == 0;
+    cpu.avx2 = !generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    cpu.avx512 = !generic && !avx2_only && __builtin_cpu_supports("avx512f");
+    cpu.avx512vl = cpu.avx512 && __builtin_cpu_supports("avx512vl");
 #endif
 }
 

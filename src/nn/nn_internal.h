@@ -191,6 +191,7 @@ int nn_model_add_const(nn_model *m, const char *name, nn_tensor t);
 /* kernels.c: fast paths and CPU feature detection. */
 typedef struct {
     bool avx512;
+    bool avx512vl; /* AVX-512 on 256-bit registers too */
     bool avx2;
 } nn_cpu;
 nn_cpu nn_cpu_features(void);
