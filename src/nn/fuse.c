@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nn_internal.h"
 
@@ -424,4 +425,103 @@ rc_status nn_fuse(nn_model *m, rc_error *err)
     for (int i = 0; st == RC_OK && i < m->nnodes; i++)
         if (!m->nodes[i].dead) nn_window_cache(&m->nodes[i]);
     return st;
+}
+
+/* ---- one block for the weights -------------------------------------------
+ * Constants are read from many separate allocations, wherever malloc put
+ * them. Which physical pages those land on decides how they share the
+ * cache: small models ran about 40% slower in some loads than in others of
+ * the same process (fr_eye: 0.059 or 0.083 ms), and identically fast once
+ * all their weights sat in one huge page. So, once the model is final,
+ * every constant's data and every packed copy move into one 2 MiB-aligned
+ * block advised for transparent huge pages. */
+
+#define WEIGHTS_ALIGN ((size_t)2 << 20)
+
+static size_t round64(size_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+
+/* Bytes of data of each buffer the block takes over (0 for none or empty;
+ * the block reserves at least 64 for every buffer it takes). */
+static size_t value_bytes(const nn_value *v)
+{
+    return (size_t)nn_shape_count(&v->init.shape) * nn_dtype_size(v->init.type);
+}
+
+static size_t wino_bytes(const nn_model *m, const nn_node *n)
+{
+    if (!n->wino) return 0;
+    const nn_tensor *w = &m->values[n->in[1]].init;
+    return nn_wino_packed_floats(w->shape.d[0], w->shape.d[1]) * sizeof(float);
+}
+
+static size_t pre_affine_bytes(const nn_model *m, const nn_node *n)
+{
+    return n->pre_affine ? (size_t)(2 * m->values[n->in[1]].init.shape.d[1]) * sizeof(float) : 0;
+}
+
+static size_t wpack_bytes(const nn_node *n)
+{
+    return n->wpack ? (size_t)n->wpack_stride * sizeof(float) : 0;
+}
+
+/* The block's room for a buffer of `bytes` at p (none when p is NULL). */
+static size_t room(const void *p, size_t bytes)
+{
+    return p ? round64(bytes ? bytes : 1) : 0;
+}
+
+/* Copy the `bytes` of *p (when *p is set) to `at`, free the old copy and
+ * point *p at the new one; returns where the next buffer goes. */
+static char *move_to(void **p, size_t bytes, char *at)
+{
+    size_t r = room(*p, bytes);
+    if (!r) return at;
+    if (bytes) memcpy(at, *p, bytes);
+    free(*p);
+    *p = at;
+    return at + r;
+}
+
+rc_status nn_gather_weights(nn_model *m, rc_error *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->nvalues; i++)
+        total += room(m->values[i].init.data, value_bytes(&m->values[i]));
+    for (int i = 0; i < m->nnodes; i++) {
+        const nn_node *n = &m->nodes[i];
+        total += room(n->wpack, wpack_bytes(n)) + room(n->wino, wino_bytes(m, n)) +
+                 room(n->pre_affine, pre_affine_bytes(m, n));
+    }
+    if (!total) return RC_OK;
+    size_t size = (total + WEIGHTS_ALIGN - 1) / WEIGHTS_ALIGN * WEIGHTS_ALIGN;
+    char *block = aligned_alloc(WEIGHTS_ALIGN, size), *at = block;
+    if (!block) return rc_fail(err, RC_ERR_NOMEM, "out of memory for the weights");
+#if defined(MADV_HUGEPAGE)
+    madvise(block, size, MADV_HUGEPAGE); /* advice: without it, ordinary pages */
+#endif
+    for (int i = 0; i < m->nvalues; i++) {
+        nn_value *v = &m->values[i];
+        if (!v->init.data) continue;
+        size_t bytes = value_bytes(v);
+        /* a PRelu slope fused into a Conv points into a constant */
+        const char *old = v->init.data;
+        for (int k = 0; k < m->nnodes && bytes; k++) {
+            nn_node *n = &m->nodes[k];
+            const char *sl = (const char *)n->act_slope;
+            if (sl >= old && sl < old + bytes)
+                n->act_slope = (const float *)(const void *)(at + (sl - old));
+        }
+        at = move_to(&v->init.data, bytes, at);
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *n = &m->nodes[i];
+        at = move_to((void **)&n->wpack, wpack_bytes(n), at);
+        at = move_to((void **)&n->wino, wino_bytes(m, n), at);
+        at = move_to((void **)&n->pre_affine, pre_affine_bytes(m, n), at);
+    }
+    m->weights = block;
+    return RC_OK;
 }

@@ -371,9 +371,11 @@ void nn_model_free(nn_model *m)
             free(a->t.data);
         }
         free(n->attrs);
-        free(n->wpack);
-        free(n->wino);
-        free(n->pre_affine);
+        if (!m->weights) {
+            free(n->wpack);
+            free(n->wino);
+            free(n->pre_affine);
+        }
         free(n->in);
         free(n->out);
         free(n->name);
@@ -381,8 +383,9 @@ void nn_model_free(nn_model *m)
     }
     for (int i = 0; i < m->nvalues; i++) {
         free(m->values[i].name);
-        free(m->values[i].init.data);
+        if (!m->weights) free(m->values[i].init.data);
     }
+    free(m->weights);
     free(m->nodes);
     free(m->values);
     free(m->inputs);
@@ -416,6 +419,7 @@ rc_status nn_model_load_memory(const void *data, size_t len, const char *name, n
     onnx__model_proto__free_unpacked(mp, NULL);
     if (st == RC_OK) st = nn_fuse(m, &e);
     if (st == RC_OK) st = nn_model_validate(m, &e);
+    if (st == RC_OK) st = nn_gather_weights(m, &e);
     if (st != RC_OK) {
         nn_model_free(m);
         return rc_fail(err, st, "%s: %s", name, e.msg);

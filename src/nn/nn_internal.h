@@ -126,6 +126,9 @@ struct nn_model {
     nn_shape *input_shapes;
     int *outputs;
     int noutputs;
+    /* After loading, every constant's data and every Conv's packed
+     * weights live in this one block (nn_gather_weights); NULL before. */
+    void *weights;
 };
 
 /* What an operator sees while planning (data NULL for values only known at
@@ -208,6 +211,9 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
 #define NN_GEMM_MR 8
 #define NN_GEMM_NR 32
 size_t nn_gemm_packed_floats(int64_t M, int64_t K);
+/* fuse.c: move the loaded model's constants and packed weights into one
+ * block on transparent huge pages (the last step of loading). */
+rc_status nn_gather_weights(nn_model *m, rc_error *err);
 void nn_gemm_pack_a(const float *A, int64_t M, int64_t K, float *dst);
 /* Fills a [K][NN_GEMM_NR] panel with columns [n0, n0+ncols) of B, zero
  * padded: from a matrix (nn_pack_b_rows) or straight from an image (the
