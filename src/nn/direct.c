@@ -31,22 +31,12 @@ size_t nn_conv3x3_regs_scratch(int64_t C)
 }
 
 #if defined(__x86_64__)
-/* Lanes l of a 16-wide load starting at input column `start` that fall
- * inside [0, W). */
-static inline __mmask16 lanes_inside(int64_t start, int64_t W)
-{
-    int64_t lo = start < 0 ? -start : 0, hi = W - start;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
-
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, int K, __m512 *acc)
 {
     if (K == 1) { /* pointwise: the image is one row of W pixels */
         int64_t left = a->W - ox;
-        __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        __mmask16 mk = nn_lanes_below(left);
         for (int64_t c = 0; c < a->C; c++) {
             /* plain loads but for the tail: masked ones cost more */
             __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * a->W + ox)
@@ -75,9 +65,9 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
                     t[1] = _mm512_loadu_ps(p + d);
                     t[2] = _mm512_loadu_ps(p + 2 * d);
                 } else {
-                    t[0] = _mm512_maskz_loadu_ps(lanes_inside(start, W), p);
-                    t[1] = _mm512_maskz_loadu_ps(lanes_inside(start + d, W), p + d);
-                    t[2] = _mm512_maskz_loadu_ps(lanes_inside(start + 2 * d, W), p + 2 * d);
+                    t[0] = _mm512_maskz_loadu_ps(nn_lanes_inside(start, W), p);
+                    t[1] = _mm512_maskz_loadu_ps(nn_lanes_inside(start + d, W), p + d);
+                    t[2] = _mm512_maskz_loadu_ps(nn_lanes_inside(start + 2 * d, W), p + 2 * d);
                 }
             } else {
                 __m512 l0, l1, l2, l3;
@@ -87,10 +77,10 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
                     l2 = _mm512_loadu_ps(p + 2);
                     l3 = _mm512_loadu_ps(p + 18);
                 } else {
-                    l0 = _mm512_maskz_loadu_ps(lanes_inside(start, W), p);
-                    l1 = _mm512_maskz_loadu_ps(lanes_inside(start + 16, W), p + 16);
-                    l2 = _mm512_maskz_loadu_ps(lanes_inside(start + 2, W), p + 2);
-                    l3 = _mm512_maskz_loadu_ps(lanes_inside(start + 18, W), p + 18);
+                    l0 = _mm512_maskz_loadu_ps(nn_lanes_inside(start, W), p);
+                    l1 = _mm512_maskz_loadu_ps(nn_lanes_inside(start + 16, W), p + 16);
+                    l2 = _mm512_maskz_loadu_ps(nn_lanes_inside(start + 2, W), p + 2);
+                    l3 = _mm512_maskz_loadu_ps(nn_lanes_inside(start + 18, W), p + 18);
                 }
                 t[0] = _mm512_permutex2var_ps(l0, even, l1);
                 t[1] = _mm512_permutex2var_ps(l0, odd, l1);
@@ -147,7 +137,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
             }
             regs_chunk(&g, oy, ox, wp, MB, K, acc);
             int64_t left = OW - ox;
-            __mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 mk = nn_lanes_below(left);
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) {
                 if (m >= mcount) break;

@@ -26,12 +26,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* Lanes [0, n) of a 16-lane register, n clamped to [0, 16]. */
-static inline __mmask16 lanes_below(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
 /* Bias, activation and the channel's slope (kernels.h). */
 __attribute__((always_inline, target("avx512f"))) static inline epi_vec
 dw_epi_of(const nn_node *n, const float *bias, int64_t c)
@@ -52,7 +46,8 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
     const __m512i odd =
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512 zero = _mm512_setzero_ps();
-    const __mmask16 mlo = lanes_below(W), mhi = lanes_below(W - 16), mout = lanes_below(OW);
+    const __mmask16 mlo = nn_lanes_below(W), mhi = nn_lanes_below(W - 16),
+                    mout = nn_lanes_below(OW);
     const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
@@ -112,8 +107,8 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __mmask16 notpad = 0xfefe; /* lanes 0 and 8 of the left tap: the left pad */
     const __m512 zero = _mm512_setzero_ps();
-    const __mmask16 min = lanes_below(W);
-    const __mmask16 mrow = lanes_below(OW);
+    const __mmask16 min = nn_lanes_below(W);
+    const __mmask16 mrow = nn_lanes_below(OW);
     const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
@@ -195,7 +190,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void
 dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
            const float *bias, float *y, const int NV)
 {
-    const __mmask16 m0 = lanes_below(W), m1 = lanes_below(W - 16);
+    const __mmask16 m0 = nn_lanes_below(W), m1 = nn_lanes_below(W - 16);
     const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
@@ -277,8 +272,8 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
         for (int64_t b = 0; b < blocks; b++) {
             int64_t p0 = 16 * b;
             /* lanes of pixels p0 - W + l, p0 + l, p0 + W + l inside the plane */
-            __mmask16 mup = (__mmask16)(lanes_below(P - p0 + W) & ~lanes_below(W - p0));
-            __mmask16 mmid = lanes_below(P - p0), mdown = lanes_below(P - p0 - W);
+            __mmask16 mup = (__mmask16)(nn_lanes_below(P - p0 + W) & ~nn_lanes_below(W - p0));
+            __mmask16 mmid = nn_lanes_below(P - p0), mdown = nn_lanes_below(P - p0 - W);
             __m512i r[3];
             r[0] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mup, xc + p0 - W));
             r[1] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mmid, xc + p0));

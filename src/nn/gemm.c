@@ -114,10 +114,7 @@ gemm_panel_act(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_
                const float *bias, const float *R, const epi *e, const float *slope, int64_t nslope,
                const int act)
 {
-    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
-    const __mmask16 m1 = ncols >= 32   ? 0xffff
-                         : ncols <= 16 ? 0
-                                       : (__mmask16)((1u << (ncols - 16)) - 1);
+    const __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
     const bool full = ncols == NN_GEMM_NR;
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
     for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
@@ -203,10 +200,7 @@ gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int
 __attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int64_t K, int64_t ldb,
                                                             int64_t n0, int ncols, float *dst)
 {
-    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
-    const __mmask16 m1 = ncols >= 32   ? 0xffff
-                         : ncols <= 16 ? 0
-                                       : (__mmask16)((1u << (ncols - 16)) - 1);
+    const __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
     for (int64_t k = 0; k < K; k++) {
         const float *src = B + k * ldb + n0;
         _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));

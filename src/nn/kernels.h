@@ -42,6 +42,22 @@ static inline float epi_scalar(const epi *e, float v, float slope)
 }
 
 #if defined(__x86_64__)
+/* Lanes [0, n) of a 16-lane register, n clamped to [0, 16]. */
+static inline __mmask16 nn_lanes_below(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* The lanes of 16 floats starting at column `start` of a row that lie
+ * inside [0, W); a masked load leaves the others zero (the padding). */
+static inline __mmask16 nn_lanes_inside(int64_t start, int64_t W)
+{
+    int64_t lo = start < 0 ? -start : 0, hi = W - start;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
 /* The epilogue's activation on 16 lanes for ReLU, PReLU / LeakyReLU (negative
  * lanes times `slope`) and Clip (to [lo, hi]); any other `act` leaves v as it
  * is (callers route Sigmoid and HardSwish elsewhere). Inlined into each

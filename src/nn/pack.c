@@ -18,10 +18,7 @@
 __attribute__((target("avx512f"))) static void pack_affine_avx512(const nn_rows_affine *r,
                                                                   int64_t n0, int ncols, float *dst)
 {
-    const __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
-    const __mmask16 m1 = ncols >= 32   ? 0xffff
-                         : ncols <= 16 ? 0
-                                       : (__mmask16)((1u << (ncols - 16)) - 1);
+    const __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
     /* ReLU as a max against 0, or against -inf (no-op) */
     const __m512 lo = _mm512_set1_ps(r->relu ? 0.0f : -INFINITY);
     for (int64_t k = 0; k < r->K; k++) {

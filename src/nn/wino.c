@@ -109,15 +109,6 @@ static int wino_segments(int64_t TW, int64_t t0, int ncols, wino_seg *seg)
     return nseg;
 }
 
-/* The lanes of 16 floats starting at image column x0 that lie inside the
- * row [0, W); a masked load leaves the others zero: the zero padding. */
-static inline __mmask16 col_mask(int64_t x0, int64_t W)
-{
-    int64_t lo = x0 < 0 ? -x0 : 0, hi = W - x0 < 16 ? W - x0 : 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
-
 /* Lane indices interleaving registers a and b: lo = a0 b0 a1 b1 .. a7 b7,
  * hi = a8 b8 .. a15 b15 (the output transforms' columns back in order). */
 static const int32_t interleave_lo[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
@@ -139,11 +130,11 @@ __attribute__((target("avx512f"))) static void wino2_input(const nn_im2col *a, c
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                __mmask16 mk = nn_lanes_below(left);
                 /* the chunk's tiles read rows y0 .. y0+3, columns x0 .. x0+33 */
                 int64_t y0 = 2 * seg[s].ty - a->pt, x0 = 2 * (seg[s].tx0 + j) - a->pl;
-                __mmask16 me0 = col_mask(x0, W), me1 = col_mask(x0 + 16, W);
-                __mmask16 mf0 = col_mask(x0 + 2, W), mf1 = col_mask(x0 + 18, W);
+                __mmask16 me0 = nn_lanes_inside(x0, W), me1 = nn_lanes_inside(x0 + 16, W);
+                __mmask16 mf0 = nn_lanes_inside(x0 + 2, W), mf1 = nn_lanes_inside(x0 + 18, W);
                 {
                     __m512 d[4][4];
                     for (int i = 0; i < 4; i++) {
@@ -200,7 +191,7 @@ wino2_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                __mmask16 mk = nn_lanes_below(left);
                 const float *src = Mb + m * WINO_NB + seg[s].off + j;
                 __m512 r[4][2];
                 for (int i = 0; i < 4; i++) {
@@ -282,11 +273,11 @@ __attribute__((target("avx512f"))) static void wino4_input(const nn_im2col *a, c
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                __mmask16 mk = nn_lanes_below(left);
                 /* the chunk's tiles read rows y0 .. y0+5, columns x0 .. x0+65 */
                 int64_t y0 = 4 * seg[s].ty - a->pt, x0 = 4 * (seg[s].tx0 + j) - a->pl;
                 __mmask16 mc[5];
-                for (int q = 0; q < 5; q++) mc[q] = col_mask(x0 + 16 * q, W);
+                for (int q = 0; q < 5; q++) mc[q] = nn_lanes_inside(x0 + 16 * q, W);
                 {
                     for (int i = 0; i < 6; i++) {
                         int64_t iy = y0 + i;
@@ -345,7 +336,7 @@ wino4_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
         for (int s = 0; s < nseg; s++)
             for (int64_t j = 0; j < seg[s].len; j += 16) {
                 int64_t left = seg[s].len - j < 16 ? seg[s].len - j : 16;
-                __mmask16 mk = (__mmask16)((1u << left) - 1);
+                __mmask16 mk = nn_lanes_below(left);
                 const float *src = Mb + m * WINO_NB + seg[s].off + j;
                 for (int i = 0; i < 6; i++) {
                     __m512 v[6], r[4];
