@@ -96,6 +96,29 @@ static float *run(const nn_model *m, const float *x, nn_shape xs, bool reference
     return copy;
 }
 
+/* Largest |got - want| over n values, INFINITY when either holds a NaN
+ * (fmax alone would skip it); *scale, when given, gets the largest |want|. */
+static double max_diff(const float *got, const float *want, int64_t n, double *scale)
+{
+    double maxd = 0, big = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        maxd = isnan(d) || isnan(maxd) ? NAN : fmax(maxd, d);
+        big = fmax(big, fabs((double)want[i]));
+    }
+    if (scale) *scale = big;
+    return isnan(maxd) ? INFINITY : maxd;
+}
+
+/* The fast kernels' tolerance against the reference: 1e-4 for outputs up
+ * to 10; beyond, 1e-5 of the largest output. The float rounding of
+ * Winograd F(4x4,3x3) grows with the values' scale (its transforms
+ * multiply by up to 8), while a wrong kernel is off by whole units. */
+static double fast_tolerance(double scale)
+{
+    return 1e-5 * fmax(10.0, scale);
+}
+
 /* Build, run with both kernel sets, compare with `want` and its shape. */
 static void check(int opset, const ob_value *v, int nv, const ob_node *nodes, int nn,
                   const float *x, int xnd, const int64_t *xd, const float *want, int ond,
@@ -308,17 +331,7 @@ static void conv_case_pads(int C, int H, int W, int M, int K, int stride, const 
     float *ref = run(m, x, shape_of(4, xd), true, &os2);
     assert_true(os1.ndim == 4 && os1.d[1] == M);
     int64_t n = os1.d[1] * os1.d[2] * os1.d[3];
-    double maxd = 0, maxref = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)fast[i] - ref[i]);
-        if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d; /* a NaN fails too */
-        maxref = fmax(maxref, fabs((double)ref[i]));
-    }
-    /* 1e-4 for outputs up to 10; beyond, 1e-5 of the largest output: the
-     * float rounding of Winograd F(4x4,3x3) grows with the values' scale
-     * (its transforms multiply by up to 8), while a wrong kernel is off by
-     * whole units */
-    double tol = 1e-5 * fmax(10.0, maxref);
+    double maxref, maxd = max_diff(fast, ref, n, &maxref), tol = fast_tolerance(maxref);
     if (maxd > tol || getenv("NN_TEST_VERBOSE"))
         fprintf(stderr,
                 "conv C%d %dx%d M%d K%d s%d p%d,%d,%d,%d d%d g%d %s: max diff %g (largest output "
@@ -401,11 +414,7 @@ static void expect_nchw(const nn_model *m, const float *x, const int64_t *xd, co
         float *got = run(m, x, shape_of(4, xd), ref, &os);
         assert_true(os.ndim == 4 && os.d[0] == xd[0] && os.d[1] == M && os.d[2] == OH &&
                     os.d[3] == OW);
-        double maxd = 0;
-        for (size_t i = 0; i < ny; i++) {
-            double d = fabs((double)got[i] - want[i]);
-            if (isnan(d) || d > maxd) maxd = isnan(d) ? INFINITY : d;
-        }
+        double maxd = max_diff(got, want, (int64_t)ny, NULL);
         if (maxd > 1e-4) fprintf(stderr, "%s ref%d: max diff %g\n", what, ref, maxd);
         assert_true(maxd <= 1e-4); /* false for NaN */
         free(got);
@@ -761,14 +770,10 @@ static void residual_graph(const ob_value *v, int nv, const ob_node *nodes, int 
         assert_int_equal(os[k].ndim, os[0].ndim);
         for (int d = 0; d < os[0].ndim; d++) assert_int_equal(os[k].d[d], os[0].d[d]);
     }
-    double dfast = 0, dref = 0;
-    for (int64_t i = 0; i < n; i++) {
-        dfast = fmax(dfast, fabs((double)fast[i] - want[i]));
-        dref = fmax(dref, fabs((double)ref[i] - want[i]));
-    }
-    if (dfast > 1e-4 || dref > 1e-5)
+    double scale, dfast = max_diff(fast, want, n, &scale), dref = max_diff(ref, want, n, NULL);
+    if (dfast > fast_tolerance(scale) || dref > 1e-5)
         fprintf(stderr, "residual %s: fast %g reference %g\n", fused, dfast, dref);
-    assert_true(dfast <= 1e-4);
+    assert_true(dfast <= fast_tolerance(scale));
     assert_true(dref <= 1e-5);
     free(want);
     free(fast);
