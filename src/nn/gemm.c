@@ -463,12 +463,11 @@ static void direct_dims(const nn_im2col *a, int64_t *PH, int64_t *PW, int64_t *p
     }
 }
 
-size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH)
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M)
 {
     int64_t PH, PW, planes;
     direct_dims(a, &PH, &PW, &planes);
     size_t img = (size_t)(planes * PH * PW + 2 * PW + 2 * NN_GEMM_NR + 15) / 16 * 16;
-    (void)OH;
     /* the tile of a panel that crosses a row end: M rows of NN_GEMM_NR */
     size_t out = (size_t)(M * NN_GEMM_NR + NN_GEMM_NR + 16);
     size_t off = (size_t)(a->C * a->KH * a->KW);

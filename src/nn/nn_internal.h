@@ -252,7 +252,7 @@ typedef struct {
 void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel);
 /* Stride-1 convolution read in place from a padded copy of the image (no
  * im2col); false when not applicable. Scratch size from the first call. */
-size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M, int64_t OH);
+size_t nn_conv_direct_scratch(const nn_im2col *a, int64_t M);
 bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *Ap,
                     float *y, const float *bias, void *scratch);
 /* Returns false (and does nothing) when the CPU or activation is not

@@ -218,7 +218,7 @@ static rc_status infer_conv_plain(nn_ctx *c)
     if (((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && !pointwise) {
         nn_im2col ia = {NULL, cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,
                         g.dh, g.dw, g.pt, g.pl, g.OW, g.pb, g.pr};
-        size_t direct = nn_conv_direct_scratch(&ia, g.M, g.OH);
+        size_t direct = nn_conv_direct_scratch(&ia, g.M);
         if (direct > c->scratch_bytes) c->scratch_bytes = direct;
         if (g.KH == 3 && g.KW == 3 && g.sh == 1) {
             size_t wino = nn_wino_scratch(&ia, g.M, g.OH);
