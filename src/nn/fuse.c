@@ -457,7 +457,7 @@ static size_t wino_bytes(const nn_model *m, const nn_node *n)
     return nn_wino_packed_floats(w->shape.d[0], w->shape.d[1]) * sizeof(float);
 }
 
-static size_t pre_affine_bytes(const nn_model *m, const nn_node *n)
+static size_t folded_affine_bytes(const nn_model *m, const nn_node *n)
 {
     return n->pre_affine ? (size_t)(2 * m->values[n->in[1]].init.shape.d[1]) * sizeof(float) : 0;
 }
@@ -493,7 +493,7 @@ rc_status nn_gather_weights(nn_model *m, rc_error *err)
     for (int i = 0; i < m->nnodes; i++) {
         const nn_node *n = &m->nodes[i];
         total += room(n->wpack, wpack_bytes(n)) + room(n->wino, wino_bytes(m, n)) +
-                 room(n->pre_affine, pre_affine_bytes(m, n));
+                 room(n->pre_affine, folded_affine_bytes(m, n));
     }
     if (!total) return RC_OK;
     size_t size = (total + WEIGHTS_ALIGN - 1) / WEIGHTS_ALIGN * WEIGHTS_ALIGN;
@@ -520,7 +520,7 @@ rc_status nn_gather_weights(nn_model *m, rc_error *err)
         nn_node *n = &m->nodes[i];
         at = move_to((void **)&n->wpack, wpack_bytes(n), at);
         at = move_to((void **)&n->wino, wino_bytes(m, n), at);
-        at = move_to((void **)&n->pre_affine, pre_affine_bytes(m, n), at);
+        at = move_to((void **)&n->pre_affine, folded_affine_bytes(m, n), at);
     }
     m->weights = block;
     return RC_OK;
