@@ -141,9 +141,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) {
                 if (m >= mcount) break;
-                float sl = act == NN_ACT_LEAKY   ? leaky
-                           : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
-                                                 : 0.0f;
+                float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
                 __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
                 if (K == 1 && left >= 16) /* measured faster for 1x1 only */
                     _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
@@ -212,9 +210,7 @@ regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp
 #pragma GCC unroll 16
         for (int m = 0; m < MB; m++) {
             if (m >= mcount) break;
-            float sl = act == NN_ACT_LEAKY   ? leaky
-                       : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : m0 + m]
-                                             : 0.0f;
+            float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
             __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
             if (left >= 16)
                 _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);

@@ -698,9 +698,7 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
     }
     epi e = {n->act, n->act_a, n->act_b};
     for (int64_t m = 0; m < M; m++) {
-        float slope = n->act == NN_ACT_LEAKY ? e.a
-                      : n->act_slope         ? n->act_slope[n->act_slope_n == 1 ? 0 : m]
-                                             : 0.0f;
+        float slope = epi_node_slope(n, m);
         for (int64_t p = 0; p < N; p++)
             y[m * N + p] = epi_scalar(
                 &e, dot_avx512(W + m * K, patches + p * K, K) + (bias ? bias[m] : 0.0f), slope);

@@ -111,7 +111,7 @@ epilogue_avx512(const epi *e, float *y, int64_t channels, int64_t plane, const f
 {
     for (int64_t ch = 0; ch < channels; ch++) {
         float b = bias ? bias[ch] : 0.0f;
-        float sl = e->act == NN_ACT_LEAKY ? e->a : slope ? slope[nslope == 1 ? 0 : c0 + ch] : 0.0f;
+        float sl = epi_slope(e->act, e->a, slope, nslope, c0 + ch);
         __m512 vb = _mm512_set1_ps(b), vs = _mm512_set1_ps(sl);
         __m512 lo = _mm512_set1_ps(e->a), hi = _mm512_set1_ps(e->b);
         float *p = y + ch * plane;
@@ -490,9 +490,7 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
     if (!reference && nn_cpu_features().avx512 && e.act != NN_ACT_SIGMOID &&
         e.act != NN_ACT_HSWISH) {
         for (int64_t ch = 0; ch < channels; ch++) {
-            float slope = e.act == NN_ACT_LEAKY ? e.a
-                          : n->act_slope        ? n->act_slope[n->act_slope_n == 1 ? 0 : ch]
-                                                : 0.0f;
+            float slope = epi_node_slope(n, ch);
             affine_avx512(x + ch * plane, y + ch * plane, plane, scale[ch], shift[ch], &e, slope);
         }
         return;
@@ -927,9 +925,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
                 __m512 tap = _mm512_maskz_mov_ps(tok[t], _mm512_mask_blend_ps(thi[t], a, b));
                 v = _mm512_fmadd_ps(tap, _mm512_set1_ps(wc[t]), v);
             }
-            float sl = n->act == NN_ACT_LEAKY   ? n->act_a
-                       : n->act == NN_ACT_PRELU ? n->act_slope[n->act_slope_n == 1 ? 0 : c]
-                                                : 0.0f;
+            float sl = epi_node_slope(n, c);
             v = epi_avx512(act, v, _mm512_set1_ps(sl), lo, hi);
             _mm512_mask_storeu_ps(y + c * plane, last, v);
             continue;
@@ -1044,8 +1040,7 @@ conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int6
                 break;
             case NN_ACT_PRELU:
             case NN_ACT_LEAKY: {
-                float sl =
-                    act == NN_ACT_LEAKY ? n->act_a : n->act_slope[n->act_slope_n == 1 ? 0 : m];
+                float sl = epi_node_slope(n, m);
                 v = _mm512_fmadd_ps(_mm512_set1_ps(sl), _mm512_min_ps(v, zero),
                                     _mm512_max_ps(v, zero));
                 break;

@@ -41,6 +41,21 @@ static inline float epi_scalar(const epi *e, float v, float slope)
     }
 }
 
+/* The slope of the negative side for output channel ch: LeakyReLU's alpha,
+ * the channel's PReLU slope (one shared when nslope is 1), 0 otherwise. */
+static inline float epi_slope(int act, float leaky, const float *slope, int64_t nslope, int64_t ch)
+{
+    return act == NN_ACT_LEAKY                    ? leaky
+           : act == NN_ACT_PRELU && slope != NULL ? slope[nslope == 1 ? 0 : ch]
+                                                  : 0.0f;
+}
+
+/* The same for a node's fused activation. */
+static inline float epi_node_slope(const nn_node *n, int64_t ch)
+{
+    return epi_slope(n->act, n->act_a, n->act_slope, n->act_slope_n, ch);
+}
+
 #if defined(__x86_64__)
 /* Lanes [0, n) of a 16-lane register, n clamped to [0, 16]. */
 static inline __mmask16 nn_lanes_below(int64_t n)
@@ -92,7 +107,7 @@ __attribute__((always_inline, target("avx512f"))) static inline epi_vec
 epi_vec_of(int act, float a, float b, const float *slope, int64_t nslope, const float *bias,
            int64_t ch)
 {
-    float sl = act == NN_ACT_LEAKY ? a : act == NN_ACT_PRELU ? slope[nslope == 1 ? 0 : ch] : 0.0f;
+    float sl = epi_slope(act, a, slope, nslope, ch);
     epi_vec v = {_mm512_set1_ps(bias ? bias[ch] : 0.0f), _mm512_set1_ps(sl), _mm512_set1_ps(a),
                  _mm512_set1_ps(b)};
     return v;
