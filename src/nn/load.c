@@ -250,6 +250,10 @@ static rc_status load_node(nn_model *m, const Onnx__NodeProto *np, int index, rc
     for (int i = 0; i < n->nin; i++) {
         const char *vn = np->input[i];
         if (!vn || !vn[0]) {
+            /* an empty name omits an optional input; required ones must be there */
+            if (i < n->def->min_in)
+                return rc_fail(err, RC_ERR_CORRUPT, "node '%s' (%s): required input %d is empty",
+                               n->name, n->op_type, i + 1);
             n->in[i] = -1;
             continue;
         }

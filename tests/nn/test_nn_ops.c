@@ -294,6 +294,12 @@ static void test_conv_hand(void **state)
     ob_value vbad[] = {V("x", 4, 1, 1, 3, 3), VF("w", w3, 4, 1, 3, 2, 2)};
     ob_node convbad = {"Conv", {"x", "w"}, {"y"}, {{0}}};
     check_load_error(9, vbad, 2, &convbad, 1, RC_ERR_INVALID, "node 'n0' (Conv)");
+    /* an empty name for a required input (the weights) is a load error, not
+     * a missing tensor at run time (found by the loader's fuzzer) */
+    ob_node convnow = {"Conv", {"x", ""}, {"y"}, {{0}}};
+    check_load_error(9, v, 1, &convnow, 1, RC_ERR_CORRUPT, "required input 2 is empty");
+    ob_node addnone = {"Add", {"", "x"}, {"y"}, {{0}}};
+    check_load_error(13, v, 1, &addnone, 1, RC_ERR_CORRUPT, "node 'n0' (Add): required input 1");
 }
 
 /* Random convolutions: fast kernels against the reference. pads: top,
