@@ -86,10 +86,10 @@ static void on_frame(void *user, unsigned worker, int camera_id, cam_camera *cam
         pthread_mutex_lock(&c->lock);
         c->latency_ms[c->nlatency++ % LATENCY_RING] = rc_mono_ms() - frame->mono_ms;
         pthread_mutex_unlock(&c->lock);
-        http_metrics_add(srv->metrics, "rollcall_camera_frames_total", "camera frames recognized",
+        rc_metrics_add(srv->metrics, "rollcall_camera_frames_total", "camera frames recognized",
                          1);
     } else {
-        http_metrics_add(srv->metrics, "rollcall_camera_frame_errors_total",
+        rc_metrics_add(srv->metrics, "rollcall_camera_frame_errors_total",
                          "camera frames that could not be recognized", 1);
         rc_log(RC_LOG_DEBUG, "camera %d: frame not recognized: %s", camera_id, err.msg);
     }

@@ -145,7 +145,7 @@ static rc_status gallery_sync(http_server *srv, rc_error *err)
     size_t count = gallery_count(g);
     pthread_rwlock_unlock(&v->glock);
     gallery_free(old);
-    http_metrics_set(srv->metrics, "rollcall_gallery_size", "face templates in the gallery",
+    rc_metrics_set(srv->metrics, "rollcall_gallery_size", "face templates in the gallery",
                      (double)count);
     return RC_OK;
 }
@@ -265,10 +265,10 @@ static rc_status analyze(http_server *srv, const img_image *im, const face_opts 
     for (int i = 0; i < 6; i++) {
         char name[96];
         snprintf(name, sizeof name, "rollcall_pipeline_stage_ms{stage=\"%s\"}", names[i]);
-        http_metrics_time(srv->metrics, name, "face pipeline time per frame and stage", v[i]);
+        rc_metrics_time(srv->metrics, name, "face pipeline time per frame and stage", v[i]);
     }
-    http_metrics_add(srv->metrics, "rollcall_frames_total", "frames analyzed", 1);
-    http_metrics_add(srv->metrics, "rollcall_faces_total", "faces found", *n);
+    rc_metrics_add(srv->metrics, "rollcall_frames_total", "frames analyzed", 1);
+    rc_metrics_add(srv->metrics, "rollcall_faces_total", "faces found", *n);
     return RC_OK;
 }
 
@@ -344,7 +344,7 @@ static void identify_faces(http_server *srv, const face_info *faces, int n, doub
             ids[i].m.known && ids[i].m.person > 0 &&
             store_person_get(srv->cfg.store, ids[i].m.person, &ids[i].person, NULL) == RC_OK &&
             ids[i].person.active;
-        http_metrics_add(srv->metrics,
+        rc_metrics_add(srv->metrics,
                          ids[i].known ? "rollcall_recognitions_total{result=\"known\"}"
                                       : "rollcall_recognitions_total{result=\"unknown\"}",
                          "faces identified, known or unknown", 1);
@@ -803,7 +803,7 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
         } else {
             out->accepted = true;
             out->face_id = sf.id;
-            http_metrics_add(srv->metrics, "rollcall_enrolled_faces_total", "faces enrolled", 1);
+            rc_metrics_add(srv->metrics, "rollcall_enrolled_faces_total", "faces enrolled", 1);
         }
         free(jpeg);
     }

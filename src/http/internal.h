@@ -260,10 +260,8 @@ void http_limiter_ok(http_limiter *l, const char *key);
 /* ---- metrics ------------------------------------------------------------ */
 
 /* Record one answered request (route pattern or "unmatched"). */
-void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
+void http_metrics_observe(rc_metrics *m, const char *method, const char *route, unsigned status,
                           double ms);
-/* Render everything in Prometheus text format (caller frees). */
-char *http_metrics_render(http_metrics *m, size_t *len);
 
 /* ---- server-sent events ------------------------------------------------- */
 
@@ -293,7 +291,7 @@ struct http_server {
     http_config cfg;
     double started_ms;
     uint16_t port;
-    http_metrics *metrics;
+    rc_metrics *metrics;
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;

@@ -117,16 +117,16 @@ enum MHD_Result http_h_healthz(http_req *r)
 enum MHD_Result http_h_metrics(http_req *r)
 {
     http_server *srv = r->srv;
-    http_metrics_set(srv->metrics, "rollcall_uptime_seconds", "seconds since the server started",
+    rc_metrics_set(srv->metrics, "rollcall_uptime_seconds", "seconds since the server started",
                      (rc_mono_ms() - srv->started_ms) / 1000.0);
-    http_metrics_set(srv->metrics, "rollcall_event_streams", "open GET /api/v1/events streams",
+    rc_metrics_set(srv->metrics, "rollcall_event_streams", "open GET /api/v1/events streams",
                      (double)http_hub_clients(srv->hub));
     pthread_mutex_lock(&srv->lock);
     double inflight = srv->in_flight;
     pthread_mutex_unlock(&srv->lock);
-    http_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
+    rc_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
     size_t len = 0;
-    char *text = http_metrics_render(srv->metrics, &len);
+    char *text = rc_metrics_render(srv->metrics, &len);
     if (!text) return http_reply_error(r, 500, "internal", "out of memory");
     char *cams = http_cameras_metrics(srv);
     if (cams) {

@@ -578,7 +578,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     pthread_cond_init(&srv->idle, NULL);
     srv->metrics = cfg->metrics;
     if (!srv->metrics) {
-        srv->metrics = http_metrics_create();
+        srv->metrics = rc_metrics_create();
         srv->own_metrics = true;
     }
     srv->hub = http_hub_create();
@@ -645,7 +645,7 @@ uint16_t http_server_port(const http_server *srv)
     return srv->port;
 }
 
-http_metrics *http_server_metrics(http_server *srv)
+rc_metrics *http_server_metrics(http_server *srv)
 {
     return srv->metrics;
 }
@@ -679,7 +679,7 @@ void http_server_stop(http_server *srv)
     http_limiter_destroy(srv->login_limiter);
     if (srv->att) att_destroy(srv->att);
     http_vision_destroy(srv->vision);
-    if (srv->own_metrics) http_metrics_destroy(srv->metrics);
+    if (srv->own_metrics) rc_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
