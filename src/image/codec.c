@@ -120,6 +120,15 @@ static int exif_orientation(const void *data, size_t len)
     return o >= 1 && o <= 8 ? o : 1;
 }
 
+/* A progressive JPEG may hold thousands of tiny scans, each a pass over the
+ * whole image: a 2 MB file can take minutes to decode. libjpeg-turbo stops
+ * after 500 scans with this flag (an error, not a warning). */
+#ifdef TJFLAG_LIMITSCANS
+#define JPEG_DECODE_FLAGS TJFLAG_LIMITSCANS
+#else
+#define JPEG_DECODE_FLAGS 0
+#endif
+
 static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts *opts,
                              img_image **out, rc_error *err)
 {
@@ -146,9 +155,11 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
             st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d CMYK image", w, h);
             goto done;
         }
-        r = tjDecompress2(tj, data, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK, 0);
+        r = tjDecompress2(tj, data, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK,
+                          JPEG_DECODE_FLAGS);
     } else {
-        r = tjDecompress2(tj, data, (unsigned long)len, im->px, w, w * 3, h, TJPF_RGB, 0);
+        r = tjDecompress2(tj, data, (unsigned long)len, im->px, w, w * 3, h, TJPF_RGB,
+                          JPEG_DECODE_FLAGS);
     }
     if (r != 0) {
         /* Warnings are tolerated (real cameras write slightly odd files),
