@@ -1,8 +1,11 @@
 /*
  * serve.c — `rollcall serve`: create the data directory, find the models,
- * open the database (creating the first admin on first start), start the
- * HTTP server and run until SIGINT or SIGTERM, then shut down cleanly
- * (requests in flight finish first, then the database is closed).
+ * open the database (creating the first admin on first start), wire the
+ * pieces — the attendance rules, recognition (src/recog: models, workers,
+ * the gallery and its follower), the cameras feeding it (src/camera) and
+ * the HTTP server in front — and run until SIGINT or SIGTERM, then shut
+ * down cleanly in reverse order (requests in flight finish first, then
+ * camera frames, then the database is closed).
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -14,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../attendance/att.h"
+#include "../camera/camera.h"
 #include "../http/http.h"
+#include "../recog/recog.h"
 #include "../store/store.h"
 #include "../rc/rc.h"
 #include "cli.h"
@@ -307,15 +313,38 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    http_server *srv;
+    rc_metrics *metrics = rc_metrics_create();
+    att *rules = NULL;
+    recog *rg = NULL;
+    cam_feed *cams = NULL;
+    http_server *srv = NULL;
+    if (!metrics || att_create(db, &rules, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", metrics ? err.msg : "out of memory");
+        goto fail;
+    }
+    cfg.metrics = metrics;
+    cfg.att = rules;
+    if (models && models[0]) {
+        recog_config rcfg = {.models_dir = cfg.models_dir,
+                             .workers = cfg.threads,
+                             .store = db,
+                             .att = rules,
+                             .metrics = metrics,
+                             .follow = true};
+        rc_error rerr;
+        if (recog_create(&rcfg, &rg, &rerr) != RC_OK)
+            rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", rerr.msg);
+        else if (cam_feed_create(rg, cfg.threads, metrics, &cams, &rerr) != RC_OK)
+            rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
+    }
+    cfg.recog = rg;
+    cfg.cameras = cams;
     if (http_server_start(&cfg, &srv, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
-        cli_free_list(models);
-        free(cert_pem);
-        free(key_pem);
-        store_close(db);
-        return 1;
+        goto fail;
     }
+    if (cams && cam_feed_start_all(cams, db, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "cameras not started: %s", err.msg);
     int v6 = strchr(host, ':') != NULL;
     printf("Rollcall %s listening on %s://%s%s%s:%u/ (data in %s, %s database)\n", RC_VERSION,
            cert_pem ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", http_server_port(srv),
@@ -326,10 +355,24 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    cam_feed_destroy(cams); /* frames in flight finish */
+    recog_destroy(rg);
+    att_destroy(rules);
+    rc_metrics_destroy(metrics);
     cli_free_list(models);
     free(cert_pem);
     free(key_pem);
     store_close(db);
     rc_log(RC_LOG_INFO, "stopped");
     return 0;
+fail:
+    cam_feed_destroy(cams);
+    recog_destroy(rg);
+    if (rules) att_destroy(rules);
+    rc_metrics_destroy(metrics);
+    cli_free_list(models);
+    free(cert_pem);
+    free(key_pem);
+    store_close(db);
+    return 1;
 }

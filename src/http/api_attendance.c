@@ -252,7 +252,7 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new)
     http_hub_publish(srv->hub, "attendance", j);
     json_decref(j);
     rc_metrics_add(srv->metrics, "rollcall_attendance_events_total",
-                     "attendance events created or updated", 1);
+                   "attendance events created or updated", 1);
 }
 
 enum MHD_Result http_h_attendance_create(http_req *r)

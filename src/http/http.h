@@ -42,6 +42,12 @@ typedef struct {
     http_limits limits;
     /* The database (store.h); NULL serves only the routes that need none. */
     struct store *store;
+    /* Attendance rules over the store (the server makes its own when NULL). */
+    struct att *att;
+    /* Recognition (src/recog); NULL: the face endpoints answer 503. */
+    struct recog *recog;
+    /* The cameras feeding recog (src/camera); NULL: none run. */
+    struct cam_feed *cameras;
     /* Metrics registry to render (the server creates its own when NULL). */
     rc_metrics *metrics;
     bool access_log; /* one log line per request */

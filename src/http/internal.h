@@ -18,6 +18,7 @@
 #include "../attendance/att.h"
 #include "../camera/camera.h"
 #include "../image/image.h"
+#include "../recog/recog.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -116,6 +117,9 @@ enum {
     HTTP_BIG_UPLOAD = 1u << 2,  /* the dataset-import limit instead of the body limit */
     HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check (/metrics) */
     HTTP_NO_CSRF = 1u << 4,     /* cookie callers need no CSRF token (login) */
+    /* The handler decodes images or runs recognition: it runs on recog's work
+     * queue, not on a libmicrohttpd thread (503 + Retry-After when full). */
+    HTTP_WORK = 1u << 5,
 };
 
 struct http_route {
@@ -302,10 +306,10 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
-    char dummy_hash[256];         /* verified against when an e-mail is unknown */
-    att *att;                     /* attendance rules (with a store) */
-    struct http_vision *vision;   /* face models and gallery; NULL without models */
-    struct http_cameras *cameras; /* camera manager; NULL without models */
+    char dummy_hash[256]; /* verified against when an e-mail is unknown */
+    att *att;             /* attendance rules (with a store) */
+    bool own_att;         /* made here (no cfg.att) */
+    int recog_listener;   /* publishes recog's outcomes on the event stream */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -375,42 +379,20 @@ enum MHD_Result http_h_face_image(http_req *r);
 enum MHD_Result http_h_person_photo(http_req *r);
 enum MHD_Result http_h_process_images(http_req *r);
 enum MHD_Result http_h_import(http_req *r);
-/* Loaded face models, per-thread workers and the gallery. */
-typedef struct http_vision http_vision;
-rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
-                             rc_error *err);
-void http_vision_destroy(http_vision *v);
-
-/* What a camera frame showed, for the annotated snapshot. */
-#define HTTP_FRAME_FACES 32
-typedef struct {
-    float x0, y0, x1, y1;
-    bool known;
-    char label[64];
-} http_frame_face;
-typedef struct {
-    int n;
-    http_frame_face face[HTTP_FRAME_FACES];
-} http_frame_faces;
-/* Recognize one camera frame: attendance marked for camera_id, events and
- * the recognition published. */
-rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
-                            http_frame_faces *out, rc_error *err);
-
-/* The cameras the server pulls frames from (api_camera.c). */
-typedef struct http_cameras http_cameras;
-rc_status http_cameras_start(http_server *srv, unsigned workers, rc_error *err);
-void http_cameras_stop(http_server *srv);
+/* A person's faces or active flag changed: update the gallery now (the
+ * follower would, a moment later). */
+void http_gallery_changed(http_req *r, int64_t person_id);
+/* recog's listener: publishes recognized frames and attendance events on
+ * the event stream (user: the server). */
+void http_recog_event(void *user, const recog_event *ev);
+/* The cameras (api_camera.c), run by the camera feed when the server has
+ * one (cfg.cameras). */
 /* Start (or restart with new settings) the camera; browser cameras only stop. */
 rc_status http_camera_apply(http_server *srv, const store_camera *c, rc_error *err);
 void http_camera_forget(http_server *srv, int64_t id);
 /* The camera's run-time status as JSON (new reference). */
 json_t *http_camera_status(http_server *srv, const store_camera *c);
 enum MHD_Result http_h_camera_snapshot(http_req *r);
-/* Per-camera state, last error and counters and the capture-to-recognition
- * latency in the exposition format, for /metrics (caller frees); NULL when
- * cameras are not running or out of memory. */
-char *http_cameras_metrics(http_server *srv);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */
