@@ -42,7 +42,10 @@ static void serve_usage(FILE *out)
             "      --admin-password PW first start: its password (default: a random one-time\n"
             "                          password, printed once)\n"
             "  -w, --web DIR           built web UI to serve at / (default ./web/dist)\n"
-            "  -t, --threads N         HTTP worker threads (default: one per core)\n"
+            "  -t, --threads N         HTTP and recognition worker threads (default: one per\n"
+            "                          core)\n"
+            "      --queue N           recognition requests that may wait for a worker\n"
+            "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -145,6 +148,7 @@ enum {
     OPT_DB,
     OPT_ADMIN_EMAIL,
     OPT_ADMIN_PASSWORD,
+    OPT_QUEUE,
 };
 
 int cli_serve(int argc, char **argv)
@@ -156,6 +160,7 @@ int cli_serve(int argc, char **argv)
                        .access_log = true};
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
+    unsigned queue = 0;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"data", required_argument, 0, 'd'},
@@ -173,6 +178,7 @@ int cli_serve(int argc, char **argv)
         {"db", required_argument, 0, OPT_DB},
         {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
+        {"queue", required_argument, 0, OPT_QUEUE},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -230,6 +236,10 @@ int cli_serve(int argc, char **argv)
         case OPT_LIST_ROUTES:
             http_print_routes(stdout);
             return 0;
+        case OPT_QUEUE:
+            if (!parse_count("--queue", optarg, 1, 10000, &n)) return 2;
+            queue = (unsigned)n;
+            break;
         case 't':
             if (!parse_count("--threads", optarg, 1, 256, &n)) return 2;
             cfg.threads = (unsigned)n;
@@ -327,6 +337,7 @@ int cli_serve(int argc, char **argv)
     if (models && models[0]) {
         recog_config rcfg = {.models_dir = cfg.models_dir,
                              .workers = cfg.threads,
+                             .queue = queue,
                              .store = db,
                              .att = rules,
                              .metrics = metrics,
