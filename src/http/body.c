@@ -200,31 +200,6 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-/* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or code points
- * past U+10FFFF)? */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-        if (n == 9 || len - i < n + 1) return false;
-        if (n == 0) {
-            i++;
-            continue;
-        }
-        unsigned cp = c & (0x3Fu >> n);
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* Text a handler may put into JSON or the database must be UTF-8: every
  * part's name and file name, and the value of every field that is not a
  * file. Answers 400 naming the field. */
@@ -232,14 +207,13 @@ static bool parts_are_text(http_req *r)
 {
     for (size_t i = 0; i < r->nparts; i++) {
         const http_part *p = &r->parts[i];
-        bool name_ok = utf8_valid((const unsigned char *)p->name, strlen(p->name));
+        bool name_ok = rc_utf8_valid(p->name, strlen(p->name));
         const char *what = NULL;
         if (!name_ok)
             what = "a form field's name";
-        else if (p->filename &&
-                 !utf8_valid((const unsigned char *)p->filename, strlen(p->filename)))
+        else if (p->filename && !rc_utf8_valid(p->filename, strlen(p->filename)))
             what = "the file name of form field";
-        else if (!p->filename && p->data && !utf8_valid(p->data, p->len))
+        else if (!p->filename && p->data && !rc_utf8_valid(p->data, p->len))
             what = "form field";
         if (!what) continue;
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_utf8", "%s%s%s%s is not valid UTF-8",

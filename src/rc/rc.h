@@ -8,6 +8,7 @@
 #define RC_RC_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,11 @@ rc_status rc_read_file(const char *path, size_t max_bytes, unsigned char **out, 
 
 /* Create a directory and its parents (mode 0750); existing is fine. */
 rc_status rc_mkdir_p(const char *path, rc_error *err);
+
+/* Is text[0..len) well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF)? Text from outside must be before it reaches JSON or
+ * the database. */
+bool rc_utf8_valid(const void *text, size_t len);
 
 /* Metrics registry (metrics.c): counters, gauges and latency histograms rendered at
  * GET /metrics in Prometheus text format. Thread-safe. A metric name may carry
