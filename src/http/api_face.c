@@ -733,7 +733,9 @@ enum MHD_Result http_h_process_images(http_req *r)
                   "processed", (int)k, "accepted", sum.accepted, "rejected", rejected));
 }
 
-/* Import streams one NDJSON line per file part as it is enrolled. */
+/* Import streams one NDJSON line per file part as it is enrolled. Each file
+ * is enrolled on recog's work queue, never on the connection's thread: the
+ * response reader suspends the connection until the line is ready. */
 typedef struct {
     http_req *r;
     size_t next;     /* next part to look at */
@@ -742,6 +744,9 @@ typedef struct {
     bool done;
     char *line;
     size_t line_len, line_off;
+    pthread_mutex_t lock; /* busy, suspended */
+    bool busy;            /* a step runs on the work queue */
+    bool suspended;       /* the reader suspended the connection for it */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -830,32 +835,72 @@ static bool import_step(import_state *s)
     return false;
 }
 
+/* The next line: a file's outcome, or the closing summary. */
+static void import_advance(import_state *s)
+{
+    if (import_step(s)) return;
+    s->done = true;
+    http_audit(s->r, "face.import", "person", 0,
+               json_pack("{s:i,s:i,s:i}", "files", s->files, "accepted", s->accepted,
+                         "persons_created", s->created));
+    import_line(s, json_pack("{s:b,s:i,s:i,s:i}", "done", 1, "files", s->files, "accepted",
+                             s->accepted, "persons_created", s->created));
+}
+
+static void import_job(void *arg)
+{
+    import_state *s = arg;
+    import_advance(s);
+    pthread_mutex_lock(&s->lock);
+    s->busy = false;
+    bool resume = s->suspended;
+    s->suspended = false;
+    pthread_mutex_unlock(&s->lock);
+    if (resume) MHD_resume_connection(s->r->conn);
+}
+
 static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     import_state *s = cls;
+    pthread_mutex_lock(&s->lock);
+    if (s->busy) { /* woken early: the line is not ready yet */
+        s->suspended = true;
+        MHD_suspend_connection(s->r->conn);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     if (s->line_off == s->line_len) {
-        if (s->done) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (!import_step(s)) {
-            s->done = true;
-            http_audit(s->r, "face.import", "person", 0,
-                       json_pack("{s:i,s:i,s:i}", "files", s->files, "accepted", s->accepted,
-                                 "persons_created", s->created));
-            import_line(s, json_pack("{s:b,s:i,s:i,s:i}", "done", 1, "files", s->files, "accepted",
-                                     s->accepted, "persons_created", s->created));
+        if (s->done) {
+            pthread_mutex_unlock(&s->lock);
+            return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        if (!s->line) return MHD_CONTENT_READER_END_WITH_ERROR;
+        s->busy = true;
+        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) {
+            s->suspended = true;
+            MHD_suspend_connection(s->r->conn);
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+        s->busy = false; /* the queue is full: this one step runs here */
+        import_advance(s);
+        if (!s->line) {
+            pthread_mutex_unlock(&s->lock);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
     }
     size_t n = s->line_len - s->line_off;
     if (n > max) n = max;
     memcpy(buf, s->line + s->line_off, n);
     s->line_off += n;
+    pthread_mutex_unlock(&s->lock);
     return (ssize_t)n;
 }
 
 static void import_free(void *cls)
 {
     import_state *s = cls;
+    pthread_mutex_destroy(&s->lock);
     free(s->line);
     free(s);
 }
@@ -870,10 +915,11 @@ enum MHD_Result http_h_import(http_req *r)
     import_state *s = calloc(1, sizeof *s);
     if (!s) return http_reply_error(r, 500, "internal", "out of memory");
     s->r = r;
+    pthread_mutex_init(&s->lock, NULL);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);
     if (!resp) {
-        free(s);
+        import_free(s);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
