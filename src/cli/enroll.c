@@ -32,12 +32,18 @@ typedef struct {
     recog *rg;
 } session;
 
-static int session_open(const char *cmd, const char *db_url, const char *data, const char *models,
-                        session *s)
+/* The options enroll and import share. */
+typedef struct {
+    const char *db_url, *data, *models;
+    bool consent;
+} common_opts;
+
+static int session_open(const char *cmd, const common_opts *co, session *s)
 {
     memset(s, 0, sizeof *s);
     char buf[4096];
-    const char *url = cli_db_url(db_url, data, buf, sizeof buf);
+    const char *url = cli_db_url(co->db_url, co->data, buf, sizeof buf);
+    const char *models = co->models;
     rc_error err;
     if (store_open(url, 0, &s->db, &err) != RC_OK || att_create(s->db, &s->rules, &err) != RC_OK) {
         fprintf(stderr, "rollcall %s: %s\n", cmd, err.msg);
@@ -143,6 +149,16 @@ static rc_status enroll_set(session *s, int64_t person_id, const store_person *n
     return recog_enroll(s->rg, &req, res, sum, err);
 }
 
+/* The help lines of the options enroll and import share. */
+#define COMMON_HELP                                                                                \
+    "      --db URL          SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"             \
+    "                        else DATA/rollcall.db)\n"                                             \
+    "  -d, --data DIR        data directory (default ./data)\n"                                    \
+    "  -m, --models DIR      ONNX models (default $ROLLCALL_MODELS or ./models)\n"                 \
+    "  -h, --help            show this help\n\n"                                                   \
+    "Exit status: 0 when a photo was accepted, 1 when none was (or on errors),\n"                  \
+    "2 on bad usage.\n"
+
 /* ---- rollcall enroll ------------------------------------------------------ */
 
 static void enroll_usage(FILE *out)
@@ -158,62 +174,63 @@ static void enroll_usage(FILE *out)
             "  -n, --name \"FIRST LAST\" create the person with this name if CODE is new\n"
             "                        (only when a photo is accepted)\n"
             "      --allow-duplicate enroll even a face that matches another person (audited)\n"
-            "      --consent         record the person's consent now if none is recorded\n"
-            "      --db URL          SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"
-            "                        else DATA/rollcall.db)\n"
-            "  -d, --data DIR        data directory (default ./data)\n"
-            "  -m, --models DIR      ONNX models (default $ROLLCALL_MODELS or ./models)\n"
-            "  -h, --help            show this help\n\n"
-            "Exit status: 0 when a photo was accepted, 1 when none was (or on errors),\n"
-            "2 on bad usage.\n");
+            "      --consent         record the person's consent now if none is "
+            "recorded\n" COMMON_HELP);
 }
 
 enum { OPT_DB = 256, OPT_ALLOW_DUP, OPT_CONSENT };
 
+#define COMMON_LONG_OPTS                                                                           \
+    {"consent", no_argument, 0, OPT_CONSENT}, {"db", required_argument, 0, OPT_DB},                \
+        {"data", required_argument, 0, 'd'}, {"models", required_argument, 0, 'm'},                \
+        {"help", no_argument, 0, 'h'},                                                             \
+    {                                                                                              \
+        0, 0, 0, 0                                                                                 \
+    }
+
+/* Take a shared option; false when c is not one. */
+static bool common_opt(int c, common_opts *o)
+{
+    switch (c) {
+    case OPT_CONSENT:
+        o->consent = true;
+        return true;
+    case OPT_DB:
+        o->db_url = optarg;
+        return true;
+    case 'd':
+        o->data = optarg;
+        return true;
+    case 'm':
+        o->models = optarg;
+        return true;
+    default:
+        return false;
+    }
+}
+
 int cli_enroll(int argc, char **argv)
 {
-    const char *person = NULL, *name = NULL, *db_url = NULL, *data = "./data", *models = NULL;
-    bool allow_dup = false, consent = false;
+    const char *person = NULL, *name = NULL;
+    bool allow_dup = false;
+    common_opts co = {.data = "./data"};
     static const struct option opts[] = {{"person", required_argument, 0, 'p'},
                                          {"name", required_argument, 0, 'n'},
                                          {"allow-duplicate", no_argument, 0, OPT_ALLOW_DUP},
-                                         {"consent", no_argument, 0, OPT_CONSENT},
-                                         {"db", required_argument, 0, OPT_DB},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"models", required_argument, 0, 'm'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         COMMON_LONG_OPTS};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:n:d:m:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
+        if (common_opt(c, &co)) continue;
+        if (c == 'p') {
             person = optarg;
-            break;
-        case 'n':
+        } else if (c == 'n') {
             name = optarg;
-            break;
-        case OPT_ALLOW_DUP:
+        } else if (c == OPT_ALLOW_DUP) {
             allow_dup = true;
-            break;
-        case OPT_CONSENT:
-            consent = true;
-            break;
-        case OPT_DB:
-            db_url = optarg;
-            break;
-        case 'd':
-            data = optarg;
-            break;
-        case 'm':
-            models = optarg;
-            break;
-        case 'h':
-            enroll_usage(stdout);
-            return 0;
-        default:
-            enroll_usage(stderr);
-            return 2;
+        } else {
+            enroll_usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
     if (!person || !*person) {
@@ -231,7 +248,7 @@ int cli_enroll(int argc, char **argv)
         return 2;
     }
     session s;
-    if (session_open("enroll", db_url, data, models, &s) != 0) return 1;
+    if (session_open("enroll", &co, &s) != 0) return 1;
     store_person p, np = {.active = 1};
     rc_error err;
     rc_status st = store_person_get_by_external(s.db, person, &p, &err);
@@ -266,7 +283,7 @@ int cli_enroll(int argc, char **argv)
     fflush(stdout);
     recog_enroll_result *res = calloc(ps.n, sizeof *res);
     recog_enroll_summary sum = {0};
-    st = res ? enroll_set(&s, found ? p.id : 0, found ? NULL : &np, &ps, allow_dup, consent, res,
+    st = res ? enroll_set(&s, found ? p.id : 0, found ? NULL : &np, &ps, allow_dup, co.consent, res,
                           &sum, &err)
              : rc_fail(&err, RC_ERR_NOMEM, "out of memory");
     int rc = 1;
@@ -288,26 +305,20 @@ int cli_enroll(int argc, char **argv)
 
 static void import_usage(FILE *out)
 {
-    fprintf(out, "Usage: rollcall import [OPTIONS] DIR\n\n"
-                 "Enroll a dataset: DIR holds one folder per person, named with the person's\n"
-                 "code (external id), with their photos (.jpg, .jpeg, .png). People who do not\n"
-                 "exist are created, named from DIR/roster.csv when it lists them (else after\n"
-                 "the folder), and only when one of their photos is accepted. The server's\n"
-                 "enrollment policy applies to every photo; one line per photo says accepted\n"
-                 "or why not.\n\n"
-                 "roster.csv (optional, UTF-8, comma-separated, a header line allowed):\n"
-                 "  code,first name,last name,kind,group\n"
-                 "  kind is free text (student, teacher, employee...); group is created if new\n"
-                 "  and the person is added to it.\n\n"
-                 "Options:\n"
-                 "      --consent         record consent now for people who have none\n"
-                 "      --db URL          SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"
-                 "                        else DATA/rollcall.db)\n"
-                 "  -d, --data DIR        data directory (default ./data)\n"
-                 "  -m, --models DIR      ONNX models (default $ROLLCALL_MODELS or ./models)\n"
-                 "  -h, --help            show this help\n\n"
-                 "Exit status: 0 when a photo was accepted, 1 when none was (or on errors),\n"
-                 "2 on bad usage.\n");
+    fprintf(out,
+            "Usage: rollcall import [OPTIONS] DIR\n\n"
+            "Enroll a dataset: DIR holds one folder per person, named with the person's\n"
+            "code (external id), with their photos (.jpg, .jpeg, .png). People who do not\n"
+            "exist are created, named from DIR/roster.csv when it lists them (else after\n"
+            "the folder), and only when one of their photos is accepted. The server's\n"
+            "enrollment policy applies to every photo; one line per photo says accepted\n"
+            "or why not.\n\n"
+            "roster.csv (optional, UTF-8, comma-separated, a header line allowed):\n"
+            "  code,first name,last name,kind,group\n"
+            "  kind is free text (student, teacher, employee...); group is created if new\n"
+            "  and the person is added to it.\n\n"
+            "Options:\n"
+            "      --consent         record consent now for people who have none\n" COMMON_HELP);
 }
 
 typedef struct {
@@ -433,48 +444,19 @@ static int roster_read(const char *dir, roster_row **rows, size_t *n)
     return rc;
 }
 
-static bool is_photo(const char *name)
+/* The photos in a person's folder (sorted); free with cli_free_dir. */
+static char **list_photos(const char *dir, int *n)
 {
-    const char *dot = strrchr(name, '.');
-    return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
-                   strcasecmp(dot, ".png") == 0);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir (sorted, caller frees with cli_free_list): folders when
- * want_dirs, else photos. */
-static char **list_dir(const char *dir, bool want_dirs, size_t *count)
-{
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return NULL;
-    size_t cap = 16;
-    char **list = calloc(cap + 1, sizeof *list);
-    struct dirent *e;
-    while (list && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb) != 0) continue;
-        if (want_dirs ? !S_ISDIR(sb.st_mode) : !(S_ISREG(sb.st_mode) && is_photo(e->d_name)))
-            continue;
-        if (*count == cap) {
-            char **nl = realloc(list, (cap * 2 + 1) * sizeof *nl);
-            if (!nl) break;
-            list = nl;
-            cap *= 2;
-        }
-        list[(*count)++] = strdup(e->d_name);
-        list[*count] = NULL;
+    char **all = cli_list_dir(dir, 0, n);
+    int k = 0;
+    for (int i = 0; all && i < *n; i++) {
+        if (cli_is_image_name(all[i]))
+            all[k++] = all[i];
+        else
+            free(all[i]);
     }
-    closedir(d);
-    if (list) qsort(list, *count, sizeof *list, cmp_str);
-    return list;
+    *n = k;
+    return all;
 }
 
 /* The group named `name`, created when missing; 0 (with a message) on error. */
@@ -501,37 +483,14 @@ static int64_t group_for(store *db, const char *name)
 
 int cli_import(int argc, char **argv)
 {
-    const char *db_url = NULL, *data = "./data", *models = NULL;
-    bool consent = false;
-    static const struct option opts[] = {{"consent", no_argument, 0, OPT_CONSENT},
-                                         {"db", required_argument, 0, OPT_DB},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"models", required_argument, 0, 'm'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    common_opts co = {.data = "./data"};
+    static const struct option opts[] = {COMMON_LONG_OPTS};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_CONSENT:
-            consent = true;
-            break;
-        case OPT_DB:
-            db_url = optarg;
-            break;
-        case 'd':
-            data = optarg;
-            break;
-        case 'm':
-            models = optarg;
-            break;
-        case 'h':
-            import_usage(stdout);
-            return 0;
-        default:
-            import_usage(stderr);
-            return 2;
-        }
+        if (common_opt(c, &co)) continue;
+        import_usage(c == 'h' ? stdout : stderr);
+        return c == 'h' ? 0 : 2;
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "rollcall import: give exactly one folder to import\n");
@@ -539,8 +498,8 @@ int cli_import(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[optind];
-    size_t nfolders = 0;
-    char **folders = list_dir(dir, true, &nfolders);
+    int nfolders = 0;
+    char **folders = cli_list_dir(dir, 1, &nfolders);
     if (!folders) {
         fprintf(stderr, "rollcall import: cannot read the folder %s\n", dir);
         return 1;
@@ -548,44 +507,44 @@ int cli_import(int argc, char **argv)
     roster_row *roster = NULL;
     size_t nroster = 0;
     if (roster_read(dir, &roster, &nroster) != 0) {
-        cli_free_list(folders);
+        cli_free_dir(folders, nfolders);
         return 1;
     }
     session s;
-    if (session_open("import", db_url, data, models, &s) != 0) {
+    if (session_open("import", &co, &s) != 0) {
         free(roster);
-        cli_free_list(folders);
+        cli_free_dir(folders, nfolders);
         return 1;
     }
     /* Photo counts first, for the progress lines. */
     size_t total = 0;
-    for (size_t i = 0; i < nfolders; i++) {
+    for (int i = 0; i < nfolders; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
-        size_t k;
-        cli_free_list(list_dir(path, false, &k));
-        total += k;
+        int k;
+        cli_free_dir(list_photos(path, &k), k);
+        total += (size_t)k;
     }
-    printf("Importing %zu photo(s) of %zu person folder(s) from %s%s\n", total, nfolders, dir,
+    printf("Importing %zu photo(s) of %d person folder(s) from %s%s\n", total, nfolders, dir,
            nroster ? " (with roster.csv)" : "");
     fflush(stdout);
     size_t done = 0;
     int accepted = 0, created = 0, failed = 0;
-    for (size_t i = 0; i < nfolders; i++) {
+    for (int i = 0; i < nfolders; i++) {
         const char *code = folders[i];
         const roster_row *row = NULL;
         for (size_t k = 0; k < nroster && !row; k++)
             if (strcmp(roster[k].code, code) == 0) row = &roster[k];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, code);
-        size_t nphotos;
-        char **files = list_dir(path, false, &nphotos);
+        int nphotos;
+        char **files = list_photos(path, &nphotos);
         if (!rc_utf8_valid(code, strlen(code)) || strlen(code) >= sizeof roster->code) {
             printf("person folder '%s': skipped (the name must be UTF-8, at most %zu bytes)\n",
                    code, sizeof roster->code - 1);
-            done += nphotos;
+            done += (size_t)nphotos;
             failed++;
-            cli_free_list(files);
+            cli_free_dir(files, nphotos);
             continue;
         }
         store_person p, np = {.active = 1};
@@ -602,19 +561,19 @@ int cli_import(int argc, char **argv)
             }
             snprintf(np.kind, sizeof np.kind, "%s", row && row->kind[0] ? row->kind : "other");
         }
-        printf("person %s (%s): %zu photo(s)\n", code,
+        printf("person %s (%s): %d photo(s)\n", code,
                found                  ? p.name
                : row && row->first[0] ? "new, from roster.csv"
                                       : "new",
                nphotos);
         photo_set ps = {0};
-        for (size_t k = 0; files && k < nphotos; k++) {
+        for (int k = 0; files && k < nphotos; k++) {
             char fp[8192], shown[4096];
             snprintf(fp, sizeof fp, "%s/%s", path, files[k]);
             snprintf(shown, sizeof shown, "%s/%s", code, files[k]);
             photos_add(&ps, fp, shown);
         }
-        cli_free_list(files);
+        cli_free_dir(files, nphotos);
         recog_enroll_result *res = calloc(ps.n + 1, sizeof *res);
         recog_enroll_summary sum = {0};
         if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
@@ -623,8 +582,8 @@ int cli_import(int argc, char **argv)
         } else if (!res) {
             printf("  out of memory\n");
             failed++;
-        } else if (ps.n && enroll_set(&s, found ? p.id : 0, found ? NULL : &np, &ps, false, consent,
-                                      res, &sum, &err) != RC_OK) {
+        } else if (ps.n && enroll_set(&s, found ? p.id : 0, found ? NULL : &np, &ps, false,
+                                      co.consent, res, &sum, &err) != RC_OK) {
             printf("  %s\n", err.msg);
             failed++;
         } else {
@@ -644,13 +603,13 @@ int cli_import(int argc, char **argv)
     }
     for (size_t k = 0; k < nroster; k++) {
         bool has = false;
-        for (size_t i = 0; i < nfolders && !has; i++) has = strcmp(folders[i], roster[k].code) == 0;
+        for (int i = 0; i < nfolders && !has; i++) has = strcmp(folders[i], roster[k].code) == 0;
         if (!has) printf("roster.csv: %s has no photo folder; skipped\n", roster[k].code);
     }
     printf("Done: %d of %zu photo(s) accepted, %d person(s) created%s\n", accepted, total, created,
            failed ? "; some folders failed (see above)" : "");
     free(roster);
-    cli_free_list(folders);
+    cli_free_dir(folders, nfolders);
     session_close(&s);
     return accepted ? 0 : 1;
 }
