@@ -295,6 +295,7 @@ void http_recog_event(void *user, const recog_event *ev)
         http_publish_event(srv, ev->event, ev->is_new);
         return;
     }
+    if (ev->kind != RECOG_EVENT_FRAME) return;
     const recog_result *rec = ev->frame;
     json_t *faces = json_array();
     for (int i = 0; i < rec->n; i++)

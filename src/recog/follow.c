@@ -49,6 +49,8 @@ rc_status recog_gallery_load(recog *r, rc_error *err)
         r->nloaded = sg.dim == FACE_EMB_DIM ? sg.count : 0;
         rows = NULL;
         r->full_loads++;
+        rc_metrics_add(r->cfg.metrics, "rollcall_gallery_full_loads_total",
+                       "whole-gallery loads from the store (one at start)", 1);
     }
     pthread_mutex_unlock(&r->sync_lock);
     free(rows);
@@ -82,6 +84,8 @@ static rc_status apply_person(recog *r, int64_t person, rc_error *err)
             qsort(nl, j, sizeof *nl, row_cmp);
         }
         r->person_updates++;
+        rc_metrics_add(r->cfg.metrics, "rollcall_gallery_person_updates_total",
+                       "persons whose templates were replaced in the live gallery", 1);
     }
     store_gallery_free(&sg);
     return st;

@@ -340,6 +340,13 @@ static void mark(recog *r, const img_image *im, recog_result *res, int keep_unre
         rc_error aerr;
         if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
             rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
+        } else if (!f->known && f->live) {
+            recog_event ev = {.kind = RECOG_EVENT_UNKNOWN,
+                              .camera_id = res->camera_id,
+                              .ts_ms = res->ts_ms,
+                              .face = f,
+                              .sighting_id = ar.outcome == ATT_UNRECOGNIZED ? ar.sighting_id : 0};
+            emit(r, &ev);
         } else if (ar.outcome == ATT_NEW || ar.outcome == ATT_MERGED || ar.outcome == ATT_MOVED) {
             f->has_event = true;
             f->event_new = ar.outcome == ATT_NEW;

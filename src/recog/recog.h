@@ -196,6 +196,7 @@ void recog_gallery_stats(recog *r, uint64_t *person_updates, uint64_t *full_load
 typedef enum {
     RECOG_EVENT_FRAME,      /* a frame with at least one face was recognized */
     RECOG_EVENT_ATTENDANCE, /* an attendance event was created or updated */
+    RECOG_EVENT_UNKNOWN,    /* marking: a live face that is nobody enrolled */
 } recog_event_kind;
 
 /* What a listener receives. Pointers are valid during the call only. */
@@ -204,9 +205,10 @@ typedef struct {
     int64_t camera_id; /* 0: none */
     int64_t ts_ms;
     const recog_result *frame; /* FRAME: every face of the frame */
-    const recog_face *face;    /* ATTENDANCE: the face that made the event */
+    const recog_face *face;    /* ATTENDANCE, UNKNOWN: the face */
     const store_event *event;  /* ATTENDANCE: the event as stored */
     bool is_new;               /* ATTENDANCE: a new event (not merged or moved) */
+    int64_t sighting_id;       /* UNKNOWN: the kept sighting (keep_unrecognized), else 0 */
 } recog_event;
 
 /* Called on the recognizing thread: keep it short and never call back into

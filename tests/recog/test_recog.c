@@ -146,7 +146,7 @@ static const char *const ANG[] = {"id/deepface_angelina/1.jpg", "id/deepface_ang
                                   "id/deepface_angelina/3.jpg"};
 
 typedef struct {
-    int frames, attendance, new_events;
+    int frames, attendance, new_events, unknown;
     int64_t last_person;
 } counts;
 
@@ -156,6 +156,9 @@ static void count_events(void *user, const recog_event *ev)
     if (ev->kind == RECOG_EVENT_FRAME) {
         c->frames++;
         assert_non_null(ev->frame);
+    } else if (ev->kind == RECOG_EVENT_UNKNOWN) {
+        c->unknown++;
+        assert_false(ev->face->known);
     } else {
         c->attendance++;
         c->new_events += ev->is_new;
@@ -209,6 +212,8 @@ static void test_enroll_then_frame(void **state)
     assert_int_equal(r.faces[0].person.id, 0);
     assert_false(r.faces[0].has_event);
     recog_result_free(&r);
+    assert_int_equal(c.unknown, 1); /* the stranger, marked: a webhook may tell */
+    assert_int_equal(c.attendance, 2);
     recog_unlisten(f->rg, id);
     frame(f->rg, "noface/ocv4n_banana.jpg", false, &r);
     assert_int_equal(r.n, 0);
