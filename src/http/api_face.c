@@ -20,6 +20,9 @@
 #include <strings.h>
 
 #include <sodium.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "internal.h"
 
@@ -904,6 +907,9 @@ static void import_free(void *cls)
     pthread_mutex_destroy(&s->lock);
     free(s->line);
     free(s);
+#ifdef __GLIBC__
+    malloc_trim(0); /* an import may have held hundreds of MB: give them back */
+#endif
 }
 
 enum MHD_Result http_h_import(http_req *r)

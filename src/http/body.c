@@ -223,6 +223,14 @@ static bool parts_are_text(http_req *r)
     return true;
 }
 
+void http_multipart_feed(http_req *r, const char *data, size_t n)
+{
+    r->streamed += n;
+    if (r->pp_failed) return;
+    if (!r->pp) r->pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
+    if (!r->pp || MHD_post_process(r->pp, data, n) != MHD_YES) r->pp_failed = true;
+}
+
 bool http_parse_multipart(http_req *r)
 {
     if (!http_is_multipart(r)) {
@@ -236,15 +244,21 @@ bool http_parse_multipart(http_req *r)
                          "multipart/form-data without a boundary parameter");
         return false;
     }
-    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
-    if (!pp) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
-                         "cannot read the multipart/form-data header (boundary?)");
-        return false;
+    enum MHD_Result ok, done;
+    if (r->streamed) { /* parsed as it arrived (http_multipart_feed) */
+        done = r->pp ? MHD_destroy_post_processor(r->pp) : MHD_NO;
+        r->pp = NULL;
+        ok = r->pp_failed ? MHD_NO : MHD_YES;
+    } else {
+        struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
+        if (!pp) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                             "cannot read the multipart/form-data header (boundary?)");
+            return false;
+        }
+        ok = r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
+        done = MHD_destroy_post_processor(pp);
     }
-    enum MHD_Result ok =
-        r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
-    enum MHD_Result done = MHD_destroy_post_processor(pp);
     if (r->parts_too_many) {
         unsigned max_files = r->srv->cfg.limits.max_files;
         http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_files",

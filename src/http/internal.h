@@ -93,6 +93,12 @@ struct http_req {
     size_t nparts, parts_cap;
     bool parts_too_many;
     size_t parts_bytes;
+    /* Dataset imports (HTTP_BIG_UPLOAD, multipart) are parsed into parts as
+     * they arrive, never held as a raw body too: the parser, the bytes fed
+     * to it, and whether it failed. */
+    struct MHD_PostProcessor *pp;
+    size_t streamed;
+    bool pp_failed;
     /* Answer bookkeeping for the access log and metrics. */
     unsigned status;
     bool answered;
@@ -207,6 +213,9 @@ bool http_field_enum(http_req *r, json_t *obj, const char *key, bool required,
  * Returns false after answering 400 (malformed multipart, no boundary) or 413
  * (too many files). */
 bool http_parse_multipart(http_req *r);
+/* Feed one chunk of a multipart body straight into parts (dataset imports);
+ * a failure is remembered and reported by http_parse_multipart. */
+void http_multipart_feed(http_req *r, const char *data, size_t n);
 /* The first part with this field name, or NULL. */
 const http_part *http_part_get(const http_req *r, const char *name);
 /* Is the request body multipart/form-data? */

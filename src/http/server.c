@@ -339,6 +339,7 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
 static void request_free(http_req *r)
 {
     if (r->pending) MHD_destroy_response(r->pending);
+    if (r->pp) MHD_destroy_post_processor(r->pp);
     free(r->body);
     for (size_t i = 0; i < r->nparts; i++) {
         free(r->parts[i].name);
@@ -452,11 +453,15 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
         if (!wants_body || r->body_too_large) return MHD_YES;
-        if (r->body_len + n > r->body_limit) {
+        if (r->body_len + r->streamed + n > r->body_limit) {
             r->body_too_large = true;
             free(r->body);
             r->body = NULL;
             r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if ((r->route->flags & HTTP_BIG_UPLOAD) && http_is_multipart(r)) {
+            http_multipart_feed(r, upload, n); /* never held twice */
             return MHD_YES;
         }
         if (r->body_len + n + 1 > r->body_cap) {
