@@ -507,17 +507,34 @@ static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int 
     float *sum = calloc((size_t)nc * (size_t)dim, sizeof(float));
     if (!sum) return -1;
     memset(count, 0, sizeof *count * (size_t)nc);
+    /* The candidates in a small hash set: one probe per row (most rows
+     * belong to nobody of interest and stop at an empty slot). */
+    int set[4 * GALLERY_CANDIDATES];
+    const unsigned mask = 4 * GALLERY_CANDIDATES - 1;
+    for (unsigned i = 0; i <= mask; i++) set[i] = -1;
+    for (int c = 0; c < nc; c++) {
+        unsigned h = (unsigned)(((uint64_t)cand[c] * 0x9E3779B97F4A7C15ull) >> 58) & mask;
+        while (set[h] >= 0) h = (h + 1) & mask;
+        set[h] = c;
+    }
     pthread_rwlock_rdlock(&g->lock);
-    for (size_t i = 0; i < g->count; i++) {
-        int64_t p = *person_at(g, i);
-        for (int c = 0; c < nc; c++)
-            if (cand[c] == p) {
-                const float *r = row(g, i);
+    for (size_t b = 0; b < g->nblocks && b * GALLERY_BLOCK < g->count; b++) {
+        const block *bl = g->blocks[b];
+        size_t rows = g->count - b * GALLERY_BLOCK;
+        if (rows > GALLERY_BLOCK) rows = GALLERY_BLOCK;
+        for (size_t i = 0; i < rows; i++) {
+            int64_t p = bl->person[i];
+            unsigned h = (unsigned)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 58) & mask;
+            for (; set[h] >= 0; h = (h + 1) & mask) {
+                int c = set[h];
+                if (cand[c] != p) continue;
+                const float *r = bl->rows + i * (size_t)dim;
                 float *acc = sum + (size_t)c * dim;
                 for (int d = 0; d < dim; d++) acc[d] += r[d];
                 count[c]++;
                 break;
             }
+        }
     }
     pthread_rwlock_unlock(&g->lock);
     for (int c = 0; c < nc; c++) {
