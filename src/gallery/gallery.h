@@ -29,9 +29,9 @@ typedef struct gallery gallery;
 /* Default decision threshold (cosine) of gallery_identify's default rule
  * (GALLERY_RULE_CENTROID) for the default embedding model (fr_feature.onnx),
  * calibrated per probe against a gallery, not per pair: the open-set
- * evaluation tests/face/test_face_openset.c (bench/openset.sh) enrolls 23 of
- * the 29 people of ../shared/testdata/faces/id (up to 5 photos each), probes
- * with the other 6 and the strangers of group/ (5 rotations), and finds the
+ * evaluation tests/face/test_face_openset.c (bench/openset.sh) enrolls 23 or
+ * 24 of the 29 people of ../shared/testdata/faces/id (up to 5 photos each),
+ * probes with the others and the strangers of group/ (5 rotations), finds the
  * strangers' best centroid cosine at 0.44 and the genuine probes' lowest at
  * 0.49. 0.47 sits in that gap, nearer the genuine side because a stranger
  * wrongly let in costs more than a retry. What this small set can and
@@ -96,8 +96,8 @@ typedef enum {
      * Measured best of best-template, mean of the top k, centroid, and
      * centroid without outliers by tests/face/test_face_openset.c. */
     GALLERY_RULE_CENTROID = 0,
-    /* The mean of the person's best `mean_of` templates (1: the best
-     * template, the rule before the open-set evaluation). */
+    /* The mean of the person's best `top` templates (1: the best template,
+     * the rule before the open-set evaluation). */
     GALLERY_RULE_TOP_MEAN = 1,
 } gallery_rule;
 
@@ -128,11 +128,13 @@ typedef struct {
 } gallery_match;
 
 /* Decide who the query is (opts NULL: GALLERY_DEFAULT_THRESHOLD, centroid
- * rule, no margin; see gallery_decide_opts.mean_of for the rest). The candidates are the people
- * owning the best-scoring templates (an int8 pass over every template, then exact floats); each
- * gets a decision score by the rule, the highest wins if it reaches the
- * threshold (and leads the next person by the margin), otherwise the answer
- * is unknown with the closest person still reported. The score is what
+ * rule, no margin; see gallery_decide_opts.mean_of for the rest). The
+ * candidates are the people owning the best-scoring templates (an int8 pass
+ * over every template, then exact floats; the centroid rule then reads the
+ * person ids once more to sum the 16 best people's templates). Each gets a
+ * decision score by the rule; the highest wins if it reaches the threshold
+ * (and leads the next person by the margin), otherwise the answer is
+ * unknown with the closest person still reported. The score is what
  * callers compare with recognition_threshold, so it must be the same rule's.
  *
  * Contract for callers (src/http today, src/recog after the move): call with
