@@ -16,7 +16,8 @@
  *
  * Prints, for each decision rule (the levers of issue 12: best template,
  * mean of the top k, centroid, centroid without outliers, a margin over the
- * second person, a higher bar for faces failing the quality check), the
+ * second person, a higher bar for faces failing the quality check, only
+ * photos passing the quality check enrolled), the
  * per-probe stranger false-accept rate and genuine acceptance at the old
  * default (best template at 0.37) and at the new one, rank-1, the gap
  * between the best stranger and the worst genuine score, the per-pair
@@ -201,11 +202,13 @@ static int load_faces(void)
 
 /* ---- decision rules ---------------------------------------------------- */
 
+enum { ALL, NO_OUTLIERS, QUALITY_OK };
+
 typedef struct {
     const char *name;
     gallery_rule rule;
     int top;
-    int drop_outliers;   /* enroll without templates far from the person's others */
+    int filter;          /* which photos enroll: ALL, NO_OUTLIERS, QUALITY_OK */
     float margin;        /* over the second person */
     float quality_extra; /* added to the threshold for probes failing quality */
     int library_default; /* gallery_identify(g, q, NULL): what callers get */
@@ -217,7 +220,8 @@ static const rule_def RULES[] = {
     {"mean of top 2", GALLERY_RULE_TOP_MEAN, 2, 0, 0, 0, 0},
     {"mean of top 3", GALLERY_RULE_TOP_MEAN, 3, 0, 0, 0, 0},
     {"centroid (default)", GALLERY_RULE_CENTROID, 1, 0, 0, 0, 0},
-    {"centroid, outliers dropped", GALLERY_RULE_CENTROID, 1, 1, 0, 0, 0},
+    {"centroid, outliers dropped", GALLERY_RULE_CENTROID, 1, NO_OUTLIERS, 0, 0, 0},
+    {"centroid, quality-ok photos", GALLERY_RULE_CENTROID, 1, QUALITY_OK, 0, 0, 0},
     {"centroid + margin 0.05", GALLERY_RULE_CENTROID, 1, 0, 0.05f, 0, 0},
     {"centroid + margin 0.10", GALLERY_RULE_CENTROID, 1, 0, 0.10f, 0, 0},
     {"centroid + low quality +0.05", GALLERY_RULE_CENTROID, 1, 0, 0, 0.05f, 0},
@@ -225,17 +229,24 @@ static const rule_def RULES[] = {
 #define NRULES ((int)(sizeof RULES / sizeof *RULES))
 
 /* The templates person p enrolls: up to TEMPLATES photos starting after
- * `skip` (cyclic; skip = -1: the first ones), optionally without outliers
- * (a photo whose cosine with the centroid of the others is more than 0.15
- * below the median of those cosines). Returns how many went into idx. */
-static int enroll_set(int p, int skip, int drop_outliers, int *idx)
+ * `skip` (cyclic; skip = -1: the first ones); with NO_OUTLIERS without a
+ * photo whose cosine with the centroid of the others is more than 0.15
+ * below the median of those cosines; with QUALITY_OK only photos passing
+ * the quality check (as the server enrolls; all when none passes). Returns
+ * how many went into idx. */
+static int enroll_set(int p, int skip, int filter, int *idx)
 {
-    int n = 0, c = n_photos[p];
+    int n = 0, c = n_photos[p], good = 0;
+    for (int k = 1; k <= c; k++) {
+        int j = skip < 0 ? k - 1 : (skip - first_photo[p] + k) % c;
+        good += fr[first_photo[p] + j].quality_ok && first_photo[p] + j != skip;
+    }
     for (int k = 1; k <= c && n < TEMPLATES; k++) {
         int j = skip < 0 ? k - 1 : (skip - first_photo[p] + k) % c;
+        if (filter == QUALITY_OK && good && !fr[first_photo[p] + j].quality_ok) continue;
         if (first_photo[p] + j != skip) idx[n++] = first_photo[p] + j;
     }
-    if (!drop_outliers || n < 3) return n;
+    if (filter != NO_OUTLIERS || n < 3) return n;
     float loo[TEMPLATES], sorted[TEMPLATES];
     for (int i = 0; i < n; i++) {
         float sum[FACE_EMB_DIM] = {0};
@@ -260,10 +271,10 @@ static int enroll_set(int p, int skip, int drop_outliers, int *idx)
     return kept;
 }
 
-static void enroll(gallery *g, int p, int skip, int drop_outliers)
+static void enroll(gallery *g, int p, int skip, int filter)
 {
     int idx[TEMPLATES];
-    int n = enroll_set(p, skip, drop_outliers, idx);
+    int n = enroll_set(p, skip, filter, idx);
     float embs[TEMPLATES][FACE_EMB_DIM];
     int64_t tids[TEMPLATES];
     for (int i = 0; i < n; i++) {
@@ -294,15 +305,15 @@ static void run_rule(int r)
         gallery *g;
         assert_int_equal(gallery_create(FACE_EMB_DIM, &g, NULL), RC_OK);
         for (int p = 0; p < np; p++)
-            if (p % FOLDS != fold) enroll(g, p, -1, R->drop_outliers);
+            if (p % FOLDS != fold) enroll(g, p, -1, R->filter);
         for (int i = 0; i < nf && nt < 4096; i++) {
             int p = fr[i].person, stranger = p < 0 || p % FOLDS == fold;
-            if (!stranger && fr[i].id_photo) enroll(g, p, i, R->drop_outliers);
+            if (!stranger && fr[i].id_photo) enroll(g, p, i, R->filter);
             gallery_match m = R->library_default ? gallery_identify(g, fr[i].emb, NULL)
                                                  : gallery_identify_with(g, fr[i].emb, &o);
             if (R->library_default)
                 assert_int_equal(m.known, m.person >= 0 && m.score >= GALLERY_DEFAULT_THRESHOLD);
-            if (!stranger && fr[i].id_photo) enroll(g, p, -1, R->drop_outliers);
+            if (!stranger && fr[i].id_photo) enroll(g, p, -1, R->filter);
             trials[r][nt++] = (trial){m.score,  m.second,         !stranger && m.person == p,
                                       stranger, fr[i].quality_ok, i};
         }
@@ -471,7 +482,7 @@ static void open_set_strangers_stay_unknown(void **state)
     print_gallery_claim("centroid", 1, thr_new);
 
     if (getenv("OPENSET_VERBOSE"))
-        for (int r = 0; r < 2; r++)
+        for (int r = 0; r < NRULES; r++)
             for (int i = 0; i < ntrials[r]; i++) {
                 const trial *t = &trials[r][i];
                 if ((t->stranger && t->score >= 0.33f) || (!t->stranger && t->score < 0.5f))
