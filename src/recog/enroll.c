@@ -2,9 +2,10 @@
  * enroll.c — the one enrollment policy, shared by the API, the web UI's
  * upload and import, /process-images and `rollcall enroll|import`.
  *
- * Each photo is judged on its own first: it must decode, show one clear face
- * (a second face of comparable size makes it ambiguous), pass the quality
- * check and be at least twice the smallest face recognition accepts. Then
+ * Each photo is judged on its own first: it must decode, show the face it is
+ * about (face_pick_primary: a second face of comparable prominence makes it
+ * ambiguous), pass the quality check and be at least twice the smallest face
+ * recognition accepts. Then
  * against the others:
  *  - duplicate_identity: the face matches a DIFFERENT enrolled person at or
  *    above recognition_threshold (one person's face must not become
@@ -79,25 +80,28 @@ static void judge_photo(recog *r, const recog_image *in, recog_enroll_result *e,
         return;
     }
     float min_size = ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size;
-    if (n > 0) {
+    /* The face the photo is about: the largest near the centre. */
+    face_pick pk = face_pick_primary(faces, n, im->w, im->h);
+    const face_info *f = pk.index >= 0 ? &faces[pk.index] : NULL;
+    if (f) {
         e->has_face = true;
-        e->face = faces[0];
+        e->face = *f;
     }
-    if (n == 0 || !faces[0].has_embedding) {
+    if (!f || !f->has_embedding) {
         refuse(e, RECOG_R_NO_FACE, "no face found");
-    } else if (n > 1 && faces[1].x1 - faces[1].x0 > 0.6f * (faces[0].x1 - faces[0].x0)) {
-        /* Two faces of similar size: whose photo is it? Refuse rather than guess. */
-        refuse(e, RECOG_R_SEVERAL_FACES, "%d faces of similar size; send a photo of one person", n);
-    } else if (!faces[0].quality_ok) {
-        refuse(e, RECOG_R_LOW_QUALITY, "quality too low: %s", faces[0].quality_reasons);
-    } else if (faces[0].size < min_size) {
+    } else if (pk.ambiguous) {
+        /* Two comparable faces: whose photo is it? Refuse rather than guess. */
+        refuse(e, RECOG_R_SEVERAL_FACES, "%s", pk.reason);
+    } else if (!f->quality_ok) {
+        refuse(e, RECOG_R_LOW_QUALITY, "quality too low: %s", f->quality_reasons);
+    } else if (f->size < min_size) {
         refuse(e, RECOG_R_TOO_SMALL,
                "quality too low: face too small to enroll (%.0f px tall; enrollment needs %.0f "
                "px or more: send a closer or larger photo)",
-               faces[0].size, min_size);
+               f->size, min_size);
     } else {
         ph->candidate = true;
-        img_image *crop = face_align(im, faces[0].lm5);
+        img_image *crop = face_align(im, f->lm5);
         if (crop && img_encode_jpeg(crop, 90, &ph->jpeg, &ph->jl, NULL) != RC_OK) {
             ph->jpeg = NULL;
             ph->jl = 0;
