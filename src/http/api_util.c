@@ -75,6 +75,7 @@ bool http_parse_time(const char *s, int64_t *ms)
             int oh, om;
             if (strlen(p) < 6 || !digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
                 return false;
+            if (oh > 14 || om > 59 || (oh == 14 && om > 0)) return false; /* UTC-14..+14 */
             offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
             p += 6;
         }
