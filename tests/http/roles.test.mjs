@@ -107,8 +107,9 @@ test('what each role reaches: a manager limited to group A never reaches group B
     const mkGroup = async (name) => (await admin.post('/api/v1/groups', { name })).body.id;
     const GA = await mkGroup('Reach A'), GB = await mkGroup('Reach B');
     const mkPerson = async (ext, g) => {
-      const r = await admin.post('/api/v1/persons', { external_id: ext, first_name: ext, last_name: 'R', kind: 'student', group_ids: [g] });
+      const r = await admin.post('/api/v1/persons', { external_id: ext, first_name: ext, last_name: 'R', kind: 'student' });
       assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal((await admin.post(`/api/v1/groups/${g}/members/${r.body.id}`)).status, 204);
       return r.body.id;
     };
     const PA = await mkPerson('REACH-A', GA), PB = await mkPerson('REACH-B', GB);
