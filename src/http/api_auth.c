@@ -288,35 +288,6 @@ static bool valid_password(http_req *r, const char *pw)
     return true;
 }
 
-/* group_ids: the groups a manager is limited to. Returns false after
- * answering; *present tells whether the field was given. */
-static bool group_ids_field(http_req *r, json_t *b, int64_t *ids, size_t *n, bool *present)
-{
-    json_t *v = json_object_get(b, "group_ids");
-    *present = v != NULL && !json_is_null(v);
-    *n = 0;
-    if (!*present) return true;
-    if (!json_is_array(v) || json_array_size(v) > 64) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                         "field 'group_ids' must be an array of at most 64 group ids");
-        return false;
-    }
-    size_t i;
-    json_t *g;
-    json_array_foreach(v, i, g)
-    {
-        store_group grp;
-        if (!json_is_integer(g) ||
-            store_group_get(db(r), json_integer_value(g), &grp, NULL) != RC_OK) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "group_ids[%zu] is not the id of a group", i);
-            return false;
-        }
-        ids[(*n)++] = json_integer_value(g);
-    }
-    return true;
-}
-
 /* The person a user is linked to must exist. */
 static bool valid_person(http_req *r, int64_t pid)
 {
@@ -390,7 +361,7 @@ static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
          !valid_person(r, f->person_id)))
         return false;
     bool all = false, has_all = false;
-    if (!group_ids_field(r, b, f->gids, &f->ng, &f->has_groups) ||
+    if (!http_field_group_ids(r, b, f->gids, &f->ng, &f->has_groups) ||
         !http_field_bool(r, b, "all_groups", false, &all, &has_all))
         return false;
     if (has_all && all && f->ng > 0) {

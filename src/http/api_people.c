@@ -160,39 +160,16 @@ enum MHD_Result http_h_persons_list(http_req *r)
 /* "group_ids" of a new person: groups that exist and that the caller may
  * reach. A manager limited to groups must name at least one of theirs (a
  * person outside every group would be out of their reach at once). */
-static bool new_person_groups(http_req *r, json_t *b, int64_t *ids, size_t *n)
+static bool new_person_groups(http_req *r, json_t *b, int64_t ids[64], size_t *n)
 {
-    json_t *v = json_object_get(b, "group_ids");
-    *n = 0;
-    if ((!v || json_is_null(v)) && http_scope_limited(r)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field",
-                         "field 'group_ids': your account is limited to some groups; name the "
-                         "group(s) the new person joins");
-        return false;
-    }
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_array(v) || json_array_size(v) > 64) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                         "field 'group_ids' must be an array of at most 64 group ids");
-        return false;
-    }
-    size_t i;
-    json_t *g;
-    json_array_foreach(v, i, g)
-    {
-        store_group grp;
-        if (!json_is_integer(g) ||
-            store_group_get(db(r), json_integer_value(g), &grp, NULL) != RC_OK) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "group_ids[%zu] is not the id of a group", i);
-            return false;
-        }
-        if (!http_require_group(r, grp.id)) return false;
-        ids[(*n)++] = grp.id;
-    }
+    bool present;
+    if (!http_field_group_ids(r, b, ids, n, &present)) return false;
+    for (size_t i = 0; i < *n; i++)
+        if (!http_require_group(r, ids[i])) return false;
     if (*n == 0 && http_scope_limited(r)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                         "field 'group_ids' must name at least one of your groups");
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, present ? "invalid_field" : "missing_field",
+                         "field 'group_ids': your account is limited to some groups; name the "
+                         "group(s) of yours the new person joins");
         return false;
     }
     return true;

@@ -239,6 +239,10 @@ json_t *http_list(json_t *items, int64_t total);
 const char *http_actor(const http_req *r);
 /* Add an audit entry (detail stolen; may be NULL); failures are logged. */
 void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
+/* Field "group_ids": at most 64 ids of existing groups into ids[0..*n).
+ * Returns false after answering 400; *present is false when it is absent or
+ * null. */
+bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, bool *present);
 /* A JSON response ready for extra headers (body stolen); NULL on no memory. */
 struct MHD_Response *http_json_response(json_t *body);
 
