@@ -51,6 +51,24 @@ json_t *http_person_json(store *s, const store_person *p)
                      (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms));
 }
 
+/* A person as this caller may see them: a limited manager is not told the
+ * names of the person's other groups. */
+static json_t *person_json(http_req *r, const store_person *p)
+{
+    json_t *j = http_person_json(db(r), p);
+    if (!http_scope_limited(r)) return j;
+    json_t *groups = json_object_get(j, "groups"), *kept = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g)
+    {
+        if (http_scope_group(r, json_integer_value(json_object_get(g, "id"))))
+            json_array_append(kept, g);
+    }
+    json_object_set_new(j, "groups", kept);
+    return j;
+}
+
 /* Read the person fields of `b` into p; `create` makes the contract's
  * required fields required. */
 static bool person_fields(http_req *r, json_t *b, store_person *p, bool create)
@@ -146,12 +164,11 @@ enum MHD_Result http_h_persons_list(http_req *r)
         for (size_t i = 0; i < n; i++) {
             if (ps[i].active) continue;
             if (total >= offset && total < offset + limit)
-                json_array_append_new(items, http_person_json(db(r), &ps[i]));
+                json_array_append_new(items, person_json(r, &ps[i]));
             total++;
         }
     } else {
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(items, http_person_json(db(r), &ps[i]));
+        for (size_t i = 0; i < n; i++) json_array_append_new(items, person_json(r, &ps[i]));
     }
     free(ps);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
@@ -194,7 +211,7 @@ enum MHD_Result http_h_persons_create(http_req *r)
         } else {
             http_audit(r, "person.create", "person", p.id,
                        json_pack("{s:s}", "external_id", p.external_id));
-            res = http_reply_json(r, MHD_HTTP_CREATED, http_person_json(db(r), &p));
+            res = http_reply_json(r, MHD_HTTP_CREATED, person_json(r, &p));
         }
     }
     json_decref(b);
@@ -218,7 +235,7 @@ enum MHD_Result http_h_persons_get(http_req *r)
 {
     store_person p;
     if (!http_load_person(r, "id", &p)) return MHD_YES;
-    return http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+    return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
 }
 
 enum MHD_Result http_h_persons_patch(http_req *r)
@@ -235,7 +252,7 @@ enum MHD_Result http_h_persons_patch(http_req *r)
             res = person_conflict(r, st, &err, &p);
         } else {
             http_audit(r, "person.update", "person", p.id, NULL);
-            res = http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+            res = http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
         }
     }
     json_decref(b);
@@ -397,7 +414,7 @@ static enum MHD_Result members_reply(http_req *r, int64_t group_id)
     for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++) {
         store_person p;
         if (store_person_get(db(r), ids[i], &p, NULL) == RC_OK)
-            json_array_append_new(items, http_person_json(db(r), &p));
+            json_array_append_new(items, person_json(r, &p));
     }
     free(ids);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));

@@ -184,6 +184,11 @@ test('what each role reaches: a manager limited to group A never reaches group B
     r = await lim.get('/api/v1/persons');
     assert.deepEqual(r.body.items.map((p) => p.id), [PA]);
     assert.equal(r.body.total, 1);
+    // A person in A and B: the limited manager is not told about B.
+    assert.equal((await admin.post(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
+    assert.deepEqual((await lim.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id), [GA]);
+    assert.deepEqual((await admin.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id).sort(), [GA, GB].sort());
+    assert.equal((await admin.del(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
     assert.deepEqual((await lim.get('/api/v1/groups')).body.items.map((g) => g.id), [GA]);
     assert.deepEqual((await lim.get('/api/v1/schedules')).body.items, [], 'B\'s schedule is not listed');
     r = await lim.get('/api/v1/attendance');
