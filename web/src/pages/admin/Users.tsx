@@ -138,12 +138,16 @@ function UserForm({
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    // The group limit is sent only when it was set here: saving a manager for
+    // another change must not turn "limited to groups that were deleted"
+    // (shown as none) into "every group".
+    const groupsChanged = !initial || role !== initial.role || groupIds.join() !== (initial.group_ids ?? []).join();
     const common = {
       email: email.trim(),
       name: name.trim(),
       role,
       person_id: personId ? Number(personId) : null,
-      group_ids: role === 'manager' ? groupIds : [],
+      ...(groupsChanged ? { group_ids: role === 'manager' ? groupIds : [] } : {}),
     };
     await save.run(() =>
       initial ? api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) }) : api.createUser({ ...common, password }),
