@@ -452,7 +452,9 @@ enum MHD_Result http_h_users_patch(http_req *r)
     rc_status st = RC_OK;
     if (f.has_pw) st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_update(db(r), &u, &err);
-    if (st == RC_OK && (f.has_groups || json_is_null(json_object_get(b, "group_ids"))))
+    /* Every group again: the old list goes with the limit. */
+    bool clear = f.has_limit && !f.limited;
+    if (st == RC_OK && (f.has_groups || clear || json_is_null(json_object_get(b, "group_ids"))))
         st = store_user_set_groups(db(r), u.id, f.gids, f.has_groups ? f.ng : 0, &err);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",

@@ -223,7 +223,12 @@ test('what each role reaches: a manager limited to group A never reaches group B
     for (const p of [PA, PB, PN]) assert.equal((await lim.get(`/api/v1/persons/${p}`)).status, 403);
     assert.equal((await lim.get(`/api/v1/faces/${FB}/image`)).status, 403);
     // An admin gives every group back explicitly.
-    assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true })).body.all_groups, true);
+    assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { group_ids: [GB] })).body.all_groups, false);
+    assert.equal((await lim.get(`/api/v1/persons/${PB}`)).status, 200, 'limited to B now');
+    assert.equal((await lim.get(`/api/v1/persons/${PA}`)).status, 403);
+    r = await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true });
+    assert.equal(r.body.all_groups, true);
+    assert.deepEqual(r.body.group_ids, [], 'the old list goes with the limit');
     assert.equal((await lim.get(`/api/v1/persons/${PB}`)).status, 200);
     assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true, group_ids: [GB] })).status, 400, 'contradiction');
   } finally {
