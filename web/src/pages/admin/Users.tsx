@@ -64,9 +64,13 @@ export function UsersPage() {
               </select>
             </td>
             <td>
-              {u.role === 'manager' && u.group_ids?.length
-                ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
-                : t('common.none')}
+              {u.role !== 'manager'
+                ? t('common.none')
+                : u.all_groups !== false
+                  ? t('users.allGroups')
+                  : u.group_ids?.length
+                    ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
+                    : t('users.noGroups')}
             </td>
             <td>
               <input
