@@ -68,6 +68,6 @@ test('with the worker busy and the queue full, a request is refused at once with
   assert.equal((await refused.json()).error.code, 'busy');
   assert.equal((await running).status, 200);
   assert.equal((await waiting).status, 200, 'the queued request still ran');
-  const m = await (await fetch(new URL('metrics', env.srv.url))).text();
+  const m = (await env.admin.get('/metrics')).body;
   assert.match(m, /rollcall_recog_busy_total [1-9]/);
 });
