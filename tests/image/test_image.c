@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jpeglib.h>
 
 #include "image/image.h"
 
@@ -256,6 +259,128 @@ static void bad_input_gives_clear_errors(void **state)
     assert_int_equal(img_load("/nonexistent/x.jpg", NULL, &im, &err), RC_ERR_NOT_FOUND);
 }
 
+/* A JPEG header with no frame behind it (the three bytes FF D8 FF, or SOI
+ * and EOI): libturbojpeg's header call succeeds without filling the sizes,
+ * so a decoder that trusted them read uninitialised memory and printed it in
+ * its error (a heap address as a "size"). It is a corrupt file, said so. */
+static void jpeg_without_a_frame_is_corrupt(void **state)
+{
+    (void)state;
+    static const unsigned char inputs[][6] = {
+        {0xFF, 0xD8, 0xFF}, {0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8, 0xFF, 0xD8, 0xFF}};
+    static const size_t lens[] = {3, 4, 5};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        img_image *im = NULL;
+        rc_error err = {0};
+        assert_int_equal(img_decode(inputs[i], lens[i], NULL, &im, &err), RC_ERR_CORRUPT);
+        assert_null(im);
+        assert_non_null(strstr(err.msg, "JPEG"));
+        assert_null(strstr(err.msg, "megapixels")); /* no size was invented */
+        assert_null(strstr(err.msg, "memory"));
+        int w = -7, h = -7;
+        img_format f;
+        assert_int_equal(img_probe(inputs[i], lens[i], &w, &h, &f, &err), RC_ERR_CORRUPT);
+        assert_int_equal(f, IMG_FORMAT_JPEG);
+        assert_int_equal(w, -7); /* untouched on error */
+    }
+}
+
+/* Encode w x h noise as a progressive JPEG following `scans` (libjpeg checks
+ * the script is a valid progression). Returns the malloc'ed file. */
+static unsigned char *progressive_jpeg(int w, int h, const jpeg_scan_info *scans, int nscans,
+                                       unsigned long *len)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    unsigned char *out = NULL;
+    *len = 0;
+    jpeg_mem_dest(&ci, &out, len);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 95, TRUE);
+    if (scans) {
+        ci.scan_info = scans;
+        ci.num_scans = nscans;
+    } else {
+        jpeg_simple_progression(&ci);
+    }
+    jpeg_start_compress(&ci, TRUE);
+    unsigned char *row = malloc((size_t)w * 3);
+    unsigned seed = 12345;
+    while (ci.next_scanline < ci.image_height) {
+        for (int x = 0; x < w * 3; x++) {
+            seed = seed * 1103515245u + 12345u;
+            row[x] = (unsigned char)(seed >> 16);
+        }
+        JSAMPROW rp = row;
+        jpeg_write_scanlines(&ci, &rp, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    free(row);
+    return out;
+}
+
+/* A progressive JPEG may split every coefficient of every component into its
+ * own scan and refine it bit by bit: 2 080 scans here, each a pass over the
+ * whole image for the decoder (the audit tied up a server worker for 86 s with
+ * a 2 MB file like this). It is refused before decoding, with a reason; an
+ * ordinary progressive file (10 scans) still decodes. */
+static void progressive_jpeg_with_thousands_of_scans_is_refused(void **state)
+{
+    (void)state;
+    enum { W = 1024, H = 1024, MAXS = 1 + 3 * 63 * 11 };
+    static jpeg_scan_info sc[MAXS];
+    int n = 0;
+    sc[n++] = (jpeg_scan_info){.comps_in_scan = 3, .component_index = {0, 1, 2}};
+    for (int c = 0; c < 3; c++)
+        for (int k = 1; k <= 63; k++) {
+            sc[n++] = (jpeg_scan_info){
+                .comps_in_scan = 1, .component_index = {c}, .Ss = k, .Se = k, .Ah = 0, .Al = 10};
+            for (int a = 10; a >= 1; a--)
+                sc[n++] = (jpeg_scan_info){.comps_in_scan = 1,
+                                           .component_index = {c},
+                                           .Ss = k,
+                                           .Se = k,
+                                           .Ah = a,
+                                           .Al = a - 1};
+        }
+    assert_int_equal(n, MAXS);
+    unsigned long len = 0;
+    unsigned char *bomb = progressive_jpeg(W, H, sc, n, &len);
+    assert_non_null(bomb);
+    img_image *im = NULL;
+    rc_error err = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    rc_status st = img_decode(bomb, len, NULL, &im, &err);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    printf("# %d-scan progressive JPEG of %lu bytes: %s after %.1f ms of CPU (%s)\n", n, len,
+           rc_status_name(st),
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+           err.msg);
+    assert_int_equal(st, RC_ERR_LIMIT);
+    assert_null(im);
+    assert_non_null(strstr(err.msg, "scans"));
+    /* The caller may allow more (and then libjpeg-turbo's own limit of 500 scans stops it). */
+    img_decode_opts many = {.max_scans = 100000};
+    st = img_decode(bomb, len, &many, &im, &err);
+    assert_int_not_equal(st, RC_OK);
+    assert_null(im);
+    free(bomb);
+
+    unsigned char *plain = progressive_jpeg(640, 480, NULL, 0, &len);
+    assert_int_equal(img_decode(plain, len, NULL, &im, &err), RC_OK);
+    assert_int_equal(im->w, 640);
+    img_free(im);
+    free(plain);
+}
+
 static void resize_keeps_flat_and_averages_detail(void **state)
 {
     (void)state;
@@ -366,6 +491,8 @@ int main(void)
         cmocka_unit_test(cmyk_jpeg_decodes_to_rgb),
         cmocka_unit_test(one_channel_png_decodes),
         cmocka_unit_test(bad_input_gives_clear_errors),
+        cmocka_unit_test(jpeg_without_a_frame_is_corrupt),
+        cmocka_unit_test(progressive_jpeg_with_thousands_of_scans_is_refused),
         cmocka_unit_test(resize_keeps_flat_and_averages_detail),
         cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
         cmocka_unit_test(colour_conversion_and_drawing),
