@@ -68,11 +68,16 @@ rc_status db_sqlite_backup(db_conn *c, const char *dest, rc_error *err);
 /* "PRAGMA integrity_check" result ("ok" when healthy) into buf. */
 rc_status db_sqlite_integrity(db_conn *c, char *buf, size_t cap, rc_error *err);
 
-/* The schema, in order (store_schema.c). */
+/* The schema, in order (store_schema.c). SQLite runs migrations with its
+ * foreign keys off (as its manual asks for table rebuilds) and checks every
+ * reference before committing. */
 typedef struct {
     int version;
     const char *name;
     const char *sql;
+    /* SQLite only, after sql in the same transaction: what SQL text alone
+     * cannot say (rebuilding tables from their current definitions). */
+    rc_status (*sqlite_fn)(db_conn *c, rc_error *err);
 } db_migration;
 extern const db_migration db_migrations[];
 extern const size_t db_migration_count;

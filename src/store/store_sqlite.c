@@ -11,7 +11,12 @@
  *                        what "every acknowledged event is durable" asks for;
  *   foreign_keys=ON      deleting a person cascades to faces and events;
  *   busy_timeout=10000   writers from several connections wait for each
- *                        other instead of failing with SQLITE_BUSY.
+ *                        other instead of failing with SQLITE_BUSY;
+ *   secure_delete=ON     deleted rows and freed pages are overwritten with
+ *                        zeros, so a deleted person's face images and
+ *                        embeddings do not linger in free space (store.c
+ *                        then checkpoints and truncates the WAL, which still
+ *                        holds the older page images).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +83,7 @@ rc_status db_sqlite_connect(const char *path, db_conn **out, rc_error *err)
     sqlite3_busy_timeout(c->db, 10000);
     /* The first statement to touch the file tells us whether it is a database. */
     const char *pragmas = "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; "
-                          "PRAGMA synchronous=FULL;";
+                          "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;";
     char *msg = NULL;
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
