@@ -570,6 +570,8 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     db_conn *c = NULL;
     rc_status st = take(s, &c, err);
     if (st == RC_OK && !(flags & STORE_OPEN_NO_MIGRATE)) st = migrate_locked(s, c, 0, NULL, err);
+    if (st != RC_OK && c && c->damaged) st = RC_ERR_CORRUPT; /* the file given is damaged */
+    if (err && st == RC_ERR_CORRUPT) err->code = st;
     if (c) give(s, c);
     if (st != RC_OK) {
         store_close(s);
@@ -699,8 +701,19 @@ static rc_status pg_check(db_conn *c, char *buf, size_t cap, rc_error *err)
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err)
 {
     TAKE(s, c, err);
-    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, buf, cap, err)
+    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, 0, buf, cap, err)
                                            : pg_check(c, buf, cap, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_quick_check(store *s, char *buf, size_t cap, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t one = 0;
+    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, 1, buf, cap, err)
+                                           : qint(c, "SELECT 1", &one, err, "");
+    if (st == RC_OK && s->kind == STORE_POSTGRES) cp(buf, cap, "ok");
     give(s, c);
     return st;
 }

@@ -70,6 +70,13 @@ rc_status store_backup(store *s, const char *path, rc_error *err);
  * heapallindexed) over every index when the amcheck extension is installed
  * in the database, otherwise only that the server answers. */
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
+/* The check `rollcall serve` runs at start: SQLite's PRAGMA quick_check
+ * (every page and record read, indexes not matched against tables: a few
+ * seconds per GB); PostgreSQL: that the server answers. "ok" when healthy.
+ * Errors met later while answering queries on a damaged SQLite file are
+ * RC_ERR_DB (the server's fault, not the caller's); a file found damaged by
+ * store_open is RC_ERR_CORRUPT. */
+rc_status store_quick_check(store *s, char *buf, size_t cap, rc_error *err);
 
 /* Make the calling thread's next store calls one transaction: they all use
  * one connection until store_tx_end, which commits when st is RC_OK and
