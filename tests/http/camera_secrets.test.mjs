@@ -83,7 +83,7 @@ test('editing a camera keeps its stored secret unless a new URL is given', async
   assert.equal(r.body.url, 'http://door:***@127.0.0.1:9/video');
 });
 
-test('rollcall probe shows the source and its failure without secrets', async () => {
+test('rollcall probe and rollcall client show the source and its failure without secrets', async () => {
   for (const c of CAMS) {
     for (const json of [[], ['--json']]) {
       const r = spawnSync(process.env.ROLLCALL_BIN, ['probe', c.url, '--frames', '1', '--timeout', '2', '-v', ...json],
@@ -92,5 +92,10 @@ test('rollcall probe shows the source and its failure without secrets', async ()
       assertHidden(r.stdout + r.stderr, `rollcall probe ${c.kind}`);
       assert.match(r.stdout + r.stderr, /\*\*\*/);
     }
+    const r = spawnSync(process.env.ROLLCALL_BIN, ['client', '--source', c.url, '--server', 'http://127.0.0.1:9',
+      '--api-key', 'rc_x_y', '--once', '--timeout', '2', '-v'], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 1, r.stderr);
+    assertHidden(r.stdout + r.stderr, `rollcall client ${c.kind}`);
+    assert.match(r.stderr, /\*\*\*/);
   }
 });
