@@ -1005,6 +1005,27 @@ static void raw_sql(const char *url, const char *sql)
     }
 }
 
+/* Close the fixture's store and leave an empty database migrated only up
+ * to `version` at url (a fresh file on SQLite), for an upgrade test to fill
+ * the way an older rollcall left it. */
+static void database_at_version(testdb *t, int version, char *url, size_t cap)
+{
+    store_close(t->s);
+    t->s = NULL;
+    if (testdb_is_pg()) {
+        assert_int_equal(testdb_reset_pg(t->url), 0);
+        snprintf(url, cap, "%s", t->url);
+    } else {
+        snprintf(url, cap, "%s/v%d.db", t->dir, version);
+    }
+    store *s;
+    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
+    int applied = 0;
+    OK(store_migrate_to(s, version, &applied, &e_));
+    assert_int_equal(applied, version);
+    store_close(s);
+}
+
 /* Upgrading a version 1 database that holds data: roles renamed, names
  * split the way the API used to, and the links the HTTP layer kept in
  * settings moved into their columns (dangling ones dropped), nothing else
@@ -1012,21 +1033,9 @@ static void raw_sql(const char *url, const char *sql)
 static void upgrade_from_v1_keeps_and_moves_data(void **state)
 {
     testdb *t = *state;
-    store_close(t->s);
-    t->s = NULL;
     char url[600];
-    if (testdb_is_pg()) {
-        assert_int_equal(testdb_reset_pg(t->url), 0);
-        snprintf(url, sizeof url, "%s", t->url);
-    } else {
-        snprintf(url, sizeof url, "%s/v1.db", t->dir);
-    }
+    database_at_version(t, 1, url, sizeof url);
     store *s;
-    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
-    int applied = 0;
-    OK(store_migrate_to(s, 1, &applied, &e_));
-    assert_int_equal(applied, 1);
-    store_close(s);
     raw_sql(url,
             "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
             " ('S1', 'Ada Lovelace', 1, 1), ('S2', 'Plato', 1, 1),"
@@ -1351,21 +1360,9 @@ static void sessions_end_on_password_change(void **state)
 static void upgrade_from_v2_keeps_data_and_never_reuses_ids(void **state)
 {
     testdb *t = *state;
-    store_close(t->s);
-    t->s = NULL;
     char url[600];
-    if (testdb_is_pg()) {
-        assert_int_equal(testdb_reset_pg(t->url), 0);
-        snprintf(url, sizeof url, "%s", t->url);
-    } else {
-        snprintf(url, sizeof url, "%s/v2.db", t->dir);
-    }
+    database_at_version(t, 2, url, sizeof url);
     store *s;
-    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
-    int applied = 0;
-    OK(store_migrate_to(s, 2, &applied, &e_));
-    assert_int_equal(applied, 2);
-    store_close(s);
     raw_sql(url,
             "INSERT INTO persons (external_id, name, first_name, last_name, created_ms,"
             " updated_ms) VALUES ('P1', 'Ada L', 'Ada', 'L', 1, 1), ('P2', 'Bo', 'Bo', '', 1, 1),"
