@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -751,21 +750,16 @@ static rc_status bump_gallery(store *s, db_conn *c, rc_error *err)
  * WAL still holds the pages as they were before, and would until it is
  * overwritten. Checkpoint them into the database file and truncate the WAL,
  * so neither file (nor a backup made later) still holds the deleted data.
- * The checkpoint waits for readers (busy_timeout); if they never let go, the
- * next delete tries again. PostgreSQL: see README (VACUUM). */
+ * The checkpoint waits for readers (busy_timeout); if one never lets go, the
+ * next delete (or closing the database) finishes the job. PostgreSQL: see
+ * README (VACUUM). */
 static void erase_deleted(store *s)
 {
     if (s->kind != STORE_SQLITE) return;
     db_conn *c = NULL;
     if (take(s, &c, NULL) != RC_OK) return;
-    if (!c->pinned) { /* inside a caller's transaction: its end is too late to know */
-        for (int i = 0; i < 3; i++) {
-            int64_t busy = 1;
-            if (qint(c, "PRAGMA wal_checkpoint(TRUNCATE)", &busy, NULL, "") != RC_OK || !busy)
-                break;
-            nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
-        }
-    }
+    int64_t busy = 0; /* inside a caller's transaction a checkpoint cannot run */
+    if (!c->pinned) qint(c, "PRAGMA wal_checkpoint(TRUNCATE)", &busy, NULL, "");
     give(s, c);
 }
 
