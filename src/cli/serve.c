@@ -162,17 +162,22 @@ static store *open_checked(const char *db_url, bool skip_check)
         return NULL;
     }
     if (strcmp(found, "ok") != 0) {
-        fprintf(stderr, "rollcall serve: the database %s is damaged; PRAGMA quick_check says: %s\n",
-                db_url, found);
+        if (db)
+            fprintf(stderr,
+                    "rollcall serve: the database %s is damaged; PRAGMA quick_check says: %s\n",
+                    db_url, found);
+        else /* too damaged to open: store_open's message names the file */
+            fprintf(stderr, "rollcall serve: %s\n", found);
         if (!skip_check || !db) {
-            fprintf(
-                stderr,
-                "Nothing was changed and the server did not start. Restore the latest backup\n"
-                "(made by rollcall db backup FILE), or recover what is readable into a new file:\n"
-                "  sqlite3 %s .recover | sqlite3 recovered.db\n"
-                "and start with --db recovered.db. To start on it anyway and read what is\n"
-                "left (requests that reach damaged pages fail with 500): --skip-db-check.\n",
-                db_url);
+            fprintf(stderr,
+                    "Nothing was changed and the server did not start. Restore the latest backup\n"
+                    "(made by rollcall db backup FILE), or recover what is readable into a new "
+                    "file:\n  sqlite3 %s .recover | sqlite3 recovered.db\n"
+                    "and start with --db recovered.db.%s\n",
+                    db_url,
+                    db ? " To start on it anyway and read what is left (requests\n"
+                         "that reach damaged pages fail with 500): --skip-db-check."
+                       : "");
             store_close(db);
             return NULL;
         }
