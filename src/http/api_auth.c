@@ -208,7 +208,8 @@ enum MHD_Result http_h_login(http_req *r)
     }
     json_decref(b);
     store_login_failure_clear(db(r), email, r->ip, NULL);
-    store_session_purge(db(r), now, NULL, NULL); /* expired sessions go at every login */
+    store_session_purge(db(r), now, NULL, NULL); /* what expired goes at every login */
+    store_login_failure_purge(db(r), now, NULL, NULL);
     char token[65], csrf[65], h[65];
     http_random_hex(token, 32);
     http_random_hex(csrf, 32);

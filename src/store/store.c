@@ -1208,6 +1208,15 @@ rc_status store_login_failure_clear(store *s, const char *email, const char *ip,
                       email ? email : "");
 }
 
+rc_status store_login_failure_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
+{
+    int64_t ch = 0;
+    rc_status st = query_exec(s, "DELETE FROM login_failures WHERE ts_ms < ?", &ch, err, "i",
+                              now_ms - LOGIN_MEMORY_MS);
+    if (removed) *removed = ch;
+    return st;
+}
+
 rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t now_ms,
                            int64_t *wait_ms, rc_error *err)
 {

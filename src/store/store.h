@@ -194,6 +194,9 @@ rc_status store_login_failure_count(store *s, const char *email, const char *ip,
 /* Forget the failures of `email` from `ip`; ip NULL: from every address (an
  * unlock: `rollcall user unlock`, a new password). */
 rc_status store_login_failure_clear(store *s, const char *email, const char *ip, rc_error *err);
+/* Forget failures older than a day (they no longer count); *removed may be
+ * NULL. */
+rc_status store_login_failure_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
 /* How long `email` must still wait before trying again from `ip`: *wait_ms
  * 0 when it may try now. */
 rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t now_ms,

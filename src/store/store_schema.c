@@ -227,7 +227,8 @@ static const char v2[] =
  * any earlier migration come along. */
 static const char v3[] =
     "ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
-    "CREATE INDEX login_failures_email_ip ON login_failures(email, ip, ts_ms);";
+    "CREATE INDEX login_failures_email_ip ON login_failures(email, ip, ts_ms);"
+    "CREATE INDEX login_failures_time ON login_failures(ts_ms);";
 
 /* The first column of every row of `sql` (one text parameter) as malloc'd
  * strings; *n receives how many (at most cap). */

@@ -1316,6 +1316,13 @@ static void login_lockout_is_per_address_with_backoff(void **state)
     int64_t n = 0;
     OK(store_login_failure_count(s, who, evil, 0, &n, &e_));
     assert_int_equal(n, 26);
+    /* A day later the failures no longer count, and are purged. */
+    OK(store_login_wait(s, who, evil, t1 + 25 * 3600 * 1000LL, &wait, &e_));
+    assert_int_equal(wait, 0);
+    int64_t purged = 0;
+    OK(store_login_failure_purge(s, t1 + 25 * 3600 * 1000LL, &purged, &e_));
+    assert_int_equal(purged, 26);
+    OK(store_login_failure_add(s, who, evil, t1, &e_));
     /* An unlock forgets every address. */
     OK(store_login_failure_clear(s, who, NULL, &e_));
     OK(store_login_wait(s, who, evil, t1 + 20, &wait, &e_));
