@@ -216,19 +216,30 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
-/* v3: login failures remember the source address (the lock-out holds one
+/* v3: a manager's group limit is explicit. users.group_limited 1 means "only
+ * the groups in user_groups" (none when it has no rows), 0 means every group;
+ * before, an empty user_groups meant every group, so deleting a limited
+ * manager's last group widened their scope to everything. Managers that had
+ * groups are limited; the rest keep seeing every group. Also the "metrics"
+ * role, for API keys that may only read GET /metrics. */
+static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT NULL DEFAULT 0;"
+                         "UPDATE users SET group_limited = 1"
+                         " WHERE EXISTS (SELECT 1 FROM user_groups ug WHERE ug.user_id = users.id);"
+                         "INSERT INTO roles (name, description) VALUES"
+                         " ('metrics', 'read GET /metrics only (monitoring)');";
+
+/* v4: login failures remember the source address (the lock-out holds one
  * account from one address, never the account from everyone), and ids are
  * never reused after a delete. PostgreSQL's identity columns never hand a
  * number out twice already; SQLite's INTEGER PRIMARY KEY takes max(id) + 1,
  * so deleting the newest person made their id (and with it the audit trail,
  * URLs and exports naming it) point at the next person enrolled. SQLite
  * only promises otherwise with AUTOINCREMENT, which needs each table rebuilt:
- * v3_sqlite does it from the table's current definition, so columns added by
+ * v4_sqlite does it from the table's current definition, so columns added by
  * any earlier migration come along. */
-static const char v3[] =
-    "ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
-    "CREATE INDEX login_failures_email_ip ON login_failures(email, ip, ts_ms);"
-    "CREATE INDEX login_failures_time ON login_failures(ts_ms);";
+static const char v4[] = "ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+                         "CREATE INDEX login_failures_email_ip ON login_failures(email, ip, ts_ms);"
+                         "CREATE INDEX login_failures_time ON login_failures(ts_ms);";
 
 /* The first column of every row of `sql` (one text parameter) as malloc'd
  * strings; *n receives how many (at most cap). */
@@ -311,7 +322,7 @@ out:
     return st;
 }
 
-static rc_status v3_sqlite(db_conn *c, rc_error *err)
+static rc_status v4_sqlite(db_conn *c, rc_error *err)
 {
     static const char *const tables[][2] = {
         {"persons", "person"},   {"faces", "face"},          {"users", "user"},
@@ -326,7 +337,8 @@ static rc_status v3_sqlite(db_conn *c, rc_error *err)
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL},
-    {3, "login failures per address; ids never reused", v3, v3_sqlite},
+    {3, "explicit group limit of managers, metrics role", v3, NULL},
+    {4, "login failures per address; ids never reused", v4, v4_sqlite},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
