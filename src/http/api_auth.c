@@ -218,8 +218,8 @@ enum MHD_Result http_h_login(http_req *r)
         return res;
     }
     json_decref(b);
-    store_login_failure_clear(db(r), email, r->ip, NULL);
-    store_session_purge(db(r), now, NULL, NULL); /* what expired goes at every login */
+    store_login_failure_clear(db(r), u.email, r->ip, NULL); /* email went with the body */
+    store_session_purge(db(r), now, NULL, NULL);            /* what expired goes at every login */
     store_login_failure_purge(db(r), now, NULL, NULL);
     char token[65], csrf[65], h[65];
     http_random_hex(token, 32);
