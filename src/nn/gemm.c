@@ -208,6 +208,141 @@ __attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int6
         dst += NN_GEMM_NR;
     }
 }
+
+/* ---- the AVX2 micro-kernel ---------------------------------------------
+ * Sixteen 256-bit registers hold a 4 x 16 tile (eight accumulators, two B
+ * vectors, the broadcast A value), so an 8 x 32 block of the packed layout
+ * is four such tiles: rows 0-3 and 4-7 of the [K][MR] A block, columns
+ * 0-15 and 16-31 of the [K][NR] panel. Per k: two B loads and four
+ * broadcasts feed eight FMAs. The epilogue is the AVX-512 kernel's
+ * (bias in the accumulators, residual, activation in the stores). */
+
+/* One row of a 4 x 16 tile leaves the registers; `w` of its 16 columns
+ * are stored (maskload/maskstore for a partial tile). */
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+gemm_store_row_avx2(float *cr, const float *rr, __m256 v0, __m256 v1, int w, __m256i k0, __m256i k1,
+                    int act, __m256 vs, __m256 lo, __m256 hi)
+{
+    if (rr) {
+        v0 = _mm256_add_ps(v0, w >= 16 ? _mm256_loadu_ps(rr) : _mm256_maskload_ps(rr, k0));
+        v1 = _mm256_add_ps(v1, w >= 16 ? _mm256_loadu_ps(rr + 8) : _mm256_maskload_ps(rr + 8, k1));
+    }
+    v0 = epi_avx2(act, v0, vs, lo, hi);
+    v1 = epi_avx2(act, v1, vs, lo, hi);
+    if (w >= 16) {
+        _mm256_storeu_ps(cr, v0);
+        _mm256_storeu_ps(cr + 8, v1);
+    } else {
+        _mm256_maskstore_ps(cr, k0, v0);
+        _mm256_maskstore_ps(cr + 8, k1, v1);
+    }
+}
+
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+gemm_panel_act_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                    int ncols, const float *bias, const float *R, const epi *e, const float *slope,
+                    int64_t nslope, const int act)
+{
+    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR)
+        for (int64_t r0 = mb; r0 < mb + NN_GEMM_MR && r0 < M; r0 += 4) {
+            int rows = M - r0 < 4 ? (int)(M - r0) : 4;
+            float bv[4], sv[4];
+            for (int r = 0; r < 4; r++) {
+                bv[r] = bias && r < rows ? bias[r0 + r] : 0.0f;
+                sv[r] = r < rows ? epi_slope(act, e->a, slope, nslope, r0 + r) : 0.0f;
+            }
+            for (int cb = 0; cb < ncols; cb += 16) {
+                const float *a = Ap + mb * K + (r0 - mb);
+                __m256 c00 = _mm256_set1_ps(bv[0]), c10 = _mm256_set1_ps(bv[1]),
+                       c20 = _mm256_set1_ps(bv[2]), c30 = _mm256_set1_ps(bv[3]);
+                __m256 c01 = c00, c11 = c10, c21 = c20, c31 = c30;
+                for (int64_t k = 0; k < K; k++, a += NN_GEMM_MR) {
+                    const float *bk = (B.off ? B.base + B.off[k] : B.base + k * B.stride) + cb;
+                    __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8), av;
+                    av = _mm256_broadcast_ss(a);
+                    c00 = _mm256_fmadd_ps(av, b0, c00);
+                    c01 = _mm256_fmadd_ps(av, b1, c01);
+                    av = _mm256_broadcast_ss(a + 1);
+                    c10 = _mm256_fmadd_ps(av, b0, c10);
+                    c11 = _mm256_fmadd_ps(av, b1, c11);
+                    av = _mm256_broadcast_ss(a + 2);
+                    c20 = _mm256_fmadd_ps(av, b0, c20);
+                    c21 = _mm256_fmadd_ps(av, b1, c21);
+                    av = _mm256_broadcast_ss(a + 3);
+                    c30 = _mm256_fmadd_ps(av, b0, c30);
+                    c31 = _mm256_fmadd_ps(av, b1, c31);
+                }
+                int w = ncols - cb < 16 ? ncols - cb : 16;
+                __m256i k0 = nn_lanes8(0, w), k1 = nn_lanes8(0, w - 8);
+                float *cr = C + r0 * ldc + cb;
+                const float *rr = R ? R + r0 * ldc + cb : NULL;
+                gemm_store_row_avx2(cr, rr, c00, c01, w, k0, k1, act, _mm256_set1_ps(sv[0]), lo,
+                                    hi);
+                if (rows > 1)
+                    gemm_store_row_avx2(cr + ldc, rr ? rr + ldc : NULL, c10, c11, w, k0, k1, act,
+                                        _mm256_set1_ps(sv[1]), lo, hi);
+                if (rows > 2)
+                    gemm_store_row_avx2(cr + 2 * ldc, rr ? rr + 2 * ldc : NULL, c20, c21, w, k0, k1,
+                                        act, _mm256_set1_ps(sv[2]), lo, hi);
+                if (rows > 3)
+                    gemm_store_row_avx2(cr + 3 * ldc, rr ? rr + 3 * ldc : NULL, c30, c31, w, k0, k1,
+                                        act, _mm256_set1_ps(sv[3]), lo, hi);
+            }
+        }
+}
+
+/* gemm_panel_res_avx512's contract on the AVX2 kernel. */
+__attribute__((target("avx2,fma"))) static void
+gemm_panel_res_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                    int ncols, const float *bias, const float *R, const epi *e, const float *slope,
+                    int64_t nslope)
+{
+    switch (e->act) {
+    case NN_ACT_RELU:
+        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
+        break;
+    case NN_ACT_PRELU:
+        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
+        break;
+    case NN_ACT_LEAKY:
+        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
+        break;
+    case NN_ACT_CLIP:
+        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
+        break;
+    default:
+        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
+        break;
+    }
+}
+
+/* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */
+__attribute__((target("avx2"))) static void
+pack_b_panel_avx2(const float *B, int64_t K, int64_t ldb, int64_t n0, int ncols, float *dst)
+{
+    __m256i mk[4];
+    for (int q = 0; q < 4; q++) mk[q] = nn_lanes8(0, ncols - 8 * q);
+    for (int64_t k = 0; k < K; k++, dst += NN_GEMM_NR) {
+        const float *src = B + k * ldb + n0;
+        if (ncols == NN_GEMM_NR)
+            for (int q = 0; q < 4; q++) _mm256_store_ps(dst + 8 * q, _mm256_loadu_ps(src + 8 * q));
+        else
+            for (int q = 0; q < 4; q++)
+                _mm256_store_ps(dst + 8 * q, _mm256_maskload_ps(src + 8 * q, mk[q]));
+    }
+}
+
+/* The panel kernel of the widest instruction set the CPU has: AVX-512,
+ * AVX2, or NULL (the caller takes the portable path). */
+typedef void (*gemm_panel_fn)(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C,
+                              int64_t ldc, int ncols, const float *bias, const float *R,
+                              const epi *e, const float *slope, int64_t nslope);
+static gemm_panel_fn gemm_panel_for_cpu(void)
+{
+    nn_cpu f = nn_cpu_features();
+    return f.avx512 ? gemm_panel_res_avx512 : f.avx2 ? gemm_panel_res_avx2 : NULL;
+}
 #endif
 
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
@@ -216,6 +351,10 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) {
         pack_b_panel(r->B, r->K, r->ldb, n0, ncols, panel);
+        return;
+    }
+    if (nn_cpu_features().avx2) {
+        pack_b_panel_avx2(r->B, r->K, r->ldb, n0, ncols, panel);
         return;
     }
 #endif
@@ -411,9 +550,9 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     const float *res, float *panel)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 ||
-        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
-         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+    gemm_panel_fn panel_fn = gemm_panel_for_cpu();
+    if (!panel_fn || (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+                      n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
     epi e = {n->act, n->act_a, n->act_b};
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
@@ -429,8 +568,8 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
         } else {
             pack(arg, n0, ncols, panel);
         }
-        gemm_panel_res_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e,
-                              n->act_slope, n->act_slope_n);
+        panel_fn(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e, n->act_slope,
+                 n->act_slope_n);
     }
     return true;
 #else
@@ -498,7 +637,8 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
 {
 #if defined(__x86_64__)
     bool s2 = a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1;
-    if (!nn_cpu_features().avx512 || !((a->sh == 1 && a->sw == 1) || s2) ||
+    gemm_panel_fn panel_fn = gemm_panel_for_cpu();
+    if (!panel_fn || !((a->sh == 1 && a->sw == 1) || s2) ||
         (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
@@ -538,7 +678,14 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
                     memcpy(rowbuf + a->pl, a->x + (c * a->H + iy) * a->W,
                            (size_t)a->W * sizeof(float));
                 float *ev = pad + ((c * 4 + (r & 1) * 2) * PH + (r >> 1)) * PW;
-                deinterleave(rowbuf, PW, ev, ev + PH * PW);
+                if (nn_cpu_features().avx512) {
+                    deinterleave(rowbuf, PW, ev, ev + PH * PW);
+                } else {
+                    for (int64_t j = 0; j < PW; j++) {
+                        ev[j] = rowbuf[2 * j];
+                        ev[PH * PW + j] = rowbuf[2 * j + 1];
+                    }
+                }
             }
         for (int64_t c = 0, k = 0; c < a->C; c++)
             for (int64_t ky = 0; ky < a->KH; ky++)
@@ -555,13 +702,12 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
         int64_t oy = n0 / PW, ox = n0 % PW;
         if (ox + ncols <= OW) {
             /* the whole panel is inside one output row: store in place */
-            gemm_panel_avx512(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, &e, n->act_slope,
-                              n->act_slope_n);
+            panel_fn(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, NULL, &e, n->act_slope,
+                     n->act_slope_n);
             continue;
         }
         /* the panel crosses a row end: compute into a tile, copy the valid runs */
-        gemm_panel_avx512(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, &e, n->act_slope,
-                          n->act_slope_n);
+        panel_fn(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, NULL, &e, n->act_slope, n->act_slope_n);
         for (int64_t p = n0; p < n0 + ncols;) {
             int64_t py = p / PW, px = p % PW;
             if (px >= OW) {
@@ -718,5 +864,13 @@ void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B,
     static const epi none = {NN_ACT_NONE, 0, 0};
     gemm_b b = {B, ldb, NULL};
     gemm_panel_avx512(M, K, Ap, b, C, ldc, ncols, NULL, &none, NULL, 0);
+}
+
+void nn_gemm_panel_avx2(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
+                        float *C, int64_t ldc, int ncols)
+{
+    static const epi none = {NN_ACT_NONE, 0, 0};
+    gemm_b b = {B, ldb, NULL};
+    gemm_panel_res_avx2(M, K, Ap, b, C, ldc, ncols, NULL, NULL, &none, NULL, 0);
 }
 #endif

@@ -5,9 +5,10 @@
  * convolution (flat, row and small-plane kernels; planes at most 32 wide
  * are in dwsmall.c), 3x3 convolution of a one-channel image, 2x2 pooling,
  * exp/sigmoid/tanh, BatchNormalization's per-channel affine, element-wise
- * arithmetic, and denormal flushing. AVX-512 code is compiled per function
- * (target attributes) and chosen at run time; each has a portable C
- * fallback, so the engine runs on any x86-64 and builds on aarch64.
+ * arithmetic, and denormal flushing. AVX-512 code (and AVX2 + FMA for the
+ * depthwise row kernel) is compiled per function (target attributes) and
+ * chosen at run time; each has a portable C fallback, so the engine runs on
+ * any x86-64 and builds on aarch64.
  */
 #include <cblas.h>
 #include <math.h>
@@ -320,6 +321,66 @@ dw3x3_inplace_avx512(const float *x, int H, int W, const float *w, float bias, i
 }
 #endif
 
+#if defined(__x86_64__)
+/* Even (tap 0, 2) and odd (tap 1) elements of the 16 floats at p: a stride-2
+ * row read as 8 lanes. */
+__attribute__((always_inline, target("avx2"))) static inline __m256 evens8(const float *p)
+{
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), 0xd8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 odds8(const float *p)
+{
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), 0xd8));
+}
+
+/* dw3x3_avx512 on 8 lanes: the padded plane of pad_plane, one accumulator
+ * per kernel row, bias and activation in the store. */
+__attribute__((target("avx2,fma"))) static void dw3x3_avx2(const float *xp, int PW, const float *w,
+                                                           float bias, int s, float *y, int OH,
+                                                           int OW, const epi *e, float slope)
+{
+    const __m256 vs = _mm256_set1_ps(e->act == NN_ACT_LEAKY ? e->a : slope);
+    const __m256 lo_v = _mm256_set1_ps(e->a), hi_v = _mm256_set1_ps(e->b);
+    __m256 k[9];
+    for (int i = 0; i < 9; i++) k[i] = _mm256_set1_ps(w[i]);
+    const __m256 vb = _mm256_set1_ps(bias);
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = xp + (size_t)(oy * s) * PW;
+        float *yr = y + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox += 8) {
+            __m256 acc3[3];
+            for (int r = 0; r < 3; r++) {
+                const float *p = r0 + (size_t)r * PW + ox * s;
+                __m256 t0, t1, t2;
+                if (s == 1) {
+                    t0 = _mm256_loadu_ps(p);
+                    t1 = _mm256_loadu_ps(p + 1);
+                    t2 = _mm256_loadu_ps(p + 2);
+                } else {
+                    t0 = evens8(p);
+                    t1 = odds8(p);
+                    t2 = evens8(p + 2);
+                }
+                __m256 t = _mm256_mul_ps(t0, k[r * 3]);
+                t = _mm256_fmadd_ps(t1, k[r * 3 + 1], t);
+                acc3[r] = _mm256_fmadd_ps(t2, k[r * 3 + 2], t);
+            }
+            __m256 acc = _mm256_add_ps(_mm256_add_ps(acc3[0], acc3[1]), _mm256_add_ps(acc3[2], vb));
+            acc = epi_avx2(e->act, acc, vs, lo_v, hi_v);
+            if (OW - ox >= 8)
+                _mm256_storeu_ps(yr + ox, acc);
+            else
+                _mm256_maskstore_ps(yr + ox, nn_lanes8(0, OW - ox), acc);
+        }
+    }
+}
+#endif
+
 bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
                    int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf)
 {
@@ -337,6 +398,14 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
         int PW = ow16 * s + 2; /* the kernel reads up to column s * ow16 + 1 */
         pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
         dw3x3_avx512(pad_buf, PW, w, bias, s, y, OH, OW, &e, slope);
+        return true;
+    }
+    if (nn_cpu_features().avx2 && n->act != NN_ACT_SIGMOID && n->act != NN_ACT_HSWISH) {
+        epi e = {n->act, n->act_a, n->act_b};
+        int rows = (OH - 1) * s + 3;
+        int PW = (OW + 15) / 16 * 16 * s + 2; /* as below: covers the 8-lane reads */
+        pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
+        dw3x3_avx2(pad_buf, PW, w, bias, s, y, OH, OW, &e, epi_node_slope(n, ch));
         return true;
     }
 #endif
