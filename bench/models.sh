@@ -4,7 +4,11 @@
 # inference and the speed-up (ONNX Runtime median / Rollcall median).
 # Usage: bench/models.sh  (ROLLCALL_BIN, MODELS, RUNS, WARMUP may be set;
 # CPU_TIME=1 measures CPU time instead of wall time on both sides, which is
-# steadier when other jobs share the machine)
+# steadier when other jobs share the machine). On an AVX-512 machine the
+# engine is timed a second time capped to its AVX2 kernels
+# (ROLLCALL_NN_CPU=avx2, what a CPU without AVX-512 runs), printed beside
+# the AVX-512 figures; AVX2=0 skips that, AVX2=1 forces it. ONNX Runtime
+# uses every instruction set the CPU has in both comparisons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -21,11 +25,31 @@ cpu=()
 [[ ${CPU_TIME:-0} == 1 ]] && cpu=(--cpu-time)
 OPENBLAS_NUM_THREADS=1 "$BIN" bench models --models "$MODELS" --runs "$RUNS" --warmup "$WARMUP" \
   --tsv "${cpu[@]}" >"$tmp/rc.tsv"
+avx2=${AVX2:-auto}
+if [[ $avx2 == auto ]]; then
+  avx2=0
+  grep -qw avx512f /proc/cpuinfo 2>/dev/null && avx2=1
+fi
+if [[ $avx2 == 1 ]]; then
+  echo "timing Rollcall with ROLLCALL_NN_CPU=avx2 ($RUNS runs per model)..." >&2
+  ROLLCALL_NN_CPU=avx2 OPENBLAS_NUM_THREADS=1 "$BIN" bench models --models "$MODELS" \
+    --runs "$RUNS" --warmup "$WARMUP" --tsv "${cpu[@]}" | cut -f1-3 >"$tmp/avx2.tsv"
+fi
 echo "timing ONNX Runtime ($RUNS runs per model)..." >&2
 mapfile -t args < <(awk -F'\t' '{print $1 ":" $5}' "$tmp/rc.tsv")
 CPU_TIME=${CPU_TIME:-0} node bench/nn/ort_bench.mjs "$MODELS" "$RUNS" "$WARMUP" "${args[@]}" >"$tmp/ort.tsv"
 
-printf '%-20s %-14s %12s %12s %12s %12s %9s\n' model input "rollcall med" "rollcall p90" "ORT med" "ORT p90" speedup
-join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") |
-  awk -F'\t' '{ printf "%-20s %-14s %12.3f %12.3f %12.3f %12.3f %8.2fx\n", $1, $5, $2, $3, $6, $7, $6 / $2 }'
-echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); speedup = ONNX Runtime median / Rollcall median)"
+if [[ $avx2 == 1 ]]; then
+  printf '%-20s %-14s %10s %10s %10s %10s %10s %9s %9s %8s\n' model input "AVX-512" "p90" "AVX2" \
+    "p90" "ORT med" "ORT/512" "ORT/AVX2" "512/AVX2"
+  join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") | sort >"$tmp/j.tsv"
+  join -t $'\t' "$tmp/j.tsv" <(sort "$tmp/avx2.tsv") |
+    awk -F'\t' '{ printf "%-20s %-14s %10.3f %10.3f %10.3f %10.3f %10.3f %8.2fx %8.2fx %7.2fx\n",
+                   $1, $5, $2, $3, $9, $10, $6, $6 / $2, $6 / $9, $9 / $2 }'
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); AVX-512 and AVX2: Rollcall's medians with its AVX-512 kernels and capped to its AVX2 kernels (ROLLCALL_NN_CPU=avx2); ORT/x = ONNX Runtime median / Rollcall median; 512/AVX2 = how much slower the AVX2 path is)"
+else
+  printf '%-20s %-14s %12s %12s %12s %12s %9s\n' model input "rollcall med" "rollcall p90" "ORT med" "ORT p90" speedup
+  join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") |
+    awk -F'\t' '{ printf "%-20s %-14s %12.3f %12.3f %12.3f %12.3f %8.2fx\n", $1, $5, $2, $3, $6, $7, $6 / $2 }'
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); speedup = ONNX Runtime median / Rollcall median)"
+fi

@@ -485,6 +485,52 @@ pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *d
 #endif
 
 #if defined(__x86_64__)
+/* pack_im2col_avx512 on 8 lanes: masked loads for stride 1, the even
+ * elements of masked loads for stride 2, the C loop's gather otherwise. */
+__attribute__((target("avx2"))) static void
+pack_im2col_avx2(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                for (int q = 0; q < 4; q++) _mm256_store_ps(row + 8 * q, _mm256_setzero_ps());
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    const float *src = xc + iy * a->W + ix0;
+                    float *o = row + seg[s].off;
+                    if (a->sw > 2) {
+                        for (int64_t j = jlo; j < jhi; j++) o[j] = src[j * a->sw];
+                        continue;
+                    }
+                    /* lanes j in [jlo, jhi) only: the loads never touch
+                     * memory outside the image */
+                    for (int64_t h = jlo / 8 * 8; h < jhi; h += 8) {
+                        __m256i mk = nn_lanes8(jlo - h, jhi - h);
+                        __m256 v;
+                        if (a->sw == 1) {
+                            v = _mm256_maskload_ps(src + h, mk);
+                        } else {
+                            /* element 2j of src for lane j */
+                            __m256i e0 = nn_lanes8(2 * (jlo - h), 2 * (jhi - h) - 1);
+                            __m256i e1 = nn_lanes8(2 * (jlo - h) - 8, 2 * (jhi - h) - 9);
+                            v = evens8_of(_mm256_maskload_ps(src + 2 * h, e0),
+                                          _mm256_maskload_ps(src + 2 * h + 8, e1));
+                        }
+                        _mm256_maskstore_ps(o + h, mk, v);
+                    }
+                }
+            }
+    }
+}
+#endif
+
+#if defined(__x86_64__)
 /* Images whose planes have at most 32 pixels (the last 3x3 layers of a
  * detector's heads, 4x5 planes with hundreds of channels): every tap's
  * panel row is a lane permutation of the channel's two registers
@@ -539,6 +585,10 @@ void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) {
         pack_im2col_avx512(a, seg, nseg, panel);
+        return;
+    }
+    if (nn_cpu_features().avx2) {
+        pack_im2col_avx2(a, seg, nseg, panel);
         return;
     }
 #endif

@@ -126,6 +126,30 @@ __attribute__((always_inline, target("avx2"))) static inline __m256i nn_lanes8(i
     return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), iota),
                                _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), iota));
 }
+
+/* The even and the odd elements of a b (16 floats: a stride-2 row, pairs
+ * of pooled columns) as 8 lanes; evens8/odds8 load the 16 floats at p. */
+__attribute__((always_inline, target("avx2"))) static inline __m256 evens8_of(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), 0xd8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 odds8_of(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), 0xd8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 evens8(const float *p)
+{
+    return evens8_of(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 odds8(const float *p)
+{
+    return odds8_of(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+}
 #endif
 
 #if defined(__x86_64__)
