@@ -801,10 +801,68 @@ __attribute__((target("avx512f"))) static float dot_avx512(const float *a, const
 }
 #endif
 
+#if defined(__x86_64__)
+/* Sum of the 8 lanes of v. */
+__attribute__((always_inline, target("avx2"))) static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+
+__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, int64_t K)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
+    }
+    for (; k < K; k += 8) {
+        __m256i mk = nn_lanes8(0, K - k);
+        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + k, mk), _mm256_maskload_ps(b + k, mk), s0);
+    }
+    return hsum256(_mm256_add_ps(s0, s1));
+}
+
+/* gemv_rows_avx512 on 8 lanes: four rows of W at a time. */
+__attribute__((target("avx2,fma"))) static void
+gemv_rows_avx2(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+    int64_t j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *w0 = W + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        __m256 a0 = _mm256_setzero_ps(), b0 = a0, c0 = a0, d0 = a0;
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 x0 = _mm256_loadu_ps(x + k);
+            a0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + k), a0);
+            b0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w1 + k), b0);
+            c0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w2 + k), c0);
+            d0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w3 + k), d0);
+        }
+        if (k < K) {
+            __m256i mk = nn_lanes8(0, K - k);
+            __m256 x0 = _mm256_maskload_ps(x + k, mk);
+            a0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w0 + k, mk), a0);
+            b0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w1 + k, mk), b0);
+            c0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w2 + k, mk), c0);
+            d0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w3 + k, mk), d0);
+        }
+        y[j] += alpha * hsum256(a0);
+        y[j + 1] += alpha * hsum256(b0);
+        y[j + 2] += alpha * hsum256(c0);
+        y[j + 3] += alpha * hsum256(d0);
+    }
+    for (; j < N; j++) y[j] += alpha * dot_avx2(x, W + j * K, K);
+}
+#endif
+
 float nn_dot(const float *a, const float *b, int64_t n)
 {
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) return dot_avx512(a, b, n);
+    if (nn_cpu_features().avx2) return dot_avx2(a, b, n);
 #endif
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -864,6 +922,10 @@ void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float al
         gemv_rows_avx512(x, W, N, K, alpha, y);
         return;
     }
+    if (nn_cpu_features().avx2) {
+        gemv_rows_avx2(x, W, N, K, alpha, y);
+        return;
+    }
 #endif
     for (int64_t j = 0; j < N; j++) {
         float s = 0.0f;
@@ -876,7 +938,8 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
                      float *y, const float *bias, float *patches)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512) return false;
+    nn_cpu f = nn_cpu_features();
+    if (!f.avx512 && !f.avx2) return false;
     int64_t K = a->C * a->KH * a->KW;
     for (int64_t p = 0; p < N; p++) {
         int64_t oy = p / a->OW, ox = p % a->OW;
@@ -896,8 +959,11 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
     for (int64_t m = 0; m < M; m++) {
         float slope = epi_node_slope(n, m);
         for (int64_t p = 0; p < N; p++)
-            y[m * N + p] = epi_scalar(
-                &e, dot_avx512(W + m * K, patches + p * K, K) + (bias ? bias[m] : 0.0f), slope);
+            y[m * N + p] =
+                epi_scalar(&e,
+                           (f.avx512 ? dot_avx512 : dot_avx2)(W + m * K, patches + p * K, K) +
+                               (bias ? bias[m] : 0.0f),
+                           slope);
     }
     return true;
 #else
