@@ -106,6 +106,29 @@ typedef struct {
         }                                                                                          \
     } while (0)
 
+/* The body of a panel function: one instance of `kernel` per activation
+ * the epilogue handles, `act` a constant in each. */
+#define GEMM_PANEL_PER_ACT(kernel)                                                                 \
+    do {                                                                                           \
+        switch (e->act) {                                                                          \
+        case NN_ACT_RELU:                                                                          \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);            \
+            break;                                                                                 \
+        case NN_ACT_PRELU:                                                                         \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);           \
+            break;                                                                                 \
+        case NN_ACT_LEAKY:                                                                         \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);           \
+            break;                                                                                 \
+        case NN_ACT_CLIP:                                                                          \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);            \
+            break;                                                                                 \
+        default:                                                                                   \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);            \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
 /* The panel for one activation: `act` is a constant in each instance (see
  * gemm_panel_res_avx512), so the epilogue is straight-line code on the sixteen
  * accumulators, with no switch and no spill to memory. */
@@ -169,23 +192,7 @@ gemm_panel_res_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C,
                       int ncols, const float *bias, const float *R, const epi *e,
                       const float *slope, int64_t nslope)
 {
-    switch (e->act) {
-    case NN_ACT_RELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
-        break;
-    case NN_ACT_PRELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
-        break;
-    case NN_ACT_LEAKY:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
-        break;
-    case NN_ACT_CLIP:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
-        break;
-    default:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
-        break;
-    }
+    GEMM_PANEL_PER_ACT(gemm_panel_act);
 }
 
 /* The same without a residual (the direct and Winograd convolutions). */
@@ -298,23 +305,7 @@ gemm_panel_res_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, i
                     int ncols, const float *bias, const float *R, const epi *e, const float *slope,
                     int64_t nslope)
 {
-    switch (e->act) {
-    case NN_ACT_RELU:
-        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
-        break;
-    case NN_ACT_PRELU:
-        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
-        break;
-    case NN_ACT_LEAKY:
-        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
-        break;
-    case NN_ACT_CLIP:
-        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
-        break;
-    default:
-        gemm_panel_act_avx2(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
-        break;
-    }
+    GEMM_PANEL_PER_ACT(gemm_panel_act_avx2);
 }
 
 /* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */

@@ -108,20 +108,14 @@ static float pool1(const void *arg, int64_t k, int64_t p)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void pack_pool2_avx512(const nn_pool2_rows *r, int64_t n0,
-                                                                 int ncols, float *dst)
+/* The runs of a panel's columns along one pooled row. */
+typedef struct {
+    int64_t off, len;
+    const float *src; /* first input pixel of the run in plane 0 */
+} pool2_seg;
+
+static int pool2_segments(const nn_pool2_rows *r, int64_t n0, int ncols, pool2_seg *seg)
 {
-    const __m512i even =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd =
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __m512 quarter = _mm512_set1_ps(0.25f);
-    const __m512 lo = _mm512_set1_ps(r->relu ? 0.0f : -INFINITY);
-    /* runs of the panel's columns along one pooled row */
-    struct {
-        int64_t off, len;
-        const float *src; /* first input pixel of the run in plane 0 */
-    } seg[NN_GEMM_NR];
     int nseg = 0;
     for (int64_t p = n0; p < n0 + ncols;) {
         int64_t py = p / r->OW, px = p % r->OW, len = r->OW - px;
@@ -132,6 +126,20 @@ __attribute__((target("avx512f"))) static void pack_pool2_avx512(const nn_pool2_
         nseg++;
         p += len;
     }
+    return nseg;
+}
+
+__attribute__((target("avx512f"))) static void pack_pool2_avx512(const nn_pool2_rows *r, int64_t n0,
+                                                                 int ncols, float *dst)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 quarter = _mm512_set1_ps(0.25f);
+    const __m512 lo = _mm512_set1_ps(r->relu ? 0.0f : -INFINITY);
+    pool2_seg seg[NN_GEMM_NR];
+    int nseg = pool2_segments(r, n0, ncols, seg);
     for (int64_t k = 0; k < r->K; k++, dst += NN_GEMM_NR) {
         __m512 a = _mm512_set1_ps(r->scale ? r->scale[k] : 1.0f);
         __m512 b = _mm512_set1_ps(r->scale ? r->shift[k] : 0.0f);
@@ -169,20 +177,8 @@ __attribute__((target("avx2,fma"))) static void pack_pool2_avx2(const nn_pool2_r
 {
     const __m256 quarter = _mm256_set1_ps(0.25f);
     const __m256 lo = _mm256_set1_ps(r->relu ? 0.0f : -INFINITY);
-    struct {
-        int64_t off, len;
-        const float *src; /* first input pixel of the run in plane 0 */
-    } seg[NN_GEMM_NR];
-    int nseg = 0;
-    for (int64_t p = n0; p < n0 + ncols;) {
-        int64_t py = p / r->OW, px = p % r->OW, len = r->OW - px;
-        if (len > n0 + ncols - p) len = n0 + ncols - p;
-        seg[nseg].off = p - n0;
-        seg[nseg].len = len;
-        seg[nseg].src = r->x + 2 * py * r->W + 2 * px;
-        nseg++;
-        p += len;
-    }
+    pool2_seg seg[NN_GEMM_NR];
+    int nseg = pool2_segments(r, n0, ncols, seg);
     for (int64_t k = 0; k < r->K; k++, dst += NN_GEMM_NR) {
         __m256 a = _mm256_set1_ps(r->scale ? r->scale[k] : 1.0f);
         __m256 b = _mm256_set1_ps(r->scale ? r->shift[k] : 0.0f);
