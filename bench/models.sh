@@ -46,7 +46,7 @@ mapfile -t args < <(awk -F'\t' '{print $1 ":" $5}' "$tmp/rc.tsv")
 CPU_TIME=${CPU_TIME:-0} node bench/nn/ort_bench.mjs "$MODELS" "$RUNS" "$WARMUP" "${args[@]}" >"$tmp/ort.tsv"
 
 if [[ $avx2 == 1 ]]; then
-  printf '%-20s %-14s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n' model input "AVX-512" "p90" "AVX2" \
+  printf '%-20s %-14s %9s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n' model input "AVX-512" "p90" "AVX2" \
     "p90" "C" "ORT" "ORT/512" "ORT/AVX2" "512/AVX2" "C/AVX2"
   # columns: 1 model, 2-3 AVX-512 med/p90, 5 input, 6-7 ORT med/p90, 9-10
   # AVX2 med/p90, 11-12 C med/p90
