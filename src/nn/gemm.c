@@ -217,31 +217,64 @@ __attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int6
 }
 
 /* ---- the AVX2 micro-kernel ---------------------------------------------
- * Sixteen 256-bit registers hold a 4 x 16 tile (eight accumulators, two B
- * vectors, the broadcast A value), so an 8 x 32 block of the packed layout
- * is four such tiles: rows 0-3 and 4-7 of the [K][MR] A block, columns
- * 0-15 and 16-31 of the [K][NR] panel. Per k: two B loads and four
- * broadcasts feed eight FMAs. The epilogue is the AVX-512 kernel's
- * (bias in the accumulators, residual, activation in the stores). */
+ * Sixteen 256-bit registers: an 8 x 32 block of the packed layout is
+ * computed as two 6 x 16 tiles (rows 0-5; twelve accumulators, two B
+ * vectors, the broadcast A value) and one 2 x 32 tile (rows 6-7; eight
+ * accumulators, four B vectors), each with enough independent FMA chains
+ * to cover the FMA latency on two pipes. A last block of fewer than 7 rows
+ * takes 4 x 16 tiles. Rows past M read the packed zeros and are not
+ * stored. The epilogue is the AVX-512 kernel's (bias in the accumulators,
+ * residual, activation in the stores). */
 
-/* One row of a 4 x 16 tile leaves the registers; `w` of its 16 columns
- * are stored (maskload/maskstore for a partial tile). */
+/* One R x (8 NV) tile at rows r0 .. r0 + R - 1 of the panel (`a` is the
+ * packed A block advanced to row r0) and columns cb ..: the K loop, then
+ * `nrows` rows and the ncols - cb columns that exist are stored. R and NV
+ * are constants in every call, so the accumulators stay in registers. */
 __attribute__((always_inline, target("avx2,fma"))) static inline void
-gemm_store_row_avx2(float *cr, const float *rr, __m256 v0, __m256 v1, int w, __m256i k0, __m256i k1,
-                    int act, __m256 vs, __m256 lo, __m256 hi)
+gemm_tile_avx2(const int R, const int NV, int64_t K, const float *a, gemm_b B, int cb, float *C,
+               int64_t ldc, int ncols, const float *bias, const float *Rres, const epi *e,
+               const float *slope, int64_t nslope, int64_t r0, int nrows, const int act)
 {
-    if (rr) {
-        v0 = _mm256_add_ps(v0, w >= 16 ? _mm256_loadu_ps(rr) : _mm256_maskload_ps(rr, k0));
-        v1 = _mm256_add_ps(v1, w >= 16 ? _mm256_loadu_ps(rr + 8) : _mm256_maskload_ps(rr + 8, k1));
+    __m256 acc[6][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        __m256 b0 = _mm256_set1_ps(bias && r < nrows ? bias[r0 + r] : 0.0f);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[r][v] = b0;
     }
-    v0 = epi_avx2(act, v0, vs, lo, hi);
-    v1 = epi_avx2(act, v1, vs, lo, hi);
-    if (w >= 16) {
-        _mm256_storeu_ps(cr, v0);
-        _mm256_storeu_ps(cr + 8, v1);
-    } else {
-        _mm256_maskstore_ps(cr, k0, v0);
-        _mm256_maskstore_ps(cr + 8, k1, v1);
+    for (int64_t k = 0; k < K; k++, a += NN_GEMM_MR) {
+        const float *bk = (B.off ? B.base + B.off[k] : B.base + k * B.stride) + cb;
+        __m256 b[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(bk + 8 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m256 av = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(av, b[v], acc[r][v]);
+        }
+    }
+    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        if (r >= nrows) break;
+        __m256 vs = _mm256_set1_ps(epi_slope(act, e->a, slope, nslope, r0 + r));
+        float *cr = C + (r0 + r) * ldc + cb;
+        const float *rr = Rres ? Rres + (r0 + r) * ldc + cb : NULL;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            int w = ncols - cb - 8 * v;
+            if (w <= 0) break;
+            __m256 o = acc[r][v];
+            if (w >= 8) {
+                if (rr) o = _mm256_add_ps(o, _mm256_loadu_ps(rr + 8 * v));
+                _mm256_storeu_ps(cr + 8 * v, epi_avx2(act, o, vs, lo, hi));
+            } else {
+                __m256i mk = nn_lanes8(0, w);
+                if (rr) o = _mm256_add_ps(o, _mm256_maskload_ps(rr + 8 * v, mk));
+                _mm256_maskstore_ps(cr + 8 * v, mk, epi_avx2(act, o, vs, lo, hi));
+            }
+        }
     }
 }
 
@@ -250,53 +283,27 @@ gemm_panel_act_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, i
                     int ncols, const float *bias, const float *R, const epi *e, const float *slope,
                     int64_t nslope, const int act)
 {
-    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
-    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR)
-        for (int64_t r0 = mb; r0 < mb + NN_GEMM_MR && r0 < M; r0 += 4) {
-            int rows = M - r0 < 4 ? (int)(M - r0) : 4;
-            float bv[4], sv[4];
-            for (int r = 0; r < 4; r++) {
-                bv[r] = bias && r < rows ? bias[r0 + r] : 0.0f;
-                sv[r] = r < rows ? epi_slope(act, e->a, slope, nslope, r0 + r) : 0.0f;
-            }
-            for (int cb = 0; cb < ncols; cb += 16) {
-                const float *a = Ap + mb * K + (r0 - mb);
-                __m256 c00 = _mm256_set1_ps(bv[0]), c10 = _mm256_set1_ps(bv[1]),
-                       c20 = _mm256_set1_ps(bv[2]), c30 = _mm256_set1_ps(bv[3]);
-                __m256 c01 = c00, c11 = c10, c21 = c20, c31 = c30;
-                for (int64_t k = 0; k < K; k++, a += NN_GEMM_MR) {
-                    const float *bk = (B.off ? B.base + B.off[k] : B.base + k * B.stride) + cb;
-                    __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8), av;
-                    av = _mm256_broadcast_ss(a);
-                    c00 = _mm256_fmadd_ps(av, b0, c00);
-                    c01 = _mm256_fmadd_ps(av, b1, c01);
-                    av = _mm256_broadcast_ss(a + 1);
-                    c10 = _mm256_fmadd_ps(av, b0, c10);
-                    c11 = _mm256_fmadd_ps(av, b1, c11);
-                    av = _mm256_broadcast_ss(a + 2);
-                    c20 = _mm256_fmadd_ps(av, b0, c20);
-                    c21 = _mm256_fmadd_ps(av, b1, c21);
-                    av = _mm256_broadcast_ss(a + 3);
-                    c30 = _mm256_fmadd_ps(av, b0, c30);
-                    c31 = _mm256_fmadd_ps(av, b1, c31);
-                }
-                int w = ncols - cb < 16 ? ncols - cb : 16;
-                __m256i k0 = nn_lanes8(0, w), k1 = nn_lanes8(0, w - 8);
-                float *cr = C + r0 * ldc + cb;
-                const float *rr = R ? R + r0 * ldc + cb : NULL;
-                gemm_store_row_avx2(cr, rr, c00, c01, w, k0, k1, act, _mm256_set1_ps(sv[0]), lo,
-                                    hi);
-                if (rows > 1)
-                    gemm_store_row_avx2(cr + ldc, rr ? rr + ldc : NULL, c10, c11, w, k0, k1, act,
-                                        _mm256_set1_ps(sv[1]), lo, hi);
-                if (rows > 2)
-                    gemm_store_row_avx2(cr + 2 * ldc, rr ? rr + 2 * ldc : NULL, c20, c21, w, k0, k1,
-                                        act, _mm256_set1_ps(sv[2]), lo, hi);
-                if (rows > 3)
-                    gemm_store_row_avx2(cr + 3 * ldc, rr ? rr + 3 * ldc : NULL, c30, c31, w, k0, k1,
-                                        act, _mm256_set1_ps(sv[3]), lo, hi);
-            }
+    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
+        const float *a = Ap + mb * K;
+        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
+        if (rows > 6) {
+            for (int cb = 0; cb < ncols; cb += 16)
+                gemm_tile_avx2(6, 2, K, a, B, cb, C, ldc, ncols, bias, R, e, slope, nslope, mb, 6,
+                               act);
+            /* four B vectors only where the panel has more than 16 columns */
+            if (ncols > 16)
+                gemm_tile_avx2(2, 4, K, a + 6, B, 0, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + 6, rows - 6, act);
+            else
+                gemm_tile_avx2(2, 2, K, a + 6, B, 0, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + 6, rows - 6, act);
+            continue;
         }
+        for (int r0 = 0; r0 < rows; r0 += 4)
+            for (int cb = 0; cb < ncols; cb += 16)
+                gemm_tile_avx2(4, 2, K, a + r0, B, cb, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + r0, rows - r0 < 4 ? rows - r0 : 4, act);
+    }
 }
 
 /* gemm_panel_res_avx512's contract on the AVX2 kernel. */
