@@ -2,9 +2,12 @@
  * (../shared/testdata/faces) with the default models: the acceptance
  * figures of the face issue. Prints the measured identification figures and
  * the threshold for a 0.1% false-accept rate; asserts the targets:
- *   - every id/ photo: exactly one face of at least 40 px (the quality
- *     minimum; smaller faces are bystanders in the background);
+ *   - every id/ photo: one face of at least 40 px (the quality minimum;
+ *     smaller faces are bystanders in the background), but for two photos
+ *     with a second large detection: a real bystander's blurred profile
+ *     (deepface_person01/4) and a blurred crowd (deepface_person09/4);
  *   - noface/: no face, except at most one hard case;
+ *   - darkened copies of the id/ photos: every detected face is returned;
  *   - all 43 labelled PASCAL faces found with IoU >= 0.4;
  *   - leave-one-out rank-1 >= 99% and TAR >= 99% at FAR = 0.1%;
  *   - the default gallery threshold keeps FAR <= 0.2% and TAR >= 99%;
@@ -22,6 +25,7 @@
 
 #include "face/face.h"
 #include "gallery/gallery.h"
+#include "spoof.h"
 
 #include "face_fixture.h"
 
@@ -95,6 +99,8 @@ static void identification_over_id_photos(void **state)
             photos++;
             int big = 0;
             for (int i = 0; i < n; i++) big += fi[i].size >= 40;
+            if (big == 0) fprintf(stderr, "# %s: no face\n", file);
+            assert_true(big >= 1);
             if (big != 1) {
                 fprintf(stderr, "# %s: %d faces of 40 px or more\n", file, big);
                 not_one++;
@@ -109,7 +115,7 @@ static void identification_over_id_photos(void **state)
         free_list(files);
     }
     printf("# id/: %d photos, %d without exactly one face\n", photos, not_one);
-    assert_int_equal(not_one, 0);
+    assert_true(not_one <= 2);
     assert_int_equal(ne, photos);
 
     /* Leave-one-out through the gallery: every other photo is enrolled. */
@@ -161,6 +167,64 @@ static void identification_over_id_photos(void **state)
     free(imp);
     free(emb);
     free(label);
+    free_list(people);
+    face_worker_free(w);
+}
+
+/* Real photos in a dim room (a linear-light gain of 0.08 and 0.03 with
+ * sensor noise and JPEG, made at test time): every face the detector finds
+ * comes out of the pipeline. The embedding's length once decided (faces of
+ * 80 px or more under 2.0 were dropped as "not a face"); on these copies it
+ * is below 2.0 for many real faces while it removed no false detection in
+ * noface/. */
+static void darkened_faces_are_never_dropped(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/id", faces_dir);
+    char **people = list_dir(path);
+    if (!people) skip();
+    static const float gains[2] = {0.08f, 0.03f};
+    int found = 0, kept = 0, low_norm = 0, photos = 0;
+    for (int p = 0; people[p]; p++) {
+        snprintf(path, sizeof path, "%s/id/%s", faces_dir, people[p]);
+        char **files = list_dir(path);
+        for (int f = 0; files && files[f]; f++) {
+            char file[4096];
+            snprintf(file, sizeof file, "%s/%s", path, files[f]);
+            img_image *im;
+            assert_int_equal(img_load(file, NULL, &im, NULL), RC_OK);
+            for (int g = 0; g < 2; g++) {
+                sp_rng r = sp_seed((uint64_t)(p * 64 + f), (uint64_t)g);
+                img_image *dark = sp_darken(im, gains[g], &r);
+                assert_non_null(dark);
+                face_opts o = face_opts_default();
+                o.liveness = 0;
+                face_info *fi;
+                int n, nd;
+                assert_int_equal(face_analyze(w, dark, &o, &fi, &n, NULL), RC_OK);
+                for (int i = 0; i < n; i++) low_norm += fi[i].size >= 80 && fi[i].emb_norm < 2.f;
+                free(fi);
+                o.landmarks = o.embedding = 0; /* the detector alone */
+                assert_int_equal(face_analyze(w, dark, &o, &fi, &nd, NULL), RC_OK);
+                free(fi);
+                if (n != nd) fprintf(stderr, "# %s x%.2f: %d of %d faces\n", file, gains[g], n, nd);
+                found += nd;
+                kept += n;
+                photos++;
+                img_free(dark);
+            }
+            img_free(im);
+        }
+        free_list(files);
+    }
+    printf("# darkened id/ photos: %d copies, %d faces detected, %d returned; %d of them of 80 px "
+           "or more with an embedding shorter than 2.0\n",
+           photos, found, kept, low_norm);
+    assert_true(found >= photos / 2);
+    assert_int_equal(kept, found);
     free_list(people);
     face_worker_free(w);
 }
@@ -327,6 +391,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identification_over_id_photos),
+        cmocka_unit_test(darkened_faces_are_never_dropped),
         cmocka_unit_test(no_faces_in_noface_photos),
         cmocka_unit_test(all_labelled_pascal_faces_found),
         cmocka_unit_test(attributes_when_asked),
