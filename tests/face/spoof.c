@@ -446,14 +446,80 @@ static void pose(sp_rng *r, float *fx, float *fy, float *yaw, float *pitch, floa
     *roll = U(r, -0.15, 0.15);
 }
 
+/* ---- media: a scene's plane rendered over the room ---- */
+
+/* What the medium sends toward the camera (linear RGB) at unit coordinates
+ * (u, v), for the sub-sample at frame position (cx, cy) of pixel (x, y). */
+typedef void (*radiance_fn)(const void *ctx, float u, float v, float cx, float cy, int x, int y,
+                            float out[3]);
+
+/* Each frame pixel the plane covers averages S x S sub-samples; those that
+ * miss the plane keep the room behind it. */
+static void render(fimg *f, const plane *pl, int S, radiance_fn fn, const void *ctx)
+{
+    for (int y = pl->y0; y <= pl->y1; y++)
+        for (int x = pl->x0; x <= pl->x1; x++) {
+            float acc[3] = {0, 0, 0};
+            int hits = 0;
+            for (int j = 0; j < S; j++)
+                for (int i = 0; i < S; i++) {
+                    float cx = x + (i + 0.5f) / S, cy = y + (j + 0.5f) / S, u, v, e[3];
+                    apply(pl->Hi, cx, cy, &u, &v);
+                    if (!(u >= 0 && u < 1 && v >= 0 && v < 1)) continue;
+                    hits++;
+                    fn(ctx, u, v, cx, cy, x, y, e);
+                    for (int k = 0; k < 3; k++) acc[k] += e[k];
+                }
+            if (!hits) continue;
+            float *p = f->p + ((size_t)y * FW + x) * 3;
+            float a = (float)hits / (S * S);
+            for (int k = 0; k < 3; k++) p[k] = p[k] * (1 - a) + acc[k] / (S * S);
+        }
+}
+
+/* A soft elliptical highlight (a lamp or window reflected) at (gu, gv). */
+static float highlight(float u, float v, float gu, float gv, float gr, float squash, float peak)
+{
+    float du = (u - gu) / gr, dv = (v - gv) / (gr * squash);
+    return peak * expf(-0.5f * (du * du + dv * dv));
+}
+
 /* ---- print attacks ---- */
 
-/* The fraction of [a, b] where a square wave of period 1 is on in [o, o+d]. */
-static float on_fraction(float a, float b, float o, float d)
+typedef struct {
+    const img_image *ph;
+    float reg[4], mu, mv; /* photo region shown; content inset */
+    float white[3], black, sat, gam, cell;
+    float E0, gx, gy; /* illumination and its gradient */
+    int glossy;
+    float gu, gv, gr, gp, fibre_ph;
+} print_ctx;
+
+static void print_radiance(const void *ctx, float u, float v, float cx, float cy, int x, int y,
+                           float out[3])
 {
-#define CUM(x) (floorf((x)-o) * d + fminf(fmaxf((x)-o - floorf((x)-o), 0), d))
-    return b > a ? (CUM(b) - CUM(a)) / (b - a) : 0;
-#undef CUM
+    const print_ctx *c = ctx;
+    static const float angles[3] = {0.2618f, 1.309f, 0.f}; /* C 15, M 75, Y 0 degrees */
+    float refl[3] = {c->white[0], c->white[1], c->white[2]};
+    float qu = (u - c->mu) / (1 - 2 * c->mu), qv = (v - c->mv) / (1 - 2 * c->mv);
+    float px = c->reg[0] + qu * c->reg[2], py = c->reg[1] + qv * c->reg[3], col[3];
+    if (qu >= 0 && qu < 1 && qv >= 0 && qv < 1 && photo_at(c->ph, px, py, col)) {
+        float l = 0.2126f * col[0] + 0.7152f * col[1] + 0.0722f * col[2];
+        for (int k = 0; k < 3; k++) {
+            float t = powf(fminf(fmaxf(l + c->sat * (col[k] - l), 0), 1), c->gam);
+            /* This channel's ink coverage, rendered by a rotated
+             * clustered-dot screen. */
+            float ca = cosf(angles[k]), sa = sinf(angles[k]);
+            float sx = (ca * px + sa * py) / c->cell, sy = (-sa * px + ca * py) / c->cell;
+            float th = 0.5f + 0.25f * (cosf(6.2831853f * sx) + cosf(6.2831853f * sy));
+            float ink = 1 - t > th ? 1.f : 0.f;
+            refl[k] = c->white[k] * (1 - ink) + c->black * ink;
+        }
+    }
+    float fib = 1 + 0.025f * sinf(u * 517.f + c->fibre_ph) * sinf(v * 389.f);
+    float E = c->E0 * (1 + c->gx * (u - 0.5f) + c->gy * (v - 0.5f)) * fib;
+    float spec = c->glossy ? highlight(u, v, c->gu, c->gv, c->gr, 0.6f, c->gp) : 0;
+    for (int k = 0; k < 3; k++) out[k] = refl[k] * E + spec;
 }
 
 img_image *sp_print_attack(const img_image *ph, const float box[4], const img_image *room,
@@ -465,75 +531,40 @@ img_image *sp_print_attack(const img_image *ph, const float box[4], const img_im
     /* A 10x15 photo print, a 13x18 or an A4 sheet: the face is 25-55% of the
      * printed picture's height; a white margin on office prints. */
     static const float aspects[3] = {2.f / 3, 5.f / 7, 0.707f};
+    print_ctx c = {.ph = ph};
     float aspect = aspects[(int)U(r, 0, 2.999)];
     float margin = U(r, 0, 1) < 0.5f ? 0 : U(r, 0.03, 0.08);
-    float frac = U(r, 0.25, 0.55), reg[4];
-    photo_region(box, frac, aspect, reg);
+    float frac = U(r, 0.25, 0.55);
+    photo_region(box, frac, aspect, c.reg);
     float content_h = face_px / frac;
     float mh = content_h / (1 - 2 * margin), mw = content_h * aspect + 2 * margin * mh;
-    float mu = margin * mh / mw, mv = margin; /* content inset, unit coordinates */
-    float fu = mu + (1 - 2 * mu) * ((box[0] + box[2]) / 2 - reg[0]) / reg[2];
-    float fv = mv + (1 - 2 * mv) * ((box[1] + box[3]) / 2 - reg[1]) / reg[3];
+    c.mu = margin * mh / mw;
+    c.mv = margin;
+    float fu = c.mu + (1 - 2 * c.mu) * ((box[0] + box[2]) / 2 - c.reg[0]) / c.reg[2];
+    float fv = c.mv + (1 - 2 * c.mv) * ((box[1] + box[3]) / 2 - c.reg[1]) / c.reg[3];
     plane pl;
     float fx, fy, yaw, pitch, roll;
     pose(r, &fx, &fy, &yaw, &pitch, &roll);
     place(&pl, mw, mh, fu, fv, fx, fy, yaw, pitch, roll);
     /* Paper and ink: paper white, ink black, a weaker saturation, a
      * dot-gain curve, a halftone screen of 1-2.5 camera px per cell. */
-    float white[3] = {U(r, 0.78, 0.88), 0, 0};
-    white[1] = white[0] * U(r, 0.97, 1.0);
-    white[2] = white[0] * U(r, 0.88, 0.98);
-    float black = U(r, 0.03, 0.09), sat = U(r, 0.6, 0.9), gam = U(r, 1.0, 1.35);
-    float cell = U(r, 1.0, 2.5) * reg[3] / content_h;      /* photo px per halftone cell */
-    static const float angles[3] = {0.2618f, 1.309f, 0.f}; /* C 15, M 75, Y 0 degrees */
-    float E0 = U(r, 0.5, 1.1), gx = U(r, -0.5, 0.5), gy = U(r, -0.5, 0.5);
-    int glossy = U(r, 0, 1) < 0.4f;
-    float gu = U(r, 0.1, 0.9), gv = U(r, 0.1, 0.9), gr = U(r, 0.1, 0.3), gp = U(r, 0.2, 0.8);
-    float fibre_ph = U(r, 0, 6.28f);
-    const int S = 3;
-    for (int y = pl.y0; y <= pl.y1; y++)
-        for (int x = pl.x0; x <= pl.x1; x++) {
-            float acc[3] = {0, 0, 0};
-            int hits = 0;
-            for (int j = 0; j < S; j++)
-                for (int i = 0; i < S; i++) {
-                    float u, v;
-                    apply(pl.Hi, x + (i + 0.5f) / S, y + (j + 0.5f) / S, &u, &v);
-                    if (!(u >= 0 && u < 1 && v >= 0 && v < 1)) continue;
-                    hits++;
-                    float refl[3] = {white[0], white[1], white[2]};
-                    float cu = (u - mu) / (1 - 2 * mu), cv = (v - mv) / (1 - 2 * mv);
-                    float px = reg[0] + cu * reg[2], py = reg[1] + cv * reg[3], c[3];
-                    if (cu >= 0 && cu < 1 && cv >= 0 && cv < 1 && photo_at(ph, px, py, c)) {
-                        float l = 0.2126f * c[0] + 0.7152f * c[1] + 0.0722f * c[2];
-                        for (int k = 0; k < 3; k++) {
-                            float t = l + sat * (c[k] - l);
-                            t = powf(fminf(fmaxf(t, 0), 1), gam);
-                            /* ink coverage for this channel, rendered by a
-                             * rotated clustered-dot screen */
-                            float cover = 1 - t;
-                            float ca = cosf(angles[k]), sa = sinf(angles[k]);
-                            float qx = (ca * px + sa * py) / cell, qy = (-sa * px + ca * py) / cell;
-                            float th =
-                                0.5f + 0.25f * (cosf(6.2831853f * qx) + cosf(6.2831853f * qy));
-                            float ink = cover > th ? 1.f : 0.f;
-                            refl[k] = white[k] * (1 - ink) + black * ink;
-                        }
-                    }
-                    float fib = 1 + 0.025f * sinf(u * 517.f + fibre_ph) * sinf(v * 389.f);
-                    float E = E0 * (1 + gx * (u - 0.5f) + gy * (v - 0.5f)) * fib;
-                    float spec = 0;
-                    if (glossy) {
-                        float du = (u - gu) / gr, dv = (v - gv) / (gr * 0.6f);
-                        spec = gp * expf(-0.5f * (du * du + dv * dv));
-                    }
-                    for (int k = 0; k < 3; k++) acc[k] += refl[k] * E + spec;
-                }
-            if (!hits) continue;
-            float *p = f.p + ((size_t)y * FW + x) * 3;
-            float a = (float)hits / (S * S);
-            for (int k = 0; k < 3; k++) p[k] = p[k] * (1 - a) + acc[k] / (S * S);
-        }
+    c.white[0] = U(r, 0.78, 0.88);
+    c.white[1] = c.white[0] * U(r, 0.97, 1.0);
+    c.white[2] = c.white[0] * U(r, 0.88, 0.98);
+    c.black = U(r, 0.03, 0.09);
+    c.sat = U(r, 0.6, 0.9);
+    c.gam = U(r, 1.0, 1.35);
+    c.cell = U(r, 1.0, 2.5) * c.reg[3] / content_h; /* photo px per halftone cell */
+    c.E0 = U(r, 0.5, 1.1);
+    c.gx = U(r, -0.5, 0.5);
+    c.gy = U(r, -0.5, 0.5);
+    c.glossy = U(r, 0, 1) < 0.4f;
+    c.gu = U(r, 0.1, 0.9);
+    c.gv = U(r, 0.1, 0.9);
+    c.gr = U(r, 0.1, 0.3);
+    c.gp = U(r, 0.2, 0.8);
+    c.fibre_ph = U(r, 0, 6.28f);
+    render(&f, &pl, 3, print_radiance, &c);
     hand(&f, &pl, 0, r);
     img_image *out = camera(&f, r);
     free(f.p);
@@ -541,6 +572,58 @@ img_image *sp_print_attack(const img_image *ph, const float box[4], const img_im
 }
 
 /* ---- screen replays ---- */
+
+/* The fraction of [a, b] where a square wave of period 1 is on in [o, o+d]. */
+static float on_fraction(float a, float b, float o, float d)
+{
+#define CUM(x) (floorf((x)-o) * d + fminf(fmaxf((x)-o - floorf((x)-o), 0), d))
+    return b > a ? (CUM(b) - CUM(a)) / (b - a) : 0;
+#undef CUM
+}
+
+typedef struct {
+    const img_image *ph;
+    const plane *pl;
+    const fimg *room;     /* blurred: what the glass reflects */
+    float reg[4], su, sv; /* photo region shown; screen inset */
+    int resw, resh, S;
+    float Lmax, dgam, blk, wp[3], fill, filly, body, refl;
+    int glare;
+    float gu, gv, gr, gp;
+} screen_ctx;
+
+static void screen_radiance(const void *ctx, float u, float v, float cx, float cy, int x, int y,
+                            float e[3])
+{
+    const screen_ctx *c = ctx;
+    float qu = (u - c->su) / (1 - 2 * c->su), qv = (v - c->sv) / (1 - 2 * c->sv);
+    if (!(qu >= 0 && qu < 1 && qv >= 0 && qv < 1)) {
+        /* Bezel and body: dark, a little sheen toward the edge. */
+        float edge = fminf(fminf(u, 1 - u), fminf(v, 1 - v));
+        for (int k = 0; k < 3; k++) e[k] = c->body + (edge < 0.01f ? 0.08f : 0);
+        return;
+    }
+    /* The sub-sample's footprint in screen pixels, from the homography's
+     * local derivatives; the RGB stripes and the black matrix are
+     * integrated over it exactly, so moire comes from the geometry. */
+    float u1, v1, u2, v2;
+    apply(c->pl->Hi, cx + 0.5f / c->S, cy, &u1, &v1);
+    apply(c->pl->Hi, cx, cy + 0.5f / c->S, &u2, &v2);
+    float kx = c->resw / (1 - 2 * c->su), ky = c->resh / (1 - 2 * c->sv);
+    float hw = (fabsf(u1 - u) + fabsf(u2 - u)) * kx, hh = (fabsf(v1 - v) + fabsf(v2 - v)) * ky;
+    float spx = qu * c->resw, spy = qv * c->resh, col[3];
+    if (!photo_at(c->ph, c->reg[0] + qu * c->reg[2], c->reg[1] + qv * c->reg[3], col))
+        col[0] = col[1] = col[2] = 0;
+    float rows = on_fraction(spy - hh, spy + hh, (1 - c->filly) / 2, c->filly) / c->filly;
+    float g = c->glare ? highlight(u, v, c->gu, c->gv, c->gr, 0.5f, c->gp) : 0;
+    const float *bg = c->room->p + ((size_t)y * FW + x) * 3;
+    for (int k = 0; k < 3; k++) {
+        float w3 = c->fill / 3;
+        float stripe = on_fraction(spx - hw, spx + hw, k / 3.f + (1 - c->fill) / 6, w3) / w3 / 3;
+        float lvl = c->blk + (1 - c->blk) * powf(fminf(fmaxf(col[k], 0), 1), c->dgam);
+        e[k] = c->Lmax * c->wp[k] * lvl * stripe * 3 * rows + c->refl * bg[k] + g;
+    }
+}
 
 img_image *sp_screen_replay(const img_image *ph, const float box[4], const img_image *room,
                             float face_px, sp_rng *r)
@@ -557,90 +640,48 @@ img_image *sp_screen_replay(const img_image *ph, const float box[4], const img_i
     blur(&refl_room, 6);
     /* A phone (portrait or landscape, 1080 px across its short side) or a
      * tablet (4:3, 1536 px across): screen inside a bezel. */
+    plane pl;
+    screen_ctx c = {.ph = ph, .pl = &pl, .room = &refl_room, .S = 2};
     int tablet = U(r, 0, 1) < 0.35f, landscape = !tablet && U(r, 0, 1) < 0.25f;
     float s_aspect = tablet ? 0.75f : 1080.f / 2340.f; /* w/h, portrait */
-    int resw = tablet ? 1536 : 1080, resh = tablet ? 2048 : 2340;
+    c.resw = tablet ? 1536 : 1080;
+    c.resh = tablet ? 2048 : 2340;
     if (landscape) {
         s_aspect = 1 / s_aspect;
-        int t = resw;
-        resw = resh;
-        resh = t;
+        int t = c.resw;
+        c.resw = c.resh;
+        c.resh = t;
     }
-    float frac = U(r, 0.3, 0.75), reg[4];
-    photo_region(box, frac, s_aspect, reg);
+    float frac = U(r, 0.3, 0.75);
+    photo_region(box, frac, s_aspect, c.reg);
     float sh = face_px / frac, sw = sh * s_aspect; /* screen size, frame px */
     float bez = fminf(sw, sh) * U(r, 0.04, 0.1);
     float mw = sw + 2 * bez, mh = sh + 2 * bez * (tablet ? 1.f : 1.6f);
-    float su = bez / mw, sv = (mh - sh) / 2 / mh; /* screen inset */
-    float fu = su + (1 - 2 * su) * ((box[0] + box[2]) / 2 - reg[0]) / reg[2];
-    float fv = sv + (1 - 2 * sv) * ((box[1] + box[3]) / 2 - reg[1]) / reg[3];
-    plane pl;
+    c.su = bez / mw;
+    c.sv = (mh - sh) / 2 / mh;
+    float fu = c.su + (1 - 2 * c.su) * ((box[0] + box[2]) / 2 - c.reg[0]) / c.reg[2];
+    float fv = c.sv + (1 - 2 * c.sv) * ((box[1] + box[3]) / 2 - c.reg[1]) / c.reg[3];
     float fx, fy, yaw, pitch, roll;
     pose(r, &fx, &fy, &yaw, &pitch, &roll);
     place(&pl, mw, mh, fu, fv, fx, fy, yaw, pitch, roll);
     /* Display: brightness relative to the room, gamma, white point, black
-     * level; subpixel stripes with a black matrix. */
-    float Lmax = U(r, 0.7, 2.2), dgam = U(r, 0.85, 1.2), blk = U(r, 0.005, 0.03);
-    float wp[3] = {U(r, 0.85, 1.0), 1.f, U(r, 1.0, 1.2)};
-    float fill = U(r, 0.6, 0.9), filly = U(r, 0.75, 0.95);
-    float body = U(r, 0.01, 0.05), refl = U(r, 0.03, 0.12);
-    int glare = U(r, 0, 1) < 0.6f;
-    float gu = U(r, 0.1, 0.9), gv = U(r, 0.1, 0.9), gr = U(r, 0.08, 0.3), gp = U(r, 0.3, 1.5);
-    const int S = 2;
-    for (int y = pl.y0; y <= pl.y1; y++)
-        for (int x = pl.x0; x <= pl.x1; x++) {
-            float acc[3] = {0, 0, 0};
-            int hits = 0;
-            for (int j = 0; j < S; j++)
-                for (int i = 0; i < S; i++) {
-                    float cx = x + (i + 0.5f) / S, cy = y + (j + 0.5f) / S, u, v;
-                    apply(pl.Hi, cx, cy, &u, &v);
-                    if (!(u >= 0 && u < 1 && v >= 0 && v < 1)) continue;
-                    hits++;
-                    float e[3];
-                    float qu = (u - su) / (1 - 2 * su), qv = (v - sv) / (1 - 2 * sv);
-                    if (qu >= 0 && qu < 1 && qv >= 0 && qv < 1) {
-                        /* The sub-pixel's footprint in screen pixels, from the
-                         * homography's local derivatives. */
-                        float u1, v1, u2, v2;
-                        apply(pl.Hi, cx + 0.5f / S, cy, &u1, &v1);
-                        apply(pl.Hi, cx, cy + 0.5f / S, &u2, &v2);
-                        float kx = resw / (1 - 2 * su), ky = resh / (1 - 2 * sv);
-                        float hw = fabsf(u1 - u) * kx + fabsf(u2 - u) * kx,
-                              hh = fabsf(v1 - v) * ky + fabsf(v2 - v) * ky;
-                        float spx = qu * resw, spy = qv * resh;
-                        float c[3];
-                        if (!photo_at(ph, reg[0] + qu * reg[2], reg[1] + qv * reg[3], c))
-                            c[0] = c[1] = c[2] = 0;
-                        float rows =
-                            on_fraction(spy - hh, spy + hh, (1 - filly) / 2, filly) / filly;
-                        for (int k = 0; k < 3; k++) {
-                            float stripe = on_fraction(spx - hw, spx + hw, k / 3.f + (1 - fill) / 6,
-                                                       fill / 3) /
-                                           (fill / 3) / 3;
-                            float lvl = blk + (1 - blk) * powf(fminf(fmaxf(c[k], 0), 1), dgam);
-                            e[k] = Lmax * wp[k] * lvl * stripe * 3 * rows;
-                        }
-                        float g = 0;
-                        if (glare) {
-                            float du = (u - gu) / gr, dv = (v - gv) / (gr * 0.5f);
-                            g = gp * expf(-0.5f * (du * du + dv * dv));
-                        }
-                        const float *bg = refl_room.p + ((size_t)y * FW + x) * 3;
-                        for (int k = 0; k < 3; k++) e[k] += refl * bg[k] + g;
-                    } else {
-                        /* Bezel and body: dark, a little sheen toward the edge. */
-                        float edge = fminf(fminf(u, 1 - u), fminf(v, 1 - v));
-                        float sheen = edge < 0.01f ? 0.08f : 0;
-                        for (int k = 0; k < 3; k++) e[k] = body + sheen;
-                    }
-                    for (int k = 0; k < 3; k++) acc[k] += e[k];
-                }
-            if (!hits) continue;
-            float *p = f.p + ((size_t)y * FW + x) * 3;
-            float a = (float)hits / (S * S);
-            for (int k = 0; k < 3; k++) p[k] = p[k] * (1 - a) + acc[k] / (S * S);
-        }
+     * level; subpixel stripes with a black matrix; glass reflections. */
+    c.Lmax = U(r, 0.7, 2.2);
+    c.dgam = U(r, 0.85, 1.2);
+    c.blk = U(r, 0.005, 0.03);
+    c.wp[0] = U(r, 0.85, 1.0);
+    c.wp[1] = 1.f;
+    c.wp[2] = U(r, 1.0, 1.2);
+    c.fill = U(r, 0.6, 0.9);
+    c.filly = U(r, 0.75, 0.95);
+    c.body = U(r, 0.01, 0.05);
+    c.refl = U(r, 0.03, 0.12);
+    c.glare = U(r, 0, 1) < 0.6f;
+    c.gu = U(r, 0.1, 0.9);
+    c.gv = U(r, 0.1, 0.9);
+    c.gr = U(r, 0.08, 0.3);
+    c.gp = U(r, 0.3, 1.5);
+    render(&f, &pl, c.S, screen_radiance, &c);
     free(refl_room.p);
     hand(&f, &pl, 1, r);
     img_image *out = camera(&f, r);
