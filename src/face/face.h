@@ -67,8 +67,8 @@ typedef struct {
     float lm5[5][2]; /* left eye, right eye (as seen in the image), nose tip, mouth corners */
     int has_embedding;
     float embedding[FACE_EMB_DIM]; /* L2-normalized */
-    float emb_norm;                /* the raw embedding's length (informative only: it is as low for
-                                      real faces in a dim room as for most false detections) */
+    float emb_norm;                /* the raw embedding's length (informative only: real faces in a
+                                      dim room or out of focus are as short as false detections) */
     float liveness;                /* 0..1 that the face is live; -1 when not computed */
     /* quality */
     float size, sharpness, yaw, pitch, roll;
