@@ -50,6 +50,7 @@ typedef struct {
     char session_id[72]; /* the session token (cookie callers) */
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
+    bool must_change;    /* signed in with a one-time password: only HTTP_PW_CHANGE routes */
     /* A manager limited to some groups sees attendance and reports of their
      * members only; ngroups 0 means every group. */
     int64_t groups[64];
@@ -116,6 +117,7 @@ enum {
     HTTP_BIG_UPLOAD = 1u << 2,  /* the dataset-import limit instead of the body limit */
     HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check (/metrics) */
     HTTP_NO_CSRF = 1u << 4,     /* cookie callers need no CSRF token (login) */
+    HTTP_PW_CHANGE = 1u << 5,   /* open to a user who must still change a one-time password */
 };
 
 struct http_route {
@@ -164,6 +166,10 @@ const char *http_header(const http_req *r, const char *name);
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body);
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                                  ...) __attribute__((format(printf, 4, 5)));
+/* The same with parameters the client may put in its translation of the
+ * code ({"field": "email"}, {"retry_after_s": 900}); params stolen. */
+enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *code, json_t *params,
+                                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* An rc_status mapped to its HTTP status and code, with err's message. */
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
 enum MHD_Result http_reply_empty(http_req *r, unsigned status);
@@ -297,7 +303,8 @@ struct http_server {
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;
-    pthread_mutex_t lock; /* guards in_flight */
+    http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
+    pthread_mutex_t lock;      /* guards in_flight */
     pthread_cond_t idle;
     unsigned in_flight;
     bool tls;
@@ -320,6 +327,12 @@ enum MHD_Result http_h_events(http_req *r);
 enum MHD_Result http_h_login(http_req *r);
 enum MHD_Result http_h_logout(http_req *r);
 enum MHD_Result http_h_me(http_req *r);
+enum MHD_Result http_h_password(http_req *r);
+enum MHD_Result http_h_kiosk_unlock(http_req *r);
+enum MHD_Result http_h_kiosk_checkin(http_req *r);
+enum MHD_Result http_h_person_pin(http_req *r);
+enum MHD_Result http_h_attendance_void(http_req *r);
+enum MHD_Result http_h_attendance_delete(http_req *r);
 enum MHD_Result http_h_users_list(http_req *r);
 enum MHD_Result http_h_users_create(http_req *r);
 enum MHD_Result http_h_users_get(http_req *r);
@@ -422,6 +435,12 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new);
 bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
 bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id);
 bool http_scope_group(const http_req *r, int64_t group_id);
+/* Kiosk settings (api_kiosk.c): the institution's name and logo for every
+ * signed-in role; the extra settings' JSON and their PATCH (false after
+ * answering). */
+json_t *http_institution_json(http_req *r);
+void http_kiosk_settings_json(http_req *r, json_t *settings);
+bool http_kiosk_settings_patch(http_req *r, json_t *body);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

@@ -215,9 +215,19 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
+/* v3: what a school corrects and types. A user's one-time password (first
+ * admin, accounts made by an admin) must be changed at the next login; an
+ * attendance event can be voided (kept, counted by nothing); a person may
+ * have a PIN to check in on a kiosk with their code instead of their face. */
+static const char v3[] =
+    "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN voided_ms BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE persons ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
     {2, "API role names, first/last names, user and key links", v2},
+    {3, "one-time passwords, voided events, kiosk PINs", v3},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -729,7 +729,7 @@ static void csv_export_reads_back(void **state)
     char path[] = "/tmp/att_csv_XXXXXX";
     int fd = mkstemp(path);
     FILE *out = fdopen(fd, "w");
-    OK(att_export_csv(&rep, f->tz, out, &e_));
+    OK(att_export_csv(&rep, f->tz, NULL, out, &e_));
     fclose(out);
     FILE *in = fopen(path, "r");
     char line[1024], cells[16][200];
@@ -791,7 +791,7 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     assert_non_null(mkdtemp(dir));
     char path[128], cmd[300];
     snprintf(path, sizeof path, "%s/report.xlsx", dir);
-    OK(att_export_xlsx(&rep, f->tz, path, &e_));
+    OK(att_export_xlsx(&rep, f->tz, NULL, path, &e_));
     snprintf(cmd, sizeof cmd, "unzip -Z1 %s", path);
     char *list = run_capture(cmd);
     assert_non_null(strstr(list, "xl/worksheets/sheet1.xml"));
@@ -826,7 +826,7 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     unlink(path);
     rmdir(dir);
     rc_error err;
-    assert_int_equal(att_export_xlsx(&rep, f->tz, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
+    assert_int_equal(att_export_xlsx(&rep, f->tz, NULL, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
     att_report_free(&rep);
 }
 
