@@ -407,7 +407,7 @@ static void recognition_free(recognition *rec)
 /* Recognition of one decoded frame: faces, identities and (with mark) the
  * attendance events, which are also published. */
 static rc_status recognize_core(http_server *srv, const img_image *im, bool mark, int64_t camera_id,
-                                recognition *rec, rc_error *err)
+                                const char *kind, recognition *rec, rc_error *err)
 {
     memset(rec, 0, sizeof *rec);
     att_config cfg;
@@ -433,7 +433,8 @@ static rc_status recognize_core(http_server *srv, const img_image *im, bool mark
                                .camera_id = camera_id,
                                .confidence = rec->ids[i].m.score,
                                .box = {f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0},
-                               .liveness = f->liveness};
+                               .liveness = f->liveness,
+                               .kind = kind};
             size_t jl = 0;
             unsigned char *jpeg =
                 !sg.person_id && cfg.keep_unrecognized ? face_jpeg(im, f, &jl) : NULL;
@@ -462,7 +463,7 @@ static rc_status recognize_core(http_server *srv, const img_image *im, bool mark
 
 /* Run recognition on the request's image; answers on failure. */
 static bool recognize_request(http_req *r, const char *const *names, bool mark, int64_t camera_id,
-                              recognition *rec)
+                              const char *kind, recognition *rec)
 {
     memset(rec, 0, sizeof *rec);
     image_in in;
@@ -486,7 +487,7 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         }
     }
     rc_error err;
-    st = recognize_core(r->srv, im, mark, camera_id, rec, &err);
+    st = recognize_core(r->srv, im, mark, camera_id, kind, rec, &err);
     img_free(im);
     if (st != RC_OK) {
         recognition_free(rec);
@@ -561,7 +562,7 @@ rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image
 {
     memset(out, 0, sizeof *out);
     recognition rec;
-    rc_status st = recognize_core(srv, im, true, camera_id, &rec, err);
+    rc_status st = recognize_core(srv, im, true, camera_id, NULL, &rec, err);
     if (st == RC_OK) {
         publish_recognition(srv, &rec, camera_id);
         for (int i = 0; i < rec.n && out->n < HTTP_FRAME_FACES; i++) {
@@ -588,7 +589,14 @@ enum MHD_Result http_h_recognize(http_req *r)
     if (r->answered) return MHD_YES;
     recognition rec;
     static const char *const names[] = {"file", "image", "frame", NULL};
-    if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
+    /* kind=entry|exit: the person chose it on the kiosk (Entrada/Salida). */
+    const char *kind = http_query(r, "kind");
+    if (kind && !*kind) kind = NULL;
+    if (kind && strcmp(kind, "entry") && strcmp(kind, "exit"))
+        return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                  json_pack("{s:s}", "field", "kind"),
+                                  "query parameter 'kind' must be entry or exit");
+    if (!recognize_request(r, names, mark, camera_id, kind, &rec)) return MHD_YES;
     att_config cfg;
     att_get_config(r->srv->att, &cfg);
     json_t *faces = json_array();
@@ -619,7 +627,7 @@ enum MHD_Result http_h_process_frame(http_req *r)
     if (r->answered) return MHD_YES;
     recognition rec;
     static const char *const names[] = {"frame", "file", "image", NULL};
-    if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
+    if (!recognize_request(r, names, mark, camera_id, NULL, &rec)) return MHD_YES;
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
         const face_info *f = &rec.faces[i];
@@ -736,10 +744,26 @@ enum MHD_Result http_h_verify(http_req *r)
 typedef struct {
     bool accepted;
     int64_t face_id;
-    char reason[256];
+    char reason[256];     /* in English, for logs and scripts */
+    const char *code;     /* the same as a stable code the UI translates */
+    int faces, size, min; /* its parameters: faces seen, face height, height needed */
     bool has_face;
     face_info face;
 } enroll_result;
+
+/* The code of a refusal and its parameters ({"code", "params"}), next to the
+ * English reason; the quality reasons are in quality.reasons. */
+static json_t *enroll_reason_json(const enroll_result *e)
+{
+    if (e->accepted) return json_null();
+    json_t *params = json_object();
+    if (e->faces) json_object_set_new(params, "faces", json_integer(e->faces));
+    if (e->min) {
+        json_object_set_new(params, "size", json_integer(e->size));
+        json_object_set_new(params, "min", json_integer(e->min));
+    }
+    return json_pack("{s:s,s:o}", "code", e->code ? e->code : "rejected", "params", params);
+}
 
 /* A face is enrolled only when it is at least this many times the smallest
  * face recognition accepts (face_opts.min_size): a gallery template is
@@ -758,6 +782,7 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
     img_image *im = decode(in, why, sizeof why, NULL);
     if (!im) {
         snprintf(out->reason, sizeof out->reason, "not a usable image: %.200s", why);
+        out->code = "not_an_image";
         return;
     }
     face_opts fo = face_opts_default();
@@ -766,21 +791,26 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
     rc_error err;
     if (analyze(srv, im, &fo, &faces, &n, &err) != RC_OK) {
         snprintf(out->reason, sizeof out->reason, "%.200s", err.msg);
+        out->code = "analysis_failed";
         img_free(im);
         return;
     }
     if (n == 0 || !faces[0].has_embedding) {
         snprintf(out->reason, sizeof out->reason, "no face found");
+        out->code = "no_face";
     } else if (n > 1 && faces[1].x1 - faces[1].x0 > 0.6f * (faces[0].x1 - faces[0].x0)) {
         /* Two faces of similar size: whose photo is it? Refuse rather than guess. */
         out->has_face = true;
         out->face = faces[0];
         snprintf(out->reason, sizeof out->reason,
                  "%d faces of similar size; send a photo of one person", n);
+        out->code = "several_faces";
+        out->faces = n;
     } else if (!faces[0].quality_ok) {
         out->has_face = true;
         out->face = faces[0];
         snprintf(out->reason, sizeof out->reason, "quality too low: %s", faces[0].quality_reasons);
+        out->code = "low_quality";
     } else if (faces[0].size < ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size) {
         out->has_face = true;
         out->face = faces[0];
@@ -788,6 +818,9 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
                  "quality too low: face too small to enroll (%.0f px tall; enrollment needs %.0f "
                  "px or more: send a closer or larger photo)",
                  faces[0].size, ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size);
+        out->code = "face_too_small";
+        out->size = (int)(faces[0].size + 0.5f);
+        out->min = (int)(ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size + 0.5f);
     } else {
         out->has_face = true;
         out->face = faces[0];
@@ -800,6 +833,7 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
         http_copy(sf.model, sizeof sf.model, srv->vision->model_id);
         if (store_face_add(srv->cfg.store, &sf, faces[0].embedding, jpeg, jl, &err) != RC_OK) {
             snprintf(out->reason, sizeof out->reason, "cannot store the face: %.200s", err.msg);
+            out->code = "store_failed";
         } else {
             out->accepted = true;
             out->face_id = sf.id;
@@ -813,9 +847,10 @@ static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, 
 
 static json_t *enroll_json(const char *file, const enroll_result *e)
 {
-    return json_pack("{s:s,s:b,s:o,s:o,s:o}", "file", file, "accepted", e->accepted, "face_id",
+    return json_pack("{s:s,s:b,s:o,s:o,s:o,s:o}", "file", file, "accepted", e->accepted, "face_id",
                      e->accepted ? json_integer(e->face_id) : json_null(), "reason",
-                     e->accepted ? json_null() : json_string(e->reason), "quality",
+                     e->accepted ? json_null() : json_string(e->reason), "refusal",
+                     enroll_reason_json(e), "quality",
                      e->has_face ? quality_json(&e->face) : json_null());
 }
 
@@ -1097,9 +1132,10 @@ static bool import_step(import_state *s)
                 s->accepted++;
                 maybe_set_photo(db(r), p.id, e.face_id);
             }
-            line = json_pack("{s:s,s:s,s:b,s:o,s:o}", "file", part->filename, "person", ext,
+            line = json_pack("{s:s,s:s,s:b,s:o,s:o,s:o}", "file", part->filename, "person", ext,
                              "accepted", e.accepted, "reason",
-                             e.accepted ? json_null() : json_string(e.reason), "face_id",
+                             e.accepted ? json_null() : json_string(e.reason), "refusal",
+                             enroll_reason_json(&e), "face_id",
                              e.accepted ? json_integer(e.face_id) : json_null());
         }
         /* The photo is enrolled: its bytes are no longer needed. */

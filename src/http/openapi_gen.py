@@ -98,10 +98,14 @@ schemas = {
      "ok": BOOL, "reasons": arr({"type": STR})}, ["score", "ok", "reasons"]),
  "Face": obj({"id": INT, "quality": ref("Quality"), "model_id": STR, "created_at": TIME},
      ["id", "quality", "model_id", "created_at"]),
+ "Refusal": obj({"code": {"type": STR, "enum": ["not_an_image", "analysis_failed", "no_face",
+     "several_faces", "low_quality", "face_too_small", "store_failed", "rejected"]},
+     "params": obj({"faces": INT, "size": INT, "min": INT})}, ["code", "params"]),
  "FaceUploadResult": obj({"file": STR, "accepted": BOOL, "face_id": INT, "reason": STR,
+     "refusal": dict(ref("Refusal"), description="why, as a code the UI translates; null when accepted"),
      "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
      nullable=("face_id", "reason", "quality")),
- "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "face_id": INT,
+ "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "refusal": ref("Refusal"), "face_id": INT,
      "done": BOOL, "files": INT, "persons_created": INT},
      nullable=("reason", "face_id", "person")),
  "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
@@ -284,7 +288,8 @@ opid(op("/api/v1/cameras/{id}", "delete", "delete a camera", [A], NOC, params=[p
 opid(op("/api/v1/cameras/{id}/snapshot", "get", "last frame with boxes", [A],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="cameras"), "getCameraSnapshot")
 opid(op("/api/v1/recognize", "post", "recognize every face in one frame", [A, D], ok("RecognizeResult"), IMG,
-   [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT)], tag="recognition"), "recognize")
+   [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT),
+    q("kind", STR, "entry or exit, as chosen on the kiosk (a camera set to both)", enum=["entry", "exit"])], tag="recognition"), "recognize")
 opid(op("/api/v1/detect", "post", "detect faces", [A, M, D], ok("DetectResult"), IMG, tag="recognition"), "detect")
 opid(op("/api/v1/verify", "post", "compare two faces 1:1", [A, M, D], ok("VerifyResult"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition"), "verify")

@@ -86,6 +86,7 @@ export interface AttendanceFilter {
   status?: EventStatus;
   camera_id?: number;
   type?: EventType;
+  include_void?: boolean;
   limit?: number;
   offset?: number;
 }
@@ -103,3 +104,7 @@ export type Dashboard = {
   recent: AttendanceEvent[];
 };
 export type Health = S['Health'];
+export type KioskUnlock = S['KioskUnlock'];
+export type KioskCheckin = S['KioskCheckin'];
+export type KioskCheckinResult = { person: { id: number; name: string }; event: AttendanceEvent & { new?: boolean } };
+export type Institution = { name: string; logo_url: string | null };
