@@ -138,10 +138,18 @@ static json_t *me_json(http_req *r)
     /* An API key: describe it in the user shape so clients need one code path. */
     char name[64];
     snprintf(name, sizeof name, "API key %lld", (long long)r->who.key_id);
-    return json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s,s:o,s:o}", "user", "id", "email", "",
-                     "name", name, "role", http_role_name(r->who.role), "person_id", "created_at",
-                     "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "",
-                     "timezone", timezone_json(r), "institution", http_institution_json(r));
+    json_t *j =
+        json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s,s:o,s:o}", "user", "id", "email", "",
+                  "name", name, "role", http_role_name(r->who.role), "person_id", "created_at",
+                  "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "",
+                  "timezone", timezone_json(r), "institution", http_institution_json(r));
+    /* The key's camera, so a kiosk knows whether to offer Entrada/Salida. */
+    store_camera c;
+    if (r->who.camera_id && store_camera_get(db(r), r->who.camera_id, &c, NULL) == RC_OK)
+        json_object_set_new(j, "camera",
+                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)c.id, "name", c.name,
+                                      "direction", c.direction));
+    return j;
 }
 
 static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
@@ -421,7 +429,7 @@ typedef struct {
     const char *email, *name, *role, *pw;
     bool has_email, has_name, has_role, has_pw, has_active, active;
     bool has_must_change, must_change; /* "must_change_password" */
-    bool has_person; /* "person_id" given: a number, or null to unlink */
+    bool has_person;                   /* "person_id" given: a number, or null to unlink */
     int64_t person_id;
     int64_t gids[64];
     size_t ng;
@@ -438,8 +446,7 @@ static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
         !http_field_str(r, b, "password", create, 1024, &f->pw, &f->has_pw) ||
         (f->has_pw && !valid_password(r, f->pw)) ||
         !http_field_bool(r, b, "active", false, &f->active, &f->has_active) ||
-        !http_field_bool(r, b, "must_change_password", false, &f->must_change,
-                         &f->has_must_change))
+        !http_field_bool(r, b, "must_change_password", false, &f->must_change, &f->has_must_change))
         return false;
     json_t *pj = json_object_get(b, "person_id");
     f->has_person = pj != NULL;

@@ -40,7 +40,9 @@ schemas = {
  "Session": obj({"user": ref("User"), "csrf_token": STR,
      "timezone": {"type": STR, "description": "the institution's IANA time zone (the one set in "
          "/settings, else the server's): every role shows dates and times in it"},
-     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",))},
+     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",)),
+     "camera": dict(obj({"id": INT, "name": STR, "direction": {"type": STR, "enum": ["entry", "exit", "both"]}},
+         ["id", "name", "direction"]), description="a device key's camera")},
      ["user", "csrf_token", "timezone"]),
  "PasswordChange": obj({"current_password": STR, "new_password": STR}, ["current_password", "new_password"]),
  "KioskUnlock": obj({"pin": STR, "password": STR, "email": {"type": STR, "description":

@@ -896,6 +896,13 @@ export interface components {
                 name: string;
                 logo_url: string | null;
             };
+            /** @description a device key's camera */
+            camera?: {
+                id: number;
+                name: string;
+                /** @enum {string} */
+                direction: "entry" | "exit" | "both";
+            };
         };
         PasswordChange: {
             current_password: string;
