@@ -86,7 +86,7 @@ schemas = {
      "name": {"type": STR, "description": "display name: first_name and last_name joined by a space"},
      "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
      "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
-     "created_at": TIME},
+     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"}},
      ["id", "external_id", "first_name", "last_name", "name", "email", "kind", "active",
       "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
  "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,

@@ -420,11 +420,7 @@ export class ApiClient {
   }
 
   // --- recognition ----------------------------------------------------------
-  recognize(
-    frame: Blob,
-    opts: { mark: boolean; cameraId?: number; kind?: EventType },
-    signal?: AbortSignal,
-  ): Promise<RecognizeResponse> {
+  recognize(frame: Blob, opts: { mark: boolean; cameraId?: number; kind?: EventType }, signal?: AbortSignal): Promise<RecognizeResponse> {
     return this.request('POST', '/api/v1/recognize', {
       query: { mark: opts.mark, camera_id: opts.cameraId, kind: opts.kind },
       body: frame,

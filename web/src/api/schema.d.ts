@@ -1040,6 +1040,8 @@ export interface components {
             groups: components["schemas"]["GroupRef"][];
             /** Format: date-time */
             created_at: string;
+            /** @description has a kiosk PIN (code + PIN check-in) */
+            pin_set?: boolean;
         };
         PersonCreate: {
             external_id: string;

@@ -29,7 +29,14 @@ export type AuditEntry = S['AuditEntry'];
 export type Settings = Req<
   S['Settings'],
   'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
->;
+> & {
+  institution_name?: string;
+  institution_logo_url?: string;
+  kiosk_pin?: string;
+  kiosk_pin_set?: boolean;
+  /** The zone in force when none is set (the server's). */
+  timezone_in_effect?: string;
+};
 
 export type Person = S['Person'];
 export type PersonKind = Person['kind'];
@@ -108,3 +115,4 @@ export type KioskUnlock = S['KioskUnlock'];
 export type KioskCheckin = S['KioskCheckin'];
 export type KioskCheckinResult = { person: { id: number; name: string }; event: AttendanceEvent & { new?: boolean } };
 export type Institution = { name: string; logo_url: string | null };
+export type KeyCamera = { id: number; name: string; direction: Direction };

@@ -4,7 +4,7 @@
 // sends them to the login page.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
-import type { Institution, Session, User } from '../api/types';
+import type { Institution, KeyCamera, Session, User } from '../api/types';
 
 interface AuthValue {
   user: User | null;
@@ -12,6 +12,8 @@ interface AuthValue {
   timezone: string | null;
   /** The institution's name and logo (settings), shown by the kiosk. */
   institution: Institution;
+  /** A device key's camera (its direction decides the kiosk's buttons). */
+  keyCamera: KeyCamera | null;
   loading: boolean;
   login: (email: string, password: string) => Promise<User>;
   /** Change one's own password (ends the account's other sessions). */
@@ -31,10 +33,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [timezone, setTimezone] = useState<string | null>(null);
   const [institution, setInstitution] = useState<Institution>(NO_INSTITUTION);
+  const [keyCamera, setKeyCamera] = useState<KeyCamera | null>(null);
   const [loading, setLoading] = useState(true);
   const take = useCallback((s: Session) => {
     setTimezone(s.timezone);
     setInstitution((s.institution as Institution | undefined) ?? NO_INSTITUTION);
+    setKeyCamera((s.camera as KeyCamera | undefined) ?? null);
     setUser(s.user);
     return s.user;
   }, []);
@@ -57,22 +61,22 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [take]);
 
   const login = useCallback(async (email: string, password: string) => take(await api.login(email, password)), [take]);
-  const changePassword = useCallback(
-    async (current: string, next: string) => take(await api.changePassword(current, next)),
+  const changePassword = useCallback(async (current: string, next: string) => take(await api.changePassword(current, next)), [take]);
+
+  const signInWithKey = useCallback(
+    async (key: string) => {
+      api.setBearer(key);
+      try {
+        const s = await api.me();
+        localStorage.setItem(DEVICE_KEY_STORAGE, key);
+        return take(s);
+      } catch (e) {
+        api.setBearer(null);
+        throw e;
+      }
+    },
     [take],
   );
-
-  const signInWithKey = useCallback(async (key: string) => {
-    api.setBearer(key);
-    try {
-      const s = await api.me();
-      localStorage.setItem(DEVICE_KEY_STORAGE, key);
-      return take(s);
-    } catch (e) {
-      api.setBearer(null);
-      throw e;
-    }
-  }, [take]);
 
   const logout = useCallback(async () => {
     try {
@@ -88,8 +92,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo(
-    () => ({ user, timezone, institution, loading, login, changePassword, signInWithKey, logout }),
-    [user, timezone, institution, loading, login, changePassword, signInWithKey, logout],
+    () => ({ user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout }),
+    [user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { refusalText } from '../lib/errors';
 import type { EnrollResult } from '../api/types';
 import { ErrorMessage } from './common';
 import styles from './Enroll.module.css';
@@ -16,7 +17,7 @@ function isImage(f: File): boolean {
 }
 
 export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [results, setResults] = useState<EnrollResult[]>([]);
   const [busy, setBusy] = useState(0);
   const [error, setError] = useState<Error | null>(null);
@@ -89,7 +90,7 @@ export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled:
             {results.map((r, i) => (
               <li key={`${r.file}-${i}`} className={r.accepted ? styles.accepted : styles.rejected}>
                 <span className={styles.file}>{r.file}</span>
-                <span>{r.accepted ? t('enroll.accepted') : t('enroll.rejected', { reason: r.reason ?? '?' })}</span>
+                <span>{r.accepted ? t('enroll.accepted') : refusalText(t, r.refusal, r.quality?.reasons, (k) => i18n.exists(k))}</span>
                 {r.quality && <span className="muted">{t('people.quality', { score: r.quality.score.toFixed(2) })}</span>}
               </li>
             ))}

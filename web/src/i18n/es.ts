@@ -79,7 +79,8 @@ const es = {
   },
   kiosk: {
     startTitle: 'Iniciar el modo quiosco',
-    startWarning: 'El quiosco ocupará la pantalla para que cualquiera registre su entrada. Para salir hará falta el PIN del quiosco o la contraseña de un administrador. Si lo deja en una tableta, mejor use una clave de dispositivo.',
+    startWarning:
+      'El quiosco ocupará la pantalla para que cualquiera registre su entrada. Para salir hará falta el PIN del quiosco o la contraseña de un administrador. Si lo deja en una tableta, mejor use una clave de dispositivo.',
     startConfirm: 'Iniciar quiosco',
     leaveTitle: 'Salir del modo quiosco',
     leaveHelp: 'Escriba el PIN del quiosco o la contraseña de un administrador.',
@@ -429,6 +430,9 @@ const es = {
     to: 'Hasta',
   },
   errors: {
+    no_frame: 'La cámara aún no ha enviado ninguna imagen.',
+    headers_too_large: 'La petición es demasiado grande.',
+    method_not_allowed: 'Operación no permitida.',
     unknown: 'El servidor no aceptó la petición (código {{code}}).',
     server: 'Error interno del servidor (código {{code}}). Inténtelo de nuevo más tarde.',
     network: 'No se puede contactar con el servidor. Compruebe la conexión.',

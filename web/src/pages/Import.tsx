@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { refusalText } from '../lib/errors';
 import type { ImportDone, ImportLine } from '../api/types';
 import { importName, personCount } from '../lib/dataset';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
@@ -14,7 +15,7 @@ interface Picked {
 }
 
 export function ImportPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const inputRef = useRef<HTMLInputElement>(null);
   const [picked, setPicked] = useState<Picked[] | null>(null);
   const [lines, setLines] = useState<ImportLine[]>([]);
@@ -114,7 +115,7 @@ export function ImportPage() {
                 {l.accepted ? (
                   <span className="badge ok">{t('enroll.accepted')}</span>
                 ) : (
-                  <span className="badge bad">{t('enroll.rejected', { reason: l.reason ?? '?' })}</span>
+                  <span className="badge bad">{refusalText(t, l.refusal, undefined, (k) => i18n.exists(k))}</span>
                 )}
               </td>
             </tr>
