@@ -266,7 +266,7 @@ export function KioskPage() {
         <canvas ref={overlayRef} className={styles.overlay} aria-hidden="true" />
       </div>
 
-      <header className={styles.bar}>
+      <header className={styles.bar} data-testid="kiosk-bar">
         <div className={styles.brand}>
           {institution.logo_url && <img className={styles.logo} src={institution.logo_url} alt="" />}
           <span className={styles.institution}>{institution.name || t('app.name')}</span>

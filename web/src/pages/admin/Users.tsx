@@ -49,15 +49,7 @@ export function UsersPage() {
         row={(u) => (
           <tr key={u.id}>
             <td className="wrap-anywhere">{u.name}</td>
-            <td className="wrap-anywhere">
-              {u.email}
-              {u.must_change_password && (
-                <>
-                  {' '}
-                  <span className="badge warn">{t('users.mustChange')}</span>
-                </>
-              )}
-            </td>
+            <td className="wrap-anywhere">{u.email}</td>
             <td>
               <select
                 value={u.role}
@@ -86,7 +78,13 @@ export function UsersPage() {
                 onChange={(e) => void action.run(() => api.updateUser(u.id, { active: e.target.checked }))}
               />
             </td>
-            <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
+            <td>
+              {u.must_change_password ? (
+                <span className="badge warn">{t('users.mustChange')}</span>
+              ) : (
+                <span className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</span>
+              )}
+            </td>
             <td>
               <div className="row-actions">
                 <button type="button" className="btn small" onClick={() => setEditing(u)}>
