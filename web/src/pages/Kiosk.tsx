@@ -308,10 +308,16 @@ export function KioskPage() {
             title={t('kiosk.fullscreen')}
             onClick={() => void document.documentElement.requestFullscreen?.()}
           >
-            ⛶
+            <svg className={styles.icon} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.2">
+              <path d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5" />
+            </svg>
           </button>
           <button type="button" className="btn small" onClick={() => setLeaving(true)}>
-            🔒 {t('kiosk.leaveButton')}
+            <svg className={styles.icon} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.2">
+              <rect x="5" y="11" width="14" height="10" rx="2" />
+              <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+            </svg>{' '}
+            {t('kiosk.leaveButton')}
           </button>
         </div>
       </header>
