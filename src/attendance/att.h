@@ -21,7 +21,8 @@
  *     one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
  *     before end − grace is "early_leave", else "on_time". Absent is computed
- *     by reports for slots that ended with no entry (never on holidays).
+ *     by reports for slots whose start + grace passed with no entry (from
+ *     then on an entry would be late; never on holidays).
  *
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],

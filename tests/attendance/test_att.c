@@ -436,13 +436,19 @@ static void holidays_have_no_slots_and_no_absences(void **state)
     }
     assert_int_equal(rep.people[0].days_outside, 1); /* Ann came on the holiday */
     att_report_free(&rep);
-    /* Before the slot ends it is pending, not absent. */
-    q.now_ms = at(f, 2026, 3, 2, 9, 0, 0);
+    /* Until start + grace (08:05) it is pending; once an entry would be
+     * late, absent — during the slot, not only after it ended. */
+    q.now_ms = at(f, 2026, 3, 2, 8, 5, 0);
     q.to_day = "2026-03-02";
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_int_equal(rep.nrows, 2);
     assert_string_equal(rep.rows[0].status, "pending");
     assert_int_equal(rep.people[0].absent, 0);
+    att_report_free(&rep);
+    q.now_ms = at(f, 2026, 3, 2, 8, 6, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_string_equal(rep.rows[0].status, "absent");
+    assert_int_equal(rep.people[0].absent, 1);
     att_report_free(&rep);
 }
 
