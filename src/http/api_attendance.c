@@ -393,8 +393,9 @@ static bool event_and_reason(http_req *r, store_event *e, json_t **body, const c
     return true;
 }
 
-/* Void: the event stays, marked, with its reason; rules and reports skip it. */
-enum MHD_Result http_h_attendance_void(http_req *r)
+/* Void (the event stays, marked, with its reason; rules and reports skip
+ * it) or delete it for good (the audit log keeps its values and the reason). */
+static enum MHD_Result void_or_delete(http_req *r, bool erase)
 {
     store_event e;
     json_t *b = NULL;
@@ -404,29 +405,24 @@ enum MHD_Result http_h_attendance_void(http_req *r)
         return MHD_YES;
     }
     rc_error err;
-    rc_status st = store_event_void(db(r), e.id, http_actor(r), reason, &err);
-    if (st == RC_OK) st = store_event_get(db(r), e.id, &e, &err);
+    rc_status st = erase ? store_event_remove(db(r), e.id, http_actor(r), reason, &err)
+                         : store_event_void(db(r), e.id, http_actor(r), reason, &err);
+    if (st == RC_OK && !erase) st = store_event_get(db(r), e.id, &e, &err);
     json_decref(b);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
+    if (erase) return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
     http_publish_event(r->srv, &e, false);
     return http_reply_json(r, MHD_HTTP_OK, http_event_json(db(r), &e));
 }
 
-/* Delete for good (the audit log keeps the values and the reason). */
+enum MHD_Result http_h_attendance_void(http_req *r)
+{
+    return void_or_delete(r, false);
+}
+
 enum MHD_Result http_h_attendance_delete(http_req *r)
 {
-    store_event e;
-    json_t *b = NULL;
-    const char *reason;
-    if (!event_and_reason(r, &e, &b, &reason)) {
-        json_decref(b);
-        return MHD_YES;
-    }
-    rc_error err;
-    rc_status st = store_event_remove(db(r), e.id, http_actor(r), reason, &err);
-    json_decref(b);
-    if (st != RC_OK) return http_reply_rc(r, st, &err);
-    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+    return void_or_delete(r, true);
 }
 
 /* The report for the query's from/to (default: today), group and person. */

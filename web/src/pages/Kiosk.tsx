@@ -20,7 +20,7 @@ import { useSettings } from '../auth/SettingsContext';
 import { useLoad } from '../lib/useLoad';
 import { backoffMs, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
 import { formatLongDate, formatTime } from '../lib/format';
-import { Modal, useErrorText } from '../components/common';
+import { ErrorMessage, Modal, useErrorText } from '../components/common';
 import { lumaFromRgba, PresenceGate } from '../lib/presence';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 import styles from './Kiosk.module.css';
@@ -423,7 +423,6 @@ function UnlockDialog({
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<Error | null>(null);
-  const errorText = useErrorText();
 
   useEffect(() => {
     if (!open) {
@@ -462,24 +461,9 @@ function UnlockDialog({
             </label>
           </>
         ) : (
-          <label className="field">
-            <span>{t('kiosk.pin')}</span>
-            <input
-              type="password"
-              inputMode="numeric"
-              autoComplete="off"
-              pattern="[0-9]*"
-              required
-              value={pin}
-              onChange={(e) => setPin(e.target.value)}
-            />
-          </label>
+          <PinField label={t('kiosk.pin')} value={pin} onChange={setPin} />
         )}
-        {error && (
-          <p className="error" role="alert">
-            {errorText(error)}
-          </p>
-        )}
+        <ErrorMessage error={error} />
         <div className="form-actions">
           <button type="button" className="btn ghost" onClick={() => setUsePassword((u) => !u)}>
             {usePassword ? t('kiosk.usePin') : t('kiosk.usePassword')}
@@ -513,7 +497,6 @@ function CheckinDialog({
   const [pin, setPin] = useState('');
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
-  const errorText = useErrorText();
 
   useEffect(() => {
     if (!open) {
@@ -545,23 +528,8 @@ function CheckinDialog({
           <span>{t('kiosk.code')}</span>
           <input autoComplete="off" required value={code} onChange={(e) => setCode(e.target.value)} />
         </label>
-        <label className="field">
-          <span>{t('kiosk.personalPin')}</span>
-          <input
-            type="password"
-            inputMode="numeric"
-            pattern="[0-9]*"
-            autoComplete="off"
-            required
-            value={pin}
-            onChange={(e) => setPin(e.target.value)}
-          />
-        </label>
-        {error && (
-          <p className="error" role="alert">
-            {errorText(error)}
-          </p>
-        )}
+        <PinField label={t('kiosk.personalPin')} value={pin} onChange={setPin} />
+        <ErrorMessage error={error} />
         <div className="form-actions">
           <button type="submit" className="btn primary" disabled={busy}>
             {kind ? `${t('kiosk.checkinSubmit')} · ${t(`attendance.types.${kind}`)}` : t('kiosk.checkinSubmit')}
@@ -569,5 +537,23 @@ function CheckinDialog({
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** A PIN typed on the kiosk: digits, hidden, the phone's number pad. */
+function PinField({ label, value, onChange }: { label: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        type="password"
+        inputMode="numeric"
+        pattern="[0-9]*"
+        autoComplete="off"
+        required
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
   );
 }
