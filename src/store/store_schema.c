@@ -215,7 +215,19 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
-/* v3: what a school corrects and types. A user's one-time password (first
+/* v3: a manager's group limit is explicit. users.group_limited 1 means "only
+ * the groups in user_groups" (none when it has no rows), 0 means every group;
+ * before, an empty user_groups meant every group, so deleting a limited
+ * manager's last group widened their scope to everything. Managers that had
+ * groups are limited; the rest keep seeing every group. Also the "metrics"
+ * role, for API keys that may only read GET /metrics. */
+static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT NULL DEFAULT 0;"
+                         "UPDATE users SET group_limited = 1"
+                         " WHERE EXISTS (SELECT 1 FROM user_groups ug WHERE ug.user_id = users.id);"
+                         "INSERT INTO roles (name, description) VALUES"
+                         " ('metrics', 'read GET /metrics only (monitoring)');";
+
+/* v4: what a school corrects and types. A user's one-time password (first
  * admin, accounts made by an admin) must be changed at the next login; an
  * attendance event can be voided (kept, counted by nothing); a person may
  * have a PIN to check in on a kiosk with their code instead of their face,
@@ -223,10 +235,10 @@ static const char v2[] =
  * constraint, so events is rebuilt (the same on both databases: nothing
  * refers to events; ids are kept, and PostgreSQL's identity restarts after
  * the largest, @RESEED_EVENTS@). */
-static const char v3[] =
+static const char v4[] =
     "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE persons ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE events_v3 ("
+    "CREATE TABLE events_v4 ("
     " id @ID@,"
     " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
     " ts_ms BIGINT NOT NULL,"
@@ -248,13 +260,13 @@ static const char v3[] =
     " created_ms BIGINT NOT NULL,"
     " updated_ms BIGINT NOT NULL,"
     " voided_ms BIGINT NOT NULL DEFAULT 0);"
-    "INSERT INTO events_v3 (id, person_id, ts_ms, last_seen_ms, kind, status, camera_id,"
+    "INSERT INTO events_v4 (id, person_id, ts_ms, last_seen_ms, kind, status, camera_id,"
     " confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id, slot_day, source,"
     " reason, created_ms, updated_ms) SELECT id, person_id, ts_ms, last_seen_ms, kind, status,"
     " camera_id, confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id,"
     " slot_day, source, reason, created_ms, updated_ms FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v3 RENAME TO events;"
+    "ALTER TABLE events_v4 RENAME TO events;"
     "CREATE INDEX events_person_time ON events(person_id, ts_ms);"
     "CREATE INDEX events_time ON events(ts_ms);"
     "CREATE INDEX events_person_day ON events(person_id, slot_day);"
@@ -263,7 +275,8 @@ static const char v3[] =
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
     {2, "API role names, first/last names, user and key links", v2},
-    {3, "one-time passwords, voided events, kiosk PINs", v3},
+    {3, "explicit group limit of managers, metrics role", v3},
+    {4, "one-time passwords, voided events, kiosk PINs", v4},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

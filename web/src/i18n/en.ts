@@ -325,6 +325,8 @@ const en: Dictionary = {
     mustChange: 'One-time password',
     oneTimeHelp: 'It is one-time: a change is asked at the first sign-in.',
     groups: 'Groups they see (managers; none = all)',
+    allGroups: 'All',
+    noGroups: 'None (their groups were deleted)',
     editUser: 'Edit user',
     newPassword: 'New password (optional)',
     active: 'Active',

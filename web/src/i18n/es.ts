@@ -324,6 +324,8 @@ const es = {
     mustChange: 'Contraseña provisional',
     oneTimeHelp: 'Será provisional: se pedirá cambiarla en el primer acceso.',
     groups: 'Grupos que ve (responsables; ninguno = todos)',
+    allGroups: 'Todos',
+    noGroups: 'Ninguno (sus grupos se borraron)',
     editUser: 'Editar usuario',
     newPassword: 'Nueva contraseña (opcional)',
     active: 'Activo',
