@@ -433,6 +433,8 @@ const en: Dictionary = {
     to: 'To',
   },
   errors: {
+    camera_mismatch: 'This device key may only record for its own camera.',
+    bad_content_length: 'The request is malformed.',
     no_frame: 'The camera has not sent a picture yet.',
     headers_too_large: 'The request is too large.',
     method_not_allowed: 'Operation not allowed.',

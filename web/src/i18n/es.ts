@@ -432,6 +432,8 @@ const es = {
     to: 'Hasta',
   },
   errors: {
+    camera_mismatch: 'Esta clave de dispositivo solo puede registrar para su propia cámara.',
+    bad_content_length: 'La petición está mal formada.',
     no_frame: 'La cámara aún no ha enviado ninguna imagen.',
     headers_too_large: 'La petición es demasiado grande.',
     method_not_allowed: 'Operación no permitida.',
