@@ -829,9 +829,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     int64_t n;
     double d;
     if (!http_field_str(r, b, "timezone", false, sizeof c.timezone - 1, &tz, &has_tz)) goto out;
-    if (has_tz && !*tz) {
-        c.timezone[0] = 0; /* "": the system's zone (timezone_in_effect) */
-    } else if (has_tz) {
+    if (has_tz) {
         att_tz *zone = NULL;
         if (!tz_database_name(tz) || att_tz_load(tz, &zone, &err) != RC_OK) {
             res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",

@@ -58,7 +58,7 @@ test('the account lockout says how long, for the translation', async () => {
   assert.equal(r.status, 429);
   assert.equal(r.body.error.code, 'too_many_attempts');
   assert.equal(r.body.error.params.scope, 'account');
-  assert.equal(r.body.error.params.minutes, 15);
+  assert.ok(Number.isInteger(r.body.error.params.minutes) && r.body.error.params.minutes >= 1, 'minutes to wait');
 });
 
 test('a password an admin sets is one-time: nothing but changing it works until it is changed', async () => {

@@ -44,7 +44,7 @@ export function SettingsPage() {
     try {
       setS(
         await api.updateSettings({
-          timezone: s.timezone,
+          ...(s.timezone ? { timezone: s.timezone } : {}), // unset: the server's zone
           dedup_window_s: s.dedup_window_s,
           min_stay_s: s.min_stay_s,
           ...(s.slot_margin_min !== undefined ? { slot_margin_min: s.slot_margin_min } : {}),
@@ -118,7 +118,7 @@ export function SettingsPage() {
             <label className="field">
               <span>{t('settings.timezone')}</span>
               <select value={s.timezone} onChange={(e) => set('timezone', e.target.value)}>
-                <option value="">{t('settings.systemZone', { tz: s.timezone_in_effect ?? tz })}</option>
+                {!s.timezone && <option value="">{t('settings.systemZone', { tz: s.timezone_in_effect ?? tz })}</option>}
                 {s.timezone && !zones.includes(s.timezone) && <option value={s.timezone}>{s.timezone}</option>}
                 {zones.map((z) => (
                   <option key={z} value={z}>
