@@ -319,7 +319,11 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
         return unrecognized(a, sg, "liveness", jpeg, len, out, err);
 
     char direction[8] = "both";
-    if (sg->camera_id) {
+    if (sg->kind && strcmp(sg->kind, "entry") && strcmp(sg->kind, "exit"))
+        return rc_fail(err, RC_ERR_INVALID, "kind '%s' is not entry or exit", sg->kind);
+    if (sg->kind) {
+        snprintf(direction, sizeof direction, "%s", sg->kind);
+    } else if (sg->camera_id) {
         store_camera cam;
         rc_status st = store_camera_get(a->s, sg->camera_id, &cam, err);
         if (st != RC_OK) return st;
@@ -350,7 +354,7 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
     const char *kind = NULL;
     att_outcome outcome = ATT_NEW;
     int64_t gap = latest ? sg->ts_ms - latest->last_seen_ms : 0;
-    if (latest && gap < window && gap > -window) {
+    if (latest && gap < window && gap > -window && (!sg->kind || !strcmp(sg->kind, latest->kind))) {
         target = latest; /* 3: a repeat within the de-duplication window */
         outcome = ATT_MERGED;
     } else if (!strcmp(direction, "entry") || !strcmp(direction, "exit")) {
@@ -394,7 +398,7 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
         snprintf(e.kind, sizeof e.kind, "%s", kind);
         judge(&sl, kind, sg->ts_ms, e.status);
         memcpy(e.slot_day, sl.day, sizeof e.slot_day);
-        snprintf(e.source, sizeof e.source, "auto");
+        snprintf(e.source, sizeof e.source, "%s", sg->source ? sg->source : "auto");
         st = store_event_insert(a->s, &e, err);
         if (st == RC_OK) out->event = e;
     }

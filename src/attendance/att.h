@@ -21,7 +21,8 @@
  *     one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
  *     before end − grace is "early_leave", else "on_time". Absent is computed
- *     by reports for slots that ended with no entry (never on holidays).
+ *     by reports for slots whose start + grace passed with no entry (from
+ *     then on an entry would be late; never on holidays).
  *
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
@@ -104,12 +105,16 @@ void att_get_config(att *a, att_config *out);
 const att_tz *att_zone(att *a);
 
 typedef struct {
-    int64_t person_id; /* best match; 0 for an unknown face */
-    int64_t ts_ms;     /* when the frame was taken, UTC */
-    int64_t camera_id; /* 0: none */
-    double confidence; /* similarity of the best match */
-    float box[4];      /* x, y, w, h in pixels */
-    double liveness;   /* real-face score 0..1; < 0 when not measured */
+    int64_t person_id;  /* best match; 0 for an unknown face */
+    int64_t ts_ms;      /* when the frame was taken, UTC */
+    int64_t camera_id;  /* 0: none */
+    double confidence;  /* similarity of the best match */
+    float box[4];       /* x, y, w, h in pixels */
+    double liveness;    /* real-face score 0..1; < 0 when not measured */
+    const char *kind;   /* "entry"/"exit" chosen by the person (kiosk buttons, PIN);
+                           NULL: the camera or rule 4 decides. A chosen kind merges only
+                           into an event of that kind. */
+    const char *source; /* the new event's source ("pin"); NULL: "auto" */
 } att_sighting;
 
 typedef enum {
@@ -202,11 +207,31 @@ typedef struct {
 rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error *err);
 void att_report_free(att_report *r);
 
+/* How an export reads: the language of headers, sheet names and status
+ * values ("en": the column names scripts read, "es": Spanish words), and for
+ * CSV the separator and whether a UTF-8 byte-order mark comes first (Excel
+ * in Spanish needs both, ';' and the BOM, to show accents and columns).
+ * A language brings its defaults: en → ',' without BOM, es → ';' with BOM.
+ * NULL options mean English. */
+typedef struct {
+    const char *lang; /* "en" or "es" */
+    char separator;   /* ',' ';' or '\t' */
+    int bom;
+} att_export_opts;
+/* Options from text (the API's query and the CLI's flags): lang "en"/"es"
+ * (NULL/"": en), sep "comma"/"semicolon"/"tab" or the character itself
+ * (NULL/"": the language's), bom "1"/"true"/"0"/"false" (NULL/"": the
+ * language's). RC_ERR_INVALID naming the value otherwise. */
+rc_status att_export_parse(const char *lang, const char *sep, const char *bom, att_export_opts *out,
+                           rc_error *err);
+
 /* CSV: one line per row (RFC 4180 quoting; cells that a spreadsheet would
  * run as a formula are prefixed with '). Times are local HH:MM. */
-rc_status att_export_csv(const att_report *r, const att_tz *tz, FILE *out, rc_error *err);
-/* XLSX workbook at path with sheets "Summary" (people, then groups) and
- * "Detail" (rows). */
-rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *path, rc_error *err);
+rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export_opts *opt,
+                         FILE *out, rc_error *err);
+/* XLSX workbook at path with sheets "Summary" and "Detail" ("Resumen",
+ * "Detalle" in Spanish): people, then groups; one row per person and slot. */
+rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_export_opts *opt,
+                          const char *path, rc_error *err);
 
 #endif

@@ -6,6 +6,9 @@
  * (starting with = + - @, or with a tab or carriage return, which some
  * spreadsheets skip before looking for one) is prefixed with an apostrophe in CSV and written
  * as a plain string in XLSX, so a name like "=HYPERLINK(...)" stays a name.
+ * Headers, sheet names and status words come in the reader's language
+ * (English column names for scripts, or Spanish); a Spanish CSV uses ';' and
+ * starts with a UTF-8 byte-order mark, which Spanish Excel needs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,11 +18,95 @@
 
 #include "att.h"
 
-static const char *const detail_cols[] = {
-    "day",    "external_id", "name",        "slot",        "start",     "end",
-    "status", "late",        "early_leave", "first_entry", "last_exit", "minutes_on_site",
+/* The words of one language: detail, person-summary and group-summary
+ * headers, sheet names, the title and the status values. */
+typedef struct {
+    const char *lang;
+    const char *detail[12];
+    const char *person[9];
+    const char *group[9];
+    const char *summary_sheet, *detail_sheet;
+    const char *status[5][2]; /* report status → word */
+} words;
+
+static const words EN = {
+    "en",
+    {"day", "external_id", "name", "slot", "start", "end", "status", "late", "early_leave",
+     "first_entry", "last_exit", "minutes_on_site"},
+    {"external_id", "name", "slots", "present", "late", "early_leave", "absent", "present_rate",
+     "hours_on_site"},
+    {"group", "members", "slots", "present", "late", "early_leave", "absent", "present_rate",
+     "late_rate"},
+    "Summary",
+    "Detail",
+    {{"present", "present"},
+     {"late", "late"},
+     {"absent", "absent"},
+     {"pending", "pending"},
+     {"outside", "outside"}},
 };
-#define NDETAIL (sizeof detail_cols / sizeof detail_cols[0])
+
+static const words ES = {
+    "es",
+    {"Día", "Código", "Nombre", "Franja", "Inicio", "Fin", "Estado", "Tarde", "Salida anticipada",
+     "Primera entrada", "Última salida", "Minutos en el centro"},
+    {"Código", "Nombre", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
+     "% presente", "Horas en el centro"},
+    {"Grupo", "Miembros", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
+     "% presente", "% tarde"},
+    "Resumen",
+    "Detalle",
+    {{"present", "presente"},
+     {"late", "tarde"},
+     {"absent", "ausente"},
+     {"pending", "pendiente"},
+     {"outside", "fuera de horario"}},
+};
+
+#define NDETAIL (sizeof EN.detail / sizeof EN.detail[0])
+
+static const words *words_for(const att_export_opts *opt)
+{
+    return opt && opt->lang && strcmp(opt->lang, "es") == 0 ? &ES : &EN;
+}
+
+static const char *status_word(const words *w, const char *status)
+{
+    for (size_t i = 0; i < sizeof w->status / sizeof w->status[0]; i++)
+        if (strcmp(w->status[i][0], status) == 0) return w->status[i][1];
+    return status;
+}
+
+rc_status att_export_parse(const char *lang, const char *sep, const char *bom, att_export_opts *out,
+                           rc_error *err)
+{
+    if (!lang || !*lang || strcmp(lang, "en") == 0)
+        *out = (att_export_opts){.lang = "en", .separator = ',', .bom = 0};
+    else if (strcmp(lang, "es") == 0)
+        *out = (att_export_opts){.lang = "es", .separator = ';', .bom = 1};
+    else
+        return rc_fail(err, RC_ERR_INVALID, "language '%s' is not en or es", lang);
+    if (sep && *sep) {
+        if (!strcmp(sep, "comma") || !strcmp(sep, ","))
+            out->separator = ',';
+        else if (!strcmp(sep, "semicolon") || !strcmp(sep, ";"))
+            out->separator = ';';
+        else if (!strcmp(sep, "tab") || !strcmp(sep, "\t"))
+            out->separator = '\t';
+        else
+            return rc_fail(err, RC_ERR_INVALID, "separator '%s' is not comma, semicolon or tab",
+                           sep);
+    }
+    if (bom && *bom) {
+        if (!strcmp(bom, "1") || !strcmp(bom, "true"))
+            out->bom = 1;
+        else if (!strcmp(bom, "0") || !strcmp(bom, "false"))
+            out->bom = 0;
+        else
+            return rc_fail(err, RC_ERR_INVALID, "bom '%s' is not true or false", bom);
+    }
+    return RC_OK;
+}
 
 /* Local "HH:MM", or "YYYY-MM-DD HH:MM" when on another day than `day`. */
 static void local_time(const att_tz *tz, int64_t ms, const char *day, char *buf, size_t cap)
@@ -38,10 +125,10 @@ static void local_time(const att_tz *tz, int64_t ms, const char *day, char *buf,
         snprintf(buf, cap, "%s %02d:%02d", ds, L.hour, L.minute);
 }
 
-static void csv_cell(FILE *out, const char *s, int last)
+static void csv_cell(FILE *out, const char *s, char sep, int last)
 {
     int formula = s[0] && strchr("=+-@\t\r", s[0]) != NULL;
-    int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    int quote = formula || strchr(s, sep) || strpbrk(s, ",;\t\"\r\n") != NULL;
     if (quote) fputc('"', out);
     if (formula) fputc('\'', out);
     for (const char *p = s; *p; p++) {
@@ -49,11 +136,14 @@ static void csv_cell(FILE *out, const char *s, int last)
         fputc(*p, out);
     }
     if (quote) fputc('"', out);
-    fputs(last ? "\r\n" : ",", out);
+    if (last)
+        fputs("\r\n", out);
+    else
+        fputc(sep, out);
 }
 
 /* The detail columns of one row as text. */
-static void row_cells(const att_row *r, const att_tz *tz, char cells[NDETAIL][160])
+static void row_cells(const att_row *r, const att_tz *tz, const words *w, char cells[NDETAIL][160])
 {
     snprintf(cells[0], 160, "%s", r->day);
     snprintf(cells[1], 160, "%s", r->external_id);
@@ -61,7 +151,7 @@ static void row_cells(const att_row *r, const att_tz *tz, char cells[NDETAIL][16
     snprintf(cells[3], 160, "%s", r->schedule_id ? r->label : "");
     local_time(tz, r->start_ms, r->day, cells[4], 160);
     local_time(tz, r->end_ms, r->day, cells[5], 160);
-    snprintf(cells[6], 160, "%s", r->status);
+    snprintf(cells[6], 160, "%s", status_word(w, r->status));
     snprintf(cells[7], 160, "%d", r->late);
     snprintf(cells[8], 160, "%d", r->early_leave);
     local_time(tz, r->first_entry_ms, r->day, cells[9], 160);
@@ -69,44 +159,54 @@ static void row_cells(const att_row *r, const att_tz *tz, char cells[NDETAIL][16
     snprintf(cells[11], 160, "%lld", (long long)(r->on_site_ms / 60000));
 }
 
-rc_status att_export_csv(const att_report *r, const att_tz *tz, FILE *out, rc_error *err)
+rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export_opts *opt,
+                         FILE *out, rc_error *err)
 {
-    for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, detail_cols[i], i + 1 == NDETAIL);
+    const words *w = words_for(opt);
+    char sep = opt && opt->separator ? opt->separator : ',';
+    if (sep != ',' && sep != ';' && sep != '\t')
+        return rc_fail(err, RC_ERR_INVALID, "the CSV separator must be ',', ';' or a tab");
+    if (opt && opt->bom) fputs("\xEF\xBB\xBF", out);
+    for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, w->detail[i], sep, i + 1 == NDETAIL);
     char cells[NDETAIL][160];
     for (size_t k = 0; k < r->nrows; k++) {
-        row_cells(&r->rows[k], tz, cells);
-        for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, cells[i], i + 1 == NDETAIL);
+        row_cells(&r->rows[k], tz, w, cells);
+        for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, cells[i], sep, i + 1 == NDETAIL);
     }
     if (fflush(out) != 0 || ferror(out))
         return rc_fail(err, RC_ERR_IO, "could not write the CSV export (disk full?)");
     return RC_OK;
 }
 
-rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *path, rc_error *err)
+rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_export_opts *opt,
+                          const char *path, rc_error *err)
 {
+    const words *w = words_for(opt);
     /* constant_memory streams rows to disk and writes strings inline. */
     /* Check the path first: a clear message instead of the library's. */
     FILE *probe = fopen(path, "wb");
     if (!probe) return rc_fail(err, RC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
     fclose(probe);
-    lxw_workbook_options opt = {.constant_memory = LXW_TRUE};
-    lxw_workbook *wb = workbook_new_opt(path, &opt);
+    lxw_workbook_options wopt = {.constant_memory = LXW_TRUE};
+    lxw_workbook *wb = workbook_new_opt(path, &wopt);
     if (!wb) return rc_fail(err, RC_ERR_IO, "cannot create workbook %s", path);
     lxw_format *bold = workbook_add_format(wb);
     format_set_bold(bold);
     lxw_format *pct = workbook_add_format(wb);
     format_set_num_format(pct, "0.0%");
-    lxw_worksheet *sum = workbook_add_worksheet(wb, "Summary");
-    lxw_worksheet *det = workbook_add_worksheet(wb, "Detail");
+    lxw_worksheet *sum = workbook_add_worksheet(wb, w->summary_sheet);
+    lxw_worksheet *det = workbook_add_worksheet(wb, w->detail_sheet);
 
     char title[200];
-    snprintf(title, sizeof title, "Attendance %s to %s (%s)", r->from_day, r->to_day, r->timezone);
+    if (w == &ES)
+        snprintf(title, sizeof title, "Asistencia del %s al %s (%s)", r->from_day, r->to_day,
+                 r->timezone);
+    else
+        snprintf(title, sizeof title, "Attendance %s to %s (%s)", r->from_day, r->to_day,
+                 r->timezone);
     worksheet_write_string(sum, 0, 0, title, bold);
-    static const char *const ph[] = {"external_id", "name",         "slots",
-                                     "present",     "late",         "early_leave",
-                                     "absent",      "present_rate", "hours_on_site"};
     lxw_row_t row = 2;
-    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, ph[c], bold);
+    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
     for (size_t i = 0; i < r->npeople; i++) {
         const att_person_summary *p = &r->people[i];
         row++;
@@ -121,10 +221,8 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *pat
         worksheet_write_number(sum, row, 7, judged ? (double)p->present / judged : 0, pct);
         worksheet_write_number(sum, row, 8, p->on_site_ms / 3600000.0, NULL);
     }
-    static const char *const gh[] = {"group",       "members", "slots",        "present",  "late",
-                                     "early_leave", "absent",  "present_rate", "late_rate"};
     row += 2;
-    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, gh[c], bold);
+    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->group[c], bold);
     for (size_t i = 0; i < r->ngroups; i++) {
         const att_group_summary *g = &r->groups[i];
         row++;
@@ -139,10 +237,10 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const char *pat
         worksheet_write_number(sum, row, 8, g->late_rate, pct);
     }
 
-    for (lxw_col_t c = 0; c < NDETAIL; c++) worksheet_write_string(det, 0, c, detail_cols[c], bold);
+    for (lxw_col_t c = 0; c < NDETAIL; c++) worksheet_write_string(det, 0, c, w->detail[c], bold);
     char cells[NDETAIL][160];
     for (size_t k = 0; k < r->nrows; k++) {
-        row_cells(&r->rows[k], tz, cells);
+        row_cells(&r->rows[k], tz, w, cells);
         for (lxw_col_t c = 0; c < NDETAIL; c++) {
             if (c == 7 || c == 8 || c == 11)
                 worksheet_write_number(det, (lxw_row_t)(k + 1), c, strtod(cells[c], NULL), NULL);

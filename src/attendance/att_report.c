@@ -171,7 +171,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 r->late = !strcmp(first->status, "late");
                 r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
-            } else if (r->end_ms <= now_ms) {
+            } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 < now_ms) {
+                /* Absent as soon as an entry would be late (start + grace
+                 * passed), so the day's figures count them while it lasts. */
                 r->absent = 1;
                 snprintf(r->status, sizeof r->status, "absent");
             } else {

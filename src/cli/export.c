@@ -27,6 +27,12 @@ static void export_usage(FILE *out)
                  "  -g, --group NAME|ID    only members of this group\n"
                  "  -p, --person CODE|ID   only this person (external id, or numeric id)\n"
                  "  -F, --format FORMAT    csv (default) or xlsx\n"
+                 "  -l, --lang LANG        en (default: column names for scripts) or es\n"
+                 "                         (Spanish headers and values; CSV with ';' and a\n"
+                 "                         UTF-8 byte-order mark, as Spanish Excel expects)\n"
+                 "      --separator SEP    CSV separator: comma, semicolon or tab\n"
+                 "                         (default: the language's)\n"
+                 "      --bom true|false   start the CSV with a UTF-8 byte-order mark\n"
                  "  -o, --output FILE      where to write (default: standard output for csv,\n"
                  "                         attendance-FROM-TO.xlsx for xlsx)\n"
                  "      --db URL           SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"
@@ -81,16 +87,23 @@ static rc_status find_person(store *s, const char *arg, int64_t *id, rc_error *e
 int cli_export(int argc, char **argv)
 {
     const char *from = NULL, *to = NULL, *group = NULL, *person = NULL, *format = "csv";
-    const char *output = NULL, *db = NULL, *data = "./data";
-    static const struct option opts[] = {
-        {"from", required_argument, 0, 'f'},   {"to", required_argument, 0, 't'},
-        {"group", required_argument, 0, 'g'},  {"person", required_argument, 0, 'p'},
-        {"format", required_argument, 0, 'F'}, {"output", required_argument, 0, 'o'},
-        {"db", required_argument, 0, 'D'},     {"data", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *output = NULL, *db = NULL, *data = "./data", *lang = NULL, *sep = NULL, *bom = NULL;
+    static const struct option opts[] = {{"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"group", required_argument, 0, 'g'},
+                                         {"person", required_argument, 0, 'p'},
+                                         {"format", required_argument, 0, 'F'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"db", required_argument, 0, 'D'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"lang", required_argument, 0, 'l'},
+                                         {"separator", required_argument, 0, 'S'},
+                                         {"bom", required_argument, 0, 'B'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:t:g:p:F:o:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:t:g:p:F:o:d:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             from = optarg;
@@ -113,6 +126,15 @@ int cli_export(int argc, char **argv)
         case 'D':
             db = optarg;
             break;
+        case 'l':
+            lang = optarg;
+            break;
+        case 'S':
+            sep = optarg;
+            break;
+        case 'B':
+            bom = optarg;
+            break;
         case 'd':
             data = optarg;
             break;
@@ -126,6 +148,12 @@ int cli_export(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "rollcall export: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    att_export_opts eopt;
+    rc_error oerr;
+    if (att_export_parse(lang, sep, bom, &eopt, &oerr) != RC_OK) {
+        fprintf(stderr, "rollcall export: %s\n", oerr.msg);
         return 2;
     }
     int64_t d;
@@ -166,13 +194,13 @@ int cli_export(int argc, char **argv)
     }
     if (st == RC_OK) {
         if (xlsx) {
-            st = att_export_xlsx(&rep, att_zone(a), output, &err);
+            st = att_export_xlsx(&rep, att_zone(a), &eopt, output, &err);
         } else {
             FILE *out = output ? fopen(output, "w") : stdout;
             if (!out) {
                 st = rc_fail(&err, RC_ERR_IO, "cannot write %s", output);
             } else {
-                st = att_export_csv(&rep, att_zone(a), out, &err);
+                st = att_export_csv(&rep, att_zone(a), &eopt, out, &err);
                 if (output && fclose(out) != 0 && st == RC_OK)
                     st = rc_fail(&err, RC_ERR_IO, "cannot finish writing %s", output);
             }

@@ -35,20 +35,23 @@ json_t *http_event_json(store *s, const store_event *e)
     bool have_c = e->camera_id && store_camera_get(s, e->camera_id, &c, NULL) == RC_OK;
     bool manual = strcmp(e->source, "manual") == 0;
     bool has_box = e->box[2] > 0 && e->box[3] > 0;
-    return json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o,s:s}", "id",
-                     (json_int_t)e->id, "person_id", (json_int_t)e->person_id, "person_name",
-                     have_p ? p.name : "", "external_id", have_p ? p.external_id : "", "time",
-                     http_time_json(e->ts_ms), "type", e->kind, "status", status_out(e->status),
-                     "camera_id", e->camera_id ? json_integer(e->camera_id) : json_null(),
-                     "camera_name", have_c ? json_string(c.name) : json_null(), "confidence",
-                     manual ? json_null() : json_real(e->confidence), "box",
-                     has_box ? json_pack("{s:f,s:f,s:f,s:f}", "x", (double)e->box[0], "y",
-                                         (double)e->box[1], "w", (double)e->box[2], "h",
-                                         (double)e->box[3])
-                             : json_null(),
-                     "liveness", e->liveness >= 0 && !manual ? json_real(e->liveness) : json_null(),
-                     "count", e->sightings, "manual", manual, "reason",
-                     e->reason[0] ? json_string(e->reason) : json_null(), "day", e->slot_day);
+    json_t *j = json_pack(
+        "{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o,s:s}", "id",
+        (json_int_t)e->id, "person_id", (json_int_t)e->person_id, "person_name",
+        have_p ? p.name : "", "external_id", have_p ? p.external_id : "", "time",
+        http_time_json(e->ts_ms), "type", e->kind, "status", status_out(e->status), "camera_id",
+        e->camera_id ? json_integer(e->camera_id) : json_null(), "camera_name",
+        have_c ? json_string(c.name) : json_null(), "confidence",
+        manual ? json_null() : json_real(e->confidence), "box",
+        has_box ? json_pack("{s:f,s:f,s:f,s:f}", "x", (double)e->box[0], "y", (double)e->box[1],
+                            "w", (double)e->box[2], "h", (double)e->box[3])
+                : json_null(),
+        "liveness", e->liveness >= 0 && !manual ? json_real(e->liveness) : json_null(), "count",
+        e->sightings, "manual", manual, "reason",
+        e->reason[0] ? json_string(e->reason) : json_null(), "day", e->slot_day);
+    json_object_set_new(j, "source", json_string(e->source));
+    json_object_set_new(j, "voided_at", http_time_json(e->voided_ms));
+    return j;
 }
 
 /* A local day "YYYY-MM-DD" from the query, or NULL; answers 400 on junk. */
@@ -120,6 +123,8 @@ enum MHD_Result http_h_attendance_list(http_req *r)
         !scope_person(r, &person_id))
         return MHD_YES;
     store_event_filter f = {.person_id = person_id, .group_id = group_id, .camera_id = camera_id};
+    const char *inc = http_query(r, "include_void");
+    f.include_void = inc && (strcmp(inc, "true") == 0 || strcmp(inc, "1") == 0);
     const char *from = http_query(r, "from"), *to = http_query(r, "to");
     /* A day is a local day (slot day); a full time is an instant. */
     if (from && *from) {
@@ -289,6 +294,61 @@ out:
     return res;
 }
 
+/* The event named by the path, within the caller's scope, and the body's
+ * non-empty reason; false after answering. The caller frees *body. */
+static bool event_and_reason(http_req *r, store_event *e, json_t **body, const char **reason)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_event_get(db(r), id, e, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    if (!scope_check(r, 0, e->person_id) || !(*body = http_json_body(r))) return false;
+    if (!http_field_str(r, *body, "reason", true, 255, reason, NULL)) return false;
+    if (!**reason) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "reason_required",
+                           json_pack("{s:s}", "field", "reason"),
+                           "field 'reason' must say why the event is voided or deleted");
+        return false;
+    }
+    return true;
+}
+
+/* Void (the event stays, marked, with its reason; rules and reports skip
+ * it) or delete it for good (the audit log keeps its values and the reason). */
+static enum MHD_Result void_or_delete(http_req *r, bool erase)
+{
+    store_event e;
+    json_t *b = NULL;
+    const char *reason;
+    if (!event_and_reason(r, &e, &b, &reason)) {
+        json_decref(b);
+        return MHD_YES;
+    }
+    rc_error err;
+    rc_status st = erase ? store_event_remove(db(r), e.id, http_actor(r), reason, &err)
+                         : store_event_void(db(r), e.id, http_actor(r), reason, &err);
+    if (st == RC_OK && !erase) st = store_event_get(db(r), e.id, &e, &err);
+    json_decref(b);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    if (erase) return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+    http_publish_event(r->srv, &e, false);
+    return http_reply_json(r, MHD_HTTP_OK, http_event_json(db(r), &e));
+}
+
+enum MHD_Result http_h_attendance_void(http_req *r)
+{
+    return void_or_delete(r, false);
+}
+
+enum MHD_Result http_h_attendance_delete(http_req *r)
+{
+    return void_or_delete(r, true);
+}
+
 /* The report for the query's from/to (default: today), group and person. */
 static bool build_report(http_req *r, int64_t person_id, att_report *rep)
 {
@@ -335,9 +395,16 @@ enum MHD_Result http_h_export(http_req *r)
                                 "query parameter 'format' must be csv or xlsx");
     int64_t person_id;
     if (!http_query_int(r, "person_id", 0, 0, INT64_MAX, &person_id)) return MHD_YES;
+    /* lang=es: Spanish headers and values, and for CSV ';' with a BOM (sep
+     * and bom choose otherwise). */
+    att_export_opts opt;
+    rc_error err;
+    if (att_export_parse(http_query(r, "lang"), http_query(r, "sep"), http_query(r, "bom"), &opt,
+                         &err) != RC_OK)
+        return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                  json_pack("{s:s}", "field", "lang"), "%s", err.msg);
     att_report rep;
     if (!build_report(r, person_id, &rep)) return MHD_YES;
-    rc_error err;
     rc_status st;
     char *data = NULL;
     size_t len = 0;
@@ -349,13 +416,13 @@ enum MHD_Result http_h_export(http_req *r)
             return http_reply_error(r, 500, "internal", "cannot create a temporary file");
         }
         close(fd);
-        st = att_export_xlsx(&rep, att_zone(r->srv->att), path, &err);
+        st = att_export_xlsx(&rep, att_zone(r->srv->att), &opt, path, &err);
         if (st == RC_OK)
             st = rc_read_file(path, (size_t)1 << 30, (unsigned char **)&data, &len, &err);
         unlink(path);
     } else {
         FILE *f = open_memstream(&data, &len);
-        st = f ? att_export_csv(&rep, att_zone(r->srv->att), f, &err)
+        st = f ? att_export_csv(&rep, att_zone(r->srv->att), &opt, f, &err)
                : rc_fail(&err, RC_ERR_NOMEM, "out of memory");
         if (f) fclose(f);
     }
@@ -373,7 +440,8 @@ enum MHD_Result http_h_export(http_req *r)
              : "text/csv; charset=utf-8");
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, "Content-Disposition", name);
-    http_audit(r, "attendance.export", "attendance", 0, json_pack("{s:s}", "format", format));
+    http_audit(r, "attendance.export", "attendance", 0,
+               json_pack("{s:s,s:s}", "format", format, "lang", opt.lang));
     return http_reply_response(r, MHD_HTTP_OK, resp);
 }
 

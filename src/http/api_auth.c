@@ -77,6 +77,7 @@ static void resolve_session(store *s, const char *token, http_principal *who)
     who->role = bit;
     who->user_id = u.id;
     who->person_id = u.person_id;
+    who->must_change = u.must_change != 0;
     who->via_cookie = true;
     http_copy(who->session_id, sizeof who->session_id, token);
     http_copy(who->csrf, sizeof who->csrf, se.csrf);
@@ -114,12 +115,12 @@ static json_t *user_json(store *s, const store_user *u)
     json_t *gj = json_array();
     for (size_t i = 0; i < ng; i++) json_array_append_new(gj, json_integer(groups[i]));
     free(groups);
-    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:b}", "id", (json_int_t)u->id, "email",
-                     u->email, "name", u->name, "role", u->role, "person_id",
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:b}", "id", (json_int_t)u->id,
+                     "email", u->email, "name", u->name, "role", u->role, "person_id",
                      u->person_id ? json_integer(u->person_id) : json_null(), "created_at",
                      http_time_json(u->created_ms), "last_login_at",
                      http_time_json(u->last_login_ms), "active", u->active != 0, "group_ids", gj,
-                     "all_groups", !u->group_limited);
+                     "must_change_password", u->must_change != 0, "all_groups", !u->group_limited);
 }
 
 /* The institution's time zone, which every signed-in role may read (the rest
@@ -139,16 +140,25 @@ static json_t *me_json(http_req *r)
         store_user u;
         rc_error err;
         if (store_user_get(db(r), r->who.user_id, &u, &err) != RC_OK) return NULL;
-        return json_pack("{s:o,s:s,s:o}", "user", user_json(db(r), &u), "csrf_token", r->who.csrf,
-                         "timezone", timezone_json(r));
+        return json_pack("{s:o,s:s,s:o,s:o}", "user", user_json(db(r), &u), "csrf_token",
+                         r->who.csrf, "timezone", timezone_json(r), "institution",
+                         http_institution_json(r));
     }
     /* An API key: describe it in the user shape so clients need one code path. */
     char name[64];
     snprintf(name, sizeof name, "API key %lld", (long long)r->who.key_id);
-    return json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s,s:o}", "user", "id", "email", "",
-                     "name", name, "role", http_role_name(r->who.role), "person_id", "created_at",
-                     "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "",
-                     "timezone", timezone_json(r));
+    json_t *j =
+        json_pack("{s:{s:n,s:s,s:s,s:s,s:n,s:n,s:n,s:I},s:s,s:o,s:o}", "user", "id", "email", "",
+                  "name", name, "role", http_role_name(r->who.role), "person_id", "created_at",
+                  "last_login_at", "key_id", (json_int_t)r->who.key_id, "csrf_token", "",
+                  "timezone", timezone_json(r), "institution", http_institution_json(r));
+    /* The key's camera, so a kiosk knows whether to offer Entrada/Salida. */
+    store_camera c;
+    if (r->who.camera_id && store_camera_get(db(r), r->who.camera_id, &c, NULL) == RC_OK)
+        json_object_set_new(j, "camera",
+                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)c.id, "name", c.name,
+                                      "direction", c.direction));
+    return j;
 }
 
 static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
@@ -162,16 +172,47 @@ static enum MHD_Result login_failed(http_req *r, const char *email, const char *
                             "wrong e-mail or password");
 }
 
-static enum MHD_Result too_many(http_req *r, unsigned wait_s, const char *why)
+/* scope: "address" or "account", for the client's translation. */
+static enum MHD_Result too_many(http_req *r, unsigned wait_s, const char *scope, const char *why)
 {
-    json_t *body = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", "too_many_attempts", "message",
-                             why, "retry_after_s", (int)wait_s);
+    json_t *body =
+        json_pack("{s:{s:s,s:s,s:i,s:{s:i,s:i,s:s}}}", "error", "code", "too_many_attempts",
+                  "message", why, "retry_after_s", (int)wait_s, "params", "retry_after_s",
+                  (int)wait_s, "minutes", (int)((wait_s + 59) / 60), "scope", scope);
     struct MHD_Response *resp = http_json_response(body);
     if (!resp) return MHD_NO;
     char s[16];
     snprintf(s, sizeof s, "%u", wait_s);
     MHD_add_response_header(resp, "Retry-After", s);
     return http_reply_response(r, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+}
+
+/* Open a session for u and answer with it ({user, csrf_token, timezone,
+ * institution} and the cookie): after a login and after a password change,
+ * which ends every other session of the account. */
+static enum MHD_Result reply_new_session(http_req *r, const store_user *u)
+{
+    int64_t now = rc_unix_ms();
+    char token[65], csrf[65], h[65];
+    http_random_hex(token, 32);
+    http_random_hex(csrf, 32);
+    http_token_hash(token, h);
+    store_session se = {.user_id = u->id, .created_ms = now, .expires_ms = now + SESSION_TTL_MS};
+    http_copy(se.token_hash, sizeof se.token_hash, h);
+    http_copy(se.csrf, sizeof se.csrf, csrf);
+    rc_error err;
+    rc_status st = store_session_create(db(r), &se, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    struct MHD_Response *resp = http_json_response(
+        json_pack("{s:o,s:s,s:o,s:o}", "user", user_json(db(r), u), "csrf_token", csrf, "timezone",
+                  timezone_json(r), "institution", http_institution_json(r)));
+    if (!resp) return MHD_NO;
+    char cookie[256];
+    snprintf(cookie, sizeof cookie,
+             "rc_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", token,
+             SESSION_TTL_MS / 1000, r->srv->tls ? "; Secure" : "");
+    MHD_add_response_header(resp, "Set-Cookie", cookie);
+    return http_reply_response(r, MHD_HTTP_OK, resp);
 }
 
 enum MHD_Result http_h_login(http_req *r)
@@ -190,7 +231,8 @@ enum MHD_Result http_h_login(http_req *r)
     unsigned wait = http_limiter_wait(r->srv->login_limiter, ipkey, now);
     if (wait) {
         json_decref(b);
-        return too_many(r, wait, "too many failed logins from this address; try again later");
+        return too_many(r, wait, "address",
+                        "too many failed logins from this address; try again later");
     }
     /* Failures lock this account from this address only: a stranger's
      * guesses never lock the owner out of theirs. */
@@ -198,7 +240,7 @@ enum MHD_Result http_h_login(http_req *r)
     store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
     if (wait_ms > 0) {
         json_decref(b);
-        return too_many(r, (unsigned)((wait_ms + 999) / 1000),
+        return too_many(r, (unsigned)((wait_ms + 999) / 1000), "account",
                         "too many failed logins to this account from this address; try again "
                         "later (an admin can run: rollcall user unlock EMAIL)");
     }
@@ -221,29 +263,12 @@ enum MHD_Result http_h_login(http_req *r)
     store_login_failure_clear(db(r), u.email, r->ip, NULL); /* email went with the body */
     store_session_purge(db(r), now, NULL, NULL);            /* what expired goes at every login */
     store_login_failure_purge(db(r), now, NULL, NULL);
-    char token[65], csrf[65], h[65];
-    http_random_hex(token, 32);
-    http_random_hex(csrf, 32);
-    http_token_hash(token, h);
-    store_session se = {.user_id = u.id, .created_ms = now, .expires_ms = now + SESSION_TTL_MS};
-    http_copy(se.token_hash, sizeof se.token_hash, h);
-    http_copy(se.csrf, sizeof se.csrf, csrf);
-    if ((st = store_session_create(db(r), &se, &err)) != RC_OK) return http_reply_rc(r, st, &err);
     store_user_touch_login(db(r), u.id, now, NULL);
     u.last_login_ms = now;
     r->who.user_id = u.id;
     snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
     http_audit(r, "auth.login", "user", u.id, json_pack("{s:s}", "ip", r->ip));
-    struct MHD_Response *resp =
-        http_json_response(json_pack("{s:o,s:s,s:o}", "user", user_json(db(r), &u), "csrf_token",
-                                     csrf, "timezone", timezone_json(r)));
-    if (!resp) return MHD_NO;
-    char cookie[256];
-    snprintf(cookie, sizeof cookie,
-             "rc_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", token,
-             SESSION_TTL_MS / 1000, r->srv->tls ? "; Secure" : "");
-    MHD_add_response_header(resp, "Set-Cookie", cookie);
-    return http_reply_response(r, MHD_HTTP_OK, resp);
+    return reply_new_session(r, &u);
 }
 
 enum MHD_Result http_h_logout(http_req *r)
@@ -269,6 +294,64 @@ enum MHD_Result http_h_me(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, j);
 }
 
+static bool valid_password(http_req *r, const char *pw);
+static void end_other_sessions(http_req *r, const store_user *u);
+
+/* Change one's own password: the current one, then the new one (8+
+ * characters, not the same). Ends every other session of the account (a
+ * stolen cookie stops working) and answers with a fresh session for this
+ * browser; clears the one-time flag. */
+enum MHD_Result http_h_password(http_req *r)
+{
+    if (!r->who.user_id) /* a device key: nothing to change, not a lack of rights */
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "no_password",
+                                "an API key has no password to change");
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *cur = NULL, *pw = NULL;
+    if (!http_field_str(r, b, "current_password", true, 1024, &cur, NULL) ||
+        !http_field_str(r, b, "new_password", true, 1024, &pw, NULL) || !valid_password(r, pw))
+        goto out;
+    store_user u;
+    rc_error err;
+    rc_status st = store_user_get(db(r), r->who.user_id, &u, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    if (!http_password_verify(u.pass_hash, cur)) {
+        http_audit(r, "auth.password_change_failed", "user", u.id, NULL);
+        res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "wrong_current_password",
+                               "the current password is not right");
+        goto out;
+    }
+    if (strcmp(cur, pw) == 0) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "same_password",
+                               "the new password must differ from the current one");
+        goto out;
+    }
+    if ((st = http_password_hash(pw, u.pass_hash, sizeof u.pass_hash, &err)) == RC_OK) {
+        u.must_change = 0;
+        st = store_user_update(db(r), &u, &err);
+    }
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    /* The account's other sessions end (a stolen cookie stops working), and
+     * this browser's session is replaced by a new one. */
+    end_other_sessions(r, &u);
+    char h[65];
+    http_token_hash(r->who.session_id, h);
+    store_session_delete(db(r), h, NULL);
+    http_audit(r, "auth.password_change", "user", u.id, NULL);
+    res = reply_new_session(r, &u);
+out:
+    json_decref(b);
+    return res;
+}
+
 static const char *const api_roles[] = {"admin", "manager", "member", "device", NULL};
 
 static bool valid_email(http_req *r, const char *email)
@@ -285,8 +368,8 @@ static bool valid_email(http_req *r, const char *email)
 static bool valid_password(http_req *r, const char *pw)
 {
     if (strlen(pw) < 8) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "weak_password",
-                         "the password must have at least 8 characters");
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "weak_password", json_pack("{s:i}", "min", 8),
+                           "the password must have at least 8 characters");
         return false;
     }
     return true;
@@ -336,7 +419,8 @@ enum MHD_Result http_h_users_list(http_req *r)
 typedef struct {
     const char *email, *name, *role, *pw;
     bool has_email, has_name, has_role, has_pw, has_active, active;
-    bool has_person; /* "person_id" given: a number, or null to unlink */
+    bool has_must_change, must_change; /* "must_change_password" */
+    bool has_person;                   /* "person_id" given: a number, or null to unlink */
     int64_t person_id;
     int64_t gids[64];
     size_t ng;
@@ -356,7 +440,8 @@ static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
         !http_field_enum(r, b, "role", create, api_roles, &f->role, &f->has_role) ||
         !http_field_str(r, b, "password", create, 1024, &f->pw, &f->has_pw) ||
         (f->has_pw && !valid_password(r, f->pw)) ||
-        !http_field_bool(r, b, "active", false, &f->active, &f->has_active))
+        !http_field_bool(r, b, "active", false, &f->active, &f->has_active) ||
+        !http_field_bool(r, b, "must_change_password", false, &f->must_change, &f->has_must_change))
         return false;
     json_t *pj = json_object_get(b, "person_id");
     f->has_person = pj != NULL;
@@ -386,7 +471,11 @@ enum MHD_Result http_h_users_create(http_req *r)
     enum MHD_Result res = MHD_YES;
     user_body f;
     if (!user_fields(r, b, true, &f)) goto out;
-    store_user u = {.active = f.active, .person_id = f.person_id, .group_limited = f.limited};
+    /* The password an admin chose is one-time: its owner changes it first. */
+    store_user u = {.active = f.active,
+                    .person_id = f.person_id,
+                    .group_limited = f.limited,
+                    .must_change = f.has_must_change ? f.must_change : 1};
     http_copy(u.email, sizeof u.email, f.email);
     http_copy(u.name, sizeof u.name, f.name);
     http_copy(u.role, sizeof u.role, f.role);
@@ -468,7 +557,11 @@ enum MHD_Result http_h_users_patch(http_req *r)
     }
     rc_error err;
     rc_status st = RC_OK;
-    if (f.has_pw) st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
+    if (f.has_pw) {
+        st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
+        u.must_change = u.id != r->who.user_id; /* a password set for someone else is one-time */
+    }
+    if (f.has_must_change) u.must_change = f.must_change;
     if (st == RC_OK) st = store_user_update(db(r), &u, &err);
     /* Every group again: the old list goes with the limit. */
     bool clear = f.has_limit && !f.limited;
@@ -663,6 +756,7 @@ enum MHD_Result http_h_settings_get(http_req *r)
     rc_status st = att_config_load(db(r), &c, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *j = settings_json(&c);
+    http_kiosk_settings_json(r, j);
     /* The zone in effect when none is set: the system's. */
     if (!c.timezone[0] && r->srv->att)
         json_object_set_new(j, "timezone_in_effect",
@@ -704,6 +798,9 @@ enum MHD_Result http_h_settings_patch(http_req *r)
                                         "recognition_threshold",
                                         "liveness_threshold",
                                         "keep_unrecognized",
+                                        "institution_name",
+                                        "institution_logo_url",
+                                        "kiosk_pin",
                                         NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
@@ -756,13 +853,19 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (has) c.liveness_threshold = d;
     if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
     if (has) c.keep_unrecognized = keep;
+    if (!http_kiosk_settings_patch(r, b)) goto out;
     if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
         (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {
         res = http_reply_rc(r, st, &err);
         goto out;
     }
-    http_audit(r, "settings.update", "settings", 0, json_deep_copy(b));
-    res = http_reply_json(r, MHD_HTTP_OK, settings_json(&c));
+    json_t *audited = json_deep_copy(b);
+    if (json_object_get(audited, "kiosk_pin")) /* never the PIN itself */
+        json_object_set_new(audited, "kiosk_pin", json_string("(changed)"));
+    http_audit(r, "settings.update", "settings", 0, audited);
+    json_t *j = settings_json(&c);
+    http_kiosk_settings_json(r, j);
+    res = http_reply_json(r, MHD_HTTP_OK, j);
 out:
     json_decref(b);
     return res;
@@ -776,6 +879,7 @@ rc_status http_ensure_admin(store *s, const char *email, const char *password, c
     if (count_admins(s) > 0) return RC_OK;
     store_user u = {.active = 1};
     http_copy(u.email, sizeof u.email, email && *email ? email : "admin@localhost");
+    u.must_change = !password || !*password; /* the printed password is one-time */
     http_copy(u.name, sizeof u.name, "Administrator");
     http_copy(u.role, sizeof u.role, "admin");
     if (!password || !*password) {
@@ -792,6 +896,7 @@ rc_status http_ensure_admin(store *s, const char *email, const char *password, c
         old.active = 1;
         http_copy(old.role, sizeof old.role, "admin");
         http_copy(old.pass_hash, sizeof old.pass_hash, u.pass_hash);
+        old.must_change = u.must_change;
         st = store_user_update(s, &old, err);
     } else {
         st = store_user_create(s, &u, err);

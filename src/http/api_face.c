@@ -196,7 +196,7 @@ static bool want_mark(http_req *r, int64_t *camera_id)
 
 /* Run recognition on the request's image; answers on failure. */
 static bool recognize_request(http_req *r, const char *const *names, bool mark, int64_t camera_id,
-                              recog_result *rec)
+                              const char *kind, recog_result *rec)
 {
     memset(rec, 0, sizeof *rec);
     image_in in;
@@ -220,7 +220,7 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         }
     }
     rc_error err;
-    recog_frame_opts o = {.mark = mark, .camera_id = camera_id};
+    recog_frame_opts o = {.mark = mark, .camera_id = camera_id, .kind = kind};
     st = recog_frame(rg(r), im, &o, rec, &err);
     img_free(im);
     if (st != RC_OK) {
@@ -321,7 +321,14 @@ enum MHD_Result http_h_recognize(http_req *r)
     if (r->answered) return MHD_YES;
     recog_result rec;
     static const char *const names[] = {"file", "image", "frame", NULL};
-    if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
+    /* kind=entry|exit: the person chose it on the kiosk (Entrada/Salida). */
+    const char *kind = http_query(r, "kind");
+    if (kind && !*kind) kind = NULL;
+    if (kind && strcmp(kind, "entry") && strcmp(kind, "exit"))
+        return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                                  json_pack("{s:s}", "field", "kind"),
+                                  "query parameter 'kind' must be entry or exit");
+    if (!recognize_request(r, names, mark, camera_id, kind, &rec)) return MHD_YES;
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
         const recog_face *rf = &rec.faces[i];
@@ -348,7 +355,7 @@ enum MHD_Result http_h_process_frame(http_req *r)
     if (r->answered) return MHD_YES;
     recog_result rec;
     static const char *const names[] = {"frame", "file", "image", NULL};
-    if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
+    if (!recognize_request(r, names, mark, camera_id, NULL, &rec)) return MHD_YES;
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
         const recog_face *rf = &rec.faces[i];

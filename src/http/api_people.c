@@ -43,12 +43,15 @@ json_t *http_person_json(store *s, const store_person *p)
         }
     }
     free(gids);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:I,s:o,s:o}", "id", (json_int_t)p->id,
-                     "external_id", p->external_id, "first_name", p->first_name, "last_name",
-                     p->last_name, "name", p->name, "email",
+    char pin[256] = "";
+    store_person_pin_get(s, p->id, pin, sizeof pin, NULL);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:I,s:o,s:o,s:b}", "id",
+                     (json_int_t)p->id, "external_id", p->external_id, "first_name", p->first_name,
+                     "last_name", p->last_name, "name", p->name, "email",
                      p->email[0] ? json_string(p->email) : json_null(), "kind", p->kind, "active",
                      p->active != 0, "consent_at", http_time_json(p->consent_ms), "face_count",
-                     (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms));
+                     (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms),
+                     "pin_set", pin[0] != 0);
 }
 
 /* A person as this caller may see them: a limited manager is not told the

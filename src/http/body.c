@@ -59,13 +59,19 @@ static bool missing(http_req *r, json_t *v, const char *key, bool required, bool
     if (present) *present = v != NULL;
     if (v) return false;
     if (required)
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "field '%s' is required", key);
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "missing_field",
+                           json_pack("{s:s}", "field", key), "field '%s' is required", key);
     return true;
 }
 
-static bool wrong_type(http_req *r, const char *key, const char *want)
+/* params: what a translation may name besides the field (min, max, choices);
+ * stolen, may be NULL. */
+static bool wrong_type(http_req *r, const char *key, const char *want, json_t *params)
 {
-    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "field '%s' must be %s", key, want);
+    if (!params) params = json_object();
+    json_object_set_new(params, "field", json_string(key));
+    http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field", params, "field '%s' must be %s",
+                       key, want);
     return false;
 }
 
@@ -74,15 +80,16 @@ bool http_field_str(http_req *r, json_t *obj, const char *key, bool required, si
 {
     json_t *v = json_object_get(obj, key);
     if (missing(r, v, key, required, present)) return !required;
-    if (!json_is_string(v)) return wrong_type(r, key, "a string");
+    if (!json_is_string(v)) return wrong_type(r, key, "a string", NULL);
     size_t len = json_string_length(v);
     if (max_len && len > max_len) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                         "field '%s' is %zu bytes long; the limit is %zu", key, len, max_len);
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s,s:I}", "field", key, "max", (json_int_t)max_len),
+                           "field '%s' is %zu bytes long; the limit is %zu", key, len, max_len);
         return false;
     }
     const char *s = json_string_value(v);
-    if (strlen(s) != len) return wrong_type(r, key, "a string without NUL characters");
+    if (strlen(s) != len) return wrong_type(r, key, "a string without NUL characters", NULL);
     *out = s;
     return true;
 }
@@ -95,7 +102,8 @@ bool http_field_int(http_req *r, json_t *obj, const char *key, bool required, in
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         char want[96];
         snprintf(want, sizeof want, "an integer from %lld to %lld", (long long)min, (long long)max);
-        return wrong_type(r, key, want);
+        return wrong_type(r, key, want,
+                          json_pack("{s:I,s:I}", "min", (json_int_t)min, "max", (json_int_t)max));
     }
     *out = json_integer_value(v);
     return true;
@@ -109,7 +117,7 @@ bool http_field_num(http_req *r, json_t *obj, const char *key, bool required, do
     if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
         char want[96];
         snprintf(want, sizeof want, "a number from %g to %g", min, max);
-        return wrong_type(r, key, want);
+        return wrong_type(r, key, want, json_pack("{s:f,s:f}", "min", min, "max", max));
     }
     *out = json_number_value(v);
     return true;
@@ -120,7 +128,7 @@ bool http_field_bool(http_req *r, json_t *obj, const char *key, bool required, b
 {
     json_t *v = json_object_get(obj, key);
     if (missing(r, v, key, required, present)) return !required;
-    if (!json_is_boolean(v)) return wrong_type(r, key, "true or false");
+    if (!json_is_boolean(v)) return wrong_type(r, key, "true or false", NULL);
     *out = json_is_true(v);
     return true;
 }
@@ -134,15 +142,18 @@ bool http_field_enum(http_req *r, json_t *obj, const char *key, bool required,
     if (present) *present = here;
     if (!here) return true;
     char want[256] = "one of";
+    json_t *list = json_array();
     for (size_t i = 0; choices[i]; i++) {
+        json_array_append_new(list, json_string(choices[i]));
         if (strcmp(s, choices[i]) == 0) {
+            json_decref(list);
             *out = choices[i];
             return true;
         }
         size_t l = strlen(want);
         snprintf(want + l, sizeof want - l, "%s '%s'", i ? "," : "", choices[i]);
     }
-    return wrong_type(r, key, want);
+    return wrong_type(r, key, want, json_pack("{s:o}", "choices", list));
 }
 
 /* ---- multipart ---------------------------------------------------------- */

@@ -53,6 +53,7 @@ typedef struct {
     char session_id[72]; /* the session token (cookie callers) */
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
+    bool must_change;    /* signed in with a one-time password: only HTTP_PW_CHANGE routes */
     /* A manager limited to groups[0..ngroups) reaches the people of those
      * groups only (nobody when ngroups is 0); scope.c checks it. */
     bool limited;
@@ -136,6 +137,7 @@ enum {
     /* The handler decodes images or runs recognition: it runs on recog's work
      * queue, not on a libmicrohttpd thread (503 + Retry-After when full). */
     HTTP_WORK = 1u << 5,
+    HTTP_PW_CHANGE = 1u << 6, /* open to a user who must still change a one-time password */
 };
 
 struct http_route {
@@ -184,6 +186,10 @@ const char *http_header(const http_req *r, const char *name);
 enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body);
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                                  ...) __attribute__((format(printf, 4, 5)));
+/* The same with parameters the client may put in its translation of the
+ * code ({"field": "email"}, {"retry_after_s": 900}); params stolen. */
+enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *code, json_t *params,
+                                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* An rc_status mapped to its HTTP status and code, with err's message. */
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
 enum MHD_Result http_reply_empty(http_req *r, unsigned status);
@@ -344,6 +350,7 @@ struct http_server {
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;
+    http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
     http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight */
     pthread_cond_t idle;
@@ -368,6 +375,12 @@ enum MHD_Result http_h_events(http_req *r);
 enum MHD_Result http_h_login(http_req *r);
 enum MHD_Result http_h_logout(http_req *r);
 enum MHD_Result http_h_me(http_req *r);
+enum MHD_Result http_h_password(http_req *r);
+enum MHD_Result http_h_kiosk_unlock(http_req *r);
+enum MHD_Result http_h_kiosk_checkin(http_req *r);
+enum MHD_Result http_h_person_pin(http_req *r);
+enum MHD_Result http_h_attendance_void(http_req *r);
+enum MHD_Result http_h_attendance_delete(http_req *r);
 enum MHD_Result http_h_users_list(http_req *r);
 enum MHD_Result http_h_users_create(http_req *r);
 enum MHD_Result http_h_users_get(http_req *r);
@@ -468,6 +481,12 @@ bool http_require_all_groups(http_req *r, const char *what);
 /* A device key bound to a camera may mark events for that camera only:
  * answers 403 when `camera_id` names another one. */
 bool http_require_camera(http_req *r, int64_t camera_id);
+/* Kiosk settings (api_kiosk.c): the institution's name and logo for every
+ * signed-in role; the extra settings' JSON and their PATCH (false after
+ * answering). */
+json_t *http_institution_json(http_req *r);
+void http_kiosk_settings_json(http_req *r, json_t *settings);
+bool http_kiosk_settings_patch(http_req *r, json_t *body);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

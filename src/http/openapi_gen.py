@@ -21,7 +21,11 @@ TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
 schemas = {
- "Error": obj({"error": obj({"code": STR, "message": STR}, ["code", "message"])}, ["error"]),
+ "Error": obj({"error": obj({"code": {"type": STR, "description": "stable snake_case code a client translates"},
+     "message": {"type": STR, "description": "the same in English, for logs and scripts"},
+     "params": {"type": "object", "additionalProperties": True, "description":
+         "values the translation may name: field, min, max, choices, retry_after_s, minutes, scope"}},
+     ["code", "message", "params"])}, ["error"]),
  "Health": obj({"status": STR, "version": STR, "uptime_s": NUM,
      "models": obj({"dir": STR, "available": arr({"type": STR}), "loaded": arr({"type": STR})}),
      "db": STR}, ["status", "version", "uptime_s", "models"]),
@@ -29,17 +33,32 @@ schemas = {
  "User": obj({"id": INT, "email": STR, "name": STR, "role": ref("Role"), "person_id": INT,
      "created_at": TIME, "last_login_at": TIME, "active": BOOL,
      "group_ids": dict(arr({"type": INT}), description="managers limited to groups (all_groups false): the groups whose people they reach"),
-     "all_groups": dict({"type": BOOL}, description="managers: true reaches every group; false only group_ids (none when it is empty)")},
+     "all_groups": dict({"type": BOOL}, description="managers: true reaches every group; false only group_ids (none when it is empty)"),
+     "must_change_password": {"type": BOOL, "description": "signed in with a one-time password: "
+         "every call but /auth/me, /auth/logout and /auth/password answers 403 password_change_required"}},
      ["id", "email", "name", "role", "person_id", "created_at", "last_login_at"],
      nullable=("person_id", "last_login_at")),
  "Session": obj({"user": ref("User"), "csrf_token": STR,
      "timezone": {"type": STR, "description": "the institution's IANA time zone (the one set in "
-         "/settings, else the server's): every role shows dates and times in it"}},
+         "/settings, else the server's): every role shows dates and times in it"},
+     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",)),
+     "camera": dict(obj({"id": INT, "name": STR, "direction": {"type": STR, "enum": ["entry", "exit", "both"]}},
+         ["id", "name", "direction"]), description="a device key's camera")},
      ["user", "csrf_token", "timezone"]),
+ "PasswordChange": obj({"current_password": STR, "new_password": STR}, ["current_password", "new_password"]),
+ "KioskUnlock": obj({"pin": STR, "password": STR, "email": {"type": STR, "description":
+     "with a device key: the admin whose password is given"}}),
+ "KioskCheckin": obj({"code": {"type": STR, "description": "the person's code (external id)"},
+     "pin": STR, "kind": {"type": STR, "enum": ["entry", "exit"]}, "camera_id": INT}, ["code", "pin"]),
+ "KioskCheckinResult": obj({"person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent")}, ["person", "event"]),
+ "PersonPin": obj({"pin": {"type": STR, "description": "4 to 12 digits; \"\" or null removes it"}}, nullable=("pin",)),
+ "Reason": obj({"reason": STR}, ["reason"]),
  "LoginRequest": obj({"email": STR, "password": STR}, ["email", "password"]),
- "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL},
+ "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL,
+     "must_change_password": {"type": BOOL, "description": "default true: the password is one-time"}},
      ["email", "name", "role", "password"], nullable=("person_id",)),
- "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL},
+ "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL,
+     "must_change_password": BOOL},
      nullable=("person_id",)),
  "RoleInfo": obj({"name": STR, "description": STR}, ["name", "description"]),
  "ApiKey": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR, "camera_id": INT,
@@ -58,14 +77,17 @@ schemas = {
          "cosine similarity at or above which a face is an enrolled person and may be marked; "
          "the one threshold of /recognize, /process_frame, /verify and cameras, applied at once "
          "when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold"},
-     "liveness_threshold": NUM, "keep_unrecognized": BOOL}),
+     "liveness_threshold": NUM, "keep_unrecognized": BOOL,
+     "institution_name": STR, "institution_logo_url": STR,
+     "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
+     "kiosk_pin_set": {"type": BOOL, "readOnly": True}}),
      additionalProperties=True),
  "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
  "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR,
      "name": {"type": STR, "description": "display name: first_name and last_name joined by a space"},
      "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
      "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
-     "created_at": TIME},
+     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"}},
      ["id", "external_id", "first_name", "last_name", "name", "email", "kind", "active",
       "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
  "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
@@ -80,10 +102,14 @@ schemas = {
      "ok": BOOL, "reasons": arr({"type": STR})}, ["score", "ok", "reasons"]),
  "Face": obj({"id": INT, "quality": ref("Quality"), "model_id": STR, "created_at": TIME},
      ["id", "quality", "model_id", "created_at"]),
+ "Refusal": obj({"code": {"type": STR, "enum": ["not_an_image", "analysis_failed", "no_face",
+     "several_faces", "low_quality", "face_too_small", "store_failed", "rejected"]},
+     "params": obj({"faces": INT, "size": INT, "min": INT})}, ["code", "params"]),
  "FaceUploadResult": obj({"file": STR, "accepted": BOOL, "face_id": INT, "reason": STR,
+     "refusal": dict(ref("Refusal"), description="why, as a code the UI translates; null when accepted"),
      "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
      nullable=("face_id", "reason", "quality")),
- "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "face_id": INT,
+ "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "refusal": ref("Refusal"), "face_id": INT,
      "done": BOOL, "files": INT, "persons_created": INT},
      nullable=("reason", "face_id", "person")),
  "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
@@ -137,10 +163,12 @@ schemas = {
  "AttendanceEvent": obj({"id": INT, "person_id": INT, "person_name": STR, "external_id": STR,
      "time": TIME, "type": {"type": STR, "enum": ["entry", "exit"]}, "status": STR,
      "camera_id": INT, "camera_name": STR, "confidence": NUM, "box": ref("Box"), "liveness": NUM,
-     "count": INT, "manual": BOOL, "reason": STR, "day": DATE},
+     "count": INT, "manual": BOOL, "reason": STR, "day": DATE,
+     "source": {"type": STR, "enum": ["auto", "manual", "pin"]},
+     "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
       "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
-     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason")),
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at")),
  "ManualEvent": obj({"person_id": INT, "type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME,
      "reason": STR}, ["person_id", "type", "time", "reason"]),
  "EventCorrection": obj({"type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME, "status": STR,
@@ -200,6 +228,12 @@ opid(op("/api/v1/openapi.json", "get", "this document", P,
 opid(op("/api/v1/auth/login", "post", "log in; sets the rc_session cookie", P, ok("Session"), jbody("LoginRequest"), tag="auth"), "login")
 opid(op("/api/v1/auth/logout", "post", "log out", [A, M, MB, D], NOC, tag="auth"), "logout")
 opid(op("/api/v1/auth/me", "get", "the current user", [A, M, MB, D], ok("Session"), tag="auth"), "me")
+opid(op("/api/v1/auth/password", "post", "change one's own password; ends the account's other sessions and answers with a new one",
+   [A, M, MB, D], ok("Session"), jbody("PasswordChange"), tag="auth"), "changePassword")
+opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an admin password (throttled, audited)",
+   [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
+opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin; throttled, audited)",
+   [A, D], ok("KioskCheckinResult"), jbody("KioskCheckin"), tag="kiosk"), "kioskCheckin")
 opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
 opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
 opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")
@@ -218,6 +252,9 @@ opid(op("/api/v1/persons", "post", "create a person", [A, M], ok("Person", "201"
 opid(op("/api/v1/persons/{id}", "get", "one person", [A, M], ok("Person"), params=[pid()], tag="people"), "getPerson")
 opid(op("/api/v1/persons/{id}", "patch", "change a person", [A, M], ok("Person"), jbody("PersonPatch"), [pid()], tag="people"), "updatePerson")
 opid(op("/api/v1/persons/{id}", "delete", "delete a person with all their faces", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}/pin", "put", "set or remove the person's kiosk PIN", [A, M],
+   {"200": {"description": "OK", "content": {"application/json": {"schema": obj({"pin_set": BOOL}, ["pin_set"])}}}},
+   jbody("PersonPin"), [pid()], tag="people"), "setPersonPin")
 opid(op("/api/v1/persons/{id}/photo", "get", "best enrolled face crop", [A, M],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="people"), "getPersonPhoto")
 opid(op("/api/v1/persons/{id}/faces", "get", "enrolled faces", [A, M],
@@ -255,17 +292,24 @@ opid(op("/api/v1/cameras/{id}", "delete", "delete a camera", [A], NOC, params=[p
 opid(op("/api/v1/cameras/{id}/snapshot", "get", "last frame with boxes", [A],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="cameras"), "getCameraSnapshot")
 opid(op("/api/v1/recognize", "post", "recognize every face in one frame", [A, D], ok("RecognizeResult"), IMG,
-   [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT)], tag="recognition"), "recognize")
+   [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT),
+    q("kind", STR, "entry or exit, as chosen on the kiosk (a camera set to both)", enum=["entry", "exit"])], tag="recognition"), "recognize")
 opid(op("/api/v1/detect", "post", "detect faces", [A, M, D], ok("DetectResult"), IMG, tag="recognition"), "detect")
 opid(op("/api/v1/verify", "post", "compare two faces 1:1", [A, M, D], ok("VerifyResult"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition"), "verify")
-ATTQ = [q("from", STR, format="date-time"), q("to", STR, format="date-time"), q("person_id", INT), q("group_id", INT), q("status"), q("camera_id", INT), q("type")]
+ATTQ = [q("from", STR, format="date-time"), q("to", STR, format="date-time"), q("person_id", INT), q("group_id", INT), q("status"), q("camera_id", INT), q("type"),
+        q("include_void", BOOL, "also voided events (left out by default)")]
 opid(op("/api/v1/attendance", "get", "attendance events (members see only their own)", [A, M, MB], ok("AttendanceEventList"), params=ATTQ + PAGE, tag="attendance"), "listAttendance")
 opid(op("/api/v1/attendance", "post", "record an event by hand", [A, M], ok("AttendanceEvent", "201", "created"), jbody("ManualEvent"), tag="attendance"), "createAttendance")
 opid(op("/api/v1/attendance/{id}", "patch", "correct an event", [A, M], ok("AttendanceEvent"), jbody("EventCorrection"), [pid()], tag="attendance"), "correctAttendance")
+opid(op("/api/v1/attendance/{id}", "delete", "delete an event (the reason and old values go to the audit log)", [A, M], NOC, jbody("Reason"), [pid()], tag="attendance"), "deleteAttendance")
+opid(op("/api/v1/attendance/{id}/void", "post", "void an event: kept and shown, counted by nothing", [A, M], ok("AttendanceEvent"), jbody("Reason"), [pid()], tag="attendance"), "voidAttendance")
 opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
    {"200": {"description": "file", "content": {"text/csv": {"schema": {"type": STR}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": STR, "format": "binary"}}}}},
-   params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT)], tag="attendance"), "exportAttendance")
+   params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT),
+     q("lang", STR, "headers and values: en (default) or es", enum=["en", "es"]),
+     q("sep", STR, "CSV separator (default: comma for en, semicolon for es)", enum=["comma", "semicolon", "tab"]),
+     q("bom", BOOL, "UTF-8 byte-order mark first (default: for es)")], tag="attendance"), "exportAttendance")
 opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT)], tag="attendance"), "reportSummary")
 opid(op("/api/v1/reports/daily", "get", "per-day summary", [A, M], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT)], tag="attendance"), "reportDaily")
 opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
@@ -278,7 +322,7 @@ opid(op("/process_frame", "post", "compatibility: recognize one frame", [A, D], 
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Rollcall API", "version": "1.0.0",
-   "description": "Face-recognition attendance. Errors are {error:{code,message}}. Lists take limit (default 50, max 500) and offset and answer {items,total}. State-changing requests made with the rc_session cookie need the X-CSRF-Token header; bearer API keys do not. x-roles lists the roles allowed on each operation."},
+   "description": "Face-recognition attendance. Errors are {error:{code,message,params}}: a stable code and its parameters for translation, and an English message. Lists take limit (default 50, max 500) and offset and answer {items,total}. State-changing requests made with the rc_session cookie need the X-CSRF-Token header; bearer API keys do not. x-roles lists the roles allowed on each operation."},
  "servers": [{"url": "/"}],
  "components": {"schemas": schemas, "securitySchemes": {
      "session": {"type": "apiKey", "in": "cookie", "name": "rc_session"},

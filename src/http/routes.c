@@ -23,8 +23,13 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/events", ADMIN | MANAGER | MEMBER | DEVICE, 0, http_h_events},
     /* auth */
     {"POST", "/api/v1/auth/login", HTTP_ANYONE, HTTP_BODY_JSON | HTTP_NO_CSRF, http_h_login},
-    {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, 0, http_h_logout},
-    {"GET", "/api/v1/auth/me", HTTP_SIGNED_IN, 0, http_h_me},
+    {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, HTTP_PW_CHANGE, http_h_logout},
+    {"GET", "/api/v1/auth/me", HTTP_SIGNED_IN, HTTP_PW_CHANGE, http_h_me},
+    {"POST", "/api/v1/auth/password", ADMIN | MANAGER | MEMBER | DEVICE,
+     HTTP_BODY_JSON | HTTP_PW_CHANGE, http_h_password},
+    /* kiosk */
+    {"POST", "/api/v1/kiosk/unlock", ADMIN | DEVICE, HTTP_BODY_JSON, http_h_kiosk_unlock},
+    {"POST", "/api/v1/kiosk/checkin", ADMIN | DEVICE, HTTP_BODY_JSON, http_h_kiosk_checkin},
     /* administration */
     {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
     {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},
@@ -44,6 +49,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
     {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
     {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
+    {"PUT", "/api/v1/persons/{id}/pin", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_person_pin},
     /* groups, schedules, holidays */
     {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},
     {"POST", "/api/v1/groups", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_create},
@@ -72,6 +78,10 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
     {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},
     {"PATCH", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_patch},
+    {"DELETE", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_attendance_delete},
+    {"POST", "/api/v1/attendance/{id}/void", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_attendance_void},
     {"GET", "/api/v1/attendance/export", ADMIN | MANAGER, 0, http_h_export},
     {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
     {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},

@@ -108,16 +108,41 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, json_t *body)
     return http_reply_owned(r, status, "application/json; charset=utf-8", text, strlen(text));
 }
 
+/* {"error": {"code", "message", "params"}}: the code and its params are what
+ * a client translates; the message is the same in English for logs and
+ * scripts. */
+static enum MHD_Result reply_error_v(http_req *r, unsigned status, const char *code, json_t *params,
+                                     const char *fmt, va_list ap)
+{
+    char msg[600];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (!json_is_object(params)) {
+        json_decref(params);
+        params = json_object();
+    }
+    return http_reply_json(
+        r, status,
+        json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", msg, "params", params));
+}
+
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                                  ...)
 {
-    char msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    enum MHD_Result res = reply_error_v(r, status, code, NULL, fmt, ap);
     va_end(ap);
-    return http_reply_json(r, status,
-                           json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    return res;
+}
+
+enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *code, json_t *params,
+                                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result res = reply_error_v(r, status, code, params, fmt, ap);
+    va_end(ap);
+    return res;
 }
 
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err)
@@ -338,6 +363,12 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
             *res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
                                     "the %s role may not use %s %s", http_role_name(r->who.role),
                                     r->method, r->route->pattern);
+        return true;
+    }
+    if (r->who.must_change && !(r->route->flags & HTTP_PW_CHANGE)) {
+        *res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "password_change_required",
+                                "change your one-time password first "
+                                "(POST /api/v1/auth/password)");
         return true;
     }
     if (r->who.via_cookie && !method_is_safe(r->method) && !(r->route->flags & HTTP_NO_CSRF)) {
@@ -658,12 +689,14 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->hub = http_hub_create(cfg->store);
     srv->conns = http_conns_create(srv->cfg.limits.header_timeout_s);
     srv->login_limiter = http_limiter_create(20, 300, 900);
+    /* A kiosk is one address: 10 wrong PINs in 5 minutes close it for 5. */
+    srv->pin_limiter = http_limiter_create(10, 300, 300);
     if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
         RC_OK) {
         http_server_stop(srv);
         return err ? err->code : RC_ERR_INTERNAL;
     }
-    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->conns) {
+    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->pin_limiter || !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
@@ -754,6 +787,7 @@ void http_server_stop(http_server *srv)
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
+    http_limiter_destroy(srv->pin_limiter);
     http_conns_destroy(srv->conns);
     if (srv->own_att) att_destroy(srv->att);
     if (srv->own_metrics) rc_metrics_destroy(srv->metrics);

@@ -321,7 +321,8 @@ static void identify(recog *r, recog_face *fs, int n, double threshold, double l
     }
 }
 
-static void mark(recog *r, const img_image *im, recog_result *res, int keep_unrecognized)
+static void mark(recog *r, const img_image *im, recog_result *res, const char *kind,
+                 int keep_unrecognized)
 {
     for (int i = 0; i < res->n; i++) {
         recog_face *f = &res->faces[i];
@@ -332,7 +333,8 @@ static void mark(recog *r, const img_image *im, recog_result *res, int keep_unre
             .camera_id = res->camera_id,
             .confidence = f->match.score,
             .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
-            .liveness = f->face.liveness};
+            .liveness = f->face.liveness,
+            .kind = kind};
         size_t jl = 0;
         unsigned char *jpeg =
             !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
@@ -392,7 +394,7 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     for (int i = 0; i < n; i++) out->faces[i].face = faces[i];
     free(faces);
     identify(r, out->faces, n, threshold, liveness);
-    if (o->mark && r->cfg.att) mark(r, im, out, keep);
+    if (o->mark && r->cfg.att) mark(r, im, out, o->kind, keep);
     out->ms = rc_mono_ms() - t0;
     if (n > 0) {
         recog_event ev = {.kind = RECOG_EVENT_FRAME,

@@ -94,6 +94,8 @@ typedef struct {
     bool mark;         /* record attendance (att_record) for each face */
     int64_t camera_id; /* 0: none */
     int64_t ts_ms;     /* when the frame was taken; 0: now */
+    const char *kind;  /* "entry"/"exit" chosen on the kiosk (Entrada/Salida); NULL: the
+                          camera or the rules decide (see att_sighting.kind) */
 } recog_frame_opts;
 
 typedef struct {

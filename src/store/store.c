@@ -837,7 +837,7 @@ rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err)
 
 #define USER_COLS                                                                                  \
     "id, email, name, role, pass_hash, active, created_ms, updated_ms, person_id, last_login_ms, " \
-    "group_limited"
+    "group_limited, must_change_password"
 static void row_user(db_q *q, void *dst)
 {
     store_user *u = dst;
@@ -852,6 +852,7 @@ static void row_user(db_q *q, void *dst)
     u->person_id = db_i64(q, 8);
     u->last_login_ms = db_i64(q, 9);
     u->group_limited = (int)db_i64(q, 10);
+    u->must_change = (int)db_i64(q, 11);
 }
 
 static rc_status user_valid(const store_user *u, rc_error *err)
@@ -889,11 +890,13 @@ rc_status store_user_create(store *s, store_user *u, rc_error *err)
     if (st != RC_OK) return st;
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
-    st = qint(c,
-              "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms, "
-              "person_id, group_limited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "ttttiiiIi", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-              now, now, u->person_id, (int64_t)(u->group_limited != 0));
+    st = qint(
+        c,
+        "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms, "
+        "person_id, group_limited, must_change_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
+        &id, err, "ttttiiiIii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active, now,
+        now, u->person_id, (int64_t)(u->group_limited != 0), (int64_t)(u->must_change != 0));
     if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
@@ -925,11 +928,13 @@ rc_status store_user_update(store *s, const store_user *u, rc_error *err)
     if (st != RC_OK) return st;
     TAKE(s, c, err);
     int64_t ch = 0;
-    st = qexec(c,
-               "UPDATE users SET email = ?, name = ?, role = ?, pass_hash = ?, active = ?, "
-               "person_id = ?, group_limited = ?, updated_ms = ? WHERE id = ?",
-               &ch, err, "ttttiIiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-               u->person_id, (int64_t)(u->group_limited != 0), rc_unix_ms(), u->id);
+    st = qexec(
+        c,
+        "UPDATE users SET email = ?, name = ?, role = ?, pass_hash = ?, active = ?, "
+        "person_id = ?, group_limited = ?, must_change_password = ?, updated_ms = ? WHERE id = ?",
+        &ch, err, "ttttiIiiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+        u->person_id, (int64_t)(u->group_limited != 0), (int64_t)(u->must_change != 0),
+        rc_unix_ms(), u->id);
     if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
@@ -1391,6 +1396,42 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
                : (err ? err->code : RC_ERR_DB);
     }
     give(s, c);
+    return st;
+}
+
+rc_status store_person_pin_set(store *s, int64_t id, const char *hash, rc_error *err)
+{
+    if (!hash || strlen(hash) > 255) return rc_fail(err, RC_ERR_INVALID, "PIN hash too long");
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st =
+        qexec(c, "UPDATE persons SET pin_hash = ? WHERE id = ?", &ch, err, "ti", hash, id);
+    give(s, c);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
+    return st;
+}
+
+static void row_text0(db_q *q, void *dst)
+{
+    char **out = dst;
+    *out = strdup(db_text(q, 0));
+}
+
+rc_status store_person_pin_get(store *s, int64_t id, char *buf, size_t cap, rc_error *err)
+{
+    char *text = NULL;
+    rc_status st = query_one(s, row_text0, &text, err, "person", id,
+                             "SELECT pin_hash FROM persons WHERE id = ?", "i", id);
+    if (st == RC_OK) {
+        if (!text)
+            st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        else if (strlen(text) >= cap)
+            st = rc_fail(err, RC_ERR_LIMIT, "PIN hash too long");
+        else
+            cp(buf, cap, text);
+    }
+    free(text);
     return st;
 }
 
@@ -2136,7 +2177,7 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
     "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
     "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
-    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id)"
+    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id), voided_ms"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -2159,6 +2200,7 @@ static void row_event(db_q *q, void *dst)
     e->updated_ms = db_i64(q, 19);
     cp(e->person_name, sizeof e->person_name, db_text(q, 20));
     cp(e->person_external_id, sizeof e->person_external_id, db_text(q, 21));
+    e->voided_ms = db_i64(q, 22);
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)
@@ -2172,8 +2214,9 @@ static rc_status event_valid(store_event *e, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "event day '%s' is not YYYY-MM-DD", e->slot_day);
     if (!e->status[0]) cp(e->status, sizeof e->status, "outside");
     if (!e->source[0]) cp(e->source, sizeof e->source, "auto");
-    if (strcmp(e->source, "auto") && strcmp(e->source, "manual"))
-        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto or manual", e->source);
+    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin"))
+        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual or pin",
+                       e->source);
     if (e->last_seen_ms < e->ts_ms) e->last_seen_ms = e->ts_ms;
     if (e->sightings < 1) e->sightings = 1;
     return RC_OK;
@@ -2267,10 +2310,11 @@ rc_status store_event_get(store *s, int64_t id, store_event *out, rc_error *err)
 
 rc_status store_event_latest(store *s, int64_t person_id, store_event *out, rc_error *err)
 {
-    rc_status st = query_one(s, row_event, out, err, "event", 0,
-                             "SELECT " EVENT_COLS " FROM events WHERE person_id = ? "
-                             "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
-                             "i", person_id);
+    rc_status st =
+        query_one(s, row_event, out, err, "event", 0,
+                  "SELECT " EVENT_COLS " FROM events WHERE person_id = ? AND voided_ms = 0 "
+                  "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
+                  "i", person_id);
     if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "person %lld has no events", (long long)person_id);
     return st;
 }
@@ -2293,6 +2337,7 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
         if (f->status) qb_t(&b, "status = ?", f->status);
         if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
     }
+    if (!f || !f->include_void) qb_cond(&b, "voided_ms = 0");
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM events", total, err);
     if (st == RC_OK) {
@@ -2373,6 +2418,33 @@ rc_status store_event_remove(store *s, int64_t id, const char *actor, const char
         char *detail =
             json_text(json_pack("{s:s, s:o}", "reason", reason, "old", event_json(&old)));
         st = audit_in(c, actor, "event.remove", "event", id, detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_void(store *s, int64_t id, const char *actor, const char *reason,
+                           rc_error *err)
+{
+    if (!reason || !*reason) return rc_fail(err, RC_ERR_INVALID, "voiding an event needs a reason");
+    if (strlen(reason) >= sizeof((store_event *)0)->reason)
+        return too_long(err, "reason", sizeof((store_event *)0)->reason);
+    store_event old;
+    int64_t now = rc_unix_ms();
+    TAKE(s, c, err);
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK) st = event_get_in(c, id, &old, err);
+    if (st == RC_OK && old.voided_ms)
+        st = rc_fail(err, RC_ERR_CONFLICT, "event %lld is already void", (long long)id);
+    if (st == RC_OK)
+        st = qexec(c, "UPDATE events SET voided_ms = ?, reason = ?, updated_ms = ? WHERE id = ?",
+                   NULL, err, "itii", now, reason, now, id);
+    if (st == RC_OK) {
+        char *detail =
+            json_text(json_pack("{s:s, s:o}", "reason", reason, "old", event_json(&old)));
+        st = audit_in(c, actor, "event.void", "event", id, detail ? detail : "", err);
         free(detail);
     }
     st = tx_end(c, st, err);

@@ -113,6 +113,7 @@ typedef struct {
     int active;
     int64_t person_id;     /* the person this user is (own attendance); 0: none */
     int64_t last_login_ms; /* 0: never; set by store_user_touch_login only */
+    int must_change;       /* the password is one-time: change it at the next login */
     /* 1: a manager who sees only the groups store_user_groups lists (none
      * when it lists none); 0: every group. Never implied by an empty list. */
     int group_limited;
@@ -242,6 +243,10 @@ rc_status store_person_get_by_external(store *s, const char *external_id, store_
 /* Update every field of person p->id; p's names are settled as by create
  * (change first_name/last_name: name follows them). */
 rc_status store_person_update(store *s, store_person *p, rc_error *err);
+/* The hash of the PIN a person types on a kiosk with their code (made by the
+ * caller; "" removes it). pin_hash_get gives "" when none is set. */
+rc_status store_person_pin_set(store *s, int64_t id, const char *hash, rc_error *err);
+rc_status store_person_pin_get(store *s, int64_t id, char *buf, size_t cap, rc_error *err);
 /* filter may be NULL. Ordered by name, then id. */
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err);
@@ -399,8 +404,10 @@ typedef struct {
     int sightings;       /* how many sightings were merged into it */
     int64_t schedule_id; /* 0: outside any schedule */
     char slot_day[11];   /* local day the slot (or day) belongs to */
-    char source[8];      /* "auto" or "manual" */
-    char reason[256];    /* for manual events and corrections */
+    char source[8];      /* "auto", "manual" or "pin" (code + PIN typed on a kiosk) */
+    char reason[256];    /* for manual events, corrections and voiding */
+    int64_t voided_ms;   /* 0: counts; else when it was voided (kept, left out of rules and
+                            reports); set by store_event_void only */
     int64_t created_ms, updated_ms;
     /* Read-only, filled by get/list/latest for display: */
     char person_name[128];
@@ -414,6 +421,7 @@ typedef struct {
     int64_t from_ms, to_ms;        /* [from, to); 0: open */
     const char *from_day, *to_day; /* slot_day range, inclusive; NULL: open */
     const char *kind;              /* NULL: both */
+    int include_void;              /* 0: voided events are left out */
     const char *status;            /* "on_time", "late", ...; NULL: any */
     /* Non-zero: only events of members of the groups this user (a
      * group-limited manager) is limited to; nothing when it has none. */
@@ -437,6 +445,11 @@ rc_status store_event_manual_add(store *s, store_event *e, const char *actor, rc
 rc_status store_event_correct(store *s, const store_event *e, const char *actor, rc_error *err);
 rc_status store_event_remove(store *s, int64_t id, const char *actor, const char *reason,
                              rc_error *err);
+/* Void an event: it stays (with the reason) but no rule or report counts it
+ * any more; audited with the original values. RC_ERR_CONFLICT if already
+ * void. */
+rc_status store_event_void(store *s, int64_t id, const char *actor, const char *reason,
+                           rc_error *err);
 
 typedef struct {
     int64_t id;

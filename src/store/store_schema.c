@@ -228,6 +228,51 @@ static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT
                          "INSERT INTO roles (name, description) VALUES"
                          " ('metrics', 'read GET /metrics only (monitoring)');";
 
+/* v5: what a school corrects and types. A user's one-time password (first
+ * admin, accounts made by an admin) must be changed at the next login; an
+ * attendance event can be voided (kept, counted by nothing); a person may
+ * have a PIN to check in on a kiosk with their code instead of their face,
+ * which makes events of a third source, "pin". SQLite cannot change a CHECK
+ * constraint, so events is rebuilt (the same on both databases: nothing
+ * refers to events; ids are kept, and PostgreSQL's identity restarts after
+ * the largest, @RESEED_EVENTS@). */
+static const char v5[] =
+    "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE persons ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE events_v5 ("
+    " id @ID@,"
+    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
+    " ts_ms BIGINT NOT NULL,"
+    " last_seen_ms BIGINT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('entry', 'exit')),"
+    " status TEXT NOT NULL DEFAULT 'outside',"
+    " camera_id BIGINT REFERENCES cameras(id) ON DELETE SET NULL,"
+    " confidence @REAL@ NOT NULL DEFAULT 0,"
+    " box_x @REAL@ NOT NULL DEFAULT 0,"
+    " box_y @REAL@ NOT NULL DEFAULT 0,"
+    " box_w @REAL@ NOT NULL DEFAULT 0,"
+    " box_h @REAL@ NOT NULL DEFAULT 0,"
+    " liveness @REAL@ NOT NULL DEFAULT 0,"
+    " sightings INTEGER NOT NULL DEFAULT 1,"
+    " schedule_id BIGINT REFERENCES schedules(id) ON DELETE SET NULL,"
+    " slot_day TEXT NOT NULL,"
+    " source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN ('auto', 'manual', 'pin')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " created_ms BIGINT NOT NULL,"
+    " updated_ms BIGINT NOT NULL,"
+    " voided_ms BIGINT NOT NULL DEFAULT 0);"
+    "INSERT INTO events_v5 (id, person_id, ts_ms, last_seen_ms, kind, status, camera_id,"
+    " confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id, slot_day, source,"
+    " reason, created_ms, updated_ms) SELECT id, person_id, ts_ms, last_seen_ms, kind, status,"
+    " camera_id, confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id,"
+    " slot_day, source, reason, created_ms, updated_ms FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;"
+    "CREATE INDEX events_person_time ON events(person_id, ts_ms);"
+    "CREATE INDEX events_time ON events(ts_ms);"
+    "CREATE INDEX events_person_day ON events(person_id, slot_day);"
+    "@RESEED_EVENTS@";
+
 /* v4: login failures remember the source address (the lock-out holds one
  * account from one address, never the account from everyone), and ids are
  * never reused after a delete. PostgreSQL's identity columns never hand a
@@ -339,6 +384,7 @@ const db_migration db_migrations[] = {
     {2, "API role names, first/last names, user and key links", v2, NULL},
     {3, "explicit group limit of managers, metrics role", v3, NULL},
     {4, "login failures per address; ids never reused", v4, v4_sqlite},
+    {5, "one-time passwords, voided events, kiosk PINs", v5, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
@@ -349,8 +395,11 @@ char *db_expand_ddl(const char *sql, int postgres)
         {"@BLOB@", "BLOB", "BYTEA"},
         {"@REAL@", "REAL", "DOUBLE PRECISION"},
         {"@INSTR@", "instr", "strpos"},
+        {"@RESEED_EVENTS@", "",
+         "SELECT setval(pg_get_serial_sequence('events', 'id'),"
+         " COALESCE((SELECT max(id) FROM events), 0) + 1, false);"},
     };
-    size_t cap = strlen(sql) * 14 + 64; /* @ID@ grows 13-fold at most */
+    size_t cap = strlen(sql) * 14 + 256; /* @ID@ grows 13-fold at most; one reseed */
     char *out = malloc(cap);
     if (!out) return NULL;
     size_t o = 0;

@@ -436,13 +436,19 @@ static void holidays_have_no_slots_and_no_absences(void **state)
     }
     assert_int_equal(rep.people[0].days_outside, 1); /* Ann came on the holiday */
     att_report_free(&rep);
-    /* Before the slot ends it is pending, not absent. */
-    q.now_ms = at(f, 2026, 3, 2, 9, 0, 0);
+    /* Until start + grace (08:05) it is pending; once an entry would be
+     * late, absent — during the slot, not only after it ended. */
+    q.now_ms = at(f, 2026, 3, 2, 8, 5, 0);
     q.to_day = "2026-03-02";
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_int_equal(rep.nrows, 2);
     assert_string_equal(rep.rows[0].status, "pending");
     assert_int_equal(rep.people[0].absent, 0);
+    att_report_free(&rep);
+    q.now_ms = at(f, 2026, 3, 2, 8, 6, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_string_equal(rep.rows[0].status, "absent");
+    assert_int_equal(rep.people[0].absent, 1);
     att_report_free(&rep);
 }
 
@@ -729,7 +735,7 @@ static void csv_export_reads_back(void **state)
     char path[] = "/tmp/att_csv_XXXXXX";
     int fd = mkstemp(path);
     FILE *out = fdopen(fd, "w");
-    OK(att_export_csv(&rep, f->tz, out, &e_));
+    OK(att_export_csv(&rep, f->tz, NULL, out, &e_));
     fclose(out);
     FILE *in = fopen(path, "r");
     char line[1024], cells[16][200];
@@ -791,7 +797,7 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     assert_non_null(mkdtemp(dir));
     char path[128], cmd[300];
     snprintf(path, sizeof path, "%s/report.xlsx", dir);
-    OK(att_export_xlsx(&rep, f->tz, path, &e_));
+    OK(att_export_xlsx(&rep, f->tz, NULL, path, &e_));
     snprintf(cmd, sizeof cmd, "unzip -Z1 %s", path);
     char *list = run_capture(cmd);
     assert_non_null(strstr(list, "xl/worksheets/sheet1.xml"));
@@ -826,7 +832,7 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     unlink(path);
     rmdir(dir);
     rc_error err;
-    assert_int_equal(att_export_xlsx(&rep, f->tz, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
+    assert_int_equal(att_export_xlsx(&rep, f->tz, NULL, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
     att_report_free(&rep);
 }
 

@@ -68,7 +68,7 @@ test('failed logins from one address never lock the only admin out of another; u
 });
 
 test('rollcall user passwd lifts the lock-out and ends the account\'s sessions', async () => {
-  await admin.post('/api/v1/users', { email: 'pw@example.org', name: 'P', role: 'member', password: 'pw-pass-123' });
+  await admin.post('/api/v1/users', { email: 'pw@example.org', name: 'P', role: 'member', password: 'pw-pass-123', must_change_password: false });
   const c = new Client(env.srv.url);
   await c.login('pw@example.org', 'pw-pass-123');
   for (let i = 0; i < 5; i++) await loginFrom('127.0.0.3', 'pw@example.org', 'wrong-pass-x');
@@ -80,7 +80,7 @@ test('rollcall user passwd lifts the lock-out and ends the account\'s sessions',
 });
 
 test('a new password ends the user\'s other sessions and keeps the current one', async () => {
-  await admin.post('/api/v1/users', { email: 'two@example.org', name: 'T', role: 'admin', password: 'two-pass-123' });
+  await admin.post('/api/v1/users', { email: 'two@example.org', name: 'T', role: 'admin', password: 'two-pass-123', must_change_password: false });
   const here = new Client(env.srv.url), there = new Client(env.srv.url), third = new Client(env.srv.url);
   const me = await here.login('two@example.org', 'two-pass-123');
   await there.login('two@example.org', 'two-pass-123');

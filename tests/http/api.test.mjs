@@ -47,7 +47,7 @@ test('me answers the session user and the device key', async () => {
 });
 
 test('wrong passwords are refused the same way as unknown users, then the account locks', async () => {
-  await admin.post('/api/v1/users', { email: 'lock@example.org', name: 'L', role: 'member', password: 'lock-pass-1' });
+  await admin.post('/api/v1/users', { email: 'lock@example.org', name: 'L', role: 'member', password: 'lock-pass-1', must_change_password: false });
   const c = new Client(env.srv.url);
   const tryLogin = (email, password) => fetch(new URL('api/v1/auth/login', env.srv.url), {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
@@ -81,7 +81,7 @@ test('logout ends the session', async () => {
 test('users: create, list, get, patch, delete; the last admin stays', async () => {
   const p = await admin.post('/api/v1/persons', { external_id: 'U-P1', first_name: 'Uma', last_name: 'Park', kind: 'employee' });
   assert.equal(p.status, 201);
-  let r = await admin.post('/api/v1/users', { email: 'u1@example.org', name: 'U One', role: 'member', password: 'u1-pass-12', person_id: p.body.id });
+  let r = await admin.post('/api/v1/users', { email: 'u1@example.org', name: 'U One', role: 'member', password: 'u1-pass-12', person_id: p.body.id, must_change_password: false });
   assert.equal(r.status, 201);
   const id = r.body.id;
   assert.equal(r.body.person_id, p.body.id);
@@ -517,7 +517,7 @@ test('a manager limited to groups sees attendance and reports of those groups on
   await admin.post(`/api/v1/groups/${gb}/members/${b}`);
   for (const p of [a, b])
     await admin.post('/api/v1/attendance', { person_id: p, type: 'entry', time: `${today}T00:20:00Z`, reason: 'scope test' });
-  let r = await admin.post('/api/v1/users', { email: 'scoped@example.org', name: 'Scoped', role: 'manager', password: 'scoped-pass-1', group_ids: [ga] });
+  let r = await admin.post('/api/v1/users', { email: 'scoped@example.org', name: 'Scoped', role: 'manager', password: 'scoped-pass-1', group_ids: [ga], must_change_password: false });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual(r.body.group_ids, [ga]);
   assert.equal((await admin.post('/api/v1/users', { email: 'x9@example.org', name: 'x', role: 'manager', password: 'scoped-pass-1', group_ids: [999999] })).status, 400);
@@ -564,7 +564,7 @@ test("a user's person, groups and last login and a key's camera are kept when se
   const person = (await admin.post('/api/v1/persons', { external_id: 'LINK-1', first_name: 'Linked', last_name: 'Member', kind: 'student' })).body.id;
   const g1 = (await admin.post('/api/v1/groups', { name: 'Link 1' })).body.id;
   const g2 = (await admin.post('/api/v1/groups', { name: 'Link 2' })).body.id;
-  let r = await admin.post('/api/v1/users', { email: 'linked@example.org', name: 'Linked', role: 'member', password: 'linked-pass-1', person_id: person });
+  let r = await admin.post('/api/v1/users', { email: 'linked@example.org', name: 'Linked', role: 'member', password: 'linked-pass-1', person_id: person, must_change_password: false });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const uid = r.body.id;
   assert.equal(r.body.person_id, person);
@@ -574,7 +574,7 @@ test("a user's person, groups and last login and a key's camera are kept when se
   r = await admin.get(`/api/v1/users/${uid}`);
   assert.match(r.body.last_login_at, ISO);
   assert.equal((await admin.patch(`/api/v1/users/${uid}`, { person_id: 987654 })).status, 400);
-  r = await admin.post('/api/v1/users', { email: 'links-boss@example.org', name: 'Boss', role: 'manager', password: 'linked-pass-1', group_ids: [g1, g2] });
+  r = await admin.post('/api/v1/users', { email: 'links-boss@example.org', name: 'Boss', role: 'manager', password: 'linked-pass-1', group_ids: [g1, g2], must_change_password: false });
   const mid = r.body.id;
   assert.deepEqual(r.body.group_ids, [g1, g2]);
   const cam = (await admin.post('/api/v1/cameras', { name: 'Link gate', kind: 'mjpeg', url: 'http://10.0.0.9/s' })).body.id;

@@ -100,7 +100,7 @@ export async function startWithRoles({ args = [], models = false } = {}) {
   const admin = new Client(srv.url);
   await admin.login('admin@example.org', 'admin-pass-1');
   const mk = async (email, role) => {
-    const r = await admin.post('/api/v1/users', { email, name: role, role, password: `${role}-pass-1` });
+    const r = await admin.post('/api/v1/users', { email, name: role, role, password: `${role}-pass-1`, must_change_password: false });
     if (r.status !== 201) throw new Error(`create ${role}: ${r.status} ${JSON.stringify(r.body)}`);
     const c = new Client(srv.url);
     await c.login(email, `${role}-pass-1`);

@@ -129,7 +129,7 @@ test('what each role reaches: a manager limited to group A never reaches group B
     const EB = (await admin.get(`/api/v1/attendance?person_id=${PB}`)).body.items[0].id;
     const SB = (await admin.post('/api/v1/schedules', { group_id: GB, day_of_week: 1, start: '08:00', end: '09:00' })).body.id;
     // The limited manager (A only) and the member (who is PA).
-    let r = await admin.post('/api/v1/users', { email: 'lim@example.org', name: 'Lim', role: 'manager', password: 'limited-pass-1', group_ids: [GA] });
+    let r = await admin.post('/api/v1/users', { email: 'lim@example.org', name: 'Lim', role: 'manager', password: 'limited-pass-1', group_ids: [GA], must_change_password: false });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const limCreated = r.body;
     assert.equal((await admin.patch(`/api/v1/users/${member.userId}`, { person_id: PA })).status, 200);

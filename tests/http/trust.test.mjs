@@ -234,7 +234,7 @@ test("a limited manager's and a status-filtered attendance list page over the wh
   assert.equal(out.status, 0, out.stderr);
   for (const h of ['08:00', '08:10', '08:20'])
     assert.equal((await a.post('/api/v1/attendance', { person_id: PA, type: 'entry', time: `2026-02-02T${h}:00Z`, reason: 'page' })).status, 201);
-  await a.post('/api/v1/users', { email: 'page@example.org', name: 'Page', role: 'manager', password: 'page-pass-1', group_ids: [GA] });
+  await a.post('/api/v1/users', { email: 'page@example.org', name: 'Page', role: 'manager', password: 'page-pass-1', group_ids: [GA], must_change_password: false });
   const m = new Client(env.srv.url);
   await m.login('page@example.org', 'page-pass-1');
   let r = await m.get('/api/v1/attendance?limit=2&offset=1');
@@ -329,7 +329,7 @@ async function liveFixture() {
     return c;
   };
   const k1 = await key('gate 1', C1), k2 = await key('gate 2', C2);
-  assert.equal((await admin.post('/api/v1/users', { email: 'live@example.org', name: 'Live', role: 'manager', password: 'live-pass-1', group_ids: [GA] })).status, 201);
+  assert.equal((await admin.post('/api/v1/users', { email: 'live@example.org', name: 'Live', role: 'manager', password: 'live-pass-1', group_ids: [GA], must_change_password: false })).status, 201);
   const lim = new Client(r2.srv.url);
   await lim.login('live@example.org', 'live-pass-1');
   const limId = (await admin.get('/api/v1/users?limit=500')).body.items.find((u) => u.email === 'live@example.org').id;

@@ -1064,7 +1064,10 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
             " CAST(c.id AS TEXT) FROM api_keys k, cameras c WHERE k.prefix = 'k1';"
             "INSERT INTO settings (key, value) SELECT 'api_key_camera.' || CAST(k.id AS TEXT),"
             " '987654' FROM api_keys k WHERE k.prefix = 'k2';"
-            "INSERT INTO settings (key, value) VALUES ('timezone', 'Europe/Berlin');");
+            "INSERT INTO settings (key, value) VALUES ('timezone', 'Europe/Berlin');"
+            "INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, slot_day, source, reason,"
+            " created_ms, updated_ms) SELECT id, 5000, 5000, 'entry', '2026-01-05', 'manual',"
+            " 'forgot', 1, 1 FROM persons WHERE external_id = 'S1';");
 
     OK(store_open(url, 0, &s, &e_)); /* applies the rest */
     store_migration *m;
@@ -1093,9 +1096,26 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
     assert_string_equal(p.last_name, "Ann Evans");
     assert_string_equal(p.name, "Mary Ann Evans");
 
+    /* v3 rebuilt events: the old one is kept as it was; a "pin" event can be
+     * written and gets a new id (PostgreSQL's identity restarted past it). */
+    store_event *evs;
+    store_event_filter ef = {.person_id = ada_person};
+    OK(store_event_list(s, &ef, (store_page){10, 0}, &evs, &n, NULL, &e_));
+    assert_int_equal(n, 1);
+    assert_string_equal(evs[0].source, "manual");
+    assert_string_equal(evs[0].reason, "forgot");
+    assert_int_equal(evs[0].voided_ms, 0);
+    store_event ne = {.person_id = ada_person, .ts_ms = 9000, .slot_day = "2026-01-05"};
+    snprintf(ne.kind, sizeof ne.kind, "exit");
+    snprintf(ne.source, sizeof ne.source, "pin");
+    OK(store_event_insert(s, &ne, &e_));
+    assert_true(ne.id > evs[0].id);
+    free(evs);
+
     store_user u;
     OK(store_user_get_by_email(s, "ada@x.org", &u, &e_));
     assert_string_equal(u.role, "member");
+    assert_int_equal(u.must_change, 0);
     assert_int_equal(u.person_id, ada_person);
     assert_int_equal(u.last_login_ms, 1700000000123LL);
     assert_int_equal(u.group_limited, 0); /* had no groups: sees every group */

@@ -102,13 +102,30 @@ export async function startRollcall(dataDir) {
   });
 }
 
-/** Log in through the login page. */
-export async function login(page, base, { email, password }) {
+/** Log in through the login page. An account with a one-time password
+ * (made by an admin) lands on the change-password page first: the new
+ * password is `password` + "-mine", written back into `creds`. */
+export async function login(page, base, creds) {
+  const { email, password } = creds;
   await page.goto(new URL('login', base).href);
   await page.getByLabel('Correo electrónico').fill(email);
   await page.getByLabel('Contraseña').fill(password);
   await page.getByRole('button', { name: 'Entrar' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  if (new URL(page.url()).pathname === '/account') {
+    const next = `${password}-mine`;
+    await changePassword(page, password, next);
+    await page.waitForURL((u) => u.pathname !== '/account');
+    creds.password = next;
+  }
+}
+
+/** Fill and send the change-password form on /account. */
+export async function changePassword(page, current, next, again = next) {
+  await page.getByLabel('Contraseña actual').fill(current);
+  await page.getByLabel(/^Nueva contraseña/).fill(next);
+  await page.getByLabel('Repita la nueva contraseña').fill(again);
+  await page.getByRole('button', { name: 'Cambiar contraseña' }).last().click();
 }
 
 /** Wait for `locator`; fail at once with the message when an error alert

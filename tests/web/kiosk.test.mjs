@@ -273,7 +273,7 @@ test('a manager and a device kiosk see times in the institution zone; the device
   // The admin test above set the zone to Pacific/Auckland and marked an entry.
   const post = await apiAs(srv.url, ADMIN.email, ADMIN.password);
   const MANAGER = { email: 'manager@rollcall.test', password: 'Manager-e2e-password-1' };
-  await post('api/v1/users', { ...MANAGER, name: 'Marta Responsable', role: 'manager' });
+  await post('api/v1/users', { ...MANAGER, name: 'Marta Responsable', role: 'manager', must_change_password: false });
   const { key } = await post('api/v1/api-keys', { name: 'Puerta', role: 'device' });
   const auckland = (iso) =>
     new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));

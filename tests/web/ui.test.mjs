@@ -245,9 +245,21 @@ test('administration: an API key is shown once and opens a kiosk tablet; a camer
     await tablet.reload();
     await tablet.getByTestId('kiosk-network').waitFor();
     assert.match(tablet.url(), /\/kiosk$/, 'the key is kept across reloads');
-    await tablet.getByRole('button', { name: 'Cerrar sesión' }).click();
+    // Whoever stands at the kiosk cannot leave it: no "sign out", and "Salir"
+    // asks for the kiosk PIN (none is set yet) or an administrator's password.
+    assert.equal(await tablet.getByRole('button', { name: 'Cerrar sesión' }).count(), 0, 'no one-tap sign out');
+    await tablet.getByRole('button', { name: /Salir/ }).click();
+    const leave = tablet.getByRole('dialog', { name: 'Salir del modo quiosco' });
+    await leave.getByLabel('PIN del quiosco').fill('0000');
+    await leave.getByRole('button', { name: 'Salir del quiosco' }).click();
+    await leave.getByText('PIN o contraseña incorrectos.').waitFor();
+    await leave.getByRole('button', { name: 'Usar contraseña de administrador' }).click();
+    await leave.getByLabel('Correo del administrador').fill(ADMIN.email);
+    await leave.getByLabel('Contraseña de administrador').fill(ADMIN.password);
+    await shot(tablet, 'ui-07b-kiosk-leave');
+    await leave.getByRole('button', { name: 'Salir del quiosco' }).click();
     await tablet.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
-    assert.equal(await tablet.evaluate(() => localStorage.getItem('rollcall.deviceKey')), null, 'logging out forgets the key');
+    assert.equal(await tablet.evaluate(() => localStorage.getItem('rollcall.deviceKey')), null, 'leaving forgets the key');
 
     await page.goto(new URL('cameras', srv.url).href);
     await page.getByRole('button', { name: 'Nueva cámara' }).click();

@@ -21,6 +21,7 @@ import { UsersPage } from './pages/admin/Users';
 import { ApiKeysPage } from './pages/admin/ApiKeys';
 import { SettingsPage } from './pages/admin/Settings';
 import { AuditPage } from './pages/admin/Audit';
+import { AccountPage } from './pages/Account';
 
 // The dashboard carries the charting library: load it only when opened.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
@@ -30,6 +31,8 @@ function RequireLogin({ children }: { children: ReactNode }) {
   const location = useLocation();
   if (loading) return <Loading />;
   if (!user) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  // A one-time password: nothing else until it is changed (the API agrees).
+  if (user.must_change_password && location.pathname !== '/account') return <Navigate to="/account" replace />;
   return <>{children}</>;
 }
 
@@ -88,6 +91,7 @@ export function App() {
           }
         >
           <Route index element={<Home />} />
+          <Route path="account" element={<AccountPage />} />
           <Route
             path="dashboard"
             element={

@@ -15,7 +15,11 @@ import type {
   DailyReportRow,
   Dashboard,
   EnrollResult,
+  EventType,
   Face,
+  KioskCheckin,
+  KioskCheckinResult,
+  KioskUnlock,
   Group,
   Health,
   Holiday,
@@ -40,16 +44,22 @@ import type {
 } from './types';
 import { NdjsonSplitter } from '../lib/ndjson';
 
+/** What a translation of an error code may name (field, min, max, …). */
+export type ErrorParams = Record<string, unknown>;
+
 /** A failed API call: HTTP status (0 when the server was not reached), the
- * server's snake_case error code and its human message. */
+ * server's snake_case error code, its parameters (what the UI puts in its
+ * own translation of the code, lib/errors.ts) and its English message. */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly params: ErrorParams;
+  constructor(status: number, code: string, message: string, params: ErrorParams = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.params = params;
   }
   get isNetwork(): boolean {
     return this.status === 0;
@@ -85,19 +95,22 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export async function errorFromResponse(res: Response): Promise<ApiError> {
   let code = `http_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
+  let params: ErrorParams = {};
   const text = await res.text().catch(() => '');
   if (text) {
     try {
-      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; params?: unknown } };
       if (body && typeof body.error === 'object' && body.error) {
         if (typeof body.error.code === 'string') code = body.error.code;
         if (typeof body.error.message === 'string') message = body.error.message;
+        const p = body.error.params;
+        if (p && typeof p === 'object' && !Array.isArray(p)) params = p as ErrorParams;
       }
     } catch {
       // Not JSON (a proxy's HTML page, say): keep the status line.
     }
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, params);
 }
 
 export class ApiClient {
@@ -188,8 +201,8 @@ export class ApiClient {
   put<T>(path: string, json: unknown): Promise<T> {
     return this.request<T>('PUT', path, { json });
   }
-  del(path: string): Promise<void> {
-    return this.request<void>('DELETE', path);
+  del(path: string, json?: unknown): Promise<void> {
+    return this.request<void>('DELETE', path, json === undefined ? {} : { json });
   }
 
   // --- server ---------------------------------------------------------------
@@ -214,6 +227,23 @@ export class ApiClient {
     const s = await this.get<Session>('/api/v1/auth/me');
     this.csrf = s.csrf_token;
     return s;
+  }
+  /** Change one's own password; the server ends every other session and
+   * answers with a new one for this browser. */
+  async changePassword(current_password: string, new_password: string): Promise<Session> {
+    const s = await this.post<Session>('/api/v1/auth/password', { current_password, new_password });
+    this.csrf = s.csrf_token;
+    return s;
+  }
+
+  // --- kiosk ----------------------------------------------------------------
+  /** Leave kiosk mode: the kiosk PIN, or an admin's password (and e-mail
+   * for a device key). Resolves when allowed, throws ApiError otherwise. */
+  kioskUnlock(body: KioskUnlock): Promise<void> {
+    return this.post('/api/v1/kiosk/unlock', body);
+  }
+  kioskCheckin(body: KioskCheckin): Promise<KioskCheckinResult> {
+    return this.post('/api/v1/kiosk/checkin', body);
   }
 
   // --- administration -------------------------------------------------------
@@ -266,6 +296,10 @@ export class ApiClient {
   }
   deletePerson(id: number): Promise<void> {
     return this.del(`/api/v1/persons/${id}`);
+  }
+  /** Set a person's kiosk PIN, or remove it with null. */
+  setPersonPin(id: number, pin: string | null): Promise<{ pin_set: boolean }> {
+    return this.put(`/api/v1/persons/${id}/pin`, { pin });
   }
   personPhotoUrl(id: number): string {
     return this.url(`/api/v1/persons/${id}/photo`);
@@ -386,9 +420,9 @@ export class ApiClient {
   }
 
   // --- recognition ----------------------------------------------------------
-  recognize(frame: Blob, opts: { mark: boolean; cameraId?: number }, signal?: AbortSignal): Promise<RecognizeResponse> {
+  recognize(frame: Blob, opts: { mark: boolean; cameraId?: number; kind?: EventType }, signal?: AbortSignal): Promise<RecognizeResponse> {
     return this.request('POST', '/api/v1/recognize', {
-      query: { mark: opts.mark, camera_id: opts.cameraId },
+      query: { mark: opts.mark, camera_id: opts.cameraId, kind: opts.kind },
       body: frame,
       headers: { 'Content-Type': frame.type || 'image/jpeg' },
       signal,
@@ -405,13 +439,22 @@ export class ApiClient {
   correctAttendance(id: number, c: Correction): Promise<AttendanceEvent> {
     return this.patch(`/api/v1/attendance/${id}`, c);
   }
-  exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter): string {
+  /** Void: the event stays, marked, and no report counts it. */
+  voidAttendance(id: number, reason: string): Promise<AttendanceEvent> {
+    return this.post(`/api/v1/attendance/${id}/void`, { reason });
+  }
+  deleteAttendance(id: number, reason: string): Promise<void> {
+    return this.del(`/api/v1/attendance/${id}`, { reason });
+  }
+  /** The export in the reader's language (Spanish: ';' and a BOM for Excel). */
+  exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter, lang = 'en'): string {
     return this.url('/api/v1/attendance/export', {
       format,
       from: f.from,
       to: f.to,
       group_id: f.group_id,
       person_id: f.person_id,
+      lang,
     });
   }
   daily(q: { from: string; to: string; group_id?: number }): Promise<{ items: DailyReportRow[] }> {

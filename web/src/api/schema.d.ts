@@ -106,6 +106,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** change one's own password; ends the account's other sessions and answers with a new one */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** leave kiosk mode: the kiosk PIN or an admin password (throttled, audited) */
+        post: operations["kioskUnlock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/checkin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** check in with a person's code and PIN (source pin; throttled, audited) */
+        post: operations["kioskCheckin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -265,6 +316,23 @@ export interface paths {
         head?: never;
         /** change a person */
         patch: operations["updatePerson"];
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** set or remove the person's kiosk PIN */
+        put: operations["setPersonPin"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/persons/{id}/photo": {
@@ -630,11 +698,29 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /** delete an event (the reason and old values go to the audit log) */
+        delete: operations["deleteAttendance"];
         options?: never;
         head?: never;
         /** correct an event */
         patch: operations["correctAttendance"];
+        trace?: never;
+    };
+    "/api/v1/attendance/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** void an event: kept and shown, counted by nothing */
+        post: operations["voidAttendance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/attendance/export": {
@@ -762,8 +848,14 @@ export interface components {
     schemas: {
         Error: {
             error: {
+                /** @description stable snake_case code a client translates */
                 code: string;
+                /** @description the same in English, for logs and scripts */
                 message: string;
+                /** @description values the translation may name: field, min, max, choices, retry_after_s, minutes, scope */
+                params: {
+                    [key: string]: unknown;
+                };
             };
         };
         Health: {
@@ -794,12 +886,57 @@ export interface components {
             group_ids?: number[];
             /** @description managers: true reaches every group; false only group_ids (none when it is empty) */
             all_groups?: boolean;
+            /** @description signed in with a one-time password: every call but /auth/me, /auth/logout and /auth/password answers 403 password_change_required */
+            must_change_password?: boolean;
         };
         Session: {
             user: components["schemas"]["User"];
             csrf_token: string;
             /** @description the institution's IANA time zone (the one set in /settings, else the server's): every role shows dates and times in it */
             timezone: string;
+            institution?: {
+                name: string;
+                logo_url: string | null;
+            };
+            /** @description a device key's camera */
+            camera?: {
+                id: number;
+                name: string;
+                /** @enum {string} */
+                direction: "entry" | "exit" | "both";
+            };
+        };
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
+        };
+        KioskUnlock: {
+            pin?: string;
+            password?: string;
+            /** @description with a device key: the admin whose password is given */
+            email?: string;
+        };
+        KioskCheckin: {
+            /** @description the person's code (external id) */
+            code: string;
+            pin: string;
+            /** @enum {string} */
+            kind?: "entry" | "exit";
+            camera_id?: number;
+        };
+        KioskCheckinResult: {
+            person: {
+                id?: number;
+                name?: string;
+            };
+            event: components["schemas"]["AttendanceEvent"];
+        };
+        PersonPin: {
+            /** @description 4 to 12 digits; "" or null removes it */
+            pin?: string | null;
+        };
+        Reason: {
+            reason: string;
         };
         LoginRequest: {
             email: string;
@@ -814,6 +951,8 @@ export interface components {
             active?: boolean;
             group_ids?: number[];
             all_groups?: boolean;
+            /** @description default true: the password is one-time */
+            must_change_password?: boolean;
         };
         UserPatch: {
             email?: string;
@@ -824,6 +963,7 @@ export interface components {
             active?: boolean;
             group_ids?: number[];
             all_groups?: boolean;
+            must_change_password?: boolean;
         };
         RoleInfo: {
             name: string;
@@ -875,6 +1015,11 @@ export interface components {
             recognition_threshold?: number;
             liveness_threshold?: number;
             keep_unrecognized?: boolean;
+            institution_name?: string;
+            institution_logo_url?: string;
+            /** @description write only: 4-12 digits to leave kiosk mode (stored hashed); "" removes it */
+            kiosk_pin?: string;
+            readonly kiosk_pin_set?: boolean;
         } & {
             [key: string]: unknown;
         };
@@ -899,6 +1044,8 @@ export interface components {
             groups: components["schemas"]["GroupRef"][];
             /** Format: date-time */
             created_at: string;
+            /** @description has a kiosk PIN (code + PIN check-in) */
+            pin_set?: boolean;
         };
         PersonCreate: {
             external_id: string;
@@ -941,6 +1088,15 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        Refusal: {
+            /** @enum {string} */
+            code: "not_an_image" | "analysis_failed" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "store_failed" | "rejected";
+            params: {
+                faces?: number;
+                size?: number;
+                min?: number;
+            };
+        };
         FaceUploadResult: {
             file: string;
             accepted: boolean;
@@ -955,6 +1111,8 @@ export interface components {
             };
             face_id: number | null;
             reason: string | null;
+            /** @description why, as a code the UI translates; null when accepted */
+            refusal?: components["schemas"]["Refusal"];
             quality: components["schemas"]["Quality"];
         };
         ImportLine: {
@@ -971,6 +1129,7 @@ export interface components {
                 [key: string]: unknown;
             };
             reason?: string | null;
+            refusal?: components["schemas"]["Refusal"];
             face_id?: number | null;
             done?: boolean;
             files?: number;
@@ -1140,6 +1299,13 @@ export interface components {
             reason: string | null;
             /** Format: date */
             day?: string;
+            /** @enum {string} */
+            source?: "auto" | "manual" | "pin";
+            /**
+             * Format: date-time
+             * @description when it was voided (reason says why); null: it counts
+             */
+            voided_at?: string | null;
         };
         ManualEvent: {
             person_id: number;
@@ -1429,6 +1595,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    kioskUnlock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskUnlock"];
+            };
+        };
+        responses: {
+            /** @description done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    kioskCheckin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskCheckin"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskCheckinResult"];
                 };
             };
             /** @description error */
@@ -1974,6 +2237,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setPersonPin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonPin"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pin_set: boolean;
+                    };
                 };
             };
             /** @description error */
@@ -2915,6 +3215,8 @@ export interface operations {
                 /** @description create attendance events (device keys and admin only) */
                 mark?: boolean;
                 camera_id?: number;
+                /** @description entry or exit, as chosen on the kiosk (a camera set to both) */
+                kind?: "entry" | "exit";
             };
             header?: never;
             path?: never;
@@ -3058,6 +3360,8 @@ export interface operations {
                 status?: string;
                 camera_id?: number;
                 type?: string;
+                /** @description also voided events (left out by default) */
+                include_void?: boolean;
                 /** @description default 50, max 500 */
                 limit?: number;
                 offset?: number;
@@ -3121,6 +3425,39 @@ export interface operations {
             };
         };
     };
+    deleteAttendance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reason"];
+            };
+        };
+        responses: {
+            /** @description done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     correctAttendance: {
         parameters: {
             query?: never;
@@ -3156,6 +3493,41 @@ export interface operations {
             };
         };
     };
+    voidAttendance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reason"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttendanceEvent"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     exportAttendance: {
         parameters: {
             query?: {
@@ -3164,6 +3536,12 @@ export interface operations {
                 to?: string;
                 group_id?: number;
                 person_id?: number;
+                /** @description headers and values: en (default) or es */
+                lang?: "en" | "es";
+                /** @description CSV separator (default: comma for en, semicolon for es) */
+                sep?: "comma" | "semicolon" | "tab";
+                /** @description UTF-8 byte-order mark first (default: for es) */
+                bom?: boolean;
             };
             header?: never;
             path?: never;

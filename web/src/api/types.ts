@@ -29,7 +29,14 @@ export type AuditEntry = S['AuditEntry'];
 export type Settings = Req<
   S['Settings'],
   'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
->;
+> & {
+  institution_name?: string;
+  institution_logo_url?: string;
+  kiosk_pin?: string;
+  kiosk_pin_set?: boolean;
+  /** The zone in force when none is set (the server's). */
+  timezone_in_effect?: string;
+};
 
 export type Person = S['Person'];
 export type PersonKind = Person['kind'];
@@ -86,6 +93,7 @@ export interface AttendanceFilter {
   status?: EventStatus;
   camera_id?: number;
   type?: EventType;
+  include_void?: boolean;
   limit?: number;
   offset?: number;
 }
@@ -103,3 +111,8 @@ export type Dashboard = {
   recent: AttendanceEvent[];
 };
 export type Health = S['Health'];
+export type KioskUnlock = S['KioskUnlock'];
+export type KioskCheckin = S['KioskCheckin'];
+export type KioskCheckinResult = { person: { id: number; name: string }; event: AttendanceEvent & { new?: boolean } };
+export type Institution = { name: string; logo_url: string | null };
+export type KeyCamera = { id: number; name: string; direction: Direction };

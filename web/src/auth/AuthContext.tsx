@@ -4,14 +4,20 @@
 // sends them to the login page.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
-import type { User } from '../api/types';
+import type { Institution, KeyCamera, Session, User } from '../api/types';
 
 interface AuthValue {
   user: User | null;
   /** The institution's time zone, from login and /auth/me (every role). */
   timezone: string | null;
+  /** The institution's name and logo (settings), shown by the kiosk. */
+  institution: Institution;
+  /** A device key's camera (its direction decides the kiosk's buttons). */
+  keyCamera: KeyCamera | null;
   loading: boolean;
   login: (email: string, password: string) => Promise<User>;
+  /** Change one's own password (ends the account's other sessions). */
+  changePassword: (current: string, next: string) => Promise<User>;
   /** Sign in a kiosk with a device API key (kept in this browser). */
   signInWithKey: (key: string) => Promise<User>;
   logout: () => Promise<void>;
@@ -21,11 +27,21 @@ interface AuthValue {
 export const DEVICE_KEY_STORAGE = 'rollcall.deviceKey';
 
 const AuthContext = createContext<AuthValue | null>(null);
+const NO_INSTITUTION: Institution = { name: '', logo_url: null };
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [timezone, setTimezone] = useState<string | null>(null);
+  const [institution, setInstitution] = useState<Institution>(NO_INSTITUTION);
+  const [keyCamera, setKeyCamera] = useState<KeyCamera | null>(null);
   const [loading, setLoading] = useState(true);
+  const take = useCallback((s: Session) => {
+    setTimezone(s.timezone);
+    setInstitution((s.institution as Institution | undefined) ?? NO_INSTITUTION);
+    setKeyCamera((s.camera as KeyCamera | undefined) ?? null);
+    setUser(s.user);
+    return s.user;
+  }, []);
 
   useEffect(() => {
     api.onUnauthorized = () => setUser(null);
@@ -34,9 +50,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     api
       .me()
       .then((s) => {
-        if (!live) return;
-        setTimezone(s.timezone);
-        setUser(s.user);
+        if (live) take(s);
       })
       .catch(() => live && setUser(null))
       .finally(() => live && setLoading(false));
@@ -44,28 +58,25 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       live = false;
       api.onUnauthorized = null;
     };
-  }, []);
+  }, [take]);
 
-  const login = useCallback(async (email: string, password: string) => {
-    const s = await api.login(email, password);
-    setTimezone(s.timezone);
-    setUser(s.user);
-    return s.user;
-  }, []);
+  const login = useCallback(async (email: string, password: string) => take(await api.login(email, password)), [take]);
+  const changePassword = useCallback(async (current: string, next: string) => take(await api.changePassword(current, next)), [take]);
 
-  const signInWithKey = useCallback(async (key: string) => {
-    api.setBearer(key);
-    try {
-      const s = await api.me();
-      localStorage.setItem(DEVICE_KEY_STORAGE, key);
-      setTimezone(s.timezone);
-      setUser(s.user);
-      return s.user;
-    } catch (e) {
-      api.setBearer(null);
-      throw e;
-    }
-  }, []);
+  const signInWithKey = useCallback(
+    async (key: string) => {
+      api.setBearer(key);
+      try {
+        const s = await api.me();
+        localStorage.setItem(DEVICE_KEY_STORAGE, key);
+        return take(s);
+      } catch (e) {
+        api.setBearer(null);
+        throw e;
+      }
+    },
+    [take],
+  );
 
   const logout = useCallback(async () => {
     try {
@@ -81,8 +92,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo(
-    () => ({ user, timezone, loading, login, signInWithKey, logout }),
-    [user, timezone, loading, login, signInWithKey, logout],
+    () => ({ user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout }),
+    [user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

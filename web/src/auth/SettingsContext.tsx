@@ -39,11 +39,7 @@ export function SettingsProvider({ children }: { children: ReactNode }) {
 
   const reload = useCallback(() => setGen((g) => g + 1), []);
   const tz =
-    settings && isValidTimeZone(settings.timezone)
-      ? settings.timezone
-      : timezone && isValidTimeZone(timezone)
-        ? timezone
-        : browserTz;
+    settings && isValidTimeZone(settings.timezone) ? settings.timezone : timezone && isValidTimeZone(timezone) ? timezone : browserTz;
   const value = useMemo(() => ({ tz, settings, reload }), [tz, settings, reload]);
   return <SettingsContext.Provider value={value}>{children}</SettingsContext.Provider>;
 }

@@ -2,11 +2,12 @@
 // links depend on the user's role, the language switch and logout. On narrow
 // screens (a tablet held upright) the navigation folds behind a menu button.
 import { useState } from 'react';
-import { NavLink, Outlet, useLocation } from 'react-router';
+import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth/AuthContext';
 import { canOpen, type Area } from '../lib/roles';
 import { LanguageSwitch } from './LanguageSwitch';
+import { Modal } from './common';
 import styles from './Layout.module.css';
 
 interface Item {
@@ -17,7 +18,6 @@ interface Item {
 
 const ITEMS: Item[] = [
   { to: '/dashboard', label: 'nav.dashboard', area: 'dashboard' },
-  { to: '/kiosk', label: 'nav.kiosk', area: 'kiosk' },
   { to: '/people', label: 'nav.people', area: 'people' },
   { to: '/import', label: 'nav.import', area: 'people' },
   { to: '/groups', label: 'nav.groups', area: 'groups' },
@@ -36,6 +36,10 @@ export function Layout() {
   const [open, setOpen] = useState(false);
   const location = useLocation();
   const items = ITEMS.filter((i) => canOpen(user?.role, i.area));
+  const navigate = useNavigate();
+  // The kiosk is not a page to browse to: starting it says what it takes to
+  // leave (the kiosk PIN or an administrator's password).
+  const [askKiosk, setAskKiosk] = useState(false);
 
   return (
     <div className={styles.shell}>
@@ -60,6 +64,9 @@ export function Layout() {
               {user.name} · <span className="muted">{t(`roles.${user.role}`)}</span>
             </span>
           )}
+          <Link className={`btn small ${styles.account}`} to="/account">
+            {t('app.changePassword')}
+          </Link>
           <button type="button" className="btn small" onClick={() => void logout()}>
             {t('app.logout')}
           </button>
@@ -75,7 +82,32 @@ export function Layout() {
             </li>
           ))}
         </ul>
+        {canOpen(user?.role, 'kiosk') && (
+          <div className={styles.kioskStart}>
+            <button type="button" className="btn small" onClick={() => setAskKiosk(true)}>
+              {t('nav.startKiosk')}
+            </button>
+          </div>
+        )}
       </nav>
+      <Modal title={t('kiosk.startTitle')} open={askKiosk} onClose={() => setAskKiosk(false)}>
+        <p>{t('kiosk.startWarning')}</p>
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={() => setAskKiosk(false)}>
+            {t('common.cancel')}
+          </button>
+          <button
+            type="button"
+            className="btn primary"
+            onClick={() => {
+              setAskKiosk(false);
+              navigate('/kiosk');
+            }}
+          >
+            {t('kiosk.startConfirm')}
+          </button>
+        </div>
+      </Modal>
       <main id="main" className={styles.main} key={location.pathname.split('/')[1]}>
         <Outlet />
       </main>

@@ -1,17 +1,24 @@
 // Small building blocks every page uses: error line, pager, modal dialog
 // (the native <dialog> element, which brings focus trapping and Escape),
 // status badges, a heading row and the table every list page shows.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EventStatus, EventType } from '../api/types';
+import { errorText } from '../lib/errors';
+
+/** errorText bound to the current language: (error) => sentence. */
+export function useErrorText(): (e: unknown) => string {
+  const { t, i18n } = useTranslation();
+  return useCallback((e: unknown) => errorText(t, e, (k) => i18n.exists(k)), [t, i18n]);
+}
 
 export function ErrorMessage({ error, onRetry }: { error: Error | string | null | undefined; onRetry?: () => void }) {
   const { t } = useTranslation();
+  const text = useErrorText();
   if (!error) return null;
-  const message = typeof error === 'string' ? error : error.message;
   return (
     <div className="error" role="alert">
-      <span>{t('common.error', { message })}</span>
+      <span>{typeof error === 'string' ? error : text(error)}</span>
       {onRetry && (
         <button type="button" className="btn small" onClick={onRetry}>
           {t('common.retry')}

@@ -44,6 +44,11 @@ export function formatDate(value: string, tz: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { timeZone: tz, dateStyle: 'medium' }).format(new Date(value));
 }
 
+/** The kiosk's date line: "viernes, 4 de diciembre" / "Friday, December 4". */
+export function formatLongDate(ms: number, tz: string, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(ms));
+}
+
 /** Date and time of an instant in tz: the localized date and the 24-hour
  * time with two-digit hours ("21 nov 2026, 09:05"), as the kiosk shows it
  * (a locale's short time style would give "9:05" in Spanish). */

@@ -5,7 +5,7 @@ import i18next from 'i18next';
 import es from '../i18n/es';
 import en from '../i18n/en';
 import type { RecognizedFace } from '../api/types';
-import { backoffMs, confirmationFor, primaryFace } from './kiosk';
+import { backoffMs, confirmationFor, confirmationForCheckin, confirmationsFor, primaryFace } from './kiosk';
 
 const i18n = i18next.createInstance();
 await i18n.init({ resources: { es: { translation: es }, en: { translation: en } }, lng: 'es', interpolation: { escapeValue: false } });
@@ -115,5 +115,41 @@ describe('confirmationFor photo', () => {
     const c = confirmationFor(face({ identity: { person_id: 7, external_id: 'A007', name: 'Ana García', photo } }), tEs, tz);
     expect(c.photo).toBe(photo);
     expect(confirmationFor(face(), tEs, tz).photo).toBeUndefined();
+  });
+});
+
+describe('confirmationsFor', () => {
+  it('a card for every recognized person, left to right, and one for the unknown faces', () => {
+    const ana = face({ box: { x: 300, y: 10, w: 100, h: 120 } });
+    const luis = face({
+      box: { x: 20, y: 10, w: 90, h: 110 },
+      identity: { person_id: 8, external_id: 'A008', name: 'Luis Pérez' },
+      event: { id: 50, type: 'entry', status: 'late', time: '2026-11-21T07:12:00Z', minutes_late: 12, new: true },
+    });
+    const stranger1 = face({ identity: null, event: null });
+    const stranger2 = face({ identity: null, event: null, box: { x: 500, y: 0, w: 50, h: 60 } });
+    const cards = confirmationsFor([ana, stranger1, luis, stranger2], tEs, tz);
+    expect(cards.map((c) => c.title)).toEqual(['Luis Pérez', 'Ana García', 'No reconocido']);
+    expect(cards[0].line).toBe('Entrada 08:12 — Tarde (12 min)');
+  });
+
+  it('one card when the same event shows twice, none for an empty frame', () => {
+    expect(confirmationsFor([face(), face({ box: { x: 400, y: 0, w: 40, h: 40 } })], tEs, tz)).toHaveLength(1);
+    expect(confirmationsFor([], tEs, tz)).toEqual([]);
+  });
+});
+
+describe('confirmationForCheckin', () => {
+  it('names the person and the event like a face would', () => {
+    const c = confirmationForCheckin(
+      {
+        person: { id: 3, name: 'Paula Núñez' },
+        event: { id: 9, type: 'exit', status: 'on_time', time: '2026-11-21T15:05:00Z', new: true },
+      },
+      tEs,
+      tz,
+    );
+    expect(c.title).toBe('Paula Núñez');
+    expect(c.line).toBe('Salida 16:05');
   });
 });

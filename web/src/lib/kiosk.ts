@@ -88,6 +88,38 @@ export function primaryFace(faces: RecognizedFace[]): RecognizedFace | null {
   return best;
 }
 
+/** Everyone in view worth a card, left to right: each recognized person
+ * (their event, or a liveness warning), then at most one card for the faces
+ * that are not recognized (the most telling one). */
+export function confirmationsFor(faces: RecognizedFace[], t: Translate, tz: string): Confirmation[] {
+  const known = faces.filter((f) => f.identity).sort((a, b) => a.box.x - b.box.x);
+  const out = known.map((f) => confirmationFor(f, t, tz));
+  const rest = primaryFace(faces.filter((f) => !f.identity));
+  if (rest) out.push(confirmationFor(rest, t, tz));
+  // Two faces of one person (a photo on the wall behind them) make one card.
+  const seen = new Set<string>();
+  return out.filter((c) => !seen.has(c.key) && !!seen.add(c.key));
+}
+
+/** The card for a code + PIN check-in (same words as a face's event). */
+export function confirmationForCheckin(
+  r: { person: { id: number; name: string }; event: { id: number; type: string; status: string; time: string; new?: boolean } },
+  t: Translate,
+  tz: string,
+): Confirmation {
+  const time = formatTime(r.event.time, tz);
+  const parts = [r.event.type === 'entry' ? t('kiosk.entry', { time }) : t('kiosk.exit', { time })];
+  if (r.event.status === 'late') parts.push(t('attendance.statuses.late'));
+  if (r.event.new === false) parts.push(t('kiosk.already'));
+  return {
+    tone: r.event.status === 'late' || r.event.status === 'early_leave' ? 'late' : 'ok',
+    title: r.person.name,
+    line: parts.join(' — '),
+    personId: null,
+    key: `e${r.event.id}`,
+  };
+}
+
 /** Retry delay after `failures` consecutive network failures (ms): 1, 2, 4,
  * 8 s, then 10 s. */
 export function backoffMs(failures: number): number {

@@ -1,6 +1,9 @@
 // Attendance: the event table with filters (date range, group, person,
 // status, camera, type) kept in the URL, paging, manual entries and
 // corrections with a reason, and CSV / XLSX downloads of the same selection.
+// A wrong event is voided (kept, struck through, counted by nothing) or
+// deleted, with a reason; voided events show on request. The downloads are
+// in the user's language (Spanish CSV: ';' and a BOM, as Excel expects).
 // A second view sums it up per person. Members see only their own events
 // (the server enforces it too).
 import { useMemo, useState, type FormEvent } from 'react';
@@ -41,6 +44,7 @@ export function AttendancePage() {
       status: (params.get('status') as EventStatus) || undefined,
       camera_id: num(params.get('camera_id')),
       type: (params.get('type') as EventType) || undefined,
+      include_void: staff && params.get('void') === '1' ? true : undefined,
       limit: LIMIT,
       offset: num(params.get('offset')) ?? 0,
     }),
@@ -57,6 +61,7 @@ export function AttendancePage() {
   );
   const [manual, setManual] = useState(false);
   const [correcting, setCorrecting] = useState<AttendanceEvent | null>(null);
+  const [removing, setRemoving] = useState<{ e: AttendanceEvent; how: 'void' | 'delete' } | null>(null);
 
   const setFilter = (k: string, v: string | number | undefined) => {
     const next = new URLSearchParams(params);
@@ -71,10 +76,10 @@ export function AttendancePage() {
       <PageHead title={staff ? t('attendance.title') : t('attendance.mine')}>
         {staff && (
           <>
-            <a className="btn" href={api.exportUrl('csv', filter)} download>
+            <a className="btn" href={api.exportUrl('csv', filter, lang)} download>
               {t('attendance.downloadCsv')}
             </a>
-            <a className="btn" href={api.exportUrl('xlsx', filter)} download>
+            <a className="btn" href={api.exportUrl('xlsx', filter, lang)} download>
               {t('attendance.downloadXlsx')}
             </a>
             <button type="button" className="btn primary" onClick={() => setManual(true)}>
@@ -149,6 +154,16 @@ export function AttendancePage() {
             </select>
           </label>
         )}
+        {staff && (
+          <label className="field check">
+            <input
+              type="checkbox"
+              checked={!!filter.include_void}
+              onChange={(e) => setFilter('void', e.target.checked ? '1' : undefined)}
+            />
+            <span>{t('attendance.showVoided')}</span>
+          </label>
+        )}
         <button type="button" className="btn" onClick={() => setParams({})}>
           {t('common.clear')}
         </button>
@@ -183,24 +198,32 @@ export function AttendancePage() {
             </>
           }
           row={(e) => (
-            <tr key={e.id}>
+            <tr key={e.id} className={e.voided_at ? 'voided' : undefined}>
               <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
-              <td>{e.person_name}</td>
+              <td className="wrap-anywhere">{e.person_name}</td>
               <td>{e.external_id}</td>
               <td>
                 <TypeBadge type={e.type} />
               </td>
-              <td>
-                <StatusBadge status={e.status} />
-              </td>
-              <td>{eventSource(e, t('attendance.manual'), t('common.none'))}</td>
+              <td>{e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}</td>
+              <td>{e.source === 'pin' ? t('attendance.sources.pin') : eventSource(e, t('attendance.manual'), t('common.none'))}</td>
               <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>
               {staff && (
                 <td>
                   <div className="row-actions">
-                    <button type="button" className="btn small" onClick={() => setCorrecting(e)}>
-                      {t('attendance.correct')}
+                    {!e.voided_at && (
+                      <>
+                        <button type="button" className="btn small" onClick={() => setCorrecting(e)}>
+                          {t('attendance.correct')}
+                        </button>
+                        <button type="button" className="btn small" onClick={() => setRemoving({ e, how: 'void' })}>
+                          {t('attendance.void')}
+                        </button>
+                      </>
+                    )}
+                    <button type="button" className="btn small danger" onClick={() => setRemoving({ e, how: 'delete' })}>
+                      {t('common.delete')}
                     </button>
                   </div>
                 </td>
@@ -221,6 +244,22 @@ export function AttendancePage() {
             list.reload();
           }}
         />
+      </Modal>
+      <Modal
+        title={removing?.how === 'delete' ? t('attendance.deleteTitle') : t('attendance.voidTitle')}
+        open={!!removing}
+        onClose={() => setRemoving(null)}
+      >
+        {removing && (
+          <RemoveForm
+            event={removing.e}
+            how={removing.how}
+            onDone={() => {
+              setRemoving(null);
+              list.reload();
+            }}
+          />
+        )}
       </Modal>
       <Modal title={t('attendance.correction')} open={!!correcting} onClose={() => setCorrecting(null)}>
         {correcting && (
@@ -367,5 +406,43 @@ function TimeReasonFields({
         <input required value={reason} onChange={(e) => setReason(e.target.value)} />
       </label>
     </>
+  );
+}
+
+/** Void (kept, not counted) or delete an event; both need a reason. */
+function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void' | 'delete'; onDone: () => void }) {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      if (how === 'void') await api.voidAttendance(event.id, reason.trim());
+      else await api.deleteAttendance(event.id, reason.trim());
+      onDone();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+  return (
+    <form onSubmit={(e) => void submit(e)}>
+      <p>
+        <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
+        {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
+      </p>
+      <p className="muted">{how === 'void' ? t('attendance.voidHelp') : t('attendance.deleteHelp')}</p>
+      <label className="field">
+        <span>{t('attendance.reason')}</span>
+        <input required maxLength={255} value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <ErrorMessage error={error} />
+      <div className="form-actions">
+        <button type="submit" className={`btn ${how === 'delete' ? 'danger' : 'primary'}`} disabled={!reason.trim()}>
+          {how === 'void' ? t('attendance.void') : t('common.delete')}
+        </button>
+      </div>
+    </form>
   );
 }

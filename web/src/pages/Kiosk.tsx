@@ -2,18 +2,25 @@
 // presence check on a tiny thumbnail (lib/presence.ts) decides when a frame
 // is worth sending to POST /api/v1/recognize?mark=true — a few per second at
 // most, one request in flight at a time. Boxes and names are drawn over the
-// video and a large confirmation shows the person and their event ("Entrada
-// 08:01 — a tiempo"), "No reconocido", or a liveness warning. Network failures
-// are retried with back-off while the state is shown on screen.
+// video and a card per person in view shows them and their event ("Entrada
+// 08:01 — a tiempo"), plus one for faces not recognized or not live. The bar
+// shows the institution, the clock and date, and, for a camera set to
+// "both", Entrada/Salida buttons that decide the next check-in's kind. People
+// without face data check in with their code and PIN. Leaving the kiosk takes
+// the kiosk PIN or an administrator's password (POST /kiosk/unlock): whoever
+// stands in front of it cannot. Network failures are retried with back-off
+// while the state is shown on screen.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
-import type { RecognizeResponse } from '../api/types';
+import type { EventType, RecognizeResponse } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { useLoad } from '../lib/useLoad';
-import { backoffMs, confirmationFor, primaryFace, type Confirmation } from '../lib/kiosk';
+import { backoffMs, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
+import { formatLongDate, formatTime } from '../lib/format';
+import { ErrorMessage, Modal, useErrorText } from '../components/common';
 import { lumaFromRgba, PresenceGate } from '../lib/presence';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 import styles from './Kiosk.module.css';
@@ -25,6 +32,9 @@ const SEND_MAX_W = 640;
 const CONFIRM_MS = 4500;
 const BOXES_MS = 1500;
 const REQUEST_TIMEOUT_MS = 10000;
+/** How long a chosen Entrada/Salida waits for the person's face. */
+const KIND_MS = 15000;
+const MAX_CARDS = 4;
 
 type Net = 'online' | 'retrying' | 'offline';
 
@@ -33,10 +43,20 @@ interface Shown {
   until: number;
 }
 
+/** Add the new cards (a card already showing keeps its timer). */
+function showCards(prev: Shown[], cards: Confirmation[], now: number): Shown[] {
+  const live = prev.filter((s) => s.until > now);
+  for (const c of cards) if (!live.some((s) => s.c.key === c.key)) live.push({ c, until: now + CONFIRM_MS });
+  // A person's newest card replaces their older one.
+  return live.filter((s, i) => s.c.personId === null || !live.slice(i + 1).some((o) => o.c.personId === s.c.personId));
+}
+
 export function KioskPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { tz } = useSettings();
-  const { user, logout } = useAuth();
+  const { user, logout, institution, keyCamera } = useAuth();
+  const navigate = useNavigate();
+  const errorText = useErrorText();
   const [params, setParams] = useSearchParams();
   const cameraParam = Number(params.get('camera'));
   const cameraId = Number.isInteger(cameraParam) && cameraParam > 0 ? cameraParam : undefined;
@@ -54,14 +74,28 @@ export function KioskPage() {
   const [retryIn, setRetryIn] = useState(0);
   const [apiError, setApiError] = useState<string | null>(null);
   const [result, setResult] = useState<{ r: RecognizeResponse; at: number } | null>(null);
-  const [shown, setShown] = useState<Shown | null>(null);
+  const [shown, setShown] = useState<Shown[]>([]);
   const [now, setNow] = useState(() => Date.now());
+  // Entrada/Salida chosen on the kiosk, until a check-in or KIND_MS.
+  const [kind, setKind] = useState<{ kind: EventType; until: number } | null>(null);
+  const kindRef = useRef<EventType | undefined>(undefined);
+  kindRef.current = kind && kind.until > now ? kind.kind : undefined;
+  const [leaving, setLeaving] = useState(false);
+  const [pinOpen, setPinOpen] = useState(false);
+  const direction =
+    user?.role === 'admin'
+      ? cameraId
+        ? cameras.data?.items.find((c) => c.id === cameraId)?.direction
+        : 'both'
+      : (keyCamera?.direction ?? 'both');
 
   // Translation and zone change rarely; the loop reads them through refs.
   const tRef = useRef(t);
   tRef.current = t;
   const tzRef = useRef(tz);
   tzRef.current = tz;
+  const errorTextRef = useRef(errorText);
+  errorTextRef.current = errorText;
 
   const start = useCallback(async () => {
     setCamError(null);
@@ -90,6 +124,12 @@ export function KioskPage() {
     };
   }, [start]);
 
+  // The clock keeps going when the camera does not.
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+
   // The capture loop.
   useEffect(() => {
     if (!running) return;
@@ -116,18 +156,17 @@ export function KioskPage() {
       const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
       const signal = AbortSignal.any([ctrl.signal, timeout]);
       try {
-        const r = await api.recognize(blob, { mark: true, cameraId }, signal);
+        const chosen = kindRef.current;
+        const r = await api.recognize(blob, { mark: true, cameraId, kind: chosen }, signal);
         if (stopped) return;
         failures = 0;
         setNet('online');
         setApiError(null);
         gate.reportFaces(sentAt, r.faces.length);
         setResult({ r, at: Date.now() });
-        const face = primaryFace(r.faces);
-        if (face) {
-          const c = confirmationFor(face, tRef.current, tzRef.current);
-          setShown((prev) => (prev && prev.c.key === c.key && prev.until > Date.now() ? prev : { c, until: Date.now() + CONFIRM_MS }));
-        }
+        const cards = confirmationsFor(r.faces, tRef.current, tzRef.current);
+        if (cards.length) setShown((prev) => showCards(prev, cards, Date.now()));
+        if (chosen && r.faces.some((f) => f.event)) setKind(null); // used: back to automatic
       } catch (e) {
         if (stopped) return;
         const transient =
@@ -138,7 +177,7 @@ export function KioskPage() {
           retryAt = Date.now() + backoffMs(failures);
           setNet(failures >= 5 ? 'offline' : 'retrying');
         } else {
-          setApiError(tRef.current('common.error', { message: e instanceof Error ? e.message : String(e) }));
+          setApiError(errorTextRef.current(e));
           retryAt = Date.now() + 2000;
         }
       }
@@ -205,7 +244,19 @@ export function KioskPage() {
     }
   }, [boxesFresh]);
 
-  const current = shown && shown.until > now ? shown.c : null;
+  const current = shown.filter((x) => x.until > now).slice(-MAX_CARDS);
+  const chosenKind = kind && kind.until > now ? kind.kind : null;
+
+  function checkedIn(c: Confirmation) {
+    setShown((prev) => showCards(prev, [c], Date.now()));
+    setKind(null);
+  }
+
+  async function unlocked() {
+    setLeaving(false);
+    if (user?.role === 'device') await logout();
+    else navigate('/', { replace: true });
+  }
 
   return (
     <main className={styles.kiosk}>
@@ -215,45 +266,61 @@ export function KioskPage() {
         <canvas ref={overlayRef} className={styles.overlay} aria-hidden="true" />
       </div>
 
-      <div className={styles.bar}>
-        <span className={`${styles.net} ${styles[net]}`} role="status" aria-live="polite" data-testid="kiosk-network">
-          {net === 'online'
-            ? t('kiosk.online')
-            : net === 'retrying'
-              ? retryIn > 0
-                ? t('kiosk.retrying', { seconds: retryIn })
-                : t('kiosk.retryingNow')
-              : t('kiosk.offline')}
-        </span>
-        <span className={styles.spacer} />
-        {cameras.data && cameras.data.items.length > 0 && (
-          <select
-            value={cameraId ?? ''}
-            aria-label={t('kiosk.cameraSelect')}
-            onChange={(e) => setParams(e.target.value ? { camera: e.target.value } : {}, { replace: true })}
+      <header className={styles.bar} data-testid="kiosk-bar">
+        <div className={styles.brand}>
+          {institution.logo_url && <img className={styles.logo} src={institution.logo_url} alt="" />}
+          <span className={styles.institution}>{institution.name || t('app.name')}</span>
+        </div>
+        <div className={styles.clock} aria-label={t('common.time')}>
+          <span className={styles.time}>{formatTime(new Date(now).toISOString(), tz)}</span>
+          <span className={styles.date}>{formatLongDate(now, tz, i18n.resolvedLanguage ?? 'es')}</span>
+        </div>
+        <div className={styles.controls}>
+          <span className={`${styles.net} ${styles[net]}`} role="status" aria-live="polite" data-testid="kiosk-network">
+            {net === 'online'
+              ? t('kiosk.online')
+              : net === 'retrying'
+                ? retryIn > 0
+                  ? t('kiosk.retrying', { seconds: retryIn })
+                  : t('kiosk.retryingNow')
+                : t('kiosk.offline')}
+          </span>
+          {cameras.data && cameras.data.items.length > 0 && (
+            <select
+              className={styles.cameraSelect}
+              value={cameraId ?? ''}
+              aria-label={t('kiosk.cameraSelect')}
+              onChange={(e) => setParams(e.target.value ? { camera: e.target.value } : {}, { replace: true })}
+            >
+              <option value="">{t('kiosk.noCamera')}</option>
+              {cameras.data.items.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          )}
+          <LanguageSwitch />
+          <button
+            type="button"
+            className="btn small"
+            aria-label={t('kiosk.fullscreen')}
+            title={t('kiosk.fullscreen')}
+            onClick={() => void document.documentElement.requestFullscreen?.()}
           >
-            <option value="">{t('kiosk.noCamera')}</option>
-            {cameras.data.items.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        )}
-        <LanguageSwitch />
-        <button type="button" className="btn small" onClick={() => void document.documentElement.requestFullscreen?.()}>
-          {t('kiosk.fullscreen')}
-        </button>
-        {user?.role === 'device' ? (
-          <button type="button" className="btn small" onClick={() => void logout()}>
-            {t('app.logout')}
+            <svg className={styles.icon} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.2">
+              <path d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5" />
+            </svg>
           </button>
-        ) : (
-          <Link className="btn small" to="/">
-            {t('kiosk.exit_kiosk')}
-          </Link>
-        )}
-      </div>
+          <button type="button" className="btn small" onClick={() => setLeaving(true)}>
+            <svg className={styles.icon} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.2">
+              <rect x="5" y="11" width="14" height="10" rx="2" />
+              <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+            </svg>{' '}
+            {t('kiosk.leaveButton')}
+          </button>
+        </div>
+      </header>
 
       {camError && (
         <div className={styles.center}>
@@ -271,32 +338,222 @@ export function KioskPage() {
         </p>
       )}
 
-      <section
-        className={`${styles.confirm} ${current ? styles[current.tone] : styles.idle}`}
-        aria-live="assertive"
-        data-testid="kiosk-confirmation"
-      >
-        {current ? (
-          <>
-            {current.personId !== null && (
-              <img
-                className={styles.photo}
-                src={current.photo ?? api.personPhotoUrl(current.personId)}
-                alt={t('people.photo', { name: current.title })}
-                onError={(e) => {
-                  e.currentTarget.hidden = true;
-                }}
-              />
-            )}
-            <div>
-              <p className={styles.title}>{current.title}</p>
-              {current.line && <p className={styles.line}>{current.line}</p>}
+      <div className={styles.bottom}>
+        <div className={styles.actions} role="group" aria-label={t('kiosk.kindLabel')}>
+          {direction === 'both' &&
+            (['entry', 'exit'] as const).map((k) => (
+              <button
+                key={k}
+                type="button"
+                className={`btn ${styles.kindButton} ${chosenKind === k ? styles.kindOn : ''}`}
+                aria-pressed={chosenKind === k}
+                onClick={() => setKind(chosenKind === k ? null : { kind: k, until: Date.now() + KIND_MS })}
+              >
+                {t(`attendance.types.${k}`)}
+              </button>
+            ))}
+          <button type="button" className={`btn ${styles.kindButton}`} onClick={() => setPinOpen(true)}>
+            {t('kiosk.checkinOpen')}
+          </button>
+        </div>
+        <section className={styles.cards} aria-live="assertive" data-testid="kiosk-confirmation" aria-label={t('kiosk.recognizedPeople')}>
+          {current.length > 0 ? (
+            current.map(({ c }) => (
+              <article key={c.key} className={`${styles.confirm} ${styles[c.tone]}`} data-testid="kiosk-card">
+                {c.personId !== null && (
+                  <img
+                    className={styles.photo}
+                    src={c.photo ?? api.personPhotoUrl(c.personId)}
+                    alt={t('people.photo', { name: c.title })}
+                    onError={(e) => {
+                      e.currentTarget.hidden = true;
+                    }}
+                  />
+                )}
+                <div className={styles.text}>
+                  <p className={styles.title}>{c.title}</p>
+                  {c.line && <p className={styles.line}>{c.line}</p>}
+                </div>
+              </article>
+            ))
+          ) : (
+            <div className={`${styles.confirm} ${styles.idle}`}>
+              <p className={styles.hint}>{chosenKind ? `${t(`attendance.types.${chosenKind}`)} — ${t('kiosk.hint')}` : t('kiosk.hint')}</p>
             </div>
+          )}
+        </section>
+      </div>
+
+      <UnlockDialog
+        open={leaving}
+        onClose={() => setLeaving(false)}
+        onUnlocked={() => void unlocked()}
+        deviceKey={user?.role === 'device'}
+      />
+      <CheckinDialog
+        open={pinOpen}
+        onClose={() => setPinOpen(false)}
+        kind={chosenKind ?? undefined}
+        cameraId={cameraId}
+        onDone={(c) => {
+          setPinOpen(false);
+          checkedIn(c);
+        }}
+      />
+    </main>
+  );
+}
+
+/** The kiosk PIN, or an administrator's password (with their e-mail on a
+ * device key, which has no signed-in admin). */
+function UnlockDialog({
+  open,
+  onClose,
+  onUnlocked,
+  deviceKey,
+}: {
+  open: boolean;
+  onClose: () => void;
+  onUnlocked: () => void;
+  deviceKey: boolean;
+}) {
+  const { t } = useTranslation();
+  const [usePassword, setUsePassword] = useState(false);
+  const [pin, setPin] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+
+  useEffect(() => {
+    if (!open) {
+      setPin('');
+      setPassword('');
+      setError(null);
+    }
+  }, [open]);
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.kioskUnlock(usePassword ? { password, ...(deviceKey ? { email: email.trim() } : {}) } : { pin });
+      onUnlocked();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <Modal title={t('kiosk.leaveTitle')} open={open} onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)} className={styles.dialogForm}>
+        <p className="muted">{t('kiosk.leaveHelp')}</p>
+        {usePassword ? (
+          <>
+            {deviceKey && (
+              <label className="field">
+                <span>{t('kiosk.adminEmail')}</span>
+                <input type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} />
+              </label>
+            )}
+            <label className="field">
+              <span>{t('kiosk.adminPassword')}</span>
+              <input type="password" autoComplete="off" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            </label>
           </>
         ) : (
-          <p className={styles.hint}>{t('kiosk.hint')}</p>
+          <PinField label={t('kiosk.pin')} value={pin} onChange={setPin} />
         )}
-      </section>
-    </main>
+        <ErrorMessage error={error} />
+        <div className="form-actions">
+          <button type="button" className="btn ghost" onClick={() => setUsePassword((u) => !u)}>
+            {usePassword ? t('kiosk.usePin') : t('kiosk.usePassword')}
+          </button>
+          <button type="submit" className="btn primary">
+            {t('kiosk.unlock')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** Check in without a face: the person's code and personal PIN. */
+function CheckinDialog({
+  open,
+  onClose,
+  onDone,
+  kind,
+  cameraId,
+}: {
+  open: boolean;
+  onClose: () => void;
+  onDone: (c: Confirmation) => void;
+  kind?: EventType;
+  cameraId?: number;
+}) {
+  const { t } = useTranslation();
+  const { tz } = useSettings();
+  const [code, setCode] = useState('');
+  const [pin, setPin] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!open) {
+      setCode('');
+      setPin('');
+      setError(null);
+    }
+  }, [open]);
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const r = await api.kioskCheckin({ code: code.trim(), pin, ...(kind ? { kind } : {}), ...(cameraId ? { camera_id: cameraId } : {}) });
+      onDone(confirmationForCheckin(r, t, tz));
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal title={t('kiosk.checkinTitle')} open={open} onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)} className={styles.dialogForm}>
+        <p className="muted">{t('kiosk.checkinHelp')}</p>
+        <label className="field">
+          <span>{t('kiosk.code')}</span>
+          <input autoComplete="off" required value={code} onChange={(e) => setCode(e.target.value)} />
+        </label>
+        <PinField label={t('kiosk.personalPin')} value={pin} onChange={setPin} />
+        <ErrorMessage error={error} />
+        <div className="form-actions">
+          <button type="submit" className="btn primary" disabled={busy}>
+            {kind ? `${t('kiosk.checkinSubmit')} · ${t(`attendance.types.${kind}`)}` : t('kiosk.checkinSubmit')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** A PIN typed on the kiosk: digits, hidden, the phone's number pad. */
+function PinField({ label, value, onChange }: { label: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        type="password"
+        inputMode="numeric"
+        pattern="[0-9]*"
+        autoComplete="off"
+        required
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
   );
 }

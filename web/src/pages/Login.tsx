@@ -8,11 +8,13 @@ import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth/AuthContext';
 import { homeFor } from '../lib/roles';
 import { LanguageSwitch } from '../components/LanguageSwitch';
+import { useErrorText } from '../components/common';
 import styles from './Login.module.css';
 
 export function LoginPage() {
   const { t } = useTranslation();
   const { user, login, signInWithKey } = useAuth();
+  const errorText = useErrorText();
   const [key, setKey] = useState('');
   const navigate = useNavigate();
   const location = useLocation();
@@ -22,7 +24,7 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const from = (location.state as { from?: string } | null)?.from;
 
-  if (user) return <Navigate to={from ?? homeFor(user.role)} replace />;
+  if (user) return <Navigate to={user.must_change_password ? '/account' : (from ?? homeFor(user.role))} replace />;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -30,9 +32,9 @@ export function LoginPage() {
     setError(null);
     try {
       const u = await login(email.trim(), password);
-      navigate(from ?? homeFor(u.role), { replace: true });
+      navigate(u.must_change_password ? '/account' : (from ?? homeFor(u.role)), { replace: true });
     } catch (err) {
-      setError(t('login.failed', { message: err instanceof Error ? err.message : String(err) }));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -46,7 +48,7 @@ export function LoginPage() {
       await signInWithKey(key.trim());
       navigate('/kiosk', { replace: true });
     } catch (err) {
-      setError(t('login.failed', { message: err instanceof Error ? err.message : String(err) }));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

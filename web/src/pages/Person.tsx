@@ -8,6 +8,7 @@ import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
+import { useAction } from '../lib/useAction';
 import { confirmDelete, DataTable, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
 import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
@@ -109,7 +110,13 @@ export function PersonPage() {
                 <span className={`badge ${f.quality.ok ? 'ok' : 'warn'}`}>
                   {t('people.quality', { score: f.quality.score.toFixed(2) })}
                 </span>
-                {f.quality.reasons.length > 0 && <span className="muted">{f.quality.reasons.join(', ')}</span>}
+                {f.quality.reasons.length > 0 && (
+                  <span className="muted">
+                    {f.quality.reasons
+                      .map((r) => (i18n.exists(`enroll.quality.${r.replace(/ /g, '_')}`) ? t(`enroll.quality.${r.replace(/ /g, '_')}`) : r))
+                      .join(', ')}
+                  </span>
+                )}
                 <button
                   type="button"
                   className="btn small danger"
@@ -134,6 +141,8 @@ export function PersonPage() {
           }}
         />
       </section>
+
+      <PinSection personId={p.id} pinSet={!!p.pin_set} onChanged={person.reload} />
 
       <section className="card" aria-labelledby="schedule-h">
         <h2 id="schedule-h">{t('people.schedule')}</h2>
@@ -184,5 +193,52 @@ export function PersonPage() {
         />
       </Modal>
     </>
+  );
+}
+
+/** The kiosk PIN for checking in with the person's code instead of a face. */
+function PinSection({ personId, pinSet, onChanged }: { personId: number; pinSet: boolean; onChanged: () => void }) {
+  const { t } = useTranslation();
+  const [pin, setPin] = useState('');
+  const action = useAction(() => {
+    setPin('');
+    onChanged();
+  });
+  return (
+    <section className="card" aria-labelledby="pin-h">
+      <h2 id="pin-h">
+        {t('people.pin')} <span className={`badge ${pinSet ? 'ok' : ''}`}>{pinSet ? t('people.pinSet') : t('people.pinNone')}</span>
+      </h2>
+      <p className="muted">{t('people.pinHelp')}</p>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run(() => api.setPersonPin(personId, pin));
+        }}
+      >
+        <label className="field">
+          <span>{t('people.pin')}</span>
+          <input
+            type="password"
+            inputMode="numeric"
+            autoComplete="new-password"
+            pattern="[0-9]{4,12}"
+            required
+            value={pin}
+            onChange={(e) => setPin(e.target.value)}
+          />
+        </label>
+        <button type="submit" className="btn primary">
+          {t('people.savePin')}
+        </button>
+        {pinSet && (
+          <button type="button" className="btn" onClick={() => void action.run(() => api.setPersonPin(personId, null))}>
+            {t('people.removePin')}
+          </button>
+        )}
+      </form>
+      <ErrorMessage error={action.error} />
+    </section>
   );
 }

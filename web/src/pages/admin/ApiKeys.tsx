@@ -16,6 +16,7 @@ export function ApiKeysPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const list = useLoad(() => api.apiKeys(), []);
+  const cameras = useLoad(() => api.cameras(), []);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [copied, setCopied] = useState(false);
@@ -94,8 +95,15 @@ export function ApiKeysPage() {
               </select>
             </label>
             <label className="field">
-              <span>{t('apiKeys.camera')}</span>
-              <input type="number" min={1} value={cameraId} onChange={(e) => setCameraId(e.target.value)} />
+              <span>{t('apiKeys.cameraPick')}</span>
+              <select value={cameraId} onChange={(e) => setCameraId(e.target.value)}>
+                <option value="">{t('common.none')}</option>
+                {cameras.data?.items.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({t(`cameras.directions.${c.direction}`)})
+                  </option>
+                ))}
+              </select>
             </label>
           </div>
           <ErrorMessage error={error} />

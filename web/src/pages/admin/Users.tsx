@@ -3,13 +3,14 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
-import type { Group, Role, User } from '../../api/types';
+import type { Group, Person, Role, User } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
 import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
-import { DataTable, ErrorMessage, Modal, PageHead } from '../../components/common';
+import { DataTable, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
+import { PersonPicker } from '../../components/PersonPicker';
 
 const ROLES: Role[] = ['admin', 'manager', 'member', 'device'];
 
@@ -47,8 +48,8 @@ export function UsersPage() {
         }
         row={(u) => (
           <tr key={u.id}>
-            <td>{u.name}</td>
-            <td>{u.email}</td>
+            <td className="wrap-anywhere">{u.name}</td>
+            <td className="wrap-anywhere">{u.email}</td>
             <td>
               <select
                 value={u.role}
@@ -81,7 +82,13 @@ export function UsersPage() {
                 onChange={(e) => void action.run(() => api.updateUser(u.id, { active: e.target.checked }))}
               />
             </td>
-            <td className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</td>
+            <td>
+              {u.must_change_password ? (
+                <span className="badge warn">{t('users.mustChange')}</span>
+              ) : (
+                <span className="nowrap">{formatDateTime(u.last_login_at, tz, lang)}</span>
+              )}
+            </td>
             <td>
               <div className="row-actions">
                 <button type="button" className="btn small" onClick={() => setEditing(u)}>
@@ -136,7 +143,10 @@ function UserForm({
   const [name, setName] = useState(initial?.name ?? '');
   const [role, setRole] = useState<Role>(initial?.role ?? 'member');
   const [password, setPassword] = useState('');
-  const [personId, setPersonId] = useState(initial?.person_id ? String(initial.person_id) : '');
+  // The linked person, picked by name or code (loaded first when editing).
+  const linked = useLoad(() => (initial?.person_id ? api.person(initial.person_id) : Promise.resolve(null)), [initial?.person_id]);
+  const [person, setPerson] = useState<Person | null | undefined>(undefined);
+  const chosen = person === undefined ? linked.data : person;
   const [groupIds, setGroupIds] = useState<number[]>(initial?.group_ids ?? []);
   const save = useAction(onSaved);
 
@@ -150,7 +160,7 @@ function UserForm({
       email: email.trim(),
       name: name.trim(),
       role,
-      person_id: personId ? Number(personId) : null,
+      person_id: chosen ? chosen.id : null,
       ...(groupsChanged ? { group_ids: role === 'manager' ? groupIds : [] } : {}),
     };
     await save.run(() =>
@@ -188,12 +198,17 @@ function UserForm({
             autoComplete="new-password"
             value={password}
             onChange={(e) => setPassword(e.target.value)}
+            aria-describedby="one-time-help"
           />
+          <small id="one-time-help" className="help">
+            {t('users.oneTimeHelp')}
+          </small>
         </label>
-        <label className="field">
-          <span>{t('users.person')}</span>
-          <input type="number" min={1} value={personId} onChange={(e) => setPersonId(e.target.value)} />
-        </label>
+        {initial?.person_id && linked.loading ? (
+          <Loading />
+        ) : (
+          <PersonPicker label={t('users.personPick')} value={chosen ?? null} onChange={(p) => setPerson(p)} />
+        )}
         {role === 'manager' && (
           <label className="field">
             <span>{t('users.groups')}</span>

@@ -1,0 +1,253 @@
+/*
+ * api_kiosk.c — what a kiosk left at the door needs besides recognition: the
+ * institution's name and logo it shows (settings any signed-in role reads),
+ * the PIN that lets an administrator leave kiosk mode (stored as an argon2id
+ * hash in the settings table, never shown), and the non-biometric check-in
+ * for people who did not consent to face data or are not recognized: their
+ * code and personal PIN typed on the kiosk, recorded as an event with source
+ * "pin". Wrong PINs are throttled per client address and every attempt is
+ * audited.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/store.h"
+#include "internal.h"
+
+#define PIN_MIN 4
+#define PIN_MAX 12
+
+static store *db(const http_req *r)
+{
+    return r->srv->cfg.store;
+}
+
+static void setting(http_req *r, const char *key, char *buf, size_t cap)
+{
+    if (store_setting_get(db(r), key, buf, cap, NULL) != RC_OK) buf[0] = 0;
+}
+
+json_t *http_institution_json(http_req *r)
+{
+    char name[128], logo[1100];
+    setting(r, "institution_name", name, sizeof name);
+    setting(r, "institution_logo_url", logo, sizeof logo);
+    return json_pack("{s:s,s:o}", "name", name, "logo_url",
+                     logo[0] ? json_string(logo) : json_null());
+}
+
+void http_kiosk_settings_json(http_req *r, json_t *settings)
+{
+    char name[128], logo[1100], pin[256];
+    setting(r, "institution_name", name, sizeof name);
+    setting(r, "institution_logo_url", logo, sizeof logo);
+    setting(r, "kiosk_pin_hash", pin, sizeof pin);
+    json_object_set_new(settings, "institution_name", json_string(name));
+    json_object_set_new(settings, "institution_logo_url", json_string(logo));
+    json_object_set_new(settings, "kiosk_pin_set", json_boolean(pin[0] != 0));
+}
+
+/* 4 to 12 digits; false after answering 400. */
+static bool valid_pin(http_req *r, const char *field, const char *pin)
+{
+    size_t n = strlen(pin);
+    bool ok = n >= PIN_MIN && n <= PIN_MAX && strspn(pin, "0123456789") == n;
+    if (!ok)
+        http_reply_error_p(
+            r, MHD_HTTP_BAD_REQUEST, "invalid_pin_format",
+            json_pack("{s:s,s:i,s:i}", "field", field, "min", PIN_MIN, "max", PIN_MAX),
+            "field '%s' must be %d to %d digits", field, PIN_MIN, PIN_MAX);
+    return ok;
+}
+
+bool http_kiosk_settings_patch(http_req *r, json_t *b)
+{
+    const char *name = NULL, *logo = NULL, *pin = NULL;
+    bool has_name, has_logo, has_pin;
+    if (!http_field_str(r, b, "institution_name", false, 127, &name, &has_name) ||
+        !http_field_str(r, b, "institution_logo_url", false, 1024, &logo, &has_logo) ||
+        !http_field_str(r, b, "kiosk_pin", false, 64, &pin, &has_pin))
+        return false;
+    if (has_logo && *logo && strncmp(logo, "https://", 8) && strncmp(logo, "http://", 7) &&
+        logo[0] != '/') {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "institution_logo_url"),
+                           "field 'institution_logo_url' must be an http(s) URL or a path");
+        return false;
+    }
+    if (has_pin && *pin && !valid_pin(r, "kiosk_pin", pin)) return false;
+    rc_error err;
+    rc_status st = RC_OK;
+    if (has_name) st = store_setting_set(db(r), "institution_name", name, &err);
+    if (st == RC_OK && has_logo) st = store_setting_set(db(r), "institution_logo_url", logo, &err);
+    if (st == RC_OK && has_pin) {
+        char hash[256] = "";
+        if (*pin) st = http_password_hash(pin, hash, sizeof hash, &err);
+        if (st == RC_OK) st = store_setting_set(db(r), "kiosk_pin_hash", hash, &err);
+    }
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+/* Answers 429 when this address typed too many wrong PINs; true if it did. */
+static bool throttled(http_req *r, const char *ipkey)
+{
+    unsigned wait = http_limiter_wait(r->srv->pin_limiter, ipkey, rc_unix_ms());
+    if (!wait) return false;
+    http_reply_error_p(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
+                       json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)wait, "minutes",
+                                 (int)((wait + 59) / 60), "scope", "address"),
+                       "too many wrong PINs from this kiosk; wait %u s", wait);
+    return true;
+}
+
+/* Leave kiosk mode: the kiosk PIN, or an administrator's password (the
+ * signed-in admin's, or with "email" any active admin's for a device key). */
+enum MHD_Result http_h_kiosk_unlock(http_req *r)
+{
+    char ipkey[80];
+    snprintf(ipkey, sizeof ipkey, "unlock:%s", r->ip);
+    if (throttled(r, ipkey)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *pin = NULL, *password = NULL, *email = NULL;
+    bool has_pin, has_pw, has_email;
+    if (!http_field_str(r, b, "pin", false, 64, &pin, &has_pin) ||
+        !http_field_str(r, b, "password", false, 1024, &password, &has_pw) ||
+        !http_field_str(r, b, "email", false, 254, &email, &has_email))
+        goto out;
+    bool ok = false;
+    const char *how = "pin";
+    if (has_pin && *pin) {
+        char hash[256];
+        setting(r, "kiosk_pin_hash", hash, sizeof hash);
+        ok = hash[0] && http_password_verify(hash, pin);
+    } else if (has_pw && *password) {
+        how = "password";
+        store_user u;
+        rc_status st = has_email && *email ? store_user_get_by_email(db(r), email, &u, NULL)
+                       : r->who.user_id    ? store_user_get(db(r), r->who.user_id, &u, NULL)
+                                           : RC_ERR_NOT_FOUND;
+        ok = st == RC_OK && u.active && strcmp(u.role, "admin") == 0 &&
+             http_password_verify(u.pass_hash, password);
+        if (st != RC_OK) http_password_verify(r->srv->dummy_hash, password); /* same time */
+    } else {
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "missing_field",
+                                 json_pack("{s:s}", "field", "pin"),
+                                 "send the kiosk PIN (pin) or an admin password (password)");
+        goto out;
+    }
+    if (!ok) {
+        http_limiter_fail(r->srv->pin_limiter, ipkey, rc_unix_ms());
+        http_audit(r, "kiosk.unlock_failed", "kiosk", 0,
+                   json_pack("{s:s,s:s}", "by", how, "ip", r->ip));
+        res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "kiosk_unlock_refused",
+                               "wrong PIN or password");
+        goto out;
+    }
+    http_limiter_ok(r->srv->pin_limiter, ipkey);
+    http_audit(r, "kiosk.unlock", "kiosk", 0, json_pack("{s:s,s:s}", "by", how, "ip", r->ip));
+    res = http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+out:
+    json_decref(b);
+    return res;
+}
+
+/* A person's code and PIN typed on the kiosk: an attendance event with
+ * source "pin", under the kiosk's camera, judged by the same rules as a face.
+ * An unknown code and a wrong PIN get the same answer. */
+enum MHD_Result http_h_kiosk_checkin(http_req *r)
+{
+    static const char *const kinds[] = {"entry", "exit", NULL};
+    if (!r->srv->att)
+        return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "internal", "no store");
+    char ipkey[80];
+    snprintf(ipkey, sizeof ipkey, "checkin:%s", r->ip);
+    if (throttled(r, ipkey)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *code = NULL, *pin = NULL, *kind = NULL;
+    int64_t camera_id = r->who.camera_id;
+    bool has_kind, has_cam;
+    if (!http_field_str(r, b, "code", true, 63, &code, NULL) ||
+        !http_field_str(r, b, "pin", true, 64, &pin, NULL) ||
+        !http_field_enum(r, b, "kind", false, kinds, &kind, &has_kind) ||
+        (!r->who.camera_id &&
+         !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &camera_id, &has_cam)))
+        goto out;
+    store_person p;
+    char hash[256] = "";
+    bool found = store_person_get_by_external(db(r), code, &p, NULL) == RC_OK && p.active;
+    if (found) store_person_pin_get(db(r), p.id, hash, sizeof hash, NULL);
+    bool ok = hash[0] && http_password_verify(hash, pin);
+    if (!hash[0]) http_password_verify(r->srv->dummy_hash, pin); /* same time either way */
+    if (!ok) {
+        http_limiter_fail(r->srv->pin_limiter, ipkey, rc_unix_ms());
+        http_audit(r, "kiosk.checkin_failed", "person", found ? p.id : 0,
+                   json_pack("{s:s,s:s}", "code", code, "ip", r->ip));
+        res =
+            http_reply_error(r, MHD_HTTP_FORBIDDEN, "checkin_refused", "unknown code or wrong PIN");
+        goto out;
+    }
+    http_limiter_ok(r->srv->pin_limiter, ipkey);
+    att_sighting sg = {.person_id = p.id,
+                       .ts_ms = rc_unix_ms(),
+                       .camera_id = camera_id,
+                       .confidence = 1,
+                       .liveness = -1,
+                       .kind = has_kind ? kind : NULL,
+                       .source = "pin"};
+    att_result ar;
+    rc_error err;
+    rc_status st = att_record(r->srv->att, &sg, NULL, 0, &ar, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    bool is_new = ar.outcome == ATT_NEW;
+    http_publish_event(r->srv, &ar.event, is_new);
+    http_audit(r, "kiosk.checkin", "person", p.id,
+               json_pack("{s:I,s:s,s:s}", "event_id", (json_int_t)ar.event.id, "kind",
+                         ar.event.kind, "ip", r->ip));
+    json_t *ev = http_event_json(db(r), &ar.event);
+    json_object_set_new(ev, "new", json_boolean(is_new));
+    res = http_reply_json(r, MHD_HTTP_OK,
+                          json_pack("{s:{s:I,s:s},s:o}", "person", "id", (json_int_t)p.id, "name",
+                                    p.name, "event", ev));
+out:
+    json_decref(b);
+    return res;
+}
+
+/* Set (4–12 digits) or remove ("" or null) a person's kiosk PIN. */
+enum MHD_Result http_h_person_pin(http_req *r)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *pin = "";
+    if (!json_is_null(json_object_get(b, "pin")) &&
+        (!http_field_str(r, b, "pin", true, 64, &pin, NULL) || (*pin && !valid_pin(r, "pin", pin))))
+        goto out;
+    char hash[256] = "";
+    rc_error err;
+    rc_status st = *pin ? http_password_hash(pin, hash, sizeof hash, &err) : RC_OK;
+    if (st == RC_OK) st = store_person_pin_set(db(r), p.id, hash, &err);
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_audit(r, *pin ? "person.pin_set" : "person.pin_clear", "person", p.id, NULL);
+    res = http_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "pin_set", *pin != 0));
+out:
+    json_decref(b);
+    return res;
+}

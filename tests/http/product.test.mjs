@@ -1,0 +1,323 @@
+// product.test.mjs — what a school needs around attendance, through real
+// HTTP: errors with stable codes and parameters the UI translates; one-time
+// passwords (the first admin's and those an admin sets) that must be changed
+// before anything else, and a password change that ends the account's other
+// sessions; voiding and deleting an event with a reason (audited, left out of
+// reports); the kiosk's institution name, the PIN that leaves kiosk mode
+// (hashed, throttled, audited) and the code + PIN check-in recorded with
+// source "pin"; exports in Spanish (CSV with a BOM and ';', XLSX sheet names)
+// read back byte by byte, from the API and from `rollcall export`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, startWithRoles } from './lib.mjs';
+
+let env, admin;
+const today = new Date().toISOString().slice(0, 10);
+const dow = ((new Date().getUTCDay() + 6) % 7) + 1; // ISO weekday (the zone is UTC here)
+
+before(async () => {
+  env = await startWithRoles();
+  admin = env.admin;
+});
+after(async () => {
+  assert.equal(await env.stop(), 0);
+});
+
+test('errors carry a stable code and the parameters a translation needs', async () => {
+  let r = await admin.post('/api/v1/persons', { first_name: 'x', last_name: 'y', kind: 'student' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'missing_field');
+  assert.deepEqual(r.body.error.params, { field: 'external_id' });
+  assert.match(r.body.error.message, /external_id/, 'the English message stays');
+  r = await admin.patch('/api/v1/settings', { dedup_window_s: -1 });
+  assert.equal(r.body.error.code, 'invalid_field');
+  assert.deepEqual(r.body.error.params, { field: 'dedup_window_s', min: 0, max: 86400 });
+  r = await admin.post('/api/v1/users', { email: 'e@x.org', name: 'E', role: 'boss', password: 'long-enough-1' });
+  assert.equal(r.body.error.params.field, 'role');
+  assert.deepEqual(r.body.error.params.choices, ['admin', 'manager', 'member', 'device']);
+  r = await admin.post('/api/v1/users', { email: 'e@x.org', name: 'E', role: 'member', password: 'short' });
+  assert.equal(r.body.error.code, 'weak_password');
+  assert.deepEqual(r.body.error.params, { min: 8 });
+  r = await new Client(env.srv.url).post('/api/v1/auth/login', { email: 'nobody@x.org', password: 'whatever-1' });
+  assert.equal(r.body.error.code, 'invalid_credentials');
+  assert.deepEqual(r.body.error.params, {});
+  r = await admin.get('/api/v1/persons/999999');
+  assert.equal(r.body.error.code, 'not_found');
+  assert.deepEqual(r.body.error.params, {});
+});
+
+test('the account lockout says how long, for the translation', async () => {
+  await admin.post('/api/v1/users', { email: 'locked@x.org', name: 'L', role: 'member', password: 'locked-pass-1', must_change_password: false });
+  const c = new Client(env.srv.url);
+  for (let i = 0; i < 5; i++) await c.post('/api/v1/auth/login', { email: 'locked@x.org', password: 'wrong-pass-1' });
+  const r = await c.post('/api/v1/auth/login', { email: 'locked@x.org', password: 'locked-pass-1' });
+  assert.equal(r.status, 429);
+  assert.equal(r.body.error.code, 'too_many_attempts');
+  assert.equal(r.body.error.params.scope, 'account');
+  assert.ok(Number.isInteger(r.body.error.params.minutes) && r.body.error.params.minutes >= 1, 'minutes to wait');
+});
+
+test('a password an admin sets is one-time: nothing but changing it works until it is changed', async () => {
+  let r = await admin.post('/api/v1/users', { email: 'teacher@x.org', name: 'T', role: 'manager', password: 'given-by-admin-1' });
+  assert.equal(r.status, 201);
+  assert.equal(r.body.must_change_password, true);
+  const t = new Client(env.srv.url);
+  const s = await t.login('teacher@x.org', 'given-by-admin-1');
+  assert.equal(s.user.must_change_password, true);
+  r = await t.get('/api/v1/persons');
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'password_change_required');
+  assert.equal((await t.get('/api/v1/auth/me')).status, 200, '/me still answers');
+
+  // A second browser of the same account, to see it signed out later.
+  const other = new Client(env.srv.url);
+  await other.login('teacher@x.org', 'given-by-admin-1');
+
+  r = await t.post('/api/v1/auth/password', { current_password: 'not-it-at-all', new_password: 'my-own-pass-1' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'wrong_current_password');
+  r = await t.post('/api/v1/auth/password', { current_password: 'given-by-admin-1', new_password: 'short' });
+  assert.equal(r.body.error.code, 'weak_password');
+  r = await t.post('/api/v1/auth/password', { current_password: 'given-by-admin-1', new_password: 'given-by-admin-1' });
+  assert.equal(r.body.error.code, 'same_password');
+  r = await t.post('/api/v1/auth/password', { current_password: 'given-by-admin-1', new_password: 'my-own-pass-1' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.user.must_change_password, false);
+  // This browser gets a new session; the old cookie and the other browser's are gone.
+  const oldCookie = t.cookie;
+  t.cookie = r.headers.get('set-cookie').split(';')[0];
+  t.csrf = r.body.csrf_token;
+  assert.notEqual(t.cookie, oldCookie);
+  assert.equal((await t.get('/api/v1/persons')).status, 200);
+  assert.equal((await other.get('/api/v1/auth/me')).status, 401, 'the other session ended');
+  const stale = new Client(env.srv.url);
+  stale.cookie = oldCookie;
+  assert.equal((await stale.get('/api/v1/auth/me')).status, 401, 'the old session ended');
+  assert.equal((await new Client(env.srv.url).post('/api/v1/auth/login', { email: 'teacher@x.org', password: 'given-by-admin-1' })).status, 401);
+  await new Client(env.srv.url).login('teacher@x.org', 'my-own-pass-1');
+
+  // An admin resetting someone's password makes it one-time again; an API key has none.
+  const u = (await admin.get('/api/v1/users?limit=500')).body.items.find((x) => x.email === 'teacher@x.org');
+  r = await admin.patch(`/api/v1/users/${u.id}`, { password: 'reset-by-admin-1' });
+  assert.equal(r.body.must_change_password, true);
+  r = await env.device.post('/api/v1/auth/password', { current_password: 'x', new_password: 'long-enough-1' });
+  assert.equal(r.body.error.code, 'no_password');
+  const audit = (await admin.get('/api/v1/audit?action=auth.password_change')).body;
+  assert.equal(audit.total, 1);
+});
+
+test('the first admin printed at start must change that one-time password', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-first-'));
+  const child = spawn(process.env.ROLLCALL_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--models', join(dir, 'none'), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const { url, password } = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 30000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const pw = out.match(/one-time password (\S+)/);
+        const m = out.match(/listening on (https?:\/\/\S+\/)/);
+        if (pw && m) { clearTimeout(timer); resolve({ url: m[1], password: pw[1] }); }
+      });
+    });
+    const c = new Client(url);
+    const s = await c.login('admin@localhost', password);
+    assert.equal(s.user.must_change_password, true);
+    assert.equal((await c.get('/api/v1/users')).body.error.code, 'password_change_required');
+    const r = await c.post('/api/v1/auth/password', { current_password: password, new_password: 'school-admin-pass-1' });
+    assert.equal(r.status, 200);
+    c.cookie = r.headers.get('set-cookie').split(';')[0];
+    c.csrf = r.body.csrf_token;
+    assert.equal((await c.get('/api/v1/users')).status, 200);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((res) => child.on('exit', res));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function personWithSlotToday(code, first) {
+  const p = await admin.post('/api/v1/persons', { external_id: code, first_name: first, last_name: 'Núñez', kind: 'student' });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const s = await admin.post('/api/v1/schedules', { person_id: p.body.id, day_of_week: dow, start: '00:00', end: '24:00', grace_min: 720, label: 'Matemáticas' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  return p.body;
+}
+
+test('a wrong event is voided (kept, shown, not counted) or deleted, with a reason, audited', async () => {
+  const p = await personWithSlotToday('V-1', 'Vera');
+  let r = await admin.post('/api/v1/attendance', { person_id: p.id, type: 'entry', time: `${today}T00:05:00Z`, reason: 'badge' });
+  assert.equal(r.status, 201);
+  const ev = r.body;
+  const summary = async () => (await admin.get(`/api/v1/reports/summary?from=${today}&to=${today}&person_id=${p.id}`)).body.items[0];
+  assert.equal((await summary()).present, 1);
+
+  r = await admin.post(`/api/v1/attendance/${ev.id}/void`, { reason: '' });
+  assert.equal(r.body.error.code, 'reason_required');
+  r = await admin.post(`/api/v1/attendance/${ev.id}/void`, { reason: 'wrong person recognized' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.voided_at);
+  assert.equal(r.body.reason, 'wrong person recognized');
+  assert.equal((await admin.post(`/api/v1/attendance/${ev.id}/void`, { reason: 'again' })).status, 409);
+  assert.equal((await summary()).present, 0, 'a void event is not counted');
+  // The slot started at 00:00 with 12 h of grace: absent once that passed.
+  assert.equal((await summary()).absent, new Date().getUTCHours() >= 12 ? 1 : 0, 'absent after start + grace');
+  let list = (await admin.get(`/api/v1/attendance?person_id=${p.id}`)).body;
+  assert.equal(list.total, 0, 'void events are left out of the list by default');
+  list = (await admin.get(`/api/v1/attendance?person_id=${p.id}&include_void=true`)).body;
+  assert.equal(list.items[0].id, ev.id, 'but kept');
+
+  r = await admin.post('/api/v1/attendance', { person_id: p.id, type: 'entry', time: `${today}T00:06:00Z`, reason: 'badge' });
+  assert.equal(r.body.status, 'on_time', 'the voided entry does not make this one a repeat');
+  r = await admin.req('DELETE', `/api/v1/attendance/${r.body.id}`, { json: {} });
+  assert.equal(r.body.error.code, 'missing_field');
+  const id2 = (await admin.get(`/api/v1/attendance?person_id=${p.id}`)).body.items[0].id;
+  r = await admin.req('DELETE', `/api/v1/attendance/${id2}`, { json: { reason: 'duplicate typed by hand' } });
+  assert.equal(r.status, 204);
+  assert.equal((await admin.get(`/api/v1/attendance?person_id=${p.id}&include_void=true`)).body.total, 1);
+  const voids = (await admin.get('/api/v1/audit?action=event.void')).body.items;
+  assert.match(voids[0].detail, /wrong person recognized/);
+  const removes = (await admin.get('/api/v1/audit?action=event.remove')).body.items;
+  assert.match(removes[0].detail, /duplicate typed by hand/);
+  // A manager limited to another group cannot void this person's events.
+  const g = await admin.post('/api/v1/groups', { name: 'Other' });
+  await admin.post('/api/v1/users', { email: 'scoped@x.org', name: 'S', role: 'manager', password: 'scoped-pass-1', group_ids: [g.body.id], must_change_password: false });
+  const scoped = new Client(env.srv.url);
+  await scoped.login('scoped@x.org', 'scoped-pass-1');
+  assert.equal((await scoped.post(`/api/v1/attendance/${ev.id}/void`, { reason: 'x' })).status, 403);
+});
+
+test('kiosk: institution name for every role, a hashed PIN to leave, throttled and audited', async () => {
+  let r = await admin.patch('/api/v1/settings', { institution_name: 'IES Río Tajo', kiosk_pin: '12ab' });
+  assert.equal(r.body.error.code, 'invalid_pin_format');
+  assert.deepEqual(r.body.error.params, { field: 'kiosk_pin', min: 4, max: 12 });
+  r = await admin.patch('/api/v1/settings', { institution_name: 'IES Río Tajo', kiosk_pin: '2468' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.kiosk_pin_set, true);
+  assert.equal(r.body.kiosk_pin, undefined, 'the PIN is never shown');
+  assert.equal(r.body.institution_name, 'IES Río Tajo');
+  assert.doesNotMatch(JSON.stringify((await admin.get('/api/v1/audit?action=settings.update')).body), /2468/);
+  assert.equal((await env.device.get('/api/v1/auth/me')).body.institution.name, 'IES Río Tajo');
+
+  assert.equal((await env.device.post('/api/v1/kiosk/unlock', { pin: '1111' })).body.error.code, 'kiosk_unlock_refused');
+  assert.equal((await env.device.post('/api/v1/kiosk/unlock', { pin: '2468' })).status, 204);
+  assert.equal((await env.device.post('/api/v1/kiosk/unlock', { email: 'admin@example.org', password: 'admin-pass-1' })).status, 204);
+  assert.equal((await env.device.post('/api/v1/kiosk/unlock', { email: 'manager@example.org', password: 'manager-pass-1' })).status, 403, 'only an admin password');
+  assert.equal((await admin.post('/api/v1/kiosk/unlock', { password: 'admin-pass-1' })).status, 204, "the signed-in admin's password");
+  assert.equal((await env.member.post('/api/v1/kiosk/unlock', { pin: '2468' })).status, 403);
+  const failed = (await admin.get('/api/v1/audit?action=kiosk.unlock_failed')).body;
+  assert.equal(failed.total, 2);
+  // Ten wrong PINs close the door to guessing for a while.
+  let last;
+  for (let i = 0; i < 12; i++) last = await env.device.post('/api/v1/kiosk/unlock', { pin: String(1000 + i) });
+  assert.equal(last.status, 429);
+  assert.equal(last.body.error.code, 'too_many_attempts');
+  assert.equal((await env.device.post('/api/v1/kiosk/unlock', { pin: '2468' })).status, 429, 'even the right PIN waits');
+});
+
+test('kiosk: a person checks in with their code and PIN; the event says source pin', async () => {
+  const p = await personWithSlotToday('P-77', 'Paula');
+  let r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: '12' });
+  assert.equal(r.body.error.code, 'invalid_pin_format');
+  r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: '7531' });
+  assert.deepEqual(r.body, { pin_set: true });
+  // A fresh key: the previous test used up this address's unlock attempts
+  // (check-ins are counted apart, but keep the tests independent).
+  const k = await admin.post('/api/v1/api-keys', { name: 'Conserjería', role: 'device' });
+  const door = new Client(env.srv.url, { key: k.body.key });
+  r = await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '0000' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'checkin_refused');
+  r = await door.post('/api/v1/kiosk/checkin', { code: 'NOBODY', pin: '7531' });
+  assert.equal(r.body.error.code, 'checkin_refused', 'an unknown code gets the same answer');
+  r = await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531', kind: 'entry' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.person.name, 'Paula Núñez');
+  assert.equal(r.body.event.type, 'entry');
+  assert.equal(r.body.event.source, 'pin');
+  assert.equal(r.body.event.new, true);
+  r = await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531', kind: 'exit' });
+  assert.equal(r.body.event.type, 'exit', 'the chosen kind is not merged into the entry');
+  const evs = (await admin.get(`/api/v1/attendance?person_id=${p.id}`)).body.items;
+  assert.deepEqual(evs.map((e) => [e.type, e.source]), [['entry', 'pin'], ['exit', 'pin']]);
+  assert.equal((await admin.get('/api/v1/audit?action=kiosk.checkin')).body.total, 2);
+  assert.equal((await admin.get('/api/v1/audit?action=kiosk.checkin_failed')).body.total, 2);
+  assert.equal((await env.manager.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531' })).status, 403, 'not for managers');
+  r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: null });
+  assert.deepEqual(r.body, { pin_set: false });
+  assert.equal((await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531' })).status, 403, 'a removed PIN no longer works');
+});
+
+/** CSV text → rows, for the separator given (quotes as RFC 4180). */
+function parseCsv(text, sep) {
+  const rows = [];
+  let row = [], cell = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') q = false; else cell += c;
+    } else if (c === '"') q = true;
+    else if (c === sep) { row.push(cell); cell = ''; }
+    else if (c === '\r') { /* part of \r\n */ }
+    else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
+    else cell += c;
+  }
+  return rows;
+}
+
+test('exports in Spanish: CSV with a UTF-8 BOM and ";", Spanish headers and values; XLSX sheets', async () => {
+  const p = await personWithSlotToday('E-1', 'Eñaut');
+  await admin.post('/api/v1/attendance', { person_id: p.id, type: 'entry', time: `${today}T00:10:00Z`, reason: 'x' });
+  // The bytes as sent (fetch's text() would drop the byte-order mark).
+  const res = await fetch(new URL(`api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${p.id}&lang=es`, env.srv.url), { headers: admin.headers() });
+  assert.equal(res.status, 200);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'starts with the UTF-8 byte-order mark');
+  const rows = parseCsv(bytes.subarray(3).toString('utf8'), ';');
+  assert.deepEqual(rows[0], ['Día', 'Código', 'Nombre', 'Franja', 'Inicio', 'Fin', 'Estado', 'Tarde', 'Salida anticipada', 'Primera entrada', 'Última salida', 'Minutos en el centro']);
+  assert.equal(rows[1][1], 'E-1');
+  assert.equal(rows[1][2], 'Eñaut Núñez');
+  assert.equal(rows[1][3], 'Matemáticas');
+  assert.equal(rows[1][6], 'presente');
+
+  // The English export stays what scripts read; a separator can be chosen.
+  let r = await admin.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${p.id}`);
+  assert.ok(r.body.startsWith('day,external_id,name,'));
+  r = await admin.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${p.id}&lang=es&sep=comma&bom=false`);
+  assert.ok(r.body.startsWith('Día,Código,'));
+  r = await admin.get(`/api/v1/attendance/export?format=csv&lang=fr`);
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_query');
+
+  r = await admin.get(`/api/v1/attendance/export?format=xlsx&from=${today}&to=${today}&lang=es`);
+  assert.equal(r.status, 200);
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-xlsx-'));
+  try {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'r.xlsx'), r.body);
+    const wb = spawnSync('unzip', ['-p', join(dir, 'r.xlsx'), 'xl/workbook.xml'], { encoding: 'utf8' });
+    assert.match(wb.stdout, /name="Resumen"/);
+    assert.match(wb.stdout, /name="Detalle"/);
+    const det = spawnSync('unzip', ['-p', join(dir, 'r.xlsx'), 'xl/worksheets/sheet2.xml'], { encoding: 'utf8' });
+    assert.match(det.stdout, /Primera entrada/);
+    assert.match(det.stdout, /presente/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rollcall export --lang es writes the same Spanish CSV', async () => {
+  const out = spawnSync(process.env.ROLLCALL_BIN, ['export', '--from', today, '--to', today, '--person', 'E-1', '--lang', 'es', '--data', join(env.dir, 'data')], { encoding: 'buffer' });
+  assert.equal(out.status, 0, out.stderr.toString());
+  assert.deepEqual([...out.stdout.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  const rows = parseCsv(out.stdout.subarray(3).toString('utf8'), ';');
+  assert.equal(rows[0][0], 'Día');
+  assert.equal(rows[1][6], 'presente');
+  const bad = spawnSync(process.env.ROLLCALL_BIN, ['export', '--from', today, '--to', today, '--lang', 'fr', '--data', join(env.dir, 'data')], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /language 'fr' is not en or es/);
+});

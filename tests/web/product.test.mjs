@@ -1,0 +1,362 @@
+// product.test.mjs — what a school does day to day, end to end in Spanish,
+// against the real server with Debian's headless Chromium: a teacher's first
+// sign-in with a one-time password (changed before anything else) and a
+// later password change; the kiosk started from the menu with a warning, two
+// enrolled people in front of its camera at once (a card each), the clock
+// and the institution's name, "Salida" chosen on the kiosk, a check-in with
+// code and PIN, and leaving it only with the kiosk PIN; the Spanish CSV
+// (UTF-8 BOM, ';') and voiding an event; and every page at phone size
+// (390×844) without sideways scrolling, at 1280×800 with the tables'
+// actions column in view. Screenshots of every page at both sizes go to
+// tests/out/web/ (product-*). The tests share one server and run in order.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, FACES, changePassword, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+
+const ANGELINA = { external_id: 'ANG-1', first_name: 'Angelina', last_name: 'Prueba', kind: 'student' };
+const KIT = { external_id: 'KIT-1', first_name: 'Kit', last_name: 'Harington Núñez', kind: 'teacher' };
+// Someone who did not consent to face data: no photos, a personal PIN.
+const PILAR = { external_id: 'PIL-1', first_name: 'Pilar', last_name: 'Sin Rostro', kind: 'student' };
+const TEACHER = { email: 'profe@rollcall.test', name: 'Profesora Ruiz', password: 'Provisional-1234' };
+const INSTITUTION = 'IES Río Tajo';
+const KIOSK_PIN = '2468';
+const PERSON_PIN = '7531';
+
+let dir, srv, two;
+
+/** A 640×480 clip of two photos side by side: two people in front of the kiosk. */
+function twoPeopleY4m(left, right, out) {
+  const fit = 'scale=320:480:force_original_aspect_ratio=decrease,pad=320:480:(ow-iw)/2:(oh-ih)/2';
+  const r = spawnSync(
+    'ffmpeg',
+    ['-loglevel', 'error', '-y', '-loop', '1', '-i', left, '-loop', '1', '-i', right, '-filter_complex',
+      `[0]${fit}[a];[1]${fit}[b];[a][b]hstack,format=yuv420p`, '-t', '1', '-r', '5', out],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  return out;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-product-'));
+  two = twoPeopleY4m(join(FACES, 'id', 'deepface_angelina', '2.jpg'), join(FACES, 'id', 'ageitgey_kit_harington', '3.jpg'), join(dir, 'two.y4m'));
+  srv = await startRollcall(join(dir, 'data'));
+});
+
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The API from node with the page's session (its cookie and CSRF token). */
+async function apiOf(page) {
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const me = await (await fetch(new URL('api/v1/auth/me', srv.url), { headers: { Cookie: cookie } })).json();
+  return async (method, path, body, type = 'application/json') => {
+    const headers = { Cookie: cookie, 'X-CSRF-Token': me.csrf_token };
+    if (body !== undefined) headers['Content-Type'] = type;
+    const r = await fetch(new URL(path.replace(/^\//, ''), srv.url), {
+      method,
+      headers,
+      body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body,
+    });
+    const text = await r.text();
+    return { status: r.status, body: text && r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  };
+}
+
+/** Width of the document beyond the viewport (0 when nothing scrolls sideways). */
+const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+test('a one-time password is changed at first sign-in; any account changes its own password', async () => {
+  const browser = await launch(null);
+  try {
+    const admin = await newPage(browser, { width: 1280, height: 800 });
+    await login(admin, srv.url, ADMIN);
+    const api = await apiOf(admin);
+    const r = await api('POST', '/api/v1/users', { email: TEACHER.email, name: TEACHER.name, role: 'manager', password: TEACHER.password });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.must_change_password, true, 'a password set by an admin is one-time');
+
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await page.goto(new URL('login', srv.url).href);
+    await page.getByLabel('Correo electrónico').fill(TEACHER.email);
+    await page.getByLabel('Contraseña').fill('wrong-password-1');
+    await page.getByRole('button', { name: 'Entrar' }).click();
+    await page.getByText('Correo o contraseña incorrectos.').waitFor();
+    await shot(page, 'product-01-login-error-390');
+    await page.getByLabel('Contraseña').fill(TEACHER.password);
+    await page.getByRole('button', { name: 'Entrar' }).click();
+    await page.waitForURL(/\/account$/);
+    await page.getByText('Su contraseña es provisional: elija una nueva para continuar.').waitFor();
+    // Nothing else opens until it is changed.
+    await page.goto(new URL('people', srv.url).href);
+    await page.waitForURL(/\/account$/);
+    await page.getByLabel('Contraseña actual').fill(TEACHER.password);
+    await page.getByLabel(/^Nueva contraseña/).fill('Mi-clave-propia-1');
+    await page.getByLabel('Repita la nueva contraseña').fill('Mi-clave-distinta-1');
+    await page.getByText('Las dos contraseñas nuevas no coinciden.').first().waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Cambiar contraseña' }).last().isDisabled());
+    await shot(page, 'product-02-account-forced-390');
+    assert.ok((await overflow(page)) <= 0, 'the account page fits 390 px');
+    await page.getByLabel('Repita la nueva contraseña').fill('Mi-clave-propia-1');
+    await page.getByRole('button', { name: 'Cambiar contraseña' }).last().click();
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+
+    // Later, from the header: a wrong current password is said in Spanish,
+    // then the change succeeds.
+    await page.goto(new URL('account', srv.url).href);
+    await changePassword(page, 'not-my-password', 'Otra-clave-mas-1');
+    await page.getByText('La contraseña actual no es correcta.').waitFor();
+    await changePassword(page, 'Mi-clave-propia-1', 'Otra-clave-mas-1');
+    await page.getByText('Contraseña cambiada. Las demás sesiones de su cuenta se han cerrado.').waitFor();
+    await shot(page, 'product-03-account-changed-390');
+    TEACHER.password = 'Otra-clave-mas-1';
+    const desk = await newPage(browser, { width: 1280, height: 800 });
+    await login(desk, srv.url, TEACHER);
+    await desk.goto(new URL('account', srv.url).href);
+    await desk.getByRole('heading', { name: 'Cambiar la contraseña' }).waitFor();
+    await shot(desk, 'product-03-account-1280');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the kiosk at the door: two people at once, Salida, code and PIN, and only the PIN lets one leave', async () => {
+  const browser = await launch(two);
+  try {
+    const page = await newPage(browser, { width: 1280, height: 800 });
+    await login(page, srv.url, ADMIN);
+    const api = await apiOf(page);
+
+    // Settings: the institution's name and the kiosk PIN (with their help
+    // lines and the zone in effect); a still photo has to pass liveness here.
+    await page.goto(new URL('admin/settings', srv.url).href);
+    await page.getByText(/En uso ahora: /).waitFor();
+    await page.getByLabel('Nombre del centro').fill(INSTITUTION);
+    await page.getByLabel('PIN del quiosco').fill('12');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    // The browser's own pattern check or the server's translated refusal.
+    const invalid = await page.getByLabel('PIN del quiosco').evaluate((el) => !el.checkValidity());
+    assert.ok(invalid, 'a two-digit PIN is refused');
+    await page.getByLabel('PIN del quiosco').fill(KIOSK_PIN);
+    await page.getByLabel('Umbral de vida').fill('0');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+    await page.getByText('Hay un PIN configurado; escriba otro para cambiarlo.', { exact: false }).waitFor();
+    await shot(page, 'product-04-settings-1280');
+
+    // Two enrolled people; one of them gets a personal PIN on their page.
+    for (const [p, photos] of [
+      [ANGELINA, ['1.jpg', '3.jpg', '4.jpg', '5.jpg'].map((f) => join(FACES, 'id', 'deepface_angelina', f))],
+      [KIT, ['1.jpg', '2.jpg'].map((f) => join(FACES, 'id', 'ageitgey_kit_harington', f))],
+    ]) {
+      const c = await api('POST', '/api/v1/persons', p);
+      assert.equal(c.status, 201, JSON.stringify(c.body));
+      p.id = c.body.id;
+      const form = new FormData();
+      for (const f of photos) form.append('file', new Blob([readFileSync(f)], { type: 'image/jpeg' }), f.split('/').pop());
+      const cookie = (await page.context().cookies()).map((k) => `${k.name}=${k.value}`).join('; ');
+      const me = await (await fetch(new URL('api/v1/auth/me', srv.url), { headers: { Cookie: cookie } })).json();
+      const up = await fetch(new URL(`api/v1/persons/${p.id}/faces`, srv.url), {
+        method: 'POST',
+        headers: { Cookie: cookie, 'X-CSRF-Token': me.csrf_token },
+        body: form,
+      });
+      const res = await up.json();
+      assert.ok(res.results.some((x) => x.accepted), `${p.first_name}: a photo enrolled (${JSON.stringify(res.results.map((x) => x.refusal))})`);
+    }
+    const pil = await api('POST', '/api/v1/persons', PILAR);
+    PILAR.id = pil.body.id;
+    await page.goto(new URL(`people/${PILAR.id}`, srv.url).href);
+    const pin = page.getByRole('region', { name: /PIN del quiosco/ });
+    await pin.getByLabel('PIN del quiosco').fill(PERSON_PIN);
+    await pin.getByRole('button', { name: 'Guardar PIN' }).click();
+    await pin.getByText('Tiene PIN').waitFor();
+    await shot(page, 'product-05-person-pin-1280');
+
+    // The kiosk is started from the menu, which says what leaving it takes.
+    await page.goto(new URL('dashboard', srv.url).href);
+    assert.equal(await page.getByRole('link', { name: 'Quiosco' }).count(), 0, 'the menu does not link the kiosk as a page');
+    await page.getByRole('button', { name: 'Iniciar modo quiosco' }).click();
+    const start = page.getByRole('dialog', { name: 'Iniciar el modo quiosco' });
+    await start.getByText(/hará falta el PIN del quiosco/).waitFor();
+    await shot(page, 'product-06-kiosk-start-warning-1280');
+    await start.getByRole('button', { name: 'Iniciar quiosco' }).click();
+    await page.waitForURL(/\/kiosk$/);
+
+    // Both people in view: a card each, the institution, the clock.
+    const cards = page.getByTestId('kiosk-card');
+    await waitOrAlert(page, cards.filter({ hasText: 'Angelina Prueba' }), 90000);
+    await cards.filter({ hasText: 'Kit Harington Núñez' }).waitFor({ timeout: 60000 });
+    assert.match(await cards.filter({ hasText: 'Angelina Prueba' }).innerText(), /Entrada \d\d:\d\d/);
+    assert.match(await cards.filter({ hasText: 'Kit Harington Núñez' }).innerText(), /Entrada \d\d:\d\d/);
+    await page.getByText(INSTITUTION).waitFor();
+    assert.match(await page.getByTestId('kiosk-bar').innerText(), /\d\d:\d\d/, 'a clock');
+    await shot(page, 'product-07-kiosk-two-people-1280');
+    assert.equal(await page.getByRole('button', { name: 'Cerrar sesión' }).count(), 0, 'no sign out on the kiosk');
+
+    // "Salida" chosen on the kiosk (no camera: direction both) marks exits.
+    await page.getByRole('button', { name: 'Salida', exact: true }).click();
+    assert.equal(await page.getByRole('button', { name: 'Salida', exact: true }).getAttribute('aria-pressed'), 'true');
+    await waitOrAlert(page, cards.filter({ hasText: /Salida \d\d:\d\d/ }).first(), 60000);
+    await shot(page, 'product-08-kiosk-salida-1280');
+    const exits = (await api('GET', `/api/v1/attendance?type=exit&limit=500`)).body.items;
+    assert.ok(exits.some((e) => e.person_id === ANGELINA.id || e.person_id === KIT.id), 'an exit was recorded');
+
+    // Code and PIN, for someone the camera cannot be used for.
+    await page.getByRole('button', { name: 'Entrar con código y PIN' }).click();
+    const checkin = page.getByRole('dialog', { name: 'Registro sin rostro' });
+    await checkin.getByLabel('Identificador').fill(PILAR.external_id);
+    await checkin.getByLabel('PIN personal').fill('0000');
+    await checkin.getByRole('button', { name: /^Registrar/ }).click();
+    await checkin.getByText('Código o PIN incorrectos.').waitFor();
+    await shot(page, 'product-09-kiosk-checkin-refused-1280');
+    await checkin.getByLabel('PIN personal').fill(PERSON_PIN);
+    await checkin.getByRole('button', { name: /^Registrar/ }).click();
+    await checkin.waitFor({ state: 'hidden' });
+    await cards.filter({ hasText: 'Pilar Sin Rostro' }).waitFor();
+    const pinEvents = (await api('GET', `/api/v1/attendance?person_id=${PILAR.id}&limit=500`)).body.items;
+    assert.deepEqual(
+      pinEvents.map((e) => e.source),
+      ['pin'],
+      'the check-in is recorded with source pin',
+    );
+
+    // Leaving: a wrong PIN is refused; the kiosk PIN lets the admin out.
+    await page.getByRole('button', { name: /Salir$/ }).click();
+    const leave = page.getByRole('dialog', { name: 'Salir del modo quiosco' });
+    await leave.getByLabel('PIN del quiosco').fill('1111');
+    await leave.getByRole('button', { name: 'Salir del quiosco' }).click();
+    await leave.getByText('PIN o contraseña incorrectos.').waitFor();
+    await shot(page, 'product-10-kiosk-leave-refused-1280');
+    assert.match(page.url(), /\/kiosk$/, 'still in the kiosk');
+    await leave.getByLabel('PIN del quiosco').fill(KIOSK_PIN);
+    await leave.getByRole('button', { name: 'Salir del quiosco' }).click();
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    const audit = (await api('GET', '/api/v1/audit?action=kiosk.unlock_failed')).body;
+    assert.ok(audit.total >= 1, 'the wrong PIN is audited');
+
+    // The kiosk on a phone: its bar fits.
+    const phone = await newPage(browser, { width: 390, height: 844 });
+    await login(phone, srv.url, ADMIN);
+    await phone.goto(new URL('kiosk', srv.url).href);
+    await waitOrAlert(phone, phone.getByTestId('kiosk-card').first(), 90000);
+    assert.ok((await overflow(phone)) <= 0, 'the kiosk fits 390 px');
+    const bar = await phone.getByTestId('kiosk-bar').evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth }));
+    assert.ok(bar.sw <= bar.cw, `the kiosk bar does not overflow (${bar.sw} > ${bar.cw})`);
+    await shot(phone, 'product-11-kiosk-390');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a Spanish CSV opens in Excel (BOM, ";"); a wrong event is voided with a reason', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 1280, height: 800 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('attendance', srv.url).href);
+    await page.getByRole('heading', { name: 'Asistencia' }).waitFor();
+    const rowOf = (name) => page.getByRole('row').filter({ hasText: name });
+    await rowOf('Angelina Prueba').first().waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
+    const path = join(dir, 'asistencia.csv');
+    await download.saveAs(path);
+    const bytes = readFileSync(path);
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 byte-order mark');
+    const lines = bytes.subarray(3).toString('utf8').trim().split('\r\n');
+    assert.deepEqual(lines[0].split(';').slice(0, 3), ['Día', 'Código', 'Nombre']);
+    assert.ok(lines.some((l) => l.split(';')[2] === 'Kit Harington Núñez'), 'accents survive');
+
+    // Void Angelina's events one by one: kept, struck through, not counted.
+    const before = await rowOf('Angelina Prueba').count();
+    await rowOf('Angelina Prueba').first().getByRole('button', { name: 'Anular' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Anular el registro' });
+    await dialog.getByLabel('Motivo').fill('Reconocida por error');
+    await shot(page, 'product-12-void-dialog-1280');
+    await dialog.getByRole('button', { name: 'Anular' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.waitForFunction(
+      ([n, name]) => [...document.querySelectorAll('tbody tr')].filter((r) => r.textContent.includes(name)).length === n - 1,
+      [before, 'Angelina Prueba'],
+    );
+    await page.getByLabel('Mostrar anulados').check();
+    const voided = rowOf('Reconocida por error');
+    await voided.getByText('Anulado').waitFor();
+    // The actions column is in view at 1280 px.
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      const box = await page.locator('thead th').last().evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { right: r.right, left: r.left, text: el.textContent };
+      });
+      assert.equal(box.text, 'Acciones');
+      assert.ok(box.right <= width && box.left >= 0, `the actions column is in view at ${width} px (${JSON.stringify(box)})`);
+      await shot(page, `product-13-voided-${width}`);
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('every page fits a 390 px phone without sideways scrolling; screenshots at 1280 and 390', async () => {
+  const browser = await launch(null);
+  try {
+    const pages = [
+      ['dashboard', 'Panel'],
+      ['people', 'Personas'],
+      [`people/${KIT.id}`, 'Kit Harington Núñez'],
+      ['import', 'Importar conjunto de datos'],
+      ['groups', 'Grupos'],
+      ['holidays', 'Festivos'],
+      ['attendance', 'Asistencia'],
+      ['cameras', 'Cámaras'],
+      ['admin/users', 'Usuarios'],
+      ['admin/api-keys', 'Claves API'],
+      ['admin/settings', 'Ajustes'],
+      ['admin/audit', 'Auditoría'],
+      ['account', 'Cambiar la contraseña'],
+    ];
+    // A camera with a long URL and a group with a long name, to see them wrap.
+    const setup = await newPage(browser, { width: 1280, height: 800 });
+    await login(setup, srv.url, ADMIN);
+    const api = await apiOf(setup);
+    await api('POST', '/api/v1/cameras', {
+      name: 'Entrada principal del edificio de secundaria (puerta norte)',
+      url: 'rtsp://usuario:clave@192.168.100.200:554/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif',
+      kind: 'rtsp',
+      direction: 'both',
+      enabled: false,
+    });
+    const g = await api('POST', '/api/v1/groups', { name: '2º de Bachillerato Internacional — Ciencias de la Salud y Tecnología', description: '' });
+    pages.push([`groups/${g.body.id}`, g.body.name]);
+    const failures = [];
+    for (const [width, height] of [[1280, 800], [390, 844]]) {
+      const page = await newPage(browser, { width, height });
+      await login(page, srv.url, ADMIN);
+      for (const [path, heading] of pages) {
+        await page.goto(new URL(path, srv.url).href);
+        await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => {});
+        const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (sw > width) failures.push(`${path} at ${width}: scrollWidth ${sw}`);
+        await shot(page, `product-page-${path.replace(/\//g, '-')}-${width}`);
+      }
+      await page.goto(new URL('login', srv.url).href).catch(() => {});
+    }
+    const login390 = await newPage(browser, { width: 390, height: 844 });
+    await login390.goto(new URL('login', srv.url).href);
+    await login390.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+    if ((await overflow(login390)) > 0) failures.push('login at 390');
+    await shot(login390, 'product-page-login-390');
+    assert.deepEqual(failures, []);
+  } finally {
+    await browser.close();
+  }
+});
