@@ -215,9 +215,52 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
+/* v3: outgoing webhooks (src/notify) and their delivery queue. A webhook
+ * names the event kinds it wants ("entry,exit,late,..."), optionally a group
+ * whose members alone it hears about (deleting the group deletes the webhook
+ * rather than widening it to everyone), the secret that signs each request,
+ * and a payload preset. webhook_deliveries is a transactional outbox: an
+ * attendance event's deliveries are inserted in the transaction that stores
+ * the event, so an acknowledged event's notification survives a crash. A
+ * dispatcher claims due rows with a lease (lease_ms) so that processes
+ * sharing one PostgreSQL never deliver a row at the same time. Deliveries
+ * about a person go with the person. */
+static const char v3[] =
+    "CREATE TABLE webhooks ("
+    " id @ID@,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " url TEXT NOT NULL,"
+    " events TEXT NOT NULL,"
+    " group_id BIGINT REFERENCES person_groups(id) ON DELETE CASCADE,"
+    " secret TEXT NOT NULL,"
+    " preset TEXT NOT NULL DEFAULT 'generic' CHECK (preset IN ('generic', 'slack', 'telegram')),"
+    " chat_id TEXT NOT NULL DEFAULT '',"
+    " enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_ms BIGINT NOT NULL,"
+    " updated_ms BIGINT NOT NULL);"
+    "CREATE TABLE webhook_deliveries ("
+    " id @ID@,"
+    " webhook_id BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " event_id BIGINT NOT NULL DEFAULT 0,"
+    " person_id BIGINT REFERENCES persons(id) ON DELETE CASCADE,"
+    " payload TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms BIGINT NOT NULL,"
+    " lease_ms BIGINT NOT NULL DEFAULT 0,"
+    " last_http INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " created_ms BIGINT NOT NULL,"
+    " updated_ms BIGINT NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_ms);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
+    "CREATE INDEX webhook_deliveries_person ON webhook_deliveries(person_id);";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
     {2, "API role names, first/last names, user and key links", v2},
+    {3, "outgoing webhooks and their delivery queue", v3},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
