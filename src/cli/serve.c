@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../http/http.h"
+#include "../notify/notify.h"
 #include "../store/store.h"
 #include "../rc/rc.h"
 #include "cli.h"
@@ -307,9 +308,23 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Outgoing webhooks: what is queued in the database (also by an earlier
+     * run, or another process) is delivered from here. */
+    notify *webhooks = NULL;
+    if (notify_start(db, NULL, &webhooks, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: webhooks: %s\n", err.msg);
+        cli_free_list(models);
+        free(cert_pem);
+        free(key_pem);
+        store_close(db);
+        return 1;
+    }
+    cfg.notify = webhooks;
+
     http_server *srv;
     if (http_server_start(&cfg, &srv, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        notify_stop(webhooks);
         cli_free_list(models);
         free(cert_pem);
         free(key_pem);
@@ -326,6 +341,7 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    notify_stop(webhooks);
     cli_free_list(models);
     free(cert_pem);
     free(key_pem);

@@ -23,6 +23,7 @@
 
 #include "../face/face.h"
 #include "../gallery/gallery.h"
+#include "../notify/notify.h"
 #include "internal.h"
 
 struct http_vision {
@@ -439,6 +440,9 @@ static rc_status recognize_core(http_server *srv, const img_image *im, bool mark
                 !sg.person_id && cfg.keep_unrecognized ? face_jpeg(im, f, &jl) : NULL;
             att_result res;
             rc_error aerr;
+            if (!sg.person_id) /* webhooks; at most one per camera a minute */
+                notify_unknown_face(srv->cfg.notify, camera_id, NULL, sg.confidence, sg.liveness,
+                                    NULL, NULL);
             if (att_record(srv->att, &sg, jpeg, jl, &res, &aerr) != RC_OK) {
                 rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
             } else if (res.outcome == ATT_NEW || res.outcome == ATT_MERGED ||

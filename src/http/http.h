@@ -59,6 +59,9 @@ typedef struct {
     /* Metrics registry to render (the server creates its own when NULL). */
     http_metrics *metrics;
     bool access_log; /* one log line per request */
+    /* The webhook dispatcher (notify.h), woken by a test delivery and told
+     * about unknown faces; NULL: deliveries wait for any dispatcher's poll. */
+    struct notify *notify;
 } http_config;
 
 /* Parse "HOST:PORT" (IPv4 or [IPv6]) into host and port; RC_ERR_INVALID with a

@@ -38,6 +38,13 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/audit", ADMIN, 0, http_h_audit},
     {"GET", "/api/v1/settings", ADMIN, 0, http_h_settings_get},
     {"PATCH", "/api/v1/settings", ADMIN, HTTP_BODY_JSON, http_h_settings_patch},
+    {"GET", "/api/v1/webhooks", ADMIN, 0, http_h_webhooks_list},
+    {"POST", "/api/v1/webhooks", ADMIN, HTTP_BODY_JSON, http_h_webhooks_create},
+    {"GET", "/api/v1/webhooks/{id}", ADMIN, 0, http_h_webhooks_get},
+    {"PATCH", "/api/v1/webhooks/{id}", ADMIN, HTTP_BODY_JSON, http_h_webhooks_patch},
+    {"DELETE", "/api/v1/webhooks/{id}", ADMIN, 0, http_h_webhooks_delete},
+    {"POST", "/api/v1/webhooks/{id}/test", ADMIN, 0, http_h_webhooks_test},
+    {"GET", "/api/v1/webhooks/{id}/deliveries", ADMIN, 0, http_h_webhook_deliveries},
     /* people */
     {"GET", "/api/v1/persons", ADMIN | MANAGER, 0, http_h_persons_list},
     {"POST", "/api/v1/persons", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_create},

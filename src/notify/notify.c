@@ -335,6 +335,9 @@ rc_status notify_unknown_face(notify *n, int64_t camera_id, const char *camera_n
     if (!n) return RC_OK;
     int64_t now = rc_unix_ms();
     if (!unknown_face_due(n, camera_id, now)) return RC_OK;
+    store_camera cam;
+    if (!camera_name && camera_id && store_camera_get(n->s, camera_id, &cam, NULL) == RC_OK)
+        camera_name = cam.name;
     json_t *data = json_pack("{s:I, s:s, s:I, s:f, s:f}", "camera_id", (json_int_t)camera_id,
                              "camera", camera_name ? camera_name : "", "ts_ms", (json_int_t)now,
                              "confidence", confidence, "liveness", liveness);

@@ -74,8 +74,8 @@ rc_status notify_emit(store *s, const char *kind, int64_t person_id, const json_
 rc_status notify_test(store *s, int64_t id, int64_t *delivery_id, rc_error *err);
 
 /* A face nobody enrolled matches was seen by camera_id (0: a kiosk or API
- * call). At most one per camera per unknown_face_gap_ms is queued; *queued
- * (may be NULL) says whether this one was. n NULL does nothing. */
+ * call; camera_name NULL: looked up). At most one per camera per unknown_face_gap_ms is queued;
+ * *queued (may be NULL) says whether this one was. n NULL does nothing. */
 rc_status notify_unknown_face(notify *n, int64_t camera_id, const char *camera_name,
                               double confidence, double liveness, int *queued, rc_error *err);
 /* Camera camera_id stopped delivering frames; `reason` says why in words. */
