@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../notify/notify.h"
 #include "internal.h"
 
 typedef struct {
@@ -201,6 +202,24 @@ static void label_value(FILE *f, const char *s)
             fputs("\\n", f);
         else
             fputc(*s, f);
+    }
+}
+
+void http_cameras_report(http_server *srv)
+{
+    http_cameras *c = srv->cameras;
+    if (!c || !srv->cfg.notify) return;
+    int ids[256];
+    size_t n = cam_manager_list(c->mgr, ids, sizeof ids / sizeof ids[0]);
+    int64_t now = rc_unix_ms();
+    for (size_t i = 0; i < n && i < sizeof ids / sizeof ids[0]; i++) {
+        cam_status st;
+        if (cam_manager_status(c->mgr, ids[i], &st, NULL) != RC_OK) continue;
+        rc_error err;
+        if (notify_camera_state(srv->cfg.notify, ids[i], NULL, st.state == CAM_STATE_STREAMING,
+                                st.state == CAM_STATE_DISABLED || st.state == CAM_STATE_ENDED,
+                                st.last_error, now, NULL, &err) != RC_OK)
+            rc_log(RC_LOG_WARN, "webhooks: camera %d: %s", ids[i], err.msg);
     }
 }
 

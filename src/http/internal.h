@@ -421,6 +421,9 @@ enum MHD_Result http_h_camera_snapshot(http_req *r);
  * latency in the exposition format, for /metrics (caller frees); NULL when
  * cameras are not running or out of memory. */
 char *http_cameras_metrics(http_server *srv);
+/* Tell the webhook dispatcher how every camera is doing, so that a camera
+ * down for a while is notified (called by the heartbeat). */
+void http_cameras_report(http_server *srv);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

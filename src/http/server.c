@@ -502,6 +502,7 @@ static void *heartbeat_main(void *arg)
         if (srv->stopping) break;
         pthread_mutex_unlock(&srv->lock);
         http_hub_wake(srv->hub);
+        http_cameras_report(srv); /* camera_down webhooks */
         pthread_mutex_lock(&srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);

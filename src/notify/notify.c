@@ -32,6 +32,13 @@ struct notify {
         int64_t camera_id, last_ms;
     } seen[THROTTLE_SLOTS];
     size_t nseen;
+    /* Cameras: since when each has not been streaming, and whether that
+     * was said. */
+    struct {
+        int64_t camera_id, down_since;
+        int said;
+    } cams[THROTTLE_SLOTS];
+    size_t ncams;
 };
 
 void notify_config_default(notify_config *c)
@@ -45,6 +52,7 @@ void notify_config_default(notify_config *c)
     if (c->poll_ms <= 0) c->poll_ms = 1000;
     if (c->lease_ms <= 0) c->lease_ms = c->timeout_ms * 3;
     if (c->unknown_face_gap_ms <= 0) c->unknown_face_gap_ms = 60000;
+    if (c->camera_down_ms <= 0) c->camera_down_ms = 30000;
 }
 
 /* ---- one HTTP request ---------------------------------------------------- */
@@ -354,11 +362,57 @@ rc_status notify_camera_down(notify *n, int64_t camera_id, const char *camera_na
                              const char *reason, rc_error *err)
 {
     if (!n) return RC_OK;
+    store_camera cam;
+    if (!camera_name && camera_id && store_camera_get(n->s, camera_id, &cam, NULL) == RC_OK)
+        camera_name = cam.name;
     json_t *data = json_pack("{s:I, s:s, s:s, s:I}", "camera_id", (json_int_t)camera_id, "camera",
                              camera_name ? camera_name : "", "reason", reason ? reason : "",
                              "ts_ms", (json_int_t)rc_unix_ms());
     rc_status st = notify_emit(n->s, "camera_down", 0, data, NULL, err);
     json_decref(data);
     if (st == RC_OK) notify_wake(n);
+    return st;
+}
+
+/* Whether camera_id has now been down long enough to say so (once). */
+static int camera_down_due(notify *n, int64_t camera_id, int up, int off, int64_t now)
+{
+    pthread_mutex_lock(&n->mu);
+    size_t slot = n->ncams;
+    for (size_t i = 0; i < n->ncams; i++)
+        if (n->cams[i].camera_id == camera_id) slot = i;
+    if (slot == n->ncams) {
+        if (n->ncams == THROTTLE_SLOTS) { /* more cameras than slots: reuse the first */
+            slot = 0;
+        } else {
+            n->ncams++;
+        }
+        n->cams[slot].camera_id = camera_id;
+        n->cams[slot].down_since = 0;
+        n->cams[slot].said = 0;
+    }
+    int due = 0;
+    if (up || off) {
+        n->cams[slot].down_since = 0;
+        n->cams[slot].said = 0;
+    } else if (!n->cams[slot].down_since) {
+        n->cams[slot].down_since = now;
+    } else if (!n->cams[slot].said && now - n->cams[slot].down_since >= n->cfg.camera_down_ms) {
+        n->cams[slot].said = 1;
+        due = 1;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return due;
+}
+
+rc_status notify_camera_state(notify *n, int64_t camera_id, const char *camera_name, int up,
+                              int off, const char *error, int64_t now_ms, int *queued,
+                              rc_error *err)
+{
+    if (queued) *queued = 0;
+    if (!n || !camera_down_due(n, camera_id, up, off, now_ms)) return RC_OK;
+    rc_status st =
+        notify_camera_down(n, camera_id, camera_name, error && *error ? error : "no frames", err);
+    if (st == RC_OK && queued) *queued = 1;
     return st;
 }

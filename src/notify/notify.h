@@ -49,6 +49,7 @@ typedef struct {
     int64_t poll_ms;             /* look for due rows at least this often [1 000] */
     int64_t lease_ms;            /* how long a claim keeps a row [timeout_ms * 3] */
     int64_t unknown_face_gap_ms; /* at most one unknown_face per camera per gap [60 000] */
+    int64_t camera_down_ms;      /* a camera not streaming this long is down [30 000] */
 } notify_config;
 
 /* Fill the zero fields of *c with the defaults. */
@@ -78,9 +79,19 @@ rc_status notify_test(store *s, int64_t id, int64_t *delivery_id, rc_error *err)
  * *queued (may be NULL) says whether this one was. n NULL does nothing. */
 rc_status notify_unknown_face(notify *n, int64_t camera_id, const char *camera_name,
                               double confidence, double liveness, int *queued, rc_error *err);
-/* Camera camera_id stopped delivering frames; `reason` says why in words. */
+/* Camera camera_id stopped delivering frames; `reason` says why in words
+ * (camera_name NULL: looked up). */
 rc_status notify_camera_down(notify *n, int64_t camera_id, const char *camera_name,
                              const char *reason, rc_error *err);
+/* Report how camera camera_id is doing, every few seconds for every camera:
+ * up (frames arriving), off (disabled on purpose: nothing is said), and the
+ * last error. A camera that is neither up nor off for camera_down_ms queues
+ * one camera_down (with the error as the reason); it is said again only
+ * after the camera has been up in between. *queued (may be NULL) says
+ * whether this call queued one. n NULL does nothing. */
+rc_status notify_camera_state(notify *n, int64_t camera_id, const char *camera_name, int up,
+                              int off, const char *error, int64_t now_ms, int *queued,
+                              rc_error *err);
 
 /* ---- payloads and signatures (payload.c) --------------------------------- */
 

@@ -807,6 +807,50 @@ static void unknown_faces_are_throttled_per_camera(void **state)
     json_decref(j);
 }
 
+static void a_camera_down_for_a_while_is_said_once(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    store_camera cam = {.enabled = 1, .fps = 5};
+    snprintf(cam.name, sizeof cam.name, "Gate");
+    OK(store_camera_create(s, &cam, &e_));
+    int64_t hook = add_webhook(s, f->rv, "camera_down", "slack", 0, 1);
+    notify_config c = quick();
+    c.camera_down_ms = 30000;
+    notify *n = NULL;
+    OK(notify_start(s, &c, &n, &e_));
+    int64_t t = 1000000;
+    int q = -1;
+    OK(notify_camera_state(n, cam.id, NULL, 1, 0, "", t, &q, &e_));
+    assert_int_equal(q, 0);
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "connection refused", t + 1000, &q, &e_));
+    assert_int_equal(q, 0); /* a blip is not down */
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "connection refused", t + 20000, &q, &e_));
+    assert_int_equal(q, 0);
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "connection refused", t + 31000, &q, &e_));
+    assert_int_equal(q, 1);
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "connection refused", t + 90000, &q, &e_));
+    assert_int_equal(q, 0); /* said once */
+    OK(notify_camera_state(n, 77, NULL, 0, 1, "", t + 1000, &q, &e_));
+    OK(notify_camera_state(n, 77, NULL, 0, 1, "", t + 99000, &q, &e_));
+    assert_int_equal(q, 0); /* disabled on purpose */
+    OK(notify_camera_state(n, cam.id, NULL, 1, 0, "", t + 100000, &q, &e_));
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "", t + 101000, &q, &e_));
+    OK(notify_camera_state(n, cam.id, NULL, 0, 0, "", t + 140000, &q, &e_));
+    assert_int_equal(q, 1); /* down again after being up */
+    assert_int_equal(wait_requests(f->rv, 2), 2);
+    notify_stop(n);
+    size_t k;
+    store_delivery *d = deliveries(s, hook, &k);
+    assert_int_equal(k, 2);
+    free(d);
+    json_t *j = json_loads(f->rv->reqs[0].body, 0, NULL);
+    const char *text = json_string_value(json_object_get(j, "text"));
+    assert_non_null(text);
+    assert_true(strncmp(text, "Camera Gate is down: ", 21) == 0);
+    json_decref(j);
+}
+
 static void a_test_delivery_goes_to_one_webhook(void **state)
 {
     fixture *f = *state;
@@ -852,6 +896,7 @@ int main(void)
         T(a_dead_dispatchers_claim_is_taken_over),
         T(two_dispatchers_deliver_each_row_once),
         T(unknown_faces_are_throttled_per_camera),
+        T(a_camera_down_for_a_while_is_said_once),
         T(a_test_delivery_goes_to_one_webhook),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "notify (postgres)" : "notify (sqlite)",
