@@ -186,6 +186,18 @@ static int header(const char *head, const char *name, char *out, size_t cap)
     return 0;
 }
 
+/* Every request the receiver got names a different delivery. */
+static void each_delivery_once(receiver *rv)
+{
+    int64_t seen[MAX_REQS];
+    for (size_t i = 0; i < rv->nreq; i++) {
+        char v[32];
+        assert_true(header(rv->reqs[i].head, "X-Rollcall-Delivery", v, sizeof v));
+        seen[i] = atoll(v);
+        for (size_t j = 0; j < i; j++) assert_true(seen[j] != seen[i]);
+    }
+}
+
 /* ---- fixtures ------------------------------------------------------------ */
 
 typedef struct {
@@ -278,6 +290,19 @@ static store_delivery settled(store *s, int64_t id)
         usleep(10000);
     }
     return d;
+}
+
+/* Wait for `requests` at the receiver, then until webhook hook's only
+ * delivery has settled; returns that delivery. */
+static store_delivery only_delivery(fixture *f, int64_t hook, size_t requests)
+{
+    assert_int_equal(wait_requests(f->rv, requests), requests);
+    size_t k;
+    store_delivery *d = deliveries(f->db.s, hook, &k);
+    assert_int_equal(k, 1);
+    store_delivery done = settled(f->db.s, d[0].id);
+    free(d);
+    return done;
 }
 
 /* ---- pure parts ---------------------------------------------------------- */
@@ -535,12 +560,7 @@ static void an_event_is_delivered_signed(void **state)
     notify_config c = quick();
     notify *n = NULL;
     OK(notify_start(s, &c, &n, &e_));
-    assert_int_equal(wait_requests(f->rv, 1), 1);
-    size_t k;
-    store_delivery *d = deliveries(s, hook, &k);
-    assert_int_equal(k, 1);
-    store_delivery done = settled(s, d[0].id);
-    free(d);
+    store_delivery done = only_delivery(f, hook, 1);
     notify_stop(n);
     assert_string_equal(done.status, "delivered");
     assert_int_equal(done.attempts, 1);
@@ -580,12 +600,7 @@ static void a_failing_receiver_is_retried_with_backoff(void **state)
     notify *n = NULL;
     OK(notify_start(s, &c, &n, &e_));
     OK(notify_camera_down(n, 0, "Gate", "connection refused", &e_));
-    assert_int_equal(wait_requests(f->rv, 3), 3);
-    size_t k;
-    store_delivery *d = deliveries(s, hook, &k);
-    assert_int_equal(k, 1);
-    store_delivery done = settled(s, d[0].id);
-    free(d);
+    store_delivery done = only_delivery(f, hook, 3);
     notify_stop(n);
     assert_string_equal(done.status, "delivered");
     assert_int_equal(done.attempts, 3);
@@ -617,11 +632,7 @@ static void the_last_failure_makes_a_delivery_dead(void **state)
     notify *n = NULL;
     OK(notify_start(s, &c, &n, &e_));
     OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
-    assert_int_equal(wait_requests(f->rv, 3), 3);
-    size_t k;
-    store_delivery *d = deliveries(s, hook, &k);
-    store_delivery done = settled(s, d[0].id);
-    free(d);
+    store_delivery done = only_delivery(f, hook, 3);
     usleep(500000); /* nothing more after the last attempt */
     notify_stop(n);
     assert_int_equal(receiver_count(f->rv), 3);
@@ -642,11 +653,7 @@ static void redirects_are_not_followed(void **state)
     notify *n = NULL;
     OK(notify_start(s, &c, &n, &e_));
     OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
-    assert_int_equal(wait_requests(f->rv, 1), 1);
-    size_t k;
-    store_delivery *d = deliveries(s, hook, &k);
-    store_delivery done = settled(s, d[0].id);
-    free(d);
+    store_delivery done = only_delivery(f, hook, 1);
     notify_stop(n);
     assert_string_equal(done.status, "dead");
     assert_int_equal(done.last_http, 302);
@@ -685,13 +692,7 @@ static void queued_deliveries_survive_a_killed_process(void **state)
     usleep(400000);
     notify_stop(n);
     assert_int_equal(receiver_count(f->rv), EVENTS);
-    int64_t seen[EVENTS];
-    for (size_t i = 0; i < EVENTS; i++) {
-        char v[32];
-        assert_true(header(f->rv->reqs[i].head, "X-Rollcall-Delivery", v, sizeof v));
-        seen[i] = atoll(v);
-        for (size_t j = 0; j < i; j++) assert_true(seen[j] != seen[i]);
-    }
+    each_delivery_once(f->rv);
     size_t k;
     store_delivery *d = deliveries(s, hook, &k);
     assert_int_equal(k, EVENTS);
@@ -729,11 +730,7 @@ static void a_dead_dispatchers_claim_is_taken_over(void **state)
     notify_config c = quick();
     notify *n = NULL;
     OK(notify_start(s, &c, &n, &e_));
-    assert_int_equal(wait_requests(f->rv, 2), 2);
-    size_t k;
-    store_delivery *d = deliveries(s, hook, &k);
-    store_delivery done = settled(s, d[0].id);
-    free(d);
+    store_delivery done = only_delivery(f, hook, 2);
     notify_stop(n);
     assert_string_equal(done.status, "delivered");
     assert_int_equal(done.attempts, 2);
@@ -771,13 +768,7 @@ static void two_dispatchers_deliver_each_row_once(void **state)
     notify_stop(n2);
     store_close(s2);
     assert_int_equal(receiver_count(f->rv), ROWS);
-    int64_t seen[ROWS];
-    for (size_t i = 0; i < ROWS; i++) {
-        char v[32];
-        assert_true(header(f->rv->reqs[i].head, "X-Rollcall-Delivery", v, sizeof v));
-        seen[i] = atoll(v);
-        for (size_t j = 0; j < i; j++) assert_true(seen[j] != seen[i]);
-    }
+    each_delivery_once(f->rv);
 }
 
 static void unknown_faces_are_throttled_per_camera(void **state)
