@@ -25,6 +25,7 @@ struct notify {
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
     int stopping;
     unsigned wake_gen; /* raised by notify_wake */
+    int64_t purged_ms; /* when old deliveries were last deleted */
     pthread_t *threads;
     unsigned nthreads;
     /* Unknown faces: when each camera last queued one. */
@@ -53,6 +54,7 @@ void notify_config_default(notify_config *c)
     if (c->lease_ms <= 0) c->lease_ms = c->timeout_ms * 3;
     if (c->unknown_face_gap_ms <= 0) c->unknown_face_gap_ms = 60000;
     if (c->camera_down_ms <= 0) c->camera_down_ms = 30000;
+    if (c->keep_ms <= 0) c->keep_ms = 30LL * 24 * 3600 * 1000;
 }
 
 /* ---- one HTTP request ---------------------------------------------------- */
@@ -190,6 +192,23 @@ static void wait_ms(notify *n, int64_t ms, unsigned gen)
     pthread_mutex_unlock(&n->mu);
 }
 
+/* Once an hour, one worker deletes deliveries older than keep_ms. */
+static void purge_old(notify *n, int64_t now)
+{
+    pthread_mutex_lock(&n->mu);
+    int due = now - n->purged_ms >= 3600000;
+    if (due) n->purged_ms = now;
+    pthread_mutex_unlock(&n->mu);
+    if (!due) return;
+    int64_t removed = 0;
+    rc_error err;
+    if (store_delivery_purge(n->s, now - n->cfg.keep_ms, &removed, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "webhook dispatcher: deleting old deliveries: %s", err.msg);
+    else if (removed)
+        rc_log(RC_LOG_INFO, "webhook dispatcher: deleted %lld deliveries older than %lld days",
+               (long long)removed, (long long)(n->cfg.keep_ms / 86400000));
+}
+
 static void *worker(void *arg)
 {
     notify *n = arg;
@@ -211,6 +230,7 @@ static void *worker(void *arg)
             continue;
         }
         free(ds);
+        purge_old(n, now);
         int64_t wait = n->cfg.poll_ms, due = 0;
         if (st == RC_OK) st = store_delivery_next_due(n->s, &due, &err);
         if (st != RC_OK && now - last_warn > 60000) { /* e.g. the database restarting */

@@ -50,6 +50,7 @@ typedef struct {
     int64_t lease_ms;            /* how long a claim keeps a row [timeout_ms * 3] */
     int64_t unknown_face_gap_ms; /* at most one unknown_face per camera per gap [60 000] */
     int64_t camera_down_ms;      /* a camera not streaming this long is down [30 000] */
+    int64_t keep_ms;             /* delivered and dead rows are deleted after [30 days] */
 } notify_config;
 
 /* Fill the zero fields of *c with the defaults. */

@@ -2646,6 +2646,13 @@ rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, sto
     return st;
 }
 
+rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err)
+{
+    return query_exec(s,
+                      "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_ms < ?",
+                      removed, err, "i", before_ms);
+}
+
 rc_status store_delivery_next_due(store *s, int64_t *when_ms, rc_error *err)
 {
     TAKE(s, c, err);

@@ -493,6 +493,9 @@ rc_status store_delivery_get(store *s, int64_t id, store_delivery *out, rc_error
 /* Newest first; webhook_id 0 for every webhook's. */
 rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, store_delivery **out,
                               size_t *n, int64_t *total, rc_error *err);
+/* Delete delivered and dead deliveries last changed before before_ms (pending
+ * ones stay whatever their age); *removed may be NULL. */
+rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err);
 /* When the earliest pending delivery is due (its next_ms, or its lease's end
  * while claimed); 0 when nothing is pending. */
 rc_status store_delivery_next_due(store *s, int64_t *when_ms, rc_error *err);

@@ -842,6 +842,33 @@ static void a_camera_down_for_a_while_is_said_once(void **state)
     json_decref(j);
 }
 
+static void old_settled_deliveries_are_purged_pending_ones_kept(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
+    for (int i = 0; i < 3; i++) OK(notify_test(s, hook, NULL, &e_));
+    store_delivery *claimed = NULL;
+    size_t k = 0;
+    OK(store_delivery_claim(s, rc_unix_ms(), 60000, 2, &claimed, &k, &e_));
+    assert_int_equal(k, 2);
+    OK(store_delivery_finish(s, &claimed[0], "delivered", 0, 200, "", &e_));
+    OK(store_delivery_finish(s, &claimed[1], "dead", 0, 500, "answered 500", &e_));
+    rc_error err;
+    assert_int_equal(store_delivery_finish(s, &claimed[1], "delivered", 0, 200, "", &err),
+                     RC_ERR_CONFLICT); /* no longer claimed */
+    free(claimed);
+    int64_t removed = -1;
+    OK(store_delivery_purge(s, rc_unix_ms() - 60000, &removed, &e_));
+    assert_int_equal(removed, 0); /* not old yet */
+    OK(store_delivery_purge(s, rc_unix_ms() + 60000, &removed, &e_));
+    assert_int_equal(removed, 2);
+    store_delivery *d = deliveries(s, hook, &k);
+    assert_int_equal(k, 1);
+    assert_string_equal(d[0].status, "pending");
+    free(d);
+}
+
 static void a_test_delivery_goes_to_one_webhook(void **state)
 {
     fixture *f = *state;
@@ -888,6 +915,7 @@ int main(void)
         T(two_dispatchers_deliver_each_row_once),
         T(unknown_faces_are_throttled_per_camera),
         T(a_camera_down_for_a_while_is_said_once),
+        T(old_settled_deliveries_are_purged_pending_ones_kept),
         T(a_test_delivery_goes_to_one_webhook),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "notify (postgres)" : "notify (sqlite)",
