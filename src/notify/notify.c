@@ -59,15 +59,20 @@ void notify_config_default(notify_config *c)
 
 /* ---- one HTTP request ---------------------------------------------------- */
 
+#define ANSWER_MAX 65536 /* read at most this much of an answer's body */
+
 typedef struct {
     char text[160]; /* the start of the receiver's answer, for last_error */
     size_t len;
+    size_t total;
 } answer;
 
 static size_t keep_start(char *p, size_t size, size_t nmemb, void *arg)
 {
     answer *a = arg;
     size_t n = size * nmemb, room = sizeof a->text - 1 - a->len;
+    a->total += n;
+    if (a->total > ANSWER_MAX) return 0; /* stop reading; the status is known */
     size_t take = n < room ? n : room;
     memcpy(a->text + a->len, p, take);
     a->len += take;
@@ -122,6 +127,7 @@ static int post(const notify *n, const store_webhook *w, const store_delivery *d
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
     *http = (int)code;
+    if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300) return 1; /* a long answer */
     if (rc != CURLE_OK) {
         snprintf(error, cap, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
         return 0;

@@ -58,6 +58,7 @@ typedef struct {
     int stop;
     int answers[32]; /* status for request i; 0 (or beyond): 200 */
     int hold_first;  /* never answer the first request (keep it open) */
+    int big;         /* answer 200 with a 4 MB body */
     int held_fd;
     got_req reqs[MAX_REQS];
     size_t nreq;
@@ -100,6 +101,15 @@ static void read_request(receiver *rv, int c)
     pthread_mutex_unlock(&rv->mu);
     if (hold) {
         rv->held_fd = c;
+        return;
+    }
+    if (rv->big) {
+        static char junk[65536];
+        memset(junk, 'x', sizeof junk);
+        const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
+        int sent = send(c, h, strlen(h), MSG_NOSIGNAL) > 0;
+        for (int k = 0; sent && k < 64; k++) sent = send(c, junk, sizeof junk, MSG_NOSIGNAL) > 0;
+        close(c);
         return;
     }
     char out[256];
@@ -660,6 +670,22 @@ static void redirects_are_not_followed(void **state)
     assert_non_null(strstr(done.last_error, "redirect"));
 }
 
+static void a_long_answer_is_not_read_to_the_end(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    f->rv->big = 1;
+    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
+    notify_config c = quick();
+    notify *n = NULL;
+    OK(notify_start(s, &c, &n, &e_));
+    OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
+    store_delivery done = only_delivery(f, hook, 1);
+    notify_stop(n);
+    assert_string_equal(done.status, "delivered");
+    assert_int_equal(done.attempts, 1);
+}
+
 /* A child process records events (their deliveries are queued with them)
  * and is killed before any dispatcher runs; a new dispatcher delivers each
  * exactly once. */
@@ -910,6 +936,7 @@ int main(void)
         T(a_failing_receiver_is_retried_with_backoff),
         T(the_last_failure_makes_a_delivery_dead),
         T(redirects_are_not_followed),
+        T(a_long_answer_is_not_read_to_the_end),
         T(queued_deliveries_survive_a_killed_process),
         T(a_dead_dispatchers_claim_is_taken_over),
         T(two_dispatchers_deliver_each_row_once),
