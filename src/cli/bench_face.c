@@ -188,12 +188,37 @@ static void gallery_usage(FILE *out)
     fprintf(out, "Usage: rollcall bench gallery [OPTIONS]\n\n"
                  "Time one top-10 search of a 512-d query against galleries of 1 000, 10 000,\n"
                  "100 000 and 1 000 000 random templates (median of several queries), with the\n"
-                 "plain C kernel (the reference) and each SIMD kernel this CPU has.\n"
+                 "plain C kernel (the reference) and each SIMD kernel this CPU has; then one\n"
+                 "gallery_identify by the old rule (best template) beside the default\n"
+                 "(centroid), 4 templates a person.\n"
                  "1 000 000 templates take 2 GB of memory.\n\n"
                  "Options:\n"
                  "      --max N      largest gallery (default 1000000)\n"
                  "  -n, --runs N     queries per size (default 20)\n"
                  "  -h, --help       show this help\n");
+}
+
+/* Fill v with the next pseudo-random vector of the bench's sequence. */
+static void next_vector(uint64_t *s, float *v, int dim)
+{
+    for (int k = 0; k < dim; k++) {
+        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+        v[k] = (float)(*s >> 40) / (float)(1 << 24) - 0.5f;
+    }
+}
+
+/* Median ms of one gallery_identify_with by `rule` over `runs` random queries. */
+static double time_identify(gallery *g, gallery_rule rule, int runs, uint64_t *s, float *v,
+                            double *t)
+{
+    gallery_rule_opts o = {GALLERY_DEFAULT_THRESHOLD, rule, 1, 0};
+    for (int r = -1; r < runs; r++) {
+        next_vector(s, v, gallery_dim(g));
+        double t0 = rc_mono_ms();
+        gallery_identify_with(g, v, &o);
+        if (r >= 0) t[r] = rc_mono_ms() - t0;
+    }
+    return median(t, runs);
 }
 
 int cli_bench_gallery(int argc, char **argv)
@@ -234,7 +259,7 @@ int cli_bench_gallery(int argc, char **argv)
     printf("%10s", "templates");
     for (int k = 0; k < 3; k++)
         if (gallery_kernel_available(kernels[k])) printf(" %10s", gallery_kernel_name(kernels[k]));
-    printf(" %9s\n", "speedup");
+    printf(" %9s %10s %10s\n", "speedup", "id best", "id centr");
     uint64_t s = 99;
     float *v = malloc(sizeof(float) * dim);
     double *t = malloc(sizeof(double) * (size_t)runs);
@@ -243,10 +268,7 @@ int cli_bench_gallery(int argc, char **argv)
     for (int size = 1000; size <= max && rc == 0; size *= 10) {
         fprintf(stderr, "filling %d templates...\r", size);
         for (; have < (size_t)size; have++) {
-            for (int k = 0; k < dim; k++) {
-                s = s * 6364136223846793005ull + 1442695040888963407ull;
-                v[k] = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
-            }
+            next_vector(&s, v, dim);
             if (gallery_add(g, (int64_t)have / 4, (int64_t)have, v, &err) != RC_OK) {
                 fprintf(stderr, "rollcall bench gallery: %s\n", err.msg);
                 rc = 1;
@@ -261,10 +283,7 @@ int cli_bench_gallery(int argc, char **argv)
             gallery_set_kernel(g, kernels[k], NULL);
             gallery_hit hits[10];
             for (int r = -1; r < runs; r++) {
-                for (int i = 0; i < dim; i++) {
-                    s = s * 6364136223846793005ull + 1442695040888963407ull;
-                    v[i] = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
-                }
+                next_vector(&s, v, dim);
                 double t0 = rc_mono_ms();
                 gallery_search(g, v, 10, hits);
                 if (r >= 0) t[r] = rc_mono_ms() - t0;
@@ -274,10 +293,16 @@ int cli_bench_gallery(int argc, char **argv)
             best = med;
             printf(" %10.3f", med);
         }
-        printf(" %8.1fx\n", best > 0 ? scalar / best : 0);
+        printf(" %8.1fx", best > 0 ? scalar / best : 0);
+        /* gallery_identify with the best kernel: the old rule (best
+         * template) beside the default (centroid: one more pass over the
+         * person ids), same run. */
+        printf(" %10.3f", time_identify(g, GALLERY_RULE_TOP_MEAN, runs, &s, v, t));
+        printf(" %10.3f\n", time_identify(g, GALLERY_RULE_CENTROID, runs, &s, v, t));
         fflush(stdout);
     }
-    printf("(speedup = plain C / best SIMD kernel, same run)\n");
+    printf("(speedup = plain C / best SIMD kernel, same run; id best / id centr = "
+           "gallery_identify by the best template / by the centroid, 4 templates a person)\n");
     free(v);
     free(t);
     gallery_free(g);

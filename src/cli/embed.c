@@ -1,7 +1,9 @@
 /*
- * embed.c — `rollcall embed IMG` (the face embedding as JSON, with the id of
- * the model that made it) and `rollcall compare A B` (cosine similarity of
- * the main faces of two photos and the same/different decision).
+ * embed.c — `rollcall embed IMG...` (the embedding of the face each photo is
+ * about as JSON Lines, with the id of the model that made it) and `rollcall
+ * compare A B` (cosine similarity of the faces two photos are about and the
+ * same/different decision at the per-pair threshold). The face a photo is
+ * about is face_pick_primary's: the largest near the centre.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,16 +16,23 @@
 
 static void embed_usage(FILE *out)
 {
-    fprintf(out, "Usage: rollcall embed [OPTIONS] IMG\n\n"
-                 "Print the 512-number embedding (L2-normalized) of the largest face in a photo\n"
-                 "as JSON, with the embedding model's id: embeddings from different models must\n"
-                 "not be compared.\n\n"
+    fprintf(out, "Usage: rollcall embed [OPTIONS] IMG...\n\n"
+                 "Print the 512-number embedding (L2-normalized) of the face each photo is\n"
+                 "about as JSON, with the embedding model's id: embeddings from different models\n"
+                 "must not be compared. The face is the one the photo frames: the largest near\n"
+                 "the centre (a bigger face in a corner does not win); \"ambiguous\": true says\n"
+                 "that another face is comparable, a photo enrollment would refuse.\n\n"
+                 "One JSON object per line, one line per photo, in the order given (JSON Lines),\n"
+                 "all from one process (the models are loaded once). A photo that fails gives a\n"
+                 "line {\"file\": ..., \"error\": ...} when several photos or --json are given,\n"
+                 "the message on stderr, and exit status 1 after the other photos.\n\n"
                  "Options:\n"
-                 "      --all                 every face, not only the largest\n"
+                 "      --json                JSON Lines even for one photo, with errors as lines\n"
+                 "      --all                 every face, not only the one the photo is about\n"
                  "      --aligned             IMG is already an aligned 112x112 face crop\n"
-                 "      --dump-aligned FILE   also write the aligned 112x112 crop of the largest\n"
-                 "                            face as raw RGB bytes (for checking against other\n"
-                 "                            runtimes)\n"
+                 "      --dump-aligned FILE   also write the aligned 112x112 crop of the chosen\n"
+                 "                            face as raw RGB bytes (one photo only; for checking\n"
+                 "                            against other runtimes)\n"
                  "  -m, --models DIR          ONNX models (default $ROLLCALL_MODELS or ./models)\n"
                  "  -h, --help                show this help\n");
 }
@@ -51,17 +60,87 @@ static int dump_aligned(const img_image *im, const face_info *f, const char *pat
     return bad ? -1 : 0;
 }
 
+/* One photo's JSON document; NULL after printing why on stderr (the reason
+ * also in *why for the batch's error line). */
+static json_t *embed_one(face_worker *w, const face_models *m, const char *path, int aligned,
+                         int all, const char *dump, char *why, size_t cap)
+{
+    img_image *im = NULL;
+    rc_error err;
+    if (img_load(path, NULL, &im, &err) != RC_OK) {
+        fprintf(stderr, "rollcall embed: %s\n", err.msg);
+        snprintf(why, cap, "%s", err.msg);
+        return NULL;
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:i}", "file", path, "model", face_models_embedding_id(m),
+                            "dim", FACE_EMB_DIM);
+    face_info *faces = NULL;
+    int n = 0;
+    if (aligned) {
+        float e[FACE_EMB_DIM];
+        if (face_embed_aligned(w, im, e, &err) != RC_OK) {
+            snprintf(why, cap, "%s", err.msg);
+            goto fail;
+        }
+        json_object_set_new(doc, "embedding", embedding_json(e));
+        goto done;
+    }
+    face_opts fo = face_opts_default();
+    fo.liveness = 0;
+    if (face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
+        snprintf(why, cap, "%s", err.msg);
+        goto fail;
+    }
+    face_pick pk = face_pick_primary(faces, n, im->w, im->h);
+    if (pk.index < 0 || !faces[pk.index].has_embedding) {
+        snprintf(why, cap, "no face found");
+        goto fail;
+    }
+    const face_info *f = &faces[pk.index];
+    if (dump && dump_aligned(im, f, dump)) {
+        snprintf(why, cap, "cannot write %s", dump);
+        json_decref(doc);
+        doc = NULL;
+        goto done;
+    }
+    if (all) {
+        json_t *fl = json_array();
+        for (int i = 0; i < n; i++) json_array_append_new(fl, cli_face_json(&faces[i], 1));
+        json_object_set_new(doc, "faces", fl);
+        json_object_set_new(doc, "primary", json_integer(pk.index));
+    } else {
+        json_t *fj = cli_face_json(f, 0);
+        json_object_set(doc, "box", json_object_get(fj, "box"));
+        json_object_set(doc, "quality", json_object_get(fj, "quality"));
+        json_decref(fj);
+        json_object_set_new(doc, "embedding", embedding_json(f->embedding));
+    }
+    json_object_set_new(doc, "faces_found", json_integer(n));
+    json_object_set_new(doc, "ambiguous", json_boolean(pk.ambiguous));
+    if (pk.ambiguous) json_object_set_new(doc, "ambiguous_reason", json_string(pk.reason));
+    goto done;
+fail:
+    fprintf(stderr, "rollcall embed: %s: %s\n", path, why);
+    json_decref(doc);
+    doc = NULL;
+done:
+    free(faces);
+    img_free(im);
+    return doc;
+}
+
 int cli_embed(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"all", no_argument, NULL, 'a'},
         {"aligned", no_argument, NULL, 'A'},
         {"dump-aligned", required_argument, NULL, 'D'},
+        {"json", no_argument, NULL, 'j'},
         {"models", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int all = 0, aligned = 0, c;
+    int all = 0, aligned = 0, lines = 0, c;
     const char *models_opt = NULL, *dump = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
@@ -75,6 +154,9 @@ int cli_embed(int argc, char **argv)
         case 'D':
             dump = optarg;
             break;
+        case 'j':
+            lines = 1;
+            break;
         case 'm':
             models_opt = optarg;
             break;
@@ -86,64 +168,34 @@ int cli_embed(int argc, char **argv)
             return 2;
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "rollcall embed: give exactly one image\n\n");
+    int nimg = argc - optind;
+    if (nimg < 1) {
+        fprintf(stderr, "rollcall embed: give at least one image\n\n");
         embed_usage(stderr);
         return 2;
     }
-    const char *path = argv[optind];
-    img_image *im = cli_load_image("embed", path);
-    if (!im) return 1;
+    if (dump && nimg > 1) {
+        fprintf(stderr, "rollcall embed: --dump-aligned takes one image, not %d\n", nimg);
+        return 2;
+    }
+    if (nimg > 1) lines = 1;
     face_models *m;
     face_worker *w;
-    if (cli_face_open("embed", cli_models_dir(models_opt), 0, &m, &w)) {
-        img_free(im);
-        return 1;
+    if (cli_face_open("embed", cli_models_dir(models_opt), 0, &m, &w)) return 1;
+    int rc = 0;
+    for (int a = optind; a < argc; a++) {
+        char why[512] = "";
+        json_t *doc = embed_one(w, m, argv[a], aligned, all, dump, why, sizeof why);
+        if (!doc) {
+            rc = 1;
+            if (!lines) continue;
+            doc = json_pack("{s:s,s:s}", "file", argv[a], "error", why);
+        }
+        json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8));
+        printf("\n");
+        fflush(stdout);
+        json_decref(doc);
     }
-    int rc = 1;
-    rc_error err;
-    json_t *doc = json_pack("{s:s,s:s,s:i}", "file", path, "model", face_models_embedding_id(m),
-                            "dim", FACE_EMB_DIM);
-    face_info *faces = NULL;
-    int n = 0;
-    if (aligned) {
-        float e[FACE_EMB_DIM];
-        if (face_embed_aligned(w, im, e, &err) != RC_OK) {
-            fprintf(stderr, "rollcall embed: %s: %s\n", path, err.msg);
-            goto done;
-        }
-        json_object_set_new(doc, "embedding", embedding_json(e));
-    } else {
-        face_opts fo = face_opts_default();
-        fo.liveness = 0;
-        if (face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
-            fprintf(stderr, "rollcall embed: %s: %s\n", path, err.msg);
-            goto done;
-        }
-        if (n == 0) {
-            fprintf(stderr, "rollcall embed: no face found in %s\n", path);
-            goto done;
-        }
-        if (dump && dump_aligned(im, &faces[0], dump)) goto done;
-        if (all) {
-            json_t *fl = json_array();
-            for (int i = 0; i < n; i++) json_array_append_new(fl, cli_face_json(&faces[i], 1));
-            json_object_set_new(doc, "faces", fl);
-        } else {
-            json_t *f = cli_face_json(&faces[0], 0);
-            json_object_set(doc, "box", json_object_get(f, "box"));
-            json_object_set(doc, "quality", json_object_get(f, "quality"));
-            json_decref(f);
-            json_object_set_new(doc, "embedding", embedding_json(faces[0].embedding));
-        }
-    }
-    json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8));
-    printf("\n");
-    rc = 0;
-done:
-    json_decref(doc);
-    free(faces);
-    img_free(im);
     face_worker_free(w);
     face_models_free(m);
     return rc;
@@ -153,17 +205,20 @@ static void compare_usage(FILE *out)
 {
     fprintf(out,
             "Usage: rollcall compare [OPTIONS] A B\n\n"
-            "Compare the largest face in photo A with the largest face in photo B: cosine\n"
-            "similarity of their embeddings (-1..1) and whether that makes them the same\n"
-            "person at the threshold.\n\n"
+            "Compare the face photo A is about with the face photo B is about (the largest\n"
+            "near the centre, as `rollcall embed` picks it): cosine similarity of their\n"
+            "embeddings (-1..1) and whether that makes them the same person at the\n"
+            "threshold. A photo with two comparable faces is compared by the more central\n"
+            "one, with a warning.\n\n"
             "Options:\n"
             "  -t, --threshold S   same person at or above S (default %.2f: 0.1%% false\n"
-            "                      accepts on the test photos with the default models)\n"
+            "                      accepts per pair on the test photos with the default\n"
+            "                      models; searching a gallery needs a higher one, %.2f)\n"
             "      --json          print JSON\n"
             "  -m, --models DIR    ONNX models (default $ROLLCALL_MODELS or ./models)\n"
             "  -h, --help          show this help\n\n"
             "Exit status: 0 when compared (same or different), 1 on error, 2 on bad usage.\n",
-            GALLERY_DEFAULT_THRESHOLD);
+            GALLERY_PAIR_THRESHOLD, GALLERY_DEFAULT_THRESHOLD);
 }
 
 int cli_compare(int argc, char **argv)
@@ -175,7 +230,7 @@ int cli_compare(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    float thr = GALLERY_DEFAULT_THRESHOLD;
+    float thr = GALLERY_PAIR_THRESHOLD;
     int json = 0, c;
     const char *models_opt = NULL;
     optind = 1;
@@ -210,26 +265,18 @@ int cli_compare(int argc, char **argv)
     int rc = 0;
     face_opts fo = face_opts_default();
     fo.liveness = 0;
-    fo.max_faces = 1;
     for (int k = 0; k < 2 && rc == 0; k++) {
         const char *path = argv[optind + k];
-        img_image *im = cli_load_image("compare", path);
-        face_info *f = NULL;
-        int n = 0;
-        rc_error err;
-        if (!im) {
-            rc = 1;
-        } else if (face_analyze(w, im, &fo, &f, &n, &err) != RC_OK) {
-            fprintf(stderr, "rollcall compare: %s: %s\n", path, err.msg);
-            rc = 1;
-        } else if (n == 0) {
-            fprintf(stderr, "rollcall compare: no face found in %s\n", path);
+        face_info *f = malloc(sizeof *f);
+        char why[512];
+        if (!f || cli_photo_face(w, &fo, path, 0, f, why, sizeof why) != 0) {
+            fprintf(stderr, "rollcall compare: %s: %s\n", path, f ? why : "out of memory");
             rc = 1;
         } else {
-            memcpy(emb[k], f[0].embedding, sizeof emb[k]);
+            if (why[0]) fprintf(stderr, "rollcall compare: %s: %s\n", path, why);
+            memcpy(emb[k], f->embedding, sizeof emb[k]);
         }
         free(f);
-        img_free(im);
     }
     if (rc == 0) {
         float s = face_similarity(emb[0], emb[1]);

@@ -1,6 +1,7 @@
 /*
  * face_util.c — helpers shared by the face commands: model loading with
- * errors that say what to do, photo loading, JSON for a face, drawing.
+ * errors that say what to do, photo loading, the face a photo is about,
+ * JSON for a face, drawing.
  */
 #include <errno.h>
 #include <math.h>
@@ -77,6 +78,35 @@ img_image *cli_analyze_photo(const char *cmd, face_worker *w, const face_opts *f
         json_array_append_new(
             doc, json_pack("{s:s,s:s}", "file", path, "error", "cannot read or analyze the image"));
     return im;
+}
+
+int cli_photo_face(face_worker *w, const face_opts *fo, const char *path, int refuse_ambiguous,
+                   face_info *face, char *why, size_t cap)
+{
+    img_image *im = NULL;
+    face_info *faces = NULL;
+    int n = 0, rc = -1;
+    rc_error err;
+    why[0] = 0;
+    if (img_load(path, NULL, &im, &err) != RC_OK ||
+        face_analyze(w, im, fo, &faces, &n, &err) != RC_OK) {
+        snprintf(why, cap, "%s", err.msg);
+        goto done;
+    }
+    face_pick pk = face_pick_primary(faces, n, im->w, im->h);
+    if (pk.index < 0 || !faces[pk.index].has_embedding) {
+        snprintf(why, cap, "no face found");
+    } else if (pk.ambiguous && refuse_ambiguous) {
+        snprintf(why, cap, "%s", pk.reason);
+    } else {
+        if (pk.ambiguous) snprintf(why, cap, "%s", pk.reason);
+        *face = faces[pk.index];
+        rc = 0;
+    }
+done:
+    free(faces);
+    img_free(im);
+    return rc;
 }
 
 json_t *cli_face_json(const face_info *f, int with_embedding)

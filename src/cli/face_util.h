@@ -29,6 +29,14 @@ img_image *cli_load_image(const char *cmd, const char *path);
 img_image *cli_analyze_photo(const char *cmd, face_worker *w, const face_opts *fo, const char *path,
                              json_t *doc, face_info **faces, int *n);
 
+/* The face photo `path` is about (face_pick_primary), analyzed with w and fo,
+ * copied to *face. Returns 0; or -1 with the reason in why (unreadable,
+ * no face found, or with refuse_ambiguous two comparable faces). With
+ * refuse_ambiguous 0 an ambiguous photo gives its more prominent face and
+ * the reason in why as a warning. */
+int cli_photo_face(face_worker *w, const face_opts *fo, const char *path, int refuse_ambiguous,
+                   face_info *face, char *why, size_t cap);
+
 /* A face as a JSON object: box, score, landmarks, liveness, quality (and
  * the embedding when with_embedding). */
 json_t *cli_face_json(const face_info *f, int with_embedding);

@@ -23,16 +23,20 @@ static void identify_usage(FILE *out)
     fprintf(out,
             "Usage: rollcall identify --gallery DIR [OPTIONS] IMG...\n\n"
             "Enroll the people in DIR (one sub-folder per person, named after them, holding\n"
-            "their photos; the largest face of each photo is used), then tell who each face\n"
-            "in the photos IMG is, or 'unknown', with the similarity as confidence.\n\n"
+            "their photos), then tell who each face in the photos IMG is, or 'unknown', with\n"
+            "the similarity as confidence. Of each gallery photo the face it is about is\n"
+            "enrolled (the largest near the centre); a photo with two comparable faces is\n"
+            "skipped with the reason. A person's score is the cosine between the face and\n"
+            "the mean of that person's photos (their centroid).\n\n"
             "Options:\n"
             "  -g, --gallery DIR     the enrolled people (required)\n"
-            "  -t, --threshold S     unknown below this similarity (default %.2f: 0.1%% false\n"
-            "                        accepts on the test photos with the default models)\n"
+            "  -t, --threshold S     unknown below this similarity (default %.2f: calibrated\n"
+            "                        per face against a gallery on the test photos with the\n"
+            "                        default models; see README)\n"
             "      --db URL          use the recognition_threshold setting of this Rollcall\n"
             "                        database, the one the server's /recognize uses\n"
             "      --mean-of N       a person's score is the mean of their best N photos\n"
-            "                        (default 1: the best one)\n"
+            "                        instead (N >= 2; the rule before the centroid)\n"
             "      --json            print one JSON document\n"
             "      --draw OUT.jpg    write an annotated copy (several photos: a directory)\n"
             "      --min-face PX     also find faces down to PX pixels (slower)\n"
@@ -108,7 +112,6 @@ static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, in
     }
     face_opts fo = face_opts_default();
     fo.liveness = 0;
-    fo.max_faces = 1;
     int templates = 0, skipped = 0;
     double t0 = rc_mono_ms();
     int tty = isatty(2);
@@ -124,23 +127,17 @@ static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, in
             char path[8192];
             k = snprintf(path, sizeof path, "%s/%s", pdir, files[f]);
             if (k < 0 || (size_t)k >= sizeof path) continue;
-            img_image *im = NULL;
+            face_info *face = malloc(sizeof *face);
+            char why[512] = "out of memory";
             rc_error err;
-            face_info *faces = NULL;
-            int n = 0;
-            if (img_load(path, NULL, &im, &err) != RC_OK ||
-                face_analyze(w, im, &fo, &faces, &n, &err) != RC_OK) {
-                if (!quiet) fprintf(stderr, "%sskipped %s\n", tty ? "\n" : "", err.msg);
+            if (!face || cli_photo_face(w, &fo, path, 1, face, why, sizeof why) != 0) {
+                if (!quiet) fprintf(stderr, "%sskipped %s: %s\n", tty ? "\n" : "", path, why);
                 skipped++;
-            } else if (n == 0) {
-                if (!quiet) fprintf(stderr, "%sskipped %s: no face found\n", tty ? "\n" : "", path);
-                skipped++;
-            } else if (gallery_add(g, p, templates, faces[0].embedding, &err) == RC_OK) {
+            } else if (gallery_add(g, p, templates, face->embedding, &err) == RC_OK) {
                 templates++;
                 mine++;
             }
-            free(faces);
-            img_free(im);
+            free(face);
         }
         free_entries(files, nf);
         if (!quiet && tty) {
@@ -191,7 +188,7 @@ int cli_identify(int argc, char **argv)
             db_url = optarg;
             break;
         case 'M':
-            if (cli_parse_int("identify", "--mean-of", optarg, 1, 100, &dec.mean_of)) return 2;
+            if (cli_parse_int("identify", "--mean-of", optarg, 2, 100, &dec.mean_of)) return 2;
             break;
         case 'j':
             json = 1;

@@ -97,6 +97,31 @@ img_image *face_align(const img_image *im, const float lm5[5][2]);
 /* Cosine similarity of two L2-normalized embeddings. */
 float face_similarity(const float *a, const float *b);
 
+/* Which face of a photo the user meant: the one they framed, large and near
+ * the centre. Each face's prominence is its box height times a weight that
+ * falls from 1 at the centre of the image to 0.4 in a corner, so a face in
+ * the corner needs 2.5 times the height to win over a central one. */
+typedef struct {
+    int index;        /* the chosen face, -1 when there is none */
+    int runner_up;    /* the next most prominent face, -1 when there is one face */
+    float prominence; /* of the chosen face (px) */
+    float ratio;      /* runner-up's prominence / the chosen one's (0 when alone) */
+    int ambiguous;    /* ratio >= FACE_PICK_AMBIGUOUS: two faces are comparable */
+    char reason[160]; /* when ambiguous: why, in words, for the person enrolling */
+} face_pick;
+
+/* Runner-up at this fraction of the chosen face's prominence or more: the
+ * photo does not say who is meant, and enrollment refuses it. */
+#define FACE_PICK_AMBIGUOUS 0.8f
+
+/* Pick the primary face among n faces found in a w x h image. Pure geometry
+ * (boxes only), so it works for any detector's boxes.
+ * Contract for callers (the CLI today; src/recog's enrollment after the
+ * move): embedding, comparing and identifying a photo use faces[index];
+ * enrollment refuses an ambiguous photo with `reason`. Detection order
+ * (largest first) is unchanged; the caller uses index. */
+face_pick face_pick_primary(const face_info *faces, int n, int w, int h);
+
 /* ---- building blocks, exposed for tests and for other detectors ---- */
 
 typedef struct {

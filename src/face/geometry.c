@@ -2,10 +2,12 @@
  * geometry.c — the model-free parts of the face pipeline: SSD prior boxes
  * and their decoding, non-maximum suppression, the 68-to-5 landmark
  * reduction, the least-squares similarity fit used for alignment, and the
- * quality measures (Laplacian variance, head pose from 5 points). All pure
- * functions, tested on synthetic data.
+ * quality measures (Laplacian variance, head pose from 5 points), and the
+ * choice of the face a photo is about. All pure functions, tested on
+ * synthetic data.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,4 +208,41 @@ void face_pose_from_lm5(const float lm5[5][2], float *yaw, float *pitch, float *
     }
     float ratio = (p[2][1] - eye_my) / span;
     *pitch = asinf(clampf((ratio - 0.494f) * 2.2f, -1, 1)) * deg;
+}
+
+/* Box height weighted by closeness to the image centre: 1 at the centre,
+ * 0.4 in a corner (distance normalized by the half diagonal). */
+static float prominence(const face_info *f, int w, int h)
+{
+    float cx = (f->x0 + f->x1) / 2 - w / 2.f, cy = (f->y0 + f->y1) / 2 - h / 2.f;
+    float half_diag = sqrtf((float)w * w + (float)h * h) / 2;
+    float d = half_diag > 0 ? fminf(1, sqrtf(cx * cx + cy * cy) / half_diag) : 0;
+    return (f->y1 - f->y0) * (1 - 0.6f * d);
+}
+
+face_pick face_pick_primary(const face_info *faces, int n, int w, int h)
+{
+    face_pick p = {.index = -1, .runner_up = -1};
+    float second = 0;
+    for (int i = 0; i < n; i++) {
+        float s = prominence(&faces[i], w, h);
+        if (p.index < 0 || s > p.prominence) {
+            if (p.index >= 0) p.runner_up = p.index, second = p.prominence;
+            p.index = i;
+            p.prominence = s;
+        } else if (p.runner_up < 0 || s > second) {
+            p.runner_up = i;
+            second = s;
+        }
+    }
+    if (p.runner_up >= 0 && p.prominence > 0) p.ratio = second / p.prominence;
+    p.ambiguous = p.runner_up >= 0 && p.ratio >= FACE_PICK_AMBIGUOUS;
+    if (p.ambiguous) {
+        const face_info *a = &faces[p.index], *b = &faces[p.runner_up];
+        snprintf(p.reason, sizeof p.reason,
+                 "two faces of comparable size and place (%.0f px at %.0f,%.0f and %.0f px at "
+                 "%.0f,%.0f): crop the photo to the one person",
+                 a->y1 - a->y0, a->x0, a->y0, b->y1 - b->y0, b->x0, b->y0);
+    }
+    return p;
 }

@@ -492,40 +492,133 @@ done:
     return n;
 }
 
+/* People rescored by the centroid rule: those owning the best templates. */
+#define GALLERY_CANDIDATES 16
+
+/* The centroid rule for the candidate people: the sum of each one's
+ * templates (one pass over the person ids under the read lock, so a
+ * concurrent replace is seen whole or not at all), then the cosine between
+ * the unit query q and that sum. score[c] is -1 for a person with no
+ * templates left; returns -1 when out of memory. */
+static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int nc, float *score,
+                           int *count)
+{
+    int dim = g->dim;
+    float *sum = calloc((size_t)nc * (size_t)dim, sizeof(float));
+    if (!sum) return -1;
+    memset(count, 0, sizeof *count * (size_t)nc);
+    /* The candidates in a small hash set: one probe per row (most rows
+     * belong to nobody of interest and stop at an empty slot). */
+    int set[4 * GALLERY_CANDIDATES];
+    const unsigned mask = 4 * GALLERY_CANDIDATES - 1;
+    for (unsigned i = 0; i <= mask; i++) set[i] = -1;
+    for (int c = 0; c < nc; c++) {
+        unsigned h = (unsigned)(((uint64_t)cand[c] * 0x9E3779B97F4A7C15ull) >> 58) & mask;
+        while (set[h] >= 0) h = (h + 1) & mask;
+        set[h] = c;
+    }
+    pthread_rwlock_rdlock(&g->lock);
+    for (size_t b = 0; b < g->nblocks && b * GALLERY_BLOCK < g->count; b++) {
+        const block *bl = g->blocks[b];
+        size_t rows = g->count - b * GALLERY_BLOCK;
+        if (rows > GALLERY_BLOCK) rows = GALLERY_BLOCK;
+        for (size_t i = 0; i < rows; i++) {
+            int64_t p = bl->person[i];
+            unsigned h = (unsigned)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 58) & mask;
+            for (; set[h] >= 0; h = (h + 1) & mask) {
+                int c = set[h];
+                if (cand[c] != p) continue;
+                const float *r = bl->rows + i * (size_t)dim;
+                float *acc = sum + (size_t)c * dim;
+                for (int d = 0; d < dim; d++) acc[d] += r[d];
+                count[c]++;
+                break;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&g->lock);
+    for (int c = 0; c < nc; c++) {
+        const float *acc = sum + (size_t)c * dim;
+        double qs = 0, n2 = 0;
+        for (int d = 0; d < dim; d++) {
+            qs += (double)q[d] * acc[d];
+            n2 += (double)acc[d] * acc[d];
+        }
+        score[c] = n2 > 0 ? (float)(qs / sqrt(n2)) : -1;
+    }
+    free(sum);
+    return 0;
+}
+
 gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts)
 {
-    gallery_decide_opts o = opts ? *opts : (gallery_decide_opts){GALLERY_DEFAULT_THRESHOLD, 1};
-    if (o.mean_of < 1) o.mean_of = 1;
+    gallery_rule_opts o = {GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_CENTROID, 1, 0};
+    if (opts) {
+        o.threshold = opts->threshold;
+        if (opts->mean_of >= 2) o.rule = GALLERY_RULE_TOP_MEAN, o.top = opts->mean_of;
+    }
+    return gallery_identify_with(g, query, &o);
+}
+
+gallery_match gallery_identify_with(gallery *g, const float *query, const gallery_rule_opts *opts)
+{
+    gallery_rule_opts o =
+        opts ? *opts : (gallery_rule_opts){GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_CENTROID, 1, 0};
+    if (o.top < 1) o.top = 1;
     gallery_match m = {0, -1, -1, -1, -1, 0};
-    int k = 64 + 8 * o.mean_of;
+    int k = 64 + 8 * o.top;
     gallery_hit *hits = malloc(sizeof *hits * (size_t)k);
-    if (!hits) return m;
-    int n = gallery_search(g, query, k, hits);
+    /* Per candidate person, in order of their best template. */
+    int64_t *who = malloc(sizeof *who * (size_t)k);
+    float *best = malloc(sizeof *best * (size_t)k), *score = malloc(sizeof *score * (size_t)k);
+    float *q = malloc(sizeof *q * (size_t)g->dim);
+    int *count = malloc(sizeof *count * (size_t)k);
+    if (!hits || !who || !best || !score || !q || !count ||
+        normalize(query, q, g->dim, NULL) != RC_OK)
+        goto done;
+    int n = gallery_search(g, q, k, hits), np = 0;
     /* Hits are best first, so each person's first hits are their best. */
     for (int i = 0; i < n; i++) {
         int64_t p = hits[i].person;
         int seen = 0;
-        for (int j = 0; j < i && !seen; j++) seen = hits[j].person == p;
+        for (int j = 0; j < np && !seen; j++) seen = who[j] == p;
         if (seen) continue;
         float sum = 0;
         int c = 0, total = 0;
         for (int j = i; j < n; j++)
             if (hits[j].person == p) {
-                if (c < o.mean_of) sum += hits[j].score, c++;
+                if (c < o.top) sum += hits[j].score, c++;
                 total++;
             }
-        float score = sum / c;
-        if (score > m.score) {
-            if (m.person >= 0 && m.best > m.second) m.second = m.best;
-            m.person = p;
-            m.score = score;
-            m.best = hits[i].score;
-            m.templates = total;
-        } else if (hits[i].score > m.second) {
-            m.second = hits[i].score;
+        who[np] = p;
+        best[np] = hits[i].score;
+        score[np] = sum / c;
+        count[np++] = total;
+    }
+    if (o.rule == GALLERY_RULE_CENTROID) {
+        if (np > GALLERY_CANDIDATES) np = GALLERY_CANDIDATES;
+        if (centroid_scores(g, q, who, np, score, count) != 0) goto done;
+    }
+    for (int i = 0; i < np; i++) {
+        if (count[i] == 0) continue; /* removed since the search */
+        if (score[i] > m.score || m.person < 0) {
+            if (m.person >= 0) m.second = m.score;
+            m.person = who[i];
+            m.score = score[i];
+            m.best = best[i];
+            m.templates = count[i];
+        } else if (score[i] > m.second) {
+            m.second = score[i];
         }
     }
+    m.known = m.person >= 0 && m.score >= o.threshold &&
+              (o.margin <= 0 || m.second < 0 || m.score - m.second >= o.margin);
+done:
     free(hits);
-    m.known = m.person >= 0 && m.score >= o.threshold;
+    free(who);
+    free(best);
+    free(score);
+    free(q);
+    free(count);
     return m;
 }

@@ -189,6 +189,52 @@ static void sharpness_and_pose(void **state)
     assert_true(pitch > 30);
 }
 
+static face_info box_at(float cx, float cy, float h)
+{
+    face_info f = {.x0 = cx - h * 0.4f, .x1 = cx + h * 0.4f, .y0 = cy - h / 2, .y1 = cy + h / 2};
+    return f;
+}
+
+/* The face a photo is about: the largest near the centre, with a warning
+ * when two are comparable. */
+static void primary_face_is_the_framed_one(void **state)
+{
+    (void)state;
+    face_info f[3] = {0};
+    /* None, and one anywhere. */
+    face_pick p = face_pick_primary(f, 0, 640, 480);
+    assert_int_equal(p.index, -1);
+    assert_int_equal(p.ambiguous, 0);
+    f[0] = box_at(40, 40, 60);
+    p = face_pick_primary(f, 1, 640, 480);
+    assert_int_equal(p.index, 0);
+    assert_int_equal(p.runner_up, -1);
+    assert_int_equal(p.ambiguous, 0);
+    /* A bigger face in a corner loses to a central one (the detector lists
+     * the bigger one first); clearly smaller: not ambiguous. */
+    f[0] = box_at(70, 70, 140);
+    f[1] = box_at(320, 240, 120);
+    p = face_pick_primary(f, 2, 640, 480);
+    assert_int_equal(p.index, 1);
+    assert_int_equal(p.runner_up, 0);
+    assert_true(p.ratio < FACE_PICK_AMBIGUOUS);
+    assert_int_equal(p.ambiguous, 0);
+    assert_string_equal(p.reason, "");
+    /* ...but a face 2.5 times taller in the corner still wins. */
+    f[0] = box_at(10, 10, 400);
+    assert_int_equal(face_pick_primary(f, 2, 640, 480).index, 0);
+    /* Two equal faces side by side: ambiguous, with the reason. */
+    f[0] = box_at(220, 240, 150);
+    f[1] = box_at(420, 240, 150);
+    f[2] = box_at(600, 40, 30);
+    p = face_pick_primary(f, 3, 640, 480);
+    assert_true(p.index == 0 || p.index == 1);
+    assert_int_equal(p.runner_up, 1 - p.index);
+    assert_true(p.ambiguous);
+    assert_float_equal(p.ratio, 1, 1e-4);
+    assert_non_null(strstr(p.reason, "two faces of comparable size"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +245,7 @@ int main(void)
         cmocka_unit_test(alignment_puts_landmarks_on_the_template),
         cmocka_unit_test(lm68_reduces_to_eye_centres_nose_and_mouth),
         cmocka_unit_test(sharpness_and_pose),
+        cmocka_unit_test(primary_face_is_the_framed_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ static void decision_per_person_with_unknown(void **state)
             assert_int_equal(gallery_add(g, 100 + p, p * 10 + k, t, NULL), RC_OK);
         }
     }
-    gallery_decide_opts o = {.threshold = 0.5f, .mean_of = 3};
+    gallery_decide_opts o = {.threshold = 0.5f, .mean_of = 3}; /* GALLERY_RULE_TOP_MEAN */
     for (int p = 0; p < 5; p++) {
         gallery_match m = gallery_identify(g, centre[p], &o);
         assert_int_equal(m.known, 1);
@@ -176,6 +176,66 @@ static void decision_per_person_with_unknown(void **state)
     assert_int_equal(m.known, 0);
     assert_int_equal(m.person, -1);
     gallery_free(e);
+    gallery_free(g);
+}
+
+/* v = c * e_a + sqrt(1 - c^2) * e_b: cosine c with e_a, orthogonal parts. */
+static void mix(float *v, int a, float c, int b)
+{
+    memset(v, 0, sizeof(float) * DIM);
+    v[a] = c;
+    v[b] = sqrtf(1 - c * c);
+}
+
+static void centroid_rule_outvotes_one_lucky_template(void **state)
+{
+    (void)state;
+    gallery *g;
+    gallery_create(DIM, &g, NULL);
+    float q[DIM] = {1}, t[DIM];
+    /* Person 1 (a lookalike): one template at cosine 0.55 with the query,
+     * two unrelated ones. Centroid cosine 0.55 / sqrt(3) = 0.318. */
+    mix(t, 0, 0.55f, 1);
+    gallery_add(g, 1, 10, t, NULL);
+    mix(t, 2, 1, 3);
+    gallery_add(g, 1, 11, t, NULL);
+    mix(t, 3, 1, 2);
+    gallery_add(g, 1, 12, t, NULL);
+    /* Person 2: three templates at 0.5 each, different in the rest.
+     * Centroid cosine 1.5 / sqrt(4.5) = 0.707. */
+    for (int k = 0; k < 3; k++) {
+        mix(t, 0, 0.5f, 4 + k);
+        gallery_add(g, 2, 20 + k, t, NULL);
+    }
+    gallery_match m = gallery_identify(g, q, NULL); /* the default: centroid */
+    assert_int_equal(m.person, 2);
+    assert_int_equal(m.known, 1);
+    assert_float_equal(m.score, 0.7071, 1e-3);
+    assert_float_equal(m.best, 0.5, 1e-3);
+    assert_float_equal(m.second, 0.3175, 1e-3);
+    assert_int_equal(m.templates, 3);
+    /* The old rule (best template) picks the lookalike. */
+    gallery_rule_opts best = {GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_TOP_MEAN, 1, 0};
+    m = gallery_identify_with(g, q, &best);
+    assert_int_equal(m.person, 1);
+    assert_float_equal(m.score, 0.55, 1e-3);
+    /* A margin over the second person. */
+    gallery_rule_opts mg = {GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_CENTROID, 1, 0.3f};
+    assert_int_equal(gallery_identify_with(g, q, &mg).known, 1);
+    mg.margin = 0.5f;
+    m = gallery_identify_with(g, q, &mg);
+    assert_int_equal(m.known, 0);
+    assert_int_equal(m.person, 2);
+    /* A stranger matching the lookalike's one template at 0.55 (above the
+     * threshold for the best-template rule) is unknown by the centroid. */
+    gallery_remove_person(g, 2);
+    m = gallery_identify(g, q, NULL);
+    assert_int_equal(m.person, 1);
+    assert_int_equal(m.known, 0);
+    assert_true(gallery_identify_with(g, q, &best).known);
+    /* The old options struct: mean_of 1 is the default rule too. */
+    gallery_decide_opts old = {GALLERY_DEFAULT_THRESHOLD, 1};
+    assert_int_equal(gallery_identify(g, q, &old).known, 0);
     gallery_free(g);
 }
 
@@ -313,6 +373,7 @@ int main(void)
         cmocka_unit_test(int8_kernels_are_exact),
         cmocka_unit_test(search_matches_brute_force),
         cmocka_unit_test(decision_per_person_with_unknown),
+        cmocka_unit_test(centroid_rule_outvotes_one_lucky_template),
         cmocka_unit_test(updates_and_bad_input),
         cmocka_unit_test(searches_run_during_updates),
     };

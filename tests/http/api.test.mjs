@@ -180,8 +180,8 @@ test('settings read with defaults, patch with validation', async () => {
   let r = await admin.get('/api/v1/settings');
   assert.equal(r.status, 200);
   assert.equal(typeof r.body.timezone, 'string');
-  // The default is the gallery's calibrated threshold (0.1% false accepts).
-  assert.equal(r.body.recognition_threshold, 0.37);
+  // The default is the gallery's calibrated threshold (per face against a gallery).
+  assert.equal(r.body.recognition_threshold, 0.47);
   assert.equal(typeof r.body.dedup_window_s, 'number');
   assert.equal(typeof r.body.keep_unrecognized, 'boolean');
   r = await admin.patch('/api/v1/settings', { timezone: 'Europe/Madrid', recognition_threshold: 0.55, keep_unrecognized: true, min_stay_s: 60 });

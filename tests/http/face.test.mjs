@@ -173,7 +173,7 @@ test('one recognition threshold, changed at run time, decides identity and marki
   let r = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
   assert.ok(r.body.results.every((x) => x.accepted), JSON.stringify(r.body));
   const initial = (await admin.get('/api/v1/settings')).body.recognition_threshold;
-  assert.equal(initial, 0.37, "the gallery's calibrated default");
+  assert.equal(initial, 0.47, "the gallery's calibrated default");
   r = await env.device.req('POST', '/api/v1/recognize', { body: P03(3), type: 'image/jpeg' });
   assert.equal(r.body.faces[0].identity.external_id, 'THR');
   const sim = r.body.faces[0].confidence;
