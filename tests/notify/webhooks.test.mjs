@@ -2,7 +2,8 @@
 // receiver on 127.0.0.1: create (the secret shown once), list, read, change
 // and delete, validation, the admin-only rule, a test delivery, a face
 // recognized at /recognize?mark=true (real photos, real models) producing a
-// signed delivery, and pending deliveries surviving a server restart. The
+// signed delivery, a stranger making one unknown_face delivery, and pending
+// deliveries surviving a server restart. The
 // signature is checked the way a receiver would: HMAC-SHA256 over
 // "<t>.<body>" with the secret.
 import { test, before, after } from 'node:test';
@@ -198,6 +199,28 @@ test('a face recognized at /recognize?mark=true makes a signed entry delivery', 
   assert.equal(rx.got.filter((g) => g.url === '/entries').length, 1);
   assert.equal(rx.got.filter((g) => g.url === '/exits').length, 0, 'a webhook for exits heard nothing');
   for (const h of [hook, slack, exitsOnly]) await admin.del(`/api/v1/webhooks/${h.body.id}`);
+});
+
+test('a stranger at /recognize?mark=true makes one unknown_face delivery', async () => {
+  const hook = await admin.post('/api/v1/webhooks', { name: 'strangers', url: `${rx.url}/unknown`, events: ['unknown_face'], preset: 'telegram', chat_id: '-100123' });
+  assert.equal(hook.status, 201, JSON.stringify(hook.body));
+  const stranger = readFileSync(join(FACES, 'id/deepface_person01/1.jpg'));
+  for (let i = 0; i < 2; i++) {
+    const r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: stranger, type: 'image/jpeg' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.faces.length, 1);
+    assert.equal(r.body.faces[0].identity, null, 'nobody enrolled matches');
+  }
+  const got = await rx.wait((g) => g.url === '/unknown');
+  assert.equal(got.headers['x-rollcall-event'], 'unknown_face');
+  verify(got, hook.body.secret);
+  const body = JSON.parse(got.body);
+  assert.deepEqual(Object.keys(body).sort(), ['chat_id', 'text'], 'a Telegram sendMessage call');
+  assert.equal(body.chat_id, '-100123');
+  assert.match(body.text, /^Unknown face, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  await new Promise((res) => setTimeout(res, 2000));
+  assert.equal(rx.got.filter((g) => g.url === '/unknown').length, 1, 'the second sighting within a minute is not sent');
+  await admin.del(`/api/v1/webhooks/${hook.body.id}`);
 });
 
 test('a delivery still pending when the server stops is delivered after a restart', async () => {
