@@ -315,6 +315,22 @@ static store_delivery only_delivery(fixture *f, int64_t hook, size_t requests)
     return done;
 }
 
+/* Queue one camera_down for a new generic webhook, run a dispatcher with
+ * config c until the receiver has had `requests` requests and the delivery
+ * has settled, give a request that should not come time to come, and return
+ * the delivery. */
+static store_delivery send_camera_down(fixture *f, notify_config c, size_t requests)
+{
+    int64_t hook = add_webhook(f->db.s, f->rv, "camera_down", "generic", 0, 1);
+    notify *n = NULL;
+    OK(notify_start(f->db.s, &c, &n, &e_));
+    OK(notify_camera_down(n, 0, "Gate", "connection refused", &e_));
+    store_delivery done = only_delivery(f, hook, requests);
+    usleep(300000);
+    notify_stop(n);
+    return done;
+}
+
 /* ---- pure parts ---------------------------------------------------------- */
 
 static void signature_is_hmac_sha256_of_time_dot_body(void **state)
@@ -602,16 +618,10 @@ static void an_event_is_delivered_signed(void **state)
 static void a_failing_receiver_is_retried_with_backoff(void **state)
 {
     fixture *f = *state;
-    store *s = f->db.s;
     f->rv->answers[0] = 500;
     f->rv->answers[1] = 503;
-    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
     notify_config c = quick();
-    notify *n = NULL;
-    OK(notify_start(s, &c, &n, &e_));
-    OK(notify_camera_down(n, 0, "Gate", "connection refused", &e_));
-    store_delivery done = only_delivery(f, hook, 3);
-    notify_stop(n);
+    store_delivery done = send_camera_down(f, c, 3);
     assert_string_equal(done.status, "delivered");
     assert_int_equal(done.attempts, 3);
     /* The waits: at least half of 200 ms, then half of 400 ms (jitter). */
@@ -633,18 +643,11 @@ static void a_failing_receiver_is_retried_with_backoff(void **state)
 static void the_last_failure_makes_a_delivery_dead(void **state)
 {
     fixture *f = *state;
-    store *s = f->db.s;
     for (int i = 0; i < 32; i++) f->rv->answers[i] = 500;
-    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
     notify_config c = quick();
     c.max_attempts = 3;
     c.backoff_base_ms = 50;
-    notify *n = NULL;
-    OK(notify_start(s, &c, &n, &e_));
-    OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
-    store_delivery done = only_delivery(f, hook, 3);
-    usleep(500000); /* nothing more after the last attempt */
-    notify_stop(n);
+    store_delivery done = send_camera_down(f, c, 3);
     assert_int_equal(receiver_count(f->rv), 3);
     assert_string_equal(done.status, "dead");
     assert_int_equal(done.attempts, 3);
@@ -655,16 +658,10 @@ static void the_last_failure_makes_a_delivery_dead(void **state)
 static void redirects_are_not_followed(void **state)
 {
     fixture *f = *state;
-    store *s = f->db.s;
     f->rv->answers[0] = 302; /* Location: file:///etc/passwd */
-    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
     notify_config c = quick();
     c.max_attempts = 1;
-    notify *n = NULL;
-    OK(notify_start(s, &c, &n, &e_));
-    OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
-    store_delivery done = only_delivery(f, hook, 1);
-    notify_stop(n);
+    store_delivery done = send_camera_down(f, c, 1);
     assert_string_equal(done.status, "dead");
     assert_int_equal(done.last_http, 302);
     assert_non_null(strstr(done.last_error, "redirect"));
@@ -673,15 +670,9 @@ static void redirects_are_not_followed(void **state)
 static void a_long_answer_is_not_read_to_the_end(void **state)
 {
     fixture *f = *state;
-    store *s = f->db.s;
     f->rv->big = 1;
-    int64_t hook = add_webhook(s, f->rv, "camera_down", "generic", 0, 1);
     notify_config c = quick();
-    notify *n = NULL;
-    OK(notify_start(s, &c, &n, &e_));
-    OK(notify_camera_down(n, 0, "Gate", "gone", &e_));
-    store_delivery done = only_delivery(f, hook, 1);
-    notify_stop(n);
+    store_delivery done = send_camera_down(f, c, 1);
     assert_string_equal(done.status, "delivered");
     assert_int_equal(done.attempts, 1);
 }
