@@ -257,3 +257,19 @@ enum MHD_Result http_h_webhook_deliveries(http_req *r)
     free(ds);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
+
+enum MHD_Result http_h_webhook_redeliver(http_req *r)
+{
+    int64_t id, delivery;
+    if (!http_param_id(r, "id", &id) || !http_param_id(r, "delivery_id", &delivery)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_delivery_retry(db(r), id, delivery, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    store_delivery d;
+    st = store_delivery_get(db(r), delivery, &d, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, "webhook.redeliver", "webhook", id,
+               json_pack("{s:I}", "delivery_id", (json_int_t)delivery));
+    notify_wake(r->srv->cfg.notify);
+    return http_reply_json(r, MHD_HTTP_ACCEPTED, delivery_json(&d));
+}

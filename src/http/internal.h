@@ -373,6 +373,7 @@ enum MHD_Result http_h_webhooks_patch(http_req *r);
 enum MHD_Result http_h_webhooks_delete(http_req *r);
 enum MHD_Result http_h_webhooks_test(http_req *r);
 enum MHD_Result http_h_webhook_deliveries(http_req *r);
+enum MHD_Result http_h_webhook_redeliver(http_req *r);
 /* Face endpoints (api_face.c). */
 enum MHD_Result http_h_recognize(http_req *r);
 enum MHD_Result http_h_process_frame(http_req *r);

@@ -243,6 +243,7 @@ opid(op("/api/v1/webhooks/{id}", "patch", "change a webhook (fields left out kee
 opid(op("/api/v1/webhooks/{id}", "delete", "delete a webhook and its deliveries", [A], NOC, params=[pid()], tag="webhooks"), "deleteWebhook")
 opid(op("/api/v1/webhooks/{id}/test", "post", "queue a test delivery (409 when the webhook is disabled)", [A], ok("WebhookTest", "202", "queued"), params=[pid()], tag="webhooks"), "testWebhook")
 opid(op("/api/v1/webhooks/{id}/deliveries", "get", "a webhook's deliveries, newest first, with their status", [A], ok("DeliveryList"), params=[pid()] + PAGE, tag="webhooks"), "listWebhookDeliveries")
+opid(op("/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "post", "send a dead (or delivered) delivery again, attempts counted from zero (409 while pending)", [A], ok("Delivery", "202", "queued again"), params=[pid(), pid("delivery_id")], tag="webhooks"), "retryWebhookDelivery")
 opid(op("/api/v1/api-keys/{id}", "delete", "revoke an API key", [A], NOC, params=[pid()], tag="admin"), "deleteApiKey")
 opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=PAGE + [q("action")], tag="admin"), "listAudit")
 opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")

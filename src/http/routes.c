@@ -45,6 +45,8 @@ const http_route http_routes[] = {
     {"DELETE", "/api/v1/webhooks/{id}", ADMIN, 0, http_h_webhooks_delete},
     {"POST", "/api/v1/webhooks/{id}/test", ADMIN, 0, http_h_webhooks_test},
     {"GET", "/api/v1/webhooks/{id}/deliveries", ADMIN, 0, http_h_webhook_deliveries},
+    {"POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", ADMIN, 0,
+     http_h_webhook_redeliver},
     /* people */
     {"GET", "/api/v1/persons", ADMIN | MANAGER, 0, http_h_persons_list},
     {"POST", "/api/v1/persons", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_create},

@@ -2646,6 +2646,25 @@ rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, sto
     return st;
 }
 
+rc_status store_delivery_retry(store *s, int64_t webhook_id, int64_t id, rc_error *err)
+{
+    store_delivery d;
+    rc_status st = store_delivery_get(s, id, &d, err);
+    if (st == RC_OK && d.webhook_id != webhook_id) st = RC_ERR_NOT_FOUND;
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "webhook %lld has no delivery %lld", (long long)webhook_id,
+                       (long long)id);
+    if (st != RC_OK) return st;
+    int64_t now = rc_unix_ms(), ch = 0;
+    st = query_exec(s,
+                    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_ms = ?, "
+                    "lease_ms = 0, updated_ms = ? WHERE id = ? AND status <> 'pending'",
+                    &ch, err, "iii", now, now, id);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_CONFLICT, "delivery %lld is still pending", (long long)id);
+    return st;
+}
+
 rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err)
 {
     return query_exec(s,

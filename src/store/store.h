@@ -493,6 +493,11 @@ rc_status store_delivery_get(store *s, int64_t id, store_delivery *out, rc_error
 /* Newest first; webhook_id 0 for every webhook's. */
 rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, store_delivery **out,
                               size_t *n, int64_t *total, rc_error *err);
+/* Send delivery id of webhook webhook_id again: a dead (or delivered) one
+ * becomes pending now with its attempts counted from zero; RC_ERR_NOT_FOUND
+ * when the webhook has no such delivery, RC_ERR_CONFLICT while it is still
+ * pending. */
+rc_status store_delivery_retry(store *s, int64_t webhook_id, int64_t id, rc_error *err);
 /* Delete delivered and dead deliveries last changed before before_ms (pending
  * ones stay whatever their age); *removed may be NULL. */
 rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err);

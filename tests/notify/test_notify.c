@@ -653,6 +653,18 @@ static void the_last_failure_makes_a_delivery_dead(void **state)
     assert_int_equal(done.attempts, 3);
     assert_int_equal(done.last_http, 500);
     assert_non_null(strstr(done.last_error, "answered 500: answered"));
+    /* An administrator sends it again: pending now, attempts from zero. */
+    rc_error err;
+    assert_int_equal(store_delivery_retry(f->db.s, done.webhook_id + 1, done.id, &err),
+                     RC_ERR_NOT_FOUND);
+    OK(store_delivery_retry(f->db.s, done.webhook_id, done.id, &e_));
+    store_delivery again;
+    OK(store_delivery_get(f->db.s, done.id, &again, &e_));
+    assert_string_equal(again.status, "pending");
+    assert_int_equal(again.attempts, 0);
+    assert_true(again.next_ms <= rc_unix_ms());
+    assert_int_equal(store_delivery_retry(f->db.s, done.webhook_id, done.id, &err),
+                     RC_ERR_CONFLICT);
 }
 
 static void redirects_are_not_followed(void **state)

@@ -157,6 +157,14 @@ test('webhooks: a test delivery reaches the receiver signed, and is listed as de
   assert.equal(d.last_http, 200);
   assert.equal(d.kind, 'test');
   assert.equal((await admin.get('/api/v1/webhooks/999999/deliveries')).status, 404);
+  // Sent again on request: the same delivery, attempts counted from zero.
+  const again = await admin.post(`/api/v1/webhooks/${r.body.id}/deliveries/${d.id}/retry`);
+  assert.equal(again.status, 202, JSON.stringify(again.body));
+  assert.equal(again.body.status, 'pending');
+  assert.equal(again.body.attempts, 0);
+  const twice = await rx.wait((g) => g.url === '/test-hook' && g !== got);
+  assert.equal(Number(twice.headers['x-rollcall-delivery']), d.id);
+  assert.equal((await admin.post(`/api/v1/webhooks/${r.body.id}/deliveries/999999/retry`)).status, 404);
   await admin.del(`/api/v1/webhooks/${r.body.id}`);
 });
 
