@@ -215,7 +215,19 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
-/* v3: outgoing webhooks (src/notify) and their delivery queue. A webhook
+/* v3: a manager's group limit is explicit. users.group_limited 1 means "only
+ * the groups in user_groups" (none when it has no rows), 0 means every group;
+ * before, an empty user_groups meant every group, so deleting a limited
+ * manager's last group widened their scope to everything. Managers that had
+ * groups are limited; the rest keep seeing every group. Also the "metrics"
+ * role, for API keys that may only read GET /metrics. */
+static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT NULL DEFAULT 0;"
+                         "UPDATE users SET group_limited = 1"
+                         " WHERE EXISTS (SELECT 1 FROM user_groups ug WHERE ug.user_id = users.id);"
+                         "INSERT INTO roles (name, description) VALUES"
+                         " ('metrics', 'read GET /metrics only (monitoring)');";
+
+/* v4: outgoing webhooks (src/notify) and their delivery queue. A webhook
  * names the event kinds it wants ("entry,exit,late,..."), optionally a group
  * whose members alone it hears about (deleting the group deletes the webhook
  * rather than widening it to everyone), the secret that signs each request,
@@ -225,7 +237,7 @@ static const char v2[] =
  * dispatcher claims due rows with a lease (lease_ms) so that processes
  * sharing one PostgreSQL never deliver a row at the same time. Deliveries
  * about a person go with the person. */
-static const char v3[] =
+static const char v4[] =
     "CREATE TABLE webhooks ("
     " id @ID@,"
     " name TEXT NOT NULL DEFAULT '',"
@@ -260,7 +272,8 @@ static const char v3[] =
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
     {2, "API role names, first/last names, user and key links", v2},
-    {3, "outgoing webhooks and their delivery queue", v3},
+    {3, "explicit group limit of managers, metrics role", v3},
+    {4, "outgoing webhooks and their delivery queue", v4},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -65,7 +65,7 @@ test('db migrate creates the schema; status reports it; backup and check work', 
     assert.match(r.stderr, /no database at .* yet/);
     r = run(['db', 'migrate', '--data', join(f.dir, 'data')]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /applied [3-9] migrations/);
+    assert.match(r.stdout, /applied \d+ migrations/); // every migration this build knows
     r = run(['db', 'migrate', '--db', f.db]);
     assert.match(r.stdout, /up to date/);
     r = run(['db', 'status'], { env: { ...process.env, ROLLCALL_DB: f.db } });
