@@ -921,6 +921,14 @@ static void a_test_delivery_goes_to_one_webhook(void **state)
     char v[32];
     header(f->rv->reqs[0].head, "X-Rollcall-Event", v, sizeof v);
     assert_string_equal(v, "test");
+    /* Delivery ids are never handed out again, even after the newest went
+     * with its webhook: receivers drop repeats by them. */
+    OK(store_webhook_delete(s, b, &e_));
+    OK(store_webhook_delete(s, a, &e_));
+    int64_t c2 = add_webhook(s, f->rv, "entry", "generic", 0, 1), id2 = 0;
+    OK(notify_test(s, c2, &id2, &e_));
+    assert_true(id2 > id);
+    assert_true(c2 > b);
 }
 
 int main(void)
