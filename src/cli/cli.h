@@ -21,6 +21,7 @@ int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_webhook(int argc, char **argv);
 
 /* The database to open: db if given, else $ROLLCALL_DB, else DATA/rollcall.db
  * (written into buf). */

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"user", "manage login accounts (add, passwd, unlock, list)", cli_user},
     {"db", "database: migrate, status, backup FILE, check", cli_db},
     {"export", "export attendance for a date range as CSV or XLSX", cli_export},
+    {"webhook", "outgoing webhooks: list, add, delete, test, deliveries", cli_webhook},
     {"bench", "measure performance (models, pipeline, gallery)", cli_bench},
     {"detect", "find faces in photos: boxes, landmarks, liveness, quality", cli_detect},
     {"embed", "print the embedding of the face in a photo as JSON", cli_embed},

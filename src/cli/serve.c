@@ -20,6 +20,7 @@
 #include "../attendance/att.h"
 #include "../camera/camera.h"
 #include "../http/http.h"
+#include "../notify/notify.h"
 #include "../recog/recog.h"
 #include "../store/store.h"
 #include "../rc/rc.h"
@@ -66,6 +67,19 @@ static void serve_usage(FILE *out)
             "                          (to read out what is left of a damaged one)\n"
             "  -v, --verbose           log debug messages\n"
             "  -h, --help              show this help\n");
+}
+
+/* Unknown faces in a recognized frame go to the webhooks (notify throttles
+ * them per camera). */
+static void unknown_faces_to_webhooks(void *user, const recog_event *ev)
+{
+    if (ev->kind != RECOG_EVENT_FRAME || !ev->frame) return;
+    for (int i = 0; i < ev->frame->n; i++) {
+        const recog_face *f = &ev->frame->faces[i];
+        if (f->live && !f->known && f->face.has_embedding)
+            notify_unknown_face(user, ev->camera_id, NULL, f->match.score, f->face.liveness, NULL,
+                                NULL);
+    }
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -412,6 +426,14 @@ int cli_serve(int argc, char **argv)
     recog *rg = NULL;
     cam_feed *cams = NULL;
     http_server *srv = NULL;
+    /* Outgoing webhooks: what is queued in the database (also by an earlier
+     * run, or another process) is delivered from here. */
+    notify *webhooks = NULL;
+    if (notify_start(db, NULL, &webhooks, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: webhooks: %s\n", err.msg);
+        goto fail;
+    }
+    cfg.notify = webhooks;
     if (!metrics || att_create(db, &rules, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", metrics ? err.msg : "out of memory");
         goto fail;
@@ -432,6 +454,7 @@ int cli_serve(int argc, char **argv)
         else if (cam_feed_create(rg, cfg.threads, metrics, &cams, &rerr) != RC_OK)
             rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
     }
+    if (rg) recog_listen(rg, unknown_faces_to_webhooks, webhooks);
     cfg.recog = rg;
     cfg.cameras = cams;
     if (http_server_start(&cfg, &srv, &err) != RC_OK) {
@@ -452,6 +475,7 @@ int cli_serve(int argc, char **argv)
     http_server_stop(srv);
     cam_feed_destroy(cams); /* frames in flight finish */
     recog_destroy(rg);
+    notify_stop(webhooks);
     att_destroy(rules);
     rc_metrics_destroy(metrics);
     cli_free_list(models);
@@ -463,6 +487,7 @@ int cli_serve(int argc, char **argv)
 fail:
     cam_feed_destroy(cams);
     recog_destroy(rg);
+    notify_stop(webhooks);
     if (rules) att_destroy(rules);
     rc_metrics_destroy(metrics);
     cli_free_list(models);

@@ -61,6 +61,9 @@ typedef struct {
     /* GET /metrics without credentials from loopback addresses (off by
      * default: a reverse proxy on the same host would make it public). */
     bool metrics_public_loopback;
+    /* The webhook dispatcher (notify.h), woken by a test delivery and told
+     * about unknown faces; NULL: deliveries wait for any dispatcher's poll. */
+    struct notify *notify;
 } http_config;
 
 /* Parse "HOST:PORT" (IPv4 or [IPv6]) into host and port; RC_ERR_INVALID with a

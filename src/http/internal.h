@@ -426,6 +426,15 @@ enum MHD_Result http_h_export(http_req *r);
 enum MHD_Result http_h_report_summary(http_req *r);
 enum MHD_Result http_h_report_daily(http_req *r);
 enum MHD_Result http_h_dashboard(http_req *r);
+/* Outgoing webhooks (api_notify.c). */
+enum MHD_Result http_h_webhooks_list(http_req *r);
+enum MHD_Result http_h_webhooks_create(http_req *r);
+enum MHD_Result http_h_webhooks_get(http_req *r);
+enum MHD_Result http_h_webhooks_patch(http_req *r);
+enum MHD_Result http_h_webhooks_delete(http_req *r);
+enum MHD_Result http_h_webhooks_test(http_req *r);
+enum MHD_Result http_h_webhook_deliveries(http_req *r);
+enum MHD_Result http_h_webhook_redeliver(http_req *r);
 /* Face endpoints (api_face.c). */
 enum MHD_Result http_h_recognize(http_req *r);
 enum MHD_Result http_h_process_frame(http_req *r);

@@ -20,6 +20,7 @@ STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
 TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
+WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down"]
 schemas = {
  "Error": obj({"error": obj({"code": {"type": STR, "description": "stable snake_case code a client translates"},
      "message": {"type": STR, "description": "the same in English, for logs and scripts"},
@@ -70,6 +71,35 @@ schemas = {
      "key": {"type": STR, "description": "the secret; shown only in this answer"},
      "camera_id": INT, "created_at": TIME}, ["id", "name", "role", "prefix", "key", "created_at"],
      nullable=("camera_id",)),
+ "Webhook": obj({"id": INT, "name": STR,
+     "url": {"type": STR, "description": "shown without user, password or query; for slack and "
+         "telegram (whose URLs are tokens) only scheme and host"},
+     "events": arr({"type": STR, "enum": WEBHOOK_KINDS}), "group_id": INT,
+     "preset": {"type": STR, "enum": ["generic", "slack", "telegram"]}, "chat_id": STR,
+     "enabled": BOOL, "created_at": TIME, "updated_at": TIME},
+     ["id", "name", "url", "events", "group_id", "preset", "chat_id", "enabled", "created_at"],
+     nullable=("group_id",)),
+ "WebhookCreated": obj({"id": INT, "name": STR, "url": STR, "events": arr({"type": STR}),
+     "group_id": INT, "preset": STR, "chat_id": STR, "enabled": BOOL, "created_at": TIME,
+     "secret": {"type": STR, "description": "the HMAC-SHA256 key of X-Rollcall-Signature; shown only in this answer"}},
+     ["id", "url", "events", "preset", "enabled", "secret"], nullable=("group_id",)),
+ "WebhookWrite": obj({"name": STR,
+     "url": {"type": STR, "description": "http:// or https:// only; redirects are never followed"},
+     "events": dict(arr({"type": STR, "enum": WEBHOOK_KINDS}), description="late / early_leave: "
+         "entries / exits with that status"),
+     "group_id": dict({"type": INT}, description="only about members of this group; deleting the group deletes the webhook"),
+     "preset": {"type": STR, "enum": ["generic", "slack", "telegram"]},
+     "chat_id": {"type": STR, "description": "telegram: the chat (required there)"},
+     "secret": {"type": STR, "minLength": 16, "description": "made for you when left out"},
+     "enabled": BOOL}, nullable=("group_id",)),
+ "WebhookTest": obj({"delivery_id": INT}, ["delivery_id"]),
+ "Delivery": obj({"id": INT, "webhook_id": INT,
+     "kind": {"type": STR, "enum": ["entry", "exit", "unknown_face", "camera_down", "test"]},
+     "event_id": INT, "status": {"type": STR, "enum": ["pending", "delivered", "dead"]},
+     "attempts": INT, "last_http": INT, "last_error": STR, "next_attempt_at": TIME,
+     "created_at": TIME, "updated_at": TIME, "payload": {"type": "object"}},
+     ["id", "webhook_id", "kind", "status", "attempts", "last_error", "created_at", "payload"],
+     nullable=("event_id", "last_http", "next_attempt_at")),
  "AuditEntry": obj({"id": INT, "time": TIME, "actor": STR, "action": STR, "target": STR, "detail": STR},
      ["id", "time", "actor", "action", "target", "detail"], nullable=("target", "detail")),
  "Settings": dict(obj({"timezone": STR, "dedup_window_s": INT, "min_stay_s": INT, "slot_margin_min": INT,
@@ -187,7 +217,7 @@ schemas = {
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
+for n in ["Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -242,6 +272,14 @@ opid(op("/api/v1/users/{id}", "delete", "delete a user", [A], NOC, params=[pid()
 opid(op("/api/v1/roles", "get", "the roles", [A], {"200": {"description": "OK", "content": {"application/json": {"schema": arr(ref("RoleInfo"))}}}}, tag="admin"), "listRoles")
 opid(op("/api/v1/api-keys", "get", "list API keys (secrets never shown)", [A], ok("ApiKeyList"), params=PAGE, tag="admin"), "listApiKeys")
 opid(op("/api/v1/api-keys", "post", "create an API key; the key is shown once", [A], ok("ApiKeyCreated", "201", "created"), jbody("ApiKeyCreate"), tag="admin"), "createApiKey")
+opid(op("/api/v1/webhooks", "get", "list outgoing webhooks (secrets never shown)", [A], ok("WebhookList"), params=PAGE, tag="webhooks"), "listWebhooks")
+opid(op("/api/v1/webhooks", "post", "create a webhook; its secret is shown once", [A], ok("WebhookCreated", "201", "created"), jbody("WebhookWrite"), tag="webhooks"), "createWebhook")
+opid(op("/api/v1/webhooks/{id}", "get", "one webhook", [A], ok("Webhook"), params=[pid()], tag="webhooks"), "getWebhook")
+opid(op("/api/v1/webhooks/{id}", "patch", "change a webhook (fields left out keep their value)", [A], ok("Webhook"), jbody("WebhookWrite"), [pid()], tag="webhooks"), "updateWebhook")
+opid(op("/api/v1/webhooks/{id}", "delete", "delete a webhook and its deliveries", [A], NOC, params=[pid()], tag="webhooks"), "deleteWebhook")
+opid(op("/api/v1/webhooks/{id}/test", "post", "queue a test delivery (409 when the webhook is disabled)", [A], ok("WebhookTest", "202", "queued"), params=[pid()], tag="webhooks"), "testWebhook")
+opid(op("/api/v1/webhooks/{id}/deliveries", "get", "a webhook's deliveries, newest first, with their status", [A], ok("DeliveryList"), params=[pid()] + PAGE, tag="webhooks"), "listWebhookDeliveries")
+opid(op("/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "post", "send a dead (or delivered) delivery again, attempts counted from zero (409 while pending)", [A], ok("Delivery", "202", "queued again"), params=[pid(), pid("delivery_id")], tag="webhooks"), "retryWebhookDelivery")
 opid(op("/api/v1/api-keys/{id}", "delete", "revoke an API key", [A], NOC, params=[pid()], tag="admin"), "deleteApiKey")
 opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=PAGE + [q("action")], tag="admin"), "listAudit")
 opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")

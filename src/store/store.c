@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -2273,12 +2274,18 @@ static rc_status event_update_in(db_conn *c, const store_event *e, rc_error *err
     return st;
 }
 
+/* Queue the webhook deliveries of a new event in its transaction (below). */
+static rc_status outbox_event_in(db_conn *c, const store_event *e, rc_error *err);
+
 rc_status store_event_insert(store *s, store_event *e, rc_error *err)
 {
     rc_status st = event_valid(e, err);
     if (st != RC_OK) return st;
     TAKE(s, c, err);
-    st = event_insert_in(c, e, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK) st = event_insert_in(c, e, err);
+    if (st == RC_OK) st = outbox_event_in(c, e, err);
+    st = tx_end(c, st, err);
     give(s, c);
     return st;
 }
@@ -2370,6 +2377,7 @@ rc_status store_event_manual_add(store *s, store_event *e, const char *actor, rc
     TAKE(s, c, err);
     st = tx_begin(s, c, err);
     if (st == RC_OK) st = event_insert_in(c, e, err);
+    if (st == RC_OK) st = outbox_event_in(c, e, err);
     if (st == RC_OK) {
         char *detail = json_text(json_pack("{s:o}", "new", event_json(e)));
         st = audit_in(c, actor, "event.add", "event", e->id, detail ? detail : "", err);
@@ -2535,5 +2543,371 @@ rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc
     give(s, c);
     if (st == RC_OK && ch > 0) erase_deleted(s);
     if (removed) *removed = ch;
+    return st;
+}
+
+/* ---- outgoing webhooks and their delivery queue --------------------------- */
+
+/* Is `tok` (n bytes) one of the comma-separated words of `list`? */
+static int word_in(const char *list, const char *tok, size_t n)
+{
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, tok, n) == 0) return 1;
+        p += len + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+static rc_status webhook_valid(store_webhook *w, rc_error *err)
+{
+    if (!FIELD_OK(w, name) || !FIELD_OK(w, url) || !FIELD_OK(w, events) || !FIELD_OK(w, secret) ||
+        !FIELD_OK(w, preset) || !FIELD_OK(w, chat_id))
+        return rc_fail(err, RC_ERR_INVALID, "webhook has an unterminated text field");
+    size_t scheme = strncasecmp(w->url, "https://", 8) == 0  ? 8
+                    : strncasecmp(w->url, "http://", 7) == 0 ? 7
+                                                             : 0;
+    if (!scheme || !w->url[scheme] || w->url[scheme] == '/')
+        return rc_fail(err, RC_ERR_INVALID,
+                       "webhook url must be an http:// or https:// URL with a host");
+    for (const char *p = w->url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return rc_fail(err, RC_ERR_INVALID,
+                           "webhook url must not contain spaces or control characters");
+    if (!w->events[0])
+        return rc_fail(err, RC_ERR_INVALID, "webhook events: name at least one of %s",
+                       STORE_WEBHOOK_KINDS);
+    for (const char *p = w->events; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!word_in(STORE_WEBHOOK_KINDS, p, len))
+            return rc_fail(err, RC_ERR_INVALID, "webhook event '%.*s' is not one of %s", (int)len,
+                           p, STORE_WEBHOOK_KINDS);
+        p += len + (e ? 1 : 0);
+    }
+    if (!w->preset[0]) cp(w->preset, sizeof w->preset, "generic");
+    if (strcmp(w->preset, "generic") && strcmp(w->preset, "slack") && strcmp(w->preset, "telegram"))
+        return rc_fail(err, RC_ERR_INVALID, "webhook preset '%s' is not generic, slack or telegram",
+                       w->preset);
+    if (!strcmp(w->preset, "telegram") && !w->chat_id[0])
+        return rc_fail(err, RC_ERR_INVALID, "a telegram webhook needs a chat_id");
+    if (!w->secret[0]) return rc_fail(err, RC_ERR_INVALID, "a webhook needs a secret");
+    return RC_OK;
+}
+
+#define WEBHOOK_COLS                                                                               \
+    "id, name, url, events, COALESCE(group_id, 0), secret, preset, chat_id, enabled, created_ms, " \
+    "updated_ms"
+static void row_webhook(db_q *q, void *dst)
+{
+    store_webhook *w = dst;
+    w->id = db_i64(q, 0);
+    cp(w->name, sizeof w->name, db_text(q, 1));
+    cp(w->url, sizeof w->url, db_text(q, 2));
+    cp(w->events, sizeof w->events, db_text(q, 3));
+    w->group_id = db_i64(q, 4);
+    cp(w->secret, sizeof w->secret, db_text(q, 5));
+    cp(w->preset, sizeof w->preset, db_text(q, 6));
+    cp(w->chat_id, sizeof w->chat_id, db_text(q, 7));
+    w->enabled = (int)db_i64(q, 8);
+    w->created_ms = db_i64(q, 9);
+    w->updated_ms = db_i64(q, 10);
+}
+
+static rc_status webhook_group_err(rc_status st, const store_webhook *w, rc_error *err)
+{
+    if (st == RC_ERR_NOT_FOUND && w->group_id)
+        return rc_fail(err, RC_ERR_INVALID, "no group with id %lld for the webhook",
+                       (long long)w->group_id);
+    return st;
+}
+
+rc_status store_webhook_create(store *s, store_webhook *w, rc_error *err)
+{
+    rc_status st = webhook_valid(w, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), id = 0;
+    st = qint(c,
+              "INSERT INTO webhooks (name, url, events, group_id, secret, preset, chat_id, "
+              "enabled, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err,
+              "tttIttti"
+              "ii",
+              w->name, w->url, w->events, w->group_id, w->secret, w->preset, w->chat_id,
+              (int64_t)(w->enabled != 0), now, now);
+    give(s, c);
+    if (st != RC_OK) return webhook_group_err(st, w, err);
+    w->id = id;
+    w->created_ms = w->updated_ms = now;
+    return RC_OK;
+}
+
+rc_status store_webhook_get(store *s, int64_t id, store_webhook *out, rc_error *err)
+{
+    return query_one(s, row_webhook, out, err, "webhook", id,
+                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?", "i", id);
+}
+
+rc_status store_webhook_update(store *s, store_webhook *w, rc_error *err)
+{
+    rc_status st = webhook_valid(w, err);
+    if (st != RC_OK) return st;
+    int64_t ch = 0, now = rc_unix_ms();
+    st = query_exec(s,
+                    "UPDATE webhooks SET name = ?, url = ?, events = ?, group_id = ?, secret = ?, "
+                    "preset = ?, chat_id = ?, enabled = ?, updated_ms = ? WHERE id = ?",
+                    &ch, err,
+                    "tttIttti"
+                    "ii",
+                    w->name, w->url, w->events, w->group_id, w->secret, w->preset, w->chat_id,
+                    (int64_t)(w->enabled != 0), now, w->id);
+    if (st != RC_OK) return webhook_group_err(st, w, err);
+    if (ch == 0) return rc_fail(err, RC_ERR_NOT_FOUND, "no webhook with id %lld", (long long)w->id);
+    w->updated_ms = now;
+    return RC_OK;
+}
+
+rc_status store_webhook_delete(store *s, int64_t id, rc_error *err)
+{
+    return delete_by_id(s, "DELETE FROM webhooks WHERE id = ?", id, "webhook", err);
+}
+
+rc_status store_webhook_list(store *s, store_webhook **out, size_t *n, rc_error *err)
+{
+    return query_list(s, sizeof **out, row_webhook, (void **)out, n, err,
+                      "SELECT " WEBHOOK_COLS " FROM webhooks ORDER BY id", "");
+}
+
+#define DELIVERY_COLS                                                                              \
+    "id, webhook_id, kind, event_id, COALESCE(person_id, 0), payload, status, attempts, next_ms, " \
+    "lease_ms, last_http, last_error, created_ms, updated_ms"
+static void row_delivery(db_q *q, void *dst)
+{
+    store_delivery *d = dst;
+    d->id = db_i64(q, 0);
+    d->webhook_id = db_i64(q, 1);
+    cp(d->kind, sizeof d->kind, db_text(q, 2));
+    d->event_id = db_i64(q, 3);
+    d->person_id = db_i64(q, 4);
+    cp(d->payload, sizeof d->payload, db_text(q, 5));
+    cp(d->status, sizeof d->status, db_text(q, 6));
+    d->attempts = (int)db_i64(q, 7);
+    d->next_ms = db_i64(q, 8);
+    d->lease_ms = db_i64(q, 9);
+    d->last_http = (int)db_i64(q, 10);
+    cp(d->last_error, sizeof d->last_error, db_text(q, 11));
+    d->created_ms = db_i64(q, 12);
+    d->updated_ms = db_i64(q, 13);
+}
+
+/* The CASTs tell PostgreSQL the types of parameters in a select list. */
+#define ENQUEUE_HEAD                                                                               \
+    "INSERT INTO webhook_deliveries (webhook_id, kind, event_id, person_id, payload, next_ms, "    \
+    "created_ms, updated_ms) SELECT w.id, CAST(? AS TEXT), CAST(? AS BIGINT), "                    \
+    "CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), "                   \
+    "CAST(? AS BIGINT) FROM webhooks w WHERE "
+
+static rc_status delivery_args_valid(const char *kind, const char *payload, rc_error *err)
+{
+    if (!kind || !*kind || strlen(kind) >= sizeof((store_delivery *)0)->kind)
+        return rc_fail(err, RC_ERR_INVALID, "a delivery needs a kind of at most %zu characters",
+                       sizeof((store_delivery *)0)->kind - 1);
+    if (!payload || strlen(payload) >= STORE_PAYLOAD_MAX)
+        return too_long(err, "delivery payload", STORE_PAYLOAD_MAX);
+    return RC_OK;
+}
+
+/* The INSERT ... SELECT behind store_delivery_enqueue, on connection c. */
+static rc_status enqueue_in(db_conn *c, const char *kind, const char *also_kind, int64_t person_id,
+                            int64_t event_id, const char *payload, int64_t *queued, rc_error *err)
+{
+    rc_status st = delivery_args_valid(kind, payload, err);
+    if (st != RC_OK) return st;
+    int64_t now = rc_unix_ms(), ch = 0;
+    char p1[48], p2[48];
+    snprintf(p1, sizeof p1, "%%,%s,%%", kind);
+    snprintf(p2, sizeof p2, "%%,%s,%%", also_kind && *also_kind ? also_kind : kind);
+    st = qexec(c,
+               ENQUEUE_HEAD
+               "w.enabled = 1 AND (',' || w.events || ',' LIKE ? OR ',' || w.events || ',' "
+               "LIKE ?) AND (w.group_id IS NULL OR w.group_id IN (SELECT gm.group_id FROM "
+               "group_members gm WHERE gm.person_id = ?))",
+               &ch, err, "tiItiiitti", kind, event_id, person_id, payload, now, now, now, p1, p2,
+               person_id);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "delivery refers to an unknown person %lld", (long long)person_id);
+    if (st == RC_OK && queued) *queued = ch;
+    return st;
+}
+
+rc_status store_delivery_enqueue(store *s, const char *kind, const char *also_kind,
+                                 int64_t person_id, int64_t event_id, const char *payload,
+                                 int64_t *queued, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = enqueue_in(c, kind, also_kind, person_id, event_id, payload, queued, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_delivery_enqueue_one(store *s, int64_t webhook_id, const char *kind,
+                                     const char *payload, int64_t *id, rc_error *err)
+{
+    rc_status st = delivery_args_valid(kind, payload, err);
+    if (st != RC_OK) return st;
+    int64_t now = rc_unix_ms(), got = 0;
+    TAKE(s, c, err);
+    st = qint(c, ENQUEUE_HEAD "w.id = ? RETURNING id", &got, err, "tiItiiii", kind, (int64_t)0,
+              (int64_t)0, payload, now, now, now, webhook_id);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "no webhook with id %lld", (long long)webhook_id);
+    if (st == RC_OK && id) *id = got;
+    return st;
+}
+#undef ENQUEUE_HEAD
+
+/* The transactional outbox: queue the deliveries of attendance event e on
+ * the connection (and so in the transaction) that has just inserted it.
+ * Costs one small SELECT when no webhook is enabled. */
+static rc_status outbox_event_in(db_conn *c, const store_event *e, rc_error *err)
+{
+    int64_t hooks = 0;
+    rc_status st = qint(c, "SELECT count(*) FROM webhooks WHERE enabled = 1", &hooks, err, "");
+    if (st != RC_OK || hooks == 0) return st;
+    char name[128] = "", ext[64] = "", cam[128] = "";
+    db_q *q = qprep(c,
+                    "SELECT p.name, COALESCE(p.external_id, ''), COALESCE((SELECT k.name FROM "
+                    "cameras k WHERE k.id = ?), '') FROM persons p WHERE p.id = ?",
+                    err, "ii", e->camera_id, e->person_id);
+    if (!q) return err ? err->code : RC_ERR_DB;
+    int r = db_step(q, err);
+    if (r > 0) {
+        cp(name, sizeof name, db_text(q, 0));
+        cp(ext, sizeof ext, db_text(q, 1));
+        cp(cam, sizeof cam, db_text(q, 2));
+    }
+    db_done(q);
+    if (r < 0) return err ? err->code : RC_ERR_DB;
+    char *payload = json_text(json_pack(
+        "{s:I, s:s, s:s, s:{s:I, s:s, s:s}, s:I, s:s, s:I, s:s, s:f, s:f, s:s, s:s}", "event_id",
+        (json_int_t)e->id, "kind", e->kind, "status", e->status, "person", "id",
+        (json_int_t)e->person_id, "name", name, "external_id", ext, "ts_ms", (json_int_t)e->ts_ms,
+        "slot_day", e->slot_day, "camera_id", (json_int_t)e->camera_id, "camera", cam, "confidence",
+        e->confidence, "liveness", e->liveness, "source", e->source, "reason", e->reason));
+    if (!payload) return rc_fail(err, RC_ERR_NOMEM, "out of memory building a webhook payload");
+    const char *also =
+        !strcmp(e->status, "late") || !strcmp(e->status, "early_leave") ? e->status : NULL;
+    st = enqueue_in(c, e->kind, also, e->person_id, e->id, payload, NULL, err);
+    free(payload);
+    return st;
+}
+
+rc_status store_delivery_claim(store *s, int64_t now_ms, int64_t lease, size_t max,
+                               store_delivery **out, size_t *n, rc_error *err)
+{
+    if (max == 0) max = 1;
+    /* SQLite serialises writers, so its UPDATE needs no row locks. */
+    const char *sql =
+        s->kind == STORE_POSTGRES
+            ? "UPDATE webhook_deliveries SET lease_ms = ?, attempts = attempts + 1, "
+              "updated_ms = ? WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
+              "ON w.id = d.webhook_id WHERE d.status = 'pending' AND d.next_ms <= ? AND "
+              "d.lease_ms <= ? AND w.enabled = 1 ORDER BY d.next_ms, d.id LIMIT ? "
+              "FOR UPDATE OF d SKIP LOCKED) RETURNING " DELIVERY_COLS
+            : "UPDATE webhook_deliveries SET lease_ms = ?, attempts = attempts + 1, "
+              "updated_ms = ? WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
+              "ON w.id = d.webhook_id WHERE d.status = 'pending' AND d.next_ms <= ? AND "
+              "d.lease_ms <= ? AND w.enabled = 1 ORDER BY d.next_ms, d.id LIMIT ?) "
+              "RETURNING " DELIVERY_COLS;
+    return query_list(s, sizeof **out, row_delivery, (void **)out, n, err, sql, "iiiii",
+                      now_ms + lease, now_ms, now_ms, now_ms, (int64_t)max);
+}
+
+rc_status store_delivery_finish(store *s, const store_delivery *d, const char *status,
+                                int64_t next_ms, int http_status, const char *error, rc_error *err)
+{
+    if (!status ||
+        (strcmp(status, "pending") && strcmp(status, "delivered") && strcmp(status, "dead")))
+        return rc_fail(err, RC_ERR_INVALID,
+                       "delivery status '%s' is not pending, delivered or dead",
+                       status ? status : "");
+    char msg[sizeof d->last_error];
+    cp(msg, sizeof msg, error); /* a long error is cut, not refused */
+    int64_t ch = 0;
+    rc_status st = query_exec(s,
+                              "UPDATE webhook_deliveries SET status = ?, next_ms = ?, lease_ms = "
+                              "0, last_http = ?, last_error = ?, updated_ms = ? WHERE id = ? AND "
+                              "lease_ms = ? AND status = 'pending'",
+                              &ch, err, "tiitiii", status, next_ms, (int64_t)http_status, msg,
+                              rc_unix_ms(), d->id, d->lease_ms);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_CONFLICT,
+                       "delivery %lld is no longer claimed by this worker (its lease ran out)",
+                       (long long)d->id);
+    return st;
+}
+
+rc_status store_delivery_get(store *s, int64_t id, store_delivery *out, rc_error *err)
+{
+    return query_one(s, row_delivery, out, err, "delivery", id,
+                     "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE id = ?", "i", id);
+}
+
+rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, store_delivery **out,
+                              size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    if (webhook_id) qb_i(&b, "webhook_id = ?", webhook_id);
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM webhook_deliveries", total, err);
+    if (st == RC_OK) {
+        db_q *q =
+            qb_prep(c, &b, "SELECT " DELIVERY_COLS " FROM webhook_deliveries",
+                    " ORDER BY id DESC LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_delivery, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_delivery_retry(store *s, int64_t webhook_id, int64_t id, rc_error *err)
+{
+    store_delivery d;
+    rc_status st = store_delivery_get(s, id, &d, err);
+    if (st == RC_OK && d.webhook_id != webhook_id) st = RC_ERR_NOT_FOUND;
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "webhook %lld has no delivery %lld", (long long)webhook_id,
+                       (long long)id);
+    if (st != RC_OK) return st;
+    int64_t now = rc_unix_ms(), ch = 0;
+    st = query_exec(s,
+                    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_ms = ?, "
+                    "lease_ms = 0, updated_ms = ? WHERE id = ? AND status <> 'pending'",
+                    &ch, err, "iii", now, now, id);
+    if (st == RC_OK && ch == 0)
+        return rc_fail(err, RC_ERR_CONFLICT, "delivery %lld is still pending", (long long)id);
+    return st;
+}
+
+rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err)
+{
+    return query_exec(s,
+                      "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_ms < ?",
+                      removed, err, "i", before_ms);
+}
+
+rc_status store_delivery_next_due(store *s, int64_t *when_ms, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT COALESCE(MIN(CASE WHEN d.lease_ms > d.next_ms THEN d.lease_ms "
+                        "ELSE d.next_ms END), 0) FROM webhook_deliveries d JOIN webhooks w ON "
+                        "w.id = d.webhook_id WHERE d.status = 'pending' AND w.enabled = 1",
+                        when_ms, err, "");
+    give(s, c);
     return st;
 }

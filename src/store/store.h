@@ -484,4 +484,92 @@ rc_status store_audit_add(store *s, const char *actor, const char *action, const
 rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
                            store_audit **out, size_t *n, int64_t *total, rc_error *err);
 
+/* ---- outgoing webhooks and their delivery queue (src/notify) -------------- */
+
+/* Event kinds a webhook may ask for. "late" and "early_leave" are entries and
+ * exits with that status; a webhook wanting "entry" hears about every entry. */
+#define STORE_WEBHOOK_KINDS "entry,exit,late,early_leave,unknown_face,camera_down"
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    char url[1024];   /* http:// or https:// only */
+    char events[256]; /* comma-separated kinds from STORE_WEBHOOK_KINDS */
+    int64_t group_id; /* only about members of this group; 0: everyone. Deleting
+                         the group deletes the webhook. */
+    char secret[128]; /* HMAC-SHA256 key; kept in clear because signing needs it */
+    char preset[16];  /* "generic", "slack" or "telegram" */
+    char chat_id[64]; /* telegram: the chat to send to (required there) */
+    int enabled;
+    int64_t created_ms, updated_ms;
+} store_webhook;
+/* Create (fills id and times) after checking every field (RC_ERR_INVALID
+ * naming the field); a group_id naming no group is RC_ERR_INVALID. */
+rc_status store_webhook_create(store *s, store_webhook *w, rc_error *err);
+rc_status store_webhook_get(store *s, int64_t id, store_webhook *out, rc_error *err);
+/* Update every field of webhook w->id (checked as by create). */
+rc_status store_webhook_update(store *s, store_webhook *w, rc_error *err);
+/* Its queued and past deliveries go with it. */
+rc_status store_webhook_delete(store *s, int64_t id, rc_error *err);
+rc_status store_webhook_list(store *s, store_webhook **out, size_t *n, rc_error *err);
+
+#define STORE_PAYLOAD_MAX 4096 /* largest delivery payload (JSON text), bytes */
+
+typedef struct {
+    int64_t id;
+    int64_t webhook_id;
+    char kind[32];                   /* "entry", "exit", "unknown_face", "camera_down", "test" */
+    int64_t event_id;                /* the attendance event; 0 for other kinds */
+    int64_t person_id;               /* 0: about nobody in particular */
+    char payload[STORE_PAYLOAD_MAX]; /* JSON object: what happened */
+    char status[12];                 /* "pending", "delivered" or "dead" */
+    int attempts;                    /* claims so far (a claim that crashed counts) */
+    int64_t next_ms;                 /* pending: not before this time */
+    int64_t lease_ms;                /* claimed until this time; also the claim's token */
+    int last_http;                   /* HTTP status of the last attempt; 0: none or no answer */
+    char last_error[256];
+    int64_t created_ms, updated_ms;
+} store_delivery;
+
+/* Queue one delivery of `kind` with `payload` (a JSON object's text) for
+ * every enabled webhook that wants `kind` or `also_kind` (may be NULL) and
+ * whose group, if any, has person_id as a member (person_id 0 matches only
+ * webhooks without a group). Inside store_tx_begin/end it is part of the
+ * caller's transaction. *queued (may be NULL) receives how many were queued. */
+rc_status store_delivery_enqueue(store *s, const char *kind, const char *also_kind,
+                                 int64_t person_id, int64_t event_id, const char *payload,
+                                 int64_t *queued, rc_error *err);
+/* Queue one delivery for webhook webhook_id alone, whatever its kinds (a
+ * test); *id (may be NULL) receives the new row's id. */
+rc_status store_delivery_enqueue_one(store *s, int64_t webhook_id, const char *kind,
+                                     const char *payload, int64_t *id, rc_error *err);
+/* Claim up to `max` due deliveries (pending, next_ms <= now_ms, not claimed
+ * by anyone whose lease still runs, webhook enabled), oldest due first: each
+ * gets lease_ms = now_ms + lease and one more attempt. On PostgreSQL rows
+ * are taken with FOR UPDATE SKIP LOCKED, so processes sharing the database
+ * never claim the same row. The caller frees *out. */
+rc_status store_delivery_claim(store *s, int64_t now_ms, int64_t lease, size_t max,
+                               store_delivery **out, size_t *n, rc_error *err);
+/* Record the outcome of claimed delivery d (d->id with the d->lease_ms the
+ * claim returned): status "delivered", "dead", or "pending" again at
+ * next_ms. RC_ERR_CONFLICT when the lease was lost (another claim took the
+ * row after it ran out), in which case nothing is changed. */
+rc_status store_delivery_finish(store *s, const store_delivery *d, const char *status,
+                                int64_t next_ms, int http_status, const char *error, rc_error *err);
+rc_status store_delivery_get(store *s, int64_t id, store_delivery *out, rc_error *err);
+/* Newest first; webhook_id 0 for every webhook's. */
+rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, store_delivery **out,
+                              size_t *n, int64_t *total, rc_error *err);
+/* Send delivery id of webhook webhook_id again: a dead (or delivered) one
+ * becomes pending now with its attempts counted from zero; RC_ERR_NOT_FOUND
+ * when the webhook has no such delivery, RC_ERR_CONFLICT while it is still
+ * pending. */
+rc_status store_delivery_retry(store *s, int64_t webhook_id, int64_t id, rc_error *err);
+/* Delete delivered and dead deliveries last changed before before_ms (pending
+ * ones stay whatever their age); *removed may be NULL. */
+rc_status store_delivery_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err);
+/* When the earliest pending delivery is due (its next_ms, or its lease's end
+ * while claimed); 0 when nothing is pending. */
+rc_status store_delivery_next_due(store *s, int64_t *when_ms, rc_error *err);
+
 #endif

@@ -85,7 +85,8 @@ typedef struct {
 extern const db_migration db_migrations[];
 extern const size_t db_migration_count;
 
-/* Expand the @ID@/@BLOB@/@REAL@/@INSTR@ DDL tokens; returns malloc'd text or NULL. */
+/* Expand the @ID@/@SERIAL@/@BLOB@/@REAL@/@INSTR@ DDL tokens (@SERIAL@: an id
+ * never reused, AUTOINCREMENT on SQLite); returns malloc'd text or NULL. */
 char *db_expand_ddl(const char *sql, int postgres);
 
 static inline void db_bind_i64(db_q *q, int i, int64_t v)

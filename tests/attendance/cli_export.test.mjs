@@ -71,6 +71,7 @@ test('db migrate creates the schema; status reports it; backup and check work', 
     r = run(['db', 'status'], { env: { ...process.env, ROLLCALL_DB: f.db } });
     assert.equal(r.status, 0);
     assert.match(r.stdout, /version (\d+) of \1, up to date/);
+    assert.match(r.stdout, /outgoing webhooks and their delivery queue\s+\d{4}-\d\d-\d\d/);
     assert.match(r.stdout, /initial schema\s+\d{4}-\d\d-\d\d/);
     fill(f.db);
     const backup = join(f.dir, 'copy.db');
