@@ -29,7 +29,9 @@ export type AuditEntry = S['AuditEntry'];
 export type Settings = Req<
   S['Settings'],
   'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
->;
+> & {
+  attendance_start_day?: string | null;
+};
 
 export type Person = S['Person'];
 export type PersonKind = Person['kind'];
@@ -92,13 +94,25 @@ export interface AttendanceFilter {
 export type ManualEntry = S['ManualEvent'];
 export type Correction = Omit<S['EventCorrection'], 'status'> & { status?: EventStatus };
 
-export type DailyReportRow = Required<S['DailyRow']>;
-export type SummaryRow = Req<S['SummaryRow'], 'person_id' | 'name' | 'present' | 'late' | 'early_leave' | 'absent' | 'time_on_site_s'> & {
+/** One day's figures in people; rate is null when nobody was judged yet. */
+export type DailyReportRow = S['DailyRow'];
+export type SummaryRow = S['SummaryRow'] & {
   first_entry: string | null;
   last_exit: string | null;
+  rate: number | null;
+};
+export type Absentee = S['Absentee'];
+export type AbsenteeList = S['AbsenteeList'];
+export type GroupReportRow = S['GroupRow'];
+export type GroupReport = Omit<S['GroupReport'], 'people'> & { people: SummaryRow[] };
+export type ReportQuery = {
+  from?: string;
+  to?: string;
+  group_id?: number;
+  label?: string;
 };
 export type Dashboard = {
-  today: Required<S['Dashboard']['today']>;
+  today: DailyReportRow;
   late_by_group: Required<S['Dashboard']['late_by_group'][number]>[];
   recent: AttendanceEvent[];
 };

@@ -45,6 +45,7 @@ export function SettingsPage() {
           recognition_threshold: s.recognition_threshold,
           liveness_threshold: s.liveness_threshold,
           keep_unrecognized: s.keep_unrecognized,
+          attendance_start_day: s.attendance_start_day || null,
         }),
       );
       setSaved(true);
@@ -105,6 +106,18 @@ export function SettingsPage() {
           <label className="field">
             <span>{t('settings.minStay')}</span>
             <input type="number" min={0} step={1} value={s.min_stay_s} onChange={(e) => set('min_stay_s', Number(e.target.value))} />
+          </label>
+          <label className="field">
+            <span>{t('settings.startDay')}</span>
+            <input
+              type="date"
+              value={s.attendance_start_day ?? ''}
+              onChange={(e) => set('attendance_start_day', e.target.value || null)}
+              aria-describedby="start-day-help"
+            />
+            <small id="start-day-help" className="muted">
+              {t('settings.startDayHelp')}
+            </small>
           </label>
           {s.slot_margin_min !== undefined && (
             <label className="field">
