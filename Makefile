@@ -5,6 +5,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_A64  ?= build-aarch64
 LISTEN     ?= 127.0.0.1:8080
 
 all: build
@@ -42,7 +43,7 @@ run: models build web
 	$(BUILD)/src/cli/rollcall serve --listen $(LISTEN)
 
 test: models build build-asan web
-	@scripts/test $(BUILD) $(BUILD_ASAN)
+	@scripts/test $(BUILD) $(BUILD_ASAN) $(BUILD_A64)
 
 bench: models build
 	@scripts/bench $(BUILD)
@@ -51,4 +52,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_A64)

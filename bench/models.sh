@@ -4,7 +4,13 @@
 # inference and the speed-up (ONNX Runtime median / Rollcall median).
 # Usage: bench/models.sh  (ROLLCALL_BIN, MODELS, RUNS, WARMUP may be set;
 # CPU_TIME=1 measures CPU time instead of wall time on both sides, which is
-# steadier when other jobs share the machine)
+# steadier when other jobs share the machine). On an AVX-512 machine the
+# engine is timed twice more, capped to its AVX2 kernels
+# (ROLLCALL_NN_CPU=avx2, what a CPU without AVX-512 runs) and to its plain
+# C path with OpenBLAS (ROLLCALL_NN_CPU=generic, what AVX2-only CPUs ran
+# before the engine had AVX2 kernels), printed beside the AVX-512 figures;
+# AVX2=0 skips that, AVX2=1 forces it. ONNX Runtime uses every instruction
+# set the CPU has in every comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -21,11 +27,37 @@ cpu=()
 [[ ${CPU_TIME:-0} == 1 ]] && cpu=(--cpu-time)
 OPENBLAS_NUM_THREADS=1 "$BIN" bench models --models "$MODELS" --runs "$RUNS" --warmup "$WARMUP" \
   --tsv "${cpu[@]}" >"$tmp/rc.tsv"
+avx2=${AVX2:-auto}
+if [[ $avx2 == auto ]]; then
+  avx2=0
+  grep -qw avx512f /proc/cpuinfo 2>/dev/null && avx2=1
+fi
+if [[ $avx2 == 1 ]]; then
+  # OpenBLAS (the C path's sgemm) capped too: its Haswell (AVX2) kernels
+  for cap in avx2 generic; do
+    echo "timing Rollcall with ROLLCALL_NN_CPU=$cap ($RUNS runs per model)..." >&2
+    ROLLCALL_NN_CPU=$cap OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 \
+      "$BIN" bench models --models "$MODELS" \
+      --runs "$RUNS" --warmup "$WARMUP" --tsv "${cpu[@]}" | cut -f1-3 | sort >"$tmp/$cap.tsv"
+  done
+fi
 echo "timing ONNX Runtime ($RUNS runs per model)..." >&2
 mapfile -t args < <(awk -F'\t' '{print $1 ":" $5}' "$tmp/rc.tsv")
 CPU_TIME=${CPU_TIME:-0} node bench/nn/ort_bench.mjs "$MODELS" "$RUNS" "$WARMUP" "${args[@]}" >"$tmp/ort.tsv"
 
-printf '%-20s %-14s %12s %12s %12s %12s %9s\n' model input "rollcall med" "rollcall p90" "ORT med" "ORT p90" speedup
-join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") |
-  awk -F'\t' '{ printf "%-20s %-14s %12.3f %12.3f %12.3f %12.3f %8.2fx\n", $1, $5, $2, $3, $6, $7, $6 / $2 }'
-echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); speedup = ONNX Runtime median / Rollcall median)"
+if [[ $avx2 == 1 ]]; then
+  printf '%-20s %-14s %9s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n' model input "AVX-512" "p90" "AVX2" \
+    "p90" "C" "ORT" "ORT/512" "ORT/AVX2" "512/AVX2" "C/AVX2"
+  # columns: 1 model, 2-3 AVX-512 med/p90, 5 input, 6-7 ORT med/p90, 9-10
+  # AVX2 med/p90, 11-12 C med/p90
+  join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") | sort |
+    join -t $'\t' - "$tmp/avx2.tsv" | join -t $'\t' - "$tmp/generic.tsv" |
+    awk -F'\t' '{ printf "%-20s %-14s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %7.2fx %7.2fx %7.2fx %7.2fx\n",
+                   $1, $5, $2, $3, $9, $10, $11, $6, $6 / $2, $6 / $9, $9 / $2, $11 / $9 }'
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); AVX-512, AVX2, C: Rollcall's medians with its AVX-512 kernels, capped to its AVX2 kernels (ROLLCALL_NN_CPU=avx2) and to its plain C path + OpenBLAS (ROLLCALL_NN_CPU=generic, the AVX2 CPUs' path before the AVX2 kernels); ORT/x = ONNX Runtime median / Rollcall median; 512/AVX2 = how much slower the AVX2 path is than AVX-512, C/AVX2 = how much faster it is than the C path)"
+else
+  printf '%-20s %-14s %12s %12s %12s %12s %9s\n' model input "rollcall med" "rollcall p90" "ORT med" "ORT p90" speedup
+  join -t $'\t' <(sort "$tmp/rc.tsv") <(sort "$tmp/ort.tsv") |
+    awk -F'\t' '{ printf "%-20s %-14s %12.3f %12.3f %12.3f %12.3f %8.2fx\n", $1, $5, $2, $3, $6, $7, $6 / $2 }'
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"); speedup = ONNX Runtime median / Rollcall median)"
+fi

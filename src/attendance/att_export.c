@@ -3,7 +3,8 @@
  * (libxlsxwriter) with a "Summary" sheet (per person, then per group) and a
  * "Detail" sheet (one row per person and slot). Times are shown in the
  * report's time zone. Text that a spreadsheet would take for a formula
- * (starting with = + - @) is prefixed with an apostrophe in CSV and written
+ * (starting with = + - @, or with a tab or carriage return, which some
+ * spreadsheets skip before looking for one) is prefixed with an apostrophe in CSV and written
  * as a plain string in XLSX, so a name like "=HYPERLINK(...)" stays a name.
  */
 #include <errno.h>
@@ -39,7 +40,7 @@ static void local_time(const att_tz *tz, int64_t ms, const char *day, char *buf,
 
 static void csv_cell(FILE *out, const char *s, int last)
 {
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    int formula = s[0] && strchr("=+-@\t\r", s[0]) != NULL;
     int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
     if (quote) fputc('"', out);
     if (formula) fputc('\'', out);

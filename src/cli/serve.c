@@ -43,6 +43,14 @@ static void serve_usage(FILE *out)
             "      --max-import MB     largest dataset import in MB (default 512)\n"
             "      --max-files N       most files in one upload (default 100)\n"
             "      --request-timeout S seconds a request may take to arrive (default 120)\n"
+            "      --header-timeout S  seconds a connection has to send a request's line and\n"
+            "                          headers, also the longest idle keep-alive (default 15)\n"
+            "      --max-conns N       open connections at most (default 1000)\n"
+            "      --max-conns-per-ip N  open connections from one client address (default\n"
+            "                          128; 0 = no limit: behind a reverse proxy on this host\n"
+            "                          every client is 127.0.0.1, let the proxy limit them)\n"
+            "      --metrics-public-loopback  GET /metrics without credentials from\n"
+            "                          127.0.0.1/::1 (default: an admin or a metrics API key)\n"
             "      --no-access-log     do not log one line per request\n"
             "      --list-routes       print every route with its allowed roles and exit\n"
             "  -v, --verbose           log debug messages\n"
@@ -139,6 +147,10 @@ enum {
     OPT_DB,
     OPT_ADMIN_EMAIL,
     OPT_ADMIN_PASSWORD,
+    OPT_HEADER_TIMEOUT,
+    OPT_MAX_CONNS,
+    OPT_MAX_CONNS_PER_IP,
+    OPT_METRICS_LOOPBACK,
 };
 
 int cli_serve(int argc, char **argv)
@@ -162,6 +174,10 @@ int cli_serve(int argc, char **argv)
         {"max-import", required_argument, 0, OPT_MAX_IMPORT},
         {"max-files", required_argument, 0, OPT_MAX_FILES},
         {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
+        {"header-timeout", required_argument, 0, OPT_HEADER_TIMEOUT},
+        {"max-conns", required_argument, 0, OPT_MAX_CONNS},
+        {"max-conns-per-ip", required_argument, 0, OPT_MAX_CONNS_PER_IP},
+        {"metrics-public-loopback", no_argument, 0, OPT_METRICS_LOOPBACK},
         {"no-access-log", no_argument, 0, OPT_NO_ACCESS_LOG},
         {"list-routes", no_argument, 0, OPT_LIST_ROUTES},
         {"db", required_argument, 0, OPT_DB},
@@ -208,6 +224,22 @@ int cli_serve(int argc, char **argv)
         case OPT_REQUEST_TIMEOUT:
             if (!parse_count("--request-timeout", optarg, 1, 86400, &n)) return 2;
             cfg.limits.request_time_s = (unsigned)n;
+            break;
+        case OPT_HEADER_TIMEOUT:
+            if (!parse_count("--header-timeout", optarg, 1, 3600, &n)) return 2;
+            cfg.limits.header_timeout_s = (unsigned)n;
+            break;
+        case OPT_MAX_CONNS:
+            if (!parse_count("--max-conns", optarg, 4, 100000, &n)) return 2;
+            cfg.limits.max_conns = (unsigned)n;
+            break;
+        case OPT_MAX_CONNS_PER_IP:
+            if (!parse_count("--max-conns-per-ip", optarg, 0, 100000, &n)) return 2;
+            cfg.limits.max_conns_per_ip = (unsigned)n;
+            cfg.limits.no_per_ip_limit = n == 0;
+            break;
+        case OPT_METRICS_LOOPBACK:
+            cfg.metrics_public_loopback = true;
             break;
         case OPT_DB:
             db_url = optarg;

@@ -67,68 +67,12 @@ static bool query_day(http_req *r, const char *key, const char **out)
     return true;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-bool http_scope_persons(http_req *r, int64_t **ids, size_t *n)
-{
-    *ids = NULL;
-    *n = 0;
-    if (r->who.role != HTTP_MANAGER || r->who.ngroups == 0) return false;
-    size_t cap = 0;
-    for (size_t g = 0; g < r->who.ngroups; g++) {
-        int64_t *m = NULL;
-        size_t k = 0;
-        if (store_group_members(db(r), r->who.groups[g], &m, &k, NULL) != RC_OK) continue;
-        if (*n + k > cap) {
-            cap = (*n + k) * 2;
-            int64_t *grown = realloc(*ids, cap * sizeof **ids);
-            if (!grown) {
-                free(m);
-                continue;
-            }
-            *ids = grown;
-        }
-        memcpy(*ids + *n, m, k * sizeof *m);
-        *n += k;
-        free(m);
-    }
-    if (*n) qsort(*ids, *n, sizeof **ids, cmp_id);
-    return true;
-}
-
-bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id)
-{
-    return bsearch(&person_id, ids, n, sizeof *ids, cmp_id) != NULL;
-}
-
-bool http_scope_group(const http_req *r, int64_t group_id)
-{
-    if (r->who.role != HTTP_MANAGER || r->who.ngroups == 0) return true;
-    for (size_t i = 0; i < r->who.ngroups; i++)
-        if (r->who.groups[i] == group_id) return true;
-    return false;
-}
-
 /* A manager limited to groups asking about a group or person outside them:
  * answers 403 and returns false. */
-static bool scope_check(http_req *r, int64_t group_id, int64_t person_id, const int64_t *ids,
-                        size_t n, bool scoped)
+static bool scope_check(http_req *r, int64_t group_id, int64_t person_id)
 {
-    if (group_id && !http_scope_group(r, group_id)) {
-        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "group %lld is not one of your groups",
-                         (long long)group_id);
-        return false;
-    }
-    if (scoped && person_id && !http_scope_has(ids, n, person_id)) {
-        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
-                         "person %lld is not in one of your groups", (long long)person_id);
-        return false;
-    }
-    return true;
+    return (!group_id || http_require_group(r, group_id)) &&
+           (!person_id || http_require_person(r, person_id));
 }
 
 /* Drop what a limited manager may not see from a report. */
@@ -209,39 +153,20 @@ enum MHD_Result http_h_attendance_list(http_req *r)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
                                 "query parameter 'status' must be on_time, late, early_leave or "
                                 "outside_schedule");
-    int64_t *scope = NULL;
-    size_t nscope = 0;
-    bool scoped = http_scope_persons(r, &scope, &nscope);
-    if (!scope_check(r, group_id, person_id, scope, nscope, scoped)) {
-        free(scope);
-        return MHD_YES;
-    }
-    bool filter = status || scoped;
-    store_page page = filter ? (store_page){10000, 0} : (store_page){limit, offset};
+    if (!scope_check(r, group_id, person_id)) return MHD_YES;
+    /* Status and a limited manager's groups are filtered by the database,
+     * so paging and the total run over the whole table. */
+    f.status = status;
+    if (http_scope_limited(r)) f.scope_user_id = r->who.user_id;
     store_event *es = NULL;
     size_t n = 0;
     int64_t total = 0;
     rc_error err;
-    rc_status st = store_event_list(db(r), &f, page, &es, &n, &total, &err);
-    if (st != RC_OK) {
-        free(scope);
-        return http_reply_rc(r, st, &err);
-    }
+    rc_status st = store_event_list(db(r), &f, (store_page){limit, offset}, &es, &n, &total, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
-    if (filter) {
-        total = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (status && strcmp(es[i].status, status) != 0) continue;
-            if (scoped && !http_scope_has(scope, nscope, es[i].person_id)) continue;
-            if (total >= offset && total < offset + limit)
-                json_array_append_new(items, http_event_json(db(r), &es[i]));
-            total++;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) json_array_append_new(items, http_event_json(db(r), &es[i]));
-    }
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, http_event_json(db(r), &es[i]));
     free(es);
-    free(scope);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
@@ -253,6 +178,28 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new)
     json_decref(j);
     http_metrics_add(srv->metrics, "rollcall_attendance_events_total",
                      "attendance events created or updated", 1);
+}
+
+/* The time of a manual event or correction: ISO 8601 with a real UTC offset
+ * (at most ±14:00) in the years 2000 to 2100, so a typo cannot file an event
+ * in year 9999 or 0001. Answers 400 and returns false otherwise. */
+static bool event_time(http_req *r, const char *text, int64_t *ms)
+{
+    int y = 0, mo, d;
+    if (!http_parse_time(text, ms) || !http_parse_date(text, &y, &mo, &d)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'time' must be an ISO 8601 time like 2026-11-21T08:01:00Z (UTC "
+                         "offsets from -14:00 to +14:00)");
+        return false;
+    }
+    /* The year of the instant, whatever the offset moved it to. */
+    int64_t lo = 946684800000LL, hi = 4133980800000LL; /* 2000-01-01, 2101-01-01 UTC */
+    if (*ms < lo || *ms >= hi) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'time' must be in the years 2000 to 2100 (got %.40s)", text);
+        return false;
+    }
+    return true;
 }
 
 enum MHD_Result http_h_attendance_create(http_req *r)
@@ -268,11 +215,7 @@ enum MHD_Result http_h_attendance_create(http_req *r)
         !http_field_str(r, b, "time", true, 40, &time_s, NULL) ||
         !http_field_str(r, b, "reason", true, 255, &reason, NULL))
         goto out;
-    if (!http_parse_time(time_s, &ts)) {
-        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                               "field 'time' must be an ISO 8601 time like 2026-11-21T08:01:00Z");
-        goto out;
-    }
+    if (!event_time(r, time_s, &ts)) goto out;
     if (!*reason) {
         res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                "field 'reason' must say why the event is entered by hand");
@@ -284,12 +227,7 @@ enum MHD_Result http_h_attendance_create(http_req *r)
                                "field 'person_id': there is no person %lld", (long long)pid);
         goto out;
     }
-    int64_t *scope = NULL;
-    size_t nscope = 0;
-    bool scoped = http_scope_persons(r, &scope, &nscope);
-    bool allowed = scope_check(r, 0, pid, scope, nscope, scoped);
-    free(scope);
-    if (!allowed) goto out;
+    if (!scope_check(r, 0, pid)) goto out;
     store_event e;
     rc_error err;
     rc_status st = att_manual(r->srv->att, pid, ts, kind, reason, http_actor(r), &e, &err);
@@ -315,12 +253,7 @@ enum MHD_Result http_h_attendance_patch(http_req *r)
     rc_error err;
     rc_status st = store_event_get(db(r), id, &e, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    int64_t *scope = NULL;
-    size_t nscope = 0;
-    bool scoped = http_scope_persons(r, &scope, &nscope);
-    bool allowed = scope_check(r, 0, e.person_id, scope, nscope, scoped);
-    free(scope);
-    if (!allowed) return MHD_YES;
+    if (!scope_check(r, 0, e.person_id)) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -337,11 +270,7 @@ enum MHD_Result http_h_attendance_patch(http_req *r)
                                "field 'reason' must say why the event is corrected");
         goto out;
     }
-    if (has_time && !http_parse_time(time_s, &ts)) {
-        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                               "field 'time' must be an ISO 8601 time like 2026-11-21T08:01:00Z");
-        goto out;
-    }
+    if (has_time && !event_time(r, time_s, &ts)) goto out;
     st = att_correct(r->srv->att, id, ts, kind, reason, http_actor(r), &e, &err);
     if (st == RC_OK && has_status) {
         /* An explicit status overrides the rules' judgement. */
@@ -384,13 +313,10 @@ bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report
     if (!from && !to) from = to = today;
     if (!from) from = to;
     if (!to) to = from;
+    if (!scope_check(r, group_id, person_id)) return false;
     int64_t *scope = NULL;
     size_t nscope = 0;
     bool scoped = http_scope_persons(r, &scope, &nscope);
-    if (!scope_check(r, group_id, person_id, scope, nscope, scoped)) {
-        free(scope);
-        return false;
-    }
     att_query q = {.from_day = from,
                    .to_day = to,
                    .person_id = person_id,
@@ -529,23 +455,18 @@ enum MHD_Result http_h_dashboard(http_req *r)
     size_t n = 0;
     int64_t total = 0;
     json_t *recent = json_array();
-    int64_t *scope = NULL;
-    size_t nscope = 0;
-    bool scoped = http_scope_persons(r, &scope, &nscope);
     /* The newest ten (of the manager's groups): the list is oldest first, so
      * read its tail. */
-    int64_t want = scoped ? 1000 : 10;
-    if (store_event_list(db(r), NULL, (store_page){1, 0}, &es, &n, &total, NULL) == RC_OK) {
+    store_event_filter f = {.scope_user_id = http_scope_limited(r) ? r->who.user_id : 0};
+    if (store_event_list(db(r), &f, (store_page){1, 0}, &es, &n, &total, NULL) == RC_OK) {
         free(es);
         es = NULL;
-        int64_t off = total > want ? total - want : 0;
-        if (store_event_list(db(r), NULL, (store_page){want, off}, &es, &n, &total, NULL) == RC_OK)
-            for (size_t i = n; i-- > 0 && json_array_size(recent) < 10;)
-                if (!scoped || http_scope_has(scope, nscope, es[i].person_id))
-                    json_array_append_new(recent, http_event_json(db(r), &es[i]));
+        int64_t off = total > 10 ? total - 10 : 0;
+        if (store_event_list(db(r), &f, (store_page){10, off}, &es, &n, &total, NULL) == RC_OK)
+            for (size_t i = n; i-- > 0;)
+                json_array_append_new(recent, http_event_json(db(r), &es[i]));
     }
     free(es);
-    free(scope);
     return http_reply_json(
         r, MHD_HTTP_OK,
         json_pack("{s:o,s:o,s:o}", "today", today, "late_by_group", by_group, "recent", recent));

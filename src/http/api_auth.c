@@ -29,7 +29,7 @@ static store *db(const http_req *r)
 
 /* ---- principal ---------------------------------------------------------- */
 
-static void resolve_key(http_req *r, const char *token)
+static void resolve_key(store *s, const char *token, http_principal *who)
 {
     /* rc_<prefix>_<secret> */
     if (strncmp(token, "rc_", 3) != 0) return;
@@ -38,61 +38,71 @@ static void resolve_key(http_req *r, const char *token)
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%.*s", (int)(us - (token + 3)), token + 3);
     store_api_key k;
-    if (store_api_key_get_by_prefix(db(r), prefix, &k, NULL) != RC_OK || k.revoked) return;
+    if (store_api_key_get_by_prefix(s, prefix, &k, NULL) != RC_OK || k.revoked) return;
     char h[65];
     http_token_hash(us + 1, h);
     if (!http_ct_equal(h, k.key_hash)) return;
     unsigned bit = http_role_bit(k.role);
     if (!bit) return;
-    r->who.role = bit;
-    r->who.key_id = k.id;
-    r->who.camera_id = k.camera_id;
-    snprintf(r->who.label, sizeof r->who.label, "key:%lld", (long long)k.id);
+    who->role = bit;
+    who->key_id = k.id;
+    who->camera_id = k.camera_id;
+    snprintf(who->label, sizeof who->label, "key:%lld", (long long)k.id);
     int64_t now = rc_unix_ms();
-    if (now - k.last_used_ms > 60000) store_api_key_touch(db(r), k.id, now, NULL);
+    if (now - k.last_used_ms > 60000) store_api_key_touch(s, k.id, now, NULL);
 }
 
-static void resolve_session(http_req *r, const char *token)
+static void resolve_session(store *s, const char *token, http_principal *who)
 {
     if (strlen(token) != 64) return;
     char h[65];
     http_token_hash(token, h);
     store_session se;
-    if (store_session_get(db(r), h, rc_unix_ms(), &se, NULL) != RC_OK) return;
+    if (store_session_get(s, h, rc_unix_ms(), &se, NULL) != RC_OK) return;
     store_user u;
-    if (store_user_get(db(r), se.user_id, &u, NULL) != RC_OK || !u.active) return;
+    if (store_user_get(s, se.user_id, &u, NULL) != RC_OK || !u.active) return;
     unsigned bit = http_role_bit(u.role);
-    if (!bit) return;
-    r->who.role = bit;
-    r->who.user_id = u.id;
-    r->who.person_id = u.person_id;
-    if (bit == HTTP_MANAGER) {
+    if (!bit || bit == HTTP_METRICS) return;
+    if (bit == HTTP_MANAGER && u.group_limited) {
+        /* Limited, even to no group at all: an empty list never widens. */
+        who->limited = true;
         int64_t *gids = NULL;
         size_t ng = 0;
-        if (store_user_groups(db(r), u.id, &gids, &ng, NULL) == RC_OK) {
-            size_t cap = sizeof r->who.groups / sizeof r->who.groups[0];
-            r->who.ngroups = ng < cap ? ng : cap;
-            memcpy(r->who.groups, gids, r->who.ngroups * sizeof *gids);
+        if (store_user_groups(s, u.id, &gids, &ng, NULL) == RC_OK && gids) {
+            size_t cap = sizeof who->groups / sizeof who->groups[0];
+            who->ngroups = ng < cap ? ng : cap;
+            memcpy(who->groups, gids, who->ngroups * sizeof *gids);
         }
         free(gids);
     }
-    r->who.via_cookie = true;
-    http_copy(r->who.session_id, sizeof r->who.session_id, token);
-    http_copy(r->who.csrf, sizeof r->who.csrf, se.csrf);
-    snprintf(r->who.label, sizeof r->who.label, "user:%lld", (long long)u.id);
+    who->role = bit;
+    who->user_id = u.id;
+    who->person_id = u.person_id;
+    who->via_cookie = true;
+    http_copy(who->session_id, sizeof who->session_id, token);
+    http_copy(who->csrf, sizeof who->csrf, se.csrf);
+    snprintf(who->label, sizeof who->label, "user:%lld", (long long)u.id);
+}
+
+void http_principal_resolve(store *s, const char *bearer, const char *cookie, http_principal *who)
+{
+    memset(who, 0, sizeof *who);
+    who->role = HTTP_ANON;
+    snprintf(who->label, sizeof who->label, "-");
+    if (!s) return;
+    if (bearer) {
+        resolve_key(s, bearer, who);
+        return; /* a bad key is not rescued by a cookie */
+    }
+    if (cookie) resolve_session(s, cookie, who);
 }
 
 void http_auth_resolve(http_req *r)
 {
-    r->who.role = HTTP_ANON;
-    if (!db(r)) return;
     const char *auth = http_header(r, "Authorization");
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
-        resolve_key(r, auth + 7);
-        return; /* a bad key is not rescued by a cookie */
-    }
+    const char *bearer = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
     const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "rc_session");
-    if (cookie) resolve_session(r, cookie);
+    http_principal_resolve(db(r), bearer, cookie, &r->who);
 }
 
 /* ---- users -------------------------------------------------------------- */
@@ -105,11 +115,12 @@ static json_t *user_json(store *s, const store_user *u)
     json_t *gj = json_array();
     for (size_t i = 0; i < ng; i++) json_array_append_new(gj, json_integer(groups[i]));
     free(groups);
-    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o}", "id", (json_int_t)u->id, "email",
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:b}", "id", (json_int_t)u->id, "email",
                      u->email, "name", u->name, "role", u->role, "person_id",
                      u->person_id ? json_integer(u->person_id) : json_null(), "created_at",
                      http_time_json(u->created_ms), "last_login_at",
-                     http_time_json(u->last_login_ms), "active", u->active != 0, "group_ids", gj);
+                     http_time_json(u->last_login_ms), "active", u->active != 0, "group_ids", gj,
+                     "all_groups", !u->group_limited);
 }
 
 /* The institution's time zone, which every signed-in role may read (the rest
@@ -238,6 +249,7 @@ enum MHD_Result http_h_logout(http_req *r)
         http_token_hash(r->who.session_id, h);
         store_session_delete(db(r), h, NULL);
         http_audit(r, "auth.logout", "user", r->who.user_id, NULL);
+        http_hub_revalidate(r->srv->hub);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
@@ -272,35 +284,6 @@ static bool valid_password(http_req *r, const char *pw)
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "weak_password",
                          "the password must have at least 8 characters");
         return false;
-    }
-    return true;
-}
-
-/* group_ids: the groups a manager is limited to ([] = all). Returns false
- * after answering; *present tells whether the field was given. */
-static bool group_ids_field(http_req *r, json_t *b, int64_t *ids, size_t *n, bool *present)
-{
-    json_t *v = json_object_get(b, "group_ids");
-    *present = v != NULL && !json_is_null(v);
-    *n = 0;
-    if (!*present) return true;
-    if (!json_is_array(v) || json_array_size(v) > 64) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                         "field 'group_ids' must be an array of at most 64 group ids");
-        return false;
-    }
-    size_t i;
-    json_t *g;
-    json_array_foreach(v, i, g)
-    {
-        store_group grp;
-        if (!json_is_integer(g) ||
-            store_group_get(db(r), json_integer_value(g), &grp, NULL) != RC_OK) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "group_ids[%zu] is not the id of a group", i);
-            return false;
-        }
-        ids[(*n)++] = json_integer_value(g);
     }
     return true;
 }
@@ -354,6 +337,10 @@ typedef struct {
     int64_t gids[64];
     size_t ng;
     bool has_groups;
+    /* The group limit to store, when has_limit: "all_groups" given, or
+     * group_ids given (a non-empty list limits; [] or null, as before
+     * all_groups existed, means every group). */
+    bool has_limit, limited;
 } user_body;
 
 static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
@@ -373,7 +360,19 @@ static bool user_fields(http_req *r, json_t *b, bool create, user_body *f)
         (!http_field_int(r, b, "person_id", false, 1, INT64_MAX, &f->person_id, NULL) ||
          !valid_person(r, f->person_id)))
         return false;
-    return group_ids_field(r, b, f->gids, &f->ng, &f->has_groups);
+    bool all = false, has_all = false;
+    if (!http_field_group_ids(r, b, f->gids, &f->ng, &f->has_groups) ||
+        !http_field_bool(r, b, "all_groups", false, &all, &has_all))
+        return false;
+    if (has_all && all && f->ng > 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "'all_groups': true and a non-empty 'group_ids' contradict each other");
+        return false;
+    }
+    bool ids_given = f->has_groups || json_is_null(json_object_get(b, "group_ids"));
+    f->has_limit = has_all || ids_given;
+    f->limited = has_all ? !all : f->ng > 0;
+    return true;
 }
 
 enum MHD_Result http_h_users_create(http_req *r)
@@ -383,7 +382,7 @@ enum MHD_Result http_h_users_create(http_req *r)
     enum MHD_Result res = MHD_YES;
     user_body f;
     if (!user_fields(r, b, true, &f)) goto out;
-    store_user u = {.active = f.active, .person_id = f.person_id};
+    store_user u = {.active = f.active, .person_id = f.person_id, .group_limited = f.limited};
     http_copy(u.email, sizeof u.email, f.email);
     http_copy(u.name, sizeof u.name, f.name);
     http_copy(u.role, sizeof u.role, f.role);
@@ -442,6 +441,7 @@ enum MHD_Result http_h_users_patch(http_req *r)
     if (f.has_role) http_copy(u.role, sizeof u.role, f.role);
     if (f.has_person) u.person_id = f.person_id;
     if (f.has_active) u.active = f.active;
+    if (f.has_limit) u.group_limited = f.limited;
     bool still_admin = strcmp(u.role, "admin") == 0 && u.active;
     if (was_admin && !still_admin && count_admins(db(r)) <= 1) {
         res = http_reply_error(r, MHD_HTTP_CONFLICT, "last_admin",
@@ -452,7 +452,9 @@ enum MHD_Result http_h_users_patch(http_req *r)
     rc_status st = RC_OK;
     if (f.has_pw) st = http_password_hash(f.pw, u.pass_hash, sizeof u.pass_hash, &err);
     if (st == RC_OK) st = store_user_update(db(r), &u, &err);
-    if (st == RC_OK && (f.has_groups || json_is_null(json_object_get(b, "group_ids"))))
+    /* Every group again: the old list goes with the limit. */
+    bool clear = f.has_limit && !f.limited;
+    if (st == RC_OK && (f.has_groups || clear || json_is_null(json_object_get(b, "group_ids"))))
         st = store_user_set_groups(db(r), u.id, f.gids, f.has_groups ? f.ng : 0, &err);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
@@ -463,6 +465,7 @@ enum MHD_Result http_h_users_patch(http_req *r)
     http_audit(r, "user.update", "user", u.id,
                json_pack("{s:b,s:b,s:b}", "role", f.has_role, "password", f.has_pw, "active",
                          f.has_active));
+    http_hub_revalidate(r->srv->hub); /* their event streams follow the change */
     res = http_reply_json(r, MHD_HTTP_OK, user_json(db(r), &u));
 out:
     json_decref(b);
@@ -480,6 +483,7 @@ enum MHD_Result http_h_users_delete(http_req *r)
     rc_status st = store_user_delete(db(r), u.id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "user.delete", "user", u.id, json_pack("{s:s}", "email", u.email));
+    http_hub_revalidate(r->srv->hub);
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 
@@ -487,11 +491,13 @@ enum MHD_Result http_h_roles(http_req *r)
 {
     return http_reply_json(
         r, MHD_HTTP_OK,
-        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "admin", "description",
-                  "everything, including users, API keys, cameras and settings", "name", "manager",
-                  "description", "people, groups, schedules, enrollment, attendance and reports",
-                  "name", "member", "description", "their own attendance only", "name", "device",
-                  "description", "recognize faces and mark attendance (cameras, kiosks)"));
+        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "admin",
+                  "description", "everything, including users, API keys, cameras and settings",
+                  "name", "manager", "description",
+                  "people, groups, schedules, enrollment, attendance and reports", "name", "member",
+                  "description", "their own attendance only", "name", "device", "description",
+                  "recognize faces and mark attendance (cameras, kiosks)", "name", "metrics",
+                  "description", "API keys only: read GET /metrics (monitoring)"));
 }
 
 /* ---- API keys ----------------------------------------------------------- */
@@ -528,7 +534,7 @@ enum MHD_Result http_h_keys_list(http_req *r)
 
 enum MHD_Result http_h_keys_create(http_req *r)
 {
-    static const char *const key_roles[] = {"device", "admin", "manager", NULL};
+    static const char *const key_roles[] = {"device", "admin", "manager", "metrics", NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     const char *name, *role;
@@ -580,6 +586,7 @@ enum MHD_Result http_h_keys_delete(http_req *r)
     rc_status st = store_api_key_revoke(db(r), id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "api_key.revoke", "api_key", id, NULL);
+    http_hub_revalidate(r->srv->hub); /* its event streams end now */
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 
@@ -664,6 +671,31 @@ static bool settings_start_day(http_req *r, json_t *b, att_config *c)
     return true;
 }
 
+/* A name of the tz database: "UTC", or a file under /usr/share/zoneinfo
+ * named by plain segments (letters, digits, "_", "-", "+"; none starting
+ * with a dot) that is a compiled zone (TZif). Not a path, not a POSIX rule
+ * such as "ABC-3", not zone.tab. */
+static bool tz_database_name(const char *tz)
+{
+    if (strcmp(tz, "UTC") == 0) return true;
+    if (!*tz || tz[0] == '/' || strlen(tz) > 60) return false;
+    for (const char *p = tz; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '+' || *p == '/' ||
+                  (*p == '.' && p != tz && p[-1] != '/');
+        if (!ok) return false;
+    }
+    if (strstr(tz, "//") || tz[strlen(tz) - 1] == '/' || strstr(tz, "..")) return false;
+    char path[128];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    char magic[4] = {0};
+    bool tzif = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    fclose(f);
+    return tzif;
+}
+
 enum MHD_Result http_h_settings_patch(http_req *r)
 {
     static const char *const known[] = {
@@ -699,7 +731,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!http_field_str(r, b, "timezone", false, sizeof c.timezone - 1, &tz, &has_tz)) goto out;
     if (has_tz) {
         att_tz *zone = NULL;
-        if (strstr(tz, "..") || att_tz_load(tz, &zone, &err) != RC_OK) {
+        if (!tz_database_name(tz) || att_tz_load(tz, &zone, &err) != RC_OK) {
             res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                    "field 'timezone': '%s' is not a time zone (e.g. Europe/Madrid, "
                                    "UTC)",

@@ -384,6 +384,7 @@ static bool want_mark(http_req *r, int64_t *camera_id)
     *camera_id = r->who.camera_id;
     int64_t cam;
     if (!http_query_int(r, "camera_id", 0, 0, INT64_MAX, &cam)) return false;
+    if (!http_require_camera(r, cam)) return false;
     if (cam) *camera_id = cam;
     return on && (r->who.role == HTTP_DEVICE || r->who.role == HTTP_ADMIN);
 }
@@ -924,6 +925,7 @@ enum MHD_Result http_h_face_image(http_req *r)
 {
     int64_t face_id;
     if (!http_param_id(r, "face_id", &face_id)) return MHD_YES;
+    if (!http_require_face(r, face_id)) return MHD_YES;
     return send_face_image(r, face_id);
 }
 
@@ -968,6 +970,7 @@ static rc_status person_for(http_req *r, const char *external_id, store_person *
 
 enum MHD_Result http_h_process_images(http_req *r)
 {
+    if (!http_require_all_groups(r, "enrollment by external id")) return MHD_YES;
     if (!vision_ready(r)) return MHD_YES;
     if (!http_parse_multipart(r)) return MHD_YES;
     const http_part *idp = http_part_get(r, "id");
@@ -1144,6 +1147,7 @@ static void import_free(void *cls)
 
 enum MHD_Result http_h_import(http_req *r)
 {
+    if (!http_require_all_groups(r, "an import")) return MHD_YES;
     if (!vision_ready(r) || !http_parse_multipart(r)) return MHD_YES;
     /* The parts hold the photos now; drop the raw body. */
     free(r->body);

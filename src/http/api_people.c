@@ -51,6 +51,24 @@ json_t *http_person_json(store *s, const store_person *p)
                      (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms));
 }
 
+/* A person as this caller may see them: a limited manager is not told the
+ * names of the person's other groups. */
+static json_t *person_json(http_req *r, const store_person *p)
+{
+    json_t *j = http_person_json(db(r), p);
+    if (!http_scope_limited(r)) return j;
+    json_t *groups = json_object_get(j, "groups"), *kept = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g)
+    {
+        if (http_scope_group(r, json_integer_value(json_object_get(g, "id"))))
+            json_array_append(kept, g);
+    }
+    json_object_set_new(j, "groups", kept);
+    return j;
+}
+
 /* Read the person fields of `b` into p; `create` makes the contract's
  * required fields required. */
 static bool person_fields(http_req *r, json_t *b, store_person *p, bool create)
@@ -132,6 +150,8 @@ enum MHD_Result http_h_persons_list(http_req *r)
                              .group_id = group_id,
                              .active_only = active && strcmp(active, "true") == 0};
     if (f.query && !*f.query) f.query = NULL;
+    if (group_id && !http_require_group(r, group_id)) return MHD_YES;
+    if (http_scope_limited(r)) f.scope_user_id = r->who.user_id;
     store_page page = inactive_only ? (store_page){10000, 0} : (store_page){limit, offset};
     store_person *ps = NULL;
     size_t n = 0;
@@ -144,15 +164,32 @@ enum MHD_Result http_h_persons_list(http_req *r)
         for (size_t i = 0; i < n; i++) {
             if (ps[i].active) continue;
             if (total >= offset && total < offset + limit)
-                json_array_append_new(items, http_person_json(db(r), &ps[i]));
+                json_array_append_new(items, person_json(r, &ps[i]));
             total++;
         }
     } else {
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(items, http_person_json(db(r), &ps[i]));
+        for (size_t i = 0; i < n; i++) json_array_append_new(items, person_json(r, &ps[i]));
     }
     free(ps);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
+}
+
+/* "group_ids" of a new person: groups that exist and that the caller may
+ * reach. A manager limited to groups must name at least one of theirs (a
+ * person outside every group would be out of their reach at once). */
+static bool new_person_groups(http_req *r, json_t *b, int64_t ids[64], size_t *n)
+{
+    bool present;
+    if (!http_field_group_ids(r, b, ids, n, &present)) return false;
+    for (size_t i = 0; i < *n; i++)
+        if (!http_require_group(r, ids[i])) return false;
+    if (*n == 0 && http_scope_limited(r)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, present ? "invalid_field" : "missing_field",
+                         "field 'group_ids': your account is limited to some groups; name the "
+                         "group(s) of yours the new person joins");
+        return false;
+    }
+    return true;
 }
 
 enum MHD_Result http_h_persons_create(http_req *r)
@@ -161,15 +198,20 @@ enum MHD_Result http_h_persons_create(http_req *r)
     if (!b) return MHD_YES;
     store_person p = {.active = 1};
     enum MHD_Result res = MHD_YES;
-    if (person_fields(r, b, &p, true)) {
+    int64_t gids[64];
+    size_t ng = 0;
+    if (person_fields(r, b, &p, true) && new_person_groups(r, b, gids, &ng)) {
         rc_error err;
         rc_status st = store_person_create(db(r), &p, &err);
+        for (size_t i = 0; st == RC_OK && i < ng; i++)
+            st = store_group_add_member(db(r), gids[i], p.id, &err);
         if (st != RC_OK) {
+            if (p.id) store_person_delete(db(r), p.id, http_actor(r), NULL);
             res = person_conflict(r, st, &err, &p);
         } else {
             http_audit(r, "person.create", "person", p.id,
                        json_pack("{s:s}", "external_id", p.external_id));
-            res = http_reply_json(r, MHD_HTTP_CREATED, http_person_json(db(r), &p));
+            res = http_reply_json(r, MHD_HTTP_CREATED, person_json(r, &p));
         }
     }
     json_decref(b);
@@ -186,14 +228,14 @@ bool http_load_person(http_req *r, const char *param, store_person *p)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return true;
+    return http_require_person(r, p->id);
 }
 
 enum MHD_Result http_h_persons_get(http_req *r)
 {
     store_person p;
     if (!http_load_person(r, "id", &p)) return MHD_YES;
-    return http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+    return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
 }
 
 enum MHD_Result http_h_persons_patch(http_req *r)
@@ -210,7 +252,7 @@ enum MHD_Result http_h_persons_patch(http_req *r)
             res = person_conflict(r, st, &err, &p);
         } else {
             http_audit(r, "person.update", "person", p.id, NULL);
-            res = http_reply_json(r, MHD_HTTP_OK, http_person_json(db(r), &p));
+            res = http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
         }
     }
     json_decref(b);
@@ -267,10 +309,22 @@ enum MHD_Result http_h_groups_list(http_req *r)
     store_group *gs = NULL;
     size_t n = 0;
     rc_error err;
-    rc_status st = store_group_list(db(r), (store_page){limit, offset}, &gs, &n, &total, &err);
+    bool limited = http_scope_limited(r);
+    /* A limited manager's groups are few (at most 64): page them here. */
+    store_page page = limited ? (store_page){10000, 0} : (store_page){limit, offset};
+    rc_status st = store_group_list(db(r), page, &gs, &n, &total, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, group_json(&gs[i]));
+    if (limited) total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (limited) {
+            if (!http_scope_group(r, gs[i].id)) continue;
+            bool in_page = total >= offset && total < offset + limit;
+            total++;
+            if (!in_page) continue;
+        }
+        json_array_append_new(items, group_json(&gs[i]));
+    }
     free(gs);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
@@ -281,7 +335,7 @@ enum MHD_Result http_h_groups_create(http_req *r)
     if (!b) return MHD_YES;
     store_group g = {0};
     enum MHD_Result res = MHD_YES;
-    if (group_fields(r, b, &g, true)) {
+    if (http_require_all_groups(r, "a new group") && group_fields(r, b, &g, true)) {
         rc_error err;
         rc_status st = store_group_create(db(r), &g, &err);
         if (st != RC_OK) {
@@ -305,7 +359,7 @@ static bool load_group(http_req *r, store_group *g)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return true;
+    return http_require_group(r, g->id);
 }
 
 enum MHD_Result http_h_groups_get(http_req *r)
@@ -360,7 +414,7 @@ static enum MHD_Result members_reply(http_req *r, int64_t group_id)
     for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++) {
         store_person p;
         if (store_person_get(db(r), ids[i], &p, NULL) == RC_OK)
-            json_array_append_new(items, http_person_json(db(r), &p));
+            json_array_append_new(items, person_json(r, &p));
     }
     free(ids);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
@@ -402,6 +456,7 @@ enum MHD_Result http_h_members_put(http_req *r)
                                    (long long)json_integer_value(v));
             goto out;
         }
+        if (!http_require_person(r, p.id)) goto out;
     }
     int64_t *cur = NULL;
     size_t n = 0;
@@ -496,6 +551,8 @@ static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool cre
                          "a schedule belongs to exactly one of group_id and person_id");
         return false;
     }
+    if (sc->group_id && !http_require_group(r, sc->group_id)) return false;
+    if (sc->person_id && !http_require_person(r, sc->person_id)) return false;
     if (sc->group_id && has_g) {
         store_group g;
         if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK) {
@@ -545,13 +602,22 @@ enum MHD_Result http_h_schedules_list(http_req *r)
     store_schedule *ss = NULL;
     size_t n = 0;
     rc_error err;
+    if ((gid && !http_require_group(r, gid)) || (pid && !http_require_person(r, pid)))
+        return MHD_YES;
     rc_status st = store_schedule_list(db(r), pid, gid, &ss, &n, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
-    for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++)
-        json_array_append_new(items, schedule_json(&ss[i]));
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ss[i].group_id ? !http_scope_group(r, ss[i].group_id)
+                           : !http_scope_person(r, ss[i].person_id))
+            continue;
+        if (total >= offset && total < offset + limit)
+            json_array_append_new(items, schedule_json(&ss[i]));
+        total++;
+    }
     free(ss);
-    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
 enum MHD_Result http_h_schedules_create(http_req *r)
@@ -584,7 +650,8 @@ static bool load_schedule(http_req *r, store_schedule *sc)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return true;
+    return sc->group_id ? http_require_group(r, sc->group_id)
+                        : http_require_person(r, sc->person_id);
 }
 
 enum MHD_Result http_h_schedules_patch(http_req *r)
@@ -650,7 +717,8 @@ enum MHD_Result http_h_holidays_create(http_req *r)
     const char *date, *name;
     int y, m, d;
     enum MHD_Result res = MHD_YES;
-    if (!http_field_str(r, b, "date", true, 10, &date, NULL) ||
+    if (!http_require_all_groups(r, "a holiday") ||
+        !http_field_str(r, b, "date", true, 10, &date, NULL) ||
         !http_field_str(r, b, "name", true, 127, &name, NULL))
         goto out;
     if (strlen(date) != 10 || !http_parse_date(date, &y, &m, &d)) {
@@ -677,7 +745,7 @@ out:
 enum MHD_Result http_h_holidays_delete(http_req *r)
 {
     int64_t id;
-    if (!http_param_id(r, "id", &id)) return MHD_YES;
+    if (!http_require_all_groups(r, "a holiday") || !http_param_id(r, "id", &id)) return MHD_YES;
     char day[40];
     int y, m, d;
     if (id > 99991231)

@@ -1,8 +1,8 @@
 /*
  * api_util.c — small conversions every API handler needs: Unix milliseconds
  * to and from ISO 8601 UTC text, clock times "HH:MM", the {items, total}
- * list shape, the audit actor of a request, and the mapping between the
- * API's role names and the store's.
+ * list shape, the "group_ids" field, the audit actor of a request, and the
+ * mapping between the API's role names and the store's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +75,7 @@ bool http_parse_time(const char *s, int64_t *ms)
             int oh, om;
             if (strlen(p) < 6 || !digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
                 return false;
+            if (oh > 14 || om > 59 || (oh == 14 && om > 0)) return false; /* UTC-14..+14 */
             offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
             p += 6;
         }
@@ -139,4 +140,31 @@ void http_audit(http_req *r, const char *action, const char *type, int64_t id, j
                         &err) != RC_OK)
         rc_log(RC_LOG_WARN, "audit %s: %s", action, err.msg);
     free(text);
+}
+
+bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, bool *present)
+{
+    json_t *v = json_object_get(obj, "group_ids");
+    *present = v != NULL && !json_is_null(v);
+    *n = 0;
+    if (!*present) return true;
+    if (!json_is_array(v) || json_array_size(v) > 64) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'group_ids' must be an array of at most 64 group ids");
+        return false;
+    }
+    size_t i;
+    json_t *g;
+    json_array_foreach(v, i, g)
+    {
+        store_group grp;
+        if (!json_is_integer(g) ||
+            store_group_get(r->srv->cfg.store, json_integer_value(g), &grp, NULL) != RC_OK) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "group_ids[%zu] is not the id of a group", i);
+            return false;
+        }
+        ids[(*n)++] = grp.id;
+    }
+    return true;
 }

@@ -17,7 +17,7 @@ static const struct {
     const char *name;
 } role_names[] = {
     {HTTP_ANON, "anonymous"}, {HTTP_ADMIN, "admin"},   {HTTP_MANAGER, "manager"},
-    {HTTP_MEMBER, "member"},  {HTTP_DEVICE, "device"},
+    {HTTP_MEMBER, "member"},  {HTTP_DEVICE, "device"}, {HTTP_METRICS, "metrics"},
 };
 
 unsigned http_role_bit(const char *name)

@@ -38,6 +38,13 @@ typedef struct {
     size_t max_header;       /* bytes for the request line and headers [32 KB] */
     unsigned request_time_s; /* seconds a request may take to arrive [120] */
     unsigned idle_timeout_s; /* seconds a quiet connection stays open [60] */
+    /* Connections: in total [1000], from one client address [64; 0 = no
+     * per-address limit], and seconds a connection may take to send a
+     * request's line and headers [15]. */
+    unsigned max_conns;
+    unsigned max_conns_per_ip;
+    bool no_per_ip_limit;
+    unsigned header_timeout_s;
 } http_limits;
 
 typedef struct {
@@ -59,6 +66,9 @@ typedef struct {
     /* Metrics registry to render (the server creates its own when NULL). */
     http_metrics *metrics;
     bool access_log; /* one log line per request */
+    /* GET /metrics without credentials from loopback addresses (off by
+     * default: a reverse proxy on the same host would make it public). */
+    bool metrics_public_loopback;
 } http_config;
 
 /* Parse "HOST:PORT" (IPv4 or [IPv6]) into host and port; RC_ERR_INVALID with a

@@ -31,8 +31,10 @@ enum {
     HTTP_MANAGER = 1u << 2,
     HTTP_MEMBER = 1u << 3,
     HTTP_DEVICE = 1u << 4,
+    HTTP_METRICS = 1u << 5, /* API keys that may only read /metrics */
 };
-#define HTTP_ANYONE    (HTTP_ANON | HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE)
+#define HTTP_ANYONE                                                                                \
+    (HTTP_ANON | HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE | HTTP_METRICS)
 #define HTTP_SIGNED_IN (HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE)
 
 /* "admin", "manager", "member", "device" → its bit; 0 for anything else. */
@@ -50,11 +52,18 @@ typedef struct {
     char session_id[72]; /* the session token (cookie callers) */
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
-    /* A manager limited to some groups sees attendance and reports of their
-     * members only; ngroups 0 means every group. */
+    /* A manager limited to groups[0..ngroups) reaches the people of those
+     * groups only (nobody when ngroups is 0); scope.c checks it. */
+    bool limited;
     int64_t groups[64];
     size_t ngroups;
 } http_principal;
+
+/* Fill `who` from a bearer token ("rc_..." API key) or else a session cookie
+ * token (either may be NULL); anonymous when neither is valid. The event
+ * stream calls it again to notice revoked keys and ended sessions. */
+void http_principal_resolve(struct store *s, const char *bearer, const char *cookie,
+                            http_principal *who);
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -114,7 +123,8 @@ enum {
     HTTP_BODY_JSON = 1u << 0,   /* application/json; parsed by http_json_body */
     HTTP_BODY_UPLOAD = 1u << 1, /* raw image or multipart */
     HTTP_BIG_UPLOAD = 1u << 2,  /* the dataset-import limit instead of the body limit */
-    HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check (/metrics) */
+    HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check when the server
+                                   was started with --metrics-public-loopback (/metrics) */
     HTTP_NO_CSRF = 1u << 4,     /* cookie callers need no CSRF token (login) */
 };
 
@@ -229,6 +239,10 @@ json_t *http_list(json_t *items, int64_t total);
 const char *http_actor(const http_req *r);
 /* Add an audit entry (detail stolen; may be NULL); failures are logged. */
 void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
+/* Field "group_ids": at most 64 ids of existing groups into ids[0..*n).
+ * Returns false after answering 400; *present is false when it is absent or
+ * null. */
+bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, bool *present);
 /* A JSON response ready for extra headers (body stolen); NULL on no memory. */
 struct MHD_Response *http_json_response(json_t *body);
 
@@ -268,12 +282,19 @@ char *http_metrics_render(http_metrics *m, size_t *len);
 /* ---- server-sent events ------------------------------------------------- */
 
 typedef struct http_hub http_hub;
-http_hub *http_hub_create(void);
+http_hub *http_hub_create(struct store *s);
 /* Close every stream (they end their responses) and free the hub once the
  * last stream is gone. */
 void http_hub_destroy(http_hub *h);
-/* Start an SSE response on the request's connection. */
+/* Start an SSE response on the request's connection. The stream keeps the
+ * caller's credentials: it sees only what the caller may see (a limited
+ * manager their groups' people, a camera-bound device key its camera, a
+ * member themselves) and ends when they stop being valid. */
 enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r);
+/* Check every stream's credentials again now (a key was revoked, a user
+ * changed or signed out): streams no longer valid end, scopes are reloaded.
+ * The heartbeat does it every 15 s for changes made by other processes. */
+void http_hub_revalidate(http_hub *h);
 /* Wake every stream whose connection is suspended (heartbeat, shutdown). */
 void http_hub_wake(http_hub *h);
 /* Queue one event for every stream and wake them. */
@@ -286,6 +307,21 @@ size_t http_hub_clients(http_hub *h);
  * routes. Rejects traversal. */
 enum MHD_Result http_static_serve(http_req *r, const char *web_dir);
 
+/* ---- connections (conns.c) ---------------------------------------------- */
+
+/* The header deadline: connections that have not sent a whole request
+ * within deadline_s of opening (or of their last request's end) are closed. */
+typedef struct http_conns http_conns;
+http_conns *http_conns_create(unsigned deadline_s);
+void http_conns_destroy(http_conns *c);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls is the http_conns). */
+void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+/* A request's headers arrived (started) or the request ended. */
+void http_conns_request(http_conns *c, struct MHD_Connection *conn, bool started);
+/* How many connections the deadline has closed so far. */
+size_t http_conns_cut(http_conns *c);
+
 /* ---- the server --------------------------------------------------------- */
 
 struct http_server {
@@ -297,6 +333,7 @@ struct http_server {
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;
+    http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight */
     pthread_cond_t idle;
     unsigned in_flight;
@@ -430,11 +467,31 @@ char *http_cameras_metrics(http_server *srv);
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */
 void http_publish_event(http_server *srv, const store_event *e, bool is_new);
-/* For a manager limited to groups: the ids of the persons in those groups
- * (sorted, caller frees) and true; false (nothing to filter) otherwise. */
+/* ---- group scope (scope.c) ----------------------------------------------
+ * What a group-limited manager may reach: the people who are members of one
+ * of their groups, those groups, and what belongs to those people (faces,
+ * events, reports, exports, the event stream). Every handler asks here. */
+
+/* Is the caller a manager limited to groups? */
+bool http_scope_limited(const http_req *r);
+/* For a limited manager: the ids of the persons in their groups (sorted,
+ * caller frees) and true; false (nothing to filter) otherwise. */
 bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
 bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id);
+/* May the caller reach this group / person? (no answer sent) */
 bool http_scope_group(const http_req *r, int64_t group_id);
+bool http_scope_person(http_req *r, int64_t person_id);
+/* The same, answering 403 naming the group or person when not. */
+bool http_require_group(http_req *r, int64_t group_id);
+bool http_require_person(http_req *r, int64_t person_id);
+/* The face's person must be reachable: 404 for no such face, 403 outside. */
+bool http_require_face(http_req *r, int64_t face_id);
+/* Something that concerns every group (`what`: "an import", "holidays"):
+ * refused with 403 for a limited manager. */
+bool http_require_all_groups(http_req *r, const char *what);
+/* A device key bound to a camera may mark events for that camera only:
+ * answers 403 when `camera_id` names another one. */
+bool http_require_camera(http_req *r, int64_t camera_id);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

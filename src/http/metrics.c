@@ -126,8 +126,15 @@ static void clean_label(char *dst, size_t size, const char *src)
 void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
                           double ms)
 {
+    /* The method is client text: only the ones HTTP defines for this API
+     * get a series of their own, so junk methods cannot grow the registry. */
+    static const char *const known[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                        "PATCH", "DELETE", "OPTIONS", NULL};
+    const char *label = "other";
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(method, known[i]) == 0) label = known[i];
     char meth[16], rt[160], name[256];
-    clean_label(meth, sizeof meth, method);
+    clean_label(meth, sizeof meth, label);
     clean_label(rt, sizeof rt, route);
     snprintf(name, sizeof name,
              "rollcall_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"}", meth, rt,

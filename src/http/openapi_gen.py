@@ -25,10 +25,11 @@ schemas = {
  "Health": obj({"status": STR, "version": STR, "uptime_s": NUM,
      "models": obj({"dir": STR, "available": arr({"type": STR}), "loaded": arr({"type": STR})}),
      "db": STR}, ["status", "version", "uptime_s", "models"]),
- "Role": {"type": "string", "enum": ["admin", "manager", "member", "device"]},
+ "Role": {"type": "string", "enum": ["admin", "manager", "member", "device", "metrics"]},
  "User": obj({"id": INT, "email": STR, "name": STR, "role": ref("Role"), "person_id": INT,
      "created_at": TIME, "last_login_at": TIME, "active": BOOL,
-     "group_ids": dict(arr({"type": INT}), description="managers: the groups whose attendance and reports they see ([] = all)")},
+     "group_ids": dict(arr({"type": INT}), description="managers limited to groups (all_groups false): the groups whose people they reach"),
+     "all_groups": dict({"type": BOOL}, description="managers: true reaches every group; false only group_ids (none when it is empty)")},
      ["id", "email", "name", "role", "person_id", "created_at", "last_login_at"],
      nullable=("person_id", "last_login_at")),
  "Session": obj({"user": ref("User"), "csrf_token": STR,
@@ -36,15 +37,15 @@ schemas = {
          "/settings, else the server's): every role shows dates and times in it"}},
      ["user", "csrf_token", "timezone"]),
  "LoginRequest": obj({"email": STR, "password": STR}, ["email", "password"]),
- "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT})},
+ "UserCreate": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL},
      ["email", "name", "role", "password"], nullable=("person_id",)),
- "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT})},
+ "UserPatch": obj({"email": STR, "name": STR, "role": ref("Role"), "password": STR, "person_id": INT, "active": BOOL, "group_ids": arr({"type": INT}), "all_groups": BOOL},
      nullable=("person_id",)),
  "RoleInfo": obj({"name": STR, "description": STR}, ["name", "description"]),
  "ApiKey": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR, "camera_id": INT,
      "created_at": TIME, "last_used_at": TIME}, ["id", "name", "role", "prefix", "created_at"],
      nullable=("camera_id", "last_used_at")),
- "ApiKeyCreate": obj({"name": STR, "role": {"type": STR, "enum": ["device", "admin", "manager"]},
+ "ApiKeyCreate": obj({"name": STR, "role": {"type": STR, "enum": ["device", "admin", "manager", "metrics"]},
      "camera_id": INT}, ["name", "role"], nullable=("camera_id",)),
  "ApiKeyCreated": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR,
      "key": {"type": STR, "description": "the secret; shown only in this answer"},
@@ -71,7 +72,8 @@ schemas = {
       "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
  "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
      "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]}, "active": BOOL,
-     "consent_at": TIME}, ["external_id", "first_name", "last_name", "kind"],
+     "consent_at": TIME, "group_ids": dict(arr({"type": INT}), description="groups the new person joins (required for managers limited to groups)")},
+     ["external_id", "first_name", "last_name", "kind"],
      nullable=("email", "consent_at")),
  "PersonPatch": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
      "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]}, "active": BOOL,
@@ -209,7 +211,7 @@ def opid(o, name): o["operationId"] = name
 A, M, MB, D = "admin", "manager", "member", "device"
 P = ["public"]
 opid(op("/healthz", "get", "health and version", P, ok("Health"), tag="server"), "getHealth")
-opid(op("/metrics", "get", "Prometheus metrics (admin, or any caller on loopback)", [A],
+opid(op("/metrics", "get", "Prometheus metrics (admin or a metrics API key; anyone on loopback with --metrics-public-loopback)", [A, "metrics"],
    {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": STR}}}}}, tag="server"), "getMetrics")
 opid(op("/api/v1/openapi.json", "get", "this document", P,
    {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}, tag="server"), "getOpenapi")
@@ -291,7 +293,7 @@ opid(op("/api/v1/attendance/absentees", "get", "who is missing: slots of the day
    {"200": {"description": "the list (JSON) or its CSV", "content": {"application/json": {"schema": ref("AbsenteeList")}, "text/csv": {"schema": {"type": STR}}}}},
    params=[q("day", STR, "default today", format="date"), q("group_id", INT), LABEL, q("format", STR, enum=["json", "csv"])], tag="attendance"), "listAbsentees")
 opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
-opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`)", [A, M, D],
+opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera)", [A, M, MB, D],
    {"200": {"description": "event stream", "content": {"text/event-stream": {"schema": {"type": STR}}}}}, tag="attendance"), "events")
 opid(op("/process-images", "post", "compatibility: enroll a person by external id", [A, D], ok("CompatEnrollResult"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"id": STR, "images": arr({"type": STR, "format": "binary"})}, ["id", "images"])}}}, tag="compat"), "compatProcessImages")

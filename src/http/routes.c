@@ -18,9 +18,9 @@
 const http_route http_routes[] = {
     /* server */
     {"GET", "/healthz", HTTP_ANYONE, 0, http_h_healthz},
-    {"GET", "/metrics", ADMIN, HTTP_LOOPBACK_OK, http_h_metrics},
+    {"GET", "/metrics", ADMIN | HTTP_METRICS, HTTP_LOOPBACK_OK, http_h_metrics},
     {"GET", "/api/v1/openapi.json", HTTP_ANYONE, 0, http_h_openapi},
-    {"GET", "/api/v1/events", ADMIN | MANAGER | DEVICE, 0, http_h_events},
+    {"GET", "/api/v1/events", ADMIN | MANAGER | MEMBER | DEVICE, 0, http_h_events},
     /* auth */
     {"POST", "/api/v1/auth/login", HTTP_ANYONE, HTTP_BODY_JSON | HTTP_NO_CSRF, http_h_login},
     {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, 0, http_h_logout},
@@ -127,6 +127,9 @@ enum MHD_Result http_h_metrics(http_req *r)
     double inflight = srv->in_flight;
     pthread_mutex_unlock(&srv->lock);
     http_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
+    http_metrics_set(srv->metrics, "rollcall_http_header_deadline_closed",
+                     "connections closed for not sending their headers in time",
+                     (double)http_conns_cut(srv->conns));
     size_t len = 0;
     char *text = http_metrics_render(srv->metrics, &len);
     if (!text) return http_reply_error(r, 500, "internal", "out of memory");

@@ -51,6 +51,8 @@ enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Res
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    if (r->srv->tls) /* browsers then never try plain HTTP for this host */
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (r->defer) {
         r->pending = resp;
         r->status = status;
@@ -252,6 +254,15 @@ static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "Content-Length") == 0) ++*(unsigned *)cls;
+    return MHD_YES;
+}
+
 static bool method_is_safe(const char *m)
 {
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
@@ -268,6 +279,15 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
         *res = http_reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
                                 "request headers are %zu bytes; the limit is %zu", hdr,
                                 srv->cfg.limits.max_header);
+        return true;
+    }
+    /* Two lengths make the body's end ambiguous (request smuggling behind a
+     * proxy that reads the other one): refused, and the connection closed. */
+    unsigned lengths = 0;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_content_length, &lengths);
+    if (lengths > 1) {
+        *res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_content_length",
+                                "the request has %u Content-Length headers; send one", lengths);
         return true;
     }
     bool path_known = false;
@@ -305,7 +325,9 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
     http_auth_resolve(r);
     unsigned roles = r->route->roles;
     bool allowed = (roles & r->who.role) != 0;
-    if (!allowed && (r->route->flags & HTTP_LOOPBACK_OK) && is_loopback(r)) allowed = true;
+    if (!allowed && (r->route->flags & HTTP_LOOPBACK_OK) && srv->cfg.metrics_public_loopback &&
+        is_loopback(r))
+        allowed = true;
     if (!allowed) {
         if (r->who.role == HTTP_ANON)
             *res = http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
@@ -370,6 +392,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         client_ip(conn, r->ip);
         snprintf(r->who.label, sizeof r->who.label, "-");
         r->who.role = HTTP_ANON;
+        http_conns_request(srv->conns, conn, true);
         pthread_mutex_lock(&srv->lock);
         bool stopping = srv->stopping;
         srv->in_flight++;
@@ -459,6 +482,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     http_req *r = *req_cls;
     if (!r) return;
     *req_cls = NULL;
+    http_conns_request(srv->conns, conn, false);
     double ms = rc_mono_ms() - r->t0;
     unsigned status =
         r->status ? r->status : (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499);
@@ -501,6 +525,7 @@ static void *heartbeat_main(void *arg)
         pthread_cond_timedwait(&srv->idle, &srv->lock, &ts);
         if (srv->stopping) break;
         pthread_mutex_unlock(&srv->lock);
+        http_hub_revalidate(srv->hub); /* keys revoked, sessions ended elsewhere */
         http_hub_wake(srv->hub);
         pthread_mutex_lock(&srv->lock);
     }
@@ -526,7 +551,16 @@ static void apply_default_limits(http_limits *l)
     if (!l->max_header) l->max_header = 32 * 1024;
     if (!l->request_time_s) l->request_time_s = 120;
     if (!l->idle_timeout_s) l->idle_timeout_s = 60;
+    if (!l->max_conns) l->max_conns = 1000;
+    if (!l->max_conns_per_ip && !l->no_per_ip_limit) l->max_conns_per_ip = 128;
+    if (!l->header_timeout_s) l->header_timeout_s = 15;
 }
+
+/* TLS 1.2 and 1.3 only, and only key exchanges with forward secrecy
+ * (ECDHE; no static RSA, no plain DHE) and AEAD ciphers (GnuTLS syntax). */
+static const char tls_priorities[] =
+    "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:-DHE-DSS:-CIPHER-ALL:"
+    "+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE";
 
 rc_status http_server_start(const http_config *cfg, http_server **out, rc_error *err)
 {
@@ -581,14 +615,15 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         srv->metrics = http_metrics_create();
         srv->own_metrics = true;
     }
-    srv->hub = http_hub_create();
+    srv->hub = http_hub_create(cfg->store);
+    srv->conns = http_conns_create(srv->cfg.limits.header_timeout_s);
     srv->login_limiter = http_limiter_create(20, 300, 900);
     if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
         RC_OK) {
         http_server_stop(srv);
         return err ? err->code : RC_ERR_INTERNAL;
     }
-    if (!srv->metrics || !srv->hub || !srv->login_limiter) {
+    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
@@ -605,6 +640,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     struct MHD_OptionItem tls_opts[] = {
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->tls_key_pem},
+        {tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)tls_priorities},
         {MHD_OPTION_END, 0, NULL},
     };
     if (cfg->store && cfg->models_dir && cfg->models_available && cfg->models_available[0]) {
@@ -619,7 +655,9 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.limits.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, srv->cfg.limits.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->cfg.limits.max_conns_per_ip, MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify,
+        srv->conns, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         http_server_stop(srv);
         if (tls)
@@ -677,6 +715,7 @@ void http_server_stop(http_server *srv)
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
+    http_conns_destroy(srv->conns);
     if (srv->att) att_destroy(srv->att);
     http_vision_destroy(srv->vision);
     if (srv->own_metrics) http_metrics_destroy(srv->metrics);
@@ -696,7 +735,7 @@ void http_print_routes(void *out)
     for (size_t i = 0; i < http_route_count; i++) {
         const http_route *rt = &http_routes[i];
         json_t *roles = json_array();
-        for (unsigned b = HTTP_ANON; b <= HTTP_DEVICE; b <<= 1)
+        for (unsigned b = HTTP_ANON; b <= HTTP_METRICS; b <<= 1)
             if (rt->roles & b) json_array_append_new(roles, json_string(http_role_name(b)));
         json_t *o = json_pack("{s:s,s:s,s:o,s:b}", "method", rt->method, "path", rt->pattern,
                               "roles", roles, "loopback_ok", (rt->flags & HTTP_LOOPBACK_OK) != 0);

@@ -5,6 +5,15 @@
  * publish (or the heartbeat, every 15 s, which also notices clients that went
  * away) resumes it. A client that does not read falls behind by at most
  * 1 MB; beyond that its stream is closed rather than let memory grow.
+ *
+ * Each stream keeps its caller's credentials and sees only what they may:
+ * admins, managers of every group and device keys bound to no camera see
+ * every event; a limited manager sees the people of their groups (faces of
+ * others are cut out of recognition events), a member themselves, a device
+ * key bound to a camera that camera's events. Credentials are checked again
+ * whenever a key is revoked or a user changed in this process and on every
+ * heartbeat; a stream whose key or session is no longer valid ends, one
+ * whose scope changed follows it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +26,34 @@
 typedef struct stream {
     http_hub *hub;
     struct MHD_Connection *conn;
+    uint64_t serial;
+    /* The credentials the stream was opened with, to check them again. */
+    char bearer[160];
+    char cookie[72];
+    http_principal who; /* as last resolved */
     char *buf;
     size_t len, cap;
     bool suspended;
     bool overflow;
+    bool ended; /* credentials no longer valid: end the response */
     struct stream *next;
 } stream;
 
 struct http_hub {
     pthread_mutex_t lock;
     pthread_cond_t gone;
+    store *store;
     stream *streams;
     size_t count;
+    uint64_t serials;
     bool closed;
 };
 
-http_hub *http_hub_create(void)
+http_hub *http_hub_create(store *s)
 {
     http_hub *h = calloc(1, sizeof *h);
     if (!h) return NULL;
+    h->store = s;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->gone, NULL);
     return h;
@@ -105,6 +123,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     stream *s = cls;
     http_hub *h = s->hub;
     pthread_mutex_lock(&h->lock);
+    if (s->ended) {
+        pthread_mutex_unlock(&h->lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
     if (s->overflow) {
         pthread_mutex_unlock(&h->lock);
         return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -151,6 +173,11 @@ enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r)
     if (!s) return http_reply_error(r, 500, "internal", "out of memory");
     s->hub = h;
     s->conn = r->conn;
+    s->who = r->who;
+    const char *auth = http_header(r, "Authorization");
+    if (r->who.key_id && auth && strlen(auth) < 7 + sizeof s->bearer)
+        http_copy(s->bearer, sizeof s->bearer, auth + 7);
+    if (r->who.via_cookie) http_copy(s->cookie, sizeof s->cookie, r->who.session_id);
     const char *hello = "retry: 3000\n: connected\n\n";
     append(s, hello, strlen(hello));
     pthread_mutex_lock(&h->lock);
@@ -161,6 +188,7 @@ enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r)
         return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
                                 "the server is shutting down");
     }
+    s->serial = ++h->serials;
     s->next = h->streams;
     h->streams = s;
     h->count++;
@@ -184,24 +212,207 @@ enum MHD_Result http_hub_subscribe(http_hub *h, http_req *r)
     return http_reply_response(r, MHD_HTTP_OK, resp);
 }
 
-void http_hub_publish(http_hub *h, const char *event, const json_t *data)
+/* ---- what each stream may see ------------------------------------------ */
+
+/* The groups of one person named in an event (looked up only when a
+ * group-limited stream is open). */
+typedef struct {
+    int64_t person_id;
+    int64_t *groups;
+    size_t n;
+} person_groups;
+
+typedef struct {
+    person_groups *p;
+    size_t n;
+} event_people;
+
+static bool sees_everything(const http_principal *w)
+{
+    return w->role == HTTP_ADMIN || (w->role == HTTP_MANAGER && !w->limited) ||
+           (w->role == HTTP_DEVICE && !w->camera_id);
+}
+
+static bool person_visible(const http_principal *w, const event_people *ep, int64_t person_id)
+{
+    if (person_id <= 0) return false;
+    if (w->role == HTTP_MEMBER) return w->person_id && person_id == w->person_id;
+    if (w->role == HTTP_DEVICE) return true; /* its camera decides */
+    if (w->role != HTTP_MANAGER) return false;
+    for (size_t i = 0; i < ep->n; i++) {
+        if (ep->p[i].person_id != person_id) continue;
+        for (size_t g = 0; g < ep->p[i].n; g++)
+            for (size_t k = 0; k < w->ngroups; k++)
+                if (ep->p[i].groups[g] == w->groups[k]) return true;
+    }
+    return false;
+}
+
+static int64_t face_person(const json_t *face)
+{
+    return json_integer_value(json_object_get(json_object_get(face, "identity"), "person_id"));
+}
+
+/* The event as this stream may see it: a new reference (possibly the same
+ * object), or NULL when it sees none of it. */
+static json_t *visible_part(const http_principal *w, const event_people *ep, const char *event,
+                            json_t *data)
+{
+    if (sees_everything(w)) return json_incref(data);
+    if (w->role == HTTP_DEVICE &&
+        json_integer_value(json_object_get(data, "camera_id")) != w->camera_id)
+        return NULL;
+    if (strcmp(event, "attendance") == 0)
+        return person_visible(w, ep, json_integer_value(json_object_get(data, "person_id")))
+                   ? json_incref(data)
+                   : NULL;
+    if (strcmp(event, "recognition") != 0) return NULL;
+    if (w->role == HTTP_DEVICE) return json_incref(data);
+    /* Only the faces of people this stream may see. */
+    json_t *faces = json_object_get(data, "faces"), *kept = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(faces, i, f)
+    {
+        if (person_visible(w, ep, face_person(f))) json_array_append(kept, f);
+    }
+    if (json_array_size(kept) == 0) {
+        json_decref(kept);
+        return NULL;
+    }
+    json_t *copy = json_copy(data);
+    json_object_set_new(copy, "faces", kept);
+    return copy;
+}
+
+/* Every person an event names, with their groups when `groups` is set. */
+static void event_people_load(store *st, const json_t *data, bool groups, event_people *ep)
+{
+    ep->p = NULL;
+    ep->n = 0;
+    int64_t ids[64];
+    size_t n = 0;
+    int64_t pid = json_integer_value(json_object_get(data, "person_id"));
+    if (pid > 0) ids[n++] = pid;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(data, "faces"), i, f)
+    {
+        int64_t fp = face_person(f);
+        if (fp > 0 && n < sizeof ids / sizeof ids[0]) ids[n++] = fp;
+    }
+    if (!n || !(ep->p = calloc(n, sizeof *ep->p))) return;
+    for (i = 0; i < n; i++) {
+        person_groups *pg = &ep->p[ep->n++];
+        pg->person_id = ids[i];
+        if (groups && st) store_person_groups(st, ids[i], &pg->groups, &pg->n, NULL);
+    }
+}
+
+static void event_people_free(event_people *ep)
+{
+    for (size_t i = 0; i < ep->n; i++) free(ep->p[i].groups);
+    free(ep->p);
+}
+
+/* "event: NAME\ndata: JSON\n\n" (caller frees), or NULL. */
+static char *sse_message(const char *event, const json_t *data, size_t *len)
 {
     char *json = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-    if (!json) return;
+    if (!json) return NULL;
     size_t n = strlen(json) + strlen(event) + 32;
     char *msg = malloc(n);
-    if (!msg) {
-        free(json);
+    /* json_dumps in compact mode never emits a newline, so one data line. */
+    if (msg) *len = (size_t)snprintf(msg, n, "event: %s\ndata: %s\n\n", event, json);
+    free(json);
+    return msg;
+}
+
+void http_hub_publish(http_hub *h, const char *event, const json_t *data)
+{
+    json_t *d = json_deep_copy(data);
+    size_t full_len = 0;
+    char *full = d ? sse_message(event, d, &full_len) : NULL;
+    if (!full) {
+        json_decref(d);
         return;
     }
-    /* json_dumps in compact mode never emits a newline, so one data line. */
-    int len = snprintf(msg, n, "event: %s\ndata: %s\n\n", event, json);
-    free(json);
+    /* Group lookups only when a limited manager is listening. */
+    bool need_groups = false;
     pthread_mutex_lock(&h->lock);
-    for (stream *s = h->streams; s; s = s->next) append(s, msg, (size_t)len);
+    for (stream *s = h->streams; s; s = s->next)
+        need_groups |= s->who.role == HTTP_MANAGER && s->who.limited;
+    pthread_mutex_unlock(&h->lock);
+    event_people ep;
+    event_people_load(h->store, d, need_groups, &ep);
+    pthread_mutex_lock(&h->lock);
+    for (stream *s = h->streams; s; s = s->next) {
+        if (s->ended) continue;
+        if (sees_everything(&s->who)) {
+            append(s, full, full_len);
+            continue;
+        }
+        json_t *part = visible_part(&s->who, &ep, event, d);
+        if (!part) continue;
+        size_t len = 0;
+        char *msg = sse_message(event, part, &len);
+        if (msg) append(s, msg, len);
+        free(msg);
+        json_decref(part);
+    }
     wake_locked(h);
     pthread_mutex_unlock(&h->lock);
-    free(msg);
+    event_people_free(&ep);
+    json_decref(d);
+    free(full);
+}
+
+/* ---- credentials checked again ------------------------------------------ */
+
+typedef struct {
+    uint64_t serial;
+    char bearer[160];
+    char cookie[72];
+    http_principal was, now;
+} recheck;
+
+void http_hub_revalidate(http_hub *h)
+{
+    pthread_mutex_lock(&h->lock);
+    size_t n = 0;
+    recheck *rs = h->count ? calloc(h->count, sizeof *rs) : NULL;
+    for (stream *s = h->streams; s && rs && n < h->count; s = s->next) {
+        if (s->ended) continue;
+        rs[n].serial = s->serial;
+        memcpy(rs[n].bearer, s->bearer, sizeof s->bearer);
+        memcpy(rs[n].cookie, s->cookie, sizeof s->cookie);
+        rs[n].was = s->who;
+        n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!rs) return;
+    /* The database is asked without the lock held. */
+    for (size_t i = 0; i < n; i++)
+        http_principal_resolve(h->store, rs[i].bearer[0] ? rs[i].bearer : NULL,
+                               rs[i].cookie[0] ? rs[i].cookie : NULL, &rs[i].now);
+    pthread_mutex_lock(&h->lock);
+    for (stream *s = h->streams; s; s = s->next) {
+        for (size_t i = 0; i < n; i++) {
+            if (rs[i].serial != s->serial) continue;
+            const http_principal *a = &rs[i].was, *b = &rs[i].now;
+            if (b->role != a->role || b->user_id != a->user_id || b->key_id != a->key_id) {
+                s->ended = true;
+                if (s->suspended) {
+                    s->suspended = false;
+                    MHD_resume_connection(s->conn);
+                }
+            } else {
+                s->who = *b; /* groups, person and camera as they are now */
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(rs);
 }
 
 void http_hub_wake(http_hub *h)

@@ -4,7 +4,9 @@
  * single-page app routes its own URLs). A path that could leave the directory
  * (a `..` or `.` segment, a backslash, a symlink pointing outside) is refused
  * with 400 before the file system is asked; what is served is checked again
- * after resolving the real path.
+ * after resolving the real path. Only regular files are served, never a
+ * directory, and never a dot file or anything under a dot directory (.env,
+ * .git/...): those are 404 as if absent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +67,12 @@ static bool path_is_safe(const char *p)
     return true;
 }
 
+/* Does a segment of the path start with a dot (".env", ".git/config")? */
+static bool has_dot_segment(const char *p)
+{
+    return p[0] == '.' || strstr(p, "/.") != NULL;
+}
+
 static bool has_extension(const char *p)
 {
     const char *slash = strrchr(p, '/');
@@ -80,7 +88,10 @@ static int open_inside(const char *root_real, const char *rel, struct stat *st)
     if (!realpath(path, real)) return -1;
     size_t rl = strlen(root_real);
     if (strncmp(real, root_real, rl) != 0 || (real[rl] != '/' && real[rl] != 0)) return -1;
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    /* The real path may differ from the asked one (a symlink inside the
+     * directory): it must not be a dot file either. */
+    if (has_dot_segment(real + rl)) return -1;
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -1;
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
@@ -110,8 +121,8 @@ enum MHD_Result http_static_serve(http_req *r, const char *web_dir)
         snprintf(idx, sizeof idx, "%sindex.html", rel);
         rel = idx;
     }
-    int fd = open_inside(root, rel, &st);
-    if (fd < 0 && !has_extension(r->path)) {
+    int fd = has_dot_segment(rel) ? -1 : open_inside(root, rel, &st);
+    if (fd < 0 && !has_extension(r->path) && !has_dot_segment(rel)) {
         rel = "/index.html"; /* single-page app route */
         fd = open_inside(root, rel, &st);
     }

@@ -255,10 +255,11 @@ static rc_status fuse_residuals(nn_model *m, rc_error *err)
     return RC_OK;
 }
 
-/* Pack the weights of every ungrouped Conv for the fast GEMM. */
+/* Pack the weights of every ungrouped Conv for the fast GEMM (AVX-512 or
+ * AVX2 micro-kernels). */
 static rc_status pack_weights(nn_model *m, rc_error *err)
 {
-    if (!nn_cpu_features().avx512) return RC_OK;
+    if (!nn_cpu_features().avx512 && !nn_cpu_features().avx2) return RC_OK;
     for (int i = 0; i < m->nnodes; i++) {
         nn_node *n = &m->nodes[i];
         if (n->dead || strcmp(n->op_type, "Conv") != 0 || nn_attr_int(n, "group", 1) != 1 ||

@@ -106,6 +106,29 @@ typedef struct {
         }                                                                                          \
     } while (0)
 
+/* The body of a panel function: one instance of `kernel` per activation
+ * the epilogue handles, `act` a constant in each. */
+#define GEMM_PANEL_PER_ACT(kernel)                                                                 \
+    do {                                                                                           \
+        switch (e->act) {                                                                          \
+        case NN_ACT_RELU:                                                                          \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);            \
+            break;                                                                                 \
+        case NN_ACT_PRELU:                                                                         \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);           \
+            break;                                                                                 \
+        case NN_ACT_LEAKY:                                                                         \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);           \
+            break;                                                                                 \
+        case NN_ACT_CLIP:                                                                          \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);            \
+            break;                                                                                 \
+        default:                                                                                   \
+            kernel(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);            \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
 /* The panel for one activation: `act` is a constant in each instance (see
  * gemm_panel_res_avx512), so the epilogue is straight-line code on the sixteen
  * accumulators, with no switch and no spill to memory. */
@@ -169,23 +192,7 @@ gemm_panel_res_avx512(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C,
                       int ncols, const float *bias, const float *R, const epi *e,
                       const float *slope, int64_t nslope)
 {
-    switch (e->act) {
-    case NN_ACT_RELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_RELU);
-        break;
-    case NN_ACT_PRELU:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_PRELU);
-        break;
-    case NN_ACT_LEAKY:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_LEAKY);
-        break;
-    case NN_ACT_CLIP:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_CLIP);
-        break;
-    default:
-        gemm_panel_act(M, K, Ap, B, C, ldc, ncols, bias, R, e, slope, nslope, NN_ACT_NONE);
-        break;
-    }
+    GEMM_PANEL_PER_ACT(gemm_panel_act);
 }
 
 /* The same without a residual (the direct and Winograd convolutions). */
@@ -208,6 +215,132 @@ __attribute__((target("avx512f"))) static void pack_b_panel(const float *B, int6
         dst += NN_GEMM_NR;
     }
 }
+
+/* ---- the AVX2 micro-kernel ---------------------------------------------
+ * Sixteen 256-bit registers: an 8 x 32 block of the packed layout is
+ * computed as two 6 x 16 tiles (rows 0-5; twelve accumulators, two B
+ * vectors, the broadcast A value) and one 2 x 32 tile (rows 6-7; eight
+ * accumulators, four B vectors), each with enough independent FMA chains
+ * to cover the FMA latency on two pipes. A last block of fewer than 7 rows
+ * takes 4 x 16 tiles. Rows past M read the packed zeros and are not
+ * stored. The epilogue is the AVX-512 kernel's (bias in the accumulators,
+ * residual, activation in the stores). */
+
+/* One R x (8 NV) tile at rows r0 .. r0 + R - 1 of the panel (`a` is the
+ * packed A block advanced to row r0) and columns cb ..: the K loop, then
+ * `nrows` rows and the ncols - cb columns that exist are stored. R and NV
+ * are constants in every call, so the accumulators stay in registers. */
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+gemm_tile_avx2(const int R, const int NV, int64_t K, const float *a, gemm_b B, int cb, float *C,
+               int64_t ldc, int ncols, const float *bias, const float *Rres, const epi *e,
+               const float *slope, int64_t nslope, int64_t r0, int nrows, const int act)
+{
+    __m256 acc[6][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        __m256 b0 = _mm256_set1_ps(bias && r < nrows ? bias[r0 + r] : 0.0f);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[r][v] = b0;
+    }
+    for (int64_t k = 0; k < K; k++, a += NN_GEMM_MR) {
+        const float *bk = (B.off ? B.base + B.off[k] : B.base + k * B.stride) + cb;
+        __m256 b[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(bk + 8 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m256 av = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(av, b[v], acc[r][v]);
+        }
+    }
+    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        if (r >= nrows) break;
+        __m256 vs = _mm256_set1_ps(epi_slope(act, e->a, slope, nslope, r0 + r));
+        float *cr = C + (r0 + r) * ldc + cb;
+        const float *rr = Rres ? Rres + (r0 + r) * ldc + cb : NULL;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            int w = ncols - cb - 8 * v;
+            if (w <= 0) break;
+            __m256 o = acc[r][v];
+            if (w >= 8) {
+                if (rr) o = _mm256_add_ps(o, _mm256_loadu_ps(rr + 8 * v));
+                _mm256_storeu_ps(cr + 8 * v, epi_avx2(act, o, vs, lo, hi));
+            } else {
+                __m256i mk = nn_lanes8(0, w);
+                if (rr) o = _mm256_add_ps(o, _mm256_maskload_ps(rr + 8 * v, mk));
+                _mm256_maskstore_ps(cr + 8 * v, mk, epi_avx2(act, o, vs, lo, hi));
+            }
+        }
+    }
+}
+
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+gemm_panel_act_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                    int ncols, const float *bias, const float *R, const epi *e, const float *slope,
+                    int64_t nslope, const int act)
+{
+    for (int64_t mb = 0; mb < M; mb += NN_GEMM_MR) {
+        const float *a = Ap + mb * K;
+        int rows = M - mb < NN_GEMM_MR ? (int)(M - mb) : NN_GEMM_MR;
+        if (rows > 6) {
+            for (int cb = 0; cb < ncols; cb += 16)
+                gemm_tile_avx2(6, 2, K, a, B, cb, C, ldc, ncols, bias, R, e, slope, nslope, mb, 6,
+                               act);
+            /* four B vectors only where the panel has more than 16 columns */
+            if (ncols > 16)
+                gemm_tile_avx2(2, 4, K, a + 6, B, 0, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + 6, rows - 6, act);
+            else
+                gemm_tile_avx2(2, 2, K, a + 6, B, 0, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + 6, rows - 6, act);
+            continue;
+        }
+        for (int r0 = 0; r0 < rows; r0 += 4)
+            for (int cb = 0; cb < ncols; cb += 16)
+                gemm_tile_avx2(4, 2, K, a + r0, B, cb, C, ldc, ncols, bias, R, e, slope, nslope,
+                               mb + r0, rows - r0 < 4 ? rows - r0 : 4, act);
+    }
+}
+
+/* gemm_panel_res_avx512's contract on the AVX2 kernel. */
+__attribute__((target("avx2,fma"))) static void
+gemm_panel_res_avx2(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C, int64_t ldc,
+                    int ncols, const float *bias, const float *R, const epi *e, const float *slope,
+                    int64_t nslope)
+{
+    GEMM_PANEL_PER_ACT(gemm_panel_act_avx2);
+}
+
+/* Copy columns [n0, n0+ncols) of B[K][ldb] into a zero-padded [K][NR] panel. */
+__attribute__((target("avx2"))) static void
+pack_b_panel_avx2(const float *B, int64_t K, int64_t ldb, int64_t n0, int ncols, float *dst)
+{
+    __m256i mk[4];
+    for (int q = 0; q < 4; q++) mk[q] = nn_lanes8(0, ncols - 8 * q);
+    for (int64_t k = 0; k < K; k++, dst += NN_GEMM_NR) {
+        const float *src = B + k * ldb + n0;
+        if (ncols == NN_GEMM_NR)
+            for (int q = 0; q < 4; q++) _mm256_store_ps(dst + 8 * q, _mm256_loadu_ps(src + 8 * q));
+        else
+            for (int q = 0; q < 4; q++)
+                _mm256_store_ps(dst + 8 * q, _mm256_maskload_ps(src + 8 * q, mk[q]));
+    }
+}
+
+/* The panel kernel of the widest instruction set the CPU has: AVX-512,
+ * AVX2, or NULL (the caller takes the portable path). */
+typedef void (*gemm_panel_fn)(int64_t M, int64_t K, const float *Ap, gemm_b B, float *C,
+                              int64_t ldc, int ncols, const float *bias, const float *R,
+                              const epi *e, const float *slope, int64_t nslope);
+static gemm_panel_fn gemm_panel_for_cpu(void)
+{
+    nn_cpu f = nn_cpu_features();
+    return f.avx512 ? gemm_panel_res_avx512 : f.avx2 ? gemm_panel_res_avx2 : NULL;
+}
 #endif
 
 void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
@@ -216,6 +349,10 @@ void nn_pack_b_rows(const void *arg, int64_t n0, int ncols, float *panel)
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) {
         pack_b_panel(r->B, r->K, r->ldb, n0, ncols, panel);
+        return;
+    }
+    if (nn_cpu_features().avx2) {
+        pack_b_panel_avx2(r->B, r->K, r->ldb, n0, ncols, panel);
         return;
     }
 #endif
@@ -346,6 +483,52 @@ pack_im2col_avx512(const nn_im2col *a, const im2col_seg *seg, int nseg, float *d
 #endif
 
 #if defined(__x86_64__)
+/* pack_im2col_avx512 on 8 lanes: masked loads for stride 1, the even
+ * elements of masked loads for stride 2, the C loop's gather otherwise. */
+__attribute__((target("avx2"))) static void
+pack_im2col_avx2(const nn_im2col *a, const im2col_seg *seg, int nseg, float *dst)
+{
+    for (int64_t ci = 0; ci < a->C; ci++) {
+        const float *xc = a->x + ci * a->H * a->W;
+        for (int64_t ky = 0; ky < a->KH; ky++)
+            for (int64_t kx = 0; kx < a->KW; kx++) {
+                float *row = dst;
+                dst += NN_GEMM_NR;
+                for (int q = 0; q < 4; q++) _mm256_store_ps(row + 8 * q, _mm256_setzero_ps());
+                for (int s = 0; s < nseg; s++) {
+                    int64_t iy = seg[s].oy * a->sh - a->pt + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    int64_t ix0 = seg[s].ox * a->sw - a->pl + kx * a->dw, jlo, jhi;
+                    seg_cols(a, ix0, seg[s].len, &jlo, &jhi);
+                    const float *src = xc + iy * a->W + ix0;
+                    float *o = row + seg[s].off;
+                    if (a->sw > 2) {
+                        for (int64_t j = jlo; j < jhi; j++) o[j] = src[j * a->sw];
+                        continue;
+                    }
+                    /* lanes j in [jlo, jhi) only: the loads never touch
+                     * memory outside the image */
+                    for (int64_t h = jlo / 8 * 8; h < jhi; h += 8) {
+                        __m256i mk = nn_lanes8(jlo - h, jhi - h);
+                        __m256 v;
+                        if (a->sw == 1) {
+                            v = _mm256_maskload_ps(src + h, mk);
+                        } else {
+                            /* element 2j of src for lane j */
+                            __m256i e0 = nn_lanes8(2 * (jlo - h), 2 * (jhi - h) - 1);
+                            __m256i e1 = nn_lanes8(2 * (jlo - h) - 8, 2 * (jhi - h) - 9);
+                            v = evens8_of(_mm256_maskload_ps(src + 2 * h, e0),
+                                          _mm256_maskload_ps(src + 2 * h + 8, e1));
+                        }
+                        _mm256_maskstore_ps(o + h, mk, v);
+                    }
+                }
+            }
+    }
+}
+#endif
+
+#if defined(__x86_64__)
 /* Images whose planes have at most 32 pixels (the last 3x3 layers of a
  * detector's heads, 4x5 planes with hundreds of channels): every tap's
  * panel row is a lane permutation of the channel's two registers
@@ -402,6 +585,10 @@ void nn_pack_im2col(const void *arg, int64_t n0, int ncols, float *panel)
         pack_im2col_avx512(a, seg, nseg, panel);
         return;
     }
+    if (nn_cpu_features().avx2) {
+        pack_im2col_avx2(a, seg, nseg, panel);
+        return;
+    }
 #endif
     pack_im2col_c(a, seg, nseg, panel);
 }
@@ -411,9 +598,9 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
                     const float *res, float *panel)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 ||
-        (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
-         n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
+    gemm_panel_fn panel_fn = gemm_panel_for_cpu();
+    if (!panel_fn || (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
+                      n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
     epi e = {n->act, n->act_a, n->act_b};
     for (int64_t n0 = 0; n0 < N; n0 += NN_GEMM_NR) {
@@ -429,8 +616,8 @@ bool nn_gemm_packed(const nn_node *n, int64_t M, int64_t N, int64_t K, const flo
         } else {
             pack(arg, n0, ncols, panel);
         }
-        gemm_panel_res_avx512(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e,
-                              n->act_slope, n->act_slope_n);
+        panel_fn(M, K, Ap, B, C + n0, ldc, ncols, bias, res ? res + n0 : NULL, &e, n->act_slope,
+                 n->act_slope_n);
     }
     return true;
 #else
@@ -498,7 +685,8 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
 {
 #if defined(__x86_64__)
     bool s2 = a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1;
-    if (!nn_cpu_features().avx512 || !((a->sh == 1 && a->sw == 1) || s2) ||
+    gemm_panel_fn panel_fn = gemm_panel_for_cpu();
+    if (!panel_fn || !((a->sh == 1 && a->sw == 1) || s2) ||
         (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
@@ -538,7 +726,14 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
                     memcpy(rowbuf + a->pl, a->x + (c * a->H + iy) * a->W,
                            (size_t)a->W * sizeof(float));
                 float *ev = pad + ((c * 4 + (r & 1) * 2) * PH + (r >> 1)) * PW;
-                deinterleave(rowbuf, PW, ev, ev + PH * PW);
+                if (nn_cpu_features().avx512) {
+                    deinterleave(rowbuf, PW, ev, ev + PH * PW);
+                } else {
+                    for (int64_t j = 0; j < PW; j++) {
+                        ev[j] = rowbuf[2 * j];
+                        ev[PH * PW + j] = rowbuf[2 * j + 1];
+                    }
+                }
             }
         for (int64_t c = 0, k = 0; c < a->C; c++)
             for (int64_t ky = 0; ky < a->KH; ky++)
@@ -555,13 +750,12 @@ bool nn_conv_direct(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
         int64_t oy = n0 / PW, ox = n0 % PW;
         if (ox + ncols <= OW) {
             /* the whole panel is inside one output row: store in place */
-            gemm_panel_avx512(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, &e, n->act_slope,
-                              n->act_slope_n);
+            panel_fn(M, K, Ap, B, y + oy * OW + ox, plane, ncols, bias, NULL, &e, n->act_slope,
+                     n->act_slope_n);
             continue;
         }
         /* the panel crosses a row end: compute into a tile, copy the valid runs */
-        gemm_panel_avx512(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, &e, n->act_slope,
-                          n->act_slope_n);
+        panel_fn(M, K, Ap, B, tmp, NN_GEMM_NR, ncols, bias, NULL, &e, n->act_slope, n->act_slope_n);
         for (int64_t p = n0; p < n0 + ncols;) {
             int64_t py = p / PW, px = p % PW;
             if (px >= OW) {
@@ -605,10 +799,68 @@ __attribute__((target("avx512f"))) static float dot_avx512(const float *a, const
 }
 #endif
 
+#if defined(__x86_64__)
+/* Sum of the 8 lanes of v. */
+__attribute__((always_inline, target("avx2"))) static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+
+__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, int64_t K)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
+    }
+    for (; k < K; k += 8) {
+        __m256i mk = nn_lanes8(0, K - k);
+        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + k, mk), _mm256_maskload_ps(b + k, mk), s0);
+    }
+    return hsum256(_mm256_add_ps(s0, s1));
+}
+
+/* gemv_rows_avx512 on 8 lanes: four rows of W at a time. */
+__attribute__((target("avx2,fma"))) static void
+gemv_rows_avx2(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y)
+{
+    int64_t j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *w0 = W + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        __m256 a0 = _mm256_setzero_ps(), b0 = a0, c0 = a0, d0 = a0;
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 x0 = _mm256_loadu_ps(x + k);
+            a0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + k), a0);
+            b0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w1 + k), b0);
+            c0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w2 + k), c0);
+            d0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w3 + k), d0);
+        }
+        if (k < K) {
+            __m256i mk = nn_lanes8(0, K - k);
+            __m256 x0 = _mm256_maskload_ps(x + k, mk);
+            a0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w0 + k, mk), a0);
+            b0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w1 + k, mk), b0);
+            c0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w2 + k, mk), c0);
+            d0 = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w3 + k, mk), d0);
+        }
+        y[j] += alpha * hsum256(a0);
+        y[j + 1] += alpha * hsum256(b0);
+        y[j + 2] += alpha * hsum256(c0);
+        y[j + 3] += alpha * hsum256(d0);
+    }
+    for (; j < N; j++) y[j] += alpha * dot_avx2(x, W + j * K, K);
+}
+#endif
+
 float nn_dot(const float *a, const float *b, int64_t n)
 {
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) return dot_avx512(a, b, n);
+    if (nn_cpu_features().avx2) return dot_avx2(a, b, n);
 #endif
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -668,6 +920,10 @@ void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float al
         gemv_rows_avx512(x, W, N, K, alpha, y);
         return;
     }
+    if (nn_cpu_features().avx2) {
+        gemv_rows_avx2(x, W, N, K, alpha, y);
+        return;
+    }
 #endif
     for (int64_t j = 0; j < N; j++) {
         float s = 0.0f;
@@ -680,7 +936,8 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
                      float *y, const float *bias, float *patches)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512) return false;
+    nn_cpu f = nn_cpu_features();
+    if (!f.avx512 && !f.avx2) return false;
     int64_t K = a->C * a->KH * a->KW;
     for (int64_t p = 0; p < N; p++) {
         int64_t oy = p / a->OW, ox = p % a->OW;
@@ -700,8 +957,11 @@ bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N,
     for (int64_t m = 0; m < M; m++) {
         float slope = epi_node_slope(n, m);
         for (int64_t p = 0; p < N; p++)
-            y[m * N + p] = epi_scalar(
-                &e, dot_avx512(W + m * K, patches + p * K, K) + (bias ? bias[m] : 0.0f), slope);
+            y[m * N + p] =
+                epi_scalar(&e,
+                           (f.avx512 ? dot_avx512 : dot_avx2)(W + m * K, patches + p * K, K) +
+                               (bias ? bias[m] : 0.0f),
+                           slope);
     }
     return true;
 #else
@@ -718,5 +978,13 @@ void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B,
     static const epi none = {NN_ACT_NONE, 0, 0};
     gemm_b b = {B, ldb, NULL};
     gemm_panel_avx512(M, K, Ap, b, C, ldc, ncols, NULL, &none, NULL, 0);
+}
+
+void nn_gemm_panel_avx2(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
+                        float *C, int64_t ldc, int ncols)
+{
+    static const epi none = {NN_ACT_NONE, 0, 0};
+    gemm_b b = {B, ldb, NULL};
+    gemm_panel_res_avx2(M, K, Ap, b, C, ldc, ncols, NULL, NULL, &none, NULL, 0);
 }
 #endif

@@ -5,9 +5,10 @@
  * convolution (flat, row and small-plane kernels; planes at most 32 wide
  * are in dwsmall.c), 3x3 convolution of a one-channel image, 2x2 pooling,
  * exp/sigmoid/tanh, BatchNormalization's per-channel affine, element-wise
- * arithmetic, and denormal flushing. AVX-512 code is compiled per function
- * (target attributes) and chosen at run time; each has a portable C
- * fallback, so the engine runs on any x86-64 and builds on aarch64.
+ * arithmetic, and denormal flushing. AVX-512 code (and AVX2 + FMA for the
+ * depthwise row kernel) is compiled per function (target attributes) and
+ * chosen at run time; each has a portable C fallback, so the engine runs on
+ * any x86-64 and builds on aarch64.
  */
 #include <cblas.h>
 #include <math.h>
@@ -126,6 +127,26 @@ epilogue_avx512(const epi *e, float *y, int64_t channels, int64_t plane, const f
 }
 #endif
 
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void epilogue_avx2(const epi *e, float *y,
+                                                              int64_t channels, int64_t plane,
+                                                              const float *bias, const float *slope,
+                                                              int64_t nslope, int64_t c0)
+{
+    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+    for (int64_t ch = 0; ch < channels; ch++) {
+        __m256 vb = _mm256_set1_ps(bias ? bias[ch] : 0.0f);
+        __m256 vs = _mm256_set1_ps(epi_slope(e->act, e->a, slope, nslope, c0 + ch));
+        float *p = y + ch * plane;
+        for (int64_t i = 0; i < plane; i += 8) {
+            __m256i mk = nn_lanes8(0, plane - i);
+            __m256 v = _mm256_add_ps(_mm256_maskload_ps(p + i, mk), vb);
+            _mm256_maskstore_ps(p + i, mk, epi_avx2(e->act, v, vs, lo, hi));
+        }
+    }
+}
+#endif
+
 void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, const float *bias,
                  int64_t c0)
 {
@@ -134,6 +155,10 @@ void nn_epilogue(const nn_node *n, float *y, int64_t channels, int64_t plane, co
 #if defined(__x86_64__)
     if (e.act != NN_ACT_SIGMOID && e.act != NN_ACT_HSWISH && nn_cpu_features().avx512) {
         epilogue_avx512(&e, y, channels, plane, bias, n->act_slope, n->act_slope_n, c0);
+        return;
+    }
+    if (e.act != NN_ACT_SIGMOID && e.act != NN_ACT_HSWISH && nn_cpu_features().avx2) {
+        epilogue_avx2(&e, y, channels, plane, bias, n->act_slope, n->act_slope_n, c0);
         return;
     }
 #endif
@@ -320,6 +345,50 @@ dw3x3_inplace_avx512(const float *x, int H, int W, const float *w, float bias, i
 }
 #endif
 
+#if defined(__x86_64__)
+/* dw3x3_avx512 on 8 lanes: the padded plane of pad_plane, one accumulator
+ * per kernel row, bias and activation in the store. */
+__attribute__((target("avx2,fma"))) static void dw3x3_avx2(const float *xp, int PW, const float *w,
+                                                           float bias, int s, float *y, int OH,
+                                                           int OW, const epi *e, float slope)
+{
+    const __m256 vs = _mm256_set1_ps(e->act == NN_ACT_LEAKY ? e->a : slope);
+    const __m256 lo_v = _mm256_set1_ps(e->a), hi_v = _mm256_set1_ps(e->b);
+    __m256 k[9];
+    for (int i = 0; i < 9; i++) k[i] = _mm256_set1_ps(w[i]);
+    const __m256 vb = _mm256_set1_ps(bias);
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = xp + (size_t)(oy * s) * PW;
+        float *yr = y + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox += 8) {
+            __m256 acc3[3];
+            for (int r = 0; r < 3; r++) {
+                const float *p = r0 + (size_t)r * PW + ox * s;
+                __m256 t0, t1, t2;
+                if (s == 1) {
+                    t0 = _mm256_loadu_ps(p);
+                    t1 = _mm256_loadu_ps(p + 1);
+                    t2 = _mm256_loadu_ps(p + 2);
+                } else {
+                    t0 = evens8(p);
+                    t1 = odds8(p);
+                    t2 = evens8(p + 2);
+                }
+                __m256 t = _mm256_mul_ps(t0, k[r * 3]);
+                t = _mm256_fmadd_ps(t1, k[r * 3 + 1], t);
+                acc3[r] = _mm256_fmadd_ps(t2, k[r * 3 + 2], t);
+            }
+            __m256 acc = _mm256_add_ps(_mm256_add_ps(acc3[0], acc3[1]), _mm256_add_ps(acc3[2], vb));
+            acc = epi_avx2(e->act, acc, vs, lo_v, hi_v);
+            if (OW - ox >= 8)
+                _mm256_storeu_ps(yr + ox, acc);
+            else
+                _mm256_maskstore_ps(yr + ox, nn_lanes8(0, OW - ox), acc);
+        }
+    }
+}
+#endif
+
 bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *w, float bias,
                    int s, int pt, int pl, float *y, int OH, int OW, int64_t ch, float *pad_buf)
 {
@@ -337,6 +406,14 @@ bool nn_dw3x3_fast(const nn_node *n, const float *x, int H, int W, const float *
         int PW = ow16 * s + 2; /* the kernel reads up to column s * ow16 + 1 */
         pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
         dw3x3_avx512(pad_buf, PW, w, bias, s, y, OH, OW, &e, slope);
+        return true;
+    }
+    if (nn_cpu_features().avx2 && n->act != NN_ACT_SIGMOID && n->act != NN_ACT_HSWISH) {
+        epi e = {n->act, n->act_a, n->act_b};
+        int rows = (OH - 1) * s + 3;
+        int PW = (OW + 15) / 16 * 16 * s + 2; /* as below: covers the 8-lane reads */
+        pad_plane(x, H, W, pt, pl, rows, PW, pad_buf);
+        dw3x3_avx2(pad_buf, PW, w, bias, s, y, OH, OW, &e, epi_node_slope(n, ch));
         return true;
     }
 #endif
@@ -400,11 +477,71 @@ __attribute__((target("avx512f"))) static void unary_avx512(nn_unary kind, const
 }
 #endif
 
+#if defined(__x86_64__)
+/* exp512 on 8 lanes; 2^n is built in the exponent bits (n is in [-126, 128]
+ * after the clamp, and 2^128 overflows to inf as expf does). */
+__attribute__((always_inline, target("avx2,fma"))) static inline __m256 exp256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* p * 2^n in two steps, so n = 128 (x near 88.3) stays finite where
+     * expf is */
+    __m256i ni = _mm256_cvtps_epi32(n), half = _mm256_srai_epi32(ni, 1);
+    __m256 s0 =
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s0), s1);
+}
+
+__attribute__((target("avx2,fma"))) static void unary_avx2(nn_unary kind, const float *x, float *y,
+                                                           int64_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = nn_lanes8(0, n - i);
+        __m256 v = _mm256_maskload_ps(x + i, mk), r;
+        switch (kind) {
+        case NN_UNARY_EXP:
+            r = exp256(v);
+            break;
+        case NN_UNARY_SIGMOID:
+            r = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_xor_ps(v, sign))));
+            break;
+        default: {
+            /* tanh(x) = sign(x) * (1 - 2 / (exp(2|x|) + 1)) */
+            __m256 a = _mm256_andnot_ps(sign, v);
+            __m256 t = _mm256_sub_ps(
+                one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(a, a)), one)));
+            r = _mm256_or_ps(t, _mm256_and_ps(v, sign));
+            break;
+        }
+        }
+        _mm256_maskstore_ps(y + i, mk, r);
+    }
+}
+#endif
+
 bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n)
 {
 #if defined(__x86_64__)
     if (nn_cpu_features().avx512) {
         unary_avx512(kind, x, y, n);
+        return true;
+    }
+    if (nn_cpu_features().avx2) {
+        unary_avx2(kind, x, y, n);
         return true;
     }
 #endif
@@ -451,14 +588,60 @@ pool2x2_avx512(const float *x, int64_t H, int64_t W, float *y, int64_t OH, int64
 }
 #endif
 
+#if defined(__x86_64__)
+/* pool2x2_avx512 on 8 lanes: 16 inputs of each row per 8 outputs, the
+ * pairs split by evens8/odds8. */
+__attribute__((target("avx2"))) static void pool2x2_avx2(const float *x, int64_t W, float *y,
+                                                         int64_t OH, int64_t OW, bool is_max)
+{
+    const __m256 quarter = _mm256_set1_ps(0.25f);
+    for (int64_t oy = 0; oy < OH; oy++) {
+        const float *r0 = x + 2 * oy * W, *r1 = r0 + W;
+        float *yr = y + oy * OW;
+        for (int64_t ox = 0; ox < OW; ox += 8) {
+            int64_t left = OW - ox < 8 ? OW - ox : 8;
+            float a[16], b[16];
+            const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            if (left < 8) {
+                /* the row's last outputs: copy the inputs they read */
+                memcpy(a, p0, (size_t)(2 * left) * sizeof(float));
+                memcpy(b, p1, (size_t)(2 * left) * sizeof(float));
+                p0 = a;
+                p1 = b;
+            }
+            __m256 v;
+            if (is_max)
+                v = _mm256_max_ps(_mm256_max_ps(evens8(p0), odds8(p0)),
+                                  _mm256_max_ps(evens8(p1), odds8(p1)));
+            else
+                v = _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(evens8(p0), odds8(p0)),
+                                                _mm256_add_ps(evens8(p1), odds8(p1))),
+                                  quarter);
+            if (left == 8)
+                _mm256_storeu_ps(yr + ox, v);
+            else
+                _mm256_maskstore_ps(yr + ox, nn_lanes8(0, left), v);
+        }
+    }
+}
+#endif
+
 bool nn_pool2x2_fast(const float *x, int64_t planes, int64_t H, int64_t W, float *y, int64_t OH,
                      int64_t OW, bool is_max)
 {
 #if defined(__x86_64__)
-    if (!nn_cpu_features().avx512 || 2 * OH > H || 2 * OW > W) return false;
-    for (int64_t p = 0; p < planes; p++)
-        pool2x2_avx512(x + p * H * W, H, W, y + p * OH * OW, OH, OW, is_max);
-    return true;
+    if (2 * OH > H || 2 * OW > W) return false;
+    if (nn_cpu_features().avx512) {
+        for (int64_t p = 0; p < planes; p++)
+            pool2x2_avx512(x + p * H * W, H, W, y + p * OH * OW, OH, OW, is_max);
+        return true;
+    }
+    if (nn_cpu_features().avx2) {
+        for (int64_t p = 0; p < planes; p++)
+            pool2x2_avx2(x + p * H * W, W, y + p * OH * OW, OH, OW, is_max);
+        return true;
+    }
+    return false;
 #else
     (void)x, (void)planes, (void)H, (void)W, (void)y, (void)OH, (void)OW, (void)is_max;
     return false;
@@ -482,6 +665,20 @@ affine_avx512(const float *x, float *y, int64_t n, float a, float b, const epi *
 }
 #endif
 
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void
+affine_avx2(const float *x, float *y, int64_t n, float a, float b, const epi *e, float slope)
+{
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    const __m256 vs = _mm256_set1_ps(slope), lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = nn_lanes8(0, n - i);
+        __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, mk), va, vb);
+        _mm256_maskstore_ps(y + i, mk, epi_avx2(e->act, v, vs, lo, hi));
+    }
+}
+#endif
+
 void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t channels, int64_t plane,
                        const float *scale, const float *shift, bool reference)
 {
@@ -493,6 +690,12 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
             float slope = epi_node_slope(n, ch);
             affine_avx512(x + ch * plane, y + ch * plane, plane, scale[ch], shift[ch], &e, slope);
         }
+        return;
+    }
+    if (!reference && nn_cpu_features().avx2 && e.act != NN_ACT_SIGMOID && e.act != NN_ACT_HSWISH) {
+        for (int64_t ch = 0; ch < channels; ch++)
+            affine_avx2(x + ch * plane, y + ch * plane, plane, scale[ch], shift[ch], &e,
+                        epi_node_slope(n, ch));
         return;
     }
 #else
@@ -533,12 +736,46 @@ __attribute__((target("avx512f"))) static void binary_avx512(int op, const float
 }
 #endif
 
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void binary_avx2(int op, const float *a, const float *b,
+                                                        float *y, int64_t n, int mode)
+{
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = nn_lanes8(0, n - i);
+        __m256 va = mode == 2 ? _mm256_set1_ps(a[0]) : _mm256_maskload_ps(a + i, mk);
+        __m256 vb = mode == 1 ? _mm256_set1_ps(b[0]) : _mm256_maskload_ps(b + i, mk), v;
+        switch (op) {
+        case 0:
+            v = _mm256_add_ps(va, vb);
+            break;
+        case 1:
+            v = _mm256_sub_ps(va, vb);
+            break;
+        case 2:
+            v = _mm256_mul_ps(va, vb);
+            break;
+        default:
+            v = _mm256_div_ps(va, vb);
+            break;
+        }
+        _mm256_maskstore_ps(y + i, mk, v);
+    }
+}
+#endif
+
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode)
 {
 #if defined(__x86_64__)
-    if (op < 0 || op > 3 || !nn_cpu_features().avx512) return false;
-    binary_avx512(op, a, b, y, n, mode);
-    return true;
+    if (op < 0 || op > 3) return false;
+    if (nn_cpu_features().avx512) {
+        binary_avx512(op, a, b, y, n, mode);
+        return true;
+    }
+    if (nn_cpu_features().avx2) {
+        binary_avx2(op, a, b, y, n, mode);
+        return true;
+    }
+    return false;
 #else
     (void)op, (void)a, (void)b, (void)y, (void)n, (void)mode;
     return false;

@@ -1,8 +1,8 @@
 /*
  * kernels.h — what the kernel files (kernels.c, gemm.c, wino.c, direct.c,
  * dwsmall.c, pack.c) share privately: the fused epilogue's parameters and
- * its scalar and AVX-512 forms, the tap permutations of planes of at most
- * 32 pixels, and the GEMM micro-kernel.
+ * its scalar, AVX-512 and AVX2 forms, the tap permutations of planes of at
+ * most 32 pixels, and the GEMM micro-kernels.
  */
 #ifndef RC_NN_KERNELS_H
 #define RC_NN_KERNELS_H
@@ -96,6 +96,63 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
 #endif
 
 #if defined(__x86_64__)
+/* The same on 8 lanes (AVX2 + FMA, for CPUs without AVX-512). */
+__attribute__((always_inline, target("avx2,fma"))) static inline __m256
+epi_avx2(int act, __m256 v, __m256 slope, __m256 lo, __m256 hi)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    switch (act) {
+    case NN_ACT_RELU:
+        return _mm256_max_ps(v, zero);
+    case NN_ACT_PRELU:
+    case NN_ACT_LEAKY:
+        return _mm256_fmadd_ps(slope, _mm256_min_ps(v, zero), _mm256_max_ps(v, zero));
+    case NN_ACT_CLIP:
+        return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    default:
+        return v;
+    }
+}
+
+/* The AVX2 mask of lanes [lo, hi) of 8 (bounds clamped to [0, 8]), for
+ * _mm256_maskload_ps / _mm256_maskstore_ps / masked gathers. */
+__attribute__((always_inline, target("avx2"))) static inline __m256i nn_lanes8(int64_t lo,
+                                                                               int64_t hi)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    lo = lo < 0 ? 0 : lo > 8 ? 8 : lo;
+    hi = hi < 0 ? 0 : hi > 8 ? 8 : hi;
+    /* lane i is set when lo <= i < hi */
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), iota),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), iota));
+}
+
+/* The even and the odd elements of a b (16 floats: a stride-2 row, pairs
+ * of pooled columns) as 8 lanes; evens8/odds8 load the 16 floats at p. */
+__attribute__((always_inline, target("avx2"))) static inline __m256 evens8_of(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), 0xd8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 odds8_of(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), 0xd8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 evens8(const float *p)
+{
+    return evens8_of(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+}
+
+__attribute__((always_inline, target("avx2"))) static inline __m256 odds8(const float *p)
+{
+    return odds8_of(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+}
+#endif
+
+#if defined(__x86_64__)
 /* The epilogue's constants for output channel ch as vectors: its bias (0
  * without one), the slope of the negative side (LeakyReLU's alpha or the
  * channel's PReLU slope, 0 otherwise) and Clip's bounds. */
@@ -155,6 +212,9 @@ nn_plane32_channel(const nn_plane32 *p, const float *xc, float *dst)
  * callers check nn_cpu_features() first). */
 void nn_gemm_panel_avx512(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
                           float *C, int64_t ldc, int ncols);
+/* The same with the AVX2 micro-kernel (callers check nn_cpu_features().avx2). */
+void nn_gemm_panel_avx2(int64_t M, int64_t K, const float *Ap, const float *B, int64_t ldb,
+                        float *C, int64_t ldc, int ncols);
 #endif
 
 #endif

@@ -1025,7 +1025,8 @@ static void window_range(int64_t o0, int64_t size, int64_t pad_end, int64_t k, i
 
 static void run_pool(nn_ctx *c)
 {
-    geom g;
+    /* planning checked the geometry; zeroed so no path reads it unset */
+    geom g = {0};
     pool_geom(c, &g);
     bool is_max = strcmp(c->node->op_type, "MaxPool") == 0;
     bool include_pad = nn_attr_int(c->node, "count_include_pad", 0) != 0;

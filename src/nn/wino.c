@@ -1,6 +1,6 @@
 /*
- * wino.c — Winograd convolution for 3x3 stride-1 layers (AVX-512, chosen at
- * run time; the caller falls back to the other convolution paths when it
+ * wino.c — Winograd convolution for 3x3 stride-1 layers (AVX-512 or AVX2,
+ * chosen at run time; the caller falls back to the other convolution paths when it
  * returns false). Two tile sizes:
  *
  *   F(2x2,3x3): 4x4 input tiles, 16 products, 2.25x fewer multiplications;
@@ -381,14 +381,161 @@ wino4_output(const float *Mb, int64_t M, const wino_seg *seg, int nseg, int64_t 
     }
 }
 
+/* ---- AVX2: both tile sizes, 8 tiles per vector ----------------------------
+ * The same three steps on CPUs without AVX-512: each tile's columns come in
+ * by masked gathers (lanes whose column falls outside the image read
+ * nothing and count as zero), the transforms are the F(2x2) and F(4x4)
+ * formulas above on 8 lanes, and the output tiles go out through a small
+ * buffer. n is the input tile size (4 or 6), r = n - 2 the output's. */
+
+/* r = B^T d for one n-vector. */
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+bt_avx2(int n, const __m256 *d, __m256 *r)
+{
+    if (n == 4) {
+        r[0] = _mm256_sub_ps(d[0], d[2]);
+        r[1] = _mm256_add_ps(d[1], d[2]);
+        r[2] = _mm256_sub_ps(d[2], d[1]);
+        r[3] = _mm256_sub_ps(d[1], d[3]);
+        return;
+    }
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f),
+                 five = _mm256_set1_ps(5.0f);
+    __m256 t0 = _mm256_fnmadd_ps(four, d[2], d[4]); /* d4 - 4 d2 */
+    __m256 t1 = _mm256_fnmadd_ps(four, d[1], d[3]); /* d3 - 4 d1 */
+    __m256 t2 = _mm256_sub_ps(d[4], d[2]);
+    __m256 t3 = _mm256_mul_ps(two, _mm256_sub_ps(d[3], d[1]));
+    r[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+    r[1] = _mm256_add_ps(t0, t1);
+    r[2] = _mm256_sub_ps(t0, t1);
+    r[3] = _mm256_add_ps(t2, t3);
+    r[4] = _mm256_sub_ps(t2, t3);
+    r[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+/* o = A^T m for one n-vector (n - 2 results). */
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+at_avx2(int n, const __m256 *m, __m256 *o)
+{
+    if (n == 4) {
+        o[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
+        o[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
+        return;
+    }
+    __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]);
+    __m256 c = _mm256_add_ps(m[3], m[4]), d = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), c);
+    o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d, b);
+    o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), c, a);
+    o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d, b), m[5]);
+}
+
+/* V[k][c][off + j] = (B^T d B)[k] for the n x n input tile d of each tile. */
+__attribute__((target("avx2,fma"))) static void
+wino_input_avx2(const nn_im2col *a, int n, const wino_seg *seg, int nseg, float *V)
+{
+    const int r = n - 2;
+    const int64_t ks = WINO_KSTRIDE(a->C), H = a->H, W = a->W;
+    const __m256i lane_r =
+        _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(r));
+    const __m256i zero_i = _mm256_setzero_si256(), vW = _mm256_set1_epi32((int)W);
+    for (int64_t c = 0; c < a->C; c++)
+        for (int s = 0; s < nseg; s++)
+            for (int64_t j = 0; j < seg[s].len; j += 8) {
+                int64_t left = seg[s].len - j < 8 ? seg[s].len - j : 8;
+                __m256i store = nn_lanes8(0, left);
+                int64_t y0 = r * seg[s].ty - a->pt, x0 = r * (seg[s].tx0 + j) - a->pl;
+                /* column q of lane t's tile: x0 + r t + q, read if in [0, W) */
+                __m256i idx[6], ok[6];
+                for (int q = 0; q < n; q++) {
+                    idx[q] = _mm256_add_epi32(lane_r, _mm256_set1_epi32((int)(x0 + q)));
+                    ok[q] =
+                        _mm256_and_si256(_mm256_and_si256(store, _mm256_cmpgt_epi32(vW, idx[q])),
+                                         _mm256_or_si256(_mm256_cmpgt_epi32(idx[q], zero_i),
+                                                         _mm256_cmpeq_epi32(idx[q], zero_i)));
+                }
+                __m256 h[6][6];
+                for (int i = 0; i < n; i++) {
+                    int64_t iy = y0 + i;
+                    __m256 d[6];
+                    for (int q = 0; q < n; q++) d[q] = _mm256_setzero_ps();
+                    if (iy >= 0 && iy < H) {
+                        const float *row = a->x + (c * H + iy) * W;
+                        for (int q = 0; q < n; q++)
+                            d[q] = _mm256_mask_i32gather_ps(d[q], row, idx[q],
+                                                            _mm256_castsi256_ps(ok[q]), 4);
+                    }
+                    bt_avx2(n, d, h[i]);
+                }
+                float *dst = V + c * WINO_NB + seg[s].off + j;
+                for (int q = 0; q < n; q++) {
+                    __m256 d[6], o[6];
+                    for (int i = 0; i < n; i++) d[i] = h[i][q];
+                    bt_avx2(n, d, o);
+                    for (int i = 0; i < n; i++)
+                        _mm256_maskstore_ps(dst + (i * n + q) * ks, store, o[i]);
+                }
+            }
+}
+
+/* y = act(A^T m A + bias) for the r x r output tiles of a block, from the
+ * products Mb[k][m][off + j]. */
+__attribute__((target("avx2,fma"))) static void wino_output_avx2(const float *Mb, int64_t M, int n,
+                                                                 const wino_seg *seg, int nseg,
+                                                                 int64_t OH, int64_t OW, float *y,
+                                                                 const float *bias, const epi *e,
+                                                                 const float *slope, int64_t nslope)
+{
+    const int r = n - 2;
+    const int64_t ks = WINO_KSTRIDE(M);
+    const __m256 lo = _mm256_set1_ps(e->a), hi = _mm256_set1_ps(e->b);
+    for (int64_t m = 0; m < M; m++) {
+        __m256 vb = _mm256_set1_ps(bias ? bias[m] : 0.0f);
+        __m256 vs = _mm256_set1_ps(epi_slope(e->act, e->a, slope, nslope, m));
+        for (int s = 0; s < nseg; s++)
+            for (int64_t j = 0; j < seg[s].len; j += 8) {
+                int64_t left = seg[s].len - j < 8 ? seg[s].len - j : 8;
+                __m256i load = nn_lanes8(0, left);
+                const float *src = Mb + m * WINO_NB + seg[s].off + j;
+                __m256 h[6][4];
+                for (int i = 0; i < n; i++) {
+                    __m256 v[6];
+                    for (int q = 0; q < n; q++)
+                        v[q] = _mm256_maskload_ps(src + (i * n + q) * ks, load);
+                    at_avx2(n, v, h[i]);
+                }
+                int64_t tx = seg[s].tx0 + j;
+                for (int u = 0; u < r; u++) {
+                    __m256 v[6], o[4];
+                    for (int i = 0; i < n; i++) v[i] = h[i][u];
+                    at_avx2(n, v, o);
+                    /* output (r ty + i, r (tx + t) + u) for lane t */
+                    for (int i = 0; i < r; i++) {
+                        int64_t oy = r * seg[s].ty + i;
+                        if (oy >= OH) break;
+                        float out[8];
+                        _mm256_storeu_ps(out,
+                                         epi_avx2(e->act, _mm256_add_ps(o[i], vb), vs, lo, hi));
+                        float *yr = y + (m * OH + oy) * OW;
+                        for (int t = 0; t < left; t++) {
+                            int64_t ox = r * (tx + t) + u;
+                            if (ox < OW) yr[ox] = out[t];
+                        }
+                    }
+                }
+            }
+    }
+}
+
 #endif
 
 bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, float *y,
                       const float *bias, void *scratch)
 {
 #if defined(__x86_64__)
-    if (!n->wino || !nn_cpu_features().avx512 || a->KH != 3 || a->KW != 3 || a->sh != 1 ||
-        a->sw != 1 || a->dh != 1 || a->dw != 1 ||
+    nn_cpu f = nn_cpu_features();
+    if (!n->wino || !(f.avx512 || f.avx2) || a->KH != 3 || a->KW != 3 || a->sh != 1 || a->sw != 1 ||
+        a->dh != 1 || a->dw != 1 ||
         (n->act != NN_ACT_NONE && n->act != NN_ACT_RELU && n->act != NN_ACT_PRELU &&
          n->act != NN_ACT_LEAKY && n->act != NN_ACT_CLIP))
         return false;
@@ -404,6 +551,15 @@ bool nn_conv_winograd(const nn_node *n, const nn_im2col *a, int64_t M, int64_t O
     for (int64_t t0 = 0; t0 < T; t0 += WINO_NB) {
         int ncols = T - t0 < WINO_NB ? (int)(T - t0) : WINO_NB;
         int nseg = wino_segments(TW, t0, ncols, seg);
+        if (!f.avx512) {
+            wino_input_avx2(a, r + 2, seg, nseg, V);
+            for (int k = 0; k < nk; k++)
+                nn_gemm_panel_avx2(M, C, U + k * one, V + k * WINO_KSTRIDE(C), WINO_NB,
+                                   Mb + k * WINO_KSTRIDE(M), WINO_NB, ncols);
+            wino_output_avx2(Mb, M, r + 2, seg, nseg, OH, a->OW, y, bias, &e, n->act_slope,
+                             n->act_slope_n);
+            continue;
+        }
         if (r == 4)
             wino4_input(a, seg, nseg, V);
         else

@@ -789,7 +789,8 @@ rc_status store_role_list(store *s, store_role **out, size_t *n, rc_error *err)
 }
 
 #define USER_COLS                                                                                  \
-    "id, email, name, role, pass_hash, active, created_ms, updated_ms, person_id, last_login_ms"
+    "id, email, name, role, pass_hash, active, created_ms, updated_ms, person_id, last_login_ms, " \
+    "group_limited"
 static void row_user(db_q *q, void *dst)
 {
     store_user *u = dst;
@@ -803,6 +804,7 @@ static void row_user(db_q *q, void *dst)
     u->updated_ms = db_i64(q, 7);
     u->person_id = db_i64(q, 8);
     u->last_login_ms = db_i64(q, 9);
+    u->group_limited = (int)db_i64(q, 10);
 }
 
 static rc_status user_valid(const store_user *u, rc_error *err)
@@ -842,9 +844,9 @@ rc_status store_user_create(store *s, store_user *u, rc_error *err)
     int64_t now = rc_unix_ms(), id = 0;
     st = qint(c,
               "INSERT INTO users (email, name, role, pass_hash, active, created_ms, updated_ms, "
-              "person_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "ttttiiiI", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-              now, now, u->person_id);
+              "person_id, group_limited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "ttttiiiIi", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+              now, now, u->person_id, (int64_t)(u->group_limited != 0));
     if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
@@ -878,9 +880,9 @@ rc_status store_user_update(store *s, const store_user *u, rc_error *err)
     int64_t ch = 0;
     st = qexec(c,
                "UPDATE users SET email = ?, name = ?, role = ?, pass_hash = ?, active = ?, "
-               "person_id = ?, updated_ms = ? WHERE id = ?",
-               &ch, err, "ttttiIii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
-               u->person_id, rc_unix_ms(), u->id);
+               "person_id = ?, group_limited = ?, updated_ms = ? WHERE id = ?",
+               &ch, err, "ttttiIiii", u->email, u->name, u->role, u->pass_hash, (int64_t)u->active,
+               u->person_id, (int64_t)(u->group_limited != 0), rc_unix_ms(), u->id);
     if (st != RC_OK && st != RC_ERR_CONFLICT) st = user_fk_err(c, st, u, err);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
@@ -1253,6 +1255,11 @@ static void like_pattern(char *dst, size_t cap, const char *src)
     dst[o] = 0;
 }
 
+/* Persons in the groups a limited manager manages (one bound value). */
+#define SCOPE_PERSONS                                                                              \
+    "(SELECT gm.person_id FROM group_members gm JOIN user_groups ug ON ug.group_id = gm.group_id " \
+    "WHERE ug.user_id = ?)"
+
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err)
 {
@@ -1268,6 +1275,7 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     if (f && f->group_id)
         qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
     if (f && f->active_only) qb_cond(&b, "active = 1");
+    if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
     if (st == RC_OK) {
@@ -1551,6 +1559,16 @@ rc_status store_face_image(store *s, int64_t face_id, unsigned char **jpeg, size
                            rc_error *err)
 {
     return blob_of(s, "SELECT image FROM faces WHERE id = ?", face_id, "face", jpeg, len, err);
+}
+
+rc_status store_face_person(store *s, int64_t face_id, int64_t *person_id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qint(c, "SELECT person_id FROM faces WHERE id = ?", person_id, err, "i", face_id);
+    give(s, c);
+    if (st == RC_ERR_NOT_FOUND) rc_fail(err, st, "no face with id %lld", (long long)face_id);
+    return st;
 }
 
 rc_status store_face_delete(store *s, int64_t face_id, const char *actor, rc_error *err)
@@ -2141,6 +2159,8 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
         if (f->from_day) qb_t(&b, "slot_day >= ?", f->from_day);
         if (f->to_day) qb_t(&b, "slot_day <= ?", f->to_day);
         if (f->kind) qb_t(&b, "kind = ?", f->kind);
+        if (f->status) qb_t(&b, "status = ?", f->status);
+        if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
     }
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM events", total, err);

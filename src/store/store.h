@@ -89,7 +89,8 @@ typedef struct {
 
 /* ---- roles, users, sessions, API keys, login failures --------------------- */
 
-/* Roles are fixed by migrations: "admin", "manager", "member", "device". */
+/* Roles are fixed by migrations: "admin", "manager", "member", "device",
+ * "metrics" (API keys that may only read the metrics). */
 typedef struct {
     char name[32];
     char description[128];
@@ -105,6 +106,9 @@ typedef struct {
     int active;
     int64_t person_id;     /* the person this user is (own attendance); 0: none */
     int64_t last_login_ms; /* 0: never; set by store_user_touch_login only */
+    /* 1: a manager who sees only the groups store_user_groups lists (none
+     * when it lists none); 0: every group. Never implied by an empty list. */
+    int group_limited;
     int64_t created_ms, updated_ms;
 } store_user;
 
@@ -112,7 +116,8 @@ typedef struct {
 rc_status store_user_create(store *s, store_user *u, rc_error *err);
 rc_status store_user_get(store *s, int64_t id, store_user *out, rc_error *err);
 rc_status store_user_get_by_email(store *s, const char *email, store_user *out, rc_error *err);
-/* Update email, name, role, pass_hash, active and person_id of user u->id.
+/* Update email, name, role, pass_hash, active, person_id and group_limited
+ * of user u->id.
  * A person_id that names no person is RC_ERR_INVALID; deleting the person
  * later sets it back to 0. */
 rc_status store_user_update(store *s, const store_user *u, rc_error *err);
@@ -193,6 +198,9 @@ typedef struct {
     const char *query; /* substring of name, external id or email (case-insensitive) */
     int64_t group_id;  /* members of this group only; 0: any */
     int active_only;
+    /* Non-zero: only members of the groups this user (a group-limited
+     * manager) is limited to, per user_groups; nobody when it has none. */
+    int64_t scope_user_id;
 } store_person_filter;
 
 /* created_ms 0 means now; a past time (history imported, tests) is kept:
@@ -252,6 +260,8 @@ rc_status store_face_list(store *s, int64_t person_id, store_face **out, size_t 
 /* The aligned face JPEG (caller frees *jpeg); RC_ERR_NOT_FOUND without one. */
 rc_status store_face_image(store *s, int64_t face_id, unsigned char **jpeg, size_t *len,
                            rc_error *err);
+/* The person a face belongs to; RC_ERR_NOT_FOUND when there is no such face. */
+rc_status store_face_person(store *s, int64_t face_id, int64_t *person_id, rc_error *err);
 /* Remove a face (and its embedding), with an audit entry; bumps the version. */
 rc_status store_face_delete(store *s, int64_t face_id, const char *actor, rc_error *err);
 
@@ -366,6 +376,10 @@ typedef struct {
     int64_t from_ms, to_ms;        /* [from, to); 0: open */
     const char *from_day, *to_day; /* slot_day range, inclusive; NULL: open */
     const char *kind;              /* NULL: both */
+    const char *status;            /* "on_time", "late", ...; NULL: any */
+    /* Non-zero: only events of members of the groups this user (a
+     * group-limited manager) is limited to; nothing when it has none. */
+    int64_t scope_user_id;
 } store_event_filter;
 
 /* Insert (fills id, created/updated). Acknowledged only after commit: with

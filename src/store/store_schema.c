@@ -215,9 +215,22 @@ static const char v2[] =
     " OR substr(key, 1, 16) = 'user_last_login.' OR substr(key, 1, 12) = 'user_groups.'"
     " OR substr(key, 1, 15) = 'api_key_camera.';";
 
+/* v3: a manager's group limit is explicit. users.group_limited 1 means "only
+ * the groups in user_groups" (none when it has no rows), 0 means every group;
+ * before, an empty user_groups meant every group, so deleting a limited
+ * manager's last group widened their scope to everything. Managers that had
+ * groups are limited; the rest keep seeing every group. Also the "metrics"
+ * role, for API keys that may only read GET /metrics. */
+static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT NULL DEFAULT 0;"
+                         "UPDATE users SET group_limited = 1"
+                         " WHERE EXISTS (SELECT 1 FROM user_groups ug WHERE ug.user_id = users.id);"
+                         "INSERT INTO roles (name, description) VALUES"
+                         " ('metrics', 'read GET /metrics only (monitoring)');";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1},
     {2, "API role names, first/last names, user and key links", v2},
+    {3, "explicit group limit of managers, metrics role", v3},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

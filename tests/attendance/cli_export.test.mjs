@@ -65,12 +65,12 @@ test('db migrate creates the schema; status reports it; backup and check work', 
     assert.match(r.stderr, /no database at .* yet/);
     r = run(['db', 'migrate', '--data', join(f.dir, 'data')]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /applied 2 migrations/);
+    assert.match(r.stdout, /applied \d+ migrations/); // every migration this build knows
     r = run(['db', 'migrate', '--db', f.db]);
     assert.match(r.stdout, /up to date/);
     r = run(['db', 'status'], { env: { ...process.env, ROLLCALL_DB: f.db } });
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /version 2 of 2, up to date/);
+    assert.match(r.stdout, /version (\d+) of \1, up to date/);
     assert.match(r.stdout, /initial schema\s+\d{4}-\d\d-\d\d/);
     fill(f.db);
     const backup = join(f.dir, 'copy.db');

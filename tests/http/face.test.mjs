@@ -159,7 +159,7 @@ test('recognize names the enrolled person, leaves a stranger unknown, and marks 
   const ev = JSON.parse(text.match(/event: attendance\ndata: (.*)\n/)[1]);
   assert.equal(ev.id, evId);
   // Metrics count the work.
-  const m = await (await fetch(new URL('metrics', env.srv.url))).text();
+  const m = (await env.admin.get('/metrics')).body;
   assert.match(m, /rollcall_recognitions_total\{result="known"\} [1-9]/);
   assert.match(m, /rollcall_pipeline_stage_ms_count\{stage="detect"\} [1-9]/);
   assert.match(m, /rollcall_gallery_size [1-9]/);

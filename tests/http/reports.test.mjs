@@ -14,7 +14,7 @@ import { Client, startWithRoles } from './lib.mjs';
 let env, admin;
 const now = new Date();
 const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
-const zone = `<RC>${off > 0 ? '-' : '+'}${Math.abs(off)}`; // POSIX counts west as positive
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
 const local = new Date(now.getTime() + off * 3600e3);
 const today = local.toISOString().slice(0, 10);
 const dow = local.getUTCDay(); // 0 Sunday

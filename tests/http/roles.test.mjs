@@ -1,18 +1,29 @@
 // roles.test.mjs — the role matrix: every route in the server's route table
 // (`rollcall serve --list-routes`), called as anonymous, member, device,
-// manager and admin. A role the route admits must get past the access check
-// (ids that do not exist and empty bodies make the answer a 404/400 without
-// changing anything); any other role gets 401 (anonymous) or 403.
+// metrics key, manager and admin. A role the route admits must get past the
+// access check (ids that do not exist and empty bodies make the answer a
+// 404/400 without changing anything); any other role gets 401 (anonymous) or
+// 403. Then what each role can REACH, on a two-group fixture with real
+// faces: a manager limited to group A never reaches group B's people, their
+// faces and photos, events, reports or exports, and stays limited (to
+// nobody) when their last group is deleted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startWithRoles } from './lib.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startWithRoles, multipart, Client } from './lib.mjs';
 
 const routes = spawnSync(process.env.ROLLCALL_BIN, ['serve', '--list-routes'], { encoding: 'utf8' })
   .stdout.trim().split('\n').map((l) => JSON.parse(l));
 let env;
 
-before(async () => { env = await startWithRoles(); });
+before(async () => {
+  env = await startWithRoles();
+  const k = await env.admin.post('/api/v1/api-keys', { name: 'prometheus', role: 'metrics' });
+  env.metricsKey = k; // checked by the metrics row of the matrix
+  if (k.status === 201) env.metrics = new Client(env.srv.url, { key: k.body.key });
+});
 after(async () => { assert.equal(await env.stop(), 0); });
 
 async function call(client, route) {
@@ -35,20 +46,22 @@ test('the route table is not empty and every route names its roles', () => {
   for (const r of routes) assert.ok(r.roles.length > 0, `${r.method} ${r.path}`);
 });
 
-for (const who of ['anonymous', 'member', 'device', 'manager', 'admin']) {
+for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'admin']) {
   test(`role matrix: ${who}`, async () => {
     const failures = [];
+    if (who === 'metrics') assert.equal(env.metricsKey.status, 201, JSON.stringify(env.metricsKey.body));
     for (const route of routes) {
       const client = env[who];
       const status = await call(client, route);
-      const allowed = route.roles.includes(who) || route.loopback_ok;
+      // Loopback is no pass by default (--metrics-public-loopback opens it).
+      const allowed = route.roles.includes(who);
       if (allowed) {
         if (status === 401 || status === 403) failures.push(`${route.method} ${route.path}: allowed but got ${status}`);
       } else {
         const want = who === 'anonymous' ? 401 : 403;
         if (status !== want) failures.push(`${route.method} ${route.path}: denied must be ${want}, got ${status}`);
       }
-      if (route.path === '/api/v1/auth/logout' && who !== 'anonymous' && who !== 'device') {
+      if (route.path === '/api/v1/auth/logout' && ['member', 'manager', 'admin'].includes(who)) {
         // That call ended the session: sign in again for the next routes.
         await client.login(`${who}@example.org`, who === 'admin' ? 'admin-pass-1' : `${who}-pass-1`);
       }
@@ -80,4 +93,145 @@ test('a wrong or revoked API key is anonymous; a key never falls back to the coo
   assert.equal((await env.admin.del(`/api/v1/api-keys/${k.body.id}`)).status, 204);
   res = await fetch(new URL('api/v1/persons', env.srv.url), { headers: { Authorization: `Bearer ${k.body.key}`, Cookie: env.admin.cookie } });
   assert.equal(res.status, 401, 'revoked, and the admin cookie beside it does not help');
+});
+
+// ---- reach: a two-group fixture -------------------------------------------
+
+const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+const photo = (rel) => readFileSync(join(FACES, rel));
+
+test('what each role reaches: a manager limited to group A never reaches group B, and stays limited when A is deleted', async () => {
+  const r2 = await startWithRoles({ models: true });
+  try {
+    const { admin, manager, member, device } = r2;
+    const today = new Date().toISOString().slice(0, 10);
+    const mkGroup = async (name) => (await admin.post('/api/v1/groups', { name })).body.id;
+    const GA = await mkGroup('Reach A'), GB = await mkGroup('Reach B');
+    const mkPerson = async (ext, g) => {
+      const r = await admin.post('/api/v1/persons', { external_id: ext, first_name: ext, last_name: 'R', kind: 'student' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal((await admin.post(`/api/v1/groups/${g}/members/${r.body.id}`)).status, 204);
+      return r.body.id;
+    };
+    const PA = await mkPerson('REACH-A', GA), PB = await mkPerson('REACH-B', GB);
+    // Real faces for both, enrolled by the admin.
+    const enroll = async (pid, dir) => {
+      const mp = multipart([1, 2].map((n) => ({ name: 'file', filename: `${n}.jpg`, type: 'image/jpeg', data: photo(`id/${dir}/${n}.jpg`) })));
+      const r = await admin.post(`/api/v1/persons/${pid}/faces`, undefined, { body: mp.body, type: mp.type });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const ok = r.body.results.filter((x) => x.accepted);
+      assert.ok(ok.length >= 1, JSON.stringify(r.body));
+      return ok[0].face_id;
+    };
+    const FA = await enroll(PA, 'deepface_angelina'), FB = await enroll(PB, 'deepface_person01');
+    for (const p of [PA, PB])
+      assert.equal((await admin.post('/api/v1/attendance', { person_id: p, type: 'entry', time: `${today}T00:30:00Z`, reason: 'reach' })).status, 201);
+    const EB = (await admin.get(`/api/v1/attendance?person_id=${PB}`)).body.items[0].id;
+    const SB = (await admin.post('/api/v1/schedules', { group_id: GB, day_of_week: 1, start: '08:00', end: '09:00' })).body.id;
+    // The limited manager (A only) and the member (who is PA).
+    let r = await admin.post('/api/v1/users', { email: 'lim@example.org', name: 'Lim', role: 'manager', password: 'limited-pass-1', group_ids: [GA] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const limCreated = r.body;
+    assert.equal((await admin.patch(`/api/v1/users/${member.userId}`, { person_id: PA })).status, 200);
+    const lim = new Client(r2.srv.url);
+    await lim.login('lim@example.org', 'limited-pass-1');
+
+    // What reaches group B's person PB: [method, path, body] and who may.
+    const B = [
+      ['GET', `/api/v1/persons/${PB}`], ['PATCH', `/api/v1/persons/${PB}`, { last_name: 'Changed' }],
+      ['GET', `/api/v1/persons/${PB}/faces`], ['GET', `/api/v1/persons/${PB}/photo`],
+      ['GET', `/api/v1/faces/${FB}/image`],
+      ['GET', `/api/v1/groups/${GB}`], ['GET', `/api/v1/groups/${GB}/members`],
+      ['GET', `/api/v1/attendance?person_id=${PB}`], ['GET', `/api/v1/attendance?group_id=${GB}`],
+      ['GET', `/api/v1/reports/summary?group_id=${GB}`], ['GET', `/api/v1/reports/daily?group_id=${GB}`],
+      ['GET', `/api/v1/attendance/export?person_id=${PB}`], ['GET', `/api/v1/schedules?group_id=${GB}`],
+      ['PATCH', `/api/v1/attendance/${EB}`, { reason: 'reach', type: 'exit' }],
+      ['PATCH', `/api/v1/schedules/${SB}`, { grace_min: 5 }],
+    ];
+    const call = (c, [method, path, json]) => c.req(method, path, json ? { json } : {});
+    const reach = async (c, x) => (await call(c, x)).status;
+    for (const c of [admin, manager]) // every group
+      for (const x of B) assert.ok((await reach(c, x)) < 400, `${x[0]} ${x[1]} must reach group B`);
+    // Refused, or (a member's own attendance, filtered to them) nothing of B.
+    for (const [who, c] of [['limited manager', lim], ['member', member], ['device', device]])
+      for (const x of B) {
+        const res = await call(c, x);
+        const text = Buffer.isBuffer(res.body) ? res.body.toString('latin1') : JSON.stringify(res.body);
+        const nothingOfB = res.status === 200 && who === 'member' && !text.includes('REACH-B') && !text.includes(`"person_id":${PB},`);
+        assert.ok(res.status === 403 || nothingOfB, `${who}: ${x[0]} ${x[1]} gave ${res.status} ${text.slice(0, 200)}`);
+      }
+    // Writes that would pull B's person into A's reach, or act for B.
+    const writes = [
+      ['POST', `/api/v1/groups/${GA}/members/${PB}`], ['PUT', `/api/v1/groups/${GA}/members`, { person_ids: [PA, PB] }],
+      ['DELETE', `/api/v1/groups/${GB}/members/${PB}`], ['POST', `/api/v1/attendance`, { person_id: PB, type: 'exit', time: `${today}T01:00:00Z`, reason: 'x' }],
+      ['POST', `/api/v1/persons/${PB}/faces`], ['DELETE', `/api/v1/persons/${PB}/faces/${FB}`],
+      ['POST', '/api/v1/schedules', { person_id: PB, day_of_week: 2, start: '08:00', end: '09:00' }],
+      ['POST', '/api/v1/persons', { external_id: 'REACH-X', first_name: 'X', last_name: 'R', kind: 'student', group_ids: [GB] }],
+      ['POST', '/api/v1/groups', { name: 'Lim own' }], ['POST', '/api/v1/holidays', { date: `${today}`, name: 'x' }],
+      ['PATCH', `/api/v1/groups/${GB}`, { name: 'Renamed' }], ['DELETE', `/api/v1/groups/${GB}`], ['DELETE', `/api/v1/persons/${PB}`],
+    ];
+    for (const x of writes) assert.equal(await reach(lim, x), 403, `limited manager: ${x[0]} ${x[1]}`);
+    assert.deepEqual((await admin.get(`/api/v1/groups/${GB}/members`)).body.items.map((p) => p.id), [PB], 'B unchanged');
+    assert.deepEqual((await admin.get(`/api/v1/groups/${GA}/members`)).body.items.map((p) => p.id), [PA], 'A unchanged');
+    assert.equal((await admin.get(`/api/v1/persons/${PB}/faces`)).body.length >= 1, true, 'B keeps its faces');
+    const mp = multipart([{ name: 'person', value: 'REACH-B' }, { name: 'file', filename: '3.jpg', type: 'image/jpeg', data: photo('id/deepface_person01/3.jpg') }]);
+    assert.equal((await lim.post('/api/v1/import', undefined, { body: mp.body, type: mp.type })).status, 403, 'import reaches every group');
+
+    // What the limited manager does reach: group A, its person, their face.
+    assert.equal((await lim.get(`/api/v1/persons/${PA}`)).status, 200);
+    assert.equal((await lim.get(`/api/v1/faces/${FA}/image`)).status, 200);
+    assert.equal((await lim.get(`/api/v1/persons/${PA}/photo`)).status, 200);
+    r = await lim.get('/api/v1/persons');
+    assert.deepEqual(r.body.items.map((p) => p.id), [PA]);
+    assert.equal(r.body.total, 1);
+    // A person in A and B: the limited manager is not told about B.
+    assert.equal((await admin.post(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
+    assert.deepEqual((await lim.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id), [GA]);
+    assert.deepEqual((await admin.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id).sort(), [GA, GB].sort());
+    assert.equal((await admin.del(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
+    assert.deepEqual((await lim.get('/api/v1/groups')).body.items.map((g) => g.id), [GA]);
+    assert.deepEqual((await lim.get('/api/v1/schedules')).body.items, [], 'B\'s schedule is not listed');
+    r = await lim.get('/api/v1/attendance');
+    assert.deepEqual(r.body.items.map((e) => e.person_id), [PA]);
+    assert.deepEqual((await lim.get(`/api/v1/reports/summary?from=${today}&to=${today}`)).body.items.map((x) => x.person_id), [PA]);
+    r = await lim.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
+    assert.match(r.body, /REACH-A/);
+    assert.doesNotMatch(r.body, /REACH-B/);
+    assert.ok((await lim.get('/api/v1/dashboard')).body.recent.every((e) => e.person_id === PA));
+    assert.equal((await lim.post('/api/v1/persons', { external_id: 'REACH-N', first_name: 'N', last_name: 'R', kind: 'student' })).status, 400, 'a new person must join one of their groups');
+    r = await lim.post('/api/v1/persons', { external_id: 'REACH-N', first_name: 'N', last_name: 'R', kind: 'student', group_ids: [GA] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual(r.body.groups.map((g) => g.id), [GA]);
+    const PN = r.body.id;
+    assert.equal(limCreated.all_groups, false, 'the user says it is limited');
+    // The member reaches only themselves.
+    r = await member.get('/api/v1/attendance');
+    assert.deepEqual(r.body.items.map((e) => e.person_id), [PA]);
+
+    // The escape: the limited manager deletes their only group. They must
+    // reach nobody now, never everybody.
+    assert.equal((await lim.del(`/api/v1/groups/${GA}`)).status, 204);
+    r = await admin.get('/api/v1/users?limit=500');
+    const limUser = r.body.items.find((u) => u.email === 'lim@example.org');
+    assert.deepEqual(limUser.group_ids, []);
+    assert.equal(limUser.all_groups, false);
+    r = await lim.get('/api/v1/persons');
+    assert.equal(r.body.total, 0, 'no group left: nobody');
+    assert.equal((await lim.get('/api/v1/attendance')).body.total, 0);
+    assert.deepEqual((await lim.get(`/api/v1/reports/summary?from=${today}&to=${today}`)).body.items, []);
+    assert.deepEqual((await lim.get('/api/v1/groups')).body.items, []);
+    for (const p of [PA, PB, PN]) assert.equal((await lim.get(`/api/v1/persons/${p}`)).status, 403);
+    assert.equal((await lim.get(`/api/v1/faces/${FB}/image`)).status, 403);
+    // An admin gives every group back explicitly.
+    assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { group_ids: [GB] })).body.all_groups, false);
+    assert.equal((await lim.get(`/api/v1/persons/${PB}`)).status, 200, 'limited to B now');
+    assert.equal((await lim.get(`/api/v1/persons/${PA}`)).status, 403);
+    r = await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true });
+    assert.equal(r.body.all_groups, true);
+    assert.deepEqual(r.body.group_ids, [], 'the old list goes with the limit');
+    assert.equal((await lim.get(`/api/v1/persons/${PB}`)).status, 200);
+    assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true, group_ids: [GB] })).status, 400, 'contradiction');
+  } finally {
+    assert.equal(await r2.stop(), 0);
+  }
 });

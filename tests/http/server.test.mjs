@@ -21,7 +21,7 @@ before(async () => {
   writeFileSync(join(web, 'index.html'), '<!doctype html><title>Rollcall</title>');
   writeFileSync(join(web, 'assets', 'app-1234.js'), 'console.log(1)');
   writeFileSync(join(dir, 'secret.txt'), 'TOP SECRET');
-  srv = await startServer({ args: ['--data', join(dir, 'data'), '--web', web] });
+  srv = await startServer({ args: ['--data', join(dir, 'data'), '--web', web, '--metrics-public-loopback'] });
 });
 
 after(async () => {
@@ -111,7 +111,7 @@ test('anonymous callers are asked to sign in on protected routes', async () => {
   assert.equal((await res.json()).error.code, 'unauthorized');
 });
 
-test('/metrics answers loopback callers in Prometheus text format', async () => {
+test('/metrics answers loopback callers in Prometheus text format (with --metrics-public-loopback)', async () => {
   await fetch(`${srv.url}healthz`);
   const res = await fetch(`${srv.url}metrics`);
   assert.equal(res.status, 200);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "http/internal.h"
+#include "store/store.h"
 
 /* Send a raw request and return the whole response (caller frees). */
 static char *raw_request(uint16_t port, const char *req)
@@ -89,6 +90,90 @@ static void healthz_answers_json(void **state)
     free(resp);
 
     http_server_stop(srv);
+}
+
+/* A manager whose only group was deleted has no groups left: signing in and
+ * asking for people must neither read through a NULL list (UBSan: memcpy
+ * from NULL, issue 13 item 21) nor widen to every group (item 3). */
+static void a_manager_without_groups_left_reaches_nobody(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rollcall-http-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char url[128];
+    snprintf(url, sizeof url, "%s/db.sqlite", dir);
+    store *s;
+    rc_error err;
+    assert_int_equal(store_open(url, 0, &s, &err), RC_OK);
+    store_person p = {.active = 1};
+    snprintf(p.external_id, sizeof p.external_id, "E1");
+    snprintf(p.name, sizeof p.name, "Someone Else");
+    assert_int_equal(store_person_create(s, &p, &err), RC_OK);
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "Only");
+    assert_int_equal(store_group_create(s, &g, &err), RC_OK);
+    store_user u = {.active = 1};
+    snprintf(u.email, sizeof u.email, "boss@example.org");
+    snprintf(u.name, sizeof u.name, "Boss");
+    snprintf(u.role, sizeof u.role, "manager");
+    assert_int_equal(http_password_hash("boss-pass-1", u.pass_hash, sizeof u.pass_hash, &err),
+                     RC_OK);
+    assert_int_equal(store_user_create(s, &u, &err), RC_OK);
+    /* Limited to "Only" the way the API sets it, then "Only" goes. */
+    char body[160], req[1024];
+    http_config cfg = {
+        .listen = "127.0.0.1:0", .data_dir = dir, .models_dir = "/m", .threads = 2, .store = s};
+    http_server *srv;
+    assert_int_equal(http_server_start(&cfg, &srv, &err), RC_OK);
+    uint16_t port = http_server_port(srv);
+    char admin_pw[33];
+    bool created;
+    assert_int_equal(
+        http_ensure_admin(s, "admin@example.org", "admin-pass-1", admin_pw, &created, &err), RC_OK);
+    /* Sign in (as admin, then as the manager) and return the cookie token. */
+    char cookies[2][65], csrf[65] = "";
+    const char *who[2][2] = {{"admin@example.org", "admin-pass-1"},
+                             {"boss@example.org", "boss-pass-1"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", who[i][0], who[i][1]);
+        snprintf(req, sizeof req,
+                 "POST /api/v1/auth/login HTTP/1.0\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 strlen(body), body);
+        char *resp = raw_request(port, req);
+        const char *c = strstr(resp, "rc_session=");
+        assert_non_null(c);
+        snprintf(cookies[i], sizeof cookies[i], "%.64s", c + 11);
+        if (i == 0) {
+            json_t *j = body_json(resp);
+            snprintf(csrf, sizeof csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+            json_decref(j);
+        }
+        free(resp);
+    }
+    snprintf(body, sizeof body, "{\"group_ids\":[%lld]}", (long long)g.id);
+    snprintf(req, sizeof req,
+             "PATCH /api/v1/users/%lld HTTP/1.0\r\nCookie: rc_session=%s\r\nX-CSRF-Token: %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             (long long)u.id, cookies[0], csrf, strlen(body), body);
+    char *resp = raw_request(port, req);
+    assert_non_null(strstr(resp, " 200 "));
+    free(resp);
+    assert_int_equal(store_group_delete(s, g.id, &err), RC_OK);
+
+    snprintf(req, sizeof req, "GET /api/v1/persons HTTP/1.0\r\nCookie: rc_session=%s\r\n\r\n",
+             cookies[1]);
+    resp = raw_request(port, req);
+    assert_non_null(strstr(resp, " 200 "));
+    json_t *j = body_json(resp);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 0);
+    json_decref(j);
+    free(resp);
+    http_server_stop(srv);
+    store_close(s);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void bad_listen_addresses_are_refused(void **state)
@@ -313,6 +398,7 @@ int main(void)
         cmocka_unit_test(limiter_locks_out_after_repeated_failures),
         cmocka_unit_test(metrics_render_prometheus_text),
         cmocka_unit_test(healthz_answers_json),
+        cmocka_unit_test(a_manager_without_groups_left_reaches_nobody),
         cmocka_unit_test(bad_listen_addresses_are_refused),
         cmocka_unit_test(port_in_use_is_a_clear_error),
     };

@@ -744,6 +744,12 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case_pads(11, 11, 31, 11, 3, 2, p1110, 1, 11, "Relu");
     conv_case_pads(8, 1, 18, 8, 3, 2, p1110, 1, 8, NULL);
     conv_case_pads(8, 18, 1, 8, 3, 2, p1101, 1, 8, "PRelu");
+    /* the implicit im2col with stride 2 (dilated, so the phase planes of
+     * the direct convolution do not apply): segments that start and end
+     * mid-register, left and right taps in the padding */
+    conv_case(40, 21, 37, 24, 3, 2, 2, 2, 1, "Relu");
+    conv_case(36, 9, 20, 9, 3, 2, 1, 2, 1, "PRelu");
+    conv_case(48, 6, 11, 16, 1, 2, 0, 1, 1, NULL);
 }
 
 /* A graph ending in Conv -> Add [-> act], run three ways: fused (fast and
@@ -1067,6 +1073,31 @@ static void test_pooling(void **state)
         free(f);
         free(r);
         nn_model_free(m);
+    }
+    /* 2x2 stride-2 max and average pooling on random planes, fast vs
+     * reference: widths that end mid-register (odd input width), one
+     * output column, and a wide plane */
+    {
+        float big[3 * 17 * 41];
+        for (int i = 0; i < 3 * 17 * 41; i++) big[i] = frand();
+        const int64_t sizes[3][2] = {{17, 41}, {9, 3}, {4, 38}};
+        for (int t = 0; t < 3; t++)
+            for (int kind = 0; kind < 2; kind++) {
+                int64_t bd[4] = {1, 3, sizes[t][0], sizes[t][1]};
+                ob_value vb[] = {V("x", 4, 1, 3, sizes[t][0], sizes[t][1])};
+                rc_error err = {0};
+                nn_model *m = load(vb, 1, kind ? &ap : &mp, 1, Y, 1, 9, &err);
+                assert_non_null(m);
+                nn_shape sf, sr;
+                float *f = run(m, big, shape_of(4, bd), false, &sf),
+                      *r = run(m, big, shape_of(4, bd), true, &sr);
+                int64_t n = 3 * (sizes[t][0] / 2) * (sizes[t][1] / 2);
+                assert_int_equal(sf.d[3], sizes[t][1] / 2);
+                for (int64_t i = 0; i < n; i++) assert_float_equal(f[i], r[i], 1e-6f);
+                free(f);
+                free(r);
+                nn_model_free(m);
+            }
     }
     ob_node gap = {"GlobalAveragePool", {"x"}, {"y"}, {{0}}};
     float want_g[1] = {8.5f};

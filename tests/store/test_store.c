@@ -364,7 +364,7 @@ static void users_sessions_keys_and_lockout(void **state)
     store_role *roles;
     size_t n;
     OK(store_role_list(s, &roles, &n, &e_));
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5); /* admin, device, manager, member, metrics */
     free(roles);
     store_user u = {.active = 1};
     snprintf(u.email, sizeof u.email, "boss@example.org");
@@ -1064,7 +1064,7 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
     free(m);
     store_role *roles;
     OK(store_role_list(s, &roles, &n, &e_));
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5); /* admin, device, manager, member, metrics */
     for (size_t i = 0; i < n; i++)
         assert_true(strcmp(roles[i].name, "viewer") != 0 && strcmp(roles[i].name, "kiosk") != 0);
     free(roles);
@@ -1088,11 +1088,13 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
     assert_string_equal(u.role, "member");
     assert_int_equal(u.person_id, ada_person);
     assert_int_equal(u.last_login_ms, 1700000000123LL);
+    assert_int_equal(u.group_limited, 0); /* had no groups: sees every group */
     OK(store_user_get_by_email(s, "kiosk@x.org", &u, &e_));
     assert_string_equal(u.role, "device");
     assert_int_equal(u.person_id, 0);     /* named a person that was gone */
     assert_int_equal(u.last_login_ms, 0); /* was not a time */
     OK(store_user_get_by_email(s, "boss@x.org", &u, &e_));
+    assert_int_equal(u.group_limited, 1); /* had groups: stays limited to them */
     int64_t *ids;
     OK(store_user_groups(s, u.id, &ids, &n, &e_));
     assert_int_equal(n, 2); /* A and C; the missing group is dropped */
@@ -1274,6 +1276,81 @@ static void acknowledged_events_survive_sigkill(void **state)
     free(ids);
 }
 
+/* A group-limited manager's scope and the status filter are applied in SQL,
+ * so paging runs over the whole table: with 10 050 events of people outside
+ * the scope first, the scoped list still finds, counts and pages the scoped
+ * person's events after them. A limited manager with no groups left sees
+ * nobody, never everybody. */
+static void scoped_lists_page_over_the_whole_table(void **state)
+{
+    testdb *t = *state;
+    store *s = t->s;
+    int64_t in = add_person(s, "IN", "Inside"), out = add_person(s, "OUT", "Outside");
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "Scope");
+    OK(store_group_create(s, &g, &e_));
+    OK(store_group_add_member(s, g.id, in, &e_));
+    store_user boss = {.active = 1, .group_limited = 1};
+    snprintf(boss.email, sizeof boss.email, "boss@x.org");
+    snprintf(boss.name, sizeof boss.name, "Boss");
+    snprintf(boss.role, sizeof boss.role, "manager");
+    OK(store_user_create(s, &boss, &e_));
+    OK(store_user_set_groups(s, boss.id, &g.id, 1, &e_));
+    store_user again;
+    OK(store_user_get(s, boss.id, &again, &e_));
+    assert_int_equal(again.group_limited, 1);
+    OK(store_tx_begin(s, 0, &e_));
+    for (int i = 0; i < 10050; i++) {
+        store_event e = {.person_id = out, .ts_ms = 1000 + i, .sightings = 1};
+        snprintf(e.kind, sizeof e.kind, "entry");
+        snprintf(e.status, sizeof e.status, "on_time");
+        snprintf(e.slot_day, sizeof e.slot_day, "2026-03-02");
+        OK(store_event_insert(s, &e, &e_));
+    }
+    OK(store_tx_end(s, RC_OK, &e_));
+    for (int i = 0; i < 3; i++) {
+        store_event e = {.person_id = in, .ts_ms = 100000 + i, .sightings = 1};
+        snprintf(e.kind, sizeof e.kind, "entry");
+        snprintf(e.status, sizeof e.status, i == 1 ? "late" : "on_time");
+        snprintf(e.slot_day, sizeof e.slot_day, "2026-03-02");
+        OK(store_event_insert(s, &e, &e_));
+    }
+    store_event *ev;
+    size_t n;
+    int64_t total;
+    store_event_filter f = {.scope_user_id = boss.id};
+    OK(store_event_list(s, &f, (store_page){.limit = 2, .offset = 1}, &ev, &n, &total, &e_));
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].person_id, in);
+    assert_int_equal(ev[0].ts_ms, 100001);
+    free(ev);
+    f = (store_event_filter){.status = "late"};
+    OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(total, 1);
+    assert_int_equal(ev[0].ts_ms, 100001);
+    free(ev);
+    store_person_filter pf = {.scope_user_id = boss.id};
+    store_person *ps;
+    OK(store_person_list(s, &pf, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(total, 1);
+    assert_int_equal(ps[0].id, in);
+    free(ps);
+    int64_t face_person = 0;
+    assert_int_equal(store_face_person(s, 987654, &face_person, NULL), RC_ERR_NOT_FOUND);
+    /* The manager's last group goes: still limited, now to nobody. */
+    OK(store_group_delete(s, g.id, &e_));
+    OK(store_user_get(s, boss.id, &again, &e_));
+    assert_int_equal(again.group_limited, 1);
+    f = (store_event_filter){.scope_user_id = boss.id};
+    OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(total, 0);
+    free(ev);
+    OK(store_person_list(s, &pf, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(total, 0);
+    free(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1300,6 +1377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(scoped_lists_page_over_the_whole_table, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
                                        tests, NULL, NULL);

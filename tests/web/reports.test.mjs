@@ -19,7 +19,7 @@ import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitO
 const TUTOR = { email: 'tutor2b@rollcall.test', password: 'Tutor-e2e-password-1' };
 const now = new Date();
 const off = 12 - now.getUTCHours();
-const zone = `<RC>${off > 0 ? '-' : '+'}${Math.abs(off)}`;
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
 const local = new Date(now.getTime() + off * 3600e3);
 const today = local.toISOString().slice(0, 10);
 const at = (hhmm) => {

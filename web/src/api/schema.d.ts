@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (admin, or any caller on loopback) */
+        /** Prometheus metrics (admin or a metrics API key; anyone on loopback with --metrics-public-loopback) */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -746,7 +746,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** live events (server-sent events: `recognition`, `attendance`) */
+        /** live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera) */
         get: operations["events"];
         put?: never;
         post?: never;
@@ -812,7 +812,7 @@ export interface components {
             db?: string;
         };
         /** @enum {string} */
-        Role: "admin" | "manager" | "member" | "device";
+        Role: "admin" | "manager" | "member" | "device" | "metrics";
         User: {
             id: number;
             email: string;
@@ -824,8 +824,10 @@ export interface components {
             /** Format: date-time */
             last_login_at: string | null;
             active?: boolean;
-            /** @description managers: the groups whose attendance and reports they see ([] = all) */
+            /** @description managers limited to groups (all_groups false): the groups whose people they reach */
             group_ids?: number[];
+            /** @description managers: true reaches every group; false only group_ids (none when it is empty) */
+            all_groups?: boolean;
         };
         Session: {
             user: components["schemas"]["User"];
@@ -845,6 +847,7 @@ export interface components {
             person_id?: number | null;
             active?: boolean;
             group_ids?: number[];
+            all_groups?: boolean;
         };
         UserPatch: {
             email?: string;
@@ -854,6 +857,7 @@ export interface components {
             person_id?: number | null;
             active?: boolean;
             group_ids?: number[];
+            all_groups?: boolean;
         };
         RoleInfo: {
             name: string;
@@ -873,7 +877,7 @@ export interface components {
         ApiKeyCreate: {
             name: string;
             /** @enum {string} */
-            role: "device" | "admin" | "manager";
+            role: "device" | "admin" | "manager" | "metrics";
             camera_id?: number | null;
         };
         ApiKeyCreated: {
@@ -945,6 +949,8 @@ export interface components {
             active?: boolean;
             /** Format: date-time */
             consent_at?: string | null;
+            /** @description groups the new person joins (required for managers limited to groups) */
+            group_ids?: number[];
         };
         PersonPatch: {
             external_id?: string;

@@ -282,6 +282,8 @@ const en: Dictionary = {
   },
   users: {
     groups: 'Groups they see (managers; none = all)',
+    allGroups: 'All',
+    noGroups: 'None (their groups were deleted)',
     editUser: 'Edit user',
     newPassword: 'New password (optional)',
     active: 'Active',

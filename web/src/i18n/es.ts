@@ -281,6 +281,8 @@ const es = {
   },
   users: {
     groups: 'Grupos que ve (responsables; ninguno = todos)',
+    allGroups: 'Todos',
+    noGroups: 'Ninguno (sus grupos se borraron)',
     editUser: 'Editar usuario',
     newPassword: 'Nueva contraseña (opcional)',
     active: 'Activo',

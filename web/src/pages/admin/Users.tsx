@@ -64,9 +64,13 @@ export function UsersPage() {
               </select>
             </td>
             <td>
-              {u.role === 'manager' && u.group_ids?.length
-                ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
-                : t('common.none')}
+              {u.role !== 'manager'
+                ? t('common.none')
+                : u.all_groups !== false
+                  ? t('users.allGroups')
+                  : u.group_ids?.length
+                    ? u.group_ids.map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? `#${id}`).join(', ')
+                    : t('users.noGroups')}
             </td>
             <td>
               <input
@@ -138,12 +142,16 @@ function UserForm({
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    // The group limit is sent only when it was set here: saving a manager for
+    // another change must not turn "limited to groups that were deleted"
+    // (shown as none) into "every group".
+    const groupsChanged = !initial || role !== initial.role || groupIds.join() !== (initial.group_ids ?? []).join();
     const common = {
       email: email.trim(),
       name: name.trim(),
       role,
       person_id: personId ? Number(personId) : null,
-      group_ids: role === 'manager' ? groupIds : [],
+      ...(groupsChanged ? { group_ids: role === 'manager' ? groupIds : [] } : {}),
     };
     await save.run(() =>
       initial ? api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) }) : api.createUser({ ...common, password }),

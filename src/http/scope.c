@@ -1,0 +1,135 @@
+/*
+ * scope.c — the one place that decides what a caller may reach beyond the
+ * route's role check. A manager account may be limited to some groups
+ * (users.group_limited with the groups in user_groups): such a manager
+ * reaches the people who are members of one of those groups, those groups
+ * themselves, and everything that belongs to those people — faces and
+ * photos, attendance events, reports, exports and the event stream. A
+ * limited manager whose last group was deleted reaches nobody: an empty list
+ * never widens the scope. Anything that concerns every group at once (an
+ * import that creates people, holidays, new groups) is refused to them.
+ *
+ * Also the camera binding of device keys: a key bound to a camera marks
+ * attendance for that camera only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static store *db(const http_req *r)
+{
+    return r->srv->cfg.store;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+bool http_scope_limited(const http_req *r)
+{
+    return r->who.role == HTTP_MANAGER && r->who.limited;
+}
+
+bool http_scope_persons(http_req *r, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!http_scope_limited(r)) return false;
+    size_t cap = 0;
+    for (size_t g = 0; g < r->who.ngroups; g++) {
+        int64_t *m = NULL;
+        size_t k = 0;
+        if (store_group_members(db(r), r->who.groups[g], &m, &k, NULL) != RC_OK) continue;
+        if (*n + k > cap) {
+            cap = (*n + k) * 2;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (!grown) {
+                free(m);
+                continue;
+            }
+            *ids = grown;
+        }
+        if (k) memcpy(*ids + *n, m, k * sizeof *m);
+        *n += k;
+        free(m);
+    }
+    if (*n) qsort(*ids, *n, sizeof **ids, cmp_id);
+    return true;
+}
+
+bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id)
+{
+    return n && bsearch(&person_id, ids, n, sizeof *ids, cmp_id) != NULL;
+}
+
+bool http_scope_group(const http_req *r, int64_t group_id)
+{
+    if (!http_scope_limited(r)) return true;
+    for (size_t i = 0; i < r->who.ngroups; i++)
+        if (r->who.groups[i] == group_id) return true;
+    return false;
+}
+
+bool http_scope_person(http_req *r, int64_t person_id)
+{
+    if (!http_scope_limited(r)) return true;
+    int64_t *gids = NULL;
+    size_t ng = 0;
+    bool ok = false;
+    if (store_person_groups(db(r), person_id, &gids, &ng, NULL) == RC_OK)
+        for (size_t i = 0; i < ng && !ok; i++) ok = http_scope_group(r, gids[i]);
+    free(gids);
+    return ok;
+}
+
+bool http_require_group(http_req *r, int64_t group_id)
+{
+    if (http_scope_group(r, group_id)) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "group %lld is not one of your groups",
+                     (long long)group_id);
+    return false;
+}
+
+bool http_require_person(http_req *r, int64_t person_id)
+{
+    if (http_scope_person(r, person_id)) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "person %lld is not in one of your groups",
+                     (long long)person_id);
+    return false;
+}
+
+bool http_require_face(http_req *r, int64_t face_id)
+{
+    if (!http_scope_limited(r)) return true;
+    int64_t person = 0;
+    rc_error err;
+    rc_status st = store_face_person(db(r), face_id, &person, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return http_require_person(r, person);
+}
+
+bool http_require_all_groups(http_req *r, const char *what)
+{
+    if (!http_scope_limited(r)) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                     "%s concerns every group; your account is limited to some groups (ask an "
+                     "admin)",
+                     what);
+    return false;
+}
+
+bool http_require_camera(http_req *r, int64_t camera_id)
+{
+    if (!r->who.camera_id || !camera_id || camera_id == r->who.camera_id) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "camera_mismatch",
+                     "this API key is bound to camera %lld; it cannot mark attendance as camera "
+                     "%lld",
+                     (long long)r->who.camera_id, (long long)camera_id);
+    return false;
+}
