@@ -11,12 +11,12 @@ import { dateIn, formatTime } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading } from './common';
 import styles from './Absentees.module.css';
+import { GroupSelect } from './GroupSelect';
 
 export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: number }) {
   const { t } = useTranslation();
   const { tz } = useSettings();
   const [groupId, setGroupId] = useState<number | undefined>(undefined);
-  const groups = useLoad(() => api.groups(), []);
   const q = { day, group_id: groupId };
   const list = useLoad(() => api.absentees(q), [day, groupId, reloadKey]);
   const now = !day || day === dateIn(tz);
@@ -26,21 +26,7 @@ export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: nu
       <div className={styles.head}>
         <h2 id="absent-h">{now ? t('absentees.titleNow') : t('absentees.title', { day })}</h2>
         <div className={styles.tools}>
-          <label className="field">
-            <span className="sr-only">{t('attendance.group')}</span>
-            <select
-              aria-label={t('attendance.group')}
-              value={groupId ?? ''}
-              onChange={(e) => setGroupId(e.target.value ? Number(e.target.value) : undefined)}
-            >
-              <option value="">{t('absentees.allGroups')}</option>
-              {groups.data?.items.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <GroupSelect value={groupId} onChange={setGroupId} allLabel={t('absentees.allGroups')} hideLabel />
           <a className="btn" href={api.absenteesCsvUrl(q)} download>
             {t('attendance.downloadCsv')}
           </a>

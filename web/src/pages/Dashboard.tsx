@@ -5,7 +5,7 @@
 // feed of the latest events from the server-sent event stream.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDate, formatPercent, formatTime } from '../lib/format';
@@ -13,6 +13,7 @@ import { feedItem, pushFeed, type FeedItem } from '../lib/events';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead, StatusBadge, TypeBadge } from '../components/common';
 import { Absentees } from '../components/Absentees';
+import { RateLine } from '../components/charts';
 import styles from './Dashboard.module.css';
 
 const RANGES = [7, 14, 30];
@@ -58,7 +59,7 @@ export function DashboardPage() {
 
   // A day nobody was judged on yet (only slots still to come) has no rate.
   const chartData = (daily.data?.items ?? []).flatMap((d) =>
-    d.rate === null ? [] : [{ date: formatDate(d.date, tz, lang), rate: Math.round(d.rate * 1000) / 10, late: d.late }],
+    d.rate === null ? [] : [{ name: formatDate(d.date, tz, lang), rate: Math.round(d.rate * 1000) / 10 }],
   );
   const counts = dash.data?.today;
   const lateByGroup = (dash.data?.late_by_group ?? []).filter((g) => g.late > 0);
@@ -104,23 +105,7 @@ export function DashboardPage() {
           {daily.data && chartData.length === 0 && <p className="empty">{t('common.empty')}</p>}
           {chartData.length > 0 && (
             <div className={styles.chart}>
-              <ResponsiveContainer width="100%" height="100%">
-                <LineChart data={chartData} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                  <XAxis dataKey="date" fontSize={12} />
-                  <YAxis domain={[0, 100]} unit="%" fontSize={12} />
-                  <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
-                  <Line
-                    isAnimationActive={false}
-                    type="monotone"
-                    dataKey="rate"
-                    name={t('dashboard.rateSeries')}
-                    stroke="#1d4e89"
-                    strokeWidth={2}
-                    dot
-                  />
-                </LineChart>
-              </ResponsiveContainer>
+              <RateLine data={chartData} />
             </div>
           )}
         </section>

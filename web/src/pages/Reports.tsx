@@ -7,13 +7,14 @@
 import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
 import type { ReportQuery } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
 import { dateIn, formatDate, formatPercent } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead } from '../components/common';
+import { RateBars, RateLine } from '../components/charts';
+import { GroupSelect } from '../components/GroupSelect';
 import styles from './Dashboard.module.css';
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
@@ -33,7 +34,6 @@ export function ReportsPage() {
     }),
     [params, today],
   );
-  const groups = useLoad(() => api.groups(), []);
   const schedules = useLoad(() => api.schedules({ group_id: q.group_id }), [q.group_id]);
   const report = useLoad(() => api.reportGroups(q), [q]);
   const subjects = [...new Set((schedules.data?.items ?? []).map((s) => s.label).filter((l): l is string => !!l))].sort((a, b) =>
@@ -48,10 +48,9 @@ export function ReportsPage() {
     setParams(next, { replace: true });
   };
   const rep = report.data;
-  const people = (rep?.people ?? []).map((p) => ({ name: p.name, rate: pct(p.rate), absent: p.absent }));
+  const people = (rep?.people ?? []).map((p) => ({ name: p.name, rate: pct(p.rate) }));
   const byGroup = (rep?.groups ?? []).map((g) => ({ name: g.name, rate: pct(g.rate) }));
-  const byDay = (rep?.days ?? []).flatMap((d) => (d.rate === null ? [] : [{ date: formatDate(d.date, tz, lang), rate: pct(d.rate) }]));
-  const tip = (v: unknown) => [`${String(v)} %`, t('dashboard.rateSeries')] as [string, string];
+  const byDay = (rep?.days ?? []).flatMap((d) => (d.rate === null ? [] : [{ name: formatDate(d.date, tz, lang), rate: pct(d.rate) }]));
 
   return (
     <>
@@ -72,17 +71,7 @@ export function ReportsPage() {
           <span>{t('common.to')}</span>
           <input type="date" value={q.to} onChange={(e) => set('to', e.target.value)} />
         </label>
-        <label className="field">
-          <span>{t('attendance.group')}</span>
-          <select value={q.group_id ?? ''} onChange={(e) => set('group_id', e.target.value)}>
-            <option value="">{t('common.all')}</option>
-            {groups.data?.items.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <GroupSelect value={q.group_id} onChange={(id) => set('group_id', id ? String(id) : '')} />
         <label className="field">
           <span>{t('reports.subject')}</span>
           <select value={q.label ?? ''} onChange={(e) => set('label', e.target.value)}>
@@ -105,29 +94,13 @@ export function ReportsPage() {
             <section className="card" aria-labelledby="rp-h">
               <h2 id="rp-h">{t('reports.byPerson')}</h2>
               <div className={styles.chart} style={{ height: Math.max(200, people.length * 28 + 40) }}>
-                <ResponsiveContainer width="100%" height="100%">
-                  <BarChart data={people} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-                    <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                    <XAxis type="number" domain={[0, 100]} unit="%" fontSize={12} />
-                    <YAxis type="category" dataKey="name" width={120} fontSize={12} />
-                    <Tooltip formatter={tip} />
-                    <Bar isAnimationActive={false} dataKey="rate" name={t('dashboard.rateSeries')} fill="#1d4e89" />
-                  </BarChart>
-                </ResponsiveContainer>
+                <RateBars data={people} horizontal fill="#1d4e89" />
               </div>
             </section>
             <section className="card" aria-labelledby="rg-h">
               <h2 id="rg-h">{t('reports.byGroup')}</h2>
               <div className={styles.chart}>
-                <ResponsiveContainer width="100%" height="100%">
-                  <BarChart data={byGroup} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                    <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                    <XAxis dataKey="name" fontSize={12} />
-                    <YAxis domain={[0, 100]} unit="%" fontSize={12} />
-                    <Tooltip formatter={tip} />
-                    <Bar isAnimationActive={false} dataKey="rate" name={t('dashboard.rateSeries')} fill="#2f7d4f" />
-                  </BarChart>
-                </ResponsiveContainer>
+                <RateBars data={byGroup} fill="#2f7d4f" />
               </div>
             </section>
           </div>
@@ -136,15 +109,7 @@ export function ReportsPage() {
             {byDay.length === 0 && <p className="empty">{t('common.empty')}</p>}
             {byDay.length > 0 && (
               <div className={styles.chart}>
-                <ResponsiveContainer width="100%" height="100%">
-                  <LineChart data={byDay} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                    <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                    <XAxis dataKey="date" fontSize={12} />
-                    <YAxis domain={[0, 100]} unit="%" fontSize={12} />
-                    <Tooltip formatter={tip} />
-                    <Line isAnimationActive={false} type="monotone" dataKey="rate" stroke="#1d4e89" strokeWidth={2} dot />
-                  </LineChart>
-                </ResponsiveContainer>
+                <RateLine data={byDay} />
               </div>
             )}
           </section>
