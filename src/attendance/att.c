@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../face/face.h"
 #include "../gallery/gallery.h"
 #include "att.h"
 #include "att_private.h"
@@ -96,7 +97,8 @@ rc_status att_config_load(store *s, att_config *c, rc_error *err)
         (st = get_int(s, "keep_unrecognized", 0, 0, 1, &c->keep_unrecognized, err)) != RC_OK ||
         (st = get_real(s, "recognition_threshold", ATT_DEFAULT_RECOGNITION,
                        &c->recognition_threshold, err)) != RC_OK ||
-        (st = get_real(s, "liveness_threshold", 0.5, &c->liveness_threshold, err)) != RC_OK)
+        (st = get_real(s, "liveness_threshold", FACE_DEFAULT_LIVENESS_THRESHOLD,
+                       &c->liveness_threshold, err)) != RC_OK)
         return st;
     st = get_raw(s, "attendance_start_day", c->start_day, sizeof c->start_day, &found, err);
     if (st != RC_OK) return st;

@@ -28,7 +28,8 @@
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
  * recognition_threshold [GALLERY_DEFAULT_THRESHOLD, the gallery's calibrated
- * 0.1% false-accept cosine], liveness_threshold [0.5], keep_unrecognized [0],
+ * 0.1% false-accept cosine], liveness_threshold [FACE_DEFAULT_LIVENESS_THRESHOLD,
+ * 0.7, chosen on the liveness evaluation], keep_unrecognized [0],
  * attendance_start_day [none: each person counts from the day they were added].
  * recognition_threshold is the one threshold of the recognize path: it decides
  * identity (known or unknown) and, with the same value, whether a sighting may

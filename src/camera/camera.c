@@ -5,9 +5,12 @@
  * (mjpeg.c, ffmpeg.c, v4l2.c) only open, read and emit; everything about
  * pacing and retrying lives here so every source behaves the same.
  */
+#include <ctype.h>
+
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,20 +115,129 @@ unsigned cam_backoff_ms(unsigned base_ms, unsigned max_ms, unsigned attempt, uin
 
 /* ---- names --------------------------------------------------------------- */
 
+/* Query parameter names whose values are secrets: any name containing one
+ * of these (case-insensitive), e.g. token, access_token, key, api_key,
+ * password, pass, pwd, secret, auth, sig, signature, credential, session. */
+static bool secret_param(const char *name, size_t n)
+{
+    static const char *const words[] = {"token", "key", "pass",       "pwd",    "secret",
+                                        "auth",  "sig", "credential", "session"};
+    char low[64];
+    if (n == 0 || n >= sizeof low) return n > 0; /* absurdly long names: hide */
+    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)name[i]);
+    low[n] = 0;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+        if (strstr(low, words[w])) return true;
+    return false;
+}
+
+/* Where a URL part ends inside free text. */
+static size_t part_len(const char *p, const char *stops)
+{
+    return strcspn(p, stops);
+}
+
+#define URL_END    " \t\r\n\"'<>`"
+#define HOST_END   "/?#" URL_END
+#define PARAM_END  "&;#" URL_END
+#define PARAM_NAME "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]"
+
+/* Replace every occurrence of the n bytes at `secret` in buf (NUL-terminated,
+ * room for cap bytes) with "***". */
+static void hide_literal(char *buf, size_t cap, const char *secret, size_t n)
+{
+    if (n < 4) return; /* too short to find without mangling ordinary words */
+    char *p = buf;
+    while ((p = memmem(p, strlen(p), secret, n))) {
+        size_t rest = strlen(p + n);
+        if ((size_t)(p - buf) + 3 + rest + 1 > cap) return;
+        memmove(p + 3, p + n, rest + 1);
+        memcpy(p, "***", 3);
+        p += 3;
+    }
+}
+
+/* Call fn(start, len) for every secret in the URL-shaped parts of `text`:
+ * the password of a scheme://user:password@ part and the value of each
+ * secret query parameter. */
+static void each_secret(const char *text, void (*fn)(void *arg, const char *s, size_t n), void *arg)
+{
+    for (const char *p = text; *p; p++) {
+        if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+            const char *auth = p + 3;
+            size_t alen = part_len(auth, HOST_END);
+            const char *at = NULL;
+            for (size_t i = 0; i < alen; i++)
+                if (auth[i] == '@') at = auth + i; /* the last @ ends the user info */
+            const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+            if (colon) fn(arg, colon + 1, (size_t)(at - colon - 1));
+            p += 2;
+        } else if (p[0] == '?' || p[0] == '&' || p[0] == ';') {
+            size_t nl = strspn(p + 1, PARAM_NAME);
+            if (nl && p[1 + nl] == '=' && secret_param(p + 1, nl)) {
+                const char *v = p + 2 + nl;
+                fn(arg, v, part_len(v, PARAM_END));
+            }
+        }
+    }
+}
+
+typedef struct {
+    const char *text;
+    char *out;
+    size_t o, from; /* output length, next input byte to copy */
+} redactor;
+
+/* each_secret's callback for the text itself: copy up to the secret, then
+ * "***" (secrets come in order and never overlap). */
+static void hide_in_place(void *arg, const char *s, size_t n)
+{
+    redactor *r = arg;
+    size_t at = (size_t)(s - r->text);
+    if (at < r->from) return;
+    memcpy(r->out + r->o, r->text + r->from, at - r->from);
+    r->o += at - r->from;
+    memcpy(r->out + r->o, "***", 3);
+    r->o += 3;
+    r->from = at + n;
+}
+
+typedef struct {
+    char *buf;
+    size_t cap;
+} literal_ctx;
+
+static void hide_literal_cb(void *arg, const char *s, size_t n)
+{
+    literal_ctx *l = arg;
+    hide_literal(l->buf, l->cap, s, n);
+}
+
+char *cam_redact(const char *text, const char *url)
+{
+    if (!text) text = "";
+    size_t len = strlen(text), cap = 3 * len + 4;
+    char *out = malloc(cap), *tmp = malloc(cap);
+    if (!out || !tmp) {
+        free(out);
+        free(tmp);
+        return NULL;
+    }
+    /* First the secrets of `url` wherever they appear alone (a message from
+     * libcurl or FFmpeg may quote the password or the token without the
+     * URL around it), then every URL-shaped secret in what is left. */
+    memcpy(tmp, text, len + 1);
+    if (url) each_secret(url, hide_literal_cb, &(literal_ctx){tmp, cap});
+    redactor r = {.text = tmp, .out = out};
+    each_secret(tmp, hide_in_place, &r);
+    memcpy(out + r.o, tmp + r.from, strlen(tmp + r.from) + 1);
+    free(tmp);
+    return out;
+}
+
 char *cam_redact_url(const char *url)
 {
-    const char *scheme = strstr(url, "://");
-    const char *auth = scheme ? scheme + 3 : NULL;
-    size_t alen = auth ? strcspn(auth, "/?#") : 0;
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (auth[i] == '@') at = auth + i; /* the last @ ends the user info */
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (!colon) return strdup(url);
-    size_t head = (size_t)(colon + 1 - url), n = head + 3 + strlen(at) + 1;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%.*s***%s", (int)head, url, at);
-    return out;
+    return cam_redact(url, url);
 }
 
 static bool ends_with_ci(const char *s, size_t n, const char *suffix)
@@ -427,11 +539,16 @@ static void poke(cam_camera *c)
     if (c->waker) c->waker(c->waker_arg);
 }
 
-static void set_failure(cam_camera *c, rc_status code, const char *msg)
+/* A source's error, its secrets hidden (libcurl's and FFmpeg's words may
+ * quote the URL), as status, logs and metrics will show it. */
+static void set_failure(cam_camera *c, rc_status code, rc_error *err)
 {
+    char *safe = cam_redact(err->msg, c->url);
+    snprintf(err->msg, sizeof err->msg, "%s", safe ? safe : "(message hidden: out of memory)");
+    free(safe);
     c->st.failures++;
     c->st.last_status = code;
-    snprintf(c->st.last_error, sizeof c->st.last_error, "%s", msg);
+    snprintf(c->st.last_error, sizeof c->st.last_error, "%s", err->msg);
 }
 
 static void *camera_thread(void *arg)
@@ -478,7 +595,7 @@ static void *camera_thread(void *arg)
             rc = RC_ERR_NET;
             snprintf(err.msg, sizeof err.msg, "%s: the source stopped", c->label);
         }
-        set_failure(c, rc, err.msg);
+        set_failure(c, rc, &err);
         if (rc == RC_ERR_INVALID) {
             /* A configuration that cannot work: wait for a re-enable. */
             c->st.state = CAM_STATE_ERROR;
@@ -510,6 +627,22 @@ static void *camera_thread(void *arg)
     return NULL;
 }
 
+/* RC_ERR_INVALID "camera 'URL': why", the URL redacted. */
+static rc_status config_error(rc_error *err, const char *url, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static rc_status config_error(rc_error *err, const char *url, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    char *shown = cam_redact_url(url);
+    rc_fail(err, RC_ERR_INVALID, "camera '%s': %s", shown ? shown : "(url hidden)", why);
+    free(shown);
+    return RC_ERR_INVALID;
+}
+
 static char *dup_or_empty(const char *s)
 {
     return strdup(s ? s : "");
@@ -524,11 +657,9 @@ rc_status cam_camera_create_notify(const cam_config *cfg, void (*notify)(void *)
     cam_kind kind = cfg->kind == CAM_KIND_AUTO ? cam_kind_for_url(cfg->url) : cfg->kind;
     if ((kind == CAM_KIND_MJPEG || kind == CAM_KIND_SNAPSHOT) &&
         strncasecmp(cfg->url, "http://", 7) != 0 && strncasecmp(cfg->url, "https://", 8) != 0)
-        return rc_fail(err, RC_ERR_INVALID, "camera '%s': %s sources need an http:// URL", cfg->url,
-                       cam_kind_name(kind));
+        return config_error(err, cfg->url, "%s sources need an http:// URL", cam_kind_name(kind));
     if (cfg->max_fps < 0 || cfg->max_fps > 1000)
-        return rc_fail(err, RC_ERR_INVALID, "camera '%s': max fps %g is not in 0..1000", cfg->url,
-                       cfg->max_fps);
+        return config_error(err, cfg->url, "max fps %g is not in 0..1000", cfg->max_fps);
     /* Thread-safe and reference-counted in libcurl >= 7.84; paired with the
      * cleanup in cam_camera_destroy. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -590,7 +721,7 @@ rc_status cam_camera_create_notify(const cam_config *cfg, void (*notify)(void *)
     }
     if (pthread_create(&c->thread, NULL, camera_thread, c) != 0) {
         cam_camera_destroy(c);
-        return rc_fail(err, RC_ERR_INTERNAL, "camera '%s': cannot start a thread", cfg->url);
+        return rc_fail(err, RC_ERR_INTERNAL, "camera '%s': cannot start a thread", c->label);
     }
     c->thread_started = true;
     *out = c;

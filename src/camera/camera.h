@@ -123,7 +123,7 @@ typedef struct {
     int64_t last_frame_ms;  /* Unix ms of the last frame, 0 if none */
     int width, height;      /* of the last frame */
     rc_status last_status;  /* of the last failure, RC_OK if none */
-    char last_error[512];   /* its message, "" if none (passwords in URLs redacted) */
+    char last_error[512];   /* its message, "" if none (secrets redacted: cam_redact) */
 } cam_status;
 
 /* The status as a new JSON object (jansson; the caller json_decref()s it):
@@ -159,7 +159,7 @@ void cam_camera_status(cam_camera *c, cam_status *out);
 /* The most recent frame (a reference the caller unrefs), or NULL. */
 cam_frame *cam_camera_last_frame(cam_camera *c);
 const char *cam_camera_name(const cam_camera *c);
-/* The source URL with any password replaced by "***" (safe to show). */
+/* The source URL with its secrets replaced by "***" (cam_redact_url). */
 const char *cam_camera_url(const cam_camera *c);
 cam_kind cam_camera_kind(const cam_camera *c);
 cam_direction cam_camera_direction(const cam_camera *c);
@@ -202,6 +202,24 @@ cam_frame *cam_manager_last_frame(cam_manager *m, int id);
 /* Fill ids[0..cap) with the camera ids in the order they were added; returns
  * how many cameras there are (may exceed cap). */
 size_t cam_manager_list(cam_manager *m, int *ids, size_t cap);
+
+/* ---- showing camera URLs ------------------------------------------------- */
+
+/* Camera URLs carry credentials (rtsp://user:password@host/...,
+ * http://cam/snapshot?token=...). Everything shown to anyone (API answers,
+ * status, metrics labels, logs, error messages, the probe command) goes
+ * through cam_redact first.
+ *
+ * `text` with every secret replaced by "***": in each URL-shaped part the
+ * password of user:password@ and the values of query parameters whose names
+ * say secret (token, key, password, pass, pwd, secret, auth, sig,
+ * credential, session, and names containing them, any case). When `url` (the
+ * camera's real URL) is given, its secrets are also hidden wherever they
+ * appear alone, as libcurl and FFmpeg messages may quote them. Returns a new
+ * string the caller frees, or NULL if out of memory. */
+char *cam_redact(const char *text, const char *url);
+/* cam_redact(url, url): the URL as it may be shown. */
+char *cam_redact_url(const char *url);
 
 /* ---- helpers shared with the edge client -------------------------------- */
 

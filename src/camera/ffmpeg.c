@@ -66,7 +66,10 @@ static void on_av_log(void *avcl, int level, const char *fmt, va_list ap)
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-    if (n) rc_log(RC_LOG_DEBUG, "ffmpeg: %s", line);
+    if (!n) return;
+    char *safe = cam_redact(line, NULL); /* FFmpeg names the URLs it opens */
+    rc_log(RC_LOG_DEBUG, "ffmpeg: %s", safe ? safe : "(message hidden: out of memory)");
+    free(safe);
 }
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;

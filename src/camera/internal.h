@@ -99,11 +99,6 @@ rc_status cam_source_snapshot(cam_camera *c, bool *ended, rc_error *err);
 rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err);
 rc_status cam_source_v4l2(cam_camera *c, bool *ended, rc_error *err);
 
-/* `url` with the password of any user:password@ part replaced by "***", for
- * messages, logs and status (camera URLs often carry credentials). Returns
- * a new string the caller frees, or NULL if out of memory. */
-char *cam_redact_url(const char *url);
-
 /* The camera's URL as messages should show it (password redacted). */
 const char *cam_run_label(const cam_camera *c);
 

@@ -167,7 +167,7 @@ static rc_status src_open(http_src *s, cam_camera *c, bool stream, rc_error *err
     if (!s->easy || !s->multi || !s->tj)
         return rc_fail(err, RC_ERR_NOMEM, "%s: cannot set up an HTTP client", s->label);
     CURL *e = s->easy;
-    curl_easy_setopt(e, CURLOPT_URL, s->label);
+    curl_easy_setopt(e, CURLOPT_URL, s->cfg->url); /* the real one: label hides the password */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);

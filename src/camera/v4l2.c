@@ -195,10 +195,11 @@ rc_status cam_source_v4l2(cam_camera *c, bool *ended, rc_error *err)
             if (mjpeg) {
                 size_t end = 0;
                 cam_jpeg_scan scan = {0};
-                int jw, jh, sub, cs;
+                /* A header without a frame leaves the sizes untouched: start at 0. */
+                int jw = 0, jh = 0, sub = 0, cs = 0;
                 if (cam_jpeg_scan_step(&scan, data, used, &end) == CAM_JPEG_COMPLETE &&
                     tjDecompressHeader3(tj, data, (unsigned long)end, &jw, &jh, &sub, &cs) == 0 &&
-                    (f = cam_frame_alloc(end))) {
+                    jw > 0 && jh > 0 && (f = cam_frame_alloc(end))) {
                     memcpy(f->data, data, end);
                     f->fmt = CAM_FMT_JPEG;
                     f->width = jw;

@@ -369,8 +369,9 @@ int cli_client(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
 
-    fprintf(stderr, "rollcall client: %s (%s) -> %s\n", source, cam_kind_name(cam_camera_kind(cam)),
-            p.url);
+    /* The source as it may be shown: its credentials hidden (cam_redact). */
+    fprintf(stderr, "rollcall client: %s (%s) -> %s\n", cam_camera_url(cam),
+            cam_kind_name(cam_camera_kind(cam)), p.url);
     int status = 0;
     uint64_t posted = 0, recognized = 0, seen_failures = 0;
     unsigned attempt = 0;
@@ -388,13 +389,14 @@ int cli_client(int argc, char **argv)
         }
         if (!f) {
             if (st.state == CAM_STATE_ENDED) {
-                fprintf(stderr, "rollcall client: %s ended\n", source);
+                fprintf(stderr, "rollcall client: %s ended\n", cam_camera_url(cam));
                 if (once && posted == 0) status = 1;
                 break;
             }
             if (once && rc_mono_ms() - start > timeout_s * 1000) {
-                fprintf(stderr, "rollcall client: no frame from %s within %.0f s%s%s\n", source,
-                        timeout_s, st.last_error[0] ? ": " : "", st.last_error);
+                fprintf(stderr, "rollcall client: no frame from %s within %.0f s%s%s\n",
+                        cam_camera_url(cam), timeout_s, st.last_error[0] ? ": " : "",
+                        st.last_error);
                 status = 1;
                 break;
             }

@@ -18,7 +18,7 @@ static int cmd_version(int argc, char **argv)
 
 static const cli_command commands[] = {
     {"serve", "run the HTTP server (REST API, web UI, cameras)", cli_serve},
-    {"user", "manage login accounts (add, passwd, list)", cli_user},
+    {"user", "manage login accounts (add, passwd, unlock, list)", cli_user},
     {"db", "database: migrate, status, backup FILE, check", cli_db},
     {"export", "export attendance for a date range as CSV or XLSX", cli_export},
     {"bench", "measure performance (models, pipeline, gallery)", cli_bench},

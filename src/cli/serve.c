@@ -53,6 +53,8 @@ static void serve_usage(FILE *out)
             "                          127.0.0.1/::1 (default: an admin or a metrics API key)\n"
             "      --no-access-log     do not log one line per request\n"
             "      --list-routes       print every route with its allowed roles and exit\n"
+            "      --skip-db-check     start even if the database fails its check at start\n"
+            "                          (to read out what is left of a damaged one)\n"
             "  -v, --verbose           log debug messages\n"
             "  -h, --help              show this help\n");
 }
@@ -151,7 +153,55 @@ enum {
     OPT_MAX_CONNS,
     OPT_MAX_CONNS_PER_IP,
     OPT_METRICS_LOOPBACK,
+    OPT_SKIP_DB_CHECK,
 };
+
+/* Open the database, check it (PRAGMA quick_check on SQLite), then migrate.
+ * A damaged database is refused before anything writes to it, with what the
+ * check found and the way out; --skip-db-check starts anyway. */
+static store *open_checked(const char *db_url, bool skip_check)
+{
+    store *db = NULL;
+    rc_error err;
+    char found[1024] = "";
+    rc_status st = store_open(db_url, STORE_OPEN_NO_MIGRATE, &db, &err);
+    if (st == RC_OK) st = store_quick_check(db, found, sizeof found, &err);
+    if (st == RC_ERR_CORRUPT)
+        snprintf(found, sizeof found, "%s", err.msg);
+    else if (st != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        store_close(db);
+        return NULL;
+    }
+    if (strcmp(found, "ok") != 0) {
+        if (db)
+            fprintf(stderr,
+                    "rollcall serve: the database %s is damaged; PRAGMA quick_check says: %s\n",
+                    db_url, found);
+        else /* too damaged to open: store_open's message names the file */
+            fprintf(stderr, "rollcall serve: %s\n", found);
+        if (!skip_check || !db) {
+            fprintf(stderr,
+                    "Nothing was changed and the server did not start. Restore the latest backup\n"
+                    "(made by rollcall db backup FILE), or recover what is readable into a new "
+                    "file:\n  sqlite3 %s .recover | sqlite3 recovered.db\n"
+                    "and start with --db recovered.db.%s\n",
+                    db_url,
+                    db ? " To start on it anyway and read what is left (requests\n"
+                         "that reach damaged pages fail with 500): --skip-db-check."
+                       : "");
+            store_close(db);
+            return NULL;
+        }
+        rc_log(RC_LOG_WARN, "starting on a damaged database (--skip-db-check)");
+    }
+    if (store_migrate(db, NULL, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", err.msg);
+        store_close(db);
+        return NULL;
+    }
+    return db;
+}
 
 int cli_serve(int argc, char **argv)
 {
@@ -162,6 +212,7 @@ int cli_serve(int argc, char **argv)
                        .access_log = true};
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
+    bool skip_db_check = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"data", required_argument, 0, 'd'},
@@ -183,6 +234,7 @@ int cli_serve(int argc, char **argv)
         {"db", required_argument, 0, OPT_DB},
         {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
+        {"skip-db-check", no_argument, 0, OPT_SKIP_DB_CHECK},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -247,6 +299,9 @@ int cli_serve(int argc, char **argv)
         case OPT_ADMIN_EMAIL:
             admin_email = optarg;
             break;
+        case OPT_SKIP_DB_CHECK:
+            skip_db_check = true;
+            break;
         case OPT_ADMIN_PASSWORD:
             admin_password = optarg;
             break;
@@ -294,11 +349,8 @@ int cli_serve(int argc, char **argv)
     }
     char db_default[4096];
     db_url = cli_db_url(db_url, cfg.data_dir, db_default, sizeof db_default);
-    store *db = NULL;
-    if (store_open(db_url, 0, &db, &err) != RC_OK) {
-        fprintf(stderr, "rollcall serve: %s\n", err.msg);
-        return 1;
-    }
+    store *db = open_checked(db_url, skip_db_check);
+    if (!db) return 1;
     cfg.store = db;
     char generated[33];
     bool created;

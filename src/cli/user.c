@@ -1,6 +1,8 @@
 /*
- * user.c — `rollcall user add|passwd|list`: manage login accounts from the
- * command line (for the first admin, for a forgotten password, for scripts).
+ * user.c — `rollcall user add|passwd|unlock|list`: manage login accounts from
+ * the command line (for the first admin, for a forgotten password, for an
+ * account locked by failed logins, for scripts). A new password ends the
+ * account's sessions and lifts its lock-out, as in the server.
  * Passwords are hashed with argon2id exactly as the server does; a password
  * not given with --password is read from the first line of standard input
  * with --password-stdin, or else generated and printed once.
@@ -24,7 +26,10 @@ static void user_usage(FILE *out)
             "Commands:\n"
             "  add EMAIL [--name NAME] [--role ROLE]   create an account (role admin, manager,\n"
             "                                          member or device; default member)\n"
-            "  passwd EMAIL                            set a new password\n"
+            "  passwd EMAIL                            set a new password (ends the account's\n"
+            "                                          sessions and lifts its lock-out)\n"
+            "  unlock EMAIL                            forget the account's failed logins, so\n"
+            "                                          no address has to wait any more\n"
             "  list                                    list the accounts\n\n"
             "Options:\n"
             "  -d, --data DIR          data directory (default ./data)\n"
@@ -110,19 +115,19 @@ int cli_user(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "rollcall user: which command? (add, passwd or list)\n\n");
+        fprintf(stderr, "rollcall user: which command? (add, passwd, unlock or list)\n\n");
         user_usage(stderr);
         return 2;
     }
     const char *cmd = argv[optind];
     const char *email = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool is_add = strcmp(cmd, "add") == 0, is_pw = strcmp(cmd, "passwd") == 0,
-         is_list = strcmp(cmd, "list") == 0;
-    if (!is_add && !is_pw && !is_list) {
-        fprintf(stderr, "rollcall user: unknown command '%s' (add, passwd or list)\n", cmd);
+         is_list = strcmp(cmd, "list") == 0, is_unlock = strcmp(cmd, "unlock") == 0;
+    if (!is_add && !is_pw && !is_list && !is_unlock) {
+        fprintf(stderr, "rollcall user: unknown command '%s' (add, passwd, unlock or list)\n", cmd);
         return 2;
     }
-    if ((is_add || is_pw) && (!email || !strchr(email, '@'))) {
+    if ((is_add || is_pw || is_unlock) && (!email || !strchr(email, '@'))) {
         fprintf(stderr, "rollcall user %s: give the account's e-mail address\n", cmd);
         return 2;
     }
@@ -157,6 +162,21 @@ int cli_user(int argc, char **argv)
         free(us);
         store_close(db);
         return rc;
+    }
+    if (is_unlock) {
+        store_user u;
+        int64_t fails = 0;
+        rc_status st = store_user_get_by_email(db, email, &u, &err);
+        if (st == RC_OK) st = store_login_failure_count(db, email, NULL, 0, &fails, &err);
+        if (st == RC_OK) st = store_login_failure_clear(db, email, NULL, &err);
+        if (st == RC_OK) {
+            store_audit_add(db, "rollcall user", "user.unlock", "user", u.id, "{}", NULL);
+            printf("Unlocked %s (%lld failed login(s) forgotten)\n", email, (long long)fails);
+        } else {
+            fprintf(stderr, "rollcall user unlock: %s\n", err.msg);
+        }
+        store_close(db);
+        return st == RC_OK ? 0 : 1;
     }
     char pw[1024];
     bool generated;
@@ -193,6 +213,8 @@ int cli_user(int argc, char **argv)
             store_audit_add(db, "rollcall user", "user.create", "user", u.id, "{}", NULL);
     } else {
         st = store_user_update(db, &u, &err);
+        if (st == RC_OK) st = store_session_delete_user(db, u.id, &err);
+        if (st == RC_OK) st = store_login_failure_clear(db, u.email, NULL, &err);
         if (st == RC_OK)
             store_audit_add(db, "rollcall user", "user.passwd", "user", u.id, "{}", NULL);
     }

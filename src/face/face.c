@@ -5,7 +5,12 @@
  * own code (faceplugin lib/ JavaScript files): detector input 320x240 RGB (x-127)/128,
  * boxes already decoded; landmark crop = the square detection box, 64x64
  * gray / 256; embedding on the aligned 112x112 RGB crop (x-127)/128;
- * liveness on a 2.7x box crop at 128x128, raw 0..255 values.
+ * liveness on the package's 2.7x crop (face_liveness_rect) resized to
+ * 128x128, raw 0..255 values in B, G, R order: the package feeds R, G, B,
+ * but the model is Silent-Face-Anti-Spoofing's, trained on OpenCV's BGR
+ * images, and BGR is what separates real faces from spoofs in the liveness
+ * evaluation (tests/face/test_face_liveness.c: real faces rescaled to kiosk
+ * size accepted 94% vs 72% at 0.5 with R, G, B; spoofs rejected alike).
  */
 #include <jansson.h>
 #include <math.h>
@@ -63,7 +68,6 @@ face_opts face_opts_default(void)
         .max_yaw = 40.f,
         .max_pitch = 35.f,
         .max_roll = 35.f,
-        .min_emb_norm = 2.0f,
     };
     return o;
 }
@@ -232,8 +236,8 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
 }
 
 /* Detect on the whole frame (plus tiles for min_face). With pad > 0 the
- * frame is seen with a black margin of `pad` pixels, without copying it,
- * and boxes may extend past the frame. */
+ * frame is seen with a black margin of `pad` pixels, without copying it.
+ * Boxes may extend past the frame: the caller clips them (clip_box). */
 static rc_status detect(face_worker *w, const img_image *im, const face_opts *o, float pad,
                         face_box **out, int *nout, rc_error *err)
 {
@@ -267,18 +271,24 @@ static rc_status detect(face_worker *w, const img_image *im, const face_opts *o,
         return st;
     }
     n = face_nms(boxes, n, o->nms_iou);
-    /* Clip to the frame (a padded search keeps the whole box: the landmark
-     * crop needs the face's real extent). */
-    for (int i = 0; i < n && pad == 0; i++) {
-        face_box *b = &boxes[i];
-        b->x0 = fmaxf(b->x0, 0);
-        b->y0 = fmaxf(b->y0, 0);
-        b->x1 = fminf(b->x1, (float)im->w);
-        b->y1 = fminf(b->y1, (float)im->h);
-    }
     *out = boxes;
     *nout = n;
     return RC_OK;
+}
+
+/* The part of the box inside a w x h frame. */
+static face_box clip_box(face_box b, int w, int h)
+{
+    b.x0 = fmaxf(b.x0, 0);
+    b.y0 = fmaxf(b.y0, 0);
+    b.x1 = fminf(b.x1, (float)w);
+    b.y1 = fminf(b.y1, (float)h);
+    return b;
+}
+
+static float box_area(face_box b)
+{
+    return (b.x1 - b.x0) * (b.y1 - b.y0);
 }
 
 /* The square crop the landmark model was trained on: side = box height,
@@ -361,7 +371,7 @@ float face_similarity(const float *a, const float *b)
 
 /* The box grown `scale` times around its centre (less when the frame is too
  * small), shifted to stay inside the frame rather than padded, as the
- * package's liveness and attribute models saw in training; resized to out. */
+ * package's attribute models saw in training; resized to out. */
 static img_image *context_crop(const img_image *im, const face_info *f, float scale, int out)
 {
     float x, y, side;
@@ -377,12 +387,87 @@ static img_image *context_crop(const img_image *im, const face_info *f, float sc
     return img_crop_resize(im, l, t, ns, ns, out, out, 0);
 }
 
-static rc_status liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+int face_liveness_rect(int W, int H, const float box[4], float rect[4])
 {
-    img_image *c = context_crop(im, f, 2.7f, 128);
-    if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    to_tensor(c, w->live_in, 0.f, 1.f);
-    img_free(c);
+    if (W < 2 || H < 2 || !(box[3] - box[1] > 0) || !(box[2] - box[0] > 0)) return -1;
+    /* fr_detect.js scaleResult: a square of side = box height on the box's
+     * centre, clipped to [0, W-1] x [0, H-1]; predictLiveness then takes the
+     * integer part of each corner (JavaScript parseInt truncates). */
+    float side = box[3] - box[1], cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+    float x1 = fmaxf(cx - side / 2, 0), y1 = fmaxf(cy - side / 2, 0);
+    float x2 = fminf(cx + side / 2, (float)(W - 1)), y2 = fminf(cy + side / 2, (float)(H - 1));
+    if (!(x2 > x1 && y2 > y1)) return -1; /* the box lies outside the frame */
+    float bx = truncf(x1), by = truncf(y1);
+    float bw = fabsf(truncf(x2) - bx), bh = fabsf(truncf(y2) - by);
+    if (bw < 1) bw = 1;
+    if (bh < 1) bh = 1;
+    /* fr_liveness.js alignLivenessImage (Silent-Face's generate_patches):
+     * width and height each times 2.7, the factor lowered so that the crop
+     * fits the frame, then shifted inside it. */
+    float scale = fminf((float)(H - 1) / bh, fminf((float)(W - 1) / bw, 2.7f));
+    float nw = bw * scale, nh = bh * scale, mx = bx + bw / 2, my = by + bh / 2;
+    float l = mx - nw / 2, t = my - nh / 2, r = mx + nw / 2, b = my + nh / 2;
+    if (l < 0) r -= l, l = 0;
+    if (t < 0) b -= t, t = 0;
+    if (r > W - 1) l -= r - (W - 1), r = (float)(W - 1);
+    if (b > H - 1) t -= b - (H - 1), b = (float)(H - 1);
+    rect[0] = fmaxf(truncf(l), 0);
+    rect[1] = fmaxf(truncf(t), 0);
+    rect[2] = fminf(truncf(r - l), (float)(W - 1));
+    rect[3] = fminf(truncf(b - t), (float)(H - 1));
+    return rect[2] >= 1 && rect[3] >= 1 ? 0 : -1;
+}
+
+/* OpenCV's bilinear resize of the rectangle (x, y, w, h) to n x n, sampled
+ * straight from the frame into the planar tensor in B, G, R order: one pass,
+ * no intermediate image. Source positions are clamped to the rectangle as
+ * cv::resize clamps to its input, and values are rounded to integers as the
+ * 8-bit resized image the package feeds. */
+static void liveness_tensor(const img_image *im, const float rect[4], int n, float *t)
+{
+    int x0 = (int)rect[0], y0 = (int)rect[1], rw = (int)rect[2], rh = (int)rect[3];
+    float sx = (float)rw / n, sy = (float)rh / n;
+    size_t plane = (size_t)n * n;
+    for (int y = 0; y < n; y++) {
+        float fy = (y + 0.5f) * sy - 0.5f;
+        if (fy < 0) fy = 0;
+        int iy = (int)fy;
+        if (iy >= rh - 1) iy = rh - 1, fy = (float)iy;
+        float ay = fy - iy;
+        const uint8_t *r0 = im->px + ((size_t)(y0 + iy) * im->w + x0) * 3;
+        const uint8_t *r1 = iy + 1 < rh ? r0 + (size_t)im->w * 3 : r0;
+        for (int x = 0; x < n; x++) {
+            float fx = (x + 0.5f) * sx - 0.5f;
+            if (fx < 0) fx = 0;
+            int ix = (int)fx;
+            if (ix >= rw - 1) ix = rw - 1, fx = (float)ix;
+            float ax = fx - ix;
+            int dx = ix + 1 < rw ? 3 : 0;
+            const uint8_t *a = r0 + ix * 3, *b = r1 + ix * 3;
+            for (int c = 0; c < 3; c++) {
+                float top = a[c] + (a[c + dx] - a[c]) * ax, bot = b[c] + (b[c + dx] - b[c]) * ax;
+                t[(size_t)(2 - c) * plane + (size_t)y * n + x] =
+                    floorf(top + (bot - top) * ay + 0.5f);
+            }
+        }
+    }
+}
+
+int face_liveness_input(const img_image *im, const float box[4], float *tensor)
+{
+    float rect[4];
+    if (im->channels != 3 || face_liveness_rect(im->w, im->h, box, rect) != 0) return -1;
+    liveness_tensor(im, rect, 128, tensor);
+    return 0;
+}
+
+/* Liveness on `box`, the detector's box before clipping to the frame (the
+ * package squares the box from its full height, then clips). */
+static rc_status liveness(face_worker *w, const img_image *im, const face_box *box, face_info *f,
+                          rc_error *err)
+{
+    float b[4] = {box->x0, box->y0, box->x1, box->y1};
+    if (face_liveness_input(im, b, w->live_in) != 0) return RC_OK; /* stays -1: not measured */
     rc_status st = run1(w, M_LIVENESS, w->live_in, 3, 128, 128, err);
     if (st != RC_OK) return st;
     nn_shape s;
@@ -492,12 +577,16 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         if (st != RC_OK) return st;
     }
     w->t.detect = rc_mono_ms() - t0;
-    /* Largest first. */
+    /* Largest first. `boxes` keeps the detector's boxes as they are; a face
+     * found on the frame itself gets the part inside the frame at once, one
+     * found with the padded retry keeps its whole extent (the landmark crop
+     * needs it) until the end. */
+#define SEEN(b) (padded ? (b) : clip_box((b), im->w, im->h))
     for (int i = 1; i < nb; i++) {
         face_box b = boxes[i];
-        float a = (b.x1 - b.x0) * (b.y1 - b.y0);
+        float a = box_area(SEEN(b));
         int j = i - 1;
-        while (j >= 0 && (boxes[j].x1 - boxes[j].x0) * (boxes[j].y1 - boxes[j].y0) < a) {
+        while (j >= 0 && box_area(SEEN(boxes[j])) < a) {
             boxes[j + 1] = boxes[j];
             j--;
         }
@@ -511,11 +600,12 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     }
     for (int i = 0; i < nb && st == RC_OK; i++) {
         face_info *f = &out[i];
-        f->x0 = boxes[i].x0;
-        f->y0 = boxes[i].y0;
-        f->x1 = boxes[i].x1;
-        f->y1 = boxes[i].y1;
-        f->score = boxes[i].score;
+        face_box seen = SEEN(boxes[i]);
+        f->x0 = seen.x0;
+        f->y0 = seen.y0;
+        f->x1 = seen.x1;
+        f->y1 = seen.y1;
+        f->score = seen.score;
         f->liveness = -1;
         f->age = -1;
         f->male = -1;
@@ -536,7 +626,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         }
         t1 = rc_mono_ms();
         w->t.embed += t1 - t0;
-        if (st == RC_OK && o.liveness) st = liveness(w, im, f, err);
+        if (st == RC_OK && o.liveness) st = liveness(w, im, &boxes[i], f, err);
         t0 = rc_mono_ms();
         w->t.liveness += t0 - t1;
         if (st == RC_OK && o.attributes && w->s[M_AGE] && w->s[M_GENDER]) {
@@ -546,28 +636,20 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         if (st == RC_OK) quality(&o, f, aligned);
         img_free(aligned);
         w->t.quality += rc_mono_ms() - t0;
-        /* A large, clearly visible "face" whose embedding is feeble is not a
-         * face (the embedding's length tracks how face-like the crop is). */
-        if (st == RC_OK && f->has_embedding && f->size >= 2.f * (float)o.min_size &&
-            f->emb_norm < o.min_emb_norm) {
-            memmove(f, f + 1, sizeof *f * (size_t)(nb - i - 1));
-            memmove(boxes + i, boxes + i + 1, sizeof *boxes * (size_t)(nb - i - 1));
-            nb--;
-            i--;
-            continue;
-        }
         /* Back to the caller's coordinates. */
         if (padded) {
-            f->x0 = fmaxf(f->x0, 0);
-            f->y0 = fmaxf(f->y0, 0);
-            f->x1 = fminf(f->x1, (float)im->w);
-            f->y1 = fminf(f->y1, (float)im->h);
+            face_box c = clip_box(boxes[i], im->w, im->h);
+            f->x0 = c.x0;
+            f->y0 = c.y0;
+            f->x1 = c.x1;
+            f->y1 = c.y1;
         }
         if (o.max_faces > 0 && i + 1 >= o.max_faces) {
             nb = i + 1; /* the largest N real faces are done */
             break;
         }
     }
+#undef SEEN
 done:
     img_free(gray);
     free(boxes);

@@ -20,6 +20,11 @@
 #define FACE_EMB_DIM  512
 #define FACE_ALIGN_SZ 112
 #define FACE_MODEL_ID 64
+/* The liveness score a live face reaches, chosen on the liveness evaluation
+ * (tests/face/test_face_liveness.c; README, "Liveness"): from 0.5 to 0.7
+ * print attacks rejected go from 73% to 84% and screen replays from 88% to
+ * 92% for 1-4 points of real faces accepted; beyond, real faces pay more. */
+#define FACE_DEFAULT_LIVENESS_THRESHOLD 0.7
 
 typedef struct face_models face_models;
 typedef struct face_worker face_worker;
@@ -50,8 +55,6 @@ typedef struct {
     int min_size;                       /* px, face box height */
     float min_sharpness;                /* variance of Laplacian on the aligned crop */
     float max_yaw, max_pitch, max_roll; /* degrees */
-    float min_emb_norm; /* faces of 2 x min_size or more with a raw embedding shorter than
-                           this are dropped as false detections (0 = keep all) */
 } face_opts;
 
 face_opts face_opts_default(void);
@@ -64,8 +67,9 @@ typedef struct {
     float lm5[5][2]; /* left eye, right eye (as seen in the image), nose tip, mouth corners */
     int has_embedding;
     float embedding[FACE_EMB_DIM]; /* L2-normalized */
-    float emb_norm; /* the raw embedding's length: low for things that are not faces */
-    float liveness; /* 0..1 that the face is live; -1 when not computed */
+    float emb_norm;                /* the raw embedding's length (informative only: real faces in a
+                                      dim room or out of focus are as short as false detections) */
+    float liveness;                /* 0..1 that the face is live; -1 when not computed */
     /* quality */
     float size, sharpness, yaw, pitch, roll;
     int quality_ok;
@@ -76,7 +80,9 @@ typedef struct {
 } face_info;
 
 /* Analyze one frame. *faces is a new array of *n faces (largest first) that
- * the caller frees with free(); no face is RC_OK with *n == 0. */
+ * the caller frees with free(); no face is RC_OK with *n == 0. Every face
+ * the detector keeps is returned: the later stages measure it, they never
+ * drop it (one that cannot be identified is for the caller to call unknown). */
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err);
 
@@ -155,5 +161,18 @@ extern const float face_arcface_template[5][2];
 float face_laplacian_var(const img_image *gray);
 /* Head pose in degrees from the 5 points (rough, for quality gating). */
 void face_pose_from_lm5(const float lm5[5][2], float *yaw, float *pitch, float *roll);
+/* The rectangle (x, y, w, h, whole pixels, inside the frame) of a W x H
+ * frame that the liveness model sees, resized to 128x128, for a detector box
+ * (x0, y0, x1, y1) not yet clipped to the frame: the model package's own
+ * pre-processing (fr_detect.js squares the box on its height and clips it;
+ * fr_liveness.js grows width and height 2.7 times, less when the frame is
+ * too small, and shifts the crop inside the frame). Returns 0, or -1 when
+ * the box has no area inside the frame. */
+int face_liveness_rect(int W, int H, const float box[4], float rect[4]);
+/* The liveness model's input for that box: the rectangle resized to
+ * 128x128 (bilinear, as cv::resize) straight from the RGB frame into a
+ * planar 3x128x128 tensor of 0..255 values in B, G, R order. Returns 0, or
+ * -1 as face_liveness_rect. */
+int face_liveness_input(const img_image *im, const float box[4], float *tensor);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * api_auth.c — who is calling and what administrators manage about callers:
  * resolving the session cookie or bearer API key into a principal; login
- * (argon2id verify, per-account lockout kept in the database so it holds
- * across processes, per-address throttling in memory), logout and /me;
+ * (argon2id verify, lock-out of an account from one address with growing
+ * waits, kept in the database so it holds across processes, per-address
+ * throttling in memory), logout and /me;
  * users, roles, API keys (the secret is shown once and stored as a SHA-256
  * hash: it is 256 random bits, so a slow hash adds nothing), the audit log and
  * settings.
@@ -18,9 +19,7 @@
 #include "../store/store.h"
 #include "internal.h"
 
-#define SESSION_TTL_MS    (12LL * 3600 * 1000)
-#define LOCKOUT_FAILURES  5
-#define LOCKOUT_WINDOW_MS (15LL * 60 * 1000)
+#define SESSION_TTL_MS (12LL * 3600 * 1000)
 
 static store *db(const http_req *r)
 {
@@ -155,7 +154,7 @@ static json_t *me_json(http_req *r)
 static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
 {
     int64_t now = rc_unix_ms();
-    store_login_failure_add(db(r), email, now, NULL);
+    store_login_failure_add(db(r), email, r->ip, now, NULL);
     http_limiter_fail(r->srv->login_limiter, ipkey, now);
     http_audit(r, "auth.login_failed", "user", 0,
                json_pack("{s:s,s:s}", "email", email, "ip", r->ip));
@@ -193,12 +192,15 @@ enum MHD_Result http_h_login(http_req *r)
         json_decref(b);
         return too_many(r, wait, "too many failed logins from this address; try again later");
     }
-    int64_t fails = 0;
-    store_login_failure_count(db(r), email, now - LOCKOUT_WINDOW_MS, &fails, NULL);
-    if (fails >= LOCKOUT_FAILURES) {
+    /* Failures lock this account from this address only: a stranger's
+     * guesses never lock the owner out of theirs. */
+    int64_t wait_ms = 0;
+    store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
+    if (wait_ms > 0) {
         json_decref(b);
-        return too_many(r, (unsigned)(LOCKOUT_WINDOW_MS / 1000),
-                        "this account is locked for 15 minutes after 5 failed logins");
+        return too_many(r, (unsigned)((wait_ms + 999) / 1000),
+                        "too many failed logins to this account from this address; try again "
+                        "later (an admin can run: rollcall user unlock EMAIL)");
     }
     store_user u;
     rc_error err;
@@ -216,7 +218,9 @@ enum MHD_Result http_h_login(http_req *r)
         return res;
     }
     json_decref(b);
-    store_login_failure_clear(db(r), u.email, NULL);
+    store_login_failure_clear(db(r), u.email, r->ip, NULL); /* email went with the body */
+    store_session_purge(db(r), now, NULL, NULL);            /* what expired goes at every login */
+    store_login_failure_purge(db(r), now, NULL, NULL);
     char token[65], csrf[65], h[65];
     http_random_hex(token, 32);
     http_random_hex(csrf, 32);
@@ -426,6 +430,20 @@ enum MHD_Result http_h_users_get(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, user_json(db(r), &u));
 }
 
+/* A new password ends the user's sessions (but the one the user changed
+ * their own password from) and lifts any lock-out. */
+static void end_other_sessions(http_req *r, const store_user *u)
+{
+    if (r->who.via_cookie && r->who.user_id == u->id) {
+        char h[65];
+        http_token_hash(r->who.session_id, h);
+        store_session_delete_others(db(r), u->id, h, NULL);
+    } else {
+        store_session_delete_user(db(r), u->id, NULL);
+    }
+    store_login_failure_clear(db(r), u->email, NULL, NULL);
+}
+
 enum MHD_Result http_h_users_patch(http_req *r)
 {
     store_user u;
@@ -456,6 +474,7 @@ enum MHD_Result http_h_users_patch(http_req *r)
     bool clear = f.has_limit && !f.limited;
     if (st == RC_OK && (f.has_groups || clear || json_is_null(json_object_get(b, "group_ids"))))
         st = store_user_set_groups(db(r), u.id, f.gids, f.has_groups ? f.ng : 0, &err);
+    if (st == RC_OK && f.has_pw) end_other_sessions(r, &u);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
                                                        "another user has that e-mail")

@@ -776,11 +776,28 @@ static const char *const camera_kinds[] = {"mjpeg", "snapshot", "rtsp", "file",
                                            "v4l2",  "browser",  NULL};
 static const char *const directions[] = {"entry", "exit", "both", NULL};
 
+/* The URL is shown with its secrets hidden (cam_redact_url): admins see
+ * which camera it is, nobody reads its password back. */
 static json_t *camera_json(http_server *srv, const store_camera *c)
 {
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:f,s:o}", "id", (json_int_t)c->id, "name", c->name,
-                     "url", c->url, "kind", c->kind, "direction", c->direction, "enabled",
-                     c->enabled != 0, "fps", c->fps, "status", http_camera_status(srv, c));
+    char *url = cam_redact_url(c->url);
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:f,s:o}", "id", (json_int_t)c->id, "name", c->name,
+                  "url", url ? url : "", "kind", c->kind, "direction", c->direction, "enabled",
+                  c->enabled != 0, "fps", c->fps, "status", http_camera_status(srv, c));
+    free(url);
+    return j;
+}
+
+/* A URL sent back exactly as camera_json showed it keeps the stored one
+ * (with its secrets): an edit form that round-trips the shown URL changes
+ * nothing. */
+static bool same_as_shown(const char *stored, const char *sent)
+{
+    char *shown = cam_redact_url(stored);
+    bool same = shown && strcmp(shown, stored) != 0 && strcmp(shown, sent) == 0;
+    free(shown);
+    return same;
 }
 
 static bool camera_fields(http_req *r, json_t *b, store_camera *c, bool create)
@@ -801,7 +818,7 @@ static bool camera_fields(http_req *r, json_t *b, store_camera *c, bool create)
         return false;
     }
     if (has_name) http_copy(c->name, sizeof c->name, name);
-    if (has_url) http_copy(c->url, sizeof c->url, url);
+    if (has_url && !same_as_shown(c->url, url)) http_copy(c->url, sizeof c->url, url);
     if (has_kind) http_copy(c->kind, sizeof c->kind, kind);
     if (has_dir) http_copy(c->direction, sizeof c->direction, dir);
     if (has_en) c->enabled = en;

@@ -4,6 +4,15 @@
  * against the caller's pixel limit from the header, before any pixel buffer
  * is allocated; corrupt and truncated files come back as RC_ERR_CORRUPT with
  * the decoder's own words.
+ *
+ * Two traps of libturbojpeg are closed here. tjDecompressHeader3 succeeds on
+ * a stream with no frame at all (SOI and nothing else, e.g. the three bytes
+ * FF D8 FF: libjpeg calls it "tables only") and then leaves width and height
+ * untouched, so every size starts at 0 and a frame must have a positive size.
+ * And a progressive JPEG may hold thousands of scans, each of which costs a
+ * pass over the whole image: the scans are counted from the markers before
+ * decoding (cheap, no pixels) and a file with more than the limit is refused;
+ * TJFLAG_LIMITSCANS stays on as libjpeg-turbo's own backstop.
  */
 #include <libexif/exif-data.h>
 #include <spng.h>
@@ -61,6 +70,49 @@ static rc_status not_an_image(const void *data, size_t len, rc_error *err)
     return rc_fail(err, RC_ERR_UNSUPPORTED, "not a JPEG or PNG image (unrecognised header)");
 }
 
+/* The frame size and colour space from a JPEG header. A stream without a
+ * frame (tables only, or cut right after SOI) is corrupt: libturbojpeg
+ * reports success for it without filling the sizes. */
+static rc_status jpeg_header(tjhandle tj, const void *data, size_t len, int *w, int *h, int *sub,
+                             int *cs, rc_error *err)
+{
+    *w = *h = *sub = *cs = 0;
+    if (tjDecompressHeader3(tj, data, (unsigned long)len, w, h, sub, cs) != 0)
+        return rc_fail(err, RC_ERR_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
+    if (*w <= 0 || *h <= 0)
+        return rc_fail(
+            err, RC_ERR_CORRUPT,
+            "corrupt JPEG: no image frame in the %zu bytes (truncated after the header?)", len);
+    return RC_OK;
+}
+
+/* How many scans (SOS markers) a JPEG holds, found by walking its marker
+ * segments and skipping each scan's entropy-coded data; stops counting at
+ * `stop` (enough to refuse). Truncated or odd files just end the walk: the
+ * decoder judges them. */
+static unsigned jpeg_scan_count(const unsigned char *p, size_t n, unsigned stop)
+{
+    unsigned scans = 0;
+    size_t i = 2; /* after SOI */
+    while (i + 1 < n && scans < stop) {
+        if (p[i] != 0xFF) { /* entropy-coded data: find the next marker */
+            const unsigned char *ff = memchr(p + i, 0xFF, n - i);
+            if (!ff) break;
+            i = (size_t)(ff - p);
+            continue;
+        }
+        unsigned m = p[i + 1];
+        if (m == 0xFF || m == 0x00 || (m >= 0xD0 && m <= 0xD7)) { /* fill, stuffing, RSTn */
+            i += m == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (m == 0xD9 || i + 3 >= n) break; /* EOI */
+        if (m == 0xDA) scans++;
+        i += 2 + ((size_t)p[i + 2] << 8 | p[i + 3]);
+    }
+    return scans;
+}
+
 rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fmt, rc_error *err)
 {
     img_format f = img_sniff(data, len);
@@ -68,14 +120,10 @@ rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fm
     if (f == IMG_FORMAT_JPEG) {
         tjhandle tj = tjInitDecompress();
         if (!tj) return rc_fail(err, RC_ERR_NOMEM, "cannot start the JPEG decoder");
-        int jw, jh, sub, cs;
-        int r = tjDecompressHeader3(tj, data, (unsigned long)len, &jw, &jh, &sub, &cs);
-        if (r != 0) {
-            rc_fail(err, RC_ERR_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
-            tjDestroy(tj);
-            return RC_ERR_CORRUPT;
-        }
+        int jw = 0, jh = 0, sub = 0, cs = 0;
+        rc_status st = jpeg_header(tj, data, len, &jw, &jh, &sub, &cs, err);
         tjDestroy(tj);
+        if (st != RC_OK) return st;
         *w = jw;
         *h = jh;
         return RC_OK;
@@ -129,11 +177,17 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
     img_image *im = NULL;
     unsigned char *cmyk = NULL;
     int w, h, sub, cs;
-    if (tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &sub, &cs) != 0) {
-        st = rc_fail(err, RC_ERR_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
+    if ((st = jpeg_header(tj, data, len, &w, &h, &sub, &cs, err)) != RC_OK) goto done;
+    if ((st = check_limit(w, h, opts, err)) != RC_OK) goto done;
+    unsigned max_scans = opts && opts->max_scans ? opts->max_scans : IMG_DEFAULT_MAX_SCANS;
+    unsigned scans = jpeg_scan_count(data, len, max_scans + 1);
+    if (scans > max_scans) {
+        st = rc_fail(err, RC_ERR_LIMIT,
+                     "JPEG has more than %u scans (a progressive file built to be slow to "
+                     "decode); refused",
+                     max_scans);
         goto done;
     }
-    if ((st = check_limit(w, h, opts, err)) != RC_OK) goto done;
     im = img_new(w, h, 3);
     if (!im) {
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
@@ -146,9 +200,11 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
             st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d CMYK image", w, h);
             goto done;
         }
-        r = tjDecompress2(tj, data, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK, 0);
+        r = tjDecompress2(tj, data, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK,
+                          TJFLAG_LIMITSCANS);
     } else {
-        r = tjDecompress2(tj, data, (unsigned long)len, im->px, w, w * 3, h, TJPF_RGB, 0);
+        r = tjDecompress2(tj, data, (unsigned long)len, im->px, w, w * 3, h, TJPF_RGB,
+                          TJFLAG_LIMITSCANS);
     }
     if (r != 0) {
         /* Warnings are tolerated (real cameras write slightly odd files),

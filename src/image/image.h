@@ -26,10 +26,14 @@ typedef struct {
 typedef enum { IMG_FORMAT_UNKNOWN = 0, IMG_FORMAT_JPEG, IMG_FORMAT_PNG } img_format;
 
 #define IMG_DEFAULT_MAX_PIXELS (40u * 1000u * 1000u)
+/* Scans a JPEG may hold. Every scan of a progressive file is a pass over the
+ * whole image; encoders write about 10 (libjpeg) to 30 (tuned encoders). */
+#define IMG_DEFAULT_MAX_SCANS 100u
 
 typedef struct {
     uint64_t max_pixels; /* 0 means IMG_DEFAULT_MAX_PIXELS */
     int ignore_exif;     /* nonzero: do not apply EXIF orientation */
+    unsigned max_scans;  /* 0 means IMG_DEFAULT_MAX_SCANS */
 } img_decode_opts;
 
 /* A new image with uninitialised pixels (NULL on bad size or no memory). */
@@ -46,7 +50,8 @@ rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fm
 /* Decode a JPEG or PNG into a new RGB image (gray and CMYK sources are
  * converted; EXIF orientation is applied). `opts` may be NULL. The caller
  * frees *out with img_free. Errors: RC_ERR_UNSUPPORTED (not an image),
- * RC_ERR_LIMIT (too many pixels), RC_ERR_CORRUPT (bad or truncated data). */
+ * RC_ERR_LIMIT (too many pixels or scans), RC_ERR_CORRUPT (bad or truncated
+ * data, including a JPEG header with no image frame). */
 rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, img_image **out,
                      rc_error *err);
 /* img_decode on a file's contents (files over 256 MiB are refused). */

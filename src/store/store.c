@@ -449,7 +449,13 @@ rc_status store_tx_end(store *s, rc_status st, rc_error *err)
 /* Apply pending migrations up to version `upto` (0: all). */
 static rc_status migrate_locked(store *s, db_conn *c, int upto, int *applied, rc_error *err)
 {
-    rc_status st = tx_begin(s, c, err);
+    /* SQLite: foreign keys off while tables are rebuilt (a DROP TABLE would
+     * otherwise cascade), checked before the commit. Only outside a
+     * transaction does the pragma take effect. */
+    int sqlite = s->kind == STORE_SQLITE;
+    rc_status st = sqlite ? c->ops->exec(c, "PRAGMA foreign_keys=OFF", err) : RC_OK;
+    if (st == RC_OK) st = tx_begin(s, c, err);
+    if (st != RC_OK) return st;
     if (st != RC_OK) return st;
     if (s->kind == STORE_POSTGRES) /* one migrator at a time across processes */
         st = qexec(c, "SELECT pg_advisory_xact_lock(7240517)", NULL, err, "");
@@ -473,6 +479,7 @@ static rc_status migrate_locked(store *s, db_conn *c, int upto, int *applied, rc
         const db_migration *m = &db_migrations[i];
         if (m->version <= have || (upto > 0 && m->version > upto)) continue;
         st = c->ops->exec(c, m->sql, err);
+        if (st == RC_OK && sqlite && m->sqlite_fn) st = m->sqlite_fn(c, err);
         if (st != RC_OK) {
             char msg[sizeof err->msg];
             cp(msg, sizeof msg, err ? err->msg : "");
@@ -483,7 +490,16 @@ static rc_status migrate_locked(store *s, db_conn *c, int upto, int *applied, rc
                    NULL, err, "iti", (int64_t)m->version, m->name, rc_unix_ms());
         n++;
     }
+    int64_t broken = 0;
+    if (st == RC_OK && sqlite && n > 0)
+        st = qint(c, "SELECT count(*) FROM pragma_foreign_key_check", &broken, err, "");
+    if (st == RC_OK && broken > 0)
+        st = rc_fail(err, RC_ERR_CORRUPT,
+                     "the migrated database would have %lld rows referring to rows that do not "
+                     "exist (PRAGMA foreign_key_check lists them); nothing was changed",
+                     (long long)broken);
     st = tx_end(c, st, err);
+    if (sqlite) c->ops->exec(c, "PRAGMA foreign_keys=ON", NULL);
     if (st == RC_OK && applied) *applied = n;
     return st;
 }
@@ -553,6 +569,8 @@ rc_status store_open(const char *url, unsigned flags, store **out, rc_error *err
     db_conn *c = NULL;
     rc_status st = take(s, &c, err);
     if (st == RC_OK && !(flags & STORE_OPEN_NO_MIGRATE)) st = migrate_locked(s, c, 0, NULL, err);
+    if (st != RC_OK && c && c->damaged) st = RC_ERR_CORRUPT; /* the file given is damaged */
+    if (err && st == RC_ERR_CORRUPT) err->code = st;
     if (c) give(s, c);
     if (st != RC_OK) {
         store_close(s);
@@ -682,8 +700,19 @@ static rc_status pg_check(db_conn *c, char *buf, size_t cap, rc_error *err)
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err)
 {
     TAKE(s, c, err);
-    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, buf, cap, err)
+    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, 0, buf, cap, err)
                                            : pg_check(c, buf, cap, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_quick_check(store *s, char *buf, size_t cap, rc_error *err)
+{
+    TAKE(s, c, err);
+    int64_t one = 0;
+    rc_status st = s->kind == STORE_SQLITE ? db_sqlite_integrity(c, 1, buf, cap, err)
+                                           : qint(c, "SELECT 1", &one, err, "");
+    if (st == RC_OK && s->kind == STORE_POSTGRES) cp(buf, cap, "ok");
     give(s, c);
     return st;
 }
@@ -714,6 +743,24 @@ static rc_status bump_gallery(store *s, db_conn *c, rc_error *err)
                    "name = 'gallery_version'",
                    NULL, err, "");
     return st;
+}
+
+/* SQLite, after biometric data (faces, sighting images) was deleted: the
+ * connection's secure_delete has zeroed the freed cells and pages, but the
+ * WAL still holds the pages as they were before, and would until it is
+ * overwritten. Checkpoint them into the database file and truncate the WAL,
+ * so neither file (nor a backup made later) still holds the deleted data.
+ * The checkpoint waits for readers (busy_timeout); if one never lets go, the
+ * next delete (or closing the database) finishes the job. PostgreSQL: see
+ * README (VACUUM). */
+static void erase_deleted(store *s)
+{
+    if (s->kind != STORE_SQLITE) return;
+    db_conn *c = NULL;
+    if (take(s, &c, NULL) != RC_OK) return;
+    int64_t busy = 0; /* inside a caller's transaction a checkpoint cannot run */
+    if (!c->pinned) qint(c, "PRAGMA wal_checkpoint(TRUNCATE)", &busy, NULL, "");
+    give(s, c);
 }
 
 /* JSON text of a jansson value (steals the reference); "" on failure. */
@@ -1023,6 +1070,13 @@ rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err)
     return query_exec(s, "DELETE FROM sessions WHERE user_id = ?", NULL, err, "i", user_id);
 }
 
+rc_status store_session_delete_others(store *s, int64_t user_id, const char *keep_hash,
+                                      rc_error *err)
+{
+    return query_exec(s, "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", NULL, err,
+                      "it", user_id, keep_hash ? keep_hash : "");
+}
+
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
 {
     TAKE(s, c, err);
@@ -1105,26 +1159,79 @@ rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *er
 
 /* ---- login failures ------------------------------------------------------- */
 
-rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err)
+#define LOGIN_MEMORY_MS (24LL * 3600 * 1000) /* failures older than this are forgotten */
+
+rc_status store_login_failure_add(store *s, const char *email, const char *ip, int64_t now_ms,
+                                  rc_error *err)
 {
-    return query_exec(s, "INSERT INTO login_failures (email, ts_ms) VALUES (?, ?)", NULL, err, "ti",
-                      email ? email : "", now_ms);
+    return query_exec(s, "INSERT INTO login_failures (email, ip, ts_ms) VALUES (?, ?, ?)", NULL,
+                      err, "tti", email ? email : "", ip ? ip : "", now_ms);
 }
 
-rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
-                                    rc_error *err)
+/* Count and latest time of the failures of email (from ip, or any if NULL). */
+static rc_status login_failures(store *s, const char *email, const char *ip, int64_t since_ms,
+                                int64_t *count, int64_t *last_ms, rc_error *err)
 {
     TAKE(s, c, err);
-    rc_status st = qint(c, "SELECT count(*) FROM login_failures WHERE email = ? AND ts_ms >= ?",
-                        count, err, "ti", email ? email : "", since_ms);
+    db_q *q = ip ? qprep(c,
+                         "SELECT count(*), COALESCE(MAX(ts_ms), 0) FROM login_failures "
+                         "WHERE email = ? AND ip = ? AND ts_ms >= ?",
+                         err, "tti", email ? email : "", ip, since_ms)
+                 : qprep(c,
+                         "SELECT count(*), COALESCE(MAX(ts_ms), 0) FROM login_failures "
+                         "WHERE email = ? AND ts_ms >= ?",
+                         err, "ti", email ? email : "", since_ms);
+    rc_status st = q ? RC_OK : (err ? err->code : RC_ERR_DB);
+    if (q) {
+        int r = db_step(q, err);
+        if (r > 0) {
+            *count = db_i64(q, 0);
+            if (last_ms) *last_ms = db_i64(q, 1);
+        }
+        db_done(q);
+        if (r < 0) st = err ? err->code : RC_ERR_DB;
+    }
     give(s, c);
     return st;
 }
 
-rc_status store_login_failure_clear(store *s, const char *email, rc_error *err)
+rc_status store_login_failure_count(store *s, const char *email, const char *ip, int64_t since_ms,
+                                    int64_t *count, rc_error *err)
 {
+    return login_failures(s, email, ip, since_ms, count, NULL, err);
+}
+
+rc_status store_login_failure_clear(store *s, const char *email, const char *ip, rc_error *err)
+{
+    if (ip)
+        return query_exec(s, "DELETE FROM login_failures WHERE email = ? AND ip = ?", NULL, err,
+                          "tt", email ? email : "", ip);
     return query_exec(s, "DELETE FROM login_failures WHERE email = ?", NULL, err, "t",
                       email ? email : "");
+}
+
+rc_status store_login_failure_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err)
+{
+    int64_t ch = 0;
+    rc_status st = query_exec(s, "DELETE FROM login_failures WHERE ts_ms < ?", &ch, err, "i",
+                              now_ms - LOGIN_MEMORY_MS);
+    if (removed) *removed = ch;
+    return st;
+}
+
+rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t now_ms,
+                           int64_t *wait_ms, rc_error *err)
+{
+    int64_t n = 0, last = 0;
+    *wait_ms = 0;
+    rc_status st = login_failures(s, email, ip ? ip : "", now_ms - LOGIN_MEMORY_MS, &n, &last, err);
+    if (st != RC_OK || n < STORE_LOGIN_FREE_FAILURES) return st;
+    int64_t delay = STORE_LOGIN_BACKOFF_MS;
+    for (int64_t i = STORE_LOGIN_FREE_FAILURES; i < n && delay < STORE_LOGIN_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > STORE_LOGIN_BACKOFF_MAX_MS) delay = STORE_LOGIN_BACKOFF_MAX_MS;
+    if (last + delay > now_ms) *wait_ms = last + delay - now_ms;
+    return RC_OK;
 }
 
 /* ---- persons -------------------------------------------------------------- */
@@ -1319,6 +1426,7 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
     }
     st = tx_end(c, st, err);
     give(s, c);
+    if (st == RC_OK) erase_deleted(s);
     return st;
 }
 
@@ -1591,6 +1699,7 @@ rc_status store_face_delete(store *s, int64_t face_id, const char *actor, rc_err
     }
     st = tx_end(c, st, err);
     give(s, c);
+    if (st == RC_OK) erase_deleted(s);
     return st;
 }
 
@@ -2319,7 +2428,9 @@ rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_
 
 rc_status store_sighting_delete(store *s, int64_t id, rc_error *err)
 {
-    return delete_by_id(s, "DELETE FROM sightings WHERE id = ?", id, "sighting", err);
+    rc_status st = delete_by_id(s, "DELETE FROM sightings WHERE id = ?", id, "sighting", err);
+    if (st == RC_OK) erase_deleted(s);
+    return st;
 }
 
 rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err)
@@ -2328,6 +2439,7 @@ rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc
     int64_t ch = 0;
     rc_status st = qexec(c, "DELETE FROM sightings WHERE ts_ms < ?", &ch, err, "i", before_ms);
     give(s, c);
+    if (st == RC_OK && ch > 0) erase_deleted(s);
     if (removed) *removed = ch;
     return st;
 }

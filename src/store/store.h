@@ -70,6 +70,13 @@ rc_status store_backup(store *s, const char *path, rc_error *err);
  * heapallindexed) over every index when the amcheck extension is installed
  * in the database, otherwise only that the server answers. */
 rc_status store_check(store *s, char *buf, size_t cap, rc_error *err);
+/* The check `rollcall serve` runs at start: SQLite's PRAGMA quick_check
+ * (every page and record read, indexes not matched against tables: a few
+ * seconds per GB); PostgreSQL: that the server answers. "ok" when healthy.
+ * Errors met later while answering queries on a damaged SQLite file are
+ * RC_ERR_DB (the server's fault, not the caller's); a file found damaged by
+ * store_open is RC_ERR_CORRUPT. */
+rc_status store_quick_check(store *s, char *buf, size_t cap, rc_error *err);
 
 /* Make the calling thread's next store calls one transaction: they all use
  * one connection until store_tx_end, which commits when st is RC_OK and
@@ -148,6 +155,10 @@ rc_status store_session_get(store *s, const char *token_hash, int64_t now_ms, st
 rc_status store_session_delete(store *s, const char *token_hash, rc_error *err);
 /* End every session of a user (password change, "log out everywhere"). */
 rc_status store_session_delete_user(store *s, int64_t user_id, rc_error *err);
+/* End every session of a user but the one whose token hash is keep_hash (a
+ * user who changes their own password stays signed in where they did it). */
+rc_status store_session_delete_others(store *s, int64_t user_id, const char *keep_hash,
+                                      rc_error *err);
 /* Remove expired sessions; *removed may be NULL. */
 rc_status store_session_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
 
@@ -169,11 +180,32 @@ rc_status store_api_key_list(store *s, store_api_key **out, size_t *n, rc_error 
 rc_status store_api_key_revoke(store *s, int64_t id, rc_error *err);
 rc_status store_api_key_touch(store *s, int64_t id, int64_t now_ms, rc_error *err);
 
-/* Failed logins, for lock-out: record one, count those since a time, clear. */
-rc_status store_login_failure_add(store *s, const char *email, int64_t now_ms, rc_error *err);
-rc_status store_login_failure_count(store *s, const char *email, int64_t since_ms, int64_t *count,
-                                    rc_error *err);
-rc_status store_login_failure_clear(store *s, const char *email, rc_error *err);
+/* Failed logins, for lock-out. A lock holds one account from one source
+ * address only, so a stranger who guesses wrong from their address never
+ * locks the owner (or the only admin) out of theirs. From an address with
+ * STORE_LOGIN_FREE_FAILURES failures on an account (over the last 24 hours,
+ * until a success from there or an unlock), each further attempt waits
+ * STORE_LOGIN_BACKOFF_MS after the last failure, doubling with every further
+ * failure up to STORE_LOGIN_BACKOFF_MAX_MS. Failures are kept in the
+ * database, so the lock holds across processes and restarts. */
+#define STORE_LOGIN_FREE_FAILURES  5
+#define STORE_LOGIN_BACKOFF_MS     (60LL * 1000)
+#define STORE_LOGIN_BACKOFF_MAX_MS (3600LL * 1000)
+rc_status store_login_failure_add(store *s, const char *email, const char *ip, int64_t now_ms,
+                                  rc_error *err);
+/* Failures of `email` from `ip` (NULL: from every address) since since_ms. */
+rc_status store_login_failure_count(store *s, const char *email, const char *ip, int64_t since_ms,
+                                    int64_t *count, rc_error *err);
+/* Forget the failures of `email` from `ip`; ip NULL: from every address (an
+ * unlock: `rollcall user unlock`, a new password). */
+rc_status store_login_failure_clear(store *s, const char *email, const char *ip, rc_error *err);
+/* Forget failures older than a day (they no longer count); *removed may be
+ * NULL. */
+rc_status store_login_failure_purge(store *s, int64_t now_ms, int64_t *removed, rc_error *err);
+/* How long `email` must still wait before trying again from `ip`: *wait_ms
+ * 0 when it may try now. */
+rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t now_ms,
+                           int64_t *wait_ms, rc_error *err);
 
 /* ---- persons, groups ------------------------------------------------------ */
 

@@ -52,7 +52,8 @@ typedef struct db_ops {
 
 struct db_conn {
     const db_ops *ops;
-    int pinned; /* inside store_tx_begin/end: owned by one thread's transaction */
+    int pinned;  /* inside store_tx_begin/end: owned by one thread's transaction */
+    int damaged; /* SQLite: a statement found the file damaged (SQLITE_CORRUPT) */
 };
 
 struct db_q {
@@ -65,14 +66,21 @@ rc_status db_pg_connect(const char *url, db_conn **out, rc_error *err);
 
 /* SQLite online backup of the open database into `dest` (a new file). */
 rc_status db_sqlite_backup(db_conn *c, const char *dest, rc_error *err);
-/* "PRAGMA integrity_check" result ("ok" when healthy) into buf. */
-rc_status db_sqlite_integrity(db_conn *c, char *buf, size_t cap, rc_error *err);
+/* "PRAGMA integrity_check" (quick: "PRAGMA quick_check", which skips
+ * matching indexes against their tables) result, "ok" when healthy, into buf;
+ * a check that cannot even run on the damage says so in buf too. */
+rc_status db_sqlite_integrity(db_conn *c, int quick, char *buf, size_t cap, rc_error *err);
 
-/* The schema, in order (store_schema.c). */
+/* The schema, in order (store_schema.c). SQLite runs migrations with its
+ * foreign keys off (as its manual asks for table rebuilds) and checks every
+ * reference before committing. */
 typedef struct {
     int version;
     const char *name;
     const char *sql;
+    /* SQLite only, after sql in the same transaction: what SQL text alone
+     * cannot say (rebuilding tables from their current definitions). */
+    rc_status (*sqlite_fn)(db_conn *c, rc_error *err);
 } db_migration;
 extern const db_migration db_migrations[];
 extern const size_t db_migration_count;

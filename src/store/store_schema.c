@@ -8,6 +8,7 @@
  * partial uniqueness via NULLs). Booleans are integers 0/1 and times are BIGINT Unix milliseconds
  * in UTC on both, so the code above reads them the same way.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,10 +228,117 @@ static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT
                          "INSERT INTO roles (name, description) VALUES"
                          " ('metrics', 'read GET /metrics only (monitoring)');";
 
+/* v4: login failures remember the source address (the lock-out holds one
+ * account from one address, never the account from everyone), and ids are
+ * never reused after a delete. PostgreSQL's identity columns never hand a
+ * number out twice already; SQLite's INTEGER PRIMARY KEY takes max(id) + 1,
+ * so deleting the newest person made their id (and with it the audit trail,
+ * URLs and exports naming it) point at the next person enrolled. SQLite
+ * only promises otherwise with AUTOINCREMENT, which needs each table rebuilt:
+ * v4_sqlite does it from the table's current definition, so columns added by
+ * any earlier migration come along. */
+static const char v4[] = "ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+                         "CREATE INDEX login_failures_email_ip ON login_failures(email, ip, ts_ms);"
+                         "CREATE INDEX login_failures_time ON login_failures(ts_ms);";
+
+/* The first column of every row of `sql` (one text parameter) as malloc'd
+ * strings; *n receives how many (at most cap). */
+static rc_status texts(db_conn *c, const char *sql, const char *arg, char **out, size_t cap,
+                       size_t *n, rc_error *err)
+{
+    db_q *q = NULL;
+    rc_status st = c->ops->prepare(c, sql, &q, err);
+    if (st != RC_OK) return st;
+    db_bind_text(q, 1, arg);
+    int r;
+    *n = 0;
+    while ((r = db_step(q, err)) > 0 && *n < cap) {
+        if (!(out[*n] = strdup(db_text(q, 0)))) {
+            r = -1;
+            rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    db_done(q);
+    return r < 0 ? (err ? err->code : RC_ERR_DB) : RC_OK;
+}
+
+/* Rebuild `table` with AUTOINCREMENT (SQLite's 12-step table change: new
+ * table, copy, drop, rename, indexes again), then start its sequence above
+ * every id the audit log names for `audit_type`, so ids deleted before this
+ * upgrade are not handed out again either. */
+static rc_status autoincrement(db_conn *c, const char *table, const char *audit_type, rc_error *err)
+{
+    char *create = NULL, *idx[16] = {0}, sql[512];
+    size_t n = 0, nidx = 0;
+    rc_status st = texts(c, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         table, &create, 1, &n, err);
+    if (st == RC_OK && n == 0) st = rc_fail(err, RC_ERR_CORRUPT, "table %s is missing", table);
+    if (st != RC_OK || strstr(create, "AUTOINCREMENT")) goto out;
+    const char *paren = strchr(create, '('), *pk = strstr(create, "INTEGER PRIMARY KEY");
+    if (!paren || !pk || pk < paren) {
+        st = rc_fail(err, RC_ERR_CORRUPT, "table %s has no INTEGER PRIMARY KEY", table);
+        goto out;
+    }
+    pk += strlen("INTEGER PRIMARY KEY");
+    size_t len = strlen(create) + strlen(table) + 64;
+    char *def = malloc(len);
+    if (!def) {
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(def, len, "CREATE TABLE %s_rebuild %.*s AUTOINCREMENT%s", table, (int)(pk - paren),
+             paren, pk);
+    st = texts(c,
+               "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND "
+               "sql IS NOT NULL",
+               table, idx, sizeof idx / sizeof idx[0], &nidx, err);
+    if (st == RC_OK) st = c->ops->exec(c, def, err);
+    free(def);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s_rebuild SELECT * FROM %s; DROP TABLE %s;"
+             "ALTER TABLE %s_rebuild RENAME TO %s;"
+             "INSERT INTO sqlite_sequence (name, seq) SELECT '%s', 0"
+             " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '%s');",
+             table, table, table, table, table, table, table);
+    if (st == RC_OK) st = c->ops->exec(c, sql, err);
+    for (size_t i = 0; st == RC_OK && i < nidx; i++) st = c->ops->exec(c, idx[i], err);
+    db_q *q = NULL;
+    if (st == RC_OK)
+        st = c->ops->prepare(c,
+                             "UPDATE sqlite_sequence SET seq = max(seq, (SELECT COALESCE(MAX("
+                             "target_id), 0) FROM audit WHERE target_type = ?)) WHERE name = ?",
+                             &q, err);
+    if (st == RC_OK) {
+        db_bind_text(q, 1, audit_type);
+        db_bind_text(q, 2, table);
+        if (db_step(q, err) < 0) st = err ? err->code : RC_ERR_DB;
+        db_done(q);
+    }
+out:
+    free(create);
+    for (size_t i = 0; i < nidx; i++) free(idx[i]);
+    return st;
+}
+
+static rc_status v4_sqlite(db_conn *c, rc_error *err)
+{
+    static const char *const tables[][2] = {
+        {"persons", "person"},   {"faces", "face"},          {"users", "user"},
+        {"api_keys", "api_key"}, {"person_groups", "group"}, {"cameras", "camera"},
+    };
+    rc_status st = RC_OK;
+    for (size_t i = 0; st == RC_OK && i < sizeof tables / sizeof tables[0]; i++)
+        st = autoincrement(c, tables[i][0], tables[i][1], err);
+    return st;
+}
+
 const db_migration db_migrations[] = {
-    {1, "initial schema", v1},
-    {2, "API role names, first/last names, user and key links", v2},
-    {3, "explicit group limit of managers, metrics role", v3},
+    {1, "initial schema", v1, NULL},
+    {2, "API role names, first/last names, user and key links", v2, NULL},
+    {3, "explicit group limit of managers, metrics role", v3, NULL},
+    {4, "login failures per address; ids never reused", v4, v4_sqlite},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

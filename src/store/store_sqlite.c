@@ -11,7 +11,12 @@
  *                        what "every acknowledged event is durable" asks for;
  *   foreign_keys=ON      deleting a person cascades to faces and events;
  *   busy_timeout=10000   writers from several connections wait for each
- *                        other instead of failing with SQLITE_BUSY.
+ *                        other instead of failing with SQLITE_BUSY;
+ *   secure_delete=ON     deleted rows and freed pages are overwritten with
+ *                        zeros, so a deleted person's face images and
+ *                        embeddings do not linger in free space (store.c
+ *                        then checkpoints and truncates the WAL, which still
+ *                        holds the older page images).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +44,13 @@ typedef struct sq_conn {
 
 static const db_ops sq_ops;
 
-static rc_status sq_err(sqlite3 *db, int rc, rc_error *err, const char *what)
+/* A damaged database file found while answering a query is the server's
+ * fault, not the caller's: RC_ERR_DB (HTTP 500, logged), with words saying
+ * what to do, and the connection remembers it (store_open reports a file
+ * found damaged while opening as RC_ERR_CORRUPT). */
+static rc_status sq_err(sq_conn *c, int rc, rc_error *err, const char *what)
 {
+    sqlite3 *db = c ? c->db : NULL;
     int ext = db ? sqlite3_extended_errcode(db) : rc;
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     rc_status code = RC_ERR_DB;
@@ -50,10 +60,13 @@ static rc_status sq_err(sqlite3 *db, int rc, rc_error *err, const char *what)
         code = RC_ERR_NOT_FOUND;
     else if (ext == SQLITE_CONSTRAINT_CHECK || ext == SQLITE_CONSTRAINT_NOTNULL)
         code = RC_ERR_INVALID;
-    else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
-        code = RC_ERR_CORRUPT;
-    else if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR ||
-             (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_FULL)
+    else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+        if (c) c->base.damaged = 1;
+        return rc_fail(err, RC_ERR_DB,
+                       "the database file is damaged (sqlite: %s: %s); run rollcall db check", what,
+                       msg);
+    } else if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR ||
+               (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_FULL)
         code = RC_ERR_IO;
     return rc_fail(err, code, "sqlite: %s: %s", what, msg);
 }
@@ -78,7 +91,7 @@ rc_status db_sqlite_connect(const char *path, db_conn **out, rc_error *err)
     sqlite3_busy_timeout(c->db, 10000);
     /* The first statement to touch the file tells us whether it is a database. */
     const char *pragmas = "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; "
-                          "PRAGMA synchronous=FULL;";
+                          "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;";
     char *msg = NULL;
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
@@ -118,7 +131,7 @@ static rc_status sq_exec(db_conn *base, const char *sql, rc_error *err)
     int rc = sqlite3_exec(c->db, x, NULL, NULL, &msg);
     free(x);
     if (rc != SQLITE_OK) {
-        rc_status s = sq_err(c->db, rc, err, msg ? msg : "exec");
+        rc_status s = sq_err(c, rc, err, msg ? msg : "exec");
         sqlite3_free(msg);
         return s;
     }
@@ -145,7 +158,7 @@ static rc_status sq_prepare(db_conn *base, const char *sql, db_q **out, rc_error
     if (rc != SQLITE_OK) {
         free(q);
         free(key);
-        return sq_err(c->db, rc, err, "prepare");
+        return sq_err(c, rc, err, "prepare");
     }
     q->base.ops = &sq_ops;
     q->key = key;
@@ -196,7 +209,7 @@ static int sq_step(db_q *base, rc_error *err)
     int rc = sqlite3_step(q->st);
     if (rc == SQLITE_ROW) return 1;
     if (rc == SQLITE_DONE) return 0;
-    sq_err(q->conn->db, rc, err, "query");
+    sq_err(q->conn, rc, err, "query");
     return -1;
 }
 
@@ -282,22 +295,27 @@ rc_status db_sqlite_backup(db_conn *base, const char *dest, rc_error *err)
                                            : rc_fail(err, RC_ERR_IO, "cannot close %s", dest);
 }
 
-rc_status db_sqlite_integrity(db_conn *base, char *buf, size_t cap, rc_error *err)
+rc_status db_sqlite_integrity(db_conn *base, int quick, char *buf, size_t cap, rc_error *err)
 {
     sq_conn *c = (sq_conn *)base;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL);
-    if (rc != SQLITE_OK) return sq_err(c->db, rc, err, "integrity_check");
+    int rc = sqlite3_prepare_v2(c->db, quick ? "PRAGMA quick_check" : "PRAGMA integrity_check", -1,
+                                &st, NULL);
     buf[0] = 0;
     size_t used = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         int n = snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", t ? t : "");
         if (n < 0 || (size_t)n >= cap - used) break;
         used += (size_t)n;
     }
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+        /* Too damaged for the check itself to run: that is its answer. */
+        snprintf(buf, cap, "%s", sqlite3_errmsg(c->db));
+        rc = SQLITE_DONE;
+    }
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_err(c->db, rc, err, "integrity_check");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_err(c, rc, err, "integrity_check");
     return RC_OK;
 }
 

@@ -565,6 +565,22 @@ static cam_status wait_failure(cam_camera *c)
     return st;
 }
 
+/* A camera on `url` (which fails to connect) never shows `secret` in its
+ * URL, name or error, and its error shows `shown`. */
+static void camera_hides(const char *url, const char *secret, const char *shown)
+{
+    cam_camera *c;
+    rc_error err;
+    cam_config cfg = {.url = url, .backoff_base_ms = 20};
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    assert_null(strstr(cam_camera_url(c), secret));
+    assert_null(strstr(cam_camera_name(c), secret));
+    cam_status st = wait_failure(c);
+    assert_null(strstr(st.last_error, secret));
+    assert_non_null(strstr(st.last_error, shown));
+    cam_camera_destroy(c);
+}
+
 static void passwords_in_urls_are_redacted(void **state)
 {
     (void)state;
@@ -574,8 +590,19 @@ static void passwords_in_urls_are_redacted(void **state)
         {"rtsp://admin:s3cret@10.0.0.5:554/h264", "rtsp://admin:***@10.0.0.5:554/h264"},
         {"http://u:p@ss@cam/stream?a=b@c", "http://u:***@cam/stream?a=b@c"},
         {"http://user@cam/stream", "http://user@cam/stream"},
-        {"http://cam/x?token=a:b@c", "http://cam/x?token=a:b@c"},
+        {"http://cam/x?token=a:b@c", "http://cam/x?token=***"},
         {"/dev/video0", "/dev/video0"},
+        /* secret query parameters, by name, any case */
+        {"http://cam/snap.jpg?token=T0k3n&w=640", "http://cam/snap.jpg?token=***&w=640"},
+        {"http://cam/s?user=bob&password=pw1234&fps=5", "http://cam/s?user=bob&password=***&fps=5"},
+        {"http://cam/s?pass=pw1234", "http://cam/s?pass=***"},
+        {"http://cam/s?key=k&secret=s&auth=a", "http://cam/s?key=***&secret=***&auth=***"},
+        {"https://cam/s?API_KEY=k1#top", "https://cam/s?API_KEY=***#top"},
+        {"https://cam/s?access_token=abc;sig=xyz", "https://cam/s?access_token=***;sig=***"},
+        {"rtsp://u:p4ss@cam/live?channel=1&Token=X", "rtsp://u:***@cam/live?channel=1&Token=***"},
+        {"http://cam/stream?fps=5&size=vga", "http://cam/stream?fps=5&size=vga"},
+        {"/srv/video/door.mp4", "/srv/video/door.mp4"},
+        {"", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *r = cam_redact_url(cases[i].in);
@@ -583,16 +610,37 @@ static void passwords_in_urls_are_redacted(void **state)
         free(r);
     }
     /* And the camera never shows it: not in its URL, name or errors. */
-    cam_camera *c;
+    camera_hides("http://admin:s3cret@127.0.0.1:9/stream", "s3cret", "admin:***@127.0.0.1");
+}
+
+/* One redaction for everything shown, in URLs (above) and in free text:
+ * messages of libcurl and FFmpeg quote URLs, or parts of them. */
+static void secrets_in_urls_and_messages_are_redacted(void **state)
+{
+    (void)state;
+    const char *url = "rtsp://admin:Hunter2Pw@10.0.0.5/live?token=Tok-9876";
+    char *m = cam_redact("Connection to tcp://10.0.0.5:554?timeout=0 failed; auth Hunter2Pw "
+                         "rejected for rtsp://admin:Hunter2Pw@10.0.0.5/live?token=Tok-9876 "
+                         "(token Tok-9876)",
+                         url);
+    assert_null(strstr(m, "Hunter2Pw"));
+    assert_null(strstr(m, "Tok-9876"));
+    assert_non_null(strstr(m, "tcp://10.0.0.5:554?timeout=0 failed"));
+    assert_non_null(strstr(m, "rtsp://admin:***@10.0.0.5/live?token=***"));
+    free(m);
+    /* Without the URL, URL-shaped secrets in any text still go. */
+    m = cam_redact("[http @ 0x55] opening 'http://x:y2@h/a?key=zz9' for reading", NULL);
+    assert_string_equal(m, "[http @ 0x55] opening 'http://x:***@h/a?key=***' for reading");
+    free(m);
+    /* A configuration error names the camera by its redacted URL. */
+    cam_camera *c = NULL;
     rc_error err;
-    cam_config http = {.url = "http://admin:s3cret@127.0.0.1:9/stream", .backoff_base_ms = 20};
-    assert_int_equal(cam_camera_create(&http, &c, &err), RC_OK);
-    assert_null(strstr(cam_camera_url(c), "s3cret"));
-    assert_null(strstr(cam_camera_name(c), "s3cret"));
-    cam_status st = wait_failure(c);
-    assert_null(strstr(st.last_error, "s3cret"));
-    assert_non_null(strstr(st.last_error, "admin:***@127.0.0.1"));
-    cam_camera_destroy(c);
+    cam_config bad = {.url = "rtsp://admin:Hunter2Pw@cam/x?token=Tok-9876", .max_fps = -1};
+    assert_int_equal(cam_camera_create(&bad, &c, &err), RC_ERR_INVALID);
+    assert_null(strstr(err.msg, "Hunter2Pw"));
+    assert_null(strstr(err.msg, "Tok-9876"));
+    /* And a camera's status and errors never show a token either. */
+    camera_hides("http://127.0.0.1:9/snap.jpg?token=Tok-9876", "Tok-9876", "token=***");
 }
 
 static void bad_configurations_are_refused_with_a_reason(void **state)
@@ -721,6 +769,7 @@ int main(void)
         cmocka_unit_test(status_becomes_json),
         cmocka_unit_test(urls_choose_the_source_kind),
         cmocka_unit_test(passwords_in_urls_are_redacted),
+        cmocka_unit_test(secrets_in_urls_and_messages_are_redacted),
         cmocka_unit_test(bad_configurations_are_refused_with_a_reason),
         cmocka_unit_test(missing_and_wrong_devices_give_a_clear_status),
         cmocka_unit_test(an_unknown_protocol_is_an_error_state_without_retries),

@@ -2,9 +2,12 @@
  * (../shared/testdata/faces) with the default models: the acceptance
  * figures of the face issue. Prints the measured identification figures and
  * the threshold for a 0.1% false-accept rate; asserts the targets:
- *   - every id/ photo: exactly one face of at least 40 px (the quality
- *     minimum; smaller faces are bystanders in the background);
+ *   - every id/ photo: one face of at least 40 px (the quality minimum;
+ *     smaller faces are bystanders in the background), but for two photos
+ *     with a second large detection: a real bystander's blurred profile
+ *     (deepface_person01/4) and a blurred crowd (deepface_person09/4);
  *   - noface/: no face, except at most one hard case;
+ *   - darkened copies of the id/ photos: every detected face is returned;
  *   - all 43 labelled PASCAL faces found with IoU >= 0.4;
  *   - leave-one-out rank-1 >= 99% and TAR >= 99% at FAR = 0.1%;
  *   - the per-pair threshold (GALLERY_PAIR_THRESHOLD) keeps FAR <= 0.2% and
@@ -26,6 +29,7 @@
 
 #include "face/face.h"
 #include "gallery/gallery.h"
+#include "spoof.h"
 
 #include "face_fixture.h"
 
@@ -55,7 +59,44 @@ static void free_list(char **v)
     free(v);
 }
 
-static int analyze_file(face_worker *w, const char *path, face_info **f, int *n)
+typedef struct {
+    int person; /* index of the photo's folder in id/ */
+    char *path;
+} id_photo;
+
+/* Every id/ photo, folder by folder, ending with a NULL path; NULL without
+ * id/. */
+static id_photo *list_id_photos(void)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/id", faces_dir);
+    char **people = list_dir(path);
+    if (!people) return NULL;
+    id_photo *v = calloc(1024, sizeof *v);
+    int n = 0;
+    for (int p = 0; people[p]; p++) {
+        snprintf(path, sizeof path, "%s/id/%s", faces_dir, people[p]);
+        char **files = list_dir(path);
+        for (int f = 0; files && files[f] && n < 1023; f++) {
+            char file[4096];
+            snprintf(file, sizeof file, "%s/%s", path, files[f]);
+            v[n].person = p;
+            v[n++].path = strdup(file);
+        }
+        free_list(files);
+    }
+    free_list(people);
+    return v;
+}
+
+static void free_id_photos(id_photo *v)
+{
+    for (int i = 0; v && v[i].path; i++) free(v[i].path);
+    free(v);
+}
+
+/* face_analyze on a photo; *wh (when not NULL) gets its width and height. */
+static int analyze_file(face_worker *w, const char *path, face_info **f, int *n, int wh[2])
 {
     img_image *im;
     rc_error err;
@@ -65,6 +106,7 @@ static int analyze_file(face_worker *w, const char *path, face_info **f, int *n)
     }
     face_opts o = face_opts_default();
     rc_status st = face_analyze(w, im, &o, f, n, &err);
+    if (wh) wh[0] = im->w, wh[1] = im->h;
     img_free(im);
     if (st != RC_OK) fprintf(stderr, "# %s: %s\n", path, err.msg);
     return st == RC_OK ? 0 : -1;
@@ -94,18 +136,22 @@ static void identification_over_id_photos(void **state)
             char file[4096];
             snprintf(file, sizeof file, "%s/%s", path, files[f]);
             face_info *fi;
-            int n;
-            assert_int_equal(analyze_file(w, file, &fi, &n), 0);
+            int n, wh[2] = {0, 0};
+            assert_int_equal(analyze_file(w, file, &fi, &n, wh), 0);
             photos++;
             int big = 0;
             for (int i = 0; i < n; i++) big += fi[i].size >= 40;
+            if (big == 0) fprintf(stderr, "# %s: no face\n", file);
+            assert_true(big >= 1);
             if (big != 1) {
                 fprintf(stderr, "# %s: %d faces of 40 px or more\n", file, big);
                 not_one++;
             }
             if (n >= 1 && ne < 512) {
-                assert_true(fi[0].has_embedding);
-                memcpy(emb[ne], fi[0].embedding, sizeof emb[ne]);
+                /* The face the photo is about, as embed and enrollment pick it. */
+                const face_info *pf = &fi[face_pick_primary(fi, n, wh[0], wh[1]).index];
+                assert_true(pf->has_embedding);
+                memcpy(emb[ne], pf->embedding, sizeof emb[ne]);
                 label[ne++] = p;
             }
             free(fi);
@@ -113,7 +159,7 @@ static void identification_over_id_photos(void **state)
         free_list(files);
     }
     printf("# id/: %d photos, %d without exactly one face\n", photos, not_one);
-    assert_int_equal(not_one, 0);
+    assert_true(not_one <= 2);
     assert_int_equal(ne, photos);
 
     /* Leave-one-out through the gallery: every other photo is enrolled. */
@@ -169,6 +215,56 @@ static void identification_over_id_photos(void **state)
     face_worker_free(w);
 }
 
+/* Real photos in a dim room (a linear-light gain of 0.08 and 0.03 with
+ * sensor noise and JPEG, made at test time): every face the detector finds
+ * comes out of the pipeline. The embedding's length once decided (faces of
+ * 80 px or more under 2.0 were dropped as "not a face"); on these copies it
+ * is below 2.0 for many real faces while it removed no false detection in
+ * noface/. */
+static void darkened_faces_are_never_dropped(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    id_photo *ph = list_id_photos();
+    if (!ph) skip();
+    static const float gains[2] = {0.08f, 0.03f};
+    int found = 0, kept = 0, low_norm = 0, copies = 0;
+    for (int i = 0; ph[i].path; i++) {
+        img_image *im;
+        assert_int_equal(img_load(ph[i].path, NULL, &im, NULL), RC_OK);
+        for (int g = 0; g < 2; g++) {
+            sp_rng r = sp_seed((uint64_t)i, (uint64_t)g);
+            img_image *dark = sp_darken(im, gains[g], &r);
+            assert_non_null(dark);
+            face_opts o = face_opts_default();
+            o.liveness = 0;
+            face_info *fi;
+            int n, nd;
+            assert_int_equal(face_analyze(w, dark, &o, &fi, &n, NULL), RC_OK);
+            for (int k = 0; k < n; k++) low_norm += fi[k].size >= 80 && fi[k].emb_norm < 2.f;
+            free(fi);
+            o.landmarks = o.embedding = 0; /* the detector alone */
+            assert_int_equal(face_analyze(w, dark, &o, &fi, &nd, NULL), RC_OK);
+            free(fi);
+            if (n != nd)
+                fprintf(stderr, "# %s x%.2f: %d of %d faces\n", ph[i].path, gains[g], n, nd);
+            found += nd;
+            kept += n;
+            copies++;
+            img_free(dark);
+        }
+        img_free(im);
+    }
+    printf("# darkened id/ photos: %d copies, %d faces detected, %d returned; %d of them of 80 px "
+           "or more with an embedding shorter than 2.0\n",
+           copies, found, kept, low_norm);
+    assert_true(found >= copies / 2);
+    assert_int_equal(kept, found);
+    free_id_photos(ph);
+    face_worker_free(w);
+}
+
 static void no_faces_in_noface_photos(void **state)
 {
     (void)state;
@@ -184,7 +280,7 @@ static void no_faces_in_noface_photos(void **state)
         snprintf(file, sizeof file, "%s/%s", path, files[f]);
         face_info *fi;
         int n;
-        assert_int_equal(analyze_file(w, file, &fi, &n), 0);
+        assert_int_equal(analyze_file(w, file, &fi, &n, NULL), 0);
         if (n) {
             printf("# noface/%s: %d face(s), best score %.3f\n", files[f], n, fi[0].score);
             with_faces++;
@@ -219,7 +315,7 @@ static void all_labelled_pascal_faces_found(void **state)
         snprintf(img, sizeof img, "%s/%s", faces_dir, file);
         face_info *fi;
         int n, here = 0;
-        assert_int_equal(analyze_file(w, img, &fi, &n), 0);
+        assert_int_equal(analyze_file(w, img, &fi, &n, NULL), 0);
         char *s2;
         for (char *b = strtok_r(boxes, ";", &s2); b; b = strtok_r(NULL, ";", &s2)) {
             float l, t, bw, bh;
@@ -352,7 +448,7 @@ static void primary_face_in_group_photos(void **state)
         if (img_load(path, NULL, &im, NULL) != RC_OK) skip();
         face_info *f;
         int n;
-        assert_int_equal(analyze_file(w, path, &f, &n), 0);
+        assert_int_equal(analyze_file(w, path, &f, &n, NULL), 0);
         face_pick p = face_pick_primary(f, n, im->w, im->h);
         printf("# %s: %d faces, picked %d (%.0f px), runner-up at %.2f of its prominence%s\n",
                cases[c].file, n, p.index, f[p.index].size, p.ratio,
@@ -374,6 +470,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identification_over_id_photos),
+        cmocka_unit_test(darkened_faces_are_never_dropped),
         cmocka_unit_test(no_faces_in_noface_photos),
         cmocka_unit_test(all_labelled_pascal_faces_found),
         cmocka_unit_test(attributes_when_asked),

@@ -1,7 +1,8 @@
 /* test_face_geometry.c — the model-free parts of the pipeline on synthetic
  * data: SSD priors and box decoding, NMS, the 68-to-5 reduction, the
  * similarity fit behind alignment, the alignment warp, and the quality
- * measures (Laplacian variance, pose). */
+ * measures (Laplacian variance, pose), the liveness crop and its input,
+ * and the pick of a photo's primary face. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +190,75 @@ static void sharpness_and_pose(void **state)
     assert_true(pitch > 30);
 }
 
+/* face_liveness_rect against the package's JavaScript worked by hand. */
+static void liveness_rect_follows_the_package(void **state)
+{
+    (void)state;
+    float r[4];
+    struct {
+        int W, H;
+        float box[4], want[4];
+    } cases[] = {
+        /* In the middle: a 100 px square (from the box height) times 2.7. */
+        {640, 480, {270, 190, 340, 290}, {170, 105, 270, 270}},
+        /* Near the top-left corner: the square is clipped to x >= 0 (110 x
+         * 120 px), grown to 297 x 324 and shifted right and down. */
+        {640, 480, {10, 20, 90, 140}, {0, 0, 297, 324}},
+        /* A face taller than 480 / 2.7: the factor drops to 479 / 300 and
+         * the crop is shifted up to stay inside. */
+        {640, 480, {200, 100, 440, 400}, {80, 0, 479, 479}},
+        /* A box running past the bottom-right corner (84 x 89 px once
+         * clipped to 319 x 239): factor 239 / 89, shifted left and up. */
+        {320, 240, {250, 150, 330, 260}, {93, 0, 225, 239}},
+        /* A tight crop's padded-retry box, larger than the frame: the whole
+         * frame but its last row and column, as the package. */
+        {150, 150, {-10, -5, 160, 170}, {0, 0, 149, 149}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(face_liveness_rect(cases[i].W, cases[i].H, cases[i].box, r), 0);
+        for (int k = 0; k < 4; k++) assert_float_equal(r[k], cases[i].want[k], 1e-4);
+        assert_true(r[0] + r[2] <= cases[i].W - 1 && r[1] + r[3] <= cases[i].H - 1);
+    }
+    /* No area inside the frame, or no box at all: nothing to measure. */
+    const float outside[4] = {700, 10, 760, 90}, flat[4] = {10, 10, 60, 10};
+    assert_int_equal(face_liveness_rect(640, 480, outside, r), -1);
+    assert_int_equal(face_liveness_rect(640, 480, flat, r), -1);
+    assert_int_equal(face_liveness_rect(1, 1, cases[0].box, r), -1);
+}
+
+/* The model input: the rectangle resized as cv::resize does (edges clamped,
+ * half-pixel centres), planes in B, G, R order. */
+static void liveness_input_is_bgr_bilinear(void **state)
+{
+    (void)state;
+    img_image *im = img_new(320, 240, 3);
+    for (int y = 0; y < 240; y++)
+        for (int x = 0; x < 320; x++) {
+            uint8_t *p = im->px + ((size_t)y * 320 + x) * 3;
+            p[0] = (uint8_t)x, p[1] = (uint8_t)y, p[2] = 7; /* R = x, G = y */
+        }
+    /* A 40 px box in the middle: rectangle (106, 66, 108, 108). */
+    const float box[4] = {140, 100, 180, 140};
+    float rect[4], *t = malloc(sizeof(float) * 3 * 128 * 128);
+    assert_int_equal(face_liveness_rect(320, 240, box, rect), 0);
+    assert_float_equal(rect[0], 106, 0);
+    assert_float_equal(rect[2], 108, 0);
+    assert_int_equal(face_liveness_input(im, box, t), 0);
+    const float *B = t, *G = t + 128 * 128, *R = t + 2 * 128 * 128;
+    assert_float_equal(B[0], 7, 0);
+    assert_float_equal(B[128 * 128 - 1], 7, 0);
+    assert_float_equal(R[0], 106, 0); /* clamped to the rectangle's first column */
+    assert_float_equal(G[0], 66, 0);
+    assert_float_equal(R[127], 213, 0); /* and its last */
+    assert_float_equal(G[127 * 128], 173, 0);
+    assert_float_equal(R[64], 160, 0); /* 106 + 64.5 * 108 / 128 - 0.5, rounded */
+    img_image *gray = img_new(320, 240, 1);
+    assert_int_equal(face_liveness_input(gray, box, t), -1);
+    img_free(gray);
+    img_free(im);
+    free(t);
+}
+
 static face_info box_at(float cx, float cy, float h)
 {
     face_info f = {.x0 = cx - h * 0.4f, .x1 = cx + h * 0.4f, .y0 = cy - h / 2, .y1 = cy + h / 2};
@@ -245,6 +315,8 @@ int main(void)
         cmocka_unit_test(alignment_puts_landmarks_on_the_template),
         cmocka_unit_test(lm68_reduces_to_eye_centres_nose_and_mouth),
         cmocka_unit_test(sharpness_and_pose),
+        cmocka_unit_test(liveness_rect_follows_the_package),
+        cmocka_unit_test(liveness_input_is_bgr_bilinear),
         cmocka_unit_test(primary_face_is_the_framed_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

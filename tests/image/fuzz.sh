@@ -24,6 +24,9 @@ fi
 for f in $(ls -S "${ROLLCALL_TESTDATA:?}"/faces/id/*/*.jpg 2>/dev/null | tail -4); do
     cp "$f" "$out/corpus/" 2>/dev/null
 done
+# and the header-only JPEGs that once left the sizes uninitialised.
+printf '\377\330\377' >"$out/corpus/frameless-1.jpg"
+printf '\377\330\377\331' >"$out/corpus/frameless-2.jpg"
 if "$out/fuzz_decode" -max_total_time="$secs" -rss_limit_mb=1024 -max_len=65536 \
     "$out/corpus" >"$out/fuzz.log" 2>&1; then
     echo "ok 1 - decoders survive $secs s of fuzzing ($(grep -c . "$out/fuzz.log") log lines)"

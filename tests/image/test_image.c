@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "image/image.h"
 
@@ -256,6 +257,107 @@ static void bad_input_gives_clear_errors(void **state)
     assert_int_equal(img_load("/nonexistent/x.jpg", NULL, &im, &err), RC_ERR_NOT_FOUND);
 }
 
+/* A JPEG header with no frame behind it (the three bytes FF D8 FF, or SOI
+ * and EOI): libturbojpeg's header call succeeds without filling the sizes,
+ * so a decoder that trusted them read uninitialised memory and printed it in
+ * its error (a heap address as a "size"). It is a corrupt file, said so. */
+static void jpeg_without_a_frame_is_corrupt(void **state)
+{
+    (void)state;
+    static const unsigned char inputs[][6] = {
+        {0xFF, 0xD8, 0xFF}, {0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8, 0xFF, 0xD8, 0xFF}};
+    static const size_t lens[] = {3, 4, 5};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        img_image *im = NULL;
+        rc_error err = {0};
+        assert_int_equal(img_decode(inputs[i], lens[i], NULL, &im, &err), RC_ERR_CORRUPT);
+        assert_null(im);
+        assert_non_null(strstr(err.msg, "JPEG"));
+        assert_null(strstr(err.msg, "megapixels")); /* no size was invented */
+        assert_null(strstr(err.msg, "memory"));
+        int w = -7, h = -7;
+        img_format f;
+        assert_int_equal(img_probe(inputs[i], lens[i], &w, &h, &f, &err), RC_ERR_CORRUPT);
+        assert_int_equal(f, IMG_FORMAT_JPEG);
+        assert_int_equal(w, -7); /* untouched on error */
+    }
+}
+
+/* A w x h picture as a progressive JPEG (libjpeg's standard progression,
+ * 10 scans), with its smallest scan repeated `extra` more times, the way a
+ * hostile file multiplies scans. Returns the malloc'ed file. */
+static unsigned char *progressive_jpeg(int w, int h, int extra, size_t *len)
+{
+    img_image *im = pattern(w, h); /* smooth: the refinement scans are small */
+    unsigned char *base;
+    size_t blen;
+    assert_int_equal(img_encode_jpeg(im, 95, &base, &blen, NULL), RC_OK);
+    img_free(im);
+    tjhandle tj = tjInitTransform();
+    unsigned char *prog = NULL;
+    unsigned long plen = 0;
+    tjtransform xf = {.op = TJXOP_NONE, .options = TJXOPT_PROGRESSIVE};
+    assert_int_equal(tjTransform(tj, base, blen, 1, &prog, &plen, &xf, 0), 0);
+    tjDestroy(tj);
+    free(base);
+    /* The smallest scan: from an SOS marker to the next marker that is not
+     * stuffing or a restart. Its copies go right after it. */
+    size_t best = 0, best_len = SIZE_MAX;
+    for (size_t i = 2; i + 1 < plen; i++) {
+        if (prog[i] != 0xFF || prog[i + 1] != 0xDA) continue;
+        size_t e = i + 2;
+        while (e + 1 < plen &&
+               !(prog[e] == 0xFF && prog[e + 1] != 0 && (prog[e + 1] < 0xD0 || prog[e + 1] > 0xD7)))
+            e++;
+        if (e - i < best_len) best = i, best_len = e - i;
+    }
+    assert_true(best > 0);
+    *len = plen + (size_t)extra * best_len;
+    unsigned char *out = malloc(*len);
+    size_t end = best + best_len;
+    memcpy(out, prog, end);
+    for (int k = 0; k < extra; k++) memcpy(out + end + (size_t)k * best_len, prog + best, best_len);
+    memcpy(out + end + (size_t)extra * best_len, prog + end, plen - end);
+    tjFree(prog);
+    return out;
+}
+
+/* A progressive JPEG may hold thousands of scans, each a pass over the
+ * whole image for the decoder (the audit tied up a server worker for 86 s
+ * with a 2 MB file like this). It is refused before decoding, with a reason;
+ * an ordinary progressive file still decodes. */
+static void progressive_jpeg_with_thousands_of_scans_is_refused(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    unsigned char *bomb = progressive_jpeg(1024, 1024, 2500, &len);
+    img_image *im = NULL;
+    rc_error err = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    rc_status st = img_decode(bomb, len, NULL, &im, &err);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    printf("# 2510-scan progressive JPEG of %zu bytes: %s after %.1f ms of CPU (%s)\n", len,
+           rc_status_name(st),
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+           err.msg);
+    assert_int_equal(st, RC_ERR_LIMIT);
+    assert_null(im);
+    assert_non_null(strstr(err.msg, "scans"));
+    /* The caller may allow more (and then libjpeg-turbo's own limit of 500 scans stops it). */
+    img_decode_opts many = {.max_scans = 100000};
+    st = img_decode(bomb, len, &many, &im, &err);
+    assert_int_not_equal(st, RC_OK);
+    assert_null(im);
+    free(bomb);
+
+    unsigned char *plain = progressive_jpeg(640, 480, 0, &len);
+    assert_int_equal(img_decode(plain, len, NULL, &im, &err), RC_OK);
+    assert_int_equal(im->w, 640);
+    img_free(im);
+    free(plain);
+}
+
 static void resize_keeps_flat_and_averages_detail(void **state)
 {
     (void)state;
@@ -366,6 +468,8 @@ int main(void)
         cmocka_unit_test(cmyk_jpeg_decodes_to_rgb),
         cmocka_unit_test(one_channel_png_decodes),
         cmocka_unit_test(bad_input_gives_clear_errors),
+        cmocka_unit_test(jpeg_without_a_frame_is_corrupt),
+        cmocka_unit_test(progressive_jpeg_with_thousands_of_scans_is_refused),
         cmocka_unit_test(resize_keeps_flat_and_averages_detail),
         cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
         cmocka_unit_test(colour_conversion_and_drawing),

@@ -414,12 +414,13 @@ static void users_sessions_keys_and_lockout(void **state)
     assert_int_equal(gk.last_used_ms, 12345);
     assert_int_equal(store_api_key_revoke(s, 999, &err), RC_ERR_NOT_FOUND);
 
-    for (int i = 0; i < 3; i++) OK(store_login_failure_add(s, "boss@example.org", 100 + i, &e_));
+    for (int i = 0; i < 3; i++)
+        OK(store_login_failure_add(s, "boss@example.org", "10.0.0.9", 100 + i, &e_));
     int64_t cnt = 0;
-    OK(store_login_failure_count(s, "boss@example.org", 101, &cnt, &e_));
+    OK(store_login_failure_count(s, "boss@example.org", NULL, 101, &cnt, &e_));
     assert_int_equal(cnt, 2);
-    OK(store_login_failure_clear(s, "boss@example.org", &e_));
-    OK(store_login_failure_count(s, "boss@example.org", 0, &cnt, &e_));
+    OK(store_login_failure_clear(s, "boss@example.org", NULL, &e_));
+    OK(store_login_failure_count(s, "boss@example.org", NULL, 0, &cnt, &e_));
     assert_int_equal(cnt, 0);
 
     OK(store_session_create(s, &se, &e_));
@@ -1004,6 +1005,27 @@ static void raw_sql(const char *url, const char *sql)
     }
 }
 
+/* Close the fixture's store and leave an empty database migrated only up
+ * to `version` at url (a fresh file on SQLite), for an upgrade test to fill
+ * the way an older rollcall left it. */
+static void database_at_version(testdb *t, int version, char *url, size_t cap)
+{
+    store_close(t->s);
+    t->s = NULL;
+    if (testdb_is_pg()) {
+        assert_int_equal(testdb_reset_pg(t->url), 0);
+        snprintf(url, cap, "%s", t->url);
+    } else {
+        snprintf(url, cap, "%s/v%d.db", t->dir, version);
+    }
+    store *s;
+    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
+    int applied = 0;
+    OK(store_migrate_to(s, version, &applied, &e_));
+    assert_int_equal(applied, version);
+    store_close(s);
+}
+
 /* Upgrading a version 1 database that holds data: roles renamed, names
  * split the way the API used to, and the links the HTTP layer kept in
  * settings moved into their columns (dangling ones dropped), nothing else
@@ -1011,21 +1033,9 @@ static void raw_sql(const char *url, const char *sql)
 static void upgrade_from_v1_keeps_and_moves_data(void **state)
 {
     testdb *t = *state;
-    store_close(t->s);
-    t->s = NULL;
     char url[600];
-    if (testdb_is_pg()) {
-        assert_int_equal(testdb_reset_pg(t->url), 0);
-        snprintf(url, sizeof url, "%s", t->url);
-    } else {
-        snprintf(url, sizeof url, "%s/v1.db", t->dir);
-    }
+    database_at_version(t, 1, url, sizeof url);
     store *s;
-    OK(store_open(url, STORE_OPEN_NO_MIGRATE, &s, &e_));
-    int applied = 0;
-    OK(store_migrate_to(s, 1, &applied, &e_));
-    assert_int_equal(applied, 1);
-    store_close(s);
     raw_sql(url,
             "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
             " ('S1', 'Ada Lovelace', 1, 1), ('S2', 'Plato', 1, 1),"
@@ -1127,6 +1137,345 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
     OK(store_check(s, ok, sizeof ok, &e_));
     assert_string_equal(ok, "ok");
     store_close(s);
+    if (testdb_is_pg()) OK(store_open(t->url, 0, &t->s, &e_));
+}
+
+/* Whether the file at path holds the n bytes at needle (a missing file
+ * holds nothing). */
+static int file_holds(const char *path, const void *needle, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t cap = 1 << 20, len = 0;
+    unsigned char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += r;
+        if (len == cap) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    int hit = len >= n && memmem(buf, len, needle, n) != NULL;
+    free(buf);
+    return hit;
+}
+
+/* The database, its WAL, or the backup at `backup` holds the bytes. */
+static int db_files_hold(const testdb *t, const char *backup, const void *needle, size_t n)
+{
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", t->url);
+    return file_holds(t->url, needle, n) || file_holds(wal, needle, n) ||
+           (backup && file_holds(backup, needle, n));
+}
+
+/* A face image: a recognisable marker spread over `len` bytes. */
+static unsigned char *face_bytes(const char *who, size_t len)
+{
+    unsigned char *b = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        b[i] = (unsigned char)who[i % strlen(who)] ^ (unsigned char)(i / 997);
+    return b;
+}
+
+/* Deleting a person (or one face) must take their face images and
+ * embeddings out of the files, not only out of the tables: SQLite keeps
+ * freed pages and the WAL keeps old page images, so without secure_delete
+ * and a truncating checkpoint the crops could be read back from rollcall.db,
+ * its -wal file, or a backup made after the delete. */
+static void deleted_faces_leave_no_trace_in_the_files(void **state)
+{
+    testdb *t = *state;
+    if (testdb_is_pg()) {
+        /* PostgreSQL's files are the server's: README says what applies (VACUUM). */
+        printf("# deleted faces: SQLite files only\n");
+        return;
+    }
+    store *s = t->s;
+    int64_t gone = add_person(s, "GONE", "Gone Person"), kept = add_person(s, "KEPT", "Kept");
+    enum { BIG = 20000, SMALL = 300, DIM = 512 };
+    unsigned char *big = face_bytes("GONE-FACE-BIG:", BIG),
+                  *small = face_bytes("GONE-SMALL:", SMALL);
+    unsigned char *other = face_bytes("ALONE-FACE:", SMALL),
+                  *lone = face_bytes("SINGLE-FACE:", BIG);
+    unsigned char *seen = face_bytes("GONE-SIGHTED:", BIG);
+    float emb_gone[DIM], emb_kept[DIM];
+    for (int i = 0; i < DIM; i++) {
+        emb_gone[i] = 0.0123f + (float)i * 1.0e-4f;
+        emb_kept[i] = -0.0456f - (float)i * 1.0e-4f;
+    }
+    store_face f1 = {.person_id = gone, .dim = DIM}, f2, f3, fk;
+    snprintf(f1.model, sizeof f1.model, "m");
+    f2 = f1;
+    OK(store_face_add(s, &f1, emb_gone, big, BIG, &e_));
+    OK(store_face_add(s, &f2, emb_gone, small, SMALL, &e_));
+    fk = f1;
+    fk.person_id = kept;
+    OK(store_face_add(s, &fk, emb_kept, other, SMALL, &e_));
+    f3 = fk;
+    OK(store_face_add(s, &f3, emb_kept, lone, BIG, &e_));
+    store_sighting sg = {.ts_ms = 5, .candidate_person_id = gone, .confidence = 0.3};
+    OK(store_sighting_add(s, &sg, seen, BIG, &e_));
+    /* Before: everything is there (the search can find it). */
+    assert_true(db_files_hold(t, NULL, big + 100, 64));
+    assert_true(db_files_hold(t, NULL, small + 10, 64));
+    assert_true(db_files_hold(t, NULL, emb_gone + 8, 64));
+
+    OK(store_person_delete(s, gone, "admin", &e_));
+    OK(store_face_delete(s, f3.id, "admin", &e_)); /* one face of a kept person */
+    char backup[600];
+    snprintf(backup, sizeof backup, "%s/after-delete.db", t->dir);
+    OK(store_backup(s, backup, &e_));
+    assert_false(db_files_hold(t, backup, big + 100, 64));
+    assert_false(db_files_hold(t, backup, big + BIG - 80, 64));
+    assert_false(db_files_hold(t, backup, small + 10, 64));
+    assert_false(db_files_hold(t, backup, seen + 5000, 64));
+    assert_false(db_files_hold(t, backup, lone + 7000, 64));
+    assert_false(db_files_hold(t, backup, emb_gone + 8, 64));
+    assert_false(db_files_hold(t, backup, emb_gone + DIM - 20, 64));
+    /* What was not deleted is still there, in the database and the backup. */
+    assert_true(file_holds(backup, other + 10, 64));
+    assert_true(file_holds(backup, emb_kept + 8, 64));
+    unsigned char *img;
+    size_t len;
+    OK(store_face_image(s, fk.id, &img, &len, &e_));
+    assert_memory_equal(img, other, SMALL);
+    free(img);
+    free(big);
+    free(small);
+    free(other);
+    free(lone);
+    free(seen);
+}
+
+/* Ids are never handed out twice: deleting the newest person, face or user
+ * and creating another gives a new number (SQLite would otherwise reuse
+ * max(id) + 1 and the audit trail, links and exports naming the deleted
+ * record would point at the new one). */
+static void ids_are_never_reused_after_delete(void **state)
+{
+    store *s = S(state);
+    add_person(s, "R1", "First");
+    int64_t last = add_person(s, "R2", "Second");
+    OK(store_person_delete(s, last, "t", &e_));
+    int64_t next = add_person(s, "R3", "Third");
+    assert_true(next > last);
+
+    float emb[8] = {1};
+    store_face f = {.person_id = next, .dim = 8};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    int64_t face = f.id;
+    OK(store_face_delete(s, face, "t", &e_));
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    assert_true(f.id > face);
+
+    store_user u = {.active = 1};
+    snprintf(u.email, sizeof u.email, "a@x.org");
+    snprintf(u.role, sizeof u.role, "member");
+    OK(store_user_create(s, &u, &e_));
+    int64_t uid = u.id;
+    OK(store_user_delete(s, uid, &e_));
+    snprintf(u.email, sizeof u.email, "b@x.org");
+    OK(store_user_create(s, &u, &e_));
+    assert_true(u.id > uid);
+}
+
+/* Lock-out per account and source address, with waits that grow: failures
+ * from one address never make the account wait at another, each failure
+ * past the free ones doubles the wait, and clearing (unlock, new password)
+ * ends it. */
+static void login_lockout_is_per_address_with_backoff(void **state)
+{
+    store *s = S(state);
+    const char *who = "admin@example.org", *evil = "203.0.113.66", *home = "192.0.2.10";
+    int64_t t0 = 1700000000000LL, wait = -1;
+    for (int i = 0; i < STORE_LOGIN_FREE_FAILURES - 1; i++)
+        OK(store_login_failure_add(s, who, evil, t0 + i, &e_));
+    OK(store_login_wait(s, who, evil, t0 + 10, &wait, &e_));
+    assert_int_equal(wait, 0); /* four failures are free */
+    OK(store_login_failure_add(s, who, evil, t0 + 10, &e_));
+    OK(store_login_wait(s, who, evil, t0 + 11, &wait, &e_));
+    int64_t first = wait;
+    assert_int_equal(first, STORE_LOGIN_BACKOFF_MS - 1);
+    OK(store_login_wait(s, who, home, t0 + 11, &wait, &e_));
+    assert_int_equal(wait, 0); /* the owner's address is not locked */
+    OK(store_login_wait(s, "other@example.org", evil, t0 + 11, &wait, &e_));
+    assert_int_equal(wait, 0); /* nor another account */
+    /* After the wait, one more failure: the next wait is twice as long. */
+    int64_t t1 = t0 + 10 + first + 1;
+    OK(store_login_wait(s, who, evil, t1, &wait, &e_));
+    assert_int_equal(wait, 0);
+    OK(store_login_failure_add(s, who, evil, t1, &e_));
+    OK(store_login_wait(s, who, evil, t1, &wait, &e_));
+    assert_int_equal(wait, 2 * STORE_LOGIN_BACKOFF_MS);
+    /* Many more: capped. */
+    for (int i = 0; i < 20; i++) OK(store_login_failure_add(s, who, evil, t1 + i, &e_));
+    OK(store_login_wait(s, who, evil, t1 + 19, &wait, &e_));
+    assert_int_equal(wait, STORE_LOGIN_BACKOFF_MAX_MS);
+    /* A success from the owner's address forgets only its own failures. */
+    OK(store_login_failure_add(s, who, home, t1, &e_));
+    OK(store_login_failure_clear(s, who, home, &e_));
+    int64_t n = 0;
+    OK(store_login_failure_count(s, who, evil, 0, &n, &e_));
+    assert_int_equal(n, 26);
+    /* A day later the failures no longer count, and are purged. */
+    OK(store_login_wait(s, who, evil, t1 + 25 * 3600 * 1000LL, &wait, &e_));
+    assert_int_equal(wait, 0);
+    int64_t purged = 0;
+    OK(store_login_failure_purge(s, t1 + 25 * 3600 * 1000LL, &purged, &e_));
+    assert_int_equal(purged, 26);
+    OK(store_login_failure_add(s, who, evil, t1, &e_));
+    /* An unlock forgets every address. */
+    OK(store_login_failure_clear(s, who, NULL, &e_));
+    OK(store_login_wait(s, who, evil, t1 + 20, &wait, &e_));
+    assert_int_equal(wait, 0);
+}
+
+/* A password change ends the user's other sessions and keeps the current
+ * one; expired sessions are purged. */
+static void sessions_end_on_password_change(void **state)
+{
+    store *s = S(state);
+    store_user u = {.active = 1};
+    snprintf(u.email, sizeof u.email, "me@x.org");
+    snprintf(u.role, sizeof u.role, "admin");
+    OK(store_user_create(s, &u, &e_));
+    store_user other = u;
+    snprintf(other.email, sizeof other.email, "you@x.org");
+    OK(store_user_create(s, &other, &e_));
+    const char *mine[] = {"here", "phone", "laptop"};
+    for (int i = 0; i < 3; i++) {
+        store_session se = {.user_id = u.id, .created_ms = 1, .expires_ms = INT64_MAX / 2};
+        snprintf(se.token_hash, sizeof se.token_hash, "%s", mine[i]);
+        OK(store_session_create(s, &se, &e_));
+    }
+    store_session yours = {.user_id = other.id, .created_ms = 1, .expires_ms = INT64_MAX / 2};
+    snprintf(yours.token_hash, sizeof yours.token_hash, "yours");
+    OK(store_session_create(s, &yours, &e_));
+    OK(store_session_delete_others(s, u.id, "here", &e_));
+    store_session got;
+    rc_error err;
+    OK(store_session_get(s, "here", 2, &got, &e_));
+    assert_int_equal(store_session_get(s, "phone", 2, &got, &err), RC_ERR_NOT_FOUND);
+    assert_int_equal(store_session_get(s, "laptop", 2, &got, &err), RC_ERR_NOT_FOUND);
+    OK(store_session_get(s, "yours", 2, &got, &e_));
+}
+
+/* Upgrading a populated version 2 database to version 3: every row and
+ * every reference stays (on SQLite the id tables are rebuilt with
+ * AUTOINCREMENT), deletes still cascade, old login failures count as from
+ * no known address, and the id of a person deleted before the upgrade (the
+ * newest one, which SQLite would have handed out again) is not reused. */
+static void upgrade_from_v2_keeps_data_and_never_reuses_ids(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 2, url, sizeof url);
+    store *s;
+    raw_sql(url,
+            "INSERT INTO persons (external_id, name, first_name, last_name, created_ms,"
+            " updated_ms) VALUES ('P1', 'Ada L', 'Ada', 'L', 1, 1), ('P2', 'Bo', 'Bo', '', 1, 1),"
+            " ('P3', 'Cy', 'Cy', '', 1, 1), ('P4', 'Di', 'Di', '', 1, 1);"
+            "INSERT INTO audit (ts_ms, actor, action, target_type, target_id)"
+            " SELECT 2, 'admin', 'person.delete', 'person', id FROM persons"
+            " WHERE external_id = 'P4';"
+            "DELETE FROM persons WHERE external_id = 'P4';"
+            "INSERT INTO person_groups (name, created_ms) VALUES ('G', 1);"
+            "INSERT INTO group_members (group_id, person_id) SELECT g.id, p.id"
+            " FROM person_groups g, persons p;"
+            "INSERT INTO cameras (name, created_ms) VALUES ('door', 1);"
+            "INSERT INTO users (email, name, role, created_ms, updated_ms, person_id)"
+            " SELECT 'ada@x.org', 'Ada', 'member', 1, 1, id FROM persons"
+            " WHERE external_id = 'P1';"
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_ms, expires_ms)"
+            " SELECT 'tok', id, 'c', 1, 99999999999999 FROM users;"
+            "INSERT INTO api_keys (name, prefix, key_hash, role, created_ms, camera_id)"
+            " SELECT 'door', 'kp', 'h', 'device', 1, id FROM cameras;"
+            "INSERT INTO login_failures (email, ts_ms) VALUES ('ada@x.org', 5);");
+    raw_sql(url, testdb_is_pg() ? "INSERT INTO faces (person_id, model, dim, embedding, image,"
+                                  " created_ms) SELECT id, 'm', 1, convert_to('abcd', 'UTF8'),"
+                                  " convert_to('abcd', 'UTF8'), 1 FROM persons"
+                                : "INSERT INTO faces (person_id, model, dim, embedding, image,"
+                                  " created_ms) SELECT id, 'm', 1, CAST('abcd' AS BLOB),"
+                                  " CAST('abcd' AS BLOB), 1 FROM persons");
+    OK(store_open(url, 0, &s, &e_));
+    store_migration *m;
+    size_t n;
+    OK(store_migrations(s, &m, &n, &e_));
+    for (size_t i = 0; i < n; i++) assert_true(m[i].applied_ms > 0);
+    free(m);
+    store_person p1, p2;
+    OK(store_person_get_by_external(s, "P1", &p1, &e_));
+    assert_string_equal(p1.first_name, "Ada");
+    OK(store_person_get_by_external(s, "P2", &p2, &e_));
+    store_face *faces;
+    OK(store_face_list(s, p1.id, &faces, &n, &e_));
+    assert_int_equal(n, 1);
+    unsigned char *img;
+    size_t len;
+    OK(store_face_image(s, faces[0].id, &img, &len, &e_));
+    assert_int_equal(len, 4);
+    assert_memory_equal(img, "abcd", 4);
+    free(img);
+    free(faces);
+    store_user u;
+    OK(store_user_get_by_email(s, "ada@x.org", &u, &e_));
+    assert_int_equal(u.person_id, p1.id);
+    store_session se;
+    OK(store_session_get(s, "tok", 2, &se, &e_));
+    assert_int_equal(se.user_id, u.id);
+    store_api_key k;
+    OK(store_api_key_get_by_prefix(s, "kp", &k, &e_));
+    assert_true(k.camera_id > 0);
+    int64_t *ids;
+    OK(store_person_groups(s, p2.id, &ids, &n, &e_));
+    assert_int_equal(n, 1);
+    free(ids);
+    int64_t fails = 0;
+    OK(store_login_failure_count(s, "ada@x.org", NULL, 0, &fails, &e_));
+    assert_int_equal(fails, 1);
+    /* The deleted P4's id is not handed out again. */
+    store_audit *au;
+    int64_t total;
+    OK(store_audit_list(s, "person", 0, (store_page){0}, &au, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    int64_t deleted = au[0].target_id;
+    free(au);
+    assert_true(deleted > p2.id);
+    int64_t fresh = add_person(s, "P5", "Eve");
+    assert_true(fresh > deleted);
+    /* References still work both ways: deleting a person cascades, deleting
+     * the camera unlinks the key, deleting the user ends its session. */
+    OK(store_person_delete(s, p2.id, "t", &e_));
+    OK(store_face_list(s, p2.id, &faces, &n, &e_));
+    assert_int_equal(n, 0);
+    free(faces);
+    OK(store_camera_delete(s, k.camera_id, &e_));
+    OK(store_api_key_get_by_prefix(s, "kp", &k, &e_));
+    assert_int_equal(k.camera_id, 0);
+    OK(store_user_delete(s, u.id, &e_));
+    rc_error err;
+    assert_int_equal(store_session_get(s, "tok", 2, &se, &err), RC_ERR_NOT_FOUND);
+    char ok[256];
+    OK(store_check(s, ok, sizeof ok, &e_));
+    assert_string_equal(ok, "ok");
+    store_close(s);
+    if (!testdb_is_pg()) {
+        /* The indexes came back with the rebuilt tables. */
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(url, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT count(*) FROM sqlite_master WHERE type = "
+                                            "'index' AND name IN ('persons_name', 'faces_person',"
+                                            " 'users_person', 'api_keys_camera')",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 4);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
     if (testdb_is_pg()) OK(store_open(t->url, 0, &t->s, &e_));
 }
 
@@ -1377,6 +1726,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(ids_are_never_reused_after_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_from_v2_keeps_data_and_never_reuses_ids, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(login_lockout_is_per_address_with_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(sessions_end_on_password_change, setup, teardown),
         cmocka_unit_test_setup_teardown(scoped_lists_page_over_the_whole_table, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
