@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image/image.h"
 #include "rc/rc.h"
+#include "store/store.h"
 
 /* ---- frames ---------------------------------------------------------- */
 
@@ -220,6 +222,42 @@ size_t cam_manager_list(cam_manager *m, int *ids, size_t cap);
 char *cam_redact(const char *text, const char *url);
 /* cam_redact(url, url): the URL as it may be shown. */
 char *cam_redact_url(const char *url);
+
+/* ---- feeding recognition (feed.c) ---------------------------------------- */
+
+/* The server's cameras: a manager whose every frame goes straight to
+ * recog_frame, marked for attendance under the camera's id (recog's
+ * listeners publish it). The feed keeps, per camera, the faces of its last
+ * recognized frame (for an annotated snapshot) and the latency from capture
+ * to recognition done over the most recent frames. */
+struct recog;
+typedef struct cam_feed cam_feed;
+
+typedef struct {
+    float x0, y0, x1, y1;
+    bool known;
+    char label[64]; /* the person's name, "unknown" or "not live" */
+} cam_face;
+#define CAM_FEED_FACES 32
+
+rc_status cam_feed_create(struct recog *rg, unsigned workers, rc_metrics *metrics, cam_feed **out,
+                          rc_error *err);
+/* Stops every camera (frames in flight finish first). */
+void cam_feed_destroy(cam_feed *f);
+cam_manager *cam_feed_manager(cam_feed *f);
+/* Start (or restart with new settings) a camera as the store describes it;
+ * "browser" cameras (frames posted to /recognize) are only stopped. */
+rc_status cam_feed_apply(cam_feed *f, const store_camera *c, rc_error *err);
+void cam_feed_forget(cam_feed *f, int64_t id);
+/* Start every camera in the store; failures are logged per camera. */
+rc_status cam_feed_start_all(cam_feed *f, store *s, rc_error *err);
+/* The faces of the camera's last recognized frame; returns how many. */
+int cam_feed_last_faces(cam_feed *f, int64_t id, cam_face *out, int cap);
+/* Per-camera state, last error and counters and the capture-to-recognition
+ * latency in the exposition format (caller frees); NULL when out of memory. */
+char *cam_feed_metrics(cam_feed *f);
+/* A camera frame as an RGB image (JPEG frames decoded); NULL with err set. */
+img_image *cam_frame_image(const cam_frame *fr, rc_error *err);
 
 /* ---- helpers shared with the edge client -------------------------------- */
 

@@ -30,6 +30,8 @@ int cli_detect(int argc, char **argv);
 int cli_embed(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_identify(int argc, char **argv);
+int cli_enroll(int argc, char **argv);         /* enroll.c */
+int cli_import(int argc, char **argv);         /* enroll.c */
 int cli_bench_pipeline(int argc, char **argv); /* rollcall bench pipeline */
 int cli_bench_gallery(int argc, char **argv);  /* rollcall bench gallery */
 int cli_client(int argc, char **argv);

@@ -3,11 +3,13 @@
  * errors that say what to do, photo loading, the face a photo is about,
  * JSON for a face, drawing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "face_util.h"
@@ -221,4 +223,50 @@ void cli_draw_path(const char *draw, int draw_dir, const char *photo, char *out,
     const char *dot = strrchr(b, '.');
     snprintf(out, cap, "%s%s%.*s.jpg", draw, draw[strlen(draw) - 1] == '/' ? "" : "/",
              dot ? (int)(dot - b) : (int)strlen(b), b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **cli_list_dir(const char *path, int dirs, int *n)
+{
+    DIR *d = opendir(path);
+    *n = 0;
+    if (!d) return NULL;
+    int cap = 64;
+    char **v = malloc(sizeof *v * (size_t)cap);
+    struct dirent *e;
+    while (v && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char full[4096];
+        int k = snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+        if (k < 0 || (size_t)k >= sizeof full) continue;
+        struct stat st;
+        if (stat(full, &st) != 0 || (dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) continue;
+        if (*n == cap) {
+            cap *= 2;
+            char **nv = realloc(v, sizeof *v * (size_t)cap);
+            if (!nv) break;
+            v = nv;
+        }
+        v[(*n)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (v) qsort(v, (size_t)*n, sizeof *v, cmp_str);
+    return v;
+}
+
+void cli_free_dir(char **v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+int cli_is_image_name(const char *s)
+{
+    const char *dot = strrchr(s, '.');
+    if (!dot) return 0;
+    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
 }

@@ -58,4 +58,12 @@ int cli_parse_float(const char *cmd, const char *opt, const char *s, float lo, f
                     float *out);
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
 
+/* Sorted names in a directory (dot files skipped): directories only
+ * (dirs=1) or regular files only; NULL when it cannot be read. Free with
+ * cli_free_dir. */
+char **cli_list_dir(const char *path, int dirs, int *n);
+void cli_free_dir(char **v, int n);
+/* Does the file name end in .jpg, .jpeg or .png (any case)? */
+int cli_is_image_name(const char *s);
+
 #endif

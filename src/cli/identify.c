@@ -46,58 +46,11 @@ static void identify_usage(FILE *out)
             GALLERY_DEFAULT_THRESHOLD);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names in a directory; directories only (dirs=1) or files only. */
-static char **list_entries(const char *path, int dirs, int *n)
-{
-    DIR *d = opendir(path);
-    *n = 0;
-    if (!d) return NULL;
-    int cap = 64;
-    char **v = malloc(sizeof *v * (size_t)cap);
-    struct dirent *e;
-    while (v && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char full[4096];
-        int k = snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-        if (k < 0 || (size_t)k >= sizeof full) continue;
-        struct stat st;
-        if (stat(full, &st) != 0 || (dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) continue;
-        if (*n == cap) {
-            cap *= 2;
-            char **nv = realloc(v, sizeof *v * (size_t)cap);
-            if (!nv) break;
-            v = nv;
-        }
-        v[(*n)++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (v) qsort(v, (size_t)*n, sizeof *v, cmp_str);
-    return v;
-}
-
-static void free_entries(char **v, int n)
-{
-    for (int i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
-static int is_image_name(const char *s)
-{
-    const char *dot = strrchr(s, '.');
-    if (!dot) return 0;
-    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
-}
-
 /* Enroll DIR; returns the number of people (names in *names) or -1. */
 static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, int quiet)
 {
     int np;
-    char **people = list_entries(dir, 1, &np);
+    char **people = cli_list_dir(dir, 1, &np);
     if (!people) {
         fprintf(stderr, "rollcall identify: cannot read the gallery directory %s\n", dir);
         return -1;
@@ -120,10 +73,10 @@ static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, in
         int k = snprintf(pdir, sizeof pdir, "%s/%s", dir, people[p]);
         if (k < 0 || (size_t)k >= sizeof pdir) continue;
         int nf;
-        char **files = list_entries(pdir, 0, &nf);
+        char **files = cli_list_dir(pdir, 0, &nf);
         int mine = 0;
         for (int f = 0; f < nf; f++) {
-            if (!is_image_name(files[f])) continue;
+            if (!cli_is_image_name(files[f])) continue;
             char path[8192];
             k = snprintf(path, sizeof path, "%s/%s", pdir, files[f]);
             if (k < 0 || (size_t)k >= sizeof path) continue;
@@ -139,7 +92,7 @@ static int enroll(const char *dir, face_worker *w, gallery *g, char ***names, in
             }
             free(face);
         }
-        free_entries(files, nf);
+        cli_free_dir(files, nf);
         if (!quiet && tty) {
             fprintf(stderr, "\renrolling: %d/%d people, %d photos", p + 1, np, templates);
             fflush(stderr);
@@ -323,7 +276,7 @@ int cli_identify(int argc, char **argv)
         printf("\n");
         json_decref(doc);
     }
-    free_entries(names, np);
+    cli_free_dir(names, np);
     gallery_free(g);
     face_worker_free(w);
     face_models_free(m);

@@ -1,8 +1,11 @@
 /*
  * serve.c — `rollcall serve`: create the data directory, find the models,
- * open the database (creating the first admin on first start), start the
- * HTTP server and run until SIGINT or SIGTERM, then shut down cleanly
- * (requests in flight finish first, then the database is closed).
+ * open the database (creating the first admin on first start), wire the
+ * pieces — the attendance rules, recognition (src/recog: models, workers,
+ * the gallery and its follower), the cameras feeding it (src/camera) and
+ * the HTTP server in front — and run until SIGINT or SIGTERM, then shut
+ * down cleanly in reverse order (requests in flight finish first, then
+ * camera frames, then the database is closed).
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -14,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../attendance/att.h"
+#include "../camera/camera.h"
 #include "../http/http.h"
+#include "../recog/recog.h"
 #include "../store/store.h"
 #include "../rc/rc.h"
 #include "cli.h"
@@ -36,7 +42,10 @@ static void serve_usage(FILE *out)
             "      --admin-password PW first start: its password (default: a random one-time\n"
             "                          password, printed once)\n"
             "  -w, --web DIR           built web UI to serve at / (default ./web/dist)\n"
-            "  -t, --threads N         HTTP worker threads (default: one per core)\n"
+            "  -t, --threads N         HTTP and recognition worker threads (default: one per\n"
+            "                          core)\n"
+            "      --queue N           recognition requests that may wait for a worker\n"
+            "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -149,6 +158,7 @@ enum {
     OPT_DB,
     OPT_ADMIN_EMAIL,
     OPT_ADMIN_PASSWORD,
+    OPT_QUEUE,
     OPT_HEADER_TIMEOUT,
     OPT_MAX_CONNS,
     OPT_MAX_CONNS_PER_IP,
@@ -212,6 +222,7 @@ int cli_serve(int argc, char **argv)
                        .access_log = true};
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
+    unsigned queue = 0;
     bool skip_db_check = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
@@ -234,6 +245,7 @@ int cli_serve(int argc, char **argv)
         {"db", required_argument, 0, OPT_DB},
         {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
+        {"queue", required_argument, 0, OPT_QUEUE},
         {"skip-db-check", no_argument, 0, OPT_SKIP_DB_CHECK},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
@@ -311,6 +323,10 @@ int cli_serve(int argc, char **argv)
         case OPT_LIST_ROUTES:
             http_print_routes(stdout);
             return 0;
+        case OPT_QUEUE:
+            if (!parse_count("--queue", optarg, 1, 10000, &n)) return 2;
+            queue = (unsigned)n;
+            break;
         case 't':
             if (!parse_count("--threads", optarg, 1, 256, &n)) return 2;
             cfg.threads = (unsigned)n;
@@ -391,15 +407,39 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    http_server *srv;
+    rc_metrics *metrics = rc_metrics_create();
+    att *rules = NULL;
+    recog *rg = NULL;
+    cam_feed *cams = NULL;
+    http_server *srv = NULL;
+    if (!metrics || att_create(db, &rules, &err) != RC_OK) {
+        fprintf(stderr, "rollcall serve: %s\n", metrics ? err.msg : "out of memory");
+        goto fail;
+    }
+    cfg.metrics = metrics;
+    cfg.att = rules;
+    if (models && models[0]) {
+        recog_config rcfg = {.models_dir = cfg.models_dir,
+                             .workers = cfg.threads,
+                             .queue = queue,
+                             .store = db,
+                             .att = rules,
+                             .metrics = metrics,
+                             .follow = true};
+        rc_error rerr;
+        if (recog_create(&rcfg, &rg, &rerr) != RC_OK)
+            rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", rerr.msg);
+        else if (cam_feed_create(rg, cfg.threads, metrics, &cams, &rerr) != RC_OK)
+            rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
+    }
+    cfg.recog = rg;
+    cfg.cameras = cams;
     if (http_server_start(&cfg, &srv, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: %s\n", err.msg);
-        cli_free_list(models);
-        free(cert_pem);
-        free(key_pem);
-        store_close(db);
-        return 1;
+        goto fail;
     }
+    if (cams && cam_feed_start_all(cams, db, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "cameras not started: %s", err.msg);
     int v6 = strchr(host, ':') != NULL;
     printf("Rollcall %s listening on %s://%s%s%s:%u/ (data in %s, %s database)\n", RC_VERSION,
            cert_pem ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", http_server_port(srv),
@@ -410,10 +450,24 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    cam_feed_destroy(cams); /* frames in flight finish */
+    recog_destroy(rg);
+    att_destroy(rules);
+    rc_metrics_destroy(metrics);
     cli_free_list(models);
     free(cert_pem);
     free(key_pem);
     store_close(db);
     rc_log(RC_LOG_INFO, "stopped");
     return 0;
+fail:
+    cam_feed_destroy(cams);
+    recog_destroy(rg);
+    if (rules) att_destroy(rules);
+    rc_metrics_destroy(metrics);
+    cli_free_list(models);
+    free(cert_pem);
+    free(key_pem);
+    store_close(db);
+    return 1;
 }

@@ -176,8 +176,8 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new)
     json_object_set_new(j, "new", json_boolean(is_new));
     http_hub_publish(srv->hub, "attendance", j);
     json_decref(j);
-    http_metrics_add(srv->metrics, "rollcall_attendance_events_total",
-                     "attendance events created or updated", 1);
+    rc_metrics_add(srv->metrics, "rollcall_attendance_events_total",
+                   "attendance events created or updated", 1);
 }
 
 /* The time of a manual event or correction: ISO 8601 with a real UTC offset

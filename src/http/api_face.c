@@ -6,12 +6,12 @@
  * NDJSON), and the two endpoints the earlier Python services offered
  * (/process-images, /process_frame).
  *
- * The server holds one set of loaded models (shared, immutable), a pool of
- * per-thread face workers (a request borrows one for its analysis) and the
- * in-memory gallery of enrolled embeddings. The gallery follows the store:
- * before identifying, the store's gallery version is compared with the one
- * loaded, and a change (an enrollment or deletion by this or another
- * process) reloads it.
+ * Recognition and enrollment are src/recog's (recog_frame, recog_enroll):
+ * this file reads the request and renders the answer. Handlers that decode
+ * or recognize run on recog's work queue (routes flagged HTTP_WORK), not on
+ * a network thread. A face that is not live carries no identity here: recog
+ * withholds it, so neither a kiosk nor the live stream can show whom a
+ * spoof resembles.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,134 +20,20 @@
 #include <strings.h>
 
 #include <sodium.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
-#include "../face/face.h"
-#include "../gallery/gallery.h"
 #include "internal.h"
-
-struct http_vision {
-    face_models *models;
-    char model_id[FACE_MODEL_ID];
-    pthread_mutex_t lock; /* workers */
-    pthread_cond_t freed;
-    face_worker **workers;
-    bool *busy;
-    size_t nworkers;
-    pthread_rwlock_t glock; /* the gallery pointer and its version */
-    gallery *gallery;
-    int64_t version;
-};
 
 static store *db(const http_req *r)
 {
     return r->srv->cfg.store;
 }
 
-rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
-                             rc_error *err)
+static recog *rg(const http_req *r)
 {
-    *out = NULL;
-    http_vision *v = calloc(1, sizeof *v);
-    if (!v) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    pthread_mutex_init(&v->lock, NULL);
-    pthread_cond_init(&v->freed, NULL);
-    pthread_rwlock_init(&v->glock, NULL);
-    v->version = -1;
-    rc_status st = face_models_load(models_dir, 0, &v->models, err);
-    if (st == RC_OK) {
-        http_copy(v->model_id, sizeof v->model_id, face_models_embedding_id(v->models));
-        v->workers = calloc(nworkers, sizeof *v->workers);
-        v->busy = calloc(nworkers, sizeof *v->busy);
-        if (!v->workers || !v->busy) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; st == RC_OK && i < nworkers; i++) {
-            st = face_worker_create(v->models, &v->workers[i], err);
-            if (st == RC_OK) v->nworkers++;
-        }
-    }
-    if (st == RC_OK) st = gallery_create(FACE_EMB_DIM, &v->gallery, err);
-    if (st != RC_OK) {
-        http_vision_destroy(v);
-        return st;
-    }
-    *out = v;
-    return RC_OK;
-}
-
-void http_vision_destroy(http_vision *v)
-{
-    if (!v) return;
-    for (size_t i = 0; i < v->nworkers; i++) face_worker_free(v->workers[i]);
-    free(v->workers);
-    free(v->busy);
-    gallery_free(v->gallery);
-    face_models_free(v->models);
-    pthread_rwlock_destroy(&v->glock);
-    pthread_cond_destroy(&v->freed);
-    pthread_mutex_destroy(&v->lock);
-    free(v);
-}
-
-static face_worker *worker_get(http_vision *v, size_t *slot)
-{
-    pthread_mutex_lock(&v->lock);
-    for (;;) {
-        for (size_t i = 0; i < v->nworkers; i++) {
-            if (!v->busy[i]) {
-                v->busy[i] = true;
-                *slot = i;
-                pthread_mutex_unlock(&v->lock);
-                return v->workers[i];
-            }
-        }
-        pthread_cond_wait(&v->freed, &v->lock);
-    }
-}
-
-static void worker_put(http_vision *v, size_t slot)
-{
-    pthread_mutex_lock(&v->lock);
-    v->busy[slot] = false;
-    pthread_cond_signal(&v->freed);
-    pthread_mutex_unlock(&v->lock);
-}
-
-/* Reload the gallery when the store's version moved. */
-static rc_status gallery_sync(http_server *srv, rc_error *err)
-{
-    http_vision *v = srv->vision;
-    int64_t ver;
-    rc_status st = store_gallery_version(srv->cfg.store, &ver, err);
-    if (st != RC_OK) return st;
-    pthread_rwlock_rdlock(&v->glock);
-    bool fresh = ver == v->version;
-    pthread_rwlock_unlock(&v->glock);
-    if (fresh) return RC_OK;
-    store_gallery sg;
-    if ((st = store_gallery_load(srv->cfg.store, v->model_id, &sg, err)) != RC_OK) return st;
-    gallery *g;
-    if ((st = gallery_create(FACE_EMB_DIM, &g, err)) != RC_OK) {
-        store_gallery_free(&sg);
-        return st;
-    }
-    for (size_t i = 0; st == RC_OK && i < sg.count; i++)
-        if (sg.dim == FACE_EMB_DIM)
-            st = gallery_add(g, sg.person_ids[i], sg.face_ids[i], sg.vectors + i * (size_t)sg.dim,
-                             err);
-    store_gallery_free(&sg);
-    if (st != RC_OK) {
-        gallery_free(g);
-        return st;
-    }
-    pthread_rwlock_wrlock(&v->glock);
-    gallery *old = v->gallery;
-    v->gallery = g;
-    v->version = sg.version;
-    size_t count = gallery_count(g);
-    pthread_rwlock_unlock(&v->glock);
-    gallery_free(old);
-    http_metrics_set(srv->metrics, "rollcall_gallery_size", "face templates in the gallery",
-                     (double)count);
-    return RC_OK;
+    return r->srv->cfg.recog;
 }
 
 /* ---- reading images from requests --------------------------------------- */
@@ -217,8 +103,7 @@ static img_image *decode(const image_in *in, char *why, size_t why_len, rc_statu
 {
     img_image *im = NULL;
     rc_error err;
-    rc_status st = in->len ? img_decode(in->data, in->len, NULL, &im, &err)
-                           : rc_fail(&err, RC_ERR_CORRUPT, "the file is empty");
+    rc_status st = recog_decode(in->data, in->len, &im, &err);
     if (st_out) *st_out = st;
     if (st != RC_OK) {
         snprintf(why, why_len, "%s", err.msg);
@@ -242,34 +127,11 @@ static enum MHD_Result image_error(http_req *r, rc_status st, const char *why)
 
 static bool vision_ready(http_req *r)
 {
-    if (r->srv->vision) return true;
+    if (rg(r)) return true;
     http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "models_unavailable",
                      "the face models are not loaded (see /healthz; run scripts/fetch-models "
                      "or start with --models DIR)");
     return false;
-}
-
-/* Analyze one image with a borrowed worker; records stage timings. */
-static rc_status analyze(http_server *srv, const img_image *im, const face_opts *fo,
-                         face_info **faces, int *n, rc_error *err)
-{
-    size_t slot;
-    face_worker *w = worker_get(srv->vision, &slot);
-    rc_status st = face_analyze(w, im, fo, faces, n, err);
-    face_timings t = face_worker_timings(w);
-    worker_put(srv->vision, slot);
-    if (st != RC_OK) return st;
-    static const char *const names[] = {"detect", "landmarks", "align",
-                                        "embed",  "liveness",  "quality"};
-    double v[] = {t.detect, t.landmarks, t.align, t.embed, t.liveness, t.quality};
-    for (int i = 0; i < 6; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "rollcall_pipeline_stage_ms{stage=\"%s\"}", names[i]);
-        http_metrics_time(srv->metrics, name, "face pipeline time per frame and stage", v[i]);
-    }
-    http_metrics_add(srv->metrics, "rollcall_frames_total", "frames analyzed", 1);
-    http_metrics_add(srv->metrics, "rollcall_faces_total", "faces found", *n);
-    return RC_OK;
 }
 
 /* ---- JSON pieces -------------------------------------------------------- */
@@ -320,63 +182,6 @@ static json_t *quality_json(const face_info *f)
 
 /* ---- recognition -------------------------------------------------------- */
 
-typedef struct {
-    gallery_match m;
-    bool known;
-    store_person person;
-} identity;
-
-static void identify_faces(http_server *srv, const face_info *faces, int n, double threshold,
-                           identity *ids)
-{
-    http_vision *v = srv->vision;
-    gallery_decide_opts dec = {(float)threshold, 1};
-    pthread_rwlock_rdlock(&v->glock);
-    for (int i = 0; i < n; i++) {
-        memset(&ids[i], 0, sizeof ids[i]);
-        ids[i].m.person = -1;
-        if (!faces[i].has_embedding) continue;
-        ids[i].m = gallery_identify(v->gallery, faces[i].embedding, &dec);
-    }
-    pthread_rwlock_unlock(&v->glock);
-    for (int i = 0; i < n; i++) {
-        ids[i].known =
-            ids[i].m.known && ids[i].m.person > 0 &&
-            store_person_get(srv->cfg.store, ids[i].m.person, &ids[i].person, NULL) == RC_OK &&
-            ids[i].person.active;
-        http_metrics_add(srv->metrics,
-                         ids[i].known ? "rollcall_recognitions_total{result=\"known\"}"
-                                      : "rollcall_recognitions_total{result=\"unknown\"}",
-                         "faces identified, known or unknown", 1);
-    }
-}
-
-/* Minutes after the slot's start (+grace) for a late entry; 0 otherwise. */
-static int minutes_late(http_server *srv, const store_event *e)
-{
-    if (strcmp(e->status, "late") != 0 || !e->schedule_id) return 0;
-    store_schedule sc;
-    int64_t days;
-    if (store_schedule_get(srv->cfg.store, e->schedule_id, &sc, NULL) != RC_OK ||
-        att_parse_day(e->slot_day, &days) != 0)
-        return 0;
-    int64_t start = att_tz_utc(att_zone(srv->att), days, sc.start_min);
-    int64_t m = (e->ts_ms - start) / 60000;
-    return m > 0 ? (int)m : 0;
-}
-
-/* Crop of a face for keeping with an unrecognized sighting (caller frees). */
-static unsigned char *face_jpeg(const img_image *im, const face_info *f, size_t *len)
-{
-    unsigned char *jpeg = NULL;
-    *len = 0;
-    if (!f->has_landmarks) return NULL;
-    img_image *crop = face_align(im, f->lm5);
-    if (crop && img_encode_jpeg(crop, 90, &jpeg, len, NULL) != RC_OK) jpeg = NULL;
-    img_free(crop);
-    return jpeg;
-}
-
 static bool want_mark(http_req *r, int64_t *camera_id)
 {
     const char *mark = http_query(r, "mark");
@@ -389,81 +194,9 @@ static bool want_mark(http_req *r, int64_t *camera_id)
     return on && (r->who.role == HTTP_DEVICE || r->who.role == HTTP_ADMIN);
 }
 
-typedef struct {
-    int w, h;
-    double ms;
-    face_info *faces;
-    int n;
-    identity *ids;
-    json_t *events; /* per face: event JSON or null */
-} recognition;
-
-static void recognition_free(recognition *rec)
-{
-    free(rec->faces);
-    free(rec->ids);
-    json_decref(rec->events);
-}
-
-/* Recognition of one decoded frame: faces, identities and (with mark) the
- * attendance events, which are also published. */
-static rc_status recognize_core(http_server *srv, const img_image *im, bool mark, int64_t camera_id,
-                                recognition *rec, rc_error *err)
-{
-    memset(rec, 0, sizeof *rec);
-    att_config cfg;
-    att_get_config(srv->att, &cfg);
-    face_opts fo = face_opts_default();
-    rc_status st;
-    if ((st = gallery_sync(srv, err)) != RC_OK ||
-        (st = analyze(srv, im, &fo, &rec->faces, &rec->n, err)) != RC_OK)
-        return st;
-    rec->w = im->w;
-    rec->h = im->h;
-    rec->ids = calloc((size_t)rec->n + 1, sizeof *rec->ids);
-    rec->events = json_array();
-    if (!rec->ids || !rec->events) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    identify_faces(srv, rec->faces, rec->n, cfg.recognition_threshold, rec->ids);
-    int64_t now = rc_unix_ms();
-    for (int i = 0; i < rec->n; i++) {
-        json_t *ev = json_null();
-        const face_info *f = &rec->faces[i];
-        if (mark && f->has_embedding) {
-            att_sighting sg = {.person_id = rec->ids[i].known ? rec->ids[i].person.id : 0,
-                               .ts_ms = now,
-                               .camera_id = camera_id,
-                               .confidence = rec->ids[i].m.score,
-                               .box = {f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0},
-                               .liveness = f->liveness};
-            size_t jl = 0;
-            unsigned char *jpeg =
-                !sg.person_id && cfg.keep_unrecognized ? face_jpeg(im, f, &jl) : NULL;
-            att_result res;
-            rc_error aerr;
-            if (att_record(srv->att, &sg, jpeg, jl, &res, &aerr) != RC_OK) {
-                rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
-            } else if (res.outcome == ATT_NEW || res.outcome == ATT_MERGED ||
-                       res.outcome == ATT_MOVED) {
-                bool is_new = res.outcome == ATT_NEW;
-                json_decref(ev);
-                ev = json_pack("{s:I,s:s,s:s,s:o,s:i,s:b}", "id", (json_int_t)res.event.id, "type",
-                               res.event.kind, "status",
-                               strcmp(res.event.status, "outside") == 0 ? "outside_schedule"
-                                                                        : res.event.status,
-                               "time", http_time_json(res.event.ts_ms), "minutes_late",
-                               minutes_late(srv, &res.event), "new", is_new);
-                http_publish_event(srv, &res.event, is_new);
-            }
-            free(jpeg);
-        }
-        json_array_append_new(rec->events, ev);
-    }
-    return RC_OK;
-}
-
 /* Run recognition on the request's image; answers on failure. */
 static bool recognize_request(http_req *r, const char *const *names, bool mark, int64_t camera_id,
-                              recognition *rec)
+                              recog_result *rec)
 {
     memset(rec, 0, sizeof *rec);
     image_in in;
@@ -487,11 +220,10 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         }
     }
     rc_error err;
-    st = recognize_core(r->srv, im, mark, camera_id, rec, &err);
+    recog_frame_opts o = {.mark = mark, .camera_id = camera_id};
+    st = recog_frame(rg(r), im, &o, rec, &err);
     img_free(im);
     if (st != RC_OK) {
-        recognition_free(rec);
-        memset(rec, 0, sizeof *rec);
         http_reply_rc(r, st, &err);
         return false;
     }
@@ -499,11 +231,27 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
     return true;
 }
 
-static json_t *identity_json(const identity *id)
+static json_t *identity_json(const recog_face *id)
 {
     if (!id->known) return json_null();
     return json_pack("{s:I,s:s,s:s}", "person_id", (json_int_t)id->person.id, "external_id",
                      id->person.external_id, "name", id->person.name);
+}
+
+static double confidence(const recog_face *f)
+{
+    return f->match.person > 0 ? r4(f->match.score) : 0.0;
+}
+
+/* The attendance event a face made (mark=true), or null. */
+static json_t *event_json(const recog_face *f)
+{
+    if (!f->has_event) return json_null();
+    const store_event *e = &f->event;
+    return json_pack("{s:I,s:s,s:s,s:o,s:i,s:b}", "id", (json_int_t)e->id, "type", e->kind,
+                     "status", strcmp(e->status, "outside") == 0 ? "outside_schedule" : e->status,
+                     "time", http_time_json(e->ts_ms), "minutes_late", f->minutes_late, "new",
+                     f->event_new);
 }
 
 /* The face shown as a person's photo: the chosen one, else the first
@@ -523,7 +271,7 @@ static int64_t photo_face(store *s, const store_person *p)
  * face); a kiosk still shows the photo of the person it has just recognized,
  * so /recognize puts that photo (the stored face crop) in the identity as a
  * data: URL for device callers. Nothing is added when there is no photo. */
-static void add_photo(http_req *r, json_t *idj, const identity *id)
+static void add_photo(http_req *r, json_t *idj, const recog_face *id)
 {
     if (!id->known || !json_is_object(idj)) return;
     int64_t face_id = photo_face(db(r), &id->person);
@@ -542,44 +290,28 @@ static void add_photo(http_req *r, json_t *idj, const identity *id)
     free(jpeg);
 }
 
-static void publish_recognition(http_server *srv, const recognition *rec, int64_t camera_id)
+/* The live stream: every recognized frame (faces, identities of live faces
+ * only) and every attendance event, from cameras and requests alike. */
+void http_recog_event(void *user, const recog_event *ev)
 {
-    if (rec->n == 0) return;
+    http_server *srv = user;
+    if (ev->kind == RECOG_EVENT_ATTENDANCE) {
+        http_publish_event(srv, ev->event, ev->is_new);
+        return;
+    }
+    if (ev->kind != RECOG_EVENT_FRAME) return;
+    const recog_result *rec = ev->frame;
     json_t *faces = json_array();
     for (int i = 0; i < rec->n; i++)
-        json_array_append_new(faces, json_pack("{s:o,s:o,s:f,s:b}", "box", box_json(&rec->faces[i]),
-                                               "identity", identity_json(&rec->ids[i]),
-                                               "confidence", r4(rec->ids[i].m.score), "live",
-                                               rec->faces[i].liveness >= 0.5));
-    json_t *msg = json_pack("{s:o,s:o,s:o}", "time", http_time_json(rc_unix_ms()), "camera_id",
-                            camera_id ? json_integer(camera_id) : json_null(), "faces", faces);
+        json_array_append_new(faces,
+                              json_pack("{s:o,s:o,s:f,s:b}", "box", box_json(&rec->faces[i].face),
+                                        "identity", identity_json(&rec->faces[i]), "confidence",
+                                        confidence(&rec->faces[i]), "live", rec->faces[i].live));
+    json_t *msg =
+        json_pack("{s:o,s:o,s:o}", "time", http_time_json(ev->ts_ms), "camera_id",
+                  ev->camera_id ? json_integer(ev->camera_id) : json_null(), "faces", faces);
     http_hub_publish(srv->hub, "recognition", msg);
     json_decref(msg);
-}
-
-rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
-                            http_frame_faces *out, rc_error *err)
-{
-    memset(out, 0, sizeof *out);
-    recognition rec;
-    rc_status st = recognize_core(srv, im, true, camera_id, &rec, err);
-    if (st == RC_OK) {
-        publish_recognition(srv, &rec, camera_id);
-        for (int i = 0; i < rec.n && out->n < HTTP_FRAME_FACES; i++) {
-            http_frame_face *f = &out->face[out->n++];
-            f->x0 = rec.faces[i].x0;
-            f->y0 = rec.faces[i].y0;
-            f->x1 = rec.faces[i].x1;
-            f->y1 = rec.faces[i].y1;
-            f->known = rec.ids[i].known;
-            if (f->known)
-                http_copy(f->label, sizeof f->label, rec.ids[i].person.name);
-            else
-                http_copy(f->label, sizeof f->label, "unknown");
-        }
-    }
-    recognition_free(&rec);
-    return st;
 }
 
 enum MHD_Result http_h_recognize(http_req *r)
@@ -587,29 +319,25 @@ enum MHD_Result http_h_recognize(http_req *r)
     int64_t camera_id;
     bool mark = want_mark(r, &camera_id);
     if (r->answered) return MHD_YES;
-    recognition rec;
+    recog_result rec;
     static const char *const names[] = {"file", "image", "frame", NULL};
     if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
-    att_config cfg;
-    att_get_config(r->srv->att, &cfg);
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
-        const face_info *f = &rec.faces[i];
-        json_t *idj = identity_json(&rec.ids[i]);
-        if (r->who.role == HTTP_DEVICE) add_photo(r, idj, &rec.ids[i]);
+        const recog_face *rf = &rec.faces[i];
+        const face_info *f = &rf->face;
+        json_t *idj = identity_json(rf);
+        if (r->who.role == HTTP_DEVICE) add_photo(r, idj, rf);
         json_array_append_new(
             faces,
-            json_pack("{s:o,s:f,s:o,s:o,s:f,s:f,s:b,s:b,s:o,s:O}", "box", box_json(f), "score",
+            json_pack("{s:o,s:f,s:o,s:o,s:f,s:f,s:b,s:b,s:o,s:o}", "box", box_json(f), "score",
                       r4(f->score), "landmarks", landmarks_json(f), "identity", idj, "confidence",
-                      rec.ids[i].m.person > 0 ? r4(rec.ids[i].m.score) : 0.0, "liveness",
-                      r4(f->liveness), "live", f->liveness >= cfg.liveness_threshold, "quality_ok",
-                      f->quality_ok != 0, "reasons", reasons_json(f), "event",
-                      json_array_get(rec.events, (size_t)i)));
+                      confidence(rf), "liveness", r4(f->liveness), "live", rf->live, "quality_ok",
+                      f->quality_ok != 0, "reasons", reasons_json(f), "event", event_json(rf)));
     }
-    publish_recognition(r->srv, &rec, camera_id);
-    json_t *body = json_pack("{s:i,s:i,s:f,s:o}", "width", rec.w, "height", rec.h, "ms", r2(rec.ms),
-                             "faces", faces);
-    recognition_free(&rec);
+    json_t *body = json_pack("{s:i,s:i,s:f,s:o}", "width", rec.width, "height", rec.height, "ms",
+                             r2(rec.ms), "faces", faces);
+    recog_result_free(&rec);
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 
@@ -618,20 +346,19 @@ enum MHD_Result http_h_process_frame(http_req *r)
     int64_t camera_id;
     bool mark = want_mark(r, &camera_id);
     if (r->answered) return MHD_YES;
-    recognition rec;
+    recog_result rec;
     static const char *const names[] = {"frame", "file", "image", NULL};
     if (!recognize_request(r, names, mark, camera_id, &rec)) return MHD_YES;
     json_t *faces = json_array();
     for (int i = 0; i < rec.n; i++) {
-        const face_info *f = &rec.faces[i];
-        json_array_append_new(
-            faces, json_pack("{s:s,s:f,s:[f,f,f,f]}", "identity",
-                             rec.ids[i].known ? rec.ids[i].person.external_id : "unknown",
-                             "confidence", rec.ids[i].m.person > 0 ? r4(rec.ids[i].m.score) : 0.0,
-                             "box", r2(f->x0), r2(f->y0), r2(f->x1), r2(f->y1)));
+        const recog_face *rf = &rec.faces[i];
+        const face_info *f = &rf->face;
+        json_array_append_new(faces, json_pack("{s:s,s:f,s:b,s:[f,f,f,f]}", "identity",
+                                               rf->known ? rf->person.external_id : "unknown",
+                                               "confidence", confidence(rf), "live", rf->live,
+                                               "box", r2(f->x0), r2(f->y0), r2(f->x1), r2(f->y1)));
     }
-    publish_recognition(r->srv, &rec, camera_id);
-    recognition_free(&rec);
+    recog_result_free(&rec);
     return http_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "recognized_faces", faces));
 }
 
@@ -650,7 +377,7 @@ enum MHD_Result http_h_detect(http_req *r)
     face_info *faces = NULL;
     int nf = 0;
     rc_error err;
-    st = analyze(r->srv, im, &fo, &faces, &nf, &err);
+    st = recog_analyze(rg(r), im, &fo, &faces, &nf, &err);
     int w = im->w, h = im->h;
     img_free(im);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
@@ -691,7 +418,7 @@ static bool one_face(http_req *r, const char *part, face_info *out)
     face_info *faces = NULL;
     int n = 0;
     rc_error err;
-    st = analyze(r->srv, im, &fo, &faces, &n, &err);
+    st = recog_analyze(rg(r), im, &fo, &faces, &n, &err);
     img_free(im);
     if (st != RC_OK) {
         http_reply_rc(r, st, &err);
@@ -732,102 +459,77 @@ enum MHD_Result http_h_verify(http_req *r)
     return res;
 }
 
-/* ---- enrollment --------------------------------------------------------- */
-
-typedef struct {
-    bool accepted;
-    int64_t face_id;
-    char reason[256];
-    bool has_face;
-    face_info face;
-} enroll_result;
-
-/* A face is enrolled only when it is at least this many times the smallest
- * face recognition accepts (face_opts.min_size): a gallery template is
- * matched against every later frame, so it must come from a clearly
- * resolved face, and it is from this size on that the face module also
- * vets detections by their embedding's length (min_emb_norm). Recognition
- * itself keeps the lower limit. */
-#define ENROLL_MIN_SIZE_FACTOR 2.f
-
-/* Enroll the largest face of one image for a person. Never answers the
- * request: the outcome is in *out (per-file results). */
-static void enroll_one(http_server *srv, int64_t person_id, const image_in *in, enroll_result *out)
+void http_gallery_changed(http_req *r, int64_t person_id)
 {
-    memset(out, 0, sizeof *out);
-    char why[512];
-    img_image *im = decode(in, why, sizeof why, NULL);
-    if (!im) {
-        snprintf(out->reason, sizeof out->reason, "not a usable image: %.200s", why);
-        return;
-    }
-    face_opts fo = face_opts_default();
-    face_info *faces = NULL;
-    int n = 0;
     rc_error err;
-    if (analyze(srv, im, &fo, &faces, &n, &err) != RC_OK) {
-        snprintf(out->reason, sizeof out->reason, "%.200s", err.msg);
-        img_free(im);
-        return;
-    }
-    if (n == 0 || !faces[0].has_embedding) {
-        snprintf(out->reason, sizeof out->reason, "no face found");
-    } else if (n > 1 && faces[1].x1 - faces[1].x0 > 0.6f * (faces[0].x1 - faces[0].x0)) {
-        /* Two faces of similar size: whose photo is it? Refuse rather than guess. */
-        out->has_face = true;
-        out->face = faces[0];
-        snprintf(out->reason, sizeof out->reason,
-                 "%d faces of similar size; send a photo of one person", n);
-    } else if (!faces[0].quality_ok) {
-        out->has_face = true;
-        out->face = faces[0];
-        snprintf(out->reason, sizeof out->reason, "quality too low: %s", faces[0].quality_reasons);
-    } else if (faces[0].size < ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size) {
-        out->has_face = true;
-        out->face = faces[0];
-        snprintf(out->reason, sizeof out->reason,
-                 "quality too low: face too small to enroll (%.0f px tall; enrollment needs %.0f "
-                 "px or more: send a closer or larger photo)",
-                 faces[0].size, ENROLL_MIN_SIZE_FACTOR * (float)fo.min_size);
-    } else {
-        out->has_face = true;
-        out->face = faces[0];
-        img_image *crop = face_align(im, faces[0].lm5);
-        unsigned char *jpeg = NULL;
-        size_t jl = 0;
-        if (crop) img_encode_jpeg(crop, 90, &jpeg, &jl, NULL);
-        img_free(crop);
-        store_face sf = {.person_id = person_id, .quality = faces[0].score, .dim = FACE_EMB_DIM};
-        http_copy(sf.model, sizeof sf.model, srv->vision->model_id);
-        if (store_face_add(srv->cfg.store, &sf, faces[0].embedding, jpeg, jl, &err) != RC_OK) {
-            snprintf(out->reason, sizeof out->reason, "cannot store the face: %.200s", err.msg);
-        } else {
-            out->accepted = true;
-            out->face_id = sf.id;
-            http_metrics_add(srv->metrics, "rollcall_enrolled_faces_total", "faces enrolled", 1);
-        }
-        free(jpeg);
-    }
-    free(faces);
-    img_free(im);
+    if (rg(r) && recog_person_changed(rg(r), person_id, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "gallery after a change to person %lld: %s (the follower retries)",
+               (long long)person_id, err.msg);
 }
 
-static json_t *enroll_json(const char *file, const enroll_result *e)
+/* ---- enrollment --------------------------------------------------------- */
+
+/* One photo's outcome: accepted with its face id, or refused with a stable
+ * code (the UI translates it), its parameters and English text. */
+static json_t *enroll_json(const char *file, const recog_enroll_result *e)
 {
-    return json_pack("{s:s,s:b,s:o,s:o,s:o}", "file", file, "accepted", e->accepted, "face_id",
-                     e->accepted ? json_integer(e->face_id) : json_null(), "reason",
+    json_t *params = json_object();
+    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
+        json_object_set_new(params, "person",
+                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)e->other_person_id,
+                                      "external_id", e->other_external_id, "name", e->other_name));
+    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
+        json_object_set_new(params, "similarity", json_real(r4(e->similarity)));
+    return json_pack("{s:s,s:b,s:o,s:o,s:o,s:o,s:o}", "file", file, "accepted", e->accepted,
+                     "face_id", e->accepted ? json_integer(e->face_id) : json_null(), "code",
+                     e->code ? json_string(e->code) : json_null(), "params", params, "reason",
                      e->accepted ? json_null() : json_string(e->reason), "quality",
                      e->has_face ? quality_json(&e->face) : json_null());
 }
 
-/* The person's photo is their first accepted face until one is chosen. */
-static void maybe_set_photo(store *s, int64_t person_id, int64_t face_id)
+/* allow_duplicate=true (query or form field): an admin's explicit override of
+ * the duplicate-identity check. False after answering 403 for anyone else. */
+static bool allow_duplicate(http_req *r, bool *allow)
 {
-    store_person p;
-    if (store_person_get(s, person_id, &p, NULL) == RC_OK && !p.photo_face_id) {
-        p.photo_face_id = face_id;
-        store_person_update(s, &p, NULL);
+    const char *q = http_query(r, "allow_duplicate");
+    const http_part *p = r->nparts ? http_part_get(r, "allow_duplicate") : NULL;
+    const char *v = q ? q : p && !p->filename && p->data ? (const char *)p->data : NULL;
+    *allow = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+    if (*allow && r->who.role != HTTP_ADMIN) {
+        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                         "only an admin may enroll a face that matches another person "
+                         "(allow_duplicate)");
+        return false;
     }
+    return true;
+}
+
+/* Enroll the images for a person (person_id) or a new one (np, created only
+ * when a photo is accepted); results has n entries. False after answering. */
+static bool enroll(http_req *r, int64_t person_id, const store_person *np, const image_in *ins,
+                   size_t n, bool allow_dup, recog_enroll_result *results,
+                   recog_enroll_summary *sum)
+{
+    recog_image *imgs = calloc(n + 1, sizeof *imgs);
+    if (!imgs) {
+        http_reply_error(r, 500, "internal", "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) imgs[i] = (recog_image){ins[i].data, ins[i].len, ins[i].name};
+    recog_enroll_req req = {.person_id = person_id,
+                            .new_person = np,
+                            .images = imgs,
+                            .n = n,
+                            .allow_duplicate = allow_dup,
+                            .actor = http_actor(r)};
+    rc_error err;
+    rc_status st = recog_enroll(rg(r), &req, results, sum, &err);
+    free(imgs);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
 }
 
 enum MHD_Result http_h_faces_upload(http_req *r)
@@ -836,26 +538,29 @@ enum MHD_Result http_h_faces_upload(http_req *r)
     if (!http_load_person(r, "id", &p) || !vision_ready(r)) return MHD_YES;
     size_t max = r->srv->cfg.limits.max_files;
     image_in *ins = calloc(max, sizeof *ins);
-    if (!ins) return http_reply_error(r, 500, "internal", "out of memory");
+    recog_enroll_result *res = calloc(max, sizeof *res);
     size_t n;
-    if (!request_images(r, NULL, ins, max, &n)) {
+    bool allow = false;
+    recog_enroll_summary sum;
+    if (!ins || !res) {
         free(ins);
+        free(res);
+        return http_reply_error(r, 500, "internal", "out of memory");
+    }
+    if (!request_images(r, NULL, ins, max, &n) || !allow_duplicate(r, &allow) ||
+        !enroll(r, p.id, NULL, ins, n, allow, res, &sum)) {
+        free(ins);
+        free(res);
         return MHD_YES;
     }
     json_t *results = json_array();
-    int accepted = 0;
-    for (size_t i = 0; i < n; i++) {
-        enroll_result e;
-        enroll_one(r->srv, p.id, &ins[i], &e);
-        if (e.accepted) {
-            accepted++;
-            maybe_set_photo(db(r), p.id, e.face_id);
-        }
-        json_array_append_new(results, enroll_json(ins[i].name, &e));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(results, enroll_json(ins[i].name, &res[i]));
     free(ins);
+    free(res);
     http_audit(r, "face.enroll", "person", p.id,
-               json_pack("{s:i,s:i}", "files", (int)n, "accepted", accepted));
+               json_pack("{s:i,s:i,s:b}", "files", (int)n, "accepted", sum.accepted,
+                         "allow_duplicate", allow));
     return http_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "results", results));
 }
 
@@ -903,6 +608,7 @@ enum MHD_Result http_h_faces_delete(http_req *r)
                                 (long long)p.id, (long long)face_id);
     if ((st = store_face_delete(db(r), face_id, http_actor(r), &err)) != RC_OK)
         return http_reply_rc(r, st, &err);
+    http_gallery_changed(r, p.id);
     if (p.photo_face_id == face_id) {
         store_person_get(db(r), p.id, &p, NULL);
         p.photo_face_id = other;
@@ -942,30 +648,26 @@ enum MHD_Result http_h_person_photo(http_req *r)
 
 /* ---- dataset import and /process-images --------------------------------- */
 
-/* The person with this external id, created (named after it) when missing. */
-static rc_status person_for(http_req *r, const char *external_id, store_person *p, bool *created,
-                            rc_error *err)
+/* The person with this external id (*found), or in *np the person to create
+ * for it (named after it) if a photo is accepted. */
+static rc_status person_for(const char *external_id, store *s, store_person *p, bool *found,
+                            store_person *np, rc_error *err)
 {
-    *created = false;
+    *found = false;
     if (!*external_id || strlen(external_id) >= sizeof p->external_id)
         return rc_fail(err, RC_ERR_INVALID, "a person id must have 1 to %zu characters",
                        sizeof p->external_id - 1);
-    rc_status st = store_person_get_by_external(db(r), external_id, p, err);
+    rc_status st = store_person_get_by_external(s, external_id, p, err);
+    if (st == RC_OK) *found = true;
     if (st != RC_ERR_NOT_FOUND) return st;
-    memset(p, 0, sizeof *p);
-    http_copy(p->external_id, sizeof p->external_id, external_id);
-    http_copy(p->name, sizeof p->name, external_id);
-    for (char *c = p->name; *c; c++) /* the folder name is the first name */
+    memset(np, 0, sizeof *np);
+    http_copy(np->external_id, sizeof np->external_id, external_id);
+    http_copy(np->name, sizeof np->name, external_id);
+    for (char *c = np->name; *c; c++) /* the folder name is the first name */
         if (*c == ' ' || *c == '_') *c = '-';
-    http_copy(p->kind, sizeof p->kind, "other");
-    p->active = 1;
-    st = store_person_create(db(r), p, err);
-    if (st == RC_OK) {
-        *created = true;
-        http_audit(r, "person.create", "person", p->id,
-                   json_pack("{s:s,s:s}", "external_id", external_id, "via", "import"));
-    }
-    return st;
+    http_copy(np->kind, sizeof np->kind, "other");
+    np->active = 1;
+    return RC_OK;
 }
 
 enum MHD_Result http_h_process_images(http_req *r)
@@ -992,39 +694,55 @@ enum MHD_Result http_h_process_images(http_req *r)
                                          "send one or more photos as the form field 'images'",
                                          "error", "code", "missing_image", "message",
                                          "send one or more photos as the form field 'images'"));
-    store_person p;
-    bool created;
+    store_person p, np;
+    bool found, allow;
     rc_error err;
-    rc_status st = person_for(r, (const char *)idp->data, &p, &created, &err);
+    rc_status st = person_for((const char *)idp->data, db(r), &p, &found, &np, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    json_t *rejected = json_array();
-    int accepted = 0, processed = 0;
+    if (!allow_duplicate(r, &allow)) return MHD_YES;
+    image_in *ins = calloc(nimg, sizeof *ins);
+    recog_enroll_result *res = calloc(nimg, sizeof *res);
+    if (!ins || !res) {
+        free(ins);
+        free(res);
+        return http_reply_error(r, 500, "internal", "out of memory");
+    }
+    size_t k = 0;
     for (size_t i = 0; i < r->nparts; i++) {
         const http_part *part = &r->parts[i];
         if (strcmp(part->name, "images") != 0 && strcmp(part->name, "images[]") != 0) continue;
-        image_in in = {part->data, part->len, part->filename ? part->filename : part->name};
-        enroll_result e;
-        enroll_one(r->srv, p.id, &in, &e);
-        processed++;
-        if (e.accepted) {
-            accepted++;
-            maybe_set_photo(db(r), p.id, e.face_id);
-        } else {
-            json_array_append_new(rejected,
-                                  json_pack("{s:s,s:s}", "file", in.name, "reason", e.reason));
-        }
+        ins[k++] = (image_in){part->data, part->len, part->filename ? part->filename : part->name};
     }
-    http_audit(r, "face.enroll", "person", p.id,
-               json_pack("{s:i,s:i,s:s}", "files", processed, "accepted", accepted, "via",
-                         "process-images"));
-    return http_reply_json(r, MHD_HTTP_OK,
-                           json_pack("{s:s,s:s,s:I,s:b,s:i,s:i,s:o}", "status",
-                                     accepted ? "success" : "error", "id", p.external_id,
-                                     "person_id", (json_int_t)p.id, "created", created, "processed",
-                                     processed, "accepted", accepted, "rejected", rejected));
+    recog_enroll_summary sum;
+    if (!enroll(r, found ? p.id : 0, found ? NULL : &np, ins, k, allow, res, &sum)) {
+        free(ins);
+        free(res);
+        return MHD_YES;
+    }
+    json_t *rejected = json_array();
+    for (size_t i = 0; i < k; i++)
+        if (!res[i].accepted)
+            json_array_append_new(rejected,
+                                  json_pack("{s:s,s:o,s:s}", "file", ins[i].name, "code",
+                                            res[i].code ? json_string(res[i].code) : json_null(),
+                                            "reason", res[i].reason));
+    free(ins);
+    free(res);
+    if (sum.person_id)
+        http_audit(r, "face.enroll", "person", sum.person_id,
+                   json_pack("{s:i,s:i,s:s}", "files", (int)k, "accepted", sum.accepted, "via",
+                             "process-images"));
+    return http_reply_json(
+        r, MHD_HTTP_OK,
+        json_pack("{s:s,s:s,s:o,s:b,s:i,s:i,s:o}", "status", sum.accepted ? "success" : "error",
+                  "id", found ? p.external_id : np.external_id, "person_id",
+                  sum.person_id ? json_integer(sum.person_id) : json_null(), "created", sum.created,
+                  "processed", (int)k, "accepted", sum.accepted, "rejected", rejected));
 }
 
-/* Import streams one NDJSON line per file part as it is enrolled. */
+/* Import streams one NDJSON line per file part as it is enrolled. Each file
+ * is enrolled on recog's work queue, never on the connection's thread: the
+ * response reader suspends the connection until the line is ready. */
 typedef struct {
     http_req *r;
     size_t next;     /* next part to look at */
@@ -1033,6 +751,9 @@ typedef struct {
     bool done;
     char *line;
     size_t line_len, line_off;
+    pthread_mutex_t lock; /* busy, suspended */
+    bool busy;            /* a step runs on the work queue */
+    bool suspended;       /* the reader suspended the connection for it */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -1079,31 +800,37 @@ static bool import_step(import_state *s)
         }
         s->files++;
         json_t *line;
-        store_person p;
-        bool created = false;
+        store_person p, np;
+        bool found = false;
         rc_error err;
         if (!ext[0]) {
-            line = json_pack("{s:s,s:n,s:b,s:s,s:n}", "file", part->filename, "person", "accepted",
-                             0, "reason",
+            line = json_pack("{s:s,s:n,s:b,s:s,s:s,s:n}", "file", part->filename, "person",
+                             "accepted", 0, "code", "no_person", "reason",
                              "no person: name the file <person>/<file> or send a 'person' field "
                              "first",
                              "face_id");
-        } else if (person_for(r, ext, &p, &created, &err) != RC_OK) {
-            line = json_pack("{s:s,s:s,s:b,s:s,s:n}", "file", part->filename, "person", ext,
-                             "accepted", 0, "reason", err.msg, "face_id");
+        } else if (person_for(ext, db(r), &p, &found, &np, &err) != RC_OK) {
+            line = json_pack("{s:s,s:s,s:b,s:s,s:s,s:n}", "file", part->filename, "person", ext,
+                             "accepted", 0, "code", "invalid_person", "reason", err.msg, "face_id");
         } else {
-            s->created += created;
             image_in in = {part->data, part->len, part->filename};
-            enroll_result e;
-            enroll_one(r->srv, p.id, &in, &e);
-            if (e.accepted) {
-                s->accepted++;
-                maybe_set_photo(db(r), p.id, e.face_id);
+            recog_image img = {in.data, in.len, in.name};
+            recog_enroll_req req = {.person_id = found ? p.id : 0,
+                                    .new_person = found ? NULL : &np,
+                                    .images = &img,
+                                    .n = 1,
+                                    .actor = http_actor(r)};
+            recog_enroll_result e;
+            recog_enroll_summary sum;
+            if (recog_enroll(rg(r), &req, &e, &sum, &err) != RC_OK) {
+                memset(&e, 0, sizeof e);
+                e.code = RECOG_R_STORE;
+                snprintf(e.reason, sizeof e.reason, "%.300s", err.msg);
             }
-            line = json_pack("{s:s,s:s,s:b,s:o,s:o}", "file", part->filename, "person", ext,
-                             "accepted", e.accepted, "reason",
-                             e.accepted ? json_null() : json_string(e.reason), "face_id",
-                             e.accepted ? json_integer(e.face_id) : json_null());
+            s->created += sum.created;
+            s->accepted += sum.accepted;
+            line = enroll_json(part->filename, &e);
+            json_object_set_new(line, "person", json_string(ext));
         }
         /* The photo is enrolled: its bytes are no longer needed. */
         free(part->data);
@@ -1115,34 +842,77 @@ static bool import_step(import_state *s)
     return false;
 }
 
+/* The next line: a file's outcome, or the closing summary. */
+static void import_advance(import_state *s)
+{
+    if (import_step(s)) return;
+    s->done = true;
+    http_audit(s->r, "face.import", "person", 0,
+               json_pack("{s:i,s:i,s:i}", "files", s->files, "accepted", s->accepted,
+                         "persons_created", s->created));
+    import_line(s, json_pack("{s:b,s:i,s:i,s:i}", "done", 1, "files", s->files, "accepted",
+                             s->accepted, "persons_created", s->created));
+}
+
+static void import_job(void *arg)
+{
+    import_state *s = arg;
+    import_advance(s);
+    pthread_mutex_lock(&s->lock);
+    s->busy = false;
+    bool resume = s->suspended;
+    s->suspended = false;
+    pthread_mutex_unlock(&s->lock);
+    if (resume) MHD_resume_connection(s->r->conn);
+}
+
 static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     import_state *s = cls;
+    pthread_mutex_lock(&s->lock);
+    if (s->busy) { /* woken early: the line is not ready yet */
+        s->suspended = true;
+        MHD_suspend_connection(s->r->conn);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     if (s->line_off == s->line_len) {
-        if (s->done) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (!import_step(s)) {
-            s->done = true;
-            http_audit(s->r, "face.import", "person", 0,
-                       json_pack("{s:i,s:i,s:i}", "files", s->files, "accepted", s->accepted,
-                                 "persons_created", s->created));
-            import_line(s, json_pack("{s:b,s:i,s:i,s:i}", "done", 1, "files", s->files, "accepted",
-                                     s->accepted, "persons_created", s->created));
+        if (s->done) {
+            pthread_mutex_unlock(&s->lock);
+            return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        if (!s->line) return MHD_CONTENT_READER_END_WITH_ERROR;
+        s->busy = true;
+        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) {
+            s->suspended = true;
+            MHD_suspend_connection(s->r->conn);
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+        s->busy = false; /* the queue is full: this one step runs here */
+        import_advance(s);
+        if (!s->line) {
+            pthread_mutex_unlock(&s->lock);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
     }
     size_t n = s->line_len - s->line_off;
     if (n > max) n = max;
     memcpy(buf, s->line + s->line_off, n);
     s->line_off += n;
+    pthread_mutex_unlock(&s->lock);
     return (ssize_t)n;
 }
 
 static void import_free(void *cls)
 {
     import_state *s = cls;
+    pthread_mutex_destroy(&s->lock);
     free(s->line);
     free(s);
+#ifdef __GLIBC__
+    malloc_trim(0); /* an import may have held hundreds of MB: give them back */
+#endif
 }
 
 enum MHD_Result http_h_import(http_req *r)
@@ -1156,10 +926,11 @@ enum MHD_Result http_h_import(http_req *r)
     import_state *s = calloc(1, sizeof *s);
     if (!s) return http_reply_error(r, 500, "internal", "out of memory");
     s->r = r;
+    pthread_mutex_init(&s->lock, NULL);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);
     if (!resp) {
-        free(s);
+        import_free(s);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");

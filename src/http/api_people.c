@@ -252,6 +252,7 @@ enum MHD_Result http_h_persons_patch(http_req *r)
             res = person_conflict(r, st, &err, &p);
         } else {
             http_audit(r, "person.update", "person", p.id, NULL);
+            http_gallery_changed(r, p.id); /* active may have changed */
             res = http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
         }
     }
@@ -266,6 +267,7 @@ enum MHD_Result http_h_persons_delete(http_req *r)
     rc_error err;
     rc_status st = store_person_delete(db(r), p.id, http_actor(r), &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_gallery_changed(r, p.id);
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

@@ -200,6 +200,37 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+/* Text a handler may put into JSON or the database must be UTF-8: every
+ * part's name and file name, and the value of every field that is not a
+ * file. Answers 400 naming the field. */
+static bool parts_are_text(http_req *r)
+{
+    for (size_t i = 0; i < r->nparts; i++) {
+        const http_part *p = &r->parts[i];
+        bool name_ok = rc_utf8_valid(p->name, strlen(p->name));
+        const char *what = NULL;
+        if (!name_ok)
+            what = "a form field's name";
+        else if (p->filename && !rc_utf8_valid(p->filename, strlen(p->filename)))
+            what = "the file name of form field";
+        else if (!p->filename && p->data && !rc_utf8_valid(p->data, p->len))
+            what = "form field";
+        if (!what) continue;
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_utf8", "%s%s%s%s is not valid UTF-8",
+                         what, name_ok ? " '" : "", name_ok ? p->name : "", name_ok ? "'" : "");
+        return false;
+    }
+    return true;
+}
+
+void http_multipart_feed(http_req *r, const char *data, size_t n)
+{
+    r->streamed += n;
+    if (r->pp_failed) return;
+    if (!r->pp) r->pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
+    if (!r->pp || MHD_post_process(r->pp, data, n) != MHD_YES) r->pp_failed = true;
+}
+
 bool http_parse_multipart(http_req *r)
 {
     if (!http_is_multipart(r)) {
@@ -213,15 +244,21 @@ bool http_parse_multipart(http_req *r)
                          "multipart/form-data without a boundary parameter");
         return false;
     }
-    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
-    if (!pp) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
-                         "cannot read the multipart/form-data header (boundary?)");
-        return false;
+    enum MHD_Result ok, done;
+    if (r->streamed) { /* parsed as it arrived (http_multipart_feed) */
+        done = r->pp ? MHD_destroy_post_processor(r->pp) : MHD_NO;
+        r->pp = NULL;
+        ok = r->pp_failed ? MHD_NO : MHD_YES;
+    } else {
+        struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, part_iter, r);
+        if (!pp) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                             "cannot read the multipart/form-data header (boundary?)");
+            return false;
+        }
+        ok = r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
+        done = MHD_destroy_post_processor(pp);
     }
-    enum MHD_Result ok =
-        r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
-    enum MHD_Result done = MHD_destroy_post_processor(pp);
     if (r->parts_too_many) {
         unsigned max_files = r->srv->cfg.limits.max_files;
         http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_files",
@@ -235,7 +272,7 @@ bool http_parse_multipart(http_req *r)
                                         : "the multipart body is malformed or truncated");
         return false;
     }
-    return true;
+    return parts_are_text(r);
 }
 
 const http_part *http_part_get(const http_req *r, const char *name)

@@ -16,20 +16,6 @@
 
 typedef struct http_server http_server;
 
-/* Metrics registry: counters, gauges and latency histograms rendered at
- * GET /metrics in Prometheus text format. Thread-safe. A metric name may carry
- * labels: `rollcall_pipeline_ms{stage="detect"}`; HELP and TYPE are written
- * once per base name. */
-typedef struct http_metrics http_metrics;
-http_metrics *http_metrics_create(void);
-void http_metrics_destroy(http_metrics *m);
-/* Add `v` to a counter (created at 0 on first use). */
-void http_metrics_add(http_metrics *m, const char *name, const char *help, double v);
-/* Set a gauge. */
-void http_metrics_set(http_metrics *m, const char *name, const char *help, double v);
-/* Record one duration in milliseconds in a histogram. */
-void http_metrics_time(http_metrics *m, const char *name, const char *help, double ms);
-
 /* Request limits; zero fields take the defaults in brackets. */
 typedef struct {
     size_t max_body;         /* bytes per request body [20 MB] */
@@ -63,8 +49,14 @@ typedef struct {
     http_limits limits;
     /* The database (store.h); NULL serves only the routes that need none. */
     struct store *store;
+    /* Attendance rules over the store (the server makes its own when NULL). */
+    struct att *att;
+    /* Recognition (src/recog); NULL: the face endpoints answer 503. */
+    struct recog *recog;
+    /* The cameras feeding recog (src/camera); NULL: none run. */
+    struct cam_feed *cameras;
     /* Metrics registry to render (the server creates its own when NULL). */
-    http_metrics *metrics;
+    rc_metrics *metrics;
     bool access_log; /* one log line per request */
     /* GET /metrics without credentials from loopback addresses (off by
      * default: a reverse proxy on the same host would make it public). */
@@ -83,7 +75,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
 uint16_t http_server_port(const http_server *srv);
 
 /* The server's metrics registry. */
-http_metrics *http_server_metrics(http_server *srv);
+rc_metrics *http_server_metrics(http_server *srv);
 
 /* Send an event to every GET /api/v1/events stream: `event` is the SSE event
  * name ("recognition", "attendance"), `data` a JSON value (not stolen). */

@@ -18,6 +18,7 @@
 #include "../attendance/att.h"
 #include "../camera/camera.h"
 #include "../image/image.h"
+#include "../recog/recog.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -101,6 +102,12 @@ struct http_req {
     size_t nparts, parts_cap;
     bool parts_too_many;
     size_t parts_bytes;
+    /* Dataset imports (HTTP_BIG_UPLOAD, multipart) are parsed into parts as
+     * they arrive, never held as a raw body too: the parser, the bytes fed
+     * to it, and whether it failed. */
+    struct MHD_PostProcessor *pp;
+    size_t streamed;
+    bool pp_failed;
     /* Answer bookkeeping for the access log and metrics. */
     unsigned status;
     bool answered;
@@ -126,6 +133,9 @@ enum {
     HTTP_LOOPBACK_OK = 1u << 3, /* loopback callers pass the role check when the server
                                    was started with --metrics-public-loopback (/metrics) */
     HTTP_NO_CSRF = 1u << 4,     /* cookie callers need no CSRF token (login) */
+    /* The handler decodes images or runs recognition: it runs on recog's work
+     * queue, not on a libmicrohttpd thread (503 + Retry-After when full). */
+    HTTP_WORK = 1u << 5,
 };
 
 struct http_route {
@@ -213,6 +223,9 @@ bool http_field_enum(http_req *r, json_t *obj, const char *key, bool required,
  * Returns false after answering 400 (malformed multipart, no boundary) or 413
  * (too many files). */
 bool http_parse_multipart(http_req *r);
+/* Feed one chunk of a multipart body straight into parts (dataset imports);
+ * a failure is remembered and reported by http_parse_multipart. */
+void http_multipart_feed(http_req *r, const char *data, size_t n);
 /* The first part with this field name, or NULL. */
 const http_part *http_part_get(const http_req *r, const char *name);
 /* Is the request body multipart/form-data? */
@@ -274,10 +287,8 @@ void http_limiter_ok(http_limiter *l, const char *key);
 /* ---- metrics ------------------------------------------------------------ */
 
 /* Record one answered request (route pattern or "unmatched"). */
-void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
+void http_metrics_observe(rc_metrics *m, const char *method, const char *route, unsigned status,
                           double ms);
-/* Render everything in Prometheus text format (caller frees). */
-char *http_metrics_render(http_metrics *m, size_t *len);
 
 /* ---- server-sent events ------------------------------------------------- */
 
@@ -329,7 +340,7 @@ struct http_server {
     http_config cfg;
     double started_ms;
     uint16_t port;
-    http_metrics *metrics;
+    rc_metrics *metrics;
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;
@@ -341,10 +352,10 @@ struct http_server {
     pthread_t heartbeat;
     bool heartbeat_running;
     bool stopping;
-    char dummy_hash[256];         /* verified against when an e-mail is unknown */
-    att *att;                     /* attendance rules (with a store) */
-    struct http_vision *vision;   /* face models and gallery; NULL without models */
-    struct http_cameras *cameras; /* camera manager; NULL without models */
+    char dummy_hash[256]; /* verified against when an e-mail is unknown */
+    att *att;             /* attendance rules (with a store) */
+    bool own_att;         /* made here (no cfg.att) */
+    int recog_listener;   /* publishes recog's outcomes on the event stream */
 };
 
 /* Handlers for the server's own routes (routes.c). */
@@ -427,42 +438,20 @@ enum MHD_Result http_h_face_image(http_req *r);
 enum MHD_Result http_h_person_photo(http_req *r);
 enum MHD_Result http_h_process_images(http_req *r);
 enum MHD_Result http_h_import(http_req *r);
-/* Loaded face models, per-thread workers and the gallery. */
-typedef struct http_vision http_vision;
-rc_status http_vision_create(const char *models_dir, unsigned nworkers, http_vision **out,
-                             rc_error *err);
-void http_vision_destroy(http_vision *v);
-
-/* What a camera frame showed, for the annotated snapshot. */
-#define HTTP_FRAME_FACES 32
-typedef struct {
-    float x0, y0, x1, y1;
-    bool known;
-    char label[64];
-} http_frame_face;
-typedef struct {
-    int n;
-    http_frame_face face[HTTP_FRAME_FACES];
-} http_frame_faces;
-/* Recognize one camera frame: attendance marked for camera_id, events and
- * the recognition published. */
-rc_status http_camera_frame(http_server *srv, int64_t camera_id, const img_image *im,
-                            http_frame_faces *out, rc_error *err);
-
-/* The cameras the server pulls frames from (api_camera.c). */
-typedef struct http_cameras http_cameras;
-rc_status http_cameras_start(http_server *srv, unsigned workers, rc_error *err);
-void http_cameras_stop(http_server *srv);
+/* A person's faces or active flag changed: update the gallery now (the
+ * follower would, a moment later). */
+void http_gallery_changed(http_req *r, int64_t person_id);
+/* recog's listener: publishes recognized frames and attendance events on
+ * the event stream (user: the server). */
+void http_recog_event(void *user, const recog_event *ev);
+/* The cameras (api_camera.c), run by the camera feed when the server has
+ * one (cfg.cameras). */
 /* Start (or restart with new settings) the camera; browser cameras only stop. */
 rc_status http_camera_apply(http_server *srv, const store_camera *c, rc_error *err);
 void http_camera_forget(http_server *srv, int64_t id);
 /* The camera's run-time status as JSON (new reference). */
 json_t *http_camera_status(http_server *srv, const store_camera *c);
 enum MHD_Result http_h_camera_snapshot(http_req *r);
-/* Per-camera state, last error and counters and the capture-to-recognition
- * latency in the exposition format, for /metrics (caller frees); NULL when
- * cameras are not running or out of memory. */
-char *http_cameras_metrics(http_server *srv);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

@@ -81,16 +81,20 @@ const http_route http_routes[] = {
     /* faces and recognition */
     {"GET", "/api/v1/persons/{id}/photo", ADMIN | MANAGER, 0, http_h_person_photo},
     {"GET", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, 0, http_h_faces_list},
-    {"POST", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, HTTP_BODY_UPLOAD, http_h_faces_upload},
+    {"POST", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, HTTP_BODY_UPLOAD | HTTP_WORK,
+     http_h_faces_upload},
     {"DELETE", "/api/v1/persons/{id}/faces/{face_id}", ADMIN | MANAGER, 0, http_h_faces_delete},
     {"GET", "/api/v1/faces/{face_id}/image", ADMIN | MANAGER, 0, http_h_face_image},
     {"POST", "/api/v1/import", ADMIN | MANAGER, HTTP_BODY_UPLOAD | HTTP_BIG_UPLOAD, http_h_import},
-    {"POST", "/api/v1/recognize", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_recognize},
-    {"POST", "/api/v1/detect", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD, http_h_detect},
-    {"POST", "/api/v1/verify", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD, http_h_verify},
-    /* the earlier Python services' endpoints */
-    {"POST", "/process-images", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_process_images},
-    {"POST", "/process_frame", ADMIN | DEVICE, HTTP_BODY_UPLOAD, http_h_process_frame},
+    {"POST", "/api/v1/recognize", ADMIN | DEVICE, HTTP_BODY_UPLOAD | HTTP_WORK, http_h_recognize},
+    {"POST", "/api/v1/detect", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD | HTTP_WORK,
+     http_h_detect},
+    {"POST", "/api/v1/verify", ADMIN | MANAGER | DEVICE, HTTP_BODY_UPLOAD | HTTP_WORK,
+     http_h_verify},
+    /* the earlier Python services' endpoints; enrolling is not a device's job */
+    {"POST", "/process-images", ADMIN | MANAGER, HTTP_BODY_UPLOAD | HTTP_WORK,
+     http_h_process_images},
+    {"POST", "/process_frame", ADMIN | DEVICE, HTTP_BODY_UPLOAD | HTTP_WORK, http_h_process_frame},
 };
 const size_t http_route_count = sizeof http_routes / sizeof http_routes[0];
 
@@ -105,35 +109,33 @@ enum MHD_Result http_h_healthz(http_req *r)
 {
     http_server *srv = r->srv;
     double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
-    static const char *const used[] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_feature.onnx",
-                                       "fr_liveness.onnx", NULL};
-    json_t *body =
-        json_pack("{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION,
-                  "uptime_s", up, "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "",
-                  "available", string_list(srv->cfg.models_available), "loaded",
-                  string_list(srv->vision ? used : srv->cfg.models_loaded), "db",
-                  srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
+    json_t *body = json_pack(
+        "{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
+        "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "", "available",
+        string_list(srv->cfg.models_available), "loaded",
+        string_list(srv->cfg.recog ? recog_models_loaded(srv->cfg.recog) : srv->cfg.models_loaded),
+        "db", srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 
 enum MHD_Result http_h_metrics(http_req *r)
 {
     http_server *srv = r->srv;
-    http_metrics_set(srv->metrics, "rollcall_uptime_seconds", "seconds since the server started",
-                     (rc_mono_ms() - srv->started_ms) / 1000.0);
-    http_metrics_set(srv->metrics, "rollcall_event_streams", "open GET /api/v1/events streams",
-                     (double)http_hub_clients(srv->hub));
+    rc_metrics_set(srv->metrics, "rollcall_uptime_seconds", "seconds since the server started",
+                   (rc_mono_ms() - srv->started_ms) / 1000.0);
+    rc_metrics_set(srv->metrics, "rollcall_event_streams", "open GET /api/v1/events streams",
+                   (double)http_hub_clients(srv->hub));
     pthread_mutex_lock(&srv->lock);
     double inflight = srv->in_flight;
     pthread_mutex_unlock(&srv->lock);
-    http_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
-    http_metrics_set(srv->metrics, "rollcall_http_header_deadline_closed",
-                     "connections closed for not sending their headers in time",
-                     (double)http_conns_cut(srv->conns));
+    rc_metrics_set(srv->metrics, "rollcall_http_in_flight", "requests being served", inflight);
+    rc_metrics_set(srv->metrics, "rollcall_http_header_deadline_closed",
+                   "connections closed for not sending their headers in time",
+                   (double)http_conns_cut(srv->conns));
     size_t len = 0;
-    char *text = http_metrics_render(srv->metrics, &len);
+    char *text = rc_metrics_render(srv->metrics, &len);
     if (!text) return http_reply_error(r, 500, "internal", "out of memory");
-    char *cams = http_cameras_metrics(srv);
+    char *cams = srv->cfg.cameras ? cam_feed_metrics(srv->cfg.cameras) : NULL;
     if (cams) {
         size_t cl = strlen(cams);
         char *both = realloc(text, len + cl + 1);

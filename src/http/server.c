@@ -361,6 +361,7 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
 static void request_free(http_req *r)
 {
     if (r->pending) MHD_destroy_response(r->pending);
+    if (r->pp) MHD_destroy_post_processor(r->pp);
     free(r->body);
     for (size_t i = 0; i < r->nparts; i++) {
         free(r->parts[i].name);
@@ -370,6 +371,40 @@ static void request_free(http_req *r)
     }
     free(r->parts);
     free(r);
+}
+
+/* ---- handlers on recog's work queue ------------------------------------- */
+
+/* Runs on a recog thread: the handler answers into r->pending (r->defer),
+ * then the connection resumes and dispatch queues the answer. */
+static void run_deferred(void *arg)
+{
+    http_req *r = arg;
+    enum MHD_Result res = r->route->fn(r);
+    if (!r->answered)
+        http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                         res == MHD_YES ? "the handler for %s %s gave no answer"
+                                        : "the handler for %s %s failed",
+                         r->method, r->route->pattern);
+    MHD_resume_connection(r->conn);
+}
+
+/* Decoding images and recognition never run on a libmicrohttpd thread (one
+ * slow upload would stall every connection that thread serves, /healthz and
+ * login included): the connection is suspended and the handler queued. A
+ * full queue is answered at once with 503 and Retry-After. */
+static enum MHD_Result offload(http_req *r)
+{
+    r->defer = true;
+    MHD_suspend_connection(r->conn);
+    rc_error err;
+    if (recog_submit(r->srv->cfg.recog, run_deferred, r, &err) == RC_OK) return MHD_YES;
+    MHD_resume_connection(r->conn);
+    r->defer = false;
+    struct MHD_Response *resp =
+        http_json_response(json_pack("{s:{s:s,s:s}}", "error", "code", "busy", "message", err.msg));
+    if (resp) MHD_add_response_header(resp, "Retry-After", "1");
+    return http_reply_response(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 }
 
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const char *url,
@@ -441,11 +476,15 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
         if (!wants_body || r->body_too_large) return MHD_YES;
-        if (r->body_len + n > r->body_limit) {
+        if (r->body_len + r->streamed + n > r->body_limit) {
             r->body_too_large = true;
             free(r->body);
             r->body = NULL;
             r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if ((r->route->flags & HTTP_BIG_UPLOAD) && http_is_multipart(r)) {
+            http_multipart_feed(r, upload, n); /* never held twice */
             return MHD_YES;
         }
         if (r->body_len + n + 1 > r->body_cap) {
@@ -467,6 +506,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
                                 "request body is over the limit of %zu bytes", r->body_limit);
     if (!r->route) return http_static_serve(r, srv->cfg.web_dir);
+    if ((r->route->flags & HTTP_WORK) && srv->cfg.recog) return offload(r);
     enum MHD_Result res = r->route->fn(r);
     if (!r->answered && !r->stream && res == MHD_YES)
         return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
@@ -612,7 +652,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     pthread_cond_init(&srv->idle, NULL);
     srv->metrics = cfg->metrics;
     if (!srv->metrics) {
-        srv->metrics = http_metrics_create();
+        srv->metrics = rc_metrics_create();
         srv->own_metrics = true;
     }
     srv->hub = http_hub_create(cfg->store);
@@ -627,9 +667,13 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
-    if (cfg->store && (st = att_create(cfg->store, &srv->att, err)) != RC_OK) {
-        http_server_stop(srv);
-        return st;
+    srv->att = cfg->att;
+    if (!srv->att && cfg->store) {
+        if ((st = att_create(cfg->store, &srv->att, err)) != RC_OK) {
+            http_server_stop(srv);
+            return st;
+        }
+        srv->own_att = true;
     }
     unsigned threads = cfg->threads;
     if (threads == 0) {
@@ -643,13 +687,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         {tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)tls_priorities},
         {MHD_OPTION_END, 0, NULL},
     };
-    if (cfg->store && cfg->models_dir && cfg->models_available && cfg->models_available[0]) {
-        rc_error verr;
-        if (http_vision_create(cfg->models_dir, threads, &srv->vision, &verr) != RC_OK)
-            rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", verr.msg);
-        else if (http_cameras_start(srv, threads, &verr) != RC_OK)
-            rc_log(RC_LOG_WARN, "cameras not started: %s", verr.msg);
-    }
+    if (cfg->recog) srv->recog_listener = recog_listen(cfg->recog, http_recog_event, srv);
     srv->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, dispatch, srv, MHD_OPTION_EXTERNAL_LOGGER, panic_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -683,7 +721,7 @@ uint16_t http_server_port(const http_server *srv)
     return srv->port;
 }
 
-http_metrics *http_server_metrics(http_server *srv)
+rc_metrics *http_server_metrics(http_server *srv)
 {
     return srv->metrics;
 }
@@ -709,16 +747,16 @@ void http_server_stop(http_server *srv)
     }
     pthread_mutex_unlock(&srv->lock);
     if (srv->heartbeat_running) pthread_join(srv->heartbeat, NULL);
-    http_cameras_stop(srv); /* frames in flight finish while the hub still exists */
+    /* Frames recognized from now on (cameras) are no longer published. */
+    if (srv->recog_listener) recog_unlisten(srv->cfg.recog, srv->recog_listener);
     /* Event streams end their responses; then the daemon can go. */
     if (srv->hub) http_hub_destroy(srv->hub);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
     http_conns_destroy(srv->conns);
-    if (srv->att) att_destroy(srv->att);
-    http_vision_destroy(srv->vision);
-    if (srv->own_metrics) http_metrics_destroy(srv->metrics);
+    if (srv->own_att) att_destroy(srv->att);
+    if (srv->own_metrics) rc_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

@@ -70,8 +70,8 @@ void rc_log(rc_log_level level, const char *fmt, ...)
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, names[level]);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -105,8 +105,9 @@ rc_status rc_read_file(const char *path, size_t max_bytes, unsigned char **out, 
     *out = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "%s: %s", path,
-                           strerror(errno));
+    if (!f)
+        return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "%s: %s", path,
+                       strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
@@ -155,4 +156,30 @@ rc_status rc_mkdir_p(const char *path, rc_error *err)
     if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
         return rc_fail(err, RC_ERR_IO, "%s exists and is not a directory", tmp);
     return RC_OK;
+}
+
+/* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or code points
+ * past U+10FFFF)? */
+bool rc_utf8_valid(const void *text, size_t len)
+{
+    const unsigned char *s = text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+        if (n == 9 || len - i < n + 1) return false;
+        if (n == 0) {
+            i++;
+            continue;
+        }
+        unsigned cp = c & (0x3Fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += n + 1;
+    }
+    return true;
 }

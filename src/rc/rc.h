@@ -8,6 +8,7 @@
 #define RC_RC_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,5 +67,28 @@ rc_status rc_read_file(const char *path, size_t max_bytes, unsigned char **out, 
 
 /* Create a directory and its parents (mode 0750); existing is fine. */
 rc_status rc_mkdir_p(const char *path, rc_error *err);
+
+/* Is text[0..len) well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF)? Text from outside must be before it reaches JSON or
+ * the database. */
+bool rc_utf8_valid(const void *text, size_t len);
+
+/* Metrics registry (metrics.c): counters, gauges and latency histograms rendered at
+ * GET /metrics in Prometheus text format. Thread-safe. A metric name may carry
+ * labels: `rollcall_pipeline_ms{stage="detect"}`; HELP and TYPE are written
+ * once per base name. */
+typedef struct rc_metrics rc_metrics;
+rc_metrics *rc_metrics_create(void);
+void rc_metrics_destroy(rc_metrics *m);
+/* Add `v` to a counter (created at 0 on first use). */
+void rc_metrics_add(rc_metrics *m, const char *name, const char *help, double v);
+/* Set a gauge. */
+void rc_metrics_set(rc_metrics *m, const char *name, const char *help, double v);
+/* Record one duration in milliseconds in a histogram. */
+void rc_metrics_time(rc_metrics *m, const char *name, const char *help, double ms);
+
+/* Render everything in Prometheus text format (caller frees); NULL when out
+ * of memory. */
+char *rc_metrics_render(rc_metrics *m, size_t *len);
 
 #endif

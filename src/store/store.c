@@ -1712,7 +1712,10 @@ void store_gallery_free(store_gallery *g)
     memset(g, 0, sizeof *g);
 }
 
-rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err)
+/* The gallery rows of active persons, optionally of one model and/or one
+ * person; without vectors (ids only) when `with_vectors` is false. */
+static rc_status gallery_rows(store *s, const char *model, int64_t person_id, int with_vectors,
+                              store_gallery *out, rc_error *err)
 {
     memset(out, 0, sizeof *out);
     TAKE(s, c, err);
@@ -1728,25 +1731,29 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
                   err, "");
     db_q *q = NULL;
     if (st == RC_OK) {
-        if (model)
-            q = qprep(c,
-                      "SELECT f.id, f.person_id, f.dim, f.embedding FROM faces f JOIN persons p "
-                      "ON p.id = f.person_id WHERE p.active = 1 AND f.model = ? ORDER BY f.id",
-                      err, "t", model);
+        char sql[320];
+        snprintf(sql, sizeof sql,
+                 "SELECT f.id, f.person_id, f.dim%s FROM faces f JOIN persons p ON p.id = "
+                 "f.person_id WHERE p.active = 1%s%s ORDER BY f.id",
+                 with_vectors ? ", f.embedding" : "", model ? " AND f.model = ?" : "",
+                 person_id ? " AND f.person_id = ?" : "");
+        if (model && person_id)
+            q = qprep(c, sql, err, "ti", model, person_id);
+        else if (model)
+            q = qprep(c, sql, err, "t", model);
+        else if (person_id)
+            q = qprep(c, sql, err, "i", person_id);
         else
-            q = qprep(c,
-                      "SELECT f.id, f.person_id, f.dim, f.embedding FROM faces f JOIN persons p "
-                      "ON p.id = f.person_id WHERE p.active = 1 ORDER BY f.id",
-                      err, "");
+            q = qprep(c, sql, err, "");
         if (!q) st = err ? err->code : RC_ERR_DB;
     }
     size_t cap = 0;
     int r = 0;
     while (st == RC_OK && (r = db_step(q, err)) > 0) {
         int dim = (int)db_i64(q, 2);
-        size_t bl = 0;
-        const unsigned char *b = db_blob(q, 3, &bl);
-        if (dim <= 0 || dim > STORE_EMBED_MAX || bl != (size_t)dim * 4 || !b) {
+        size_t bl = (size_t)dim * 4;
+        const unsigned char *b = with_vectors ? db_blob(q, 3, &bl) : NULL;
+        if (dim <= 0 || dim > STORE_EMBED_MAX || bl != (size_t)dim * 4 || (with_vectors && !b)) {
             st = rc_fail(err, RC_ERR_CORRUPT, "face %lld has a damaged embedding (%zu bytes)",
                          (long long)db_i64(q, 0), bl);
             break;
@@ -1765,9 +1772,9 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
             if (fi) out->face_ids = fi;
             int64_t *pi = realloc(out->person_ids, nc * sizeof *pi);
             if (pi) out->person_ids = pi;
-            float *v = realloc(out->vectors, nc * (size_t)dim * sizeof *v);
+            float *v = with_vectors ? realloc(out->vectors, nc * (size_t)dim * sizeof *v) : NULL;
             if (v) out->vectors = v;
-            if (!fi || !pi || !v) {
+            if (!fi || !pi || (with_vectors && !v)) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory loading %zu embeddings", cap);
                 break;
             }
@@ -1775,7 +1782,7 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
         }
         out->face_ids[out->count] = db_i64(q, 0);
         out->person_ids[out->count] = db_i64(q, 1);
-        le_to_floats(b, out->vectors + out->count * (size_t)dim, dim);
+        if (with_vectors) le_to_floats(b, out->vectors + out->count * (size_t)dim, dim);
         out->count++;
     }
     if (r < 0) st = err ? err->code : RC_ERR_DB;
@@ -1784,6 +1791,23 @@ rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc
     give(s, c);
     if (st != RC_OK) store_gallery_free(out);
     return st;
+}
+
+rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err)
+{
+    return gallery_rows(s, model, 0, 1, out, err);
+}
+
+rc_status store_gallery_load_person(store *s, const char *model, int64_t person_id,
+                                    store_gallery *out, rc_error *err)
+{
+    if (person_id <= 0) return rc_fail(err, RC_ERR_INVALID, "no person id");
+    return gallery_rows(s, model, person_id, 1, out, err);
+}
+
+rc_status store_gallery_ids(store *s, const char *model, store_gallery *out, rc_error *err)
+{
+    return gallery_rows(s, model, 0, 0, out, err);
 }
 
 rc_status store_gallery_version(store *s, int64_t *version, rc_error *err)

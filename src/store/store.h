@@ -310,6 +310,14 @@ typedef struct {
  * Free with store_gallery_free. */
 rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err);
 void store_gallery_free(store_gallery *g);
+/* The same rows for one person only (none when the person is inactive or
+ * gone: count 0), for applying one person's change to a loaded gallery. */
+rc_status store_gallery_load_person(store *s, const char *model, int64_t person_id,
+                                    store_gallery *out, rc_error *err);
+/* The face and person ids (and dim) of every row store_gallery_load would
+ * read, without the vectors (vectors stays NULL): cheap enough to compare
+ * with what is loaded and find which persons changed. */
+rc_status store_gallery_ids(store *s, const char *model, store_gallery *out, rc_error *err);
 /* A counter raised by every change to faces or persons' active flag, shared
  * by every process using the database (PostgreSQL also sends NOTIFY
  * rollcall_gallery with the new version). Reload when it moved. */

@@ -362,15 +362,15 @@ static void limiter_locks_out_after_repeated_failures(void **state)
 static void metrics_render_prometheus_text(void **state)
 {
     (void)state;
-    http_metrics *m = http_metrics_create();
-    http_metrics_add(m, "rollcall_faces_total", "faces seen", 2);
-    http_metrics_add(m, "rollcall_faces_total", "faces seen", 3);
-    http_metrics_set(m, "rollcall_gallery_size", "embeddings in memory", 42);
-    http_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 7);
-    http_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 700);
+    rc_metrics *m = rc_metrics_create();
+    rc_metrics_add(m, "rollcall_faces_total", "faces seen", 2);
+    rc_metrics_add(m, "rollcall_faces_total", "faces seen", 3);
+    rc_metrics_set(m, "rollcall_gallery_size", "embeddings in memory", 42);
+    rc_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 7);
+    rc_metrics_time(m, "rollcall_stage_ms{stage=\"detect\"}", "stage time", 700);
     http_metrics_observe(m, "GET", "/x\"y\nz", 200, 3);
     size_t len;
-    char *text = http_metrics_render(m, &len);
+    char *text = rc_metrics_render(m, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     assert_non_null(strstr(text, "# TYPE rollcall_faces_total counter\nrollcall_faces_total 5\n"));
@@ -384,7 +384,7 @@ static void metrics_render_prometheus_text(void **state)
     assert_non_null(strstr(text, "route=\"/x_y_z\""));
     assert_int_equal(strstr(text, "# TYPE rollcall_stage_ms histogram") != NULL, 1);
     free(text);
-    http_metrics_destroy(m);
+    rc_metrics_destroy(m);
 }
 
 int main(void)

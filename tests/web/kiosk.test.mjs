@@ -101,6 +101,11 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await waitOrAlert(page, page.getByTestId('kiosk-confirmation').getByText(/no parece una persona en vivo/i), 60000);
     await shot(page, 'kiosk-05-liveness-warning');
     assert.equal(await eventsOf(page, PERSON.id), 0, 'no event for a face that is not live');
+    // Neutral: who the face resembles is never shown (no name, no photo).
+    const confirm = page.getByTestId('kiosk-confirmation');
+    assert.match(await confirm.innerText(), /inténtelo de nuevo/i);
+    assert.ok(!(await confirm.innerText()).includes(PERSON.first), 'no name for a face that is not live');
+    assert.equal(await confirm.locator('img').count(), 0, 'no photo for a face that is not live');
 
     // Settings: the institution is far from this machine's zone (times must
     // follow it), and the liveness threshold goes back down.

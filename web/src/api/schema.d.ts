@@ -765,7 +765,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** compatibility: enroll a person by external id */
+        /** compatibility: enroll a person by external id (the person is created only when a photo is accepted) */
         post: operations["compatProcessImages"];
         delete?: never;
         options?: never;
@@ -983,6 +983,15 @@ export interface components {
         FaceUploadResult: {
             file: string;
             accepted: boolean;
+            /**
+             * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
+             * @enum {string|null}
+             */
+            code?: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
+            /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
+            params?: {
+                [key: string]: unknown;
+            };
             face_id: number | null;
             reason: string | null;
             quality: components["schemas"]["Quality"];
@@ -991,6 +1000,15 @@ export interface components {
             file?: string;
             person?: string | null;
             accepted?: boolean;
+            /**
+             * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
+             * @enum {string|null}
+             */
+            code?: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
+            /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
+            params?: {
+                [key: string]: unknown;
+            };
             reason?: string | null;
             face_id?: number | null;
             done?: boolean;
@@ -1249,7 +1267,10 @@ export interface components {
             rejected: {
                 file?: string;
                 reason?: string;
+                code?: string | null;
             }[];
+            /** @description null when no photo was accepted and the person did not exist (nobody is created) */
+            person_id?: number | null;
         };
         CompatFrameResult: {
             recognized_faces: {
@@ -2111,7 +2132,10 @@ export interface operations {
     };
     uploadFaces: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description admin only: enroll a face even though it matches another enrolled person (duplicate_identity); written to the audit log */
+                allow_duplicate?: boolean;
+            };
             header?: never;
             path: {
                 id: number;
@@ -2139,6 +2163,13 @@ export interface operations {
                         results: components["schemas"]["FaceUploadResult"][];
                     };
                 };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             default: {
@@ -2990,6 +3021,13 @@ export interface operations {
                     "application/json": components["schemas"]["RecognizeResult"];
                 };
             };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description error */
             default: {
                 headers: {
@@ -3028,6 +3066,13 @@ export interface operations {
                     "application/json": components["schemas"]["DetectResult"];
                 };
             };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description error */
             default: {
                 headers: {
@@ -3065,6 +3110,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["VerifyResult"];
                 };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             default: {
@@ -3449,6 +3501,13 @@ export interface operations {
                     "application/json": components["schemas"]["CompatEnrollResult"];
                 };
             };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description error */
             default: {
                 headers: {
@@ -3485,6 +3544,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CompatFrameResult"];
                 };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             default: {

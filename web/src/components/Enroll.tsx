@@ -6,6 +6,7 @@ import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { EnrollResult } from '../api/types';
+import { enrollReason } from '../lib/enrollReason';
 import { ErrorMessage } from './common';
 import styles from './Enroll.module.css';
 
@@ -89,7 +90,7 @@ export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled:
             {results.map((r, i) => (
               <li key={`${r.file}-${i}`} className={r.accepted ? styles.accepted : styles.rejected}>
                 <span className={styles.file}>{r.file}</span>
-                <span>{r.accepted ? t('enroll.accepted') : t('enroll.rejected', { reason: r.reason ?? '?' })}</span>
+                <span>{r.accepted ? t('enroll.accepted') : t('enroll.rejected', { reason: enrollReason(r, t) })}</span>
                 {r.quality && <span className="muted">{t('people.quality', { score: r.quality.score.toFixed(2) })}</span>}
               </li>
             ))}

@@ -74,10 +74,14 @@ describe('confirmationFor', () => {
     expect(c.personId).toBeNull();
   });
 
-  it('a face that is not live gets the liveness warning, even when recognized', () => {
+  it('a face that is not live gets a neutral liveness warning, never the name or photo', () => {
     const c = confirmationFor(face({ live: false, event: null }), tEs, tz);
     expect(c.tone).toBe('warn');
     expect(c.title).toMatch(/en vivo/);
+    expect(c.line).toMatch(/de nuevo/);
+    expect(c.personId).toBeNull();
+    expect(c.photo).toBeUndefined();
+    expect(`${c.title} ${c.line}`).not.toContain(face().identity!.name);
   });
 
   it('a poor unknown face asks to come closer instead of saying unknown', () => {

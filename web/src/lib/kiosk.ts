@@ -26,11 +26,13 @@ export interface Confirmation {
  * say (a face too small or blurred to judge is reported as a hint). */
 export function confirmationFor(face: RecognizedFace, t: Translate, tz: string): Confirmation {
   if (!face.live) {
+    // Never who the face resembles (the server sends no identity for it
+    // either): a photo or screen must not learn whose face it matches.
     return {
       tone: 'warn',
       title: t('kiosk.notLive'),
       line: t('kiosk.notLiveHint'),
-      personId: face.identity?.person_id ?? null,
+      personId: null,
       key: 'notlive',
     };
   }

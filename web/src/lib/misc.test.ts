@@ -1,4 +1,5 @@
-// Dataset file naming, live-feed parsing, NDJSON splitting and role checks.
+// Dataset file naming, live-feed parsing, NDJSON splitting, role checks and
+// enrollment refusal texts.
 import { describe, expect, it } from 'vitest';
 import { importName, personCount } from './dataset';
 import { eventSource, feedItem, pushFeed } from './events';
@@ -88,5 +89,24 @@ describe('eventSource', () => {
     expect(eventSource({ manual: true, camera_name: 'Puerta' }, 'Manual', '—')).toBe('Manual');
     expect(eventSource({ manual: false, camera_name: 'Puerta' }, 'Manual', '—')).toBe('Puerta');
     expect(eventSource({ manual: false, camera_name: null }, 'Manual', '—')).toBe('—');
+  });
+});
+
+describe('enrollReason', () => {
+  it('translates a refusal code with its parameters, and falls back to the text', async () => {
+    const { enrollReason } = await import('./enrollReason');
+    const i18next = (await import('i18next')).default;
+    const es = (await import('../i18n/es')).default;
+    const i18n = i18next.createInstance();
+    await i18n.init({ resources: { es: { translation: es } }, lng: 'es', interpolation: { escapeValue: false } });
+    const t = i18n.getFixedT('es');
+    const dup = {
+      code: 'duplicate_identity',
+      params: { person: { name: 'Ana García', external_id: 'A007' } },
+      reason: 'this face belongs to Ana García (A007)',
+    };
+    expect(enrollReason(dup, t)).toBe('este rostro ya pertenece a Ana García (A007)');
+    expect(enrollReason({ code: 'something_new', reason: 'raw text' }, t)).toBe('raw text');
+    expect(enrollReason({ reason: null }, t)).toBe('?');
   });
 });

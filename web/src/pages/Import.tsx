@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ImportDone, ImportLine } from '../api/types';
 import { importName, personCount } from '../lib/dataset';
+import { enrollReason } from '../lib/enrollReason';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
 
 interface Picked {
@@ -114,7 +115,7 @@ export function ImportPage() {
                 {l.accepted ? (
                   <span className="badge ok">{t('enroll.accepted')}</span>
                 ) : (
-                  <span className="badge bad">{t('enroll.rejected', { reason: l.reason ?? '?' })}</span>
+                  <span className="badge bad">{t('enroll.rejected', { reason: enrollReason(l, t) })}</span>
                 )}
               </td>
             </tr>

@@ -194,7 +194,7 @@ export function KioskPage() {
       const color = !f.live ? '#f0a500' : f.identity ? '#2ecc71' : '#e74c3c';
       ctx.strokeStyle = color;
       ctx.strokeRect(x, y, f.box.w * s, f.box.h * s);
-      const label = f.identity ? f.identity.name : tRef.current('kiosk.unknown');
+      const label = !f.live ? tRef.current('kiosk.notLiveShort') : f.identity ? f.identity.name : tRef.current('kiosk.unknown');
       const tw = ctx.measureText(label).width + 12;
       // The name sits above the box, or inside it when the face is at the top.
       const ly = y >= 26 ? y - 26 : y;

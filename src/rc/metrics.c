@@ -1,8 +1,8 @@
 /*
  * metrics.c — a small registry of counters, gauges and latency histograms,
- * rendered in the Prometheus text exposition format at GET /metrics. The
+ * rendered in the Prometheus text exposition format (GET /metrics). The HTTP
  * server feeds it one observation per request; the rest of the process (face
- * pipeline, gallery, cameras, attendance) feeds it through http.h. A metric's
+ * pipeline, gallery, cameras, attendance) feeds it through rc.h. A metric's
  * name may carry labels (`name{k="v"}`); HELP and TYPE go out once per base
  * name, so series of one family must share a kind.
  */
@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <stdbool.h>
+
+#include "rc.h"
 
 enum kind { COUNTER, GAUGE, HISTOGRAM };
 
@@ -28,20 +30,20 @@ typedef struct {
     uint64_t buckets[NBUCKETS];
 } metric;
 
-struct http_metrics {
+struct rc_metrics {
     pthread_mutex_t lock;
     metric *items;
     size_t n, cap;
 };
 
-http_metrics *http_metrics_create(void)
+rc_metrics *rc_metrics_create(void)
 {
-    http_metrics *m = calloc(1, sizeof *m);
+    rc_metrics *m = calloc(1, sizeof *m);
     if (m) pthread_mutex_init(&m->lock, NULL);
     return m;
 }
 
-void http_metrics_destroy(http_metrics *m)
+void rc_metrics_destroy(rc_metrics *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) {
@@ -54,7 +56,7 @@ void http_metrics_destroy(http_metrics *m)
 }
 
 /* Find or create (under the lock); NULL when out of memory. */
-static metric *get(http_metrics *m, const char *name, const char *help, enum kind kind)
+static metric *get(rc_metrics *m, const char *name, const char *help, enum kind kind)
 {
     for (size_t i = 0; i < m->n; i++)
         if (strcmp(m->items[i].name, name) == 0) return &m->items[i];
@@ -79,7 +81,7 @@ static metric *get(http_metrics *m, const char *name, const char *help, enum kin
     return x;
 }
 
-void http_metrics_add(http_metrics *m, const char *name, const char *help, double v)
+void rc_metrics_add(rc_metrics *m, const char *name, const char *help, double v)
 {
     if (!m) return;
     pthread_mutex_lock(&m->lock);
@@ -88,7 +90,7 @@ void http_metrics_add(http_metrics *m, const char *name, const char *help, doubl
     pthread_mutex_unlock(&m->lock);
 }
 
-void http_metrics_set(http_metrics *m, const char *name, const char *help, double v)
+void rc_metrics_set(rc_metrics *m, const char *name, const char *help, double v)
 {
     if (!m) return;
     pthread_mutex_lock(&m->lock);
@@ -97,7 +99,7 @@ void http_metrics_set(http_metrics *m, const char *name, const char *help, doubl
     pthread_mutex_unlock(&m->lock);
 }
 
-void http_metrics_time(http_metrics *m, const char *name, const char *help, double ms)
+void rc_metrics_time(rc_metrics *m, const char *name, const char *help, double ms)
 {
     if (!m) return;
     pthread_mutex_lock(&m->lock);
@@ -109,39 +111,6 @@ void http_metrics_time(http_metrics *m, const char *name, const char *help, doub
             if (ms <= bucket_ms[b]) x->buckets[b]++;
     }
     pthread_mutex_unlock(&m->lock);
-}
-
-/* Label values come from request data (route patterns, methods): keep only
- * characters that cannot break the exposition format. */
-static void clean_label(char *dst, size_t size, const char *src)
-{
-    size_t j = 0;
-    for (size_t i = 0; src[i] && j + 1 < size; i++) {
-        char c = src[i];
-        dst[j++] = (c == '"' || c == '\\' || c == '\n' || (unsigned char)c < 0x20) ? '_' : c;
-    }
-    dst[j] = 0;
-}
-
-void http_metrics_observe(http_metrics *m, const char *method, const char *route, unsigned status,
-                          double ms)
-{
-    /* The method is client text: only the ones HTTP defines for this API
-     * get a series of their own, so junk methods cannot grow the registry. */
-    static const char *const known[] = {"GET",   "HEAD",   "POST",    "PUT",
-                                        "PATCH", "DELETE", "OPTIONS", NULL};
-    const char *label = "other";
-    for (size_t i = 0; known[i]; i++)
-        if (strcmp(method, known[i]) == 0) label = known[i];
-    char meth[16], rt[160], name[256];
-    clean_label(meth, sizeof meth, label);
-    clean_label(rt, sizeof rt, route);
-    snprintf(name, sizeof name,
-             "rollcall_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"}", meth, rt,
-             status);
-    http_metrics_add(m, name, "HTTP requests answered, by route and status", 1);
-    snprintf(name, sizeof name, "rollcall_http_request_duration_ms{route=\"%s\"}", rt);
-    http_metrics_time(m, name, "HTTP request latency in milliseconds", ms);
 }
 
 typedef struct {
@@ -183,7 +152,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const metric *)a)->name, ((const metric *)b)->name);
 }
 
-char *http_metrics_render(http_metrics *m, size_t *len)
+char *rc_metrics_render(rc_metrics *m, size_t *len)
 {
     sbuf b = {malloc(8192), 0, 8192, false};
     if (!b.buf) return NULL;

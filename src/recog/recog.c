@@ -1,0 +1,412 @@
+/*
+ * recog.c — the recognition service: models and the face-worker pool, the
+ * job threads with their bounded queue, recog_frame (faces → identities →
+ * attendance) and the listeners. The gallery and its follower are in
+ * follow.c, enrollment in enroll.c; what the three share is in internal.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const char *const models_used[] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_feature.onnx",
+                                          "fr_liveness.onnx", NULL};
+
+/* ---- job threads -------------------------------------------------------- */
+
+static void *job_main(void *arg)
+{
+    recog *r = arg;
+    pthread_mutex_lock(&r->jlock);
+    for (;;) {
+        while (!r->jstop && r->jcount == 0) pthread_cond_wait(&r->jwake, &r->jlock);
+        if (r->jcount == 0) break; /* stopping and drained */
+        recog_job j = r->jobs[r->jhead];
+        r->jhead = (r->jhead + 1) % r->jcap;
+        r->jcount--;
+        r->jrunning++;
+        pthread_mutex_unlock(&r->jlock);
+        j.fn(j.arg);
+        pthread_mutex_lock(&r->jlock);
+        r->jrunning--;
+    }
+    pthread_mutex_unlock(&r->jlock);
+    return NULL;
+}
+
+rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err)
+{
+    pthread_mutex_lock(&r->jlock);
+    /* Waiting jobs beyond the idle threads count against the queue. */
+    size_t idle = r->nthreads - r->jrunning;
+    size_t waiting = r->jcount > idle ? r->jcount - idle : 0;
+    if (r->jstop || r->jcount == r->jcap || waiting >= r->jqueue) {
+        pthread_mutex_unlock(&r->jlock);
+        rc_metrics_add(r->cfg.metrics, "rollcall_recog_busy_total",
+                       "requests refused because every recognition worker was busy", 1);
+        return rc_fail(err, RC_ERR_LIMIT,
+                       "busy: every recognition worker is busy and %u requests wait; try again "
+                       "shortly",
+                       r->jqueue);
+    }
+    r->jobs[(r->jhead + r->jcount) % r->jcap] = (recog_job){fn, arg};
+    r->jcount++;
+    pthread_cond_signal(&r->jwake);
+    pthread_mutex_unlock(&r->jlock);
+    return RC_OK;
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
+{
+    *out = NULL;
+    if (!cfg->store) return rc_fail(err, RC_ERR_INVALID, "recognition needs a store");
+    recog *r = calloc(1, sizeof *r);
+    if (!r) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    r->cfg = *cfg;
+    unsigned n = cfg->workers;
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (unsigned)c : 1;
+    }
+    r->jqueue = cfg->queue ? cfg->queue : 4 * n;
+    r->jcap = r->jqueue + n;
+    pthread_mutex_init(&r->wlock, NULL);
+    pthread_cond_init(&r->wfreed, NULL);
+    pthread_mutex_init(&r->jlock, NULL);
+    pthread_cond_init(&r->jwake, NULL);
+    pthread_mutex_init(&r->llock, NULL);
+    pthread_mutex_init(&r->sync_lock, NULL);
+    pthread_mutex_init(&r->follow_lock, NULL);
+    pthread_cond_init(&r->follow_wake, NULL);
+    r->inited = true;
+    rc_status st = face_models_load(cfg->models_dir, 0, &r->models, err);
+    if (st == RC_OK) {
+        snprintf(r->model_id, sizeof r->model_id, "%s", face_models_embedding_id(r->models));
+        r->workers = calloc(n, sizeof *r->workers);
+        r->busy = calloc(n, sizeof *r->busy);
+        r->jobs = calloc(r->jcap, sizeof *r->jobs);
+        r->threads = calloc(n, sizeof *r->threads);
+        if (!r->workers || !r->busy || !r->jobs || !r->threads)
+            st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        for (unsigned i = 0; st == RC_OK && i < n; i++) {
+            st = face_worker_create(r->models, &r->workers[i], err);
+            if (st == RC_OK) r->nworkers++;
+        }
+    }
+    if (st == RC_OK) st = gallery_create(FACE_EMB_DIM, &r->gallery, err);
+    if (st == RC_OK) st = recog_gallery_load(r, err);
+    for (unsigned i = 0; st == RC_OK && i < n; i++) {
+        if (pthread_create(&r->threads[i], NULL, job_main, r) != 0)
+            st = rc_fail(err, RC_ERR_INTERNAL, "cannot start a recognition thread");
+        else
+            r->nthreads++;
+    }
+    if (st == RC_OK && cfg->follow) st = recog_follow_start(r, err);
+    if (st != RC_OK) {
+        recog_destroy(r);
+        return st;
+    }
+    *out = r;
+    return RC_OK;
+}
+
+void recog_destroy(recog *r)
+{
+    if (!r) return;
+    if (r->inited) {
+        recog_follow_stop(r);
+        pthread_mutex_lock(&r->jlock);
+        r->jstop = true;
+        pthread_cond_broadcast(&r->jwake);
+        pthread_mutex_unlock(&r->jlock);
+        for (size_t i = 0; i < r->nthreads; i++) pthread_join(r->threads[i], NULL);
+    }
+    for (size_t i = 0; i < r->nworkers; i++) face_worker_free(r->workers[i]);
+    free(r->workers);
+    free(r->busy);
+    free(r->jobs);
+    free(r->threads);
+    free(r->listeners);
+    free(r->loaded);
+    gallery_free(r->gallery);
+    face_models_free(r->models);
+    if (r->inited) {
+        pthread_cond_destroy(&r->follow_wake);
+        pthread_mutex_destroy(&r->follow_lock);
+        pthread_mutex_destroy(&r->sync_lock);
+        pthread_mutex_destroy(&r->llock);
+        pthread_cond_destroy(&r->jwake);
+        pthread_mutex_destroy(&r->jlock);
+        pthread_cond_destroy(&r->wfreed);
+        pthread_mutex_destroy(&r->wlock);
+    }
+    free(r);
+}
+
+const char *recog_model_id(const recog *r)
+{
+    return r->model_id;
+}
+
+size_t recog_gallery_size(recog *r)
+{
+    return gallery_count(r->gallery);
+}
+
+const char *const *recog_models_loaded(const recog *r)
+{
+    (void)r;
+    return models_used;
+}
+
+/* ---- analysis ----------------------------------------------------------- */
+
+rc_status recog_decode(const void *data, size_t len, img_image **out, rc_error *err)
+{
+    *out = NULL;
+    if (!data || !len) return rc_fail(err, RC_ERR_CORRUPT, "the file is empty");
+    img_decode_opts o = {.max_pixels = IMG_DEFAULT_MAX_PIXELS};
+    return img_decode(data, len, &o, out, err);
+}
+
+static face_worker *worker_get(recog *r, size_t *slot)
+{
+    pthread_mutex_lock(&r->wlock);
+    for (;;) {
+        for (size_t i = 0; i < r->nworkers; i++) {
+            if (!r->busy[i]) {
+                r->busy[i] = true;
+                *slot = i;
+                pthread_mutex_unlock(&r->wlock);
+                return r->workers[i];
+            }
+        }
+        pthread_cond_wait(&r->wfreed, &r->wlock);
+    }
+}
+
+static void worker_put(recog *r, size_t slot)
+{
+    pthread_mutex_lock(&r->wlock);
+    r->busy[slot] = false;
+    pthread_cond_signal(&r->wfreed);
+    pthread_mutex_unlock(&r->wlock);
+}
+
+rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
+                        int *n, rc_error *err)
+{
+    size_t slot;
+    face_worker *w = worker_get(r, &slot);
+    rc_status st = face_analyze(w, im, opts, faces, n, err);
+    face_timings t = face_worker_timings(w);
+    worker_put(r, slot);
+    if (st != RC_OK) return st;
+    static const char *const names[] = {"detect", "landmarks", "align",
+                                        "embed",  "liveness",  "quality"};
+    double v[] = {t.detect, t.landmarks, t.align, t.embed, t.liveness, t.quality};
+    for (int i = 0; i < 6; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "rollcall_pipeline_stage_ms{stage=\"%s\"}", names[i]);
+        rc_metrics_time(r->cfg.metrics, name, "face pipeline time per frame and stage", v[i]);
+    }
+    rc_metrics_add(r->cfg.metrics, "rollcall_frames_total", "frames analyzed", 1);
+    rc_metrics_add(r->cfg.metrics, "rollcall_faces_total", "faces found", *n);
+    return RC_OK;
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+int recog_listen(recog *r, recog_listener fn, void *user)
+{
+    pthread_mutex_lock(&r->llock);
+    int id = 0;
+    recog_listener_slot *nl = realloc(r->listeners, (r->nlisteners + 1) * sizeof *nl);
+    if (nl) {
+        r->listeners = nl;
+        id = ++r->next_listener;
+        nl[r->nlisteners++] = (recog_listener_slot){id, fn, user};
+    }
+    pthread_mutex_unlock(&r->llock);
+    return id;
+}
+
+void recog_unlisten(recog *r, int id)
+{
+    pthread_mutex_lock(&r->llock);
+    for (size_t i = 0; i < r->nlisteners; i++)
+        if (r->listeners[i].id == id) {
+            r->listeners[i] = r->listeners[--r->nlisteners];
+            break;
+        }
+    pthread_mutex_unlock(&r->llock);
+}
+
+/* Deliver under the lock, so recog_unlisten returning means the listener is
+ * no longer running. */
+static void emit(recog *r, const recog_event *ev)
+{
+    pthread_mutex_lock(&r->llock);
+    for (size_t i = 0; i < r->nlisteners; i++) r->listeners[i].fn(r->listeners[i].user, ev);
+    pthread_mutex_unlock(&r->llock);
+}
+
+/* ---- recognition -------------------------------------------------------- */
+
+/* Minutes after the slot's start (+grace) for a late entry; 0 otherwise. */
+static int minutes_late(recog *r, const store_event *e)
+{
+    if (strcmp(e->status, "late") != 0 || !e->schedule_id) return 0;
+    store_schedule sc;
+    int64_t days;
+    if (store_schedule_get(r->cfg.store, e->schedule_id, &sc, NULL) != RC_OK ||
+        att_parse_day(e->slot_day, &days) != 0)
+        return 0;
+    int64_t start = att_tz_utc(att_zone(r->cfg.att), days, sc.start_min);
+    int64_t m = (e->ts_ms - start) / 60000;
+    return m > 0 ? (int)m : 0;
+}
+
+/* Crop of a face for keeping with an unrecognized sighting (caller frees). */
+static unsigned char *face_jpeg(const img_image *im, const face_info *f, size_t *len)
+{
+    unsigned char *jpeg = NULL;
+    *len = 0;
+    if (!f->has_landmarks) return NULL;
+    img_image *crop = face_align(im, f->lm5);
+    if (crop && img_encode_jpeg(crop, 90, &jpeg, len, NULL) != RC_OK) jpeg = NULL;
+    img_free(crop);
+    return jpeg;
+}
+
+void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unrecognized)
+{
+    att_config c = {.recognition_threshold = GALLERY_DEFAULT_THRESHOLD, .liveness_threshold = 0.5};
+    if (r->cfg.att) att_get_config(r->cfg.att, &c);
+    *threshold = c.recognition_threshold;
+    if (liveness) *liveness = c.liveness_threshold;
+    if (keep_unrecognized) *keep_unrecognized = c.keep_unrecognized;
+}
+
+/* Who each live face is. Not-live faces keep no identity: the match is
+ * cleared, so nothing downstream can show whom a spoof resembles. */
+static void identify(recog *r, recog_face *fs, int n, double threshold, double liveness)
+{
+    gallery_decide_opts dec = {(float)threshold, 1};
+    for (int i = 0; i < n; i++) {
+        recog_face *f = &fs[i];
+        f->match.person = -1;
+        f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
+        if (!f->face.has_embedding) continue;
+        if (!f->live) {
+            rc_metrics_add(r->cfg.metrics, "rollcall_recognitions_total{result=\"not_live\"}",
+                           "faces identified, known or unknown", 1);
+            continue;
+        }
+        gallery_match m = gallery_identify(r->gallery, f->face.embedding, &dec);
+        f->match = m;
+        f->known = m.known && m.person > 0 &&
+                   store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
+                   f->person.active;
+        if (!f->known) memset(&f->person, 0, sizeof f->person);
+        rc_metrics_add(r->cfg.metrics,
+                       f->known ? "rollcall_recognitions_total{result=\"known\"}"
+                                : "rollcall_recognitions_total{result=\"unknown\"}",
+                       "faces identified, known or unknown", 1);
+    }
+}
+
+static void mark(recog *r, const img_image *im, recog_result *res, int keep_unrecognized)
+{
+    for (int i = 0; i < res->n; i++) {
+        recog_face *f = &res->faces[i];
+        if (!f->face.has_embedding) continue;
+        att_sighting sg = {
+            .person_id = f->known ? f->person.id : 0,
+            .ts_ms = res->ts_ms,
+            .camera_id = res->camera_id,
+            .confidence = f->match.score,
+            .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
+            .liveness = f->face.liveness};
+        size_t jl = 0;
+        unsigned char *jpeg =
+            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
+        att_result ar;
+        rc_error aerr;
+        if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
+            rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
+        } else if (!f->known && f->live) {
+            recog_event ev = {.kind = RECOG_EVENT_UNKNOWN,
+                              .camera_id = res->camera_id,
+                              .ts_ms = res->ts_ms,
+                              .face = f,
+                              .sighting_id = ar.outcome == ATT_UNRECOGNIZED ? ar.sighting_id : 0};
+            emit(r, &ev);
+        } else if (ar.outcome == ATT_NEW || ar.outcome == ATT_MERGED || ar.outcome == ATT_MOVED) {
+            f->has_event = true;
+            f->event_new = ar.outcome == ATT_NEW;
+            f->event = ar.event;
+            f->minutes_late = minutes_late(r, &ar.event);
+            recog_event ev = {.kind = RECOG_EVENT_ATTENDANCE,
+                              .camera_id = res->camera_id,
+                              .ts_ms = res->ts_ms,
+                              .face = f,
+                              .event = &f->event,
+                              .is_new = f->event_new};
+            emit(r, &ev);
+        }
+        free(jpeg);
+    }
+}
+
+rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, recog_result *out,
+                      rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    recog_frame_opts none = {0};
+    if (!o) o = &none;
+    double t0 = rc_mono_ms();
+    double threshold, liveness;
+    int keep;
+    recog_settings(r, &threshold, &liveness, &keep);
+    face_opts fo = face_opts_default();
+    face_info *faces = NULL;
+    int n = 0;
+    rc_status st = recog_analyze(r, im, &fo, &faces, &n, err);
+    if (st != RC_OK) return st;
+    out->width = im->w;
+    out->height = im->h;
+    out->camera_id = o->camera_id;
+    out->ts_ms = o->ts_ms ? o->ts_ms : rc_unix_ms();
+    out->faces = calloc((size_t)n + 1, sizeof *out->faces);
+    if (!out->faces) {
+        free(faces);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    out->n = n;
+    for (int i = 0; i < n; i++) out->faces[i].face = faces[i];
+    free(faces);
+    identify(r, out->faces, n, threshold, liveness);
+    if (o->mark && r->cfg.att) mark(r, im, out, keep);
+    out->ms = rc_mono_ms() - t0;
+    if (n > 0) {
+        recog_event ev = {.kind = RECOG_EVENT_FRAME,
+                          .camera_id = out->camera_id,
+                          .ts_ms = out->ts_ms,
+                          .frame = out};
+        emit(r, &ev);
+    }
+    return RC_OK;
+}
+
+void recog_result_free(recog_result *res)
+{
+    if (!res) return;
+    free(res->faces);
+    memset(res, 0, sizeof *res);
+}

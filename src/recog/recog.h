@@ -1,0 +1,221 @@
+/*
+ * recog — the one place where a frame becomes attendance. It owns the loaded
+ * face models and a pool of face workers, the live gallery of enrolled
+ * embeddings, and the two policies every caller (HTTP, cameras, the CLI)
+ * shares:
+ *
+ *  - recog_frame: image → faces → identities → attendance decision (through
+ *    src/attendance) → stored event. A face whose liveness is below the
+ *    `liveness_threshold` setting is reported as not live and WITHOUT an
+ *    identity (no name, no person), so no caller can show who a spoof
+ *    resembles.
+ *  - recog_enroll: the one enrollment policy: the image must decode, show
+ *    one clear face of good quality and enrollable size; the face must not
+ *    match a different enrolled person above `recognition_threshold`
+ *    (duplicate_identity, unless explicitly allowed), and the photos of one
+ *    upload must show one person (different_people). A new person is created
+ *    only when at least one photo is accepted.
+ *
+ * The gallery follows the store incrementally: enrollments made here update
+ * it at once; recog_person_changed applies one person's change (face or
+ * person deleted, person deactivated); a follower thread wakes on the
+ * store's gallery version (PostgreSQL LISTEN/NOTIFY, SQLite polling), finds
+ * which persons' faces differ from what is loaded and replaces only those
+ * persons (gallery_replace_person / gallery_remove_person). No frame asks
+ * the database about the gallery.
+ *
+ * Listeners (recog_listen) receive every outcome: each recognized frame and
+ * each attendance event created or updated. The HTTP live stream uses them;
+ * webhooks can too.
+ *
+ * Work queue: recog_submit runs jobs on recog's own threads (as many as face
+ * workers); when all are busy and `queue` jobs already wait, it refuses with
+ * RC_ERR_LIMIT at once (HTTP answers 503 with Retry-After), so a slow image
+ * never holds a network thread.
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+#ifndef RC_RECOG_H
+#define RC_RECOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../attendance/att.h"
+#include "../face/face.h"
+#include "../gallery/gallery.h"
+#include "../image/image.h"
+#include "../rc/rc.h"
+#include "../store/store.h"
+
+typedef struct recog recog;
+
+typedef struct {
+    const char *models_dir; /* the ONNX models (face_models_load) */
+    unsigned workers;       /* face workers and job threads [one per core] */
+    unsigned queue;         /* jobs that may wait for a thread [4 per thread] */
+    store *store;           /* required */
+    att *att;               /* attendance rules; NULL: recog_frame never marks */
+    rc_metrics *metrics;    /* pipeline, gallery and recognition series; may be NULL */
+    bool follow;            /* start the follower thread (a server); false for one-shot CLI use */
+} recog_config;
+
+/* Load the models, start the workers, load the gallery from the store. */
+rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err);
+/* Stops the follower and the job threads (jobs queued still run first). */
+void recog_destroy(recog *r);
+
+const char *recog_model_id(const recog *r);
+size_t recog_gallery_size(recog *r);
+/* The loaded models' names, for /healthz (NULL-terminated, owned by r). */
+const char *const *recog_models_loaded(const recog *r);
+
+/* ---- work queue --------------------------------------------------------- */
+
+/* Run fn(arg) on a recog thread. RC_ERR_LIMIT ("busy") when every thread is
+ * busy and the queue is full; fn is then not called. */
+rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err);
+
+/* ---- images ------------------------------------------------------------- */
+
+/* Decode an uploaded or captured image with the limits recognition uses
+ * (pixel count, progressive JPEG scans). */
+rc_status recog_decode(const void *data, size_t len, img_image **out, rc_error *err);
+
+/* Analyze one image with a borrowed worker (detection only when
+ * `opts->embedding` is 0); records stage timings. *faces: caller frees. */
+rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
+                        int *n, rc_error *err);
+
+/* ---- recognition -------------------------------------------------------- */
+
+typedef struct {
+    bool mark;         /* record attendance (att_record) for each face */
+    int64_t camera_id; /* 0: none */
+    int64_t ts_ms;     /* when the frame was taken; 0: now */
+} recog_frame_opts;
+
+typedef struct {
+    face_info face;
+    bool live;           /* liveness not measured, or >= liveness_threshold */
+    gallery_match match; /* the gallery's answer (score: similarity; 0 when not live) */
+    bool known;          /* a live face identified as an active person */
+    store_person person; /* when known */
+    /* with mark: the attendance outcome */
+    bool has_event; /* an event was created or updated */
+    bool event_new;
+    store_event event;
+    int minutes_late; /* late entries: minutes after start + grace */
+} recog_face;
+
+typedef struct {
+    int width, height;
+    int64_t camera_id;
+    int64_t ts_ms;
+    double ms; /* analysis and decision time */
+    int n;
+    recog_face *faces; /* largest first */
+} recog_result;
+
+/* Recognize every face of a frame; with o->mark, record attendance and
+ * notify listeners of the events. Listeners get the frame (when it has
+ * faces) after the events. *out is freed with recog_result_free. */
+rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, recog_result *out,
+                      rc_error *err);
+void recog_result_free(recog_result *res);
+
+/* ---- enrollment --------------------------------------------------------- */
+
+typedef struct {
+    const void *data;
+    size_t len;
+    const char *name; /* file name, for results */
+} recog_image;
+
+typedef struct {
+    int64_t person_id;              /* the person to enroll, or 0 with new_person */
+    const store_person *new_person; /* created only when a photo is accepted */
+    const recog_image *images;
+    size_t n;
+    bool allow_duplicate; /* admin override of duplicate_identity (the caller audits it) */
+    bool consent;         /* record consent now when the person has none */
+    const char *actor;    /* for the audit log ("user:3", "cli") */
+} recog_enroll_req;
+
+/* Stable reason codes (the UI translates them); reason has English text. */
+#define RECOG_R_NOT_IMAGE     "not_an_image"
+#define RECOG_R_NO_FACE       "no_face"
+#define RECOG_R_SEVERAL_FACES "several_faces"
+#define RECOG_R_LOW_QUALITY   "low_quality"
+#define RECOG_R_TOO_SMALL     "face_too_small"
+#define RECOG_R_DUPLICATE     "duplicate_identity"
+#define RECOG_R_DIFFERENT     "different_people"
+#define RECOG_R_STORE         "store_failed"
+
+typedef struct {
+    bool accepted;
+    int64_t face_id;
+    const char *code; /* NULL when accepted, else one of RECOG_R_* */
+    char reason[320];
+    /* duplicate_identity: the person the face belongs to */
+    int64_t other_person_id;
+    char other_external_id[64];
+    char other_name[128];
+    float similarity; /* duplicate_identity / different_people: the score that decided */
+    bool has_face;
+    face_info face;
+} recog_enroll_result;
+
+typedef struct {
+    int64_t person_id; /* 0 when a new person was not created */
+    bool created;
+    int accepted;
+} recog_enroll_summary;
+
+/* Enroll the photos of one request: results has req->n entries. Returns an
+ * error only when nothing could be judged (the person does not exist, the
+ * database failed creating it); refused photos are RC_OK with reasons. */
+rc_status recog_enroll(recog *r, const recog_enroll_req *req, recog_enroll_result *results,
+                       recog_enroll_summary *sum, rc_error *err);
+
+/* ---- the gallery -------------------------------------------------------- */
+
+/* Apply one person's change from the store now (their faces added or
+ * deleted, the person deactivated or deleted). */
+rc_status recog_person_changed(recog *r, int64_t person_id, rc_error *err);
+/* Compare the whole gallery with the store and apply the persons that
+ * differ (what the follower does on each version change). */
+rc_status recog_sync(recog *r, rc_error *err);
+/* How many per-person updates the gallery has had, and how many full loads
+ * (one at start): for tests and /metrics. */
+void recog_gallery_stats(recog *r, uint64_t *person_updates, uint64_t *full_loads);
+
+/* ---- listeners ---------------------------------------------------------- */
+
+typedef enum {
+    RECOG_EVENT_FRAME,      /* a frame with at least one face was recognized */
+    RECOG_EVENT_ATTENDANCE, /* an attendance event was created or updated */
+    RECOG_EVENT_UNKNOWN,    /* marking: a live face that is nobody enrolled */
+} recog_event_kind;
+
+/* What a listener receives. Pointers are valid during the call only. */
+typedef struct {
+    recog_event_kind kind;
+    int64_t camera_id; /* 0: none */
+    int64_t ts_ms;
+    const recog_result *frame; /* FRAME: every face of the frame */
+    const recog_face *face;    /* ATTENDANCE, UNKNOWN: the face */
+    const store_event *event;  /* ATTENDANCE: the event as stored */
+    bool is_new;               /* ATTENDANCE: a new event (not merged or moved) */
+    int64_t sighting_id;       /* UNKNOWN: the kept sighting (keep_unrecognized), else 0 */
+} recog_event;
+
+/* Called on the recognizing thread: keep it short and never call back into
+ * recog_frame. */
+typedef void (*recog_listener)(void *user, const recog_event *ev);
+/* Register a listener; returns its id (> 0), 0 when out of memory. */
+int recog_listen(recog *r, recog_listener fn, void *user);
+void recog_unlisten(recog *r, int id);
+
+#endif

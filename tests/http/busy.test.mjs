@@ -1,0 +1,73 @@
+// busy.test.mjs — a slow image never stalls the server: decoding and
+// recognition run on recog's work queue, off libmicrohttpd's connection
+// threads, so /healthz and login answer while a large photo is being
+// recognized (one thread of each kind here, so a handler on the connection
+// thread would block them); with every worker busy and the queue full, a
+// request is answered 503 with Retry-After at once. No timings are asserted:
+// only the order in which answers arrive.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWithRoles } from './lib.mjs';
+
+const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+let env, dir, big;
+
+before(async () => {
+  // A 6000-px-wide group photo: seconds of recognition for one request.
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-busy-'));
+  const out = join(dir, 'big.jpg');
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', join(FACES, 'group', 'deepface_selfie-many-people.jpg'),
+    '-vf', 'scale=6000:-2', '-q:v', '3', out]);
+  assert.equal(r.status, 0, String(r.stderr));
+  big = readFileSync(out);
+  env = await startWithRoles({ models: true, args: ['--threads', '1', '--queue', '1'] });
+});
+after(async () => {
+  assert.equal(await env.stop(), 0);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('/healthz and login answer while a large photo is being recognized', async () => {
+  let firstDone = false;
+  const first = env.device.req('POST', '/api/v1/recognize', { body: big, type: 'image/jpeg' }).then((r) => {
+    firstDone = true;
+    return r;
+  });
+  // Once the upload is in (the request is then running on the worker).
+  await new Promise((r) => setTimeout(r, 300));
+  const h = await fetch(new URL('healthz', env.srv.url));
+  assert.equal(h.status, 200);
+  assert.equal(firstDone, false, '/healthz answered while the recognition was still running');
+  const login = await fetch(new URL('api/v1/auth/login', env.srv.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@example.org', password: 'wrong-password' }),
+  });
+  assert.equal(login.status, 401);
+  assert.equal(firstDone, false, 'login answered while the recognition was still running');
+  const r = await first;
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.faces.length >= 3);
+});
+
+test('with the worker busy and the queue full, a request is refused at once with 503 and Retry-After', async () => {
+  const send = () => fetch(new URL('api/v1/recognize', env.srv.url), {
+    method: 'POST', headers: { ...env.device.headers(), 'Content-Type': 'image/jpeg' }, body: big,
+  });
+  const running = send();
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = send();
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = await send();
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  assert.equal((await refused.json()).error.code, 'busy');
+  assert.equal((await running).status, 200);
+  assert.equal((await waiting).status, 200, 'the queued request still ran');
+  const m = (await env.admin.get('/metrics')).body;
+  assert.match(m, /rollcall_recog_busy_total [1-9]/);
+});

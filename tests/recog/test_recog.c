@@ -1,0 +1,493 @@
+/*
+ * test_recog.c — the recognition service on real photos, without HTTP:
+ * enrollment policy (quality, duplicate identity, different people in one
+ * upload, no person left behind when every photo is refused), recog_frame
+ * (identity, attendance event, liveness withholding the identity), the
+ * gallery kept current per person (by this process and, through the
+ * follower, by another one sharing the database), listeners, the bounded
+ * work queue, and the progressive-JPEG scan limit of recog_decode.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <turbojpeg.h>
+
+#include "../lib/testdb.h"
+#include "recog/recog.h"
+
+static char faces_dir[1024];
+static const char *models_dir;
+
+typedef struct {
+    testdb db;
+    att *att;
+    recog *rg;
+} fixture;
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        rc_error e_;                                                                               \
+        rc_status s_ = (call);                                                                     \
+        if (s_ != RC_OK) fail_msg("%s: %s", #call, e_.msg);                                        \
+    } while (0)
+
+static unsigned char *photo(const char *rel, size_t *len)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", faces_dir, rel);
+    unsigned char *buf = NULL;
+    rc_error err;
+    if (rc_read_file(path, 64 << 20, &buf, len, &err) != RC_OK) fail_msg("%s", err.msg);
+    return buf;
+}
+
+static recog *make_recog(store *s, att *a, bool follow, unsigned workers)
+{
+    recog_config c = {
+        .models_dir = models_dir, .workers = workers, .store = s, .att = a, .follow = follow};
+    recog *rg = NULL;
+    rc_error err;
+    if (recog_create(&c, &rg, &err) != RC_OK) fail_msg("recog_create: %s", err.msg);
+    return rg;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!testdb_open(&f->db)) return -1;
+    rc_error err;
+    if (att_create(f->db.s, &f->att, &err) != RC_OK) return -1;
+    f->rg = make_recog(f->db.s, f->att, false, 2);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    recog_destroy(f->rg);
+    att_destroy(f->att);
+    testdb_free(&f->db);
+    free(f);
+    return 0;
+}
+
+static int64_t new_person(store *s, const char *ext, const char *first)
+{
+    store_person p = {.active = 1};
+    snprintf(p.external_id, sizeof p.external_id, "%s", ext);
+    snprintf(p.first_name, sizeof p.first_name, "%s", first);
+    snprintf(p.last_name, sizeof p.last_name, "Test");
+    snprintf(p.kind, sizeof p.kind, "student");
+    OK(store_person_create(s, &p, &e_));
+    return p.id;
+}
+
+/* Enroll photos (paths under faces/) for a person; returns how many were
+ * accepted and fills res (n entries). */
+static int enroll(recog *rg, int64_t person, const store_person *np, bool allow_dup,
+                  const char *const *paths, size_t n, recog_enroll_result *res,
+                  recog_enroll_summary *sum)
+{
+    recog_image *imgs = calloc(n, sizeof *imgs);
+    unsigned char **bufs = calloc(n, sizeof *bufs);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        if (strncmp(paths[i], "bytes:", 6) == 0) {
+            bufs[i] = (unsigned char *)strdup(paths[i] + 6);
+            len = strlen(paths[i] + 6);
+        } else {
+            bufs[i] = photo(paths[i], &len);
+        }
+        imgs[i] = (recog_image){bufs[i], len, paths[i]};
+    }
+    recog_enroll_req req = {.person_id = person,
+                            .new_person = np,
+                            .images = imgs,
+                            .n = n,
+                            .allow_duplicate = allow_dup,
+                            .actor = "test"};
+    OK(recog_enroll(rg, &req, res, sum, &e_));
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
+    free(imgs);
+    return sum->accepted;
+}
+
+static void frame(recog *rg, const char *path, bool mark, recog_result *res)
+{
+    size_t len;
+    unsigned char *buf = photo(path, &len);
+    img_image *im = NULL;
+    OK(recog_decode(buf, len, &im, &e_));
+    free(buf);
+    recog_frame_opts o = {.mark = mark};
+    OK(recog_frame(rg, im, &o, res, &e_));
+    img_free(im);
+}
+
+static void set_liveness(fixture *f, double t)
+{
+    att_config c;
+    OK(att_config_load(f->db.s, &c, &e_));
+    c.liveness_threshold = t;
+    OK(att_config_save(f->db.s, &c, &e_));
+    OK(att_reload(f->att, &e_));
+}
+
+static const char *const ANG[] = {"id/deepface_angelina/1.jpg", "id/deepface_angelina/2.jpg",
+                                  "id/deepface_angelina/3.jpg"};
+
+typedef struct {
+    int frames, attendance, new_events, unknown;
+    int64_t last_person;
+} counts;
+
+static void count_events(void *user, const recog_event *ev)
+{
+    counts *c = user;
+    if (ev->kind == RECOG_EVENT_FRAME) {
+        c->frames++;
+        assert_non_null(ev->frame);
+    } else if (ev->kind == RECOG_EVENT_UNKNOWN) {
+        c->unknown++;
+        assert_false(ev->face->known);
+    } else {
+        c->attendance++;
+        c->new_events += ev->is_new;
+        c->last_person = ev->event->person_id;
+    }
+}
+
+/* Enrolled photos identify the person; a frame marks attendance once (then
+ * merges); listeners see the frame and the event; a stranger is unknown. */
+static void test_enroll_then_frame(void **state)
+{
+    fixture *f = *state;
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    assert_int_equal(sum.person_id, ang);
+    assert_false(sum.created);
+    assert_int_equal(recog_gallery_size(f->rg), (size_t)sum.accepted);
+    store_person p;
+    OK(store_person_get(f->db.s, ang, &p, &e_));
+    assert_true(p.photo_face_id > 0);
+
+    set_liveness(f, 0); /* this case is about identity and marking */
+    counts c = {0};
+    int id = recog_listen(f->rg, count_events, &c);
+    assert_true(id > 0);
+    recog_result r;
+    frame(f->rg, "id/deepface_angelina/5.jpg", true, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.faces[0].live);
+    assert_true(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, ang);
+    assert_true(r.faces[0].match.score >= GALLERY_DEFAULT_THRESHOLD);
+    assert_true(r.faces[0].has_event);
+    assert_true(r.faces[0].event_new);
+    assert_string_equal(r.faces[0].event.kind, "entry");
+    recog_result_free(&r);
+    frame(f->rg, "id/deepface_angelina/6.jpg", true, &r);
+    assert_true(r.faces[0].has_event);
+    assert_false(r.faces[0].event_new); /* merged within the de-duplication window */
+    recog_result_free(&r);
+    assert_int_equal(c.frames, 2);
+    assert_int_equal(c.attendance, 2);
+    assert_int_equal(c.new_events, 1);
+    assert_int_equal(c.last_person, ang);
+
+    frame(f->rg, "id/deepface_person01/1.jpg", true, &r);
+    assert_int_equal(r.n, 1);
+    assert_false(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, 0);
+    assert_false(r.faces[0].has_event);
+    recog_result_free(&r);
+    assert_int_equal(c.unknown, 1); /* the stranger, marked: a webhook may tell */
+    assert_int_equal(c.attendance, 2);
+    recog_unlisten(f->rg, id);
+    frame(f->rg, "noface/ocv4n_banana.jpg", false, &r);
+    assert_int_equal(r.n, 0);
+    recog_result_free(&r);
+    assert_int_equal(c.frames, 3); /* no faces: no frame event, and unlistened */
+}
+
+/* A face under liveness_threshold is reported not live, with no identity and
+ * no event, whoever it resembles. */
+static void test_not_live_has_no_identity(void **state)
+{
+    fixture *f = *state;
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    set_liveness(f, 0);
+    recog_result r;
+    /* A photo of hers that scores below 1, so a threshold above it exists. */
+    static const char *const probes[] = {
+        "id/deepface_angelina/5.jpg", "id/deepface_angelina/6.jpg", "id/deepface_angelina/7.jpg",
+        "id/deepface_angelina/8.jpg", "id/deepface_angelina/4.jpg", "id/deepface_angelina/3.jpg"};
+    const char *probe = NULL;
+    float l = 1;
+    for (size_t k = 0; k < sizeof probes / sizeof probes[0] && !probe; k++) {
+        frame(f->rg, probes[k], false, &r);
+        if (r.n == 1 && r.faces[0].known && r.faces[0].face.liveness < 0.999f) {
+            probe = probes[k];
+            l = r.faces[0].face.liveness;
+        }
+        recog_result_free(&r);
+    }
+    if (!probe) fail_msg("every probe photo scores liveness 1: none to test the threshold with");
+    set_liveness(f, l + (1 - l) / 2);
+    frame(f->rg, probe, true, &r);
+    assert_int_equal(r.n, 1);
+    assert_false(r.faces[0].live);
+    assert_false(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, 0);
+    assert_string_equal(r.faces[0].person.name, "");
+    assert_true(r.faces[0].match.person <= 0);
+    assert_false(r.faces[0].has_event);
+    recog_result_free(&r);
+}
+
+/* A face that belongs to another enrolled person is refused, naming them;
+ * an explicit override enrolls it (and is audited). */
+static void test_duplicate_identity(void **state)
+{
+    fixture *f = *state;
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    int64_t fake = new_person(f->db.s, "FAKE", "Impostor");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    const char *const other[] = {"id/deepface_angelina/7.jpg"};
+    assert_int_equal(enroll(f->rg, fake, NULL, false, other, 1, res, &sum), 0);
+    assert_string_equal(res[0].code, RECOG_R_DUPLICATE);
+    assert_int_equal(res[0].other_person_id, ang);
+    assert_string_equal(res[0].other_external_id, "ANG");
+    assert_non_null(strstr(res[0].reason, "Angelina Test"));
+    assert_true(res[0].similarity >= GALLERY_DEFAULT_THRESHOLD);
+    size_t faces_before = recog_gallery_size(f->rg);
+    /* Enrolling more of ANG's own photos is no duplicate. */
+    const char *const more[] = {"id/deepface_angelina/8.jpg"};
+    assert_int_equal(enroll(f->rg, ang, NULL, false, more, 1, res, &sum), 1);
+    assert_int_equal(recog_gallery_size(f->rg), faces_before + 1);
+    /* The override. */
+    assert_int_equal(enroll(f->rg, fake, NULL, true, other, 1, res, &sum), 1);
+    store_audit *au = NULL;
+    size_t na = 0;
+    int64_t total = 0;
+    OK(store_audit_list(f->db.s, "person", fake, (store_page){10, 0}, &au, &na, &total, &e_));
+    int overrides = 0;
+    for (size_t i = 0; i < na; i++) overrides += strcmp(au[i].action, "face.enroll.override") == 0;
+    assert_int_equal(overrides, 1);
+    free(au);
+}
+
+/* Photos of clearly different people in one upload are refused, and a new
+ * person is not created when nothing was accepted. */
+static void test_different_people_and_no_ghost(void **state)
+{
+    fixture *f = *state;
+    store_person np = {.active = 1};
+    snprintf(np.external_id, sizeof np.external_id, "MIX");
+    snprintf(np.name, sizeof np.name, "MIX");
+    snprintf(np.kind, sizeof np.kind, "other");
+    const char *const mix[] = {"id/deepface_person01/1.jpg", "id/deepface_person02/1.jpg"};
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_int_equal(enroll(f->rg, 0, &np, false, mix, 2, res, &sum), 0);
+    assert_string_equal(res[0].code, RECOG_R_DIFFERENT);
+    assert_string_equal(res[1].code, RECOG_R_DIFFERENT);
+    assert_false(sum.created);
+    store_person got;
+    rc_error err;
+    assert_int_equal(store_person_get_by_external(f->db.s, "MIX", &got, &err), RC_ERR_NOT_FOUND);
+    /* Nothing usable at all: still no person. */
+    const char *const bad[] = {"noface/ocv4n_banana.jpg", "bytes:not a jpeg"};
+    assert_int_equal(enroll(f->rg, 0, &np, false, bad, 2, res, &sum), 0);
+    assert_string_equal(res[0].code, RECOG_R_NO_FACE);
+    assert_string_equal(res[1].code, RECOG_R_NOT_IMAGE);
+    assert_int_equal(store_person_get_by_external(f->db.s, "MIX", &got, &err), RC_ERR_NOT_FOUND);
+    /* Two photos of one person plus a stranger: the pair is enrolled, the
+     * stranger refused, and the person created. */
+    const char *const two_one[] = {"id/deepface_person01/1.jpg", "id/deepface_person02/1.jpg",
+                                   "id/deepface_person01/2.jpg"};
+    assert_int_equal(enroll(f->rg, 0, &np, false, two_one, 3, res, &sum), 2);
+    assert_true(res[0].accepted);
+    assert_string_equal(res[1].code, RECOG_R_DIFFERENT);
+    assert_true(res[2].accepted);
+    assert_true(sum.created);
+    OK(store_person_get_by_external(f->db.s, "MIX", &got, &e_));
+    assert_int_equal(got.id, sum.person_id);
+    /* Later: a photo of someone else for that person is refused too. */
+    const char *const later[] = {"id/deepface_person03/1.jpg"};
+    assert_int_equal(enroll(f->rg, got.id, NULL, false, later, 1, res, &sum), 0);
+    assert_string_equal(res[0].code, RECOG_R_DIFFERENT);
+}
+
+/* Changes reach the gallery per person: this process's own (at once), and
+ * another process's through the follower, never by a full reload. */
+static void test_gallery_follows_per_person(void **state)
+{
+    fixture *f = *state;
+    recog *other = make_recog(f->db.s, f->att, true, 1); /* a second node */
+    uint64_t upd, full;
+    recog_gallery_stats(other, &upd, &full);
+    assert_int_equal(full, 1);
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    int n = enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum);
+    assert_true(n >= 2);
+    assert_int_equal(recog_gallery_size(f->rg), (size_t)n);
+    for (int i = 0; i < 200 && recog_gallery_size(other) != (size_t)n; i++) usleep(50 * 1000);
+    assert_int_equal(recog_gallery_size(other), (size_t)n);
+    /* The other node recognizes the person now. */
+    recog_result r;
+    set_liveness(f, 0);
+    frame(other, "id/deepface_angelina/5.jpg", false, &r);
+    assert_true(r.faces[0].known);
+    recog_result_free(&r);
+    /* A face deleted elsewhere leaves both galleries. */
+    OK(store_face_delete(f->db.s, res[0].accepted ? res[0].face_id : res[1].face_id, "test", &e_));
+    OK(recog_person_changed(f->rg, ang, &e_));
+    assert_int_equal(recog_gallery_size(f->rg), (size_t)n - 1);
+    for (int i = 0; i < 200 && recog_gallery_size(other) != (size_t)n - 1; i++) usleep(50 * 1000);
+    assert_int_equal(recog_gallery_size(other), (size_t)n - 1);
+    /* A deactivated person leaves it too (recog_sync finds the change). */
+    store_person p;
+    OK(store_person_get(f->db.s, ang, &p, &e_));
+    p.active = 0;
+    OK(store_person_update(f->db.s, &p, &e_));
+    OK(recog_sync(f->rg, &e_));
+    assert_int_equal(recog_gallery_size(f->rg), 0);
+    recog_gallery_stats(f->rg, &upd, &full);
+    assert_int_equal(full, 1);
+    assert_true(upd >= 3);
+    recog_gallery_stats(other, &upd, &full);
+    assert_int_equal(full, 1);
+    assert_true(upd >= 2);
+    recog_destroy(other);
+}
+
+/* ---- the work queue ------------------------------------------------------ */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool release;
+    int started, done;
+} gate;
+
+static void gated_job(void *arg)
+{
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->started++;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->release) pthread_cond_wait(&g->cv, &g->mu);
+    g->done++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* With every thread busy and the queue full, a job is refused at once
+ * (RC_ERR_LIMIT); the queued ones still run. */
+static void test_queue_refuses_when_full(void **state)
+{
+    fixture *f = *state;
+    recog_config c = {.models_dir = models_dir, .workers = 1, .queue = 1, .store = f->db.s};
+    recog *rg = NULL;
+    OK(recog_create(&c, &rg, &e_));
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    OK(recog_submit(rg, gated_job, &g, &e_));
+    pthread_mutex_lock(&g.mu);
+    while (g.started < 1) pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    OK(recog_submit(rg, gated_job, &g, &e_)); /* waits in the queue */
+    rc_error err;
+    assert_int_equal(recog_submit(rg, gated_job, &g, &err), RC_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "busy"));
+    pthread_mutex_lock(&g.mu);
+    g.release = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    recog_destroy(rg); /* runs what was queued */
+    assert_int_equal(g.done, 2);
+}
+
+/* ---- progressive JPEG scans ---------------------------------------------- */
+
+/* A progressive JPEG whose last scan is repeated `extra` times: each is a
+ * pass over the image (a decoder without a scan limit does them all). */
+static unsigned char *many_scans(int extra, size_t *len)
+{
+    int w = 64, h = 64;
+    unsigned char *px = malloc((size_t)w * h * 3);
+    for (int i = 0; i < w * h * 3; i++) px[i] = (unsigned char)(i * 7);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpeg = NULL;
+    unsigned long jl = 0;
+    assert_int_equal(
+        tjCompress2(tj, px, w, 0, h, TJPF_RGB, &jpeg, &jl, TJSAMP_420, 90, TJFLAG_PROGRESSIVE), 0);
+    tjDestroy(tj);
+    free(px);
+    /* Find the last SOS marker; its scan runs to the EOI at the end. */
+    size_t sos = 0;
+    for (size_t i = 2; i + 1 < jl; i++)
+        if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA) sos = i;
+    assert_true(sos > 0);
+    size_t scan = jl - 2 - sos; /* without the EOI */
+    unsigned char *out = malloc(jl + (size_t)extra * scan);
+    memcpy(out, jpeg, jl - 2);
+    size_t o = jl - 2;
+    for (int k = 0; k < extra; k++, o += scan) memcpy(out + o, jpeg + sos, scan);
+    out[o++] = 0xFF;
+    out[o++] = 0xD9;
+    tjFree(jpeg);
+    *len = o;
+    return out;
+}
+
+static void test_decode_limits_scans(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *ok = many_scans(10, &len);
+    img_image *im = NULL;
+    OK(recog_decode(ok, len, &im, &e_)); /* a few extra scans decode */
+    img_free(im);
+    free(ok);
+    unsigned char *bad = many_scans(2000, &len);
+    rc_error err;
+    assert_int_not_equal(recog_decode(bad, len, &im, &err), RC_OK);
+    assert_null(im);
+    assert_non_null(strstr(err.msg, "scans"));
+    free(bad);
+}
+
+int main(void)
+{
+    const char *t = getenv("ROLLCALL_TESTDATA");
+    snprintf(faces_dir, sizeof faces_dir, "%s/faces", t ? t : "../shared/testdata");
+    models_dir = getenv("ROLLCALL_MODELS") ? getenv("ROLLCALL_MODELS") : "models";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_enroll_then_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_live_has_no_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gallery_follows_per_person, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_refuses_when_full, setup, teardown),
+        cmocka_unit_test(test_decode_limits_scans),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

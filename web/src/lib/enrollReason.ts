@@ -1,0 +1,28 @@
+// Why the server refused a photo, in the reader's language: the enrollment
+// answer carries a stable code (with parameters, e.g. whom a duplicate face
+// belongs to) beside English text; the text is the fallback for codes this
+// build does not know.
+import type { Translate } from './kiosk';
+
+export interface Refusal {
+  code?: string | null;
+  params?: { person?: { name?: string; external_id?: string }; [k: string]: unknown } | null;
+  reason?: string | null;
+}
+
+const KNOWN = new Set([
+  'not_an_image',
+  'no_face',
+  'several_faces',
+  'low_quality',
+  'face_too_small',
+  'duplicate_identity',
+  'different_people',
+  'store_failed',
+]);
+
+export function enrollReason(r: Refusal, t: Translate): string {
+  if (!r.code || !KNOWN.has(r.code)) return r.reason ?? '?';
+  const p = r.params?.person;
+  return t(`enroll.codes.${r.code}`, { name: p?.name ?? '', id: p?.external_id ?? '' });
+}
