@@ -100,6 +100,15 @@ rc_status att_config_load(store *s, att_config *c, rc_error *err)
         (st = get_real(s, "liveness_threshold", FACE_DEFAULT_LIVENESS_THRESHOLD,
                        &c->liveness_threshold, err)) != RC_OK)
         return st;
+    st = get_raw(s, "attendance_start_day", c->start_day, sizeof c->start_day, &found, err);
+    if (st != RC_OK) return st;
+    int64_t days;
+    if (!found)
+        c->start_day[0] = 0;
+    else if (c->start_day[0] && att_parse_day(c->start_day, &days))
+        return rc_fail(err, RC_ERR_INVALID,
+                       "setting attendance_start_day = '%s' is not a date YYYY-MM-DD",
+                       c->start_day);
     return RC_OK;
 }
 
@@ -122,6 +131,7 @@ rc_status att_config_save(store *s, const att_config *c, rc_error *err)
     PUT("keep_unrecognized", "%d", c->keep_unrecognized ? 1 : 0);
     PUT("recognition_threshold", "%.6g", c->recognition_threshold);
     PUT("liveness_threshold", "%.6g", c->liveness_threshold);
+    PUT("attendance_start_day", "%s", c->start_day);
 #undef PUT
     att_config check;
     return att_config_load(s, &check, err);

@@ -21,14 +21,16 @@
  *     one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
  *     before end − grace is "early_leave", else "on_time". Absent is computed
- *     by reports for slots whose start + grace passed with no entry (from
- *     then on an entry would be late; never on holidays).
+ *     by reports: a slot whose start + grace has passed with no entry (so
+ *     during the day too; a later entry turns it into "late"), never on
+ *     holidays, never before the person's counting start (see reports).
  *
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
  * recognition_threshold [GALLERY_DEFAULT_THRESHOLD, the gallery's calibrated
  * 0.1% false-accept cosine], liveness_threshold [FACE_DEFAULT_LIVENESS_THRESHOLD,
- * 0.7, chosen on the liveness evaluation], keep_unrecognized [0].
+ * 0.7, chosen on the liveness evaluation], keep_unrecognized [0],
+ * attendance_start_day [none: each person counts from the day they were added].
  * recognition_threshold is the one threshold of the recognize path: it decides
  * identity (known or unknown) and, with the same value, whether a sighting may
  * become an event.
@@ -85,6 +87,7 @@ typedef struct {
     double recognition_threshold;
     double liveness_threshold;
     int keep_unrecognized;
+    char start_day[11]; /* YYYY-MM-DD: no absences before it; "" = none (see reports) */
 } att_config;
 
 /* Settings from the store, defaults for those never set; values out of
@@ -150,11 +153,18 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
 
 /* ---- reports -------------------------------------------------------------- */
 
+/* Which slots count. A slot is judged against the person's counting start:
+ * the later of the institution's attendance_start_day (when set) and the
+ * local day the person was added. Before it, a slot without an entry makes
+ * no row at all (no absence, no "pending"); one with an entry still counts
+ * as attended. Holidays have no slots; days without slots have no rows. */
 typedef struct {
     const char *from_day, *to_day; /* YYYY-MM-DD, inclusive, at most 366 days */
     int64_t person_id;             /* 0: everyone (active) */
     int64_t group_id;              /* 0: any group */
-    int64_t now_ms;                /* slots ending after this are "pending", not absent */
+    const char *label;             /* NULL/"": any; else only slots with this label
+                                      (subject), and no "outside" rows */
+    int64_t now_ms; /* slots whose start + grace is after this are "pending", not absent */
 } att_query;
 
 /* One person's one slot (or, without a matching schedule, one day). */
@@ -164,6 +174,7 @@ typedef struct {
     char name[128];
     char day[11];
     int64_t schedule_id; /* 0: outside any schedule */
+    int64_t group_id;    /* the schedule's group; 0 for a person's own or none */
     char label[128];
     int64_t start_ms, end_ms; /* the slot, 0 when outside */
     char status[16];          /* "present", "late", "absent", "pending", "outside" */
@@ -224,6 +235,25 @@ typedef struct {
  * language's). RC_ERR_INVALID naming the value otherwise. */
 rc_status att_export_parse(const char *lang, const char *sep, const char *bom, att_export_opts *out,
                            rc_error *err);
+
+/* One day's figures, counted in people — the one computation behind the
+ * dashboard's cards and its chart. A person with a slot that day is
+ * expected; present with an entry in at least one of the day's slots; late
+ * or early_leave when one of those was; absent when not present and at least
+ * one slot's start + grace has passed; otherwise pending. */
+typedef struct {
+    char day[11];
+    int expected, present, late, early_leave, absent, pending;
+    double rate; /* present / (present + absent); -1 when nobody was judged yet */
+} att_day;
+
+/* The report's days that have at least one slot, in day order (caller
+ * frees *out). */
+rc_status att_report_days(const att_report *r, att_day **out, size_t *n, rc_error *err);
+
+/* Keep only the rows with status "absent" on `day` (NULL: any day), in
+ * place: the absentee list ("who is missing now" with now_ms = now). */
+void att_report_keep_absent(att_report *r, const char *day);
 
 /* CSV: one line per row (RFC 4180 quoting; cells that a spreadsheet would
  * run as a formula are prefixed with '). Times are local HH:MM. */

@@ -4,8 +4,13 @@
  * plus one row for events outside any slot; then a summary per person and
  * per group with present and late rates. Slots are laid out in the
  * institution's time zone, so a day with a DST change still has its 08:00
- * class at 08:00 local time. Holidays have no slots, hence no absences.
+ * class at 08:00 local time. Holidays have no slots, hence no absences; a
+ * slot is absent once its start + grace has passed without an entry, and
+ * never before the person's counting start (att.h, att_query). The per-day
+ * figures (att_report_days) count people and feed both the dashboard's cards
+ * and its chart.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,36 +125,47 @@ static int is_holiday(const store_holiday *h, size_t n, const char *day)
     return 0;
 }
 
-static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, int64_t d0,
-                             int64_t d1, const char *from, const char *to, const store_holiday *hol,
-                             size_t nhol, int64_t now_ms, vec *rows, att_person_summary *sum,
-                             rc_error *err)
+/* What person_rows needs besides the person: the range, holidays, the
+ * query's label and time, and the person's counting start (local day). */
+typedef struct {
+    int64_t d0, d1;
+    const char *from, *to;
+    const store_holiday *hol;
+    size_t nhol;
+    const char *label; /* NULL: any */
+    int64_t now_ms;
+    int64_t count_from;
+} rows_ctx;
+
+static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, const rows_ctx *cx,
+                             vec *rows, att_person_summary *sum, rc_error *err)
 {
     store_schedule *sc = NULL;
     size_t nsc = 0;
     store_event *ev = NULL;
     size_t nev = 0;
     rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
-    if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
+    if (st == RC_OK) st = person_events(s, p->id, cx->from, cx->to, &ev, &nev, err);
     store_event **pick = st == RC_OK ? malloc((nev ? nev : 1) * sizeof *pick) : NULL;
     char *used = st == RC_OK ? calloc(nev ? nev : 1, 1) : NULL;
     if (st == RC_OK && (!pick || !used)) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
     sum->person_id = p->id;
     memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
     memcpy(sum->name, p->name, sizeof sum->name);
-    for (int64_t day = d0; st == RC_OK && day <= d1; day++) {
+    for (int64_t day = cx->d0; st == RC_OK && day <= cx->d1; day++) {
         char ds[11];
         att_day_string(day, ds);
         int wd = att_weekday(day);
-        int holiday = is_holiday(hol, nhol, ds);
+        int holiday = is_holiday(cx->hol, cx->nhol, ds);
         for (size_t k = 0; k < nsc && !holiday; k++) {
-            if (sc[k].dow != wd) continue;
+            if (sc[k].dow != wd || (cx->label && strcmp(sc[k].label, cx->label) != 0)) continue;
             att_row *r = day_row(rows, p, ds);
             if (!r) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
                 break;
             }
             r->schedule_id = sc[k].id;
+            r->group_id = sc[k].group_id;
             memcpy(r->label, sc[k].label, sizeof r->label);
             r->start_ms = att_tz_utc(tz, day, sc[k].start_min);
             r->end_ms = sc[k].end_min > sc[k].start_min ? att_tz_utc(tz, day, sc[k].end_min)
@@ -164,6 +180,10 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
                 if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
             }
+            if (!first && day < cx->count_from) { /* not counted yet: no row */
+                rows->n--;
+                continue;
+            }
             fill_times(r, pick, m);
             sum->slots++;
             if (first) {
@@ -171,9 +191,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 r->late = !strcmp(first->status, "late");
                 r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
-            } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 < now_ms) {
-                /* Absent as soon as an entry would be late (start + grace
-                 * passed), so the day's figures count them while it lasts. */
+            } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 <= cx->now_ms) {
                 r->absent = 1;
                 snprintf(r->status, sizeof r->status, "absent");
             } else {
@@ -192,7 +210,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             used[i] = 1;
             pick[m++] = &ev[i];
         }
-        if (st == RC_OK && m) {
+        if (st == RC_OK && m && !cx->label) {
             att_row *r = day_row(rows, p, ds);
             if (!r) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -301,9 +319,21 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
         if (!out->people) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
     vec rows = {.elem = sizeof(att_row)};
+    rows_ctx cx = {.d0 = d0,
+                   .d1 = d1,
+                   .from = q->from_day,
+                   .to = q->to_day,
+                   .hol = hol,
+                   .nhol = nhol,
+                   .label = q->label && *q->label ? q->label : NULL,
+                   .now_ms = q->now_ms};
+    int64_t inst_from = INT64_MIN;
+    if (cfg.start_day[0] && att_parse_day(cfg.start_day, &inst_from)) inst_from = INT64_MIN;
     for (size_t i = 0; st == RC_OK && i < np; i++) {
-        st = person_rows(s, tz, &people[i], d0, d1, q->from_day, q->to_day, hol, nhol, q->now_ms,
-                         &rows, &out->people[i], err);
+        att_local added = {.days = INT64_MIN};
+        if (people[i].created_ms > 0) att_tz_local(tz, people[i].created_ms, &added);
+        cx.count_from = added.days > inst_from ? added.days : inst_from;
+        st = person_rows(s, tz, &people[i], &cx, &rows, &out->people[i], err);
         if (st == RC_OK) out->npeople++;
     }
     out->rows = rows.items;
@@ -314,4 +344,83 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     att_tz_free(tz);
     if (st != RC_OK) att_report_free(out);
     return st;
+}
+
+/* Per person and day, the row flags that make the day's figures. */
+typedef struct {
+    int slot, present, late, early_leave, absent;
+} day_flags;
+
+static void add_person_day(att_day *d, const day_flags *f)
+{
+    if (!f->slot) return;
+    d->expected++;
+    if (f->present) {
+        d->present++;
+        d->late += f->late;
+        d->early_leave += f->early_leave;
+    } else if (f->absent) {
+        d->absent++;
+    } else {
+        d->pending++;
+    }
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    return strcmp(((const att_day *)a)->day, ((const att_day *)b)->day);
+}
+
+rc_status att_report_days(const att_report *r, att_day **out, size_t *n, rc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    vec days = {.elem = sizeof(att_day)};
+    /* Rows come per person, then day: a run of rows with the same person
+     * and day is that person's day. */
+    for (size_t i = 0; i < r->nrows;) {
+        const att_row *first = &r->rows[i];
+        day_flags f = {0};
+        for (; i < r->nrows && r->rows[i].person_id == first->person_id &&
+               !strcmp(r->rows[i].day, first->day);
+             i++) {
+            const att_row *row = &r->rows[i];
+            if (!row->schedule_id) continue; /* outside any slot: not judged */
+            f.slot = 1;
+            f.present |= row->present;
+            f.late |= row->late;
+            f.early_leave |= row->early_leave;
+            f.absent |= row->absent;
+        }
+        if (!f.slot) continue;
+        att_day *d = NULL;
+        for (size_t k = 0; k < days.n && !d; k++)
+            if (!strcmp(((att_day *)days.items)[k].day, first->day)) d = (att_day *)days.items + k;
+        if (!d) {
+            d = vec_push(&days);
+            if (!d) {
+                free(days.items);
+                return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            }
+            memcpy(d->day, first->day, sizeof d->day);
+        }
+        add_person_day(d, &f);
+    }
+    att_day *ds = days.items;
+    for (size_t k = 0; k < days.n; k++) {
+        int judged = ds[k].present + ds[k].absent;
+        ds[k].rate = judged ? (double)ds[k].present / judged : -1;
+    }
+    if (days.n) qsort(ds, days.n, sizeof *ds, cmp_day);
+    *out = ds;
+    *n = days.n;
+    return RC_OK;
+}
+
+void att_report_keep_absent(att_report *r, const char *day)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].absent && (!day || !strcmp(r->rows[i].day, day))) r->rows[k++] = r->rows[i];
+    r->nrows = k;
 }

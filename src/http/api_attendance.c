@@ -349,14 +349,23 @@ enum MHD_Result http_h_attendance_delete(http_req *r)
     return void_or_delete(r, true);
 }
 
-/* The report for the query's from/to (default: today), group and person. */
-static bool build_report(http_req *r, int64_t person_id, att_report *rep)
+/* The report for the query's from/to (default: today; `day` instead when
+ * not NULL), group, subject (`label`) and person. */
+bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report *rep)
 {
     const char *from, *to;
     int64_t group_id;
     if (!query_day(r, "from", &from) || !query_day(r, "to", &to) ||
         !http_query_int(r, "group_id", 0, 0, INT64_MAX, &group_id))
         return false;
+    const char *label = http_query(r, "label");
+    if (label && strlen(label) >= sizeof rep->rows[0].label) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+                         "query parameter 'label' is longer than %zu bytes",
+                         sizeof rep->rows[0].label - 1);
+        return false;
+    }
+    if (day) from = to = day;
     char today[11];
     att_local now;
     att_tz_local(att_zone(r->srv->att), rc_unix_ms(), &now);
@@ -372,6 +381,7 @@ static bool build_report(http_req *r, int64_t person_id, att_report *rep)
                    .to_day = to,
                    .person_id = person_id,
                    .group_id = group_id,
+                   .label = label,
                    .now_ms = rc_unix_ms()};
     rc_error err;
     rc_status st = att_report_build(r->srv->att, &q, rep, &err);
@@ -383,6 +393,20 @@ static bool build_report(http_req *r, int64_t person_id, att_report *rep)
     if (scoped) scope_report(r, rep, scope, nscope);
     free(scope);
     return true;
+}
+
+static bool build_report(http_req *r, int64_t person_id, att_report *rep)
+{
+    return http_report_for(r, person_id, NULL, rep);
+}
+
+rc_status http_report_csv(http_req *r, const att_report *rep, FILE *out, rc_error *err)
+{
+    /* The same lang/sep/bom query as the export (lang=es: ';' with a BOM). */
+    att_export_opts opt;
+    rc_status st = att_export_parse(http_query(r, "lang"), http_query(r, "sep"),
+                                    http_query(r, "bom"), &opt, err);
+    return st != RC_OK ? st : att_export_csv(rep, att_zone(r->srv->att), &opt, out, err);
 }
 
 enum MHD_Result http_h_export(http_req *r)
@@ -454,17 +478,8 @@ enum MHD_Result http_h_report_summary(http_req *r)
     att_report rep;
     if (!build_report(r, person_id, &rep)) return MHD_YES;
     json_t *items = json_array();
-    for (size_t i = 0; i < rep.npeople; i++) {
-        const att_person_summary *p = &rep.people[i];
-        json_array_append_new(
-            items, json_pack("{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:I}", "person_id",
-                             (json_int_t)p->person_id, "name", p->name, "external_id",
-                             p->external_id, "slots", p->slots, "present", p->present, "late",
-                             p->late, "early_leave", p->early_leave, "absent", p->absent,
-                             "first_entry", http_time_json(p->first_entry_ms), "last_exit",
-                             http_time_json(p->last_exit_ms), "time_on_site_s",
-                             (json_int_t)(p->on_site_ms / 1000)));
-    }
+    for (size_t i = 0; i < rep.npeople; i++)
+        json_array_append_new(items, http_person_summary_json(&rep.people[i]));
     json_t *body = json_pack("{s:o,s:s,s:s,s:s}", "items", items, "from", rep.from_day, "to",
                              rep.to_day, "timezone", rep.timezone);
     att_report_free(&rep);
@@ -475,38 +490,10 @@ enum MHD_Result http_h_report_daily(http_req *r)
 {
     att_report rep;
     if (!build_report(r, 0, &rep)) return MHD_YES;
-    /* Rows come per person and slot; add them up per day, in day order. */
-    json_t *items = json_array();
-    for (size_t i = 0; i < rep.nrows; i++) {
-        const att_row *row = &rep.rows[i];
-        if (!row->schedule_id) continue;
-        json_t *day = NULL;
-        size_t k;
-        json_t *it;
-        json_array_foreach(items, k, it)
-        {
-            if (strcmp(json_string_value(json_object_get(it, "date")), row->day) == 0) day = it;
-        }
-        if (!day) {
-            day = json_pack("{s:s,s:i,s:i,s:i,s:i,s:f}", "date", row->day, "scheduled", 0,
-                            "present", 0, "late", 0, "absent", 0, "rate", 0.0);
-            json_array_append_new(items, day);
-        }
-        const char *keys[] = {"scheduled", "present", "late", "absent"};
-        int add[] = {1, row->present, row->late, row->absent};
-        for (int j = 0; j < 4; j++)
-            json_object_set_new(
-                day, keys[j],
-                json_integer(json_integer_value(json_object_get(day, keys[j])) + add[j]));
-    }
-    size_t k;
-    json_t *it;
-    json_array_foreach(items, k, it)
-    {
-        double present = (double)json_integer_value(json_object_get(it, "present"));
-        double absent = (double)json_integer_value(json_object_get(it, "absent"));
-        json_object_set_new(it, "rate",
-                            json_real(present + absent > 0 ? present / (present + absent) : 0));
+    json_t *items;
+    if (!http_days_json(r, &rep, &items)) {
+        att_report_free(&rep);
+        return MHD_YES;
     }
     json_t *body =
         json_pack("{s:o,s:s,s:s}", "items", items, "from", rep.from_day, "to", rep.to_day);
@@ -518,14 +505,18 @@ enum MHD_Result http_h_dashboard(http_req *r)
 {
     att_report rep;
     if (!build_report(r, 0, &rep)) return MHD_YES;
-    int present = 0, late = 0, absent = 0, expected = 0;
-    for (size_t i = 0; i < rep.npeople; i++) {
-        const att_person_summary *p = &rep.people[i];
-        if (p->slots > 0) expected++;
-        if (p->present > 0 || p->late > 0) present++;
-        if (p->late > 0) late++;
-        if (p->absent > 0 && p->present == 0) absent++;
+    /* Today's cards are the daily chart's figures for today (att_report_days). */
+    json_t *days;
+    if (!http_days_json(r, &rep, &days)) {
+        att_report_free(&rep);
+        return MHD_YES;
     }
+    att_day none = {.rate = -1};
+    snprintf(none.day, sizeof none.day, "%s", rep.from_day);
+    json_t *today = json_array_size(days)
+                        ? json_incref(json_array_get(days, json_array_size(days) - 1))
+                        : http_day_json(&none);
+    json_decref(days);
     json_t *by_group = json_array();
     for (size_t i = 0; i < rep.ngroups; i++)
         json_array_append_new(by_group, json_pack("{s:I,s:s,s:i}", "group_id",
@@ -548,8 +539,7 @@ enum MHD_Result http_h_dashboard(http_req *r)
                 json_array_append_new(recent, http_event_json(db(r), &es[i]));
     }
     free(es);
-    return http_reply_json(r, MHD_HTTP_OK,
-                           json_pack("{s:{s:i,s:i,s:i,s:i},s:o,s:o}", "today", "present", present,
-                                     "late", late, "absent", absent, "expected", expected,
-                                     "late_by_group", by_group, "recent", recent));
+    return http_reply_json(
+        r, MHD_HTTP_OK,
+        json_pack("{s:o,s:o,s:o}", "today", today, "late_by_group", by_group, "recent", recent));
 }

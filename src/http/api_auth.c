@@ -742,11 +742,14 @@ enum MHD_Result http_h_audit(http_req *r)
 /* The attendance rules own the settings (att_config); this is their JSON. */
 static json_t *settings_json(const att_config *c)
 {
-    return json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:b}", "timezone", c->timezone[0] ? c->timezone : "",
-                     "dedup_window_s", c->dedup_window_s, "min_stay_s", c->min_stay_s,
-                     "slot_margin_min", c->slot_margin_min, "recognition_threshold",
-                     c->recognition_threshold, "liveness_threshold", c->liveness_threshold,
-                     "keep_unrecognized", c->keep_unrecognized != 0);
+    json_t *j = json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:b}", "timezone",
+                          c->timezone[0] ? c->timezone : "", "dedup_window_s", c->dedup_window_s,
+                          "min_stay_s", c->min_stay_s, "slot_margin_min", c->slot_margin_min,
+                          "recognition_threshold", c->recognition_threshold, "liveness_threshold",
+                          c->liveness_threshold, "keep_unrecognized", c->keep_unrecognized != 0);
+    json_object_set_new(j, "attendance_start_day",
+                        c->start_day[0] ? json_string(c->start_day) : json_null());
+    return j;
 }
 
 enum MHD_Result http_h_settings_get(http_req *r)
@@ -762,6 +765,23 @@ enum MHD_Result http_h_settings_get(http_req *r)
         json_object_set_new(j, "timezone_in_effect",
                             json_string(att_tz_name(att_zone(r->srv->att))));
     return http_reply_json(r, MHD_HTTP_OK, j);
+}
+
+/* Field attendance_start_day: a date YYYY-MM-DD, or null/"" for none.
+ * Returns false after answering 400. */
+static bool settings_start_day(http_req *r, json_t *b, att_config *c)
+{
+    json_t *v = json_object_get(b, "attendance_start_day");
+    int64_t days;
+    if (!v) return true;
+    const char *s = json_is_null(v) ? "" : json_string_value(v);
+    if (!s || (*s && (strlen(s) != 10 || att_parse_day(s, &days)))) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'attendance_start_day' must be a date YYYY-MM-DD or null");
+        return false;
+    }
+    http_copy(c->start_day, sizeof c->start_day, s);
+    return true;
 }
 
 /* A name of the tz database: "UTC", or a file under /usr/share/zoneinfo
@@ -791,17 +811,11 @@ static bool tz_database_name(const char *tz)
 
 enum MHD_Result http_h_settings_patch(http_req *r)
 {
-    static const char *const known[] = {"timezone",
-                                        "dedup_window_s",
-                                        "min_stay_s",
-                                        "slot_margin_min",
-                                        "recognition_threshold",
-                                        "liveness_threshold",
-                                        "keep_unrecognized",
-                                        "institution_name",
-                                        "institution_logo_url",
-                                        "kiosk_pin",
-                                        NULL};
+    static const char *const known[] = {
+        "timezone",          "dedup_window_s",        "min_stay_s",
+        "slot_margin_min",   "recognition_threshold", "liveness_threshold",
+        "keep_unrecognized", "institution_name",      "institution_logo_url",
+        "kiosk_pin",         "attendance_start_day",  NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -853,6 +867,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (has) c.liveness_threshold = d;
     if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
     if (has) c.keep_unrecognized = keep;
+    if (!settings_start_day(r, b, &c)) goto out;
     if (!http_kiosk_settings_patch(r, b)) goto out;
     if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
         (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {

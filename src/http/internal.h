@@ -435,6 +435,19 @@ enum MHD_Result http_h_webhooks_delete(http_req *r);
 enum MHD_Result http_h_webhooks_test(http_req *r);
 enum MHD_Result http_h_webhook_deliveries(http_req *r);
 enum MHD_Result http_h_webhook_redeliver(http_req *r);
+enum MHD_Result http_h_absentees(http_req *r);
+enum MHD_Result http_h_report_groups(http_req *r);
+/* The attendance report a request asks for (from/to — or `day` when not NULL
+ * —, group_id, label; a limited manager's groups applied). Returns false
+ * after answering. */
+bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report *rep);
+/* A report as CSV in the request's export format. */
+rc_status http_report_csv(http_req *r, const att_report *rep, FILE *out, rc_error *err);
+/* Report pieces as JSON (api_reports.c): a person's summary, one day's
+ * figures, and every day of a report (false after answering an error). */
+json_t *http_person_summary_json(const att_person_summary *p);
+json_t *http_day_json(const att_day *d);
+bool http_days_json(http_req *r, const att_report *rep, json_t **out);
 /* Face endpoints (api_face.c). */
 enum MHD_Result http_h_recognize(http_req *r);
 enum MHD_Result http_h_process_frame(http_req *r);

@@ -106,11 +106,14 @@ schemas = {
      "recognition_threshold": {"type": NUM, "minimum": 0, "maximum": 1, "description":
          "cosine similarity at or above which a face is an enrolled person and may be marked; "
          "the one threshold of /recognize, /process_frame, /verify and cameras, applied at once "
-         "when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold"},
+         "when changed; default 0.47 (GALLERY_DEFAULT_THRESHOLD), calibrated per probe against a gallery (see README)"},
      "liveness_threshold": NUM, "keep_unrecognized": BOOL,
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
-     "kiosk_pin_set": {"type": BOOL, "readOnly": True}}),
+     "kiosk_pin_set": {"type": BOOL, "readOnly": True},
+
+     "attendance_start_day": dict(type=STR, format="date", nullable=True,
+         description="no absences before this day; null: each person counts from the day they were added")}),
      additionalProperties=True),
  "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
  "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR,
@@ -204,10 +207,22 @@ schemas = {
  "EventCorrection": obj({"type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME, "status": STR,
      "reason": STR}, ["reason"]),
  "SummaryRow": obj({"person_id": INT, "name": STR, "external_id": STR, "slots": INT, "present": INT, "late": INT, "early_leave": INT,
-     "absent": INT, "first_entry": TIME, "last_exit": TIME, "time_on_site_s": INT},
-     nullable=("first_entry", "last_exit")),
- "DailyRow": obj({"date": DATE, "scheduled": INT, "present": INT, "late": INT, "absent": INT, "rate": NUM}),
- "Dashboard": obj({"today": obj({"present": INT, "late": INT, "absent": INT, "expected": INT}),
+     "absent": INT, "first_entry": TIME, "last_exit": TIME, "time_on_site_s": INT,
+     "rate": dict(type=NUM, description="present / (present + absent) slots; null when none was judged")},
+     ["person_id", "name", "external_id", "slots", "present", "late", "early_leave", "absent", "time_on_site_s"],
+     nullable=("first_entry", "last_exit", "rate")),
+ "DailyRow": dict(obj({"date": DATE, "expected": INT, "present": INT, "late": INT, "early_leave": INT, "absent": INT,
+     "pending": INT, "rate": NUM}, ["date", "expected", "present", "late", "early_leave", "absent", "pending", "rate"],
+     nullable=("rate",)), description="one day's figures in people: expected (a slot that day), present (an entry in one of its slots), "
+     "late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet); "
+     "rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out."),
+ "Absentee": obj({"person_id": INT, "name": STR, "external_id": STR, "date": DATE, "group_id": INT, "group_name": STR,
+     "label": STR, "start": TIME, "end": TIME}, ["person_id", "name", "external_id", "date", "group_id", "group_name", "label", "start", "end"],
+     nullable=("group_id", "group_name")),
+ "GroupRow": obj({"group_id": INT, "name": STR, "members": INT, "slots": INT, "present": INT, "late": INT,
+     "early_leave": INT, "absent": INT, "rate": NUM}, ["group_id", "name", "members", "slots", "present", "late", "early_leave", "absent", "rate"],
+     nullable=("rate",)),
+ "Dashboard": obj({"today": ref("DailyRow"),
      "late_by_group": arr(obj({"group_id": INT, "name": STR, "late": INT})),
      "recent": arr(ref("AttendanceEvent"))}, ["today", "late_by_group", "recent"]),
  "CompatEnrollResult": obj({"status": STR, "id": STR, "processed": INT, "accepted": INT,
@@ -221,6 +236,10 @@ for n in ["Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Grou
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
+schemas["AbsenteeList"] = obj({"date": DATE, "items": arr(ref("Absentee")), "total": INT}, ["date", "items", "total"])
+schemas["GroupReport"] = obj({"from": DATE, "to": DATE, "timezone": STR, "label": STR, "people": arr(ref("SummaryRow")),
+    "groups": arr(ref("GroupRow")), "days": arr(ref("DailyRow"))}, ["from", "to", "timezone", "label", "people", "groups", "days"],
+    nullable=("label",))
 
 def jbody(n): return {"required": True, "content": {"application/json": {"schema": ref(n)}}}
 def ok(n, code="200", desc="OK"): return {code: {"description": desc, "content": {"application/json": {"schema": ref(n)}}}}
@@ -347,9 +366,15 @@ opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
    params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT),
      q("lang", STR, "headers and values: en (default) or es", enum=["en", "es"]),
      q("sep", STR, "CSV separator (default: comma for en, semicolon for es)", enum=["comma", "semicolon", "tab"]),
-     q("bom", BOOL, "UTF-8 byte-order mark first (default: for es)")], tag="attendance"), "exportAttendance")
-opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT)], tag="attendance"), "reportSummary")
-opid(op("/api/v1/reports/daily", "get", "per-day summary", [A, M], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT)], tag="attendance"), "reportDaily")
+     q("bom", BOOL, "UTF-8 byte-order mark first (default: for es)"), q("label", STR, "only the slots with this schedule label (subject)")], tag="attendance"), "exportAttendance")
+opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT), q("label", STR, "only the slots with this schedule label (subject)")], tag="attendance"), "reportSummary")
+LABEL = q("label", STR, "only the slots with this schedule label (subject)")
+opid(op("/api/v1/reports/daily", "get", "per-day figures in people (days with slots only)", [A, M], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), LABEL], tag="attendance"), "reportDaily")
+opid(op("/api/v1/reports/groups", "get", "report per group and subject over a range: per person, per group, per day", [A, M], ok("GroupReport"),
+   params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), LABEL], tag="attendance"), "reportGroups")
+opid(op("/api/v1/attendance/absentees", "get", "who is missing: slots of the day whose start + grace passed with no entry", [A, M],
+   {"200": {"description": "the list (JSON) or its CSV", "content": {"application/json": {"schema": ref("AbsenteeList")}, "text/csv": {"schema": {"type": STR}}}}},
+   params=[q("day", STR, "default today", format="date"), q("group_id", INT), LABEL, q("format", STR, enum=["json", "csv"])], tag="attendance"), "listAbsentees")
 opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
 opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera)", [A, M, MB, D],
    {"200": {"description": "event stream", "content": {"text/event-stream": {"schema": {"type": STR}}}}}, tag="attendance"), "events")

@@ -95,6 +95,8 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
     {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},
     {"GET", "/api/v1/dashboard", ADMIN | MANAGER, 0, http_h_dashboard},
+    {"GET", "/api/v1/attendance/absentees", ADMIN | MANAGER, 0, http_h_absentees},
+    {"GET", "/api/v1/reports/groups", ADMIN | MANAGER, 0, http_h_report_groups},
     /* faces and recognition */
     {"GET", "/api/v1/persons/{id}/photo", ADMIN | MANAGER, 0, http_h_person_photo},
     {"GET", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, 0, http_h_faces_list},

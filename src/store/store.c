@@ -1295,18 +1295,20 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     if (st != RC_OK) return st;
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
+    int64_t created = p->created_ms > 0 ? p->created_ms : now;
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
               "active, created_ms, updated_ms, first_name, last_name) "
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
               &id, err, "TtttIiiiitt", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
-              p->consent_ms, (int64_t)p->active, now, now, p->first_name, p->last_name);
+              p->consent_ms, (int64_t)p->active, created, now, p->first_name, p->last_name);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
     if (st != RC_OK) return st;
     p->id = id;
-    p->created_ms = p->updated_ms = now;
+    p->created_ms = created;
+    p->updated_ms = now;
     return RC_OK;
 }
 

@@ -236,6 +236,8 @@ typedef struct {
     int64_t scope_user_id;
 } store_person_filter;
 
+/* created_ms 0 means now; a past time (history imported, tests) is kept:
+ * reports count a person's absences only from that day on. */
 rc_status store_person_create(store *s, store_person *p, rc_error *err);
 rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err);
 rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,

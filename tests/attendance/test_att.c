@@ -183,9 +183,10 @@ static int64_t at(fx *f, int y, int mo, int d, int h, int mi, int s)
     return att_tz_utc(f->tz, att_days_from_civil(y, mo, d), h * 60 + mi) + s * 1000;
 }
 
+/* Added to Rollcall on 2026-01-01, before every day the tests judge. */
 static int64_t person(store *s, const char *ext, const char *name)
 {
-    store_person p = {.active = 1};
+    store_person p = {.active = 1, .created_ms = 1767225600000LL};
     snprintf(p.external_id, sizeof p.external_id, "%s", ext);
     snprintf(p.name, sizeof p.name, "%s", name);
     OK(store_person_create(s, &p, &e_));
@@ -436,9 +437,8 @@ static void holidays_have_no_slots_and_no_absences(void **state)
     }
     assert_int_equal(rep.people[0].days_outside, 1); /* Ann came on the holiday */
     att_report_free(&rep);
-    /* Until start + grace (08:05) it is pending; once an entry would be
-     * late, absent — during the slot, not only after it ended. */
-    q.now_ms = at(f, 2026, 3, 2, 8, 5, 0);
+    /* Before start + grace it is pending, not absent. */
+    q.now_ms = at(f, 2026, 3, 2, 8, 4, 59);
     q.to_day = "2026-03-02";
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_int_equal(rep.nrows, 2);
@@ -449,6 +449,152 @@ static void holidays_have_no_slots_and_no_absences(void **state)
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_string_equal(rep.rows[0].status, "absent");
     assert_int_equal(rep.people[0].absent, 1);
+    att_report_free(&rep);
+}
+
+/* Absent during the day: at start + grace (08:05), not when the slot ends;
+ * a late entry afterwards makes it late. The day's figures (cards and chart)
+ * agree with the rows. */
+static void absent_from_start_plus_grace_during_the_day(void **state)
+{
+    fx *f = *state;
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-02",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 2, 8, 5, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 2);
+    for (size_t i = 0; i < rep.nrows; i++)
+        assert_string_equal(rep.rows[i].status,
+                            rep.rows[i].person_id == f->ann ? "present" : "absent");
+    att_day *days = NULL;
+    size_t nd = 0;
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 1);
+    assert_string_equal(days[0].day, "2026-03-02");
+    assert_int_equal(days[0].expected, 2);
+    assert_int_equal(days[0].present, 1);
+    assert_int_equal(days[0].absent, 1);
+    assert_int_equal(days[0].pending, 0);
+    assert_true(days[0].rate == 0.5);
+    free(days);
+    /* The absentee list: Bob only. */
+    att_report_keep_absent(&rep, "2026-03-02");
+    assert_int_equal(rep.nrows, 1);
+    assert_int_equal(rep.rows[0].person_id, f->bob);
+    assert_string_equal(rep.rows[0].label, "Maths");
+    assert_int_equal(rep.rows[0].group_id, f->group);
+    att_report_free(&rep);
+
+    /* Bob turns up at 08:20: late, no longer absent. */
+    see(f, f->bob, f->cam_in, at(f, 2026, 3, 2, 8, 20, 0), 0.9);
+    q.now_ms = at(f, 2026, 3, 2, 8, 21, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(days[0].present, 2);
+    assert_int_equal(days[0].late, 1);
+    assert_int_equal(days[0].absent, 0);
+    assert_true(days[0].rate == 1.0);
+    free(days);
+    att_report_keep_absent(&rep, NULL);
+    assert_int_equal(rep.nrows, 0);
+    att_report_free(&rep);
+}
+
+/* No absences before a person was added nor before attendance_start_day;
+ * days without slots (weekends) have no figures at all (not 0 %). */
+static void no_absence_before_counting_starts(void **state)
+{
+    fx *f = *state;
+    store_person late_p = {.active = 1, .created_ms = at(f, 2026, 3, 5, 12, 0, 0)};
+    snprintf(late_p.name, sizeof late_p.name, "Cleo");
+    OK(store_person_create(f->s, &late_p, &e_));
+    assert_int_equal(late_p.created_ms, at(f, 2026, 3, 5, 12, 0, 0));
+    OK(store_group_add_member(f->s, f->group, late_p.id, &e_));
+    /* Ann attends on 2 March, nobody on 9 March. */
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    att_query q = {.from_day = "2026-02-28",
+                   .to_day = "2026-03-15",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    int cleo_slots = -1;
+    for (size_t i = 0; i < rep.npeople; i++)
+        if (rep.people[i].person_id == late_p.id) {
+            cleo_slots = rep.people[i].slots;
+            assert_int_equal(rep.people[i].absent, 1); /* 9 March only */
+        }
+    assert_int_equal(cleo_slots, 1);
+    att_day *days = NULL;
+    size_t nd = 0;
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 2); /* the two Mondays, no weekend or weekday without slots */
+    assert_string_equal(days[0].day, "2026-03-02");
+    assert_int_equal(days[0].expected, 2); /* Ann and Bob; Cleo not yet */
+    assert_string_equal(days[1].day, "2026-03-09");
+    assert_int_equal(days[1].expected, 3);
+    assert_true(days[1].rate == 0.0);
+    free(days);
+    att_report_free(&rep);
+
+    /* The institution started on 9 March: 2 March still counts Ann's entry
+     * (attended) but nobody is absent that day. */
+    att_config c;
+    att_get_config(f->a, &c);
+    snprintf(c.start_day, sizeof c.start_day, "2026-03-09");
+    OK(att_config_save(f->s, &c, &e_));
+    OK(att_reload(f->a, &e_));
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 2);
+    assert_int_equal(days[0].expected, 1);
+    assert_int_equal(days[0].present, 1);
+    assert_int_equal(days[0].absent, 0);
+    assert_true(days[0].rate == 1.0);
+    free(days);
+    att_report_free(&rep);
+
+    /* A bad start day is refused by name. */
+    rc_error err;
+    OK(store_setting_set(f->s, "attendance_start_day", "March", &e_));
+    assert_int_equal(att_config_load(f->s, &c, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "attendance_start_day"));
+}
+
+static void week(fx *f);
+
+/* A report per subject: only the slots with that label, no "outside" rows. */
+static void report_per_subject(void **state)
+{
+    fx *f = *state;
+    store_schedule sc = {
+        .group_id = f->group, .dow = 1, .start_min = 600, .end_min = 660, .grace_min = 0};
+    snprintf(sc.label, sizeof sc.label, "Matemáticas");
+    OK(store_schedule_create(f->s, &sc, &e_));
+    week(f); /* Ann leaves 10:05 on 2 March: present in Maths only */
+    att_query q = {.from_day = "2026-03-01",
+                   .to_day = "2026-03-14",
+                   .group_id = f->group,
+                   .label = "Matemáticas",
+                   .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 4); /* 2 people × 2 Mondays */
+    for (size_t i = 0; i < rep.nrows; i++) {
+        assert_string_equal(rep.rows[i].label, "Matemáticas");
+        assert_string_equal(rep.rows[i].status, "absent");
+    }
+    assert_int_equal(rep.ngroups, 1);
+    assert_int_equal(rep.groups[0].slots, 4);
+    assert_int_equal(rep.groups[0].absent, 4);
+    att_report_free(&rep);
+    q.label = "Maths";
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 4);
+    assert_int_equal(rep.groups[0].present, 3);
     att_report_free(&rep);
 }
 
@@ -832,7 +978,8 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     unlink(path);
     rmdir(dir);
     rc_error err;
-    assert_int_equal(att_export_xlsx(&rep, f->tz, NULL, "/nonexistent-dir/r.xlsx", &err), RC_ERR_IO);
+    assert_int_equal(att_export_xlsx(&rep, f->tz, NULL, "/nonexistent-dir/r.xlsx", &err),
+                     RC_ERR_IO);
     att_report_free(&rep);
 }
 
@@ -850,6 +997,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(midnight_and_overnight_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(dst_day_judged_in_local_time, setup, teardown),
         cmocka_unit_test_setup_teardown(holidays_have_no_slots_and_no_absences, setup, teardown),
+        cmocka_unit_test_setup_teardown(absent_from_start_plus_grace_during_the_day, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(report_per_subject, setup, teardown),
         cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,

@@ -472,7 +472,7 @@ test('attendance: manual events, corrections, filters, member scope, export, rep
   assert.equal(r.status, 200);
   assert.equal(r.body.items.length, 1);
   assert.equal(r.body.items[0].date, today);
-  assert.equal(r.body.items[0].scheduled, 2);
+  assert.equal(r.body.items[0].expected, 2);
   assert.equal(r.body.items[0].present, 2);
   assert.equal(r.body.items[0].late, 1);
   r = await env.manager.get('/api/v1/dashboard');

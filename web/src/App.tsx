@@ -25,6 +25,7 @@ import { AccountPage } from './pages/Account';
 
 // The dashboard carries the charting library: load it only when opened.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
+const ReportsPage = lazy(() => import('./pages/Reports').then((m) => ({ default: m.ReportsPage })));
 
 function RequireLogin({ children }: { children: ReactNode }) {
   const { user, loading } = useAuth();
@@ -153,6 +154,14 @@ export function App() {
             element={
               <Allow area="attendance">
                 <AttendancePage />
+              </Allow>
+            }
+          />
+          <Route
+            path="reports"
+            element={
+              <Allow area="reports">
+                <ReportsPage />
               </Allow>
             }
           />

@@ -12,7 +12,10 @@ import type {
   Camera,
   CameraInput,
   Correction,
+  AbsenteeList,
   DailyReportRow,
+  GroupReport,
+  ReportQuery,
   Dashboard,
   EnrollResult,
   EventType,
@@ -447,7 +450,7 @@ export class ApiClient {
     return this.del(`/api/v1/attendance/${id}`, { reason });
   }
   /** The export in the reader's language (Spanish: ';' and a BOM for Excel). */
-  exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter, lang = 'en'): string {
+  exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter & { label?: string }, lang = 'en'): string {
     return this.url('/api/v1/attendance/export', {
       format,
       from: f.from,
@@ -455,10 +458,21 @@ export class ApiClient {
       group_id: f.group_id,
       person_id: f.person_id,
       lang,
+      label: f.label,
     });
   }
-  daily(q: { from: string; to: string; group_id?: number }): Promise<{ items: DailyReportRow[] }> {
+  daily(q: ReportQuery & { from: string; to: string }): Promise<{ items: DailyReportRow[] }> {
     return this.get('/api/v1/reports/daily', q);
+  }
+  /** Who is missing on a day (default today): slots whose start + grace passed with no entry. */
+  absentees(q: { day?: string; group_id?: number; label?: string }): Promise<AbsenteeList> {
+    return this.get('/api/v1/attendance/absentees', q);
+  }
+  absenteesCsvUrl(q: { day?: string; group_id?: number; label?: string }): string {
+    return this.url('/api/v1/attendance/absentees', { ...q, format: 'csv' });
+  }
+  reportGroups(q: ReportQuery): Promise<GroupReport> {
+    return this.get('/api/v1/reports/groups', q);
   }
   summary(q: { from?: string; to?: string; group_id?: number; person_id?: number }): Promise<{ items: SummaryRow[] }> {
     return this.get('/api/v1/reports/summary', q);

@@ -852,8 +852,42 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** per-day summary */
+        /** per-day figures in people (days with slots only) */
         get: operations["reportDaily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** report per group and subject over a range: per person, per group, per day */
+        get: operations["reportGroups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/absentees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** who is missing: slots of the day whose start + grace passed with no entry */
+        get: operations["listAbsentees"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1167,7 +1201,7 @@ export interface components {
             dedup_window_s?: number;
             min_stay_s?: number;
             slot_margin_min?: number;
-            /** @description cosine similarity at or above which a face is an enrolled person and may be marked; the one threshold of /recognize, /process_frame, /verify and cameras, applied at once when changed; default 0.37, the gallery's calibrated 0.1% false-accept threshold */
+            /** @description cosine similarity at or above which a face is an enrolled person and may be marked; the one threshold of /recognize, /process_frame, /verify and cameras, applied at once when changed; default 0.47 (GALLERY_DEFAULT_THRESHOLD), calibrated per probe against a gallery (see README) */
             recognition_threshold?: number;
             liveness_threshold?: number;
             keep_unrecognized?: boolean;
@@ -1176,6 +1210,11 @@ export interface components {
             /** @description write only: 4-12 digits to leave kiosk mode (stored hashed); "" removes it */
             kiosk_pin?: string;
             readonly kiosk_pin_set?: boolean;
+            /**
+             * Format: date
+             * @description no absences before this day; null: each person counts from the day they were added
+             */
+            attendance_start_day?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1480,36 +1519,61 @@ export interface components {
             reason: string;
         };
         SummaryRow: {
-            person_id?: number;
-            name?: string;
-            external_id?: string;
-            slots?: number;
-            present?: number;
-            late?: number;
-            early_leave?: number;
-            absent?: number;
+            person_id: number;
+            name: string;
+            external_id: string;
+            slots: number;
+            present: number;
+            late: number;
+            early_leave: number;
+            absent: number;
             /** Format: date-time */
             first_entry?: string | null;
             /** Format: date-time */
             last_exit?: string | null;
-            time_on_site_s?: number;
+            time_on_site_s: number;
+            /** @description present / (present + absent) slots; null when none was judged */
+            rate?: number | null;
         };
+        /** @description one day's figures in people: expected (a slot that day), present (an entry in one of its slots), late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet); rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out. */
         DailyRow: {
             /** Format: date */
-            date?: string;
-            scheduled?: number;
-            present?: number;
-            late?: number;
-            absent?: number;
-            rate?: number;
+            date: string;
+            expected: number;
+            present: number;
+            late: number;
+            early_leave: number;
+            absent: number;
+            pending: number;
+            rate: number | null;
+        };
+        Absentee: {
+            person_id: number;
+            name: string;
+            external_id: string;
+            /** Format: date */
+            date: string;
+            group_id: number | null;
+            group_name: string | null;
+            label: string;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+        };
+        GroupRow: {
+            group_id: number;
+            name: string;
+            members: number;
+            slots: number;
+            present: number;
+            late: number;
+            early_leave: number;
+            absent: number;
+            rate: number | null;
         };
         Dashboard: {
-            today: {
-                present?: number;
-                late?: number;
-                absent?: number;
-                expected?: number;
-            };
+            today: components["schemas"]["DailyRow"];
             late_by_group: {
                 group_id?: number;
                 name?: string;
@@ -1586,6 +1650,23 @@ export interface components {
         };
         DailyReport: {
             items: components["schemas"]["DailyRow"][];
+        };
+        AbsenteeList: {
+            /** Format: date */
+            date: string;
+            items: components["schemas"]["Absentee"][];
+            total: number;
+        };
+        GroupReport: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            timezone: string;
+            label: string | null;
+            people: components["schemas"]["SummaryRow"][];
+            groups: components["schemas"]["GroupRow"][];
+            days: components["schemas"]["DailyRow"][];
         };
     };
     responses: never;
@@ -3965,6 +4046,8 @@ export interface operations {
                 sep?: "comma" | "semicolon" | "tab";
                 /** @description UTF-8 byte-order mark first (default: for es) */
                 bom?: boolean;
+                /** @description only the slots with this schedule label (subject) */
+                label?: string;
             };
             header?: never;
             path?: never;
@@ -4000,6 +4083,8 @@ export interface operations {
                 to?: string;
                 group_id?: number;
                 person_id?: number;
+                /** @description only the slots with this schedule label (subject) */
+                label?: string;
             };
             header?: never;
             path?: never;
@@ -4033,6 +4118,8 @@ export interface operations {
                 from?: string;
                 to?: string;
                 group_id?: number;
+                /** @description only the slots with this schedule label (subject) */
+                label?: string;
             };
             header?: never;
             path?: never;
@@ -4047,6 +4134,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DailyReport"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reportGroups: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                group_id?: number;
+                /** @description only the slots with this schedule label (subject) */
+                label?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupReport"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAbsentees: {
+        parameters: {
+            query?: {
+                /** @description default today */
+                day?: string;
+                group_id?: number;
+                /** @description only the slots with this schedule label (subject) */
+                label?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the list (JSON) or its CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AbsenteeList"];
+                    "text/csv": string;
                 };
             };
             /** @description error */

@@ -36,6 +36,7 @@ export type Settings = Req<
   kiosk_pin_set?: boolean;
   /** The zone in force when none is set (the server's). */
   timezone_in_effect?: string;
+  attendance_start_day?: string | null;
 };
 
 export type Person = S['Person'];
@@ -100,13 +101,25 @@ export interface AttendanceFilter {
 export type ManualEntry = S['ManualEvent'];
 export type Correction = Omit<S['EventCorrection'], 'status'> & { status?: EventStatus };
 
-export type DailyReportRow = Required<S['DailyRow']>;
-export type SummaryRow = Req<S['SummaryRow'], 'person_id' | 'name' | 'present' | 'late' | 'early_leave' | 'absent' | 'time_on_site_s'> & {
+/** One day's figures in people; rate is null when nobody was judged yet. */
+export type DailyReportRow = S['DailyRow'];
+export type SummaryRow = S['SummaryRow'] & {
   first_entry: string | null;
   last_exit: string | null;
+  rate: number | null;
+};
+export type Absentee = S['Absentee'];
+export type AbsenteeList = S['AbsenteeList'];
+export type GroupReportRow = S['GroupRow'];
+export type GroupReport = Omit<S['GroupReport'], 'people'> & { people: SummaryRow[] };
+export type ReportQuery = {
+  from?: string;
+  to?: string;
+  group_id?: number;
+  label?: string;
 };
 export type Dashboard = {
-  today: Required<S['Dashboard']['today']>;
+  today: DailyReportRow;
   late_by_group: Required<S['Dashboard']['late_by_group'][number]>[];
   recent: AttendanceEvent[];
 };

@@ -3,7 +3,7 @@
 // would answer 403 and hides their links).
 import type { Role } from '../api/types';
 
-export type Area = 'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'cameras' | 'admin';
+export type Area = 'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin';
 
 const ACCESS: Record<Area, readonly Role[]> = {
   dashboard: ['admin', 'manager'],
@@ -11,6 +11,7 @@ const ACCESS: Record<Area, readonly Role[]> = {
   people: ['admin', 'manager'],
   groups: ['admin', 'manager'],
   attendance: ['admin', 'manager', 'member'],
+  reports: ['admin', 'manager'],
   cameras: ['admin', 'manager'],
   admin: ['admin'],
 };

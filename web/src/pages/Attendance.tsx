@@ -4,7 +4,8 @@
 // A wrong event is voided (kept, struck through, counted by nothing) or
 // deleted, with a reason; voided events show on request. The downloads are
 // in the user's language (Spanish CSV: ';' and a BOM, as Excel expects).
-// A second view sums it up per person. Members see only their own events
+// A second view sums it up per person; a third (staff) lists who was absent
+// on the range's last day (today: who is missing now). Members see only their own events
 // (the server enforces it too).
 import { useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
@@ -18,6 +19,7 @@ import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import { SummaryTable } from '../components/SummaryTable';
+import { Absentees } from '../components/Absentees';
 import { eventSource } from '../lib/events';
 
 const LIMIT = 50;
@@ -51,7 +53,8 @@ export function AttendancePage() {
     [params, today, staff, user],
   );
 
-  const view = params.get('view') === 'summary' ? 'summary' : 'events';
+  const asked = params.get('view');
+  const view = asked === 'summary' ? 'summary' : asked === 'absent' && staff ? 'absent' : 'events';
   const list = useLoad(() => (view === 'events' ? api.attendance(filter) : Promise.resolve(null)), [filter, view]);
   const groups = useLoad(() => (staff ? api.groups() : Promise.resolve(null)), [staff]);
   const cameras = useLoad(() => (staff ? api.cameras().catch(() => null) : Promise.resolve(null)), [staff]);
@@ -170,14 +173,15 @@ export function AttendancePage() {
       </form>
 
       <div className="segmented" role="group" aria-label={t('attendance.view')}>
-        {(['events', 'summary'] as const).map((v) => (
+        {(staff ? (['events', 'summary', 'absent'] as const) : (['events', 'summary'] as const)).map((v) => (
           <button key={v} type="button" aria-pressed={view === v} onClick={() => setFilter('view', v === 'events' ? undefined : v)}>
-            {t(`attendance.${v}`)}
+            {t(v === 'absent' ? 'attendance.absentView' : `attendance.${v}`)}
           </button>
         ))}
       </div>
 
       {view === 'summary' && <SummaryTable filter={filter} />}
+      {view === 'absent' && <Absentees day={filter.to} />}
       <ErrorMessage error={list.error} onRetry={list.reload} />
       {view === 'events' && (
         <DataTable

@@ -1,15 +1,19 @@
-// Dashboard: today's present / late / absent counts, attendance rate per day
-// over a chosen range (chart), late arrivals per group, and a live feed of
-// the latest events from the server-sent event stream.
+// Dashboard: today's figures (present, late, absent, still to come, expected —
+// people, the same computation as the chart's day), attendance rate per day
+// over a chosen range (chart; days without slots or with nobody judged yet
+// are not plotted), who is missing now, late arrivals per group, and a live
+// feed of the latest events from the server-sent event stream.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDate, formatPercent, formatTime } from '../lib/format';
 import { feedItem, pushFeed, type FeedItem } from '../lib/events';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import { Absentees } from '../components/Absentees';
+import { RateLine } from '../components/charts';
 import styles from './Dashboard.module.css';
 
 const RANGES = [7, 14, 30];
@@ -24,6 +28,7 @@ export function DashboardPage() {
   const daily = useLoad(() => api.daily({ from: addDays(today, -(days - 1)), to: today }), [days, today]);
   const [feed, setFeed] = useState<FeedItem[]>([]);
   const [live, setLive] = useState<'connecting' | 'open' | 'closed'>('connecting');
+  const [changes, setChanges] = useState(0);
 
   useEffect(() => {
     if (dash.data) setFeed(dash.data.recent.map((e) => ({ kind: 'attendance' as const, key: `a${e.id}`, event: e })));
@@ -36,7 +41,10 @@ export function DashboardPage() {
       const item = feedItem(type, m.data, ++seq);
       if (!item) return;
       setFeed((f) => pushFeed(f, item));
-      if (type === 'attendance') dash.reload();
+      if (type === 'attendance') {
+        dash.reload();
+        setChanges((n) => n + 1);
+      }
     };
     const onAttendance = on('attendance');
     const onRecognition = on('recognition');
@@ -49,11 +57,10 @@ export function DashboardPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  const chartData = (daily.data?.items ?? []).map((d) => ({
-    date: formatDate(d.date, tz, lang),
-    rate: Math.round(d.rate * 1000) / 10,
-    late: d.late,
-  }));
+  // A day nobody was judged on yet (only slots still to come) has no rate.
+  const chartData = (daily.data?.items ?? []).flatMap((d) =>
+    d.rate === null ? [] : [{ name: formatDate(d.date, tz, lang), rate: Math.round(d.rate * 1000) / 10 }],
+  );
   const counts = dash.data?.today;
   const lateByGroup = (dash.data?.late_by_group ?? []).filter((g) => g.late > 0);
 
@@ -62,13 +69,21 @@ export function DashboardPage() {
       <PageHead title={t('dashboard.title')} />
       <ErrorMessage error={dash.error} onRetry={dash.reload} />
       <div className={styles.counts}>
-        {(['present', 'late', 'absent', 'expected'] as const).map((k) => (
+        {(['present', 'late', 'absent', 'pending', 'expected'] as const).map((k) => (
           <div key={k} className={`${styles.count} ${styles[k]}`}>
             <span className={styles.value}>{counts ? counts[k] : '…'}</span>
             <span className={styles.label}>{t(`dashboard.${k}`)}</span>
           </div>
         ))}
       </div>
+
+      {counts && counts.rate !== null && (
+        <p className="muted" data-testid="today-rate">
+          {t('dashboard.todayRate', { rate: formatPercent(counts.rate, lang) })}
+        </p>
+      )}
+
+      <Absentees reloadKey={changes} />
 
       <div className={styles.grid}>
         <section className="card" aria-labelledby="rate-h">
@@ -90,23 +105,7 @@ export function DashboardPage() {
           {daily.data && chartData.length === 0 && <p className="empty">{t('common.empty')}</p>}
           {chartData.length > 0 && (
             <div className={styles.chart}>
-              <ResponsiveContainer width="100%" height="100%">
-                <LineChart data={chartData} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e8ee" />
-                  <XAxis dataKey="date" fontSize={12} />
-                  <YAxis domain={[0, 100]} unit="%" fontSize={12} />
-                  <Tooltip formatter={(v) => [`${v} %`, t('dashboard.rateSeries')]} />
-                  <Line
-                    isAnimationActive={false}
-                    type="monotone"
-                    dataKey="rate"
-                    name={t('dashboard.rateSeries')}
-                    stroke="#1d4e89"
-                    strokeWidth={2}
-                    dot
-                  />
-                </LineChart>
-              </ResponsiveContainer>
+              <RateLine data={chartData} />
             </div>
           )}
         </section>
@@ -157,11 +156,6 @@ export function DashboardPage() {
             ),
           )}
         </ul>
-        {counts && counts.expected > 0 && (
-          <p className="muted">
-            {formatPercent(counts.present / counts.expected, lang)} {t('dashboard.present').toLowerCase()}
-          </p>
-        )}
       </section>
     </>
   );

@@ -54,6 +54,7 @@ export function SettingsPage() {
           institution_name: s.institution_name ?? '',
           institution_logo_url: s.institution_logo_url ?? '',
           ...(pin ? { kiosk_pin: pin } : removePin ? { kiosk_pin: '' } : {}),
+          attendance_start_day: s.attendance_start_day || null,
         }),
       );
       setPin('');
@@ -145,6 +146,15 @@ export function SettingsPage() {
               <span>{t('settings.minStay')}</span>
               <input type="number" min={0} step={1} value={s.min_stay_s} onChange={(e) => set('min_stay_s', Number(e.target.value))} />
               <small className="help">{t('settings.help.minStay')}</small>
+            </label>
+            <label className="field">
+              <span>{t('settings.startDay')}</span>
+              <input
+                type="date"
+                value={s.attendance_start_day ?? ''}
+                onChange={(e) => set('attendance_start_day', e.target.value || null)}
+              />
+              <small className="help">{t('settings.startDayHelp')}</small>
             </label>
             {s.slot_margin_min !== undefined && (
               <label className="field">

@@ -1,0 +1,181 @@
+// reports.test.mjs — the figures over real HTTP: who is absent during the day
+// (slot start + grace passed, no entry), the dashboard's cards equal to the
+// daily chart's figures, the absentee list (JSON and CSV) with its roles and
+// a limited manager's groups, the report per group and subject, and the
+// counting start (the day a person was added, attendance_start_day).
+//
+// The institution's zone is set to a fixed offset that puts local time at
+// 12:xx whenever the test runs, so "a slot that started this morning" and "one
+// this afternoon" exist on every run.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, startWithRoles } from './lib.mjs';
+
+let env, admin;
+const now = new Date();
+const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
+const local = new Date(now.getTime() + off * 3600e3);
+const today = local.toISOString().slice(0, 10);
+const dow = local.getUTCDay(); // 0 Sunday
+const dayPlus = (n) => new Date(local.getTime() + n * 86400e3).toISOString().slice(0, 10);
+// The UTC instant of a local wall time today.
+const at = (hhmm) => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
+};
+const ids = {};
+
+before(async () => {
+  env = await startWithRoles();
+  admin = env.admin;
+  let r = await admin.patch('/api/v1/settings', { timezone: zone });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const person = async (code, first, last) =>
+    (await admin.post('/api/v1/persons', { external_id: code, first_name: first, last_name: last, kind: 'student' })).body.id;
+  ids.ana = await person('R-1', 'Ana', 'Álvarez');
+  ids.beto = await person('R-2', 'Beto', 'Barrios');
+  ids.carla = await person('R-3', 'Carla', 'Castro');
+  ids.a = (await admin.post('/api/v1/groups', { name: '1A' })).body.id;
+  ids.b = (await admin.post('/api/v1/groups', { name: '2B' })).body.id;
+  await admin.put(`/api/v1/groups/${ids.a}/members`, { person_ids: [ids.ana, ids.beto] });
+  await admin.put(`/api/v1/groups/${ids.b}/members`, { person_ids: [ids.carla] });
+  const slot = async (group, start, end, label) => {
+    const s = await admin.post('/api/v1/schedules', { group_id: group, day_of_week: dow, start, end, grace_min: 5, label });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+  };
+  await slot(ids.a, '09:00', '14:00', 'Matemáticas');
+  await slot(ids.a, '15:00', '16:00', 'Historia');
+  await slot(ids.b, '09:00', '14:00', 'Matemáticas');
+  r = await admin.post('/api/v1/attendance', { person_id: ids.ana, type: 'entry', time: at('09:02'), reason: 'test' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'on_time');
+});
+after(async () => { assert.equal(await env.stop(), 0); });
+
+test('absent during the day: the morning slot passed start + grace with no entry; the afternoon one is pending', async () => {
+  const r = await admin.get(`/api/v1/attendance/absentees?group_id=${ids.a}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.date, today);
+  assert.equal(r.body.total, 1);
+  const [b] = r.body.items;
+  assert.equal(b.person_id, ids.beto);
+  assert.equal(b.name, 'Beto Barrios');
+  assert.equal(b.label, 'Matemáticas');
+  assert.equal(b.group_id, ids.a);
+  assert.equal(b.group_name, '1A');
+  assert.equal(b.start, at('09:00'));
+  // Everyone's: Beto and Carla, not Ana.
+  const all = await admin.get('/api/v1/attendance/absentees');
+  assert.deepEqual(all.body.items.map((x) => x.person_id).sort(), [ids.beto, ids.carla].sort());
+  // Per subject: nobody is absent from Historia yet.
+  const hist = await admin.get(`/api/v1/attendance/absentees?label=${encodeURIComponent('Historia')}`);
+  assert.equal(hist.body.total, 0);
+});
+
+test('the dashboard cards are the daily chart figures for today', async () => {
+  const d = await admin.get('/api/v1/dashboard');
+  assert.equal(d.status, 200);
+  const daily = await admin.get(`/api/v1/reports/daily?from=${dayPlus(-6)}&to=${today}`);
+  assert.equal(daily.status, 200);
+  // Persons added today: the days before have no figures (not 0 %).
+  assert.equal(daily.body.items.length, 1);
+  assert.deepEqual(d.body.today, daily.body.items[0]);
+  const { rate, ...counts } = d.body.today;
+  assert.deepEqual(counts, { date: today, expected: 3, present: 1, late: 0, early_leave: 0, absent: 2, pending: 0 });
+  assert.ok(Math.abs(rate - 1 / 3) < 1e-6, String(rate));
+  // A late entry turns Beto from absent into late, on both.
+  const r = await admin.post('/api/v1/attendance', { person_id: ids.beto, type: 'entry', time: at('09:30'), reason: 'test' });
+  assert.equal(r.body.status, 'late');
+  const d2 = await admin.get('/api/v1/dashboard');
+  assert.equal(d2.body.today.present, 2);
+  assert.equal(d2.body.today.late, 1);
+  assert.equal(d2.body.today.absent, 1);
+  const daily2 = await admin.get(`/api/v1/reports/daily?from=${today}&to=${today}`);
+  assert.deepEqual(d2.body.today, daily2.body.items[0]);
+  const abs = await admin.get(`/api/v1/attendance/absentees?group_id=${ids.a}`);
+  assert.equal(abs.body.total, 0);
+  // Undo for the other tests: void is not on every branch, so move it to another day.
+  const fix = await admin.patch(`/api/v1/attendance/${r.body.id}`, { time: `${dayPlus(-1)}T12:00:00Z`, reason: 'test undo' });
+  assert.equal(fix.status, 200);
+});
+
+test('the absentee list as CSV, and bad queries', async () => {
+  const r = await admin.get('/api/v1/attendance/absentees?format=csv');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/csv/);
+  assert.match(r.headers.get('content-disposition'), new RegExp(`attachment; filename="absentees-${today}\\.csv"`));
+  assert.match(r.body, /Beto Barrios/);
+  assert.match(r.body, /Carla Castro/);
+  assert.doesNotMatch(r.body, /Ana Álvarez/);
+  assert.match(r.body, /Matemáticas/);
+  for (const bad of ['day=2026-13-01', 'day=today', 'format=pdf', `label=${'x'.repeat(200)}`, 'group_id=-1'])
+    assert.equal((await admin.get(`/api/v1/attendance/absentees?${bad}`)).status, 400, bad);
+});
+
+test('who may see the absentee list: admin and managers (limited ones their groups only), not members or devices', async () => {
+  assert.equal((await env.member.get('/api/v1/attendance/absentees')).status, 403);
+  assert.equal((await env.device.get('/api/v1/attendance/absentees')).status, 403);
+  assert.equal((await env.member.get('/api/v1/reports/groups')).status, 403);
+  assert.equal((await env.manager.get('/api/v1/attendance/absentees')).body.total, 2);
+  const u = await admin.post('/api/v1/users', { email: 'tutor2b@example.org', name: 'Tutor 2B', role: 'manager', password: 'tutor-pass-1', group_ids: [ids.b], must_change_password: false });
+  assert.equal(u.status, 201, JSON.stringify(u.body));
+  const tutor = new Client(env.srv.url);
+  await tutor.login('tutor2b@example.org', 'tutor-pass-1');
+  const r = await tutor.get('/api/v1/attendance/absentees');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.items.map((x) => x.person_id), [ids.carla]);
+  assert.equal((await tutor.get(`/api/v1/attendance/absentees?group_id=${ids.a}`)).status, 403);
+  assert.equal((await tutor.get(`/api/v1/attendance/absentees?group_id=${ids.a}&format=csv`)).status, 403);
+  const csv = await tutor.get('/api/v1/attendance/absentees?format=csv');
+  assert.doesNotMatch(csv.body, /Beto/);
+  const rep = await tutor.get(`/api/v1/reports/groups?from=${today}&to=${today}`);
+  assert.deepEqual(rep.body.people.map((p) => p.person_id), [ids.carla]);
+  assert.deepEqual(rep.body.groups.map((g) => g.group_id), [ids.b]);
+  assert.equal((await tutor.get(`/api/v1/reports/groups?group_id=${ids.a}`)).status, 403);
+});
+
+test('the report per group and subject: per person, per group, per day', async () => {
+  let r = await admin.get(`/api/v1/reports/groups?from=${dayPlus(-30)}&to=${today}&group_id=${ids.a}&label=${encodeURIComponent('Matemáticas')}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.label, 'Matemáticas');
+  const by = Object.fromEntries(r.body.people.map((p) => [p.person_id, p]));
+  assert.deepEqual(Object.keys(by).map(Number).sort(), [ids.ana, ids.beto].sort());
+  assert.equal(by[ids.ana].slots, 1);
+  assert.equal(by[ids.ana].present, 1);
+  assert.equal(by[ids.ana].rate, 1);
+  assert.equal(by[ids.beto].absent, 1);
+  assert.equal(by[ids.beto].rate, 0);
+  assert.equal(r.body.groups.length, 1);
+  assert.equal(r.body.groups[0].name, '1A');
+  assert.equal(r.body.groups[0].rate, 0.5);
+  assert.equal(r.body.days.length, 1, 'only today has slots since they were added');
+  assert.equal(r.body.days[0].rate, 0.5);
+  // History has not started yet: nobody judged, rates are null (not 0 %).
+  r = await admin.get(`/api/v1/reports/groups?from=${today}&to=${today}&group_id=${ids.a}&label=Historia`);
+  assert.equal(r.body.people.length, 2);
+  assert.ok(r.body.people.every((p) => p.slots === 1 && p.present === 0 && p.absent === 0 && p.rate === null));
+  assert.equal(r.body.groups[0].rate, null);
+  assert.deepEqual(r.body.days.map((d) => [d.pending, d.rate]), [[2, null]]);
+  // An unknown subject: empty, not an error.
+  r = await admin.get(`/api/v1/reports/groups?from=${today}&to=${today}&label=Latin`);
+  assert.equal(r.status, 200);
+  assert.deepEqual([r.body.people, r.body.groups, r.body.days], [[], [], []]);
+  assert.equal((await admin.get(`/api/v1/reports/groups?from=${today}&to=${dayPlus(-1)}`)).status, 400);
+});
+
+test('attendance_start_day: no absences before the institution started', async () => {
+  let r = await admin.patch('/api/v1/settings', { attendance_start_day: dayPlus(1) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.attendance_start_day, dayPlus(1));
+  assert.equal((await admin.get('/api/v1/attendance/absentees')).body.total, 0);
+  const d = await admin.get('/api/v1/dashboard');
+  assert.equal(d.body.today.absent, 0);
+  assert.equal(d.body.today.present, 1, 'an entry before the start still counts');
+  assert.equal(d.body.today.expected, 1);
+  for (const bad of ['2026-02-30', 'soon', 7])
+    assert.equal((await admin.patch('/api/v1/settings', { attendance_start_day: bad })).status, 400, String(bad));
+  r = await admin.patch('/api/v1/settings', { attendance_start_day: null });
+  assert.equal(r.body.attendance_start_day, null);
+  assert.equal((await admin.get('/api/v1/attendance/absentees')).body.total, 2);
+});

@@ -1,0 +1,232 @@
+// reports.test.mjs — the figures in the web UI end to end (Debian's headless
+// Chromium against the real server): the dashboard during the day (absent =
+// slot start + grace passed with no entry; its tiles and its chart from the
+// same figures), "who is missing now" per group and as CSV, the attendance
+// page's absent view, the Reports page per group and subject with its
+// charts, a manager limited to one group, and the phone size (390×844, no
+// horizontal scroll). Screenshots at 1280×800 and 390×844 in tests/out/web/.
+//
+// The institution's zone is a fixed offset that puts local time at 12:xx
+// whenever the test runs, so a morning slot has passed and an afternoon one
+// is still to come.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+
+const TUTOR = { email: 'tutor2b@rollcall.test', password: 'Tutor-e2e-password-1' };
+const now = new Date();
+const off = 12 - now.getUTCHours();
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
+const local = new Date(now.getTime() + off * 3600e3);
+const today = local.toISOString().slice(0, 10);
+const at = (hhmm) => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
+};
+const SIZES = [
+  { width: 1280, height: 800, tag: '1280' },
+  { width: 390, height: 844, tag: '390' },
+];
+
+let dir, srv;
+
+// Calls the API with the page's session; throws unless the status is 2xx.
+async function call(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const { csrf_token } = await (await fetch('/api/v1/auth/me')).json();
+      const r = await fetch(path, {
+        method,
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { method, path, body },
+  );
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-web-reports-'));
+  srv = await startRollcall(join(dir, 'data'));
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await call(page, 'PATCH', '/api/v1/settings', { timezone: zone });
+    const person = async (code, first, last) =>
+      (await call(page, 'POST', '/api/v1/persons', { external_id: code, first_name: first, last_name: last, kind: 'student' })).id;
+    const ana = await person('W-1', 'Ana', 'Álvarez');
+    const beto = await person('W-2', 'Beto', 'Barrios');
+    const carla = await person('W-3', 'Carla', 'Castro');
+    const a = (await call(page, 'POST', '/api/v1/groups', { name: '1º A' })).id;
+    const b = (await call(page, 'POST', '/api/v1/groups', { name: '2º B' })).id;
+    await call(page, 'PUT', `/api/v1/groups/${a}/members`, { person_ids: [ana, beto] });
+    await call(page, 'PUT', `/api/v1/groups/${b}/members`, { person_ids: [carla] });
+    const dow = local.getUTCDay();
+    const slot = (group, start, end, label) =>
+      call(page, 'POST', '/api/v1/schedules', { group_id: group, day_of_week: dow, start, end, grace_min: 5, label });
+    await slot(a, '09:00', '14:00', 'Matemáticas');
+    await slot(a, '15:00', '16:00', 'Historia');
+    await slot(b, '09:00', '14:00', 'Matemáticas');
+    await call(page, 'POST', '/api/v1/attendance', { person_id: ana, type: 'entry', time: at('09:02'), reason: 'e2e' });
+    await call(page, 'POST', '/api/v1/users', {
+      email: TUTOR.email,
+      name: 'Tutor 2B',
+      role: 'manager',
+      password: TUTOR.password,
+      group_ids: [b],
+      must_change_password: false,
+    });
+  } finally {
+    await browser.close();
+  }
+});
+
+after(async () => {
+  assert.deepEqual(pageErrors, [], 'no uncaught error in any page');
+  if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// A tab that fails the test on any uncaught error in the page.
+const pageErrors = [];
+async function tab(browser, size) {
+  const page = await newPage(browser, size);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return page;
+}
+
+// No element of the page's own content is wider than the main area.
+const overflow = (page) =>
+  page.evaluate(() => {
+    const main = document.querySelector('main');
+    const right = main.getBoundingClientRect().left + main.clientWidth;
+    return [...main.querySelectorAll('*')]
+      .filter((el) => el.getBoundingClientRect().right > right + 1 && !el.closest('.table-wrap'))
+      .map((el) => `${el.tagName}.${el.className}`);
+  });
+
+const tile = (page, label) => page.locator('span', { hasText: new RegExp(`^${label}$`) }).locator('xpath=preceding-sibling::span[1]');
+
+test('dashboard during the day: absent tiles, the same rate as the chart, who is missing now and its CSV', async () => {
+  const browser = await launch(null);
+  try {
+    for (const size of SIZES) {
+      const page = await tab(browser, size);
+      await login(page, srv.url, ADMIN);
+      await page.goto(new URL('dashboard', srv.url).href);
+      const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+      await waitOrAlert(page, missing);
+      assert.equal(await tile(page, 'Ausentes').innerText(), '2');
+      assert.equal(await tile(page, 'Presentes').innerText(), '1');
+      assert.equal(await tile(page, 'Esperados').innerText(), '3');
+      assert.equal(await tile(page, 'Por llegar').innerText(), '0');
+      assert.match(await page.getByTestId('today-rate').innerText(), /33/);
+      const names = await missing.locator('tbody tr td:first-child').allInnerTexts();
+      assert.deepEqual(names.sort(), ['Beto Barrios', 'Carla Castro']);
+      assert.match(await missing.innerText(), /Matemáticas/);
+      assert.doesNotMatch(await page.locator('main').innerText(), /Who is missing|Absent/, 'no English in the Spanish UI');
+      // The chart plots today (the one day with figures) as one point.
+      assert.deepEqual(await overflow(page), [], `nothing wider than the page at ${size.width} px`);
+      await shot(page, `reports-01-dashboard-${size.tag}`);
+      if (size.tag === '1280') {
+        assert.deepEqual(await a11yProblems(page), [], 'dashboard: no serious accessibility problem');
+        // Per group: 1º A has only Beto missing.
+        await page.getByLabel('Grupo', { exact: true }).first().selectOption({ label: '1º A' });
+        await missing.locator('tbody tr').filter({ hasText: 'Carla' }).waitFor({ state: 'detached' });
+        assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), ['Beto Barrios']);
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.locator('section', { has: missing }).getByRole('link', { name: 'Descargar CSV' }).click(),
+        ]);
+        assert.match(download.suggestedFilename(), new RegExp(`absentees-${today}\\.csv`));
+        const csv = readFileSync(await download.path(), 'utf8');
+        assert.match(csv, /Beto Barrios/);
+        assert.doesNotMatch(csv, /Carla|Ana Álvarez/);
+      }
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('attendance page: the absent view of the day', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, SIZES[0]);
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('attendance?view=absent', srv.url).href);
+    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+    await waitOrAlert(page, missing);
+    assert.equal(await missing.locator('tbody tr').count(), 2);
+    await shot(page, 'reports-02-attendance-absent-1280');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('reports per group and subject: charts per person, per group and per day, and the table', async () => {
+  const browser = await launch(null);
+  try {
+    for (const size of SIZES) {
+      const page = await tab(browser, size);
+      await login(page, srv.url, ADMIN);
+      await page.goto(new URL('reports', srv.url).href);
+      await page.getByRole('heading', { name: 'Informes', level: 1 }).waitFor();
+      await page.getByRole('combobox', { name: /^Grupo/ }).selectOption({ label: '1º A' });
+      await page.getByLabel('Asignatura').selectOption('Matemáticas');
+      const table = page.getByRole('table', { name: 'Asistencia por persona' });
+      await waitOrAlert(page, table.locator('tbody tr').nth(1));
+      const rows = await table.locator('tbody tr').allInnerTexts();
+      assert.equal(rows.length, 2);
+      assert.match(
+        rows.find((r) => r.includes('Ana')),
+        /100/,
+      );
+      assert.match(
+        rows.find((r) => r.includes('Beto')),
+        /\b0\s?%/,
+      );
+      assert.ok((await page.locator('.recharts-bar-rectangle').count()) >= 2, 'bars per person and per group');
+      assert.ok((await page.locator('.recharts-line').count()) >= 1, 'a line per day');
+      const url = new URL(page.url());
+      assert.equal(url.searchParams.get('label'), 'Matemáticas', 'the selection is in the URL');
+      assert.deepEqual(await overflow(page), [], `nothing wider than the page at ${size.width} px`);
+      await shot(page, `reports-03-reports-${size.tag}`);
+      if (size.tag === '1280') {
+        assert.deepEqual(await a11yProblems(page), [], 'reports: no serious accessibility problem');
+        // History has not started: nobody judged, the rates show no figure.
+        await page.getByLabel('Asignatura').selectOption('Historia');
+        await table.locator('tbody tr').filter({ hasText: 'Ana' }).filter({ hasText: '—' }).waitFor();
+        assert.equal(await table.locator('tbody tr').filter({ hasText: '%' }).count(), 0, 'no rate yet for anyone');
+        assert.equal(await page.locator('.recharts-line').count(), 0, 'no day plotted as 0 %');
+        await shot(page, 'reports-04-reports-not-started-1280');
+      }
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a manager limited to 2º B sees only that group missing', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, SIZES[1]);
+    await login(page, srv.url, TUTOR);
+    await page.goto(new URL('dashboard', srv.url).href);
+    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+    await waitOrAlert(page, missing);
+    assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), ['Carla Castro']);
+    await shot(page, 'reports-05-dashboard-limited-manager-390');
+  } finally {
+    await browser.close();
+  }
+});
