@@ -47,6 +47,8 @@ static void serve_usage(FILE *out)
             "                          core)\n"
             "      --queue N           recognition requests that may wait for a worker\n"
             "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
+            "      --camera-down S     a camera without frames this many seconds is reported\n"
+            "                          once to the camera_down webhooks (default 30)\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -67,6 +69,27 @@ static void serve_usage(FILE *out)
             "                          (to read out what is left of a damaged one)\n"
             "  -v, --verbose           log debug messages\n"
             "  -h, --help              show this help\n");
+}
+
+/* One look at every camera for the camera_down webhooks: streaming is up,
+ * disabled or a file that ended is off (nothing to say), anything else is
+ * not delivering frames and, past notify's camera_down_ms, down. */
+static void cameras_to_webhooks(cam_feed *cams, notify *n)
+{
+    cam_manager *m = cam_feed_manager(cams);
+    int ids[256];
+    size_t k = cam_manager_list(m, ids, sizeof ids / sizeof ids[0]);
+    if (k > sizeof ids / sizeof ids[0]) k = sizeof ids / sizeof ids[0];
+    for (size_t i = 0; i < k; i++) {
+        cam_status st;
+        rc_error err;
+        if (cam_manager_status(m, ids[i], &st, &err) != RC_OK) continue;
+        int up = st.state == CAM_STATE_STREAMING;
+        int off = st.state == CAM_STATE_DISABLED || st.state == CAM_STATE_ENDED;
+        if (notify_camera_state(n, ids[i], NULL, up, off, st.last_error, rc_unix_ms(), NULL,
+                                &err) != RC_OK)
+            rc_log(RC_LOG_WARN, "camera_down webhook for camera %d: %s", ids[i], err.msg);
+    }
 }
 
 /* Unknown faces in a recognized frame go to the webhooks (notify throttles
@@ -173,6 +196,7 @@ enum {
     OPT_ADMIN_EMAIL,
     OPT_ADMIN_PASSWORD,
     OPT_QUEUE,
+    OPT_CAMERA_DOWN,
     OPT_HEADER_TIMEOUT,
     OPT_MAX_CONNS,
     OPT_MAX_CONNS_PER_IP,
@@ -237,6 +261,7 @@ int cli_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     unsigned queue = 0;
+    notify_config ncfg = {0};
     bool skip_db_check = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
@@ -260,6 +285,7 @@ int cli_serve(int argc, char **argv)
         {"admin-email", required_argument, 0, OPT_ADMIN_EMAIL},
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
         {"queue", required_argument, 0, OPT_QUEUE},
+        {"camera-down", required_argument, 0, OPT_CAMERA_DOWN},
         {"skip-db-check", no_argument, 0, OPT_SKIP_DB_CHECK},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
@@ -340,6 +366,10 @@ int cli_serve(int argc, char **argv)
         case OPT_QUEUE:
             if (!parse_count("--queue", optarg, 1, 10000, &n)) return 2;
             queue = (unsigned)n;
+            break;
+        case OPT_CAMERA_DOWN:
+            if (!parse_count("--camera-down", optarg, 1, 86400, &n)) return 2;
+            ncfg.camera_down_ms = (int64_t)n * 1000;
             break;
         case 't':
             if (!parse_count("--threads", optarg, 1, 256, &n)) return 2;
@@ -429,7 +459,7 @@ int cli_serve(int argc, char **argv)
     /* Outgoing webhooks: what is queued in the database (also by an earlier
      * run, or another process) is delivered from here. */
     notify *webhooks = NULL;
-    if (notify_start(db, NULL, &webhooks, &err) != RC_OK) {
+    if (notify_start(db, &ncfg, &webhooks, &err) != RC_OK) {
         fprintf(stderr, "rollcall serve: webhooks: %s\n", err.msg);
         goto fail;
     }
@@ -469,8 +499,12 @@ int cli_serve(int argc, char **argv)
            cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    /* Wait for a stop signal; meanwhile, every 2 s, tell the webhooks how
+     * each camera is doing (notify decides when one is down). */
+    int sig;
+    const struct timespec tick = {2, 0};
+    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0)
+        if (cams) cameras_to_webhooks(cams, webhooks);
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     cam_feed_destroy(cams); /* frames in flight finish */

@@ -3,7 +3,8 @@
 // and delete, validation, the admin-only rule, a test delivery, a face
 // recognized at /recognize?mark=true (real photos, real models) producing a
 // signed delivery, a stranger making one unknown_face delivery, and pending
-// deliveries surviving a server restart. The
+// deliveries surviving a server restart, and a camera that never delivers a
+// frame making one camera_down delivery with its secrets hidden. The
 // signature is checked the way a receiver would: HMAC-SHA256 over
 // "<t>.<body>" with the secret.
 import { test, before, after } from 'node:test';
@@ -58,7 +59,8 @@ function verify(req, secret) {
 }
 
 before(async () => {
-  env = await startWithRoles({ models: true });
+  // --camera-down 1: a camera without frames for 1 s is reported (30 s by default).
+  env = await startWithRoles({ models: true, args: ['--camera-down', '1'] });
   admin = env.admin;
   rx = await receiver();
 });
@@ -228,6 +230,28 @@ test('a stranger at /recognize?mark=true makes one unknown_face delivery', async
   assert.match(body.text, /^Unknown face, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
   await new Promise((res) => setTimeout(res, 2000));
   assert.equal(rx.got.filter((g) => g.url === '/unknown').length, 1, 'the second sighting within a minute is not sent');
+  await admin.del(`/api/v1/webhooks/${hook.body.id}`);
+});
+
+test('a camera that delivers no frames makes one camera_down delivery, its secrets hidden', async () => {
+  const hook = await admin.post('/api/v1/webhooks', { name: 'cams', url: `${rx.url}/cams`, events: ['camera_down'] });
+  assert.equal(hook.status, 201, JSON.stringify(hook.body));
+  const cam = await admin.post('/api/v1/cameras', {
+    name: 'Back gate', kind: 'mjpeg', url: 'http://gate:hunter2@127.0.0.1:1/stream?token=s3cret', fps: 1,
+  });
+  assert.equal(cam.status, 201, JSON.stringify(cam.body));
+  const got = await rx.wait((g) => g.url === '/cams');
+  assert.equal(got.headers['x-rollcall-event'], 'camera_down');
+  verify(got, hook.body.secret);
+  const body = JSON.parse(got.body);
+  assert.equal(body.kind, 'camera_down');
+  assert.equal(body.data.camera_id, cam.body.id);
+  assert.equal(body.data.camera, 'Back gate');
+  assert.ok(body.data.reason.length > 0, 'says why');
+  assert.ok(!got.body.includes('hunter2') && !got.body.includes('s3cret'), `no camera secret in ${got.body}`);
+  await new Promise((res) => setTimeout(res, 5000));
+  assert.equal(rx.got.filter((g) => g.url === '/cams').length, 1, 'one outage is said once');
+  assert.equal((await admin.del(`/api/v1/cameras/${cam.body.id}`)).status, 204);
   await admin.del(`/api/v1/webhooks/${hook.body.id}`);
 });
 
