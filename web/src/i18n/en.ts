@@ -165,16 +165,6 @@ const en: Dictionary = {
     deletePerson: 'Delete person',
   },
   enroll: {
-    refusal: {
-      rejected: 'Refused',
-      not_an_image: 'Refused: not a valid image',
-      analysis_failed: 'Refused: the image could not be analysed',
-      no_face: 'Refused: no face found',
-      several_faces: 'Refused: {{faces}} faces of similar size; send a photo of one person',
-      low_quality: 'Refused: quality too low ({{reasons}})',
-      face_too_small: 'Refused: face too small ({{size}} px; {{min}} px needed). Send a closer photo.',
-      store_failed: 'Refused: could not be stored',
-    },
     quality: {
       too_small: 'too small',
       blurry: 'blurry',

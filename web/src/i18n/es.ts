@@ -164,16 +164,6 @@ const es = {
     deletePerson: 'Eliminar persona',
   },
   enroll: {
-    refusal: {
-      rejected: 'Rechazada',
-      not_an_image: 'Rechazada: no es una imagen válida',
-      analysis_failed: 'Rechazada: no se pudo analizar la imagen',
-      no_face: 'Rechazada: no se encontró ningún rostro',
-      several_faces: 'Rechazada: hay {{faces}} rostros de tamaño parecido; envíe una foto de una sola persona',
-      low_quality: 'Rechazada: calidad insuficiente ({{reasons}})',
-      face_too_small: 'Rechazada: rostro demasiado pequeño ({{size}} px; hacen falta {{min}} px). Envíe una foto más cercana.',
-      store_failed: 'Rechazada: no se pudo guardar',
-    },
     quality: {
       too_small: 'demasiado pequeño',
       blurry: 'borrosa',

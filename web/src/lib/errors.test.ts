@@ -8,7 +8,7 @@ import i18next from 'i18next';
 import es from '../i18n/es';
 import en from '../i18n/en';
 import { ApiError } from '../api/client';
-import { errorText, refusalText } from './errors';
+import { errorText } from './errors';
 
 const i18n = i18next.createInstance();
 await i18n.init({ resources: { es: { translation: es }, en: { translation: en } }, lng: 'es', interpolation: { escapeValue: false } });
@@ -52,17 +52,5 @@ describe('errorText', () => {
     expect(codes.size).toBeGreaterThan(20);
     const missing = [...codes].filter((c) => !exists(`errors.${c}`) && c !== 'internal' && c !== 'out_of_memory' && c !== 'no_web_ui' && c !== 'bad_path');
     expect(missing).toEqual([]);
-  });
-});
-
-describe('refusalText', () => {
-  it('explains a refused photo with its numbers and quality reasons', () => {
-    expect(refusalText(tEs, { code: 'face_too_small', params: { size: 61, min: 80 } }, [], exists)).toBe(
-      'Rechazada: rostro demasiado pequeño (61 px; hacen falta 80 px). Envíe una foto más cercana.',
-    );
-    expect(refusalText(tEs, { code: 'low_quality', params: {} }, ['blurry', 'head tilted'], exists)).toBe(
-      'Rechazada: calidad insuficiente (borrosa, cabeza inclinada)',
-    );
-    expect(refusalText(tEn, { code: 'several_faces', params: { faces: 2 } }, [], exists)).toMatch(/^Refused: 2 faces/);
   });
 });

@@ -38,20 +38,3 @@ export function errorText(t: Translate, e: unknown, exists: Exists): string {
   }
   return t('common.error', { message: e instanceof Error ? e.message : String(e) });
 }
-
-/** Why a photo was refused, from the enrollment answer's `refusal` code
- * (and the quality reasons), in the user's language. */
-export function refusalText(
-  t: Translate,
-  refusal: { code: string; params?: Record<string, unknown> } | null | undefined,
-  qualityReasons: string[] | undefined,
-  exists: Exists,
-): string {
-  if (!refusal) return t('enroll.refusal.rejected');
-  const key = `enroll.refusal.${refusal.code}`;
-  const reasons = (qualityReasons ?? []).map((r) => {
-    const k = `enroll.quality.${r.replace(/ /g, '_')}`;
-    return exists(k) ? t(k) : r;
-  });
-  return t(exists(key) ? key : 'enroll.refusal.rejected', { ...(refusal.params ?? {}), reasons: reasons.join(', ') });
-}
