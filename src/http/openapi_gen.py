@@ -135,14 +135,14 @@ schemas = {
      "ok": BOOL, "reasons": arr({"type": STR})}, ["score", "ok", "reasons"]),
  "Face": obj({"id": INT, "quality": ref("Quality"), "model_id": STR, "created_at": TIME},
      ["id", "quality", "model_id", "created_at"]),
- "Refusal": obj({"code": {"type": STR, "enum": ["not_an_image", "analysis_failed", "no_face",
-     "several_faces", "low_quality", "face_too_small", "store_failed", "rejected"]},
-     "params": obj({"faces": INT, "size": INT, "min": INT})}, ["code", "params"]),
+ "Refusal": {"type": STR, "nullable": True, "description": "why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed",
+     "enum": ["not_an_image", "no_face", "several_faces", "low_quality", "face_too_small", "duplicate_identity", "different_people", "store_failed", "no_person", "invalid_person", None]},
+ "RefusalParams": {"type": "object", "description": "duplicate_identity: {person: {id, external_id, name}, similarity}", "additionalProperties": True},
  "FaceUploadResult": obj({"file": STR, "accepted": BOOL, "face_id": INT, "reason": STR,
-     "refusal": dict(ref("Refusal"), description="why, as a code the UI translates; null when accepted"),
+     "code": ref("Refusal"), "params": ref("RefusalParams"),
      "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
      nullable=("face_id", "reason", "quality")),
- "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "refusal": ref("Refusal"), "face_id": INT,
+ "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("Refusal"), "params": ref("RefusalParams"), "face_id": INT,
      "done": BOOL, "files": INT, "persons_created": INT},
      nullable=("reason", "face_id", "person")),
  "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
@@ -226,7 +226,8 @@ schemas = {
      "late_by_group": arr(obj({"group_id": INT, "name": STR, "late": INT})),
      "recent": arr(ref("AttendanceEvent"))}, ["today", "late_by_group", "recent"]),
  "CompatEnrollResult": obj({"status": STR, "id": STR, "processed": INT, "accepted": INT,
-     "rejected": arr(obj({"file": STR, "reason": STR}))}, ["status", "id", "processed", "accepted", "rejected"]),
+     "person_id": {"type": INT, "nullable": True, "description": "null when no photo was accepted and the person did not exist (nobody is created)"},
+     "rejected": arr(obj({"file": STR, "reason": STR, "code": {"type": STR, "nullable": True}}))}, ["status", "id", "processed", "accepted", "rejected"]),
  "CompatFrameResult": obj({"recognized_faces": arr(obj({"identity": STR, "confidence": NUM,
      "box": dict(arr({"type": NUM}), minItems=4, maxItems=4)}))}, ["recognized_faces"]),
 }
@@ -255,14 +256,13 @@ PAGE = [q("limit", INT, "default 50, max 500", minimum=1, maximum=500), q("offse
 def pid(name="id"): return {"name": name, "in": "path", "required": True, "schema": {"type": INT}}
 NOC = {"204": {"description": "done"}}
 paths = {}
-def op(path, method, summary, roles, resp, body=None, params=None, tag=None):
+def op(path, method, summary, roles, resp, body=None, params=None, tag=None, work=False):
     o = {"summary": summary, "operationId": None, "x-roles": roles, "responses": dict(resp)}
     if body: o["requestBody"] = body
     if params: o["parameters"] = params
     if tag: o["tags"] = [tag]
     if roles == ["public"]: o["security"] = []
-    for c in ("400", "401", "403", "404"):
-        pass
+    if work: o["responses"]["503"] = {"description": "every recognition worker is busy (Retry-After says when to try again), or the models are not loaded"}
     o["responses"]["default"] = {"description": "error", "content": {"application/json": {"schema": ref("Error")}}}
     paths.setdefault(path, {})[method] = o
     return o
@@ -318,7 +318,7 @@ opid(op("/api/v1/persons/{id}/faces", "get", "enrolled faces", [A, M],
    {"200": {"description": "OK", "content": {"application/json": {"schema": arr(ref("Face"))}}}}, params=[pid()], tag="people"), "listFaces")
 opid(op("/api/v1/persons/{id}/faces", "post", "enroll one or many photos", [A, M],
    {"200": {"description": "per-file results", "content": {"application/json": {"schema": obj({"results": arr(ref("FaceUploadResult"))}, ["results"])}}}},
-   IMG, [pid()], tag="people"), "uploadFaces")
+   IMG, [pid(), q("allow_duplicate", BOOL, "admin only: enroll a face even though it matches another enrolled person (duplicate_identity); written to the audit log")], tag="people", work=True), "uploadFaces")
 opid(op("/api/v1/persons/{id}/faces/{face_id}", "delete", "delete an enrolled face", [A, M], NOC, params=[pid(), pid("face_id")], tag="people"), "deleteFace")
 opid(op("/api/v1/faces/{face_id}/image", "get", "aligned 112x112 face crop", [A, M],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid("face_id")], tag="people"), "getFaceImage")
@@ -350,10 +350,10 @@ opid(op("/api/v1/cameras/{id}/snapshot", "get", "last frame with boxes", [A],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="cameras"), "getCameraSnapshot")
 opid(op("/api/v1/recognize", "post", "recognize every face in one frame", [A, D], ok("RecognizeResult"), IMG,
    [q("mark", BOOL, "create attendance events (device keys and admin only)"), q("camera_id", INT),
-    q("kind", STR, "entry or exit, as chosen on the kiosk (a camera set to both)", enum=["entry", "exit"])], tag="recognition"), "recognize")
-opid(op("/api/v1/detect", "post", "detect faces", [A, M, D], ok("DetectResult"), IMG, tag="recognition"), "detect")
+    q("kind", STR, "entry or exit, as chosen on the kiosk (a camera set to both)", enum=["entry", "exit"])], tag="recognition", work=True), "recognize")
+opid(op("/api/v1/detect", "post", "detect faces", [A, M, D], ok("DetectResult"), IMG, tag="recognition", work=True), "detect")
 opid(op("/api/v1/verify", "post", "compare two faces 1:1", [A, M, D], ok("VerifyResult"),
-   {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition"), "verify")
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition", work=True), "verify")
 ATTQ = [q("from", STR, format="date-time"), q("to", STR, format="date-time"), q("person_id", INT), q("group_id", INT), q("status"), q("camera_id", INT), q("type"),
         q("include_void", BOOL, "also voided events (left out by default)")]
 opid(op("/api/v1/attendance", "get", "attendance events (members see only their own)", [A, M, MB], ok("AttendanceEventList"), params=ATTQ + PAGE, tag="attendance"), "listAttendance")
@@ -378,10 +378,10 @@ opid(op("/api/v1/attendance/absentees", "get", "who is missing: slots of the day
 opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
 opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera)", [A, M, MB, D],
    {"200": {"description": "event stream", "content": {"text/event-stream": {"schema": {"type": STR}}}}}, tag="attendance"), "events")
-opid(op("/process-images", "post", "compatibility: enroll a person by external id", [A, D], ok("CompatEnrollResult"),
-   {"required": True, "content": {"multipart/form-data": {"schema": obj({"id": STR, "images": arr({"type": STR, "format": "binary"})}, ["id", "images"])}}}, tag="compat"), "compatProcessImages")
+opid(op("/process-images", "post", "compatibility: enroll a person by external id (the person is created only when a photo is accepted)", [A, M], ok("CompatEnrollResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"id": STR, "images": arr({"type": STR, "format": "binary"})}, ["id", "images"])}}}, tag="compat", work=True), "compatProcessImages")
 opid(op("/process_frame", "post", "compatibility: recognize one frame", [A, D], ok("CompatFrameResult"),
-   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": {"type": STR, "format": "binary"}})}, "image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}, tag="compat"), "compatProcessFrame")
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": {"type": STR, "format": "binary"}})}, "image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}, tag="compat", work=True), "compatProcessFrame")
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Rollcall API", "version": "1.0.0",

@@ -1283,48 +1283,31 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        Refusal: {
-            /** @enum {string} */
-            code: "not_an_image" | "analysis_failed" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "store_failed" | "rejected";
-            params: {
-                faces?: number;
-                size?: number;
-                min?: number;
-            };
+        /**
+         * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
+         * @enum {string|null}
+         */
+        Refusal: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
+        /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
+        RefusalParams: {
+            [key: string]: unknown;
         };
         FaceUploadResult: {
             file: string;
             accepted: boolean;
-            /**
-             * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
-             * @enum {string|null}
-             */
-            code?: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
-            /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
-            params?: {
-                [key: string]: unknown;
-            };
             face_id: number | null;
             reason: string | null;
-            /** @description why, as a code the UI translates; null when accepted */
-            refusal?: components["schemas"]["Refusal"];
+            code?: components["schemas"]["Refusal"];
+            params?: components["schemas"]["RefusalParams"];
             quality: components["schemas"]["Quality"];
         };
         ImportLine: {
             file?: string;
             person?: string | null;
             accepted?: boolean;
-            /**
-             * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
-             * @enum {string|null}
-             */
-            code?: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
-            /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
-            params?: {
-                [key: string]: unknown;
-            };
             reason?: string | null;
-            refusal?: components["schemas"]["Refusal"];
+            code?: components["schemas"]["Refusal"];
+            params?: components["schemas"]["RefusalParams"];
             face_id?: number | null;
             done?: boolean;
             files?: number;
@@ -1586,13 +1569,13 @@ export interface components {
             id: string;
             processed: number;
             accepted: number;
+            /** @description null when no photo was accepted and the person did not exist (nobody is created) */
+            person_id?: number | null;
             rejected: {
                 file?: string;
                 reason?: string;
                 code?: string | null;
             }[];
-            /** @description null when no photo was accepted and the person did not exist (nobody is created) */
-            person_id?: number | null;
         };
         CompatFrameResult: {
             recognized_faces: {
