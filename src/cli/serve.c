@@ -92,17 +92,15 @@ static void cameras_to_webhooks(cam_feed *cams, notify *n)
     }
 }
 
-/* Unknown faces in a recognized frame go to the webhooks (notify throttles
- * them per camera). */
+/* A live face nobody enrolled, seen while marking attendance, goes to the
+ * unknown_face webhooks (notify throttles them per camera). recog decides
+ * what counts (RECOG_EVENT_UNKNOWN); a /recognize without mark=true says
+ * nothing. */
 static void unknown_faces_to_webhooks(void *user, const recog_event *ev)
 {
-    if (ev->kind != RECOG_EVENT_FRAME || !ev->frame) return;
-    for (int i = 0; i < ev->frame->n; i++) {
-        const recog_face *f = &ev->frame->faces[i];
-        if (f->live && !f->known && f->face.has_embedding)
-            notify_unknown_face(user, ev->camera_id, NULL, f->match.score, f->face.liveness, NULL,
-                                NULL);
-    }
+    if (ev->kind != RECOG_EVENT_UNKNOWN || !ev->face) return;
+    notify_unknown_face(user, ev->camera_id, NULL, ev->face->match.score, ev->face->face.liveness,
+                        NULL, NULL);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -215,6 +215,10 @@ test('a stranger at /recognize?mark=true makes one unknown_face delivery', async
   const hook = await admin.post('/api/v1/webhooks', { name: 'strangers', url: `${rx.url}/unknown`, events: ['unknown_face'], preset: 'telegram', chat_id: '-100123' });
   assert.equal(hook.status, 201, JSON.stringify(hook.body));
   const stranger = readFileSync(join(FACES, 'id/deepface_person01/1.jpg'));
+  const look = await env.device.req('POST', '/api/v1/recognize', { body: stranger, type: 'image/jpeg' });
+  assert.equal(look.status, 200, JSON.stringify(look.body));
+  await new Promise((res) => setTimeout(res, 2500));
+  assert.equal(rx.got.filter((g) => g.url === '/unknown').length, 0, 'a look without mark=true says nothing');
   for (let i = 0; i < 2; i++) {
     const r = await env.device.req('POST', '/api/v1/recognize?mark=true', { body: stranger, type: 'image/jpeg' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
