@@ -9,7 +9,9 @@ export async function startServer({ args = [], env = {}, timeoutMs = 30000 } = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => { stdout += d; });
   const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig)));
   const url = await new Promise((resolve, reject) => {
     let out = '';
@@ -25,6 +27,7 @@ export async function startServer({ args = [], env = {}, timeoutMs = 30000 } = {
     url,
     child,
     get stderr() { return stderr; },
+    get stdout() { return stdout; },
     async stop() { child.kill('SIGTERM'); return exited; },
   };
 }

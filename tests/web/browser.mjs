@@ -44,6 +44,37 @@ export function makeY4m(photo, out) {
   return out;
 }
 
+/** A 640×480 clip of two photos side by side: two people in front of the kiosk. */
+export function twoPeopleY4m(left, right, out) {
+  const fit = 'scale=320:480:force_original_aspect_ratio=decrease,pad=320:480:(ow-iw)/2:(oh-ih)/2';
+  const r = spawnSync(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-y',
+      '-loop',
+      '1',
+      '-i',
+      left,
+      '-loop',
+      '1',
+      '-i',
+      right,
+      '-filter_complex',
+      `[0]${fit}[a];[1]${fit}[b];[a][b]hstack,format=yuv420p`,
+      '-t',
+      '1',
+      '-r',
+      '5',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`ffmpeg could not make ${out}: ${r.stderr || r.error}`);
+  return out;
+}
+
 /** Headless Chromium whose camera shows `y4m` (or no fake file when null). */
 export async function launch(y4m) {
   const args = [
@@ -81,8 +112,10 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 }
 
-/** The real server on a free port, serving web/dist, with ADMIN created. */
-export async function startRollcall(dataDir) {
+/** The real server on a free port, serving web/dist, with ADMIN created.
+ * With `oneTime`, the first admin gets the one-time password the server
+ * prints at its first start instead (`srv.stdout` holds that line). */
+export async function startRollcall(dataDir, { oneTime = false } = {}) {
   const web = join(SOURCE, 'web', 'dist');
   if (!existsSync(join(web, 'index.html'))) throw new Error(`the web UI is not built (${web}); run scripts/build-web`);
   return startServer({
@@ -95,8 +128,7 @@ export async function startRollcall(dataDir) {
       process.env.ROLLCALL_MODELS,
       '--admin-email',
       ADMIN.email,
-      '--admin-password',
-      ADMIN.password,
+      ...(oneTime ? [] : ['--admin-password', ADMIN.password]),
       '--no-access-log',
     ],
   });
@@ -152,4 +184,43 @@ export async function a11yProblems(page) {
             .join(', ')}`,
       );
   });
+}
+
+/** Click `target` and wait for the answer to the request it sends
+ * (`method` on a path ending with `path`, or a URL for which `path(url)` is
+ * true); throws with the server's answer when it is not 2xx. Wait for this,
+ * not for a message that follows it. */
+export async function clickForAnswer(page, target, method, path) {
+  const wanted = typeof path === 'function' ? path : (u) => u.pathname.endsWith(path);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === method && wanted(new URL(r.url()))),
+    target.click(),
+  ]);
+  if (!res.ok()) throw new Error(`${method} ${res.url()} answered ${res.status()}: ${await res.text()}`);
+  return res;
+}
+
+/** Save the settings page: the PATCH's answer, then "Guardado." on the page. */
+export async function saveSettings(page) {
+  await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PATCH', '/api/v1/settings');
+  await page.getByText('Guardado.').waitFor();
+}
+
+/** The API from node with the page's session (its cookie and CSRF token):
+ * api(method, path, body?, type?) → { status, body }. */
+export async function apiOf(page, base) {
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const me = await (await fetch(new URL('api/v1/auth/me', base), { headers: { Cookie: cookie } })).json();
+  return async (method, path, body, type = 'application/json') => {
+    const headers = { Cookie: cookie, 'X-CSRF-Token': me.csrf_token };
+    const form = body instanceof FormData; // fetch writes its own multipart type
+    if (body !== undefined && !form) headers['Content-Type'] = type;
+    const r = await fetch(new URL(path.replace(/^\//, ''), base), {
+      method,
+      headers,
+      body: body === undefined || form ? body : type === 'application/json' ? JSON.stringify(body) : body,
+    });
+    const text = await r.text();
+    return { status: r.status, body: text && r.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
+  };
 }

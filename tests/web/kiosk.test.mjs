@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, FACES, a11yProblems, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, FACES, a11yProblems, launch, login, makeY4m, newPage, saveSettings, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
 const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
@@ -95,8 +95,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     // live face): the kiosk warns and records nothing.
     await page.goto(new URL('admin/settings', srv.url).href);
     await page.getByLabel('Umbral de vida').fill('1');
-    await page.getByRole('button', { name: 'Guardar' }).click();
-    await page.getByText('Guardado.').waitFor();
+    await saveSettings(page);
     await page.goto(new URL('kiosk', srv.url).href);
     await waitOrAlert(page, page.getByTestId('kiosk-confirmation').getByText(/no parece una persona en vivo/i), 60000);
     await shot(page, 'kiosk-05-liveness-warning');
@@ -112,8 +111,7 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await page.goto(new URL('admin/settings', srv.url).href);
     await page.getByRole('combobox', { name: /^Zona horaria/ }).selectOption(TZ);
     await page.getByLabel('Umbral de vida').fill('0.05');
-    await page.getByRole('button', { name: 'Guardar' }).click();
-    await page.getByText('Guardado.').waitFor();
+    await saveSettings(page);
     await shot(page, 'kiosk-06-settings');
 
     // A dashboard open elsewhere follows the live event stream.

@@ -298,7 +298,8 @@ test('administration: an API key is shown once and opens a kiosk tablet; a camer
     await login(manager, srv.url, MANAGER);
     await manager.goto(new URL('attendance', srv.url).href);
     await manager.getByRole('heading', { name: 'Asistencia' }).waitFor();
-    await manager.waitForLoadState('networkidle');
+    // The table (rows or "empty") shows once the list has answered.
+    await waitOrAlert(manager, manager.getByRole('table', { name: 'Asistencia' }));
     assert.equal(await manager.getByRole('cell', { name: 'M-001' }).count(), 0, "another group's events are not shown");
     const nav = manager.getByRole('navigation', { name: 'Menú' });
     assert.equal(await nav.getByRole('link', { name: 'Usuarios' }).count(), 0, 'no administration for a manager');
