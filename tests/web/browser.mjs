@@ -18,61 +18,24 @@ export const ADMIN = {
 };
 const CHROMIUM = process.env.ROLLCALL_CHROMIUM || '/usr/bin/chromium';
 
-/** Make a 640×480 y4m clip (1 s, 5 fps) of `photo`, letterboxed. */
-export function makeY4m(photo, out) {
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-y',
-      '-loop',
-      '1',
-      '-i',
-      photo,
-      '-t',
-      '1',
-      '-r',
-      '5',
-      '-vf',
-      'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,format=yuv420p',
-      out,
-    ],
-    { encoding: 'utf8' },
-  );
+/** Run Debian's ffmpeg to write `out`; throws with its message if it fails. */
+function ffmpeg(args, out) {
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', ...args, out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ffmpeg could not make ${out}: ${r.stderr || r.error}`);
   return out;
+}
+
+/** Make a 640×480 y4m clip (1 s, 5 fps) of `photo`, letterboxed. */
+export function makeY4m(photo, out) {
+  const fit = 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,format=yuv420p';
+  return ffmpeg(['-loop', '1', '-i', photo, '-t', '1', '-r', '5', '-vf', fit], out);
 }
 
 /** A 640×480 clip of two photos side by side: two people in front of the kiosk. */
 export function twoPeopleY4m(left, right, out) {
   const fit = 'scale=320:480:force_original_aspect_ratio=decrease,pad=320:480:(ow-iw)/2:(oh-ih)/2';
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-y',
-      '-loop',
-      '1',
-      '-i',
-      left,
-      '-loop',
-      '1',
-      '-i',
-      right,
-      '-filter_complex',
-      `[0]${fit}[a];[1]${fit}[b];[a][b]hstack,format=yuv420p`,
-      '-t',
-      '1',
-      '-r',
-      '5',
-      out,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`ffmpeg could not make ${out}: ${r.stderr || r.error}`);
-  return out;
+  const sides = `[0]${fit}[a];[1]${fit}[b];[a][b]hstack,format=yuv420p`;
+  return ffmpeg(['-loop', '1', '-i', left, '-loop', '1', '-i', right, '-filter_complex', sides, '-t', '1', '-r', '5'], out);
 }
 
 /** Headless Chromium whose camera shows `y4m` (or no fake file when null). */

@@ -358,7 +358,6 @@ const en: Dictionary = {
     new: 'New user',
     password: 'Password',
     lastLogin: 'Last login',
-    person: 'Linked person (id)',
   },
   apiKeys: {
     cameraPick: 'Camera (optional)',
@@ -366,7 +365,6 @@ const en: Dictionary = {
     new: 'New key',
     prefix: 'Prefix',
     created: 'Created',
-    camera: 'Camera (id, optional)',
     shownOnce: 'Copy this key now: it will not be shown again.',
     copy: 'Copy',
     copied: 'Copied',

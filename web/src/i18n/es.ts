@@ -357,7 +357,6 @@ const es = {
     new: 'Nuevo usuario',
     password: 'Contraseña',
     lastLogin: 'Último acceso',
-    person: 'Persona vinculada (id)',
   },
   apiKeys: {
     cameraPick: 'Cámara (opcional)',
@@ -365,7 +364,6 @@ const es = {
     new: 'Nueva clave',
     prefix: 'Prefijo',
     created: 'Creada',
-    camera: 'Cámara (id, opcional)',
     shownOnce: 'Copie esta clave ahora: no se volverá a mostrar.',
     copy: 'Copiar',
     copied: 'Copiada',
