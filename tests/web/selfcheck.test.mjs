@@ -202,7 +202,7 @@ test('a student signs up; the request waits for a manager who approves it, anoth
     const paula = desk.getByRole('listitem', { name: 'Paula Tres Núñez' });
     await paula.waitFor();
     await desk.getByRole('listitem', { name: 'Rosa Cuatro' }).waitFor();
-    assert.equal(await paula.getByRole('img').count(), 3, 'the three photos are shown');
+    assert.equal(await paula.locator('img').count(), 3, 'the three photos are shown');
     await shot(desk, 'self-09-registrations-1280');
     const deskPhone = await newPage(browser, { width: 390, height: 844 });
     await login(deskPhone, srv.url, ADMIN);
