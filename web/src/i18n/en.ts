@@ -424,7 +424,7 @@ const en: Dictionary = {
     intro: "Look at your phone's camera: {{n}} photos are taken in a row and compared only with your own enrolled photos.",
     slot: 'Current slot: {{label}} ({{start}}–{{end}})',
     slotNoLabel: 'Current slot: {{start}}–{{end}}',
-    noSlot: 'You have no schedule slot now (check-in opens {{window}} min before and closes {{window}} min after).',
+    noSlot: 'You have no schedule slot now (check-in is allowed {{window}} min before and after each slot).',
     notLinked: 'Your account is not linked to a person. Ask an administrator to link it.',
     alreadyMarked: 'Your attendance for this slot is already recorded ({{time}}).',
     openCamera: 'Open the camera',
