@@ -111,6 +111,12 @@ schemas = {
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
      "kiosk_pin_set": {"type": BOOL, "readOnly": True},
+     "self_checkin_enabled": {"type": BOOL, "description": "members linked to a person may check in from their phone (default true)"},
+     "self_checkin_window_min": {"type": INT, "minimum": 0, "maximum": 720, "description":
+         "self check-in is allowed inside the person's slots and this many minutes before and after (default 15)"},
+     "self_checkin_networks": {"type": STR, "description": "networks self check-in is allowed from "
+         "(IPv4/IPv6 CIDRs or addresses, comma separated); \"\": from anywhere"},
+     "self_registration_enabled": {"type": BOOL, "description": "the public self-registration page is open (default false)"},
 
      "attendance_start_day": dict(type=STR, format="date", nullable=True,
          description="no absences before this day; null: each person counts from the day they were added")}),
@@ -197,7 +203,8 @@ schemas = {
      "time": TIME, "type": {"type": STR, "enum": ["entry", "exit"]}, "status": STR,
      "camera_id": INT, "camera_name": STR, "confidence": NUM, "box": ref("Box"), "liveness": NUM,
      "count": INT, "manual": BOOL, "reason": STR, "day": DATE,
-     "source": {"type": STR, "enum": ["auto", "manual", "pin"]},
+     "source": {"type": STR, "enum": ["auto", "manual", "pin", "self"], "description":
+         "pin: code + PIN on a kiosk; self: a member's own check-in from their phone"},
      "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
       "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
@@ -230,10 +237,27 @@ schemas = {
      "rejected": arr(obj({"file": STR, "reason": STR, "code": {"type": STR, "nullable": True}}))}, ["status", "id", "processed", "accepted", "rejected"]),
  "CompatFrameResult": obj({"recognized_faces": arr(obj({"identity": STR, "confidence": NUM,
      "box": dict(arr({"type": NUM}), minItems=4, maxItems=4)}))}, ["recognized_faces"]),
+ "SelfStatus": obj({"enabled": BOOL, "linked": {"type": BOOL, "description": "the account is linked to a person"},
+     "person": obj({"id": INT, "name": STR}), "face_count": INT, "window_min": INT,
+     "network_allowed": BOOL, "ip": STR,
+     "slot": obj({"schedule_id": INT, "day": DATE, "label": STR, "start": TIME, "end": TIME}),
+     "already_marked": BOOL, "entry": ref("AttendanceEvent"), "min_frames": INT, "max_frames": INT},
+     ["enabled", "linked", "face_count", "window_min", "network_allowed", "already_marked", "min_frames", "max_frames"],
+     nullable=("person", "slot", "entry")),
+ "SelfCheckinResult": obj({"accepted": BOOL, "person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent"),
+     "frames": INT, "passed": INT}, ["accepted", "person", "event", "frames", "passed"]),
+ "RegisterInfo": obj({"enabled": BOOL, "photos": INT, "groups": arr(ref("GroupRef")),
+     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",))},
+     ["enabled", "photos", "groups", "institution"]),
+ "Registered": obj({"id": INT, "status": {"type": STR, "enum": ["pending"]}, "group": STR}, ["id", "status", "group"]),
+ "Registration": dict(obj({"id": INT, "name": STR, "first_name": STR, "last_name": STR, "email": STR,
+     "groups": arr(ref("GroupRef")), "face_ids": arr({"type": INT}), "pending": BOOL, "created_at": TIME,
+     "consent_at": TIME}, ["id", "name", "email", "groups", "face_ids", "pending"], nullable=("email", "consent_at")),
+     additionalProperties=True),
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
+for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -283,6 +307,29 @@ opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an a
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
 opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin; throttled, audited)",
    [A, D], ok("KioskCheckinResult"), jbody("KioskCheckin"), tag="kiosk"), "kioskCheckin")
+SELF_CODES = ("refusals answer {error:{code,params}} with code not_linked (409), disabled, network_not_allowed "
+    "(params.ip), outside_schedule (params.window_min) (403), already_marked (409, params.event_id, at), "
+    "no_face, not_live, no_match, no_enrolled_faces (422, params frames, faces, live, passed, needed), "
+    "too_many_attempts (429: 5 failed verifications in 15 minutes), too_few_frames / too_many_frames (400); "
+    "every attempt is audited (self.checkin, self.checkin_refused, self.checkin_failed)")
+opid(op("/api/v1/self/checkin", "get", "where the member stands for self check-in now: linked, enabled, network, the slot, already marked",
+   [MB], ok("SelfStatus"), tag="self"), "selfStatus")
+opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 frames (multipart file parts, 8 MB in all) verified 1:1 "
+   "against the caller's own enrolled faces with liveness; recorded with source self. " + SELF_CODES,
+   [MB], ok("SelfCheckinResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": arr({"type": STR, "format": "binary"}),
+       "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
+opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
+opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
+   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled (409), "
+   "missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), "
+   "too_many_attempts (429: 10 an hour per address)", P, ok("Registered", "201", "pending"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"first_name": STR, "last_name": STR, "email": STR,
+       "group_id": INT, "consent": {"type": STR, "enum": ["true"]}, "photo": arr({"type": STR, "format": "binary"})},
+       ["first_name", "last_name", "email", "group_id", "consent", "photo"])}}}, tag="self", work=True), "register")
+opid(op("/api/v1/registrations", "get", "pending self-registrations (limited managers: their groups')", [A, M], ok("RegistrationList"), tag="self"), "listRegistrations")
+opid(op("/api/v1/registrations/{id}/approve", "post", "approve a registration: the person becomes active and recognized", [A, M], ok("Registration"), params=[pid()], tag="self"), "approveRegistration")
+opid(op("/api/v1/registrations/{id}", "delete", "reject a registration: the person and their photos are erased", [A, M], NOC, params=[pid()], tag="self"), "rejectRegistration")
 opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
 opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
 opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")

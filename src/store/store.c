@@ -821,6 +821,17 @@ rc_status store_audit_list(store *s, const char *target_type, int64_t target_id,
     return st;
 }
 
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qint(c, "SELECT count(*) FROM audit WHERE actor = ? AND action = ? AND ts_ms >= ?", count,
+             err, "tti", actor ? actor : "", action ? action : "", since_ms);
+    give(s, c);
+    return st;
+}
+
 /* ---- roles, users --------------------------------------------------------- */
 
 static void row_role(db_q *q, void *dst)
@@ -1244,7 +1255,7 @@ rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t 
 
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
-    "updated_ms, first_name, last_name"
+    "updated_ms, first_name, last_name, pending"
 static void row_person(db_q *q, void *dst)
 {
     store_person *p = dst;
@@ -1260,6 +1271,7 @@ static void row_person(db_q *q, void *dst)
     p->updated_ms = db_i64(q, 9);
     cp(p->first_name, sizeof p->first_name, db_text(q, 10));
     cp(p->last_name, sizeof p->last_name, db_text(q, 11));
+    p->pending = (int)db_i64(q, 12);
 }
 
 /* Check a person and settle its names: the display name from first and last
@@ -1298,10 +1310,11 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     int64_t created = p->created_ms > 0 ? p->created_ms : now;
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
-              "active, created_ms, updated_ms, first_name, last_name) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "TtttIiiiitt", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
-              p->consent_ms, (int64_t)p->active, created, now, p->first_name, p->last_name);
+              "active, created_ms, updated_ms, first_name, last_name, pending) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiiitti", p->external_id, p->name, p->email, p->kind,
+              p->photo_face_id, p->consent_ms, (int64_t)p->active, created, now, p->first_name,
+              p->last_name, (int64_t)(p->pending != 0));
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
@@ -1340,10 +1353,10 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
         st = qexec(c,
                    "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
                    "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ?, "
-                   "first_name = ?, last_name = ? WHERE id = ?",
-                   &ch, err, "TtttIiiitti", p->external_id, p->name, p->email, p->kind,
+                   "first_name = ?, last_name = ?, pending = ? WHERE id = ?",
+                   &ch, err, "TtttIiiittii", p->external_id, p->name, p->email, p->kind,
                    p->photo_face_id, p->consent_ms, (int64_t)p->active, rc_unix_ms(), p->first_name,
-                   p->last_name, p->id);
+                   p->last_name, (int64_t)(p->pending != 0), p->id);
     if (st == RC_OK && ch == 0)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
     if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */
@@ -1388,6 +1401,7 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     if (f && f->group_id)
         qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
     if (f && f->active_only) qb_cond(&b, "active = 1");
+    qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
@@ -1776,7 +1790,7 @@ static rc_status gallery_rows(store *s, const char *model, int64_t person_id, in
         char sql[320];
         snprintf(sql, sizeof sql,
                  "SELECT f.id, f.person_id, f.dim%s FROM faces f JOIN persons p ON p.id = "
-                 "f.person_id WHERE p.active = 1%s%s ORDER BY f.id",
+                 "f.person_id WHERE p.active = 1 AND p.pending = 0%s%s ORDER BY f.id",
                  with_vectors ? ", f.embedding" : "", model ? " AND f.model = ?" : "",
                  person_id ? " AND f.person_id = ?" : "");
         if (model && person_id)
@@ -2217,8 +2231,9 @@ static rc_status event_valid(store_event *e, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "event day '%s' is not YYYY-MM-DD", e->slot_day);
     if (!e->status[0]) cp(e->status, sizeof e->status, "outside");
     if (!e->source[0]) cp(e->source, sizeof e->source, "auto");
-    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin"))
-        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual or pin",
+    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin") &&
+        strcmp(e->source, "self"))
+        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual, pin or self",
                        e->source);
     if (e->last_seen_ms < e->ts_ms) e->last_seen_ms = e->ts_ms;
     if (e->sightings < 1) e->sightings = 1;

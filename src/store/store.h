@@ -224,6 +224,10 @@ typedef struct {
     int64_t photo_face_id; /* 0: none */
     int64_t consent_ms;    /* 0: not recorded */
     int active;
+    /* 1: a self-registration waiting for approval: kept inactive, out of the
+     * gallery and of person lists (but those asking for pending ones) until
+     * a manager approves it (pending 0, active 1) or rejects it (deleted). */
+    int pending;
     int64_t created_ms, updated_ms;
 } store_person;
 
@@ -234,6 +238,7 @@ typedef struct {
     /* Non-zero: only members of the groups this user (a group-limited
      * manager) is limited to, per user_groups; nobody when it has none. */
     int64_t scope_user_id;
+    int pending; /* 0: settled persons only; 1: pending self-registrations only */
 } store_person_filter;
 
 /* created_ms 0 means now; a past time (history imported, tests) is kept:
@@ -406,7 +411,8 @@ typedef struct {
     int sightings;       /* how many sightings were merged into it */
     int64_t schedule_id; /* 0: outside any schedule */
     char slot_day[11];   /* local day the slot (or day) belongs to */
-    char source[8];      /* "auto", "manual" or "pin" (code + PIN typed on a kiosk) */
+    char source[8];      /* "auto", "manual", "pin" (code + PIN typed on a kiosk) or "self"
+                            (a member's own check-in from their phone) */
     char reason[256];    /* for manual events, corrections and voiding */
     int64_t voided_ms;   /* 0: counts; else when it was voided (kept, left out of rules and
                             reports); set by store_event_void only */
@@ -482,6 +488,10 @@ typedef struct {
 } store_audit;
 rc_status store_audit_add(store *s, const char *actor, const char *action, const char *target_type,
                           int64_t target_id, const char *detail, rc_error *err);
+/* How many entries `actor` made with `action` since since_ms (rate limits
+ * that must hold across processes: self check-in failures). */
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err);
 /* Newest first; target_type NULL and target_id 0 for all. */
 rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
                            store_audit **out, size_t *n, int64_t *total, rc_error *err);

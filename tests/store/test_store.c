@@ -1720,6 +1720,76 @@ static void scoped_lists_page_over_the_whole_table(void **state)
     free(ps);
 }
 
+/* v7 rebuilds events once more (from the one definition migrations 1 and 5
+ * use) to allow source "self": a version 6 database's events, including a
+ * voided "pin" one, come through with their ids; "self" is accepted after,
+ * anything else still refused. Persons get `pending`: a pending person is
+ * out of person lists (unless asked for) and out of the gallery even when
+ * active. */
+static void upgrade_to_v7_allows_self_and_pending(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 6, url, sizeof url);
+    raw_sql(url,
+            "INSERT INTO persons (external_id, name, first_name, created_ms, updated_ms)"
+            " VALUES ('S1', 'Ada', 'Ada', 1, 1);"
+            "INSERT INTO events (id, person_id, ts_ms, last_seen_ms, kind, slot_day, source,"
+            " reason, created_ms, updated_ms, voided_ms) SELECT 41, id, 5000, 5000, 'entry',"
+            " '2026-01-05', 'pin', 'typed', 1, 1, 7000 FROM persons WHERE external_id = 'S1';");
+    store *s;
+    OK(store_open(url, 0, &s, &e_));
+    store_event e;
+    OK(store_event_get(s, 41, &e, &e_));
+    assert_string_equal(e.source, "pin");
+    assert_int_equal(e.voided_ms, 7000);
+    assert_string_equal(e.reason, "typed");
+    store_event ne = {
+        .person_id = e.person_id, .ts_ms = 9000, .last_seen_ms = 9000, .sightings = 1};
+    snprintf(ne.kind, sizeof ne.kind, "entry");
+    snprintf(ne.slot_day, sizeof ne.slot_day, "2026-01-05");
+    snprintf(ne.source, sizeof ne.source, "self");
+    OK(store_event_insert(s, &ne, &e_));
+    assert_true(ne.id > 41);
+    OK(store_event_get(s, ne.id, &e, &e_));
+    assert_string_equal(e.source, "self");
+    snprintf(ne.source, sizeof ne.source, "phone");
+    rc_error err;
+    assert_int_equal(store_event_insert(s, &ne, &err), RC_ERR_INVALID);
+
+    /* A pending person, active or not, is neither listed nor in the gallery. */
+    store_person p = {.active = 1, .pending = 1};
+    snprintf(p.first_name, sizeof p.first_name, "Pending");
+    OK(store_person_create(s, &p, &e_));
+    float emb[4] = {1, 0, 0, 0};
+    store_face f = {.person_id = p.id, .dim = 4};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    store_gallery g;
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 0);
+    store_gallery_free(&g);
+    store_person *ps;
+    size_t n;
+    int64_t total;
+    OK(store_person_list(s, NULL, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1); /* Ada only */
+    free(ps);
+    store_person_filter pf = {.pending = 1};
+    OK(store_person_list(s, &pf, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ps[0].id, p.id);
+    assert_int_equal(ps[0].pending, 1);
+    free(ps);
+    /* Approved: pending 0 puts their face in the gallery. */
+    p.pending = 0;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 1);
+    store_gallery_free(&g);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1746,6 +1816,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_reused_after_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v2_keeps_data_and_never_reuses_ids, setup,

@@ -23,6 +23,12 @@ import type {
   KioskCheckin,
   KioskCheckinResult,
   KioskUnlock,
+  Registered,
+  RegisterInfo,
+  RegisterInput,
+  Registration,
+  SelfCheckinResult,
+  SelfStatus,
   Group,
   Health,
   Holiday,
@@ -247,6 +253,40 @@ export class ApiClient {
   }
   kioskCheckin(body: KioskCheckin): Promise<KioskCheckinResult> {
     return this.post('/api/v1/kiosk/checkin', body);
+  }
+
+  // --- self check-in and self-registration ---------------------------------
+  selfStatus(): Promise<SelfStatus> {
+    return this.get('/api/v1/self/checkin');
+  }
+  /** A member's own check-in: 2–5 frames of a short capture. */
+  selfCheckin(frames: Blob[], kind?: EventType): Promise<SelfCheckinResult> {
+    const form = new FormData();
+    frames.forEach((b, i) => form.append('frame', b, `frame${i + 1}.jpg`));
+    if (kind) form.append('kind', kind);
+    return this.request('POST', '/api/v1/self/checkin', { body: form });
+  }
+  registerInfo(): Promise<RegisterInfo> {
+    return this.get('/api/v1/self/register');
+  }
+  register(r: RegisterInput): Promise<Registered> {
+    const form = new FormData();
+    form.append('first_name', r.first_name);
+    form.append('last_name', r.last_name);
+    form.append('email', r.email);
+    form.append('group_id', String(r.group_id));
+    form.append('consent', r.consent ? 'true' : '');
+    r.photos.forEach((b, i) => form.append('photo', b, `photo${i + 1}.jpg`));
+    return this.request('POST', '/api/v1/self/register', { body: form });
+  }
+  registrations(): Promise<Page<Registration>> {
+    return this.get('/api/v1/registrations');
+  }
+  approveRegistration(id: number): Promise<Registration> {
+    return this.post(`/api/v1/registrations/${id}/approve`);
+  }
+  rejectRegistration(id: number): Promise<void> {
+    return this.del(`/api/v1/registrations/${id}`);
   }
 
   // --- administration -------------------------------------------------------
