@@ -51,6 +51,10 @@ json_t *http_event_json(store *s, const store_event *e)
         e->reason[0] ? json_string(e->reason) : json_null(), "day", e->slot_day);
     json_object_set_new(j, "source", json_string(e->source));
     json_object_set_new(j, "voided_at", http_time_json(e->voided_ms));
+    /* What "not this person" can undo: the enrolled face that matched best,
+     * and whether the face as seen was kept (keep_unrecognized). */
+    json_object_set_new(j, "face_id", e->face_id ? json_integer(e->face_id) : json_null());
+    json_object_set_new(j, "has_probe", json_boolean(e->has_probe));
     return j;
 }
 

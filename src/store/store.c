@@ -2181,8 +2181,7 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
     "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
     "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id), "          \
-    "voided_ms, "                                                                                  \
-    "face_id"
+    "voided_ms, face_id, (SELECT count(*) FROM sightings sg WHERE sg.event_id = events.id)"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -2207,6 +2206,7 @@ static void row_event(db_q *q, void *dst)
     cp(e->person_external_id, sizeof e->person_external_id, db_text(q, 21));
     e->voided_ms = db_i64(q, 22);
     e->face_id = db_i64(q, 23);
+    e->has_probe = db_i64(q, 24) > 0;
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)

@@ -416,6 +416,7 @@ typedef struct {
     /* Read-only, filled by get/list/latest for display: */
     char person_name[128];
     char person_external_id[64];
+    int has_probe; /* its probe is kept (see store_sighting) */
 } store_event;
 
 typedef struct {
