@@ -129,3 +129,15 @@ export type KioskCheckin = S['KioskCheckin'];
 export type KioskCheckinResult = { person: { id: number; name: string }; event: AttendanceEvent & { new?: boolean } };
 export type Institution = { name: string; logo_url: string | null };
 export type KeyCamera = { id: number; name: string; direction: Direction };
+
+/** An unknown face kept for review (keep unrecognized faces on). */
+export type Sighting = Omit<S['Sighting'], 'candidate'> & {
+  candidate: { id: number; name: string; external_id: string } | null;
+  camera_id: number | null;
+  camera_name: string | null;
+  image_url: string | null;
+};
+export type SightingAssign = S['SightingAssign'];
+export type SightingAssigned = { face_id: number; result: EnrollResult; event: AttendanceEvent | null };
+export type NotThisPerson = S['NotThisPerson'];
+export type NotThisPersonResult = { event: AttendanceEvent | null; face_deleted: number | null; sighting_id: number | null };
