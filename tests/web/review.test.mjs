@@ -75,7 +75,7 @@ test('unknown faces: a grid per day and camera; one assigned to a person with th
     await section.waitFor();
     const cards = section.getByRole('listitem');
     assert.equal(await cards.count(), 3);
-    assert.match(await section.innerText(), /3 rostros/);
+    assert.match(await section.innerText(), /Rostros: 3/);
     // Every crop loads (the image route answers the session).
     await page.waitForFunction(() => [...document.querySelectorAll('li[data-sighting] img')].every((i) => i.complete && i.naturalWidth > 0));
     await shot(page, 'review-01-unknown-faces-1280');
@@ -112,8 +112,8 @@ test('unknown faces: a grid per day and camera; one assigned to a person with th
     // The others: select all, dismiss at once (after a confirmation).
     page.once('dialog', (d) => d.accept());
     await page.getByLabel('Seleccionar todos los mostrados').check();
-    await page.getByRole('button', { name: 'Descartar 2 seleccionados' }).click();
-    await page.getByText('2 rostros descartados.').waitFor();
+    await page.getByRole('button', { name: 'Descartar seleccionados (2)' }).click();
+    await page.getByText('Rostros descartados: 2.').waitFor();
     await page.getByText('No hay rostros desconocidos en este periodo.').waitFor();
     await shot(page, 'review-04-all-reviewed-1280');
     assert.equal((await api.get('/api/v1/sightings')).body.total, 0);
