@@ -357,13 +357,10 @@ static bool correction_possible(http_req *r, const store_event *e, const correct
 
 enum MHD_Result http_h_attendance_not_this_person(http_req *r)
 {
-    int64_t id;
-    if (!http_param_id(r, "id", &id)) return MHD_YES;
     store_event e;
     rc_error err;
-    rc_status st = store_event_get(db(r), id, &e, &err);
-    if (st != RC_OK) return http_reply_rc(r, st, &err);
-    if (!http_require_person(r, e.person_id)) return MHD_YES;
+    rc_status st;
+    if (!http_load_event(r, &e)) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     correction c;

@@ -487,6 +487,9 @@ void http_camera_forget(http_server *srv, int64_t id);
 /* The camera's run-time status as JSON (new reference). */
 json_t *http_camera_status(http_server *srv, const store_camera *c);
 enum MHD_Result http_h_camera_snapshot(http_req *r);
+/* The event named by path parameter "id", within the caller's scope; false
+ * after answering (404, 403). */
+bool http_load_event(http_req *r, store_event *e);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

@@ -432,10 +432,21 @@ function TimeReasonFields({
   );
 }
 
-/** Void (kept, not counted) or delete an event; both need a reason. */
-function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void' | 'delete'; onDone: () => void }) {
+/** Who, which way and when: the event a dialog acts on. */
+function EventLine({ event }: { event: AttendanceEvent }) {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
+  return (
+    <p>
+      <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
+      {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
+    </p>
+  );
+}
+
+/** Void (kept, not counted) or delete an event; both need a reason. */
+function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void' | 'delete'; onDone: () => void }) {
+  const { t } = useTranslation();
   const [reason, setReason] = useState('');
   const [error, setError] = useState<Error | null>(null);
   async function submit(e: FormEvent) {
@@ -451,10 +462,7 @@ function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void
   }
   return (
     <form onSubmit={(e) => void submit(e)}>
-      <p>
-        <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
-        {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
-      </p>
+      <EventLine event={event} />
       <p className="muted">{how === 'void' ? t('attendance.voidHelp') : t('attendance.deleteHelp')}</p>
       <label className="field">
         <span>{t('attendance.reason')}</span>
@@ -475,8 +483,7 @@ function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void
  * the same face is not taken for this person again, and the face as the
  * camera saw it goes to Unknown faces, to be assigned to the right person. */
 function NotThisPersonForm({ event, onDone }: { event: AttendanceEvent; onDone: () => void }) {
-  const { t, i18n } = useTranslation();
-  const { tz } = useSettings();
+  const { t } = useTranslation();
   const [reason, setReason] = useState('');
   const [erase, setErase] = useState(false);
   const [deleteFace, setDeleteFace] = useState(event.face_id != null);
@@ -494,10 +501,7 @@ function NotThisPersonForm({ event, onDone }: { event: AttendanceEvent; onDone: 
   }
   return (
     <form onSubmit={(e) => void submit(e)}>
-      <p>
-        <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
-        {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
-      </p>
+      <EventLine event={event} />
       <p className="muted">{t('attendance.notThisPersonHelp')}</p>
       <label className="field">
         <span>{t('attendance.reason')}</span>

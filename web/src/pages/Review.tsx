@@ -12,23 +12,13 @@ import { api, ApiError } from '../api/client';
 import type { EventType, Person, Sighting } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDate, formatDateTime, formatTime } from '../lib/format';
-import { enrollReason } from '../lib/enrollReason';
+import { enrollReason, isEnrollCode } from '../lib/enrollReason';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, Modal, PageHead, Pager, useErrorText } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import styles from './Review.module.css';
 
 const LIMIT = 120;
-const ENROLL_CODES = new Set([
-  'no_face',
-  'several_faces',
-  'low_quality',
-  'face_too_small',
-  'duplicate_identity',
-  'different_people',
-  'not_an_image',
-  'store_failed',
-]);
 
 interface Bucket {
   key: string;
@@ -247,7 +237,7 @@ function AssignForm({ sighting, onDone }: { sighting: Sighting; onDone: (name: s
       );
       onDone(person.name);
     } catch (err) {
-      if (err instanceof ApiError && ENROLL_CODES.has(err.code))
+      if (err instanceof ApiError && isEnrollCode(err.code))
         setError(t('review.refused', { why: enrollReason({ code: err.code, params: err.params, reason: err.message }, t) }));
       else setError(errorText(err));
     } finally {
