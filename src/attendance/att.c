@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,16 +313,35 @@ static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
         snprintf(status, 16, ts < sl->end_ms - grace ? "early_leave" : "on_time");
 }
 
-static void take_best(store_event *e, const att_sighting *sg)
+/* Merge a sighting into e; true when it is the best so far (its face and
+ * probe stand for the event now). */
+static bool take_best(store_event *e, const att_sighting *sg)
 {
     e->sightings++;
     if (sg->ts_ms > e->last_seen_ms) e->last_seen_ms = sg->ts_ms;
-    if (sg->confidence > e->confidence) {
-        e->confidence = sg->confidence;
-        memcpy(e->box, sg->box, sizeof e->box);
-        e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
-        e->camera_id = sg->camera_id;
-    }
+    if (sg->confidence <= e->confidence) return false;
+    e->confidence = sg->confidence;
+    memcpy(e->box, sg->box, sizeof e->box);
+    e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
+    e->camera_id = sg->camera_id;
+    e->face_id = sg->face_id;
+    return true;
+}
+
+/* Keep the face as the camera saw it with the event (keep_unrecognized), so
+ * a wrong recognition can be reviewed and assigned to the right person. */
+static rc_status keep_probe(att *a, const att_sighting *sg, const store_event *e, const void *jpeg,
+                            size_t len, rc_error *err)
+{
+    if (!a->cfg.keep_unrecognized || !jpeg || !len) return RC_OK;
+    store_sighting g = {.ts_ms = sg->ts_ms,
+                        .camera_id = sg->camera_id,
+                        .candidate_person_id = e->person_id,
+                        .confidence = sg->confidence,
+                        .liveness = sg->liveness,
+                        .reason = "recognized",
+                        .event_id = e->id};
+    return store_event_probe_set(a->s, &g, jpeg, len, err);
 }
 
 static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason, const void *jpeg,
@@ -414,12 +434,13 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
 
     if (target) {
         store_event e = *target;
-        take_best(&e, sg);
+        bool best = take_best(&e, sg);
         if (outcome == ATT_MOVED) {
             e.ts_ms = e.last_seen_ms = sg->ts_ms;
             judge(&sl, e.kind, e.ts_ms, e.status);
         }
         st = store_event_update(a->s, &e, err);
+        if (st == RC_OK && best) st = keep_probe(a, sg, &e, jpeg, len, err);
         if (st == RC_OK) out->event = e;
     } else {
         store_event e = {.person_id = sg->person_id,
@@ -429,13 +450,15 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
                          .confidence = sg->confidence,
                          .liveness = sg->liveness < 0 ? 0 : sg->liveness,
                          .sightings = 1,
-                         .schedule_id = sl.schedule_id};
+                         .schedule_id = sl.schedule_id,
+                         .face_id = sg->face_id};
         memcpy(e.box, sg->box, sizeof e.box);
         snprintf(e.kind, sizeof e.kind, "%s", kind);
         judge(&sl, kind, sg->ts_ms, e.status);
         memcpy(e.slot_day, sl.day, sizeof e.slot_day);
         snprintf(e.source, sizeof e.source, "%s", sg->source ? sg->source : "auto");
         st = store_event_insert(a->s, &e, err);
+        if (st == RC_OK) st = keep_probe(a, sg, &e, jpeg, len, err);
         if (st == RC_OK) out->event = e;
     }
     free(ev);

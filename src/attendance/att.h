@@ -118,6 +118,7 @@ typedef struct {
                            NULL: the camera or rule 4 decides. A chosen kind merges only
                            into an event of that kind. */
     const char *source; /* the new event's source ("pin"); NULL: "auto" */
+    int64_t face_id;    /* the enrolled face that matched best; 0: none */
 } att_sighting;
 
 typedef enum {
@@ -137,7 +138,9 @@ typedef struct {
 } att_result;
 
 /* Apply the rules to one recognition. jpeg (may be NULL) is the face crop
- * kept with an unrecognized sighting. When this returns RC_OK the event is
+ * kept, when keep_unrecognized is on, with an unrecognized sighting, or as
+ * the probe of the event it makes (replaced when a later sighting matches
+ * better; see store_event_probe_set). When this returns RC_OK the event is
  * committed to the store. */
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);

@@ -466,6 +466,19 @@ enum MHD_Result http_h_import(http_req *r);
 /* A person's faces or active flag changed: update the gallery now (the
  * follower would, a moment later). */
 void http_gallery_changed(http_req *r, int64_t person_id);
+/* After one of the person's faces was deleted: the gallery updated and,
+ * when it was the person's photo, their next face made the photo. */
+void http_face_deleted(http_req *r, int64_t person_id);
+/* One photo's enrollment outcome: accepted with its face id, or refused
+ * with a stable code, its params and English text. */
+json_t *http_enroll_json(const char *file, const recog_enroll_result *e);
+/* Unknown faces and corrections (api_review.c). */
+enum MHD_Result http_h_sightings_list(http_req *r);
+enum MHD_Result http_h_sighting_image(http_req *r);
+enum MHD_Result http_h_sighting_delete(http_req *r);
+enum MHD_Result http_h_sightings_dismiss(http_req *r);
+enum MHD_Result http_h_sighting_assign(http_req *r);
+enum MHD_Result http_h_attendance_not_this_person(http_req *r);
 /* recog's listener: publishes recognized frames and attendance events on
  * the event stream (user: the server). */
 void http_recog_event(void *user, const recog_event *ev);
@@ -477,6 +490,9 @@ void http_camera_forget(http_server *srv, int64_t id);
 /* The camera's run-time status as JSON (new reference). */
 json_t *http_camera_status(http_server *srv, const store_camera *c);
 enum MHD_Result http_h_camera_snapshot(http_req *r);
+/* The event named by path parameter "id", within the caller's scope; false
+ * after answering (404, 403). */
+bool http_load_event(http_req *r, store_event *e);
 /* An attendance event in the API's shape (person and camera named). */
 json_t *http_event_json(store *s, const store_event *e);
 /* Publish an event created or changed on the event stream, count it. */

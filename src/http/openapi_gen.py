@@ -205,10 +205,36 @@ schemas = {
      "count": INT, "manual": BOOL, "reason": STR, "day": DATE,
      "source": {"type": STR, "enum": ["auto", "manual", "pin", "self"], "description":
          "pin: code + PIN on a kiosk; self: a member's own check-in from their phone"},
-     "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts")},
+     "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts"),
+     "face_id": dict({"type": INT}, description="recognized events: the enrolled face that matched best "
+         "(what not-this-person may delete); null for other events or when that face was deleted"),
+     "has_probe": dict({"type": BOOL}, description="the face as the camera saw it was kept (keep unrecognized "
+         "faces on), so not-this-person can turn it into an unknown face to assign")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
       "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
-     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at")),
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id")),
+ "Sighting": obj({"id": INT, "time": TIME, "day": dict(DATE, description="the local day (institution's zone)"),
+     "camera_id": INT, "camera_name": STR, "confidence": dict({"type": NUM}, description="similarity to the closest enrolled person"),
+     "liveness": NUM, "reason": {"type": STR, "description": "why it made no event: unknown, below_threshold, liveness; corrected (from not-this-person)"},
+     "candidate": dict(obj({"id": INT, "name": STR, "external_id": STR}, ["id", "name", "external_id"]),
+         description="the closest enrolled person (below the threshold); null when none or outside a limited manager's groups"),
+     "image_url": STR}, ["id", "time", "day", "camera_id", "camera_name", "confidence", "liveness", "reason", "candidate", "image_url"],
+     nullable=("camera_id", "camera_name", "candidate", "image_url")),
+ "SightingAssign": obj({"person_id": INT,
+     "record_event": dict({"type": BOOL}, description="also record the attendance at the sighting's time as a manual event (needs reason)"),
+     "type": {"type": STR, "enum": ["entry", "exit"], "description": "the recorded event's type (default entry)"},
+     "reason": STR}, ["person_id"]),
+ "SightingAssigned": obj({"face_id": INT, "result": ref("FaceUploadResult"), "event": ref("AttendanceEvent")},
+     ["face_id", "result", "event"], nullable=("event",)),
+ "SightingDismiss": obj({"ids": dict(arr({"type": INT}), minItems=1, maxItems=500)}, ["ids"]),
+ "SightingsDismissed": obj({"dismissed": INT, "missing": dict(arr({"type": INT}), description="ids already gone")}, ["dismissed", "missing"]),
+ "NotThisPerson": obj({"reason": STR,
+     "erase": dict({"type": BOOL}, description="delete the event (default: void it, kept and shown, counted by nothing)"),
+     "delete_face": dict({"type": BOOL}, description="also delete the enrolled face that matched (face_id; 409 face_unknown without one)"),
+     "keep_probe": dict({"type": BOOL}, description="turn the face as seen into an unknown face to assign (409 no_probe when none was kept)")},
+     ["reason"]),
+ "NotThisPersonResult": obj({"event": ref("AttendanceEvent"), "face_deleted": INT, "sighting_id": INT},
+     ["event", "face_deleted", "sighting_id"], nullable=("event", "face_deleted", "sighting_id")),
  "ManualEvent": obj({"person_id": INT, "type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME,
      "reason": STR}, ["person_id", "type", "time", "reason"]),
  "EventCorrection": obj({"type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME, "status": STR,
@@ -257,7 +283,7 @@ schemas = {
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
+for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -369,6 +395,14 @@ opid(op("/api/v1/persons/{id}/faces", "post", "enroll one or many photos", [A, M
 opid(op("/api/v1/persons/{id}/faces/{face_id}", "delete", "delete an enrolled face", [A, M], NOC, params=[pid(), pid("face_id")], tag="people"), "deleteFace")
 opid(op("/api/v1/faces/{face_id}/image", "get", "aligned 112x112 face crop", [A, M],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid("face_id")], tag="people"), "getFaceImage")
+opid(op("/api/v1/sightings", "get", "unknown faces kept for review (keep unrecognized faces), newest first; a day or a from/to range of local days, a camera", [A, M], ok("SightingList"),
+   params=[q("day", STR, format="date"), q("from", STR, format="date"), q("to", STR, format="date"), q("camera_id", INT)] + PAGE, tag="review"), "listSightings")
+opid(op("/api/v1/sightings/{id}/image", "get", "the face as the camera saw it (twice the face's size around it)", [A, M],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="review"), "getSightingImage")
+opid(op("/api/v1/sightings/{id}", "delete", "dismiss an unknown face (audited)", [A, M], NOC, params=[pid()], tag="review"), "dismissSighting")
+opid(op("/api/v1/sightings/dismiss", "post", "dismiss several unknown faces (audited each)", [A, M], ok("SightingsDismissed"), jbody("SightingDismiss"), tag="review"), "dismissSightings")
+opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a person's (the enrollment policy: a refusal is 422 with its reason code, e.g. duplicate_identity); optionally record the attendance at its time as a manual event (audited)", [A, M],
+   ok("SightingAssigned"), jbody("SightingAssign"), [pid()], tag="review", work=True), "assignSighting")
 opid(op("/api/v1/import", "post", "dataset import (streamed per-file results)", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
@@ -408,6 +442,7 @@ opid(op("/api/v1/attendance", "post", "record an event by hand", [A, M], ok("Att
 opid(op("/api/v1/attendance/{id}", "patch", "correct an event", [A, M], ok("AttendanceEvent"), jbody("EventCorrection"), [pid()], tag="attendance"), "correctAttendance")
 opid(op("/api/v1/attendance/{id}", "delete", "delete an event (the reason and old values go to the audit log)", [A, M], NOC, jbody("Reason"), [pid()], tag="attendance"), "deleteAttendance")
 opid(op("/api/v1/attendance/{id}/void", "post", "void an event: kept and shown, counted by nothing", [A, M], ok("AttendanceEvent"), jbody("Reason"), [pid()], tag="attendance"), "voidAttendance")
+opid(op("/api/v1/attendance/{id}/not-this-person", "post", "a recognition named the wrong person: void (or erase) the event with a reason, optionally delete the enrolled face that matched and keep the face as seen as an unknown face (automatic events only; audited)", [A, M], ok("NotThisPersonResult"), jbody("NotThisPerson"), [pid()], tag="attendance"), "notThisPerson")
 opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
    {"200": {"description": "file", "content": {"text/csv": {"schema": {"type": STR}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": STR, "format": "binary"}}}}},
    params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT),

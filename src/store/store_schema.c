@@ -422,6 +422,19 @@ static const char v6[] =
 static const char v7[] =
     "ALTER TABLE persons ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;" EVENTS_REBUILD(
         EVENTS_SOURCES_V7, EVENTS_COLS ", voided_ms");
+/* v8: which enrolled face made a recognized event (the best-matching
+ * template of the person named), so a wrong recognition can be traced to
+ * the face that caused it and that face removed ("not this person"); set
+ * back to NULL when the face is deleted. Sightings may hold the probe of a
+ * recognized event (event_id; kept only while keep_unrecognized is on, not
+ * listed for review, gone with the event) so that a corrected recognition's
+ * face can be reviewed and assigned like an unrecognized one. */
+static const char v8[] =
+    "ALTER TABLE events ADD COLUMN face_id BIGINT REFERENCES faces(id) ON DELETE SET NULL;"
+    "CREATE INDEX events_face ON events(face_id);"
+    "ALTER TABLE sightings ADD COLUMN event_id BIGINT REFERENCES events(id) ON DELETE CASCADE;"
+    "CREATE INDEX sightings_event ON sightings(event_id);"
+    "CREATE INDEX sightings_camera_time ON sightings(camera_id, ts_ms);";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL},
@@ -431,6 +444,7 @@ const db_migration db_migrations[] = {
     {5, "one-time passwords, voided events, kiosk PINs", v5, NULL},
     {6, "outgoing webhooks and their delivery queue", v6, NULL},
     {7, "self check-in events, pending self-registrations", v7, NULL},
+    {8, "the face behind a recognized event; probes kept for review", v8, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

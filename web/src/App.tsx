@@ -16,6 +16,7 @@ import { GroupsPage } from './pages/Groups';
 import { GroupPage } from './pages/Group';
 import { HolidaysPage } from './pages/Holidays';
 import { AttendancePage } from './pages/Attendance';
+import { ReviewPage } from './pages/Review';
 import { CamerasPage } from './pages/Cameras';
 import { UsersPage } from './pages/admin/Users';
 import { ApiKeysPage } from './pages/admin/ApiKeys';
@@ -174,6 +175,14 @@ export function App() {
             element={
               <Allow area="attendance">
                 <AttendancePage />
+              </Allow>
+            }
+          />
+          <Route
+            path="review"
+            element={
+              <Allow area="people">
+                <ReviewPage />
               </Allow>
             }
           />

@@ -50,6 +50,11 @@ import type {
   UserPatch,
   ApiKeyCreate,
   ApiKeyCreated,
+  NotThisPerson,
+  NotThisPersonResult,
+  Sighting,
+  SightingAssign,
+  SightingAssigned,
 } from './types';
 import { NdjsonSplitter } from '../lib/ndjson';
 
@@ -489,6 +494,31 @@ export class ApiClient {
   deleteAttendance(id: number, reason: string): Promise<void> {
     return this.del(`/api/v1/attendance/${id}`, { reason });
   }
+  /** A recognition named the wrong person: void (or erase) the event, and
+   * optionally delete the face that matched and keep the face as seen. */
+  notThisPerson(id: number, body: NotThisPerson): Promise<NotThisPersonResult> {
+    return this.post(`/api/v1/attendance/${id}/not-this-person`, body);
+  }
+
+  // ---- unknown faces ------------------------------------------------------
+  sightings(q: { day?: string; from?: string; to?: string; camera_id?: number; limit?: number; offset?: number }): Promise<Page<Sighting>> {
+    return this.get('/api/v1/sightings', q as Query);
+  }
+  sightingImageUrl(s: Sighting): string | null {
+    return s.image_url ? this.url(s.image_url) : null;
+  }
+  /** Enroll the face as the person's (a refusal is an ApiError with the
+   * enrollment's reason code), optionally with a manual event at its time. */
+  assignSighting(id: number, body: SightingAssign): Promise<SightingAssigned> {
+    return this.post(`/api/v1/sightings/${id}/assign`, body);
+  }
+  dismissSighting(id: number): Promise<void> {
+    return this.del(`/api/v1/sightings/${id}`);
+  }
+  dismissSightings(ids: number[]): Promise<{ dismissed: number; missing: number[] }> {
+    return this.post('/api/v1/sightings/dismiss', { ids });
+  }
+
   /** The export in the reader's language (Spanish: ';' and a BOM for Excel). */
   exportUrl(format: 'csv' | 'xlsx', f: AttendanceFilter & { label?: string }, lang = 'en'): string {
     return this.url('/api/v1/attendance/export', {

@@ -579,6 +579,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sightings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** unknown faces kept for review (keep unrecognized faces), newest first; a day or a from/to range of local days, a camera */
+        get: operations["listSightings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sightings/{id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the face as the camera saw it (twice the face's size around it) */
+        get: operations["getSightingImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sightings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** dismiss an unknown face (audited) */
+        delete: operations["dismissSighting"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sightings/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** dismiss several unknown faces (audited each) */
+        post: operations["dismissSightings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sightings/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** enroll an unknown face as a person's (the enrollment policy: a refusal is 422 with its reason code, e.g. duplicate_identity); optionally record the attendance at its time as a manual event (audited) */
+        post: operations["assignSighting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import": {
         parameters: {
             query?: never;
@@ -892,6 +977,23 @@ export interface paths {
         put?: never;
         /** void an event: kept and shown, counted by nothing */
         post: operations["voidAttendance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/{id}/not-this-person": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** a recognition named the wrong person: void (or erase) the event with a reason, optionally delete the enrolled face that matched and keep the face as seen as an unknown face (automatic events only; audited) */
+        post: operations["notThisPerson"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1582,6 +1684,72 @@ export interface components {
              * @description when it was voided (reason says why); null: it counts
              */
             voided_at?: string | null;
+            /** @description recognized events: the enrolled face that matched best (what not-this-person may delete); null for other events or when that face was deleted */
+            face_id?: number | null;
+            /** @description the face as the camera saw it was kept (keep unrecognized faces on), so not-this-person can turn it into an unknown face to assign */
+            has_probe?: boolean;
+        };
+        Sighting: {
+            id: number;
+            /** Format: date-time */
+            time: string;
+            /**
+             * Format: date
+             * @description the local day (institution's zone)
+             */
+            day: string;
+            camera_id: number | null;
+            camera_name: string | null;
+            /** @description similarity to the closest enrolled person */
+            confidence: number;
+            liveness: number;
+            /** @description why it made no event: unknown, below_threshold, liveness; corrected (from not-this-person) */
+            reason: string;
+            /** @description the closest enrolled person (below the threshold); null when none or outside a limited manager's groups */
+            candidate: {
+                id: number;
+                name: string;
+                external_id: string;
+            } | null;
+            image_url: string | null;
+        };
+        SightingAssign: {
+            person_id: number;
+            /** @description also record the attendance at the sighting's time as a manual event (needs reason) */
+            record_event?: boolean;
+            /**
+             * @description the recorded event's type (default entry)
+             * @enum {string}
+             */
+            type?: "entry" | "exit";
+            reason?: string;
+        };
+        SightingAssigned: {
+            face_id: number;
+            result: components["schemas"]["FaceUploadResult"];
+            event: components["schemas"]["AttendanceEvent"];
+        };
+        SightingDismiss: {
+            ids: number[];
+        };
+        SightingsDismissed: {
+            dismissed: number;
+            /** @description ids already gone */
+            missing: number[];
+        };
+        NotThisPerson: {
+            reason: string;
+            /** @description delete the event (default: void it, kept and shown, counted by nothing) */
+            erase?: boolean;
+            /** @description also delete the enrolled face that matched (face_id; 409 face_unknown without one) */
+            delete_face?: boolean;
+            /** @description turn the face as seen into an unknown face to assign (409 no_probe when none was kept) */
+            keep_probe?: boolean;
+        };
+        NotThisPersonResult: {
+            event: components["schemas"]["AttendanceEvent"];
+            face_deleted: number | null;
+            sighting_id: number | null;
         };
         ManualEvent: {
             person_id: number;
@@ -1796,6 +1964,10 @@ export interface components {
         };
         AttendanceEventList: {
             items: components["schemas"]["AttendanceEvent"][];
+            total: number;
+        };
+        SightingList: {
+            items: components["schemas"]["Sighting"][];
             total: number;
         };
         SummaryReport: {
@@ -3358,6 +3530,178 @@ export interface operations {
             };
         };
     };
+    listSightings: {
+        parameters: {
+            query?: {
+                day?: string;
+                from?: string;
+                to?: string;
+                camera_id?: number;
+                /** @description default 50, max 500 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SightingList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSightingImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JPEG */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dismissSighting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dismissSightings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SightingDismiss"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SightingsDismissed"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    assignSighting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SightingAssign"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SightingAssigned"];
+                };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     importDataset: {
         parameters: {
             query?: never;
@@ -4411,6 +4755,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttendanceEvent"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    notThisPerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotThisPerson"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotThisPersonResult"];
                 };
             };
             /** @description error */

@@ -150,3 +150,14 @@ export interface RegisterInput {
 }
 /** A pending self-registration, for approval. */
 export type Registration = Person & { face_ids: number[]; pending: boolean };
+/** An unknown face kept for review (keep unrecognized faces on). */
+export type Sighting = Omit<S['Sighting'], 'candidate'> & {
+  candidate: { id: number; name: string; external_id: string } | null;
+  camera_id: number | null;
+  camera_name: string | null;
+  image_url: string | null;
+};
+export type SightingAssign = S['SightingAssign'];
+export type SightingAssigned = { face_id: number; result: EnrollResult; event: AttendanceEvent | null };
+export type NotThisPerson = S['NotThisPerson'];
+export type NotThisPersonResult = { event: AttendanceEvent | null; face_deleted: number | null; sighting_id: number | null };
