@@ -422,6 +422,27 @@ static const char v6[] =
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
     "CREATE INDEX webhook_deliveries_person ON webhook_deliveries(person_id);";
 
+/* v9: history apart from biometrics, and when a membership began.
+ * persons.archived_ms: a person archived (deactivated) keeps their history;
+ * from that day on they are out of the gallery and no longer absent (0: not
+ * archived; inactive rows get their last change as the archive time).
+ * group_members.joined_ms: the person joined the group then; a group slot
+ * before it is no absence (existing rows: the person's creation).
+ * person_groups.notify_absentees: send the group's managers the absentee
+ * list of each slot (the global setting absentee_notify does it for every
+ * group). webhook_deliveries.dedup_key: an idempotency key; one webhook gets
+ * one delivery per key (NULL for deliveries without one), so a notification
+ * decided again after a restart is not queued twice. */
+static const char v9[] =
+    "ALTER TABLE persons ADD COLUMN archived_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE persons SET archived_ms = updated_ms WHERE active = 0;"
+    "ALTER TABLE group_members ADD COLUMN joined_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE group_members SET joined_ms ="
+    " (SELECT p.created_ms FROM persons p WHERE p.id = group_members.person_id);"
+    "ALTER TABLE person_groups ADD COLUMN notify_absentees INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE webhook_deliveries ADD COLUMN dedup_key TEXT;"
+    "CREATE UNIQUE INDEX webhook_deliveries_dedup ON webhook_deliveries(webhook_id, dedup_key);";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL},
@@ -429,6 +450,7 @@ const db_migration db_migrations[] = {
     {4, "login failures per address; ids never reused", v4, v4_sqlite},
     {5, "one-time passwords, voided events, kiosk PINs", v5, NULL},
     {6, "outgoing webhooks and their delivery queue", v6, NULL},
+    {9, "archived persons, group join dates, absentee notices", v9, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
