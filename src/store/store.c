@@ -2185,6 +2185,17 @@ rc_status store_holiday_list(store *s, const char *from, const char *to, store_h
     return st;
 }
 
+rc_status store_started_ms(store *s, int64_t *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT COALESCE(MIN(t), 0) FROM (SELECT MIN(ts_ms) AS t FROM events "
+                        "UNION ALL SELECT MIN(applied_ms) FROM schema_migrations) x",
+                        out, err, "");
+    give(s, c);
+    return st;
+}
+
 rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err)
 {
     TAKE(s, c, err);

@@ -413,6 +413,10 @@ rc_status store_holiday_delete(store *s, const char *day, rc_error *err);
 rc_status store_holiday_list(store *s, const char *from, const char *to, store_holiday **out,
                              size_t *n, rc_error *err);
 
+/* When this database began to be used: the earlier of its first attendance
+ * event (by time) and its creation (the first migration applied). */
+rc_status store_started_ms(store *s, int64_t *out, rc_error *err);
+
 /* Settings are text; RC_ERR_NOT_FOUND when the key was never set. */
 rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err);
 rc_status store_setting_set(store *s, const char *key, const char *value, rc_error *err);
