@@ -2921,6 +2921,22 @@ rc_status store_delivery_enqueue_group(store *s, const char *kind, int64_t group
     return st;
 }
 
+rc_status store_delivery_key_missing(store *s, const char *kind, int64_t group_id,
+                                     const char *dedup_key, int64_t *missing, rc_error *err)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "%%,%s,%%", kind ? kind : "");
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT count(*) FROM webhooks w WHERE w.enabled = 1 AND ',' || w.events "
+                        "|| ',' LIKE ? AND (w.group_id IS NULL OR w.group_id = ?) AND NOT EXISTS "
+                        "(SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND "
+                        "d.dedup_key = ?)",
+                        missing, err, "tit", pat, group_id, dedup_key ? dedup_key : "");
+    give(s, c);
+    return st;
+}
+
 rc_status store_delivery_enqueue_one(store *s, int64_t webhook_id, const char *kind,
                                      const char *payload, int64_t *id, rc_error *err)
 {

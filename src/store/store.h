@@ -598,6 +598,10 @@ rc_status store_delivery_enqueue(store *s, const char *kind, const char *also_ki
 rc_status store_delivery_enqueue_group(store *s, const char *kind, int64_t group_id,
                                        const char *dedup_key, const char *payload, int64_t *queued,
                                        rc_error *err);
+/* How many enabled webhooks that want `kind` and have no group or group
+ * group_id have no delivery with dedup_key yet (0: nothing left to queue). */
+rc_status store_delivery_key_missing(store *s, const char *kind, int64_t group_id,
+                                     const char *dedup_key, int64_t *missing, rc_error *err);
 /* Queue one delivery for webhook webhook_id alone, whatever its kinds (a
  * test); *id (may be NULL) receives the new row's id. */
 rc_status store_delivery_enqueue_one(store *s, int64_t webhook_id, const char *kind,
