@@ -994,19 +994,7 @@ static void user_links_and_key_cameras_keep_integrity(void **state)
  * older schema the way an older rollcall left it). */
 static void raw_sql(const char *url, const char *sql)
 {
-    if (testdb_is_pg()) {
-        PGconn *pg = PQconnectdb(url);
-        PGresult *r = PQexec(pg, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("raw sql: %s", PQerrorMessage(pg));
-        PQclear(r);
-        PQfinish(pg);
-    } else {
-        sqlite3 *db;
-        char *msg = NULL;
-        if (sqlite3_open(url, &db) != SQLITE_OK) fail_msg("sqlite3_open %s", url);
-        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql: %s", msg);
-        sqlite3_close(db);
-    }
+    if (testdb_sql(url, sql) != 0) fail_msg("raw sql failed (see above)");
 }
 
 /* Close the fixture's store and leave an empty database migrated only up
