@@ -18,6 +18,7 @@ import type {
   ReportQuery,
   Dashboard,
   EnrollResult,
+  Erased,
   EventType,
   Face,
   KioskCheckin,
@@ -297,8 +298,23 @@ export class ApiClient {
   updatePerson(id: number, p: Partial<PersonInput>): Promise<Person> {
     return this.patch(`/api/v1/persons/${id}`, p);
   }
+  /** The full erase (a privacy request): the person and everything about them. */
   deletePerson(id: number): Promise<void> {
     return this.del(`/api/v1/persons/${id}`);
+  }
+  /** Erase faces, embeddings and photo only; the person and their history stay. */
+  erasePersonBiometrics(id: number): Promise<Erased> {
+    return this.request<Erased>('DELETE', `/api/v1/persons/${id}/biometrics`, {});
+  }
+  /** Archive (out of recognition and default lists, history kept) or restore. */
+  archivePerson(id: number, archived: boolean): Promise<Person> {
+    return this.request<Person>('POST', `/api/v1/persons/${id}/${archived ? 'archive' : 'restore'}`, {});
+  }
+  /** Add a member, or with joinedOn (YYYY-MM-DD) set the day they joined. */
+  addMember(groupId: number, personId: number, joinedOn?: string): Promise<void> {
+    return this.request<void>('POST', `/api/v1/groups/${groupId}/members/${personId}`, {
+      query: joinedOn ? { joined_on: joinedOn } : undefined,
+    });
   }
   /** Set a person's kiosk PIN, or remove it with null. */
   setPersonPin(id: number, pin: string | null): Promise<{ pin_set: boolean }> {
