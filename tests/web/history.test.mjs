@@ -46,8 +46,15 @@ async function enrolled(code, photos) {
 }
 
 async function noSideScroll(page) {
-  const w = await page.evaluate(() => document.scrollingElement.scrollWidth);
-  assert.ok(w <= 390, `horizontal scroll at 390 px: ${w}`);
+  const { w, wide } = await page.evaluate(() => ({
+    w: document.scrollingElement.scrollWidth,
+    // What sticks out, to say where the scroll comes from.
+    wide: [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > 391)
+      .slice(-4)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+  }));
+  assert.ok(w <= 390, `horizontal scroll at 390 px: ${w} (${wide.join(', ')})`);
 }
 
 test('archive, erase biometric data, erase completely: three separate actions on the Person page', async () => {
@@ -74,8 +81,8 @@ test('archive, erase biometric data, erase completely: three separate actions on
 
   // The day they joined the group, changed here.
   await page.getByLabel(`Día de alta en Grupo HIST-W1`).fill('2026-09-01');
-  await page.getByRole('button', { name: 'Guardar' }).click();
-  await page.getByRole('button', { name: 'Guardar' }).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Guardar fecha de alta en Grupo HIST-W1' }).click();
+  await page.getByRole('button', { name: 'Guardar fecha de alta en Grupo HIST-W1' }).waitFor({ state: 'detached' });
   const member = (await api.get(`/api/v1/groups/${g}/members`)).body.items.find((m) => m.id === id);
   assert.equal(member.joined_on, '2026-09-01');
 

@@ -310,12 +310,6 @@ export class ApiClient {
   archivePerson(id: number, archived: boolean): Promise<Person> {
     return this.request<Person>('POST', `/api/v1/persons/${id}/${archived ? 'archive' : 'restore'}`, {});
   }
-  /** Add a member, or with joinedOn (YYYY-MM-DD) set the day they joined. */
-  addMember(groupId: number, personId: number, joinedOn?: string): Promise<void> {
-    return this.request<void>('POST', `/api/v1/groups/${groupId}/members/${personId}`, {
-      query: joinedOn ? { joined_on: joinedOn } : undefined,
-    });
-  }
   /** Set a person's kiosk PIN, or remove it with null. */
   setPersonPin(id: number, pin: string | null): Promise<{ pin_set: boolean }> {
     return this.put(`/api/v1/persons/${id}/pin`, { pin });
@@ -384,7 +378,7 @@ export class ApiClient {
   createGroup(g: { name: string; description: string }): Promise<Group> {
     return this.post('/api/v1/groups', g);
   }
-  updateGroup(id: number, g: Partial<{ name: string; description: string }>): Promise<Group> {
+  updateGroup(id: number, g: Partial<{ name: string; description: string; notify_absentees: boolean }>): Promise<Group> {
     return this.patch(`/api/v1/groups/${id}`, g);
   }
   deleteGroup(id: number): Promise<void> {
@@ -393,8 +387,9 @@ export class ApiClient {
   groupMembers(id: number): Promise<Page<Person>> {
     return this.get(`/api/v1/groups/${id}/members`, { limit: 500 });
   }
-  addGroupMember(id: number, personId: number): Promise<void> {
-    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`);
+  /** Add a member (joined today), or with joinedOn (YYYY-MM-DD) set or move the day they joined. */
+  addGroupMember(id: number, personId: number, joinedOn?: string): Promise<void> {
+    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`, { query: joinedOn ? { joined_on: joinedOn } : undefined });
   }
   removeGroupMember(id: number, personId: number): Promise<void> {
     return this.del(`/api/v1/groups/${id}/members/${personId}`);

@@ -168,6 +168,7 @@ const en: Dictionary = {
     restore: 'Restore',
     archivedOn: 'No, archived on {{date}}',
     joinedOn: 'since',
+    saveJoinedOn: 'Save the day they joined {{group}}',
     joinedOnGroup: 'Day they joined {{group}}',
     show: 'Show',
     showActive: 'Active',
@@ -239,6 +240,8 @@ const en: Dictionary = {
     none: 'There are no images in the chosen folder.',
   },
   groups: {
+    joinedOn: 'Joined on',
+    notifyAbsentees: 'Send the group’s managers the list of who is missing after each slot starts (absentees webhooks)',
     title: 'Groups',
     new: 'New group',
     members: 'Members',

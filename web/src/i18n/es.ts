@@ -167,6 +167,7 @@ const es = {
     restore: 'Restaurar',
     archivedOn: 'No, archivada el {{date}}',
     joinedOn: 'desde',
+    saveJoinedOn: 'Guardar fecha de alta en {{group}}',
     joinedOnGroup: 'Día de alta en {{group}}',
     show: 'Mostrar',
     showActive: 'Activas',
@@ -238,6 +239,8 @@ const es = {
     none: 'No hay imágenes en la carpeta elegida.',
   },
   groups: {
+    joinedOn: 'Fecha de alta',
+    notifyAbsentees: 'Enviar a los responsables del grupo la lista de ausentes al empezar cada franja (webhooks absentees)',
     title: 'Grupos',
     new: 'Nuevo grupo',
     members: 'Miembros',

@@ -294,7 +294,12 @@ function JoinedOn({
         />
       </label>
       {value && value !== day && (
-        <button type="button" className="btn small" onClick={() => void action.run(() => api.addMember(groupId, personId, value))}>
+        <button
+          type="button"
+          className="btn small"
+          aria-label={t('people.saveJoinedOn', { group: name })}
+          onClick={() => void action.run(() => api.addGroupMember(groupId, personId, value))}
+        >
           {t('common.save')}
         </button>
       )}
