@@ -1486,6 +1486,26 @@ static rc_status erase_biometrics_in(db_conn *c, int64_t id, store_erase *e, rc_
     return st;
 }
 
+/* The end of an erase on c (its transaction open, st its status so far):
+ * bump the gallery, audit the counts (person.erase when full, else
+ * person.erase_biometrics), commit, give c back, wipe the files. */
+static rc_status erase_end(store *s, db_conn *c, rc_status st, int64_t id, const char *actor,
+                           int full, const store_erase *e, store_erase *out, rc_error *err)
+{
+    if (st == RC_OK) st = bump_gallery(s, c, err);
+    if (st == RC_OK) {
+        char *detail = erase_detail(e, full);
+        st = audit_in(c, actor, full ? "person.erase" : "person.erase_biometrics", "person", id,
+                      detail ? detail : "", err);
+        free(detail);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st == RC_OK) erase_deleted(s);
+    if (st == RC_OK && out) *out = *e;
+    return st;
+}
+
 rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
                                         rc_error *err)
 {
@@ -1497,17 +1517,7 @@ rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor,
     if (st == RC_OK && !have)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
     if (st == RC_OK) st = erase_biometrics_in(c, id, &e, err);
-    if (st == RC_OK) st = bump_gallery(s, c, err);
-    if (st == RC_OK) {
-        char *detail = erase_detail(&e, 0);
-        st = audit_in(c, actor, "person.erase_biometrics", "person", id, detail ? detail : "", err);
-        free(detail);
-    }
-    st = tx_end(c, st, err);
-    give(s, c);
-    if (st == RC_OK) erase_deleted(s);
-    if (st == RC_OK && out) *out = e;
-    return st;
+    return erase_end(s, c, st, id, actor, 0, &e, out, err);
 }
 
 rc_status store_person_erase(store *s, int64_t id, const char *actor, store_erase *out,
@@ -1542,17 +1552,7 @@ rc_status store_person_erase(store *s, int64_t id, const char *actor, store_eras
                    "AND target_id = ? AND detail <> ''",
                    &e.audit_redacted, err, "i", id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
-    if (st == RC_OK) st = bump_gallery(s, c, err);
-    if (st == RC_OK) {
-        char *detail = erase_detail(&e, 1);
-        st = audit_in(c, actor, "person.erase", "person", id, detail ? detail : "", err);
-        free(detail);
-    }
-    st = tx_end(c, st, err);
-    give(s, c);
-    if (st == RC_OK) erase_deleted(s);
-    if (st == RC_OK && out) *out = e;
-    return st;
+    return erase_end(s, c, st, id, actor, 1, &e, out, err);
 }
 
 rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err)
