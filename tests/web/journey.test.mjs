@@ -7,8 +7,10 @@
 // the kiosk with two of them in view at once (Entrada, then Salida) and
 // leaves it with the PIN; reads who is missing now on the dashboard;
 // downloads the Spanish CSV (UTF-8 BOM, ';', accents intact) and voids a
-// wrong event, which the figures then stop counting. The steps are separate
-// tests that share one server and run in order.
+// wrong event, which the figures then stop counting; Paula, late, checks in
+// from her own phone (self check-in: her face against her own photos only);
+// and Kit's biometric data is erased while his attendance history stays. The
+// steps are separate tests that share one server and run in order.
 //
 // The last test walks every page as admin, manager, member and device key at
 // 1280×800 and 390×844 (screenshots journey-page-*): no sideways scrolling,
@@ -31,6 +33,7 @@ import {
   clickForAnswer,
   launch,
   login,
+  makeY4m,
   newPage,
   saveSettings,
   shot,
@@ -46,7 +49,9 @@ const SUBJECT = 'Matemáticas';
 // The people of the import: their folder (code), photos, and the names given after.
 const ANG = { code: 'JRN-ANG', first: 'Angelina', last: 'Prueba Ibáñez', dir: 'deepface_angelina', photos: [1, 3, 4, 5] };
 const KIT = { code: 'JRN-KIT', first: 'Kit', last: 'Harington Núñez', dir: 'ageitgey_kit_harington', photos: [1, 2] };
-const PAU = { code: 'JRN-PAU', first: 'Paula', last: 'Ausente Muñoz', dir: 'deepface_person06', photos: [1, 2] };
+const PAU = { code: 'JRN-PAU', first: 'Paula', last: 'Ausente Muñoz', dir: 'deepface_person06', photos: [1, 2, 4] };
+// Paula's own account, for checking in from her phone.
+const STUDENT = { email: 'paula@rollcall.test', password: 'Paula-e2e-password-1' };
 const PEOPLE = [ANG, KIT, PAU];
 const nameOf = (p) => `${p.first} ${p.last}`;
 
@@ -58,11 +63,12 @@ const DAY_NAMES = ['Domingo', 'Lunes', 'Martes', 'Miércoles', 'Jueves', 'Vierne
 const TODAY = DAY_NAMES[local.getUTCDay()];
 
 const admin = { email: ADMIN.email, password: null };
-let dir, srv, two, groupId;
+let dir, srv, two, paulaPhone, groupId;
 let failedStep = 0;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-web-journey-'));
+  paulaPhone = makeY4m(join(FACES, 'id', PAU.dir, '3.jpg'), join(dir, 'paula.y4m'));
   two = twoPeopleY4m(join(FACES, 'id', ANG.dir, '2.jpg'), join(FACES, 'id', KIT.dir, '3.jpg'), join(dir, 'two.y4m'));
   srv = await startRollcall(join(dir, 'data'), { oneTime: true });
 });
@@ -364,6 +370,80 @@ test('voiding a wrong event: kept and shown, counted by nothing', async () => {
   });
 });
 
+test('a student checks in from her phone: her face against her own photos, recorded with source self', async () => {
+  await asAdmin(LAPTOP, async (_page, api) => {
+    const r = await api('POST', '/api/v1/users', {
+      email: STUDENT.email,
+      name: nameOf(PAU),
+      role: 'member',
+      password: STUDENT.password,
+      person_id: PAU.id,
+      must_change_password: false,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  });
+  const browser = await launch(paulaPhone);
+  try {
+    const phone = await newPage(browser, PHONE);
+    await login(phone, srv.url, STUDENT);
+    await phone.getByRole('button', { name: 'Menú' }).click();
+    await phone.getByRole('link', { name: 'Registrar mi asistencia' }).click();
+    await phone.getByText(`Franja actual: ${SUBJECT}`).waitFor();
+    await phone.getByRole('button', { name: 'Abrir la cámara' }).click();
+    await phone.waitForFunction(() => document.querySelector('video')?.videoWidth > 0);
+    await phone.getByRole('button', { name: 'Registrar mi asistencia' }).click();
+    const done = phone.getByTestId('self-result');
+    await waitOrAlert(phone, done, 90000);
+    assert.match(await done.innerText(), /Asistencia registrada: Entrada a las \d\d:\d\d/);
+    assert.ok((await sideways(phone)) <= 0, 'the check-in page fits the phone');
+    await shot(phone, 'journey-11-self-checkin-390');
+  } finally {
+    await browser.close();
+  }
+  await asAdmin(LAPTOP, async (page, api) => {
+    const mine = (await api('GET', `/api/v1/attendance?person_id=${PAU.id}`)).body.items;
+    assert.deepEqual(
+      mine.map((e) => [e.type, e.source]),
+      [['entry', 'self']],
+    );
+    // She is no longer missing; Angelina (her entry voided) still is.
+    await page.goto(new URL('dashboard', srv.url).href);
+    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+    await missing
+      .locator('tbody tr')
+      .filter({ hasText: nameOf(ANG) })
+      .waitFor();
+    assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), [nameOf(ANG)]);
+  });
+});
+
+test("erasing Kit's biometric data: his faces are gone, his attendance history stays", async () => {
+  await asAdmin(LAPTOP, async (page, api) => {
+    const before = (await api('GET', `/api/v1/attendance?person_id=${KIT.id}`)).body.items.length;
+    assert.ok(before >= 1, 'Kit has a history');
+    await page.goto(new URL(`people/${KIT.id}`, srv.url).href);
+    await page.getByRole('heading', { name: nameOf(KIT) }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Borrar datos biométricos' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Datos biométricos borrados: \d+ cara/ })
+      .waitFor();
+    await page.getByRole('heading', { name: 'Rostros registrados (0)' }).waitFor();
+    await shot(page, 'journey-12-biometrics-erased-1280');
+    assert.equal((await api('GET', `/api/v1/persons/${KIT.id}/faces`)).body.length, 0);
+    assert.equal((await api('GET', `/api/v1/attendance?person_id=${KIT.id}`)).body.items.length, before, 'the history is kept');
+    // The camera no longer knows him: his photo is a stranger now.
+    const seen = await api('POST', '/api/v1/recognize', readFileSync(join(FACES, 'id', KIT.dir, '3.jpg')), 'image/jpeg');
+    assert.equal(seen.status, 200, JSON.stringify(seen.body));
+    assert.ok(seen.body.faces.length >= 1, 'a face is found');
+    assert.ok(
+      seen.body.faces.every((f) => f.identity?.person_id !== KIT.id),
+      'nobody is recognized as Kit',
+    );
+  });
+});
+
 // ---- every page, every role, two sizes --------------------------------------
 
 // A 60-character name and a long camera URL, to see them wrap.
@@ -503,6 +583,8 @@ test('every page as admin, manager, member and device key fits 390 px and keeps 
     ['attendance?view=absent'],
     [`reports?group_id=${groupId}&label=${encodeURIComponent(SUBJECT)}`, nameOf(LONG)],
     ['cameras', LONG_URL],
+    ['review'],
+    ['registrations'],
     ['account'],
   ];
   const roles = [
@@ -512,7 +594,11 @@ test('every page as admin, manager, member and device key fits 390 px and keeps 
       [...staff, ['admin/users', MEMBER.email], ['admin/api-keys', 'Tableta de la puerta norte'], ['admin/settings'], ['admin/audit']],
     ],
     ['manager', MANAGER, staff],
-    ['member', MEMBER, [['attendance', nameOf(LONG)], ['attendance?view=summary'], ['account'], ['admin/users']]],
+    [
+      'member',
+      MEMBER,
+      [['attendance', nameOf(LONG)], ['attendance?view=summary'], ['checkin', nameOf(LONG)], ['account'], ['admin/users']],
+    ],
   ];
   const failures = [];
   const browser = await launch(null);
@@ -530,6 +616,8 @@ test('every page as admin, manager, member and device key fits 390 px and keeps 
       await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
       await shot(page, `journey-page-signed-out-login-${size.width}`);
       for (const p of await layoutProblems(page, size.width)) failures.push(`login at ${size.width}: ${p}`);
+      await visit(page, 'signed-out', 'register', size.width, failures);
+      await page.goto(new URL('login', srv.url).href);
       await page.getByText('Quiosco con clave de dispositivo').click();
       await page.getByLabel('Clave de dispositivo').fill(deviceKey);
       await page.getByRole('button', { name: 'Abrir quiosco' }).click();
