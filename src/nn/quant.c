@@ -33,6 +33,9 @@
 
 #define Q8_MR 8  /* output channels per weight block */
 #define Q8_NR 32 /* output pixels per panel */
+/* Convs with fewer weights (output channels x inputs per output) than
+ * this stay float: see q8_eligible. */
+#define Q8_MIN_MK 1024
 
 struct nn_q8 {
     int64_t M, C, KH, KW, Cq, Kq; /* Cq = ceil(C / 4) channel groups, Kq = Cq * KH * KW */
@@ -89,6 +92,12 @@ static bool q8_eligible(const nn_model *m, const nn_node *n)
     if (n->nin > 2 && n->in[2] >= 0 && !m->values[n->in[2]].is_const) return false;
     const nn_window *w = &n->win;
     if (!w->ok || w->group != 1 || w->auto_pad != 0) return false;
+    /* Too little arithmetic per value read and written (the detector's
+     * first layers: 16 output channels, or 1x1 over 16 channels): the
+     * float kernels, which skip quantising the input, are as fast or
+     * faster there (bench models --profile). */
+    const nn_shape *ws = &wv->init.shape;
+    if (ws->d[0] * ws->d[1] * ws->d[2] * ws->d[3] < Q8_MIN_MK) return false;
     return n->act == NN_ACT_NONE || n->act == NN_ACT_RELU || n->act == NN_ACT_PRELU ||
            n->act == NN_ACT_LEAKY || n->act == NN_ACT_CLIP;
 }
