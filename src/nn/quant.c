@@ -346,6 +346,45 @@ image_row_avx512(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint3
         _mm512_mask_storeu_epi32(dst + q->pl + ix, mk, word);
     }
 }
+
+/* The same, 8 pixels at a time (AVX2 + FMA, for AVX-VNNI CPUs). */
+__attribute__((target("avx2,fma"))) static void
+image_row_avx2(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
+{
+    const nn_q8 *q = g->q;
+    int64_t iy = py - q->pt;
+    uint32_t zpw = (uint32_t)q->zp * 0x01010101u;
+    if (iy < 0 || iy >= g->H) {
+        for (int64_t j = 0; j < g->PW; j++) dst[j] = zpw;
+        return;
+    }
+    for (int64_t j = 0; j < q->pl; j++) dst[j] = zpw;
+    for (int64_t j = g->W + q->pl; j < g->PW; j++) dst[j] = zpw;
+    const __m256i vzp = _mm256_set1_epi32(q->zp);
+    const __m256 inv = _mm256_set1_ps(q->inv_sx), lo = _mm256_set1_ps((float)-q->zp),
+                 hi = _mm256_set1_ps((float)(255 - q->zp)), zero = _mm256_setzero_ps();
+    const float *pa = g->n->pre_affine;
+    bool relu = g->n->pre_act == NN_ACT_RELU;
+    for (int64_t ix = 0; ix < g->W; ix += 8) {
+        __m256i mk = nn_lanes8(0, g->W - ix);
+        __m256i word = _mm256_setzero_si256();
+        for (int b = 0; b < 4; b++) {
+            int64_t c = cg * 4 + b;
+            __m256i v = vzp;
+            if (c < g->C) {
+                __m256 f = _mm256_maskload_ps(x + (c * g->H + iy) * g->W + ix, mk);
+                if (pa) {
+                    f = _mm256_fmadd_ps(f, _mm256_set1_ps(pa[c]), _mm256_set1_ps(pa[g->C + c]));
+                    if (relu) f = _mm256_max_ps(f, zero);
+                }
+                f = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(f, inv), lo), hi);
+                v = _mm256_add_epi32(_mm256_cvtps_epi32(f), vzp);
+            }
+            word = _mm256_or_si256(word, _mm256_slli_epi32(v, 8 * b));
+        }
+        _mm256_maskstore_epi32((int *)(dst + q->pl + ix), mk, word);
+    }
+}
 #endif
 
 /* The whole padded image of one input. */
@@ -357,6 +396,10 @@ static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
 #if defined(__x86_64__)
             if (nn_cpu_features().avx512) {
                 image_row_avx512(g, x, cg, py, dst);
+                continue;
+            }
+            if (nn_cpu_features().avx2) {
+                image_row_avx2(g, x, cg, py, dst);
                 continue;
             }
 #endif
