@@ -409,20 +409,32 @@ static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
     memset(img + g->q->Cq * g->PH * g->PW, 0, Q8_NR * 4);
 }
 
-/* Panel of output pixels n0 .. n0 + ncols - 1: [Kq][32] words, word kq of
- * column j the 4 input bytes tap kq reads for pixel n0 + j (columns past
- * ncols hold whatever the image has there). */
-static void q8_panel(const q8_geom *g, const uint32_t *img, const int64_t *off, int64_t n0,
-                     int ncols, uint32_t *panel)
+/* The B operand for output pixels n0 .. n0 + ncols - 1: Kq rows of 32
+ * words, row kq at the returned pointer + kq * *ldb, word j of it the 4
+ * input bytes tap kq reads for pixel n0 + j (words past ncols are whatever
+ * the image holds there). A 1x1 stride-1 Conv without side padding reads
+ * the image in place (pixel p is word p of each channel group); otherwise
+ * the words are copied into `panel` ([Kq][32]): runs along output rows for
+ * stride 1, one word at a time for other strides. */
+static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int64_t *off,
+                                int64_t n0, int ncols, uint32_t *panel, int64_t *ldb)
 {
     const nn_q8 *q = g->q;
-    int64_t oy = n0 / g->OW, ox = n0 % g->OW;
-    int64_t base = oy * q->sh * g->PW + ox * q->sw;
-    if (q->sw == 1 && ox + ncols <= g->OW) {
-        /* one output row, stride 1: 32 consecutive words per tap */
-        for (int64_t kq = 0; kq < q->Kq; kq++)
-            memcpy(panel + kq * Q8_NR, img + off[kq] + base, Q8_NR * 4);
-        return;
+    if (q->KH == 1 && q->KW == 1 && q->sh == 1 && q->sw == 1 && g->PW == g->OW) {
+        *ldb = g->PH * g->PW;
+        return img + n0;
+    }
+    *ldb = Q8_NR;
+    if (q->sw == 1) {
+        for (int64_t p = n0; p < n0 + ncols;) {
+            int64_t oy = p / g->OW, ox = p % g->OW;
+            int64_t len = g->OW - ox < n0 + ncols - p ? g->OW - ox : n0 + ncols - p;
+            const uint32_t *src = img + oy * q->sh * g->PW + ox;
+            for (int64_t kq = 0; kq < q->Kq; kq++)
+                memcpy(panel + kq * Q8_NR + (p - n0), src + off[kq], (size_t)len * 4);
+            p += len;
+        }
+        return panel;
     }
     int64_t pix[Q8_NR];
     for (int j = 0; j < Q8_NR; j++) {
@@ -433,6 +445,7 @@ static void q8_panel(const q8_geom *g, const uint32_t *img, const int64_t *off, 
         const uint32_t *src = img + off[kq];
         for (int j = 0; j < Q8_NR; j++) panel[kq * Q8_NR + j] = src[pix[j]];
     }
+    return panel;
 }
 
 /* The epilogue of one output value. */
@@ -445,8 +458,8 @@ static inline float q8_out(const q8_geom *g, int64_t m, int32_t acc, const float
 }
 
 /* The portable panel kernel: the packed data, plain loops. */
-static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t n0, int ncols, float *y,
-                       const float *res)
+static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                       float *y, const float *res)
 {
     const nn_q8 *q = g->q;
     for (int64_t mb = 0; mb < q->M; mb += Q8_MR) {
@@ -454,7 +467,7 @@ static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t n0, int 
         int32_t acc[Q8_MR][Q8_NR];
         memset(acc, 0, sizeof acc);
         for (int64_t kq = 0; kq < q->Kq; kq++) {
-            const uint8_t *b = (const uint8_t *)(panel + kq * Q8_NR);
+            const uint8_t *b = (const uint8_t *)(panel + kq * ldb);
             for (int r = 0; r < Q8_MR; r++) {
                 const int8_t *ar = a + (kq * Q8_MR + r) * 4;
                 for (int j = 0; j < ncols; j++)
@@ -503,8 +516,8 @@ q8_store16(const q8_geom *g, int64_t m, __m512i acc, float *dst, const float *re
 
 /* AVX-512 VNNI: 8 channels x 32 pixels of int32 sums in 16 registers. */
 __attribute__((target("avx512f,avx512vnni"))) static void
-q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t n0, int ncols, float *y,
-                 const float *res)
+q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                 float *y, const float *res)
 {
     const nn_q8 *q = g->q;
     __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
@@ -514,7 +527,7 @@ q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t n0, int ncols,
                 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
                 c61 = c00, c70 = c00, c71 = c00;
         const uint32_t *b = panel;
-        for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += Q8_NR) {
+        for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
             __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 16);
             Q8_DP512(0);
             Q8_DP512(1);
@@ -570,10 +583,9 @@ q8_store8(const q8_geom *g, int64_t m, __m256i acc, float *dst, const float *res
     } while (0)
 
 /* AVX-VNNI: 4 channels x 16 pixels at a time (8 of the 16 registers). */
-__attribute__((target("avx2,fma,avxvnni"))) static void q8_panel_avxvnni(const q8_geom *g,
-                                                                         const uint32_t *panel,
-                                                                         int64_t n0, int ncols,
-                                                                         float *y, const float *res)
+__attribute__((target("avx2,fma,avxvnni"))) static void
+q8_panel_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                 float *y, const float *res)
 {
     const nn_q8 *q = g->q;
     for (int64_t mb = 0; mb < q->M; mb += Q8_MR)
@@ -583,7 +595,7 @@ __attribute__((target("avx2,fma,avxvnni"))) static void q8_panel_avxvnni(const q
                 __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
                         c21 = c00, c30 = c00, c31 = c00;
                 const uint32_t *b = panel + h;
-                for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += Q8_NR) {
+                for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
                     __m256i b0 = _mm256_loadu_si256((const __m256i *)b),
                             b1 = _mm256_loadu_si256((const __m256i *)(b + 8));
                     Q8_DP256(0);
@@ -628,8 +640,8 @@ static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const 
             }
 }
 
-typedef void (*q8_panel_fn)(const q8_geom *g, const uint32_t *panel, int64_t n0, int ncols,
-                            float *y, const float *res);
+typedef void (*q8_panel_fn)(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0,
+                            int ncols, float *y, const float *res);
 
 static q8_panel_fn q8_panel_for_cpu(void)
 {
@@ -681,8 +693,9 @@ bool nn_q8_conv(const nn_ctx *c)
         const float *r = res ? res + i * out_size : NULL;
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
             int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
-            q8_panel(&g, img, off, n0, ncols, panel);
-            fn(&g, panel, n0, ncols, y, r);
+            int64_t ldb;
+            const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
+            fn(&g, b, ldb, n0, ncols, y, r);
         }
     }
     return true;
