@@ -118,7 +118,7 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         char rpath[4096];
         int count = 0;
         snprintf(rpath, sizeof rpath, "%s/%s.int8", int8_dir, label);
-        if (nn_model_quantize(m, rpath, &count, &err) != RC_OK) {
+        if (nn_model_quantize(m, rpath, 0, &count, &err) != RC_OK) {
             fprintf(stderr, "rollcall bench models: --int8: %s\n", err.msg);
             nn_model_free(m);
             return 1;

@@ -122,7 +122,7 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.int8", rdir, model_files[i]);
         rc_error e;
-        rc_status st = nn_model_quantize(fm->m[i], path, &count, &e);
+        rc_status st = nn_model_quantize(fm->m[i], path, 0, &count, &e);
         if (st != RC_OK)
             return rc_fail(err, st, "ROLLCALL_NN_INT8=1: %s%s", e.msg,
                            st == RC_ERR_NOT_FOUND ? " (run 'rollcall calibrate' first)" : "");

@@ -87,12 +87,16 @@ int nn_model_describe(const nn_model *m, char *buf, size_t len);
 int nn_int8_available(void);
 
 /* Give the Convs of `m` their int8 form from the ranges in `ranges_path`
- * (before any session is created). Convs the file does not list, and
- * those the int8 kernels do not cover (grouped, depthwise, Sigmoid or
- * HardSwish fused), stay float. A file naming a Conv the model lacks is
- * RC_ERR_INVALID (ranges of another model). *count, when given, gets the
- * number of int8 Convs. */
-rc_status nn_model_quantize(nn_model *m, const char *ranges_path, int *count, rc_error *err);
+ * (before any session is created). Convs the file does not list, those
+ * the int8 kernels do not cover (grouped, depthwise, Sigmoid or HardSwish
+ * fused, fewer than 1024 weights) and, unless flags has
+ * NN_Q8_OUTPUT_CONVS, the output Convs (whose result reaches no other
+ * Conv: a detector's box and score heads, an embedding's last layer) stay
+ * float. A file naming a Conv the model lacks is RC_ERR_INVALID (ranges of
+ * another model). *count, when given, gets the number of int8 Convs. */
+#define NN_Q8_OUTPUT_CONVS 1u
+rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
+                            rc_error *err);
 
 /* Sessions of a quantized model run its int8 Convs unless told not to. */
 void nn_session_set_int8(nn_session *s, int int8);

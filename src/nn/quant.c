@@ -179,13 +179,37 @@ static const char *q8_key(const nn_model *m, const nn_node *n)
     return m->values[n->out[0]].name;
 }
 
-rc_status nn_model_quantize(nn_model *m, const char *ranges_path, int *count, rc_error *err)
+/* leads[v]: value v is read, directly or through other operators, by a
+ * Conv. A Conv whose output leads to none computes what the model answers
+ * (the detector's box and score heads, the embedding itself). */
+static bool *leads_to_conv(const nn_model *m)
+{
+    bool *leads = calloc((size_t)m->nvalues + 1, sizeof *leads);
+    if (!leads) return NULL;
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        const nn_node *n = &m->nodes[i];
+        if (n->dead) continue;
+        bool lead = strcmp(n->op_type, "Conv") == 0;
+        for (int k = 0; k < n->nout && !lead; k++) lead = n->out[k] >= 0 && leads[n->out[k]];
+        for (int k = 0; lead && k < n->nin; k++)
+            if (n->in[k] >= 0) leads[n->in[k]] = true;
+    }
+    return leads;
+}
+
+rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
+                            rc_error *err)
 {
     if (count) *count = 0;
     FILE *f = fopen(ranges_path, "r");
     if (!f)
         return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "cannot open %s: %s",
                        ranges_path, strerror(errno));
+    bool *leads = leads_to_conv(m);
+    if (!leads) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
     char line[1024];
     int lineno = 0, done = 0;
     rc_status st = RC_OK;
@@ -211,11 +235,12 @@ rc_status nn_model_quantize(nn_model *m, const char *ranges_path, int *count, rc
                          ranges_path, lineno, m->name, name);
             break;
         }
-        if (!q8_eligible(m, n)) continue;
+        if (!q8_eligible(m, n) || (!(flags & NN_Q8_OUTPUT_CONVS) && !leads[n->out[0]])) continue;
         st = q8_build(m, n, lo, hi, err);
         if (st == RC_OK) done++;
     }
     fclose(f);
+    free(leads);
     if (st != RC_OK) {
         for (int i = 0; i < m->nnodes; i++) {
             nn_q8_free(m->nodes[i].q8);

@@ -89,7 +89,8 @@ static float *run(nn_session *s, const float *x, const int64_t *xd, int64_t *n)
 
 /* Calibrate m on x (float), save, quantize from the file; returns the
  * number of int8 Convs. */
-static int calibrate_and_quantize(nn_model *m, const float *x, const int64_t *xd)
+static int calibrate_and_quantize_flags(nn_model *m, const float *x, const int64_t *xd,
+                                        unsigned flags)
 {
     nn_session *s;
     rc_error err = {0};
@@ -102,11 +103,17 @@ static int calibrate_and_quantize(nn_model *m, const float *x, const int64_t *xd
     assert_int_equal(nn_session_calibration_save(s, path, "test", &err), RC_OK);
     nn_session_free(s);
     int count = -1;
-    rc_status st = nn_model_quantize(m, path, &count, &err);
+    rc_status st = nn_model_quantize(m, path, flags, &count, &err);
     if (st != RC_OK) fprintf(stderr, "quantize: %s\n", err.msg);
     assert_int_equal(st, RC_OK);
     unlink(path);
     return count;
+}
+
+/* The kernel tests quantize every Conv, the model's output Convs too. */
+static int calibrate_and_quantize(nn_model *m, const float *x, const int64_t *xd)
+{
+    return calibrate_and_quantize_flags(m, x, xd, NN_Q8_OUTPUT_CONVS);
 }
 
 /* The model's output four ways: float, int8 with the packed kernels, int8
@@ -275,8 +282,8 @@ static void test_int8_residual_and_folded_bn(void **state)
 }
 
 /* A depthwise Conv and a Conv with a fused Sigmoid stay float: listed in
- * the ranges, not quantized; so does a Conv with fewer than 1024 weights
- * (test_int8_ranges_errors). */
+ * the ranges, not quantized; so do a Conv with fewer than 1024 weights
+ * (test_int8_ranges_errors) and, unless asked, the model's output Convs. */
 static void test_int8_leaves_uncovered_float(void **state)
 {
     (void)state;
@@ -300,6 +307,20 @@ static void test_int8_leaves_uncovered_float(void **state)
     /* only the last pointwise Conv is covered */
     check_int8(m, x, xd, 1, 0.03, "int8 mixed");
     nn_model_free(m);
+
+    /* By default a model's output Convs stay float: of pointwise -> Relu
+     * -> pointwise only the first is int8. */
+    ob_node chain[3] = {
+        {"Conv", {"x", "wp", "b"}, {"c"}, {{0}}},
+        {"Relu", {"c"}, {"r"}, {{0}}},
+        {"Conv", {"r", "wp", "b"}, {"y"}, {{0}}},
+    };
+    m = load(v, 4, chain, 3);
+    assert_int_equal(calibrate_and_quantize_flags(m, x, xd, 0), 1);
+    nn_model_free(m);
+    m = load(v, 4, chain, 3);
+    assert_int_equal(calibrate_and_quantize_flags(m, x, xd, NN_Q8_OUTPUT_CONVS), 2);
+    nn_model_free(m);
 }
 
 /* Ranges files: written by calibration, refused when malformed or made for
@@ -317,30 +338,31 @@ static void test_int8_ranges_errors(void **state)
     int count = -1;
 
     unlink(path);
-    assert_int_equal(nn_model_quantize(m, path, &count, &err), RC_ERR_NOT_FOUND);
+    assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err),
+                     RC_ERR_NOT_FOUND);
     assert_int_equal(count, 0);
 
     FILE *f = fopen(path, "w");
     fputs("# comment\nelsewhere -1 1\n", f);
     fclose(f);
-    assert_int_equal(nn_model_quantize(m, path, &count, &err), RC_ERR_INVALID);
+    assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err), RC_ERR_INVALID);
     assert_non_null(strstr(err.msg, "no convolution 'elsewhere'"));
 
     f = fopen(path, "w");
     fputs("y 2 1\n", f);
     fclose(f);
-    assert_int_equal(nn_model_quantize(m, path, &count, &err), RC_ERR_CORRUPT);
+    assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err), RC_ERR_CORRUPT);
     assert_non_null(strstr(err.msg, ":1:"));
 
     f = fopen(path, "w");
     fputs("y nan 1\n", f);
     fclose(f);
-    assert_int_equal(nn_model_quantize(m, path, &count, &err), RC_ERR_CORRUPT);
+    assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err), RC_ERR_CORRUPT);
 
     f = fopen(path, "w");
     fputs("y -1 3\n", f);
     fclose(f);
-    assert_int_equal(nn_model_quantize(m, path, &count, &err), RC_OK);
+    assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err), RC_OK);
     assert_int_equal(count, 0); /* 4 weights: not worth quantising */
 
     nn_session *s;
