@@ -25,23 +25,6 @@
 #include "nn/nn.h"
 #include "onnx_build.h"
 
-#define V(nm, nd, ...)                                                                             \
-    {                                                                                              \
-        .name = nm, .ndim = nd, .dims = { __VA_ARGS__ }                                            \
-    }
-#define VF(nm, d, nd, ...)                                                                         \
-    {                                                                                              \
-        .name = nm, .ndim = nd, .dims = {__VA_ARGS__}, .data = d                                   \
-    }
-#define AF(nm, v)                                                                                  \
-    {                                                                                              \
-        .name = nm, .type = 1, .f = v                                                              \
-    }
-#define AINTS(nm, arr)                                                                             \
-    {                                                                                              \
-        .name = nm, .type = 7, .ints = arr, .n = sizeof arr / sizeof arr[0]                        \
-    }
-
 static uint32_t seed = 7;
 static float frand(void)
 {
