@@ -373,8 +373,8 @@ typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;
 bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n);
 
 /* int8 convolutions (quant.c). Scratch bytes an int8 Conv needs for an
- * input of C x H x W; 0 when the node has no int8 form. */
-size_t nn_q8_scratch(const nn_node *n, int64_t C, int64_t H, int64_t W);
+ * input of H x W; 0 when the node has no int8 form. */
+size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W);
 /* Run the Conv of `c` in int8 (the portable C path when c->reference);
  * false (nothing written) when its int8 form does not apply to this call
  * (a broadcasting residual, a folded pooling). */

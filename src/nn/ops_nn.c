@@ -225,7 +225,7 @@ static rc_status infer_conv_plain(nn_ctx *c)
             if (wino > c->scratch_bytes) c->scratch_bytes = wino;
         }
     }
-    size_t q8 = nn_q8_scratch(c->node, cg, g.H, g.W);
+    size_t q8 = nn_q8_scratch(c->node, g.H, g.W);
     if (q8 > c->scratch_bytes) c->scratch_bytes = q8;
     /* a folded BatchNormalization or pooling: room for its result first */
     if (c->node->pre_affine || c->node->pre_pool2) c->scratch_bytes += pre_affine_bytes(&g);

@@ -5,13 +5,17 @@
  * (x ≈ (qx - zp) * sx) from calibrated ranges. A run quantises the input
  * once into a padded image of 4-channel groups (one 32-bit word holds the
  * u8 values of channels 4g .. 4g+3 at one pixel; padding is zp, i.e. 0),
- * gathers a panel of 32 output pixels x K/4 words per tap, and multiplies
- * it with the packed weights: VPDPBUSD (u8 x s8, four products summed into
+ * reads 32 output pixels x K/4 words per tap from it (in place for 1x1
+ * convolutions, else gathered into a panel), and multiplies them with the
+ * packed weights: VPDPBUSD (u8 x s8, four products summed into
  * an int32 lane) on AVX-512 VNNI (8 channels x 32 pixels in registers) or
  * AVX-VNNI (4 x 16), a plain C loop elsewhere. The epilogue turns the sum
  * back to float: y = act((acc - zp * sum(qw[m])) * sx * sw[m] + bias[m]
  * [+ residual]), so the next layer reads float as before and depthwise
- * layers stay float.
+ * layers stay float. Which Convs are int8: q8_eligible and
+ * nn_model_quantize (not the model's output Convs, not the small ones).
+ * Calibration (nn_q8_observe, plan.c's nn_session_calibrate) records each
+ * Conv's input range while the float model runs.
  *
  * The right answer is nn_q8_conv's reference path (c->reference): the same
  * quantisation of each value, then direct loops over the unpacked int8
@@ -296,12 +300,11 @@ static int64_t image_words(const q8_geom *g)
     return (g->q->Cq * g->PH * g->PW + Q8_NR + 15) / 16 * 16;
 }
 
-size_t nn_q8_scratch(const nn_node *n, int64_t C, int64_t H, int64_t W)
+size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
 {
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
-    (void)C;
     return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + 256;
 }
 
