@@ -83,9 +83,10 @@ static bool request_images(http_req *r, const char *const *names, image_in *out,
     }
     const char *ct = http_header(r, "Content-Type");
     if (r->body_len == 0) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "empty_body",
-                         "send a JPEG or PNG as the body (image/jpeg, image/png) or as "
-                         "multipart/form-data");
+        http_reply_error(
+            r, MHD_HTTP_BAD_REQUEST, "empty_body",
+            "send a JPEG, PNG, WebP or HEIC as the body (image/jpeg, image/png...) or as "
+            "multipart/form-data");
         return false;
     }
     if (ct && !image_type(ct)) {
@@ -118,7 +119,7 @@ static enum MHD_Result image_error(http_req *r, rc_status st, const char *why)
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "image_too_large", "%s", why);
     if (st == RC_ERR_UNSUPPORTED)
         return http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_image",
-                                "not a JPEG or PNG image: %s", why);
+                                "not a JPEG, PNG, WebP or HEIC image: %s", why);
     if (st == RC_ERR_NOMEM)
         return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", "%s", why);
     return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_image",

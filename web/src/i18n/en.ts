@@ -497,7 +497,7 @@ const en: Dictionary = {
     unknown_setting: 'Unknown setting.',
     image_too_large: 'The image is too large.',
     invalid_image: 'The file is not a valid image.',
-    unsupported_image: 'Image format not supported (use JPEG or PNG).',
+    unsupported_image: 'Image format not supported (use JPEG, PNG, WebP or HEIC).',
     unsupported_media_type: 'Content type not supported.',
     missing_image: 'The image is missing.',
     no_face: 'No face was found.',

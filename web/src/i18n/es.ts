@@ -496,7 +496,7 @@ const es = {
     unknown_setting: 'Ajuste desconocido.',
     image_too_large: 'La imagen es demasiado grande.',
     invalid_image: 'El archivo no es una imagen válida.',
-    unsupported_image: 'Formato de imagen no admitido (use JPEG o PNG).',
+    unsupported_image: 'Formato de imagen no admitido (use JPEG, PNG, WebP o HEIC).',
     unsupported_media_type: 'Tipo de contenido no admitido.',
     missing_image: 'Falta la imagen.',
     no_face: 'No se encontró ningún rostro.',
