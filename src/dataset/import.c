@@ -390,7 +390,7 @@ static bool run_unit(dataset *d, const dataset_io *io, const unit *u)
                       .name = found ? p.name : np.name};
     if (st == RC_OK && sum.accepted) {
         if (row) apply_row(io, row, l.person_id, found, &l, why, sizeof why);
-        if (l.created && store_person_get(io->db, l.person_id, &np, NULL) == RC_OK)
+        if ((l.created || l.updated) && store_person_get(io->db, l.person_id, &np, NULL) == RC_OK)
             l.name = np.name;
     } else if (st == RC_OK) {
         l.code = "no_photo_accepted";
