@@ -69,9 +69,16 @@ typedef struct {
     char code[64], first[64], last[64], kind[32], group[128], email[256];
 } dataset_row;
 
+/* What is wrong with a roster row or file (stable, for the UI):
+ * empty_code, empty_first_name, bad_email (value: the text),
+ * duplicate_code (value: the earlier line), too_long (value: the column),
+ * open_quote; for the whole file: not_utf8, no_rows, no_code_column,
+ * second_roster. */
 typedef struct {
     int line;
-    const char *code; /* stable: "roster_invalid" */
+    const char *code;    /* stable: "roster_invalid" */
+    const char *problem; /* see above */
+    char value[64];
     char reason[256];
 } dataset_row_error;
 
@@ -80,6 +87,7 @@ typedef struct {
     size_t n;
     dataset_row_error *errors;
     size_t nerrors;
+    const char *problem; /* why dataset_roster_parse refused the whole file */
 } dataset_roster;
 
 /* Parse a roster. Fails (RC_ERR_INVALID, nothing kept) only when the whole
@@ -127,6 +135,8 @@ typedef struct {
     const char *person;                /* PHOTO, PERSON: the code; SKIPPED: the folder, if any */
     int line;                          /* ROSTER, and PERSON from a roster row: its line */
     const char *code;                  /* SKIPPED, ROSTER, PERSON not created: the reason code */
+    const char *problem;               /* roster_invalid: what is wrong (dataset_row_error) */
+    const char *value;                 /* roster_invalid: the text it is about, or "" */
     const char *reason;                /* English text */
     const recog_enroll_result *result; /* PHOTO */
     int64_t person_id;                 /* PERSON: 0 when not created */

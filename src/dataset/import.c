@@ -14,7 +14,7 @@
 
 typedef struct {
     char *path, *folder;
-    const char *code;
+    const char *code, *problem;
     char reason[240];
 } skip;
 
@@ -83,6 +83,7 @@ static rc_status add_skip(dataset *d, const char *path, const char *folder, cons
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
     s->code = code;
+    s->problem = NULL;
     snprintf(s->reason, sizeof s->reason, "%s", reason);
     d->nskips++;
     d->t.skipped++;
@@ -92,13 +93,22 @@ static rc_status add_skip(dataset *d, const char *path, const char *folder, cons
 static rc_status add_roster(dataset *d, const char *path, const void *data, size_t len,
                             rc_error *err)
 {
-    if (d->roster_file)
-        return add_skip(d, path, NULL, DATASET_R_ROSTER,
-                        "a second roster: one roster per import (this one was not read)", err);
     rc_error perr;
-    rc_status st = dataset_roster_parse(data, len, &d->roster, &perr);
+    rc_status st;
+    if (d->roster_file) {
+        st = add_skip(d, path, NULL, DATASET_R_ROSTER,
+                      "a second roster: one roster per import (this one was not read)", err);
+        if (st == RC_OK) d->skips[d->nskips - 1].problem = "second_roster";
+        return st;
+    }
+    st = dataset_roster_parse(data, len, &d->roster, &perr);
     if (st == RC_ERR_NOMEM) return rc_fail(err, st, "%s", perr.msg);
-    if (st != RC_OK) return add_skip(d, path, NULL, DATASET_R_ROSTER, perr.msg, err);
+    if (st != RC_OK) {
+        const char *problem = d->roster.problem;
+        if ((st = add_skip(d, path, NULL, DATASET_R_ROSTER, perr.msg, err)) == RC_OK)
+            d->skips[d->nskips - 1].problem = problem;
+        return st;
+    }
     d->roster_file = strdup(path);
     d->row_used = calloc(d->roster.n + 1, sizeof *d->row_used);
     if (!d->roster_file || !d->row_used) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -455,6 +465,8 @@ bool dataset_step(dataset *d, const dataset_io *io)
                               .file = d->skips[i].path,
                               .person = d->skips[i].folder,
                               .code = d->skips[i].code,
+                              .problem = d->skips[i].problem,
+                              .value = "",
                               .reason = d->skips[i].reason};
             emit(io, &l);
         }
@@ -463,6 +475,8 @@ bool dataset_step(dataset *d, const dataset_io *io)
                               .file = d->roster_file,
                               .line = d->roster.errors[i].line,
                               .code = d->roster.errors[i].code,
+                              .problem = d->roster.errors[i].problem,
+                              .value = d->roster.errors[i].value,
                               .reason = d->roster.errors[i].reason};
             emit(io, &l);
         }

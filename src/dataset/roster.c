@@ -97,8 +97,8 @@ static int csv_split(char *line, char sep, char **f, int max)
     }
 }
 
-static rc_status push_error(dataset_roster *r, int line, const char *fmt, const char *a,
-                            const char *b)
+static rc_status push_error(dataset_roster *r, int line, const char *problem, const char *fmt,
+                            const char *a, const char *b)
 {
     dataset_row_error *ne = realloc(r->errors, (r->nerrors + 1) * sizeof *ne);
     if (!ne) return RC_ERR_NOMEM;
@@ -106,6 +106,11 @@ static rc_status push_error(dataset_roster *r, int line, const char *fmt, const 
     dataset_row_error *e = &ne[r->nerrors++];
     e->line = line;
     e->code = DATASET_R_ROSTER;
+    e->problem = problem;
+    snprintf(e->value, sizeof e->value, "%.63s",
+             strcmp(problem, "duplicate_code") == 0 && b ? b
+             : a                                         ? a
+                                                         : "");
     char msg[600];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
     snprintf(e->reason, sizeof e->reason, "line %d: %.230s", line, msg);
@@ -132,22 +137,24 @@ static bool fill_row(dataset_roster *r, int line, char **f, int nf, const int *c
         if (st != RC_OK) {
             char lim[32];
             snprintf(lim, sizeof lim, "%zu", cap[c] - 1);
-            push_error(r, line, st == RC_ERR_LIMIT ? "the %s is longer than %s bytes" : "bad %s",
-                       what[c], lim);
+            push_error(r, line, "too_long",
+                       st == RC_ERR_LIMIT ? "the %s is longer than %s bytes" : "bad %s", what[c],
+                       lim);
             return false;
         }
     }
     if (!row->code[0]) {
-        push_error(r, line, "the code is empty (every row needs the person's code)", NULL, NULL);
+        push_error(r, line, "empty_code", "the code is empty (every row needs the person's code)",
+                   NULL, NULL);
         return false;
     }
     if (!row->first[0]) {
-        push_error(r, line, "the first name of %s is empty", row->code, NULL);
+        push_error(r, line, "empty_first_name", "the first name of %s is empty", row->code, NULL);
         return false;
     }
     const char *at = strchr(row->email, '@');
     if (row->email[0] && (!at || at == row->email || !at[1] || strchr(row->email, ' '))) {
-        push_error(r, line, "'%s' is not an email address", row->email, NULL);
+        push_error(r, line, "bad_email", "'%s' is not an email address", row->email, NULL);
         return false;
     }
     char key[64];
@@ -159,7 +166,8 @@ static bool fill_row(dataset_roster *r, int line, char **f, int nf, const int *c
         if (strcmp(r->rows[i].code, row->code) == 0) {
             char prev[16];
             snprintf(prev, sizeof prev, "%d", r->rows[i].line);
-            push_error(r, line, "the code %s is already on line %s", row->code, prev);
+            push_error(r, line, "duplicate_code", "the code %s is already on line %s", row->code,
+                       prev);
             return false;
         }
     return true;
@@ -168,6 +176,7 @@ static bool fill_row(dataset_roster *r, int line, char **f, int nf, const int *c
 rc_status dataset_roster_parse(const void *data, size_t len, dataset_roster *out, rc_error *err)
 {
     memset(out, 0, sizeof *out);
+    out->problem = "not_utf8";
     if (!rc_utf8_valid(data, len))
         return rc_fail(err, RC_ERR_INVALID,
                        "the roster is not UTF-8 text (save it from the spreadsheet as "
@@ -182,6 +191,7 @@ rc_status dataset_roster_parse(const void *data, size_t len, dataset_roster *out
                    -1,       -1,        -1,       -1,       -1,        -1,        -1, -1};
     char sep = 0;
     bool seen_first = false;
+    const char *problem = "not_utf8";
     rc_status st = RC_OK;
     size_t cap = 0;
     for (int line = 1; p && *p && st == RC_OK; line++) {
@@ -199,7 +209,8 @@ rc_status dataset_roster_parse(const void *data, size_t len, dataset_roster *out
         int nf = csv_split(p, sep, f, 16);
         p = next;
         if (nf < 0) {
-            st = push_error(out, line, "a quoted field is not closed on this line", NULL, NULL);
+            st = push_error(out, line, "open_quote", "a quoted field is not closed on this line",
+                            NULL, NULL);
             continue;
         }
         if (!seen_first) {
@@ -213,6 +224,7 @@ rc_status dataset_roster_parse(const void *data, size_t len, dataset_roster *out
                     has_code |= col[k] == COL_CODE;
                 }
                 if (!has_code) {
+                    problem = "no_code_column";
                     st = rc_fail(err, RC_ERR_INVALID,
                                  "the roster's header (line %d) has no code column (code, código)",
                                  line);
@@ -236,9 +248,16 @@ rc_status dataset_roster_parse(const void *data, size_t len, dataset_roster *out
     }
     free(text);
     if (st == RC_ERR_NOMEM) rc_fail(err, st, "out of memory reading the roster");
-    if (st == RC_OK && !out->n && !out->nerrors)
+    if (st == RC_OK && !out->n && !out->nerrors) {
+        problem = "no_rows";
         st = rc_fail(err, RC_ERR_INVALID, "the roster has no rows (code, first name, ...)");
-    if (st != RC_OK) dataset_roster_free(out);
+    }
+    if (st != RC_OK) {
+        dataset_roster_free(out);
+        out->problem = problem;
+    } else {
+        out->problem = NULL;
+    }
     return st;
 }
 

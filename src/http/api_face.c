@@ -759,7 +759,7 @@ typedef struct {
     http_req *r;
     dataset *d;
     int files; /* file parts */
-    bool done;
+    bool planned, done;
     char *line; /* the lines of the last step */
     size_t line_len, line_cap, line_off;
     pthread_mutex_t lock; /* busy, suspended */
@@ -824,13 +824,16 @@ static void import_emit(void *user, const dataset_line *l)
         break;
     case DATASET_LINE_SKIPPED:
     case DATASET_LINE_ROSTER:
-        j = json_pack("{s:s,s:s,s:o,s:b,s:b,s:s,s:{},s:s}", "type",
+        j = json_pack("{s:s,s:s,s:o,s:b,s:s,s:{},s:s}", "type",
                       l->kind == DATASET_LINE_ROSTER ? "roster" : "skipped", "file", l->file,
-                      "person", jstr_or_null(l->person), "accepted", 0, "skipped", 1, "code",
-                      l->code, "params", "reason", l->reason);
-        if (l->kind == DATASET_LINE_ROSTER) {
-            json_object_set_new(j, "line", json_integer(l->line));
-            json_object_set_new(json_object_get(j, "params"), "line", json_integer(l->line));
+                      "person", jstr_or_null(l->person), "accepted", 0, "code", l->code, "params",
+                      "reason", l->reason);
+        if (l->kind == DATASET_LINE_ROSTER) json_object_set_new(j, "line", json_integer(l->line));
+        if (l->problem) { /* roster_invalid: what is wrong, for the UI's words */
+            json_t *params = json_object_get(j, "params");
+            json_object_set_new(params, "line", json_integer(l->line));
+            json_object_set_new(params, "problem", json_string(l->problem));
+            json_object_set_new(params, "value", json_string(l->value ? l->value : ""));
         }
         break;
     default:
@@ -850,6 +853,14 @@ static void import_emit(void *user, const dataset_line *l)
 static void import_advance(import_state *s)
 {
     s->line_len = s->line_off = 0;
+    if (!s->planned) { /* first: what will be imported, for progress */
+        s->planned = true;
+        dataset_totals t;
+        dataset_totals_get(s->d, &t);
+        import_line(s, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "type", "plan", "files", s->files,
+                                 "photos", t.photos, "persons", t.persons, "roster_rows", t.rows,
+                                 "skipped", t.skipped));
+    }
     dataset_io io = {.db = db(s->r),
                      .rg = rg(s->r),
                      .actor = http_actor(s->r),

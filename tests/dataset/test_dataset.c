@@ -118,8 +118,11 @@ static void roster_bad_rows_name_their_lines(void **state)
     int lines[] = {2, 3, 4, 5, 6};
     const char *words[] = {"code is empty", "first name", "already on line 1", "email",
                            "not closed"};
+    const char *problems[] = {"empty_code", "empty_first_name", "duplicate_code", "bad_email",
+                              "open_quote"};
     for (int i = 0; i < 5; i++) {
         assert_int_equal(r.errors[i].line, lines[i]);
+        assert_string_equal(r.errors[i].problem, problems[i]);
         assert_string_equal(r.errors[i].code, "roster_invalid");
         assert_non_null(strstr(r.errors[i].reason, words[i]));
     }
@@ -131,6 +134,7 @@ static void roster_bad_rows_name_their_lines(void **state)
     assert_int_equal(dataset_roster_parse("nombre;apellidos\nAna;Ruiz\n", 26, &r, &err),
                      RC_ERR_INVALID);
     assert_non_null(strstr(err.msg, "no code column"));
+    assert_string_equal(r.problem, "no_code_column");
 }
 
 typedef struct {

@@ -382,6 +382,8 @@ test('import rules: stray and unsupported files skipped before counting, accente
   assert.equal(roster.line, 3);
   assert.equal(roster.code, 'roster_invalid');
   assert.match(roster.reason, /line 3: the first name of R101 is empty/);
+  assert.deepEqual(roster.params, { line: 3, problem: 'empty_first_name', value: 'R101' });
+  assert.deepEqual(lines[0], { type: 'plan', files: 8, photos: 3, persons: 2, roster_rows: 1, skipped: 5 }, 'counted after the skipped files');
   const photos = lines.filter((l) => l.type === 'photo');
   assert.deepEqual(photos.map((l) => [l.file, l.accepted]), [[`${nfd}/1.jpg`, true], ['María José Núñez/2.webp', true], ['GHOST2/1.jpg', false]]);
   const persons = Object.fromEntries(lines.filter((l) => l.type === 'person').map((l) => [l.person, l]));

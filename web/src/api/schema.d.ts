@@ -1308,14 +1308,13 @@ export interface components {
         ImportCode: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "stray_file" | "unsupported_format" | "nested_folder" | "hidden_file" | "roster_invalid" | "invalid_person" | "no_photo_accepted" | null;
         ImportLine: {
             /**
-             * @description photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported; person: a person's outcome
+             * @description plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome
              * @enum {string}
              */
-            type?: "photo" | "skipped" | "roster" | "person";
+            type?: "plan" | "photo" | "skipped" | "roster" | "person";
             file?: string;
             person?: string | null;
             accepted?: boolean;
-            skipped?: boolean;
             reason?: string | null;
             code?: components["schemas"]["ImportCode"];
             params?: components["schemas"]["RefusalParams"];
@@ -1326,10 +1325,14 @@ export interface components {
             name?: string | null;
             created?: boolean;
             updated?: boolean;
+            /** @description person: photos judged; plan, done: photos in the import */
             photos?: number;
             accepted_photos?: number;
             done?: boolean;
             files?: number;
+            persons?: number;
+            /** @description plan, done: files and roster rows skipped */
+            skipped?: number;
             roster_rows?: number;
             persons_created?: number;
             persons_updated?: number;
