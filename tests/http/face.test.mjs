@@ -401,6 +401,15 @@ test('import rules: stray and unsupported files skipped before counting, accente
   assert.deepEqual([lucia.first_name, lucia.last_name, lucia.kind, lucia.email], ['Lucía', 'Sanz Mora', 'teacher', 'lucia@example.org']);
   const g = (await env.manager.get('/api/v1/groups')).body.items.find((x) => x.name === 'Import 1º A');
   assert.deepEqual((await env.manager.get(`/api/v1/groups/${g.id}/members`)).body.items.map((m) => m.external_id), ['R100']);
+  // A zero-byte file (the web page sends skipped files by name only) is its
+  // own part: the photo after it is not swallowed by it.
+  const empty = multipart([
+    { name: 'file', filename: 'empty.txt', type: 'application/octet-stream', data: Buffer.alloc(0) },
+    { name: 'file', filename: 'R100/0.jpg', type: 'image/jpeg', data: NOFACE() },
+  ]);
+  const r0 = await env.manager.req('POST', '/api/v1/import', { body: empty.body, type: empty.type });
+  const l0 = r0.body.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(l0.filter((l) => l.file).map((l) => [l.file, l.type, l.code]), [['empty.txt', 'skipped', 'stray_file'], ['R100/0.jpg', 'photo', 'no_face']]);
   // An existing person whose photos are all refused is not changed, even by
   // a roster row for them.
   const again = multipart([

@@ -225,6 +225,9 @@ const en: Dictionary = {
     created: 'Created ({{accepted}} of {{photos}} photos)',
     updated: 'Updated ({{accepted}} of {{photos}} photos)',
     existing: 'Already there ({{accepted}} of {{photos}} photos)',
+    created_roster: 'Created from the roster (no photos)',
+    updated_roster: 'Updated from the roster (no photos)',
+    existing_roster: 'Unchanged (roster)',
     codes: {
       stray_file: "a loose file at the top of the folder is nobody's photo (put it in the person's folder)",
       unsupported_format: 'not a supported photo (JPEG, PNG, WebP or HEIC)',

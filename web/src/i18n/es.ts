@@ -224,6 +224,9 @@ const es = {
     created: 'Creada ({{accepted}} de {{photos}} fotos)',
     updated: 'Actualizada ({{accepted}} de {{photos}} fotos)',
     existing: 'Ya existía ({{accepted}} de {{photos}} fotos)',
+    created_roster: 'Creada desde la lista (sin fotos)',
+    updated_roster: 'Actualizada desde la lista (sin fotos)',
+    existing_roster: 'Sin cambios (lista)',
     codes: {
       stray_file: 'archivo suelto en la carpeta principal: no es la foto de nadie (póngalo en la carpeta de la persona)',
       unsupported_format: 'no es una foto admitida (JPEG, PNG, WebP o HEIC)',

@@ -137,6 +137,7 @@ export function ImportPage() {
                 ) : (
                   <span className="badge ok">
                     {t(l.created ? 'import.created' : l.updated ? 'import.updated' : 'import.existing', {
+                      context: l.photos ? undefined : 'roster',
                       accepted: l.accepted_photos ?? 0,
                       photos: l.photos ?? 0,
                     })}
