@@ -88,6 +88,58 @@ void cam_mjpeg_parser_finish(cam_mjpeg_parser *p);
  * source row length in bytes (>= width*2); width must be even. */
 void cam_yuyv_to_rgb24(const uint8_t *yuyv, size_t stride, int width, int height, uint8_t *rgb);
 
+/* ---- face tracks (track.c) ----------------------------------------------- */
+
+/* What a camera's next frame needs. */
+typedef enum {
+    CAM_STEP_SKIP,     /* nothing: the tracks' boxes stand for this frame */
+    CAM_STEP_DETECT,   /* the detector, then association */
+    CAM_STEP_IDENTIFY, /* the whole pipeline (a track is due for identification) */
+} cam_step;
+
+typedef struct {
+    int id;
+    float x0, y0, x1, y1;
+    unsigned missed; /* detection rounds in a row without this face */
+    bool identified; /* has been through the whole pipeline */
+    bool due;        /* identify at the next chance (grown, or new) */
+    double ident_ms; /* capture time of its last identification */
+    float ident_h;   /* box height then */
+    cam_face face;   /* box, label and known as last identified */
+} cam_track;
+
+typedef struct {
+    cam_track_config cfg; /* defaults filled in */
+    cam_track *t;
+    size_t n, cap;
+    int next_id;
+    unsigned since_detect; /* frames since the detector last ran */
+    uint64_t skipped, detected, identified, started;
+} cam_tracker;
+
+/* A tracker with cfg's settings (NULL: defaults). */
+void cam_tracker_init(cam_tracker *tr, const cam_track_config *cfg);
+void cam_tracker_free(cam_tracker *tr);
+/* What the frame captured at now_ms needs; counts the frame. */
+cam_step cam_tracker_plan(cam_tracker *tr, double now_ms);
+/* The detector's boxes (x0, y0, x1, y1 in pixels) for this frame: each is
+ * matched to a track (greedy, best IoU first, then nearest centre within
+ * half a face), unmatched boxes start tracks (due for identification),
+ * unmatched tracks count a miss and end after cfg.max_missed. track_of[i]
+ * receives box i's track id (may be NULL). Returns the number of tracks
+ * started. */
+int cam_tracker_update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of);
+/* The same frame's boxes once more (the whole pipeline ran after the
+ * detector): as cam_tracker_update but a track without a box is not counted
+ * a second miss. */
+int cam_tracker_rematch(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of);
+/* True when a track is due for identification at now_ms. */
+bool cam_tracker_due(const cam_tracker *tr, double now_ms);
+/* Track `id` went through the whole pipeline at now_ms with this outcome. */
+void cam_tracker_identified(cam_tracker *tr, int id, double now_ms, const cam_face *face);
+/* The tracks as faces (box, last label, track id); returns how many. */
+int cam_tracker_faces(const cam_tracker *tr, cam_face *out, int cap);
+
 /* ---- between a camera thread and its source ---------------------------- */
 
 /* Runs the source until it fails (returns the error), is asked to stop
