@@ -154,7 +154,8 @@ static const char *const step_series[] = {
 };
 
 /* The detector alone on the frame, its boxes handed to the tracker. */
-static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, rc_error *err)
+static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
+                        rc_error *err)
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = o.liveness = o.attributes = 0;
@@ -173,7 +174,7 @@ static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, rc_er
         boxes[i][2] = faces[i].x1;
         boxes[i][3] = faces[i].y1;
     }
-    cam_tracker_update(tr, (const float(*)[4])boxes, n, NULL);
+    cam_tracker_update(tr, now_ms, (const float(*)[4])boxes, n, NULL);
     free(boxes);
     free(faces);
     return RC_OK;
@@ -199,9 +200,9 @@ static rc_status identify(cam_feed *f, cam_tracker *tr, bool detected, int64_t i
     }
     if (tr) {
         if (detected)
-            cam_tracker_rematch(tr, (const float(*)[4])boxes, n, track_of);
+            cam_tracker_rematch(tr, frame->mono_ms, (const float(*)[4])boxes, n, track_of);
         else
-            cam_tracker_update(tr, (const float(*)[4])boxes, n, track_of);
+            cam_tracker_update(tr, frame->mono_ms, (const float(*)[4])boxes, n, track_of);
     }
     for (int i = 0; i < n; i++) {
         faces[i] = face_of(&res.faces[i], track_of[i]);
@@ -222,7 +223,7 @@ static void process(cam_feed *f, int64_t id, const cam_frame *frame)
     if (step != CAM_STEP_SKIP && !(im = cam_frame_image(frame, &err))) st = RC_ERR_CORRUPT;
     bool detected = false;
     if (st == RC_OK && step == CAM_STEP_DETECT) {
-        st = detect(f, tr, im, &err);
+        st = detect(f, tr, im, frame->mono_ms, &err);
         detected = true;
         if (st == RC_OK && cam_tracker_due(tr, frame->mono_ms)) {
             rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);

@@ -101,6 +101,9 @@ typedef struct {
     int id;
     float x0, y0, x1, y1;
     unsigned missed; /* detection rounds in a row without this face */
+    double seen_ms;  /* capture time of the frame it was last found in */
+    double vx, vy;   /* its centre's velocity, px per ms (smoothed) */
+    bool has_v;      /* vx, vy measured (found in two frames) */
     bool identified; /* has been through the whole pipeline */
     bool due;        /* identify at the next chance (grown, or new) */
     double ident_ms; /* capture time of its last identification */
@@ -122,17 +125,20 @@ void cam_tracker_init(cam_tracker *tr, const cam_track_config *cfg);
 void cam_tracker_free(cam_tracker *tr);
 /* What the frame captured at now_ms needs; counts the frame. */
 cam_step cam_tracker_plan(cam_tracker *tr, double now_ms);
-/* The detector's boxes (x0, y0, x1, y1 in pixels) for this frame: each is
- * matched to a track (greedy, best IoU first, then nearest centre within
- * half a face), unmatched boxes start tracks (due for identification),
+/* The detector's boxes (x0, y0, x1, y1 in pixels) for the frame captured at
+ * now_ms: each is matched to a track where its velocity puts it now (greedy,
+ * best IoU first, then nearest centre within half a face), unmatched boxes
+ * start tracks (due for identification),
  * unmatched tracks count a miss and end after cfg.max_missed. track_of[i]
  * receives box i's track id (may be NULL). Returns the number of tracks
  * started. */
-int cam_tracker_update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of);
+int cam_tracker_update(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                       int *track_of);
 /* The same frame's boxes once more (the whole pipeline ran after the
  * detector): as cam_tracker_update but a track without a box is not counted
  * a second miss. */
-int cam_tracker_rematch(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of);
+int cam_tracker_rematch(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                        int *track_of);
 /* True when a track is due for identification at now_ms. */
 bool cam_tracker_due(const cam_tracker *tr, double now_ms);
 /* Track `id` went through the whole pipeline at now_ms with this outcome. */

@@ -71,33 +71,52 @@ static int by_key_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* How well box b continues track t: 1 + IoU when they overlap enough, else
- * in (0, 1] by centre distance for a near box of similar size, else 0. */
-static float affinity(const cam_tracker *tr, const cam_track *t, const float b[4])
+/* How well box b continues track t, whose box moved by (dx, dy) since it
+ * was seen (its velocity times the time since): 1 + IoU with the moved box
+ * when they overlap enough, else in (0, 1] by centre distance for a near box
+ * of similar size, else 0. */
+static float affinity(const cam_tracker *tr, const cam_track *t, float mx, float my,
+                      const float b[4])
 {
-    float ix = fminf(t->x1, b[2]) - fmaxf(t->x0, b[0]);
-    float iy = fminf(t->y1, b[3]) - fmaxf(t->y0, b[1]);
-    float at = (t->x1 - t->x0) * (t->y1 - t->y0), ab = (b[2] - b[0]) * (b[3] - b[1]);
+    float x0 = t->x0 + mx, y0 = t->y0 + my, x1 = t->x1 + mx, y1 = t->y1 + my;
+    float ix = fminf(x1, b[2]) - fmaxf(x0, b[0]);
+    float iy = fminf(y1, b[3]) - fmaxf(y0, b[1]);
+    float at = (x1 - x0) * (y1 - y0), ab = (b[2] - b[0]) * (b[3] - b[1]);
     float inter = ix > 0 && iy > 0 ? ix * iy : 0;
     float iou = at + ab - inter > 0 ? inter / (at + ab - inter) : 0;
     if (iou >= tr->cfg.min_iou) return 1 + iou;
-    float ht = t->y1 - t->y0, hb = b[3] - b[1];
+    float ht = y1 - y0, hb = b[3] - b[1];
     if (ht <= 0 || hb <= 0 || hb > 2 * ht || ht > 2 * hb) return 0;
-    float dx = (t->x0 + t->x1 - b[0] - b[2]) / 2, dy = (t->y0 + t->y1 - b[1] - b[3]) / 2;
+    float dx = (x0 + x1 - b[0] - b[2]) / 2, dy = (y0 + y1 - b[1] - b[3]) / 2;
     float reach = 0.5f * fmaxf(ht, hb);
     float d = sqrtf(dx * dx + dy * dy);
     return d < reach ? 1 - d / reach * 0.999f : 0;
 }
 
-static int update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of, bool misses)
+/* How far a track is expected to have moved by now_ms (its velocity over
+ * the time since it was seen, at most a second of it). */
+static void predicted_move(const cam_track *t, double now_ms, float *mx, float *my)
+{
+    double dt = now_ms - t->seen_ms;
+    if (dt < 0) dt = 0;
+    if (dt > 1000) dt = 1000;
+    *mx = (float)(t->vx * dt);
+    *my = (float)(t->vy * dt);
+}
+
+static int update(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n, int *track_of,
+                  bool misses)
 {
     size_t np = 0;
     pair *pairs = tr->n && n > 0 ? malloc(tr->n * (size_t)n * sizeof *pairs) : NULL;
-    for (size_t i = 0; pairs && i < tr->n; i++)
+    for (size_t i = 0; pairs && i < tr->n; i++) {
+        float mx, my;
+        predicted_move(&tr->t[i], now_ms, &mx, &my);
         for (int j = 0; j < n; j++) {
-            float k = affinity(tr, &tr->t[i], boxes[j]);
+            float k = affinity(tr, &tr->t[i], mx, my, boxes[j]);
             if (k > 0) pairs[np++] = (pair){k, (int)i, j};
         }
+    }
     if (np) qsort(pairs, np, sizeof *pairs, by_key_desc);
     bool *tmatched = tr->n ? calloc(tr->n, sizeof *tmatched) : NULL;
     int *owner = n > 0 ? malloc((size_t)n * sizeof *owner) : NULL;
@@ -112,6 +131,15 @@ static int update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of
     for (int j = 0; owner && j < n; j++) {
         if (owner[j] < 0) continue;
         cam_track *t = &tr->t[owner[j]];
+        double dt = now_ms - t->seen_ms;
+        if (dt > 0) { /* centre velocity, px per ms, smoothed */
+            double vx = ((boxes[j][0] + boxes[j][2]) - (t->x0 + t->x1)) / 2 / dt;
+            double vy = ((boxes[j][1] + boxes[j][3]) - (t->y0 + t->y1)) / 2 / dt;
+            t->vx = t->has_v ? 0.5 * t->vx + 0.5 * vx : vx;
+            t->vy = t->has_v ? 0.5 * t->vy + 0.5 * vy : vy;
+            t->has_v = true;
+        }
+        t->seen_ms = now_ms;
         t->x0 = boxes[j][0];
         t->y0 = boxes[j][1];
         t->x1 = boxes[j][2];
@@ -150,6 +178,7 @@ static int update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of
         t->x1 = boxes[j][2];
         t->y1 = boxes[j][3];
         t->due = true;
+        t->seen_ms = now_ms;
         if (track_of) track_of[j] = t->id;
         started++;
         tr->started++;
@@ -158,14 +187,16 @@ static int update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of
     return started;
 }
 
-int cam_tracker_update(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of)
+int cam_tracker_update(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                       int *track_of)
 {
-    return update(tr, boxes, n, track_of, true);
+    return update(tr, now_ms, boxes, n, track_of, true);
 }
 
-int cam_tracker_rematch(cam_tracker *tr, const float (*boxes)[4], int n, int *track_of)
+int cam_tracker_rematch(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                        int *track_of)
 {
-    return update(tr, boxes, n, track_of, false);
+    return update(tr, now_ms, boxes, n, track_of, false);
 }
 
 void cam_tracker_identified(cam_tracker *tr, int id, double now_ms, const cam_face *face)
