@@ -15,7 +15,7 @@
 // run: CPU ms per recognized frame without tracking should be close to it.
 //
 // Scenes (SCENE=walk|photos): walk (default) is one enrolled person walking
-// slowly back and forth across the frame (a 8 s loop made by ffmpeg from one
+// back and forth across the frame (an 8 s loop made by ffmpeg from one
 // photo); photos cycles four different photos of the person, letterboxed,
 // so the face jumps every frame (the tracker's worst case: a new track
 // almost every detection).
@@ -85,7 +85,7 @@ if (SCENE === 'photos') {
       '-q:v', '5', join(frames, `f${n}.jpg`)]);
 } else {
   ffmpeg(['-f', 'lavfi', '-i', `color=c=0x6e6e6e:s=640x480:r=${FPS}:d=7.85`, '-i', join(FACES, '3.jpg'),
-    '-filter_complex', '[1]scale=220:-2[f];[0][f]overlay=x=\'20+380*abs(sin(t*0.4))\':y=80',
+    '-filter_complex', '[1]scale=220:-2[f];[0][f]overlay=x=\'200+180*sin(t*0.8)\':y=80',
     '-q:v', '5', join(frames, 'f%03d.jpg')]);
 }
 

@@ -9,10 +9,20 @@
 // issue asks to be >= 1.8 with 2 cores. With MARK=1 the frames are posted
 // with ?mark=true (a kiosk: one attendance write per frame).
 //
+// On a shared machine the wall-clock ratio says more about the neighbours
+// than about the server (with the kernel's autogroup scheduling a session
+// gets its share of the CPU however many threads it runs), so it also
+// prints where the recognition threads (named recog-job) spent the round,
+// from /proc/PID/task/*/schedstat: running, runnable but waiting for a CPU,
+// and blocked (waiting on a lock, the disk, or for work). A server that
+// scales keeps its threads running or runnable under this load: blocked
+// near 0%. "frames per run-second" (frames / thread CPU time) should not
+// fall from 1 to W threads (no contention).
+//
 //   node bench/http_scaling.mjs [W=2] [ROUNDS=3] [SECONDS=6] [CLIENTS=4]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, MARK may be set)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -79,11 +89,27 @@ async function start(threads) {
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [] };
+  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [], wrun: 0, wwait: 0, wtime: 0 };
+}
+
+// Run and run-queue wait (ns) summed over the server's recognition threads.
+function workerSched(pid) {
+  let run = 0, wait = 0, n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'recog-job') continue;
+      const [r, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      run += r;
+      wait += w;
+      n++;
+    } catch { /* a thread that ended */ }
+  }
+  return { run, wait, n };
 }
 
 async function round(s) {
   let frames = 0, errors = 0;
+  const w0 = workerSched(s.pid);
   const c0 = cpuSeconds(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (performance.now() < end) {
@@ -98,6 +124,10 @@ async function round(s) {
   s.wall += wall;
   s.cpu += cpuSeconds(s.pid) - c0;
   s.rates.push(frames / wall);
+  const w1 = workerSched(s.pid);
+  s.wrun += (w1.run - w0.run) / 1e9;
+  s.wwait += (w1.wait - w0.wait) / 1e9;
+  s.wtime += wall * w1.n;
 }
 
 log(`starting two servers (--threads 1 and --threads ${W})...`);
@@ -111,11 +141,15 @@ for (let i = 0; i < ROUNDS; i++) {
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 console.log(`POST /api/v1/recognize${MARK ? '?mark=true' : ''}, 640x480 one-face JPEG (${jpeg.length} bytes), ` +
   `${CLIENTS} clients, ${ROUNDS} alternating rounds of ${SECONDS} s`);
-console.log('threads   frames/s  (per round)            CPU ms/frame  server CPU  errors');
+console.log('threads   frames/s  (per round)            CPU ms/frame  server CPU  errors | recog threads: ' +
+  'running  waiting for CPU  blocked  frames per run-second');
+const pct = (x, s) => `${(100 * x / s.wtime).toFixed(0)}%`;
 for (const s of [one, many])
   console.log(`${String(s.threads).padStart(7)} ${(s.frames / s.wall).toFixed(1).padStart(10)}  ` +
     `(${s.rates.map((r) => r.toFixed(1)).join(' ').padEnd(22)}) ${(1000 * s.cpu / s.frames).toFixed(1).padStart(12)} ` +
-    `${(100 * s.cpu / s.wall).toFixed(0).padStart(9)}%  ${String(s.errors).padStart(6)}`);
+    `${(100 * s.cpu / s.wall).toFixed(0).padStart(9)}%  ${String(s.errors).padStart(6)} | ` +
+    `${pct(s.wrun, s).padStart(22)} ${pct(s.wwait, s).padStart(16)} ${pct(s.wtime - s.wrun - s.wwait, s).padStart(8)} ` +
+    `${(s.frames / s.wrun).toFixed(1).padStart(22)}`);
 const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
