@@ -206,6 +206,10 @@ static void run_sequence(fixture *f, run *out)
         }
     }
     cam_feed_track_stats(f->feed, f->cam, &out->stats);
+    printf("# %d frames: %llu tracked only, %llu detector, %llu whole pipeline; %llu tracks\n",
+           FRAMES, (unsigned long long)out->stats.skipped,
+           (unsigned long long)out->stats.detected, (unsigned long long)out->stats.identified,
+           (unsigned long long)out->stats.tracks);
 }
 
 static size_t stored_events(fixture *f)
