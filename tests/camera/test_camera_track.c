@@ -10,6 +10,7 @@
  * leaving face's track ends, and that far fewer frames went through the
  * whole pipeline than without tracking — which the same sequence then shows.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,9 +208,8 @@ static void run_sequence(fixture *f, run *out)
     }
     cam_feed_track_stats(f->feed, f->cam, &out->stats);
     printf("# %d frames: %llu tracked only, %llu detector, %llu whole pipeline; %llu tracks\n",
-           FRAMES, (unsigned long long)out->stats.skipped,
-           (unsigned long long)out->stats.detected, (unsigned long long)out->stats.identified,
-           (unsigned long long)out->stats.tracks);
+           FRAMES, (unsigned long long)out->stats.skipped, (unsigned long long)out->stats.detected,
+           (unsigned long long)out->stats.identified, (unsigned long long)out->stats.tracks);
 }
 
 static size_t stored_events(fixture *f)
@@ -271,6 +271,52 @@ static void tracking_keeps_ids_finds_newcomers_and_marks_once(void **state)
     assert_true(f->attendance - with_tracking >= LEAVES - 1);
 }
 
+/* Someone pacing back and forth in front of the camera for 16 s (up to 144
+ * px/s, turning smoothly at each end; the photo is 200 px wide) keeps one
+ * track, and the whole pipeline runs for the start and the 2 s re-checks
+ * only. */
+static void a_pacing_person_keeps_one_track(void **state)
+{
+    fixture *f = *state;
+    cam_track_stats st;
+    int first = 0;
+    for (int k = 0; k < 80; k++) {
+        img_image *canvas = img_new(W, H, 3);
+        assert_non_null(canvas);
+        memset(canvas->px, 110, (size_t)W * H * 3);
+        double t = k * STEP_MS / 1000;
+        paste(canvas->px, f->ann, (int)(200 + 180 * sin(t * 0.8)), 120);
+        unsigned char *jpeg = NULL;
+        size_t len = 0;
+        OK(img_encode_jpeg(canvas, 90, &jpeg, &len, &e_));
+        img_free(canvas);
+        cam_frame *fr = cam_frame_alloc(len);
+        assert_non_null(fr);
+        memcpy(fr->data, jpeg, len);
+        free(jpeg);
+        fr->fmt = CAM_FMT_JPEG;
+        fr->width = W;
+        fr->height = H;
+        fr->mono_ms = 1000 + STEP_MS * k;
+        fr->seq = (uint64_t)k + 1;
+        cam_feed_frame(f->feed, f->cam, fr);
+        cam_frame_unref(fr);
+        cam_face faces[CAM_FEED_FACES];
+        int n = cam_feed_last_faces(f->feed, f->cam, faces, CAM_FEED_FACES);
+        assert_int_equal(n, 1);
+        if (!first) first = faces[0].track;
+        assert_int_equal(faces[0].track, first);
+        assert_true(faces[0].known);
+    }
+    cam_feed_track_stats(f->feed, f->cam, &st);
+    printf("# 80 frames: %llu tracked only, %llu detector, %llu whole pipeline; %llu tracks\n",
+           (unsigned long long)st.skipped, (unsigned long long)st.detected,
+           (unsigned long long)st.identified, (unsigned long long)st.tracks);
+    assert_int_equal(st.tracks, 1);
+    assert_true(st.identified <= 1 + 16 / 2);
+    assert_int_equal(f->new_events, 1);
+}
+
 int main(void)
 {
     const char *t = getenv("ROLLCALL_TESTDATA");
@@ -279,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tracking_keeps_ids_finds_newcomers_and_marks_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_pacing_person_keeps_one_track, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
