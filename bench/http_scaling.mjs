@@ -17,7 +17,12 @@
 // and blocked (waiting on a lock, the disk, or for work). A server that
 // scales keeps its threads running or runnable under this load: blocked
 // near 0%. "frames per run-second" (frames / thread CPU time) should not
-// fall from 1 to W threads (no contention).
+// fall from 1 to W threads (no contention). Last, a projection (not a
+// measurement) of the two rates on idle cores from the CPU times measured:
+// a server's rate is at most its threads / recognition CPU per frame and at
+// most the cores / (server + load generator CPU per frame) — or, with the
+// clients on other machines as kiosks and cameras are, the cores / server
+// CPU per frame.
 //
 //   node bench/http_scaling.mjs [W=2] [ROUNDS=3] [SECONDS=6] [CLIENTS=4]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, MARK may be set)
@@ -89,7 +94,7 @@ async function start(threads) {
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [], wrun: 0, wwait: 0, wtime: 0 };
+  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
 }
 
 // Run and run-queue wait (ns) summed over the server's recognition threads.
@@ -110,6 +115,7 @@ function workerSched(pid) {
 async function round(s) {
   let frames = 0, errors = 0;
   const w0 = workerSched(s.pid);
+  const u0 = process.cpuUsage();
   const c0 = cpuSeconds(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (performance.now() < end) {
@@ -124,6 +130,8 @@ async function round(s) {
   s.wall += wall;
   s.cpu += cpuSeconds(s.pid) - c0;
   s.rates.push(frames / wall);
+  const u1 = process.cpuUsage(u0);
+  s.client += (u1.user + u1.system) / 1e6;
   const w1 = workerSched(s.pid);
   s.wrun += (w1.run - w0.run) / 1e9;
   s.wwait += (w1.wait - w0.wait) / 1e9;
@@ -153,4 +161,13 @@ for (const s of [one, many])
 const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
+const cores = availableParallelism();
+const projected = (s, gen) => Math.min(s.threads / (s.wrun / s.frames), cores / ((s.cpu + (gen ? s.client : 0)) / s.frames));
+for (const s of [one, many])
+  console.log(`projected on ${cores} idle cores, ${s.threads} thread(s): ${projected(s, true).toFixed(0)} frames/s ` +
+    `with the load generator on the same cores, ${projected(s, false).toFixed(0)} without ` +
+    `(CPU per frame: recognition ${(1000 * s.wrun / s.frames).toFixed(1)} ms, server ${(1000 * s.cpu / s.frames).toFixed(1)} ms, ` +
+    `load generator ${(1000 * s.client / s.frames).toFixed(1)} ms)`);
+console.log(`projected ratio: ${(projected(many, true) / projected(one, true)).toFixed(2)}x with the load generator, ` +
+  `${(projected(many, false) / projected(one, false)).toFixed(2)}x without`);
 process.exit(0);
