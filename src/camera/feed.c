@@ -159,6 +159,7 @@ static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, doubl
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = o.liveness = o.attributes = 0;
+    o.pad_retry = 0; /* a scene, not a tight crop: the probe covers that (track.c) */
     face_info *faces = NULL;
     int n = 0;
     rc_status st = recog_analyze(f->rg, im, &o, &faces, &n, err);

@@ -117,13 +117,18 @@ typedef struct {
     size_t n, cap;
     int next_id;
     unsigned since_detect; /* frames since the detector last ran */
+    bool probed;           /* the whole pipeline has run (probe_ms is set) */
+    double probe_ms;       /* capture time it last ran: an empty scene is probed every recheck_ms */
     uint64_t skipped, detected, identified, started;
 } cam_tracker;
 
 /* A tracker with cfg's settings (NULL: defaults). */
 void cam_tracker_init(cam_tracker *tr, const cam_track_config *cfg);
 void cam_tracker_free(cam_tracker *tr);
-/* What the frame captured at now_ms needs; counts the frame. */
+/* What the frame captured at now_ms needs; counts the frame. The whole
+ * pipeline when a track is due, or every recheck_ms while no face is in
+ * view (the first frame included); else the detector every detect_every-th
+ * frame. */
 cam_step cam_tracker_plan(cam_tracker *tr, double now_ms);
 /* The detector's boxes (x0, y0, x1, y1 in pixels) for the frame captured at
  * now_ms: each is matched to a track where its velocity puts it now (greedy,

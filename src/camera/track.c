@@ -9,6 +9,12 @@
  * factor of two (a face that moved fast between two detection rounds). The
  * tracker holds no lock: the manager hands a camera's frames to one worker
  * at a time.
+ *
+ * The feed runs the detector alone without the face module's padded retry
+ * (which looks again at a frame with no face, for photos where the face
+ * fills the picture: twice the detector on every empty frame). So that a
+ * face that close is still found, a scene with nobody in view goes through
+ * the whole pipeline, retry included, every recheck_ms (the probe).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -47,8 +53,11 @@ bool cam_tracker_due(const cam_tracker *tr, double now_ms)
 cam_step cam_tracker_plan(cam_tracker *tr, double now_ms)
 {
     cam_step s = CAM_STEP_SKIP;
-    if (cam_tracker_due(tr, now_ms))
-        s = CAM_STEP_IDENTIFY;
+    bool in_view = false;
+    for (size_t i = 0; i < tr->n && !in_view; i++) in_view = tr->t[i].missed == 0;
+    if (cam_tracker_due(tr, now_ms) ||
+        (!in_view && (!tr->probed || now_ms - tr->probe_ms >= tr->cfg.recheck_ms)))
+        s = CAM_STEP_IDENTIFY; /* a track is due, or the empty scene's probe */
     else if (tr->since_detect + 1 >= tr->cfg.detect_every)
         s = CAM_STEP_DETECT;
     if (s == CAM_STEP_SKIP) {
@@ -56,6 +65,10 @@ cam_step cam_tracker_plan(cam_tracker *tr, double now_ms)
         tr->skipped++;
     } else {
         tr->since_detect = 0;
+    }
+    if (s == CAM_STEP_IDENTIFY) {
+        tr->probed = true;
+        tr->probe_ms = now_ms;
     }
     return s;
 }

@@ -857,13 +857,15 @@ static void tracker_plans_detection_and_identification(void **state)
     cam_tracker tr;
     cam_track_config cfg = {.detect_every = 3, .recheck_ms = 1000, .grow = 1.5f};
     cam_tracker_init(&tr, &cfg);
-    /* No face: detect, skip, skip, detect, ... */
-    cam_step want[] = {CAM_STEP_DETECT, CAM_STEP_SKIP, CAM_STEP_SKIP,  CAM_STEP_DETECT,
-                       CAM_STEP_SKIP,   CAM_STEP_SKIP, CAM_STEP_DETECT};
-    double t = 0;
+    /* No face: the first frame probes with the whole pipeline, then the
+     * detector every 3rd frame, and the probe again every recheck_ms. */
+    cam_step want[] = {CAM_STEP_IDENTIFY, CAM_STEP_SKIP,     CAM_STEP_SKIP,    CAM_STEP_DETECT,
+                       CAM_STEP_SKIP,     CAM_STEP_IDENTIFY, CAM_STEP_SKIP,    CAM_STEP_SKIP,
+                       CAM_STEP_DETECT,   CAM_STEP_SKIP,     CAM_STEP_IDENTIFY};
+    double t = -1000;
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++, t += 200)
         assert_int_equal(cam_tracker_plan(&tr, t), want[k]);
-    assert_int_equal(tr.skipped, 4);
+    assert_int_equal(tr.skipped, 6);
     float b[1][4];
     int id;
     box_at(b[0], 100, 100, 100);
@@ -898,6 +900,8 @@ static void tracker_plans_detection_and_identification(void **state)
     assert_false(cam_tracker_due(&tr, 9000));
     cam_face faces[2];
     assert_int_equal(cam_tracker_faces(&tr, faces, 2), 0);
+    /* Nobody in view: the probe (last whole pipeline at 2200). */
+    assert_int_equal(cam_tracker_plan(&tr, 3600), CAM_STEP_IDENTIFY);
     cam_tracker_free(&tr);
 }
 
