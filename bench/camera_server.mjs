@@ -14,11 +14,12 @@
 // 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
 // run: CPU ms per recognized frame without tracking should be close to it.
 //
-// Scenes (SCENE=walk|photos): walk (default) is one enrolled person walking
+// Scenes (SCENE=walk|photos|empty): walk (default) is one enrolled person walking
 // back and forth across the frame (an 8 s loop made by ffmpeg from one
 // photo); photos cycles four different photos of the person, letterboxed,
 // so the face jumps every frame (the tracker's worst case: a new track
-// almost every detection).
+// almost every detection); empty is a moving test pattern and nobody (a
+// door most of the day).
 //
 //   node bench/camera_server.mjs [CAMERAS=8] [FPS=5] [SECONDS=20]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, SCENE may be set)
@@ -83,6 +84,8 @@ if (SCENE === 'photos') {
     ffmpeg(['-i', join(FACES, `${n}.jpg`), '-vf',
       'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2',
       '-q:v', '5', join(frames, `f${n}.jpg`)]);
+} else if (SCENE === 'empty') {
+  ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=640x480:r=${FPS}:d=4`, '-q:v', '5', join(frames, 'f%03d.jpg')]);
 } else {
   ffmpeg(['-f', 'lavfi', '-i', `color=c=0x6e6e6e:s=640x480:r=${FPS}:d=7.85`, '-i', join(FACES, '3.jpg'),
     '-filter_complex', '[1]scale=220:-2[f];[0][f]overlay=x=\'200+180*sin(t*0.8)\':y=80',
