@@ -152,14 +152,15 @@ static int ann_x(int k)
     return 20 + 12 * k;
 }
 
-/* Frame k of the sequence, as an MJPEG camera would deliver it. */
-static cam_frame *make_frame(const fixture *f, int k)
+/* Frame k (captured at 1000 + 200k ms) as an MJPEG camera would deliver
+ * it: `ann` at x (none when x < 0), the stranger when `stranger`. */
+static cam_frame *compose(const fixture *f, int k, int x, bool stranger)
 {
     img_image *canvas = img_new(W, H, 3);
     assert_non_null(canvas);
     memset(canvas->px, 110, (size_t)W * H * 3);
-    if (k < LEAVES) paste(canvas->px, f->ann, ann_x(k), 120);
-    if (k >= ENTERS) paste(canvas->px, f->stranger, 430, 180);
+    if (x >= 0) paste(canvas->px, f->ann, x, 120);
+    if (stranger) paste(canvas->px, f->stranger, 430, 180);
     unsigned char *jpeg = NULL;
     size_t len = 0;
     OK(img_encode_jpeg(canvas, 90, &jpeg, &len, &e_));
@@ -175,6 +176,12 @@ static cam_frame *make_frame(const fixture *f, int k)
     fr->ts_ms = rc_unix_ms();
     fr->seq = (uint64_t)k + 1;
     return fr;
+}
+
+/* Frame k of the first sequence. */
+static cam_frame *make_frame(const fixture *f, int k)
+{
+    return compose(f, k, k < LEAVES ? ann_x(k) : -1, k >= ENTERS);
 }
 
 typedef struct {
@@ -281,24 +288,8 @@ static void a_pacing_person_keeps_one_track(void **state)
     cam_track_stats st;
     int first = 0;
     for (int k = 0; k < 80; k++) {
-        img_image *canvas = img_new(W, H, 3);
-        assert_non_null(canvas);
-        memset(canvas->px, 110, (size_t)W * H * 3);
         double t = k * STEP_MS / 1000;
-        paste(canvas->px, f->ann, (int)(200 + 180 * sin(t * 0.8)), 120);
-        unsigned char *jpeg = NULL;
-        size_t len = 0;
-        OK(img_encode_jpeg(canvas, 90, &jpeg, &len, &e_));
-        img_free(canvas);
-        cam_frame *fr = cam_frame_alloc(len);
-        assert_non_null(fr);
-        memcpy(fr->data, jpeg, len);
-        free(jpeg);
-        fr->fmt = CAM_FMT_JPEG;
-        fr->width = W;
-        fr->height = H;
-        fr->mono_ms = 1000 + STEP_MS * k;
-        fr->seq = (uint64_t)k + 1;
+        cam_frame *fr = compose(f, k, (int)(200 + 180 * sin(t * 0.8)), false);
         cam_feed_frame(f->feed, f->cam, fr);
         cam_frame_unref(fr);
         cam_face faces[CAM_FEED_FACES];
