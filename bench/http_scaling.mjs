@@ -55,6 +55,7 @@ const ff = spawnSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', jo
 { encoding: 'utf8' });
 if (ff.status !== 0) throw new Error(`ffmpeg: ${ff.stderr}`);
 const jpeg = readFileSync(frame);
+let answerBytes = 0;
 const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 function cpuSeconds(pid) {
@@ -91,6 +92,7 @@ async function start(threads) {
     req.end(jpeg);
   });
   const first = await post();
+  answerBytes = first.body.length;
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
@@ -147,7 +149,8 @@ for (let i = 0; i < ROUNDS; i++) {
   await round(many);
 }
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-console.log(`POST /api/v1/recognize${MARK ? '?mark=true' : ''}, 640x480 one-face JPEG (${jpeg.length} bytes), ` +
+console.log(`POST /api/v1/recognize${MARK ? '?mark=true' : ''}, 640x480 one-face JPEG (${jpeg.length} bytes; ` +
+  `answers of ${answerBytes} bytes, the person's photo inline for a device key), ` +
   `${CLIENTS} clients, ${ROUNDS} alternating rounds of ${SECONDS} s`);
 console.log('threads   frames/s  (per round)            CPU ms/frame  server CPU  errors | recog threads: ' +
   'running  waiting for CPU  blocked  frames per run-second');
