@@ -760,6 +760,7 @@ enum MHD_Result http_h_settings_get(http_req *r)
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
     /* The zone in effect when none is set: the system's. */
     if (!c.timezone[0] && r->srv->att)
         json_object_set_new(j, "timezone_in_effect",
@@ -811,11 +812,22 @@ static bool tz_database_name(const char *tz)
 
 enum MHD_Result http_h_settings_patch(http_req *r)
 {
-    static const char *const known[] = {
-        "timezone",          "dedup_window_s",        "min_stay_s",
-        "slot_margin_min",   "recognition_threshold", "liveness_threshold",
-        "keep_unrecognized", "institution_name",      "institution_logo_url",
-        "kiosk_pin",         "attendance_start_day",  NULL};
+    static const char *const known[] = {"timezone",
+                                        "dedup_window_s",
+                                        "min_stay_s",
+                                        "slot_margin_min",
+                                        "recognition_threshold",
+                                        "liveness_threshold",
+                                        "keep_unrecognized",
+                                        "institution_name",
+                                        "institution_logo_url",
+                                        "kiosk_pin",
+                                        "attendance_start_day",
+                                        "self_checkin_enabled",
+                                        "self_checkin_window_min",
+                                        "self_checkin_networks",
+                                        "self_registration_enabled",
+                                        NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -868,7 +880,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
     if (has) c.keep_unrecognized = keep;
     if (!settings_start_day(r, b, &c)) goto out;
-    if (!http_kiosk_settings_patch(r, b)) goto out;
+    if (!http_kiosk_settings_patch(r, b) || !http_self_settings_patch(r, b)) goto out;
     if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
         (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {
         res = http_reply_rc(r, st, &err);
@@ -880,6 +892,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     http_audit(r, "settings.update", "settings", 0, audited);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
     res = http_reply_json(r, MHD_HTTP_OK, j);
 out:
     json_decref(b);

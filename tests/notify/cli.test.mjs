@@ -54,9 +54,10 @@ test('rollcall webhook: add, list, test; the server delivers what the CLI queued
     assert.equal(got[0].headers.authorization, `Basic ${Buffer.from('user:pw').toString('base64')}`,
       'credentials in the URL are sent as basic auth');
   } finally {
-    if (srv) assert.equal(await srv.stop(), 0);
+    const code = srv ? await srv.stop() : 0;
     rx.closeAllConnections(); // close() alone waits for the server's keep-alive connection
     await new Promise((r) => rx.close(r));
     rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, 'the server stops cleanly');
   }
 });
