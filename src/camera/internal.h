@@ -1,8 +1,9 @@
 /*
  * internal.h — what the files of the camera module share and the unit tests
  * reach into: the drop-oldest frame queue, the JPEG structure scanner, the
- * MJPEG stream parser, pixel conversion, and the small interface between a
- * camera's thread (camera.c) and the sources (mjpeg.c, ffmpeg.c, v4l2.c).
+ * MJPEG stream parser, pixel conversion, the face tracker the feed runs per
+ * camera (track.c), and the small interface between a camera's thread
+ * (camera.c) and the sources (mjpeg.c, ffmpeg.c, v4l2.c).
  * Not part of the public API.
  */
 #ifndef RC_CAMERA_INTERNAL_H
