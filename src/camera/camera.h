@@ -225,11 +225,13 @@ char *cam_redact_url(const char *url);
 
 /* ---- feeding recognition (feed.c) ---------------------------------------- */
 
-/* The server's cameras: a manager whose every frame goes straight to
- * recog_frame, marked for attendance under the camera's id (recog's
- * listeners publish it). The feed keeps, per camera, the faces of its last
- * recognized frame (for an annotated snapshot) and the latency from capture
- * to recognition done over the most recent frames. */
+/* The server's cameras: a manager whose frames go to recog_frame, marked
+ * for attendance under the camera's id (recog's listeners publish it) —
+ * every frame without tracking, with it (cam_track_config below) only the
+ * frames where a face is new or due for its re-check; the others reuse or
+ * move the camera's tracks. The feed keeps, per camera, the faces of its
+ * last frame (for an annotated snapshot) and the latency from capture to
+ * recognition done over the most recent frames. */
 struct recog;
 typedef struct cam_feed cam_feed;
 
