@@ -44,6 +44,8 @@ export type Settings = Req<
 };
 
 export type Person = S['Person'];
+export type Erased = S['Erased'];
+export type CameraError = S['CameraError'];
 export type PersonKind = Person['kind'];
 export type PersonInput = S['PersonCreate'];
 export type GroupRef = S['GroupRef'];
@@ -72,6 +74,7 @@ export type Holiday = S['Holiday'];
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;
   last_frame_at: string | null;
+  error?: CameraError | null;
 };
 export type Camera = Omit<S['Camera'], 'status'> & { status: CameraStatus };
 export type CameraKind = Camera['kind'];
