@@ -206,11 +206,14 @@ test('import: a folder with one sub-folder of photos per person; the people name
   await asAdmin(LAPTOP, async (page, api) => {
     await page.goto(new URL('import', srv.url).href);
     await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
-    await page.getByText(`${files} fotos de ${PEOPLE.length} personas.`).waitFor();
-    await page.getByRole('button', { name: `Importar ${files} foto(s)` }).click();
+    await page.getByText(`${files} archivo(s) elegido(s).`).waitFor();
+    await page.getByRole('button', { name: `Importar ${files} archivo(s)` }).click();
     const summary = page.getByRole('status').filter({ hasText: 'fotos aceptadas' });
     await waitOrAlert(page, summary, 120000);
-    assert.match(await summary.innerText(), new RegExp(`de ${files} fotos aceptadas; ${PEOPLE.length} personas nuevas\\.`));
+    assert.match(
+      await summary.innerText(),
+      new RegExp(`de ${files} fotos aceptadas; ${PEOPLE.length} personas nuevas, 0 actualizadas; 0 omitidos\\.`),
+    );
     await shot(page, 'journey-05-import-1280');
 
     // Each gets their name (Kit's on his page, as a secretary would).
