@@ -341,7 +341,7 @@ static bool run_unit(dataset *d, const dataset_io *io, const unit *u)
     }
     bool found = st == RC_OK;
     if (!found) {
-        snprintf(np.external_id, sizeof np.external_id, "%s", code);
+        snprintf(np.external_id, sizeof np.external_id, "%.*s", (int)sizeof np.external_id - 1, code);
         if (row) {
             row_onto(row, &np);
         } else if (dataset_split_name(u->folder, np.first_name, np.last_name, &err) != RC_OK) {
