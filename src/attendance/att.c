@@ -37,6 +37,20 @@ struct att {
 
 /* ---- configuration -------------------------------------------------------- */
 
+rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err)
+{
+    att_config cfg;
+    att_get_config(a, &cfg);
+    if (cfg.start_day[0] && !att_parse_day(cfg.start_day, days)) return RC_OK;
+    int64_t ms = 0;
+    rc_status st = store_started_ms(a->s, &ms, err);
+    if (st != RC_OK) return st;
+    att_local l = {.days = INT64_MIN};
+    if (ms > 0) att_tz_local(tz, ms, &l);
+    *days = l.days;
+    return RC_OK;
+}
+
 /* Read setting `key` into buf; *found is 0 (and RC_OK) when it is unset. */
 static rc_status get_raw(store *s, const char *key, char *buf, size_t cap, int *found,
                          rc_error *err)

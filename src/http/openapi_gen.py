@@ -20,7 +20,7 @@ STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
 TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
-WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down"]
+WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down", "absentees"]
 schemas = {
  "Error": obj({"error": obj({"code": {"type": STR, "description": "stable snake_case code a client translates"},
      "message": {"type": STR, "description": "the same in English, for logs and scripts"},
@@ -119,14 +119,20 @@ schemas = {
      "self_registration_enabled": {"type": BOOL, "description": "the public self-registration page is open (default false)"},
 
      "attendance_start_day": dict(type=STR, format="date", nullable=True,
-         description="no absences before this day; null: each person counts from the day they were added")}),
+         description="no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)"),
+     "attendance_start_day_in_effect": dict(type=STR, format="date", nullable=True, readOnly=True,
+         description="the institution's start in force: attendance_start_day or its default"),
+     "absentee_notify": dict(type=BOOL, description="send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group")}),
      additionalProperties=True),
- "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
+ "GroupRef": obj({"id": INT, "name": STR, "joined_on": dict(type=STR, format="date", nullable=True,
+     description="the local day the person joined the group: no absence from its slots before it")}, ["id", "name"]),
  "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR,
      "name": {"type": STR, "description": "display name: first_name and last_name joined by a space"},
      "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
      "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
-     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"}},
+     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"},
+     "archived_at": dict(TIME, nullable=True, description="when the person was archived (active false): out of recognition, no absences from that day on, history kept; null while active"),
+     "joined_on": dict(type=STR, format="date", description="in a group's member list: the day they joined that group")},
      ["id", "external_id", "first_name", "last_name", "name", "email", "kind", "active",
       "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
  "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
@@ -148,13 +154,26 @@ schemas = {
      "code": ref("Refusal"), "params": ref("RefusalParams"),
      "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
      nullable=("face_id", "reason", "quality")),
- "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("Refusal"), "params": ref("RefusalParams"), "face_id": INT,
-     "done": BOOL, "files": INT, "persons_created": INT},
-     nullable=("reason", "face_id", "person")),
- "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
+ "ImportCode": {"type": STR, "nullable": True, "description": "why a file, roster row or person was not imported: a photo refusal (see Refusal), or stray_file (a file at the top level is nobody's photo), unsupported_format (not .jpg .jpeg .png .webp .heic .heif), nested_folder (in a sub-folder of a person's folder), hidden_file, roster_invalid (params.line), invalid_person (the folder cannot name a person), no_photo_accepted (the person was not created or changed)",
+     "enum": ["not_an_image", "no_face", "several_faces", "low_quality", "face_too_small", "duplicate_identity", "different_people", "store_failed",
+              "stray_file", "unsupported_format", "nested_folder", "hidden_file", "roster_invalid", "invalid_person", "no_photo_accepted", None]},
+ "ImportLine": obj({"type": {"type": STR, "enum": ["plan", "photo", "skipped", "roster", "person"],
+         "description": "plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome"},
+     "file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("ImportCode"), "params": ref("RefusalParams"), "face_id": INT,
+     "line": {"type": INT, "description": "roster: the row's line; person: the roster row that named them"},
+     "person_id": INT, "name": STR, "created": BOOL, "updated": BOOL, "photos": {"type": INT, "description": "person: photos judged; plan, done: photos in the import"}, "accepted_photos": INT,
+     "done": BOOL, "files": INT, "persons": INT, "skipped": {"type": INT, "description": "plan, done: files and roster rows skipped"}, "roster_rows": INT, "persons_created": INT, "persons_updated": INT},
+     nullable=("reason", "face_id", "person", "person_id", "name", "line")),
+ "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT,
+     "notify_absentees": dict(type=BOOL, description="the group's managers get the absentee list of each slot")},
      ["id", "name", "description", "member_count"]),
- "GroupWrite": obj({"name": STR, "description": STR}),
- "MemberIds": obj({"person_ids": arr({"type": INT})}, ["person_ids"]),
+ "GroupWrite": obj({"name": STR, "description": STR, "notify_absentees": BOOL}),
+ "MemberIds": obj({"person_ids": arr({"type": INT}),
+     "joined_on": dict(type=STR, format="date", nullable=True, description="the day new members joined (default today); members already in keep theirs")}, ["person_ids"]),
+ "Erased": obj({"erased": obj({"faces": INT, "sightings": INT, "photo": INT, "events": INT, "memberships": INT,
+     "schedules": INT, "deliveries": INT, "pin": INT})}, ["erased"]),
+ "CameraError": obj({"code": {"type": STR, "description": "stable code to translate: connect_failed, host_not_found, timeout, auth_failed, not_found, http_error, bad_content, not_http, stream_ended, stream_broken, decode_failed, frame_too_large, unsupported, permission_denied, device_error, bad_config, failed"},
+     "params": {"type": "object", "additionalProperties": True, "description": "host, status, type or device as the code needs; never credentials"}}, ["code", "params"]),
  "Schedule": obj({"id": INT, "group_id": INT, "person_id": INT,
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
      "grace_min": INT, "label": STR},
@@ -168,7 +187,8 @@ schemas = {
  "CameraStatus": obj({"state": dict({"type": STR}, description="connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models)"),
      "fps_in": NUM, "fps_processed": NUM, "frames": INT, "processed": INT, "drops": INT, "skipped": INT,
      "partial": INT, "connects": INT, "failures": INT, "next_retry_ms": INT, "width": INT, "height": INT,
-     "last_status": STR, "last_error": STR, "last_frame_at": TIME}, nullable=("last_error", "last_frame_at")),
+     "last_status": STR, "last_error": dict(type=STR, description="the last failure in English words (CLI, logs)"), "last_frame_at": TIME,
+     "error": {"allOf": [ref("CameraError")], "nullable": True}}, nullable=("last_error", "last_frame_at")),
  "Camera": obj({"id": INT, "name": STR, "url": STR,
      "kind": {"type": STR, "enum": ["mjpeg", "snapshot", "rtsp", "file", "v4l2", "browser"]},
      "direction": {"type": STR, "enum": ["entry", "exit", "both"]}, "enabled": BOOL, "fps": NUM,
@@ -377,11 +397,15 @@ opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=P
 opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")
 opid(op("/api/v1/settings", "patch", "change settings", [A], ok("Settings"), jbody("Settings"), tag="admin"), "updateSettings")
 opid(op("/api/v1/persons", "get", "list and search persons", [A, M], ok("PersonList"),
-   params=[q("q"), q("group_id", INT), q("active", BOOL)] + PAGE, tag="people"), "listPersons")
+   params=[q("q"), q("group_id", INT), dict(q("active"), schema={"type": STR, "enum": ["true", "false", "all"]},
+       description="default true: active people only; false: the archived only; all: everyone")] + PAGE, tag="people"), "listPersons")
 opid(op("/api/v1/persons", "post", "create a person", [A, M], ok("Person", "201", "created"), jbody("PersonCreate"), tag="people"), "createPerson")
 opid(op("/api/v1/persons/{id}", "get", "one person", [A, M], ok("Person"), params=[pid()], tag="people"), "getPerson")
 opid(op("/api/v1/persons/{id}", "patch", "change a person", [A, M], ok("Person"), jbody("PersonPatch"), [pid()], tag="people"), "updatePerson")
-opid(op("/api/v1/persons/{id}", "delete", "delete a person with all their faces", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}", "delete", "full erase (a privacy request): the person, their faces, embeddings, photo, events, memberships, own schedules and the sightings that matched them; audited as counts per kind without their code or name", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}/biometrics", "delete", "erase the biometric data only (faces, embeddings, photo, matching sightings); the person and their attendance history stay; audited with counts", [A, M], ok("Erased"), params=[pid()], tag="people"), "erasePersonBiometrics")
+opid(op("/api/v1/persons/{id}/archive", "post", "archive (deactivate): out of recognition and default lists, no absences from today on, history kept", [A, M], ok("Person"), params=[pid()], tag="people"), "archivePerson")
+opid(op("/api/v1/persons/{id}/restore", "post", "undo an archive", [A, M], ok("Person"), params=[pid()], tag="people"), "restorePerson")
 opid(op("/api/v1/persons/{id}/pin", "put", "set or remove the person's kiosk PIN", [A, M],
    {"200": {"description": "OK", "content": {"application/json": {"schema": obj({"pin_set": BOOL}, ["pin_set"])}}}},
    jbody("PersonPin"), [pid()], tag="people"), "setPersonPin")
@@ -403,7 +427,7 @@ opid(op("/api/v1/sightings/{id}", "delete", "dismiss an unknown face (audited)",
 opid(op("/api/v1/sightings/dismiss", "post", "dismiss several unknown faces (audited each)", [A, M], ok("SightingsDismissed"), jbody("SightingDismiss"), tag="review"), "dismissSightings")
 opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a person's (the enrollment policy: a refusal is 422 with its reason code, e.g. duplicate_identity); optionally record the attendance at its time as a manual event (audited)", [A, M],
    ok("SightingAssigned"), jbody("SightingAssign"), [pid()], tag="review", work=True), "assignSighting")
-opid(op("/api/v1/import", "post", "dataset import (streamed per-file results)", [A, M],
+opid(op("/api/v1/import", "post", "dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
 opid(op("/api/v1/groups", "get", "list groups", [A, M], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")
@@ -413,7 +437,8 @@ opid(op("/api/v1/groups/{id}", "patch", "change a group", [A, M], ok("Group"), j
 opid(op("/api/v1/groups/{id}", "delete", "delete a group", [A, M], NOC, params=[pid()], tag="groups"), "deleteGroup")
 opid(op("/api/v1/groups/{id}/members", "get", "members", [A, M], ok("PersonList"), params=[pid()] + PAGE, tag="groups"), "listMembers")
 opid(op("/api/v1/groups/{id}/members", "put", "replace the member list", [A, M], ok("PersonList"), jbody("MemberIds"), [pid()], tag="groups"), "setMembers")
-opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "addMember")
+opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member (joined today), or with joined_on set or move the day they joined", [A, M], NOC,
+   params=[pid(), pid("person_id"), dict(q("joined_on"), schema={"type": STR, "format": "date"})], tag="groups"), "addMember")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
 opid(op("/api/v1/schedules", "get", "list schedules", [A, M], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
 opid(op("/api/v1/schedules", "post", "create a schedule", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")

@@ -68,6 +68,10 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
     {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
     {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
+    {"DELETE", "/api/v1/persons/{id}/biometrics", ADMIN | MANAGER, 0,
+     http_h_person_biometrics_delete},
+    {"POST", "/api/v1/persons/{id}/archive", ADMIN | MANAGER, 0, http_h_person_archive},
+    {"POST", "/api/v1/persons/{id}/restore", ADMIN | MANAGER, 0, http_h_person_restore},
     {"PUT", "/api/v1/persons/{id}/pin", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_person_pin},
     /* groups, schedules, holidays */
     {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},

@@ -435,6 +435,26 @@ static const char v8[] =
     "ALTER TABLE sightings ADD COLUMN event_id BIGINT REFERENCES events(id) ON DELETE CASCADE;"
     "CREATE INDEX sightings_event ON sightings(event_id);"
     "CREATE INDEX sightings_camera_time ON sightings(camera_id, ts_ms);";
+/* v9: history apart from biometrics, and when a membership began.
+ * persons.archived_ms: a person archived (deactivated) keeps their history;
+ * from that day on they are out of the gallery and no longer absent (0: not
+ * archived; inactive rows get their last change as the archive time).
+ * group_members.joined_ms: the person joined the group then; a group slot
+ * before it is no absence (existing rows: the person's creation).
+ * person_groups.notify_absentees: send the group's managers the absentee
+ * list of each slot (the global setting absentee_notify does it for every
+ * group). webhook_deliveries.dedup_key: an idempotency key; one webhook gets
+ * one delivery per key (NULL for deliveries without one), so a notification
+ * decided again after a restart is not queued twice. */
+static const char v9[] =
+    "ALTER TABLE persons ADD COLUMN archived_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE persons SET archived_ms = updated_ms WHERE active = 0;"
+    "ALTER TABLE group_members ADD COLUMN joined_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE group_members SET joined_ms ="
+    " (SELECT p.created_ms FROM persons p WHERE p.id = group_members.person_id);"
+    "ALTER TABLE person_groups ADD COLUMN notify_absentees INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE webhook_deliveries ADD COLUMN dedup_key TEXT;"
+    "CREATE UNIQUE INDEX webhook_deliveries_dedup ON webhook_deliveries(webhook_id, dedup_key);";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL},
@@ -445,6 +465,7 @@ const db_migration db_migrations[] = {
     {6, "outgoing webhooks and their delivery queue", v6, NULL},
     {7, "self check-in events, pending self-registrations", v7, NULL},
     {8, "the face behind a recognized event; probes kept for review", v8, NULL},
+    {9, "archived persons, group join dates, absentee notices", v9, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -18,6 +18,7 @@ import type {
   ReportQuery,
   Dashboard,
   EnrollResult,
+  Erased,
   EventType,
   Face,
   KioskCheckin,
@@ -342,8 +343,17 @@ export class ApiClient {
   updatePerson(id: number, p: Partial<PersonInput>): Promise<Person> {
     return this.patch(`/api/v1/persons/${id}`, p);
   }
+  /** The full erase (a privacy request): the person and everything about them. */
   deletePerson(id: number): Promise<void> {
     return this.del(`/api/v1/persons/${id}`);
+  }
+  /** Erase faces, embeddings and photo only; the person and their history stay. */
+  erasePersonBiometrics(id: number): Promise<Erased> {
+    return this.request<Erased>('DELETE', `/api/v1/persons/${id}/biometrics`, {});
+  }
+  /** Archive (out of recognition and default lists, history kept) or restore. */
+  archivePerson(id: number, archived: boolean): Promise<Person> {
+    return this.request<Person>('POST', `/api/v1/persons/${id}/${archived ? 'archive' : 'restore'}`, {});
   }
   /** Set a person's kiosk PIN, or remove it with null. */
   setPersonPin(id: number, pin: string | null): Promise<{ pin_set: boolean }> {
@@ -413,7 +423,7 @@ export class ApiClient {
   createGroup(g: { name: string; description: string }): Promise<Group> {
     return this.post('/api/v1/groups', g);
   }
-  updateGroup(id: number, g: Partial<{ name: string; description: string }>): Promise<Group> {
+  updateGroup(id: number, g: Partial<{ name: string; description: string; notify_absentees: boolean }>): Promise<Group> {
     return this.patch(`/api/v1/groups/${id}`, g);
   }
   deleteGroup(id: number): Promise<void> {
@@ -422,8 +432,9 @@ export class ApiClient {
   groupMembers(id: number): Promise<Page<Person>> {
     return this.get(`/api/v1/groups/${id}/members`, { limit: 500 });
   }
-  addGroupMember(id: number, personId: number): Promise<void> {
-    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`);
+  /** Add a member (joined today), or with joinedOn (YYYY-MM-DD) set or move the day they joined. */
+  addGroupMember(id: number, personId: number, joinedOn?: string): Promise<void> {
+    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`, { query: joinedOn ? { joined_on: joinedOn } : undefined });
   }
   removeGroupMember(id: number, personId: number): Promise<void> {
     return this.del(`/api/v1/groups/${id}/members/${personId}`);

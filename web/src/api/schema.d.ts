@@ -485,12 +485,63 @@ export interface paths {
         get: operations["getPerson"];
         put?: never;
         post?: never;
-        /** delete a person with all their faces */
+        /** full erase (a privacy request): the person, their faces, embeddings, photo, events, memberships, own schedules and the sightings that matched them; audited as counts per kind without their code or name */
         delete: operations["deletePerson"];
         options?: never;
         head?: never;
         /** change a person */
         patch: operations["updatePerson"];
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/biometrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** erase the biometric data only (faces, embeddings, photo, matching sightings); the person and their attendance history stay; audited with counts */
+        delete: operations["erasePersonBiometrics"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** archive (deactivate): out of recognition and default lists, no absences from today on, history kept */
+        post: operations["archivePerson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** undo an archive */
+        post: operations["restorePerson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/persons/{id}/pin": {
@@ -673,7 +724,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** dataset import (streamed per-file results) */
+        /** dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true */
         post: operations["importDataset"];
         delete?: never;
         options?: never;
@@ -745,7 +796,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** add a member */
+        /** add a member (joined today), or with joined_on set or move the day they joined */
         post: operations["addMember"];
         /** remove a member */
         delete: operations["removeMember"];
@@ -1313,7 +1364,7 @@ export interface components {
             name: string;
             /** @description shown without user, password or query; for slack and telegram (whose URLs are tokens) only scheme and host */
             url: string;
-            events: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down")[];
+            events: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down" | "absentees")[];
             group_id: number | null;
             /** @enum {string} */
             preset: "generic" | "slack" | "telegram";
@@ -1343,7 +1394,7 @@ export interface components {
             /** @description http:// or https:// only; redirects are never followed */
             url?: string;
             /** @description late / early_leave: entries / exits with that status */
-            events?: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down")[];
+            events?: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down" | "absentees")[];
             /** @description only about members of this group; deleting the group deletes the webhook */
             group_id?: number | null;
             /** @enum {string} */
@@ -1409,15 +1460,27 @@ export interface components {
             self_registration_enabled?: boolean;
             /**
              * Format: date
-             * @description no absences before this day; null: each person counts from the day they were added
+             * @description no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)
              */
             attendance_start_day?: string | null;
+            /**
+             * Format: date
+             * @description the institution's start in force: attendance_start_day or its default
+             */
+            readonly attendance_start_day_in_effect?: string | null;
+            /** @description send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group */
+            absentee_notify?: boolean;
         } & {
             [key: string]: unknown;
         };
         GroupRef: {
             id: number;
             name: string;
+            /**
+             * Format: date
+             * @description the local day the person joined the group: no absence from its slots before it
+             */
+            joined_on?: string | null;
         };
         Person: {
             id: number;
@@ -1438,6 +1501,16 @@ export interface components {
             created_at: string;
             /** @description has a kiosk PIN (code + PIN check-in) */
             pin_set?: boolean;
+            /**
+             * Format: date-time
+             * @description when the person was archived (active false): out of recognition, no absences from that day on, history kept; null while active
+             */
+            archived_at?: string | null;
+            /**
+             * Format: date
+             * @description in a group's member list: the day they joined that group
+             */
+            joined_on?: string;
         };
         PersonCreate: {
             external_id: string;
@@ -1498,30 +1571,82 @@ export interface components {
             params?: components["schemas"]["RefusalParams"];
             quality: components["schemas"]["Quality"];
         };
+        /**
+         * @description why a file, roster row or person was not imported: a photo refusal (see Refusal), or stray_file (a file at the top level is nobody's photo), unsupported_format (not .jpg .jpeg .png .webp .heic .heif), nested_folder (in a sub-folder of a person's folder), hidden_file, roster_invalid (params.line), invalid_person (the folder cannot name a person), no_photo_accepted (the person was not created or changed)
+         * @enum {string|null}
+         */
+        ImportCode: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "stray_file" | "unsupported_format" | "nested_folder" | "hidden_file" | "roster_invalid" | "invalid_person" | "no_photo_accepted" | null;
         ImportLine: {
+            /**
+             * @description plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome
+             * @enum {string}
+             */
+            type?: "plan" | "photo" | "skipped" | "roster" | "person";
             file?: string;
             person?: string | null;
             accepted?: boolean;
             reason?: string | null;
-            code?: components["schemas"]["Refusal"];
+            code?: components["schemas"]["ImportCode"];
             params?: components["schemas"]["RefusalParams"];
             face_id?: number | null;
+            /** @description roster: the row's line; person: the roster row that named them */
+            line?: number | null;
+            person_id?: number | null;
+            name?: string | null;
+            created?: boolean;
+            updated?: boolean;
+            /** @description person: photos judged; plan, done: photos in the import */
+            photos?: number;
+            accepted_photos?: number;
             done?: boolean;
             files?: number;
+            persons?: number;
+            /** @description plan, done: files and roster rows skipped */
+            skipped?: number;
+            roster_rows?: number;
             persons_created?: number;
+            persons_updated?: number;
         };
         Group: {
             id: number;
             name: string;
             description: string;
             member_count: number;
+            /** @description the group's managers get the absentee list of each slot */
+            notify_absentees?: boolean;
         };
         GroupWrite: {
             name?: string;
             description?: string;
+            notify_absentees?: boolean;
         };
         MemberIds: {
             person_ids: number[];
+            /**
+             * Format: date
+             * @description the day new members joined (default today); members already in keep theirs
+             */
+            joined_on?: string | null;
+        };
+        Erased: {
+            erased: {
+                faces?: number;
+                sightings?: number;
+                photo?: number;
+                events?: number;
+                memberships?: number;
+                schedules?: number;
+                deliveries?: number;
+                pin?: number;
+            };
+        };
+        CameraError: {
+            /** @description stable code to translate: connect_failed, host_not_found, timeout, auth_failed, not_found, http_error, bad_content, not_http, stream_ended, stream_broken, decode_failed, frame_too_large, unsupported, permission_denied, device_error, bad_config, failed */
+            code: string;
+            /** @description host, status, type or device as the code needs; never credentials */
+            params: {
+                [key: string]: unknown;
+            };
         };
         Schedule: {
             id: number;
@@ -1569,9 +1694,11 @@ export interface components {
             width?: number;
             height?: number;
             last_status?: string;
+            /** @description the last failure in English words (CLI, logs) */
             last_error?: string | null;
             /** Format: date-time */
             last_frame_at?: string | null;
+            error?: components["schemas"]["CameraError"] | null;
         };
         Camera: {
             id: number;
@@ -3159,7 +3286,8 @@ export interface operations {
             query?: {
                 q?: string;
                 group_id?: number;
-                active?: boolean;
+                /** @description default true: active people only; false: the archived only; all: everyone */
+                active?: "true" | "false" | "all";
                 /** @description default 50, max 500 */
                 limit?: number;
                 offset?: number;
@@ -3297,6 +3425,99 @@ export interface operations {
                 "application/json": components["schemas"]["PersonPatch"];
             };
         };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erasePersonBiometrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erased"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    archivePerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    restorePerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description OK */
             200: {
@@ -3972,7 +4193,9 @@ export interface operations {
     };
     addMember: {
         parameters: {
-            query?: never;
+            query?: {
+                joined_on?: string;
+            };
             header?: never;
             path: {
                 id: number;

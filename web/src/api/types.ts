@@ -44,6 +44,8 @@ export type Settings = Req<
 };
 
 export type Person = S['Person'];
+export type Erased = S['Erased'];
+export type CameraError = S['CameraError'];
 export type PersonKind = Person['kind'];
 export type PersonInput = S['PersonCreate'];
 export type GroupRef = S['GroupRef'];
@@ -51,16 +53,22 @@ export type Quality = S['Quality'];
 export type Face = S['Face'];
 export type EnrollResult = Omit<S['FaceUploadResult'], 'quality'> & { quality: Quality | null };
 
-export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & {
-  person: string | null;
-  reason: string | null;
-  face_id: number | null;
+/** One line of the import's answer: the plan first, then skipped files,
+ * roster errors, each photo and each person's outcome. */
+export type ImportLine = Req<S['ImportLine'], 'type'> & {
+  person?: string | null;
+  reason?: string | null;
+  face_id?: number | null;
 };
 export interface ImportDone {
   done: true;
   files: number;
+  photos: number;
   accepted: number;
   persons_created: number;
+  persons_updated: number;
+  roster_rows: number;
+  skipped: number;
 }
 
 export type Group = S['Group'];
@@ -72,6 +80,7 @@ export type Holiday = S['Holiday'];
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;
   last_frame_at: string | null;
+  error?: CameraError | null;
 };
 export type Camera = Omit<S['Camera'], 'status'> & { status: CameraStatus };
 export type CameraKind = Camera['kind'];
