@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"export", "export attendance for a date range as CSV or XLSX", cli_export},
     {"webhook", "outgoing webhooks: list, add, delete, test, deliveries", cli_webhook},
     {"bench", "measure performance (models, pipeline, gallery)", cli_bench},
+    {"calibrate", "input ranges of the detection and embedding models for int8", cli_calibrate},
     {"detect", "find faces in photos: boxes, landmarks, liveness, quality", cli_detect},
     {"embed", "print the embedding of the face in a photo as JSON", cli_embed},
     {"compare", "similarity of the faces in two photos: same person or not", cli_compare},
