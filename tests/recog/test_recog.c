@@ -538,6 +538,9 @@ static void test_self_checkin_is_one_to_one(void **state)
     assert_int_equal(r.event.person_id, ang);
     assert_string_equal(r.event.source, "self");
     assert_int_equal(r.event.camera_id, 0);
+    int64_t owner = 0; /* the enrolled face behind the event is one of hers */
+    OK(store_face_person(f->db.s, r.event.face_id, &owner, &e_));
+    assert_int_equal(owner, ang);
     assert_true(r.score >= GALLERY_DEFAULT_THRESHOLD);
     assert_int_equal(c.attendance, 1);
     assert_int_equal(c.last_person, ang);
