@@ -49,6 +49,9 @@ static void serve_usage(FILE *out)
             "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
             "      --camera-down S     a camera without frames this many seconds is reported\n"
             "                          once to the camera_down webhooks (default 30)\n"
+            "      --camera-tracking on|off  cameras track faces across frames: the detector\n"
+            "                          every 2nd frame, the whole pipeline for new faces and\n"
+            "                          every 2 s (default on); off: every frame, all of it\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -92,6 +95,19 @@ static void cameras_to_webhooks(cam_feed *cams, notify *n)
     }
 }
 
+/* The absentee list of each group slot that became due goes to the
+ * "absentees" webhooks (once per slot: notify_absentees keys it in the
+ * outbox, so a restart does not send it again). */
+static void absentees_to_webhooks(store *db, att *rules, notify *n)
+{
+    rc_error err;
+    int64_t queued = 0;
+    if (notify_absentees(db, rules, rc_unix_ms(), &queued, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "absentee webhooks: %s", err.msg);
+    else if (queued)
+        notify_wake(n);
+}
+
 /* A live face nobody enrolled, seen while marking attendance, goes to the
  * unknown_face webhooks (notify throttles them per camera). recog decides
  * what counts (RECOG_EVENT_UNKNOWN); a /recognize without mark=true says
@@ -101,6 +117,17 @@ static void unknown_faces_to_webhooks(void *user, const recog_event *ev)
     if (ev->kind != RECOG_EVENT_UNKNOWN || !ev->face) return;
     notify_unknown_face(user, ev->camera_id, NULL, ev->face->match.score, ev->face->face.liveness,
                         NULL, NULL);
+}
+
+/* The stop signal, when it reached a thread other than the one waiting for
+ * it. Threads that libraries start before main (OpenBLAS's pool) do not
+ * block SIGINT/SIGTERM; without a handler, the default action would end the
+ * process there, skipping the orderly shutdown. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -195,6 +222,7 @@ enum {
     OPT_ADMIN_PASSWORD,
     OPT_QUEUE,
     OPT_CAMERA_DOWN,
+    OPT_CAMERA_TRACKING,
     OPT_HEADER_TIMEOUT,
     OPT_MAX_CONNS,
     OPT_MAX_CONNS_PER_IP,
@@ -259,6 +287,7 @@ int cli_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     unsigned queue = 0;
+    bool tracking = true;
     notify_config ncfg = {0};
     bool skip_db_check = false;
     static const struct option opts[] = {
@@ -284,6 +313,7 @@ int cli_serve(int argc, char **argv)
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
         {"queue", required_argument, 0, OPT_QUEUE},
         {"camera-down", required_argument, 0, OPT_CAMERA_DOWN},
+        {"camera-tracking", required_argument, 0, OPT_CAMERA_TRACKING},
         {"skip-db-check", no_argument, 0, OPT_SKIP_DB_CHECK},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
@@ -364,6 +394,14 @@ int cli_serve(int argc, char **argv)
         case OPT_QUEUE:
             if (!parse_count("--queue", optarg, 1, 10000, &n)) return 2;
             queue = (unsigned)n;
+            break;
+        case OPT_CAMERA_TRACKING:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "rollcall serve: --camera-tracking is on or off, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            tracking = strcmp(optarg, "on") == 0;
             break;
         case OPT_CAMERA_DOWN:
             if (!parse_count("--camera-down", optarg, 1, 86400, &n)) return 2;
@@ -447,6 +485,10 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct sigaction on_stop = {.sa_handler = on_stop_signal};
+    sigemptyset(&on_stop.sa_mask);
+    sigaction(SIGINT, &on_stop, NULL);
+    sigaction(SIGTERM, &on_stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     rc_metrics *metrics = rc_metrics_create();
@@ -481,6 +523,8 @@ int cli_serve(int argc, char **argv)
             rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", rerr.msg);
         else if (cam_feed_create(rg, cfg.threads, metrics, &cams, &rerr) != RC_OK)
             rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
+        else if (!tracking)
+            cam_feed_set_tracking(cams, NULL);
     }
     if (rg) recog_listen(rg, unknown_faces_to_webhooks, webhooks);
     cfg.recog = rg;
@@ -497,12 +541,19 @@ int cli_serve(int argc, char **argv)
            cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
-    /* Wait for a stop signal; meanwhile, every 2 s, tell the webhooks how
-     * each camera is doing (notify decides when one is down). */
+    /* Wait for a stop signal (here, or caught by the handler in another
+     * thread); meanwhile, every 2 s, tell the webhooks how each camera is
+     * doing (notify decides when one is down) and queue the absentee lists
+     * that became due. */
     int sig;
-    const struct timespec tick = {2, 0};
-    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0)
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    double checked = rc_mono_ms();
+    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0 && !(sig = stop_signal)) {
+        if (rc_mono_ms() - checked < 2000) continue;
         if (cams) cameras_to_webhooks(cams, webhooks);
+        absentees_to_webhooks(db, rules, webhooks);
+        checked = rc_mono_ms();
+    }
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     cam_feed_destroy(cams); /* frames in flight finish */
