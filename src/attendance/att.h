@@ -125,6 +125,7 @@ typedef struct {
                            NULL: the camera or rule 4 decides. A chosen kind merges only
                            into an event of that kind. */
     const char *source; /* the new event's source ("pin"); NULL: "auto" */
+    int64_t face_id;    /* the enrolled face that matched best; 0: none */
 } att_sighting;
 
 typedef enum {
@@ -144,10 +145,24 @@ typedef struct {
 } att_result;
 
 /* Apply the rules to one recognition. jpeg (may be NULL) is the face crop
- * kept with an unrecognized sighting. When this returns RC_OK the event is
+ * kept, when keep_unrecognized is on, with an unrecognized sighting, or as
+ * the probe of the event it makes (replaced when a later sighting matches
+ * better; see store_event_probe_set). When this returns RC_OK the event is
  * committed to the store. */
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);
+
+/* The person's schedule slot (own or a group's, never on a holiday) whose
+ * [start - margin_min, end + margin_min] holds ts_ms, the nearest when
+ * several do; schedule_id 0 when none does. Self check-in asks with its own
+ * window instead of slot_margin_min. */
+typedef struct {
+    int64_t schedule_id; /* 0: no slot holds the time */
+    char day[11];        /* the slot's local day */
+    int64_t start_ms, end_ms;
+} att_slot;
+rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, att_slot *out,
+                      rc_error *err);
 
 /* Manual event (forgotten face, camera down): slot and status are judged
  * like an automatic one; the reason and actor go to the audit log. */

@@ -116,6 +116,17 @@ static void unknown_faces_to_webhooks(void *user, const recog_event *ev)
                         NULL, NULL);
 }
 
+/* The stop signal, when it reached a thread other than the one waiting for
+ * it. Threads that libraries start before main (OpenBLAS's pool) do not
+ * block SIGINT/SIGTERM; without a handler, the default action would end the
+ * process there, skipping the orderly shutdown. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -460,6 +471,10 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct sigaction on_stop = {.sa_handler = on_stop_signal};
+    sigemptyset(&on_stop.sa_mask);
+    sigaction(SIGINT, &on_stop, NULL);
+    sigaction(SIGTERM, &on_stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     rc_metrics *metrics = rc_metrics_create();
@@ -510,14 +525,19 @@ int cli_serve(int argc, char **argv)
            cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
-    /* Wait for a stop signal; meanwhile, every 2 s, tell the webhooks how
-     * each camera is doing (notify decides when one is down) and queue the
-     * absentee lists that became due. */
+    /* Wait for a stop signal (here, or caught by the handler in another
+     * thread); meanwhile, every 2 s, tell the webhooks how each camera is
+     * doing (notify decides when one is down) and queue the absentee lists
+     * that became due. */
     int sig;
-    const struct timespec tick = {2, 0};
-    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0) {
-        if (cams) cameras_to_webhooks(cams, webhooks);
-        absentees_to_webhooks(db, rules, webhooks);
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    double cams_checked = rc_mono_ms();
+    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0 && !(sig = stop_signal)) {
+        if (rc_mono_ms() - cams_checked >= 2000) {
+            if (cams) cameras_to_webhooks(cams, webhooks);
+            absentees_to_webhooks(db, rules, webhooks);
+            cams_checked = rc_mono_ms();
+        }
     }
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);

@@ -779,6 +779,7 @@ enum MHD_Result http_h_settings_get(http_req *r)
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
     settings_more_json(r, j);
     /* The zone in effect when none is set: the system's. */
     if (!c.timezone[0] && r->srv->att)
@@ -842,6 +843,10 @@ enum MHD_Result http_h_settings_patch(http_req *r)
                                         "institution_logo_url",
                                         "kiosk_pin",
                                         "attendance_start_day",
+                                        "self_checkin_enabled",
+                                        "self_checkin_window_min",
+                                        "self_checkin_networks",
+                                        "self_registration_enabled",
                                         "absentee_notify",
                                         NULL};
     json_t *b = http_json_body(r);
@@ -898,7 +903,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!settings_start_day(r, b, &c)) goto out;
     bool notify_all, has_notify;
     if (!http_field_bool(r, b, "absentee_notify", false, &notify_all, &has_notify)) goto out;
-    if (!http_kiosk_settings_patch(r, b)) goto out;
+    if (!http_kiosk_settings_patch(r, b) || !http_self_settings_patch(r, b)) goto out;
     if (has_notify &&
         (st = store_setting_set(db(r), "absentee_notify", notify_all ? "1" : "0", &err)) != RC_OK) {
         res = http_reply_rc(r, st, &err);
@@ -915,6 +920,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     http_audit(r, "settings.update", "settings", 0, audited);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
     settings_more_json(r, j);
     res = http_reply_json(r, MHD_HTTP_OK, j);
 out:

@@ -111,6 +111,12 @@ schemas = {
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
      "kiosk_pin_set": {"type": BOOL, "readOnly": True},
+     "self_checkin_enabled": {"type": BOOL, "description": "members linked to a person may check in from their phone (default true)"},
+     "self_checkin_window_min": {"type": INT, "minimum": 0, "maximum": 720, "description":
+         "self check-in is allowed inside the person's slots and this many minutes before and after (default 15)"},
+     "self_checkin_networks": {"type": STR, "description": "networks self check-in is allowed from "
+         "(IPv4/IPv6 CIDRs or addresses, comma separated); \"\": from anywhere"},
+     "self_registration_enabled": {"type": BOOL, "description": "the public self-registration page is open (default false)"},
 
      "attendance_start_day": dict(type=STR, format="date", nullable=True,
          description="no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)"),
@@ -210,11 +216,38 @@ schemas = {
      "time": TIME, "type": {"type": STR, "enum": ["entry", "exit"]}, "status": STR,
      "camera_id": INT, "camera_name": STR, "confidence": NUM, "box": ref("Box"), "liveness": NUM,
      "count": INT, "manual": BOOL, "reason": STR, "day": DATE,
-     "source": {"type": STR, "enum": ["auto", "manual", "pin"]},
-     "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts")},
+     "source": {"type": STR, "enum": ["auto", "manual", "pin", "self"], "description":
+         "pin: code + PIN on a kiosk; self: a member's own check-in from their phone"},
+     "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts"),
+     "face_id": dict({"type": INT}, description="recognized events: the enrolled face that matched best "
+         "(what not-this-person may delete); null for other events or when that face was deleted"),
+     "has_probe": dict({"type": BOOL}, description="the face as the camera saw it was kept (keep unrecognized "
+         "faces on), so not-this-person can turn it into an unknown face to assign")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
       "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
-     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at")),
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id")),
+ "Sighting": obj({"id": INT, "time": TIME, "day": dict(DATE, description="the local day (institution's zone)"),
+     "camera_id": INT, "camera_name": STR, "confidence": dict({"type": NUM}, description="similarity to the closest enrolled person"),
+     "liveness": NUM, "reason": {"type": STR, "description": "why it made no event: unknown, below_threshold, liveness; corrected (from not-this-person)"},
+     "candidate": dict(obj({"id": INT, "name": STR, "external_id": STR}, ["id", "name", "external_id"]),
+         description="the closest enrolled person (below the threshold); null when none or outside a limited manager's groups"),
+     "image_url": STR}, ["id", "time", "day", "camera_id", "camera_name", "confidence", "liveness", "reason", "candidate", "image_url"],
+     nullable=("camera_id", "camera_name", "candidate", "image_url")),
+ "SightingAssign": obj({"person_id": INT,
+     "record_event": dict({"type": BOOL}, description="also record the attendance at the sighting's time as a manual event (needs reason)"),
+     "type": {"type": STR, "enum": ["entry", "exit"], "description": "the recorded event's type (default entry)"},
+     "reason": STR}, ["person_id"]),
+ "SightingAssigned": obj({"face_id": INT, "result": ref("FaceUploadResult"), "event": ref("AttendanceEvent")},
+     ["face_id", "result", "event"], nullable=("event",)),
+ "SightingDismiss": obj({"ids": dict(arr({"type": INT}), minItems=1, maxItems=500)}, ["ids"]),
+ "SightingsDismissed": obj({"dismissed": INT, "missing": dict(arr({"type": INT}), description="ids already gone")}, ["dismissed", "missing"]),
+ "NotThisPerson": obj({"reason": STR,
+     "erase": dict({"type": BOOL}, description="delete the event (default: void it, kept and shown, counted by nothing)"),
+     "delete_face": dict({"type": BOOL}, description="also delete the enrolled face that matched (face_id; 409 face_unknown without one)"),
+     "keep_probe": dict({"type": BOOL}, description="turn the face as seen into an unknown face to assign (409 no_probe when none was kept)")},
+     ["reason"]),
+ "NotThisPersonResult": obj({"event": ref("AttendanceEvent"), "face_deleted": INT, "sighting_id": INT},
+     ["event", "face_deleted", "sighting_id"], nullable=("event", "face_deleted", "sighting_id")),
  "ManualEvent": obj({"person_id": INT, "type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME,
      "reason": STR}, ["person_id", "type", "time", "reason"]),
  "EventCorrection": obj({"type": {"type": STR, "enum": ["entry", "exit"]}, "time": TIME, "status": STR,
@@ -243,10 +276,27 @@ schemas = {
      "rejected": arr(obj({"file": STR, "reason": STR, "code": {"type": STR, "nullable": True}}))}, ["status", "id", "processed", "accepted", "rejected"]),
  "CompatFrameResult": obj({"recognized_faces": arr(obj({"identity": STR, "confidence": NUM,
      "box": dict(arr({"type": NUM}), minItems=4, maxItems=4)}))}, ["recognized_faces"]),
+ "SelfStatus": obj({"enabled": BOOL, "linked": {"type": BOOL, "description": "the account is linked to a person"},
+     "person": obj({"id": INT, "name": STR}), "face_count": INT, "window_min": INT,
+     "network_allowed": BOOL, "ip": STR,
+     "slot": obj({"schedule_id": INT, "day": DATE, "label": STR, "start": TIME, "end": TIME}),
+     "already_marked": BOOL, "entry": ref("AttendanceEvent"), "min_frames": INT, "max_frames": INT},
+     ["enabled", "linked", "face_count", "window_min", "network_allowed", "already_marked", "min_frames", "max_frames"],
+     nullable=("person", "slot", "entry")),
+ "SelfCheckinResult": obj({"accepted": BOOL, "person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent"),
+     "frames": INT, "passed": INT}, ["accepted", "person", "event", "frames", "passed"]),
+ "RegisterInfo": obj({"enabled": BOOL, "photos": INT, "groups": arr(ref("GroupRef")),
+     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",))},
+     ["enabled", "photos", "groups", "institution"]),
+ "Registered": obj({"id": INT, "status": {"type": STR, "enum": ["pending"]}, "group": STR}, ["id", "status", "group"]),
+ "Registration": dict(obj({"id": INT, "name": STR, "first_name": STR, "last_name": STR, "email": STR,
+     "groups": arr(ref("GroupRef")), "face_ids": arr({"type": INT}), "pending": BOOL, "created_at": TIME,
+     "consent_at": TIME}, ["id", "name", "email", "groups", "face_ids", "pending"], nullable=("email", "consent_at")),
+     additionalProperties=True),
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent"]:
+for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -296,6 +346,29 @@ opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an a
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
 opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin; throttled, audited)",
    [A, D], ok("KioskCheckinResult"), jbody("KioskCheckin"), tag="kiosk"), "kioskCheckin")
+SELF_CODES = ("refusals answer {error:{code,params}} with code not_linked (409), disabled, network_not_allowed "
+    "(params.ip), outside_schedule (params.window_min) (403), already_marked (409, params.event_id, at), "
+    "no_face, not_live, no_match, no_enrolled_faces (422, params frames, faces, live, passed, needed), "
+    "too_many_attempts (429: 5 failed verifications in 15 minutes), too_few_frames / too_many_frames (400); "
+    "every attempt is audited (self.checkin, self.checkin_refused, self.checkin_failed)")
+opid(op("/api/v1/self/checkin", "get", "where the member stands for self check-in now: linked, enabled, network, the slot, already marked",
+   [MB], ok("SelfStatus"), tag="self"), "selfStatus")
+opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 frames (multipart file parts, 8 MB in all) verified 1:1 "
+   "against the caller's own enrolled faces with liveness; recorded with source self. " + SELF_CODES,
+   [MB], ok("SelfCheckinResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": arr({"type": STR, "format": "binary"}),
+       "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
+opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
+opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
+   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled (409), "
+   "missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), "
+   "too_many_attempts (429: 10 an hour per address)", P, ok("Registered", "201", "pending"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"first_name": STR, "last_name": STR, "email": STR,
+       "group_id": INT, "consent": {"type": STR, "enum": ["true"]}, "photo": arr({"type": STR, "format": "binary"})},
+       ["first_name", "last_name", "email", "group_id", "consent", "photo"])}}}, tag="self", work=True), "register")
+opid(op("/api/v1/registrations", "get", "pending self-registrations (limited managers: their groups')", [A, M], ok("RegistrationList"), tag="self"), "listRegistrations")
+opid(op("/api/v1/registrations/{id}/approve", "post", "approve a registration: the person becomes active and recognized", [A, M], ok("Registration"), params=[pid()], tag="self"), "approveRegistration")
+opid(op("/api/v1/registrations/{id}", "delete", "reject a registration: the person and their photos are erased", [A, M], NOC, params=[pid()], tag="self"), "rejectRegistration")
 opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
 opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
 opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")
@@ -339,6 +412,14 @@ opid(op("/api/v1/persons/{id}/faces", "post", "enroll one or many photos", [A, M
 opid(op("/api/v1/persons/{id}/faces/{face_id}", "delete", "delete an enrolled face", [A, M], NOC, params=[pid(), pid("face_id")], tag="people"), "deleteFace")
 opid(op("/api/v1/faces/{face_id}/image", "get", "aligned 112x112 face crop", [A, M],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid("face_id")], tag="people"), "getFaceImage")
+opid(op("/api/v1/sightings", "get", "unknown faces kept for review (keep unrecognized faces), newest first; a day or a from/to range of local days, a camera", [A, M], ok("SightingList"),
+   params=[q("day", STR, format="date"), q("from", STR, format="date"), q("to", STR, format="date"), q("camera_id", INT)] + PAGE, tag="review"), "listSightings")
+opid(op("/api/v1/sightings/{id}/image", "get", "the face as the camera saw it (twice the face's size around it)", [A, M],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="review"), "getSightingImage")
+opid(op("/api/v1/sightings/{id}", "delete", "dismiss an unknown face (audited)", [A, M], NOC, params=[pid()], tag="review"), "dismissSighting")
+opid(op("/api/v1/sightings/dismiss", "post", "dismiss several unknown faces (audited each)", [A, M], ok("SightingsDismissed"), jbody("SightingDismiss"), tag="review"), "dismissSightings")
+opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a person's (the enrollment policy: a refusal is 422 with its reason code, e.g. duplicate_identity); optionally record the attendance at its time as a manual event (audited)", [A, M],
+   ok("SightingAssigned"), jbody("SightingAssign"), [pid()], tag="review", work=True), "assignSighting")
 opid(op("/api/v1/import", "post", "dataset import (streamed per-file results)", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
@@ -379,6 +460,7 @@ opid(op("/api/v1/attendance", "post", "record an event by hand", [A, M], ok("Att
 opid(op("/api/v1/attendance/{id}", "patch", "correct an event", [A, M], ok("AttendanceEvent"), jbody("EventCorrection"), [pid()], tag="attendance"), "correctAttendance")
 opid(op("/api/v1/attendance/{id}", "delete", "delete an event (the reason and old values go to the audit log)", [A, M], NOC, jbody("Reason"), [pid()], tag="attendance"), "deleteAttendance")
 opid(op("/api/v1/attendance/{id}/void", "post", "void an event: kept and shown, counted by nothing", [A, M], ok("AttendanceEvent"), jbody("Reason"), [pid()], tag="attendance"), "voidAttendance")
+opid(op("/api/v1/attendance/{id}/not-this-person", "post", "a recognition named the wrong person: void (or erase) the event with a reason, optionally delete the enrolled face that matched and keep the face as seen as an unknown face (automatic events only; audited)", [A, M], ok("NotThisPersonResult"), jbody("NotThisPerson"), [pid()], tag="attendance"), "notThisPerson")
 opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
    {"200": {"description": "file", "content": {"text/csv": {"schema": {"type": STR}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": STR, "format": "binary"}}}}},
    params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT),

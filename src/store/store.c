@@ -821,6 +821,17 @@ rc_status store_audit_list(store *s, const char *target_type, int64_t target_id,
     return st;
 }
 
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qint(c, "SELECT count(*) FROM audit WHERE actor = ? AND action = ? AND ts_ms >= ?", count,
+             err, "tti", actor ? actor : "", action ? action : "", since_ms);
+    give(s, c);
+    return st;
+}
+
 /* ---- roles, users --------------------------------------------------------- */
 
 static void row_role(db_q *q, void *dst)
@@ -1244,7 +1255,7 @@ rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t 
 
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
-    "updated_ms, first_name, last_name, archived_ms"
+    "updated_ms, first_name, last_name, pending, archived_ms"
 static void row_person(db_q *q, void *dst)
 {
     store_person *p = dst;
@@ -1260,13 +1271,16 @@ static void row_person(db_q *q, void *dst)
     p->updated_ms = db_i64(q, 9);
     cp(p->first_name, sizeof p->first_name, db_text(q, 10));
     cp(p->last_name, sizeof p->last_name, db_text(q, 11));
-    p->archived_ms = db_i64(q, 12);
+    p->pending = (int)db_i64(q, 12);
+    p->archived_ms = db_i64(q, 13);
 }
 
-/* The archive time follows `active`: set when it goes off, cleared when on. */
+/* The archive time follows `active`: set when it goes off, cleared when on
+ * (and never set on a self-registration waiting for approval: it is
+ * inactive because nobody approved it yet, not archived). */
 static void settle_archive(store_person *p, int64_t now)
 {
-    if (p->active)
+    if (p->active || p->pending)
         p->archived_ms = 0;
     else if (p->archived_ms <= 0)
         p->archived_ms = now;
@@ -1309,11 +1323,11 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     settle_archive(p, now);
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
-              "active, created_ms, updated_ms, first_name, last_name, archived_ms) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "TtttIiiiitti", p->external_id, p->name, p->email, p->kind,
+              "active, created_ms, updated_ms, first_name, last_name, pending, archived_ms) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiiittii", p->external_id, p->name, p->email, p->kind,
               p->photo_face_id, p->consent_ms, (int64_t)p->active, created, now, p->first_name,
-              p->last_name, p->archived_ms);
+              p->last_name, (int64_t)(p->pending != 0), p->archived_ms);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
@@ -1353,10 +1367,10 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
         st = qexec(c,
                    "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
                    "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ?, "
-                   "first_name = ?, last_name = ?, archived_ms = ? WHERE id = ?",
-                   &ch, err, "TtttIiiittii", p->external_id, p->name, p->email, p->kind,
+                   "first_name = ?, last_name = ?, pending = ?, archived_ms = ? WHERE id = ?",
+                   &ch, err, "TtttIiiittiii", p->external_id, p->name, p->email, p->kind,
                    p->photo_face_id, p->consent_ms, (int64_t)p->active, now, p->first_name,
-                   p->last_name, p->archived_ms, p->id);
+                   p->last_name, (int64_t)(p->pending != 0), p->archived_ms, p->id);
     if (st == RC_OK && ch == 0)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
     if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */
@@ -1401,6 +1415,7 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     if (f && f->group_id)
         qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
     if (f && f->active_only) qb_cond(&b, "active = 1");
+    qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
@@ -1907,7 +1922,7 @@ static rc_status gallery_rows(store *s, const char *model, int64_t person_id, in
         char sql[320];
         snprintf(sql, sizeof sql,
                  "SELECT f.id, f.person_id, f.dim%s FROM faces f JOIN persons p ON p.id = "
-                 "f.person_id WHERE p.active = 1%s%s ORDER BY f.id",
+                 "f.person_id WHERE p.active = 1 AND p.pending = 0%s%s ORDER BY f.id",
                  with_vectors ? ", f.embedding" : "", model ? " AND f.model = ?" : "",
                  person_id ? " AND f.person_id = ?" : "");
         if (model && person_id)
@@ -2322,7 +2337,8 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
     "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
     "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
-    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id), voided_ms"
+    "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id), "          \
+    "voided_ms, face_id, (SELECT count(*) FROM sightings sg WHERE sg.event_id = events.id)"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -2346,6 +2362,8 @@ static void row_event(db_q *q, void *dst)
     cp(e->person_name, sizeof e->person_name, db_text(q, 20));
     cp(e->person_external_id, sizeof e->person_external_id, db_text(q, 21));
     e->voided_ms = db_i64(q, 22);
+    e->face_id = db_i64(q, 23);
+    e->has_probe = db_i64(q, 24) > 0;
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)
@@ -2359,13 +2377,18 @@ static rc_status event_valid(store_event *e, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "event day '%s' is not YYYY-MM-DD", e->slot_day);
     if (!e->status[0]) cp(e->status, sizeof e->status, "outside");
     if (!e->source[0]) cp(e->source, sizeof e->source, "auto");
-    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin"))
-        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual or pin",
+    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin") &&
+        strcmp(e->source, "self"))
+        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual, pin or self",
                        e->source);
     if (e->last_seen_ms < e->ts_ms) e->last_seen_ms = e->ts_ms;
     if (e->sightings < 1) e->sightings = 1;
     return RC_OK;
 }
+
+/* The event's face, or NULL when it was deleted meanwhile (a face removed
+ * while a frame it matched was being recorded must not lose the event). */
+#define EVENT_FACE "(SELECT f.id FROM faces f WHERE f.id = ?)"
 
 static rc_status event_insert_in(db_conn *c, store_event *e, rc_error *err)
 {
@@ -2374,20 +2397,22 @@ static rc_status event_insert_in(db_conn *c, store_event *e, rc_error *err)
         c,
         "INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, status, camera_id, "
         "confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id, slot_day, "
-        "source, reason, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "source, reason, created_ms, updated_ms, face_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, " EVENT_FACE ") RETURNING id",
         &id, err,
         "iiittIdddddd"
         "iIttt"
-        "ii",
+        "iiI",
         e->person_id, e->ts_ms, e->last_seen_ms, e->kind, e->status, e->camera_id, e->confidence,
         (double)e->box[0], (double)e->box[1], (double)e->box[2], (double)e->box[3], e->liveness,
-        (int64_t)e->sightings, e->schedule_id, e->slot_day, e->source, e->reason, now, now);
+        (int64_t)e->sightings, e->schedule_id, e->slot_day, e->source, e->reason, now, now,
+        e->face_id);
     if (st == RC_ERR_NOT_FOUND)
         return rc_fail(err, st,
-                       "event refers to an unknown person %lld, camera %lld or schedule "
-                       "%lld",
-                       (long long)e->person_id, (long long)e->camera_id, (long long)e->schedule_id);
+                       "event refers to an unknown person %lld, camera %lld, schedule "
+                       "%lld or face %lld",
+                       (long long)e->person_id, (long long)e->camera_id, (long long)e->schedule_id,
+                       (long long)e->face_id);
     if (st != RC_OK) return st;
     e->id = id;
     e->created_ms = e->updated_ms = now;
@@ -2402,17 +2427,17 @@ static rc_status event_update_in(db_conn *c, const store_event *e, rc_error *err
               "UPDATE events SET person_id = ?, ts_ms = ?, last_seen_ms = ?, kind = ?, status = ?, "
               "camera_id = ?, confidence = ?, box_x = ?, box_y = ?, box_w = ?, box_h = ?, "
               "liveness = ?, sightings = ?, schedule_id = ?, slot_day = ?, source = ?, reason = ?, "
-              "updated_ms = ? WHERE id = ?",
+              "updated_ms = ?, face_id = " EVENT_FACE " WHERE id = ?",
               &ch, err,
               "iiittIdddddd"
               "iIttt"
-              "ii",
+              "iIi",
               e->person_id, e->ts_ms, e->last_seen_ms, e->kind, e->status, e->camera_id,
               e->confidence, (double)e->box[0], (double)e->box[1], (double)e->box[2],
               (double)e->box[3], e->liveness, (int64_t)e->sightings, e->schedule_id, e->slot_day,
-              e->source, e->reason, rc_unix_ms(), e->id);
+              e->source, e->reason, rc_unix_ms(), e->face_id, e->id);
     if (st == RC_ERR_NOT_FOUND)
-        return rc_fail(err, st, "event refers to an unknown person, camera or schedule");
+        return rc_fail(err, st, "event refers to an unknown person, camera, schedule or face");
     if (st == RC_OK && ch == 0)
         return rc_fail(err, RC_ERR_NOT_FOUND, "no event with id %lld", (long long)e->id);
     return st;
@@ -2606,30 +2631,49 @@ rc_status store_event_void(store *s, int64_t id, const char *actor, const char *
 
 /* ---- unrecognized sightings ----------------------------------------------- */
 
-rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
-                             rc_error *err)
+static rc_status sighting_add_in(db_conn *c, store_sighting *g, const void *jpeg, size_t len,
+                                 rc_error *err)
 {
-    if (!FIELD_OK(g, reason)) return rc_fail(err, RC_ERR_INVALID, "unterminated reason");
-    if (jpeg && len > STORE_IMAGE_MAX)
-        return rc_fail(err, RC_ERR_LIMIT, "sighting image of %zu bytes is over the %d byte limit",
-                       len, STORE_IMAGE_MAX);
-    TAKE(s, c, err);
     int64_t id = 0;
-    rc_status st =
-        qint(c,
-             "INSERT INTO sightings (ts_ms, camera_id, candidate_person_id, "
-             "confidence, liveness, reason, image) VALUES (?, ?, ?, ?, ?, ?, ?) "
-             "RETURNING id",
-             &id, err, "iIIddtb", g->ts_ms, g->camera_id, g->candidate_person_id, g->confidence,
-             g->liveness, g->reason, jpeg && len ? jpeg : NULL, jpeg ? len : (size_t)0);
-    give(s, c);
-    if (st == RC_ERR_NOT_FOUND) return rc_fail(err, st, "sighting refers to an unknown camera");
+    rc_status st = qint(
+        c,
+        "INSERT INTO sightings (ts_ms, camera_id, candidate_person_id, "
+        "confidence, liveness, reason, image, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
+        &id, err, "iIIddtbI", g->ts_ms, g->camera_id, g->candidate_person_id, g->confidence,
+        g->liveness, g->reason, jpeg && len ? jpeg : NULL, jpeg ? len : (size_t)0, g->event_id);
+    if (st == RC_ERR_NOT_FOUND)
+        return rc_fail(err, st, "sighting refers to an unknown camera, person or event");
     if (st == RC_OK) {
         g->id = id;
         g->has_image = jpeg && len;
     }
     return st;
 }
+
+static rc_status sighting_valid(const store_sighting *g, size_t len, rc_error *err)
+{
+    if (!FIELD_OK(g, reason)) return rc_fail(err, RC_ERR_INVALID, "unterminated reason");
+    if (len > STORE_IMAGE_MAX)
+        return rc_fail(err, RC_ERR_LIMIT, "sighting image of %zu bytes is over the %d byte limit",
+                       len, STORE_IMAGE_MAX);
+    return RC_OK;
+}
+
+rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
+                             rc_error *err)
+{
+    rc_status st = sighting_valid(g, jpeg ? len : 0, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = sighting_add_in(c, g, jpeg, len, err);
+    give(s, c);
+    return st;
+}
+
+#define SIGHTING_COLS                                                                              \
+    "id, ts_ms, camera_id, candidate_person_id, confidence, liveness, reason, "                    \
+    "CASE WHEN image IS NULL THEN 0 ELSE 1 END, event_id"
 
 static void row_sighting(db_q *q, void *dst)
 {
@@ -2642,21 +2686,21 @@ static void row_sighting(db_q *q, void *dst)
     g->liveness = db_f64(q, 5);
     cp(g->reason, sizeof g->reason, db_text(q, 6));
     g->has_image = (int)db_i64(q, 7);
+    g->event_id = db_i64(q, 8);
 }
 
-rc_status store_sighting_list(store *s, int64_t from_ms, int64_t to_ms, store_page page,
+rc_status store_sighting_list(store *s, const store_sighting_filter *f, store_page page,
                               store_sighting **out, size_t *n, int64_t *total, rc_error *err)
 {
     qb b = {0};
-    if (from_ms) qb_i(&b, "ts_ms >= ?", from_ms);
-    if (to_ms) qb_i(&b, "ts_ms < ?", to_ms);
+    qb_cond(&b, "event_id IS NULL");
+    if (f && f->from_ms) qb_i(&b, "ts_ms >= ?", f->from_ms);
+    if (f && f->to_ms) qb_i(&b, "ts_ms < ?", f->to_ms);
+    if (f && f->camera_id) qb_i(&b, "camera_id = ?", f->camera_id);
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM sightings", total, err);
     if (st == RC_OK) {
-        db_q *q = qb_prep(c, &b,
-                          "SELECT id, ts_ms, camera_id, candidate_person_id, confidence, "
-                          "liveness, reason, CASE WHEN image IS NULL THEN 0 ELSE 1 END "
-                          "FROM sightings",
+        db_q *q = qb_prep(c, &b, "SELECT " SIGHTING_COLS " FROM sightings",
                           " ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?", err, 2,
                           page_limit(page), page.offset);
         st = q ? collect(q, sizeof **out, row_sighting, (void **)out, n, err)
@@ -2666,16 +2710,63 @@ rc_status store_sighting_list(store *s, int64_t from_ms, int64_t to_ms, store_pa
     return st;
 }
 
+rc_status store_sighting_get(store *s, int64_t id, store_sighting *out, rc_error *err)
+{
+    return query_one(s, row_sighting, out, err, "sighting", id,
+                     "SELECT " SIGHTING_COLS " FROM sightings WHERE id = ? AND event_id IS NULL",
+                     "i", id);
+}
+
 rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_t *len,
                                rc_error *err)
 {
-    return blob_of(s, "SELECT image FROM sightings WHERE id = ?", id, "sighting", jpeg, len, err);
+    return blob_of(s, "SELECT image FROM sightings WHERE id = ? AND event_id IS NULL", id,
+                   "sighting", jpeg, len, err);
 }
 
 rc_status store_sighting_delete(store *s, int64_t id, rc_error *err)
 {
-    rc_status st = delete_by_id(s, "DELETE FROM sightings WHERE id = ?", id, "sighting", err);
+    rc_status st = delete_by_id(s, "DELETE FROM sightings WHERE id = ? AND event_id IS NULL", id,
+                                "sighting", err);
     if (st == RC_OK) erase_deleted(s);
+    return st;
+}
+
+rc_status store_event_probe_set(store *s, store_sighting *g, const void *jpeg, size_t len,
+                                rc_error *err)
+{
+    if (!g->event_id) return rc_fail(err, RC_ERR_INVALID, "a probe needs its event");
+    rc_status st = sighting_valid(g, jpeg ? len : 0, err);
+    if (st != RC_OK) return st;
+    TAKE(s, c, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM sightings WHERE event_id = ?", NULL, err, "i", g->event_id);
+    if (st == RC_OK) st = sighting_add_in(c, g, jpeg, len, err);
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_event_probe_release(store *s, int64_t event_id, const char *reason,
+                                    int64_t *sighting_id, rc_error *err)
+{
+    if (!reason || strlen(reason) >= sizeof((store_sighting *)0)->reason)
+        return rc_fail(err, RC_ERR_INVALID, "a sighting's reason must be 1 to %zu bytes",
+                       sizeof((store_sighting *)0)->reason - 1);
+    TAKE(s, c, err);
+    int64_t id = 0;
+    rc_status st = qint(c, "SELECT id FROM sightings WHERE event_id = ? ORDER BY id DESC LIMIT 1",
+                        &id, err, "i", event_id);
+    if (st == RC_ERR_NOT_FOUND)
+        st = rc_fail(err, st, "event %lld has no kept probe", (long long)event_id);
+    if (st == RC_OK)
+        st = qexec(c,
+                   "UPDATE sightings SET event_id = NULL, candidate_person_id = NULL, reason = ? "
+                   "WHERE id = ?",
+                   NULL, err, "ti", reason, id);
+    give(s, c);
+    if (st == RC_OK && sighting_id) *sighting_id = id;
     return st;
 }
 

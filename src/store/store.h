@@ -224,6 +224,10 @@ typedef struct {
     int64_t photo_face_id; /* 0: none */
     int64_t consent_ms;    /* 0: not recorded */
     int active;
+    /* 1: a self-registration waiting for approval: kept inactive, out of the
+     * gallery and of person lists (but those asking for pending ones) until
+     * a manager approves it (pending 0, active 1) or rejects it (deleted). */
+    int pending;
     /* When the person was archived (deactivated): from that local day on they
      * are out of the gallery and never absent, their history stays. 0 while
      * active. Kept by create and update from `active` (turning active off
@@ -239,6 +243,7 @@ typedef struct {
     /* Non-zero: only members of the groups this user (a group-limited
      * manager) is limited to, per user_groups; nobody when it has none. */
     int64_t scope_user_id;
+    int pending; /* 0: settled persons only; 1: pending self-registrations only */
 } store_person_filter;
 
 /* created_ms 0 means now; a past time (history imported, tests) is kept:
@@ -455,14 +460,18 @@ typedef struct {
     int sightings;       /* how many sightings were merged into it */
     int64_t schedule_id; /* 0: outside any schedule */
     char slot_day[11];   /* local day the slot (or day) belongs to */
-    char source[8];      /* "auto", "manual" or "pin" (code + PIN typed on a kiosk) */
+    char source[8];      /* "auto", "manual", "pin" (code + PIN typed on a kiosk) or "self"
+                            (a member's own check-in from their phone) */
     char reason[256];    /* for manual events, corrections and voiding */
     int64_t voided_ms;   /* 0: counts; else when it was voided (kept, left out of rules and
                             reports); set by store_event_void only */
+    int64_t face_id;     /* auto events: the enrolled face that matched best (the one to
+                            remove when the recognition was wrong); 0: none, or deleted since */
     int64_t created_ms, updated_ms;
     /* Read-only, filled by get/list/latest for display: */
     char person_name[128];
     char person_external_id[64];
+    int has_probe; /* its probe is kept (see store_sighting) */
 } store_event;
 
 typedef struct {
@@ -502,35 +511,66 @@ rc_status store_event_remove(store *s, int64_t id, const char *actor, const char
 rc_status store_event_void(store *s, int64_t id, const char *actor, const char *reason,
                            rc_error *err);
 
+/* A face seen but not made into attendance (kept while the setting
+ * keep_unrecognized is on), for review: assign it to a person or dismiss
+ * it. A sighting with event_id is instead the probe of that recognized
+ * event (the face as the camera saw it), kept for a correction ("not this
+ * person"): lists and gets leave it out until store_event_probe_release
+ * turns it into an ordinary sighting; it goes with its event. */
 typedef struct {
     int64_t id;
     int64_t ts_ms;
     int64_t camera_id;           /* 0: none */
     int64_t candidate_person_id; /* best match below threshold; 0: none */
     double confidence, liveness;
-    char reason[32]; /* "below_threshold", "liveness", "unknown" */
+    char reason[32]; /* "below_threshold", "liveness", "unknown", "corrected" */
     int has_image;
+    int64_t event_id; /* the probe of this event; 0: a sighting for review */
 } store_sighting;
+
+typedef struct {
+    int64_t from_ms, to_ms; /* [from, to); 0: open */
+    int64_t camera_id;      /* 0: any */
+} store_sighting_filter;
+
 rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
                              rc_error *err);
-rc_status store_sighting_list(store *s, int64_t from_ms, int64_t to_ms, store_page page,
+/* Sightings for review (not probes), newest first; f may be NULL. */
+rc_status store_sighting_list(store *s, const store_sighting_filter *f, store_page page,
                               store_sighting **out, size_t *n, int64_t *total, rc_error *err);
+/* One sighting for review; RC_ERR_NOT_FOUND for a probe or a missing id. */
+rc_status store_sighting_get(store *s, int64_t id, store_sighting *out, rc_error *err);
 rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_t *len,
                                rc_error *err);
+/* Delete a sighting for review (its image zeroed on SQLite, see store.c);
+ * RC_ERR_NOT_FOUND for a probe or a missing id. */
 rc_status store_sighting_delete(store *s, int64_t id, rc_error *err);
+/* Replace the probe kept for event g->event_id with g and jpeg (fills
+ * g->id). */
+rc_status store_event_probe_set(store *s, store_sighting *g, const void *jpeg, size_t len,
+                                rc_error *err);
+/* Turn the probe of event_id into a sighting for review with `reason` and
+ * no candidate (*sighting_id receives its id); RC_ERR_NOT_FOUND when the
+ * event has no probe. Inside store_tx_begin/end, part of that transaction. */
+rc_status store_event_probe_release(store *s, int64_t event_id, const char *reason,
+                                    int64_t *sighting_id, rc_error *err);
 rc_status store_sighting_purge(store *s, int64_t before_ms, int64_t *removed, rc_error *err);
 
 typedef struct {
     int64_t id;
     int64_t ts_ms;
     char actor[128];
-    char action[64]; /* "person.delete", "event.correct", ... */
+    char action[64]; /* "person.erase", "event.correct", ... */
     char target_type[32];
     int64_t target_id;
     char detail[1024]; /* JSON text */
 } store_audit;
 rc_status store_audit_add(store *s, const char *actor, const char *action, const char *target_type,
                           int64_t target_id, const char *detail, rc_error *err);
+/* How many entries `actor` made with `action` since since_ms (rate limits
+ * that must hold across processes: self check-in failures). */
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err);
 /* Newest first; target_type NULL and target_id 0 for all. */
 rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
                            store_audit **out, size_t *n, int64_t *total, rc_error *err);

@@ -624,7 +624,7 @@ static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
     OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
     store_sighting *list;
     size_t n;
-    OK(store_sighting_list(f->s, 0, 0, (store_page){0}, &list, &n, NULL, &e_));
+    OK(store_sighting_list(f->s, NULL, (store_page){0}, &list, &n, NULL, &e_));
     assert_int_equal(n, 3);
     assert_string_equal(list[2].reason, "below_threshold");
     assert_int_equal(list[2].has_image, 1);

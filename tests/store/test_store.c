@@ -624,6 +624,105 @@ static void events_filters_and_manual_corrections(void **state)
     assert_int_equal(store_event_insert(s, &bad, &err), RC_ERR_NOT_FOUND);
 }
 
+/* A recognized event remembers the enrolled face that matched best; the
+ * reference goes back to none when that face is deleted, and a face deleted
+ * before the event is written leaves none rather than losing the event. Its
+ * probe (the face as seen) is hidden from review until released, replaced
+ * by a better one, and goes with the event. Sightings list per camera. */
+static void event_face_and_probe(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    int64_t a = add_person(s, "FACE-1", "Face Owner");
+    float emb[128] = {0.5f};
+    store_face f = {.person_id = a, .dim = 128}, f2 = {.person_id = a, .dim = 128};
+    snprintf(f.model, sizeof f.model, "m");
+    snprintf(f2.model, sizeof f2.model, "m");
+    OK(store_face_add(s, &f, emb, "jpeg", 4, &e_));
+    OK(store_face_add(s, &f2, emb, "jpeg", 4, &e_));
+    store_camera cam = {.fps = 1, .enabled = 1};
+    snprintf(cam.name, sizeof cam.name, "door");
+    snprintf(cam.url, sizeof cam.url, "browser");
+    snprintf(cam.kind, sizeof cam.kind, "browser");
+    snprintf(cam.direction, sizeof cam.direction, "both");
+    OK(store_camera_create(s, &cam, &e_));
+    store_event ev = {.person_id = a, .ts_ms = 1000, .face_id = f.id};
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
+    OK(store_event_insert(s, &ev, &e_));
+    store_event got;
+    OK(store_event_get(s, ev.id, &got, &e_));
+    assert_int_equal(got.face_id, f.id);
+    OK(store_face_delete(s, f.id, "test", &e_));
+    OK(store_event_get(s, ev.id, &got, &e_));
+    assert_int_equal(got.face_id, 0);
+    /* The face went before the event was written: the event stays, faceless. */
+    store_event late = ev;
+    late.id = 0;
+    late.ts_ms = 2000;
+    late.face_id = f.id;
+    OK(store_event_insert(s, &late, &e_));
+    OK(store_event_get(s, late.id, &got, &e_));
+    assert_int_equal(got.face_id, 0);
+    got.face_id = f2.id;
+    OK(store_event_update(s, &got, &e_));
+    OK(store_event_get(s, late.id, &got, &e_));
+    assert_int_equal(got.face_id, f2.id);
+
+    /* Probes: kept per event, replaced, hidden from review, released. */
+    store_sighting review = {.ts_ms = 50, .camera_id = cam.id};
+    snprintf(review.reason, sizeof review.reason, "unknown");
+    OK(store_sighting_add(s, &review, "jpg0", 4, &e_));
+    store_sighting nocam = {.ts_ms = 60};
+    snprintf(nocam.reason, sizeof nocam.reason, "unknown");
+    OK(store_sighting_add(s, &nocam, "jpg9", 4, &e_));
+    store_sighting pr = {.ts_ms = 1000, .camera_id = cam.id, .event_id = ev.id};
+    snprintf(pr.reason, sizeof pr.reason, "recognized");
+    OK(store_event_probe_set(s, &pr, "jpg1", 4, &e_));
+    OK(store_event_probe_set(s, &pr, "jpg22", 5, &e_)); /* replaces jpg1 */
+    store_sighting_filter fl = {.camera_id = cam.id};
+    store_sighting *list;
+    size_t n;
+    int64_t total;
+    OK(store_sighting_list(s, &fl, (store_page){0}, &list, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 1);
+    assert_int_equal(list[0].id, review.id);
+    free(list);
+    store_sighting one;
+    assert_int_equal(store_sighting_get(s, pr.id, &one, &err), RC_ERR_NOT_FOUND);
+    assert_int_equal(store_sighting_delete(s, pr.id, &err), RC_ERR_NOT_FOUND);
+    unsigned char *img;
+    size_t len;
+    assert_int_equal(store_sighting_image(s, pr.id, &img, &len, &err), RC_ERR_NOT_FOUND);
+    int64_t sid = 0;
+    OK(store_event_probe_release(s, ev.id, "corrected", &sid, &e_));
+    assert_int_equal(sid, pr.id);
+    OK(store_sighting_get(s, sid, &one, &e_));
+    assert_string_equal(one.reason, "corrected");
+    assert_int_equal(one.event_id, 0);
+    assert_int_equal(one.candidate_person_id, 0);
+    OK(store_sighting_image(s, sid, &img, &len, &e_));
+    assert_int_equal(len, 5);
+    assert_memory_equal(img, "jpg22", 5);
+    free(img);
+    assert_int_equal(store_event_probe_release(s, ev.id, "corrected", &sid, &err),
+                     RC_ERR_NOT_FOUND);
+    OK(store_sighting_list(s, &fl, (store_page){0}, &list, &n, &total, &e_));
+    assert_int_equal(n, 2);
+    free(list);
+    /* A probe goes with its event. */
+    store_sighting pr2 = {.ts_ms = 2000, .event_id = late.id};
+    snprintf(pr2.reason, sizeof pr2.reason, "recognized");
+    OK(store_event_probe_set(s, &pr2, "jpg3", 4, &e_));
+    OK(store_event_remove(s, late.id, "test", "wrong person", &e_));
+    assert_int_equal(store_event_probe_release(s, late.id, "corrected", &sid, &err),
+                     RC_ERR_NOT_FOUND);
+    OK(store_sighting_list(s, NULL, (store_page){0}, &list, &n, &total, &e_));
+    assert_int_equal(total, 3);
+    free(list);
+}
+
 static void sightings_and_audit_limits(void **state)
 {
     store *s = S(state);
@@ -637,7 +736,7 @@ static void sightings_and_audit_limits(void **state)
     store_sighting *list;
     size_t n;
     int64_t total;
-    OK(store_sighting_list(s, 0, 0, (store_page){0}, &list, &n, &total, &e_));
+    OK(store_sighting_list(s, NULL, (store_page){0}, &list, &n, &total, &e_));
     assert_int_equal(n, 2);
     assert_int_equal(list[0].id, g2.id); /* newest first */
     assert_int_equal(list[0].has_image, 0);
@@ -1712,6 +1811,76 @@ static void scoped_lists_page_over_the_whole_table(void **state)
     free(ps);
 }
 
+/* v7 rebuilds events once more (from the one definition migrations 1 and 5
+ * use) to allow source "self": a version 6 database's events, including a
+ * voided "pin" one, come through with their ids; "self" is accepted after,
+ * anything else still refused. Persons get `pending`: a pending person is
+ * out of person lists (unless asked for) and out of the gallery even when
+ * active. */
+static void upgrade_to_v7_allows_self_and_pending(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 6, url, sizeof url);
+    raw_sql(url,
+            "INSERT INTO persons (external_id, name, first_name, created_ms, updated_ms)"
+            " VALUES ('S1', 'Ada', 'Ada', 1, 1);"
+            "INSERT INTO events (id, person_id, ts_ms, last_seen_ms, kind, slot_day, source,"
+            " reason, created_ms, updated_ms, voided_ms) SELECT 41, id, 5000, 5000, 'entry',"
+            " '2026-01-05', 'pin', 'typed', 1, 1, 7000 FROM persons WHERE external_id = 'S1';");
+    store *s;
+    OK(store_open(url, 0, &s, &e_));
+    store_event e;
+    OK(store_event_get(s, 41, &e, &e_));
+    assert_string_equal(e.source, "pin");
+    assert_int_equal(e.voided_ms, 7000);
+    assert_string_equal(e.reason, "typed");
+    store_event ne = {
+        .person_id = e.person_id, .ts_ms = 9000, .last_seen_ms = 9000, .sightings = 1};
+    snprintf(ne.kind, sizeof ne.kind, "entry");
+    snprintf(ne.slot_day, sizeof ne.slot_day, "2026-01-05");
+    snprintf(ne.source, sizeof ne.source, "self");
+    OK(store_event_insert(s, &ne, &e_));
+    assert_true(ne.id > 41);
+    OK(store_event_get(s, ne.id, &e, &e_));
+    assert_string_equal(e.source, "self");
+    snprintf(ne.source, sizeof ne.source, "phone");
+    rc_error err;
+    assert_int_equal(store_event_insert(s, &ne, &err), RC_ERR_INVALID);
+
+    /* A pending person, active or not, is neither listed nor in the gallery. */
+    store_person p = {.active = 1, .pending = 1};
+    snprintf(p.first_name, sizeof p.first_name, "Pending");
+    OK(store_person_create(s, &p, &e_));
+    float emb[4] = {1, 0, 0, 0};
+    store_face f = {.person_id = p.id, .dim = 4};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    store_gallery g;
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 0);
+    store_gallery_free(&g);
+    store_person *ps;
+    size_t n;
+    int64_t total;
+    OK(store_person_list(s, NULL, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1); /* Ada only */
+    free(ps);
+    store_person_filter pf = {.pending = 1};
+    OK(store_person_list(s, &pf, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ps[0].id, p.id);
+    assert_int_equal(ps[0].pending, 1);
+    free(ps);
+    /* Approved: pending 0 puts their face in the gallery. */
+    p.pending = 0;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 1);
+    store_gallery_free(&g);
+    store_close(s);
+}
+
 /* Erasing biometric data only: faces, embeddings, the photo and the
  * sightings that best matched go (from the files too); the person, their
  * groups and attendance history stay; the audit entry counts what went. */
@@ -1965,6 +2134,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(schedules_holidays_settings_cameras, setup, teardown),
         cmocka_unit_test_setup_teardown(events_filters_and_manual_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(sightings_and_audit_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(event_face_and_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_from_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(backup_copies_a_consistent_database, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_locations_give_clear_errors, setup, teardown),
@@ -1976,6 +2146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_reused_after_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v2_keeps_data_and_never_reuses_ids, setup,
