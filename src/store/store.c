@@ -1275,9 +1275,8 @@ static void row_person(db_q *q, void *dst)
     p->archived_ms = db_i64(q, 13);
 }
 
-/* The archive time follows `active`: set when it goes off, cleared when on
- * (and never set on a self-registration waiting for approval: it is
- * inactive because nobody approved it yet, not archived). */
+/* The archive time follows `active`: set when it goes off, cleared when on.
+ * A pending self-registration is inactive without being archived. */
 static void settle_archive(store_person *p, int64_t now)
 {
     if (p->active || p->pending)
