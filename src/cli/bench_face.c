@@ -38,7 +38,9 @@ static void pipeline_usage(FILE *out)
                  "Options:\n"
                  "  -n, --runs N       timed runs per frame (default 30)\n"
                  "      --cpu-time     thread CPU time instead of wall-clock time\n"
-                 "      --one          the one-face frame only (e.g. under callgrind)\n"
+                 "      --one          the one-face frame only\n"
+                 "      --save-frame F write the one-face 640x480 JPEG to F (for a reference\n"
+                 "                     pipeline to run on the same bytes)\n"
                  "  -m, --models DIR   ONNX models (default $ROLLCALL_MODELS or ./models)\n"
                  "  -h, --help         show this help\n");
 }
@@ -124,12 +126,16 @@ static int bench_both(const char *label, const unsigned char *jpg, size_t len, f
 int cli_bench_pipeline(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"runs", required_argument, NULL, 'n'}, {"models", required_argument, NULL, 'm'},
-        {"cpu-time", no_argument, NULL, 'c'},   {"one", no_argument, NULL, '1'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"runs", required_argument, NULL, 'n'},
+        {"models", required_argument, NULL, 'm'},
+        {"cpu-time", no_argument, NULL, 'c'},
+        {"one", no_argument, NULL, '1'},
+        {"save-frame", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int runs = 30, c, cpu_time = 0, one_only = 0;
-    const char *models_opt = NULL;
+    const char *models_opt = NULL, *save_frame = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:m:h", opts, NULL)) != -1) {
         switch (c) {
@@ -144,6 +150,9 @@ int cli_bench_pipeline(int argc, char **argv)
             break;
         case '1':
             one_only = 1;
+            break;
+        case 's':
+            save_frame = optarg;
             break;
         case 'h':
             pipeline_usage(stdout);
@@ -176,6 +185,12 @@ int cli_bench_pipeline(int argc, char **argv)
     img_free(src);
     rc_error err;
     if (!f640 || img_encode_jpeg(f640, 90, &frame, &frame_len, &err) != RC_OK) {
+        img_free(f640);
+        goto done;
+    }
+    /* The same encoder and quality: the same bytes as `frame`. */
+    if (save_frame && img_save_jpeg(f640, 90, save_frame, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
         img_free(f640);
         goto done;
     }
