@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,20 @@ struct att {
 };
 
 /* ---- configuration -------------------------------------------------------- */
+
+rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err)
+{
+    att_config cfg;
+    att_get_config(a, &cfg);
+    if (cfg.start_day[0] && !att_parse_day(cfg.start_day, days)) return RC_OK;
+    int64_t ms = 0;
+    rc_status st = store_started_ms(a->s, &ms, err);
+    if (st != RC_OK) return st;
+    att_local l = {.days = INT64_MIN};
+    if (ms > 0) att_tz_local(tz, ms, &l);
+    *days = l.days;
+    return RC_OK;
+}
 
 /* Read setting `key` into buf; *found is 0 (and RC_OK) when it is unset. */
 static rc_status get_raw(store *s, const char *key, char *buf, size_t cap, int *found,
@@ -232,8 +247,11 @@ static rc_status is_holiday(store *s, const char *day, int *yes, rc_error *err)
     return st;
 }
 
-/* The slot of `person` that time `ts` belongs to (caller holds a->mu). */
-static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+/* The slot of `person` whose [start - margin_min, end + margin_min] holds
+ * time `ts`, nearest first (caller holds a->mu, or passes its own config's
+ * margin). */
+static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min, slot *out,
+                              rc_error *err)
 {
     store_schedule *sc = NULL;
     size_t n = 0;
@@ -243,7 +261,7 @@ static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_err
     att_tz_local(a->tz, ts, &L);
     memset(out, 0, sizeof *out);
     att_day_string(L.days, out->day);
-    int64_t margin = (int64_t)a->cfg.slot_margin_min * 60000, best = -1;
+    int64_t margin = (int64_t)margin_min * 60000, best = -1;
     /* A slot may start the day before (overnight shift) or the day after
      * (early start within the margin) the local day of ts. */
     for (int dd = -1; dd <= 1 && st == RC_OK; dd++) {
@@ -275,6 +293,29 @@ static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_err
     return st;
 }
 
+static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+{
+    return find_slot_in(a, person, ts, a->cfg.slot_margin_min, out, err);
+}
+
+rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, att_slot *out,
+                      rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (margin_min < 0 || margin_min > 720)
+        return rc_fail(err, RC_ERR_INVALID, "margin %d is not 0..720 minutes", margin_min);
+    slot sl;
+    pthread_mutex_lock(&a->mu);
+    rc_status st = find_slot_in(a, person_id, ts_ms, margin_min, &sl, err);
+    pthread_mutex_unlock(&a->mu);
+    if (st != RC_OK) return st;
+    out->schedule_id = sl.schedule_id;
+    memcpy(out->day, sl.day, sizeof out->day);
+    out->start_ms = sl.start_ms;
+    out->end_ms = sl.end_ms;
+    return RC_OK;
+}
+
 static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
 {
     int64_t grace = (int64_t)sl->grace_min * 60000;
@@ -286,16 +327,35 @@ static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
         snprintf(status, 16, ts < sl->end_ms - grace ? "early_leave" : "on_time");
 }
 
-static void take_best(store_event *e, const att_sighting *sg)
+/* Merge a sighting into e; true when it is the best so far (its face and
+ * probe stand for the event now). */
+static bool take_best(store_event *e, const att_sighting *sg)
 {
     e->sightings++;
     if (sg->ts_ms > e->last_seen_ms) e->last_seen_ms = sg->ts_ms;
-    if (sg->confidence > e->confidence) {
-        e->confidence = sg->confidence;
-        memcpy(e->box, sg->box, sizeof e->box);
-        e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
-        e->camera_id = sg->camera_id;
-    }
+    if (sg->confidence <= e->confidence) return false;
+    e->confidence = sg->confidence;
+    memcpy(e->box, sg->box, sizeof e->box);
+    e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
+    e->camera_id = sg->camera_id;
+    e->face_id = sg->face_id;
+    return true;
+}
+
+/* Keep the face as the camera saw it with the event (keep_unrecognized), so
+ * a wrong recognition can be reviewed and assigned to the right person. */
+static rc_status keep_probe(att *a, const att_sighting *sg, const store_event *e, const void *jpeg,
+                            size_t len, rc_error *err)
+{
+    if (!a->cfg.keep_unrecognized || !jpeg || !len) return RC_OK;
+    store_sighting g = {.ts_ms = sg->ts_ms,
+                        .camera_id = sg->camera_id,
+                        .candidate_person_id = e->person_id,
+                        .confidence = sg->confidence,
+                        .liveness = sg->liveness,
+                        .reason = "recognized",
+                        .event_id = e->id};
+    return store_event_probe_set(a->s, &g, jpeg, len, err);
 }
 
 static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason, const void *jpeg,
@@ -388,12 +448,13 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
 
     if (target) {
         store_event e = *target;
-        take_best(&e, sg);
+        bool best = take_best(&e, sg);
         if (outcome == ATT_MOVED) {
             e.ts_ms = e.last_seen_ms = sg->ts_ms;
             judge(&sl, e.kind, e.ts_ms, e.status);
         }
         st = store_event_update(a->s, &e, err);
+        if (st == RC_OK && best) st = keep_probe(a, sg, &e, jpeg, len, err);
         if (st == RC_OK) out->event = e;
     } else {
         store_event e = {.person_id = sg->person_id,
@@ -403,13 +464,15 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
                          .confidence = sg->confidence,
                          .liveness = sg->liveness < 0 ? 0 : sg->liveness,
                          .sightings = 1,
-                         .schedule_id = sl.schedule_id};
+                         .schedule_id = sl.schedule_id,
+                         .face_id = sg->face_id};
         memcpy(e.box, sg->box, sizeof e.box);
         snprintf(e.kind, sizeof e.kind, "%s", kind);
         judge(&sl, kind, sg->ts_ms, e.status);
         memcpy(e.slot_day, sl.day, sizeof e.slot_day);
         snprintf(e.source, sizeof e.source, "%s", sg->source ? sg->source : "auto");
         st = store_event_insert(a->s, &e, err);
+        if (st == RC_OK) st = keep_probe(a, sg, &e, jpeg, len, err);
         if (st == RC_OK) out->event = e;
     }
     free(ev);

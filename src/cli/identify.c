@@ -232,7 +232,7 @@ int cli_identify(int argc, char **argv)
         if (!doc) printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
         for (int i = 0; i < n; i++) {
             const face_info *f = &faces[i];
-            gallery_match mt = {0, -1, -1, -1, -1, 0};
+            gallery_match mt = {0, -1, -1, -1, -1, 0, 0};
             if (f->has_embedding) mt = gallery_identify(g, f->embedding, &dec);
             const char *who = mt.known ? names[mt.person] : "unknown";
             if (fl) {

@@ -92,6 +92,19 @@ static void cameras_to_webhooks(cam_feed *cams, notify *n)
     }
 }
 
+/* The absentee list of each group slot that became due goes to the
+ * "absentees" webhooks (once per slot: notify_absentees keys it in the
+ * outbox, so a restart does not send it again). */
+static void absentees_to_webhooks(store *db, att *rules, notify *n)
+{
+    rc_error err;
+    int64_t queued = 0;
+    if (notify_absentees(db, rules, rc_unix_ms(), &queued, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "absentee webhooks: %s", err.msg);
+    else if (queued)
+        notify_wake(n);
+}
+
 /* A live face nobody enrolled, seen while marking attendance, goes to the
  * unknown_face webhooks (notify throttles them per camera). recog decides
  * what counts (RECOG_EVENT_UNKNOWN); a /recognize without mark=true says
@@ -101,6 +114,17 @@ static void unknown_faces_to_webhooks(void *user, const recog_event *ev)
     if (ev->kind != RECOG_EVENT_UNKNOWN || !ev->face) return;
     notify_unknown_face(user, ev->camera_id, NULL, ev->face->match.score, ev->face->face.liveness,
                         NULL, NULL);
+}
+
+/* The stop signal, when it reached a thread other than the one waiting for
+ * it. Threads that libraries start before main (OpenBLAS's pool) do not
+ * block SIGINT/SIGTERM; without a handler, the default action would end the
+ * process there, skipping the orderly shutdown. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -447,6 +471,10 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct sigaction on_stop = {.sa_handler = on_stop_signal};
+    sigemptyset(&on_stop.sa_mask);
+    sigaction(SIGINT, &on_stop, NULL);
+    sigaction(SIGTERM, &on_stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     rc_metrics *metrics = rc_metrics_create();
@@ -497,12 +525,19 @@ int cli_serve(int argc, char **argv)
            cfg.data_dir, store_backend_name(db));
     fflush(stdout);
 
-    /* Wait for a stop signal; meanwhile, every 2 s, tell the webhooks how
-     * each camera is doing (notify decides when one is down). */
+    /* Wait for a stop signal (here, or caught by the handler in another
+     * thread); meanwhile, every 2 s, tell the webhooks how each camera is
+     * doing (notify decides when one is down) and queue the absentee lists
+     * that became due. */
     int sig;
-    const struct timespec tick = {2, 0};
-    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0)
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    double checked = rc_mono_ms();
+    while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0 && !(sig = stop_signal)) {
+        if (rc_mono_ms() - checked < 2000) continue;
         if (cams) cameras_to_webhooks(cams, webhooks);
+        absentees_to_webhooks(db, rules, webhooks);
+        checked = rc_mono_ms();
+    }
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     cam_feed_destroy(cams); /* frames in flight finish */

@@ -565,15 +565,16 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
     gallery_rule_opts o =
         opts ? *opts : (gallery_rule_opts){GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_CENTROID, 1, 0};
     if (o.top < 1) o.top = 1;
-    gallery_match m = {0, -1, -1, -1, -1, 0};
+    gallery_match m = {0, -1, -1, -1, -1, 0, 0};
     int k = 64 + 8 * o.top;
     gallery_hit *hits = malloc(sizeof *hits * (size_t)k);
     /* Per candidate person, in order of their best template. */
     int64_t *who = malloc(sizeof *who * (size_t)k);
     float *best = malloc(sizeof *best * (size_t)k), *score = malloc(sizeof *score * (size_t)k);
+    int64_t *best_id = malloc(sizeof *best_id * (size_t)k);
     float *q = malloc(sizeof *q * (size_t)g->dim);
     int *count = malloc(sizeof *count * (size_t)k);
-    if (!hits || !who || !best || !score || !q || !count ||
+    if (!hits || !who || !best || !best_id || !score || !q || !count ||
         normalize(query, q, g->dim, NULL) != RC_OK)
         goto done;
     int n = gallery_search(g, q, k, hits), np = 0;
@@ -592,6 +593,7 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
             }
         who[np] = p;
         best[np] = hits[i].score;
+        best_id[np] = hits[i].template_id;
         score[np] = sum / c;
         count[np++] = total;
     }
@@ -606,6 +608,7 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
             m.person = who[i];
             m.score = score[i];
             m.best = best[i];
+            m.best_template = best_id[i];
             m.templates = count[i];
         } else if (score[i] > m.second) {
             m.second = score[i];
@@ -617,6 +620,7 @@ done:
     free(hits);
     free(who);
     free(best);
+    free(best_id);
     free(score);
     free(q);
     free(count);

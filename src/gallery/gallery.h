@@ -119,12 +119,14 @@ typedef struct {
 } gallery_rule_opts;
 
 typedef struct {
-    int known;      /* 1: person is the match; 0: unknown (person is the closest) */
-    int64_t person; /* -1 when the gallery is empty */
-    float score;    /* the decision score (centroid cosine, or mean of the best few) */
-    float best;     /* the best single template of that person */
-    float second;   /* the decision score of the next best person (-1 if none) */
-    int templates;  /* how many of the person's templates made the score */
+    int known;             /* 1: person is the match; 0: unknown (person is the closest) */
+    int64_t person;        /* -1 when the gallery is empty */
+    float score;           /* the decision score (centroid cosine, or mean of the best few) */
+    float best;            /* the best single template of that person */
+    float second;          /* the decision score of the next best person (-1 if none) */
+    int templates;         /* how many of the person's templates made the score */
+    int64_t best_template; /* the id of that best template (0 when none): the face to blame
+                              when the match was wrong */
 } gallery_match;
 
 /* Decide who the query is (opts NULL: GALLERY_DEFAULT_THRESHOLD, centroid

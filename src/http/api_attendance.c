@@ -51,6 +51,10 @@ json_t *http_event_json(store *s, const store_event *e)
         e->reason[0] ? json_string(e->reason) : json_null(), "day", e->slot_day);
     json_object_set_new(j, "source", json_string(e->source));
     json_object_set_new(j, "voided_at", http_time_json(e->voided_ms));
+    /* What "not this person" can undo: the enrolled face that matched best,
+     * and whether the face as seen was kept (keep_unrecognized). */
+    json_object_set_new(j, "face_id", e->face_id ? json_integer(e->face_id) : json_null());
+    json_object_set_new(j, "has_probe", json_boolean(e->has_probe));
     return j;
 }
 
@@ -247,18 +251,29 @@ out:
     return res;
 }
 
+bool http_load_event(http_req *r, store_event *e)
+{
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return false;
+    rc_error err;
+    rc_status st = store_event_get(db(r), id, e, &err);
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return scope_check(r, 0, e->person_id);
+}
+
 enum MHD_Result http_h_attendance_patch(http_req *r)
 {
     static const char *const kinds[] = {"entry", "exit", NULL};
     static const char *const statuses[] = {"on_time", "late", "early_leave", "outside_schedule",
                                            NULL};
-    int64_t id;
-    if (!http_param_id(r, "id", &id)) return MHD_YES;
     store_event e;
     rc_error err;
-    rc_status st = store_event_get(db(r), id, &e, &err);
-    if (st != RC_OK) return http_reply_rc(r, st, &err);
-    if (!scope_check(r, 0, e.person_id)) return MHD_YES;
+    rc_status st;
+    if (!http_load_event(r, &e)) return MHD_YES;
+    int64_t id = e.id;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -298,15 +313,7 @@ out:
  * non-empty reason; false after answering. The caller frees *body. */
 static bool event_and_reason(http_req *r, store_event *e, json_t **body, const char **reason)
 {
-    int64_t id;
-    if (!http_param_id(r, "id", &id)) return false;
-    rc_error err;
-    rc_status st = store_event_get(db(r), id, e, &err);
-    if (st != RC_OK) {
-        http_reply_rc(r, st, &err);
-        return false;
-    }
-    if (!scope_check(r, 0, e->person_id) || !(*body = http_json_body(r))) return false;
+    if (!http_load_event(r, e) || !(*body = http_json_body(r))) return false;
     if (!http_field_str(r, *body, "reason", true, 255, reason, NULL)) return false;
     if (!**reason) {
         http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "reason_required",

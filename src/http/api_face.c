@@ -478,7 +478,7 @@ void http_gallery_changed(http_req *r, int64_t person_id)
 
 /* One photo's outcome: accepted with its face id, or refused with a stable
  * code (the UI translates it), its parameters and English text. */
-static json_t *enroll_json(const char *file, const recog_enroll_result *e)
+json_t *http_enroll_json(const char *file, const recog_enroll_result *e)
 {
     json_t *params = json_object();
     if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
@@ -562,7 +562,7 @@ enum MHD_Result http_h_faces_upload(http_req *r)
     }
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(results, enroll_json(ins[i].name, &res[i]));
+        json_array_append_new(results, http_enroll_json(ins[i].name, &res[i]));
     free(ins);
     free(res);
     http_audit(r, "face.enroll", "person", p.id,
@@ -602,26 +602,30 @@ enum MHD_Result http_h_faces_delete(http_req *r)
     rc_status st = store_face_list(db(r), p.id, &fs, &n, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     bool found = false;
-    int64_t other = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (fs[i].id == face_id)
-            found = true;
-        else if (!other)
-            other = fs[i].id;
-    }
+    for (size_t i = 0; i < n; i++) found |= fs[i].id == face_id;
     free(fs);
     if (!found)
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "person %lld has no face %lld",
                                 (long long)p.id, (long long)face_id);
     if ((st = store_face_delete(db(r), face_id, http_actor(r), &err)) != RC_OK)
         return http_reply_rc(r, st, &err);
-    http_gallery_changed(r, p.id);
-    if (p.photo_face_id == face_id) {
-        store_person_get(db(r), p.id, &p, NULL);
-        p.photo_face_id = other;
+    http_face_deleted(r, p.id);
+    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+void http_face_deleted(http_req *r, int64_t person_id)
+{
+    http_gallery_changed(r, person_id);
+    store_person p;
+    if (store_person_get(db(r), person_id, &p, NULL) != RC_OK || p.photo_face_id) return;
+    /* The photo was that face (the store cleared it): the next face, if any. */
+    store_face *fs = NULL;
+    size_t n = 0;
+    if (store_face_list(db(r), person_id, &fs, &n, NULL) == RC_OK && n) {
+        p.photo_face_id = fs[0].id;
         store_person_update(db(r), &p, NULL);
     }
-    return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+    free(fs);
 }
 
 static enum MHD_Result send_face_image(http_req *r, int64_t face_id)
@@ -836,7 +840,7 @@ static bool import_step(import_state *s)
             }
             s->created += sum.created;
             s->accepted += sum.accepted;
-            line = enroll_json(part->filename, &e);
+            line = http_enroll_json(part->filename, &e);
             json_object_set_new(line, "person", json_string(ext));
         }
         /* The photo is enrolled: its bytes are no longer needed. */

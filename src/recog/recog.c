@@ -250,7 +250,7 @@ void recog_unlisten(recog *r, int id)
 
 /* Deliver under the lock, so recog_unlisten returning means the listener is
  * no longer running. */
-static void emit(recog *r, const recog_event *ev)
+void recog_emit(recog *r, const recog_event *ev)
 {
     pthread_mutex_lock(&r->llock);
     for (size_t i = 0; i < r->nlisteners; i++) r->listeners[i].fn(r->listeners[i].user, ev);
@@ -273,13 +273,32 @@ static int minutes_late(recog *r, const store_event *e)
     return m > 0 ? (int)m : 0;
 }
 
-/* Crop of a face for keeping with an unrecognized sighting (caller frees). */
+/* The largest side of a kept face crop, pixels. */
+#define KEPT_CROP_MAX 480
+
+/* The face as the camera saw it, for keeping with a sighting or as an
+ * event's probe (caller frees): a square of twice the face's size around
+ * it, clipped to the frame, at the frame's own resolution (scaled down only
+ * past KEPT_CROP_MAX, where the face is still 240 px). Not the aligned
+ * 112x112 crop: assigning a kept face to a person enrolls it through
+ * recog_enroll, whose size and quality checks must see the face as it was,
+ * not an enlargement of a small, blurred one. */
 static unsigned char *face_jpeg(const img_image *im, const face_info *f, size_t *len)
 {
     unsigned char *jpeg = NULL;
     *len = 0;
-    if (!f->has_landmarks) return NULL;
-    img_image *crop = face_align(im, f->lm5);
+    float w = f->x1 - f->x0, h = f->y1 - f->y0, side = 2.f * (w > h ? w : h);
+    float cx = (f->x0 + f->x1) / 2, cy = (f->y0 + f->y1) / 2;
+    float x0 = cx - side / 2, y0 = cy - side / 2, x1 = cx + side / 2, y1 = cy + side / 2;
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > (float)im->w) x1 = (float)im->w;
+    if (y1 > (float)im->h) y1 = (float)im->h;
+    if (x1 - x0 < 8 || y1 - y0 < 8) return NULL;
+    float scale = 1.f, big = x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0;
+    if (big > KEPT_CROP_MAX) scale = KEPT_CROP_MAX / big;
+    int ow = (int)((x1 - x0) * scale + 0.5f), oh = (int)((y1 - y0) * scale + 0.5f);
+    img_image *crop = img_crop_resize(im, x0, y0, x1 - x0, y1 - y0, ow, oh, 0);
     if (crop && img_encode_jpeg(crop, 90, &jpeg, len, NULL) != RC_OK) jpeg = NULL;
     img_free(crop);
     return jpeg;
@@ -359,10 +378,11 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             .confidence = f->match.score,
             .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
             .liveness = f->face.liveness,
-            .kind = kind};
+            .kind = kind,
+            .face_id = f->known ? f->match.best_template : 0};
         size_t jl = 0;
-        unsigned char *jpeg =
-            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
+        /* Kept with an unrecognized sighting, or as the event's probe. */
+        unsigned char *jpeg = keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
         att_result ar;
         rc_error aerr;
         if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
@@ -373,7 +393,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .ts_ms = res->ts_ms,
                               .face = f,
                               .sighting_id = ar.outcome == ATT_UNRECOGNIZED ? ar.sighting_id : 0};
-            emit(r, &ev);
+            recog_emit(r, &ev);
         } else if (ar.outcome == ATT_NEW || ar.outcome == ATT_MERGED || ar.outcome == ATT_MOVED) {
             f->has_event = true;
             f->event_new = ar.outcome == ATT_NEW;
@@ -385,7 +405,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .face = f,
                               .event = &f->event,
                               .is_new = f->event_new};
-            emit(r, &ev);
+            recog_emit(r, &ev);
         }
         free(jpeg);
     }
@@ -432,7 +452,7 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
                           .camera_id = out->camera_id,
                           .ts_ms = out->ts_ms,
                           .frame = out};
-        emit(r, &ev);
+        recog_emit(r, &ev);
     }
     return RC_OK;
 }

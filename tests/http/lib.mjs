@@ -39,6 +39,22 @@ export function multipart(parts, boundary = '----rollcallTestBoundary7MA4YWxk') 
   return { body: Buffer.concat(bufs), type: `multipart/form-data; boundary=${boundary}` };
 }
 
+// fetch, once more when the connection it reused turns out to be closed.
+// The server closes a keep-alive connection idle past its header deadline
+// (src/http/conns.c); when a test blocks node's event loop longer than that
+// (a synchronous ffmpeg or CLI run on a loaded machine), node has not yet
+// seen the close and sends the next request into the dead socket. The
+// server never read that request, so sending it again is safe.
+export async function fetchFresh(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const code = e?.cause?.code;
+    if (!['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(code)) throw e;
+    return fetch(url, init);
+  }
+}
+
 // A client for one identity: a session (cookie + CSRF) or an API key.
 export class Client {
   constructor(base, { key = null } = {}) {
@@ -55,7 +71,7 @@ export class Client {
     return h;
   }
   async login(email, password) {
-    const res = await fetch(new URL('api/v1/auth/login', this.base), {
+    const res = await fetchFresh(new URL('api/v1/auth/login', this.base), {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
     });
     const body = await res.json();
@@ -70,7 +86,7 @@ export class Client {
     let data = body;
     if (json !== undefined) { data = JSON.stringify(json); h['Content-Type'] = 'application/json'; }
     if (type) h['Content-Type'] = type;
-    const res = await fetch(new URL(path.replace(/^\//, ''), this.base), { method, headers: h, body: data });
+    const res = await fetchFresh(new URL(path.replace(/^\//, ''), this.base), { method, headers: h, body: data });
     const ct = res.headers.get('content-type') || '';
     let out;
     if (ct.startsWith('text/') || ct.includes('ndjson')) out = await res.text();

@@ -24,6 +24,7 @@ export async function startServer({ args = [], env = {}, timeoutMs = 30000 } = {
   return {
     url,
     child,
+    exited, // resolves to the exit code (or signal name) when the server ends
     get stderr() { return stderr; },
     async stop() { child.kill('SIGTERM'); return exited; },
   };

@@ -46,7 +46,7 @@ test('rollcall webhook: add, list, test; the server delivers what the CLI queued
     assert.equal(run(['webhook', 'test', '9', ...data]).status, 1);
     assert.equal(run(['webhook', 'frobnicate', ...data]).status, 2);
     srv = await startServer({ args: [...data, '--models', join(dir, 'no-models')] });
-    for (let i = 0; i < 100 && !got.length; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 600 && !got.length; i++) await new Promise((res) => setTimeout(res, 100));
     assert.equal(got.length, 1, 'the server sent the queued test');
     assert.equal(got[0].headers['x-rollcall-event'], 'test');
     const [, t, mac] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(got[0].headers['x-rollcall-signature']);
@@ -54,8 +54,10 @@ test('rollcall webhook: add, list, test; the server delivers what the CLI queued
     assert.equal(got[0].headers.authorization, `Basic ${Buffer.from('user:pw').toString('base64')}`,
       'credentials in the URL are sent as basic auth');
   } finally {
-    if (srv) assert.equal(await srv.stop(), 0);
+    const code = srv ? await srv.stop() : 0;
+    rx.closeAllConnections(); // close() alone waits for the server's keep-alive connection
     await new Promise((r) => rx.close(r));
     rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, 'the server stops cleanly');
   }
 });

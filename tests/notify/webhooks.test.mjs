@@ -37,7 +37,7 @@ function receiver(port = 0) {
     got,
     port: srv.address().port,
     url: `http://127.0.0.1:${srv.address().port}`,
-    close: () => new Promise((r) => srv.close(r)),
+    close: () => { srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
     async wait(pred, ms = 20000) {
       const end = Date.now() + ms;
       for (;;) {

@@ -16,12 +16,16 @@ import { GroupsPage } from './pages/Groups';
 import { GroupPage } from './pages/Group';
 import { HolidaysPage } from './pages/Holidays';
 import { AttendancePage } from './pages/Attendance';
+import { ReviewPage } from './pages/Review';
 import { CamerasPage } from './pages/Cameras';
 import { UsersPage } from './pages/admin/Users';
 import { ApiKeysPage } from './pages/admin/ApiKeys';
 import { SettingsPage } from './pages/admin/Settings';
 import { AuditPage } from './pages/admin/Audit';
 import { AccountPage } from './pages/Account';
+import { SelfCheckinPage } from './pages/SelfCheckin';
+import { RegisterPage } from './pages/Register';
+import { RegistrationsPage } from './pages/Registrations';
 
 // The dashboard carries the charting library: load it only when opened.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
@@ -74,6 +78,7 @@ export function App() {
     <Suspense fallback={<Loading />}>
       <Routes>
         <Route path="/login" element={<LoginPage />} />
+        <Route path="/register" element={<RegisterPage />} />
         <Route
           path="/kiosk"
           element={
@@ -93,6 +98,22 @@ export function App() {
         >
           <Route index element={<Home />} />
           <Route path="account" element={<AccountPage />} />
+          <Route
+            path="checkin"
+            element={
+              <Allow area="checkin">
+                <SelfCheckinPage />
+              </Allow>
+            }
+          />
+          <Route
+            path="registrations"
+            element={
+              <Allow area="registrations">
+                <RegistrationsPage />
+              </Allow>
+            }
+          />
           <Route
             path="dashboard"
             element={
@@ -154,6 +175,14 @@ export function App() {
             element={
               <Allow area="attendance">
                 <AttendancePage />
+              </Allow>
+            }
+          />
+          <Route
+            path="review"
+            element={
+              <Allow area="people">
+                <ReviewPage />
               </Allow>
             }
           />

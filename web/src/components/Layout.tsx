@@ -18,11 +18,14 @@ interface Item {
 
 const ITEMS: Item[] = [
   { to: '/dashboard', label: 'nav.dashboard', area: 'dashboard' },
+  { to: '/checkin', label: 'nav.checkin', area: 'checkin' },
   { to: '/people', label: 'nav.people', area: 'people' },
+  { to: '/registrations', label: 'nav.registrations', area: 'registrations' },
   { to: '/import', label: 'nav.import', area: 'people' },
   { to: '/groups', label: 'nav.groups', area: 'groups' },
   { to: '/holidays', label: 'nav.holidays', area: 'groups' },
   { to: '/attendance', label: 'nav.attendance', area: 'attendance' },
+  { to: '/review', label: 'nav.review', area: 'people' },
   { to: '/reports', label: 'nav.reports', area: 'reports' },
   { to: '/cameras', label: 'nav.cameras', area: 'cameras' },
   { to: '/admin/users', label: 'nav.users', area: 'admin' },

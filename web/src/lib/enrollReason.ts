@@ -21,6 +21,11 @@ const KNOWN = new Set([
   'store_failed',
 ]);
 
+/** Is this an enrollment refusal code (which enrollReason translates)? */
+export function isEnrollCode(code: string | null | undefined): boolean {
+  return !!code && KNOWN.has(code);
+}
+
 export function enrollReason(r: Refusal, t: Translate): string {
   if (!r.code || !KNOWN.has(r.code)) return r.reason ?? '?';
   const p = r.params?.person;

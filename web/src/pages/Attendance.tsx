@@ -5,7 +5,9 @@
 // deleted, with a reason; voided events show on request. The downloads are
 // in the user's language (Spanish CSV: ';' and a BOM, as Excel expects).
 // A second view sums it up per person; a third (staff) lists who was absent
-// on the range's last day (today: who is missing now). Members see only their own events
+// on the range's last day (today: who is missing now). A recognized event
+// that named the wrong person is corrected with "not this person" (the
+// event, the face that matched, the face as seen kept for review). Members see only their own events
 // (the server enforces it too).
 import { useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
@@ -65,6 +67,7 @@ export function AttendancePage() {
   const [manual, setManual] = useState(false);
   const [correcting, setCorrecting] = useState<AttendanceEvent | null>(null);
   const [removing, setRemoving] = useState<{ e: AttendanceEvent; how: 'void' | 'delete' } | null>(null);
+  const [notThem, setNotThem] = useState<AttendanceEvent | null>(null);
 
   const setFilter = (k: string, v: string | number | undefined) => {
     const next = new URLSearchParams(params);
@@ -224,6 +227,11 @@ export function AttendancePage() {
                         <button type="button" className="btn small" onClick={() => setRemoving({ e, how: 'void' })}>
                           {t('attendance.void')}
                         </button>
+                        {e.source === 'auto' && (
+                          <button type="button" className="btn small" onClick={() => setNotThem(e)}>
+                            {t('attendance.notThisPerson')}
+                          </button>
+                        )}
                       </>
                     )}
                     <button type="button" className="btn small danger" onClick={() => setRemoving({ e, how: 'delete' })}>
@@ -260,6 +268,17 @@ export function AttendancePage() {
             how={removing.how}
             onDone={() => {
               setRemoving(null);
+              list.reload();
+            }}
+          />
+        )}
+      </Modal>
+      <Modal title={t('attendance.notThisPersonTitle')} open={!!notThem} onClose={() => setNotThem(null)}>
+        {notThem && (
+          <NotThisPersonForm
+            event={notThem}
+            onDone={() => {
+              setNotThem(null);
               list.reload();
             }}
           />
@@ -413,10 +432,21 @@ function TimeReasonFields({
   );
 }
 
-/** Void (kept, not counted) or delete an event; both need a reason. */
-function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void' | 'delete'; onDone: () => void }) {
+/** Who, which way and when: the event a dialog acts on. */
+function EventLine({ event }: { event: AttendanceEvent }) {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
+  return (
+    <p>
+      <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
+      {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
+    </p>
+  );
+}
+
+/** Void (kept, not counted) or delete an event; both need a reason. */
+function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void' | 'delete'; onDone: () => void }) {
+  const { t } = useTranslation();
   const [reason, setReason] = useState('');
   const [error, setError] = useState<Error | null>(null);
   async function submit(e: FormEvent) {
@@ -432,10 +462,7 @@ function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void
   }
   return (
     <form onSubmit={(e) => void submit(e)}>
-      <p>
-        <strong className="wrap-anywhere">{event.person_name}</strong> · {t(`attendance.types.${event.type}`)} ·{' '}
-        {formatDateTime(event.time, tz, i18n.resolvedLanguage ?? 'es')}
-      </p>
+      <EventLine event={event} />
       <p className="muted">{how === 'void' ? t('attendance.voidHelp') : t('attendance.deleteHelp')}</p>
       <label className="field">
         <span>{t('attendance.reason')}</span>
@@ -445,6 +472,65 @@ function RemoveForm({ event, how, onDone }: { event: AttendanceEvent; how: 'void
       <div className="form-actions">
         <button type="submit" className={`btn ${how === 'delete' ? 'danger' : 'primary'}`} disabled={!reason.trim()}>
           {how === 'void' ? t('attendance.void') : t('common.delete')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A recognition that named the wrong person: the event voided (or deleted)
+ * with a reason; optionally the enrolled face that matched is deleted, so
+ * the same face is not taken for this person again, and the face as the
+ * camera saw it goes to Unknown faces, to be assigned to the right person. */
+function NotThisPersonForm({ event, onDone }: { event: AttendanceEvent; onDone: () => void }) {
+  const { t } = useTranslation();
+  const [reason, setReason] = useState('');
+  const [erase, setErase] = useState(false);
+  const [deleteFace, setDeleteFace] = useState(event.face_id != null);
+  const [keepProbe, setKeepProbe] = useState(!!event.has_probe);
+  const [error, setError] = useState<Error | null>(null);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.notThisPerson(event.id, { reason: reason.trim(), erase, delete_face: deleteFace, keep_probe: keepProbe });
+      onDone();
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+  return (
+    <form onSubmit={(e) => void submit(e)}>
+      <EventLine event={event} />
+      <p className="muted">{t('attendance.notThisPersonHelp')}</p>
+      <label className="field">
+        <span>{t('attendance.reason')}</span>
+        <input required maxLength={255} value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <fieldset className="choices">
+        <legend>{t('attendance.notThisPersonEvent')}</legend>
+        <label className="field check">
+          <input type="radio" name="erase" checked={!erase} onChange={() => setErase(false)} />
+          <span>{t('attendance.void')}</span>
+        </label>
+        <label className="field check">
+          <input type="radio" name="erase" checked={erase} onChange={() => setErase(true)} />
+          <span>{t('common.delete')}</span>
+        </label>
+      </fieldset>
+      <label className="field check">
+        <input type="checkbox" checked={deleteFace} disabled={event.face_id == null} onChange={(e) => setDeleteFace(e.target.checked)} />
+        <span>{event.face_id == null ? t('attendance.noFaceToDelete') : t('attendance.deleteMatchedFace')}</span>
+      </label>
+      {event.face_id != null && <img src={api.faceImageUrl(event.face_id)} alt={t('attendance.matchedFace')} width={96} height={96} />}
+      <label className="field check">
+        <input type="checkbox" checked={keepProbe} disabled={!event.has_probe} onChange={(e) => setKeepProbe(e.target.checked)} />
+        <span>{event.has_probe ? t('attendance.keepProbe') : t('attendance.noProbe')}</span>
+      </label>
+      <ErrorMessage error={error} />
+      <div className="form-actions">
+        <button type="submit" className="btn danger" disabled={!reason.trim()}>
+          {t('attendance.notThisPerson')}
         </button>
       </div>
     </form>
