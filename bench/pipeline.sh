@@ -30,6 +30,26 @@ echo "-- reference: the networks alone, same run (ms per inference)"
 "$BIN" bench models --models "$MODELS" --runs "$RUNS" "${cpu[@]}" \
   "$MODELS/fr_detect.onnx" "$MODELS/fr_landmark.onnx" "$MODELS/fr_feature.onnx" "$MODELS/fr_liveness.onnx"
 
+if [[ ${PROFILE:-0} == 1 ]]; then
+  # Instructions per one-face frame in face_analyze (the networks: nn_session_run), both paths,
+  # under callgrind: unaffected by other jobs. Valgrind has no AVX-512, so
+  # the engine runs its AVX2 kernels here.
+  prof=$(dirname "$BIN")/../../bench/pipeline-profile
+  photo=$ROLLCALL_TESTDATA/faces/id/deepface_angelina/1.jpg
+  if command -v valgrind >/dev/null && [[ -x $prof ]]; then
+    echo "-- instructions per one-face frame (callgrind, 3 frames a path; slow)"
+    for mode in reference fused; do
+      valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$mode" "$prof" "$MODELS" "$photo" 3 \
+        "$mode" >/dev/null 2>&1
+      callgrind_annotate --inclusive=yes "$tmp/cg.$mode" 2>/dev/null |
+        awk -v mode="$mode" '$NF ~ /^\[/ && $3 ~ /:(face_analyze|detect_region|nn_session_run)$/ {
+          gsub(",", "", $1); sub(/.*:/, "", $3); printf "  %-9s %-15s %8.2f M\n", mode, $3, $1 / 3e6 }'
+    done
+  else
+    echo "-- PROFILE=1: valgrind or $prof missing; skipped"
+  fi
+fi
+
 echo "-- reference: Python + OpenCV DNN, the same pipeline on the same 640x480 JPEG (one thread, ms, $clock)"
 py=/usr/bin/python3
 if ! "$py" -c 'import cv2' 2>/dev/null; then
