@@ -221,15 +221,21 @@ static void test_enroll_then_frame(void **state)
     assert_int_equal(c.frames, 3); /* no faces: no frame event, and unlistened */
 }
 
+/* Angelina enrolled from ANG (at least two photos accepted). */
+static void enroll_ang(fixture *f)
+{
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+}
+
 /* A face under liveness_threshold is reported not live, with no identity and
  * no event, whoever it resembles. */
 static void test_not_live_has_no_identity(void **state)
 {
     fixture *f = *state;
-    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
-    recog_enroll_result res[3];
-    recog_enroll_summary sum;
-    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    enroll_ang(f);
     set_liveness(f, 0);
     recog_result r;
     /* A photo of hers that scores below 1, so a threshold above it exists. */
@@ -273,10 +279,7 @@ static void test_not_live_has_no_identity(void **state)
 static void test_liveness_only_where_used(void **state)
 {
     fixture *f = *state;
-    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
-    recog_enroll_result res[3];
-    recog_enroll_summary sum;
-    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    enroll_ang(f);
     set_liveness(f, 0.7);
     recog_result r;
     frame(f->rg, "id/deepface_person01/1.jpg", false, &r);
