@@ -28,7 +28,7 @@ static const cli_command commands[] = {
     {"compare", "similarity of the faces in two photos: same person or not", cli_compare},
     {"identify", "name the faces in photos from a folder of known people", cli_identify},
     {"enroll", "enroll photos of one person (the server's policy)", cli_enroll},
-    {"import", "enroll a folder with one sub-folder of photos per person", cli_import},
+    {"import", "import people (a roster CSV) and their photos (one folder per person)", cli_import},
     {"client", "capture from a camera here and post frames to a server", cli_client},
     {"probe", "check a camera source: read a few frames, report what came", cli_probe},
     {"version", "print the version", cmd_version},

@@ -95,7 +95,7 @@ test('bad input gives clear errors, never a crash', () => {
   writeFileSync(big, huge);
   const cases = [
     [empty, /empty input: not an image/],
-    [text, /not a JPEG or PNG image/],
+    [text, /not a JPEG, PNG, WebP or HEIC image/],
     [cut, /corrupt or truncated JPEG/],
     [big, /over the limit of 40.0 megapixels/],
     [join(tmp, 'missing.jpg'), /missing\.jpg/],
