@@ -598,6 +598,62 @@ static void report_per_subject(void **state)
     att_report_free(&rep);
 }
 
+/* A recognized event names the enrolled face that matched best; a merged
+ * sighting that matches better brings its face along, a weaker one does
+ * not. With keep_unrecognized on, the event keeps the best sighting's crop
+ * as its probe (not listed for review), and nothing without it. */
+static void events_keep_the_best_face_and_probe(void **state)
+{
+    fx *f = *state;
+    float emb[8] = {1};
+    store_face fa = {.person_id = f->ann, .dim = 8}, fb = {.person_id = f->ann, .dim = 8};
+    snprintf(fa.model, sizeof fa.model, "m");
+    snprintf(fb.model, sizeof fb.model, "m");
+    OK(store_face_add(f->s, &fa, emb, NULL, 0, &e_));
+    OK(store_face_add(f->s, &fb, emb, NULL, 0, &e_));
+    att_sighting sg = {.person_id = f->ann,
+                       .ts_ms = at(f, 2026, 3, 2, 8, 0, 0),
+                       .confidence = 0.6,
+                       .liveness = 0.9,
+                       .face_id = fa.id};
+    att_result r;
+    OK(att_record(f->a, &sg, "crop1", 5, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEW);
+    store_event ev;
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fa.id);
+    assert_false(ev.has_probe); /* keep_unrecognized is off: no face kept */
+    OK(store_setting_set(f->s, "keep_unrecognized", "1", &e_));
+    OK(att_reload(f->a, &e_));
+    sg.ts_ms += 10000;
+    sg.confidence = 0.5; /* weaker: the face and probe stay the best one's */
+    sg.face_id = fb.id;
+    OK(att_record(f->a, &sg, "crop2", 5, &r, &e_));
+    assert_int_equal(r.outcome, ATT_MERGED);
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fa.id);
+    assert_false(ev.has_probe);
+    sg.ts_ms += 10000;
+    sg.confidence = 0.8; /* better: its face and crop stand for the event */
+    OK(att_record(f->a, &sg, "crop3", 5, &r, &e_));
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fb.id);
+    assert_true(ev.has_probe);
+    store_sighting *list;
+    size_t n;
+    OK(store_sighting_list(f->s, NULL, (store_page){0}, &list, &n, NULL, &e_));
+    assert_int_equal(n, 0); /* a probe is not an unknown face */
+    free(list);
+    int64_t sid;
+    OK(store_event_probe_release(f->s, ev.id, "corrected", &sid, &e_));
+    unsigned char *img;
+    size_t len;
+    OK(store_sighting_image(f->s, sid, &img, &len, &e_));
+    assert_int_equal(len, 5);
+    assert_memory_equal(img, "crop3", 5);
+    free(img);
+}
+
 static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
 {
     fx *f = *state;
@@ -1001,6 +1057,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(report_per_subject, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_keep_the_best_face_and_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,
