@@ -37,6 +37,20 @@ struct att {
 
 /* ---- configuration -------------------------------------------------------- */
 
+rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err)
+{
+    att_config cfg;
+    att_get_config(a, &cfg);
+    if (cfg.start_day[0] && !att_parse_day(cfg.start_day, days)) return RC_OK;
+    int64_t ms = 0;
+    rc_status st = store_started_ms(a->s, &ms, err);
+    if (st != RC_OK) return st;
+    att_local l = {.days = INT64_MIN};
+    if (ms > 0) att_tz_local(tz, ms, &l);
+    *days = l.days;
+    return RC_OK;
+}
+
 /* Read setting `key` into buf; *found is 0 (and RC_OK) when it is unset. */
 static rc_status get_raw(store *s, const char *key, char *buf, size_t cap, int *found,
                          rc_error *err)
@@ -233,8 +247,11 @@ static rc_status is_holiday(store *s, const char *day, int *yes, rc_error *err)
     return st;
 }
 
-/* The slot of `person` that time `ts` belongs to (caller holds a->mu). */
-static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+/* The slot of `person` whose [start - margin_min, end + margin_min] holds
+ * time `ts`, nearest first (caller holds a->mu, or passes its own config's
+ * margin). */
+static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min, slot *out,
+                              rc_error *err)
 {
     store_schedule *sc = NULL;
     size_t n = 0;
@@ -244,7 +261,7 @@ static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_err
     att_tz_local(a->tz, ts, &L);
     memset(out, 0, sizeof *out);
     att_day_string(L.days, out->day);
-    int64_t margin = (int64_t)a->cfg.slot_margin_min * 60000, best = -1;
+    int64_t margin = (int64_t)margin_min * 60000, best = -1;
     /* A slot may start the day before (overnight shift) or the day after
      * (early start within the margin) the local day of ts. */
     for (int dd = -1; dd <= 1 && st == RC_OK; dd++) {
@@ -274,6 +291,29 @@ static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_err
     }
     free(sc);
     return st;
+}
+
+static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+{
+    return find_slot_in(a, person, ts, a->cfg.slot_margin_min, out, err);
+}
+
+rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, att_slot *out,
+                      rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (margin_min < 0 || margin_min > 720)
+        return rc_fail(err, RC_ERR_INVALID, "margin %d is not 0..720 minutes", margin_min);
+    slot sl;
+    pthread_mutex_lock(&a->mu);
+    rc_status st = find_slot_in(a, person_id, ts_ms, margin_min, &sl, err);
+    pthread_mutex_unlock(&a->mu);
+    if (st != RC_OK) return st;
+    out->schedule_id = sl.schedule_id;
+    memcpy(out->day, sl.day, sizeof out->day);
+    out->start_ms = sl.start_ms;
+    out->end_ms = sl.end_ms;
+    return RC_OK;
 }
 
 static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])

@@ -30,7 +30,8 @@
  * recognition_threshold [GALLERY_DEFAULT_THRESHOLD, the gallery's calibrated
  * 0.1% false-accept cosine], liveness_threshold [FACE_DEFAULT_LIVENESS_THRESHOLD,
  * 0.7, chosen on the liveness evaluation], keep_unrecognized [0],
- * attendance_start_day [none: each person counts from the day they were added].
+ * attendance_start_day [the day of the first attendance event or of the
+ * database's creation, whichever came first; att_start_day].
  * recognition_threshold is the one threshold of the recognize path: it decides
  * identity (known or unknown) and, with the same value, whether a sighting may
  * become an event.
@@ -87,7 +88,7 @@ typedef struct {
     double recognition_threshold;
     double liveness_threshold;
     int keep_unrecognized;
-    char start_day[11]; /* YYYY-MM-DD: no absences before it; "" = none (see reports) */
+    char start_day[11]; /* YYYY-MM-DD: no absences before it; "" = the default (att_start_day) */
 } att_config;
 
 /* Settings from the store, defaults for those never set; values out of
@@ -95,10 +96,16 @@ typedef struct {
 rc_status att_config_load(store *s, att_config *out, rc_error *err);
 rc_status att_config_save(store *s, const att_config *c, rc_error *err);
 
+/* The institution's start as a local day (days since 1970-01-01) in zone tz:
+ * the attendance_start_day setting, or when it is unset the day Rollcall
+ * began to be used (the first attendance event or the database's creation,
+ * whichever came first; store_started_ms). No absence counts before it. */
+typedef struct att att;
+rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err);
+
 /* The rules engine: a store, the configuration and the loaded time zone.
  * Thread-safe: att_record calls are serialised so that two threads never
  * decide the same person's event at once. */
-typedef struct att att;
 rc_status att_create(store *s, att **out, rc_error *err);
 void att_destroy(att *a);
 /* Re-read settings (after they changed). */
@@ -145,6 +152,18 @@ typedef struct {
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);
 
+/* The person's schedule slot (own or a group's, never on a holiday) whose
+ * [start - margin_min, end + margin_min] holds ts_ms, the nearest when
+ * several do; schedule_id 0 when none does. Self check-in asks with its own
+ * window instead of slot_margin_min. */
+typedef struct {
+    int64_t schedule_id; /* 0: no slot holds the time */
+    char day[11];        /* the slot's local day */
+    int64_t start_ms, end_ms;
+} att_slot;
+rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, att_slot *out,
+                      rc_error *err);
+
 /* Manual event (forgotten face, camera down): slot and status are judged
  * like an automatic one; the reason and actor go to the audit log. */
 rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind, const char *reason,
@@ -157,10 +176,13 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
 /* ---- reports -------------------------------------------------------------- */
 
 /* Which slots count. A slot is judged against the person's counting start:
- * the later of the institution's attendance_start_day (when set) and the
- * local day the person was added. Before it, a slot without an entry makes
- * no row at all (no absence, no "pending"); one with an entry still counts
- * as attended. Holidays have no slots; days without slots have no rows. */
+ * the latest of the institution's start (att_start_day), the local day the
+ * person was added and, for a group's slot, the day they joined that group;
+ * and it counts only before the local day they were archived. Outside that
+ * window a slot without an entry makes no row at all (no absence, no
+ * "pending"); one with an entry still counts as attended. Archived people
+ * stay in reports for the days before their archive day. Holidays have no
+ * slots; days without slots have no rows. */
 typedef struct {
     const char *from_day, *to_day; /* YYYY-MM-DD, inclusive, at most 366 days */
     int64_t person_id;             /* 0: everyone (active) */

@@ -126,7 +126,9 @@ static int is_holiday(const store_holiday *h, size_t n, const char *day)
 }
 
 /* What person_rows needs besides the person: the range, holidays, the
- * query's label and time, and the person's counting start (local day). */
+ * query's label and time, the zone, and the person's counting window (local
+ * days): from count_from (institution start, person added) until the day
+ * before count_until (archived; INT64_MAX while active). */
 typedef struct {
     int64_t d0, d1;
     const char *from, *to;
@@ -134,8 +136,32 @@ typedef struct {
     size_t nhol;
     const char *label; /* NULL: any */
     int64_t now_ms;
-    int64_t count_from;
+    const att_tz *tz;
+    int64_t count_from, count_until;
 } rows_ctx;
+
+/* The local day of a UTC instant (days since 1970-01-01). */
+static int64_t local_day(const att_tz *tz, int64_t ms)
+{
+    att_local l;
+    att_tz_local(tz, ms, &l);
+    return l.days;
+}
+
+/* The first local day a slot of schedule sc counts for the person: the
+ * person's counting start, or for a group's slot the day they joined that
+ * group if later. */
+static int64_t slot_counts_from(const rows_ctx *cx, const store_schedule *sc,
+                                const store_membership *mem, size_t nmem)
+{
+    int64_t from = cx->count_from;
+    for (size_t i = 0; sc->group_id && i < nmem; i++)
+        if (mem[i].group_id == sc->group_id && mem[i].joined_ms > 0) {
+            int64_t joined = local_day(cx->tz, mem[i].joined_ms);
+            if (joined > from) from = joined;
+        }
+    return from;
+}
 
 static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, const rows_ctx *cx,
                              vec *rows, att_person_summary *sum, rc_error *err)
@@ -144,7 +170,10 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     size_t nsc = 0;
     store_event *ev = NULL;
     size_t nev = 0;
+    store_membership *mem = NULL;
+    size_t nmem = 0;
     rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
+    if (st == RC_OK) st = store_memberships(s, 0, p->id, &mem, &nmem, err);
     if (st == RC_OK) st = person_events(s, p->id, cx->from, cx->to, &ev, &nev, err);
     store_event **pick = st == RC_OK ? malloc((nev ? nev : 1) * sizeof *pick) : NULL;
     char *used = st == RC_OK ? calloc(nev ? nev : 1, 1) : NULL;
@@ -180,7 +209,11 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
                 if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
             }
-            if (!first && day < cx->count_from) { /* not counted yet: no row */
+            /* Not counted (before the person or the institution started,
+             * before joining the slot's group, from the archive day on):
+             * no row unless they came. */
+            if (!first &&
+                (day < slot_counts_from(cx, &sc[k], mem, nmem) || day >= cx->count_until)) {
                 rows->n--;
                 continue;
             }
@@ -226,6 +259,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     free(pick);
     free(used);
     free(ev);
+    free(mem);
     free(sc);
     return st;
 }
@@ -308,7 +342,8 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
             st = store_person_get(s, q->person_id, people, err);
         np = st == RC_OK;
     } else {
-        store_person_filter f = {.group_id = q->group_id, .active_only = 1};
+        /* Archived people too: their history before the archive day counts. */
+        store_person_filter f = {.group_id = q->group_id};
         st = store_person_list(s, &f, (store_page){.limit = 10000}, &people, &np, NULL, err);
     }
     store_holiday *hol = NULL;
@@ -326,14 +361,18 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .hol = hol,
                    .nhol = nhol,
                    .label = q->label && *q->label ? q->label : NULL,
-                   .now_ms = q->now_ms};
+                   .now_ms = q->now_ms,
+                   .tz = tz};
     int64_t inst_from = INT64_MIN;
-    if (cfg.start_day[0] && att_parse_day(cfg.start_day, &inst_from)) inst_from = INT64_MIN;
+    if (st == RC_OK) st = att_start_day(a, tz, &inst_from, err);
     for (size_t i = 0; st == RC_OK && i < np; i++) {
-        att_local added = {.days = INT64_MIN};
-        if (people[i].created_ms > 0) att_tz_local(tz, people[i].created_ms, &added);
-        cx.count_from = added.days > inst_from ? added.days : inst_from;
-        st = person_rows(s, tz, &people[i], &cx, &rows, &out->people[i], err);
+        int64_t added = people[i].created_ms > 0 ? local_day(tz, people[i].created_ms) : INT64_MIN;
+        cx.count_from = added > inst_from ? added : inst_from;
+        cx.count_until =
+            people[i].archived_ms > 0 ? local_day(tz, people[i].archived_ms) : INT64_MAX;
+        /* Archived before the range: nothing of theirs in it counts. */
+        if (!q->person_id && cx.count_until < d0) continue;
+        st = person_rows(s, tz, &people[i], &cx, &rows, &out->people[out->npeople], err);
         if (st == RC_OK) out->npeople++;
     }
     out->rows = rows.items;

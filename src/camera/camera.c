@@ -352,7 +352,7 @@ json_t *cam_status_json(const cam_status *st)
         size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(when + n, sizeof when - n, ".%03dZ", (int)(st->last_frame_ms % 1000));
     }
-    return json_pack(
+    json_t *j = json_pack(
         "{s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:i, "
         "s:o, s:s}",
         "state", cam_state_name(st->state), "fps_in", st->fps_in, "fps_processed",
@@ -363,6 +363,16 @@ json_t *cam_status_json(const cam_status *st)
         when[0] ? json_string(when) : json_null(), "width", st->width, "height", st->height,
         "last_error", st->last_error[0] ? json_string(st->last_error) : json_null(), "last_status",
         rc_status_name(st->last_status));
+    if (j) {
+        json_t *params = st->error_code[0] ? json_loads(st->error_params, 0, NULL) : NULL;
+        json_object_set_new(j, "error",
+                            st->error_code[0]
+                                ? json_pack("{s:s, s:o}", "code", st->error_code, "params",
+                                            json_is_object(params) ? params : json_object())
+                                : json_null());
+        if (params && !json_is_object(params)) json_decref(params);
+    }
+    return j;
 }
 
 /* ---- the camera ---------------------------------------------------------- */
@@ -423,7 +433,74 @@ struct cam_camera {
     uint64_t seq;
     uint64_t rng;
     bool delivered; /* a frame arrived during the current connection */
+    /* thread only: the code a source named for the failure it returns */
+    char fail_code[32];
+    char fail_params[256];
 };
+
+/* host[:port] of a URL, without user, password, path or query. */
+static void url_host(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+static void fail_code(cam_camera *c, const char *code, json_t *params)
+{
+    snprintf(c->fail_code, sizeof c->fail_code, "%s", code);
+    char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    snprintf(c->fail_params, sizeof c->fail_params, "%s",
+             text && strlen(text) < sizeof c->fail_params ? text : "{}");
+    free(text);
+    json_decref(params);
+}
+
+void cam_run_fail_code(cam_camera *c, const char *code, const char *param, const char *value)
+{
+    char host[256];
+    if (param && !value && !strcmp(param, "host")) {
+        url_host(c->url, host, sizeof host);
+        value = host;
+    }
+    fail_code(c, code, param ? json_pack("{s:s}", param, value ? value : "") : json_object());
+}
+
+void cam_run_fail_code_int(cam_camera *c, const char *code, const char *param, long value)
+{
+    fail_code(c, code, json_pack("{s:I}", param, (json_int_t)value));
+}
+
+/* The code of a failure no source named, from its status. */
+static const char *code_of_status(rc_status st)
+{
+    switch (st) {
+    case RC_ERR_NET:
+        return "connect_failed";
+    case RC_ERR_DENIED:
+        return "auth_failed";
+    case RC_ERR_NOT_FOUND:
+        return "not_found";
+    case RC_ERR_CORRUPT:
+        return "decode_failed";
+    case RC_ERR_UNSUPPORTED:
+        return "unsupported";
+    case RC_ERR_LIMIT:
+        return "frame_too_large";
+    case RC_ERR_IO:
+        return "device_error";
+    case RC_ERR_INVALID:
+        return "bad_config";
+    default:
+        return "failed";
+    }
+}
 
 const char *cam_run_label(const cam_camera *c)
 {
@@ -549,6 +626,16 @@ static void set_failure(cam_camera *c, rc_status code, rc_error *err)
     c->st.failures++;
     c->st.last_status = code;
     snprintf(c->st.last_error, sizeof c->st.last_error, "%s", err->msg);
+    if (!c->fail_code[0]) { /* no source named it: by its status, with the host */
+        if (code == RC_ERR_NET)
+            cam_run_fail_code(c, code_of_status(code), "host", NULL);
+        else
+            cam_run_fail_code(c, code_of_status(code), NULL, NULL);
+    }
+    memcpy(c->st.error_code, c->fail_code, sizeof c->st.error_code);
+    memcpy(c->st.error_params, c->fail_params, sizeof c->st.error_params);
+    c->fail_code[0] = 0;
+    c->fail_params[0] = 0;
 }
 
 static void *camera_thread(void *arg)

@@ -126,12 +126,22 @@ typedef struct {
     int width, height;      /* of the last frame */
     rc_status last_status;  /* of the last failure, RC_OK if none */
     char last_error[512];   /* its message, "" if none (secrets redacted: cam_redact) */
+    /* The last failure as a stable code a UI translates, "" if none:
+     * connect_failed, host_not_found, timeout, auth_failed, not_found,
+     * http_error, bad_content, not_http, stream_ended, stream_broken,
+     * decode_failed, frame_too_large, unsupported, permission_denied,
+     * device_error, bad_config, failed. error_params is a JSON object of its
+     * parameters ({"host": "cam.local:81"}, {"status": 500}, {"device":
+     * "/dev/video0"}, ...), never credentials. */
+    char error_code[32];
+    char error_params[256];
 } cam_status;
 
 /* The status as a new JSON object (jansson; the caller json_decref()s it):
  * {"state","fps_in","fps_processed","frames","processed","drops","skipped",
  *  "partial","connects","failures","next_retry_ms","last_frame_at" (ISO 8601
- *  UTC or null),"width","height","last_error" (null if none),"last_status"}.
+ *  UTC or null),"width","height","last_error" (null if none),"last_status",
+ *  "error" ({"code","params"} of the last failure, null if none)}.
  * NULL if out of memory. */
 struct json_t;
 struct json_t *cam_status_json(const cam_status *st);

@@ -37,10 +37,33 @@ static int on_interrupt(void *arg)
     return 0;
 }
 
-static rc_status av_fail(rc_error *err, const char *url, const char *what, int averr)
+/* The stable code of an FFmpeg error (cam_status.error_code), named for
+ * camera c with the host of its URL where that helps. */
+static void av_code(cam_camera *c, int averr)
+{
+    if (averr == AVERROR_HTTP_UNAUTHORIZED || averr == AVERROR_HTTP_FORBIDDEN)
+        cam_run_fail_code(c, "auth_failed", "host", NULL);
+    else if (averr == AVERROR_HTTP_NOT_FOUND || averr == AVERROR(ENOENT))
+        cam_run_fail_code(c, "not_found", "host", NULL);
+    else if (averr == AVERROR(EACCES))
+        cam_run_fail_code(c, "permission_denied", NULL, NULL);
+    else if (averr == AVERROR(ETIMEDOUT))
+        cam_run_fail_code(c, "timeout", "host", NULL);
+    else if (averr == AVERROR_INVALIDDATA)
+        cam_run_fail_code(c, "decode_failed", NULL, NULL);
+    else if (averr == AVERROR_PROTOCOL_NOT_FOUND)
+        cam_run_fail_code(c, "bad_config", NULL, NULL);
+    else if (averr == AVERROR_DEMUXER_NOT_FOUND || averr == AVERROR_DECODER_NOT_FOUND)
+        cam_run_fail_code(c, "unsupported", NULL, NULL);
+    else
+        cam_run_fail_code(c, "connect_failed", "host", NULL);
+}
+
+static rc_status av_fail(cam_camera *c, rc_error *err, const char *url, const char *what, int averr)
 {
     char msg[AV_ERROR_MAX_STRING_SIZE] = "";
     av_strerror(averr, msg, sizeof msg);
+    av_code(c, averr);
     rc_status code = RC_ERR_NET;
     if (averr == AVERROR(ENOENT)) code = RC_ERR_NOT_FOUND;
     if (averr == AVERROR(EACCES)) code = RC_ERR_DENIED;
@@ -110,16 +133,17 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     if (ret < 0) {
         fmt = NULL; /* freed by avformat_open_input on failure */
         if (cam_run_stopping(c)) goto out;
-        if (x.timed_out)
+        if (x.timed_out) {
+            cam_run_fail_code(c, "timeout", "host", NULL);
             rc = rc_fail(err, RC_ERR_NET, "%s: no answer within %u ms", label,
                          cfg->connect_timeout_ms);
-        else
-            rc = av_fail(err, label, "cannot open", ret);
+        } else
+            rc = av_fail(c, err, label, "cannot open", ret);
         goto out;
     }
     x.deadline = rc_mono_ms() + cfg->connect_timeout_ms;
     if ((ret = avformat_find_stream_info(fmt, NULL)) < 0) {
-        rc = av_fail(err, label, "cannot read the stream information", ret);
+        rc = av_fail(c, err, label, "cannot read the stream information", ret);
         goto out;
     }
     const AVCodec *codec = NULL;
@@ -138,7 +162,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     }
     dec->thread_count = 1; /* cameras run side by side; one thread each is enough */
     if ((ret = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = av_fail(err, label, "cannot open the decoder", ret);
+        rc = av_fail(c, err, label, "cannot open the decoder", ret);
         goto out;
     }
 
@@ -155,11 +179,13 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
                 avcodec_send_packet(dec, NULL);
             } else if (ret < 0) {
                 if (cam_run_stopping(c)) break;
-                if (x.timed_out)
+                if (x.timed_out) {
+                    cam_run_fail_code(c, "timeout", "host", NULL);
                     rc = rc_fail(err, RC_ERR_NET, "%s: no data for %u ms (stream stalled)", label,
                                  cfg->stall_timeout_ms);
-                else
-                    rc = av_fail(err, label, "read failed", ret);
+                } else {
+                    rc = av_fail(c, err, label, "read failed", ret);
+                }
                 break;
             } else {
                 if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) < 0)
@@ -208,6 +234,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
             if (file) {
                 *ended = true;
             } else {
+                cam_run_fail_code(c, "stream_ended", NULL, NULL);
                 rc = rc_fail(err, RC_ERR_NET, "%s: the stream ended", label);
             }
             break;

@@ -99,6 +99,13 @@ rc_status cam_source_snapshot(cam_camera *c, bool *ended, rc_error *err);
 rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err);
 rc_status cam_source_v4l2(cam_camera *c, bool *ended, rc_error *err);
 
+/* Name the failure the source is about to return with a stable code (see
+ * cam_status.error_code) and one parameter (name NULL: none; a "host"
+ * parameter is filled from the camera's URL when value is NULL). Without
+ * it, the code follows the rc_status returned. */
+void cam_run_fail_code(cam_camera *c, const char *code, const char *param, const char *value);
+/* The same with an integer parameter (an HTTP status). */
+void cam_run_fail_code_int(cam_camera *c, const char *code, const char *param, long value);
 /* The camera's URL as messages should show it (password redacted). */
 const char *cam_run_label(const cam_camera *c);
 

@@ -78,12 +78,15 @@ static bool check_response(http_src *s)
     if (code >= 400) {
         const char *hint = "";
         rc_status st = RC_ERR_NET;
+        cam_run_fail_code_int(s->c, "http_error", "status", code);
         if (code == 404) {
             hint = " Not Found (check the path, e.g. http://cam:81/stream or /capture)";
             st = RC_ERR_NOT_FOUND;
+            cam_run_fail_code(s->c, "not_found", "host", NULL);
         } else if (code == 401 || code == 403) {
             hint = " (the camera wants credentials: http://user:password@host/...)";
             st = RC_ERR_DENIED;
+            cam_run_fail_code(s->c, "auth_failed", "host", NULL);
         }
         rc_fail(&s->err, st, "%s: HTTP %ld%s", s->label, code, hint);
         return false;
@@ -91,6 +94,7 @@ static bool check_response(http_src *s)
     if (type && (strncasecmp(type, "text/", 5) == 0 || strstr(type, "json") ||
                  strncasecmp(type, "video/", 6) == 0 || strncasecmp(type, "audio/", 6) == 0)) {
         bool video = strncasecmp(type, "video/", 6) == 0;
+        cam_run_fail_code(s->c, "bad_content", "type", type);
         rc_fail(&s->err, RC_ERR_UNSUPPORTED, "%s: the server sent %s, not %s%s", s->label, type,
                 cam_run_config(s->c)->kind == CAM_KIND_SNAPSHOT ? "a JPEG image"
                                                                 : "an MJPEG stream",
@@ -227,6 +231,7 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
         if (quiet > s->cfg->stall_timeout_ms) {
             long code = 0;
             curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+            cam_run_fail_code(s->c, "timeout", "host", NULL);
             if (code == 0) /* not even a response header */
                 rc = rc_fail(err, RC_ERR_NET,
                              "%s: no answer for %.0f s (an ESP32-CAM serves one stream at a "
@@ -253,6 +258,15 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
         if (result == CURLE_WEIRD_SERVER_REPLY || result == CURLE_UNSUPPORTED_PROTOCOL)
             hint = " (the server does not speak HTTP)";
         const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(result);
+        cam_run_fail_code(s->c,
+                          s->parser.frames > 0                   ? "stream_broken"
+                          : result == CURLE_COULDNT_RESOLVE_HOST ? "host_not_found"
+                          : result == CURLE_OPERATION_TIMEDOUT   ? "timeout"
+                          : result == CURLE_WEIRD_SERVER_REPLY ||
+                                  result == CURLE_UNSUPPORTED_PROTOCOL
+                              ? "not_http"
+                              : "connect_failed",
+                          "host", NULL);
         if (s->parser.frames > 0)
             return rc_fail(err, code, "%s: the stream broke off after %llu frames (%s)", s->label,
                            (unsigned long long)s->parser.frames, why);
@@ -275,6 +289,7 @@ rc_status cam_source_mjpeg(cam_camera *c, bool *ended, rc_error *err)
         rc = run_transfer(&s, &stopped, err);
         cam_mjpeg_parser_finish(&s.parser);
         cam_run_partial(c, s.parser.partial);
+        if (rc == RC_OK && !stopped) cam_run_fail_code(c, "stream_ended", "host", NULL);
         if (rc == RC_OK && !stopped)
             rc = rc_fail(err, RC_ERR_NET, "%s: the server closed the stream after %llu frames",
                          s.label, (unsigned long long)s.parser.frames);

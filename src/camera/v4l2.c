@@ -77,6 +77,11 @@ rc_status cam_source_v4l2(cam_camera *c, bool *ended, rc_error *err)
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
+        cam_run_fail_code(c,
+                          e == ENOENT   ? "not_found"
+                          : e == EACCES ? "permission_denied"
+                                        : "device_error",
+                          "device", path);
         if (e == ENOENT)
             return rc_fail(err, RC_ERR_NOT_FOUND,
                            "%s: no such video device (is the webcam plugged in? ls /dev/video*)",

@@ -92,6 +92,19 @@ static void cameras_to_webhooks(cam_feed *cams, notify *n)
     }
 }
 
+/* The absentee list of each group slot that became due goes to the
+ * "absentees" webhooks (once per slot: notify_absentees keys it in the
+ * outbox, so a restart does not send it again). */
+static void absentees_to_webhooks(store *db, att *rules, notify *n)
+{
+    rc_error err;
+    int64_t queued = 0;
+    if (notify_absentees(db, rules, rc_unix_ms(), &queued, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "absentee webhooks: %s", err.msg);
+    else if (queued)
+        notify_wake(n);
+}
+
 /* A live face nobody enrolled, seen while marking attendance, goes to the
  * unknown_face webhooks (notify throttles them per camera). recog decides
  * what counts (RECOG_EVENT_UNKNOWN); a /recognize without mark=true says
@@ -514,15 +527,16 @@ int cli_serve(int argc, char **argv)
 
     /* Wait for a stop signal (here, or caught by the handler in another
      * thread); meanwhile, every 2 s, tell the webhooks how each camera is
-     * doing (notify decides when one is down). */
+     * doing (notify decides when one is down) and queue the absentee lists
+     * that became due. */
     int sig;
     const struct timespec tick = {0, 250 * 1000 * 1000};
-    double cams_checked = rc_mono_ms();
+    double checked = rc_mono_ms();
     while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0 && !(sig = stop_signal)) {
-        if (cams && rc_mono_ms() - cams_checked >= 2000) {
-            cameras_to_webhooks(cams, webhooks);
-            cams_checked = rc_mono_ms();
-        }
+        if (rc_mono_ms() - checked < 2000) continue;
+        if (cams) cameras_to_webhooks(cams, webhooks);
+        absentees_to_webhooks(db, rules, webhooks);
+        checked = rc_mono_ms();
     }
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);

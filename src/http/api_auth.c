@@ -752,6 +752,25 @@ static json_t *settings_json(const att_config *c)
     return j;
 }
 
+/* What the answer adds to the rules' settings: the institution's start in
+ * effect (the setting, or the first use when it is unset) and whether every
+ * group's managers get the absentee list of each slot. */
+static void settings_more_json(http_req *r, json_t *j)
+{
+    int64_t days;
+    if (r->srv->att && att_start_day(r->srv->att, att_zone(r->srv->att), &days, NULL) == RC_OK &&
+        days != INT64_MIN) {
+        char ds[11];
+        att_day_string(days, ds);
+        json_object_set_new(j, "attendance_start_day_in_effect", json_string(ds));
+    } else {
+        json_object_set_new(j, "attendance_start_day_in_effect", json_null());
+    }
+    char v[8] = "";
+    store_setting_get(db(r), "absentee_notify", v, sizeof v, NULL);
+    json_object_set_new(j, "absentee_notify", json_boolean(!strcmp(v, "1")));
+}
+
 enum MHD_Result http_h_settings_get(http_req *r)
 {
     att_config c;
@@ -760,6 +779,8 @@ enum MHD_Result http_h_settings_get(http_req *r)
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
+    settings_more_json(r, j);
     /* The zone in effect when none is set: the system's. */
     if (!c.timezone[0] && r->srv->att)
         json_object_set_new(j, "timezone_in_effect",
@@ -811,11 +832,23 @@ static bool tz_database_name(const char *tz)
 
 enum MHD_Result http_h_settings_patch(http_req *r)
 {
-    static const char *const known[] = {
-        "timezone",          "dedup_window_s",        "min_stay_s",
-        "slot_margin_min",   "recognition_threshold", "liveness_threshold",
-        "keep_unrecognized", "institution_name",      "institution_logo_url",
-        "kiosk_pin",         "attendance_start_day",  NULL};
+    static const char *const known[] = {"timezone",
+                                        "dedup_window_s",
+                                        "min_stay_s",
+                                        "slot_margin_min",
+                                        "recognition_threshold",
+                                        "liveness_threshold",
+                                        "keep_unrecognized",
+                                        "institution_name",
+                                        "institution_logo_url",
+                                        "kiosk_pin",
+                                        "attendance_start_day",
+                                        "self_checkin_enabled",
+                                        "self_checkin_window_min",
+                                        "self_checkin_networks",
+                                        "self_registration_enabled",
+                                        "absentee_notify",
+                                        NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -868,7 +901,14 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
     if (has) c.keep_unrecognized = keep;
     if (!settings_start_day(r, b, &c)) goto out;
-    if (!http_kiosk_settings_patch(r, b)) goto out;
+    bool notify_all, has_notify;
+    if (!http_field_bool(r, b, "absentee_notify", false, &notify_all, &has_notify)) goto out;
+    if (!http_kiosk_settings_patch(r, b) || !http_self_settings_patch(r, b)) goto out;
+    if (has_notify &&
+        (st = store_setting_set(db(r), "absentee_notify", notify_all ? "1" : "0", &err)) != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
     if ((st = att_config_save(db(r), &c, &err)) != RC_OK ||
         (r->srv->att && (st = att_reload(r->srv->att, &err)) != RC_OK)) {
         res = http_reply_rc(r, st, &err);
@@ -880,6 +920,8 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     http_audit(r, "settings.update", "settings", 0, audited);
     json_t *j = settings_json(&c);
     http_kiosk_settings_json(r, j);
+    http_self_settings_json(r, j);
+    settings_more_json(r, j);
     res = http_reply_json(r, MHD_HTTP_OK, j);
 out:
     json_decref(b);

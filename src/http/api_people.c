@@ -13,12 +13,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../attendance/att.h"
 #include "../store/store.h"
 #include "internal.h"
 
 static store *db(const http_req *r)
 {
     return r->srv->cfg.store;
+}
+
+/* ---- local days (join dates) ------------------------------------------------ */
+
+/* The local day of instant ms in the institution's zone, as JSON text. */
+static json_t *local_day_json(http_req *r, int64_t ms)
+{
+    if (ms <= 0) return json_null();
+    char ds[11];
+    if (r->srv->att) {
+        att_local l;
+        att_tz_local(att_zone(r->srv->att), ms, &l);
+        att_day_string(l.days, ds);
+    } else {
+        att_day_string(ms / 86400000, ds);
+    }
+    return json_string(ds);
+}
+
+/* Query parameter or field value `day` (YYYY-MM-DD) as the UTC instant of
+ * its local midnight; false after answering 400 naming `what`. */
+static bool local_day_ms(http_req *r, const char *what, const char *day, int64_t *ms)
+{
+    int64_t days;
+    if (!day || strlen(day) != 10 || att_parse_day(day, &days)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "'%s' must be a date YYYY-MM-DD",
+                         what);
+        return false;
+    }
+    *ms = r->srv->att ? att_tz_utc(att_zone(r->srv->att), days, 0) : days * 86400000;
+    return true;
 }
 
 /* ---- persons ------------------------------------------------------------ */
@@ -54,11 +86,32 @@ json_t *http_person_json(store *s, const store_person *p)
                      "pin_set", pin[0] != 0);
 }
 
+/* Add each membership's join day to the person's "groups" and when they
+ * were archived. */
+static void person_dates(http_req *r, json_t *j, const store_person *p)
+{
+    store_membership *m = NULL;
+    size_t nm = 0;
+    store_memberships(db(r), 0, p->id, &m, &nm, NULL);
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(j, "groups"), i, g)
+    {
+        json_int_t gid = json_integer_value(json_object_get(g, "id"));
+        for (size_t k = 0; k < nm; k++)
+            if (m[k].group_id == gid)
+                json_object_set_new(g, "joined_on", local_day_json(r, m[k].joined_ms));
+    }
+    free(m);
+    json_object_set_new(j, "archived_at", http_time_json(p->archived_ms));
+}
+
 /* A person as this caller may see them: a limited manager is not told the
  * names of the person's other groups. */
 static json_t *person_json(http_req *r, const store_person *p)
 {
     json_t *j = http_person_json(db(r), p);
+    person_dates(r, j, p);
     if (!http_scope_limited(r)) return j;
     json_t *groups = json_object_get(j, "groups"), *kept = json_array();
     size_t i;
@@ -144,14 +197,17 @@ enum MHD_Result http_h_persons_list(http_req *r)
     if (!http_query_page(r, &limit, &offset) ||
         !http_query_int(r, "group_id", 0, 0, INT64_MAX, &group_id))
         return MHD_YES;
+    /* Archived (inactive) people are hidden unless asked for: active=false
+     * lists only them, active=all everyone. */
     const char *active = http_query(r, "active");
-    if (active && strcmp(active, "true") != 0 && strcmp(active, "false") != 0)
+    if (active && strcmp(active, "true") != 0 && strcmp(active, "false") != 0 &&
+        strcmp(active, "all") != 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
-                                "query parameter 'active' must be true or false");
+                                "query parameter 'active' must be true, false or all");
     bool inactive_only = active && strcmp(active, "false") == 0;
     store_person_filter f = {.query = http_query(r, "q"),
                              .group_id = group_id,
-                             .active_only = active && strcmp(active, "true") == 0};
+                             .active_only = !active || strcmp(active, "true") == 0};
     if (f.query && !*f.query) f.query = NULL;
     if (group_id && !http_require_group(r, group_id)) return MHD_YES;
     if (http_scope_limited(r)) f.scope_user_id = r->who.user_id;
@@ -263,32 +319,87 @@ enum MHD_Result http_h_persons_patch(http_req *r)
     return res;
 }
 
+static json_t *erase_json(const store_erase *e)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "faces", (json_int_t)e->faces,
+                     "sightings", (json_int_t)e->sightings, "photo", (json_int_t)e->photo, "events",
+                     (json_int_t)e->events, "memberships", (json_int_t)e->memberships, "schedules",
+                     (json_int_t)e->schedules, "deliveries", (json_int_t)e->deliveries, "pin",
+                     (json_int_t)e->pin);
+}
+
+/* Full erase (a privacy request): the person and everything about them.
+ * The store's audit entry counts what went and keeps no personal data. */
 enum MHD_Result http_h_persons_delete(http_req *r)
 {
     store_person p;
     if (!http_load_person(r, "id", &p)) return MHD_YES;
     rc_error err;
-    rc_status st = store_person_delete(db(r), p.id, http_actor(r), &err);
+    rc_status st = store_person_erase(db(r), p.id, http_actor(r), NULL, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_gallery_changed(r, p.id);
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+/* Erase the biometric data only (faces, embeddings, photo, best-matching
+ * sightings); the person and their history stay. */
+enum MHD_Result http_h_person_biometrics_delete(http_req *r)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    rc_error err;
+    store_erase e;
+    rc_status st = store_person_erase_biometrics(db(r), p.id, http_actor(r), &e, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_gallery_changed(r, p.id);
+    json_t *erased = erase_json(&e);
+    return http_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "erased", erased));
+}
+
+/* Archive (on) or restore (off): out of the gallery and never absent from
+ * the archive day on, history kept; hidden from default lists. */
+static enum MHD_Result archive(http_req *r, bool on)
+{
+    store_person p;
+    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!p.active == on) return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
+    p.active = !on;
+    rc_error err;
+    rc_status st = store_person_update(db(r), &p, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    http_audit(r, on ? "person.archive" : "person.restore", "person", p.id, NULL);
+    http_gallery_changed(r, p.id);
+    return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
+}
+
+enum MHD_Result http_h_person_archive(http_req *r)
+{
+    return archive(r, true);
+}
+
+enum MHD_Result http_h_person_restore(http_req *r)
+{
+    return archive(r, false);
 }
 
 /* ---- groups ------------------------------------------------------------- */
 
 static json_t *group_json(const store_group *g)
 {
-    return json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)g->id, "name", g->name, "description",
-                     g->description, "member_count", (json_int_t)g->member_count);
+    return json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)g->id, "name", g->name,
+                     "description", g->description, "member_count", (json_int_t)g->member_count,
+                     "notify_absentees", g->notify_absentees != 0);
 }
 
 static bool group_fields(http_req *r, json_t *b, store_group *g, bool create)
 {
     const char *name, *desc;
-    bool has_name, has_desc;
+    bool has_name, has_desc, notify, has_notify;
     if (!http_field_str(r, b, "name", create, 127, &name, &has_name) ||
-        !http_field_str(r, b, "description", false, 511, &desc, &has_desc))
+        !http_field_str(r, b, "description", false, 511, &desc, &has_desc) ||
+        !http_field_bool(r, b, "notify_absentees", false, &notify, &has_notify))
         return false;
+    if (has_notify) g->notify_absentees = notify;
     if (has_name && !*name) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                          "field 'name' must not be empty");
@@ -406,23 +517,35 @@ enum MHD_Result http_h_groups_delete(http_req *r)
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 
+/* The members of a group, each a person with the day they joined it. */
 static enum MHD_Result members_reply(http_req *r, int64_t group_id)
 {
     int64_t limit, offset;
     if (!http_query_page(r, &limit, &offset)) return MHD_YES;
-    int64_t *ids = NULL;
+    store_membership *m = NULL;
     size_t n = 0;
     rc_error err;
-    rc_status st = store_group_members(db(r), group_id, &ids, &n, &err);
+    rc_status st = store_memberships(db(r), group_id, 0, &m, &n, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
     for (size_t i = (size_t)offset; i < n && i < (size_t)(offset + limit); i++) {
         store_person p;
-        if (store_person_get(db(r), ids[i], &p, NULL) == RC_OK)
-            json_array_append_new(items, person_json(r, &p));
+        if (store_person_get(db(r), m[i].person_id, &p, NULL) != RC_OK) continue;
+        json_t *j = person_json(r, &p);
+        json_object_set_new(j, "joined_on", local_day_json(r, m[i].joined_ms));
+        json_array_append_new(items, j);
     }
-    free(ids);
+    free(m);
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
+/* Optional query parameter joined_on (YYYY-MM-DD) as an instant; 0 when
+ * absent. False after answering 400. */
+static bool query_joined(http_req *r, int64_t *ms)
+{
+    const char *day = http_query(r, "joined_on");
+    *ms = 0;
+    return !day || local_day_ms(r, "joined_on", day, ms);
 }
 
 enum MHD_Result http_h_members_list(http_req *r)
@@ -439,6 +562,11 @@ enum MHD_Result http_h_members_put(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
+    int64_t joined = 0;
+    json_t *jv = json_object_get(b, "joined_on");
+    if (jv && !json_is_null(jv) &&
+        !local_day_ms(r, "joined_on", json_is_string(jv) ? json_string_value(jv) : NULL, &joined))
+        goto out;
     json_t *list = json_object_get(b, "person_ids");
     if (!json_is_array(list)) {
         res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, list ? "invalid_field" : "missing_field",
@@ -473,11 +601,19 @@ enum MHD_Result http_h_members_put(http_req *r)
         if (!keep) st = store_group_remove_member(db(r), g.id, cur[k], &err);
     }
     free(cur);
+    /* New members join on joined_on (default today); members already in
+     * keep their date. */
+    store_membership *had = NULL;
+    size_t nhad = 0;
+    if (st == RC_OK) st = store_memberships(db(r), g.id, 0, &had, &nhad, &err);
     json_array_foreach(list, i, v)
     {
         if (st != RC_OK) break;
-        st = store_group_add_member(db(r), g.id, json_integer_value(v), &err);
+        bool member = false;
+        for (size_t k = 0; k < nhad; k++) member |= had[k].person_id == json_integer_value(v);
+        if (!member) st = store_group_join(db(r), g.id, json_integer_value(v), joined, &err);
     }
+    free(had);
     if (st != RC_OK) {
         res = http_reply_rc(r, st, &err);
         goto out;
@@ -493,12 +629,19 @@ enum MHD_Result http_h_member_add(http_req *r)
 {
     store_group g;
     store_person p;
-    if (!load_group(r, &g) || !http_load_person(r, "person_id", &p)) return MHD_YES;
+    int64_t joined;
+    if (!load_group(r, &g) || !http_load_person(r, "person_id", &p) || !query_joined(r, &joined))
+        return MHD_YES;
     rc_error err;
-    rc_status st = store_group_add_member(db(r), g.id, p.id, &err);
+    /* joined_on given: the member joins (or joined) that day; else a new
+     * member joins today and an existing one keeps their date. */
+    rc_status st = joined ? store_group_join(db(r), g.id, p.id, joined, &err)
+                          : store_group_add_member(db(r), g.id, p.id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "group.member_add", "group", g.id,
-               json_pack("{s:I}", "person_id", (json_int_t)p.id));
+               json_pack("{s:I,s:o}", "person_id", (json_int_t)p.id, "joined_on",
+                         http_query(r, "joined_on") ? json_string(http_query(r, "joined_on"))
+                                                    : json_null()));
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

@@ -138,7 +138,9 @@ enum {
      * queue, not on a libmicrohttpd thread (503 + Retry-After when full). */
     HTTP_WORK = 1u << 5,
     HTTP_PW_CHANGE = 1u << 6, /* open to a user who must still change a one-time password */
+    HTTP_CAPTURE = 1u << 7,   /* a few phone photos: body at most HTTP_CAPTURE_MAX bytes */
 };
+#define HTTP_CAPTURE_MAX (8u << 20)
 
 struct http_route {
     const char *method;
@@ -351,6 +353,7 @@ struct http_server {
     http_hub *hub;
     http_limiter *login_limiter;
     http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
+    http_limiter *reg_limiter; /* public self-registrations, per address */
     http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight */
     pthread_cond_t idle;
@@ -398,6 +401,9 @@ enum MHD_Result http_h_persons_create(http_req *r);
 enum MHD_Result http_h_persons_get(http_req *r);
 enum MHD_Result http_h_persons_patch(http_req *r);
 enum MHD_Result http_h_persons_delete(http_req *r);
+enum MHD_Result http_h_person_biometrics_delete(http_req *r);
+enum MHD_Result http_h_person_archive(http_req *r);
+enum MHD_Result http_h_person_restore(http_req *r);
 enum MHD_Result http_h_groups_list(http_req *r);
 enum MHD_Result http_h_groups_create(http_req *r);
 enum MHD_Result http_h_groups_get(http_req *r);
@@ -525,6 +531,22 @@ bool http_require_camera(http_req *r, int64_t camera_id);
 json_t *http_institution_json(http_req *r);
 void http_kiosk_settings_json(http_req *r, json_t *settings);
 bool http_kiosk_settings_patch(http_req *r, json_t *body);
+/* Self check-in and self-registration (api_self.c): their settings' JSON
+ * and PATCH (false after answering), and the handlers. */
+void http_self_settings_json(http_req *r, json_t *settings);
+bool http_self_settings_patch(http_req *r, json_t *body);
+enum MHD_Result http_h_self_status(http_req *r);
+enum MHD_Result http_h_self_checkin(http_req *r);
+enum MHD_Result http_h_register_info(http_req *r);
+enum MHD_Result http_h_register(http_req *r);
+enum MHD_Result http_h_registrations_list(http_req *r);
+enum MHD_Result http_h_registration_approve(http_req *r);
+enum MHD_Result http_h_registration_reject(http_req *r);
+/* Is `ip` (text, IPv4 or IPv6) inside one of the networks of `list`
+ * (CIDRs or single addresses separated by commas or spaces)? *valid is
+ * false when the list has an entry that is not a network (then nothing
+ * matches). */
+bool http_cidr_match(const char *list, const char *ip, bool *valid);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

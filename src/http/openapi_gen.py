@@ -20,7 +20,7 @@ STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
 TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
-WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down"]
+WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down", "absentees"]
 schemas = {
  "Error": obj({"error": obj({"code": {"type": STR, "description": "stable snake_case code a client translates"},
      "message": {"type": STR, "description": "the same in English, for logs and scripts"},
@@ -111,16 +111,28 @@ schemas = {
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
      "kiosk_pin_set": {"type": BOOL, "readOnly": True},
+     "self_checkin_enabled": {"type": BOOL, "description": "members linked to a person may check in from their phone (default true)"},
+     "self_checkin_window_min": {"type": INT, "minimum": 0, "maximum": 720, "description":
+         "self check-in is allowed inside the person's slots and this many minutes before and after (default 15)"},
+     "self_checkin_networks": {"type": STR, "description": "networks self check-in is allowed from "
+         "(IPv4/IPv6 CIDRs or addresses, comma separated); \"\": from anywhere"},
+     "self_registration_enabled": {"type": BOOL, "description": "the public self-registration page is open (default false)"},
 
      "attendance_start_day": dict(type=STR, format="date", nullable=True,
-         description="no absences before this day; null: each person counts from the day they were added")}),
+         description="no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)"),
+     "attendance_start_day_in_effect": dict(type=STR, format="date", nullable=True, readOnly=True,
+         description="the institution's start in force: attendance_start_day or its default"),
+     "absentee_notify": dict(type=BOOL, description="send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group")}),
      additionalProperties=True),
- "GroupRef": obj({"id": INT, "name": STR}, ["id", "name"]),
+ "GroupRef": obj({"id": INT, "name": STR, "joined_on": dict(type=STR, format="date", nullable=True,
+     description="the local day the person joined the group: no absence from its slots before it")}, ["id", "name"]),
  "Person": obj({"id": INT, "external_id": STR, "first_name": STR, "last_name": STR,
      "name": {"type": STR, "description": "display name: first_name and last_name joined by a space"},
      "email": STR, "kind": {"type": STR, "enum": ["student", "teacher", "employee", "other"]},
      "active": BOOL, "consent_at": TIME, "face_count": INT, "groups": arr(ref("GroupRef")),
-     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"}},
+     "created_at": TIME, "pin_set": {"type": BOOL, "description": "has a kiosk PIN (code + PIN check-in)"},
+     "archived_at": dict(TIME, nullable=True, description="when the person was archived (active false): out of recognition, no absences from that day on, history kept; null while active"),
+     "joined_on": dict(type=STR, format="date", description="in a group's member list: the day they joined that group")},
      ["id", "external_id", "first_name", "last_name", "name", "email", "kind", "active",
       "consent_at", "face_count", "groups", "created_at"], nullable=("email", "consent_at")),
  "PersonCreate": obj({"external_id": STR, "first_name": STR, "last_name": STR, "email": STR,
@@ -145,10 +157,16 @@ schemas = {
  "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("Refusal"), "params": ref("RefusalParams"), "face_id": INT,
      "done": BOOL, "files": INT, "persons_created": INT},
      nullable=("reason", "face_id", "person")),
- "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT},
+ "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT,
+     "notify_absentees": dict(type=BOOL, description="the group's managers get the absentee list of each slot")},
      ["id", "name", "description", "member_count"]),
- "GroupWrite": obj({"name": STR, "description": STR}),
- "MemberIds": obj({"person_ids": arr({"type": INT})}, ["person_ids"]),
+ "GroupWrite": obj({"name": STR, "description": STR, "notify_absentees": BOOL}),
+ "MemberIds": obj({"person_ids": arr({"type": INT}),
+     "joined_on": dict(type=STR, format="date", nullable=True, description="the day new members joined (default today); members already in keep theirs")}, ["person_ids"]),
+ "Erased": obj({"erased": obj({"faces": INT, "sightings": INT, "photo": INT, "events": INT, "memberships": INT,
+     "schedules": INT, "deliveries": INT, "pin": INT})}, ["erased"]),
+ "CameraError": obj({"code": {"type": STR, "description": "stable code to translate: connect_failed, host_not_found, timeout, auth_failed, not_found, http_error, bad_content, not_http, stream_ended, stream_broken, decode_failed, frame_too_large, unsupported, permission_denied, device_error, bad_config, failed"},
+     "params": {"type": "object", "additionalProperties": True, "description": "host, status, type or device as the code needs; never credentials"}}, ["code", "params"]),
  "Schedule": obj({"id": INT, "group_id": INT, "person_id": INT,
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
      "grace_min": INT, "label": STR},
@@ -162,7 +180,8 @@ schemas = {
  "CameraStatus": obj({"state": dict({"type": STR}, description="connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models)"),
      "fps_in": NUM, "fps_processed": NUM, "frames": INT, "processed": INT, "drops": INT, "skipped": INT,
      "partial": INT, "connects": INT, "failures": INT, "next_retry_ms": INT, "width": INT, "height": INT,
-     "last_status": STR, "last_error": STR, "last_frame_at": TIME}, nullable=("last_error", "last_frame_at")),
+     "last_status": STR, "last_error": dict(type=STR, description="the last failure in English words (CLI, logs)"), "last_frame_at": TIME,
+     "error": {"allOf": [ref("CameraError")], "nullable": True}}, nullable=("last_error", "last_frame_at")),
  "Camera": obj({"id": INT, "name": STR, "url": STR,
      "kind": {"type": STR, "enum": ["mjpeg", "snapshot", "rtsp", "file", "v4l2", "browser"]},
      "direction": {"type": STR, "enum": ["entry", "exit", "both"]}, "enabled": BOOL, "fps": NUM,
@@ -197,7 +216,8 @@ schemas = {
      "time": TIME, "type": {"type": STR, "enum": ["entry", "exit"]}, "status": STR,
      "camera_id": INT, "camera_name": STR, "confidence": NUM, "box": ref("Box"), "liveness": NUM,
      "count": INT, "manual": BOOL, "reason": STR, "day": DATE,
-     "source": {"type": STR, "enum": ["auto", "manual", "pin"]},
+     "source": {"type": STR, "enum": ["auto", "manual", "pin", "self"], "description":
+         "pin: code + PIN on a kiosk; self: a member's own check-in from their phone"},
      "voided_at": dict(TIME, description="when it was voided (reason says why); null: it counts"),
      "face_id": dict({"type": INT}, description="recognized events: the enrolled face that matched best "
          "(what not-this-person may delete); null for other events or when that face was deleted"),
@@ -256,10 +276,27 @@ schemas = {
      "rejected": arr(obj({"file": STR, "reason": STR, "code": {"type": STR, "nullable": True}}))}, ["status", "id", "processed", "accepted", "rejected"]),
  "CompatFrameResult": obj({"recognized_faces": arr(obj({"identity": STR, "confidence": NUM,
      "box": dict(arr({"type": NUM}), minItems=4, maxItems=4)}))}, ["recognized_faces"]),
+ "SelfStatus": obj({"enabled": BOOL, "linked": {"type": BOOL, "description": "the account is linked to a person"},
+     "person": obj({"id": INT, "name": STR}), "face_count": INT, "window_min": INT,
+     "network_allowed": BOOL, "ip": STR,
+     "slot": obj({"schedule_id": INT, "day": DATE, "label": STR, "start": TIME, "end": TIME}),
+     "already_marked": BOOL, "entry": ref("AttendanceEvent"), "min_frames": INT, "max_frames": INT},
+     ["enabled", "linked", "face_count", "window_min", "network_allowed", "already_marked", "min_frames", "max_frames"],
+     nullable=("person", "slot", "entry")),
+ "SelfCheckinResult": obj({"accepted": BOOL, "person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent"),
+     "frames": INT, "passed": INT}, ["accepted", "person", "event", "frames", "passed"]),
+ "RegisterInfo": obj({"enabled": BOOL, "photos": INT, "groups": arr(ref("GroupRef")),
+     "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",))},
+     ["enabled", "photos", "groups", "institution"]),
+ "Registered": obj({"id": INT, "status": {"type": STR, "enum": ["pending"]}, "group": STR}, ["id", "status", "group"]),
+ "Registration": dict(obj({"id": INT, "name": STR, "first_name": STR, "last_name": STR, "email": STR,
+     "groups": arr(ref("GroupRef")), "face_ids": arr({"type": INT}), "pending": BOOL, "created_at": TIME,
+     "consent_at": TIME}, ["id", "name", "email", "groups", "face_ids", "pending"], nullable=("email", "consent_at")),
+     additionalProperties=True),
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
+for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -309,6 +346,29 @@ opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an a
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
 opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin; throttled, audited)",
    [A, D], ok("KioskCheckinResult"), jbody("KioskCheckin"), tag="kiosk"), "kioskCheckin")
+SELF_CODES = ("refusals answer {error:{code,params}} with code not_linked (409), disabled, network_not_allowed "
+    "(params.ip), outside_schedule (params.window_min) (403), already_marked (409, params.event_id, at), "
+    "no_face, not_live, no_match, no_enrolled_faces (422, params frames, faces, live, passed, needed), "
+    "too_many_attempts (429: 5 failed verifications in 15 minutes), too_few_frames / too_many_frames (400); "
+    "every attempt is audited (self.checkin, self.checkin_refused, self.checkin_failed)")
+opid(op("/api/v1/self/checkin", "get", "where the member stands for self check-in now: linked, enabled, network, the slot, already marked",
+   [MB], ok("SelfStatus"), tag="self"), "selfStatus")
+opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 frames (multipart file parts, 8 MB in all) verified 1:1 "
+   "against the caller's own enrolled faces with liveness; recorded with source self. " + SELF_CODES,
+   [MB], ok("SelfCheckinResult"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": arr({"type": STR, "format": "binary"}),
+       "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
+opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
+opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
+   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled (409), "
+   "missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), "
+   "too_many_attempts (429: 10 an hour per address)", P, ok("Registered", "201", "pending"),
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"first_name": STR, "last_name": STR, "email": STR,
+       "group_id": INT, "consent": {"type": STR, "enum": ["true"]}, "photo": arr({"type": STR, "format": "binary"})},
+       ["first_name", "last_name", "email", "group_id", "consent", "photo"])}}}, tag="self", work=True), "register")
+opid(op("/api/v1/registrations", "get", "pending self-registrations (limited managers: their groups')", [A, M], ok("RegistrationList"), tag="self"), "listRegistrations")
+opid(op("/api/v1/registrations/{id}/approve", "post", "approve a registration: the person becomes active and recognized", [A, M], ok("Registration"), params=[pid()], tag="self"), "approveRegistration")
+opid(op("/api/v1/registrations/{id}", "delete", "reject a registration: the person and their photos are erased", [A, M], NOC, params=[pid()], tag="self"), "rejectRegistration")
 opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
 opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
 opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")
@@ -330,11 +390,15 @@ opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=P
 opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")
 opid(op("/api/v1/settings", "patch", "change settings", [A], ok("Settings"), jbody("Settings"), tag="admin"), "updateSettings")
 opid(op("/api/v1/persons", "get", "list and search persons", [A, M], ok("PersonList"),
-   params=[q("q"), q("group_id", INT), q("active", BOOL)] + PAGE, tag="people"), "listPersons")
+   params=[q("q"), q("group_id", INT), dict(q("active"), schema={"type": STR, "enum": ["true", "false", "all"]},
+       description="default true: active people only; false: the archived only; all: everyone")] + PAGE, tag="people"), "listPersons")
 opid(op("/api/v1/persons", "post", "create a person", [A, M], ok("Person", "201", "created"), jbody("PersonCreate"), tag="people"), "createPerson")
 opid(op("/api/v1/persons/{id}", "get", "one person", [A, M], ok("Person"), params=[pid()], tag="people"), "getPerson")
 opid(op("/api/v1/persons/{id}", "patch", "change a person", [A, M], ok("Person"), jbody("PersonPatch"), [pid()], tag="people"), "updatePerson")
-opid(op("/api/v1/persons/{id}", "delete", "delete a person with all their faces", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}", "delete", "full erase (a privacy request): the person, their faces, embeddings, photo, events, memberships, own schedules and the sightings that matched them; audited as counts per kind without their code or name", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
+opid(op("/api/v1/persons/{id}/biometrics", "delete", "erase the biometric data only (faces, embeddings, photo, matching sightings); the person and their attendance history stay; audited with counts", [A, M], ok("Erased"), params=[pid()], tag="people"), "erasePersonBiometrics")
+opid(op("/api/v1/persons/{id}/archive", "post", "archive (deactivate): out of recognition and default lists, no absences from today on, history kept", [A, M], ok("Person"), params=[pid()], tag="people"), "archivePerson")
+opid(op("/api/v1/persons/{id}/restore", "post", "undo an archive", [A, M], ok("Person"), params=[pid()], tag="people"), "restorePerson")
 opid(op("/api/v1/persons/{id}/pin", "put", "set or remove the person's kiosk PIN", [A, M],
    {"200": {"description": "OK", "content": {"application/json": {"schema": obj({"pin_set": BOOL}, ["pin_set"])}}}},
    jbody("PersonPin"), [pid()], tag="people"), "setPersonPin")
@@ -366,7 +430,8 @@ opid(op("/api/v1/groups/{id}", "patch", "change a group", [A, M], ok("Group"), j
 opid(op("/api/v1/groups/{id}", "delete", "delete a group", [A, M], NOC, params=[pid()], tag="groups"), "deleteGroup")
 opid(op("/api/v1/groups/{id}/members", "get", "members", [A, M], ok("PersonList"), params=[pid()] + PAGE, tag="groups"), "listMembers")
 opid(op("/api/v1/groups/{id}/members", "put", "replace the member list", [A, M], ok("PersonList"), jbody("MemberIds"), [pid()], tag="groups"), "setMembers")
-opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "addMember")
+opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member (joined today), or with joined_on set or move the day they joined", [A, M], NOC,
+   params=[pid(), pid("person_id"), dict(q("joined_on"), schema={"type": STR, "format": "date"})], tag="groups"), "addMember")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
 opid(op("/api/v1/schedules", "get", "list schedules", [A, M], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
 opid(op("/api/v1/schedules", "post", "create a schedule", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")

@@ -30,6 +30,16 @@ const http_route http_routes[] = {
     /* kiosk */
     {"POST", "/api/v1/kiosk/unlock", ADMIN | DEVICE, HTTP_BODY_JSON, http_h_kiosk_unlock},
     {"POST", "/api/v1/kiosk/checkin", ADMIN | DEVICE, HTTP_BODY_JSON, http_h_kiosk_checkin},
+    /* self check-in and self-registration */
+    {"GET", "/api/v1/self/checkin", MEMBER, 0, http_h_self_status},
+    {"POST", "/api/v1/self/checkin", MEMBER, HTTP_BODY_UPLOAD | HTTP_WORK | HTTP_CAPTURE,
+     http_h_self_checkin},
+    {"GET", "/api/v1/self/register", HTTP_ANYONE, 0, http_h_register_info},
+    {"POST", "/api/v1/self/register", HTTP_ANYONE, HTTP_BODY_UPLOAD | HTTP_WORK | HTTP_CAPTURE,
+     http_h_register},
+    {"GET", "/api/v1/registrations", ADMIN | MANAGER, 0, http_h_registrations_list},
+    {"POST", "/api/v1/registrations/{id}/approve", ADMIN | MANAGER, 0, http_h_registration_approve},
+    {"DELETE", "/api/v1/registrations/{id}", ADMIN | MANAGER, 0, http_h_registration_reject},
     /* administration */
     {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
     {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},
@@ -58,6 +68,10 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
     {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
     {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
+    {"DELETE", "/api/v1/persons/{id}/biometrics", ADMIN | MANAGER, 0,
+     http_h_person_biometrics_delete},
+    {"POST", "/api/v1/persons/{id}/archive", ADMIN | MANAGER, 0, http_h_person_archive},
+    {"POST", "/api/v1/persons/{id}/restore", ADMIN | MANAGER, 0, http_h_person_restore},
     {"PUT", "/api/v1/persons/{id}/pin", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_person_pin},
     /* groups, schedules, holidays */
     {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},

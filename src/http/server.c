@@ -321,8 +321,11 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
      * within the limit is sent after that body was read; one over the limit
      * (or no body at all) is answered at once. */
     if (r->route)
-        r->body_limit = (r->route->flags & HTTP_BIG_UPLOAD) ? srv->cfg.limits.max_import
-                                                            : srv->cfg.limits.max_body;
+        r->body_limit =
+            (r->route->flags & HTTP_BIG_UPLOAD) ? srv->cfg.limits.max_import
+            : (r->route->flags & HTTP_CAPTURE) && srv->cfg.limits.max_body > HTTP_CAPTURE_MAX
+                ? HTTP_CAPTURE_MAX
+                : srv->cfg.limits.max_body;
     const char *cl = http_header(r, "Content-Length");
     const char *te = http_header(r, "Transfer-Encoding");
     if (cl) {
@@ -691,12 +694,15 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->login_limiter = http_limiter_create(20, 300, 900);
     /* A kiosk is one address: 10 wrong PINs in 5 minutes close it for 5. */
     srv->pin_limiter = http_limiter_create(10, 300, 300);
+    /* Every self-registration attempt counts: 10 an hour from one address. */
+    srv->reg_limiter = http_limiter_create(10, 3600, 3600);
     if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
         RC_OK) {
         http_server_stop(srv);
         return err ? err->code : RC_ERR_INTERNAL;
     }
-    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->pin_limiter || !srv->conns) {
+    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->pin_limiter ||
+        !srv->reg_limiter || !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
@@ -788,6 +794,7 @@ void http_server_stop(http_server *srv)
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
     http_limiter_destroy(srv->pin_limiter);
+    http_limiter_destroy(srv->reg_limiter);
     http_conns_destroy(srv->conns);
     if (srv->own_att) att_destroy(srv->att);
     if (srv->own_metrics) rc_metrics_destroy(srv->metrics);

@@ -94,6 +94,24 @@ rc_status notify_camera_state(notify *n, int64_t camera_id, const char *camera_n
                               int off, const char *error, int64_t now_ms, int *queued,
                               rc_error *err);
 
+/* ---- absentee lists (absentees.c) ------------------------------------------ */
+
+struct att;
+/* Queue the absentee list of every group slot that is due at now_ms, once
+ * per group, slot and day (the idempotency key "absentees:<group>:<schedule>:
+ * <day>" in the outbox holds across restarts and processes). Due: the
+ * group's notify_absentees (or the absentee_notify setting, for every group)
+ * is on, the slot is today's (in the institution's zone, never on a holiday),
+ * its start + grace has passed and its end has not. The list is who the
+ * report counts absent in that slot (join dates, archive days and the
+ * institution's start apply); the payload ("absentees" webhooks of the group
+ * or without a group) names the group, the slot, the absent people and the
+ * group's managers (managers whose scope includes the group; the admins when
+ * there is none). *queued (may be NULL) receives how many deliveries were
+ * queued. Cheap when nothing is due: no report is built for a slot whose
+ * deliveries are already queued. */
+rc_status notify_absentees(store *s, struct att *a, int64_t now_ms, int64_t *queued, rc_error *err);
+
 /* ---- payloads and signatures (payload.c) --------------------------------- */
 
 /* The request body for delivery d to webhook w, in w's preset: "generic"

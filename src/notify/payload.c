@@ -62,6 +62,27 @@ static char *message_text(const store_delivery *d, const json_t *data)
         const char *reason = str_of(data, "reason");
         snprintf(buf, sizeof buf, "Camera %s is down%s%s, %s", *cam ? cam : "?",
                  *reason ? ": " : "", reason, when);
+    } else if (!strcmp(d->kind, "absentees")) {
+        const json_t *g = json_object_get(data, "group"), *slot = json_object_get(data, "slot");
+        const json_t *absent = json_object_get(data, "absent");
+        int count = (int)json_integer_value(json_object_get(data, "absent_count"));
+        int o =
+            snprintf(buf, sizeof buf, "%s, %s %s %s-%s: ", str_of(g, "name"), str_of(slot, "label"),
+                     str_of(slot, "day"), str_of(slot, "start"), str_of(slot, "end"));
+        if (count == 0)
+            o += snprintf(buf + o, sizeof buf - (size_t)o, "everyone is here");
+        else
+            o += snprintf(buf + o, sizeof buf - (size_t)o, "%d missing:", count);
+        size_t i;
+        const json_t *p;
+        json_array_foreach(absent, i, p)
+        {
+            if (o >= (int)sizeof buf - 8) break;
+            o +=
+                snprintf(buf + o, sizeof buf - (size_t)o, "%s %s", i ? "," : "", str_of(p, "name"));
+        }
+        if (count > (int)json_array_size(absent) && o < (int)sizeof buf - 8)
+            snprintf(buf + o, sizeof buf - (size_t)o, ", …");
     } else if (!strcmp(d->kind, "test")) {
         snprintf(buf, sizeof buf, "Rollcall test notification for webhook %lld, %s",
                  (long long)d->webhook_id, when);

@@ -69,6 +69,8 @@ struct recog {
  * keep_unrecognized. */
 void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unrecognized);
 
+/* Deliver an event to every listener (recog.c). */
+void recog_emit(recog *r, const recog_event *ev);
 /* follow.c: the first full load, and the follower thread. */
 rc_status recog_gallery_load(recog *r, rc_error *err);
 rc_status recog_follow_start(recog *r, rc_error *err);

@@ -249,7 +249,7 @@ void recog_unlisten(recog *r, int id)
 
 /* Deliver under the lock, so recog_unlisten returning means the listener is
  * no longer running. */
-static void emit(recog *r, const recog_event *ev)
+void recog_emit(recog *r, const recog_event *ev)
 {
     pthread_mutex_lock(&r->llock);
     for (size_t i = 0; i < r->nlisteners; i++) r->listeners[i].fn(r->listeners[i].user, ev);
@@ -368,7 +368,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .ts_ms = res->ts_ms,
                               .face = f,
                               .sighting_id = ar.outcome == ATT_UNRECOGNIZED ? ar.sighting_id : 0};
-            emit(r, &ev);
+            recog_emit(r, &ev);
         } else if (ar.outcome == ATT_NEW || ar.outcome == ATT_MERGED || ar.outcome == ATT_MOVED) {
             f->has_event = true;
             f->event_new = ar.outcome == ATT_NEW;
@@ -380,7 +380,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .face = f,
                               .event = &f->event,
                               .is_new = f->event_new};
-            emit(r, &ev);
+            recog_emit(r, &ev);
         }
         free(jpeg);
     }
@@ -421,7 +421,7 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
                           .camera_id = out->camera_id,
                           .ts_ms = out->ts_ms,
                           .frame = out};
-        emit(r, &ev);
+        recog_emit(r, &ev);
     }
     return RC_OK;
 }

@@ -181,6 +181,54 @@ typedef struct {
 rc_status recog_enroll(recog *r, const recog_enroll_req *req, recog_enroll_result *results,
                        recog_enroll_summary *sum, rc_error *err);
 
+/* ---- self check-in ------------------------------------------------------ */
+
+/* A member's own check-in: a short capture verified 1:1 against the
+ * person's OWN enrolled faces (the centroid of their templates, the
+ * gallery's rule), never searched against anyone else's. A frame passes
+ * when its primary face is live at `liveness_threshold` and scores at
+ * least `recognition_threshold`; the check-in is accepted when
+ * min_frames frames pass, and then recorded through att_record with source
+ * "self" (slots, de-duplication) and delivered to the listeners. */
+#define RECOG_SELF_MIN_FRAMES 2 /* frames that must pass by default */
+#define RECOG_SELF_MAX_FRAMES 5 /* the most frames one check-in may send */
+
+#define RECOG_R_NOT_LIVE    "not_live"
+#define RECOG_R_NO_MATCH    "no_match"
+#define RECOG_R_NO_ENROLLED "no_enrolled_faces"
+
+typedef struct {
+    int64_t person_id;         /* whose enrolled faces the frames are verified against */
+    const recog_image *frames; /* JPEG/PNG frames of the capture */
+    size_t n;                  /* 1..RECOG_SELF_MAX_FRAMES */
+    int min_frames;            /* 0: RECOG_SELF_MIN_FRAMES (never more than n) */
+    const char *kind;          /* "entry"/"exit" chosen; NULL: the rules decide */
+    int64_t ts_ms;             /* 0: now */
+} recog_self_req;
+
+typedef struct {
+    const char *code; /* NULL: the frame passed; not_an_image, no_face, not_live, no_match */
+    bool has_face, live;
+    double liveness; /* -1 without a face */
+    double score;    /* cosine to the person's centroid; 0 unless live */
+} recog_self_frame;
+
+typedef struct {
+    bool accepted;    /* enough frames passed and the event was recorded */
+    const char *code; /* when refused: no_enrolled_faces, no_face, not_live, no_match */
+    int nframes, faces, live, passed, needed;
+    double score, liveness; /* of the best passing frame */
+    recog_self_frame frames[RECOG_SELF_MAX_FRAMES];
+    att_outcome outcome; /* accepted: ATT_NEW, or ATT_MERGED within the de-duplication window */
+    bool has_event;
+    store_event event;
+} recog_self_result;
+
+/* Verify and, when accepted, record. Refusals are RC_OK with a code; an
+ * error means nothing could be judged (the store failed, bad request). */
+rc_status recog_self_checkin(recog *r, const recog_self_req *req, recog_self_result *out,
+                             rc_error *err);
+
 /* ---- the gallery -------------------------------------------------------- */
 
 /* Apply one person's change from the store now (their faces added or

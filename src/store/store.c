@@ -821,6 +821,17 @@ rc_status store_audit_list(store *s, const char *target_type, int64_t target_id,
     return st;
 }
 
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st =
+        qint(c, "SELECT count(*) FROM audit WHERE actor = ? AND action = ? AND ts_ms >= ?", count,
+             err, "tti", actor ? actor : "", action ? action : "", since_ms);
+    give(s, c);
+    return st;
+}
+
 /* ---- roles, users --------------------------------------------------------- */
 
 static void row_role(db_q *q, void *dst)
@@ -1244,7 +1255,7 @@ rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t 
 
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
-    "updated_ms, first_name, last_name"
+    "updated_ms, first_name, last_name, pending, archived_ms"
 static void row_person(db_q *q, void *dst)
 {
     store_person *p = dst;
@@ -1260,6 +1271,18 @@ static void row_person(db_q *q, void *dst)
     p->updated_ms = db_i64(q, 9);
     cp(p->first_name, sizeof p->first_name, db_text(q, 10));
     cp(p->last_name, sizeof p->last_name, db_text(q, 11));
+    p->pending = (int)db_i64(q, 12);
+    p->archived_ms = db_i64(q, 13);
+}
+
+/* The archive time follows `active`: set when it goes off, cleared when on.
+ * A pending self-registration is inactive without being archived. */
+static void settle_archive(store_person *p, int64_t now)
+{
+    if (p->active || p->pending)
+        p->archived_ms = 0;
+    else if (p->archived_ms <= 0)
+        p->archived_ms = now;
 }
 
 /* Check a person and settle its names: the display name from first and last
@@ -1296,12 +1319,14 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
     int64_t created = p->created_ms > 0 ? p->created_ms : now;
+    settle_archive(p, now);
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
-              "active, created_ms, updated_ms, first_name, last_name) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "TtttIiiiitt", p->external_id, p->name, p->email, p->kind, p->photo_face_id,
-              p->consent_ms, (int64_t)p->active, created, now, p->first_name, p->last_name);
+              "active, created_ms, updated_ms, first_name, last_name, pending, archived_ms) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiiittii", p->external_id, p->name, p->email, p->kind,
+              p->photo_face_id, p->consent_ms, (int64_t)p->active, created, now, p->first_name,
+              p->last_name, (int64_t)(p->pending != 0), p->archived_ms);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
@@ -1334,16 +1359,17 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
     rc_status st = person_valid(p, err);
     if (st != RC_OK) return st;
     TAKE(s, c, err);
-    int64_t ch = 0;
+    int64_t ch = 0, now = rc_unix_ms();
+    settle_archive(p, now);
     st = tx_begin(s, c, err);
     if (st == RC_OK)
         st = qexec(c,
                    "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
                    "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ?, "
-                   "first_name = ?, last_name = ? WHERE id = ?",
-                   &ch, err, "TtttIiiitti", p->external_id, p->name, p->email, p->kind,
-                   p->photo_face_id, p->consent_ms, (int64_t)p->active, rc_unix_ms(), p->first_name,
-                   p->last_name, p->id);
+                   "first_name = ?, last_name = ?, pending = ?, archived_ms = ? WHERE id = ?",
+                   &ch, err, "TtttIiiittiii", p->external_id, p->name, p->email, p->kind,
+                   p->photo_face_id, p->consent_ms, (int64_t)p->active, now, p->first_name,
+                   p->last_name, (int64_t)(p->pending != 0), p->archived_ms, p->id);
     if (st == RC_OK && ch == 0)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
     if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */
@@ -1388,6 +1414,7 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     if (f && f->group_id)
         qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
     if (f && f->active_only) qb_cond(&b, "active = 1");
+    qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
     TAKE(s, c, err);
     rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
@@ -1438,45 +1465,120 @@ rc_status store_person_pin_get(store *s, int64_t id, char *buf, size_t cap, rc_e
     return st;
 }
 
-rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err)
+/* The counts of an erase as the audit entry's detail (no personal data). */
+static char *erase_detail(const store_erase *e, int full)
 {
-    TAKE(s, c, err);
-    store_person p;
-    rc_status st = tx_begin(s, c, err);
-    if (st == RC_OK) {
-        st = qone(c, row_person, &p, err, "person", id,
-                  "SELECT " PERSON_COLS " FROM persons WHERE id = ?", "i", id);
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "faces", (json_int_t)e->faces, "sightings",
+                          (json_int_t)e->sightings, "photo", (json_int_t)e->photo, "audit_redacted",
+                          (json_int_t)e->audit_redacted);
+    if (j && full) {
+        json_object_set_new(j, "events", json_integer(e->events));
+        json_object_set_new(j, "memberships", json_integer(e->memberships));
+        json_object_set_new(j, "schedules", json_integer(e->schedules));
+        json_object_set_new(j, "deliveries", json_integer(e->deliveries));
+        json_object_set_new(j, "pin", json_integer(e->pin));
     }
-    int64_t faces = 0, events = 0;
-    if (st == RC_OK) st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &faces, err, "i", id);
-    if (st == RC_OK) st = qexec(c, "DELETE FROM events WHERE person_id = ?", &events, err, "i", id);
+    return json_text(j);
+}
+
+/* Inside a transaction on c: delete person id's biometric data (faces,
+ * photo, best-matching sightings) into *e. */
+static rc_status erase_biometrics_in(db_conn *c, int64_t id, store_erase *e, rc_error *err)
+{
+    rc_status st =
+        qint(c, "SELECT count(*) FROM persons WHERE id = ? AND photo_face_id IS NOT NULL",
+             &e->photo, err, "i", id);
+    if (st == RC_OK)
+        st = qexec(c, "UPDATE persons SET photo_face_id = NULL WHERE id = ?", NULL, err, "i", id);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM faces WHERE person_id = ?", &e->faces, err, "i", id);
     /* Unrecognized sightings that best matched this person are most likely
      * their face too: biometric data, so they go as well. */
-    int64_t sightings = 0;
     if (st == RC_OK)
-        st = qexec(c, "DELETE FROM sightings WHERE candidate_person_id = ?", &sightings, err, "i",
-                   id);
-    if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
+        st = qexec(c, "DELETE FROM sightings WHERE candidate_person_id = ?", &e->sightings, err,
+                   "i", id);
+    return st;
+}
+
+/* The end of an erase on c (its transaction open, st its status so far):
+ * bump the gallery, audit the counts (person.erase when full, else
+ * person.erase_biometrics), commit, give c back, wipe the files. */
+static rc_status erase_end(store *s, db_conn *c, rc_status st, int64_t id, const char *actor,
+                           int full, const store_erase *e, store_erase *out, rc_error *err)
+{
     if (st == RC_OK) st = bump_gallery(s, c, err);
     if (st == RC_OK) {
-        char *detail =
-            json_text(json_pack("{s:s, s:s, s:I, s:I, s:I}", "external_id", p.external_id, "name",
-                                p.name, "faces_deleted", (json_int_t)faces, "events_deleted",
-                                (json_int_t)events, "sightings_deleted", (json_int_t)sightings));
-        st = audit_in(c, actor, "person.delete", "person", id, detail ? detail : "", err);
+        char *detail = erase_detail(e, full);
+        st = audit_in(c, actor, full ? "person.erase" : "person.erase_biometrics", "person", id,
+                      detail ? detail : "", err);
         free(detail);
     }
     st = tx_end(c, st, err);
     give(s, c);
     if (st == RC_OK) erase_deleted(s);
+    if (st == RC_OK && out) *out = *e;
     return st;
+}
+
+rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
+                                        rc_error *err)
+{
+    store_erase e = {0};
+    int64_t have = 0;
+    TAKE(s, c, err);
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK) st = qint(c, "SELECT count(*) FROM persons WHERE id = ?", &have, err, "i", id);
+    if (st == RC_OK && !have)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
+    if (st == RC_OK) st = erase_biometrics_in(c, id, &e, err);
+    return erase_end(s, c, st, id, actor, 0, &e, out, err);
+}
+
+rc_status store_person_erase(store *s, int64_t id, const char *actor, store_erase *out,
+                             rc_error *err)
+{
+    store_erase e = {0};
+    TAKE(s, c, err);
+    store_person p;
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qone(c, row_person, &p, err, "person", id,
+                  "SELECT " PERSON_COLS " FROM persons WHERE id = ?", "i", id);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM persons WHERE id = ? AND pin_hash <> ''", &e.pin, err,
+                  "i", id);
+    if (st == RC_OK) st = erase_biometrics_in(c, id, &e, err);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM events WHERE person_id = ?", &e.events, err, "i", id);
+    if (st == RC_OK)
+        st =
+            qexec(c, "DELETE FROM group_members WHERE person_id = ?", &e.memberships, err, "i", id);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM schedules WHERE person_id = ?", &e.schedules, err, "i", id);
+    if (st == RC_OK)
+        st = qexec(c, "DELETE FROM webhook_deliveries WHERE person_id = ?", &e.deliveries, err, "i",
+                   id);
+    /* What earlier entries said about them (code, name) goes too; that an
+     * action happened, by whom and when, stays. */
+    if (st == RC_OK)
+        st = qexec(c,
+                   "UPDATE audit SET detail = '{\"erased\":true}' WHERE target_type = 'person' "
+                   "AND target_id = ? AND detail <> ''",
+                   &e.audit_redacted, err, "i", id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM persons WHERE id = ?", NULL, err, "i", id);
+    return erase_end(s, c, st, id, actor, 1, &e, out, err);
+}
+
+rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err)
+{
+    return store_person_erase(s, id, actor, NULL, err);
 }
 
 /* ---- groups --------------------------------------------------------------- */
 
 #define GROUP_COLS                                                                                 \
     "id, name, description, created_ms, (SELECT count(*) FROM group_members m WHERE "              \
-    "m.group_id = person_groups.id)"
+    "m.group_id = person_groups.id), notify_absentees"
 static void row_group(db_q *q, void *dst)
 {
     store_group *g = dst;
@@ -1485,6 +1587,7 @@ static void row_group(db_q *q, void *dst)
     cp(g->description, sizeof g->description, db_text(q, 2));
     g->created_ms = db_i64(q, 3);
     g->member_count = db_i64(q, 4);
+    g->notify_absentees = (int)db_i64(q, 5);
 }
 
 rc_status store_group_create(store *s, store_group *g, rc_error *err)
@@ -1493,10 +1596,11 @@ rc_status store_group_create(store *s, store_group *g, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "a group needs a name");
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), id = 0;
-    rc_status st = qint(c,
-                        "INSERT INTO person_groups (name, description, created_ms) VALUES (?, ?, "
-                        "?) RETURNING id",
-                        &id, err, "tti", g->name, g->description, now);
+    rc_status st =
+        qint(c,
+             "INSERT INTO person_groups (name, description, created_ms, "
+             "notify_absentees) VALUES (?, ?, ?, ?) RETURNING id",
+             &id, err, "ttii", g->name, g->description, now, (int64_t)(g->notify_absentees != 0));
     give(s, c);
     if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a group named %s already exists", g->name);
     if (st != RC_OK) return st;
@@ -1518,8 +1622,11 @@ rc_status store_group_update(store *s, const store_group *g, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "a group needs a name");
     TAKE(s, c, err);
     int64_t ch = 0;
-    rc_status st = qexec(c, "UPDATE person_groups SET name = ?, description = ? WHERE id = ?", &ch,
-                         err, "tti", g->name, g->description, g->id);
+    rc_status st = qexec(c,
+                         "UPDATE person_groups SET name = ?, description = ?, notify_absentees = ? "
+                         "WHERE id = ?",
+                         &ch, err, "ttii", g->name, g->description,
+                         (int64_t)(g->notify_absentees != 0), g->id);
     give(s, c);
     if (st == RC_ERR_CONFLICT) return rc_fail(err, st, "a group named %s already exists", g->name);
     if (st == RC_OK && ch == 0)
@@ -1548,18 +1655,56 @@ rc_status store_group_list(store *s, store_page page, store_group **out, size_t 
     return st;
 }
 
-rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
+/* Insert a membership joined at `joined`; an existing one keeps its date
+ * unless `move` is set. */
+static rc_status member_put(store *s, int64_t group_id, int64_t person_id, int64_t joined, int move,
+                            rc_error *err)
 {
     TAKE(s, c, err);
     rc_status st = qexec(c,
-                         "INSERT INTO group_members (group_id, person_id) VALUES (?, ?) "
-                         "ON CONFLICT DO NOTHING",
-                         NULL, err, "ii", group_id, person_id);
+                         move ? "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
+                                "(?, ?, ?) ON CONFLICT (group_id, person_id) DO UPDATE SET "
+                                "joined_ms = excluded.joined_ms"
+                              : "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
+                                "(?, ?, ?) ON CONFLICT DO NOTHING",
+                         NULL, err, "iii", group_id, person_id, joined);
     give(s, c);
     if (st == RC_ERR_NOT_FOUND)
         return rc_fail(err, st, "no group %lld or no person %lld", (long long)group_id,
                        (long long)person_id);
     return st;
+}
+
+rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
+{
+    return member_put(s, group_id, person_id, rc_unix_ms(), 0, err);
+}
+
+rc_status store_group_join(store *s, int64_t group_id, int64_t person_id, int64_t joined_ms,
+                           rc_error *err)
+{
+    return member_put(s, group_id, person_id, joined_ms > 0 ? joined_ms : rc_unix_ms(), 1, err);
+}
+
+static void row_membership(db_q *q, void *dst)
+{
+    store_membership *m = dst;
+    m->group_id = db_i64(q, 0);
+    m->person_id = db_i64(q, 1);
+    m->joined_ms = db_i64(q, 2);
+}
+
+rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
+                            size_t *n, rc_error *err)
+{
+    if (!group_id == !person_id)
+        return rc_fail(err, RC_ERR_INVALID, "memberships of one group or of one person");
+    return query_list(s, sizeof **out, row_membership, (void **)out, n, err,
+                      group_id ? "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
+                                 "group_id = ? ORDER BY person_id"
+                               : "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
+                                 "person_id = ? ORDER BY group_id",
+                      "i", group_id ? group_id : person_id);
 }
 
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
@@ -1776,7 +1921,7 @@ static rc_status gallery_rows(store *s, const char *model, int64_t person_id, in
         char sql[320];
         snprintf(sql, sizeof sql,
                  "SELECT f.id, f.person_id, f.dim%s FROM faces f JOIN persons p ON p.id = "
-                 "f.person_id WHERE p.active = 1%s%s ORDER BY f.id",
+                 "f.person_id WHERE p.active = 1 AND p.pending = 0%s%s ORDER BY f.id",
                  with_vectors ? ", f.embedding" : "", model ? " AND f.model = ?" : "",
                  person_id ? " AND f.person_id = ?" : "");
         if (model && person_id)
@@ -2054,6 +2199,17 @@ rc_status store_holiday_list(store *s, const char *from, const char *to, store_h
     return st;
 }
 
+rc_status store_started_ms(store *s, int64_t *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT COALESCE(MIN(t), 0) FROM (SELECT MIN(ts_ms) AS t FROM events "
+                        "UNION ALL SELECT MIN(applied_ms) FROM schema_migrations) x",
+                        out, err, "");
+    give(s, c);
+    return st;
+}
+
 rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err)
 {
     TAKE(s, c, err);
@@ -2220,8 +2376,9 @@ static rc_status event_valid(store_event *e, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID, "event day '%s' is not YYYY-MM-DD", e->slot_day);
     if (!e->status[0]) cp(e->status, sizeof e->status, "outside");
     if (!e->source[0]) cp(e->source, sizeof e->source, "auto");
-    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin"))
-        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual or pin",
+    if (strcmp(e->source, "auto") && strcmp(e->source, "manual") && strcmp(e->source, "pin") &&
+        strcmp(e->source, "self"))
+        return rc_fail(err, RC_ERR_INVALID, "event source '%s' is not auto, manual, pin or self",
                        e->source);
     if (e->last_seen_ms < e->ts_ms) e->last_seen_ms = e->ts_ms;
     if (e->sightings < 1) e->sightings = 1;
@@ -2825,6 +2982,47 @@ rc_status store_delivery_enqueue(store *s, const char *kind, const char *also_ki
 {
     TAKE(s, c, err);
     rc_status st = enqueue_in(c, kind, also_kind, person_id, event_id, payload, queued, err);
+    give(s, c);
+    return st;
+}
+
+rc_status store_delivery_enqueue_group(store *s, const char *kind, int64_t group_id,
+                                       const char *dedup_key, const char *payload, int64_t *queued,
+                                       rc_error *err)
+{
+    rc_status st = delivery_args_valid(kind, payload, err);
+    if (st != RC_OK) return st;
+    if (!dedup_key || !*dedup_key || strlen(dedup_key) > 200)
+        return rc_fail(err, RC_ERR_INVALID, "a group delivery needs an idempotency key");
+    int64_t now = rc_unix_ms(), ch = 0;
+    char pat[48];
+    snprintf(pat, sizeof pat, "%%,%s,%%", kind);
+    TAKE(s, c, err);
+    st = qexec(c,
+               "INSERT INTO webhook_deliveries (webhook_id, kind, event_id, person_id, payload, "
+               "next_ms, created_ms, updated_ms, dedup_key) SELECT w.id, CAST(? AS TEXT), 0, "
+               "NULL, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), "
+               "CAST(? AS TEXT) FROM webhooks w WHERE w.enabled = 1 AND ',' || w.events || ',' "
+               "LIKE ? AND (w.group_id IS NULL OR w.group_id = ?) "
+               "ON CONFLICT (webhook_id, dedup_key) DO NOTHING",
+               &ch, err, "ttiiitti", kind, payload, now, now, now, dedup_key, pat, group_id);
+    give(s, c);
+    if (st == RC_OK && queued) *queued = ch;
+    return st;
+}
+
+rc_status store_delivery_key_missing(store *s, const char *kind, int64_t group_id,
+                                     const char *dedup_key, int64_t *missing, rc_error *err)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "%%,%s,%%", kind ? kind : "");
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT count(*) FROM webhooks w WHERE w.enabled = 1 AND ',' || w.events "
+                        "|| ',' LIKE ? AND (w.group_id IS NULL OR w.group_id = ?) AND NOT EXISTS "
+                        "(SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND "
+                        "d.dedup_key = ?)",
+                        missing, err, "tit", pat, group_id, dedup_key ? dedup_key : "");
     give(s, c);
     return st;
 }

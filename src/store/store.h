@@ -224,6 +224,15 @@ typedef struct {
     int64_t photo_face_id; /* 0: none */
     int64_t consent_ms;    /* 0: not recorded */
     int active;
+    /* 1: a self-registration waiting for approval: kept inactive, out of the
+     * gallery and of person lists (but those asking for pending ones) until
+     * a manager approves it (pending 0, active 1) or rejects it (deleted). */
+    int pending;
+    /* When the person was archived (deactivated): from that local day on they
+     * are out of the gallery and never absent, their history stays. 0 while
+     * active. Kept by create and update from `active` (turning active off
+     * sets it to now unless already set; turning it on clears it). */
+    int64_t archived_ms;
     int64_t created_ms, updated_ms;
 } store_person;
 
@@ -234,6 +243,7 @@ typedef struct {
     /* Non-zero: only members of the groups this user (a group-limited
      * manager) is limited to, per user_groups; nobody when it has none. */
     int64_t scope_user_id;
+    int pending; /* 0: settled persons only; 1: pending self-registrations only */
 } store_person_filter;
 
 /* created_ms 0 means now; a past time (history imported, tests) is kept:
@@ -252,11 +262,36 @@ rc_status store_person_pin_get(store *s, int64_t id, char *buf, size_t cap, rc_e
 /* filter may be NULL. Ordered by name, then id. */
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err);
-/* Delete a person with their faces, embeddings, memberships, schedules,
- * events and the unrecognized sightings that best matched them, in one
- * transaction, and write an audit entry (who, external id, how many faces;
- * no biometric data). Bumps the gallery version. */
+/* What an erase removed, counted per kind. */
+typedef struct {
+    int64_t faces;          /* face photos with their embeddings */
+    int64_t sightings;      /* unrecognized sightings that best matched the person */
+    int64_t photo;          /* 1 when the person had a profile photo */
+    int64_t events;         /* attendance events (full erase only) */
+    int64_t memberships;    /* group memberships (full erase only) */
+    int64_t schedules;      /* the person's own schedules (full erase only) */
+    int64_t deliveries;     /* queued or past webhook deliveries about them (full erase only) */
+    int64_t pin;            /* 1 when a kiosk PIN was set (full erase only) */
+    int64_t audit_redacted; /* earlier audit entries about them whose detail was blanked */
+} store_erase;
+
+/* Full erase (a privacy request): delete a person with their faces,
+ * embeddings, memberships, schedules, events, webhook deliveries and the
+ * unrecognized sightings that best matched them, in one transaction. Earlier
+ * audit entries about the person lose their detail (names, codes); the new
+ * "person.erase" entry says what was erased, in counts per kind, and keeps
+ * no personal data. Bumps the gallery version; deleted biometric data is
+ * wiped from the files (see README). *out (may be NULL) receives the counts. */
+rc_status store_person_erase(store *s, int64_t id, const char *actor, store_erase *out,
+                             rc_error *err);
+/* store_person_erase without the counts. */
 rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error *err);
+/* Erase a person's biometric data only: every face with its embedding, the
+ * profile photo and the unrecognized sightings that best matched them. The
+ * person, their memberships and their attendance history stay. Audited as
+ * "person.erase_biometrics" with the counts. Bumps the gallery version. */
+rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
+                                        rc_error *err);
 
 typedef struct {
     int64_t id;
@@ -264,6 +299,7 @@ typedef struct {
     char description[512];
     int64_t created_ms;
     int64_t member_count; /* filled by get and list */
+    int notify_absentees; /* send the group's managers each slot's absentee list */
 } store_group;
 rc_status store_group_create(store *s, store_group *g, rc_error *err);
 rc_status store_group_get(store *s, int64_t id, store_group *out, rc_error *err);
@@ -271,8 +307,22 @@ rc_status store_group_update(store *s, const store_group *g, rc_error *err);
 rc_status store_group_delete(store *s, int64_t id, rc_error *err);
 rc_status store_group_list(store *s, store_page page, store_group **out, size_t *n, int64_t *total,
                            rc_error *err);
-/* Adding an existing member is not an error. */
+/* Adding an existing member is not an error (their join date stays); a new
+ * member joins now. */
 rc_status store_group_add_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
+/* Add a member who joined at joined_ms (0: now), or move an existing
+ * member's join date to it. Reports count no absence from a group's slots
+ * before the local day of joining. */
+rc_status store_group_join(store *s, int64_t group_id, int64_t person_id, int64_t joined_ms,
+                           rc_error *err);
+typedef struct {
+    int64_t group_id, person_id;
+    int64_t joined_ms;
+} store_membership;
+/* A person's memberships by group id, or a group's by person id (the other
+ * id 0), ascending (caller frees). */
+rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
+                            size_t *n, rc_error *err);
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
 /* Person ids of a group / group ids of a person, ascending (caller frees). */
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err);
@@ -368,6 +418,10 @@ rc_status store_holiday_delete(store *s, const char *day, rc_error *err);
 rc_status store_holiday_list(store *s, const char *from, const char *to, store_holiday **out,
                              size_t *n, rc_error *err);
 
+/* When this database began to be used: the earlier of its first attendance
+ * event (by time) and its creation (the first migration applied). */
+rc_status store_started_ms(store *s, int64_t *out, rc_error *err);
+
 /* Settings are text; RC_ERR_NOT_FOUND when the key was never set. */
 rc_status store_setting_get(store *s, const char *key, char *buf, size_t cap, rc_error *err);
 rc_status store_setting_set(store *s, const char *key, const char *value, rc_error *err);
@@ -406,7 +460,8 @@ typedef struct {
     int sightings;       /* how many sightings were merged into it */
     int64_t schedule_id; /* 0: outside any schedule */
     char slot_day[11];   /* local day the slot (or day) belongs to */
-    char source[8];      /* "auto", "manual" or "pin" (code + PIN typed on a kiosk) */
+    char source[8];      /* "auto", "manual", "pin" (code + PIN typed on a kiosk) or "self"
+                            (a member's own check-in from their phone) */
     char reason[256];    /* for manual events, corrections and voiding */
     int64_t voided_ms;   /* 0: counts; else when it was voided (kept, left out of rules and
                             reports); set by store_event_void only */
@@ -512,6 +567,10 @@ typedef struct {
 } store_audit;
 rc_status store_audit_add(store *s, const char *actor, const char *action, const char *target_type,
                           int64_t target_id, const char *detail, rc_error *err);
+/* How many entries `actor` made with `action` since since_ms (rate limits
+ * that must hold across processes: self check-in failures). */
+rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
+                            int64_t *count, rc_error *err);
 /* Newest first; target_type NULL and target_id 0 for all. */
 rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
                            store_audit **out, size_t *n, int64_t *total, rc_error *err);
@@ -520,7 +579,7 @@ rc_status store_audit_list(store *s, const char *target_type, int64_t target_id,
 
 /* Event kinds a webhook may ask for. "late" and "early_leave" are entries and
  * exits with that status; a webhook wanting "entry" hears about every entry. */
-#define STORE_WEBHOOK_KINDS "entry,exit,late,early_leave,unknown_face,camera_down"
+#define STORE_WEBHOOK_KINDS "entry,exit,late,early_leave,unknown_face,camera_down,absentees"
 
 typedef struct {
     int64_t id;
@@ -571,6 +630,18 @@ typedef struct {
 rc_status store_delivery_enqueue(store *s, const char *kind, const char *also_kind,
                                  int64_t person_id, int64_t event_id, const char *payload,
                                  int64_t *queued, rc_error *err);
+/* Queue one delivery of `kind` about group group_id for every enabled webhook
+ * that wants `kind` and has no group or that group, at most once per webhook
+ * and dedup_key (an idempotency key such as "absentees:7:12:2026-03-02"): a
+ * key already queued for a webhook queues nothing again, whatever became of
+ * the first delivery. *queued (may be NULL) receives how many were queued. */
+rc_status store_delivery_enqueue_group(store *s, const char *kind, int64_t group_id,
+                                       const char *dedup_key, const char *payload, int64_t *queued,
+                                       rc_error *err);
+/* How many enabled webhooks that want `kind` and have no group or group
+ * group_id have no delivery with dedup_key yet (0: nothing left to queue). */
+rc_status store_delivery_key_missing(store *s, const char *kind, int64_t group_id,
+                                     const char *dedup_key, int64_t *missing, rc_error *err);
 /* Queue one delivery for webhook webhook_id alone, whatever its kinds (a
  * test); *id (may be NULL) receives the new row's id. */
 rc_status store_delivery_enqueue_one(store *s, int64_t webhook_id, const char *kind,

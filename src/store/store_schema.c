@@ -14,6 +14,54 @@
 
 #include "store_db.h"
 
+/* The events table, defined once for every migration that creates it: v1
+ * made it, and v5 and v7 rebuild it because SQLite cannot change a CHECK
+ * constraint (the sources an event may have). `extra` adds columns after
+ * updated_ms (v5's voided_ms). */
+#define EVENTS_TABLE(name, sources, extra)                                                         \
+    "CREATE TABLE " name " ("                                                                      \
+    " id @ID@,"                                                                                    \
+    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"                         \
+    " ts_ms BIGINT NOT NULL,"                                                                      \
+    " last_seen_ms BIGINT NOT NULL,"                                                               \
+    " kind TEXT NOT NULL CHECK (kind IN ('entry', 'exit')),"                                       \
+    " status TEXT NOT NULL DEFAULT 'outside',"                                                     \
+    " camera_id BIGINT REFERENCES cameras(id) ON DELETE SET NULL,"                                 \
+    " confidence @REAL@ NOT NULL DEFAULT 0,"                                                       \
+    " box_x @REAL@ NOT NULL DEFAULT 0,"                                                            \
+    " box_y @REAL@ NOT NULL DEFAULT 0,"                                                            \
+    " box_w @REAL@ NOT NULL DEFAULT 0,"                                                            \
+    " box_h @REAL@ NOT NULL DEFAULT 0,"                                                            \
+    " liveness @REAL@ NOT NULL DEFAULT 0,"                                                         \
+    " sightings INTEGER NOT NULL DEFAULT 1,"                                                       \
+    " schedule_id BIGINT REFERENCES schedules(id) ON DELETE SET NULL,"                             \
+    " slot_day TEXT NOT NULL,"                                                                     \
+    " source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN (" sources ")),"                        \
+    " reason TEXT NOT NULL DEFAULT '',"                                                            \
+    " created_ms BIGINT NOT NULL,"                                                                 \
+    " updated_ms BIGINT NOT NULL" extra ");"
+#define EVENTS_INDEXES                                                                             \
+    "CREATE INDEX events_person_time ON events(person_id, ts_ms);"                                 \
+    "CREATE INDEX events_time ON events(ts_ms);"                                                   \
+    "CREATE INDEX events_person_day ON events(person_id, slot_day);"
+#define EVENTS_SOURCES_V1 "'auto', 'manual'"
+#define EVENTS_SOURCES_V5 EVENTS_SOURCES_V1 ", 'pin'"
+#define EVENTS_SOURCES_V7 EVENTS_SOURCES_V5 ", 'self'"
+#define EVENTS_VOIDED     ", voided_ms BIGINT NOT NULL DEFAULT 0"
+/* The columns a rebuild copies: those of v1 (v5 adds voided_ms). */
+#define EVENTS_COLS                                                                                \
+    "id, person_id, ts_ms, last_seen_ms, kind, status, camera_id, confidence, box_x, box_y, "      \
+    "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
+    "updated_ms"
+/* Rebuild events with `sources` allowed, keeping every row and id (nothing
+ * refers to events; PostgreSQL's identity restarts after the largest id,
+ * @RESEED_EVENTS@). */
+#define EVENTS_REBUILD(sources, cols)                                                              \
+    EVENTS_TABLE("events_rebuild", sources, EVENTS_VOIDED)                                         \
+    "INSERT INTO events_rebuild (" cols ") SELECT " cols " FROM events;"                           \
+    "DROP TABLE events;"                                                                           \
+    "ALTER TABLE events_rebuild RENAME TO events;" EVENTS_INDEXES "@RESEED_EVENTS@"
+
 static const char v1[] =
     "CREATE TABLE roles ("
     " name TEXT PRIMARY KEY,"
@@ -116,31 +164,7 @@ static const char v1[] =
     " direction TEXT NOT NULL DEFAULT 'both' CHECK (direction IN ('both', 'entry', 'exit')),"
     " enabled INTEGER NOT NULL DEFAULT 1,"
     " fps @REAL@ NOT NULL DEFAULT 5,"
-    " created_ms BIGINT NOT NULL);"
-    "CREATE TABLE events ("
-    " id @ID@,"
-    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
-    " ts_ms BIGINT NOT NULL,"
-    " last_seen_ms BIGINT NOT NULL,"
-    " kind TEXT NOT NULL CHECK (kind IN ('entry', 'exit')),"
-    " status TEXT NOT NULL DEFAULT 'outside',"
-    " camera_id BIGINT REFERENCES cameras(id) ON DELETE SET NULL,"
-    " confidence @REAL@ NOT NULL DEFAULT 0,"
-    " box_x @REAL@ NOT NULL DEFAULT 0,"
-    " box_y @REAL@ NOT NULL DEFAULT 0,"
-    " box_w @REAL@ NOT NULL DEFAULT 0,"
-    " box_h @REAL@ NOT NULL DEFAULT 0,"
-    " liveness @REAL@ NOT NULL DEFAULT 0,"
-    " sightings INTEGER NOT NULL DEFAULT 1,"
-    " schedule_id BIGINT REFERENCES schedules(id) ON DELETE SET NULL,"
-    " slot_day TEXT NOT NULL,"
-    " source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN ('auto', 'manual')),"
-    " reason TEXT NOT NULL DEFAULT '',"
-    " created_ms BIGINT NOT NULL,"
-    " updated_ms BIGINT NOT NULL);"
-    "CREATE INDEX events_person_time ON events(person_id, ts_ms);"
-    "CREATE INDEX events_time ON events(ts_ms);"
-    "CREATE INDEX events_person_day ON events(person_id, slot_day);"
+    " created_ms BIGINT NOT NULL);" EVENTS_TABLE("events", EVENTS_SOURCES_V1, "") EVENTS_INDEXES
     "CREATE TABLE sightings ("
     " id @ID@,"
     " ts_ms BIGINT NOT NULL,"
@@ -238,40 +262,8 @@ static const char v3[] = "ALTER TABLE users ADD COLUMN group_limited INTEGER NOT
  * the largest, @RESEED_EVENTS@). */
 static const char v5[] =
     "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE persons ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE events_v5 ("
-    " id @ID@,"
-    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
-    " ts_ms BIGINT NOT NULL,"
-    " last_seen_ms BIGINT NOT NULL,"
-    " kind TEXT NOT NULL CHECK (kind IN ('entry', 'exit')),"
-    " status TEXT NOT NULL DEFAULT 'outside',"
-    " camera_id BIGINT REFERENCES cameras(id) ON DELETE SET NULL,"
-    " confidence @REAL@ NOT NULL DEFAULT 0,"
-    " box_x @REAL@ NOT NULL DEFAULT 0,"
-    " box_y @REAL@ NOT NULL DEFAULT 0,"
-    " box_w @REAL@ NOT NULL DEFAULT 0,"
-    " box_h @REAL@ NOT NULL DEFAULT 0,"
-    " liveness @REAL@ NOT NULL DEFAULT 0,"
-    " sightings INTEGER NOT NULL DEFAULT 1,"
-    " schedule_id BIGINT REFERENCES schedules(id) ON DELETE SET NULL,"
-    " slot_day TEXT NOT NULL,"
-    " source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN ('auto', 'manual', 'pin')),"
-    " reason TEXT NOT NULL DEFAULT '',"
-    " created_ms BIGINT NOT NULL,"
-    " updated_ms BIGINT NOT NULL,"
-    " voided_ms BIGINT NOT NULL DEFAULT 0);"
-    "INSERT INTO events_v5 (id, person_id, ts_ms, last_seen_ms, kind, status, camera_id,"
-    " confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id, slot_day, source,"
-    " reason, created_ms, updated_ms) SELECT id, person_id, ts_ms, last_seen_ms, kind, status,"
-    " camera_id, confidence, box_x, box_y, box_w, box_h, liveness, sightings, schedule_id,"
-    " slot_day, source, reason, created_ms, updated_ms FROM events;"
-    "DROP TABLE events;"
-    "ALTER TABLE events_v5 RENAME TO events;"
-    "CREATE INDEX events_person_time ON events(person_id, ts_ms);"
-    "CREATE INDEX events_time ON events(ts_ms);"
-    "CREATE INDEX events_person_day ON events(person_id, slot_day);"
-    "@RESEED_EVENTS@";
+    "ALTER TABLE persons ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';" EVENTS_REBUILD(
+        EVENTS_SOURCES_V5, EVENTS_COLS);
 
 /* v4: login failures remember the source address (the lock-out holds one
  * account from one address, never the account from everyone), and ids are
@@ -422,6 +414,14 @@ static const char v6[] =
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
     "CREATE INDEX webhook_deliveries_person ON webhook_deliveries(person_id);";
 
+/* v7: self check-in and self-registration. A member checks in from their
+ * own phone (events of a fourth source, "self": events is rebuilt once more
+ * with the one definition above); a student may register themselves, which
+ * makes a person that is pending (inactive, out of the gallery, reports and
+ * lists) until a manager of their group or an admin approves it. */
+static const char v7[] =
+    "ALTER TABLE persons ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;" EVENTS_REBUILD(
+        EVENTS_SOURCES_V7, EVENTS_COLS ", voided_ms");
 /* v8: which enrolled face made a recognized event (the best-matching
  * template of the person named), so a wrong recognition can be traced to
  * the face that caused it and that face removed ("not this person"); set
@@ -435,6 +435,26 @@ static const char v8[] =
     "ALTER TABLE sightings ADD COLUMN event_id BIGINT REFERENCES events(id) ON DELETE CASCADE;"
     "CREATE INDEX sightings_event ON sightings(event_id);"
     "CREATE INDEX sightings_camera_time ON sightings(camera_id, ts_ms);";
+/* v9: history apart from biometrics, and when a membership began.
+ * persons.archived_ms: a person archived (deactivated) keeps their history;
+ * from that day on they are out of the gallery and no longer absent (0: not
+ * archived; inactive rows get their last change as the archive time).
+ * group_members.joined_ms: the person joined the group then; a group slot
+ * before it is no absence (existing rows: the person's creation).
+ * person_groups.notify_absentees: send the group's managers the absentee
+ * list of each slot (the global setting absentee_notify does it for every
+ * group). webhook_deliveries.dedup_key: an idempotency key; one webhook gets
+ * one delivery per key (NULL for deliveries without one), so a notification
+ * decided again after a restart is not queued twice. */
+static const char v9[] =
+    "ALTER TABLE persons ADD COLUMN archived_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE persons SET archived_ms = updated_ms WHERE active = 0;"
+    "ALTER TABLE group_members ADD COLUMN joined_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE group_members SET joined_ms ="
+    " (SELECT p.created_ms FROM persons p WHERE p.id = group_members.person_id);"
+    "ALTER TABLE person_groups ADD COLUMN notify_absentees INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE webhook_deliveries ADD COLUMN dedup_key TEXT;"
+    "CREATE UNIQUE INDEX webhook_deliveries_dedup ON webhook_deliveries(webhook_id, dedup_key);";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL},
@@ -443,7 +463,9 @@ const db_migration db_migrations[] = {
     {4, "login failures per address; ids never reused", v4, v4_sqlite},
     {5, "one-time passwords, voided events, kiosk PINs", v5, NULL},
     {6, "outgoing webhooks and their delivery queue", v6, NULL},
+    {7, "self check-in events, pending self-registrations", v7, NULL},
     {8, "the face behind a recognized event; probes kept for review", v8, NULL},
+    {9, "archived persons, group join dates, absentee notices", v9, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

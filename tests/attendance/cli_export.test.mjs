@@ -34,7 +34,7 @@ function fill(db) {
     INSERT INTO persons (id, external_id, name, created_ms, updated_ms) VALUES
       (1, 'S1', 'Ann', 0, 0), (2, 'S2', 'Bob, Jr.', 0, 0);
     INSERT INTO person_groups (id, name, created_ms) VALUES (1, '7B', 0);
-    INSERT INTO group_members VALUES (1, 1), (1, 2);
+    INSERT INTO group_members (group_id, person_id) VALUES (1, 1), (1, 2);
     INSERT INTO schedules (id, group_id, dow, start_min, end_min, grace_min, label)
       VALUES (1, 1, 1, 480, 600, 5, 'Maths');
     INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, status, schedule_id, slot_day,

@@ -208,9 +208,12 @@ static int setup(void **state)
     if (!f || !testdb_open(&f->db)) return -1;
     f->s = f->db.s;
     rc_error err;
+    /* In use since 2026-01-01 (the default would be this database's first
+     * event or its creation; default_start_is_the_first_use tests it). */
     if (store_setting_set(f->s, "timezone", "Europe/Berlin", &err) ||
-        store_setting_set(f->s, "min_stay_s", "3600", &err) || att_create(f->s, &f->a, &err) ||
-        att_tz_load("Europe/Berlin", &f->tz, &err)) {
+        store_setting_set(f->s, "min_stay_s", "3600", &err) ||
+        store_setting_set(f->s, "attendance_start_day", "2026-01-01", &err) ||
+        att_create(f->s, &f->a, &err) || att_tz_load("Europe/Berlin", &f->tz, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
     }
@@ -221,8 +224,8 @@ static int setup(void **state)
     snprintf(g.name, sizeof g.name, "7B");
     OK(store_group_create(f->s, &g, &e_));
     f->group = g.id;
-    OK(store_group_add_member(f->s, g.id, f->ann, &e_));
-    OK(store_group_add_member(f->s, g.id, f->bob, &e_));
+    OK(store_group_join(f->s, g.id, f->ann, 1767225600000LL, &e_)); /* 2026-01-01 */
+    OK(store_group_join(f->s, g.id, f->bob, 1767225600000LL, &e_));
     store_schedule sc = {
         .group_id = g.id, .dow = 1, .start_min = 480, .end_min = 600, .grace_min = 5};
     snprintf(sc.label, sizeof sc.label, "Maths");
@@ -512,7 +515,7 @@ static void no_absence_before_counting_starts(void **state)
     snprintf(late_p.name, sizeof late_p.name, "Cleo");
     OK(store_person_create(f->s, &late_p, &e_));
     assert_int_equal(late_p.created_ms, at(f, 2026, 3, 5, 12, 0, 0));
-    OK(store_group_add_member(f->s, f->group, late_p.id, &e_));
+    OK(store_group_join(f->s, f->group, late_p.id, late_p.created_ms, &e_));
     /* Ann attends on 2 March, nobody on 9 March. */
     see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
     att_query q = {.from_day = "2026-02-28",
@@ -1039,6 +1042,96 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     att_report_free(&rep);
 }
 
+/* The absences of one person in a report (-1: not in it). */
+static int absences_of(const att_report *rep, int64_t person)
+{
+    for (size_t i = 0; i < rep->npeople; i++)
+        if (rep->people[i].person_id == person) return rep->people[i].absent;
+    return -1;
+}
+
+/* Without attendance_start_day, the institution starts on its first
+ * attendance event (or the database's creation, if earlier): Bob is not
+ * absent on 2 March when nobody used Rollcall before 9 March. */
+static void default_start_is_the_first_use(void **state)
+{
+    fx *f = *state;
+    OK(store_setting_set(f->s, "attendance_start_day", "", &e_));
+    OK(att_reload(f->a, &e_));
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 9, 7, 58, 0), 0.9);
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-15",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 1); /* 9 March only */
+    att_report_free(&rep);
+    /* An earlier event moves the start back. */
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 2);
+    att_report_free(&rep);
+    int64_t d;
+    OK(att_start_day(f->a, f->tz, &d, &e_));
+    assert_int_equal(d, att_days_from_civil(2026, 3, 2));
+}
+
+/* A group's slots count from the day the person joined that group, and
+ * nobody is absent from the day they were archived on; their history
+ * before stays in the report, and unarchiving brings the absences back. */
+static void join_and_archive_dates_bound_absences(void **state)
+{
+    fx *f = *state;
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-22",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 4, 1, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 3); /* three Mondays */
+    att_report_free(&rep);
+    /* Bob joined 7B on Tuesday 10 March: only the 16th counts. */
+    OK(store_group_join(f->s, f->group, f->bob, at(f, 2026, 3, 10, 9, 0, 0), &e_));
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 1);
+    att_report_free(&rep);
+    OK(store_group_join(f->s, f->group, f->bob, 1767225600000LL, &e_));
+    /* Ann attends on 2 March, is archived on 9 March (a Monday, before her
+     * slot): 2 March stays attended, 9 and 16 March are no absence. */
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    store_person p;
+    OK(store_person_get(f->s, f->ann, &p, &e_));
+    p.active = 0;
+    p.archived_ms = at(f, 2026, 3, 9, 7, 0, 0);
+    OK(store_person_update(f->s, &p, &e_));
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->ann), 0);
+    for (size_t i = 0; i < rep.npeople; i++)
+        if (rep.people[i].person_id == f->ann) {
+            assert_int_equal(rep.people[i].present, 1);
+            assert_int_equal(rep.people[i].slots, 1);
+        }
+    att_day *days = NULL;
+    size_t nd = 0;
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 3);
+    assert_int_equal(days[1].expected, 1); /* 9 March: Bob only */
+    free(days);
+    att_report_free(&rep);
+    /* A range wholly after the archive day leaves her out. */
+    att_query later = q;
+    later.from_day = "2026-03-16";
+    OK(att_report_build(f->a, &later, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->ann), -1);
+    att_report_free(&rep);
+    p.active = 1;
+    OK(store_person_update(f->s, &p, &e_));
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->ann), 2);
+    att_report_free(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1067,6 +1160,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reports_count_and_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(csv_export_reads_back, setup, teardown),
         cmocka_unit_test_setup_teardown(xlsx_export_unzips_to_expected_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

@@ -490,8 +490,14 @@ static void status_becomes_json(void **state)
                      .last_status = RC_ERR_NOT_FOUND,
                      .next_retry_ms = 800};
     snprintf(st.last_error, sizeof st.last_error, "http://cam/stream: HTTP 404");
+    snprintf(st.error_code, sizeof st.error_code, "not_found");
+    snprintf(st.error_params, sizeof st.error_params, "{\"host\":\"cam\"}");
     json_t *j = cam_status_json(&st);
     assert_non_null(j);
+    json_t *e = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "not_found");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "params"), "host")),
+                        "cam");
     assert_string_equal(json_string_value(json_object_get(j, "state")), "backoff");
     assert_int_equal(json_integer_value(json_object_get(j, "frames")), 12);
     assert_int_equal(json_integer_value(json_object_get(j, "drops")), 3);
@@ -506,6 +512,7 @@ static void status_becomes_json(void **state)
     j = cam_status_json(&fresh);
     assert_true(json_is_null(json_object_get(j, "last_frame_at")));
     assert_true(json_is_null(json_object_get(j, "last_error")));
+    assert_true(json_is_null(json_object_get(j, "error")));
     assert_string_equal(json_string_value(json_object_get(j, "state")), "connecting");
     json_decref(j);
 }
@@ -578,6 +585,13 @@ static void camera_hides(const char *url, const char *secret, const char *shown)
     cam_status st = wait_failure(c);
     assert_null(strstr(st.last_error, secret));
     assert_non_null(strstr(st.last_error, shown));
+    assert_true(st.error_code[0] != 0);
+    assert_null(strstr(st.error_params, secret));
+    struct json_t *j = cam_status_json(&st);
+    char *text = json_dumps(j, 0);
+    assert_null(strstr(text, secret));
+    free(text);
+    json_decref(j);
     cam_camera_destroy(c);
 }
 
@@ -670,12 +684,14 @@ static void missing_and_wrong_devices_give_a_clear_status(void **state)
         cam_kind kind;
         rc_status code;
         const char *msg;
+        const char *error_code; /* cam_status.error_code */
     } cases[] = {
-        {"/dev/video97", CAM_KIND_AUTO, RC_ERR_NOT_FOUND, "no such video device"},
-        {"/dev/null", CAM_KIND_V4L2, RC_ERR_UNSUPPORTED, "not a V4L2 video device"},
-        {"/etc/hostname", CAM_KIND_V4L2, RC_ERR_UNSUPPORTED, "not a character device"},
-        {"/nonexistent/door.mkv", CAM_KIND_AUTO, RC_ERR_NOT_FOUND, "No such file"},
-        {"/etc/hostname", CAM_KIND_FFMPEG, RC_ERR_CORRUPT, "/etc/hostname"},
+        {"/dev/video97", CAM_KIND_AUTO, RC_ERR_NOT_FOUND, "no such video device", "not_found"},
+        {"/dev/null", CAM_KIND_V4L2, RC_ERR_UNSUPPORTED, "not a V4L2 video device", "unsupported"},
+        {"/etc/hostname", CAM_KIND_V4L2, RC_ERR_UNSUPPORTED, "not a character device",
+         "unsupported"},
+        {"/nonexistent/door.mkv", CAM_KIND_AUTO, RC_ERR_NOT_FOUND, "No such file", "not_found"},
+        {"/etc/hostname", CAM_KIND_FFMPEG, RC_ERR_CORRUPT, "/etc/hostname", "decode_failed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cam_config cfg = {.url = cases[i].url,
@@ -690,6 +706,8 @@ static void missing_and_wrong_devices_give_a_clear_status(void **state)
             fail_msg("%s: got '%s' (%s)", cases[i].url, st.last_error,
                      rc_status_name(st.last_status));
         if (cases[i].code != RC_ERR_CORRUPT) assert_int_equal(st.last_status, cases[i].code);
+        if (cases[i].code != RC_ERR_CORRUPT)
+            assert_string_equal(st.error_code, cases[i].error_code);
         assert_int_equal(st.frames, 0);
         assert_null(cam_camera_next(c, 10));
         assert_null(cam_camera_last_frame(c));
@@ -712,6 +730,7 @@ static void an_unknown_protocol_is_an_error_state_without_retries(void **state)
     assert_int_equal(st.state, CAM_STATE_ERROR);
     assert_int_equal(st.last_status, RC_ERR_INVALID);
     assert_non_null(strstr(st.last_error, "unknown protocol"));
+    assert_string_equal(st.error_code, "bad_config");
     usleep(100000);
     cam_camera_status(c, &st);
     assert_int_equal(st.failures, 1); /* it did not retry */

@@ -301,23 +301,24 @@ typedef struct {
     size_t max_frame_bytes;
     unsigned stall_ms;
     const char *expect;
+    const char *code; /* the stable code (cam_status.error_code); NULL: any */
 } bad_case;
 
 static const bad_case bad_cases[] = {
-    {"/404", CAM_KIND_AUTO, 0, 0, "HTTP 404"},
-    {"/html", CAM_KIND_AUTO, 0, 0, "sent text/html"},
-    {"/garbage", CAM_KIND_AUTO, 0, 0, "does not speak HTTP"},
-    {"/garbage-body", CAM_KIND_AUTO, 200000, 0, "no JPEG frame"},
-    {"/stall", CAM_KIND_AUTO, 0, 1500, "stalled"},
-    {"/hang", CAM_KIND_AUTO, 0, 1500, "another viewer"},
-    {"/private", CAM_KIND_AUTO, 0, 0, "HTTP 401 (the camera wants credentials"},
-    {"/stream", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes"},
-    {"/capture", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes"},
-    {"/video.mkv", CAM_KIND_MJPEG, 0, 0, "use an FFmpeg source for video"},
-    {"/html", CAM_KIND_SNAPSHOT, 0, 0, "not a JPEG image"},
-    {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404"},
-    {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:"}, /* not a format FFmpeg knows */
-    {NULL, CAM_KIND_AUTO, 0, 0, "is the camera on"},
+    {"/404", CAM_KIND_AUTO, 0, 0, "HTTP 404", "not_found"},
+    {"/html", CAM_KIND_AUTO, 0, 0, "sent text/html", "bad_content"},
+    {"/garbage", CAM_KIND_AUTO, 0, 0, "does not speak HTTP", "not_http"},
+    {"/garbage-body", CAM_KIND_AUTO, 200000, 0, "no JPEG frame", NULL},
+    {"/stall", CAM_KIND_AUTO, 0, 1500, "stalled", "timeout"},
+    {"/hang", CAM_KIND_AUTO, 0, 1500, "another viewer", "timeout"},
+    {"/private", CAM_KIND_AUTO, 0, 0, "HTTP 401 (the camera wants credentials", "auth_failed"},
+    {"/stream", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes", "frame_too_large"},
+    {"/capture", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes", "frame_too_large"},
+    {"/video.mkv", CAM_KIND_MJPEG, 0, 0, "use an FFmpeg source for video", "bad_content"},
+    {"/html", CAM_KIND_SNAPSHOT, 0, 0, "not a JPEG image", "bad_content"},
+    {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404", "not_found"},
+    {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:", NULL}, /* not a format FFmpeg knows */
+    {NULL, CAM_KIND_AUTO, 0, 0, "is the camera on", "connect_failed"},
 };
 
 static cam_config bad_cfg(const bad_case *b, char *buf, size_t n)
@@ -347,6 +348,14 @@ static void bad_sources_give_a_clear_status_and_keep_retrying(void **state)
             fail_msg("%s (%s): error '%s' does not mention '%s'", u,
                      cam_kind_name(bad_cases[i].kind), st.last_error, bad_cases[i].expect);
         assert_int_not_equal(st.last_status, RC_OK);
+        /* A stable code for the UI to translate, with the host when it is
+         * about the connection. */
+        assert_true(st.error_code[0] != 0);
+        if (bad_cases[i].code && strcmp(st.error_code, bad_cases[i].code) != 0)
+            fail_msg("%s (%s): code '%s', want '%s'", u, cam_kind_name(bad_cases[i].kind),
+                     st.error_code, bad_cases[i].code);
+        if (!strcmp(st.error_code, "connect_failed") || !strcmp(st.error_code, "not_found"))
+            assert_non_null(strstr(st.error_params, "\"host\":\"127.0.0.1:"));
         assert_int_equal(st.frames, 0);
         assert_null(cam_camera_last_frame(c));
         cam_camera_destroy(c);

@@ -285,7 +285,8 @@ test('groups and membership', async () => {
   r = await env.manager.get(`/api/v1/groups/${g}/members`);
   assert.equal(r.body.total, 1);
   r = await env.manager.get(`/api/v1/persons/${b.body.id}`);
-  assert.deepEqual(r.body.groups, [{ id: g, name: '7B' }]);
+  assert.deepEqual(r.body.groups.map(({ id, name }) => ({ id, name })), [{ id: g, name: '7B' }]);
+  assert.match(r.body.groups[0].joined_on, /^\d{4}-\d{2}-\d{2}$/);
   r = await env.manager.get(`/api/v1/persons?group_id=${g}`);
   assert.deepEqual(r.body.items.map((p) => p.id), [b.body.id]);
   r = await env.manager.patch(`/api/v1/groups/${g}`, { description: 'moved' });

@@ -387,10 +387,41 @@ static void metrics_render_prometheus_text(void **state)
     rc_metrics_destroy(m);
 }
 
+/* Self check-in's allowed networks: IPv4 and IPv6 CIDRs and single
+ * addresses, an IPv4 client seen as ::ffff:a.b.c.d matching an IPv4
+ * network, and lists with a bad entry refused as a whole. */
+static void networks_match_ipv4_and_ipv6(void **state)
+{
+    (void)state;
+    bool valid;
+    assert_true(http_cidr_match("10.0.0.0/8", "10.200.3.4", &valid) && valid);
+    assert_false(http_cidr_match("10.0.0.0/8", "11.0.0.1", &valid));
+    assert_true(valid);
+    assert_true(http_cidr_match("192.168.1.0/24, 2001:db8::/32", "2001:db8:1::5", &valid));
+    assert_false(http_cidr_match("192.168.1.0/24 2001:db8::/32", "2001:db9::5", &valid));
+    assert_true(http_cidr_match("192.168.1.0/24", "::ffff:192.168.1.77", &valid));
+    assert_true(http_cidr_match("192.168.1.7", "192.168.1.7", &valid));
+    assert_false(http_cidr_match("192.168.1.7", "192.168.1.8", &valid));
+    assert_true(http_cidr_match("172.16.0.0/12", "172.31.255.255", &valid));
+    assert_false(http_cidr_match("172.16.0.0/12", "172.32.0.0", &valid));
+    assert_true(http_cidr_match("0.0.0.0/0", "8.8.8.8", &valid));
+    assert_true(http_cidr_match("::/0", "::1", &valid));
+    assert_false(http_cidr_match("10.0.0.0/8", "?", &valid)); /* no address: nothing matches */
+    assert_true(valid);
+    const char *bad[] = {"10.0.0.0/33", "school", "::1/129", "10.0.0.0/", "10.0.0.0/x", "1.2.3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_false(http_cidr_match(bad[i], "10.0.0.1", &valid));
+        assert_false(valid);
+    }
+    assert_false(http_cidr_match("10.0.0.0/8, nonsense", "10.0.0.1", &valid));
+    assert_false(valid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(patterns_match_whole_segments),
+        cmocka_unit_test(networks_match_ipv4_and_ipv6),
         cmocka_unit_test(route_table_is_consistent),
         cmocka_unit_test(openapi_documents_every_route),
         cmocka_unit_test(passwords_hash_with_argon2id),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 
@@ -23,6 +24,31 @@ typedef struct {
     char url[512]; /* what store_open was given */
     store *s;
 } testdb;
+
+/* Run `sql` on the database at url as it is, past the store (to fill a
+ * database at an older schema the way an older rollcall did); 0 on success,
+ * else the error is printed. */
+static inline int testdb_sql(const char *url, const char *sql)
+{
+    int ok;
+    if (strncmp(url, "postgres", 8) == 0) {
+        PGconn *pg = PQconnectdb(url);
+        PGresult *r = PQexec(pg, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) fprintf(stderr, "testdb_sql: %s\n", PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+    } else {
+        sqlite3 *db = NULL;
+        char *msg = NULL;
+        ok = sqlite3_open(url, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+        if (!ok) fprintf(stderr, "testdb_sql: %s\n", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_close(db);
+    }
+    return ok ? 0 : -1;
+}
 
 /* Empty the PostgreSQL database behind url; 0 on success. */
 static inline int testdb_reset_pg(const char *url)

@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "../lib/testdb.h"
+#include "attendance/att.h"
 #include "notify/notify.h"
 #include "store/store.h"
 
@@ -554,8 +555,15 @@ static void upgrading_a_version_2_database_adds_the_queue(void **state)
     int applied = 0;
     OK(store_migrate_to(t.s, 2, &applied, &e_));
     assert_int_equal(applied, 2);
-    int64_t ada = add_person(t.s, "S1", "Ada");
+    /* A person as version 2 kept them (the store of today writes columns
+     * later versions added). */
+    assert_int_equal(testdb_sql(t.url, "INSERT INTO persons (external_id, name, first_name, "
+                                       "created_ms, updated_ms) VALUES ('S1', 'Ada', 'Ada', 1, 1)"),
+                     0);
     OK(store_migrate(t.s, &applied, &e_));
+    store_person pa;
+    OK(store_person_get_by_external(t.s, "S1", &pa, &e_));
+    int64_t ada = pa.id;
     assert_true(applied >= 1);
     int64_t hook = add_webhook(t.s, NULL, "entry", "generic", 0, 1);
     store_event e = entry_event(ada, "entry", "on_time");
@@ -931,6 +939,159 @@ static void a_test_delivery_goes_to_one_webhook(void **state)
     assert_true(c2 > b);
 }
 
+/* ---- absentee lists -------------------------------------------------------- */
+
+static int64_t berlin(const att_tz *tz, int y, int mo, int d, int h, int mi)
+{
+    return att_tz_utc(tz, att_days_from_civil(y, mo, d), h * 60 + mi);
+}
+
+/* A person in the school since 2026-01-01. */
+static int64_t pupil(store *s, const char *ext, const char *name)
+{
+    store_person p = {.active = 1, .created_ms = 1767225600000LL};
+    snprintf(p.external_id, sizeof p.external_id, "%s", ext);
+    snprintf(p.name, sizeof p.name, "%s", name);
+    OK(store_person_create(s, &p, &e_));
+    return p.id;
+}
+
+static int64_t user(store *s, const char *email, const char *role, int64_t group)
+{
+    store_user u = {.active = 1, .group_limited = group != 0};
+    snprintf(u.email, sizeof u.email, "%s", email);
+    snprintf(u.name, sizeof u.name, "%s", email);
+    snprintf(u.role, sizeof u.role, "%s", role);
+    OK(store_user_create(s, &u, &e_));
+    if (group) OK(store_user_set_groups(s, u.id, &group, 1, &e_));
+    return u.id;
+}
+
+static int64_t absentee_deliveries(store *s, store_delivery **out)
+{
+    store_delivery *d = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    OK(store_delivery_list(s, 0, (store_page){0}, &d, &n, &total, &e_));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(d[i].kind, "absentees")) d[k++] = d[i];
+    if (out)
+        *out = d;
+    else
+        free(d);
+    return (int64_t)k;
+}
+
+/* Group 7B has Maths on Mondays 08:00-10:00 (Berlin), grace 5. The list of
+ * who is missing is queued once per slot after 08:05, naming the group's
+ * managers; not before, not again (also after a "restart": a new engine),
+ * not after the slot ended, not on a holiday or a day without the slot,
+ * and only for groups that asked (or all, with absentee_notify). */
+static void absentee_lists_are_queued_once_per_slot(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    OK(store_setting_set(s, "timezone", "Europe/Berlin", &e_));
+    OK(store_setting_set(s, "attendance_start_day", "2026-01-01", &e_));
+    att *a = NULL;
+    OK(att_create(s, &a, &e_));
+    const att_tz *tz = att_zone(a);
+    store_group g = {.notify_absentees = 1}, other = {0};
+    snprintf(g.name, sizeof g.name, "7B");
+    snprintf(other.name, sizeof other.name, "8C");
+    OK(store_group_create(s, &g, &e_));
+    OK(store_group_create(s, &other, &e_));
+    int64_t ann = pupil(s, "S1", "Ann Example"), bob = pupil(s, "S2", "Bob Example");
+    int64_t cy = pupil(s, "S3", "Cy Other");
+    OK(store_group_join(s, g.id, ann, 1767225600000LL, &e_));
+    OK(store_group_join(s, g.id, bob, 1767225600000LL, &e_));
+    OK(store_group_join(s, other.id, cy, 1767225600000LL, &e_));
+    store_schedule sc = {
+        .group_id = g.id, .dow = 1, .start_min = 480, .end_min = 600, .grace_min = 5};
+    snprintf(sc.label, sizeof sc.label, "Maths");
+    OK(store_schedule_create(s, &sc, &e_));
+    store_schedule so = sc;
+    so.group_id = other.id;
+    OK(store_schedule_create(s, &so, &e_));
+    int64_t lim = user(s, "lim@example.org", "manager", g.id);
+    user(s, "elsewhere@example.org", "manager", other.id);
+    int64_t admin = user(s, "admin@example.org", "admin", 0);
+    add_webhook(s, f->rv, "absentees", "generic", 0, 1);
+    store_event ev = {
+        .person_id = ann, .ts_ms = berlin(tz, 2026, 3, 2, 7, 58), .schedule_id = sc.id};
+    ev.last_seen_ms = ev.ts_ms;
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.status, sizeof ev.status, "on_time");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-03-02");
+    OK(store_event_insert(s, &ev, &e_));
+
+    int64_t q = -1;
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 8, 4), &q, &e_)); /* within grace */
+    assert_int_equal(q, 0);
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 8, 6), &q, &e_));
+    assert_int_equal(q, 1); /* 7B only: 8C did not ask */
+    store_delivery *d = NULL;
+    assert_int_equal(absentee_deliveries(s, &d), 1);
+    json_t *p = json_loads(d[0].payload, 0, NULL);
+    free(d);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p, "group"), "name")),
+                        "7B");
+    json_t *slot = json_object_get(p, "slot");
+    assert_string_equal(json_string_value(json_object_get(slot, "day")), "2026-03-02");
+    assert_string_equal(json_string_value(json_object_get(slot, "label")), "Maths");
+    assert_string_equal(json_string_value(json_object_get(slot, "start")), "08:00");
+    json_t *absent = json_object_get(p, "absent");
+    assert_int_equal(json_array_size(absent), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(absent, 0), "person_id")),
+                     bob);
+    json_t *mgr = json_object_get(p, "managers");
+    assert_int_equal(json_array_size(mgr), 1); /* the manager of 7B, not of 8C, no admin */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(mgr, 0), "id")), lim);
+    json_decref(p);
+
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 9, 0), &q, &e_));
+    assert_int_equal(q, 0); /* once */
+    att *again = NULL;      /* a restarted server */
+    OK(att_create(s, &again, &e_));
+    OK(notify_absentees(s, again, berlin(tz, 2026, 3, 2, 9, 30), &q, &e_));
+    assert_int_equal(q, 0);
+    att_destroy(again);
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 9, 10, 0), &q, &e_));
+    assert_int_equal(q, 0); /* the slot ended while nobody looked */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 7, 8, 30), &q, &e_));
+    assert_int_equal(q, 0); /* Saturday: no slot */
+    OK(store_holiday_set(s, "2026-03-16", "Spring", &e_));
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 16, 8, 30), &q, &e_));
+    assert_int_equal(q, 0); /* holiday */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 23, 8, 30), &q, &e_));
+    assert_int_equal(q, 1); /* the next Monday */
+
+    /* absentee_notify: every group's list, 8C's too. Then 7B loses its
+     * manager: its list names the admins instead. */
+    OK(store_setting_set(s, "absentee_notify", "1", &e_));
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 30, 8, 30), &q, &e_));
+    assert_int_equal(q, 2);
+    OK(store_user_set_groups(s, lim, NULL, 0, &e_)); /* 7B has no manager now */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 4, 6, 8, 30), &q, &e_));
+    assert_int_equal(q, 2);
+    assert_int_equal(absentee_deliveries(s, &d), 6);
+    p = json_loads(d[0].payload, 0, NULL); /* newest first: 6 April */
+    free(d);
+    if (strcmp(json_string_value(json_object_get(json_object_get(p, "group"), "name")), "7B")) {
+        json_decref(p);
+        absentee_deliveries(s, &d);
+        p = json_loads(d[1].payload, 0, NULL);
+        free(d);
+    }
+    mgr = json_object_get(p, "managers");
+    assert_int_equal(json_array_size(mgr), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(mgr, 0), "id")), admin);
+    json_decref(p);
+    att_destroy(a);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -955,6 +1116,7 @@ int main(void)
         T(a_camera_down_for_a_while_is_said_once),
         T(old_settled_deliveries_are_purged_pending_ones_kept),
         T(a_test_delivery_goes_to_one_webhook),
+        T(absentee_lists_are_queued_once_per_slot),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "notify (postgres)" : "notify (sqlite)",
                                        tests, NULL, NULL);

@@ -475,6 +475,95 @@ static void test_decode_limits_scans(void **state)
     free(bad);
 }
 
+/* Self check-in of `person` with the frames at paths[0..n) (under faces/). */
+static void self_checkin(recog *rg, int64_t person, const char *const *paths, size_t n,
+                         recog_self_result *out)
+{
+    recog_image imgs[RECOG_SELF_MAX_FRAMES];
+    unsigned char *bufs[RECOG_SELF_MAX_FRAMES];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        bufs[i] = photo(paths[i], &len);
+        imgs[i] = (recog_image){bufs[i], len, paths[i]};
+    }
+    recog_self_req req = {.person_id = person, .frames = imgs, .n = n};
+    OK(recog_self_checkin(rg, &req, out, &e_));
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+}
+
+/* Self check-in is verified 1:1 against the person's own faces: another
+ * enrolled person's face fails even though a gallery search would name
+ * them; the person's own face passes and is recorded with source "self"
+ * (listeners hear it), a repeat merges; a person without faces, frames
+ * without a face and faces under the liveness threshold are refused with
+ * their codes and record nothing. */
+static void test_self_checkin_is_one_to_one(void **state)
+{
+    fixture *f = *state;
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    int64_t p01 = new_person(f->db.s, "P01", "Pedro");
+    int64_t none = new_person(f->db.s, "NONE", "Nadie");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    const char *const P01[] = {"id/deepface_person01/1.jpg", "id/deepface_person01/2.jpg"};
+    assert_true(enroll(f->rg, p01, NULL, false, P01, 2, res, &sum) >= 1);
+    set_liveness(f, 0);
+    counts c = {0};
+    int id = recog_listen(f->rg, count_events, &c);
+
+    recog_self_result r;
+    const char *const pedro[] = {"id/deepface_person01/3.jpg", "id/deepface_person01/4.jpg"};
+    self_checkin(f->rg, ang, pedro, 2, &r);
+    assert_false(r.accepted);
+    assert_string_equal(r.code, RECOG_R_NO_MATCH);
+    assert_int_equal(r.faces, 2);
+    assert_int_equal(r.live, 2);
+    assert_int_equal(r.passed, 0);
+    assert_true(r.frames[0].score < GALLERY_DEFAULT_THRESHOLD);
+    recog_result fr; /* the same face searched 1:N is Pedro */
+    frame(f->rg, pedro[0], false, &fr);
+    assert_int_equal(fr.faces[0].person.id, p01);
+    recog_result_free(&fr);
+
+    const char *const mixed[] = {"noface/ocv4n_banana.jpg", "id/deepface_angelina/5.jpg",
+                                 "id/deepface_angelina/6.jpg"};
+    self_checkin(f->rg, ang, mixed, 3, &r);
+    assert_true(r.accepted);
+    assert_null(r.code);
+    assert_int_equal(r.passed, 2);
+    assert_string_equal(r.frames[0].code, RECOG_R_NO_FACE);
+    assert_true(r.has_event);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_int_equal(r.event.person_id, ang);
+    assert_string_equal(r.event.source, "self");
+    assert_int_equal(r.event.camera_id, 0);
+    assert_true(r.score >= GALLERY_DEFAULT_THRESHOLD);
+    assert_int_equal(c.attendance, 1);
+    assert_int_equal(c.last_person, ang);
+    self_checkin(f->rg, ang, mixed + 1, 2, &r);
+    assert_true(r.accepted);
+    assert_int_equal(r.outcome, ATT_MERGED); /* within the de-duplication window */
+
+    self_checkin(f->rg, none, mixed + 1, 2, &r);
+    assert_false(r.accepted);
+    assert_string_equal(r.code, RECOG_R_NO_ENROLLED);
+    const char *const bananas[] = {"noface/ocv4n_banana.jpg", "noface/ocv4n_banana.jpg"};
+    self_checkin(f->rg, ang, bananas, 2, &r);
+    assert_string_equal(r.code, RECOG_R_NO_FACE);
+    set_liveness(f, 1); /* above every real score: nothing is live */
+    self_checkin(f->rg, ang, mixed + 1, 2, &r);
+    assert_false(r.accepted);
+    assert_string_equal(r.code, RECOG_R_NOT_LIVE);
+    assert_int_equal(r.frames[0].score, 0);
+    assert_int_equal(c.attendance, 2);
+    recog_unlisten(f->rg, id);
+
+    recog_self_req bad = {.person_id = ang, .n = RECOG_SELF_MAX_FRAMES + 1};
+    rc_error err;
+    assert_int_equal(recog_self_checkin(f->rg, &bad, &r, &err), RC_ERR_INVALID);
+}
+
 int main(void)
 {
     const char *t = getenv("ROLLCALL_TESTDATA");
@@ -484,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_then_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_live_has_no_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gallery_follows_per_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_refuses_when_full, setup, teardown),

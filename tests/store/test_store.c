@@ -348,10 +348,14 @@ static void deleting_a_person_removes_faces_and_is_audited(void **state)
     int64_t total;
     OK(store_audit_list(s, "person", a, (store_page){0}, &au, &n, &total, &e_));
     assert_int_equal(n, 1);
-    assert_string_equal(au[0].action, "person.delete");
+    assert_string_equal(au[0].action, "person.erase");
     assert_string_equal(au[0].actor, "admin@example.org");
-    assert_non_null(strstr(au[0].detail, "\"faces_deleted\":2"));
-    assert_non_null(strstr(au[0].detail, "GONE-1"));
+    /* What was erased, per kind, and nothing of the person. */
+    assert_non_null(strstr(au[0].detail, "\"faces\":2"));
+    assert_non_null(strstr(au[0].detail, "\"events\":1"));
+    assert_non_null(strstr(au[0].detail, "\"sightings\":1"));
+    assert_null(strstr(au[0].detail, "GONE-1"));
+    assert_null(strstr(au[0].detail, "Gone"));
     assert_null(strstr(au[0].detail, "embedding"));
     free(au);
     assert_int_equal(store_person_delete(s, a, "x", &err), RC_ERR_NOT_FOUND);
@@ -1089,19 +1093,7 @@ static void user_links_and_key_cameras_keep_integrity(void **state)
  * older schema the way an older rollcall left it). */
 static void raw_sql(const char *url, const char *sql)
 {
-    if (testdb_is_pg()) {
-        PGconn *pg = PQconnectdb(url);
-        PGresult *r = PQexec(pg, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("raw sql: %s", PQerrorMessage(pg));
-        PQclear(r);
-        PQfinish(pg);
-    } else {
-        sqlite3 *db;
-        char *msg = NULL;
-        if (sqlite3_open(url, &db) != SQLITE_OK) fail_msg("sqlite3_open %s", url);
-        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql: %s", msg);
-        sqlite3_close(db);
-    }
+    if (testdb_sql(url, sql) != 0) fail_msg("raw sql failed (see above)");
 }
 
 /* Close the fixture's store and leave an empty database migrated only up
@@ -1819,6 +1811,314 @@ static void scoped_lists_page_over_the_whole_table(void **state)
     free(ps);
 }
 
+/* v7 rebuilds events once more (from the one definition migrations 1 and 5
+ * use) to allow source "self": a version 6 database's events, including a
+ * voided "pin" one, come through with their ids; "self" is accepted after,
+ * anything else still refused. Persons get `pending`: a pending person is
+ * out of person lists (unless asked for) and out of the gallery even when
+ * active. */
+static void upgrade_to_v7_allows_self_and_pending(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 6, url, sizeof url);
+    raw_sql(url,
+            "INSERT INTO persons (external_id, name, first_name, created_ms, updated_ms)"
+            " VALUES ('S1', 'Ada', 'Ada', 1, 1);"
+            "INSERT INTO events (id, person_id, ts_ms, last_seen_ms, kind, slot_day, source,"
+            " reason, created_ms, updated_ms, voided_ms) SELECT 41, id, 5000, 5000, 'entry',"
+            " '2026-01-05', 'pin', 'typed', 1, 1, 7000 FROM persons WHERE external_id = 'S1';");
+    store *s;
+    OK(store_open(url, 0, &s, &e_));
+    store_event e;
+    OK(store_event_get(s, 41, &e, &e_));
+    assert_string_equal(e.source, "pin");
+    assert_int_equal(e.voided_ms, 7000);
+    assert_string_equal(e.reason, "typed");
+    store_event ne = {
+        .person_id = e.person_id, .ts_ms = 9000, .last_seen_ms = 9000, .sightings = 1};
+    snprintf(ne.kind, sizeof ne.kind, "entry");
+    snprintf(ne.slot_day, sizeof ne.slot_day, "2026-01-05");
+    snprintf(ne.source, sizeof ne.source, "self");
+    OK(store_event_insert(s, &ne, &e_));
+    assert_true(ne.id > 41);
+    OK(store_event_get(s, ne.id, &e, &e_));
+    assert_string_equal(e.source, "self");
+    snprintf(ne.source, sizeof ne.source, "phone");
+    rc_error err;
+    assert_int_equal(store_event_insert(s, &ne, &err), RC_ERR_INVALID);
+
+    /* A pending person, active or not, is neither listed nor in the gallery. */
+    store_person p = {.active = 1, .pending = 1};
+    snprintf(p.first_name, sizeof p.first_name, "Pending");
+    OK(store_person_create(s, &p, &e_));
+    float emb[4] = {1, 0, 0, 0};
+    store_face f = {.person_id = p.id, .dim = 4};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    store_gallery g;
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 0);
+    store_gallery_free(&g);
+    store_person *ps;
+    size_t n;
+    int64_t total;
+    OK(store_person_list(s, NULL, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1); /* Ada only */
+    free(ps);
+    store_person_filter pf = {.pending = 1};
+    OK(store_person_list(s, &pf, (store_page){0}, &ps, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ps[0].id, p.id);
+    assert_int_equal(ps[0].pending, 1);
+    free(ps);
+    /* Approved: pending 0 puts their face in the gallery. */
+    p.pending = 0;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_gallery_load(s, "m", &g, &e_));
+    assert_int_equal(g.count, 1);
+    store_gallery_free(&g);
+    store_close(s);
+}
+
+/* Erasing biometric data only: faces, embeddings, the photo and the
+ * sightings that best matched go (from the files too); the person, their
+ * groups and attendance history stay; the audit entry counts what went. */
+static void erasing_biometrics_keeps_the_person_and_history(void **state)
+{
+    testdb *t = *state;
+    store *s = t->s;
+    rc_error err;
+    int64_t a = add_person(s, "BIO-1", "Bio Person"), b = add_person(s, "BIO-2", "Other");
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "G");
+    OK(store_group_create(s, &g, &e_));
+    OK(store_group_add_member(s, g.id, a, &e_));
+    enum { LEN = 20000, DIM = 512 };
+    unsigned char *img = face_bytes("BIO-FACE-IMAGE:", LEN);
+    float emb[DIM];
+    for (int i = 0; i < DIM; i++) emb[i] = 0.031f + (float)i * 2.0e-4f;
+    store_face f = {.person_id = a, .dim = DIM}, f2, fb;
+    snprintf(f.model, sizeof f.model, "m");
+    f2 = f;
+    OK(store_face_add(s, &f, emb, img, LEN, &e_));
+    OK(store_face_add(s, &f2, emb, img, 100, &e_));
+    fb = f;
+    fb.person_id = b;
+    float emb_b[DIM];
+    for (int i = 0; i < DIM; i++) emb_b[i] = -emb[i];
+    OK(store_face_add(s, &fb, emb_b, NULL, 0, &e_));
+    store_person p;
+    OK(store_person_get(s, a, &p, &e_));
+    p.photo_face_id = f.id;
+    OK(store_person_update(s, &p, &e_));
+    store_event ev = {.person_id = a, .ts_ms = 1000};
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
+    OK(store_event_insert(s, &ev, &e_));
+    store_sighting sg = {.ts_ms = 5, .candidate_person_id = a, .confidence = 0.4};
+    OK(store_sighting_add(s, &sg, "face", 4, &e_));
+    int64_t v0;
+    OK(store_gallery_version(s, &v0, &e_));
+
+    store_erase er;
+    OK(store_person_erase_biometrics(s, a, "admin", &er, &e_));
+    assert_int_equal(er.faces, 2);
+    assert_int_equal(er.sightings, 1);
+    assert_int_equal(er.photo, 1);
+    assert_int_equal(er.events, 0);
+    OK(store_person_get(s, a, &p, &e_)); /* still there, without a photo */
+    assert_int_equal(p.photo_face_id, 0);
+    store_face *faces;
+    size_t n;
+    OK(store_face_list(s, a, &faces, &n, &e_));
+    assert_int_equal(n, 0);
+    free(faces);
+    OK(store_event_get(s, ev.id, &ev, &e_)); /* history kept */
+    int64_t *gids;
+    OK(store_person_groups(s, a, &gids, &n, &e_));
+    assert_int_equal(n, 1);
+    free(gids);
+    store_gallery gal;
+    OK(store_gallery_load(s, NULL, &gal, &e_));
+    assert_int_equal(gal.count, 1);
+    assert_int_equal(gal.person_ids[0], b);
+    store_gallery_free(&gal);
+    int64_t v1;
+    OK(store_gallery_version(s, &v1, &e_));
+    assert_true(v1 > v0);
+    if (!testdb_is_pg()) {
+        assert_false(db_files_hold(t, NULL, img + 100, 64));
+        assert_false(db_files_hold(t, NULL, emb + 8, 64));
+    }
+    free(img);
+    store_audit *au;
+    int64_t total;
+    OK(store_audit_list(s, "person", a, (store_page){0}, &au, &n, &total, &e_));
+    assert_true(n >= 1);
+    assert_string_equal(au[0].action, "person.erase_biometrics");
+    assert_non_null(strstr(au[0].detail, "\"faces\":2"));
+    assert_non_null(strstr(au[0].detail, "\"sightings\":1"));
+    assert_null(strstr(au[0].detail, "BIO-1"));
+    free(au);
+    assert_int_equal(store_person_erase_biometrics(s, 98765, "x", NULL, &err), RC_ERR_NOT_FOUND);
+
+    /* A full erase afterwards blanks what earlier entries said about them. */
+    OK(store_audit_add(s, "admin", "person.create", "person", a, "{\"external_id\":\"BIO-1\"}",
+                       &e_));
+    OK(store_person_erase(s, a, "admin", &er, &e_));
+    assert_int_equal(er.events, 1);
+    assert_int_equal(er.memberships, 1);
+    assert_int_equal(er.faces, 0);
+    assert_true(er.audit_redacted >= 2);
+    OK(store_audit_list(s, "person", a, (store_page){0}, &au, &n, &total, &e_));
+    for (size_t i = 0; i < n; i++) assert_null(strstr(au[i].detail, "BIO-1"));
+    assert_string_equal(au[0].action, "person.erase");
+    free(au);
+}
+
+/* Archiving: `active` off sets archived_ms (kept on later edits), on clears
+ * it; an archived person is out of the gallery. */
+static void archiving_a_person_sets_and_clears_the_date(void **state)
+{
+    store *s = S(state);
+    int64_t a = add_person(s, "ARC", "Arc Hive");
+    float emb[8] = {1};
+    store_face f = {.person_id = a, .dim = 8};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, NULL, 0, &e_));
+    store_person p;
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.archived_ms, 0);
+    int64_t before = rc_unix_ms();
+    p.active = 0;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_person_get(s, a, &p, &e_));
+    assert_true(p.archived_ms >= before);
+    int64_t when = p.archived_ms;
+    snprintf(p.email, sizeof p.email, "a@b.org");
+    OK(store_person_update(s, &p, &e_));
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.archived_ms, when);
+    store_gallery g;
+    OK(store_gallery_load(s, NULL, &g, &e_));
+    assert_int_equal(g.count, 0);
+    store_gallery_free(&g);
+    p.active = 1;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.archived_ms, 0);
+    OK(store_gallery_load(s, NULL, &g, &e_));
+    assert_int_equal(g.count, 1);
+    store_gallery_free(&g);
+}
+
+/* A membership has a join date: now by default, kept when added again,
+ * moved by store_group_join. */
+static void memberships_have_a_join_date(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    int64_t a = add_person(s, "J1", "Jo"), b = add_person(s, "J2", "Jay");
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "G");
+    OK(store_group_create(s, &g, &e_));
+    int64_t before = rc_unix_ms();
+    OK(store_group_add_member(s, g.id, a, &e_));
+    OK(store_group_join(s, g.id, b, 1767225600000LL, &e_));
+    store_membership *m;
+    size_t n;
+    OK(store_memberships(s, g.id, 0, &m, &n, &e_));
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].person_id, a);
+    assert_true(m[0].joined_ms >= before);
+    assert_int_equal(m[1].joined_ms, 1767225600000LL);
+    free(m);
+    OK(store_group_add_member(s, g.id, b, &e_)); /* again: the date stays */
+    OK(store_group_join(s, g.id, a, 1767312000000LL, &e_));
+    OK(store_memberships(s, 0, b, &m, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].joined_ms, 1767225600000LL);
+    free(m);
+    OK(store_memberships(s, 0, a, &m, &n, &e_));
+    assert_int_equal(m[0].joined_ms, 1767312000000LL);
+    free(m);
+    assert_int_equal(store_memberships(s, g.id, a, &m, &n, &err), RC_ERR_INVALID);
+    assert_int_equal(store_group_join(s, g.id, 4242, 0, &err), RC_ERR_NOT_FOUND);
+    g.notify_absentees = 1;
+    OK(store_group_update(s, &g, &e_));
+    store_group g2;
+    OK(store_group_get(s, g.id, &g2, &e_));
+    assert_int_equal(g2.notify_absentees, 1);
+}
+
+/* Upgrading to v9: inactive persons are archived at their last change and
+ * memberships joined when the person was created. */
+static void upgrade_to_v9_dates_archives_and_joins(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 6, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, first_name, created_ms, updated_ms,"
+                 " active) VALUES ('U1', 'Un', 'Un', 1000, 5000, 1), ('U2', 'Deux', 'Deux', 2000,"
+                 " 7000, 0);"
+                 "INSERT INTO person_groups (name, created_ms) VALUES ('G', 1);"
+                 "INSERT INTO group_members (group_id, person_id) SELECT g.id, p.id"
+                 " FROM person_groups g, persons p;");
+    store *s;
+    OK(store_open(url, 0, &s, &e_));
+    store_person p1, p2;
+    OK(store_person_get_by_external(s, "U1", &p1, &e_));
+    OK(store_person_get_by_external(s, "U2", &p2, &e_));
+    assert_int_equal(p1.archived_ms, 0);
+    assert_int_equal(p2.archived_ms, 7000);
+    store_membership *m;
+    size_t n;
+    OK(store_memberships(s, 0, p2.id, &m, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].joined_ms, 2000);
+    free(m);
+    store_close(s);
+}
+
+/* A group delivery is queued once per webhook and idempotency key, however
+ * often (and by however many processes) it is decided. */
+static void group_deliveries_are_queued_once_per_key(void **state)
+{
+    store *s = S(state);
+    store_group g = {0}, h = {0};
+    snprintf(g.name, sizeof g.name, "G");
+    snprintf(h.name, sizeof h.name, "H");
+    OK(store_group_create(s, &g, &e_));
+    OK(store_group_create(s, &h, &e_));
+    store_webhook all = {.enabled = 1}, only_g, only_h, other_kind;
+    snprintf(all.url, sizeof all.url, "http://127.0.0.1:9/x");
+    snprintf(all.events, sizeof all.events, "absentees");
+    snprintf(all.secret, sizeof all.secret, "s3cret-s3cret");
+    snprintf(all.preset, sizeof all.preset, "generic");
+    only_g = all, only_h = all, other_kind = all;
+    only_g.group_id = g.id;
+    only_h.group_id = h.id;
+    snprintf(other_kind.events, sizeof other_kind.events, "entry");
+    OK(store_webhook_create(s, &all, &e_));
+    OK(store_webhook_create(s, &only_g, &e_));
+    OK(store_webhook_create(s, &only_h, &e_));
+    OK(store_webhook_create(s, &other_kind, &e_));
+    int64_t q = -1;
+    OK(store_delivery_enqueue_group(s, "absentees", g.id, "absentees:g:1:2026-03-02", "{}", &q,
+                                    &e_));
+    assert_int_equal(q, 2); /* `all` and `only_g` */
+    OK(store_delivery_enqueue_group(s, "absentees", g.id, "absentees:g:1:2026-03-02", "{}", &q,
+                                    &e_));
+    assert_int_equal(q, 0);
+    OK(store_delivery_enqueue_group(s, "absentees", g.id, "absentees:g:1:2026-03-09", "{}", &q,
+                                    &e_));
+    assert_int_equal(q, 2);
+    rc_error err;
+    assert_int_equal(store_delivery_enqueue_group(s, "absentees", g.id, "", "{}", &q, &err),
+                     RC_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1846,6 +2146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_reused_after_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v2_keeps_data_and_never_reuses_ids, setup,
@@ -1853,6 +2154,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(login_lockout_is_per_address_with_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions_end_on_password_change, setup, teardown),
         cmocka_unit_test_setup_teardown(scoped_lists_page_over_the_whole_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(erasing_biometrics_keeps_the_person_and_history, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(archiving_a_person_sets_and_clears_the_date, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(memberships_have_a_join_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v9_dates_archives_and_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(group_deliveries_are_queued_once_per_key, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
                                        tests, NULL, NULL);

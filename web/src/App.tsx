@@ -23,6 +23,9 @@ import { ApiKeysPage } from './pages/admin/ApiKeys';
 import { SettingsPage } from './pages/admin/Settings';
 import { AuditPage } from './pages/admin/Audit';
 import { AccountPage } from './pages/Account';
+import { SelfCheckinPage } from './pages/SelfCheckin';
+import { RegisterPage } from './pages/Register';
+import { RegistrationsPage } from './pages/Registrations';
 
 // The dashboard carries the charting library: load it only when opened.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
@@ -75,6 +78,7 @@ export function App() {
     <Suspense fallback={<Loading />}>
       <Routes>
         <Route path="/login" element={<LoginPage />} />
+        <Route path="/register" element={<RegisterPage />} />
         <Route
           path="/kiosk"
           element={
@@ -94,6 +98,22 @@ export function App() {
         >
           <Route index element={<Home />} />
           <Route path="account" element={<AccountPage />} />
+          <Route
+            path="checkin"
+            element={
+              <Allow area="checkin">
+                <SelfCheckinPage />
+              </Allow>
+            }
+          />
+          <Route
+            path="registrations"
+            element={
+              <Allow area="registrations">
+                <RegistrationsPage />
+              </Allow>
+            }
+          />
           <Route
             path="dashboard"
             element={

@@ -18,11 +18,18 @@ import type {
   ReportQuery,
   Dashboard,
   EnrollResult,
+  Erased,
   EventType,
   Face,
   KioskCheckin,
   KioskCheckinResult,
   KioskUnlock,
+  Registered,
+  RegisterInfo,
+  RegisterInput,
+  Registration,
+  SelfCheckinResult,
+  SelfStatus,
   Group,
   Health,
   Holiday,
@@ -254,6 +261,40 @@ export class ApiClient {
     return this.post('/api/v1/kiosk/checkin', body);
   }
 
+  // --- self check-in and self-registration ---------------------------------
+  selfStatus(): Promise<SelfStatus> {
+    return this.get('/api/v1/self/checkin');
+  }
+  /** A member's own check-in: 2–5 frames of a short capture. */
+  selfCheckin(frames: Blob[], kind?: EventType): Promise<SelfCheckinResult> {
+    const form = new FormData();
+    frames.forEach((b, i) => form.append('frame', b, `frame${i + 1}.jpg`));
+    if (kind) form.append('kind', kind);
+    return this.request('POST', '/api/v1/self/checkin', { body: form });
+  }
+  registerInfo(): Promise<RegisterInfo> {
+    return this.get('/api/v1/self/register');
+  }
+  register(r: RegisterInput): Promise<Registered> {
+    const form = new FormData();
+    form.append('first_name', r.first_name);
+    form.append('last_name', r.last_name);
+    form.append('email', r.email);
+    form.append('group_id', String(r.group_id));
+    form.append('consent', r.consent ? 'true' : '');
+    r.photos.forEach((b, i) => form.append('photo', b, `photo${i + 1}.jpg`));
+    return this.request('POST', '/api/v1/self/register', { body: form });
+  }
+  registrations(): Promise<Page<Registration>> {
+    return this.get('/api/v1/registrations');
+  }
+  approveRegistration(id: number): Promise<Registration> {
+    return this.post(`/api/v1/registrations/${id}/approve`);
+  }
+  rejectRegistration(id: number): Promise<void> {
+    return this.del(`/api/v1/registrations/${id}`);
+  }
+
   // --- administration -------------------------------------------------------
   users(q: Query = {}): Promise<Page<User>> {
     return this.get('/api/v1/users', q);
@@ -302,8 +343,17 @@ export class ApiClient {
   updatePerson(id: number, p: Partial<PersonInput>): Promise<Person> {
     return this.patch(`/api/v1/persons/${id}`, p);
   }
+  /** The full erase (a privacy request): the person and everything about them. */
   deletePerson(id: number): Promise<void> {
     return this.del(`/api/v1/persons/${id}`);
+  }
+  /** Erase faces, embeddings and photo only; the person and their history stay. */
+  erasePersonBiometrics(id: number): Promise<Erased> {
+    return this.request<Erased>('DELETE', `/api/v1/persons/${id}/biometrics`, {});
+  }
+  /** Archive (out of recognition and default lists, history kept) or restore. */
+  archivePerson(id: number, archived: boolean): Promise<Person> {
+    return this.request<Person>('POST', `/api/v1/persons/${id}/${archived ? 'archive' : 'restore'}`, {});
   }
   /** Set a person's kiosk PIN, or remove it with null. */
   setPersonPin(id: number, pin: string | null): Promise<{ pin_set: boolean }> {
@@ -373,7 +423,7 @@ export class ApiClient {
   createGroup(g: { name: string; description: string }): Promise<Group> {
     return this.post('/api/v1/groups', g);
   }
-  updateGroup(id: number, g: Partial<{ name: string; description: string }>): Promise<Group> {
+  updateGroup(id: number, g: Partial<{ name: string; description: string; notify_absentees: boolean }>): Promise<Group> {
     return this.patch(`/api/v1/groups/${id}`, g);
   }
   deleteGroup(id: number): Promise<void> {
@@ -382,8 +432,9 @@ export class ApiClient {
   groupMembers(id: number): Promise<Page<Person>> {
     return this.get(`/api/v1/groups/${id}/members`, { limit: 500 });
   }
-  addGroupMember(id: number, personId: number): Promise<void> {
-    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`);
+  /** Add a member (joined today), or with joinedOn (YYYY-MM-DD) set or move the day they joined. */
+  addGroupMember(id: number, personId: number, joinedOn?: string): Promise<void> {
+    return this.request('POST', `/api/v1/groups/${id}/members/${personId}`, { query: joinedOn ? { joined_on: joinedOn } : undefined });
   }
   removeGroupMember(id: number, personId: number): Promise<void> {
     return this.del(`/api/v1/groups/${id}/members/${personId}`);

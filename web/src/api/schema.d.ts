@@ -157,6 +157,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/self/checkin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** where the member stands for self check-in now: linked, enabled, network, the slot, already marked */
+        get: operations["selfStatus"];
+        put?: never;
+        /** check in from one's own phone: 2-5 frames (multipart file parts, 8 MB in all) verified 1:1 against the caller's own enrolled faces with liveness; recorded with source self. refusals answer {error:{code,params}} with code not_linked (409), disabled, network_not_allowed (params.ip), outside_schedule (params.window_min) (403), already_marked (409, params.event_id, at), no_face, not_live, no_match, no_enrolled_faces (422, params frames, faces, live, passed, needed), too_many_attempts (429: 5 failed verifications in 15 minutes), too_few_frames / too_many_frames (400); every attempt is audited (self.checkin, self.checkin_refused, self.checkin_failed) */
+        post: operations["selfCheckin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/self/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the public self-registration page: open or not, the groups to choose */
+        get: operations["registerInfo"];
+        put?: never;
+        /** register oneself (when the setting is on): names, e-mail, group, consent and three photos through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled (409), missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), too_many_attempts (429: 10 an hour per address) */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** pending self-registrations (limited managers: their groups') */
+        get: operations["listRegistrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registrations/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** approve a registration: the person becomes active and recognized */
+        post: operations["approveRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** reject a registration: the person and their photos are erased */
+        delete: operations["rejectRegistration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -398,12 +485,63 @@ export interface paths {
         get: operations["getPerson"];
         put?: never;
         post?: never;
-        /** delete a person with all their faces */
+        /** full erase (a privacy request): the person, their faces, embeddings, photo, events, memberships, own schedules and the sightings that matched them; audited as counts per kind without their code or name */
         delete: operations["deletePerson"];
         options?: never;
         head?: never;
         /** change a person */
         patch: operations["updatePerson"];
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/biometrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** erase the biometric data only (faces, embeddings, photo, matching sightings); the person and their attendance history stay; audited with counts */
+        delete: operations["erasePersonBiometrics"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** archive (deactivate): out of recognition and default lists, no absences from today on, history kept */
+        post: operations["archivePerson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** undo an archive */
+        post: operations["restorePerson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/persons/{id}/pin": {
@@ -658,7 +796,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** add a member */
+        /** add a member (joined today), or with joined_on set or move the day they joined */
         post: operations["addMember"];
         /** remove a member */
         delete: operations["removeMember"];
@@ -1226,7 +1364,7 @@ export interface components {
             name: string;
             /** @description shown without user, password or query; for slack and telegram (whose URLs are tokens) only scheme and host */
             url: string;
-            events: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down")[];
+            events: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down" | "absentees")[];
             group_id: number | null;
             /** @enum {string} */
             preset: "generic" | "slack" | "telegram";
@@ -1256,7 +1394,7 @@ export interface components {
             /** @description http:// or https:// only; redirects are never followed */
             url?: string;
             /** @description late / early_leave: entries / exits with that status */
-            events?: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down")[];
+            events?: ("entry" | "exit" | "late" | "early_leave" | "unknown_face" | "camera_down" | "absentees")[];
             /** @description only about members of this group; deleting the group deletes the webhook */
             group_id?: number | null;
             /** @enum {string} */
@@ -1312,17 +1450,37 @@ export interface components {
             /** @description write only: 4-12 digits to leave kiosk mode (stored hashed); "" removes it */
             kiosk_pin?: string;
             readonly kiosk_pin_set?: boolean;
+            /** @description members linked to a person may check in from their phone (default true) */
+            self_checkin_enabled?: boolean;
+            /** @description self check-in is allowed inside the person's slots and this many minutes before and after (default 15) */
+            self_checkin_window_min?: number;
+            /** @description networks self check-in is allowed from (IPv4/IPv6 CIDRs or addresses, comma separated); "": from anywhere */
+            self_checkin_networks?: string;
+            /** @description the public self-registration page is open (default false) */
+            self_registration_enabled?: boolean;
             /**
              * Format: date
-             * @description no absences before this day; null: each person counts from the day they were added
+             * @description no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)
              */
             attendance_start_day?: string | null;
+            /**
+             * Format: date
+             * @description the institution's start in force: attendance_start_day or its default
+             */
+            readonly attendance_start_day_in_effect?: string | null;
+            /** @description send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group */
+            absentee_notify?: boolean;
         } & {
             [key: string]: unknown;
         };
         GroupRef: {
             id: number;
             name: string;
+            /**
+             * Format: date
+             * @description the local day the person joined the group: no absence from its slots before it
+             */
+            joined_on?: string | null;
         };
         Person: {
             id: number;
@@ -1343,6 +1501,16 @@ export interface components {
             created_at: string;
             /** @description has a kiosk PIN (code + PIN check-in) */
             pin_set?: boolean;
+            /**
+             * Format: date-time
+             * @description when the person was archived (active false): out of recognition, no absences from that day on, history kept; null while active
+             */
+            archived_at?: string | null;
+            /**
+             * Format: date
+             * @description in a group's member list: the day they joined that group
+             */
+            joined_on?: string;
         };
         PersonCreate: {
             external_id: string;
@@ -1420,13 +1588,41 @@ export interface components {
             name: string;
             description: string;
             member_count: number;
+            /** @description the group's managers get the absentee list of each slot */
+            notify_absentees?: boolean;
         };
         GroupWrite: {
             name?: string;
             description?: string;
+            notify_absentees?: boolean;
         };
         MemberIds: {
             person_ids: number[];
+            /**
+             * Format: date
+             * @description the day new members joined (default today); members already in keep theirs
+             */
+            joined_on?: string | null;
+        };
+        Erased: {
+            erased: {
+                faces?: number;
+                sightings?: number;
+                photo?: number;
+                events?: number;
+                memberships?: number;
+                schedules?: number;
+                deliveries?: number;
+                pin?: number;
+            };
+        };
+        CameraError: {
+            /** @description stable code to translate: connect_failed, host_not_found, timeout, auth_failed, not_found, http_error, bad_content, not_http, stream_ended, stream_broken, decode_failed, frame_too_large, unsupported, permission_denied, device_error, bad_config, failed */
+            code: string;
+            /** @description host, status, type or device as the code needs; never credentials */
+            params: {
+                [key: string]: unknown;
+            };
         };
         Schedule: {
             id: number;
@@ -1474,9 +1670,11 @@ export interface components {
             width?: number;
             height?: number;
             last_status?: string;
+            /** @description the last failure in English words (CLI, logs) */
             last_error?: string | null;
             /** Format: date-time */
             last_frame_at?: string | null;
+            error?: components["schemas"]["CameraError"] | null;
         };
         Camera: {
             id: number;
@@ -1579,8 +1777,11 @@ export interface components {
             reason: string | null;
             /** Format: date */
             day?: string;
-            /** @enum {string} */
-            source?: "auto" | "manual" | "pin";
+            /**
+             * @description pin: code + PIN on a kiosk; self: a member's own check-in from their phone
+             * @enum {string}
+             */
+            source?: "auto" | "manual" | "pin" | "self";
             /**
              * Format: date-time
              * @description when it was voided (reason says why); null: it counts
@@ -1751,6 +1952,78 @@ export interface components {
                 confidence?: number;
                 box?: number[];
             }[];
+        };
+        SelfStatus: {
+            enabled: boolean;
+            /** @description the account is linked to a person */
+            linked: boolean;
+            person?: {
+                id?: number;
+                name?: string;
+            } | null;
+            face_count: number;
+            window_min: number;
+            network_allowed: boolean;
+            ip?: string;
+            slot?: {
+                schedule_id?: number;
+                /** Format: date */
+                day?: string;
+                label?: string;
+                /** Format: date-time */
+                start?: string;
+                /** Format: date-time */
+                end?: string;
+            } | null;
+            already_marked: boolean;
+            entry?: components["schemas"]["AttendanceEvent"];
+            min_frames: number;
+            max_frames: number;
+        };
+        SelfCheckinResult: {
+            accepted: boolean;
+            person: {
+                id?: number;
+                name?: string;
+            };
+            event: components["schemas"]["AttendanceEvent"];
+            frames: number;
+            passed: number;
+        };
+        RegisterInfo: {
+            enabled: boolean;
+            photos: number;
+            groups: components["schemas"]["GroupRef"][];
+            institution: {
+                name: string;
+                logo_url: string | null;
+            };
+        };
+        Registered: {
+            id: number;
+            /** @enum {string} */
+            status: "pending";
+            group: string;
+        };
+        Registration: {
+            id: number;
+            name: string;
+            first_name?: string;
+            last_name?: string;
+            email: string | null;
+            groups: components["schemas"]["GroupRef"][];
+            face_ids: number[];
+            pending: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            consent_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        RegistrationList: {
+            items: components["schemas"]["Registration"][];
+            total: number;
         };
         WebhookList: {
             items: components["schemas"]["Webhook"][];
@@ -2093,6 +2366,245 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["KioskCheckinResult"];
                 };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelfStatus"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfCheckin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    frame: string[];
+                    /** @enum {string} */
+                    kind?: "entry" | "exit";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelfCheckinResult"];
+                };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    registerInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterInfo"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    first_name: string;
+                    last_name: string;
+                    email: string;
+                    group_id: number;
+                    /** @enum {string} */
+                    consent: "true";
+                    photo: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description pending */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registered"];
+                };
+            };
+            /** @description every recognition worker is busy (Retry-After says when to try again), or the models are not loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRegistrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approveRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rejectRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             default: {
@@ -2750,7 +3262,8 @@ export interface operations {
             query?: {
                 q?: string;
                 group_id?: number;
-                active?: boolean;
+                /** @description default true: active people only; false: the archived only; all: everyone */
+                active?: "true" | "false" | "all";
                 /** @description default 50, max 500 */
                 limit?: number;
                 offset?: number;
@@ -2888,6 +3401,99 @@ export interface operations {
                 "application/json": components["schemas"]["PersonPatch"];
             };
         };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erasePersonBiometrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erased"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    archivePerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    restorePerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description OK */
             200: {
@@ -3563,7 +4169,9 @@ export interface operations {
     };
     addMember: {
         parameters: {
-            query?: never;
+            query?: {
+                joined_on?: string;
+            };
             header?: never;
             path: {
                 id: number;

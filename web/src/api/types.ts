@@ -37,9 +37,15 @@ export type Settings = Req<
   /** The zone in force when none is set (the server's). */
   timezone_in_effect?: string;
   attendance_start_day?: string | null;
+  self_checkin_enabled?: boolean;
+  self_checkin_window_min?: number;
+  self_checkin_networks?: string;
+  self_registration_enabled?: boolean;
 };
 
 export type Person = S['Person'];
+export type Erased = S['Erased'];
+export type CameraError = S['CameraError'];
 export type PersonKind = Person['kind'];
 export type PersonInput = S['PersonCreate'];
 export type GroupRef = S['GroupRef'];
@@ -68,6 +74,7 @@ export type Holiday = S['Holiday'];
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;
   last_frame_at: string | null;
+  error?: CameraError | null;
 };
 export type Camera = Omit<S['Camera'], 'status'> & { status: CameraStatus };
 export type CameraKind = Camera['kind'];
@@ -130,6 +137,22 @@ export type KioskCheckinResult = { person: { id: number; name: string }; event: 
 export type Institution = { name: string; logo_url: string | null };
 export type KeyCamera = { id: number; name: string; direction: Direction };
 
+/** Self check-in: where the member stands now, and the accepted answer. */
+export type SelfStatus = Omit<S['SelfStatus'], 'entry'> & { entry?: AttendanceEvent | null };
+export type SelfCheckinResult = Omit<S['SelfCheckinResult'], 'event'> & { event: AttendanceEvent };
+/** Self-registration: the public page's facts and its answer. */
+export type RegisterInfo = S['RegisterInfo'];
+export type Registered = S['Registered'];
+export interface RegisterInput {
+  first_name: string;
+  last_name: string;
+  email: string;
+  group_id: number;
+  consent: boolean;
+  photos: Blob[];
+}
+/** A pending self-registration, for approval. */
+export type Registration = Person & { face_ids: number[]; pending: boolean };
 /** An unknown face kept for review (keep unrecognized faces on). */
 export type Sighting = Omit<S['Sighting'], 'candidate'> & {
   candidate: { id: number; name: string; external_id: string } | null;

@@ -18,7 +18,9 @@ interface Item {
 
 const ITEMS: Item[] = [
   { to: '/dashboard', label: 'nav.dashboard', area: 'dashboard' },
+  { to: '/checkin', label: 'nav.checkin', area: 'checkin' },
   { to: '/people', label: 'nav.people', area: 'people' },
+  { to: '/registrations', label: 'nav.registrations', area: 'registrations' },
   { to: '/import', label: 'nav.import', area: 'people' },
   { to: '/groups', label: 'nav.groups', area: 'groups' },
   { to: '/holidays', label: 'nav.holidays', area: 'groups' },

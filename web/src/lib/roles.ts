@@ -3,7 +3,17 @@
 // would answer 403 and hides their links).
 import type { Role } from '../api/types';
 
-export type Area = 'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin';
+export type Area =
+  | 'dashboard'
+  | 'kiosk'
+  | 'people'
+  | 'groups'
+  | 'attendance'
+  | 'reports'
+  | 'cameras'
+  | 'admin'
+  | 'checkin'
+  | 'registrations';
 
 const ACCESS: Record<Area, readonly Role[]> = {
   dashboard: ['admin', 'manager'],
@@ -14,6 +24,8 @@ const ACCESS: Record<Area, readonly Role[]> = {
   reports: ['admin', 'manager'],
   cameras: ['admin', 'manager'],
   admin: ['admin'],
+  checkin: ['member'],
+  registrations: ['admin', 'manager'],
 };
 
 export function canOpen(role: Role | undefined | null, area: Area): boolean {

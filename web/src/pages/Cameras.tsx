@@ -7,6 +7,7 @@ import { api } from '../api/client';
 import type { Camera, CameraInput, CameraKind, Direction } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
+import { cameraError } from '../lib/cameraError';
 import { formatDateTime } from '../lib/format';
 import { canEditCameras } from '../lib/roles';
 import { useAction } from '../lib/useAction';
@@ -87,7 +88,9 @@ export function CamerasPage() {
                 {c.status.last_error && (
                   <>
                     <dt>{t('cameras.lastError')}</dt>
-                    <dd className={styles.err}>{c.status.last_error}</dd>
+                    <dd className={styles.err} data-testid="camera-error">
+                      {cameraError(t, c.status)}
+                    </dd>
                   </>
                 )}
               </dl>

@@ -1,5 +1,6 @@
-// One group: name and description, members (add by search, remove) and the
-// weekly timetable.
+// One group: name and description, members (add by search with the day they
+// joined, default today; remove), the weekly timetable, and whether its
+// managers get the absentee list of each slot.
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -18,6 +19,7 @@ export function GroupPage() {
   const members = useLoad(() => api.groupMembers(id), [id]);
   const [pick, setPick] = useState<Person | null>(null);
   const [pickKey, setPickKey] = useState(0);
+  const [joined, setJoined] = useState('');
   const action = useAction(() => {
     members.reload();
     group.reload();
@@ -28,7 +30,7 @@ export function GroupPage() {
   if (!group.data) return <Loading />;
 
   async function add() {
-    if (!pick || !(await action.run(() => api.addGroupMember(id, pick.id)))) return;
+    if (!pick || !(await action.run(() => api.addGroupMember(id, pick.id, joined || undefined)))) return;
     setPick(null);
     setPickKey((k) => k + 1);
   }
@@ -39,6 +41,14 @@ export function GroupPage() {
     <>
       <PageHead title={group.data.name} />
       {group.data.description && <p className="muted">{group.data.description}</p>}
+      <label className="field check">
+        <input
+          type="checkbox"
+          checked={!!group.data.notify_absentees}
+          onChange={(e) => void action.run(() => api.updateGroup(id, { notify_absentees: e.target.checked }))}
+        />
+        <span>{t('groups.notifyAbsentees')}</span>
+      </label>
       <section className="card" aria-labelledby="tt-h">
         <h2 id="tt-h">{t('groups.timetable')}</h2>
         <Timetable groupId={id} />
@@ -49,6 +59,10 @@ export function GroupPage() {
         </h2>
         <div className="filters">
           <PersonPicker key={pickKey} label={t('groups.findPerson')} value={pick} onChange={setPick} />
+          <label className="field">
+            <span>{t('groups.joinedOn')}</span>
+            <input type="date" value={joined} onChange={(e) => setJoined(e.target.value)} />
+          </label>
           <button type="button" className="btn primary" disabled={!pick} onClick={() => void add()}>
             {t('groups.addMember')}
           </button>
@@ -61,6 +75,7 @@ export function GroupPage() {
                 <tr>
                   <th>{t('common.name')}</th>
                   <th>{t('people.externalId')}</th>
+                  <th>{t('groups.joinedOn')}</th>
                   <th className="num">{t('common.actions')}</th>
                 </tr>
               </thead>
@@ -71,6 +86,7 @@ export function GroupPage() {
                       <Link to={`/people/${p.id}`}>{p.name}</Link>
                     </td>
                     <td>{p.external_id}</td>
+                    <td className="nowrap">{p.joined_on ?? ''}</td>
                     <td>
                       <div className="row-actions">
                         <button type="button" className="btn small danger" onClick={() => void remove(p.id)}>

@@ -3,12 +3,14 @@
 // the user wanted or their role's home. A kiosk tablet may instead be set up
 // once with a device API key, which opens the kiosk.
 import { useState, type FormEvent, type SyntheticEvent } from 'react';
-import { Navigate, useLocation, useNavigate } from 'react-router';
+import { Link, Navigate, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth/AuthContext';
 import { homeFor } from '../lib/roles';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 import { useErrorText } from '../components/common';
+import { api } from '../api/client';
+import { useLoad } from '../lib/useLoad';
 import styles from './Login.module.css';
 
 export function LoginPage() {
@@ -23,6 +25,8 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const from = (location.state as { from?: string } | null)?.from;
+  // The sign-up link shows only while an administrator keeps sign-up open.
+  const reg = useLoad(() => api.registerInfo(), []);
 
   if (user) return <Navigate to={user.must_change_password ? '/account' : (from ?? homeFor(user.role))} replace />;
 
@@ -85,6 +89,11 @@ export function LoginPage() {
         <button type="submit" className="btn primary wide" disabled={busy}>
           {t('login.submit')}
         </button>
+        {reg.data?.enabled && (
+          <p>
+            <Link to="/register">{t('register.link')}</Link>
+          </p>
+        )}
         <details className={styles.device}>
           <summary>{t('login.deviceTitle')}</summary>
           <p className="muted">{t('login.deviceHelp')}</p>

@@ -20,13 +20,15 @@ export function PeoplePage() {
   const [text, setText] = useState(q);
   const [creating, setCreating] = useState(false);
 
-  /** The address keeps the search, group and page; a new filter starts at page 1. */
-  const show = (next: { q?: string; group_id?: string; offset?: number }) => {
+  /** The address keeps the search, group, archive filter and page; a new filter starts at page 1. */
+  const show = (next: { q?: string; group_id?: string; active?: string; offset?: number }) => {
     const p = new URLSearchParams();
     const nq = next.q ?? q;
     const ng = next.group_id ?? (groupId ? String(groupId) : '');
+    const na = next.active ?? active;
     if (nq) p.set('q', nq);
     if (ng) p.set('group_id', ng);
+    if (na !== 'true') p.set('active', na);
     if (next.offset) p.set('offset', String(next.offset));
     setParams(p, { replace: next.offset === undefined });
   };
@@ -41,7 +43,9 @@ export function PeoplePage() {
   }, [text, q]);
 
   const groupId = Number(params.get('group_id')) || undefined;
-  const list = useLoad(() => api.persons({ q, group_id: groupId, limit: LIMIT, offset }), [q, groupId, offset]);
+  // Archived people are hidden unless asked for (the server's default too).
+  const active = params.get('active') ?? 'true';
+  const list = useLoad(() => api.persons({ q, group_id: groupId, active, limit: LIMIT, offset }), [q, groupId, active, offset]);
   const groups = useLoad(() => api.groups(), []);
 
   return (
@@ -68,6 +72,14 @@ export function PeoplePage() {
                 {g.name}
               </option>
             ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>{t('people.show')}</span>
+          <select value={active} onChange={(e) => show({ active: e.target.value })}>
+            <option value="true">{t('people.showActive')}</option>
+            <option value="false">{t('people.showArchived')}</option>
+            <option value="all">{t('people.showAll')}</option>
           </select>
         </label>
       </div>
@@ -98,7 +110,7 @@ export function PeoplePage() {
             <td>{t(`people.kinds.${p.kind}`)}</td>
             <td>{p.groups.map((g) => g.name).join(', ') || t('common.none')}</td>
             <td className="num">{p.face_count}</td>
-            <td>{p.active ? t('common.yes') : t('common.no')}</td>
+            <td>{p.active ? t('common.yes') : <span className="badge warn">{t('people.archived')}</span>}</td>
           </tr>
         )}
       />

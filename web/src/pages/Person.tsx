@@ -1,6 +1,9 @@
-// One person: details (editable), groups, personal timetable, enrolled faces
-// (aligned crops with their quality; delete), enrollment, and their recent
-// attendance.
+// One person: details (editable), groups with the day they joined each,
+// personal timetable, enrolled faces (aligned crops with their quality;
+// delete), enrollment, their recent attendance, and the three data actions
+// kept apart: archive (history kept, reversible), erase the biometric data
+// only, and the full erase of a privacy request (confirmed by typing the
+// person's code).
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +13,7 @@ import { formatDateTime } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { useAction } from '../lib/useAction';
 import { confirmDelete, DataTable, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import type { Erased, Person } from '../api/types';
 import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
 import { Enroll } from '../components/Enroll';
@@ -44,11 +48,9 @@ export function PersonPage() {
     }
   }
 
-  async function removePerson() {
-    if (!confirmDelete(t, p.name)) return;
+  async function archive(on: boolean) {
     try {
-      await api.deletePerson(id);
-      navigate('/people');
+      person.setData(await api.archivePerson(id, on));
     } catch (e) {
       setError(e as Error);
     }
@@ -57,11 +59,12 @@ export function PersonPage() {
   return (
     <>
       <PageHead title={p.name}>
+        {!p.active && <span className="badge warn">{t('people.archived')}</span>}
         <button type="button" className="btn" onClick={() => setEditing(true)}>
           {t('common.edit')}
         </button>
-        <button type="button" className="btn danger" onClick={() => void removePerson()}>
-          {t('people.deletePerson')}
+        <button type="button" className="btn" onClick={() => void archive(p.active)}>
+          {p.active ? t('people.archive') : t('people.restore')}
         </button>
       </PageHead>
       <ErrorMessage error={error} />
@@ -79,19 +82,29 @@ export function PersonPage() {
               <dt>{t('common.email')}</dt>
               <dd>{p.email || t('common.none')}</dd>
               <dt>{t('people.active')}</dt>
-              <dd>{p.active ? t('common.yes') : t('common.no')}</dd>
+              <dd>
+                {p.active
+                  ? t('common.yes')
+                  : p.archived_at
+                    ? t('people.archivedOn', { date: formatDateTime(p.archived_at, tz, lang) })
+                    : t('common.no')}
+              </dd>
               <dt>{t('people.consent')}</dt>
               <dd>{p.consent_at ? formatDateTime(p.consent_at, tz, lang) : t('common.none')}</dd>
               <dt>{t('people.groups')}</dt>
               <dd>
-                {p.groups.length
-                  ? p.groups.map((g, i) => (
-                      <span key={g.id}>
-                        {i > 0 && ', '}
-                        <Link to={`/groups/${g.id}`}>{g.name}</Link>
-                      </span>
-                    ))
-                  : t('common.none')}
+                {p.groups.length ? (
+                  <ul className={styles.groups}>
+                    {p.groups.map((g) => (
+                      <li key={g.id}>
+                        <Link to={`/groups/${g.id}`}>{g.name}</Link>{' '}
+                        <JoinedOn personId={p.id} groupId={g.id} name={g.name} day={g.joined_on ?? ''} onSaved={person.reload} />
+                      </li>
+                    ))}
+                  </ul>
+                ) : (
+                  t('common.none')
+                )}
               </dd>
             </dl>
           </div>
@@ -182,6 +195,15 @@ export function PersonPage() {
         </p>
       </section>
 
+      <DataActions
+        person={p}
+        onBiometricsErased={() => {
+          faces.reload();
+          person.reload();
+        }}
+        onErased={() => navigate('/people')}
+      />
+
       <Modal title={t('common.edit')} open={editing} onClose={() => setEditing(false)}>
         <PersonForm
           initial={p}
@@ -239,6 +261,109 @@ function PinSection({ personId, pinSet, onChanged }: { personId: number; pinSet:
         )}
       </form>
       <ErrorMessage error={action.error} />
+    </section>
+  );
+}
+
+/** The day a person joined one group: shown, and changed with a date field. */
+function JoinedOn({
+  personId,
+  groupId,
+  name,
+  day,
+  onSaved,
+}: {
+  personId: number;
+  groupId: number;
+  name: string;
+  day: string;
+  onSaved: () => void;
+}) {
+  const { t } = useTranslation();
+  const [value, setValue] = useState(day);
+  const action = useAction(onSaved);
+  return (
+    <span className={styles.joined}>
+      <label>
+        <span className="muted">{t('people.joinedOn')}</span>{' '}
+        <input
+          type="date"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          aria-label={t('people.joinedOnGroup', { group: name })}
+        />
+      </label>
+      {value && value !== day && (
+        <button
+          type="button"
+          className="btn small"
+          aria-label={t('people.saveJoinedOn', { group: name })}
+          onClick={() => void action.run(() => api.addGroupMember(groupId, personId, value))}
+        >
+          {t('common.save')}
+        </button>
+      )}
+      <ErrorMessage error={action.error} />
+    </span>
+  );
+}
+
+/** Erasing data, kept apart from archiving: the biometric data only (faces,
+ *  embeddings, photo; history kept), or everything (a privacy request),
+ *  confirmed by typing the person's code. */
+function DataActions({ person, onBiometricsErased, onErased }: { person: Person; onBiometricsErased: () => void; onErased: () => void }) {
+  const { t } = useTranslation();
+  const [confirming, setConfirming] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [erased, setErased] = useState<Erased['erased'] | null>(null);
+  const bio = useAction(onBiometricsErased);
+  const full = useAction(onErased);
+  const code = person.external_id || String(person.id);
+  return (
+    <section className="card" aria-labelledby="data-h">
+      <h2 id="data-h">{t('people.data')}</h2>
+      <p className="muted">{t('people.dataHelp')}</p>
+      <div className={styles.actions}>
+        <button
+          type="button"
+          className="btn"
+          disabled={person.face_count === 0}
+          onClick={() => {
+            if (!window.confirm(t('people.eraseBiometricsConfirm', { name: person.name }))) return;
+            void bio.run(async () => setErased((await api.erasePersonBiometrics(person.id)).erased));
+          }}
+        >
+          {t('people.eraseBiometrics')}
+        </button>
+        <button type="button" className="btn danger" onClick={() => setConfirming(true)}>
+          {t('people.eraseAll')}
+        </button>
+      </div>
+      {erased && <p role="status">{t('people.biometricsErased', { faces: erased.faces, sightings: erased.sightings })}</p>}
+      <ErrorMessage error={bio.error} />
+      <Modal title={t('people.eraseAll')} open={confirming} onClose={() => setConfirming(false)}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (typed.trim() === code) void full.run(() => api.deletePerson(person.id));
+          }}
+        >
+          <p>{t('people.eraseAllHelp', { name: person.name })}</p>
+          <label className="field">
+            <span>{t('people.eraseAllType', { code })}</span>
+            <input value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" />
+          </label>
+          <ErrorMessage error={full.error} />
+          <div className="form-actions">
+            <button type="button" className="btn" onClick={() => setConfirming(false)}>
+              {t('common.cancel')}
+            </button>
+            <button type="submit" className="btn danger" disabled={typed.trim() !== code}>
+              {t('people.eraseAllConfirm')}
+            </button>
+          </div>
+        </form>
+      </Modal>
     </section>
   );
 }

@@ -2,7 +2,8 @@
 // PIN (what the kiosk shows and what leaving it takes), the attendance rules
 // (time zone — with the zone in effect when none is set —, de-duplication
 // window, minimum stay, slot margin) and recognition (thresholds, keeping
-// unrecognized faces). Each setting has a short help line.
+// unrecognized faces), self check-in (on/off, window, networks) and
+// self-registration. Each setting has a short help line.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
@@ -55,6 +56,10 @@ export function SettingsPage() {
           institution_logo_url: s.institution_logo_url ?? '',
           ...(pin ? { kiosk_pin: pin } : removePin ? { kiosk_pin: '' } : {}),
           attendance_start_day: s.attendance_start_day || null,
+          ...(s.self_checkin_enabled !== undefined ? { self_checkin_enabled: s.self_checkin_enabled } : {}),
+          ...(s.self_checkin_window_min !== undefined ? { self_checkin_window_min: s.self_checkin_window_min } : {}),
+          ...(s.self_checkin_networks !== undefined ? { self_checkin_networks: s.self_checkin_networks } : {}),
+          ...(s.self_registration_enabled !== undefined ? { self_registration_enabled: s.self_registration_enabled } : {}),
         }),
       );
       setPin('');
@@ -203,6 +208,56 @@ export function SettingsPage() {
               <span>
                 {t('settings.keepUnrecognized')}
                 <small className="help">{t('settings.help.keepUnrecognized')}</small>
+              </span>
+            </label>
+          </div>
+        </fieldset>
+        <fieldset className="card">
+          <legend>{t('settings.selfSection')}</legend>
+          <div className="form-grid">
+            <label className="field check">
+              <input
+                type="checkbox"
+                checked={s.self_checkin_enabled ?? true}
+                onChange={(e) => set('self_checkin_enabled', e.target.checked)}
+              />
+              <span>
+                {t('settings.selfEnabled')}
+                <small className="help">{t('settings.selfHelp.enabled')}</small>
+              </span>
+            </label>
+            <label className="field">
+              <span>{t('settings.selfWindow')}</span>
+              <input
+                type="number"
+                min={0}
+                max={720}
+                step={1}
+                value={s.self_checkin_window_min ?? 15}
+                onChange={(e) => set('self_checkin_window_min', Number(e.target.value))}
+              />
+              <small className="help">{t('settings.selfHelp.window')}</small>
+            </label>
+            <label className="field">
+              <span>{t('settings.selfNetworks')}</span>
+              <input
+                className="wrap-anywhere"
+                value={s.self_checkin_networks ?? ''}
+                maxLength={1000}
+                placeholder="192.168.1.0/24, 2001:db8::/32"
+                onChange={(e) => set('self_checkin_networks', e.target.value)}
+              />
+              <small className="help">{t('settings.selfHelp.networks')}</small>
+            </label>
+            <label className="field check">
+              <input
+                type="checkbox"
+                checked={!!s.self_registration_enabled}
+                onChange={(e) => set('self_registration_enabled', e.target.checked)}
+              />
+              <span>
+                {t('settings.selfRegistration')}
+                <small className="help">{t('settings.selfHelp.registration')}</small>
               </span>
             </label>
           </div>
