@@ -602,10 +602,10 @@ static void report_per_subject(void **state)
 }
 
 /* A recognized event names the enrolled face that matched best; a merged
- * sighting that matches better brings its face along, a weaker one does
- * not. With keep_unrecognized on, the event keeps the best sighting's crop
- * as its probe (not listed for review), and nothing without it. */
-static void events_keep_the_best_face_and_probe(void **state)
+ * sighting that matches better brings its face along (and is said to be the
+ * best now, so the caller keeps its crop as the probe), a weaker one does
+ * not. */
+static void events_keep_the_best_face(void **state)
 {
     fx *f = *state;
     float emb[8] = {1};
@@ -620,41 +620,26 @@ static void events_keep_the_best_face_and_probe(void **state)
                        .liveness = 0.9,
                        .face_id = fa.id};
     att_result r;
-    OK(att_record(f->a, &sg, "crop1", 5, &r, &e_));
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
     assert_int_equal(r.outcome, ATT_NEW);
+    assert_true(r.best);
     store_event ev;
     OK(store_event_get(f->s, r.event.id, &ev, &e_));
     assert_int_equal(ev.face_id, fa.id);
-    assert_false(ev.has_probe); /* keep_unrecognized is off: no face kept */
-    OK(store_setting_set(f->s, "keep_unrecognized", "1", &e_));
-    OK(att_reload(f->a, &e_));
     sg.ts_ms += 10000;
-    sg.confidence = 0.5; /* weaker: the face and probe stay the best one's */
+    sg.confidence = 0.5; /* weaker: the face stays the best one's */
     sg.face_id = fb.id;
-    OK(att_record(f->a, &sg, "crop2", 5, &r, &e_));
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
     assert_int_equal(r.outcome, ATT_MERGED);
+    assert_false(r.best);
     OK(store_event_get(f->s, r.event.id, &ev, &e_));
     assert_int_equal(ev.face_id, fa.id);
-    assert_false(ev.has_probe);
     sg.ts_ms += 10000;
-    sg.confidence = 0.8; /* better: its face and crop stand for the event */
-    OK(att_record(f->a, &sg, "crop3", 5, &r, &e_));
+    sg.confidence = 0.8; /* better: its face stands for the event */
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_true(r.best);
     OK(store_event_get(f->s, r.event.id, &ev, &e_));
     assert_int_equal(ev.face_id, fb.id);
-    assert_true(ev.has_probe);
-    store_sighting *list;
-    size_t n;
-    OK(store_sighting_list(f->s, NULL, (store_page){0}, &list, &n, NULL, &e_));
-    assert_int_equal(n, 0); /* a probe is not an unknown face */
-    free(list);
-    int64_t sid;
-    OK(store_event_probe_release(f->s, ev.id, "corrected", &sid, &e_));
-    unsigned char *img;
-    size_t len;
-    OK(store_sighting_image(f->s, sid, &img, &len, &e_));
-    assert_int_equal(len, 5);
-    assert_memory_equal(img, "crop3", 5);
-    free(img);
 }
 
 static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
@@ -1150,7 +1135,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(report_per_subject, setup, teardown),
-        cmocka_unit_test_setup_teardown(events_keep_the_best_face_and_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_keep_the_best_face, setup, teardown),
         cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,
