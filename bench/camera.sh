@@ -9,7 +9,8 @@
 # Then the same 8 cameras against ONE real `rollcall serve` with the real
 # models (bench/camera_server.mjs): frames recognized per second, drops,
 # capture-to-recognition latency p50/p99 from /metrics and the server's CPU
-# use, beside the one-thread pipeline time measured in the same run.
+# use per camera, with face tracking off and on, beside the one-thread
+# pipeline time measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}

@@ -5,12 +5,24 @@
 // and the server recognized per second, drops, latency from capture to
 // recognition done (p50/p90/p99 from /metrics, the most recent frames) and
 // the server process's CPU use (utime+stime from /proc/PID/stat).
+// It runs twice, each time with a new server: face tracking off (every
+// frame through the whole pipeline) and on (the default: the detector every
+// 2nd frame, the whole pipeline for new faces and re-checks), and prints the
+// two side by side with the server's CPU per camera and per frame, and how
+// many frames took each step (rollcall_camera_steps_total).
 // The reference printed beside it is the one-thread pipeline time on a
 // 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
-// run: CPU ms per recognized frame in the server should be close to it.
+// run: CPU ms per recognized frame without tracking should be close to it.
+//
+// Scenes (SCENE=walk|photos|empty): walk (default) is one enrolled person walking
+// back and forth across the frame (an 8 s loop made by ffmpeg from one
+// photo); photos cycles four different photos of the person, letterboxed,
+// so the face jumps every frame (the tracker's worst case: a new track
+// almost every detection); empty is a moving test pattern and nobody (a
+// door most of the day).
 //
 //   node bench/camera_server.mjs [CAMERAS=8] [FPS=5] [SECONDS=20]
-// (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA may be set)
+// (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, SCENE may be set)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -29,6 +41,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-cam-'));
 let srv, cams;
+const SCENE = process.env.SCENE ?? 'walk';
 const cleanup = () => {
   cams?.kill('SIGTERM');
   srv?.child.kill('SIGTERM');
@@ -57,35 +70,32 @@ async function sample(admin) {
     failures: sum('rollcall_camera_failures_total'),
     cpuTicks: Number(f[11]) + Number(f[12]), // utime, stime
     p50: q('0.5'), p90: q('0.9'), p99: q('0.99'),
+    steps: Object.fromEntries(['tracked', 'detect', 'identify'].map((k) =>
+      [k, Number(text.match(new RegExp(`^rollcall_camera_steps_total\\{step="${k}"\\} (\\S+)$`, 'm'))?.[1] ?? 0)])),
     latencyCount: Number(text.match(/^rollcall_camera_latency_ms_count (\d+)/m)?.[1]),
   };
 }
 
-// Frames: 640x480, the face letterboxed, four photos of the enrolled person.
+// Frames: 640x480 with one enrolled person (see SCENE above).
 const frames = join(dir, 'frames');
 mkdirSync(frames);
-for (const n of [3, 4, 5, 6])
-  ffmpeg(['-i', join(FACES, `${n}.jpg`), '-vf',
-    'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2',
-    '-q:v', '5', join(frames, `f${n}.jpg`)]);
+if (SCENE === 'photos') {
+  for (const n of [3, 4, 5, 6])
+    ffmpeg(['-i', join(FACES, `${n}.jpg`), '-vf',
+      'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2',
+      '-q:v', '5', join(frames, `f${n}.jpg`)]);
+} else if (SCENE === 'empty') {
+  ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=640x480:r=${FPS}:d=4`, '-q:v', '5', join(frames, 'f%03d.jpg')]);
+} else {
+  ffmpeg(['-f', 'lavfi', '-i', `color=c=0x6e6e6e:s=640x480:r=${FPS}:d=7.85`, '-i', join(FACES, '3.jpg'),
+    '-filter_complex', '[1]scale=220:-2[f];[0][f]overlay=x=\'200+180*sin(t*0.8)\':y=80',
+    '-q:v', '5', join(frames, 'f%03d.jpg')]);
+}
 
 log('reference: one-thread pipeline on a 640x480 one-face frame...');
 const ref = spawnSync(process.env.ROLLCALL_BIN, ['bench', 'pipeline', '--models', MODELS, '--runs', '20'],
   { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
 const refMs = Number(ref.stdout.match(/one face[^\n]*\n(?:.*\n)*?\s+total\s+(\S+)/)?.[1]);
-
-srv = await startServer({
-  args: ['--data', join(dir, 'data'), '--models', MODELS, '--no-access-log',
-    '--admin-email', 'bench@example.org', '--admin-password', 'bench-pass-1'],
-});
-const admin = new Client(srv.url);
-await admin.login('bench@example.org', 'bench-pass-1');
-const p = await admin.post('/api/v1/persons', { external_id: 'BENCH-1', first_name: 'Person01', last_name: 'Bench', kind: 'employee' });
-if (p.status !== 201) throw new Error(`person: ${p.status} ${JSON.stringify(p.body)}`);
-for (const n of [1, 2]) {
-  const up = await admin.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: readFileSync(join(FACES, `${n}.jpg`)), type: 'image/jpeg' });
-  if (!up.body.results?.[0]?.accepted) throw new Error(`enrolment: ${JSON.stringify(up.body)}`);
-}
 
 cams = spawn('node', [join(ROOT, 'tests/camera/mjpeg_server.mjs'), '--dir', frames, '--fps', String(FPS)],
   { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -97,31 +107,65 @@ const port = await new Promise((res) => {
     if (m) res(m[1]);
   });
 });
-for (let i = 0; i < CAMS; i++) {
-  const r = await admin.post('/api/v1/cameras', { name: `Door ${i + 1}`, kind: 'mjpeg', url: `http://127.0.0.1:${port}/stream?cam=${i}`, direction: 'both', fps: FPS });
-  if (r.status !== 201) throw new Error(`camera: ${r.status} ${JSON.stringify(r.body)}`);
-}
-log(`${CAMS} cameras at ${FPS} fps, warming up...`);
-await sleep(5000);
-const a = await sample(admin);
-log(`measuring ${SECONDS} s...`);
-await sleep(SECONDS * 1000);
-const b = await sample(admin);
-const s = (b.t - a.t) / 1000;
 const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-const cpu = (b.cpuTicks - a.cpuTicks) / hz;
-const processed = b.processed - a.processed;
-const events = (await admin.get(`/api/v1/attendance?person_id=${p.body.id}`)).body.items;
-console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one face), ${s.toFixed(1)} s window`);
-console.log(`  offered              ${(CAMS * FPS).toFixed(1)} frames/s`);
-console.log(`  delivered            ${((b.frames - a.frames) / s).toFixed(1)} frames/s`);
-console.log(`  recognized           ${(processed / s).toFixed(1)} frames/s`);
-console.log(`  dropped (queue full) ${b.drops - a.drops}   stream failures ${b.failures - a.failures}`);
-console.log(`  latency capture->recognized  p50 ${b.p50} ms  p90 ${b.p90} ms  p99 ${b.p99} ms` +
-  ` (last ${Math.min(1024, b.latencyCount)} frames)`);
-console.log(`  server CPU           ${(100 * cpu / s).toFixed(0)}% of one core, ` +
-  `${processed ? (1000 * cpu / processed).toFixed(1) : '-'} ms per recognized frame`);
-console.log(`  attendance events    ${events.length} (one person in front of ${CAMS} cameras)`);
+
+async function measure(tracking) {
+  srv = await startServer({
+    args: ['--data', join(dir, `data-${tracking}`), '--models', MODELS, '--no-access-log',
+      '--camera-tracking', tracking,
+      '--admin-email', 'bench@example.org', '--admin-password', 'bench-pass-1'],
+  });
+  const admin = new Client(srv.url);
+  await admin.login('bench@example.org', 'bench-pass-1');
+  const p = await admin.post('/api/v1/persons', { external_id: 'BENCH-1', first_name: 'Person01', last_name: 'Bench', kind: 'employee' });
+  if (p.status !== 201) throw new Error(`person: ${p.status} ${JSON.stringify(p.body)}`);
+  for (const n of [1, 2]) {
+    const up = await admin.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: readFileSync(join(FACES, `${n}.jpg`)), type: 'image/jpeg' });
+    if (!up.body.results?.[0]?.accepted) throw new Error(`enrolment: ${JSON.stringify(up.body)}`);
+  }
+  for (let i = 0; i < CAMS; i++) {
+    const r = await admin.post('/api/v1/cameras', { name: `Door ${i + 1}`, kind: 'mjpeg', url: `http://127.0.0.1:${port}/stream?cam=${i}`, direction: 'both', fps: FPS });
+    if (r.status !== 201) throw new Error(`camera: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  log(`tracking ${tracking}: ${CAMS} cameras at ${FPS} fps, warming up...`);
+  await sleep(5000);
+  const a = await sample(admin);
+  log(`measuring ${SECONDS} s...`);
+  await sleep(SECONDS * 1000);
+  const b = await sample(admin);
+  const s = (b.t - a.t) / 1000;
+  const cpu = (b.cpuTicks - a.cpuTicks) / hz;
+  const events = (await admin.get(`/api/v1/attendance?person_id=${p.body.id}`)).body.items;
+  await srv.stop();
+  srv = null;
+  const delivered = b.frames - a.frames, processed = b.processed - a.processed;
+  const step = (k) => b.steps[k] - a.steps[k];
+  return {
+    tracking, s, delivered: delivered / s, processed: processed / s, drops: b.drops - a.drops,
+    failures: b.failures - a.failures, p50: b.p50, p99: b.p99, cpuPct: 100 * cpu / s,
+    cpuPerFrame: processed ? 1000 * cpu / processed : NaN, events: events.length,
+    steps: `${step('tracked')}/${step('detect')}/${step('identify')}`,
+  };
+}
+
+const runs = [await measure('off'), await measure('on')];
+const row = (name, f) => console.log(`  ${name.padEnd(34)}${runs.map((r) => String(f(r)).padStart(14)).join('')}`);
+console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one enrolled person, scene ${SCENE}), ` +
+  `${runs[0].s.toFixed(1)} s window per run`);
+row('camera tracking', (r) => r.tracking);
+row('offered frames/s', () => (CAMS * FPS).toFixed(1));
+row('delivered frames/s', (r) => r.delivered.toFixed(1));
+row('processed frames/s', (r) => r.processed.toFixed(1));
+row('dropped (queue full)', (r) => r.drops);
+row('stream failures', (r) => r.failures);
+row('latency capture->done p50 ms', (r) => r.p50);
+row('latency capture->done p99 ms', (r) => r.p99);
+row('server CPU, % of one core', (r) => r.cpuPct.toFixed(0));
+row('CPU per camera, % of one core', (r) => (r.cpuPct / CAMS).toFixed(1));
+row('CPU ms per processed frame', (r) => r.cpuPerFrame.toFixed(1));
+row('frames tracked/detect/identify', (r) => r.steps);
+row('attendance events (one person)', (r) => r.events);
+console.log('  (latency: frames that ran the detector or the pipeline; tracked frames reuse the last boxes)');
 console.log(`-- reference, same run: one-thread pipeline, 640x480 one face: ${refMs} ms per frame` +
   ` (wall clock; machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]},` +
   ` ${availableParallelism()} cores)`);

@@ -5,7 +5,10 @@
 # Prints requests/s and p50/p99 latency for each, beside two references
 # measured in the same run: GET /healthz at the same concurrency (the HTTP
 # layer alone) and the server's own pipeline time per frame (the `ms` field
-# of the answers, i.e. the work no HTTP tuning can remove).
+# of the answers, i.e. the work no HTTP tuning can remove). Then the scaling
+# run (bench/http_scaling.mjs): a 640x480 frame on --threads 1 beside
+# --threads 2, frames/s and their ratio, and where the recognition threads
+# spent their time.
 # Usage: bench/http.sh  (ROLLCALL_BIN, MODELS, SECONDS_PER_RUN, THREADS may be set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -111,3 +114,7 @@ for (const c of [1, 4, 16]) {
 console.log('(pipeline ms: the server\'s own time per frame from decode to answer; healthz: the HTTP layer alone)');
 agent.destroy();
 JS
+
+# Scaling with the cores: --threads 1 beside --threads 2 (see the script).
+echo
+node bench/http_scaling.mjs 2 3 "$SECS" 4

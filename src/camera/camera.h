@@ -235,11 +235,13 @@ char *cam_redact_url(const char *url);
 
 /* ---- feeding recognition (feed.c) ---------------------------------------- */
 
-/* The server's cameras: a manager whose every frame goes straight to
- * recog_frame, marked for attendance under the camera's id (recog's
- * listeners publish it). The feed keeps, per camera, the faces of its last
- * recognized frame (for an annotated snapshot) and the latency from capture
- * to recognition done over the most recent frames. */
+/* The server's cameras: a manager whose frames go to recog_frame, marked
+ * for attendance under the camera's id (recog's listeners publish it) —
+ * every frame without tracking, with it (cam_track_config below) only the
+ * frames where a face is new or due for its re-check; the others reuse or
+ * move the camera's tracks. The feed keeps, per camera, the faces of its
+ * last frame (for an annotated snapshot) and the latency from capture to
+ * recognition done over the most recent frames. */
 struct recog;
 typedef struct cam_feed cam_feed;
 
@@ -247,11 +249,46 @@ typedef struct {
     float x0, y0, x1, y1;
     bool known;
     char label[64]; /* the person's name, "unknown" or "not live" */
+    int track;      /* the face's track id on this camera (1, 2, ...); 0 without tracking */
 } cam_face;
 #define CAM_FEED_FACES 32
 
+/* Face tracking per camera (track.c). A camera stream does not run the
+ * whole pipeline on every frame: the detector runs every `detect_every`-th
+ * frame and its boxes are associated with the camera's tracks (IoU, else
+ * centre distance); the frames between reuse the tracks' boxes. A face is
+ * identified (embedding, liveness, gallery, attendance) when its track
+ * starts, every `recheck_ms` after that, and when its box has grown by
+ * `grow` over the size it was identified at (closer, so better). A track
+ * ends after `max_missed` detection rounds without its face. A newcomer is
+ * therefore identified within `detect_every` frames of entering. */
+typedef struct {
+    unsigned detect_every; /* 0 = 2 */
+    unsigned max_missed;   /* 0 = 1 */
+    double recheck_ms;     /* 0 = 2000 */
+    float min_iou;         /* association threshold; 0 = 0.3 */
+    float grow;            /* 0 = 1.3 */
+} cam_track_config;
+
 rc_status cam_feed_create(struct recog *rg, unsigned workers, rc_metrics *metrics, cam_feed **out,
                           rc_error *err);
+/* Turn tracking on with the given settings (NULL: every frame goes through
+ * the whole pipeline, as without tracking). Applies to cameras started
+ * afterwards and to frames processed from now on; the default is on with
+ * the defaults above. */
+void cam_feed_set_tracking(cam_feed *f, const cam_track_config *cfg);
+/* Process one frame of camera `id` now on the calling thread, exactly as a
+ * manager worker would (tests, and sources outside the manager). Frames of
+ * one camera must not be passed concurrently. */
+void cam_feed_frame(cam_feed *f, int64_t id, const cam_frame *frame);
+/* Per-camera tracking counters: frames that only reused the tracks, that
+ * ran the detector, that ran the whole pipeline; tracks started. */
+typedef struct {
+    uint64_t skipped, detected, identified, tracks;
+    int live; /* tracks alive now */
+} cam_track_stats;
+/* The counters of camera id (zero when it has none). */
+void cam_feed_track_stats(cam_feed *f, int64_t id, cam_track_stats *out);
 /* Stops every camera (frames in flight finish first). */
 void cam_feed_destroy(cam_feed *f);
 cam_manager *cam_feed_manager(cam_feed *f);

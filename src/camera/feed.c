@@ -1,12 +1,16 @@
 /*
  * feed.c — the server's cameras feeding recognition. Every camera in the
  * store (except "browser" ones, whose frames are posted to /recognize) runs
- * under one camera manager; each frame it delivers is decoded on a manager
- * worker and handed to recog_frame, marked for attendance under that
- * camera's id. recog's listeners publish the outcome (the HTTP live stream,
- * webhooks); the feed remembers the faces of each camera's last frame for
- * the annotated snapshot, and the latency from capture to recognition done
- * over the most recent frames for /metrics.
+ * under one camera manager; each frame it delivers is handled on a manager
+ * worker. With tracking (the default, track.c) a frame either reuses the
+ * camera's face tracks, runs the detector to move them, or — when a track
+ * starts, is due for its periodic re-check or its face has grown — is
+ * decoded and handed to recog_frame, marked for attendance under that
+ * camera's id; without tracking every frame goes to recog_frame. recog's
+ * listeners publish the outcome (the HTTP live stream, webhooks); the feed
+ * remembers the faces of each camera's last frame for the annotated
+ * snapshot, and the latency from capture to recognition done over the most
+ * recent frames that ran the detector or the pipeline, for /metrics.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,13 +18,16 @@
 #include <string.h>
 
 #include "../recog/recog.h"
-#include "camera.h"
+#include "internal.h"
 
+/* One camera's last faces, its tracker and its tracking counters. */
 typedef struct {
     int64_t id;
     int n;
     cam_face face[CAM_FEED_FACES];
-} last_faces;
+    cam_tracker *tr; /* NULL without tracking; used by the camera's worker only */
+    cam_track_stats stats;
+} per_camera;
 
 /* Latencies kept for the quantiles in /metrics: the most recent frames. */
 #define LATENCY_RING 1024
@@ -29,9 +36,11 @@ struct cam_feed {
     recog *rg;
     rc_metrics *metrics;
     cam_manager *mgr;
-    pthread_mutex_t lock; /* last, latency */
-    last_faces *last;
-    size_t nlast, cap;
+    pthread_mutex_t lock; /* cams, latency, tracking settings */
+    per_camera **cams;
+    size_t ncams, cap;
+    bool tracking;
+    cam_track_config track;
     double latency_ms[LATENCY_RING]; /* capture to recognition done, a ring */
     uint64_t nlatency;               /* frames recorded in total */
 };
@@ -51,41 +60,193 @@ img_image *cam_frame_image(const cam_frame *fr, rc_error *err)
     return im;
 }
 
-static void remember(cam_feed *f, int64_t id, const recog_result *res)
+/* With lock held: the camera's record, created when missing (NULL when out
+ * of memory). */
+static per_camera *camera_of(cam_feed *f, int64_t id)
+{
+    for (size_t i = 0; i < f->ncams; i++)
+        if (f->cams[i]->id == id) return f->cams[i];
+    if (f->ncams == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 8;
+        per_camera **nc = realloc(f->cams, cap * sizeof *nc);
+        if (!nc) return NULL;
+        f->cams = nc;
+        f->cap = cap;
+    }
+    per_camera *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->id = id;
+    f->cams[f->ncams++] = c;
+    return c;
+}
+
+static void drop_camera(cam_feed *f, int64_t id)
 {
     pthread_mutex_lock(&f->lock);
-    size_t i = 0;
-    while (i < f->nlast && f->last[i].id != id) i++;
-    if (i == f->nlast) {
-        if (f->nlast == f->cap) {
-            size_t cap = f->cap ? f->cap * 2 : 8;
-            last_faces *nl = realloc(f->last, cap * sizeof *nl);
-            if (!nl) {
-                pthread_mutex_unlock(&f->lock);
-                return;
-            }
-            f->last = nl;
-            f->cap = cap;
+    for (size_t i = 0; i < f->ncams; i++)
+        if (f->cams[i]->id == id) {
+            per_camera *c = f->cams[i];
+            f->cams[i] = f->cams[--f->ncams];
+            if (c->tr) cam_tracker_free(c->tr);
+            free(c->tr);
+            free(c);
+            break;
         }
-        f->nlast++;
-    }
-    last_faces *l = &f->last[i];
-    l->id = id;
-    l->n = 0;
-    for (int k = 0; k < res->n && l->n < CAM_FEED_FACES; k++) {
-        const recog_face *rf = &res->faces[k];
-        cam_face *cf = &l->face[l->n++];
-        cf->x0 = rf->face.x0;
-        cf->y0 = rf->face.y0;
-        cf->x1 = rf->face.x1;
-        cf->y1 = rf->face.y1;
-        cf->known = rf->known;
-        snprintf(cf->label, sizeof cf->label, "%.63s",
-                 rf->known  ? rf->person.name
-                 : rf->live ? "unknown"
-                            : "not live");
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* The camera's tracker (created on its first frame), or NULL when tracking
+ * is off. The pointer stays valid while the camera's frames are handled:
+ * only drop_camera frees it, after the manager stopped the camera. */
+static cam_tracker *tracker_of(cam_feed *f, int64_t id)
+{
+    pthread_mutex_lock(&f->lock);
+    per_camera *c = camera_of(f, id);
+    cam_tracker *tr = NULL;
+    if (c && f->tracking) {
+        if (!c->tr && (c->tr = malloc(sizeof *c->tr))) cam_tracker_init(c->tr, &f->track);
+        tr = c->tr;
     }
     pthread_mutex_unlock(&f->lock);
+    return tr;
+}
+
+static cam_face face_of(const recog_face *rf, int track)
+{
+    cam_face cf = {.x0 = rf->face.x0,
+                   .y0 = rf->face.y0,
+                   .x1 = rf->face.x1,
+                   .y1 = rf->face.y1,
+                   .known = rf->known,
+                   .track = track};
+    snprintf(cf.label, sizeof cf.label, "%.63s",
+             rf->known  ? rf->person.name
+             : rf->live ? "unknown"
+                        : "not live");
+    return cf;
+}
+
+/* Keep the faces of the camera's last frame and count the step it took;
+ * with `latency`, the frame's capture-to-done time too. */
+static void remember(cam_feed *f, int64_t id, const cam_tracker *tr, const cam_face *faces, int n,
+                     cam_step step, double capture_ms, bool latency)
+{
+    pthread_mutex_lock(&f->lock);
+    per_camera *c = camera_of(f, id);
+    if (c) {
+        c->n = n < CAM_FEED_FACES ? n : CAM_FEED_FACES;
+        memcpy(c->face, faces, (size_t)c->n * sizeof *faces);
+        c->stats.skipped += step == CAM_STEP_SKIP;
+        c->stats.detected += step == CAM_STEP_DETECT;
+        c->stats.identified += step == CAM_STEP_IDENTIFY;
+        c->stats.tracks = tr ? tr->started : 0;
+        c->stats.live = 0;
+        for (size_t k = 0; tr && k < tr->n; k++) c->stats.live += tr->t[k].missed == 0;
+    }
+    if (latency) f->latency_ms[f->nlatency++ % LATENCY_RING] = rc_mono_ms() - capture_ms;
+    pthread_mutex_unlock(&f->lock);
+}
+
+static const char *const step_series[] = {
+    "rollcall_camera_steps_total{step=\"tracked\"}",
+    "rollcall_camera_steps_total{step=\"detect\"}",
+    "rollcall_camera_steps_total{step=\"identify\"}",
+};
+
+/* The detector alone on the frame, its boxes handed to the tracker. */
+static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
+                        rc_error *err)
+{
+    face_opts o = face_opts_default();
+    o.landmarks = o.embedding = o.liveness = o.attributes = 0;
+    o.pad_retry = 0; /* a scene, not a tight crop: the probe covers that (track.c) */
+    face_info *faces = NULL;
+    int n = 0;
+    rc_status st = recog_analyze(f->rg, im, &o, &faces, &n, err);
+    if (st != RC_OK) return st;
+    float(*boxes)[4] = n ? malloc((size_t)n * sizeof *boxes) : NULL;
+    if (n && !boxes) {
+        free(faces);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory for %d boxes", n);
+    }
+    for (int i = 0; i < n; i++) {
+        boxes[i][0] = faces[i].x0;
+        boxes[i][1] = faces[i].y0;
+        boxes[i][2] = faces[i].x1;
+        boxes[i][3] = faces[i].y1;
+    }
+    cam_tracker_update(tr, now_ms, (const float(*)[4])boxes, n, NULL);
+    free(boxes);
+    free(faces);
+    return RC_OK;
+}
+
+/* The whole pipeline, marked; the tracks (if any) take the identities. */
+static rc_status identify(cam_feed *f, cam_tracker *tr, bool detected, int64_t id,
+                          const img_image *im, const cam_frame *frame, rc_error *err)
+{
+    recog_result res;
+    recog_frame_opts o = {.mark = true, .camera_id = id};
+    rc_status st = recog_frame(f->rg, im, &o, &res, err);
+    if (st != RC_OK) return st;
+    int n = res.n < CAM_FEED_FACES ? res.n : CAM_FEED_FACES;
+    float boxes[CAM_FEED_FACES][4];
+    int track_of[CAM_FEED_FACES] = {0};
+    cam_face faces[CAM_FEED_FACES];
+    for (int i = 0; i < n; i++) {
+        boxes[i][0] = res.faces[i].face.x0;
+        boxes[i][1] = res.faces[i].face.y0;
+        boxes[i][2] = res.faces[i].face.x1;
+        boxes[i][3] = res.faces[i].face.y1;
+    }
+    if (tr) {
+        if (detected)
+            cam_tracker_rematch(tr, frame->mono_ms, (const float(*)[4])boxes, n, track_of);
+        else
+            cam_tracker_update(tr, frame->mono_ms, (const float(*)[4])boxes, n, track_of);
+    }
+    for (int i = 0; i < n; i++) {
+        faces[i] = face_of(&res.faces[i], track_of[i]);
+        if (tr && track_of[i]) cam_tracker_identified(tr, track_of[i], frame->mono_ms, &faces[i]);
+    }
+    recog_result_free(&res);
+    remember(f, id, tr, faces, n, CAM_STEP_IDENTIFY, frame->mono_ms, true);
+    return RC_OK;
+}
+
+static void process(cam_feed *f, int64_t id, const cam_frame *frame)
+{
+    cam_tracker *tr = tracker_of(f, id);
+    cam_step step = tr ? cam_tracker_plan(tr, frame->mono_ms) : CAM_STEP_IDENTIFY;
+    rc_error err;
+    rc_status st = RC_OK;
+    img_image *im = NULL;
+    if (step != CAM_STEP_SKIP && !(im = cam_frame_image(frame, &err))) st = RC_ERR_CORRUPT;
+    bool detected = false;
+    if (st == RC_OK && step == CAM_STEP_DETECT) {
+        st = detect(f, tr, im, frame->mono_ms, &err);
+        detected = true;
+        if (st == RC_OK && cam_tracker_due(tr, frame->mono_ms)) {
+            rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
+            step = CAM_STEP_IDENTIFY; /* a newcomer, or a face that came closer */
+        }
+    }
+    if (st == RC_OK && step == CAM_STEP_IDENTIFY)
+        st = identify(f, tr, detected, id, im, frame, &err);
+    else if (st == RC_OK) {
+        cam_face faces[CAM_FEED_FACES];
+        int n = cam_tracker_faces(tr, faces, CAM_FEED_FACES);
+        remember(f, id, tr, faces, n, step, frame->mono_ms, step == CAM_STEP_DETECT);
+    }
+    img_free(im);
+    if (st == RC_OK) {
+        rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
+        rc_metrics_add(f->metrics, "rollcall_camera_frames_total", "camera frames recognized", 1);
+    } else {
+        rc_metrics_add(f->metrics, "rollcall_camera_frame_errors_total",
+                       "camera frames that could not be recognized", 1);
+        rc_log(RC_LOG_DEBUG, "camera %lld: frame not recognized: %s", (long long)id, err.msg);
+    }
 }
 
 static void on_frame(void *user, unsigned worker, int camera_id, cam_camera *cam,
@@ -93,24 +254,29 @@ static void on_frame(void *user, unsigned worker, int camera_id, cam_camera *cam
 {
     (void)worker;
     (void)cam;
-    cam_feed *f = user;
-    rc_error err;
-    img_image *im = cam_frame_image(frame, &err);
-    recog_result res;
-    recog_frame_opts o = {.mark = true, .camera_id = camera_id};
-    if (im && recog_frame(f->rg, im, &o, &res, &err) == RC_OK) {
-        remember(f, camera_id, &res);
-        recog_result_free(&res);
-        pthread_mutex_lock(&f->lock);
-        f->latency_ms[f->nlatency++ % LATENCY_RING] = rc_mono_ms() - frame->mono_ms;
-        pthread_mutex_unlock(&f->lock);
-        rc_metrics_add(f->metrics, "rollcall_camera_frames_total", "camera frames recognized", 1);
-    } else {
-        rc_metrics_add(f->metrics, "rollcall_camera_frame_errors_total",
-                       "camera frames that could not be recognized", 1);
-        rc_log(RC_LOG_DEBUG, "camera %d: frame not recognized: %s", camera_id, err.msg);
-    }
-    img_free(im);
+    process(user, camera_id, frame);
+}
+
+void cam_feed_frame(cam_feed *f, int64_t id, const cam_frame *frame)
+{
+    process(f, id, frame);
+}
+
+void cam_feed_set_tracking(cam_feed *f, const cam_track_config *cfg)
+{
+    pthread_mutex_lock(&f->lock);
+    f->tracking = cfg != NULL;
+    if (cfg) f->track = *cfg;
+    pthread_mutex_unlock(&f->lock);
+}
+
+void cam_feed_track_stats(cam_feed *f, int64_t id, cam_track_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->ncams; i++)
+        if (f->cams[i]->id == id) *out = f->cams[i]->stats;
+    pthread_mutex_unlock(&f->lock);
 }
 
 rc_status cam_feed_create(recog *rg, unsigned workers, rc_metrics *metrics, cam_feed **out,
@@ -121,6 +287,7 @@ rc_status cam_feed_create(recog *rg, unsigned workers, rc_metrics *metrics, cam_
     if (!f) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     f->rg = rg;
     f->metrics = metrics;
+    f->tracking = true; /* the defaults of cam_track_config */
     pthread_mutex_init(&f->lock, NULL);
     cam_manager_config mc = {.workers = workers, .on_frame = on_frame, .user = f};
     rc_status st = cam_manager_create(&mc, &f->mgr, err);
@@ -137,7 +304,12 @@ void cam_feed_destroy(cam_feed *f)
 {
     if (!f) return;
     cam_manager_destroy(f->mgr); /* callbacks in flight finish first */
-    free(f->last);
+    for (size_t i = 0; i < f->ncams; i++) {
+        if (f->cams[i]->tr) cam_tracker_free(f->cams[i]->tr);
+        free(f->cams[i]->tr);
+        free(f->cams[i]);
+    }
+    free(f->cams);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
@@ -157,6 +329,7 @@ static cam_kind kind_of(const char *k)
 rc_status cam_feed_apply(cam_feed *f, const store_camera *c, rc_error *err)
 {
     cam_manager_remove(f->mgr, (int)c->id, NULL);
+    drop_camera(f, c->id); /* new settings, new tracks */
     if (strcmp(c->kind, "browser") == 0) return RC_OK;
     cam_direction dir = CAM_DIR_BOTH;
     cam_direction_parse(c->direction, &dir, NULL);
@@ -173,10 +346,7 @@ rc_status cam_feed_apply(cam_feed *f, const store_camera *c, rc_error *err)
 void cam_feed_forget(cam_feed *f, int64_t id)
 {
     cam_manager_remove(f->mgr, (int)id, NULL);
-    pthread_mutex_lock(&f->lock);
-    for (size_t i = 0; i < f->nlast; i++)
-        if (f->last[i].id == id) f->last[i] = f->last[--f->nlast];
-    pthread_mutex_unlock(&f->lock);
+    drop_camera(f, id);
 }
 
 rc_status cam_feed_start_all(cam_feed *f, store *s, rc_error *err)
@@ -198,9 +368,9 @@ int cam_feed_last_faces(cam_feed *f, int64_t id, cam_face *out, int cap)
 {
     int n = 0;
     pthread_mutex_lock(&f->lock);
-    for (size_t i = 0; i < f->nlast; i++)
-        if (f->last[i].id == id)
-            for (n = 0; n < f->last[i].n && n < cap; n++) out[n] = f->last[i].face[n];
+    for (size_t i = 0; i < f->ncams; i++)
+        if (f->cams[i]->id == id)
+            for (n = 0; n < f->cams[i]->n && n < cap; n++) out[n] = f->cams[i]->face[n];
     pthread_mutex_unlock(&f->lock);
     return n;
 }

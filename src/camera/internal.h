@@ -1,8 +1,9 @@
 /*
  * internal.h — what the files of the camera module share and the unit tests
  * reach into: the drop-oldest frame queue, the JPEG structure scanner, the
- * MJPEG stream parser, pixel conversion, and the small interface between a
- * camera's thread (camera.c) and the sources (mjpeg.c, ffmpeg.c, v4l2.c).
+ * MJPEG stream parser, pixel conversion, the face tracker the feed runs per
+ * camera (track.c), and the small interface between a camera's thread
+ * (camera.c) and the sources (mjpeg.c, ffmpeg.c, v4l2.c).
  * Not part of the public API.
  */
 #ifndef RC_CAMERA_INTERNAL_H
@@ -87,6 +88,69 @@ void cam_mjpeg_parser_finish(cam_mjpeg_parser *p);
 /* YUYV 4:2:2 (BT.601, limited range) to packed RGB24. `stride` is the
  * source row length in bytes (>= width*2); width must be even. */
 void cam_yuyv_to_rgb24(const uint8_t *yuyv, size_t stride, int width, int height, uint8_t *rgb);
+
+/* ---- face tracks (track.c) ----------------------------------------------- */
+
+/* What a camera's next frame needs. */
+typedef enum {
+    CAM_STEP_SKIP,     /* nothing: the tracks' boxes stand for this frame */
+    CAM_STEP_DETECT,   /* the detector, then association */
+    CAM_STEP_IDENTIFY, /* the whole pipeline (a track is due for identification) */
+} cam_step;
+
+typedef struct {
+    int id;
+    float x0, y0, x1, y1;
+    unsigned missed; /* detection rounds in a row without this face */
+    double seen_ms;  /* capture time of the frame it was last found in */
+    double vx, vy;   /* its centre's velocity, px per ms (smoothed) */
+    bool has_v;      /* vx, vy measured (found in two frames) */
+    bool identified; /* has been through the whole pipeline */
+    bool due;        /* identify at the next chance (grown, or new) */
+    double ident_ms; /* capture time of its last identification */
+    float ident_h;   /* box height then */
+    cam_face face;   /* box, label and known as last identified */
+} cam_track;
+
+typedef struct {
+    cam_track_config cfg; /* defaults filled in */
+    cam_track *t;
+    size_t n, cap;
+    int next_id;
+    unsigned since_detect; /* frames since the detector last ran */
+    bool probed;           /* the whole pipeline has run (probe_ms is set) */
+    double probe_ms;       /* capture time it last ran: an empty scene is probed every recheck_ms */
+    uint64_t skipped, detected, identified, started;
+} cam_tracker;
+
+/* A tracker with cfg's settings (NULL: defaults). */
+void cam_tracker_init(cam_tracker *tr, const cam_track_config *cfg);
+void cam_tracker_free(cam_tracker *tr);
+/* What the frame captured at now_ms needs; counts the frame. The whole
+ * pipeline when a track is due, or every recheck_ms while no face is in
+ * view (the first frame included); else the detector every detect_every-th
+ * frame. */
+cam_step cam_tracker_plan(cam_tracker *tr, double now_ms);
+/* The detector's boxes (x0, y0, x1, y1 in pixels) for the frame captured at
+ * now_ms: each is matched to a track where its velocity puts it now (greedy,
+ * best IoU first, then nearest centre within half a face), unmatched boxes
+ * start tracks (due for identification),
+ * unmatched tracks count a miss and end after cfg.max_missed. track_of[i]
+ * receives box i's track id (may be NULL). Returns the number of tracks
+ * started. */
+int cam_tracker_update(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                       int *track_of);
+/* The same frame's boxes once more (the whole pipeline ran after the
+ * detector): as cam_tracker_update but a track without a box is not counted
+ * a second miss. */
+int cam_tracker_rematch(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
+                        int *track_of);
+/* True when a track is due for identification at now_ms. */
+bool cam_tracker_due(const cam_tracker *tr, double now_ms);
+/* Track `id` went through the whole pipeline at now_ms with this outcome. */
+void cam_tracker_identified(cam_tracker *tr, int id, double now_ms, const cam_face *face);
+/* The tracks as faces (box, last label, track id); returns how many. */
+int cam_tracker_faces(const cam_tracker *tr, cam_face *out, int cap);
 
 /* ---- between a camera thread and its source ---------------------------- */
 

@@ -52,6 +52,7 @@ static void *worker(void *arg)
 {
     cam_manager *m = ((worker_arg *)arg)->m;
     unsigned index = ((worker_arg *)arg)->index;
+    pthread_setname_np(pthread_self(), "cam-worker"); /* for top -H and the benchmarks */
     pthread_mutex_lock(&m->mu);
     while (!m->quit) {
         entry *e = NULL;

@@ -77,6 +77,8 @@ static void models_usage(FILE *out)
                  "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
                  "                     (steadier on a busy machine)\n"
                  "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
+                 "      --int8 DIR     run the convolutions in int8 with the ranges in\n"
+                 "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them)\n"
                  "  -h, --help         show this help\n");
 }
 
@@ -104,13 +106,24 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops,
-                      bool cpu_time, int profile)
+                      bool cpu_time, int profile, const char *int8_dir)
 {
     nn_model *m = NULL;
     rc_error err = {0};
     if (nn_model_load(path, &m, &err) != RC_OK) {
         fprintf(stderr, "rollcall bench models: %s\n", err.msg);
         return 1;
+    }
+    if (int8_dir) {
+        char rpath[4096];
+        int count = 0;
+        snprintf(rpath, sizeof rpath, "%s/%s.int8", int8_dir, label);
+        if (nn_model_quantize(m, rpath, 0, &count, &err) != RC_OK) {
+            fprintf(stderr, "rollcall bench models: --int8: %s\n", err.msg);
+            nn_model_free(m);
+            return 1;
+        }
+        if (!tsv) printf("%s: %d convolutions in int8\n", label, count);
     }
     int nin = nn_model_num_inputs(m);
     float **inputs = calloc((size_t)nin, sizeof *inputs);
@@ -232,17 +245,13 @@ static void print_header(int runs, int warmup, bool cpu_time)
 static int bench_models(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"models", required_argument, NULL, 'm'},
-        {"runs", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"tsv", no_argument, NULL, 't'},
-        {"ops", no_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {"cpu-time", no_argument, NULL, 'c'},
-        {"profile", optional_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0},
+        {"models", required_argument, NULL, 'm'}, {"runs", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'}, {"tsv", no_argument, NULL, 't'},
+        {"ops", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
+        {"cpu-time", no_argument, NULL, 'c'},     {"profile", optional_argument, NULL, 'p'},
+        {"int8", required_argument, NULL, 'i'},   {NULL, 0, NULL, 0},
     };
-    const char *dir = "models";
+    const char *dir = "models", *int8_dir = NULL;
     int runs = 50, warmup = 5, c;
     bool tsv = false, ops = false, cpu_time = false;
     int profile = 0;
@@ -266,6 +275,9 @@ static int bench_models(int argc, char **argv)
             break;
         case 'c':
             cpu_time = true;
+            break;
+        case 'i':
+            int8_dir = optarg;
             break;
         case 'p':
             profile = optarg ? atoi(optarg) : 10;
@@ -292,7 +304,7 @@ static int bench_models(int argc, char **argv)
         for (int i = optind; i < argc; i++) {
             const char *base = strrchr(argv[i], '/');
             failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops,
-                                 cpu_time, profile);
+                                 cpu_time, profile, int8_dir);
         }
         return failed ? 1 : 0;
     }
@@ -309,7 +321,7 @@ static int bench_models(int argc, char **argv)
     for (int i = 0; list[i]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, list[i]);
-        failed |= time_model(path, list[i], runs, warmup, tsv, ops, cpu_time, profile);
+        failed |= time_model(path, list[i], runs, warmup, tsv, ops, cpu_time, profile, int8_dir);
     }
     cli_free_list(list);
     return failed ? 1 : 0;

@@ -37,6 +37,7 @@ int cli_bench_pipeline(int argc, char **argv); /* rollcall bench pipeline */
 int cli_bench_gallery(int argc, char **argv);  /* rollcall bench gallery */
 int cli_client(int argc, char **argv);
 int cli_probe(int argc, char **argv);
+int cli_calibrate(int argc, char **argv); /* calibrate.c */
 
 /* Scan models_dir for the default models listed in its manifest.json (or any
  * *.onnx when there is no manifest). Returns a NULL-terminated array of file

@@ -1,9 +1,10 @@
 /*
  * enroll.c — `rollcall enroll` (photos for one person) and `rollcall import`
- * (a folder with one sub-folder of photos per person, and an optional
- * roster.csv naming them). Both go through recog_enroll, the policy the
- * server applies to uploads: quality and size, one face per photo, no face
- * of another enrolled person, one person per upload, and no person created
+ * (a folder with one sub-folder of photos per person, and/or a roster CSV
+ * naming people and their groups; the rules are src/dataset's, the same as
+ * the HTTP import's). Both go through recog_enroll, the policy the server
+ * applies to uploads: quality and size, one face per photo, no face of
+ * another enrolled person, one person per upload, and no person created
  * unless a photo was accepted. Progress is printed one line per photo.
  */
 #include <ctype.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "../attendance/att.h"
+#include "../dataset/dataset.h"
 #include "../rc/rc.h"
 #include "../recog/recog.h"
 #include "../store/store.h"
@@ -178,7 +180,7 @@ static void enroll_usage(FILE *out)
             "recorded\n" COMMON_HELP);
 }
 
-enum { OPT_DB = 256, OPT_ALLOW_DUP, OPT_CONSENT };
+enum { OPT_DB = 256, OPT_ALLOW_DUP, OPT_CONSENT, OPT_ROSTER };
 
 #define COMMON_LONG_OPTS                                                                           \
     {"consent", no_argument, 0, OPT_CONSENT}, {"db", required_argument, 0, OPT_DB},                \
@@ -305,311 +307,286 @@ int cli_enroll(int argc, char **argv)
 
 static void import_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: rollcall import [OPTIONS] DIR\n\n"
-            "Enroll a dataset: DIR holds one folder per person, named with the person's\n"
-            "code (external id), with their photos (.jpg, .jpeg, .png). People who do not\n"
-            "exist are created, named from DIR/roster.csv when it lists them (else after\n"
-            "the folder), and only when one of their photos is accepted. The server's\n"
-            "enrollment policy applies to every photo; one line per photo says accepted\n"
-            "or why not.\n\n"
-            "roster.csv (optional, UTF-8, comma-separated, a header line allowed):\n"
-            "  code,first name,last name,kind,group\n"
-            "  kind is free text (student, teacher, employee...); group is created if new\n"
-            "  and the person is added to it.\n\n"
-            "Options:\n"
-            "      --consent         record consent now for people who have none\n" COMMON_HELP);
+    fprintf(
+        out,
+        "Usage: rollcall import [OPTIONS] DIR\n"
+        "       rollcall import [OPTIONS] --roster FILE [DIR]\n\n"
+        "Import people and their photos. DIR holds one folder per person with their\n"
+        "photos (.jpg, .jpeg, .png, .webp, .heic, .heif) directly inside, and may hold\n"
+        "the roster, a .csv file at its top level. Every photo goes through the\n"
+        "server's enrollment policy; one line per photo says accepted or why not.\n\n"
+        "What is skipped (with the reason, before anything is counted): a file at\n"
+        "the top level of DIR (nobody's photo), a file that is not a photo (.txt,\n"
+        ".pdf, .mov...), a file in a sub-folder of a person's folder, hidden files.\n\n"
+        "A person's folder is named with their code or their name. It is matched to\n"
+        "a roster row by code, else by name, and the row names the person. Without\n"
+        "a row, an existing person with that code gets the photos, else the folder\n"
+        "name is the new person's code and gives their name:\n"
+        "  \"María José Núñez\"          first name \"María José\", last name \"Núñez\"\n"
+        "                              (the last word is the last name)\n"
+        "  \"Núñez García, María José\"  first name \"María José\", last name \"Núñez García\"\n"
+        "                              (comma form: last names, first names)\n"
+        "Spaces and accents are kept; names are compared in Unicode NFC, so a folder\n"
+        "from a macOS zip is the same person.\n\n"
+        "A person with photos is created, or an existing person changed, only when\n"
+        "one of their photos is accepted. A roster row without a photo folder\n"
+        "creates the person (or updates them) without photos: a roster alone\n"
+        "imports people and group memberships.\n\n"
+        "The roster (CSV, UTF-8 with or without BOM, ',' or ';' separated):\n"
+        "  code,first name,last name,kind,group,email\n"
+        "  in that order, or any order under a header line; Spanish headers work too\n"
+        "  (código, nombre, apellidos, tipo, grupo, correo). kind is free text\n"
+        "  (alumno/student, profesor/teacher... are stored as student, teacher,\n"
+        "  employee); group is created if new and the person is added to it. A bad\n"
+        "  row is reported with its line number and skipped.\n\n"
+        "Options:\n"
+        "      --roster FILE     the roster CSV (instead of, or without, DIR's)\n"
+        "      --consent         record consent now for people who have none\n"
+        "      --db URL          SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"
+        "                        else DATA/rollcall.db)\n"
+        "  -d, --data DIR        data directory (default ./data)\n"
+        "  -m, --models DIR      ONNX models (default $ROLLCALL_MODELS or ./models)\n"
+        "  -h, --help            show this help\n\n"
+        "Exit status: 0 when a photo was accepted or a person created or updated,\n"
+        "1 when nothing was imported (or on errors), 2 on bad usage.\n");
 }
 
+#define MAX_ROSTER (64u << 20)
+
+/* The CLI's side of an import: photo paths by ref, progress counters. */
 typedef struct {
-    char code[64], first[64], last[64], kind[32], group[128];
-} roster_row;
+    char **paths;
+    unsigned char **bufs; /* read while their person is enrolled */
+    size_t n, cap;
+    size_t done, total;
+} cli_import_state;
 
-/* Split one CSV line into at most `max` fields (quotes with "" escapes);
- * returns how many, -1 when a quote is left open. Fields point into line. */
-static int csv_split(char *line, char **f, int max)
+static int state_path(cli_import_state *s, const char *path, size_t *ref)
 {
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max) return n;
-        while (*p == ' ' || *p == '\t') p++;
-        char *out = p, *start = p;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') {
-                    *out++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *out++ = *p++;
-                }
-            }
-            while (*p && *p != ',') p++;
-        } else {
-            while (*p && *p != ',') *out++ = *p++;
-            while (out > start && (out[-1] == ' ' || out[-1] == '\t')) out--;
-        }
-        bool more = *p == ',';
-        *out = 0;
-        f[n++] = start;
-        if (!more) return n;
-        p++;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **np = realloc(s->paths, cap * sizeof *np);
+        if (np) s->paths = np;
+        unsigned char **nb = realloc(s->bufs, cap * sizeof *nb);
+        if (nb) s->bufs = nb;
+        if (!np || !nb) return -1;
+        s->cap = cap;
     }
+    s->bufs[s->n] = NULL;
+    if (!(s->paths[s->n] = strdup(path))) return -1;
+    *ref = s->n++;
+    return 0;
 }
 
-/* Read DIR/roster.csv (missing is fine: *n = 0). Errors name the line. */
-static int roster_read(const char *dir, roster_row **rows, size_t *n)
+static rc_status import_load(void *user, size_t ref, const void **data, size_t *len, rc_error *err)
 {
-    *rows = NULL;
-    *n = 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/roster.csv", dir);
-    unsigned char *text = NULL;
-    size_t len = 0;
-    rc_error err;
-    if (rc_read_file(path, 64u << 20, &text, &len, &err) != RC_OK) {
-        if (err.code == RC_ERR_NOT_FOUND) return 0;
-        struct stat sb;
-        if (stat(path, &sb) != 0) return 0;
-        fprintf(stderr, "rollcall import: %s\n", err.msg);
-        return -1;
-    }
-    if (!rc_utf8_valid(text, len)) {
-        fprintf(stderr, "rollcall import: %s is not UTF-8 text (save it as UTF-8)\n", path);
-        free(text);
-        return -1;
-    }
-    char *p = (char *)text;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* BOM */
-    size_t cap = 0;
-    int line_no = 0, rc = 0;
-    while (p && *p && rc == 0) {
-        char *eol = strchr(p, '\n');
-        if (eol) *eol = 0;
-        line_no++;
-        size_t l = strlen(p);
-        if (l && p[l - 1] == '\r') p[l - 1] = 0;
-        char *f[5] = {0};
-        int nf = *p ? csv_split(p, f, 5) : 0;
-        bool header = line_no == 1 && nf > 0 && strcasecmp(f[0], "code") == 0;
-        if (nf < 0) {
-            fprintf(stderr, "rollcall import: %s line %d: a quoted field is not closed\n", path,
-                    line_no);
-            rc = -1;
-        } else if (nf > 0 && !header && *f[0]) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 64;
-                roster_row *nr = realloc(*rows, cap * sizeof *nr);
-                if (!nr) {
-                    rc = -1;
-                    break;
-                }
-                *rows = nr;
-            }
-            roster_row *r = &(*rows)[(*n)++];
-            memset(r, 0, sizeof *r);
-            const struct {
-                char *dst;
-                size_t cap;
-                const char *what;
-            } cols[] = {{r->code, sizeof r->code, "code"},
-                        {r->first, sizeof r->first, "first name"},
-                        {r->last, sizeof r->last, "last name"},
-                        {r->kind, sizeof r->kind, "kind"},
-                        {r->group, sizeof r->group, "group"}};
-            for (int k = 0; k < nf && rc == 0; k++) {
-                if (strlen(f[k]) >= cols[k].cap) {
-                    fprintf(stderr,
-                            "rollcall import: %s line %d: the %s is longer than %zu bytes\n", path,
-                            line_no, cols[k].what, cols[k].cap - 1);
-                    rc = -1;
-                } else {
-                    snprintf(cols[k].dst, cols[k].cap, "%s", f[k]);
-                }
-            }
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    free(text);
-    if (rc != 0) {
-        free(*rows);
-        *rows = NULL;
-        *n = 0;
-    }
-    return rc;
+    cli_import_state *s = user;
+    *len = 0;
+    rc_status st = rc_read_file(s->paths[ref], MAX_PHOTO, &s->bufs[ref], len, err);
+    *data = s->bufs[ref];
+    return st;
 }
 
-/* The photos in a person's folder (sorted); free with cli_free_dir. */
-static char **list_photos(const char *dir, int *n)
+static void import_release(void *user, size_t ref)
 {
-    char **all = cli_list_dir(dir, 0, n);
-    int k = 0;
-    for (int i = 0; all && i < *n; i++) {
-        if (cli_is_image_name(all[i]))
-            all[k++] = all[i];
+    cli_import_state *s = user;
+    free(s->bufs[ref]);
+    s->bufs[ref] = NULL;
+}
+
+static void import_emit(void *user, const dataset_line *l)
+{
+    cli_import_state *s = user;
+    switch (l->kind) {
+    case DATASET_LINE_SKIPPED:
+        printf("skipped %s (%s): %s\n", l->file, l->code, l->reason);
+        break;
+    case DATASET_LINE_ROSTER:
+        printf("%s %s\n", l->file, l->reason);
+        break;
+    case DATASET_LINE_PHOTO: {
+        const recog_enroll_result *e = l->result;
+        s->done++;
+        if (e->accepted)
+            printf("[%zu/%zu] %s: accepted (face %lld)\n", s->done, s->total, l->file,
+                   (long long)e->face_id);
         else
-            free(all[i]);
+            printf("[%zu/%zu] %s: refused (%s): %s\n", s->done, s->total, l->file,
+                   e->code ? e->code : "?", e->reason);
+        break;
     }
-    *n = k;
-    return all;
+    case DATASET_LINE_PERSON:
+        if (l->code) {
+            printf("person %s: %s\n", l->person, l->reason);
+            break;
+        }
+        printf("person %s (%s): %s", l->person, l->name,
+               l->created   ? "created"
+               : l->updated ? "updated"
+                            : "existing person");
+        if (l->photos)
+            printf(", %d of %d photo(s) accepted\n", l->accepted, l->photos);
+        else
+            printf(" from the roster (no photos)\n");
+        break;
+    }
+    fflush(stdout);
 }
 
-/* The group named `name`, created when missing; 0 (with a message) on error. */
-static int64_t group_for(store *db, const char *name)
+static void state_free(cli_import_state *s)
 {
-    store_group *g = NULL;
-    size_t n = 0;
-    rc_error err;
-    int64_t id = 0;
-    if (store_group_list(db, (store_page){.limit = 10000}, &g, &n, NULL, &err) == RC_OK)
-        for (size_t i = 0; i < n && !id; i++)
-            if (strcmp(g[i].name, name) == 0) id = g[i].id;
-    free(g);
-    if (id) return id;
-    store_group ng = {0};
-    snprintf(ng.name, sizeof ng.name, "%s", name);
-    if (store_group_create(db, &ng, &err) != RC_OK) {
-        fprintf(stderr, "  group '%s': %s\n", name, err.msg);
-        return 0;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->paths[i]);
+        free(s->bufs[i]);
     }
-    printf("  group '%s' created\n", name);
-    return ng.id;
+    free(s->paths);
+    free(s->bufs);
+}
+
+/* Add a file to the import by its path relative to DIR; a top-level .csv is
+ * read now (the roster). 0, or -1 when out of memory. */
+static int add_file(dataset *d, cli_import_state *s, const char *full, const char *rel)
+{
+    rc_error err;
+    size_t ref = 0;
+    const char *dot = strrchr(rel, '.');
+    if (!strchr(rel, '/') && dot && strcasecmp(dot, ".csv") == 0) {
+        unsigned char *text = NULL;
+        size_t len = 0;
+        if (rc_read_file(full, MAX_ROSTER, &text, &len, &err) != RC_OK) {
+            fprintf(stderr, "rollcall import: %s\n", err.msg);
+            text = NULL, len = 0;
+        }
+        rc_status st = dataset_add(d, rel, NULL, 0, text ? text : (unsigned char *)"", len, &err);
+        free(text);
+        return st == RC_OK ? 0 : -1;
+    }
+    if (state_path(s, full, &ref) != 0) return -1;
+    return dataset_add(d, rel, NULL, ref, NULL, 0, &err) == RC_OK ? 0 : -1;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every entry of DIR (hidden ones too: the rules report them): files at the
+ * top, the files of each folder, and of each folder's sub-folders (which the
+ * rules skip as nested, by name). */
+static int add_dir(dataset *d, cli_import_state *s, const char *dir, const char *rel, int depth)
+{
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        fprintf(stderr, "rollcall import: cannot read the folder %s\n", dir);
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(dh)) && rc == 0) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = -1;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            rc = -1;
+        else
+            n++;
+    }
+    closedir(dh);
+    if (n) qsort(names, n, sizeof *names, cmp_name);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char full[4096], sub[4096];
+        snprintf(full, sizeof full, "%s/%s", dir, names[i]);
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+        struct stat sb;
+        if (stat(full, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) {
+            if (depth < 3) rc = add_dir(d, s, full, sub, depth + 1);
+        } else if (S_ISREG(sb.st_mode)) {
+            rc = add_file(d, s, full, sub);
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
 }
 
 int cli_import(int argc, char **argv)
 {
     common_opts co = {.data = "./data"};
-    static const struct option opts[] = {COMMON_LONG_OPTS};
+    const char *roster = NULL;
+    static const struct option opts[] = {{"roster", required_argument, 0, OPT_ROSTER},
+                                         COMMON_LONG_OPTS};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
         if (common_opt(c, &co)) continue;
+        if (c == OPT_ROSTER) {
+            roster = optarg;
+            continue;
+        }
         import_usage(c == 'h' ? stdout : stderr);
         return c == 'h' ? 0 : 2;
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "rollcall import: give exactly one folder to import\n");
+    if (optind + 1 < argc || (optind == argc && !roster)) {
+        fprintf(stderr, "rollcall import: give one folder to import (and/or --roster FILE)\n");
         import_usage(stderr);
         return 2;
     }
-    const char *dir = argv[optind];
-    int nfolders = 0;
-    char **folders = cli_list_dir(dir, 1, &nfolders);
-    if (!folders) {
-        fprintf(stderr, "rollcall import: cannot read the folder %s\n", dir);
-        return 1;
-    }
-    roster_row *roster = NULL;
-    size_t nroster = 0;
-    if (roster_read(dir, &roster, &nroster) != 0) {
-        cli_free_dir(folders, nfolders);
-        return 1;
-    }
-    session s;
-    if (session_open("import", &co, &s) != 0) {
-        free(roster);
-        cli_free_dir(folders, nfolders);
-        return 1;
-    }
-    /* Photo counts first, for the progress lines. */
-    size_t total = 0;
-    for (int i = 0; i < nfolders; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
-        int k;
-        cli_free_dir(list_photos(path, &k), k);
-        total += (size_t)k;
-    }
-    printf("Importing %zu photo(s) of %d person folder(s) from %s%s\n", total, nfolders, dir,
-           nroster ? " (with roster.csv)" : "");
-    fflush(stdout);
-    size_t done = 0;
-    int accepted = 0, created = 0, failed = 0;
-    for (int i = 0; i < nfolders; i++) {
-        const char *code = folders[i];
-        const roster_row *row = NULL;
-        for (size_t k = 0; k < nroster && !row; k++)
-            if (strcmp(roster[k].code, code) == 0) row = &roster[k];
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, code);
-        int nphotos;
-        char **files = list_photos(path, &nphotos);
-        if (!rc_utf8_valid(code, strlen(code)) || strlen(code) >= sizeof roster->code) {
-            printf("person folder '%s': skipped (the name must be UTF-8, at most %zu bytes)\n",
-                   code, sizeof roster->code - 1);
-            done += (size_t)nphotos;
-            failed++;
-            cli_free_dir(files, nphotos);
-            continue;
-        }
-        store_person p, np = {.active = 1};
-        rc_error err;
-        rc_status st = store_person_get_by_external(s.db, code, &p, &err);
-        bool found = st == RC_OK;
-        if (!found) {
-            snprintf(np.external_id, sizeof np.external_id, "%s", code);
-            if (row && (row->first[0] || row->last[0])) {
-                snprintf(np.first_name, sizeof np.first_name, "%s", row->first);
-                snprintf(np.last_name, sizeof np.last_name, "%s", row->last);
-            } else {
-                snprintf(np.name, sizeof np.name, "%s", code);
-            }
-            snprintf(np.kind, sizeof np.kind, "%s", row && row->kind[0] ? row->kind : "other");
-        }
-        printf("person %s (%s): %d photo(s)\n", code,
-               found                  ? p.name
-               : row && row->first[0] ? "new, from roster.csv"
-                                      : "new",
-               nphotos);
-        photo_set ps = {0};
-        for (int k = 0; files && k < nphotos; k++) {
-            char fp[8192], shown[4096];
-            snprintf(fp, sizeof fp, "%s/%s", path, files[k]);
-            snprintf(shown, sizeof shown, "%s/%s", code, files[k]);
-            photos_add(&ps, fp, shown);
-        }
-        cli_free_dir(files, nphotos);
-        recog_enroll_result *res = calloc(ps.n + 1, sizeof *res);
-        recog_enroll_summary sum = {0};
-        if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
-            printf("  %s\n", err.msg);
-            failed++;
-        } else if (!res) {
-            printf("  out of memory\n");
-            failed++;
-        } else if (ps.n && enroll_set(&s, found ? p.id : 0, found ? NULL : &np, &ps, false,
-                                      co.consent, res, &sum, &err) != RC_OK) {
-            printf("  %s\n", err.msg);
-            failed++;
+    const char *dir = optind < argc ? argv[optind] : NULL;
+    dataset *d = dataset_new();
+    cli_import_state st = {0};
+    int rc = d ? 0 : -1;
+    if (rc == 0 && roster) {
+        const char *base = strrchr(roster, '/');
+        char full[4096];
+        snprintf(full, sizeof full, "%s", roster);
+        struct stat sb;
+        if (stat(roster, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            fprintf(stderr, "rollcall import: cannot read the roster %s\n", roster);
+            rc = 1;
         } else {
-            print_results(&ps, res, done, total);
-            accepted += sum.accepted;
-            created += sum.created;
-            if (!found && !sum.accepted) printf("  no photo accepted: %s not created\n", code);
-            if (row && row->group[0] && sum.person_id) {
-                int64_t gid = group_for(s.db, row->group);
-                if (gid && store_group_add_member(s.db, gid, sum.person_id, &err) != RC_OK)
-                    printf("  group '%s': %s\n", row->group, err.msg);
-            }
+            rc = add_file(d, &st, full, base ? base + 1 : roster);
         }
-        done += ps.n;
-        free(res);
-        photos_free(&ps);
     }
-    for (size_t k = 0; k < nroster; k++) {
-        bool has = false;
-        for (int i = 0; i < nfolders && !has; i++) has = strcmp(folders[i], roster[k].code) == 0;
-        if (!has) printf("roster.csv: %s has no photo folder; skipped\n", roster[k].code);
+    if (rc == 0 && dir) rc = add_dir(d, &st, dir, "", 1);
+    session s;
+    if (rc != 0 || session_open("import", &co, &s) != 0) {
+        if (rc < 0) fprintf(stderr, "rollcall import: out of memory\n");
+        dataset_free(d);
+        state_free(&st);
+        return 1;
     }
-    printf("Done: %d of %zu photo(s) accepted, %d person(s) created%s\n", accepted, total, created,
-           failed ? "; some folders failed (see above)" : "");
-    free(roster);
-    cli_free_dir(folders, nfolders);
+    dataset_totals t;
+    dataset_totals_get(d, &t);
+    st.total = (size_t)t.photos;
+    printf("Importing %d photo(s) of %d person folder(s)", t.photos, t.persons);
+    if (t.rows) printf(" and %d roster row(s)", t.rows);
+    printf(" from %s; %d file(s) or row(s) skipped\n", dir ? dir : roster, t.skipped);
+    fflush(stdout);
+    dataset_io io = {.db = s.db,
+                     .rg = s.rg,
+                     .consent = co.consent,
+                     .actor = "cli",
+                     .load = import_load,
+                     .release = import_release,
+                     .emit = import_emit,
+                     .user = &st};
+    while (dataset_step(d, &io)) {
+    }
+    dataset_totals_get(d, &t);
+    printf("Done: %d of %d photo(s) accepted, %d person(s) created, %d updated, %d skipped\n",
+           t.accepted, t.photos, t.created, t.updated, t.skipped);
+    dataset_free(d);
+    state_free(&st);
     session_close(&s);
-    return accepted ? 0 : 1;
+    return t.accepted || t.created || t.updated ? 0 : 1;
 }

@@ -266,7 +266,5 @@ void cli_free_dir(char **v, int n)
 
 int cli_is_image_name(const char *s)
 {
-    const char *dot = strrchr(s, '.');
-    if (!dot) return 0;
-    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
+    return img_format_of_name(s) != IMG_FORMAT_UNKNOWN;
 }

@@ -63,7 +63,8 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int h
  * cli_free_dir. */
 char **cli_list_dir(const char *path, int dirs, int *n);
 void cli_free_dir(char **v, int n);
-/* Does the file name end in .jpg, .jpeg or .png (any case)? */
+/* Does the file name have a photo extension (img_format_of_name: .jpg,
+ * .jpeg, .png, .webp, .heic, .heif, any case)? */
 int cli_is_image_name(const char *s);
 
 #endif

@@ -49,6 +49,9 @@ static void serve_usage(FILE *out)
             "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
             "      --camera-down S     a camera without frames this many seconds is reported\n"
             "                          once to the camera_down webhooks (default 30)\n"
+            "      --camera-tracking on|off  cameras track faces across frames: the detector\n"
+            "                          every 2nd frame, the whole pipeline for new faces and\n"
+            "                          every 2 s (default on); off: every frame, all of it\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -219,6 +222,7 @@ enum {
     OPT_ADMIN_PASSWORD,
     OPT_QUEUE,
     OPT_CAMERA_DOWN,
+    OPT_CAMERA_TRACKING,
     OPT_HEADER_TIMEOUT,
     OPT_MAX_CONNS,
     OPT_MAX_CONNS_PER_IP,
@@ -283,6 +287,7 @@ int cli_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     unsigned queue = 0;
+    bool tracking = true;
     notify_config ncfg = {0};
     bool skip_db_check = false;
     static const struct option opts[] = {
@@ -308,6 +313,7 @@ int cli_serve(int argc, char **argv)
         {"admin-password", required_argument, 0, OPT_ADMIN_PASSWORD},
         {"queue", required_argument, 0, OPT_QUEUE},
         {"camera-down", required_argument, 0, OPT_CAMERA_DOWN},
+        {"camera-tracking", required_argument, 0, OPT_CAMERA_TRACKING},
         {"skip-db-check", no_argument, 0, OPT_SKIP_DB_CHECK},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
@@ -388,6 +394,14 @@ int cli_serve(int argc, char **argv)
         case OPT_QUEUE:
             if (!parse_count("--queue", optarg, 1, 10000, &n)) return 2;
             queue = (unsigned)n;
+            break;
+        case OPT_CAMERA_TRACKING:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "rollcall serve: --camera-tracking is on or off, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            tracking = strcmp(optarg, "on") == 0;
             break;
         case OPT_CAMERA_DOWN:
             if (!parse_count("--camera-down", optarg, 1, 86400, &n)) return 2;
@@ -509,6 +523,8 @@ int cli_serve(int argc, char **argv)
             rc_log(RC_LOG_WARN, "face models not loaded, recognition is off: %s", rerr.msg);
         else if (cam_feed_create(rg, cfg.threads, metrics, &cams, &rerr) != RC_OK)
             rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
+        else if (!tracking)
+            cam_feed_set_tracking(cams, NULL);
     }
     if (rg) recog_listen(rg, unknown_faces_to_webhooks, webhooks);
     cfg.recog = rg;

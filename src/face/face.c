@@ -33,7 +33,11 @@ struct face_models {
     int det_w, det_h; /* detector input size */
     int det_scores, det_boxes;
     char emb_id[FACE_MODEL_ID];
+    int int8; /* models running in int8 */
 };
+
+/* The models int8 covers: the two whose convolutions dominate a frame. */
+static const int int8_models[2] = {M_DETECT, M_FEATURE};
 
 struct face_worker {
     const face_models *models;
@@ -99,6 +103,35 @@ static void model_id_from_manifest(const char *dir, const char *file, char *id, 
         snprintf(id, idlen, "%s", file);
 }
 
+/* ROLLCALL_NN_INT8=1: the int8 form of the detection and embedding models
+ * (see face.h). Embeddings keep the model id: int8 stays within 0.1 point
+ * of float on the acceptance figures, so galleries need not be rebuilt. */
+static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err)
+{
+    const char *want = getenv("ROLLCALL_NN_INT8");
+    if (!want || strcmp(want, "1") != 0) return RC_OK;
+    if (!nn_int8_available()) {
+        rc_log(RC_LOG_INFO, "ROLLCALL_NN_INT8=1 but this CPU has no AVX-512 VNNI or AVX-VNNI: "
+                            "the models run in float");
+        return RC_OK;
+    }
+    const char *rdir = getenv("ROLLCALL_NN_INT8_RANGES");
+    if (!rdir || !*rdir) rdir = dir;
+    for (int k = 0; k < 2; k++) {
+        int i = int8_models[k], count = 0;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.int8", rdir, model_files[i]);
+        rc_error e;
+        rc_status st = nn_model_quantize(fm->m[i], path, 0, &count, &e);
+        if (st != RC_OK)
+            return rc_fail(err, st, "ROLLCALL_NN_INT8=1: %s%s", e.msg,
+                           st == RC_ERR_NOT_FOUND ? " (run 'rollcall calibrate' first)" : "");
+        rc_log(RC_LOG_INFO, "%s: %d convolutions in int8", model_files[i], count);
+        fm->int8++;
+    }
+    return RC_OK;
+}
+
 rc_status face_models_load(const char *dir, int attributes, face_models **out, rc_error *err)
 {
     *out = NULL;
@@ -131,8 +164,18 @@ rc_status face_models_load(const char *dir, int attributes, face_models **out, r
                        dir);
     }
     model_id_from_manifest(dir, model_files[M_FEATURE], fm->emb_id, sizeof fm->emb_id);
+    st = quantize_models(fm, dir, err);
+    if (st != RC_OK) {
+        face_models_free(fm);
+        return st;
+    }
     *out = fm;
     return RC_OK;
+}
+
+int face_models_int8(const face_models *fm)
+{
+    return fm->int8;
 }
 
 void face_models_free(face_models *fm)
@@ -176,6 +219,30 @@ void face_worker_free(face_worker *w)
     for (int i = 0; i < M_COUNT; i++) nn_session_free(w->s[i]);
     free(w->det_in);
     free(w);
+}
+
+rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err)
+{
+    for (int k = 0; k < 2; k++) {
+        nn_session *s = w->s[int8_models[k]];
+        nn_session_set_int8(s, !enable);
+        rc_status st = nn_session_calibrate(s, enable, err);
+        if (st != RC_OK) return st;
+    }
+    return RC_OK;
+}
+
+rc_status face_worker_calibration_save(const face_worker *w, const char *dir, const char *comment,
+                                       rc_error *err)
+{
+    for (int k = 0; k < 2; k++) {
+        int i = int8_models[k];
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.int8", dir, model_files[i]);
+        rc_status st = nn_session_calibration_save(w->s[i], path, comment, err);
+        if (st != RC_OK) return st;
+    }
+    return RC_OK;
 }
 
 /* Fill an NCHW float tensor from an RGB image: (x - mean) * scale. */

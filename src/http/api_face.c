@@ -24,6 +24,7 @@
 #include <malloc.h>
 #endif
 
+#include "../dataset/dataset.h"
 #include "internal.h"
 
 static store *db(const http_req *r)
@@ -83,9 +84,10 @@ static bool request_images(http_req *r, const char *const *names, image_in *out,
     }
     const char *ct = http_header(r, "Content-Type");
     if (r->body_len == 0) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "empty_body",
-                         "send a JPEG or PNG as the body (image/jpeg, image/png) or as "
-                         "multipart/form-data");
+        http_reply_error(
+            r, MHD_HTTP_BAD_REQUEST, "empty_body",
+            "send a JPEG, PNG, WebP or HEIC as the body (image/jpeg, image/png...) or as "
+            "multipart/form-data");
         return false;
     }
     if (ct && !image_type(ct)) {
@@ -118,7 +120,7 @@ static enum MHD_Result image_error(http_req *r, rc_status st, const char *why)
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "image_too_large", "%s", why);
     if (st == RC_ERR_UNSUPPORTED)
         return http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_image",
-                                "not a JPEG or PNG image: %s", why);
+                                "not a JPEG, PNG, WebP or HEIC image: %s", why);
     if (st == RC_ERR_NOMEM)
         return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", "%s", why);
     return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_image",
@@ -751,17 +753,19 @@ enum MHD_Result http_h_process_images(http_req *r)
                   "processed", (int)k, "accepted", sum.accepted, "rejected", rejected));
 }
 
-/* Import streams one NDJSON line per file part as it is enrolled. Each file
- * is enrolled on recog's work queue, never on the connection's thread: the
- * response reader suspends the connection until the line is ready. */
+/* Import applies src/dataset's rules (the CLI's): it sorts every file part
+ * first (photos by person folder, the roster parsed, the rest skipped with a
+ * reason), then streams one NDJSON line per outcome, one person at a time.
+ * Each person is enrolled on recog's work queue, never on the connection's
+ * thread: the response reader suspends the connection until the lines are
+ * ready. A person's photo bytes are freed once that person is done. */
 typedef struct {
     http_req *r;
-    size_t next;     /* next part to look at */
-    char person[64]; /* from the last `person` field */
-    int files, accepted, created;
-    bool done;
-    char *line;
-    size_t line_len, line_off;
+    dataset *d;
+    int files; /* file parts */
+    bool planned, done;
+    char *line; /* the lines of the last step */
+    size_t line_len, line_cap, line_off;
     pthread_mutex_t lock; /* busy, suspended */
     bool busy;            /* a step runs on the work queue */
     bool suspended;       /* the reader suspended the connection for it */
@@ -771,98 +775,115 @@ static void import_line(import_state *s, json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    free(s->line);
-    s->line = NULL;
-    s->line_len = s->line_off = 0;
     if (!text) return;
     size_t n = strlen(text);
-    s->line = malloc(n + 2);
-    if (s->line) memcpy(s->line, text, n);
-    free(text);
-    if (!s->line) return;
-    s->line[n] = '\n';
-    s->line[n + 1] = 0;
-    s->line_len = n + 1;
-}
-
-/* Advance to the next file part and enroll it; false when there is none. */
-static bool import_step(import_state *s)
-{
-    http_req *r = s->r;
-    while (s->next < r->nparts) {
-        http_part *part = &r->parts[s->next++];
-        if (!part->filename) {
-            if (strcmp(part->name, "person") == 0)
-                http_copy(s->person, sizeof s->person,
-                          part->data && strlen((char *)part->data) == part->len ? (char *)part->data
-                                                                                : "");
-            continue;
+    if (s->line_len + n + 2 > s->line_cap) {
+        size_t cap = (s->line_len + n + 2) * 2;
+        char *nl = realloc(s->line, cap);
+        if (!nl) {
+            free(text);
+            return;
         }
-        /* "<person folder>/<file>.jpg": the folder is the person (the last
-         * folder, so "dataset/alice/1.jpg" is alice). */
-        char ext[128] = "";
-        const char *slash = strrchr(part->filename, '/');
-        if (slash && slash > part->filename) {
-            const char *start = slash - 1;
-            while (start > part->filename && start[-1] != '/') start--;
-            snprintf(ext, sizeof ext, "%.*s", (int)(slash - start), start);
-        } else {
-            http_copy(ext, sizeof ext, s->person);
-        }
-        s->files++;
-        json_t *line;
-        store_person p, np;
-        bool found = false;
-        rc_error err;
-        if (!ext[0]) {
-            line = json_pack("{s:s,s:n,s:b,s:s,s:s,s:n}", "file", part->filename, "person",
-                             "accepted", 0, "code", "no_person", "reason",
-                             "no person: name the file <person>/<file> or send a 'person' field "
-                             "first",
-                             "face_id");
-        } else if (person_for(ext, db(r), &p, &found, &np, &err) != RC_OK) {
-            line = json_pack("{s:s,s:s,s:b,s:s,s:s,s:n}", "file", part->filename, "person", ext,
-                             "accepted", 0, "code", "invalid_person", "reason", err.msg, "face_id");
-        } else {
-            image_in in = {part->data, part->len, part->filename};
-            recog_image img = {in.data, in.len, in.name};
-            recog_enroll_req req = {.person_id = found ? p.id : 0,
-                                    .new_person = found ? NULL : &np,
-                                    .images = &img,
-                                    .n = 1,
-                                    .actor = http_actor(r)};
-            recog_enroll_result e;
-            recog_enroll_summary sum;
-            if (recog_enroll(rg(r), &req, &e, &sum, &err) != RC_OK) {
-                memset(&e, 0, sizeof e);
-                e.code = RECOG_R_STORE;
-                snprintf(e.reason, sizeof e.reason, "%.300s", err.msg);
-            }
-            s->created += sum.created;
-            s->accepted += sum.accepted;
-            line = http_enroll_json(part->filename, &e);
-            json_object_set_new(line, "person", json_string(ext));
-        }
-        /* The photo is enrolled: its bytes are no longer needed. */
-        free(part->data);
-        part->data = NULL;
-        part->len = part->cap = 0;
-        import_line(s, line);
-        return true;
+        s->line = nl;
+        s->line_cap = cap;
     }
-    return false;
+    memcpy(s->line + s->line_len, text, n);
+    s->line[s->line_len + n] = '\n';
+    s->line_len += n + 1;
+    free(text);
 }
 
-/* The next line: a file's outcome, or the closing summary. */
+static rc_status import_load(void *user, size_t ref, const void **data, size_t *len, rc_error *err)
+{
+    import_state *s = user;
+    const http_part *part = &s->r->parts[ref];
+    *data = part->data;
+    *len = part->len;
+    return RC_OK;
+}
+
+static void import_release(void *user, size_t ref)
+{
+    import_state *s = user;
+    http_part *part = &s->r->parts[ref];
+    free(part->data);
+    part->data = NULL;
+    part->len = part->cap = 0;
+}
+
+static json_t *jstr_or_null(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+static void import_emit(void *user, const dataset_line *l)
+{
+    import_state *s = user;
+    json_t *j;
+    switch (l->kind) {
+    case DATASET_LINE_PHOTO:
+        j = http_enroll_json(l->file, l->result);
+        json_object_set_new(j, "type", json_string("photo"));
+        json_object_set_new(j, "person", json_string(l->person));
+        break;
+    case DATASET_LINE_SKIPPED:
+    case DATASET_LINE_ROSTER:
+        j = json_pack("{s:s,s:s,s:o,s:b,s:s,s:{},s:s}", "type",
+                      l->kind == DATASET_LINE_ROSTER ? "roster" : "skipped", "file", l->file,
+                      "person", jstr_or_null(l->person), "accepted", 0, "code", l->code, "params",
+                      "reason", l->reason);
+        if (l->kind == DATASET_LINE_ROSTER) json_object_set_new(j, "line", json_integer(l->line));
+        if (l->problem) { /* roster_invalid: what is wrong, for the UI's words */
+            json_t *params = json_object_get(j, "params");
+            json_object_set_new(params, "line", json_integer(l->line));
+            json_object_set_new(params, "problem", json_string(l->problem));
+            json_object_set_new(params, "value", json_string(l->value ? l->value : ""));
+        }
+        break;
+    default:
+        j = json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i,s:i,s:o,s:o,s:o}", "type", "person", "person",
+                      l->person, "person_id",
+                      l->person_id ? json_integer(l->person_id) : json_null(), "name",
+                      jstr_or_null(l->name), "created", l->created, "updated", l->updated, "photos",
+                      l->photos, "accepted_photos", l->accepted, "line",
+                      l->line ? json_integer(l->line) : json_null(), "code", jstr_or_null(l->code),
+                      "reason", jstr_or_null(l->reason));
+        break;
+    }
+    import_line(s, j);
+}
+
+/* The lines of the next step, or the closing summary. */
 static void import_advance(import_state *s)
 {
-    if (import_step(s)) return;
+    s->line_len = s->line_off = 0;
+    if (!s->planned) { /* first: what will be imported, for progress */
+        s->planned = true;
+        dataset_totals t;
+        dataset_totals_get(s->d, &t);
+        import_line(s, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "type", "plan", "files", s->files,
+                                 "photos", t.photos, "persons", t.persons, "roster_rows", t.rows,
+                                 "skipped", t.skipped));
+    }
+    dataset_io io = {.db = db(s->r),
+                     .rg = rg(s->r),
+                     .actor = http_actor(s->r),
+                     .load = import_load,
+                     .release = import_release,
+                     .emit = import_emit,
+                     .user = s};
+    if (dataset_step(s->d, &io)) return;
     s->done = true;
+    dataset_totals t;
+    dataset_totals_get(s->d, &t);
     http_audit(s->r, "face.import", "person", 0,
-               json_pack("{s:i,s:i,s:i}", "files", s->files, "accepted", s->accepted,
-                         "persons_created", s->created));
-    import_line(s, json_pack("{s:b,s:i,s:i,s:i}", "done", 1, "files", s->files, "accepted",
-                             s->accepted, "persons_created", s->created));
+               json_pack("{s:i,s:i,s:i,s:i,s:i}", "files", s->files, "accepted", t.accepted,
+                         "persons_created", t.created, "persons_updated", t.updated, "skipped",
+                         t.skipped));
+    import_line(s, json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "done", 1, "files", s->files,
+                             "photos", t.photos, "accepted", t.accepted, "persons_created",
+                             t.created, "persons_updated", t.updated, "roster_rows", t.rows,
+                             "skipped", t.skipped));
 }
 
 static void import_job(void *arg)
@@ -902,7 +923,7 @@ static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
         }
         s->busy = false; /* the queue is full: this one step runs here */
         import_advance(s);
-        if (!s->line) {
+        if (!s->line_len) {
             pthread_mutex_unlock(&s->lock);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
@@ -919,6 +940,7 @@ static void import_free(void *cls)
 {
     import_state *s = cls;
     pthread_mutex_destroy(&s->lock);
+    dataset_free(s->d);
     free(s->line);
     free(s);
 #ifdef __GLIBC__
@@ -935,9 +957,34 @@ enum MHD_Result http_h_import(http_req *r)
     r->body = NULL;
     r->body_len = r->body_cap = 0;
     import_state *s = calloc(1, sizeof *s);
-    if (!s) return http_reply_error(r, 500, "internal", "out of memory");
+    if (!s || !(s->d = dataset_new())) {
+        free(s);
+        return http_reply_error(r, 500, "internal", "out of memory");
+    }
     s->r = r;
     pthread_mutex_init(&s->lock, NULL);
+    /* Sort every file now: photos stay in memory until their person's turn;
+     * the roster is parsed and the bytes of everything else freed. */
+    const char *person = NULL;
+    rc_error err;
+    for (size_t i = 0; i < r->nparts; i++) {
+        http_part *part = &r->parts[i];
+        if (!part->filename) {
+            if (strcmp(part->name, "person") == 0)
+                person = part->data && strlen((char *)part->data) == part->len ? (char *)part->data
+                                                                               : NULL;
+            continue;
+        }
+        s->files++;
+        dataset_totals before, after;
+        dataset_totals_get(s->d, &before);
+        if (dataset_add(s->d, part->filename, person, i, part->data, part->len, &err) != RC_OK) {
+            import_free(s);
+            return http_reply_error(r, 500, "internal", "%s", err.msg);
+        }
+        dataset_totals_get(s->d, &after);
+        if (after.photos == before.photos) import_release(s, i);
+    }
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);
     if (!resp) {

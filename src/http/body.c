@@ -172,8 +172,14 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)transfer_encoding;
     http_req *r = cls;
     http_part *p = r->nparts ? &r->parts[r->nparts - 1] : NULL;
-    if (off == 0 && !(p && p->len == 0 && !p->data && strcmp(p->name, key) == 0 && size > 0 &&
-                      ((p->filename == NULL) == (filename == NULL)))) {
+    /* libmicrohttpd may announce a part with no data before its first
+     * bytes: those bytes continue it. Only the same field AND the same file
+     * name continue it: an empty file (a zero-byte upload) followed by the
+     * next file of the same field is two parts, not one. */
+    bool same_file = p && (p->filename == NULL) == (filename == NULL) &&
+                     (!filename || strcmp(p->filename, filename) == 0);
+    if (off == 0 &&
+        !(p && p->len == 0 && !p->data && strcmp(p->name, key) == 0 && size > 0 && same_file)) {
         size_t files = 0;
         for (size_t i = 0; i < r->nparts; i++) files += r->parts[i].filename != NULL;
         unsigned max_files = r->srv->cfg.limits.max_files;

@@ -154,9 +154,16 @@ schemas = {
      "code": ref("Refusal"), "params": ref("RefusalParams"),
      "quality": ref("Quality")}, ["file", "accepted", "face_id", "reason", "quality"],
      nullable=("face_id", "reason", "quality")),
- "ImportLine": obj({"file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("Refusal"), "params": ref("RefusalParams"), "face_id": INT,
-     "done": BOOL, "files": INT, "persons_created": INT},
-     nullable=("reason", "face_id", "person")),
+ "ImportCode": {"type": STR, "nullable": True, "description": "why a file, roster row or person was not imported: a photo refusal (see Refusal), or stray_file (a file at the top level is nobody's photo), unsupported_format (not .jpg .jpeg .png .webp .heic .heif), nested_folder (in a sub-folder of a person's folder), hidden_file, roster_invalid (params.line), invalid_person (the folder cannot name a person), no_photo_accepted (the person was not created or changed)",
+     "enum": ["not_an_image", "no_face", "several_faces", "low_quality", "face_too_small", "duplicate_identity", "different_people", "store_failed",
+              "stray_file", "unsupported_format", "nested_folder", "hidden_file", "roster_invalid", "invalid_person", "no_photo_accepted", None]},
+ "ImportLine": obj({"type": {"type": STR, "enum": ["plan", "photo", "skipped", "roster", "person"],
+         "description": "plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome"},
+     "file": STR, "person": STR, "accepted": BOOL, "reason": STR, "code": ref("ImportCode"), "params": ref("RefusalParams"), "face_id": INT,
+     "line": {"type": INT, "description": "roster: the row's line; person: the roster row that named them"},
+     "person_id": INT, "name": STR, "created": BOOL, "updated": BOOL, "photos": {"type": INT, "description": "person: photos judged; plan, done: photos in the import"}, "accepted_photos": INT,
+     "done": BOOL, "files": INT, "persons": INT, "skipped": {"type": INT, "description": "plan, done: files and roster rows skipped"}, "roster_rows": INT, "persons_created": INT, "persons_updated": INT},
+     nullable=("reason", "face_id", "person", "person_id", "name", "line")),
  "Group": obj({"id": INT, "name": STR, "description": STR, "member_count": INT,
      "notify_absentees": dict(type=BOOL, description="the group's managers get the absentee list of each slot")},
      ["id", "name", "description", "member_count"]),
@@ -420,7 +427,7 @@ opid(op("/api/v1/sightings/{id}", "delete", "dismiss an unknown face (audited)",
 opid(op("/api/v1/sightings/dismiss", "post", "dismiss several unknown faces (audited each)", [A, M], ok("SightingsDismissed"), jbody("SightingDismiss"), tag="review"), "dismissSightings")
 opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a person's (the enrollment policy: a refusal is 422 with its reason code, e.g. duplicate_identity); optionally record the attendance at its time as a manual event (audited)", [A, M],
    ok("SightingAssigned"), jbody("SightingAssign"), [pid()], tag="review", work=True), "assignSighting")
-opid(op("/api/v1/import", "post", "dataset import (streamed per-file results)", [A, M],
+opid(op("/api/v1/import", "post", "dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
 opid(op("/api/v1/groups", "get", "list groups", [A, M], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")

@@ -13,6 +13,9 @@
  * pass over the whole image: the scans are counted from the markers before
  * decoding (cheap, no pixels) and a file with more than the limit is refused;
  * TJFLAG_LIMITSCANS stays on as libjpeg-turbo's own backstop.
+ *
+ * WebP and HEIF are decoded in decode_more.c; this file sniffs every format
+ * and dispatches.
  */
 #include <libexif/exif-data.h>
 #include <spng.h>
@@ -21,7 +24,9 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "image.h"
+#include <strings.h>
+
+#include "internal.h"
 
 #define IMG_MAX_FILE_BYTES (256u * 1024u * 1024u)
 
@@ -61,13 +66,71 @@ img_format img_sniff(const void *data, size_t len)
     const unsigned char *p = data;
     if (len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return IMG_FORMAT_JPEG;
     if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return IMG_FORMAT_PNG;
+    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return IMG_FORMAT_WEBP;
+    /* An ISO media file whose major brand is a HEIF still image. */
+    static const char brands[][5] = {"heic", "heix", "hevc", "hevx", "heim",
+                                     "heis", "hevm", "hevs", "mif1", "msf1"};
+    if (len >= 12 && memcmp(p + 4, "ftyp", 4) == 0)
+        for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++)
+            if (memcmp(p + 8, brands[i], 4) == 0) return IMG_FORMAT_HEIF;
+    return IMG_FORMAT_UNKNOWN;
+}
+
+int img_format_supported(img_format f)
+{
+    switch (f) {
+    case IMG_FORMAT_JPEG:
+    case IMG_FORMAT_PNG:
+        return 1;
+#ifdef RC_HAVE_WEBP
+    case IMG_FORMAT_WEBP:
+        return 1;
+#endif
+#ifdef RC_HAVE_HEIF
+    case IMG_FORMAT_HEIF:
+        return 1;
+#endif
+    default:
+        return 0;
+    }
+}
+
+const char *img_format_name(img_format f)
+{
+    switch (f) {
+    case IMG_FORMAT_JPEG:
+        return "JPEG";
+    case IMG_FORMAT_PNG:
+        return "PNG";
+    case IMG_FORMAT_WEBP:
+        return "WebP";
+    case IMG_FORMAT_HEIF:
+        return "HEIF";
+    default:
+        return "unknown";
+    }
+}
+
+img_format img_format_of_name(const char *name)
+{
+    static const struct {
+        const char *ext;
+        img_format f;
+    } exts[] = {{"jpg", IMG_FORMAT_JPEG},  {"jpeg", IMG_FORMAT_JPEG}, {"png", IMG_FORMAT_PNG},
+                {"webp", IMG_FORMAT_WEBP}, {"heic", IMG_FORMAT_HEIF}, {"heif", IMG_FORMAT_HEIF}};
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    if (!dot || dot == name || strchr(dot, '/')) return IMG_FORMAT_UNKNOWN;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (strcasecmp(dot + 1, exts[i].ext) == 0) return exts[i].f;
     return IMG_FORMAT_UNKNOWN;
 }
 
 static rc_status not_an_image(const void *data, size_t len, rc_error *err)
 {
     if (len == 0) return rc_fail(err, RC_ERR_UNSUPPORTED, "empty input: not an image");
-    return rc_fail(err, RC_ERR_UNSUPPORTED, "not a JPEG or PNG image (unrecognised header)");
+    return rc_fail(err, RC_ERR_UNSUPPORTED,
+                   "not a JPEG, PNG, WebP or HEIC image (unrecognised header)");
 }
 
 /* The frame size and colour space from a JPEG header. A stream without a
@@ -141,10 +204,12 @@ rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fm
         *h = (int)ph;
         return RC_OK;
     }
+    if (f == IMG_FORMAT_WEBP) return img__webp_probe(data, len, w, h, err);
+    if (f == IMG_FORMAT_HEIF) return img__heif_probe(data, len, w, h, err);
     return not_an_image(data, len, err);
 }
 
-static rc_status check_limit(int w, int h, const img_decode_opts *opts, rc_error *err)
+rc_status img__check_limit(int w, int h, const img_decode_opts *opts, rc_error *err)
 {
     uint64_t max = opts && opts->max_pixels ? opts->max_pixels : IMG_DEFAULT_MAX_PIXELS;
     uint64_t n = (uint64_t)w * (uint64_t)h;
@@ -153,6 +218,19 @@ static rc_status check_limit(int w, int h, const img_decode_opts *opts, rc_error
                        "image is %dx%d (%.1f megapixels), over the limit of %.1f megapixels", w, h,
                        (double)n / 1e6, (double)max / 1e6);
     return RC_OK;
+}
+
+void img__rgba_over_white(const uint8_t *rgba, size_t stride, img_image *im)
+{
+    for (int y = 0; y < im->h; y++) {
+        const uint8_t *s = rgba + (size_t)y * stride;
+        uint8_t *d = im->px + (size_t)y * im->w * 3;
+        for (int x = 0; x < im->w; x++) {
+            unsigned a = s[4 * x + 3];
+            for (int c = 0; c < 3; c++)
+                d[3 * x + c] = (uint8_t)((s[4 * x + c] * a + 255 * (255 - a) + 127) / 255);
+        }
+    }
 }
 
 static int exif_orientation(const void *data, size_t len)
@@ -178,7 +256,7 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
     unsigned char *cmyk = NULL;
     int w, h, sub, cs;
     if ((st = jpeg_header(tj, data, len, &w, &h, &sub, &cs, err)) != RC_OK) goto done;
-    if ((st = check_limit(w, h, opts, err)) != RC_OK) goto done;
+    if ((st = img__check_limit(w, h, opts, err)) != RC_OK) goto done;
     unsigned max_scans = opts && opts->max_scans ? opts->max_scans : IMG_DEFAULT_MAX_SCANS;
     unsigned scans = jpeg_scan_count(data, len, max_scans + 1);
     if (scans > max_scans) {
@@ -254,7 +332,7 @@ static rc_status decode_png(const void *data, size_t len, const img_decode_opts 
         st = rc_fail(err, RC_ERR_LIMIT, "PNG is %ux%u pixels, too large", ihdr.width, ihdr.height);
         goto done;
     }
-    if ((st = check_limit((int)ihdr.width, (int)ihdr.height, opts, err)) != RC_OK) goto done;
+    if ((st = img__check_limit((int)ihdr.width, (int)ihdr.height, opts, err)) != RC_OK) goto done;
     int w = (int)ihdr.width, h = (int)ihdr.height;
     size_t size;
     if ((r = spng_decoded_image_size(ctx, SPNG_FMT_RGBA8, &size)) != 0) {
@@ -271,12 +349,7 @@ static rc_status decode_png(const void *data, size_t len, const img_decode_opts 
         st = rc_fail(err, RC_ERR_CORRUPT, "corrupt or truncated PNG: %s", spng_strerror(r));
         goto done;
     }
-    /* Transparent pixels are composited over white, as a viewer shows them. */
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        unsigned a = rgba[4 * i + 3];
-        for (int c = 0; c < 3; c++)
-            im->px[3 * i + c] = (uint8_t)((rgba[4 * i + c] * a + 255 * (255 - a) + 127) / 255);
-    }
+    img__rgba_over_white(rgba, (size_t)w * 4, im);
 done:
     free(rgba);
     spng_ctx_free(ctx);
@@ -299,6 +372,10 @@ rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, 
         st = decode_jpeg(data, len, opts, &im, err);
     else if (f == IMG_FORMAT_PNG)
         st = decode_png(data, len, opts, &im, err);
+    else if (f == IMG_FORMAT_WEBP)
+        st = img__webp_decode(data, len, opts, &im, err);
+    else if (f == IMG_FORMAT_HEIF)
+        st = img__heif_decode(data, len, opts, &im, err);
     else
         return not_an_image(data, len, err);
     if (st != RC_OK) return st;

@@ -1,6 +1,7 @@
 /*
  * image — the pixels the face pipeline works on: decoding JPEG and PNG
- * (honouring EXIF orientation, grayscale, CMYK and 1-channel files), JPEG
+ * (honouring EXIF orientation, grayscale, CMYK and 1-channel files), WebP
+ * (libwebp) and HEIC/HEIF (libheif, honouring its rotation), JPEG
  * encoding, resizing, colour conversion, affine warps with bilinear sampling
  * and a little drawing for annotated frames.
  *
@@ -23,7 +24,13 @@ typedef struct {
     uint8_t *px;  /* w * h * channels bytes */
 } img_image;
 
-typedef enum { IMG_FORMAT_UNKNOWN = 0, IMG_FORMAT_JPEG, IMG_FORMAT_PNG } img_format;
+typedef enum {
+    IMG_FORMAT_UNKNOWN = 0,
+    IMG_FORMAT_JPEG,
+    IMG_FORMAT_PNG,
+    IMG_FORMAT_WEBP,
+    IMG_FORMAT_HEIF, /* HEIC (HEVC) and other HEIF brands */
+} img_format;
 
 #define IMG_DEFAULT_MAX_PIXELS (40u * 1000u * 1000u)
 /* Scans a JPEG may hold. Every scan of a progressive file is a pass over the
@@ -43,13 +50,25 @@ img_image *img_clone(const img_image *im);
 
 /* The format of a buffer from its magic bytes. */
 img_format img_sniff(const void *data, size_t len);
+/* Whether this build decodes the format (WebP and HEIF are optional: a
+ * build without libwebp or libheif refuses them with RC_ERR_UNSUPPORTED,
+ * "... not supported in this build"). */
+int img_format_supported(img_format f);
+/* The format's short name ("JPEG", "PNG", "WebP", "HEIF"; "unknown"). */
+const char *img_format_name(img_format f);
+/* The format a file name's extension promises (case-insensitive: .jpg,
+ * .jpeg, .png, .webp, .heic, .heif), IMG_FORMAT_UNKNOWN for any other. The
+ * one list of photo extensions: dataset import and the CLI use it. */
+img_format img_format_of_name(const char *name);
 
 /* Width and height from the header only (before EXIF rotation). */
 rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fmt, rc_error *err);
 
-/* Decode a JPEG or PNG into a new RGB image (gray and CMYK sources are
- * converted; EXIF orientation is applied). `opts` may be NULL. The caller
- * frees *out with img_free. Errors: RC_ERR_UNSUPPORTED (not an image),
+/* Decode a JPEG, PNG, WebP or HEIF into a new RGB image (gray and CMYK
+ * sources are converted; EXIF orientation, HEIF rotation and mirroring are
+ * applied; transparency is composited over white). `opts` may be NULL. The
+ * caller frees *out with img_free. Errors: RC_ERR_UNSUPPORTED (not an image,
+ * an animated WebP, or a format this build lacks),
  * RC_ERR_LIMIT (too many pixels or scans), RC_ERR_CORRUPT (bad or truncated
  * data, including a JPEG header with no image frame). */
 rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, img_image **out,

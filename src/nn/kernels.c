@@ -39,6 +39,8 @@ static void cpu_detect(void)
     cpu.avx2 = !generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     cpu.avx512 = !generic && !avx2_only && __builtin_cpu_supports("avx512f");
     cpu.avx512vl = cpu.avx512 && __builtin_cpu_supports("avx512vl");
+    cpu.vnni512 = cpu.avx512 && __builtin_cpu_supports("avx512vnni");
+    cpu.avxvnni = cpu.avx2 && __builtin_cpu_supports("avxvnni");
 #endif
 }
 

@@ -375,6 +375,7 @@ void nn_model_free(nn_model *m)
             free(a->t.data);
         }
         free(n->attrs);
+        nn_q8_free(n->q8);
         if (!m->weights) {
             free(n->wpack);
             free(n->wino);

@@ -74,4 +74,39 @@ int nn_model_num_nodes(const nn_model *m);
  * --ops` and diagnostics). Returns the number of nodes. */
 int nn_model_describe(const nn_model *m, char *buf, size_t len);
 
+/* ---- int8 inference (quant.c) -------------------------------------------
+ * Convolutions with per-output-channel symmetric int8 weights and per-tensor
+ * u8 activations (with a zero point), int32 sums, scaled back to float with
+ * the bias, residual and activation in the epilogue. The activation ranges
+ * come from running the float model on real inputs (calibration) and are
+ * kept in a small text file, one line per Conv: "output-name min max". */
+
+/* True when this CPU has int8 dot-product instructions the engine uses
+ * (AVX-512 VNNI or AVX-VNNI; ROLLCALL_NN_CPU=avx2 leaves AVX-VNNI,
+ * =generic neither). Without them int8 runs the portable C path, slowly. */
+int nn_int8_available(void);
+
+/* Give the Convs of `m` their int8 form from the ranges in `ranges_path`
+ * (before any session is created). Convs the file does not list, those
+ * the int8 kernels do not cover (grouped, depthwise, Sigmoid or HardSwish
+ * fused, fewer than 1024 weights) and, unless flags has
+ * NN_Q8_OUTPUT_CONVS, the output Convs (whose result reaches no other
+ * Conv: a detector's box and score heads, an embedding's last layer) stay
+ * float. A file naming a Conv the model lacks is RC_ERR_INVALID (ranges of
+ * another model). *count, when given, gets the number of int8 Convs. */
+#define NN_Q8_OUTPUT_CONVS 1u
+rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
+                            rc_error *err);
+
+/* Sessions of a quantized model run its int8 Convs unless told not to. */
+void nn_session_set_int8(nn_session *s, int int8);
+
+/* Calibration: while enabled, every run widens each Conv's [min, max] of
+ * its input; enabling again starts over. nn_session_calibration_save
+ * writes what was seen in the ranges format (RC_ERR_INVALID if nothing
+ * ran), with `comment` (or NULL) as a first line after '#'. */
+rc_status nn_session_calibrate(nn_session *s, int enable, rc_error *err);
+rc_status nn_session_calibration_save(const nn_session *s, const char *path, const char *comment,
+                                      rc_error *err);
+
 #endif

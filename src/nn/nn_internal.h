@@ -58,6 +58,9 @@ typedef struct {
 
 typedef struct nn_op_def nn_op_def;
 
+/* The int8 form of a Conv (quant.c), set by nn_model_quantize. */
+typedef struct nn_q8 nn_q8;
+
 /* A convolution's or pooling's window attributes, parsed once at load so
  * running does not look them up by name on every call. */
 typedef struct {
@@ -104,6 +107,9 @@ typedef struct nn_node {
     /* ... and then a 2x2 stride-2 AveragePool that followed the 1x1 Conv,
      * moved in front of it (fuse.c): the Conv sees the pooled input. */
     bool pre_pool2;
+    /* int8 weights and the input's quantisation (quant.c; separately
+     * allocated, freed with the model), or NULL: the Conv runs in float. */
+    nn_q8 *q8;
 } nn_node;
 
 typedef struct {
@@ -143,6 +149,8 @@ typedef struct {
     size_t scratch_bytes; /* infer: bytes of scratch the run needs */
     void *scratch;        /* run: that scratch */
     bool reference;       /* run: use the plain C path only */
+    bool int8;            /* run: use the node's int8 form (q8) when it has one */
+    float *range;         /* run: calibrating, [min, max] of this Conv's input */
     rc_error *err;
 } nn_ctx;
 
@@ -196,6 +204,8 @@ typedef struct {
     bool avx512;
     bool avx512vl; /* AVX-512 on 256-bit registers too */
     bool avx2;
+    bool vnni512; /* AVX-512 VNNI (VPDPBUSD on 512-bit registers) */
+    bool avxvnni; /* AVX-VNNI (VPDPBUSD on 256-bit registers, VEX) */
 } nn_cpu;
 nn_cpu nn_cpu_features(void);
 void nn_blas_init(void);
@@ -361,6 +371,18 @@ bool nn_maxpool3s2_fast(const float *x, int64_t planes, int64_t H, int64_t W, fl
  * lacks AVX-512 (the caller then uses libm). */
 typedef enum { NN_UNARY_EXP, NN_UNARY_SIGMOID, NN_UNARY_TANH } nn_unary;
 bool nn_unary_fast(nn_unary kind, const float *x, float *y, int64_t n);
+
+/* int8 convolutions (quant.c). Scratch bytes an int8 Conv needs for an
+ * input of H x W; 0 when the node has no int8 form. */
+size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W);
+/* Run the Conv of `c` in int8 (the portable C path when c->reference);
+ * false (nothing written) when its int8 form does not apply to this call
+ * (a broadcasting residual, a folded pooling). */
+bool nn_q8_conv(const nn_ctx *c);
+/* Widen c->range to the values of the Conv's input as the convolution
+ * sees them (after a folded BatchNormalization). */
+void nn_q8_observe(const nn_ctx *c);
+void nn_q8_free(nn_q8 *q);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

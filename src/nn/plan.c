@@ -17,7 +17,10 @@
  * for the duration of the run (restoring the caller's mode after), and
  * executes the steps in order on the calling thread.
  */
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +45,7 @@ typedef struct {
 struct nn_session {
     const nn_model *m;
     bool reference;
+    bool int8; /* run the int8 Convs of a quantized model */
     bool planned;
     nn_shape *shapes; /* input shapes of the current plan */
     plan_value *v;
@@ -55,6 +59,8 @@ struct nn_session {
     nn_tensor **tin, **tout; /* argument arrays for one node */
     int maxin, maxout;
     double *node_ms; /* per node, when profiling */
+    float *range;    /* per node [min, max] of a Conv's input, when calibrating */
+    int calib_runs;
 };
 
 static void plan_clear(nn_session *s)
@@ -87,6 +93,7 @@ void nn_session_free(nn_session *s)
     free(s->tin);
     free(s->tout);
     free(s->node_ms);
+    free(s->range);
     free(s);
 }
 
@@ -96,6 +103,7 @@ rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
     nn_session *s = calloc(1, sizeof *s);
     if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     s->m = m;
+    s->int8 = true;
     for (int i = 0; i < m->nnodes; i++) {
         if (m->nodes[i].nin > s->maxin) s->maxin = m->nodes[i].nin;
         if (m->nodes[i].nout > s->maxout) s->maxout = m->nodes[i].nout;
@@ -114,6 +122,11 @@ rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
 void nn_session_set_reference(nn_session *s, int reference)
 {
     s->reference = reference != 0;
+}
+
+void nn_session_set_int8(nn_session *s, int int8)
+{
+    s->int8 = int8 != 0;
 }
 
 static rc_status check_input_shape(const nn_model *m, int i, const nn_shape *got, rc_error *err)
@@ -530,6 +543,10 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                     .nout = n->nout,
                     .scratch = s->scratch,
                     .reference = s->reference,
+                    .int8 = s->int8,
+                    .range = s->range && strcmp(n->op_type, "Conv") == 0
+                                 ? s->range + 2 * s->steps[i]
+                                 : NULL,
                     .err = err};
         double t0 = s->node_ms ? thread_ms() : 0;
         n->def->run(&c);
@@ -538,6 +555,7 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
 #if defined(__x86_64__)
     _mm_setcsr(csr);
 #endif
+    if (s->range) s->calib_runs++;
     return RC_OK;
 }
 
@@ -569,4 +587,40 @@ int nn_session_profile_report(const nn_session *s, int i, const char **name, con
     if (in) *in = n->nin > 0 && n->in[0] >= 0 ? s->v[n->in[0]].t.shape : (nn_shape){0};
     if (out) *out = s->v[n->out[0]].t.shape;
     return 1;
+}
+
+rc_status nn_session_calibrate(nn_session *s, int enable, rc_error *err)
+{
+    free(s->range);
+    s->range = NULL;
+    s->calib_runs = 0;
+    if (!enable) return RC_OK;
+    s->range = malloc(((size_t)s->m->nnodes + 1) * 2 * sizeof *s->range);
+    if (!s->range) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i <= s->m->nnodes; i++) {
+        s->range[2 * i] = INFINITY;
+        s->range[2 * i + 1] = -INFINITY;
+    }
+    return RC_OK;
+}
+
+rc_status nn_session_calibration_save(const nn_session *s, const char *path, const char *comment,
+                                      rc_error *err)
+{
+    if (!s->range || s->calib_runs == 0)
+        return rc_fail(err, RC_ERR_INVALID, "%s: no calibration run to save", s->m->name);
+    FILE *f = fopen(path, "w");
+    if (!f) return rc_fail(err, RC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "# int8 ranges of %s's convolution inputs (%d runs)\n", s->m->name, s->calib_runs);
+    if (comment) fprintf(f, "# %s\n", comment);
+    for (int i = 0; i < s->m->nnodes; i++) {
+        const nn_node *n = &s->m->nodes[i];
+        if (n->dead || strcmp(n->op_type, "Conv") != 0 || !(s->range[2 * i] <= s->range[2 * i + 1]))
+            continue;
+        fprintf(f, "%s %.9g %.9g\n", s->m->values[n->out[0]].name, s->range[2 * i],
+                s->range[2 * i + 1]);
+    }
+    if (fclose(f) != 0)
+        return rc_fail(err, RC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return RC_OK;
 }

@@ -20,6 +20,7 @@ static const char *const models_used[] = {"fr_detect.onnx", "fr_landmark.onnx", 
 static void *job_main(void *arg)
 {
     recog *r = arg;
+    pthread_setname_np(pthread_self(), "recog-job"); /* for top -H and the benchmarks */
     pthread_mutex_lock(&r->jlock);
     for (;;) {
         while (!r->jstop && r->jcount == 0) pthread_cond_wait(&r->jwake, &r->jlock);

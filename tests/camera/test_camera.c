@@ -2,7 +2,8 @@
  * drop-oldest queue, backoff with jitter, the JPEG structure scanner on real
  * photos (EXIF thumbnails, progressive scans, truncation), the MJPEG parser
  * on streams framed the ways real cameras frame them, YUYV conversion, URL
- * to source kind, and clear errors for bad configurations and devices. */
+ * to source kind, clear errors for bad configurations and devices, and the
+ * face tracker's association, cadence and re-identification rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -770,6 +771,159 @@ static void a_disabled_camera_stays_idle_until_enabled(void **state)
     cam_camera_destroy(c);
 }
 
+/* ---- face tracker --------------------------------------------------------- */
+
+static void box_at(float b[4], float x, float y, float h)
+{
+    b[0] = x;
+    b[1] = y;
+    b[2] = x + h * 0.8f;
+    b[3] = y + h;
+}
+
+static const cam_face identified_face = {.known = true, .label = "Ann"};
+
+/* Detection rounds 200 ms apart (5 fps, the detector on every frame). */
+static double clock_ms;
+#define UPDATE(tr, b, n, ids) cam_tracker_update(tr, clock_ms += 200, (const float(*)[4])b, n, ids)
+
+/* One face walking right 30 px a frame keeps its id; a second face that
+ * appears gets a new one; the first face leaving ends its track after
+ * max_missed rounds; a face reappearing later is a new track. */
+static void tracker_keeps_ids_and_ends_tracks(void **state)
+{
+    (void)state;
+    cam_tracker tr;
+    cam_track_config cfg = {.detect_every = 1, .max_missed = 1};
+    cam_tracker_init(&tr, &cfg);
+    float b[2][4];
+    int ids[2];
+    box_at(b[0], 100, 100, 120);
+    assert_int_equal(UPDATE(&tr, b, 1, ids), 1);
+    int ann = ids[0];
+    assert_true(ann > 0);
+    for (int k = 1; k <= 5; k++) {
+        box_at(b[0], 100 + 30.f * (float)k, 100 + 4.f * (float)k, 120);
+        assert_int_equal(UPDATE(&tr, b, 1, ids), 0);
+        assert_int_equal(ids[0], ann);
+    }
+    /* 55 px off its pace (IoU 0.27 with where its velocity puts it, under
+     * 0.3; the centre within half a face) still matches. */
+    box_at(b[0], 335, 120, 120);
+    UPDATE(&tr, b, 1, ids);
+    assert_int_equal(ids[0], ann);
+    /* A newcomer on the other side; order of the boxes does not matter. */
+    box_at(b[0], 20, 200, 100);
+    box_at(b[1], 345, 120, 120);
+    assert_int_equal(UPDATE(&tr, b, 2, ids), 1);
+    assert_int_equal(ids[1], ann);
+    int bob = ids[0];
+    assert_true(bob != ann && bob > 0);
+    cam_face faces[4];
+    assert_int_equal(cam_tracker_faces(&tr, faces, 4), 2);
+    /* Ann leaves: one missed round keeps her track (not shown), the second ends it. */
+    box_at(b[0], 25, 200, 100);
+    UPDATE(&tr, b, 1, ids);
+    assert_int_equal(ids[0], bob);
+    assert_int_equal(tr.n, 2);
+    assert_int_equal(cam_tracker_faces(&tr, faces, 4), 1);
+    assert_int_equal(faces[0].track, bob);
+    UPDATE(&tr, b, 1, ids);
+    assert_int_equal(tr.n, 1);
+    /* She comes back where she was: a new track, due for identification. */
+    box_at(b[1], 345, 120, 120);
+    cam_tracker_identified(&tr, bob, 0, &identified_face);
+    assert_false(cam_tracker_due(&tr, 1));
+    assert_int_equal(UPDATE(&tr, b, 2, ids), 1);
+    assert_true(ids[1] != ann && ids[1] != bob);
+    assert_true(cam_tracker_due(&tr, 1));
+    assert_int_equal(tr.started, 3);
+    cam_tracker_free(&tr);
+}
+
+/* A face crossing the frame fast (70 px a round: IoU 0.16 with its last
+ * box, its centre further than half a face) keeps its track because the
+ * tracker looks for it where its velocity puts it. */
+static void tracker_follows_a_fast_face(void **state)
+{
+    (void)state;
+    cam_tracker tr;
+    cam_track_config cfg = {.detect_every = 1};
+    cam_tracker_init(&tr, &cfg);
+    float b[1][4];
+    int id, first;
+    box_at(b[0], 0, 100, 120);
+    UPDATE(&tr, b, 1, &first);
+    box_at(b[0], 30, 100, 120); /* it starts slowly */
+    UPDATE(&tr, b, 1, &id);
+    assert_int_equal(id, first);
+    for (int k = 1; k <= 7; k++) {
+        box_at(b[0], 30 + 70.f * (float)k, 100, 120);
+        UPDATE(&tr, b, 1, &id);
+        assert_int_equal(id, first);
+    }
+    assert_int_equal(tr.started, 1);
+    cam_tracker_free(&tr);
+}
+
+/* The detector runs every detect_every-th frame; a started track makes the
+ * next frame identify; identification is then due again after recheck_ms,
+ * or as soon as the face has grown by `grow`, and never for a face out of
+ * view. */
+static void tracker_plans_detection_and_identification(void **state)
+{
+    (void)state;
+    cam_tracker tr;
+    cam_track_config cfg = {.detect_every = 3, .recheck_ms = 1000, .grow = 1.5f};
+    cam_tracker_init(&tr, &cfg);
+    /* No face: the first frame probes with the whole pipeline, then the
+     * detector every 3rd frame, and the probe again every recheck_ms. */
+    cam_step want[] = {CAM_STEP_IDENTIFY, CAM_STEP_SKIP,     CAM_STEP_SKIP,    CAM_STEP_DETECT,
+                       CAM_STEP_SKIP,     CAM_STEP_IDENTIFY, CAM_STEP_SKIP,    CAM_STEP_SKIP,
+                       CAM_STEP_DETECT,   CAM_STEP_SKIP,     CAM_STEP_IDENTIFY};
+    double t = -1000;
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++, t += 200)
+        assert_int_equal(cam_tracker_plan(&tr, t), want[k]);
+    assert_int_equal(tr.skipped, 6);
+    float b[1][4];
+    int id;
+    box_at(b[0], 100, 100, 100);
+    cam_tracker_update(&tr, 1200, (const float(*)[4])b, 1, &id); /* the detection at 1200 */
+    assert_true(cam_tracker_due(&tr, t));
+    /* A new track: identified (the feed runs the pipeline on this frame). */
+    cam_tracker_identified(&tr, id, 1200, &identified_face);
+    assert_false(cam_tracker_due(&tr, 1400));
+    assert_int_equal(cam_tracker_plan(&tr, 1400), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 1600), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 1800), CAM_STEP_DETECT);
+    box_at(b[0], 110, 100, 140); /* 1.4x: not grown enough */
+    cam_tracker_update(&tr, 1800, (const float(*)[4])b, 1, NULL);
+    assert_false(cam_tracker_due(&tr, 1800));
+    assert_int_equal(cam_tracker_plan(&tr, 2000), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 2200), CAM_STEP_IDENTIFY); /* 1000 ms after 1200 */
+    cam_tracker_update(&tr, 2200, (const float(*)[4])b, 1, &id);
+    cam_tracker_identified(&tr, id, 2200, &identified_face);
+    assert_int_equal(cam_tracker_plan(&tr, 2400), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 2600), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 2800), CAM_STEP_DETECT);
+    box_at(b[0], 100, 90, 215); /* 215 >= 1.5 x 140: closer, identify again */
+    cam_tracker_update(&tr, 2800, (const float(*)[4])b, 1, &id);
+    assert_true(cam_tracker_due(&tr, 2800));
+    cam_tracker_identified(&tr, id, 2800, &identified_face);
+    /* Out of view (missed a round): no identification is due for it. */
+    assert_int_equal(cam_tracker_plan(&tr, 3000), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 3200), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 3400), CAM_STEP_DETECT);
+    cam_tracker_update(&tr, 3400, (const float(*)[4])b, 0, NULL);
+    assert_int_equal(tr.n, 1);
+    assert_false(cam_tracker_due(&tr, 9000));
+    cam_face faces[2];
+    assert_int_equal(cam_tracker_faces(&tr, faces, 2), 0);
+    /* Nobody in view: the probe (last whole pipeline at 2200). */
+    assert_int_equal(cam_tracker_plan(&tr, 3600), CAM_STEP_IDENTIFY);
+    cam_tracker_free(&tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +947,9 @@ int main(void)
         cmocka_unit_test(missing_and_wrong_devices_give_a_clear_status),
         cmocka_unit_test(an_unknown_protocol_is_an_error_state_without_retries),
         cmocka_unit_test(a_disabled_camera_stays_idle_until_enabled),
+        cmocka_unit_test(tracker_keeps_ids_and_ends_tracks),
+        cmocka_unit_test(tracker_follows_a_fast_face),
+        cmocka_unit_test(tracker_plans_detection_and_identification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

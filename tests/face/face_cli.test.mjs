@@ -95,7 +95,7 @@ test('bad input gives clear errors, never a crash', () => {
   writeFileSync(big, huge);
   const cases = [
     [empty, /empty input: not an image/],
-    [text, /not a JPEG or PNG image/],
+    [text, /not a JPEG, PNG, WebP or HEIC image/],
     [cut, /corrupt or truncated JPEG/],
     [big, /over the limit of 40.0 megapixels/],
     [join(tmp, 'missing.jpg'), /missing\.jpg/],
@@ -274,4 +274,48 @@ test('identify names the people of a folder gallery in group photos, others unkn
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--gallery DIR is required/);
   rmSync(tmp, { recursive: true, force: true });
+});
+
+test('calibrate writes the int8 ranges of both models; int8 refuses missing or foreign ranges', () => {
+  const out = mkdtempSync(join(tmpdir(), 'rollcall-calib-'));
+  let r = run(['calibrate']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /give photos/);
+  r = run(['calibrate', '--out', out, join(FACES, 'noface/nothing-here.jpg')]);
+  assert.equal(r.status, 1);
+  // a photo without a face: the detector ran, the embedding model did not
+  r = run(['calibrate', '--out', out, join(FACES, 'noface/faceapi_white.jpg')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no calibration run|no face was found/);
+  r = run(['calibrate', '--out', out, join(FACES, 'group/ocv4n_daryl-rick.jpg'), join(FACES, 'id/twd_rick')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+ photos, \d+ faces: wrote /);
+  for (const m of ['fr_detect', 'fr_feature']) {
+    const lines = readFileSync(join(out, `${m}.onnx.int8`), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.ok(lines.length > 20, `${m}: ${lines.length} ranges`);
+    for (const l of lines) {
+      const [, lo, hi] = l.split(' ');
+      assert.ok(+lo <= +hi && Number.isFinite(+lo) && Number.isFinite(+hi), l);
+    }
+  }
+  const photo = join(FACES, 'group/ocv4n_daryl-rick.jpg');
+  const int8 = (dir) => spawnSync(BIN, ['detect', '--json', '--no-liveness', photo],
+    { encoding: 'utf8', env: { ...env, ROLLCALL_NN_INT8: '1', ROLLCALL_NN_INT8_RANGES: dir } });
+  const vnni = /\b(avx512_vnni|avx_vnni)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  if (vnni) {
+    r = int8(out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /fr_feature\.onnx: \d+ convolutions in int8/);
+    const float = run(['detect', '--json', '--no-liveness', photo]);
+    assert.equal(JSON.parse(r.stdout)[0].faces.length, JSON.parse(float.stdout)[0].faces.length);
+    r = int8(join(out, 'nowhere'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /fr_detect\.onnx\.int8.*run 'rollcall calibrate' first/);
+    // the detector's ranges given as the embedding model's
+    writeFileSync(join(out, 'fr_feature.onnx.int8'), readFileSync(join(out, 'fr_detect.onnx.int8')));
+    r = int8(out);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /has no convolution/);
+  }
+  rmSync(out, { recursive: true, force: true });
 });

@@ -477,5 +477,8 @@ int main(void)
         cmocka_unit_test(small_faces_with_min_face_tiles),
         cmocka_unit_test(primary_face_in_group_photos),
     };
+    /* FACE_DATA_ONLY=NAME runs one test (tests/face/int8.test.mjs runs the
+     * identification figures twice, float and int8) */
+    if (getenv("FACE_DATA_ONLY")) cmocka_set_test_filter(getenv("FACE_DATA_ONLY"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startWithRoles, multipart, rawRequest, Client } from './lib.mjs';
 
@@ -330,9 +331,9 @@ test('detect finds every face in a group photo; verify compares two photos', asy
 
 test('dataset import streams one line per file and creates the people it names', async () => {
   const parts = [
-    { name: 'file', filename: 'dataset/p01/1.jpg', type: 'image/jpeg', data: P01(1) },
-    { name: 'file', filename: 'dataset/p01/2.jpg', type: 'image/jpeg', data: P01(2) },
-    { name: 'file', filename: 'dataset/p01/banana.jpg', type: 'image/jpeg', data: NOFACE() },
+    { name: 'file', filename: 'p01/1.jpg', type: 'image/jpeg', data: P01(1) },
+    { name: 'file', filename: 'p01/2.jpg', type: 'image/jpeg', data: P01(2) },
+    { name: 'file', filename: 'p01/banana.jpg', type: 'image/jpeg', data: NOFACE() },
     { name: 'person', value: 'SALLEY' },
     { name: 'file', filename: '1.jpg', type: 'image/jpeg', data: photo('id/dlib_John_Salley/1.jpg') },
     { name: 'file', filename: '2.jpg', type: 'image/jpeg', data: photo('id/dlib_John_Salley/2.jpg') },
@@ -342,16 +343,83 @@ test('dataset import streams one line per file and creates the people it names',
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /application\/x-ndjson/);
   const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(lines.length, 6);
-  assert.deepEqual(lines.slice(0, 5).map((l) => [l.file, l.person, l.accepted]), [
-    ['dataset/p01/1.jpg', 'p01', true], ['dataset/p01/2.jpg', 'p01', true], ['dataset/p01/banana.jpg', 'p01', false],
+  const photos = lines.filter((l) => l.type === 'photo');
+  assert.deepEqual(photos.map((l) => [l.file, l.person, l.accepted]), [
+    ['p01/1.jpg', 'p01', true], ['p01/2.jpg', 'p01', true], ['p01/banana.jpg', 'p01', false],
     ['1.jpg', 'SALLEY', true], ['2.jpg', 'SALLEY', true]]);
-  assert.match(lines[2].reason, /no face/);
-  assert.deepEqual(lines[5], { done: true, files: 5, accepted: 4, persons_created: 2 });
+  assert.match(photos[2].reason, /no face/);
+  assert.deepEqual(lines.filter((l) => l.type === 'person').map((l) => [l.person, l.created, l.accepted_photos]),
+    [['p01', true, 2], ['SALLEY', true, 2]]);
+  assert.deepEqual(lines.at(-1), { done: true, files: 5, photos: 5, accepted: 4, persons_created: 2, persons_updated: 0, roster_rows: 0, skipped: 0 });
   const p = await env.manager.get('/api/v1/persons?q=SALLEY');
   assert.equal(p.body.items[0].face_count, 2);
   const rec = await env.device.req('POST', '/api/v1/recognize', { body: photo('id/dlib_John_Salley/3.jpg'), type: 'image/jpeg' });
   assert.equal(rec.body.faces[0]?.identity?.external_id, 'SALLEY', JSON.stringify(rec.body));
+});
+
+test('import rules: stray and unsupported files skipped before counting, accented NFD folders, WebP, roster alone', async () => {
+  const nfd = 'María José Núñez'.normalize('NFD');
+  const webp = spawnSync('cwebp', ['-quiet', join(FACES, 'id/deepface_person03/2.jpg'), '-o', '-'], { maxBuffer: 1 << 24 });
+  const parts = [
+    { name: 'file', filename: 'notes.txt', type: 'text/plain', data: Buffer.from('not a person') },
+    { name: 'file', filename: 'foto.jpg', type: 'image/jpeg', data: photo('id/deepface_person03/3.jpg') },
+    { name: 'file', filename: `${nfd}/1.jpg`, type: 'image/jpeg', data: photo('id/deepface_person03/1.jpg') },
+    { name: 'file', filename: 'María José Núñez/2.webp', type: 'image/webp', data: webp.status === 0 ? webp.stdout : Buffer.alloc(0) },
+    { name: 'file', filename: 'María José Núñez/clip.mov', type: 'video/quicktime', data: Buffer.alloc(1000) },
+    { name: 'file', filename: 'María José Núñez/scan.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4') },
+    { name: 'file', filename: 'GHOST2/1.jpg', type: 'image/jpeg', data: NOFACE() },
+    { name: 'file', filename: 'roster.csv', type: 'text/csv', data: Buffer.from(
+      '\ufeffCódigo;Nombre;Apellidos;Tipo;Grupo;Correo\r\nR100;Lucía;Sanz Mora;profesora;Import 1º A;lucia@example.org\r\nR101;;Sin nombre;;;\r\n') },
+  ];
+  const mp = multipart(parts);
+  const r = await env.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
+  assert.equal(r.status, 200);
+  const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+  const skipped = Object.fromEntries(lines.filter((l) => l.type === 'skipped').map((l) => [l.file, l.code]));
+  assert.deepEqual(skipped, { 'notes.txt': 'stray_file', 'foto.jpg': 'stray_file',
+    'María José Núñez/clip.mov': 'unsupported_format', 'María José Núñez/scan.pdf': 'unsupported_format' });
+  const roster = lines.find((l) => l.type === 'roster');
+  assert.equal(roster.line, 3);
+  assert.equal(roster.code, 'roster_invalid');
+  assert.match(roster.reason, /line 3: the first name of R101 is empty/);
+  assert.deepEqual(roster.params, { line: 3, problem: 'empty_first_name', value: 'R101' });
+  assert.deepEqual(lines[0], { type: 'plan', files: 8, photos: 3, persons: 2, roster_rows: 1, skipped: 5 }, 'counted after the skipped files');
+  const photos = lines.filter((l) => l.type === 'photo');
+  assert.deepEqual(photos.map((l) => [l.file, l.accepted]), [[`${nfd}/1.jpg`, true], ['María José Núñez/2.webp', true], ['GHOST2/1.jpg', false]]);
+  const persons = Object.fromEntries(lines.filter((l) => l.type === 'person').map((l) => [l.person, l]));
+  assert.equal(persons.GHOST2.created, false);
+  assert.equal(persons.GHOST2.code, 'no_photo_accepted');
+  assert.equal(persons['María José Núñez'].created, true, 'NFD and NFC are one person');
+  assert.equal(persons['María José Núñez'].accepted_photos, 2);
+  assert.equal(persons.R100.created, true);
+  assert.equal(persons.R100.photos, 0);
+  assert.deepEqual(lines.at(-1), { done: true, files: 8, photos: 3, accepted: 2, persons_created: 2, persons_updated: 0, roster_rows: 1, skipped: 5 });
+  const mj = (await env.manager.get(`/api/v1/persons?q=${encodeURIComponent('Núñez')}`)).body.items;
+  assert.deepEqual(mj.map((x) => [x.external_id, x.first_name, x.last_name, x.face_count]), [['María José Núñez', 'María José', 'Núñez', 2]]);
+  assert.equal((await env.manager.get('/api/v1/persons?q=GHOST2')).body.total, 0);
+  const lucia = (await env.manager.get('/api/v1/persons?q=R100')).body.items[0];
+  assert.deepEqual([lucia.first_name, lucia.last_name, lucia.kind, lucia.email], ['Lucía', 'Sanz Mora', 'teacher', 'lucia@example.org']);
+  const g = (await env.manager.get('/api/v1/groups')).body.items.find((x) => x.name === 'Import 1º A');
+  assert.deepEqual((await env.manager.get(`/api/v1/groups/${g.id}/members`)).body.items.map((m) => m.external_id), ['R100']);
+  // A zero-byte file (the web page sends skipped files by name only) is its
+  // own part: the photo after it is not swallowed by it.
+  const empty = multipart([
+    { name: 'file', filename: 'empty.txt', type: 'application/octet-stream', data: Buffer.alloc(0) },
+    { name: 'file', filename: 'R100/0.jpg', type: 'image/jpeg', data: NOFACE() },
+  ]);
+  const r0 = await env.manager.req('POST', '/api/v1/import', { body: empty.body, type: empty.type });
+  const l0 = r0.body.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(l0.filter((l) => l.file).map((l) => [l.file, l.type, l.code]), [['empty.txt', 'skipped', 'stray_file'], ['R100/0.jpg', 'photo', 'no_face']]);
+  // An existing person whose photos are all refused is not changed, even by
+  // a roster row for them.
+  const again = multipart([
+    { name: 'file', filename: 'R100/1.jpg', type: 'image/jpeg', data: NOFACE() },
+    { name: 'file', filename: 'roster.csv', type: 'text/csv', data: Buffer.from('code,first name,last name\nR100,Otra,Persona\n') },
+  ]);
+  const r2 = await env.manager.req('POST', '/api/v1/import', { body: again.body, type: again.type });
+  const l2 = r2.body.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(l2.find((l) => l.type === 'person').code, 'no_photo_accepted');
+  assert.equal((await env.manager.get('/api/v1/persons?q=R100')).body.items[0].first_name, 'Lucía');
 });
 
 test('deleting a face and a person removes them from recognition', async () => {

@@ -12,8 +12,14 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 mkdir -p "$out/corpus"
 flags=$(pkg-config --cflags --libs libturbojpeg spng libexif)
+# WebP and HEIF when the build has them (as src/image/meson.build decides).
+for lib in libwebp:RC_HAVE_WEBP libheif:RC_HAVE_HEIF; do
+    if pkg-config --exists "${lib%%:*}"; then
+        flags="$flags -D${lib#*:} $(pkg-config --cflags --libs "${lib%%:*}")"
+    fi
+done
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$src/src" \
-    "$src/tests/image/fuzz_decode.c" "$src/src/image/codec.c" "$src/src/image/imgproc.c" \
+    "$src/tests/image/fuzz_decode.c" "$src/src/image/codec.c" "$src/src/image/decode_more.c" "$src/src/image/imgproc.c" \
     "$src/src/rc/rc.c" $flags -lm -o "$out/fuzz_decode" 2>"$out/build.log"; then
     if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$out/build.log"; then
         echo "ok 1 - decoder fuzzing # SKIP libFuzzer not available"; exit 0
@@ -24,6 +30,13 @@ fi
 for f in $(ls -S "${ROLLCALL_TESTDATA:?}"/faces/id/*/*.jpg 2>/dev/null | tail -4); do
     cp "$f" "$out/corpus/" 2>/dev/null
 done
+# WebP and HEIC seeds made from the smallest photo (cwebp from Debian's webp,
+# heif-enc from libheif-examples), when those tools are installed.
+small=$(ls -S "$ROLLCALL_TESTDATA"/faces/id/*/*.jpg 2>/dev/null | tail -1)
+if [ -n "$small" ]; then
+    command -v cwebp >/dev/null && cwebp -quiet -q 60 "$small" -o "$out/corpus/seed.webp"
+    command -v heif-enc >/dev/null && heif-enc -q 30 "$small" -o "$out/corpus/seed.heic" >/dev/null 2>&1
+fi
 # and the header-only JPEGs that once left the sizes uninitialised.
 printf '\377\330\377' >"$out/corpus/frameless-1.jpg"
 printf '\377\330\377\331' >"$out/corpus/frameless-2.jpg"

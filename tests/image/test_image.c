@@ -224,7 +224,7 @@ static void bad_input_gives_clear_errors(void **state)
     assert_non_null(strstr(err.msg, "empty"));
     assert_int_equal(img_decode("hello world, not an image", 25, NULL, &im, &err),
                      RC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "not a JPEG or PNG"));
+    assert_non_null(strstr(err.msg, "not a JPEG, PNG, WebP or HEIC"));
     assert_null(im);
 
     img_image *a = pattern(64, 64);

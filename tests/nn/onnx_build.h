@@ -216,4 +216,35 @@ static uint8_t *ob_build(const ob_value *values, int nvalues, const ob_node *nod
     return buf;
 }
 
+/* Initializers, inputs and attributes in one line each: V (an input),
+ * VF / VI (float / int64 initializer), AI / AF / AS / AINTS (attributes). */
+#define V(nm, nd, ...)                                                                             \
+    {                                                                                              \
+        .name = nm, .ndim = nd, .dims = { __VA_ARGS__ }                                            \
+    }
+#define VF(nm, d, nd, ...)                                                                         \
+    {                                                                                              \
+        .name = nm, .ndim = nd, .dims = {__VA_ARGS__}, .data = d                                   \
+    }
+#define VI(nm, d, nd, ...)                                                                         \
+    {                                                                                              \
+        .name = nm, .ndim = nd, .dims = {__VA_ARGS__}, .idata = d                                  \
+    }
+#define AI(nm, v)                                                                                  \
+    {                                                                                              \
+        .name = nm, .type = 2, .i = v                                                              \
+    }
+#define AF(nm, v)                                                                                  \
+    {                                                                                              \
+        .name = nm, .type = 1, .f = v                                                              \
+    }
+#define AS(nm, v)                                                                                  \
+    {                                                                                              \
+        .name = nm, .type = 3, .s = v                                                              \
+    }
+#define AINTS(nm, arr)                                                                             \
+    {                                                                                              \
+        .name = nm, .type = 7, .ints = arr, .n = sizeof arr / sizeof arr[0]                        \
+    }
+
 #endif

@@ -23,35 +23,6 @@
 #include "nn/nn.h"
 #include "onnx_build.h"
 
-#define V(nm, nd, ...)                                                                             \
-    {                                                                                              \
-        .name = nm, .ndim = nd, .dims = { __VA_ARGS__ }                                            \
-    }
-#define VF(nm, d, nd, ...)                                                                         \
-    {                                                                                              \
-        .name = nm, .ndim = nd, .dims = {__VA_ARGS__}, .data = d                                   \
-    }
-#define VI(nm, d, nd, ...)                                                                         \
-    {                                                                                              \
-        .name = nm, .ndim = nd, .dims = {__VA_ARGS__}, .idata = d                                  \
-    }
-#define AI(nm, v)                                                                                  \
-    {                                                                                              \
-        .name = nm, .type = 2, .i = v                                                              \
-    }
-#define AF(nm, v)                                                                                  \
-    {                                                                                              \
-        .name = nm, .type = 1, .f = v                                                              \
-    }
-#define AS(nm, v)                                                                                  \
-    {                                                                                              \
-        .name = nm, .type = 3, .s = v                                                              \
-    }
-#define AINTS(nm, arr)                                                                             \
-    {                                                                                              \
-        .name = nm, .type = 7, .ints = arr, .n = sizeof arr / sizeof arr[0]                        \
-    }
-
 static const char *const Y[] = {"y"};
 
 static nn_model *load(const ob_value *v, int nv, const ob_node *nodes, int nn,

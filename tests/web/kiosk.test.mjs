@@ -10,13 +10,15 @@
 // manager and a device-key kiosk see that time in the institution's zone too
 // (not the browser's), the kiosk with the person's photo; then an
 // unknown face gives "No reconocido" and no event; then a dataset folder is
-// imported. Every page visited is saved under tests/out/web/ and checked with
+// imported (a stray file, a video, an accented folder, a WebP photo) and a
+// roster alone. Every page visited is saved under tests/out/web/ and checked with
 // axe-core for serious accessibility problems. The tests share one server and
 // run in order (the unknown-face test relies on the gallery the first one
 // enrolled).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, FACES, a11yProblems, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
@@ -344,42 +346,74 @@ test('kiosk: an unknown face gives "No reconocido" and no event', async () => {
 });
 
 test('dataset import: a folder with one sub-folder per person, progress and per-file results', async () => {
-  // dataset/<person>/<photo>: two people of two photos, and a photo without a face.
+  // dataset/<person>/<photo>: a code folder and an accented name folder (one
+  // photo as WebP, made now with cwebp), a photo without a face, a video in
+  // a person's folder and a stray file at the top, which become nobody.
   const root = join(dir, 'dataset');
+  const MJ = 'María José Núñez';
   const files = [
     ['IMP-06', join(FACES, 'id', 'deepface_person06', '1.jpg'), 'a.jpg'],
     ['IMP-06', join(FACES, 'id', 'deepface_person06', '2.jpg'), 'b.jpg'],
-    ['IMP-07', join(FACES, 'id', 'deepface_person07', '1.jpg'), 'a.jpg'],
-    ['IMP-07', join(FACES, 'id', 'deepface_person07', '2.jpg'), 'b.jpg'],
-    ['IMP-07', join(FACES, 'noface', 'dlib_giraffe.jpg'), 'giraffe.jpg'],
+    [MJ, join(FACES, 'id', 'deepface_person07', '1.jpg'), 'a.jpg'],
+    [MJ, join(FACES, 'noface', 'dlib_giraffe.jpg'), 'giraffe.jpg'],
   ];
   for (const [person, from, name] of files) {
     mkdirSync(join(root, person), { recursive: true });
     copyFileSync(from, join(root, person, name));
   }
+  const webp = spawnSync('cwebp', ['-quiet', join(FACES, 'id', 'deepface_person07', '2.jpg'), '-o', join(root, MJ, 'b.webp')]);
+  assert.equal(webp.status, 0, 'cwebp (Debian webp) makes the WebP photo');
+  writeFileSync(join(root, MJ, 'clip.mov'), Buffer.alloc(2048));
+  writeFileSync(join(root, 'notes.txt'), 'not a person');
   const browser = await launch(null);
   try {
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
     await page.goto(new URL('import', srv.url).href);
     await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
-    await page.getByText('5 fotos de 2 personas.').waitFor();
-    await page.getByRole('button', { name: 'Importar 5 foto(s)' }).click();
+    await page.getByText('7 archivo(s) elegido(s).').waitFor();
+    await page.getByRole('button', { name: 'Importar 7 archivo(s)' }).click();
     await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'fotos aceptadas' }), 120000);
     const summary = await page.getByRole('status').filter({ hasText: 'fotos aceptadas' }).innerText();
-    assert.match(summary, /4 de 5 fotos aceptadas; 2 personas nuevas\./);
+    assert.match(summary, /4 de 5 fotos aceptadas; 2 personas nuevas, 0 actualizadas; 2 omitidos\./);
     assert.equal(await page.locator('progress').getAttribute('value'), '5');
-    const rows = page.getByRole('table').getByRole('row');
-    assert.equal(await rows.count(), 1 + 5, 'a result row per file');
-    const giraffe = rows.filter({ hasText: 'giraffe.jpg' });
-    assert.match(await giraffe.innerText(), /Rechazada: \S+/);
+    const fileTable = page.getByRole('table').filter({ hasText: 'Archivo' });
+    const rows = fileTable.getByRole('row');
+    assert.equal(await rows.count(), 1 + 7, 'a result row per file');
+    assert.match(await rows.filter({ hasText: 'giraffe.jpg' }).innerText(), /Rechazada: \S+/);
+    assert.match(await rows.filter({ hasText: 'notes.txt' }).innerText(), /Omitido: archivo suelto en la carpeta principal/);
+    assert.match(await rows.filter({ hasText: 'clip.mov' }).innerText(), /Omitido: no es una foto admitida/);
+    assert.match(await rows.filter({ hasText: 'b.webp' }).innerText(), /Aceptada/);
+    const people = page.getByRole('table').filter({ hasText: 'Nombre' }).getByRole('row');
+    assert.match(await people.filter({ hasText: MJ }).innerText(), /Creada \(2 de 3 fotos\)/);
     await shot(page, 'kiosk-14-import');
+    const mj = await page.evaluate(async () => (await (await fetch('/api/v1/persons?q=' + encodeURIComponent('Núñez'))).json()).items);
+    assert.deepEqual(
+      mj.map((p) => [p.first_name, p.last_name, p.face_count]),
+      [['María José', 'Núñez', 2]],
+    );
+
+    // A roster alone (Spanish Excel: BOM, ';', Spanish header): people and
+    // groups without photos; a bad row is named by its line.
+    const csv = join(dir, 'alumnos.csv');
+    writeFileSync(csv, '\ufeffCódigo;Nombre;Apellidos;Tipo;Grupo\r\nR-01;Lucía;Sanz;alumna;1º B\r\nR-02;;Sin nombre;;\r\n');
+    await page.reload();
+    await page.getByLabel('Lista de personas (CSV, opcional)').setInputFiles(csv);
+    await page.getByRole('button', { name: 'Importar 1 archivo(s)' }).click();
+    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'fotos aceptadas' }), 60000);
+    assert.match(await page.getByRole('status').innerText(), /1 personas nuevas, 0 actualizadas; 1 omitidos/);
+    assert.match(
+      await page.getByRole('row').filter({ hasText: 'R-01' }).innerText(),
+      /Lucía Sanz[\s\S]*Creada desde la lista \(sin fotos\)/,
+    );
+    assert.match(await page.getByRole('row').filter({ hasText: 'alumnos.csv' }).innerText(), /lista, fila 3: falta el nombre de R-02/);
+    await shot(page, 'kiosk-15-import-roster');
 
     // The new people are there, with their faces.
-    await page.goto(new URL('people?q=IMP-07', srv.url).href);
-    const row = page.getByRole('row').filter({ hasText: 'IMP-07' });
+    await page.goto(new URL('people?q=IMP-06', srv.url).href);
+    const row = page.getByRole('row').filter({ hasText: 'IMP-06' });
     await row.waitFor();
-    assert.match(await row.innerText(), /\b2\b/, 'two faces enrolled for IMP-07');
+    assert.match(await row.innerText(), /\b2\b/, 'two faces enrolled for IMP-06');
   } finally {
     await browser.close();
   }

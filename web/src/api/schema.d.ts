@@ -724,7 +724,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** dataset import (streamed per-file results) */
+        /** dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true */
         post: operations["importDataset"];
         delete?: never;
         options?: never;
@@ -1571,17 +1571,41 @@ export interface components {
             params?: components["schemas"]["RefusalParams"];
             quality: components["schemas"]["Quality"];
         };
+        /**
+         * @description why a file, roster row or person was not imported: a photo refusal (see Refusal), or stray_file (a file at the top level is nobody's photo), unsupported_format (not .jpg .jpeg .png .webp .heic .heif), nested_folder (in a sub-folder of a person's folder), hidden_file, roster_invalid (params.line), invalid_person (the folder cannot name a person), no_photo_accepted (the person was not created or changed)
+         * @enum {string|null}
+         */
+        ImportCode: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "stray_file" | "unsupported_format" | "nested_folder" | "hidden_file" | "roster_invalid" | "invalid_person" | "no_photo_accepted" | null;
         ImportLine: {
+            /**
+             * @description plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome
+             * @enum {string}
+             */
+            type?: "plan" | "photo" | "skipped" | "roster" | "person";
             file?: string;
             person?: string | null;
             accepted?: boolean;
             reason?: string | null;
-            code?: components["schemas"]["Refusal"];
+            code?: components["schemas"]["ImportCode"];
             params?: components["schemas"]["RefusalParams"];
             face_id?: number | null;
+            /** @description roster: the row's line; person: the roster row that named them */
+            line?: number | null;
+            person_id?: number | null;
+            name?: string | null;
+            created?: boolean;
+            updated?: boolean;
+            /** @description person: photos judged; plan, done: photos in the import */
+            photos?: number;
+            accepted_photos?: number;
             done?: boolean;
             files?: number;
+            persons?: number;
+            /** @description plan, done: files and roster rows skipped */
+            skipped?: number;
+            roster_rows?: number;
             persons_created?: number;
+            persons_updated?: number;
         };
         Group: {
             id: number;

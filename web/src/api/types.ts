@@ -53,16 +53,22 @@ export type Quality = S['Quality'];
 export type Face = S['Face'];
 export type EnrollResult = Omit<S['FaceUploadResult'], 'quality'> & { quality: Quality | null };
 
-export type ImportLine = Req<S['ImportLine'], 'file' | 'accepted'> & {
-  person: string | null;
-  reason: string | null;
-  face_id: number | null;
+/** One line of the import's answer: the plan first, then skipped files,
+ * roster errors, each photo and each person's outcome. */
+export type ImportLine = Req<S['ImportLine'], 'type'> & {
+  person?: string | null;
+  reason?: string | null;
+  face_id?: number | null;
 };
 export interface ImportDone {
   done: true;
   files: number;
+  photos: number;
   accepted: number;
   persons_created: number;
+  persons_updated: number;
+  roster_rows: number;
+  skipped: number;
 }
 
 export type Group = S['Group'];

@@ -1,25 +1,42 @@
 // Dataset file naming, live-feed parsing, NDJSON splitting, role checks and
 // enrollment refusal texts.
 import { describe, expect, it } from 'vitest';
-import { importName, personCount } from './dataset';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importPath, importReason, PHOTO_EXTENSIONS, sendsBytes } from './dataset';
 import { eventSource, feedItem, pushFeed } from './events';
 import { NdjsonSplitter } from './ndjson';
 import { canOpen, homeFor } from './roles';
 
-describe('importName', () => {
-  it('keeps "<person>/<file>" of photos inside a person folder', () => {
-    expect(importName('dataset/alice/1.jpg')).toBe('alice/1.jpg');
-    expect(importName('root/sub/bob/IMG_2.JPEG')).toBe('bob/IMG_2.JPEG');
-    expect(importName('carol/photo.png')).toBe('carol/photo.png');
+describe('dataset import names', () => {
+  it('sends every file under its path relative to the chosen folder', () => {
+    expect(importPath('dataset/alice/1.jpg')).toBe('alice/1.jpg');
+    expect(importPath('dataset/notes.txt')).toBe('notes.txt');
+    expect(importPath('dataset/María José Núñez/IMG_2.HEIC')).toBe('María José Núñez/IMG_2.HEIC');
+    expect(importPath('alumnos.csv')).toBe('alumnos.csv');
   });
-  it('skips what is not a photo, hidden files and loose files', () => {
-    expect(importName('dataset/alice/notes.txt')).toBeNull();
-    expect(importName('dataset/alice/.DS_Store')).toBeNull();
-    expect(importName('dataset/.git/x.jpg')).toBeNull();
-    expect(importName('loose.jpg')).toBeNull();
+  it('uploads the bytes of photos and of a top-level roster only', () => {
+    for (const p of ['a/1.jpg', 'a/2.JPEG', 'a/3.png', 'a/4.webp', 'a/5.heic', 'a/6.HEIF', 'roster.csv']) expect(sendsBytes(p)).toBe(true);
+    for (const p of ['a/clip.mov', 'a/notes.txt', 'a/scan.pdf', 'a/list.csv', 'jpg']) expect(sendsBytes(p)).toBe(false);
   });
-  it('counts person folders', () => {
-    expect(personCount(['a/1.jpg', 'a/2.jpg', 'b/1.jpg'])).toBe(2);
+  it('knows the photo extensions the server decodes (src/image/codec.c)', () => {
+    const c = readFileSync(join(__dirname, '../../../src/image/codec.c'), 'utf8');
+    const table = c.slice(c.indexOf('img_format_of_name'));
+    const exts = [...table.slice(0, table.indexOf('};')).matchAll(/\{"(\w+)", IMG_FORMAT_\w+\}/g)].map((m) => m[1]);
+    expect(exts.length).toBeGreaterThan(3);
+    expect([...exts].sort()).toEqual([...PHOTO_EXTENSIONS].sort());
+  });
+});
+
+describe('importReason', () => {
+  const t = ((k: string, o?: Record<string, unknown>) => `${k} ${JSON.stringify(o ?? {})}`) as Parameters<typeof importReason>[1];
+  it('translates skips, roster problems and photo refusals from their codes', () => {
+    expect(importReason({ type: 'skipped', code: 'stray_file', reason: 'x' }, t)).toBe('import.codes.stray_file {"person":""}');
+    expect(
+      importReason({ type: 'roster', code: 'roster_invalid', params: { line: 4, problem: 'bad_email', value: 'a' }, reason: 'x' }, t),
+    ).toBe('import.roster.bad_email {"line":4,"value":"a"}');
+    expect(importReason({ type: 'photo', code: 'no_face', reason: 'x' }, t)).toMatch(/^enroll\.codes\.no_face/);
+    expect(importReason({ type: 'skipped', code: 'from_the_future' as 'stray_file', reason: 'English fallback' }, t)).toBe('English fallback');
   });
 });
 

@@ -1,23 +1,26 @@
-// Dataset import: choose a folder with one sub-folder per person; every photo
-// is uploaded in one multipart request to /api/v1/import, whose NDJSON answer
-// streams one result per file — shown as a progress bar and a result list.
-import { useEffect, useMemo, useRef, useState } from 'react';
+// Dataset import: choose a folder with one sub-folder per person and/or a
+// roster CSV; every file is sent in one multipart request to /api/v1/import
+// under its path relative to the chosen folder (lib/dataset), and the NDJSON
+// answer streams the plan, the skipped files, each photo and each person's
+// outcome — shown as a progress bar and two result tables, with every reason
+// in the reader's language.
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ImportDone, ImportLine } from '../api/types';
-import { importName, personCount } from '../lib/dataset';
-import { enrollReason } from '../lib/enrollReason';
+import { importPath, importReason, sendsBytes } from '../lib/dataset';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
 
 interface Picked {
   file: File;
-  name: string;
+  path: string;
 }
 
 export function ImportPage() {
   const { t } = useTranslation();
   const inputRef = useRef<HTMLInputElement>(null);
-  const [picked, setPicked] = useState<Picked[] | null>(null);
+  const [picked, setPicked] = useState<Picked[]>([]);
+  const [roster, setRoster] = useState<File | null>(null);
   const [lines, setLines] = useState<ImportLine[]>([]);
   const [done, setDone] = useState<ImportDone | null>(null);
   const [running, setRunning] = useState(false);
@@ -29,31 +32,25 @@ export function ImportPage() {
     inputRef.current?.setAttribute('directory', '');
   }, []);
 
-  const persons = useMemo(() => (picked ? personCount(picked.map((p) => p.name)) : 0), [picked]);
-
-  function choose(list: FileList | null) {
-    const out: Picked[] = [];
-    for (const f of Array.from(list ?? [])) {
-      const name = importName(f.webkitRelativePath || f.name);
-      if (name) out.push({ file: f, name });
-    }
-    setPicked(out);
+  function reset() {
     setLines([]);
     setDone(null);
     setError(null);
   }
 
+  function choose(list: FileList | null) {
+    setPicked(Array.from(list ?? []).map((f) => ({ file: f, path: importPath(f.webkitRelativePath || f.name) })));
+    reset();
+  }
+
   async function run() {
-    if (!picked?.length) return;
+    if (!picked.length && !roster) return;
     setRunning(true);
-    setLines([]);
-    setDone(null);
-    setError(null);
+    reset();
     try {
-      const summary = await api.importDataset(
-        picked.map((p) => ({ blob: p.file, name: p.name })),
-        (l) => setLines((old) => [...old, l]),
-      );
+      const files = picked.map((p) => ({ blob: sendsBytes(p.path) ? p.file : new Blob([]), name: p.path }));
+      if (roster) files.push({ blob: roster, name: roster.name });
+      const summary = await api.importDataset(files, (l) => setLines((old) => [...old, l]));
       setDone(summary);
     } catch (e) {
       setError(e as Error);
@@ -62,43 +59,98 @@ export function ImportPage() {
     }
   }
 
-  const total = picked?.length ?? 0;
+  const plan = lines.find((l) => l.type === 'plan');
+  const fileLines = lines.filter((l) => l.type === 'photo' || l.type === 'skipped' || l.type === 'roster');
+  const personLines = lines.filter((l) => l.type === 'person');
+  const judged = lines.filter((l) => l.type === 'photo').length;
+  const count = picked.length + (roster ? 1 : 0);
   return (
     <>
       <PageHead title={t('import.title')} />
       <section className="card">
         <p>{t('import.help')}</p>
+        <p className="muted">{t('import.names')}</p>
         <div className="filters">
           <label className="field">
             <span>{t('import.folder')}</span>
             <input ref={inputRef} type="file" multiple onChange={(e) => choose(e.target.files)} disabled={running} />
           </label>
-          {picked && picked.length > 0 && (
+          <label className="field">
+            <span>{t('import.rosterFile')}</span>
+            <input
+              type="file"
+              accept=".csv,text/csv"
+              onChange={(e) => {
+                setRoster(e.target.files?.[0] ?? null);
+                reset();
+              }}
+              disabled={running}
+            />
+          </label>
+          {count > 0 && (
             <button type="button" className="btn primary" disabled={running} onClick={() => void run()}>
-              {t('import.start', { count: picked.length })}
+              {t('import.start', { count })}
             </button>
           )}
         </div>
-        {picked && picked.length === 0 && <p className="muted">{t('import.none')}</p>}
-        {picked && picked.length > 0 && <p className="muted">{t('import.picked', { files: picked.length, persons })}</p>}
-        {(running || lines.length > 0) && (
+        <p className="muted">{t('import.rosterHelp')}</p>
+        {count > 0 && <p className="muted">{t('import.picked', { files: count })}</p>}
+        {plan && (
           <label className="field">
             <span>
-              {t('import.progress')}: {lines.length} / {total}
+              {t('import.progress')}: {judged} / {plan.photos ?? 0}
             </span>
-            <progress className="progress" max={total} value={lines.length} />
+            <progress className="progress" max={plan.photos || 1} value={judged} />
           </label>
         )}
         <ErrorMessage error={error} />
         {done && (
           <p className="success" role="status">
-            {t('import.summary', { accepted: done.accepted, files: done.files, persons: done.persons_created })}
+            {t('import.summary', {
+              accepted: done.accepted,
+              photos: done.photos,
+              created: done.persons_created,
+              updated: done.persons_updated,
+              skipped: done.skipped,
+            })}
           </p>
         )}
       </section>
-      {lines.length > 0 && (
+      {personLines.length > 0 && (
         <DataTable
-          items={lines.map((l, i) => ({ ...l, i }))}
+          items={personLines.map((l, i) => ({ ...l, i }))}
+          loading={false}
+          head={
+            <>
+              <th>{t('import.person')}</th>
+              <th>{t('import.name')}</th>
+              <th>{t('import.result')}</th>
+            </>
+          }
+          row={(l) => (
+            <tr key={l.i}>
+              <td>{l.person}</td>
+              <td>{l.name}</td>
+              <td>
+                {l.code ? (
+                  <span className="badge bad">{importReason(l, t)}</span>
+                ) : (
+                  <span className="badge ok">
+                    {t(l.created ? 'import.created' : l.updated ? 'import.updated' : 'import.existing', {
+                      context: l.photos ? undefined : 'roster',
+                      accepted: l.accepted_photos ?? 0,
+                      photos: l.photos ?? 0,
+                    })}
+                  </span>
+                )}
+              </td>
+            </tr>
+          )}
+        />
+      )}
+      {fileLines.length > 0 && (
+        <DataTable
+          items={fileLines.map((l, i) => ({ ...l, i }))}
           loading={false}
           head={
             <>
@@ -114,8 +166,10 @@ export function ImportPage() {
               <td>
                 {l.accepted ? (
                   <span className="badge ok">{t('enroll.accepted')}</span>
+                ) : l.type === 'photo' ? (
+                  <span className="badge bad">{t('enroll.rejected', { reason: importReason(l, t) })}</span>
                 ) : (
-                  <span className="badge bad">{t('enroll.rejected', { reason: enrollReason(l, t) })}</span>
+                  <span className="badge warn">{t('import.skipped', { reason: importReason(l, t) })}</span>
                 )}
               </td>
             </tr>

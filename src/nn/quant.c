@@ -1,0 +1,730 @@
+/*
+ * quant.c — int8 convolutions. nn_model_quantize gives an ungrouped Conv
+ * per-output-channel symmetric int8 weights (w ≈ qw * sw[m], qw in
+ * [-127, 127]) and its input a per-tensor u8 quantisation with a zero point
+ * (x ≈ (qx - zp) * sx) from calibrated ranges. A run quantises the input
+ * once into a padded image of 4-channel groups (one 32-bit word holds the
+ * u8 values of channels 4g .. 4g+3 at one pixel; padding is zp, i.e. 0),
+ * reads 32 output pixels x K/4 words per tap from it (in place for 1x1
+ * convolutions, else gathered into a panel), and multiplies them with the
+ * packed weights: VPDPBUSD (u8 x s8, four products summed into
+ * an int32 lane) on AVX-512 VNNI (8 channels x 32 pixels in registers) or
+ * AVX-VNNI (4 x 16), a plain C loop elsewhere. The epilogue turns the sum
+ * back to float: y = act((acc - zp * sum(qw[m])) * sx * sw[m] + bias[m]
+ * [+ residual]), so the next layer reads float as before and depthwise
+ * layers stay float. Which Convs are int8: q8_eligible and
+ * nn_model_quantize (not the model's output Convs, not the small ones).
+ * Calibration (nn_q8_observe, plan.c's nn_session_calibrate) records each
+ * Conv's input range while the float model runs.
+ *
+ * The right answer is nn_q8_conv's reference path (c->reference): the same
+ * quantisation of each value, then direct loops over the unpacked int8
+ * weights in int32, and the same float epilogue; the packed kernels must
+ * match it bit for bit (tests/nn test_int8_kernels_vs_reference).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define Q8_MR 8  /* output channels per weight block */
+#define Q8_NR 32 /* output pixels per panel */
+/* Convs with fewer weights (output channels x inputs per output) than
+ * this stay float: see q8_eligible. */
+#define Q8_MIN_MK 1024
+
+struct nn_q8 {
+    int64_t M, C, KH, KW, Cq, Kq; /* Cq = ceil(C / 4) channel groups, Kq = Cq * KH * KW */
+    int64_t sh, sw, dh, dw, pt, pl, pb, pr;
+    float sx, inv_sx; /* input scale and its inverse */
+    int zp;           /* input zero point, 0..255 */
+    int8_t *w;        /* [M][C][KH][KW], the reference path's weights */
+    int32_t *wpack;   /* [M/8 blocks][Kq][8] words of 4 int8 (channels 4g..4g+3) */
+    int32_t *zpw;     /* [M] zp * sum of row m's int8 weights */
+    float *oscale;    /* [M] sx * sw[m] */
+};
+
+void nn_q8_free(nn_q8 *q)
+{
+    if (!q) return;
+    free(q->w);
+    free(q->wpack);
+    free(q->zpw);
+    free(q->oscale);
+    free(q);
+}
+
+/* ---- quantising one value --------------------------------------------------
+ * The packed kernels and the reference quantise with exactly these steps
+ * (multiply by the inverse scale, clamp to the u8 range around zp, round to
+ * nearest even, add zp), so they agree bit for bit; NaN becomes zp - its
+ * lower clamp, like the vector max. */
+static inline int q8_value(const nn_q8 *q, float x)
+{
+    float v = x * q->inv_sx;
+    v = fmaxf(v, (float)-q->zp);
+    v = fminf(v, (float)(255 - q->zp));
+    return (int)nearbyintf(v) + q->zp;
+}
+
+/* x as the Conv sees it: through its folded BatchNormalization (+ ReLU). */
+static inline float pre_value(const nn_node *n, int64_t C, int64_t c, float x)
+{
+    if (!n->pre_affine) return x;
+    float v = fmaf(x, n->pre_affine[c], n->pre_affine[C + c]);
+    return n->pre_act == NN_ACT_RELU ? fmaxf(v, 0.0f) : v;
+}
+
+/* ---- load: weights and ranges ---------------------------------------------- */
+
+/* Whether the int8 kernels cover Conv n (ungrouped, constant 4-D weights,
+ * explicit pads, an activation the epilogue applies exactly). */
+static bool q8_eligible(const nn_model *m, const nn_node *n)
+{
+    if (n->dead || strcmp(n->op_type, "Conv") != 0 || n->pre_pool2 || n->nin < 2 || n->in[1] < 0)
+        return false;
+    const nn_value *wv = &m->values[n->in[1]];
+    if (!wv->is_const || wv->init.type != NN_F32 || wv->init.shape.ndim != 4) return false;
+    if (n->nin > 2 && n->in[2] >= 0 && !m->values[n->in[2]].is_const) return false;
+    const nn_window *w = &n->win;
+    if (!w->ok || w->group != 1 || w->auto_pad != 0) return false;
+    /* Too little arithmetic per value read and written (the detector's
+     * first layers: 16 output channels, or 1x1 over 16 channels): the
+     * float kernels, which skip quantising the input, are as fast or
+     * faster there (bench models --profile). */
+    const nn_shape *ws = &wv->init.shape;
+    if (ws->d[0] * ws->d[1] * ws->d[2] * ws->d[3] < Q8_MIN_MK) return false;
+    return n->act == NN_ACT_NONE || n->act == NN_ACT_RELU || n->act == NN_ACT_PRELU ||
+           n->act == NN_ACT_LEAKY || n->act == NN_ACT_CLIP;
+}
+
+/* The int8 form of Conv n for inputs in [lo, hi]. */
+static rc_status q8_build(const nn_model *m, nn_node *n, float lo, float hi, rc_error *err)
+{
+    const nn_tensor *wt = &m->values[n->in[1]].init;
+    const float *w = wt->data;
+    nn_q8 *q = calloc(1, sizeof *q);
+    if (!q) return rc_fail(err, RC_ERR_NOMEM, "out of memory quantizing %s", n->name);
+    q->M = wt->shape.d[0];
+    q->C = wt->shape.d[1];
+    q->KH = wt->shape.d[2];
+    q->KW = wt->shape.d[3];
+    q->Cq = (q->C + 3) / 4;
+    q->Kq = q->Cq * q->KH * q->KW;
+    const nn_window *win = &n->win;
+    q->sh = win->sh;
+    q->sw = win->sw;
+    q->dh = win->dh;
+    q->dw = win->dw;
+    q->pt = win->pads[0];
+    q->pl = win->pads[1];
+    q->pb = win->pads[2];
+    q->pr = win->pads[3];
+    /* the range always holds 0 (padding, ReLU outputs): asymmetric u8 */
+    if (lo > 0) lo = 0;
+    if (hi < 0) hi = 0;
+    if (hi - lo < 1e-12f) hi = lo + 1e-12f;
+    q->sx = (hi - lo) / 255.0f;
+    q->zp = (int)nearbyintf(-lo / q->sx);
+    if (q->zp > 255) q->zp = 255;
+    q->inv_sx = 1.0f / q->sx;
+    int64_t M = q->M, K = q->C * q->KH * q->KW, Mb = (M + Q8_MR - 1) / Q8_MR;
+    q->w = malloc((size_t)(M * K));
+    q->wpack = calloc((size_t)(Mb * Q8_MR * q->Kq), sizeof(int32_t));
+    q->zpw = malloc((size_t)M * sizeof(int32_t));
+    q->oscale = malloc((size_t)M * sizeof(float));
+    if (!q->w || !q->wpack || !q->zpw || !q->oscale) {
+        nn_q8_free(q);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory quantizing %s", n->name);
+    }
+    for (int64_t mm = 0; mm < M; mm++) {
+        const float *wm = w + mm * K;
+        float amax = 0.0f;
+        for (int64_t k = 0; k < K; k++) amax = fmaxf(amax, fabsf(wm[k]));
+        float sw = amax > 0.0f ? amax / 127.0f : 1.0f;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; k++) {
+            float v = nearbyintf(wm[k] / sw);
+            int qv = v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v;
+            q->w[mm * K + k] = (int8_t)qv;
+            sum += qv;
+        }
+        q->zpw[mm] = q->zp * sum;
+        q->oscale[mm] = q->sx * sw;
+    }
+    /* packed: block mb, tap word kq = (g * KH + ky) * KW + kx, row r, byte
+     * j = channel 4g + j */
+    int8_t *pk = (int8_t *)q->wpack;
+    for (int64_t mm = 0; mm < M; mm++)
+        for (int64_t c = 0; c < q->C; c++)
+            for (int64_t ky = 0; ky < q->KH; ky++)
+                for (int64_t kx = 0; kx < q->KW; kx++) {
+                    int64_t kq = ((c / 4) * q->KH + ky) * q->KW + kx;
+                    int64_t word = ((mm / Q8_MR) * q->Kq + kq) * Q8_MR + mm % Q8_MR;
+                    pk[word * 4 + c % 4] = q->w[((mm * q->C + c) * q->KH + ky) * q->KW + kx];
+                }
+    nn_q8_free(n->q8);
+    n->q8 = q;
+    return RC_OK;
+}
+
+/* The name a Conv has in a ranges file: its (first) output's, unique in a
+ * graph even when node names are empty. */
+static const char *q8_key(const nn_model *m, const nn_node *n)
+{
+    return m->values[n->out[0]].name;
+}
+
+/* leads[v]: value v is read, directly or through other operators, by a
+ * Conv. A Conv whose output leads to none computes what the model answers
+ * (the detector's box and score heads, the embedding itself). */
+static bool *leads_to_conv(const nn_model *m)
+{
+    bool *leads = calloc((size_t)m->nvalues + 1, sizeof *leads);
+    if (!leads) return NULL;
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        const nn_node *n = &m->nodes[i];
+        if (n->dead) continue;
+        bool lead = strcmp(n->op_type, "Conv") == 0;
+        for (int k = 0; k < n->nout && !lead; k++) lead = n->out[k] >= 0 && leads[n->out[k]];
+        for (int k = 0; lead && k < n->nin; k++)
+            if (n->in[k] >= 0) leads[n->in[k]] = true;
+    }
+    return leads;
+}
+
+rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
+                            rc_error *err)
+{
+    if (count) *count = 0;
+    FILE *f = fopen(ranges_path, "r");
+    if (!f)
+        return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "cannot open %s: %s",
+                       ranges_path, strerror(errno));
+    bool *leads = leads_to_conv(m);
+    if (!leads) {
+        fclose(f);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
+    char line[1024];
+    int lineno = 0, done = 0;
+    rc_status st = RC_OK;
+    while (st == RC_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n') continue;
+        char name[512];
+        float lo, hi;
+        if (sscanf(line, "%511s %f %f", name, &lo, &hi) != 3 || !isfinite(lo) || !isfinite(hi) ||
+            lo > hi) {
+            st = rc_fail(err, RC_ERR_CORRUPT, "%s:%d: expected 'name min max' with min <= max",
+                         ranges_path, lineno);
+            break;
+        }
+        nn_node *n = NULL;
+        for (int i = 0; i < m->nnodes && !n; i++)
+            if (!m->nodes[i].dead && strcmp(m->nodes[i].op_type, "Conv") == 0 &&
+                strcmp(q8_key(m, &m->nodes[i]), name) == 0)
+                n = &m->nodes[i];
+        if (!n) {
+            st = rc_fail(err, RC_ERR_INVALID,
+                         "%s:%d: model %s has no convolution '%s' (ranges of another model?)",
+                         ranges_path, lineno, m->name, name);
+            break;
+        }
+        if (!q8_eligible(m, n) || (!(flags & NN_Q8_OUTPUT_CONVS) && !leads[n->out[0]])) continue;
+        st = q8_build(m, n, lo, hi, err);
+        if (st == RC_OK) done++;
+    }
+    fclose(f);
+    free(leads);
+    if (st != RC_OK) {
+        for (int i = 0; i < m->nnodes; i++) {
+            nn_q8_free(m->nodes[i].q8);
+            m->nodes[i].q8 = NULL;
+        }
+        return st;
+    }
+    if (count) *count = done;
+    return RC_OK;
+}
+
+int nn_int8_available(void)
+{
+    nn_cpu f = nn_cpu_features();
+    return f.vnni512 || f.avxvnni;
+}
+
+/* ---- calibration ----------------------------------------------------------- */
+
+void nn_q8_observe(const nn_ctx *c)
+{
+    const nn_node *n = c->node;
+    const nn_tensor *x = c->in[0];
+    if (x->shape.ndim != 4) return;
+    int64_t N = x->shape.d[0], C = x->shape.d[1], plane = x->shape.d[2] * x->shape.d[3];
+    const float *p = x->data;
+    float lo = c->range[0], hi = c->range[1];
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t ch = 0; ch < C; ch++, p += plane)
+            for (int64_t k = 0; k < plane; k++) {
+                float v = pre_value(n, C, ch, p[k]);
+                lo = fminf(lo, v);
+                hi = fmaxf(hi, v);
+            }
+    c->range[0] = lo;
+    c->range[1] = hi;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+/* Geometry of one int8 Conv call. */
+typedef struct {
+    const nn_node *n;
+    const nn_q8 *q;
+    int64_t C, H, W, OH, OW, PH, PW, plane;
+    const float *bias;
+    epi e;
+} q8_geom;
+
+/* Words of the padded input image, with room for a panel read past its end. */
+static int64_t image_words(const q8_geom *g)
+{
+    return (g->q->Cq * g->PH * g->PW + Q8_NR + 15) / 16 * 16;
+}
+
+size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
+{
+    const nn_q8 *q = n->q8;
+    if (!q) return 0;
+    q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
+    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + 256;
+}
+
+/* One row of the padded image: channel group cg, padded row py. */
+static void image_row_c(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
+{
+    const nn_q8 *q = g->q;
+    uint32_t zpw = (uint32_t)q->zp * 0x01010101u;
+    int64_t iy = py - q->pt;
+    if (iy < 0 || iy >= g->H) {
+        for (int64_t j = 0; j < g->PW; j++) dst[j] = zpw;
+        return;
+    }
+    for (int64_t j = 0; j < q->pl; j++) dst[j] = zpw;
+    for (int64_t j = g->W + q->pl; j < g->PW; j++) dst[j] = zpw;
+    for (int64_t ix = 0; ix < g->W; ix++) {
+        uint32_t word = 0;
+        for (int b = 0; b < 4; b++) {
+            int64_t c = cg * 4 + b;
+            int v = c < g->C ? q8_value(q, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]))
+                             : q->zp;
+            word |= (uint32_t)v << (8 * b);
+        }
+        dst[q->pl + ix] = word;
+    }
+}
+
+#if defined(__x86_64__)
+/* The same, 16 pixels at a time (AVX-512F). */
+__attribute__((target("avx512f"))) static void
+image_row_avx512(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
+{
+    const nn_q8 *q = g->q;
+    int64_t iy = py - q->pt;
+    const __m512i vzp = _mm512_set1_epi32(q->zp);
+    const __m512i zpw = _mm512_set1_epi32((int)((uint32_t)q->zp * 0x01010101u));
+    if (iy < 0 || iy >= g->H) {
+        for (int64_t j = 0; j < g->PW; j += 16)
+            _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
+        return;
+    }
+    for (int64_t j = 0; j < q->pl; j += 16)
+        _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(q->pl - j), zpw);
+    for (int64_t j = g->W + q->pl; j < g->PW; j += 16)
+        _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
+    const __m512 inv = _mm512_set1_ps(q->inv_sx), lo = _mm512_set1_ps((float)-q->zp),
+                 hi = _mm512_set1_ps((float)(255 - q->zp)), zero = _mm512_setzero_ps();
+    const float *pa = g->n->pre_affine;
+    bool relu = g->n->pre_act == NN_ACT_RELU;
+    for (int64_t ix = 0; ix < g->W; ix += 16) {
+        __mmask16 mk = nn_lanes_below(g->W - ix);
+        __m512i word = _mm512_setzero_si512();
+        for (int b = 0; b < 4; b++) {
+            int64_t c = cg * 4 + b;
+            __m512i v = vzp;
+            if (c < g->C) {
+                __m512 f = _mm512_maskz_loadu_ps(mk, x + (c * g->H + iy) * g->W + ix);
+                if (pa) {
+                    f = _mm512_fmadd_ps(f, _mm512_set1_ps(pa[c]), _mm512_set1_ps(pa[g->C + c]));
+                    if (relu) f = _mm512_max_ps(f, zero);
+                }
+                f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(f, inv), lo), hi);
+                v = _mm512_add_epi32(_mm512_cvtps_epi32(f), vzp);
+            }
+            word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * b));
+        }
+        _mm512_mask_storeu_epi32(dst + q->pl + ix, mk, word);
+    }
+}
+
+/* The same, 8 pixels at a time (AVX2 + FMA, for AVX-VNNI CPUs). */
+__attribute__((target("avx2,fma"))) static void
+image_row_avx2(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
+{
+    const nn_q8 *q = g->q;
+    int64_t iy = py - q->pt;
+    uint32_t zpw = (uint32_t)q->zp * 0x01010101u;
+    if (iy < 0 || iy >= g->H) {
+        for (int64_t j = 0; j < g->PW; j++) dst[j] = zpw;
+        return;
+    }
+    for (int64_t j = 0; j < q->pl; j++) dst[j] = zpw;
+    for (int64_t j = g->W + q->pl; j < g->PW; j++) dst[j] = zpw;
+    const __m256i vzp = _mm256_set1_epi32(q->zp);
+    const __m256 inv = _mm256_set1_ps(q->inv_sx), lo = _mm256_set1_ps((float)-q->zp),
+                 hi = _mm256_set1_ps((float)(255 - q->zp)), zero = _mm256_setzero_ps();
+    const float *pa = g->n->pre_affine;
+    bool relu = g->n->pre_act == NN_ACT_RELU;
+    for (int64_t ix = 0; ix < g->W; ix += 8) {
+        __m256i mk = nn_lanes8(0, g->W - ix);
+        __m256i word = _mm256_setzero_si256();
+        for (int b = 0; b < 4; b++) {
+            int64_t c = cg * 4 + b;
+            __m256i v = vzp;
+            if (c < g->C) {
+                __m256 f = _mm256_maskload_ps(x + (c * g->H + iy) * g->W + ix, mk);
+                if (pa) {
+                    f = _mm256_fmadd_ps(f, _mm256_set1_ps(pa[c]), _mm256_set1_ps(pa[g->C + c]));
+                    if (relu) f = _mm256_max_ps(f, zero);
+                }
+                f = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(f, inv), lo), hi);
+                v = _mm256_add_epi32(_mm256_cvtps_epi32(f), vzp);
+            }
+            word = _mm256_or_si256(word, _mm256_slli_epi32(v, 8 * b));
+        }
+        _mm256_maskstore_epi32((int *)(dst + q->pl + ix), mk, word);
+    }
+}
+#endif
+
+/* The whole padded image of one input. */
+static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
+{
+    for (int64_t cg = 0; cg < g->q->Cq; cg++)
+        for (int64_t py = 0; py < g->PH; py++) {
+            uint32_t *dst = img + (cg * g->PH + py) * g->PW;
+#if defined(__x86_64__)
+            if (nn_cpu_features().avx512) {
+                image_row_avx512(g, x, cg, py, dst);
+                continue;
+            }
+            if (nn_cpu_features().avx2) {
+                image_row_avx2(g, x, cg, py, dst);
+                continue;
+            }
+#endif
+            image_row_c(g, x, cg, py, dst);
+        }
+    /* the words a panel may read past the end: any value, but defined */
+    memset(img + g->q->Cq * g->PH * g->PW, 0, Q8_NR * 4);
+}
+
+/* The B operand for output pixels n0 .. n0 + ncols - 1: Kq rows of 32
+ * words, row kq at the returned pointer + kq * *ldb, word j of it the 4
+ * input bytes tap kq reads for pixel n0 + j (words past ncols are whatever
+ * the image holds there). A 1x1 stride-1 Conv without side padding reads
+ * the image in place (pixel p is word p of each channel group); otherwise
+ * the words are copied into `panel` ([Kq][32]): runs along output rows for
+ * stride 1, one word at a time for other strides. */
+static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int64_t *off,
+                                int64_t n0, int ncols, uint32_t *panel, int64_t *ldb)
+{
+    const nn_q8 *q = g->q;
+    if (q->KH == 1 && q->KW == 1 && q->sh == 1 && q->sw == 1 && g->PW == g->OW) {
+        *ldb = g->PH * g->PW;
+        return img + n0;
+    }
+    *ldb = Q8_NR;
+    if (q->sw == 1) {
+        for (int64_t p = n0; p < n0 + ncols;) {
+            int64_t oy = p / g->OW, ox = p % g->OW;
+            int64_t len = g->OW - ox < n0 + ncols - p ? g->OW - ox : n0 + ncols - p;
+            const uint32_t *src = img + oy * q->sh * g->PW + ox;
+            for (int64_t kq = 0; kq < q->Kq; kq++)
+                memcpy(panel + kq * Q8_NR + (p - n0), src + off[kq], (size_t)len * 4);
+            p += len;
+        }
+        return panel;
+    }
+    int64_t pix[Q8_NR];
+    for (int j = 0; j < Q8_NR; j++) {
+        int64_t p = n0 + (j < ncols ? j : 0);
+        pix[j] = (p / g->OW) * q->sh * g->PW + (p % g->OW) * q->sw;
+    }
+    for (int64_t kq = 0; kq < q->Kq; kq++) {
+        const uint32_t *src = img + off[kq];
+        for (int j = 0; j < Q8_NR; j++) panel[kq * Q8_NR + j] = src[pix[j]];
+    }
+    return panel;
+}
+
+/* The epilogue of one output value. */
+static inline float q8_out(const q8_geom *g, int64_t m, int32_t acc, const float *res)
+{
+    float v = (float)(acc - g->q->zpw[m]);
+    v = fmaf(v, g->q->oscale[m], g->bias ? g->bias[m] : 0.0f);
+    if (res) v += *res;
+    return epi_scalar(&g->e, v, epi_node_slope(g->n, m));
+}
+
+/* The portable panel kernel: the packed data, plain loops. */
+static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                       float *y, const float *res)
+{
+    const nn_q8 *q = g->q;
+    for (int64_t mb = 0; mb < q->M; mb += Q8_MR) {
+        const int8_t *a = (const int8_t *)(q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR);
+        int32_t acc[Q8_MR][Q8_NR];
+        memset(acc, 0, sizeof acc);
+        for (int64_t kq = 0; kq < q->Kq; kq++) {
+            const uint8_t *b = (const uint8_t *)(panel + kq * ldb);
+            for (int r = 0; r < Q8_MR; r++) {
+                const int8_t *ar = a + (kq * Q8_MR + r) * 4;
+                for (int j = 0; j < ncols; j++)
+                    acc[r][j] += b[4 * j] * ar[0] + b[4 * j + 1] * ar[1] + b[4 * j + 2] * ar[2] +
+                                 b[4 * j + 3] * ar[3];
+            }
+        }
+        for (int r = 0; r < Q8_MR && mb + r < q->M; r++) {
+            int64_t m = mb + r;
+            for (int j = 0; j < ncols; j++)
+                y[m * g->plane + n0 + j] =
+                    q8_out(g, m, acc[r][j], res ? res + m * g->plane + n0 + j : NULL);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* 16 lanes of the epilogue for output channel m, stored under mask mk. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+q8_store16(const q8_geom *g, int64_t m, __m512i acc, float *dst, const float *res, __mmask16 mk)
+{
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_set1_epi32(g->q->zpw[m])));
+    v = _mm512_fmadd_ps(v, _mm512_set1_ps(g->q->oscale[m]),
+                        _mm512_set1_ps(g->bias ? g->bias[m] : 0.0f));
+    if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res));
+    v = epi_avx512(g->e.act, v, _mm512_set1_ps(epi_node_slope(g->n, m)), _mm512_set1_ps(g->e.a),
+                   _mm512_set1_ps(g->e.b));
+    _mm512_mask_storeu_ps(dst, mk, v);
+}
+
+#define Q8_DP512(r)                                                                                \
+    do {                                                                                           \
+        __m512i av = _mm512_set1_epi32(a[r]);                                                      \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, b0, av);                                            \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, av);                                            \
+    } while (0)
+
+#define Q8_ST512(r)                                                                                \
+    do {                                                                                           \
+        if (mb + (r) < q->M) {                                                                     \
+            int64_t m = mb + (r), o = m * g->plane + n0;                                           \
+            q8_store16(g, m, c##r##0, y + o, res ? res + o : NULL, m0);                            \
+            q8_store16(g, m, c##r##1, y + o + 16, res ? res + o + 16 : NULL, m1);                  \
+        }                                                                                          \
+    } while (0)
+
+/* AVX-512 VNNI: 8 channels x 32 pixels of int32 sums in 16 registers. */
+__attribute__((target("avx512f,avx512vnni"))) static void
+q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                 float *y, const float *res)
+{
+    const nn_q8 *q = g->q;
+    __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
+    for (int64_t mb = 0; mb < q->M; mb += Q8_MR) {
+        const int32_t *a = q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR;
+        __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
+                c61 = c00, c70 = c00, c71 = c00;
+        const uint32_t *b = panel;
+        for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
+            __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 16);
+            Q8_DP512(0);
+            Q8_DP512(1);
+            Q8_DP512(2);
+            Q8_DP512(3);
+            Q8_DP512(4);
+            Q8_DP512(5);
+            Q8_DP512(6);
+            Q8_DP512(7);
+        }
+        Q8_ST512(0);
+        Q8_ST512(1);
+        Q8_ST512(2);
+        Q8_ST512(3);
+        Q8_ST512(4);
+        Q8_ST512(5);
+        Q8_ST512(6);
+        Q8_ST512(7);
+    }
+}
+
+/* 8 lanes of the epilogue (AVX2 + FMA) for output channel m. */
+__attribute__((always_inline, target("avx2,fma"))) static inline void
+q8_store8(const q8_geom *g, int64_t m, __m256i acc, float *dst, const float *res, int64_t n)
+{
+    __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_set1_epi32(g->q->zpw[m])));
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(g->q->oscale[m]),
+                        _mm256_set1_ps(g->bias ? g->bias[m] : 0.0f));
+    __m256i mk = nn_lanes8(0, n);
+    if (res) v = _mm256_add_ps(v, _mm256_maskload_ps(res, mk));
+    v = epi_avx2(g->e.act, v, _mm256_set1_ps(epi_node_slope(g->n, m)), _mm256_set1_ps(g->e.a),
+                 _mm256_set1_ps(g->e.b));
+    if (n >= 8)
+        _mm256_storeu_ps(dst, v);
+    else if (n > 0)
+        _mm256_maskstore_ps(dst, mk, v);
+}
+
+#define Q8_DP256(r)                                                                                \
+    do {                                                                                           \
+        __m256i av = _mm256_set1_epi32(a[r]);                                                      \
+        c##r##0 = _mm256_dpbusd_avx_epi32(c##r##0, b0, av);                                        \
+        c##r##1 = _mm256_dpbusd_avx_epi32(c##r##1, b1, av);                                        \
+    } while (0)
+
+#define Q8_ST256(r)                                                                                \
+    do {                                                                                           \
+        if (mb + rg + (r) < q->M) {                                                                \
+            int64_t m = mb + rg + (r), o = m * g->plane + n0 + h;                                  \
+            q8_store8(g, m, c##r##0, y + o, res ? res + o : NULL, ncols - h);                      \
+            q8_store8(g, m, c##r##1, y + o + 8, res ? res + o + 8 : NULL, ncols - h - 8);          \
+        }                                                                                          \
+    } while (0)
+
+/* AVX-VNNI: 4 channels x 16 pixels at a time (8 of the 16 registers). */
+__attribute__((target("avx2,fma,avxvnni"))) static void
+q8_panel_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
+                 float *y, const float *res)
+{
+    const nn_q8 *q = g->q;
+    for (int64_t mb = 0; mb < q->M; mb += Q8_MR)
+        for (int rg = 0; rg < Q8_MR && mb + rg < q->M; rg += 4)
+            for (int h = 0; h < ncols; h += 16) {
+                const int32_t *a = q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR + rg;
+                __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                        c21 = c00, c30 = c00, c31 = c00;
+                const uint32_t *b = panel + h;
+                for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
+                    __m256i b0 = _mm256_loadu_si256((const __m256i *)b),
+                            b1 = _mm256_loadu_si256((const __m256i *)(b + 8));
+                    Q8_DP256(0);
+                    Q8_DP256(1);
+                    Q8_DP256(2);
+                    Q8_DP256(3);
+                }
+                Q8_ST256(0);
+                Q8_ST256(1);
+                Q8_ST256(2);
+                Q8_ST256(3);
+            }
+}
+#endif
+
+/* The reference: each input value quantised on its own, direct loops over
+ * the unpacked weights, the same epilogue. */
+static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const float *res)
+{
+    const nn_q8 *q = g->q;
+    for (int64_t m = 0; m < q->M; m++)
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++) {
+                int32_t acc = 0;
+                for (int64_t c = 0; c < q->C; c++)
+                    for (int64_t ky = 0; ky < q->KH; ky++) {
+                        int64_t iy = oy * q->sh - q->pt + ky * q->dh;
+                        if (iy < 0 || iy >= g->H) continue;
+                        for (int64_t kx = 0; kx < q->KW; kx++) {
+                            int64_t ix = ox * q->sw - q->pl + kx * q->dw;
+                            if (ix < 0 || ix >= g->W) continue;
+                            int v = q8_value(
+                                q, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]));
+                            acc += (v - q->zp) * q->w[((m * q->C + c) * q->KH + ky) * q->KW + kx];
+                        }
+                    }
+                /* the packed kernels sum zp over every tap and subtract it
+                 * once; here padding contributes nothing, which is the same */
+                acc += q->zpw[m];
+                int64_t o = m * g->plane + oy * g->OW + ox;
+                y[o] = q8_out(g, m, acc, res ? res + o : NULL);
+            }
+}
+
+typedef void (*q8_panel_fn)(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0,
+                            int ncols, float *y, const float *res);
+
+static q8_panel_fn q8_panel_for_cpu(void)
+{
+#if defined(__x86_64__)
+    nn_cpu f = nn_cpu_features();
+    if (f.vnni512) return q8_panel_vnni512;
+    if (f.avxvnni) return q8_panel_avxvnni;
+#endif
+    return q8_panel_c;
+}
+
+bool nn_q8_conv(const nn_ctx *c)
+{
+    const nn_node *n = c->node;
+    const nn_q8 *q = n->q8;
+    const nn_tensor *x = c->in[0], *out = c->out[0];
+    if (!q || n->pre_pool2 || x->shape.ndim != 4 || x->shape.d[1] != q->C) return false;
+    const float *res = NULL;
+    if (n->res_add && c->nin > 3 && c->in[3]) {
+        if (!nn_shape_eq(&c->in[3]->shape, &out->shape)) return false;
+        res = c->in[3]->data;
+    }
+    q8_geom g = {.n = n, .q = q, .C = q->C, .H = x->shape.d[2], .W = x->shape.d[3]};
+    g.OH = out->shape.d[2];
+    g.OW = out->shape.d[3];
+    g.PH = g.H + q->pt + q->pb;
+    g.PW = g.W + q->pl + q->pr;
+    g.plane = g.OH * g.OW;
+    g.bias = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    g.e = (epi){n->act, n->act_a, n->act_b};
+    int64_t N = x->shape.d[0], in_size = q->C * g.H * g.W, out_size = q->M * g.plane;
+    if (c->reference) {
+        for (int64_t i = 0; i < N; i++)
+            q8_conv_reference(&g, (const float *)x->data + i * in_size,
+                              (float *)out->data + i * out_size, res ? res + i * out_size : NULL);
+        return true;
+    }
+    uint32_t *img = c->scratch;
+    uint32_t *panel = img + image_words(&g);
+    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR);
+    for (int64_t g4 = 0, kq = 0; g4 < q->Cq; g4++)
+        for (int64_t ky = 0; ky < q->KH; ky++)
+            for (int64_t kx = 0; kx < q->KW; kx++)
+                off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
+    q8_panel_fn fn = q8_panel_for_cpu();
+    for (int64_t i = 0; i < N; i++) {
+        q8_image(&g, (const float *)x->data + i * in_size, img);
+        float *y = (float *)out->data + i * out_size;
+        const float *r = res ? res + i * out_size : NULL;
+        for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
+            int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
+            int64_t ldb;
+            const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
+            fn(&g, b, ldb, n0, ncols, y, r);
+        }
+    }
+    return true;
+}

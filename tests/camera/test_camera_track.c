@@ -1,0 +1,322 @@
+/*
+ * test_camera_track.c — face tracking in the camera feed on real photos and
+ * the real models, without a camera source: a synthetic 5 fps sequence of
+ * 640x480 frames made of real photos (an enrolled person walking across the
+ * frame, a stranger appearing half way, the enrolled person leaving) goes
+ * through cam_feed_frame as a camera's frames would. It checks that the
+ * walking face keeps one track id, that the stranger gets a track within
+ * `detect_every` frames and stays "unknown", that the enrolled person is
+ * marked exactly once (one new attendance event, one stored event), that the
+ * leaving face's track ends, and that far fewer frames went through the
+ * whole pipeline than without tracking — which the same sequence then shows.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../lib/testdb.h"
+#include "camera/internal.h"
+#include "recog/recog.h"
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        rc_error e_;                                                                               \
+        rc_status s_ = (call);                                                                     \
+        if (s_ != RC_OK) fail_msg("%s: %s", #call, e_.msg);                                        \
+    } while (0)
+
+static char faces_dir[1024];
+static const char *models_dir;
+
+#define W       640
+#define H       480
+#define FRAMES  20
+#define STEP_MS 200.0 /* 5 fps */
+#define ENTERS  6     /* the stranger's first frame */
+#define LEAVES  14    /* the first frame without the enrolled person */
+
+typedef struct {
+    testdb db;
+    att *att;
+    recog *rg;
+    cam_feed *feed;
+    img_image *ann, *stranger; /* the two faces, resized */
+    int64_t person, cam;       /* the enrolled person, the camera */
+    int new_events, attendance;
+} fixture;
+
+static img_image *load_resized(const char *rel, int w, int h)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", faces_dir, rel);
+    img_image *im = NULL, *rgb = NULL, *out = NULL;
+    OK(img_load(path, NULL, &im, &e_));
+    rgb = im->channels == 3 ? im : img_to_rgb(im);
+    out = img_resize(rgb, w, h, IMG_RESIZE_AUTO);
+    if (rgb != im) img_free(rgb);
+    img_free(im);
+    assert_non_null(out);
+    return out;
+}
+
+static void count(void *user, const recog_event *ev)
+{
+    fixture *f = user;
+    if (ev->kind != RECOG_EVENT_ATTENDANCE || ev->event->person_id != f->person) return;
+    f->attendance++;
+    f->new_events += ev->is_new;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || !testdb_open(&f->db)) return -1;
+    OK(att_create(f->db.s, &f->att, &e_));
+    recog_config rc = {.models_dir = models_dir, .workers = 1, .store = f->db.s, .att = f->att};
+    OK(recog_create(&rc, &f->rg, &e_));
+    OK(cam_feed_create(f->rg, 1, NULL, &f->feed, &e_));
+    /* This is about tracking and marking: pasted photos are not live enough. */
+    att_config c;
+    OK(att_config_load(f->db.s, &c, &e_));
+    c.liveness_threshold = 0;
+    OK(att_config_save(f->db.s, &c, &e_));
+    OK(att_reload(f->att, &e_));
+    store_camera cam = {.enabled = 1, .fps = 5};
+    snprintf(cam.name, sizeof cam.name, "Door");
+    snprintf(cam.url, sizeof cam.url, "http://127.0.0.1:9/stream");
+    snprintf(cam.kind, sizeof cam.kind, "mjpeg");
+    snprintf(cam.direction, sizeof cam.direction, "both");
+    OK(store_camera_create(f->db.s, &cam, &e_));
+    f->cam = cam.id;
+    store_person p = {.active = 1};
+    snprintf(p.external_id, sizeof p.external_id, "ANN");
+    snprintf(p.first_name, sizeof p.first_name, "Angelina");
+    snprintf(p.last_name, sizeof p.last_name, "Test");
+    snprintf(p.kind, sizeof p.kind, "student");
+    OK(store_person_create(f->db.s, &p, &e_));
+    f->person = p.id;
+    static const char *const enrolled[] = {"id/deepface_angelina/1.jpg",
+                                           "id/deepface_angelina/2.jpg"};
+    recog_image imgs[2];
+    unsigned char *bufs[2];
+    for (int i = 0; i < 2; i++) {
+        char path[1200];
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s", faces_dir, enrolled[i]);
+        OK(rc_read_file(path, 64 << 20, &bufs[i], &len, &e_));
+        imgs[i] = (recog_image){bufs[i], len, enrolled[i]};
+    }
+    recog_enroll_req req = {.person_id = p.id, .images = imgs, .n = 2, .actor = "test"};
+    recog_enroll_result res[2];
+    recog_enroll_summary sum;
+    OK(recog_enroll(f->rg, &req, res, &sum, &e_));
+    free(bufs[0]);
+    free(bufs[1]);
+    assert_true(sum.accepted >= 1);
+    f->ann = load_resized("id/deepface_angelina/5.jpg", 200, 280);
+    f->stranger = load_resized("id/deepface_person02/6.jpg", 180, 225);
+    assert_true(recog_listen(f->rg, count, f) > 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    cam_feed_destroy(f->feed);
+    recog_destroy(f->rg);
+    att_destroy(f->att);
+    testdb_free(&f->db);
+    img_free(f->ann);
+    img_free(f->stranger);
+    free(f);
+    return 0;
+}
+
+static void paste(uint8_t *dst, const img_image *src, int x, int y)
+{
+    for (int r = 0; r < src->h && y + r < H; r++)
+        memcpy(dst + ((size_t)(y + r) * W + (size_t)x) * 3, src->px + (size_t)r * src->w * 3,
+               (size_t)(x + src->w <= W ? src->w : W - x) * 3);
+}
+
+/* Where the enrolled person's photo is pasted in frame k (walking right). */
+static int ann_x(int k)
+{
+    return 20 + 12 * k;
+}
+
+/* Frame k (captured at 1000 + 200k ms) as an MJPEG camera would deliver
+ * it: `ann` at x (none when x < 0), the stranger when `stranger`. */
+static cam_frame *compose(const fixture *f, int k, int x, bool stranger)
+{
+    img_image *canvas = img_new(W, H, 3);
+    assert_non_null(canvas);
+    memset(canvas->px, 110, (size_t)W * H * 3);
+    if (x >= 0) paste(canvas->px, f->ann, x, 120);
+    if (stranger) paste(canvas->px, f->stranger, 430, 180);
+    unsigned char *jpeg = NULL;
+    size_t len = 0;
+    OK(img_encode_jpeg(canvas, 90, &jpeg, &len, &e_));
+    img_free(canvas);
+    cam_frame *fr = cam_frame_alloc(len);
+    assert_non_null(fr);
+    memcpy(fr->data, jpeg, len);
+    free(jpeg);
+    fr->fmt = CAM_FMT_JPEG;
+    fr->width = W;
+    fr->height = H;
+    fr->mono_ms = 1000 + STEP_MS * k;
+    fr->ts_ms = rc_unix_ms();
+    fr->seq = (uint64_t)k + 1;
+    return fr;
+}
+
+/* Frame k of the first sequence. */
+static cam_frame *make_frame(const fixture *f, int k)
+{
+    return compose(f, k, k < LEAVES ? ann_x(k) : -1, k >= ENTERS);
+}
+
+typedef struct {
+    int ann_track[FRAMES];      /* the track of the face on the enrolled person, 0 if none */
+    int stranger_track[FRAMES]; /* same for the stranger */
+    bool ann_known[FRAMES];
+    char stranger_label[FRAMES][64];
+    cam_track_stats stats;
+} run;
+
+static void run_sequence(fixture *f, run *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < FRAMES; k++) {
+        cam_frame *fr = make_frame(f, k);
+        cam_feed_frame(f->feed, f->cam, fr);
+        cam_frame_unref(fr);
+        cam_face faces[CAM_FEED_FACES];
+        int n = cam_feed_last_faces(f->feed, f->cam, faces, CAM_FEED_FACES);
+        for (int i = 0; i < n; i++) {
+            float cx = (faces[i].x0 + faces[i].x1) / 2;
+            if (cx < 400) {
+                out->ann_track[k] = faces[i].track;
+                out->ann_known[k] = faces[i].known;
+            } else {
+                out->stranger_track[k] = faces[i].track;
+                snprintf(out->stranger_label[k], sizeof out->stranger_label[k], "%s",
+                         faces[i].label);
+            }
+        }
+    }
+    cam_feed_track_stats(f->feed, f->cam, &out->stats);
+    printf("# %d frames: %llu tracked only, %llu detector, %llu whole pipeline; %llu tracks\n",
+           FRAMES, (unsigned long long)out->stats.skipped, (unsigned long long)out->stats.detected,
+           (unsigned long long)out->stats.identified, (unsigned long long)out->stats.tracks);
+}
+
+static size_t stored_events(fixture *f)
+{
+    store_event_filter flt = {.person_id = f->person};
+    store_event *ev = NULL;
+    size_t n = 0;
+    OK(store_event_list(f->db.s, &flt, (store_page){.limit = 100}, &ev, &n, NULL, &e_));
+    free(ev);
+    return n;
+}
+
+static void tracking_keeps_ids_finds_newcomers_and_marks_once(void **state)
+{
+    fixture *f = *state;
+    run r;
+    run_sequence(f, &r);
+    /* The walking face keeps one track and is known from the first frame. */
+    assert_true(r.ann_track[0] > 0);
+    for (int k = 0; k < LEAVES; k++) {
+        assert_int_equal(r.ann_track[k], r.ann_track[0]);
+        assert_true(r.ann_known[k]);
+    }
+    /* The stranger has a track within detect_every (2) frames, then keeps it,
+     * and stays unknown. */
+    assert_int_equal(r.stranger_track[ENTERS - 1], 0);
+    int first = ENTERS;
+    while (first < FRAMES && !r.stranger_track[first]) first++;
+    assert_true(first < ENTERS + 2);
+    assert_true(r.stranger_track[first] != r.ann_track[0]);
+    for (int k = first; k < FRAMES; k++) {
+        assert_int_equal(r.stranger_track[k], r.stranger_track[first]);
+        assert_string_equal(r.stranger_label[k], "unknown");
+    }
+    /* She left: her face is no longer shown within two detection rounds. */
+    assert_int_equal(r.ann_track[LEAVES + 3], 0);
+    assert_int_equal(r.stats.live, 1);
+    assert_int_equal(r.stats.tracks, 2);
+    /* Marked exactly once: one new event, one stored event. */
+    assert_int_equal(f->new_events, 1);
+    assert_int_equal(stored_events(f), 1);
+    /* The whole pipeline ran for the two newcomers and the re-checks (every
+     * 2 s over 4 s), not for every frame. */
+    assert_int_equal(r.stats.skipped + r.stats.detected + r.stats.identified, FRAMES);
+    assert_true(r.stats.identified <= 5);
+    assert_true(r.stats.skipped >= FRAMES / 2 - 3);
+    int with_tracking = f->attendance;
+
+    /* The same sequence without tracking: every frame through the pipeline
+     * (a new camera, so nothing carries over). Still one event. */
+    cam_feed_set_tracking(f->feed, NULL);
+    cam_feed_forget(f->feed, f->cam);
+    run_sequence(f, &r);
+    assert_int_equal(r.stats.identified, FRAMES);
+    assert_int_equal(r.stats.skipped, 0);
+    assert_int_equal(r.ann_track[0], 0);
+    assert_int_equal(f->new_events, 1);
+    assert_int_equal(stored_events(f), 1);
+    assert_true(f->attendance - with_tracking >= LEAVES - 1);
+}
+
+/* Someone pacing back and forth in front of the camera for 16 s (up to 144
+ * px/s, turning smoothly at each end; the photo is 200 px wide) keeps one
+ * track, and the whole pipeline runs for the start and the 2 s re-checks
+ * only. */
+static void a_pacing_person_keeps_one_track(void **state)
+{
+    fixture *f = *state;
+    cam_track_stats st;
+    int first = 0;
+    for (int k = 0; k < 80; k++) {
+        double t = k * STEP_MS / 1000;
+        cam_frame *fr = compose(f, k, (int)(200 + 180 * sin(t * 0.8)), false);
+        cam_feed_frame(f->feed, f->cam, fr);
+        cam_frame_unref(fr);
+        cam_face faces[CAM_FEED_FACES];
+        int n = cam_feed_last_faces(f->feed, f->cam, faces, CAM_FEED_FACES);
+        assert_int_equal(n, 1);
+        if (!first) first = faces[0].track;
+        assert_int_equal(faces[0].track, first);
+        assert_true(faces[0].known);
+    }
+    cam_feed_track_stats(f->feed, f->cam, &st);
+    printf("# 80 frames: %llu tracked only, %llu detector, %llu whole pipeline; %llu tracks\n",
+           (unsigned long long)st.skipped, (unsigned long long)st.detected,
+           (unsigned long long)st.identified, (unsigned long long)st.tracks);
+    assert_int_equal(st.tracks, 1);
+    assert_true(st.identified <= 1 + 16 / 2);
+    assert_int_equal(f->new_events, 1);
+}
+
+int main(void)
+{
+    const char *t = getenv("ROLLCALL_TESTDATA");
+    snprintf(faces_dir, sizeof faces_dir, "%s/faces", t ? t : "../shared/testdata");
+    models_dir = getenv("ROLLCALL_MODELS") ? getenv("ROLLCALL_MODELS") : "models";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(tracking_keeps_ids_finds_newcomers_and_marks_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_pacing_person_keeps_one_track, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
