@@ -305,6 +305,28 @@ static unsigned char *face_jpeg(const img_image *im, const face_info *f, size_t 
     return jpeg;
 }
 
+/* The face as seen, kept as the probe of the event it is now the best
+ * sighting of (keep_unrecognized), so a wrong recognition can be reviewed
+ * and assigned to the right person. Made only then, not for every merged
+ * frame; a failure costs the probe, never the event. */
+static void keep_probe(recog *r, const img_image *im, const recog_face *f, const att_sighting *sg,
+                       const store_event *e)
+{
+    size_t len = 0;
+    unsigned char *jpeg = face_jpeg(im, &f->face, &len);
+    store_sighting g = {.ts_ms = sg->ts_ms,
+                        .camera_id = sg->camera_id,
+                        .candidate_person_id = e->person_id,
+                        .confidence = sg->confidence,
+                        .liveness = sg->liveness,
+                        .reason = "recognized",
+                        .event_id = e->id};
+    rc_error err;
+    if (jpeg && store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "keeping the face of event %lld: %s", (long long)e->id, err.msg);
+    free(jpeg);
+}
+
 void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unrecognized)
 {
     att_config c = {.recognition_threshold = GALLERY_DEFAULT_THRESHOLD, .liveness_threshold = 0.5};
@@ -382,8 +404,8 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             .kind = kind,
             .face_id = f->known ? f->match.best_template : 0};
         size_t jl = 0;
-        /* Kept with an unrecognized sighting, or as the event's probe. */
-        unsigned char *jpeg = keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
+        unsigned char *jpeg =
+            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
         att_result ar;
         rc_error aerr;
         if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
@@ -400,6 +422,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             f->event_new = ar.outcome == ATT_NEW;
             f->event = ar.event;
             f->minutes_late = minutes_late(r, &ar.event);
+            if (keep_unrecognized && ar.best) keep_probe(r, im, f, &sg, &ar.event);
             recog_event ev = {.kind = RECOG_EVENT_ATTENDANCE,
                               .camera_id = res->camera_id,
                               .ts_ms = res->ts_ms,

@@ -286,7 +286,10 @@ test('a Spanish CSV opens in Excel (BOM, ";"); a wrong event is voided with a re
       ([n, name]) => [...document.querySelectorAll('tbody tr')].filter((r) => r.textContent.includes(name)).length === n - 1,
       [before, 'Angelina Prueba'],
     );
-    await page.getByLabel('Mostrar anulados').check();
+    // The box follows the URL (a navigation): click, then wait for what it
+    // shows rather than for the box's state right after the click.
+    await page.getByLabel('Mostrar anulados').click();
+    await page.waitForURL((u) => u.searchParams.get('void') === '1');
     const voided = rowOf('Reconocida por error');
     await voided.getByText('Anulado').waitFor();
     // The actions column is in view at 1280 px.
