@@ -46,6 +46,7 @@ test: models build build-asan web
 	@scripts/test $(BUILD) $(BUILD_ASAN) $(BUILD_A64)
 
 bench: models build
+	@scripts/bench-deps
 	@scripts/bench $(BUILD)
 
 format:

@@ -2,9 +2,16 @@
 # pipeline.sh — per-stage milliseconds of the face pipeline (decode, detect,
 # landmarks, align, embed, liveness, quality, search) on a 640x480 frame with
 # one face and on a 24-face group photo, one thread, median of many runs.
-# Beside it, the bare model times measured in the same run (`bench models`)
-# show how much of each stage is the network itself.
-# Usage: bench/pipeline.sh  (ROLLCALL_BIN, MODELS, RUNS may be set)
+# Three references measured in the same run:
+#  - Rollcall's own reference pre-processing path (the straightforward one the
+#    fused path is tested against), beside the fused path, per stage;
+#  - the networks alone (`bench models`): how much of each stage is the network;
+#  - the same pipeline in Python with OpenCV's DNN module (Debian's
+#    python3-opencv, `scripts/bench-deps` installs it; bench/pipeline_opencv.py)
+#    on the same models and the same JPEG bytes, with the ratio.
+# Usage: bench/pipeline.sh  (ROLLCALL_BIN, MODELS, RUNS may be set; CPU_TIME=1
+# times thread CPU time instead of wall-clock time, steadier on a busy machine;
+# PROFILE=1 adds callgrind instruction counts of the one-face frame, slow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -12,7 +19,63 @@ MODELS=${MODELS:-models}
 RUNS=${RUNS:-30}
 [[ -x $BIN ]] || { echo "pipeline.sh: $BIN not found (run 'make build')" >&2; exit 1; }
 export ROLLCALL_TESTDATA=${ROLLCALL_TESTDATA:-../shared/testdata}
-OPENBLAS_NUM_THREADS=1 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS"
+export OPENBLAS_NUM_THREADS=1
+cpu=() clock=wall
+[[ ${CPU_TIME:-0} == 1 ]] && cpu=(--cpu-time) clock=cpu
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}" --save-frame "$tmp/frame.jpg" |
+  tee "$tmp/rollcall.txt"
 echo "-- reference: the networks alone, same run (ms per inference)"
-OPENBLAS_NUM_THREADS=1 "$BIN" bench models --models "$MODELS" --runs "$RUNS" \
+"$BIN" bench models --models "$MODELS" --runs "$RUNS" "${cpu[@]}" \
   "$MODELS/fr_detect.onnx" "$MODELS/fr_landmark.onnx" "$MODELS/fr_feature.onnx" "$MODELS/fr_liveness.onnx"
+
+if [[ ${PROFILE:-0} == 1 ]]; then
+  # Instructions per one-face frame in face_analyze (the networks: nn_session_run), both paths,
+  # under callgrind: unaffected by other jobs. Valgrind has no AVX-512, so
+  # the engine runs its AVX2 kernels here.
+  prof=$(dirname "$BIN")/../../bench/pipeline-profile
+  photo=$ROLLCALL_TESTDATA/faces/id/deepface_angelina/1.jpg
+  if command -v valgrind >/dev/null && [[ -x $prof ]]; then
+    echo "-- instructions per one-face frame (callgrind, 3 frames a path; slow)"
+    for mode in reference fused; do
+      valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$mode" "$prof" "$MODELS" "$photo" 3 \
+        "$mode" >/dev/null 2>&1
+      callgrind_annotate --inclusive=yes "$tmp/cg.$mode" 2>/dev/null |
+        awk -v mode="$mode" '$NF ~ /^\[/ && $3 ~ /:(face_analyze|detect_region|nn_session_run)$/ {
+          gsub(",", "", $1); sub(/.*:/, "", $3); printf "  %-9s %-15s %8.2f M\n", mode, $3, $1 / 3e6 }'
+    done
+  else
+    echo "-- PROFILE=1: valgrind or $prof missing; skipped"
+  fi
+fi
+
+echo "-- reference: Python + OpenCV DNN, the same pipeline on the same 640x480 JPEG (one thread, ms, $clock)"
+py=/usr/bin/python3
+if ! "$py" -c 'import cv2' 2>/dev/null; then
+  echo "skipped: python3-opencv is not installed (scripts/bench-deps installs it; make bench runs it)"
+  exit 0
+fi
+"$BIN" embed --json --models "$MODELS" "$tmp/frame.jpg" >"$tmp/embed.json" 2>/dev/null || true
+"$py" bench/pipeline_opencv.py "$MODELS" "$tmp/frame.jpg" "$RUNS" "$clock" "$tmp/embed.json" \
+  >"$tmp/opencv.txt"
+grep '^#' "$tmp/opencv.txt" || true
+"$py" -c 'import cv2; print("OpenCV", cv2.__version__, "(cv2.dnn, DNN_BACKEND_OPENCV, CPU, setNumThreads(1))")'
+# Rollcall's fused column of the one-face frame beside OpenCV's figures.
+awk '
+  FNR == 1 { file++ }
+  file == 1 && /^640x480/ { one = 1; next }
+  file == 1 && one && /^[^ ]/ { one = 0 }
+  file == 1 && one && $1 != "stage" { rc[$1] = $3 }
+  file == 2 && $1 == "faces" { faces = $2 }
+  file == 2 && $1 == "cosine" { cosine = $2 }
+  file == 2 && $1 !~ /^(#|faces|cosine)/ { cv[$1] = $2; order[++n] = $1 }
+  END {
+    printf "  %-10s %10s %10s %8s\n", "stage", "rollcall", "opencv", "opencv/rollcall"
+    for (i = 1; i <= n; i++) {
+      s = order[i]
+      printf "  %-10s %10.3f %10.3f %7.2fx\n", s, rc[s], cv[s], (rc[s] > 0 ? cv[s] / rc[s] : 0)
+    }
+    printf "  (OpenCV found %d face%s; its embedding against Rollcall'"'"'s: cosine %s. Rollcall'"'"'s quality stage has no OpenCV counterpart)\n",
+      faces, (faces == 1 ? "" : "s"), (cosine == "" ? "n/a" : cosine)
+  }' "$tmp/rollcall.txt" "$tmp/opencv.txt"

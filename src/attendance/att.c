@@ -342,22 +342,6 @@ static bool take_best(store_event *e, const att_sighting *sg)
     return true;
 }
 
-/* Keep the face as the camera saw it with the event (keep_unrecognized), so
- * a wrong recognition can be reviewed and assigned to the right person. */
-static rc_status keep_probe(att *a, const att_sighting *sg, const store_event *e, const void *jpeg,
-                            size_t len, rc_error *err)
-{
-    if (!a->cfg.keep_unrecognized || !jpeg || !len) return RC_OK;
-    store_sighting g = {.ts_ms = sg->ts_ms,
-                        .camera_id = sg->camera_id,
-                        .candidate_person_id = e->person_id,
-                        .confidence = sg->confidence,
-                        .liveness = sg->liveness,
-                        .reason = "recognized",
-                        .event_id = e->id};
-    return store_event_probe_set(a->s, &g, jpeg, len, err);
-}
-
 static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason, const void *jpeg,
                               size_t len, att_result *out, rc_error *err)
 {
@@ -454,8 +438,10 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
             judge(&sl, e.kind, e.ts_ms, e.status);
         }
         st = store_event_update(a->s, &e, err);
-        if (st == RC_OK && best) st = keep_probe(a, sg, &e, jpeg, len, err);
-        if (st == RC_OK) out->event = e;
+        if (st == RC_OK) {
+            out->event = e;
+            out->best = best;
+        }
     } else {
         store_event e = {.person_id = sg->person_id,
                          .ts_ms = sg->ts_ms,
@@ -472,8 +458,10 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
         memcpy(e.slot_day, sl.day, sizeof e.slot_day);
         snprintf(e.source, sizeof e.source, "%s", sg->source ? sg->source : "auto");
         st = store_event_insert(a->s, &e, err);
-        if (st == RC_OK) st = keep_probe(a, sg, &e, jpeg, len, err);
-        if (st == RC_OK) out->event = e;
+        if (st == RC_OK) {
+            out->event = e;
+            out->best = true;
+        }
     }
     free(ev);
     if (st == RC_OK) out->outcome = outcome;

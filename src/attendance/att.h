@@ -39,6 +39,7 @@
 #ifndef RC_ATT_H
 #define RC_ATT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,13 +143,16 @@ typedef struct {
     att_outcome outcome;
     store_event event;   /* the event created or updated (ATT_NEW/MERGED/MOVED) */
     int64_t sighting_id; /* ATT_UNRECOGNIZED */
+    /* The sighting is now the event's best (a new event, or a better match
+     * merged): its face_id stands for the event, and so should its crop as
+     * the event's probe (store_event_probe_set; the caller makes the crop
+     * only then, not for every merged frame). */
+    bool best;
 } att_result;
 
 /* Apply the rules to one recognition. jpeg (may be NULL) is the face crop
- * kept, when keep_unrecognized is on, with an unrecognized sighting, or as
- * the probe of the event it makes (replaced when a later sighting matches
- * better; see store_event_probe_set). When this returns RC_OK the event is
- * committed to the store. */
+ * kept with an unrecognized sighting when keep_unrecognized is on. When this
+ * returns RC_OK the event is committed to the store. */
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);
 

@@ -82,9 +82,7 @@ static void models_usage(FILE *out)
                  "  -h, --help         show this help\n");
 }
 
-/* Milliseconds of CPU time used by this thread (unaffected by time spent
- * waiting for a core when the machine is busy). */
-static double thread_cpu_ms(void)
+double cli_thread_cpu_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -149,9 +147,9 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
     }
     if (nn_session_create(m, &s, &err) != RC_OK) goto fail;
     for (int i = 0; i < warmup + runs; i++) {
-        double t0 = cpu_time ? thread_cpu_ms() : rc_mono_ms();
+        double t0 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
         if (nn_session_run(s, (const float *const *)inputs, shapes, &err) != RC_OK) goto fail;
-        if (i >= warmup) ms[i - warmup] = (cpu_time ? thread_cpu_ms() : rc_mono_ms()) - t0;
+        if (i >= warmup) ms[i - warmup] = (cpu_time ? cli_thread_cpu_ms() : rc_mono_ms()) - t0;
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
     double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;

@@ -37,21 +37,29 @@ static void pipeline_usage(FILE *out)
                  "photos from $ROLLCALL_TESTDATA/faces.\n\n"
                  "Options:\n"
                  "  -n, --runs N       timed runs per frame (default 30)\n"
+                 "      --cpu-time     thread CPU time instead of wall-clock time\n"
+                 "      --one          the one-face frame only\n"
+                 "      --save-frame F write the one-face 640x480 JPEG to F (for a reference\n"
+                 "                     pipeline to run on the same bytes)\n"
                  "  -m, --models DIR   ONNX models (default $ROLLCALL_MODELS or ./models)\n"
                  "  -h, --help         show this help\n");
 }
 
-static int bench_frame(const char *label, const unsigned char *jpg, size_t len, face_worker *w,
-                       gallery *g, int runs)
+enum { S_DECODE, S_DETECT, S_LM, S_ALIGN, S_EMBED, S_LIVE, S_QUAL, S_SEARCH, S_TOTAL, S_N };
+static const char *const stage_names[S_N] = {"decode",   "detect",  "landmarks", "align", "embed",
+                                             "liveness", "quality", "search",    "total"};
+
+/* Median ms of each stage over `runs` runs of decode -> face_analyze ->
+ * search on one frame, into med[S_N]; the number of faces into *faces. */
+static int bench_frame(const unsigned char *jpg, size_t len, face_worker *w, gallery *g, int runs,
+                       int cpu_time, double med[S_N], int *faces)
 {
-    enum { S_DECODE, S_DETECT, S_LM, S_ALIGN, S_EMBED, S_LIVE, S_QUAL, S_SEARCH, S_TOTAL, S_N };
-    static const char *const names[S_N] = {"decode",   "detect",  "landmarks", "align", "embed",
-                                           "liveness", "quality", "search",    "total"};
     double *t[S_N];
     for (int s = 0; s < S_N; s++) t[s] = calloc((size_t)runs, sizeof(double));
-    int faces_seen = 0, rc = 0;
+    int rc = 0;
+    face_worker_time_cpu(w, cpu_time);
     for (int r = -2; r < runs && rc == 0; r++) { /* two warm-up runs */
-        double t0 = rc_mono_ms();
+        double t0 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
         img_image *im = NULL;
         rc_error err;
         if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
@@ -59,16 +67,16 @@ static int bench_frame(const char *label, const unsigned char *jpg, size_t len, 
             rc = 1;
             break;
         }
-        double t1 = rc_mono_ms();
+        double t1 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
         face_info *f = NULL;
         int n = 0;
         if (face_analyze(w, im, NULL, &f, &n, &err) != RC_OK) {
             fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
             rc = 1;
         }
-        double t2 = rc_mono_ms();
+        double t2 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
         for (int i = 0; i < n; i++) gallery_identify(g, f[i].embedding, NULL);
-        double t3 = rc_mono_ms();
+        double t3 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
         face_timings ft = face_worker_timings(w);
         if (r >= 0) {
             t[S_DECODE][r] = t1 - t0;
@@ -81,17 +89,38 @@ static int bench_frame(const char *label, const unsigned char *jpg, size_t len, 
             t[S_SEARCH][r] = t3 - t2;
             t[S_TOTAL][r] = t3 - t0;
         }
-        faces_seen = n;
+        *faces = n;
         free(f);
         img_free(im);
     }
-    if (rc == 0) {
-        printf("%s: %d face%s, median of %d runs (ms)\n", label, faces_seen,
-               faces_seen == 1 ? "" : "s", runs);
-        for (int s = 0; s < S_N; s++) printf("  %-10s %8.2f\n", names[s], median(t[s], runs));
+    for (int s = 0; s < S_N; s++) {
+        if (rc == 0) med[s] = median(t[s], runs);
+        free(t[s]);
     }
-    for (int s = 0; s < S_N; s++) free(t[s]);
     return rc;
+}
+
+/* One frame both ways in the same run: the worker's reference path (the
+ * straightforward pre-processing the fused one is tested against) and the
+ * default fused path, per stage, with the ratio. */
+static int bench_both(const char *label, const unsigned char *jpg, size_t len, face_worker *w,
+                      gallery *g, int runs, int cpu_time)
+{
+    double ref[S_N], fused[S_N];
+    int nref = 0, nfused = 0;
+    face_worker_use_reference(w, 1);
+    int rc = bench_frame(jpg, len, w, g, runs, cpu_time, ref, &nref);
+    face_worker_use_reference(w, 0);
+    if (rc == 0) rc = bench_frame(jpg, len, w, g, runs, cpu_time, fused, &nfused);
+    if (rc) return rc;
+    printf("%s: %d face%s, median of %d runs (ms, %s)\n", label, nfused, nfused == 1 ? "" : "s",
+           runs, cpu_time ? "thread CPU time" : "wall-clock");
+    if (nref != nfused) printf("  (the reference path found %d faces)\n", nref);
+    printf("  %-10s %10s %10s %7s\n", "stage", "reference", "rollcall", "ratio");
+    for (int s = 0; s < S_N; s++)
+        printf("  %-10s %10.3f %10.3f %6.2fx\n", stage_names[s], ref[s], fused[s],
+               fused[s] > 0 ? ref[s] / fused[s] : 0);
+    return 0;
 }
 
 int cli_bench_pipeline(int argc, char **argv)
@@ -99,11 +128,14 @@ int cli_bench_pipeline(int argc, char **argv)
     static const struct option opts[] = {
         {"runs", required_argument, NULL, 'n'},
         {"models", required_argument, NULL, 'm'},
+        {"cpu-time", no_argument, NULL, 'c'},
+        {"one", no_argument, NULL, '1'},
+        {"save-frame", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int runs = 30, c;
-    const char *models_opt = NULL;
+    int runs = 30, c, cpu_time = 0, one_only = 0;
+    const char *models_opt = NULL, *save_frame = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:m:h", opts, NULL)) != -1) {
         switch (c) {
@@ -112,6 +144,15 @@ int cli_bench_pipeline(int argc, char **argv)
             break;
         case 'm':
             models_opt = optarg;
+            break;
+        case 'c':
+            cpu_time = 1;
+            break;
+        case '1':
+            one_only = 1;
+            break;
+        case 's':
+            save_frame = optarg;
             break;
         case 'h':
             pipeline_usage(stdout);
@@ -147,6 +188,12 @@ int cli_bench_pipeline(int argc, char **argv)
         img_free(f640);
         goto done;
     }
+    /* The same encoder and quality: the same bytes as `frame`. */
+    if (save_frame && img_save_jpeg(f640, 90, save_frame, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+        img_free(f640);
+        goto done;
+    }
     img_free(f640);
     if (rc_read_file(group, 64u << 20, &gjpg, &glen, &err) != RC_OK) {
         fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
@@ -165,12 +212,12 @@ int cli_bench_pipeline(int argc, char **argv)
     }
     printf("one thread; gallery search in 10 000 templates (%s kernel)\n",
            gallery_kernel_name(gallery_get_kernel(g)));
-    rc = bench_frame("640x480 frame, one face", frame, frame_len, w, g, runs);
-    if (rc == 0) {
+    rc = bench_both("640x480 frame, one face", frame, frame_len, w, g, runs, cpu_time);
+    if (rc == 0 && !one_only) {
         char label[4200];
         const char *b = strrchr(group, '/');
         snprintf(label, sizeof label, "group photo %s", b ? b + 1 : group);
-        rc = bench_frame(label, gjpg, glen, w, g, runs);
+        rc = bench_both(label, gjpg, glen, w, g, runs, cpu_time);
     }
 done:
     free(frame);

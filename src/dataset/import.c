@@ -341,7 +341,7 @@ static bool run_unit(dataset *d, const dataset_io *io, const unit *u)
     }
     bool found = st == RC_OK;
     if (!found) {
-        snprintf(np.external_id, sizeof np.external_id, "%s", code);
+        snprintf(np.external_id, sizeof np.external_id, "%.63s", code);
         if (row) {
             row_onto(row, &np);
         } else if (dataset_split_name(u->folder, np.first_name, np.last_name, &err) != RC_OK) {
@@ -433,7 +433,7 @@ static bool run_row(dataset *d, const dataset_io *io, const dataset_row *row)
     if (st == RC_ERR_NOT_FOUND) {
         memset(&p, 0, sizeof p);
         p.active = 1;
-        snprintf(p.external_id, sizeof p.external_id, "%s", row->code);
+        snprintf(p.external_id, sizeof p.external_id, "%.63s", row->code);
         row_onto(row, &p);
         if (!p.kind[0]) snprintf(p.kind, sizeof p.kind, "other");
         if ((st = store_person_create(io->db, &p, &err)) == RC_OK) l.created = true;

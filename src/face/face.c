@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../nn/nn.h"
 #include "face.h"
@@ -48,11 +49,32 @@ struct face_worker {
     float live_in[3 * 128 * 128];
     float attr_in[3 * 64 * 64];
     face_timings t; /* of the last face_analyze */
+    int cpu_clock;  /* time stages in thread CPU time (face_worker_time_cpu) */
+    int reference;  /* straightforward pre-processing (face_worker_use_reference) */
 };
 
 face_timings face_worker_timings(const face_worker *w)
 {
     return w->t;
+}
+
+void face_worker_time_cpu(face_worker *w, int on)
+{
+    w->cpu_clock = on;
+}
+
+void face_worker_use_reference(face_worker *w, int on)
+{
+    w->reference = on;
+}
+
+/* The clock the worker's stage timings use. */
+static double now_ms(const face_worker *w)
+{
+    if (!w->cpu_clock) return rc_mono_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 face_opts face_opts_default(void)
@@ -268,10 +290,16 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
                                rc_error *err)
 {
     const face_models *fm = w->models;
-    img_image *in = img_crop_resize(im, x, y, rw, rh, fm->det_w, fm->det_h, 0);
-    if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    to_tensor(in, w->det_in, 127.f, 1.f / 128.f);
-    img_free(in);
+    if (!w->reference && x == 0 && y == 0 && rw == (float)im->w && rh == (float)im->h) {
+        /* The whole frame: resized, normalised and laid out in one pass. */
+        if (img_to_planar(im, fm->det_w, fm->det_h, 127.f, 1.f / 128.f, w->det_in) != 0)
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    } else {
+        img_image *in = img_crop_resize(im, x, y, rw, rh, fm->det_w, fm->det_h, 0);
+        if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        to_tensor(in, w->det_in, 127.f, 1.f / 128.f);
+        img_free(in);
+    }
     rc_status st = run1(w, M_DETECT, w->det_in, 3, fm->det_h, fm->det_w, err);
     if (st != RC_OK) return st;
     nn_shape ss, bs;
@@ -368,11 +396,44 @@ static void square_box(const face_info *f, float *x, float *y, float *side)
     *y = cy - *side / 2;
 }
 
-static rc_status landmarks(face_worker *w, const img_image *gray, face_info *f, rc_error *err)
+/* The gray crop the landmark model sees: from the whole frame's gray image
+ * when the caller made one (the reference path), else from the gray of only
+ * the crop's part of the frame, with a 2-pixel margin so that bilinear
+ * samples near its edges read the same pixels as on the whole frame. */
+static img_image *landmark_crop(const img_image *im, const img_image *gray, float x, float y,
+                                float side)
+{
+    if (gray) return img_crop_resize(gray, x, y, side, side, 64, 64, 0);
+    if (!(side > 0 && side < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f)) return NULL;
+    int x0 = (int)floorf(x) - 2, y0 = (int)floorf(y) - 2;
+    int x1 = (int)ceilf(x + side) + 2, y1 = (int)ceilf(y + side) + 2;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > im->w ? im->w : x1;
+    y1 = y1 > im->h ? im->h : y1;
+    if (x1 <= x0 || y1 <= y0) { /* wholly outside: every sample is the black border */
+        img_image *z = img_new(64, 64, 1);
+        if (z) memset(z->px, 0, 64 * 64);
+        return z;
+    }
+    img_image view = {x1 - x0, y1 - y0, 3, NULL}, *g = img_new(view.w, view.h, 1);
+    if (!g) return NULL;
+    for (int r = 0; r < view.h; r++) {
+        const uint8_t *p = im->px + ((size_t)(y0 + r) * im->w + x0) * 3;
+        uint8_t *o = g->px + (size_t)r * view.w;
+        for (int i = 0; i < view.w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
+    }
+    img_image *c = img_crop_resize(g, x - (float)x0, y - (float)y0, side, side, 64, 64, 0);
+    img_free(g);
+    return c;
+}
+
+static rc_status landmarks(face_worker *w, const img_image *im, const img_image *gray, face_info *f,
+                           rc_error *err)
 {
     float x, y, side;
     square_box(f, &x, &y, &side);
-    img_image *c = img_crop_resize(gray, x, y, side, side, 64, 64, 0);
+    img_image *c = landmark_crop(im, gray, x, y, side);
     if (!c) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < 64 * 64; i++) w->lm_in[i] = c->px[i] / 256.f;
     img_free(c);
@@ -549,6 +610,16 @@ static rc_status liveness(face_worker *w, const img_image *im, const face_box *b
     return RC_OK;
 }
 
+rc_status face_liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err)
+{
+    if (im->channels != 3) return rc_fail(err, RC_ERR_INVALID, "face_liveness needs an RGB image");
+    face_box b = {f->det_box[0], f->det_box[1], f->det_box[2], f->det_box[3], f->score};
+    double t0 = now_ms(w);
+    rc_status st = liveness(w, im, &b, f, err);
+    w->t.liveness += now_ms(w) - t0;
+    return st;
+}
+
 static void quality(const face_opts *o, face_info *f, const img_image *aligned)
 {
     f->size = f->y1 - f->y0;
@@ -630,7 +701,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     face_box *boxes = NULL;
     int nb = 0;
     memset(&w->t, 0, sizeof w->t);
-    double t0 = rc_mono_ms();
+    double t0 = now_ms(w);
     rc_status st = detect(w, im, &o, 0, &boxes, &nb, err);
     if (st != RC_OK) return st;
     int padded = 0;
@@ -643,7 +714,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         st = detect(w, im, &o, (float)(im->w > im->h ? im->w : im->h) / 2, &boxes, &nb, err);
         if (st != RC_OK) return st;
     }
-    w->t.detect = rc_mono_ms() - t0;
+    w->t.detect = now_ms(w) - t0;
     /* Largest first. `boxes` keeps the detector's boxes as they are; a face
      * found on the frame itself gets the part inside the frame at once, one
      * found with the padded retry keeps its whole extent (the landmark crop
@@ -661,10 +732,12 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
     }
     face_info *out = nb ? calloc((size_t)nb, sizeof *out) : NULL;
     img_image *gray = NULL;
-    if (nb && (!out || !(gray = img_to_gray(im)))) {
+    t0 = now_ms(w);
+    if (nb && (!out || (w->reference && !(gray = img_to_gray(im))))) {
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
         goto done;
     }
+    w->t.landmarks = now_ms(w) - t0; /* the reference path's whole-frame gray image */
     for (int i = 0; i < nb && st == RC_OK; i++) {
         face_info *f = &out[i];
         face_box seen = SEEN(boxes[i]);
@@ -677,24 +750,28 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         f->age = -1;
         f->male = -1;
         img_image *aligned = NULL;
-        t0 = rc_mono_ms();
-        if (o.landmarks || o.embedding) st = landmarks(w, gray, f, err);
-        double t1 = rc_mono_ms();
+        t0 = now_ms(w);
+        if (o.landmarks || o.embedding) st = landmarks(w, im, gray, f, err);
+        double t1 = now_ms(w);
         w->t.landmarks += t1 - t0;
         if (st == RC_OK && f->has_landmarks) {
             aligned = face_align(im, (const float(*)[2])f->lm5);
             if (!aligned) st = rc_fail(err, RC_ERR_NOMEM, "out of memory aligning a face");
         }
-        t0 = rc_mono_ms();
+        t0 = now_ms(w);
         w->t.align += t0 - t1;
         if (st == RC_OK && o.embedding && aligned) {
             st = embed(w, aligned, f->embedding, &f->emb_norm, err);
             f->has_embedding = st == RC_OK;
         }
-        t1 = rc_mono_ms();
+        t1 = now_ms(w);
         w->t.embed += t1 - t0;
+        f->det_box[0] = boxes[i].x0;
+        f->det_box[1] = boxes[i].y0;
+        f->det_box[2] = boxes[i].x1;
+        f->det_box[3] = boxes[i].y1;
         if (st == RC_OK && o.liveness) st = liveness(w, im, &boxes[i], f, err);
-        t0 = rc_mono_ms();
+        t0 = now_ms(w);
         w->t.liveness += t0 - t1;
         if (st == RC_OK && o.attributes && w->s[M_AGE] && w->s[M_GENDER]) {
             f->age = ssr_net(w, M_AGE, im, f, 101.f, err);
@@ -702,7 +779,7 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         }
         if (st == RC_OK) quality(&o, f, aligned);
         img_free(aligned);
-        w->t.quality += rc_mono_ms() - t0;
+        w->t.quality += now_ms(w) - t0;
         /* Back to the caller's coordinates. */
         if (padded) {
             face_box c = clip_box(boxes[i], im->w, im->h);

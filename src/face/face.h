@@ -88,6 +88,8 @@ typedef struct {
     float emb_norm;                /* the raw embedding's length (informative only: real faces in a
                                       dim room or out of focus are as short as false detections) */
     float liveness;                /* 0..1 that the face is live; -1 when not computed */
+    float det_box[4];              /* the detector's box (x0, y0, x1, y1) before clipping to the
+                                      frame: where face_liveness crops from */
     /* quality */
     float size, sharpness, yaw, pitch, roll;
     int quality_ok;
@@ -104,12 +106,27 @@ typedef struct {
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err);
 
+/* Liveness of one face that face_analyze found on `im` with the liveness
+ * stage off: the same measure, later, for the faces that need it (recog
+ * measures only the faces whose identity it would show or mark). Fills
+ * f->liveness (left -1 when the face has no area inside the frame); adds its
+ * time to the worker's liveness timing. */
+rc_status face_liveness(face_worker *w, const img_image *im, face_info *f, rc_error *err);
+
 /* Milliseconds spent in each stage by the worker's last face_analyze
  * (summed over the faces of that frame). */
 typedef struct {
     double detect, landmarks, align, embed, liveness, quality;
 } face_timings;
 face_timings face_worker_timings(const face_worker *w);
+/* Nonzero: time the stages in this thread's CPU time instead of wall-clock
+ * time (benchmarks on a shared machine, where waiting for a core is noise). */
+void face_worker_time_cpu(face_worker *w, int on);
+/* Nonzero: pre-process with the straightforward reference path (whole-frame
+ * gray image, generic crop-and-resize into an 8-bit image, then a separate
+ * pass into the float tensor) instead of the fused passes. It defines the
+ * right answer: tests compare the two, benchmarks time both. */
+void face_worker_use_reference(face_worker *w, int on);
 
 /* Embed an already aligned 112x112 RGB crop (skipping detection). */
 rc_status face_embed_aligned(face_worker *w, const img_image *aligned, float out[FACE_EMB_DIM],

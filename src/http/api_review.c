@@ -283,16 +283,19 @@ enum MHD_Result http_h_sighting_assign(http_req *r)
         res = refused(r, &er);
         goto out;
     }
-    /* Enrolled: the face is the person's now, no longer an unknown one. */
+    /* Enrolled: the face is the person's now, no longer an unknown one (a
+     * second reviewer assigning it at the same moment finds it gone). */
+    rc_error derr;
+    if (store_sighting_delete(db(r), g.id, &derr) != RC_OK)
+        rc_log(RC_LOG_WARN, "sighting %lld after its assignment: %s", (long long)g.id, derr.msg);
     store_event ev = {0};
     if (a.record)
         st = att_manual(r->srv->att, p.id, g.ts_ms, a.kind, a.reason, http_actor(r), &ev, &err);
-    if (st == RC_OK) st = store_sighting_delete(db(r), g.id, &err);
     http_audit(r, "sighting.assign", "sighting", g.id,
                json_pack("{s:I,s:I,s:I,s:I}", "person_id", (json_int_t)p.id, "face_id",
                          (json_int_t)er.face_id, "event_id", (json_int_t)ev.id, "ts_ms",
                          (json_int_t)g.ts_ms));
-    if (st != RC_OK) { /* the face is enrolled; say what did not follow */
+    if (st != RC_OK) { /* the face is enrolled; the event could not follow */
         res = http_reply_rc(r, st, &err);
         goto out;
     }

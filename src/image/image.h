@@ -88,6 +88,13 @@ img_image *img_orient(const img_image *im, int orientation);
 img_image *img_to_gray(const img_image *im);
 img_image *img_to_rgb(const img_image *im);
 
+/* The gray value img_to_gray gives one RGB pixel: BT.601 in 14-bit fixed
+ * point, as OpenCV's RGB2GRAY. */
+static inline uint8_t img_gray_of(uint8_t r, uint8_t g, uint8_t b)
+{
+    return (uint8_t)((r * 4899 + g * 9617 + b * 1868 + 8192) >> 14);
+}
+
 typedef enum {
     IMG_RESIZE_AUTO = 0, /* area when shrinking by more than 2x, else bilinear */
     IMG_RESIZE_BILINEAR,
@@ -111,6 +118,15 @@ int img_affine_invert(const float m[6], float inv[6]);
  * `border`. */
 img_image *img_crop_resize(const img_image *im, float x, float y, float w, float h, int out_w,
                            int out_h, int border);
+
+/* The whole image resized to out_w x out_h exactly as
+ * img_crop_resize(im, 0, 0, im->w, im->h, out_w, out_h, 0) resizes it, written
+ * as the planar float tensor a network takes (a plane of out_w x out_h per
+ * channel, in the image's channel order) of (v - mean) * scale. An image of
+ * exactly the output size, or exactly twice it (a camera's 640x480 for a
+ * 320x240 input), is converted in one pass without an intermediate image;
+ * other sizes go through img_crop_resize. Returns 0, or -1 without memory. */
+int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float scale, float *t);
 
 /* Pad by `pad` pixels on every side with a constant value. */
 img_image *img_pad(const img_image *im, int pad, int value);

@@ -64,8 +64,7 @@ img_image *img_to_gray(const img_image *im)
     }
     for (size_t i = 0; i < n; i++) {
         const uint8_t *p = im->px + 3 * i;
-        /* BT.601 in 14-bit fixed point, as OpenCV's RGB2GRAY. */
-        g->px[i] = (uint8_t)((p[0] * 4899 + p[1] * 9617 + p[2] * 1868 + 8192) >> 14);
+        g->px[i] = img_gray_of(p[0], p[1], p[2]);
     }
     return g;
 }
@@ -248,6 +247,7 @@ img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int
     if (!out) return NULL;
     int C = im->channels, W = im->w, H = im->h;
     float bv = (float)(border < 0 ? 0 : border > 255 ? 255 : border);
+    size_t stride = (size_t)W * C;
     for (int y = 0; y < out_h; y++) {
         uint8_t *o = out->px + (size_t)y * out_w * C;
         for (int x = 0; x < out_w; x++) {
@@ -259,6 +259,17 @@ img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int
             }
             int x0 = (int)fx0, y0 = (int)fy0;
             float ax = sx - fx0, ay = sy - fy0;
+            if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+                /* All four samples inside (nearly every pixel): no checks,
+                 * the same arithmetic as below. */
+                const uint8_t *p = im->px + (size_t)y0 * stride + (size_t)x0 * C, *q = p + stride;
+                for (int c = 0; c < C; c++) {
+                    float t = p[c] + (float)(p[c + C] - p[c]) * ax;
+                    float b = q[c] + (float)(q[c + C] - q[c]) * ax;
+                    o[x * C + c] = clamp_u8(t + (b - t) * ay);
+                }
+                continue;
+            }
             for (int c = 0; c < C; c++) {
                 float v[4];
                 for (int k = 0; k < 4; k++) {
@@ -314,6 +325,52 @@ img_image *img_crop_resize(const img_image *im, float x, float y, float w, float
     }
     float m[6] = {sx, 0, x + 0.5f * sx - 0.5f, 0, sy, y + 0.5f * sy - 0.5f};
     return img_warp_affine(im, m, out_w, out_h, border);
+}
+
+/* img_to_planar's fused passes: each output value through a table of the
+ * 256 normalised values (the same float arithmetic as converting one by one). */
+static void planar_same(const img_image *im, const float lut[256], float *t)
+{
+    int C = im->channels;
+    size_t plane = (size_t)im->w * im->h;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < C; c++) t[c * plane + i] = lut[im->px[C * i + c]];
+}
+
+static void planar_half(const img_image *im, int ow, int oh, const float lut[256], float *t)
+{
+    int C = im->channels;
+    size_t plane = (size_t)ow * oh, stride = (size_t)im->w * C;
+    for (int y = 0; y < oh; y++) {
+        const uint8_t *r0 = im->px + (size_t)2 * y * stride, *r1 = r0 + stride;
+        for (int c = 0; c < C; c++) {
+            float *o = t + c * plane + (size_t)y * ow;
+            const uint8_t *a = r0 + c, *b = r1 + c;
+            for (int x = 0; x < ow; x++, a += 2 * C, b += 2 * C)
+                o[x] = lut[(a[0] + a[C] + b[0] + b[C] + 2) >> 2];
+        }
+    }
+}
+
+int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float scale, float *t)
+{
+    float lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = ((float)v - mean) * scale;
+    if (im->w == out_w && im->h == out_h) {
+        planar_same(im, lut, t);
+        return 0;
+    }
+    if (im->w == 2 * out_w && im->h == 2 * out_h) {
+        /* Bilinear at half-pixel centres lands midway between two pixels in
+         * each direction: the rounded mean of each 2x2 block, exactly. */
+        planar_half(im, out_w, out_h, lut, t);
+        return 0;
+    }
+    img_image *r = img_crop_resize(im, 0, 0, (float)im->w, (float)im->h, out_w, out_h, 0);
+    if (!r) return -1;
+    planar_same(r, lut, t);
+    img_free(r);
+    return 0;
 }
 
 img_image *img_pad(const img_image *im, int pad, int value)

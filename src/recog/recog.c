@@ -212,6 +212,7 @@ rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, fa
                                         "embed",  "liveness",  "quality"};
     double v[] = {t.detect, t.landmarks, t.align, t.embed, t.liveness, t.quality};
     for (int i = 0; i < 6; i++) {
+        if (i == 4 && opts && !opts->liveness) continue; /* measured later, or not at all */
         char name[96];
         snprintf(name, sizeof name, "rollcall_pipeline_stage_ms{stage=\"%s\"}", names[i]);
         rc_metrics_time(r->cfg.metrics, name, "face pipeline time per frame and stage", v[i]);
@@ -304,6 +305,28 @@ static unsigned char *face_jpeg(const img_image *im, const face_info *f, size_t 
     return jpeg;
 }
 
+/* The face as seen, kept as the probe of the event it is now the best
+ * sighting of (keep_unrecognized), so a wrong recognition can be reviewed
+ * and assigned to the right person. Made only then, not for every merged
+ * frame; a failure costs the probe, never the event. */
+static void keep_probe(recog *r, const img_image *im, const recog_face *f, const att_sighting *sg,
+                       const store_event *e)
+{
+    size_t len = 0;
+    unsigned char *jpeg = face_jpeg(im, &f->face, &len);
+    store_sighting g = {.ts_ms = sg->ts_ms,
+                        .camera_id = sg->camera_id,
+                        .candidate_person_id = e->person_id,
+                        .confidence = sg->confidence,
+                        .liveness = sg->liveness,
+                        .reason = "recognized",
+                        .event_id = e->id};
+    rc_error err;
+    if (jpeg && store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "keeping the face of event %lld: %s", (long long)e->id, err.msg);
+    free(jpeg);
+}
+
 void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unrecognized)
 {
     att_config c = {.recognition_threshold = GALLERY_DEFAULT_THRESHOLD, .liveness_threshold = 0.5};
@@ -314,21 +337,39 @@ void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unr
 }
 
 /* Who each live face is. Not-live faces keep no identity: the match is
- * cleared, so nothing downstream can show whom a spoof resembles. */
-static void identify(recog *r, recog_face *fs, int n, double threshold, double liveness)
+ * cleared, so nothing downstream can show whom a spoof resembles.
+ * Liveness is measured here, only where its answer is used: on every face of
+ * a frame that marks attendance (a known face may become an event, an
+ * unknown one an unknown-face notification or a kept sighting), and
+ * otherwise on the faces the gallery knows (whose identity a spoof must not
+ * get). An unknown face in a frame that does not mark keeps liveness -1 (not
+ * measured): nothing would change with it. */
+static rc_status identify(recog *r, const img_image *im, recog_face *fs, int n, bool marking,
+                          double threshold, double liveness, rc_error *err)
 {
     gallery_decide_opts dec = {(float)threshold, 1};
-    for (int i = 0; i < n; i++) {
+    face_worker *w = NULL;
+    size_t slot = 0;
+    rc_status st = RC_OK;
+    double live_ms = 0;
+    for (int i = 0; i < n && st == RC_OK; i++) {
         recog_face *f = &fs[i];
         f->match.person = -1;
-        f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
+        f->live = true;
         if (!f->face.has_embedding) continue;
+        gallery_match m = gallery_identify(r->gallery, f->face.embedding, &dec);
+        if (marking || m.known) {
+            if (!w) w = worker_get(r, &slot);
+            double t0 = rc_mono_ms();
+            st = face_liveness(w, im, &f->face, err);
+            live_ms += rc_mono_ms() - t0;
+        }
+        f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
         if (!f->live) {
             rc_metrics_add(r->cfg.metrics, "rollcall_recognitions_total{result=\"not_live\"}",
                            "faces identified, known or unknown", 1);
             continue;
         }
-        gallery_match m = gallery_identify(r->gallery, f->face.embedding, &dec);
         f->match = m;
         f->known = m.known && m.person > 0 &&
                    store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
@@ -339,6 +380,12 @@ static void identify(recog *r, recog_face *fs, int n, double threshold, double l
                                 : "rollcall_recognitions_total{result=\"unknown\"}",
                        "faces identified, known or unknown", 1);
     }
+    if (w) {
+        rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"liveness\"}",
+                        "face pipeline time per frame and stage", live_ms);
+        worker_put(r, slot);
+    }
+    return st;
 }
 
 static void mark(recog *r, const img_image *im, recog_result *res, const char *kind,
@@ -357,8 +404,8 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             .kind = kind,
             .face_id = f->known ? f->match.best_template : 0};
         size_t jl = 0;
-        /* Kept with an unrecognized sighting, or as the event's probe. */
-        unsigned char *jpeg = keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
+        unsigned char *jpeg =
+            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
         att_result ar;
         rc_error aerr;
         if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
@@ -375,6 +422,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             f->event_new = ar.outcome == ATT_NEW;
             f->event = ar.event;
             f->minutes_late = minutes_late(r, &ar.event);
+            if (keep_unrecognized && ar.best) keep_probe(r, im, f, &sg, &ar.event);
             recog_event ev = {.kind = RECOG_EVENT_ATTENDANCE,
                               .camera_id = res->camera_id,
                               .ts_ms = res->ts_ms,
@@ -398,6 +446,7 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     int keep;
     recog_settings(r, &threshold, &liveness, &keep);
     face_opts fo = face_opts_default();
+    fo.liveness = 0; /* measured by identify, only where it is used */
     face_info *faces = NULL;
     int n = 0;
     rc_status st = recog_analyze(r, im, &fo, &faces, &n, err);
@@ -414,8 +463,13 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     out->n = n;
     for (int i = 0; i < n; i++) out->faces[i].face = faces[i];
     free(faces);
-    identify(r, out->faces, n, threshold, liveness);
-    if (o->mark && r->cfg.att) mark(r, im, out, o->kind, keep);
+    bool marking = o->mark && r->cfg.att;
+    st = identify(r, im, out->faces, n, marking, threshold, liveness, err);
+    if (st != RC_OK) {
+        recog_result_free(out);
+        return st;
+    }
+    if (marking) mark(r, im, out, o->kind, keep);
     out->ms = rc_mono_ms() - t0;
     if (n > 0) {
         recog_event ev = {.kind = RECOG_EVENT_FRAME,

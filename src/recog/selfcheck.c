@@ -18,20 +18,19 @@
 
 #include "internal.h"
 
-/* The person's enrolled templates as one centroid (mean, renormalized: the
- * gallery's decision rule); false when they have none (or are inactive). */
-static rc_status own_centroid(recog *r, int64_t person_id, float c[FACE_EMB_DIM], size_t *count,
-                              rc_error *err)
+/* The person's enrolled templates (*g, the caller frees it) as one centroid
+ * (mean, renormalized: the gallery's decision rule); *count 0 when they have
+ * none (or are inactive). */
+static rc_status own_centroid(recog *r, int64_t person_id, store_gallery *g_out,
+                              float c[FACE_EMB_DIM], size_t *count, rc_error *err)
 {
-    store_gallery g;
     *count = 0;
-    rc_status st = store_gallery_load_person(r->cfg.store, r->model_id, person_id, &g, err);
+    rc_status st = store_gallery_load_person(r->cfg.store, r->model_id, person_id, g_out, err);
     if (st != RC_OK) return st;
-    if (g.count > 0 && g.dim != FACE_EMB_DIM) {
-        store_gallery_free(&g);
+    const store_gallery g = *g_out;
+    if (g.count > 0 && g.dim != FACE_EMB_DIM)
         return rc_fail(err, RC_ERR_CORRUPT, "person %lld has embeddings of dimension %d",
                        (long long)person_id, g.dim);
-    }
     double sum[FACE_EMB_DIM] = {0}, norm = 0;
     for (size_t i = 0; i < g.count; i++)
         for (int k = 0; k < FACE_EMB_DIM; k++) sum[k] += g.vectors[i * FACE_EMB_DIM + k];
@@ -39,8 +38,23 @@ static rc_status own_centroid(recog *r, int64_t person_id, float c[FACE_EMB_DIM]
     norm = sqrt(norm);
     for (int k = 0; k < FACE_EMB_DIM; k++) c[k] = norm > 0 ? (float)(sum[k] / norm) : 0.f;
     *count = norm > 0 ? g.count : 0;
-    store_gallery_free(&g);
     return RC_OK;
+}
+
+/* The person's template closest to the face: the enrolled face behind the
+ * event (events.face_id), as for a camera's recognition. */
+static int64_t closest_template(const store_gallery *g, const float *embedding)
+{
+    int64_t best = 0;
+    float top = -2;
+    for (size_t i = 0; i < g->count; i++) {
+        float s = face_similarity(embedding, g->vectors + i * FACE_EMB_DIM);
+        if (s > top) {
+            top = s;
+            best = g->face_ids[i];
+        }
+    }
+    return best;
 }
 
 /* Judge one frame: its primary face, live, and the same person. */
@@ -99,7 +113,8 @@ rc_status recog_self_checkin(recog *r, const recog_self_req *req, recog_self_res
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
     size_t templates = 0;
-    rc_status st = own_centroid(r, req->person_id, centroid, &templates, err);
+    store_gallery own = {0};
+    rc_status st = own_centroid(r, req->person_id, &own, centroid, &templates, err);
     if (st == RC_OK && templates == 0) out->code = RECOG_R_NO_ENROLLED;
     double threshold, liveness;
     recog_settings(r, &threshold, &liveness, NULL);
@@ -134,6 +149,7 @@ rc_status recog_self_checkin(recog *r, const recog_self_req *req, recog_self_res
                            .confidence = out->score,
                            .box = {bf->x0, bf->y0, bf->x1 - bf->x0, bf->y1 - bf->y0},
                            .liveness = out->liveness,
+                           .face_id = closest_template(&own, bf->embedding),
                            .kind = req->kind,
                            .source = "self"};
         att_result ar;
@@ -170,6 +186,7 @@ rc_status recog_self_checkin(recog *r, const recog_self_req *req, recog_self_res
             out->code = RECOG_R_NO_MATCH;
         }
     }
+    store_gallery_free(&own);
     free(centroid);
     free(faces);
     return st;

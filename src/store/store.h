@@ -560,7 +560,7 @@ typedef struct {
     int64_t id;
     int64_t ts_ms;
     char actor[128];
-    char action[64]; /* "person.delete", "event.correct", ... */
+    char action[64]; /* "person.erase", "event.correct", ... */
     char target_type[32];
     int64_t target_id;
     char detail[1024]; /* JSON text */

@@ -438,7 +438,8 @@ static const char v8[] =
 /* v9: history apart from biometrics, and when a membership began.
  * persons.archived_ms: a person archived (deactivated) keeps their history;
  * from that day on they are out of the gallery and no longer absent (0: not
- * archived; inactive rows get their last change as the archive time).
+ * archived; inactive rows, but self-registrations waiting for approval,
+ * get their last change as the archive time).
  * group_members.joined_ms: the person joined the group then; a group slot
  * before it is no absence (existing rows: the person's creation).
  * person_groups.notify_absentees: send the group's managers the absentee
@@ -448,7 +449,7 @@ static const char v8[] =
  * decided again after a restart is not queued twice. */
 static const char v9[] =
     "ALTER TABLE persons ADD COLUMN archived_ms BIGINT NOT NULL DEFAULT 0;"
-    "UPDATE persons SET archived_ms = updated_ms WHERE active = 0;"
+    "UPDATE persons SET archived_ms = updated_ms WHERE active = 0 AND pending = 0;"
     "ALTER TABLE group_members ADD COLUMN joined_ms BIGINT NOT NULL DEFAULT 0;"
     "UPDATE group_members SET joined_ms ="
     " (SELECT p.created_ms FROM persons p WHERE p.id = group_members.person_id);"

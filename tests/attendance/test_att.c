@@ -601,6 +601,47 @@ static void report_per_subject(void **state)
     att_report_free(&rep);
 }
 
+/* A recognized event names the enrolled face that matched best; a merged
+ * sighting that matches better brings its face along (and is said to be the
+ * best now, so the caller keeps its crop as the probe), a weaker one does
+ * not. */
+static void events_keep_the_best_face(void **state)
+{
+    fx *f = *state;
+    float emb[8] = {1};
+    store_face fa = {.person_id = f->ann, .dim = 8}, fb = {.person_id = f->ann, .dim = 8};
+    snprintf(fa.model, sizeof fa.model, "m");
+    snprintf(fb.model, sizeof fb.model, "m");
+    OK(store_face_add(f->s, &fa, emb, NULL, 0, &e_));
+    OK(store_face_add(f->s, &fb, emb, NULL, 0, &e_));
+    att_sighting sg = {.person_id = f->ann,
+                       .ts_ms = at(f, 2026, 3, 2, 8, 0, 0),
+                       .confidence = 0.6,
+                       .liveness = 0.9,
+                       .face_id = fa.id};
+    att_result r;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_true(r.best);
+    store_event ev;
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fa.id);
+    sg.ts_ms += 10000;
+    sg.confidence = 0.5; /* weaker: the face stays the best one's */
+    sg.face_id = fb.id;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_false(r.best);
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fa.id);
+    sg.ts_ms += 10000;
+    sg.confidence = 0.8; /* better: its face stands for the event */
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_true(r.best);
+    OK(store_event_get(f->s, r.event.id, &ev, &e_));
+    assert_int_equal(ev.face_id, fb.id);
+}
+
 static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
 {
     fx *f = *state;
@@ -1094,6 +1135,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(report_per_subject, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_keep_the_best_face, setup, teardown),
         cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,

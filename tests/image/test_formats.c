@@ -23,6 +23,8 @@
 #include <libheif/heif.h>
 #endif
 
+#if defined(RC_HAVE_WEBP) || defined(RC_HAVE_HEIF)
+/* Helpers of the decoding tests (a build without either decoder has none). */
 static img_image *photo(void)
 {
     const char *d = getenv("ROLLCALL_TESTDATA");
@@ -93,10 +95,12 @@ static void decodes_back(const unsigned char *buf, size_t len, const img_image *
     assert_non_null(strstr(err.msg, "megapixels"));
 }
 
+#endif
+
+#ifdef RC_HAVE_WEBP
 static void webp_photo_decodes(void **state)
 {
     (void)state;
-#ifdef RC_HAVE_WEBP
     img_image *src = photo();
     if (!src) skip();
     uint8_t *out = NULL;
@@ -121,10 +125,8 @@ static void webp_photo_decodes(void **state)
     img_free(im);
     WebPFree(out);
     img_free(src);
-#else
-    skip();
-#endif
 }
+#endif
 
 #ifdef RC_HAVE_HEIF
 static struct heif_error write_mem(struct heif_context *ctx, const void *data, size_t size,
@@ -176,10 +178,10 @@ static unsigned char *encode_heic(const img_image *src, size_t *len)
 }
 #endif
 
+#ifdef RC_HAVE_HEIF
 static void heic_photo_decodes(void **state)
 {
     (void)state;
-#ifdef RC_HAVE_HEIF
     img_image *src = photo();
     if (!src) skip();
     /* HEVC codes in 4:2:0 blocks of 8: an even size keeps the comparison
@@ -198,10 +200,8 @@ static void heic_photo_decodes(void **state)
     free(buf);
     img_free(even);
     img_free(src);
-#else
-    skip();
-#endif
 }
+#endif
 
 static void names_and_magic(void **state)
 {
@@ -259,8 +259,14 @@ static void missing_decoders_say_so(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+    /* Listed only in a build with the decoder (meson reads a skip as a
+     * failure); missing_decoders_say_so covers a build without. */
+#ifdef RC_HAVE_WEBP
         cmocka_unit_test(webp_photo_decodes),
+#endif
+#ifdef RC_HAVE_HEIF
         cmocka_unit_test(heic_photo_decodes),
+#endif
         cmocka_unit_test(names_and_magic),
         cmocka_unit_test(missing_decoders_say_so),
     };

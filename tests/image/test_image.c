@@ -432,6 +432,71 @@ static void warp_and_crop_sample_the_right_pixels(void **state)
     img_free(a);
 }
 
+/* The warp as first written: every sample checked against the edges, border
+ * outside. img_warp_affine skips the checks where all four samples are
+ * inside; both must give the same bytes. */
+static uint8_t plain_sample(const img_image *im, float sx, float sy, int c, float bv)
+{
+    float fx0 = floorf(sx), fy0 = floorf(sy);
+    if (!(fx0 > -2.f && fy0 > -2.f && fx0 < (float)im->w + 1 && fy0 < (float)im->h + 1))
+        return (uint8_t)bv;
+    int x0 = (int)fx0, y0 = (int)fy0;
+    float ax = sx - fx0, ay = sy - fy0, v[4];
+    for (int k = 0; k < 4; k++) {
+        int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        v[k] = (xx >= 0 && yy >= 0 && xx < im->w && yy < im->h)
+                   ? im->px[((size_t)yy * im->w + xx) * im->channels + c]
+                   : bv;
+    }
+    float t = v[0] + (v[1] - v[0]) * ax, b = v[2] + (v[3] - v[2]) * ax, r = t + (b - t) * ay;
+    return r <= 0.f ? 0 : r >= 255.f ? 255 : (uint8_t)(r + 0.5f);
+}
+
+/* The fused conversions against the straightforward ones on a real photo:
+ * the warp's unchecked inner path, and img_to_planar (one pass for a 1x or
+ * 2x image, e.g. a 640x480 frame for a 320x240 network input) against
+ * img_crop_resize followed by (v - mean) * scale per channel. Bit-identical. */
+static void fused_conversions_match_the_plain_ones(void **state)
+{
+    (void)state;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/faces/id/deepface_angelina/1.jpg", testdata());
+    img_image *photo;
+    if (img_load(path, NULL, &photo, NULL) != RC_OK) skip();
+    static const int sizes[][2] = {{640, 480}, {320, 240}, {500, 377}, {1280, 960}};
+    const int ow = 320, oh = 240;
+    float *t = malloc(sizeof(float) * 3 * ow * oh);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        img_image *im = img_resize(photo, sizes[k][0], sizes[k][1], IMG_RESIZE_AUTO);
+        assert_int_equal(img_to_planar(im, ow, oh, 127.f, 1.f / 128.f, t), 0);
+        img_image *r = img_crop_resize(im, 0, 0, (float)im->w, (float)im->h, ow, oh, 0);
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < ow * oh; i++)
+                if (t[c * ow * oh + i] != ((float)r->px[3 * i + c] - 127.f) * (1.f / 128.f))
+                    fail_msg("%dx%d: channel %d pixel %d differs", im->w, im->h, c, i);
+        img_free(r);
+        img_free(im);
+    }
+    free(t);
+    /* Rotations, scales and shifts, partly outside the photo. */
+    srand(7);
+    for (int k = 0; k < 20; k++) {
+        float a = (float)(rand() % 628) / 100.f, s = 0.3f + (float)(rand() % 300) / 100.f;
+        float m[6] = {s * cosf(a), -s * sinf(a), (float)(rand() % photo->w),
+                      s * sinf(a), s * cosf(a),  (float)(rand() % photo->h)};
+        img_image *w = img_warp_affine(photo, m, 112, 112, 17);
+        for (int y = 0; y < 112; y++)
+            for (int x = 0; x < 112; x++)
+                for (int c = 0; c < 3; c++) {
+                    float sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
+                    if (w->px[(y * 112 + x) * 3 + c] != plain_sample(photo, sx, sy, c, 17.f))
+                        fail_msg("warp %d: pixel (%d, %d) differs", k, x, y);
+                }
+        img_free(w);
+    }
+    img_free(photo);
+}
+
 static void colour_conversion_and_drawing(void **state)
 {
     (void)state;
@@ -473,6 +538,7 @@ int main(void)
         cmocka_unit_test(resize_keeps_flat_and_averages_detail),
         cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
         cmocka_unit_test(colour_conversion_and_drawing),
+        cmocka_unit_test(fused_conversions_match_the_plain_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

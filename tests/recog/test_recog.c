@@ -221,15 +221,21 @@ static void test_enroll_then_frame(void **state)
     assert_int_equal(c.frames, 3); /* no faces: no frame event, and unlistened */
 }
 
+/* Angelina enrolled from ANG (at least two photos accepted). */
+static void enroll_ang(fixture *f)
+{
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+}
+
 /* A face under liveness_threshold is reported not live, with no identity and
  * no event, whoever it resembles. */
 static void test_not_live_has_no_identity(void **state)
 {
     fixture *f = *state;
-    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
-    recog_enroll_result res[3];
-    recog_enroll_summary sum;
-    assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
+    enroll_ang(f);
     set_liveness(f, 0);
     recog_result r;
     /* A photo of hers that scores below 1, so a threshold above it exists. */
@@ -256,6 +262,39 @@ static void test_not_live_has_no_identity(void **state)
     assert_string_equal(r.faces[0].person.name, "");
     assert_true(r.faces[0].match.person <= 0);
     assert_false(r.faces[0].has_event);
+    recog_result_free(&r);
+    /* Without marking too: a face the gallery knows is always measured. */
+    frame(f->rg, probe, false, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.faces[0].face.liveness >= 0);
+    assert_false(r.faces[0].live);
+    assert_false(r.faces[0].known);
+    assert_string_equal(r.faces[0].person.name, "");
+    recog_result_free(&r);
+}
+
+/* Liveness is measured only where its answer is used: a stranger in a frame
+ * that does not mark keeps -1 (not measured, so not refused); in a frame
+ * that marks (an unknown-face notification depends on it) it is measured. */
+static void test_liveness_only_where_used(void **state)
+{
+    fixture *f = *state;
+    enroll_ang(f);
+    set_liveness(f, 0.7);
+    recog_result r;
+    frame(f->rg, "id/deepface_person01/1.jpg", false, &r);
+    assert_int_equal(r.n, 1);
+    assert_false(r.faces[0].known);
+    assert_true(r.faces[0].face.liveness < 0);
+    assert_true(r.faces[0].live);
+    recog_result_free(&r);
+    frame(f->rg, "id/deepface_person01/1.jpg", true, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.faces[0].face.liveness >= 0 && r.faces[0].face.liveness <= 1);
+    recog_result_free(&r);
+    frame(f->rg, "id/deepface_angelina/5.jpg", false, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.faces[0].face.liveness >= 0 && r.faces[0].face.liveness <= 1);
     recog_result_free(&r);
 }
 
@@ -538,6 +577,9 @@ static void test_self_checkin_is_one_to_one(void **state)
     assert_int_equal(r.event.person_id, ang);
     assert_string_equal(r.event.source, "self");
     assert_int_equal(r.event.camera_id, 0);
+    int64_t owner = 0; /* the enrolled face behind the event is one of hers */
+    OK(store_face_person(f->db.s, r.event.face_id, &owner, &e_));
+    assert_int_equal(owner, ang);
     assert_true(r.score >= GALLERY_DEFAULT_THRESHOLD);
     assert_int_equal(c.attendance, 1);
     assert_int_equal(c.last_person, ang);
@@ -572,6 +614,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_then_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_live_has_no_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_liveness_only_where_used, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),

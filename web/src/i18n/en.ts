@@ -549,7 +549,8 @@ const en: Dictionary = {
   },
   register: {
     title: 'Sign up',
-    intro: 'Fill in your details and take three photos of your face (straight and slightly turned). A manager of your group will review the request.',
+    intro:
+      'Fill in your details and take three photos of your face (straight and slightly turned). A manager of your group will review the request.',
     closed: 'Signing up on your own is not open. Ask the office.',
     group: 'Group',
     chooseGroup: 'Choose your group',
