@@ -236,8 +236,7 @@ typedef struct {
     int grace_min;
 } slot;
 
-/* Whether `day` is a holiday. */
-static rc_status is_holiday(store *s, const char *day, int *yes, rc_error *err)
+rc_status att_is_holiday(store *s, const char *day, int *yes, rc_error *err)
 {
     store_holiday *h = NULL;
     size_t n = 0;
@@ -276,7 +275,7 @@ static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min
                               ? att_tz_utc(a->tz, day, sc[i].end_min)
                               : att_tz_utc(a->tz, day + 1, sc[i].end_min);
             if (ts < start - margin || ts > end + margin) continue;
-            if (holiday < 0 && (st = is_holiday(a->s, ds, &holiday, err)) != RC_OK) break;
+            if (holiday < 0 && (st = att_is_holiday(a->s, ds, &holiday, err)) != RC_OK) break;
             if (holiday) continue;
             int64_t dist = ts < start ? start - ts : ts > end ? ts - end : 0;
             if (best < 0 || dist < best || (dist == best && start < out->start_ms)) {

@@ -104,6 +104,9 @@ rc_status att_config_save(store *s, const att_config *c, rc_error *err);
 typedef struct att att;
 rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err);
 
+/* Whether the local day `day` ("YYYY-MM-DD") is a holiday. */
+rc_status att_is_holiday(store *s, const char *day, int *yes, rc_error *err);
+
 /* The rules engine: a store, the configuration and the loaded time zone.
  * Thread-safe: att_record calls are serialised so that two threads never
  * decide the same person's event at once. */

@@ -14,17 +14,6 @@
 #include "../attendance/att.h"
 #include "notify.h"
 
-/* Whether `day` is a holiday. */
-static rc_status holiday(store *s, const char *day, int *yes, rc_error *err)
-{
-    store_holiday *h = NULL;
-    size_t n = 0;
-    rc_status st = store_holiday_list(s, day, day, &h, &n, err);
-    free(h);
-    *yes = n > 0;
-    return st;
-}
-
 /* The managers of group gid: active managers for every group or limited to
  * one that includes it; the active admins when there is none. */
 static rc_status managers_json(store *s, int64_t gid, json_t *out, rc_error *err)
@@ -136,7 +125,7 @@ rc_status notify_absentees(store *s, att *a, int64_t now_ms, int64_t *queued, rc
     char today[11];
     att_day_string(now.days, today);
     int off = 0;
-    rc_status st = holiday(s, today, &off, err);
+    rc_status st = att_is_holiday(s, today, &off, err);
     if (st != RC_OK || off) return st;
     store_group *g = NULL;
     size_t ng = 0;
