@@ -33,6 +33,11 @@ struct att {
     pthread_mutex_t mu;
     att_config cfg;
     att_tz *tz;
+    /* Zones replaced by a reload. att_zone hands out a pointer that callers
+     * use without the lock, so a replaced zone lives as long as the engine
+     * (one per change of the timezone setting). */
+    att_tz **retired;
+    size_t nretired;
 };
 
 /* ---- configuration -------------------------------------------------------- */
@@ -162,8 +167,21 @@ rc_status att_reload(att *a, rc_error *err)
     if (st == RC_OK) st = att_tz_load(c.timezone, &tz, err);
     if (st != RC_OK) return st;
     pthread_mutex_lock(&a->mu);
-    att_tz_free(a->tz);
-    a->tz = tz;
+    if (a->tz && strcmp(att_tz_name(a->tz), att_tz_name(tz)) == 0) {
+        att_tz_free(tz); /* same zone: keep the one in use */
+    } else if (a->tz) {
+        att_tz **r = realloc(a->retired, (a->nretired + 1) * sizeof *r);
+        if (!r) {
+            pthread_mutex_unlock(&a->mu);
+            att_tz_free(tz);
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        a->retired = r;
+        a->retired[a->nretired++] = a->tz;
+        a->tz = tz;
+    } else {
+        a->tz = tz;
+    }
     a->cfg = c;
     pthread_mutex_unlock(&a->mu);
     return RC_OK;
@@ -188,6 +206,8 @@ void att_destroy(att *a)
 {
     if (!a) return;
     att_tz_free(a->tz);
+    for (size_t i = 0; i < a->nretired; i++) att_tz_free(a->retired[i]);
+    free(a->retired);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -201,7 +221,10 @@ void att_get_config(att *a, att_config *out)
 
 const att_tz *att_zone(att *a)
 {
-    return a->tz;
+    pthread_mutex_lock(&a->mu);
+    const att_tz *tz = a->tz;
+    pthread_mutex_unlock(&a->mu);
+    return tz;
 }
 
 /* Store handle for the report and export code in this module. */

@@ -1062,6 +1062,27 @@ static void default_start_is_the_first_use(void **state)
     assert_int_equal(d, att_days_from_civil(2026, 3, 2));
 }
 
+/* The zone handed out by att_zone stays valid across reloads (callers use
+ * it without the lock while a settings save reloads the engine); a reload
+ * that keeps the zone keeps the same one. */
+static void zone_outlives_a_reload(void **state)
+{
+    fx *f = *state;
+    const att_tz *before = att_zone(f->a);
+    char name[64];
+    snprintf(name, sizeof name, "%s", att_tz_name(before));
+    OK(att_reload(f->a, &e_));
+    assert_ptr_equal(att_zone(f->a), before);
+    OK(store_setting_set(f->s, "timezone", strcmp(name, "Asia/Tokyo") ? "Asia/Tokyo" : "UTC", &e_));
+    OK(att_reload(f->a, &e_));
+    assert_ptr_not_equal(att_zone(f->a), before);
+    assert_string_equal(att_tz_name(before), name); /* still readable */
+    att_local l;
+    att_tz_local(before, 0, &l);
+    OK(store_setting_set(f->s, "timezone", name, &e_));
+    OK(att_reload(f->a, &e_));
+}
+
 /* A group's slots count from the day the person joined that group, and
  * nobody is absent from the day they were archived on; their history
  * before stays in the report, and unarchiving brings the absences back. */
@@ -1145,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reports_count_and_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(csv_export_reads_back, setup, teardown),
         cmocka_unit_test_setup_teardown(xlsx_export_unzips_to_expected_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(zone_outlives_a_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
     };
