@@ -20,6 +20,7 @@
 #include "nn_internal.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -40,7 +41,10 @@ static void cpu_detect(void)
     cpu.avx512 = !generic && !avx2_only && __builtin_cpu_supports("avx512f");
     cpu.avx512vl = cpu.avx512 && __builtin_cpu_supports("avx512vl");
     cpu.vnni512 = cpu.avx512 && __builtin_cpu_supports("avx512vnni");
-    cpu.avxvnni = cpu.avx2 && __builtin_cpu_supports("avxvnni");
+    /* AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (asked directly: older
+     * compilers' __builtin_cpu_supports does not know the name). */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    cpu.avxvnni = cpu.avx2 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
 #endif
 }
 
