@@ -184,6 +184,14 @@ test('reports per group and subject: charts per person, per group and per day, a
       await page.getByLabel('Asignatura').selectOption('Matemáticas');
       const table = page.getByRole('table', { name: 'Asistencia por persona' });
       await waitOrAlert(page, table.locator('tbody tr').nth(1));
+      // The table first shows every group (Carla too): wait until it shows
+      // the filtered answer, so the rows read below are not the old ones.
+      await page
+        .waitForFunction(() => {
+          const t = document.querySelector('table[aria-label="Asistencia por persona"]');
+          return t && !t.innerText.includes('Carla');
+        }, null, { timeout: 15000 })
+        .catch(() => {}); // the rows are asserted just below
       const rows = await table.locator('tbody tr').allInnerTexts();
       assert.equal(rows.length, 2);
       assert.match(
