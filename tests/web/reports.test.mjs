@@ -193,7 +193,7 @@ test('reports per group and subject: charts per person, per group and per day, a
         }, null, { timeout: 15000 })
         .catch(() => {}); // the rows are asserted just below
       const rows = await table.locator('tbody tr').allInnerTexts();
-      assert.equal(rows.length, 2);
+      assert.equal(rows.length, 2, rows.join(' | '));
       assert.match(
         rows.find((r) => r.includes('Ana')),
         /100/,

@@ -70,7 +70,9 @@ export function AttendancePage() {
   const [notThem, setNotThem] = useState<AttendanceEvent | null>(null);
 
   const setFilter = (k: string, v: string | number | undefined) => {
-    const next = new URLSearchParams(params);
+    // From the address itself: two changes in a row (before a re-render)
+    // would otherwise build on the same stale params and undo each other.
+    const next = new URLSearchParams(window.location.search);
     if (v === undefined || v === '') next.delete(k);
     else next.set(k, String(v));
     if (k !== 'offset') next.delete('offset');

@@ -41,7 +41,9 @@ export function ReportsPage() {
   );
 
   const set = (k: string, v: string) => {
-    const next = new URLSearchParams(params);
+    // From the address itself: two changes in a row (before a re-render)
+    // would otherwise build on the same stale params and undo each other.
+    const next = new URLSearchParams(window.location.search);
     if (v) next.set(k, v);
     else next.delete(k);
     if (k === 'group_id') next.delete('label');
