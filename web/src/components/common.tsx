@@ -6,6 +6,31 @@ import { useTranslation } from 'react-i18next';
 import type { EventStatus, EventType } from '../api/types';
 import { errorText } from '../lib/errors';
 
+/** The "from" and "to" date fields of a filter row (local days, YYYY-MM-DD). */
+export function DateRangeFields({
+  from,
+  to,
+  onChange,
+}: {
+  from: string | undefined;
+  to: string | undefined;
+  onChange: (which: 'from' | 'to', day: string) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <label className="field">
+        <span>{t('common.from')}</span>
+        <input type="date" value={from} onChange={(e) => onChange('from', e.target.value)} />
+      </label>
+      <label className="field">
+        <span>{t('common.to')}</span>
+        <input type="date" value={to} onChange={(e) => onChange('to', e.target.value)} />
+      </label>
+    </>
+  );
+}
+
 /** errorText bound to the current language: (error) => sentence. */
 export function useErrorText(): (e: unknown) => string {
   const { t, i18n } = useTranslation();

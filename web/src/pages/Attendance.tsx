@@ -10,7 +10,6 @@
 // event, the face that matched, the face as seen kept for review). Members see only their own events
 // (the server enforces it too).
 import { useMemo, useState, type FormEvent } from 'react';
-import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { AttendanceEvent, AttendanceFilter, EventStatus, EventType, Person } from '../api/types';
@@ -18,11 +17,12 @@ import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDateTime, utcToZonedInput, zonedToUtc } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
-import { DataTable, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
+import { DataTable, DateRangeFields, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import { SummaryTable } from '../components/SummaryTable';
 import { Absentees } from '../components/Absentees';
 import { eventSource } from '../lib/events';
+import { useFilterParams } from '../lib/filterParams';
 
 const LIMIT = 50;
 const STATUSES: EventStatus[] = ['on_time', 'late', 'early_leave', 'outside_schedule'];
@@ -35,7 +35,7 @@ export function AttendancePage() {
   const { user } = useAuth();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
-  const [params, setParams] = useSearchParams();
+  const [params, setFilter, setParams] = useFilterParams();
   const staff = user?.role === 'admin' || user?.role === 'manager';
   const today = dateIn(tz);
 
@@ -69,16 +69,6 @@ export function AttendancePage() {
   const [removing, setRemoving] = useState<{ e: AttendanceEvent; how: 'void' | 'delete' } | null>(null);
   const [notThem, setNotThem] = useState<AttendanceEvent | null>(null);
 
-  const setFilter = (k: string, v: string | number | undefined) => {
-    // From the address itself: two changes in a row (before a re-render)
-    // would otherwise build on the same stale params and undo each other.
-    const next = new URLSearchParams(window.location.search);
-    if (v === undefined || v === '') next.delete(k);
-    else next.set(k, String(v));
-    if (k !== 'offset') next.delete('offset');
-    setParams(next, { replace: k !== 'offset' });
-  };
-
   return (
     <>
       <PageHead title={staff ? t('attendance.title') : t('attendance.mine')}>
@@ -98,14 +88,7 @@ export function AttendancePage() {
       </PageHead>
 
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
-        <label className="field">
-          <span>{t('common.from')}</span>
-          <input type="date" value={filter.from} onChange={(e) => setFilter('from', e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('common.to')}</span>
-          <input type="date" value={filter.to} onChange={(e) => setFilter('to', e.target.value)} />
-        </label>
+        <DateRangeFields from={filter.from} to={filter.to} onChange={setFilter} />
         {staff && (
           <label className="field">
             <span>{t('attendance.group')}</span>

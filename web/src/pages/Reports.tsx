@@ -5,17 +5,20 @@
 // /reports/groups: slots attended / (attended + absent), so slots still to
 // come and days without slots count for nothing (never as 0 %).
 import { useMemo } from 'react';
-import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ReportQuery } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
 import { dateIn, formatDate, formatPercent } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
-import { ErrorMessage, Loading, PageHead } from '../components/common';
+import { DateRangeFields, ErrorMessage, Loading, PageHead } from '../components/common';
 import { RateBars, RateLine } from '../components/charts';
 import { GroupSelect } from '../components/GroupSelect';
+import { useFilterParams } from '../lib/filterParams';
 import styles from './Dashboard.module.css';
+
+/** A subject is a slot label of the chosen group: a new group clears it. */
+const SUBJECT_OF_GROUP = { group_id: ['label'] };
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
 
@@ -23,7 +26,7 @@ export function ReportsPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useFilterParams(SUBJECT_OF_GROUP);
   const today = dateIn(tz);
   const q: ReportQuery = useMemo(
     () => ({
@@ -40,15 +43,6 @@ export function ReportsPage() {
     a.localeCompare(b, lang),
   );
 
-  const set = (k: string, v: string) => {
-    // From the address itself: two changes in a row (before a re-render)
-    // would otherwise build on the same stale params and undo each other.
-    const next = new URLSearchParams(window.location.search);
-    if (v) next.set(k, v);
-    else next.delete(k);
-    if (k === 'group_id') next.delete('label');
-    setParams(next, { replace: true });
-  };
   const rep = report.data;
   const people = (rep?.people ?? []).map((p) => ({ name: p.name, rate: pct(p.rate) }));
   const byGroup = (rep?.groups ?? []).map((g) => ({ name: g.name, rate: pct(g.rate) }));
@@ -65,14 +59,7 @@ export function ReportsPage() {
         </a>
       </PageHead>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
-        <label className="field">
-          <span>{t('common.from')}</span>
-          <input type="date" value={q.from} onChange={(e) => set('from', e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('common.to')}</span>
-          <input type="date" value={q.to} onChange={(e) => set('to', e.target.value)} />
-        </label>
+        <DateRangeFields from={q.from} to={q.to} onChange={set} />
         <GroupSelect value={q.group_id} onChange={(id) => set('group_id', id ? String(id) : '')} />
         <label className="field">
           <span>{t('reports.subject')}</span>

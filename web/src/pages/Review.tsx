@@ -6,7 +6,6 @@
 // asked, records the attendance at the time it was seen), or dismissed; a
 // selection is dismissed at once. Filters (range, camera) live in the URL.
 import { useMemo, useState, type FormEvent } from 'react';
-import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
 import type { EventType, Person, Sighting } from '../api/types';
@@ -14,8 +13,9 @@ import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDate, formatDateTime, formatTime } from '../lib/format';
 import { enrollReason, isEnrollCode } from '../lib/enrollReason';
 import { useLoad } from '../lib/useLoad';
-import { ErrorMessage, Loading, Modal, PageHead, Pager, useErrorText } from '../components/common';
+import { DateRangeFields, ErrorMessage, Loading, Modal, PageHead, Pager, useErrorText } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
+import { useFilterParams } from '../lib/filterParams';
 import styles from './Review.module.css';
 
 const LIMIT = 120;
@@ -48,7 +48,7 @@ export function ReviewPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
-  const [params, setParams] = useSearchParams();
+  const [params, setAddress] = useFilterParams();
   const today = dateIn(tz);
   const q = useMemo(
     () => ({
@@ -68,13 +68,7 @@ export function ReviewPage() {
   const [notice, setNotice] = useState<string | null>(null);
 
   const setFilter = (k: string, v: string | number | undefined) => {
-    // From the address itself: two changes in a row (before a re-render)
-    // would otherwise build on the same stale params and undo each other.
-    const next = new URLSearchParams(window.location.search);
-    if (v === undefined || v === '') next.delete(k);
-    else next.set(k, String(v));
-    if (k !== 'offset') next.delete('offset');
-    setParams(next, { replace: k !== 'offset' });
+    setAddress(k, v);
     setSelected(new Set());
   };
   const toggle = (id: number, on: boolean) =>
@@ -116,14 +110,7 @@ export function ReviewPage() {
       </PageHead>
       <p className="muted">{t('review.help')}</p>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
-        <label className="field">
-          <span>{t('common.from')}</span>
-          <input type="date" value={q.from} onChange={(e) => setFilter('from', e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('common.to')}</span>
-          <input type="date" value={q.to} onChange={(e) => setFilter('to', e.target.value)} />
-        </label>
+        <DateRangeFields from={q.from} to={q.to} onChange={setFilter} />
         <label className="field">
           <span>{t('attendance.camera')}</span>
           <select value={q.camera_id ?? ''} onChange={(e) => setFilter('camera_id', e.target.value)}>
