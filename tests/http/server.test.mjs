@@ -4,7 +4,7 @@
 // /metrics, TLS, and a clean stop on SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -175,26 +175,27 @@ test('--tls-cert/--tls-key serve HTTPS', async (t) => {
 // A stop signal can land on any thread that does not block it, such as the
 // thread pool OpenBLAS starts before main runs. The server must still shut
 // down in order (exit 0, "stopped"), not be ended by the default action.
-test('SIGTERM delivered to a thread started before main still stops the server cleanly', async () => {
+test('SIGTERM delivered to a thread started before main still stops the server cleanly', async (t) => {
   const own = await startServer({ args: ['--data', join(dir, 'data-sig')] });
   const pid = own.child.pid;
-  const { readdirSync, readFileSync } = await import('node:fs');
   const SIGTERM_BIT = 1n << 14n; // signal 15 in /proc's SigBlk mask
   const open = readdirSync(`/proc/${pid}/task`).map(Number).filter((tid) => {
     if (tid === pid) return false;
     const m = /SigBlk:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
     return m && (BigInt(`0x${m[1]}`) & SIGTERM_BIT) === 0n;
   });
-  let code;
-  if (open.length) {
-    // tgkill(pid, tid, SIGTERM): a signal aimed at that one thread.
-    const r = spawnSync('python3', ['-c',
-      `import ctypes; import sys; sys.exit(ctypes.CDLL(None).syscall(234, ${pid}, ${open[0]}, 15))`]);
-    assert.equal(r.status, 0, `tgkill: ${r.stderr}`);
-    code = await own.exited;
-  } else {
-    code = await own.stop(); // no such thread in this build: the plain stop
+  if (!open.length) {
+    // Every thread blocks it in this build (no library pool started): the
+    // case cannot arise, say so rather than pass without trying.
+    assert.equal(await own.stop(), 0);
+    t.skip('no thread of this build leaves SIGTERM unblocked');
+    return;
   }
+  // tgkill(pid, tid, SIGTERM): a signal aimed at that one thread.
+  const r = spawnSync('python3', ['-c',
+    `import ctypes; import sys; sys.exit(ctypes.CDLL(None).syscall(234, ${pid}, ${open[0]}, 15))`]);
+  assert.equal(r.status, 0, `tgkill: ${r.stderr}`);
+  const code = await own.exited;
   assert.equal(code, 0, `exit status after SIGTERM:\n${own.stderr.slice(-2000)}`);
   assert.match(own.stderr, /stopped/);
 });
