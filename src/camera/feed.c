@@ -6,7 +6,8 @@
  * camera's face tracks, runs the detector to move them, or — when a track
  * starts, is due for its periodic re-check or its face has grown — is
  * decoded and handed to recog_frame, marked for attendance under that
- * camera's id; without tracking every frame goes to recog_frame. recog's
+ * camera's id (from the detector pass's boxes when it ran on that frame,
+ * so no frame is detected twice); without tracking every frame goes to recog_frame. recog's
  * listeners publish the outcome (the HTTP live stream, webhooks); the feed
  * remembers the faces of each camera's last frame for the annotated
  * snapshot, and the latency from capture to recognition done over the most
@@ -153,9 +154,11 @@ static const char *const step_series[] = {
     "rollcall_camera_steps_total{step=\"identify\"}",
 };
 
-/* The detector alone on the frame, its boxes handed to the tracker. */
+/* The detector alone on the frame, its boxes handed to the tracker. The
+ * faces it found stay in *found (*nfound; caller frees) for identify, should
+ * the frame need the whole pipeline now. */
 static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
-                        rc_error *err)
+                        face_info **found, int *nfound, rc_error *err)
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = o.liveness = o.attributes = 0;
@@ -177,16 +180,21 @@ static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, doubl
     }
     cam_tracker_update(tr, now_ms, (const float(*)[4])boxes, n, NULL);
     free(boxes);
-    free(faces);
+    *found = faces;
+    *nfound = n;
     return RC_OK;
 }
 
-/* The whole pipeline, marked; the tracks (if any) take the identities. */
-static rc_status identify(cam_feed *f, cam_tracker *tr, bool detected, int64_t id,
-                          const img_image *im, const cam_frame *frame, rc_error *err)
+/* The whole pipeline, marked; the tracks (if any) take the identities. With
+ * `found` (detected), the detector's faces on this frame from detect(): the
+ * pipeline starts from them instead of detecting again. */
+static rc_status identify(cam_feed *f, cam_tracker *tr, const face_info *found, int nfound,
+                          bool detected, int64_t id, const img_image *im, const cam_frame *frame,
+                          rc_error *err)
 {
     recog_result res;
-    recog_frame_opts o = {.mark = true, .camera_id = id};
+    recog_frame_opts o = {
+        .mark = true, .camera_id = id, .detected = detected, .found = found, .nfound = nfound};
     rc_status st = recog_frame(f->rg, im, &o, &res, err);
     if (st != RC_OK) return st;
     int n = res.n < CAM_FEED_FACES ? res.n : CAM_FEED_FACES;
@@ -223,22 +231,25 @@ static void process(cam_feed *f, int64_t id, const cam_frame *frame)
     img_image *im = NULL;
     if (step != CAM_STEP_SKIP && !(im = cam_frame_image(frame, &err))) st = RC_ERR_CORRUPT;
     bool detected = false;
+    face_info *found = NULL;
+    int nfound = 0;
     if (st == RC_OK && step == CAM_STEP_DETECT) {
-        st = detect(f, tr, im, frame->mono_ms, &err);
-        detected = true;
+        st = detect(f, tr, im, frame->mono_ms, &found, &nfound, &err);
+        detected = st == RC_OK;
         if (st == RC_OK && cam_tracker_due(tr, frame->mono_ms)) {
             rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
             step = CAM_STEP_IDENTIFY; /* a newcomer, or a face that came closer */
         }
     }
     if (st == RC_OK && step == CAM_STEP_IDENTIFY)
-        st = identify(f, tr, detected, id, im, frame, &err);
+        st = identify(f, tr, found, nfound, detected, id, im, frame, &err);
     else if (st == RC_OK) {
         cam_face faces[CAM_FEED_FACES];
         int n = cam_tracker_faces(tr, faces, CAM_FEED_FACES);
         remember(f, id, tr, faces, n, step, frame->mono_ms, step == CAM_STEP_DETECT);
     }
     img_free(im);
+    free(found);
     if (st == RC_OK) {
         rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
         rc_metrics_add(f->metrics, "rollcall_camera_frames_total", "camera frames recognized", 1);

@@ -691,6 +691,10 @@ static float ssr_net(face_worker *w, int which, const img_image *im, const face_
     return total * V;
 }
 
+static rc_status later_stages(face_worker *w, const img_image *im, const face_opts *opts,
+                              face_box *boxes, int nb, int padded, face_info **faces, int *n,
+                              rc_error *err);
+
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err)
 {
@@ -715,6 +719,41 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         if (st != RC_OK) return st;
     }
     w->t.detect = now_ms(w) - t0;
+    return later_stages(w, im, &o, boxes, nb, padded, faces, n, err);
+}
+
+rc_status face_analyze_found(face_worker *w, const img_image *im, const face_opts *opts,
+                             const face_info *found, int nfound, face_info **faces, int *n,
+                             rc_error *err)
+{
+    *faces = NULL;
+    *n = 0;
+    face_opts o = opts ? *opts : face_opts_default();
+    if (im->channels != 3)
+        return rc_fail(err, RC_ERR_INVALID, "face_analyze_found needs an RGB image");
+    if (nfound < 0 || (nfound && !found))
+        return rc_fail(err, RC_ERR_INVALID, "face_analyze_found: %d faces given", nfound);
+    face_box *boxes = nfound ? malloc((size_t)nfound * sizeof *boxes) : NULL;
+    if (nfound && !boxes) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < nfound; i++) {
+        const float *b = found[i].det_box;
+        boxes[i] = (face_box){b[0], b[1], b[2], b[3], found[i].score};
+    }
+    memset(&w->t, 0, sizeof w->t);
+    return later_stages(w, im, &o, boxes, nfound, 0, faces, n, err);
+}
+
+/* What face_analyze does after the detector (face_analyze_found without
+ * it): the faces of `boxes` (the detector's boxes, owned and freed here;
+ * `padded` when found by the padded retry) largest first, each through the
+ * stages o asks for. Adds to the worker's timings. */
+static rc_status later_stages(face_worker *w, const img_image *im, const face_opts *opts,
+                              face_box *boxes, int nb, int padded, face_info **faces, int *n,
+                              rc_error *err)
+{
+    face_opts o = *opts;
+    rc_status st = RC_OK;
+    double t0;
     /* Largest first. `boxes` keeps the detector's boxes as they are; a face
      * found on the frame itself gets the part inside the frame at once, one
      * found with the padded retry keeps its whole extent (the landmark crop

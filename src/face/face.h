@@ -106,6 +106,17 @@ typedef struct {
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err);
 
+/* face_analyze without the detector, for faces it already found on `im`
+ * (a face_analyze with the later stages off, e.g. a camera's detector-only
+ * pass): landmarks, alignment, embedding, liveness, quality as `opts` asks,
+ * from each found face's det_box and score, so a frame whose boxes are
+ * known is not detected twice. Gives what face_analyze with the same opts
+ * gives when its detector finds those boxes (test_face_pipeline). `found`
+ * is only read; *faces as face_analyze (caller frees, largest first). */
+rc_status face_analyze_found(face_worker *w, const img_image *im, const face_opts *opts,
+                             const face_info *found, int nfound, face_info **faces, int *n,
+                             rc_error *err);
+
 /* Liveness of one face that face_analyze found on `im` with the liveness
  * stage off: the same measure, later, for the faces that need it (recog
  * measures only the faces whose identity it would show or mark). Fills

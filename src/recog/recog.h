@@ -96,6 +96,14 @@ typedef struct {
     int64_t ts_ms;     /* when the frame was taken; 0: now */
     const char *kind;  /* "entry"/"exit" chosen on the kiosk (Entrada/Salida); NULL: the
                           camera or the rules decide (see att_sighting.kind) */
+    /* With `detected`, the detector already ran on this frame and found
+     * `found` (nfound faces, from recog_analyze with the later stages off):
+     * recog_frame takes those boxes (face_analyze_found) instead of running
+     * the detector again. A camera frame whose detector-only pass shows a
+     * face due for identification uses it. */
+    bool detected;
+    const face_info *found;
+    int nfound;
 } recog_frame_opts;
 
 typedef struct {

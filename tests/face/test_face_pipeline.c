@@ -213,6 +213,81 @@ static void fused_path_matches_the_reference(void **state)
     face_worker_free(fused);
 }
 
+/* A frame whose faces the detector already found (a camera's detector-only
+ * pass) goes through the later stages from those faces without a second
+ * detection, and gives exactly what the whole pipeline gives: the same
+ * faces in the same order, boxes, landmarks, embeddings, liveness and
+ * quality, on one-face and group photos; no face given is no face; a bad
+ * count is an error. */
+static void found_faces_give_what_the_whole_pipeline_gives(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int w, h; /* 0: as it is */
+    } cases[] = {
+        {"id/deepface_angelina/1.jpg", 640, 480},
+        {"group/deepface_couple.jpg", 640, 480},
+        {"group/ageitgey_two_people.jpg", 0, 0},
+        {"group/dlib_bald_guys.jpg", 0, 0},
+    };
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts detect_only = face_opts_default();
+    detect_only.landmarks = detect_only.embedding = detect_only.liveness = 0;
+    detect_only.pad_retry = 0;
+    int compared = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char file[2048];
+        snprintf(file, sizeof file, "%s/%s", faces_dir, cases[c].file);
+        img_image *im;
+        if (img_load(file, NULL, &im, NULL) != RC_OK) continue;
+        if (cases[c].w) {
+            img_image *r = img_resize(im, cases[c].w, cases[c].h, IMG_RESIZE_AUTO);
+            img_free(im);
+            im = r;
+            assert_non_null(im);
+        }
+        face_info *whole, *found, *later;
+        int nw, nf, nl;
+        assert_int_equal(face_analyze(w, im, NULL, &whole, &nw, NULL), RC_OK);
+        assert_int_equal(face_analyze(w, im, &detect_only, &found, &nf, NULL), RC_OK);
+        assert_int_equal(face_analyze_found(w, im, NULL, found, nf, &later, &nl, NULL), RC_OK);
+        assert_true(nw > 0);
+        assert_int_equal(nf, nw);
+        assert_int_equal(nl, nw);
+        assert_true(face_worker_timings(w).detect == 0); /* no detector ran */
+        for (int i = 0; i < nw; i++) {
+            const face_info *a = &whole[i], *b = &later[i];
+            assert_memory_equal(&a->x0, &b->x0, 4 * sizeof a->x0);
+            assert_memory_equal(a->det_box, b->det_box, sizeof a->det_box);
+            assert_true(a->score == b->score);
+            assert_memory_equal(a->lm68, b->lm68, sizeof a->lm68);
+            assert_true(a->has_embedding && b->has_embedding);
+            assert_memory_equal(a->embedding, b->embedding, sizeof a->embedding);
+            assert_true(a->liveness == b->liveness && a->liveness >= 0);
+            assert_true(a->quality_ok == b->quality_ok && a->sharpness == b->sharpness);
+            assert_string_equal(a->quality_reasons, b->quality_reasons);
+            compared++;
+        }
+        free(whole);
+        free(later);
+        assert_int_equal(face_analyze_found(w, im, NULL, found, 0, &later, &nl, NULL), RC_OK);
+        assert_int_equal(nl, 0);
+        assert_null(later);
+        rc_error err;
+        assert_int_equal(face_analyze_found(w, im, NULL, found, -1, &later, &nl, &err),
+                         RC_ERR_INVALID);
+        free(found);
+        img_free(im);
+    }
+    printf("# found faces through the later stages: %d faces, identical to the whole pipeline\n",
+           compared);
+    if (compared == 0) skip();
+    assert_true(compared >= 5);
+    face_worker_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +295,7 @@ int main(void)
         cmocka_unit_test(threads_share_models_with_own_workers),
         cmocka_unit_test(bad_input_is_an_error_not_a_crash),
         cmocka_unit_test(fused_path_matches_the_reference),
+        cmocka_unit_test(found_faces_give_what_the_whole_pipeline_gives),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
