@@ -234,6 +234,20 @@ rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, fa
     return analyze(r, im, opts, NULL, faces, n, err);
 }
 
+rc_status recog_detect_region(recog *r, const img_image *im, const float rect[4],
+                              const face_opts *opts, face_info **faces, int *n, rc_error *err)
+{
+    size_t slot;
+    face_worker *w = worker_get(r, &slot);
+    rc_status st = face_detect_region(w, im, rect, opts, faces, n, err);
+    face_timings t = face_worker_timings(w);
+    worker_put(r, slot);
+    if (st == RC_OK)
+        rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"region\"}",
+                        "face pipeline time per frame and stage", t.detect);
+    return st;
+}
+
 /* ---- listeners ---------------------------------------------------------- */
 
 int recog_listen(recog *r, recog_listener fn, void *user)

@@ -88,6 +88,13 @@ rc_status recog_decode(const void *data, size_t len, img_image **out, rc_error *
 rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
                         int *n, rc_error *err);
 
+/* The detector alone on a region of the image (face_detect_region: x, y,
+ * w, h in pixels, at the whole image's detector scale) with a borrowed
+ * worker; its time is the "region" stage. *faces: caller frees.
+ * RC_ERR_UNSUPPORTED when the detector cannot run on regions. */
+rc_status recog_detect_region(recog *r, const img_image *im, const float rect[4],
+                              const face_opts *opts, face_info **faces, int *n, rc_error *err);
+
 /* ---- recognition -------------------------------------------------------- */
 
 typedef struct {
