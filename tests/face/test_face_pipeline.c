@@ -213,6 +213,21 @@ static void fused_path_matches_the_reference(void **state)
     face_worker_free(fused);
 }
 
+/* A photo under faces/, resized to w x h (w 0: as it is); NULL when it
+ * cannot be read. */
+static img_image *load_at(const char *rel, int w, int h)
+{
+    char file[2048];
+    snprintf(file, sizeof file, "%s/%s", faces_dir, rel);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) return NULL;
+    if (!w) return im;
+    img_image *r = img_resize(im, w, h, IMG_RESIZE_AUTO);
+    img_free(im);
+    assert_non_null(r);
+    return r;
+}
+
 /* A frame whose faces the detector already found (a camera's detector-only
  * pass) goes through the later stages from those faces without a second
  * detection, and gives exactly what the whole pipeline gives: the same
@@ -238,16 +253,8 @@ static void found_faces_give_what_the_whole_pipeline_gives(void **state)
     detect_only.pad_retry = 0;
     int compared = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char file[2048];
-        snprintf(file, sizeof file, "%s/%s", faces_dir, cases[c].file);
-        img_image *im;
-        if (img_load(file, NULL, &im, NULL) != RC_OK) continue;
-        if (cases[c].w) {
-            img_image *r = img_resize(im, cases[c].w, cases[c].h, IMG_RESIZE_AUTO);
-            img_free(im);
-            im = r;
-            assert_non_null(im);
-        }
+        img_image *im = load_at(cases[c].file, cases[c].w, cases[c].h);
+        if (!im) continue;
         face_info *whole, *found, *later;
         int nw, nf, nl;
         assert_int_equal(face_analyze(w, im, NULL, &whole, &nw, NULL), RC_OK);
@@ -286,18 +293,6 @@ static void found_faces_give_what_the_whole_pipeline_gives(void **state)
     if (compared == 0) skip();
     assert_true(compared >= 5);
     face_worker_free(w);
-}
-
-static img_image *load_at(const char *rel, int w, int h)
-{
-    char file[2048];
-    snprintf(file, sizeof file, "%s/%s", faces_dir, rel);
-    img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) return NULL;
-    img_image *r = img_resize(im, w, h, IMG_RESIZE_AUTO);
-    img_free(im);
-    assert_non_null(r);
-    return r;
 }
 
 /* Detection on a region of the frame (a camera's face track) with the
