@@ -153,7 +153,7 @@ async function measure(tracking) {
 
 const runs = [];
 for (const mode of (process.env.TRACKING ?? 'off,on,regions').split(',')) runs.push(await measure(mode));
-const row = (name, f) => console.log(`  ${name.padEnd(34)}${runs.map((r) => String(f(r)).padStart(14)).join('')}`);
+const row = (name, f) => console.log(`  ${name.padEnd(38)}${runs.map((r) => String(f(r)).padStart(18)).join('')}`);
 console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one enrolled person, scene ${SCENE}` +
   `${SCENE === 'walk' ? `, photo ${process.env.FACE_W ?? 220} px wide` : ''}), ` +
   `${runs[0].s.toFixed(1)} s window per run`);
