@@ -108,6 +108,9 @@ schemas = {
          "the one threshold of /recognize, /process_frame, /verify and cameras, applied at once "
          "when changed; default 0.47 (GALLERY_DEFAULT_THRESHOLD), calibrated per probe against a gallery (see README)"},
      "liveness_threshold": NUM, "keep_unrecognized": BOOL,
+     "unrecognized_retention_days": {"type": INT, "minimum": 0, "maximum": 3650, "description":
+         "kept faces (unrecognized sightings, probes kept with events) are erased this many days "
+         "after they were seen, checked at start and every hour; the events stay; 0 keeps them (default 30)"},
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
      "kiosk_pin_set": {"type": BOOL, "readOnly": True},

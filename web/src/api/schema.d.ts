@@ -1445,6 +1445,8 @@ export interface components {
             recognition_threshold?: number;
             liveness_threshold?: number;
             keep_unrecognized?: boolean;
+            /** @description kept faces (unrecognized sightings, probes kept with events) are erased this many days after they were seen, checked at start and every hour; the events stay; 0 keeps them (default 30) */
+            unrecognized_retention_days?: number;
             institution_name?: string;
             institution_logo_url?: string;
             /** @description write only: 4-12 digits to leave kiosk mode (stored hashed); "" removes it */
