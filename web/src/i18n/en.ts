@@ -645,6 +645,7 @@ const en: Dictionary = {
     too_few_frames: 'Too few photos: at least {{min}} are needed.',
     too_many_frames: 'Too many photos: at most {{max}}.',
     registration_disabled: 'Signing up on your own is not open.',
+    already_pending: 'A registration with this e-mail is already waiting for approval.',
     consent_required: 'You must consent to send the photos.',
     photos_required: '{{needed}} photos are needed.',
     photos_refused: 'Some photos cannot be used ({{accepted}} of 3 accepted).',

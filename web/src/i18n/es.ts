@@ -645,6 +645,7 @@ const es = {
     too_few_frames: 'Faltan fotos: se necesitan al menos {{min}}.',
     too_many_frames: 'Demasiadas fotos: como mucho {{max}}.',
     registration_disabled: 'El alta por cuenta propia no está abierta.',
+    already_pending: 'Ya hay una solicitud con este correo esperando aprobación.',
     consent_required: 'Debe dar su consentimiento para enviar las fotos.',
     photos_required: 'Se necesitan {{needed}} fotos.',
     photos_refused: 'Algunas fotos no sirven ({{accepted}} de 3 aceptadas).',
