@@ -7,8 +7,9 @@
  * starts, is due for its periodic re-check or its face has grown — is
  * decoded and handed to recog_frame, marked for attendance under that
  * camera's id (from the detector pass's boxes when it ran on that frame,
- * so no frame is detected twice); without tracking every frame goes to recog_frame. recog's
- * listeners publish the outcome (the HTTP live stream, webhooks); the feed
+ * so no frame is detected twice); with regions (cam_track_config.full_every)
+ * some detector passes run on regions around the tracks only; without tracking every frame goes to
+ * recog_frame. recog's listeners publish the outcome (the HTTP live stream, webhooks); the feed
  * remembers the faces of each camera's last frame for the annotated
  * snapshot, and the latency from capture to recognition done over the most
  * recent frames that ran the detector or the pipeline, for /metrics.

@@ -10,6 +10,12 @@
  * tracker holds no lock: the manager hands a camera's frames to one worker
  * at a time.
  *
+ * With cfg.full_every, detection rounds between whole-frame detections run
+ * the detector only on regions around the tracks in view
+ * (cam_tracker_regions; face_detect_region in the feed): a face that moved
+ * stays in its region, and a newcomer elsewhere waits for the next
+ * whole-frame round.
+ *
  * The feed runs the detector alone without the face module's padded retry
  * (which looks again at a frame with no face, for photos where the face
  * fills the picture: twice the detector on every empty frame). So that a
