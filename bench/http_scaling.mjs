@@ -14,7 +14,8 @@
 // gets its share of the CPU however many threads it runs), so it also
 // prints where the recognition threads (named recog-job) spent the round,
 // from /proc/PID/task/*/schedstat: running, runnable but waiting for a CPU,
-// and blocked (waiting on a lock, the disk, or for work). A server that
+// and blocked (waiting on a lock, the disk, or for work), and the minor page
+// faults per frame (freed memory the allocator gave back and took again). A server that
 // scales keeps its threads running or runnable under this load: blocked
 // near 0%. "frames per run-second" (frames / thread CPU time) should not
 // fall from 1 to W threads (no contention). Last, a projection (not a
@@ -58,10 +59,11 @@ const jpeg = readFileSync(frame);
 let answerBytes = 0;
 const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-function cpuSeconds(pid) {
+// The server's CPU seconds (utime + stime) and minor page faults so far.
+function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / hz;
+  return { cpu: (Number(f[11]) + Number(f[12])) / hz, faults: Number(f[7]) };
 }
 
 async function start(threads) {
@@ -96,7 +98,7 @@ async function start(threads) {
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
+  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
 }
 
 // Run and run-queue wait (ns) summed over the server's recognition threads.
@@ -118,7 +120,7 @@ async function round(s) {
   let frames = 0, errors = 0;
   const w0 = workerSched(s.pid);
   const u0 = process.cpuUsage();
-  const c0 = cpuSeconds(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
+  const c0 = procStat(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (performance.now() < end) {
       const r = await s.post();
@@ -130,7 +132,9 @@ async function round(s) {
   s.frames += frames;
   s.errors += errors;
   s.wall += wall;
-  s.cpu += cpuSeconds(s.pid) - c0;
+  const c1 = procStat(s.pid);
+  s.cpu += c1.cpu - c0.cpu;
+  s.faults += c1.faults - c0.faults;
   s.rates.push(frames / wall);
   const u1 = process.cpuUsage(u0);
   s.client += (u1.user + u1.system) / 1e6;
@@ -161,6 +165,8 @@ for (const s of [one, many])
     `${(100 * s.cpu / s.wall).toFixed(0).padStart(9)}%  ${String(s.errors).padStart(6)} | ` +
     `${pct(s.wrun, s).padStart(22)} ${pct(s.wwait, s).padStart(16)} ${pct(s.wtime - s.wrun - s.wwait, s).padStart(8)} ` +
     `${(s.frames / s.wrun).toFixed(1).padStart(22)}`);
+console.log(`minor page faults per frame (memory the kernel had to map again): ` +
+  [one, many].map((s) => `${s.threads} thread(s) ${(s.faults / s.frames).toFixed(0)}`).join(', '));
 const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
