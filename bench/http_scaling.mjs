@@ -98,7 +98,7 @@ async function start(threads) {
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
+  return { threads, pid: srv.child.pid, post, admin, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
 }
 
 // Run and run-queue wait (ns) summed over the server's recognition threads.
@@ -167,6 +167,17 @@ for (const s of [one, many])
     `${(s.frames / s.wrun).toFixed(1).padStart(22)}`);
 console.log(`minor page faults per frame (memory the kernel had to map again): ` +
   [one, many].map((s) => `${s.threads} thread(s) ${(s.faults / s.frames).toFixed(0)}`).join(', '));
+if (MARK) {
+  // Group commit: how many store transactions the attendance writes took.
+  const parts = [];
+  for (const s of [one, many]) {
+    const text = (await s.admin.get('/metrics')).body;
+    const val = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    parts.push(`${s.threads} thread(s) ${val('rollcall_attendance_records_total')} sightings in ` +
+      `${val('rollcall_attendance_commits_total')} commits`);
+  }
+  console.log(`attendance writes (mark=true): ${parts.join(', ')}`);
+}
 const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
