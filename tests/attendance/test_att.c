@@ -725,62 +725,7 @@ static void manual_events_and_corrections_keep_the_original(void **state)
     assert_string_equal(r.event.kind, "exit");
 }
 
-typedef struct {
-    fx *f;
-    att *node;
-    int64_t ts;
-    att_result r;
-    rc_status st;
-} node_arg;
-
-static void *node_sees(void *p)
-{
-    node_arg *n = p;
-    att_sighting sg = {.person_id = n->f->ann,
-                       .ts_ms = n->ts,
-                       .camera_id = n->f->cam_both,
-                       .confidence = 0.8,
-                       .liveness = 0.9};
-    rc_error err;
-    n->st = att_record(n->node, &sg, NULL, 0, &n->r, &err);
-    if (n->st != RC_OK) fprintf(stderr, "node: %s\n", err.msg);
-    return NULL;
-}
-
-/* Several rollcall nodes (each its own engine, as separate processes would
- * be) see the same person at the same moment: one entry, all sightings
- * merged into it, never two entries. */
-static void simultaneous_nodes_make_one_event(void **state)
-{
-    fx *f = *state;
-    enum { N = 6 };
-    node_arg n[N];
-    pthread_t th[N];
-    for (int i = 0; i < N; i++) {
-        n[i] = (node_arg){.f = f, .ts = at(f, 2026, 3, 2, 7, 59, 0) + i};
-        OK(att_create(f->s, &n[i].node, &e_));
-    }
-    for (int i = 0; i < N; i++) pthread_create(&th[i], NULL, node_sees, &n[i]);
-    int news = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(th[i], NULL);
-        assert_int_equal(n[i].st, RC_OK);
-        news += n[i].r.outcome == ATT_NEW;
-        att_destroy(n[i].node);
-    }
-    assert_int_equal(news, 1);
-    store_event_filter flt = {.person_id = f->ann};
-    store_event *ev;
-    size_t cnt;
-    OK(store_event_list(f->s, &flt, (store_page){0}, &ev, &cnt, NULL, &e_));
-    assert_int_equal(cnt, 1);
-    assert_int_equal(ev[0].sightings, N);
-    free(ev);
-}
-
-/* One engine (one process) with several recognition threads marking at
- * once: Ann by four threads and Bob by four, at the same moment. Each gets
- * one entry holding all four sightings, never two entries. */
+/* A sighting recorded on its own thread (by engine a). */
 typedef struct {
     att *a;
     att_sighting sg;
@@ -807,6 +752,38 @@ static void events_of(fx *f, int64_t who, size_t want, int sightings)
     free(ev);
 }
 
+/* Several rollcall nodes (each its own engine, as separate processes would
+ * be) see the same person at the same moment: one entry, all sightings
+ * merged into it, never two entries. */
+static void simultaneous_nodes_make_one_event(void **state)
+{
+    fx *f = *state;
+    enum { N = 6 };
+    mark_arg n[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        n[i] = (mark_arg){.sg = {.person_id = f->ann,
+                                 .ts_ms = at(f, 2026, 3, 2, 7, 59, 0) + i,
+                                 .camera_id = f->cam_both,
+                                 .confidence = 0.8,
+                                 .liveness = 0.9}};
+        OK(att_create(f->s, &n[i].a, &e_));
+    }
+    for (int i = 0; i < N; i++) pthread_create(&th[i], NULL, mark, &n[i]);
+    int news = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(n[i].st, RC_OK);
+        news += n[i].r.outcome == ATT_NEW;
+        att_destroy(n[i].a);
+    }
+    assert_int_equal(news, 1);
+    events_of(f, f->ann, 1, N);
+}
+
+/* One engine (one process) with several recognition threads marking at
+ * once: Ann by four threads and Bob by four, at the same moment. Each gets
+ * one entry holding all four sightings, never two entries. */
 static void threads_marking_one_person_make_one_event(void **state)
 {
     fx *f = *state;
