@@ -71,11 +71,13 @@ void http_principal_resolve(struct store *s, const char *bearer, const char *coo
 
 /* One part of a multipart/form-data body. */
 typedef struct {
-    char *name;         /* the form field name */
-    char *filename;     /* NULL for plain fields */
-    char *content_type; /* NULL when the part did not say */
-    unsigned char *data;
+    char *name;          /* the form field name */
+    char *filename;      /* NULL for plain fields */
+    char *content_type;  /* NULL when the part did not say */
+    unsigned char *data; /* NULL while a spooled part waits on disk */
     size_t len, cap;
+    bool spooled; /* the bytes are in the request's spool file at `off` */
+    uint64_t off;
 } http_part;
 
 typedef struct http_route http_route;
@@ -109,6 +111,12 @@ struct http_req {
     struct MHD_PostProcessor *pp;
     size_t streamed;
     bool pp_failed;
+    /* Their photo files go to an unlinked spool file in the data folder
+     * (http_part_load reads one back when its turn comes), so a large
+     * import is held on disk, not in memory. -1 until the first one. */
+    int spool_fd;
+    uint64_t spool_len;
+    int spool_errno; /* writing the spool failed: why */
     /* Answer bookkeeping for the access log and metrics. */
     unsigned status;
     bool answered;
@@ -236,6 +244,9 @@ bool http_parse_multipart(http_req *r);
 void http_multipart_feed(http_req *r, const char *data, size_t n);
 /* The first part with this field name, or NULL. */
 const http_part *http_part_get(const http_req *r, const char *name);
+/* Read a spooled part back into part->data (the caller frees it as any
+ * part's data); a part in memory is left as it is. */
+rc_status http_part_load(http_req *r, http_part *part, rc_error *err);
 /* Is the request body multipart/form-data? */
 bool http_is_multipart(const http_req *r);
 
@@ -343,6 +354,16 @@ size_t http_conns_cut(http_conns *c);
 
 /* ---- the server --------------------------------------------------------- */
 
+/* The person's photo /recognize sends a device key inline (a data: URL),
+ * kept per face id so that a kiosk seeing the same person frame after frame
+ * does not read and encode the same crop each time. Which face is the photo
+ * is still asked of the store every frame; the cache only saves reading and
+ * encoding its bytes. A change to the person (http_gallery_changed) drops
+ * their entries. */
+typedef struct http_photos http_photos;
+http_photos *http_photos_create(void);
+void http_photos_destroy(http_photos *c);
+
 struct http_server {
     struct MHD_Daemon *daemon;
     http_config cfg;
@@ -366,6 +387,7 @@ struct http_server {
     att *att;             /* attendance rules (with a store) */
     bool own_att;         /* made here (no cfg.att) */
     int recog_listener;   /* publishes recog's outcomes on the event stream */
+    http_photos *photos;  /* kiosk photos as data: URLs, per face (api_face.c) */
 };
 
 /* Handlers for the server's own routes (routes.c). */

@@ -7,7 +7,8 @@
 // images and multipart bodies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startWithRoles, multipart, rawRequest, Client } from './lib.mjs';
@@ -357,6 +358,57 @@ test('dataset import streams one line per file and creates the people it names',
   assert.equal(rec.body.faces[0]?.identity?.external_id, 'SALLEY', JSON.stringify(rec.body));
 });
 
+// The server's open files that have no name any more and live in its data
+// folder: {fd, path}.
+function spoolFiles() {
+  const pid = env.srv.child.pid, data = join(env.dir, 'data');
+  const out = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target;
+    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    if (target.startsWith(`${data}/`) && target.endsWith(' (deleted)')) out.push({ fd, path: `/proc/${pid}/fd/${fd}` });
+  }
+  return out;
+}
+
+test('an import keeps its photos in a spool file in the data folder while it arrives, and drops it after', async () => {
+  const a = photo('id/dlib_John_Simm/1.jpg'), b = photo('id/dlib_John_Simm/2.jpg');
+  const mp = multipart([
+    { name: 'file', filename: 'SPOOL/1.jpg', type: 'image/jpeg', data: a },
+    { name: 'file', filename: 'SPOOL/2.jpg', type: 'image/jpeg', data: b },
+  ]);
+  // All but the end of the body: the server has the first photo, not yet
+  // the request, so nothing has been imported.
+  const cut = mp.body.length - 200;
+  const s = net.connect({ port, host: '127.0.0.1' });
+  let reply = '';
+  s.on('data', (d) => { reply += d; });
+  s.on('error', () => {});
+  await new Promise((resolve) => s.on('connect', resolve));
+  s.write(`POST /api/v1/import HTTP/1.0\r\nHost: x\r\nCookie: ${env.manager.cookie}\r\nX-CSRF-Token: ${env.manager.csrf}\r\n` +
+    `Content-Type: ${mp.type}\r\nContent-Length: ${mp.body.length}\r\n\r\n`);
+  s.write(mp.body.subarray(0, cut));
+  let spool = [];
+  for (let i = 0; i < 100 && !spool.some((f) => readFileSync(f.path).length >= a.length); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    spool = spoolFiles();
+  }
+  assert.equal(spool.length, 1, 'one unnamed spool file in the data folder');
+  const held = readFileSync(spool[0].path);
+  assert.ok(held.subarray(0, a.length).equals(a), 'the first photo, byte for byte, on disk');
+  assert.equal(reply, '', 'not answered before the body is in');
+  s.end(mp.body.subarray(cut));
+  await new Promise((resolve) => s.on('close', resolve));
+  assert.match(reply, /^HTTP\/1\.[01] 200/);
+  const done = JSON.parse(reply.trim().split('\n').pop());
+  assert.equal(done.done, true, reply.slice(-300));
+  assert.equal(done.accepted, 2);
+  assert.deepEqual(spoolFiles(), [], 'the spool file is gone with the request');
+  const p = (await admin.get('/api/v1/persons?q=SPOOL')).body.items[0];
+  assert.equal((await admin.get(`/api/v1/persons/${p.id}/faces`)).body.length, 2);
+  assert.equal((await admin.del(`/api/v1/persons/${p.id}`)).status, 204);
+});
+
 test('import rules: stray and unsupported files skipped before counting, accented NFD folders, WebP, roster alone', async () => {
   const nfd = 'María José Núñez'.normalize('NFD');
   const webp = spawnSync('cwebp', ['-quiet', join(FACES, 'id/deepface_person03/2.jpg'), '-o', '-'], { maxBuffer: 1 << 24 });
@@ -429,7 +481,22 @@ test('deleting a face and a person removes them from recognition', async () => {
   const up = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
   const faceIds = up.body.results.filter((x) => x.accepted).map((x) => x.face_id);
   assert.equal(faceIds.length, 2);
+  // The kiosk's inline photo (kept per face by the server, see add_photo) is
+  // the person's photo face, before and after that face is deleted.
+  const image = async (faceId) => (await env.manager.get(`/api/v1/faces/${faceId}/image`)).body;
+  const inline = async () => {
+    const rec = await env.device.req('POST', '/api/v1/recognize', { body: P04(5), type: 'image/jpeg' });
+    const f = rec.body.faces.find((x) => x.identity?.external_id === 'GONE');
+    assert.ok(f, JSON.stringify(rec.body.faces.map((x) => x.identity)));
+    return Buffer.from(f.identity.photo.split(',')[1], 'base64');
+  };
+  const first = await image(faceIds[0]);
+  assert.ok((await inline()).equals(first), 'the first face is the photo');
+  assert.ok((await inline()).equals(first), 'the same photo again');
   assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 204);
+  const now = await inline();
+  assert.ok(!now.equals(first), 'the deleted face is no longer sent');
+  assert.ok(now.equals(await image(faceIds[1])), 'the remaining face is the photo now');
   assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 404);
   assert.equal((await env.manager.get(`/api/v1/persons/${id}/faces`)).body.length, 1);
   assert.equal((await env.manager.get(`/api/v1/faces/${faceIds[0]}/image`)).status, 404);
