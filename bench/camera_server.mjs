@@ -2,15 +2,17 @@
 // loopback by tests/camera/mjpeg_server.mjs from 640x480 frames of one
 // enrolled person) pulled by ONE real `rollcall serve` with the real models.
 // After a warm-up it measures, over a window: frames the cameras delivered
-// and the server recognized per second, drops, latency from capture to
+// and the server recognized per second (in all, and the slowest and fastest
+// camera's rate: every camera must get its share), drops, latency from capture to
 // recognition done (p50/p90/p99 from /metrics, the most recent frames) and
 // the server process's CPU use (utime+stime from /proc/PID/stat).
 // It runs once per tracking mode, each time with a new server: face
 // tracking off (every frame through the whole pipeline), on (the default:
 // the detector every 2nd frame, the whole pipeline for new faces and
 // re-checks) and regions (between whole-frame detections every 4th frame,
-// the detector only around the tracked faces), and prints them side by side with the server's CPU per camera and per frame, and how
-// many frames took each step (rollcall_camera_steps_total).
+// the detector only around the tracked faces), and prints them side by
+// side with the server's CPU per camera and per frame, and how many frames
+// took each step (rollcall_camera_steps_total).
 // The reference printed beside it is the one-thread pipeline time on a
 // 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
 // run: CPU ms per recognized frame without tracking should be close to it.
@@ -62,6 +64,8 @@ async function sample(admin) {
   const text = (await admin.get('/metrics')).body;
   const sum = (name) => [...text.matchAll(new RegExp(`^${name}\\{camera="\\d+"\\} (\\S+)$`, 'gm'))]
     .reduce((a, m) => a + Number(m[1]), 0);
+  const perCamera = Object.fromEntries([...text.matchAll(
+    /^rollcall_camera_processed_frames_total\{camera="(\d+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
   const q = (k) => Number(text.match(new RegExp(`^rollcall_camera_latency_ms\\{quantile="${k}"\\} (\\S+)$`, 'm'))?.[1]);
   const stat = readFileSync(`/proc/${srv.child.pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -69,6 +73,7 @@ async function sample(admin) {
     t: performance.now(),
     frames: sum('rollcall_camera_source_frames_total'),
     processed: sum('rollcall_camera_processed_frames_total'),
+    perCamera,
     drops: sum('rollcall_camera_dropped_frames_total'),
     failures: sum('rollcall_camera_failures_total'),
     cpuTicks: Number(f[11]) + Number(f[12]), // utime, stime
@@ -143,8 +148,11 @@ async function measure(tracking) {
   srv = null;
   const delivered = b.frames - a.frames, processed = b.processed - a.processed;
   const step = (k) => b.steps[k] - a.steps[k];
+  // Every camera gets its share: the slowest and the fastest camera's rate.
+  const rates = Object.keys(b.perCamera).map((c) => (b.perCamera[c] - (a.perCamera[c] ?? 0)) / s);
   return {
     tracking, s, delivered: delivered / s, processed: processed / s, drops: b.drops - a.drops,
+    camMin: Math.min(...rates), camMax: Math.max(...rates),
     failures: b.failures - a.failures, p50: b.p50, p99: b.p99, cpuPct: 100 * cpu / s,
     cpuPerFrame: processed ? 1000 * cpu / processed : NaN, events: events.length,
     steps: `${step('tracked')}/${step('detect')}/${step('region')}/${step('identify')}`,
@@ -161,6 +169,7 @@ row('camera tracking', (r) => r.tracking);
 row('offered frames/s', () => (CAMS * FPS).toFixed(1));
 row('delivered frames/s', (r) => r.delivered.toFixed(1));
 row('processed frames/s', (r) => r.processed.toFixed(1));
+row('per camera, slowest-fastest frames/s', (r) => `${r.camMin.toFixed(2)}-${r.camMax.toFixed(2)}`);
 row('dropped (queue full)', (r) => r.drops);
 row('stream failures', (r) => r.failures);
 row('latency capture->done p50 ms', (r) => r.p50);
