@@ -140,53 +140,54 @@ static img_image *resize_bilinear(const img_image *im, int w, int h)
 
 /* Area resampling: each output pixel is the coverage-weighted mean of the
  * source pixels its footprint overlaps. Done separably (rows then columns)
- * in float. */
+ * in float, each sum from 0 adding the weighted pixels left to right (top
+ * to bottom). The spans live in one allocation: first[i], count[i] and
+ * weights at w + i * stride. */
 typedef struct {
-    int first, count;
+    int *first, *count;
     float *w;
-} area_span;
+    int stride;
+} area_spans;
 
-static area_span *area_spans(int src, int dst)
+static int area_spans_make(int src, int dst, area_spans *sp)
 {
-    area_span *sp = calloc((size_t)dst, sizeof *sp);
-    if (!sp) return NULL;
     double scale = (double)src / dst;
+    sp->stride =
+        (int)ceil(scale) + 2; /* a footprint of `scale` pixels overlaps at most this many */
+    sp->first = malloc(sizeof(int) * (size_t)dst * 2);
+    sp->w = malloc(sizeof(float) * (size_t)dst * (size_t)sp->stride);
+    if (!sp->first || !sp->w) {
+        free(sp->first);
+        free(sp->w);
+        return -1;
+    }
+    sp->count = sp->first + dst;
     for (int i = 0; i < dst; i++) {
         double a = i * scale, b = (i + 1) * scale;
         int first = (int)floor(a), last = (int)ceil(b) - 1;
         if (last >= src) last = src - 1;
         if (last < first) last = first;
-        sp[i].first = first;
-        sp[i].count = last - first + 1;
-        sp[i].w = malloc(sizeof(float) * sp[i].count);
-        if (!sp[i].w) {
-            for (int k = 0; k <= i; k++) free(sp[k].w);
-            free(sp);
-            return NULL;
-        }
-        for (int k = 0; k < sp[i].count; k++) {
+        sp->first[i] = first;
+        sp->count[i] = last - first + 1;
+        float *w = sp->w + (size_t)i * sp->stride;
+        for (int k = 0; k < sp->count[i]; k++) {
             double lo = first + k, hi = lo + 1;
             double cov = (hi < b ? hi : b) - (lo > a ? lo : a);
-            sp[i].w[k] = (float)(cov / scale);
+            w[k] = (float)(cov / scale);
         }
     }
-    return sp;
-}
-
-static void free_spans(area_span *sp, int n)
-{
-    if (!sp) return;
-    for (int i = 0; i < n; i++) free(sp[i].w);
-    free(sp);
+    return 0;
 }
 
 static img_image *resize_area(const img_image *im, int w, int h)
 {
     int C = im->channels;
     img_image *out = img_new(w, h, C);
-    area_span *xs = area_spans(im->w, w), *ys = area_spans(im->h, h);
+    area_spans xs = {0}, ys = {0};
+    int okx = area_spans_make(im->w, w, &xs) == 0, oky = area_spans_make(im->h, h, &ys) == 0;
     float *tmp = malloc(sizeof(float) * (size_t)w * im->h * C);
-    if (!out || !xs || !ys || !tmp) {
+    float *acc = malloc(sizeof(float) * (size_t)w * C);
+    if (!out || !okx || !oky || !tmp || !acc) {
         img_free(out);
         out = NULL;
         goto done;
@@ -194,27 +195,41 @@ static img_image *resize_area(const img_image *im, int w, int h)
     for (int y = 0; y < im->h; y++) {
         const uint8_t *r = im->px + (size_t)y * im->w * C;
         float *t = tmp + (size_t)y * w * C;
-        for (int x = 0; x < w; x++)
+        for (int x = 0; x < w; x++) {
+            const float *wx = xs.w + (size_t)x * xs.stride;
+            const uint8_t *p = r + (size_t)xs.first[x] * C;
+            int n = xs.count[x];
+            if (C == 1) {
+                float s = 0;
+                for (int k = 0; k < n; k++) s += wx[k] * p[k];
+                t[x] = s;
+                continue;
+            }
             for (int c = 0; c < C; c++) {
                 float s = 0;
-                for (int k = 0; k < xs[x].count; k++)
-                    s += xs[x].w[k] * r[(xs[x].first + k) * C + c];
+                for (int k = 0; k < n; k++) s += wx[k] * p[k * C + c];
                 t[x * C + c] = s;
             }
-    }
-    for (int y = 0; y < h; y++) {
-        uint8_t *o = out->px + (size_t)y * w * C;
-        for (int i = 0; i < w * C; i++) {
-            float s = 0;
-            for (int k = 0; k < ys[y].count; k++)
-                s += ys[y].w[k] * tmp[(size_t)(ys[y].first + k) * w * C + i];
-            o[i] = clamp_u8(s);
         }
+    }
+    /* Columns: a row of sums at a time, adding the source rows in order
+     * (the same sums as one output at a time, in a loop the compiler
+     * vectorises). */
+    size_t wc = (size_t)w * C;
+    for (int y = 0; y < h; y++) {
+        const float *wy = ys.w + (size_t)y * ys.stride;
+        const float *t = tmp + (size_t)ys.first[y] * wc;
+        for (size_t i = 0; i < wc; i++) acc[i] = 0;
+        for (int k = 0; k < ys.count[y]; k++, t += wc)
+            for (size_t i = 0; i < wc; i++) acc[i] += wy[k] * t[i];
+        uint8_t *o = out->px + (size_t)y * wc;
+        for (size_t i = 0; i < wc; i++) o[i] = clamp_u8(acc[i]);
     }
 done:
     free(tmp);
-    free_spans(xs, w);
-    free_spans(ys, h);
+    free(acc);
+    if (okx) free(xs.first), free(xs.w);
+    if (oky) free(ys.first), free(ys.w);
     return out;
 }
 
@@ -284,7 +299,7 @@ img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6]
     if (!out) return NULL;
     int C = im->channels;
     float bv = (float)(border < 0 ? 0 : border > 255 ? 255 : border);
-    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2 && C == 3;
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2;
     for (int y = 0; y < out_h; y++) {
         uint8_t *o = out->px + (size_t)y * out_w * C;
         for (int x = 0; x < out_w; x++) {

@@ -46,7 +46,7 @@ void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w
 /* The AVX2 kernels (simd.c), each doing the part it can and leaving the rest
  * to the C loops. planar_half: output columns [0, return value) of output
  * row y of a 3-channel image twice the output size. warp8: eight output
- * pixels (x .. x+7, row y) of a 3-channel warp when all their samples lie
+ * pixels (x .. x+7, row y) of a warp (1 or 3 channels) when all their samples lie
  * inside the image (returns 1; 0 = nothing written). rect_row: columns
  * [0, return value) of one output row of img_rect_to_planar, from source rows
  * r0 and r1, with the column tables ix (byte offsets), ax, dx. */

@@ -142,11 +142,28 @@ __attribute__((target("avx2"))) int img__warp8_avx2(const img_image *im, const f
     if (_mm256_movemask_ps(ok) != 0xff) return 0;
     __m256i x0 = _mm256_cvttps_epi32(fx0), y0 = _mm256_cvttps_epi32(fy0);
     __m256 ax = _mm256_sub_ps(sx, fx0), ay = _mm256_sub_ps(sy, fy0);
-    /* Byte offsets; the image is under 2^31 bytes (img_new). */
-    __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, _mm256_set1_epi32(im->w * 3)),
-                                   _mm256_mullo_epi32(x0, _mm256_set1_epi32(3)));
     const char *pb = (const char *)im->px;
-    int stride = im->w * 3;
+    int C = im->channels, stride = im->w * C;
+    /* Byte offsets; the image is under 2^31 bytes (img_new). */
+    __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, _mm256_set1_epi32(stride)),
+                                   _mm256_mullo_epi32(x0, _mm256_set1_epi32(C)));
+    if (C == 1) {
+        /* Four bytes ending at the right-hand pixel (bytes 2 and 3: this
+         * pixel and the next), so never past the image; the first two
+         * pixels of the image are left to the C loop. */
+        if (_mm256_movemask_ps(
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(2), off))) != 0)
+            return 0;
+        __m256i p = _mm256_i32gather_epi32((const int *)(const void *)(pb - 2), off, 1);
+        __m256i q = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride - 2), off, 1);
+        __m256 a = BYTE_PS(p, 16), a1 = BYTE_PS(p, 24), b = BYTE_PS(q, 16), b1 = BYTE_PS(q, 24);
+        __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), ax));
+        __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), ax));
+        __m256i v = clamp_u8x8(_mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), ay)));
+        __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(w16, w16));
+        return 1;
+    }
     /* Four bytes at p (this pixel's R, G, B) and at p + 2 (the next pixel's
      * R, G, B in bytes 1..3): never past the right-hand pixel. */
     __m256i p0 = _mm256_i32gather_epi32((const int *)(const void *)pb, off, 1);

@@ -512,8 +512,8 @@ static img_image *noise(int w, int h, unsigned seed)
 
 /* The SIMD pixel kernels (simd.c) against the plain C loops, which define
  * the answer: bit for bit, on a real photo and on noise, at sizes that leave
- * tails for the C loop (widths not a multiple of 8 or 16), warps partly
- * outside the image and rectangles at every edge (the kernels must neither
+ * tails for the C loop (widths not a multiple of 8 or 16), warps (RGB and
+ * gray) partly outside the image and rectangles at every edge (the kernels must neither
  * differ nor read outside the pixels: the ASan build runs this too). On a
  * CPU without AVX2 there is nothing to compare and the test says so. */
 static void simd_kernels_match_the_c_loops(void **state)
@@ -546,17 +546,19 @@ static void simd_kernels_match_the_c_loops(void **state)
     }
     /* Warps: rotations, scales and shifts, some partly outside, onto widths
      * with and without a tail. */
-    img_image *small = noise(41, 23, 9);
+    img_image *small = noise(41, 23, 9), *gray = img_to_gray(photo), *gsmall = img_to_gray(small);
+    const img_image *warped[4] = {photo, small, gray, gsmall};
     srand(11);
-    for (int k = 0; k < 60; k++) {
-        const img_image *src = k % 3 == 2 ? small : photo;
+    for (int k = 0; k < 80; k++) {
+        const img_image *src = warped[k % 4];
         float an = (float)(rand() % 628) / 100.f, sc = 0.2f + (float)(rand() % 300) / 100.f;
         float m[6] = {sc * cosf(an), -sc * sinf(an), (float)(rand() % src->w) - 10,
                       sc * sinf(an), sc * cosf(an),  (float)(rand() % src->h) - 10};
         int ow = k % 2 ? 112 : 45;
         img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
         img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
-        if (memcmp(wa->px, wb->px, (size_t)ow * ow * 3) != 0) fail_msg("warp %d differs", k);
+        if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
+            fail_msg("warp %d (%d channels) differs", k, src->channels);
         img_free(wa);
         img_free(wb);
     }
@@ -584,7 +586,63 @@ static void simd_kernels_match_the_c_loops(void **state)
     free(a);
     free(b);
     img_free(small);
+    img_free(gray);
+    img_free(gsmall);
     img_free(photo);
+}
+
+/* Area resize, one output value at a time straight from its definition: the
+ * coverage-weighted mean of the source pixels under the footprint (weights
+ * in double, summed in float from 0, left to right, then top to bottom), as
+ * img_resize's area path must give it, bit for bit. */
+static uint8_t plain_area(const img_image *im, int w, int h, int x, int y, int c)
+{
+    double sx = (double)im->w / w, sy = (double)im->h / h;
+    double ax = x * sx, bx = (x + 1) * sx, ay = y * sy, by = (y + 1) * sy;
+    int fx = (int)floor(ax), lx = (int)ceil(bx) - 1, fy = (int)floor(ay), ly = (int)ceil(by) - 1;
+    if (lx >= im->w) lx = im->w - 1;
+    if (ly >= im->h) ly = im->h - 1;
+    float s = 0;
+    for (int yy = fy; yy <= ly; yy++) {
+        float row = 0;
+        for (int xx = fx; xx <= lx; xx++) {
+            double cov = fmin(xx + 1, bx) - fmax(xx, ax);
+            row += (float)(cov / sx) * im->px[((size_t)yy * im->w + xx) * im->channels + c];
+        }
+        double cov = fmin(yy + 1, by) - fmax(yy, ay);
+        s += (float)(cov / sy) * row;
+    }
+    return s <= 0.f ? 0 : s >= 255.f ? 255 : (uint8_t)(s + 0.5f);
+}
+
+static void area_resize_matches_its_definition(void **state)
+{
+    (void)state;
+    static const int cases[][5] = {{224, 224, 98, 98, 1},
+                                   {640, 480, 320, 240, 3},
+                                   {101, 37, 13, 9, 3},
+                                   {50, 50, 7, 50, 1},
+                                   {33, 20, 33, 3, 3}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *q = cases[k];
+        img_image *src = noise(q[0], q[1], (unsigned)k + 40);
+        if (q[4] == 1) {
+            img_image *g = img_to_gray(src);
+            img_free(src);
+            src = g;
+        }
+        img_image *r = img_resize(src, q[2], q[3], IMG_RESIZE_AREA);
+        assert_non_null(r);
+        for (int y = 0; y < q[3]; y++)
+            for (int x = 0; x < q[2]; x++)
+                for (int c = 0; c < q[4]; c++)
+                    if (r->px[((size_t)y * q[2] + x) * q[4] + c] !=
+                        plain_area(src, q[2], q[3], x, y, c))
+                        fail_msg("%dx%d -> %dx%d: pixel (%d, %d) channel %d differs", q[0], q[1],
+                                 q[2], q[3], x, y, c);
+        img_free(r);
+        img_free(src);
+    }
 }
 
 static void colour_conversion_and_drawing(void **state)
@@ -630,6 +688,7 @@ int main(void)
         cmocka_unit_test(colour_conversion_and_drawing),
         cmocka_unit_test(fused_conversions_match_the_plain_ones),
         cmocka_unit_test(simd_kernels_match_the_c_loops),
+        cmocka_unit_test(area_resize_matches_its_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
