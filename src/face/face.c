@@ -416,13 +416,8 @@ static img_image *landmark_crop(const img_image *im, const img_image *gray, floa
         if (z) memset(z->px, 0, 64 * 64);
         return z;
     }
-    img_image view = {x1 - x0, y1 - y0, 3, NULL}, *g = img_new(view.w, view.h, 1);
+    img_image *g = img_gray_rect(im, x0, y0, x1 - x0, y1 - y0);
     if (!g) return NULL;
-    for (int r = 0; r < view.h; r++) {
-        const uint8_t *p = im->px + ((size_t)(y0 + r) * im->w + x0) * 3;
-        uint8_t *o = g->px + (size_t)r * view.w;
-        for (int i = 0; i < view.w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
-    }
     img_image *c = img_crop_resize(g, x - (float)x0, y - (float)y0, side, side, 64, 64, 0);
     img_free(g);
     return c;

@@ -88,6 +88,10 @@ img_image *img_orient(const img_image *im, int orientation);
 img_image *img_to_gray(const img_image *im);
 img_image *img_to_rgb(const img_image *im);
 
+/* The rectangle (x, y, w, h), which must lie inside the image, as a new
+ * gray image (img_to_gray of that part only). NULL without memory. */
+img_image *img_gray_rect(const img_image *im, int x, int y, int w, int h);
+
 /* The gray value img_to_gray gives one RGB pixel: BT.601 in 14-bit fixed
  * point, as OpenCV's RGB2GRAY. */
 static inline uint8_t img_gray_of(uint8_t r, uint8_t g, uint8_t b)

@@ -53,20 +53,32 @@ img_image *img_orient(const img_image *im, int o)
     return out;
 }
 
-img_image *img_to_gray(const img_image *im)
+img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int w, int h)
 {
-    img_image *g = img_new(im->w, im->h, 1);
+    img_image *g = img_new(w, h, 1);
     if (!g) return NULL;
-    size_t n = (size_t)im->w * im->h;
-    if (im->channels == 1) {
-        memcpy(g->px, im->px, n);
-        return g;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = im->px + 3 * i;
-        g->px[i] = img_gray_of(p[0], p[1], p[2]);
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2;
+    for (int r = 0; r < h; r++) {
+        const uint8_t *p = im->px + ((size_t)(y + r) * im->w + x) * im->channels;
+        uint8_t *o = g->px + (size_t)r * w;
+        if (im->channels == 1) {
+            memcpy(o, p, (size_t)w);
+            continue;
+        }
+        int i = simd ? img__gray_row_avx2(p, w, o) : 0;
+        for (p += 3 * i; i < w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
     }
     return g;
+}
+
+img_image *img_gray_rect(const img_image *im, int x, int y, int w, int h)
+{
+    return img__gray_rect(img__simd_best(), im, x, y, w, h);
+}
+
+img_image *img_to_gray(const img_image *im)
+{
+    return img_gray_rect(im, 0, 0, im->w, im->h);
 }
 
 img_image *img_to_rgb(const img_image *im)

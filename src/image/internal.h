@@ -34,12 +34,13 @@ typedef enum { IMG_SIMD_C = 0, IMG_SIMD_AVX2 } img__simd;
  * engine's switch) caps it to plain C. */
 img__simd img__simd_best(void);
 
-/* img_to_planar, img_warp_affine and img_rect_to_planar at a given level
+/* img_to_planar, img_warp_affine, img_gray_rect and img_rect_to_planar at a given level
  * (a level the CPU lacks runs as plain C). */
 int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, float mean,
                    float scale, float *t);
 img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6], int out_w,
                             int out_h, int border);
+img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int w, int h);
 void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w, int h, int n,
                          int reverse, float *t);
 
@@ -53,6 +54,9 @@ void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w
 int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean, float scale,
                           float *t);
 int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o);
+/* gray_row: img_gray_of of the RGB pixels p[0 .. n) into o, the first
+ * (return value) of them. */
+int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o);
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2);
 

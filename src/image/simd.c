@@ -2,15 +2,13 @@
  * simd.c — AVX2 versions of the pixel loops that sit between a camera frame
  * and the networks: the detector's input (each 2x2 block's rounded mean,
  * normalised, laid out per channel), the affine warp's inner path (the
- * aligned face) and the bilinear rectangle-to-tensor resize (the liveness
- * input). Compiled with target attributes and chosen at run time
- * (img__simd_best), so one binary runs on any x86-64 and builds elsewhere.
- * The C loops in imgproc.c define the answer: every kernel here does the
- * same float operations in the same order (separate multiply and add, no
- * FMA), so its bytes and floats are identical, which tests/image checks
- * level against level. Each kernel takes the part it can (whole groups of
- * 8 or 16 outputs whose samples are all inside the image) and leaves the
- * rest to the C loop that called it.
+ * aligned face, the landmark crop), gray conversion (the landmark crop) and the bilinear
+ * rectangle-to-tensor resize (the liveness input). Compiled with target attributes and chosen at
+ * run time (img__simd_best), so one binary runs on any x86-64 and builds elsewhere. The C loops in
+ * imgproc.c define the answer: every kernel here does the same float operations in the same order
+ * (separate multiply and add, no FMA), so its bytes and floats are identical, which tests/image
+ * checks level against level. Each kernel takes the part it can (whole groups of 8 or 16 outputs
+ * whose samples are all inside the image) and leaves the rest to the C loop that called it.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -102,6 +100,42 @@ __attribute__((target("avx2"))) int img__planar_half_avx2(const img_image *im, i
             _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_sub_ps(lo, vmean), vscale));
             _mm256_storeu_ps(o + 8, _mm256_mul_ps(_mm256_sub_ps(hi, vmean), vscale));
         }
+    }
+    return x;
+}
+
+__attribute__((target("avx2"))) int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
+{
+    uint8_t mk[3][3][16];
+    deinterleave_masks(mk);
+    __m256i m[3][3];
+    for (int c = 0; c < 3; c++)
+        for (int k = 0; k < 3; k++)
+            m[c][k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mk[c][k]));
+    const __m256i z = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
+    /* img_gray_of: r 4899 + g 9617 (one madd of (r, g) pairs) plus
+     * b 1868 + 8192 (one madd of (b, 1) pairs), then >> 14. */
+    const __m256i crg = _mm256_set1_epi32(9617 << 16 | 4899),
+                  cb = _mm256_set1_epi32(8192 << 16 | 1868);
+    int x = 0;
+    for (; x + 32 <= n; x += 32) {
+        __m256i v[3];
+        load_rgb32(p + (size_t)x * 3, v);
+        __m256i r = channel32(v, m[0]), g = channel32(v, m[1]), b = channel32(v, m[2]);
+        __m256i half[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i r16 = h ? _mm256_unpackhi_epi8(r, z) : _mm256_unpacklo_epi8(r, z);
+            __m256i g16 = h ? _mm256_unpackhi_epi8(g, z) : _mm256_unpacklo_epi8(g, z);
+            __m256i b16 = h ? _mm256_unpackhi_epi8(b, z) : _mm256_unpacklo_epi8(b, z);
+            __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(r16, g16), crg),
+                                          _mm256_madd_epi16(_mm256_unpacklo_epi16(b16, one), cb));
+            __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(r16, g16), crg),
+                                          _mm256_madd_epi16(_mm256_unpackhi_epi16(b16, one), cb));
+            half[h] = _mm256_packs_epi32(_mm256_srli_epi32(lo, 14), _mm256_srli_epi32(hi, 14));
+        }
+        /* The unpacks and packs pair up within each 128-bit half: pixels
+         * come back in order. */
+        _mm256_storeu_si256((__m256i *)(void *)(o + x), _mm256_packus_epi16(half[0], half[1]));
     }
     return x;
 }
@@ -243,6 +277,11 @@ int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean
 }
 
 int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o)
+{
+    return 0;
+}
+
+int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
 {
     return 0;
 }

@@ -562,6 +562,15 @@ static void simd_kernels_match_the_c_loops(void **state)
         img_free(wa);
         img_free(wb);
     }
+    /* Gray conversion of rectangles 1 to 100 pixels wide, to the last pixel. */
+    for (int wd = 1; wd <= 100; wd += 3) {
+        int W = photo->w, H = photo->h;
+        img_image *ga = img__gray_rect(IMG_SIMD_C, photo, W - wd, H - 5, wd, 5);
+        img_image *gb = img__gray_rect(IMG_SIMD_AVX2, photo, W - wd, H - 5, wd, 5);
+        if (memcmp(ga->px, gb->px, (size_t)wd * 5) != 0) fail_msg("gray of %d columns differs", wd);
+        img_free(ga);
+        img_free(gb);
+    }
     /* Rectangles at the corners (the image's first and last pixels), 1 and
      * 2 pixels wide or tall, up- and downscaled, both channel orders. */
     const int n = 37;
