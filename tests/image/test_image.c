@@ -578,10 +578,15 @@ static void simd_kernels_match_the_c_loops(void **state)
     const img_image *srcs[2] = {small, photo};
     for (int s = 0; s < 2; s++) {
         int W = srcs[s]->w, H = srcs[s]->h;
-        const int rects[][4] = {
-            {0, 0, W, H},         {0, 0, 1, 1},          {W - 1, H - 1, 1, 1},
-            {0, 0, 2, H},         {W - 2, 0, 2, H},      {0, H - 2, W, 2},
-            {3, 2, W / 2, H / 3}, {W / 3, H / 4, 9, 40}, {W - 20, H - 30, 20, 30}};
+        const int rects[][4] = {{0, 0, W, H},
+                                {0, 0, 1, 1},
+                                {W - 1, H - 1, 1, 1},
+                                {0, 0, 2, H},
+                                {W - 2, 0, 2, H},
+                                {0, H - 2, W, 2},
+                                {3, 2, W / 2, H / 3},
+                                {W / 3, H / 4, 9, H - H / 4},
+                                {W - 20, H - 21, 20, 21}};
         for (size_t r = 0; r < sizeof rects / sizeof rects[0]; r++)
             for (int rev = 0; rev < 2; rev++) {
                 const int *q = rects[r];
