@@ -37,17 +37,20 @@ img__simd img__simd_best(void)
 }
 
 /* pshufb masks taking channel c of 16 interleaved RGB pixels held in three
- * 16-byte registers (k = 0, 1, 2) to bytes 0..15: byte j is pixel j's
- * channel c when it lies in register k, else zeroed (0x80), so OR-ing the
- * three shuffles gathers the channel. */
-static void deinterleave_masks(uint8_t masks[3][3][16])
+ * 16-byte parts (k = 0, 1, 2) to bytes 0..15: byte j is pixel j's channel c
+ * when it lies in part k, else zeroed (0x80), so OR-ing the three shuffles
+ * gathers the channel. The same masks in both 128-bit halves. */
+__attribute__((target("avx2"))) static void deinterleave_masks(__m256i m[3][3])
 {
     for (int c = 0; c < 3; c++)
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 3; k++) {
+            uint8_t mk[16];
             for (int j = 0; j < 16; j++) {
                 int at = 3 * j + c;
-                masks[c][k][j] = at / 16 == k ? (uint8_t)(at % 16) : 0x80;
+                mk[j] = at / 16 == k ? (uint8_t)(at % 16) : 0x80;
             }
+            m[c][k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mk));
+        }
 }
 
 /* Three 256-bit registers holding pixels 0..15 of `p` in their low halves
@@ -72,12 +75,8 @@ __attribute__((target("avx2"))) static inline __m256i channel32(const __m256i v[
 __attribute__((target("avx2"))) int img__planar_half_avx2(const img_image *im, int ow, int oh,
                                                           int y, float mean, float scale, float *t)
 {
-    uint8_t mk[3][3][16];
-    deinterleave_masks(mk);
     __m256i m[3][3];
-    for (int c = 0; c < 3; c++)
-        for (int k = 0; k < 3; k++)
-            m[c][k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mk[c][k]));
+    deinterleave_masks(m);
     const __m256i ones = _mm256_set1_epi8(1), two = _mm256_set1_epi16(2);
     const __m256 vmean = _mm256_set1_ps(mean), vscale = _mm256_set1_ps(scale);
     size_t plane = (size_t)ow * oh, stride = (size_t)im->w * 3;
@@ -106,12 +105,8 @@ __attribute__((target("avx2"))) int img__planar_half_avx2(const img_image *im, i
 
 __attribute__((target("avx2"))) int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
 {
-    uint8_t mk[3][3][16];
-    deinterleave_masks(mk);
     __m256i m[3][3];
-    for (int c = 0; c < 3; c++)
-        for (int k = 0; k < 3; k++)
-            m[c][k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mk[c][k]));
+    deinterleave_masks(m);
     const __m256i z = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
     /* img_gray_of: r 4899 + g 9617 (one madd of (r, g) pairs) plus
      * b 1868 + 8192 (one madd of (b, 1) pairs), then >> 14. */
@@ -141,8 +136,25 @@ __attribute__((target("avx2"))) int img__gray_row_avx2(const uint8_t *p, int n, 
 }
 
 /* Byte `shift / 8` of each 32-bit lane, as float. */
-#define BYTE_PS(v, shift)                                                                          \
-    _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32((v), (shift)), _mm256_set1_epi32(255)))
+__attribute__((target("avx2"))) static inline __m256 byte_ps(__m256i v, int shift)
+{
+    return _mm256_cvtepi32_ps(
+        _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(shift)), _mm256_set1_epi32(255)));
+}
+
+/* The bilinear value of 8 lanes, as the C loops compute it: the upper-left
+ * and upper-right samples are byte `sa` of p and byte `sa1` of p1, the
+ * lower ones the same bytes of q and q1; t = a + (a1 - a) ax, likewise b,
+ * then t + (b - t) ay. The differences of whole numbers are exact in float,
+ * as the C loops' integer differences converted. */
+__attribute__((target("avx2"))) static inline __m256
+bilerp8(__m256i p, __m256i p1, __m256i q, __m256i q1, int sa, int sa1, __m256 ax, __m256 ay)
+{
+    __m256 a = byte_ps(p, sa), a1 = byte_ps(p1, sa1), b = byte_ps(q, sa), b1 = byte_ps(q1, sa1);
+    __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), ax));
+    __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), ax));
+    return _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), ay));
+}
 
 /* clamp_u8 of imgproc.c on 8 lanes: 0 at or below 0, 255 at or above 255,
  * else truncate(v + 0.5). */
@@ -190,10 +202,7 @@ __attribute__((target("avx2"))) int img__warp8_avx2(const img_image *im, const f
             return 0;
         __m256i p = _mm256_i32gather_epi32((const int *)(const void *)(pb - 2), off, 1);
         __m256i q = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride - 2), off, 1);
-        __m256 a = BYTE_PS(p, 16), a1 = BYTE_PS(p, 24), b = BYTE_PS(q, 16), b1 = BYTE_PS(q, 24);
-        __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), ax));
-        __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), ax));
-        __m256i v = clamp_u8x8(_mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), ay)));
+        __m256i v = clamp_u8x8(bilerp8(p, p, q, q, 16, 24, ax, ay));
         __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         _mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(w16, w16));
         return 1;
@@ -206,16 +215,7 @@ __attribute__((target("avx2"))) int img__warp8_avx2(const img_image *im, const f
     __m256i q1 = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride + 2), off, 1);
     __m256i res = _mm256_setzero_si256();
     for (int c = 0; c < 3; c++) {
-        __m256 a = c == 0 ? BYTE_PS(p0, 0) : c == 1 ? BYTE_PS(p0, 8) : BYTE_PS(p0, 16);
-        __m256 a1 = c == 0 ? BYTE_PS(p1, 8) : c == 1 ? BYTE_PS(p1, 16) : BYTE_PS(p1, 24);
-        __m256 b = c == 0 ? BYTE_PS(q0, 0) : c == 1 ? BYTE_PS(q0, 8) : BYTE_PS(q0, 16);
-        __m256 b1 = c == 0 ? BYTE_PS(q1, 8) : c == 1 ? BYTE_PS(q1, 16) : BYTE_PS(q1, 24);
-        /* t = p + (p1 - p) ax; b = q + (q1 - q) ax; t + (b - t) ay. The
-         * differences of whole numbers are exact in float, as the C loop's
-         * integer differences converted. */
-        __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), ax));
-        __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), ax));
-        __m256i v = clamp_u8x8(_mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), ay)));
+        __m256i v = clamp_u8x8(bilerp8(p0, p1, q0, q1, 8 * c, 8 * c + 8, ax, ay));
         res = _mm256_or_si256(res, _mm256_slli_epi32(v, 8 * c));
     }
     /* R, G, B of each lane to 3 bytes: 12 bytes per 128-bit half. */
@@ -250,13 +250,7 @@ __attribute__((target("avx2"))) int img__rect_row_avx2(const uint8_t *r0, const 
         __m256i q0 = _mm256_i32gather_epi32((const int *)(const void *)b0, off, 1);
         __m256i q1 = _mm256_i32gather_epi32((const int *)(const void *)b0, off1, 1);
         for (int c = 0; c < 3; c++) {
-            __m256 a = c == 0 ? BYTE_PS(p0, 8) : c == 1 ? BYTE_PS(p0, 16) : BYTE_PS(p0, 24);
-            __m256 a1 = c == 0 ? BYTE_PS(p1, 8) : c == 1 ? BYTE_PS(p1, 16) : BYTE_PS(p1, 24);
-            __m256 b = c == 0 ? BYTE_PS(q0, 8) : c == 1 ? BYTE_PS(q0, 16) : BYTE_PS(q0, 24);
-            __m256 b1 = c == 0 ? BYTE_PS(q1, 8) : c == 1 ? BYTE_PS(q1, 16) : BYTE_PS(q1, 24);
-            __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), vax));
-            __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), vax));
-            __m256 v = _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), vay));
+            __m256 v = bilerp8(p0, p1, q0, q1, 8 * c + 8, 8 * c + 8, vax, vay);
             _mm256_storeu_ps(out[c] + x, _mm256_floor_ps(_mm256_add_ps(v, half)));
         }
     }
