@@ -463,13 +463,8 @@ static img_image *landmark_crop(const img_image *im, const img_image *gray, floa
         if (z) memset(z->px, 0, 64 * 64);
         return z;
     }
-    img_image view = {x1 - x0, y1 - y0, 3, NULL}, *g = img_new(view.w, view.h, 1);
+    img_image *g = img_gray_rect(im, x0, y0, x1 - x0, y1 - y0);
     if (!g) return NULL;
-    for (int r = 0; r < view.h; r++) {
-        const uint8_t *p = im->px + ((size_t)(y0 + r) * im->w + x0) * 3;
-        uint8_t *o = g->px + (size_t)r * view.w;
-        for (int i = 0; i < view.w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
-    }
     img_image *c = img_crop_resize(g, x - (float)x0, y - (float)y0, side, side, 64, 64, 0);
     img_free(g);
     return c;
@@ -593,46 +588,12 @@ int face_liveness_rect(int W, int H, const float box[4], float rect[4])
     return rect[2] >= 1 && rect[3] >= 1 ? 0 : -1;
 }
 
-/* OpenCV's bilinear resize of the rectangle (x, y, w, h) to n x n, sampled
- * straight from the frame into the planar tensor in B, G, R order: one pass,
- * no intermediate image. Source positions are clamped to the rectangle as
- * cv::resize clamps to its input, and values are rounded to integers as the
- * 8-bit resized image the package feeds. */
-static void liveness_tensor(const img_image *im, const float rect[4], int n, float *t)
-{
-    int x0 = (int)rect[0], y0 = (int)rect[1], rw = (int)rect[2], rh = (int)rect[3];
-    float sx = (float)rw / n, sy = (float)rh / n;
-    size_t plane = (size_t)n * n;
-    for (int y = 0; y < n; y++) {
-        float fy = (y + 0.5f) * sy - 0.5f;
-        if (fy < 0) fy = 0;
-        int iy = (int)fy;
-        if (iy >= rh - 1) iy = rh - 1, fy = (float)iy;
-        float ay = fy - iy;
-        const uint8_t *r0 = im->px + ((size_t)(y0 + iy) * im->w + x0) * 3;
-        const uint8_t *r1 = iy + 1 < rh ? r0 + (size_t)im->w * 3 : r0;
-        for (int x = 0; x < n; x++) {
-            float fx = (x + 0.5f) * sx - 0.5f;
-            if (fx < 0) fx = 0;
-            int ix = (int)fx;
-            if (ix >= rw - 1) ix = rw - 1, fx = (float)ix;
-            float ax = fx - ix;
-            int dx = ix + 1 < rw ? 3 : 0;
-            const uint8_t *a = r0 + ix * 3, *b = r1 + ix * 3;
-            for (int c = 0; c < 3; c++) {
-                float top = a[c] + (a[c + dx] - a[c]) * ax, bot = b[c] + (b[c + dx] - b[c]) * ax;
-                t[(size_t)(2 - c) * plane + (size_t)y * n + x] =
-                    floorf(top + (bot - top) * ay + 0.5f);
-            }
-        }
-    }
-}
-
 int face_liveness_input(const img_image *im, const float box[4], float *tensor)
 {
     float rect[4];
     if (im->channels != 3 || face_liveness_rect(im->w, im->h, box, rect) != 0) return -1;
-    liveness_tensor(im, rect, 128, tensor);
+    /* B, G, R order: see the top of this file. */
+    img_rect_to_planar(im, (int)rect[0], (int)rect[1], (int)rect[2], (int)rect[3], 128, 1, tensor);
     return 0;
 }
 
