@@ -899,18 +899,25 @@ static void bad_locations_give_clear_errors(void **state)
     assert_int_not_equal(store_open(t->dir, 0, &s, &err), RC_OK);
 }
 
+#define WAKE_TIMEOUT_MS 60000
+
 typedef struct {
     store *s;
     int64_t known, seen;
     rc_status st;
+    double waited_ms;
 } waiter_arg;
 
 static void *waiter(void *p)
 {
     waiter_arg *w = p;
     rc_error err;
-    /* Long timeout: the test only finishes when the change wakes us. */
-    w->st = store_gallery_wait(w->s, w->known, 60000, &w->seen, &err);
+    /* Long timeout: the change must wake us (NOTIFY on PostgreSQL, the
+     * 200 ms look on SQLite); once it runs out the version is read again
+     * and would show the change too, so waited_ms tells the two apart. */
+    double t0 = rc_mono_ms();
+    w->st = store_gallery_wait(w->s, w->known, WAKE_TIMEOUT_MS, &w->seen, &err);
+    w->waited_ms = rc_mono_ms() - t0;
     return NULL;
 }
 
@@ -938,6 +945,9 @@ static void gallery_changes_wake_waiters_across_handles(void **state)
     pthread_join(th, NULL);
     assert_int_equal(w.st, RC_OK);
     assert_true(w.seen > v0);
+    if (w.waited_ms >= WAKE_TIMEOUT_MS)
+        fail_msg("the waiter saw the change only when its %d ms timeout ran out: no wake-up",
+                 WAKE_TIMEOUT_MS);
     store_close(other);
 }
 
