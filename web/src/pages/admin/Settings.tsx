@@ -17,6 +17,44 @@ function timeZones(): string[] {
   return intl.supportedValuesOf ? intl.supportedValuesOf('timeZone') : ['UTC', 'Europe/Madrid'];
 }
 
+type NumericKey =
+  | 'dedup_window_s'
+  | 'min_stay_s'
+  | 'slot_margin_min'
+  | 'recognition_threshold'
+  | 'liveness_threshold'
+  | 'unrecognized_retention_days'
+  | 'self_checkin_window_min';
+
+// One number setting: its label, the input (bounds as the server checks
+// them) and its help line.
+function NumberField(props: {
+  label: string;
+  help: string;
+  value: number | undefined;
+  fallback?: number;
+  min?: number;
+  max?: number;
+  step?: number;
+  onChange: (v: number) => void;
+}) {
+  const { label, help, value, fallback, min = 0, max, step = 1, onChange } = props;
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        type="number"
+        min={min}
+        max={max}
+        step={step}
+        value={value ?? fallback ?? ''}
+        onChange={(e) => onChange(Number(e.target.value))}
+      />
+      <small className="help">{help}</small>
+    </label>
+  );
+}
+
 export function SettingsPage() {
   const { t } = useTranslation();
   const { reload, tz } = useSettings();
@@ -36,6 +74,9 @@ export function SettingsPage() {
     setSaved(false);
     setS({ ...s, [k]: v });
   };
+  const num = (k: NumericKey, label: string, help: string, more: { max?: number; step?: number; fallback?: number } = {}) => (
+    <NumberField label={t(label)} help={t(help)} value={s[k] as number | undefined} onChange={(v) => set(k, v)} {...more} />
+  );
   const zones = timeZones();
 
   async function submit(e: FormEvent) {
@@ -137,22 +178,8 @@ export function SettingsPage() {
                 {t('settings.help.timezone')} {t('settings.help.effective', { tz: s.timezone || s.timezone_in_effect || tz })}
               </small>
             </label>
-            <label className="field">
-              <span>{t('settings.dedup')}</span>
-              <input
-                type="number"
-                min={0}
-                step={1}
-                value={s.dedup_window_s}
-                onChange={(e) => set('dedup_window_s', Number(e.target.value))}
-              />
-              <small className="help">{t('settings.help.dedup')}</small>
-            </label>
-            <label className="field">
-              <span>{t('settings.minStay')}</span>
-              <input type="number" min={0} step={1} value={s.min_stay_s} onChange={(e) => set('min_stay_s', Number(e.target.value))} />
-              <small className="help">{t('settings.help.minStay')}</small>
-            </label>
+            {num('dedup_window_s', 'settings.dedup', 'settings.help.dedup')}
+            {num('min_stay_s', 'settings.minStay', 'settings.help.minStay')}
             <label className="field">
               <span>{t('settings.startDay')}</span>
               <input
@@ -162,48 +189,14 @@ export function SettingsPage() {
               />
               <small className="help">{t('settings.startDayHelp')}</small>
             </label>
-            {s.slot_margin_min !== undefined && (
-              <label className="field">
-                <span>{t('settings.slotMargin')}</span>
-                <input
-                  type="number"
-                  min={0}
-                  step={1}
-                  value={s.slot_margin_min}
-                  onChange={(e) => set('slot_margin_min', Number(e.target.value))}
-                />
-                <small className="help">{t('settings.help.slotMargin')}</small>
-              </label>
-            )}
+            {s.slot_margin_min !== undefined && num('slot_margin_min', 'settings.slotMargin', 'settings.help.slotMargin')}
           </div>
         </fieldset>
         <fieldset className="card">
           <legend>{t('settings.recognitionSection')}</legend>
           <div className="form-grid">
-            <label className="field">
-              <span>{t('settings.recognition')}</span>
-              <input
-                type="number"
-                min={0}
-                max={1}
-                step={0.01}
-                value={s.recognition_threshold}
-                onChange={(e) => set('recognition_threshold', Number(e.target.value))}
-              />
-              <small className="help">{t('settings.help.recognition')}</small>
-            </label>
-            <label className="field">
-              <span>{t('settings.liveness')}</span>
-              <input
-                type="number"
-                min={0}
-                max={1}
-                step={0.01}
-                value={s.liveness_threshold}
-                onChange={(e) => set('liveness_threshold', Number(e.target.value))}
-              />
-              <small className="help">{t('settings.help.liveness')}</small>
-            </label>
+            {num('recognition_threshold', 'settings.recognition', 'settings.help.recognition', { max: 1, step: 0.01 })}
+            {num('liveness_threshold', 'settings.liveness', 'settings.help.liveness', { max: 1, step: 0.01 })}
             <label className="field check">
               <input type="checkbox" checked={!!s.keep_unrecognized} onChange={(e) => set('keep_unrecognized', e.target.checked)} />
               <span>
@@ -211,18 +204,7 @@ export function SettingsPage() {
                 <small className="help">{t('settings.help.keepUnrecognized')}</small>
               </span>
             </label>
-            <label className="field">
-              <span>{t('settings.retentionDays')}</span>
-              <input
-                type="number"
-                min={0}
-                max={3650}
-                step={1}
-                value={s.unrecognized_retention_days ?? 30}
-                onChange={(e) => set('unrecognized_retention_days', Number(e.target.value))}
-              />
-              <small className="help">{t('settings.help.retentionDays')}</small>
-            </label>
+            {num('unrecognized_retention_days', 'settings.retentionDays', 'settings.help.retentionDays', { max: 3650, fallback: 30 })}
           </div>
         </fieldset>
         <fieldset className="card">
@@ -239,18 +221,7 @@ export function SettingsPage() {
                 <small className="help">{t('settings.selfHelp.enabled')}</small>
               </span>
             </label>
-            <label className="field">
-              <span>{t('settings.selfWindow')}</span>
-              <input
-                type="number"
-                min={0}
-                max={720}
-                step={1}
-                value={s.self_checkin_window_min ?? 15}
-                onChange={(e) => set('self_checkin_window_min', Number(e.target.value))}
-              />
-              <small className="help">{t('settings.selfHelp.window')}</small>
-            </label>
+            {num('self_checkin_window_min', 'settings.selfWindow', 'settings.selfHelp.window', { max: 720, fallback: 15 })}
             <label className="field">
               <span>{t('settings.selfNetworks')}</span>
               <input
