@@ -98,7 +98,7 @@ int nn_int8_available(void);
  * Conv: a detector's box and score heads, an embedding's last layer) stay
  * float. A file naming a Conv the model lacks is RC_ERR_INVALID (ranges of
  * another model), a missing one RC_ERR_NOT_FOUND. *count, when given, gets
- * the number of int8 Convs. */
+ * the number of int8 Convs. Replaces the int8 form an earlier call gave. */
 #define NN_Q8_OUTPUT_CONVS 1u
 #define NN_Q8_DYNAMIC      2u
 rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,

@@ -261,6 +261,11 @@ rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags
     if (count) *count = 0;
     bool *leads = leads_to_conv(m);
     if (!leads) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    /* a new quantisation replaces the last one */
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_q8_free(m->nodes[i].q8);
+        m->nodes[i].q8 = NULL;
+    }
     rc_status st = ranges_path ? q8_read_ranges(m, ranges_path, leads, flags, err) : RC_OK;
     int done = 0;
     for (int i = 0; i < m->nnodes && st == RC_OK; i++) {
@@ -388,8 +393,10 @@ __attribute__((target("avx2"))) static void range_avx2(const float *p, int64_t l
     float a[8], b[8];
     _mm256_storeu_ps(a, _mm256_min_ps(a0, a1));
     _mm256_storeu_ps(b, _mm256_max_ps(b0, b1));
-    range_c(a, 8, lo, hi);
-    range_c(b, 8, lo, hi);
+    for (int j = 0; j < 8; j++) {
+        *lo = fminf(*lo, a[j]);
+        *hi = fmaxf(*hi, b[j]);
+    }
     range_c(p + k, len - k, lo, hi);
 }
 #endif
