@@ -5,7 +5,8 @@
 # rule's stranger false-accept rate per probe, genuine acceptance and rank-1
 # at the old default (best template, 0.37) and the new one (centroid,
 # GALLERY_DEFAULT_THRESHOLD), all measured in the same run, beside the
-# per-pair figures; then the cost of one identification by each rule
+# per-pair figures and the camera-track lever (a decision over 3 photos of
+# one person beside per photo); then the cost of one identification by each rule
 # (`bench gallery`, old rule beside the new, same run).
 # Usage: bench/openset.sh  (ROLLCALL_BIN, MODELS, MAX may be set;
 # OPENSET_VERBOSE=1 lists the worst probes)

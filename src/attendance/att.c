@@ -115,6 +115,8 @@ rc_status att_config_load(store *s, att_config *c, rc_error *err)
         (st = get_int(s, "min_stay_s", 600, 0, 86400, &c->min_stay_s, err)) != RC_OK ||
         (st = get_int(s, "slot_margin_min", 60, 0, 720, &c->slot_margin_min, err)) != RC_OK ||
         (st = get_int(s, "keep_unrecognized", 0, 0, 1, &c->keep_unrecognized, err)) != RC_OK ||
+        (st = get_int(s, "unrecognized_retention_days", 30, 0, 3650,
+                      &c->unrecognized_retention_days, err)) != RC_OK ||
         (st = get_real(s, "recognition_threshold", ATT_DEFAULT_RECOGNITION,
                        &c->recognition_threshold, err)) != RC_OK ||
         (st = get_real(s, "liveness_threshold", FACE_DEFAULT_LIVENESS_THRESHOLD,
@@ -149,6 +151,7 @@ rc_status att_config_save(store *s, const att_config *c, rc_error *err)
     PUT("min_stay_s", "%d", c->min_stay_s);
     PUT("slot_margin_min", "%d", c->slot_margin_min);
     PUT("keep_unrecognized", "%d", c->keep_unrecognized ? 1 : 0);
+    PUT("unrecognized_retention_days", "%d", c->unrecognized_retention_days);
     PUT("recognition_threshold", "%.6g", c->recognition_threshold);
     PUT("liveness_threshold", "%.6g", c->liveness_threshold);
     PUT("attendance_start_day", "%s", c->start_day);
@@ -225,6 +228,16 @@ const att_tz *att_zone(att *a)
     const att_tz *tz = a->tz;
     pthread_mutex_unlock(&a->mu);
     return tz;
+}
+
+rc_status att_expire_unrecognized(att *a, int64_t now_ms, int64_t *removed, rc_error *err)
+{
+    att_config c;
+    att_get_config(a, &c);
+    if (removed) *removed = 0;
+    if (c.unrecognized_retention_days <= 0) return RC_OK;
+    return store_sighting_purge(a->s, now_ms - (int64_t)c.unrecognized_retention_days * 86400000,
+                                removed, err);
 }
 
 /* Store handle for the report and export code in this module. */

@@ -30,6 +30,7 @@
  * recognition_threshold [GALLERY_DEFAULT_THRESHOLD, the gallery's calibrated
  * 0.1% false-accept cosine], liveness_threshold [FACE_DEFAULT_LIVENESS_THRESHOLD,
  * 0.7, chosen on the liveness evaluation], keep_unrecognized [0],
+ * unrecognized_retention_days [30; 0 keeps them until deleted by hand],
  * attendance_start_day [the day of the first attendance event or of the
  * database's creation, whichever came first; att_start_day].
  * recognition_threshold is the one threshold of the recognize path: it decides
@@ -89,6 +90,7 @@ typedef struct {
     double recognition_threshold;
     double liveness_threshold;
     int keep_unrecognized;
+    int unrecognized_retention_days; /* kept faces older than this are erased; 0: never */
     char start_day[11]; /* YYYY-MM-DD: no absences before it; "" = the default (att_start_day) */
 } att_config;
 
@@ -117,6 +119,11 @@ rc_status att_reload(att *a, rc_error *err);
 void att_get_config(att *a, att_config *out);
 /* The zone in force; valid until the next att_reload. */
 const att_tz *att_zone(att *a);
+/* Erase the kept faces (unrecognized sightings and the probes kept with
+ * events) seen more than unrecognized_retention_days before now_ms; the
+ * events themselves stay. With the setting 0 nothing is erased. *removed
+ * (may be NULL) receives how many went. */
+rc_status att_expire_unrecognized(att *a, int64_t now_ms, int64_t *removed, rc_error *err);
 
 typedef struct {
     int64_t person_id;  /* best match; 0 for an unknown face */

@@ -108,6 +108,25 @@ static void absentees_to_webhooks(store *db, att *rules, notify *n)
         notify_wake(n);
 }
 
+/* Kept faces older than the retention setting are erased; the count goes to
+ * the log and the audit log (who: "system"). */
+static void expire_kept_faces(store *db, att *rules)
+{
+    rc_error err;
+    int64_t removed = 0;
+    if (att_expire_unrecognized(rules, rc_unix_ms(), &removed, &err) != RC_OK) {
+        rc_log(RC_LOG_WARN, "erasing expired unrecognized faces: %s", err.msg);
+        return;
+    }
+    if (!removed) return;
+    rc_log(RC_LOG_INFO, "erased %lld unrecognized face(s) older than the retention",
+           (long long)removed);
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"removed\":%lld}", (long long)removed);
+    if (store_audit_add(db, "system", "sighting.expire", "sighting", 0, detail, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "audit: %s", err.msg);
+}
+
 /* A live face nobody enrolled, seen while marking attendance, goes to the
  * unknown_face webhooks (notify throttles them per camera). recog decides
  * what counts (RECOG_EVENT_UNKNOWN); a /recognize without mark=true says
@@ -544,15 +563,21 @@ int cli_serve(int argc, char **argv)
     /* Wait for a stop signal (here, or caught by the handler in another
      * thread); meanwhile, every 2 s, tell the webhooks how each camera is
      * doing (notify decides when one is down) and queue the absentee lists
-     * that became due. */
+     * that became due, and at start and every hour erase the kept faces
+     * older than the retention. */
     int sig;
     const struct timespec tick = {0, 250 * 1000 * 1000};
-    double checked = rc_mono_ms();
+    double checked = rc_mono_ms(), expired = checked;
+    expire_kept_faces(db, rules);
     while ((sig = sigtimedwait(&stop, NULL, &tick)) < 0 && !(sig = stop_signal)) {
         if (rc_mono_ms() - checked < 2000) continue;
         if (cams) cameras_to_webhooks(cams, webhooks);
         absentees_to_webhooks(db, rules, webhooks);
         checked = rc_mono_ms();
+        if (checked - expired >= 3600 * 1000.0) {
+            expire_kept_faces(db, rules);
+            expired = checked;
+        }
     }
     rc_log(RC_LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);

@@ -749,6 +749,8 @@ static json_t *settings_json(const att_config *c)
                           c->liveness_threshold, "keep_unrecognized", c->keep_unrecognized != 0);
     json_object_set_new(j, "attendance_start_day",
                         c->start_day[0] ? json_string(c->start_day) : json_null());
+    json_object_set_new(j, "unrecognized_retention_days",
+                        json_integer(c->unrecognized_retention_days));
     return j;
 }
 
@@ -839,6 +841,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
                                         "recognition_threshold",
                                         "liveness_threshold",
                                         "keep_unrecognized",
+                                        "unrecognized_retention_days",
                                         "institution_name",
                                         "institution_logo_url",
                                         "kiosk_pin",
@@ -900,6 +903,8 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (has) c.liveness_threshold = d;
     if (!http_field_bool(r, b, "keep_unrecognized", false, &keep, &has)) goto out;
     if (has) c.keep_unrecognized = keep;
+    if (!http_field_int(r, b, "unrecognized_retention_days", false, 0, 3650, &n, &has)) goto out;
+    if (has) c.unrecognized_retention_days = (int)n;
     if (!settings_start_day(r, b, &c)) goto out;
     bool notify_all, has_notify;
     if (!http_field_bool(r, b, "absentee_notify", false, &notify_all, &has_notify)) goto out;

@@ -758,7 +758,8 @@ enum MHD_Result http_h_process_images(http_req *r)
  * reason), then streams one NDJSON line per outcome, one person at a time.
  * Each person is enrolled on recog's work queue, never on the connection's
  * thread: the response reader suspends the connection until the lines are
- * ready. A person's photo bytes are freed once that person is done. */
+ * ready. The photos wait in the request's spool file (body.c), each person's
+ * read back at their turn and freed once that person is done. */
 typedef struct {
     http_req *r;
     dataset *d;
@@ -796,10 +797,11 @@ static void import_line(import_state *s, json_t *j)
 static rc_status import_load(void *user, size_t ref, const void **data, size_t *len, rc_error *err)
 {
     import_state *s = user;
-    const http_part *part = &s->r->parts[ref];
+    http_part *part = &s->r->parts[ref];
+    rc_status st = http_part_load(s->r, part, err); /* from the spool file */
     *data = part->data;
     *len = part->len;
-    return RC_OK;
+    return st;
 }
 
 static void import_release(void *user, size_t ref)
@@ -963,7 +965,7 @@ enum MHD_Result http_h_import(http_req *r)
     }
     s->r = r;
     pthread_mutex_init(&s->lock, NULL);
-    /* Sort every file now: photos stay in memory until their person's turn;
+    /* Sort every file now: photos stay on disk until their person's turn;
      * the roster is parsed and the bytes of everything else freed. */
     const char *person = NULL;
     rc_error err;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -408,6 +409,24 @@ static const char *form_field(http_req *r, const char *name, size_t max, bool re
     return v;
 }
 
+/* Whether a pending registration has this e-mail (case-insensitive): a
+ * second one from the same student waits for the first to be settled. */
+static bool email_pending(http_req *r, const char *email)
+{
+    store_person_filter f = {.query = email, .pending = 1};
+    store_person *list = NULL;
+    size_t n = 0;
+    rc_error err;
+    if (store_person_list(db(r), &f, (store_page){.limit = 50}, &list, &n, NULL, &err) != RC_OK) {
+        rc_log(RC_LOG_WARN, "registration: pending check: %s", err.msg);
+        return false;
+    }
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++) found = strcasecmp(list[i].email, email) == 0;
+    free(list);
+    return found;
+}
+
 enum MHD_Result http_h_register(http_req *r)
 {
     char ipkey[80];
@@ -448,6 +467,9 @@ enum MHD_Result http_h_register(http_req *r)
     if (strcmp(consent, "true") && strcmp(consent, "1"))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "consent_required",
                                 "consent to the use of the photos is required");
+    if (email_pending(r, email))
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "already_pending",
+                                "a registration with this e-mail is already waiting for approval");
     recog_image photos[REG_PHOTOS];
     size_t n = 0;
     for (size_t i = 0; i < r->nparts; i++) {

@@ -1,13 +1,18 @@
 /*
  * body.c — reading request bodies: JSON objects with errors that name the
  * line, column or field at fault, typed field readers, and multipart/form-data
- * split into parts by libmicrohttpd's post processor. Every failure answers
+ * split into parts by libmicrohttpd's post processor (a dataset import's
+ * photo files spooled to an unlinked file as they arrive). Every failure answers
  * the request with a 4xx JSON error and returns false/NULL, so a handler only
  * has to return.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -163,6 +168,78 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* A dataset import (HTTP_BIG_UPLOAD, parsed as it arrives) keeps its photo
+ * files on disk until their person's turn; a roster (.csv) is parsed from
+ * memory, and plain fields stay there. */
+static bool spool_part(const http_req *r, const char *filename)
+{
+    if (!filename || !r->streamed || !r->route || !(r->route->flags & HTTP_BIG_UPLOAD))
+        return false;
+    const char *dot = strrchr(filename, '.');
+    return !(dot && strcasecmp(dot, ".csv") == 0);
+}
+
+/* The spool: a file with no name in the data folder (on the database's
+ * disk, not a tmpfs), gone when the request ends or the server dies. */
+static int spool_open(const http_req *r)
+{
+    const char *dir = r->srv->cfg.data_dir;
+    if (!dir || !*dir) dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+#ifdef O_TMPFILE
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+#endif
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.rollcall-upload-XXXXXX", dir);
+    int tmp = mkostemp(path, O_CLOEXEC);
+    if (tmp >= 0) unlink(path);
+    return tmp;
+}
+
+static bool spool_write(http_req *r, http_part *p, const char *data, size_t size)
+{
+    if (r->spool_fd < 0 && (r->spool_fd = spool_open(r)) < 0) {
+        r->spool_errno = errno;
+        return false;
+    }
+    for (size_t done = 0; done < size;) {
+        ssize_t w = pwrite(r->spool_fd, data + done, size - done, (off_t)(r->spool_len + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            r->spool_errno = w < 0 ? errno : EIO;
+            return false;
+        }
+        done += (size_t)w;
+    }
+    r->spool_len += size;
+    p->len += size;
+    return true;
+}
+
+rc_status http_part_load(http_req *r, http_part *part, rc_error *err)
+{
+    if (!part->spooled || part->data) return RC_OK;
+    unsigned char *d = malloc(part->len + 1);
+    if (!d)
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory reading back '%s' (%zu bytes)",
+                       part->filename, part->len);
+    for (size_t done = 0; done < part->len;) {
+        ssize_t n = pread(r->spool_fd, d + done, part->len - done, (off_t)(part->off + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            free(d);
+            return rc_fail(err, RC_ERR_IO, "cannot read '%s' back from the upload's spool file: %s",
+                           part->filename, n < 0 ? strerror(errno) : "it is shorter");
+        }
+        done += (size_t)n;
+    }
+    d[part->len] = 0;
+    part->data = d;
+    part->cap = part->len;
+    return RC_OK;
+}
+
 static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
@@ -200,9 +277,12 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
         p->name = strdup(key ? key : "");
         p->filename = dup_or_null(filename);
         p->content_type = dup_or_null(content_type);
+        p->spooled = spool_part(r, filename);
+        p->off = r->spool_len;
         if (!p->name) return MHD_NO;
     }
     if (!p || size == 0) return MHD_YES;
+    if (p->spooled) return spool_write(r, p, data, size) ? MHD_YES : MHD_NO;
     if (p->len + size > p->cap) {
         size_t cap = p->cap ? p->cap : 4096;
         while (cap < p->len + size) cap *= 2;
@@ -275,6 +355,16 @@ bool http_parse_multipart(http_req *r)
         }
         ok = r->body_len ? MHD_post_process(pp, (const char *)r->body, r->body_len) : MHD_YES;
         done = MHD_destroy_post_processor(pp);
+    }
+    if (r->spool_errno) {
+        http_reply_error(r,
+                         r->spool_errno == ENOSPC || r->spool_errno == EDQUOT
+                             ? MHD_HTTP_INSUFFICIENT_STORAGE
+                             : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                         "spool_failed", "cannot keep the upload's files on disk in %s: %s",
+                         r->srv->cfg.data_dir ? r->srv->cfg.data_dir : "the temporary folder",
+                         strerror(r->spool_errno));
+        return false;
     }
     if (r->parts_too_many) {
         unsigned max_files = r->srv->cfg.limits.max_files;

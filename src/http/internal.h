@@ -71,11 +71,13 @@ void http_principal_resolve(struct store *s, const char *bearer, const char *coo
 
 /* One part of a multipart/form-data body. */
 typedef struct {
-    char *name;         /* the form field name */
-    char *filename;     /* NULL for plain fields */
-    char *content_type; /* NULL when the part did not say */
-    unsigned char *data;
+    char *name;          /* the form field name */
+    char *filename;      /* NULL for plain fields */
+    char *content_type;  /* NULL when the part did not say */
+    unsigned char *data; /* NULL while a spooled part waits on disk */
     size_t len, cap;
+    bool spooled; /* the bytes are in the request's spool file at `off` */
+    uint64_t off;
 } http_part;
 
 typedef struct http_route http_route;
@@ -109,6 +111,12 @@ struct http_req {
     struct MHD_PostProcessor *pp;
     size_t streamed;
     bool pp_failed;
+    /* Their photo files go to an unlinked spool file in the data folder
+     * (http_part_load reads one back when its turn comes), so a large
+     * import is held on disk, not in memory. -1 until the first one. */
+    int spool_fd;
+    uint64_t spool_len;
+    int spool_errno; /* writing the spool failed: why */
     /* Answer bookkeeping for the access log and metrics. */
     unsigned status;
     bool answered;
@@ -236,6 +244,9 @@ bool http_parse_multipart(http_req *r);
 void http_multipart_feed(http_req *r, const char *data, size_t n);
 /* The first part with this field name, or NULL. */
 const http_part *http_part_get(const http_req *r, const char *name);
+/* Read a spooled part back into part->data (the caller frees it as any
+ * part's data); a part in memory is left as it is. */
+rc_status http_part_load(http_req *r, http_part *part, rc_error *err);
 /* Is the request body multipart/form-data? */
 bool http_is_multipart(const http_req *r);
 

@@ -108,6 +108,9 @@ schemas = {
          "the one threshold of /recognize, /process_frame, /verify and cameras, applied at once "
          "when changed; default 0.47 (GALLERY_DEFAULT_THRESHOLD), calibrated per probe against a gallery (see README)"},
      "liveness_threshold": NUM, "keep_unrecognized": BOOL,
+     "unrecognized_retention_days": {"type": INT, "minimum": 0, "maximum": 3650, "description":
+         "kept faces (unrecognized sightings, probes kept with events) are erased this many days "
+         "after they were seen, checked at start and every hour; the events stay; 0 keeps them (default 30)"},
      "institution_name": STR, "institution_logo_url": STR,
      "kiosk_pin": {"type": STR, "description": "write only: 4-12 digits to leave kiosk mode (stored hashed); \"\" removes it"},
      "kiosk_pin_set": {"type": BOOL, "readOnly": True},
@@ -367,7 +370,7 @@ opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 fram
        "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
 opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
 opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
-   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled (409), "
+   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), "
    "missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), "
    "too_many_attempts (429: 10 an hour per address)", P, ok("Registered", "201", "pending"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"first_name": STR, "last_name": STR, "email": STR,

@@ -404,6 +404,7 @@ static void request_free(http_req *r)
         free(r->parts[i].data);
     }
     free(r->parts);
+    if (r->spool_fd >= 0) close(r->spool_fd);
     free(r);
 }
 
@@ -458,6 +459,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         r->path = url;
         r->t0 = rc_mono_ms();
         r->body_limit = srv->cfg.limits.max_body;
+        r->spool_fd = -1;
         client_ip(conn, r->ip);
         snprintf(r->who.label, sizeof r->who.label, "-");
         r->who.role = HTTP_ANON;

@@ -329,7 +329,8 @@ static void keep_probe(recog *r, const img_image *im, const recog_face *f, const
 
 void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unrecognized)
 {
-    att_config c = {.recognition_threshold = GALLERY_DEFAULT_THRESHOLD, .liveness_threshold = 0.5};
+    att_config c = {.recognition_threshold = GALLERY_DEFAULT_THRESHOLD,
+                    .liveness_threshold = FACE_DEFAULT_LIVENESS_THRESHOLD};
     if (r->cfg.att) att_get_config(r->cfg.att, &c);
     *threshold = c.recognition_threshold;
     if (liveness) *liveness = c.liveness_threshold;

@@ -434,14 +434,19 @@ rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err)
     return RC_OK;
 }
 
+static void erase_deleted(store *s);
+
 rc_status store_tx_end(store *s, rc_status st, rc_error *err)
 {
     db_conn *c = pthread_getspecific(s->pin_key);
     if (!c) return rc_fail(err, RC_ERR_INTERNAL, "store_tx_end without store_tx_begin");
     pthread_setspecific(s->pin_key, NULL);
     c->pinned = 0;
+    int erased = c->erased;
+    c->erased = 0;
     st = tx_end(c, st, err);
     give(s, c);
+    if (st == RC_OK && erased) erase_deleted(s);
     return st;
 }
 
@@ -752,15 +757,19 @@ static rc_status bump_gallery(store *s, db_conn *c, rc_error *err)
  * overwritten. Checkpoint them into the database file and truncate the WAL,
  * so neither file (nor a backup made later) still holds the deleted data.
  * The checkpoint waits for readers (busy_timeout); if one never lets go, the
- * next delete (or closing the database) finishes the job. PostgreSQL: see
- * README (VACUUM). */
+ * next delete (or closing the database) finishes the job. Inside a caller's
+ * transaction (store_tx_begin) a checkpoint cannot run: store_tx_end does it
+ * once that transaction has committed. PostgreSQL: see README (VACUUM). */
 static void erase_deleted(store *s)
 {
     if (s->kind != STORE_SQLITE) return;
     db_conn *c = NULL;
     if (take(s, &c, NULL) != RC_OK) return;
-    int64_t busy = 0; /* inside a caller's transaction a checkpoint cannot run */
-    if (!c->pinned) qint(c, "PRAGMA wal_checkpoint(TRUNCATE)", &busy, NULL, "");
+    int64_t busy = 0;
+    if (c->pinned)
+        c->erased = 1;
+    else
+        qint(c, "PRAGMA wal_checkpoint(TRUNCATE)", &busy, NULL, "");
     give(s, c);
 }
 
@@ -2598,6 +2607,7 @@ rc_status store_event_remove(store *s, int64_t id, const char *actor, const char
     }
     st = tx_end(c, st, err);
     give(s, c);
+    if (st == RC_OK) erase_deleted(s); /* its probe (a face crop) went with it */
     return st;
 }
 

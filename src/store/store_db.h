@@ -54,6 +54,7 @@ struct db_conn {
     const db_ops *ops;
     int pinned;  /* inside store_tx_begin/end: owned by one thread's transaction */
     int damaged; /* SQLite: a statement found the file damaged (SQLITE_CORRUPT) */
+    int erased;  /* biometric data deleted inside the pinned transaction: wipe at its end */
 };
 
 struct db_q {

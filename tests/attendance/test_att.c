@@ -689,6 +689,52 @@ static void unrecognized_and_spoofed_sightings_make_no_events(void **state)
     assert_int_equal(att_record(f->a, &sg, NULL, 0, &r, &err), RC_ERR_NOT_FOUND);
 }
 
+/* Kept faces age out: unrecognized_retention_days after they were seen they
+ * are erased (the events stay); 0 keeps them; the default is 30 days. */
+static void kept_faces_expire_after_the_retention(void **state)
+{
+    fx *f = *state;
+    att_config c;
+    att_get_config(f->a, &c);
+    assert_int_equal(c.unrecognized_retention_days, 30);
+    OK(store_setting_set(f->s, "keep_unrecognized", "1", &e_));
+    OK(att_reload(f->a, &e_));
+    int64_t now = at(f, 2026, 3, 31, 12, 0, 0), day = 86400000;
+    att_sighting sg = {.ts_ms = now - 31 * day, .confidence = 0.2, .liveness = 0.9};
+    att_result r;
+    OK(att_record(f->a, &sg, "old", 3, &r, &e_));
+    sg.ts_ms = now - 29 * day;
+    OK(att_record(f->a, &sg, "new", 3, &r, &e_));
+    sg.ts_ms = now - day; /* a recognized event of today: it must stay */
+    sg.person_id = f->ann;
+    sg.confidence = 0.9;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEW);
+    int64_t removed = -1;
+    OK(store_setting_set(f->s, "unrecognized_retention_days", "0", &e_));
+    OK(att_reload(f->a, &e_));
+    OK(att_expire_unrecognized(f->a, now, &removed, &e_));
+    assert_int_equal(removed, 0);
+    OK(store_setting_set(f->s, "unrecognized_retention_days", "30", &e_));
+    OK(att_reload(f->a, &e_));
+    OK(att_expire_unrecognized(f->a, now, &removed, &e_));
+    assert_int_equal(removed, 1);
+    store_sighting *list;
+    size_t n;
+    OK(store_sighting_list(f->s, NULL, (store_page){0}, &list, &n, NULL, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].ts_ms, now - 29 * day);
+    free(list);
+    store_event *ev;
+    OK(store_event_list(f->s, NULL, (store_page){0}, &ev, &n, NULL, &e_));
+    assert_int_equal(n, 1);
+    free(ev);
+    rc_error err;
+    OK(store_setting_set(f->s, "unrecognized_retention_days", "-1", &e_));
+    assert_int_equal(att_reload(f->a, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "unrecognized_retention_days"));
+}
+
 static void manual_events_and_corrections_keep_the_original(void **state)
 {
     fx *f = *state;
@@ -1157,6 +1203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(report_per_subject, setup, teardown),
         cmocka_unit_test_setup_teardown(events_keep_the_best_face, setup, teardown),
+        cmocka_unit_test_setup_teardown(kept_faces_expire_after_the_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(unrecognized_and_spoofed_sightings_make_no_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(manual_events_and_corrections_keep_the_original, setup,

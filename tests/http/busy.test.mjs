@@ -4,9 +4,11 @@
 // recognized (one thread of each kind here, so a handler on the connection
 // thread would block them); with every worker busy and the queue full, a
 // request is answered 503 with Retry-After at once. No timings are asserted:
-// only the order in which answers arrive.
+// only the order in which answers arrive. An upload that trickles in holds no
+// thread either: /healthz and login answer while it is half sent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,4 +72,34 @@ test('with the worker busy and the queue full, a request is refused at once with
   assert.equal((await waiting).status, 200, 'the queued request still ran');
   const m = (await env.admin.get('/metrics')).body;
   assert.match(m, /rollcall_recog_busy_total [1-9]/);
+});
+
+test('an upload that trickles in holds no thread: /healthz and login answer while it is half sent', async () => {
+  // One connection thread (--threads 1): a body read by blocking that
+  // thread would stall everyone until the upload ended.
+  const port = Number(new URL(env.srv.url).port);
+  const s = net.connect({ port, host: '127.0.0.1' });
+  let answered = false;
+  s.on('data', () => { answered = true; });
+  s.on('error', () => {});
+  await new Promise((resolve) => s.on('connect', resolve));
+  s.write(`POST /api/v1/recognize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${env.device.key}\r\n` +
+    `Content-Type: image/jpeg\r\nContent-Length: ${big.length}\r\n\r\n`);
+  s.write(big.subarray(0, 4096));
+  const drip = setInterval(() => s.write(Buffer.alloc(16)), 200);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const h = await fetch(new URL('healthz', env.srv.url));
+    assert.equal(h.status, 200);
+    const login = await fetch(new URL('api/v1/auth/login', env.srv.url), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@example.org', password: 'wrong-password' }),
+    });
+    assert.equal(login.status, 401);
+    assert.equal(answered, false, 'the slow upload is still being read');
+    assert.equal(s.destroyed, false);
+  } finally {
+    clearInterval(drip);
+    s.destroy();
+  }
 });

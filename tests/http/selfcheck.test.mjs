@@ -280,6 +280,10 @@ test('a registration waits for approval: not recognized, not listed, not counted
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal(r.body.status, 'pending');
   const id = r.body.id;
+  // The same student sending again while it waits: refused, still one.
+  const again = await register({ first_name: 'Paula', last_name: 'Tres', email: 'Paula@Example.org', group_id: groupB, consent: 'true' }, [P03(1), P03(2), P03(3)]);
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(again.body.error.code, 'already_pending');
   const reg = (await admin.get('/api/v1/registrations')).body;
   assert.equal(reg.total, 1);
   assert.equal(reg.items[0].id, id);

@@ -1,11 +1,14 @@
 /*
  * test_recog.c — the recognition service on real photos, without HTTP:
  * enrollment policy (quality, duplicate identity, different people in one
- * upload, no person left behind when every photo is refused), recog_frame
- * (identity, attendance event, liveness withholding the identity), the
- * gallery kept current per person (by this process and, through the
- * follower, by another one sharing the database), listeners, the bounded
- * work queue, and the progressive-JPEG scan limit of recog_decode.
+ * upload, two comparable faces refused, the central face of a group photo,
+ * no person left behind when every photo is refused), recog_frame
+ * (identity, attendance event, liveness withholding the identity, the
+ * default liveness threshold without attendance rules), the gallery kept
+ * current per person (by this process and, through the follower, by
+ * another one sharing the database; frames never ask the store), listeners,
+ * the bounded work queue, and the progressive-JPEG scan limit of
+ * recog_decode.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -419,6 +422,100 @@ static void test_gallery_follows_per_person(void **state)
     recog_destroy(other);
 }
 
+/* Enrollment takes the face a photo is about: a photo of two people of
+ * comparable size and place is refused with the reason, never guessed; in a
+ * group photo with one central face, that face is enrolled (it is the same
+ * person as a portrait in the same upload, not the first face detected). */
+static void test_enroll_picks_the_face_the_photo_is_about(void **state)
+{
+    fixture *f = *state;
+    store_person np = {.active = 1};
+    snprintf(np.external_id, sizeof np.external_id, "SH");
+    snprintf(np.name, sizeof np.name, "Sheldon");
+    snprintf(np.kind, sizeof np.kind, "other");
+    const char *const photos[] = {"group/deepface_couple.jpg", "group/faceapi_bbt5.jpg",
+                                  "id/bbt_sheldon/1.jpg"};
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_int_equal(enroll(f->rg, 0, &np, false, photos, 3, res, &sum), 2);
+    assert_false(res[0].accepted);
+    assert_string_equal(res[0].code, RECOG_R_SEVERAL_FACES);
+    assert_non_null(strstr(res[0].reason, "two faces of comparable size"));
+    assert_true(res[1].accepted);
+    assert_true(res[2].accepted);
+    assert_true(sum.created);
+    /* The couple alone: refused, and nobody created. */
+    store_person other = np;
+    snprintf(other.external_id, sizeof other.external_id, "COUPLE");
+    assert_int_equal(enroll(f->rg, 0, &other, false, photos, 1, res, &sum), 0);
+    assert_string_equal(res[0].code, RECOG_R_SEVERAL_FACES);
+    store_person got;
+    rc_error err;
+    assert_int_equal(store_person_get_by_external(f->db.s, "COUPLE", &got, &err), RC_ERR_NOT_FOUND);
+}
+
+/* Without attendance rules (a one-shot CLI use), recog judges liveness at
+ * FACE_DEFAULT_LIVENESS_THRESHOLD, the same default the server's setting
+ * has: a known face scoring between 0.5 and that default is not live. */
+static void test_default_liveness_without_rules(void **state)
+{
+    fixture *f = *state;
+    recog *rg = make_recog(f->db.s, NULL, false, 1);
+    int64_t sh = new_person(f->db.s, "SH", "Sheldon");
+    const char *const SH[] = {"id/bbt_sheldon/1.jpg", "id/bbt_sheldon/2.jpg",
+                              "id/bbt_sheldon/4.jpg"};
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    assert_true(enroll(rg, sh, NULL, false, SH, 3, res, &sum) >= 2);
+    recog_result r;
+    frame(rg, "id/bbt_sheldon/3.jpg", false, &r);
+    assert_int_equal(r.n, 1);
+    float l = r.faces[0].face.liveness;
+    if (!(l >= 0.5f && l < FACE_DEFAULT_LIVENESS_THRESHOLD))
+        fail_msg("bbt_sheldon/3.jpg scores liveness %.3f, no longer between 0.5 and %.2f: pick "
+                 "another probe",
+                 l, FACE_DEFAULT_LIVENESS_THRESHOLD);
+    assert_false(r.faces[0].live);
+    assert_false(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, 0);
+    recog_result_free(&r);
+    recog_destroy(rg);
+}
+
+/* A frame reads the gallery in memory and never asks the store about it:
+ * an enrollment made by another node reaches a recog without a follower
+ * only when it applies the change (recog_sync, or the follower's wake-up),
+ * however many frames it sees before. */
+static void test_frames_never_ask_the_store(void **state)
+{
+    fixture *f = *state;
+    recog *other = make_recog(f->db.s, f->att, false, 1);
+    int64_t ang = new_person(f->db.s, "ANG", "Angelina");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    int n = enroll(other, ang, NULL, false, ANG, 3, res, &sum);
+    assert_true(n >= 2);
+    set_liveness(f, 0);
+    recog_result r;
+    for (int i = 0; i < 2; i++) {
+        frame(f->rg, "id/deepface_angelina/5.jpg", false, &r);
+        assert_int_equal(r.n, 1);
+        assert_false(r.faces[0].known);
+        recog_result_free(&r);
+    }
+    assert_int_equal(recog_gallery_size(f->rg), 0);
+    OK(recog_sync(f->rg, &e_));
+    assert_int_equal(recog_gallery_size(f->rg), (size_t)n);
+    frame(f->rg, "id/deepface_angelina/5.jpg", false, &r);
+    assert_true(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, ang);
+    recog_result_free(&r);
+    uint64_t upd, full;
+    recog_gallery_stats(f->rg, &upd, &full);
+    assert_int_equal(full, 1);
+    recog_destroy(other);
+}
+
 /* ---- the work queue ------------------------------------------------------ */
 
 typedef struct {
@@ -619,6 +716,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gallery_follows_per_person, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_picks_the_face_the_photo_is_about, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_default_liveness_without_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_never_ask_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_refuses_when_full, setup, teardown),
         cmocka_unit_test(test_decode_limits_scans),
     };

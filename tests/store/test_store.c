@@ -899,18 +899,25 @@ static void bad_locations_give_clear_errors(void **state)
     assert_int_not_equal(store_open(t->dir, 0, &s, &err), RC_OK);
 }
 
+#define WAKE_TIMEOUT_MS 60000
+
 typedef struct {
     store *s;
     int64_t known, seen;
     rc_status st;
+    double waited_ms;
 } waiter_arg;
 
 static void *waiter(void *p)
 {
     waiter_arg *w = p;
     rc_error err;
-    /* Long timeout: the test only finishes when the change wakes us. */
-    w->st = store_gallery_wait(w->s, w->known, 60000, &w->seen, &err);
+    /* Long timeout: the change must wake us (NOTIFY on PostgreSQL, the
+     * 200 ms look on SQLite); once it runs out the version is read again
+     * and would show the change too, so waited_ms tells the two apart. */
+    double t0 = rc_mono_ms();
+    w->st = store_gallery_wait(w->s, w->known, WAKE_TIMEOUT_MS, &w->seen, &err);
+    w->waited_ms = rc_mono_ms() - t0;
     return NULL;
 }
 
@@ -938,6 +945,9 @@ static void gallery_changes_wake_waiters_across_handles(void **state)
     pthread_join(th, NULL);
     assert_int_equal(w.st, RC_OK);
     assert_true(w.seen > v0);
+    if (w.waited_ms >= WAKE_TIMEOUT_MS)
+        fail_msg("the waiter saw the change only when its %d ms timeout ran out: no wake-up",
+                 WAKE_TIMEOUT_MS);
     store_close(other);
 }
 
@@ -1356,6 +1366,64 @@ static void deleted_faces_leave_no_trace_in_the_files(void **state)
     free(other);
     free(lone);
     free(seen);
+}
+
+/* The same inside a caller's transaction (store_tx_begin/end, as "not this
+ * person" deletes the face that matched and voids or removes the event): the
+ * checkpoint cannot run in the transaction, so store_tx_end runs it once the
+ * transaction has committed. A removed event's probe (the face as the camera
+ * saw it) goes from the files too. */
+static void deleted_faces_leave_no_trace_inside_a_transaction(void **state)
+{
+    testdb *t = *state;
+    if (testdb_is_pg()) {
+        printf("# deleted faces in a transaction: SQLite files only\n");
+        return;
+    }
+    store *s = t->s;
+    enum { BIG = 20000, DIM = 512 };
+    int64_t who = add_person(s, "TXGONE", "Tx Gone");
+    unsigned char *crop = face_bytes("TX-FACE-CROP:", BIG), *probe = face_bytes("TX-PROBE:", BIG);
+    float emb[DIM];
+    for (int i = 0; i < DIM; i++) emb[i] = 0.0321f + (float)i * 1.0e-4f;
+    store_face f = {.person_id = who, .dim = DIM};
+    snprintf(f.model, sizeof f.model, "m");
+    OK(store_face_add(s, &f, emb, crop, BIG, &e_));
+    store_event ev = {.person_id = who, .ts_ms = 1000, .face_id = f.id};
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
+    OK(store_event_insert(s, &ev, &e_));
+    store_sighting pr = {.ts_ms = 1000, .event_id = ev.id};
+    snprintf(pr.reason, sizeof pr.reason, "recognized");
+    OK(store_event_probe_set(s, &pr, probe, BIG, &e_));
+    assert_true(db_files_hold(t, NULL, crop + 100, 64));
+    assert_true(db_files_hold(t, NULL, probe + 100, 64));
+
+    rc_error err;
+    assert_int_equal(store_tx_begin(s, 0, &err), RC_OK);
+    rc_status st = store_event_remove(s, ev.id, "admin", "not this person", &err);
+    if (st == RC_OK) st = store_face_delete(s, f.id, "admin", &err);
+    assert_int_equal(store_tx_end(s, st, &err), RC_OK);
+    char backup[600];
+    snprintf(backup, sizeof backup, "%s/after-tx-delete.db", t->dir);
+    OK(store_backup(s, backup, &e_));
+    assert_false(db_files_hold(t, backup, crop + 100, 64));
+    assert_false(db_files_hold(t, backup, crop + BIG - 80, 64));
+    assert_false(db_files_hold(t, backup, emb + 8, 64));
+    assert_false(db_files_hold(t, backup, probe + 100, 64));
+    /* Outside any transaction: an event removed with its probe. */
+    store_event ev2 = ev;
+    ev2.id = 0;
+    ev2.face_id = 0;
+    OK(store_event_insert(s, &ev2, &e_));
+    pr = (store_sighting){.ts_ms = 2000, .event_id = ev2.id};
+    snprintf(pr.reason, sizeof pr.reason, "recognized");
+    OK(store_event_probe_set(s, &pr, crop, BIG, &e_));
+    assert_true(db_files_hold(t, NULL, crop + 100, 64));
+    OK(store_event_remove(s, ev2.id, "admin", "typo", &e_));
+    assert_false(db_files_hold(t, NULL, crop + 100, 64));
+    free(crop);
+    free(probe);
 }
 
 /* Ids are never handed out twice: deleting the newest person, face or user
@@ -2148,6 +2216,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_inside_a_transaction, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_reused_after_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v2_keeps_data_and_never_reuses_ids, setup,
                                         teardown),

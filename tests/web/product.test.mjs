@@ -128,8 +128,10 @@ test('the kiosk at the door: two people at once, Salida, code and PIN, and only 
     assert.ok(invalid, 'a two-digit PIN is refused');
     await page.getByLabel('PIN del quiosco').fill(KIOSK_PIN);
     await page.getByLabel('Umbral de vida').fill('0');
+    await page.getByLabel('Días que se guardan los rostros').fill('7');
     await saveSettings(page);
     await page.getByText('Hay un PIN configurado; escriba otro para cambiarlo.', { exact: false }).waitFor();
+    assert.equal((await api('GET', '/api/v1/settings')).body.unrecognized_retention_days, 7, 'the retention saved');
     await shot(page, 'product-04-settings-1280');
 
     // Two enrolled people; one of them gets a personal PIN on their page.

@@ -28,7 +28,7 @@ export type ApiKeyCreated = S['ApiKeyCreated'];
 export type AuditEntry = S['AuditEntry'];
 export type Settings = Req<
   S['Settings'],
-  'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized'
+  'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized' | 'unrecognized_retention_days'
 > & {
   institution_name?: string;
   institution_logo_url?: string;

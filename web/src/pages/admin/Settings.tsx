@@ -52,6 +52,7 @@ export function SettingsPage() {
           recognition_threshold: s.recognition_threshold,
           liveness_threshold: s.liveness_threshold,
           keep_unrecognized: s.keep_unrecognized,
+          ...(s.unrecognized_retention_days !== undefined ? { unrecognized_retention_days: s.unrecognized_retention_days } : {}),
           institution_name: s.institution_name ?? '',
           institution_logo_url: s.institution_logo_url ?? '',
           ...(pin ? { kiosk_pin: pin } : removePin ? { kiosk_pin: '' } : {}),
@@ -209,6 +210,18 @@ export function SettingsPage() {
                 {t('settings.keepUnrecognized')}
                 <small className="help">{t('settings.help.keepUnrecognized')}</small>
               </span>
+            </label>
+            <label className="field">
+              <span>{t('settings.retentionDays')}</span>
+              <input
+                type="number"
+                min={0}
+                max={3650}
+                step={1}
+                value={s.unrecognized_retention_days ?? 30}
+                onChange={(e) => set('unrecognized_retention_days', Number(e.target.value))}
+              />
+              <small className="help">{t('settings.help.retentionDays')}</small>
             </label>
           </div>
         </fieldset>
