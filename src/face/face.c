@@ -185,7 +185,9 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
         if (asked)
             return rc_fail(err, there ? RC_ERR_INVALID : RC_ERR_NOT_FOUND, "int8: %s %s %s%s",
                            path[k], there ? "is not for" : "missing for", fm->q8_id[k],
-                           there ? "" : " (make models installs it)");
+                           there         ? ""
+                           : rdir == dir ? " (make models installs it)"
+                                         : " (rollcall calibrate writes it)");
         rc_log(RC_LOG_INFO, "int8: %s %s %s: the models run in float", path[k],
                there ? "is not for" : "missing for", fm->q8_id[k]);
         return RC_OK;

@@ -2,7 +2,9 @@
  * quant.c — int8 convolutions. nn_model_quantize gives an ungrouped Conv
  * per-output-channel symmetric int8 weights (w ≈ qw * sw[m], qw in
  * [-127, 127]) and its input a per-tensor u8 quantisation with a zero point
- * (x ≈ (qx - zp) * sx) from calibrated ranges. A run quantises the input
+ * (x ≈ (qx - zp) * sx) from calibrated ranges, or, with dynamic ranges,
+ * from the min/max of each input found when the Conv runs
+ * (q8_input_range). A run quantises the input
  * once into a padded image of 4-channel groups (one 32-bit word holds the
  * u8 values of channels 4g .. 4g+3 at one pixel; padding is zp, i.e. 0),
  * reads 32 output pixels x K/4 words per tap from it (in place for 1x1
