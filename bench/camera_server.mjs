@@ -2,7 +2,8 @@
 // loopback by tests/camera/mjpeg_server.mjs from 640x480 frames of one
 // enrolled person) pulled by ONE real `rollcall serve` with the real models.
 // After a warm-up it measures, over a window: frames the cameras delivered
-// and the server recognized per second, drops, latency from capture to
+// and the server recognized per second (in all, and the slowest and fastest
+// camera's rate: every camera must get its share), drops, latency from capture to
 // recognition done (p50/p90/p99 from /metrics, the most recent frames) and
 // the server process's CPU use (utime+stime from /proc/PID/stat).
 // It runs twice, each time with a new server: face tracking off (every
@@ -59,6 +60,8 @@ async function sample(admin) {
   const text = (await admin.get('/metrics')).body;
   const sum = (name) => [...text.matchAll(new RegExp(`^${name}\\{camera="\\d+"\\} (\\S+)$`, 'gm'))]
     .reduce((a, m) => a + Number(m[1]), 0);
+  const perCamera = Object.fromEntries([...text.matchAll(
+    /^rollcall_camera_processed_frames_total\{camera="(\d+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
   const q = (k) => Number(text.match(new RegExp(`^rollcall_camera_latency_ms\\{quantile="${k}"\\} (\\S+)$`, 'm'))?.[1]);
   const stat = readFileSync(`/proc/${srv.child.pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -66,6 +69,7 @@ async function sample(admin) {
     t: performance.now(),
     frames: sum('rollcall_camera_source_frames_total'),
     processed: sum('rollcall_camera_processed_frames_total'),
+    perCamera,
     drops: sum('rollcall_camera_dropped_frames_total'),
     failures: sum('rollcall_camera_failures_total'),
     cpuTicks: Number(f[11]) + Number(f[12]), // utime, stime
@@ -140,8 +144,11 @@ async function measure(tracking) {
   srv = null;
   const delivered = b.frames - a.frames, processed = b.processed - a.processed;
   const step = (k) => b.steps[k] - a.steps[k];
+  // Every camera gets its share: the slowest and the fastest camera's rate.
+  const rates = Object.keys(b.perCamera).map((c) => (b.perCamera[c] - (a.perCamera[c] ?? 0)) / s);
   return {
     tracking, s, delivered: delivered / s, processed: processed / s, drops: b.drops - a.drops,
+    camMin: Math.min(...rates), camMax: Math.max(...rates),
     failures: b.failures - a.failures, p50: b.p50, p99: b.p99, cpuPct: 100 * cpu / s,
     cpuPerFrame: processed ? 1000 * cpu / processed : NaN, events: events.length,
     steps: `${step('tracked')}/${step('detect')}/${step('identify')}`,
@@ -156,6 +163,7 @@ row('camera tracking', (r) => r.tracking);
 row('offered frames/s', () => (CAMS * FPS).toFixed(1));
 row('delivered frames/s', (r) => r.delivered.toFixed(1));
 row('processed frames/s', (r) => r.processed.toFixed(1));
+row('per camera, slowest-fastest frames/s', (r) => `${r.camMin.toFixed(2)}-${r.camMax.toFixed(2)}`);
 row('dropped (queue full)', (r) => r.drops);
 row('stream failures', (r) => r.failures);
 row('latency capture->done p50 ms', (r) => r.p50);

@@ -14,21 +14,23 @@
 // gets its share of the CPU however many threads it runs), so it also
 // prints where the recognition threads (named recog-job) spent the round,
 // from /proc/PID/task/*/schedstat: running, runnable but waiting for a CPU,
-// and blocked (waiting on a lock, the disk, or for work). A server that
+// and blocked (waiting on a lock, the disk, or for work), and the minor page
+// faults per frame (freed memory the allocator gave back and took again). A server that
 // scales keeps its threads running or runnable under this load: blocked
 // near 0%. "frames per run-second" (frames / thread CPU time) should not
 // fall from 1 to W threads (no contention). Last, a projection (not a
 // measurement) of the two rates on idle cores from the CPU times measured:
-// a server's rate is at most its threads / recognition CPU per frame and at
-// most the cores / (server + load generator CPU per frame) — or, with the
-// clients on other machines as kiosks and cameras are, the cores / server
-// CPU per frame.
+// a server's rate is at most its threads / (recognition CPU + blocked time
+// per frame: a thread waiting for the disk's fsync with MARK=1 is not
+// recognizing) and at most the cores / (server + load generator CPU per
+// frame) — or, with the clients on other machines as kiosks and cameras
+// are, the cores / server CPU per frame.
 //
 //   node bench/http_scaling.mjs [W=2] [ROUNDS=3] [SECONDS=6] [CLIENTS=4]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, MARK may be set)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,10 +60,11 @@ const jpeg = readFileSync(frame);
 let answerBytes = 0;
 const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-function cpuSeconds(pid) {
+// The server's CPU seconds (utime + stime) and minor page faults so far.
+function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / hz;
+  return { cpu: (Number(f[11]) + Number(f[12])) / hz, faults: Number(f[7]) };
 }
 
 async function start(threads) {
@@ -79,24 +82,60 @@ async function start(threads) {
   }
   const key = (await admin.post('/api/v1/api-keys', { name: 'bench', role: 'device' })).body.key;
   const u = new URL(srv.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const path = `/api/v1/recognize${MARK ? '?mark=true' : ''}`;
-  const post = () => new Promise((res, rej) => {
-    const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path, agent,
-      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'image/jpeg' } }, (r) => {
-      const chunks = [];
-      r.on('data', (c) => chunks.push(c));
-      r.on('end', () => res({ status: r.statusCode, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', rej);
-    req.end(jpeg);
-  });
+  const request = Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+    `Authorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg]);
+  const conns = Array.from({ length: CLIENTS }, () => connection(Number(u.port), request));
+  const post = (i = 0) => conns[i].post();
   const first = await post();
   answerBytes = first.body.length;
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, post, frames: 0, errors: 0, wall: 0, cpu: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
+  return { threads, pid: srv.child.pid, post, admin, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
+}
+
+// One keep-alive connection that posts the same prepared request and reads
+// the answer by its Content-Length: a load generator as light as it can be
+// (node's http client spent 1.2 ms of CPU per request, on the same two
+// cores as the server). A connection the server closed while idle (between
+// rounds) is opened again once.
+function connection(port, request) {
+  let sock = null, buf = Buffer.alloc(0), waiting = null;
+  const fail = (e) => {
+    sock = null;
+    const w = waiting;
+    waiting = null;
+    w?.rej(e);
+  };
+  const onData = (d) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    const end = buf.indexOf('\r\n\r\n');
+    if (!waiting || end < 0) return;
+    const head = buf.subarray(0, end).toString('latin1');
+    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
+    if (!(len >= 0)) return fail(new Error(`an answer without Content-Length: ${head}`));
+    if (buf.length < end + 4 + len) return;
+    const answer = { status: Number(head.slice(9, 12)), body: buf.subarray(end + 4, end + 4 + len) };
+    buf = buf.subarray(end + 4 + len);
+    const w = waiting;
+    waiting = null;
+    w.res(answer);
+  };
+  const once = () => new Promise((res, rej) => {
+    if (!sock) {
+      buf = Buffer.alloc(0);
+      const me = net.connect(port, '127.0.0.1');
+      me.setNoDelay(true);
+      me.on('data', (d) => sock === me && onData(d));
+      me.on('error', (e) => sock === me && fail(e));
+      me.on('close', () => sock === me && fail(new Error('connection closed')));
+      sock = me;
+    }
+    waiting = { res, rej };
+    sock.write(request);
+  });
+  return { post: () => once().catch(() => once()) };
 }
 
 // Run and run-queue wait (ns) summed over the server's recognition threads.
@@ -118,10 +157,10 @@ async function round(s) {
   let frames = 0, errors = 0;
   const w0 = workerSched(s.pid);
   const u0 = process.cpuUsage();
-  const c0 = cpuSeconds(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+  const c0 = procStat(s.pid), t0 = performance.now(), end = t0 + SECONDS * 1000;
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
     while (performance.now() < end) {
-      const r = await s.post();
+      const r = await s.post(i);
       if (r.status === 200) frames++;
       else errors++;
     }
@@ -130,7 +169,9 @@ async function round(s) {
   s.frames += frames;
   s.errors += errors;
   s.wall += wall;
-  s.cpu += cpuSeconds(s.pid) - c0;
+  const c1 = procStat(s.pid);
+  s.cpu += c1.cpu - c0.cpu;
+  s.faults += c1.faults - c0.faults;
   s.rates.push(frames / wall);
   const u1 = process.cpuUsage(u0);
   s.client += (u1.user + u1.system) / 1e6;
@@ -161,16 +202,31 @@ for (const s of [one, many])
     `${(100 * s.cpu / s.wall).toFixed(0).padStart(9)}%  ${String(s.errors).padStart(6)} | ` +
     `${pct(s.wrun, s).padStart(22)} ${pct(s.wwait, s).padStart(16)} ${pct(s.wtime - s.wrun - s.wwait, s).padStart(8)} ` +
     `${(s.frames / s.wrun).toFixed(1).padStart(22)}`);
+console.log(`minor page faults per frame (memory the kernel had to map again): ` +
+  [one, many].map((s) => `${s.threads} thread(s) ${(s.faults / s.frames).toFixed(0)}`).join(', '));
+if (MARK) {
+  // Group commit: how many store transactions the attendance writes took.
+  const parts = [];
+  for (const s of [one, many]) {
+    const text = (await s.admin.get('/metrics')).body;
+    const val = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    parts.push(`${s.threads} thread(s) ${val('rollcall_attendance_records_total')} sightings in ` +
+      `${val('rollcall_attendance_commits_total')} commits`);
+  }
+  console.log(`attendance writes (mark=true): ${parts.join(', ')}`);
+}
 const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
 const cores = availableParallelism();
-const projected = (s, gen) => Math.min(s.threads / (s.wrun / s.frames), cores / ((s.cpu + (gen ? s.client : 0)) / s.frames));
+const blocked = (s) => Math.max(0, s.wtime - s.wrun - s.wwait);
+const projected = (s, gen) => Math.min(s.threads / ((s.wrun + blocked(s)) / s.frames), cores / ((s.cpu + (gen ? s.client : 0)) / s.frames));
 for (const s of [one, many])
   console.log(`projected on ${cores} idle cores, ${s.threads} thread(s): ${projected(s, true).toFixed(0)} frames/s ` +
     `with the load generator on the same cores, ${projected(s, false).toFixed(0)} without ` +
-    `(CPU per frame: recognition ${(1000 * s.wrun / s.frames).toFixed(1)} ms, server ${(1000 * s.cpu / s.frames).toFixed(1)} ms, ` +
-    `load generator ${(1000 * s.client / s.frames).toFixed(1)} ms)`);
+    `(per frame: recognition CPU ${(1000 * s.wrun / s.frames).toFixed(1)} ms, blocked ` +
+    `${(1000 * blocked(s) / s.frames).toFixed(1)} ms, server CPU ${(1000 * s.cpu / s.frames).toFixed(1)} ms, ` +
+    `load generator CPU ${(1000 * s.client / s.frames).toFixed(1)} ms)`);
 console.log(`projected ratio: ${(projected(many, true) / projected(one, true)).toFixed(2)}x with the load generator, ` +
   `${(projected(many, false) / projected(one, false)).toFixed(2)}x without`);
 process.exit(0);

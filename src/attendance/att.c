@@ -5,9 +5,17 @@
  * rules are listed in att.h). Manual events and corrections go through the
  * same slot and status judgement and leave an audit trail in the store.
  *
- * Decisions for one process are serialised by a mutex: reading a person's
- * events in the slot and writing the result must not interleave with another
- * thread doing the same for the same person.
+ * A person's decision (reading their events in the slot, writing the
+ * result) runs in one store transaction that never interleaves with another
+ * decision about the same person: on SQLite the transaction holds the
+ * database's write lock, on PostgreSQL a per-person advisory lock. The
+ * engine's mutex guards only the configuration and the commit queue, never
+ * a transaction: on SQLite, sightings that arrive while a transaction is
+ * committing wait in a queue and the next commit takes them all, one after
+ * the other in one transaction with one fsync (group commit); on
+ * PostgreSQL each sighting is its own transaction, concurrent with other
+ * people's (the server groups concurrent commits' WAL flushes itself).
+ * att_record returns only once its transaction is committed.
  */
 #include <errno.h>
 #include <math.h>
@@ -28,9 +36,26 @@
 /* Advisory lock keys for one person's decisions: clear of the store's own. */
 #define ATT_LOCK_BASE ((int64_t)1 << 40)
 
+/* One att_record call waiting in the commit queue (SQLite). */
+typedef struct pending {
+    const att_sighting *sg;
+    const void *jpeg;
+    size_t len;
+    att_result *out;
+    rc_error *err;
+    rc_status st;
+    bool done;
+    struct pending *next;
+} pending;
+
 struct att {
     store *s;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* cfg, tz, retired, the queue and the counters */
+    pthread_cond_t committed;
+    pending *queue, **queue_end; /* waiting for the next commit */
+    bool committing;             /* a thread is running a batch */
+    size_t waiting;              /* calls in the queue */
+    uint64_t records, commits;
     att_config cfg;
     att_tz *tz;
     /* Zones replaced by a reload. att_zone hands out a pointer that callers
@@ -196,6 +221,8 @@ rc_status att_create(store *s, att **out, rc_error *err)
     if (!a) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     a->s = s;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->committed, NULL);
+    a->queue_end = &a->queue;
     rc_status st = att_reload(a, err);
     if (st != RC_OK) {
         att_destroy(a);
@@ -211,6 +238,7 @@ void att_destroy(att *a)
     att_tz_free(a->tz);
     for (size_t i = 0; i < a->nretired; i++) att_tz_free(a->retired[i]);
     free(a->retired);
+    pthread_cond_destroy(&a->committed);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -228,6 +256,16 @@ const att_tz *att_zone(att *a)
     const att_tz *tz = a->tz;
     pthread_mutex_unlock(&a->mu);
     return tz;
+}
+
+void att_get_stats(att *a, att_stats *out)
+{
+    pthread_mutex_lock(&a->mu);
+    *out = (att_stats){.records = a->records,
+                       .commits = a->commits,
+                       .waiting = a->waiting,
+                       .committing = a->committing};
+    pthread_mutex_unlock(&a->mu);
 }
 
 rc_status att_expire_unrecognized(att *a, int64_t now_ms, int64_t *removed, rc_error *err)
@@ -265,6 +303,22 @@ const char *att_outcome_name(att_outcome o)
 
 /* ---- slots ---------------------------------------------------------------- */
 
+/* The configuration and zone one decision uses, copied under the mutex so
+ * that the decision itself (store queries, the commit) runs without it. A
+ * zone replaced by a reload stays alive (a->retired). */
+typedef struct {
+    att_config cfg;
+    const att_tz *tz;
+} rules;
+
+static rules rules_now(att *a)
+{
+    pthread_mutex_lock(&a->mu);
+    rules r = {a->cfg, a->tz};
+    pthread_mutex_unlock(&a->mu);
+    return r;
+}
+
 typedef struct {
     int64_t schedule_id; /* 0: outside */
     char day[11];
@@ -283,17 +337,16 @@ rc_status att_is_holiday(store *s, const char *day, int *yes, rc_error *err)
 }
 
 /* The slot of `person` whose [start - margin_min, end + margin_min] holds
- * time `ts`, nearest first (caller holds a->mu, or passes its own config's
- * margin). */
-static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min, slot *out,
-                              rc_error *err)
+ * time `ts`, nearest first, judged in zone tz. */
+static rc_status find_slot_in(att *a, const att_tz *tz, int64_t person, int64_t ts, int margin_min,
+                              slot *out, rc_error *err)
 {
     store_schedule *sc = NULL;
     size_t n = 0;
     rc_status st = store_schedules_for_person(a->s, person, &sc, &n, err);
     if (st != RC_OK) return st;
     att_local L;
-    att_tz_local(a->tz, ts, &L);
+    att_tz_local(tz, ts, &L);
     memset(out, 0, sizeof *out);
     att_day_string(L.days, out->day);
     int64_t margin = (int64_t)margin_min * 60000, best = -1;
@@ -306,10 +359,9 @@ static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min
         att_day_string(day, ds);
         for (size_t i = 0; i < n; i++) {
             if (sc[i].dow != wd) continue;
-            int64_t start = att_tz_utc(a->tz, day, sc[i].start_min);
-            int64_t end = sc[i].end_min > sc[i].start_min
-                              ? att_tz_utc(a->tz, day, sc[i].end_min)
-                              : att_tz_utc(a->tz, day + 1, sc[i].end_min);
+            int64_t start = att_tz_utc(tz, day, sc[i].start_min);
+            int64_t end = sc[i].end_min > sc[i].start_min ? att_tz_utc(tz, day, sc[i].end_min)
+                                                          : att_tz_utc(tz, day + 1, sc[i].end_min);
             if (ts < start - margin || ts > end + margin) continue;
             if (holiday < 0 && (st = att_is_holiday(a->s, ds, &holiday, err)) != RC_OK) break;
             if (holiday) continue;
@@ -328,9 +380,10 @@ static rc_status find_slot_in(att *a, int64_t person, int64_t ts, int margin_min
     return st;
 }
 
-static rc_status find_slot(att *a, int64_t person, int64_t ts, slot *out, rc_error *err)
+static rc_status find_slot(att *a, const rules *r, int64_t person, int64_t ts, slot *out,
+                           rc_error *err)
 {
-    return find_slot_in(a, person, ts, a->cfg.slot_margin_min, out, err);
+    return find_slot_in(a, r->tz, person, ts, r->cfg.slot_margin_min, out, err);
 }
 
 rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, att_slot *out,
@@ -340,9 +393,8 @@ rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, 
     if (margin_min < 0 || margin_min > 720)
         return rc_fail(err, RC_ERR_INVALID, "margin %d is not 0..720 minutes", margin_min);
     slot sl;
-    pthread_mutex_lock(&a->mu);
-    rc_status st = find_slot_in(a, person_id, ts_ms, margin_min, &sl, err);
-    pthread_mutex_unlock(&a->mu);
+    rules r = rules_now(a);
+    rc_status st = find_slot_in(a, r.tz, person_id, ts_ms, margin_min, &sl, err);
     if (st != RC_OK) return st;
     out->schedule_id = sl.schedule_id;
     memcpy(out->day, sl.day, sizeof out->day);
@@ -377,10 +429,10 @@ static bool take_best(store_event *e, const att_sighting *sg)
     return true;
 }
 
-static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason, const void *jpeg,
-                              size_t len, att_result *out, rc_error *err)
+static rc_status unrecognized(att *a, const rules *r, const att_sighting *sg, const char *reason,
+                              const void *jpeg, size_t len, att_result *out, rc_error *err)
 {
-    if (!a->cfg.keep_unrecognized) {
+    if (!r->cfg.keep_unrecognized) {
         out->outcome = ATT_IGNORED;
         return RC_OK;
     }
@@ -397,15 +449,17 @@ static rc_status unrecognized(att *a, const att_sighting *sg, const char *reason
     return RC_OK;
 }
 
-static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg, size_t len,
-                               att_result *out, rc_error *err)
+/* One sighting's decision and write, inside the caller's transaction. */
+static rc_status decide(att *a, const rules *r, const att_sighting *sg, const void *jpeg,
+                        size_t len, att_result *out, rc_error *err)
 {
-    const att_config *c = &a->cfg;
-    if (!sg->person_id) return unrecognized(a, sg, "unknown", jpeg, len, out, err);
+    const att_config *c = &r->cfg;
+    memset(out, 0, sizeof *out);
+    if (!sg->person_id) return unrecognized(a, r, sg, "unknown", jpeg, len, out, err);
     if (sg->confidence < c->recognition_threshold)
-        return unrecognized(a, sg, "below_threshold", jpeg, len, out, err);
+        return unrecognized(a, r, sg, "below_threshold", jpeg, len, out, err);
     if (sg->liveness >= 0 && sg->liveness < c->liveness_threshold)
-        return unrecognized(a, sg, "liveness", jpeg, len, out, err);
+        return unrecognized(a, r, sg, "liveness", jpeg, len, out, err);
 
     char direction[8] = "both";
     if (sg->kind && strcmp(sg->kind, "entry") && strcmp(sg->kind, "exit"))
@@ -419,7 +473,7 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
         memcpy(direction, cam.direction, sizeof direction);
     }
     slot sl;
-    rc_status st = find_slot(a, sg->person_id, sg->ts_ms, &sl, err);
+    rc_status st = find_slot(a, r, sg->person_id, sg->ts_ms, &sl, err);
     if (st != RC_OK) return st;
 
     /* The person's events in this slot. */
@@ -503,6 +557,48 @@ static rc_status record_locked(att *a, const att_sighting *sg, const void *jpeg,
     return st;
 }
 
+/* One sighting in its own transaction (locked per person on PostgreSQL). */
+static rc_status record_one(att *a, const rules *r, const att_sighting *sg, const void *jpeg,
+                            size_t len, att_result *out, rc_error *err)
+{
+    rc_status st = store_tx_begin(a->s, sg->person_id ? ATT_LOCK_BASE + sg->person_id : 0, err);
+    if (st == RC_OK) {
+        st = decide(a, r, sg, jpeg, len, out, err);
+        st = store_tx_end(a->s, st, err);
+    }
+    if (st != RC_OK) memset(out, 0, sizeof *out);
+    return st;
+}
+
+/* A batch from the commit queue (SQLite): every sighting decided in arrival
+ * order in one transaction, so each sees the ones before it, and committed
+ * with one fsync. When any of them fails the transaction is rolled back and
+ * each is recorded again in its own, so one bad sighting costs the others
+ * nothing. Returns the number of commits made. */
+static uint64_t record_batch(att *a, pending *batch)
+{
+    rules r = rules_now(a);
+    if (!batch->next) {
+        batch->st = record_one(a, &r, batch->sg, batch->jpeg, batch->len, batch->out, batch->err);
+        return batch->st == RC_OK;
+    }
+    rc_error err;
+    rc_status st = store_tx_begin(a->s, 0, &err);
+    if (st == RC_OK) {
+        for (pending *p = batch; p && st == RC_OK; p = p->next)
+            st = decide(a, &r, p->sg, p->jpeg, p->len, p->out, p->err);
+        if (store_tx_end(a->s, st, &err) == RC_OK) {
+            for (pending *p = batch; p; p = p->next) p->st = RC_OK;
+            return 1;
+        }
+    }
+    uint64_t commits = 0;
+    for (pending *p = batch; p; p = p->next) {
+        p->st = record_one(a, &r, p->sg, p->jpeg, p->len, p->out, p->err);
+        commits += p->st == RC_OK;
+    }
+    return commits;
+}
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err)
 {
@@ -511,15 +607,47 @@ rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jp
         return rc_fail(err, RC_ERR_INVALID, "a sighting needs a time after 1970");
     if (!(sg->confidence >= -1 && sg->confidence <= 1))
         return rc_fail(err, RC_ERR_INVALID, "confidence %g is not in -1..1", sg->confidence);
+    if (store_kind(a->s) != STORE_SQLITE) {
+        rules r = rules_now(a);
+        rc_status st = record_one(a, &r, sg, jpeg, jpeg_len, out, err);
+        pthread_mutex_lock(&a->mu);
+        a->records++;
+        a->commits += st == RC_OK;
+        pthread_mutex_unlock(&a->mu);
+        return st;
+    }
+    /* SQLite: join the queue; whoever finds no batch running takes the whole
+     * queue (this call among them) and commits it, the others wait. */
+    pending me = {.sg = sg, .jpeg = jpeg, .len = jpeg_len, .out = out, .err = err};
     pthread_mutex_lock(&a->mu);
-    rc_status st = store_tx_begin(a->s, sg->person_id ? ATT_LOCK_BASE + sg->person_id : 0, err);
-    if (st == RC_OK) {
-        st = record_locked(a, sg, jpeg, jpeg_len, out, err);
-        st = store_tx_end(a->s, st, err);
+    *a->queue_end = &me;
+    a->queue_end = &me.next;
+    a->waiting++;
+    while (!me.done) {
+        if (a->committing) {
+            pthread_cond_wait(&a->committed, &a->mu);
+            continue;
+        }
+        pending *batch = a->queue;
+        size_t n = a->waiting;
+        a->queue = NULL;
+        a->queue_end = &a->queue;
+        a->waiting = 0;
+        a->committing = true;
+        pthread_mutex_unlock(&a->mu);
+        uint64_t commits = record_batch(a, batch);
+        pthread_mutex_lock(&a->mu);
+        for (pending *p = batch, *next; p; p = next) {
+            next = p->next; /* p lives on its caller's stack: read before done */
+            p->done = true;
+        }
+        a->committing = false;
+        a->records += n;
+        a->commits += commits;
+        pthread_cond_broadcast(&a->committed);
     }
     pthread_mutex_unlock(&a->mu);
-    if (st != RC_OK) memset(out, 0, sizeof *out);
-    return st;
+    return me.st;
 }
 
 static int valid_kind(const char *k)
@@ -535,11 +663,11 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
     if (strlen(reason) >= sizeof out->reason)
         return rc_fail(err, RC_ERR_LIMIT, "reason is longer than %zu characters",
                        sizeof out->reason - 1);
-    pthread_mutex_lock(&a->mu);
+    rules r = rules_now(a);
     slot sl = {0};
     rc_status st = store_tx_begin(a->s, ATT_LOCK_BASE + person_id, err);
     if (st == RC_OK) {
-        st = find_slot(a, person_id, ts_ms, &sl, err);
+        st = find_slot(a, &r, person_id, ts_ms, &sl, err);
         if (st != RC_OK) store_tx_end(a->s, st, NULL);
     }
     store_event e = {.person_id = person_id,
@@ -555,7 +683,6 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
         st = store_event_manual_add(a->s, &e, actor, err);
         st = store_tx_end(a->s, st, err);
     }
-    pthread_mutex_unlock(&a->mu);
     if (st == RC_OK && out) *out = e;
     return st;
 }
@@ -569,19 +696,18 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
     if (strlen(reason) >= sizeof out->reason)
         return rc_fail(err, RC_ERR_LIMIT, "reason is longer than %zu characters",
                        sizeof out->reason - 1);
-    pthread_mutex_lock(&a->mu);
+    rules r = rules_now(a);
+    /* The event's person's lock, as a new sighting of them takes it. */
     store_event e;
-    rc_status st = store_tx_begin(a->s, 0, err);
-    if (st != RC_OK) {
-        pthread_mutex_unlock(&a->mu);
-        return st;
-    }
+    rc_status st = store_event_get(a->s, event_id, &e, err);
+    if (st == RC_OK) st = store_tx_begin(a->s, ATT_LOCK_BASE + e.person_id, err);
+    if (st != RC_OK) return st;
     st = store_event_get(a->s, event_id, &e, err);
     slot sl;
     if (st == RC_OK) {
         if (ts_ms > 0) e.ts_ms = e.last_seen_ms = ts_ms;
         if (kind) snprintf(e.kind, sizeof e.kind, "%s", kind);
-        st = find_slot(a, e.person_id, e.ts_ms, &sl, err);
+        st = find_slot(a, &r, e.person_id, e.ts_ms, &sl, err);
     }
     if (st == RC_OK) {
         e.schedule_id = sl.schedule_id;
@@ -591,7 +717,6 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
         st = store_event_correct(a->s, &e, actor, err);
     }
     st = store_tx_end(a->s, st, err);
-    pthread_mutex_unlock(&a->mu);
     if (st == RC_OK && out) *out = e;
     return st;
 }

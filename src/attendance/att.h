@@ -110,8 +110,10 @@ rc_status att_start_day(att *a, const att_tz *tz, int64_t *days, rc_error *err);
 rc_status att_is_holiday(store *s, const char *day, int *yes, rc_error *err);
 
 /* The rules engine: a store, the configuration and the loaded time zone.
- * Thread-safe: att_record calls are serialised so that two threads never
- * decide the same person's event at once. */
+ * Thread-safe: two decisions about the same person never interleave (one
+ * store transaction each, serialised by the database), and on SQLite the
+ * att_record calls that arrive during a commit are committed together by the
+ * next one (group commit: one fsync for many sightings). */
 rc_status att_create(store *s, att **out, rc_error *err);
 void att_destroy(att *a);
 /* Re-read settings (after they changed). */
@@ -160,9 +162,22 @@ typedef struct {
     bool best;
 } att_result;
 
+/* Counters since att_create: sightings recorded, transactions committed for
+ * them (fewer than records when group commit joined them); and now: calls
+ * waiting in the commit queue, and whether a batch is being committed
+ * (SQLite). */
+typedef struct {
+    uint64_t records;
+    uint64_t commits;
+    size_t waiting;
+    bool committing;
+} att_stats;
+void att_get_stats(att *a, att_stats *out);
+
 /* Apply the rules to one recognition. jpeg (may be NULL) is the face crop
  * kept with an unrecognized sighting when keep_unrecognized is on. When this
- * returns RC_OK the event is committed to the store. */
+ * returns RC_OK the event is committed to the store (durable: the commit's
+ * fsync is done). */
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);
 

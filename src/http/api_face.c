@@ -269,6 +269,96 @@ static int64_t photo_face(store *s, const store_person *p)
     return face_id;
 }
 
+/* ---- kiosk photos (http_photos in internal.h) ----------------------------- */
+
+#define PHOTOS_KEPT 32
+
+typedef struct {
+    int64_t face_id, person_id; /* face_id 0: empty */
+    char *url;
+    size_t len;
+    uint64_t used; /* http_photos.clock when last sent */
+} photo_entry;
+
+struct http_photos {
+    pthread_mutex_t mu;
+    uint64_t clock;
+    uint64_t forgets; /* an insert after a forget it did not see is dropped */
+    photo_entry e[PHOTOS_KEPT];
+};
+
+http_photos *http_photos_create(void)
+{
+    http_photos *c = calloc(1, sizeof *c);
+    if (c) pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void http_photos_destroy(http_photos *c)
+{
+    if (!c) return;
+    for (int i = 0; i < PHOTOS_KEPT; i++) free(c->e[i].url);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Drop every entry of the person (their faces or photo changed). */
+static void photos_forget(http_photos *c, int64_t person_id)
+{
+    pthread_mutex_lock(&c->mu);
+    c->forgets++;
+    for (int i = 0; i < PHOTOS_KEPT; i++)
+        if (c->e[i].face_id && c->e[i].person_id == person_id) {
+            free(c->e[i].url);
+            c->e[i] = (photo_entry){0};
+        }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The face's data: URL as a new JSON string, or NULL; *forgets is the
+ * forget count seen (for photos_keep). */
+static json_t *photos_find(http_photos *c, int64_t face_id, uint64_t *forgets)
+{
+    json_t *j = NULL;
+    pthread_mutex_lock(&c->mu);
+    *forgets = c->forgets;
+    for (int i = 0; i < PHOTOS_KEPT && !j; i++)
+        if (c->e[i].face_id == face_id) {
+            c->e[i].used = ++c->clock;
+            j = json_stringn_nocheck(c->e[i].url, c->e[i].len);
+        }
+    pthread_mutex_unlock(&c->mu);
+    return j;
+}
+
+/* Keep url (taken) for the face in place of the least recently sent entry,
+ * unless a person was forgotten since photos_find. */
+static void photos_keep(http_photos *c, int64_t face_id, int64_t person_id, char *url, size_t len,
+                        uint64_t forgets)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->forgets != forgets) {
+        pthread_mutex_unlock(&c->mu);
+        free(url);
+        return;
+    }
+    photo_entry *old = &c->e[0];
+    for (int i = 0; i < PHOTOS_KEPT; i++) {
+        if (c->e[i].face_id == face_id) { /* another thread was first */
+            old = NULL;
+            break;
+        }
+        if (c->e[i].used < old->used) old = &c->e[i];
+    }
+    if (old) {
+        free(old->url);
+        *old = (photo_entry){face_id, person_id, url, len, ++c->clock};
+        url = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(url);
+}
+
 /* A device key may not read /persons/{id}/photo (it would see everyone's
  * face); a kiosk still shows the photo of the person it has just recognized,
  * so /recognize puts that photo (the stored face crop) in the identity as a
@@ -277,17 +367,25 @@ static void add_photo(http_req *r, json_t *idj, const recog_face *id)
 {
     if (!id->known || !json_is_object(idj)) return;
     int64_t face_id = photo_face(db(r), &id->person);
+    if (!face_id) return;
+    uint64_t forgets;
+    json_t *cached = photos_find(r->srv->photos, face_id, &forgets);
+    if (cached) {
+        json_object_set_new(idj, "photo", cached);
+        return;
+    }
     unsigned char *jpeg = NULL;
     size_t len = 0;
-    if (!face_id || store_face_image(db(r), face_id, &jpeg, &len, NULL) != RC_OK) return;
+    if (store_face_image(db(r), face_id, &jpeg, &len, NULL) != RC_OK) return;
     static const char prefix[] = "data:image/jpeg;base64,";
     size_t b64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
     char *url = malloc(sizeof prefix - 1 + b64);
     if (url) {
         memcpy(url, prefix, sizeof prefix - 1);
         sodium_bin2base64(url + sizeof prefix - 1, b64, jpeg, len, sodium_base64_VARIANT_ORIGINAL);
-        json_object_set_new(idj, "photo", json_string(url));
-        free(url);
+        size_t n = strlen(url);
+        json_object_set_new(idj, "photo", json_stringn_nocheck(url, n));
+        photos_keep(r->srv->photos, face_id, id->person.id, url, n, forgets);
     }
     free(jpeg);
 }
@@ -470,6 +568,7 @@ enum MHD_Result http_h_verify(http_req *r)
 
 void http_gallery_changed(http_req *r, int64_t person_id)
 {
+    photos_forget(r->srv->photos, person_id);
     rc_error err;
     if (rg(r) && recog_person_changed(rg(r), person_id, &err) != RC_OK)
         rc_log(RC_LOG_WARN, "gallery after a change to person %lld: %s (the follower retries)",

@@ -354,6 +354,16 @@ size_t http_conns_cut(http_conns *c);
 
 /* ---- the server --------------------------------------------------------- */
 
+/* The person's photo /recognize sends a device key inline (a data: URL),
+ * kept per face id so that a kiosk seeing the same person frame after frame
+ * does not read and encode the same crop each time. Which face is the photo
+ * is still asked of the store every frame; the cache only saves reading and
+ * encoding its bytes. A change to the person (http_gallery_changed) drops
+ * their entries. */
+typedef struct http_photos http_photos;
+http_photos *http_photos_create(void);
+void http_photos_destroy(http_photos *c);
+
 struct http_server {
     struct MHD_Daemon *daemon;
     http_config cfg;
@@ -377,6 +387,7 @@ struct http_server {
     att *att;             /* attendance rules (with a store) */
     bool own_att;         /* made here (no cfg.att) */
     int recog_listener;   /* publishes recog's outcomes on the event stream */
+    http_photos *photos;  /* kiosk photos as data: URLs, per face (api_face.c) */
 };
 
 /* Handlers for the server's own routes (routes.c). */

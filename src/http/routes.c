@@ -175,6 +175,15 @@ enum MHD_Result http_h_metrics(http_req *r)
     rc_metrics_set(srv->metrics, "rollcall_http_header_deadline_closed",
                    "connections closed for not sending their headers in time",
                    (double)http_conns_cut(srv->conns));
+    if (srv->att) {
+        att_stats as;
+        att_get_stats(srv->att, &as);
+        rc_metrics_set(srv->metrics, "rollcall_attendance_records_total",
+                       "sightings the attendance rules decided", (double)as.records);
+        rc_metrics_set(srv->metrics, "rollcall_attendance_commits_total",
+                       "store transactions committed for them (group commit: fewer)",
+                       (double)as.commits);
+    }
     size_t len = 0;
     char *text = rc_metrics_render(srv->metrics, &len);
     if (!text) return http_reply_error(r, 500, "internal", "out of memory");

@@ -698,12 +698,13 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->pin_limiter = http_limiter_create(10, 300, 300);
     /* Every self-registration attempt counts: 10 an hour from one address. */
     srv->reg_limiter = http_limiter_create(10, 3600, 3600);
+    srv->photos = http_photos_create();
     if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
         RC_OK) {
         http_server_stop(srv);
         return err ? err->code : RC_ERR_INTERNAL;
     }
-    if (!srv->metrics || !srv->hub || !srv->login_limiter || !srv->pin_limiter ||
+    if (!srv->metrics || !srv->hub || !srv->photos || !srv->login_limiter || !srv->pin_limiter ||
         !srv->reg_limiter || !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -797,6 +798,7 @@ void http_server_stop(http_server *srv)
     http_limiter_destroy(srv->login_limiter);
     http_limiter_destroy(srv->pin_limiter);
     http_limiter_destroy(srv->reg_limiter);
+    http_photos_destroy(srv->photos);
     http_conns_destroy(srv->conns);
     if (srv->own_att) att_destroy(srv->att);
     if (srv->own_metrics) rc_metrics_destroy(srv->metrics);

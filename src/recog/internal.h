@@ -37,6 +37,8 @@ struct recog {
     pthread_cond_t wfreed;
     face_worker **workers;
     bool *busy;
+    bool *used; /* per worker: user[i] is the thread that took it last */
+    pthread_t *user;
     size_t nworkers;
     /* job threads and their queue (a ring of jcap) */
     pthread_mutex_t jlock;

@@ -481,7 +481,22 @@ test('deleting a face and a person removes them from recognition', async () => {
   const up = await env.manager.post(`/api/v1/persons/${id}/faces`, undefined, { body: mp.body, type: mp.type });
   const faceIds = up.body.results.filter((x) => x.accepted).map((x) => x.face_id);
   assert.equal(faceIds.length, 2);
+  // The kiosk's inline photo (kept per face by the server, see add_photo) is
+  // the person's photo face, before and after that face is deleted.
+  const image = async (faceId) => (await env.manager.get(`/api/v1/faces/${faceId}/image`)).body;
+  const inline = async () => {
+    const rec = await env.device.req('POST', '/api/v1/recognize', { body: P04(5), type: 'image/jpeg' });
+    const f = rec.body.faces.find((x) => x.identity?.external_id === 'GONE');
+    assert.ok(f, JSON.stringify(rec.body.faces.map((x) => x.identity)));
+    return Buffer.from(f.identity.photo.split(',')[1], 'base64');
+  };
+  const first = await image(faceIds[0]);
+  assert.ok((await inline()).equals(first), 'the first face is the photo');
+  assert.ok((await inline()).equals(first), 'the same photo again');
   assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 204);
+  const now = await inline();
+  assert.ok(!now.equals(first), 'the deleted face is no longer sent');
+  assert.ok(now.equals(await image(faceIds[1])), 'the remaining face is the photo now');
   assert.equal((await env.manager.del(`/api/v1/persons/${id}/faces/${faceIds[0]}`)).status, 404);
   assert.equal((await env.manager.get(`/api/v1/persons/${id}/faces`)).body.length, 1);
   assert.equal((await env.manager.get(`/api/v1/faces/${faceIds[0]}/image`)).status, 404);
