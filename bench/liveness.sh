@@ -3,7 +3,8 @@
 # (real faces at kiosk size against print and screen spoofs generated from
 # the test photos, seeded): live-accept and spoof-reject rates at several
 # thresholds and the score distributions, for the pipeline's crop beside the
-# old crop measured on the same frames in the same run; then the CPU time of
+# old crop and beside the package's R, G, B channel order, measured on the
+# same frames in the same run; then the CPU time of
 # the crop itself (frame -> 128x128 model input), both ways.
 # Usage: bench/liveness.sh  (ROLLCALL_BIN picks the build: its test binary
 # is used; MODELS and ROLLCALL_TESTDATA may be set)
