@@ -6,11 +6,13 @@
 // camera's rate: every camera must get its share), drops, latency from capture to
 // recognition done (p50/p90/p99 from /metrics, the most recent frames) and
 // the server process's CPU use (utime+stime from /proc/PID/stat).
-// It runs twice, each time with a new server: face tracking off (every
-// frame through the whole pipeline) and on (the default: the detector every
-// 2nd frame, the whole pipeline for new faces and re-checks), and prints the
-// two side by side with the server's CPU per camera and per frame, and how
-// many frames took each step (rollcall_camera_steps_total).
+// It runs once per tracking mode, each time with a new server: face
+// tracking off (every frame through the whole pipeline), on (the default:
+// the detector every 2nd frame, the whole pipeline for new faces and
+// re-checks) and regions (between whole-frame detections every 4th frame,
+// the detector only around the tracked faces), and prints them side by
+// side with the server's CPU per camera and per frame, and how many frames
+// took each step (rollcall_camera_steps_total).
 // The reference printed beside it is the one-thread pipeline time on a
 // 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
 // run: CPU ms per recognized frame without tracking should be close to it.
@@ -20,7 +22,9 @@
 // photo); photos cycles four different photos of the person, letterboxed,
 // so the face jumps every frame (the tracker's worst case: a new track
 // almost every detection); empty is a moving test pattern and nobody (a
-// door most of the day).
+// door most of the day). FACE_W (default 220) is the walking photo's width
+// in pixels (the face is about half of it); TRACKING=off,on,regions picks
+// the runs.
 //
 //   node bench/camera_server.mjs [CAMERAS=8] [FPS=5] [SECONDS=20]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, SCENE may be set)
@@ -74,7 +78,7 @@ async function sample(admin) {
     failures: sum('rollcall_camera_failures_total'),
     cpuTicks: Number(f[11]) + Number(f[12]), // utime, stime
     p50: q('0.5'), p90: q('0.9'), p99: q('0.99'),
-    steps: Object.fromEntries(['tracked', 'detect', 'identify'].map((k) =>
+    steps: Object.fromEntries(['tracked', 'detect', 'identify', 'region'].map((k) =>
       [k, Number(text.match(new RegExp(`^rollcall_camera_steps_total\\{step="${k}"\\} (\\S+)$`, 'm'))?.[1] ?? 0)])),
     latencyCount: Number(text.match(/^rollcall_camera_latency_ms_count (\d+)/m)?.[1]),
   };
@@ -92,7 +96,7 @@ if (SCENE === 'photos') {
   ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=640x480:r=${FPS}:d=4`, '-q:v', '5', join(frames, 'f%03d.jpg')]);
 } else {
   ffmpeg(['-f', 'lavfi', '-i', `color=c=0x6e6e6e:s=640x480:r=${FPS}:d=7.85`, '-i', join(FACES, '3.jpg'),
-    '-filter_complex', '[1]scale=220:-2[f];[0][f]overlay=x=\'200+180*sin(t*0.8)\':y=80',
+    '-filter_complex', `[1]scale=${process.env.FACE_W ?? 220}:-2[f];[0][f]overlay=x='200+180*sin(t*0.8)':y=80`,
     '-q:v', '5', join(frames, 'f%03d.jpg')]);
 }
 
@@ -151,13 +155,15 @@ async function measure(tracking) {
     camMin: Math.min(...rates), camMax: Math.max(...rates),
     failures: b.failures - a.failures, p50: b.p50, p99: b.p99, cpuPct: 100 * cpu / s,
     cpuPerFrame: processed ? 1000 * cpu / processed : NaN, events: events.length,
-    steps: `${step('tracked')}/${step('detect')}/${step('identify')}`,
+    steps: `${step('tracked')}/${step('detect')}/${step('region')}/${step('identify')}`,
   };
 }
 
-const runs = [await measure('off'), await measure('on')];
-const row = (name, f) => console.log(`  ${name.padEnd(34)}${runs.map((r) => String(f(r)).padStart(14)).join('')}`);
-console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one enrolled person, scene ${SCENE}), ` +
+const runs = [];
+for (const mode of (process.env.TRACKING ?? 'off,on,regions').split(',')) runs.push(await measure(mode));
+const row = (name, f) => console.log(`  ${name.padEnd(38)}${runs.map((r) => String(f(r)).padStart(18)).join('')}`);
+console.log(`one rollcall serve, ${CAMS} MJPEG cameras at ${FPS} fps (640x480, one enrolled person, scene ${SCENE}` +
+  `${SCENE === 'walk' ? `, photo ${process.env.FACE_W ?? 220} px wide` : ''}), ` +
   `${runs[0].s.toFixed(1)} s window per run`);
 row('camera tracking', (r) => r.tracking);
 row('offered frames/s', () => (CAMS * FPS).toFixed(1));
@@ -171,7 +177,7 @@ row('latency capture->done p99 ms', (r) => r.p99);
 row('server CPU, % of one core', (r) => r.cpuPct.toFixed(0));
 row('CPU per camera, % of one core', (r) => (r.cpuPct / CAMS).toFixed(1));
 row('CPU ms per processed frame', (r) => r.cpuPerFrame.toFixed(1));
-row('frames tracked/detect/identify', (r) => r.steps);
+row('frames tracked/detect/region/identify', (r) => r.steps);
 row('attendance events (one person)', (r) => r.events);
 console.log('  (latency: frames that ran the detector or the pipeline; tracked frames reuse the last boxes)');
 console.log(`-- reference, same run: one-thread pipeline, 640x480 one face: ${refMs} ms per frame` +

@@ -268,6 +268,15 @@ typedef struct {
     double recheck_ms;     /* 0 = 2000 */
     float min_iou;         /* association threshold; 0 = 0.3 */
     float grow;            /* 0 = 1.3 */
+    /* Detection on regions: 0 runs every detection round on the whole
+     * frame. N > 0: while faces are tracked, a detection round runs the
+     * detector only on a region around each track (where its velocity puts
+     * it, grown by `margin` of the face's size on each side, seen at the
+     * whole frame's scale), and on the whole frame every N-th frame at
+     * least, where newcomers are found; regions covering more than half the
+     * frame are one whole-frame detection instead. */
+    unsigned full_every;
+    float margin; /* 0 = 0.6 */
 } cam_track_config;
 
 rc_status cam_feed_create(struct recog *rg, unsigned workers, rc_metrics *metrics, cam_feed **out,
@@ -282,10 +291,12 @@ void cam_feed_set_tracking(cam_feed *f, const cam_track_config *cfg);
  * one camera must not be passed concurrently. */
 void cam_feed_frame(cam_feed *f, int64_t id, const cam_frame *frame);
 /* Per-camera tracking counters: frames that only reused the tracks, that
- * ran the detector, that ran the whole pipeline; tracks started. */
+ * ran the detector (on the whole frame; on regions), that ran the whole
+ * pipeline; tracks started. */
 typedef struct {
     uint64_t skipped, detected, identified, tracks;
-    int live; /* tracks alive now */
+    int live;         /* tracks alive now */
+    uint64_t regions; /* frames whose detection ran on regions around the tracks */
 } cam_track_stats;
 /* The counters of camera id (zero when it has none). */
 void cam_feed_track_stats(cam_feed *f, int64_t id, cam_track_stats *out);

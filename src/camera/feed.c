@@ -6,8 +6,10 @@
  * camera's face tracks, runs the detector to move them, or — when a track
  * starts, is due for its periodic re-check or its face has grown — is
  * decoded and handed to recog_frame, marked for attendance under that
- * camera's id; without tracking every frame goes to recog_frame. recog's
- * listeners publish the outcome (the HTTP live stream, webhooks); the feed
+ * camera's id (from the detector pass's boxes when it ran on that frame,
+ * so no frame is detected twice); with regions (cam_track_config.full_every)
+ * some detector passes run on regions around the tracks only; without tracking every frame goes to
+ * recog_frame. recog's listeners publish the outcome (the HTTP live stream, webhooks); the feed
  * remembers the faces of each camera's last frame for the annotated
  * snapshot, and the latency from capture to recognition done over the most
  * recent frames that ran the detector or the pipeline, for /metrics.
@@ -139,6 +141,7 @@ static void remember(cam_feed *f, int64_t id, const cam_tracker *tr, const cam_f
         c->stats.skipped += step == CAM_STEP_SKIP;
         c->stats.detected += step == CAM_STEP_DETECT;
         c->stats.identified += step == CAM_STEP_IDENTIFY;
+        c->stats.regions += step == CAM_STEP_REGION;
         c->stats.tracks = tr ? tr->started : 0;
         c->stats.live = 0;
         for (size_t k = 0; tr && k < tr->n; k++) c->stats.live += tr->t[k].missed == 0;
@@ -151,24 +154,25 @@ static const char *const step_series[] = {
     "rollcall_camera_steps_total{step=\"tracked\"}",
     "rollcall_camera_steps_total{step=\"detect\"}",
     "rollcall_camera_steps_total{step=\"identify\"}",
+    "rollcall_camera_steps_total{step=\"region\"}",
 };
 
-/* The detector alone on the frame, its boxes handed to the tracker. */
-static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
-                        rc_error *err)
+/* What the detector passes find: boxes only, on the scene (no padded retry
+ * for tight crops: the probe covers that, track.c). */
+static face_opts detector_opts(void)
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = o.liveness = o.attributes = 0;
-    o.pad_retry = 0; /* a scene, not a tight crop: the probe covers that (track.c) */
-    face_info *faces = NULL;
-    int n = 0;
-    rc_status st = recog_analyze(f->rg, im, &o, &faces, &n, err);
-    if (st != RC_OK) return st;
+    o.pad_retry = 0;
+    return o;
+}
+
+/* The detector's faces handed to the tracker as boxes. */
+static rc_status track_faces(cam_tracker *tr, double now_ms, const face_info *faces, int n,
+                             rc_error *err)
+{
     float(*boxes)[4] = n ? malloc((size_t)n * sizeof *boxes) : NULL;
-    if (n && !boxes) {
-        free(faces);
-        return rc_fail(err, RC_ERR_NOMEM, "out of memory for %d boxes", n);
-    }
+    if (n && !boxes) return rc_fail(err, RC_ERR_NOMEM, "out of memory for %d boxes", n);
     for (int i = 0; i < n; i++) {
         boxes[i][0] = faces[i].x0;
         boxes[i][1] = faces[i].y0;
@@ -177,16 +181,92 @@ static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, doubl
     }
     cam_tracker_update(tr, now_ms, (const float(*)[4])boxes, n, NULL);
     free(boxes);
-    free(faces);
     return RC_OK;
 }
 
-/* The whole pipeline, marked; the tracks (if any) take the identities. */
-static rc_status identify(cam_feed *f, cam_tracker *tr, bool detected, int64_t id,
-                          const img_image *im, const cam_frame *frame, rc_error *err)
+/* The detector alone on the frame, its boxes handed to the tracker. The
+ * faces it found stay in *found (*nfound; caller frees) for identify, should
+ * the frame need the whole pipeline now. */
+static rc_status detect(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
+                        face_info **found, int *nfound, rc_error *err)
+{
+    face_opts o = detector_opts();
+    face_info *faces = NULL;
+    int n = 0;
+    rc_status st = recog_analyze(f->rg, im, &o, &faces, &n, err);
+    if (st == RC_OK) st = track_faces(tr, now_ms, faces, n, err);
+    if (st != RC_OK) {
+        free(faces);
+        return st;
+    }
+    *found = faces;
+    *nfound = n;
+    return RC_OK;
+}
+
+static float overlap(const face_info *a, const face_info *b)
+{
+    face_box x = {a->x0, a->y0, a->x1, a->y1, a->score}, y = {b->x0, b->y0, b->x1, b->y1, b->score};
+    return face_iou(&x, &y);
+}
+
+/* The detector on a region around each track in view (CAM_STEP_REGION), one
+ * box per face where regions overlap, handed to the tracker; *found as
+ * detect(). RC_ERR_UNSUPPORTED when the regions would cover most of the
+ * frame or the detector cannot run on regions: the caller then detects on
+ * the whole frame. */
+static rc_status detect_regions(cam_feed *f, cam_tracker *tr, const img_image *im, double now_ms,
+                                face_info **found, int *nfound, rc_error *err)
+{
+    float rects[CAM_FEED_FACES][4];
+    int nr = cam_tracker_regions(tr, now_ms, im->w, im->h, rects, CAM_FEED_FACES);
+    if (nr < 0) return rc_fail(err, RC_ERR_UNSUPPORTED, "the regions cover most of the frame");
+    face_opts o = detector_opts();
+    face_info *all = NULL;
+    int n = 0;
+    rc_status st = RC_OK;
+    for (int k = 0; k < nr && st == RC_OK; k++) {
+        face_info *fs = NULL;
+        int m = 0;
+        st = recog_detect_region(f->rg, im, rects[k], &o, &fs, &m, err);
+        for (int i = 0; st == RC_OK && i < m; i++) {
+            int dup = -1; /* the same face seen from two overlapping regions */
+            for (int j = 0; j < n && dup < 0; j++)
+                if (overlap(&all[j], &fs[i]) > o.nms_iou) dup = j;
+            if (dup >= 0) {
+                if (fs[i].score > all[dup].score) all[dup] = fs[i];
+                continue;
+            }
+            face_info *na = realloc(all, (size_t)(n + 1) * sizeof *na);
+            if (!na) {
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory for %d faces", n + 1);
+                break;
+            }
+            all = na;
+            all[n++] = fs[i];
+        }
+        free(fs);
+    }
+    if (st == RC_OK) st = track_faces(tr, now_ms, all, n, err);
+    if (st != RC_OK) {
+        free(all);
+        return st;
+    }
+    *found = all;
+    *nfound = n;
+    return RC_OK;
+}
+
+/* The whole pipeline, marked; the tracks (if any) take the identities. With
+ * `found` (detected), the detector's faces on this frame from detect(): the
+ * pipeline starts from them instead of detecting again. */
+static rc_status identify(cam_feed *f, cam_tracker *tr, const face_info *found, int nfound,
+                          bool detected, int64_t id, const img_image *im, const cam_frame *frame,
+                          rc_error *err)
 {
     recog_result res;
-    recog_frame_opts o = {.mark = true, .camera_id = id};
+    recog_frame_opts o = {
+        .mark = true, .camera_id = id, .detected = detected, .found = found, .nfound = nfound};
     rc_status st = recog_frame(f->rg, im, &o, &res, err);
     if (st != RC_OK) return st;
     int n = res.n < CAM_FEED_FACES ? res.n : CAM_FEED_FACES;
@@ -223,22 +303,34 @@ static void process(cam_feed *f, int64_t id, const cam_frame *frame)
     img_image *im = NULL;
     if (step != CAM_STEP_SKIP && !(im = cam_frame_image(frame, &err))) st = RC_ERR_CORRUPT;
     bool detected = false;
-    if (st == RC_OK && step == CAM_STEP_DETECT) {
-        st = detect(f, tr, im, frame->mono_ms, &err);
-        detected = true;
-        if (st == RC_OK && cam_tracker_due(tr, frame->mono_ms)) {
-            rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
-            step = CAM_STEP_IDENTIFY; /* a newcomer, or a face that came closer */
+    face_info *found = NULL;
+    int nfound = 0;
+    if (st == RC_OK && step == CAM_STEP_REGION) {
+        st = detect_regions(f, tr, im, frame->mono_ms, &found, &nfound, &err);
+        if (st == RC_ERR_UNSUPPORTED) { /* the whole frame costs less, or must do */
+            st = RC_OK;
+            step = CAM_STEP_DETECT;
+            tr->since_full = 0;
         }
+        detected = st == RC_OK && step == CAM_STEP_REGION;
+    }
+    if (st == RC_OK && step == CAM_STEP_DETECT) {
+        st = detect(f, tr, im, frame->mono_ms, &found, &nfound, &err);
+        detected = st == RC_OK;
+    }
+    if (detected && cam_tracker_due(tr, frame->mono_ms)) {
+        rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
+        step = CAM_STEP_IDENTIFY; /* a newcomer, or a face that came closer */
     }
     if (st == RC_OK && step == CAM_STEP_IDENTIFY)
-        st = identify(f, tr, detected, id, im, frame, &err);
+        st = identify(f, tr, found, nfound, detected, id, im, frame, &err);
     else if (st == RC_OK) {
         cam_face faces[CAM_FEED_FACES];
         int n = cam_tracker_faces(tr, faces, CAM_FEED_FACES);
-        remember(f, id, tr, faces, n, step, frame->mono_ms, step == CAM_STEP_DETECT);
+        remember(f, id, tr, faces, n, step, frame->mono_ms, step != CAM_STEP_SKIP);
     }
     img_free(im);
+    free(found);
     if (st == RC_OK) {
         rc_metrics_add(f->metrics, step_series[step], "camera frames by the work they took", 1);
         rc_metrics_add(f->metrics, "rollcall_camera_frames_total", "camera frames recognized", 1);

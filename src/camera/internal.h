@@ -96,6 +96,7 @@ typedef enum {
     CAM_STEP_SKIP,     /* nothing: the tracks' boxes stand for this frame */
     CAM_STEP_DETECT,   /* the detector, then association */
     CAM_STEP_IDENTIFY, /* the whole pipeline (a track is due for identification) */
+    CAM_STEP_REGION,   /* the detector on regions around the tracks, then association */
 } cam_step;
 
 typedef struct {
@@ -118,6 +119,7 @@ typedef struct {
     size_t n, cap;
     int next_id;
     unsigned since_detect; /* frames since the detector last ran */
+    unsigned since_full;   /* frames since it last ran on the whole frame */
     bool probed;           /* the whole pipeline has run (probe_ms is set) */
     double probe_ms;       /* capture time it last ran: an empty scene is probed every recheck_ms */
     uint64_t skipped, detected, identified, started;
@@ -129,7 +131,8 @@ void cam_tracker_free(cam_tracker *tr);
 /* What the frame captured at now_ms needs; counts the frame. The whole
  * pipeline when a track is due, or every recheck_ms while no face is in
  * view (the first frame included); else the detector every detect_every-th
- * frame. */
+ * frame: with cfg.full_every, on regions around the tracks in view unless
+ * the whole frame is due (full_every frames since it last ran there). */
 cam_step cam_tracker_plan(cam_tracker *tr, double now_ms);
 /* The detector's boxes (x0, y0, x1, y1 in pixels) for the frame captured at
  * now_ms: each is matched to a track where its velocity puts it now (greedy,
@@ -145,6 +148,13 @@ int cam_tracker_update(cam_tracker *tr, double now_ms, const float (*boxes)[4], 
  * a second miss. */
 int cam_tracker_rematch(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n,
                         int *track_of);
+/* The regions (x, y, w, h, inside the w x h frame) a CAM_STEP_REGION frame
+ * captured at now_ms runs the detector on: one per track in view, around
+ * where its velocity puts it, grown by cfg.margin of its size on each side.
+ * Returns how many (at most cap); -1 when together they cover more than
+ * half the frame, where one whole-frame detection costs less. */
+int cam_tracker_regions(const cam_tracker *tr, double now_ms, int w, int h, float (*rects)[4],
+                        int cap);
 /* True when a track is due for identification at now_ms. */
 bool cam_tracker_due(const cam_tracker *tr, double now_ms);
 /* Track `id` went through the whole pipeline at now_ms with this outcome. */

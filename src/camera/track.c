@@ -10,6 +10,12 @@
  * tracker holds no lock: the manager hands a camera's frames to one worker
  * at a time.
  *
+ * With cfg.full_every, detection rounds between whole-frame detections run
+ * the detector only on regions around the tracks in view
+ * (cam_tracker_regions; face_detect_region in the feed): a face that moved
+ * stays in its region, and a newcomer elsewhere waits for the next
+ * whole-frame round.
+ *
  * The feed runs the detector alone without the face module's padded retry
  * (which looks again at a frame with no face, for photos where the face
  * fills the picture: twice the detector on every empty frame). So that a
@@ -31,6 +37,7 @@ void cam_tracker_init(cam_tracker *tr, const cam_track_config *cfg)
     if (!(tr->cfg.recheck_ms > 0)) tr->cfg.recheck_ms = 2000;
     if (!(tr->cfg.min_iou > 0)) tr->cfg.min_iou = 0.3f;
     if (!(tr->cfg.grow > 1)) tr->cfg.grow = 1.3f;
+    if (!(tr->cfg.margin > 0)) tr->cfg.margin = 0.6f;
     tr->since_detect = tr->cfg.detect_every; /* the first frame runs the detector */
 }
 
@@ -59,13 +66,17 @@ cam_step cam_tracker_plan(cam_tracker *tr, double now_ms)
         (!in_view && (!tr->probed || now_ms - tr->probe_ms >= tr->cfg.recheck_ms)))
         s = CAM_STEP_IDENTIFY; /* a track is due, or the empty scene's probe */
     else if (tr->since_detect + 1 >= tr->cfg.detect_every)
-        s = CAM_STEP_DETECT;
+        s = in_view && tr->since_full + 1 < tr->cfg.full_every ? CAM_STEP_REGION : CAM_STEP_DETECT;
     if (s == CAM_STEP_SKIP) {
         tr->since_detect++;
         tr->skipped++;
     } else {
         tr->since_detect = 0;
     }
+    if (s == CAM_STEP_SKIP || s == CAM_STEP_REGION)
+        tr->since_full++;
+    else
+        tr->since_full = 0;
     if (s == CAM_STEP_IDENTIFY) {
         tr->probed = true;
         tr->probe_ms = now_ms;
@@ -115,6 +126,30 @@ static void predicted_move(const cam_track *t, double now_ms, float *mx, float *
     if (dt > 1000) dt = 1000;
     *mx = (float)(t->vx * dt);
     *my = (float)(t->vy * dt);
+}
+
+int cam_tracker_regions(const cam_tracker *tr, double now_ms, int w, int h, float (*rects)[4],
+                        int cap)
+{
+    int n = 0;
+    double area = 0;
+    for (size_t i = 0; i < tr->n && n < cap; i++) {
+        const cam_track *t = &tr->t[i];
+        if (t->missed) continue;
+        float mx, my;
+        predicted_move(t, now_ms, &mx, &my);
+        float fw = t->x1 - t->x0, fh = t->y1 - t->y0, m = tr->cfg.margin;
+        float x0 = fmaxf(t->x0 + mx - m * fw, 0), y0 = fmaxf(t->y0 + my - m * fh, 0);
+        float x1 = fminf(t->x1 + mx + m * fw, (float)w), y1 = fminf(t->y1 + my + m * fh, (float)h);
+        if (!(x1 > x0 && y1 > y0)) continue; /* predicted out of the frame */
+        rects[n][0] = x0;
+        rects[n][1] = y0;
+        rects[n][2] = x1 - x0;
+        rects[n][3] = y1 - y0;
+        area += (double)(x1 - x0) * (y1 - y0);
+        n++;
+    }
+    return area > 0.5 * w * h ? -1 : n;
 }
 
 static int update(cam_tracker *tr, double now_ms, const float (*boxes)[4], int n, int *track_of,

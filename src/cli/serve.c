@@ -49,9 +49,12 @@ static void serve_usage(FILE *out)
             "                          (default 4 per thread); beyond it: 503 + Retry-After\n"
             "      --camera-down S     a camera without frames this many seconds is reported\n"
             "                          once to the camera_down webhooks (default 30)\n"
-            "      --camera-tracking on|off  cameras track faces across frames: the detector\n"
-            "                          every 2nd frame, the whole pipeline for new faces and\n"
-            "                          every 2 s (default on); off: every frame, all of it\n"
+            "      --camera-tracking on|regions|off  cameras track faces across frames: the\n"
+            "                          detector every 2nd frame, the whole pipeline for new\n"
+            "                          faces and every 2 s (default on); regions: between\n"
+            "                          whole-frame detections every 4th frame, the detector\n"
+            "                          only around the tracked faces; off: every frame, all\n"
+            "                          of it\n"
             "      --tls-cert FILE     PEM certificate: serve HTTPS (needs --tls-key)\n"
             "      --tls-key FILE      PEM private key for --tls-cert\n"
             "      --max-body MB       largest request body in MB (default 20)\n"
@@ -306,7 +309,7 @@ int cli_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL;
     const char *db_url = NULL, *admin_email = NULL, *admin_password = NULL;
     unsigned queue = 0;
-    bool tracking = true;
+    bool tracking = true, regions = false;
     notify_config ncfg = {0};
     bool skip_db_check = false;
     static const struct option opts[] = {
@@ -415,12 +418,14 @@ int cli_serve(int argc, char **argv)
             queue = (unsigned)n;
             break;
         case OPT_CAMERA_TRACKING:
-            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-                fprintf(stderr, "rollcall serve: --camera-tracking is on or off, not '%s'\n",
+            if (strcmp(optarg, "on") && strcmp(optarg, "off") && strcmp(optarg, "regions")) {
+                fprintf(stderr,
+                        "rollcall serve: --camera-tracking is on, regions or off, not '%s'\n",
                         optarg);
                 return 2;
             }
-            tracking = strcmp(optarg, "on") == 0;
+            tracking = strcmp(optarg, "off") != 0;
+            regions = strcmp(optarg, "regions") == 0;
             break;
         case OPT_CAMERA_DOWN:
             if (!parse_count("--camera-down", optarg, 1, 86400, &n)) return 2;
@@ -544,6 +549,8 @@ int cli_serve(int argc, char **argv)
             rc_log(RC_LOG_WARN, "cameras not started: %s", rerr.msg);
         else if (!tracking)
             cam_feed_set_tracking(cams, NULL);
+        else if (regions)
+            cam_feed_set_tracking(cams, &(cam_track_config){.full_every = 4});
     }
     if (rg) recog_listen(rg, unknown_faces_to_webhooks, webhooks);
     cfg.recog = rg;

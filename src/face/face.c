@@ -38,6 +38,11 @@ struct face_models {
     char emb_id[FACE_MODEL_ID];
     char q8_id[Q8_MODELS][FACE_MODEL_ID]; /* ids of the int8 models (int8_models) */
     int int8;                             /* models running in int8 */
+    /* The detector again, cut before its box decoding (which holds priors
+     * for its one input size) so that it runs on a region of any size
+     * (face_detect_region); NULL when the model has no such raw head. It
+     * runs in float (its int8 form is not measured). */
+    nn_model *region;
 };
 
 /* The models int8 covers: the two whose convolutions dominate a frame.
@@ -56,6 +61,12 @@ struct face_worker {
     face_timings t; /* of the last face_analyze */
     int cpu_clock;  /* time stages in thread CPU time (face_worker_time_cpu) */
     int reference;  /* straightforward pre-processing (face_worker_use_reference) */
+    /* face_detect_region: its session, input and the priors of the last
+     * input size */
+    nn_session *region;
+    float *region_in, *priors;
+    size_t region_cap, priors_cap;
+    int priors_w, priors_h, npriors;
 };
 
 face_timings face_worker_timings(const face_worker *w)
@@ -204,6 +215,31 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
     return RC_OK;
 }
 
+/* The default detector (UltraFace RFB-320, as the model package exports it)
+ * before its box decoding: class scores and the raw regressions, whose
+ * value name is the export's. Its priors, anchor sizes and variances follow
+ * (region_priors). */
+#define REGION_RAW_BOXES "462"
+static const int region_steps[4] = {8, 16, 32, 64};
+static const int region_nmin[4] = {3, 2, 2, 3};
+static const int region_min[4][3] = {{10, 16, 24}, {32, 48, 0}, {64, 96, 0}, {128, 192, 256}};
+
+/* A second copy of the detector for face_detect_region; without it (another
+ * detector) regions are not offered and cameras detect whole frames. */
+static void load_region_detector(face_models *fm, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, model_files[M_DETECT]);
+    static const char *const outs[2] = {"scores", REGION_RAW_BOXES};
+    rc_error e;
+    if (nn_model_load(path, &fm->region, &e) != RC_OK ||
+        nn_model_set_outputs(fm->region, outs, 2, &e) != RC_OK) {
+        rc_log(RC_LOG_INFO, "%s: no detection on regions (%s)", model_files[M_DETECT], e.msg);
+        nn_model_free(fm->region);
+        fm->region = NULL;
+    }
+}
+
 rc_status face_models_load(const char *dir, int attributes, face_models **out, rc_error *err)
 {
     *out = NULL;
@@ -235,6 +271,7 @@ rc_status face_models_load(const char *dir, int attributes, face_models **out, r
                        "UltraFace-style detector",
                        dir);
     }
+    load_region_detector(fm, dir);
     model_id_from_manifest(dir, model_files[M_FEATURE], fm->emb_id, sizeof fm->emb_id);
     for (int k = 0; k < Q8_MODELS; k++)
         model_id_from_manifest(dir, model_files[int8_models[k]], fm->q8_id[k], sizeof fm->q8_id[k]);
@@ -256,6 +293,7 @@ void face_models_free(face_models *fm)
 {
     if (!fm) return;
     for (int i = 0; i < M_COUNT; i++) nn_model_free(fm->m[i]);
+    nn_model_free(fm->region);
     free(fm);
 }
 
@@ -283,6 +321,13 @@ rc_status face_worker_create(const face_models *fm, face_worker **out, rc_error 
             return st;
         }
     }
+    if (fm->region) {
+        rc_status st = nn_session_create(fm->region, &w->region, err);
+        if (st != RC_OK) {
+            face_worker_free(w);
+            return st;
+        }
+    }
     *out = w;
     return RC_OK;
 }
@@ -291,6 +336,9 @@ void face_worker_free(face_worker *w)
 {
     if (!w) return;
     for (int i = 0; i < M_COUNT; i++) nn_session_free(w->s[i]);
+    nn_session_free(w->region);
+    free(w->region_in);
+    free(w->priors);
     free(w->det_in);
     free(w);
 }
@@ -472,13 +520,8 @@ static img_image *landmark_crop(const img_image *im, const img_image *gray, floa
         if (z) memset(z->px, 0, 64 * 64);
         return z;
     }
-    img_image view = {x1 - x0, y1 - y0, 3, NULL}, *g = img_new(view.w, view.h, 1);
+    img_image *g = img_gray_rect(im, x0, y0, x1 - x0, y1 - y0);
     if (!g) return NULL;
-    for (int r = 0; r < view.h; r++) {
-        const uint8_t *p = im->px + ((size_t)(y0 + r) * im->w + x0) * 3;
-        uint8_t *o = g->px + (size_t)r * view.w;
-        for (int i = 0; i < view.w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
-    }
     img_image *c = img_crop_resize(g, x - (float)x0, y - (float)y0, side, side, 64, 64, 0);
     img_free(g);
     return c;
@@ -602,46 +645,12 @@ int face_liveness_rect(int W, int H, const float box[4], float rect[4])
     return rect[2] >= 1 && rect[3] >= 1 ? 0 : -1;
 }
 
-/* OpenCV's bilinear resize of the rectangle (x, y, w, h) to n x n, sampled
- * straight from the frame into the planar tensor in B, G, R order: one pass,
- * no intermediate image. Source positions are clamped to the rectangle as
- * cv::resize clamps to its input, and values are rounded to integers as the
- * 8-bit resized image the package feeds. */
-static void liveness_tensor(const img_image *im, const float rect[4], int n, float *t)
-{
-    int x0 = (int)rect[0], y0 = (int)rect[1], rw = (int)rect[2], rh = (int)rect[3];
-    float sx = (float)rw / n, sy = (float)rh / n;
-    size_t plane = (size_t)n * n;
-    for (int y = 0; y < n; y++) {
-        float fy = (y + 0.5f) * sy - 0.5f;
-        if (fy < 0) fy = 0;
-        int iy = (int)fy;
-        if (iy >= rh - 1) iy = rh - 1, fy = (float)iy;
-        float ay = fy - iy;
-        const uint8_t *r0 = im->px + ((size_t)(y0 + iy) * im->w + x0) * 3;
-        const uint8_t *r1 = iy + 1 < rh ? r0 + (size_t)im->w * 3 : r0;
-        for (int x = 0; x < n; x++) {
-            float fx = (x + 0.5f) * sx - 0.5f;
-            if (fx < 0) fx = 0;
-            int ix = (int)fx;
-            if (ix >= rw - 1) ix = rw - 1, fx = (float)ix;
-            float ax = fx - ix;
-            int dx = ix + 1 < rw ? 3 : 0;
-            const uint8_t *a = r0 + ix * 3, *b = r1 + ix * 3;
-            for (int c = 0; c < 3; c++) {
-                float top = a[c] + (a[c + dx] - a[c]) * ax, bot = b[c] + (b[c + dx] - b[c]) * ax;
-                t[(size_t)(2 - c) * plane + (size_t)y * n + x] =
-                    floorf(top + (bot - top) * ay + 0.5f);
-            }
-        }
-    }
-}
-
 int face_liveness_input(const img_image *im, const float box[4], float *tensor)
 {
     float rect[4];
     if (im->channels != 3 || face_liveness_rect(im->w, im->h, box, rect) != 0) return -1;
-    liveness_tensor(im, rect, 128, tensor);
+    /* B, G, R order: see the top of this file. */
+    img_rect_to_planar(im, (int)rect[0], (int)rect[1], (int)rect[2], (int)rect[3], 128, 1, tensor);
     return 0;
 }
 
@@ -747,6 +756,10 @@ static float ssr_net(face_worker *w, int which, const img_image *im, const face_
     return total * V;
 }
 
+static rc_status later_stages(face_worker *w, const img_image *im, const face_opts *opts,
+                              face_box *boxes, int nb, int padded, face_info **faces, int *n,
+                              rc_error *err);
+
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err)
 {
@@ -771,6 +784,41 @@ rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opt
         if (st != RC_OK) return st;
     }
     w->t.detect = now_ms(w) - t0;
+    return later_stages(w, im, &o, boxes, nb, padded, faces, n, err);
+}
+
+rc_status face_analyze_found(face_worker *w, const img_image *im, const face_opts *opts,
+                             const face_info *found, int nfound, face_info **faces, int *n,
+                             rc_error *err)
+{
+    *faces = NULL;
+    *n = 0;
+    face_opts o = opts ? *opts : face_opts_default();
+    if (im->channels != 3)
+        return rc_fail(err, RC_ERR_INVALID, "face_analyze_found needs an RGB image");
+    if (nfound < 0 || (nfound && !found))
+        return rc_fail(err, RC_ERR_INVALID, "face_analyze_found: %d faces given", nfound);
+    face_box *boxes = nfound ? malloc((size_t)nfound * sizeof *boxes) : NULL;
+    if (nfound && !boxes) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < nfound; i++) {
+        const float *b = found[i].det_box;
+        boxes[i] = (face_box){b[0], b[1], b[2], b[3], found[i].score};
+    }
+    memset(&w->t, 0, sizeof w->t);
+    return later_stages(w, im, &o, boxes, nfound, 0, faces, n, err);
+}
+
+/* What face_analyze does after the detector (face_analyze_found without
+ * it): the faces of `boxes` (the detector's boxes, owned and freed here;
+ * `padded` when found by the padded retry) largest first, each through the
+ * stages o asks for. Adds to the worker's timings. */
+static rc_status later_stages(face_worker *w, const img_image *im, const face_opts *opts,
+                              face_box *boxes, int nb, int padded, face_info **faces, int *n,
+                              rc_error *err)
+{
+    face_opts o = *opts;
+    rc_status st = RC_OK;
+    double t0;
     /* Largest first. `boxes` keeps the detector's boxes as they are; a face
      * found on the frame itself gets the part inside the frame at once, one
      * found with the padded retry keeps its whole extent (the landmark crop
@@ -860,4 +908,150 @@ done:
     *faces = out;
     *n = nb;
     return RC_OK;
+}
+
+/* The priors the default detector was exported with, for an in_w x in_h
+ * input: per level, a feature map of ceil(size / step) cells, each cell's
+ * centre at (j + 0.5) / map width (and height), its anchors' sizes over the
+ * input size capped at 1 (the export's clamp). For 320x240 they are the
+ * constants inside the model (test_face_pipeline compares the boxes). */
+static int region_priors(face_worker *w, int in_w, int in_h)
+{
+    if (w->priors_w == in_w && w->priors_h == in_h) return w->npriors;
+    size_t count = 0;
+    for (int k = 0; k < 4; k++)
+        count += (size_t)((in_w + region_steps[k] - 1) / region_steps[k]) *
+                 (size_t)((in_h + region_steps[k] - 1) / region_steps[k]) * region_nmin[k];
+    if (count > w->priors_cap) {
+        float *p = realloc(w->priors, count * 4 * sizeof *p);
+        if (!p) return -1;
+        w->priors = p;
+        w->priors_cap = count;
+    }
+    int n = 0;
+    for (int k = 0; k < 4; k++) {
+        int fw = (in_w + region_steps[k] - 1) / region_steps[k];
+        int fh = (in_h + region_steps[k] - 1) / region_steps[k];
+        for (int i = 0; i < fh; i++)
+            for (int j = 0; j < fw; j++)
+                for (int a = 0; a < region_nmin[k]; a++) {
+                    float *p = w->priors + 4 * n++;
+                    p[0] = (j + 0.5f) / fw;
+                    p[1] = (i + 0.5f) / fh;
+                    p[2] = fminf((float)region_min[k][a] / in_w, 1.f);
+                    p[3] = fminf((float)region_min[k][a] / in_h, 1.f);
+                }
+    }
+    w->priors_w = in_w;
+    w->priors_h = in_h;
+    w->npriors = n;
+    return n;
+}
+
+int face_worker_regions(const face_worker *w)
+{
+    return w->region != NULL;
+}
+
+/* Size in detector pixels of `len` frame pixels at scale s: rounded up to a
+ * multiple of 16, at least 32, at most `max`. */
+static int region_side(float len, float s, int max)
+{
+    int v = (int)ceilf(len * s);
+    v = (v + 15) / 16 * 16;
+    if (v < 32) v = 32;
+    return v > max ? max : v;
+}
+
+/* Where a region of `len` frame pixels around [a, b) starts, kept inside a
+ * frame of `size` pixels when it fits. */
+static float region_start(float a, float b, float len, float size)
+{
+    float l = (a + b) / 2 - len / 2;
+    if (l + len > size) l = size - len;
+    return l < 0 ? 0 : l;
+}
+
+rc_status face_detect_region(face_worker *w, const img_image *im, const float rect[4],
+                             const face_opts *opts, face_info **faces, int *n, rc_error *err)
+{
+    *faces = NULL;
+    *n = 0;
+    const face_models *fm = w->models;
+    face_opts o = opts ? *opts : face_opts_default();
+    if (im->channels != 3)
+        return rc_fail(err, RC_ERR_INVALID, "face_detect_region needs an RGB image");
+    if (!w->region)
+        return rc_fail(err, RC_ERR_UNSUPPORTED,
+                       "this detector cannot run on a region (no raw head '%s')", REGION_RAW_BOXES);
+    memset(&w->t, 0, sizeof w->t);
+    double t0 = now_ms(w);
+    float W = (float)im->w, H = (float)im->h;
+    float x0 = fmaxf(rect[0], 0), y0 = fmaxf(rect[1], 0);
+    float x1 = fminf(rect[0] + rect[2], W), y1 = fminf(rect[1] + rect[3], H);
+    if (!(x1 - x0 >= 1 && y1 - y0 >= 1)) return RC_OK; /* outside the frame (or NaN) */
+    /* The scale the detector sees the whole frame at, so a face looks as
+     * large as in a whole-frame detection. */
+    float sx = (float)fm->det_w / W, sy = (float)fm->det_h / H;
+    int iw = region_side(x1 - x0, sx, fm->det_w), ih = region_side(y1 - y0, sy, fm->det_h);
+    float rw = (float)iw / sx, rh = (float)ih / sy;
+    float l = region_start(x0, x1, rw, W), t = region_start(y0, y1, rh, H);
+    size_t need = (size_t)3 * iw * ih;
+    if (need > w->region_cap) {
+        float *b = realloc(w->region_in, need * sizeof *b);
+        if (!b) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        w->region_in = b;
+        w->region_cap = need;
+    }
+    img_image *in = img_crop_resize(im, l, t, rw, rh, iw, ih, 0);
+    if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    to_tensor(in, w->region_in, 127.f, 1.f / 128.f);
+    img_free(in);
+    nn_shape sh = {4, {1, 3, ih, iw}};
+    const float *ins[1] = {w->region_in};
+    rc_status st = nn_session_run(w->region, ins, &sh, err);
+    if (st != RC_OK) return st;
+    nn_shape ss, bs;
+    const float *sc = nn_session_output(w->region, 0, &ss);
+    const float *loc = nn_session_output(w->region, 1, &bs);
+    int np = region_priors(w, iw, ih);
+    if (np < 0) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    if (ss.ndim != 3 || bs.ndim != 3 || ss.d[1] != np || bs.d[1] != np || ss.d[2] < 2 ||
+        bs.d[2] != 4)
+        return rc_fail(err, RC_ERR_UNSUPPORTED,
+                       "detector heads on a %dx%d region do not match its %d priors", iw, ih, np);
+    int ncls = (int)ss.d[2], nb = 0, cap = 0;
+    face_box *boxes = NULL;
+    /* A face cut by an edge of the region that lies inside the frame is
+     * only part of a face: left for a whole-frame detection. */
+    float tol = 1.f / sx, tolh = 1.f / sy;
+    bool cut_l = l > 0, cut_t = t > 0, cut_r = l + rw < W, cut_b = t + rh < H;
+    for (int i = 0; i < np; i++) {
+        float s = sc[i * ncls + 1];
+        if (!(s >= o.score_threshold)) continue;
+        float b[4];
+        face_decode_boxes(loc + 4 * i, w->priors + 4 * i, 1, 0.1f, 0.2f, b);
+        face_box fb = {l + b[0] * rw, t + b[1] * rh, l + b[2] * rw, t + b[3] * rh, s};
+        if (!(fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2 && fabsf(fb.x0) < 1e6f &&
+              fabsf(fb.y0) < 1e6f && fabsf(fb.x1) < 1e6f && fabsf(fb.y1) < 1e6f))
+            continue;
+        if ((cut_l && fb.x0 < l + tol) || (cut_t && fb.y0 < t + tolh) ||
+            (cut_r && fb.x1 > l + rw - tol) || (cut_b && fb.y1 > t + rh - tolh))
+            continue;
+        if (nb == cap) {
+            cap = cap ? cap * 2 : 16;
+            face_box *nbx = realloc(boxes, (size_t)cap * sizeof *nbx);
+            if (!nbx) {
+                free(boxes);
+                return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            }
+            boxes = nbx;
+        }
+        boxes[nb++] = fb;
+    }
+    nb = face_nms(boxes, nb, o.nms_iou);
+    w->t.detect = now_ms(w) - t0;
+    /* As face_analyze with the later stages off gives them. */
+    o.landmarks = o.embedding = o.liveness = o.attributes = 0;
+    return later_stages(w, im, &o, boxes, nb, 0, faces, n, err);
 }

@@ -111,6 +111,34 @@ typedef struct {
 rc_status face_analyze(face_worker *w, const img_image *im, const face_opts *opts,
                        face_info **faces, int *n, rc_error *err);
 
+/* face_analyze without the detector, for faces it already found on `im`
+ * (a face_analyze with the later stages off, e.g. a camera's detector-only
+ * pass): landmarks, alignment, embedding, liveness, quality as `opts` asks,
+ * from each found face's det_box and score, so a frame whose boxes are
+ * known is not detected twice. Gives what face_analyze with the same opts
+ * gives when its detector finds those boxes (test_face_pipeline). `found`
+ * is only read; *faces as face_analyze (caller frees, largest first). */
+rc_status face_analyze_found(face_worker *w, const img_image *im, const face_opts *opts,
+                             const face_info *found, int nfound, face_info **faces, int *n,
+                             rc_error *err);
+
+/* The detector on one region of the frame (x, y, w, h in frame pixels, the
+ * part inside the frame), e.g. around a camera's face track: the region is
+ * seen at the scale the detector sees the whole frame at (its input size
+ * over the frame's size), so a face looks as large as in a whole-frame
+ * detection and the detector's cost falls with the region's area. The
+ * region is grown to whole 16-pixel steps of the detector's input (kept
+ * inside the frame); a face cut by an edge of it that lies inside the
+ * frame is left out. *faces as face_analyze with the later stages off
+ * (boxes in frame pixels, det_box, score; caller frees), for
+ * face_analyze_found. RC_ERR_UNSUPPORTED when the detector cannot run on
+ * regions (face_worker_regions). */
+rc_status face_detect_region(face_worker *w, const img_image *im, const float rect[4],
+                             const face_opts *opts, face_info **faces, int *n, rc_error *err);
+/* Nonzero when the worker's detector runs on regions: the default
+ * detector, whose raw head face_models_load finds by name. */
+int face_worker_regions(const face_worker *w);
+
 /* Liveness of one face that face_analyze found on `im` with the liveness
  * stage off: the same measure, later, for the faces that need it (recog
  * measures only the faces whose identity it would show or mark). Fills

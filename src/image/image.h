@@ -88,6 +88,10 @@ img_image *img_orient(const img_image *im, int orientation);
 img_image *img_to_gray(const img_image *im);
 img_image *img_to_rgb(const img_image *im);
 
+/* The rectangle (x, y, w, h), which must lie inside the image, as a new
+ * gray image (img_to_gray of that part only). NULL without memory. */
+img_image *img_gray_rect(const img_image *im, int x, int y, int w, int h);
+
 /* The gray value img_to_gray gives one RGB pixel: BT.601 in 14-bit fixed
  * point, as OpenCV's RGB2GRAY. */
 static inline uint8_t img_gray_of(uint8_t r, uint8_t g, uint8_t b)
@@ -127,6 +131,16 @@ img_image *img_crop_resize(const img_image *im, float x, float y, float w, float
  * 320x240 input), is converted in one pass without an intermediate image;
  * other sizes go through img_crop_resize. Returns 0, or -1 without memory. */
 int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float scale, float *t);
+
+/* The rectangle (x, y, w, h), whole pixels inside a 3-channel image,
+ * resized to n x n with OpenCV's bilinear resize (half-pixel centres,
+ * samples clamped to the rectangle as cv::resize clamps to its input) and
+ * rounded to whole values as an 8-bit resized image would hold, written
+ * straight into a planar float tensor (3 planes of n x n; with `reverse`
+ * nonzero the channels in reverse order, B, G, R): one pass, no
+ * intermediate image. */
+void img_rect_to_planar(const img_image *im, int x, int y, int w, int h, int n, int reverse,
+                        float *t);
 
 /* Pad by `pad` pixels on every side with a constant value. */
 img_image *img_pad(const img_image *im, int pad, int value);

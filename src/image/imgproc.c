@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "internal.h"
 
 img_image *img_orient(const img_image *im, int o)
 {
@@ -53,20 +53,32 @@ img_image *img_orient(const img_image *im, int o)
     return out;
 }
 
-img_image *img_to_gray(const img_image *im)
+img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int w, int h)
 {
-    img_image *g = img_new(im->w, im->h, 1);
+    img_image *g = img_new(w, h, 1);
     if (!g) return NULL;
-    size_t n = (size_t)im->w * im->h;
-    if (im->channels == 1) {
-        memcpy(g->px, im->px, n);
-        return g;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = im->px + 3 * i;
-        g->px[i] = img_gray_of(p[0], p[1], p[2]);
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2;
+    for (int r = 0; r < h; r++) {
+        const uint8_t *p = im->px + ((size_t)(y + r) * im->w + x) * im->channels;
+        uint8_t *o = g->px + (size_t)r * w;
+        if (im->channels == 1) {
+            memcpy(o, p, (size_t)w);
+            continue;
+        }
+        int i = simd ? img__gray_row_avx2(p, w, o) : 0;
+        for (p += 3 * i; i < w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
     }
     return g;
+}
+
+img_image *img_gray_rect(const img_image *im, int x, int y, int w, int h)
+{
+    return img__gray_rect(img__simd_best(), im, x, y, w, h);
+}
+
+img_image *img_to_gray(const img_image *im)
+{
+    return img_gray_rect(im, 0, 0, im->w, im->h);
 }
 
 img_image *img_to_rgb(const img_image *im)
@@ -140,53 +152,54 @@ static img_image *resize_bilinear(const img_image *im, int w, int h)
 
 /* Area resampling: each output pixel is the coverage-weighted mean of the
  * source pixels its footprint overlaps. Done separably (rows then columns)
- * in float. */
+ * in float, each sum from 0 adding the weighted pixels left to right (top
+ * to bottom). The spans live in one allocation: first[i], count[i] and
+ * weights at w + i * stride. */
 typedef struct {
-    int first, count;
+    int *first, *count;
     float *w;
-} area_span;
+    int stride;
+} area_spans;
 
-static area_span *area_spans(int src, int dst)
+static int area_spans_make(int src, int dst, area_spans *sp)
 {
-    area_span *sp = calloc((size_t)dst, sizeof *sp);
-    if (!sp) return NULL;
     double scale = (double)src / dst;
+    sp->stride =
+        (int)ceil(scale) + 2; /* a footprint of `scale` pixels overlaps at most this many */
+    sp->first = malloc(sizeof(int) * (size_t)dst * 2);
+    sp->w = malloc(sizeof(float) * (size_t)dst * (size_t)sp->stride);
+    if (!sp->first || !sp->w) {
+        free(sp->first);
+        free(sp->w);
+        return -1;
+    }
+    sp->count = sp->first + dst;
     for (int i = 0; i < dst; i++) {
         double a = i * scale, b = (i + 1) * scale;
         int first = (int)floor(a), last = (int)ceil(b) - 1;
         if (last >= src) last = src - 1;
         if (last < first) last = first;
-        sp[i].first = first;
-        sp[i].count = last - first + 1;
-        sp[i].w = malloc(sizeof(float) * sp[i].count);
-        if (!sp[i].w) {
-            for (int k = 0; k <= i; k++) free(sp[k].w);
-            free(sp);
-            return NULL;
-        }
-        for (int k = 0; k < sp[i].count; k++) {
+        sp->first[i] = first;
+        sp->count[i] = last - first + 1;
+        float *w = sp->w + (size_t)i * sp->stride;
+        for (int k = 0; k < sp->count[i]; k++) {
             double lo = first + k, hi = lo + 1;
             double cov = (hi < b ? hi : b) - (lo > a ? lo : a);
-            sp[i].w[k] = (float)(cov / scale);
+            w[k] = (float)(cov / scale);
         }
     }
-    return sp;
-}
-
-static void free_spans(area_span *sp, int n)
-{
-    if (!sp) return;
-    for (int i = 0; i < n; i++) free(sp[i].w);
-    free(sp);
+    return 0;
 }
 
 static img_image *resize_area(const img_image *im, int w, int h)
 {
     int C = im->channels;
     img_image *out = img_new(w, h, C);
-    area_span *xs = area_spans(im->w, w), *ys = area_spans(im->h, h);
+    area_spans xs = {0}, ys = {0};
+    int okx = area_spans_make(im->w, w, &xs) == 0, oky = area_spans_make(im->h, h, &ys) == 0;
     float *tmp = malloc(sizeof(float) * (size_t)w * im->h * C);
-    if (!out || !xs || !ys || !tmp) {
+    float *acc = malloc(sizeof(float) * (size_t)w * C);
+    if (!out || !okx || !oky || !tmp || !acc) {
         img_free(out);
         out = NULL;
         goto done;
@@ -194,27 +207,41 @@ static img_image *resize_area(const img_image *im, int w, int h)
     for (int y = 0; y < im->h; y++) {
         const uint8_t *r = im->px + (size_t)y * im->w * C;
         float *t = tmp + (size_t)y * w * C;
-        for (int x = 0; x < w; x++)
+        for (int x = 0; x < w; x++) {
+            const float *wx = xs.w + (size_t)x * xs.stride;
+            const uint8_t *p = r + (size_t)xs.first[x] * C;
+            int n = xs.count[x];
+            if (C == 1) {
+                float s = 0;
+                for (int k = 0; k < n; k++) s += wx[k] * p[k];
+                t[x] = s;
+                continue;
+            }
             for (int c = 0; c < C; c++) {
                 float s = 0;
-                for (int k = 0; k < xs[x].count; k++)
-                    s += xs[x].w[k] * r[(xs[x].first + k) * C + c];
+                for (int k = 0; k < n; k++) s += wx[k] * p[k * C + c];
                 t[x * C + c] = s;
             }
-    }
-    for (int y = 0; y < h; y++) {
-        uint8_t *o = out->px + (size_t)y * w * C;
-        for (int i = 0; i < w * C; i++) {
-            float s = 0;
-            for (int k = 0; k < ys[y].count; k++)
-                s += ys[y].w[k] * tmp[(size_t)(ys[y].first + k) * w * C + i];
-            o[i] = clamp_u8(s);
         }
+    }
+    /* Columns: a row of sums at a time, adding the source rows in order
+     * (the same sums as one output at a time, in a loop the compiler
+     * vectorises). */
+    size_t wc = (size_t)w * C;
+    for (int y = 0; y < h; y++) {
+        const float *wy = ys.w + (size_t)y * ys.stride;
+        const float *t = tmp + (size_t)ys.first[y] * wc;
+        for (size_t i = 0; i < wc; i++) acc[i] = 0;
+        for (int k = 0; k < ys.count[y]; k++, t += wc)
+            for (size_t i = 0; i < wc; i++) acc[i] += wy[k] * t[i];
+        uint8_t *o = out->px + (size_t)y * wc;
+        for (size_t i = 0; i < wc; i++) o[i] = clamp_u8(acc[i]);
     }
 done:
     free(tmp);
-    free_spans(xs, w);
-    free_spans(ys, h);
+    free(acc);
+    if (okx) free(xs.first), free(xs.w);
+    if (oky) free(ys.first), free(ys.w);
     return out;
 }
 
@@ -241,49 +268,68 @@ int img_affine_invert(const float m[6], float inv[6])
     return 0;
 }
 
-img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int out_h, int border)
+/* One output pixel of img_warp_affine (C channels at o), from its source
+ * position (sx, sy). */
+static inline void warp_pixel(const img_image *im, float sx, float sy, float bv, uint8_t *o)
+{
+    int C = im->channels, W = im->w, H = im->h;
+    size_t stride = (size_t)W * C;
+    float fx0 = floorf(sx), fy0 = floorf(sy);
+    if (!(fx0 > -2.f && fy0 > -2.f && fx0 < (float)W + 1 && fy0 < (float)H + 1)) {
+        for (int c = 0; c < C; c++) o[c] = (uint8_t)bv;
+        return;
+    }
+    int x0 = (int)fx0, y0 = (int)fy0;
+    float ax = sx - fx0, ay = sy - fy0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+        /* All four samples inside (nearly every pixel): no checks, the same
+         * arithmetic as below. */
+        const uint8_t *p = im->px + (size_t)y0 * stride + (size_t)x0 * C, *q = p + stride;
+        for (int c = 0; c < C; c++) {
+            float t = p[c] + (float)(p[c + C] - p[c]) * ax;
+            float b = q[c] + (float)(q[c + C] - q[c]) * ax;
+            o[c] = clamp_u8(t + (b - t) * ay);
+        }
+        return;
+    }
+    for (int c = 0; c < C; c++) {
+        float v[4];
+        for (int k = 0; k < 4; k++) {
+            int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+            v[k] = (xx >= 0 && yy >= 0 && xx < W && yy < H) ? im->px[((size_t)yy * W + xx) * C + c]
+                                                            : bv;
+        }
+        float t = v[0] + (v[1] - v[0]) * ax, b = v[2] + (v[3] - v[2]) * ax;
+        o[c] = clamp_u8(t + (b - t) * ay);
+    }
+}
+
+img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6], int out_w,
+                            int out_h, int border)
 {
     img_image *out = img_new(out_w, out_h, im->channels);
     if (!out) return NULL;
-    int C = im->channels, W = im->w, H = im->h;
+    int C = im->channels;
     float bv = (float)(border < 0 ? 0 : border > 255 ? 255 : border);
-    size_t stride = (size_t)W * C;
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2;
     for (int y = 0; y < out_h; y++) {
         uint8_t *o = out->px + (size_t)y * out_w * C;
         for (int x = 0; x < out_w; x++) {
+            /* Eight at a time where all their samples are inside. */
+            if (simd && (x & 7) == 0 && x + 8 <= out_w && img__warp8_avx2(im, m, x, y, o + x * C)) {
+                x += 7;
+                continue;
+            }
             float sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
-            float fx0 = floorf(sx), fy0 = floorf(sy);
-            if (!(fx0 > -2.f && fy0 > -2.f && fx0 < (float)W + 1 && fy0 < (float)H + 1)) {
-                for (int c = 0; c < C; c++) o[x * C + c] = (uint8_t)bv;
-                continue;
-            }
-            int x0 = (int)fx0, y0 = (int)fy0;
-            float ax = sx - fx0, ay = sy - fy0;
-            if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
-                /* All four samples inside (nearly every pixel): no checks,
-                 * the same arithmetic as below. */
-                const uint8_t *p = im->px + (size_t)y0 * stride + (size_t)x0 * C, *q = p + stride;
-                for (int c = 0; c < C; c++) {
-                    float t = p[c] + (float)(p[c + C] - p[c]) * ax;
-                    float b = q[c] + (float)(q[c + C] - q[c]) * ax;
-                    o[x * C + c] = clamp_u8(t + (b - t) * ay);
-                }
-                continue;
-            }
-            for (int c = 0; c < C; c++) {
-                float v[4];
-                for (int k = 0; k < 4; k++) {
-                    int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-                    v[k] = (xx >= 0 && yy >= 0 && xx < W && yy < H)
-                               ? im->px[((size_t)yy * W + xx) * C + c]
-                               : bv;
-                }
-                float t = v[0] + (v[1] - v[0]) * ax, b = v[2] + (v[3] - v[2]) * ax;
-                o[x * C + c] = clamp_u8(t + (b - t) * ay);
-            }
+            warp_pixel(im, sx, sy, bv, o + x * C);
         }
     }
     return out;
+}
+
+img_image *img_warp_affine(const img_image *im, const float m[6], int out_w, int out_h, int border)
+{
+    return img__warp_affine(img__simd_best(), im, m, out_w, out_h, border);
 }
 
 img_image *img_crop_resize(const img_image *im, float x, float y, float w, float h, int out_w,
@@ -337,22 +383,23 @@ static void planar_same(const img_image *im, const float lut[256], float *t)
         for (int c = 0; c < C; c++) t[c * plane + i] = lut[im->px[C * i + c]];
 }
 
-static void planar_half(const img_image *im, int ow, int oh, const float lut[256], float *t)
+/* Output row y of the half-size pass from column x0 on. */
+static void planar_half_row(const img_image *im, int ow, int oh, int y, int x0,
+                            const float lut[256], float *t)
 {
     int C = im->channels;
     size_t plane = (size_t)ow * oh, stride = (size_t)im->w * C;
-    for (int y = 0; y < oh; y++) {
-        const uint8_t *r0 = im->px + (size_t)2 * y * stride, *r1 = r0 + stride;
-        for (int c = 0; c < C; c++) {
-            float *o = t + c * plane + (size_t)y * ow;
-            const uint8_t *a = r0 + c, *b = r1 + c;
-            for (int x = 0; x < ow; x++, a += 2 * C, b += 2 * C)
-                o[x] = lut[(a[0] + a[C] + b[0] + b[C] + 2) >> 2];
-        }
+    const uint8_t *r0 = im->px + (size_t)2 * y * stride, *r1 = r0 + stride;
+    for (int c = 0; c < C; c++) {
+        float *o = t + c * plane + (size_t)y * ow;
+        const uint8_t *a = r0 + c + (size_t)x0 * 2 * C, *b = r1 + c + (size_t)x0 * 2 * C;
+        for (int x = x0; x < ow; x++, a += 2 * C, b += 2 * C)
+            o[x] = lut[(a[0] + a[C] + b[0] + b[C] + 2) >> 2];
     }
 }
 
-int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float scale, float *t)
+int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, float mean,
+                   float scale, float *t)
 {
     float lut[256];
     for (int v = 0; v < 256; v++) lut[v] = ((float)v - mean) * scale;
@@ -363,7 +410,11 @@ int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float s
     if (im->w == 2 * out_w && im->h == 2 * out_h) {
         /* Bilinear at half-pixel centres lands midway between two pixels in
          * each direction: the rounded mean of each 2x2 block, exactly. */
-        planar_half(im, out_w, out_h, lut, t);
+        int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2 && im->channels == 3;
+        for (int y = 0; y < out_h; y++) {
+            int x0 = simd ? img__planar_half_avx2(im, out_w, out_h, y, mean, scale, t) : 0;
+            planar_half_row(im, out_w, out_h, y, x0, lut, t);
+        }
         return 0;
     }
     img_image *r = img_crop_resize(im, 0, 0, (float)im->w, (float)im->h, out_w, out_h, 0);
@@ -371,6 +422,77 @@ int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float s
     planar_same(r, lut, t);
     img_free(r);
     return 0;
+}
+
+int img_to_planar(const img_image *im, int out_w, int out_h, float mean, float scale, float *t)
+{
+    return img__to_planar(img__simd_best(), im, out_w, out_h, mean, scale, t);
+}
+
+void img__rect_to_planar(img__simd lvl, const img_image *im, int x0, int y0, int rw, int rh, int n,
+                         int reverse, float *t)
+{
+    float sx = (float)rw / n, sy = (float)rh / n;
+    size_t plane = (size_t)n * n;
+    /* Per output column: the left sample's byte offset in a source row, its
+     * weight, and the step to the right sample (none at the last column). */
+    int *ix = malloc(sizeof(int) * (size_t)n * 2);
+    float *ax = malloc(sizeof(float) * (size_t)n);
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2 && ix && ax;
+    int *dx = ix ? ix + n : NULL;
+    for (int x = 0; ix && ax && x < n; x++) {
+        float fx = (x + 0.5f) * sx - 0.5f;
+        if (fx < 0) fx = 0;
+        int i = (int)fx;
+        if (i >= rw - 1) i = rw - 1, fx = (float)i;
+        ix[x] = (x0 + i) * 3;
+        ax[x] = fx - i;
+        dx[x] = i + 1 < rw ? 3 : 0;
+    }
+    for (int y = 0; y < n; y++) {
+        float fy = (y + 0.5f) * sy - 0.5f;
+        if (fy < 0) fy = 0;
+        int iy = (int)fy;
+        if (iy >= rh - 1) iy = rh - 1, fy = (float)iy;
+        float ay = fy - iy;
+        const uint8_t *r0 = im->px + (size_t)(y0 + iy) * im->w * 3;
+        const uint8_t *r1 = iy + 1 < rh ? r0 + (size_t)im->w * 3 : r0;
+        float *o[3];
+        for (int c = 0; c < 3; c++)
+            o[c] = t + (size_t)(reverse ? 2 - c : c) * plane + (size_t)y * n;
+        /* The kernel reads from one byte before each pixel: it starts past
+         * the columns on the image's very first pixel. */
+        int from = 0, done = 0;
+        if (simd) {
+            if (r0 == im->px)
+                while (from < n && ix[from] == 0) from++;
+            done = from + img__rect_row_avx2(r0, r1, ix + from, ax + from, dx + from, n - from, ay,
+                                             o[0] + from, o[1] + from, o[2] + from);
+        }
+        for (int x = 0; x < n; x++) {
+            if (x == from && done > from) x = done;
+            if (x >= n) break;
+            float fx = (x + 0.5f) * sx - 0.5f;
+            if (fx < 0) fx = 0;
+            int i = (int)fx;
+            if (i >= rw - 1) i = rw - 1, fx = (float)i;
+            float a_x = fx - i;
+            int d = i + 1 < rw ? 3 : 0;
+            const uint8_t *a = r0 + (size_t)(x0 + i) * 3, *b = r1 + (size_t)(x0 + i) * 3;
+            for (int c = 0; c < 3; c++) {
+                float top = a[c] + (a[c + d] - a[c]) * a_x, bot = b[c] + (b[c + d] - b[c]) * a_x;
+                o[c][x] = floorf(top + (bot - top) * ay + 0.5f);
+            }
+        }
+    }
+    free(ix);
+    free(ax);
+}
+
+void img_rect_to_planar(const img_image *im, int x, int y, int w, int h, int n, int reverse,
+                        float *t)
+{
+    img__rect_to_planar(img__simd_best(), im, x, y, w, h, n, reverse, t);
 }
 
 img_image *img_pad(const img_image *im, int pad, int value)

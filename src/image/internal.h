@@ -2,7 +2,9 @@
  * internal.h — what the image module's decoders share among themselves (not
  * part of the public header): the pixel-limit check every decoder makes from
  * the header before it allocates, alpha compositing, and the optional WebP
- * and HEIF decoders (decode_more.c).
+ * and HEIF decoders (decode_more.c), and the SIMD levels of the pixel
+ * kernels (simd.c) with entry points that take the level, so that tests can
+ * hold every level against the plain C one.
  */
 #ifndef RC_IMAGE_INTERNAL_H
 #define RC_IMAGE_INTERNAL_H
@@ -23,5 +25,39 @@ rc_status img__webp_decode(const void *data, size_t len, const img_decode_opts *
 rc_status img__heif_probe(const void *data, size_t len, int *w, int *h, rc_error *err);
 rc_status img__heif_decode(const void *data, size_t len, const img_decode_opts *opts,
                            img_image **out, rc_error *err);
+
+/* The pixel kernels' instruction sets. The plain C loops in imgproc.c
+ * define the answer; the AVX2 ones give the same bytes and floats (the same
+ * float operations in the same order, no FMA contraction). */
+typedef enum { IMG_SIMD_C = 0, IMG_SIMD_AVX2 } img__simd;
+/* The best level this CPU has, detected once; ROLLCALL_NN_CPU=generic (the
+ * engine's switch) caps it to plain C. */
+img__simd img__simd_best(void);
+
+/* img_to_planar, img_warp_affine, img_gray_rect and img_rect_to_planar at a given level
+ * (a level the CPU lacks runs as plain C). */
+int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, float mean,
+                   float scale, float *t);
+img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6], int out_w,
+                            int out_h, int border);
+img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int w, int h);
+void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w, int h, int n,
+                         int reverse, float *t);
+
+/* The AVX2 kernels (simd.c), each doing the part it can and leaving the rest
+ * to the C loops. planar_half: output columns [0, return value) of output
+ * row y of a 3-channel image twice the output size. warp8: eight output
+ * pixels (x .. x+7, row y) of a warp (1 or 3 channels) when all their samples lie
+ * inside the image (returns 1; 0 = nothing written). rect_row: columns
+ * [0, return value) of one output row of img_rect_to_planar, from source rows
+ * r0 and r1, with the column tables ix (byte offsets), ax, dx. */
+int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean, float scale,
+                          float *t);
+int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o);
+/* gray_row: img_gray_of of the RGB pixels p[0 .. n) into o, the first
+ * (return value) of them. */
+int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o);
+int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
+                       const int *dx, int n, float ay, float *t0, float *t1, float *t2);
 
 #endif

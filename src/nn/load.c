@@ -480,6 +480,65 @@ int nn_model_output_index(const nn_model *m, const char *name)
     return -1;
 }
 
+rc_status nn_model_set_outputs(nn_model *m, const char *const *names, int n, rc_error *err)
+{
+    if (n <= 0) return rc_fail(err, RC_ERR_INVALID, "%s: no outputs asked for", m->name);
+    int *ids = calloc((size_t)n, sizeof *ids);
+    bool *needed = calloc((size_t)m->nvalues + 1, sizeof *needed);
+    rc_status st = ids && needed ? RC_OK : rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (int k = 0; st == RC_OK && k < n; k++) {
+        ids[k] = find_value(m, names[k]);
+        bool made = false; /* by a live node: a value fused away has no producer left */
+        for (int i = 0; ids[k] >= 0 && i < m->nnodes && !made; i++)
+            for (int o = 0; !m->nodes[i].dead && o < m->nodes[i].nout; o++)
+                made |= m->nodes[i].out[o] == ids[k];
+        if (!made)
+            st = rc_fail(err, RC_ERR_NOT_FOUND, "%s: no node computes a value named '%s'", m->name,
+                         names[k]);
+        else
+            needed[ids[k]] = true;
+    }
+    if (st != RC_OK) {
+        free(ids);
+        free(needed);
+        return st;
+    }
+    /* Nodes in reverse topological order: one whose outputs nothing needed
+     * reads is not run any more, and what it read is no longer read by it. */
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        nn_node *nd = &m->nodes[i];
+        if (nd->dead) continue;
+        bool live = false;
+        for (int o = 0; o < nd->nout; o++) live |= nd->out[o] >= 0 && needed[nd->out[o]];
+        for (int k = 0; k < nd->nin; k++) {
+            if (nd->in[k] < 0) continue;
+            if (live)
+                needed[nd->in[k]] = true;
+            else if (m->values[nd->in[k]].uses > 0)
+                m->values[nd->in[k]].uses--;
+        }
+        nd->dead = !live;
+    }
+    for (int i = 0; i < m->noutputs; i++) m->values[m->outputs[i]].uses--;
+    if (n > m->noutputs) {
+        int *no = realloc(m->outputs, (size_t)n * sizeof *no);
+        if (!no) {
+            free(ids);
+            free(needed);
+            return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        m->outputs = no;
+    }
+    for (int k = 0; k < n; k++) {
+        m->outputs[k] = ids[k];
+        m->values[ids[k]].uses++;
+    }
+    m->noutputs = n;
+    free(ids);
+    free(needed);
+    return RC_OK;
+}
+
 int nn_model_describe(const nn_model *m, char *buf, size_t len)
 {
     const char *types[128];

@@ -39,6 +39,13 @@ const char *nn_model_output_name(const nn_model *m, int i);
 nn_shape nn_model_input_shape(const nn_model *m, int i);
 /* Index of the named output, or -1. */
 int nn_model_output_index(const nn_model *m, const char *name);
+/* Make the named values (outputs of nodes, e.g. a detector's raw head
+ * before its box decoding) the model's outputs, in that order, and stop
+ * running the nodes none of them needs, so the model can take input sizes
+ * the removed part could not (constants shaped for one size). Call before
+ * any session is created. RC_ERR_NOT_FOUND names a value no node computes
+ * (or one a fusion at load removed); the model is then unchanged. */
+rc_status nn_model_set_outputs(nn_model *m, const char *const *names, int n, rc_error *err);
 
 /* A workspace for running `m` on one thread. */
 rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err);

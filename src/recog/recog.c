@@ -221,12 +221,17 @@ static void worker_put(recog *r, size_t slot)
     pthread_mutex_unlock(&r->wlock);
 }
 
-rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
-                        int *n, rc_error *err)
+/* face_analyze with a borrowed worker, or face_analyze_found on the faces
+ * `o` says were found already; records the stage timings (the detect stage
+ * only when the detector ran, so its count is the detector's runs). */
+static rc_status analyze(recog *r, const img_image *im, const face_opts *opts,
+                         const recog_frame_opts *o, face_info **faces, int *n, rc_error *err)
 {
+    bool found = o && o->detected;
     size_t slot;
     face_worker *w = worker_get(r, &slot);
-    rc_status st = face_analyze(w, im, opts, faces, n, err);
+    rc_status st = found ? face_analyze_found(w, im, opts, o->found, o->nfound, faces, n, err)
+                         : face_analyze(w, im, opts, faces, n, err);
     face_timings t = face_worker_timings(w);
     worker_put(r, slot);
     if (st != RC_OK) return st;
@@ -234,6 +239,7 @@ rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, fa
                                         "embed",  "liveness",  "quality"};
     double v[] = {t.detect, t.landmarks, t.align, t.embed, t.liveness, t.quality};
     for (int i = 0; i < 6; i++) {
+        if (i == 0 && found) continue;                   /* no detector ran */
         if (i == 4 && opts && !opts->liveness) continue; /* measured later, or not at all */
         char name[96];
         snprintf(name, sizeof name, "rollcall_pipeline_stage_ms{stage=\"%s\"}", names[i]);
@@ -242,6 +248,26 @@ rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, fa
     rc_metrics_add(r->cfg.metrics, "rollcall_frames_total", "frames analyzed", 1);
     rc_metrics_add(r->cfg.metrics, "rollcall_faces_total", "faces found", *n);
     return RC_OK;
+}
+
+rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
+                        int *n, rc_error *err)
+{
+    return analyze(r, im, opts, NULL, faces, n, err);
+}
+
+rc_status recog_detect_region(recog *r, const img_image *im, const float rect[4],
+                              const face_opts *opts, face_info **faces, int *n, rc_error *err)
+{
+    size_t slot;
+    face_worker *w = worker_get(r, &slot);
+    rc_status st = face_detect_region(w, im, rect, opts, faces, n, err);
+    face_timings t = face_worker_timings(w);
+    worker_put(r, slot);
+    if (st == RC_OK)
+        rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"region\"}",
+                        "face pipeline time per frame and stage", t.detect);
+    return st;
 }
 
 /* ---- listeners ---------------------------------------------------------- */
@@ -472,7 +498,7 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     fo.liveness = 0; /* measured by identify, only where it is used */
     face_info *faces = NULL;
     int n = 0;
-    rc_status st = recog_analyze(r, im, &fo, &faces, &n, err);
+    rc_status st = analyze(r, im, &fo, o, &faces, &n, err);
     if (st != RC_OK) return st;
     out->width = im->w;
     out->height = im->h;

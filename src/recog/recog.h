@@ -88,6 +88,13 @@ rc_status recog_decode(const void *data, size_t len, img_image **out, rc_error *
 rc_status recog_analyze(recog *r, const img_image *im, const face_opts *opts, face_info **faces,
                         int *n, rc_error *err);
 
+/* The detector alone on a region of the image (face_detect_region: x, y,
+ * w, h in pixels, at the whole image's detector scale) with a borrowed
+ * worker; its time is the "region" stage. *faces: caller frees.
+ * RC_ERR_UNSUPPORTED when the detector cannot run on regions. */
+rc_status recog_detect_region(recog *r, const img_image *im, const float rect[4],
+                              const face_opts *opts, face_info **faces, int *n, rc_error *err);
+
 /* ---- recognition -------------------------------------------------------- */
 
 typedef struct {
@@ -96,6 +103,14 @@ typedef struct {
     int64_t ts_ms;     /* when the frame was taken; 0: now */
     const char *kind;  /* "entry"/"exit" chosen on the kiosk (Entrada/Salida); NULL: the
                           camera or the rules decide (see att_sighting.kind) */
+    /* With `detected`, the detector already ran on this frame and found
+     * `found` (nfound faces, from recog_analyze with the later stages off):
+     * recog_frame takes those boxes (face_analyze_found) instead of running
+     * the detector again. A camera frame whose detector-only pass shows a
+     * face due for identification uses it. */
+    bool detected;
+    const face_info *found;
+    int nfound;
 } recog_frame_opts;
 
 typedef struct {

@@ -924,6 +924,48 @@ static void tracker_plans_detection_and_identification(void **state)
     cam_tracker_free(&tr);
 }
 
+/* With full_every, detection rounds between whole-frame detections run on
+ * regions while a face is in view (never with nobody in view, where only a
+ * whole-frame detection can find someone); each region is the track's box
+ * where its velocity puts it, grown by `margin` on each side and clipped to
+ * the frame; regions over half the frame are refused (-1). */
+static void tracker_plans_regions_between_whole_frame_detections(void **state)
+{
+    (void)state;
+    cam_tracker tr;
+    cam_track_config cfg = {.detect_every = 2, .recheck_ms = 100000, .full_every = 4};
+    cam_tracker_init(&tr, &cfg);
+    assert_int_equal(cam_tracker_plan(&tr, 0), CAM_STEP_IDENTIFY); /* the first probe */
+    assert_int_equal(cam_tracker_plan(&tr, 200), CAM_STEP_SKIP);
+    assert_int_equal(cam_tracker_plan(&tr, 400), CAM_STEP_DETECT); /* nobody: whole frame */
+    float b[1][4], r[2][4];
+    int id;
+    box_at(b[0], 100, 100, 100); /* x 100..180, y 100..200 */
+    cam_tracker_update(&tr, 400, (const float(*)[4])b, 1, &id);
+    cam_tracker_identified(&tr, id, 400, &identified_face);
+    cam_step want[] = {CAM_STEP_SKIP, CAM_STEP_REGION, CAM_STEP_SKIP, CAM_STEP_DETECT,
+                       CAM_STEP_SKIP, CAM_STEP_REGION, CAM_STEP_SKIP, CAM_STEP_DETECT};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        assert_int_equal(cam_tracker_plan(&tr, 600 + 200 * (double)k), want[k]);
+    /* Moving 10 px right per 200 ms: the region 200 ms later is ahead. */
+    box_at(b[0], 110, 100, 100);
+    cam_tracker_update(&tr, 600, (const float(*)[4])b, 1, NULL);
+    assert_int_equal(cam_tracker_regions(&tr, 800, 640, 480, r, 2), 1);
+    assert_float_equal(r[0][0], 120 - 0.6 * 80, 1e-3);
+    assert_float_equal(r[0][1], 100 - 0.6 * 100, 1e-3);
+    assert_float_equal(r[0][2], 2.2 * 80, 1e-3);
+    assert_float_equal(r[0][3], 2.2 * 100, 1e-3);
+    /* Near the frame's corner: clipped. A face filling the frame: refused. */
+    box_at(b[0], 0, 0, 100);
+    cam_tracker_update(&tr, 800, (const float(*)[4])b, 1, NULL);
+    assert_int_equal(cam_tracker_regions(&tr, 800, 640, 480, r, 2), 1);
+    assert_true(r[0][0] >= 0 && r[0][1] >= 0);
+    box_at(b[0], 200, 100, 300);
+    cam_tracker_update(&tr, 1000, (const float(*)[4])b, 1, NULL);
+    assert_int_equal(cam_tracker_regions(&tr, 1000, 640, 480, r, 2), -1);
+    cam_tracker_free(&tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -950,6 +992,7 @@ int main(void)
         cmocka_unit_test(tracker_keeps_ids_and_ends_tracks),
         cmocka_unit_test(tracker_follows_a_fast_face),
         cmocka_unit_test(tracker_plans_detection_and_identification),
+        cmocka_unit_test(tracker_plans_regions_between_whole_frame_detections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,163 @@ static void fused_path_matches_the_reference(void **state)
     face_worker_free(fused);
 }
 
+/* A photo under faces/, resized to w x h (w 0: as it is); NULL when it
+ * cannot be read. */
+static img_image *load_at(const char *rel, int w, int h)
+{
+    char file[2048];
+    snprintf(file, sizeof file, "%s/%s", faces_dir, rel);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) return NULL;
+    if (!w) return im;
+    img_image *r = img_resize(im, w, h, IMG_RESIZE_AUTO);
+    img_free(im);
+    assert_non_null(r);
+    return r;
+}
+
+/* A frame whose faces the detector already found (a camera's detector-only
+ * pass) goes through the later stages from those faces without a second
+ * detection, and gives exactly what the whole pipeline gives: the same
+ * faces in the same order, boxes, landmarks, embeddings, liveness and
+ * quality, on one-face and group photos; no face given is no face; a bad
+ * count is an error. */
+static void found_faces_give_what_the_whole_pipeline_gives(void **state)
+{
+    (void)state;
+    /* Two photos as a 640x480 camera frame, two as they are. */
+    static const char *const files[] = {"id/deepface_angelina/1.jpg", "group/deepface_couple.jpg",
+                                        "group/ageitgey_two_people.jpg",
+                                        "group/dlib_bald_guys.jpg"};
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts detect_only = face_opts_default();
+    detect_only.landmarks = detect_only.embedding = detect_only.liveness = 0;
+    detect_only.pad_retry = 0;
+    int compared = 0;
+    for (size_t c = 0; c < sizeof files / sizeof files[0]; c++) {
+        img_image *im = load_at(files[c], c < 2 ? 640 : 0, 480);
+        if (!im) continue;
+        face_info *whole, *found, *later;
+        int nw, nf, nl;
+        assert_int_equal(face_analyze(w, im, NULL, &whole, &nw, NULL), RC_OK);
+        assert_int_equal(face_analyze(w, im, &detect_only, &found, &nf, NULL), RC_OK);
+        assert_int_equal(face_analyze_found(w, im, NULL, found, nf, &later, &nl, NULL), RC_OK);
+        assert_true(nw > 0);
+        assert_int_equal(nf, nw);
+        assert_int_equal(nl, nw);
+        assert_true(face_worker_timings(w).detect == 0); /* no detector ran */
+        for (int i = 0; i < nw; i++) {
+            const face_info *a = &whole[i], *b = &later[i];
+            assert_memory_equal(&a->x0, &b->x0, 4 * sizeof a->x0);
+            assert_memory_equal(a->det_box, b->det_box, sizeof a->det_box);
+            assert_true(a->score == b->score);
+            assert_memory_equal(a->lm68, b->lm68, sizeof a->lm68);
+            assert_true(a->has_embedding && b->has_embedding);
+            assert_memory_equal(a->embedding, b->embedding, sizeof a->embedding);
+            assert_true(a->liveness == b->liveness && a->liveness >= 0);
+            assert_true(a->quality_ok == b->quality_ok && a->sharpness == b->sharpness);
+            assert_string_equal(a->quality_reasons, b->quality_reasons);
+            compared++;
+        }
+        free(whole);
+        free(later);
+        assert_int_equal(face_analyze_found(w, im, NULL, found, 0, &later, &nl, NULL), RC_OK);
+        assert_int_equal(nl, 0);
+        assert_null(later);
+        rc_error err;
+        assert_int_equal(face_analyze_found(w, im, NULL, found, -1, &later, &nl, &err),
+                         RC_ERR_INVALID);
+        free(found);
+        img_free(im);
+    }
+    printf("# found faces through the later stages: %d faces, identical to the whole pipeline\n",
+           compared);
+    if (compared == 0) skip();
+    assert_true(compared >= 5);
+    face_worker_free(w);
+}
+
+/* Detection on a region of the frame (a camera's face track) with the
+ * detector cut before its box decoding and our own priors: on a frame of
+ * the detector's own input size, the whole frame as the region gives the
+ * whole-frame detector's boxes (so the priors are the model's); on a
+ * 640x480 frame, a region around a face finds that face where the
+ * whole frame does, a region beside it finds nothing, and one that cuts it
+ * in half does not report half a face. */
+static void a_region_finds_the_faces_of_the_whole_frame(void **state)
+{
+    (void)state;
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    assert_true(face_worker_regions(w));
+    face_opts d = face_opts_default();
+    d.landmarks = d.embedding = d.liveness = 0;
+    d.pad_retry = 0;
+    static const char *const files[] = {"group/deepface_couple.jpg", "id/deepface_angelina/1.jpg",
+                                        "group/ageitgey_two_people.jpg"};
+    int compared = 0;
+    for (size_t c = 0; c < sizeof files / sizeof files[0]; c++) {
+        img_image *im = load_at(files[c], 320, 240);
+        if (!im) continue;
+        face_info *a, *b;
+        int na, nb;
+        float all[4] = {0, 0, 320, 240};
+        assert_int_equal(face_analyze(w, im, &d, &a, &na, NULL), RC_OK);
+        assert_int_equal(face_detect_region(w, im, all, &d, &b, &nb, NULL), RC_OK);
+        assert_true(face_worker_timings(w).detect > 0);
+        assert_int_equal(na, nb);
+        for (int i = 0; i < na; i++) {
+            for (int k = 0; k < 4; k++) assert_float_equal(a[i].det_box[k], b[i].det_box[k], 1e-3);
+            assert_float_equal(a[i].score, b[i].score, 1e-6);
+            compared++;
+        }
+        free(a);
+        free(b);
+        img_free(im);
+    }
+    if (compared == 0) skip();
+    img_image *im = load_at("group/deepface_couple.jpg", 640, 480);
+    face_info *a, *b;
+    int na, nb;
+    assert_int_equal(face_analyze(w, im, &d, &a, &na, NULL), RC_OK);
+    assert_true(na >= 2);
+    for (int i = 0; i < na; i++) {
+        float fw = a[i].x1 - a[i].x0, fh = a[i].y1 - a[i].y0;
+        float around[4] = {a[i].x0 - fw * 0.75f, a[i].y0 - fh * 0.75f, fw * 2.5f, fh * 2.5f};
+        assert_int_equal(face_detect_region(w, im, around, &d, &b, &nb, NULL), RC_OK);
+        int found = 0;
+        for (int j = 0; j < nb; j++) {
+            face_box x = {a[i].x0, a[i].y0, a[i].x1, a[i].y1, 0};
+            face_box y = {b[j].x0, b[j].y0, b[j].x1, b[j].y1, 0};
+            found += face_iou(&x, &y) > 0.7f;
+        }
+        printf("# region around face %d (%.0f px): %d faces, %d on it\n", i, fh, nb, found);
+        assert_int_equal(found, 1);
+        free(b);
+        /* The top half of the face only. */
+        float half[4] = {a[i].x0 - fw, a[i].y0 - fh, fw * 3, fh * 1.5f};
+        assert_int_equal(face_detect_region(w, im, half, &d, &b, &nb, NULL), RC_OK);
+        for (int j = 0; j < nb; j++) {
+            face_box x = {a[i].x0, a[i].y0, a[i].x1, a[i].y1, 0};
+            face_box y = {b[j].x0, b[j].y0, b[j].x1, b[j].y1, 0};
+            assert_true(face_iou(&x, &y) < 0.3f);
+        }
+        free(b);
+    }
+    /* A region of the frame's empty top-left corner; one wholly outside. */
+    float corner[4] = {0, 0, 60, 60}, outside[4] = {700, 10, 50, 50};
+    assert_int_equal(face_detect_region(w, im, corner, &d, &b, &nb, NULL), RC_OK);
+    assert_int_equal(nb, 0);
+    free(b);
+    assert_int_equal(face_detect_region(w, im, outside, &d, &b, &nb, NULL), RC_OK);
+    assert_int_equal(nb, 0);
+    assert_null(b);
+    free(a);
+    img_free(im);
+    face_worker_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +377,8 @@ int main(void)
         cmocka_unit_test(threads_share_models_with_own_workers),
         cmocka_unit_test(bad_input_is_an_error_not_a_crash),
         cmocka_unit_test(fused_path_matches_the_reference),
+        cmocka_unit_test(found_faces_give_what_the_whole_pipeline_gives),
+        cmocka_unit_test(a_region_finds_the_faces_of_the_whole_frame),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

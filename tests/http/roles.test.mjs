@@ -46,6 +46,22 @@ test('the route table is not empty and every route names its roles', () => {
   for (const r of routes) assert.ok(r.roles.length > 0, `${r.method} ${r.path}`);
 });
 
+// The matrix below takes each route's roles from the table itself, so it
+// cannot notice a route opened to one role too many. What the least trusted
+// roles reach is pinned here instead: a device key must never enroll (issue
+// 13: a kiosk key added a stranger's photos through /process-images), a
+// member sees only themselves, a metrics key reads /metrics.
+test('devices, members and metrics keys reach exactly their routes (beyond those open to anyone)', () => {
+  const of = (role) => routes.filter((r) => r.roles.includes(role) && !r.roles.includes('anonymous'))
+    .map((r) => `${r.method} ${r.path}`).sort();
+  const own = ['GET /api/v1/auth/me', 'GET /api/v1/events', 'POST /api/v1/auth/logout', 'POST /api/v1/auth/password'];
+  assert.deepEqual(of('device'), [...own, 'POST /api/v1/detect', 'POST /api/v1/kiosk/checkin', 'POST /api/v1/kiosk/unlock',
+    'POST /api/v1/recognize', 'POST /api/v1/verify', 'POST /process_frame'].sort());
+  assert.deepEqual(of('member'), [...own, 'GET /api/v1/attendance', 'GET /api/v1/reports/summary',
+    'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin'].sort());
+  assert.deepEqual(of('metrics'), ['GET /metrics']);
+});
+
 for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'admin']) {
   test(`role matrix: ${who}`, async () => {
     const failures = [];

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "image/image.h"
+#include "image/internal.h"
 
 static const char *testdata(void)
 {
@@ -497,6 +498,167 @@ static void fused_conversions_match_the_plain_ones(void **state)
     img_free(photo);
 }
 
+/* Random pixels (a fixed sequence), where any mix-up of channels, columns or
+ * rows shows. */
+static img_image *noise(int w, int h, unsigned seed)
+{
+    img_image *im = img_new(w, h, 3);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        seed = seed * 1103515245u + 12345u;
+        im->px[i] = (uint8_t)(seed >> 16);
+    }
+    return im;
+}
+
+/* The SIMD pixel kernels (simd.c) against the plain C loops, which define
+ * the answer: bit for bit, on a real photo and on noise, at sizes that leave
+ * tails for the C loop (widths not a multiple of 8 or 16), warps (RGB and
+ * gray) partly outside the image and rectangles at every edge (the kernels must neither
+ * differ nor read outside the pixels: the ASan build runs this too). On a
+ * CPU without AVX2 there is nothing to compare and the test says so. */
+static void simd_kernels_match_the_c_loops(void **state)
+{
+    (void)state;
+    if (img__simd_best() == IMG_SIMD_C) {
+        printf("# no AVX2 here (or ROLLCALL_NN_CPU=generic): only the C loops run\n");
+        skip();
+    }
+    char path[2048];
+    snprintf(path, sizeof path, "%s/faces/id/deepface_angelina/1.jpg", testdata());
+    img_image *photo = NULL;
+    if (img_load(path, NULL, &photo, NULL) != RC_OK) photo = noise(500, 400, 3);
+    static const int sizes[][2] = {{320, 240}, {37, 11}, {16, 1}, {15, 3}, {100, 64}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int ow = sizes[k][0], oh = sizes[k][1];
+        img_image *srcs[2] = {noise(2 * ow, 2 * oh, (unsigned)k),
+                              img_resize(photo, 2 * ow, 2 * oh, IMG_RESIZE_AUTO)};
+        float *a = malloc(sizeof(float) * 3 * ow * oh), *b = malloc(sizeof(float) * 3 * ow * oh);
+        for (int s = 0; s < 2; s++) {
+            assert_int_equal(img__to_planar(IMG_SIMD_C, srcs[s], ow, oh, 127.f, 1.f / 128.f, a), 0);
+            assert_int_equal(img__to_planar(IMG_SIMD_AVX2, srcs[s], ow, oh, 127.f, 1.f / 128.f, b),
+                             0);
+            if (memcmp(a, b, sizeof(float) * 3 * ow * oh) != 0)
+                fail_msg("to_planar %dx%d (source %d) differs", ow, oh, s);
+            img_free(srcs[s]);
+        }
+        free(a);
+        free(b);
+    }
+    /* Warps: rotations, scales and shifts, some partly outside, onto widths
+     * with and without a tail. */
+    img_image *small = noise(41, 23, 9), *gray = img_to_gray(photo), *gsmall = img_to_gray(small);
+    const img_image *warped[4] = {photo, small, gray, gsmall};
+    srand(11);
+    for (int k = 0; k < 80; k++) {
+        const img_image *src = warped[k % 4];
+        float an = (float)(rand() % 628) / 100.f, sc = 0.2f + (float)(rand() % 300) / 100.f;
+        float m[6] = {sc * cosf(an), -sc * sinf(an), (float)(rand() % src->w) - 10,
+                      sc * sinf(an), sc * cosf(an),  (float)(rand() % src->h) - 10};
+        int ow = k % 2 ? 112 : 45;
+        img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
+        img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
+        if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
+            fail_msg("warp %d (%d channels) differs", k, src->channels);
+        img_free(wa);
+        img_free(wb);
+    }
+    /* Gray conversion of rectangles 1 to 100 pixels wide, to the last pixel. */
+    for (int wd = 1; wd <= 100; wd += 3) {
+        int W = photo->w, H = photo->h;
+        img_image *ga = img__gray_rect(IMG_SIMD_C, photo, W - wd, H - 5, wd, 5);
+        img_image *gb = img__gray_rect(IMG_SIMD_AVX2, photo, W - wd, H - 5, wd, 5);
+        if (memcmp(ga->px, gb->px, (size_t)wd * 5) != 0) fail_msg("gray of %d columns differs", wd);
+        img_free(ga);
+        img_free(gb);
+    }
+    /* Rectangles at the corners (the image's first and last pixels), 1 and
+     * 2 pixels wide or tall, up- and downscaled, both channel orders. */
+    const int n = 37;
+    float *a = malloc(sizeof(float) * 3 * n * n), *b = malloc(sizeof(float) * 3 * n * n);
+    const img_image *srcs[2] = {small, photo};
+    for (int s = 0; s < 2; s++) {
+        int W = srcs[s]->w, H = srcs[s]->h;
+        const int rects[][4] = {{0, 0, W, H},
+                                {0, 0, 1, 1},
+                                {W - 1, H - 1, 1, 1},
+                                {0, 0, 2, H},
+                                {W - 2, 0, 2, H},
+                                {0, H - 2, W, 2},
+                                {3, 2, W / 2, H / 3},
+                                {W / 3, H / 4, 9, H - H / 4},
+                                {W - 20, H - 21, 20, 21}};
+        for (size_t r = 0; r < sizeof rects / sizeof rects[0]; r++)
+            for (int rev = 0; rev < 2; rev++) {
+                const int *q = rects[r];
+                img__rect_to_planar(IMG_SIMD_C, srcs[s], q[0], q[1], q[2], q[3], n, rev, a);
+                img__rect_to_planar(IMG_SIMD_AVX2, srcs[s], q[0], q[1], q[2], q[3], n, rev, b);
+                if (memcmp(a, b, sizeof(float) * 3 * n * n) != 0)
+                    fail_msg("rect (%d, %d, %d, %d) of image %d (reverse %d) differs", q[0], q[1],
+                             q[2], q[3], s, rev);
+            }
+    }
+    free(a);
+    free(b);
+    img_free(small);
+    img_free(gray);
+    img_free(gsmall);
+    img_free(photo);
+}
+
+/* Area resize, one output value at a time straight from its definition: the
+ * coverage-weighted mean of the source pixels under the footprint (weights
+ * in double, summed in float from 0, left to right, then top to bottom), as
+ * img_resize's area path must give it, bit for bit. */
+static uint8_t plain_area(const img_image *im, int w, int h, int x, int y, int c)
+{
+    double sx = (double)im->w / w, sy = (double)im->h / h;
+    double ax = x * sx, bx = (x + 1) * sx, ay = y * sy, by = (y + 1) * sy;
+    int fx = (int)floor(ax), lx = (int)ceil(bx) - 1, fy = (int)floor(ay), ly = (int)ceil(by) - 1;
+    if (lx >= im->w) lx = im->w - 1;
+    if (ly >= im->h) ly = im->h - 1;
+    float s = 0;
+    for (int yy = fy; yy <= ly; yy++) {
+        float row = 0;
+        for (int xx = fx; xx <= lx; xx++) {
+            double cov = fmin(xx + 1, bx) - fmax(xx, ax);
+            row += (float)(cov / sx) * im->px[((size_t)yy * im->w + xx) * im->channels + c];
+        }
+        double cov = fmin(yy + 1, by) - fmax(yy, ay);
+        s += (float)(cov / sy) * row;
+    }
+    return s <= 0.f ? 0 : s >= 255.f ? 255 : (uint8_t)(s + 0.5f);
+}
+
+static void area_resize_matches_its_definition(void **state)
+{
+    (void)state;
+    static const int cases[][5] = {{224, 224, 98, 98, 1},
+                                   {640, 480, 320, 240, 3},
+                                   {101, 37, 13, 9, 3},
+                                   {50, 50, 7, 50, 1},
+                                   {33, 20, 33, 3, 3}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *q = cases[k];
+        img_image *src = noise(q[0], q[1], (unsigned)k + 40);
+        if (q[4] == 1) {
+            img_image *g = img_to_gray(src);
+            img_free(src);
+            src = g;
+        }
+        img_image *r = img_resize(src, q[2], q[3], IMG_RESIZE_AREA);
+        assert_non_null(r);
+        for (int y = 0; y < q[3]; y++)
+            for (int x = 0; x < q[2]; x++)
+                for (int c = 0; c < q[4]; c++)
+                    if (r->px[((size_t)y * q[2] + x) * q[4] + c] !=
+                        plain_area(src, q[2], q[3], x, y, c))
+                        fail_msg("%dx%d -> %dx%d: pixel (%d, %d) channel %d differs", q[0], q[1],
+                                 q[2], q[3], x, y, c);
+        img_free(r);
+        img_free(src);
+    }
+}
+
 static void colour_conversion_and_drawing(void **state)
 {
     (void)state;
@@ -539,6 +701,8 @@ int main(void)
         cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
         cmocka_unit_test(colour_conversion_and_drawing),
         cmocka_unit_test(fused_conversions_match_the_plain_ones),
+        cmocka_unit_test(simd_kernels_match_the_c_loops),
+        cmocka_unit_test(area_resize_matches_its_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

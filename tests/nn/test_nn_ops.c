@@ -241,6 +241,44 @@ static void test_unary(void **state)
 
 /* ---- Conv -------------------------------------------------------------------- */
 
+/* nn_model_set_outputs: a value inside the graph becomes the output and the
+ * nodes after it stop running, so an input size that only the removed part
+ * refused (a constant shaped for one size, as a detector's priors) runs; a
+ * name no node computes is refused and leaves the model as it was. */
+static void test_set_outputs_cuts_the_graph(void **state)
+{
+    (void)state;
+    static const float c4[4] = {1, 2, 3, 4};
+    ob_value v[] = {V("x", 2, 1, -1), VF("c", c4, 2, 1, 4)};
+    ob_node nodes[] = {{"Relu", {"x"}, {"r"}, {{0}}}, {"Mul", {"r", "c"}, {"y"}, {{0}}}};
+    rc_error err;
+    nn_model *m = load(v, 2, nodes, 2, Y, 1, 13, &err);
+    assert_non_null(m);
+    float x6[6] = {-1, 2, -3, 4, 5, -6};
+    int64_t d6[2] = {1, 6};
+    nn_session *s = NULL;
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    const float *in[1] = {x6};
+    nn_shape xs = shape_of(2, d6);
+    assert_int_equal(nn_session_run(s, in, &xs, &err), RC_ERR_INVALID); /* [1,6] * [1,4] */
+    nn_session_free(s);
+    static const char *const bad[1] = {"nothing"}, *const r[1] = {"r"};
+    assert_int_equal(nn_model_set_outputs(m, bad, 1, &err), RC_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "nothing"));
+    assert_string_equal(nn_model_output_name(m, 0), "y");
+    assert_int_equal(nn_model_set_outputs(m, r, 1, &err), RC_OK);
+    assert_int_equal(nn_model_num_outputs(m), 1);
+    assert_string_equal(nn_model_output_name(m, 0), "r");
+    nn_shape os;
+    float *y = run(m, x6, xs, false, &os);
+    assert_int_equal(os.ndim, 2);
+    assert_int_equal(os.d[1], 6);
+    static const float want[6] = {0, 2, 0, 4, 5, 0};
+    for (int i = 0; i < 6; i++) assert_float_equal(y[i], want[i], 0);
+    free(y);
+    nn_model_free(m);
+}
+
 static void test_conv_hand(void **state)
 {
     (void)state;
@@ -1677,6 +1715,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_broadcast),
         cmocka_unit_test(test_unary),
+        cmocka_unit_test(test_set_outputs_cuts_the_graph),
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
         cmocka_unit_test(test_conv_residual_fusion),

@@ -233,6 +233,55 @@ static void enroll_ang(fixture *f)
     assert_true(enroll(f->rg, ang, NULL, false, ANG, 3, res, &sum) >= 2);
 }
 
+/* recog_frame from faces the detector already found on the frame (a
+ * camera's detector-only pass, recog_frame_opts.detected) answers exactly
+ * as recog_frame detecting them itself: same faces, boxes, identities,
+ * scores and liveness, for the enrolled person and for strangers. */
+static void test_frame_from_found_faces(void **state)
+{
+    fixture *f = *state;
+    enroll_ang(f);
+    static const char *const frames[] = {"id/deepface_angelina/5.jpg", "group/deepface_couple.jpg",
+                                         "id/deepface_person01/1.jpg"};
+    int known = 0, faces = 0;
+    for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++) {
+        size_t len;
+        unsigned char *buf = photo(frames[k], &len);
+        img_image *im = NULL;
+        OK(recog_decode(buf, len, &im, &e_));
+        free(buf);
+        face_opts d = face_opts_default();
+        d.landmarks = d.embedding = d.liveness = 0;
+        d.pad_retry = 0;
+        face_info *found = NULL;
+        int nfound = 0;
+        OK(recog_analyze(f->rg, im, &d, &found, &nfound, &e_));
+        recog_result a, b;
+        recog_frame_opts whole = {0}, given = {.detected = true, .found = found, .nfound = nfound};
+        OK(recog_frame(f->rg, im, &whole, &a, &e_));
+        OK(recog_frame(f->rg, im, &given, &b, &e_));
+        assert_true(a.n > 0);
+        assert_int_equal(a.n, b.n);
+        for (int i = 0; i < a.n; i++) {
+            const recog_face *x = &a.faces[i], *y = &b.faces[i];
+            assert_memory_equal(&x->face.x0, &y->face.x0, 4 * sizeof x->face.x0);
+            assert_memory_equal(x->face.embedding, y->face.embedding, sizeof x->face.embedding);
+            assert_true(x->known == y->known && x->live == y->live);
+            assert_int_equal(x->person.id, y->person.id);
+            assert_true(x->match.score == y->match.score);
+            assert_true(x->face.liveness == y->face.liveness);
+            known += x->known;
+            faces++;
+        }
+        recog_result_free(&a);
+        recog_result_free(&b);
+        free(found);
+        img_free(im);
+    }
+    assert_int_equal(known, 2); /* Angelina in her photo and in the couple; the rest strangers */
+    assert_true(faces >= 4);
+}
+
 /* A face under liveness_threshold is reported not live, with no identity and
  * no event, whoever it resembles. */
 static void test_not_live_has_no_identity(void **state)
@@ -711,6 +760,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_then_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_live_has_no_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_from_found_faces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liveness_only_where_used, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),

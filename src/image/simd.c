@@ -1,0 +1,289 @@
+/*
+ * simd.c — AVX2 versions of the pixel loops that sit between a camera frame
+ * and the networks: the detector's input (each 2x2 block's rounded mean,
+ * normalised, laid out per channel), the affine warp's inner path (the
+ * aligned face, the landmark crop), gray conversion (the landmark crop) and the bilinear
+ * rectangle-to-tensor resize (the liveness input). Compiled with target attributes and chosen at
+ * run time (img__simd_best), so one binary runs on any x86-64 and builds elsewhere. The C loops in
+ * imgproc.c define the answer: every kernel here does the same float operations in the same order
+ * (separate multiply and add, no FMA), so its bytes and floats are identical, which tests/image
+ * checks level against level. Each kernel takes the part it can (whole groups of 8 or 16 outputs
+ * whose samples are all inside the image) and leaves the rest to the C loop that called it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+static img__simd best = IMG_SIMD_C;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void detect_best(void)
+{
+    __builtin_cpu_init();
+    const char *cap = getenv("ROLLCALL_NN_CPU");
+    int generic = cap && strcmp(cap, "generic") == 0;
+    if (!generic && __builtin_cpu_supports("avx2")) best = IMG_SIMD_AVX2;
+}
+
+img__simd img__simd_best(void)
+{
+    pthread_once(&best_once, detect_best);
+    return best;
+}
+
+/* pshufb masks taking channel c of 16 interleaved RGB pixels held in three
+ * 16-byte parts (k = 0, 1, 2) to bytes 0..15: byte j is pixel j's channel c
+ * when it lies in part k, else zeroed (0x80), so OR-ing the three shuffles
+ * gathers the channel. The same masks in both 128-bit halves. */
+__attribute__((target("avx2"))) static void deinterleave_masks(__m256i m[3][3])
+{
+    for (int c = 0; c < 3; c++)
+        for (int k = 0; k < 3; k++) {
+            uint8_t mk[16];
+            for (int j = 0; j < 16; j++) {
+                int at = 3 * j + c;
+                mk[j] = at / 16 == k ? (uint8_t)(at % 16) : 0x80;
+            }
+            m[c][k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mk));
+        }
+}
+
+/* Three 256-bit registers holding pixels 0..15 of `p` in their low halves
+ * and pixels 16..31 in their high halves, each half as three 16-byte parts. */
+__attribute__((target("avx2"))) static inline void load_rgb32(const uint8_t *p, __m256i v[3])
+{
+    for (int k = 0; k < 3; k++)
+        v[k] = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p + 16 * k))),
+            _mm_loadu_si128((const __m128i *)(p + 48 + 16 * k)), 1);
+}
+
+/* Channel c of 32 pixels (16 per 128-bit half) as bytes. */
+__attribute__((target("avx2"))) static inline __m256i channel32(const __m256i v[3],
+                                                                const __m256i m[3])
+{
+    return _mm256_or_si256(
+        _mm256_or_si256(_mm256_shuffle_epi8(v[0], m[0]), _mm256_shuffle_epi8(v[1], m[1])),
+        _mm256_shuffle_epi8(v[2], m[2]));
+}
+
+__attribute__((target("avx2"))) int img__planar_half_avx2(const img_image *im, int ow, int oh,
+                                                          int y, float mean, float scale, float *t)
+{
+    __m256i m[3][3];
+    deinterleave_masks(m);
+    const __m256i ones = _mm256_set1_epi8(1), two = _mm256_set1_epi16(2);
+    const __m256 vmean = _mm256_set1_ps(mean), vscale = _mm256_set1_ps(scale);
+    size_t plane = (size_t)ow * oh, stride = (size_t)im->w * 3;
+    const uint8_t *r0 = im->px + (size_t)2 * y * stride, *r1 = r0 + stride;
+    int x = 0;
+    for (; x + 16 <= ow; x += 16) {
+        __m256i a[3], b[3];
+        load_rgb32(r0 + (size_t)x * 6, a);
+        load_rgb32(r1 + (size_t)x * 6, b);
+        for (int c = 0; c < 3; c++) {
+            /* Pairs of neighbours summed in each row, then the two rows:
+             * a[0] + a[C] + b[0] + b[C] of the C loop, in 16 bits. */
+            __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(channel32(a, m[c]), ones),
+                                         _mm256_maddubs_epi16(channel32(b, m[c]), ones));
+            s = _mm256_srli_epi16(_mm256_add_epi16(s, two), 2);
+            /* Outputs 0..7 sit in the low half, 8..15 in the high half. */
+            __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(s)));
+            __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(s, 1)));
+            float *o = t + c * plane + (size_t)y * ow + x;
+            _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_sub_ps(lo, vmean), vscale));
+            _mm256_storeu_ps(o + 8, _mm256_mul_ps(_mm256_sub_ps(hi, vmean), vscale));
+        }
+    }
+    return x;
+}
+
+__attribute__((target("avx2"))) int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
+{
+    __m256i m[3][3];
+    deinterleave_masks(m);
+    const __m256i z = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
+    /* img_gray_of: r 4899 + g 9617 (one madd of (r, g) pairs) plus
+     * b 1868 + 8192 (one madd of (b, 1) pairs), then >> 14. */
+    const __m256i crg = _mm256_set1_epi32(9617 << 16 | 4899),
+                  cb = _mm256_set1_epi32(8192 << 16 | 1868);
+    int x = 0;
+    for (; x + 32 <= n; x += 32) {
+        __m256i v[3];
+        load_rgb32(p + (size_t)x * 3, v);
+        __m256i r = channel32(v, m[0]), g = channel32(v, m[1]), b = channel32(v, m[2]);
+        __m256i half[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i r16 = h ? _mm256_unpackhi_epi8(r, z) : _mm256_unpacklo_epi8(r, z);
+            __m256i g16 = h ? _mm256_unpackhi_epi8(g, z) : _mm256_unpacklo_epi8(g, z);
+            __m256i b16 = h ? _mm256_unpackhi_epi8(b, z) : _mm256_unpacklo_epi8(b, z);
+            __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(r16, g16), crg),
+                                          _mm256_madd_epi16(_mm256_unpacklo_epi16(b16, one), cb));
+            __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(r16, g16), crg),
+                                          _mm256_madd_epi16(_mm256_unpackhi_epi16(b16, one), cb));
+            half[h] = _mm256_packs_epi32(_mm256_srli_epi32(lo, 14), _mm256_srli_epi32(hi, 14));
+        }
+        /* The unpacks and packs pair up within each 128-bit half: pixels
+         * come back in order. */
+        _mm256_storeu_si256((__m256i *)(void *)(o + x), _mm256_packus_epi16(half[0], half[1]));
+    }
+    return x;
+}
+
+/* Byte `shift / 8` of each 32-bit lane, as float. */
+__attribute__((target("avx2"))) static inline __m256 byte_ps(__m256i v, int shift)
+{
+    return _mm256_cvtepi32_ps(
+        _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(shift)), _mm256_set1_epi32(255)));
+}
+
+/* The bilinear value of 8 lanes, as the C loops compute it: the upper-left
+ * and upper-right samples are byte `sa` of p and byte `sa1` of p1, the
+ * lower ones the same bytes of q and q1; t = a + (a1 - a) ax, likewise b,
+ * then t + (b - t) ay. The differences of whole numbers are exact in float,
+ * as the C loops' integer differences converted. */
+__attribute__((target("avx2"))) static inline __m256
+bilerp8(__m256i p, __m256i p1, __m256i q, __m256i q1, int sa, int sa1, __m256 ax, __m256 ay)
+{
+    __m256 a = byte_ps(p, sa), a1 = byte_ps(p1, sa1), b = byte_ps(q, sa), b1 = byte_ps(q1, sa1);
+    __m256 top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(a1, a), ax));
+    __m256 bot = _mm256_add_ps(b, _mm256_mul_ps(_mm256_sub_ps(b1, b), ax));
+    return _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bot, top), ay));
+}
+
+/* clamp_u8 of imgproc.c on 8 lanes: 0 at or below 0, 255 at or above 255,
+ * else truncate(v + 0.5). */
+__attribute__((target("avx2"))) static inline __m256i clamp_u8x8(__m256 v)
+{
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(255.f));
+    return _mm256_cvttps_epi32(_mm256_add_ps(v, _mm256_set1_ps(0.5f)));
+}
+
+__attribute__((target("avx2"))) int img__warp8_avx2(const img_image *im, const float m[6], int x,
+                                                    int y, uint8_t *o)
+{
+    const __m256 xs =
+        _mm256_add_ps(_mm256_set1_ps((float)x), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 yf = _mm256_set1_ps((float)y);
+    /* m[0] x + m[1] y + m[2], in that order, as the C loop. */
+    __m256 sx = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(m[0]), xs),
+                                            _mm256_mul_ps(_mm256_set1_ps(m[1]), yf)),
+                              _mm256_set1_ps(m[2]));
+    __m256 sy = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(m[3]), xs),
+                                            _mm256_mul_ps(_mm256_set1_ps(m[4]), yf)),
+                              _mm256_set1_ps(m[5]));
+    __m256 fx0 = _mm256_floor_ps(sx), fy0 = _mm256_floor_ps(sy);
+    /* All four samples inside: 0 <= x0, x0 + 1 < W, likewise y (compared as
+     * floats, which also rejects NaN and values too large for int). */
+    __m256 ok = _mm256_and_ps(
+        _mm256_and_ps(_mm256_cmp_ps(fx0, _mm256_setzero_ps(), _CMP_GE_OQ),
+                      _mm256_cmp_ps(fx0, _mm256_set1_ps((float)(im->w - 1)), _CMP_LT_OQ)),
+        _mm256_and_ps(_mm256_cmp_ps(fy0, _mm256_setzero_ps(), _CMP_GE_OQ),
+                      _mm256_cmp_ps(fy0, _mm256_set1_ps((float)(im->h - 1)), _CMP_LT_OQ)));
+    if (_mm256_movemask_ps(ok) != 0xff) return 0;
+    __m256i x0 = _mm256_cvttps_epi32(fx0), y0 = _mm256_cvttps_epi32(fy0);
+    __m256 ax = _mm256_sub_ps(sx, fx0), ay = _mm256_sub_ps(sy, fy0);
+    const char *pb = (const char *)im->px;
+    int C = im->channels, stride = im->w * C;
+    /* Byte offsets; the image is under 2^31 bytes (img_new). */
+    __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, _mm256_set1_epi32(stride)),
+                                   _mm256_mullo_epi32(x0, _mm256_set1_epi32(C)));
+    if (C == 1) {
+        /* Four bytes ending at the right-hand pixel (bytes 2 and 3: this
+         * pixel and the next), so never past the image; the first two
+         * pixels of the image are left to the C loop. */
+        if (_mm256_movemask_ps(
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(2), off))) != 0)
+            return 0;
+        __m256i p = _mm256_i32gather_epi32((const int *)(const void *)(pb - 2), off, 1);
+        __m256i q = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride - 2), off, 1);
+        __m256i v = clamp_u8x8(bilerp8(p, p, q, q, 16, 24, ax, ay));
+        __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(w16, w16));
+        return 1;
+    }
+    /* Four bytes at p (this pixel's R, G, B) and at p + 2 (the next pixel's
+     * R, G, B in bytes 1..3): never past the right-hand pixel. */
+    __m256i p0 = _mm256_i32gather_epi32((const int *)(const void *)pb, off, 1);
+    __m256i p1 = _mm256_i32gather_epi32((const int *)(const void *)(pb + 2), off, 1);
+    __m256i q0 = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride), off, 1);
+    __m256i q1 = _mm256_i32gather_epi32((const int *)(const void *)(pb + stride + 2), off, 1);
+    __m256i res = _mm256_setzero_si256();
+    for (int c = 0; c < 3; c++) {
+        __m256i v = clamp_u8x8(bilerp8(p0, p1, q0, q1, 8 * c, 8 * c + 8, ax, ay));
+        res = _mm256_or_si256(res, _mm256_slli_epi32(v, 8 * c));
+    }
+    /* R, G, B of each lane to 3 bytes: 12 bytes per 128-bit half. */
+    const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0,
+                                          1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    res = _mm256_shuffle_epi8(res, pack);
+    uint8_t tmp[32];
+    _mm256_storeu_si256((__m256i *)(void *)tmp, res);
+    memcpy(o, tmp, 12);
+    memcpy(o + 12, tmp + 16, 12);
+    return 1;
+}
+
+__attribute__((target("avx2"))) int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1,
+                                                       const int *ix, const float *ax,
+                                                       const int *dx, int n, float ay, float *t0,
+                                                       float *t1, float *t2)
+{
+    const __m256 vay = _mm256_set1_ps(ay), half = _mm256_set1_ps(0.5f);
+    const char *a0 = (const char *)r0 - 1, *b0 = (const char *)r1 - 1;
+    float *out[3] = {t0, t1, t2};
+    int x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m256i off = _mm256_loadu_si256((const __m256i *)(const void *)(ix + x));
+        __m256i off1 =
+            _mm256_add_epi32(off, _mm256_loadu_si256((const __m256i *)(const void *)(dx + x)));
+        __m256 vax = _mm256_loadu_ps(ax + x);
+        /* Four bytes from one before each pixel: its R, G, B in bytes 1..3
+         * (never past the pixel; the caller keeps the image's first byte out). */
+        __m256i p0 = _mm256_i32gather_epi32((const int *)(const void *)a0, off, 1);
+        __m256i p1 = _mm256_i32gather_epi32((const int *)(const void *)a0, off1, 1);
+        __m256i q0 = _mm256_i32gather_epi32((const int *)(const void *)b0, off, 1);
+        __m256i q1 = _mm256_i32gather_epi32((const int *)(const void *)b0, off1, 1);
+        for (int c = 0; c < 3; c++) {
+            __m256 v = bilerp8(p0, p1, q0, q1, 8 * c + 8, 8 * c + 8, vax, vay);
+            _mm256_storeu_ps(out[c] + x, _mm256_floor_ps(_mm256_add_ps(v, half)));
+        }
+    }
+    return x;
+}
+
+#else /* not x86-64: the C loops only */
+
+img__simd img__simd_best(void)
+{
+    return IMG_SIMD_C;
+}
+
+int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean, float scale,
+                          float *t)
+{
+    return 0;
+}
+
+int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o)
+{
+    return 0;
+}
+
+int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
+{
+    return 0;
+}
+
+int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
+                       const int *dx, int n, float ay, float *t0, float *t1, float *t2)
+{
+    return 0;
+}
+
+#endif
