@@ -40,8 +40,8 @@ struct face_models {
     int int8;                             /* models running in int8 */
     /* The detector again, cut before its box decoding (which holds priors
      * for its one input size) so that it runs on a region of any size
-     * (face_detect_region); NULL when the model has no such raw head. It
-     * runs in float (its int8 form is not measured). */
+     * (face_detect_region); NULL when the model has no such raw head. In
+     * int8 when the detector is (quantize_models). */
     nn_model *region;
 };
 
@@ -207,6 +207,11 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
         int i = int8_models[k], count = 0;
         rc_error e;
         rc_status st = nn_model_quantize(fm->m[i], dynamic ? NULL : path[k], 0, &count, &e);
+        /* the region detector is the same graph cut before its box
+         * decoding: the same ranges, so a region gives the whole frame's
+         * boxes in int8 as in float */
+        if (st == RC_OK && i == M_DETECT && fm->region)
+            st = nn_model_quantize(fm->region, dynamic ? NULL : path[k], 0, NULL, &e);
         if (st != RC_OK) return rc_fail(err, st, "int8: %s", e.msg);
         rc_log(RC_LOG_INFO, "%s: %d convolutions in int8 (%s)", model_files[i], count,
                dynamic ? "dynamic ranges" : path[k]);
