@@ -2,7 +2,11 @@
 # pipeline.sh — per-stage milliseconds of the face pipeline (decode, detect,
 # landmarks, align, embed, liveness, quality, search) on a 640x480 frame with
 # one face and on a 24-face group photo, one thread, median of many runs.
-# Three references measured in the same run:
+# The pipeline runs as deployed: on a CPU with AVX-512 VNNI or AVX-VNNI the
+# detection and embedding networks in int8 (the ranges of models-int8/,
+# unless ROLLCALL_NN_INT8_RANGES says otherwise), elsewhere in float.
+# References measured in the same run:
+#  - the same pipeline in float (ROLLCALL_NN_INT8=0), on a VNNI CPU;
 #  - Rollcall's own reference pre-processing path (the straightforward one the
 #    fused path is tested against), beside the fused path, per stage;
 #  - the networks alone (`bench models`): how much of each stage is the network;
@@ -24,9 +28,21 @@ cpu=() clock=wall
 [[ ${CPU_TIME:-0} == 1 ]] && cpu=(--cpu-time) clock=cpu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export ROLLCALL_NN_INT8_RANGES=${ROLLCALL_NN_INT8_RANGES:-$PWD/models-int8}
+vnni=0
+grep -qwE 'avx512_vnni|avx_vnni' /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} != generic ]] && vnni=1
+if [[ $vnni == 1 ]]; then
+  echo "-- default: detection and embedding in int8 (ranges: $ROLLCALL_NN_INT8_RANGES)"
+else
+  echo "-- default: float (this CPU has no AVX-512 VNNI or AVX-VNNI)"
+fi
 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}" --save-frame "$tmp/frame.jpg" |
   tee "$tmp/rollcall.txt"
-echo "-- reference: the networks alone, same run (ms per inference)"
+if [[ $vnni == 1 ]]; then
+  echo "-- reference: the same pipeline in float (ROLLCALL_NN_INT8=0), same run"
+  ROLLCALL_NN_INT8=0 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}"
+fi
+echo "-- reference: the networks alone in float, same run (ms per inference; bench/models.sh has int8)"
 "$BIN" bench models --models "$MODELS" --runs "$RUNS" "${cpu[@]}" \
   "$MODELS/fr_detect.onnx" "$MODELS/fr_landmark.onnx" "$MODELS/fr_feature.onnx" "$MODELS/fr_liveness.onnx"
 

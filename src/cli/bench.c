@@ -78,7 +78,8 @@ static void models_usage(FILE *out)
                  "                     (steadier on a busy machine)\n"
                  "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
                  "      --int8 DIR     run the convolutions in int8 with the ranges in\n"
-                 "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them)\n"
+                 "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them);\n"
+                 "                     --int8 dynamic: with each input's own range\n"
                  "  -h, --help         show this help\n");
 }
 
@@ -116,7 +117,8 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         char rpath[4096];
         int count = 0;
         snprintf(rpath, sizeof rpath, "%s/%s.int8", int8_dir, label);
-        if (nn_model_quantize(m, rpath, 0, &count, &err) != RC_OK) {
+        bool dynamic = strcmp(int8_dir, "dynamic") == 0;
+        if (nn_model_quantize(m, dynamic ? NULL : rpath, 0, &count, &err) != RC_OK) {
             fprintf(stderr, "rollcall bench models: --int8: %s\n", err.msg);
             nn_model_free(m);
             return 1;

@@ -19,11 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../nn/nn.h"
 #include "face.h"
 
 enum { M_DETECT, M_LANDMARK, M_FEATURE, M_LIVENESS, M_AGE, M_GENDER, M_COUNT };
+enum { Q8_MODELS = 2 }; /* how many run in int8 (int8_models) */
 static const char *const model_files[M_COUNT] = {
     "fr_detect.onnx",   "fr_landmark.onnx", "fr_feature.onnx",
     "fr_liveness.onnx", "fr_age.onnx",      "fr_gender.onnx",
@@ -34,15 +36,19 @@ struct face_models {
     int det_w, det_h; /* detector input size */
     int det_scores, det_boxes;
     char emb_id[FACE_MODEL_ID];
-    int int8; /* models running in int8 */
+    char q8_id[Q8_MODELS][FACE_MODEL_ID]; /* ids of the int8 models (int8_models) */
+    int int8;                             /* models running in int8 */
     /* The detector again, cut before its box decoding (which holds priors
      * for its one input size) so that it runs on a region of any size
-     * (face_detect_region); NULL when the model has no such raw head. */
+     * (face_detect_region); NULL when the model has no such raw head. In
+     * int8 when the detector is (quantize_models). */
     nn_model *region;
 };
 
-/* The models int8 covers: the two whose convolutions dominate a frame. */
-static const int int8_models[2] = {M_DETECT, M_FEATURE};
+/* The models int8 covers: the two whose convolutions dominate a frame.
+ * Landmarks (0.2 ms) measured slower in int8; liveness faster (1.56 ->
+ * 1.10 ms) but its scores moved too much (README "int8 inference"). */
+static const int int8_models[Q8_MODELS] = {M_DETECT, M_FEATURE};
 
 struct face_worker {
     const face_models *models;
@@ -135,30 +141,80 @@ static void model_id_from_manifest(const char *dir, const char *file, char *id, 
         snprintf(id, idlen, "%s", file);
 }
 
-/* ROLLCALL_NN_INT8=1: the int8 form of the detection and embedding models
- * (see face.h). Embeddings keep the model id: int8 stays within 0.1 point
- * of float on the acceptance figures, so galleries need not be rebuilt. */
+/* Whether the ranges file `path` was made for the model with id `id`: its
+ * "# model ID" line names it (a file without such a line, written by hand
+ * or by an older calibrate, is taken on its Conv names alone). */
+static bool ranges_for_model(const char *path, const char *id)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[512];
+    bool ok = true;
+    while (fgets(line, sizeof line, f) && line[0] == '#') {
+        char named[FACE_MODEL_ID];
+        if (sscanf(line, "# model %63s", named) == 1) {
+            ok = strcmp(named, id) == 0;
+            break;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+/* int8 inference (see face.h): the int8 form of the detection and
+ * embedding models, on by default where the CPU has VNNI and the models
+ * directory has the ranges made for these models. Embeddings keep the
+ * model id: int8 stays within 0.1 point of float on the acceptance
+ * figures, so galleries need not be rebuilt. Dynamic ranges (each input's
+ * own) are there to be measured, not a fallback: they fail that bar
+ * (README "int8 inference"). */
 static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err)
 {
     const char *want = getenv("ROLLCALL_NN_INT8");
-    if (!want || strcmp(want, "1") != 0) return RC_OK;
+    if (want && *want && strcmp(want, "0") != 0 && strcmp(want, "1") != 0)
+        return rc_fail(err, RC_ERR_INVALID, "ROLLCALL_NN_INT8=%s: expected 0 (float) or 1 (int8)",
+                       want);
+    if (want && strcmp(want, "0") == 0) return RC_OK;
+    bool forced = want && strcmp(want, "1") == 0;
     if (!nn_int8_available()) {
-        rc_log(RC_LOG_INFO, "ROLLCALL_NN_INT8=1 but this CPU has no AVX-512 VNNI or AVX-VNNI: "
-                            "the models run in float");
+        if (forced)
+            rc_log(RC_LOG_INFO, "ROLLCALL_NN_INT8=1 but this CPU has no AVX-512 VNNI or "
+                                "AVX-VNNI: the models run in float");
         return RC_OK;
     }
     const char *rdir = getenv("ROLLCALL_NN_INT8_RANGES");
+    /* ranges asked for (or int8 asked for) must be there; by default their
+     * absence means float */
+    bool asked = forced || (rdir && *rdir);
     if (!rdir || !*rdir) rdir = dir;
-    for (int k = 0; k < 2; k++) {
+    bool dynamic = strcmp(rdir, "dynamic") == 0;
+    char path[Q8_MODELS][4096];
+    for (int k = 0; k < Q8_MODELS; k++) {
+        snprintf(path[k], sizeof path[k], "%s/%s.int8", rdir, model_files[int8_models[k]]);
+        if (dynamic || ranges_for_model(path[k], fm->q8_id[k])) continue;
+        bool there = access(path[k], F_OK) == 0;
+        if (asked)
+            return rc_fail(err, there ? RC_ERR_INVALID : RC_ERR_NOT_FOUND, "int8: %s %s %s%s",
+                           path[k], there ? "is not for" : "missing for", fm->q8_id[k],
+                           there         ? ""
+                           : rdir == dir ? " (make models installs it)"
+                                         : " (rollcall calibrate writes it)");
+        rc_log(RC_LOG_INFO, "int8: %s %s %s: the models run in float", path[k],
+               there ? "is not for" : "missing for", fm->q8_id[k]);
+        return RC_OK;
+    }
+    for (int k = 0; k < Q8_MODELS; k++) {
         int i = int8_models[k], count = 0;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.int8", rdir, model_files[i]);
         rc_error e;
-        rc_status st = nn_model_quantize(fm->m[i], path, 0, &count, &e);
-        if (st != RC_OK)
-            return rc_fail(err, st, "ROLLCALL_NN_INT8=1: %s%s", e.msg,
-                           st == RC_ERR_NOT_FOUND ? " (run 'rollcall calibrate' first)" : "");
-        rc_log(RC_LOG_INFO, "%s: %d convolutions in int8", model_files[i], count);
+        rc_status st = nn_model_quantize(fm->m[i], dynamic ? NULL : path[k], 0, &count, &e);
+        /* the region detector is the same graph cut before its box
+         * decoding: the same ranges, so a region gives the whole frame's
+         * boxes in int8 as in float */
+        if (st == RC_OK && i == M_DETECT && fm->region)
+            st = nn_model_quantize(fm->region, dynamic ? NULL : path[k], 0, NULL, &e);
+        if (st != RC_OK) return rc_fail(err, st, "int8: %s", e.msg);
+        rc_log(RC_LOG_INFO, "%s: %d convolutions in int8 (%s)", model_files[i], count,
+               dynamic ? "dynamic ranges" : path[k]);
         fm->int8++;
     }
     return RC_OK;
@@ -222,6 +278,8 @@ rc_status face_models_load(const char *dir, int attributes, face_models **out, r
     }
     load_region_detector(fm, dir);
     model_id_from_manifest(dir, model_files[M_FEATURE], fm->emb_id, sizeof fm->emb_id);
+    for (int k = 0; k < Q8_MODELS; k++)
+        model_id_from_manifest(dir, model_files[int8_models[k]], fm->q8_id[k], sizeof fm->q8_id[k]);
     st = quantize_models(fm, dir, err);
     if (st != RC_OK) {
         face_models_free(fm);
@@ -292,7 +350,7 @@ void face_worker_free(face_worker *w)
 
 rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < Q8_MODELS; k++) {
         nn_session *s = w->s[int8_models[k]];
         nn_session_set_int8(s, !enable);
         rc_status st = nn_session_calibrate(s, enable, err);
@@ -304,11 +362,15 @@ rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err)
 rc_status face_worker_calibration_save(const face_worker *w, const char *dir, const char *comment,
                                        rc_error *err)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < Q8_MODELS; k++) {
         int i = int8_models[k];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.int8", dir, model_files[i]);
-        rc_status st = nn_session_calibration_save(w->s[i], path, comment, err);
+        /* the model line ties the file to these weights (ranges_for_model) */
+        char head[FACE_MODEL_ID + 1024];
+        snprintf(head, sizeof head, "model %s%s%.1000s", w->models->q8_id[k], comment ? "\n# " : "",
+                 comment ? comment : "");
+        rc_status st = nn_session_calibration_save(w->s[i], path, head, err);
         if (st != RC_OK) return st;
     }
     return RC_OK;

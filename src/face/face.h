@@ -38,20 +38,25 @@ void face_models_free(face_models *m);
 /* Identifies the embedding model; embeddings from different ids must not be compared. */
 const char *face_models_embedding_id(const face_models *m);
 
-/* int8 inference: with ROLLCALL_NN_INT8=1 in the environment and a CPU with
- * AVX-512 VNNI or AVX-VNNI, face_models_load runs the detection and
- * embedding models' convolutions in int8 (nn_model_quantize) from the
- * ranges files DIR/fr_detect.onnx.int8 and DIR/fr_feature.onnx.int8, where
- * DIR is $ROLLCALL_NN_INT8_RANGES or else the models directory (`rollcall
- * calibrate` writes them); a missing file is an error. Without VNNI the
- * models stay float (logged). How many models run in int8: */
+/* int8 inference: on a CPU with AVX-512 VNNI or AVX-VNNI, face_models_load
+ * runs the detection and embedding models' convolutions in int8
+ * (nn_model_quantize) with the input ranges in DIR/fr_detect.onnx.int8 and
+ * DIR/fr_feature.onnx.int8, where DIR is $ROLLCALL_NN_INT8_RANGES or else
+ * the models directory (`make models` installs the project's ranges there;
+ * `rollcall calibrate` writes new ones). Each file's "# model ID" line must
+ * name the model loaded. By default, without matching files the models
+ * run in float (logged); with ROLLCALL_NN_INT8=1 or
+ * ROLLCALL_NN_INT8_RANGES set that is an error, and
+ * ROLLCALL_NN_INT8_RANGES=dynamic takes each input's own range instead.
+ * ROLLCALL_NN_INT8=0, or a CPU without VNNI, keeps float. How many models
+ * run in int8: */
 int face_models_int8(const face_models *m);
 
 /* Calibration for int8 (`rollcall calibrate`): while enabled, the worker's
  * detection and embedding sessions run in float and record the range of
  * every convolution's input over each face_analyze; save writes
- * DIR/fr_detect.onnx.int8 and DIR/fr_feature.onnx.int8 (`comment` on a
- * '#' line). RC_ERR_INVALID when a model saw no input. */
+ * DIR/fr_detect.onnx.int8 and DIR/fr_feature.onnx.int8 (a "# model ID" line, then
+ * `comment` on a '#' line). RC_ERR_INVALID when a model saw no input. */
 rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err);
 rc_status face_worker_calibration_save(const face_worker *w, const char *dir, const char *comment,
                                        rc_error *err);

@@ -84,24 +84,30 @@ int nn_model_describe(const nn_model *m, char *buf, size_t len);
 /* ---- int8 inference (quant.c) -------------------------------------------
  * Convolutions with per-output-channel symmetric int8 weights and per-tensor
  * u8 activations (with a zero point), int32 sums, scaled back to float with
- * the bias, residual and activation in the epilogue. The activation ranges
- * come from running the float model on real inputs (calibration) and are
- * kept in a small text file, one line per Conv: "output-name min max". */
+ * the bias, residual and activation in the epilogue. Each int8 Conv's input
+ * range is either fixed, from a small text file with one line per Conv,
+ * "output-name min max" (written by calibration: running the float model
+ * on real inputs), or dynamic: the smallest and largest value of each input,
+ * found when the Conv runs. */
 
 /* True when this CPU has int8 dot-product instructions the engine uses
  * (AVX-512 VNNI or AVX-VNNI; ROLLCALL_NN_CPU=avx2 leaves AVX-VNNI,
  * =generic neither). Without them int8 runs the portable C path, slowly. */
 int nn_int8_available(void);
 
-/* Give the Convs of `m` their int8 form from the ranges in `ranges_path`
- * (before any session is created). Convs the file does not list, those
- * the int8 kernels do not cover (grouped, depthwise, Sigmoid or HardSwish
- * fused, fewer than 1024 weights) and, unless flags has
+/* Give the Convs of `m` their int8 form (before any session is created).
+ * With `ranges_path`, the Convs that file lists get its fixed ranges, and
+ * those it does not list stay float, or, with NN_Q8_DYNAMIC in flags, get
+ * dynamic ranges; with ranges_path NULL every Conv gets dynamic ranges.
+ * Convs the int8 kernels do not cover (grouped, depthwise, Sigmoid or
+ * HardSwish fused, fewer than 1024 weights) and, unless flags has
  * NN_Q8_OUTPUT_CONVS, the output Convs (whose result reaches no other
  * Conv: a detector's box and score heads, an embedding's last layer) stay
  * float. A file naming a Conv the model lacks is RC_ERR_INVALID (ranges of
- * another model). *count, when given, gets the number of int8 Convs. */
+ * another model), a missing one RC_ERR_NOT_FOUND. *count, when given, gets
+ * the number of int8 Convs. Replaces the int8 form an earlier call gave. */
 #define NN_Q8_OUTPUT_CONVS 1u
+#define NN_Q8_DYNAMIC      2u
 rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
                             rc_error *err);
 

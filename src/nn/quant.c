@@ -2,7 +2,9 @@
  * quant.c — int8 convolutions. nn_model_quantize gives an ungrouped Conv
  * per-output-channel symmetric int8 weights (w ≈ qw * sw[m], qw in
  * [-127, 127]) and its input a per-tensor u8 quantisation with a zero point
- * (x ≈ (qx - zp) * sx) from calibrated ranges. A run quantises the input
+ * (x ≈ (qx - zp) * sx) from calibrated ranges, or, with dynamic ranges,
+ * from the min/max of each input found when the Conv runs
+ * (q8_input_range). A run quantises the input
  * once into a padded image of 4-channel groups (one 32-bit word holds the
  * u8 values of channels 4g .. 4g+3 at one pixel; padding is zp, i.e. 0),
  * reads 32 output pixels x K/4 words per tap from it (in place for 1x1
@@ -44,12 +46,17 @@
 struct nn_q8 {
     int64_t M, C, KH, KW, Cq, Kq; /* Cq = ceil(C / 4) channel groups, Kq = Cq * KH * KW */
     int64_t sh, sw, dh, dw, pt, pl, pb, pr;
-    float sx, inv_sx; /* input scale and its inverse */
-    int zp;           /* input zero point, 0..255 */
+    /* The input's quantisation: fixed at load from a ranges file, or, when
+     * `dynamic`, found on each input at run time (q8_input_range). */
+    bool dynamic;
+    float sx, inv_sx; /* input scale and its inverse (fixed ranges) */
+    int zp;           /* input zero point, 0..255 (fixed ranges) */
     int8_t *w;        /* [M][C][KH][KW], the reference path's weights */
     int32_t *wpack;   /* [M/8 blocks][Kq][8] words of 4 int8 (channels 4g..4g+3) */
-    int32_t *zpw;     /* [M] zp * sum of row m's int8 weights */
-    float *oscale;    /* [M] sx * sw[m] */
+    int32_t *wsum;    /* [M] sum of row m's int8 weights */
+    float *wscale;    /* [M] row m's weight scale sw[m] */
+    int32_t *zpw;     /* [M] zp * wsum[m] (fixed ranges) */
+    float *oscale;    /* [M] sx * sw[m] (fixed ranges) */
 };
 
 void nn_q8_free(nn_q8 *q)
@@ -57,22 +64,11 @@ void nn_q8_free(nn_q8 *q)
     if (!q) return;
     free(q->w);
     free(q->wpack);
+    free(q->wsum);
+    free(q->wscale);
     free(q->zpw);
     free(q->oscale);
     free(q);
-}
-
-/* ---- quantising one value --------------------------------------------------
- * The packed kernels and the reference quantise with exactly these steps
- * (multiply by the inverse scale, clamp to the u8 range around zp, round to
- * nearest even, add zp), so they agree bit for bit; NaN becomes zp - its
- * lower clamp, like the vector max. */
-static inline int q8_value(const nn_q8 *q, float x)
-{
-    float v = x * q->inv_sx;
-    v = fmaxf(v, (float)-q->zp);
-    v = fminf(v, (float)(255 - q->zp));
-    return (int)nearbyintf(v) + q->zp;
 }
 
 /* x as the Conv sees it: through its folded BatchNormalization (+ ReLU). */
@@ -106,8 +102,25 @@ static bool q8_eligible(const nn_model *m, const nn_node *n)
            n->act == NN_ACT_LEAKY || n->act == NN_ACT_CLIP;
 }
 
-/* The int8 form of Conv n for inputs in [lo, hi]. */
-static rc_status q8_build(const nn_model *m, nn_node *n, float lo, float hi, rc_error *err)
+/* The u8 quantisation of inputs in [lo, hi]: scale, its inverse and zero
+ * point. The range always holds 0 (padding, ReLU outputs): asymmetric u8.
+ * Fixed and dynamic ranges both go through here, so the same range gives
+ * the same answer either way. */
+static void q8_params(float lo, float hi, float *sx, float *inv_sx, int *zp)
+{
+    if (!(lo < 0)) lo = 0; /* also NaN */
+    if (!(hi > 0)) hi = 0;
+    if (hi - lo < 1e-12f) hi = lo + 1e-12f;
+    *sx = (hi - lo) / 255.0f;
+    int z = (int)nearbyintf(-lo / *sx);
+    *zp = z > 255 ? 255 : z;
+    *inv_sx = 1.0f / *sx;
+}
+
+/* The int8 form of Conv n for inputs in [lo, hi], or, when `dynamic`, in
+ * whatever range each input has. */
+static rc_status q8_build(const nn_model *m, nn_node *n, bool dynamic, float lo, float hi,
+                          rc_error *err)
 {
     const nn_tensor *wt = &m->values[n->in[1]].init;
     const float *w = wt->data;
@@ -128,20 +141,16 @@ static rc_status q8_build(const nn_model *m, nn_node *n, float lo, float hi, rc_
     q->pl = win->pads[1];
     q->pb = win->pads[2];
     q->pr = win->pads[3];
-    /* the range always holds 0 (padding, ReLU outputs): asymmetric u8 */
-    if (lo > 0) lo = 0;
-    if (hi < 0) hi = 0;
-    if (hi - lo < 1e-12f) hi = lo + 1e-12f;
-    q->sx = (hi - lo) / 255.0f;
-    q->zp = (int)nearbyintf(-lo / q->sx);
-    if (q->zp > 255) q->zp = 255;
-    q->inv_sx = 1.0f / q->sx;
+    q->dynamic = dynamic;
+    q8_params(lo, hi, &q->sx, &q->inv_sx, &q->zp);
     int64_t M = q->M, K = q->C * q->KH * q->KW, Mb = (M + Q8_MR - 1) / Q8_MR;
     q->w = malloc((size_t)(M * K));
     q->wpack = calloc((size_t)(Mb * Q8_MR * q->Kq), sizeof(int32_t));
+    q->wsum = malloc((size_t)M * sizeof(int32_t));
+    q->wscale = malloc((size_t)M * sizeof(float));
     q->zpw = malloc((size_t)M * sizeof(int32_t));
     q->oscale = malloc((size_t)M * sizeof(float));
-    if (!q->w || !q->wpack || !q->zpw || !q->oscale) {
+    if (!q->w || !q->wpack || !q->wsum || !q->wscale || !q->zpw || !q->oscale) {
         nn_q8_free(q);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory quantizing %s", n->name);
     }
@@ -157,6 +166,8 @@ static rc_status q8_build(const nn_model *m, nn_node *n, float lo, float hi, rc_
             q->w[mm * K + k] = (int8_t)qv;
             sum += qv;
         }
+        q->wsum[mm] = sum;
+        q->wscale[mm] = sw;
         q->zpw[mm] = q->zp * sum;
         q->oscale[mm] = q->sx * sw;
     }
@@ -201,21 +212,22 @@ static bool *leads_to_conv(const nn_model *m)
     return leads;
 }
 
-rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
-                            rc_error *err)
+/* Whether Conv n gets an int8 form (see nn_model_quantize). */
+static bool q8_wanted(const nn_model *m, const nn_node *n, const bool *leads, unsigned flags)
 {
-    if (count) *count = 0;
-    FILE *f = fopen(ranges_path, "r");
+    return q8_eligible(m, n) && ((flags & NN_Q8_OUTPUT_CONVS) || leads[n->out[0]]);
+}
+
+/* The fixed ranges of `path` for the Convs it lists. */
+static rc_status q8_read_ranges(nn_model *m, const char *path, const bool *leads, unsigned flags,
+                                rc_error *err)
+{
+    FILE *f = fopen(path, "r");
     if (!f)
         return rc_fail(err, errno == ENOENT ? RC_ERR_NOT_FOUND : RC_ERR_IO, "cannot open %s: %s",
-                       ranges_path, strerror(errno));
-    bool *leads = leads_to_conv(m);
-    if (!leads) {
-        fclose(f);
-        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    }
+                       path, strerror(errno));
     char line[1024];
-    int lineno = 0, done = 0;
+    int lineno = 0;
     rc_status st = RC_OK;
     while (st == RC_OK && fgets(line, sizeof line, f)) {
         lineno++;
@@ -225,7 +237,7 @@ rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags
         if (sscanf(line, "%511s %f %f", name, &lo, &hi) != 3 || !isfinite(lo) || !isfinite(hi) ||
             lo > hi) {
             st = rc_fail(err, RC_ERR_CORRUPT, "%s:%d: expected 'name min max' with min <= max",
-                         ranges_path, lineno);
+                         path, lineno);
             break;
         }
         nn_node *n = NULL;
@@ -235,15 +247,35 @@ rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags
                 n = &m->nodes[i];
         if (!n) {
             st = rc_fail(err, RC_ERR_INVALID,
-                         "%s:%d: model %s has no convolution '%s' (ranges of another model?)",
-                         ranges_path, lineno, m->name, name);
+                         "%s:%d: model %s has no convolution '%s' (ranges of another model?)", path,
+                         lineno, m->name, name);
             break;
         }
-        if (!q8_eligible(m, n) || (!(flags & NN_Q8_OUTPUT_CONVS) && !leads[n->out[0]])) continue;
-        st = q8_build(m, n, lo, hi, err);
-        if (st == RC_OK) done++;
+        if (q8_wanted(m, n, leads, flags)) st = q8_build(m, n, false, lo, hi, err);
     }
     fclose(f);
+    return st;
+}
+
+rc_status nn_model_quantize(nn_model *m, const char *ranges_path, unsigned flags, int *count,
+                            rc_error *err)
+{
+    if (count) *count = 0;
+    bool *leads = leads_to_conv(m);
+    if (!leads) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    /* a new quantisation replaces the last one */
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_q8_free(m->nodes[i].q8);
+        m->nodes[i].q8 = NULL;
+    }
+    rc_status st = ranges_path ? q8_read_ranges(m, ranges_path, leads, flags, err) : RC_OK;
+    int done = 0;
+    for (int i = 0; i < m->nnodes && st == RC_OK; i++) {
+        nn_node *n = &m->nodes[i];
+        if (!n->q8 && (!ranges_path || (flags & NN_Q8_DYNAMIC)) && q8_wanted(m, n, leads, flags))
+            st = q8_build(m, n, true, 0.0f, 0.0f, err);
+        done += n->q8 != NULL;
+    }
     free(leads);
     if (st != RC_OK) {
         for (int i = 0; i < m->nnodes; i++) {
@@ -285,14 +317,151 @@ void nn_q8_observe(const nn_ctx *c)
 
 /* ---- running ---------------------------------------------------------------- */
 
-/* Geometry of one int8 Conv call. */
+/* Geometry of one int8 Conv call, and its input's quantisation (the
+ * node's fixed one, or the one found on this input). */
 typedef struct {
     const nn_node *n;
     const nn_q8 *q;
     int64_t C, H, W, OH, OW, PH, PW, plane;
     const float *bias;
     epi e;
+    float inv_sx;
+    int zp;
+    const int32_t *zpw;  /* [M] zp * wsum[m] */
+    const float *oscale; /* [M] sx * sw[m] */
 } q8_geom;
+
+/* ---- quantising one value --------------------------------------------------
+ * The packed kernels and the reference quantise with exactly these steps
+ * (multiply by the inverse scale, clamp to the u8 range around zp, round to
+ * nearest even, add zp), so they agree bit for bit; NaN becomes zp - its
+ * lower clamp, like the vector max. */
+static inline int q8_value(const q8_geom *g, float x)
+{
+    float v = x * g->inv_sx;
+    v = fmaxf(v, (float)-g->zp);
+    v = fminf(v, (float)(255 - g->zp));
+    return (int)nearbyintf(v) + g->zp;
+}
+
+/* ---- dynamic ranges ----------------------------------------------------------
+ * The smallest and largest value of each channel of one input, then mapped
+ * through the Conv's folded BatchNormalization (+ ReLU): x * a + b is
+ * monotonic in x (fmaf rounds monotonically), so its extremes are those of
+ * the channel's. min/max do not depend on the order they are taken in, so
+ * the vector and scalar forms agree exactly (NaN is skipped). */
+static void range_c(const float *p, int64_t len, float *lo, float *hi)
+{
+    float a = *lo, b = *hi;
+    for (int64_t k = 0; k < len; k++) {
+        a = fminf(a, p[k]);
+        b = fmaxf(b, p[k]);
+    }
+    *lo = a;
+    *hi = b;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void range_avx512(const float *p, int64_t len, float *lo,
+                                                            float *hi)
+{
+    __m512 a0 = _mm512_set1_ps(*lo), a1 = a0, b0 = _mm512_set1_ps(*hi), b1 = b0;
+    int64_t k = 0;
+    for (; k + 32 <= len; k += 32) {
+        __m512 x0 = _mm512_loadu_ps(p + k), x1 = _mm512_loadu_ps(p + k + 16);
+        /* x first: a NaN x gives the running value back */
+        a0 = _mm512_min_ps(x0, a0);
+        a1 = _mm512_min_ps(x1, a1);
+        b0 = _mm512_max_ps(x0, b0);
+        b1 = _mm512_max_ps(x1, b1);
+    }
+    *lo = _mm512_reduce_min_ps(_mm512_min_ps(a0, a1));
+    *hi = _mm512_reduce_max_ps(_mm512_max_ps(b0, b1));
+    range_c(p + k, len - k, lo, hi);
+}
+
+__attribute__((target("avx2"))) static void range_avx2(const float *p, int64_t len, float *lo,
+                                                       float *hi)
+{
+    __m256 a0 = _mm256_set1_ps(*lo), a1 = a0, b0 = _mm256_set1_ps(*hi), b1 = b0;
+    int64_t k = 0;
+    for (; k + 16 <= len; k += 16) {
+        __m256 x0 = _mm256_loadu_ps(p + k), x1 = _mm256_loadu_ps(p + k + 8);
+        a0 = _mm256_min_ps(x0, a0);
+        a1 = _mm256_min_ps(x1, a1);
+        b0 = _mm256_max_ps(x0, b0);
+        b1 = _mm256_max_ps(x1, b1);
+    }
+    float a[8], b[8];
+    _mm256_storeu_ps(a, _mm256_min_ps(a0, a1));
+    _mm256_storeu_ps(b, _mm256_max_ps(b0, b1));
+    for (int j = 0; j < 8; j++) {
+        *lo = fminf(*lo, a[j]);
+        *hi = fmaxf(*hi, b[j]);
+    }
+    range_c(p + k, len - k, lo, hi);
+}
+#endif
+
+/* The range of one input image (C planes of `plane` values) as the Conv
+ * sees it: always holding 0, as q8_params makes it. */
+static void q8_input_range(const nn_node *n, int64_t C, int64_t plane, const float *x, float *lo,
+                           float *hi)
+{
+    float l = 0.0f, h = 0.0f;
+    for (int64_t c = 0; c < C; c++) {
+        float a = INFINITY, b = -INFINITY;
+#if defined(__x86_64__)
+        if (nn_cpu_features().avx512)
+            range_avx512(x + c * plane, plane, &a, &b);
+        else if (nn_cpu_features().avx2)
+            range_avx2(x + c * plane, plane, &a, &b);
+        else
+#endif
+            range_c(x + c * plane, plane, &a, &b);
+        if (!(a <= b)) continue; /* all NaN */
+        if (n->pre_affine) {
+            float s = n->pre_affine[c], t = n->pre_affine[C + c];
+            float u = fmaf(a, s, t), v = fmaf(b, s, t);
+            a = fminf(u, v);
+            b = fmaxf(u, v);
+            if (n->pre_act == NN_ACT_RELU) {
+                a = fmaxf(a, 0.0f);
+                b = fmaxf(b, 0.0f);
+            }
+        }
+        l = fminf(l, a);
+        h = fmaxf(h, b);
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* The quantisation of one input into g: the node's fixed one, or, for
+ * dynamic ranges, the one of this input (zpw and oscale written to `buf`,
+ * 2 * M words). */
+static void q8_quantisation(q8_geom *g, const float *x, void *buf)
+{
+    const nn_q8 *q = g->q;
+    if (!q->dynamic) {
+        g->inv_sx = q->inv_sx;
+        g->zp = q->zp;
+        g->zpw = q->zpw;
+        g->oscale = q->oscale;
+        return;
+    }
+    float lo, hi, sx;
+    q8_input_range(g->n, g->C, g->H * g->W, x, &lo, &hi);
+    q8_params(lo, hi, &sx, &g->inv_sx, &g->zp);
+    int32_t *zpw = buf;
+    float *oscale = (float *)(zpw + q->M);
+    for (int64_t m = 0; m < q->M; m++) {
+        zpw[m] = g->zp * q->wsum[m];
+        oscale[m] = sx * q->wscale[m];
+    }
+    g->zpw = zpw;
+    g->oscale = oscale;
+}
 
 /* Words of the padded input image, with room for a panel read past its end. */
 static int64_t image_words(const q8_geom *g)
@@ -305,14 +474,14 @@ size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
-    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + 256;
+    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + (size_t)q->M * 8 + 256;
 }
 
 /* One row of the padded image: channel group cg, padded row py. */
 static void image_row_c(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
 {
     const nn_q8 *q = g->q;
-    uint32_t zpw = (uint32_t)q->zp * 0x01010101u;
+    uint32_t zpw = (uint32_t)g->zp * 0x01010101u;
     int64_t iy = py - q->pt;
     if (iy < 0 || iy >= g->H) {
         for (int64_t j = 0; j < g->PW; j++) dst[j] = zpw;
@@ -324,8 +493,8 @@ static void image_row_c(const q8_geom *g, const float *x, int64_t cg, int64_t py
         uint32_t word = 0;
         for (int b = 0; b < 4; b++) {
             int64_t c = cg * 4 + b;
-            int v = c < g->C ? q8_value(q, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]))
-                             : q->zp;
+            int v = c < g->C ? q8_value(g, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]))
+                             : g->zp;
             word |= (uint32_t)v << (8 * b);
         }
         dst[q->pl + ix] = word;
@@ -339,8 +508,8 @@ image_row_avx512(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint3
 {
     const nn_q8 *q = g->q;
     int64_t iy = py - q->pt;
-    const __m512i vzp = _mm512_set1_epi32(q->zp);
-    const __m512i zpw = _mm512_set1_epi32((int)((uint32_t)q->zp * 0x01010101u));
+    const __m512i vzp = _mm512_set1_epi32(g->zp);
+    const __m512i zpw = _mm512_set1_epi32((int)((uint32_t)g->zp * 0x01010101u));
     if (iy < 0 || iy >= g->H) {
         for (int64_t j = 0; j < g->PW; j += 16)
             _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
@@ -350,8 +519,8 @@ image_row_avx512(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint3
         _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(q->pl - j), zpw);
     for (int64_t j = g->W + q->pl; j < g->PW; j += 16)
         _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
-    const __m512 inv = _mm512_set1_ps(q->inv_sx), lo = _mm512_set1_ps((float)-q->zp),
-                 hi = _mm512_set1_ps((float)(255 - q->zp)), zero = _mm512_setzero_ps();
+    const __m512 inv = _mm512_set1_ps(g->inv_sx), lo = _mm512_set1_ps((float)-g->zp),
+                 hi = _mm512_set1_ps((float)(255 - g->zp)), zero = _mm512_setzero_ps();
     const float *pa = g->n->pre_affine;
     bool relu = g->n->pre_act == NN_ACT_RELU;
     for (int64_t ix = 0; ix < g->W; ix += 16) {
@@ -381,16 +550,16 @@ image_row_avx2(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_
 {
     const nn_q8 *q = g->q;
     int64_t iy = py - q->pt;
-    uint32_t zpw = (uint32_t)q->zp * 0x01010101u;
+    uint32_t zpw = (uint32_t)g->zp * 0x01010101u;
     if (iy < 0 || iy >= g->H) {
         for (int64_t j = 0; j < g->PW; j++) dst[j] = zpw;
         return;
     }
     for (int64_t j = 0; j < q->pl; j++) dst[j] = zpw;
     for (int64_t j = g->W + q->pl; j < g->PW; j++) dst[j] = zpw;
-    const __m256i vzp = _mm256_set1_epi32(q->zp);
-    const __m256 inv = _mm256_set1_ps(q->inv_sx), lo = _mm256_set1_ps((float)-q->zp),
-                 hi = _mm256_set1_ps((float)(255 - q->zp)), zero = _mm256_setzero_ps();
+    const __m256i vzp = _mm256_set1_epi32(g->zp);
+    const __m256 inv = _mm256_set1_ps(g->inv_sx), lo = _mm256_set1_ps((float)-g->zp),
+                 hi = _mm256_set1_ps((float)(255 - g->zp)), zero = _mm256_setzero_ps();
     const float *pa = g->n->pre_affine;
     bool relu = g->n->pre_act == NN_ACT_RELU;
     for (int64_t ix = 0; ix < g->W; ix += 8) {
@@ -479,8 +648,8 @@ static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int
 /* The epilogue of one output value. */
 static inline float q8_out(const q8_geom *g, int64_t m, int32_t acc, const float *res)
 {
-    float v = (float)(acc - g->q->zpw[m]);
-    v = fmaf(v, g->q->oscale[m], g->bias ? g->bias[m] : 0.0f);
+    float v = (float)(acc - g->zpw[m]);
+    v = fmaf(v, g->oscale[m], g->bias ? g->bias[m] : 0.0f);
     if (res) v += *res;
     return epi_scalar(&g->e, v, epi_node_slope(g->n, m));
 }
@@ -517,8 +686,8 @@ static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int
 __attribute__((always_inline, target("avx512f"))) static inline void
 q8_store16(const q8_geom *g, int64_t m, __m512i acc, float *dst, const float *res, __mmask16 mk)
 {
-    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_set1_epi32(g->q->zpw[m])));
-    v = _mm512_fmadd_ps(v, _mm512_set1_ps(g->q->oscale[m]),
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_set1_epi32(g->zpw[m])));
+    v = _mm512_fmadd_ps(v, _mm512_set1_ps(g->oscale[m]),
                         _mm512_set1_ps(g->bias ? g->bias[m] : 0.0f));
     if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res));
     v = epi_avx512(g->e.act, v, _mm512_set1_ps(epi_node_slope(g->n, m)), _mm512_set1_ps(g->e.a),
@@ -581,8 +750,8 @@ q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n
 __attribute__((always_inline, target("avx2,fma"))) static inline void
 q8_store8(const q8_geom *g, int64_t m, __m256i acc, float *dst, const float *res, int64_t n)
 {
-    __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_set1_epi32(g->q->zpw[m])));
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(g->q->oscale[m]),
+    __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_set1_epi32(g->zpw[m])));
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(g->oscale[m]),
                         _mm256_set1_ps(g->bias ? g->bias[m] : 0.0f));
     __m256i mk = nn_lanes8(0, n);
     if (res) v = _mm256_add_ps(v, _mm256_maskload_ps(res, mk));
@@ -656,13 +825,13 @@ static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const 
                             int64_t ix = ox * q->sw - q->pl + kx * q->dw;
                             if (ix < 0 || ix >= g->W) continue;
                             int v = q8_value(
-                                q, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]));
-                            acc += (v - q->zp) * q->w[((m * q->C + c) * q->KH + ky) * q->KW + kx];
+                                g, pre_value(g->n, g->C, c, x[(c * g->H + iy) * g->W + ix]));
+                            acc += (v - g->zp) * q->w[((m * q->C + c) * q->KH + ky) * q->KW + kx];
                         }
                     }
                 /* the packed kernels sum zp over every tap and subtract it
                  * once; here padding contributes nothing, which is the same */
-                acc += q->zpw[m];
+                acc += g->zpw[m];
                 int64_t o = m * g->plane + oy * g->OW + ox;
                 y[o] = q8_out(g, m, acc, res ? res + o : NULL);
             }
@@ -701,22 +870,28 @@ bool nn_q8_conv(const nn_ctx *c)
     g.bias = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
     g.e = (epi){n->act, n->act_a, n->act_b};
     int64_t N = x->shape.d[0], in_size = q->C * g.H * g.W, out_size = q->M * g.plane;
-    if (c->reference) {
-        for (int64_t i = 0; i < N; i++)
-            q8_conv_reference(&g, (const float *)x->data + i * in_size,
-                              (float *)out->data + i * out_size, res ? res + i * out_size : NULL);
-        return true;
-    }
     uint32_t *img = c->scratch;
     uint32_t *panel = img + image_words(&g);
     int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR);
+    void *qbuf = off + q->Kq;
+    if (c->reference) {
+        for (int64_t i = 0; i < N; i++) {
+            const float *xi = (const float *)x->data + i * in_size;
+            q8_quantisation(&g, xi, qbuf);
+            q8_conv_reference(&g, xi, (float *)out->data + i * out_size,
+                              res ? res + i * out_size : NULL);
+        }
+        return true;
+    }
     for (int64_t g4 = 0, kq = 0; g4 < q->Cq; g4++)
         for (int64_t ky = 0; ky < q->KH; ky++)
             for (int64_t kx = 0; kx < q->KW; kx++)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
     q8_panel_fn fn = q8_panel_for_cpu();
     for (int64_t i = 0; i < N; i++) {
-        q8_image(&g, (const float *)x->data + i * in_size, img);
+        const float *xi = (const float *)x->data + i * in_size;
+        q8_quantisation(&g, xi, qbuf);
+        q8_image(&g, xi, img);
         float *y = (float *)out->data + i * out_size;
         const float *r = res ? res + i * out_size : NULL;
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {

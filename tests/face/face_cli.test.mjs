@@ -119,9 +119,13 @@ test('bad input gives clear errors, never a crash', () => {
   assert.match(n.stderr, /no face found/);
 });
 
+// Float (ROLLCALL_NN_INT8=0) is compared with ONNX Runtime tightly; int8,
+// the default on VNNI CPUs, with its own bar (face-int8 holds it to the
+// accuracy figures).
 test('embed prints a unit-length 512-d embedding with the model id, matching ONNX Runtime', async () => {
   const raw = join(tmp, 'aligned.rgb');
-  const r = run(['embed', '--dump-aligned', raw, join(FACES, 'id/deepface_angelina/1.jpg')]);
+  const floatRun = (args) => spawnSync(BIN, args, { encoding: 'utf8', env: { ...env, ROLLCALL_NN_INT8: '0' } });
+  const r = floatRun(['embed', '--dump-aligned', raw, join(FACES, 'id/deepface_angelina/1.jpg')]);
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.match(doc.model, /^fr_feature\.onnx@sha256:[0-9a-f]{12}$/);
@@ -143,10 +147,18 @@ test('embed prints a unit-length 512-d embedding with the model id, matching ONN
   let cos = 0;
   for (let i = 0; i < 512; i++) cos += (ref[i] / rn) * doc.embedding[i];
   assert.ok(cos >= 0.999, `cosine with ONNX Runtime ${cos}`);
+  // the default (int8 on VNNI CPUs) on the same photo: the same model id
+  const d = run(['embed', join(FACES, 'id/deepface_angelina/1.jpg')]);
+  assert.equal(d.status, 0, d.stderr);
+  const dd = JSON.parse(d.stdout);
+  assert.equal(dd.model, doc.model);
+  let dcos = 0;
+  for (let i = 0; i < 512; i++) dcos += (ref[i] / rn) * dd.embedding[i];
+  assert.ok(dcos >= 0.99, `default path: cosine with ONNX Runtime ${dcos}`);
   // --aligned on the same crop, saved as a PNG, gives the same embedding.
   const crop = join(tmp, 'aligned.png');
   writeFileSync(crop, png(112, 112, px));
-  const a = run(['embed', '--aligned', crop]);
+  const a = floatRun(['embed', '--aligned', crop]);
   assert.equal(a.status, 0, a.stderr);
   const again = JSON.parse(a.stdout).embedding;
   let same = 0;
@@ -298,24 +310,53 @@ test('calibrate writes the int8 ranges of both models; int8 refuses missing or f
       assert.ok(+lo <= +hi && Number.isFinite(+lo) && Number.isFinite(+hi), l);
     }
   }
+  // each file names the model it was made for
+  for (const m of ['fr_detect', 'fr_feature'])
+    assert.match(readFileSync(join(out, `${m}.onnx.int8`), 'utf8'), new RegExp(`^# model ${m}\\.onnx@sha256:[0-9a-f]{12}$`, 'm'));
   const photo = join(FACES, 'group/ocv4n_daryl-rick.jpg');
-  const int8 = (dir) => spawnSync(BIN, ['detect', '--json', '--no-liveness', photo],
-    { encoding: 'utf8', env: { ...env, ROLLCALL_NN_INT8: '1', ROLLCALL_NN_INT8_RANGES: dir } });
+  const detect = (e) => spawnSync(BIN, ['detect', '--json', '--no-liveness', photo],
+    { encoding: 'utf8', env: { ...env, ...e } });
+  const int8 = (dir) => detect({ ROLLCALL_NN_INT8: '1', ROLLCALL_NN_INT8_RANGES: dir });
   const vnni = /\b(avx512_vnni|avx_vnni)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
   if (vnni) {
     r = int8(out);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /fr_feature\.onnx: \d+ convolutions in int8/);
-    const float = run(['detect', '--json', '--no-liveness', photo]);
+    const float = detect({ ROLLCALL_NN_INT8: '0' });
+    assert.doesNotMatch(float.stderr, /in int8/);
     assert.equal(JSON.parse(r.stdout)[0].faces.length, JSON.parse(float.stdout)[0].faces.length);
+    // asked-for ranges must be there and be for these models
     r = int8(join(out, 'nowhere'));
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /fr_detect\.onnx\.int8.*run 'rollcall calibrate' first/);
+    assert.match(r.stderr, /fr_detect\.onnx\.int8 missing for fr_detect\.onnx@/);
     // the detector's ranges given as the embedding model's
     writeFileSync(join(out, 'fr_feature.onnx.int8'), readFileSync(join(out, 'fr_detect.onnx.int8')));
     r = int8(out);
     assert.equal(r.status, 1);
+    assert.match(r.stderr, /fr_feature\.onnx\.int8 is not for fr_feature\.onnx@/);
+    // ... also without the model line: the Conv names do not match
+    writeFileSync(join(out, 'fr_feature.onnx.int8'), readFileSync(join(out, 'fr_detect.onnx.int8'), 'utf8')
+      .split('\n').filter((l) => !l.startsWith('# model')).join('\n'));
+    r = int8(out);
+    assert.equal(r.status, 1);
     assert.match(r.stderr, /has no convolution/);
+    // by default (nothing asked) a models directory without ranges runs in
+    // float and says so; a bad ROLLCALL_NN_INT8 is refused
+    const bare = join(out, 'models');
+    mkdirSync(bare);
+    for (const f of ['fr_detect', 'fr_landmark', 'fr_feature', 'fr_liveness'])
+      symlinkSync(join(MODELS, `${f}.onnx`), join(bare, `${f}.onnx`));
+    symlinkSync(join(MODELS, 'manifest.json'), join(bare, 'manifest.json'));
+    const e = { ...env, ROLLCALL_MODELS: bare };
+    delete e.ROLLCALL_NN_INT8;
+    delete e.ROLLCALL_NN_INT8_RANGES;
+    r = spawnSync(BIN, ['detect', '--json', '--no-liveness', photo], { encoding: 'utf8', env: e });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /fr_detect\.onnx\.int8 missing for .*: the models run in float/);
+    assert.deepEqual(JSON.parse(r.stdout)[0].faces, JSON.parse(float.stdout)[0].faces);
+    r = detect({ ROLLCALL_NN_INT8: 'yes' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ROLLCALL_NN_INT8=yes: expected 0 \(float\) or 1 \(int8\)/);
   }
   rmSync(out, { recursive: true, force: true });
 });

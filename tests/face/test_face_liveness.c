@@ -51,6 +51,9 @@ typedef struct {
 } eval;
 
 static eval ev;
+/* LIVENESS_SCORES=FILE: every pipeline score, one "photo face kind rep
+ * score" line each (face-int8 compares float and int8 sample by sample). */
+static FILE *dump;
 static nn_session *live_ref;
 static nn_model *live_model;
 
@@ -125,8 +128,9 @@ static void push_rgb(scores *s, const img_image *im, const face_info *f)
     push(s, live_prob(t));
 }
 
-/* The largest face of a frame, scored both ways. */
-static void score_frame(face_worker *w, const img_image *fr, int kind, float *live)
+/* The largest face of a frame, scored both ways; `key` names the sample
+ * for LIVENESS_SCORES. */
+static void score_frame(face_worker *w, const img_image *fr, int kind, const char *key, float *live)
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = 0;
@@ -140,6 +144,7 @@ static void score_frame(face_worker *w, const img_image *fr, int kind, float *li
         ev.rgb[kind].missed++;
     } else {
         *live = f[0].liveness;
+        if (dump) fprintf(dump, "%s %.6f\n", key, f[0].liveness);
         push(&ev.s[kind], f[0].liveness);
         push(&ev.ref[kind], old_score(fr, &f[0]));
         push_rgb(&ev.rgb[kind], fr, &f[0]);
@@ -218,6 +223,8 @@ static int setup_eval(void **state)
     if (face_worker_create(models, &w, &err) != RC_OK) return -1;
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = 0;
+    const char *dump_path = getenv("LIVENESS_SCORES");
+    if (dump_path && !(dump = fopen(dump_path, "w"))) return -1;
     for (int i = 0; i < np; i++) {
         img_image *ph;
         if (img_load(photos[i], NULL, &ph, &err) != RC_OK) {
@@ -233,6 +240,7 @@ static int setup_eval(void **state)
             if (h < 96 || f[j].x0 <= 0 || f[j].y0 <= 0 || f[j].x1 >= ph->w || f[j].y1 >= ph->h)
                 continue;
             ev.faces++;
+            if (dump) fprintf(dump, "%d %d %d 0 %.6f\n", i, j, REAL_FULL, f[j].liveness);
             push(&ev.s[REAL_FULL], f[j].liveness);
             push(&ev.ref[REAL_FULL], old_score(ph, &f[j]));
             push_rgb(&ev.rgb[REAL_FULL], ph, &f[j]);
@@ -250,7 +258,9 @@ static int setup_eval(void **state)
                                                        : sp_screen_replay(ph, box, room, px, &r);
                     if (!fr) return -1;
                     float live;
-                    score_frame(w, fr, kind, &live);
+                    char key[64];
+                    snprintf(key, sizeof key, "%d %d %d %d", i, j, kind, rep);
+                    score_frame(w, fr, kind, key, &live);
                     if (kind == REAL_PLAIN && full_ok) {
                         ev.full_ok_frames++;
                         ev.full_ok_frames_ok += live >= FACE_DEFAULT_LIVENESS_THRESHOLD;
@@ -265,6 +275,8 @@ static int setup_eval(void **state)
     }
     face_worker_free(w);
     for (int i = 0; i < nrooms; i++) img_free(rooms[i]);
+    if (dump && fclose(dump) != 0) return -1;
+    dump = NULL;
     return 0;
 }
 

@@ -100,7 +100,8 @@ static int calibrate_and_quantize(nn_model *m, const float *x, const int64_t *xd
 }
 
 /* The model's output four ways: float, int8 with the packed kernels, int8
- * reference, float again after quantizing with int8 turned off. The packed
+ * reference, float again after quantizing with int8 turned off (then int8
+ * with dynamic ranges, packed and reference, must equal int8). The packed
  * kernels must equal the reference exactly; int8 must be within `rel` of
  * the largest float output (quantisation error), and the float path must
  * not change. */
@@ -124,6 +125,25 @@ static void check_int8(nn_model *m, const float *x, const int64_t *xd, int want_
     nn_session_set_int8(s, 0);
     float *fl2 = run(s, x, xd, &n2);
     nn_session_free(s);
+
+    /* Dynamic ranges: each input's own range, found when the Conv runs.
+     * Calibrated on this one input the fixed range is that same range, so
+     * the answers are the same bit for bit (packed and reference). */
+    int count = -1;
+    assert_int_equal(nn_model_quantize(m, NULL, NN_Q8_OUTPUT_CONVS, &count, &err), RC_OK);
+    assert_int_equal(count, want_q8);
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    float *dyn = run(s, x, xd, &n2);
+    nn_session_set_reference(s, 1);
+    float *dyn_ref = run(s, x, xd, &n2);
+    nn_session_free(s);
+    int64_t dyn_diff = 0;
+    for (int64_t i = 0; i < n; i++) dyn_diff += !(dyn[i] == fast[i]) + !(dyn_ref[i] == ref[i]);
+    if (dyn_diff)
+        fprintf(stderr, "%s: %lld dynamic-range outputs differ\n", what, (long long)dyn_diff);
+    assert_int_equal(dyn_diff, 0);
+    free(dyn);
+    free(dyn_ref);
 
     double big = 0, maxq = 0;
     int64_t mismatches = 0, first = -1;
