@@ -32,7 +32,7 @@ export ROLLCALL_NN_INT8_RANGES=${ROLLCALL_NN_INT8_RANGES:-$PWD/models-int8}
 vnni=0
 grep -qwE 'avx512_vnni|avx_vnni' /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} != generic ]] && vnni=1
 if [[ $vnni == 1 ]]; then
-  echo "-- default: detection and embedding in int8 (ranges: $ROLLCALL_NN_INT8_RANGES)"
+  echo "-- default: the embedding in int8 (ranges: $ROLLCALL_NN_INT8_RANGES)"
 else
   echo "-- default: float (this CPU has no AVX-512 VNNI or AVX-VNNI)"
 fi

@@ -161,9 +161,10 @@ static bool ranges_for_model(const char *path, const char *id)
     return ok;
 }
 
-/* int8 inference (see face.h): the int8 form of the detection and
- * embedding models, on by default where the CPU has VNNI and the models
- * directory has the ranges made for these models. Embeddings keep the
+/* int8 inference (see face.h): the int8 form of the embedding model (and
+ * with ROLLCALL_NN_INT8=1 the detection model too), on by default where
+ * the CPU has VNNI and the models directory has the ranges made for these
+ * models. Embeddings keep the
  * model id: int8 stays within 0.1 point of float on the acceptance
  * figures, so galleries need not be rebuilt. Dynamic ranges (each input's
  * own) are there to be measured, not a fallback: they fail that bar
@@ -189,7 +190,13 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
     if (!rdir || !*rdir) rdir = dir;
     bool dynamic = strcmp(rdir, "dynamic") == 0;
     char path[Q8_MODELS][4096];
+    /* By default only the embedding: the int8 detector's boxes move the
+     * liveness crop enough to move the liveness evaluation by 2-3 points
+     * (README "int8 inference"); ROLLCALL_NN_INT8=1 takes both. */
+    bool use[Q8_MODELS];
+    for (int k = 0; k < Q8_MODELS; k++) use[k] = forced || int8_models[k] != M_DETECT;
     for (int k = 0; k < Q8_MODELS; k++) {
+        if (!use[k]) continue;
         snprintf(path[k], sizeof path[k], "%s/%s.int8", rdir, model_files[int8_models[k]]);
         if (dynamic || ranges_for_model(path[k], fm->q8_id[k])) continue;
         bool there = access(path[k], F_OK) == 0;
@@ -204,6 +211,7 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
         return RC_OK;
     }
     for (int k = 0; k < Q8_MODELS; k++) {
+        if (!use[k]) continue;
         int i = int8_models[k], count = 0;
         rc_error e;
         rc_status st = nn_model_quantize(fm->m[i], dynamic ? NULL : path[k], 0, &count, &e);

@@ -39,9 +39,10 @@ void face_models_free(face_models *m);
 const char *face_models_embedding_id(const face_models *m);
 
 /* int8 inference: on a CPU with AVX-512 VNNI or AVX-VNNI, face_models_load
- * runs the detection and embedding models' convolutions in int8
- * (nn_model_quantize) with the input ranges in DIR/fr_detect.onnx.int8 and
- * DIR/fr_feature.onnx.int8, where DIR is $ROLLCALL_NN_INT8_RANGES or else
+ * runs the embedding model's convolutions in int8 by default, and with
+ * ROLLCALL_NN_INT8=1 the detection model's too (nn_model_quantize), with
+ * the input ranges in DIR/fr_feature.onnx.int8 and
+ * DIR/fr_detect.onnx.int8, where DIR is $ROLLCALL_NN_INT8_RANGES or else
  * the models directory (`make models` installs the project's ranges there;
  * `rollcall calibrate` writes new ones). Each file's "# model ID" line must
  * name the model loaded. By default, without matching files the models

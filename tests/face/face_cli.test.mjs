@@ -352,7 +352,16 @@ test('calibrate writes the int8 ranges of both models; int8 refuses missing or f
     delete e.ROLLCALL_NN_INT8_RANGES;
     r = spawnSync(BIN, ['detect', '--json', '--no-liveness', photo], { encoding: 'utf8', env: e });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /fr_detect\.onnx\.int8 missing for .*: the models run in float/);
+    assert.match(r.stderr, /fr_feature\.onnx\.int8 missing for .*: the models run in float/);
+    assert.deepEqual(JSON.parse(r.stdout)[0].faces, JSON.parse(float.stdout)[0].faces);
+    // by default with the ranges there, only the embedding runs in int8:
+    // the detector (and so every box and liveness crop) is float's
+    const dflt = { ...env };
+    delete dflt.ROLLCALL_NN_INT8;
+    r = spawnSync(BIN, ['detect', '--json', '--no-liveness', photo], { encoding: 'utf8', env: dflt });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /fr_feature\.onnx: \d+ convolutions in int8/);
+    assert.doesNotMatch(r.stderr, /fr_detect\.onnx: \d+ convolutions in int8/);
     assert.deepEqual(JSON.parse(r.stdout)[0].faces, JSON.parse(float.stdout)[0].faces);
     r = detect({ ROLLCALL_NN_INT8: 'yes' });
     assert.equal(r.status, 1);

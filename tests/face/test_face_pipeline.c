@@ -380,5 +380,11 @@ int main(void)
         cmocka_unit_test(found_faces_give_what_the_whole_pipeline_gives),
         cmocka_unit_test(a_region_finds_the_faces_of_the_whole_frame),
     };
+    /* The paths compared here (fused and reference pre-processing, found
+     * faces, regions) in float: int8 turns differences of 0.007 px in the
+     * aligned face into embedding cosines of 0.997 by flipping rounding
+     * steps, which says nothing about the pre-processing; int8 against
+     * float is face-int8's to judge. */
+    setenv("ROLLCALL_NN_INT8", "0", 1);
     return cmocka_run_group_tests(tests, setup, teardown);
 }
