@@ -3,8 +3,9 @@
 # landmarks, align, embed, liveness, quality, search) on a 640x480 frame with
 # one face and on a 24-face group photo, one thread, median of many runs.
 # The pipeline runs as deployed: on a CPU with AVX-512 VNNI or AVX-VNNI the
-# detection and embedding networks in int8 (the ranges of models-int8/,
-# unless ROLLCALL_NN_INT8_RANGES says otherwise), elsewhere in float.
+# embedding network in int8 (the ranges of models-int8/, unless
+# ROLLCALL_NN_INT8_RANGES says otherwise; ROLLCALL_NN_INT8=1 adds the
+# detector), elsewhere in float.
 # References measured in the same run:
 #  - the same pipeline in float (ROLLCALL_NN_INT8=0), on a VNNI CPU;
 #  - Rollcall's own reference pre-processing path (the straightforward one the
