@@ -520,8 +520,10 @@ static void simd_kernels_match_the_c_loops(void **state)
 {
     (void)state;
     if (img__simd_best() == IMG_SIMD_C) {
-        printf("# no AVX2 here (or ROLLCALL_NN_CPU=generic): only the C loops run\n");
-        skip();
+        /* not cmocka's skip(): meson reads a skipped case as a failure,
+         * and on aarch64 (qemu) this is the expected answer */
+        printf("# SKIP no AVX2 here (or ROLLCALL_NN_CPU=generic): only the C loops run\n");
+        return;
     }
     char path[2048];
     snprintf(path, sizeof path, "%s/faces/id/deepface_angelina/1.jpg", testdata());
