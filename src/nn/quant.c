@@ -362,24 +362,8 @@ static void range_c(const float *p, int64_t len, float *lo, float *hi)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void range_avx512(const float *p, int64_t len, float *lo,
-                                                            float *hi)
-{
-    __m512 a0 = _mm512_set1_ps(*lo), a1 = a0, b0 = _mm512_set1_ps(*hi), b1 = b0;
-    int64_t k = 0;
-    for (; k + 32 <= len; k += 32) {
-        __m512 x0 = _mm512_loadu_ps(p + k), x1 = _mm512_loadu_ps(p + k + 16);
-        /* x first: a NaN x gives the running value back */
-        a0 = _mm512_min_ps(x0, a0);
-        a1 = _mm512_min_ps(x1, a1);
-        b0 = _mm512_max_ps(x0, b0);
-        b1 = _mm512_max_ps(x1, b1);
-    }
-    *lo = _mm512_reduce_min_ps(_mm512_min_ps(a0, a1));
-    *hi = _mm512_reduce_max_ps(_mm512_max_ps(b0, b1));
-    range_c(p + k, len - k, lo, hi);
-}
-
+/* One width for AVX2 and AVX-512 machines alike: the dynamic ranges are for
+ * measuring (README "int8 inference"), and this pass reads memory once. */
 __attribute__((target("avx2"))) static void range_avx2(const float *p, int64_t len, float *lo,
                                                        float *hi)
 {
@@ -412,9 +396,7 @@ static void q8_input_range(const nn_node *n, int64_t C, int64_t plane, const flo
     for (int64_t c = 0; c < C; c++) {
         float a = INFINITY, b = -INFINITY;
 #if defined(__x86_64__)
-        if (nn_cpu_features().avx512)
-            range_avx512(x + c * plane, plane, &a, &b);
-        else if (nn_cpu_features().avx2)
+        if (nn_cpu_features().avx2)
             range_avx2(x + c * plane, plane, &a, &b);
         else
 #endif
