@@ -334,13 +334,8 @@ rc_status face_worker_create(const face_models *fm, face_worker **out, rc_error 
             return st;
         }
     }
-    if (fm->region) {
-        rc_status st = nn_session_create(fm->region, &w->region, err);
-        if (st != RC_OK) {
-            face_worker_free(w);
-            return st;
-        }
-    }
+    /* the region detector's session is made at its first use
+     * (face_detect_region): most workers never detect on regions */
     *out = w;
     return RC_OK;
 }
@@ -963,7 +958,7 @@ static int region_priors(face_worker *w, int in_w, int in_h)
 
 int face_worker_regions(const face_worker *w)
 {
-    return w->region != NULL;
+    return w->models->region != NULL;
 }
 
 /* Size in detector pixels of `len` frame pixels at scale s: rounded up to a
@@ -994,9 +989,13 @@ rc_status face_detect_region(face_worker *w, const img_image *im, const float re
     face_opts o = opts ? *opts : face_opts_default();
     if (im->channels != 3)
         return rc_fail(err, RC_ERR_INVALID, "face_detect_region needs an RGB image");
-    if (!w->region)
+    if (!fm->region)
         return rc_fail(err, RC_ERR_UNSUPPORTED,
                        "this detector cannot run on a region (no raw head '%s')", REGION_RAW_BOXES);
+    if (!w->region) {
+        rc_status st = nn_session_create(fm->region, &w->region, err);
+        if (st != RC_OK) return st;
+    }
     memset(&w->t, 0, sizeof w->t);
     double t0 = now_ms(w);
     float W = (float)im->w, H = (float)im->h;
