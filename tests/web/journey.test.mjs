@@ -101,6 +101,14 @@ const PHONE = { width: 390, height: 844 };
 /** Width the document scrolls sideways beyond its box (0 when it does not). */
 const sideways = (page) => page.evaluate(() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth);
 
+// The dashboard's "who is missing now" table, once it lists `person`.
+async function missingNow(page, person) {
+  await page.goto(new URL('dashboard', srv.url).href);
+  const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+  await missing.locator('tbody tr').filter({ hasText: nameOf(person) }).waitFor();
+  return missing;
+}
+
 test('first sign-in: the one-time password the server printed must be changed before anything else', async () => {
   const printed = srv.stdout.match(/Created the first admin (\S+) with the one-time password (\S+)/);
   assert.ok(printed, `the first start prints the admin's one-time password (stdout: ${srv.stdout})`);
@@ -369,12 +377,7 @@ test('voiding a wrong event: kept and shown, counted by nothing', async () => {
     await shot(page, 'journey-10-voided-1280');
 
     // Without her entry Angelina has not come today: she is missing now.
-    await page.goto(new URL('dashboard', srv.url).href);
-    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
-    await missing
-      .locator('tbody tr')
-      .filter({ hasText: nameOf(ANG) })
-      .waitFor();
+    const missing = await missingNow(page, ANG);
     assert.equal(await missing.locator('tbody tr').count(), 2);
   });
 });
@@ -416,12 +419,7 @@ test('a student checks in from her phone: her face against her own photos, recor
       [['entry', 'self']],
     );
     // She is no longer missing; Angelina (her entry voided) still is.
-    await page.goto(new URL('dashboard', srv.url).href);
-    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
-    await missing
-      .locator('tbody tr')
-      .filter({ hasText: nameOf(ANG) })
-      .waitFor();
+    const missing = await missingNow(page, ANG);
     assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), [nameOf(ANG)]);
   });
 });
