@@ -458,10 +458,16 @@ static void q8_quantisation(q8_geom *g, const float *x, void *buf)
     g->oscale = oscale;
 }
 
-/* Words of the padded input image, with room for a panel read past its end. */
+/* Words after the padded input image that a panel may read (stride 2
+ * reads 2 * Q8_NR words from a run's start), zeroed, and after a gathered
+ * panel that its full-vector stores may write. */
+#define Q8_IMAGE_SLACK (2 * Q8_NR)
+#define Q8_PANEL_SLACK 16
+
+/* Words of the padded input image, with its slack. */
 static int64_t image_words(const q8_geom *g)
 {
-    return (g->q->Cq * g->PH * g->PW + Q8_NR + 15) / 16 * 16;
+    return (g->q->Cq * g->PH * g->PW + Q8_IMAGE_SLACK + 15) / 16 * 16;
 }
 
 size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
@@ -469,7 +475,8 @@ size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
-    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + (size_t)q->M * 8 + 256;
+    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + Q8_PANEL_SLACK * 4 +
+           (size_t)q->M * 8 + 256;
 }
 
 /* One row of the padded image: channel group cg, padded row py. */
@@ -650,8 +657,41 @@ static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
         }
     }
     /* the words a panel may read past the end: any value, but defined */
-    memset(img + g->q->Cq * words, 0, Q8_NR * 4);
+    memset(img + g->q->Cq * words, 0, Q8_IMAGE_SLACK * 4);
 }
+
+#if defined(__x86_64__)
+/* q8_panel for stride 2 (AVX-512): along each run of output pixels on one
+ * row, the even words of 2 x 16 input words give 16 panel words. Full
+ * stores, row by row in address order: what one writes past its run is
+ * written again by the next run or row, or lands in Q8_PANEL_SLACK. */
+__attribute__((target("avx512f"))) static void panel_s2_avx512(const q8_geom *g,
+                                                               const uint32_t *img,
+                                                               const int64_t *off, int64_t n0,
+                                                               int ncols, uint32_t *panel)
+{
+    const nn_q8 *q = g->q;
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t start[Q8_NR], src[Q8_NR], len[Q8_NR];
+    int runs = 0;
+    for (int64_t p = n0; p < n0 + ncols; runs++) {
+        int64_t oy = p / g->OW, ox = p % g->OW;
+        start[runs] = p - n0;
+        src[runs] = oy * q->sh * g->PW + ox * 2;
+        len[runs] = g->OW - ox < n0 + ncols - p ? g->OW - ox : n0 + ncols - p;
+        p += len[runs];
+    }
+    for (int64_t kq = 0; kq < q->Kq; kq++)
+        for (int r = 0; r < runs; r++) {
+            const uint32_t *s = img + src[r] + off[kq];
+            uint32_t *d = panel + kq * Q8_NR + start[r];
+            for (int64_t t = 0; t < len[r]; t += 16, s += 32, d += 16)
+                _mm512_storeu_si512(d, _mm512_permutex2var_epi32(_mm512_loadu_si512(s), even,
+                                                                 _mm512_loadu_si512(s + 16)));
+        }
+}
+#endif
 
 /* The B operand for output pixels n0 .. n0 + ncols - 1: Kq rows of 32
  * words, row kq at the returned pointer + kq * *ldb, word j of it the 4
@@ -680,6 +720,12 @@ static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int
         }
         return panel;
     }
+#if defined(__x86_64__)
+    if (q->sw == 2 && q8_avx512bw()) {
+        panel_s2_avx512(g, img, off, n0, ncols, panel);
+        return panel;
+    }
+#endif
     int64_t pix[Q8_NR];
     for (int j = 0; j < Q8_NR; j++) {
         int64_t p = n0 + (j < ncols ? j : 0);
@@ -986,7 +1032,7 @@ bool nn_q8_conv(const nn_ctx *c)
     int64_t N = x->shape.d[0], in_size = q->C * g.H * g.W, out_size = q->M * g.plane;
     uint32_t *img = c->scratch;
     uint32_t *panel = img + image_words(&g);
-    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR);
+    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR + Q8_PANEL_SLACK);
     void *qbuf = off + q->Kq;
     if (c->reference) {
         for (int64_t i = 0; i < N; i++) {
