@@ -19,6 +19,15 @@
  * Calibration (nn_q8_observe, plan.c's nn_session_calibrate) records each
  * Conv's input range while the float model runs.
  *
+ * Where the time went, and what the AVX-512 path does about it (README
+ * "int8 inference"): the sums themselves run near the machine's VPDPBUSD
+ * rate, so the work around them is kept small. Masked stores cost several
+ * plain ones on AMD Zen, so the image and the stride-2 panels are written
+ * with full stores whose spill is written again later; the epilogue has the
+ * activation and the residual as compile-time constants (q8_panel_for) and
+ * reads three floats per output channel; the sums are asm (GCC 12 copies
+ * the intrinsic's accumulators).
+ *
  * The right answer is nn_q8_conv's reference path (c->reference): the same
  * quantisation of each value, then direct loops over the unpacked int8
  * weights in int32, and the same float epilogue; the packed kernels must
@@ -785,6 +794,22 @@ static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int
     X(NN_ACT_NONE, none)                                                                           \
     X(NN_ACT_RELU, relu) X(NN_ACT_PRELU, prelu) X(NN_ACT_CLIP, clip)
 
+/* The two kernels of one activation A (without and with a residual) from
+ * the inline body `kern`. */
+#define Q8_KERNEL_FN(kern, tgt, A, name)                                                           \
+    __attribute__((target(tgt))) static void kern##_##name(                                        \
+        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
+        const float *res)                                                                          \
+    {                                                                                              \
+        kern(g, panel, ldb, n0, ncols, y, res, A, false);                                          \
+    }                                                                                              \
+    __attribute__((target(tgt))) static void kern##_##name##_res(                                  \
+        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
+        const float *res)                                                                          \
+    {                                                                                              \
+        kern(g, panel, ldb, n0, ncols, y, res, A, true);                                           \
+    }
+
 /* 16 lanes of the epilogue for output channel m, stored under mask mk. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 q8_store16(const q8_geom *g, int act, int64_t m, __m512i acc, float *dst, const float *res,
@@ -866,19 +891,7 @@ q8_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int
     }
 }
 
-#define Q8_VNNI512_FN(A, name)                                                                     \
-    __attribute__((target("avx512f,avx512vnni"))) static void q8_vnni512_##name(                   \
-        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
-        const float *res)                                                                          \
-    {                                                                                              \
-        q8_vnni512(g, panel, ldb, n0, ncols, y, res, A, false);                                    \
-    }                                                                                              \
-    __attribute__((target("avx512f,avx512vnni"))) static void q8_vnni512_##name##_res(             \
-        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
-        const float *res)                                                                          \
-    {                                                                                              \
-        q8_vnni512(g, panel, ldb, n0, ncols, y, res, A, true);                                     \
-    }
+#define Q8_VNNI512_FN(A, name) Q8_KERNEL_FN(q8_vnni512, "avx512f,avx512vnni", A, name)
 Q8_ACTS(Q8_VNNI512_FN)
 
 /* 8 lanes of the epilogue (AVX2 + FMA) for output channel m. */
@@ -948,19 +961,7 @@ q8_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int
             }
 }
 
-#define Q8_AVXVNNI_FN(A, name)                                                                     \
-    __attribute__((target("avx2,fma,avxvnni"))) static void q8_avxvnni_##name(                     \
-        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
-        const float *res)                                                                          \
-    {                                                                                              \
-        q8_avxvnni(g, panel, ldb, n0, ncols, y, res, A, false);                                    \
-    }                                                                                              \
-    __attribute__((target("avx2,fma,avxvnni"))) static void q8_avxvnni_##name##_res(               \
-        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
-        const float *res)                                                                          \
-    {                                                                                              \
-        q8_avxvnni(g, panel, ldb, n0, ncols, y, res, A, true);                                     \
-    }
+#define Q8_AVXVNNI_FN(A, name) Q8_KERNEL_FN(q8_avxvnni, "avx2,fma,avxvnni", A, name)
 Q8_ACTS(Q8_AVXVNNI_FN)
 #endif
 /* The reference: each input value quantised on its own, direct loops over
