@@ -1008,6 +1008,9 @@ static q8_panel_fn q8_panel_for(int act, bool res)
     if (act == A && f.avxvnni) return res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;
     Q8_ACTS(Q8_PICK)
 #undef Q8_PICK
+#else
+    (void)act;
+    (void)res;
 #endif
     return q8_panel_c;
 }
