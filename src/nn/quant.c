@@ -915,11 +915,14 @@ q8_store8(const q8_geom *g, int act, int64_t m, __m256i acc, float *dst, const f
     __m256i c##r##0 = _mm256_set1_epi32(mb + rg + (r) < q->M ? -g->zpw[mb + rg + (r)] : 0),        \
             c##r##1 = c##r##0
 
+/* As Q8_DP512, in the VEX encoding (GCC 12 spills the intrinsic form's
+ * accumulators to the stack). */
 #define Q8_DP256(r)                                                                                \
     do {                                                                                           \
         __m256i av = _mm256_set1_epi32(a[r]);                                                      \
-        c##r##0 = _mm256_dpbusd_avx_epi32(c##r##0, b0, av);                                        \
-        c##r##1 = _mm256_dpbusd_avx_epi32(c##r##1, b1, av);                                        \
+        __asm__("%{vex%} vpdpbusd %2, %3, %0\n\t%{vex%} vpdpbusd %2, %4, %1"                       \
+                : "+x"(c##r##0), "+x"(c##r##1)                                                     \
+                : "x"(av), "x"(b0), "x"(b1));                                                      \
     } while (0)
 
 #define Q8_ST256(r)                                                                                \
