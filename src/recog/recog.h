@@ -115,7 +115,11 @@ typedef struct {
 
 typedef struct {
     face_info face;
-    bool live;           /* liveness not measured, or >= liveness_threshold */
+    bool live; /* liveness not measured, or >= liveness_threshold */
+    /* marking: liveness not measured (face.liveness -1) because this person
+     * was measured live at this camera within the de-duplication window
+     * (att_live_recently); the sighting only merged into their event */
+    bool liveness_skipped;
     gallery_match match; /* the gallery's answer (score: similarity; 0 when not live) */
     bool known;          /* a live face identified as an active person */
     store_person person; /* when known */
