@@ -65,10 +65,14 @@ typedef struct conn {
     struct timespec t0;
 } conn;
 
+/* Scheduler time of a process's threads, summed per thread name. */
 typedef struct sched {
-    double run, wait; /* seconds summed over the named threads */
+    char name[32];
+    double run, wait; /* seconds summed over the threads of that name */
     int n;
 } sched;
+
+#define MAX_NAMES 32
 
 static double now_s(clockid_t id)
 {
@@ -109,37 +113,53 @@ static int proc_stat(int pid, double *cpu, double *faults)
     return 0;
 }
 
-static sched task_sched(int pid, const char *name)
+/* Fills t (up to MAX_NAMES names) from /proc/PID/task/T/{comm,schedstat}. */
+static int task_sched(int pid, sched *t)
 {
-    sched s = {0, 0, 0};
+    int names = 0;
     char path[320];
     snprintf(path, sizeof path, "/proc/%d/task", pid);
     DIR *d = opendir(path);
-    if (!d) return s;
+    if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        char comm[64] = "";
+        char comm[32] = "";
         snprintf(path, sizeof path, "/proc/%d/task/%s/comm", pid, e->d_name);
         FILE *f = fopen(path, "r");
         if (!f) continue;
         if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
         fclose(f);
         comm[strcspn(comm, "\n")] = 0;
-        if (strcmp(comm, name) != 0) continue;
         snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", pid, e->d_name);
         unsigned long long run, wait;
         f = fopen(path, "r");
         if (!f) continue;
-        if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
-            s.run += (double)run / 1e9;
-            s.wait += (double)wait / 1e9;
-            s.n++;
-        }
+        int ok = fscanf(f, "%llu %llu", &run, &wait) == 2;
         fclose(f);
+        if (!ok) continue;
+        int i = 0;
+        while (i < names && strcmp(t[i].name, comm) != 0) i++;
+        if (i == names) {
+            if (names == MAX_NAMES) continue;
+            memset(&t[names], 0, sizeof t[names]);
+            memcpy(t[names].name, comm, sizeof comm);
+            names++;
+        }
+        t[i].run += (double)run / 1e9;
+        t[i].wait += (double)wait / 1e9;
+        t[i].n++;
     }
     closedir(d);
-    return s;
+    return names;
+}
+
+/* The entry of `name` in t, or an empty one. */
+static sched sched_of(const sched *t, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0) return t[i];
+    return (sched){"", 0, 0, 0};
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -360,7 +380,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "http-load: no process %d\n", pid);
         return 1;
     }
-    sched s0 = pid ? task_sched(pid, task) : (sched){0, 0, 0};
+    sched t0s[MAX_NAMES], t1s[MAX_NAMES];
+    int n0 = pid ? task_sched(pid, t0s) : 0;
     double cpu0 = self_cpu_s(), t0 = now_s(CLOCK_MONOTONIC), end = t0 + seconds;
     long done = 0, errors = 0, reconnects = 0;
     int active = nconns;
@@ -461,7 +482,8 @@ int main(int argc, char **argv)
         }
     }
     double wall = now_s(CLOCK_MONOTONIC) - t0, cpu = self_cpu_s() - cpu0;
-    sched s1 = pid ? task_sched(pid, task) : (sched){0, 0, 0};
+    int n1 = pid ? task_sched(pid, t1s) : 0;
+    sched s0 = sched_of(t0s, n0, task), s1 = sched_of(t1s, n1, task);
     if (pid) proc_stat(pid, &srv_cpu1, &srv_flt1);
     for (int i = 0; i < nconns; i++)
         if (cs[i].fd >= 0) close(cs[i].fd);
@@ -473,9 +495,16 @@ int main(int argc, char **argv)
     if (json) {
         printf("{\"done\":%ld,\"errors\":%ld,\"reconnects\":%ld,\"wall_s\":%.6f,\"rate\":%.3f,"
                "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"client_cpu_s\":%.6f,\"server_cpu_s\":%.6f,"
-               "\"server_faults\":%.0f,\"tasks\":%d,\"task_run_s\":%.6f,\"task_wait_s\":%.6f}\n",
+               "\"server_faults\":%.0f,\"tasks\":%d,\"task_run_s\":%.6f,\"task_wait_s\":%.6f",
                done, errors, reconnects, wall, (double)done / wall, p50 * 1e3, p99 * 1e3, cpu,
                srv_cpu1 - srv_cpu0, srv_flt1 - srv_flt0, s1.n, srun, swait);
+        printf(",\"threads\":{");
+        for (int i = 0; i < n1; i++) {
+            sched a = sched_of(t0s, n0, t1s[i].name);
+            printf("%s\"%s\":{\"n\":%d,\"run_s\":%.6f,\"wait_s\":%.6f}", i ? "," : "", t1s[i].name,
+                   t1s[i].n, t1s[i].run - a.run, t1s[i].wait - a.wait);
+        }
+        printf("}}\n");
         return 0;
     }
     printf("%s %s on %d connection(s) for %.1f s: %ld answered 200 (%.1f/s), %ld errors, "
@@ -494,6 +523,12 @@ int main(int argc, char **argv)
                    "%.0f%%; %.3f ms running per answer\n",
                    s1.n, task, 100 * srun / stime, 100 * swait / stime,
                    100 * (stime - srun - swait) / stime, srun * per);
+        printf("server threads, CPU ms per answer:");
+        for (int i = 0; i < n1; i++) {
+            sched a = sched_of(t0s, n0, t1s[i].name);
+            printf(" %s (%d) %.3f;", t1s[i].name, t1s[i].n, (t1s[i].run - a.run) * per);
+        }
+        printf("\n");
     }
     return 0;
 }

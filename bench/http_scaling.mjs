@@ -20,18 +20,21 @@
 // than about the server (with the kernel's autogroup scheduling a session
 // gets its share of the CPU however many threads it runs), so it also
 // prints where the recognition threads (named recog-job) spent the round,
-// from /proc/PID/task/*/schedstat: running, runnable but waiting for a CPU,
-// and blocked (waiting on a lock, the disk, or for work), and the minor page
-// faults per frame (freed memory the allocator gave back and took again). A server that
-// scales keeps its threads running or runnable under this load: blocked
-// near 0%. "frames per run-second" (frames / thread CPU time) should not
-// fall from 1 to W threads (no contention). Last, a projection (not a
-// measurement) of the two rates on idle cores from the CPU times measured:
-// a server's rate is at most its threads / (recognition CPU + blocked time
-// per frame: a thread waiting for the disk's fsync with MARK=1 is not
-// recognizing) and at most the cores / (server + load generator CPU per
-// frame) — or, with the clients on other machines as kiosks and cameras
-// are, the cores / server CPU per frame.
+// from /proc/PID/task/*/schedstat, as shares of the W job slots (at most W
+// jobs run at once; W more threads are spare, and run a job only while
+// another waits for an attendance commit's fsync): running, runnable but
+// waiting for a CPU, and the rest, blocked (waiting on a lock, or for work);
+// and the minor page faults per frame (freed memory the allocator gave back
+// and took again). A server that scales keeps its slots running or runnable
+// under this load: blocked near 0%. "frames per run-second" (frames /
+// thread CPU time) should not fall from 1 to W threads (no contention).
+// Before the rounds, a short one per server is not counted (the first
+// frames on each face worker fault its buffers in). Last, a projection
+// (not a measurement) of the two rates on idle cores from the CPU times
+// measured: a server's rate is at most its W slots / (recognition CPU +
+// blocked time per frame) and at most the cores / (server + load generator
+// CPU per frame) — or, with the clients on other machines as kiosks and
+// cameras are, the cores / server CPU per frame.
 //
 //   node bench/http_scaling.mjs [W=2] [ROUNDS=3] [SECONDS=6] [CLIENTS=4]
 // (ROLLCALL_BIN, ROLLCALL_MODELS, ROLLCALL_TESTDATA, MARK may be set)
@@ -100,7 +103,7 @@ async function start(threads) {
   const ans = JSON.parse(first.body.toString());
   if (first.status !== 200 || ans.faces?.[0]?.identity?.external_id !== 'B1')
     throw new Error(`warm-up (${threads} threads) did not name the person: ${first.status} ${first.body}`);
-  return { threads, pid: srv.child.pid, port: u.port, key, path, post, admin, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], wrun: 0, wwait: 0, wtime: 0, client: 0 };
+  return { threads, pid: srv.child.pid, port: u.port, key, path, post, admin, frames: 0, errors: 0, wall: 0, cpu: 0, faults: 0, rates: [], byName: {}, wrun: 0, wwait: 0, wtime: 0, client: 0 };
 }
 
 // One keep-alive connection that posts the same prepared request and reads
@@ -164,10 +167,10 @@ function workerSched(pid) {
 // One round with the C load generator: its JSON line has the frames, its
 // own CPU, the server's CPU and faults and the recognition threads' schedstat
 // over exactly the round.
-function loadgen(s) {
+function loadgen(s, seconds = SECONDS) {
   return new Promise((res, rej) => {
     const child = spawn(LOADGEN, ['--port', s.port, '--path', s.path, '--body', frame, '-H', `Authorization: Bearer ${s.key}`,
-      '-c', String(CLIENTS), '-d', String(SECONDS), '--pid', String(s.pid), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '-c', String(CLIENTS), '-d', String(seconds), '--pid', String(s.pid), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.on('error', rej);
@@ -205,12 +208,16 @@ async function round(s) {
   s.client += r.client_cpu_s;
   s.wrun += r.task_run_s;
   s.wwait += r.task_wait_s;
-  s.wtime += r.wall_s * r.tasks;
+  s.wtime += r.wall_s * s.threads; /* the job slots */
+  for (const [name, t] of Object.entries(r.threads ?? {})) s.byName[name] = (s.byName[name] ?? 0) + t.run_s;
 }
 
 log(`starting two servers (--threads 1 and --threads ${W})...`);
 const one = await start(1);
 const many = await start(W);
+// A short round on each first, not counted: every face worker and thread
+// runs a few frames (their buffers' first page faults are not the rounds').
+for (const s of [one, many]) await (LOADGEN === 'node' ? nodeRound(s) : loadgen(s, 2));
 log(`${ROUNDS} rounds of ${SECONDS} s each, ${CLIENTS} clients...`);
 for (let i = 0; i < ROUNDS; i++) {
   await round(one);
@@ -222,15 +229,20 @@ console.log(`POST /api/v1/recognize${MARK ? '?mark=true' : ''}, 640x480 one-face
   `${CLIENTS} clients, ${ROUNDS} alternating rounds of ${SECONDS} s; load generator ${LOADGEN === 'node' ? 'node' : 'http-load (C)'}`);
 console.log('threads   frames/s  (per round)            CPU ms/frame  server CPU  errors | recog threads: ' +
   'running  waiting for CPU  blocked  frames per run-second');
+const blocked = (s) => Math.max(0, s.wtime - s.wrun - s.wwait);
 const pct = (x, s) => `${(100 * x / s.wtime).toFixed(0)}%`;
 for (const s of [one, many])
   console.log(`${String(s.threads).padStart(7)} ${(s.frames / s.wall).toFixed(1).padStart(10)}  ` +
     `(${s.rates.map((r) => r.toFixed(1)).join(' ').padEnd(22)}) ${(1000 * s.cpu / s.frames).toFixed(1).padStart(12)} ` +
     `${(100 * s.cpu / s.wall).toFixed(0).padStart(9)}%  ${String(s.errors).padStart(6)} | ` +
-    `${pct(s.wrun, s).padStart(22)} ${pct(s.wwait, s).padStart(16)} ${pct(s.wtime - s.wrun - s.wwait, s).padStart(8)} ` +
+    `${pct(s.wrun, s).padStart(22)} ${pct(s.wwait, s).padStart(16)} ${pct(blocked(s), s).padStart(8)} ` +
     `${(s.frames / s.wrun).toFixed(1).padStart(22)}`);
 console.log(`minor page faults per frame (memory the kernel had to map again): ` +
   [one, many].map((s) => `${s.threads} thread(s) ${(s.faults / s.frames).toFixed(0)}`).join(', '));
+if (LOADGEN !== 'node')
+  for (const s of [one, many])
+    console.log(`server CPU ms per frame by thread name, ${s.threads} thread(s): ` + Object.entries(s.byName)
+      .filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(1000 * v / s.frames).toFixed(3)}`).join(', '));
 if (MARK) {
   // Group commit: how many store transactions the attendance writes took.
   const parts = [];
@@ -246,7 +258,6 @@ const ratios = one.rates.map((r, i) => many.rates[i] / r);
 console.log(`ratio ${W} threads / 1 thread: ${((many.frames / many.wall) / (one.frames / one.wall)).toFixed(2)}x ` +
   `(per round ${ratios.map((r) => r.toFixed(2)).join(' ')}; machine load average ${load}, ${availableParallelism()} cores)`);
 const cores = availableParallelism();
-const blocked = (s) => Math.max(0, s.wtime - s.wrun - s.wwait);
 const projected = (s, gen) => Math.min(s.threads / ((s.wrun + blocked(s)) / s.frames), cores / ((s.cpu + (gen ? s.client : 0)) / s.frames));
 for (const s of [one, many])
   console.log(`projected on ${cores} idle cores, ${s.threads} thread(s): ${projected(s, true).toFixed(0)} frames/s ` +
