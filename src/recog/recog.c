@@ -456,7 +456,10 @@ static void keep_probe(recog *r, const img_image *im, const recog_face *f, const
                         .reason = "recognized",
                         .event_id = e->id};
     rc_error err;
-    if (jpeg && store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) != RC_OK)
+    recog_wait_begin(r); /* a commit too: its fsync */
+    rc_status st = jpeg ? store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) : RC_OK;
+    recog_wait_end(r);
+    if (st != RC_OK)
         rc_log(RC_LOG_WARN, "keeping the face of event %lld: %s", (long long)e->id, err.msg);
     free(jpeg);
 }
