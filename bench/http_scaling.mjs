@@ -50,8 +50,9 @@ import { Client } from '../tests/http/lib.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [W = 2, ROUNDS = 3, SECONDS = 6, CLIENTS = 4] = process.argv.slice(2).map(Number);
 const MARK = process.env.MARK === '1';
-const LOADGEN = process.env.LOADGEN === 'node' ? 'node' : join(ROOT, process.env.BUILD ?? 'build', 'bench/http-load');
 process.env.ROLLCALL_BIN ??= join(ROOT, 'build/src/cli/rollcall');
+// The C load generator of the server's build (LOADGEN=node: node's).
+const LOADGEN = process.env.LOADGEN === 'node' ? 'node' : resolve(dirname(process.env.ROLLCALL_BIN), '../../bench/http-load');
 const MODELS = process.env.ROLLCALL_MODELS ?? join(ROOT, 'models');
 const FACES = join(process.env.ROLLCALL_TESTDATA ?? join(ROOT, '../shared/testdata'), 'faces/id/deepface_person01');
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -173,7 +174,7 @@ function loadgen(s, seconds = SECONDS) {
       '-c', String(CLIENTS), '-d', String(seconds), '--pid', String(s.pid), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
-    child.on('error', rej);
+    child.on('error', (e) => rej(new Error(`${LOADGEN}: ${e.message} (run 'make build')`)));
     child.on('exit', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`${LOADGEN} exited with ${code}`))));
   });
 }
