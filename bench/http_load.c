@@ -61,7 +61,9 @@ typedef struct conn {
     size_t hlen;    /* bytes of head received */
     long body_left; /* body bytes still to read; -1 while reading the head */
     int status;
-    int closing; /* the server said Connection: close */
+    int closing; /* the server closes after this answer (Connection: close, HTTP/1.0) */
+    int fails;   /* failures since the last answer */
+    int err;     /* errno of the last failure */
     struct timespec t0;
 } conn;
 
@@ -229,14 +231,18 @@ static int parse_head(conn *c, size_t end)
     c->head[end] = 0;
     if (strncmp(c->head, "HTTP/1.", 7) != 0 || end < 12) return -1;
     c->status = atoi(c->head + 9);
+    c->closing = c->head[7] == '0'; /* HTTP/1.0 unless it says keep-alive */
     long len = -1;
     for (char *line = strstr(c->head, "\r\n"); line && line < c->head + end;
          line = strstr(line + 2, "\r\n")) {
         char *l = line + 2;
         if (strncasecmp(l, "content-length:", 15) == 0) len = strtol(l + 15, NULL, 10);
-        if (strncasecmp(l, "connection:", 11) == 0 && strstr(l, "close") &&
-            strstr(l, "close") < strstr(l, "\r\n"))
-            c->closing = 1;
+        if (strncasecmp(l, "connection:", 11) == 0) {
+            const char *eol = strstr(l, "\r\n"), *v = l + 11;
+            size_t vlen = eol ? (size_t)(eol - v) : strlen(v);
+            if (memmem(v, vlen, "close", 5)) c->closing = 1;
+            if (memmem(v, vlen, "eep-alive", 9)) c->closing = 0;
+        }
     }
     if (len < 0) return -1;
     c->body_left = len;
@@ -399,7 +405,10 @@ int main(int argc, char **argv)
             int failed = 0, finished = 0;
             if (c->sent < rlen && (evs[k].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
                 ssize_t w = send(c->fd, req + c->sent, rlen - c->sent, MSG_NOSIGNAL);
-                if (w < 0 && errno != EAGAIN && errno != EINTR) failed = 1;
+                if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                    failed = 1;
+                    c->err = errno;
+                }
                 if (w > 0) c->sent += (size_t)w;
                 if (c->sent == rlen) {
                     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
@@ -433,12 +442,16 @@ int main(int argc, char **argv)
                              c->body_left > (1 << 16) ? (1 << 16) : (size_t)c->body_left, 0);
                     if (r > 0) c->body_left -= r;
                 }
-                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) failed = 1;
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                    failed = 1;
+                    c->err = r == 0 ? ECONNRESET : errno;
+                }
                 if (r < 0) break;
                 if (c->body_left == 0) finished = 1;
             }
             double t = now_s(CLOCK_MONOTONIC);
             if (finished) {
+                c->fails = 0;
                 if (c->status == 200) {
                     done++;
                     if (nlat == lcap) {
@@ -455,9 +468,15 @@ int main(int argc, char **argv)
                 }
             }
             if (failed || (finished && c->closing)) {
-                /* A connection the server closed: open it again (counted), unless
-                 * it failed while a request was in flight, which is an error too. */
+                /* A connection the server closed: open it again (counted); one
+                 * that failed with a request in flight is an error too, and many
+                 * such in a row end the run. */
                 if (failed) errors++;
+                if (failed && ++c->fails > 20) {
+                    fprintf(stderr, "http-load: cannot talk to %s:%d: %s\n", host, port,
+                            strerror(c->err));
+                    return 1;
+                }
                 epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
                 close(c->fd);
                 if (t >= end) {
@@ -466,8 +485,9 @@ int main(int argc, char **argv)
                     continue;
                 }
                 reconnects++;
-                if (reconnects > 1000 || conn_open(c, &to, ep) != 0) {
-                    fprintf(stderr, "http-load: the server keeps closing connections\n");
+                if (conn_open(c, &to, ep) != 0) {
+                    fprintf(stderr, "http-load: cannot connect to %s:%d: %s\n", host, port,
+                            strerror(errno));
                     return 1;
                 }
                 conn_start(c, ep);
