@@ -720,9 +720,17 @@ __attribute__((target("avx512f"))) static void binary_avx512(int op, const float
                                                              float *y, int64_t n, int mode)
 {
     for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512 va = mode == 2 ? _mm512_set1_ps(a[0]) : _mm512_maskz_loadu_ps(mk, a + i);
-        __m512 vb = mode == 1 ? _mm512_set1_ps(b[0]) : _mm512_maskz_loadu_ps(mk, b + i), v;
+        /* plain loads and stores but for the tail: masked ones cost
+         * several plain ones on AMD Zen, even with every lane set */
+        bool full = n - i >= 16;
+        __mmask16 mk = full ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 va = mode == 2 ? _mm512_set1_ps(a[0])
+                    : full    ? _mm512_loadu_ps(a + i)
+                              : _mm512_maskz_loadu_ps(mk, a + i);
+        __m512 vb = mode == 1 ? _mm512_set1_ps(b[0])
+                    : full    ? _mm512_loadu_ps(b + i)
+                              : _mm512_maskz_loadu_ps(mk, b + i),
+               v;
         switch (op) {
         case 0:
             v = _mm512_add_ps(va, vb);
@@ -737,7 +745,10 @@ __attribute__((target("avx512f"))) static void binary_avx512(int op, const float
             v = _mm512_div_ps(va, vb);
             break;
         }
-        _mm512_mask_storeu_ps(y + i, mk, v);
+        if (full)
+            _mm512_storeu_ps(y + i, v);
+        else
+            _mm512_mask_storeu_ps(y + i, mk, v);
     }
 }
 #endif

@@ -142,6 +142,30 @@ static float frand(void)
 
 /* ---- element-wise ---------------------------------------------------------- */
 
+/* Element-wise ops on rows longer than one vector: whole 16-lane blocks
+ * (plain loads and stores) and a tail (masked), same shapes and a scalar
+ * on either side, exact against the C arithmetic. */
+static void test_binary_long(void **state)
+{
+    (void)state;
+    enum { N = 2 * 37 };
+    float x[N], b[N], s[1] = {0.75f}, want[N];
+    for (int i = 0; i < N; i++) x[i] = frand(), b[i] = frand() + 2.0f;
+    int64_t xd[2] = {2, 37};
+    ob_value same[] = {V("x", 2, 2, 37), VF("b", b, 2, 2, 37)};
+    ob_value scal[] = {V("x", 2, 2, 37), VF("b", s, 0, 0)};
+    ob_node add = {"Add", {"x", "b"}, {"y"}, {{0}}}, div = {"Div", {"x", "b"}, {"y"}, {{0}}};
+    ob_node mul = {"Mul", {"x", "b"}, {"y"}, {{0}}}, sub = {"Sub", {"b", "x"}, {"y"}, {{0}}};
+    for (int i = 0; i < N; i++) want[i] = x[i] + b[i];
+    check(13, same, 2, &add, 1, x, 2, xd, want, 2, xd, 0);
+    for (int i = 0; i < N; i++) want[i] = x[i] / b[i];
+    check(13, same, 2, &div, 1, x, 2, xd, want, 2, xd, 0);
+    for (int i = 0; i < N; i++) want[i] = x[i] * s[0];
+    check(13, scal, 2, &mul, 1, x, 2, xd, want, 2, xd, 0);
+    for (int i = 0; i < N; i++) want[i] = s[0] - x[i];
+    check(13, scal, 2, &sub, 1, x, 2, xd, want, 2, xd, 0);
+}
+
 static void test_binary_broadcast(void **state)
 {
     (void)state;
@@ -1714,6 +1738,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_broadcast),
+        cmocka_unit_test(test_binary_long),
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_set_outputs_cuts_the_graph),
         cmocka_unit_test(test_conv_hand),
