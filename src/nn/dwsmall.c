@@ -83,7 +83,10 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
             a2 = _mm512_fmadd_ps(cur[1][2], k[8], a2);
             __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
             v = epi_avx512(act, v, e.vs, e.lo, e.hi);
-            _mm512_mask_storeu_ps(yc + oy * OW, mout, v);
+            if (mout == 0xffff) /* masked stores cost more on Zen, even full */
+                _mm512_storeu_ps(yc + oy * OW, v);
+            else
+                _mm512_mask_storeu_ps(yc + oy * OW, mout, v);
             for (int t = 0; t < 3; t++) prev[t] = cur[1][t];
         }
     }
@@ -216,7 +219,11 @@ dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, co
                 a2 = _mm512_fmadd_ps(r2[v][2], k[8], a2);
                 __m512 s = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
                 s = epi_avx512(act, s, e.vs, e.lo, e.hi);
-                _mm512_mask_storeu_ps(yc + oy * W + 16 * v, v ? m1 : m0, s);
+                __mmask16 mv = v ? m1 : m0;
+                if (mv == 0xffff) /* masked stores cost more on Zen, even full */
+                    _mm512_storeu_ps(yc + oy * W + 16 * v, s);
+                else
+                    _mm512_mask_storeu_ps(yc + oy * W + 16 * v, mv, s);
             }
             for (int v = 0; v < NV; v++)
                 for (int t = 0; t < 3; t++) {
