@@ -1104,7 +1104,7 @@ dw_flat_s1_block(const float *p, int64_t W, const uint16_t *m, __mmask16 store, 
     }
     __m512 v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], vb));
     v = epi_avx512(act, v, vs, lo, hi);
-    if (masked)
+    if (masked && store != 0xffff) /* masked stores cost more on Zen, even full */
         _mm512_mask_storeu_ps(out, store, v);
     else
         _mm512_storeu_ps(out, v);
