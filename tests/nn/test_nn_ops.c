@@ -7,6 +7,7 @@
  * the input shape changes, threads sharing one model, and errors: unknown
  * operators, bad shapes, corrupt and truncated files, absurd sizes.
  */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -1138,6 +1139,32 @@ static void test_pooling(void **state)
     check(9, v, 1, &gap, 1, x, 4, xd, want_g, 4, gd, 1e-6f);
 }
 
+/* GlobalAveragePool and GlobalMaxPool over more planes than the average's
+ * eight-at-a-time blocks (and a remainder): each plane's sum added in
+ * order, exactly as one loop per plane gives it. */
+static void test_global_pool_planes(void **state)
+{
+    (void)state;
+    enum { C = 11, P = 5 * 7 };
+    float x[C * P], want_avg[C], want_max[C];
+    for (int i = 0; i < C * P; i++) x[i] = frand() * 100.0f;
+    for (int c = 0; c < C; c++) {
+        float s = 0.0f, mx = -FLT_MAX;
+        for (int i = 0; i < P; i++) {
+            s += x[c * P + i];
+            mx = x[c * P + i] > mx ? x[c * P + i] : mx;
+        }
+        want_avg[c] = s / (float)P;
+        want_max[c] = mx;
+    }
+    int64_t xd[4] = {1, C, 5, 7}, od[4] = {1, C, 1, 1};
+    ob_value v[] = {V("x", 4, 1, C, 5, 7)};
+    ob_node avg = {"GlobalAveragePool", {"x"}, {"y"}, {{0}}};
+    ob_node max = {"GlobalMaxPool", {"x"}, {"y"}, {{0}}};
+    check(13, v, 1, &avg, 1, x, 4, xd, want_avg, 4, od, 0);
+    check(13, v, 1, &max, 1, x, 4, xd, want_max, 4, od, 0);
+}
+
 static void test_reduce_softmax(void **state)
 {
     (void)state;
@@ -1739,6 +1766,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_broadcast),
         cmocka_unit_test(test_binary_long),
+        cmocka_unit_test(test_global_pool_planes),
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_set_outputs_cuts_the_graph),
         cmocka_unit_test(test_conv_hand),
