@@ -422,11 +422,13 @@ img_image *img_crop_resize(const img_image *im, float x, float y, float w, float
 
 /* img_to_planar's fused passes: each output value through a table of the
  * 256 normalised values (the same float arithmetic as converting one by one). */
-static void planar_same(const img_image *im, const float lut[256], float *t)
+static void planar_same(const img_image *im, int simd, float mean, float scale,
+                        const float lut[256], float *t)
 {
     int C = im->channels;
     size_t plane = (size_t)im->w * im->h;
-    for (size_t i = 0; i < plane; i++)
+    size_t i = simd && C == 3 ? img__planar_same_avx2(im->px, plane, mean, scale, t, plane) : 0;
+    for (; i < plane; i++)
         for (int c = 0; c < C; c++) t[c * plane + i] = lut[im->px[C * i + c]];
 }
 
@@ -450,14 +452,14 @@ int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, flo
 {
     float lut[256];
     for (int v = 0; v < 256; v++) lut[v] = ((float)v - mean) * scale;
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2 && im->channels == 3;
     if (im->w == out_w && im->h == out_h) {
-        planar_same(im, lut, t);
+        planar_same(im, simd, mean, scale, lut, t);
         return 0;
     }
     if (im->w == 2 * out_w && im->h == 2 * out_h) {
         /* Bilinear at half-pixel centres lands midway between two pixels in
          * each direction: the rounded mean of each 2x2 block, exactly. */
-        int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2 && im->channels == 3;
         for (int y = 0; y < out_h; y++) {
             int x0 = simd ? img__planar_half_avx2(im, out_w, out_h, y, mean, scale, t) : 0;
             planar_half_row(im, out_w, out_h, y, x0, lut, t);
@@ -466,7 +468,7 @@ int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, flo
     }
     img_image *r = img_crop_resize(im, 0, 0, (float)im->w, (float)im->h, out_w, out_h, 0);
     if (!r) return -1;
-    planar_same(r, lut, t);
+    planar_same(r, simd, mean, scale, lut, t);
     img_free(r);
     return 0;
 }
