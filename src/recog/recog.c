@@ -17,33 +17,104 @@ static const char *const models_used[] = {"fr_detect.onnx", "fr_landmark.onnx", 
 
 /* ---- job threads -------------------------------------------------------- */
 
+/* Takes the next queued job if one may start now. Under jlock. */
+static bool take_job(recog *r, recog_job *j)
+{
+    if (r->jcount == 0 || r->jactive >= r->jlimit) return false;
+    *j = r->jobs[r->jhead];
+    r->jhead = (r->jhead + 1) % r->jcap;
+    r->jcount--;
+    r->jactive++;
+    return true;
+}
+
+/* Hands queued jobs to idle threads, the one idle last first, while jobs
+ * may start. Under jlock. */
+static void dispatch(recog *r)
+{
+    while (r->nidle > 0) {
+        recog_jthread *t = &r->jt[r->jidle[r->nidle - 1]];
+        if (!take_job(r, &t->job)) return;
+        r->nidle--;
+        t->has_job = true;
+        pthread_cond_signal(&t->wake);
+    }
+}
+
+static void unidle(recog *r, const recog_jthread *me)
+{
+    for (size_t i = 0; i < r->nidle; i++)
+        if (r->jidle[i] == me->index) {
+            memmove(&r->jidle[i], &r->jidle[i + 1], (r->nidle - i - 1) * sizeof *r->jidle);
+            r->nidle--;
+            return;
+        }
+}
+
 static void *job_main(void *arg)
 {
-    recog *r = arg;
+    recog_jthread *me = arg;
+    recog *r = me->r;
     pthread_setname_np(pthread_self(), "recog-job"); /* for top -H and the benchmarks */
+    pthread_setspecific(r->jkey, me);
     pthread_mutex_lock(&r->jlock);
     for (;;) {
-        while (!r->jstop && r->jcount == 0) pthread_cond_wait(&r->jwake, &r->jlock);
-        if (r->jcount == 0) break; /* stopping and drained */
-        recog_job j = r->jobs[r->jhead];
-        r->jhead = (r->jhead + 1) % r->jcap;
-        r->jcount--;
-        r->jrunning++;
+        recog_job j;
+        if (me->has_job) {
+            j = me->job;
+            me->has_job = false;
+        } else if (!take_job(r, &j)) {
+            if (r->jstop && r->jcount == 0) break; /* stopping and drained */
+            r->jidle[r->nidle++] = me->index;
+            while (!me->has_job && !r->jstop) pthread_cond_wait(&me->wake, &r->jlock);
+            if (!me->has_job) {
+                unidle(r, me);
+                /* Stopping: drain what is queued, but no more at once than
+                 * may run (the others wait for the ones running to end). */
+                while (r->jcount > 0 && r->jactive >= r->jlimit)
+                    pthread_cond_wait(&me->wake, &r->jlock);
+            }
+            continue;
+        }
         pthread_mutex_unlock(&r->jlock);
         j.fn(j.arg);
         pthread_mutex_lock(&r->jlock);
-        r->jrunning--;
+        r->jactive--;
+        if (r->jstop) /* the threads draining the queue may go on */
+            for (size_t i = 0; i < r->nthreads; i++) pthread_cond_signal(&r->jt[i].wake);
     }
     pthread_mutex_unlock(&r->jlock);
     return NULL;
 }
 
+void recog_wait_begin(recog *r)
+{
+    recog_jthread *me = r->jkey_made ? pthread_getspecific(r->jkey) : NULL;
+    if (!me || me->r != r || me->waiting) return; /* not a job of r */
+    pthread_mutex_lock(&r->jlock);
+    me->waiting = true;
+    r->jactive--;
+    dispatch(r);
+    pthread_mutex_unlock(&r->jlock);
+}
+
+void recog_wait_end(recog *r)
+{
+    recog_jthread *me = r->jkey_made ? pthread_getspecific(r->jkey) : NULL;
+    if (!me || me->r != r || !me->waiting) return;
+    pthread_mutex_lock(&r->jlock);
+    me->waiting = false;
+    r->jactive++; /* may pass jlimit for the rest of this job */
+    pthread_mutex_unlock(&r->jlock);
+}
+
 rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err)
 {
     pthread_mutex_lock(&r->jlock);
-    /* Waiting jobs beyond the idle threads count against the queue. */
-    size_t idle = r->nthreads - r->jrunning;
-    size_t waiting = r->jcount > idle ? r->jcount - idle : 0;
+    /* Jobs that cannot start at once (beyond the free slots) count against
+     * the queue. */
+    size_t free_slots = r->jactive < r->jlimit ? r->jlimit - r->jactive : 0;
+    size_t waiting = r->jcount > free_slots ? r->jcount - free_slots : 0;
     if (r->jstop || r->jcount == r->jcap || waiting >= r->jqueue) {
         pthread_mutex_unlock(&r->jlock);
         rc_metrics_add(r->cfg.metrics, "rollcall_recog_busy_total",
@@ -55,7 +126,7 @@ rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err
     }
     r->jobs[(r->jhead + r->jcount) % r->jcap] = (recog_job){fn, arg};
     r->jcount++;
-    pthread_cond_signal(&r->jwake);
+    dispatch(r);
     pthread_mutex_unlock(&r->jlock);
     return RC_OK;
 }
@@ -79,7 +150,7 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
     pthread_mutex_init(&r->wlock, NULL);
     pthread_cond_init(&r->wfreed, NULL);
     pthread_mutex_init(&r->jlock, NULL);
-    pthread_cond_init(&r->jwake, NULL);
+    r->jkey_made = pthread_key_create(&r->jkey, NULL) == 0;
     pthread_mutex_init(&r->llock, NULL);
     pthread_mutex_init(&r->sync_lock, NULL);
     pthread_mutex_init(&r->follow_lock, NULL);
@@ -93,8 +164,11 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
         r->used = calloc(n, sizeof *r->used);
         r->user = calloc(n, sizeof *r->user);
         r->jobs = calloc(r->jcap, sizeof *r->jobs);
-        r->threads = calloc(n, sizeof *r->threads);
-        if (!r->workers || !r->busy || !r->used || !r->user || !r->jobs || !r->threads)
+        r->jt = calloc(2 * (size_t)n, sizeof *r->jt);
+        r->jidle = calloc(2 * (size_t)n, sizeof *r->jidle);
+        if (!r->jkey_made)
+            st = rc_fail(err, RC_ERR_INTERNAL, "cannot create a thread key for recognition");
+        else if (!r->workers || !r->busy || !r->used || !r->user || !r->jobs || !r->jt || !r->jidle)
             st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
         for (unsigned i = 0; st == RC_OK && i < n; i++) {
             st = face_worker_create(r->models, &r->workers[i], err);
@@ -103,11 +177,19 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
     }
     if (st == RC_OK) st = gallery_create(FACE_EMB_DIM, &r->gallery, err);
     if (st == RC_OK) st = recog_gallery_load(r, err);
-    for (unsigned i = 0; st == RC_OK && i < n; i++) {
-        if (pthread_create(&r->threads[i], NULL, job_main, r) != 0)
+    /* One job at a time per face worker, and as many spare threads, which
+     * run jobs only while others wait for the disk. */
+    r->jlimit = n;
+    for (size_t i = 0; st == RC_OK && i < 2 * (size_t)n; i++) {
+        recog_jthread *t = &r->jt[i];
+        *t = (recog_jthread){.r = r, .index = i};
+        pthread_cond_init(&t->wake, NULL);
+        if (pthread_create(&t->thread, NULL, job_main, t) != 0) {
+            pthread_cond_destroy(&t->wake);
             st = rc_fail(err, RC_ERR_INTERNAL, "cannot start a recognition thread");
-        else
+        } else {
             r->nthreads++;
+        }
     }
     if (st == RC_OK && cfg->follow) st = recog_follow_start(r, err);
     if (st != RC_OK) {
@@ -125,9 +207,13 @@ void recog_destroy(recog *r)
         recog_follow_stop(r);
         pthread_mutex_lock(&r->jlock);
         r->jstop = true;
-        pthread_cond_broadcast(&r->jwake);
+        for (size_t i = 0; i < r->nthreads; i++) pthread_cond_signal(&r->jt[i].wake);
         pthread_mutex_unlock(&r->jlock);
-        for (size_t i = 0; i < r->nthreads; i++) pthread_join(r->threads[i], NULL);
+        for (size_t i = 0; i < r->nthreads; i++) {
+            pthread_join(r->jt[i].thread, NULL);
+            pthread_cond_destroy(&r->jt[i].wake);
+        }
+        if (r->jkey_made) pthread_key_delete(r->jkey);
     }
     for (size_t i = 0; i < r->nworkers; i++) face_worker_free(r->workers[i]);
     free(r->workers);
@@ -135,7 +221,8 @@ void recog_destroy(recog *r)
     free(r->used);
     free(r->user);
     free(r->jobs);
-    free(r->threads);
+    free(r->jt);
+    free(r->jidle);
     free(r->listeners);
     free(r->loaded);
     gallery_free(r->gallery);
@@ -145,7 +232,6 @@ void recog_destroy(recog *r)
         pthread_mutex_destroy(&r->follow_lock);
         pthread_mutex_destroy(&r->sync_lock);
         pthread_mutex_destroy(&r->llock);
-        pthread_cond_destroy(&r->jwake);
         pthread_mutex_destroy(&r->jlock);
         pthread_cond_destroy(&r->wfreed);
         pthread_mutex_destroy(&r->wlock);
@@ -370,7 +456,10 @@ static void keep_probe(recog *r, const img_image *im, const recog_face *f, const
                         .reason = "recognized",
                         .event_id = e->id};
     rc_error err;
-    if (jpeg && store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) != RC_OK)
+    recog_wait_begin(r); /* a commit too: its fsync */
+    rc_status st = jpeg ? store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) : RC_OK;
+    recog_wait_end(r);
+    if (st != RC_OK)
         rc_log(RC_LOG_WARN, "keeping the face of event %lld: %s", (long long)e->id, err.msg);
     free(jpeg);
 }
@@ -385,79 +474,146 @@ void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unr
     if (keep_unrecognized) *keep_unrecognized = c.keep_unrecognized;
 }
 
-/* Who each live face is. Not-live faces keep no identity: the match is
- * cleared, so nothing downstream can show whom a spoof resembles.
- * Liveness is measured here, only where its answer is used: on every face of
- * a frame that marks attendance (a known face may become an event, an
- * unknown one an unknown-face notification or a kept sighting), and
- * otherwise on the faces the gallery knows (whose identity a spoof must not
- * get). An unknown face in a frame that does not mark keeps liveness -1 (not
- * measured): nothing would change with it. */
-static rc_status identify(recog *r, const img_image *im, recog_face *fs, int n, bool marking,
-                          double threshold, double liveness, rc_error *err)
+/* Liveness runs with a face worker borrowed at the first face that needs
+ * it and given back by live_done, which records the time spent as the
+ * frame's liveness stage. */
+typedef struct {
+    face_worker *w;
+    size_t slot;
+    double ms;
+} live_run;
+
+#define LIVENESS_HELP                                                                              \
+    "faces whose liveness was measured, or skipped (measured live at the camera within the "       \
+    "de-duplication window)"
+
+static rc_status live_measure(recog *r, live_run *run, const img_image *im, recog_face *f,
+                              rc_error *err)
+{
+    if (!run->w) run->w = worker_get(r, &run->slot);
+    double t0 = rc_mono_ms();
+    rc_status st = face_liveness(run->w, im, &f->face, err);
+    run->ms += rc_mono_ms() - t0;
+    rc_metrics_add(r->cfg.metrics, "rollcall_liveness_faces_total{how=\"measured\"}", LIVENESS_HELP,
+                   1);
+    return st;
+}
+
+static void live_done(recog *r, live_run *run)
+{
+    if (!run->w) return;
+    rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"liveness\"}",
+                    "face pipeline time per frame and stage", run->ms);
+    worker_put(r, run->slot);
+    run->w = NULL;
+}
+
+/* The face's identity once its liveness is known (or not measured): a face
+ * below the threshold keeps none, the match is cleared, so nothing
+ * downstream can show whom a spoof resembles. */
+static void judge_face(recog *r, recog_face *f, gallery_match m, double liveness)
+{
+    f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
+    memset(&f->match, 0, sizeof f->match);
+    f->match.person = -1;
+    f->known = false;
+    memset(&f->person, 0, sizeof f->person);
+    if (!f->live) return;
+    f->match = m;
+    f->known = m.known && m.person > 0 &&
+               store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
+               f->person.active;
+    if (!f->known) memset(&f->person, 0, sizeof f->person);
+}
+
+/* Who each live face is. Liveness is measured here, only where its answer
+ * is used: in a frame that marks attendance, on every face (a known face may
+ * become an event, an unknown one an unknown-face notification or a kept
+ * sighting) except a known one whose person was measured live at this
+ * camera within the de-duplication window (att_live_recently: its sighting
+ * can only merge into that event, so mark records it merge_only and
+ * measures it only if the merge no longer holds); in a frame that does not
+ * mark, on the faces the gallery knows (whose identity a spoof must not
+ * get). An unmeasured face keeps liveness -1. */
+static rc_status identify(recog *r, const img_image *im, recog_result *res, bool marking,
+                          const char *kind, double threshold, double liveness, rc_error *err)
 {
     gallery_decide_opts dec = {(float)threshold, 1};
-    face_worker *w = NULL;
-    size_t slot = 0;
+    live_run run = {0};
     rc_status st = RC_OK;
-    double live_ms = 0;
-    for (int i = 0; i < n && st == RC_OK; i++) {
-        recog_face *f = &fs[i];
+    for (int i = 0; i < res->n && st == RC_OK; i++) {
+        recog_face *f = &res->faces[i];
         f->match.person = -1;
         f->live = true;
         if (!f->face.has_embedding) continue;
         gallery_match m = gallery_identify(r->gallery, f->face.embedding, &dec);
-        if (marking || m.known) {
-            if (!w) w = worker_get(r, &slot);
-            double t0 = rc_mono_ms();
-            st = face_liveness(w, im, &f->face, err);
-            live_ms += rc_mono_ms() - t0;
-        }
-        f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
-        if (!f->live) {
-            rc_metrics_add(r->cfg.metrics, "rollcall_recognitions_total{result=\"not_live\"}",
-                           "faces identified, known or unknown", 1);
-            continue;
-        }
-        f->match = m;
-        f->known = m.known && m.person > 0 &&
-                   store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
-                   f->person.active;
-        if (!f->known) memset(&f->person, 0, sizeof f->person);
-        rc_metrics_add(r->cfg.metrics,
-                       f->known ? "rollcall_recognitions_total{result=\"known\"}"
-                                : "rollcall_recognitions_total{result=\"unknown\"}",
-                       "faces identified, known or unknown", 1);
+        f->liveness_skipped =
+            marking && m.known && m.person > 0 &&
+            att_live_recently(r->cfg.att, m.person, res->camera_id, kind, res->ts_ms);
+        if ((marking || m.known) && !f->liveness_skipped) st = live_measure(r, &run, im, f, err);
+        judge_face(r, f, m, liveness);
     }
-    if (w) {
-        rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"liveness\"}",
-                        "face pipeline time per frame and stage", live_ms);
-        worker_put(r, slot);
-    }
+    live_done(r, &run);
     return st;
 }
 
+/* The face's sighting for att_record. */
+static att_sighting sighting_of(const recog_result *res, const recog_face *f, const char *kind)
+{
+    return (att_sighting){
+        .person_id = f->known ? f->person.id : 0,
+        .ts_ms = res->ts_ms,
+        .camera_id = res->camera_id,
+        .confidence = f->match.score,
+        .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
+        .liveness = f->face.liveness,
+        .kind = kind,
+        .face_id = f->known ? f->match.best_template : 0,
+        .merge_only = f->liveness_skipped};
+}
+
+/* Record one face's sighting. A face that skipped liveness whose merge no
+ * longer holds (ATT_NEEDS_LIVENESS: the event is gone, the slot changed, the
+ * person was archived) is measured now, judged again and recorded like any
+ * other. */
+static rc_status record(recog *r, const img_image *im, const recog_result *res, recog_face *f,
+                        const char *kind, int keep_unrecognized, double liveness, att_result *ar,
+                        rc_error *err)
+{
+    for (;;) {
+        att_sighting sg = sighting_of(res, f, kind);
+        size_t jl = 0;
+        unsigned char *jpeg = !sg.person_id && !sg.merge_only && keep_unrecognized
+                                  ? face_jpeg(im, &f->face, &jl)
+                                  : NULL;
+        /* The commit waits for the disk's fsync, which takes several ms when
+         * the cores are busy: let the next frame be recognized meanwhile. */
+        recog_wait_begin(r);
+        rc_status st = att_record(r->cfg.att, &sg, jpeg, jl, ar, err);
+        recog_wait_end(r);
+        free(jpeg);
+        if (st != RC_OK || ar->outcome != ATT_NEEDS_LIVENESS) return st;
+        if (!f->liveness_skipped)
+            return rc_fail(err, RC_ERR_INTERNAL, "a measured face was refused");
+        f->liveness_skipped = false;
+        live_run run = {0};
+        gallery_match m = f->match;
+        st = live_measure(r, &run, im, f, err);
+        live_done(r, &run);
+        if (st != RC_OK) return st;
+        judge_face(r, f, m, liveness);
+    }
+}
+
 static void mark(recog *r, const img_image *im, recog_result *res, const char *kind,
-                 int keep_unrecognized)
+                 int keep_unrecognized, double liveness)
 {
     for (int i = 0; i < res->n; i++) {
         recog_face *f = &res->faces[i];
         if (!f->face.has_embedding) continue;
-        att_sighting sg = {
-            .person_id = f->known ? f->person.id : 0,
-            .ts_ms = res->ts_ms,
-            .camera_id = res->camera_id,
-            .confidence = f->match.score,
-            .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
-            .liveness = f->face.liveness,
-            .kind = kind,
-            .face_id = f->known ? f->match.best_template : 0};
-        size_t jl = 0;
-        unsigned char *jpeg =
-            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
         att_result ar;
         rc_error aerr;
-        if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
+        if (record(r, im, res, f, kind, keep_unrecognized, liveness, &ar, &aerr) != RC_OK) {
             rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
         } else if (!f->known && f->live) {
             recog_event ev = {.kind = RECOG_EVENT_UNKNOWN,
@@ -471,7 +627,10 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             f->event_new = ar.outcome == ATT_NEW;
             f->event = ar.event;
             f->minutes_late = minutes_late(r, &ar.event);
-            if (keep_unrecognized && ar.best) keep_probe(r, im, f, &sg, &ar.event);
+            if (keep_unrecognized && ar.best) {
+                att_sighting sg = sighting_of(res, f, kind);
+                keep_probe(r, im, f, &sg, &ar.event);
+            }
             recog_event ev = {.kind = RECOG_EVENT_ATTENDANCE,
                               .camera_id = res->camera_id,
                               .ts_ms = res->ts_ms,
@@ -480,7 +639,23 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .is_new = f->event_new};
             recog_emit(r, &ev);
         }
-        free(jpeg);
+    }
+}
+
+/* The recognitions counters, once every face's answer is final. */
+static void count_faces(recog *r, const recog_result *res)
+{
+    for (int i = 0; i < res->n; i++) {
+        const recog_face *f = &res->faces[i];
+        if (!f->face.has_embedding) continue;
+        rc_metrics_add(r->cfg.metrics,
+                       !f->live   ? "rollcall_recognitions_total{result=\"not_live\"}"
+                       : f->known ? "rollcall_recognitions_total{result=\"known\"}"
+                                  : "rollcall_recognitions_total{result=\"unknown\"}",
+                       "faces identified, known or unknown", 1);
+        if (f->liveness_skipped)
+            rc_metrics_add(r->cfg.metrics, "rollcall_liveness_faces_total{how=\"skipped\"}",
+                           LIVENESS_HELP, 1);
     }
 }
 
@@ -513,12 +688,13 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     for (int i = 0; i < n; i++) out->faces[i].face = faces[i];
     free(faces);
     bool marking = o->mark && r->cfg.att;
-    st = identify(r, im, out->faces, n, marking, threshold, liveness, err);
+    st = identify(r, im, out, marking, o->kind, threshold, liveness, err);
     if (st != RC_OK) {
         recog_result_free(out);
         return st;
     }
-    if (marking) mark(r, im, out, o->kind, keep);
+    if (marking) mark(r, im, out, o->kind, keep, liveness);
+    count_faces(r, out);
     out->ms = rc_mono_ms() - t0;
     if (n > 0) {
         recog_event ev = {.kind = RECOG_EVENT_FRAME,

@@ -28,10 +28,12 @@
  * each attendance event created or updated. The HTTP live stream uses them;
  * webhooks can too.
  *
- * Work queue: recog_submit runs jobs on recog's own threads (as many as face
- * workers); when all are busy and `queue` jobs already wait, it refuses with
- * RC_ERR_LIMIT at once (HTTP answers 503 with Retry-After), so a slow image
- * never holds a network thread.
+ * Work queue: recog_submit runs jobs on recog's own threads, as many at once
+ * as face workers; a job waiting for the disk (an attendance commit's
+ * fsync, between recog_wait_begin and _end) does not count, and a spare
+ * thread runs the next job meanwhile. When no job can start and `queue`
+ * jobs already wait, it refuses with RC_ERR_LIMIT at once (HTTP answers 503
+ * with Retry-After), so a slow image never holds a network thread.
  *
  * Thread safety: every function may be called from any thread.
  */
@@ -77,6 +79,13 @@ const char *const *recog_models_loaded(const recog *r);
  * busy and the queue is full; fn is then not called. */
 rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err);
 
+/* Called by a job around a wait that uses no CPU (the disk): meanwhile the
+ * job does not count against the jobs that may run at once, so the next
+ * queued job starts on a spare thread. Does nothing on a thread that is not
+ * running a job of r. */
+void recog_wait_begin(recog *r);
+void recog_wait_end(recog *r);
+
 /* ---- images ------------------------------------------------------------- */
 
 /* Decode an uploaded or captured image with the limits recognition uses
@@ -115,7 +124,11 @@ typedef struct {
 
 typedef struct {
     face_info face;
-    bool live;           /* liveness not measured, or >= liveness_threshold */
+    bool live; /* liveness not measured, or >= liveness_threshold */
+    /* marking: liveness not measured (face.liveness -1) because this person
+     * was measured live at this camera within the de-duplication window
+     * (att_live_recently); the sighting only merged into their event */
+    bool liveness_skipped;
     gallery_match match; /* the gallery's answer (score: similarity; 0 when not live) */
     bool known;          /* a live face identified as an active person */
     store_person person; /* when known */
@@ -137,7 +150,10 @@ typedef struct {
 
 /* Recognize every face of a frame; with o->mark, record attendance and
  * notify listeners of the events. Listeners get the frame (when it has
- * faces) after the events. *out is freed with recog_result_free. */
+ * faces) after the events. Liveness runs only where its answer is used:
+ * not on an unknown face of a frame that does not mark, nor, with o->mark,
+ * on a known face measured live at this camera within the de-duplication
+ * window (liveness_skipped). *out is freed with recog_result_free. */
 rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, recog_result *out,
                       rc_error *err);
 void recog_result_free(recog_result *res);
