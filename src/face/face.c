@@ -573,7 +573,8 @@ static rc_status embed(face_worker *w, const img_image *al, float out[FACE_EMB_D
 {
     if (al->w != FACE_ALIGN_SZ || al->h != FACE_ALIGN_SZ || al->channels != 3)
         return rc_fail(err, RC_ERR_INVALID, "aligned face must be a 112x112 RGB image");
-    /* the same floats as to_tensor, in one pass (AVX2 where there is) */
+    /* the same floats as to_tensor, in one pass (AVX2 where there is; at
+     * the same size it cannot fail) */
     img_to_planar(al, FACE_ALIGN_SZ, FACE_ALIGN_SZ, 127.f, 1.f / 128.f, w->emb_in);
     rc_status st = run1(w, M_FEATURE, w->emb_in, 3, FACE_ALIGN_SZ, FACE_ALIGN_SZ, err);
     if (st != RC_OK) return st;
