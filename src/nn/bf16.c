@@ -43,6 +43,7 @@
 
 struct nn_bf16 {
     int64_t M, C, Kp; /* Kp = ceil(C / 2) channel pairs */
+    int64_t min_macs; /* calls with fewer multiply-adds run in float */
     uint16_t *w;      /* [M][C] the weights rounded to bf16 (reference path) */
     uint32_t *wpack;  /* [M/8 blocks][Kp][8] words of 2 bf16 (channels 2k, 2k+1) */
 };
@@ -99,7 +100,7 @@ static bool bf16_eligible(const nn_model *m, const nn_node *n)
            n->act == NN_ACT_LEAKY || n->act == NN_ACT_CLIP;
 }
 
-static rc_status bf16_build(const nn_model *m, nn_node *n, rc_error *err)
+static rc_status bf16_build(const nn_model *m, nn_node *n, int64_t min_macs, rc_error *err)
 {
     const nn_tensor *wt = &m->values[n->in[1]].init;
     const float *w = wt->data;
@@ -108,6 +109,7 @@ static rc_status bf16_build(const nn_model *m, nn_node *n, rc_error *err)
     b->M = wt->shape.d[0];
     b->C = wt->shape.d[1];
     b->Kp = (b->C + 1) / 2;
+    b->min_macs = min_macs;
     int64_t Mb = (b->M + BF_MR - 1) / BF_MR;
     b->w = malloc((size_t)(b->M * b->C) * sizeof *b->w);
     b->wpack = calloc((size_t)(Mb * BF_MR * b->Kp), sizeof *b->wpack);
@@ -128,14 +130,14 @@ static rc_status bf16_build(const nn_model *m, nn_node *n, rc_error *err)
     return RC_OK;
 }
 
-rc_status nn_model_bf16(nn_model *m, int *count, rc_error *err)
+rc_status nn_model_bf16(nn_model *m, int64_t min_macs, int *count, rc_error *err)
 {
     if (count) *count = 0;
     int done = 0;
     rc_status st = RC_OK;
     for (int i = 0; i < m->nnodes && st == RC_OK; i++)
         if (bf16_eligible(m, &m->nodes[i])) {
-            st = bf16_build(m, &m->nodes[i], err);
+            st = bf16_build(m, &m->nodes[i], min_macs, err);
             done += st == RC_OK;
         }
     if (st != RC_OK) {
@@ -339,6 +341,7 @@ bool nn_bf16_conv(const nn_ctx *c)
     const nn_bf16 *b = n->bf16;
     const nn_tensor *x = c->in[0], *out = c->out[0];
     if (!b || n->pre_pool2 || x->shape.ndim != 4 || x->shape.d[1] != b->C) return false;
+    if (b->M * b->C * x->shape.d[2] * x->shape.d[3] < b->min_macs) return false;
     if (!c->reference && !nn_cpu_features().bf16) return false;
     const float *res = NULL;
     if (n->res_add && c->nin > 3 && c->in[3]) {

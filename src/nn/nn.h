@@ -134,9 +134,17 @@ int nn_bf16_available(void);
 /* Give the 1x1 Convs of `m` (ungrouped, stride 1, no pads, at least 1024
  * weights, an activation among none, ReLU, PReLU, LeakyReLU and Clip, no
  * pooling folded in) their bf16 form (before any session is created); a
- * Conv that also has an int8 form runs in int8. *count, when given, gets
- * the number of bf16 Convs. Replaces the bf16 form an earlier call gave. */
-rc_status nn_model_bf16(nn_model *m, int *count, rc_error *err);
+ * call of one with fewer than `min_macs` multiply-adds (output channels x
+ * input channels x pixels) runs in float, as does a Conv that also has an
+ * int8 form (in int8). *count, when given, gets the number of Convs given
+ * a bf16 form. Replaces the bf16 form an earlier call gave. */
+rc_status nn_model_bf16(nn_model *m, int64_t min_macs, int *count, rc_error *err);
+
+/* What the face pipeline gives fr_liveness (README "bf16 inference"): the
+ * seven 1x1 Convs of 6.7 to 15 M multiply-adds run in bf16, the nineteen
+ * smaller ones in float (with them the liveness evaluation moved three
+ * samples across the 0.70 threshold; without, none, for 85% of the gain). */
+#define NN_BF16_MIN_MACS 5000000
 
 /* Sessions run the bf16 Convs of a model that has them unless told not to
  * (float is the reference; nn_session_set_reference runs the bf16

@@ -7,11 +7,10 @@
  * one pixel, a fused residual, a folded BatchNormalization + ReLU, every
  * activation the epilogue covers); bf16 against float within bf16's
  * rounding error; the rounding itself (ties to even, denormals to zero,
- * NaN kept); which Convs get a bf16 form; and float unchanged when bf16 is
- * turned off. The reference and rounding cases run on every CPU; the
- * kernel comparison says "# SKIP" and passes where the CPU lacks AVX-512
- * BF16 (or ROLLCALL_NN_CPU caps it), since cmocka's skip() counts as a
- * failure under meson.
+ * NaN kept); which Convs get a bf16 form and which calls are too small to
+ * use it; and float unchanged when bf16 is turned off. The reference and rounding cases run on
+ * every CPU; the kernel comparison says "# SKIP" and passes where the CPU lacks AVX-512 BF16 (or
+ * ROLLCALL_NN_CPU caps it), since cmocka's skip() counts as a failure under meson.
  */
 #include <float.h>
 #include <math.h>
@@ -84,7 +83,7 @@ static void check_bf16(nn_model *m, const float *x, const int64_t *xd, int want,
     float *fl = run(s, x, xd, &n);
     nn_session_free(s);
     int count = -1;
-    assert_int_equal(nn_model_bf16(m, &count, &err), RC_OK);
+    assert_int_equal(nn_model_bf16(m, 0, &count, &err), RC_OK);
     assert_int_equal(count, want);
 
     assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
@@ -257,6 +256,52 @@ static void test_bf16_leaves_uncovered_float(void **state)
     nn_model_free(m);
 }
 
+/* A call with fewer multiply-adds than nn_model_bf16's min_macs runs in
+ * float (packed and reference alike); one with exactly that many in bf16. */
+static void test_bf16_min_macs(void **state)
+{
+    (void)state;
+    enum { C = 32, M = 40, H = 8, W = 8 };
+    const int64_t macs = (int64_t)M * C * H * W;
+    float w[M * C], x[C * H * W];
+    for (int i = 0; i < M * C; i++) w[i] = frand();
+    for (int i = 0; i < C * H * W; i++) x[i] = frand();
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, C, 1, 1)};
+    ob_node nodes[1] = {{"Conv", {"x", "w"}, {"y"}, {{0}}}};
+    nn_model *m = load(v, 2, nodes, 1);
+    int64_t xd[4] = {1, C, H, W}, n;
+    rc_error err = {0};
+    nn_session *s;
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    float *fl = run(s, x, xd, &n);
+    nn_session_free(s);
+    for (int k = 0; k < 2; k++) {
+        int count = -1;
+        assert_int_equal(nn_model_bf16(m, k ? macs : macs + 1, &count, &err), RC_OK);
+        assert_int_equal(count, 1);
+        assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+        float *fast = run(s, x, xd, &n);
+        nn_session_set_reference(s, 1);
+        float *ref = run(s, x, xd, &n);
+        nn_session_free(s);
+        int64_t same_fast = 0, same_ref = 0;
+        for (int64_t i = 0; i < n; i++) same_fast += fast[i] == fl[i], same_ref += ref[i] == fl[i];
+        if (!k) {
+            /* below the bar: float, bit for bit (the reference is float's
+             * reference, within its summation order) */
+            assert_int_equal(same_fast, n);
+            for (int64_t i = 0; i < n; i++) assert_true(fabsf(ref[i] - fl[i]) <= 1e-5f);
+        } else {
+            assert_true(same_ref < n / 2); /* rounded to bf16 */
+            if (nn_bf16_available()) assert_true(same_fast < n / 2);
+        }
+        free(fast);
+        free(ref);
+    }
+    free(fl);
+    nn_model_free(m);
+}
+
 /* Rounding: through an identity 1x1 Conv (weights 1 and 0, exact in bf16)
  * each output is its input rounded to bf16: ties to even, just above a tie
  * up, denormals to zero, NaN kept (it reaches every channel of its pixel:
@@ -285,7 +330,7 @@ static void test_bf16_rounding(void **state)
     nn_model *m = load(v, 2, nodes, 1);
     rc_error err = {0};
     int count = -1;
-    assert_int_equal(nn_model_bf16(m, &count, &err), RC_OK);
+    assert_int_equal(nn_model_bf16(m, 0, &count, &err), RC_OK);
     assert_int_equal(count, 1);
     nn_session *s;
     assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
@@ -317,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_bf16_kernel_vs_reference),
         cmocka_unit_test(test_bf16_residual_and_folded_bn),
         cmocka_unit_test(test_bf16_leaves_uncovered_float),
+        cmocka_unit_test(test_bf16_min_macs),
         cmocka_unit_test(test_bf16_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
