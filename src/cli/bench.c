@@ -138,8 +138,9 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
             return 1;
         }
         if (!tsv)
-            printf("%s: %d convolutions in bf16 (calls of at least %lld multiply-adds)\n", label,
-                   count, bf16);
+            printf("%s: %d convolutions with a bf16 form, used by calls of at least %lld "
+                   "multiply-adds\n",
+                   label, count, bf16);
     }
     int nin = nn_model_num_inputs(m);
     float **inputs = calloc((size_t)nin, sizeof *inputs);

@@ -54,7 +54,7 @@ static const int int8_models[Q8_MODELS] = {M_DETECT, M_FEATURE};
 /* The models bf16 may cover (bf16_models): which run in bf16 by default,
  * and the fewest multiply-adds a 1x1 convolution must do to run in bf16
  * (nn_model_bf16). Measured beside float (README "bf16 inference"):
- * liveness is on, with its seven largest convolutions; the detector's boxes
+ * liveness is on, with its eleven largest convolutions; the detector's boxes
  * move the liveness crop (as in int8), and the landmarks move two open-set
  * figures for 0.05 ms, so both stay float unless ROLLCALL_NN_BF16=all. */
 static const struct {
@@ -279,8 +279,10 @@ static rc_status bf16_models(face_models *fm, rc_error *err)
         if (st == RC_OK && i == M_DETECT && fm->region)
             st = nn_model_bf16(fm->region, min, NULL, &e);
         if (st != RC_OK) return rc_fail(err, st, "bf16: %s", e.msg);
-        rc_log(RC_LOG_INFO, "%s: %d convolutions in bf16 (those of at least %lld multiply-adds)",
-               model_files[i], count, (long long)min);
+        rc_log(RC_LOG_INFO,
+               "%s: bf16 for its 1x1 convolutions of at least %lld multiply-adds a call "
+               "(%d covered)",
+               model_files[i], (long long)min, count);
         fm->bf16++;
     }
     return RC_OK;

@@ -140,11 +140,12 @@ int nn_bf16_available(void);
  * a bf16 form. Replaces the bf16 form an earlier call gave. */
 rc_status nn_model_bf16(nn_model *m, int64_t min_macs, int *count, rc_error *err);
 
-/* What the face pipeline gives fr_liveness (README "bf16 inference"): the
- * seven 1x1 Convs of 6.7 to 15 M multiply-adds run in bf16, the nineteen
- * smaller ones in float (with them the liveness evaluation moved three
- * samples across the 0.70 threshold; without, none, for 85% of the gain). */
-#define NN_BF16_MIN_MACS 5000000
+/* What the face pipeline gives fr_liveness (README "bf16 inference"): its
+ * eleven 1x1 Convs of 2.5 to 15 M multiply-adds run in bf16, the fifteen
+ * smaller ones (squeeze-excitation gates, 26-channel bottlenecks) in
+ * float: with those too the liveness evaluation moved three samples across
+ * the 0.70 threshold, without them none. */
+#define NN_BF16_MIN_MACS 2000000
 
 /* Sessions run the bf16 Convs of a model that has them unless told not to
  * (float is the reference; nn_session_set_reference runs the bf16
