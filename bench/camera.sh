@@ -10,7 +10,9 @@
 # models (bench/camera_server.mjs): frames recognized per second, drops,
 # capture-to-recognition latency p50/p99 from /metrics and the server's CPU
 # use per camera, with face tracking off and on, beside the one-thread
-# pipeline time measured in the same run.
+# pipeline time measured in the same run. Before that, bench/camera_marked.c:
+# a marking frame of a person already marked live at the camera (liveness
+# skipped) beside the same frame with liveness measured, CPU per frame.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -29,5 +31,8 @@ port=$(sed -n 's/^listening //p' "$tmp/server.out")
 [[ -n $port ]] || { cat "$tmp/server.out"; exit 1; }
 "$BENCH" "http://127.0.0.1:$port" 8 5 10 2 0
 "$BENCH" "http://127.0.0.1:$port" 8 5 10 2 60
+echo "-- a camera frame of a person already marked there (liveness skipped) beside the same frame measured"
+ROLLCALL_NN_INT8_RANGES=${ROLLCALL_NN_INT8_RANGES:-$(pwd)/models-int8} \
+  "$BUILD/bench/camera-marked" "${ROLLCALL_MODELS:-models}" "$ROLLCALL_TESTDATA/faces" 2> >(grep -v ' info ' >&2)
 echo "-- 8 cameras against one rollcall serve (real models)"
 ROLLCALL_BIN=$BIN node bench/camera_server.mjs 8 5 20

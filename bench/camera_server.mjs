@@ -12,7 +12,10 @@
 // re-checks) and regions (between whole-frame detections every 4th frame,
 // the detector only around the tracked faces), and prints them side by
 // side with the server's CPU per camera and per frame, and how many frames
-// took each step (rollcall_camera_steps_total).
+// took each step (rollcall_camera_steps_total) and how many faces had
+// their liveness measured or skipped (rollcall_liveness_faces_total: a
+// person already marked live at the camera within the de-duplication
+// window is not measured again).
 // The reference printed beside it is the one-thread pipeline time on a
 // 640x480 one-face frame (`rollcall bench pipeline`), measured in the same
 // run: CPU ms per recognized frame without tracking should be close to it.
@@ -81,6 +84,8 @@ async function sample(admin) {
     steps: Object.fromEntries(['tracked', 'detect', 'identify', 'region'].map((k) =>
       [k, Number(text.match(new RegExp(`^rollcall_camera_steps_total\\{step="${k}"\\} (\\S+)$`, 'm'))?.[1] ?? 0)])),
     latencyCount: Number(text.match(/^rollcall_camera_latency_ms_count (\d+)/m)?.[1]),
+    liveness: Object.fromEntries(['measured', 'skipped'].map((k) =>
+      [k, Number(text.match(new RegExp(`^rollcall_liveness_faces_total\\{how="${k}"\\} (\\S+)$`, 'm'))?.[1] ?? 0)])),
   };
 }
 
@@ -156,6 +161,7 @@ async function measure(tracking) {
     failures: b.failures - a.failures, p50: b.p50, p99: b.p99, cpuPct: 100 * cpu / s,
     cpuPerFrame: processed ? 1000 * cpu / processed : NaN, events: events.length,
     steps: `${step('tracked')}/${step('detect')}/${step('region')}/${step('identify')}`,
+    liveness: `${b.liveness.measured - a.liveness.measured}/${b.liveness.skipped - a.liveness.skipped}`,
   };
 }
 
@@ -178,6 +184,7 @@ row('server CPU, % of one core', (r) => r.cpuPct.toFixed(0));
 row('CPU per camera, % of one core', (r) => (r.cpuPct / CAMS).toFixed(1));
 row('CPU ms per processed frame', (r) => r.cpuPerFrame.toFixed(1));
 row('frames tracked/detect/region/identify', (r) => r.steps);
+row('faces liveness measured/skipped', (r) => r.liveness);
 row('attendance events (one person)', (r) => r.events);
 console.log('  (latency: frames that ran the detector or the pipeline; tracked frames reuse the last boxes)');
 console.log(`-- reference, same run: one-thread pipeline, 640x480 one face: ${refMs} ms per frame` +

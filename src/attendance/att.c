@@ -36,6 +36,17 @@
 /* Advisory lock keys for one person's decisions: clear of the store's own. */
 #define ATT_LOCK_BASE ((int64_t)1 << 40)
 
+/* The sightings att_live_recently may answer from: at most this many
+ * person and camera pairs, each with its newest sighting measured live
+ * (pairs whose window has ended are dropped as new ones come; past the
+ * limit the oldest goes, and its person is measured again). */
+#define ATT_LIVE_MAX 4096
+
+typedef struct {
+    int64_t person, camera, ts_ms;
+    char kind[8]; /* the event's */
+} att_live;
+
 /* One att_record call waiting in the commit queue (SQLite). */
 typedef struct pending {
     const att_sighting *sg;
@@ -63,6 +74,10 @@ struct att {
      * (one per change of the timezone setting). */
     att_tz **retired;
     size_t nretired;
+    /* Sightings measured live that made or merged into an event, the newest
+     * per person and camera (att_live_recently). */
+    att_live *live;
+    size_t nlive;
 };
 
 /* ---- configuration -------------------------------------------------------- */
@@ -210,6 +225,8 @@ rc_status att_reload(att *a, rc_error *err)
     } else {
         a->tz = tz;
     }
+    /* A face measured live under another threshold may not pass this one. */
+    if (a->cfg.liveness_threshold != c.liveness_threshold) a->nlive = 0;
     a->cfg = c;
     pthread_mutex_unlock(&a->mu);
     return RC_OK;
@@ -238,6 +255,7 @@ void att_destroy(att *a)
     att_tz_free(a->tz);
     for (size_t i = 0; i < a->nretired; i++) att_tz_free(a->retired[i]);
     free(a->retired);
+    free(a->live);
     pthread_cond_destroy(&a->committed);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -297,6 +315,8 @@ const char *att_outcome_name(att_outcome o)
         return "merged";
     case ATT_MOVED:
         return "moved";
+    case ATT_NEEDS_LIVENESS:
+        return "needs_liveness";
     }
     return "unknown";
 }
@@ -415,12 +435,13 @@ static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
 }
 
 /* Merge a sighting into e; true when it is the best so far (its face and
- * probe stand for the event now). */
+ * probe stand for the event now). A sighting whose liveness was skipped
+ * (merge_only) is never the best: what stands for the event was measured. */
 static bool take_best(store_event *e, const att_sighting *sg)
 {
     e->sightings++;
     if (sg->ts_ms > e->last_seen_ms) e->last_seen_ms = sg->ts_ms;
-    if (sg->confidence <= e->confidence) return false;
+    if (sg->merge_only || sg->confidence <= e->confidence) return false;
     e->confidence = sg->confidence;
     memcpy(e->box, sg->box, sizeof e->box);
     e->liveness = sg->liveness < 0 ? 0 : sg->liveness;
@@ -432,6 +453,10 @@ static bool take_best(store_event *e, const att_sighting *sg)
 static rc_status unrecognized(att *a, const rules *r, const att_sighting *sg, const char *reason,
                               const void *jpeg, size_t len, att_result *out, rc_error *err)
 {
+    if (sg->merge_only) { /* no sighting is kept without its liveness */
+        out->outcome = ATT_NEEDS_LIVENESS;
+        return RC_OK;
+    }
     if (!r->cfg.keep_unrecognized) {
         out->outcome = ATT_IGNORED;
         return RC_OK;
@@ -500,6 +525,10 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
     if (latest && gap < window && gap > -window && (!sg->kind || !strcmp(sg->kind, latest->kind))) {
         target = latest; /* 3: a repeat within the de-duplication window */
         outcome = ATT_MERGED;
+    } else if (sg->merge_only) {
+        free(ev); /* rule 3 no longer holds: the caller measures liveness */
+        out->outcome = ATT_NEEDS_LIVENESS;
+        return RC_OK;
     } else if (!strcmp(direction, "entry") || !strcmp(direction, "exit")) {
         kind = direction; /* 4: the camera decides */
     } else if (!first_entry) {
@@ -555,6 +584,60 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
     free(ev);
     if (st == RC_OK) out->outcome = outcome;
     return st;
+}
+
+/* ---- sightings measured live ---------------------------------------------- */
+
+/* Remember a committed sighting that was measured live and made or merged
+ * into an event (the caller holds mu). Sightings that skipped liveness
+ * (merge_only) are not remembered, so they never extend the window in which
+ * others may skip it; nor are a PIN's or a self check-in's (a source of
+ * their own), which no camera measured. */
+static void live_note(att *a, const att_sighting *sg, const att_result *res)
+{
+    if (sg->merge_only || sg->liveness < 0 || sg->source || !sg->person_id ||
+        (res->outcome != ATT_NEW && res->outcome != ATT_MERGED && res->outcome != ATT_MOVED))
+        return;
+    int64_t window = (int64_t)a->cfg.dedup_window_s * 1000;
+    att_live *l = NULL;
+    size_t kept = 0, oldest = 0;
+    for (size_t i = 0; i < a->nlive; i++) {
+        att_live *x = &a->live[i];
+        if (x->person == sg->person_id && x->camera == sg->camera_id)
+            l = x;
+        else if (x->ts_ms <= sg->ts_ms - window)
+            continue; /* its window has ended: dropped */
+        a->live[kept] = *x;
+        if (x == l) l = &a->live[kept];
+        if (a->live[kept].ts_ms < a->live[oldest].ts_ms) oldest = kept;
+        kept++;
+    }
+    a->nlive = kept;
+    if (l && l->ts_ms > sg->ts_ms) return; /* an older frame arriving late */
+    if (!l) {
+        if (!a->live) a->live = malloc(ATT_LIVE_MAX * sizeof *a->live);
+        if (!a->live) return; /* out of memory: these faces are measured */
+        l = a->nlive < ATT_LIVE_MAX ? &a->live[a->nlive++] : &a->live[oldest];
+    }
+    *l = (att_live){.person = sg->person_id, .camera = sg->camera_id, .ts_ms = sg->ts_ms};
+    snprintf(l->kind, sizeof l->kind, "%s", res->event.kind);
+}
+
+bool att_live_recently(att *a, int64_t person_id, int64_t camera_id, const char *kind,
+                       int64_t ts_ms)
+{
+    bool yes = false;
+    pthread_mutex_lock(&a->mu);
+    int64_t window = (int64_t)a->cfg.dedup_window_s * 1000;
+    for (size_t i = 0; i < a->nlive; i++) {
+        const att_live *l = &a->live[i];
+        if (l->person != person_id || l->camera != camera_id) continue;
+        int64_t gap = ts_ms - l->ts_ms;
+        yes = gap < window && gap > -window && (!kind || !strcmp(kind, l->kind));
+        break;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return yes;
 }
 
 /* One sighting in its own transaction (locked per person on PostgreSQL). */
@@ -613,6 +696,7 @@ rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jp
         pthread_mutex_lock(&a->mu);
         a->records++;
         a->commits += st == RC_OK;
+        if (st == RC_OK) live_note(a, sg, out);
         pthread_mutex_unlock(&a->mu);
         return st;
     }
@@ -646,6 +730,7 @@ rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jp
         a->commits += commits;
         pthread_cond_broadcast(&a->committed);
     }
+    if (me.st == RC_OK) live_note(a, sg, out);
     pthread_mutex_unlock(&a->mu);
     return me.st;
 }

@@ -14,7 +14,9 @@
  *     a holiday; otherwise the local day (status "outside").
  *  3. Within `dedup_window_s` of the last sighting merged into an event of
  *     the same slot, it merges: count + 1, best confidence (with its box,
- *     liveness and camera) kept. A gap of exactly the window is new.
+ *     liveness and camera) kept. A gap of exactly the window is new. A
+ *     sighting that skipped liveness (merge_only, att_live_recently) may
+ *     only merge by this rule, and is never the best.
  *  4. A camera with direction entry or exit decides the kind. Otherwise the
  *     first sighting in the slot is the entry; one at least `min_stay_s`
  *     after the entry is the exit, and a later one moves the exit (the last
@@ -139,14 +141,23 @@ typedef struct {
                            into an event of that kind. */
     const char *source; /* the new event's source ("pin"); NULL: "auto" */
     int64_t face_id;    /* the enrolled face that matched best; 0: none */
+    /* Liveness was not measured because att_live_recently said the person
+     * was measured live here within the window: the sighting only merges
+     * into the event of rule 3 (count + 1, last seen), never creates or
+     * moves an event and never becomes its best (confidence, box, liveness,
+     * face and probe stay those of measured sightings). When rule 3 does
+     * not hold any more, nothing is written and the outcome is
+     * ATT_NEEDS_LIVENESS: measure it and record it again. */
+    bool merge_only;
 } att_sighting;
 
 typedef enum {
-    ATT_IGNORED,      /* not recognized / not live, not kept */
-    ATT_UNRECOGNIZED, /* kept as an unrecognized sighting */
-    ATT_NEW,          /* a new entry or exit event */
-    ATT_MERGED,       /* merged into an existing event (count, best confidence) */
-    ATT_MOVED,        /* the exit moved to this later sighting (last wins) */
+    ATT_IGNORED,        /* not recognized / not live, not kept */
+    ATT_UNRECOGNIZED,   /* kept as an unrecognized sighting */
+    ATT_NEW,            /* a new entry or exit event */
+    ATT_MERGED,         /* merged into an existing event (count, best confidence) */
+    ATT_MOVED,          /* the exit moved to this later sighting (last wins) */
+    ATT_NEEDS_LIVENESS, /* merge_only, and rule 3 does not hold: nothing written */
 } att_outcome;
 
 const char *att_outcome_name(att_outcome o);
@@ -180,6 +191,19 @@ void att_get_stats(att *a, att_stats *out);
  * fsync is done). */
 rc_status att_record(att *a, const att_sighting *sg, const void *jpeg, size_t jpeg_len,
                      att_result *out, rc_error *err);
+
+/* Whether a sighting of person_id at camera_id (0: none) at ts_ms may skip
+ * liveness: it falls within the de-duplication window of a sighting of
+ * theirs at that camera that was measured live and made or merged into an
+ * event (source "auto", with the same kind when `kind` is chosen). Asked
+ * of memory only (what att_record of this engine recorded; a reload that
+ * changes liveness_threshold forgets it), never of the store: a sighting
+ * another node recorded is not known here, and is measured. The window
+ * starts at the measured sighting, so sightings recorded with merge_only
+ * do not extend it: one window after the last measured sighting, the next
+ * one is measured again. */
+bool att_live_recently(att *a, int64_t person_id, int64_t camera_id, const char *kind,
+                       int64_t ts_ms);
 
 /* The person's schedule slot (own or a group's, never on a holiday) whose
  * [start - margin_min, end + margin_min] holds ts_ms, the nearest when

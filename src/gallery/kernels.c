@@ -181,7 +181,7 @@ int gallery_kernel_available(gallery_kernel k)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case GALLERY_KERNEL_AVX512:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
     default:
         return 0;

@@ -192,6 +192,6 @@ char *rc_metrics_render(rc_metrics *m, size_t *len)
         free(b.buf);
         return NULL;
     }
-    *len = b.len;
+    if (len) *len = b.len;
     return b.buf;
 }

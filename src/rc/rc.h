@@ -88,7 +88,7 @@ void rc_metrics_set(rc_metrics *m, const char *name, const char *help, double v)
 void rc_metrics_time(rc_metrics *m, const char *name, const char *help, double ms);
 
 /* Render everything in Prometheus text format (caller frees); NULL when out
- * of memory. */
+ * of memory. Its length goes to *len unless len is NULL. */
 char *rc_metrics_render(rc_metrics *m, size_t *len);
 
 #endif

@@ -385,79 +385,142 @@ void recog_settings(recog *r, double *threshold, double *liveness, int *keep_unr
     if (keep_unrecognized) *keep_unrecognized = c.keep_unrecognized;
 }
 
-/* Who each live face is. Not-live faces keep no identity: the match is
- * cleared, so nothing downstream can show whom a spoof resembles.
- * Liveness is measured here, only where its answer is used: on every face of
- * a frame that marks attendance (a known face may become an event, an
- * unknown one an unknown-face notification or a kept sighting), and
- * otherwise on the faces the gallery knows (whose identity a spoof must not
- * get). An unknown face in a frame that does not mark keeps liveness -1 (not
- * measured): nothing would change with it. */
-static rc_status identify(recog *r, const img_image *im, recog_face *fs, int n, bool marking,
-                          double threshold, double liveness, rc_error *err)
+/* Liveness runs with a face worker borrowed at the first face that needs
+ * it and given back by live_done, which records the time spent as the
+ * frame's liveness stage. */
+typedef struct {
+    face_worker *w;
+    size_t slot;
+    double ms;
+} live_run;
+
+#define LIVENESS_HELP                                                                              \
+    "faces whose liveness was measured, or skipped (measured live at the camera within the "       \
+    "de-duplication window)"
+
+static rc_status live_measure(recog *r, live_run *run, const img_image *im, recog_face *f,
+                              rc_error *err)
+{
+    if (!run->w) run->w = worker_get(r, &run->slot);
+    double t0 = rc_mono_ms();
+    rc_status st = face_liveness(run->w, im, &f->face, err);
+    run->ms += rc_mono_ms() - t0;
+    rc_metrics_add(r->cfg.metrics, "rollcall_liveness_faces_total{how=\"measured\"}", LIVENESS_HELP,
+                   1);
+    return st;
+}
+
+static void live_done(recog *r, live_run *run)
+{
+    if (!run->w) return;
+    rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"liveness\"}",
+                    "face pipeline time per frame and stage", run->ms);
+    worker_put(r, run->slot);
+    run->w = NULL;
+}
+
+/* The face's identity once its liveness is known (or not measured): a face
+ * below the threshold keeps none, the match is cleared, so nothing
+ * downstream can show whom a spoof resembles. */
+static void judge_face(recog *r, recog_face *f, gallery_match m, double liveness)
+{
+    f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
+    memset(&f->match, 0, sizeof f->match);
+    f->match.person = -1;
+    f->known = false;
+    memset(&f->person, 0, sizeof f->person);
+    if (!f->live) return;
+    f->match = m;
+    f->known = m.known && m.person > 0 &&
+               store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
+               f->person.active;
+    if (!f->known) memset(&f->person, 0, sizeof f->person);
+}
+
+/* Who each live face is. Liveness is measured here, only where its answer
+ * is used: in a frame that marks attendance, on every face (a known face may
+ * become an event, an unknown one an unknown-face notification or a kept
+ * sighting) except a known one whose person was measured live at this
+ * camera within the de-duplication window (att_live_recently: its sighting
+ * can only merge into that event, so mark records it merge_only and
+ * measures it only if the merge no longer holds); in a frame that does not
+ * mark, on the faces the gallery knows (whose identity a spoof must not
+ * get). An unmeasured face keeps liveness -1. */
+static rc_status identify(recog *r, const img_image *im, recog_result *res, bool marking,
+                          const char *kind, double threshold, double liveness, rc_error *err)
 {
     gallery_decide_opts dec = {(float)threshold, 1};
-    face_worker *w = NULL;
-    size_t slot = 0;
+    live_run run = {0};
     rc_status st = RC_OK;
-    double live_ms = 0;
-    for (int i = 0; i < n && st == RC_OK; i++) {
-        recog_face *f = &fs[i];
+    for (int i = 0; i < res->n && st == RC_OK; i++) {
+        recog_face *f = &res->faces[i];
         f->match.person = -1;
         f->live = true;
         if (!f->face.has_embedding) continue;
         gallery_match m = gallery_identify(r->gallery, f->face.embedding, &dec);
-        if (marking || m.known) {
-            if (!w) w = worker_get(r, &slot);
-            double t0 = rc_mono_ms();
-            st = face_liveness(w, im, &f->face, err);
-            live_ms += rc_mono_ms() - t0;
-        }
-        f->live = f->face.liveness < 0 || f->face.liveness >= liveness;
-        if (!f->live) {
-            rc_metrics_add(r->cfg.metrics, "rollcall_recognitions_total{result=\"not_live\"}",
-                           "faces identified, known or unknown", 1);
-            continue;
-        }
-        f->match = m;
-        f->known = m.known && m.person > 0 &&
-                   store_person_get(r->cfg.store, m.person, &f->person, NULL) == RC_OK &&
-                   f->person.active;
-        if (!f->known) memset(&f->person, 0, sizeof f->person);
-        rc_metrics_add(r->cfg.metrics,
-                       f->known ? "rollcall_recognitions_total{result=\"known\"}"
-                                : "rollcall_recognitions_total{result=\"unknown\"}",
-                       "faces identified, known or unknown", 1);
+        f->liveness_skipped =
+            marking && m.known && m.person > 0 &&
+            att_live_recently(r->cfg.att, m.person, res->camera_id, kind, res->ts_ms);
+        if ((marking || m.known) && !f->liveness_skipped) st = live_measure(r, &run, im, f, err);
+        judge_face(r, f, m, liveness);
     }
-    if (w) {
-        rc_metrics_time(r->cfg.metrics, "rollcall_pipeline_stage_ms{stage=\"liveness\"}",
-                        "face pipeline time per frame and stage", live_ms);
-        worker_put(r, slot);
-    }
+    live_done(r, &run);
     return st;
 }
 
+/* The face's sighting for att_record. */
+static att_sighting sighting_of(const recog_result *res, const recog_face *f, const char *kind)
+{
+    return (att_sighting){
+        .person_id = f->known ? f->person.id : 0,
+        .ts_ms = res->ts_ms,
+        .camera_id = res->camera_id,
+        .confidence = f->match.score,
+        .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
+        .liveness = f->face.liveness,
+        .kind = kind,
+        .face_id = f->known ? f->match.best_template : 0,
+        .merge_only = f->liveness_skipped};
+}
+
+/* Record one face's sighting. A face that skipped liveness whose merge no
+ * longer holds (ATT_NEEDS_LIVENESS: the event is gone, the slot changed, the
+ * person was archived) is measured now, judged again and recorded like any
+ * other. */
+static rc_status record(recog *r, const img_image *im, const recog_result *res, recog_face *f,
+                        const char *kind, int keep_unrecognized, double liveness, att_result *ar,
+                        rc_error *err)
+{
+    for (;;) {
+        att_sighting sg = sighting_of(res, f, kind);
+        size_t jl = 0;
+        unsigned char *jpeg = !sg.person_id && !sg.merge_only && keep_unrecognized
+                                  ? face_jpeg(im, &f->face, &jl)
+                                  : NULL;
+        rc_status st = att_record(r->cfg.att, &sg, jpeg, jl, ar, err);
+        free(jpeg);
+        if (st != RC_OK || ar->outcome != ATT_NEEDS_LIVENESS) return st;
+        if (!f->liveness_skipped)
+            return rc_fail(err, RC_ERR_INTERNAL, "a measured face was refused");
+        f->liveness_skipped = false;
+        live_run run = {0};
+        gallery_match m = f->match;
+        st = live_measure(r, &run, im, f, err);
+        live_done(r, &run);
+        if (st != RC_OK) return st;
+        judge_face(r, f, m, liveness);
+    }
+}
+
 static void mark(recog *r, const img_image *im, recog_result *res, const char *kind,
-                 int keep_unrecognized)
+                 int keep_unrecognized, double liveness)
 {
     for (int i = 0; i < res->n; i++) {
         recog_face *f = &res->faces[i];
         if (!f->face.has_embedding) continue;
-        att_sighting sg = {
-            .person_id = f->known ? f->person.id : 0,
-            .ts_ms = res->ts_ms,
-            .camera_id = res->camera_id,
-            .confidence = f->match.score,
-            .box = {f->face.x0, f->face.y0, f->face.x1 - f->face.x0, f->face.y1 - f->face.y0},
-            .liveness = f->face.liveness,
-            .kind = kind,
-            .face_id = f->known ? f->match.best_template : 0};
-        size_t jl = 0;
-        unsigned char *jpeg =
-            !sg.person_id && keep_unrecognized ? face_jpeg(im, &f->face, &jl) : NULL;
         att_result ar;
         rc_error aerr;
-        if (att_record(r->cfg.att, &sg, jpeg, jl, &ar, &aerr) != RC_OK) {
+        if (record(r, im, res, f, kind, keep_unrecognized, liveness, &ar, &aerr) != RC_OK) {
             rc_log(RC_LOG_WARN, "attendance for a sighting: %s", aerr.msg);
         } else if (!f->known && f->live) {
             recog_event ev = {.kind = RECOG_EVENT_UNKNOWN,
@@ -471,7 +534,10 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             f->event_new = ar.outcome == ATT_NEW;
             f->event = ar.event;
             f->minutes_late = minutes_late(r, &ar.event);
-            if (keep_unrecognized && ar.best) keep_probe(r, im, f, &sg, &ar.event);
+            if (keep_unrecognized && ar.best) {
+                att_sighting sg = sighting_of(res, f, kind);
+                keep_probe(r, im, f, &sg, &ar.event);
+            }
             recog_event ev = {.kind = RECOG_EVENT_ATTENDANCE,
                               .camera_id = res->camera_id,
                               .ts_ms = res->ts_ms,
@@ -480,7 +546,23 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
                               .is_new = f->event_new};
             recog_emit(r, &ev);
         }
-        free(jpeg);
+    }
+}
+
+/* The recognitions counters, once every face's answer is final. */
+static void count_faces(recog *r, const recog_result *res)
+{
+    for (int i = 0; i < res->n; i++) {
+        const recog_face *f = &res->faces[i];
+        if (!f->face.has_embedding) continue;
+        rc_metrics_add(r->cfg.metrics,
+                       !f->live   ? "rollcall_recognitions_total{result=\"not_live\"}"
+                       : f->known ? "rollcall_recognitions_total{result=\"known\"}"
+                                  : "rollcall_recognitions_total{result=\"unknown\"}",
+                       "faces identified, known or unknown", 1);
+        if (f->liveness_skipped)
+            rc_metrics_add(r->cfg.metrics, "rollcall_liveness_faces_total{how=\"skipped\"}",
+                           LIVENESS_HELP, 1);
     }
 }
 
@@ -513,12 +595,13 @@ rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, 
     for (int i = 0; i < n; i++) out->faces[i].face = faces[i];
     free(faces);
     bool marking = o->mark && r->cfg.att;
-    st = identify(r, im, out->faces, n, marking, threshold, liveness, err);
+    st = identify(r, im, out, marking, o->kind, threshold, liveness, err);
     if (st != RC_OK) {
         recog_result_free(out);
         return st;
     }
-    if (marking) mark(r, im, out, o->kind, keep);
+    if (marking) mark(r, im, out, o->kind, keep, liveness);
+    count_faces(r, out);
     out->ms = rc_mono_ms() - t0;
     if (n > 0) {
         recog_event ev = {.kind = RECOG_EVENT_FRAME,

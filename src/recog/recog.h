@@ -115,7 +115,11 @@ typedef struct {
 
 typedef struct {
     face_info face;
-    bool live;           /* liveness not measured, or >= liveness_threshold */
+    bool live; /* liveness not measured, or >= liveness_threshold */
+    /* marking: liveness not measured (face.liveness -1) because this person
+     * was measured live at this camera within the de-duplication window
+     * (att_live_recently); the sighting only merged into their event */
+    bool liveness_skipped;
     gallery_match match; /* the gallery's answer (score: similarity; 0 when not live) */
     bool known;          /* a live face identified as an active person */
     store_person person; /* when known */
@@ -137,7 +141,10 @@ typedef struct {
 
 /* Recognize every face of a frame; with o->mark, record attendance and
  * notify listeners of the events. Listeners get the frame (when it has
- * faces) after the events. *out is freed with recog_result_free. */
+ * faces) after the events. Liveness runs only where its answer is used:
+ * not on an unknown face of a frame that does not mark, nor, with o->mark,
+ * on a known face measured live at this camera within the de-duplication
+ * window (liveness_skipped). *out is freed with recog_result_free. */
 rc_status recog_frame(recog *r, const img_image *im, const recog_frame_opts *o, recog_result *out,
                       rc_error *err);
 void recog_result_free(recog_result *res);

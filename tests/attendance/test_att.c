@@ -798,6 +798,114 @@ static void events_of(fx *f, int64_t who, size_t want, int sightings)
     free(ev);
 }
 
+/* A sighting may skip liveness (att_live_recently) only within the
+ * de-duplication window after a sighting of the same person at the same
+ * camera that was measured live and made or merged into an event; the
+ * window counts from that measured sighting, never from one that skipped
+ * it. A sighting that skipped it (merge_only) only merges into the event
+ * (count and last seen, never its best face, confidence or liveness), and
+ * when no event in the window takes it nothing at all is written
+ * (ATT_NEEDS_LIVENESS): no event, no kept sighting. */
+static void skipped_liveness_only_merges(void **state)
+{
+    fx *f = *state;
+    int64_t t0 = at(f, 2026, 3, 2, 8, 0, 0), W = 300000;
+    OK(store_setting_set(f->s, "keep_unrecognized", "1", &e_));
+    OK(att_reload(f->a, &e_));
+    assert_false(att_live_recently(f->a, f->ann, f->cam_both, NULL, t0));
+    att_result r = see(f, f->ann, f->cam_both, t0, 0.6);
+    assert_int_equal(r.outcome, ATT_NEW);
+    int64_t ev = r.event.id;
+    assert_true(att_live_recently(f->a, f->ann, f->cam_both, NULL, t0 + 1000));
+    assert_true(att_live_recently(f->a, f->ann, f->cam_both, "entry", t0 + W - 1));
+    assert_false(att_live_recently(f->a, f->ann, f->cam_both, "exit", t0 + 1000));
+    assert_false(att_live_recently(f->a, f->ann, f->cam_both, NULL, t0 + W));
+    assert_false(att_live_recently(f->a, f->ann, f->cam_in, NULL, t0 + 1000)); /* another camera */
+    assert_false(att_live_recently(f->a, f->bob, f->cam_both, NULL, t0 + 1000));
+
+    /* Within the window: merges, but a better confidence does not make it
+     * the event's best (its face, box and liveness were never measured). */
+    att_sighting sg = {.person_id = f->ann,
+                       .ts_ms = t0 + W - 1000,
+                       .camera_id = f->cam_both,
+                       .confidence = 0.9,
+                       .box = {1, 2, 3, 4},
+                       .liveness = -1,
+                       .merge_only = true};
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_int_equal(r.event.id, ev);
+    assert_false(r.best);
+    assert_int_equal(r.event.sightings, 2);
+    assert_int_equal(r.event.last_seen_ms, t0 + W - 1000);
+    assert_true(r.event.confidence == 0.6);
+    assert_true(r.event.liveness == 0.95);
+    assert_true(r.event.box[0] == 10.0f);
+    /* ... and does not extend the window in which liveness may be skipped. */
+    assert_false(att_live_recently(f->a, f->ann, f->cam_both, NULL, t0 + W));
+
+    /* Past the event's window (counted from its last sighting, as rule 3
+     * does): nothing is written, the caller must measure. */
+    sg.ts_ms = t0 + W - 1000 + W;
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEEDS_LIVENESS);
+    events_of(f, f->ann, 1, 2);
+    /* Not a person, or below the threshold: nothing kept either. */
+    sg.ts_ms = t0 + 2000;
+    sg.person_id = 0;
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEEDS_LIVENESS);
+    sg.person_id = f->ann;
+    sg.confidence = 0.1;
+    OK(att_record(f->a, &sg, "jpg", 3, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEEDS_LIVENESS);
+    /* A kind chosen on the kiosk merges only into an event of that kind. */
+    sg.confidence = 0.9;
+    sg.kind = "exit";
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEEDS_LIVENESS);
+    store_sighting *kept;
+    size_t n;
+    OK(store_sighting_list(f->s, NULL, (store_page){0}, &kept, &n, NULL, &e_));
+    assert_int_equal(n, 0);
+    free(kept);
+    events_of(f, f->ann, 1, 2);
+
+    /* The event voided: nothing to merge into. */
+    OK(store_event_void(f->s, ev, "test", "wrong person", &e_));
+    sg.kind = NULL;
+    sg.ts_ms = t0 + 3000;
+    OK(att_record(f->a, &sg, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEEDS_LIVENESS);
+
+    /* A PIN's sighting (liveness not measured by any camera) lets nothing
+     * skip; a measured one that is refused (a spoof) neither. */
+    att_sighting pin = {.person_id = f->bob,
+                        .ts_ms = t0,
+                        .camera_id = f->cam_both,
+                        .confidence = 1,
+                        .liveness = -1,
+                        .source = "pin"};
+    OK(att_record(f->a, &pin, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_false(att_live_recently(f->a, f->bob, f->cam_both, NULL, t0 + 1000));
+    att_sighting spoof = {.person_id = f->free_,
+                          .ts_ms = t0,
+                          .camera_id = f->cam_both,
+                          .confidence = 0.9,
+                          .liveness = 0.1};
+    OK(att_record(f->a, &spoof, NULL, 0, &r, &e_));
+    assert_int_equal(r.outcome, ATT_UNRECOGNIZED);
+    assert_false(att_live_recently(f->a, f->free_, f->cam_both, NULL, t0 + 1000));
+
+    /* A new liveness threshold forgets what was measured under the old one. */
+    see(f, f->free_, f->cam_both, t0 + 10000, 0.7);
+    assert_true(att_live_recently(f->a, f->free_, f->cam_both, NULL, t0 + 20000));
+    OK(store_setting_set(f->s, "liveness_threshold", "0.9", &e_));
+    OK(att_reload(f->a, &e_));
+    assert_false(att_live_recently(f->a, f->free_, f->cam_both, NULL, t0 + 20000));
+}
+
 /* Several rollcall nodes (each its own engine, as separate processes would
  * be) see the same person at the same moment: one entry, all sightings
  * merged into it, never two entries. */
@@ -1304,6 +1412,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(camera_direction_decides, setup, teardown),
         cmocka_unit_test_setup_teardown(dedup_window_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(skipped_liveness_only_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(midnight_and_overnight_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(dst_day_judged_in_local_time, setup, teardown),
         cmocka_unit_test_setup_teardown(holidays_have_no_slots_and_no_absences, setup, teardown),

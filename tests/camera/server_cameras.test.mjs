@@ -147,7 +147,16 @@ after(async () => {
 test('an MJPEG camera makes exactly one entry and reconnects by itself after a cut', async () => {
   mjpegCam = await addCamera({ name: 'Door MJPEG', kind: 'mjpeg', url: `http://127.0.0.1:${mjpegPort}/stream`, direction: 'entry', fps: 5 });
   // 25 more recognized frames at 5 fps is at least 5 s of standing there.
-  await oneEntry(mjpegCam, 'person01', { more: 25 });
+  const ev = await oneEntry(mjpegCam, 'person01', { more: 25 });
+  // Her re-checks after the entry skip the liveness model (she was measured
+  // live at this camera within the de-duplication window), and the event
+  // keeps the score of a measured sighting.
+  const metrics = (await env.admin.get('/metrics')).body;
+  const liveness = (how) => Number(metrics.match(
+    new RegExp(`^rollcall_liveness_faces_total\\{how="${how}"\\} (\\S+)$`, 'm'))?.[1] ?? 0);
+  assert.ok(liveness('measured') >= 1 && liveness('skipped') >= 1,
+    `liveness measured ${liveness('measured')}, skipped ${liveness('skipped')}`);
+  assert.ok(ev.liveness > 0, `the event's liveness is a measured score (${ev.liveness})`);
   let st = await status(mjpegCam);
   assert.equal(st.state, 'streaming');
   assert.equal(st.connects, 1);

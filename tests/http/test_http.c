@@ -383,6 +383,11 @@ static void metrics_render_prometheus_text(void **state)
     /* A hostile label value cannot break the format. */
     assert_non_null(strstr(text, "route=\"/x_y_z\""));
     assert_int_equal(strstr(text, "# TYPE rollcall_stage_ms histogram") != NULL, 1);
+    /* A caller that does not want the length passes NULL. */
+    char *again = rc_metrics_render(m, NULL);
+    assert_non_null(again);
+    assert_string_equal(again, text);
+    free(again);
     free(text);
     rc_metrics_destroy(m);
 }

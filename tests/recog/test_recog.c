@@ -350,6 +350,164 @@ static void test_liveness_only_where_used(void **state)
     recog_result_free(&r);
 }
 
+/* A counter from the registry (0 when never added to). */
+static double metric(rc_metrics *m, const char *name)
+{
+    size_t len;
+    char *text = rc_metrics_render(m, &len);
+    assert_non_null(text);
+    double v = 0;
+    size_t nl = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name, nl) && p[nl] == ' ') v = strtod(p + nl + 1, NULL);
+    free(text);
+    return v;
+}
+
+/* One marking frame at a camera at time ts. */
+static void camera_frame(recog *rg, const char *path, int64_t cam, int64_t ts, recog_result *res)
+{
+    size_t len;
+    unsigned char *buf = photo(path, &len);
+    img_image *im = NULL;
+    OK(recog_decode(buf, len, &im, &e_));
+    free(buf);
+    recog_frame_opts o = {.mark = true, .camera_id = cam, .ts_ms = ts};
+    OK(recog_frame(rg, im, &o, res, &e_));
+    img_free(im);
+}
+
+/* In frames that mark, a known face whose person was measured live at this
+ * camera within the de-duplication window is not measured again: it merges
+ * into their event (answered live, with the event, liveness -1), and the
+ * liveness counter and the worker do not run. A spoof of that person in the
+ * window merges too but never becomes the event's best; once the window
+ * since the last *measured* sighting ends, the spoof is measured and
+ * refused (no identity, no event, kept for review naming nobody), and the
+ * real face after it is measured again. Here a photo of hers that scores
+ * under the threshold stands for the spoof, as in
+ * test_not_live_has_no_identity. */
+static void test_liveness_skipped_within_the_window(void **state)
+{
+    fixture *f = *state;
+    rc_metrics *m = rc_metrics_create();
+    recog_destroy(f->rg);
+    recog_config c = {
+        .models_dir = models_dir, .workers = 1, .store = f->db.s, .att = f->att, .metrics = m};
+    OK(recog_create(&c, &f->rg, &e_));
+    enroll_ang(f);
+    const char *live = "id/deepface_angelina/5.jpg", *spoof = "id/deepface_angelina/3.jpg";
+    recog_result r;
+    frame(f->rg, live, false, &r);
+    double l_live = r.faces[0].face.liveness;
+    recog_result_free(&r);
+    frame(f->rg, spoof, false, &r);
+    double l_spoof = r.faces[0].face.liveness;
+    recog_result_free(&r);
+    if (!(l_spoof + 0.02 < l_live))
+        fail_msg("%s scores liveness %.4f, %s %.4f: pick another pair", spoof, l_spoof, live,
+                 l_live);
+    set_liveness(f, (l_live + l_spoof) / 2);
+    att_config cfg;
+    att_get_config(f->att, &cfg);
+    cfg.keep_unrecognized = 1;
+    OK(att_config_save(f->db.s, &cfg, &e_));
+    OK(att_reload(f->att, &e_));
+    int64_t W = (int64_t)cfg.dedup_window_s * 1000;
+    store_camera cam = {.enabled = 1, .fps = 5};
+    snprintf(cam.name, sizeof cam.name, "hall");
+    snprintf(cam.direction, sizeof cam.direction, "both");
+    OK(store_camera_create(f->db.s, &cam, &e_));
+    const char *MEASURED = "rollcall_liveness_faces_total{how=\"measured\"}";
+    const char *SKIPPED = "rollcall_liveness_faces_total{how=\"skipped\"}";
+    double runs = metric(m, MEASURED);
+    int64_t t0 = rc_unix_ms();
+
+    /* Marked: measured, a new event. */
+    camera_frame(f->rg, live, cam.id, t0, &r);
+    assert_true(r.faces[0].known && r.faces[0].has_event && r.faces[0].event_new);
+    assert_false(r.faces[0].liveness_skipped);
+    assert_true(metric(m, MEASURED) == runs + 1);
+    store_event ev = r.faces[0].event;
+    recog_result_free(&r);
+    /* Seen again in the window: not measured, merged. */
+    camera_frame(f->rg, live, cam.id, t0 + 10000, &r);
+    assert_true(r.faces[0].known && r.faces[0].live && r.faces[0].liveness_skipped);
+    assert_true(r.faces[0].face.liveness < 0);
+    assert_true(r.faces[0].has_event && !r.faces[0].event_new);
+    assert_int_equal(r.faces[0].event.id, ev.id);
+    assert_int_equal(r.faces[0].event.sightings, 2);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 1);
+    assert_true(metric(m, SKIPPED) == 1);
+    /* The spoof in the window: merged, never the event's best. */
+    camera_frame(f->rg, spoof, cam.id, t0 + 20000, &r);
+    assert_true(r.faces[0].liveness_skipped && r.faces[0].has_event);
+    assert_int_equal(r.faces[0].event.sightings, 3);
+    assert_true(r.faces[0].event.liveness == ev.liveness);
+    assert_true(r.faces[0].event.confidence == ev.confidence);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 1);
+    /* The window since the measured sighting has ended: the spoof is
+     * measured and refused, although it was merged 20 s after it. */
+    camera_frame(f->rg, spoof, cam.id, t0 + W, &r);
+    assert_false(r.faces[0].liveness_skipped);
+    assert_true(r.faces[0].face.liveness >= 0);
+    assert_false(r.faces[0].live);
+    assert_false(r.faces[0].known);
+    assert_int_equal(r.faces[0].person.id, 0);
+    assert_false(r.faces[0].has_event);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 2);
+    camera_frame(f->rg, spoof, cam.id, t0 + W + 1000, &r); /* and again */
+    assert_false(r.faces[0].live);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 3);
+    /* Her real face: measured, merged (within the window of the last
+     * merged sighting), and the next one skips again. */
+    camera_frame(f->rg, live, cam.id, t0 + W + 2000, &r);
+    assert_false(r.faces[0].liveness_skipped);
+    assert_true(r.faces[0].live && r.faces[0].has_event && !r.faces[0].event_new);
+    recog_result_free(&r);
+    camera_frame(f->rg, live, cam.id, t0 + W + 3000, &r);
+    assert_true(r.faces[0].liveness_skipped && r.faces[0].has_event);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 4);
+
+    /* One event, its best sighting measured; the refused spoofs kept for
+     * review with their measured liveness, naming nobody. */
+    store_event_filter flt = {.person_id = ev.person_id};
+    store_event *evs;
+    size_t n;
+    OK(store_event_list(f->db.s, &flt, (store_page){0}, &evs, &n, NULL, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(evs[0].sightings, 5);
+    assert_true(evs[0].liveness >= l_live - 1e-6);
+    free(evs);
+    store_sighting *kept;
+    OK(store_sighting_list(f->db.s, NULL, (store_page){0}, &kept, &n, NULL, &e_));
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(kept[i].reason, "unknown"); /* recog gave it no identity */
+        assert_int_equal(kept[i].candidate_person_id, 0);
+        assert_true(kept[i].liveness >= 0 && kept[i].liveness < l_live);
+    }
+    free(kept);
+
+    /* The event voided within the window: the face is measured and makes a
+     * new event. */
+    OK(store_event_void(f->db.s, ev.id, "test", "wrong", &e_));
+    camera_frame(f->rg, live, cam.id, t0 + W + 4000, &r);
+    assert_false(r.faces[0].liveness_skipped);
+    assert_true(r.faces[0].face.liveness >= 0);
+    assert_true(r.faces[0].has_event && r.faces[0].event_new);
+    recog_result_free(&r);
+    assert_true(metric(m, MEASURED) == runs + 5);
+    recog_destroy(f->rg);
+    f->rg = NULL;
+    rc_metrics_destroy(m);
+}
+
 /* A face that belongs to another enrolled person is refused, naming them;
  * an explicit override enrolls it (and is audited). */
 static void test_duplicate_identity(void **state)
@@ -762,6 +920,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_live_has_no_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_from_found_faces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liveness_only_where_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_liveness_skipped_within_the_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),
