@@ -21,8 +21,9 @@
 # out: they take minutes on a busy machine).
 # On a CPU with AVX-512 BF16 (BF16=0 skips, BF16=1 forces) the liveness,
 # landmark and detection models are then timed in float and with their 1x1
-# convolutions in bf16 (--bf16) side by side, alternating (README "bf16
-# inference" has their accuracy figures and which run in bf16 by default).
+# convolutions in bf16 side by side, alternating: liveness as deployed
+# (--bf16), the other two with every 1x1 (--bf16=0, ROLLCALL_NN_BF16=all);
+# README "bf16 inference" has their accuracy figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -137,7 +138,10 @@ if [[ $bf16 == 1 ]]; then
     for mdl in "${bfmodels[@]}"; do
       for mode in f b; do
         a=()
+        # liveness as the pipeline runs it (its calls of at least 2 M
+        # multiply-adds), the others as ROLLCALL_NN_BF16=all (every 1x1)
         [[ $mode == b ]] && a=(--bf16)
+        [[ $mode == b && $mdl != *fr_liveness* ]] && a=(--bf16=0)
         OPENBLAS_NUM_THREADS=1 "$BIN" bench models --runs "$RUNS" --warmup "$WARMUP" --tsv "${cpu[@]}" \
           "${a[@]}" "$mdl" >>"$tmp/bf.$mode.tsv"
       done
@@ -148,5 +152,5 @@ if [[ $bf16 == 1 ]]; then
   best() { sort -t $'\t' -k1,1 -k2,2g "$1" | awk -F'\t' '!seen[$1]++'; }
   join -t $'\t' <(best "$tmp/bf.f.tsv") <(best "$tmp/bf.b.tsv") |
     awk -F'\t' '{ printf "%-20s %-14s %9.3f %9.3f %9.3f %9.3f %7.2fx\n", $1, $5, $2, $3, $6, $7, $2 / $6 }'
-  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: the 1x1 convolutions in bf16 (AVX-512 BF16), the rest float; x = float median / bf16 median)"
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: 1x1 convolutions in bf16 (AVX-512 BF16), the rest float: fr_liveness's calls of at least 2 M multiply-adds (the default), every 1x1 of the others (ROLLCALL_NN_BF16=all, not the default); x = float median / bf16 median)"
 fi
