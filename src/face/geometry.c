@@ -157,18 +157,31 @@ float face_fit_similarity(const float (*src)[2], const float (*dst)[2], int n, f
 float face_laplacian_var(const img_image *g)
 {
     if (g->channels != 1 || g->w < 3 || g->h < 3) return 0;
-    double s = 0, s2 = 0;
-    int n = 0;
-    for (int y = 1; y < g->h - 1; y++)
-        for (int x = 1; x < g->w - 1; x++) {
-            const uint8_t *p = g->px + (size_t)y * g->w + x;
-            double l = p[-1] + p[1] + p[-g->w] + p[g->w] - 4.0 * p[0];
-            s += l;
-            s2 += l * l;
-            n++;
+    /* Each Laplacian value is a whole number in [-1020, 1020]: its sum and
+     * the sum of its squares are summed exactly in integers (32 bits over
+     * up to 2000 columns, below 2^31, then 64), which are the sums adding
+     * them one by one in double gave (every partial sum a whole number
+     * below 2^53 for any image img_new makes), without a chain of
+     * dependent double additions (0.02 ms a face in quality). */
+    int W = g->w;
+    int64_t s = 0, s2 = 0;
+    for (int y = 1; y < g->h - 1; y++) {
+        const uint8_t *p = g->px + (size_t)y * W;
+        for (int x0 = 1; x0 < W - 1; x0 += 2000) {
+            int x1 = x0 + 2000 < W - 1 ? x0 + 2000 : W - 1;
+            int32_t rs = 0, rs2 = 0;
+            for (int x = x0; x < x1; x++) {
+                int32_t l = p[x - 1] + p[x + 1] + p[x - W] + p[x + W] - 4 * p[x];
+                rs += l;
+                rs2 += l * l;
+            }
+            s += rs;
+            s2 += rs2;
         }
-    double mean = s / n;
-    return (float)(s2 / n - mean * mean);
+    }
+    double n = (double)(g->h - 2) * (W - 2);
+    double mean = (double)s / n;
+    return (float)((double)s2 / n - mean * mean);
 }
 
 static float clampf(float v, float lo, float hi)

@@ -211,7 +211,10 @@ schemas = {
      "time": TIME, "minutes_late": INT, "new": BOOL},
      ["id", "type", "status", "time", "minutes_late", "new"]),
  "RecognizedFace": obj({"box": ref("Box"), "score": NUM, "landmarks": arr(arr({"type": NUM})),
-     "identity": dict(ref("Identity")), "confidence": NUM, "liveness": NUM, "live": BOOL,
+     "identity": dict(ref("Identity")), "confidence": NUM,
+     "liveness": {"type": NUM, "description": "0..1 that the face is live; -1 when it was not "
+         "measured (an unknown face in a frame that does not mark, or a person measured live at "
+         "this camera within the de-duplication window)"}, "live": BOOL,
      "quality_ok": BOOL, "reasons": arr({"type": STR}), "event": ref("EventBrief")},
      ["box", "score", "landmarks", "identity", "confidence", "liveness", "live", "quality_ok",
       "reasons", "event"]),

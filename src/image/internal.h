@@ -57,6 +57,10 @@ int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t
 /* gray_row: img_gray_of of the RGB pixels p[0 .. n) into o, the first
  * (return value) of them. */
 int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o);
+/* planar_same: pixels [0, return value) of the n RGB pixels at p, each
+ * channel's (v - mean) * scale into t + channel * plane. */
+size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale, float *t,
+                             size_t plane);
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2);
 

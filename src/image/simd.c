@@ -103,6 +103,31 @@ __attribute__((target("avx2"))) int img__planar_half_avx2(const img_image *im, i
     return x;
 }
 
+__attribute__((target("avx2"))) size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean,
+                                                             float scale, float *t, size_t plane)
+{
+    __m256i m[3][3];
+    deinterleave_masks(m);
+    const __m256 vmean = _mm256_set1_ps(mean), vscale = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i v[3];
+        load_rgb32(p + i * 3, v);
+        for (int c = 0; c < 3; c++) {
+            /* pixels 0..15 in the low half, 16..31 in the high half */
+            __m256i b = channel32(v, m[c]);
+            __m128i h[2] = {_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)};
+            float *o = t + c * plane + i;
+            for (int k = 0; k < 4; k++) {
+                __m128i part = k & 1 ? _mm_srli_si128(h[k >> 1], 8) : h[k >> 1];
+                __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(part));
+                _mm256_storeu_ps(o + 8 * k, _mm256_mul_ps(_mm256_sub_ps(f, vmean), vscale));
+            }
+        }
+    }
+    return i;
+}
+
 __attribute__((target("avx2"))) int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
 {
     __m256i m[3][3];
@@ -276,6 +301,12 @@ int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t
 }
 
 int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o)
+{
+    return 0;
+}
+
+size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale, float *t,
+                             size_t plane)
 {
     return 0;
 }

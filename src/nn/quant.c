@@ -19,6 +19,15 @@
  * Calibration (nn_q8_observe, plan.c's nn_session_calibrate) records each
  * Conv's input range while the float model runs.
  *
+ * Where the time went, and what the AVX-512 path does about it (README
+ * "int8 inference"): the sums themselves run near the machine's VPDPBUSD
+ * rate, so the work around them is kept small. Masked stores cost several
+ * plain ones on AMD Zen, so the image and the stride-2 panels are written
+ * with full stores whose spill is written again later; the epilogue has the
+ * activation and the residual as compile-time constants (q8_panel_for) and
+ * reads three floats per output channel; the sums are asm (GCC 12 copies
+ * the intrinsic's accumulators).
+ *
  * The right answer is nn_q8_conv's reference path (c->reference): the same
  * quantisation of each value, then direct loops over the unpacked int8
  * weights in int32, and the same float epilogue; the packed kernels must
@@ -57,6 +66,8 @@ struct nn_q8 {
     float *wscale;    /* [M] row m's weight scale sw[m] */
     int32_t *zpw;     /* [M] zp * wsum[m] (fixed ranges) */
     float *oscale;    /* [M] sx * sw[m] (fixed ranges) */
+    float *bias;      /* [M] the Conv's bias, 0 without one */
+    float *slope;     /* [M] the activation's negative slope (epi_node_slope) */
 };
 
 void nn_q8_free(nn_q8 *q)
@@ -68,6 +79,8 @@ void nn_q8_free(nn_q8 *q)
     free(q->wscale);
     free(q->zpw);
     free(q->oscale);
+    free(q->bias);
+    free(q->slope);
     free(q);
 }
 
@@ -150,7 +163,10 @@ static rc_status q8_build(const nn_model *m, nn_node *n, bool dynamic, float lo,
     q->wscale = malloc((size_t)M * sizeof(float));
     q->zpw = malloc((size_t)M * sizeof(int32_t));
     q->oscale = malloc((size_t)M * sizeof(float));
-    if (!q->w || !q->wpack || !q->wsum || !q->wscale || !q->zpw || !q->oscale) {
+    q->bias = calloc((size_t)M, sizeof(float));
+    q->slope = malloc((size_t)M * sizeof(float));
+    if (!q->w || !q->wpack || !q->wsum || !q->wscale || !q->zpw || !q->oscale || !q->bias ||
+        !q->slope) {
         nn_q8_free(q);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory quantizing %s", n->name);
     }
@@ -170,6 +186,13 @@ static rc_status q8_build(const nn_model *m, nn_node *n, bool dynamic, float lo,
         q->wscale[mm] = sw;
         q->zpw[mm] = q->zp * sum;
         q->oscale[mm] = q->sx * sw;
+        q->slope[mm] = epi_node_slope(n, mm);
+    }
+    /* q8_eligible: a bias is a constant of M values */
+    if (n->nin > 2 && n->in[2] >= 0) {
+        const nn_tensor *bt = &m->values[n->in[2]].init;
+        if (bt->type == NN_F32 && nn_shape_count(&bt->shape) == M)
+            memcpy(q->bias, bt->data, (size_t)M * sizeof(float));
     }
     /* packed: block mb, tap word kq = (g * KH + ky) * KW + kx, row r, byte
      * j = channel 4g + j */
@@ -323,7 +346,6 @@ typedef struct {
     const nn_node *n;
     const nn_q8 *q;
     int64_t C, H, W, OH, OW, PH, PW, plane;
-    const float *bias;
     epi e;
     float inv_sx;
     int zp;
@@ -445,10 +467,16 @@ static void q8_quantisation(q8_geom *g, const float *x, void *buf)
     g->oscale = oscale;
 }
 
-/* Words of the padded input image, with room for a panel read past its end. */
+/* Words after the padded input image that a panel may read (stride 2
+ * reads 2 * Q8_NR words from a run's start), zeroed, and after a gathered
+ * panel that its full-vector stores may write. */
+#define Q8_IMAGE_SLACK (2 * Q8_NR)
+#define Q8_PANEL_SLACK 16
+
+/* Words of the padded input image, with its slack. */
 static int64_t image_words(const q8_geom *g)
 {
-    return (g->q->Cq * g->PH * g->PW + Q8_NR + 15) / 16 * 16;
+    return (g->q->Cq * g->PH * g->PW + Q8_IMAGE_SLACK + 15) / 16 * 16;
 }
 
 size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
@@ -456,7 +484,8 @@ size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
-    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + (size_t)q->M * 8 + 256;
+    return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + Q8_PANEL_SLACK * 4 +
+           (size_t)q->M * 8 + 256;
 }
 
 /* One row of the padded image: channel group cg, padded row py. */
@@ -484,45 +513,79 @@ static void image_row_c(const q8_geom *g, const float *x, int64_t cg, int64_t py
 }
 
 #if defined(__x86_64__)
-/* The same, 16 pixels at a time (AVX-512F). */
-__attribute__((target("avx512f"))) static void
-image_row_avx512(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_t *dst)
+/* The same, 16 pixels at a time (AVX-512BW), for a whole channel group.
+ * Every store is a full 16 words (a masked store costs several plain ones
+ * on AMD Zen): the image is written in address order, so the words a store
+ * puts past the end of its run are written again, correctly, later (the
+ * last run's spill lands in the slack image_words leaves). Loads are full
+ * too, masked only where 16 floats would pass the end of the input. */
+__attribute__((target("avx512f,avx512bw"))) static void
+image_group_avx512(const q8_geom *g, const float *x, int64_t cg, uint32_t *dst)
 {
     const nn_q8 *q = g->q;
-    int64_t iy = py - q->pt;
-    const __m512i vzp = _mm512_set1_epi32(g->zp);
-    const __m512i zpw = _mm512_set1_epi32((int)((uint32_t)g->zp * 0x01010101u));
-    if (iy < 0 || iy >= g->H) {
-        for (int64_t j = 0; j < g->PW; j += 16)
-            _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
-        return;
-    }
-    for (int64_t j = 0; j < q->pl; j += 16)
-        _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(q->pl - j), zpw);
-    for (int64_t j = g->W + q->pl; j < g->PW; j += 16)
-        _mm512_mask_storeu_epi32(dst + j, nn_lanes_below(g->PW - j), zpw);
+    const int64_t plane = g->H * g->W, C = g->C;
+    const uint32_t zword = (uint32_t)g->zp * 0x01010101u;
+    const __m512i zpw = _mm512_set1_epi32((int)zword);
+    const __m512i zp16 = _mm512_set1_epi16((short)g->zp);
     const __m512 inv = _mm512_set1_ps(g->inv_sx), lo = _mm512_set1_ps((float)-g->zp),
                  hi = _mm512_set1_ps((float)(255 - g->zp)), zero = _mm512_setzero_ps();
+    /* byte 4p + b of a 128-bit lane <- byte 4b + p: channel-major to
+     * pixel-major (four pixels of four channels per lane) */
+    const __m512i tr =
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     const float *pa = g->n->pre_affine;
     bool relu = g->n->pre_act == NN_ACT_RELU;
-    for (int64_t ix = 0; ix < g->W; ix += 16) {
-        __mmask16 mk = nn_lanes_below(g->W - ix);
-        __m512i word = _mm512_setzero_si512();
-        for (int b = 0; b < 4; b++) {
-            int64_t c = cg * 4 + b;
-            __m512i v = vzp;
-            if (c < g->C) {
-                __m512 f = _mm512_maskz_loadu_ps(mk, x + (c * g->H + iy) * g->W + ix);
+    const float *src[4];
+    __m512 sc[4], sh[4];
+    int nch = 0;
+    for (int b = 0; b < 4 && cg * 4 + b < C; b++, nch++) {
+        int64_t c = cg * 4 + b;
+        src[b] = x + c * plane;
+        sc[b] = _mm512_set1_ps(pa ? pa[c] : 1.0f);
+        sh[b] = _mm512_set1_ps(pa ? pa[C + c] : 0.0f);
+    }
+    const float *xend = x + C * plane; /* a full load must end by here */
+    /* runs: [first, last) input pixels quantised to consecutive words */
+    for (int64_t py = 0; py < g->PH; py++) {
+        int64_t iy = py - q->pt;
+        uint32_t *row = dst + py * g->PW;
+        if (iy < 0 || iy >= g->H) {
+            for (int64_t j = 0; j < g->PW; j += 16) _mm512_storeu_si512(row + j, zpw);
+            continue;
+        }
+        /* without side padding the rest of the plane is one run */
+        int64_t len = g->W;
+        if (q->pl == 0 && q->pr == 0) {
+            int64_t rows = g->H - iy < g->PH - py ? g->H - iy : g->PH - py;
+            len = rows * g->W;
+            py += rows - 1;
+        }
+        for (int64_t j = 0; j < q->pl; j++) row[j] = zword;
+        uint32_t *o = row + q->pl;
+        int64_t k0 = iy * g->W;
+        for (int64_t k = 0; k < len; k += 16, o += 16) {
+            __m512i v[4];
+            for (int b = 0; b < 4; b++) {
+                if (b >= nch) {
+                    v[b] = _mm512_setzero_si512();
+                    continue;
+                }
+                const float *p = src[b] + k0 + k;
+                __m512 f = p + 16 <= xend ? _mm512_loadu_ps(p)
+                                          : _mm512_maskz_loadu_ps(nn_lanes_below(xend - p), p);
                 if (pa) {
-                    f = _mm512_fmadd_ps(f, _mm512_set1_ps(pa[c]), _mm512_set1_ps(pa[g->C + c]));
+                    f = _mm512_fmadd_ps(f, sc[b], sh[b]);
                     if (relu) f = _mm512_max_ps(f, zero);
                 }
                 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(f, inv), lo), hi);
-                v = _mm512_add_epi32(_mm512_cvtps_epi32(f), vzp);
+                v[b] = _mm512_cvtps_epi32(f); /* in [-zp, 255 - zp] */
             }
-            word = _mm512_or_si512(word, _mm512_slli_epi32(v, 8 * b));
+            __m512i p01 = _mm512_add_epi16(_mm512_packs_epi32(v[0], v[1]), zp16);
+            __m512i p23 = _mm512_add_epi16(_mm512_packs_epi32(v[2], v[3]), zp16);
+            _mm512_storeu_si512(o, _mm512_shuffle_epi8(_mm512_packus_epi16(p01, p23), tr));
         }
-        _mm512_mask_storeu_epi32(dst + q->pl + ix, mk, word);
+        /* the right padding, after the run's spill */
+        for (int64_t j = 0; j < q->pr; j++) row[q->pl + len + j] = zword;
     }
 }
 
@@ -566,27 +629,78 @@ image_row_avx2(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_
 }
 #endif
 
+/* Whether the CPU has AVX-512BW (the image's byte shuffles), within what
+ * nn_cpu_features allows. */
+static bool q8_avx512bw(void)
+{
+#if defined(__x86_64__)
+    return nn_cpu_features().avx512 && __builtin_cpu_supports("avx512bw");
+#else
+    return false;
+#endif
+}
+
 /* The whole padded image of one input. */
 static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
 {
-    for (int64_t cg = 0; cg < g->q->Cq; cg++)
-        for (int64_t py = 0; py < g->PH; py++) {
-            uint32_t *dst = img + (cg * g->PH + py) * g->PW;
+    int64_t words = g->PH * g->PW;
 #if defined(__x86_64__)
-            if (nn_cpu_features().avx512) {
-                image_row_avx512(g, x, cg, py, dst);
-                continue;
-            }
-            if (nn_cpu_features().avx2) {
+    bool bw = q8_avx512bw(), avx2 = nn_cpu_features().avx2;
+#endif
+    for (int64_t cg = 0; cg < g->q->Cq; cg++) {
+#if defined(__x86_64__)
+        if (bw) {
+            image_group_avx512(g, x, cg, img + cg * words);
+            continue;
+        }
+#endif
+        for (int64_t py = 0; py < g->PH; py++) {
+            uint32_t *dst = img + cg * words + py * g->PW;
+#if defined(__x86_64__)
+            if (avx2) {
                 image_row_avx2(g, x, cg, py, dst);
                 continue;
             }
 #endif
             image_row_c(g, x, cg, py, dst);
         }
+    }
     /* the words a panel may read past the end: any value, but defined */
-    memset(img + g->q->Cq * g->PH * g->PW, 0, Q8_NR * 4);
+    memset(img + g->q->Cq * words, 0, Q8_IMAGE_SLACK * 4);
 }
+
+#if defined(__x86_64__)
+/* q8_panel for stride 2 (AVX-512): along each run of output pixels on one
+ * row, the even words of 2 x 16 input words give 16 panel words. Full
+ * stores, row by row in address order: what one writes past its run is
+ * written again by the next run or row, or lands in Q8_PANEL_SLACK. */
+__attribute__((target("avx512f"))) static void panel_s2_avx512(const q8_geom *g,
+                                                               const uint32_t *img,
+                                                               const int64_t *off, int64_t n0,
+                                                               int ncols, uint32_t *panel)
+{
+    const nn_q8 *q = g->q;
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t start[Q8_NR], src[Q8_NR], len[Q8_NR];
+    int runs = 0;
+    for (int64_t p = n0; p < n0 + ncols; runs++) {
+        int64_t oy = p / g->OW, ox = p % g->OW;
+        start[runs] = p - n0;
+        src[runs] = oy * q->sh * g->PW + ox * 2;
+        len[runs] = g->OW - ox < n0 + ncols - p ? g->OW - ox : n0 + ncols - p;
+        p += len[runs];
+    }
+    for (int64_t kq = 0; kq < q->Kq; kq++)
+        for (int r = 0; r < runs; r++) {
+            const uint32_t *s = img + src[r] + off[kq];
+            uint32_t *d = panel + kq * Q8_NR + start[r];
+            for (int64_t t = 0; t < len[r]; t += 16, s += 32, d += 16)
+                _mm512_storeu_si512(d, _mm512_permutex2var_epi32(_mm512_loadu_si512(s), even,
+                                                                 _mm512_loadu_si512(s + 16)));
+        }
+}
+#endif
 
 /* The B operand for output pixels n0 .. n0 + ncols - 1: Kq rows of 32
  * words, row kq at the returned pointer + kq * *ldb, word j of it the 4
@@ -615,6 +729,12 @@ static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int
         }
         return panel;
     }
+#if defined(__x86_64__)
+    if (q->sw == 2 && q8_avx512bw()) {
+        panel_s2_avx512(g, img, off, n0, ncols, panel);
+        return panel;
+    }
+#endif
     int64_t pix[Q8_NR];
     for (int j = 0; j < Q8_NR; j++) {
         int64_t p = n0 + (j < ncols ? j : 0);
@@ -631,9 +751,9 @@ static const uint32_t *q8_panel(const q8_geom *g, const uint32_t *img, const int
 static inline float q8_out(const q8_geom *g, int64_t m, int32_t acc, const float *res)
 {
     float v = (float)(acc - g->zpw[m]);
-    v = fmaf(v, g->oscale[m], g->bias ? g->bias[m] : 0.0f);
+    v = fmaf(v, g->oscale[m], g->q->bias[m]);
     if (res) v += *res;
-    return epi_scalar(&g->e, v, epi_node_slope(g->n, m));
+    return epi_scalar(&g->e, v, g->q->slope[m]);
 }
 
 /* The portable panel kernel: the packed data, plain loops. */
@@ -664,47 +784,90 @@ static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int
 }
 
 #if defined(__x86_64__)
+/* The packed kernels' epilogue has the activation and whether a residual
+ * is added as compile-time constants (one kernel per pair, q8_panel_for),
+ * and reads each output channel's constants once per 32 pixels: the sums
+ * start at -zp * wsum[m] (the same int32 value at the end: wrapping
+ * addition is associative), so an output is cvt, one FMA with sx * sw[m]
+ * and the bias, the residual, the activation and the store. */
+#define Q8_ACTS(X)                                                                                 \
+    X(NN_ACT_NONE, none)                                                                           \
+    X(NN_ACT_RELU, relu) X(NN_ACT_PRELU, prelu) X(NN_ACT_CLIP, clip)
+
+/* The two kernels of one activation A (without and with a residual) from
+ * the inline body `kern`. */
+#define Q8_KERNEL_FN(kern, tgt, A, name)                                                           \
+    __attribute__((target(tgt))) static void kern##_##name(                                        \
+        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
+        const float *res)                                                                          \
+    {                                                                                              \
+        kern(g, panel, ldb, n0, ncols, y, res, A, false);                                          \
+    }                                                                                              \
+    __attribute__((target(tgt))) static void kern##_##name##_res(                                  \
+        const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,     \
+        const float *res)                                                                          \
+    {                                                                                              \
+        kern(g, panel, ldb, n0, ncols, y, res, A, true);                                           \
+    }
+
 /* 16 lanes of the epilogue for output channel m, stored under mask mk. */
 __attribute__((always_inline, target("avx512f"))) static inline void
-q8_store16(const q8_geom *g, int64_t m, __m512i acc, float *dst, const float *res, __mmask16 mk)
+q8_store16(const q8_geom *g, int act, int64_t m, __m512i acc, float *dst, const float *res,
+           __mmask16 mk)
 {
-    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_set1_epi32(g->zpw[m])));
-    v = _mm512_fmadd_ps(v, _mm512_set1_ps(g->oscale[m]),
-                        _mm512_set1_ps(g->bias ? g->bias[m] : 0.0f));
-    if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res));
-    v = epi_avx512(g->e.act, v, _mm512_set1_ps(epi_node_slope(g->n, m)), _mm512_set1_ps(g->e.a),
+    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(g->oscale[m]),
+                               _mm512_set1_ps(g->q->bias[m]));
+    if (res)
+        v = _mm512_add_ps(v, mk == 0xffff ? _mm512_loadu_ps(res) : _mm512_maskz_loadu_ps(mk, res));
+    v = epi_avx512(act, v, _mm512_set1_ps(g->q->slope[m]), _mm512_set1_ps(g->e.a),
                    _mm512_set1_ps(g->e.b));
-    _mm512_mask_storeu_ps(dst, mk, v);
+    /* a masked store costs several plain ones on AMD Zen */
+    if (mk == 0xffff)
+        _mm512_storeu_ps(dst, v);
+    else
+        _mm512_mask_storeu_ps(dst, mk, v);
 }
 
+#define Q8_INIT512(r)                                                                              \
+    __m512i c##r##0 = _mm512_set1_epi32(mb + (r) < q->M ? -g->zpw[mb + (r)] : 0), c##r##1 = c##r##0
+
+/* c += b (u8) x a[r] (s8). The sums in asm because GCC 12 copies each
+ * accumulator of the intrinsic's form twice per step; the weight
+ * broadcast apart because a broadcast memory operand measured slower. */
 #define Q8_DP512(r)                                                                                \
     do {                                                                                           \
         __m512i av = _mm512_set1_epi32(a[r]);                                                      \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, b0, av);                                            \
-        c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, av);                                            \
+        __asm__("vpdpbusd %2, %3, %0\n\tvpdpbusd %2, %4, %1"                                       \
+                : "+v"(c##r##0), "+v"(c##r##1)                                                     \
+                : "v"(av), "v"(b0), "v"(b1));                                                      \
     } while (0)
 
 #define Q8_ST512(r)                                                                                \
     do {                                                                                           \
         if (mb + (r) < q->M) {                                                                     \
             int64_t m = mb + (r), o = m * g->plane + n0;                                           \
-            q8_store16(g, m, c##r##0, y + o, res ? res + o : NULL, m0);                            \
-            q8_store16(g, m, c##r##1, y + o + 16, res ? res + o + 16 : NULL, m1);                  \
+            q8_store16(g, act, m, c##r##0, y + o, has_res ? res + o : NULL, m0);                   \
+            q8_store16(g, act, m, c##r##1, y + o + 16, has_res ? res + o + 16 : NULL, m1);         \
         }                                                                                          \
     } while (0)
 
 /* AVX-512 VNNI: 8 channels x 32 pixels of int32 sums in 16 registers. */
-__attribute__((target("avx512f,avx512vnni"))) static void
-q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
-                 float *y, const float *res)
+__attribute__((always_inline, target("avx512f,avx512vnni"))) static inline void
+q8_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,
+           const float *res, int act, bool has_res)
 {
     const nn_q8 *q = g->q;
     __mmask16 m0 = nn_lanes_below(ncols), m1 = nn_lanes_below(ncols - 16);
     for (int64_t mb = 0; mb < q->M; mb += Q8_MR) {
         const int32_t *a = q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR;
-        __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
-                c61 = c00, c70 = c00, c71 = c00;
+        Q8_INIT512(0);
+        Q8_INIT512(1);
+        Q8_INIT512(2);
+        Q8_INIT512(3);
+        Q8_INIT512(4);
+        Q8_INIT512(5);
+        Q8_INIT512(6);
+        Q8_INIT512(7);
         const uint32_t *b = panel;
         for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
             __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 16);
@@ -728,16 +891,19 @@ q8_panel_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n
     }
 }
 
+#define Q8_VNNI512_FN(A, name) Q8_KERNEL_FN(q8_vnni512, "avx512f,avx512vnni", A, name)
+Q8_ACTS(Q8_VNNI512_FN)
+
 /* 8 lanes of the epilogue (AVX2 + FMA) for output channel m. */
 __attribute__((always_inline, target("avx2,fma"))) static inline void
-q8_store8(const q8_geom *g, int64_t m, __m256i acc, float *dst, const float *res, int64_t n)
+q8_store8(const q8_geom *g, int act, int64_t m, __m256i acc, float *dst, const float *res,
+          int64_t n)
 {
-    __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_set1_epi32(g->zpw[m])));
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(g->oscale[m]),
-                        _mm256_set1_ps(g->bias ? g->bias[m] : 0.0f));
+    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(g->oscale[m]),
+                               _mm256_set1_ps(g->q->bias[m]));
     __m256i mk = nn_lanes8(0, n);
-    if (res) v = _mm256_add_ps(v, _mm256_maskload_ps(res, mk));
-    v = epi_avx2(g->e.act, v, _mm256_set1_ps(epi_node_slope(g->n, m)), _mm256_set1_ps(g->e.a),
+    if (res) v = _mm256_add_ps(v, n >= 8 ? _mm256_loadu_ps(res) : _mm256_maskload_ps(res, mk));
+    v = epi_avx2(act, v, _mm256_set1_ps(g->q->slope[m]), _mm256_set1_ps(g->e.a),
                  _mm256_set1_ps(g->e.b));
     if (n >= 8)
         _mm256_storeu_ps(dst, v);
@@ -745,34 +911,43 @@ q8_store8(const q8_geom *g, int64_t m, __m256i acc, float *dst, const float *res
         _mm256_maskstore_ps(dst, mk, v);
 }
 
+#define Q8_INIT256(r)                                                                              \
+    __m256i c##r##0 = _mm256_set1_epi32(mb + rg + (r) < q->M ? -g->zpw[mb + rg + (r)] : 0),        \
+            c##r##1 = c##r##0
+
+/* As Q8_DP512, in the VEX encoding (GCC 12 spills the intrinsic form's
+ * accumulators to the stack). */
 #define Q8_DP256(r)                                                                                \
     do {                                                                                           \
         __m256i av = _mm256_set1_epi32(a[r]);                                                      \
-        c##r##0 = _mm256_dpbusd_avx_epi32(c##r##0, b0, av);                                        \
-        c##r##1 = _mm256_dpbusd_avx_epi32(c##r##1, b1, av);                                        \
+        __asm__("%{vex%} vpdpbusd %2, %3, %0\n\t%{vex%} vpdpbusd %2, %4, %1"                       \
+                : "+x"(c##r##0), "+x"(c##r##1)                                                     \
+                : "x"(av), "x"(b0), "x"(b1));                                                      \
     } while (0)
 
 #define Q8_ST256(r)                                                                                \
     do {                                                                                           \
         if (mb + rg + (r) < q->M) {                                                                \
             int64_t m = mb + rg + (r), o = m * g->plane + n0 + h;                                  \
-            q8_store8(g, m, c##r##0, y + o, res ? res + o : NULL, ncols - h);                      \
-            q8_store8(g, m, c##r##1, y + o + 8, res ? res + o + 8 : NULL, ncols - h - 8);          \
+            q8_store8(g, act, m, c##r##0, y + o, has_res ? res + o : NULL, ncols - h);             \
+            q8_store8(g, act, m, c##r##1, y + o + 8, has_res ? res + o + 8 : NULL, ncols - h - 8); \
         }                                                                                          \
     } while (0)
 
 /* AVX-VNNI: 4 channels x 16 pixels at a time (8 of the 16 registers). */
-__attribute__((target("avx2,fma,avxvnni"))) static void
-q8_panel_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols,
-                 float *y, const float *res)
+__attribute__((always_inline, target("avx2,fma,avxvnni"))) static inline void
+q8_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,
+           const float *res, int act, bool has_res)
 {
     const nn_q8 *q = g->q;
     for (int64_t mb = 0; mb < q->M; mb += Q8_MR)
         for (int rg = 0; rg < Q8_MR && mb + rg < q->M; rg += 4)
             for (int h = 0; h < ncols; h += 16) {
                 const int32_t *a = q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR + rg;
-                __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
-                        c21 = c00, c30 = c00, c31 = c00;
+                Q8_INIT256(0);
+                Q8_INIT256(1);
+                Q8_INIT256(2);
+                Q8_INIT256(3);
                 const uint32_t *b = panel + h;
                 for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
                     __m256i b0 = _mm256_loadu_si256((const __m256i *)b),
@@ -788,8 +963,10 @@ q8_panel_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n
                 Q8_ST256(3);
             }
 }
-#endif
 
+#define Q8_AVXVNNI_FN(A, name) Q8_KERNEL_FN(q8_avxvnni, "avx2,fma,avxvnni", A, name)
+Q8_ACTS(Q8_AVXVNNI_FN)
+#endif
 /* The reference: each input value quantised on its own, direct loops over
  * the unpacked weights, the same epilogue. */
 static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const float *res)
@@ -822,12 +999,21 @@ static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const 
 typedef void (*q8_panel_fn)(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0,
                             int ncols, float *y, const float *res);
 
-static q8_panel_fn q8_panel_for_cpu(void)
+/* The panel kernel for this CPU, the node's activation and whether a
+ * residual is added (the kernels have them as constants). */
+static q8_panel_fn q8_panel_for(int act, bool res)
 {
 #if defined(__x86_64__)
     nn_cpu f = nn_cpu_features();
-    if (f.vnni512) return q8_panel_vnni512;
-    if (f.avxvnni) return q8_panel_avxvnni;
+    if (act == NN_ACT_LEAKY) act = NN_ACT_PRELU; /* both: negative lanes times slope[m] */
+#define Q8_PICK(A, name)                                                                           \
+    if (act == A && f.vnni512) return res ? q8_vnni512_##name##_res : q8_vnni512_##name;           \
+    if (act == A && f.avxvnni) return res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;
+    Q8_ACTS(Q8_PICK)
+#undef Q8_PICK
+#else
+    (void)act;
+    (void)res;
 #endif
     return q8_panel_c;
 }
@@ -849,12 +1035,11 @@ bool nn_q8_conv(const nn_ctx *c)
     g.PH = g.H + q->pt + q->pb;
     g.PW = g.W + q->pl + q->pr;
     g.plane = g.OH * g.OW;
-    g.bias = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
     g.e = (epi){n->act, n->act_a, n->act_b};
     int64_t N = x->shape.d[0], in_size = q->C * g.H * g.W, out_size = q->M * g.plane;
     uint32_t *img = c->scratch;
     uint32_t *panel = img + image_words(&g);
-    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR);
+    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR + Q8_PANEL_SLACK);
     void *qbuf = off + q->Kq;
     if (c->reference) {
         for (int64_t i = 0; i < N; i++) {
@@ -869,7 +1054,7 @@ bool nn_q8_conv(const nn_ctx *c)
         for (int64_t ky = 0; ky < q->KH; ky++)
             for (int64_t kx = 0; kx < q->KW; kx++)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
-    q8_panel_fn fn = q8_panel_for_cpu();
+    q8_panel_fn fn = q8_panel_for(n->act, res != NULL);
     for (int64_t i = 0; i < N; i++) {
         const float *xi = (const float *)x->data + i * in_size;
         q8_quantisation(&g, xi, qbuf);

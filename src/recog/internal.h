@@ -16,6 +16,19 @@ typedef struct {
     void *arg;
 } recog_job;
 
+/* One job thread: idle ones wait on their own condition, so that the one
+ * idle last (warm caches, its face worker's buffers in its malloc arena) is
+ * the one woken for the next job. */
+typedef struct recog_jthread {
+    struct recog *r;
+    pthread_t thread;
+    pthread_cond_t wake;
+    recog_job job; /* handed over by dispatch when has_job */
+    bool has_job;
+    bool waiting; /* between recog_wait_begin and _end */
+    size_t index;
+} recog_jthread;
+
 typedef struct {
     int id;
     recog_listener fn;
@@ -40,15 +53,20 @@ struct recog {
     bool *used; /* per worker: user[i] is the thread that took it last */
     pthread_t *user;
     size_t nworkers;
-    /* job threads and their queue (a ring of jcap) */
+    /* Job threads and their queue (a ring of jcap). At most jlimit jobs
+     * (one per face worker) run at once; a job waiting for the disk
+     * (recog_wait_begin: an attendance commit's fsync) does not count, and
+     * one of the spare threads (as many as the workers) takes the next job
+     * meanwhile. jidle is a stack of idle threads, the one idle last on top;
+     * jkey gives a job thread its recog_jthread. */
     pthread_mutex_t jlock;
-    pthread_cond_t jwake;
-    pthread_t *threads;
-    size_t nthreads;
+    recog_jthread *jt;
+    size_t nthreads, *jidle, nidle;
     recog_job *jobs;
-    size_t jhead, jcount, jcap, jrunning;
+    size_t jhead, jcount, jcap, jactive, jlimit;
     unsigned jqueue;
-    bool jstop;
+    bool jstop, jkey_made;
+    pthread_key_t jkey;
     /* listeners */
     pthread_mutex_t llock;
     recog_listener_slot *listeners;

@@ -17,33 +17,104 @@ static const char *const models_used[] = {"fr_detect.onnx", "fr_landmark.onnx", 
 
 /* ---- job threads -------------------------------------------------------- */
 
+/* Takes the next queued job if one may start now. Under jlock. */
+static bool take_job(recog *r, recog_job *j)
+{
+    if (r->jcount == 0 || r->jactive >= r->jlimit) return false;
+    *j = r->jobs[r->jhead];
+    r->jhead = (r->jhead + 1) % r->jcap;
+    r->jcount--;
+    r->jactive++;
+    return true;
+}
+
+/* Hands queued jobs to idle threads, the one idle last first, while jobs
+ * may start. Under jlock. */
+static void dispatch(recog *r)
+{
+    while (r->nidle > 0) {
+        recog_jthread *t = &r->jt[r->jidle[r->nidle - 1]];
+        if (!take_job(r, &t->job)) return;
+        r->nidle--;
+        t->has_job = true;
+        pthread_cond_signal(&t->wake);
+    }
+}
+
+static void unidle(recog *r, const recog_jthread *me)
+{
+    for (size_t i = 0; i < r->nidle; i++)
+        if (r->jidle[i] == me->index) {
+            memmove(&r->jidle[i], &r->jidle[i + 1], (r->nidle - i - 1) * sizeof *r->jidle);
+            r->nidle--;
+            return;
+        }
+}
+
 static void *job_main(void *arg)
 {
-    recog *r = arg;
+    recog_jthread *me = arg;
+    recog *r = me->r;
     pthread_setname_np(pthread_self(), "recog-job"); /* for top -H and the benchmarks */
+    pthread_setspecific(r->jkey, me);
     pthread_mutex_lock(&r->jlock);
     for (;;) {
-        while (!r->jstop && r->jcount == 0) pthread_cond_wait(&r->jwake, &r->jlock);
-        if (r->jcount == 0) break; /* stopping and drained */
-        recog_job j = r->jobs[r->jhead];
-        r->jhead = (r->jhead + 1) % r->jcap;
-        r->jcount--;
-        r->jrunning++;
+        recog_job j;
+        if (me->has_job) {
+            j = me->job;
+            me->has_job = false;
+        } else if (!take_job(r, &j)) {
+            if (r->jstop && r->jcount == 0) break; /* stopping and drained */
+            r->jidle[r->nidle++] = me->index;
+            while (!me->has_job && !r->jstop) pthread_cond_wait(&me->wake, &r->jlock);
+            if (!me->has_job) {
+                unidle(r, me);
+                /* Stopping: drain what is queued, but no more at once than
+                 * may run (the others wait for the ones running to end). */
+                while (r->jcount > 0 && r->jactive >= r->jlimit)
+                    pthread_cond_wait(&me->wake, &r->jlock);
+            }
+            continue;
+        }
         pthread_mutex_unlock(&r->jlock);
         j.fn(j.arg);
         pthread_mutex_lock(&r->jlock);
-        r->jrunning--;
+        r->jactive--;
+        if (r->jstop) /* the threads draining the queue may go on */
+            for (size_t i = 0; i < r->nthreads; i++) pthread_cond_signal(&r->jt[i].wake);
     }
     pthread_mutex_unlock(&r->jlock);
     return NULL;
 }
 
+void recog_wait_begin(recog *r)
+{
+    recog_jthread *me = r->jkey_made ? pthread_getspecific(r->jkey) : NULL;
+    if (!me || me->r != r || me->waiting) return; /* not a job of r */
+    pthread_mutex_lock(&r->jlock);
+    me->waiting = true;
+    r->jactive--;
+    dispatch(r);
+    pthread_mutex_unlock(&r->jlock);
+}
+
+void recog_wait_end(recog *r)
+{
+    recog_jthread *me = r->jkey_made ? pthread_getspecific(r->jkey) : NULL;
+    if (!me || me->r != r || !me->waiting) return;
+    pthread_mutex_lock(&r->jlock);
+    me->waiting = false;
+    r->jactive++; /* may pass jlimit for the rest of this job */
+    pthread_mutex_unlock(&r->jlock);
+}
+
 rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err)
 {
     pthread_mutex_lock(&r->jlock);
-    /* Waiting jobs beyond the idle threads count against the queue. */
-    size_t idle = r->nthreads - r->jrunning;
-    size_t waiting = r->jcount > idle ? r->jcount - idle : 0;
+    /* Jobs that cannot start at once (beyond the free slots) count against
+     * the queue. */
+    size_t free_slots = r->jactive < r->jlimit ? r->jlimit - r->jactive : 0;
+    size_t waiting = r->jcount > free_slots ? r->jcount - free_slots : 0;
     if (r->jstop || r->jcount == r->jcap || waiting >= r->jqueue) {
         pthread_mutex_unlock(&r->jlock);
         rc_metrics_add(r->cfg.metrics, "rollcall_recog_busy_total",
@@ -55,7 +126,7 @@ rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err
     }
     r->jobs[(r->jhead + r->jcount) % r->jcap] = (recog_job){fn, arg};
     r->jcount++;
-    pthread_cond_signal(&r->jwake);
+    dispatch(r);
     pthread_mutex_unlock(&r->jlock);
     return RC_OK;
 }
@@ -79,7 +150,7 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
     pthread_mutex_init(&r->wlock, NULL);
     pthread_cond_init(&r->wfreed, NULL);
     pthread_mutex_init(&r->jlock, NULL);
-    pthread_cond_init(&r->jwake, NULL);
+    r->jkey_made = pthread_key_create(&r->jkey, NULL) == 0;
     pthread_mutex_init(&r->llock, NULL);
     pthread_mutex_init(&r->sync_lock, NULL);
     pthread_mutex_init(&r->follow_lock, NULL);
@@ -93,8 +164,11 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
         r->used = calloc(n, sizeof *r->used);
         r->user = calloc(n, sizeof *r->user);
         r->jobs = calloc(r->jcap, sizeof *r->jobs);
-        r->threads = calloc(n, sizeof *r->threads);
-        if (!r->workers || !r->busy || !r->used || !r->user || !r->jobs || !r->threads)
+        r->jt = calloc(2 * (size_t)n, sizeof *r->jt);
+        r->jidle = calloc(2 * (size_t)n, sizeof *r->jidle);
+        if (!r->jkey_made)
+            st = rc_fail(err, RC_ERR_INTERNAL, "cannot create a thread key for recognition");
+        else if (!r->workers || !r->busy || !r->used || !r->user || !r->jobs || !r->jt || !r->jidle)
             st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
         for (unsigned i = 0; st == RC_OK && i < n; i++) {
             st = face_worker_create(r->models, &r->workers[i], err);
@@ -103,11 +177,19 @@ rc_status recog_create(const recog_config *cfg, recog **out, rc_error *err)
     }
     if (st == RC_OK) st = gallery_create(FACE_EMB_DIM, &r->gallery, err);
     if (st == RC_OK) st = recog_gallery_load(r, err);
-    for (unsigned i = 0; st == RC_OK && i < n; i++) {
-        if (pthread_create(&r->threads[i], NULL, job_main, r) != 0)
+    /* One job at a time per face worker, and as many spare threads, which
+     * run jobs only while others wait for the disk. */
+    r->jlimit = n;
+    for (size_t i = 0; st == RC_OK && i < 2 * (size_t)n; i++) {
+        recog_jthread *t = &r->jt[i];
+        *t = (recog_jthread){.r = r, .index = i};
+        pthread_cond_init(&t->wake, NULL);
+        if (pthread_create(&t->thread, NULL, job_main, t) != 0) {
+            pthread_cond_destroy(&t->wake);
             st = rc_fail(err, RC_ERR_INTERNAL, "cannot start a recognition thread");
-        else
+        } else {
             r->nthreads++;
+        }
     }
     if (st == RC_OK && cfg->follow) st = recog_follow_start(r, err);
     if (st != RC_OK) {
@@ -125,9 +207,13 @@ void recog_destroy(recog *r)
         recog_follow_stop(r);
         pthread_mutex_lock(&r->jlock);
         r->jstop = true;
-        pthread_cond_broadcast(&r->jwake);
+        for (size_t i = 0; i < r->nthreads; i++) pthread_cond_signal(&r->jt[i].wake);
         pthread_mutex_unlock(&r->jlock);
-        for (size_t i = 0; i < r->nthreads; i++) pthread_join(r->threads[i], NULL);
+        for (size_t i = 0; i < r->nthreads; i++) {
+            pthread_join(r->jt[i].thread, NULL);
+            pthread_cond_destroy(&r->jt[i].wake);
+        }
+        if (r->jkey_made) pthread_key_delete(r->jkey);
     }
     for (size_t i = 0; i < r->nworkers; i++) face_worker_free(r->workers[i]);
     free(r->workers);
@@ -135,7 +221,8 @@ void recog_destroy(recog *r)
     free(r->used);
     free(r->user);
     free(r->jobs);
-    free(r->threads);
+    free(r->jt);
+    free(r->jidle);
     free(r->listeners);
     free(r->loaded);
     gallery_free(r->gallery);
@@ -145,7 +232,6 @@ void recog_destroy(recog *r)
         pthread_mutex_destroy(&r->follow_lock);
         pthread_mutex_destroy(&r->sync_lock);
         pthread_mutex_destroy(&r->llock);
-        pthread_cond_destroy(&r->jwake);
         pthread_mutex_destroy(&r->jlock);
         pthread_cond_destroy(&r->wfreed);
         pthread_mutex_destroy(&r->wlock);
@@ -370,7 +456,10 @@ static void keep_probe(recog *r, const img_image *im, const recog_face *f, const
                         .reason = "recognized",
                         .event_id = e->id};
     rc_error err;
-    if (jpeg && store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) != RC_OK)
+    recog_wait_begin(r); /* a commit too: its fsync */
+    rc_status st = jpeg ? store_event_probe_set(r->cfg.store, &g, jpeg, len, &err) : RC_OK;
+    recog_wait_end(r);
+    if (st != RC_OK)
         rc_log(RC_LOG_WARN, "keeping the face of event %lld: %s", (long long)e->id, err.msg);
     free(jpeg);
 }
@@ -497,7 +586,11 @@ static rc_status record(recog *r, const img_image *im, const recog_result *res, 
         unsigned char *jpeg = !sg.person_id && !sg.merge_only && keep_unrecognized
                                   ? face_jpeg(im, &f->face, &jl)
                                   : NULL;
+        /* The commit waits for the disk's fsync, which takes several ms when
+         * the cores are busy: let the next frame be recognized meanwhile. */
+        recog_wait_begin(r);
         rc_status st = att_record(r->cfg.att, &sg, jpeg, jl, ar, err);
+        recog_wait_end(r);
         free(jpeg);
         if (st != RC_OK || ar->outcome != ATT_NEEDS_LIVENESS) return st;
         if (!f->liveness_skipped)

@@ -28,10 +28,12 @@
  * each attendance event created or updated. The HTTP live stream uses them;
  * webhooks can too.
  *
- * Work queue: recog_submit runs jobs on recog's own threads (as many as face
- * workers); when all are busy and `queue` jobs already wait, it refuses with
- * RC_ERR_LIMIT at once (HTTP answers 503 with Retry-After), so a slow image
- * never holds a network thread.
+ * Work queue: recog_submit runs jobs on recog's own threads, as many at once
+ * as face workers; a job waiting for the disk (an attendance commit's
+ * fsync, between recog_wait_begin and _end) does not count, and a spare
+ * thread runs the next job meanwhile. When no job can start and `queue`
+ * jobs already wait, it refuses with RC_ERR_LIMIT at once (HTTP answers 503
+ * with Retry-After), so a slow image never holds a network thread.
  *
  * Thread safety: every function may be called from any thread.
  */
@@ -76,6 +78,13 @@ const char *const *recog_models_loaded(const recog *r);
 /* Run fn(arg) on a recog thread. RC_ERR_LIMIT ("busy") when every thread is
  * busy and the queue is full; fn is then not called. */
 rc_status recog_submit(recog *r, void (*fn)(void *arg), void *arg, rc_error *err);
+
+/* Called by a job around a wait that uses no CPU (the disk): meanwhile the
+ * job does not count against the jobs that may run at once, so the next
+ * queued job starts on a spare thread. Does nothing on a thread that is not
+ * running a job of r. */
+void recog_wait_begin(recog *r);
+void recog_wait_end(recog *r);
 
 /* ---- images ------------------------------------------------------------- */
 

@@ -151,6 +151,50 @@ static void lm68_reduces_to_eye_centres_nose_and_mouth(void **state)
     assert_float_equal(lm5[4][1], (54 + 64) / 2.0, 1e-6);
 }
 
+/* The sharpness measure straight from its definition: the variance of the
+ * 4-neighbour Laplacian over the inner pixels, summed one by one in double. */
+static float plain_laplacian_var(const img_image *g)
+{
+    double s = 0, s2 = 0;
+    int n = 0;
+    for (int y = 1; y < g->h - 1; y++)
+        for (int x = 1; x < g->w - 1; x++) {
+            const uint8_t *p = g->px + (size_t)y * g->w + x;
+            double l = p[-1] + p[1] + p[-g->w] + p[g->w] - 4.0 * p[0];
+            s += l;
+            s2 += l * l;
+            n++;
+        }
+    double mean = s / n;
+    return (float)(s2 / n - mean * mean);
+}
+
+/* face_laplacian_var sums in integers: the same float as the definition,
+ * bit for bit, on noise (the largest Laplacians: 0/255 checkerboards too),
+ * on sizes from 3x3 to rows wider than its 2000-column blocks. */
+static void laplacian_var_matches_its_definition(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{3, 3}, {112, 112}, {7, 300}, {2003, 5}, {4500, 4}};
+    unsigned seed = 5;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        img_image *g = img_new(w, h, 1);
+        for (int kind = 0; kind < 2; kind++) {
+            for (int i = 0; i < w * h; i++) {
+                seed = seed * 1103515245u + 12345u;
+                g->px[i] =
+                    kind ? (uint8_t)(((i % w) + (i / w)) % 2 ? 255 : 0) : (uint8_t)(seed >> 16);
+            }
+            float a = face_laplacian_var(g), b = plain_laplacian_var(g);
+            if (memcmp(&a, &b, sizeof a) != 0)
+                fail_msg("%dx%d (%s): %.9g, definition %.9g", w, h, kind ? "checkerboard" : "noise",
+                         a, b);
+        }
+        img_free(g);
+    }
+}
+
 static void sharpness_and_pose(void **state)
 {
     (void)state;
@@ -315,6 +359,7 @@ int main(void)
         cmocka_unit_test(alignment_puts_landmarks_on_the_template),
         cmocka_unit_test(lm68_reduces_to_eye_centres_nose_and_mouth),
         cmocka_unit_test(sharpness_and_pose),
+        cmocka_unit_test(laplacian_var_matches_its_definition),
         cmocka_unit_test(liveness_rect_follows_the_package),
         cmocka_unit_test(liveness_input_is_bgr_bilinear),
         cmocka_unit_test(primary_face_is_the_framed_one),

@@ -546,6 +546,21 @@ static void simd_kernels_match_the_c_loops(void **state)
         free(a);
         free(b);
     }
+    /* The same size (the aligned face's input): pixel counts with and
+     * without a tail for the C loop. */
+    static const int same[][2] = {{112, 112}, {37, 11}, {31, 1}, {15, 3}};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+        int ow = same[k][0], oh = same[k][1];
+        img_image *src = k ? noise(ow, oh, (unsigned)k + 20) : img_resize(photo, ow, oh, IMG_RESIZE_AUTO);
+        float *a = malloc(sizeof(float) * 3 * ow * oh), *b = malloc(sizeof(float) * 3 * ow * oh);
+        assert_int_equal(img__to_planar(IMG_SIMD_C, src, ow, oh, 127.f, 1.f / 128.f, a), 0);
+        assert_int_equal(img__to_planar(IMG_SIMD_AVX2, src, ow, oh, 127.f, 1.f / 128.f, b), 0);
+        if (memcmp(a, b, sizeof(float) * 3 * ow * oh) != 0)
+            fail_msg("to_planar at the same size %dx%d differs", ow, oh);
+        free(a);
+        free(b);
+        img_free(src);
+    }
     /* Warps: rotations, scales and shifts, some partly outside, onto widths
      * with and without a tail. */
     img_image *small = noise(41, 23, 9), *gray = img_to_gray(photo), *gsmall = img_to_gray(small);

@@ -730,6 +730,7 @@ typedef struct {
     pthread_cond_t cv;
     bool release;
     int started, done;
+    recog *rg;
 } gate;
 
 static void gated_job(void *arg)
@@ -765,6 +766,39 @@ static void test_queue_refuses_when_full(void **state)
     pthread_cond_broadcast(&g.cv);
     pthread_mutex_unlock(&g.mu);
     recog_destroy(rg); /* runs what was queued */
+    assert_int_equal(g.done, 2);
+}
+
+/* A job waiting for the disk (recog_wait_begin) lets the next job run on a
+ * spare thread, even with one worker; it goes on when its wait ends. */
+static void waiting_job(void *arg)
+{
+    gate *g = arg;
+    recog_wait_begin(g->rg);
+    gated_job(g);
+    recog_wait_end(g->rg);
+}
+
+static void test_waiting_job_lets_the_next_run(void **state)
+{
+    fixture *f = *state;
+    recog_config c = {.models_dir = models_dir, .workers = 1, .queue = 1, .store = f->db.s};
+    recog *rg = NULL;
+    OK(recog_create(&c, &rg, &e_));
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .rg = rg};
+    OK(recog_submit(rg, waiting_job, &g, &e_));
+    OK(recog_submit(rg, gated_job, &g, &e_));
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&g.mu);
+    while (g.started < 2 && pthread_cond_timedwait(&g.cv, &g.mu, &until) == 0) continue;
+    int started = g.started;
+    g.release = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    assert_int_equal(started, 2); /* both ran at once on one worker */
+    recog_destroy(rg);
     assert_int_equal(g.done, 2);
 }
 
@@ -930,6 +964,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_liveness_without_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_never_ask_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_refuses_when_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_job_lets_the_next_run, setup, teardown),
         cmocka_unit_test(test_decode_limits_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1754,6 +1754,7 @@ export interface components {
             landmarks: number[][];
             identity: components["schemas"]["Identity"];
             confidence: number;
+            /** @description 0..1 that the face is live; -1 when it was not measured (an unknown face in a frame that does not mark, or a person measured live at this camera within the de-duplication window) */
             liveness: number;
             live: boolean;
             quality_ok: boolean;
