@@ -19,6 +19,11 @@
 # face-data's identification (rank-1, TAR at FAR 0.1%, per-pair TAR/FAR) and
 # face-openset's default rule and per-pair lines (ACCURACY=0 leaves these
 # out: they take minutes on a busy machine).
+# On a CPU with AVX-512 BF16 (BF16=0 skips, BF16=1 forces) the liveness,
+# landmark and detection models are then timed in float and with their 1x1
+# convolutions in bf16 side by side, alternating: liveness as deployed
+# (--bf16), the other two with every 1x1 (--bf16=0, ROLLCALL_NN_BF16=all);
+# README "bf16 inference" has their accuracy figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ROLLCALL_BIN:-build/src/cli/rollcall}
@@ -117,4 +122,35 @@ if [[ $int8 == 1 ]]; then
         grep -E '^# (rule |gallery_identify default|per pair)' | sed "s/^# /  $mode: /"
     done
   fi
+fi
+
+bf16=${BF16:-auto}
+if [[ $bf16 == auto ]]; then
+  bf16=0
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} == "" ]] && bf16=1
+fi
+if [[ $bf16 == 1 ]]; then
+  bfmodels=("$MODELS/fr_liveness.onnx" "$MODELS/fr_landmark.onnx" "$MODELS/fr_detect.onnx")
+  echo "timing float and bf16 ($RUNS runs per model, alternating, three rounds)..." >&2
+  : >"$tmp/bf.f.tsv"
+  : >"$tmp/bf.b.tsv"
+  for round in 1 2 3; do
+    for mdl in "${bfmodels[@]}"; do
+      for mode in f b; do
+        a=()
+        # liveness as the pipeline runs it (its calls of at least 2 M
+        # multiply-adds), the others as ROLLCALL_NN_BF16=all (every 1x1)
+        [[ $mode == b ]] && a=(--bf16)
+        [[ $mode == b && $mdl != *fr_liveness* ]] && a=(--bf16=0)
+        OPENBLAS_NUM_THREADS=1 "$BIN" bench models --runs "$RUNS" --warmup "$WARMUP" --tsv "${cpu[@]}" \
+          "${a[@]}" "$mdl" >>"$tmp/bf.$mode.tsv"
+      done
+    done
+  done
+  echo
+  printf '%-20s %-14s %9s %9s %9s %9s %8s\n' model input float p90 bf16 p90 "bf16 x"
+  best() { sort -t $'\t' -k1,1 -k2,2g "$1" | awk -F'\t' '!seen[$1]++'; }
+  join -t $'\t' <(best "$tmp/bf.f.tsv") <(best "$tmp/bf.b.tsv") |
+    awk -F'\t' '{ printf "%-20s %-14s %9.3f %9.3f %9.3f %9.3f %7.2fx\n", $1, $5, $2, $3, $6, $7, $2 / $6 }'
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: 1x1 convolutions in bf16 (AVX-512 BF16), the rest float: fr_liveness's calls of at least 2 M multiply-adds (the default), every 1x1 of the others (ROLLCALL_NN_BF16=all, not the default); x = float median / bf16 median)"
 fi

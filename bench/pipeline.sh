@@ -5,9 +5,11 @@
 # The pipeline runs as deployed: on a CPU with AVX-512 VNNI or AVX-VNNI the
 # embedding network in int8 (the ranges of models-int8/, unless
 # ROLLCALL_NN_INT8_RANGES says otherwise; ROLLCALL_NN_INT8=1 adds the
-# detector), elsewhere in float.
+# detector), elsewhere in float; on a CPU with AVX-512 BF16 the 1x1
+# convolutions of the models README "bf16 inference" names in bf16.
 # References measured in the same run:
-#  - the same pipeline in float (ROLLCALL_NN_INT8=0), on a VNNI CPU;
+#  - the same pipeline in float (ROLLCALL_NN_INT8=0 ROLLCALL_NN_BF16=0), on a
+#    VNNI or BF16 CPU, and without bf16 alone (ROLLCALL_NN_BF16=0) on a BF16 CPU;
 #  - Rollcall's own reference pre-processing path (the straightforward one the
 #    fused path is tested against), beside the fused path, per stage;
 #  - the networks alone (`bench models`): how much of each stage is the network;
@@ -32,16 +34,23 @@ trap 'rm -rf "$tmp"' EXIT
 export ROLLCALL_NN_INT8_RANGES=${ROLLCALL_NN_INT8_RANGES:-$PWD/models-int8}
 vnni=0
 grep -qwE 'avx512_vnni|avx_vnni' /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} != generic ]] && vnni=1
+bf16=0
+grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} == "" ]] &&
+  [[ ${ROLLCALL_NN_BF16:-} != 0 ]] && bf16=1
 if [[ $vnni == 1 ]]; then
-  echo "-- default: the embedding in int8 (ranges: $ROLLCALL_NN_INT8_RANGES)"
+  echo "-- default: the embedding in int8 (ranges: $ROLLCALL_NN_INT8_RANGES)$([[ $bf16 == 1 ]] && echo ", bf16 1x1 convolutions (README \"bf16 inference\")")"
 else
   echo "-- default: float (this CPU has no AVX-512 VNNI or AVX-VNNI)"
 fi
 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}" --save-frame "$tmp/frame.jpg" |
   tee "$tmp/rollcall.txt"
-if [[ $vnni == 1 ]]; then
-  echo "-- reference: the same pipeline in float (ROLLCALL_NN_INT8=0), same run"
-  ROLLCALL_NN_INT8=0 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}"
+if [[ $bf16 == 1 ]]; then
+  echo "-- reference: the same pipeline without bf16 (ROLLCALL_NN_BF16=0), same run"
+  ROLLCALL_NN_BF16=0 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}"
+fi
+if [[ $vnni == 1 || $bf16 == 1 ]]; then
+  echo "-- reference: the same pipeline in float (ROLLCALL_NN_INT8=0 ROLLCALL_NN_BF16=0), same run"
+  ROLLCALL_NN_INT8=0 ROLLCALL_NN_BF16=0 "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}"
 fi
 echo "-- reference: the networks alone in float, same run (ms per inference; bench/models.sh has int8)"
 "$BIN" bench models --models "$MODELS" --runs "$RUNS" "${cpu[@]}" \

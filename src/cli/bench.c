@@ -64,23 +64,28 @@ int cli_bench(int argc, char **argv)
 
 static void models_usage(FILE *out)
 {
-    fprintf(out, "Usage: rollcall bench models [OPTIONS] [MODEL.onnx...]\n\n"
-                 "Time ONNX models on one thread with random inputs of each model's declared\n"
-                 "shape: median and 90th-percentile milliseconds per run after warm-up.\n"
-                 "With no MODEL, every default model in the models directory is timed.\n\n"
-                 "Options:\n"
-                 "  -m, --models DIR   models directory (default ./models)\n"
-                 "  -n, --runs N       timed runs per model (default 50)\n"
-                 "  -w, --warmup N     untimed runs first (default 5)\n"
-                 "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
-                 "      --ops          also print each model's operators after fusion\n"
-                 "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
-                 "                     (steadier on a busy machine)\n"
-                 "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
-                 "      --int8 DIR     run the convolutions in int8 with the ranges in\n"
-                 "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them);\n"
-                 "                     --int8 dynamic: with each input's own range\n"
-                 "  -h, --help         show this help\n");
+    fprintf(out,
+            "Usage: rollcall bench models [OPTIONS] [MODEL.onnx...]\n\n"
+            "Time ONNX models on one thread with random inputs of each model's declared\n"
+            "shape: median and 90th-percentile milliseconds per run after warm-up.\n"
+            "With no MODEL, every default model in the models directory is timed.\n\n"
+            "Options:\n"
+            "  -m, --models DIR   models directory (default ./models)\n"
+            "  -n, --runs N       timed runs per model (default 50)\n"
+            "  -w, --warmup N     untimed runs first (default 5)\n"
+            "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
+            "      --ops          also print each model's operators after fusion\n"
+            "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
+            "                     (steadier on a busy machine)\n"
+            "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
+            "      --int8 DIR     run the convolutions in int8 with the ranges in\n"
+            "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them);\n"
+            "                     --int8 dynamic: with each input's own range\n"
+            "      --bf16[=N]     run the 1x1 convolutions of at least N multiply-adds\n"
+            "                     (default %d, what the face pipeline gives fr_liveness;\n"
+            "                     0: all) in bf16 (CPUs with AVX-512 BF16; an error elsewhere)\n"
+            "  -h, --help         show this help\n",
+            NN_BF16_MIN_MACS);
 }
 
 double cli_thread_cpu_ms(void)
@@ -105,7 +110,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops,
-                      bool cpu_time, int profile, const char *int8_dir)
+                      bool cpu_time, int profile, const char *int8_dir, long long bf16)
 {
     nn_model *m = NULL;
     rc_error err = {0};
@@ -124,6 +129,18 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
             return 1;
         }
         if (!tsv) printf("%s: %d convolutions in int8\n", label, count);
+    }
+    if (bf16 >= 0) {
+        int count = 0;
+        if (nn_model_bf16(m, bf16, &count, &err) != RC_OK) {
+            fprintf(stderr, "rollcall bench models: --bf16: %s\n", err.msg);
+            nn_model_free(m);
+            return 1;
+        }
+        if (!tsv)
+            printf("%s: %d convolutions with a bf16 form, used by calls of at least %lld "
+                   "multiply-adds\n",
+                   label, count, bf16);
     }
     int nin = nn_model_num_inputs(m);
     float **inputs = calloc((size_t)nin, sizeof *inputs);
@@ -245,15 +262,22 @@ static void print_header(int runs, int warmup, bool cpu_time)
 static int bench_models(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"models", required_argument, NULL, 'm'}, {"runs", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'}, {"tsv", no_argument, NULL, 't'},
-        {"ops", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
-        {"cpu-time", no_argument, NULL, 'c'},     {"profile", optional_argument, NULL, 'p'},
-        {"int8", required_argument, NULL, 'i'},   {NULL, 0, NULL, 0},
+        {"models", required_argument, NULL, 'm'},
+        {"runs", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"tsv", no_argument, NULL, 't'},
+        {"ops", no_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"cpu-time", no_argument, NULL, 'c'},
+        {"profile", optional_argument, NULL, 'p'},
+        {"int8", required_argument, NULL, 'i'},
+        {"bf16", optional_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
     };
     const char *dir = "models", *int8_dir = NULL;
     int runs = 50, warmup = 5, c;
     bool tsv = false, ops = false, cpu_time = false;
+    long long bf16 = -1; /* the fewest multiply-adds in bf16; -1: float */
     int profile = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:n:w:h", opts, NULL)) != -1) {
@@ -279,6 +303,15 @@ static int bench_models(int argc, char **argv)
         case 'i':
             int8_dir = optarg;
             break;
+        case 'b': {
+            char *end = NULL;
+            bf16 = optarg ? strtoll(optarg, &end, 10) : NN_BF16_MIN_MACS;
+            if (optarg && (end == optarg || *end || bf16 < 0)) {
+                fprintf(stderr, "rollcall bench models: --bf16=N needs N >= 0\n");
+                return 2;
+            }
+            break;
+        }
         case 'p':
             profile = optarg ? atoi(optarg) : 10;
             if (profile < 1) {
@@ -298,13 +331,17 @@ static int bench_models(int argc, char **argv)
         fprintf(stderr, "rollcall bench models: --runs must be 1..100000, --warmup 0..100000\n");
         return 2;
     }
+    if (bf16 >= 0 && !nn_bf16_available()) {
+        fprintf(stderr, "rollcall bench models: --bf16: this CPU has no AVX-512 BF16\n");
+        return 2;
+    }
     int failed = 0;
     if (optind < argc) {
         if (!tsv) print_header(runs, warmup, cpu_time);
         for (int i = optind; i < argc; i++) {
             const char *base = strrchr(argv[i], '/');
             failed |= time_model(argv[i], base ? base + 1 : argv[i], runs, warmup, tsv, ops,
-                                 cpu_time, profile, int8_dir);
+                                 cpu_time, profile, int8_dir, bf16);
         }
         return failed ? 1 : 0;
     }
@@ -321,7 +358,8 @@ static int bench_models(int argc, char **argv)
     for (int i = 0; list[i]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, list[i]);
-        failed |= time_model(path, list[i], runs, warmup, tsv, ops, cpu_time, profile, int8_dir);
+        failed |=
+            time_model(path, list[i], runs, warmup, tsv, ops, cpu_time, profile, int8_dir, bf16);
     }
     cli_free_list(list);
     return failed ? 1 : 0;

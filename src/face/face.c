@@ -38,6 +38,7 @@ struct face_models {
     char emb_id[FACE_MODEL_ID];
     char q8_id[Q8_MODELS][FACE_MODEL_ID]; /* ids of the int8 models (int8_models) */
     int int8;                             /* models running in int8 */
+    int bf16;                             /* models with bf16 convolutions */
     /* The detector again, cut before its box decoding (which holds priors
      * for its one input size) so that it runs on a region of any size
      * (face_detect_region); NULL when the model has no such raw head. In
@@ -49,6 +50,22 @@ struct face_models {
  * Landmarks (0.2 ms) measured slower in int8; liveness faster (1.56 ->
  * 1.10 ms) but its scores moved too much (README "int8 inference"). */
 static const int int8_models[Q8_MODELS] = {M_DETECT, M_FEATURE};
+
+/* The models bf16 may cover (bf16_models): which run in bf16 by default,
+ * and the fewest multiply-adds a 1x1 convolution must do to run in bf16
+ * (nn_model_bf16). Measured beside float (README "bf16 inference"):
+ * liveness is on, with its eleven largest convolutions; the detector's boxes
+ * move the liveness crop (as in int8), and the landmarks move two open-set
+ * figures for 0.05 ms, so both stay float unless ROLLCALL_NN_BF16=all. */
+static const struct {
+    int model;
+    bool by_default;
+    int64_t min_macs;
+} bf16_candidates[] = {
+    {M_DETECT, false, 0},
+    {M_LANDMARK, false, 0},
+    {M_LIVENESS, true, NN_BF16_MIN_MACS},
+};
 
 struct face_worker {
     const face_models *models;
@@ -228,6 +245,49 @@ static rc_status quantize_models(face_models *fm, const char *dir, rc_error *err
     return RC_OK;
 }
 
+/* bf16 inference (see face.h): on a CPU with AVX-512 BF16 the large 1x1
+ * convolutions of the models bf16_candidates marks run in bf16 by default
+ * (their figures measured beside float, README "bf16 inference");
+ * ROLLCALL_NN_BF16=0 keeps float, =all takes every candidate (to measure
+ * the others). A convolution that also has an int8 form runs in int8. */
+static rc_status bf16_models(face_models *fm, rc_error *err)
+{
+    const char *want = getenv("ROLLCALL_NN_BF16");
+    if (want && *want && strcmp(want, "0") != 0 && strcmp(want, "1") != 0 &&
+        strcmp(want, "all") != 0)
+        return rc_fail(err, RC_ERR_INVALID,
+                       "ROLLCALL_NN_BF16=%s: expected 0 (float), 1 (bf16 where it is the "
+                       "default) or all (every model bf16 covers)",
+                       want);
+    if (want && strcmp(want, "0") == 0) return RC_OK;
+    bool all = want && strcmp(want, "all") == 0;
+    if (!nn_bf16_available()) {
+        if (want && *want)
+            rc_log(RC_LOG_INFO,
+                   "ROLLCALL_NN_BF16=%s but this CPU has no AVX-512 BF16: the "
+                   "models run in float",
+                   want);
+        return RC_OK;
+    }
+    for (size_t k = 0; k < sizeof bf16_candidates / sizeof bf16_candidates[0]; k++) {
+        int i = bf16_candidates[k].model, count = 0;
+        if (!fm->m[i] || !(all || bf16_candidates[k].by_default)) continue;
+        rc_error e;
+        int64_t min = bf16_candidates[k].min_macs;
+        rc_status st = nn_model_bf16(fm->m[i], min, &count, &e);
+        /* the region detector is the same graph: the same convolutions */
+        if (st == RC_OK && i == M_DETECT && fm->region)
+            st = nn_model_bf16(fm->region, min, NULL, &e);
+        if (st != RC_OK) return rc_fail(err, st, "bf16: %s", e.msg);
+        rc_log(RC_LOG_INFO,
+               "%s: bf16 for its 1x1 convolutions of at least %lld multiply-adds a call "
+               "(%d covered)",
+               model_files[i], (long long)min, count);
+        fm->bf16++;
+    }
+    return RC_OK;
+}
+
 /* The default detector (UltraFace RFB-320, as the model package exports it)
  * before its box decoding: class scores and the raw regressions, whose
  * value name is the export's. Its priors, anchor sizes and variances follow
@@ -289,6 +349,7 @@ rc_status face_models_load(const char *dir, int attributes, face_models **out, r
     for (int k = 0; k < Q8_MODELS; k++)
         model_id_from_manifest(dir, model_files[int8_models[k]], fm->q8_id[k], sizeof fm->q8_id[k]);
     st = quantize_models(fm, dir, err);
+    if (st == RC_OK) st = bf16_models(fm, err);
     if (st != RC_OK) {
         face_models_free(fm);
         return st;
@@ -300,6 +361,11 @@ rc_status face_models_load(const char *dir, int attributes, face_models **out, r
 int face_models_int8(const face_models *fm)
 {
     return fm->int8;
+}
+
+int face_models_bf16(const face_models *fm)
+{
+    return fm->bf16;
 }
 
 void face_models_free(face_models *fm)
@@ -353,6 +419,10 @@ void face_worker_free(face_worker *w)
 
 rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err)
 {
+    /* the ranges are float's: every model runs in float meanwhile (the
+     * landmarks place the embedding's crop) */
+    for (int i = 0; i < M_COUNT; i++)
+        if (w->s[i]) nn_session_set_bf16(w->s[i], !enable);
     for (int k = 0; k < Q8_MODELS; k++) {
         nn_session *s = w->s[int8_models[k]];
         nn_session_set_int8(s, !enable);

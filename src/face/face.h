@@ -53,10 +53,20 @@ const char *face_models_embedding_id(const face_models *m);
  * run in int8: */
 int face_models_int8(const face_models *m);
 
-/* Calibration for int8 (`rollcall calibrate`): while enabled, the worker's
- * detection and embedding sessions run in float and record the range of
- * every convolution's input over each face_analyze; save writes
- * DIR/fr_detect.onnx.int8 and DIR/fr_feature.onnx.int8 (a "# model ID" line, then
+/* bf16 inference: on a CPU with AVX-512 BF16, face_models_load runs the
+ * liveness model's largest 1x1 convolutions in bf16 by default
+ * (nn_model_bf16 with NN_BF16_MIN_MACS; README "bf16 inference");
+ * ROLLCALL_NN_BF16=0 keeps them in float, =all adds every 1x1 convolution
+ * of the detection and landmark models (measured, not the default),
+ * anything else is RC_ERR_INVALID. A CPU without AVX-512 BF16 keeps float.
+ * How many models have bf16 convolutions: */
+int face_models_bf16(const face_models *m);
+
+/* Calibration for int8 (`rollcall calibrate`): while enabled, every model
+ * runs in float (no bf16 either) and the detection and embedding sessions
+ * record the range of every convolution's input over each face_analyze;
+ * save writes DIR/fr_detect.onnx.int8 and DIR/fr_feature.onnx.int8 (a
+ * "# model ID" line, then
  * `comment` on a '#' line). RC_ERR_INVALID when a model saw no input. */
 rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err);
 rc_status face_worker_calibration_save(const face_worker *w, const char *dir, const char *comment,

@@ -41,6 +41,8 @@ static void cpu_detect(void)
     cpu.avx512 = !generic && !avx2_only && __builtin_cpu_supports("avx512f");
     cpu.avx512vl = cpu.avx512 && __builtin_cpu_supports("avx512vl");
     cpu.vnni512 = cpu.avx512 && __builtin_cpu_supports("avx512vnni");
+    cpu.bf16 =
+        cpu.avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
     /* AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (asked directly: older
      * compilers' __builtin_cpu_supports does not know the name). */
     unsigned a = 0, b = 0, c = 0, d = 0;

@@ -376,6 +376,7 @@ void nn_model_free(nn_model *m)
         }
         free(n->attrs);
         nn_q8_free(n->q8);
+        nn_bf16_free(n->bf16);
         if (!m->weights) {
             free(n->wpack);
             free(n->wino);

@@ -122,4 +122,34 @@ rc_status nn_session_calibrate(nn_session *s, int enable, rc_error *err);
 rc_status nn_session_calibration_save(const nn_session *s, const char *path, const char *comment,
                                       rc_error *err);
 
+/* ---- bf16 inference (bf16.c) ---------------------------------------------
+ * 1x1 convolutions with weights and inputs rounded to bfloat16 (round to
+ * nearest even) and fp32 sums (VDPBF16PS), the bias, residual and
+ * activation in fp32 as in float. */
+
+/* True when this CPU has AVX-512 BF16 (ROLLCALL_NN_CPU=avx2 or generic
+ * turn it off). Without it the bf16 forms are not used. */
+int nn_bf16_available(void);
+
+/* Give the 1x1 Convs of `m` (ungrouped, stride 1, no pads, at least 1024
+ * weights, an activation among none, ReLU, PReLU, LeakyReLU and Clip, no
+ * pooling folded in) their bf16 form (before any session is created); a
+ * call of one with fewer than `min_macs` multiply-adds (output channels x
+ * input channels x pixels) runs in float, as does a Conv that also has an
+ * int8 form (in int8). *count, when given, gets the number of Convs given
+ * a bf16 form. Replaces the bf16 form an earlier call gave. */
+rc_status nn_model_bf16(nn_model *m, int64_t min_macs, int *count, rc_error *err);
+
+/* What the face pipeline gives fr_liveness (README "bf16 inference"): its
+ * eleven 1x1 Convs of 2.5 to 15 M multiply-adds run in bf16, the fifteen
+ * smaller ones (squeeze-excitation gates, 26-channel bottlenecks) in
+ * float: with those too the liveness evaluation moved three samples across
+ * the 0.70 threshold, without them none. */
+#define NN_BF16_MIN_MACS 2000000
+
+/* Sessions run the bf16 Convs of a model that has them unless told not to
+ * (float is the reference; nn_session_set_reference runs the bf16
+ * reference kernel). */
+void nn_session_set_bf16(nn_session *s, int bf16);
+
 #endif

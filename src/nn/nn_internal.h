@@ -60,6 +60,8 @@ typedef struct nn_op_def nn_op_def;
 
 /* The int8 form of a Conv (quant.c), set by nn_model_quantize. */
 typedef struct nn_q8 nn_q8;
+/* The bf16 form of a 1x1 Conv (bf16.c), set by nn_model_bf16. */
+typedef struct nn_bf16 nn_bf16;
 
 /* A convolution's or pooling's window attributes, parsed once at load so
  * running does not look them up by name on every call. */
@@ -110,6 +112,9 @@ typedef struct nn_node {
     /* int8 weights and the input's quantisation (quant.c; separately
      * allocated, freed with the model), or NULL: the Conv runs in float. */
     nn_q8 *q8;
+    /* bf16 weights (bf16.c; separately allocated, freed with the model),
+     * or NULL. */
+    nn_bf16 *bf16;
 } nn_node;
 
 typedef struct {
@@ -150,6 +155,7 @@ typedef struct {
     void *scratch;        /* run: that scratch */
     bool reference;       /* run: use the plain C path only */
     bool int8;            /* run: use the node's int8 form (q8) when it has one */
+    bool bf16;            /* run: use the node's bf16 form when it has one */
     float *range;         /* run: calibrating, [min, max] of this Conv's input */
     rc_error *err;
 } nn_ctx;
@@ -206,6 +212,7 @@ typedef struct {
     bool avx2;
     bool vnni512; /* AVX-512 VNNI (VPDPBUSD on 512-bit registers) */
     bool avxvnni; /* AVX-VNNI (VPDPBUSD on 256-bit registers, VEX) */
+    bool bf16;    /* AVX-512 BF16 (VDPBF16PS, VCVTNE2PS2BF16) */
 } nn_cpu;
 nn_cpu nn_cpu_features(void);
 void nn_blas_init(void);
@@ -383,6 +390,15 @@ bool nn_q8_conv(const nn_ctx *c);
  * sees them (after a folded BatchNormalization). */
 void nn_q8_observe(const nn_ctx *c);
 void nn_q8_free(nn_q8 *q);
+
+/* bf16 1x1 convolutions (bf16.c). Scratch bytes a bf16 Conv needs for an
+ * input of H x W; 0 when the node has no bf16 form. */
+size_t nn_bf16_scratch(const nn_node *n, int64_t H, int64_t W);
+/* Run the Conv of `c` in bf16 (the plain C reference when c->reference);
+ * false (nothing written) when its bf16 form does not apply to this call
+ * (a broadcasting residual) or the CPU lacks AVX-512 BF16. */
+bool nn_bf16_conv(const nn_ctx *c);
+void nn_bf16_free(nn_bf16 *b);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

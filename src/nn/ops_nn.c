@@ -227,6 +227,8 @@ static rc_status infer_conv_plain(nn_ctx *c)
     }
     size_t q8 = nn_q8_scratch(c->node, g.H, g.W);
     if (q8 > c->scratch_bytes) c->scratch_bytes = q8;
+    size_t bf = nn_bf16_scratch(c->node, g.H, g.W);
+    if (bf > c->scratch_bytes) c->scratch_bytes = bf;
     /* a folded BatchNormalization or pooling: room for its result first */
     if (c->node->pre_affine || c->node->pre_pool2) c->scratch_bytes += pre_affine_bytes(&g);
     return RC_OK;
@@ -574,10 +576,11 @@ static void run_conv_pre(nn_ctx *c)
 
 static void run_conv(nn_ctx *c)
 {
-    /* calibrating: the input's range; int8: the whole Conv (with its
-     * residual and folded BatchNormalization) when its form applies */
+    /* calibrating: the input's range; int8 or bf16: the whole Conv (with
+     * its residual and folded BatchNormalization) when its form applies */
     if (c->range) nn_q8_observe(c);
     if (c->int8 && c->node->q8 && nn_q8_conv(c)) return;
+    if (c->bf16 && c->node->bf16 && nn_bf16_conv(c)) return;
     if (c->node->res_add && c->nin > 3 && c->in[3]) {
         run_conv_residual(c);
         return;

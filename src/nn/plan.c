@@ -46,6 +46,7 @@ struct nn_session {
     const nn_model *m;
     bool reference;
     bool int8; /* run the int8 Convs of a quantized model */
+    bool bf16; /* run the bf16 Convs of a model given them */
     bool planned;
     nn_shape *shapes; /* input shapes of the current plan */
     plan_value *v;
@@ -104,6 +105,7 @@ rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
     if (!s) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     s->m = m;
     s->int8 = true;
+    s->bf16 = true;
     for (int i = 0; i < m->nnodes; i++) {
         if (m->nodes[i].nin > s->maxin) s->maxin = m->nodes[i].nin;
         if (m->nodes[i].nout > s->maxout) s->maxout = m->nodes[i].nout;
@@ -127,6 +129,11 @@ void nn_session_set_reference(nn_session *s, int reference)
 void nn_session_set_int8(nn_session *s, int int8)
 {
     s->int8 = int8 != 0;
+}
+
+void nn_session_set_bf16(nn_session *s, int bf16)
+{
+    s->bf16 = bf16 != 0;
 }
 
 static rc_status check_input_shape(const nn_model *m, int i, const nn_shape *got, rc_error *err)
@@ -544,6 +551,7 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                     .scratch = s->scratch,
                     .reference = s->reference,
                     .int8 = s->int8,
+                    .bf16 = s->bf16,
                     .range = s->range && strcmp(n->op_type, "Conv") == 0
                                  ? s->range + 2 * s->steps[i]
                                  : NULL,

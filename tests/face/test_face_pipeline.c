@@ -384,7 +384,9 @@ int main(void)
      * faces, regions) in float: int8 turns differences of 0.007 px in the
      * aligned face into embedding cosines of 0.997 by flipping rounding
      * steps, which says nothing about the pre-processing; int8 against
-     * float is face-int8's to judge. */
+     * float is face-int8's to judge. The same for bf16 (landmarks and
+     * liveness on AVX-512 BF16 CPUs; README "bf16 inference"). */
     setenv("ROLLCALL_NN_INT8", "0", 1);
+    setenv("ROLLCALL_NN_BF16", "0", 1);
     return cmocka_run_group_tests(tests, setup, teardown);
 }
