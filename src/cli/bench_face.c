@@ -210,8 +210,9 @@ int cli_bench_pipeline(int argc, char **argv)
         }
         gallery_add(g, i / 5, i, v, NULL);
     }
-    printf("one thread; gallery search in 10 000 templates (%s kernel)\n",
-           gallery_kernel_name(gallery_get_kernel(g)));
+    printf("one thread; models with int8 convolutions: %d, with bf16 ones: %d; gallery search "
+           "in 10 000 templates (%s kernel)\n",
+           face_models_int8(m), face_models_bf16(m), gallery_kernel_name(gallery_get_kernel(g)));
     rc = bench_both("640x480 frame, one face", frame, frame_len, w, g, runs, cpu_time);
     if (rc == 0 && !one_only) {
         char label[4200];
