@@ -640,6 +640,11 @@ test('SIGTERM lets a request in flight finish before the server exits', async ()
   try {
     const parts = [];
     for (let n = 1; n <= 8; n++) parts.push({ name: 'file', filename: `ang/${n}.jpg`, type: 'image/jpeg', data: ANG(n) });
+    // Eight more people after her, so that much of the import is still to
+    // run when her person appears (a person is created with its photos).
+    for (const who of ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'])
+      for (let n = 1; n <= 4; n++)
+        parts.push({ name: 'file', filename: `bbt_${who}/${n}.jpg`, type: 'image/jpeg', data: photo(`id/bbt_${who}/${n}.jpg`) });
     const mp = multipart(parts);
     const pending = other.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
     // Stop once the import is under way (its first person exists).
@@ -653,7 +658,7 @@ test('SIGTERM lets a request in flight finish before the server exits', async ()
     assert.equal(r.status, 200);
     const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.at(-1).done, true, 'the whole answer arrived');
-    assert.equal(lines.at(-1).files, 8);
+    assert.equal(lines.at(-1).files, parts.length);
     const refused = await fetch(new URL('healthz', other.srv.url)).then((x) => x.status, () => 'refused');
     assert.ok(refused === 'refused' || refused === 503, `new requests are not served (${refused})`);
     assert.equal(await exited, 0, 'clean exit');

@@ -101,6 +101,8 @@ test('unknown faces: a grid per day and camera; one assigned to a person with th
     await shot(page, 'review-03-assign-dialog-1280');
     await go.click();
     await waitOrAlert(page, page.getByText('Inscrito para Ana Revisión.'), 60000);
+    // The message may come before the grid is drawn again: wait for her card to go.
+    await card.waitFor({ state: 'detached' });
     assert.equal(await cards.count(), 2);
     const faces = (await api.get(`/api/v1/persons/${ana}/faces`)).body;
     assert.equal(faces.length, 1, 'the face is enrolled for Ana');
