@@ -629,16 +629,14 @@ image_row_avx2(const q8_geom *g, const float *x, int64_t cg, int64_t py, uint32_
 }
 #endif
 
+#if defined(__x86_64__)
 /* Whether the CPU has AVX-512BW (the image's byte shuffles), within what
  * nn_cpu_features allows. */
 static bool q8_avx512bw(void)
 {
-#if defined(__x86_64__)
     return nn_cpu_features().avx512 && __builtin_cpu_supports("avx512bw");
-#else
-    return false;
-#endif
 }
+#endif
 
 /* The whole padded image of one input. */
 static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
