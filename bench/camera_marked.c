@@ -23,25 +23,6 @@
 #include "../tests/lib/testdb.h"
 #include "recog/recog.h"
 
-static double thread_cpu_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static int fail(const char *what, const rc_error *err)
 {
     fprintf(stderr, "camera-marked: %s: %s\n", what, err ? err->msg : "failed");
@@ -55,13 +36,13 @@ static int one(recog *rg, const img_image *im, int64_t cam, int64_t ts, double *
 {
     recog_frame_opts o = {.mark = true, .camera_id = cam, .ts_ms = ts};
     recog_result r;
-    double c0 = thread_cpu_ms(), w0 = rc_mono_ms();
+    double c0 = rc_thread_cpu_ms(), w0 = rc_mono_ms();
     rc_status st = recog_frame(rg, im, &o, &r, err);
     if (st != RC_OK) {
         fprintf(stderr, "camera-marked: %s %s\n", rc_status_name(st), err->msg);
         return -1;
     }
-    *cpu = thread_cpu_ms() - c0;
+    *cpu = rc_thread_cpu_ms() - c0;
     *wall = rc_mono_ms() - w0;
     int skipped =
         r.n == 1 && r.faces[0].known && r.faces[0].has_event ? r.faces[0].liveness_skipped : -1;
@@ -179,8 +160,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "camera-marked: %d frames did not skip or measure as expected\n", wrong);
         goto done;
     }
-    double sc = median(v, runs), sw = median(v + runs, runs);
-    double mc = median(v + 2 * runs, runs), mw = median(v + 3 * runs, runs);
+    double sc = rc_median(v, runs), sw = rc_median(v + runs, runs);
+    double mc = rc_median(v + 2 * runs, runs), mw = rc_median(v + 3 * runs, runs);
     printf("marking frames of a person already marked at the camera (one thread, 640x480 one face, "
            "%d frames each, alternating, median ms per frame, recog_frame without decode)\n",
            runs);

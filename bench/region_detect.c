@@ -17,25 +17,12 @@
 
 #include "face/face.h"
 
-static double cpu_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median thread CPU ms of one detection, whole frame (rect NULL) or region. */
 static double median_ms(face_worker *w, const img_image *im, const float *rect, const face_opts *o)
 {
     double round[9];
     for (int r = 0; r < 9; r++) {
-        double t0 = cpu_ms();
+        double t0 = rc_thread_cpu_ms();
         for (int i = 0; i < 30; i++) {
             face_info *f = NULL;
             int n = 0;
@@ -44,10 +31,9 @@ static double median_ms(face_worker *w, const img_image *im, const float *rect, 
             free(f);
             if (st != RC_OK) return -1;
         }
-        round[r] = (cpu_ms() - t0) / 30;
+        round[r] = (rc_thread_cpu_ms() - t0) / 30;
     }
-    qsort(round, 9, sizeof *round, by_value);
-    return round[4];
+    return rc_median(round, 9);
 }
 
 int main(int argc, char **argv)

@@ -88,25 +88,12 @@ static void models_usage(FILE *out)
             NN_BF16_MIN_MACS);
 }
 
-double cli_thread_cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void shape_str(const nn_shape *s, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = 0;
     for (int k = 0; k < s->ndim && o < len; k++)
         o += (size_t)snprintf(buf + o, len - o, k ? "x%lld" : "%lld", (long long)s->d[k]);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int time_model(const char *path, const char *label, int runs, int warmup, bool tsv, bool ops,
@@ -166,12 +153,11 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
     }
     if (nn_session_create(m, &s, &err) != RC_OK) goto fail;
     for (int i = 0; i < warmup + runs; i++) {
-        double t0 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
+        double t0 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
         if (nn_session_run(s, (const float *const *)inputs, shapes, &err) != RC_OK) goto fail;
-        if (i >= warmup) ms[i - warmup] = (cpu_time ? cli_thread_cpu_ms() : rc_mono_ms()) - t0;
+        if (i >= warmup) ms[i - warmup] = (cpu_time ? rc_thread_cpu_ms() : rc_mono_ms()) - t0;
     }
-    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
-    double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+    double median = rc_median(ms, runs); /* sorts ms, for the p90 below */
     double p90 = ms[(int)((runs - 1) * 0.9 + 0.5)];
     char dims[128] = "";
     size_t o = 0;

@@ -13,18 +13,6 @@
 #include "cli.h"
 #include "face_util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---- bench pipeline ------------------------------------------------------ */
 
 static void pipeline_usage(FILE *out)
@@ -59,7 +47,7 @@ static int bench_frame(const unsigned char *jpg, size_t len, face_worker *w, gal
     int rc = 0;
     face_worker_time_cpu(w, cpu_time);
     for (int r = -2; r < runs && rc == 0; r++) { /* two warm-up runs */
-        double t0 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
+        double t0 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
         img_image *im = NULL;
         rc_error err;
         if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
@@ -67,16 +55,16 @@ static int bench_frame(const unsigned char *jpg, size_t len, face_worker *w, gal
             rc = 1;
             break;
         }
-        double t1 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
+        double t1 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
         face_info *f = NULL;
         int n = 0;
         if (face_analyze(w, im, NULL, &f, &n, &err) != RC_OK) {
             fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
             rc = 1;
         }
-        double t2 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
+        double t2 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
         for (int i = 0; i < n; i++) gallery_identify(g, f[i].embedding, NULL);
-        double t3 = cpu_time ? cli_thread_cpu_ms() : rc_mono_ms();
+        double t3 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
         face_timings ft = face_worker_timings(w);
         if (r >= 0) {
             t[S_DECODE][r] = t1 - t0;
@@ -94,7 +82,7 @@ static int bench_frame(const unsigned char *jpg, size_t len, face_worker *w, gal
         img_free(im);
     }
     for (int s = 0; s < S_N; s++) {
-        if (rc == 0) med[s] = median(t[s], runs);
+        if (rc == 0) med[s] = rc_median(t[s], runs);
         free(t[s]);
     }
     return rc;
@@ -266,7 +254,7 @@ static double time_identify(gallery *g, gallery_rule rule, int runs, uint64_t *s
         gallery_identify_with(g, v, &o);
         if (r >= 0) t[r] = rc_mono_ms() - t0;
     }
-    return median(t, runs);
+    return rc_median(t, runs);
 }
 
 int cli_bench_gallery(int argc, char **argv)
@@ -336,7 +324,7 @@ int cli_bench_gallery(int argc, char **argv)
                 gallery_search(g, v, 10, hits);
                 if (r >= 0) t[r] = rc_mono_ms() - t0;
             }
-            double med = median(t, runs);
+            double med = rc_median(t, runs);
             if (kernels[k] == GALLERY_KERNEL_SCALAR) scalar = med;
             best = med;
             printf(" %10.3f", med);

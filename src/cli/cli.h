@@ -35,9 +35,6 @@ int cli_enroll(int argc, char **argv);         /* enroll.c */
 int cli_import(int argc, char **argv);         /* enroll.c */
 int cli_bench_pipeline(int argc, char **argv); /* rollcall bench pipeline */
 int cli_bench_gallery(int argc, char **argv);  /* rollcall bench gallery */
-/* Milliseconds of CPU time used by the calling thread (bench.c); unaffected
- * by time spent waiting for a core when the machine is busy. */
-double cli_thread_cpu_ms(void);
 int cli_client(int argc, char **argv);
 int cli_probe(int argc, char **argv);
 int cli_calibrate(int argc, char **argv); /* calibrate.c */

@@ -58,6 +58,10 @@ void rc_log(rc_log_level level, const char *fmt, ...) __attribute__((format(prin
 /* Monotonic milliseconds (for measuring) and wall-clock Unix milliseconds. */
 double rc_mono_ms(void);
 int64_t rc_unix_ms(void);
+/* CPU milliseconds the calling thread has used (benchmarks on a busy machine). */
+double rc_thread_cpu_ms(void);
+/* The median of v[0..n-1], n > 0 (sorts v in place). */
+double rc_median(double *v, int n);
 
 /* Read a whole file into a new buffer (NUL-terminated for convenience; the
  * terminator is not counted in *len). The caller frees the result with free().

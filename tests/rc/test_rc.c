@@ -99,6 +99,25 @@ static void clocks_move_forward(void **state)
     assert_true(rc_unix_ms() > 1700000000000LL);
 }
 
+/* The median sorts in place: the middle value of an odd count, the mean of
+ * the two middle ones of an even count, whatever the order given. */
+static void median_of_odd_and_even_counts(void **state)
+{
+    (void)state;
+    double odd[] = {9, 1, 5, 3, 7};
+    assert_true(rc_median(odd, 5) == 5);
+    assert_true(odd[0] == 1 && odd[4] == 9);
+    double even[] = {4, -2, 10, 1};
+    assert_true(rc_median(even, 4) == 2.5);
+    double one[] = {0.25};
+    assert_true(rc_median(one, 1) == 0.25);
+    /* thread CPU time moves forward while the thread works */
+    double t0 = rc_thread_cpu_ms();
+    volatile double x = 0;
+    for (int i = 0; i < 3000000; i++) x += i * 0.5;
+    assert_true(rc_thread_cpu_ms() > t0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +126,7 @@ int main(void)
         cmocka_unit_test(read_file_reads_and_limits),
         cmocka_unit_test(mkdir_p_creates_nested_and_refuses_files),
         cmocka_unit_test(clocks_move_forward),
+        cmocka_unit_test(median_of_odd_and_even_counts),
     };
     return cmocka_run_group_tests_name("rc", tests, NULL, NULL);
 }
