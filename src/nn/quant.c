@@ -638,12 +638,47 @@ static bool q8_avx512bw(void)
 }
 #endif
 
+#if defined(__x86_64__)
+/* The image of a 1x1 input without padding: one word per channel group,
+ * so the u8 values in channel order, 16 channels at a time (channels past
+ * C load as 0 and become zp). The same steps as image_group_avx512; the
+ * last store may write 12 bytes into the slack. */
+__attribute__((target("avx512f,avx512bw"))) static void
+image_vector_avx512(const q8_geom *g, const float *x, uint32_t *img)
+{
+    const int64_t C = g->C;
+    const float *pa = g->n->pre_affine;
+    bool relu = g->n->pre_act == NN_ACT_RELU;
+    const __m512 inv = _mm512_set1_ps(g->inv_sx), lo = _mm512_set1_ps((float)-g->zp),
+                 hi = _mm512_set1_ps((float)(255 - g->zp)), zero = _mm512_setzero_ps();
+    const __m512i zp = _mm512_set1_epi32(g->zp);
+    uint8_t *d = (uint8_t *)img;
+    for (int64_t c = 0; c < g->q->Cq * 4; c += 16) {
+        __mmask16 mk = nn_lanes_below(C - c);
+        __m512 f = _mm512_maskz_loadu_ps(mk, x + c);
+        if (pa) {
+            f = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(mk, pa + c),
+                                _mm512_maskz_loadu_ps(mk, pa + C + c));
+            if (relu) f = _mm512_max_ps(f, zero);
+        }
+        f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(f, inv), lo), hi);
+        __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
+        _mm_storeu_si128((__m128i *)(d + c), _mm512_cvtepi32_epi8(v));
+    }
+}
+#endif
+
 /* The whole padded image of one input. */
 static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
 {
     int64_t words = g->PH * g->PW;
 #if defined(__x86_64__)
     bool bw = q8_avx512bw(), avx2 = nn_cpu_features().avx2;
+    if (bw && words == 1) {
+        image_vector_avx512(g, x, img);
+        memset(img + g->q->Cq, 0, Q8_IMAGE_SLACK * 4);
+        return;
+    }
 #endif
     for (int64_t cg = 0; cg < g->q->Cq; cg++) {
 #if defined(__x86_64__)
@@ -964,6 +999,162 @@ q8_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int
 
 #define Q8_AVXVNNI_FN(A, name) Q8_KERNEL_FN(q8_avxvnni, "avx2,fma,avxvnni", A, name)
 Q8_ACTS(Q8_AVXVNNI_FN)
+
+/* ---- one output pixel: matrix times vector -------------------------------
+ * A Conv whose output is one pixel (1x1 over a 1x1 input, or a kernel the
+ * size of its input) has one column of Kq input words. The panel kernels
+ * would compute 32 columns of which one is used; here each weight word is
+ * read once and multiplied with that column. On AVX-512 a 16-lane sum holds
+ * two taps of one block of 8 output channels (lanes 0-7 tap 2p, lanes 8-15
+ * tap 2p + 1: the packed weights of a block are Kq x 8 words in a row), the
+ * input pairs `xx` are built once per call, and the two halves are added at
+ * the end; int32 sums wrap, so the order does not change the result, and
+ * the epilogue is q8_store16's, lane by lane. */
+#define Q8_GEMV_BLOCKS 4 /* blocks of 8 output channels per pass */
+
+/* The input pairs: [ceil(Kq / 2)][16] words, word 16p + j = col[2p] for
+ * j < 8, col[2p + 1] (0 past Kq) for j >= 8. */
+__attribute__((target("avx512f"))) static void gemv_pairs512(const uint32_t *col, int64_t Kq,
+                                                             uint32_t *xx)
+{
+    for (int64_t p = 0; 2 * p < Kq; p++) {
+        __m256i lo = _mm256_set1_epi32((int)col[2 * p]);
+        __m256i hi =
+            2 * p + 1 < Kq ? _mm256_set1_epi32((int)col[2 * p + 1]) : _mm256_setzero_si256();
+        _mm512_storeu_si512(xx + 16 * p, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+    }
+}
+
+#define Q8_GEMV_DP512(acc, x, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w))
+
+/* A block's 8 sums from its two-tap sums (lanes r and r + 8 hold taps of
+ * channel r). */
+__attribute__((always_inline, target("avx512f"))) static inline __m256i gemv_fold512(__m512i s)
+{
+    return _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+}
+
+__attribute__((always_inline, target("avx512f,avx512vnni"))) static inline void
+q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, const float *res, int act, bool has_res)
+{
+    const nn_q8 *q = g->q;
+    const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR, full = Kq / 2;
+    const __m512 lo = _mm512_set1_ps(g->e.a), hi = _mm512_set1_ps(g->e.b);
+    for (int64_t b0 = 0; b0 < Mb; b0 += Q8_GEMV_BLOCKS) {
+        /* a block past the last reads block b0 again; its lanes are not stored */
+        const int32_t *a[Q8_GEMV_BLOCKS];
+        __m512i s[Q8_GEMV_BLOCKS][2];
+        for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+            a[k] = q->wpack + (b0 + k < Mb ? b0 + k : b0) * Kq * Q8_MR;
+            s[k][0] = s[k][1] = _mm512_setzero_si512();
+        }
+        int64_t p = 0;
+        for (; p + 2 <= full; p += 2) {
+            __m512i x0 = _mm512_loadu_si512(xx + 16 * p), x1 = _mm512_loadu_si512(xx + 16 * p + 16);
+            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+                __m512i w0 = _mm512_loadu_si512(a[k] + 16 * p),
+                        w1 = _mm512_loadu_si512(a[k] + 16 * p + 16);
+                Q8_GEMV_DP512(s[k][0], x0, w0);
+                Q8_GEMV_DP512(s[k][1], x1, w1);
+            }
+        }
+        if (2 * p < Kq) {
+            /* one more pair, or the last tap alone (its weights end the block) */
+            __mmask16 mk = 2 * p + 1 < Kq ? 0xffff : 0x00ff;
+            __m512i x0 = _mm512_loadu_si512(xx + 16 * p);
+            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+                __m512i w0 = _mm512_maskz_loadu_epi32(mk, a[k] + 16 * p);
+                Q8_GEMV_DP512(s[k][0], x0, w0);
+            }
+        }
+        for (int k = 0; k < Q8_GEMV_BLOCKS; k += 2) {
+            int64_t m = (b0 + k) * Q8_MR;
+            if (m >= q->M) break;
+            __m512i acc = _mm512_inserti64x4(
+                _mm512_castsi256_si512(gemv_fold512(_mm512_add_epi32(s[k][0], s[k][1]))),
+                gemv_fold512(_mm512_add_epi32(s[k + 1][0], s[k + 1][1])), 1);
+            __mmask16 mk = nn_lanes_below(q->M - m);
+            acc = _mm512_sub_epi32(acc, _mm512_maskz_loadu_epi32(mk, g->zpw + m));
+            __m512 v =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(mk, g->oscale + m),
+                                _mm512_maskz_loadu_ps(mk, q->bias + m));
+            if (has_res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + m));
+            v = epi_avx512(act, v, _mm512_maskz_loadu_ps(mk, q->slope + m), lo, hi);
+            if (mk == 0xffff)
+                _mm512_storeu_ps(y + m, v);
+            else
+                _mm512_mask_storeu_ps(y + m, mk, v);
+        }
+    }
+}
+
+#define Q8_GEMV_DP256(acc, x, w) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w))
+
+/* AVX-VNNI: a block's 8 channels are the 8 lanes; each tap's input word
+ * broadcast, two sums per block (even and odd taps). */
+__attribute__((always_inline, target("avx2,fma,avxvnni"))) static inline void
+q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, const float *res, int act, bool has_res)
+{
+    const nn_q8 *q = g->q;
+    const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR;
+    const __m256 lo = _mm256_set1_ps(g->e.a), hi = _mm256_set1_ps(g->e.b);
+    for (int64_t b0 = 0; b0 < Mb; b0 += Q8_GEMV_BLOCKS) {
+        const int32_t *a[Q8_GEMV_BLOCKS];
+        __m256i s[Q8_GEMV_BLOCKS][2];
+        for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+            a[k] = q->wpack + (b0 + k < Mb ? b0 + k : b0) * Kq * Q8_MR;
+            s[k][0] = s[k][1] = _mm256_setzero_si256();
+        }
+        int64_t kq = 0;
+        for (; kq + 2 <= Kq; kq += 2) {
+            __m256i x0 = _mm256_set1_epi32((int)col[kq]), x1 = _mm256_set1_epi32((int)col[kq + 1]);
+            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+                __m256i w0 = _mm256_loadu_si256((const __m256i *)(a[k] + 8 * kq)),
+                        w1 = _mm256_loadu_si256((const __m256i *)(a[k] + 8 * kq + 8));
+                Q8_GEMV_DP256(s[k][0], x0, w0);
+                Q8_GEMV_DP256(s[k][1], x1, w1);
+            }
+        }
+        if (kq < Kq) {
+            __m256i x0 = _mm256_set1_epi32((int)col[kq]);
+            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+                __m256i w0 = _mm256_loadu_si256((const __m256i *)(a[k] + 8 * kq));
+                Q8_GEMV_DP256(s[k][0], x0, w0);
+            }
+        }
+        for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
+            int64_t m = (b0 + k) * Q8_MR;
+            if (m >= q->M) break;
+            __m256i mk = nn_lanes8(0, q->M - m);
+            __m256i acc = _mm256_sub_epi32(_mm256_add_epi32(s[k][0], s[k][1]),
+                                           _mm256_maskload_epi32((const int *)(g->zpw + m), mk));
+            __m256 v =
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_maskload_ps(g->oscale + m, mk),
+                                _mm256_maskload_ps(q->bias + m, mk));
+            if (has_res) v = _mm256_add_ps(v, _mm256_maskload_ps(res + m, mk));
+            v = epi_avx2(act, v, _mm256_maskload_ps(q->slope + m, mk), lo, hi);
+            _mm256_maskstore_ps(y + m, mk, v);
+        }
+    }
+}
+
+/* The two GEMV kernels of one activation A (without and with a residual);
+ * `in` is the column (AVX-VNNI) or its pairs (AVX-512). */
+#define Q8_GEMV_FN(kern, tgt, A, name)                                                             \
+    __attribute__((target(tgt))) static void kern##_##name(const q8_geom *g, const uint32_t *in,   \
+                                                           float *y, const float *res)             \
+    {                                                                                              \
+        kern(g, in, y, res, A, false);                                                             \
+    }                                                                                              \
+    __attribute__((target(tgt))) static void kern##_##name##_res(                                  \
+        const q8_geom *g, const uint32_t *in, float *y, const float *res)                          \
+    {                                                                                              \
+        kern(g, in, y, res, A, true);                                                              \
+    }
+#define Q8_GEMV512_FN(A, name) Q8_GEMV_FN(q8_gemv512, "avx512f,avx512vnni", A, name)
+#define Q8_GEMV256_FN(A, name) Q8_GEMV_FN(q8_gemv256, "avx2,fma,avxvnni", A, name)
+Q8_ACTS(Q8_GEMV512_FN)
+Q8_ACTS(Q8_GEMV256_FN)
 #endif
 /* The reference: each input value quantised on its own, direct loops over
  * the unpacked weights, the same epilogue. */
@@ -1016,6 +1207,40 @@ static q8_panel_fn q8_panel_for(int act, bool res)
     return q8_panel_c;
 }
 
+typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, float *y, const float *res);
+
+/* The GEMV kernel for this CPU, activation and residual, or NULL (the
+ * panel kernels then compute the one pixel); *pairs: it takes the input
+ * pairs of gemv_pairs512 rather than the column. */
+static q8_gemv_fn q8_gemv_for(int act, bool res, bool *pairs)
+{
+    *pairs = false;
+#if defined(__x86_64__)
+    nn_cpu f = nn_cpu_features();
+    if (act == NN_ACT_LEAKY) act = NN_ACT_PRELU;
+    *pairs = f.vnni512;
+#define Q8_PICK(A, name)                                                                           \
+    if (act == A && f.vnni512) return res ? q8_gemv512_##name##_res : q8_gemv512_##name;           \
+    if (act == A && f.avxvnni) return res ? q8_gemv256_##name##_res : q8_gemv256_##name;
+    Q8_ACTS(Q8_PICK)
+#undef Q8_PICK
+#else
+    (void)act;
+    (void)res;
+#endif
+    return NULL;
+}
+
+/* The column of input words of the one output pixel: the image itself for
+ * a 1x1 input without padding, else word kq of it at off[kq], gathered. */
+static const uint32_t *q8_column(const q8_geom *g, const uint32_t *img, const int64_t *off,
+                                 uint32_t *col)
+{
+    if (g->PH * g->PW == 1) return img;
+    for (int64_t kq = 0; kq < g->q->Kq; kq++) col[kq] = img[off[kq]];
+    return col;
+}
+
 bool nn_q8_conv(const nn_ctx *c)
 {
     const nn_node *n = c->node;
@@ -1053,12 +1278,28 @@ bool nn_q8_conv(const nn_ctx *c)
             for (int64_t kx = 0; kx < q->KW; kx++)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
     q8_panel_fn fn = q8_panel_for(n->act, res != NULL);
+    bool pairs = false;
+    q8_gemv_fn gemv = g.plane == 1 ? q8_gemv_for(n->act, res != NULL, &pairs) : NULL;
     for (int64_t i = 0; i < N; i++) {
         const float *xi = (const float *)x->data + i * in_size;
         q8_quantisation(&g, xi, qbuf);
         q8_image(&g, xi, img);
         float *y = (float *)out->data + i * out_size;
         const float *r = res ? res + i * out_size : NULL;
+        if (gemv) {
+            /* the column and its pairs in the panel's space (9 Kq + 23
+             * words of its 32 Kq + 16) */
+            const uint32_t *col = q8_column(&g, img, off, panel);
+#if defined(__x86_64__)
+            if (pairs) {
+                uint32_t *xx = panel + (q->Kq + 15) / 16 * 16;
+                gemv_pairs512(col, q->Kq, xx);
+                col = xx;
+            }
+#endif
+            gemv(&g, col, y, r);
+            continue;
+        }
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
             int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
             int64_t ldb;

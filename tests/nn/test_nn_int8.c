@@ -198,7 +198,16 @@ static void test_int8_kernels_vs_reference(void **state)
     conv_case_p(24, 13, 37, 40, 3, 2, 1, 1, NULL);        /* stride 2, odd sizes */
     conv_case_p(5, 6, 6, 9, 5, 3, 2, 1, "Relu");          /* 5x5, stride 3 */
     conv_case_p(48, 1, 1, 24, 1, 1, 0, 1, "PRelu");       /* one pixel */
-    conv_case_p(128, 4, 4, 64, 3, 1, 1, 1, "Relu");       /* 16-pixel plane */
+    /* one output pixel (the GEMV kernels): the embedding's 512 x 512, an
+     * odd number of channel groups with 36 output channels (a last pass of
+     * one block), a 3x3 kernel over padding, a kernel the size of its
+     * input, a stride past the rest of the input */
+    conv_case_p(512, 1, 1, 512, 1, 1, 0, 1, "PRelu");
+    conv_case_p(36, 1, 1, 36, 1, 1, 0, 1, "Relu");
+    conv_case_p(40, 1, 1, 24, 3, 1, 1, 1, "LeakyRelu");
+    conv_case_p(16, 5, 5, 40, 5, 1, 0, 1, "Clip");
+    conv_case_p(64, 2, 2, 24, 1, 2, 0, 1, NULL);
+    conv_case_p(128, 4, 4, 64, 3, 1, 1, 1, "Relu"); /* 16-pixel plane */
     int64_t odd[4] = {0, 1, 2, 0};
     conv_case(16, 11, 9, 32, 3, 1, odd, 1, NULL); /* uneven pads */
 }
@@ -206,10 +215,9 @@ static void test_int8_kernels_vs_reference(void **state)
 /* A Conv with a residual Add fused (sum added in the int8 epilogue) and a
  * BatchNormalization + ReLU folded into a 1x1 Conv (applied while the
  * input is quantised). */
-static void test_int8_residual_and_folded_bn(void **state)
+static void residual_and_folded_bn(int H, int W)
 {
-    (void)state;
-    int C = 40, H = 9, W = 11;
+    int C = 40;
     size_t nx = (size_t)C * H * W;
     float *x = malloc(nx * sizeof(float)), *w = malloc((size_t)C * C * 9 * sizeof(float));
     float b[40], g[40], be[40], mu[40], var[40];
@@ -247,6 +255,13 @@ static void test_int8_residual_and_folded_bn(void **state)
     nn_model_free(m);
     free(x);
     free(w);
+}
+
+static void test_int8_residual_and_folded_bn(void **state)
+{
+    (void)state;
+    residual_and_folded_bn(9, 11);
+    residual_and_folded_bn(1, 1); /* one pixel: the GEMV kernels' epilogue */
 }
 
 /* A depthwise Conv and a Conv with a fused Sigmoid stay float: listed in
