@@ -48,6 +48,13 @@
 
 #define Q8_MR 8  /* output channels per weight block */
 #define Q8_NR 32 /* output pixels per panel */
+/* Panels of at most this many pixels run as that many GEMVs (q8_gemv512):
+ * each is a sixth of a panel's time or so (its sums are a 32nd, but it
+ * loads more per sum and scatters its outputs), so they pay up to about 5
+ * pixels; measured on 256 -> 128 channels, 14x14 (a last panel of 4):
+ * 0.0202 -> 0.0191 ms, 15x15 (1): 0.0236 -> 0.0215, 13x13 (9): 0.0175 ->
+ * 0.0181. */
+#define Q8_GEMV_COLS 4
 /* Convs with fewer weights (output channels x inputs per output) than
  * this stay float: see q8_eligible. */
 #define Q8_MIN_MK 1024
@@ -484,8 +491,10 @@ size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
+    /* image, panel, off, dynamic zpw and oscale, then q8_gemv_col's column
+     * and pairs (9 Kq + 8 words) */
     return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + Q8_PANEL_SLACK * 4 +
-           (size_t)q->M * 8 + 256;
+           (size_t)q->M * 8 + (size_t)q->Kq * 36 + 32 + 256;
 }
 
 /* One row of the padded image: channel group cg, padded row py. */
@@ -1002,9 +1011,11 @@ Q8_ACTS(Q8_AVXVNNI_FN)
 
 /* ---- one output pixel: matrix times vector -------------------------------
  * A Conv whose output is one pixel (1x1 over a 1x1 input, or a kernel the
- * size of its input) has one column of Kq input words. The panel kernels
- * would compute 32 columns of which one is used; here each weight word is
- * read once and multiplied with that column. On AVX-512 a 16-lane sum holds
+ * size of its input) has one column of Kq input words, and so has each
+ * pixel of a plane's last panel when it holds only a few (a 14x14 plane is
+ * 6 panels of 32 and one of 4). The panel kernels would compute 32 columns
+ * of which a few are used; here each weight word is read once per column
+ * and multiplied with it. On AVX-512 a 16-lane sum holds
  * two taps of one block of 8 output channels (lanes 0-7 tap 2p, lanes 8-15
  * tap 2p + 1: the packed weights of a block are Kq x 8 words in a row), the
  * input pairs `xx` are built once per call, and the two halves are added at
@@ -1035,8 +1046,12 @@ __attribute__((always_inline, target("avx512f"))) static inline __m256i gemv_fol
 }
 
 __attribute__((always_inline, target("avx512f,avx512vnni"))) static inline void
-q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, const float *res, int act, bool has_res)
+q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, int64_t ys, const float *res, int act,
+           bool has_res)
 {
+    const __m512i idx =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)ys));
     const nn_q8 *q = g->q;
     const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR, full = Kq / 2;
     const __m512 lo = _mm512_set1_ps(g->e.a), hi = _mm512_set1_ps(g->e.b);
@@ -1078,9 +1093,14 @@ q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, const float *res, int
             __m512 v =
                 _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(mk, g->oscale + m),
                                 _mm512_maskz_loadu_ps(mk, q->bias + m));
-            if (has_res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + m));
+            if (has_res)
+                v = _mm512_add_ps(v, ys == 1 ? _mm512_maskz_loadu_ps(mk, res + m)
+                                             : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk,
+                                                                        idx, res + m * ys, 4));
             v = epi_avx512(act, v, _mm512_maskz_loadu_ps(mk, q->slope + m), lo, hi);
-            if (mk == 0xffff)
+            if (ys != 1)
+                _mm512_mask_i32scatter_ps(y + m * ys, mk, idx, v, 4);
+            else if (mk == 0xffff)
                 _mm512_storeu_ps(y + m, v);
             else
                 _mm512_mask_storeu_ps(y + m, mk, v);
@@ -1093,8 +1113,11 @@ q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, const float *res, int
 /* AVX-VNNI: a block's 8 channels are the 8 lanes; each tap's input word
  * broadcast, two sums per block (even and odd taps). */
 __attribute__((always_inline, target("avx2,fma,avxvnni"))) static inline void
-q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, const float *res, int act, bool has_res)
+q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, int64_t ys, const float *res, int act,
+           bool has_res)
 {
+    const __m256i idx =
+        _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)ys));
     const nn_q8 *q = g->q;
     const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR;
     const __m256 lo = _mm256_set1_ps(g->e.a), hi = _mm256_set1_ps(g->e.b);
@@ -1131,9 +1154,19 @@ q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, const float *res, in
             __m256 v =
                 _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_maskload_ps(g->oscale + m, mk),
                                 _mm256_maskload_ps(q->bias + m, mk));
-            if (has_res) v = _mm256_add_ps(v, _mm256_maskload_ps(res + m, mk));
+            if (has_res)
+                v = _mm256_add_ps(
+                    v, ys == 1 ? _mm256_maskload_ps(res + m, mk)
+                               : _mm256_mask_i32gather_ps(_mm256_setzero_ps(), res + m * ys, idx,
+                                                          _mm256_castsi256_ps(mk), 4));
             v = epi_avx2(act, v, _mm256_maskload_ps(q->slope + m, mk), lo, hi);
-            _mm256_maskstore_ps(y + m, mk, v);
+            if (ys == 1) {
+                _mm256_maskstore_ps(y + m, mk, v);
+            } else {
+                float t[8];
+                _mm256_storeu_ps(t, v);
+                for (int64_t r = 0; r < 8 && m + r < q->M; r++) y[(m + r) * ys] = t[r];
+            }
         }
     }
 }
@@ -1142,14 +1175,14 @@ q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, const float *res, in
  * `in` is the column (AVX-VNNI) or its pairs (AVX-512). */
 #define Q8_GEMV_FN(kern, tgt, A, name)                                                             \
     __attribute__((target(tgt))) static void kern##_##name(const q8_geom *g, const uint32_t *in,   \
-                                                           float *y, const float *res)             \
+                                                           float *y, int64_t ys, const float *res) \
     {                                                                                              \
-        kern(g, in, y, res, A, false);                                                             \
+        kern(g, in, y, ys, res, A, false);                                                         \
     }                                                                                              \
     __attribute__((target(tgt))) static void kern##_##name##_res(                                  \
-        const q8_geom *g, const uint32_t *in, float *y, const float *res)                          \
+        const q8_geom *g, const uint32_t *in, float *y, int64_t ys, const float *res)              \
     {                                                                                              \
-        kern(g, in, y, res, A, true);                                                              \
+        kern(g, in, y, ys, res, A, true);                                                          \
     }
 #define Q8_GEMV512_FN(A, name) Q8_GEMV_FN(q8_gemv512, "avx512f,avx512vnni", A, name)
 #define Q8_GEMV256_FN(A, name) Q8_GEMV_FN(q8_gemv256, "avx2,fma,avxvnni", A, name)
@@ -1207,7 +1240,9 @@ static q8_panel_fn q8_panel_for(int act, bool res)
     return q8_panel_c;
 }
 
-typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, float *y, const float *res);
+/* y[m * ys] (and res[m * ys]) for output channel m */
+typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, float *y, int64_t ys,
+                           const float *res);
 
 /* The GEMV kernel for this CPU, activation and residual, or NULL (the
  * panel kernels then compute the one pixel); *pairs: it takes the input
@@ -1239,6 +1274,23 @@ static const uint32_t *q8_column(const q8_geom *g, const uint32_t *img, const in
     if (g->PH * g->PW == 1) return img;
     for (int64_t kq = 0; kq < g->q->Kq; kq++) col[kq] = img[off[kq]];
     return col;
+}
+
+/* One output pixel by `gemv` from its column of Kq input words (with
+ * `pairs`, through gemv_pairs512 into xx, 8 Kq + 8 words). */
+static void q8_gemv_col(const q8_geom *g, q8_gemv_fn gemv, bool pairs, const uint32_t *col,
+                        uint32_t *xx, float *y, int64_t ys, const float *res)
+{
+#if defined(__x86_64__)
+    if (pairs) {
+        gemv_pairs512(col, g->q->Kq, xx);
+        col = xx;
+    }
+#else
+    (void)pairs;
+    (void)xx;
+#endif
+    gemv(g, col, y, ys, res);
 }
 
 bool nn_q8_conv(const nn_ctx *c)
@@ -1279,31 +1331,33 @@ bool nn_q8_conv(const nn_ctx *c)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
     q8_panel_fn fn = q8_panel_for(n->act, res != NULL);
     bool pairs = false;
-    q8_gemv_fn gemv = g.plane == 1 ? q8_gemv_for(n->act, res != NULL, &pairs) : NULL;
+    q8_gemv_fn gemv = q8_gemv_for(n->act, res != NULL, &pairs);
+    uint32_t *cols = (uint32_t *)qbuf + 2 * q->M; /* q8_gemv_cols' column and pairs */
     for (int64_t i = 0; i < N; i++) {
         const float *xi = (const float *)x->data + i * in_size;
         q8_quantisation(&g, xi, qbuf);
         q8_image(&g, xi, img);
         float *y = (float *)out->data + i * out_size;
         const float *r = res ? res + i * out_size : NULL;
-        if (gemv) {
-            /* the column and its pairs in the panel's space (9 Kq + 23
-             * words of its 32 Kq + 16) */
-            const uint32_t *col = q8_column(&g, img, off, panel);
-#if defined(__x86_64__)
-            if (pairs) {
-                uint32_t *xx = panel + (q->Kq + 15) / 16 * 16;
-                gemv_pairs512(col, q->Kq, xx);
-                col = xx;
-            }
-#endif
-            gemv(&g, col, y, r);
+        if (gemv && g.plane == 1) {
+            const uint32_t *col = q8_column(&g, img, off, cols);
+            q8_gemv_col(&g, gemv, pairs, col, cols + q->Kq, y, 1, r);
             continue;
         }
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
             int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
             int64_t ldb;
             const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
+            if (gemv && ncols <= Q8_GEMV_COLS) {
+                /* a plane's last few pixels (4 of a 14x14 plane): each a
+                 * GEMV rather than a panel of 32 */
+                for (int j = 0; j < ncols; j++) {
+                    for (int64_t kq = 0; kq < q->Kq; kq++) cols[kq] = b[kq * ldb + j];
+                    q8_gemv_col(&g, gemv, pairs, cols, cols + q->Kq, y + n0 + j, g.plane,
+                                r ? r + n0 + j : NULL);
+                }
+                continue;
+            }
             fn(&g, b, ldb, n0, ncols, y, r);
         }
     }

@@ -207,6 +207,12 @@ static void test_int8_kernels_vs_reference(void **state)
     conv_case_p(40, 1, 1, 24, 3, 1, 1, 1, "LeakyRelu");
     conv_case_p(16, 5, 5, 40, 5, 1, 0, 1, "Clip");
     conv_case_p(64, 2, 2, 24, 1, 2, 0, 1, NULL);
+    /* a last panel of at most 4 pixels (GEMVs): 14x14 is 6 panels and 4
+     * pixels, read in place; 5 pixels after stride 2 are a panel again;
+     * 35 pixels of a 3x3 above, 4 of a 5x5 stride 3, the 9x11 residual and
+     * folded BN below: 3, 4, 3 */
+    conv_case_p(256, 14, 14, 128, 1, 1, 0, 1, "PRelu");
+    conv_case_p(24, 13, 37, 40, 3, 2, 1, 1, "Relu");
     conv_case_p(128, 4, 4, 64, 3, 1, 1, 1, "Relu"); /* 16-pixel plane */
     int64_t odd[4] = {0, 1, 2, 0};
     conv_case(16, 11, 9, 32, 3, 1, odd, 1, NULL); /* uneven pads */
