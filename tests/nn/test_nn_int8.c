@@ -312,6 +312,52 @@ static void test_int8_leaves_uncovered_float(void **state)
     nn_model_free(m);
 }
 
+/* Inputs outside the fixed range (far below and above it, +-inf, NaN)
+ * are clamped to the u8 range as q8_value does (NaN to the lowest): the
+ * packed kernels equal the reference bit for bit. */
+static void test_int8_out_of_range_inputs(void **state)
+{
+    (void)state;
+    enum { C = 16, H = 9, W = 40, M = 16 };
+    float *w = malloc(sizeof(float) * M * C * 9), b[M], *x = malloc(sizeof(float) * C * H * W);
+    for (int i = 0; i < M * C * 9; i++) w[i] = frand();
+    for (int i = 0; i < M; i++) b[i] = frand();
+    static const float special[] = {-1e30f, 1e30f, -INFINITY, INFINITY, NAN, -3.0f, 3.0f};
+    for (int i = 0; i < C * H * W; i++) x[i] = i % 5 == 0 ? special[(i / 5) % 7] : frand();
+    int64_t pads[4] = {1, 1, 1, 1}, xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, C, 3, 3), VF("b", b, 1, M)};
+    ob_node conv = {"Conv", {"x", "w", "b"}, {"y"}, {AINTS("pads", pads)}};
+    for (int k = 0; k < 2; k++) {
+        nn_model *m = load(v, 3, &conv, 1);
+        char path[256];
+        tmp_path(path, sizeof path);
+        FILE *f = fopen(path, "w");
+        fputs(k ? "y 0 0.5\n" : "y -0.4 0.3\n", f); /* zp 0, and zp 146 */
+        fclose(f);
+        rc_error err = {0};
+        int count = 0;
+        assert_int_equal(nn_model_quantize(m, path, NN_Q8_OUTPUT_CONVS, &count, &err), RC_OK);
+        assert_int_equal(count, 1);
+        unlink(path);
+        nn_session *s;
+        assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+        int64_t n;
+        float *fast = run(s, x, xd, &n);
+        nn_session_set_reference(s, 1);
+        float *ref = run(s, x, xd, &n);
+        nn_session_free(s);
+        int64_t diff = 0;
+        for (int64_t i = 0; i < n; i++) diff += memcmp(&fast[i], &ref[i], sizeof(float)) != 0;
+        if (diff) fprintf(stderr, "out-of-range inputs: %lld outputs differ\n", (long long)diff);
+        assert_int_equal(diff, 0);
+        free(fast);
+        free(ref);
+        nn_model_free(m);
+    }
+    free(w);
+    free(x);
+}
+
 /* Ranges files: written by calibration, refused when malformed or made for
  * another model, and nothing saved before a run. */
 static void test_int8_ranges_errors(void **state)
@@ -386,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_int8_kernels_vs_reference),
         cmocka_unit_test(test_int8_residual_and_folded_bn),
         cmocka_unit_test(test_int8_leaves_uncovered_float),
+        cmocka_unit_test(test_int8_out_of_range_inputs),
         cmocka_unit_test(test_int8_ranges_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
