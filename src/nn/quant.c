@@ -48,12 +48,12 @@
 
 #define Q8_MR 8  /* output channels per weight block */
 #define Q8_NR 32 /* output pixels per panel */
-/* Panels of at most this many pixels run as that many GEMVs (q8_gemv512):
- * each is a sixth of a panel's time or so (its sums are a 32nd, but it
- * loads more per sum and scatters its outputs), so they pay up to about 5
- * pixels; measured on 256 -> 128 channels, 14x14 (a last panel of 4):
- * 0.0202 -> 0.0191 ms, 15x15 (1): 0.0236 -> 0.0215, 13x13 (9): 0.0175 ->
- * 0.0181. */
+/* Panels of at most this many pixels run as GEMVs (q8_gemv512, all
+ * columns in one pass over the weights): one 1x1 Conv of 256 -> 128
+ * channels at 14x14 (a last panel of 4) 0.0198 -> 0.0180 ms, 128 -> 512
+ * 0.0373 -> 0.0335 (best of 40 rounds, one column at a time: 0.0186 and
+ * 0.0350; 9 pixels one at a time lost, 0.0175 -> 0.0181). At most 4: 4
+ * blocks x 4 columns of sums fill 16 registers. */
 #define Q8_GEMV_COLS 4
 /* Convs with fewer weights (output channels x inputs per output) than
  * this stay float: see q8_eligible. */
@@ -491,10 +491,10 @@ size_t nn_q8_scratch(const nn_node *n, int64_t H, int64_t W)
     const nn_q8 *q = n->q8;
     if (!q) return 0;
     q8_geom g = {.q = q, .PH = H + q->pt + q->pb, .PW = W + q->pl + q->pr};
-    /* image, panel, off, dynamic zpw and oscale, then q8_gemv_col's column
-     * and pairs (9 Kq + 8 words) */
+    /* image, panel, off, dynamic zpw and oscale, then q8_gemv_cols' columns
+     * and pairs (Q8_GEMV_COLS * (9 Kq + 8) words) */
     return (size_t)image_words(&g) * 4 + (size_t)q->Kq * (Q8_NR * 4 + 8) + Q8_PANEL_SLACK * 4 +
-           (size_t)q->M * 8 + (size_t)q->Kq * 36 + 32 + 256;
+           (size_t)q->M * 8 + (size_t)Q8_GEMV_COLS * (q->Kq * 36 + 32) + 256;
 }
 
 /* One row of the padded image: channel group cg, padded row py. */
@@ -1014,13 +1014,13 @@ Q8_ACTS(Q8_AVXVNNI_FN)
  * size of its input) has one column of Kq input words, and so has each
  * pixel of a plane's last panel when it holds only a few (a 14x14 plane is
  * 6 panels of 32 and one of 4). The panel kernels would compute 32 columns
- * of which a few are used; here each weight word is read once per column
- * and multiplied with it. On AVX-512 a 16-lane sum holds
- * two taps of one block of 8 output channels (lanes 0-7 tap 2p, lanes 8-15
- * tap 2p + 1: the packed weights of a block are Kq x 8 words in a row), the
- * input pairs `xx` are built once per call, and the two halves are added at
- * the end; int32 sums wrap, so the order does not change the result, and
- * the epilogue is q8_store16's, lane by lane. */
+ * of which a few are used; here each weight word is read once and
+ * multiplied with each column. On AVX-512 a 16-lane sum holds two taps of
+ * one block of 8 output channels (lanes 0-7 tap 2p, lanes 8-15 tap 2p + 1:
+ * the packed weights of a block are Kq x 8 words in a row) for one column,
+ * the input pairs `xx` are built once per call, and the two halves are
+ * added at the end; int32 sums wrap, so the order does not change the
+ * result, and the epilogue is q8_store16's, lane by lane. */
 #define Q8_GEMV_BLOCKS 4 /* blocks of 8 output channels per pass */
 
 /* The input pairs: [ceil(Kq / 2)][16] words, word 16p + j = col[2p] for
@@ -1045,65 +1045,74 @@ __attribute__((always_inline, target("avx512f"))) static inline __m256i gemv_fol
     return _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
 }
 
+/* Columns 0 .. ncols - 1 (at most Q8_GEMV_COLS) at once: their pairs are
+ * xx + j * P * 16 (P = ceil(Kq / 2)), output channel m of column j goes to
+ * y[j + m * ys] (res likewise); each weight vector loaded serves every
+ * column, and the sums of 4 blocks x ncols columns are independent. */
 __attribute__((always_inline, target("avx512f,avx512vnni"))) static inline void
-q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, int64_t ys, const float *res, int act,
-           bool has_res)
+q8_gemv512(const q8_geom *g, const uint32_t *xx, int ncols, float *y, int64_t ys, const float *res,
+           int act, bool has_res)
 {
     const __m512i idx =
         _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32((int)ys));
     const nn_q8 *q = g->q;
-    const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR, full = Kq / 2;
+    const int64_t Kq = q->Kq, Mb = (q->M + Q8_MR - 1) / Q8_MR, P = (Kq + 1) / 2;
     const __m512 lo = _mm512_set1_ps(g->e.a), hi = _mm512_set1_ps(g->e.b);
     for (int64_t b0 = 0; b0 < Mb; b0 += Q8_GEMV_BLOCKS) {
         /* a block past the last reads block b0 again; its lanes are not stored */
         const int32_t *a[Q8_GEMV_BLOCKS];
-        __m512i s[Q8_GEMV_BLOCKS][2];
+        __m512i s[Q8_GEMV_BLOCKS][Q8_GEMV_COLS];
+#pragma GCC unroll 4
         for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
             a[k] = q->wpack + (b0 + k < Mb ? b0 + k : b0) * Kq * Q8_MR;
-            s[k][0] = s[k][1] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int j = 0; j < Q8_GEMV_COLS; j++) s[k][j] = _mm512_setzero_si512();
         }
-        int64_t p = 0;
-        for (; p + 2 <= full; p += 2) {
-            __m512i x0 = _mm512_loadu_si512(xx + 16 * p), x1 = _mm512_loadu_si512(xx + 16 * p + 16);
-            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
-                __m512i w0 = _mm512_loadu_si512(a[k] + 16 * p),
-                        w1 = _mm512_loadu_si512(a[k] + 16 * p + 16);
-                Q8_GEMV_DP512(s[k][0], x0, w0);
-                Q8_GEMV_DP512(s[k][1], x1, w1);
-            }
-        }
-        if (2 * p < Kq) {
-            /* one more pair, or the last tap alone (its weights end the block) */
-            __mmask16 mk = 2 * p + 1 < Kq ? 0xffff : 0x00ff;
-            __m512i x0 = _mm512_loadu_si512(xx + 16 * p);
-            for (int k = 0; k < Q8_GEMV_BLOCKS; k++) {
-                __m512i w0 = _mm512_maskz_loadu_epi32(mk, a[k] + 16 * p);
-                Q8_GEMV_DP512(s[k][0], x0, w0);
+        for (int64_t p = 0; p < P; p++) {
+            /* the last tap alone when Kq is odd: its weights end the block */
+            __mmask16 wk = 2 * p + 1 < Kq ? 0xffff : 0x00ff;
+            __m512i w[Q8_GEMV_BLOCKS];
+#pragma GCC unroll 4
+            for (int k = 0; k < Q8_GEMV_BLOCKS; k++)
+                w[k] = _mm512_maskz_loadu_epi32(wk, a[k] + 16 * p);
+#pragma GCC unroll 4
+            for (int j = 0; j < Q8_GEMV_COLS; j++) {
+                if (j >= ncols) break;
+                __m512i x = _mm512_loadu_si512(xx + (j * P + p) * 16);
+#pragma GCC unroll 4
+                for (int k = 0; k < Q8_GEMV_BLOCKS; k++) Q8_GEMV_DP512(s[k][j], x, w[k]);
             }
         }
         for (int k = 0; k < Q8_GEMV_BLOCKS; k += 2) {
             int64_t m = (b0 + k) * Q8_MR;
             if (m >= q->M) break;
-            __m512i acc = _mm512_inserti64x4(
-                _mm512_castsi256_si512(gemv_fold512(_mm512_add_epi32(s[k][0], s[k][1]))),
-                gemv_fold512(_mm512_add_epi32(s[k + 1][0], s[k + 1][1])), 1);
             __mmask16 mk = nn_lanes_below(q->M - m);
-            acc = _mm512_sub_epi32(acc, _mm512_maskz_loadu_epi32(mk, g->zpw + m));
-            __m512 v =
-                _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(mk, g->oscale + m),
-                                _mm512_maskz_loadu_ps(mk, q->bias + m));
-            if (has_res)
-                v = _mm512_add_ps(v, ys == 1 ? _mm512_maskz_loadu_ps(mk, res + m)
-                                             : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk,
-                                                                        idx, res + m * ys, 4));
-            v = epi_avx512(act, v, _mm512_maskz_loadu_ps(mk, q->slope + m), lo, hi);
-            if (ys != 1)
-                _mm512_mask_i32scatter_ps(y + m * ys, mk, idx, v, 4);
-            else if (mk == 0xffff)
-                _mm512_storeu_ps(y + m, v);
-            else
-                _mm512_mask_storeu_ps(y + m, mk, v);
+            __m512i zpw = _mm512_maskz_loadu_epi32(mk, g->zpw + m);
+            __m512 os = _mm512_maskz_loadu_ps(mk, g->oscale + m),
+                   bias = _mm512_maskz_loadu_ps(mk, q->bias + m),
+                   slope = _mm512_maskz_loadu_ps(mk, q->slope + m);
+#pragma GCC unroll 4
+            for (int j = 0; j < Q8_GEMV_COLS; j++) {
+                if (j >= ncols) break;
+                __m512i acc = _mm512_inserti64x4(_mm512_castsi256_si512(gemv_fold512(s[k][j])),
+                                                 gemv_fold512(s[k + 1][j]), 1);
+                acc = _mm512_sub_epi32(acc, zpw);
+                __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), os, bias);
+                const float *rj = has_res ? res + j + m * ys : NULL;
+                if (has_res)
+                    v = _mm512_add_ps(
+                        v, ys == 1 ? _mm512_maskz_loadu_ps(mk, rj)
+                                   : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, rj, 4));
+                v = epi_avx512(act, v, slope, lo, hi);
+                float *yj = y + j + m * ys;
+                if (ys != 1)
+                    _mm512_mask_i32scatter_ps(yj, mk, idx, v, 4);
+                else if (mk == 0xffff)
+                    _mm512_storeu_ps(yj, v);
+                else
+                    _mm512_mask_storeu_ps(yj, mk, v);
+            }
         }
     }
 }
@@ -1113,8 +1122,8 @@ q8_gemv512(const q8_geom *g, const uint32_t *xx, float *y, int64_t ys, const flo
 /* AVX-VNNI: a block's 8 channels are the 8 lanes; each tap's input word
  * broadcast, two sums per block (even and odd taps). */
 __attribute__((always_inline, target("avx2,fma,avxvnni"))) static inline void
-q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, int64_t ys, const float *res, int act,
-           bool has_res)
+q8_gemv256_col(const q8_geom *g, const uint32_t *col, float *y, int64_t ys, const float *res,
+               int act, bool has_res)
 {
     const __m256i idx =
         _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)ys));
@@ -1171,18 +1180,28 @@ q8_gemv256(const q8_geom *g, const uint32_t *col, float *y, int64_t ys, const fl
     }
 }
 
+/* Columns 0 .. ncols - 1, col + j * Kq, one after the other (y and res
+ * as q8_gemv512's). */
+__attribute__((always_inline, target("avx2,fma,avxvnni"))) static inline void
+q8_gemv256(const q8_geom *g, const uint32_t *col, int ncols, float *y, int64_t ys, const float *res,
+           int act, bool has_res)
+{
+    for (int j = 0; j < ncols; j++)
+        q8_gemv256_col(g, col + j * g->q->Kq, y + j, ys, has_res ? res + j : NULL, act, has_res);
+}
+
 /* The two GEMV kernels of one activation A (without and with a residual);
  * `in` is the column (AVX-VNNI) or its pairs (AVX-512). */
 #define Q8_GEMV_FN(kern, tgt, A, name)                                                             \
-    __attribute__((target(tgt))) static void kern##_##name(const q8_geom *g, const uint32_t *in,   \
-                                                           float *y, int64_t ys, const float *res) \
+    __attribute__((target(tgt))) static void kern##_##name(                                        \
+        const q8_geom *g, const uint32_t *in, int ncols, float *y, int64_t ys, const float *res)   \
     {                                                                                              \
-        kern(g, in, y, ys, res, A, false);                                                         \
+        kern(g, in, ncols, y, ys, res, A, false);                                                  \
     }                                                                                              \
     __attribute__((target(tgt))) static void kern##_##name##_res(                                  \
-        const q8_geom *g, const uint32_t *in, float *y, int64_t ys, const float *res)              \
+        const q8_geom *g, const uint32_t *in, int ncols, float *y, int64_t ys, const float *res)   \
     {                                                                                              \
-        kern(g, in, y, ys, res, A, true);                                                          \
+        kern(g, in, ncols, y, ys, res, A, true);                                                   \
     }
 #define Q8_GEMV512_FN(A, name) Q8_GEMV_FN(q8_gemv512, "avx512f,avx512vnni", A, name)
 #define Q8_GEMV256_FN(A, name) Q8_GEMV_FN(q8_gemv256, "avx2,fma,avxvnni", A, name)
@@ -1240,8 +1259,9 @@ static q8_panel_fn q8_panel_for(int act, bool res)
     return q8_panel_c;
 }
 
-/* y[m * ys] (and res[m * ys]) for output channel m */
-typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, float *y, int64_t ys,
+/* ncols columns; output channel m of column j at y[j + m * ys] (res
+ * likewise) */
+typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, int ncols, float *y, int64_t ys,
                            const float *res);
 
 /* The GEMV kernel for this CPU, activation and residual, or NULL (the
@@ -1276,21 +1296,24 @@ static const uint32_t *q8_column(const q8_geom *g, const uint32_t *img, const in
     return col;
 }
 
-/* One output pixel by `gemv` from its column of Kq input words (with
- * `pairs`, through gemv_pairs512 into xx, 8 Kq + 8 words). */
-static void q8_gemv_col(const q8_geom *g, q8_gemv_fn gemv, bool pairs, const uint32_t *col,
-                        uint32_t *xx, float *y, int64_t ys, const float *res)
+/* Pixels 0 .. ncols - 1 by `gemv` from their columns of Kq input words,
+ * cols + j * Kq (with `pairs`, through gemv_pairs512 into xx, ncols *
+ * (8 Kq + 8) words). */
+static void q8_gemv_cols(const q8_geom *g, q8_gemv_fn gemv, bool pairs, const uint32_t *cols,
+                         int ncols, uint32_t *xx, float *y, int64_t ys, const float *res)
 {
+    const int64_t Kq = g->q->Kq;
 #if defined(__x86_64__)
     if (pairs) {
-        gemv_pairs512(col, g->q->Kq, xx);
-        col = xx;
+        for (int j = 0; j < ncols; j++)
+            gemv_pairs512(cols + j * Kq, Kq, xx + j * ((Kq + 1) / 2) * 16);
+        cols = xx;
     }
 #else
     (void)pairs;
     (void)xx;
 #endif
-    gemv(g, col, y, ys, res);
+    gemv(g, cols, ncols, y, ys, res);
 }
 
 bool nn_q8_conv(const nn_ctx *c)
@@ -1332,7 +1355,8 @@ bool nn_q8_conv(const nn_ctx *c)
     q8_panel_fn fn = q8_panel_for(n->act, res != NULL);
     bool pairs = false;
     q8_gemv_fn gemv = q8_gemv_for(n->act, res != NULL, &pairs);
-    uint32_t *cols = (uint32_t *)qbuf + 2 * q->M; /* q8_gemv_cols' column and pairs */
+    /* q8_gemv_cols' columns and pairs (nn_q8_scratch) */
+    uint32_t *cols = (uint32_t *)qbuf + 2 * q->M, *xx = cols + Q8_GEMV_COLS * q->Kq;
     for (int64_t i = 0; i < N; i++) {
         const float *xi = (const float *)x->data + i * in_size;
         q8_quantisation(&g, xi, qbuf);
@@ -1341,7 +1365,7 @@ bool nn_q8_conv(const nn_ctx *c)
         const float *r = res ? res + i * out_size : NULL;
         if (gemv && g.plane == 1) {
             const uint32_t *col = q8_column(&g, img, off, cols);
-            q8_gemv_col(&g, gemv, pairs, col, cols + q->Kq, y, 1, r);
+            q8_gemv_cols(&g, gemv, pairs, col, 1, xx, y, 1, r);
             continue;
         }
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
@@ -1349,13 +1373,11 @@ bool nn_q8_conv(const nn_ctx *c)
             int64_t ldb;
             const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
             if (gemv && ncols <= Q8_GEMV_COLS) {
-                /* a plane's last few pixels (4 of a 14x14 plane): each a
-                 * GEMV rather than a panel of 32 */
-                for (int j = 0; j < ncols; j++) {
-                    for (int64_t kq = 0; kq < q->Kq; kq++) cols[kq] = b[kq * ldb + j];
-                    q8_gemv_col(&g, gemv, pairs, cols, cols + q->Kq, y + n0 + j, g.plane,
-                                r ? r + n0 + j : NULL);
-                }
+                /* a plane's last few pixels (4 of a 14x14 plane): GEMVs
+                 * rather than a panel of 32 */
+                for (int j = 0; j < ncols; j++)
+                    for (int64_t kq = 0; kq < q->Kq; kq++) cols[j * q->Kq + kq] = b[kq * ldb + j];
+                q8_gemv_cols(&g, gemv, pairs, cols, ncols, xx, y + n0, g.plane, r ? r + n0 : NULL);
                 continue;
             }
             fn(&g, b, ldb, n0, ncols, y, r);
