@@ -1302,9 +1302,9 @@ static const uint32_t *q8_column(const q8_geom *g, const uint32_t *img, const in
 static void q8_gemv_cols(const q8_geom *g, q8_gemv_fn gemv, bool pairs, const uint32_t *cols,
                          int ncols, uint32_t *xx, float *y, int64_t ys, const float *res)
 {
-    const int64_t Kq = g->q->Kq;
 #if defined(__x86_64__)
     if (pairs) {
+        const int64_t Kq = g->q->Kq;
         for (int j = 0; j < ncols; j++)
             gemv_pairs512(cols + j * Kq, Kq, xx + j * ((Kq + 1) / 2) * 16);
         cols = xx;
