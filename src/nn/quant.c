@@ -24,7 +24,7 @@
  * rate, so the work around them is kept small. Masked stores cost several
  * plain ones on AMD Zen, so the image and the stride-2 panels are written
  * with full stores whose spill is written again later; the epilogue has the
- * activation and the residual as compile-time constants (q8_panel_for) and
+ * activation and the residual as compile-time constants (q8_kernels_for) and
  * reads three floats per output channel; the sums are asm (GCC 12 copies
  * the intrinsic's accumulators).
  *
@@ -827,7 +827,7 @@ static void q8_panel_c(const q8_geom *g, const uint32_t *panel, int64_t ldb, int
 
 #if defined(__x86_64__)
 /* The packed kernels' epilogue has the activation and whether a residual
- * is added as compile-time constants (one kernel per pair, q8_panel_for),
+ * is added as compile-time constants (one kernel per pair, q8_kernels_for),
  * and reads each output channel's constants once per 32 pixels: the sums
  * start at -zp * wsum[m] (the same int32 value at the end: wrapping
  * addition is associative), so an output is cvt, one FMA with sx * sw[m]
@@ -1240,50 +1240,42 @@ static void q8_conv_reference(const q8_geom *g, const float *x, float *y, const 
 typedef void (*q8_panel_fn)(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0,
                             int ncols, float *y, const float *res);
 
-/* The panel kernel for this CPU, the node's activation and whether a
- * residual is added (the kernels have them as constants). */
-static q8_panel_fn q8_panel_for(int act, bool res)
-{
-#if defined(__x86_64__)
-    nn_cpu f = nn_cpu_features();
-    if (act == NN_ACT_LEAKY) act = NN_ACT_PRELU; /* both: negative lanes times slope[m] */
-#define Q8_PICK(A, name)                                                                           \
-    if (act == A && f.vnni512) return res ? q8_vnni512_##name##_res : q8_vnni512_##name;           \
-    if (act == A && f.avxvnni) return res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;
-    Q8_ACTS(Q8_PICK)
-#undef Q8_PICK
-#else
-    (void)act;
-    (void)res;
-#endif
-    return q8_panel_c;
-}
-
 /* ncols columns; output channel m of column j at y[j + m * ys] (res
  * likewise) */
 typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, int ncols, float *y, int64_t ys,
                            const float *res);
 
-/* The GEMV kernel for this CPU, activation and residual, or NULL (the
- * panel kernels then compute the one pixel); *pairs: it takes the input
- * pairs of gemv_pairs512 rather than the column. */
-static q8_gemv_fn q8_gemv_for(int act, bool res, bool *pairs)
+/* The panel and GEMV kernels for this CPU, the node's activation and
+ * whether a residual is added (the kernels have them as constants); no
+ * GEMV (NULL) on the portable path, where the panel loop computes every
+ * pixel. *pairs: the GEMV takes the input pairs of gemv_pairs512 rather
+ * than the columns. */
+static void q8_kernels_for(int act, bool res, q8_panel_fn *panel, q8_gemv_fn *gemv, bool *pairs)
 {
+    *panel = q8_panel_c;
+    *gemv = NULL;
     *pairs = false;
 #if defined(__x86_64__)
     nn_cpu f = nn_cpu_features();
-    if (act == NN_ACT_LEAKY) act = NN_ACT_PRELU;
-    *pairs = f.vnni512;
+    if (act == NN_ACT_LEAKY) act = NN_ACT_PRELU; /* both: negative lanes times slope[m] */
 #define Q8_PICK(A, name)                                                                           \
-    if (act == A && f.vnni512) return res ? q8_gemv512_##name##_res : q8_gemv512_##name;           \
-    if (act == A && f.avxvnni) return res ? q8_gemv256_##name##_res : q8_gemv256_##name;
+    if (act == A && f.vnni512) {                                                                   \
+        *panel = res ? q8_vnni512_##name##_res : q8_vnni512_##name;                                \
+        *gemv = res ? q8_gemv512_##name##_res : q8_gemv512_##name;                                 \
+        *pairs = true;                                                                             \
+        return;                                                                                    \
+    }                                                                                              \
+    if (act == A && f.avxvnni) {                                                                   \
+        *panel = res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;                                \
+        *gemv = res ? q8_gemv256_##name##_res : q8_gemv256_##name;                                 \
+        return;                                                                                    \
+    }
     Q8_ACTS(Q8_PICK)
 #undef Q8_PICK
 #else
     (void)act;
     (void)res;
 #endif
-    return NULL;
 }
 
 /* The column of input words of the one output pixel: the image itself for
@@ -1352,9 +1344,10 @@ bool nn_q8_conv(const nn_ctx *c)
         for (int64_t ky = 0; ky < q->KH; ky++)
             for (int64_t kx = 0; kx < q->KW; kx++)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
-    q8_panel_fn fn = q8_panel_for(n->act, res != NULL);
-    bool pairs = false;
-    q8_gemv_fn gemv = q8_gemv_for(n->act, res != NULL, &pairs);
+    q8_panel_fn fn;
+    q8_gemv_fn gemv;
+    bool pairs;
+    q8_kernels_for(n->act, res != NULL, &fn, &gemv, &pairs);
     /* q8_gemv_cols' columns and pairs (nn_q8_scratch) */
     uint32_t *cols = (uint32_t *)qbuf + 2 * q->M, *xx = cols + Q8_GEMV_COLS * q->Kq;
     for (int64_t i = 0; i < N; i++) {
