@@ -936,6 +936,66 @@ q8_vnni512(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int
 #define Q8_VNNI512_FN(A, name) Q8_KERNEL_FN(q8_vnni512, "avx512f,avx512vnni", A, name)
 Q8_ACTS(Q8_VNNI512_FN)
 
+/* The same for a panel of at most 16 pixels (a 28x28 plane's last): 8
+ * channels x 16 pixels, half the sums q8_vnni512 does whatever ncols. */
+#define Q8_INIT512H(r) __m512i c##r##0 = _mm512_set1_epi32(mb + (r) < q->M ? -g->zpw[mb + (r)] : 0)
+
+#define Q8_DP512H(r)                                                                               \
+    do {                                                                                           \
+        __m512i av = _mm512_set1_epi32(a[r]);                                                      \
+        __asm__("vpdpbusd %1, %2, %0" : "+v"(c##r##0) : "v"(av), "v"(b0));                         \
+    } while (0)
+
+#define Q8_ST512H(r)                                                                               \
+    do {                                                                                           \
+        if (mb + (r) < q->M) {                                                                     \
+            int64_t m = mb + (r), o = m * g->plane + n0;                                           \
+            q8_store16(g, act, m, c##r##0, y + o, has_res ? res + o : NULL, m0);                   \
+        }                                                                                          \
+    } while (0)
+
+__attribute__((always_inline, target("avx512f,avx512vnni"))) static inline void
+q8_vnni512h(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int ncols, float *y,
+            const float *res, int act, bool has_res)
+{
+    const nn_q8 *q = g->q;
+    __mmask16 m0 = nn_lanes_below(ncols);
+    for (int64_t mb = 0; mb < q->M; mb += Q8_MR) {
+        const int32_t *a = q->wpack + (mb / Q8_MR) * q->Kq * Q8_MR;
+        Q8_INIT512H(0);
+        Q8_INIT512H(1);
+        Q8_INIT512H(2);
+        Q8_INIT512H(3);
+        Q8_INIT512H(4);
+        Q8_INIT512H(5);
+        Q8_INIT512H(6);
+        Q8_INIT512H(7);
+        const uint32_t *b = panel;
+        for (int64_t kq = 0; kq < q->Kq; kq++, a += Q8_MR, b += ldb) {
+            __m512i b0 = _mm512_loadu_si512(b);
+            Q8_DP512H(0);
+            Q8_DP512H(1);
+            Q8_DP512H(2);
+            Q8_DP512H(3);
+            Q8_DP512H(4);
+            Q8_DP512H(5);
+            Q8_DP512H(6);
+            Q8_DP512H(7);
+        }
+        Q8_ST512H(0);
+        Q8_ST512H(1);
+        Q8_ST512H(2);
+        Q8_ST512H(3);
+        Q8_ST512H(4);
+        Q8_ST512H(5);
+        Q8_ST512H(6);
+        Q8_ST512H(7);
+    }
+}
+
+#define Q8_VNNI512H_FN(A, name) Q8_KERNEL_FN(q8_vnni512h, "avx512f,avx512vnni", A, name)
+Q8_ACTS(Q8_VNNI512H_FN)
+
 /* 8 lanes of the epilogue (AVX2 + FMA) for output channel m. */
 __attribute__((always_inline, target("avx2,fma"))) static inline void
 q8_store8(const q8_geom *g, int act, int64_t m, __m256i acc, float *dst, const float *res,
@@ -1246,13 +1306,14 @@ typedef void (*q8_gemv_fn)(const q8_geom *g, const uint32_t *in, int ncols, floa
                            const float *res);
 
 /* The panel and GEMV kernels for this CPU, the node's activation and
- * whether a residual is added (the kernels have them as constants); no
- * GEMV (NULL) on the portable path, where the panel loop computes every
- * pixel. *pairs: the GEMV takes the input pairs of gemv_pairs512 rather
- * than the columns. */
-static void q8_kernels_for(int act, bool res, q8_panel_fn *panel, q8_gemv_fn *gemv, bool *pairs)
+ * whether a residual is added (the kernels have them as constants), and
+ * the panel kernel for at most 16 pixels (`half`); no GEMV (NULL) on the
+ * portable path, where the panel loop computes every pixel. *pairs: the
+ * GEMV takes the input pairs of gemv_pairs512 rather than the columns. */
+static void q8_kernels_for(int act, bool res, q8_panel_fn *panel, q8_panel_fn *half,
+                           q8_gemv_fn *gemv, bool *pairs)
 {
-    *panel = q8_panel_c;
+    *panel = *half = q8_panel_c;
     *gemv = NULL;
     *pairs = false;
 #if defined(__x86_64__)
@@ -1261,12 +1322,13 @@ static void q8_kernels_for(int act, bool res, q8_panel_fn *panel, q8_gemv_fn *ge
 #define Q8_PICK(A, name)                                                                           \
     if (act == A && f.vnni512) {                                                                   \
         *panel = res ? q8_vnni512_##name##_res : q8_vnni512_##name;                                \
+        *half = res ? q8_vnni512h_##name##_res : q8_vnni512h_##name;                               \
         *gemv = res ? q8_gemv512_##name##_res : q8_gemv512_##name;                                 \
         *pairs = true;                                                                             \
         return;                                                                                    \
     }                                                                                              \
     if (act == A && f.avxvnni) {                                                                   \
-        *panel = res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;                                \
+        *panel = *half = res ? q8_avxvnni_##name##_res : q8_avxvnni_##name;                        \
         *gemv = res ? q8_gemv256_##name##_res : q8_gemv256_##name;                                 \
         return;                                                                                    \
     }
@@ -1344,10 +1406,10 @@ bool nn_q8_conv(const nn_ctx *c)
         for (int64_t ky = 0; ky < q->KH; ky++)
             for (int64_t kx = 0; kx < q->KW; kx++)
                 off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
-    q8_panel_fn fn;
+    q8_panel_fn fn, half;
     q8_gemv_fn gemv;
     bool pairs;
-    q8_kernels_for(n->act, res != NULL, &fn, &gemv, &pairs);
+    q8_kernels_for(n->act, res != NULL, &fn, &half, &gemv, &pairs);
     /* q8_gemv_cols' columns and pairs (nn_q8_scratch) */
     uint32_t *cols = (uint32_t *)qbuf + 2 * q->M, *xx = cols + Q8_GEMV_COLS * q->Kq;
     for (int64_t i = 0; i < N; i++) {
@@ -1365,12 +1427,23 @@ bool nn_q8_conv(const nn_ctx *c)
             int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
             int64_t ldb;
             const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
-            if (gemv && ncols <= Q8_GEMV_COLS) {
-                /* a plane's last few pixels (4 of a 14x14 plane): GEMVs
-                 * rather than a panel of 32 */
-                for (int j = 0; j < ncols; j++)
+            /* a plane's last panel: a few pixels (4 of a 14x14 plane) by
+             * GEMVs, up to 16 (16 of a 28x28 plane) by the half-width
+             * kernel, and a few more (17 of a 7x7) by both */
+            int64_t n1 = n0;
+            int nc = ncols;
+            if (gemv && nc > Q8_GEMV_COLS && nc <= 16 + Q8_GEMV_COLS) {
+                int h = nc < 16 ? nc : 16;
+                half(&g, b, ldb, n1, h, y, r);
+                b += h;
+                n1 += h;
+                nc -= h;
+                if (nc == 0) continue;
+            }
+            if (gemv && nc <= Q8_GEMV_COLS) {
+                for (int j = 0; j < nc; j++)
                     for (int64_t kq = 0; kq < q->Kq; kq++) cols[j * q->Kq + kq] = b[kq * ldb + j];
-                q8_gemv_cols(&g, gemv, pairs, cols, ncols, xx, y + n0, g.plane, r ? r + n0 : NULL);
+                q8_gemv_cols(&g, gemv, pairs, cols, nc, xx, y + n1, g.plane, r ? r + n1 : NULL);
                 continue;
             }
             fn(&g, b, ldb, n0, ncols, y, r);

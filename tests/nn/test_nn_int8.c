@@ -212,6 +212,8 @@ static void test_int8_kernels_vs_reference(void **state)
      * 35 pixels of a 3x3 above, 4 of a 5x5 stride 3, the 9x11 residual and
      * folded BN below: 3, 4, 3 */
     conv_case_p(256, 14, 14, 128, 1, 1, 0, 1, "PRelu");
+    /* 7x7: a panel and 17 pixels (16 by the half-width kernel, 1 GEMV) */
+    conv_case_p(512, 7, 7, 128, 1, 1, 0, 1, "PRelu");
     conv_case_p(24, 13, 37, 40, 3, 2, 1, 1, "Relu");
     conv_case_p(128, 4, 4, 64, 3, 1, 1, 1, "Relu"); /* 16-pixel plane */
     int64_t odd[4] = {0, 1, 2, 0};
@@ -268,6 +270,7 @@ static void test_int8_residual_and_folded_bn(void **state)
     (void)state;
     residual_and_folded_bn(9, 11);
     residual_and_folded_bn(1, 1); /* one pixel: the GEMV kernels' epilogue */
+    residual_and_folded_bn(7, 7); /* 32 + 16 + 1 pixels: each kernel's */
 }
 
 /* A depthwise Conv and a Conv with a fused Sigmoid stay float: listed in
