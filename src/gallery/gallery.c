@@ -48,7 +48,9 @@ struct gallery {
 
 static gallery_kernel best_kernel(void)
 {
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX512_VNNI)) return GALLERY_KERNEL_AVX512_VNNI;
     if (gallery_kernel_available(GALLERY_KERNEL_AVX512)) return GALLERY_KERNEL_AVX512;
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX_VNNI)) return GALLERY_KERNEL_AVX_VNNI;
     if (gallery_kernel_available(GALLERY_KERNEL_AVX2)) return GALLERY_KERNEL_AVX2;
     return GALLERY_KERNEL_SCALAR;
 }

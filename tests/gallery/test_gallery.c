@@ -52,7 +52,7 @@ static void kernels_agree_with_plain_c(void **state)
             for (int k = 0; k < dim; k++) s += (double)q[k] * rows[i * dim + k];
             assert_float_equal(ref[i], s, 1e-4);
         }
-        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
+        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX_VNNI; k++) {
             if (!gallery_kernel_available((gallery_kernel)k)) continue;
             gallery_dot_rows((gallery_kernel)k, q, rows, n, dim, got);
             for (size_t i = 0; i < n; i++) assert_float_equal(got[i], ref[i], 1e-4);
@@ -61,33 +61,70 @@ static void kernels_agree_with_plain_c(void **state)
     }
 }
 
+/* Every int8 kernel against the scalar one and a sum written out here, on
+ * the row counts and sizes the SIMD kernels split on: rows in groups of 16
+ * (AVX-512 VNNI) or 8 (AVX-VNNI) with a shorter last group, 32- and 64-byte
+ * chunks with a tail of every kind, and the extreme bytes (±127 everywhere,
+ * -128: the VNNI kernels' sign trick must hold for it too). */
+static void check_i8(const int8_t *q, const int8_t *rows, size_t n, int dim)
+{
+    int32_t *ref = malloc(sizeof(int32_t) * n), *got = malloc(sizeof(int32_t) * (n + 1));
+    gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
+    for (size_t i = 0; i < n; i++) {
+        int32_t s = 0;
+        for (int k = 0; k < dim; k++) s += q[k] * rows[i * dim + k];
+        assert_int_equal(ref[i], s);
+    }
+    for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX_VNNI; k++) {
+        if (!gallery_kernel_available((gallery_kernel)k)) continue;
+        got[n] = 0x5a5a5a5a; /* a short last group must not write past n */
+        gallery_dot_rows_i8((gallery_kernel)k, q, rows, n, dim, got);
+        for (size_t i = 0; i < n; i++)
+            if (got[i] != ref[i])
+                fail_msg("%s kernel, dim %d, row %zu of %zu: %d, expected %d",
+                         gallery_kernel_name((gallery_kernel)k), dim, i, n, got[i], ref[i]);
+        assert_int_equal(got[n], 0x5a5a5a5a);
+    }
+    free(ref);
+    free(got);
+}
+
 static void int8_kernels_are_exact(void **state)
 {
     (void)state;
-    const int dims[] = {1, 15, 32, 100, 512, 530};
-    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
-        int dim = dims[d];
-        size_t n = 21;
-        int8_t *rows = malloc(n * dim), q[600];
-        int32_t ref[21], got[21];
-        for (size_t i = 0; i < n * dim; i++) rows[i] = (int8_t)(frand() * 127);
-        for (int i = 0; i < dim; i++) q[i] = (int8_t)(frand() * 127);
-        /* Extremes too: -128 * -128 summed over 530 still fits in int32. */
-        rows[0] = -128;
-        q[0] = -128;
-        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
-        for (size_t i = 0; i < n; i++) {
-            int32_t s = 0;
-            for (int k = 0; k < dim; k++) s += q[k] * rows[i * dim + k];
-            assert_int_equal(ref[i], s);
+    const int dims[] = {1, 15, 31, 32, 33, 63, 64, 65, 100, 127, 128, 512, 530};
+    const size_t counts[] = {1, 7, 8, 9, 15, 16, 17, 21, 33};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            int dim = dims[d];
+            size_t n = counts[c];
+            /* The rows end exactly at the end of their allocation, so a
+             * kernel reading past its last row shows under ASan. */
+            int8_t *rows = malloc(n * dim), *q = malloc((size_t)dim);
+            for (size_t i = 0; i < n * dim; i++) rows[i] = (int8_t)(frand() * 127);
+            for (int i = 0; i < dim; i++) q[i] = (int8_t)(frand() * 127);
+            /* Extremes too: -128 * -128 summed over 530 still fits in int32. */
+            rows[0] = -128;
+            q[0] = -128;
+            rows[n * dim - 1] = -128;
+            q[dim - 1] = -127;
+            check_i8(q, rows, n, dim);
+            /* All one sign and the largest magnitudes, both ways round. */
+            const int8_t ext[][2] = {{127, 127},   {127, -127}, {-127, 127}, {-127, -127},
+                                     {-128, -128}, {-128, 127}, {127, -128}, {0, -128}};
+            for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
+                memset(q, ext[e][0], (size_t)dim);
+                memset(rows, ext[e][1], n * dim);
+                check_i8(q, rows, n, dim);
+            }
+            /* Alternating signs in the query, random rows with -128s. */
+            for (int i = 0; i < dim; i++) q[i] = (int8_t)(i & 1 ? -128 + i % 3 : 127 - i % 5);
+            for (size_t i = 0; i < n * dim; i++)
+                rows[i] = (int8_t)(i % 7 == 0 ? -128 : frand() * 127);
+            check_i8(q, rows, n, dim);
+            free(rows);
+            free(q);
         }
-        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
-            if (!gallery_kernel_available((gallery_kernel)k)) continue;
-            gallery_dot_rows_i8((gallery_kernel)k, q, rows, n, dim, got);
-            assert_memory_equal(got, ref, sizeof(int32_t) * n);
-        }
-        free(rows);
-    }
 }
 
 static void search_matches_brute_force(void **state)
@@ -110,7 +147,7 @@ static void search_matches_brute_force(void **state)
         for (int k = 0; k < DIM; k++) s += (double)q[k] * all[(size_t)i * DIM + k];
         ref[i] = (float)s;
     }
-    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX512; kern++) {
+    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX_VNNI; kern++) {
         if (gallery_set_kernel(g, (gallery_kernel)kern, NULL) != RC_OK) continue;
         gallery_hit hits[10];
         assert_int_equal(gallery_search(g, q, 10, hits), 10);
@@ -136,6 +173,57 @@ static void search_matches_brute_force(void **state)
     gallery_free(small);
     free(ref);
     free(all);
+    gallery_free(g);
+}
+
+/* A VNNI kernel changes only how the int8 first pass is computed, and its
+ * sums are exact: searches and decisions must be the same bits as with the
+ * kernel that shares its float pass (AVX-512 VNNI with AVX-512, AVX-VNNI
+ * with AVX2), on a gallery whose last block ends inside a row group. */
+static void vnni_kernels_decide_like_their_twins(void **state)
+{
+    (void)state;
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    const int n = 2 * 1024 + 957;
+    float v[DIM];
+    for (int i = 0; i < n; i++) {
+        random_unit(v, DIM);
+        assert_int_equal(gallery_add(g, i / 5, i, v, NULL), RC_OK);
+    }
+    const gallery_kernel pairs[][2] = {{GALLERY_KERNEL_AVX512_VNNI, GALLERY_KERNEL_AVX512},
+                                       {GALLERY_KERNEL_AVX_VNNI, GALLERY_KERNEL_AVX2}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        if (!gallery_kernel_available(pairs[p][0])) continue;
+        for (int t = 0; t < 20; t++) {
+            random_unit(v, DIM);
+            if (t % 4 == 0) { /* near a new person: a known answer too */
+                float w[DIM];
+                random_unit(w, DIM);
+                for (int k = 0; k < DIM; k++) v[k] = w[k] * 0.3f + v[k] * 0.1f;
+                int64_t id = 100000 + 100 * (int64_t)p + t;
+                assert_int_equal(gallery_add(g, id, id, w, NULL), RC_OK);
+            }
+            gallery_hit h[2][72];
+            gallery_match m[2];
+            for (int side = 0; side < 2; side++) {
+                assert_int_equal(gallery_set_kernel(g, pairs[p][side], NULL), RC_OK);
+                assert_int_equal(gallery_search(g, v, 72, h[side]), 72);
+                m[side] = gallery_identify(g, v, NULL);
+            }
+            for (int i = 0; i < 72; i++) { /* field by field: the struct has padding */
+                assert_int_equal(h[0][i].person, h[1][i].person);
+                assert_int_equal(h[0][i].template_id, h[1][i].template_id);
+                assert_memory_equal(&h[0][i].score, &h[1][i].score, sizeof(float));
+            }
+            assert_int_equal(m[0].known, m[1].known);
+            assert_int_equal(m[0].person, m[1].person);
+            assert_memory_equal(&m[0].score, &m[1].score, sizeof(float));
+            assert_memory_equal(&m[0].second, &m[1].second, sizeof(float));
+            assert_int_equal(m[0].best_template, m[1].best_template);
+            if (t % 4 == 0) assert_true(m[0].known);
+        }
+    }
     gallery_free(g);
 }
 
@@ -372,6 +460,7 @@ int main(void)
         cmocka_unit_test(kernels_agree_with_plain_c),
         cmocka_unit_test(int8_kernels_are_exact),
         cmocka_unit_test(search_matches_brute_force),
+        cmocka_unit_test(vnni_kernels_decide_like_their_twins),
         cmocka_unit_test(decision_per_person_with_unknown),
         cmocka_unit_test(centroid_rule_outvotes_one_lucky_template),
         cmocka_unit_test(updates_and_bad_input),
