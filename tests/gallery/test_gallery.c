@@ -227,6 +227,211 @@ static void vnni_kernels_decide_like_their_twins(void **state)
     gallery_free(g);
 }
 
+/* ---- The search and the decision written out the plain way ----------------
+ * What gallery_search and gallery_identify compute, step by step from the
+ * templates the test added (in order, nothing removed), with the gallery's
+ * own kernels for the dot products: the same int8 copies and scales; the
+ * rows offered in order to a min-heap of the kc best int8 estimates (a row
+ * enters when the heap has room or when it beats the root, strictly; this
+ * decides which of equal estimates stay); the heap's rows rescored in float
+ * and sorted best first, equal scores in heap order; the best k. Then the
+ * people of the hits in order, each one's centroid summed in row order and
+ * its cosine in double. The fast paths must give the same bits. */
+typedef struct {
+    int n, dim;
+    const float *emb; /* n rows as added (not normalized) */
+    const int64_t *person;
+    gallery_kernel kernel;
+} plain_gallery;
+
+static void plain_normalize(const float *in, float *out, int dim)
+{
+    double n2 = 0;
+    for (int i = 0; i < dim; i++) n2 += (double)in[i] * in[i];
+    float s = (float)(1.0 / sqrt(n2));
+    for (int i = 0; i < dim; i++) out[i] = in[i] * s;
+}
+
+static float plain_quantize(const float *v, int dim, int8_t *q)
+{
+    float m = 0;
+    for (int i = 0; i < dim; i++) m = fmaxf(m, fabsf(v[i]));
+    float k = 127.f / m;
+    for (int i = 0; i < dim; i++) q[i] = (int8_t)lrintf(v[i] * k);
+    return m / 127.f;
+}
+
+typedef struct {
+    float score;
+    int row, pos; /* pos: place in the heap's array, the order of equal scores */
+} plain_cand;
+
+static void plain_heap_offer(plain_cand *h, int *n, int k, plain_cand x)
+{
+    int i;
+    if (*n < k) {
+        for (i = (*n)++; i > 0 && h[(i - 1) / 2].score > x.score; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = x;
+        return;
+    }
+    if (x.score <= h[0].score) return;
+    for (i = 0;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        float ms = x.score;
+        if (l < k && h[l].score < ms) m = l, ms = h[l].score;
+        if (r < k && h[r].score < ms) m = r;
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static int plain_by_score(const void *a, const void *b)
+{
+    const plain_cand *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->pos - y->pos;
+}
+
+/* The k best rows for the query: rows[] and exact scores[]; returns how many. */
+static int plain_search(const plain_gallery *pg, const float *query, int k, int *rows,
+                        float *scores)
+{
+    int dim = pg->dim, kc = k + (k / 2 > 32 ? k / 2 : 32), n = 0;
+    float *q = malloc(sizeof(float) * dim), *unit = malloc(sizeof(float) * dim);
+    int8_t *q8 = malloc(dim), *r8 = malloc(dim);
+    plain_cand *c = malloc(sizeof *c * kc);
+    plain_normalize(query, q, dim);
+    float qs = plain_quantize(q, dim, q8);
+    for (int i = 0; i < pg->n; i++) {
+        plain_normalize(pg->emb + (size_t)i * dim, unit, dim);
+        float rs = plain_quantize(unit, dim, r8);
+        int32_t d;
+        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q8, r8, 1, dim, &d);
+        plain_heap_offer(c, &n, kc, (plain_cand){(float)d * rs * qs, i, 0});
+    }
+    for (int i = 0; i < n; i++) {
+        plain_normalize(pg->emb + (size_t)c[i].row * dim, unit, dim);
+        gallery_dot_rows(pg->kernel, q, unit, 1, dim, &c[i].score);
+        c[i].pos = i;
+    }
+    qsort(c, n, sizeof *c, plain_by_score);
+    if (n > k) n = k;
+    for (int i = 0; i < n; i++) rows[i] = c[i].row, scores[i] = c[i].score;
+    free(q);
+    free(unit);
+    free(q8);
+    free(r8);
+    free(c);
+    return n;
+}
+
+/* gallery_identify(g, query, NULL) the plain way. */
+static gallery_match plain_identify(const plain_gallery *pg, const float *query)
+{
+    int dim = pg->dim, rows[72];
+    float q[DIM], scores[72], unit[DIM];
+    gallery_match m = {0, -1, -1, -1, -1, 0, 0};
+    plain_normalize(query, q, dim);
+    int n = plain_search(pg, q, 72, rows, scores), np = 0;
+    int64_t who[16];
+    for (int i = 0; i < n && np < 16; i++) {
+        int64_t p = pg->person[rows[i]];
+        int seen = 0;
+        for (int j = 0; j < np; j++) seen |= who[j] == p;
+        if (seen) continue;
+        who[np++] = p;
+        float sum[DIM] = {0};
+        int count = 0;
+        for (int r = 0; r < pg->n; r++)
+            if (pg->person[r] == p) {
+                plain_normalize(pg->emb + (size_t)r * dim, unit, dim);
+                for (int d = 0; d < dim; d++) sum[d] += unit[d];
+                count++;
+            }
+        double qs = 0, n2 = 0;
+        for (int d = 0; d < dim; d++) {
+            qs += (double)q[d] * sum[d];
+            n2 += (double)sum[d] * sum[d];
+        }
+        float score = (float)(qs / sqrt(n2));
+        if (m.person < 0 || score > m.score) {
+            if (m.person >= 0) m.second = m.score;
+            m.person = p;
+            m.score = score;
+            m.best = scores[i];
+            m.best_template = 1000 + rows[i];
+            m.templates = count;
+        } else if (score > m.second) {
+            m.second = score;
+        }
+    }
+    m.known = m.person >= 0 && m.score >= GALLERY_DEFAULT_THRESHOLD;
+    return m;
+}
+
+static void same_bits(float a, float b)
+{
+    assert_memory_equal(&a, &b, sizeof a);
+}
+
+/* Random people (1 to 9 templates each, some templates exact copies: equal
+ * scores), queries at random and near a person. */
+static void search_and_decision_match_the_plain_way(void **state)
+{
+    (void)state;
+    const int n = 2 * 1024 + 333;
+    float *emb = malloc(sizeof(float) * n * DIM), *v = malloc(sizeof(float) * DIM);
+    int64_t *person = malloc(sizeof(int64_t) * n);
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    int64_t p = 0;
+    for (int i = 0, left = 0; i < n; i++) {
+        if (left-- <= 0) p++, left = (int)((frand() + 1) * 4.5f);
+        person[i] = p;
+        if (i % 97 == 5) /* a second copy of the row before, same person */
+            memcpy(emb + (size_t)i * DIM, emb + (size_t)(i - 1) * DIM, sizeof(float) * DIM);
+        else
+            for (int d = 0; d < DIM; d++) emb[(size_t)i * DIM + d] = frand();
+        if (i % 97 == 5) person[i] = person[i - 1];
+        assert_int_equal(gallery_add(g, person[i], 1000 + i, emb + (size_t)i * DIM, NULL), RC_OK);
+    }
+    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX_VNNI; kern++) {
+        if (gallery_set_kernel(g, (gallery_kernel)kern, NULL) != RC_OK) continue;
+        plain_gallery pg = {n, DIM, emb, person, (gallery_kernel)kern};
+        for (int t = 0; t < 12; t++) {
+            int near = t % 3 == 0 ? (int)((frand() + 1) * 0.5f * (n - 1)) : -1;
+            for (int d = 0; d < DIM; d++)
+                v[d] = frand() + (near >= 0 ? 4 * emb[(size_t)near * DIM + d] : 0);
+            int rows[72];
+            float scores[72];
+            int want = plain_search(&pg, v, 72, rows, scores);
+            gallery_hit h[72];
+            assert_int_equal(gallery_search(g, v, 72, h), want);
+            for (int i = 0; i < want; i++) {
+                assert_int_equal(h[i].template_id, 1000 + rows[i]);
+                assert_int_equal(h[i].person, person[rows[i]]);
+                same_bits(h[i].score, scores[i]);
+            }
+            gallery_match a = plain_identify(&pg, v), b = gallery_identify(g, v, NULL);
+            assert_int_equal(b.known, a.known);
+            assert_int_equal(b.person, a.person);
+            same_bits(b.score, a.score);
+            same_bits(b.best, a.best);
+            same_bits(b.second, a.second);
+            assert_int_equal(b.templates, a.templates);
+            assert_int_equal(b.best_template, a.best_template);
+            if (near >= 0) assert_int_equal(b.person, person[near]);
+        }
+    }
+    gallery_free(g);
+    free(emb);
+    free(v);
+    free(person);
+}
+
 static void decision_per_person_with_unknown(void **state)
 {
     (void)state;
@@ -461,6 +666,7 @@ int main(void)
         cmocka_unit_test(int8_kernels_are_exact),
         cmocka_unit_test(search_matches_brute_force),
         cmocka_unit_test(vnni_kernels_decide_like_their_twins),
+        cmocka_unit_test(search_and_decision_match_the_plain_way),
         cmocka_unit_test(decision_per_person_with_unknown),
         cmocka_unit_test(centroid_rule_outvotes_one_lucky_template),
         cmocka_unit_test(updates_and_bad_input),
