@@ -542,6 +542,7 @@ static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int 
      * row, and a row of nobody of interest (nearly all) meets an empty slot
      * at once, so the branch on it is predictable. */
     enum { SET = 64 * GALLERY_CANDIDATES, SET_BITS = 10 };
+    _Static_assert(SET == 1 << SET_BITS, "the hash takes SET_BITS bits");
     int8_t set[SET];
     memset(set, -1, sizeof set);
     for (int c = 0; c < nc; c++) {
