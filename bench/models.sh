@@ -138,7 +138,7 @@ if [[ $bf16 == 1 ]]; then
     for mdl in "${bfmodels[@]}"; do
       for mode in f b; do
         a=()
-        # liveness as the pipeline runs it (its calls of at least 2 M
+        # liveness as the pipeline runs it (its calls of at least 0.8 M
         # multiply-adds), the others as ROLLCALL_NN_BF16=all (every 1x1)
         [[ $mode == b ]] && a=(--bf16)
         [[ $mode == b && $mdl != *fr_liveness* ]] && a=(--bf16=0)
@@ -152,5 +152,5 @@ if [[ $bf16 == 1 ]]; then
   best() { sort -t $'\t' -k1,1 -k2,2g "$1" | awk -F'\t' '!seen[$1]++'; }
   join -t $'\t' <(best "$tmp/bf.f.tsv") <(best "$tmp/bf.b.tsv") |
     awk -F'\t' '{ printf "%-20s %-14s %9.3f %9.3f %9.3f %9.3f %7.2fx\n", $1, $5, $2, $3, $6, $7, $2 / $6 }'
-  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: 1x1 convolutions in bf16 (AVX-512 BF16), the rest float: fr_liveness's calls of at least 2 M multiply-adds (the default), every 1x1 of the others (ROLLCALL_NN_BF16=all, not the default); x = float median / bf16 median)"
+  echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: 1x1 convolutions in bf16 (AVX-512 BF16), the rest float: fr_liveness's calls of at least 0.8 M multiply-adds (the default), every 1x1 of the others (ROLLCALL_NN_BF16=all, not the default); x = float median / bf16 median)"
 fi

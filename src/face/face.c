@@ -54,7 +54,7 @@ static const int int8_models[Q8_MODELS] = {M_DETECT, M_FEATURE};
 /* The models bf16 may cover (bf16_models): which run in bf16 by default,
  * and the fewest multiply-adds a 1x1 convolution must do to run in bf16
  * (nn_model_bf16). Measured beside float (README "bf16 inference"):
- * liveness is on, with its eleven largest convolutions; the detector's boxes
+ * liveness is on, with its nineteen largest convolutions; the detector's boxes
  * move the liveness crop (as in int8), and the landmarks move two open-set
  * figures for 0.05 ms, so both stay float unless ROLLCALL_NN_BF16=all. */
 static const struct {

@@ -551,7 +551,8 @@ static void simd_kernels_match_the_c_loops(void **state)
     static const int same[][2] = {{112, 112}, {37, 11}, {31, 1}, {15, 3}};
     for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
         int ow = same[k][0], oh = same[k][1];
-        img_image *src = k ? noise(ow, oh, (unsigned)k + 20) : img_resize(photo, ow, oh, IMG_RESIZE_AUTO);
+        img_image *src =
+            k ? noise(ow, oh, (unsigned)k + 20) : img_resize(photo, ow, oh, IMG_RESIZE_AUTO);
         float *a = malloc(sizeof(float) * 3 * ow * oh), *b = malloc(sizeof(float) * 3 * ow * oh);
         assert_int_equal(img__to_planar(IMG_SIMD_C, src, ow, oh, 127.f, 1.f / 128.f, a), 0);
         assert_int_equal(img__to_planar(IMG_SIMD_AVX2, src, ow, oh, 127.f, 1.f / 128.f, b), 0);
@@ -589,11 +590,14 @@ static void simd_kernels_match_the_c_loops(void **state)
         img_free(gb);
     }
     /* Rectangles at the corners (the image's first and last pixels), 1 and
-     * 2 pixels wide or tall, up- and downscaled, both channel orders. */
-    const int n = 37;
-    float *a = malloc(sizeof(float) * 3 * n * n), *b = malloc(sizeof(float) * 3 * n * n);
+     * 2 pixels wide or tall, up- and downscaled, both channel orders; 37
+     * and 45 outputs a row (the kernel's 16-output groups, 8-output groups
+     * and the C loop's rest), and the liveness input's 128. */
+    const int ns[] = {37, 45, 128};
+    float *a = malloc(sizeof(float) * 3 * 128 * 128), *b = malloc(sizeof(float) * 3 * 128 * 128);
     const img_image *srcs[2] = {small, photo};
-    for (int s = 0; s < 2; s++) {
+    for (int k = 0; k < 6; k++) {
+        const int n = ns[k / 2], s = k % 2;
         int W = srcs[s]->w, H = srcs[s]->h;
         const int rects[][4] = {{0, 0, W, H},
                                 {0, 0, 1, 1},
@@ -610,8 +614,8 @@ static void simd_kernels_match_the_c_loops(void **state)
                 img__rect_to_planar(IMG_SIMD_C, srcs[s], q[0], q[1], q[2], q[3], n, rev, a);
                 img__rect_to_planar(IMG_SIMD_AVX2, srcs[s], q[0], q[1], q[2], q[3], n, rev, b);
                 if (memcmp(a, b, sizeof(float) * 3 * n * n) != 0)
-                    fail_msg("rect (%d, %d, %d, %d) of image %d (reverse %d) differs", q[0], q[1],
-                             q[2], q[3], s, rev);
+                    fail_msg("rect (%d, %d, %d, %d) of image %d (reverse %d) to %d differs", q[0],
+                             q[1], q[2], q[3], s, rev, n);
             }
     }
     free(a);

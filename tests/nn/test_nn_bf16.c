@@ -95,8 +95,9 @@ static void check_bf16(nn_model *m, const float *x, const int64_t *xd, int want,
 /* fp32 sums of up to a few hundred products in another order. */
 #define ORDER_TOL 1e-5
 
-/* One 1x1 Conv (+ activation) of random weights on a random input. */
-static void conv_case(int C, int H, int W, int M, const char *act)
+/* One 1x1 Conv (+ activation) of random weights on a random input; a PRelu
+ * has a slope per output channel, or one for all with `shared`. */
+static void conv_case_slope(int C, int H, int W, int M, const char *act, bool shared)
 {
     size_t nw = (size_t)M * C, nx = (size_t)C * H * W;
     float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)M * sizeof(float));
@@ -106,6 +107,7 @@ static void conv_case(int C, int H, int W, int M, const char *act)
     for (size_t i = 0; i < nx; i++) x[i] = frand() + 0.3f;
     ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, C, 1, 1), VF("b", b, 1, M),
                     VF("s", slope, 3, M, 1, 1)};
+    if (shared) v[3] = (ob_value)VF("s", slope, 1, 1);
     ob_node nodes[2] = {
         {"Conv", {"x", "w", "b"}, {act ? "c" : "y"}, {{0}}},
         {act ? act : "Relu", {"c", "s"}, {"y"}, {{0}}},
@@ -120,7 +122,8 @@ static void conv_case(int C, int H, int W, int M, const char *act)
     nn_model *m = load(vc, 6, nodes, act ? 2 : 1);
     int64_t xd[4] = {1, C, H, W};
     char what[128];
-    snprintf(what, sizeof what, "bf16 conv C%d %dx%d M%d %s", C, H, W, M, act ? act : "-");
+    snprintf(what, sizeof what, "bf16 conv C%d %dx%d M%d %s%s", C, H, W, M, act ? act : "-",
+             shared ? " (one slope)" : "");
     check_bf16(m, x, xd, 1, ORDER_TOL, BF16_REL, what);
     nn_model_free(m);
     free(w);
@@ -129,16 +132,22 @@ static void conv_case(int C, int H, int W, int M, const char *act)
     free(slope);
 }
 
+static void conv_case(int C, int H, int W, int M, const char *act)
+{
+    conv_case_slope(C, H, W, M, act, false);
+}
+
 static void test_bf16_kernel_vs_reference(void **state)
 {
     (void)state;
-    conv_case(32, 64, 64, 103, "PRelu");  /* the liveness model's Conv_4 */
-    conv_case(64, 9, 40, 128, NULL);      /* 360 pixels: a panel of 8 */
-    conv_case(33, 7, 9, 40, "Relu");      /* odd channels, 63 pixels (a panel of 31) */
-    conv_case(48, 8, 5, 24, "LeakyRelu"); /* 40 pixels: a panel of 8 */
-    conv_case(231, 4, 4, 13 * 8, "Clip"); /* 16 pixels, 116 pairs */
-    conv_case(48, 1, 1, 24, "PRelu");     /* one pixel */
-    conv_case(128, 8, 8, 9, NULL);        /* 9 output channels: a block of 1 */
+    conv_case(32, 64, 64, 103, "PRelu");           /* the liveness model's Conv_4 */
+    conv_case(64, 9, 40, 128, NULL);               /* 360 pixels: a panel of 8 */
+    conv_case(33, 7, 9, 40, "Relu");               /* odd channels, 63 pixels (a panel of 31) */
+    conv_case(48, 8, 5, 24, "LeakyRelu");          /* 40 pixels: a panel of 8 */
+    conv_case(231, 4, 4, 13 * 8, "Clip");          /* 16 pixels, 116 pairs */
+    conv_case(48, 1, 1, 24, "PRelu");              /* one pixel */
+    conv_case(128, 8, 8, 9, NULL);                 /* 9 output channels: a block of 1 */
+    conv_case_slope(64, 5, 13, 20, "PRelu", true); /* one slope for every channel */
 }
 
 /* A residual Add fused into the Conv (added in the epilogue) and a
