@@ -629,6 +629,18 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
 #endif
     for (int i = 0; i < s->nsteps; i++) {
         const nn_node *n = &m->nodes[s->steps[i]];
+        /* the model's node records are read once a run, and the other
+         * networks of a pipeline push them out of the caches in between:
+         * the record two steps on and the argument lists of the next one,
+         * ahead of use (~1% of a face frame waited on them) */
+        if (i + 2 < s->nsteps)
+            for (size_t b = 0; b < sizeof *n; b += 64)
+                __builtin_prefetch((const char *)&m->nodes[s->steps[i + 2]] + b);
+        if (i + 1 < s->nsteps) {
+            const nn_node *next = &m->nodes[s->steps[i + 1]];
+            __builtin_prefetch(next->in);
+            __builtin_prefetch(next->out);
+        }
         if (n->def->alias) {
             for (int k = 0; k < n->nout; k++) s->v[n->out[k]].t.data = s->v[n->in[0]].t.data;
             continue;
