@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gallery.sh — one top-10 search against 1k, 10k, 100k and 1M random 512-d
-# templates, with the plain C kernel (the reference) beside the AVX2 and
-# AVX-512 kernels, all measured in the same run. 1M templates need ~2.5 GB;
+# templates, with the plain C kernel (the reference) beside each SIMD kernel
+# the CPU has (AVX2, AVX-VNNI, AVX-512, AVX-512 VNNI), all measured in the
+# same run. 1M templates need ~2.5 GB;
 # set MAX=100000 to stop earlier.
 # Usage: bench/gallery.sh  (ROLLCALL_BIN, MAX, RUNS may be set)
 set -euo pipefail

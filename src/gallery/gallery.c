@@ -48,7 +48,9 @@ struct gallery {
 
 static gallery_kernel best_kernel(void)
 {
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX512_VNNI)) return GALLERY_KERNEL_AVX512_VNNI;
     if (gallery_kernel_available(GALLERY_KERNEL_AVX512)) return GALLERY_KERNEL_AVX512;
+    if (gallery_kernel_available(GALLERY_KERNEL_AVX_VNNI)) return GALLERY_KERNEL_AVX_VNNI;
     if (gallery_kernel_available(GALLERY_KERNEL_AVX2)) return GALLERY_KERNEL_AVX2;
     return GALLERY_KERNEL_SCALAR;
 }
@@ -427,14 +429,14 @@ static void heap_push(gallery_hit *h, int *n, int k, gallery_hit x)
     }
     if (x.score <= h[0].score) return;
     int i = 0;
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        float ms = x.score;
-        if (l < k && h[l].score < ms) m = l, ms = h[l].score;
-        if (r < k && h[r].score < ms) m = r;
-        if (m == i) break;
-        h[i] = h[m];
-        i = m;
+    for (int l = 1; l < k; l = 2 * i + 1) {
+        /* Down to the smaller child (the left one when equal) while it is
+         * below x: picked without a branch on the scores, which are in no
+         * order a predictor could learn. */
+        int r = l + 1, c = r < k && h[r].score < h[l].score ? r : l;
+        if (!(h[c].score < x.score)) break;
+        h[i] = h[c];
+        i = c;
     }
     h[i] = x;
 }
@@ -443,6 +445,13 @@ static int by_score_desc(const void *a, const void *b)
 {
     float x = ((const gallery_hit *)a)->score, y = ((const gallery_hit *)b)->score;
     return (x < y) - (x > y);
+}
+
+/* Ask for the `bytes` at p to be brought into the cache (a hint: no fault,
+ * no effect on results). */
+static void prefetch_bytes(const void *p, size_t bytes)
+{
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o);
 }
 
 int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
@@ -459,6 +468,7 @@ int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
     if (!q || !q8 || !cand || normalize(query, q, dim, NULL) != RC_OK) goto done;
     float qs = quantize(q, dim, q8);
     int32_t dots[GALLERY_BLOCK];
+    float approx[GALLERY_BLOCK];
     pthread_rwlock_rdlock(&g->lock);
     for (size_t b = 0; b < g->nblocks; b++) {
         size_t first = b * GALLERY_BLOCK;
@@ -466,16 +476,30 @@ int gallery_search(gallery *g, const float *query, int k, gallery_hit *out)
         size_t rows = g->count - first < GALLERY_BLOCK ? g->count - first : GALLERY_BLOCK;
         const block *bl = g->blocks[b];
         gallery_dot_rows_i8(g->kernel, q8, bl->q8, rows, dim, dots);
+        /* The estimates in one loop the compiler vectorizes, then one
+         * compare a row with the worst kept (rarely passed once the heap is
+         * full): the same rows reach heap_push in the same order as with a
+         * push attempt per row, so the same candidates come out. */
+        for (size_t i = 0; i < rows; i++) approx[i] = (float)dots[i] * bl->scale[i] * qs;
+        float worst = n == kc ? cand[0].score : -INFINITY;
         for (size_t i = 0; i < rows; i++) {
-            float approx = (float)dots[i] * bl->scale[i] * qs;
-            if (n == kc && approx <= cand[0].score) continue;
+            if (approx[i] <= worst) continue;
             /* template_id holds the row index until the exact pass. */
-            gallery_hit h = {0, (int64_t)(first + i), approx};
+            gallery_hit h = {0, (int64_t)(first + i), approx[i]};
             heap_push(cand, &n, kc, h);
+            worst = n == kc ? cand[0].score : -INFINITY;
         }
     }
-    /* Exact float scores for the candidates, still under the read lock. */
+    /* Exact float scores for the candidates, still under the read lock. The
+     * candidates' rows are scattered over the gallery and cold: the next
+     * one's is fetched while this one is scored. */
     for (int i = 0; i < n; i++) {
+        if (i + 1 < n) {
+            size_t nx = (size_t)cand[i + 1].template_id;
+            prefetch_bytes(row(g, nx), sizeof(float) * (size_t)dim);
+            __builtin_prefetch(person_at(g, nx));
+            __builtin_prefetch(tid_at(g, nx));
+        }
         size_t r = (size_t)cand[i].template_id;
         gallery_dot_rows(g->kernel, q, row(g, r), 1, dim, &cand[i].score);
         cand[i].person = *person_at(g, r);
@@ -495,6 +519,13 @@ done:
 /* People rescored by the centroid rule: those owning the best templates. */
 #define GALLERY_CANDIDATES 16
 
+/* sum[c] += r, element by element (dim floats). */
+static void add_rows(float *sum, int dim, int c, const float *r)
+{
+    float *acc = sum + (size_t)c * dim;
+    for (int d = 0; d < dim; d++) acc[d] += r[d];
+}
+
 /* The centroid rule for the candidate people: the sum of each one's
  * templates (one pass over the person ids under the read lock, so a
  * concurrent replace is seen whole or not at all), then the cosine between
@@ -507,16 +538,26 @@ static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int 
     float *sum = calloc((size_t)nc * (size_t)dim, sizeof(float));
     if (!sum) return -1;
     memset(count, 0, sizeof *count * (size_t)nc);
-    /* The candidates in a small hash set: one probe per row (most rows
-     * belong to nobody of interest and stop at an empty slot). */
-    int set[4 * GALLERY_CANDIDATES];
-    const unsigned mask = 4 * GALLERY_CANDIDATES - 1;
-    for (unsigned i = 0; i <= mask; i++) set[i] = -1;
+    /* The candidates in a hash set 64 times their number: one probe per
+     * row, and a row of nobody of interest (nearly all) meets an empty slot
+     * at once, so the branch on it is predictable. */
+    enum { SET = 64 * GALLERY_CANDIDATES, SET_BITS = 10 };
+    _Static_assert(SET == 1 << SET_BITS, "the hash takes SET_BITS bits");
+    int8_t set[SET];
+    memset(set, -1, sizeof set);
     for (int c = 0; c < nc; c++) {
-        unsigned h = (unsigned)(((uint64_t)cand[c] * 0x9E3779B97F4A7C15ull) >> 58) & mask;
-        while (set[h] >= 0) h = (h + 1) & mask;
-        set[h] = c;
+        unsigned h = (unsigned)(((uint64_t)cand[c] * 0x9E3779B97F4A7C15ull) >> (64 - SET_BITS));
+        while (set[h] >= 0) h = (h + 1) & (SET - 1);
+        set[h] = (int8_t)c;
     }
+    /* A matching row is summed a few matches later, after a prefetch:
+     * rows are summed in row order all the same. */
+    enum { LAG = 8 };
+    struct {
+        int c;
+        const float *r;
+    } lag[LAG];
+    int nlag = 0;
     pthread_rwlock_rdlock(&g->lock);
     for (size_t b = 0; b < g->nblocks && b * GALLERY_BLOCK < g->count; b++) {
         const block *bl = g->blocks[b];
@@ -524,28 +565,36 @@ static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int 
         if (rows > GALLERY_BLOCK) rows = GALLERY_BLOCK;
         for (size_t i = 0; i < rows; i++) {
             int64_t p = bl->person[i];
-            unsigned h = (unsigned)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 58) & mask;
-            for (; set[h] >= 0; h = (h + 1) & mask) {
+            unsigned h = (unsigned)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> (64 - SET_BITS));
+            for (; set[h] >= 0; h = (h + 1) & (SET - 1)) {
                 int c = set[h];
                 if (cand[c] != p) continue;
-                const float *r = bl->rows + i * (size_t)dim;
-                float *acc = sum + (size_t)c * dim;
-                for (int d = 0; d < dim; d++) acc[d] += r[d];
+                if (nlag == LAG) {
+                    add_rows(sum, dim, lag[0].c, lag[0].r);
+                    memmove(lag, lag + 1, sizeof lag[0] * (LAG - 1));
+                    nlag--;
+                }
+                lag[nlag].c = c;
+                lag[nlag].r = bl->rows + i * (size_t)dim;
+                prefetch_bytes(lag[nlag++].r, sizeof(float) * (size_t)dim);
                 count[c]++;
                 break;
             }
         }
     }
+    for (int i = 0; i < nlag; i++) add_rows(sum, dim, lag[i].c, lag[i].r);
     pthread_rwlock_unlock(&g->lock);
-    for (int c = 0; c < nc; c++) {
-        const float *acc = sum + (size_t)c * dim;
-        double qs = 0, n2 = 0;
-        for (int d = 0; d < dim; d++) {
-            qs += (double)q[d] * acc[d];
-            n2 += (double)acc[d] * acc[d];
+    /* The cosines, all candidates side by side: each one's sums run over d
+     * in order as before (the same bits), but sixteen at once instead of one
+     * long chain of dependent additions. */
+    double qs[GALLERY_CANDIDATES] = {0}, n2[GALLERY_CANDIDATES] = {0};
+    for (int d = 0; d < dim; d++)
+        for (int c = 0; c < nc; c++) {
+            double a = sum[(size_t)c * dim + d];
+            qs[c] += (double)q[d] * a;
+            n2[c] += a * a;
         }
-        score[c] = n2 > 0 ? (float)(qs / sqrt(n2)) : -1;
-    }
+    for (int c = 0; c < nc; c++) score[c] = n2[c] > 0 ? (float)(qs[c] / sqrt(n2[c])) : -1;
     free(sum);
     return 0;
 }
@@ -568,8 +617,9 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
     gallery_match m = {0, -1, -1, -1, -1, 0, 0};
     int k = 64 + 8 * o.top;
     gallery_hit *hits = malloc(sizeof *hits * (size_t)k);
-    /* Per candidate person, in order of their best template. */
-    int64_t *who = malloc(sizeof *who * (size_t)k);
+    /* Per candidate person, in order of their best template (zeroed: the
+     * compiler cannot see that only the np written are read). */
+    int64_t *who = calloc((size_t)k, sizeof *who);
     float *best = malloc(sizeof *best * (size_t)k), *score = malloc(sizeof *score * (size_t)k);
     int64_t *best_id = malloc(sizeof *best_id * (size_t)k);
     float *q = malloc(sizeof *q * (size_t)g->dim);
@@ -578,29 +628,31 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
         normalize(query, q, g->dim, NULL) != RC_OK)
         goto done;
     int n = gallery_search(g, q, k, hits), np = 0;
-    /* Hits are best first, so each person's first hits are their best. */
-    for (int i = 0; i < n; i++) {
+    /* Hits are best first, so each person's first hits are their best. The
+     * centroid rule scores the first GALLERY_CANDIDATES people itself. */
+    int centroid = o.rule == GALLERY_RULE_CENTROID;
+    for (int i = 0; i < n && !(centroid && np == GALLERY_CANDIDATES); i++) {
         int64_t p = hits[i].person;
         int seen = 0;
         for (int j = 0; j < np && !seen; j++) seen = who[j] == p;
         if (seen) continue;
-        float sum = 0;
-        int c = 0, total = 0;
-        for (int j = i; j < n; j++)
-            if (hits[j].person == p) {
-                if (c < o.top) sum += hits[j].score, c++;
-                total++;
-            }
         who[np] = p;
         best[np] = hits[i].score;
         best_id[np] = hits[i].template_id;
-        score[np] = sum / c;
-        count[np++] = total;
+        if (!centroid) {
+            float sum = 0;
+            int c = 0, total = 0;
+            for (int j = i; j < n; j++)
+                if (hits[j].person == p) {
+                    if (c < o.top) sum += hits[j].score, c++;
+                    total++;
+                }
+            score[np] = sum / c;
+            count[np] = total;
+        }
+        np++;
     }
-    if (o.rule == GALLERY_RULE_CENTROID) {
-        if (np > GALLERY_CANDIDATES) np = GALLERY_CANDIDATES;
-        if (centroid_scores(g, q, who, np, score, count) != 0) goto done;
-    }
+    if (centroid && centroid_scores(g, q, who, np, score, count) != 0) goto done;
     for (int i = 0; i < np; i++) {
         if (count[i] == 0) continue; /* removed since the search */
         if (score[i] > m.score || m.person < 0) {

@@ -50,6 +50,8 @@ typedef enum {
     GALLERY_KERNEL_SCALAR,   /* portable C: the reference */
     GALLERY_KERNEL_AVX2,
     GALLERY_KERNEL_AVX512,
+    GALLERY_KERNEL_AVX512_VNNI, /* AVX-512 with VNNI for the int8 pass (float: AVX512) */
+    GALLERY_KERNEL_AVX_VNNI,    /* AVX2 with AVX-VNNI for the int8 pass (float: AVX2) */
 } gallery_kernel;
 
 rc_status gallery_create(int dim, gallery **out, rc_error *err);

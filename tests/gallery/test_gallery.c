@@ -52,7 +52,7 @@ static void kernels_agree_with_plain_c(void **state)
             for (int k = 0; k < dim; k++) s += (double)q[k] * rows[i * dim + k];
             assert_float_equal(ref[i], s, 1e-4);
         }
-        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
+        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX_VNNI; k++) {
             if (!gallery_kernel_available((gallery_kernel)k)) continue;
             gallery_dot_rows((gallery_kernel)k, q, rows, n, dim, got);
             for (size_t i = 0; i < n; i++) assert_float_equal(got[i], ref[i], 1e-4);
@@ -61,33 +61,70 @@ static void kernels_agree_with_plain_c(void **state)
     }
 }
 
+/* Every int8 kernel against the scalar one and a sum written out here, on
+ * the row counts and sizes the SIMD kernels split on: rows in groups of 16
+ * (AVX-512 VNNI) or 8 (AVX-VNNI) with a shorter last group, 32- and 64-byte
+ * chunks with a tail of every kind, and the extreme bytes (±127 everywhere,
+ * -128: the VNNI kernels' sign trick must hold for it too). */
+static void check_i8(const int8_t *q, const int8_t *rows, size_t n, int dim)
+{
+    int32_t *ref = malloc(sizeof(int32_t) * n), *got = malloc(sizeof(int32_t) * (n + 1));
+    gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
+    for (size_t i = 0; i < n; i++) {
+        int32_t s = 0;
+        for (int k = 0; k < dim; k++) s += q[k] * rows[i * dim + k];
+        assert_int_equal(ref[i], s);
+    }
+    for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX_VNNI; k++) {
+        if (!gallery_kernel_available((gallery_kernel)k)) continue;
+        got[n] = 0x5a5a5a5a; /* a short last group must not write past n */
+        gallery_dot_rows_i8((gallery_kernel)k, q, rows, n, dim, got);
+        for (size_t i = 0; i < n; i++)
+            if (got[i] != ref[i])
+                fail_msg("%s kernel, dim %d, row %zu of %zu: %d, expected %d",
+                         gallery_kernel_name((gallery_kernel)k), dim, i, n, got[i], ref[i]);
+        assert_int_equal(got[n], 0x5a5a5a5a);
+    }
+    free(ref);
+    free(got);
+}
+
 static void int8_kernels_are_exact(void **state)
 {
     (void)state;
-    const int dims[] = {1, 15, 32, 100, 512, 530};
-    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
-        int dim = dims[d];
-        size_t n = 21;
-        int8_t *rows = malloc(n * dim), q[600];
-        int32_t ref[21], got[21];
-        for (size_t i = 0; i < n * dim; i++) rows[i] = (int8_t)(frand() * 127);
-        for (int i = 0; i < dim; i++) q[i] = (int8_t)(frand() * 127);
-        /* Extremes too: -128 * -128 summed over 530 still fits in int32. */
-        rows[0] = -128;
-        q[0] = -128;
-        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q, rows, n, dim, ref);
-        for (size_t i = 0; i < n; i++) {
-            int32_t s = 0;
-            for (int k = 0; k < dim; k++) s += q[k] * rows[i * dim + k];
-            assert_int_equal(ref[i], s);
+    const int dims[] = {1, 15, 31, 32, 33, 63, 64, 65, 100, 127, 128, 512, 530};
+    const size_t counts[] = {1, 7, 8, 9, 15, 16, 17, 21, 33};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            int dim = dims[d];
+            size_t n = counts[c];
+            /* The rows end exactly at the end of their allocation, so a
+             * kernel reading past its last row shows under ASan. */
+            int8_t *rows = malloc(n * dim), *q = malloc((size_t)dim);
+            for (size_t i = 0; i < n * dim; i++) rows[i] = (int8_t)(frand() * 127);
+            for (int i = 0; i < dim; i++) q[i] = (int8_t)(frand() * 127);
+            /* Extremes too: -128 * -128 summed over 530 still fits in int32. */
+            rows[0] = -128;
+            q[0] = -128;
+            rows[n * dim - 1] = -128;
+            q[dim - 1] = -127;
+            check_i8(q, rows, n, dim);
+            /* All one sign and the largest magnitudes, both ways round. */
+            const int8_t ext[][2] = {{127, 127},   {127, -127}, {-127, 127}, {-127, -127},
+                                     {-128, -128}, {-128, 127}, {127, -128}, {0, -128}};
+            for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
+                memset(q, ext[e][0], (size_t)dim);
+                memset(rows, ext[e][1], n * dim);
+                check_i8(q, rows, n, dim);
+            }
+            /* Alternating signs in the query, random rows with -128s. */
+            for (int i = 0; i < dim; i++) q[i] = (int8_t)(i & 1 ? -128 + i % 3 : 127 - i % 5);
+            for (size_t i = 0; i < n * dim; i++)
+                rows[i] = (int8_t)(i % 7 == 0 ? -128 : frand() * 127);
+            check_i8(q, rows, n, dim);
+            free(rows);
+            free(q);
         }
-        for (int k = GALLERY_KERNEL_AVX2; k <= GALLERY_KERNEL_AVX512; k++) {
-            if (!gallery_kernel_available((gallery_kernel)k)) continue;
-            gallery_dot_rows_i8((gallery_kernel)k, q, rows, n, dim, got);
-            assert_memory_equal(got, ref, sizeof(int32_t) * n);
-        }
-        free(rows);
-    }
 }
 
 static void search_matches_brute_force(void **state)
@@ -110,7 +147,7 @@ static void search_matches_brute_force(void **state)
         for (int k = 0; k < DIM; k++) s += (double)q[k] * all[(size_t)i * DIM + k];
         ref[i] = (float)s;
     }
-    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX512; kern++) {
+    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX_VNNI; kern++) {
         if (gallery_set_kernel(g, (gallery_kernel)kern, NULL) != RC_OK) continue;
         gallery_hit hits[10];
         assert_int_equal(gallery_search(g, q, 10, hits), 10);
@@ -137,6 +174,262 @@ static void search_matches_brute_force(void **state)
     free(ref);
     free(all);
     gallery_free(g);
+}
+
+/* A VNNI kernel changes only how the int8 first pass is computed, and its
+ * sums are exact: searches and decisions must be the same bits as with the
+ * kernel that shares its float pass (AVX-512 VNNI with AVX-512, AVX-VNNI
+ * with AVX2), on a gallery whose last block ends inside a row group. */
+static void vnni_kernels_decide_like_their_twins(void **state)
+{
+    (void)state;
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    const int n = 2 * 1024 + 957;
+    float v[DIM];
+    for (int i = 0; i < n; i++) {
+        random_unit(v, DIM);
+        assert_int_equal(gallery_add(g, i / 5, i, v, NULL), RC_OK);
+    }
+    const gallery_kernel pairs[][2] = {{GALLERY_KERNEL_AVX512_VNNI, GALLERY_KERNEL_AVX512},
+                                       {GALLERY_KERNEL_AVX_VNNI, GALLERY_KERNEL_AVX2}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        if (!gallery_kernel_available(pairs[p][0])) continue;
+        for (int t = 0; t < 20; t++) {
+            random_unit(v, DIM);
+            if (t % 4 == 0) { /* near a new person: a known answer too */
+                float w[DIM];
+                random_unit(w, DIM);
+                for (int k = 0; k < DIM; k++) v[k] = w[k] * 0.3f + v[k] * 0.1f;
+                int64_t id = 100000 + 100 * (int64_t)p + t;
+                assert_int_equal(gallery_add(g, id, id, w, NULL), RC_OK);
+            }
+            gallery_hit h[2][72];
+            gallery_match m[2];
+            for (int side = 0; side < 2; side++) {
+                assert_int_equal(gallery_set_kernel(g, pairs[p][side], NULL), RC_OK);
+                assert_int_equal(gallery_search(g, v, 72, h[side]), 72);
+                m[side] = gallery_identify(g, v, NULL);
+            }
+            for (int i = 0; i < 72; i++) { /* field by field: the struct has padding */
+                assert_int_equal(h[0][i].person, h[1][i].person);
+                assert_int_equal(h[0][i].template_id, h[1][i].template_id);
+                assert_memory_equal(&h[0][i].score, &h[1][i].score, sizeof(float));
+            }
+            assert_int_equal(m[0].known, m[1].known);
+            assert_int_equal(m[0].person, m[1].person);
+            assert_memory_equal(&m[0].score, &m[1].score, sizeof(float));
+            assert_memory_equal(&m[0].second, &m[1].second, sizeof(float));
+            assert_int_equal(m[0].best_template, m[1].best_template);
+            if (t % 4 == 0) assert_true(m[0].known);
+        }
+    }
+    gallery_free(g);
+}
+
+/* ---- The search and the decision written out the plain way ----------------
+ * What gallery_search and gallery_identify compute, step by step from the
+ * templates the test added (in order, nothing removed), with the gallery's
+ * own kernels for the dot products: the same int8 copies and scales; the
+ * rows offered in order to a min-heap of the kc best int8 estimates (a row
+ * enters when the heap has room or when it beats the root, strictly; this
+ * decides which of equal estimates stay); the heap's rows rescored in float
+ * and sorted best first, equal scores in heap order; the best k. Then the
+ * people of the hits in order, each one's centroid summed in row order and
+ * its cosine in double. The fast paths must give the same bits. */
+typedef struct {
+    int n, dim;
+    const float *emb; /* n rows as added (not normalized) */
+    const int64_t *person;
+    gallery_kernel kernel;
+} plain_gallery;
+
+static void plain_normalize(const float *in, float *out, int dim)
+{
+    double n2 = 0;
+    for (int i = 0; i < dim; i++) n2 += (double)in[i] * in[i];
+    float s = (float)(1.0 / sqrt(n2));
+    for (int i = 0; i < dim; i++) out[i] = in[i] * s;
+}
+
+static float plain_quantize(const float *v, int dim, int8_t *q)
+{
+    float m = 0;
+    for (int i = 0; i < dim; i++) m = fmaxf(m, fabsf(v[i]));
+    float k = 127.f / m;
+    for (int i = 0; i < dim; i++) q[i] = (int8_t)lrintf(v[i] * k);
+    return m / 127.f;
+}
+
+typedef struct {
+    float score;
+    int row, pos; /* pos: place in the heap's array, the order of equal scores */
+} plain_cand;
+
+static void plain_heap_offer(plain_cand *h, int *n, int k, plain_cand x)
+{
+    int i;
+    if (*n < k) {
+        for (i = (*n)++; i > 0 && h[(i - 1) / 2].score > x.score; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = x;
+        return;
+    }
+    if (x.score <= h[0].score) return;
+    for (i = 0;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        float ms = x.score;
+        if (l < k && h[l].score < ms) m = l, ms = h[l].score;
+        if (r < k && h[r].score < ms) m = r;
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static int plain_by_score(const void *a, const void *b)
+{
+    const plain_cand *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->pos - y->pos;
+}
+
+/* The k best rows for the query: rows[] and exact scores[]; returns how many. */
+static int plain_search(const plain_gallery *pg, const float *query, int k, int *rows,
+                        float *scores)
+{
+    int dim = pg->dim, kc = k + (k / 2 > 32 ? k / 2 : 32), n = 0;
+    float *q = malloc(sizeof(float) * dim), *unit = malloc(sizeof(float) * dim);
+    int8_t *q8 = malloc(dim), *r8 = malloc(dim);
+    plain_cand *c = malloc(sizeof *c * kc);
+    plain_normalize(query, q, dim);
+    float qs = plain_quantize(q, dim, q8);
+    for (int i = 0; i < pg->n; i++) {
+        plain_normalize(pg->emb + (size_t)i * dim, unit, dim);
+        float rs = plain_quantize(unit, dim, r8);
+        int32_t d;
+        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q8, r8, 1, dim, &d);
+        plain_heap_offer(c, &n, kc, (plain_cand){(float)d * rs * qs, i, 0});
+    }
+    for (int i = 0; i < n; i++) {
+        plain_normalize(pg->emb + (size_t)c[i].row * dim, unit, dim);
+        gallery_dot_rows(pg->kernel, q, unit, 1, dim, &c[i].score);
+        c[i].pos = i;
+    }
+    qsort(c, n, sizeof *c, plain_by_score);
+    if (n > k) n = k;
+    for (int i = 0; i < n; i++) rows[i] = c[i].row, scores[i] = c[i].score;
+    free(q);
+    free(unit);
+    free(q8);
+    free(r8);
+    free(c);
+    return n;
+}
+
+/* gallery_identify(g, query, NULL) the plain way. */
+static gallery_match plain_identify(const plain_gallery *pg, const float *query)
+{
+    int dim = pg->dim, rows[72];
+    float q[DIM], scores[72], unit[DIM];
+    gallery_match m = {0, -1, -1, -1, -1, 0, 0};
+    plain_normalize(query, q, dim);
+    int n = plain_search(pg, q, 72, rows, scores), np = 0;
+    int64_t who[16];
+    for (int i = 0; i < n && np < 16; i++) {
+        int64_t p = pg->person[rows[i]];
+        int seen = 0;
+        for (int j = 0; j < np; j++) seen |= who[j] == p;
+        if (seen) continue;
+        who[np++] = p;
+        float sum[DIM] = {0};
+        int count = 0;
+        for (int r = 0; r < pg->n; r++)
+            if (pg->person[r] == p) {
+                plain_normalize(pg->emb + (size_t)r * dim, unit, dim);
+                for (int d = 0; d < dim; d++) sum[d] += unit[d];
+                count++;
+            }
+        double qs = 0, n2 = 0;
+        for (int d = 0; d < dim; d++) {
+            qs += (double)q[d] * sum[d];
+            n2 += (double)sum[d] * sum[d];
+        }
+        float score = (float)(qs / sqrt(n2));
+        if (m.person < 0 || score > m.score) {
+            if (m.person >= 0) m.second = m.score;
+            m.person = p;
+            m.score = score;
+            m.best = scores[i];
+            m.best_template = 1000 + rows[i];
+            m.templates = count;
+        } else if (score > m.second) {
+            m.second = score;
+        }
+    }
+    m.known = m.person >= 0 && m.score >= GALLERY_DEFAULT_THRESHOLD;
+    return m;
+}
+
+static void same_bits(float a, float b)
+{
+    assert_memory_equal(&a, &b, sizeof a);
+}
+
+/* Random people (1 to 9 templates each, some templates exact copies: equal
+ * scores), queries at random and near a person. */
+static void search_and_decision_match_the_plain_way(void **state)
+{
+    (void)state;
+    const int n = 2 * 1024 + 333;
+    float *emb = malloc(sizeof(float) * n * DIM), *v = malloc(sizeof(float) * DIM);
+    int64_t *person = malloc(sizeof(int64_t) * n);
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    int64_t p = 0;
+    for (int i = 0, left = 0; i < n; i++) {
+        if (left-- <= 0) p++, left = (int)((frand() + 1) * 4.5f);
+        person[i] = p;
+        if (i % 97 == 5) /* a second copy of the row before, same person */
+            memcpy(emb + (size_t)i * DIM, emb + (size_t)(i - 1) * DIM, sizeof(float) * DIM);
+        else
+            for (int d = 0; d < DIM; d++) emb[(size_t)i * DIM + d] = frand();
+        if (i % 97 == 5) person[i] = person[i - 1];
+        assert_int_equal(gallery_add(g, person[i], 1000 + i, emb + (size_t)i * DIM, NULL), RC_OK);
+    }
+    for (int kern = GALLERY_KERNEL_SCALAR; kern <= GALLERY_KERNEL_AVX_VNNI; kern++) {
+        if (gallery_set_kernel(g, (gallery_kernel)kern, NULL) != RC_OK) continue;
+        plain_gallery pg = {n, DIM, emb, person, (gallery_kernel)kern};
+        for (int t = 0; t < 12; t++) {
+            int near = t % 3 == 0 ? (int)((frand() + 1) * 0.5f * (n - 1)) : -1;
+            for (int d = 0; d < DIM; d++)
+                v[d] = frand() + (near >= 0 ? 4 * emb[(size_t)near * DIM + d] : 0);
+            int rows[72];
+            float scores[72];
+            int want = plain_search(&pg, v, 72, rows, scores);
+            gallery_hit h[72];
+            assert_int_equal(gallery_search(g, v, 72, h), want);
+            for (int i = 0; i < want; i++) {
+                assert_int_equal(h[i].template_id, 1000 + rows[i]);
+                assert_int_equal(h[i].person, person[rows[i]]);
+                same_bits(h[i].score, scores[i]);
+            }
+            gallery_match a = plain_identify(&pg, v), b = gallery_identify(g, v, NULL);
+            assert_int_equal(b.known, a.known);
+            assert_int_equal(b.person, a.person);
+            same_bits(b.score, a.score);
+            same_bits(b.best, a.best);
+            same_bits(b.second, a.second);
+            assert_int_equal(b.templates, a.templates);
+            assert_int_equal(b.best_template, a.best_template);
+            if (near >= 0) assert_int_equal(b.person, person[near]);
+        }
+    }
+    gallery_free(g);
+    free(emb);
+    free(v);
+    free(person);
 }
 
 static void decision_per_person_with_unknown(void **state)
@@ -372,6 +665,8 @@ int main(void)
         cmocka_unit_test(kernels_agree_with_plain_c),
         cmocka_unit_test(int8_kernels_are_exact),
         cmocka_unit_test(search_matches_brute_force),
+        cmocka_unit_test(vnni_kernels_decide_like_their_twins),
+        cmocka_unit_test(search_and_decision_match_the_plain_way),
         cmocka_unit_test(decision_per_person_with_unknown),
         cmocka_unit_test(centroid_rule_outvotes_one_lucky_template),
         cmocka_unit_test(updates_and_bad_input),
