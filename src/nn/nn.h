@@ -152,4 +152,13 @@ rc_status nn_model_bf16(nn_model *m, int64_t min_macs, int *count, rc_error *err
  * reference kernel). */
 void nn_session_set_bf16(nn_session *s, int bf16);
 
+/* Let s place its intermediate buffers and scratch in the same memory as
+ * `with` (and every session already sharing with it), grown to the largest
+ * need: for sessions that only ever run one after another on one thread,
+ * such as a face worker's networks, each run then writes into memory the
+ * previous one has just used and that is still in cache. The outputs of a
+ * sharing session are then valid only until any session of the group runs
+ * again. Both sessions are re-planned at their next run. */
+rc_status nn_session_share_memory(nn_session *s, nn_session *with, rc_error *err);
+
 #endif

@@ -1733,6 +1733,93 @@ static void test_threads_share_model(void **state)
     nn_model_free(m);
 }
 
+static int64_t nn_shape_count_test(const nn_shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) n *= s->d[i];
+    return n;
+}
+
+/* Output 0 of session s on x (shape 1x4xHxW), copied (caller frees). */
+static float *run_in(nn_session *s, const float *x, int H, int W, size_t *n)
+{
+    rc_error err = {0};
+    nn_shape sh = {.ndim = 4, .d = {1, 4, H, W}}, os;
+    const float *in[1] = {x};
+    assert_int_equal(nn_session_run(s, in, &sh, &err), RC_OK);
+    const float *o = nn_session_output(s, 0, &os);
+    *n = (size_t)nn_shape_count_test(&os);
+    float *copy = malloc(*n * sizeof(float));
+    memcpy(copy, o, *n * sizeof(float));
+    return copy;
+}
+
+/* Sessions sharing their buffers (nn_session_share_memory) give exactly
+ * the outputs they give alone, in any order of runs: when a later plan
+ * needs a larger block (every session rebinds to it), when a session
+ * re-plans for another size, when a session that had run alone joins, and
+ * after the session that made the block is freed. */
+static void test_sessions_share_memory(void **state)
+{
+    (void)state;
+    float w1[8 * 4 * 9], w2[4 * 8 * 9], w3[6 * 4];
+    for (size_t i = 0; i < sizeof w1 / sizeof w1[0]; i++) w1[i] = frand();
+    for (size_t i = 0; i < sizeof w2 / sizeof w2[0]; i++) w2[i] = frand();
+    for (size_t i = 0; i < sizeof w3 / sizeof w3[0]; i++) w3[i] = frand();
+    static float x[4 * 48 * 48];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = frand();
+    int64_t pads[4] = {1, 1, 1, 1};
+    /* a: 3x3 Conv, Relu, 3x3 Conv (an intermediate buffer); b: 1x1 Conv */
+    ob_value va[] = {V("x", 4, 1, 4, -1, -1), VF("w1", w1, 4, 8, 4, 3, 3),
+                     VF("w2", w2, 4, 4, 8, 3, 3)};
+    ob_node na[] = {{"Conv", {"x", "w1"}, {"t"}, {AINTS("pads", pads)}},
+                    {"Relu", {"t"}, {"r"}, {{0}}},
+                    {"Conv", {"r", "w2"}, {"y"}, {AINTS("pads", pads)}}};
+    ob_value vb[] = {V("x", 4, 1, 4, -1, -1), VF("w3", w3, 4, 6, 4, 1, 1)};
+    ob_node nb = {"Conv", {"x", "w3"}, {"y"}, {{0}}};
+    rc_error err = {0};
+    nn_model *ma = load(va, 3, na, 3, Y, 1, 9, &err), *mb = load(vb, 2, &nb, 1, Y, 1, 9, &err);
+    assert_non_null(ma);
+    assert_non_null(mb);
+    /* alone */
+    nn_session *a, *b;
+    assert_int_equal(nn_session_create(ma, &a, &err), RC_OK);
+    assert_int_equal(nn_session_create(mb, &b, &err), RC_OK);
+    size_t n, n2;
+    float *a9 = run_in(a, x, 9, 9, &n), *a20 = run_in(a, x, 20, 20, &n2);
+    float *b16 = run_in(b, x, 16, 16, &n), *b48 = run_in(b, x, 48, 48, &n2);
+    nn_session_free(a);
+    nn_session_free(b);
+    assert_int_equal(nn_session_create(ma, &a, &err), RC_OK);
+    assert_int_equal(nn_session_create(mb, &b, &err), RC_OK);
+    float *got = run_in(a, x, 9, 9, &n); /* a has run alone before it joins */
+    free(got);
+    assert_int_equal(nn_session_share_memory(b, a, &err), RC_OK);
+    struct {
+        nn_session *s;
+        int side;
+        const float *want;
+    } seq[] = {{a, 9, a9},   {b, 16, b16}, {a, 9, a9},   {b, 48, b48}, {a, 9, a9},
+               {a, 20, a20}, {b, 16, b16}, {a, 20, a20}, {b, 48, b48}};
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        got = run_in(seq[i].s, x, seq[i].side, seq[i].side, &n);
+        assert_memory_equal(got, seq[i].want, n * sizeof(float));
+        free(got);
+    }
+    /* the block outlives the session that made it */
+    nn_session_free(a);
+    got = run_in(b, x, 48, 48, &n);
+    assert_memory_equal(got, b48, n * sizeof(float));
+    free(got);
+    nn_session_free(b);
+    free(a9);
+    free(a20);
+    free(b16);
+    free(b48);
+    nn_model_free(ma);
+    nn_model_free(mb);
+}
+
 /* The detector's priors are constants for 240x320: another size is either
  * run (if the graph allows) or refused with a clear shape error. */
 static void test_detector_other_size(void **state)
@@ -1789,6 +1876,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_damaged_model_files),
         cmocka_unit_test(test_threads_share_model),
+        cmocka_unit_test(test_sessions_share_memory),
         cmocka_unit_test(test_detector_other_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
