@@ -382,6 +382,87 @@ __attribute__((target("avx512f"))) static void tiny_run9(const nn_node *n, int64
 {
     tiny_run(n, M, K, N, panel, y, bias, tmp, 9);
 }
+/* One output pixel (a 1x1 image into a 1x1 output, the last layers of an
+ * embedding network): a matrix-vector product that reads each weight once,
+ * so the time is that of streaming the packed weights. tiny_run would give
+ * each 16-channel block one dependent chain of K FMAs (the other pixels of
+ * its panel are zero) and wait on the FMA latency; here B blocks' chains
+ * run side by side over the same input value. Each output channel is still
+ * summed from zero over k = 0 .. K - 1 in the same order, so the results
+ * are bit for bit those of tiny_run. The blocks in a group all have two
+ * 8-row panels; a last block of at most 8 channels runs alone. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+gemv_blocks(const nn_node *n, int64_t M, int64_t K, const float *xk, float *y, const float *bias,
+            int64_t mb, int B)
+{
+    const float *w[8];
+    bool two = true;
+#pragma GCC unroll 8
+    for (int j = 0; j < B; j++) w[j] = n->wpack + (mb / 8 + 2 * j) * 8 * K;
+    if (B == 1) two = mb + 8 < M;
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < B; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m512 xv = _mm512_set1_ps(xk[k]);
+#pragma GCC unroll 8
+        for (int j = 0; j < B; j++) {
+            __m256 lo = _mm256_loadu_ps(w[j] + k * 8);
+            __m512 wv = two ? _mm512_castpd_ps(_mm512_insertf64x4(
+                                  _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                                  _mm256_castps_pd(_mm256_loadu_ps(w[j] + 8 * K + k * 8)), 1))
+                            : _mm512_zextps256_ps512(lo);
+            acc[j] = _mm512_fmadd_ps(wv, xv, acc[j]);
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
+                 hi = _mm512_set1_ps(n->act_b);
+#pragma GCC unroll 8
+    for (int j = 0; j < B; j++) {
+        int64_t m0 = mb + 16 * j, mc = M - m0 < 16 ? M - m0 : 16;
+        __mmask16 mk = (__mmask16)(mc == 16 ? 0xffff : (1u << mc) - 1);
+        __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + m0) : zero;
+        __m512 v =
+            epi_avx512(n->act, _mm512_add_ps(acc[j], vb), epi_slope_lanes(n, mk, m0), lo, hi);
+        _mm512_mask_storeu_ps(y + m0, mk, v);
+    }
+}
+
+#define GEMV_BLOCKS(B)                                                                             \
+    __attribute__((target("avx512f"))) static void gemv_blocks##B(                                 \
+        const nn_node *n, int64_t M, int64_t K, const float *xk, float *y, const float *bias,      \
+        int64_t mb)                                                                                \
+    {                                                                                              \
+        gemv_blocks(n, M, K, xk, y, bias, mb, B);                                                  \
+    }
+GEMV_BLOCKS(8)
+GEMV_BLOCKS(4)
+GEMV_BLOCKS(1)
+
+/* The input column of the one output pixel: tap t of channel c, zero where
+ * it falls in the padding (the values tiny_panel puts in lane 0). */
+static void gemv_column(const nn_im2col *a, float *xk)
+{
+    int64_t taps = a->KH * a->KW, hw = a->H * a->W;
+    for (int64_t t = 0; t < taps; t++) {
+        int64_t iy = -a->pt + (t / a->KW) * a->dh, ix = -a->pl + (t % a->KW) * a->dw;
+        bool in = iy >= 0 && iy < a->H && ix >= 0 && ix < a->W;
+        for (int64_t c = 0; c < a->C; c++)
+            xk[c * taps + t] = in ? a->x[c * hw + iy * a->W + ix] : 0.0f;
+    }
+}
+
+static void tiny_gemv(const nn_node *n, const nn_im2col *a, int64_t M, float *y, const float *bias,
+                      float *xk)
+{
+    int64_t K = a->C * a->KH * a->KW, mb = 0;
+    gemv_column(a, xk);
+    /* full 16-channel blocks (and a last one of 9 to 15) in groups */
+    for (; M - mb > 8 + 16 * 7; mb += 16 * 8) gemv_blocks8(n, M, K, xk, y, bias, mb);
+    for (; M - mb > 8 + 16 * 3; mb += 16 * 4) gemv_blocks4(n, M, K, xk, y, bias, mb);
+    for (; mb < M; mb += 16) gemv_blocks1(n, M, K, xk, y, bias, mb);
+}
+
 /* im2col rows [K][16] of an image whose planes fit one register. */
 __attribute__((target("avx512f"))) static void tiny_panel(const nn_im2col *a, int64_t N,
                                                           float *panel)
@@ -532,6 +613,10 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
         return false;
     if (a->H * a->W > 16 && a->H * a->W <= 32) return conv_tiny32(n, a, M, N, y, bias, scratch);
     if (a->H * a->W > 16 || N > 9 || a->KH * a->KW > 64) return false;
+    if (N == 1) {
+        tiny_gemv(n, a, M, y, bias, scratch);
+        return true;
+    }
     int64_t K = a->C * a->KH * a->KW;
     float *panel = scratch, *tmp = panel + K * 16;
     tiny_panel(a, N, panel);
