@@ -620,6 +620,108 @@ static void test_conv_winograd(void **state)
     conv_case(17, 16, 16, 16, 3, 1, 1, 1, 1, NULL);
 }
 
+/* True when the engine runs its AVX-512 kernels here (not capped by
+ * ROLLCALL_NN_CPU). */
+static bool avx512_kernels(void)
+{
+#if defined(__x86_64__)
+    const char *cap = getenv("ROLLCALL_NN_CPU");
+    return !(cap && *cap) && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
+/* A Conv with one output pixel (C x H x W, M kernels of K x K, stride s,
+ * pads p; bias, then `act` or, with `residual`, + x then Relu). With the
+ * AVX-512 kernels it must equal, bit for bit, each output channel summed
+ * from zero by fmaf over k = c * K * K + tap in order (padding taps as
+ * zeros), plus the bias, plus the residual, then the activation: the order
+ * of the packed 16-channel kernel, which the matrix-vector path keeps
+ * while it runs several channel blocks side by side. Other CPUs: within the
+ * usual tolerance. */
+static void one_pixel_case(int C, int H, int W, int M, int K, int s, int p, const char *act,
+                           bool residual)
+{
+    size_t nw = (size_t)M * C * K * K, nx = (size_t)C * H * W;
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)M * sizeof(float));
+    float *x = malloc(nx * sizeof(float)), *slope = malloc((size_t)M * sizeof(float));
+    float *want = malloc((size_t)M * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = frand();
+    for (int i = 0; i < M; i++) b[i] = frand(), slope[i] = frand();
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (int m = 0; m < M; m++) {
+        float acc = 0.0f;
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < K * K; t++) {
+                int iy = t / K - p, ix = t % K - p;
+                bool in = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                acc = fmaf(w[((size_t)m * C + c) * K * K + t], in ? x[(c * H + iy) * W + ix] : 0.0f,
+                           acc);
+            }
+        float v = acc + b[m];
+        if (residual) v += x[m];
+        if (residual || (act && strcmp(act, "Relu") == 0))
+            v = fmaxf(v, 0.0f);
+        else if (act && strcmp(act, "PRelu") == 0)
+            v = fmaf(slope[m], fminf(v, 0.0f), fmaxf(v, 0.0f));
+        want[m] = v;
+    }
+    int64_t strides[2] = {s, s}, pads[4] = {p, p, p, p}, xd[4] = {1, C, H, W};
+    ob_value v[] = {V("x", 4, 1, C, H, W), VF("w", w, 4, M, C, K, K), VF("b", b, 1, M),
+                    VF("s", slope, 3, M, 1, 1)};
+    ob_node nodes[3] = {
+        {"Conv", {"x", "w", "b"}, {"c"}, {AINTS("pads", pads), AINTS("strides", strides)}},
+        {"Add", {"c", "x"}, {"a"}, {{0}}},
+        {"Relu", {"a"}, {"y"}, {{0}}},
+    };
+    if (!residual) {
+        nodes[1] = (ob_node){act ? act : "Relu", {"c", "s"}, {act ? "y" : "unused"}, {{0}}};
+        if (!act) nodes[0].out[0] = "y";
+        if (act && strcmp(act, "PRelu") != 0) nodes[1].in[1] = NULL;
+    }
+    rc_error err = {0};
+    nn_model *m = load(v, 4, nodes, residual ? 3 : act ? 2 : 1, Y, 1, 9, &err);
+    if (!m) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(m);
+    nn_shape os;
+    float *got = run(m, x, shape_of(4, xd), false, &os);
+    assert_true(os.ndim == 4 && os.d[1] == M && os.d[2] == 1 && os.d[3] == 1);
+    bool exact = avx512_kernels();
+    double scale, maxd = max_diff(got, want, M, &scale);
+    if (exact ? memcmp(got, want, (size_t)M * sizeof(float)) != 0 : maxd > fast_tolerance(scale))
+        fprintf(stderr, "one-pixel conv C%d %dx%d M%d K%d s%d p%d %s%s: max diff %g\n", C, H, W, M,
+                K, s, p, act ? act : "-", residual ? " +x" : "", maxd);
+    if (exact)
+        assert_memory_equal(got, want, (size_t)M * sizeof(float));
+    else
+        assert_true(maxd <= fast_tolerance(scale));
+    free(got);
+    free(w);
+    free(b);
+    free(x);
+    free(slope);
+    free(want);
+    nn_model_free(m);
+}
+
+/* One-pixel convolutions (the matrix-vector path): an embedding's last 1x1
+ * layer, channel counts that leave partial 16-channel blocks (of more and of
+ * at most 8 channels) after groups of 8 and of 4 blocks, windows over the
+ * whole plane with and without padding taps. */
+static void test_conv_one_pixel(void **state)
+{
+    (void)state;
+    one_pixel_case(512, 1, 1, 512, 1, 1, 0, NULL, false);   /* embedding's Conv_94 */
+    one_pixel_case(37, 1, 1, 300, 1, 1, 0, "PRelu", false); /* 8 + 8 blocks, then 3: last of 12 */
+    one_pixel_case(19, 1, 1, 200, 1, 1, 0, "Relu", false);  /* 8 + 4 blocks, then one of 8 */
+    one_pixel_case(33, 1, 1, 9, 1, 1, 0, NULL, false);      /* one block of 9 */
+    one_pixel_case(5, 1, 1, 7, 1, 1, 0, "Relu", false);     /* one block of 7 */
+    one_pixel_case(23, 3, 3, 77, 3, 1, 0, "PRelu", false);  /* 3x3 window over a 3x3 plane */
+    one_pixel_case(13, 2, 2, 70, 3, 2, 1, NULL, false);     /* padding taps */
+    one_pixel_case(45, 1, 1, 45, 1, 1, 0, NULL, true);      /* residual, then Relu */
+}
+
 static void test_conv_fast_vs_reference(void **state)
 {
     (void)state;
@@ -1858,6 +1960,7 @@ int main(void)
         cmocka_unit_test(test_set_outputs_cuts_the_graph),
         cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_fast_vs_reference),
+        cmocka_unit_test(test_conv_one_pixel),
         cmocka_unit_test(test_conv_residual_fusion),
         cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_bn_into_pointwise_conv),
