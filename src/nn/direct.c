@@ -437,6 +437,7 @@ gemv_blocks(const nn_node *n, int64_t M, int64_t K, const float *xk, float *y, c
     }
 GEMV_BLOCKS(8)
 GEMV_BLOCKS(4)
+GEMV_BLOCKS(2)
 GEMV_BLOCKS(1)
 
 /* The input column of the one output pixel: tap t of channel c, zero where
@@ -460,6 +461,7 @@ static void tiny_gemv(const nn_node *n, const nn_im2col *a, int64_t M, float *y,
     /* full 16-channel blocks (and a last one of 9 to 15) in groups */
     for (; M - mb > 8 + 16 * 7; mb += 16 * 8) gemv_blocks8(n, M, K, xk, y, bias, mb);
     for (; M - mb > 8 + 16 * 3; mb += 16 * 4) gemv_blocks4(n, M, K, xk, y, bias, mb);
+    for (; M - mb > 8 + 16; mb += 16 * 2) gemv_blocks2(n, M, K, xk, y, bias, mb);
     for (; mb < M; mb += 16) gemv_blocks1(n, M, K, xk, y, bias, mb);
 }
 

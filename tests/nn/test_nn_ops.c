@@ -707,7 +707,7 @@ static void one_pixel_case(int C, int H, int W, int M, int K, int s, int p, cons
 
 /* One-pixel convolutions (the matrix-vector path): an embedding's last 1x1
  * layer, channel counts that leave partial 16-channel blocks (of more and of
- * at most 8 channels) after groups of 8 and of 4 blocks, windows over the
+ * at most 8 channels) after groups of 8, 4 and 2 blocks, windows over the
  * whole plane with and without padding taps. */
 static void test_conv_one_pixel(void **state)
 {
@@ -715,6 +715,8 @@ static void test_conv_one_pixel(void **state)
     one_pixel_case(512, 1, 1, 512, 1, 1, 0, NULL, false);   /* embedding's Conv_94 */
     one_pixel_case(37, 1, 1, 300, 1, 1, 0, "PRelu", false); /* 8 + 8 blocks, then 3: last of 12 */
     one_pixel_case(19, 1, 1, 200, 1, 1, 0, "Relu", false);  /* 8 + 4 blocks, then one of 8 */
+    one_pixel_case(128, 1, 1, 32, 1, 1, 0, "Relu", false);  /* liveness' squeeze: 2 blocks */
+    one_pixel_case(21, 1, 1, 56, 1, 1, 0, NULL, false);     /* 2 blocks, then one of 8 */
     one_pixel_case(33, 1, 1, 9, 1, 1, 0, NULL, false);      /* one block of 9 */
     one_pixel_case(5, 1, 1, 7, 1, 1, 0, "Relu", false);     /* one block of 7 */
     one_pixel_case(23, 3, 3, 77, 3, 1, 0, "PRelu", false);  /* 3x3 window over a 3x3 plane */
