@@ -572,13 +572,38 @@ static void simd_kernels_match_the_c_loops(void **state)
         float an = (float)(rand() % 628) / 100.f, sc = 0.2f + (float)(rand() % 300) / 100.f;
         float m[6] = {sc * cosf(an), -sc * sinf(an), (float)(rand() % src->w) - 10,
                       sc * sinf(an), sc * cosf(an),  (float)(rand() % src->h) - 10};
-        int ow = k % 2 ? 112 : 45;
+        /* 112 and 64 (the aligned face, the landmark crop), 45 and 37
+         * (16-output groups, an 8-output group and a tail for the C loop),
+         * 24 (one of each group). */
+        static const int ows[] = {45, 112, 37, 64, 24};
+        int ow = ows[k % 5];
         img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
         img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
         if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
             fail_msg("warp %d (%d channels) differs", k, src->channels);
         img_free(wa);
         img_free(wb);
+    }
+    /* Shifts and slight scales that put a group's last samples on the
+     * image's last column or row, or one past, and its first ones on the
+     * first pixels (where a 1-channel group must leave the first two pixels
+     * to the C loop): each group either all in the kernel or none. */
+    for (int k = 0; k < 4; k++) {
+        const img_image *src = warped[k];
+        for (int t = -3; t <= 3; t++)
+            for (int s = 0; s < 3; s++) {
+                float sc = 1.f + 0.01f * (float)s;
+                int ow = 37;
+                float m[6] = {sc, 0,  (float)(src->w - ow + t) - 0.25f * (float)s,
+                              0,  sc, (float)(t < 0 ? t : src->h - ow + t)};
+                if (k % 2 == 0) m[2] = (float)t; /* the photo: its first pixels */
+                img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
+                img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
+                if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
+                    fail_msg("edge warp of image %d (shift %d, scale %d) differs", k, t, s);
+                img_free(wa);
+                img_free(wb);
+            }
     }
     /* Gray conversion of rectangles 1 to 100 pixels wide, to the last pixel. */
     for (int wd = 1; wd <= 100; wd += 3) {
