@@ -294,8 +294,10 @@ __attribute__((target("avx512f"))) int img__warp16_avx2(const img_image *im, con
     __m512 sy = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(m[3]), xs),
                                             _mm512_mul_ps(_mm512_set1_ps(m[4]), yf)),
                               _mm512_set1_ps(m[5]));
-    const int down = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
-    __m512 fx0 = _mm512_roundscale_ps(sx, down), fy0 = _mm512_roundscale_ps(sy, down);
+    /* floor (a macro: the rounding mode must be an immediate at -O0 too) */
+#define FLOOR16(v) _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+    __m512 fx0 = FLOOR16(sx), fy0 = FLOOR16(sy);
+#undef FLOOR16
     __mmask16 ok = _mm512_cmp_ps_mask(fx0, _mm512_setzero_ps(), _CMP_GE_OQ) &
                    _mm512_cmp_ps_mask(fx0, _mm512_set1_ps((float)(im->w - 1)), _CMP_LT_OQ) &
                    _mm512_cmp_ps_mask(fy0, _mm512_setzero_ps(), _CMP_GE_OQ) &
