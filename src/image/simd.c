@@ -322,10 +322,27 @@ __attribute__((target("avx512f"))) int img__warp16_avx2(const img_image *im, con
                          _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_add_ps(v, half))));
         return 1;
     }
-    __m512i p0 = _mm512_i32gather_epi32(off, pb, 1);
-    __m512i p1 = _mm512_i32gather_epi32(off, pb + 2, 1);
-    __m512i q0 = _mm512_i32gather_epi32(off, pb + stride, 1);
-    __m512i q1 = _mm512_i32gather_epi32(off, pb + stride + 2, 1);
+    /* Eight bytes at each pixel with 64-bit gathers (half the elements of
+     * two 32-bit ones): its R, G, B and the next pixel's in bytes 0..5; the
+     * low four as p0, bytes 2..5 as p1 (the next pixel's in bytes 1..3).
+     * Bytes 6 and 7 of the lower row must lie in the image: a group that
+     * touches its last pixel is left to the 8-output path. */
+    if (_mm512_cmpgt_epi32_mask(off, _mm512_set1_epi32(im->h * stride - stride - 8)) != 0) return 0;
+    __m512i p0, p1, q0, q1;
+    const __m256i olo = _mm512_castsi512_si256(off), ohi = _mm512_extracti64x4_epi64(off, 1);
+    for (int r = 0; r < 2; r++) {
+        const char *row = pb + r * stride;
+        __m512i lo = _mm512_i32gather_epi64(olo, row, 1), hi = _mm512_i32gather_epi64(ohi, row, 1);
+        __m512i a = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(lo)),
+                                       _mm512_cvtepi64_epi32(hi), 1);
+        __m512i b = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(lo, 16))),
+            _mm512_cvtepi64_epi32(_mm512_srli_epi64(hi, 16)), 1);
+        if (r == 0)
+            p0 = a, p1 = b;
+        else
+            q0 = a, q1 = b;
+    }
     __m512i res = _mm512_setzero_si512();
     for (int c = 0; c < 3; c++) {
         __m512 v = _mm512_min_ps(
