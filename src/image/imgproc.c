@@ -370,7 +370,12 @@ img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6]
     for (int y = 0; y < out_h; y++) {
         uint8_t *o = out->px + (size_t)y * out_w * C;
         for (int x = 0; x < out_w; x++) {
-            /* Eight at a time where all their samples are inside. */
+            /* Sixteen or eight at a time where all their samples are inside. */
+            if (simd && (x & 15) == 0 && x + 16 <= out_w &&
+                img__warp16_avx2(im, m, x, y, o + x * C)) {
+                x += 15;
+                continue;
+            }
             if (simd && (x & 7) == 0 && x + 8 <= out_w && img__warp8_avx2(im, m, x, y, o + x * C)) {
                 x += 7;
                 continue;

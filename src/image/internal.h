@@ -54,6 +54,9 @@ void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w
 int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean, float scale,
                           float *t);
 int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o);
+/* warp16: warp8 on sixteen outputs (x .. x+15) with AVX-512F, where the CPU
+ * has it and ROLLCALL_NN_CPU does not cap it at avx2 (else returns 0). */
+int img__warp16_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o);
 /* gray_row: img_gray_of of the RGB pixels p[0 .. n) into o, the first
  * (return value) of them. */
 int img__gray_row_avx2(const uint8_t *p, int n, uint8_t *o);

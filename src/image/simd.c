@@ -276,6 +276,95 @@ bilerp16(__m512i p, __m512i p1, __m512i q, __m512i q1, int sa, int sa1, __m512 a
     return _mm512_add_ps(top, _mm512_mul_ps(_mm512_sub_ps(bot, top), ay));
 }
 
+/* img__warp8_avx2 on 16 outputs (x .. x+15) with AVX-512F: the same float
+ * operations lane for lane, half as many gathers. Returns 1 when done, 0
+ * (nothing written) when a sample lies outside or the CPU lacks AVX-512F
+ * or ROLLCALL_NN_CPU=avx2 caps it. */
+__attribute__((target("avx512f"))) int img__warp16_avx2(const img_image *im, const float m[6],
+                                                        int x, int y, uint8_t *o)
+{
+    if (!wide) return 0;
+    const __m512 xs =
+        _mm512_add_ps(_mm512_set1_ps((float)x),
+                      _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m512 yf = _mm512_set1_ps((float)y);
+    __m512 sx = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(m[0]), xs),
+                                            _mm512_mul_ps(_mm512_set1_ps(m[1]), yf)),
+                              _mm512_set1_ps(m[2]));
+    __m512 sy = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(m[3]), xs),
+                                            _mm512_mul_ps(_mm512_set1_ps(m[4]), yf)),
+                              _mm512_set1_ps(m[5]));
+    /* floor (a macro: the rounding mode must be an immediate at -O0 too) */
+#define FLOOR16(v) _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+    __m512 fx0 = FLOOR16(sx), fy0 = FLOOR16(sy);
+#undef FLOOR16
+    __mmask16 ok = _mm512_cmp_ps_mask(fx0, _mm512_setzero_ps(), _CMP_GE_OQ) &
+                   _mm512_cmp_ps_mask(fx0, _mm512_set1_ps((float)(im->w - 1)), _CMP_LT_OQ) &
+                   _mm512_cmp_ps_mask(fy0, _mm512_setzero_ps(), _CMP_GE_OQ) &
+                   _mm512_cmp_ps_mask(fy0, _mm512_set1_ps((float)(im->h - 1)), _CMP_LT_OQ);
+    if (ok != 0xffff) return 0;
+    __m512i x0 = _mm512_cvttps_epi32(fx0), y0 = _mm512_cvttps_epi32(fy0);
+    __m512 ax = _mm512_sub_ps(sx, fx0), ay = _mm512_sub_ps(sy, fy0);
+    const char *pb = (const char *)im->px;
+    int C = im->channels, stride = im->w * C;
+    __m512i off = _mm512_add_epi32(_mm512_mullo_epi32(y0, _mm512_set1_epi32(stride)),
+                                   _mm512_mullo_epi32(x0, _mm512_set1_epi32(C)));
+    const __m512 half = _mm512_set1_ps(0.5f), top = _mm512_set1_ps(255.f);
+    if (C == 1) {
+        /* As img__warp8_avx2: four bytes ending at the right-hand pixel. */
+        if (_mm512_cmplt_epi32_mask(off, _mm512_set1_epi32(2)) != 0) return 0;
+        __m512i p = _mm512_i32gather_epi32(off, pb - 2, 1);
+        __m512i q = _mm512_i32gather_epi32(off, pb + stride - 2, 1);
+        __m512 v = _mm512_min_ps(
+            _mm512_max_ps(bilerp16(p, p, q, q, 16, 24, ax, ay), _mm512_setzero_ps()), top);
+        /* 0..255 in each lane: the low byte of each is the value. */
+        _mm_storeu_si128((__m128i *)(void *)o,
+                         _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_add_ps(v, half))));
+        return 1;
+    }
+    /* Eight bytes at each pixel with 64-bit gathers (half the elements of
+     * two 32-bit ones): its R, G, B and the next pixel's in bytes 0..5; the
+     * low four as p0, bytes 2..5 as p1 (the next pixel's in bytes 1..3).
+     * Bytes 6 and 7 of the lower row must lie in the image: a group that
+     * touches its last pixel is left to the 8-output path. */
+    if (_mm512_cmpgt_epi32_mask(off, _mm512_set1_epi32(im->h * stride - stride - 8)) != 0) return 0;
+    __m512i p0, p1, q0, q1;
+    const __m256i olo = _mm512_castsi512_si256(off), ohi = _mm512_extracti64x4_epi64(off, 1);
+    for (int r = 0; r < 2; r++) {
+        const char *row = pb + r * stride;
+        __m512i lo = _mm512_i32gather_epi64(olo, row, 1), hi = _mm512_i32gather_epi64(ohi, row, 1);
+        __m512i a = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(lo)),
+                                       _mm512_cvtepi64_epi32(hi), 1);
+        __m512i b = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(lo, 16))),
+            _mm512_cvtepi64_epi32(_mm512_srli_epi64(hi, 16)), 1);
+        if (r == 0)
+            p0 = a, p1 = b;
+        else
+            q0 = a, q1 = b;
+    }
+    __m512i res = _mm512_setzero_si512();
+    for (int c = 0; c < 3; c++) {
+        __m512 v = _mm512_min_ps(
+            _mm512_max_ps(bilerp16(p0, p1, q0, q1, 8 * c, 8 * c + 8, ax, ay), _mm512_setzero_ps()),
+            top);
+        __m512i b = _mm512_cvttps_epi32(_mm512_add_ps(v, half));
+        res = _mm512_or_si512(res, _mm512_slli_epi32(b, 8 * c));
+    }
+    /* R, G, B of each lane to 3 bytes (12 of each 16, per 128-bit part, with
+     * AVX2's byte shuffle on both halves), then the parts' first three
+     * 32-bit words side by side: 48 bytes, stored without touching more. */
+    const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0,
+                                          1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    __m256i lo = _mm256_shuffle_epi8(_mm512_castsi512_si256(res), pack);
+    __m256i hi = _mm256_shuffle_epi8(_mm512_extracti64x4_epi64(res, 1), pack);
+    __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    both = _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0), both);
+    _mm512_mask_storeu_epi32(o, 0x0fff, both);
+    return 1;
+}
+
 /* img__rect_row_avx2's loop on 16 outputs at a time: the gathers are most
  * of its time (an 8-lane gather took 4.2 ns on the Zen 5 measured, a
  * 16-lane one 6.4), so half as many of them. Returns the outputs done. */
@@ -344,6 +433,11 @@ int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean
 }
 
 int img__warp8_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o)
+{
+    return 0;
+}
+
+int img__warp16_avx2(const img_image *im, const float m[6], int x, int y, uint8_t *o)
 {
     return 0;
 }

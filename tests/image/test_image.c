@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "image/image.h"
 #include "image/internal.h"
@@ -510,6 +512,39 @@ static img_image *noise(int w, int h, unsigned seed)
     return im;
 }
 
+/* The warp's kernels read nothing outside the pixels (ASan does not see
+ * their gathers): 1- and 3-channel images right after an inaccessible page
+ * (groups starting on the first pixels) and right before one (groups of 16
+ * ending on the last pixel: 48 columns at shift -1), against the C loop. */
+static void simd_warp_reads_only_the_pixels(void **state)
+{
+    (void)state;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const int W = 41, H = 23, ow = 48;
+    for (int k = 0; k < 4; k++) {
+        int C = k < 2 ? 1 : 3, end = k % 2;
+        size_t n = (size_t)W * H * C;
+        uint8_t *map =
+            mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert_true(map != MAP_FAILED && n <= page);
+        assert_int_equal(mprotect(map, page, PROT_NONE), 0);
+        assert_int_equal(mprotect(map + 2 * page, page, PROT_NONE), 0);
+        img_image im = {W, H, C, end ? map + 2 * page - n : map + page};
+        for (size_t i = 0; i < n; i++) im.px[i] = (uint8_t)(i * 7 + i / 5);
+        for (int t = -3; t <= 3; t++) {
+            float m[6] = {1, 0, (float)(end ? W - ow + t : t), 0, 1, (float)(end ? H - ow + t : t)};
+            img_image *wa = img__warp_affine(IMG_SIMD_C, &im, m, ow, ow, 17);
+            img_image *wb = img__warp_affine(IMG_SIMD_AVX2, &im, m, ow, ow, 17);
+            if (memcmp(wa->px, wb->px, (size_t)ow * ow * C) != 0)
+                fail_msg("guarded warp (%d channels, %s pixels, shift %d) differs", C,
+                         end ? "last" : "first", t);
+            img_free(wa);
+            img_free(wb);
+        }
+        munmap(map, 3 * page);
+    }
+}
+
 /* The SIMD pixel kernels (simd.c) against the plain C loops, which define
  * the answer: bit for bit, on a real photo and on noise, at sizes that leave
  * tails for the C loop (widths not a multiple of 8 or 16), warps (RGB and
@@ -572,13 +607,41 @@ static void simd_kernels_match_the_c_loops(void **state)
         float an = (float)(rand() % 628) / 100.f, sc = 0.2f + (float)(rand() % 300) / 100.f;
         float m[6] = {sc * cosf(an), -sc * sinf(an), (float)(rand() % src->w) - 10,
                       sc * sinf(an), sc * cosf(an),  (float)(rand() % src->h) - 10};
-        int ow = k % 2 ? 112 : 45;
+        /* 112 and 64 (the aligned face, the landmark crop), 45 and 37
+         * (16-output groups, an 8-output group and a tail for the C loop),
+         * 24 (one of each group). */
+        static const int ows[] = {45, 112, 37, 64, 24};
+        int ow = ows[k % 5];
         img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
         img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
         if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
             fail_msg("warp %d (%d channels) differs", k, src->channels);
         img_free(wa);
         img_free(wb);
+    }
+    /* Shifts and slight scales that put a group's samples on the image's
+     * first pixels (where a 1-channel group must leave the first two to the
+     * C loop) or on its last column, row and pixel (where an RGB group of
+     * 16 must leave the last pixel to the 8-output path), or one past:
+     * each group either all in a kernel or none. */
+    for (int k = 0; k < 8; k++) {
+        const img_image *src = warped[k % 4];
+        /* 0: the first pixels; 1: the last ones, 48 columns (three groups
+         * of 16, the last one ending on the last pixel at shift -1) */
+        int last = k / 4, ow = last ? 48 : 37;
+        for (int t = -3; t <= 3; t++)
+            for (int s = 0; s < 3; s++) {
+                float sc = 1.f + 0.01f * (float)s;
+                float m[6] = {sc, 0,  (float)(last ? src->w - ow + t : t) - 0.25f * (float)s,
+                              0,  sc, (float)(last ? src->h - ow + t : t)};
+                img_image *wa = img__warp_affine(IMG_SIMD_C, src, m, ow, ow, 17);
+                img_image *wb = img__warp_affine(IMG_SIMD_AVX2, src, m, ow, ow, 17);
+                if (memcmp(wa->px, wb->px, (size_t)ow * ow * src->channels) != 0)
+                    fail_msg("edge warp of image %d (%s pixels, shift %d, scale %d) differs", k % 4,
+                             last ? "last" : "first", t, s);
+                img_free(wa);
+                img_free(wb);
+            }
     }
     /* Gray conversion of rectangles 1 to 100 pixels wide, to the last pixel. */
     for (int wd = 1; wd <= 100; wd += 3) {
@@ -723,6 +786,7 @@ int main(void)
         cmocka_unit_test(colour_conversion_and_drawing),
         cmocka_unit_test(fused_conversions_match_the_plain_ones),
         cmocka_unit_test(simd_kernels_match_the_c_loops),
+        cmocka_unit_test(simd_warp_reads_only_the_pixels),
         cmocka_unit_test(area_resize_matches_its_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
