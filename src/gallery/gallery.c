@@ -441,10 +441,13 @@ static void heap_push(gallery_hit *h, int *n, int k, gallery_hit x)
     h[i] = x;
 }
 
+/* Best first; equal scores (copies of one template) by template id, so
+ * the order does not hang on whether the C library's qsort is stable. */
 static int by_score_desc(const void *a, const void *b)
 {
-    float x = ((const gallery_hit *)a)->score, y = ((const gallery_hit *)b)->score;
-    return (x < y) - (x > y);
+    const gallery_hit *x = a, *y = b;
+    if (x->score != y->score) return (x->score < y->score) - (x->score > y->score);
+    return (x->template_id > y->template_id) - (x->template_id < y->template_id);
 }
 
 /* Ask for the `bytes` at p to be brought into the cache (a hint: no fault,

@@ -234,7 +234,7 @@ static void vnni_kernels_decide_like_their_twins(void **state)
  * rows offered in order to a min-heap of the kc best int8 estimates (a row
  * enters when the heap has room or when it beats the root, strictly; this
  * decides which of equal estimates stay); the heap's rows rescored in float
- * and sorted best first, equal scores in heap order; the best k. Then the
+ * and sorted best first, equal scores by template id; the best k. Then the
  * people of the hits in order, each one's centroid summed in row order and
  * its cosine in double. The fast paths must give the same bits. */
 typedef struct {
@@ -263,7 +263,7 @@ static float plain_quantize(const float *v, int dim, int8_t *q)
 
 typedef struct {
     float score;
-    int row, pos; /* pos: place in the heap's array, the order of equal scores */
+    int row;
 } plain_cand;
 
 static void plain_heap_offer(plain_cand *h, int *n, int k, plain_cand x)
@@ -292,7 +292,7 @@ static int plain_by_score(const void *a, const void *b)
 {
     const plain_cand *x = a, *y = b;
     if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->pos - y->pos;
+    return x->row - y->row; /* equal scores by template id, 1000 + row */
 }
 
 /* The k best rows for the query: rows[] and exact scores[]; returns how many. */
@@ -310,12 +310,11 @@ static int plain_search(const plain_gallery *pg, const float *query, int k, int 
         float rs = plain_quantize(unit, dim, r8);
         int32_t d;
         gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q8, r8, 1, dim, &d);
-        plain_heap_offer(c, &n, kc, (plain_cand){(float)d * rs * qs, i, 0});
+        plain_heap_offer(c, &n, kc, (plain_cand){(float)d * rs * qs, i});
     }
     for (int i = 0; i < n; i++) {
         plain_normalize(pg->emb + (size_t)c[i].row * dim, unit, dim);
         gallery_dot_rows(pg->kernel, q, unit, 1, dim, &c[i].score);
-        c[i].pos = i;
     }
     qsort(c, n, sizeof *c, plain_by_score);
     if (n > k) n = k;
