@@ -647,47 +647,12 @@ static bool q8_avx512bw(void)
 }
 #endif
 
-#if defined(__x86_64__)
-/* The image of a 1x1 input without padding: one word per channel group,
- * so the u8 values in channel order, 16 channels at a time (channels past
- * C load as 0 and become zp). The same steps as image_group_avx512; the
- * last store may write 12 bytes into the slack. */
-__attribute__((target("avx512f,avx512bw"))) static void
-image_vector_avx512(const q8_geom *g, const float *x, uint32_t *img)
-{
-    const int64_t C = g->C;
-    const float *pa = g->n->pre_affine;
-    bool relu = g->n->pre_act == NN_ACT_RELU;
-    const __m512 inv = _mm512_set1_ps(g->inv_sx), lo = _mm512_set1_ps((float)-g->zp),
-                 hi = _mm512_set1_ps((float)(255 - g->zp)), zero = _mm512_setzero_ps();
-    const __m512i zp = _mm512_set1_epi32(g->zp);
-    uint8_t *d = (uint8_t *)img;
-    for (int64_t c = 0; c < g->q->Cq * 4; c += 16) {
-        __mmask16 mk = nn_lanes_below(C - c);
-        __m512 f = _mm512_maskz_loadu_ps(mk, x + c);
-        if (pa) {
-            f = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(mk, pa + c),
-                                _mm512_maskz_loadu_ps(mk, pa + C + c));
-            if (relu) f = _mm512_max_ps(f, zero);
-        }
-        f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(f, inv), lo), hi);
-        __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
-        _mm_storeu_si128((__m128i *)(d + c), _mm512_cvtepi32_epi8(v));
-    }
-}
-#endif
-
 /* The whole padded image of one input. */
 static void q8_image(const q8_geom *g, const float *x, uint32_t *img)
 {
     int64_t words = g->PH * g->PW;
 #if defined(__x86_64__)
     bool bw = q8_avx512bw(), avx2 = nn_cpu_features().avx2;
-    if (bw && words == 1) {
-        image_vector_avx512(g, x, img);
-        memset(img + g->q->Cq, 0, Q8_IMAGE_SLACK * 4);
-        return;
-    }
 #endif
     for (int64_t cg = 0; cg < g->q->Cq; cg++) {
 #if defined(__x86_64__)
@@ -1069,11 +1034,10 @@ q8_avxvnni(const q8_geom *g, const uint32_t *panel, int64_t ldb, int64_t n0, int
 #define Q8_AVXVNNI_FN(A, name) Q8_KERNEL_FN(q8_avxvnni, "avx2,fma,avxvnni", A, name)
 Q8_ACTS(Q8_AVXVNNI_FN)
 
-/* ---- one output pixel: matrix times vector -------------------------------
- * A Conv whose output is one pixel (1x1 over a 1x1 input, or a kernel the
- * size of its input) has one column of Kq input words, and so has each
- * pixel of a plane's last panel when it holds only a few (a 14x14 plane is
- * 6 panels of 32 and one of 4). The panel kernels would compute 32 columns
+/* ---- a few output pixels: matrix times vector ----------------------------
+ * Each pixel of a plane's last panel, when it holds only a few (a 14x14
+ * plane is 6 panels of 32 and one of 4; a one-pixel output is one panel of
+ * 1), has one column of Kq input words. The panel kernels would compute 32 columns
  * of which a few are used; here each weight word is read once and
  * multiplied with each column. On AVX-512 a 16-lane sum holds two taps of
  * one block of 8 output channels (lanes 0-7 tap 2p, lanes 8-15 tap 2p + 1:
@@ -1340,16 +1304,6 @@ static void q8_kernels_for(int act, bool res, q8_panel_fn *panel, q8_panel_fn *h
 #endif
 }
 
-/* The column of input words of the one output pixel: the image itself for
- * a 1x1 input without padding, else word kq of it at off[kq], gathered. */
-static const uint32_t *q8_column(const q8_geom *g, const uint32_t *img, const int64_t *off,
-                                 uint32_t *col)
-{
-    if (g->PH * g->PW == 1) return img;
-    for (int64_t kq = 0; kq < g->q->Kq; kq++) col[kq] = img[off[kq]];
-    return col;
-}
-
 /* Pixels 0 .. ncols - 1 by `gemv` from their columns of Kq input words,
  * cols + j * Kq (with `pairs`, through gemv_pairs512 into xx, ncols *
  * (8 Kq + 8) words). */
@@ -1418,11 +1372,6 @@ bool nn_q8_conv(const nn_ctx *c)
         q8_image(&g, xi, img);
         float *y = (float *)out->data + i * out_size;
         const float *r = res ? res + i * out_size : NULL;
-        if (gemv && g.plane == 1) {
-            const uint32_t *col = q8_column(&g, img, off, cols);
-            q8_gemv_cols(&g, gemv, pairs, col, 1, xx, y, 1, r);
-            continue;
-        }
         for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
             int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
             int64_t ldb;
