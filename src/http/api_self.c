@@ -487,8 +487,12 @@ enum MHD_Result http_h_register(http_req *r)
     http_copy(np.last_name, sizeof np.last_name, last);
     http_copy(np.email, sizeof np.email, email);
     http_copy(np.kind, sizeof np.kind, "student");
-    recog_enroll_req req = {
-        .new_person = &np, .images = photos, .n = REG_PHOTOS, .consent = true, .actor = REG_ACTOR};
+    recog_enroll_req req = {.new_person = &np,
+                            .images = photos,
+                            .n = REG_PHOTOS,
+                            .consent = true,
+                            .check_pending = true,
+                            .actor = REG_ACTOR};
     recog_enroll_result res[REG_PHOTOS];
     recog_enroll_summary sum;
     rc_error err;
@@ -502,12 +506,21 @@ enum MHD_Result http_h_register(http_req *r)
         if (sum.created) http_gallery_changed(r, sum.person_id);
         /* Codes only: a public caller is never told whom a face resembles. */
         json_t *results = json_array();
-        for (size_t i = 0; i < REG_PHOTOS; i++)
-            json_array_append_new(results, json_pack("{s:s,s:b,s:o}", "file", photos[i].name,
-                                                     "accepted", res[i].accepted, "code",
-                                                     res[i].code && !res[i].accepted
-                                                         ? json_string(res[i].code)
-                                                         : json_null()));
+        bool pending_face = false;
+        for (size_t i = 0; i < REG_PHOTOS; i++) {
+            bool refused = res[i].code && !res[i].accepted;
+            pending_face |= refused && strcmp(res[i].code, RECOG_R_PENDING) == 0;
+            json_array_append_new(results,
+                                  json_pack("{s:s,s:b,s:o}", "file", photos[i].name, "accepted",
+                                            res[i].accepted, "code",
+                                            refused ? json_string(res[i].code) : json_null()));
+        }
+        /* The same face under another e-mail while the first waits: the
+         * same answer as the same e-mail, for the face. */
+        if (pending_face)
+            return http_reply_error_p(
+                r, MHD_HTTP_CONFLICT, "face_pending", json_pack("{s:o}", "results", results),
+                "a registration with this face is already waiting for approval");
         return http_reply_error_p(
             r, MHD_HTTP_UNPROCESSABLE_CONTENT, "photos_refused",
             json_pack("{s:i,s:o}", "accepted", sum.accepted, "results", results),

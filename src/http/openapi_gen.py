@@ -373,7 +373,7 @@ opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 fram
        "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
 opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
 opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
-   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), "
+   "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), face_pending (409: a registration with this face waits for approval; params.results with codes only), "
    "missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), "
    "too_many_attempts (429: 10 an hour per address)", P, ok("Registered", "201", "pending"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"first_name": STR, "last_name": STR, "email": STR,

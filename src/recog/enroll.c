@@ -11,6 +11,10 @@
  *    above recognition_threshold (one person's face must not become
  *    another's template); an explicit allow_duplicate overrides it and is
  *    written to the audit log;
+ *  - duplicate_pending (when the request asks: self-registration): the
+ *    face matches a pending self-registration's template at or above
+ *    recognition_threshold, the same bar as duplicate_identity; pending
+ *    persons are out of the gallery, so they are read from the store;
  *  - different_people: the photos accepted so far for the person and the
  *    new ones are linked when their similarity reaches SAME_PERSON_LINK ×
  *    recognition_threshold; only the group holding the person's enrolled
@@ -134,6 +138,36 @@ static void check_duplicate(recog *r, int64_t own, double threshold, recog_enrol
                other.name, other.external_id, hits[k].score, threshold);
         return;
     }
+}
+
+/* duplicate_pending: the best template of a pending self-registration
+ * (another person than `own`) at or above the threshold. */
+static void check_pending(recog *r, int64_t own, double threshold, const store_gallery *pend,
+                          recog_enroll_result *e, photo *ph)
+{
+    if (pend->dim != FACE_EMB_DIM) return;
+    int64_t who = 0;
+    float best = -2;
+    for (size_t k = 0; k < pend->count; k++) {
+        if (pend->person_ids[k] == own) continue;
+        float s = face_similarity(e->face.embedding, pend->vectors + k * (size_t)FACE_EMB_DIM);
+        if (s > best) {
+            best = s;
+            who = pend->person_ids[k];
+        }
+    }
+    store_person other;
+    if (!who || best < threshold || store_person_get(r->cfg.store, who, &other, NULL) != RC_OK)
+        return;
+    ph->candidate = false;
+    e->other_person_id = other.id;
+    snprintf(e->other_external_id, sizeof e->other_external_id, "%s", other.external_id);
+    snprintf(e->other_name, sizeof e->other_name, "%s", other.name);
+    e->similarity = best;
+    refuse(e, RECOG_R_PENDING,
+           "this face belongs to %s, whose registration waits for approval (similarity %.2f, "
+           "threshold %.2f)",
+           other.name, best, threshold);
 }
 
 static size_t uf_find(size_t *parent, size_t x)
@@ -265,13 +299,24 @@ rc_status recog_enroll(recog *r, const recog_enroll_req *req, recog_enroll_resul
     }
     double threshold;
     recog_settings(r, &threshold, NULL, NULL);
+    store_gallery pend = {0};
+    if (req->check_pending) {
+        rc_status st = store_gallery_load_pending(r->cfg.store, r->model_id, &pend, err);
+        if (st != RC_OK) return st;
+    }
     photo *ph = calloc(req->n + 1, sizeof *ph);
-    if (!ph) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    if (!ph) {
+        store_gallery_free(&pend);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < req->n; i++) {
         judge_photo(r, &req->images[i], &res[i], &ph[i]);
         if (ph[i].candidate && !req->allow_duplicate)
             check_duplicate(r, req->person_id, threshold, &res[i], &ph[i]);
+        if (ph[i].candidate && req->check_pending)
+            check_pending(r, req->person_id, threshold, &pend, &res[i], &ph[i]);
     }
+    store_gallery_free(&pend);
     rc_status st = check_together(r, req->person_id, threshold, res, ph, req->n, err);
     size_t ok = 0;
     for (size_t i = 0; i < req->n; i++) ok += ph[i].candidate;

@@ -12,7 +12,8 @@
  *  - recog_enroll: the one enrollment policy: the image must decode, show
  *    one clear face of good quality and enrollable size; the face must not
  *    match a different enrolled person above `recognition_threshold`
- *    (duplicate_identity, unless explicitly allowed), and the photos of one
+ *    (duplicate_identity, unless explicitly allowed) nor, when asked, a
+ *    pending self-registration (duplicate_pending), and the photos of one
  *    upload must show one person (different_people). A new person is created
  *    only when at least one photo is accepted.
  *
@@ -172,8 +173,12 @@ typedef struct {
     const recog_image *images;
     size_t n;
     bool allow_duplicate; /* admin override of duplicate_identity (the caller audits it) */
-    bool consent;         /* record consent now when the person has none */
-    const char *actor;    /* for the audit log ("user:3", "cli") */
+    /* Also refuse a face that matches a pending self-registration's
+     * templates at recognition_threshold (duplicate_pending): pending
+     * persons are out of the gallery duplicate_identity searches. */
+    bool check_pending;
+    bool consent;      /* record consent now when the person has none */
+    const char *actor; /* for the audit log ("user:3", "cli") */
 } recog_enroll_req;
 
 /* Stable reason codes (the UI translates them); reason has English text. */
@@ -183,6 +188,7 @@ typedef struct {
 #define RECOG_R_LOW_QUALITY   "low_quality"
 #define RECOG_R_TOO_SMALL     "face_too_small"
 #define RECOG_R_DUPLICATE     "duplicate_identity"
+#define RECOG_R_PENDING       "duplicate_pending"
 #define RECOG_R_DIFFERENT     "different_people"
 #define RECOG_R_STORE         "store_failed"
 
@@ -191,7 +197,7 @@ typedef struct {
     int64_t face_id;
     const char *code; /* NULL when accepted, else one of RECOG_R_* */
     char reason[320];
-    /* duplicate_identity: the person the face belongs to */
+    /* duplicate_identity, duplicate_pending: the person the face belongs to */
     int64_t other_person_id;
     char other_external_id[64];
     char other_name[128];

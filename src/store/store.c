@@ -1908,10 +1908,11 @@ void store_gallery_free(store_gallery *g)
     memset(g, 0, sizeof *g);
 }
 
-/* The gallery rows of active persons, optionally of one model and/or one
- * person; without vectors (ids only) when `with_vectors` is false. */
+/* The gallery rows of active persons (or, with `pending`, of pending
+ * self-registrations instead), optionally of one model and/or one person;
+ * without vectors (ids only) when `with_vectors` is false. */
 static rc_status gallery_rows(store *s, const char *model, int64_t person_id, int with_vectors,
-                              store_gallery *out, rc_error *err)
+                              int pending, store_gallery *out, rc_error *err)
 {
     memset(out, 0, sizeof *out);
     TAKE(s, c, err);
@@ -1930,9 +1931,10 @@ static rc_status gallery_rows(store *s, const char *model, int64_t person_id, in
         char sql[320];
         snprintf(sql, sizeof sql,
                  "SELECT f.id, f.person_id, f.dim%s FROM faces f JOIN persons p ON p.id = "
-                 "f.person_id WHERE p.active = 1 AND p.pending = 0%s%s ORDER BY f.id",
-                 with_vectors ? ", f.embedding" : "", model ? " AND f.model = ?" : "",
-                 person_id ? " AND f.person_id = ?" : "");
+                 "f.person_id WHERE %s%s%s ORDER BY f.id",
+                 with_vectors ? ", f.embedding" : "",
+                 pending ? "p.pending = 1" : "p.active = 1 AND p.pending = 0",
+                 model ? " AND f.model = ?" : "", person_id ? " AND f.person_id = ?" : "");
         if (model && person_id)
             q = qprep(c, sql, err, "ti", model, person_id);
         else if (model)
@@ -1991,19 +1993,24 @@ static rc_status gallery_rows(store *s, const char *model, int64_t person_id, in
 
 rc_status store_gallery_load(store *s, const char *model, store_gallery *out, rc_error *err)
 {
-    return gallery_rows(s, model, 0, 1, out, err);
+    return gallery_rows(s, model, 0, 1, 0, out, err);
 }
 
 rc_status store_gallery_load_person(store *s, const char *model, int64_t person_id,
                                     store_gallery *out, rc_error *err)
 {
     if (person_id <= 0) return rc_fail(err, RC_ERR_INVALID, "no person id");
-    return gallery_rows(s, model, person_id, 1, out, err);
+    return gallery_rows(s, model, person_id, 1, 0, out, err);
 }
 
 rc_status store_gallery_ids(store *s, const char *model, store_gallery *out, rc_error *err)
 {
-    return gallery_rows(s, model, 0, 0, out, err);
+    return gallery_rows(s, model, 0, 0, 0, out, err);
+}
+
+rc_status store_gallery_load_pending(store *s, const char *model, store_gallery *out, rc_error *err)
+{
+    return gallery_rows(s, model, 0, 1, 1, out, err);
 }
 
 rc_status store_gallery_version(store *s, int64_t *version, rc_error *err)

@@ -369,6 +369,10 @@ void store_gallery_free(store_gallery *g);
  * gone: count 0), for applying one person's change to a loaded gallery. */
 rc_status store_gallery_load_person(store *s, const char *model, int64_t person_id,
                                     store_gallery *out, rc_error *err);
+/* The same rows for the pending self-registrations (never in the gallery):
+ * what a new registration's faces are checked against. */
+rc_status store_gallery_load_pending(store *s, const char *model, store_gallery *out,
+                                     rc_error *err);
 /* The face and person ids (and dim) of every row store_gallery_load would
  * read, without the vectors (vectors stays NULL): cheap enough to compare
  * with what is loaded and find which persons changed. */

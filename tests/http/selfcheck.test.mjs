@@ -284,6 +284,13 @@ test('a registration waits for approval: not recognized, not listed, not counted
   const again = await register({ first_name: 'Paula', last_name: 'Tres', email: 'Paula@Example.org', group_id: groupB, consent: 'true' }, [P03(1), P03(2), P03(3)]);
   assert.equal(again.status, 409, JSON.stringify(again.body));
   assert.equal(again.body.error.code, 'already_pending');
+  // The same face under another e-mail while the first waits: refused by
+  // the face (other photos of her than the pending ones), codes only.
+  const face = await register({ first_name: 'Pau', last_name: 'Otra', email: 'pau.otra@example.org', group_id: groupA, consent: 'true' }, [P03(4), P03(5), P03(4)]);
+  assert.equal(face.status, 409, JSON.stringify(face.body));
+  assert.equal(face.body.error.code, 'face_pending');
+  assert.deepEqual(face.body.error.params.results.map((x) => x.code), ['duplicate_pending', 'duplicate_pending', 'duplicate_pending']);
+  assert.ok(!JSON.stringify(face.body).includes('Paula'), 'never says whose face it is');
   const reg = (await admin.get('/api/v1/registrations')).body;
   assert.equal(reg.total, 1);
   assert.equal(reg.items[0].id, id);

@@ -93,11 +93,11 @@ static int64_t new_person(store *s, const char *ext, const char *first)
     return p.id;
 }
 
-/* Enroll photos (paths under faces/) for a person; returns how many were
- * accepted and fills res (n entries). */
-static int enroll(recog *rg, int64_t person, const store_person *np, bool allow_dup,
-                  const char *const *paths, size_t n, recog_enroll_result *res,
-                  recog_enroll_summary *sum)
+/* Enroll photos (paths under faces/, or "bytes:..." for raw bytes) with the
+ * request's options; returns how many were accepted and fills res (n
+ * entries). */
+static int enroll_with(recog *rg, recog_enroll_req req, const char *const *paths, size_t n,
+                       recog_enroll_result *res, recog_enroll_summary *sum)
 {
     recog_image *imgs = calloc(n, sizeof *imgs);
     unsigned char **bufs = calloc(n, sizeof *bufs);
@@ -111,17 +111,23 @@ static int enroll(recog *rg, int64_t person, const store_person *np, bool allow_
         }
         imgs[i] = (recog_image){bufs[i], len, paths[i]};
     }
-    recog_enroll_req req = {.person_id = person,
-                            .new_person = np,
-                            .images = imgs,
-                            .n = n,
-                            .allow_duplicate = allow_dup,
-                            .actor = "test"};
+    req.images = imgs;
+    req.n = n;
+    req.actor = "test";
     OK(recog_enroll(rg, &req, res, sum, &e_));
     for (size_t i = 0; i < n; i++) free(bufs[i]);
     free(bufs);
     free(imgs);
     return sum->accepted;
+}
+
+/* Enroll photos for a person (or a new one, np). */
+static int enroll(recog *rg, int64_t person, const store_person *np, bool allow_dup,
+                  const char *const *paths, size_t n, recog_enroll_result *res,
+                  recog_enroll_summary *sum)
+{
+    recog_enroll_req req = {.person_id = person, .new_person = np, .allow_duplicate = allow_dup};
+    return enroll_with(rg, req, paths, n, res, sum);
 }
 
 static void frame(recog *rg, const char *path, bool mark, recog_result *res)
@@ -542,6 +548,46 @@ static void test_duplicate_identity(void **state)
     free(au);
 }
 
+/* A self-registration (check_pending) is refused when its face is the face
+ * of a registration still pending (out of the gallery), at the recognition
+ * threshold: other photos of her are caught, another person's are not, and
+ * nobody is created; without the check (an admin's upload) they pass. */
+static void test_duplicate_pending(void **state)
+{
+    fixture *f = *state;
+    store_person np = {.active = 0, .pending = 1};
+    snprintf(np.first_name, sizeof np.first_name, "Paula");
+    snprintf(np.last_name, sizeof np.last_name, "Tres");
+    snprintf(np.kind, sizeof np.kind, "student");
+    recog_enroll_result res[3];
+    recog_enroll_summary sum;
+    recog_enroll_req req = {.new_person = &np, .check_pending = true, .consent = true};
+    const char *const first[] = {"id/deepface_person03/1.jpg", "id/deepface_person03/2.jpg",
+                                 "id/deepface_person03/3.jpg"};
+    assert_int_equal(enroll_with(f->rg, req, first, 3, res, &sum), 3);
+    int64_t paula = sum.person_id;
+    assert_int_equal(recog_gallery_size(f->rg), 0); /* pending: out of the gallery */
+
+    snprintf(np.first_name, sizeof np.first_name, "Pau");
+    const char *const again[] = {"id/deepface_person03/4.jpg", "id/deepface_person03/5.jpg"};
+    assert_int_equal(enroll_with(f->rg, req, again, 2, res, &sum), 0);
+    assert_false(sum.created);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(res[i].code, RECOG_R_PENDING);
+        assert_int_equal(res[i].other_person_id, paula);
+        assert_true(res[i].similarity >= GALLERY_DEFAULT_THRESHOLD);
+        assert_non_null(strstr(res[i].reason, "Paula Tres"));
+    }
+    /* Another student is no duplicate of her. */
+    const char *const other[] = {"id/deepface_person04/1.jpg", "id/deepface_person04/2.jpg"};
+    assert_int_equal(enroll_with(f->rg, req, other, 2, res, &sum), 2);
+    assert_true(sum.created);
+    /* Without the check the face is judged as before. */
+    req.check_pending = false;
+    snprintf(np.first_name, sizeof np.first_name, "Admin");
+    assert_int_equal(enroll_with(f->rg, req, again, 2, res, &sum), 2);
+}
+
 /* Photos of clearly different people in one upload are refused, and a new
  * person is not created when nothing was accepted. */
 static void test_different_people_and_no_ghost(void **state)
@@ -956,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_liveness_only_where_used, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liveness_skipped_within_the_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_checkin_is_one_to_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_people_and_no_ghost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gallery_follows_per_person, setup, teardown),

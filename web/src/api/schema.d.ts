@@ -185,7 +185,7 @@ export interface paths {
         /** the public self-registration page: open or not, the groups to choose */
         get: operations["registerInfo"];
         put?: never;
-        /** register oneself (when the setting is on): names, e-mail, group, consent and three photos through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), too_many_attempts (429: 10 an hour per address) */
+        /** register oneself (when the setting is on): names, e-mail, group, consent and three photos through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), face_pending (409: a registration with this face waits for approval; params.results with codes only), missing_field, invalid_field, consent_required, photos_required (400), photos_refused (422, params.results with codes only), too_many_attempts (429: 10 an hour per address) */
         post: operations["register"];
         delete?: never;
         options?: never;

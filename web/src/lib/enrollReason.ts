@@ -17,6 +17,7 @@ const KNOWN = new Set([
   'low_quality',
   'face_too_small',
   'duplicate_identity',
+  'duplicate_pending',
   'different_people',
   'store_failed',
 ]);
