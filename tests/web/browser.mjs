@@ -75,10 +75,11 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 }
 
-/** The real server on a free port, serving web/dist, with ADMIN created.
+/** The real server on a free port (or `listen`, HOST:PORT: the same address
+ * again after a restart), serving web/dist, with ADMIN created.
  * With `oneTime`, the first admin gets the one-time password the server
  * prints at its first start instead (`srv.stdout` holds that line). */
-export async function startRollcall(dataDir, { oneTime = false } = {}) {
+export async function startRollcall(dataDir, { oneTime = false, listen = null } = {}) {
   const web = join(SOURCE, 'web', 'dist');
   if (!existsSync(join(web, 'index.html'))) throw new Error(`the web UI is not built (${web}); run scripts/build-web`);
   return startServer({
@@ -93,6 +94,7 @@ export async function startRollcall(dataDir, { oneTime = false } = {}) {
       ADMIN.email,
       ...(oneTime ? [] : ['--admin-password', ADMIN.password]),
       '--no-access-log',
+      ...(listen ? ['--listen', listen] : []),
     ],
   });
 }

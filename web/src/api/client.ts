@@ -549,8 +549,9 @@ export class ApiClient {
   absentees(q: { day?: string; group_id?: number; label?: string }): Promise<AbsenteeList> {
     return this.get('/api/v1/attendance/absentees', q);
   }
-  absenteesCsvUrl(q: { day?: string; group_id?: number; label?: string }): string {
-    return this.url('/api/v1/attendance/absentees', { ...q, format: 'csv' });
+  /** The same list as a CSV in the reader's language (es: ';' and a BOM, for Spanish Excel). */
+  absenteesCsvUrl(q: { day?: string; group_id?: number; label?: string }, lang = 'en'): string {
+    return this.url('/api/v1/attendance/absentees', { ...q, format: 'csv', lang });
   }
   reportGroups(q: ReportQuery): Promise<GroupReport> {
     return this.get('/api/v1/reports/groups', q);

@@ -1,6 +1,7 @@
 // Who is missing on a day (today by default: "who is missing now"): people
 // whose slot started more than its grace ago with no entry, per group and
-// subject, from /attendance/absentees; the same list as a CSV download.
+// subject, from /attendance/absentees; the same list as a CSV download in
+// the reader's language (Spanish: ';' and a BOM, as Spanish Excel expects).
 // Shown on the dashboard and the attendance page (admins and managers; a
 // manager limited to groups sees only theirs — the server filters).
 import { useState } from 'react';
@@ -14,7 +15,7 @@ import styles from './Absentees.module.css';
 import { GroupSelect } from './GroupSelect';
 
 export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: number }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const [groupId, setGroupId] = useState<number | undefined>(undefined);
   const q = { day, group_id: groupId };
@@ -27,7 +28,7 @@ export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: nu
         <h2 id="absent-h">{now ? t('absentees.titleNow') : t('absentees.title', { day })}</h2>
         <div className={styles.tools}>
           <GroupSelect value={groupId} onChange={setGroupId} allLabel={t('absentees.allGroups')} hideLabel />
-          <a className="btn" href={api.absenteesCsvUrl(q)} download>
+          <a className="btn" href={api.absenteesCsvUrl(q, i18n.resolvedLanguage ?? 'es')} download>
             {t('attendance.downloadCsv')}
           </a>
         </div>

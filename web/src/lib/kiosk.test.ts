@@ -5,7 +5,7 @@ import i18next from 'i18next';
 import es from '../i18n/es';
 import en from '../i18n/en';
 import type { RecognizedFace } from '../api/types';
-import { backoffMs, confirmationFor, confirmationForCheckin, confirmationsFor, primaryFace } from './kiosk';
+import { backoffMs, cameraProblem, confirmationFor, confirmationForCheckin, confirmationsFor, primaryFace } from './kiosk';
 
 const i18n = i18next.createInstance();
 await i18n.init({ resources: { es: { translation: es }, en: { translation: en } }, lng: 'es', interpolation: { escapeValue: false } });
@@ -151,5 +151,22 @@ describe('confirmationForCheckin', () => {
     );
     expect(c.title).toBe('Paula Núñez');
     expect(c.line).toBe('Salida 16:05');
+  });
+});
+
+describe('cameraProblem', () => {
+  it("says why there is no camera in the reader's language, and whether to ask again", () => {
+    const lost = cameraProblem(null, tEs, true);
+    expect(lost).toEqual({ text: 'Se ha desconectado la cámara. Se vuelve a intentar cada 5 s.', retry: true });
+    expect(cameraProblem(null, tEn, true).text).toBe('The camera was disconnected. Trying again every 5 s.');
+    const missing = cameraProblem(new DOMException('Requested device not found', 'NotFoundError'), tEs);
+    expect(missing.retry).toBe(true);
+    expect(missing.text).toMatch(/^No se encuentra ninguna cámara/);
+    expect(missing.text).not.toMatch(/Requested/);
+    expect(cameraProblem(new DOMException('Could not start video source', 'NotReadableError'), tEs).text).toMatch(/^Otra aplicación/);
+    const denied = cameraProblem(new DOMException('Permission denied', 'NotAllowedError'), tEs);
+    expect(denied.retry).toBe(false);
+    expect(denied.text).toMatch(/no permite usar la cámara/);
+    expect(cameraProblem(new Error('odd'), tEs)).toEqual({ text: 'No se puede usar la cámara: odd', retry: true });
   });
 });

@@ -126,3 +126,20 @@ export function backoffMs(failures: number): number {
   if (failures <= 0) return 0;
   return Math.min(10000, 1000 * 2 ** (failures - 1));
 }
+
+/** How often the kiosk asks for its camera again while it has none. */
+export const CAMERA_RETRY_MS = 5000;
+
+/** What the kiosk says when it has no camera: why (from getUserMedia's
+ * error, or `lost` when the camera in use went away, e.g. unplugged), in the
+ * reader's language, and whether asking again later may help (a camera
+ * unplugged or busy comes back; a permission refused does not by itself). */
+export function cameraProblem(e: unknown, t: Translate, lost = false): { text: string; retry: boolean } {
+  const seconds = CAMERA_RETRY_MS / 1000;
+  if (lost) return { text: t('kiosk.cameraLost', { seconds }), retry: true };
+  const name = e instanceof DOMException || e instanceof Error ? e.name : '';
+  if (name === 'NotAllowedError' || name === 'SecurityError') return { text: t('kiosk.cameraDenied'), retry: false };
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return { text: t('kiosk.cameraNotFound', { seconds }), retry: true };
+  if (name === 'NotReadableError' || name === 'AbortError') return { text: t('kiosk.cameraBusy', { seconds }), retry: true };
+  return { text: t('kiosk.cameraError', { message: e instanceof Error ? e.message : String(e) }), retry: true };
+}

@@ -9,7 +9,8 @@
 // without face data check in with their code and PIN. Leaving the kiosk takes
 // the kiosk PIN or an administrator's password (POST /kiosk/unlock): whoever
 // stands in front of it cannot. Network failures are retried with back-off
-// while the state is shown on screen.
+// while the state is shown on screen; a camera that goes away (unplugged) or
+// is not there yet is asked for again until it comes back, saying why.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -18,7 +19,7 @@ import type { EventType, RecognizeResponse } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { useLoad } from '../lib/useLoad';
-import { backoffMs, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
+import { backoffMs, CAMERA_RETRY_MS, cameraProblem, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
 import { formatLongDate, formatTime } from '../lib/format';
 import { ErrorMessage, Modal, useErrorText } from '../components/common';
 import { lumaFromRgba, PresenceGate } from '../lib/presence';
@@ -97,28 +98,62 @@ export function KioskPage() {
   const errorTextRef = useRef(errorText);
   errorTextRef.current = errorText;
 
+  // The camera. A tablet left at the door loses it (unplugged, taken by
+  // another app, not there yet at boot): the kiosk says why and asks again
+  // every CAMERA_RETRY_MS, and at once when a device is plugged in.
+  const mounted = useRef(true);
+  const retryTimer = useRef<number | undefined>(undefined);
+  const startRef = useRef<() => Promise<void>>(async () => undefined);
+  const noCamera = useCallback((e: unknown, lost = false) => {
+    streamRef.current?.getTracks().forEach((tr) => tr.stop());
+    streamRef.current = null;
+    setRunning(false);
+    const p = cameraProblem(e, tRef.current, lost);
+    setCamError(p.text);
+    window.clearTimeout(retryTimer.current);
+    if (p.retry && mounted.current) retryTimer.current = window.setTimeout(() => void startRef.current(), CAMERA_RETRY_MS);
+  }, []);
   const start = useCallback(async () => {
-    setCamError(null);
+    window.clearTimeout(retryTimer.current);
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: 'user' },
         audio: false,
       });
+      if (!mounted.current) {
+        stream.getTracks().forEach((tr) => tr.stop());
+        return;
+      }
+      streamRef.current?.getTracks().forEach((tr) => tr.stop());
       streamRef.current = stream;
+      for (const tr of stream.getVideoTracks())
+        tr.addEventListener('ended', () => {
+          if (streamRef.current === stream) noCamera(null, true);
+        });
       const v = videoRef.current;
       if (v) {
         v.srcObject = stream;
         await v.play().catch(() => undefined);
       }
+      setCamError(null);
       setRunning(true);
     } catch (e) {
-      setCamError(tRef.current('kiosk.cameraError', { message: e instanceof Error ? e.message : String(e) }));
+      if (mounted.current) noCamera(e);
     }
-  }, []);
+  }, [noCamera]);
+  startRef.current = start;
 
   useEffect(() => {
+    mounted.current = true;
     void start();
+    const plugged = () => {
+      if (!streamRef.current) void startRef.current();
+    };
+    navigator.mediaDevices?.addEventListener?.('devicechange', plugged);
     return () => {
+      mounted.current = false;
+      window.clearTimeout(retryTimer.current);
+      navigator.mediaDevices?.removeEventListener?.('devicechange', plugged);
       streamRef.current?.getTracks().forEach((tr) => tr.stop());
       streamRef.current = null;
     };

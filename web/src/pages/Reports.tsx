@@ -1,9 +1,10 @@
 // Reports per group and subject ("my class, my subject, this month"): a date
 // range, a group and a subject (the timetable's slot label) kept in the URL;
 // the attendance rate per person, per group and per day as charts, the table
-// per person, and the same selection as CSV / XLSX. Figures come from
-// /reports/groups: slots attended / (attended + absent), so slots still to
-// come and days without slots count for nothing (never as 0 %).
+// per person, and the same selection as CSV / XLSX in the reader's language.
+// Figures come from /reports/groups: slots attended / (attended + absent),
+// so slots still to come and days without slots count for nothing (never as
+// 0 %).
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
@@ -51,10 +52,10 @@ export function ReportsPage() {
   return (
     <>
       <PageHead title={t('reports.title')}>
-        <a className="btn" href={api.exportUrl('csv', q)} download>
+        <a className="btn" href={api.exportUrl('csv', q, lang)} download>
           {t('attendance.downloadCsv')}
         </a>
-        <a className="btn" href={api.exportUrl('xlsx', q)} download>
+        <a className="btn" href={api.exportUrl('xlsx', q, lang)} download>
           {t('attendance.downloadXlsx')}
         </a>
       </PageHead>
