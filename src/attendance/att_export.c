@@ -194,6 +194,10 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
     format_set_bold(bold);
     lxw_format *pct = workbook_add_format(wb);
     format_set_num_format(pct, "0.0%");
+    /* Hours on site with two decimals (7.43, shown as 7,43 by a Spanish
+     * Excel), not the 7.433333333 a bare number shows. */
+    lxw_format *hours = workbook_add_format(wb);
+    format_set_num_format(hours, "0.00");
     lxw_worksheet *sum = workbook_add_worksheet(wb, w->summary_sheet);
     lxw_worksheet *det = workbook_add_worksheet(wb, w->detail_sheet);
 
@@ -219,7 +223,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         worksheet_write_number(sum, row, 6, p->absent, NULL);
         int judged = p->present + p->absent;
         worksheet_write_number(sum, row, 7, judged ? (double)p->present / judged : 0, pct);
-        worksheet_write_number(sum, row, 8, p->on_site_ms / 3600000.0, NULL);
+        worksheet_write_number(sum, row, 8, p->on_site_ms / 3600000.0, hours);
     }
     row += 2;
     for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->group[c], bold);

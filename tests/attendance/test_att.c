@@ -1282,6 +1282,11 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     assert_non_null(strstr(sum, "<t>Freya</t>"));
     assert_non_null(strstr(sum, "<v>0.75</v>")); /* 7B: 3 of 4 slots present */
     free(sum);
+    /* Hours on site have a two-decimal number format. */
+    snprintf(cmd, sizeof cmd, "unzip -p %s xl/styles.xml", path);
+    char *styles = run_capture(cmd);
+    assert_non_null(strstr(styles, "formatCode=\"0.00\""));
+    free(styles);
     unlink(path);
     rmdir(dir);
     rc_error err;
