@@ -89,7 +89,7 @@ test('archive, erase biometric data, erase completely: three separate actions on
   // Biometric data only: faces gone, history kept.
   page.once('dialog', (d) => d.accept());
   await page.getByRole('button', { name: 'Borrar datos biométricos' }).click();
-  await page.getByRole('status').filter({ hasText: /Datos biométricos borrados: \d+ cara/ }).waitFor();
+  await page.getByRole('status').filter({ hasText: /Datos biométricos borrados\. Caras: \d+/ }).waitFor();
   assert.equal((await api.get(`/api/v1/persons/${id}/faces`)).body.length, 0);
   assert.equal((await api.get(`/api/v1/attendance?person_id=${id}`)).body.items.length, 1, 'history kept');
   await shot(page, 'history-biometrics-erased-1280');

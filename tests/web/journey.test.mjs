@@ -219,13 +219,13 @@ test('import: a folder with one sub-folder of photos per person and a roster; th
   await asAdmin(LAPTOP, async (page, api) => {
     await page.goto(new URL('import', srv.url).href);
     await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
-    await page.getByText(`${files} archivo(s) elegido(s).`).waitFor();
-    await page.getByRole('button', { name: `Importar ${files} archivo(s)` }).click();
-    const summary = page.getByRole('status').filter({ hasText: 'fotos aceptadas' });
+    await page.getByText(`${files} archivos elegidos.`).waitFor();
+    await page.getByRole('button', { name: `Importar ${files} archivos` }).click();
+    const summary = page.getByRole('status').filter({ hasText: 'Fotos aceptadas' });
     await waitOrAlert(page, summary, 120000);
     assert.match(
       await summary.innerText(),
-      new RegExp(`de ${photos} fotos aceptadas; ${PEOPLE.length} personas nuevas, 0 actualizadas; 0 omitidos\\.`),
+      new RegExp(`Fotos aceptadas: \\d+ de ${photos}\\. Personas nuevas: ${PEOPLE.length}; actualizadas: 0\\. Archivos omitidos: 0\\.`),
     );
     await shot(page, 'journey-05-import-1280');
 
@@ -434,7 +434,7 @@ test("erasing Kit's biometric data: his faces are gone, his attendance history s
     await page.getByRole('button', { name: 'Borrar datos biométricos' }).click();
     await page
       .getByRole('status')
-      .filter({ hasText: /Datos biométricos borrados: \d+ cara/ })
+      .filter({ hasText: /Datos biométricos borrados\. Caras: \d+/ })
       .waitFor();
     await page.getByRole('heading', { name: 'Rostros registrados (0)' }).waitFor();
     await shot(page, 'journey-12-biometrics-erased-1280');

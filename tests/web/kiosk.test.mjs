@@ -369,11 +369,11 @@ test('dataset import: a folder with one sub-folder per person, progress and per-
     await login(page, srv.url, ADMIN);
     await page.goto(new URL('import', srv.url).href);
     await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
-    await page.getByText('7 archivo(s) elegido(s).').waitFor();
-    await page.getByRole('button', { name: 'Importar 7 archivo(s)' }).click();
-    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'fotos aceptadas' }), 120000);
-    const summary = await page.getByRole('status').filter({ hasText: 'fotos aceptadas' }).innerText();
-    assert.match(summary, /4 de 5 fotos aceptadas; 2 personas nuevas, 0 actualizadas; 2 omitidos\./);
+    await page.getByText('7 archivos elegidos.').waitFor();
+    await page.getByRole('button', { name: 'Importar 7 archivos' }).click();
+    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'Fotos aceptadas' }), 120000);
+    const summary = await page.getByRole('status').filter({ hasText: 'Fotos aceptadas' }).innerText();
+    assert.match(summary, /Fotos aceptadas: 4 de 5\. Personas nuevas: 2; actualizadas: 0\. Archivos omitidos: 2\./);
     assert.equal(await page.locator('progress').getAttribute('value'), '5');
     const fileTable = page.getByRole('table').filter({ hasText: 'Archivo' });
     const rows = fileTable.getByRole('row');
@@ -397,9 +397,9 @@ test('dataset import: a folder with one sub-folder per person, progress and per-
     writeFileSync(csv, '\ufeffCódigo;Nombre;Apellidos;Tipo;Grupo\r\nR-01;Lucía;Sanz;alumna;1º B\r\nR-02;;Sin nombre;;\r\n');
     await page.reload();
     await page.getByLabel('Lista de personas (CSV, opcional)').setInputFiles(csv);
-    await page.getByRole('button', { name: 'Importar 1 archivo(s)' }).click();
-    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'fotos aceptadas' }), 60000);
-    assert.match(await page.getByRole('status').innerText(), /1 personas nuevas, 0 actualizadas; 1 omitidos/);
+    await page.getByRole('button', { name: 'Importar 1 archivo' }).click();
+    await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'Fotos aceptadas' }), 60000);
+    assert.match(await page.getByRole('status').innerText(), /Personas nuevas: 1; actualizadas: 0\. Archivos omitidos: 1\./);
     assert.match(
       await page.getByRole('row').filter({ hasText: 'R-01' }).innerText(),
       /Lucía Sanz[\s\S]*Creada desde la lista \(sin fotos\)/,

@@ -186,7 +186,7 @@ const en: Dictionary = {
       'Archiving keeps the attendance history and stops recognition and absences; it can be undone. Erasing the biometric data deletes the faces, their embeddings and the photo, and keeps the person and their history. Erasing completely (a privacy request) deletes the person with everything about them.',
     eraseBiometrics: 'Erase biometric data',
     eraseBiometricsConfirm: 'Erase the faces, embeddings and photo of {{name}}? Their attendance history stays.',
-    biometricsErased: 'Biometric data erased: {{faces}} face(s), {{sightings}} unrecognized sighting(s).',
+    biometricsErased: 'Biometric data erased. Faces: {{faces}}; unrecognized sightings: {{sightings}}.',
     eraseAll: 'Erase completely',
     eraseAllHelp:
       'This deletes {{name}}, their faces, photo, attendance history and group memberships for good. The audit log keeps only what kinds of data were erased, and how many.',
@@ -205,7 +205,8 @@ const en: Dictionary = {
     drop: 'Drop photos here or',
     choose: 'choose files',
     filesLabel: 'Photos to enroll',
-    uploading: 'Sending {{count}} photo(s)…',
+    uploading_one: 'Sending {{count}} photo…',
+    uploading_other: 'Sending {{count}} photos…',
     accepted: 'Accepted',
     rejected: 'Rejected: {{reason}}',
     codes: {
@@ -235,7 +236,8 @@ const en: Dictionary = {
     results: 'Results',
   },
   import: {
-    picked: '{{files}} file(s) chosen.',
+    picked_one: '{{count}} file chosen.',
+    picked_other: '{{count}} files chosen.',
     title: 'Import a dataset',
     help: 'Choose a folder with one sub-folder per person holding their photos (JPEG, PNG, WebP or HEIC), and/or a roster CSV.',
     names:
@@ -244,9 +246,10 @@ const en: Dictionary = {
     rosterFile: 'Roster (CSV, optional)',
     rosterHelp:
       'Roster: columns code, first name, last name, kind, group, email (header in English or Spanish, ";" or "," separated). Alone, it creates or updates people and groups without photos.',
-    start: 'Import {{count}} file(s)',
+    start_one: 'Import {{count}} file',
+    start_other: 'Import {{count}} files',
     progress: 'Import progress',
-    summary: '{{accepted}} of {{photos}} photos accepted; {{created}} new people, {{updated}} updated; {{skipped}} skipped.',
+    summary: 'Photos accepted: {{accepted}} of {{photos}}. New people: {{created}}; updated: {{updated}}. Files skipped: {{skipped}}.',
     file: 'File',
     person: 'Person',
     name: 'Name',
@@ -285,7 +288,8 @@ const en: Dictionary = {
     title: 'Groups',
     new: 'New group',
     members: 'Members',
-    memberCount: '{{count}} members',
+    memberCount_one: '{{count}} member',
+    memberCount_other: '{{count}} members',
     addMember: 'Add member',
     findPerson: 'Find a person',
     remove: 'Remove',

@@ -185,7 +185,7 @@ const es = {
       'Archivar conserva el historial de asistencia y deja de reconocer a la persona y de contar ausencias; se puede deshacer. Borrar los datos biométricos elimina las caras, sus vectores y la foto, y conserva la persona y su historial. Borrar del todo (una solicitud de privacidad) elimina a la persona con todo lo suyo.',
     eraseBiometrics: 'Borrar datos biométricos',
     eraseBiometricsConfirm: '¿Borrar las caras, los vectores y la foto de {{name}}? Su historial de asistencia se conserva.',
-    biometricsErased: 'Datos biométricos borrados: {{faces}} cara(s), {{sightings}} avistamiento(s) sin reconocer.',
+    biometricsErased: 'Datos biométricos borrados. Caras: {{faces}}; avistamientos sin reconocer: {{sightings}}.',
     eraseAll: 'Borrar del todo',
     eraseAllHelp:
       'Esto elimina para siempre a {{name}}, sus caras, su foto, su historial de asistencia y sus grupos. El registro de auditoría solo guarda qué tipos de datos se borraron y cuántos.',
@@ -204,7 +204,8 @@ const es = {
     drop: 'Arrastre fotos aquí o',
     choose: 'elija archivos',
     filesLabel: 'Fotos para registrar',
-    uploading: 'Enviando {{count}} foto(s)…',
+    uploading_one: 'Enviando {{count}} foto…',
+    uploading_other: 'Enviando {{count}} fotos…',
     accepted: 'Aceptada',
     rejected: 'Rechazada: {{reason}}',
     codes: {
@@ -234,7 +235,8 @@ const es = {
     results: 'Resultados',
   },
   import: {
-    picked: '{{files}} archivo(s) elegido(s).',
+    picked_one: '{{count}} archivo elegido.',
+    picked_other: '{{count}} archivos elegidos.',
     title: 'Importar conjunto de datos',
     help: 'Elija una carpeta con una subcarpeta por persona, con sus fotos dentro (JPEG, PNG, WebP o HEIC), y/o una lista de personas en CSV.',
     names:
@@ -243,9 +245,10 @@ const es = {
     rosterFile: 'Lista de personas (CSV, opcional)',
     rosterHelp:
       'Lista: columnas código, nombre, apellidos, tipo, grupo, correo (con cabecera en español o inglés, separadas por «;» o «,»). Sola, crea o actualiza personas y grupos sin fotos.',
-    start: 'Importar {{count}} archivo(s)',
+    start_one: 'Importar {{count}} archivo',
+    start_other: 'Importar {{count}} archivos',
     progress: 'Progreso de la importación',
-    summary: '{{accepted}} de {{photos}} fotos aceptadas; {{created}} personas nuevas, {{updated}} actualizadas; {{skipped}} omitidos.',
+    summary: 'Fotos aceptadas: {{accepted}} de {{photos}}. Personas nuevas: {{created}}; actualizadas: {{updated}}. Archivos omitidos: {{skipped}}.',
     file: 'Archivo',
     person: 'Persona',
     name: 'Nombre',
@@ -284,7 +287,8 @@ const es = {
     title: 'Grupos',
     new: 'Nuevo grupo',
     members: 'Miembros',
-    memberCount: '{{count}} miembros',
+    memberCount_one: '{{count}} miembro',
+    memberCount_other: '{{count}} miembros',
     addMember: 'Añadir miembro',
     findPerson: 'Buscar persona',
     remove: 'Quitar',

@@ -94,7 +94,7 @@ export function ImportPage() {
           )}
         </div>
         <p className="muted">{t('import.rosterHelp')}</p>
-        {count > 0 && <p className="muted">{t('import.picked', { files: count })}</p>}
+        {count > 0 && <p className="muted">{t('import.picked', { count })}</p>}
         {plan && (
           <label className="field">
             <span>
