@@ -11,7 +11,8 @@
 //  - the kiosk tablet left at the door: the camera unplugged says so (in
 //    Spanish) and comes back by itself when it is plugged in again; the
 //    server restarted and the network cut (context.setOffline) are survived
-//    without anyone touching the tablet, which keeps recognizing.
+//    without anyone touching the tablet, which keeps recognizing;
+//  - decimals in the Spanish UI are written with a comma (the confidence).
 // Screenshots go to tests/out/web/ (day-*). The tests share one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,7 @@ const PHONE = { width: 360, height: 740 };
 // Names a spreadsheet could misread: a separator, quotes, a formula.
 const ODD = { external_id: 'ODD-1', first_name: 'José; "Pepe"', last_name: '=Núñez+1', kind: 'student' };
 const ANG = { external_id: 'ANG-D', first_name: 'Angelina', last_name: 'Día', kind: 'student' };
+const MEMBER = { email: 'angelina@rollcall.test', password: 'Angelina-day-password-1' };
 
 let dir, srv, listen, groupId, deviceKey, y4m;
 const pageErrors = [];
@@ -50,7 +52,14 @@ before(async () => {
       assert.ok(r.status < 300, JSON.stringify(r.body));
       return r.body;
     };
-    ok(await api('PATCH', '/api/v1/settings', { timezone: ZONE, liveness_threshold: 0, institution_name: 'IES Día Largo' }));
+    ok(
+      await api('PATCH', '/api/v1/settings', {
+        timezone: ZONE,
+        liveness_threshold: 0,
+        institution_name: 'IES Día Largo',
+        self_registration_enabled: true,
+      }),
+    );
     groupId = ok(await api('POST', '/api/v1/groups', { name: '1º ESO B' })).id;
     ODD.id = ok(await api('POST', '/api/v1/persons', { ...ODD, group_ids: [groupId] })).id;
     ANG.id = ok(await api('POST', '/api/v1/persons', { ...ANG, group_ids: [groupId] })).id;
@@ -79,6 +88,15 @@ before(async () => {
       }),
     );
     deviceKey = ok(await api('POST', '/api/v1/api-keys', { name: 'Tableta de la puerta', role: 'device' })).key;
+    ok(
+      await api('POST', '/api/v1/users', {
+        ...MEMBER,
+        name: 'Angelina Día',
+        role: 'member',
+        person_id: ANG.id,
+        must_change_password: false,
+      }),
+    );
   } finally {
     await browser.close();
   }
@@ -147,40 +165,22 @@ test('every page and every form dialog fits a 360 px phone, with fields iOS does
     'admin/settings',
     'admin/audit',
   ];
-  // The buttons that open a form in a dialog.
-  const opens = /^(Nueva|Nuevo|Añadir|Registro manual|Editar)/;
   const failures = [];
   const browser = await launch(null);
   try {
     const page = await tab(browser, PHONE);
     await login(page, srv.url, ADMIN);
-    for (const path of pages) {
-      await page.goto(new URL(path, srv.url).href);
-      await page.locator('h1').first().waitFor();
-      await page.waitForFunction(() => ![...document.querySelectorAll('[role=status]')].some((e) => e.textContent.startsWith('Cargando')));
-      const slug = path.replace(/[/?=&]+/g, '-').replace(/-\d+(?=-|$)/g, '-id');
-      await shot(page, `day-360-${slug}`);
-      for (const p of await phoneProblems(page)) failures.push(`${path}: ${p}`);
-      const buttons = page.locator('main button:visible:enabled').filter({ hasText: opens });
-      const n = await buttons.count();
-      for (let i = 0; i < n; i++) {
-        const b = buttons.nth(i);
-        const label = (await b.innerText()).trim();
-        await b.click();
-        const dialog = page.locator('dialog[open]');
-        if (!(await dialog.count())) continue; // not a dialog (e.g. a form opening in place)
-        await dialog.locator('input, select, textarea').first().waitFor();
-        await shot(page, `day-360-${slug}-dialog-${i}`);
-        for (const p of await phoneProblems(page)) failures.push(`${path}, dialog "${label}": ${p}`);
-        await page.keyboard.press('Escape');
-        await dialog.waitFor({ state: 'detached' }).catch(() => dialog.waitFor({ state: 'hidden' }));
-      }
-    }
+    await walk(page, pages, failures);
+    // A student on their phone.
+    await page.context().clearCookies();
+    await login(page, srv.url, MEMBER);
+    await walk(page, ['checkin', 'attendance', 'attendance?view=summary', 'account'], failures, 'member');
     // Signed out: the login and self-registration pages.
     await page.context().clearCookies();
     for (const path of ['login', 'register']) {
       await page.goto(new URL(path, srv.url).href);
       await page.locator('h1').first().waitFor();
+      await shot(page, `day-360-signed-out-${path}`);
       for (const p of await phoneProblems(page)) failures.push(`${path} (signed out): ${p}`);
     }
   } finally {
@@ -188,6 +188,34 @@ test('every page and every form dialog fits a 360 px phone, with fields iOS does
   }
   assert.deepEqual(failures, []);
 });
+
+/** Visit each page, check it and each form dialog it opens at phone size. */
+async function walk(page, pages, failures, role = 'admin') {
+  // The buttons that open a form in a dialog.
+  const opens = /^(Nueva|Nuevo|Añadir|Registro manual|Editar)/;
+  for (const path of pages) {
+    await page.goto(new URL(path, srv.url).href);
+    await page.locator('h1').first().waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll('[role=status]')].some((e) => e.textContent.startsWith('Cargando')));
+    const slug = `${role}-${path.replace(/[/?=&]+/g, '-').replace(/-\d+(?=-|$)/g, '-id')}`;
+    await shot(page, `day-360-${slug}`);
+    for (const p of await phoneProblems(page)) failures.push(`${role} ${path}: ${p}`);
+    const buttons = page.locator('main button:visible:enabled').filter({ hasText: opens });
+    const n = await buttons.count();
+    for (let i = 0; i < n; i++) {
+      const b = buttons.nth(i);
+      const label = (await b.innerText()).trim();
+      await b.click();
+      const dialog = page.locator('dialog[open]');
+      if (!(await dialog.count())) continue; // not a dialog (e.g. a form opening in place)
+      await dialog.locator('input, select, textarea').first().waitFor();
+      await shot(page, `day-360-${slug}-dialog-${i}`);
+      for (const p of await phoneProblems(page)) failures.push(`${role} ${path}, dialog "${label}": ${p}`);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' }).catch(() => dialog.waitFor({ state: 'hidden' }));
+    }
+  }
+}
 
 test('"who is missing now" from the Spanish dashboard downloads a CSV for Spanish Excel', async () => {
   const browser = await launch(null);
@@ -342,6 +370,26 @@ test('the kiosk rides out a server restart and a network cut by itself', async (
     await nextRecognize(page);
     assert.equal(await page.getByRole('alert').count(), 0, 'no error left on screen');
     await shot(page, 'day-kiosk-back-online');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the Spanish attendance table writes decimals with a comma', async () => {
+  // The kiosk above recorded Angelina's entry with the recognition's confidence.
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, { width: 1280, height: 800 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('attendance', srv.url).href);
+    const table = page.getByRole('table', { name: 'Asistencia' });
+    const row = table.getByRole('row').filter({ hasText: ANG.external_id }).first();
+    await waitOrAlert(page, row);
+    const column = await table.locator('thead th').allInnerTexts();
+    const at = column.findIndex((h) => /confianza/i.test(h));
+    assert.ok(at >= 0, `a confidence column in ${column}`);
+    const cell = await row.locator('td').nth(at).innerText();
+    assert.match(cell, /^\d,\d\d$/, `the confidence as a Spanish reader writes it: ${cell}`);
   } finally {
     await browser.close();
   }

@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { EnrollResult } from '../api/types';
 import { enrollReason } from '../lib/enrollReason';
+import { formatDecimal } from '../lib/format';
 import { ErrorMessage } from './common';
 import styles from './Enroll.module.css';
 
@@ -17,7 +18,7 @@ function isImage(f: File): boolean {
 }
 
 export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [results, setResults] = useState<EnrollResult[]>([]);
   const [busy, setBusy] = useState(0);
   const [error, setError] = useState<Error | null>(null);
@@ -91,7 +92,11 @@ export function Enroll({ personId, onEnrolled }: { personId: number; onEnrolled:
               <li key={`${r.file}-${i}`} className={r.accepted ? styles.accepted : styles.rejected}>
                 <span className={styles.file}>{r.file}</span>
                 <span>{r.accepted ? t('enroll.accepted') : t('enroll.rejected', { reason: enrollReason(r, t) })}</span>
-                {r.quality && <span className="muted">{t('people.quality', { score: r.quality.score.toFixed(2) })}</span>}
+                {r.quality && (
+                  <span className="muted">
+                    {t('people.quality', { score: formatDecimal(r.quality.score, i18n.resolvedLanguage ?? 'es') })}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

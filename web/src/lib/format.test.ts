@@ -4,6 +4,7 @@ import {
   dateIn,
   formatDate,
   formatDateTime,
+  formatDecimal,
   formatDuration,
   formatTime,
   isValidTimeZone,
@@ -90,5 +91,14 @@ describe('misc', () => {
     expect(formatDuration(2 * 3600 + 5 * 60)).toBe('2 h 05 min');
     expect(formatDuration(-1)).toBe('—');
     expect(formatDuration(Number.NaN)).toBe('—');
+  });
+});
+
+describe('formatDecimal', () => {
+  it("writes decimals the reader's way", () => {
+    expect(formatDecimal(0.8512, 'es')).toBe('0,85');
+    expect(formatDecimal(0.8512, 'en')).toBe('0.85');
+    expect(formatDecimal(2.5, 'es', 1)).toBe('2,5');
+    expect(formatDecimal(1, 'es')).toBe('1,00');
   });
 });

@@ -106,6 +106,12 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
 }
 
+/** A number with `digits` decimals in the reader's language: "0,85" in
+ * Spanish, "0.85" in English. */
+export function formatDecimal(value: number, locale: string, digits = 2): string {
+  return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+}
+
 /** "85 %" from a 0..1 ratio, localized. */
 export function formatPercent(ratio: number, locale: string): string {
   return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }).format(ratio);

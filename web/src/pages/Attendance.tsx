@@ -15,7 +15,7 @@ import { api } from '../api/client';
 import type { AttendanceEvent, AttendanceFilter, EventStatus, EventType, Person } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
-import { addDays, dateIn, formatDateTime, utcToZonedInput, zonedToUtc } from '../lib/format';
+import { addDays, dateIn, formatDateTime, formatDecimal, utcToZonedInput, zonedToUtc } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, DateRangeFields, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
@@ -199,7 +199,7 @@ export function AttendancePage() {
               </td>
               <td>{e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}</td>
               <td>{e.source === 'pin' ? t('attendance.sources.pin') : eventSource(e, t('attendance.manual'), t('common.none'))}</td>
-              <td className="num">{e.confidence != null ? e.confidence.toFixed(2) : t('common.none')}</td>
+              <td className="num">{e.confidence != null ? formatDecimal(e.confidence, lang) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>
               {staff && (
                 <td>

@@ -8,7 +8,7 @@ import type { Camera, CameraInput, CameraKind, Direction } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { cameraError } from '../lib/cameraError';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, formatDecimal } from '../lib/format';
 import { canEditCameras } from '../lib/roles';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
@@ -80,7 +80,12 @@ export function CamerasPage() {
                 <dt>{t('cameras.direction')}</dt>
                 <dd>{t(`cameras.directions.${c.direction}`)}</dd>
                 <dt>{t('cameras.fps')}</dt>
-                <dd>{t('cameras.processed', { in: c.status.fps_in.toFixed(1), processed: c.status.fps_processed.toFixed(1) })}</dd>
+                <dd>
+                  {t('cameras.processed', {
+                    in: formatDecimal(c.status.fps_in, lang, 1),
+                    processed: formatDecimal(c.status.fps_processed, lang, 1),
+                  })}
+                </dd>
                 <dt>{t('cameras.framesLabel')}</dt>
                 <dd>{t('cameras.frames', { frames: c.status.frames, drops: c.status.drops })}</dd>
                 <dt>{t('cameras.lastFrame')}</dt>

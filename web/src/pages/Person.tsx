@@ -9,7 +9,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, formatDecimal } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { useAction } from '../lib/useAction';
 import { confirmDelete, DataTable, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
@@ -121,7 +121,7 @@ export function PersonPage() {
               <li key={f.id} className={f.quality.ok ? '' : styles.weak}>
                 <img src={api.faceImageUrl(f.id)} alt={`#${f.id}`} width={112} height={112} loading="lazy" />
                 <span className={`badge ${f.quality.ok ? 'ok' : 'warn'}`}>
-                  {t('people.quality', { score: f.quality.score.toFixed(2) })}
+                  {t('people.quality', { score: formatDecimal(f.quality.score, lang) })}
                 </span>
                 {f.quality.reasons.length > 0 && (
                   <span className="muted">

@@ -10,7 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
 import type { EventType, Person, Sighting } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
-import { addDays, dateIn, formatDate, formatDateTime, formatTime } from '../lib/format';
+import { addDays, dateIn, formatDate, formatDateTime, formatDecimal, formatTime } from '../lib/format';
 import { enrollReason, isEnrollCode } from '../lib/enrollReason';
 import { useLoad } from '../lib/useLoad';
 import { DateRangeFields, ErrorMessage, Loading, Modal, PageHead, Pager, useErrorText } from '../components/common';
@@ -165,7 +165,7 @@ export function ReviewPage() {
                 </span>
                 {s.candidate && (
                   <span className={`muted wrap-anywhere ${styles.cand}`}>
-                    {t('review.looksLike', { name: s.candidate.name, score: s.confidence.toFixed(2) })}
+                    {t('review.looksLike', { name: s.candidate.name, score: formatDecimal(s.confidence, lang) })}
                   </span>
                 )}
                 <div className={styles.actions}>
