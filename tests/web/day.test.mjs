@@ -12,7 +12,9 @@
 //    Spanish) and comes back by itself when it is plugged in again; the
 //    server restarted and the network cut (context.setOffline) are survived
 //    without anyone touching the tablet, which keeps recognizing;
-//  - decimals in the Spanish UI are written with a comma (the confidence).
+//  - decimals in the Spanish UI are written with a comma (the confidence);
+//  - a second self-registration of a face whose first one still waits for
+//    approval (real photos, another e-mail) is refused in both languages.
 // Screenshots go to tests/out/web/ (day-*). The tests share one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -290,6 +292,42 @@ function inflateEntry(zip, name) {
   }
   throw new Error(`${name} is not in the zip`);
 }
+
+test('a second self-registration of a face still waiting for approval is refused, in Spanish and in English', async () => {
+  const P03 = (n) => join(FACES, 'id', 'deepface_person03', `${n}.jpg`);
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, PHONE);
+    const register = async (first, email, photos) => {
+      await page.goto(new URL('register', srv.url).href);
+      await page.getByLabel('Nombre', { exact: true }).fill(first);
+      await page.getByLabel('Apellidos').fill('Tres');
+      await page.getByLabel('Correo').fill(email);
+      await page.getByLabel('Grupo').selectOption({ label: '1º ESO B' });
+      for (const [i, n] of photos.entries()) await page.getByLabel(`Foto ${i + 1}`).setInputFiles(P03(n));
+      await page.getByRole('checkbox').check();
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/self/register') && r.request().method() === 'POST', { timeout: 60000 }),
+        page.getByRole('button', { name: 'Enviar solicitud' }).click(),
+      ]);
+      return res.status();
+    };
+    assert.equal(await register('Paula', 'paula@rollcall.test', [1, 2, 3]), 201);
+    await page.getByText('Solicitud enviada.', { exact: false }).waitFor();
+    // The same student again under another address, with other photos.
+    assert.equal(await register('Pau', 'pau.otra@rollcall.test', [4, 5, 4]), 409);
+    const alert = page.getByRole('alert');
+    await alert.getByText('Ya hay una solicitud con este rostro esperando aprobación.', { exact: false }).waitFor();
+    assert.doesNotMatch(await alert.innerText(), /Paula/, 'never says whose face it is');
+    await shot(page, 'day-register-face-pending-360');
+    await page.getByRole('combobox', { name: 'Idioma' }).selectOption('en');
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.getByRole('alert').getByText('A registration with this face is already waiting for approval.', { exact: false }).waitFor();
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('es');
+  } finally {
+    await browser.close();
+  }
+});
 
 /** Open the kiosk on a tablet with the device key; resolves once it shows
  * "Conectado" and its camera runs. */
