@@ -14,7 +14,9 @@
 //    without anyone touching the tablet, which keeps recognizing;
 //  - decimals in the Spanish UI are written with a comma (the confidence);
 //  - a second self-registration of a face whose first one still waits for
-//    approval (real photos, another e-mail) is refused in both languages.
+//    approval (real photos, another e-mail) is refused in both languages;
+//  - a dashboard left on a wall screen shows who becomes absent when a slot
+//    starts, with nobody touching it.
 // Screenshots go to tests/out/web/ (day-*). The tests share one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -324,6 +326,52 @@ test('a second self-registration of a face still waiting for approval is refused
     await page.getByRole('button', { name: 'Send request' }).click();
     await page.getByRole('alert').getByText('A registration with this face is already waiting for approval.', { exact: false }).waitFor();
     await page.getByRole('combobox', { name: 'Language' }).selectOption('es');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a dashboard left on the wall shows who becomes absent as a slot starts, without a reload', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, { width: 1280, height: 800 });
+    await login(page, srv.url, ADMIN);
+    const api = await apiOf(page, srv.url);
+    const ok = (r) => {
+      assert.ok(r.status < 300, JSON.stringify(r.body));
+      return r.body;
+    };
+    // A slot that starts in two minutes (institution time), no grace.
+    const inZone = new Date(Date.now() + off * 3600e3 + 2 * 60e3);
+    const hhmm = (d) => d.toISOString().slice(11, 16);
+    const group = ok(await api('POST', '/api/v1/groups', { name: '2º ESO C' })).id;
+    ok(
+      await api('POST', '/api/v1/persons', {
+        external_id: 'WALL-1',
+        first_name: 'Wenceslao',
+        last_name: 'Pared',
+        kind: 'student',
+        group_ids: [group],
+      }),
+    );
+    ok(
+      await api('POST', '/api/v1/schedules', {
+        group_id: group,
+        day_of_week: ((inZone.getUTCDay() + 6) % 7) + 1,
+        start: hhmm(inZone),
+        end: hhmm(new Date(inZone.getTime() + 30 * 60e3)),
+        grace_min: 0,
+        label: 'Historia',
+      }),
+    );
+    await page.goto(new URL('dashboard', srv.url).href);
+    const missing = page.getByRole('table', { name: 'Quién falta ahora' });
+    await waitOrAlert(page, missing);
+    assert.equal(await missing.getByText('Wenceslao Pared').count(), 0, 'not missing before the slot starts');
+    // Nobody touches the page: the slot starts and the list shows it.
+    await missing.getByText('Wenceslao Pared').waitFor({ timeout: 240000 });
+    assert.match(await missing.getByRole('row').filter({ hasText: 'Wenceslao Pared' }).innerText(), /Historia/);
+    await shot(page, 'day-dashboard-wall-absent');
   } finally {
     await browser.close();
   }

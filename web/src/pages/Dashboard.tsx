@@ -2,8 +2,12 @@
 // people, the same computation as the chart's day), attendance rate per day
 // over a chosen range (chart; days without slots or with nobody judged yet
 // are not plotted), who is missing now, late arrivals per group, and a live
-// feed of the latest events from the server-sent event stream.
-import { useEffect, useState } from 'react';
+// feed of the latest events from the server-sent event stream. A dashboard
+// left on a wall screen stays true by itself: it refreshes every minute
+// (absences appear as slots pass their start + grace, with nobody arriving;
+// the day turns at midnight) and when the live stream comes back after a
+// break (a server restart: the events missed meanwhile).
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
@@ -17,6 +21,8 @@ import { RateLine } from '../components/charts';
 import styles from './Dashboard.module.css';
 
 const RANGES = [7, 14, 30];
+const REFRESH_MS = 60000;
+const STREAM_RETRY_MS = 10000;
 
 export function DashboardPage() {
   const { t, i18n } = useTranslation();
@@ -29,6 +35,21 @@ export function DashboardPage() {
   const [feed, setFeed] = useState<FeedItem[]>([]);
   const [live, setLive] = useState<'connecting' | 'open' | 'closed'>('connecting');
   const [changes, setChanges] = useState(0);
+  // Bumped to open the live stream again after the browser gave it up.
+  const [stream, setStream] = useState(0);
+  const { reload: reloadDash } = dash;
+  const { reload: reloadDaily } = daily;
+  const refresh = useCallback(() => {
+    reloadDash();
+    reloadDaily();
+    setChanges((n) => n + 1);
+  }, [reloadDash, reloadDaily]);
+  const refreshRef = useRef(refresh);
+  refreshRef.current = refresh;
+  useEffect(() => {
+    const timer = window.setInterval(() => refreshRef.current(), REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, []);
 
   useEffect(() => {
     if (dash.data) setFeed(dash.data.recent.map((e) => ({ kind: 'attendance' as const, key: `a${e.id}`, event: e })));
@@ -50,12 +71,28 @@ export function DashboardPage() {
     const onRecognition = on('recognition');
     es.addEventListener('attendance', onAttendance);
     es.addEventListener('recognition', onRecognition);
-    es.onopen = () => setLive('open');
-    es.onerror = () => setLive(es.readyState === EventSource.CLOSED ? 'closed' : 'connecting');
-    return () => es.close();
+    let broken = stream > 0; // a stream opened again: something was missed
+    es.onopen = () => {
+      setLive('open');
+      if (broken) refreshRef.current(); // back after a break: what was missed
+      broken = false;
+    };
+    let retry: number | undefined;
+    es.onerror = () => {
+      broken = true;
+      const closed = es.readyState === EventSource.CLOSED;
+      setLive(closed ? 'closed' : 'connecting');
+      // The browser retries by itself unless the server answered with an
+      // error (e.g. while it starts): then open a new stream a bit later.
+      if (closed && retry === undefined) retry = window.setTimeout(() => setStream((n) => n + 1), STREAM_RETRY_MS);
+    };
+    return () => {
+      window.clearTimeout(retry);
+      es.close();
+    };
     // dash.reload is stable.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [stream]);
 
   // A day nobody was judged on yet (only slots still to come) has no rate.
   const chartData = (daily.data?.items ?? []).flatMap((d) =>
