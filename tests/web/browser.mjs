@@ -117,6 +117,16 @@ export async function login(page, base, creds) {
   }
 }
 
+/** Open the kiosk the way a tablet at the door does: the login page's
+ * "Quiosco con clave de dispositivo" with a device API key. */
+export async function openKioskWithKey(page, base, key) {
+  await page.goto(new URL('login', base).href);
+  await page.getByText('Quiosco con clave de dispositivo').click();
+  await page.getByLabel('Clave de dispositivo').fill(key);
+  await page.getByRole('button', { name: 'Abrir quiosco' }).click();
+  await page.waitForURL(/\/kiosk$/);
+}
+
 /** Fill and send the change-password form on /account. */
 export async function changePassword(page, current, next, again = next) {
   await page.getByLabel('Contraseña actual').fill(current);

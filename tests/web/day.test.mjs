@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { ADMIN, FACES, apiOf, launch, login, makeY4m, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, FACES, apiOf, launch, login, makeY4m, newPage, openKioskWithKey, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 // The institution's zone is where it is about noon now, so slots of the
 // morning have passed whatever the hour the test runs (as reports.test.mjs).
@@ -39,6 +39,12 @@ const ODD = { external_id: 'ODD-1', first_name: 'José; "Pepe"', last_name: '=N�
 const ANG = { external_id: 'ANG-D', first_name: 'Angelina', last_name: 'Día', kind: 'student' };
 const MEMBER = { email: 'angelina@rollcall.test', password: 'Angelina-day-password-1' };
 
+/** The body of a 2xx API answer; fails the test otherwise. */
+const ok = (r) => {
+  assert.ok(r.status < 300, JSON.stringify(r.body));
+  return r.body;
+};
+
 let dir, srv, listen, groupId, deviceKey, y4m;
 const pageErrors = [];
 
@@ -52,10 +58,6 @@ before(async () => {
     const page = await newPage(browser);
     await login(page, srv.url, ADMIN);
     const api = await apiOf(page, srv.url);
-    const ok = (r) => {
-      assert.ok(r.status < 300, JSON.stringify(r.body));
-      return r.body;
-    };
     ok(
       await api('PATCH', '/api/v1/settings', {
         timezone: ZONE,
@@ -111,6 +113,18 @@ after(async () => {
   if (srv) assert.equal(await srv.stop(), 0, 'the server stops cleanly');
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Run `fn` with an administrator's page on a laptop-sized screen. */
+async function asAdmin(fn) {
+  const browser = await launch(null);
+  try {
+    const page = await tab(browser, { width: 1280, height: 800 });
+    await login(page, srv.url, ADMIN);
+    await fn(page);
+  } finally {
+    await browser.close();
+  }
+}
 
 async function tab(browser, size) {
   const page = await newPage(browser, size);
@@ -222,10 +236,7 @@ async function walk(page, pages, failures, role = 'admin') {
 }
 
 test('"who is missing now" from the Spanish dashboard downloads a CSV for Spanish Excel', async () => {
-  const browser = await launch(null);
-  try {
-    const page = await tab(browser, { width: 1280, height: 800 });
-    await login(page, srv.url, ADMIN);
+  await asAdmin(async (page) => {
     await page.goto(new URL('dashboard', srv.url).href);
     const missing = page.getByRole('table', { name: 'Quién falta ahora' });
     await waitOrAlert(page, missing.getByText('José; "Pepe" =Núñez+1'));
@@ -245,16 +256,11 @@ test('"who is missing now" from the Spanish dashboard downloads a CSV for Spanis
     assert.ok(row.includes(';"José; ""Pepe"" =Núñez+1";'), `the name quoted whole: ${row}`);
     assert.match(row, /;ausente;/);
     assert.match(row, /;Matemáticas;/);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 test('the Reports page downloads its CSV and XLSX in Spanish', async () => {
-  const browser = await launch(null);
-  try {
-    const page = await tab(browser, { width: 1280, height: 800 });
-    await login(page, srv.url, ADMIN);
+  await asAdmin(async (page) => {
     await page.goto(new URL(`reports?group_id=${groupId}`, srv.url).href);
     await page.locator('h1').first().waitFor();
     const get = async (name) => {
@@ -269,9 +275,7 @@ test('the Reports page downloads its CSV and XLSX in Spanish', async () => {
     const book = inflateEntry(xlsx, 'xl/workbook.xml');
     assert.match(book, /name="Resumen"/);
     assert.match(book, /name="Detalle"/);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 /** One entry of a zip file (stored or deflated), as text. */
@@ -332,15 +336,8 @@ test('a second self-registration of a face still waiting for approval is refused
 });
 
 test('a dashboard left on the wall shows who becomes absent as a slot starts, without a reload', async () => {
-  const browser = await launch(null);
-  try {
-    const page = await tab(browser, { width: 1280, height: 800 });
-    await login(page, srv.url, ADMIN);
+  await asAdmin(async (page) => {
     const api = await apiOf(page, srv.url);
-    const ok = (r) => {
-      assert.ok(r.status < 300, JSON.stringify(r.body));
-      return r.body;
-    };
     // A slot that starts in two minutes (institution time), no grace.
     const inZone = new Date(Date.now() + off * 3600e3 + 2 * 60e3);
     const hhmm = (d) => d.toISOString().slice(11, 16);
@@ -372,20 +369,14 @@ test('a dashboard left on the wall shows who becomes absent as a slot starts, wi
     await missing.getByText('Wenceslao Pared').waitFor({ timeout: 240000 });
     assert.match(await missing.getByRole('row').filter({ hasText: 'Wenceslao Pared' }).innerText(), /Historia/);
     await shot(page, 'day-dashboard-wall-absent');
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 /** Open the kiosk on a tablet with the device key; resolves once it shows
  * "Conectado" and its camera runs. */
 async function tablet(browser) {
   const page = await tab(browser, { width: 1024, height: 768 });
-  await page.goto(new URL('login', srv.url).href);
-  await page.getByText('Quiosco con clave de dispositivo').click();
-  await page.getByLabel('Clave de dispositivo').fill(deviceKey);
-  await page.getByRole('button', { name: 'Abrir quiosco' }).click();
-  await page.waitForURL(/\/kiosk$/);
+  await openKioskWithKey(page, srv.url, deviceKey);
   await page.getByTestId('kiosk-network').getByText('Conectado').waitFor();
   await cameraLive(page);
   return page;
@@ -463,10 +454,7 @@ test('the kiosk rides out a server restart and a network cut by itself', async (
 
 test('the Spanish attendance table writes decimals with a comma', async () => {
   // The kiosk above recorded Angelina's entry with the recognition's confidence.
-  const browser = await launch(null);
-  try {
-    const page = await tab(browser, { width: 1280, height: 800 });
-    await login(page, srv.url, ADMIN);
+  await asAdmin(async (page) => {
     await page.goto(new URL('attendance', srv.url).href);
     const table = page.getByRole('table', { name: 'Asistencia' });
     const row = table.getByRole('row').filter({ hasText: ANG.external_id }).first();
@@ -476,7 +464,5 @@ test('the Spanish attendance table writes decimals with a comma', async () => {
     assert.ok(at >= 0, `a confidence column in ${column}`);
     const cell = await row.locator('td').nth(at).innerText();
     assert.match(cell, /^\d,\d\d$/, `the confidence as a Spanish reader writes it: ${cell}`);
-  } finally {
-    await browser.close();
-  }
+  });
 });

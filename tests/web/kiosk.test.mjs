@@ -21,7 +21,20 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, FACES, a11yProblems, launch, login, makeY4m, newPage, saveSettings, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import {
+  ADMIN,
+  FACES,
+  a11yProblems,
+  launch,
+  login,
+  makeY4m,
+  newPage,
+  openKioskWithKey,
+  saveSettings,
+  shot,
+  startRollcall,
+  waitOrAlert,
+} from './browser.mjs';
 
 const PERSON = { id: 'E2E-001', first: 'Angelina', last: 'Prueba' };
 const ENROLL = [1, 3, 4, 5].map((n) => join(FACES, 'id', 'deepface_angelina', `${n}.jpg`));
@@ -261,7 +274,11 @@ async function apiAs(base, email, password) {
   });
   assert.equal(res.status, 200);
   const body = await res.json();
-  const headers = { Cookie: res.headers.get('set-cookie').split(';')[0], 'X-CSRF-Token': body.csrf_token, 'Content-Type': 'application/json' };
+  const headers = {
+    Cookie: res.headers.get('set-cookie').split(';')[0],
+    'X-CSRF-Token': body.csrf_token,
+    'Content-Type': 'application/json',
+  };
   return async (path, json) => {
     const r = await fetch(new URL(path, base), { method: 'POST', headers, body: JSON.stringify(json) });
     assert.equal(r.status, 201, `${path}: ${r.status}`);
@@ -297,11 +314,7 @@ test('a manager and a device kiosk see times in the institution zone; the device
     // A kiosk tablet with the device key: the time in the institution zone
     // and the person's photo, which a device key gets inline from /recognize.
     const tablet = await newPage(browser, { width: 1024, height: 768 });
-    await tablet.goto(new URL('login', srv.url).href);
-    await tablet.getByText('Quiosco con clave de dispositivo').click();
-    await tablet.getByLabel('Clave de dispositivo').fill(key);
-    await tablet.getByRole('button', { name: 'Abrir quiosco' }).click();
-    await tablet.waitForURL(/\/kiosk$/);
+    await openKioskWithKey(tablet, srv.url, key);
     const confirmation = tablet.getByTestId('kiosk-confirmation');
     await waitOrAlert(tablet, confirmation.getByText('Entrada', { exact: false }), 60000);
     const text = await confirmation.innerText();
