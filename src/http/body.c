@@ -240,6 +240,14 @@ rc_status http_part_load(http_req *r, http_part *part, rc_error *err)
     return RC_OK;
 }
 
+/* How many files one request may carry: --max-files, or a dataset
+ * import's own bound. */
+static unsigned route_max_files(const http_req *r)
+{
+    if (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) return 10000;
+    return r->srv->cfg.limits.max_files;
+}
+
 static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
@@ -257,12 +265,20 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
                      (!filename || strcmp(p->filename, filename) == 0);
     if (off == 0 &&
         !(p && p->len == 0 && !p->data && strcmp(p->name, key) == 0 && size > 0 && same_file)) {
-        size_t files = 0;
-        for (size_t i = 0; i < r->nparts; i++) files += r->parts[i].filename != NULL;
-        unsigned max_files = r->srv->cfg.limits.max_files;
-        if (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) max_files = 10000;
-        if (filename && files >= max_files) {
-            r->parts_too_many = true;
+        /* Counted as they come (no walk over the parts so far: a body of
+         * tiny parts must not cost time in their square), and bounded: each
+         * part costs memory beyond its bytes. */
+        unsigned max_files = route_max_files(r);
+        if (filename ? r->nfiles >= max_files : r->nfields >= max_files + HTTP_MAX_FIELDS) {
+            if (filename)
+                r->parts_too_many = true;
+            else
+                r->fields_too_many = true;
+            return MHD_NO;
+        }
+        if ((key && strlen(key) > HTTP_MAX_PART_NAME) ||
+            (filename && strlen(filename) > HTTP_MAX_PART_NAME)) {
+            r->part_name_too_long = true;
             return MHD_NO;
         }
         if (r->nparts == r->parts_cap) {
@@ -274,6 +290,10 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
         }
         p = &r->parts[r->nparts++];
         memset(p, 0, sizeof *p);
+        if (filename)
+            r->nfiles++;
+        else
+            r->nfields++;
         p->name = strdup(key ? key : "");
         p->filename = dup_or_null(filename);
         p->content_type = dup_or_null(content_type);
@@ -284,7 +304,9 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     if (!p || size == 0) return MHD_YES;
     if (p->spooled) return spool_write(r, p, data, size) ? MHD_YES : MHD_NO;
     if (p->len + size > p->cap) {
-        size_t cap = p->cap ? p->cap : 4096;
+        /* From the first chunk's size, not a fixed block: a one-byte field
+         * costs bytes, not pages. */
+        size_t cap = p->cap ? p->cap : size;
         while (cap < p->len + size) cap *= 2;
         unsigned char *d = realloc(p->data, cap + 1);
         if (!d) return MHD_NO;
@@ -367,10 +389,20 @@ bool http_parse_multipart(http_req *r)
         return false;
     }
     if (r->parts_too_many) {
-        unsigned max_files = r->srv->cfg.limits.max_files;
         http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_files",
-                         "more than %u files in one request",
-                         (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) ? 10000 : max_files);
+                         "more than %u files in one request", route_max_files(r));
+        return false;
+    }
+    if (r->fields_too_many) {
+        http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_fields",
+                         "more than %u form fields that are not files in one request",
+                         route_max_files(r) + HTTP_MAX_FIELDS);
+        return false;
+    }
+    if (r->part_name_too_long) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                         "a form field's name or file name is longer than %u bytes",
+                         HTTP_MAX_PART_NAME);
         return false;
     }
     if (ok != MHD_YES || done != MHD_YES || r->nparts == 0) {

@@ -103,8 +103,10 @@ struct http_req {
     /* Multipart parts, filled by http_parse_multipart. */
     http_part *parts;
     size_t nparts, parts_cap;
-    bool parts_too_many;
-    size_t parts_bytes;
+    size_t nfiles, nfields; /* of the parts: files, and plain fields */
+    bool parts_too_many;    /* more files than the route takes */
+    bool fields_too_many;   /* more plain fields than HTTP_MAX_FIELDS allows */
+    bool part_name_too_long;
     /* Dataset imports (HTTP_BIG_UPLOAD, multipart) are parsed into parts as
      * they arrive, never held as a raw body too: the parser, the bytes fed
      * to it, and whether it failed. */
@@ -149,6 +151,11 @@ enum {
     HTTP_CAPTURE = 1u << 7,   /* a few phone photos: body at most HTTP_CAPTURE_MAX bytes */
 };
 #define HTTP_CAPTURE_MAX (8u << 20)
+/* Multipart bounds besides the body size: plain (non-file) fields beyond
+ * one per file the route takes (an import names each file's person), and
+ * the length of a part's field name and file name (a path, so PATH_MAX). */
+#define HTTP_MAX_FIELDS    64u
+#define HTTP_MAX_PART_NAME 4096u
 
 struct http_route {
     const char *method;

@@ -701,6 +701,7 @@ const en: Dictionary = {
     shutting_down: 'The server is shutting down. Try again in a moment.',
     request_timeout: 'The request took too long.',
     too_many_files: 'Too many files in one upload.',
+    too_many_fields: 'Too many form fields in one upload.',
     malformed_multipart: 'The file upload is malformed.',
     invalid: 'Invalid data.',
   },

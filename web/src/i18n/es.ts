@@ -701,6 +701,7 @@ const es = {
     shutting_down: 'El servidor se está deteniendo. Inténtelo en un momento.',
     request_timeout: 'La petición tardó demasiado.',
     too_many_files: 'Demasiados archivos en un envío.',
+    too_many_fields: 'Demasiados campos en un envío.',
     malformed_multipart: 'El envío de archivos está mal formado.',
     invalid: 'Datos no válidos.',
   },
