@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 #ifdef __GLIBC__
@@ -866,9 +867,10 @@ typedef struct {
     bool planned, done;
     char *line; /* the lines of the last step */
     size_t line_len, line_cap, line_off;
-    pthread_mutex_t lock; /* busy, suspended */
-    bool busy;            /* a step runs on the work queue */
+    pthread_mutex_t lock; /* busy, suspended, gave_up */
+    bool busy;            /* a step runs on the work queue, or waits to */
     bool suspended;       /* the reader suspended the connection for it */
+    bool gave_up;         /* the queue stayed full: the answer ends with an error */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -954,12 +956,47 @@ static void import_emit(void *user, const dataset_line *l)
     import_line(s, j);
 }
 
+/* Sort every file, in the first step (on the work queue: a roster of many
+ * rows takes a while to read, and the connection thread answers others):
+ * photos stay on disk until their person's turn; the roster is parsed and
+ * the bytes of everything else freed. */
+static rc_status import_sort(import_state *s, rc_error *err)
+{
+    http_req *r = s->r;
+    const char *person = NULL;
+    for (size_t i = 0; i < r->nparts; i++) {
+        http_part *part = &r->parts[i];
+        if (!part->filename) {
+            if (strcmp(part->name, "person") == 0)
+                person = part->data && strlen((char *)part->data) == part->len ? (char *)part->data
+                                                                               : NULL;
+            continue;
+        }
+        s->files++;
+        dataset_totals before, after;
+        dataset_totals_get(s->d, &before);
+        rc_status st = dataset_add(s->d, part->filename, person, i, part->data, part->len, err);
+        if (st != RC_OK) return st;
+        dataset_totals_get(s->d, &after);
+        if (after.photos == before.photos) import_release(s, i);
+    }
+    return RC_OK;
+}
+
 /* The lines of the next step, or the closing summary. */
 static void import_advance(import_state *s)
 {
     s->line_len = s->line_off = 0;
     if (!s->planned) { /* first: what will be imported, for progress */
         s->planned = true;
+        rc_error err;
+        if (import_sort(s, &err) != RC_OK) {
+            rc_log(RC_LOG_ERROR, "import: %s", err.msg);
+            import_line(
+                s, json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", err.msg));
+            s->done = true;
+            return;
+        }
         dataset_totals t;
         dataset_totals_get(s->d, &t);
         import_line(s, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "type", "plan", "files", s->files,
@@ -999,6 +1036,32 @@ static void import_job(void *arg)
     if (resume) MHD_resume_connection(s->r->conn);
 }
 
+/* The queue was full when the next step was due. The step never runs on
+ * the connection thread instead (a person's photos take seconds to decode
+ * and enroll, and that thread answers other clients): a thread of its own
+ * offers it again every 100 ms, for at most IMPORT_RETRY_S; after that the
+ * answer ends with an error. */
+#define IMPORT_RETRY_S 60
+
+static void *import_retry(void *arg)
+{
+    import_state *s = arg;
+    for (int i = 0; i < IMPORT_RETRY_S * 10; i++) {
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) return NULL;
+    }
+    rc_log(RC_LOG_WARN, "import: the work queue stayed full for %d s; ending the answer",
+           IMPORT_RETRY_S);
+    pthread_mutex_lock(&s->lock);
+    s->busy = false;
+    s->gave_up = true;
+    bool resume = s->suspended;
+    s->suspended = false;
+    pthread_mutex_unlock(&s->lock);
+    if (resume) MHD_resume_connection(s->r->conn);
+    return NULL;
+}
+
 static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -1011,23 +1074,28 @@ static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
         return 0;
     }
     if (s->line_off == s->line_len) {
-        if (s->done) {
+        if (s->done || s->gave_up) {
             pthread_mutex_unlock(&s->lock);
-            return MHD_CONTENT_READER_END_OF_STREAM;
+            return s->done ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
         }
         s->busy = true;
-        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) {
-            s->suspended = true;
-            MHD_suspend_connection(s->r->conn);
-            pthread_mutex_unlock(&s->lock);
-            return 0;
+        pthread_t t;
+        pthread_attr_t attr;
+        bool queued = recog_submit(rg(s->r), import_job, s, NULL) == RC_OK;
+        if (!queued && pthread_attr_init(&attr) == 0) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            queued = pthread_create(&t, &attr, import_retry, s) == 0;
+            pthread_attr_destroy(&attr);
         }
-        s->busy = false; /* the queue is full: this one step runs here */
-        import_advance(s);
-        if (!s->line_len) {
+        if (!queued) { /* not even a thread to wait with */
+            s->busy = false;
             pthread_mutex_unlock(&s->lock);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
+        s->suspended = true;
+        MHD_suspend_connection(s->r->conn);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
     }
     size_t n = s->line_len - s->line_off;
     if (n > max) n = max;
@@ -1064,28 +1132,6 @@ enum MHD_Result http_h_import(http_req *r)
     }
     s->r = r;
     pthread_mutex_init(&s->lock, NULL);
-    /* Sort every file now: photos stay on disk until their person's turn;
-     * the roster is parsed and the bytes of everything else freed. */
-    const char *person = NULL;
-    rc_error err;
-    for (size_t i = 0; i < r->nparts; i++) {
-        http_part *part = &r->parts[i];
-        if (!part->filename) {
-            if (strcmp(part->name, "person") == 0)
-                person = part->data && strlen((char *)part->data) == part->len ? (char *)part->data
-                                                                               : NULL;
-            continue;
-        }
-        s->files++;
-        dataset_totals before, after;
-        dataset_totals_get(s->d, &before);
-        if (dataset_add(s->d, part->filename, person, i, part->data, part->len, &err) != RC_OK) {
-            import_free(s);
-            return http_reply_error(r, 500, "internal", "%s", err.msg);
-        }
-        dataset_totals_get(s->d, &after);
-        if (after.photos == before.photos) import_release(s, i);
-    }
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);
     if (!resp) {

@@ -6,15 +6,31 @@
 // stay within a bound that is a small multiple of what the attacker sent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startWithRoles, multipart } from './lib.mjs';
 
-let env;
+const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
+let env, dir, big;
 
 before(async () => {
+  // A 36-megapixel photo (the group photo tiled 3 x 3, about 40 faces): a
+  // decode and a detection that take a while (busy.test.mjs makes it too).
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-attack-'));
+  const out = join(dir, 'big.jpg');
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', join(FACES, 'group', 'deepface_selfie-many-people.jpg'),
+    '-filter_complex', '[0:v]scale=2000:-2,split=3[a][b][c];[a][b][c]hstack=3,split=3[d][e][f];[d][e][f]vstack=3',
+    '-q:v', '3', out]);
+  assert.equal(r.status, 0, String(r.stderr));
+  big = readFileSync(out);
   env = await startWithRoles({ models: true });
 });
-after(async () => { assert.equal(await env.stop(), 0); });
+after(async () => {
+  assert.equal(await env.stop(), 0);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const MB = 1024 * 1024;
 const rssOf = (pid) => Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
@@ -29,16 +45,16 @@ function watchPeak(pid) {
 
 // /healthz and a signed-in GET answer (within 5 s each) while `attack` runs;
 // returns what `attack` resolved to.
-async function answeringDuring(attack) {
+async function answeringDuring(attack, on = env) {
   let done = false;
   const running = attack.finally(() => { done = true; });
   let rounds = 0;
   do {
-    const h = await fetch(new URL('healthz', env.srv.url), { signal: AbortSignal.timeout(5000) });
+    const h = await fetch(new URL('healthz', on.srv.url), { signal: AbortSignal.timeout(5000) });
     assert.equal(h.status, 200, '/healthz answers during the attack');
     await h.arrayBuffer();
-    const p = await fetch(new URL('api/v1/persons?limit=1', env.srv.url),
-      { headers: env.admin.headers(), signal: AbortSignal.timeout(5000) });
+    const p = await fetch(new URL('api/v1/persons?limit=1', on.srv.url),
+      { headers: on.admin.headers(), signal: AbortSignal.timeout(5000) });
     assert.equal(p.status, 200, 'a signed-in GET answers during the attack');
     await p.arrayBuffer();
     rounds++;
@@ -75,4 +91,46 @@ test('a form field or file name longer than 4096 bytes is refused with 400', asy
     assert.match(r.body.error.message, /longer than 4096 bytes/);
   }
   assert.equal((await fetch(new URL('healthz', env.srv.url))).status, 200);
+});
+
+test('a roster of 100 001 rows is refused whole (too_many_rows), read off the connection threads', async () => {
+  // Reading it compared each row's code with every row before it, on the
+  // connection thread that received the import: a 440 KB roster of 50 000
+  // rows held that thread (and everyone it served) for 5 s, 100 001 rows
+  // for about 20.
+  let csv = 'code,first name\n';
+  for (let i = 0; i <= 100000; i++) csv += `R${i},x\n`;
+  const mp = multipart([{ name: 'file', filename: 'roster.csv', type: 'text/csv', data: Buffer.from(csv) }]);
+  const r = await answeringDuring(env.admin.req('POST', '/api/v1/import', { body: mp.body, type: mp.type }));
+  assert.equal(r.status, 200);
+  const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+  const roster = lines.find((l) => l.type === 'skipped' && l.file === 'roster.csv');
+  assert.ok(roster, r.body.slice(0, 500));
+  assert.equal(roster.params.problem, 'too_many_rows');
+  assert.match(roster.reason, /more than 100000 rows/);
+  assert.deepEqual(lines.at(-1), { done: true, files: 1, photos: 0, accepted: 0, persons_created: 0, persons_updated: 0, roster_rows: 0, skipped: 1 });
+});
+
+test("with the work queue full, an import's next step waits for it and never runs on the connection thread", async () => {
+  // One connection thread and one recognition thread, one job may wait
+  // (--threads 1 --queue 1). Two recognitions fill both; the import arrives
+  // meanwhile, so its first step (8 large photos of one person, seconds of
+  // decoding) finds the queue full. It used to run that step right there,
+  // on the one connection thread, and /healthz waited for it.
+  const own = await startWithRoles({ models: true, args: ['--threads', '1', '--queue', '1'] });
+  try {
+    const recognize = () => own.device.req('POST', '/api/v1/recognize', { body: big, type: 'image/jpeg' });
+    const busy = [recognize(), recognize()];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const mp = multipart(Array.from({ length: 8 }, (_, i) => ({ name: 'file', filename: `Big Group/${i}.jpg`, type: 'image/jpeg', data: big })));
+    const r = await answeringDuring(own.admin.req('POST', '/api/v1/import', { body: mp.body, type: mp.type }), own);
+    assert.equal(r.status, 200);
+    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0], { type: 'plan', files: 8, photos: 8, persons: 1, roster_rows: 0, skipped: 0 });
+    assert.equal(lines.at(-1).done, true, r.body.slice(-300));
+    assert.equal(lines.filter((l) => l.file?.startsWith('Big Group/')).length, 8, 'every photo has its line');
+    for (const b of await Promise.all(busy)) assert.ok([200, 503].includes(b.status));
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
 });

@@ -271,6 +271,7 @@ const en: Dictionary = {
       not_utf8: 'the roster is not UTF-8 (save it as "CSV UTF-8")',
       no_rows: 'the roster has no rows',
       no_code_column: "the roster's header has no code column",
+      too_many_rows: 'the roster has more than 100 000 rows: split it into several imports',
       second_roster: 'a second roster: only one is read per import',
     },
   },

@@ -270,6 +270,7 @@ const es = {
       not_utf8: 'la lista no está en UTF-8 (guárdela como «CSV UTF-8»)',
       no_rows: 'la lista no tiene filas',
       no_code_column: 'la cabecera de la lista no tiene columna de código',
+      too_many_rows: 'la lista tiene más de 100 000 filas: divídala en varias importaciones',
       second_roster: 'segunda lista: solo se lee una por importación',
     },
   },
