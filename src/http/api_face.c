@@ -1040,8 +1040,10 @@ static void import_job(void *arg)
  * the connection thread instead (a person's photos take seconds to decode
  * and enroll, and that thread answers other clients): a thread of its own
  * offers it again every 100 ms, for at most IMPORT_RETRY_S; after that the
- * answer ends with an error. */
-#define IMPORT_RETRY_S 60
+ * answer ends with an error. (Less than the 30 s http_server_stop waits for
+ * requests in flight, so a stopping server never frees the import under
+ * this thread.) */
+#define IMPORT_RETRY_S 20
 
 static void *import_retry(void *arg)
 {
