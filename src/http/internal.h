@@ -154,8 +154,11 @@ enum {
 /* Multipart bounds besides the body size: plain (non-file) fields beyond
  * one per file the route takes (an import names each file's person), and
  * the length of a part's field name and file name (a path, so PATH_MAX). */
-#define HTTP_MAX_FIELDS    64u
-#define HTTP_MAX_PART_NAME 4096u
+#define HTTP_MAX_FIELDS 64u
+/* Values in a JSON body (objects, arrays, members, elements): each costs
+ * jansson memory and time on the connection thread, whatever its bytes. */
+#define HTTP_MAX_JSON_VALUES 100000u
+#define HTTP_MAX_PART_NAME   4096u
 
 struct http_route {
     const char *method;

@@ -81,6 +81,31 @@ test('a multipart body of 50 000 one-byte form fields is refused with 413, its m
   assert.match(r.body.error.message, /more than 10064 form fields/);
 });
 
+test('an anonymous JSON body of 9 million values is refused with 413 before it is parsed', async () => {
+  // 18 MB of "0," (under the 20 MB body limit) sent to the login, which
+  // anyone may call: parsing it held 440 MB and the connection thread for
+  // 30 s. A long string is one value and still fine.
+  const pid = env.srv.child.pid;
+  const login = (body) => fetch(new URL('api/v1/auth/login', env.srv.url),
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+  const body = `[${'0,'.repeat(9 * 1024 * 1024)}0]`;
+  const before = rssOf(pid);
+  const peak = watchPeak(pid);
+  const r = await answeringDuring(login(body));
+  const grown = peak.stop() - before;
+  assert.ok(grown < 3 * body.length,
+    `resident memory grew by ${(grown / MB).toFixed(1)} MB for a ${(body.length / MB).toFixed(1)} MB body`);
+  assert.equal(r.status, 413);
+  const e = (await r.json()).error;
+  assert.equal(e.code, 'json_too_large');
+  assert.deepEqual(e.params, { max: 100000 });
+  const long = await login(JSON.stringify({ email: `${'a'.repeat(4 * MB)}@example.org`, password: 'x' }));
+  assert.equal(long.status, 400, 'one long string is one value: read, then judged as an e-mail');
+  assert.equal((await long.json()).error.code, 'invalid_field');
+  const ok = await login(JSON.stringify({ email: 'admin@example.org', password: 'admin-pass-1' }));
+  assert.equal(ok.status, 200);
+});
+
 test('a form field or file name longer than 4096 bytes is refused with 400', async () => {
   for (const part of [{ name: 'n'.repeat(5000), value: 'x' },
     { name: 'file', filename: `${'d'.repeat(5000)}/a.jpg`, data: Buffer.from('x') }]) {
