@@ -100,6 +100,8 @@ struct http_req {
     size_t body_len, body_cap;
     size_t body_limit;
     bool body_too_large;
+    size_t body_held;  /* bytes of the server's body budget this request holds */
+    bool body_refused; /* the budget was spent: the body is dropped, then 503 */
     /* Multipart parts, filled by http_parse_multipart. */
     http_part *parts;
     size_t nparts, parts_cap;
@@ -154,7 +156,8 @@ enum {
 /* Multipart bounds besides the body size: plain (non-file) fields beyond
  * one per file the route takes (an import names each file's person), and
  * the length of a part's field name and file name (a path, so PATH_MAX). */
-#define HTTP_MAX_FIELDS 64u
+#define HTTP_BODY_BUDGET 8u
+#define HTTP_MAX_FIELDS  64u
 /* Values in a JSON body (objects, arrays, members, elements): each costs
  * jansson memory and time on the connection thread, whatever its bytes. */
 #define HTTP_MAX_JSON_VALUES 100000u
@@ -386,9 +389,13 @@ struct http_server {
     http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
     http_limiter *reg_limiter; /* public self-registrations, per address */
     http_conns *conns;
-    pthread_mutex_t lock; /* guards in_flight */
+    pthread_mutex_t lock; /* guards in_flight, body_held */
     pthread_cond_t idle;
     unsigned in_flight;
+    /* Request bodies held in memory by all connections together, against
+     * HTTP_BODY_BUDGET times the body limit: each connection may send up to
+     * the limit, and a thousand of them must not hold a thousand limits. */
+    size_t body_held;
     bool tls;
     pthread_t heartbeat;
     bool heartbeat_running;

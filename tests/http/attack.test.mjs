@@ -6,6 +6,7 @@
 // stay within a bound that is a small multiple of what the attacker sent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,6 +157,56 @@ test("with the work queue full, an import's next step waits for it and never run
     assert.equal(lines.filter((l) => l.file?.startsWith('Big Group/')).length, 8, 'every photo has its line');
     for (const b of await Promise.all(busy)) assert.ok([200, 503].includes(b.status));
   } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test('bodies held in memory by all connections together are bounded: 40 anonymous 1 MB bodies left unfinished', async () => {
+  // --max-body 1: each connection may send 1 MB, and anyone may post to
+  // the login. Every unfinished body used to be held whole: 128 addresses'
+  // worth of connections (1000 by default) times the limit. Now bodies
+  // past 8 times the limit in all are dropped as they arrive and answered
+  // 503 + Retry-After once sent.
+  const own = await startWithRoles({ args: ['--max-body', '1'] });
+  const port = Number(new URL(own.srv.url).port);
+  const pid = own.srv.child.pid;
+  const socks = [];
+  try {
+    const before = rssOf(pid);
+    const peak = watchPeak(pid);
+    const part = Buffer.alloc(MB - 1024, 0x20);
+    const open = () => new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' });
+      s.answer = '';
+      s.on('data', (d) => { s.answer += d; });
+      s.on('error', () => {});
+      s.on('connect', () => {
+        s.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n`);
+        s.write(part, () => resolve(s));
+      });
+    });
+    for (let i = 0; i < 40; i++) socks.push(await open());
+    // All sent but their last kilobyte: the server has read what it will.
+    const held = await answeringDuring(new Promise((resolve) => setTimeout(resolve, 1000)), own).then(() => peak.stop() - before);
+    assert.ok(held < 24 * MB, `40 unfinished 1 MB bodies hold ${(held / MB).toFixed(1)} MB`);
+    // Finished: the ones held are read and judged, the others told to retry.
+    await Promise.all(socks.map((s) => new Promise((resolve) => {
+      s.on('close', resolve);
+      s.end(Buffer.alloc(1024, 0x20));
+    })));
+    const status = socks.map((s) => Number(/^HTTP\/1\.1 (\d+)/.exec(s.answer)?.[1]));
+    const refused = socks.filter((s, i) => status[i] === 503);
+    assert.ok(refused.length >= 32, `statuses: ${status}`);
+    for (const s of refused) assert.match(s.answer, /Retry-After: 1/i);
+    assert.ok(status.every((c) => c === 503 || c === 400), `statuses: ${status}`);
+    // Nothing is held any more: a login works.
+    const c = await fetch(new URL('api/v1/auth/login', own.srv.url), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@example.org', password: 'admin-pass-1' }),
+    });
+    assert.equal(c.status, 200);
+  } finally {
+    for (const s of socks) s.destroy();
     assert.equal(await own.stop(), 0);
   }
 });
