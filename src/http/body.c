@@ -334,6 +334,10 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     }
     if (!p || size == 0) return MHD_YES;
     if (p->spooled) return spool_write(r, p, data, size) ? MHD_YES : MHD_NO;
+    if (r->streamed && (r->held_in_memory += size) > HTTP_MAX_IMPORT_MEMORY) {
+        r->held_too_much = true;
+        return MHD_NO;
+    }
     if (p->len + size > p->cap) {
         /* From the first chunk's size, not a fixed block: a one-byte field
          * costs bytes, not pages. */
@@ -428,6 +432,12 @@ bool http_parse_multipart(http_req *r)
         http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_fields",
                          "more than %u form fields that are not files in one request",
                          route_max_files(r) + HTTP_MAX_FIELDS);
+        return false;
+    }
+    if (r->held_too_much) {
+        http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "roster_too_large",
+                         "the roster and form fields of an import are over %u MB together",
+                         HTTP_MAX_IMPORT_MEMORY >> 20);
         return false;
     }
     if (r->part_name_too_long) {

@@ -109,6 +109,8 @@ struct http_req {
     bool parts_too_many;    /* more files than the route takes */
     bool fields_too_many;   /* more plain fields than HTTP_MAX_FIELDS allows */
     bool part_name_too_long;
+    size_t held_in_memory; /* a streamed import's bytes of parts kept in memory */
+    bool held_too_much;    /* over HTTP_MAX_IMPORT_MEMORY */
     /* Dataset imports (HTTP_BIG_UPLOAD, multipart) are parsed into parts as
      * they arrive, never held as a raw body too: the parser, the bytes fed
      * to it, and whether it failed. */
@@ -158,6 +160,9 @@ enum {
  * the length of a part's field name and file name (a path, so PATH_MAX). */
 #define HTTP_BODY_BUDGET 8u
 #define HTTP_MAX_FIELDS  64u
+/* A dataset import spools its photos to disk; what it keeps in memory (the
+ * roster and plain fields) is at most this many bytes. */
+#define HTTP_MAX_IMPORT_MEMORY (64u << 20)
 /* Values in a JSON body (objects, arrays, members, elements): each costs
  * jansson memory and time on the connection thread, whatever its bytes. */
 #define HTTP_MAX_JSON_VALUES 100000u
