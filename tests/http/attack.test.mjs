@@ -7,25 +7,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWithRoles, multipart } from './lib.mjs';
+import { startWithRoles, multipart, bigGroupPhoto } from './lib.mjs';
 
-const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
 let env, dir, big;
 
 before(async () => {
-  // A 36-megapixel photo (the group photo tiled 3 x 3, about 40 faces): a
-  // decode and a detection that take a while (busy.test.mjs makes it too).
+  // A 36-megapixel photo with about 40 faces: seconds to decode and detect.
   dir = mkdtempSync(join(tmpdir(), 'rollcall-attack-'));
-  const out = join(dir, 'big.jpg');
-  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', join(FACES, 'group', 'deepface_selfie-many-people.jpg'),
-    '-filter_complex', '[0:v]scale=2000:-2,split=3[a][b][c];[a][b][c]hstack=3,split=3[d][e][f];[d][e][f]vstack=3',
-    '-q:v', '3', out]);
-  assert.equal(r.status, 0, String(r.stderr));
-  big = readFileSync(out);
+  big = bigGroupPhoto(dir);
   env = await startWithRoles({ models: true });
 });
 after(async () => {
