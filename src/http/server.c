@@ -545,8 +545,10 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
             r->body_len = r->body_cap = 0;
             return MHD_YES;
         }
-        if ((r->route->flags & HTTP_BIG_UPLOAD) && http_is_multipart(r)) {
-            http_multipart_feed(r, upload, n); /* never held twice */
+        if (r->route->flags & HTTP_BIG_UPLOAD) {
+            /* Parsed as it arrives, never held twice; a body that is not
+             * multipart is not held at all (the handler answers 415). */
+            if (http_is_multipart(r)) http_multipart_feed(r, upload, n);
             return MHD_YES;
         }
         if (r->body_len + n + 1 > r->body_cap) {

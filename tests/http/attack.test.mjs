@@ -127,6 +127,18 @@ test('an import keeps at most 64 MB of roster and fields in memory: an 80 MB ros
   assert.equal(r.body.error.code, 'roster_too_large');
 });
 
+test('an import body that is not multipart is refused with 415 without being held (100 MB)', async () => {
+  const pid = env.srv.child.pid;
+  const body = Buffer.alloc(100 * MB, 0x41);
+  const before = rssOf(pid);
+  const peak = watchPeak(pid);
+  const r = await answeringDuring(env.admin.req('POST', '/api/v1/import', { body, type: 'application/zip' }));
+  const grown = peak.stop() - before;
+  assert.ok(grown < 16 * MB, `resident memory grew by ${(grown / MB).toFixed(1)} MB for a 100 MB body`);
+  assert.equal(r.status, 415);
+  assert.equal(r.body.error.code, 'unsupported_media_type');
+});
+
 test('a roster of 100 001 rows is refused whole (too_many_rows), read off the connection threads', async () => {
   // Reading it compared each row's code with every row before it, on the
   // connection thread that received the import: a 440 KB roster of 50 000
