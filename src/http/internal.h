@@ -162,7 +162,7 @@ enum {
 #define HTTP_MAX_FIELDS  64u
 /* A dataset import spools its photos to disk; what it keeps in memory (the
  * roster and plain fields) is at most this many bytes. */
-#define HTTP_MAX_IMPORT_MEMORY (64u << 20)
+#define HTTP_MAX_IMPORT_MEMORY (32u << 20)
 /* Values in a JSON body (objects, arrays, members, elements): each costs
  * jansson memory and time on the connection thread, whatever its bytes. */
 #define HTTP_MAX_JSON_VALUES 100000u

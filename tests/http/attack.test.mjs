@@ -111,7 +111,7 @@ test('a form field or file name longer than 4096 bytes is refused with 400', asy
   assert.equal((await fetch(new URL('healthz', env.srv.url))).status, 200);
 });
 
-test('an import keeps at most 64 MB of roster and fields in memory: an 80 MB roster is refused with 413', async () => {
+test('an import keeps at most 32 MB of roster and fields in memory: an 80 MB roster is refused with 413', async () => {
   // Photos go to a spool file as they arrive; a roster stayed in memory
   // whole (up to the 512 MB import limit), and was copied once more to be
   // read.
@@ -122,7 +122,7 @@ test('an import keeps at most 64 MB of roster and fields in memory: an 80 MB ros
   const peak = watchPeak(pid);
   const r = await answeringDuring(env.admin.req('POST', '/api/v1/import', { body: mp.body, type: mp.type }));
   const grown = peak.stop() - before;
-  assert.ok(grown < 72 * MB, `resident memory grew by ${(grown / MB).toFixed(1)} MB for an ${(csv.length / MB).toFixed(0)} MB roster`);
+  assert.ok(grown < 64 * MB, `resident memory grew by ${(grown / MB).toFixed(1)} MB for an ${(csv.length / MB).toFixed(0)} MB roster`);
   assert.equal(r.status, 413, String(r.body).slice(0, 300));
   assert.equal(r.body.error.code, 'roster_too_large');
 });

@@ -703,7 +703,7 @@ const en: Dictionary = {
     request_timeout: 'The request took too long.',
     too_many_files: 'Too many files in one upload.',
     too_many_fields: 'Too many form fields in one upload.',
-    roster_too_large: 'The roster and form fields of the import are over 64 MB.',
+    roster_too_large: 'The roster and form fields of the import are over 32 MB.',
     json_too_large: 'The request holds too many values.',
     malformed_multipart: 'The file upload is malformed.',
     invalid: 'Invalid data.',

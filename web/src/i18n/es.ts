@@ -703,7 +703,7 @@ const es = {
     request_timeout: 'La petición tardó demasiado.',
     too_many_files: 'Demasiados archivos en un envío.',
     too_many_fields: 'Demasiados campos en un envío.',
-    roster_too_large: 'La lista y los campos de la importación superan 64 MB.',
+    roster_too_large: 'La lista y los campos de la importación superan 32 MB.',
     json_too_large: 'La petición contiene demasiados valores.',
     malformed_multipart: 'El envío de archivos está mal formado.',
     invalid: 'Datos no válidos.',
