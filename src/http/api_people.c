@@ -1070,5 +1070,6 @@ enum MHD_Result http_h_cameras_delete(http_req *r)
     rc_status st = store_camera_delete(db(r), c.id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "camera.delete", "camera", c.id, json_pack("{s:s}", "name", c.name));
+    http_hub_revalidate(r->srv->hub); /* its keys were revoked: their streams end now */
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

@@ -10,7 +10,8 @@
  * import that creates people, holidays, new groups) is refused to them.
  *
  * Also the camera binding of device keys: a key bound to a camera marks
- * attendance for that camera only.
+ * attendance for that camera only, and nothing marks attendance through a
+ * disabled camera (deleting a camera revokes its keys: store_camera_delete).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,23 @@ bool http_require_all_groups(http_req *r, const char *what)
                      "%s concerns every group; your account is limited to some groups (ask an "
                      "admin)",
                      what);
+    return false;
+}
+
+bool http_require_known_camera(http_req *r, int64_t camera_id, bool marking)
+{
+    if (!camera_id) return true;
+    store_camera c;
+    if (store_camera_get(db(r), camera_id, &c, NULL) != RC_OK) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query", "there is no camera %lld",
+                         (long long)camera_id);
+        return false;
+    }
+    if (c.enabled || !marking) return true;
+    http_reply_error_p(r, MHD_HTTP_FORBIDDEN, "camera_disabled",
+                       json_pack("{s:I}", "camera_id", (json_int_t)camera_id),
+                       "camera %lld is disabled; enable it to mark attendance through it",
+                       (long long)camera_id);
     return false;
 }
 

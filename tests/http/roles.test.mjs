@@ -259,6 +259,22 @@ test('what each role reaches: a manager limited to group A never reaches group B
     assert.deepEqual(r.body.groups.map((g) => g.id), [GA]);
     const PN = r.body.id;
     assert.equal(limCreated.all_groups, false, 'the user says it is limited');
+    // Enrolling B's face into their own person: refused as a duplicate, but
+    // a limited manager is not told whose face it is (else any photo would
+    // search every group's faces). An unlimited manager is told.
+    const dup = multipart([{ name: 'file', filename: 'b3.jpg', type: 'image/jpeg', data: photo('id/deepface_person01/3.jpg') }]);
+    for (const [who, c] of [['limited manager', lim], ['manager', manager]]) {
+      r = await c.post(`/api/v1/persons/${PA}/faces`, undefined, { body: dup.body, type: dup.type });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const [res] = r.body.results;
+      assert.equal(res.code, 'duplicate_identity', `${who}: ${JSON.stringify(res)}`);
+      if (who === 'manager') {
+        assert.equal(res.params.person.id, PB);
+        continue;
+      }
+      assert.equal(res.params.person, undefined, JSON.stringify(res));
+      assert.doesNotMatch(JSON.stringify(r.body), /REACH-B|similarity/, 'nothing of B');
+    }
     // The member reaches only themselves.
     r = await member.get('/api/v1/attendance');
     assert.deepEqual(r.body.items.map((e) => e.person_id), [PA]);
