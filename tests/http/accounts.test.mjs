@@ -138,3 +138,20 @@ test("a kiosk's admin-password unlock counts against the account's lock-out", as
   assert.equal(cli('unlock', 'kadmin@example.org').status, 0);
   assert.equal((await unlock('kadmin-pass-1')).status, 204);
 });
+
+// Deactivating an account ends its sessions for good. Before, the sessions
+// were only refused while the account was inactive: activating it again
+// brought every old session (a stolen cookie too) back to life.
+test('deactivating a user ends their sessions; activating again brings none back', async () => {
+  const r = await admin.post('/api/v1/users', { email: 'off@example.org', name: 'O', role: 'manager', password: 'off-pass-123', must_change_password: false });
+  assert.equal(r.status, 201);
+  const c = new Client(env.srv.url);
+  await c.login('off@example.org', 'off-pass-123');
+  assert.equal((await c.get('/api/v1/auth/me')).status, 200);
+  assert.equal((await admin.patch(`/api/v1/users/${r.body.id}`, { active: false })).status, 200);
+  assert.equal((await c.get('/api/v1/auth/me')).status, 401);
+  assert.equal((await admin.patch(`/api/v1/users/${r.body.id}`, { active: true })).status, 200);
+  assert.equal((await c.get('/api/v1/auth/me')).status, 401, 'the old session stays ended');
+  await c.login('off@example.org', 'off-pass-123');
+  assert.equal((await c.get('/api/v1/auth/me')).status, 200, 'a new login works');
+});
