@@ -333,7 +333,7 @@ static json_t *erase_json(const store_erase *e)
 enum MHD_Result http_h_persons_delete(http_req *r)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     rc_error err;
     rc_status st = store_person_erase(db(r), p.id, http_actor(r), NULL, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
@@ -346,7 +346,7 @@ enum MHD_Result http_h_persons_delete(http_req *r)
 enum MHD_Result http_h_person_biometrics_delete(http_req *r)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     rc_error err;
     store_erase e;
     rc_status st = store_person_erase_biometrics(db(r), p.id, http_actor(r), &e, &err);
@@ -361,7 +361,7 @@ enum MHD_Result http_h_person_biometrics_delete(http_req *r)
 static enum MHD_Result archive(http_req *r, bool on)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     if (!p.active == on) return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
     p.active = !on;
     rc_error err;

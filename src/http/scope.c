@@ -102,6 +102,23 @@ bool http_require_person(http_req *r, int64_t person_id)
     return false;
 }
 
+bool http_require_whole_person(http_req *r, int64_t person_id)
+{
+    if (!http_require_person(r, person_id)) return false;
+    if (!http_scope_limited(r)) return true;
+    int64_t *gids = NULL;
+    size_t ng = 0;
+    bool whole = store_person_groups(db(r), person_id, &gids, &ng, NULL) == RC_OK;
+    for (size_t i = 0; i < ng && whole; i++) whole = http_scope_group(r, gids[i]);
+    free(gids);
+    if (whole) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                     "person %lld is also in groups you do not manage: erasing, archiving or "
+                     "restoring them changes them for those groups too (ask an admin)",
+                     (long long)person_id);
+    return false;
+}
+
 bool http_require_face(http_req *r, int64_t face_id)
 {
     if (!http_scope_limited(r)) return true;
