@@ -541,7 +541,7 @@ bool http_scope_person(http_req *r, int64_t person_id);
 /* The same, answering 403 naming the group or person when not. */
 bool http_require_group(http_req *r, int64_t group_id);
 bool http_require_person(http_req *r, int64_t person_id);
-/* Erasing or archiving a person takes them from every group: a limited
+/* Erasing, archiving or restoring a person changes them for every group: a limited
  * manager may do it only when all of the person's groups are theirs (403
  * otherwise; no answer sent when true). */
 bool http_require_whole_person(http_req *r, int64_t person_id);
