@@ -304,7 +304,10 @@ enum MHD_Result http_h_persons_patch(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    if (person_fields(r, b, &p, false)) {
+    int was_active = p.active;
+    /* "active" is archiving by another name: the same rule as the route. */
+    if (person_fields(r, b, &p, false) &&
+        (p.active == was_active || http_require_whole_person(r, p.id))) {
         rc_error err;
         rc_status st = store_person_update(db(r), &p, &err);
         if (st != RC_OK) {

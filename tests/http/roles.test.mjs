@@ -245,14 +245,15 @@ test('what each role reaches: a manager limited to group A never reaches group B
     assert.deepEqual((await admin.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id).sort(), [GA, GB].sort());
     // ...nor may they erase or archive them: that takes them (events, faces)
     // from group B too. Before, all three answered 2xx and B lost them.
-    for (const [m, p] of [['DELETE', `/api/v1/persons/${PA}`], ['DELETE', `/api/v1/persons/${PA}/biometrics`],
-      ['POST', `/api/v1/persons/${PA}/archive`]]) {
-      const res = await lim.req(m, p);
+    for (const [m, p, json] of [['DELETE', `/api/v1/persons/${PA}`], ['DELETE', `/api/v1/persons/${PA}/biometrics`],
+      ['POST', `/api/v1/persons/${PA}/archive`], ['PATCH', `/api/v1/persons/${PA}`, { active: false }]]) {
+      const res = await lim.req(m, p, json ? { json } : {});
       assert.equal(res.status, 403, `${m} ${p}: ${res.status} ${JSON.stringify(res.body)}`);
       assert.match(res.body.error.message, /also in groups/);
     }
     assert.equal((await admin.get(`/api/v1/persons/${PA}/faces`)).body.length >= 1, true, 'A keeps its faces');
     assert.equal((await admin.get(`/api/v1/persons/${PA}`)).body.active, true, 'A not archived');
+    assert.equal((await lim.patch(`/api/v1/persons/${PA}`, { last_name: 'R', active: true })).status, 200, 'other edits stay theirs');
     assert.equal((await admin.del(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
     assert.deepEqual((await lim.get('/api/v1/groups')).body.items.map((g) => g.id), [GA]);
     assert.deepEqual((await lim.get('/api/v1/schedules')).body.items, [], 'B\'s schedule is not listed');
