@@ -213,14 +213,9 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         image_error(r, st, why);
         return false;
     }
-    if (camera_id) {
-        store_camera c;
-        if (store_camera_get(db(r), camera_id, &c, NULL) != RC_OK) {
-            img_free(im);
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query", "there is no camera %lld",
-                             (long long)camera_id);
-            return false;
-        }
+    if (!http_require_known_camera(r, camera_id, mark)) {
+        img_free(im);
+        return false;
     }
     rc_error err;
     recog_frame_opts o = {.mark = mark, .camera_id = camera_id, .kind = kind};
@@ -580,19 +575,27 @@ void http_gallery_changed(http_req *r, int64_t person_id)
 
 /* One photo's outcome: accepted with its face id, or refused with a stable
  * code (the UI translates it), its parameters and English text. */
-json_t *http_enroll_json(const char *file, const recog_enroll_result *e)
+json_t *http_enroll_json(http_req *r, const char *file, const recog_enroll_result *e)
 {
     json_t *params = json_object();
-    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
-        json_object_set_new(params, "person",
-                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)e->other_person_id,
-                                      "external_id", e->other_external_id, "name", e->other_name));
-    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
-        json_object_set_new(params, "similarity", json_real(r4(e->similarity)));
+    const char *reason = e->reason;
+    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0) {
+        /* A limited manager is not told whom a face outside their groups
+         * belongs to: enrolling would otherwise search every group's faces. */
+        if (!r || http_scope_person(r, e->other_person_id)) {
+            json_object_set_new(params, "person",
+                                json_pack("{s:I,s:s,s:s}", "id", (json_int_t)e->other_person_id,
+                                          "external_id", e->other_external_id, "name",
+                                          e->other_name));
+            json_object_set_new(params, "similarity", json_real(r4(e->similarity)));
+        } else {
+            reason = "this face belongs to another person already enrolled, outside your groups";
+        }
+    }
     return json_pack("{s:s,s:b,s:o,s:o,s:o,s:o,s:o}", "file", file, "accepted", e->accepted,
                      "face_id", e->accepted ? json_integer(e->face_id) : json_null(), "code",
                      e->code ? json_string(e->code) : json_null(), "params", params, "reason",
-                     e->accepted ? json_null() : json_string(e->reason), "quality",
+                     e->accepted ? json_null() : json_string(reason), "quality",
                      e->has_face ? quality_json(&e->face) : json_null());
 }
 
@@ -664,7 +667,7 @@ enum MHD_Result http_h_faces_upload(http_req *r)
     }
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(results, http_enroll_json(ins[i].name, &res[i]));
+        json_array_append_new(results, http_enroll_json(r, ins[i].name, &res[i]));
     free(ins);
     free(res);
     http_audit(r, "face.enroll", "person", p.id,
@@ -925,7 +928,7 @@ static void import_emit(void *user, const dataset_line *l)
     json_t *j;
     switch (l->kind) {
     case DATASET_LINE_PHOTO:
-        j = http_enroll_json(l->file, l->result);
+        j = http_enroll_json(NULL, l->file, l->result);
         json_object_set_new(j, "type", json_string("photo"));
         json_object_set_new(j, "person", json_string(l->person));
         break;

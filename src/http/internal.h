@@ -517,8 +517,10 @@ void http_gallery_changed(http_req *r, int64_t person_id);
  * when it was the person's photo, their next face made the photo. */
 void http_face_deleted(http_req *r, int64_t person_id);
 /* One photo's enrollment outcome: accepted with its face id, or refused
- * with a stable code, its params and English text. */
-json_t *http_enroll_json(const char *file, const recog_enroll_result *e);
+ * with a stable code, its params and English text. A duplicate_identity
+ * names the person whose face it is only when the caller `r` may reach
+ * them (r NULL: an import, which only unlimited callers run). */
+json_t *http_enroll_json(http_req *r, const char *file, const recog_enroll_result *e);
 /* Unknown faces and corrections (api_review.c). */
 enum MHD_Result http_h_sightings_list(http_req *r);
 enum MHD_Result http_h_sighting_image(http_req *r);
@@ -561,6 +563,10 @@ bool http_scope_person(http_req *r, int64_t person_id);
 /* The same, answering 403 naming the group or person when not. */
 bool http_require_group(http_req *r, int64_t group_id);
 bool http_require_person(http_req *r, int64_t person_id);
+/* Erasing, archiving or restoring a person changes them for every group: a limited
+ * manager may do it only when all of the person's groups are theirs (403
+ * otherwise; no answer sent when true). */
+bool http_require_whole_person(http_req *r, int64_t person_id);
 /* The face's person must be reachable: 404 for no such face, 403 outside. */
 bool http_require_face(http_req *r, int64_t face_id);
 /* Something that concerns every group (`what`: "an import", "holidays"):
@@ -569,6 +575,10 @@ bool http_require_all_groups(http_req *r, const char *what);
 /* A device key bound to a camera may mark events for that camera only:
  * answers 403 when `camera_id` names another one. */
 bool http_require_camera(http_req *r, int64_t camera_id);
+/* camera_id (0: none) must name a camera (400), and one that is enabled
+ * when attendance is `marking` through it (403 camera_disabled); false
+ * after answering. */
+bool http_require_known_camera(http_req *r, int64_t camera_id, bool marking);
 /* Kiosk settings (api_kiosk.c): the institution's name and logo for every
  * signed-in role; the extra settings' JSON and their PATCH (false after
  * answering). */
