@@ -16,7 +16,8 @@
 #  - the same pipeline in Python with OpenCV's DNN module (Debian's
 #    python3-opencv, `scripts/bench-deps` installs it; bench/pipeline_opencv.py)
 #    on the same models and the same JPEG bytes, with the ratio.
-# Usage: bench/pipeline.sh  (ROLLCALL_BIN, MODELS, RUNS may be set; CPU_TIME=1
+# Usage: bench/pipeline.sh  (ROLLCALL_BIN, MODELS, RUNS, PASSES (alternating
+# passes of the one-face frame, default 3, 0: none) may be set; CPU_TIME=1
 # times thread CPU time instead of wall-clock time, steadier on a busy machine;
 # PROFILE=1 adds callgrind instruction counts of the one-face frame, slow)
 set -euo pipefail
@@ -80,28 +81,74 @@ echo "-- reference: Python + OpenCV DNN, the same pipeline on the same 640x480 J
 py=/usr/bin/python3
 if ! "$py" -c 'import cv2' 2>/dev/null; then
   echo "skipped: python3-opencv is not installed (scripts/bench-deps installs it; make bench runs it)"
-  exit 0
+  py=
 fi
-"$BIN" embed --json --models "$MODELS" "$tmp/frame.jpg" >"$tmp/embed.json" 2>/dev/null || true
-"$py" bench/pipeline_opencv.py "$MODELS" "$tmp/frame.jpg" "$RUNS" "$clock" "$tmp/embed.json" \
-  >"$tmp/opencv.txt"
-grep '^#' "$tmp/opencv.txt" || true
-"$py" -c 'import cv2; print("OpenCV", cv2.__version__, "(cv2.dnn, DNN_BACKEND_OPENCV, CPU, setNumThreads(1))")'
-# Rollcall's fused column of the one-face frame beside OpenCV's figures.
-awk '
-  FNR == 1 { file++ }
-  file == 1 && /^640x480/ { one = 1; next }
-  file == 1 && one && /^[^ ]/ { one = 0 }
-  file == 1 && one && $1 != "stage" { rc[$1] = $3 }
-  file == 2 && $1 == "faces" { faces = $2 }
-  file == 2 && $1 == "cosine" { cosine = $2 }
-  file == 2 && $1 !~ /^(#|faces|cosine)/ { cv[$1] = $2; order[++n] = $1 }
-  END {
-    printf "  %-10s %10s %10s %8s\n", "stage", "rollcall", "opencv", "opencv/rollcall"
-    for (i = 1; i <= n; i++) {
-      s = order[i]
-      printf "  %-10s %10.3f %10.3f %7.2fx\n", s, rc[s], cv[s], (rc[s] > 0 ? cv[s] / rc[s] : 0)
-    }
-    printf "  (OpenCV found %d face%s; its embedding against Rollcall'"'"'s: cosine %s. Rollcall'"'"'s quality stage has no OpenCV counterpart)\n",
-      faces, (faces == 1 ? "" : "s"), (cosine == "" ? "n/a" : cosine)
-  }' "$tmp/rollcall.txt" "$tmp/opencv.txt"
+if [[ -n $py ]]; then
+  "$BIN" embed --json --models "$MODELS" "$tmp/frame.jpg" >"$tmp/embed.json" 2>/dev/null || true
+  "$py" bench/pipeline_opencv.py "$MODELS" "$tmp/frame.jpg" "$RUNS" "$clock" "$tmp/embed.json" \
+    >"$tmp/opencv.txt"
+  grep '^#' "$tmp/opencv.txt" || true
+  "$py" -c 'import cv2; print("OpenCV", cv2.__version__, "(cv2.dnn, DNN_BACKEND_OPENCV, CPU, setNumThreads(1))")'
+  # Rollcall's fused column of the one-face frame beside OpenCV's figures.
+  awk '
+    FNR == 1 { file++ }
+    file == 1 && /^640x480/ { one = 1; next }
+    file == 1 && one && /^[^ ]/ { one = 0 }
+    file == 1 && one && $1 != "stage" { rc[$1] = $3 }
+    file == 2 && $1 == "faces" { faces = $2 }
+    file == 2 && $1 == "cosine" { cosine = $2 }
+    file == 2 && $1 !~ /^(#|faces|cosine)/ { cv[$1] = $2; order[++n] = $1 }
+    END {
+      printf "  %-10s %10s %10s %8s\n", "stage", "rollcall", "opencv", "opencv/rollcall"
+      for (i = 1; i <= n; i++) {
+        s = order[i]
+        printf "  %-10s %10.3f %10.3f %7.2fx\n", s, rc[s], cv[s], (rc[s] > 0 ? cv[s] / rc[s] : 0)
+      }
+      printf "  (OpenCV found %d face%s; its embedding against Rollcall'"'"'s: cosine %s. Rollcall'"'"'s quality stage has no OpenCV counterpart)\n",
+        faces, (faces == 1 ? "" : "s"), (cosine == "" ? "n/a" : cosine)
+    }' "$tmp/rollcall.txt" "$tmp/opencv.txt"
+fi
+
+# The host's speed drifts from one minute to the next (up to a third on the
+# shared machine), and each configuration above ran in its own minute: the
+# one-face frame's total again, the configurations alternating pass by pass,
+# so each pass compares them in the same minute.
+passes=${PASSES:-3}
+if [[ $passes -gt 0 ]]; then
+  echo "-- the one-face frame's total, configurations alternating ($passes passes of $RUNS runs each, ms, $clock)"
+  names=(default) envs=("")
+  [[ $bf16 == 1 ]] && names+=("no bf16") envs+=("ROLLCALL_NN_BF16=0")
+  [[ $vnni == 1 || $bf16 == 1 ]] && names+=(float) envs+=("ROLLCALL_NN_INT8=0 ROLLCALL_NN_BF16=0")
+  [[ -n $py ]] && names+=(OpenCV)
+  printf "  %-6s" pass
+  for n in "${names[@]}"; do printf " %10s" "$n"; done
+  echo
+  for ((p = 1; p <= passes; p++)); do
+    printf "  %-6s" "$p"
+    for ((k = 0; k < ${#names[@]}; k++)); do
+      if [[ ${names[k]} == OpenCV ]]; then
+        t=$("$py" bench/pipeline_opencv.py "$MODELS" "$tmp/frame.jpg" "$RUNS" "$clock" \
+          "$tmp/embed.json" | awk '$1 == "total" { print $2 }')
+      else
+        t=$(env ${envs[k]} "$BIN" bench pipeline --models "$MODELS" --runs "$RUNS" "${cpu[@]}" \
+          --one 2>/dev/null | awk '$1 == "total" { print $3 }')
+      fi
+      echo "$t" >>"$tmp/pass.$k"
+      printf " %10s" "$t"
+    done
+    echo
+  done
+  printf "  %-6s" median
+  for ((k = 0; k < ${#names[@]}; k++)); do
+    printf " %10s" "$(sort -n "$tmp/pass.$k" | awk '{ v[NR] = $1 }
+      END { print (NR % 2) ? v[(NR + 1) / 2] : sprintf("%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2) }')"
+  done
+  echo
+  # each configuration over the default of the same pass, the median of those
+  printf "  %-6s" "/def."
+  for ((k = 0; k < ${#names[@]}; k++)); do
+    printf " %9sx" "$(paste "$tmp/pass.$k" "$tmp/pass.0" | awk '$2 > 0 { print $1 / $2 }' | sort -n |
+      awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+  done
+  echo
+fi

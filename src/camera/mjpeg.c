@@ -24,10 +24,11 @@ typedef struct {
     CURLM *multi;
     tjhandle tj;
     char errbuf[CURL_ERROR_SIZE];
-    double last_data; /* rc_mono_ms() of the last byte received */
-    bool checked;     /* response status and type looked at */
-    bool connected;   /* cam_run_connected called */
-    rc_error err;     /* why a callback aborted the transfer */
+    double last_data;  /* rc_mono_ms() of the last byte received */
+    double last_frame; /* of the last whole frame (streams), or the transfer's start */
+    bool checked;      /* response status and type looked at */
+    bool connected;    /* cam_run_connected called */
+    rc_error err;      /* why a callback aborted the transfer */
     bool failed;
     bool capped;             /* apply the frame-rate cap (streams; snapshots are polled) */
     cam_mjpeg_parser parser; /* stream mode */
@@ -50,6 +51,7 @@ static rc_status emit_jpeg(void *arg, const uint8_t *jpeg, size_t len, rc_error 
         cam_run_partial(s->c, 1);
         return RC_OK;
     }
+    s->last_frame = rc_mono_ms();
     if (!s->connected) {
         s->connected = true;
         cam_run_connected(s->c);
@@ -207,7 +209,7 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
     s->failed = false;
     s->errbuf[0] = 0;
     rc_error_clear(&s->err);
-    s->last_data = rc_mono_ms();
+    s->last_data = s->last_frame = rc_mono_ms();
     curl_multi_add_handle(s->multi, s->easy);
     CURLcode result = CURLE_OK;
     bool done = false;
@@ -240,6 +242,18 @@ static rc_status run_transfer(http_src *s, bool *stopped, rc_error *err)
             else
                 rc = rc_fail(err, RC_ERR_NET, "%s: no data for %.0f s (stream stalled)", s->label,
                              quiet / 1000);
+            break;
+        }
+        /* Bytes that never make a frame (a source dripping a byte a second,
+         * or sending anything but JPEGs) would keep the transfer alive
+         * forever: a stream must deliver a whole frame as often too. */
+        double frameless = rc_mono_ms() - s->last_frame;
+        if (s->capped && frameless > s->cfg->stall_timeout_ms) {
+            cam_run_fail_code(s->c, "timeout", "host", NULL);
+            rc = rc_fail(err, RC_ERR_NET,
+                         "%s: no whole frame for %.0f s although data arrives (is it an MJPEG "
+                         "stream?)",
+                         s->label, frameless / 1000);
             break;
         }
         curl_multi_poll(s->multi, NULL, 0, 250, NULL);

@@ -37,77 +37,77 @@ enum { S_DECODE, S_DETECT, S_LM, S_ALIGN, S_EMBED, S_LIVE, S_QUAL, S_SEARCH, S_T
 static const char *const stage_names[S_N] = {"decode",   "detect",  "landmarks", "align", "embed",
                                              "liveness", "quality", "search",    "total"};
 
-/* Median ms of each stage over `runs` runs of decode -> face_analyze ->
- * search on one frame, into med[S_N]; the number of faces into *faces. */
-static int bench_frame(const unsigned char *jpg, size_t len, face_worker *w, gallery *g, int runs,
-                       int cpu_time, double med[S_N], int *faces)
+/* One run of decode -> face_analyze -> search on a frame: each stage's ms
+ * into t[S_N], the number of faces into *faces. */
+static int run_frame(const unsigned char *jpg, size_t len, face_worker *w, gallery *g, int cpu_time,
+                     double t[S_N], int *faces)
 {
-    double *t[S_N];
-    for (int s = 0; s < S_N; s++) t[s] = calloc((size_t)runs, sizeof(double));
+    double t0 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
+    img_image *im = NULL;
+    rc_error err;
+    if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+        return 1;
+    }
+    double t1 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
+    face_info *f = NULL;
+    int n = 0;
     int rc = 0;
-    face_worker_time_cpu(w, cpu_time);
-    for (int r = -2; r < runs && rc == 0; r++) { /* two warm-up runs */
-        double t0 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
-        img_image *im = NULL;
-        rc_error err;
-        if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
-            fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
-            rc = 1;
-            break;
-        }
-        double t1 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
-        face_info *f = NULL;
-        int n = 0;
-        if (face_analyze(w, im, NULL, &f, &n, &err) != RC_OK) {
-            fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
-            rc = 1;
-        }
-        double t2 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
-        for (int i = 0; i < n; i++) gallery_identify(g, f[i].embedding, NULL);
-        double t3 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
-        face_timings ft = face_worker_timings(w);
-        if (r >= 0) {
-            t[S_DECODE][r] = t1 - t0;
-            t[S_DETECT][r] = ft.detect;
-            t[S_LM][r] = ft.landmarks;
-            t[S_ALIGN][r] = ft.align;
-            t[S_EMBED][r] = ft.embed;
-            t[S_LIVE][r] = ft.liveness;
-            t[S_QUAL][r] = ft.quality;
-            t[S_SEARCH][r] = t3 - t2;
-            t[S_TOTAL][r] = t3 - t0;
-        }
-        *faces = n;
-        free(f);
-        img_free(im);
+    if (face_analyze(w, im, NULL, &f, &n, &err) != RC_OK) {
+        fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
+        rc = 1;
     }
-    for (int s = 0; s < S_N; s++) {
-        if (rc == 0) med[s] = rc_median(t[s], runs);
-        free(t[s]);
-    }
+    double t2 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
+    for (int i = 0; i < n; i++) gallery_identify(g, f[i].embedding, NULL);
+    double t3 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
+    face_timings ft = face_worker_timings(w);
+    t[S_DECODE] = t1 - t0;
+    t[S_DETECT] = ft.detect;
+    t[S_LM] = ft.landmarks;
+    t[S_ALIGN] = ft.align;
+    t[S_EMBED] = ft.embed;
+    t[S_LIVE] = ft.liveness;
+    t[S_QUAL] = ft.quality;
+    t[S_SEARCH] = t3 - t2;
+    t[S_TOTAL] = t3 - t0;
+    *faces = n;
+    free(f);
+    img_free(im);
     return rc;
 }
 
 /* One frame both ways in the same run: the worker's reference path (the
  * straightforward pre-processing the fused one is tested against) and the
- * default fused path, per stage, with the ratio. */
+ * default fused path, per stage, with the ratio. The two paths take turns
+ * frame by frame, so a slow minute of the host falls on both alike. */
 static int bench_both(const char *label, const unsigned char *jpg, size_t len, face_worker *w,
                       gallery *g, int runs, int cpu_time)
 {
-    double ref[S_N], fused[S_N];
-    int nref = 0, nfused = 0;
-    face_worker_use_reference(w, 1);
-    int rc = bench_frame(jpg, len, w, g, runs, cpu_time, ref, &nref);
+    double *t[2][S_N], one[S_N], med[2][S_N];
+    int nfaces[2] = {0, 0}, rc = 0;
+    for (int k = 0; k < 2; k++)
+        for (int s = 0; s < S_N; s++) t[k][s] = calloc((size_t)runs, sizeof(double));
+    face_worker_time_cpu(w, cpu_time);
+    for (int r = -2; r < runs && rc == 0; r++) /* two warm-up runs */
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            face_worker_use_reference(w, k == 0);
+            rc = run_frame(jpg, len, w, g, cpu_time, one, &nfaces[k]);
+            for (int s = 0; s < S_N && r >= 0; s++) t[k][s][r] = one[s];
+        }
     face_worker_use_reference(w, 0);
-    if (rc == 0) rc = bench_frame(jpg, len, w, g, runs, cpu_time, fused, &nfused);
+    for (int k = 0; k < 2; k++)
+        for (int s = 0; s < S_N; s++) {
+            if (rc == 0) med[k][s] = rc_median(t[k][s], runs);
+            free(t[k][s]);
+        }
     if (rc) return rc;
-    printf("%s: %d face%s, median of %d runs (ms, %s)\n", label, nfused, nfused == 1 ? "" : "s",
-           runs, cpu_time ? "thread CPU time" : "wall-clock");
-    if (nref != nfused) printf("  (the reference path found %d faces)\n", nref);
+    printf("%s: %d face%s, median of %d runs (ms, %s)\n", label, nfaces[1],
+           nfaces[1] == 1 ? "" : "s", runs, cpu_time ? "thread CPU time" : "wall-clock");
+    if (nfaces[0] != nfaces[1]) printf("  (the reference path found %d faces)\n", nfaces[0]);
     printf("  %-10s %10s %10s %7s\n", "stage", "reference", "rollcall", "ratio");
     for (int s = 0; s < S_N; s++)
-        printf("  %-10s %10.3f %10.3f %6.2fx\n", stage_names[s], ref[s], fused[s],
-               fused[s] > 0 ? ref[s] / fused[s] : 0);
+        printf("  %-10s %10.3f %10.3f %6.2fx\n", stage_names[s], med[0][s], med[1][s],
+               med[1][s] > 0 ? med[0][s] / med[1][s] : 0);
     return 0;
 }
 

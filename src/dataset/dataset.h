@@ -73,7 +73,8 @@ typedef struct {
  * empty_code, empty_first_name, bad_email (value: the text),
  * duplicate_code (value: the earlier line), too_long (value: the column),
  * open_quote; for the whole file: not_utf8, no_rows, no_code_column,
- * second_roster. */
+ * too_many_rows (more than DATASET_ROSTER_MAX_ROWS), second_roster. */
+#define DATASET_ROSTER_MAX_ROWS 100000
 typedef struct {
     int line;
     const char *code;    /* stable: "roster_invalid" */

@@ -568,6 +568,9 @@ enum MHD_Result http_h_users_patch(http_req *r)
     if (st == RC_OK && (f.has_groups || clear || json_is_null(json_object_get(b, "group_ids"))))
         st = store_user_set_groups(db(r), u.id, f.gids, f.has_groups ? f.ng : 0, &err);
     if (st == RC_OK && f.has_pw) end_other_sessions(r, &u);
+    /* Deactivating ends the sessions for good: activating the account again
+     * must not bring a session back (a stolen cookie was often the reason). */
+    if (st == RC_OK && !u.active) store_session_delete_user(db(r), u.id, NULL);
     if (st != RC_OK) {
         res = st == RC_ERR_CONFLICT ? http_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
                                                        "another user has that e-mail")

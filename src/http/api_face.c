@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 #ifdef __GLIBC__
@@ -212,14 +213,9 @@ static bool recognize_request(http_req *r, const char *const *names, bool mark, 
         image_error(r, st, why);
         return false;
     }
-    if (camera_id) {
-        store_camera c;
-        if (store_camera_get(db(r), camera_id, &c, NULL) != RC_OK) {
-            img_free(im);
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query", "there is no camera %lld",
-                             (long long)camera_id);
-            return false;
-        }
+    if (!http_require_known_camera(r, camera_id, mark)) {
+        img_free(im);
+        return false;
     }
     rc_error err;
     recog_frame_opts o = {.mark = mark, .camera_id = camera_id, .kind = kind};
@@ -579,19 +575,27 @@ void http_gallery_changed(http_req *r, int64_t person_id)
 
 /* One photo's outcome: accepted with its face id, or refused with a stable
  * code (the UI translates it), its parameters and English text. */
-json_t *http_enroll_json(const char *file, const recog_enroll_result *e)
+json_t *http_enroll_json(http_req *r, const char *file, const recog_enroll_result *e)
 {
     json_t *params = json_object();
-    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
-        json_object_set_new(params, "person",
-                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)e->other_person_id,
-                                      "external_id", e->other_external_id, "name", e->other_name));
-    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0)
-        json_object_set_new(params, "similarity", json_real(r4(e->similarity)));
+    const char *reason = e->reason;
+    if (e->code && strcmp(e->code, RECOG_R_DUPLICATE) == 0) {
+        /* A limited manager is not told whom a face outside their groups
+         * belongs to: enrolling would otherwise search every group's faces. */
+        if (!r || http_scope_person(r, e->other_person_id)) {
+            json_object_set_new(params, "person",
+                                json_pack("{s:I,s:s,s:s}", "id", (json_int_t)e->other_person_id,
+                                          "external_id", e->other_external_id, "name",
+                                          e->other_name));
+            json_object_set_new(params, "similarity", json_real(r4(e->similarity)));
+        } else {
+            reason = "this face belongs to another person already enrolled, outside your groups";
+        }
+    }
     return json_pack("{s:s,s:b,s:o,s:o,s:o,s:o,s:o}", "file", file, "accepted", e->accepted,
                      "face_id", e->accepted ? json_integer(e->face_id) : json_null(), "code",
                      e->code ? json_string(e->code) : json_null(), "params", params, "reason",
-                     e->accepted ? json_null() : json_string(e->reason), "quality",
+                     e->accepted ? json_null() : json_string(reason), "quality",
                      e->has_face ? quality_json(&e->face) : json_null());
 }
 
@@ -663,7 +667,7 @@ enum MHD_Result http_h_faces_upload(http_req *r)
     }
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(results, http_enroll_json(ins[i].name, &res[i]));
+        json_array_append_new(results, http_enroll_json(r, ins[i].name, &res[i]));
     free(ins);
     free(res);
     http_audit(r, "face.enroll", "person", p.id,
@@ -866,9 +870,10 @@ typedef struct {
     bool planned, done;
     char *line; /* the lines of the last step */
     size_t line_len, line_cap, line_off;
-    pthread_mutex_t lock; /* busy, suspended */
-    bool busy;            /* a step runs on the work queue */
+    pthread_mutex_t lock; /* busy, suspended, gave_up */
+    bool busy;            /* a step runs on the work queue, or waits to */
     bool suspended;       /* the reader suspended the connection for it */
+    bool gave_up;         /* the queue stayed full: the answer ends with an error */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -923,7 +928,7 @@ static void import_emit(void *user, const dataset_line *l)
     json_t *j;
     switch (l->kind) {
     case DATASET_LINE_PHOTO:
-        j = http_enroll_json(l->file, l->result);
+        j = http_enroll_json(NULL, l->file, l->result);
         json_object_set_new(j, "type", json_string("photo"));
         json_object_set_new(j, "person", json_string(l->person));
         break;
@@ -954,12 +959,47 @@ static void import_emit(void *user, const dataset_line *l)
     import_line(s, j);
 }
 
+/* Sort every file, in the first step (on the work queue: a roster of many
+ * rows takes a while to read, and the connection thread answers others):
+ * photos stay on disk until their person's turn; the roster is parsed and
+ * the bytes of everything else freed. */
+static rc_status import_sort(import_state *s, rc_error *err)
+{
+    http_req *r = s->r;
+    const char *person = NULL;
+    for (size_t i = 0; i < r->nparts; i++) {
+        http_part *part = &r->parts[i];
+        if (!part->filename) {
+            if (strcmp(part->name, "person") == 0)
+                person = part->data && strlen((char *)part->data) == part->len ? (char *)part->data
+                                                                               : NULL;
+            continue;
+        }
+        s->files++;
+        dataset_totals before, after;
+        dataset_totals_get(s->d, &before);
+        rc_status st = dataset_add(s->d, part->filename, person, i, part->data, part->len, err);
+        if (st != RC_OK) return st;
+        dataset_totals_get(s->d, &after);
+        if (after.photos == before.photos) import_release(s, i);
+    }
+    return RC_OK;
+}
+
 /* The lines of the next step, or the closing summary. */
 static void import_advance(import_state *s)
 {
     s->line_len = s->line_off = 0;
     if (!s->planned) { /* first: what will be imported, for progress */
         s->planned = true;
+        rc_error err;
+        if (import_sort(s, &err) != RC_OK) {
+            rc_log(RC_LOG_ERROR, "import: %s", err.msg);
+            import_line(
+                s, json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", err.msg));
+            s->done = true;
+            return;
+        }
         dataset_totals t;
         dataset_totals_get(s->d, &t);
         import_line(s, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "type", "plan", "files", s->files,
@@ -999,6 +1039,34 @@ static void import_job(void *arg)
     if (resume) MHD_resume_connection(s->r->conn);
 }
 
+/* The queue was full when the next step was due. The step never runs on
+ * the connection thread instead (a person's photos take seconds to decode
+ * and enroll, and that thread answers other clients): a thread of its own
+ * offers it again every 100 ms, for at most IMPORT_RETRY_S; after that the
+ * answer ends with an error. (Less than the 30 s http_server_stop waits for
+ * requests in flight, so a stopping server never frees the import under
+ * this thread.) */
+#define IMPORT_RETRY_S 20
+
+static void *import_retry(void *arg)
+{
+    import_state *s = arg;
+    for (int i = 0; i < IMPORT_RETRY_S * 10; i++) {
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) return NULL;
+    }
+    rc_log(RC_LOG_WARN, "import: the work queue stayed full for %d s; ending the answer",
+           IMPORT_RETRY_S);
+    pthread_mutex_lock(&s->lock);
+    s->busy = false;
+    s->gave_up = true;
+    bool resume = s->suspended;
+    s->suspended = false;
+    pthread_mutex_unlock(&s->lock);
+    if (resume) MHD_resume_connection(s->r->conn);
+    return NULL;
+}
+
 static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -1011,23 +1079,28 @@ static ssize_t import_reader(void *cls, uint64_t pos, char *buf, size_t max)
         return 0;
     }
     if (s->line_off == s->line_len) {
-        if (s->done) {
+        if (s->done || s->gave_up) {
             pthread_mutex_unlock(&s->lock);
-            return MHD_CONTENT_READER_END_OF_STREAM;
+            return s->done ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
         }
         s->busy = true;
-        if (recog_submit(rg(s->r), import_job, s, NULL) == RC_OK) {
-            s->suspended = true;
-            MHD_suspend_connection(s->r->conn);
-            pthread_mutex_unlock(&s->lock);
-            return 0;
+        pthread_t t;
+        pthread_attr_t attr;
+        bool queued = recog_submit(rg(s->r), import_job, s, NULL) == RC_OK;
+        if (!queued && pthread_attr_init(&attr) == 0) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            queued = pthread_create(&t, &attr, import_retry, s) == 0;
+            pthread_attr_destroy(&attr);
         }
-        s->busy = false; /* the queue is full: this one step runs here */
-        import_advance(s);
-        if (!s->line_len) {
+        if (!queued) { /* not even a thread to wait with */
+            s->busy = false;
             pthread_mutex_unlock(&s->lock);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
+        s->suspended = true;
+        MHD_suspend_connection(s->r->conn);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
     }
     size_t n = s->line_len - s->line_off;
     if (n > max) n = max;
@@ -1064,28 +1137,6 @@ enum MHD_Result http_h_import(http_req *r)
     }
     s->r = r;
     pthread_mutex_init(&s->lock, NULL);
-    /* Sort every file now: photos stay on disk until their person's turn;
-     * the roster is parsed and the bytes of everything else freed. */
-    const char *person = NULL;
-    rc_error err;
-    for (size_t i = 0; i < r->nparts; i++) {
-        http_part *part = &r->parts[i];
-        if (!part->filename) {
-            if (strcmp(part->name, "person") == 0)
-                person = part->data && strlen((char *)part->data) == part->len ? (char *)part->data
-                                                                               : NULL;
-            continue;
-        }
-        s->files++;
-        dataset_totals before, after;
-        dataset_totals_get(s->d, &before);
-        if (dataset_add(s->d, part->filename, person, i, part->data, part->len, &err) != RC_OK) {
-            import_free(s);
-            return http_reply_error(r, 500, "internal", "%s", err.msg);
-        }
-        dataset_totals_get(s->d, &after);
-        if (after.photos == before.photos) import_release(s, i);
-    }
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);
     if (!resp) {

@@ -133,9 +133,24 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
         rc_status st = has_email && *email ? store_user_get_by_email(db(r), email, &u, NULL)
                        : r->who.user_id    ? store_user_get(db(r), r->who.user_id, &u, NULL)
                                            : RC_ERR_NOT_FOUND;
+        /* An admin's password tried here counts as a login to that account:
+         * the kiosk is no way around the account's lock-out (api_auth.c). */
+        const char *account = has_email && *email ? email : st == RC_OK ? u.email : "";
+        int64_t now = rc_unix_ms(), wait_ms = 0;
+        if (*account) store_login_wait(db(r), account, r->ip, now, &wait_ms, NULL);
+        if (wait_ms > 0) {
+            res = http_reply_error_p(
+                r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
+                json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)((wait_ms + 999) / 1000),
+                          "minutes", (int)((wait_ms + 59999) / 60000), "scope", "account"),
+                "too many failed logins to this account from this address; try again later");
+            goto out;
+        }
         ok = st == RC_OK && u.active && strcmp(u.role, "admin") == 0 &&
              http_password_verify(u.pass_hash, password);
         if (st != RC_OK) http_password_verify(r->srv->dummy_hash, password); /* same time */
+        if (!ok && *account) store_login_failure_add(db(r), account, r->ip, now, NULL);
+        if (ok) store_login_failure_clear(db(r), u.email, r->ip, NULL);
     } else {
         res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "missing_field",
                                  json_pack("{s:s}", "field", "pin"),
@@ -179,7 +194,8 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
         !http_field_str(r, b, "pin", true, 64, &pin, NULL) ||
         !http_field_enum(r, b, "kind", false, kinds, &kind, &has_kind) ||
         (!r->who.camera_id &&
-         !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &camera_id, &has_cam)))
+         !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &camera_id, &has_cam)) ||
+        !http_require_known_camera(r, camera_id, true))
         goto out;
     store_person p;
     char hash[256] = "";

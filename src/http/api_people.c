@@ -304,7 +304,10 @@ enum MHD_Result http_h_persons_patch(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    if (person_fields(r, b, &p, false)) {
+    int was_active = p.active;
+    /* "active" is archiving by another name: the same rule as the route. */
+    if (person_fields(r, b, &p, false) &&
+        (p.active == was_active || http_require_whole_person(r, p.id))) {
         rc_error err;
         rc_status st = store_person_update(db(r), &p, &err);
         if (st != RC_OK) {
@@ -333,7 +336,7 @@ static json_t *erase_json(const store_erase *e)
 enum MHD_Result http_h_persons_delete(http_req *r)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     rc_error err;
     rc_status st = store_person_erase(db(r), p.id, http_actor(r), NULL, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
@@ -346,7 +349,7 @@ enum MHD_Result http_h_persons_delete(http_req *r)
 enum MHD_Result http_h_person_biometrics_delete(http_req *r)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     rc_error err;
     store_erase e;
     rc_status st = store_person_erase_biometrics(db(r), p.id, http_actor(r), &e, &err);
@@ -361,7 +364,7 @@ enum MHD_Result http_h_person_biometrics_delete(http_req *r)
 static enum MHD_Result archive(http_req *r, bool on)
 {
     store_person p;
-    if (!http_load_person(r, "id", &p)) return MHD_YES;
+    if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     if (!p.active == on) return http_reply_json(r, MHD_HTTP_OK, person_json(r, &p));
     p.active = !on;
     rc_error err;
@@ -1070,5 +1073,6 @@ enum MHD_Result http_h_cameras_delete(http_req *r)
     rc_status st = store_camera_delete(db(r), c.id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     http_audit(r, "camera.delete", "camera", c.id, json_pack("{s:s}", "name", c.name));
+    http_hub_revalidate(r->srv->hub); /* its keys were revoked: their streams end now */
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

@@ -228,10 +228,13 @@ static bool assign_fields(http_req *r, json_t *b, assign_req *a)
  * the upload answers per photo), so the UI translates it the same way. */
 static enum MHD_Result refused(http_req *r, const recog_enroll_result *e)
 {
-    json_t *res = http_enroll_json("sighting", e);
+    json_t *res = http_enroll_json(r, "sighting", e);
     json_t *params = json_deep_copy(json_object_get(res, "params"));
+    const char *why = json_string_value(json_object_get(res, "reason"));
+    enum MHD_Result out =
+        http_reply_error_p(r, 422, e->code ? e->code : RECOG_R_STORE, params, "%s", why ? why : "");
     json_decref(res);
-    return http_reply_error_p(r, 422, e->code ? e->code : RECOG_R_STORE, params, "%s", e->reason);
+    return out;
 }
 
 enum MHD_Result http_h_sighting_assign(http_req *r)
@@ -302,7 +305,7 @@ enum MHD_Result http_h_sighting_assign(http_req *r)
     if (ev.id) http_publish_event(r->srv, &ev, true);
     res = http_reply_json(r, MHD_HTTP_OK,
                           json_pack("{s:I,s:o,s:o}", "face_id", (json_int_t)er.face_id, "result",
-                                    http_enroll_json("sighting", &er), "event",
+                                    http_enroll_json(r, "sighting", &er), "event",
                                     ev.id ? http_event_json(db(r), &ev) : json_null()));
 out:
     json_decref(b);

@@ -29,6 +29,31 @@ bool http_is_multipart(const http_req *r)
     return content_type_is(r, "multipart/form-data");
 }
 
+/* How many values a JSON text holds, at most (a bracket, brace, comma or
+ * colon outside strings starts one more), counted up to `stop`. jansson
+ * spends ~50 bytes and microseconds on each value, on the connection
+ * thread: an 18 MB array of zeros (9 M values) held 440 MB and that thread
+ * for 30 s. */
+static size_t json_values(const unsigned char *p, size_t n, size_t stop)
+{
+    size_t values = 1;
+    bool in_string = false;
+    for (size_t i = 0; i < n && values <= stop; i++) {
+        unsigned char c = p[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{' || c == ',' || c == ':') {
+            values++;
+        }
+    }
+    return values;
+}
+
 json_t *http_json_body(http_req *r)
 {
     if (!content_type_is(r, "application/json")) {
@@ -41,6 +66,12 @@ json_t *http_json_body(http_req *r)
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "empty_body",
                          "the request body is empty; "
                          "send a JSON object");
+        return NULL;
+    }
+    if (json_values(r->body, r->body_len, HTTP_MAX_JSON_VALUES) > HTTP_MAX_JSON_VALUES) {
+        http_reply_error_p(r, MHD_HTTP_CONTENT_TOO_LARGE, "json_too_large",
+                           json_pack("{s:i}", "max", (int)HTTP_MAX_JSON_VALUES),
+                           "the JSON body has more than %u values", HTTP_MAX_JSON_VALUES);
         return NULL;
     }
     json_error_t je;
@@ -240,6 +271,14 @@ rc_status http_part_load(http_req *r, http_part *part, rc_error *err)
     return RC_OK;
 }
 
+/* How many files one request may carry: --max-files, or a dataset
+ * import's own bound. */
+static unsigned route_max_files(const http_req *r)
+{
+    if (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) return 10000;
+    return r->srv->cfg.limits.max_files;
+}
+
 static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
@@ -257,12 +296,20 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
                      (!filename || strcmp(p->filename, filename) == 0);
     if (off == 0 &&
         !(p && p->len == 0 && !p->data && strcmp(p->name, key) == 0 && size > 0 && same_file)) {
-        size_t files = 0;
-        for (size_t i = 0; i < r->nparts; i++) files += r->parts[i].filename != NULL;
-        unsigned max_files = r->srv->cfg.limits.max_files;
-        if (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) max_files = 10000;
-        if (filename && files >= max_files) {
-            r->parts_too_many = true;
+        /* Counted as they come (no walk over the parts so far: a body of
+         * tiny parts must not cost time in their square), and bounded: each
+         * part costs memory beyond its bytes. */
+        unsigned max_files = route_max_files(r);
+        if (filename ? r->nfiles >= max_files : r->nfields >= max_files + HTTP_MAX_FIELDS) {
+            if (filename)
+                r->parts_too_many = true;
+            else
+                r->fields_too_many = true;
+            return MHD_NO;
+        }
+        if ((key && strlen(key) > HTTP_MAX_PART_NAME) ||
+            (filename && strlen(filename) > HTTP_MAX_PART_NAME)) {
+            r->part_name_too_long = true;
             return MHD_NO;
         }
         if (r->nparts == r->parts_cap) {
@@ -274,6 +321,10 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
         }
         p = &r->parts[r->nparts++];
         memset(p, 0, sizeof *p);
+        if (filename)
+            r->nfiles++;
+        else
+            r->nfields++;
         p->name = strdup(key ? key : "");
         p->filename = dup_or_null(filename);
         p->content_type = dup_or_null(content_type);
@@ -283,8 +334,14 @@ static enum MHD_Result part_iter(void *cls, enum MHD_ValueKind kind, const char 
     }
     if (!p || size == 0) return MHD_YES;
     if (p->spooled) return spool_write(r, p, data, size) ? MHD_YES : MHD_NO;
+    if (r->streamed && (r->held_in_memory += size) > HTTP_MAX_IMPORT_MEMORY) {
+        r->held_too_much = true;
+        return MHD_NO;
+    }
     if (p->len + size > p->cap) {
-        size_t cap = p->cap ? p->cap : 4096;
+        /* From the first chunk's size, not a fixed block: a one-byte field
+         * costs bytes, not pages. */
+        size_t cap = p->cap ? p->cap : size;
         while (cap < p->len + size) cap *= 2;
         unsigned char *d = realloc(p->data, cap + 1);
         if (!d) return MHD_NO;
@@ -367,10 +424,26 @@ bool http_parse_multipart(http_req *r)
         return false;
     }
     if (r->parts_too_many) {
-        unsigned max_files = r->srv->cfg.limits.max_files;
         http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_files",
-                         "more than %u files in one request",
-                         (r->route && (r->route->flags & HTTP_BIG_UPLOAD)) ? 10000 : max_files);
+                         "more than %u files in one request", route_max_files(r));
+        return false;
+    }
+    if (r->fields_too_many) {
+        http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_fields",
+                         "more than %u form fields that are not files in one request",
+                         route_max_files(r) + HTTP_MAX_FIELDS);
+        return false;
+    }
+    if (r->held_too_much) {
+        http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "roster_too_large",
+                         "the roster and form fields of an import are over %u MB together",
+                         HTTP_MAX_IMPORT_MEMORY >> 20);
+        return false;
+    }
+    if (r->part_name_too_long) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed_multipart",
+                         "a form field's name or file name is longer than %u bytes",
+                         HTTP_MAX_PART_NAME);
         return false;
     }
     if (ok != MHD_YES || done != MHD_YES || r->nparts == 0) {

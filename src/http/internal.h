@@ -100,11 +100,17 @@ struct http_req {
     size_t body_len, body_cap;
     size_t body_limit;
     bool body_too_large;
+    size_t body_held;  /* bytes of the server's body budget this request holds */
+    bool body_refused; /* the budget was spent: the body is dropped, then 503 */
     /* Multipart parts, filled by http_parse_multipart. */
     http_part *parts;
     size_t nparts, parts_cap;
-    bool parts_too_many;
-    size_t parts_bytes;
+    size_t nfiles, nfields; /* of the parts: files, and plain fields */
+    bool parts_too_many;    /* more files than the route takes */
+    bool fields_too_many;   /* more plain fields than HTTP_MAX_FIELDS allows */
+    bool part_name_too_long;
+    size_t held_in_memory; /* a streamed import's bytes of parts kept in memory */
+    bool held_too_much;    /* over HTTP_MAX_IMPORT_MEMORY */
     /* Dataset imports (HTTP_BIG_UPLOAD, multipart) are parsed into parts as
      * they arrive, never held as a raw body too: the parser, the bytes fed
      * to it, and whether it failed. */
@@ -149,6 +155,18 @@ enum {
     HTTP_CAPTURE = 1u << 7,   /* a few phone photos: body at most HTTP_CAPTURE_MAX bytes */
 };
 #define HTTP_CAPTURE_MAX (8u << 20)
+/* Multipart bounds besides the body size: plain (non-file) fields beyond
+ * one per file the route takes (an import names each file's person), and
+ * the length of a part's field name and file name (a path, so PATH_MAX). */
+#define HTTP_BODY_BUDGET 8u
+#define HTTP_MAX_FIELDS  64u
+/* A dataset import spools its photos to disk; what it keeps in memory (the
+ * roster and plain fields) is at most this many bytes. */
+#define HTTP_MAX_IMPORT_MEMORY (32u << 20)
+/* Values in a JSON body (objects, arrays, members, elements): each costs
+ * jansson memory and time on the connection thread, whatever its bytes. */
+#define HTTP_MAX_JSON_VALUES 100000u
+#define HTTP_MAX_PART_NAME   4096u
 
 struct http_route {
     const char *method;
@@ -376,9 +394,13 @@ struct http_server {
     http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
     http_limiter *reg_limiter; /* public self-registrations, per address */
     http_conns *conns;
-    pthread_mutex_t lock; /* guards in_flight */
+    pthread_mutex_t lock; /* guards in_flight, body_held */
     pthread_cond_t idle;
     unsigned in_flight;
+    /* Request bodies held in memory by all connections together, against
+     * HTTP_BODY_BUDGET times the body limit: each connection may send up to
+     * the limit, and a thousand of them must not hold a thousand limits. */
+    size_t body_held;
     bool tls;
     pthread_t heartbeat;
     bool heartbeat_running;
@@ -495,8 +517,10 @@ void http_gallery_changed(http_req *r, int64_t person_id);
  * when it was the person's photo, their next face made the photo. */
 void http_face_deleted(http_req *r, int64_t person_id);
 /* One photo's enrollment outcome: accepted with its face id, or refused
- * with a stable code, its params and English text. */
-json_t *http_enroll_json(const char *file, const recog_enroll_result *e);
+ * with a stable code, its params and English text. A duplicate_identity
+ * names the person whose face it is only when the caller `r` may reach
+ * them (r NULL: an import, which only unlimited callers run). */
+json_t *http_enroll_json(http_req *r, const char *file, const recog_enroll_result *e);
 /* Unknown faces and corrections (api_review.c). */
 enum MHD_Result http_h_sightings_list(http_req *r);
 enum MHD_Result http_h_sighting_image(http_req *r);
@@ -539,6 +563,10 @@ bool http_scope_person(http_req *r, int64_t person_id);
 /* The same, answering 403 naming the group or person when not. */
 bool http_require_group(http_req *r, int64_t group_id);
 bool http_require_person(http_req *r, int64_t person_id);
+/* Erasing, archiving or restoring a person changes them for every group: a limited
+ * manager may do it only when all of the person's groups are theirs (403
+ * otherwise; no answer sent when true). */
+bool http_require_whole_person(http_req *r, int64_t person_id);
 /* The face's person must be reachable: 404 for no such face, 403 outside. */
 bool http_require_face(http_req *r, int64_t face_id);
 /* Something that concerns every group (`what`: "an import", "holidays"):
@@ -547,6 +575,10 @@ bool http_require_all_groups(http_req *r, const char *what);
 /* A device key bound to a camera may mark events for that camera only:
  * answers 403 when `camera_id` names another one. */
 bool http_require_camera(http_req *r, int64_t camera_id);
+/* camera_id (0: none) must name a camera (400), and one that is enabled
+ * when attendance is `marking` through it (403 camera_disabled); false
+ * after answering. */
+bool http_require_known_camera(http_req *r, int64_t camera_id, bool marking);
 /* Kiosk settings (api_kiosk.c): the institution's name and logo for every
  * signed-in role; the extra settings' JSON and their PATCH (false after
  * answering). */

@@ -10,7 +10,8 @@
  * import that creates people, holidays, new groups) is refused to them.
  *
  * Also the camera binding of device keys: a key bound to a camera marks
- * attendance for that camera only.
+ * attendance for that camera only, and nothing marks attendance through a
+ * disabled camera (deleting a camera revokes its keys: store_camera_delete).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,23 @@ bool http_require_person(http_req *r, int64_t person_id)
     return false;
 }
 
+bool http_require_whole_person(http_req *r, int64_t person_id)
+{
+    if (!http_require_person(r, person_id)) return false;
+    if (!http_scope_limited(r)) return true;
+    int64_t *gids = NULL;
+    size_t ng = 0;
+    bool whole = store_person_groups(db(r), person_id, &gids, &ng, NULL) == RC_OK;
+    for (size_t i = 0; i < ng && whole; i++) whole = http_scope_group(r, gids[i]);
+    free(gids);
+    if (whole) return true;
+    http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                     "person %lld is also in groups you do not manage: erasing, archiving or "
+                     "restoring them changes them for those groups too (ask an admin)",
+                     (long long)person_id);
+    return false;
+}
+
 bool http_require_face(http_req *r, int64_t face_id)
 {
     if (!http_scope_limited(r)) return true;
@@ -121,6 +139,23 @@ bool http_require_all_groups(http_req *r, const char *what)
                      "%s concerns every group; your account is limited to some groups (ask an "
                      "admin)",
                      what);
+    return false;
+}
+
+bool http_require_known_camera(http_req *r, int64_t camera_id, bool marking)
+{
+    if (!camera_id) return true;
+    store_camera c;
+    if (store_camera_get(db(r), camera_id, &c, NULL) != RC_OK) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query", "there is no camera %lld",
+                         (long long)camera_id);
+        return false;
+    }
+    if (c.enabled || !marking) return true;
+    http_reply_error_p(r, MHD_HTTP_FORBIDDEN, "camera_disabled",
+                       json_pack("{s:I}", "camera_id", (json_int_t)camera_id),
+                       "camera %lld is disabled; enable it to mark attendance through it",
+                       (long long)camera_id);
     return false;
 }
 

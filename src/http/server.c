@@ -392,8 +392,34 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
     return false;
 }
 
+/* Take `n` more bytes of the server's body budget for r; false when that
+ * would pass HTTP_BODY_BUDGET times the body limit. */
+static bool body_reserve(http_req *r, size_t n)
+{
+    http_server *srv = r->srv;
+    size_t budget = (size_t)HTTP_BODY_BUDGET * srv->cfg.limits.max_body;
+    pthread_mutex_lock(&srv->lock);
+    bool ok = srv->body_held + n <= budget;
+    if (ok) {
+        srv->body_held += n;
+        r->body_held += n;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return ok;
+}
+
+static void body_release(http_req *r)
+{
+    if (!r->body_held) return;
+    pthread_mutex_lock(&r->srv->lock);
+    r->srv->body_held -= r->body_held;
+    pthread_mutex_unlock(&r->srv->lock);
+    r->body_held = 0;
+}
+
 static void request_free(http_req *r)
 {
+    body_release(r);
     if (r->pending) MHD_destroy_response(r->pending);
     if (r->pp) MHD_destroy_post_processor(r->pp);
     free(r->body);
@@ -511,7 +537,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
             return MHD_YES;
         }
         bool wants_body = r->route && (r->route->flags & (HTTP_BODY_JSON | HTTP_BODY_UPLOAD));
-        if (!wants_body || r->body_too_large) return MHD_YES;
+        if (!wants_body || r->body_too_large || r->body_refused) return MHD_YES;
         if (r->body_len + r->streamed + n > r->body_limit) {
             r->body_too_large = true;
             free(r->body);
@@ -519,14 +545,28 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
             r->body_len = r->body_cap = 0;
             return MHD_YES;
         }
-        if ((r->route->flags & HTTP_BIG_UPLOAD) && http_is_multipart(r)) {
-            http_multipart_feed(r, upload, n); /* never held twice */
+        if (r->route->flags & HTTP_BIG_UPLOAD) {
+            /* Parsed as it arrives, never held twice; a body that is not
+             * multipart is not held at all (the handler answers 415). */
+            if (http_is_multipart(r)) http_multipart_feed(r, upload, n);
             return MHD_YES;
         }
         if (r->body_len + n + 1 > r->body_cap) {
             size_t cap = r->body_cap ? r->body_cap : 65536;
             while (cap < r->body_len + n + 1) cap *= 2;
             if (cap > r->body_limit + 1) cap = r->body_limit + 1;
+            if (!body_reserve(r, cap - r->body_cap)) {
+                rc_log(RC_LOG_WARN,
+                       "%s %s from %s: request bodies in memory reached %u times the body "
+                       "limit; this one is dropped",
+                       method, url, r->ip, HTTP_BODY_BUDGET);
+                r->body_refused = true;
+                free(r->body);
+                r->body = NULL;
+                r->body_len = r->body_cap = 0;
+                body_release(r);
+                return MHD_YES;
+            }
             unsigned char *b = realloc(r->body, cap);
             if (!b) return MHD_NO;
             r->body = b;
@@ -541,6 +581,14 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
     if (r->body_too_large)
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
                                 "request body is over the limit of %zu bytes", r->body_limit);
+    if (r->body_refused) {
+        struct MHD_Response *resp = http_json_response(json_pack(
+            "{s:{s:s,s:s,s:{}}}", "error", "code", "busy", "message",
+            "the server holds as many request bodies as it may at once; try again shortly",
+            "params"));
+        if (resp) MHD_add_response_header(resp, "Retry-After", "1");
+        return http_reply_response(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+    }
     if (!r->route) return http_static_serve(r, srv->cfg.web_dir);
     if ((r->route->flags & HTTP_WORK) && srv->cfg.recog) return offload(r);
     enum MHD_Result res = r->route->fn(r);

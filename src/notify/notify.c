@@ -4,7 +4,9 @@
  * the retry schedule), plus the calls that queue unknown-face, camera-down
  * and test notifications. See notify.h for the guarantees.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include "notify.h"
 
@@ -80,6 +83,67 @@ static size_t keep_start(char *p, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* Where a webhook may not connect, whatever its URL's host resolves to
+ * (checked on the address actually connected to, so a name that resolves
+ * there, or is made to later, is caught too): link-local addresses, which
+ * hold the cloud metadata services (169.254.169.254, fd00:ec2::254), the
+ * unspecified address (0.0.0.0 reaches this host) and multicast. Loopback
+ * and private networks stay allowed: receivers on the same host or the
+ * LAN are the common case. Returns the reason, or NULL when allowed. */
+static const char *address_refused(const struct sockaddr *sa)
+{
+    const unsigned char *v4 = NULL;
+    if (sa->sa_family == AF_INET) {
+        v4 = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+    } else if (sa->sa_family == AF_INET6) {
+        const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char aws[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0,    0,
+                                              0,    0, 0,    0,    0, 0, 0x02, 0x54};
+        static const unsigned char zero[16] = {0};
+        if (memcmp(a, mapped, 12) == 0) {
+            v4 = a + 12;
+        } else if (memcmp(a, zero, 16) == 0) {
+            return "the unspecified address";
+        } else if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) {
+            return "a link-local address";
+        } else if (a[0] == 0xff) {
+            return "a multicast address";
+        } else if (memcmp(a, aws, 16) == 0) {
+            return "a cloud metadata address";
+        }
+    }
+    if (!v4) return NULL;
+    if (v4[0] == 0) return "the unspecified address";
+    if (v4[0] == 169 && v4[1] == 254) return "a link-local address";
+    if (v4[0] >= 224) return "a multicast or reserved address";
+    if (v4[0] == 100 && v4[1] == 100 && v4[2] == 100 && v4[3] == 200)
+        return "a cloud metadata address";
+    return NULL;
+}
+
+typedef struct {
+    char refused[160]; /* why the connection was not opened ("" when it was) */
+} guard;
+
+static curl_socket_t open_guarded(void *user, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    guard *g = user;
+    const char *why = address_refused(&a->addr);
+    if (why) {
+        char ip[INET6_ADDRSTRLEN] = "?";
+        const void *raw = a->family == AF_INET6
+                              ? (const void *)&((const struct sockaddr_in6 *)&a->addr)->sin6_addr
+                              : (const void *)&((const struct sockaddr_in *)&a->addr)->sin_addr;
+        inet_ntop(a->family, raw, ip, sizeof ip);
+        snprintf(g->refused, sizeof g->refused,
+                 "the URL leads to %s (%s), where webhooks may not connect", ip, why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* POST body to w->url; *http receives the status (0 without an answer) and
  * error a description when the answer is not 2xx. Returns 1 when delivered. */
 static int post(const notify *n, const store_webhook *w, const store_delivery *d, const char *body,
@@ -105,6 +169,7 @@ static int post(const notify *n, const store_webhook *w, const store_delivery *d
     snprintf(line, sizeof line, "X-Rollcall-Signature: %s", sig);
     hdr = curl_slist_append(hdr, line);
     answer a = {.len = 0};
+    guard g = {.refused = ""};
     char cerr[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, w->url);
     /* Only http and https, and a redirect is an answer, never followed. */
@@ -121,6 +186,8 @@ static int post(const notify *n, const store_webhook *w, const store_delivery *d
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_start);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &g);
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -129,7 +196,10 @@ static int post(const notify *n, const store_webhook *w, const store_delivery *d
     *http = (int)code;
     if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300) return 1; /* a long answer */
     if (rc != CURLE_OK) {
-        snprintf(error, cap, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
+        snprintf(error, cap, "%s",
+                 g.refused[0] ? g.refused
+                 : cerr[0]    ? cerr
+                              : curl_easy_strerror(rc));
         return 0;
     }
     if (code >= 200 && code < 300) return 1;

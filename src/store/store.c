@@ -2337,7 +2337,21 @@ rc_status store_camera_update(store *s, const store_camera *k, rc_error *err)
 
 rc_status store_camera_delete(store *s, int64_t id, rc_error *err)
 {
-    return delete_by_id(s, "DELETE FROM cameras WHERE id = ?", id, "camera", err);
+    /* The API keys bound to the camera are revoked with it, in the same
+     * transaction: the foreign key would otherwise unbind them (ON DELETE
+     * SET NULL), and an unbound device key marks attendance as any camera
+     * and follows every camera's events. */
+    TAKE(s, c, err);
+    int64_t ch = 0;
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qexec(c, "UPDATE api_keys SET revoked = 1 WHERE camera_id = ?", NULL, err, "i", id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM cameras WHERE id = ?", &ch, err, "i", id);
+    if (st == RC_OK && ch == 0)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no camera with id %lld", (long long)id);
+    st = tx_end(c, st, err);
+    give(s, c);
+    return st;
 }
 
 rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *err)

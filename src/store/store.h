@@ -445,6 +445,7 @@ typedef struct {
 rc_status store_camera_create(store *s, store_camera *c, rc_error *err);
 rc_status store_camera_get(store *s, int64_t id, store_camera *out, rc_error *err);
 rc_status store_camera_update(store *s, const store_camera *c, rc_error *err);
+/* Deletes the camera and revokes the API keys bound to it (one transaction). */
 rc_status store_camera_delete(store *s, int64_t id, rc_error *err);
 rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *err);
 

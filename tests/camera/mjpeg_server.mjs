@@ -22,6 +22,7 @@
 //   /garbage          raw bytes that are not HTTP at all
 //   /garbage-body     a multipart header followed by random bytes, forever
 //   /stall            stream headers and then silence
+//   /drip             stream headers, then one byte every 100 ms and never a frame
 //   /hang             no answer at all (as an ESP32-CAM busy with another viewer)
 //   /private          401 asking for credentials
 //   /video.mkv        the --video file (HTTP video for the FFmpeg source)
@@ -125,6 +126,12 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace;boundary=${BOUNDARY}` });
       res.flushHeaders();
       return;
+    case '/drip': {
+      res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace;boundary=${BOUNDARY}` });
+      const timer = setInterval(() => res.write('.'), 100);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     case '/hang':
       return; // keep the connection open, say nothing
     case '/private':

@@ -311,6 +311,7 @@ static const bad_case bad_cases[] = {
     {"/garbage-body", CAM_KIND_AUTO, 200000, 0, "no JPEG frame", NULL},
     {"/stall", CAM_KIND_AUTO, 0, 1500, "stalled", "timeout"},
     {"/hang", CAM_KIND_AUTO, 0, 1500, "another viewer", "timeout"},
+    {"/drip", CAM_KIND_AUTO, 0, 1500, "no whole frame for", "timeout"},
     {"/private", CAM_KIND_AUTO, 0, 0, "HTTP 401 (the camera wants credentials", "auth_failed"},
     {"/stream", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes", "frame_too_large"},
     {"/capture", CAM_KIND_AUTO, 4000, 0, "larger than 4000 bytes", "frame_too_large"},

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,53 @@ static void roster_bad_rows_name_their_lines(void **state)
     assert_string_equal(r.problem, "no_code_column");
 }
 
+/* A roster of `rows` lines R0..R(rows-1) after a header; every line whose
+ * number is a multiple of `repeat_every` repeats the code of the line
+ * before it. Caller frees. */
+static char *big_roster(int rows, int repeat_every, size_t *len)
+{
+    char *csv = malloc((size_t)rows * 24 + 32);
+    size_t n = (size_t)sprintf(csv, "code,first name\n");
+    for (int i = 0; i < rows; i++) {
+        int code = repeat_every && i && i % repeat_every == 0 ? i - 1 : i;
+        n += (size_t)sprintf(csv + n, "R%d,x\n", code);
+    }
+    *len = n;
+    return csv;
+}
+
+static void roster_is_bounded_and_repeats_are_found_at_any_size(void **state)
+{
+    (void)state;
+    dataset_roster r;
+    rc_error err;
+    size_t len;
+    /* The most rows a roster may have, every 1000th repeating the row
+     * before: each repeat names that row's line, errors in line order. */
+    char *csv = big_roster(DATASET_ROSTER_MAX_ROWS, 1000, &len);
+    assert_int_equal(dataset_roster_parse(csv, len, &r, &err), RC_OK);
+    assert_int_equal(r.nerrors, DATASET_ROSTER_MAX_ROWS / 1000 - 1);
+    assert_int_equal(r.n, DATASET_ROSTER_MAX_ROWS - r.nerrors);
+    for (size_t i = 0; i < r.nerrors; i++) {
+        int line = (int)(i + 1) * 1000 + 2; /* row i*1000 is on line i*1000 + 2 */
+        char want[16];
+        snprintf(want, sizeof want, "%d", line - 1);
+        assert_int_equal(r.errors[i].line, line);
+        assert_string_equal(r.errors[i].problem, "duplicate_code");
+        assert_string_equal(r.errors[i].value, want);
+    }
+    for (size_t i = 1; i < r.n; i++) assert_true(r.rows[i - 1].line < r.rows[i].line);
+    dataset_roster_free(&r);
+    free(csv);
+    /* One row more is refused whole. */
+    csv = big_roster(DATASET_ROSTER_MAX_ROWS + 1, 0, &len);
+    assert_int_equal(dataset_roster_parse(csv, len, &r, &err), RC_ERR_INVALID);
+    assert_string_equal(r.problem, "too_many_rows");
+    assert_non_null(strstr(err.msg, "more than 100000 rows"));
+    assert_int_equal(r.n, 0);
+    free(csv);
+}
+
 typedef struct {
     int n;
     char file[16][128], code[16][32];
@@ -216,6 +264,7 @@ int main(void)
         cmocka_unit_test(names_keep_spaces_and_accents),
         cmocka_unit_test(roster_reads_spanish_excel),
         cmocka_unit_test(roster_bad_rows_name_their_lines),
+        cmocka_unit_test(roster_is_bounded_and_repeats_are_found_at_any_size),
         cmocka_unit_test(only_photos_in_person_folders_count),
         cmocka_unit_test(a_second_or_broken_roster_is_reported),
     };

@@ -112,3 +112,46 @@ test('expired sessions are purged at login', async () => {
   await new Client(env.srv.url).login('member@example.org', 'member-pass-2');
   assert.equal(sql('SELECT count(*) FROM sessions WHERE expires_ms <= 2'), '0');
 });
+
+// A device key's kiosk unlock takes any admin's e-mail and password. Before,
+// a wrong one only counted against the kiosk's PIN limit (10 every 5
+// minutes from one address, then 5 minutes' wait), never against the
+// account: the kiosk was a way to guess an admin's password around the
+// lock-out of login. Now it counts exactly as a failed login does.
+test("a kiosk's admin-password unlock counts against the account's lock-out", async () => {
+  assert.equal((await admin.post('/api/v1/users', { email: 'kadmin@example.org', name: 'K', role: 'admin', password: 'kadmin-pass-1', must_change_password: false })).status, 201);
+  const unlock = (password) => env.device.post('/api/v1/kiosk/unlock', { email: 'kadmin@example.org', password });
+  for (let i = 0; i < 5; i++) {
+    const r = await unlock(`guess-${i}-wrong`);
+    assert.equal(r.status, 403, `guess ${i}: ${JSON.stringify(r.body)}`);
+  }
+  // The kiosk's address (127.0.0.1) now waits for this account, at login too.
+  const login = await loginFrom('127.0.0.1', 'kadmin@example.org', 'kadmin-pass-1');
+  assert.equal(login.status, 429, JSON.stringify(login.body));
+  assert.equal(login.body.error.params.scope, 'account');
+  const r = await unlock('kadmin-pass-1');
+  assert.equal(r.status, 429, 'even the right password waits');
+  assert.equal(r.body.error.params.scope, 'account');
+  // Only that account, from that address.
+  assert.equal((await loginFrom('127.0.0.4', 'kadmin@example.org', 'kadmin-pass-1')).status, 200);
+  assert.equal((await loginFrom('127.0.0.1', 'admin@example.org', 'admin-pass-1')).status, 200);
+  assert.equal(cli('unlock', 'kadmin@example.org').status, 0);
+  assert.equal((await unlock('kadmin-pass-1')).status, 204);
+});
+
+// Deactivating an account ends its sessions for good. Before, the sessions
+// were only refused while the account was inactive: activating it again
+// brought every old session (a stolen cookie too) back to life.
+test('deactivating a user ends their sessions; activating again brings none back', async () => {
+  const r = await admin.post('/api/v1/users', { email: 'off@example.org', name: 'O', role: 'manager', password: 'off-pass-123', must_change_password: false });
+  assert.equal(r.status, 201);
+  const c = new Client(env.srv.url);
+  await c.login('off@example.org', 'off-pass-123');
+  assert.equal((await c.get('/api/v1/auth/me')).status, 200);
+  assert.equal((await admin.patch(`/api/v1/users/${r.body.id}`, { active: false })).status, 200);
+  assert.equal((await c.get('/api/v1/auth/me')).status, 401);
+  assert.equal((await admin.patch(`/api/v1/users/${r.body.id}`, { active: true })).status, 200);
+  assert.equal((await c.get('/api/v1/auth/me')).status, 401, 'the old session stays ended');
+  await c.login('off@example.org', 'off-pass-123');
+  assert.equal((await c.get('/api/v1/auth/me')).status, 200, 'a new login works');
+});

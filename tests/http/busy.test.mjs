@@ -9,13 +9,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWithRoles } from './lib.mjs';
+import { startWithRoles, bigGroupPhoto } from './lib.mjs';
 
-const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
 let env, dir, big;
 
 before(async () => {
@@ -23,12 +21,7 @@ before(async () => {
   // found): a 36-megapixel decode and every face's pipeline, far longer
   // than the waits below for one request.
   dir = mkdtempSync(join(tmpdir(), 'rollcall-busy-'));
-  const out = join(dir, 'big.jpg');
-  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', join(FACES, 'group', 'deepface_selfie-many-people.jpg'),
-    '-filter_complex', '[0:v]scale=2000:-2,split=3[a][b][c];[a][b][c]hstack=3,split=3[d][e][f];[d][e][f]vstack=3',
-    '-q:v', '3', out]);
-  assert.equal(r.status, 0, String(r.stderr));
-  big = readFileSync(out);
+  big = bigGroupPhoto(dir);
   env = await startWithRoles({ models: true, args: ['--threads', '1', '--queue', '1'] });
 });
 after(async () => {

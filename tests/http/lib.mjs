@@ -2,6 +2,9 @@
 // paths and bodies fetch would normalise or refuse), multipart bodies built
 // by hand, and a small client that keeps the session cookie and CSRF token.
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Send bytes exactly as given; resolve {status, headers, body} when the
 // server closes. `data` may be a string or a Buffer (or an array of them).
@@ -23,6 +26,19 @@ export function rawRequest(port, data, { timeoutMs = 20000 } = {}) {
       resolve({ status: m ? Number(m[1]) : 0, head: text.slice(0, split), body: split >= 0 ? text.slice(split + 4) : '' });
     });
   });
+}
+
+// A 6000-px-wide JPEG of the group test photo tiled 3 x 3 (about 40 faces,
+// 36 megapixels), written into `dir` by ffmpeg: a decode and a detection
+// that take a while. Returns its bytes.
+export function bigGroupPhoto(dir) {
+  const out = join(dir, 'big.jpg');
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i',
+    join(process.env.ROLLCALL_TESTDATA, 'faces', 'group', 'deepface_selfie-many-people.jpg'),
+    '-filter_complex', '[0:v]scale=2000:-2,split=3[a][b][c];[a][b][c]hstack=3,split=3[d][e][f];[d][e][f]vstack=3',
+    '-q:v', '3', out]);
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  return readFileSync(out);
 }
 
 // A multipart/form-data body from [{name, value}] and [{name, filename, type, data}].

@@ -243,6 +243,17 @@ test('what each role reaches: a manager limited to group A never reaches group B
     assert.equal((await admin.post(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
     assert.deepEqual((await lim.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id), [GA]);
     assert.deepEqual((await admin.get(`/api/v1/persons/${PA}`)).body.groups.map((g) => g.id).sort(), [GA, GB].sort());
+    // ...nor may they erase or archive them: that takes them (events, faces)
+    // from group B too. Before, all three answered 2xx and B lost them.
+    for (const [m, p, json] of [['DELETE', `/api/v1/persons/${PA}`], ['DELETE', `/api/v1/persons/${PA}/biometrics`],
+      ['POST', `/api/v1/persons/${PA}/archive`], ['PATCH', `/api/v1/persons/${PA}`, { active: false }]]) {
+      const res = await lim.req(m, p, json ? { json } : {});
+      assert.equal(res.status, 403, `${m} ${p}: ${res.status} ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /also in groups/);
+    }
+    assert.equal((await admin.get(`/api/v1/persons/${PA}/faces`)).body.length >= 1, true, 'A keeps its faces');
+    assert.equal((await admin.get(`/api/v1/persons/${PA}`)).body.active, true, 'A not archived');
+    assert.equal((await lim.patch(`/api/v1/persons/${PA}`, { last_name: 'R', active: true })).status, 200, 'other edits stay theirs');
     assert.equal((await admin.del(`/api/v1/groups/${GB}/members/${PA}`)).status, 204);
     assert.deepEqual((await lim.get('/api/v1/groups')).body.items.map((g) => g.id), [GA]);
     assert.deepEqual((await lim.get('/api/v1/schedules')).body.items, [], 'B\'s schedule is not listed');
@@ -259,6 +270,22 @@ test('what each role reaches: a manager limited to group A never reaches group B
     assert.deepEqual(r.body.groups.map((g) => g.id), [GA]);
     const PN = r.body.id;
     assert.equal(limCreated.all_groups, false, 'the user says it is limited');
+    // Enrolling B's face into their own person: refused as a duplicate, but
+    // a limited manager is not told whose face it is (else any photo would
+    // search every group's faces). An unlimited manager is told.
+    const dup = multipart([{ name: 'file', filename: 'b3.jpg', type: 'image/jpeg', data: photo('id/deepface_person01/3.jpg') }]);
+    for (const [who, c] of [['limited manager', lim], ['manager', manager]]) {
+      r = await c.post(`/api/v1/persons/${PA}/faces`, undefined, { body: dup.body, type: dup.type });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const [res] = r.body.results;
+      assert.equal(res.code, 'duplicate_identity', `${who}: ${JSON.stringify(res)}`);
+      if (who === 'manager') {
+        assert.equal(res.params.person.id, PB);
+        continue;
+      }
+      assert.equal(res.params.person, undefined, JSON.stringify(res));
+      assert.doesNotMatch(JSON.stringify(r.body), /REACH-B|similarity/, 'nothing of B');
+    }
     // The member reaches only themselves.
     r = await member.get('/api/v1/attendance');
     assert.deepEqual(r.body.items.map((e) => e.person_id), [PA]);

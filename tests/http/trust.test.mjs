@@ -357,6 +357,58 @@ test('a device key bound to a camera cannot mark attendance as another camera', 
   }
 });
 
+// A disabled camera marks nothing, by face or by PIN; deleting a camera
+// revokes its keys. Before, the foreign key unbound them (camera_id became
+// null): the gate's key then marked as any camera and its stream showed
+// every camera's events.
+test("a disabled camera's key marks nothing; a deleted camera's key stops working", async () => {
+  const f = await liveFixture();
+  const { admin, k1, k2, C1, C2 } = f;
+  try {
+    const A3 = photo('id/deepface_angelina/3.jpg');
+    const marked = async (cam) => (await admin.get(`/api/v1/attendance?camera_id=${cam}`)).body.total;
+    assert.equal((await admin.put(`/api/v1/persons/${f.PA}/pin`, { pin: '2580' })).status, 200);
+    assert.equal((await admin.patch(`/api/v1/cameras/${C1}`, { enabled: false })).status, 200);
+    let r = await k1.req('POST', '/api/v1/recognize?mark=true', { body: A3, type: 'image/jpeg' });
+    assert.equal(r.status, 403, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(r.body.error.code, 'camera_disabled');
+    r = await k1.post('/api/v1/kiosk/checkin', { code: 'LIVE-A', pin: '2580' });
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'camera_disabled');
+    // An unbound device key naming the disabled camera: the same.
+    r = await f.r2.device.post('/api/v1/kiosk/checkin', { code: 'LIVE-A', pin: '2580', camera_id: C1 });
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    r = await f.r2.device.req('POST', `/api/v1/recognize?mark=true&camera_id=${C1}`, { body: A3, type: 'image/jpeg' });
+    assert.equal(r.status, 403, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(await marked(C1), 0, 'nothing marked at the disabled gate');
+    // Recognition without marking still answers (a kiosk shows who it is).
+    r = await k1.req('POST', '/api/v1/recognize', { body: A3, type: 'image/jpeg' });
+    assert.equal(r.status, 200);
+    assert.equal((await admin.patch(`/api/v1/cameras/${C1}`, { enabled: true })).status, 200);
+    r = await k1.req('POST', '/api/v1/recognize?mark=true', { body: A3, type: 'image/jpeg' });
+    assert.equal(r.status, 200);
+    assert.equal(await marked(C1), 1, 'enabled again: marks');
+
+    // Delete gate 1: its key must not become a key of every camera.
+    const s = await openStream(k1);
+    assert.equal(s.status, 200);
+    await sleep(200);
+    assert.equal((await admin.del(`/api/v1/cameras/${C1}`)).status, 204);
+    assert.ok((await readStream(s, 5000)).ended, 'its event stream ends');
+    r = await k1.req('POST', `/api/v1/recognize?mark=true&camera_id=${C2}`, { body: A3, type: 'image/jpeg' });
+    assert.equal(r.status, 401, `the key is revoked: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+    assert.equal((await k1.get('/api/v1/auth/me')).status, 401);
+    assert.equal(await marked(C2), 0, 'nothing marked as gate 2');
+    const keys = (await admin.get('/api/v1/api-keys?limit=500')).body.items.map((k) => k.id);
+    assert.ok(!keys.includes(k1.keyId), 'no longer listed');
+    assert.ok(keys.includes(k2.keyId), 'the other gate keeps its key');
+    assert.equal((await k2.get('/api/v1/auth/me')).status, 200);
+    assert.ok((await admin.get('/api/v1/audit?action=camera.delete')).body.total >= 1);
+  } finally {
+    assert.equal(await f.r2.stop(), 0);
+  }
+});
+
 test('each event stream sees only what its caller may, and ends when the key is revoked or the user deactivated or signed out', async () => {
   const f = await liveFixture();
   const { admin, member, lim, k1, k2, PA, PB } = f;

@@ -170,6 +170,38 @@ test('webhooks: a test delivery reaches the receiver signed, and is listed as de
   await admin.del(`/api/v1/webhooks/${r.body.id}`);
 });
 
+// SSRF: a webhook never connects to link-local addresses (the cloud metadata
+// service at 169.254.169.254), the unspecified address (0.0.0.0 reaches this
+// host's listeners) or multicast, whatever the URL spells; the delivery says
+// why. Before, 0.0.0.0 reached the local receiver and was "delivered", and
+// the metadata address was tried (the answer's start lands in last_error).
+test('webhooks never connect to link-local, metadata, unspecified or multicast addresses', async () => {
+  const urls = [
+    [`http://0.0.0.0:${rx.port}/ssrf-zero`, /0\.0\.0\.0.*unspecified/],
+    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254.*link-local/],
+    [`http://[::ffff:169.254.169.254]:${rx.port}/ssrf-mapped`, /169\.254\.169\.254.*link-local/],
+    [`http://224.0.0.1:${rx.port}/ssrf-multicast`, /multicast/],
+  ];
+  for (const [url, why] of urls) {
+    const r = await admin.post('/api/v1/webhooks', { name: 'ssrf', url, events: ['camera_down'] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const t = await admin.post(`/api/v1/webhooks/${r.body.id}/test`);
+    assert.equal(t.status, 202);
+    let d;
+    for (let i = 0; i < 100; i++) {
+      d = (await admin.get(`/api/v1/webhooks/${r.body.id}/deliveries`)).body.items[0];
+      if (d && (d.status === 'delivered' || d.last_error)) break; // attempts counts from the claim
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.notEqual(d.status, 'delivered', `${url}: ${JSON.stringify(d)}`);
+    assert.equal(d.last_http, null, url);
+    assert.match(d.last_error, why, `${url}: ${d.last_error}`);
+    assert.match(d.last_error, /webhooks may not connect/);
+    await admin.del(`/api/v1/webhooks/${r.body.id}`);
+  }
+  assert.equal(rx.got.filter((g) => g.url.startsWith('/ssrf')).length, 0, 'the local receiver was never reached');
+});
+
 test('a face recognized at /recognize?mark=true makes a signed entry delivery', async () => {
   const p = await env.manager.post('/api/v1/persons', { external_id: 'ANG', first_name: 'Angelina', last_name: 'Test', kind: 'employee' });
   assert.equal(p.status, 201, JSON.stringify(p.body));

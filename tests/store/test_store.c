@@ -1090,6 +1090,9 @@ static void user_links_and_key_cameras_keep_integrity(void **state)
     OK(store_camera_delete(s, cam, &e_));
     OK(store_api_key_get_by_prefix(s, "p1", &gk, &e_));
     assert_int_equal(gk.camera_id, 0);
+    /* ...and revokes the camera's keys: unbound, a key would mark as any camera. */
+    assert_int_equal(gk.revoked, 1);
+    assert_int_equal(store_camera_delete(s, cam, &err), RC_ERR_NOT_FOUND);
     OK(store_user_delete(s, m.id, &e_));
     OK(store_user_groups(s, m.id, &ids, &n, &e_));
     free(ids);

@@ -1556,11 +1556,11 @@ export interface components {
             created_at: string;
         };
         /**
-         * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to), different_people, store_failed
+         * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to, only when the caller may reach that person: a manager limited to groups is told no name outside them), different_people, store_failed
          * @enum {string|null}
          */
         Refusal: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
-        /** @description duplicate_identity: {person: {id, external_id, name}, similarity} */
+        /** @description duplicate_identity: {person: {id, external_id, name}, similarity} (empty when the person is outside a limited manager's groups) */
         RefusalParams: {
             [key: string]: unknown;
         };

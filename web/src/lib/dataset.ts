@@ -44,6 +44,7 @@ const ROSTER_PROBLEMS = new Set([
   'not_utf8',
   'no_rows',
   'no_code_column',
+  'too_many_rows',
   'second_roster',
 ]);
 

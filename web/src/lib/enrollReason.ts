@@ -30,5 +30,8 @@ export function isEnrollCode(code: string | null | undefined): boolean {
 export function enrollReason(r: Refusal, t: Translate): string {
   if (!r.code || !KNOWN.has(r.code)) return r.reason ?? '?';
   const p = r.params?.person;
+  // A manager limited to groups is not told whose face it is when that
+  // person is outside their groups: the answer names nobody.
+  if (r.code === 'duplicate_identity' && !p) return t('enroll.codes.duplicate_identity_other');
   return t(`enroll.codes.${r.code}`, { name: p?.name ?? '', id: p?.external_id ?? '' });
 }

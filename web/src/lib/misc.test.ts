@@ -123,6 +123,10 @@ describe('enrollReason', () => {
       reason: 'this face belongs to Ana García (A007)',
     };
     expect(enrollReason(dup, t)).toBe('este rostro ya pertenece a Ana García (A007)');
+    // Outside a limited manager's groups the server names nobody.
+    expect(enrollReason({ code: 'duplicate_identity', params: {}, reason: 'x' }, t)).toBe(
+      'este rostro ya pertenece a otra persona, fuera de sus grupos',
+    );
     expect(enrollReason({ code: 'something_new', reason: 'raw text' }, t)).toBe('raw text');
     expect(enrollReason({ reason: null }, t)).toBe('?');
   });
