@@ -28,7 +28,7 @@ schemas = {
          "values the translation may name: field, min, max, choices, retry_after_s, minutes, scope"}},
      ["code", "message", "params"])}, ["error"]),
  "Health": obj({"status": STR, "version": STR, "uptime_s": NUM,
-     "models": obj({"dir": STR, "available": arr({"type": STR}), "loaded": arr({"type": STR})}),
+     "models": obj({"available": arr({"type": STR}), "loaded": arr({"type": STR})}),
      "db": STR}, ["status", "version", "uptime_s", "models"]),
  "Role": {"type": "string", "enum": ["admin", "manager", "member", "device", "metrics"]},
  "User": obj({"id": INT, "email": STR, "name": STR, "role": ref("Role"), "person_id": INT,

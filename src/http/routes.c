@@ -152,10 +152,10 @@ enum MHD_Result http_h_healthz(http_req *r)
 {
     http_server *srv = r->srv;
     double up = (rc_mono_ms() - srv->started_ms) / 1000.0;
+    /* anyone may call it: the models by name, never a path on the server's disk */
     json_t *body = json_pack(
-        "{s:s,s:s,s:f,s:{s:s,s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
-        "models", "dir", srv->cfg.models_dir ? srv->cfg.models_dir : "", "available",
-        string_list(srv->cfg.models_available), "loaded",
+        "{s:s,s:s,s:f,s:{s:o,s:o},s:s}", "status", "ok", "version", RC_VERSION, "uptime_s", up,
+        "models", "available", string_list(srv->cfg.models_available), "loaded",
         string_list(srv->cfg.recog ? recog_models_loaded(srv->cfg.recog) : srv->cfg.models_loaded),
         "db", srv->cfg.store ? store_backend_name(srv->cfg.store) : "none");
     return http_reply_json(r, MHD_HTTP_OK, body);

@@ -74,6 +74,9 @@ static void healthz_answers_json(void **state)
     json_t *avail = json_object_get(json_object_get(j, "models"), "available");
     assert_int_equal(json_array_size(avail), 1);
     assert_string_equal(json_string_value(json_array_get(avail, 0)), "fr_detect.onnx");
+    /* anyone may ask: no path of the server's disk in the answer */
+    assert_null(json_object_get(json_object_get(j, "models"), "dir"));
+    assert_null(strstr(resp, "\"/m\""));
     json_decref(j);
     free(resp);
 

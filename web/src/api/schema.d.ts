@@ -1225,7 +1225,6 @@ export interface components {
             version: string;
             uptime_s: number;
             models: {
-                dir?: string;
                 available?: string[];
                 loaded?: string[];
             };
