@@ -172,8 +172,8 @@ static enum MHD_Result login_failed(http_req *r, const char *email, const char *
                             "wrong e-mail or password");
 }
 
-/* scope: "address" or "account", for the client's translation. */
-static enum MHD_Result too_many(http_req *r, unsigned wait_s, const char *scope, const char *why)
+enum MHD_Result http_reply_too_many(http_req *r, unsigned wait_s, const char *scope,
+                                    const char *why)
 {
     json_t *body =
         json_pack("{s:{s:s,s:s,s:i,s:{s:i,s:i,s:s}}}", "error", "code", "too_many_attempts",
@@ -231,8 +231,8 @@ enum MHD_Result http_h_login(http_req *r)
     unsigned wait = http_limiter_wait(r->srv->login_limiter, ipkey, now);
     if (wait) {
         json_decref(b);
-        return too_many(r, wait, "address",
-                        "too many failed logins from this address; try again later");
+        return http_reply_too_many(r, wait, "address",
+                                   "too many failed logins from this address; try again later");
     }
     /* Failures lock this account from this address only: a stranger's
      * guesses never lock the owner out of theirs. */
@@ -240,9 +240,10 @@ enum MHD_Result http_h_login(http_req *r)
     store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
     if (wait_ms > 0) {
         json_decref(b);
-        return too_many(r, (unsigned)((wait_ms + 999) / 1000), "account",
-                        "too many failed logins to this account from this address; try again "
-                        "later (an admin can run: rollcall user unlock EMAIL)");
+        return http_reply_too_many(
+            r, (unsigned)((wait_ms + 999) / 1000), "account",
+            "too many failed logins to this account from this address; try again "
+            "later (an admin can run: rollcall user unlock EMAIL)");
     }
     store_user u;
     rc_error err;

@@ -98,10 +98,9 @@ static bool throttled(http_req *r, const char *ipkey)
 {
     unsigned wait = http_limiter_wait(r->srv->pin_limiter, ipkey, rc_unix_ms());
     if (!wait) return false;
-    http_reply_error_p(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
-                       json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)wait, "minutes",
-                                 (int)((wait + 59) / 60), "scope", "address"),
-                       "too many wrong PINs from this kiosk; wait %u s", wait);
+    char why[96];
+    snprintf(why, sizeof why, "too many wrong PINs from this kiosk; wait %u s", wait);
+    http_reply_too_many(r, wait, "address", why);
     return true;
 }
 
@@ -139,10 +138,8 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
         int64_t now = rc_unix_ms(), wait_ms = 0;
         if (*account) store_login_wait(db(r), account, r->ip, now, &wait_ms, NULL);
         if (wait_ms > 0) {
-            res = http_reply_error_p(
-                r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
-                json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)((wait_ms + 999) / 1000),
-                          "minutes", (int)((wait_ms + 59999) / 60000), "scope", "account"),
+            res = http_reply_too_many(
+                r, (unsigned)((wait_ms + 999) / 1000), "account",
                 "too many failed logins to this account from this address; try again later");
             goto out;
         }

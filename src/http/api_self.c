@@ -432,11 +432,11 @@ enum MHD_Result http_h_register(http_req *r)
     char ipkey[80];
     snprintf(ipkey, sizeof ipkey, "register:%s", r->ip);
     unsigned wait = http_limiter_wait(r->srv->reg_limiter, ipkey, rc_unix_ms());
-    if (wait)
-        return http_reply_error_p(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
-                                  json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)wait, "minutes",
-                                            (int)((wait + 59) / 60), "scope", "address"),
-                                  "too many registrations from this address; wait %u s", wait);
+    if (wait) {
+        char why[96];
+        snprintf(why, sizeof why, "too many registrations from this address; wait %u s", wait);
+        return http_reply_too_many(r, wait, "address", why);
+    }
     http_limiter_fail(r->srv->reg_limiter, ipkey, rc_unix_ms()); /* every attempt counts */
     if (!setting_bool(r, "self_registration_enabled", false))
         return http_reply_error(r, MHD_HTTP_CONFLICT, "registration_disabled",

@@ -155,11 +155,13 @@ enum {
     HTTP_CAPTURE = 1u << 7,   /* a few phone photos: body at most HTTP_CAPTURE_MAX bytes */
 };
 #define HTTP_CAPTURE_MAX (8u << 20)
+/* Request bodies all connections may hold in memory together: this many
+ * times the body limit (http_server.body_held). */
+#define HTTP_BODY_BUDGET 8u
 /* Multipart bounds besides the body size: plain (non-file) fields beyond
  * one per file the route takes (an import names each file's person), and
  * the length of a part's field name and file name (a path, so PATH_MAX). */
-#define HTTP_BODY_BUDGET 8u
-#define HTTP_MAX_FIELDS  64u
+#define HTTP_MAX_FIELDS 64u
 /* A dataset import spools its photos to disk; what it keeps in memory (the
  * roster and plain fields) is at most this many bytes. */
 #define HTTP_MAX_IMPORT_MEMORY (32u << 20)
@@ -220,6 +222,14 @@ enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *cod
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* An rc_status mapped to its HTTP status and code, with err's message. */
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
+/* 429 too_many_attempts with Retry-After: wait_s, and the params the client
+ * translates ({retry_after_s, minutes, scope}); scope "address" or
+ * "account". `why` is the English text. */
+enum MHD_Result http_reply_too_many(http_req *r, unsigned wait_s, const char *scope,
+                                    const char *why);
+/* 503 busy with Retry-After: 1 (the work queue is full, or the server holds
+ * as many request bodies as it may). */
+enum MHD_Result http_reply_busy(http_req *r, const char *why);
 enum MHD_Result http_reply_empty(http_req *r, unsigned status);
 /* A malloc'd buffer with its content type, not to be cached; takes
  * ownership of `data` (freed also when the reply cannot be built). */

@@ -462,8 +462,13 @@ static enum MHD_Result offload(http_req *r)
     if (recog_submit(r->srv->cfg.recog, run_deferred, r, &err) == RC_OK) return MHD_YES;
     MHD_resume_connection(r->conn);
     r->defer = false;
-    struct MHD_Response *resp =
-        http_json_response(json_pack("{s:{s:s,s:s}}", "error", "code", "busy", "message", err.msg));
+    return http_reply_busy(r, err.msg);
+}
+
+enum MHD_Result http_reply_busy(http_req *r, const char *why)
+{
+    struct MHD_Response *resp = http_json_response(
+        json_pack("{s:{s:s,s:s,s:{}}}", "error", "code", "busy", "message", why, "params"));
     if (resp) MHD_add_response_header(resp, "Retry-After", "1");
     return http_reply_response(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 }
@@ -581,14 +586,9 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
     if (r->body_too_large)
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
                                 "request body is over the limit of %zu bytes", r->body_limit);
-    if (r->body_refused) {
-        struct MHD_Response *resp = http_json_response(json_pack(
-            "{s:{s:s,s:s,s:{}}}", "error", "code", "busy", "message",
-            "the server holds as many request bodies as it may at once; try again shortly",
-            "params"));
-        if (resp) MHD_add_response_header(resp, "Retry-After", "1");
-        return http_reply_response(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
-    }
+    if (r->body_refused)
+        return http_reply_busy(
+            r, "the server holds as many request bodies as it may at once; try again shortly");
     if (!r->route) return http_static_serve(r, srv->cfg.web_dir);
     if ((r->route->flags & HTTP_WORK) && srv->cfg.recog) return offload(r);
     enum MHD_Result res = r->route->fn(r);
