@@ -392,6 +392,21 @@ const char *face_models_embedding_id(const face_models *fm)
     return fm->emb_id;
 }
 
+/* The session of the detector before its box decoding (fm->region, which
+ * the caller checked), sharing the detector's memory; made with the worker,
+ * again if a failure left none. */
+static rc_status region_session(face_worker *w, rc_error *err)
+{
+    if (w->region) return RC_OK;
+    rc_status st = nn_session_create(w->models->region, &w->region, err);
+    if (st == RC_OK) st = nn_session_share_memory(w->region, w->s[M_DETECT], err);
+    if (st != RC_OK) {
+        nn_session_free(w->region);
+        w->region = NULL;
+    }
+    return st;
+}
+
 rc_status face_worker_create(const face_models *fm, face_worker **out, rc_error *err)
 {
     *out = NULL;
@@ -418,8 +433,16 @@ rc_status face_worker_create(const face_models *fm, face_worker **out, rc_error 
             return st;
         }
     }
-    /* the region detector's session is made at its first use
-     * (face_detect_region): most workers never detect on regions */
+    /* the detector before its box decoding runs every whole frame outside
+     * the reference path (detect_region): made here with the others, so a
+     * first frame does not plan it and it sees the settings they saw */
+    if (fm->region) {
+        rc_status st = region_session(w, err);
+        if (st != RC_OK) {
+            face_worker_free(w);
+            return st;
+        }
+    }
     *out = w;
     return RC_OK;
 }
@@ -487,20 +510,6 @@ static rc_status run1(face_worker *w, int which, const float *in, int c, int h, 
 }
 
 static int priors_for(prior_set *ps, int in_w, int in_h);
-
-/* The session of the detector before its box decoding (fm->region, which
- * the caller checked), made on first use; it shares the detector's memory. */
-static rc_status region_session(face_worker *w, rc_error *err)
-{
-    if (w->region) return RC_OK;
-    rc_status st = nn_session_create(w->models->region, &w->region, err);
-    if (st == RC_OK) st = nn_session_share_memory(w->region, w->s[M_DETECT], err);
-    if (st != RC_OK) {
-        nn_session_free(w->region);
-        w->region = NULL;
-    }
-    return st;
-}
 
 /* Detect on one image region; appends boxes in image coordinates. Outside
  * the reference path, with the default detector, the graph stops before its
