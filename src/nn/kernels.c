@@ -1322,10 +1322,13 @@ conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int6
  * use plain loads; only a row's last block is masked. No phase planes, no
  * per-block masks: on 120x160 and 60x80 planes this does half the work of
  * the phase-plane and in-place kernels. */
-__attribute__((target("avx512f"))) static void
-dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                    const float *w, const float *bias, float *y, int64_t OH, int64_t OW)
+__attribute__((target("avx512f"))) static void dw3x3s2_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
 {
+    const float *x = g->x;
+    const int64_t C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
@@ -1336,20 +1339,21 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
     /* an input larger than L2 comes from L3, where the hardware
      * prefetchers fall behind when other cores stream too: prefetch the
      * rows needed two output rows ahead */
-    bool big = C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
+    bool big = g->prefetch && C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
     for (int64_t c = 0; c < C; c++) {
-        const float *xc = x + c * H * W, *wc = w + c * 9;
+        /* row iy of the channel at xc + (iy - r0) * W: rows r0 on are given */
+        const float *xc = x + c * g->xs, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
         epi_vec ch_epi =
             epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
         __m512 vb = ch_epi.vb, vs = ch_epi.vs;
-        for (int64_t oy = 0; oy < OH; oy++) {
+        for (int64_t oy = g->oy0; oy < g->oy1; oy++) {
             const float *row[3];
             for (int r = 0; r < 3; r++) {
                 int64_t iy = 2 * oy - 1 + r;
-                row[r] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : NULL;
             }
             if (big) /* two output rows ahead */
                 for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
@@ -1422,7 +1426,8 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
     /* stride 2 with rows of 8 outputs or more: row by row (shorter rows
      * are faster through the phase planes or in registers) */
     if (s == 2 && OW >= 8) {
-        dw3x3s2_rows_avx512(n, x, C, H, W, w, bias, y, OH, OW);
+        nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true};
+        dw3x3s2_rows_avx512(n, &a, w, bias, y);
         return true;
     }
     if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
@@ -1431,6 +1436,21 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
 #else
     (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
         (void)y, (void)OH, (void)OW, (void)scratch;
+    return false;
+#endif
+}
+
+bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        a->OW < 8 || 2 * (a->OH - 1) > a->H - 1 || 2 * (a->OW - 1) > a->W - 1)
+        return false;
+    dw3x3s2_rows_avx512(n, a, w, bias, y);
+    return true;
+#else
+    (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;
 #endif
 }
