@@ -17,7 +17,8 @@
  * Bit for bit: every output is computed by the same kernel, with the same
  * arithmetic in the same order, as when the two run one after the other;
  * only which pixels a kernel call covers changes. The 1x1 runs in the form
- * run_conv would pick (int8, bf16, or the float register kernel) and the
+ * run_conv would pick (int8, bf16, the float register kernel or the packed
+ * GEMM) and the
  * depthwise conv in the row kernel nn_dw3x3_flat picks for these shapes;
  * a pair either would run otherwise is not banded (nn_band_plan). Only
  * the AVX-512 path bands; the reference path never does (plan.c).
@@ -88,9 +89,15 @@ bool nn_band_plan(const nn_model *m, const nn_node *a, const nn_node *b, nn_ctx 
         bd->form = NN_BAND_BF16;
         a_scratch = nn_bf16_scratch(a, H, W);
     } else if (H * W >= 64 && C <= 32 && !(C > 16 && M > 32)) {
-        /* run_conv's nn_conv1x1_regs (the wider ones take the packed GEMM) */
+        /* run_conv's nn_conv1x1_regs */
         bd->form = NN_BAND_FLOAT;
         a_scratch = nn_conv1x1_regs_scratch(C);
+    } else if (a->wpack && H * W > 32) {
+        /* the packed GEMM (conv_fast; the tiny kernels take planes of at
+         * most 32 pixels): each output one FMA chain over the channels
+         * from the bias, the same in a full, a narrow or a packed panel */
+        bd->form = NN_BAND_GEMM;
+        a_scratch = (size_t)(C * NN_GEMM_NR) * sizeof(float);
     } else {
         return false;
     }
@@ -147,6 +154,13 @@ bool nn_band_run(const nn_band *bd, const nn_ctx *ca, const nn_ctx *cb)
             case NN_BAND_BF16:
                 nn_bf16_pw_pixels(ca, p0, p1, dst, ys);
                 break;
+            case NN_BAND_GEMM: {
+                nn_rows rows = {x + p0, bd->C, H * W};
+                if (!nn_gemm_packed(ca->node, M, p1 - p0, bd->C, ca->node->wpack, nn_pack_b_rows,
+                                    &rows, dst, ys, ba, NULL, ca->scratch))
+                    return false;
+                break;
+            }
             default:
                 if (!nn_conv1x1_regs(ca->node, x + p0, H * W, bd->C, p1 - p0, M, wa, dst, ys, ba,
                                      ca->scratch))

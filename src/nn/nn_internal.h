@@ -445,7 +445,7 @@ void nn_bf16_pw_pixels(const nn_ctx *c, int64_t p0, int64_t p1, float *y, int64_
  * output rows per band, 0 for the L2 budget) and gives the scratch bytes;
  * nn_band_run runs it (ca's output is not read or written; false only if
  * the plan no longer holds). */
-typedef enum { NN_BAND_FLOAT, NN_BAND_INT8, NN_BAND_BF16 } nn_band_form;
+typedef enum { NN_BAND_FLOAT, NN_BAND_GEMM, NN_BAND_INT8, NN_BAND_BF16 } nn_band_form;
 typedef struct {
     nn_band_form form; /* the 1x1's, as run_conv would pick it */
     int64_t C, M, H, W, OH, OW;
