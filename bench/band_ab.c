@@ -10,6 +10,9 @@
  * with ROLLCALL_NN_BAND=0. Thread CPU time, median of RUNS per side, and
  * the ratio banded / unbanded.
  *
+ * BAND_NODES=1 also prints each model's nodes (mean ms of the profiled hot
+ * runs) both ways: where the time moved.
+ *
  * Usage: band-ab MODELS_DIR INT8_RANGES_DIR PHOTO [RUNS]
  */
 #include <stdio.h>
@@ -126,6 +129,16 @@ static int bench_model(const char *dir, const char *ranges, const char *file, in
         }
     printf("  %-28s %8.3f %8.3f   %.3fx\n", "the pairs' nodes, hot (mean)", pair[0], pair[1],
            pair[1] / pair[0]);
+    if (getenv("BAND_NODES"))
+        for (int i = 0; i < nn_model_num_nodes(m); i++) {
+            const char *name, *op;
+            double ms0, ms1;
+            if (!nn_session_profile_report(s[0], i, &name, &op, &ms0, NULL, NULL)) continue;
+            nn_session_profile_report(s[1], i, &name, &op, &ms1, NULL, NULL);
+            if (ms0 / runs > 0.005 || ms1 / runs > 0.005)
+                printf("    %-12s %-10s %7.4f %7.4f %+7.4f\n", name, op, ms0 / runs, ms1 / runs,
+                       (ms1 - ms0) / runs);
+        }
     for (int k = 0; k < 2; k++) {
         nn_session_free(s[k]);
         for (int c = 0; c < 2; c++) free(t[k][c]);
