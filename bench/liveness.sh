@@ -11,6 +11,9 @@
 # (ROLLCALL_NN_BF16=0) and the two are compared sample by sample (every
 # score through LIVENESS_SCORES): the largest, 99th-percentile and median
 # score change, and the samples that cross 0.70 (README "bf16 inference").
+# JITTER=J[,D] also scores every sample on J jittered boxes (each corner
+# moved within +-D% of the box height, default 0.5) and prints the figures'
+# mean and range beside the exact boxes' (README "int8 inference").
 # Usage: bench/liveness.sh  (ROLLCALL_BIN picks the build: its test binary
 # is used; MODELS and ROLLCALL_TESTDATA may be set)
 set -euo pipefail
@@ -21,7 +24,7 @@ EXE=$BUILD/tests/face/test_face_liveness
 [[ -x $EXE ]] || { echo "liveness.sh: $EXE not found (run 'make build')" >&2; exit 1; }
 export ROLLCALL_MODELS=${MODELS:-models}
 export ROLLCALL_TESTDATA=${ROLLCALL_TESTDATA:-../shared/testdata}
-OPENBLAS_NUM_THREADS=1 LIVENESS_BENCH=1 "$EXE" | grep '^#' | sed 's/^# \{0,1\}//'
+OPENBLAS_NUM_THREADS=1 LIVENESS_BENCH=1 LIVENESS_JITTER=${JITTER:-0} "$EXE" | grep '^#' | sed 's/^# \{0,1\}//'
 bf16=${BF16:-auto}
 if [[ $bf16 == auto ]]; then
   bf16=0

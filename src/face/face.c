@@ -67,6 +67,13 @@ static const struct {
     {M_LIVENESS, true, NN_BF16_MIN_MACS},
 };
 
+/* The default detector's priors for one input size (priors_for). */
+typedef struct {
+    float *p; /* cx, cy, w, h per prior */
+    size_t cap;
+    int w, h, n;
+} prior_set;
+
 struct face_worker {
     const face_models *models;
     nn_session *s[M_COUNT];
@@ -75,15 +82,19 @@ struct face_worker {
     float emb_in[3 * FACE_ALIGN_SZ * FACE_ALIGN_SZ];
     float live_in[3 * 128 * 128];
     float attr_in[3 * 64 * 64];
-    face_timings t; /* of the last face_analyze */
-    int cpu_clock;  /* time stages in thread CPU time (face_worker_time_cpu) */
-    int reference;  /* straightforward pre-processing (face_worker_use_reference) */
-    /* face_detect_region: its session, input and the priors of the last
-     * input size */
+    face_timings t;  /* of the last face_analyze */
+    int cpu_clock;   /* time stages in thread CPU time (face_worker_time_cpu) */
+    int reference;   /* straightforward pre-processing (face_worker_use_reference) */
+    int calibrating; /* face_worker_calibrate: the detector's own session records */
+    /* The detector before its box decoding (fm->region): face_detect_region
+     * runs it on regions, with their input and the priors of the last region
+     * size; the whole frame's detection (outside the reference path) on
+     * det_in, decoding only the boxes it keeps, with the whole input's
+     * priors. */
     nn_session *region;
-    float *region_in, *priors;
-    size_t region_cap, priors_cap;
-    int priors_w, priors_h, npriors;
+    float *region_in;
+    size_t region_cap;
+    prior_set region_priors, frame_priors;
 };
 
 face_timings face_worker_timings(const face_worker *w)
@@ -291,7 +302,7 @@ static rc_status bf16_models(face_models *fm, rc_error *err)
 /* The default detector (UltraFace RFB-320, as the model package exports it)
  * before its box decoding: class scores and the raw regressions, whose
  * value name is the export's. Its priors, anchor sizes and variances follow
- * (region_priors). */
+ * (priors_for). */
 #define REGION_RAW_BOXES "462"
 static const int region_steps[4] = {8, 16, 32, 64};
 static const int region_nmin[4] = {3, 2, 2, 3};
@@ -419,7 +430,8 @@ void face_worker_free(face_worker *w)
     for (int i = 0; i < M_COUNT; i++) nn_session_free(w->s[i]);
     nn_session_free(w->region);
     free(w->region_in);
-    free(w->priors);
+    free(w->region_priors.p);
+    free(w->frame_priors.p);
     free(w->det_in);
     free(w);
 }
@@ -428,6 +440,7 @@ rc_status face_worker_calibrate(face_worker *w, int enable, rc_error *err)
 {
     /* the ranges are float's: every model runs in float meanwhile (the
      * landmarks place the embedding's crop) */
+    w->calibrating = enable;
     for (int i = 0; i < M_COUNT; i++)
         if (w->s[i]) nn_session_set_bf16(w->s[i], !enable);
     for (int k = 0; k < Q8_MODELS; k++) {
@@ -473,12 +486,34 @@ static rc_status run1(face_worker *w, int which, const float *in, int c, int h, 
     return st;
 }
 
-/* Detect on one image region; appends boxes in image coordinates. */
+static int priors_for(prior_set *ps, int in_w, int in_h);
+
+/* The session of the detector before its box decoding (fm->region, which
+ * the caller checked), made on first use; it shares the detector's memory. */
+static rc_status region_session(face_worker *w, rc_error *err)
+{
+    if (w->region) return RC_OK;
+    rc_status st = nn_session_create(w->models->region, &w->region, err);
+    if (st == RC_OK) st = nn_session_share_memory(w->region, w->s[M_DETECT], err);
+    if (st != RC_OK) {
+        nn_session_free(w->region);
+        w->region = NULL;
+    }
+    return st;
+}
+
+/* Detect on one image region; appends boxes in image coordinates. Outside
+ * the reference path, with the default detector, the graph stops before its
+ * box decoding (eighteen small nodes over all 4420 priors) and only the
+ * boxes above the threshold are decoded here, by the same arithmetic
+ * (face_decode_boxes on the model's priors: the same bits,
+ * test_face_pipeline). */
 static rc_status detect_region(face_worker *w, const img_image *im, float x, float y, float rw,
                                float rh, float thr, face_box **boxes, int *n, int *cap,
                                rc_error *err)
 {
     const face_models *fm = w->models;
+    bool raw = !w->reference && !w->calibrating && fm->region;
     if (!w->reference && x == 0 && y == 0 && rw == (float)im->w && rh == (float)im->h) {
         /* The whole frame: resized, normalised and laid out in one pass. */
         if (img_to_planar(im, fm->det_w, fm->det_h, 127.f, 1.f / 128.f, w->det_in) != 0)
@@ -489,19 +524,36 @@ static rc_status detect_region(face_worker *w, const img_image *im, float x, flo
         to_tensor(in, w->det_in, 127.f, 1.f / 128.f);
         img_free(in);
     }
-    rc_status st = run1(w, M_DETECT, w->det_in, 3, fm->det_h, fm->det_w, err);
+    rc_status st;
+    if (raw && (st = region_session(w, err)) == RC_OK) {
+        nn_shape sh = {4, {1, 3, fm->det_h, fm->det_w}};
+        const float *ins[1] = {w->det_in};
+        st = nn_session_run(w->region, ins, &sh, err);
+    } else if (!raw) {
+        st = run1(w, M_DETECT, w->det_in, 3, fm->det_h, fm->det_w, err);
+    }
     if (st != RC_OK) return st;
     nn_shape ss, bs;
-    const float *sc = nn_session_output(w->s[M_DETECT], fm->det_scores, &ss);
-    const float *bx = nn_session_output(w->s[M_DETECT], fm->det_boxes, &bs);
+    nn_session *ds = raw ? w->region : w->s[M_DETECT];
+    const float *sc = nn_session_output(ds, raw ? 0 : fm->det_scores, &ss);
+    const float *bx = nn_session_output(ds, raw ? 1 : fm->det_boxes, &bs);
     int np = (int)(bs.ndim == 3 ? bs.d[1] : 0);
     int ncls = (int)(ss.ndim == 3 ? ss.d[2] : 0);
-    if (np <= 0 || ncls < 2 || ss.d[1] != np)
+    if (np <= 0 || ncls < 2 || ss.d[1] != np || bs.d[2] != 4)
         return rc_fail(err, RC_ERR_UNSUPPORTED, "detector outputs have unexpected shapes");
+    int npr = raw ? priors_for(&w->frame_priors, fm->det_w, fm->det_h) : np;
+    if (npr < 0) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    if (npr != np)
+        return rc_fail(err, RC_ERR_UNSUPPORTED, "detector heads do not match its %d priors", npr);
     for (int i = 0; i < np; i++) {
         float s = sc[i * ncls + 1];
         if (s < thr) continue;
+        float dec[4];
         const float *b = bx + 4 * i;
+        if (raw) {
+            face_decode_boxes(b, w->frame_priors.p + 4 * i, 1, 0.1f, 0.2f, dec);
+            b = dec;
+        }
         face_box fb = {x + b[0] * rw, y + b[1] * rh, x + b[2] * rw, y + b[3] * rh, s};
         /* Written so that NaN boxes are dropped too. */
         if (!(fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2 && fabsf(fb.x0) < 1e6f &&
@@ -1021,18 +1073,18 @@ done:
  * centre at (j + 0.5) / map width (and height), its anchors' sizes over the
  * input size capped at 1 (the export's clamp). For 320x240 they are the
  * constants inside the model (test_face_pipeline compares the boxes). */
-static int region_priors(face_worker *w, int in_w, int in_h)
+static int priors_for(prior_set *ps, int in_w, int in_h)
 {
-    if (w->priors_w == in_w && w->priors_h == in_h) return w->npriors;
+    if (ps->w == in_w && ps->h == in_h) return ps->n;
     size_t count = 0;
     for (int k = 0; k < 4; k++)
         count += (size_t)((in_w + region_steps[k] - 1) / region_steps[k]) *
                  (size_t)((in_h + region_steps[k] - 1) / region_steps[k]) * region_nmin[k];
-    if (count > w->priors_cap) {
-        float *p = realloc(w->priors, count * 4 * sizeof *p);
+    if (count > ps->cap) {
+        float *p = realloc(ps->p, count * 4 * sizeof *p);
         if (!p) return -1;
-        w->priors = p;
-        w->priors_cap = count;
+        ps->p = p;
+        ps->cap = count;
     }
     int n = 0;
     for (int k = 0; k < 4; k++) {
@@ -1041,16 +1093,16 @@ static int region_priors(face_worker *w, int in_w, int in_h)
         for (int i = 0; i < fh; i++)
             for (int j = 0; j < fw; j++)
                 for (int a = 0; a < region_nmin[k]; a++) {
-                    float *p = w->priors + 4 * n++;
+                    float *p = ps->p + 4 * n++;
                     p[0] = (j + 0.5f) / fw;
                     p[1] = (i + 0.5f) / fh;
                     p[2] = fminf((float)region_min[k][a] / in_w, 1.f);
                     p[3] = fminf((float)region_min[k][a] / in_h, 1.f);
                 }
     }
-    w->priors_w = in_w;
-    w->priors_h = in_h;
-    w->npriors = n;
+    ps->w = in_w;
+    ps->h = in_h;
+    ps->n = n;
     return n;
 }
 
@@ -1090,11 +1142,8 @@ rc_status face_detect_region(face_worker *w, const img_image *im, const float re
     if (!fm->region)
         return rc_fail(err, RC_ERR_UNSUPPORTED,
                        "this detector cannot run on a region (no raw head '%s')", REGION_RAW_BOXES);
-    if (!w->region) {
-        rc_status st = nn_session_create(fm->region, &w->region, err);
-        if (st == RC_OK) st = nn_session_share_memory(w->region, w->s[M_DETECT], err);
-        if (st != RC_OK) return st;
-    }
+    rc_status st = region_session(w, err);
+    if (st != RC_OK) return st;
     memset(&w->t, 0, sizeof w->t);
     double t0 = now_ms(w);
     float W = (float)im->w, H = (float)im->h;
@@ -1120,12 +1169,12 @@ rc_status face_detect_region(face_worker *w, const img_image *im, const float re
     img_free(in);
     nn_shape sh = {4, {1, 3, ih, iw}};
     const float *ins[1] = {w->region_in};
-    rc_status st = nn_session_run(w->region, ins, &sh, err);
+    st = nn_session_run(w->region, ins, &sh, err);
     if (st != RC_OK) return st;
     nn_shape ss, bs;
     const float *sc = nn_session_output(w->region, 0, &ss);
     const float *loc = nn_session_output(w->region, 1, &bs);
-    int np = region_priors(w, iw, ih);
+    int np = priors_for(&w->region_priors, iw, ih);
     if (np < 0) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     if (ss.ndim != 3 || bs.ndim != 3 || ss.d[1] != np || bs.d[1] != np || ss.d[2] < 2 ||
         bs.d[2] != 4)
@@ -1141,7 +1190,7 @@ rc_status face_detect_region(face_worker *w, const img_image *im, const float re
         float s = sc[i * ncls + 1];
         if (!(s >= o.score_threshold)) continue;
         float b[4];
-        face_decode_boxes(loc + 4 * i, w->priors + 4 * i, 1, 0.1f, 0.2f, b);
+        face_decode_boxes(loc + 4 * i, w->region_priors.p + 4 * i, 1, 0.1f, 0.2f, b);
         face_box fb = {l + b[0] * rw, t + b[1] * rh, l + b[2] * rw, t + b[3] * rh, s};
         if (!(fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2 && fabsf(fb.x0) < 1e6f &&
               fabsf(fb.y0) < 1e6f && fabsf(fb.x1) < 1e6f && fabsf(fb.y1) < 1e6f))

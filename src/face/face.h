@@ -219,7 +219,8 @@ typedef struct {
 int face_priors(int in_w, int in_h, const int *steps, int nsteps, const int *const *min_sizes,
                 const int *nmin, float *priors, int max);
 /* Decode SSD regressions (dx, dy, dw, dh) against priors with the given
- * variances into normalized corner boxes. */
+ * variances into normalized corner boxes, with the engine's exp (nn_exp):
+ * on the graph's own priors the same bits as the graph's decoding. */
 void face_decode_boxes(const float *loc, const float *priors, int n, float var0, float var1,
                        float *boxes);
 /* Greedy NMS: sorts `boxes` by score (descending) in place and returns how

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "face.h"
+#include "../nn/nn.h"
 
 /* The 5-point template insightface uses for 112x112 ArcFace crops. */
 const float face_arcface_template[5][2] = {
@@ -45,7 +46,10 @@ void face_decode_boxes(const float *loc, const float *priors, int n, float var0,
     for (int i = 0; i < n; i++) {
         const float *l = loc + 4 * i, *p = priors + 4 * i;
         float cx = p[0] + l[0] * var0 * p[2], cy = p[1] + l[1] * var0 * p[3];
-        float w = p[2] * expf(l[2] * var1), h = p[3] * expf(l[3] * var1);
+        /* the engine's exp, so that a box is the model's own to the bit */
+        float e[2] = {l[2] * var1, l[3] * var1};
+        nn_exp(e, e, 2);
+        float w = p[2] * e[0], h = p[3] * e[1];
         float *b = boxes + 4 * i;
         b[0] = cx - w / 2;
         b[1] = cy - h / 2;

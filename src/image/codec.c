@@ -18,11 +18,14 @@
  * and dispatches.
  */
 #include <libexif/exif-data.h>
+#include <pthread.h>
 #include <spng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 
 #include <strings.h>
 
@@ -220,6 +223,105 @@ rc_status img__check_limit(int w, int h, const img_decode_opts *opts, rc_error *
     return RC_OK;
 }
 
+/* ---- the decode memory budget ---------------------------------------------- */
+
+static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t budget_cv;
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+static uint64_t budget_cap, budget_held, budget_peak;
+/* What this thread's img_decode has reserved so far (given back on return). */
+static _Thread_local uint64_t thread_held;
+
+static uint64_t budget_default(void)
+{
+    const char *e = getenv("ROLLCALL_DECODE_MEMORY_MB");
+    char *end;
+    if (e && *e) {
+        unsigned long long mb = strtoull(e, &end, 10);
+        if (*end == 0 && mb > 0 && mb < (1ull << 40)) return (uint64_t)mb << 20;
+        fprintf(stderr, "ROLLCALL_DECODE_MEMORY_MB=%s is not a number of megabytes: ignored\n", e);
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t quarter = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
+    if (quarter < (256ull << 20)) quarter = 256ull << 20;
+    return quarter > (2048ull << 20) ? 2048ull << 20 : quarter;
+}
+
+static void budget_init(void)
+{
+    /* waits are timed on the monotonic clock (a clock step cannot stretch one) */
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&budget_cv, &a);
+    pthread_condattr_destroy(&a);
+    pthread_mutex_lock(&budget_mu);
+    if (!budget_cap) budget_cap = budget_default();
+    pthread_mutex_unlock(&budget_mu);
+}
+
+void img_decode_budget(uint64_t bytes)
+{
+    pthread_once(&budget_once, budget_init);
+    pthread_mutex_lock(&budget_mu);
+    budget_cap = bytes ? bytes : budget_default();
+    budget_peak = budget_held;
+    pthread_cond_broadcast(&budget_cv);
+    pthread_mutex_unlock(&budget_mu);
+}
+
+void img_decode_memory(uint64_t *budget, uint64_t *held, uint64_t *peak)
+{
+    pthread_once(&budget_once, budget_init);
+    pthread_mutex_lock(&budget_mu);
+    if (budget) *budget = budget_cap;
+    if (held) *held = budget_held;
+    if (peak) *peak = budget_peak;
+    pthread_mutex_unlock(&budget_mu);
+}
+
+rc_status img__reserve(int w, int h, unsigned per_px, rc_error *err)
+{
+    pthread_once(&budget_once, budget_init);
+    uint64_t need = (uint64_t)w * (uint64_t)h * per_px;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += IMG_BUDGET_WAIT_S;
+    pthread_mutex_lock(&budget_mu);
+    rc_status st = RC_OK;
+    while (st == RC_OK && budget_held + need > budget_cap) {
+        if (need > budget_cap)
+            st = rc_fail(err, RC_ERR_LIMIT,
+                         "decoding this %dx%d image needs about %llu MB, more than the %llu MB "
+                         "all decodes may hold (ROLLCALL_DECODE_MEMORY_MB); send a smaller photo",
+                         w, h, (unsigned long long)(need >> 20),
+                         (unsigned long long)(budget_cap >> 20));
+        else if (pthread_cond_timedwait(&budget_cv, &budget_mu, &until) != 0 &&
+                 budget_held + need > budget_cap)
+            st = rc_fail(err, RC_ERR_LIMIT,
+                         "the %dx%d image waited %d s for decode memory that other decodes held "
+                         "(ROLLCALL_DECODE_MEMORY_MB); try again",
+                         w, h, IMG_BUDGET_WAIT_S);
+    }
+    if (st == RC_OK) {
+        budget_held += need;
+        thread_held += need;
+        if (budget_held > budget_peak) budget_peak = budget_held;
+    }
+    pthread_mutex_unlock(&budget_mu);
+    return st;
+}
+
+void img__release_thread(void)
+{
+    if (!thread_held) return;
+    pthread_mutex_lock(&budget_mu);
+    budget_held -= thread_held;
+    thread_held = 0;
+    pthread_cond_broadcast(&budget_cv);
+    pthread_mutex_unlock(&budget_mu);
+}
+
 void img__rgba_over_white(const uint8_t *rgba, size_t stride, img_image *im)
 {
     for (int y = 0; y < im->h; y++) {
@@ -292,13 +394,20 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
                      max_scans);
         goto done;
     }
+    /* the output; CMYK's own copy; a multi-scan file's coefficients (2
+     * bytes a sample, subsampling ignored); img_decode's rotated copy */
+    int cmyk_in = cs == TJCS_CMYK || cs == TJCS_YCCK, comps = cmyk_in ? 4 : cs == TJCS_GRAY ? 1 : 3;
+    int rotated = !(opts && opts->ignore_exif) && exif_orientation(data, len) != 1;
+    if ((st = img__reserve(w, h, 3 + 4 * cmyk_in + (scans > 1 ? 2 * comps : 0) + 3 * rotated,
+                           err)) != RC_OK)
+        goto done;
     im = img_new(w, h, 3);
     if (!im) {
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
         goto done;
     }
     int r;
-    if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
+    if (cmyk_in) {
         cmyk = malloc((size_t)w * h * 4);
         if (!cmyk) {
             st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d CMYK image", w, h);
@@ -360,6 +469,8 @@ static rc_status decode_png(const void *data, size_t len, const img_decode_opts 
     }
     if ((st = img__check_limit((int)ihdr.width, (int)ihdr.height, opts, err)) != RC_OK) goto done;
     int w = (int)ihdr.width, h = (int)ihdr.height;
+    /* the RGBA decode and the RGB image */
+    if ((st = img__reserve(w, h, 7, err)) != RC_OK) goto done;
     size_t size;
     if ((r = spng_decoded_image_size(ctx, SPNG_FMT_RGBA8, &size)) != 0) {
         st = rc_fail(err, RC_ERR_CORRUPT, "unsupported PNG: %s", spng_strerror(r));
@@ -404,16 +515,17 @@ rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, 
         st = img__heif_decode(data, len, opts, &im, err);
     else
         return not_an_image(data, len, err);
-    if (st != RC_OK) return st;
-    if (f == IMG_FORMAT_JPEG && !(opts && opts->ignore_exif)) {
+    if (st == RC_OK && f == IMG_FORMAT_JPEG && !(opts && opts->ignore_exif)) {
         int o = exif_orientation(data, len);
         if (o != 1) {
             img_image *r = img_orient(im, o);
             img_free(im);
-            if (!r) return rc_fail(err, RC_ERR_NOMEM, "out of memory rotating the image");
             im = r;
+            if (!r) st = rc_fail(err, RC_ERR_NOMEM, "out of memory rotating the image");
         }
     }
+    img__release_thread();
+    if (st != RC_OK) return st;
     *out = im;
     return RC_OK;
 }

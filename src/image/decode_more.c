@@ -69,6 +69,8 @@ rc_status img__webp_decode(const void *data, size_t len, const img_decode_opts *
         return rc_fail(err, RC_ERR_UNSUPPORTED,
                        "animated WebP: send a still photo (one frame), not an animation");
     if ((st = img__check_limit(f.width, f.height, opts, err)) != RC_OK) return st;
+    /* the image, and the RGBA decode of a file with alpha */
+    if ((st = img__reserve(f.width, f.height, f.has_alpha ? 7 : 3, err)) != RC_OK) return st;
     img_image *im = img_new(f.width, f.height, 3);
     uint8_t *rgba = f.has_alpha ? malloc((size_t)f.width * f.height * 4) : NULL;
     if (!im || (f.has_alpha && !rgba)) {
@@ -159,7 +161,9 @@ rc_status img__heif_decode(const void *data, size_t len, const img_decode_opts *
         heif_close(ctx, hd);
         return rc_fail(err, RC_ERR_CORRUPT, "corrupt HEIF: no image size");
     }
-    if ((st = img__check_limit(w, h, opts, err)) != RC_OK) {
+    /* the decoder's planes, libheif's RGB(A) image and ours */
+    if ((st = img__check_limit(w, h, opts, err)) != RC_OK ||
+        (st = img__reserve(w, h, 10, err)) != RC_OK) {
         heif_close(ctx, hd);
         return st;
     }

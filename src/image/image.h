@@ -73,6 +73,22 @@ rc_status img_probe(const void *data, size_t len, int *w, int *h, img_format *fm
  * data, including a JPEG header with no image frame). */
 rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, img_image **out,
                      rc_error *err);
+/* Decoding holds memory: the output image (3 bytes a pixel), and for a
+ * progressive or multi-scan JPEG every DCT coefficient of the image (2
+ * bytes a pixel and channel), for CMYK a 4-byte copy, for PNG, WebP with
+ * alpha and HEIF an RGBA or decoder copy, for an EXIF rotation a second
+ * image. Before allocating, img_decode reserves that peak from one budget
+ * for the whole process; a decode that does not fit waits for others to
+ * finish (up to a minute), and one larger than the whole budget is refused
+ * with RC_ERR_LIMIT. So concurrent decodes of hostile 40-megapixel files
+ * (about 720 MB each for a progressive CMYK one) cannot together exhaust the
+ * machine. The budget: `bytes`, or 0 for the default:
+ * $ROLLCALL_DECODE_MEMORY_MB megabytes, else a quarter of the physical
+ * memory, at least 256 MB and at most 2 GB. */
+void img_decode_budget(uint64_t bytes);
+/* The budget, what decodes hold now, and the most they held at once since
+ * the budget was last set. */
+void img_decode_memory(uint64_t *budget, uint64_t *held, uint64_t *peak);
 /* img_decode on a file's contents (files over 256 MiB are refused). */
 rc_status img_load(const char *path, const img_decode_opts *opts, img_image **out, rc_error *err);
 

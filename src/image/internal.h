@@ -13,6 +13,16 @@
 
 /* RC_ERR_LIMIT when w x h is over the caller's (or the default) limit. */
 rc_status img__check_limit(int w, int h, const img_decode_opts *opts, rc_error *err);
+/* The decode memory budget (img_decode_budget): reserve what a decode of a
+ * w x h image will hold at its peak, `per_px` bytes a pixel, before
+ * allocating; waits while other decodes hold too much of it (at most
+ * IMG_BUDGET_WAIT_S seconds), RC_ERR_LIMIT when the decode alone is larger
+ * than the budget. img_decode gives everything its thread reserved back
+ * when it returns. */
+#define IMG_BUDGET_WAIT_S 60
+rc_status img__reserve(int w, int h, unsigned per_px, rc_error *err);
+/* Give back everything this thread reserved (img_decode does on return). */
+void img__release_thread(void);
 /* Composite w*h RGBA pixels over white into im's RGB pixels (as a viewer
  * shows a transparent photo). */
 void img__rgba_over_white(const uint8_t *rgba, size_t stride, img_image *im);

@@ -104,6 +104,12 @@ int nn_model_describe(const nn_model *m, char *buf, size_t len);
  * on real inputs), or dynamic: the smallest and largest value of each input,
  * found when the Conv runs. */
 
+/* y[i] = e^x[i] for n values, computed as an Exp node of a graph computes
+ * it on this CPU outside the reference path (the vectorised exp where the
+ * CPU has AVX2 or AVX-512, else expf): code that finishes a graph's work
+ * by hand gets the graph's own bits. x and y may be the same. */
+void nn_exp(const float *x, float *y, int64_t n);
+
 /* True when this CPU has int8 dot-product instructions the engine uses
  * (AVX-512 VNNI or AVX-VNNI; ROLLCALL_NN_CPU=avx2 leaves AVX-VNNI,
  * =generic neither). Without them int8 runs the portable C path, slowly. */

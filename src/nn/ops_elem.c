@@ -51,6 +51,12 @@ UNARY(run_exp_c, expf(v))
 UNARY_FAST(run_sigmoid, NN_UNARY_SIGMOID)
 UNARY_FAST(run_tanh, NN_UNARY_TANH)
 UNARY_FAST(run_exp, NN_UNARY_EXP)
+
+void nn_exp(const float *x, float *y, int64_t n)
+{
+    if (!nn_unary_fast(NN_UNARY_EXP, x, y, n))
+        for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
 UNARY(run_log, logf(v))
 UNARY(run_sqrt, sqrtf(v))
 UNARY(run_neg, -v)

@@ -41,10 +41,19 @@ typedef struct {
     int missed; /* frames where no face was detected */
 } scores;
 
+/* LIVENESS_JITTER=J[,D]: every sample scored again J times with the
+ * detector's box moved, each corner coordinate by a uniform offset within
+ * +-D percent of the box height (default 0.5): how much the figures owe to
+ * the exact box, measured on the same frames. */
+enum { JIT_MAX = 16 };
+static int jit_n;
+static double jit_d = 0.5;
+
 typedef struct {
-    scores s[KINDS];   /* the pipeline */
-    scores ref[KINDS]; /* the old crop */
-    scores rgb[KINDS]; /* the pipeline's crop in the package's channel order */
+    scores s[KINDS];            /* the pipeline */
+    scores jit[JIT_MAX][KINDS]; /* the pipeline on jittered boxes */
+    scores ref[KINDS];          /* the old crop */
+    scores rgb[KINDS];          /* the pipeline's crop in the package's channel order */
     int faces;
     /* Per face: accepted at full size, and how many of its kiosk frames. */
     int full_ok, full_ok_frames, full_ok_frames_ok;
@@ -128,9 +137,29 @@ static void push_rgb(scores *s, const img_image *im, const face_info *f)
     push(s, live_prob(t));
 }
 
+/* The face's liveness again on jit_n jittered boxes (seeded by the sample). */
+static void push_jitter(face_worker *w, const img_image *im, const face_info *f, int kind,
+                        uint64_t key)
+{
+    float h = f->det_box[3] - f->det_box[1];
+    for (int j = 0; j < jit_n; j++) {
+        sp_rng r = sp_seed(key, 1000 + (uint64_t)j);
+        face_info g = *f;
+        for (int k = 0; k < 4; k++)
+            g.det_box[k] += (float)sp_uniform(&r, -jit_d / 100 * h, jit_d / 100 * h);
+        g.liveness = -1;
+        assert_int_equal(face_liveness(w, im, &g, NULL), RC_OK);
+        if (g.liveness < 0)
+            ev.jit[j][kind].missed++;
+        else
+            push(&ev.jit[j][kind], g.liveness);
+    }
+}
+
 /* The largest face of a frame, scored both ways; `key` names the sample
  * for LIVENESS_SCORES. */
-static void score_frame(face_worker *w, const img_image *fr, int kind, const char *key, float *live)
+static void score_frame(face_worker *w, const img_image *fr, int kind, const char *key,
+                        uint64_t jkey, float *live)
 {
     face_opts o = face_opts_default();
     o.landmarks = o.embedding = 0;
@@ -142,12 +171,14 @@ static void score_frame(face_worker *w, const img_image *fr, int kind, const cha
         ev.s[kind].missed++;
         ev.ref[kind].missed++;
         ev.rgb[kind].missed++;
+        for (int j = 0; j < jit_n; j++) ev.jit[j][kind].missed++;
     } else {
         *live = f[0].liveness;
         if (dump) fprintf(dump, "%s %.6f\n", key, f[0].liveness);
         push(&ev.s[kind], f[0].liveness);
         push(&ev.ref[kind], old_score(fr, &f[0]));
         push_rgb(&ev.rgb[kind], fr, &f[0]);
+        push_jitter(w, fr, &f[0], kind, jkey);
     }
     free(f);
 }
@@ -192,6 +223,12 @@ static int list_jpegs(const char *dir, int depth, char **out, int n, int max)
 static int setup_eval(void **state)
 {
     if (setup(state) != 0) return -1;
+    const char *jv = getenv("LIVENESS_JITTER");
+    if (jv && sscanf(jv, "%d,%lf", &jit_n, &jit_d) < 1) jit_n = 0;
+    if (jit_n < 0 || jit_n > JIT_MAX || !(jit_d >= 0 && jit_d <= 20)) {
+        fprintf(stderr, "# LIVENESS_JITTER: J (0..%d)[,D percent (0..20)], got %s\n", JIT_MAX, jv);
+        return -1;
+    }
     rc_error err;
     char p[4096];
     snprintf(p, sizeof p, "%s/fr_liveness.onnx",
@@ -244,6 +281,7 @@ static int setup_eval(void **state)
             push(&ev.s[REAL_FULL], f[j].liveness);
             push(&ev.ref[REAL_FULL], old_score(ph, &f[j]));
             push_rgb(&ev.rgb[REAL_FULL], ph, &f[j]);
+            push_jitter(w, ph, &f[j], REAL_FULL, (uint64_t)i * 64 + (uint64_t)j);
             int full_ok = f[j].liveness >= FACE_DEFAULT_LIVENESS_THRESHOLD;
             ev.full_ok += full_ok;
             for (int kind = REAL_PLAIN; kind < KINDS; kind++) {
@@ -260,7 +298,9 @@ static int setup_eval(void **state)
                     float live;
                     char key[64];
                     snprintf(key, sizeof key, "%d %d %d %d", i, j, kind, rep);
-                    score_frame(w, fr, kind, key, &live);
+                    score_frame(w, fr, kind, key,
+                                ((uint64_t)i * 64 + (uint64_t)j) * 64 + (uint64_t)(kind * 8 + rep),
+                                &live);
                     if (kind == REAL_PLAIN && full_ok) {
                         ev.full_ok_frames++;
                         ev.full_ok_frames_ok += live >= FACE_DEFAULT_LIVENESS_THRESHOLD;
@@ -286,6 +326,7 @@ static int teardown_eval(void **state)
         free(ev.s[k].v);
         free(ev.ref[k].v);
         free(ev.rgb[k].v);
+        for (int j = 0; j < JIT_MAX; j++) free(ev.jit[j][k].v);
     }
     nn_session_free(live_ref);
     nn_model_free(live_model);
@@ -403,6 +444,34 @@ static void bench_crops(void)
     face_worker_free(w);
 }
 
+/* The figures on jittered boxes: each jitter set's, their mean and range,
+ * beside the exact boxes', at 0.5 and at the default threshold. */
+static void print_jitter(float T)
+{
+    printf("# the same frames with the box moved by up to %.2f%% of its height per coordinate, "
+           "%d sets (LIVENESS_JITTER): figure on the exact boxes | mean of the sets [min, max]\n",
+           jit_d, jit_n);
+    static const int spoof[KINDS] = {0, 0, 0, 1, 1};
+    static const int order[KINDS] = {REAL, REAL_PLAIN, REAL_FULL, PRINT, SCREEN};
+    for (int t = 0; t < 2; t++) {
+        float thr = t ? T : 0.5f;
+        printf("#   at %.2f:", thr);
+        for (int o = 0; o < KINDS; o++) {
+            int k = order[o];
+            double sum = 0, lo = 101, hi = -1;
+            for (int j = 0; j < jit_n; j++) {
+                double v = rate(&ev.jit[j][k], thr, spoof[k]);
+                sum += v;
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+            printf(" %s %.1f%% | %.1f%% [%.1f, %.1f];", kind_name[k], rate(&ev.s[k], thr, spoof[k]),
+                   sum / jit_n, lo, hi);
+        }
+        printf("\n");
+    }
+}
+
 static void liveness_separates_real_faces_from_spoofs(void **state)
 {
     (void)state;
@@ -428,6 +497,7 @@ static void liveness_separates_real_faces_from_spoofs(void **state)
                rate(&ev.s[REAL], t, 0), rate(&ev.rgb[REAL], t, 0), rate(&ev.s[PRINT], t, 1),
                rate(&ev.rgb[PRINT], t, 1), rate(&ev.s[SCREEN], t, 1), rate(&ev.rgb[SCREEN], t, 1));
     }
+    if (jit_n) print_jitter(T);
     double acc = rate(&ev.s[REAL], T, 0), acc_plain = rate(&ev.s[REAL_PLAIN], T, 0),
            pr = rate(&ev.s[PRINT], T, 1), sr = rate(&ev.s[SCREEN], T, 1);
     printf("# at the default threshold %.2f: live-accept %.1f%% through the camera model, %.1f%% "

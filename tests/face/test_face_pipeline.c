@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "face/face.h"
+#include "nn/nn.h"
 
 #include "face_fixture.h"
 
@@ -370,6 +371,86 @@ static void a_region_finds_the_faces_of_the_whole_frame(void **state)
     face_worker_free(w);
 }
 
+/* The whole frame's boxes and scores are the detector graph's own, to the
+ * bit: face_analyze stops the graph before its box decoding and decodes
+ * only the boxes above the threshold itself (README "Pipeline, one
+ * thread"); here the whole graph runs on the same input (img_to_planar, as
+ * the pipeline makes it) and its decoded boxes, thresholded and suppressed
+ * as the pipeline does, must be those face_analyze returns. */
+static void whole_frame_boxes_are_the_graphs_own(void **state)
+{
+    (void)state;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/fr_detect.onnx",
+             getenv("ROLLCALL_MODELS") ? getenv("ROLLCALL_MODELS") : "models");
+    nn_model *m;
+    nn_session *s;
+    assert_int_equal(nn_model_load(path, &m, NULL), RC_OK);
+    assert_int_equal(nn_session_create(m, &s, NULL), RC_OK);
+    int si = nn_model_output_index(m, "scores"), bi = nn_model_output_index(m, "boxes");
+    assert_true(si >= 0 && bi >= 0);
+    static const struct {
+        const char *file;
+        int w, h; /* 0: as it is */
+    } cases[] = {
+        {"id/deepface_angelina/1.jpg", 640, 480}, {"id/deepface_angelina/1.jpg", 0, 0},
+        {"group/deepface_couple.jpg", 640, 480},  {"group/dlib_bald_guys.jpg", 0, 0},
+        {"group/ageitgey_two_people.jpg", 0, 0},  {"id/deepface_person09/3.jpg", 0, 0},
+    };
+    face_worker *w;
+    assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
+    face_opts o = face_opts_default();
+    o.landmarks = o.embedding = o.liveness = 0;
+    o.pad_retry = 0;
+    static float in[3 * 240 * 320];
+    int compared = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        img_image *im = load_at(cases[c].file, cases[c].w, cases[c].h);
+        if (!im) continue;
+        face_info *f;
+        int n;
+        assert_int_equal(face_analyze(w, im, &o, &f, &n, NULL), RC_OK);
+        assert_int_equal(img_to_planar(im, 320, 240, 127.f, 1.f / 128.f, in), 0);
+        nn_shape sh = {4, {1, 3, 240, 320}}, ss, bs;
+        const float *ins[1] = {in};
+        assert_int_equal(nn_session_run(s, ins, &sh, NULL), RC_OK);
+        const float *sc = nn_session_output(s, si, &ss), *bx = nn_session_output(s, bi, &bs);
+        face_box kept[256];
+        int nk = 0;
+        for (int i = 0; i < (int)bs.d[1] && nk < 256; i++) {
+            float sv = sc[i * ss.d[2] + 1];
+            if (sv < o.score_threshold) continue;
+            const float *b = bx + 4 * i;
+            face_box fb = {b[0] * (float)im->w, b[1] * (float)im->h, b[2] * (float)im->w,
+                           b[3] * (float)im->h, sv};
+            if (fb.x1 - fb.x0 >= 2 && fb.y1 - fb.y0 >= 2) kept[nk++] = fb;
+        }
+        nk = face_nms(kept, nk, o.nms_iou);
+        printf("# %s at %dx%d: %d faces, the graph %d\n", cases[c].file, im->w, im->h, n, nk);
+        assert_int_equal(n, nk);
+        for (int i = 0; i < n; i++) {
+            int same = 0;
+            for (int j = 0; j < nk && !same; j++) {
+                float g[5] = {kept[j].x0, kept[j].y0, kept[j].x1, kept[j].y1, kept[j].score};
+                float a[5] = {f[i].det_box[0], f[i].det_box[1], f[i].det_box[2], f[i].det_box[3],
+                              f[i].score};
+                same = memcmp(g, a, sizeof g) == 0;
+            }
+            if (!same)
+                printf("# not the graph's: %.6f %.6f %.6f %.6f %.6f\n", f[i].det_box[0],
+                       f[i].det_box[1], f[i].det_box[2], f[i].det_box[3], f[i].score);
+            assert_true(same);
+            compared++;
+        }
+        free(f);
+        img_free(im);
+    }
+    if (compared == 0) skip();
+    face_worker_free(w);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +460,7 @@ int main(void)
         cmocka_unit_test(fused_path_matches_the_reference),
         cmocka_unit_test(found_faces_give_what_the_whole_pipeline_gives),
         cmocka_unit_test(a_region_finds_the_faces_of_the_whole_frame),
+        cmocka_unit_test(whole_frame_boxes_are_the_graphs_own),
     };
     /* The paths compared here (fused and reference pre-processing, found
      * faces, regions) in float: int8 turns differences of 0.007 px in the

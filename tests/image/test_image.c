@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <spng.h>
 #include <turbojpeg.h>
 #include <stdio.h>
@@ -359,6 +361,91 @@ static void progressive_jpeg_with_thousands_of_scans_is_refused(void **state)
     assert_int_equal(im->w, 640);
     img_free(im);
     free(plain);
+}
+
+typedef struct {
+    const unsigned char *jpg;
+    size_t len;
+    rc_status st;
+    atomic_int done;
+} decode_job;
+
+static void *decode_thread(void *arg)
+{
+    decode_job *j = arg;
+    img_image *im = NULL;
+    j->st = img_decode(j->jpg, j->len, NULL, &im, NULL);
+    img_free(im);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+/* Decodes share one memory budget: a decode larger than the whole budget is
+ * refused from its header (a progressive file holds every coefficient), one
+ * that does not fit beside the others waits until they give theirs back,
+ * and concurrent decodes never hold more than the budget together. */
+static void decodes_share_a_memory_budget(void **state)
+{
+    (void)state;
+    enum { W = 2000, H = 1500 };
+    img_image *src = img_new(W, H, 3);
+    assert_non_null(src);
+    for (size_t i = 0; i < (size_t)W * H * 3; i++) src->px[i] = (uint8_t)((i * 7) ^ (i >> 9));
+    unsigned char *base = NULL, *prog = NULL;
+    size_t blen = 0;
+    unsigned long plen = 0;
+    assert_int_equal(img_encode_jpeg(src, 85, &base, &blen, NULL), RC_OK);
+    tjhandle tj = tjInitCompress();
+    assert_int_equal(tjCompress2(tj, src->px, W, W * 3, H, TJPF_RGB, &prog, &plen, TJSAMP_420, 85,
+                                 TJFLAG_PROGRESSIVE),
+                     0);
+    tjDestroy(tj);
+    img_free(src);
+    const uint64_t px = (uint64_t)W * H, MB = 1 << 20;
+    /* Baseline: the image alone (9 MB); progressive: and 2 bytes a sample. */
+    img_decode_budget(3 * px + MB);
+    img_image *im = NULL;
+    rc_error err;
+    assert_int_equal(img_decode(base, blen, NULL, &im, &err), RC_OK);
+    img_free(im);
+    assert_int_equal(img_decode(prog, plen, NULL, &im, &err), RC_ERR_LIMIT);
+    assert_null(im);
+    assert_non_null(strstr(err.msg, "ROLLCALL_DECODE_MEMORY_MB"));
+    uint64_t cap, held, peak;
+    img_decode_memory(&cap, &held, &peak);
+    assert_int_equal(held, 0);
+    assert_true(peak >= 3 * px && peak <= cap);
+    /* A decode waits while another holds the budget. */
+    img_decode_budget(5 * px);
+    assert_int_equal(img__reserve(W, H, 3, NULL), RC_OK);
+    decode_job j = {base, blen, RC_ERR_INTERNAL, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, decode_thread, &j), 0);
+    usleep(300 * 1000);
+    assert_int_equal(atomic_load(&j.done), 0);
+    img__release_thread();
+    pthread_join(t, NULL);
+    assert_int_equal(j.st, RC_OK);
+    /* Four at once in a budget for two: all decode, never more than two. */
+    img_decode_budget(6 * px + MB);
+    decode_job jobs[4];
+    pthread_t ts[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (decode_job){base, blen, RC_ERR_INTERNAL, 0};
+        assert_int_equal(pthread_create(&ts[i], NULL, decode_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(ts[i], NULL);
+        assert_int_equal(jobs[i].st, RC_OK);
+    }
+    img_decode_memory(&cap, &held, &peak);
+    printf("# budget %.1f MB: four 3-megapixel decodes held at most %.1f MB at once\n",
+           (double)cap / MB, (double)peak / MB);
+    assert_int_equal(held, 0);
+    assert_true(peak >= 3 * px && peak <= cap);
+    img_decode_budget(0);
+    tjFree(prog);
+    free(base);
 }
 
 static void resize_keeps_flat_and_averages_detail(void **state)
@@ -781,6 +868,7 @@ int main(void)
         cmocka_unit_test(bad_input_gives_clear_errors),
         cmocka_unit_test(jpeg_without_a_frame_is_corrupt),
         cmocka_unit_test(progressive_jpeg_with_thousands_of_scans_is_refused),
+        cmocka_unit_test(decodes_share_a_memory_budget),
         cmocka_unit_test(resize_keeps_flat_and_averages_detail),
         cmocka_unit_test(warp_and_crop_sample_the_right_pixels),
         cmocka_unit_test(colour_conversion_and_drawing),
