@@ -105,6 +105,19 @@ static nn_model *pair_model(const pair_case *pc)
     return m;
 }
 
+/* A random input for pc (values in [-2, 2)), its shape in xd. */
+static float *case_input(const pair_case *pc, int64_t *xd)
+{
+    int64_t count = pc->C * pc->H * pc->W;
+    xd[0] = 1;
+    xd[1] = pc->C;
+    xd[2] = pc->H;
+    xd[3] = pc->W;
+    float *x = malloc((size_t)count * sizeof(float));
+    for (int64_t i = 0; i < count; i++) x[i] = frand() * 2.0f;
+    return x;
+}
+
 /* The model's outputs with bands off, then with `band`; both copied. */
 static void run_both(nn_session *s, const float *x, const int64_t *xd, int band, float **off,
                      float **on, int64_t *n)
@@ -142,9 +155,8 @@ static void test_band_pairs_bit_exact(void **state)
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const pair_case *pc = &cases[ci];
         nn_model *m = pair_model(pc);
-        int64_t xd[4] = {1, pc->C, pc->H, pc->W}, count = pc->C * pc->H * pc->W;
-        float *x = malloc((size_t)count * sizeof(float));
-        for (int64_t i = 0; i < count; i++) x[i] = frand() * 2.0f;
+        int64_t xd[4];
+        float *x = case_input(pc, xd);
         nn_session *s;
         rc_error err = {0};
         assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
@@ -183,9 +195,8 @@ static void test_band_not_on_reference_or_calibration(void **state)
     (void)state;
     pair_case pc = {16, 32, 21, 40, 1, 1, FORM_FLOAT, true, false, "reference"};
     nn_model *m = pair_model(&pc);
-    int64_t xd[4] = {1, 16, 21, 40}, count = 16 * 21 * 40, n;
-    float *x = malloc((size_t)count * sizeof(float));
-    for (int64_t i = 0; i < count; i++) x[i] = frand();
+    int64_t xd[4], n;
+    float *x = case_input(&pc, xd);
     nn_session *s;
     rc_error err = {0};
     assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
@@ -214,9 +225,8 @@ static void test_band_switch(void **state)
     (void)state;
     pair_case pc = {16, 32, 45, 160, 1, 1, FORM_FLOAT, true, false, "switch"};
     nn_model *m = pair_model(&pc);
-    int64_t xd[4] = {1, 16, 45, 160}, count = 16 * 45 * 160, n;
-    float *x = malloc((size_t)count * sizeof(float));
-    for (int64_t i = 0; i < count; i++) x[i] = frand();
+    int64_t xd[4], n;
+    float *x = case_input(&pc, xd);
     const char *old = getenv("ROLLCALL_NN_BAND");
     char *saved = old ? strdup(old) : NULL;
     nn_session *s;
