@@ -84,7 +84,8 @@ int nn_session_band_count(const nn_session *s, char *buf, size_t len);
  * node i's name, operator, total milliseconds and first input and output
  * shapes; it returns 0 for nodes
  * removed at load (fused) or out of range, so callers loop i from 0 while
- * i < nn_model_num_nodes(). */
+ * i < nn_model_num_nodes(). A pair run in row bands (below) counts its
+ * time on its second node, none on its first. */
 rc_status nn_session_profile(nn_session *s, int enable, rc_error *err);
 int nn_session_profile_report(const nn_session *s, int i, const char **name, const char **op,
                               double *ms, nn_shape *in, nn_shape *out);
