@@ -458,20 +458,20 @@ bool nn_bf16_pw_applies(const nn_ctx *c)
            bf_call_init(c, &g, &res) && !res;
 }
 
-/* The panels of pixels [p0, p1) only, then the kernel on each into y with
+/* The panels of those np pixels only, then the kernel on each into y with
  * output stride ys: every output is one lane of the same sums and
  * epilogue as in nn_bf16_conv (panels are lanes side by side, nothing
  * crosses lanes), whichever panel it falls in. */
-void nn_bf16_pw_pixels(const nn_ctx *c, int64_t p0, int64_t p1, float *y, int64_t ys)
+void nn_bf16_pw_pixels(const nn_ctx *c, const float *x, int64_t xs, int64_t np, float *y,
+                       int64_t ys)
 {
 #if defined(__x86_64__)
     bf_geom g;
     const float *res;
     bf_call_init(c, &g, &res);
-    const int64_t plane = g.plane, np = p1 - p0;
     uint32_t *img = c->scratch;
     bf_panel_fn panel = bf_panel_for(g.e.act);
-    bf16_panels(&g, (const float *)c->in[0]->data + p0, plane, np, img);
+    bf16_panels(&g, x, xs, np, img);
     g.plane = ys; /* the kernel's output stride */
     g.prefetch = false;
     for (int64_t n0 = 0; n0 < np; n0 += BF_NR) {
@@ -479,6 +479,6 @@ void nn_bf16_pw_pixels(const nn_ctx *c, int64_t p0, int64_t p1, float *y, int64_
         panel(&g, img + (n0 / BF_NR) * g.b->Kp * BF_NR, n0, ncols, y, NULL);
     }
 #else
-    (void)c, (void)p0, (void)p1, (void)y, (void)ys;
+    (void)c, (void)x, (void)xs, (void)np, (void)y, (void)ys;
 #endif
 }

@@ -1026,11 +1026,15 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
  * prefetch the rows the next pair adds. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 vb, int act,
-                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big)
+                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big, int64_t xr0, int64_t oy0,
+                int64_t oy1)
 {
+    /* rows [oy0, oy1) (two at a time from oy0; each output the same
+     * arithmetic whichever of a pair it is), input row iy at
+     * xc + (iy - xr0) * W, output row oy at yc + (oy - oy0) * W */
     const __m512 zero = _mm512_setzero_ps();
     int64_t R = W / 16;
-    for (int64_t oy = 0; oy < H; oy += 2) {
+    for (int64_t oy = oy0; oy < oy1; oy += 2) {
         if (big) /* the rows the next pair adds, ahead of use */
             for (int64_t r = oy + 3; r < oy + 5 && r < H; r++)
                 for (int64_t b = 0; b < W; b += 16)
@@ -1038,9 +1042,9 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
         const float *row[4];
         for (int i = 0; i < 4; i++) {
             int64_t iy = oy - 1 + i;
-            row[i] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+            row[i] = iy >= 0 && iy < H ? xc + (iy - xr0) * W : NULL;
         }
-        bool two = oy + 1 < H;
+        bool two = oy + 1 < oy1;
         __m512 pv[4], cv[4];
         for (int i = 0; i < 4; i++) {
             pv[i] = zero;
@@ -1070,8 +1074,9 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
             }
             __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
             __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
-            _mm512_storeu_ps(yc + oy * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
-            if (two) _mm512_storeu_ps(yc + (oy + 1) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
+            _mm512_storeu_ps(yc + (oy - oy0) * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
+            if (two)
+                _mm512_storeu_ps(yc + (oy + 1 - oy0) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
         }
     }
 }
@@ -1198,7 +1203,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         float *yc = y + c * plane;
         if (s == 1 && W % 16 == 0) {
             dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
-                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20));
+                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20), 0, 0, H);
             continue;
         }
         /* stride 1: each input row is loaded once per block (the centre
@@ -1426,7 +1431,7 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
     /* stride 2 with rows of 8 outputs or more: row by row (shorter rows
      * are faster through the phase planes or in registers) */
     if (s == 2 && OW >= 8) {
-        nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true};
+        nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true, 0, 0};
         dw3x3s2_rows_avx512(n, &a, w, bias, y);
         return true;
     }
@@ -1448,6 +1453,39 @@ bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
         a->OW < 8 || 2 * (a->OH - 1) > a->H - 1 || 2 * (a->OW - 1) > a->W - 1)
         return false;
     dw3x3s2_rows_avx512(n, a, w, bias, y);
+    return true;
+#else
+    (void)n, (void)a, (void)w, (void)bias, (void)y;
+    return false;
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void dw3x3s1_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
+{
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
+    for (int64_t c = 0; c < g->C; c++) {
+        const float *wc = w + c * 9;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        epi_vec e = epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        dw_rows2_avx512(g->x + c * g->xs, g->H, g->W, k, e.vb, n->act, e.vs, lo, hi,
+                        y + c * g->ys + (g->oy0 - g->yr0) * g->W, false, g->r0, g->oy0, g->oy1);
+    }
+}
+#endif
+
+bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        a->W % 16 || a->OH != a->H || a->OW != a->W)
+        return false;
+    dw3x3s1_rows_avx512(n, a, w, bias, y);
     return true;
 #else
     (void)n, (void)a, (void)w, (void)bias, (void)y;

@@ -319,6 +319,12 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
 size_t nn_conv3x3_regs_scratch(int64_t C);
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
                      float *y, const float *bias, void *scratch);
+/* The same for output rows [oy0, oy1) only, row oy of channel m at
+ * y + m * ys + (oy - oy0) * OW (a row band, band.c); each output as in the
+ * whole plane. Not for the flat same-size stride-1 shapes. */
+bool nn_conv3x3_regs_rows(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
+                          const float *w, float *y, int64_t ys, int64_t oy0, int64_t oy1,
+                          const float *bias, void *scratch);
 
 /* 1x1 convolution (stride 1, no pads) over `np` pixels the same way, for
  * at most 16 input channels (32 when M <= 32) (direct.c): input channel c
@@ -372,8 +378,14 @@ typedef struct {
     const float *x;
     int64_t xs, r0, C, H, W, OH, OW, oy0, oy1;
     bool prefetch;
+    /* nn_dw3x3s1_rows: output row oy of channel c at y + c * ys + (oy - yr0) * W */
+    int64_t ys, yr0;
 } nn_dw_rows;
 bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y);
+/* The same for stride 1 with pads of 1 and rows that are whole 16-lane
+ * blocks (what nn_dw3x3_flat runs for them), into a row band (ys, yr0). */
+bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
                      float *y);
 
 /* 3x3 convolution of one input channel into M (group 1), same geometry
@@ -433,29 +445,42 @@ bool nn_bf16_conv(const nn_ctx *c);
 void nn_bf16_free(nn_bf16 *b);
 /* The bf16 form of a 1x1 Conv (no residual, one image) in pixel ranges
  * (band.c): whether nn_bf16_conv would run it (and the AVX-512 kernel is
- * there), and pixels [p0, p1) of every output channel m written to
- * y + m * ys + (p - p0), each the value nn_bf16_conv gives it (scratch:
- * nn_bf16_scratch bytes). */
+ * there), and np pixels (input channel k at x + k * xs) of every output
+ * channel m written to y + m * ys, each the value nn_bf16_conv gives it
+ * (scratch: nn_bf16_scratch bytes). */
 bool nn_bf16_pw_applies(const nn_ctx *c);
-void nn_bf16_pw_pixels(const nn_ctx *c, int64_t p0, int64_t p1, float *y, int64_t ys);
+void nn_bf16_pw_pixels(const nn_ctx *c, const float *x, int64_t xs, int64_t np, float *y,
+                       int64_t ys);
 
-/* A 1x1 Conv and the depthwise 3x3 stride-2 Conv that is its only reader,
- * run as one step in bands of output rows (band.c). nn_band_plan decides
- * (ca: the 1x1's call as planned, its int8 and bf16 flags set; band_rows:
- * output rows per band, 0 for the L2 budget) and gives the scratch bytes;
- * nn_band_run runs it (ca's output is not read or written; false only if
- * the plan no longer holds). */
+/* A chain of Convs run as one step in bands of the last one's output rows
+ * (band.c): a depthwise 3x3 stride-2 Conv and the 1x1 Conv that is the only
+ * reader of its input, and, when they qualify, a depthwise 3x3 stride-1
+ * Conv before that and a 1x1 or a 3x3 Conv (few input channels) before
+ * that. nn_band_plan decides for nodes[0 .. n-1] (calls[i]: node i's call
+ * as planned, its int8 and bf16 flags set; band_rows: output rows per
+ * band, 0 for the L2 budget) how many of the last ones run banded (0 when
+ * not even the last two, else 2 to n) and the scratch bytes; nn_band_run
+ * runs them (the intermediate outputs are not read or written; false only
+ * if the plan no longer holds). */
+#define NN_BAND_MAX 4
 typedef enum { NN_BAND_FLOAT, NN_BAND_GEMM, NN_BAND_INT8, NN_BAND_BF16 } nn_band_form;
+typedef enum { NN_BAND_PW, NN_BAND_DW1, NN_BAND_C3, NN_BAND_DW2 } nn_band_kind;
 typedef struct {
-    nn_band_form form; /* the 1x1's, as run_conv would pick it */
-    int64_t C, M, H, W, OH, OW;
-    int64_t rows;     /* output rows per band */
-    int64_t cap;      /* rows of the 1x1's output the band buffer holds */
-    size_t a_scratch; /* scratch bytes of the 1x1's kernel, before the buffer */
+    nn_band_kind kind;
+    nn_band_form form;          /* a 1x1's, as run_conv would pick it */
+    int64_t C, H, W, M, OH, OW; /* input C x H x W, output M x OH x OW */
+    int64_t cap;                /* rows of its output the band buffer holds (not the last) */
+    size_t buf;                 /* byte offset of that buffer in the scratch */
+    size_t ks;                  /* byte offset of its kernel's scratch */
+} nn_band_level;
+typedef struct {
+    int n; /* levels */
+    nn_band_level l[NN_BAND_MAX];
+    int64_t rows; /* output rows per band */
 } nn_band;
-bool nn_band_plan(const nn_model *m, const nn_node *a, const nn_node *b, nn_ctx *ca, int band_rows,
-                  nn_band *bd, size_t *scratch);
-bool nn_band_run(const nn_band *bd, const nn_ctx *ca, const nn_ctx *cb);
+int nn_band_plan(const nn_model *m, const nn_node *const *nodes, nn_ctx *const *calls, int n,
+                 int band_rows, nn_band *bd, size_t *scratch);
+bool nn_band_run(const nn_band *bd, const nn_ctx *const *calls);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

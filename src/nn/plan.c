@@ -57,12 +57,12 @@ typedef struct {
     bool banded;  /* a 1x1's output only a row band step reads: no buffer */
 } plan_value;
 
-/* A step's part in a row band pair (band.c): the 1x1 (which runs nothing)
- * and the depthwise Conv after it (which runs both). */
+/* A step's part in a chain run in row bands (band.c): the first ones run
+ * nothing, the last (the depthwise stride-2 Conv) runs them all. */
 typedef enum { STEP_PLAIN, STEP_BAND_HEAD, STEP_BAND_TAIL } step_kind;
 typedef struct {
     step_kind kind;
-    nn_band band; /* STEP_BAND_TAIL */
+    nn_band band; /* STEP_BAND_TAIL: band.n steps, this one the last */
 } plan_step;
 
 struct nn_session {
@@ -223,11 +223,14 @@ void nn_session_set_band(nn_session *s, int band)
 int nn_session_band_count(const nn_session *s, char *buf, size_t len)
 {
     size_t o = 0;
-    if (len) buf[0] = 0;
-    for (int i = 0; s->step && i < s->nsteps; i++) {
-        if (s->step[i].kind != STEP_BAND_TAIL || !buf || o >= len) continue;
-        const nn_node *a = &s->m->nodes[s->steps[i - 1]], *b = &s->m->nodes[s->steps[i]];
-        o += (size_t)snprintf(buf + o, len - o, "%s%s+%s", o ? " " : "", a->name, b->name);
+    if (buf && len) buf[0] = 0;
+    for (int i = 0; buf && s->step && i < s->nsteps; i++) {
+        if (s->step[i].kind != STEP_BAND_TAIL) continue;
+        int first = i - s->step[i].band.n + 1;
+        for (int j = first; j <= i && o < len; j++) {
+            const char *sep = j > first ? "+" : o ? " " : "";
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", sep, s->m->nodes[s->steps[j]].name);
+        }
     }
     return s->nbands;
 }
@@ -328,51 +331,84 @@ static rc_status plan_nodes(nn_session *s, rc_error *err)
     return RC_OK;
 }
 
-/* Pairs of steps that run as one in row bands (band.c): a 1x1 Conv whose
- * output only the next step, a depthwise Conv, reads and which is no graph
- * output. The 1x1's output then gets no buffer. Not on the reference path
- * nor while calibrating (which reads every Conv's input). */
+/* Whether value v (a Conv's output) can live in row bands only: no graph
+ * output, one reader, computed at run time, in a buffer of its own. */
+static bool band_value(const nn_session *s, int v)
+{
+    const nn_model *m = s->m;
+    int readers = 0;
+    for (int k = 0; k < m->noutputs; k++) readers += m->outputs[k] == v;
+    for (int j = 0; j < m->nnodes; j++)
+        for (int k = 0; !m->nodes[j].dead && k < m->nodes[j].nin; k++)
+            readers += m->nodes[j].in[k] == v;
+    const plan_value *pv = &s->v[v];
+    return readers == 1 && !pv->known && pv->root == v;
+}
+
+/* Step j's node as a level of a chain whose next step reads its output. */
+static bool band_link(const nn_session *s, int j, const nn_node *next)
+{
+    const nn_node *a = &s->m->nodes[s->steps[j]];
+    return strcmp(a->op_type, "Conv") == 0 && a->nout == 1 && a->nin <= 3 && a->nin >= 2 &&
+           next->nin >= 1 && next->in[0] == a->out[0] && (!s->step || !s->step[j].kind) &&
+           band_value(s, a->out[0]);
+}
+
+/* Chains of steps that run as one in row bands (band.c): a depthwise Conv
+ * and the 1x1 Conv before it whose output only it reads, and up to two
+ * steps before those the same way. The banded outputs then get no buffer.
+ * Not on the reference path nor while calibrating (which reads every
+ * Conv's input). */
 static rc_status plan_bands(nn_session *s, rc_error *err)
 {
     const nn_model *m = s->m;
     if (!s->band || s->reference || s->range) return RC_OK;
-    for (int i = 0; i + 1 < s->nsteps; i++) {
-        const nn_node *a = &m->nodes[s->steps[i]], *b = &m->nodes[s->steps[i + 1]];
-        if (strcmp(a->op_type, "Conv") != 0 || strcmp(b->op_type, "Conv") != 0 || a->nout != 1 ||
-            a->nin > 3 || b->nin < 1 || b->in[0] != a->out[0] || (s->step && s->step[i].kind))
-            continue;
-        int mid = a->out[0], readers = 0;
-        for (int k = 0; k < m->noutputs; k++) readers += m->outputs[k] == mid;
-        for (int j = 0; j < m->nnodes; j++)
-            for (int k = 0; !m->nodes[j].dead && k < m->nodes[j].nin; k++)
-                readers += m->nodes[j].in[k] == mid;
-        const plan_value *pv = &s->v[mid];
-        if (readers != 1 || pv->known || pv->root != mid) continue;
-        nn_tensor *in[3];
-        for (int k = 0; k < 3; k++) in[k] = k < a->nin && a->in[k] >= 0 ? &s->v[a->in[k]].t : NULL;
-        nn_tensor *out[1] = {&s->v[mid].t};
-        nn_ctx ca = {.node = a,
-                     .opset = m->opset,
-                     .in = in,
-                     .nin = a->nin,
-                     .out = out,
-                     .nout = 1,
-                     .int8 = s->int8,
-                     .bf16 = s->bf16,
-                     .err = err};
+    for (int i = 1; i < s->nsteps; i++) {
+        const nn_node *b = &m->nodes[s->steps[i]];
+        if (strcmp(b->op_type, "Conv") != 0 || b->nout != 1) continue;
+        /* steps i - n + 1 .. i, each read only by the next */
+        int n = 1;
+        while (n < NN_BAND_MAX && i - n >= 0 && band_link(s, i - n, &m->nodes[s->steps[i - n + 1]]))
+            n++;
+        if (n < 2) continue;
+        const nn_node *nodes[NN_BAND_MAX];
+        nn_ctx ctx[NN_BAND_MAX], *calls[NN_BAND_MAX];
+        nn_tensor *in[NN_BAND_MAX][3], *out[NN_BAND_MAX][1];
+        bool ok = true;
+        for (int k = 0; k < n; k++) {
+            const nn_node *a = &m->nodes[s->steps[i - n + 1 + k]];
+            nodes[k] = a;
+            for (int q = 0; q < 3; q++)
+                in[k][q] = q < a->nin && a->in[q] >= 0 ? &s->v[a->in[q]].t : NULL;
+            out[k][0] = &s->v[a->out[0]].t;
+            ok &= in[k][0] && in[k][1] && a->nin <= 3;
+            ctx[k] = (nn_ctx){.node = a,
+                              .opset = m->opset,
+                              .in = in[k],
+                              .nin = a->nin,
+                              .out = out[k],
+                              .nout = 1,
+                              .int8 = s->int8,
+                              .bf16 = s->bf16,
+                              .err = err};
+            calls[k] = &ctx[k];
+        }
         nn_band bd;
         size_t scratch;
-        if (!in[0] || !in[1] ||
-            !nn_band_plan(m, a, b, &ca, s->band == NN_BAND_AUTO ? 0 : s->band, &bd, &scratch))
-            continue;
+        int k = ok ? nn_band_plan(m, nodes, calls, n, s->band == NN_BAND_AUTO ? 0 : s->band, &bd,
+                                  &scratch)
+                   : 0;
+        if (k < 2) continue;
         if (!s->step) {
             s->step = calloc((size_t)s->nsteps + 1, sizeof *s->step);
             if (!s->step) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
         }
-        s->step[i].kind = STEP_BAND_HEAD;
-        s->step[i + 1].kind = STEP_BAND_TAIL;
-        s->step[i + 1].band = bd;
-        s->v[mid].banded = true;
+        for (int j = i - k + 1; j < i; j++) {
+            s->step[j].kind = STEP_BAND_HEAD;
+            s->v[m->nodes[s->steps[j]].out[0]].banded = true;
+        }
+        s->step[i].kind = STEP_BAND_TAIL;
+        s->step[i].band = bd;
         if (scratch > s->scratch_bytes) s->scratch_bytes = scratch;
         s->nbands++;
     }
@@ -489,8 +525,9 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
     const nn_model *m = s->m;
     int nv = m->nvalues;
     for (int i = 0; i < s->nsteps; i++) {
-        /* a band pair's second step reads the first one's inputs too */
-        for (int j = s->step && s->step[i].kind == STEP_BAND_TAIL ? i - 1 : i; j <= i; j++) {
+        /* a band chain's last step reads the earlier ones' inputs too */
+        for (int j = s->step && s->step[i].kind == STEP_BAND_TAIL ? i - s->step[i].band.n + 1 : i;
+             j <= i; j++) {
             const nn_node *n = &m->nodes[s->steps[j]];
             for (int k = 0; k < n->nin; k++)
                 if (n->in[k] >= 0) {
@@ -768,21 +805,31 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                     .err = err};
         double t0 = s->node_ms ? thread_ms() : 0;
         if (s->step && s->step[i].kind == STEP_BAND_TAIL) {
-            const nn_node *a = &m->nodes[s->steps[i - 1]];
-            nn_tensor *ain[3], *aout[1] = {&s->v[a->out[0]].t};
-            for (int k = 0; k < a->nin; k++) ain[k] = a->in[k] >= 0 ? &s->v[a->in[k]].t : NULL;
-            nn_ctx ca = c;
-            ca.node = a;
-            ca.in = ain;
-            ca.nin = a->nin;
-            ca.out = aout;
-            ca.range = NULL;
-            if (!nn_band_run(&s->step[i].band, &ca, &c)) {
+            /* the chain's calls: its earlier steps' and this one's */
+            int nb = s->step[i].band.n;
+            nn_tensor *bin[NN_BAND_MAX][3], *bout[NN_BAND_MAX][1];
+            nn_ctx bc[NN_BAND_MAX];
+            const nn_ctx *calls[NN_BAND_MAX];
+            for (int k = 0; k < nb; k++) {
+                const nn_node *a = &m->nodes[s->steps[i - nb + 1 + k]];
+                for (int q = 0; q < a->nin && q < 3; q++)
+                    bin[k][q] = a->in[q] >= 0 ? &s->v[a->in[q]].t : NULL;
+                bout[k][0] = &s->v[a->out[0]].t;
+                bc[k] = c;
+                bc[k].node = a;
+                bc[k].in = bin[k];
+                bc[k].nin = a->nin;
+                bc[k].out = bout[k];
+                bc[k].nout = 1;
+                bc[k].range = NULL;
+                calls[k] = &bc[k];
+            }
+            if (!nn_band_run(&s->step[i].band, calls)) {
 #if defined(__x86_64__)
                 _mm_setcsr(csr);
 #endif
-                return rc_fail(err, RC_ERR_INTERNAL, "%s: the row bands of %s and %s did not run",
-                               m->name, a->name, n->name);
+                return rc_fail(err, RC_ERR_INTERNAL, "%s: the row bands ending in %s did not run",
+                               m->name, n->name);
             }
         } else {
             n->def->run(&c);

@@ -131,6 +131,39 @@ static void run_both(nn_session *s, const float *x, const int64_t *xd, int band,
     assert_int_equal(*n, n2);
 }
 
+/* m's output on x with bands off and with each of the band heights: the
+ * same bytes, and `want` chains banded (named `names`; want -1: the L2
+ * budget's choice, not checked, when the height is NN_BAND_AUTO). */
+static void check_bands(nn_model *m, const float *x, const int64_t *xd, int want_auto, int want,
+                        const char *names_want, const char *what)
+{
+    static const int bands[] = {1, 2, 3, 7, 1000, NN_BAND_AUTO};
+    nn_session *s;
+    rc_error err = {0};
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    for (size_t bi = 0; bi < sizeof bands / sizeof bands[0]; bi++) {
+        float *off, *on;
+        int64_t n;
+        run_both(s, x, xd, bands[bi], &off, &on, &n);
+        char names[256];
+        int got = nn_session_band_count(s, names, sizeof names);
+        int w = bands[bi] == NN_BAND_AUTO ? want_auto : want;
+        if ((w >= 0 && got != w) || memcmp(off, on, (size_t)n * sizeof(float)) != 0) {
+            int64_t first = -1;
+            for (int64_t i = 0; i < n && first < 0; i++)
+                if (memcmp(&off[i], &on[i], sizeof(float)) != 0) first = i;
+            fprintf(stderr, "%s, band %d: %d banded (%s; want %d), first difference at %lld\n",
+                    what, bands[bi], got, names, w, (long long)first);
+        }
+        if (w >= 0) assert_int_equal(got, w);
+        if (w > 0) assert_string_equal(names, names_want);
+        assert_memory_equal(off, on, (size_t)n * sizeof(float));
+        free(off);
+        free(on);
+    }
+    nn_session_free(s);
+}
+
 static void test_band_pairs_bit_exact(void **state)
 {
     (void)state;
@@ -150,43 +183,124 @@ static void test_band_pairs_bit_exact(void **state)
         {32, 103, 17, 64, 1, 1, FORM_FLOAT, true, true, "float: the liveness model's channels"},
         {16, 32, 9, 30, 1, 1, FORM_FLOAT, false, false, "W 30: the narrow kernel, not banded"},
     };
-    static const int bands[] = {1, 2, 3, 7, 1000, NN_BAND_AUTO};
     bool here = bands_here();
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const pair_case *pc = &cases[ci];
         nn_model *m = pair_model(pc);
         int64_t xd[4];
         float *x = case_input(pc, xd);
-        nn_session *s;
-        rc_error err = {0};
-        assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
-        for (size_t bi = 0; bi < sizeof bands / sizeof bands[0]; bi++) {
-            float *off, *on;
-            int64_t n;
-            run_both(s, x, xd, bands[bi], &off, &on, &n);
-            char names[256];
-            int got = nn_session_band_count(s, names, sizeof names);
-            /* the L2 budget bands only the large plane */
-            int want = here && pc->banded && (bands[bi] != NN_BAND_AUTO || pc->big) ? 1 : 0;
-            if (got != want || memcmp(off, on, (size_t)n * sizeof(float)) != 0) {
-                int64_t first = -1;
-                for (int64_t i = 0; i < n && first < 0; i++)
-                    if (memcmp(&off[i], &on[i], sizeof(float)) != 0) first = i;
-                fprintf(stderr,
-                        "%s, band %d: %d pairs banded (want %d), first difference at %lld\n",
-                        pc->what, bands[bi], got, want, (long long)first);
-            }
-            assert_int_equal(got, want);
-            if (want) assert_string_equal(names, "n0+n2");
-            assert_memory_equal(off, on, (size_t)n * sizeof(float));
-            free(off);
-            free(on);
-        }
-        nn_session_free(s);
+        /* the L2 budget bands only the large planes */
+        int want = here && pc->banded ? 1 : 0;
+        check_bands(m, x, xd, want && pc->big ? 1 : 0, want, "n0+n2", pc->what);
         free(x);
         nn_model_free(m);
     }
     if (!here) printf("# SKIP no AVX-512 here (or ROLLCALL_NN_CPU caps it): nothing banded\n");
+}
+
+typedef struct {
+    int64_t Cin, C, M, H, W; /* x: Cin x H x W; the chain's middle: C, then M channels */
+    bool conv3;              /* the first level: a 3x3 stride-2 conv (else a 1x1) */
+    form f;                  /* the 1x1s' form */
+    const char *names;       /* the chain banded (on an AVX-512 CPU) */
+    const char *what;
+} chain_case;
+
+/* x -> first (3x3 stride 2 pads 1, or 1x1; Cin -> C) -> Relu -> depthwise
+ * 3x3 stride 1 (pads 1) -> Relu -> 1x1 (C -> M) -> Clip(0, 6) -> depthwise
+ * 3x3 stride 2 (pads 1) -> y: fr_detect's and fr_liveness's front. */
+static nn_model *chain_model(const chain_case *cc)
+{
+    int64_t Cin = cc->Cin, C = cc->C, M = cc->M, k0 = cc->conv3 ? 3 : 1;
+    int64_t nw[5] = {C * Cin * k0 * k0, C * 9, M * C, M * 9, 0};
+    float *w[4], *b[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = malloc((size_t)nw[i] * sizeof(float));
+        b[i] = malloc((size_t)(i < 2 ? C : M) * sizeof(float));
+        for (int64_t j = 0; j < nw[i]; j++) w[i][j] = frand() * 0.5f;
+        for (int64_t j = 0; j < (i < 2 ? C : M); j++) b[i][j] = frand() * 0.2f;
+    }
+    static const float lo = 0.0f, hi = 6.0f;
+    ob_value v[] = {
+        {.name = "x", .ndim = 4, .dims = {1, Cin, -1, -1}},
+        {.name = "w0", .ndim = 4, .dims = {C, Cin, k0, k0}, .data = w[0]},
+        {.name = "b0", .ndim = 1, .dims = {C}, .data = b[0]},
+        {.name = "w1", .ndim = 4, .dims = {C, 1, 3, 3}, .data = w[1]},
+        {.name = "b1", .ndim = 1, .dims = {C}, .data = b[1]},
+        {.name = "w2", .ndim = 4, .dims = {M, C, 1, 1}, .data = w[2]},
+        {.name = "b2", .ndim = 1, .dims = {M}, .data = b[2]},
+        {.name = "w3", .ndim = 4, .dims = {M, 1, 3, 3}, .data = w[3]},
+        {.name = "b3", .ndim = 1, .dims = {M}, .data = b[3]},
+        {.name = "lo", .ndim = 0, .data = &lo},
+        {.name = "hi", .ndim = 0, .data = &hi},
+    };
+    static const int64_t one[] = {1, 1}, two[] = {2, 2}, k3[] = {3, 3}, p1[] = {1, 1, 1, 1};
+    ob_node first3 = {"Conv",
+                      {"x", "w0", "b0"},
+                      {"t0"},
+                      {{"kernel_shape", 7, .ints = k3, .n = 2},
+                       {"strides", 7, .ints = two, .n = 2},
+                       {"pads", 7, .ints = p1, .n = 4}}};
+    ob_node first1 = {
+        "Conv", {"x", "w0", "b0"}, {"t0"}, {{"kernel_shape", 7, .ints = one, .n = 2}}};
+    ob_node nodes[] = {
+        cc->conv3 ? first3 : first1,
+        {.op = "Relu", .in = {"t0"}, .out = {"r0"}},
+        {"Conv",
+         {"r0", "w1", "b1"},
+         {"t1"},
+         {{"kernel_shape", 7, .ints = k3, .n = 2},
+          {"pads", 7, .ints = p1, .n = 4},
+          {"group", 2, .i = C}}},
+        {.op = "Relu", .in = {"t1"}, .out = {"r1"}},
+        {"Conv", {"r1", "w2", "b2"}, {"t2"}, {{"kernel_shape", 7, .ints = one, .n = 2}}},
+        {.op = "Clip", .in = {"t2", "lo", "hi"}, .out = {"r2"}},
+        {"Conv",
+         {"r2", "w3", "b3"},
+         {"y"},
+         {{"kernel_shape", 7, .ints = k3, .n = 2},
+          {"strides", 7, .ints = two, .n = 2},
+          {"pads", 7, .ints = p1, .n = 4},
+          {"group", 2, .i = M}}},
+    };
+    nn_model *m = load(v, 11, nodes, 7);
+    for (int i = 0; i < 4; i++) {
+        free(w[i]);
+        free(b[i]);
+    }
+    rc_error err = {0};
+    if (cc->f == FORM_INT8)
+        assert_int_equal(nn_model_quantize(m, NULL, 0, NULL, &err), RC_OK);
+    else if (cc->f == FORM_BF16)
+        assert_int_equal(nn_model_bf16(m, 0, NULL, &err), RC_OK);
+    return m;
+}
+
+static void test_band_chains_bit_exact(void **state)
+{
+    (void)state;
+    static const chain_case cases[] = {
+        {3, 16, 32, 45, 96, true, FORM_FLOAT, "n0+n2+n4+n6", "3x3 first, odd H, W 48 after it"},
+        {3, 16, 32, 240, 320, true, FORM_FLOAT, "n0+n2+n4+n6", "fr_detect's front"},
+        {3, 32, 103, 37, 128, true, FORM_BF16, "n0+n2+n4+n6", "bf16 1x1, fr_liveness's front"},
+        {5, 16, 24, 2, 96, true, FORM_FLOAT, "n0+n2+n4+n6", "a 3x3 into one row"},
+        {16, 32, 40, 21, 80, false, FORM_FLOAT, "n0+n2+n4+n6", "1x1 first, 21 rows"},
+        {48, 40, 72, 17, 48, false, FORM_FLOAT, "n0+n2+n4+n6", "1x1s in the packed GEMM"},
+        {40, 64, 80, 13, 64, false, FORM_INT8, "n4+n6",
+         "int8 1x1s: the second needs its whole input, only the pair"},
+        {3, 16, 32, 30, 100, true, FORM_FLOAT, "n4+n6", "W 50 after the 3x3: not whole blocks"},
+    };
+    bool here = bands_here();
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const chain_case *cc = &cases[ci];
+        nn_model *m = chain_model(cc);
+        pair_case shape = {.C = cc->Cin, .H = cc->H, .W = cc->W};
+        int64_t xd[4];
+        float *x = case_input(&shape, xd);
+        check_bands(m, x, xd, -1, here ? 1 : 0, cc->names, cc->what);
+        free(x);
+        nn_model_free(m);
+    }
 }
 
 /* The reference path and calibration never band; the switch re-plans. */
@@ -327,7 +441,8 @@ static void check_model(const char *file, form f, int want, const char *names_wa
 static void test_band_detect(void **state)
 {
     (void)state;
-    check_model("fr_detect.onnx", FORM_FLOAT, 2, "Conv_4+Conv_6 Conv_12+Conv_14");
+    check_model("fr_detect.onnx", FORM_FLOAT, 2,
+                "Conv_0+Conv_2+Conv_4+Conv_6 Conv_8+Conv_10+Conv_12+Conv_14");
 }
 
 static void test_band_feature(void **state)
@@ -341,16 +456,16 @@ static void test_band_feature(void **state)
 static void test_band_liveness(void **state)
 {
     (void)state;
-    bool bf = nn_bf16_available();
-    check_model("fr_liveness.onnx", FORM_BF16, bf ? 1 : 0, "Conv_4+Conv_6");
-    if (!bf) printf("# SKIP fr_liveness bf16: no AVX-512 BF16 here, the 1x1 runs in float\n");
-    check_model("fr_liveness.onnx", FORM_FLOAT, 1, "Conv_4+Conv_6");
+    /* without AVX-512 BF16 the 1x1 runs in float, banded the same */
+    check_model("fr_liveness.onnx", FORM_BF16, 1, "Conv_0+Conv_2+Conv_4+Conv_6");
+    check_model("fr_liveness.onnx", FORM_FLOAT, 1, "Conv_0+Conv_2+Conv_4+Conv_6");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_band_pairs_bit_exact),
+        cmocka_unit_test(test_band_chains_bit_exact),
         cmocka_unit_test(test_band_not_on_reference_or_calibration),
         cmocka_unit_test(test_band_switch),
         cmocka_unit_test(test_band_detect),
