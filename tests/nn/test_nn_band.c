@@ -456,9 +456,10 @@ static void test_band_feature(void **state)
 static void test_band_liveness(void **state)
 {
     (void)state;
-    /* without AVX-512 BF16 the 1x1 runs in float, banded the same */
-    check_model("fr_liveness.onnx", FORM_BF16, 1, "Conv_0+Conv_2+Conv_4+Conv_6");
-    check_model("fr_liveness.onnx", FORM_FLOAT, 1, "Conv_0+Conv_2+Conv_4+Conv_6");
+    /* without AVX-512 BF16 the 1x1 runs in float, banded the same; the
+     * 64x64 planes before the pair stay whole (they fit L2) */
+    check_model("fr_liveness.onnx", FORM_BF16, 1, "Conv_4+Conv_6");
+    check_model("fr_liveness.onnx", FORM_FLOAT, 1, "Conv_4+Conv_6");
 }
 
 int main(void)
