@@ -37,9 +37,9 @@
  * 1x1 reads and of the output the depthwise conv writes; half of it for a
  * chain of three (whose bands would otherwise be two rows high, and the
  * kernels' set-up per band, the 3x3's weights packed again, cost what the
- * buffers save). Measured with bench/band_ab.c: a pair's nodes 0.89-0.93
- * of unbanded with 256 KiB, 0.92-0.98 with 768 KiB and more; fr_detect's
- * chains 1.00 with 256 KiB, 0.90-0.92 with 512 KiB to 1 MiB. */
+ * buffers save). Measured with bench/band_ab.c: a pair's nodes 0.87-0.93
+ * of unbanded with 256 KiB, 0.98-1.00 with 768 KiB and 1 MiB; fr_detect's
+ * chains' 1.00 with 256 KiB, 0.90-0.92 with 512 KiB to 1 MiB. */
 #define NN_BAND_BYTES       (256 * 1024)
 #define NN_BAND_CHAIN_BYTES (512 * 1024)
 
