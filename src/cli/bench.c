@@ -75,7 +75,7 @@ static void models_usage(FILE *out)
             "  -w, --warmup N     untimed runs first (default 5)\n"
             "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
             "      --ops          also print each model's operators after fusion and the\n"
-            "                     pairs run in row bands (ROLLCALL_NN_BAND=0: none)\n"
+            "                     chains run in row bands (ROLLCALL_NN_BAND=0: none)\n"
             "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
             "                     (steadier on a busy machine)\n"
             "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
@@ -223,8 +223,8 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         char buf[2048];
         int live = nn_model_describe(m, buf, sizeof buf);
         printf("  %d nodes after fusion: %s\n", live, buf);
-        /* pairs run as one step in row bands (README "Row bands"); their
-         * --profile time is the second node's */
+        /* chains run as one step in row bands (README "Row bands"); their
+         * --profile time is the last node's */
         int bands = nn_session_band_count(s, buf, sizeof buf);
         printf("  row bands: %d%s%s%s\n", bands, bands ? " (" : "", buf, bands ? ")" : "");
     }
