@@ -74,7 +74,8 @@ static void models_usage(FILE *out)
             "  -n, --runs N       timed runs per model (default 50)\n"
             "  -w, --warmup N     untimed runs first (default 5)\n"
             "      --tsv          print tab-separated: model, median, p90, runs, input shape\n"
-            "      --ops          also print each model's operators after fusion\n"
+            "      --ops          also print each model's operators after fusion and the\n"
+            "                     chains run in row bands (ROLLCALL_NN_BAND=0: none)\n"
             "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
             "                     (steadier on a busy machine)\n"
             "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
@@ -222,6 +223,10 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         char buf[2048];
         int live = nn_model_describe(m, buf, sizeof buf);
         printf("  %d nodes after fusion: %s\n", live, buf);
+        /* chains run as one step in row bands (README "Row bands"); their
+         * --profile time is the last node's */
+        int bands = nn_session_band_count(s, buf, sizeof buf);
+        printf("  row bands: %d%s%s%s\n", bands, bands ? " (" : "", buf, bands ? ")" : "");
     }
     fflush(stdout);
     rc = 0;

@@ -206,11 +206,12 @@ static void bf16_conv_reference(const bf_geom *g, const float *x, float *y, cons
 }
 
 #if defined(__x86_64__)
-/* The panels of the whole input: panel j at img + j * Kp * 32, row k of it
- * the 32 words of pixels 32j .. 32j + 31 for channels 2k, 2k+1 (pixels
- * past the plane and the channel past an odd C are zero). */
+/* The panels of np pixels of the input (channel c at x + c * xs; the whole
+ * plane: xs = np = g->plane): panel j at img + j * Kp * 32, row k of it the
+ * 32 words of pixels 32j .. 32j + 31 for channels 2k, 2k+1 (pixels past np
+ * and the channel past an odd C are zero). */
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void
-bf16_panels(const bf_geom *g, const float *x, uint32_t *img)
+bf16_panels(const bf_geom *g, const float *x, int64_t xs, int64_t np, uint32_t *img)
 {
     const nn_bf16 *b = g->b;
     const nn_node *n = g->n;
@@ -222,7 +223,7 @@ bf16_panels(const bf_geom *g, const float *x, uint32_t *img)
     bool relu = n->pre_affine && n->pre_act == NN_ACT_RELU;
     for (int64_t k = 0; k < b->Kp; k++) {
         int64_t c0 = 2 * k, c1 = 2 * k + 1;
-        const float *x0 = x + c0 * g->plane, *x1 = c1 < b->C ? x + c1 * g->plane : NULL;
+        const float *x0 = x + c0 * xs, *x1 = c1 < b->C ? x + c1 * xs : NULL;
         __m512 s0 = zero, t0 = zero, s1 = zero, t1 = zero;
         if (n->pre_affine) {
             s0 = _mm512_set1_ps(n->pre_affine[c0]);
@@ -233,8 +234,8 @@ bf16_panels(const bf_geom *g, const float *x, uint32_t *img)
             }
         }
         uint32_t *dst = img + k * BF_NR;
-        for (int64_t p = 0; p < g->plane; p += 16) {
-            __mmask16 mk = nn_lanes_below(g->plane - p);
+        for (int64_t p = 0; p < np; p += 16) {
+            __mmask16 mk = nn_lanes_below(np - p);
             __m512 a = _mm512_maskz_loadu_ps(mk, x0 + p);
             __m512 c = x1 ? _mm512_maskz_loadu_ps(mk, x1 + p) : zero;
             if (n->pre_affine) {
@@ -252,9 +253,8 @@ bf16_panels(const bf_geom *g, const float *x, uint32_t *img)
                                 _mm512_permutexvar_epi16(inter, v));
         }
         /* a plane of 16 pixels past a multiple of 32: the panel's other half */
-        if (g->plane % BF_NR && g->plane % BF_NR <= 16)
-            _mm512_storeu_si512(dst + (g->plane / BF_NR) * b->Kp * BF_NR + 16,
-                                _mm512_setzero_si512());
+        if (np % BF_NR && np % BF_NR <= 16)
+            _mm512_storeu_si512(dst + (np / BF_NR) * b->Kp * BF_NR + 16, _mm512_setzero_si512());
     }
 }
 
@@ -392,7 +392,8 @@ size_t nn_bf16_scratch(const nn_node *n, int64_t H, int64_t W)
     return (size_t)panel_words(b, H * W) * 4 + 256;
 }
 
-bool nn_bf16_conv(const nn_ctx *c)
+/* Whether the bf16 form applies to c: g set up for it, *res the residual. */
+static bool bf_call_init(const nn_ctx *c, bf_geom *g, const float **res)
 {
     const nn_node *n = c->node;
     const nn_bf16 *b = n->bf16;
@@ -400,14 +401,24 @@ bool nn_bf16_conv(const nn_ctx *c)
     if (!b || n->pre_pool2 || x->shape.ndim != 4 || x->shape.d[1] != b->C) return false;
     if (b->M * b->C * x->shape.d[2] * x->shape.d[3] < b->min_macs) return false;
     if (!c->reference && !nn_cpu_features().bf16) return false;
-    const float *res = NULL;
+    *res = NULL;
     if (n->res_add && c->nin > 3 && c->in[3]) {
         if (!nn_shape_eq(&c->in[3]->shape, &out->shape)) return false;
-        res = c->in[3]->data;
+        *res = c->in[3]->data;
     }
-    bf_geom g = {.n = n, .b = b, .plane = x->shape.d[2] * x->shape.d[3]};
-    g.bias = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
-    g.e = (epi){n->act, n->act_a, n->act_b};
+    *g = (bf_geom){.n = n, .b = b, .plane = x->shape.d[2] * x->shape.d[3]};
+    g->bias = c->nin > 2 && c->in[2] ? c->in[2]->data : NULL;
+    g->e = (epi){n->act, n->act_a, n->act_b};
+    return true;
+}
+
+bool nn_bf16_conv(const nn_ctx *c)
+{
+    bf_geom g;
+    const float *res;
+    if (!bf_call_init(c, &g, &res)) return false;
+    const nn_bf16 *b = g.b;
+    const nn_tensor *x = c->in[0], *out = c->out[0];
     /* An output larger than L2 (the liveness model's Conv_4, 1.6 MiB) is
      * mostly not in the caches when written, and each panel stores 2 lines
      * of every output channel, a plane apart, which no hardware prefetcher
@@ -429,7 +440,7 @@ bool nn_bf16_conv(const nn_ctx *c)
 #if defined(__x86_64__)
         uint32_t *img = c->scratch;
         bf_panel_fn panel = bf_panel_for(g.e.act);
-        bf16_panels(&g, xi, img);
+        bf16_panels(&g, xi, g.plane, g.plane, img);
         for (int64_t n0 = 0; n0 < g.plane; n0 += BF_NR) {
             int ncols = g.plane - n0 < BF_NR ? (int)(g.plane - n0) : BF_NR;
             panel(&g, img + (n0 / BF_NR) * b->Kp * BF_NR, n0, ncols, y, r);
@@ -437,4 +448,37 @@ bool nn_bf16_conv(const nn_ctx *c)
 #endif
     }
     return true;
+}
+
+bool nn_bf16_pw_applies(const nn_ctx *c)
+{
+    bf_geom g;
+    const float *res;
+    return !c->reference && c->in[0]->shape.ndim == 4 && c->in[0]->shape.d[0] == 1 &&
+           bf_call_init(c, &g, &res) && !res;
+}
+
+/* The panels of those np pixels only, then the kernel on each into y with
+ * output stride ys: every output is one lane of the same sums and
+ * epilogue as in nn_bf16_conv (panels are lanes side by side, nothing
+ * crosses lanes), whichever panel it falls in. */
+void nn_bf16_pw_pixels(const nn_ctx *c, const float *x, int64_t xs, int64_t np, float *y,
+                       int64_t ys)
+{
+#if defined(__x86_64__)
+    bf_geom g;
+    const float *res;
+    bf_call_init(c, &g, &res);
+    uint32_t *img = c->scratch;
+    bf_panel_fn panel = bf_panel_for(g.e.act);
+    bf16_panels(&g, x, xs, np, img);
+    g.plane = ys; /* the kernel's output stride */
+    g.prefetch = false;
+    for (int64_t n0 = 0; n0 < np; n0 += BF_NR) {
+        int ncols = np - n0 < BF_NR ? (int)(np - n0) : BF_NR;
+        panel(&g, img + (n0 / BF_NR) * g.b->Kp * BF_NR, n0, ncols, y, NULL);
+    }
+#else
+    (void)c, (void)x, (void)xs, (void)np, (void)y, (void)ys;
+#endif
 }

@@ -32,15 +32,16 @@ size_t nn_conv3x3_regs_scratch(int64_t C)
 
 #if defined(__x86_64__)
 __attribute__((always_inline, target("avx512f"))) static inline void
-regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, int K, __m512 *acc)
+regs_chunk(const nn_im2col *a, int64_t xs, int64_t oy, int64_t ox, const float *wp, int MB, int K,
+           __m512 *acc)
 {
-    if (K == 1) { /* pointwise: the image is one row of W pixels */
+    if (K == 1) { /* pointwise: the image is one row of W pixels, channels xs apart */
         int64_t left = a->W - ox;
         __mmask16 mk = nn_lanes_below(left);
         for (int64_t c = 0; c < a->C; c++) {
             /* plain loads but for the tail: masked ones cost more */
-            __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * a->W + ox)
-                                  : _mm512_maskz_loadu_ps(mk, a->x + c * a->W + ox);
+            __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * xs + ox)
+                                  : _mm512_maskz_loadu_ps(mk, a->x + c * xs + ox);
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++)
                 acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
@@ -101,7 +102,8 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
 
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
-           int MB, int K, int64_t m0, int64_t mcount, float *y)
+           int MB, int K, int64_t m0, int64_t mcount, float *y, int64_t xs, int64_t ys, int64_t oy0,
+           int64_t oy1)
 {
     const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     /* locals: the output stores cannot alias them, so they stay in registers */
@@ -110,11 +112,12 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
     const float *slope = n->act_slope;
     const float leaky = n->act_a;
     const int64_t nslope = n->act_slope_n;
-    int64_t OW = g.OW, plane = OH * OW;
+    int64_t OW = g.OW, plane = ys; /* output channels ys apart */
     /* only inputs that live in L3 (and once, for the first block of
      * output channels); small ones would pay for nothing */
     bool prefetch = K == 3 && m0 == 0 && g.C * g.H * g.W * (int64_t)sizeof(float) > (1 << 19);
-    for (int64_t oy = 0; oy < OH; oy++)
+    /* output rows [oy0, oy1), row oy at y + (oy - oy0) * OW */
+    for (int64_t oy = oy0; oy < oy1; oy++)
         for (int64_t ox = 0; ox < OW; ox += 16) {
             __m512 acc[16];
 #pragma GCC unroll 16
@@ -135,7 +138,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                             _mm_prefetch(pp + b, _MM_HINT_T0);
                     }
             }
-            regs_chunk(&g, oy, ox, wp, MB, K, acc);
+            regs_chunk(&g, xs, oy, ox, wp, MB, K, acc);
             int64_t left = OW - ox;
             __mmask16 mk = nn_lanes_below(left);
 #pragma GCC unroll 16
@@ -143,10 +146,11 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                 if (m >= mcount) break;
                 float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
                 __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
+                float *dst = y + (m0 + m) * plane + (oy - oy0) * OW + ox;
                 if (K == 1 && left >= 16) /* measured faster for 1x1 only */
-                    _mm512_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, v);
+                    _mm512_storeu_ps(dst, v);
                 else
-                    _mm512_mask_storeu_ps(y + (m0 + m) * plane + oy * OW + ox, mk, v);
+                    _mm512_mask_storeu_ps(dst, mk, v);
             }
         }
 }
@@ -234,9 +238,9 @@ REGS_FLAT(regs_flat16, 16)
 #define REGS_BLOCK(NAME, MB, K)                                                                    \
     __attribute__((target("avx512f"))) static void NAME(                                           \
         const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
-        int64_t m0, int64_t mcount, float *y)                                                      \
+        int64_t m0, int64_t mcount, float *y, int64_t xs, int64_t ys, int64_t oy0, int64_t oy1)    \
     {                                                                                              \
-        regs_block(n, a, OH, wp, bp, MB, K, m0, mcount, y);                                        \
+        regs_block(n, a, OH, wp, bp, MB, K, m0, mcount, y, xs, ys, oy0, oy1);                      \
     }
 REGS_BLOCK(regs_block8, 8, 3)
 REGS_BLOCK(regs_block16, 16, 3)
@@ -246,6 +250,13 @@ REGS_BLOCK(regs_pw16, 16, 1)
 
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
                      float *y, const float *bias, void *scratch)
+{
+    return nn_conv3x3_regs_rows(n, a, M, OH, w, y, OH * a->OW, 0, OH, bias, scratch);
+}
+
+bool nn_conv3x3_regs_rows(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
+                          const float *w, float *y, int64_t ys, int64_t oy0, int64_t oy1,
+                          const float *bias, void *scratch)
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH)
@@ -257,6 +268,7 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
     /* same-size stride 1 on rows that are not a whole number of blocks:
      * flat blocks (planes small enough for the float row quotient) */
     bool flat = a->sh == 1 && OH == a->H && a->OW == a->W && a->W % 16 != 0 && a->H * a->W <= 32768;
+    if (flat && (oy0 != 0 || oy1 != OH || ys != OH * a->OW)) return false; /* whole planes only */
     for (int64_t m0 = 0; m0 < M; m0 += 16) {
         int64_t mc = M - m0 < 16 ? M - m0 : 16;
         int MB = mc <= 8 ? 8 : flat && mc <= 12 ? 12 : 16;
@@ -269,13 +281,14 @@ bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH
         if (flat)
             (MB == 8 ? regs_flat8 : MB == 12 ? regs_flat12 : regs_flat16)(n, a, wp, bp, m0, mc, y);
         else if (MB == 8)
-            regs_block8(n, a, OH, wp, bp, m0, mc, y);
+            regs_block8(n, a, OH, wp, bp, m0, mc, y, 0, ys, oy0, oy1);
         else
-            regs_block16(n, a, OH, wp, bp, m0, mc, y);
+            regs_block16(n, a, OH, wp, bp, m0, mc, y, 0, ys, oy0, oy1);
     }
     return true;
 #else
-    (void)n, (void)a, (void)M, (void)OH, (void)w, (void)y, (void)bias, (void)scratch;
+    (void)n, (void)a, (void)M, (void)OH, (void)w, (void)y, (void)ys, (void)oy0, (void)oy1,
+        (void)bias, (void)scratch;
     return false;
 #endif
 }
@@ -285,15 +298,15 @@ size_t nn_conv1x1_regs_scratch(int64_t C)
     return (size_t)(C * 16 + 16) * sizeof(float);
 }
 
-bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
-                     const float *w, float *y, const float *bias, void *scratch)
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
+                     const float *w, float *y, int64_t ys, const float *bias, void *scratch)
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         C > 32 || (C > 16 && M > 32))
         return false; /* past that the packed GEMM does as well */
-    /* the plane as one row: the same blocks with a 1x1 kernel */
-    nn_im2col a = {x, C, 1, plane, 1, 1, 1, 1, 1, 1, 0, 0, plane, 0, 0};
+    /* the pixels as one row: the same blocks with a 1x1 kernel */
+    nn_im2col a = {x, C, 1, np, 1, 1, 1, 1, 1, 1, 0, 0, np, 0, 0};
     float *wp = scratch, *bp = wp + C * 16;
     for (int64_t m0 = 0; m0 < M; m0 += 16) {
         int64_t mc = M - m0 < 16 ? M - m0 : 16;
@@ -302,13 +315,14 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane,
             for (int m = 0; m < MB; m++) wp[c * MB + m] = m < mc ? w[(m0 + m) * C + c] : 0.0f;
         for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
         if (MB == 8)
-            regs_pw8(n, &a, 1, wp, bp, m0, mc, y);
+            regs_pw8(n, &a, 1, wp, bp, m0, mc, y, xs, ys, 0, 1);
         else
-            regs_pw16(n, &a, 1, wp, bp, m0, mc, y);
+            regs_pw16(n, &a, 1, wp, bp, m0, mc, y, xs, ys, 0, 1);
     }
     return true;
 #else
-    (void)n, (void)x, (void)C, (void)plane, (void)M, (void)w, (void)y, (void)bias, (void)scratch;
+    (void)n, (void)x, (void)xs, (void)C, (void)np, (void)M, (void)w, (void)y, (void)ys, (void)bias,
+        (void)scratch;
     return false;
 #endif
 }

@@ -1026,11 +1026,15 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
  * prefetch the rows the next pair adds. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 vb, int act,
-                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big)
+                __m512 vs, __m512 lo, __m512 hi, float *yc, bool big, int64_t xr0, int64_t oy0,
+                int64_t oy1)
 {
+    /* rows [oy0, oy1) (two at a time from oy0; each output the same
+     * arithmetic whichever of a pair it is), input row iy at
+     * xc + (iy - xr0) * W, output row oy at yc + (oy - oy0) * W */
     const __m512 zero = _mm512_setzero_ps();
     int64_t R = W / 16;
-    for (int64_t oy = 0; oy < H; oy += 2) {
+    for (int64_t oy = oy0; oy < oy1; oy += 2) {
         if (big) /* the rows the next pair adds, ahead of use */
             for (int64_t r = oy + 3; r < oy + 5 && r < H; r++)
                 for (int64_t b = 0; b < W; b += 16)
@@ -1038,9 +1042,9 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
         const float *row[4];
         for (int i = 0; i < 4; i++) {
             int64_t iy = oy - 1 + i;
-            row[i] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+            row[i] = iy >= 0 && iy < H ? xc + (iy - xr0) * W : NULL;
         }
-        bool two = oy + 1 < H;
+        bool two = oy + 1 < oy1;
         __m512 pv[4], cv[4];
         for (int i = 0; i < 4; i++) {
             pv[i] = zero;
@@ -1070,8 +1074,9 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
             }
             __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
             __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
-            _mm512_storeu_ps(yc + oy * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
-            if (two) _mm512_storeu_ps(yc + (oy + 1) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
+            _mm512_storeu_ps(yc + (oy - oy0) * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
+            if (two)
+                _mm512_storeu_ps(yc + (oy + 1 - oy0) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
         }
     }
 }
@@ -1198,7 +1203,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
         float *yc = y + c * plane;
         if (s == 1 && W % 16 == 0) {
             dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
-                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20));
+                            C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20), 0, 0, H);
             continue;
         }
         /* stride 1: each input row is loaded once per block (the centre
@@ -1322,10 +1327,13 @@ conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int6
  * use plain loads; only a row's last block is masked. No phase planes, no
  * per-block masks: on 120x160 and 60x80 planes this does half the work of
  * the phase-plane and in-place kernels. */
-__attribute__((target("avx512f"))) static void
-dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                    const float *w, const float *bias, float *y, int64_t OH, int64_t OW)
+__attribute__((target("avx512f"))) static void dw3x3s2_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
 {
+    const float *x = g->x;
+    const int64_t C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
@@ -1336,20 +1344,21 @@ dw3x3s2_rows_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int6
     /* an input larger than L2 comes from L3, where the hardware
      * prefetchers fall behind when other cores stream too: prefetch the
      * rows needed two output rows ahead */
-    bool big = C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
+    bool big = g->prefetch && C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
     for (int64_t c = 0; c < C; c++) {
-        const float *xc = x + c * H * W, *wc = w + c * 9;
+        /* row iy of the channel at xc + (iy - r0) * W: rows r0 on are given */
+        const float *xc = x + c * g->xs, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
         epi_vec ch_epi =
             epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
         __m512 vb = ch_epi.vb, vs = ch_epi.vs;
-        for (int64_t oy = 0; oy < OH; oy++) {
+        for (int64_t oy = g->oy0; oy < g->oy1; oy++) {
             const float *row[3];
             for (int r = 0; r < 3; r++) {
                 int64_t iy = 2 * oy - 1 + r;
-                row[r] = iy >= 0 && iy < H ? xc + iy * W : NULL;
+                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : NULL;
             }
             if (big) /* two output rows ahead */
                 for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
@@ -1422,7 +1431,8 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
     /* stride 2 with rows of 8 outputs or more: row by row (shorter rows
      * are faster through the phase planes or in registers) */
     if (s == 2 && OW >= 8) {
-        dw3x3s2_rows_avx512(n, x, C, H, W, w, bias, y, OH, OW);
+        nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true, 0, 0};
+        dw3x3s2_rows_avx512(n, &a, w, bias, y);
         return true;
     }
     if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
@@ -1431,6 +1441,54 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
 #else
     (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
         (void)y, (void)OH, (void)OW, (void)scratch;
+    return false;
+#endif
+}
+
+bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        a->OW < 8 || 2 * (a->OH - 1) > a->H - 1 || 2 * (a->OW - 1) > a->W - 1)
+        return false;
+    dw3x3s2_rows_avx512(n, a, w, bias, y);
+    return true;
+#else
+    (void)n, (void)a, (void)w, (void)bias, (void)y;
+    return false;
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void dw3x3s1_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
+{
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
+    for (int64_t c = 0; c < g->C; c++) {
+        const float *wc = w + c * 9;
+        __m512 k[9];
+        for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
+        epi_vec e = epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
+        dw_rows2_avx512(g->x + c * g->xs, g->H, g->W, k, e.vb, n->act, e.vs, lo, hi,
+                        y + c * g->ys + (g->oy0 - g->yr0) * g->W, false, g->r0, g->oy0, g->oy1);
+    }
+}
+#endif
+
+bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
+        a->W % 16 || a->OH != a->H || a->OW != a->W)
+        return false;
+    dw3x3s1_rows_avx512(n, a, w, bias, y);
+    return true;
+#else
+    (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;
 #endif
 }

@@ -65,12 +65,29 @@ const float *nn_session_output(const nn_session *s, int i, nn_shape *shape);
  * against it. Off by default. */
 void nn_session_set_reference(nn_session *s, int reference);
 
+/* Row bands (README "Row bands"): a 1x1 convolution whose only reader is a
+ * depthwise 3x3 stride-2 convolution runs with it as one step, a few output
+ * rows at a time, so the 1x1's output (the largest activation of the face
+ * networks) stays in L2, and so do up to two convolutions before it that
+ * qualify (a chain); the outputs are bit for bit the same. On by default
+ * (ROLLCALL_NN_BAND=0 turns it off for new sessions; another value makes
+ * nn_session_create fail); band 0 turns it off, NN_BAND_AUTO on with bands
+ * sized for L2, n > 0 on with n output rows per band (tests; chains then
+ * take every level that can join). The reference path never bands.
+ * nn_session_band_count gives the number of chains the last plan runs in
+ * bands and writes their node names ("a+b+c+d", space separated) to buf
+ * (NULL: not wanted). */
+#define NN_BAND_AUTO (-1)
+void nn_session_set_band(nn_session *s, int band);
+int nn_session_band_count(const nn_session *s, char *buf, size_t len);
+
 /* Profiling: when enabled, each run adds the CPU time of every node to a
  * per-node total (reset by enabling again). nn_session_profile_report gives
  * node i's name, operator, total milliseconds and first input and output
  * shapes; it returns 0 for nodes
  * removed at load (fused) or out of range, so callers loop i from 0 while
- * i < nn_model_num_nodes(). */
+ * i < nn_model_num_nodes(). A chain run in row bands (below) counts its
+ * time on its last node, none on the others. */
 rc_status nn_session_profile(nn_session *s, int enable, rc_error *err);
 int nn_session_profile_report(const nn_session *s, int i, const char **name, const char **op,
                               double *ms, nn_shape *in, nn_shape *out);

@@ -319,13 +319,21 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
 size_t nn_conv3x3_regs_scratch(int64_t C);
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
                      float *y, const float *bias, void *scratch);
+/* The same for output rows [oy0, oy1) only, row oy of channel m at
+ * y + m * ys + (oy - oy0) * OW (a row band, band.c); each output as in the
+ * whole plane. Not for the flat same-size stride-1 shapes. */
+bool nn_conv3x3_regs_rows(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH,
+                          const float *w, float *y, int64_t ys, int64_t oy0, int64_t oy1,
+                          const float *bias, void *scratch);
 
-/* 1x1 convolution (stride 1, no pads) over a plane of `plane` pixels the
- * same way, for at most 16 input channels (32 when M <= 32) (direct.c);
- * false if not handled. */
+/* 1x1 convolution (stride 1, no pads) over `np` pixels the same way, for
+ * at most 16 input channels (32 when M <= 32) (direct.c): input channel c
+ * at x + c * xs, output channel m at y + m * ys (a whole plane: xs = ys =
+ * np; a row band of it, band.c: xs the plane). Each output is the same
+ * whichever pixels a call covers. False if not handled. */
 size_t nn_conv1x1_regs_scratch(int64_t C);
-bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t C, int64_t plane, int64_t M,
-                     const float *w, float *y, const float *bias, void *scratch);
+bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
+                     const float *w, float *y, int64_t ys, const float *bias, void *scratch);
 
 /* Convolution (group 1, weights packed) of an image whose planes have at
  * most 16 pixels into at most 9 output pixels (direct.c); `scratch` holds
@@ -359,6 +367,27 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                    int64_t OH, int64_t OW, void *scratch);
 
+/* Rows [oy0, oy1) of a depthwise 3x3 stride-2 convolution with pads of 1
+ * at the top and left, row by row (what nn_dw3x3_flat runs for output rows
+ * of 8 pixels or more), from input rows r0 on: row iy of channel c at
+ * x + c * xs + (iy - r0) * W. The whole plane is r0 = 0, xs = H * W; a row
+ * band (band.c) gives the rows its outputs read. Each output is computed
+ * the same way whichever rows are given. `prefetch`: the input is the
+ * whole plane, fetch rows ahead when it is past L2. False if not handled. */
+typedef struct {
+    const float *x;
+    int64_t xs, r0, C, H, W, OH, OW, oy0, oy1;
+    bool prefetch;
+    /* nn_dw3x3s1_rows: output row oy of channel c at y + c * ys + (oy - yr0) * W */
+    int64_t ys, yr0;
+} nn_dw_rows;
+bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y);
+/* The same for stride 1 with pads of 1 and rows that are whole 16-lane
+ * blocks (what nn_dw3x3_flat runs for them), into a row band (ys, yr0). */
+bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
+                     float *y);
+
 /* 3x3 convolution of one input channel into M (group 1), same geometry
  * limits as nn_dw3x3_flat (stride 2: planes of up to 8192 pixels), the
  * scratch of nn_dw3x3_flat_scratch; false if not handled. */
@@ -390,6 +419,21 @@ bool nn_q8_conv(const nn_ctx *c);
  * sees them (after a folded BatchNormalization). */
 void nn_q8_observe(const nn_ctx *c);
 void nn_q8_free(nn_q8 *q);
+/* The int8 form of a 1x1 Conv (stride 1, no pads, no residual, one image)
+ * in pixel ranges (band.c): nn_q8_pw_begin quantises the whole input into
+ * c->scratch (nn_q8_scratch bytes) and fills *st, false (nothing done) when
+ * the form does not apply; nn_q8_pw_pixels then writes pixels [p0, p1) of
+ * every output channel m to y + m * ys + (p - p0), each the value
+ * nn_q8_conv gives it. */
+typedef struct {
+    float inv_sx;
+    int zp;
+    const int32_t *zpw;
+    const float *oscale;
+} nn_q8_pw;
+bool nn_q8_pw_begin(const nn_ctx *c, nn_q8_pw *st);
+void nn_q8_pw_pixels(const nn_ctx *c, const nn_q8_pw *st, int64_t p0, int64_t p1, float *y,
+                     int64_t ys);
 
 /* bf16 1x1 convolutions (bf16.c). Scratch bytes a bf16 Conv needs for an
  * input of H x W; 0 when the node has no bf16 form. */
@@ -399,6 +443,44 @@ size_t nn_bf16_scratch(const nn_node *n, int64_t H, int64_t W);
  * (a broadcasting residual) or the CPU lacks AVX-512 BF16. */
 bool nn_bf16_conv(const nn_ctx *c);
 void nn_bf16_free(nn_bf16 *b);
+/* The bf16 form of a 1x1 Conv (no residual, one image) in pixel ranges
+ * (band.c): whether nn_bf16_conv would run it (and the AVX-512 kernel is
+ * there), and np pixels (input channel k at x + k * xs) of every output
+ * channel m written to y + m * ys, each the value nn_bf16_conv gives it
+ * (scratch: nn_bf16_scratch bytes). */
+bool nn_bf16_pw_applies(const nn_ctx *c);
+void nn_bf16_pw_pixels(const nn_ctx *c, const float *x, int64_t xs, int64_t np, float *y,
+                       int64_t ys);
+
+/* A chain of Convs run as one step in bands of the last one's output rows
+ * (band.c): a depthwise 3x3 stride-2 Conv and the 1x1 Conv that is the only
+ * reader of its input, and, when they qualify, a depthwise 3x3 stride-1
+ * Conv before that and a 1x1 or a 3x3 Conv (few input channels) before
+ * that. nn_band_plan decides for nodes[0 .. n-1] (calls[i]: node i's call
+ * as planned, its int8 and bf16 flags set; band_rows: output rows per
+ * band, 0 for the L2 budget) how many of the last ones run banded (0 when
+ * not even the last two, else 2 to n) and the scratch bytes; nn_band_run
+ * runs them (the intermediate outputs are not read or written; false only
+ * if the plan no longer holds). */
+#define NN_BAND_MAX 4
+typedef enum { NN_BAND_FLOAT, NN_BAND_GEMM, NN_BAND_INT8, NN_BAND_BF16 } nn_band_form;
+typedef enum { NN_BAND_PW, NN_BAND_DW1, NN_BAND_C3, NN_BAND_DW2 } nn_band_kind;
+typedef struct {
+    nn_band_kind kind;
+    nn_band_form form;          /* a 1x1's, as run_conv would pick it */
+    int64_t C, H, W, M, OH, OW; /* input C x H x W, output M x OH x OW */
+    int64_t cap;                /* rows of its output the band buffer holds (not the last) */
+    size_t buf;                 /* byte offset of that buffer in the scratch */
+    size_t ks;                  /* byte offset of its kernel's scratch */
+} nn_band_level;
+typedef struct {
+    int n; /* levels */
+    nn_band_level l[NN_BAND_MAX];
+    int64_t rows; /* output rows per band */
+} nn_band;
+int nn_band_plan(const nn_model *m, const nn_node *const *nodes, nn_ctx *const *calls, int n,
+                 int band_rows, nn_band *bd, size_t *scratch);
+bool nn_band_run(const nn_band *bd, const nn_ctx *const *calls);
 
 /* Flush float32 denormals in place. */
 void nn_flush_denormals(float *p, int64_t n);

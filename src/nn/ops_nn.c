@@ -636,7 +636,7 @@ static void run_conv(nn_ctx *c)
                             c->scratch))
             continue;
         if (g.group == 1 && pointwise && plane >= 64 &&
-            nn_conv1x1_regs(c->node, xn, g.C, plane, g.M, w, yn, b, c->scratch))
+            nn_conv1x1_regs(c->node, xn, plane, g.C, plane, g.M, w, yn, plane, b, c->scratch))
             continue;
         if (g.group == 1 && g.C <= REGS_C && g.OW >= 8 && !pointwise) {
             nn_im2col ia = {xn,   cg,   g.H,  g.W,  g.KH, g.KW, g.sh, g.sw,

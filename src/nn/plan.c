@@ -54,18 +54,30 @@ typedef struct {
     size_t poff; /* byte offset inside the parent */
     int storage;
     int last_use; /* step index; INT_MAX for graph outputs */
+    bool banded;  /* a 1x1's output only a row band step reads: no buffer */
 } plan_value;
+
+/* A step's part in a chain run in row bands (band.c): the first ones run
+ * nothing, the last (the depthwise stride-2 Conv) runs them all. */
+typedef enum { STEP_PLAIN, STEP_BAND_HEAD, STEP_BAND_TAIL } step_kind;
+typedef struct {
+    step_kind kind;
+    nn_band band; /* STEP_BAND_TAIL: band.n steps, this one the last */
+} plan_step;
 
 struct nn_session {
     const nn_model *m;
     bool reference;
     bool int8; /* run the int8 Convs of a quantized model */
     bool bf16; /* run the bf16 Convs of a model given them */
+    int band;  /* row bands: 0 off, NN_BAND_AUTO, or output rows per band */
     bool planned;
     nn_shape *shapes; /* input shapes of the current plan */
     plan_value *v;
     int *steps;
     int nsteps;
+    plan_step *step; /* per step; NULL when no pair runs in bands */
+    int nbands;
     float **stor;
     size_t *stor_bytes;
     int nstor;
@@ -103,6 +115,9 @@ static void plan_clear(nn_session *s)
     free(s->steps);
     s->steps = NULL;
     s->nsteps = 0;
+    free(s->step);
+    s->step = NULL;
+    s->nbands = 0;
     if (!s->shared) free(s->scratch);
     s->scratch = NULL;
     s->scratch_bytes = 0;
@@ -154,6 +169,15 @@ rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
     s->m = m;
     s->int8 = true;
     s->bf16 = true;
+    const char *band = getenv("ROLLCALL_NN_BAND");
+    if (band && *band && strcmp(band, "0") != 0 && strcmp(band, "1") != 0) {
+        free(s);
+        return rc_fail(err, RC_ERR_INVALID,
+                       "ROLLCALL_NN_BAND=%s: expected 0 (no row bands) or 1 (row bands, the "
+                       "default)",
+                       band);
+    }
+    s->band = band && strcmp(band, "0") == 0 ? 0 : NN_BAND_AUTO;
     for (int i = 0; i < m->nnodes; i++) {
         if (m->nodes[i].nin > s->maxin) s->maxin = m->nodes[i].nin;
         if (m->nodes[i].nout > s->maxout) s->maxout = m->nodes[i].nout;
@@ -169,19 +193,46 @@ rc_status nn_session_create(const nn_model *m, nn_session **out, rc_error *err)
     return RC_OK;
 }
 
+/* The settings below decide which pairs run in row bands (plan_bands):
+ * a change re-plans at the next run. */
 void nn_session_set_reference(nn_session *s, int reference)
 {
+    if (s->reference != (reference != 0)) s->planned = false;
     s->reference = reference != 0;
 }
 
 void nn_session_set_int8(nn_session *s, int int8)
 {
+    if (s->int8 != (int8 != 0)) s->planned = false;
     s->int8 = int8 != 0;
 }
 
 void nn_session_set_bf16(nn_session *s, int bf16)
 {
+    if (s->bf16 != (bf16 != 0)) s->planned = false;
     s->bf16 = bf16 != 0;
+}
+
+void nn_session_set_band(nn_session *s, int band)
+{
+    band = band < 0 ? NN_BAND_AUTO : band;
+    if (s->band != band) s->planned = false;
+    s->band = band;
+}
+
+int nn_session_band_count(const nn_session *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (buf && len) buf[0] = 0;
+    for (int i = 0; buf && s->step && i < s->nsteps; i++) {
+        if (s->step[i].kind != STEP_BAND_TAIL) continue;
+        int first = i - s->step[i].band.n + 1;
+        for (int j = first; j <= i && o < len; j++) {
+            const char *sep = j > first ? "+" : o ? " " : "";
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", sep, s->m->nodes[s->steps[j]].name);
+        }
+    }
+    return s->nbands;
 }
 
 static rc_status check_input_shape(const nn_model *m, int i, const nn_shape *got, rc_error *err)
@@ -276,6 +327,90 @@ static rc_status plan_nodes(nn_session *s, rc_error *err)
                                     "integer tensors computed at run time are not supported");
         if (c.scratch_bytes > s->scratch_bytes) s->scratch_bytes = c.scratch_bytes;
         s->steps[s->nsteps++] = i;
+    }
+    return RC_OK;
+}
+
+/* Whether value v (a Conv's output) can live in row bands only: no graph
+ * output, one reader, computed at run time, in a buffer of its own. */
+static bool band_value(const nn_session *s, int v)
+{
+    const nn_model *m = s->m;
+    int readers = 0;
+    for (int k = 0; k < m->noutputs; k++) readers += m->outputs[k] == v;
+    for (int j = 0; j < m->nnodes; j++)
+        for (int k = 0; !m->nodes[j].dead && k < m->nodes[j].nin; k++)
+            readers += m->nodes[j].in[k] == v;
+    const plan_value *pv = &s->v[v];
+    return readers == 1 && !pv->known && pv->root == v;
+}
+
+/* Step j's node as a level of a chain whose next step reads its output. */
+static bool band_link(const nn_session *s, int j, const nn_node *next)
+{
+    const nn_node *a = &s->m->nodes[s->steps[j]];
+    return strcmp(a->op_type, "Conv") == 0 && a->nout == 1 && a->nin <= 3 && a->nin >= 2 &&
+           next->nin >= 1 && next->in[0] == a->out[0] && (!s->step || !s->step[j].kind) &&
+           band_value(s, a->out[0]);
+}
+
+/* Chains of steps that run as one in row bands (band.c): a depthwise Conv
+ * and the 1x1 Conv before it whose output only it reads, and up to two
+ * steps before those the same way. The banded outputs then get no buffer.
+ * Not on the reference path nor while calibrating (which reads every
+ * Conv's input). */
+static rc_status plan_bands(nn_session *s, rc_error *err)
+{
+    const nn_model *m = s->m;
+    if (!s->band || s->reference || s->range) return RC_OK;
+    for (int i = 1; i < s->nsteps; i++) {
+        const nn_node *b = &m->nodes[s->steps[i]];
+        if (strcmp(b->op_type, "Conv") != 0 || b->nout != 1) continue;
+        /* steps i - n + 1 .. i, each read only by the next */
+        int n = 1;
+        while (n < NN_BAND_MAX && i - n >= 0 && band_link(s, i - n, &m->nodes[s->steps[i - n + 1]]))
+            n++;
+        if (n < 2) continue;
+        const nn_node *nodes[NN_BAND_MAX];
+        nn_ctx ctx[NN_BAND_MAX], *calls[NN_BAND_MAX];
+        nn_tensor *in[NN_BAND_MAX][3], *out[NN_BAND_MAX][1];
+        bool ok = true;
+        for (int k = 0; k < n; k++) {
+            const nn_node *a = &m->nodes[s->steps[i - n + 1 + k]];
+            nodes[k] = a;
+            for (int q = 0; q < 3; q++)
+                in[k][q] = q < a->nin && a->in[q] >= 0 ? &s->v[a->in[q]].t : NULL;
+            out[k][0] = &s->v[a->out[0]].t;
+            ok &= in[k][0] && in[k][1] && a->nin <= 3;
+            ctx[k] = (nn_ctx){.node = a,
+                              .opset = m->opset,
+                              .in = in[k],
+                              .nin = a->nin,
+                              .out = out[k],
+                              .nout = 1,
+                              .int8 = s->int8,
+                              .bf16 = s->bf16,
+                              .err = err};
+            calls[k] = &ctx[k];
+        }
+        nn_band bd;
+        size_t scratch;
+        int k = ok ? nn_band_plan(m, nodes, calls, n, s->band == NN_BAND_AUTO ? 0 : s->band, &bd,
+                                  &scratch)
+                   : 0;
+        if (k < 2) continue;
+        if (!s->step) {
+            s->step = calloc((size_t)s->nsteps + 1, sizeof *s->step);
+            if (!s->step) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        }
+        for (int j = i - k + 1; j < i; j++) {
+            s->step[j].kind = STEP_BAND_HEAD;
+            s->v[m->nodes[s->steps[j]].out[0]].banded = true;
+        }
+        s->step[i].kind = STEP_BAND_TAIL;
+        s->step[i].band = bd;
+        if (scratch > s->scratch_bytes) s->scratch_bytes = scratch;
+        s->nbands++;
     }
     return RC_OK;
 }
@@ -390,12 +525,16 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
     const nn_model *m = s->m;
     int nv = m->nvalues;
     for (int i = 0; i < s->nsteps; i++) {
-        const nn_node *n = &m->nodes[s->steps[i]];
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] >= 0) {
-                plan_value *r = &s->v[resolve(s, n->in[k], NULL)];
-                if (i > r->last_use) r->last_use = i;
-            }
+        /* a band chain's last step reads the earlier ones' inputs too */
+        for (int j = s->step && s->step[i].kind == STEP_BAND_TAIL ? i - s->step[i].band.n + 1 : i;
+             j <= i; j++) {
+            const nn_node *n = &m->nodes[s->steps[j]];
+            for (int k = 0; k < n->nin; k++)
+                if (n->in[k] >= 0) {
+                    plan_value *r = &s->v[resolve(s, n->in[k], NULL)];
+                    if (i > r->last_use) r->last_use = i;
+                }
+        }
     }
     for (int i = 0; i < m->noutputs; i++) s->v[resolve(s, m->outputs[i], NULL)].last_use = INT_MAX;
 
@@ -414,7 +553,8 @@ static rc_status plan_memory(nn_session *s, rc_error *err)
         if (!n->def->alias)
             for (int k = 0; k < n->nout; k++) {
                 plan_value *o = &s->v[resolve(s, n->out[k], NULL)];
-                if (o->storage >= 0) continue; /* placed inside a buffer already taken */
+                /* placed inside a buffer already taken, or never stored */
+                if (o->storage >= 0 || o->banded) continue;
                 size_t need = (size_t)nn_shape_count(&o->t.shape) * nn_dtype_size(o->t.type);
                 need = (need + 63) / 64 * 64 + 64;
                 int best = -1;
@@ -537,6 +677,7 @@ static rc_status plan(nn_session *s, const nn_shape *shapes, bool buffers, rc_er
                              m->values[m->outputs[i]].name);
                 break;
             }
+    if (st == RC_OK && buffers) st = plan_bands(s, &e);
     if (st == RC_OK && buffers) {
         place_concats(s);
         st = plan_memory(s, &e);
@@ -645,6 +786,7 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
             for (int k = 0; k < n->nout; k++) s->v[n->out[k]].t.data = s->v[n->in[0]].t.data;
             continue;
         }
+        if (s->step && s->step[i].kind == STEP_BAND_HEAD) continue; /* the next step runs it */
         for (int k = 0; k < n->nin; k++) s->tin[k] = n->in[k] >= 0 ? &s->v[n->in[k]].t : NULL;
         for (int k = 0; k < n->nout; k++) s->tout[k] = &s->v[n->out[k]].t;
         nn_ctx c = {.node = n,
@@ -662,7 +804,36 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                                  : NULL,
                     .err = err};
         double t0 = s->node_ms ? thread_ms() : 0;
-        n->def->run(&c);
+        if (s->step && s->step[i].kind == STEP_BAND_TAIL) {
+            /* the chain's calls: its earlier steps' and this one's */
+            int nb = s->step[i].band.n;
+            nn_tensor *bin[NN_BAND_MAX][3], *bout[NN_BAND_MAX][1];
+            nn_ctx bc[NN_BAND_MAX];
+            const nn_ctx *calls[NN_BAND_MAX];
+            for (int k = 0; k < nb; k++) {
+                const nn_node *a = &m->nodes[s->steps[i - nb + 1 + k]];
+                for (int q = 0; q < a->nin && q < 3; q++)
+                    bin[k][q] = a->in[q] >= 0 ? &s->v[a->in[q]].t : NULL;
+                bout[k][0] = &s->v[a->out[0]].t;
+                bc[k] = c;
+                bc[k].node = a;
+                bc[k].in = bin[k];
+                bc[k].nin = a->nin;
+                bc[k].out = bout[k];
+                bc[k].nout = 1;
+                bc[k].range = NULL;
+                calls[k] = &bc[k];
+            }
+            if (!nn_band_run(&s->step[i].band, calls)) {
+#if defined(__x86_64__)
+                _mm_setcsr(csr);
+#endif
+                return rc_fail(err, RC_ERR_INTERNAL, "%s: the row bands ending in %s did not run",
+                               m->name, n->name);
+            }
+        } else {
+            n->def->run(&c);
+        }
         if (s->node_ms) s->node_ms[s->steps[i]] += thread_ms() - t0;
     }
 #if defined(__x86_64__)
@@ -704,6 +875,7 @@ int nn_session_profile_report(const nn_session *s, int i, const char **name, con
 
 rc_status nn_session_calibrate(nn_session *s, int enable, rc_error *err)
 {
+    if ((s->range != NULL) != (enable != 0)) s->planned = false; /* plan_bands */
     free(s->range);
     s->range = NULL;
     s->calib_runs = 0;

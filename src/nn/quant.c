@@ -1324,79 +1324,138 @@ static void q8_gemv_cols(const q8_geom *g, q8_gemv_fn gemv, bool pairs, const ui
     gemv(g, cols, ncols, y, ys, res);
 }
 
-bool nn_q8_conv(const nn_ctx *c)
+/* What one int8 Conv call reads: its geometry, the scratch layout
+ * (nn_q8_scratch) and the kernels for this CPU and epilogue. */
+typedef struct {
+    q8_geom g;
+    const float *res;
+    uint32_t *img, *panel, *cols, *xx;
+    int64_t *off;
+    void *qbuf;
+    q8_panel_fn fn, half;
+    q8_gemv_fn gemv;
+    bool pairs;
+} q8_call;
+
+/* Fill k for c; false when the int8 form does not apply to this call. */
+static bool q8_call_init(const nn_ctx *c, q8_call *k)
 {
     const nn_node *n = c->node;
     const nn_q8 *q = n->q8;
     const nn_tensor *x = c->in[0], *out = c->out[0];
     if (!q || n->pre_pool2 || x->shape.ndim != 4 || x->shape.d[1] != q->C) return false;
-    const float *res = NULL;
+    k->res = NULL;
     if (n->res_add && c->nin > 3 && c->in[3]) {
         if (!nn_shape_eq(&c->in[3]->shape, &out->shape)) return false;
-        res = c->in[3]->data;
+        k->res = c->in[3]->data;
     }
-    q8_geom g = {.n = n, .q = q, .C = q->C, .H = x->shape.d[2], .W = x->shape.d[3]};
-    g.OH = out->shape.d[2];
-    g.OW = out->shape.d[3];
-    g.PH = g.H + q->pt + q->pb;
-    g.PW = g.W + q->pl + q->pr;
-    g.plane = g.OH * g.OW;
-    g.e = (epi){n->act, n->act_a, n->act_b};
-    int64_t N = x->shape.d[0], in_size = q->C * g.H * g.W, out_size = q->M * g.plane;
-    uint32_t *img = c->scratch;
-    uint32_t *panel = img + image_words(&g);
-    int64_t *off = (int64_t *)(panel + q->Kq * Q8_NR + Q8_PANEL_SLACK);
-    void *qbuf = off + q->Kq;
-    if (c->reference) {
-        for (int64_t i = 0; i < N; i++) {
-            const float *xi = (const float *)x->data + i * in_size;
-            q8_quantisation(&g, xi, qbuf);
-            q8_conv_reference(&g, xi, (float *)out->data + i * out_size,
-                              res ? res + i * out_size : NULL);
-        }
-        return true;
-    }
+    q8_geom *g = &k->g;
+    *g = (q8_geom){.n = n, .q = q, .C = q->C, .H = x->shape.d[2], .W = x->shape.d[3]};
+    g->OH = out->shape.d[2];
+    g->OW = out->shape.d[3];
+    g->PH = g->H + q->pt + q->pb;
+    g->PW = g->W + q->pl + q->pr;
+    g->plane = g->OH * g->OW;
+    g->e = (epi){n->act, n->act_a, n->act_b};
+    k->img = c->scratch;
+    k->panel = k->img + image_words(g);
+    k->off = (int64_t *)(k->panel + q->Kq * Q8_NR + Q8_PANEL_SLACK);
+    k->qbuf = k->off + q->Kq;
+    /* q8_gemv_cols' columns and pairs (nn_q8_scratch) */
+    k->cols = (uint32_t *)k->qbuf + 2 * q->M;
+    k->xx = k->cols + Q8_GEMV_COLS * q->Kq;
+    if (c->reference) return true;
     for (int64_t g4 = 0, kq = 0; g4 < q->Cq; g4++)
         for (int64_t ky = 0; ky < q->KH; ky++)
             for (int64_t kx = 0; kx < q->KW; kx++)
-                off[kq++] = (g4 * g.PH + ky * q->dh) * g.PW + kx * q->dw;
-    q8_panel_fn fn, half;
-    q8_gemv_fn gemv;
-    bool pairs;
-    q8_kernels_for(n->act, res != NULL, &fn, &half, &gemv, &pairs);
-    /* q8_gemv_cols' columns and pairs (nn_q8_scratch) */
-    uint32_t *cols = (uint32_t *)qbuf + 2 * q->M, *xx = cols + Q8_GEMV_COLS * q->Kq;
+                k->off[kq++] = (g4 * g->PH + ky * q->dh) * g->PW + kx * q->dw;
+    q8_kernels_for(n->act, k->res != NULL, &k->fn, &k->half, &k->gemv, &k->pairs);
+    return true;
+}
+
+/* Output pixels [p0, p1) of the image quantised in k->img: channel m of
+ * pixel p at y + m * ys + (p - p0) (r likewise). Panels of Q8_NR pixels
+ * from p0; the sums are exact and every kernel's epilogue is the
+ * reference's, so an output does not depend on the panel it falls in. */
+static void q8_pixels(const q8_call *k, int64_t p0, int64_t p1, float *y, int64_t ys,
+                      const float *r)
+{
+    const nn_q8 *q = k->g.q;
+    q8_geom g = k->g;
+    g.plane = ys; /* the kernels' output stride */
+    for (int64_t n0 = p0; n0 < p1; n0 += Q8_NR) {
+        int ncols = p1 - n0 < Q8_NR ? (int)(p1 - n0) : Q8_NR;
+        int64_t ldb;
+        const uint32_t *b = q8_panel(&k->g, k->img, k->off, n0, ncols, k->panel, &ldb);
+        /* a plane's last panel: a few pixels (4 of a 14x14 plane) by
+         * GEMVs, up to 16 (16 of a 28x28 plane) by the half-width
+         * kernel, and a few more (17 of a 7x7) by both */
+        int64_t n1 = n0 - p0;
+        int nc = ncols;
+        if (k->gemv && nc > Q8_GEMV_COLS && nc <= 16 + Q8_GEMV_COLS) {
+            int h = nc < 16 ? nc : 16;
+            k->half(&g, b, ldb, n1, h, y, r);
+            b += h;
+            n1 += h;
+            nc -= h;
+            if (nc == 0) continue;
+        }
+        if (k->gemv && nc <= Q8_GEMV_COLS) {
+            for (int j = 0; j < nc; j++)
+                for (int64_t kq = 0; kq < q->Kq; kq++) k->cols[j * q->Kq + kq] = b[kq * ldb + j];
+            q8_gemv_cols(&g, k->gemv, k->pairs, k->cols, nc, k->xx, y + n1, ys, r ? r + n1 : NULL);
+            continue;
+        }
+        k->fn(&g, b, ldb, n0 - p0, ncols, y, r);
+    }
+}
+
+bool nn_q8_conv(const nn_ctx *c)
+{
+    q8_call k;
+    if (!q8_call_init(c, &k)) return false;
+    const nn_q8 *q = k.g.q;
+    const nn_tensor *x = c->in[0], *out = c->out[0];
+    int64_t N = x->shape.d[0], in_size = q->C * k.g.H * k.g.W, out_size = q->M * k.g.plane;
     for (int64_t i = 0; i < N; i++) {
         const float *xi = (const float *)x->data + i * in_size;
-        q8_quantisation(&g, xi, qbuf);
-        q8_image(&g, xi, img);
         float *y = (float *)out->data + i * out_size;
-        const float *r = res ? res + i * out_size : NULL;
-        for (int64_t n0 = 0; n0 < g.plane; n0 += Q8_NR) {
-            int ncols = g.plane - n0 < Q8_NR ? (int)(g.plane - n0) : Q8_NR;
-            int64_t ldb;
-            const uint32_t *b = q8_panel(&g, img, off, n0, ncols, panel, &ldb);
-            /* a plane's last panel: a few pixels (4 of a 14x14 plane) by
-             * GEMVs, up to 16 (16 of a 28x28 plane) by the half-width
-             * kernel, and a few more (17 of a 7x7) by both */
-            int64_t n1 = n0;
-            int nc = ncols;
-            if (gemv && nc > Q8_GEMV_COLS && nc <= 16 + Q8_GEMV_COLS) {
-                int h = nc < 16 ? nc : 16;
-                half(&g, b, ldb, n1, h, y, r);
-                b += h;
-                n1 += h;
-                nc -= h;
-                if (nc == 0) continue;
-            }
-            if (gemv && nc <= Q8_GEMV_COLS) {
-                for (int j = 0; j < nc; j++)
-                    for (int64_t kq = 0; kq < q->Kq; kq++) cols[j * q->Kq + kq] = b[kq * ldb + j];
-                q8_gemv_cols(&g, gemv, pairs, cols, nc, xx, y + n1, g.plane, r ? r + n1 : NULL);
-                continue;
-            }
-            fn(&g, b, ldb, n0, ncols, y, r);
+        const float *r = k.res ? k.res + i * out_size : NULL;
+        q8_quantisation(&k.g, xi, k.qbuf);
+        if (c->reference) {
+            q8_conv_reference(&k.g, xi, y, r);
+            continue;
         }
+        q8_image(&k.g, xi, k.img);
+        q8_pixels(&k, 0, k.g.plane, y, k.g.plane, r);
     }
     return true;
+}
+
+/* The pixel range form (band.c): a 1x1 stride-1 Conv without pads (its
+ * image is read in place, pixel p at word p of each channel group). */
+bool nn_q8_pw_begin(const nn_ctx *c, nn_q8_pw *st)
+{
+    q8_call k;
+    const nn_q8 *q = c->node->q8;
+    if (c->reference || !q || q->KH != 1 || q->KW != 1 || q->sh != 1 || q->sw != 1 || q->pt ||
+        q->pl || q->pb || q->pr || c->in[0]->shape.d[0] != 1 || !q8_call_init(c, &k) || k.res)
+        return false;
+    const float *x = c->in[0]->data;
+    q8_quantisation(&k.g, x, k.qbuf);
+    q8_image(&k.g, x, k.img);
+    *st = (nn_q8_pw){k.g.inv_sx, k.g.zp, k.g.zpw, k.g.oscale};
+    return true;
+}
+
+void nn_q8_pw_pixels(const nn_ctx *c, const nn_q8_pw *st, int64_t p0, int64_t p1, float *y,
+                     int64_t ys)
+{
+    q8_call k;
+    q8_call_init(c, &k);
+    k.g.inv_sx = st->inv_sx;
+    k.g.zp = st->zp;
+    k.g.zpw = st->zpw;
+    k.g.oscale = st->oscale;
+    q8_pixels(&k, p0, p1, y, ys, NULL);
 }

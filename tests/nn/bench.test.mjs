@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -60,4 +60,27 @@ test('bench models times a real model and prints median and p90', () => {
   assert.match(p.stdout, /median ms/);
   assert.match(p.stdout, /Conv/);
   assert.match(p.stdout, /nodes after fusion/);
+});
+
+test('bench models --ops names the pairs run in row bands; ROLLCALL_NN_BAND=0 runs none, =2 is refused', () => {
+  const env = (band) => {
+    const e = { ...process.env, ROLLCALL_NN_BAND: band };
+    delete e.ROLLCALL_NN_CPU;
+    return e;
+  };
+  const runEnv = (band, ...args) => spawnSync(BIN, args, { encoding: 'utf8', env: env(band) });
+  const model = join(MODELS, 'fr_detect.onnx');
+  const on = runEnv('1', 'bench', 'models', '--runs', '1', '--warmup', '0', '--ops', model);
+  assert.equal(on.status, 0, on.stderr);
+  // the engine bands on its AVX-512 path only
+  const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  if (avx512)
+    assert.match(on.stdout, /row bands: 2 \(Conv_0\+Conv_2\+Conv_4\+Conv_6 Conv_8\+Conv_10\+Conv_12\+Conv_14\)/);
+  else assert.match(on.stdout, /row bands: 0/);
+  const off = runEnv('0', 'bench', 'models', '--runs', '1', '--warmup', '0', '--ops', model);
+  assert.equal(off.status, 0, off.stderr);
+  assert.match(off.stdout, /row bands: 0\n/);
+  const bad = runEnv('2', 'bench', 'models', '--runs', '1', '--warmup', '0', model);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /ROLLCALL_NN_BAND=2: expected 0/);
 });
