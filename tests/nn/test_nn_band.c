@@ -33,9 +33,13 @@
 /* Whether the engine bands on this CPU: it does on the AVX-512 path only. */
 static bool bands_here(void)
 {
+#if defined(__x86_64__)
     __builtin_cpu_init();
     const char *cap = getenv("ROLLCALL_NN_CPU");
     return __builtin_cpu_supports("avx512f") && !(cap && *cap);
+#else
+    return false;
+#endif
 }
 
 typedef enum { FORM_FLOAT, FORM_INT8, FORM_BF16 } form;
