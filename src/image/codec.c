@@ -374,7 +374,9 @@ static int exif_orientation(const void *data, size_t len)
     return o >= 1 && o <= 8 ? o : 1;
 }
 
-static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts *opts,
+/* `rotated`: img_decode will rotate the image (its EXIF orientation), a
+ * copy this decode's memory reservation includes. */
+static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts *opts, int rotated,
                              img_image **out, rc_error *err)
 {
     tjhandle tj = tjInitDecompress();
@@ -397,7 +399,6 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
     /* the output; CMYK's own copy; a multi-scan file's coefficients (2
      * bytes a sample, subsampling ignored); img_decode's rotated copy */
     int cmyk_in = cs == TJCS_CMYK || cs == TJCS_YCCK, comps = cmyk_in ? 4 : cs == TJCS_GRAY ? 1 : 3;
-    int rotated = !(opts && opts->ignore_exif) && exif_orientation(data, len) != 1;
     if ((st = img__reserve(w, h, 3 + 4 * cmyk_in + (scans > 1 ? 2 * comps : 0) + 3 * rotated,
                            err)) != RC_OK)
         goto done;
@@ -505,8 +506,10 @@ rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, 
     img_format f = img_sniff(data, len);
     img_image *im = NULL;
     rc_status st;
+    /* read once: the decode reserves memory for the rotated copy */
+    int o = f == IMG_FORMAT_JPEG && !(opts && opts->ignore_exif) ? exif_orientation(data, len) : 1;
     if (f == IMG_FORMAT_JPEG)
-        st = decode_jpeg(data, len, opts, &im, err);
+        st = decode_jpeg(data, len, opts, o != 1, &im, err);
     else if (f == IMG_FORMAT_PNG)
         st = decode_png(data, len, opts, &im, err);
     else if (f == IMG_FORMAT_WEBP)
@@ -515,14 +518,11 @@ rc_status img_decode(const void *data, size_t len, const img_decode_opts *opts, 
         st = img__heif_decode(data, len, opts, &im, err);
     else
         return not_an_image(data, len, err);
-    if (st == RC_OK && f == IMG_FORMAT_JPEG && !(opts && opts->ignore_exif)) {
-        int o = exif_orientation(data, len);
-        if (o != 1) {
-            img_image *r = img_orient(im, o);
-            img_free(im);
-            im = r;
-            if (!r) st = rc_fail(err, RC_ERR_NOMEM, "out of memory rotating the image");
-        }
+    if (st == RC_OK && o != 1) {
+        img_image *r = img_orient(im, o);
+        img_free(im);
+        im = r;
+        if (!r) st = rc_fail(err, RC_ERR_NOMEM, "out of memory rotating the image");
     }
     img__release_thread();
     if (st != RC_OK) return st;
