@@ -60,15 +60,6 @@ static bool plain_conv(const nn_model *m, const nn_node *n)
            n->act != NN_ACT_SIGMOID && n->act != NN_ACT_HSWISH;
 }
 
-/* Whether run_conv runs depthwise Conv b (H x W into OH x OW, pads of 1 at
- * the top and left, stride 2) through the row kernel: the narrow kernels
- * (dwsmall.c) take planes at most 32 wide first. */
-static bool dw_takes_rows(int64_t H, int64_t W, int64_t OH, int64_t OW)
-{
-    bool narrow = H * W > 16 && ((W <= 16 && OW <= 8) || (W <= 32 && OW <= 16));
-    return !narrow && OW >= 8 && 2 * (OH - 1) <= H - 1 && 2 * (OW - 1) <= W - 1;
-}
-
 /* Level l as node n (c: its call as planned) would run in the chain, or
  * false: what run_conv would pick must be a kernel with a row form. `first`:
  * the level reads a whole tensor (int8 and the 3x3 need that). Sets the
@@ -93,7 +84,9 @@ static bool level_of(const nn_model *m, const nn_node *n, nn_ctx *c, bool last, 
     if (last) {
         /* depthwise 3x3 stride 2, the row kernel */
         l->kind = NN_BAND_DW2;
-        return dw3 && w->sh == 2 && w->sw == 2 && dw_takes_rows(l->H, l->W, l->OH, l->OW);
+        return dw3 && w->sh == 2 && w->sw == 2 &&
+               !nn_dw3x3s2_narrow_takes(l->H, l->W, l->OH, l->OW) &&
+               nn_dw3x3s2_rows_takes(l->H, l->W, l->OH, l->OW);
     }
     if (dw3 && w->sh == 1 && w->sw == 1) {
         /* stride 1, same size: nn_dw3x3_flat's rows of whole 16-lane blocks

@@ -374,6 +374,11 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
 #endif
 }
 
+bool nn_dw3x3s2_narrow_takes(int64_t H, int64_t W, int64_t OH, int64_t OW)
+{
+    return H * W > 16 && OH >= 1 && OW >= 1 && ((W <= 16 && OW <= 8) || (W <= 32 && OW <= 16));
+}
+
 bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                      const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                      int64_t OH, int64_t OW)
@@ -396,16 +401,12 @@ bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int
     /* stride 2: output column j reads input columns 2j - 1 .. 2j + 1, all
      * inside the one or two registers of a row (columns past W load as
      * zero); planes of at most 16 pixels go to the flat kernel */
-    if (s != 2 || H * W <= 16 || OH < 1 || OW < 1) return false;
-    if (W <= 16 && OW <= 8) {
+    if (s != 2 || !nn_dw3x3s2_narrow_takes(H, W, OH, OW)) return false;
+    if (W <= 16 && OW <= 8)
         dw_s2_w16(n, x, C, H, W, w, bias, y, OH, OW);
-        return true;
-    }
-    if (W <= 32 && OW <= 16) {
+    else
         dw_s2_w32(n, x, C, H, W, w, bias, y, OH, OW);
-        return true;
-    }
-    return false;
+    return true;
 #else
     (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
         (void)y, (void)OH, (void)OW;

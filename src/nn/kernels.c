@@ -1418,6 +1418,11 @@ bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int
 #endif
 }
 
+bool nn_dw3x3s2_rows_takes(int64_t H, int64_t W, int64_t OH, int64_t OW)
+{
+    return OW >= 8 && 2 * (OH - 1) <= H - 1 && 2 * (OW - 1) <= W - 1;
+}
+
 bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                    const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                    int64_t OH, int64_t OW, void *scratch)
@@ -1430,7 +1435,7 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
         return false;
     /* stride 2 with rows of 8 outputs or more: row by row (shorter rows
      * are faster through the phase planes or in registers) */
-    if (s == 2 && OW >= 8) {
+    if (s == 2 && nn_dw3x3s2_rows_takes(H, W, OH, OW)) {
         nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true, 0, 0};
         dw3x3s2_rows_avx512(n, &a, w, bias, y);
         return true;

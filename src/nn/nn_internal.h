@@ -355,6 +355,13 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
  * to a register), stride 2 on planes of more than 16 pixels into outputs
  * at most 16 wide (every input row in one or two registers). False when
  * not handled. */
+/* Which kernel runs a depthwise 3x3 stride-2 Conv with pads of 1 at the top
+ * and left, H x W into OH x OW, on the AVX-512 path: nn_dw3x3_narrow's
+ * (planes at most 32 wide) first, else nn_dw3x3_flat's row kernel (rows of
+ * 8 outputs or more). The one rule run_conv's kernels and the row bands
+ * (band.c) follow. */
+bool nn_dw3x3s2_narrow_takes(int64_t H, int64_t W, int64_t OH, int64_t OW);
+bool nn_dw3x3s2_rows_takes(int64_t H, int64_t W, int64_t OH, int64_t OW);
 bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                      const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                      int64_t OH, int64_t OW);
