@@ -399,7 +399,15 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
     /* the output; CMYK's own copy; a multi-scan file's coefficients (2
      * bytes a sample, subsampling ignored); img_decode's rotated copy */
     int cmyk_in = cs == TJCS_CMYK || cs == TJCS_YCCK, comps = cmyk_in ? 4 : cs == TJCS_GRAY ? 1 : 3;
-    if ((st = img__reserve(w, h, 3 + 4 * cmyk_in + (scans > 1 ? 2 * comps : 0) + 3 * rotated,
+    /* the built-in decoder for a one-scan gray or YCbCr file (it declines
+     * what it does not take, and libjpeg-turbo decodes that); its planes */
+    img__jpeg_level fast = scans == 1 && (cs == TJCS_YCbCr || cs == TJCS_GRAY) &&
+                                   !(opts && opts->libjpeg_only)
+                               ? img__jpeg_fast_level()
+                               : IMG_JPEG_OFF;
+    if ((st = img__reserve(w, h,
+                           3 + 4 * cmyk_in + (scans > 1 ? 2 * comps : 0) + 3 * rotated +
+                               (fast ? img__jpeg_fast_per_px(sub) : 0),
                            err)) != RC_OK)
         goto done;
     im = img_new(w, h, 3);
@@ -407,6 +415,7 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
         goto done;
     }
+    if (fast && img__jpeg_fast(fast, data, len, im)) goto done;
     int r;
     if (cmyk_in) {
         cmyk = malloc((size_t)w * h * 4);

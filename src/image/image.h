@@ -41,6 +41,10 @@ typedef struct {
     uint64_t max_pixels; /* 0 means IMG_DEFAULT_MAX_PIXELS */
     int ignore_exif;     /* nonzero: do not apply EXIF orientation */
     unsigned max_scans;  /* 0 means IMG_DEFAULT_MAX_SCANS */
+    /* nonzero: every JPEG through libjpeg-turbo, not the built-in decoder
+     * of camera-style files (the same bytes; the reference it is measured
+     * and tested against) */
+    int libjpeg_only;
 } img_decode_opts;
 
 /* A new image with uninitialised pixels (NULL on bad size or no memory). */

@@ -77,4 +77,24 @@ size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2);
 
+
+/* The built-in JPEG decoder (jpeg_fast.c): libjpeg-turbo's RGB bytes for
+ * the files cameras and browsers send (baseline, one scan, gray or YCbCr
+ * 4:4:4/4:2:2/4:2:0). IMG_JPEG_C is the plain C form that defines the
+ * answer, IMG_JPEG_AVX512 the fast one (AVX-512 F/BW/VL/VBMI). */
+typedef enum { IMG_JPEG_OFF = 0, IMG_JPEG_C, IMG_JPEG_AVX512 } img__jpeg_level;
+/* What img_decode uses: IMG_JPEG_AVX512 where the CPU has it, else OFF
+ * (libjpeg-turbo's own SIMD is faster than the C form); OFF also with
+ * ROLLCALL_JPEG_FAST=0 or ROLLCALL_NN_CPU=avx2|generic. */
+img__jpeg_level img__jpeg_fast_level(void);
+/* Decode into out (whose size must be the file's, 3 channels): 1 when
+ * decoded, 0 when declined (out's pixels are then undefined and the file
+ * goes to libjpeg-turbo). */
+int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_image *out);
+/* What it holds a pixel, for the decode budget, given TurboJPEG's
+ * subsampling: its planes (gray 1, 4:2:0 1.5, 4:2:2 2, 4:4:4 3 bytes, padded
+ * to whole blocks; kept per thread for the next frame up to 8 MiB) and the
+ * scan's copy (smaller than the file). */
+unsigned img__jpeg_fast_per_px(int tj_subsampling);
+
 #endif
