@@ -22,7 +22,9 @@ static void pipeline_usage(FILE *out)
                  "liveness, quality, search in a 10 000-template gallery) over many runs, on one\n"
                  "thread: for a 640x480 frame with one face (the first photo, resized to\n"
                  "640x480 and re-encoded as JPEG) and for a group photo as it is. Defaults are\n"
-                 "photos from $ROLLCALL_TESTDATA/faces.\n\n"
+                 "photos from $ROLLCALL_TESTDATA/faces. The reference column is the same\n"
+                 "frame through the plain pre-processing and libjpeg-turbo's decoder, taking\n"
+                 "turns with the default path frame by frame.\n\n"
                  "Options:\n"
                  "  -n, --runs N       timed runs per frame (default 30)\n"
                  "      --cpu-time     thread CPU time instead of wall-clock time\n"
@@ -40,12 +42,14 @@ static const char *const stage_names[S_N] = {"decode",   "detect",  "landmarks",
 /* One run of decode -> face_analyze -> search on a frame: each stage's ms
  * into t[S_N], the number of faces into *faces. */
 static int run_frame(const unsigned char *jpg, size_t len, face_worker *w, gallery *g, int cpu_time,
-                     double t[S_N], int *faces)
+                     int reference, double t[S_N], int *faces)
 {
     double t0 = cpu_time ? rc_thread_cpu_ms() : rc_mono_ms();
     img_image *im = NULL;
     rc_error err;
-    if (img_decode(jpg, len, NULL, &im, &err) != RC_OK) {
+    /* the reference decode: libjpeg-turbo alone (the same bytes) */
+    img_decode_opts dopts = {.libjpeg_only = reference};
+    if (img_decode(jpg, len, &dopts, &im, &err) != RC_OK) {
         fprintf(stderr, "rollcall bench pipeline: %s\n", err.msg);
         return 1;
     }
@@ -77,8 +81,10 @@ static int run_frame(const unsigned char *jpg, size_t len, face_worker *w, galle
 }
 
 /* One frame both ways in the same run: the worker's reference path (the
- * straightforward pre-processing the fused one is tested against) and the
- * default fused path, per stage, with the ratio. The two paths take turns
+ * straightforward pre-processing the fused one is tested against, the JPEG
+ * decoded by libjpeg-turbo alone) and the default path (fused
+ * pre-processing, the built-in JPEG decoder where it runs), per stage, with
+ * the ratio. The two paths take turns
  * frame by frame, so a slow minute of the host falls on both alike. */
 static int bench_both(const char *label, const unsigned char *jpg, size_t len, face_worker *w,
                       gallery *g, int runs, int cpu_time)
@@ -91,7 +97,7 @@ static int bench_both(const char *label, const unsigned char *jpg, size_t len, f
     for (int r = -2; r < runs && rc == 0; r++) /* two warm-up runs */
         for (int k = 0; k < 2 && rc == 0; k++) {
             face_worker_use_reference(w, k == 0);
-            rc = run_frame(jpg, len, w, g, cpu_time, one, &nfaces[k]);
+            rc = run_frame(jpg, len, w, g, cpu_time, k == 0, one, &nfaces[k]);
             for (int s = 0; s < S_N && r >= 0; s++) t[k][s][r] = one[s];
         }
     face_worker_use_reference(w, 0);

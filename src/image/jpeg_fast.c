@@ -247,6 +247,18 @@ static inline int extend(uint64_t acc, int size)
     return bits < (1 << (size - 1)) ? bits - (1 << size) + 1 : bits;
 }
 
+/* A block's coefficients to 0 (an inlined memset here is `rep stos`,
+ * whose start-up costs more than the block's decoding on AMD Zen). */
+static inline void zero_block(int16_t *blk)
+{
+#if defined(__x86_64__)
+    const __m128i z = _mm_setzero_si128();
+    for (int i = 0; i < 8; i++) _mm_store_si128((__m128i *)blk + i, z);
+#else
+    memset(blk, 0, 64 * sizeof *blk);
+#endif
+}
+
 /* One block, dequantized, into blk (natural order, zeroed by the caller).
  * Returns 1 when it has AC terms, 0 for DC only, -1 for a bad code; sets
  * *badp for a coefficient this decoder declines (see the top). The buffer
@@ -265,7 +277,13 @@ static inline int decode_block(bitbuf *b, const huff *dc, const huff *ac, const 
         n |= 56;                                                                                   \
     } while (0)
     REFILL();
-    if ((s = decode_slow(acc, dc, &len)) < 0) return -1;
+    unsigned fs = dc->fast[acc >> (64 - FAST_BITS)];
+    if (fs) {
+        len = (int)(fs & 31);
+        s = (int)(fs >> 5);
+    } else if ((s = decode_slow(acc, dc, &len)) < 0) {
+        return -1;
+    }
     acc <<= len;
     n -= len;
     int diff = 0;
@@ -662,12 +680,96 @@ static int unstuff(const uint8_t *p, const uint8_t *end, uint8_t *out, size_t *s
     }
 }
 
+/* The entropy-coded intervals into the planes (the IDCT as blocks come):
+ * 0 when declined; *badp for a value out of range. Inlined into a plain
+ * and an AVX-512 + BMI2 function, so that the bit reader's shifts and the
+ * zeroing compile for the CPU that runs them. */
+static inline __attribute__((always_inline)) int
+decode_mcus(jdec *d, const uint8_t *buf, const size_t *seg, int nseg, int interval, int mcus,
+            int mx, int avx512, int *badp)
+{
+    int bad = 0;
+    int16_t blks[10][64] __attribute__((aligned(64)));
+    uint8_t junk[64];
+    size_t start = 0;
+    for (int s = 0, m = 0; s < nseg; s++) {
+        bitbuf b = {buf + start, 0, 0};
+        int pred[3] = {0, 0, 0};
+        int m1 = m + interval < mcus ? m + interval : mcus;
+        for (; m < m1; m++) {
+            int mcx = m % mx, mcy = m / mx, nb = 0, na = 0;
+            int16_t *bp[10];
+            uint8_t *op[10];
+            size_t os[10];
+            for (int ci = 0; ci < d->nc; ci++) {
+                comp *c = &d->c[ci];
+                for (int by = 0; by < c->v; by++)
+                    for (int bx = 0; bx < c->h; bx++) {
+                        int16_t *bk = blks[nb++];
+                        zero_block(bk);
+                        int r = decode_block(&b, &d->dc[c->td], &d->ac[c->ta], d->q[c->tq],
+                                             &pred[ci], bk, &bad);
+                        if (r < 0 || b.p > buf + seg[nseg - 1] + 256) return 0;
+                        uint8_t *o = c->plane + (size_t)(mcy * c->v + by) * 8 * c->stride +
+                                     (size_t)(mcx * c->h + bx) * 8;
+                        if (r == 0) { /* DC only: the IDCT's value, everywhere */
+                            int ws = bk[0] * 4;
+                            bad |= ws > 11000 || ws < -11000;
+                            uint64_t f = 0x0101010101010101ull * clamp255(((ws + 16) >> 5) + 128);
+                            for (int i = 0; i < 8; i++) memcpy(o + i * c->stride, &f, 8);
+                        } else if (!avx512) {
+                            bad |= idct_c(bk, o, c->stride);
+                        } else {
+                            bp[na] = bk;
+                            op[na] = o;
+                            os[na++] = c->stride;
+                        }
+                    }
+            }
+#if defined(__x86_64__)
+            int i = 0;
+            for (; i + 1 < na; i += 2)
+                bad |= idct2_512(bp[i], bp[i + 1], op[i], os[i], op[i + 1], os[i + 1]);
+            if (i < na) bad |= idct2_512(bp[i], bp[i], op[i], os[i], junk, 8);
+#else
+            (void)bp, (void)op, (void)os, (void)junk, (void)na;
+#endif
+        }
+        /* the interval may not need more bits than it holds */
+        if ((size_t)(b.p - buf) * 8 - (size_t)b.n > seg[s] * 8) return 0;
+        start = seg[s];
+    }
+    *badp = bad;
+    return 1;
+}
+
+static int decode_mcus_c(jdec *d, const uint8_t *buf, const size_t *seg, int nseg, int interval,
+                         int mcus, int mx, int *badp)
+{
+    return decode_mcus(d, buf, seg, nseg, interval, mcus, mx, 0, badp);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi,bmi2"))) static int
+decode_mcus_512(jdec *d, const uint8_t *buf, const size_t *seg, int nseg, int interval, int mcus,
+                int mx, int *badp)
+{
+    return decode_mcus(d, buf, seg, nseg, interval, mcus, mx, 1, badp);
+}
+#endif
+
 int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_image *out)
 {
 #if !defined(__x86_64__)
     if (level == IMG_JPEG_AVX512) level = IMG_JPEG_C;
 #endif
-    jdec *d = calloc(1, sizeof *d);
+    /* not calloc: its 50 KB of tables are written as DHT defines them, and
+     * zeroing them cost more than decoding a small frame's blocks */
+    jdec *d = malloc(sizeof *d);
+    if (d) {
+        for (int i = 0; i < 4; i++) d->qpresent[i] = d->dc[i].present = d->ac[i].present = 0;
+        d->restart = d->nc = d->w = d->h = 0;
+    }
     if (!d || parse(d, data, len) || d->w != out->w || d->h != out->h || out->channels != 3 ||
         d->w < 16 || d->h < 16) {
         free(d);
@@ -702,7 +804,7 @@ int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_imag
     uint8_t *planes = planes_get(total);
     uint8_t *buf = malloc(scan_len + 1024);
     size_t *seg = malloc(sizeof(size_t) * (size_t)nseg);
-    int ok = 0, bad = 0;
+    int ok = 0;
     if (!planes || !buf || !seg) goto out;
     uint8_t *pp = planes;
     for (int i = 0; i < d->nc; i++) {
@@ -714,56 +816,14 @@ int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_imag
      * first block that ends more than 256 bytes past it: a block takes at
      * most 64 * 32 bits, and the bit buffer loads 8 bytes ahead. */
     memset(buf + seg[nseg - 1], 0, 1024);
-    int16_t blks[10][64] __attribute__((aligned(64)));
-    uint8_t junk[64];
-    size_t start = 0;
-    for (int s = 0, m = 0; s < nseg; s++) {
-        bitbuf b = {buf + start, 0, 0};
-        int pred[3] = {0, 0, 0};
-        int m1 = m + interval < mcus ? m + interval : mcus;
-        for (; m < m1; m++) {
-            int mcx = m % mx, mcy = m / mx, nb = 0, na = 0;
-            int16_t *bp[10];
-            uint8_t *op[10];
-            size_t os[10];
-            for (int ci = 0; ci < d->nc; ci++) {
-                comp *c = &d->c[ci];
-                for (int by = 0; by < c->v; by++)
-                    for (int bx = 0; bx < c->h; bx++) {
-                        int16_t *bk = blks[nb++];
-                        memset(bk, 0, sizeof blks[0]);
-                        int r = decode_block(&b, &d->dc[c->td], &d->ac[c->ta], d->q[c->tq],
-                                             &pred[ci], bk, &bad);
-                        if (r < 0 || b.p > buf + seg[nseg - 1] + 256) goto out;
-                        uint8_t *o = c->plane + (size_t)(mcy * c->v + by) * 8 * c->stride +
-                                     (size_t)(mcx * c->h + bx) * 8;
-                        if (r == 0) { /* DC only: the IDCT's value, everywhere */
-                            int ws = bk[0] * 4;
-                            bad |= ws > 11000 || ws < -11000;
-                            uint64_t f = 0x0101010101010101ull * clamp255(((ws + 16) >> 5) + 128);
-                            for (int i = 0; i < 8; i++) memcpy(o + i * c->stride, &f, 8);
-                        } else if (level == IMG_JPEG_C) {
-                            bad |= idct_c(bk, o, c->stride);
-                        } else {
-                            bp[na] = bk;
-                            op[na] = o;
-                            os[na++] = c->stride;
-                        }
-                    }
-            }
+    int bad = 0;
 #if defined(__x86_64__)
-            int i = 0;
-            for (; i + 1 < na; i += 2)
-                bad |= idct2_512(bp[i], bp[i + 1], op[i], os[i], op[i + 1], os[i + 1]);
-            if (i < na) bad |= idct2_512(bp[i], bp[i], op[i], os[i], junk, 8);
-#else
-            (void)bp, (void)op, (void)os, (void)junk;
+    if (level == IMG_JPEG_AVX512) {
+        if (!decode_mcus_512(d, buf, seg, nseg, interval, mcus, mx, &bad)) goto out;
+    } else
 #endif
-        }
-        /* the interval may not need more bits than it holds */
-        if ((size_t)(b.p - buf) * 8 - (size_t)b.n > seg[s] * 8) goto out;
-        start = seg[s];
-    }
+        if (!decode_mcus_c(d, buf, seg, nseg, interval, mcus, mx, &bad))
+        goto out;
     if (bad) goto out;
     int cw = (d->w + d->hmax - 1) / d->hmax, ch = (d->h + d->vmax - 1) / d->vmax;
     if (d->nc == 1) {
