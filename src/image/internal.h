@@ -93,7 +93,7 @@ img__jpeg_level img__jpeg_fast_level(void);
 int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_image *out);
 /* What it holds a pixel, for the decode budget, given TurboJPEG's
  * subsampling: its planes (gray 1, 4:2:0 1.5, 4:2:2 2, 4:4:4 3 bytes, padded
- * to whole blocks; kept per thread for the next frame up to 8 MiB) and the
+ * to whole blocks; kept per thread for the next frame up to 4 MiB) and the
  * scan's copy (smaller than the file). */
 unsigned img__jpeg_fast_per_px(int tj_subsampling);
 

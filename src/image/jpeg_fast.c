@@ -615,7 +615,7 @@ T512 static void ycc_rgb_512(const uint8_t *y, const uint8_t *cb, const uint8_t 
 
 /* ---- the planes: kept per thread for the next frame when small ---- */
 
-#define PLANES_KEEP ((size_t)8 << 20)
+#define PLANES_KEEP ((size_t)4 << 20) /* 1080p at 4:2:0 */
 static pthread_key_t planes_key;
 static pthread_once_t planes_once = PTHREAD_ONCE_INIT;
 static __thread uint8_t *planes_held;
