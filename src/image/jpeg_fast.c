@@ -264,7 +264,7 @@ static inline void zero_block(int16_t *blk)
  * *badp for a coefficient this decoder declines (see the top). The buffer
  * is refilled once per five table hits: a refill leaves at least 56 bits
  * and a hit takes at most FAST_BITS. */
-static inline int decode_block(bitbuf *b, const huff *dc, const huff *ac, const uint16_t *q,
+static inline __attribute__((always_inline)) int decode_block(bitbuf *b, const huff *dc, const huff *ac, const uint16_t *q,
                                int *pred, int16_t *blk, int *badp)
 {
     uint64_t acc = b->acc;
@@ -294,7 +294,9 @@ static inline int decode_block(bitbuf *b, const huff *dc, const huff *ac, const 
     }
     int v = *pred + diff, dq = v * q[0];
     *pred = v;
-    bad |= (unsigned)(dq + 16384) > 32767u;
+    /* every dequantized value + 16384 ORed: within [0, 32767] each exactly
+     * when the OR is */
+    unsigned range = (unsigned)(dq + 16384);
     blk[0] = (int16_t)dq;
     int k = 1;
     for (;;) {
@@ -309,7 +311,7 @@ static inline int decode_block(bitbuf *b, const huff *dc, const huff *ac, const 
     k += (f >> 8) & 15;                                                                            \
     {                                                                                              \
         int val = (f >> 16) * q[k];                                                                \
-        bad |= (unsigned)(val + 16384) > 32767u;                                                   \
+        range |= (unsigned)(val + 16384);                                                          \
         blk[zigzag[k]] = (int16_t)val; /* ZRL writes 0 */                                          \
     }                                                                                              \
     if (++k >= 64) goto done;
@@ -328,7 +330,7 @@ static inline int decode_block(bitbuf *b, const huff *dc, const huff *ac, const 
             int val = extend(acc, size) * q[k];
             acc <<= size;
             n -= size;
-            bad |= (unsigned)(val + 16384) > 32767u;
+            range |= (unsigned)(val + 16384);
             blk[zigzag[k]] = (int16_t)val;
             k++;
         }
@@ -338,6 +340,7 @@ done:
 #undef STEP
 #undef REFILL
     bad |= k > 64; /* a run past the block's end */
+    bad |= range > 32767u;
     b->acc = acc;
     b->n = n;
     b->p = p;
