@@ -522,22 +522,30 @@ T512 static int idct2_512(const int16_t *a, const int16_t *b, uint8_t *oa, size_
         _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b + 8 * i)),
                          _mm_loadu_si128((const __m128i *)(a + 8 * i))));
     idct_1d_512(r, o, 1 << 10);
-    const __m512i lim = _mm512_set1_epi32(11000);
+    /* the range checks on the lanes' maximum and minimum */
+    __m512i mx = _mm512_set1_epi32(INT32_MIN), mn = _mm512_set1_epi32(INT32_MAX);
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
     {
         o[i] = _mm512_srai_epi32(o[i], 11);
-        bad |= _mm512_cmpgt_epi32_mask(_mm512_abs_epi32(o[i]), lim);
+        mx = _mm512_max_epi32(mx, o[i]);
+        mn = _mm512_min_epi32(mn, o[i]);
     }
+    bad |= _mm512_cmpgt_epi32_mask(mx, _mm512_set1_epi32(11000)) |
+           _mm512_cmplt_epi32_mask(mn, _mm512_set1_epi32(-11000));
     transpose_512(o); /* rows of the workspace -> lanes are rows */
     idct_1d_512(o, r, 1 << 17);
-    const __m512i lo = _mm512_set1_epi32(-512), hi = _mm512_set1_epi32(511),
-                  c128 = _mm512_set1_epi32(128), z = _mm512_setzero_si512();
+    const __m512i c128 = _mm512_set1_epi32(128), z = _mm512_setzero_si512();
+    mx = _mm512_set1_epi32(INT32_MIN);
+    mn = _mm512_set1_epi32(INT32_MAX);
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
     {
         r[i] = _mm512_srai_epi32(r[i], 18);
-        bad |= _mm512_cmplt_epi32_mask(r[i], lo) | _mm512_cmpgt_epi32_mask(r[i], hi);
+        mx = _mm512_max_epi32(mx, r[i]);
+        mn = _mm512_min_epi32(mn, r[i]);
         r[i] = _mm512_max_epi32(_mm512_add_epi32(r[i], c128), z);
     }
+    bad |= _mm512_cmpgt_epi32_mask(mx, _mm512_set1_epi32(511)) |
+           _mm512_cmplt_epi32_mask(mn, _mm512_set1_epi32(-512));
     transpose_512(r); /* output columns -> rows */
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
     {
