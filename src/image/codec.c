@@ -401,10 +401,10 @@ static rc_status decode_jpeg(const void *data, size_t len, const img_decode_opts
     int cmyk_in = cs == TJCS_CMYK || cs == TJCS_YCCK, comps = cmyk_in ? 4 : cs == TJCS_GRAY ? 1 : 3;
     /* the built-in decoder for a one-scan gray or YCbCr file (it declines
      * what it does not take, and libjpeg-turbo decodes that); its planes */
-    img__jpeg_level fast = scans == 1 && (cs == TJCS_YCbCr || cs == TJCS_GRAY) &&
-                                   !(opts && opts->libjpeg_only)
-                               ? img__jpeg_fast_level()
-                               : IMG_JPEG_OFF;
+    img__jpeg_level fast =
+        scans == 1 && (cs == TJCS_YCbCr || cs == TJCS_GRAY) && !(opts && opts->libjpeg_only)
+            ? img__jpeg_fast_level()
+            : IMG_JPEG_OFF;
     if ((st = img__reserve(w, h,
                            3 + 4 * cmyk_in + (scans > 1 ? 2 * comps : 0) + 3 * rotated +
                                (fast ? img__jpeg_fast_per_px(sub) : 0),

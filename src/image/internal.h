@@ -77,7 +77,6 @@ size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2);
 
-
 /* The built-in JPEG decoder (jpeg_fast.c): libjpeg-turbo's RGB bytes for
  * the files cameras and browsers send (baseline, one scan, gray or YCbCr
  * 4:4:4/4:2:2/4:2:0). IMG_JPEG_C is the plain C form that defines the

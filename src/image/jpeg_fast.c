@@ -264,8 +264,9 @@ static inline void zero_block(int16_t *blk)
  * *badp for a coefficient this decoder declines (see the top). The buffer
  * is refilled once per five table hits: a refill leaves at least 56 bits
  * and a hit takes at most FAST_BITS. */
-static inline __attribute__((always_inline)) int decode_block(bitbuf *b, const huff *dc, const huff *ac, const uint16_t *q,
-                               int *pred, int16_t *blk, int *badp)
+static inline __attribute__((always_inline)) int decode_block(bitbuf *b, const huff *dc,
+                                                              const huff *ac, const uint16_t *q,
+                                                              int *pred, int16_t *blk, int *badp)
 {
     uint64_t acc = b->acc;
     int n = b->n, len, s, bad = 0;
@@ -442,7 +443,7 @@ static void ycc_rgb_c(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, ui
 }
 
 #if defined(__x86_64__)
-#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
+#define T512      __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
 #define MUL(a, c) _mm512_mullo_epi32(a, _mm512_set1_epi32(c))
 
 /* idct_1d on 16 lanes (two blocks' columns or rows), in 32 bits: the sums
@@ -518,9 +519,9 @@ T512 static int idct2_512(const int16_t *a, const int16_t *b, uint8_t *oa, size_
 {
     __m512i r[8], o[8];
     __mmask16 bad = 0;
-    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) r[i] = _mm512_cvtepi16_epi32(
-        _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b + 8 * i)),
-                         _mm_loadu_si128((const __m128i *)(a + 8 * i))));
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) r[i] =
+        _mm512_cvtepi16_epi32(_mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b + 8 * i)),
+                                               _mm_loadu_si128((const __m128i *)(a + 8 * i))));
     idct_1d_512(r, o, 1 << 10);
     /* the range checks on the lanes' maximum and minimum */
     __m512i mx = _mm512_set1_epi32(INT32_MIN), mn = _mm512_set1_epi32(INT32_MAX);
@@ -606,8 +607,8 @@ T512 static void ycc_rgb_512(const uint8_t *y, const uint8_t *cb, const uint8_t 
         __m512i R = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, cr + x)), c128);
         __m512i r = _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(R, kr), half), 16);
         __m512i g = _mm512_srai_epi32(
-            _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(B, kgb), _mm512_mullo_epi32(R, kgr)),
-                             half),
+            _mm512_add_epi32(
+                _mm512_add_epi32(_mm512_mullo_epi32(B, kgb), _mm512_mullo_epi32(R, kgr)), half),
             16);
         __m512i b = _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(B, kb), half), 16);
         __m128i r8 = _mm512_cvtusepi32_epi8(_mm512_max_epi32(_mm512_add_epi32(Y, r), z));
@@ -695,9 +696,10 @@ static int unstuff(const uint8_t *p, const uint8_t *end, uint8_t *out, size_t *s
  * 0 when declined; *badp for a value out of range. Inlined into a plain
  * and an AVX-512 + BMI2 function, so that the bit reader's shifts and the
  * zeroing compile for the CPU that runs them. */
-static inline __attribute__((always_inline)) int
-decode_mcus(jdec *d, const uint8_t *buf, const size_t *seg, int nseg, int interval, int mcus,
-            int mx, int avx512, int *badp)
+static inline __attribute__((always_inline)) int decode_mcus(jdec *d, const uint8_t *buf,
+                                                             const size_t *seg, int nseg,
+                                                             int interval, int mcus, int mx,
+                                                             int avx512, int *badp)
 {
     int bad = 0;
     int16_t blks[10][64] __attribute__((aligned(64)));

@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         img_free(im);
     }
     /* the built-in JPEG decoder against libjpeg-turbo alone */
-    img_decode_opts ref_opts = {.max_pixels = 4u * 1000u * 1000u, .ignore_exif = 1,
-                                .libjpeg_only = 1};
+    img_decode_opts ref_opts = {
+        .max_pixels = 4u * 1000u * 1000u, .ignore_exif = 1, .libjpeg_only = 1};
     img_image *ref = NULL;
     if (img_sniff(data, size) == IMG_FORMAT_JPEG &&
         img_decode(data, size, &ref_opts, &ref, &err) == RC_OK) {

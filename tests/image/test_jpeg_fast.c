@@ -124,8 +124,7 @@ static img_image *noise_photo(int w, int h)
 }
 
 /* Re-encode an image (cropped to w x h) at a subsampling and quality. */
-static void reencode(const char *name, const img_image *im, int w, int h, int sub, int q,
-                     tally *t)
+static void reencode(const char *name, const img_image *im, int w, int h, int sub, int q, tally *t)
 {
     tjhandle tc = tjInitCompress();
     unsigned char *jpg = NULL;
@@ -192,7 +191,8 @@ static void photos_and_reencodes_match_libjpeg_turbo(void **state)
     img_image *n = noise_photo(333, 245);
     static const int subs[] = {TJSAMP_420, TJSAMP_422, TJSAMP_444, TJSAMP_GRAY};
     for (int s = 0; s < 4; s++)
-        for (int q = 50; q <= 100; q += 25) reencode("noise", n, 333 - s, 245 - 2 * s, subs[s], q, &t);
+        for (int q = 50; q <= 100; q += 25)
+            reencode("noise", n, 333 - s, 245 - 2 * s, subs[s], q, &t);
     img_free(n);
     printf("# %d photos, %d files in all: C form decoded %d, declined %d; AVX-512 form %s %d, "
            "declined %d\n",
@@ -257,10 +257,10 @@ static void restart_markers_and_other_encoders(void **state)
     static const struct {
         int gray, hs, vs, restart, rows, opt, prog, arith, expect;
     } v[] = {
-        {0, 2, 2, 1, 0, 0, 0, 0, 1},  {0, 2, 2, 5, 0, 1, 0, 0, 1},  {0, 2, 1, 64, 0, 0, 0, 0, 1},
-        {0, 1, 1, 0, 1, 1, 0, 0, 1},  {1, 1, 1, 3, 0, 0, 0, 0, 1},  {1, 1, 1, 0, 0, 1, 0, 0, 1},
-        {0, 2, 2, 0, 2, 1, 0, 0, 1},  {0, 2, 2, 0, 0, 0, 1, 0, 0},  {0, 2, 2, 0, 0, 0, 0, 1, 0},
-        {0, 1, 2, 0, 0, 0, 0, 0, 0},  {0, 2, 2, 9, 0, 1, 0, 0, 1},
+        {0, 2, 2, 1, 0, 0, 0, 0, 1}, {0, 2, 2, 5, 0, 1, 0, 0, 1}, {0, 2, 1, 64, 0, 0, 0, 0, 1},
+        {0, 1, 1, 0, 1, 1, 0, 0, 1}, {1, 1, 1, 3, 0, 0, 0, 0, 1}, {1, 1, 1, 0, 0, 1, 0, 0, 1},
+        {0, 2, 2, 0, 2, 1, 0, 0, 1}, {0, 2, 2, 0, 0, 0, 1, 0, 0}, {0, 2, 2, 0, 0, 0, 0, 1, 0},
+        {0, 1, 2, 0, 0, 0, 0, 0, 0}, {0, 2, 2, 9, 0, 1, 0, 0, 1},
     };
     for (int s = 0; s < 2; s++)
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -377,9 +377,9 @@ static void out_of_range_tables_are_declined(void **state)
             size_t L = (size_t)(b[i + 2] << 8 | b[i + 3]);
             if (b[i] == 0xFF && b[i + 1] == 0xDB)
                 for (size_t k = i + 4; k + 65 <= i + 2 + L; k += 65) {
-                    if (variant == 0 || variant == 3) b[k + 1] = 255;          /* DC step */
+                    if (variant == 0 || variant == 3) b[k + 1] = 255; /* DC step */
                     if (variant == 1)
-                        for (int j = 2; j <= 64; j++) b[k + j] = 255;           /* AC steps */
+                        for (int j = 2; j <= 64; j++) b[k + j] = 255; /* AC steps */
                     if (variant == 2)
                         for (int j = 1; j <= 64; j++) b[k + j] = (uint8_t)(200 + j % 56);
                 }
