@@ -349,12 +349,6 @@ bool nn_conv_tiny(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, fl
  * handled (dwsmall.c). */
 bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const float *bias,
                        int64_t C, int64_t P, float *y);
-/* Depthwise 3x3 with pads of 1 (top and left) on planes at most 32 wide
- * (dwsmall.c): stride 1 with a same-size output on rows of 4 or of 8 to 32
- * pixels (every input row loaded and shifted once; rows of 4 or 8 several
- * to a register), stride 2 on planes of more than 16 pixels into outputs
- * at most 16 wide (every input row in one or two registers). False when
- * not handled. */
 /* Which kernel runs a depthwise 3x3 stride-2 Conv with pads of 1 at the top
  * and left, H x W into OH x OW, on the AVX-512 path: nn_dw3x3_narrow's
  * (planes at most 32 wide) first, else nn_dw3x3_flat's row kernel (rows of
@@ -362,6 +356,12 @@ bool nn_dw_whole_plane(const nn_node *n, const float *x, const float *w, const f
  * (band.c) follow. */
 bool nn_dw3x3s2_narrow_takes(int64_t H, int64_t W, int64_t OH, int64_t OW);
 bool nn_dw3x3s2_rows_takes(int64_t H, int64_t W, int64_t OH, int64_t OW);
+/* Depthwise 3x3 with pads of 1 (top and left) on planes at most 32 wide
+ * (dwsmall.c): stride 1 with a same-size output on rows of 4 or of 8 to 32
+ * pixels (every input row loaded and shifted once; rows of 4 or 8 several
+ * to a register), stride 2 on planes of more than 16 pixels into outputs
+ * at most 16 wide (every input row in one or two registers). False when
+ * not handled. */
 bool nn_dw3x3_narrow(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
                      const float *w, const float *bias, int s, int64_t pt, int64_t pl, float *y,
                      int64_t OH, int64_t OW);
