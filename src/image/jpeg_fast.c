@@ -592,12 +592,10 @@ T512 static void ycc_rgb_512(const uint8_t *y, const uint8_t *cb, const uint8_t 
     const __m512i kr = _mm512_set1_epi32(91881), kb = _mm512_set1_epi32(116130),
                   kgb = _mm512_set1_epi32(-22554), kgr = _mm512_set1_epi32(-46802),
                   z = _mm512_setzero_si512();
-    uint8_t idx[64] = {0}; /* r0 g0 b0 r1 ... from [R x16 | G x16 | B x16 | -] */
-    for (int i = 0; i < 16; i++) {
-        idx[3 * i] = (uint8_t)i;
-        idx[3 * i + 1] = (uint8_t)(16 + i);
-        idx[3 * i + 2] = (uint8_t)(32 + i);
-    }
+    /* r0 g0 b0 r1 ... from [R x16 | G x16 | B x16 | -] */
+    static const uint8_t idx[64] = {0,  16, 32, 1,  17, 33, 2,  18, 34, 3,  19, 35, 4,  20, 36, 5,
+                                    21, 37, 6,  22, 38, 7,  23, 39, 8,  24, 40, 9,  25, 41, 10, 26,
+                                    42, 11, 27, 43, 12, 28, 44, 13, 29, 45, 14, 30, 46, 15, 31, 47};
     const __m512i perm = _mm512_loadu_si512(idx);
     for (int x = 0; x < n; x += 16) {
         int k = n - x < 16 ? n - x : 16;
@@ -776,8 +774,8 @@ int img__jpeg_fast(img__jpeg_level level, const void *data, size_t len, img_imag
 #if !defined(__x86_64__)
     if (level == IMG_JPEG_AVX512) level = IMG_JPEG_C;
 #endif
-    /* not calloc: its 50 KB of tables are written as DHT defines them, and
-     * zeroing them cost more than decoding a small frame's blocks */
+    /* not calloc: its 50 KB of tables are written when DHT defines them;
+     * only what parse reads before writing is set here */
     jdec *d = malloc(sizeof *d);
     if (d) {
         for (int i = 0; i < 4; i++) d->qpresent[i] = d->dc[i].present = d->ac[i].present = 0;
