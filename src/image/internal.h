@@ -43,6 +43,9 @@ typedef enum { IMG_SIMD_C = 0, IMG_SIMD_AVX2 } img__simd;
 /* The best level this CPU has, detected once; ROLLCALL_NN_CPU=generic (the
  * engine's switch) caps it to plain C. */
 img__simd img__simd_best(void);
+/* Whether kernels may use AVX-512F where the CPU has it: not with
+ * ROLLCALL_NN_CPU=avx2|generic (the one reading of that switch here). */
+int img__simd_avx512(void);
 
 /* img_to_planar, img_warp_affine, img_gray_rect and img_rect_to_planar at a given level
  * (a level the CPU lacks runs as plain C). */

@@ -918,13 +918,11 @@ static pthread_once_t level_once = PTHREAD_ONCE_INIT;
 
 static void detect_level(void)
 {
-    const char *off = getenv("ROLLCALL_JPEG_FAST"), *cap = getenv("ROLLCALL_NN_CPU");
-    if (off && strcmp(off, "0") == 0) return;
-    if (cap && (strcmp(cap, "avx2") == 0 || strcmp(cap, "generic") == 0)) return;
+    const char *off = getenv("ROLLCALL_JPEG_FAST");
+    if ((off && strcmp(off, "0") == 0) || !img__simd_avx512()) return;
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi"))
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vbmi"))
         best_level = IMG_JPEG_AVX512;
 #endif
 }

@@ -41,6 +41,12 @@ img__simd img__simd_best(void)
     return best;
 }
 
+int img__simd_avx512(void)
+{
+    pthread_once(&best_once, detect_best);
+    return wide;
+}
+
 /* pshufb masks taking channel c of 16 interleaved RGB pixels held in three
  * 16-byte parts (k = 0, 1, 2) to bytes 0..15: byte j is pixel j's channel c
  * when it lies in part k, else zeroed (0x80), so OR-ing the three shuffles
@@ -424,6 +430,11 @@ __attribute__((target("avx2"))) int img__rect_row_avx2(const uint8_t *r0, const 
 img__simd img__simd_best(void)
 {
     return IMG_SIMD_C;
+}
+
+int img__simd_avx512(void)
+{
+    return 0;
 }
 
 int img__planar_half_avx2(const img_image *im, int ow, int oh, int y, float mean, float scale,
