@@ -344,8 +344,8 @@ static void damaged_files_decode_as_libjpeg_turbo_alone(void **state)
     }
     printf("# %d damaged frames (%s): img_decode the same with and without the built-in "
            "decoder; the built-in decoder took %d of them, with libjpeg-turbo's bytes\n",
-           compared, jpgs[1] ? "half with restart markers" : "no libjpeg: none with restart markers",
-           taken);
+           compared,
+           jpgs[1] ? "half with restart markers" : "no libjpeg: none with restart markers", taken);
     /* the damage must reach the decoder: it takes some of these files */
     assert_true(taken >= 50);
     free(jpgs[0]);
