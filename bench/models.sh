@@ -154,3 +154,28 @@ if [[ $bf16 == 1 ]]; then
     awk -F'\t' '{ printf "%-20s %-14s %9.3f %9.3f %9.3f %9.3f %7.2fx\n", $1, $5, $2, $3, $6, $7, $2 / $6 }'
   echo "(ms per inference, one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), the lowest median of three alternating rounds each; bf16: 1x1 convolutions in bf16 (AVX-512 BF16), the rest float: fr_liveness's calls of at least 0.8 M multiply-adds (the default), every 1x1 of the others (ROLLCALL_NN_BF16=all, not the default); x = float median / bf16 median)"
 fi
+
+# The pipeline's four networks as the face pipeline runs them on this CPU,
+# each one's multiply-adds per second beside this core's ceiling measured in
+# the same run (RATES=0 skips): the part of the rest that is the kernels'.
+if [[ ${RATES:-1} == 1 ]]; then
+  echo "timing the pipeline's networks as deployed, against the core's ceiling..." >&2
+  echo
+  vnni=0 bfs=0
+  grep -qwE 'avx512_vnni|avx_vnni' /proc/cpuinfo 2>/dev/null && vnni=1
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && [[ ${ROLLCALL_NN_CPU:-} == "" ]] && bfs=1
+  first=1
+  for mdl in fr_detect fr_landmark fr_feature fr_liveness; do
+    a=() form=float
+    [[ $mdl == fr_feature && $vnni == 1 ]] && a=(--int8 "$PWD/models-int8") form="int8"
+    [[ $mdl == fr_liveness && $bfs == 1 ]] && a=(--bf16) form="bf16 for its large 1x1s"
+    out=$(OPENBLAS_NUM_THREADS=1 "$BIN" bench models --runs "$RUNS" --warmup "$WARMUP" "${cpu[@]}" \
+      "${a[@]}" "$MODELS/$mdl.onnx")
+    [[ $first == 1 ]] && grep "ceiling" <<<"$out"
+    first=0
+    rate=$(sed -n 's/^ *\([0-9.]* M multiply-adds a run: [0-9.]* G\/s\).*/\1/p' <<<"$out")
+    ms=$(awk -v m="$mdl.onnx" '$1 == m { print $4 }' <<<"$out")
+    printf '  %-14s %-24s %8s ms  %s\n' "$mdl" "$form" "$ms" "$rate"
+  done
+  echo "(one thread, $([[ ${CPU_TIME:-0} == 1 ]] && echo "CPU time" || echo "wall time"), medians; the ceiling: the widest multiply-add instruction in independent chains, nothing else; \`rollcall bench models --profile\` gives each node's rate)"
+fi

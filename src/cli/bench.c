@@ -67,7 +67,11 @@ static void models_usage(FILE *out)
     fprintf(out,
             "Usage: rollcall bench models [OPTIONS] [MODEL.onnx...]\n\n"
             "Time ONNX models on one thread with random inputs of each model's declared\n"
-            "shape: median and 90th-percentile milliseconds per run after warm-up.\n"
+            "shape: median and 90th-percentile milliseconds per run after warm-up,\n"
+            "and the multiply-adds a run does with the rate that gives (G/s). First, the\n"
+            "core's ceiling measured in the same run: the rate of the widest fp32, int8\n"
+            "and bf16 multiply-add instruction the engine uses on this CPU, in\n"
+            "independent chains, so a model's or node's rate can be read against it.\n"
             "With no MODEL, every default model in the models directory is timed.\n\n"
             "Options:\n"
             "  -m, --models DIR   models directory (default ./models)\n"
@@ -78,7 +82,9 @@ static void models_usage(FILE *out)
             "                     chains run in row bands (ROLLCALL_NN_BAND=0: none)\n"
             "      --cpu-time     measure thread CPU time instead of wall-clock time\n"
             "                     (steadier on a busy machine)\n"
-            "      --profile[=N]  then print the N slowest nodes of each model (default 10)\n"
+            "      --profile[=N]  then print the N slowest nodes of each model (default 10),\n"
+            "                     each with its rate (a chain run in row bands: on its last\n"
+            "                     node, with the chain's time and multiply-adds)\n"
             "      --int8 DIR     run the convolutions in int8 with the ranges in\n"
             "                     DIR/MODEL.onnx.int8 (rollcall calibrate writes them);\n"
             "                     --int8 dynamic: with each input's own range\n"
@@ -169,6 +175,11 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
         printf("%s\t%.3f\t%.3f\t%d\t%s\n", label, median, p90, runs, dims);
     else
         printf("%-20s %-14s %6d %10.3f %10.3f\n", label, dims, runs, median, p90);
+    int64_t macs = 0;
+    for (int i = 0; i < nn_model_num_nodes(m); i++) macs += nn_session_node_macs(s, i);
+    if (!tsv && macs > 0)
+        printf("  %.1f M multiply-adds a run: %.1f G/s at the median\n", macs / 1e6,
+               median > 0 ? macs / (median * 1e6) : 0.0);
     if (profile) {
         /* a second pass with per-node timing; the top ten nodes */
         nn_session_profile(s, 1, NULL);
@@ -193,8 +204,13 @@ static int time_model(const char *path, const char *label, int runs, int warmup,
             nn_session_profile_report(s, best, &name, &op, &v, &si, &so);
             shape_str(&si, a, sizeof a);
             shape_str(&so, b, sizeof b);
-            printf("  %6.3f ms %5.1f%%  %-12s %-16s %s -> %s\n", v / runs, 100 * v / total, op,
-                   name, a, b);
+            /* multiply-adds per second (G); a chain in row bands has its
+             * time and its multiply-adds on its last node */
+            int64_t nm = nn_session_node_macs(s, best);
+            char rate[32] = "";
+            if (nm > 0) snprintf(rate, sizeof rate, "%6.1f G/s", nm * (double)runs / (v * 1e6));
+            printf("  %6.3f ms %5.1f%% %10s  %-12s %-16s %s -> %s\n", v / runs, 100 * v / total,
+                   rate, op, name, a, b);
             t[best] = 0;
         }
         /* totals per operator type */
@@ -247,6 +263,16 @@ static void print_header(int runs, int warmup, bool cpu_time)
 {
     printf("one thread, %d runs after %d warm-up runs, %s\n", runs, warmup,
            cpu_time ? "thread CPU time" : "wall-clock time");
+    /* what the core can do, measured now, for the rates below */
+    static const char *const types[] = {"fp32", "int8", "bf16"};
+    printf("this core's ceiling (multiply-adds per second, G):");
+    int any = 0;
+    for (int k = NN_PEAK_F32; k <= NN_PEAK_BF16; k++) {
+        const char *instr;
+        double g = nn_peak_gmacs((nn_peak_kind)k, 30, &instr);
+        if (g > 0) printf("%s %s %.1f (%s)", any++ ? "," : "", types[k], g, instr);
+    }
+    printf("%s\n", any ? "" : " none (the engine runs its plain C kernels here)");
     printf("%-20s %-14s %6s %10s %10s\n", "model", "input", "runs", "median ms", "p90 ms");
 }
 

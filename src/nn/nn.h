@@ -92,6 +92,22 @@ rc_status nn_session_profile(nn_session *s, int enable, rc_error *err);
 int nn_session_profile_report(const nn_session *s, int i, const char **name, const char **op,
                               double *ms, nn_shape *in, nn_shape *out);
 int nn_model_num_nodes(const nn_model *m);
+/* The multiply-adds node i does in one run at the shapes of the last run
+ * (Conv, ConvTranspose, MatMul and Gemm; 0 for other operators), counted
+ * where the profile counts the time: a chain run in row bands has its
+ * nodes' sum on its last node and 0 on the others. With the profile's
+ * milliseconds this gives each node's rate beside nn_peak_gmacs. */
+int64_t nn_session_node_macs(const nn_session *s, int i);
+
+/* This core's ceiling for a number type: the multiply-adds per second
+ * (G) of the widest multiply-add instruction the engine's kernels use for
+ * it here, in twelve independent chains held in registers, timed in thread
+ * CPU time for about `ms` milliseconds. *instr names the instruction
+ * ("AVX-512 FMA", "AVX2 FMA", "AVX-512 VNNI", "AVX-VNNI", "AVX-512 BF16").
+ * 0 (and *instr NULL) when the engine has no kernel of that type on this
+ * CPU (ROLLCALL_NN_CPU caps count) or the CPU is not x86-64. */
+typedef enum { NN_PEAK_F32, NN_PEAK_INT8, NN_PEAK_BF16 } nn_peak_kind;
+double nn_peak_gmacs(nn_peak_kind kind, double ms, const char **instr);
 
 /* How many live operator nodes the loaded (fused) graph has, and a line per
  * operator type with its count, written to buf (for `rollcall bench models

@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nn_internal.h"
 
@@ -738,14 +737,6 @@ rc_status nn_model_validate(const nn_model *m, rc_error *err)
     return st;
 }
 
-/* CPU time of the calling thread, for profiling (steady on a busy machine). */
-static double thread_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_shape *shapes,
                          rc_error *err)
 {
@@ -803,7 +794,7 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
                                  ? s->range + 2 * s->steps[i]
                                  : NULL,
                     .err = err};
-        double t0 = s->node_ms ? thread_ms() : 0;
+        double t0 = s->node_ms ? rc_thread_cpu_ms() : 0;
         if (s->step && s->step[i].kind == STEP_BAND_TAIL) {
             /* the chain's calls: its earlier steps' and this one's */
             int nb = s->step[i].band.n;
@@ -834,7 +825,7 @@ rc_status nn_session_run(nn_session *s, const float *const *inputs, const nn_sha
         } else {
             n->def->run(&c);
         }
-        if (s->node_ms) s->node_ms[s->steps[i]] += thread_ms() - t0;
+        if (s->node_ms) s->node_ms[s->steps[i]] += rc_thread_cpu_ms() - t0;
     }
 #if defined(__x86_64__)
     _mm_setcsr(csr);
@@ -871,6 +862,43 @@ int nn_session_profile_report(const nn_session *s, int i, const char **name, con
     if (in) *in = n->nin > 0 && n->in[0] >= 0 ? s->v[n->in[0]].t.shape : (nn_shape){0};
     if (out) *out = s->v[n->out[0]].t.shape;
     return 1;
+}
+
+/* Multiply-adds of node i alone at the planned shapes. */
+static int64_t node_macs(const nn_session *s, const nn_node *n)
+{
+    if (n->dead || n->nin < 2 || n->in[0] < 0 || n->in[1] < 0) return 0;
+    const nn_shape *x = &s->v[n->in[0]].t.shape, *w = &s->v[n->in[1]].t.shape;
+    const nn_shape *y = &s->v[n->out[0]].t.shape;
+    int64_t ny = 1, nx = 1;
+    for (int k = 0; k < y->ndim; k++) ny *= y->d[k];
+    for (int k = 0; k < x->ndim; k++) nx *= x->d[k];
+    if (strcmp(n->op_type, "Conv") == 0 && w->ndim == 4) /* each output: C/group x KH x KW */
+        return ny * w->d[1] * w->d[2] * w->d[3];
+    if (strcmp(n->op_type, "ConvTranspose") == 0 &&
+        w->ndim == 4) /* each input: M/group x KH x KW */
+        return nx * w->d[1] * w->d[2] * w->d[3];
+    if (strcmp(n->op_type, "MatMul") == 0 && x->ndim >= 1) return ny * x->d[x->ndim - 1];
+    if (strcmp(n->op_type, "Gemm") == 0 && x->ndim == 2)
+        return ny * (nn_attr_int(n, "transA", 0) ? x->d[0] : x->d[1]);
+    return 0;
+}
+
+int64_t nn_session_node_macs(const nn_session *s, int i)
+{
+    if (!s->planned || i < 0 || i >= s->m->nnodes || s->m->nodes[i].dead) return 0;
+    /* counted where the profile counts the time: a chain run in row bands
+     * on its last node */
+    for (int j = 0; j < s->nsteps; j++) {
+        if (s->steps[j] != i) continue;
+        if (!s->step || s->step[j].kind == STEP_PLAIN) break;
+        if (s->step[j].kind == STEP_BAND_HEAD) return 0;
+        int64_t sum = 0;
+        for (int k = j - s->step[j].band.n + 1; k <= j; k++)
+            sum += node_macs(s, &s->m->nodes[s->steps[k]]);
+        return sum;
+    }
+    return node_macs(s, &s->m->nodes[i]);
 }
 
 rc_status nn_session_calibrate(nn_session *s, int enable, rc_error *err)

@@ -60,6 +60,24 @@ test('bench models times a real model and prints median and p90', () => {
   assert.match(p.stdout, /median ms/);
   assert.match(p.stdout, /Conv/);
   assert.match(p.stdout, /nodes after fusion/);
+  // the model's multiply-adds and rate, each profiled Conv's rate, and the
+  // core's ceiling measured in the same run
+  const mm = p.stdout.match(/([\d.]+) M multiply-adds a run: ([\d.]+) G\/s at the median/);
+  assert.ok(mm && Number(mm[1]) > 0 && Number(mm[2]) > 0, p.stdout);
+  assert.match(p.stdout, /[\d.]+ G\/s {2}Conv/);
+  const avx512 = process.arch === 'x64' && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const capped = !!process.env.ROLLCALL_NN_CPU;
+  const ceil = p.stdout.match(/this core's ceiling \(multiply-adds per second, G\): fp32 ([\d.]+) \(([^)]+)\)/);
+  if (avx512 && !capped) {
+    assert.ok(ceil && Number(ceil[1]) > 0, p.stdout);
+    assert.equal(ceil[2], 'AVX-512 FMA');
+  }
+  const g = spawnSync(BIN, ['bench', 'models', '--runs', '1', join(MODELS, 'fr_eye.onnx')], {
+    encoding: 'utf8',
+    env: { ...process.env, ROLLCALL_NN_CPU: 'generic' },
+  });
+  assert.equal(g.status, 0, g.stderr);
+  assert.match(g.stdout, /this core's ceiling \(multiply-adds per second, G\): none \(the engine runs its plain C kernels here\)/);
 });
 
 test('bench models --ops names the pairs run in row bands; ROLLCALL_NN_BAND=0 runs none, =2 is refused', () => {

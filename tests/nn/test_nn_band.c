@@ -307,6 +307,90 @@ static void test_band_chains_bit_exact(void **state)
     }
 }
 
+/* The multiply-adds of node `name` (nn_session_node_macs); -1 when there is
+ * no live node of that name. */
+static int64_t macs_of(const nn_model *m, const nn_session *s, const char *name)
+{
+    for (int i = 0; i < nn_model_num_nodes(m); i++) {
+        const char *nm, *op;
+        double ms;
+        if (nn_session_profile_report(s, i, &nm, &op, &ms, NULL, NULL) && strcmp(nm, name) == 0)
+            return nn_session_node_macs(s, i);
+    }
+    return -1;
+}
+
+/* Multiply-adds per node, counted where the profile counts the time: on
+ * fr_detect's front chain each node its own with bands off, the chain's sum
+ * on its last node (and 0 on the others) with bands on; a fused Relu has
+ * none; MatMul by the inner dimension, Gemm by its transA. */
+static void test_band_node_macs(void **state)
+{
+    (void)state;
+    chain_case cc = {3, 16, 32, 240, 320, true, FORM_FLOAT, "n0+n2+n4+n6", "macs"};
+    nn_model *m = chain_model(&cc);
+    pair_case shape = {.C = 3, .H = 240, .W = 320};
+    int64_t xd[4], n;
+    float *x = case_input(&shape, xd);
+    nn_session *s;
+    rc_error err = {0};
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    assert_int_equal(nn_session_profile(s, 1, &err), RC_OK);
+    /* 3x3 stride 2, 3 -> 16 on 120x160; depthwise 16; 1x1 16 -> 32;
+     * depthwise stride 2, 32 on 60x80 */
+    const int64_t own[4] = {16LL * 120 * 160 * 27, 16LL * 120 * 160 * 9, 32LL * 120 * 160 * 16,
+                            32LL * 60 * 80 * 9};
+    const char *names[4] = {"n0", "n2", "n4", "n6"};
+    for (int band = 0; band < 2; band++) {
+        nn_session_set_band(s, band ? NN_BAND_AUTO : 0);
+        free(run(s, x, xd, &n));
+        bool chained = band && bands_here();
+        assert_int_equal(nn_session_band_count(s, NULL, 0), chained ? 1 : 0);
+        for (int k = 0; k < 4; k++) {
+            int64_t want = !chained ? own[k] : k < 3 ? 0 : own[0] + own[1] + own[2] + own[3];
+            assert_int_equal(macs_of(m, s, names[k]), want);
+        }
+        assert_int_equal(macs_of(m, s, "n1"), -1); /* the Relu, fused into n0 */
+    }
+    nn_session_free(s);
+    nn_model_free(m);
+    free(x);
+
+    /* x [1, 2, 3, 8] MatMul w [8, 5]: 30 outputs of 8 */
+    float w[40];
+    for (int i = 0; i < 40; i++) w[i] = frand();
+    ob_value mv[] = {{.name = "x", .ndim = 4, .dims = {1, 2, 3, 8}},
+                     {.name = "w", .ndim = 2, .dims = {8, 5}, .data = w}};
+    ob_node mn[] = {{.op = "MatMul", .in = {"x", "w"}, .out = {"y"}}};
+    m = load(mv, 2, mn, 1);
+    int64_t md[4] = {1, 2, 3, 8};
+    float xm[48];
+    for (int i = 0; i < 48; i++) xm[i] = frand();
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    assert_int_equal(nn_session_profile(s, 1, &err), RC_OK);
+    free(run(s, xm, md, &n));
+    assert_int_equal(macs_of(m, s, "n0"), 30 * 8);
+    nn_session_free(s);
+    nn_model_free(m);
+
+    /* Flatten(x [1, 8, 1, 1]) = [1, 8], transposed: [8, 1] x w [1, 4], 32
+     * outputs of 1 (8 each if transA were ignored) */
+    ob_value gv[] = {{.name = "x", .ndim = 4, .dims = {1, 8, 1, 1}},
+                     {.name = "w", .ndim = 2, .dims = {1, 4}, .data = w}};
+    ob_node gn[] = {{.op = "Flatten", .in = {"x"}, .out = {"f"}},
+                    {"Gemm", {"f", "w"}, {"y"}, {{"transA", 2, .i = 1}}}};
+    m = load(gv, 2, gn, 2);
+    int64_t gd[4] = {1, 8, 1, 1};
+    assert_int_equal(nn_session_create(m, &s, &err), RC_OK);
+    assert_int_equal(nn_session_profile(s, 1, &err), RC_OK);
+    free(run(s, xm, gd, &n));
+    assert_int_equal(n, 32);
+    assert_int_equal(macs_of(m, s, "n1"), 32);
+    assert_int_equal(macs_of(m, s, "n0"), 0); /* Flatten */
+    nn_session_free(s);
+    nn_model_free(m);
+}
+
 /* The reference path and calibration never band; the switch re-plans. */
 static void test_band_not_on_reference_or_calibration(void **state)
 {
@@ -472,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_band_pairs_bit_exact),
         cmocka_unit_test(test_band_chains_bit_exact),
         cmocka_unit_test(test_band_not_on_reference_or_calibration),
+        cmocka_unit_test(test_band_node_macs),
         cmocka_unit_test(test_band_switch),
         cmocka_unit_test(test_band_detect),
         cmocka_unit_test(test_band_feature),
