@@ -44,7 +44,9 @@ typedef struct {
     uint16_t fast[1 << FAST_BITS];
     /* AC tables: a whole coefficient when code and value bits fit in
      * FAST_BITS: (value << 16) | (run << 8) | bits, bit 7 set for EOB; 0 =
-     * not in one lookup */
+     * not in one lookup. Bits 5 and 6 are always clear, so the entry & 63
+     * is the shift, which a 64-bit shift instruction applies as it is (no
+     * masking on the chain from one lookup to the next) */
     int32_t fast_ac[1 << FAST_BITS];
     int32_t maxcode[18];
     int32_t valoff[18];
@@ -300,14 +302,17 @@ static inline __attribute__((always_inline)) int decode_block(bitbuf *b, const h
     unsigned range = (unsigned)(dq + 16384);
     blk[0] = (int16_t)dq;
     int k = 1;
+    /* the table as a base register: no address arithmetic between one
+     * lookup's shift and the next lookup */
+    const int32_t *fac = ac->fast_ac;
     for (;;) {
         REFILL();
         int32_t f;
 #define STEP()                                                                                     \
-    f = ac->fast_ac[acc >> (64 - FAST_BITS)];                                                      \
+    f = fac[acc >> (64 - FAST_BITS)];                                                              \
     if (__builtin_expect(f == 0, 0)) goto slow;                                                    \
-    acc <<= f & 31;                                                                                \
-    n -= f & 31;                                                                                   \
+    acc <<= f & 63;                                                                                \
+    n -= f & 63;                                                                                   \
     if (f & 0x80) goto done; /* EOB */                                                             \
     k += (f >> 8) & 15;                                                                            \
     {                                                                                              \
