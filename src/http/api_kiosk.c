@@ -115,10 +115,11 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
     const char *pin = NULL, *password = NULL, *email = NULL;
-    bool has_pin, has_pw, has_email;
+    bool has_pin, has_pw, has_email, end_key = false, has_end;
     if (!http_field_str(r, b, "pin", false, 64, &pin, &has_pin) ||
         !http_field_str(r, b, "password", false, 1024, &password, &has_pw) ||
-        !http_field_str(r, b, "email", false, 254, &email, &has_email))
+        !http_field_str(r, b, "email", false, 254, &email, &has_email) ||
+        !http_field_bool(r, b, "end_key", false, &end_key, &has_end))
         goto out;
     bool ok = false;
     const char *how = "pin";
@@ -164,6 +165,20 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
     }
     http_limiter_ok(r->srv->pin_limiter, ipkey);
     http_audit(r, "kiosk.unlock", "kiosk", 0, json_pack("{s:s,s:s}", "by", how, "ip", r->ip));
+    /* A kiosk leaving for good gives up its own device key (one the web
+     * app made when an admin started it to stay signed in): nobody can use
+     * that key again, and it leaves the list of keys. */
+    if (end_key && r->who.key_id > 0) {
+        rc_error kerr;
+        rc_status kst = store_api_key_revoke(db(r), r->who.key_id, &kerr);
+        if (kst != RC_OK) {
+            res = http_reply_rc(r, kst, &kerr);
+            goto out;
+        }
+        http_audit(r, "api_key.revoke", "api_key", r->who.key_id,
+                   json_pack("{s:s}", "by", "kiosk.unlock"));
+        http_hub_revalidate(r->srv->hub);
+    }
     res = http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 out:
     json_decref(b);

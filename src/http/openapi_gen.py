@@ -48,7 +48,9 @@ schemas = {
      ["user", "csrf_token", "timezone"]),
  "PasswordChange": obj({"current_password": STR, "new_password": STR}, ["current_password", "new_password"]),
  "KioskUnlock": obj({"pin": STR, "password": STR, "email": {"type": STR, "description":
-     "with a device key: the admin whose password is given"}}),
+     "with a device key: the admin whose password is given"},
+     "end_key": {"type": BOOL, "description": "with a device key: revoke that key once unlocked "
+         "(a kiosk that leaves for good; the web app's 'keep signed in' kiosks send it)"}}),
  "KioskCheckin": obj({"code": {"type": STR, "description": "the person's code (external id)"},
      "pin": STR, "kind": {"type": STR, "enum": ["entry", "exit"]}, "camera_id": INT}, ["code", "pin"]),
  "KioskCheckinResult": obj({"person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent")}, ["person", "event"]),

@@ -209,6 +209,24 @@ test('kiosk: institution name for every role, a hashed PIN to leave, throttled a
   assert.equal((await env.device.post('/api/v1/kiosk/unlock', { email: 'manager@example.org', password: 'manager-pass-1' })).status, 403, 'only an admin password');
   assert.equal((await admin.post('/api/v1/kiosk/unlock', { password: 'admin-pass-1' })).status, 204, "the signed-in admin's password");
   assert.equal((await env.member.post('/api/v1/kiosk/unlock', { pin: '2468' })).status, 403);
+  // A kiosk leaving for good gives up its own device key (end_key): the key
+  // stops working, leaves the list and the audit says why; the other keys
+  // stay, and from an admin's session end_key has no key to revoke.
+  const kk = (await admin.post('/api/v1/api-keys', { name: 'Quiosco de paso', role: 'device' })).body;
+  const passing = new Client(env.srv.url, { key: kk.key });
+  let u = await passing.post('/api/v1/kiosk/unlock', { pin: '2468', end_key: 'yes' });
+  assert.equal(u.status, 400);
+  assert.equal(u.body.error.params.field, 'end_key');
+  assert.equal((await passing.get('/api/v1/auth/me')).status, 200, 'a refused request revokes nothing');
+  assert.equal((await passing.post('/api/v1/kiosk/unlock', { pin: '2468' })).status, 204);
+  assert.equal((await passing.get('/api/v1/auth/me')).status, 200, 'without end_key the key stays');
+  assert.equal((await passing.post('/api/v1/kiosk/unlock', { pin: '2468', end_key: true })).status, 204);
+  assert.equal((await passing.get('/api/v1/auth/me')).status, 401);
+  assert.ok(!(await admin.get('/api/v1/api-keys')).body.items.some((k) => k.id === kk.id));
+  const revoked = (await admin.get('/api/v1/audit?action=api_key.revoke')).body.items;
+  assert.ok(revoked.some((a) => a.target === `api_key:${kk.id}` && /kiosk\.unlock/.test(a.detail)), JSON.stringify(revoked));
+  assert.equal((await admin.post('/api/v1/kiosk/unlock', { password: 'admin-pass-1', end_key: true })).status, 204);
+  assert.equal((await env.device.get('/api/v1/auth/me')).status, 200, "the other kiosks' keys stay");
   const failed = (await admin.get('/api/v1/audit?action=kiosk.unlock_failed')).body;
   assert.equal(failed.total, 2);
   // Ten wrong PINs close the door to guessing for a while.

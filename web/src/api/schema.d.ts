@@ -1276,6 +1276,8 @@ export interface components {
             password?: string;
             /** @description with a device key: the admin whose password is given */
             email?: string;
+            /** @description with a device key: revoke that key once unlocked (a kiosk that leaves for good; the web app's 'keep signed in' kiosks send it) */
+            end_key?: boolean;
         };
         KioskCheckin: {
             /** @description the person's code (external id) */
