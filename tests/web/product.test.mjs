@@ -294,3 +294,62 @@ test('a Spanish CSV opens in Excel (BOM, ";"); a wrong event is voided with a re
     await browser.close();
   }
 });
+
+test('a tablet left at the door: "keep this device as a kiosk" gives it a device key of its own, which outlives the admin session and a reload; leaving revokes the key', async () => {
+  const browser = await launch(null);
+  try {
+    const office = await newPage(browser, { width: 1280, height: 800 });
+    await login(office, srv.url, ADMIN);
+    const api = await apiOf(office, srv.url);
+    const before = (await api('GET', '/api/v1/api-keys')).body.items.length;
+
+    const tablet = await newPage(browser, { width: 1280, height: 800 });
+    await login(tablet, srv.url, ADMIN);
+    await tablet.getByRole('button', { name: 'Iniciar modo quiosco' }).click();
+    const start = tablet.getByRole('dialog', { name: 'Iniciar el modo quiosco' });
+    await start.getByLabel('Dejar este dispositivo como quiosco (no caduca)').check();
+    await start.getByText(/cuando vence su sesión \(12 horas\)/).waitFor();
+    await shot(tablet, 'product-14-kiosk-keep-1280');
+    await start.getByRole('button', { name: 'Iniciar quiosco' }).click();
+    await tablet.waitForURL(/\/kiosk$/);
+
+    // This browser now signs in with a key of its own; the admin's session
+    // here is over (the cookie alone is refused).
+    const who = await tablet.evaluate(async () => {
+      const key = localStorage.getItem('rollcall.deviceKey');
+      const withKey = await fetch('/api/v1/auth/me', { headers: { Authorization: `Bearer ${key}` } });
+      const cookieOnly = await fetch('/api/v1/auth/me');
+      return { role: (await withKey.json()).user.role, cookie: cookieOnly.status, owned: localStorage.getItem('rollcall.deviceKeyOwned') };
+    });
+    assert.equal(who.role, 'device');
+    assert.equal(who.cookie, 401, "the admin's session on the tablet is ended");
+    const keys = (await api('GET', '/api/v1/api-keys')).body.items;
+    assert.equal(keys.length, before + 1, 'one device key made');
+    const made = keys.find((k) => String(k.id) === who.owned);
+    assert.ok(made, `the key this browser holds is listed (${who.owned})`);
+    assert.equal(made.role, 'device');
+    assert.match(made.name, /^Quiosco de este navegador \(ninguna \(quiosco\)\), /);
+
+    // The tablet restarts (a reload): still the kiosk, with no one signed in.
+    await tablet.reload();
+    await tablet.getByTestId('kiosk-bar').waitFor();
+    assert.match(tablet.url(), /\/kiosk$/);
+
+    // Leaving with an administrator's e-mail and password gives the key up.
+    await tablet.getByRole('button', { name: /Salir$/ }).click();
+    const leave = tablet.getByRole('dialog', { name: 'Salir del modo quiosco' });
+    await leave.getByRole('button', { name: 'Usar contraseña de administrador' }).click();
+    await leave.getByLabel('Correo del administrador').fill(ADMIN.email);
+    await leave.getByLabel('Contraseña de administrador').fill(ADMIN.password);
+    await leave.getByRole('button', { name: 'Salir del quiosco' }).click();
+    await tablet.waitForURL(/\/login/);
+    const after = (await api('GET', '/api/v1/api-keys')).body.items;
+    assert.ok(!after.some((k) => k.id === made.id), 'the key is revoked');
+    assert.equal(after.length, before, 'the other keys stay');
+    assert.equal(await tablet.evaluate(() => localStorage.getItem('rollcall.deviceKey')), null);
+    const rev = (await api('GET', '/api/v1/audit?action=api_key.revoke')).body.items;
+    assert.ok(rev.some((a) => a.target === `api_key:${made.id}`), 'the revocation is audited');
+  } finally {
+    await browser.close();
+  }
+});

@@ -20,11 +20,17 @@ interface AuthValue {
   changePassword: (current: string, next: string) => Promise<User>;
   /** Sign in a kiosk with a device API key (kept in this browser). */
   signInWithKey: (key: string) => Promise<User>;
+  /** An admin turns this browser into a kiosk that stays signed in: a
+   * device key made for it alone (bound to a camera or not), the admin's
+   * session here ended; leaving that kiosk later revokes the key. */
+  keepAsKiosk: (name: string, cameraId: number | null) => Promise<User>;
   logout: () => Promise<void>;
 }
 
 /** Where a kiosk tablet keeps its device key. */
 export const DEVICE_KEY_STORAGE = 'rollcall.deviceKey';
+/** Set when the key was made by keepAsKiosk: leaving the kiosk revokes it. */
+export const KIOSK_KEY_OWNED_STORAGE = 'rollcall.deviceKeyOwned';
 
 const AuthContext = createContext<AuthValue | null>(null);
 const NO_INSTITUTION: Institution = { name: '', logo_url: null };
@@ -69,6 +75,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       try {
         const s = await api.me();
         localStorage.setItem(DEVICE_KEY_STORAGE, key);
+        localStorage.removeItem(KIOSK_KEY_OWNED_STORAGE); /* a key given here is not ours to revoke */
         return take(s);
       } catch (e) {
         api.setBearer(null);
@@ -78,10 +85,23 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [take],
   );
 
+  const keepAsKiosk = useCallback(
+    async (name: string, cameraId: number | null) => {
+      const k = await api.createApiKey({ name, role: 'device', camera_id: cameraId });
+      // the admin's session does not stay behind on a tablet at the door
+      await api.logout().catch(() => undefined);
+      const u = await signInWithKey(k.key);
+      localStorage.setItem(KIOSK_KEY_OWNED_STORAGE, String(k.id));
+      return u;
+    },
+    [signInWithKey],
+  );
+
   const logout = useCallback(async () => {
     try {
       if (api.usesKey) {
         localStorage.removeItem(DEVICE_KEY_STORAGE);
+        localStorage.removeItem(KIOSK_KEY_OWNED_STORAGE);
         api.setBearer(null);
       } else {
         await api.logout();
@@ -92,8 +112,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo(
-    () => ({ user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout }),
-    [user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, logout],
+    () => ({ user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, keepAsKiosk, logout }),
+    [user, timezone, institution, keyCamera, loading, login, changePassword, signInWithKey, keepAsKiosk, logout],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

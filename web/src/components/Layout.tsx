@@ -4,10 +4,12 @@
 import { useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
 import { canOpen, type Area } from '../lib/roles';
+import { useLoad } from '../lib/useLoad';
 import { LanguageSwitch } from './LanguageSwitch';
-import { Modal } from './common';
+import { ErrorMessage, Modal } from './common';
 import styles from './Layout.module.css';
 
 interface Item {
@@ -36,7 +38,7 @@ const ITEMS: Item[] = [
 
 export function Layout() {
   const { t } = useTranslation();
-  const { user, logout } = useAuth();
+  const { user, logout, keepAsKiosk } = useAuth();
   const [open, setOpen] = useState(false);
   const location = useLocation();
   const items = ITEMS.filter((i) => canOpen(user?.role, i.area));
@@ -44,6 +46,34 @@ export function Layout() {
   // The kiosk is not a page to browse to: starting it says what it takes to
   // leave (the kiosk PIN or an administrator's password).
   const [askKiosk, setAskKiosk] = useState(false);
+  // A tablet left at the door: this browser gets a device key of its own, so
+  // the kiosk does not close when the admin's 12-hour session ends.
+  const [keep, setKeep] = useState(false);
+  const [keepCamera, setKeepCamera] = useState('');
+  const [starting, setStarting] = useState(false);
+  const [startError, setStartError] = useState<Error | null>(null);
+  const cameras = useLoad(() => (askKiosk && keep ? api.cameras() : Promise.resolve(null)), [askKiosk, keep]);
+
+  async function startKiosk() {
+    if (!keep) {
+      setAskKiosk(false);
+      navigate('/kiosk');
+      return;
+    }
+    setStarting(true);
+    setStartError(null);
+    try {
+      const cam = cameras.data?.items.find((c) => String(c.id) === keepCamera);
+      const when = new Date().toLocaleString();
+      await keepAsKiosk(t('kiosk.keepKeyName', { when, camera: cam?.name ?? t('kiosk.keepNoCamera') }), cam ? cam.id : null);
+      setAskKiosk(false);
+      navigate('/kiosk', { replace: true });
+    } catch (e) {
+      setStartError(e as Error);
+    } finally {
+      setStarting(false);
+    }
+  }
 
   return (
     <div className={styles.shell}>
@@ -96,18 +126,30 @@ export function Layout() {
       </nav>
       <Modal title={t('kiosk.startTitle')} open={askKiosk} onClose={() => setAskKiosk(false)}>
         <p>{t('kiosk.startWarning')}</p>
+        <label className="field check">
+          <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
+          <span>{t('kiosk.keep')}</span>
+        </label>
+        <p className="muted">{t('kiosk.keepHelp')}</p>
+        {keep && cameras.data && cameras.data.items.length > 0 && (
+          <label className="field">
+            <span>{t('kiosk.keepCamera')}</span>
+            <select value={keepCamera} onChange={(e) => setKeepCamera(e.target.value)}>
+              <option value="">{t('kiosk.keepNoCamera')}</option>
+              {cameras.data.items.map((c) => (
+                <option key={c.id} value={String(c.id)}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <ErrorMessage error={startError ?? (keep ? cameras.error : null)} />
         <div className="form-actions">
           <button type="button" className="btn" onClick={() => setAskKiosk(false)}>
             {t('common.cancel')}
           </button>
-          <button
-            type="button"
-            className="btn primary"
-            onClick={() => {
-              setAskKiosk(false);
-              navigate('/kiosk');
-            }}
-          >
+          <button type="button" className="btn primary" disabled={starting} onClick={() => void startKiosk()}>
             {t('kiosk.startConfirm')}
           </button>
         </div>

@@ -85,8 +85,14 @@ const en: Dictionary = {
   kiosk: {
     startTitle: 'Start kiosk mode',
     startWarning:
-      "The kiosk takes the screen so anyone can check in. Leaving it needs the kiosk PIN or an administrator's password. For a tablet left at the door, prefer a device key.",
+      "The kiosk takes the screen so anyone can check in. Leaving it needs the kiosk PIN or an administrator's password. For a tablet left at the door, keep the device as a kiosk (below).",
     startConfirm: 'Start kiosk',
+    keep: 'Keep this device as a kiosk (it does not expire)',
+    keepHelp:
+      'Makes a device key for this browser only and ends your administrator session here. Without it, the kiosk closes when your session expires (12 hours). Leaving the kiosk revokes the key.',
+    keepCamera: 'Camera the events are recorded under',
+    keepNoCamera: 'none (kiosk)',
+    keepKeyName: 'Kiosk of this browser ({{camera}}), {{when}}',
     leaveTitle: 'Leave kiosk mode',
     leaveHelp: "Type the kiosk PIN or an administrator's password.",
     leaveButton: 'Leave',

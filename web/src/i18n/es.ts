@@ -84,8 +84,14 @@ const es = {
   kiosk: {
     startTitle: 'Iniciar el modo quiosco',
     startWarning:
-      'El quiosco ocupará la pantalla para que cualquiera registre su entrada. Para salir hará falta el PIN del quiosco o la contraseña de un administrador. Si lo deja en una tableta, mejor use una clave de dispositivo.',
+      'El quiosco ocupará la pantalla para que cualquiera registre su entrada. Para salir hará falta el PIN del quiosco o la contraseña de un administrador. Si lo deja en una tableta en la puerta, déjela como quiosco (abajo).',
     startConfirm: 'Iniciar quiosco',
+    keep: 'Dejar este dispositivo como quiosco (no caduca)',
+    keepHelp:
+      'Crea una clave de dispositivo solo para este navegador y cierra aquí su sesión de administrador. Sin ella, el quiosco se cierra cuando vence su sesión (12 horas). Al salir del quiosco, la clave se revoca.',
+    keepCamera: 'Cámara con la que se registran las entradas',
+    keepNoCamera: 'ninguna (quiosco)',
+    keepKeyName: 'Quiosco de este navegador ({{camera}}), {{when}}',
     leaveTitle: 'Salir del modo quiosco',
     leaveHelp: 'Escriba el PIN del quiosco o la contraseña de un administrador.',
     leaveButton: 'Salir',
@@ -249,7 +255,8 @@ const es = {
     start_one: 'Importar {{count}} archivo',
     start_other: 'Importar {{count}} archivos',
     progress: 'Progreso de la importación',
-    summary: 'Fotos aceptadas: {{accepted}} de {{photos}}. Personas nuevas: {{created}}; actualizadas: {{updated}}. Archivos omitidos: {{skipped}}.',
+    summary:
+      'Fotos aceptadas: {{accepted}} de {{photos}}. Personas nuevas: {{created}}; actualizadas: {{updated}}. Archivos omitidos: {{skipped}}.',
     file: 'Archivo',
     person: 'Persona',
     name: 'Nombre',
@@ -516,7 +523,8 @@ const es = {
       recognition: 'Similitud mínima para identificar a alguien (0–1). Más alto: menos confusiones, más «no reconocido».',
       liveness: 'Puntuación mínima de persona en vivo (0–1) para registrar asistencia.',
       keepUnrecognized: 'Guarda el recorte de los rostros no reconocidos para revisarlos.',
-      retentionDays: 'Los rostros guardados (no reconocidos y los de cada marca) se borran pasados estos días; las marcas quedan. 0: no se borran nunca.',
+      retentionDays:
+        'Los rostros guardados (no reconocidos y los de cada marca) se borran pasados estos días; las marcas quedan. 0: no se borran nunca.',
       institution: 'Se muestra en el quiosco.',
       logo: 'Dirección de una imagen (https://…) que el quiosco muestra junto al nombre.',
       kioskPin: 'De 4 a 12 cifras. Se guarda cifrado; nadie puede leerlo.',

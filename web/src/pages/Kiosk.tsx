@@ -16,7 +16,7 @@ import { useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
 import type { EventType, RecognizeResponse } from '../api/types';
-import { useAuth } from '../auth/AuthContext';
+import { KIOSK_KEY_OWNED_STORAGE, useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { useLoad } from '../lib/useLoad';
 import { backoffMs, CAMERA_RETRY_MS, cameraProblem, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
@@ -471,7 +471,10 @@ function UnlockDialog({
     e.preventDefault();
     setError(null);
     try {
-      await api.kioskUnlock(usePassword ? { password, ...(deviceKey ? { email: email.trim() } : {}) } : { pin });
+      // a kiosk made by "keep this device signed in" gives its key up
+      const endKey = deviceKey && localStorage.getItem(KIOSK_KEY_OWNED_STORAGE) !== null;
+      const body = usePassword ? { password, ...(deviceKey ? { email: email.trim() } : {}) } : { pin };
+      await api.kioskUnlock(endKey ? { ...body, end_key: true } : body);
       onUnlocked();
     } catch (err) {
       setError(err as Error);
