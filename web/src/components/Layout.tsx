@@ -125,33 +125,35 @@ export function Layout() {
         )}
       </nav>
       <Modal title={t('kiosk.startTitle')} open={askKiosk} onClose={() => setAskKiosk(false)}>
-        <p>{t('kiosk.startWarning')}</p>
-        <label className="field check">
-          <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
-          <span>{t('kiosk.keep')}</span>
-        </label>
-        <p className="muted">{t('kiosk.keepHelp')}</p>
-        {keep && cameras.data && cameras.data.items.length > 0 && (
-          <label className="field">
-            <span>{t('kiosk.keepCamera')}</span>
-            <select value={keepCamera} onChange={(e) => setKeepCamera(e.target.value)}>
-              <option value="">{t('kiosk.keepNoCamera')}</option>
-              {cameras.data.items.map((c) => (
-                <option key={c.id} value={String(c.id)}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+        <div>
+          <p>{t('kiosk.startWarning')}</p>
+          <label className="field check">
+            <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
+            <span>{t('kiosk.keep')}</span>
           </label>
-        )}
-        <ErrorMessage error={startError ?? (keep ? cameras.error : null)} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => setAskKiosk(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="button" className="btn primary" disabled={starting} onClick={() => void startKiosk()}>
-            {t('kiosk.startConfirm')}
-          </button>
+          <p className="muted">{t('kiosk.keepHelp')}</p>
+          {keep && cameras.data && cameras.data.items.length > 0 && (
+            <label className="field">
+              <span>{t('kiosk.keepCamera')}</span>
+              <select value={keepCamera} onChange={(e) => setKeepCamera(e.target.value)}>
+                <option value="">{t('kiosk.keepNoCamera')}</option>
+                {cameras.data.items.map((c) => (
+                  <option key={c.id} value={String(c.id)}>
+                    {c.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <ErrorMessage error={startError ?? (keep ? cameras.error : null)} />
+          <div className="form-actions">
+            <button type="button" className="btn" onClick={() => setAskKiosk(false)}>
+              {t('common.cancel')}
+            </button>
+            <button type="button" className="btn primary" disabled={starting} onClick={() => void startKiosk()}>
+              {t('kiosk.startConfirm')}
+            </button>
+          </div>
         </div>
       </Modal>
       <main id="main" className={styles.main} key={location.pathname.split('/')[1]}>
