@@ -168,6 +168,12 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
 
     bool connected = false, flushing = false;
     double pace_start = 0;
+    /* Packets that never make a picture (a stream without its codec's
+     * headers, say) would keep a live source "connecting" forever, as bytes
+     * that never make a JPEG would an MJPEG one (mjpeg.c): the first picture
+     * must come within three stall timeouts, well past a keyframe interval. */
+    const double picture_due = rc_mono_ms() + 3.0 * cfg->stall_timeout_ms;
+    uint64_t refused = 0;
     int64_t pts0 = AV_NOPTS_VALUE;
     double tb = av_q2d(st->time_base) * 1000.0;
     for (;;) {
@@ -188,8 +194,10 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
                 }
                 break;
             } else {
-                if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) < 0)
+                if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) < 0) {
                     cam_run_partial(c, 1);
+                    refused++;
+                }
                 av_packet_unref(pkt);
             }
         }
@@ -230,6 +238,15 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
             cam_run_emit(c, f);
         }
         if (rc != RC_OK || cam_run_stopping(c)) break;
+        if (!connected && rc_mono_ms() > picture_due) {
+            cam_run_fail_code(c, "decode_failed", NULL, NULL);
+            rc = rc_fail(err, RC_ERR_CORRUPT,
+                         "%s: no picture in %.0f s although video arrives (%llu packets refused "
+                         "by the %s decoder)",
+                         label, 3.0 * cfg->stall_timeout_ms / 1000, (unsigned long long)refused,
+                         codec->name);
+            break;
+        }
         if (ret == AVERROR_EOF) {
             if (file) {
                 *ended = true;

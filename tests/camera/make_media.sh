@@ -3,6 +3,9 @@
 # test photos with Debian's ffmpeg (never stored in the repository):
 #   OUTDIR/frames/fNN.jpg  six 320x240 JPEGs (faces letterboxed)
 #   OUTDIR/clip.mkv        MPEG-4 video, 320x240, 10 fps, 30 frames
+#   OUTDIR/nopicture.ts    the same as MPEG-TS without its MPEG-4 headers (the
+#                          remove_extra bitstream filter): every packet arrives
+#                          and none decodes
 set -eu
 out=$1
 faces=${ROLLCALL_TESTDATA:?ROLLCALL_TESTDATA is not set}/faces
@@ -18,3 +21,5 @@ for f in "$faces"/id/deepface_angelina/4.jpg "$faces"/id/deepface_angelina/5.jpg
 done
 ffmpeg -nostdin -loglevel error -y -framerate 10 -stream_loop 4 -i "$out/frames/f%02d.jpg" \
   -c:v mpeg4 -q:v 5 "$out/clip.mkv"
+ffmpeg -nostdin -loglevel error -y -i "$out/clip.mkv" -c:v copy -bsf:v remove_extra=freq=all \
+  -f mpegts "$out/nopicture.ts"

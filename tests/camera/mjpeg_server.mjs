@@ -26,6 +26,8 @@
 //   /hang             no answer at all (as an ESP32-CAM busy with another viewer)
 //   /private          401 asking for credentials
 //   /video.mkv        the --video file (HTTP video for the FFmpeg source)
+//   /nopicture.ts     the --nopicture file (MPEG-TS) over and over, forever: a
+//                     live stream whose video never decodes
 //   /hits             JSON: connections per path so far
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -142,6 +144,15 @@ const server = http.createServer((req, res) => {
       const data = readFileSync(args.video);
       res.writeHead(200, { 'Content-Type': 'video/x-matroska', 'Content-Length': data.length });
       return res.end(data);
+    }
+    case '/nopicture.ts': {
+      if (!args.nopicture) break;
+      const data = readFileSync(args.nopicture);
+      res.writeHead(200, { 'Content-Type': 'video/mp2t' });
+      const again = () => {
+        if (!res.destroyed) res.write(data, () => setTimeout(again, 200));
+      };
+      return again();
     }
     case '/hits':
       res.writeHead(200, { 'Content-Type': 'application/json' });

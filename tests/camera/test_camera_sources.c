@@ -111,12 +111,13 @@ static int setup(void **state)
         fprintf(stderr, "make_media.sh failed\n");
         return -1;
     }
-    char script[512], frames[512], video[512];
+    char script[512], frames[512], video[512], nopicture[512];
     snprintf(script, sizeof script, "%s/tests/camera/mjpeg_server.mjs", src);
     snprintf(frames, sizeof frames, "%s/frames", fx.dir);
     snprintf(video, sizeof video, "%s/clip.mkv", fx.dir);
-    char *argv[] = {"node", script,  "--dir", frames,    "--video", video, "--port",
-                    "0",    "--fps", "20",    "--stdin", "watch",   NULL};
+    snprintf(nopicture, sizeof nopicture, "%s/nopicture.ts", fx.dir);
+    char *argv[] = {"node",   script, "--dir", frames, "--video", video,   "--nopicture", nopicture,
+                    "--port", "0",    "--fps", "20",   "--stdin", "watch", NULL};
     fx.port = start_helper(argv, &fx.server, &fx.server_stdin);
     return fx.port > 0 ? 0 : -1;
 }
@@ -319,6 +320,9 @@ static const bad_case bad_cases[] = {
     {"/html", CAM_KIND_SNAPSHOT, 0, 0, "not a JPEG image", "bad_content"},
     {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404", "not_found"},
     {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:", NULL}, /* not a format FFmpeg knows */
+    /* video that arrives and never decodes: an error, not "connecting" */
+    {"/nopicture.ts", CAM_KIND_FFMPEG, 0, 1000, "no picture in 3 s although video arrives",
+     "decode_failed"},
     {NULL, CAM_KIND_AUTO, 0, 0, "is the camera on", "connect_failed"},
 };
 
