@@ -694,15 +694,25 @@ out:
     return res;
 }
 
+rc_status http_key_revoke(http_req *r, int64_t id, json_t *detail, rc_error *err)
+{
+    rc_status st = store_api_key_revoke(db(r), id, err);
+    if (st != RC_OK) {
+        json_decref(detail);
+        return st;
+    }
+    http_audit(r, "api_key.revoke", "api_key", id, detail);
+    http_hub_revalidate(r->srv->hub); /* its event streams end now */
+    return RC_OK;
+}
+
 enum MHD_Result http_h_keys_delete(http_req *r)
 {
     int64_t id;
     if (!http_param_id(r, "id", &id)) return MHD_YES;
     rc_error err;
-    rc_status st = store_api_key_revoke(db(r), id, &err);
+    rc_status st = http_key_revoke(r, id, NULL, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    http_audit(r, "api_key.revoke", "api_key", id, NULL);
-    http_hub_revalidate(r->srv->hub); /* its event streams end now */
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

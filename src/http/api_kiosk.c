@@ -170,14 +170,12 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
      * that key again, and it leaves the list of keys. */
     if (end_key && r->who.key_id > 0) {
         rc_error kerr;
-        rc_status kst = store_api_key_revoke(db(r), r->who.key_id, &kerr);
+        rc_status kst =
+            http_key_revoke(r, r->who.key_id, json_pack("{s:s}", "by", "kiosk.unlock"), &kerr);
         if (kst != RC_OK) {
             res = http_reply_rc(r, kst, &kerr);
             goto out;
         }
-        http_audit(r, "api_key.revoke", "api_key", r->who.key_id,
-                   json_pack("{s:s}", "by", "kiosk.unlock"));
-        http_hub_revalidate(r->srv->hub);
     }
     res = http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 out:

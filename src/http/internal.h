@@ -447,6 +447,10 @@ enum MHD_Result http_h_roles(http_req *r);
 enum MHD_Result http_h_keys_list(http_req *r);
 enum MHD_Result http_h_keys_create(http_req *r);
 enum MHD_Result http_h_keys_delete(http_req *r);
+/* Revoke API key id: stored, audited as api_key.revoke with `detail`
+ * (owned; NULL for none), its event streams ended (DELETE /api-keys/{id},
+ * and a kiosk giving up its own key on leaving). */
+rc_status http_key_revoke(http_req *r, int64_t id, json_t *detail, rc_error *err);
 enum MHD_Result http_h_audit(http_req *r);
 enum MHD_Result http_h_settings_get(http_req *r);
 enum MHD_Result http_h_settings_patch(http_req *r);
