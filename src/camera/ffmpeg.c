@@ -172,7 +172,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
      * headers, say) would keep a live source "connecting" forever, as bytes
      * that never make a JPEG would an MJPEG one (mjpeg.c): the first picture
      * must come within three stall timeouts, well past a keyframe interval. */
-    const double picture_due = rc_mono_ms() + 3.0 * cfg->stall_timeout_ms;
+    const double picture_ms = 3.0 * cfg->stall_timeout_ms, picture_due = rc_mono_ms() + picture_ms;
     uint64_t refused = 0;
     int64_t pts0 = AV_NOPTS_VALUE;
     double tb = av_q2d(st->time_base) * 1000.0;
@@ -243,8 +243,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
             rc = rc_fail(err, RC_ERR_CORRUPT,
                          "%s: no picture in %.0f s although video arrives (%llu packets refused "
                          "by the %s decoder)",
-                         label, 3.0 * cfg->stall_timeout_ms / 1000, (unsigned long long)refused,
-                         codec->name);
+                         label, picture_ms / 1000, (unsigned long long)refused, codec->name);
             break;
         }
         if (ret == AVERROR_EOF) {
