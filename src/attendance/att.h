@@ -239,10 +239,19 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
 typedef struct {
     const char *from_day, *to_day; /* YYYY-MM-DD, inclusive, at most 366 days */
     int64_t person_id;             /* 0: everyone (active) */
-    int64_t group_id;              /* 0: any group */
+    int64_t group_id;              /* 0: any group; else the group's members and, of
+                                      their slots, only the group's */
     const char *label;             /* NULL/"": any; else only slots with this label
                                       (subject), and no "outside" rows */
     int64_t now_ms; /* slots whose start + grace is after this are "pending", not absent */
+    /* When `scoped` (a manager limited to some groups): of a person's slots,
+     * only those of groups[0..ngroups) and of the person's own schedules
+     * make rows, and only those groups get a summary. A slot left out (by
+     * this or by group_id) still takes the events made for it, so they do
+     * not show as "outside" either. */
+    bool scoped;
+    const int64_t *groups;
+    size_t ngroups;
 } att_query;
 
 /* One person's one slot (or, without a matching schedule, one day). */

@@ -134,7 +134,8 @@ typedef struct {
     const char *from, *to;
     const store_holiday *hol;
     size_t nhol;
-    const char *label; /* NULL: any */
+    const char *label;  /* NULL: any */
+    const att_query *q; /* which groups' slots make rows (slot_shown) */
     int64_t now_ms;
     const att_tz *tz;
     int64_t count_from, count_until;
@@ -161,6 +162,18 @@ static int64_t slot_counts_from(const rows_ctx *cx, const store_schedule *sc,
             if (joined > from) from = joined;
         }
     return from;
+}
+
+/* Whether a slot of group_id (0: the person's own schedule) makes a row:
+ * with the query's group_id, that group's only; when scoped, the person's
+ * own and the scope's groups'. */
+static bool slot_shown(const att_query *q, int64_t group_id)
+{
+    if (q->group_id && group_id != q->group_id) return false;
+    if (!q->scoped || !group_id) return true;
+    for (size_t i = 0; i < q->ngroups; i++)
+        if (q->groups[i] == group_id) return true;
+    return false;
 }
 
 static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, const rows_ctx *cx,
@@ -209,11 +222,13 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
                 if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
             }
-            /* Not counted (before the person or the institution started,
-             * before joining the slot's group, from the archive day on):
-             * no row unless they came. */
-            if (!first &&
-                (day < slot_counts_from(cx, &sc[k], mem, nmem) || day >= cx->count_until)) {
+            /* Another group's slot, not asked for: its events are taken,
+             * no row. Not counted (before the person or the institution
+             * started, before joining the slot's group, from the archive
+             * day on): no row unless they came. */
+            if (!slot_shown(cx->q, sc[k].group_id) ||
+                (!first &&
+                 (day < slot_counts_from(cx, &sc[k], mem, nmem) || day >= cx->count_until))) {
                 rows->n--;
                 continue;
             }
@@ -264,6 +279,13 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     return st;
 }
 
+static int cmp_group_id(const void *a, const void *b)
+{
+    int64_t x = (*(att_group_summary *const *)a)->group_id,
+            y = (*(att_group_summary *const *)b)->group_id;
+    return x < y ? -1 : x > y;
+}
+
 static rc_status group_summaries(store *s, const att_query *q, att_report *out, rc_error *err)
 {
     store_group *g = NULL;
@@ -282,30 +304,48 @@ static rc_status group_summaries(store *s, const att_query *q, att_report *out, 
         if (!out->groups) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; st == RC_OK && i < ng; i++) {
+        if (!slot_shown(q, g[i].id)) continue;
         att_group_summary *gs = &out->groups[out->ngroups++];
         gs->group_id = g[i].id;
         memcpy(gs->name, g[i].name, sizeof gs->name);
         int64_t *ids = NULL;
         size_t nid = 0;
         st = store_group_members(s, g[i].id, &ids, &nid, err);
-        for (size_t k = 0; st == RC_OK && k < nid; k++) {
-            for (size_t p = 0; p < out->npeople; p++) {
-                const att_person_summary *ps = &out->people[p];
-                if (ps->person_id != ids[k]) continue;
-                gs->members++;
-                gs->slots += ps->slots;
-                gs->present += ps->present;
-                gs->late += ps->late;
-                gs->early_leave += ps->early_leave;
-                gs->absent += ps->absent;
-            }
-        }
+        for (size_t k = 0; st == RC_OK && k < nid; k++)
+            for (size_t p = 0; p < out->npeople; p++)
+                gs->members += out->people[p].person_id == ids[k];
         free(ids);
+    }
+    free(g);
+    /* Each group's own slots: a member's other groups and own schedules
+     * count for those, not here. */
+    att_group_summary **by_id =
+        st == RC_OK && out->ngroups ? malloc(out->ngroups * sizeof *by_id) : NULL;
+    if (st == RC_OK && out->ngroups && !by_id) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    if (by_id) {
+        for (size_t i = 0; i < out->ngroups; i++) by_id[i] = &out->groups[i];
+        qsort(by_id, out->ngroups, sizeof *by_id, cmp_group_id);
+    }
+    for (size_t k = 0; by_id && k < out->nrows; k++) {
+        const att_row *row = &out->rows[k];
+        if (!row->schedule_id || !row->group_id) continue;
+        att_group_summary key = {.group_id = row->group_id}, *kp = &key;
+        att_group_summary **hit = bsearch(&kp, by_id, out->ngroups, sizeof *by_id, cmp_group_id);
+        if (!hit) continue;
+        att_group_summary *gs = *hit;
+        gs->slots++;
+        gs->present += row->present;
+        gs->late += row->late;
+        gs->early_leave += row->early_leave;
+        gs->absent += row->absent;
+    }
+    free(by_id);
+    for (size_t i = 0; i < out->ngroups; i++) {
+        att_group_summary *gs = &out->groups[i];
         int judged = gs->present + gs->absent;
         gs->present_rate = judged ? (double)gs->present / judged : 0;
         gs->late_rate = gs->present ? (double)gs->late / gs->present : 0;
     }
-    free(g);
     return st;
 }
 
@@ -361,6 +401,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .hol = hol,
                    .nhol = nhol,
                    .label = q->label && *q->label ? q->label : NULL,
+                   .q = q,
                    .now_ms = q->now_ms,
                    .tz = tz};
     int64_t inst_from = INT64_MIN;

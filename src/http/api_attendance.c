@@ -82,8 +82,9 @@ static bool scope_check(http_req *r, int64_t group_id, int64_t person_id)
            (!person_id || http_require_person(r, person_id));
 }
 
-/* Drop what a limited manager may not see from a report. */
-static void scope_report(http_req *r, att_report *rep, const int64_t *ids, size_t n)
+/* Drop the people a limited manager may not see from a report (their
+ * groups' slots and summaries alone were built: att_query's scope). */
+static void scope_report(att_report *rep, const int64_t *ids, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < rep->nrows; i++)
@@ -93,10 +94,6 @@ static void scope_report(http_req *r, att_report *rep, const int64_t *ids, size_
     for (size_t i = 0; i < rep->npeople; i++)
         if (http_scope_has(ids, n, rep->people[i].person_id)) rep->people[k++] = rep->people[i];
     rep->npeople = k;
-    k = 0;
-    for (size_t i = 0; i < rep->ngroups; i++)
-        if (http_scope_group(r, rep->groups[i].group_id)) rep->groups[k++] = rep->groups[i];
-    rep->ngroups = k;
 }
 
 /* Members may only ask about themselves. Returns false after answering
@@ -389,7 +386,10 @@ bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report
                    .person_id = person_id,
                    .group_id = group_id,
                    .label = label,
-                   .now_ms = rc_unix_ms()};
+                   .now_ms = rc_unix_ms(),
+                   .scoped = scoped,
+                   .groups = r->who.groups,
+                   .ngroups = r->who.ngroups};
     rc_error err;
     rc_status st = att_report_build(r->srv->att, &q, rep, &err);
     if (st != RC_OK) {
@@ -397,7 +397,7 @@ bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report
         http_reply_rc(r, st, &err);
         return false;
     }
-    if (scoped) scope_report(r, rep, scope, nscope);
+    if (scoped) scope_report(rep, scope, nscope);
     free(scope);
     return true;
 }

@@ -1406,6 +1406,121 @@ static void join_and_archive_dates_bound_absences(void **state)
     att_report_free(&rep);
 }
 
+/* The row of person p for schedule sc in a report; NULL when none. */
+static const att_row *row_of(const att_report *rep, int64_t p, int64_t sc)
+{
+    for (size_t i = 0; i < rep->nrows; i++)
+        if (rep->rows[i].person_id == p && rep->rows[i].schedule_id == sc) return &rep->rows[i];
+    return NULL;
+}
+
+static const att_group_summary *group_of(const att_report *rep, int64_t g)
+{
+    for (size_t i = 0; i < rep->ngroups; i++)
+        if (rep->groups[i].group_id == g) return &rep->groups[i];
+    return NULL;
+}
+
+static size_t outside_rows(const att_report *rep, int64_t p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rep->nrows; i++)
+        n += rep->rows[i].person_id == p && !rep->rows[i].schedule_id;
+    return n;
+}
+
+/* Ann is in 7B (Maths, Monday 08:00) and in Chess (Monday 15:00), and has
+ * her own tutoring slot (Monday 12:00). A group's figures count that
+ * group's slots only; a report for one group, or for a manager limited to
+ * some groups, shows those groups' slots (and a person's own), and the
+ * other groups' slots neither show nor turn their events into "outside"
+ * rows. */
+static void each_group_counts_its_own_slots(void **state)
+{
+    fx *f = *state;
+    store_group chess = {0};
+    snprintf(chess.name, sizeof chess.name, "Chess");
+    OK(store_group_create(f->s, &chess, &e_));
+    OK(store_group_join(f->s, chess.id, f->ann, 1767225600000LL, &e_));
+    store_schedule cs = {
+        .group_id = chess.id, .dow = 1, .start_min = 900, .end_min = 960, .grace_min = 0};
+    snprintf(cs.label, sizeof cs.label, "Chess");
+    OK(store_schedule_create(f->s, &cs, &e_));
+    store_schedule own = {
+        .person_id = f->ann, .dow = 1, .start_min = 720, .end_min = 780, .grace_min = 0};
+    snprintf(own.label, sizeof own.label, "Tutoring");
+    OK(store_schedule_create(f->s, &own, &e_));
+    OK(att_reload(f->a, &e_));
+    att_result r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.8);
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+    r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 14, 58, 0), 0.8);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_int_equal(r.event.schedule_id, cs.id);
+    r = see(f, f->bob, f->cam_in, at(f, 2026, 3, 2, 8, 10, 0), 0.8);
+    assert_string_equal(r.event.status, "late");
+
+    att_query q = {
+        .from_day = "2026-03-02", .to_day = "2026-03-02", .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_non_null(row_of(&rep, f->ann, f->sched_mon));
+    assert_non_null(row_of(&rep, f->ann, cs.id));
+    assert_true(row_of(&rep, f->ann, own.id)->absent);
+    assert_int_equal(outside_rows(&rep, f->ann), 0);
+    const att_group_summary *g7 = group_of(&rep, f->group), *gc = group_of(&rep, chess.id);
+    assert_non_null(g7);
+    assert_non_null(gc);
+    /* 7B: Ann's and Bob's Maths; not Ann's chess or tutoring */
+    assert_int_equal(g7->members, 2);
+    assert_int_equal(g7->slots, 2);
+    assert_int_equal(g7->present, 2);
+    assert_int_equal(g7->late, 1);
+    assert_int_equal(g7->absent, 0);
+    assert_int_equal(gc->members, 1);
+    assert_int_equal(gc->slots, 1);
+    assert_int_equal(gc->present, 1);
+    assert_int_equal(gc->absent, 0);
+    att_report_free(&rep);
+
+    /* 7B's report: its slots only, the chess entry not "outside" */
+    q.group_id = f->group;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_non_null(row_of(&rep, f->ann, f->sched_mon));
+    assert_null(row_of(&rep, f->ann, cs.id));
+    assert_null(row_of(&rep, f->ann, own.id));
+    assert_int_equal(outside_rows(&rep, f->ann), 0);
+    assert_int_equal(rep.ngroups, 1);
+    assert_int_equal(rep.groups[0].slots, 2);
+    for (size_t i = 0; i < rep.npeople; i++)
+        if (rep.people[i].person_id == f->ann) assert_int_equal(rep.people[i].slots, 1);
+    att_report_free(&rep);
+
+    /* A manager limited to Chess: Chess and Ann's own slot, no 7B */
+    q.group_id = 0;
+    q.scoped = true;
+    q.groups = &chess.id;
+    q.ngroups = 1;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_null(row_of(&rep, f->ann, f->sched_mon));
+    assert_null(row_of(&rep, f->bob, f->sched_mon));
+    assert_non_null(row_of(&rep, f->ann, cs.id));
+    assert_non_null(row_of(&rep, f->ann, own.id));
+    assert_int_equal(outside_rows(&rep, f->ann), 0);
+    assert_int_equal(outside_rows(&rep, f->bob), 0);
+    assert_int_equal(rep.ngroups, 1);
+    assert_int_equal(rep.groups[0].group_id, chess.id);
+    att_report_free(&rep);
+
+    /* ... and limited to no group at all: a person's own slot only */
+    q.ngroups = 0;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_null(row_of(&rep, f->ann, f->sched_mon));
+    assert_null(row_of(&rep, f->ann, cs.id));
+    assert_non_null(row_of(&rep, f->ann, own.id));
+    assert_int_equal(rep.ngroups, 0);
+    att_report_free(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1441,6 +1556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(zone_outlives_a_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

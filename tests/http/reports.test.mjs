@@ -179,3 +179,47 @@ test('attendance_start_day: no absences before the institution started', async (
   assert.equal(r.body.attendance_start_day, null);
   assert.equal((await admin.get('/api/v1/attendance/absentees')).body.total, 2);
 });
+
+test('a person in two groups: each group counts its own slots, and a manager limited to one sees nothing of the other', async () => {
+  // Dora is in 1A (Matemáticas this morning, Historia this afternoon) and in
+  // 3C (Ajedrez 10:00-11:00); she came to neither.
+  const dora = (await admin.post('/api/v1/persons', { external_id: 'R-4', first_name: 'Dora', last_name: 'Díaz', kind: 'student' })).body.id;
+  const c3 = (await admin.post('/api/v1/groups', { name: '3C' })).body.id;
+  assert.equal((await admin.post(`/api/v1/groups/${ids.a}/members/${dora}`)).status, 204);
+  assert.equal((await admin.post(`/api/v1/groups/${c3}/members/${dora}`)).status, 204);
+  const s = await admin.post('/api/v1/schedules', { group_id: c3, day_of_week: dow, start: '10:00', end: '11:00', grace_min: 5, label: 'Ajedrez' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+
+  // The admin's report: 1A's figures are 1A's slots (Ana, Beto and Dora:
+  // Matemáticas and Historia each), 3C's are Dora's Ajedrez alone.
+  let r = await admin.get(`/api/v1/reports/groups?from=${today}&to=${today}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const g = Object.fromEntries(r.body.groups.map((x) => [x.group_id, x]));
+  assert.deepEqual([g[ids.a].members, g[ids.a].slots, g[ids.a].present, g[ids.a].absent], [3, 6, 1, 2]);
+  assert.deepEqual([g[c3].members, g[c3].slots, g[c3].present, g[c3].absent], [1, 1, 0, 1]);
+  assert.equal(r.body.people.find((p) => p.person_id === dora).slots, 3);
+  // 3C's absentees: Ajedrez only, not Dora's 1A class.
+  r = await admin.get(`/api/v1/attendance/absentees?group_id=${c3}`);
+  assert.deepEqual(r.body.items.map((x) => [x.person_id, x.label, x.group_name]), [[dora, 'Ajedrez', '3C']]);
+
+  // 3C's tutor: Dora's Ajedrez, nothing of 1A (its slots, its name).
+  const u = await admin.post('/api/v1/users', { email: 'tutor3c@example.org', name: 'Tutor 3C', role: 'manager', password: 'tutor-pass-3', group_ids: [c3], must_change_password: false });
+  assert.equal(u.status, 201, JSON.stringify(u.body));
+  const tutor = new Client(env.srv.url);
+  await tutor.login('tutor3c@example.org', 'tutor-pass-3');
+  r = await tutor.get(`/api/v1/reports/groups?from=${today}&to=${today}`);
+  assert.deepEqual(r.body.people.map((p) => [p.person_id, p.slots, p.absent]), [[dora, 1, 1]]);
+  assert.deepEqual(r.body.groups.map((x) => [x.group_id, x.slots]), [[c3, 1]]);
+  r = await tutor.get('/api/v1/attendance/absentees');
+  assert.deepEqual(r.body.items.map((x) => [x.person_id, x.label, x.group_id]), [[dora, 'Ajedrez', c3]]);
+  for (const path of [`/api/v1/reports/groups?from=${today}&to=${today}`, '/api/v1/attendance/absentees',
+    '/api/v1/attendance/absentees?format=csv', `/api/v1/attendance/export?format=csv&from=${today}&to=${today}`,
+    `/api/v1/reports/summary?from=${today}&to=${today}`, `/api/v1/reports/daily?from=${today}&to=${today}`]) {
+    r = await tutor.get(path);
+    assert.equal(r.status, 200, path);
+    const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+    assert.doesNotMatch(text, /Matemáticas|Historia|"1A"|,1A,|;1A;/, path);
+  }
+  r = await tutor.get(`/api/v1/reports/summary?from=${today}&to=${today}`);
+  assert.deepEqual(r.body.items.map((p) => [p.person_id, p.slots]), [[dora, 1]]);
+});
