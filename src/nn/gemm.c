@@ -932,6 +932,75 @@ void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float al
     }
 }
 
+#if defined(__x86_64__)
+/* Up to 8 x 16 columns of y at a time, each summed over k in order from
+ * zero: one broadcast of x[k] feeds 8 independent FMA chains. */
+__attribute__((target("avx512f"))) static void gemv_cols_avx512(const float *x, const float *W,
+                                                                int64_t K, int64_t N, float *y)
+{
+    for (int64_t j = 0; j < N; j += 128) {
+        int nv = (int)((N - j + 15) / 16 < 8 ? (N - j + 15) / 16 : 8);
+        __mmask16 last =
+            N - j - 16 * (nv - 1) >= 16 ? 0xffff : (__mmask16)((1u << (N - j - 16 * (nv - 1))) - 1);
+        __m512 acc[8];
+        for (int v = 0; v < 8; v++) acc[v] = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K; k++) {
+            const float *w = W + k * N + j;
+            __m512 xv = _mm512_set1_ps(x[k]);
+#pragma GCC unroll 8
+            for (int v = 0; v < 8; v++)
+                if (v < nv - 1)
+                    acc[v] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + 16 * v), acc[v]);
+                else if (v == nv - 1)
+                    acc[v] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(last, w + 16 * v), acc[v]);
+        }
+        for (int v = 0; v < nv; v++)
+            _mm512_mask_storeu_ps(y + j + 16 * v, v < nv - 1 ? 0xffff : last, acc[v]);
+    }
+}
+
+/* gemv_cols_avx512 on 8 lanes. */
+__attribute__((target("avx2,fma"))) static void gemv_cols_avx2(const float *x, const float *W,
+                                                               int64_t K, int64_t N, float *y)
+{
+    for (int64_t j = 0; j < N; j += 64) {
+        int nv = (int)((N - j + 7) / 8 < 8 ? (N - j + 7) / 8 : 8);
+        __m256i last = nn_lanes8(0, N - j - 8 * (nv - 1));
+        __m256 acc[8];
+        for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K; k++) {
+            const float *w = W + k * N + j;
+            __m256 xv = _mm256_set1_ps(x[k]);
+#pragma GCC unroll 8
+            for (int v = 0; v < 8; v++)
+                if (v < nv - 1)
+                    acc[v] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 8 * v), acc[v]);
+                else if (v == nv - 1)
+                    acc[v] = _mm256_fmadd_ps(xv, _mm256_maskload_ps(w + 8 * v, last), acc[v]);
+        }
+        for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(y + j + 8 * v, acc[v]);
+        _mm256_maskstore_ps(y + j + 8 * (nv - 1), last, acc[nv - 1]);
+    }
+}
+#endif
+
+void nn_gemv_cols(const float *x, const float *W, int64_t K, int64_t N, float *y)
+{
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        gemv_cols_avx512(x, W, K, N, y);
+        return;
+    }
+    if (nn_cpu_features().avx2) {
+        gemv_cols_avx2(x, W, K, N, y);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < N; j++) y[j] = 0.0f;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++) y[j] = fmaf(x[k], W[k * N + j], y[j]);
+}
+
 bool nn_conv_small_n(const nn_node *n, const nn_im2col *a, int64_t M, int64_t N, const float *W,
                      float *y, const float *bias, float *patches)
 {

@@ -285,6 +285,9 @@ float nn_dot(const float *a, const float *b, int64_t n);
 /* y[j] += alpha * (x . W[j]) for the N rows of W [N][K] (a one-row Gemm
  * against weights stored transposed). */
 void nn_gemv_rows(const float *x, const float *W, int64_t N, int64_t K, float alpha, float *y);
+/* y[j] = x . (column j of W [K][N]), each summed over k in order with
+ * fused multiply-adds: a one-row MatMul (what a BLAS pays more to set up). */
+void nn_gemv_cols(const float *x, const float *W, int64_t K, int64_t N, float *y);
 
 /* Convolution as one dot product per output (patches [N][K] built in
  * `patches`, N * K floats); for outputs with very few positions. */

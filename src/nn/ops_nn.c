@@ -961,6 +961,8 @@ static void run_matmul(nn_ctx *c)
                     for (int64_t k = 0; k < g.K; k++) acc += a[i * g.K + k] * b[k * g.N + j];
                     y[i * g.N + j] = acc;
                 }
+        } else if (g.M == 1) {
+            nn_gemv_cols(a, b, g.K, g.N, y);
         } else {
             nn_sgemm(false, false, (int)g.M, (int)g.N, (int)g.K, 1.0f, a, (int)g.K, b, (int)g.N,
                      0.0f, y, (int)g.N);

@@ -1139,6 +1139,25 @@ static void test_gemm_matmul(void **state)
     ob_value vm[] = {V("x", 4, 2, 1, 2, 3), VF("b", b, 2, 3, 2)};
     ob_node mm = {"MatMul", {"x", "b"}, {"y"}, {{0}}};
     check(13, vm, 2, &mm, 1, x, 4, xd, want_m, 4, md, 1e-5f);
+    /* one row per batch ([3,1,K] x [K,N]: the GEMV path), N past a whole
+     * number of 16- and 128-column blocks */
+    enum { GK = 533, GN = 135, GB = 3 };
+    float *gx = malloc(GB * GK * sizeof(float)), *gw = malloc(GK * GN * sizeof(float)),
+          *gwant = malloc(GB * GN * sizeof(float));
+    for (int i = 0; i < GB * GK; i++) gx[i] = frand();
+    for (int i = 0; i < GK * GN; i++) gw[i] = frand();
+    for (int bi = 0; bi < GB; bi++)
+        for (int j = 0; j < GN; j++) {
+            double d = 0;
+            for (int k = 0; k < GK; k++) d += (double)gx[bi * GK + k] * gw[k * GN + j];
+            gwant[bi * GN + j] = (float)d;
+        }
+    int64_t gxd[3] = {GB, 1, GK}, gyd[3] = {GB, 1, GN};
+    ob_value vg[] = {V("x", 3, GB, 1, GK), VF("b", gw, 2, GK, GN)};
+    check(13, vg, 2, &mm, 1, gx, 3, gxd, gwant, 3, gyd, 1e-4f);
+    free(gx);
+    free(gw);
+    free(gwant);
     /* a vector on the right drops its axis: [2,3] x [3] -> [2] */
     float vec[3] = {1, 1, 1}, want_v[2] = {3, 12};
     int64_t xd2[2] = {2, 3}, vd[1] = {2};
