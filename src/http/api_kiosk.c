@@ -48,17 +48,41 @@ void http_kiosk_settings_json(http_req *r, json_t *settings)
     json_object_set_new(settings, "kiosk_pin_set", json_boolean(pin[0] != 0));
 }
 
-/* 4 to 12 digits; false after answering 400. */
+/* A PIN anyone would try first: one digit over and over (0000, 111111) or
+ * digits counting up or down by one (1234, 3456, 98765). The kiosk limits
+ * wrong PINs per address, not per person, so someone trying 1234 with
+ * every code in turn finds whoever chose it. */
+static bool guessable_pin(const char *pin)
+{
+    bool same = true, up = true, down = true;
+    for (size_t i = 1; pin[i]; i++) {
+        int d = pin[i] - pin[i - 1];
+        same = same && d == 0;
+        up = up && d == 1;
+        down = down && d == -1;
+    }
+    return same || up || down;
+}
+
+/* 4 to 12 digits, not guessable_pin; false after answering 400. */
 static bool valid_pin(http_req *r, const char *field, const char *pin)
 {
     size_t n = strlen(pin);
-    bool ok = n >= PIN_MIN && n <= PIN_MAX && strspn(pin, "0123456789") == n;
-    if (!ok)
+    if (n < PIN_MIN || n > PIN_MAX || strspn(pin, "0123456789") != n) {
         http_reply_error_p(
             r, MHD_HTTP_BAD_REQUEST, "invalid_pin_format",
             json_pack("{s:s,s:i,s:i}", "field", field, "min", PIN_MIN, "max", PIN_MAX),
             "field '%s' must be %d to %d digits", field, PIN_MIN, PIN_MAX);
-    return ok;
+        return false;
+    }
+    if (guessable_pin(pin)) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "weak_pin", json_pack("{s:s}", "field", field),
+                           "field '%s' is too easy to guess (one digit repeated, or digits "
+                           "counting up or down); choose another",
+                           field);
+        return false;
+    }
+    return true;
 }
 
 bool http_kiosk_settings_patch(http_req *r, json_t *b)

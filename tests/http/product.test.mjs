@@ -195,6 +195,15 @@ test('kiosk: institution name for every role, a hashed PIN to leave, throttled a
   let r = await admin.patch('/api/v1/settings', { institution_name: 'IES Río Tajo', kiosk_pin: '12ab' });
   assert.equal(r.body.error.code, 'invalid_pin_format');
   assert.deepEqual(r.body.error.params, { field: 'kiosk_pin', min: 4, max: 12 });
+  // The PINs anyone tries first are refused, without repeating them.
+  for (const weak of ['0000', '1234', '98765', '777777', '012345678']) {
+    r = await admin.patch('/api/v1/settings', { kiosk_pin: weak });
+    assert.equal(r.status, 400, weak);
+    assert.equal(r.body.error.code, 'weak_pin', weak);
+    assert.deepEqual(r.body.error.params, { field: 'kiosk_pin' });
+    assert.ok(!r.body.error.message.includes(weak), r.body.error.message);
+  }
+  assert.equal((await admin.get('/api/v1/settings')).body.kiosk_pin_set, false, 'no weak PIN was kept');
   r = await admin.patch('/api/v1/settings', { institution_name: 'IES Río Tajo', kiosk_pin: '2468' });
   assert.equal(r.status, 200);
   assert.equal(r.body.kiosk_pin_set, true);
@@ -241,6 +250,11 @@ test('kiosk: a person checks in with their code and PIN; the event says source p
   const p = await personWithSlotToday('P-77', 'Paula');
   let r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: '12' });
   assert.equal(r.body.error.code, 'invalid_pin_format');
+  for (const weak of ['1111', '3456', '4321']) {
+    r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: weak });
+    assert.equal(r.body.error.code, 'weak_pin', weak);
+  }
+  assert.equal((await admin.get(`/api/v1/persons/${p.id}`)).body.pin_set, false);
   r = await admin.put(`/api/v1/persons/${p.id}/pin`, { pin: '7531' });
   assert.deepEqual(r.body, { pin_set: true });
   // A fresh key: the previous test used up this address's unlock attempts

@@ -708,6 +708,7 @@ const en: Dictionary = {
     kiosk_unlock_refused: 'Wrong PIN or password.',
     checkin_refused: 'Wrong code or PIN.',
     invalid_pin_format: 'The PIN must have {{min}} to {{max}} digits.',
+    weak_pin: 'That PIN is too easy to guess (one digit repeated, or digits in a row); choose another.',
     reason_required: 'Give the reason.',
     unknown_setting: 'Unknown setting.',
     image_too_large: 'The image is too large.',

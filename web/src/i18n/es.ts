@@ -710,6 +710,7 @@ const es = {
     kiosk_unlock_refused: 'PIN o contraseña incorrectos.',
     checkin_refused: 'Código o PIN incorrectos.',
     invalid_pin_format: 'El PIN debe tener de {{min}} a {{max}} cifras.',
+    weak_pin: 'Ese PIN es demasiado fácil de adivinar (una cifra repetida o cifras seguidas); elija otro.',
     reason_required: 'Indique el motivo.',
     unknown_setting: 'Ajuste desconocido.',
     image_too_large: 'La imagen es demasiado grande.',
