@@ -1323,78 +1323,127 @@ conv1ch_flat_avx512(const nn_node *n, const float *x, int64_t H, int64_t W, int6
  * outputs and each of the three input rows, two loads of 32 columns and
  * two permutations give the even (centre tap) and odd (right tap) columns;
  * the left tap is the odd columns shifted by one lane, the first lane
- * coming from the previous block (zero at the left border). Full blocks
- * use plain loads; only a row's last block is masked. No phase planes, no
- * per-block masks: on 120x160 and 60x80 planes this does half the work of
- * the phase-plane and in-place kernels. */
-__attribute__((target("avx512f"))) static void dw3x3s2_rows_avx512(const nn_node *n,
-                                                                   const nn_dw_rows *g,
-                                                                   const float *w,
-                                                                   const float *bias, float *y)
+ * coming from the previous block (zero at the left border). No phase
+ * planes, no per-block masks: on 120x160 and 60x80 planes this does half
+ * the work of the phase-plane and in-place kernels.
+ *
+ * The loop over a row's blocks is branch-free: a row above or below the
+ * image is a row of zeros (its products add +0), the blocks whose 32 input
+ * columns are all inside run with plain loads and stores before the last
+ * one, and the activation is a compile-time constant (dw_s2_rows_act). */
+__attribute__((always_inline, target("avx512f"))) static inline __m512
+dw_s2_block(const float *const row[3], int64_t c0, bool full, __mmask16 m0, __mmask16 m1,
+            const __m512 k[9], __m512 acc, __m512 pod[3])
 {
-    const float *x = g->x;
-    const int64_t C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
-                 hi = _mm512_set1_ps(n->act_b);
-    const int act = n->act;
+#pragma GCC unroll 3
+    for (int r = 0; r < 3; r++) {
+        const float *p = row[r] + c0;
+        __m512 a = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m0, p);
+        __m512 b = full ? _mm512_loadu_ps(p + 16) : _mm512_maskz_loadu_ps(m1, p + 16);
+        __m512 ev = _mm512_permutex2var_ps(a, even, b);
+        __m512 od = _mm512_permutex2var_ps(a, odd, b);
+        __m512 lf = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(od), _mm512_castps_si512(pod[r]), 15));
+        pod[r] = od;
+        acc = _mm512_fmadd_ps(lf, k[r * 3], acc);
+        acc = _mm512_fmadd_ps(ev, k[r * 3 + 1], acc);
+        acc = _mm512_fmadd_ps(od, k[r * 3 + 2], acc);
+    }
+    return acc;
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s2_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const float *bias, float *y,
+               const float *zrow, const int act)
+{
+    const float *x = g->x;
+    const int64_t C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    const __m512 zero = _mm512_setzero_ps();
     /* an input larger than L2 comes from L3, where the hardware
      * prefetchers fall behind when other cores stream too: prefetch the
      * rows needed two output rows ahead */
     bool big = g->prefetch && C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20);
+    /* blocks [0, nfull) read 32 columns inside the row and store 16 */
+    int64_t nfull = 0;
+    while (16 * (nfull + 1) <= OW && 32 * (nfull + 1) <= W) nfull++;
     for (int64_t c = 0; c < C; c++) {
         /* row iy of the channel at xc + (iy - r0) * W: rows r0 on are given */
         const float *xc = x + c * g->xs, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
-        epi_vec ch_epi =
-            epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
-        __m512 vb = ch_epi.vb, vs = ch_epi.vs;
+        epi_vec e = epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
         for (int64_t oy = g->oy0; oy < g->oy1; oy++) {
             const float *row[3];
             for (int r = 0; r < 3; r++) {
                 int64_t iy = 2 * oy - 1 + r;
-                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : NULL;
+                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : zrow;
             }
             if (big) /* two output rows ahead */
                 for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
                     for (int64_t b = 0; b < W; b += 16)
                         _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
             __m512 pod[3] = {zero, zero, zero}; /* previous block's odd columns */
-            for (int64_t ox = 0; ox < OW; ox += 16) {
+            float *yr = yc + oy * OW;
+            for (int64_t j = 0; j < nfull; j++) {
+                __m512 acc = dw_s2_block(row, 32 * j, true, 0, 0, k, e.vb, pod);
+                _mm512_storeu_ps(yr + 16 * j, epi_avx512(act, acc, e.vs, e.lo, e.hi));
+            }
+            for (int64_t ox = 16 * nfull; ox < OW; ox += 16) {
                 int64_t c0 = 2 * ox, left = W - c0; /* input columns from c0 on */
-                bool full = left >= 32;
                 __mmask16 m0 = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
                 __mmask16 m1 = (__mmask16)(left >= 32   ? 0xffff
                                            : left <= 16 ? 0
                                                         : (1u << (left - 16)) - 1);
-                __m512 acc = vb;
-                for (int r = 0; r < 3; r++) {
-                    if (!row[r]) continue;
-                    const float *p = row[r] + c0;
-                    __m512 a = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m0, p);
-                    __m512 b = full ? _mm512_loadu_ps(p + 16) : _mm512_maskz_loadu_ps(m1, p + 16);
-                    __m512 ev = _mm512_permutex2var_ps(a, even, b);
-                    __m512 od = _mm512_permutex2var_ps(a, odd, b);
-                    __m512 lf = _mm512_castsi512_ps(_mm512_alignr_epi32(
-                        _mm512_castps_si512(od), _mm512_castps_si512(pod[r]), 15));
-                    pod[r] = od;
-                    acc = _mm512_fmadd_ps(lf, k[r * 3], acc);
-                    acc = _mm512_fmadd_ps(ev, k[r * 3 + 1], acc);
-                    acc = _mm512_fmadd_ps(od, k[r * 3 + 2], acc);
-                }
-                acc = epi_avx512(act, acc, vs, lo, hi);
-                if (OW - ox >= 16)
-                    _mm512_storeu_ps(yc + oy * OW + ox, acc);
-                else
-                    _mm512_mask_storeu_ps(yc + oy * OW + ox, (__mmask16)((1u << (OW - ox)) - 1),
-                                          acc);
+                __m512 acc = dw_s2_block(row, c0, false, m0, m1, k, e.vb, pod);
+                acc = epi_avx512(act, acc, e.vs, e.lo, e.hi);
+                int64_t m = OW - ox < 16 ? OW - ox : 16;
+                _mm512_mask_storeu_ps(yr + ox, (__mmask16)((1u << m) - 1), acc);
             }
         }
+    }
+}
+
+#define DW_S2_ROWS(NAME, ACT)                                                                      \
+    __attribute__((target("avx512f"))) static void NAME(const nn_node *n, const nn_dw_rows *g,     \
+                                                        const float *w, const float *bias,         \
+                                                        float *y, const float *zrow)               \
+    {                                                                                              \
+        dw_s2_rows_act(n, g, w, bias, y, zrow, ACT);                                               \
+    }
+DW_S2_ROWS(dw_s2_rows_none, NN_ACT_NONE)
+DW_S2_ROWS(dw_s2_rows_relu, NN_ACT_RELU)
+DW_S2_ROWS(dw_s2_rows_prelu, NN_ACT_PRELU)
+DW_S2_ROWS(dw_s2_rows_clip, NN_ACT_CLIP)
+
+/* The rows above and below the image, for rows up to this wide. */
+#define DW_ZERO_ROW 4096
+static const float dw_zero_row[DW_ZERO_ROW + 32];
+
+static bool dw3x3s2_rows_avx512(const nn_node *n, const nn_dw_rows *g, const float *w,
+                                const float *bias, float *y)
+{
+    if (g->W > DW_ZERO_ROW) return false;
+    switch (n->act) {
+    case NN_ACT_NONE:
+        dw_s2_rows_none(n, g, w, bias, y, dw_zero_row);
+        return true;
+    case NN_ACT_RELU:
+        dw_s2_rows_relu(n, g, w, bias, y, dw_zero_row);
+        return true;
+    case NN_ACT_PRELU:
+    case NN_ACT_LEAKY: /* the same form, the slope from epi_vec_of */
+        dw_s2_rows_prelu(n, g, w, bias, y, dw_zero_row);
+        return true;
+    case NN_ACT_CLIP:
+        dw_s2_rows_clip(n, g, w, bias, y, dw_zero_row);
+        return true;
+    default:
+        return false;
     }
 }
 #endif
@@ -1437,8 +1486,7 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
      * are faster through the phase planes or in registers) */
     if (s == 2 && nn_dw3x3s2_rows_takes(H, W, OH, OW)) {
         nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true, 0, 0};
-        dw3x3s2_rows_avx512(n, &a, w, bias, y);
-        return true;
+        if (dw3x3s2_rows_avx512(n, &a, w, bias, y)) return true;
     }
     if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
     dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
@@ -1457,8 +1505,7 @@ bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         a->OW < 8 || 2 * (a->OH - 1) > a->H - 1 || 2 * (a->OW - 1) > a->W - 1)
         return false;
-    dw3x3s2_rows_avx512(n, a, w, bias, y);
-    return true;
+    return dw3x3s2_rows_avx512(n, a, w, bias, y);
 #else
     (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;
