@@ -92,7 +92,7 @@ static bool level_of(const nn_model *m, const nn_node *n, nn_ctx *c, bool last, 
         /* stride 1, same size: nn_dw3x3_flat's rows of whole 16-lane blocks
          * (the narrow kernels take planes at most 32 wide) */
         l->kind = NN_BAND_DW1;
-        return w->pads[2] == 1 && w->pads[3] == 1 && l->W % 16 == 0 && l->W > 32 &&
+        return w->pads[2] == 1 && w->pads[3] == 1 && nn_dw3x3s1_rows_takes(l->W) && l->W > 32 &&
                l->H * l->W <= 32768;
     }
     if (w->group != 1 || wt->d[1] != l->C) return false;

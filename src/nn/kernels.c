@@ -954,6 +954,12 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
  * time, no masks), and stride 2 with output rows of 8 pixels or more (any
  * plane size; no phase planes). */
 #define NN_DW_FLAT_MAX 32768
+/* The row kernels read a row of zeros for the rows above and below the
+ * image, for rows up to this wide. */
+#define DW_ZERO_ROW 4096
+#if defined(__x86_64__)
+static const float dw_zero_row[DW_ZERO_ROW + 32];
+#endif
 
 size_t nn_dw3x3_flat_scratch(int64_t H, int64_t W)
 {
@@ -1017,6 +1023,44 @@ __attribute__((target("avx512f"))) static void dw_flat_phases(const float *x, in
     }
 }
 
+#if defined(__x86_64__)
+/* Block b of an output row pair of dw_rows2_avx512: input rows row[0..3],
+ * pv / cv each row's previous and current block; `more`: a block follows
+ * (else the right taps past the row read zero). y1 NULL: the pair's second
+ * row is not wanted. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_rows2_block(const float *const row[4], int64_t b, const bool more, const __m512 *k, __m512 vb,
+               const int act, __m512 vs, __m512 lo, __m512 hi, __m512 pv[4], __m512 cv[4],
+               float *y0, float *y1)
+{
+    __m512 l[4], r[4];
+    for (int i = 0; i < 4; i++) {
+        __m512 nv = more ? _mm512_loadu_ps(row[i] + (b + 1) * 16) : _mm512_setzero_ps();
+        l[i] = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(cv[i]), _mm512_castps_si512(pv[i]), 15));
+        r[i] = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(nv), _mm512_castps_si512(cv[i]), 1));
+        pv[i] = cv[i];
+        cv[i] = nv;
+    }
+    /* output row oy: input rows 0-2; row oy + 1: input rows 1-3 (pv now
+     * holds each row's centre block) */
+    __m512 a[3], e[3];
+    for (int t = 0; t < 3; t++) {
+        a[t] = _mm512_mul_ps(l[t], k[t * 3]);
+        a[t] = _mm512_fmadd_ps(pv[t], k[t * 3 + 1], a[t]);
+        a[t] = _mm512_fmadd_ps(r[t], k[t * 3 + 2], a[t]);
+        e[t] = _mm512_mul_ps(l[t + 1], k[t * 3]);
+        e[t] = _mm512_fmadd_ps(pv[t + 1], k[t * 3 + 1], e[t]);
+        e[t] = _mm512_fmadd_ps(r[t + 1], k[t * 3 + 2], e[t]);
+    }
+    __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
+    __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
+    _mm512_storeu_ps(y0 + b * 16, epi_avx512(act, v0, vs, lo, hi));
+    if (y1) _mm512_storeu_ps(y1 + b * 16, epi_avx512(act, v1, vs, lo, hi));
+}
+#endif
+
 /* Stride 1 on rows that are a whole number of 16-lane blocks (120x160,
  * 60x80): blocks never straddle rows, so the image border is only the zero
  * neighbour of a row's first and last block and the missing rows above and
@@ -1039,45 +1083,22 @@ dw_rows2_avx512(const float *xc, int64_t H, int64_t W, const __m512 *k, __m512 v
             for (int64_t r = oy + 3; r < oy + 5 && r < H; r++)
                 for (int64_t b = 0; b < W; b += 16)
                     _mm_prefetch((const char *)(xc + r * W + b), _MM_HINT_T0);
+        /* rows above and below the image read zeros: no branch per block */
         const float *row[4];
         for (int i = 0; i < 4; i++) {
             int64_t iy = oy - 1 + i;
-            row[i] = iy >= 0 && iy < H ? xc + (iy - xr0) * W : NULL;
+            row[i] = iy >= 0 && iy < H ? xc + (iy - xr0) * W : dw_zero_row;
         }
-        bool two = oy + 1 < oy1;
+        float *y0 = yc + (oy - oy0) * W;
+        float *y1 = oy + 1 < oy1 ? y0 + W : NULL; /* NULL: past oy1 */
         __m512 pv[4], cv[4];
         for (int i = 0; i < 4; i++) {
             pv[i] = zero;
-            cv[i] = row[i] ? _mm512_loadu_ps(row[i]) : zero;
+            cv[i] = _mm512_loadu_ps(row[i]);
         }
-        for (int64_t b = 0; b < R; b++) {
-            __m512 l[4], r[4];
-            for (int i = 0; i < 4; i++) {
-                __m512 nv = row[i] && b + 1 < R ? _mm512_loadu_ps(row[i] + (b + 1) * 16) : zero;
-                l[i] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cv[i]),
-                                                               _mm512_castps_si512(pv[i]), 15));
-                r[i] = _mm512_castsi512_ps(
-                    _mm512_alignr_epi32(_mm512_castps_si512(nv), _mm512_castps_si512(cv[i]), 1));
-                pv[i] = cv[i];
-                cv[i] = nv;
-            }
-            /* output row oy: input rows 0-2; row oy + 1: input rows 1-3
-             * (pv now holds each row's centre block) */
-            __m512 a[3], e[3];
-            for (int t = 0; t < 3; t++) {
-                a[t] = _mm512_mul_ps(l[t], k[t * 3]);
-                a[t] = _mm512_fmadd_ps(pv[t], k[t * 3 + 1], a[t]);
-                a[t] = _mm512_fmadd_ps(r[t], k[t * 3 + 2], a[t]);
-                e[t] = _mm512_mul_ps(l[t + 1], k[t * 3]);
-                e[t] = _mm512_fmadd_ps(pv[t + 1], k[t * 3 + 1], e[t]);
-                e[t] = _mm512_fmadd_ps(r[t + 1], k[t * 3 + 2], e[t]);
-            }
-            __m512 v0 = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], vb));
-            __m512 v1 = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], vb));
-            _mm512_storeu_ps(yc + (oy - oy0) * W + b * 16, epi_avx512(act, v0, vs, lo, hi));
-            if (two)
-                _mm512_storeu_ps(yc + (oy + 1 - oy0) * W + b * 16, epi_avx512(act, v1, vs, lo, hi));
-        }
+        for (int64_t b = 0; b + 1 < R; b++)
+            dw_rows2_block(row, b, true, k, vb, act, vs, lo, hi, pv, cv, y0, y1);
+        dw_rows2_block(row, R - 1, false, k, vb, act, vs, lo, hi, pv, cv, y0, y1);
     }
 }
 
@@ -1117,9 +1138,10 @@ dw_flat_s1_block(const float *p, int64_t W, const uint16_t *m, __mmask16 store, 
         _mm512_storeu_ps(out, v);
 }
 
-__attribute__((target("avx512f"))) static void
-dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
-                  const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw3x3_flat_act(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+               const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch,
+               const int act)
 {
     int64_t plane = OH * OW, chunks = (plane + 15) / 16;
     uint16_t *masks = scratch;
@@ -1146,7 +1168,6 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
     }
     const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(n->act_a),
                  hi = _mm512_set1_ps(n->act_b);
-    const int act = n->act; /* a local: the output stores cannot change it */
     __mmask16 last = (__mmask16)(plane % 16 ? (1u << (plane % 16)) - 1 : 0xffff);
     /* stride 2 from a plane of at most 64 pixels into at most 16: the input
      * is four registers and every tap one pair of lane permutations, no
@@ -1201,7 +1222,7 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
         __m512 vb = ch_epi.vb, vs = ch_epi.vs;
         float *yc = y + c * plane;
-        if (s == 1 && W % 16 == 0) {
+        if (s == 1 && nn_dw3x3s1_rows_takes(W)) {
             dw_rows2_avx512(xc, H, W, k, vb, act, vs, lo, hi, yc,
                             C * H * W * (int64_t)sizeof(float) > ((int64_t)1 << 20), 0, 0, H);
             continue;
@@ -1243,6 +1264,46 @@ dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_
             v = epi_avx512(act, v, vs, lo, hi);
             _mm512_mask_storeu_ps(yc + j * 16, j + 1 < chunks ? 0xffff : last, v);
         }
+    }
+}
+
+/* dw3x3_flat_act with the activation a compile-time constant: a runtime
+ * one costs a switch per block of 16 outputs. */
+#define DW_FLAT(NAME, ACT)                                                                         \
+    __attribute__((target("avx512f"))) static void NAME(                                           \
+        const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,         \
+        const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)                 \
+    {                                                                                              \
+        dw3x3_flat_act(n, x, C, H, W, w, bias, s, y, OH, OW, scratch, ACT);                        \
+    }
+DW_FLAT(dw_flat_none, NN_ACT_NONE)
+DW_FLAT(dw_flat_relu, NN_ACT_RELU)
+DW_FLAT(dw_flat_prelu, NN_ACT_PRELU)
+DW_FLAT(dw_flat_leaky, NN_ACT_LEAKY)
+DW_FLAT(dw_flat_clip, NN_ACT_CLIP)
+
+static bool dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
+                              const float *w, const float *bias, int s, float *y, int64_t OH,
+                              int64_t OW, void *scratch)
+{
+    switch (n->act) {
+    case NN_ACT_NONE:
+        dw_flat_none(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+        return true;
+    case NN_ACT_RELU:
+        dw_flat_relu(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+        return true;
+    case NN_ACT_PRELU:
+        dw_flat_prelu(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+        return true;
+    case NN_ACT_LEAKY:
+        dw_flat_leaky(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+        return true;
+    case NN_ACT_CLIP:
+        dw_flat_clip(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+        return true;
+    default:
+        return false;
     }
 }
 #endif
@@ -1420,10 +1481,6 @@ DW_S2_ROWS(dw_s2_rows_relu, NN_ACT_RELU)
 DW_S2_ROWS(dw_s2_rows_prelu, NN_ACT_PRELU)
 DW_S2_ROWS(dw_s2_rows_clip, NN_ACT_CLIP)
 
-/* The rows above and below the image, for rows up to this wide. */
-#define DW_ZERO_ROW 4096
-static const float dw_zero_row[DW_ZERO_ROW + 32];
-
 static bool dw3x3s2_rows_avx512(const nn_node *n, const nn_dw_rows *g, const float *w,
                                 const float *bias, float *y)
 {
@@ -1469,7 +1526,7 @@ bool nn_conv1ch_flat(const nn_node *n, const float *x, int64_t H, int64_t W, int
 
 bool nn_dw3x3s2_rows_takes(int64_t H, int64_t W, int64_t OH, int64_t OW)
 {
-    return OW >= 8 && 2 * (OH - 1) <= H - 1 && 2 * (OW - 1) <= W - 1;
+    return OW >= 8 && W <= DW_ZERO_ROW && 2 * (OH - 1) <= H - 1 && 2 * (OW - 1) <= W - 1;
 }
 
 bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
@@ -1489,8 +1546,7 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
         if (dw3x3s2_rows_avx512(n, &a, w, bias, y)) return true;
     }
     if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
-    dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-    return true;
+    return dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
 #else
     (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
         (void)y, (void)OH, (void)OW, (void)scratch;
@@ -1503,7 +1559,7 @@ bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
-        a->OW < 8 || 2 * (a->OH - 1) > a->H - 1 || 2 * (a->OW - 1) > a->W - 1)
+        !nn_dw3x3s2_rows_takes(a->H, a->W, a->OH, a->OW))
         return false;
     return dw3x3s2_rows_avx512(n, a, w, bias, y);
 #else
@@ -1513,10 +1569,9 @@ bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void dw3x3s1_rows_avx512(const nn_node *n,
-                                                                   const nn_dw_rows *g,
-                                                                   const float *w,
-                                                                   const float *bias, float *y)
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw3x3s1_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const float *bias, float *y,
+                 const int act)
 {
     const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     for (int64_t c = 0; c < g->C; c++) {
@@ -1524,21 +1579,58 @@ __attribute__((target("avx512f"))) static void dw3x3s1_rows_avx512(const nn_node
         __m512 k[9];
         for (int t = 0; t < 9; t++) k[t] = _mm512_set1_ps(wc[t]);
         epi_vec e = epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
-        dw_rows2_avx512(g->x + c * g->xs, g->H, g->W, k, e.vb, n->act, e.vs, lo, hi,
+        dw_rows2_avx512(g->x + c * g->xs, g->H, g->W, k, e.vb, act, e.vs, lo, hi,
                         y + c * g->ys + (g->oy0 - g->yr0) * g->W, false, g->r0, g->oy0, g->oy1);
     }
 }
+
+#define DW_S1_ROWS(NAME, ACT)                                                                      \
+    __attribute__((target("avx512f"))) static void NAME(                                           \
+        const nn_node *n, const nn_dw_rows *g, const float *w, const float *bias, float *y)        \
+    {                                                                                              \
+        dw3x3s1_rows_act(n, g, w, bias, y, ACT);                                                   \
+    }
+DW_S1_ROWS(dw_s1_rows_none, NN_ACT_NONE)
+DW_S1_ROWS(dw_s1_rows_relu, NN_ACT_RELU)
+DW_S1_ROWS(dw_s1_rows_prelu, NN_ACT_PRELU)
+DW_S1_ROWS(dw_s1_rows_clip, NN_ACT_CLIP)
+
+static bool dw3x3s1_rows_avx512(const nn_node *n, const nn_dw_rows *g, const float *w,
+                                const float *bias, float *y)
+{
+    switch (n->act) {
+    case NN_ACT_NONE:
+        dw_s1_rows_none(n, g, w, bias, y);
+        return true;
+    case NN_ACT_RELU:
+        dw_s1_rows_relu(n, g, w, bias, y);
+        return true;
+    case NN_ACT_PRELU:
+    case NN_ACT_LEAKY: /* the same form, the slope from epi_vec_of */
+        dw_s1_rows_prelu(n, g, w, bias, y);
+        return true;
+    case NN_ACT_CLIP:
+        dw_s1_rows_clip(n, g, w, bias, y);
+        return true;
+    default:
+        return false;
+    }
+}
 #endif
+
+bool nn_dw3x3s1_rows_takes(int64_t W)
+{
+    return W % 16 == 0 && W <= DW_ZERO_ROW;
+}
 
 bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
                      float *y)
 {
 #if defined(__x86_64__)
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
-        a->W % 16 || a->OH != a->H || a->OW != a->W)
+        !nn_dw3x3s1_rows_takes(a->W) || a->OH != a->H || a->OW != a->W)
         return false;
-    dw3x3s1_rows_avx512(n, a, w, bias, y);
-    return true;
+    return dw3x3s1_rows_avx512(n, a, w, bias, y);
 #else
     (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;

@@ -394,7 +394,9 @@ typedef struct {
 bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
                      float *y);
 /* The same for stride 1 with pads of 1 and rows that are whole 16-lane
- * blocks (what nn_dw3x3_flat runs for them), into a row band (ys, yr0). */
+ * blocks (what nn_dw3x3_flat runs for them), into a row band (ys, yr0);
+ * nn_dw3x3s1_rows_takes: the widths it takes. */
+bool nn_dw3x3s1_rows_takes(int64_t W);
 bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, const float *bias,
                      float *y);
 

@@ -779,6 +779,10 @@ static void test_conv_fast_vs_reference(void **state)
     dw3_case(3, 8, 31, 2, "LeakyRelu");
     dw3_case(2, 5, 32, 2, NULL);
     dw3_case(2, 120, 160, 2, "Relu");
+    /* rows wider than the row kernels' row of zeros (4096): the flat
+     * kernel (stride 1) and the wide in-place one (stride 2) */
+    dw3_case(1, 3, 4160, 1, "Relu");
+    dw3_case(1, 3, 8200, 2, "PRelu");
     /* past the flat kernel's plane limits: the wide in-place kernel */
     dw3_case(4, 100, 90, 2, "Relu");
     dw3_case(2, 130, 260, 1, "PRelu");
