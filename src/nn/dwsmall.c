@@ -33,13 +33,43 @@ dw_epi_of(const nn_node *n, const float *bias, int64_t c)
     return epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
 }
 
+/* CALL (a kernel body, always inlined) once per activation, with ACT that
+ * activation as a constant: a runtime one costs a switch per register of
+ * outputs. LeakyReLU takes PReLU's form (its slope comes from dw_epi_of);
+ * callers refuse Sigmoid and HardSwish. */
+#define DW_PER_ACT(act, CALL)                                                                      \
+    do {                                                                                           \
+        switch (act) {                                                                             \
+        case NN_ACT_RELU: {                                                                        \
+            const int ACT = NN_ACT_RELU;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        case NN_ACT_PRELU:                                                                         \
+        case NN_ACT_LEAKY: {                                                                       \
+            const int ACT = NN_ACT_PRELU;                                                          \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        case NN_ACT_CLIP: {                                                                        \
+            const int ACT = NN_ACT_CLIP;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        default: {                                                                                 \
+            const int ACT = NN_ACT_NONE;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
+    } while (0)
+
 /* Output rows of up to 16 pixels from input rows of up to 32, one output
  * row per register. Row r's taps: t[0] = columns 2j - 1, t[1] = 2j,
  * t[2] = 2j + 1 for output column j. */
-__attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const float *x,
-                                                         int64_t C, int64_t H, int64_t W,
-                                                         const float *w, const float *bias,
-                                                         float *y, int64_t OH, int64_t OW)
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s2_w32_body(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+               const float *bias, float *y, int64_t OH, int64_t OW, const int act)
 {
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -48,7 +78,6 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
     const __m512 zero = _mm512_setzero_ps();
     const __mmask16 mlo = nn_lanes_below(W), mhi = nn_lanes_below(W - 16),
                     mout = nn_lanes_below(OW);
-    const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
@@ -92,13 +121,20 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
     }
 }
 
-/* Output rows of up to 8 pixels from input rows of up to 16: output rows
- * 2i and 2i + 1 share a register (lanes 0-7 and 8-15), so each tap is one
- * two-source permutation of the input rows the two halves read. */
-__attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const float *x,
+__attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const float *x,
                                                          int64_t C, int64_t H, int64_t W,
                                                          const float *w, const float *bias,
                                                          float *y, int64_t OH, int64_t OW)
+{
+    DW_PER_ACT(n->act, dw_s2_w32_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
+}
+
+/* Output rows of up to 8 pixels from input rows of up to 16: output rows
+ * 2i and 2i + 1 share a register (lanes 0-7 and 8-15), so each tap is one
+ * two-source permutation of the input rows the two halves read. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s2_w16_body(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+               const float *bias, float *y, int64_t OH, int64_t OW, const int act)
 {
     /* tap dx of lane l: column 2 * (l % 8) + dx - 1 of the first source
      * (l < 8) or of the second (+16) */
@@ -112,7 +148,6 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
     const __m512 zero = _mm512_setzero_ps();
     const __mmask16 min = nn_lanes_below(W);
     const __mmask16 mrow = nn_lanes_below(OW);
-    const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
         float *yc = y + c * OH * OW;
@@ -155,6 +190,14 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
         }
     }
 }
+
+__attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const float *x,
+                                                         int64_t C, int64_t H, int64_t W,
+                                                         const float *w, const float *bias,
+                                                         float *y, int64_t OH, int64_t OW)
+{
+    DW_PER_ACT(n->act, dw_s2_w16_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
+}
 #endif
 
 #if defined(__x86_64__)
@@ -191,10 +234,9 @@ dw_s1_taps(const float *p, bool inside, __mmask16 m0, __mmask16 m1, const int NV
  * that read it. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 dw_s1_rows(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
-           const float *bias, float *y, const int NV)
+           const float *bias, float *y, const int NV, const int act)
 {
     const __mmask16 m0 = nn_lanes_below(W), m1 = nn_lanes_below(W - 16);
-    const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * 9;
         float *yc = y + c * H * W;
@@ -239,7 +281,7 @@ __attribute__((target("avx512f"))) static void dw_s1_w16(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y)
 {
-    dw_s1_rows(n, x, C, H, W, w, bias, y, 1);
+    DW_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 1, ACT));
 }
 
 __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const float *x,
@@ -247,7 +289,7 @@ __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y)
 {
-    dw_s1_rows(n, x, C, H, W, w, bias, y, 2);
+    DW_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 2, ACT));
 }
 
 /* Stride 1, pads of 1, rows of W = 4 or 8 pixels: a register holds 16 / W
@@ -256,10 +298,9 @@ __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const
  * and the rows below (one row on), masked only past the plane; the left
  * and right taps are lane shifts with the lanes of the first and last
  * column masked. */
-__attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, const float *x,
-                                                            int64_t C, int64_t H, int64_t W,
-                                                            const float *w, const float *bias,
-                                                            float *y)
+__attribute__((always_inline, target("avx512f"))) static inline void
+dw_s1_packed_body(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+                  const float *bias, float *y, const int act)
 {
     const int64_t P = H * W, blocks = (P + 15) / 16;
     uint32_t first = 0, last = 0;
@@ -269,7 +310,6 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
     }
     const __mmask16 notfirst = (__mmask16)~first, notlast = (__mmask16)~last;
     const __m512i zero = _mm512_setzero_si512();
-    const int act = n->act;
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * P, *wc = w + c * 9;
         float *yc = y + c * P;
@@ -299,6 +339,14 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
             _mm512_mask_storeu_ps(yc + p0, mmid, v);
         }
     }
+}
+
+__attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, const float *x,
+                                                            int64_t C, int64_t H, int64_t W,
+                                                            const float *w, const float *bias,
+                                                            float *y)
+{
+    DW_PER_ACT(n->act, dw_s1_packed_body(n, x, C, H, W, w, bias, y, ACT));
 }
 
 /* Halves of lane groups: lanes with (lane & g) == 0 of a and b side by side
