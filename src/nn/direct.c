@@ -298,6 +298,75 @@ size_t nn_conv1x1_regs_scratch(int64_t C)
     return (size_t)(C * 16 + 16) * sizeof(float);
 }
 
+#if defined(__x86_64__)
+/* 1x1 with few input channels, 8 output channels x 32 pixels at a time:
+ * each weight is broadcast into a register once and feeds two pixel
+ * vectors, so a step over one input channel is two loads, eight broadcasts
+ * and sixteen FMAs (the 16-channel blocks above broadcast every weight for
+ * one FMA: as many loads as FMAs). Each output is still its bias plus the
+ * channels' products in channel order, so the bits are those of regs_pw.
+ * wp: [M/8 blocks][C][8] weights (zero past M), bp: [M/8 blocks][8];
+ * output channel m is channel mbase + m of the node (its PReLU slope). */
+__attribute__((always_inline, target("avx512f"))) static inline void
+pw8x2_body(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
+           const float *wp, const float *bp, float *y, int64_t ys, int64_t mbase, const int act)
+{
+    const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
+    for (int64_t m0 = 0; m0 < M; m0 += 8) {
+        const float *wb = wp + (m0 / 8) * C * 8, *bb = bp + m0;
+        int64_t mc = M - m0 < 8 ? M - m0 : 8;
+        __m512 vs[8];
+        for (int m = 0; m < 8; m++)
+            vs[m] = _mm512_set1_ps(m < mc ? epi_node_slope(n, mbase + m0 + m) : 0.0f);
+        for (int64_t p = 0; p < np; p += 32) {
+            int64_t left = np - p;
+            __mmask16 k0 = nn_lanes_below(left), k1 = nn_lanes_below(left - 16);
+            bool full = left >= 32;
+            __m512 a0[8], a1[8];
+#pragma GCC unroll 8
+            for (int m = 0; m < 8; m++) a0[m] = a1[m] = _mm512_set1_ps(bb[m]);
+            for (int64_t c = 0; c < C; c++) {
+                const float *xc = x + c * xs + p;
+                __m512 x0 = full ? _mm512_loadu_ps(xc) : _mm512_maskz_loadu_ps(k0, xc);
+                __m512 x1 = full ? _mm512_loadu_ps(xc + 16) : _mm512_maskz_loadu_ps(k1, xc + 16);
+#pragma GCC unroll 8
+                for (int m = 0; m < 8; m++) {
+                    __m512 wv = _mm512_set1_ps(wb[c * 8 + m]);
+                    a0[m] = _mm512_fmadd_ps(x0, wv, a0[m]);
+                    a1[m] = _mm512_fmadd_ps(x1, wv, a1[m]);
+                }
+            }
+#pragma GCC unroll 8
+            for (int m = 0; m < 8; m++) {
+                if (m >= mc) break;
+                float *dst = y + (m0 + m) * ys + p;
+                __m512 v0 = epi_avx512(act, a0[m], vs[m], lo, hi);
+                __m512 v1 = epi_avx512(act, a1[m], vs[m], lo, hi);
+                if (full) {
+                    _mm512_storeu_ps(dst, v0);
+                    _mm512_storeu_ps(dst + 16, v1);
+                } else {
+                    _mm512_mask_storeu_ps(dst, k0, v0);
+                    _mm512_mask_storeu_ps(dst + 16, k1, v1);
+                }
+            }
+        }
+    }
+}
+
+#define PW8X2(NAME, ACT)                                                                           \
+    __attribute__((target("avx512f"))) static void NAME(                                           \
+        const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,            \
+        const float *wp, const float *bp, float *y, int64_t ys, int64_t mbase)                     \
+    {                                                                                              \
+        pw8x2_body(n, x, xs, C, np, M, wp, bp, y, ys, mbase, ACT);                                 \
+    }
+PW8X2(pw8x2_none, NN_ACT_NONE)
+PW8X2(pw8x2_relu, NN_ACT_RELU)
+PW8X2(pw8x2_prelu, NN_ACT_PRELU)
+PW8X2(pw8x2_clip, NN_ACT_CLIP)
+#endif
+
 bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
                      const float *w, float *y, int64_t ys, const float *bias, void *scratch)
 {
@@ -305,6 +374,31 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, in
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         C > 32 || (C > 16 && M > 32))
         return false; /* past that the packed GEMM does as well */
+    void (*pw)(const nn_node *, const float *, int64_t, int64_t, int64_t, int64_t, const float *,
+               const float *, float *, int64_t, int64_t) =
+        C > 32                                             ? NULL
+        : n->act == NN_ACT_NONE                            ? pw8x2_none
+        : n->act == NN_ACT_RELU                            ? pw8x2_relu
+        : n->act == NN_ACT_PRELU || n->act == NN_ACT_LEAKY ? pw8x2_prelu
+        : n->act == NN_ACT_CLIP                            ? pw8x2_clip
+                                                           : NULL;
+    if (pw) {
+        /* 16 output channels at a time, as two blocks of 8 (pw8x2_body):
+         * weights [2][C][8], then 16 biases, in the scratch's C * 16 + 16 */
+        float *wp = scratch, *bp = wp + C * 16;
+        for (int64_t m0 = 0; m0 < M; m0 += 16) {
+            int64_t mc = M - m0 < 16 ? M - m0 : 16;
+            for (int blk = 0; blk < 2; blk++)
+                for (int64_t c = 0; c < C; c++)
+                    for (int m = 0; m < 8; m++) {
+                        int64_t mm = blk * 8 + m;
+                        wp[(blk * C + c) * 8 + m] = mm < mc ? w[(m0 + mm) * C + c] : 0.0f;
+                    }
+            for (int m = 0; m < 16; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
+            pw(n, x, xs, C, np, mc, wp, bp, y + m0 * ys, ys, m0);
+        }
+        return true;
+    }
     /* the pixels as one row: the same blocks with a 1x1 kernel */
     nn_im2col a = {x, C, 1, np, 1, 1, 1, 1, 1, 1, 0, 0, np, 0, 0};
     float *wp = scratch, *bp = wp + C * 16;
