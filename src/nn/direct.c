@@ -9,7 +9,7 @@
  * output channel with the weight broadcast from a small packed copy. 1x1
  * convolutions with few input channels (a detector's wide early layers,
  * where the GEMM's packing and depth-16 panels cost more than the products)
- * use the same blocks, the plane taken as one row. Same-size stride-1
+ * run 8 output channels x 32 pixels at a time (pw8x2_body). Same-size stride-1
  * layers whose rows are not whole 16-pixel blocks walk the plane as flat
  * blocks across rows instead. The end of the file handles planes of at most
  * 32 pixels.
@@ -32,22 +32,8 @@ size_t nn_conv3x3_regs_scratch(int64_t C)
 
 #if defined(__x86_64__)
 __attribute__((always_inline, target("avx512f"))) static inline void
-regs_chunk(const nn_im2col *a, int64_t xs, int64_t oy, int64_t ox, const float *wp, int MB, int K,
-           __m512 *acc)
+regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, __m512 *acc)
 {
-    if (K == 1) { /* pointwise: the image is one row of W pixels, channels xs apart */
-        int64_t left = a->W - ox;
-        __mmask16 mk = nn_lanes_below(left);
-        for (int64_t c = 0; c < a->C; c++) {
-            /* plain loads but for the tail: masked ones cost more */
-            __m512 t = left >= 16 ? _mm512_loadu_ps(a->x + c * xs + ox)
-                                  : _mm512_maskz_loadu_ps(mk, a->x + c * xs + ox);
-#pragma GCC unroll 16
-            for (int m = 0; m < MB; m++)
-                acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(wp[c * MB + m]), acc[m]);
-        }
-        return;
-    }
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd =
@@ -102,8 +88,7 @@ regs_chunk(const nn_im2col *a, int64_t xs, int64_t oy, int64_t ox, const float *
 
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
-           int MB, int K, int64_t m0, int64_t mcount, float *y, int64_t xs, int64_t ys, int64_t oy0,
-           int64_t oy1)
+           int MB, int64_t m0, int64_t mcount, float *y, int64_t ys, int64_t oy0, int64_t oy1)
 {
     const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     /* locals: the output stores cannot alias them, so they stay in registers */
@@ -115,7 +100,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
     int64_t OW = g.OW, plane = ys; /* output channels ys apart */
     /* only inputs that live in L3 (and once, for the first block of
      * output channels); small ones would pay for nothing */
-    bool prefetch = K == 3 && m0 == 0 && g.C * g.H * g.W * (int64_t)sizeof(float) > (1 << 19);
+    bool prefetch = m0 == 0 && g.C * g.H * g.W * (int64_t)sizeof(float) > (1 << 19);
     /* output rows [oy0, oy1), row oy at y + (oy - oy0) * OW */
     for (int64_t oy = oy0; oy < oy1; oy++)
         for (int64_t ox = 0; ox < OW; ox += 16) {
@@ -138,7 +123,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                             _mm_prefetch(pp + b, _MM_HINT_T0);
                     }
             }
-            regs_chunk(&g, xs, oy, ox, wp, MB, K, acc);
+            regs_chunk(&g, oy, ox, wp, MB, acc);
             int64_t left = OW - ox;
             __mmask16 mk = nn_lanes_below(left);
 #pragma GCC unroll 16
@@ -147,10 +132,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
                 float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
                 __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
                 float *dst = y + (m0 + m) * plane + (oy - oy0) * OW + ox;
-                if (K == 1 && left >= 16) /* measured faster for 1x1 only */
-                    _mm512_storeu_ps(dst, v);
-                else
-                    _mm512_mask_storeu_ps(dst, mk, v);
+                _mm512_mask_storeu_ps(dst, mk, v);
             }
         }
 }
@@ -235,17 +217,15 @@ REGS_FLAT(regs_flat8, 8)
 REGS_FLAT(regs_flat12, 12)
 REGS_FLAT(regs_flat16, 16)
 
-#define REGS_BLOCK(NAME, MB, K)                                                                    \
+#define REGS_BLOCK(NAME, MB)                                                                       \
     __attribute__((target("avx512f"))) static void NAME(                                           \
         const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
-        int64_t m0, int64_t mcount, float *y, int64_t xs, int64_t ys, int64_t oy0, int64_t oy1)    \
+        int64_t m0, int64_t mcount, float *y, int64_t ys, int64_t oy0, int64_t oy1)                \
     {                                                                                              \
-        regs_block(n, a, OH, wp, bp, MB, K, m0, mcount, y, xs, ys, oy0, oy1);                      \
+        regs_block(n, a, OH, wp, bp, MB, m0, mcount, y, ys, oy0, oy1);                             \
     }
-REGS_BLOCK(regs_block8, 8, 3)
-REGS_BLOCK(regs_block16, 16, 3)
-REGS_BLOCK(regs_pw8, 8, 1)
-REGS_BLOCK(regs_pw16, 16, 1)
+REGS_BLOCK(regs_block8, 8)
+REGS_BLOCK(regs_block16, 16)
 #endif
 
 bool nn_conv3x3_regs(const nn_node *n, const nn_im2col *a, int64_t M, int64_t OH, const float *w,
@@ -281,9 +261,9 @@ bool nn_conv3x3_regs_rows(const nn_node *n, const nn_im2col *a, int64_t M, int64
         if (flat)
             (MB == 8 ? regs_flat8 : MB == 12 ? regs_flat12 : regs_flat16)(n, a, wp, bp, m0, mc, y);
         else if (MB == 8)
-            regs_block8(n, a, OH, wp, bp, m0, mc, y, 0, ys, oy0, oy1);
+            regs_block8(n, a, OH, wp, bp, m0, mc, y, ys, oy0, oy1);
         else
-            regs_block16(n, a, OH, wp, bp, m0, mc, y, 0, ys, oy0, oy1);
+            regs_block16(n, a, OH, wp, bp, m0, mc, y, ys, oy0, oy1);
     }
     return true;
 #else
@@ -354,17 +334,12 @@ pw8x2_body(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, 
     }
 }
 
-#define PW8X2(NAME, ACT)                                                                           \
-    __attribute__((target("avx512f"))) static void NAME(                                           \
-        const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,            \
-        const float *wp, const float *bp, float *y, int64_t ys, int64_t mbase)                     \
-    {                                                                                              \
-        pw8x2_body(n, x, xs, C, np, M, wp, bp, y, ys, mbase, ACT);                                 \
-    }
-PW8X2(pw8x2_none, NN_ACT_NONE)
-PW8X2(pw8x2_relu, NN_ACT_RELU)
-PW8X2(pw8x2_prelu, NN_ACT_PRELU)
-PW8X2(pw8x2_clip, NN_ACT_CLIP)
+__attribute__((target("avx512f"))) static void
+pw8x2_avx512(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
+             const float *wp, const float *bp, float *y, int64_t ys, int64_t mbase)
+{
+    NN_PER_ACT(n->act, pw8x2_body(n, x, xs, C, np, M, wp, bp, y, ys, mbase, ACT));
+}
 #endif
 
 bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, int64_t np, int64_t M,
@@ -374,44 +349,19 @@ bool nn_conv1x1_regs(const nn_node *n, const float *x, int64_t xs, int64_t C, in
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         C > 32 || (C > 16 && M > 32))
         return false; /* past that the packed GEMM does as well */
-    void (*pw)(const nn_node *, const float *, int64_t, int64_t, int64_t, int64_t, const float *,
-               const float *, float *, int64_t, int64_t) =
-        C > 32                                             ? NULL
-        : n->act == NN_ACT_NONE                            ? pw8x2_none
-        : n->act == NN_ACT_RELU                            ? pw8x2_relu
-        : n->act == NN_ACT_PRELU || n->act == NN_ACT_LEAKY ? pw8x2_prelu
-        : n->act == NN_ACT_CLIP                            ? pw8x2_clip
-                                                           : NULL;
-    if (pw) {
-        /* 16 output channels at a time, as two blocks of 8 (pw8x2_body):
-         * weights [2][C][8], then 16 biases, in the scratch's C * 16 + 16 */
-        float *wp = scratch, *bp = wp + C * 16;
-        for (int64_t m0 = 0; m0 < M; m0 += 16) {
-            int64_t mc = M - m0 < 16 ? M - m0 : 16;
-            for (int blk = 0; blk < 2; blk++)
-                for (int64_t c = 0; c < C; c++)
-                    for (int m = 0; m < 8; m++) {
-                        int64_t mm = blk * 8 + m;
-                        wp[(blk * C + c) * 8 + m] = mm < mc ? w[(m0 + mm) * C + c] : 0.0f;
-                    }
-            for (int m = 0; m < 16; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
-            pw(n, x, xs, C, np, mc, wp, bp, y + m0 * ys, ys, m0);
-        }
-        return true;
-    }
-    /* the pixels as one row: the same blocks with a 1x1 kernel */
-    nn_im2col a = {x, C, 1, np, 1, 1, 1, 1, 1, 1, 0, 0, np, 0, 0};
+    /* 16 output channels at a time, as two blocks of 8 (pw8x2_body):
+     * weights [2][C][8], then 16 biases, in the scratch's C * 16 + 16 */
     float *wp = scratch, *bp = wp + C * 16;
     for (int64_t m0 = 0; m0 < M; m0 += 16) {
         int64_t mc = M - m0 < 16 ? M - m0 : 16;
-        int MB = mc <= 8 ? 8 : 16;
-        for (int64_t c = 0; c < C; c++)
-            for (int m = 0; m < MB; m++) wp[c * MB + m] = m < mc ? w[(m0 + m) * C + c] : 0.0f;
-        for (int m = 0; m < MB; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
-        if (MB == 8)
-            regs_pw8(n, &a, 1, wp, bp, m0, mc, y, xs, ys, 0, 1);
-        else
-            regs_pw16(n, &a, 1, wp, bp, m0, mc, y, xs, ys, 0, 1);
+        for (int blk = 0; blk < 2; blk++)
+            for (int64_t c = 0; c < C; c++)
+                for (int m = 0; m < 8; m++) {
+                    int64_t mm = blk * 8 + m;
+                    wp[(blk * C + c) * 8 + m] = mm < mc ? w[(m0 + mm) * C + c] : 0.0f;
+                }
+        for (int m = 0; m < 16; m++) bp[m] = m < mc && bias ? bias[m0 + m] : 0.0f;
+        pw8x2_avx512(n, x, xs, C, np, mc, wp, bp, y + m0 * ys, ys, m0);
     }
     return true;
 #else

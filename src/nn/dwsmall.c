@@ -33,37 +33,6 @@ dw_epi_of(const nn_node *n, const float *bias, int64_t c)
     return epi_vec_of(n->act, n->act_a, n->act_b, n->act_slope, n->act_slope_n, bias, c);
 }
 
-/* CALL (a kernel body, always inlined) once per activation, with ACT that
- * activation as a constant: a runtime one costs a switch per register of
- * outputs. LeakyReLU takes PReLU's form (its slope comes from dw_epi_of);
- * callers refuse Sigmoid and HardSwish. */
-#define DW_PER_ACT(act, CALL)                                                                      \
-    do {                                                                                           \
-        switch (act) {                                                                             \
-        case NN_ACT_RELU: {                                                                        \
-            const int ACT = NN_ACT_RELU;                                                           \
-            CALL;                                                                                  \
-            break;                                                                                 \
-        }                                                                                          \
-        case NN_ACT_PRELU:                                                                         \
-        case NN_ACT_LEAKY: {                                                                       \
-            const int ACT = NN_ACT_PRELU;                                                          \
-            CALL;                                                                                  \
-            break;                                                                                 \
-        }                                                                                          \
-        case NN_ACT_CLIP: {                                                                        \
-            const int ACT = NN_ACT_CLIP;                                                           \
-            CALL;                                                                                  \
-            break;                                                                                 \
-        }                                                                                          \
-        default: {                                                                                 \
-            const int ACT = NN_ACT_NONE;                                                           \
-            CALL;                                                                                  \
-            break;                                                                                 \
-        }                                                                                          \
-        }                                                                                          \
-    } while (0)
-
 /* Output rows of up to 16 pixels from input rows of up to 32, one output
  * row per register. Row r's taps: t[0] = columns 2j - 1, t[1] = 2j,
  * t[2] = 2j + 1 for output column j. */
@@ -126,7 +95,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w32(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y, int64_t OH, int64_t OW)
 {
-    DW_PER_ACT(n->act, dw_s2_w32_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
+    NN_PER_ACT(n->act, dw_s2_w32_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
 }
 
 /* Output rows of up to 8 pixels from input rows of up to 16: output rows
@@ -196,7 +165,7 @@ __attribute__((target("avx512f"))) static void dw_s2_w16(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y, int64_t OH, int64_t OW)
 {
-    DW_PER_ACT(n->act, dw_s2_w16_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
+    NN_PER_ACT(n->act, dw_s2_w16_body(n, x, C, H, W, w, bias, y, OH, OW, ACT));
 }
 #endif
 
@@ -281,7 +250,7 @@ __attribute__((target("avx512f"))) static void dw_s1_w16(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y)
 {
-    DW_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 1, ACT));
+    NN_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 1, ACT));
 }
 
 __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const float *x,
@@ -289,7 +258,7 @@ __attribute__((target("avx512f"))) static void dw_s1_w32(const nn_node *n, const
                                                          const float *w, const float *bias,
                                                          float *y)
 {
-    DW_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 2, ACT));
+    NN_PER_ACT(n->act, dw_s1_rows(n, x, C, H, W, w, bias, y, 2, ACT));
 }
 
 /* Stride 1, pads of 1, rows of W = 4 or 8 pixels: a register holds 16 / W
@@ -346,7 +315,7 @@ __attribute__((target("avx512f"))) static void dw_s1_packed(const nn_node *n, co
                                                             const float *w, const float *bias,
                                                             float *y)
 {
-    DW_PER_ACT(n->act, dw_s1_packed_body(n, x, C, H, W, w, bias, y, ACT));
+    NN_PER_ACT(n->act, dw_s1_packed_body(n, x, C, H, W, w, bias, y, ACT));
 }
 
 /* Halves of lane groups: lanes with (lane & g) == 0 of a and b side by side

@@ -1267,44 +1267,12 @@ dw3x3_flat_act(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W
     }
 }
 
-/* dw3x3_flat_act with the activation a compile-time constant: a runtime
- * one costs a switch per block of 16 outputs. */
-#define DW_FLAT(NAME, ACT)                                                                         \
-    __attribute__((target("avx512f"))) static void NAME(                                           \
-        const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,         \
-        const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)                 \
-    {                                                                                              \
-        dw3x3_flat_act(n, x, C, H, W, w, bias, s, y, OH, OW, scratch, ACT);                        \
-    }
-DW_FLAT(dw_flat_none, NN_ACT_NONE)
-DW_FLAT(dw_flat_relu, NN_ACT_RELU)
-DW_FLAT(dw_flat_prelu, NN_ACT_PRELU)
-DW_FLAT(dw_flat_leaky, NN_ACT_LEAKY)
-DW_FLAT(dw_flat_clip, NN_ACT_CLIP)
-
-static bool dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W,
-                              const float *w, const float *bias, int s, float *y, int64_t OH,
-                              int64_t OW, void *scratch)
+/* dw3x3_flat_act with the activation a compile-time constant. */
+__attribute__((target("avx512f"))) static void
+dw3x3_flat_avx512(const nn_node *n, const float *x, int64_t C, int64_t H, int64_t W, const float *w,
+                  const float *bias, int s, float *y, int64_t OH, int64_t OW, void *scratch)
 {
-    switch (n->act) {
-    case NN_ACT_NONE:
-        dw_flat_none(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-        return true;
-    case NN_ACT_RELU:
-        dw_flat_relu(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-        return true;
-    case NN_ACT_PRELU:
-        dw_flat_prelu(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-        return true;
-    case NN_ACT_LEAKY:
-        dw_flat_leaky(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-        return true;
-    case NN_ACT_CLIP:
-        dw_flat_clip(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
-        return true;
-    default:
-        return false;
-    }
+    NN_PER_ACT(n->act, dw3x3_flat_act(n, x, C, H, W, w, bias, s, y, OH, OW, scratch, ACT));
 }
 #endif
 
@@ -1419,7 +1387,7 @@ dw_s2_block(const float *const row[3], int64_t c0, bool full, __mmask16 m0, __mm
 
 __attribute__((always_inline, target("avx512f"))) static inline void
 dw_s2_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const float *bias, float *y,
-               const float *zrow, const int act)
+               const int act)
 {
     const float *x = g->x;
     const int64_t C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
@@ -1442,7 +1410,7 @@ dw_s2_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const floa
             const float *row[3];
             for (int r = 0; r < 3; r++) {
                 int64_t iy = 2 * oy - 1 + r;
-                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : zrow;
+                row[r] = iy >= 0 && iy < H ? xc + (iy - g->r0) * W : dw_zero_row;
             }
             if (big) /* two output rows ahead */
                 for (int64_t r = 2 * oy + 4; r < 2 * oy + 6 && r < H; r++)
@@ -1469,39 +1437,12 @@ dw_s2_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const floa
     }
 }
 
-#define DW_S2_ROWS(NAME, ACT)                                                                      \
-    __attribute__((target("avx512f"))) static void NAME(const nn_node *n, const nn_dw_rows *g,     \
-                                                        const float *w, const float *bias,         \
-                                                        float *y, const float *zrow)               \
-    {                                                                                              \
-        dw_s2_rows_act(n, g, w, bias, y, zrow, ACT);                                               \
-    }
-DW_S2_ROWS(dw_s2_rows_none, NN_ACT_NONE)
-DW_S2_ROWS(dw_s2_rows_relu, NN_ACT_RELU)
-DW_S2_ROWS(dw_s2_rows_prelu, NN_ACT_PRELU)
-DW_S2_ROWS(dw_s2_rows_clip, NN_ACT_CLIP)
-
-static bool dw3x3s2_rows_avx512(const nn_node *n, const nn_dw_rows *g, const float *w,
-                                const float *bias, float *y)
+__attribute__((target("avx512f"))) static void dw3x3s2_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
 {
-    if (g->W > DW_ZERO_ROW) return false;
-    switch (n->act) {
-    case NN_ACT_NONE:
-        dw_s2_rows_none(n, g, w, bias, y, dw_zero_row);
-        return true;
-    case NN_ACT_RELU:
-        dw_s2_rows_relu(n, g, w, bias, y, dw_zero_row);
-        return true;
-    case NN_ACT_PRELU:
-    case NN_ACT_LEAKY: /* the same form, the slope from epi_vec_of */
-        dw_s2_rows_prelu(n, g, w, bias, y, dw_zero_row);
-        return true;
-    case NN_ACT_CLIP:
-        dw_s2_rows_clip(n, g, w, bias, y, dw_zero_row);
-        return true;
-    default:
-        return false;
-    }
+    NN_PER_ACT(n->act, dw_s2_rows_act(n, g, w, bias, y, ACT));
 }
 #endif
 
@@ -1543,10 +1484,12 @@ bool nn_dw3x3_flat(const nn_node *n, const float *x, int64_t C, int64_t H, int64
      * are faster through the phase planes or in registers) */
     if (s == 2 && nn_dw3x3s2_rows_takes(H, W, OH, OW)) {
         nn_dw_rows a = {x, H * W, 0, C, H, W, OH, OW, 0, OH, true, 0, 0};
-        if (dw3x3s2_rows_avx512(n, &a, w, bias, y)) return true;
+        dw3x3s2_rows_avx512(n, &a, w, bias, y);
+        return true;
     }
     if (H * W > (s == 1 ? NN_DW_FLAT_MAX : NN_DW_FLAT_MAX / 4)) return false;
-    return dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+    dw3x3_flat_avx512(n, x, C, H, W, w, bias, s, y, OH, OW, scratch);
+    return true;
 #else
     (void)n, (void)x, (void)C, (void)H, (void)W, (void)w, (void)bias, (void)s, (void)pt, (void)pl,
         (void)y, (void)OH, (void)OW, (void)scratch;
@@ -1561,7 +1504,8 @@ bool nn_dw3x3s2_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         !nn_dw3x3s2_rows_takes(a->H, a->W, a->OH, a->OW))
         return false;
-    return dw3x3s2_rows_avx512(n, a, w, bias, y);
+    dw3x3s2_rows_avx512(n, a, w, bias, y);
+    return true;
 #else
     (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;
@@ -1584,37 +1528,12 @@ dw3x3s1_rows_act(const nn_node *n, const nn_dw_rows *g, const float *w, const fl
     }
 }
 
-#define DW_S1_ROWS(NAME, ACT)                                                                      \
-    __attribute__((target("avx512f"))) static void NAME(                                           \
-        const nn_node *n, const nn_dw_rows *g, const float *w, const float *bias, float *y)        \
-    {                                                                                              \
-        dw3x3s1_rows_act(n, g, w, bias, y, ACT);                                                   \
-    }
-DW_S1_ROWS(dw_s1_rows_none, NN_ACT_NONE)
-DW_S1_ROWS(dw_s1_rows_relu, NN_ACT_RELU)
-DW_S1_ROWS(dw_s1_rows_prelu, NN_ACT_PRELU)
-DW_S1_ROWS(dw_s1_rows_clip, NN_ACT_CLIP)
-
-static bool dw3x3s1_rows_avx512(const nn_node *n, const nn_dw_rows *g, const float *w,
-                                const float *bias, float *y)
+__attribute__((target("avx512f"))) static void dw3x3s1_rows_avx512(const nn_node *n,
+                                                                   const nn_dw_rows *g,
+                                                                   const float *w,
+                                                                   const float *bias, float *y)
 {
-    switch (n->act) {
-    case NN_ACT_NONE:
-        dw_s1_rows_none(n, g, w, bias, y);
-        return true;
-    case NN_ACT_RELU:
-        dw_s1_rows_relu(n, g, w, bias, y);
-        return true;
-    case NN_ACT_PRELU:
-    case NN_ACT_LEAKY: /* the same form, the slope from epi_vec_of */
-        dw_s1_rows_prelu(n, g, w, bias, y);
-        return true;
-    case NN_ACT_CLIP:
-        dw_s1_rows_clip(n, g, w, bias, y);
-        return true;
-    default:
-        return false;
-    }
+    NN_PER_ACT(n->act, dw3x3s1_rows_act(n, g, w, bias, y, ACT));
 }
 #endif
 
@@ -1630,7 +1549,8 @@ bool nn_dw3x3s1_rows(const nn_node *n, const nn_dw_rows *a, const float *w, cons
     if (!nn_cpu_features().avx512 || n->act == NN_ACT_SIGMOID || n->act == NN_ACT_HSWISH ||
         !nn_dw3x3s1_rows_takes(a->W) || a->OH != a->H || a->OW != a->W)
         return false;
-    return dw3x3s1_rows_avx512(n, a, w, bias, y);
+    dw3x3s1_rows_avx512(n, a, w, bias, y);
+    return true;
 #else
     (void)n, (void)a, (void)w, (void)bias, (void)y;
     return false;

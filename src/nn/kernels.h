@@ -93,6 +93,39 @@ epi_avx512(int act, __m512 v, __m512 slope, __m512 lo, __m512 hi)
         return v;
     }
 }
+
+/* CALL (a kernel body, always inlined) once per activation epi_avx512
+ * applies, with ACT that activation as a constant: where `act` is only
+ * loop-invariant, each block of 16 outputs still pays a switch. LeakyReLU
+ * takes PReLU's form (the slope comes from the node); Sigmoid and
+ * HardSwish must be refused before (they would run as none). Use inside an
+ * avx512f function. */
+#define NN_PER_ACT(act, CALL)                                                                      \
+    do {                                                                                           \
+        switch (act) {                                                                             \
+        case NN_ACT_RELU: {                                                                        \
+            const int ACT = NN_ACT_RELU;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        case NN_ACT_PRELU:                                                                         \
+        case NN_ACT_LEAKY: {                                                                       \
+            const int ACT = NN_ACT_PRELU;                                                          \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        case NN_ACT_CLIP: {                                                                        \
+            const int ACT = NN_ACT_CLIP;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        default: {                                                                                 \
+            const int ACT = NN_ACT_NONE;                                                           \
+            CALL;                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
+    } while (0)
 #endif
 
 #if defined(__x86_64__)
