@@ -88,12 +88,13 @@ regs_chunk(const nn_im2col *a, int64_t oy, int64_t ox, const float *wp, int MB, 
 
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,
-           int MB, int64_t m0, int64_t mcount, float *y, int64_t ys, int64_t oy0, int64_t oy1)
+           int MB, int64_t m0, int64_t mcount, float *y, int64_t ys, int64_t oy0, int64_t oy1,
+           const int act)
 {
     const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     /* locals: the output stores cannot alias them, so they stay in registers */
     const nn_im2col g = *a;
-    const int act = n->act;
+    const int nact = n->act; /* the slope's kind: act is PReLU's form for LeakyReLU too */
     const float *slope = n->act_slope;
     const float leaky = n->act_a;
     const int64_t nslope = n->act_slope_n;
@@ -129,7 +130,7 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
 #pragma GCC unroll 16
             for (int m = 0; m < MB; m++) {
                 if (m >= mcount) break;
-                float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
+                float sl = epi_slope(nact, leaky, slope, nslope, m0 + m);
                 __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
                 float *dst = y + (m0 + m) * plane + (oy - oy0) * OW + ox;
                 _mm512_mask_storeu_ps(dst, mk, v);
@@ -146,12 +147,12 @@ regs_block(const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, co
  * masks are built once per block, the loads are few next to the FMAs. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp, int MB,
-          int64_t m0, int64_t mcount, float *y)
+          int64_t m0, int64_t mcount, float *y, const int act)
 {
     const __m512 lo = _mm512_set1_ps(n->act_a), hi = _mm512_set1_ps(n->act_b);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const nn_im2col g = *a;
-    const int act = n->act;
+    const int nact = n->act; /* the slope's kind: act is PReLU's form for LeakyReLU too */
     const float *slope = n->act_slope;
     const float leaky = n->act_a;
     const int64_t nslope = n->act_slope_n;
@@ -196,7 +197,7 @@ regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp
 #pragma GCC unroll 16
         for (int m = 0; m < MB; m++) {
             if (m >= mcount) break;
-            float sl = epi_slope(act, leaky, slope, nslope, m0 + m);
+            float sl = epi_slope(nact, leaky, slope, nslope, m0 + m);
             __m512 v = epi_avx512(act, acc[m], _mm512_set1_ps(sl), lo, hi);
             if (left >= 16)
                 _mm512_storeu_ps(y + (m0 + m) * plane + q0, v);
@@ -211,7 +212,7 @@ regs_flat(const nn_node *n, const nn_im2col *a, const float *wp, const float *bp
                                                         const float *wp, const float *bp,          \
                                                         int64_t m0, int64_t mcount, float *y)      \
     {                                                                                              \
-        regs_flat(n, a, wp, bp, MB, m0, mcount, y);                                                \
+        NN_PER_ACT(n->act, regs_flat(n, a, wp, bp, MB, m0, mcount, y, ACT));                       \
     }
 REGS_FLAT(regs_flat8, 8)
 REGS_FLAT(regs_flat12, 12)
@@ -222,7 +223,7 @@ REGS_FLAT(regs_flat16, 16)
         const nn_node *n, const nn_im2col *a, int64_t OH, const float *wp, const float *bp,        \
         int64_t m0, int64_t mcount, float *y, int64_t ys, int64_t oy0, int64_t oy1)                \
     {                                                                                              \
-        regs_block(n, a, OH, wp, bp, MB, m0, mcount, y, ys, oy0, oy1);                             \
+        NN_PER_ACT(n->act, regs_block(n, a, OH, wp, bp, MB, m0, mcount, y, ys, oy0, oy1, ACT));    \
     }
 REGS_BLOCK(regs_block8, 8)
 REGS_BLOCK(regs_block16, 16)
