@@ -955,7 +955,8 @@ bool nn_dw3x3_small(const nn_node *n, const float *x, int64_t C, int64_t H, int6
  * plane size; no phase planes). */
 #define NN_DW_FLAT_MAX 32768
 /* The row kernels read a row of zeros for the rows above and below the
- * image, for rows up to this wide. */
+ * image, for rows up to this wide; the 32 floats past it are what a row's
+ * last, masked block of two loads addresses. */
 #define DW_ZERO_ROW 4096
 #if defined(__x86_64__)
 static const float dw_zero_row[DW_ZERO_ROW + 32];
