@@ -417,6 +417,7 @@ static void test_liveness_skipped_within_the_window(void **state)
     att_config cfg;
     att_get_config(f->att, &cfg);
     cfg.keep_unrecognized = 1;
+    snprintf(cfg.timezone, sizeof cfg.timezone, "UTC");
     OK(att_config_save(f->db.s, &cfg, &e_));
     OK(att_reload(f->att, &e_));
     int64_t W = (int64_t)cfg.dedup_window_s * 1000;
@@ -427,7 +428,11 @@ static void test_liveness_skipped_within_the_window(void **state)
     const char *MEASURED = "rollcall_liveness_faces_total{how=\"measured\"}";
     const char *SKIPPED = "rollcall_liveness_faces_total{how=\"skipped\"}";
     double runs = metric(m, MEASURED);
-    int64_t t0 = rc_unix_ms();
+    /* Noon (UTC, the attendance's timezone here) of today: the sightings
+     * below span a window and more, which from 23:55 on would cross into
+     * the next day, whose first sighting is a new event. */
+    const int64_t day = 86400000;
+    int64_t t0 = rc_unix_ms() / day * day + day / 2;
 
     /* Marked: measured, a new event. */
     camera_frame(f->rg, live, cam.id, t0, &r);
