@@ -255,6 +255,40 @@ static rc_status fuse_residuals(nn_model *m, rc_error *err)
     return RC_OK;
 }
 
+/* Mul -> Add(product, r) [-> activation fused into the Add] becomes one
+ * Add reading the Mul's inputs (nn_node.mul): squeeze-and-excitation's
+ * x * s + skip and a detector's scaled branch + shortcut in one pass
+ * instead of two (three with the activation). The product must feed only
+ * the Add. Runs after fuse_residuals, which takes a Conv's Add first. */
+static rc_status fuse_scaled_adds(nn_model *m, rc_error *err)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        nn_node *a = &m->nodes[i];
+        if (a->dead || strcmp(a->op_type, "Add") != 0 || a->nin != 2 || a->nout != 1 || a->mul)
+            continue;
+        for (int j = 0; j < 2; j++) {
+            int id = a->in[j], pi = id >= 0 ? m->values[id].producer : -1;
+            if (pi < 0 || pi >= i || m->values[id].uses != 1 || is_output(m, id)) continue;
+            nn_node *p = &m->nodes[pi];
+            if (p->dead || strcmp(p->op_type, "Mul") != 0 || p->nin != 2 || p->nout != 1 ||
+                p->in[0] < 0 || p->in[1] < 0)
+                continue;
+            int *in = realloc(a->in, 3 * sizeof *in);
+            if (!in) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            a->in = in;
+            a->in[j] = p->in[0];
+            a->in[2] = p->in[1];
+            a->nin = 3;
+            a->mul = p;
+            a->mul_pos = j;
+            m->values[id].uses = 0;
+            p->dead = true;
+            break;
+        }
+    }
+    return RC_OK;
+}
+
 /* Pack the weights of every ungrouped Conv for the fast GEMM (AVX-512 or
  * AVX2 micro-kernels). */
 static rc_status pack_weights(nn_model *m, rc_error *err)
@@ -420,6 +454,7 @@ rc_status nn_fuse(nn_model *m, rc_error *err)
     if (st == RC_OK) st = fold_bn(m, err);
     if (st == RC_OK) fuse_activations(m);
     if (st == RC_OK) st = fuse_residuals(m, err);
+    if (st == RC_OK) st = fuse_scaled_adds(m, err);
     if (st == RC_OK) st = fuse_bn_into_pointwise(m, err);
     if (st == RC_OK) fuse_pointwise_avgpool(m);
     if (st == RC_OK) st = pack_weights(m, err);

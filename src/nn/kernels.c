@@ -782,6 +782,84 @@ __attribute__((target("avx2"))) static void binary_avx2(int op, const float *a, 
 }
 #endif
 
+#if defined(__x86_64__)
+/* Product then sum, two roundings (the file is ISO C: no contraction), each
+ * operation's operands in the unfused operators' order. */
+__attribute__((always_inline, target("avx512f"))) static inline __m512
+scale_add_512(__m512 x, __m512 s, __m512 r, const bool s_first, const bool mul_first)
+{
+    __m512 m = s_first ? _mm512_mul_ps(s, x) : _mm512_mul_ps(x, s);
+    return mul_first ? _mm512_add_ps(m, r) : _mm512_add_ps(r, m);
+}
+
+__attribute__((always_inline, target("avx512f"))) static inline void
+scale_add_body512(const float *x, float s, const float *r, float *y, int64_t n, const bool s_first,
+                  const bool mul_first)
+{
+    const __m512 vs = _mm512_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, scale_add_512(_mm512_loadu_ps(x + i), vs, _mm512_loadu_ps(r + i),
+                                              s_first, mul_first));
+    if (i < n) {
+        __mmask16 mk = nn_lanes_below(n - i);
+        _mm512_mask_storeu_ps(y + i, mk,
+                              scale_add_512(_mm512_maskz_loadu_ps(mk, x + i), vs,
+                                            _mm512_maskz_loadu_ps(mk, r + i), s_first, mul_first));
+    }
+}
+
+__attribute__((target("avx512f"))) static void scale_add_avx512(const float *x, float s,
+                                                                const float *r, float *y, int64_t n,
+                                                                bool s_first, bool mul_first)
+{
+    if (s_first && mul_first)
+        scale_add_body512(x, s, r, y, n, true, true);
+    else if (s_first)
+        scale_add_body512(x, s, r, y, n, true, false);
+    else if (mul_first)
+        scale_add_body512(x, s, r, y, n, false, true);
+    else
+        scale_add_body512(x, s, r, y, n, false, false);
+}
+
+__attribute__((target("avx2"))) static void scale_add_avx2(const float *x, float s, const float *r,
+                                                           float *y, int64_t n, bool s_first,
+                                                           bool mul_first)
+{
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(r + i);
+        __m256 m = s_first ? _mm256_mul_ps(vs, xv) : _mm256_mul_ps(xv, vs);
+        _mm256_storeu_ps(y + i, mul_first ? _mm256_add_ps(m, v) : _mm256_add_ps(v, m));
+    }
+    for (; i < n; i++) {
+        float m = s_first ? s * x[i] : x[i] * s;
+        y[i] = mul_first ? m + r[i] : r[i] + m;
+    }
+}
+#endif
+
+bool nn_scale_add_fast(const float *x, float s, const float *r, float *y, int64_t n, bool s_first,
+                       bool mul_first)
+{
+#if defined(__x86_64__)
+    if (nn_cpu_features().avx512) {
+        scale_add_avx512(x, s, r, y, n, s_first, mul_first);
+        return true;
+    }
+    if (nn_cpu_features().avx2) {
+        scale_add_avx2(x, s, r, y, n, s_first, mul_first);
+        return true;
+    }
+    return false;
+#else
+    (void)x, (void)s, (void)r, (void)y, (void)n, (void)s_first, (void)mul_first;
+    return false;
+#endif
+}
+
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode)
 {
 #if defined(__x86_64__)

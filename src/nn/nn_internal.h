@@ -101,6 +101,17 @@ typedef struct nn_node {
      * Conv computes into scratch and res_add runs as if unfused (a
      * broadcasting Add, e.g. an exporter's [C,1,1] bias). */
     const struct nn_node *res_add;
+    /* Add with the Mul that made one of its inputs fused in (fuse.c): the
+     * Mul's inputs are in[mul_pos] (its first) and in[2] (its second), and
+     * mul is the Mul node itself (dead). When the shapes allow (checked
+     * while planning and running: the Add's other input and one factor of
+     * the output's shape, the other factor one value or one per plane of
+     * the first two axes), y = act(x * s + r) in one pass, each product
+     * rounded before the sum as two operators do; otherwise the Mul runs
+     * into scratch and the Add as if unfused (squeeze-and-excitation's
+     * x * s + skip, a detector's scaled branch + shortcut). */
+    const struct nn_node *mul;
+    int mul_pos;
     /* 1x1 Conv reading a BatchNormalization (+ ReLU) folded into it at load
      * (fuse.c): its input is x' = pre_act(x * scale[c] + shift[c]), with
      * pre_affine = [scale (C), shift (C)] (model-owned), or NULL. */
@@ -301,6 +312,12 @@ void nn_channel_affine(const nn_node *n, const float *x, float *y, int64_t chann
 /* y = a op b over n floats, op 0 add, 1 sub, 2 mul, 3 div; mode 0: both
  * full, 1: b is one value, 2: a is one value. False when not handled. */
 bool nn_binary_fast(int op, const float *a, const float *b, float *y, int64_t n, int mode);
+/* y = x * s + r over n floats, the product rounded before the sum (no
+ * FMA): the bits of a Mul then an Add, with the Mul's operands as s * x
+ * when s_first and the Add's as r + product unless mul_first. False when
+ * not handled. */
+bool nn_scale_add_fast(const float *x, float s, const float *r, float *y, int64_t n, bool s_first,
+                       bool mul_first);
 
 /* Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1 convolutions (wino.c). */
 size_t nn_wino_packed_floats(int64_t M, int64_t C);

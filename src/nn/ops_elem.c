@@ -340,10 +340,143 @@ static void run_binary_op(nn_ctx *c, int op)
     }
 }
 
+/* ---- Add with a fused Mul (fuse.c, nn_node.mul) ------------------------
+ * The Mul's product and the Add's other input as the unfused operators see
+ * them: mctx the Mul (inputs in[mul_pos], in[2]; output `prod`), actx the
+ * Add (the product in its old slot) on a copy of the node without the Mul. */
+typedef struct {
+    nn_node add;
+    nn_tensor *min[2], *ain[2], *mout[1];
+    nn_ctx mctx, actx;
+} scaled_add;
+
+static void scaled_add_split(const nn_ctx *c, nn_tensor *prod, scaled_add *sa)
+{
+    const nn_node *n = c->node;
+    int j = n->mul_pos;
+    sa->add = *n;
+    sa->add.mul = NULL;
+    sa->add.nin = 2;
+    sa->min[0] = c->in[j];
+    sa->min[1] = c->in[2];
+    sa->mout[0] = prod;
+    sa->ain[j] = prod;
+    sa->ain[1 - j] = c->in[1 - j];
+    sa->mctx = *c;
+    sa->mctx.node = n->mul;
+    sa->mctx.in = sa->min;
+    sa->mctx.nin = 2;
+    sa->mctx.out = sa->mout;
+    sa->mctx.scratch_bytes = 0;
+    sa->actx = *c;
+    sa->actx.node = &sa->add;
+    sa->actx.in = sa->ain;
+    sa->actx.nin = 2;
+    sa->actx.scratch_bytes = 0;
+}
+
+/* The one-pass form of a fused Add (float tensors; the Add's other input
+ * and one of the Mul's of the output's shape, the Mul's other input one
+ * value or one per plane of the first two axes): which input is which. */
+typedef struct {
+    const float *x, *s, *r; /* the full factor, the scale, the other addend */
+    int64_t planes, plane, C;
+    int sstep;      /* scale index per plane: 0 one value, 1 the plane's, -1 its channel's */
+    bool s_first;   /* the scale is the Mul's first input */
+    bool mul_first; /* the product is the Add's first input */
+} scaled_plan;
+
+/* s as one value or one per plane of o ([N or 1, C, 1, ...] against
+ * [N, C, ...]): its step (see scaled_plan), or -2 when neither. */
+static int scale_step(const nn_shape *s, const nn_shape *o)
+{
+    if (nn_shape_count(s) == 1) return 0;
+    if (s->ndim != o->ndim || s->d[1] != o->d[1] || (s->d[0] != 1 && s->d[0] != o->d[0])) return -2;
+    for (int d = 2; d < o->ndim; d++)
+        if (s->d[d] != 1) return -2;
+    return s->d[0] == o->d[0] ? 1 : -1;
+}
+
+static bool scaled_add_plan(const nn_ctx *c, scaled_plan *sp)
+{
+    int j = c->node->mul_pos;
+    const nn_tensor *m0 = c->in[j], *m1 = c->in[2], *r = c->in[1 - j];
+    const nn_shape *o = &c->out[0]->shape;
+    if (m0->type != NN_F32 || m1->type != NN_F32 || r->type != NN_F32 || o->ndim < 2 ||
+        !nn_shape_eq(&r->shape, o))
+        return false;
+    int step;
+    if (nn_shape_eq(&m0->shape, o) && (step = scale_step(&m1->shape, o)) > -2) {
+        sp->x = m0->data, sp->s = m1->data, sp->s_first = false;
+    } else if (nn_shape_eq(&m1->shape, o) && (step = scale_step(&m0->shape, o)) > -2) {
+        sp->x = m1->data, sp->s = m0->data, sp->s_first = true;
+    } else {
+        return false;
+    }
+    sp->r = r->data;
+    sp->sstep = step;
+    sp->mul_first = j == 0;
+    sp->C = o->d[1];
+    sp->planes = o->d[0] * o->d[1];
+    sp->plane = sp->planes ? nn_shape_count(o) / sp->planes : 0;
+    return true;
+}
+
+static rc_status infer_add(nn_ctx *c)
+{
+    if (!c->node->mul) return infer_binary(c);
+    nn_tensor prod = {0};
+    scaled_add sa;
+    scaled_add_split(c, &prod, &sa);
+    rc_status st = infer_binary(&sa.mctx);
+    if (st == RC_OK) st = infer_binary(&sa.actx);
+    if (st != RC_OK) return st;
+    scaled_plan sp;
+    c->scratch_bytes =
+        scaled_add_plan(c, &sp)
+            ? 0
+            : ((size_t)nn_shape_count(&prod.shape) * nn_dtype_size(prod.type) + 63) / 64 * 64;
+    return RC_OK;
+}
+
 static void run_add(nn_ctx *c)
 {
-    run_binary_op(c, B_ADD);
+    const nn_node *n = c->node;
+    if (!n->mul) {
+        run_binary_op(c, B_ADD);
+        return;
+    }
+    scaled_plan sp;
+    if (!scaled_add_plan(c, &sp)) {
+        /* as planned unfused: the product into scratch, then the Add */
+        nn_tensor prod = {0};
+        scaled_add sa;
+        scaled_add_split(c, &prod, &sa);
+        infer_binary(&sa.mctx);
+        prod.data = c->scratch;
+        n->mul->def->run(&sa.mctx);
+        run_binary_op(&sa.actx, B_ADD);
+        return;
+    }
+    float *y = c->out[0]->data;
+    for (int64_t p = 0; p < sp.planes; p++) {
+        float sv = sp.s[sp.sstep == 0 ? 0 : sp.sstep == 1 ? p : p % sp.C];
+        const float *xp = sp.x + p * sp.plane, *rp = sp.r + p * sp.plane;
+        float *yp = y + p * sp.plane;
+        if (c->reference || !nn_scale_add_fast(xp, sv, rp, yp, sp.plane, sp.s_first, sp.mul_first))
+            for (int64_t i = 0; i < sp.plane; i++) {
+                float m = sp.s_first ? sv * xp[i] : xp[i] * sv;
+                yp[i] = sp.mul_first ? m + rp[i] : rp[i] + m;
+            }
+        /* the Add's activation while the plane is in cache (channel p % C) */
+        if (n->act == NN_ACT_NONE) continue;
+        if (c->reference)
+            nn_apply_act(n, yp, 1, sp.plane, p % sp.C);
+        else
+            nn_epilogue(n, yp, 1, sp.plane, NULL, p % sp.C);
+    }
 }
+
 static void run_sub(nn_ctx *c)
 {
     run_binary_op(c, B_SUB);
@@ -404,7 +537,7 @@ const nn_op_def nn_ops_elem[] = {
     {"Identity", 1, 1, 1, 1, infer_identity, NULL, true},
     {"Dropout", 1, 3, 1, 2, infer_identity, NULL, true},
     {"Cast", 1, 1, 1, 1, infer_cast, run_cast, false},
-    B("Add", run_add),
+    {"Add", 2, 2, 1, 1, infer_add, run_add, false},
     B("Sub", run_sub),
     B("Mul", run_mul),
     B("Div", run_div),

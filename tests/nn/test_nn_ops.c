@@ -1030,6 +1030,148 @@ static void test_conv_residual_fusion(void **state)
     }
 }
 
+/* A graph with Mul -> Add [-> act] run fused (the Add reads the Mul's
+ * inputs) and unfused (the product "m" also a graph output), each on the
+ * fast and on the reference kernels: the same bits, fast with fast and
+ * reference with reference (the graph's other operators, a Sigmoid say,
+ * may differ between the two). `fused` is nn_model_describe's summary of
+ * the fused model. */
+static void scaled_add_graph(const ob_value *v, int nv, const ob_node *nodes, int nn,
+                             const float *x, const int64_t *xd, const char *fused)
+{
+    static const char *const both[] = {"y", "m"};
+    rc_error err = {0};
+    nn_model *fm = load(v, nv, nodes, nn, Y, 1, 13, &err);
+    if (!fm) fprintf(stderr, "load: %s\n", err.msg);
+    nn_model *pm = load(v, nv, nodes, nn, both, 2, 13, &err);
+    assert_non_null(fm);
+    assert_non_null(pm);
+    char buf[256];
+    nn_model_describe(fm, buf, sizeof buf);
+    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
+    assert_string_equal(buf, fused);
+    nn_model_describe(pm, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Mul:1")); /* the Mul stays */
+    for (int reference = 0; reference < 2; reference++) {
+        nn_shape ws, gs;
+        float *want = run(pm, x, shape_of(4, xd), reference, &ws);
+        float *got = run(fm, x, shape_of(4, xd), reference, &gs);
+        assert_int_equal(ws.ndim, gs.ndim);
+        for (int d = 0; d < ws.ndim; d++) assert_int_equal(ws.d[d], gs.d[d]);
+        int64_t n = 1;
+        for (int d = 0; d < ws.ndim; d++) n *= ws.d[d];
+        int64_t differ = 0;
+        for (int64_t i = 0; i < n; i++) differ += memcmp(&want[i], &got[i], sizeof(float)) != 0;
+        if (differ)
+            fprintf(stderr, "scaled add %s (%s): %lld of %lld values differ\n", fused,
+                    reference ? "reference" : "fast", (long long)differ, (long long)n);
+        assert_int_equal(differ, 0);
+        free(want);
+        free(got);
+    }
+    nn_model_free(fm);
+    nn_model_free(pm);
+}
+
+/* Squeeze-and-excitation: s = Sigmoid(GlobalAveragePool(x)) per (n, c),
+ * or with `shared` a constant [1, C, 1, 1] for every n; y = act(Add(m, r)
+ * or Add(r, m)) with m = x * s (or s * x) and r = Relu(x). */
+static void scaled_add_se_case(int N, int C, int H, int W, const char *act, bool mul_first,
+                               bool s_first, bool shared)
+{
+    size_t nx = (size_t)N * C * H * W;
+    float *x = malloc(nx * sizeof(float)), *k = malloc((size_t)C * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = frand() * 4.0f;
+    for (int i = 0; i < C; i++) k[i] = frand();
+    int64_t xd[4] = {N, C, H, W};
+    ob_value v[] = {V("x", 4, N, C, H, W), VF("k", k, 4, 1, C, 1, 1)};
+    ob_node nodes[6] = {
+        {"GlobalAveragePool", {"x"}, {"g"}, {{0}}},
+        {"Sigmoid", {"g"}, {"s"}, {{0}}},
+        {"Relu", {"x"}, {"r"}, {{0}}},
+        {"Mul", {s_first ? "s" : "x", s_first ? "x" : "s"}, {"m"}, {{0}}},
+        {"Add", {mul_first ? "m" : "r", mul_first ? "r" : "m"}, {act ? "a" : "y"}, {{0}}},
+        {act ? act : "Relu", {"a"}, {"y"}, {{0}}},
+    };
+    if (shared) nodes[3].in[s_first ? 0 : 1] = "k";
+    /* with the constant, no pooling or Sigmoid */
+    int skip = shared ? 2 : 0;
+    scaled_add_graph(v, 2, nodes + skip, (act ? 6 : 5) - skip, x, xd,
+                     shared ? "Relu:1 Add:1" : "GlobalAveragePool:1 Sigmoid:1 Relu:1 Add:1");
+    free(x);
+    free(k);
+}
+
+static void test_scaled_add_fusion(void **state)
+{
+    (void)state;
+    /* per-plane scale, both orders of the Mul and of the Add, activations */
+    scaled_add_se_case(1, 64, 32, 32, NULL, false, false, false);
+    scaled_add_se_case(1, 48, 16, 16, "Relu", true, true, false);
+    scaled_add_se_case(1, 24, 7, 9, "LeakyRelu", false, true, false); /* planes not of 16 */
+    scaled_add_se_case(1, 16, 5, 5, "Clip", true, false, false);
+    scaled_add_se_case(1, 8, 6, 6, "Sigmoid", false, false, false);
+    scaled_add_se_case(2, 12, 5, 7, "Relu", true, false, false); /* a scale per (n, c) */
+    scaled_add_se_case(3, 12, 5, 7, NULL, false, true, true);    /* a channel's for every n */
+
+    /* one scale for all (a detector's branch * 0.1 + shortcut, then Relu),
+     * hand-computed; a full-shape scale and a broadcasting Add (unfused at
+     * run time, the product in scratch); the Mul's product read twice or a
+     * graph output (not fused) */
+    float k1[1] = {0.5f}, kc[2] = {0.5f, -1};
+    ob_value v[] = {V("x", 4, 1, 2, 1, 2), VF("k", k1, 1, 1), VF("kc", kc, 4, 1, 2, 1, 1)};
+    float x[4] = {1, -2, 3, 4};
+    int64_t xd[4] = {1, 2, 1, 2};
+    ob_node scalar[4] = {{"Relu", {"x"}, {"r"}, {{0}}},
+                         {"Mul", {"x", "k"}, {"m"}, {{0}}},
+                         {"Add", {"m", "r"}, {"a"}, {{0}}},
+                         {"Relu", {"a"}, {"y"}, {{0}}}};
+    float want_scalar[4] = {1.5f, 0, 4.5f, 6};
+    check(13, v, 3, scalar, 4, x, 4, xd, want_scalar, 4, xd, 0);
+    ob_node channel[4] = {{"Relu", {"x"}, {"r"}, {{0}}},
+                          {"Mul", {"kc", "x"}, {"m"}, {{0}}},
+                          {"Add", {"r", "m"}, {"a"}, {{0}}},
+                          {"Relu", {"a"}, {"y"}, {{0}}}};
+    float want_channel[4] = {1.5f, 0, 0, 0};
+    check(13, v, 3, channel, 4, x, 4, xd, want_channel, 4, xd, 0);
+    ob_node full[3] = {{"Relu", {"x"}, {"r"}, {{0}}},
+                       {"Mul", {"x", "r"}, {"m"}, {{0}}},
+                       {"Add", {"m", "x"}, {"y"}, {{0}}}};
+    float want_full[4] = {2, -2, 12, 20};
+    check(13, v, 3, full, 3, x, 4, xd, want_full, 4, xd, 0);
+    ob_node bcast[3] = {{"GlobalAveragePool", {"x"}, {"g"}, {{0}}},
+                        {"Mul", {"x", "k"}, {"m"}, {{0}}},
+                        {"Add", {"m", "g"}, {"y"}, {{0}}}};
+    /* g = per-channel means (-0.5, 3.5) broadcast onto m = x * 0.5 */
+    float want_bcast[4] = {0, -1.5f, 5, 5.5f};
+    check(13, v, 3, bcast, 3, x, 4, xd, want_bcast, 4, xd, 0);
+    const ob_node *graphs[4] = {scalar, channel, full, bcast};
+    const int counts[4] = {4, 4, 3, 3};
+    for (int g = 0; g < 4; g++) {
+        rc_error err = {0};
+        nn_model *m = load(v, 3, graphs[g], counts[g], Y, 1, 13, &err);
+        assert_non_null(m);
+        char buf[256];
+        nn_model_describe(m, buf, sizeof buf);
+        assert_null(strstr(buf, "Mul"));
+        nn_model_free(m);
+        scaled_add_graph(v, 3, graphs[g], counts[g], x, xd,
+                         g == 3 ? "GlobalAveragePool:1 Add:1" : "Relu:1 Add:1");
+    }
+    ob_node twice[3] = {{"Mul", {"x", "k"}, {"m"}, {{0}}},
+                        {"Add", {"m", "x"}, {"a"}, {{0}}},
+                        {"Add", {"a", "m"}, {"y"}, {{0}}}};
+    float want_twice[4] = {2, -4, 6, 8};
+    check(13, v, 3, twice, 3, x, 4, xd, want_twice, 4, xd, 0);
+    rc_error err = {0};
+    nn_model *m = load(v, 3, twice, 3, Y, 1, 13, &err);
+    assert_non_null(m);
+    char buf[256];
+    nn_model_describe(m, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Mul:1"));
+    nn_model_free(m);
+}
+
 static void test_conv_transpose(void **state)
 {
     (void)state;
@@ -1987,6 +2129,7 @@ int main(void)
         cmocka_unit_test(test_conv_fast_vs_reference),
         cmocka_unit_test(test_conv_one_pixel),
         cmocka_unit_test(test_conv_residual_fusion),
+        cmocka_unit_test(test_scaled_add_fusion),
         cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_bn_into_pointwise_conv),
         cmocka_unit_test(test_avgpool_before_pointwise_conv),
