@@ -207,7 +207,8 @@ static int area_spans_make(int src, int dst, area_spans *sp)
  * and each source
  * row is converted to float once, with `most` zeros after it for the terms
  * past its end. */
-static img_image *resize_area(const img_image *im, int x0, int y0, int cw, int ch, int w, int h)
+img_image *img__resize_area(img__simd lvl, const img_image *im, int x0, int y0, int cw, int ch,
+                            int w, int h)
 {
     int C = im->channels;
     img_image *out = img_new(w, h, C);
@@ -216,14 +217,22 @@ static img_image *resize_area(const img_image *im, int x0, int y0, int cw, int c
     size_t wc = (size_t)w * C, rowlen = (size_t)cw * C;
     float *tmp = malloc(sizeof(float) * wc * ch);
     float *acc = malloc(sizeof(float) * wc);
-    float *row = okx ? calloc(rowlen + (size_t)xs.most * C, sizeof(float)) : NULL;
+    float *row =
+        okx ? calloc((rowlen + (size_t)xs.most * C) * (C == 1 ? 8 : 1), sizeof(float)) : NULL;
     if (!out || !okx || !oky || !tmp || !acc || !row) {
         img_free(out);
         out = NULL;
         goto done;
     }
     const int K = xs.most;
-    for (int y = 0; y < ch; y++) {
+    int yr = 0;
+    if (C == 1 && lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2)
+        /* eight rows at a time, a row a lane (simd.c); `row` as its scratch */
+        for (; yr + 8 <= ch; yr += 8)
+            img__area_rows8_avx2(im->px + (size_t)(y0 + yr) * im->w + x0, (size_t)im->w, cw,
+                                 xs.first, xs.w, xs.stride, K, w, row, tmp + (size_t)yr * wc, wc);
+    if (yr < ch) memset(row + rowlen, 0, (size_t)K * C * sizeof(float));
+    for (int y = yr; y < ch; y++) {
         const uint8_t *r = im->px + ((size_t)(y0 + y) * im->w + x0) * C;
         for (size_t i = 0; i < rowlen; i++) row[i] = r[i];
         float *t = tmp + (size_t)y * wc;
@@ -265,14 +274,16 @@ static img_image *resize_area(const img_image *im, int x0, int y0, int cw, int c
     /* Columns: a row of sums at a time, adding the source rows in order
      * (the same sums as one output at a time, in a loop the compiler
      * vectorises). */
+    int simd = lvl == IMG_SIMD_AVX2 && img__simd_best() == IMG_SIMD_AVX2;
     for (int y = 0; y < h; y++) {
         const float *wy = ys.w + (size_t)y * ys.stride;
         const float *t = tmp + (size_t)ys.first[y] * wc;
-        for (size_t i = 0; i < wc; i++) acc[i] = 0;
-        for (int k = 0; k < ys.count[y]; k++, t += wc)
-            for (size_t i = 0; i < wc; i++) acc[i] += wy[k] * t[i];
         uint8_t *o = out->px + (size_t)y * wc;
-        for (size_t i = 0; i < wc; i++) o[i] = clamp_u8(acc[i]);
+        size_t i0 = simd ? img__area_col_avx2(t, wc, wy, ys.count[y], o) : 0;
+        for (size_t i = i0; i < wc; i++) acc[i] = 0;
+        for (int k = 0; k < ys.count[y]; k++, t += wc)
+            for (size_t i = i0; i < wc; i++) acc[i] += wy[k] * t[i];
+        for (size_t i = i0; i < wc; i++) o[i] = clamp_u8(acc[i]);
     }
 done:
     free(tmp);
@@ -289,7 +300,7 @@ img_image *img_resize(const img_image *im, int w, int h, img_resize_mode mode)
     if (mode == IMG_RESIZE_AUTO)
         mode = (im->w >= 2 * w && im->h >= 2 * h) ? IMG_RESIZE_AREA : IMG_RESIZE_BILINEAR;
     if (mode == IMG_RESIZE_AREA && w <= im->w && h <= im->h)
-        return resize_area(im, 0, 0, im->w, im->h, w, h);
+        return img__resize_area(img__simd_best(), im, 0, 0, im->w, im->h, w, h);
     return resize_bilinear(im, w, h);
 }
 
@@ -412,7 +423,7 @@ img_image *img_crop_resize(const img_image *im, float x, float y, float w, float
         int cw = x1 - x0, ch = y1 - y0;
         int tw = (int)(cw / (sx / 1.5f)), th = (int)(ch / (sy / 1.5f));
         if (cw > 0 && ch > 0 && tw >= 1 && th >= 1) {
-            img_image *small = resize_area(im, x0, y0, cw, ch, tw, th);
+            img_image *small = img__resize_area(img__simd_best(), im, x0, y0, cw, ch, tw, th);
             if (!small) return NULL;
             float kx = (float)tw / cw, ky = (float)th / ch;
             float m[6] = {sx * kx, 0,       (x - x0 + 0.5f * sx) * kx - 0.5f,

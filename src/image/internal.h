@@ -47,8 +47,9 @@ img__simd img__simd_best(void);
  * ROLLCALL_NN_CPU=avx2|generic (the one reading of that switch here). */
 int img__simd_avx512(void);
 
-/* img_to_planar, img_warp_affine, img_gray_rect and img_rect_to_planar at a given level
- * (a level the CPU lacks runs as plain C). */
+/* img_to_planar, img_warp_affine, img_gray_rect, img_rect_to_planar and the
+ * area resize of a rectangle (inside im) at a given level (a level the CPU
+ * lacks runs as plain C). */
 int img__to_planar(img__simd lvl, const img_image *im, int out_w, int out_h, float mean,
                    float scale, float *t);
 img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6], int out_w,
@@ -56,6 +57,8 @@ img_image *img__warp_affine(img__simd lvl, const img_image *im, const float m[6]
 img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int w, int h);
 void img__rect_to_planar(img__simd lvl, const img_image *im, int x, int y, int w, int h, int n,
                          int reverse, float *t);
+img_image *img__resize_area(img__simd lvl, const img_image *im, int x0, int y0, int cw, int ch,
+                            int w, int h);
 
 /* The AVX2 kernels (simd.c), each doing the part it can and leaving the rest
  * to the C loops. planar_half: output columns [0, return value) of output
@@ -79,6 +82,18 @@ size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale
                              size_t plane);
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2);
+/* area_rows8: the area resize's row pass on 8 gray rows at once (src,
+ * rows `stride` bytes apart, cw pixels each): the w outputs of each row
+ * into out + row * ostride, output x summing K terms wts[x * wstride + k] *
+ * pixel first[x] + k (zero past cw) from 0, k in order; returns w. ib:
+ * scratch of (cw + K) * 8 floats. */
+int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
+                         const float *wts, int wstride, int K, int w, float *ib, float *out,
+                         size_t ostride);
+/* area_col: the column pass of one output row: o[i] = the clamped, rounded
+ * sum from 0 of wy[k] * t[k * n + i], k < count in order, for i in [0,
+ * return value) (whole groups of 8). */
+size_t img__area_col_avx2(const float *t, size_t n, const float *wy, int count, uint8_t *o);
 
 /* The built-in JPEG decoder (jpeg_fast.c): libjpeg-turbo's RGB bytes for
  * the files cameras and browsers send (baseline, one scan, gray or YCbCr

@@ -425,6 +425,108 @@ __attribute__((target("avx2"))) int img__rect_row_avx2(const uint8_t *r0, const 
     return x;
 }
 
+/* 8 x 8 floats: rows v[0..7] become columns. */
+__attribute__((target("avx2"))) static void transpose8(__m256 v[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+__attribute__((target("avx2"))) int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw,
+                                                         const int *first, const float *wts,
+                                                         int wstride, int K, int w, float *ib,
+                                                         float *out, size_t ostride)
+{
+    /* ib[x * 8 + r] = row r's pixel x as a float, then K zeros a row (the
+     * terms past a row's end, as the C loop's zero-padded row) */
+    int x = 0;
+    for (; x + 8 <= cw; x += 8) {
+        __m128i r[8];
+        for (int k = 0; k < 8; k++) r[k] = _mm_loadl_epi64((const __m128i *)(src + k * stride + x));
+        /* bytes r0x0 r1x0 r0x1 r1x1 ..., then 4 rows a pixel, then 8 */
+        __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]),
+                a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
+        __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1),
+                b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);
+        __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2),
+                        _mm_unpacklo_epi32(b1, b3), _mm_unpackhi_epi32(b1, b3)};
+        for (int k = 0; k < 4; k++) {
+            /* pixels x + 2k and x + 2k + 1, 8 rows each */
+            _mm256_storeu_ps(ib + (x + 2 * k) * 8, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(c[k])));
+            _mm256_storeu_ps(ib + (x + 2 * k + 1) * 8,
+                             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(c[k], 8))));
+        }
+    }
+    for (; x < cw; x++)
+        for (int k = 0; k < 8; k++) ib[x * 8 + k] = src[k * stride + x];
+    memset(ib + (size_t)cw * 8, 0, (size_t)K * 8 * sizeof(float));
+    /* output x: sum from 0 of w[k] * pixel, k in order, product then sum;
+     * eight outputs at a time, transposed into the eight rows */
+    int o = 0;
+    for (; o + 8 <= w; o += 8) {
+        __m256 acc[8];
+        const float *wx[8], *px[8];
+        for (int j = 0; j < 8; j++) {
+            acc[j] = _mm256_setzero_ps();
+            wx[j] = wts + (size_t)(o + j) * wstride;
+            px[j] = ib + (size_t)first[o + j] * 8;
+        }
+        /* eight independent chains, each output's terms in order */
+        for (int k = 0; k < K; k++)
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_set1_ps(wx[j][k]),
+                                                             _mm256_loadu_ps(px[j] + k * 8)));
+        transpose8(acc);
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + k * ostride + o, acc[k]);
+    }
+    for (; o < w; o++) {
+        const float *wx = wts + (size_t)o * wstride, *px = ib + (size_t)first[o] * 8;
+        for (int r = 0; r < 8; r++) {
+            float sum = 0;
+            for (int k = 0; k < K; k++) sum += wx[k] * px[k * 8 + r];
+            out[r * ostride + o] = sum;
+        }
+    }
+    return w;
+}
+
+__attribute__((target("avx2"))) size_t img__area_col_avx2(const float *t, size_t n, const float *wy,
+                                                          int count, uint8_t *o)
+{
+    const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.f),
+                 half = _mm256_set1_ps(0.5f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = zero;
+        for (int k = 0; k < count; k++)
+            acc = _mm256_add_ps(
+                acc, _mm256_mul_ps(_mm256_set1_ps(wy[k]), _mm256_loadu_ps(t + k * n + i)));
+        /* clamp_u8: 0 at or below 0, 255 at or above 255, else v + 0.5
+         * truncated */
+        __m256i v = _mm256_cvttps_epi32(_mm256_add_ps(acc, half));
+        v = _mm256_andnot_si256(_mm256_castps_si256(_mm256_cmp_ps(acc, zero, _CMP_LE_OQ)), v);
+        v = _mm256_blendv_epi8(v, _mm256_set1_epi32(255),
+                               _mm256_castps_si256(_mm256_cmp_ps(acc, top, _CMP_GE_OQ)));
+        __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(o + i), _mm_packus_epi16(w16, w16));
+    }
+    return i;
+}
+
 #else /* not x86-64: the C loops only */
 
 img__simd img__simd_best(void)
@@ -466,6 +568,18 @@ size_t img__planar_same_avx2(const uint8_t *p, size_t n, float mean, float scale
 
 int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, const float *ax,
                        const int *dx, int n, float ay, float *t0, float *t1, float *t2)
+{
+    return 0;
+}
+
+int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
+                         const float *wts, int wstride, int K, int w, float *ib, float *out,
+                         size_t ostride)
+{
+    return 0;
+}
+
+size_t img__area_col_avx2(const float *t, size_t n, const float *wy, int count, uint8_t *o)
 {
     return 0;
 }

@@ -742,6 +742,29 @@ static void simd_kernels_match_the_c_loops(void **state)
         img_free(ga);
         img_free(gb);
     }
+    /* Area resizes of gray rectangles (the landmark crop's 225 x 225 ->
+     * 98 x 98, eight rows a lane group and the rows and columns left to the
+     * C loop), at the image's first and last pixels, and of an RGB one. */
+    static const int areas[][4] = {{225, 225, 98, 98}, {40, 17, 13, 5}, {8, 8, 3, 3},
+                                   {9, 31, 2, 12},     {1, 9, 1, 4},    {100, 8, 37, 3}};
+    for (size_t k = 0; k < sizeof areas / sizeof areas[0]; k++)
+        for (int corner = 0; corner < 2; corner++) {
+            const int *q = areas[k];
+            int x0 = corner ? gray->w - q[0] : 0, y0 = corner ? gray->h - q[1] : 0;
+            img_image *ra = img__resize_area(IMG_SIMD_C, gray, x0, y0, q[0], q[1], q[2], q[3]);
+            img_image *rb = img__resize_area(IMG_SIMD_AVX2, gray, x0, y0, q[0], q[1], q[2], q[3]);
+            assert_non_null(ra);
+            assert_non_null(rb);
+            if (memcmp(ra->px, rb->px, (size_t)q[2] * q[3]) != 0)
+                fail_msg("area %dx%d -> %dx%d at (%d, %d) differs", q[0], q[1], q[2], q[3], x0, y0);
+            img_free(ra);
+            img_free(rb);
+        }
+    img_image *ca = img__resize_area(IMG_SIMD_C, photo, 5, 7, 300, 200, 97, 61);
+    img_image *cb = img__resize_area(IMG_SIMD_AVX2, photo, 5, 7, 300, 200, 97, 61);
+    assert_memory_equal(ca->px, cb->px, (size_t)97 * 61 * 3);
+    img_free(ca);
+    img_free(cb);
     /* Rectangles at the corners (the image's first and last pixels), 1 and
      * 2 pixels wide or tall, up- and downscaled, both channel orders; 37
      * and 45 outputs a row (the kernel's 16-output groups, 8-output groups
