@@ -894,6 +894,28 @@ static void test_conv_fast_vs_reference(void **state)
     conv_case(48, 6, 11, 16, 1, 2, 0, 1, 1, NULL);
 }
 
+/* A graph loaded twice: as it is, output "y" (*fm), and with `kept` a
+ * graph output too, which keeps the node making it from being fused away
+ * (*pm). fm's node summary must be `fused`, pm's must contain `stays`. */
+static void load_fused_pair(const ob_value *v, int nv, const ob_node *nodes, int nn,
+                            const char *kept, int opset, const char *fused, const char *stays,
+                            nn_model **fm, nn_model **pm)
+{
+    const char *const both[] = {"y", kept};
+    rc_error err = {0};
+    *fm = load(v, nv, nodes, nn, Y, 1, opset, &err);
+    if (!*fm) fprintf(stderr, "load: %s\n", err.msg);
+    *pm = load(v, nv, nodes, nn, both, 2, opset, &err);
+    assert_non_null(*fm);
+    assert_non_null(*pm);
+    char buf[256];
+    nn_model_describe(*fm, buf, sizeof buf);
+    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
+    assert_string_equal(buf, fused);
+    nn_model_describe(*pm, buf, sizeof buf);
+    assert_non_null(strstr(buf, stays));
+}
+
 /* A graph ending in Conv -> Add [-> act], run three ways: fused (fast and
  * reference kernels) against the same graph with the Conv's output "c" also
  * a graph output, which keeps the Add unfused (reference kernels). `fused`
@@ -901,19 +923,8 @@ static void test_conv_fast_vs_reference(void **state)
 static void residual_graph(const ob_value *v, int nv, const ob_node *nodes, int nn, const float *x,
                            const int64_t *xd, const char *fused)
 {
-    static const char *const both[] = {"y", "c"};
-    rc_error err = {0};
-    nn_model *fm = load(v, nv, nodes, nn, Y, 1, 9, &err);
-    if (!fm) fprintf(stderr, "load: %s\n", err.msg);
-    nn_model *pm = load(v, nv, nodes, nn, both, 2, 9, &err);
-    assert_non_null(fm);
-    assert_non_null(pm);
-    char buf[256];
-    nn_model_describe(fm, buf, sizeof buf);
-    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
-    assert_string_equal(buf, fused);
-    nn_model_describe(pm, buf, sizeof buf);
-    assert_non_null(strstr(buf, "Add:1")); /* the Add stays */
+    nn_model *fm, *pm;
+    load_fused_pair(v, nv, nodes, nn, "c", 9, fused, "Add:1", &fm, &pm);
     nn_shape os[3];
     float *want = run(pm, x, shape_of(4, xd), true, &os[0]);
     float *fast = run(fm, x, shape_of(4, xd), false, &os[1]);
@@ -1039,19 +1050,8 @@ static void test_conv_residual_fusion(void **state)
 static void scaled_add_graph(const ob_value *v, int nv, const ob_node *nodes, int nn,
                              const float *x, const int64_t *xd, const char *fused)
 {
-    static const char *const both[] = {"y", "m"};
-    rc_error err = {0};
-    nn_model *fm = load(v, nv, nodes, nn, Y, 1, 13, &err);
-    if (!fm) fprintf(stderr, "load: %s\n", err.msg);
-    nn_model *pm = load(v, nv, nodes, nn, both, 2, 13, &err);
-    assert_non_null(fm);
-    assert_non_null(pm);
-    char buf[256];
-    nn_model_describe(fm, buf, sizeof buf);
-    if (strcmp(buf, fused) != 0) fprintf(stderr, "fused graph: %s, want %s\n", buf, fused);
-    assert_string_equal(buf, fused);
-    nn_model_describe(pm, buf, sizeof buf);
-    assert_non_null(strstr(buf, "Mul:1")); /* the Mul stays */
+    nn_model *fm, *pm;
+    load_fused_pair(v, nv, nodes, nn, "m", 13, fused, "Mul:1", &fm, &pm);
     for (int reference = 0; reference < 2; reference++) {
         nn_shape ws, gs;
         float *want = run(pm, x, shape_of(4, xd), reference, &ws);
