@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../gallery/gallery.h"
+#include "../nn/nn.h"
 #include "cli.h"
 #include "face_util.h"
 
@@ -24,7 +25,9 @@ static void pipeline_usage(FILE *out)
                  "640x480 and re-encoded as JPEG) and for a group photo as it is. Defaults are\n"
                  "photos from $ROLLCALL_TESTDATA/faces. The reference column is the same\n"
                  "frame through the plain pre-processing and libjpeg-turbo's decoder, taking\n"
-                 "turns with the default path frame by frame.\n\n"
+                 "turns with the default path frame by frame. After the one-face frame, this\n"
+                 "core's fp32 multiply-add rate measured just before and after its runs (a\n"
+                 "probe in registers only, which follows a shared host's speed of the moment).\n\n"
                  "Options:\n"
                  "  -n, --runs N       timed runs per frame (default 30)\n"
                  "      --cpu-time     thread CPU time instead of wall-clock time\n"
@@ -207,7 +210,17 @@ int cli_bench_pipeline(int argc, char **argv)
     printf("one thread; models with int8 convolutions: %d, with bf16 ones: %d; gallery search "
            "in 10 000 templates (%s kernel)\n",
            face_models_int8(m), face_models_bf16(m), gallery_kernel_name(gallery_get_kernel(g)));
+    /* The host's speed of the moment, before and after: a register-only
+     * probe, which moves with it (on a shared host, 85-115 G/s from one
+     * minute to the next), so a run's figures can be read against it. */
+    const char *instr = NULL;
+    double before = nn_peak_gmacs(NN_PEAK_F32, 30, &instr);
     rc = bench_both("640x480 frame, one face", frame, frame_len, w, g, runs, cpu_time);
+    double after = nn_peak_gmacs(NN_PEAK_F32, 30, &instr);
+    if (before > 0)
+        printf("this core's fp32 multiply-add rate before / after the frame's runs: %.1f / %.1f "
+               "G/s (%s, registers only)\n",
+               before, after, instr);
     if (rc == 0 && !one_only) {
         char label[4200];
         const char *b = strrchr(group, '/');

@@ -102,3 +102,23 @@ test('bench models --ops names the pairs run in row bands; ROLLCALL_NN_BAND=0 ru
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /ROLLCALL_NN_BAND=2: expected 0/);
 });
+
+test('bench pipeline --one prints each stage, the total, and the core rate around the frame', () => {
+  const env = { ...process.env };
+  delete env.ROLLCALL_NN_CPU;
+  const r = spawnSync(BIN, ['bench', 'pipeline', '--one', '--runs', '2', '--cpu-time'], {
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  for (const stage of ['decode', 'detect', 'landmarks', 'align', 'embed', 'liveness', 'quality', 'search', 'total']) {
+    const m = r.stdout.match(new RegExp(`^  ${stage} +([\\d.]+) +([\\d.]+) +([\\d.]+)x$`, 'm'));
+    assert.ok(m && Number(m[1]) > 0 && Number(m[2]) > 0, `${stage} row in:\n${r.stdout}`);
+  }
+  // the fp32 probe before and after the frame's runs, where the engine has
+  // a SIMD path (every x86-64 with AVX2 or AVX-512)
+  const rate = r.stdout.match(/this core's fp32 multiply-add rate before \/ after the frame's runs: ([\d.]+) \/ ([\d.]+) G\/s \(([^,]+), registers only\)/);
+  const simd = process.arch === 'x64' && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  if (simd) assert.ok(rate && Number(rate[1]) > 0 && Number(rate[2]) > 0, r.stdout);
+  else assert.equal(rate, null);
+});
