@@ -68,7 +68,7 @@ before(async () => {
     const b = (await call(page, 'POST', '/api/v1/groups', { name: '2º B' })).id;
     await call(page, 'PUT', `/api/v1/groups/${a}/members`, { person_ids: [ana, beto] });
     await call(page, 'PUT', `/api/v1/groups/${b}/members`, { person_ids: [carla] });
-    const dow = local.getUTCDay();
+    const dow = local.getUTCDay() || 7; // ISO: Monday 1 .. Sunday 7
     const slot = (group, start, end, label) =>
       call(page, 'POST', '/api/v1/schedules', { group_id: group, day_of_week: dow, start, end, grace_min: 5, label });
     await slot(a, '09:00', '14:00', 'Matemáticas');
