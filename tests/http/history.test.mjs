@@ -14,13 +14,19 @@ import { Client, multipart, startWithRoles } from './lib.mjs';
 const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
 const photo = (rel) => readFileSync(join(FACES, rel));
 let env, admin;
-const today = new Date().toISOString().slice(0, 10);
+// The institution's zone is a fixed offset that puts local time at 12:xx
+// whenever the test runs, so a join date of "today" is the day computed here
+// (in UTC, a run from 23:59 on joined on the next day).
+const now = new Date();
+const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
+const today = new Date(now.getTime() + off * 3600e3).toISOString().slice(0, 10);
 
 before(async () => {
   env = await startWithRoles({ models: true });
   admin = env.admin;
   // Still photos: liveness off, so identity is answered.
-  assert.equal((await admin.patch('/api/v1/settings', { timezone: 'UTC', liveness_threshold: 0 })).status, 200);
+  assert.equal((await admin.patch('/api/v1/settings', { timezone: zone, liveness_threshold: 0 })).status, 200);
 });
 after(async () => { assert.equal(await env.stop(), 0); });
 
@@ -43,7 +49,9 @@ async function recognized(dir, n) {
   return r.body.faces.map((f) => f.identity?.person_id ?? null).filter(Boolean);
 }
 
-const entry = async (pid, time = `${today}T00:30:00Z`) => {
+// 00:30 of today in the institution's zone, as a UTC instant.
+const halfPastMidnight = new Date(Date.parse(`${today}T00:30:00Z`) - off * 3600e3).toISOString().slice(0, 19) + 'Z';
+const entry = async (pid, time = halfPastMidnight) => {
   const r = await admin.post('/api/v1/attendance', { person_id: pid, type: 'entry', time, reason: 'history test' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.id;

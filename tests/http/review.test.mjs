@@ -16,7 +16,13 @@ import { Client, multipart, startWithRoles } from './lib.mjs';
 
 const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
 const photo = (rel) => readFileSync(join(FACES, 'id', rel));
-const today = new Date().toISOString().slice(0, 10); // the zone is UTC here
+// The institution's zone is a fixed offset that puts local time at 12:xx
+// whenever the test runs, so the sightings made during the test fall on the
+// day it computed here (in UTC, a run from 23:59 on listed the next day's).
+const now = new Date();
+const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
+const today = new Date(now.getTime() + off * 3600e3).toISOString().slice(0, 10);
 
 let env, admin, manager, device, lim, cam, GA, GB, PA, PB;
 
@@ -60,7 +66,7 @@ before(async () => {
   env = await startWithRoles({ models: true });
   ({ admin, manager, device } = env);
   // Identity on still photos: liveness off (the liveness tests are elsewhere).
-  assert.equal((await admin.patch('/api/v1/settings', { liveness_threshold: 0, keep_unrecognized: true })).status, 200);
+  assert.equal((await admin.patch('/api/v1/settings', { timezone: zone, liveness_threshold: 0, keep_unrecognized: true })).status, 200);
   cam = (await admin.post('/api/v1/cameras', { name: 'Puerta norte', kind: 'browser', direction: 'both' })).body.id;
   assert.ok(cam, 'camera');
   GA = (await admin.post('/api/v1/groups', { name: 'Review A' })).body.id;
