@@ -24,6 +24,12 @@ const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces/id');
 const photo = (who, n) => join(FACES, `deepface_${who}/${n}.jpg`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The institution's zone is a fixed offset that puts local time at 12:xx
+// whenever the test runs: in UTC a person seen without a break across
+// midnight made a second entry, the new day's first sighting.
+const now = new Date();
+const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
+const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
 let env, dir;
 const helpers = [];
 const people = {};
@@ -131,6 +137,7 @@ let mjpegPort, mjpegCam;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rollcall-srvcam-'));
   env = await startWithRoles({ models: true });
+  assert.equal((await env.admin.patch('/api/v1/settings', { timezone: zone })).status, 200);
   await enroll('person01', [1, 2]);
   mjpegPort = await helper('mjpeg_server.mjs', ['--dir', frames('person01', [3, 4, 5, 6]), '--fps', '5']);
 });
