@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWithRoles } from '../http/lib.mjs';
+import { noonZone, startWithRoles } from '../http/lib.mjs';
 
 const BIN = process.env.ROLLCALL_BIN;
 const HERE = join(process.env.ROLLCALL_SOURCE, 'tests/camera');
@@ -27,9 +27,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // The institution's zone is a fixed offset that puts local time at 12:xx
 // whenever the test runs: in UTC a person seen without a break across
 // midnight made a second entry, the new day's first sighting.
-const now = new Date();
-const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
-const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
+const { zone } = noonZone();
 let env, dir;
 const helpers = [];
 const people = {};

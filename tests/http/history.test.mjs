@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, multipart, startWithRoles } from './lib.mjs';
+import { Client, multipart, noonZone, startWithRoles } from './lib.mjs';
 
 const FACES = join(process.env.ROLLCALL_TESTDATA, 'faces');
 const photo = (rel) => readFileSync(join(FACES, rel));
@@ -17,10 +17,7 @@ let env, admin;
 // The institution's zone is a fixed offset that puts local time at 12:xx
 // whenever the test runs, so a join date of "today" is the day computed here
 // (in UTC, a run from 23:59 on joined on the next day).
-const now = new Date();
-const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
-const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
-const today = new Date(now.getTime() + off * 3600e3).toISOString().slice(0, 10);
+const { zone, off, today } = noonZone();
 
 before(async () => {
   env = await startWithRoles({ models: true });

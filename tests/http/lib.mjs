@@ -155,3 +155,20 @@ export async function startWithRoles({ args = [], models = false } = {}) {
     },
   };
 }
+
+// A zone where it is about noon now, so the test's day is the same from its
+// first request to its last, whatever the hour it runs (a run from 23:59
+// UTC would otherwise cross midnight): the tz database's fixed offset
+// (Etc/GMT-3 is UTC+3), the offset in hours, the local wall time as a Date
+// read with getUTC*, its date, and its ISO weekday (Monday 1 .. Sunday 7).
+export function noonZone(now = new Date()) {
+  const off = 12 - now.getUTCHours();
+  const local = new Date(now.getTime() + off * 3600e3);
+  return {
+    zone: `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`,
+    off,
+    local,
+    today: local.toISOString().slice(0, 10),
+    dow: local.getUTCDay() || 7,
+  };
+}

@@ -9,15 +9,10 @@
 // this afternoon" exist on every run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, startWithRoles } from './lib.mjs';
+import { Client, noonZone, startWithRoles } from './lib.mjs';
 
 let env, admin;
-const now = new Date();
-const off = 12 - now.getUTCHours(); // local = UTC + off hours → 12:xx
-const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
-const local = new Date(now.getTime() + off * 3600e3);
-const today = local.toISOString().slice(0, 10);
-const dow = local.getUTCDay() || 7; // ISO: Monday 1 .. Sunday 7
+const { zone, off, local, today, dow } = noonZone();
 const dayPlus = (n) => new Date(local.getTime() + n * 86400e3).toISOString().slice(0, 10);
 // The UTC instant of a local wall time today.
 const at = (hhmm) => {
