@@ -85,11 +85,11 @@ int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, cons
 /* area_rows8: the area resize's row pass on 8 gray rows at once (src,
  * rows `stride` bytes apart, cw pixels each): the w outputs of each row
  * into out + row * ostride, output x summing K terms wts[x * wstride + k] *
- * pixel first[x] + k (zero past cw) from 0, k in order; returns w. ib:
- * scratch of (cw + K) * 8 floats. */
-int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
-                         const float *wts, int wstride, int K, int w, float *ib, float *out,
-                         size_t ostride);
+ * pixel first[x] + k (zero past cw) from 0, k in order. ib: scratch of
+ * (cw + K) * 8 floats. Called only where img__simd_best() is AVX2. */
+void img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
+                          const float *wts, int wstride, int K, int w, float *ib, float *out,
+                          size_t ostride);
 /* area_col: the column pass of one output row: o[i] = the clamped, rounded
  * sum from 0 of wy[k] * t[k * n + i], k < count in order, for i in [0,
  * return value) (whole groups of 8). */

@@ -445,10 +445,10 @@ __attribute__((target("avx2"))) static void transpose8(__m256 v[8])
     }
 }
 
-__attribute__((target("avx2"))) int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw,
-                                                         const int *first, const float *wts,
-                                                         int wstride, int K, int w, float *ib,
-                                                         float *out, size_t ostride)
+__attribute__((target("avx2"))) void img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw,
+                                                          const int *first, const float *wts,
+                                                          int wstride, int K, int w, float *ib,
+                                                          float *out, size_t ostride)
 {
     /* ib[x * 8 + r] = row r's pixel x as a float, then K zeros a row (the
      * terms past a row's end, as the C loop's zero-padded row) */
@@ -501,7 +501,6 @@ __attribute__((target("avx2"))) int img__area_rows8_avx2(const uint8_t *src, siz
             out[r * ostride + o] = sum;
         }
     }
-    return w;
 }
 
 __attribute__((target("avx2"))) size_t img__area_col_avx2(const float *t, size_t n, const float *wy,
@@ -572,11 +571,10 @@ int img__rect_row_avx2(const uint8_t *r0, const uint8_t *r1, const int *ix, cons
     return 0;
 }
 
-int img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
-                         const float *wts, int wstride, int K, int w, float *ib, float *out,
-                         size_t ostride)
+void img__area_rows8_avx2(const uint8_t *src, size_t stride, int cw, const int *first,
+                          const float *wts, int wstride, int K, int w, float *ib, float *out,
+                          size_t ostride)
 {
-    return 0;
 }
 
 size_t img__area_col_avx2(const float *t, size_t n, const float *wy, int count, uint8_t *o)
