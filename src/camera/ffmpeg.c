@@ -2,7 +2,11 @@
  * ffmpeg.c — RTSP cameras, HTTP video and video files through FFmpeg
  * (libavformat demuxes, libavcodec decodes, libswscale converts to RGB24).
  * An interrupt callback makes every blocking call return promptly when the
- * camera is stopped or the peer goes silent. Files are read at their own
+ * camera is stopped or the peer goes silent: while streaming, silent means
+ * no byte in the stall timeout (a packet may take longer to arrive over a
+ * slow link, and a demuxer waits for a packet's end while its bytes come),
+ * and one read gives up anyway when bytes keep coming and no packet does
+ * (three stall timeouts: a stream of garbage). Files are read at their own
  * pace (as a camera would deliver them) unless cfg->fast; at the end a file
  * source reports "ended" and the camera loops it or stops.
  */
@@ -23,14 +27,33 @@ typedef struct {
     cam_camera *c;
     const cam_config *cfg;
     double deadline; /* rc_mono_ms() after which a blocking call gives up */
-    bool timed_out;
+    /* While streaming (fmt set): each byte read moves the deadline on by
+     * the stall timeout, up to `hard`, after which the read gives up
+     * whatever arrives. RTSP has no byte count here (no AVIOContext): its
+     * deadline is per read, and RTP packets are small. */
+    AVFormatContext *fmt;
+    int64_t bytes; /* fmt->pb->bytes_read when the deadline last moved */
+    double hard;
+    bool timed_out, no_packet;
 } ff_ctx;
 
 static int on_interrupt(void *arg)
 {
     ff_ctx *x = arg;
     if (cam_run_stopping(x->c)) return 1;
-    if (rc_mono_ms() > x->deadline) {
+    double now = rc_mono_ms();
+    if (x->fmt) {
+        const AVIOContext *pb = x->fmt->pb;
+        if (pb && pb->bytes_read != x->bytes) {
+            x->bytes = pb->bytes_read;
+            x->deadline = now + x->cfg->stall_timeout_ms;
+        }
+        if (now > x->hard) {
+            x->no_packet = true;
+            return 1;
+        }
+    }
+    if (now > x->deadline) {
         x->timed_out = true;
         return 1;
     }
@@ -107,6 +130,17 @@ static bool is_file(const char *url)
     return strstr(url, "://") == NULL || strncasecmp(url, "file:", 5) == 0;
 }
 
+/* A live source whose data never made a picture in its first `ms`. */
+static rc_status no_picture(cam_camera *c, rc_error *err, const char *label, double ms,
+                            uint64_t refused, const AVCodec *codec)
+{
+    cam_run_fail_code(c, "decode_failed", NULL, NULL);
+    return rc_fail(err, RC_ERR_CORRUPT,
+                   "%s: no picture in %.0f s although data arrives (%llu packets refused by the "
+                   "%s decoder)",
+                   label, ms / 1000, (unsigned long long)refused, codec->name);
+}
+
 rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
 {
     pthread_once(&log_once, set_av_log);
@@ -177,15 +211,33 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     int64_t pts0 = AV_NOPTS_VALUE;
     double tb = av_q2d(st->time_base) * 1000.0;
     for (;;) {
-        x.deadline = rc_mono_ms() + cfg->stall_timeout_ms;
+        double start = rc_mono_ms();
+        x.deadline = start + cfg->stall_timeout_ms;
+        /* before the first picture, its due time; after, three stall
+         * timeouts for one packet */
+        x.hard = connected ? start + picture_ms : picture_due;
+        x.bytes = fmt->pb ? fmt->pb->bytes_read : 0;
+        x.fmt = fmt;
+        /* x.timed_out and x.no_packet stay set once set: a demuxer may
+         * return what it holds first and the interrupted read's error on
+         * the next call */
         if (!flushing) {
             ret = av_read_frame(fmt, pkt);
-            if (ret == AVERROR_EOF) {
+            /* an interrupted read may come back as the end of the stream */
+            if (ret == AVERROR_EOF && !x.timed_out && !x.no_packet) {
                 flushing = true;
                 avcodec_send_packet(dec, NULL);
             } else if (ret < 0) {
                 if (cam_run_stopping(c)) break;
-                if (x.timed_out) {
+                if (x.no_packet && !connected) {
+                    rc = no_picture(c, err, label, picture_ms, refused, codec);
+                } else if (x.no_packet) {
+                    cam_run_fail_code(c, "decode_failed", NULL, NULL);
+                    rc =
+                        rc_fail(err, RC_ERR_CORRUPT,
+                                "%s: data arrives but no packet in %.0f s (not %s video any more?)",
+                                label, picture_ms / 1000, codec->name);
+                } else if (x.timed_out) {
                     cam_run_fail_code(c, "timeout", "host", NULL);
                     rc = rc_fail(err, RC_ERR_NET, "%s: no data for %u ms (stream stalled)", label,
                                  cfg->stall_timeout_ms);
@@ -239,11 +291,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
         }
         if (rc != RC_OK || cam_run_stopping(c)) break;
         if (!connected && rc_mono_ms() > picture_due) {
-            cam_run_fail_code(c, "decode_failed", NULL, NULL);
-            rc = rc_fail(err, RC_ERR_CORRUPT,
-                         "%s: no picture in %.0f s although video arrives (%llu packets refused "
-                         "by the %s decoder)",
-                         label, picture_ms / 1000, (unsigned long long)refused, codec->name);
+            rc = no_picture(c, err, label, picture_ms, refused, codec);
             break;
         }
         if (ret == AVERROR_EOF) {

@@ -6,6 +6,8 @@
 #   OUTDIR/nopicture.ts    the same as MPEG-TS without its MPEG-4 headers (the
 #                          remove_extra bitstream filter): every packet arrives
 #                          and none decodes
+#   OUTDIR/clip.ts         the clip as MPEG-TS with its headers in the stream
+#                          (a live stream a player can join)
 set -eu
 out=$1
 faces=${ROLLCALL_TESTDATA:?ROLLCALL_TESTDATA is not set}/faces
@@ -23,3 +25,5 @@ ffmpeg -nostdin -loglevel error -y -framerate 10 -stream_loop 4 -i "$out/frames/
   -c:v mpeg4 -q:v 5 "$out/clip.mkv"
 ffmpeg -nostdin -loglevel error -y -i "$out/clip.mkv" -c:v copy -bsf:v remove_extra=freq=all \
   -f mpegts "$out/nopicture.ts"
+ffmpeg -nostdin -loglevel error -y -framerate 10 -stream_loop 4 -i "$out/frames/f%02d.jpg" \
+  -c:v mpeg4 -q:v 5 -f mpegts "$out/clip.ts"

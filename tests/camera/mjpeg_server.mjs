@@ -28,6 +28,12 @@
 //   /video.mkv        the --video file (HTTP video for the FFmpeg source)
 //   /nopicture.ts     the --nopicture file (MPEG-TS) over and over, forever: a
 //                     live stream whose video never decodes
+//   /trickle.ts       the --trickle file (MPEG-TS) once at full speed, then
+//                     over and over at 3760 bytes/s in 376-byte writes every
+//                     100 ms: a slow link, where a packet takes longer to
+//                     arrive than the stall timeout but bytes never stop
+//   /garbage-after.ts the --trickle file once, then 376 random bytes every
+//                     100 ms: a stream that turns to garbage and never stops
 //   /hits             JSON: connections per path so far
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -153,6 +159,21 @@ const server = http.createServer((req, res) => {
         if (!res.destroyed) res.write(data, () => setTimeout(again, 200));
       };
       return again();
+    }
+    case '/trickle.ts':
+    case '/garbage-after.ts': {
+      if (!args.trickle) break;
+      const data = readFileSync(args.trickle);
+      res.writeHead(200, { 'Content-Type': 'video/mp2t' });
+      const garbage = path === '/garbage-after.ts';
+      let at = 0;
+      const drip = () => {
+        if (res.destroyed) return;
+        res.write(garbage ? randomBytes(376) : data.subarray(at, at + 376));
+        at = at + 376 >= data.length ? 0 : at + 376;
+        setTimeout(drip, 100);
+      };
+      return res.write(data, () => setTimeout(drip, 100));
     }
     case '/hits':
       res.writeHead(200, { 'Content-Type': 'application/json' });

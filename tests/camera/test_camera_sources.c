@@ -111,13 +111,15 @@ static int setup(void **state)
         fprintf(stderr, "make_media.sh failed\n");
         return -1;
     }
-    char script[512], frames[512], video[512], nopicture[512];
+    char script[512], frames[512], video[512], nopicture[512], trickle[512];
     snprintf(script, sizeof script, "%s/tests/camera/mjpeg_server.mjs", src);
     snprintf(frames, sizeof frames, "%s/frames", fx.dir);
     snprintf(video, sizeof video, "%s/clip.mkv", fx.dir);
     snprintf(nopicture, sizeof nopicture, "%s/nopicture.ts", fx.dir);
-    char *argv[] = {"node",   script, "--dir", frames, "--video", video,   "--nopicture", nopicture,
-                    "--port", "0",    "--fps", "20",   "--stdin", "watch", NULL};
+    snprintf(trickle, sizeof trickle, "%s/clip.ts", fx.dir);
+    char *argv[] = {"node",        script,    "--dir",     frames,  "--video", video,
+                    "--nopicture", nopicture, "--trickle", trickle, "--port",  "0",
+                    "--fps",       "20",      "--stdin",   "watch", NULL};
     fx.port = start_helper(argv, &fx.server, &fx.server_stdin);
     return fx.port > 0 ? 0 : -1;
 }
@@ -316,7 +318,7 @@ static const bad_case bad_cases[] = {
     {"/404", CAM_KIND_SNAPSHOT, 0, 0, "HTTP 404", "not_found"},
     {"/html", CAM_KIND_FFMPEG, 0, 2000, "127.0.0.1:", NULL}, /* not a format FFmpeg knows */
     /* video that arrives and never decodes: an error, not "connecting" */
-    {"/nopicture.ts", CAM_KIND_FFMPEG, 0, 1000, "no picture in 3 s although video arrives",
+    {"/nopicture.ts", CAM_KIND_FFMPEG, 0, 1000, "no picture in 3 s although data arrives",
      "decode_failed"},
     {NULL, CAM_KIND_AUTO, 0, 0, "is the camera on", "connect_failed"},
 };
@@ -335,11 +337,11 @@ static cam_config bad_cfg(const bad_case *b, char *buf, size_t n)
 }
 
 /* Two failed attempts, the last with the case's code (any, when it names
- * none). The video without pictures can fail two ways: no picture in three
- * stall timeouts, what the case is about, or, when the demuxer waits past
- * the stall timeout for a packet across the file's repeat (seen once on a
- * loaded CI machine), a stall; its attempts are read until one fails the
- * way under test. */
+ * none). On a loaded machine the server or the reader can be kept from
+ * running for a whole stall timeout, a true silence, and the video without
+ * pictures then fails as a stall once (seen in a CI run when a stall was
+ * still counted per packet): its attempts are read until one fails the way
+ * under test. */
 static bool failed_as(const cam_status *st, uint64_t arg)
 {
     const bad_case *b = (const bad_case *)(uintptr_t)arg;
@@ -431,6 +433,59 @@ static void a_video_file_plays_at_its_pace_and_loops(void **state)
     cam_camera_status(c, &st);
     assert_true(st.frames >= 40);
     assert_true(st.state == CAM_STATE_STREAMING || st.state == CAM_STATE_CONNECTING);
+    cam_camera_destroy(c);
+}
+
+static bool has_frames(const cam_status *st, uint64_t n)
+{
+    return st->frames >= n;
+}
+
+/* A slow link: after the clip's 30 frames at full speed, its bytes come
+ * 376 every 100 ms, so each packet (5.6-9.8 KB) takes 1.5-2.6 s to arrive,
+ * longer than the stall timeout of 1 s, while the link is never silent for
+ * more than 100 ms. The stream plays on: a stall is a silence, not a slow
+ * packet. */
+static void a_slow_stream_that_never_goes_silent_is_not_a_stall(void **state)
+{
+    (void)state;
+    cam_config cfg = fast_cfg(url("/trickle.ts"));
+    cfg.kind = CAM_KIND_FFMPEG;
+    cfg.stall_timeout_ms = 1000;
+    cam_camera *c;
+    rc_error err;
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    cam_status st = wait_status(c, has_frames, 33, "three frames past the first 30");
+    if (st.failures != 0)
+        fail_msg("%llu failed attempts, the last: '%s'", (unsigned long long)st.failures,
+                 st.last_error);
+    assert_int_equal(st.connects, 1);
+    cam_camera_destroy(c);
+}
+
+static bool has_failed(const cam_status *st, uint64_t n)
+{
+    return st->failures >= n;
+}
+
+/* The clip's 30 frames, then random bytes every 100 ms for ever: the link
+ * never goes silent and no packet comes. The read gives up after three
+ * stall timeouts and says why, instead of waiting for as long as bytes
+ * come. */
+static void a_stream_turned_to_garbage_fails_as_undecodable(void **state)
+{
+    (void)state;
+    cam_config cfg = fast_cfg(url("/garbage-after.ts"));
+    cfg.kind = CAM_KIND_FFMPEG;
+    cfg.stall_timeout_ms = 1000;
+    cam_camera *c;
+    rc_error err;
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    cam_status st = wait_status(c, has_failed, 1, "a failed attempt");
+    assert_true(st.frames >= 30);
+    if (!strstr(st.last_error, "data arrives but no packet in 3 s"))
+        fail_msg("error '%s'", st.last_error);
+    assert_string_equal(st.error_code, "decode_failed");
     cam_camera_destroy(c);
 }
 
@@ -650,6 +705,8 @@ int main(void)
         cmocka_unit_test(a_video_file_is_read_frame_by_frame),
         cmocka_unit_test(a_video_file_plays_at_its_pace_and_loops),
         cmocka_unit_test(http_video_is_read_through_ffmpeg),
+        cmocka_unit_test(a_slow_stream_that_never_goes_silent_is_not_a_stall),
+        cmocka_unit_test(a_stream_turned_to_garbage_fails_as_undecodable),
         cmocka_unit_test(an_rtsp_stream_is_read_through_ffmpeg),
         cmocka_unit_test(a_camera_is_disabled_and_enabled_at_run_time),
         cmocka_unit_test(the_frame_rate_cap_skips_and_the_queue_drops),
