@@ -122,11 +122,18 @@ rc_status notify_absentees(store *s, att *a, int64_t now_ms, int64_t *queued, rc
     int every_group = !strcmp(all, "1");
     att_local now;
     att_tz_local(att_zone(a), now_ms, &now);
-    char today[11];
-    att_day_string(now.days, today);
-    int off = 0;
-    rc_status st = att_is_holiday(s, today, &off, err);
-    if (st != RC_OK || off) return st;
+    /* Today's slots, and yesterday's that run past midnight: a night
+     * shift's start + grace may fall after it. Each day's own holiday. */
+    int open[2] = {0, 0};
+    rc_status st = RC_OK;
+    for (int back = 0; back < 2 && st == RC_OK; back++) {
+        char day[11];
+        att_day_string(now.days - back, day);
+        int off = 0;
+        st = att_is_holiday(s, day, &off, err);
+        open[back] = !off;
+    }
+    if (st != RC_OK || (!open[0] && !open[1])) return st;
     store_group *g = NULL;
     size_t ng = 0;
     st = store_group_list(s, (store_page){.limit = 10000}, &g, &ng, NULL, err);
@@ -135,9 +142,12 @@ rc_status notify_absentees(store *s, att *a, int64_t now_ms, int64_t *queued, rc
         store_schedule *sc = NULL;
         size_t nsc = 0;
         st = store_schedule_list(s, 0, g[i].id, &sc, &nsc, err);
-        for (size_t k = 0; st == RC_OK && k < nsc; k++)
-            if (sc[k].dow == now.wday)
+        for (size_t k = 0; st == RC_OK && k < nsc; k++) {
+            if (open[0] && sc[k].dow == now.wday)
                 st = slot_due(s, a, &g[i], &sc[k], now.days, now_ms, queued, err);
+            else if (open[1] && sc[k].dow == (now.wday + 6) % 7 && sc[k].end_min <= sc[k].start_min)
+                st = slot_due(s, a, &g[i], &sc[k], now.days - 1, now_ms, queued, err);
+        }
         free(sc);
     }
     free(g);

@@ -1092,6 +1092,73 @@ static void absentee_lists_are_queued_once_per_slot(void **state)
     att_destroy(a);
 }
 
+/* A night shift, Mondays 23:30 to 06:00 (Berlin), grace 45: its list is
+ * due at 00:15 on Tuesday, the next local day. It is queued then, once,
+ * for Monday's slot; not within the grace, not after the shift ended; and
+ * the holiday that counts is the slot's day, Monday, not Tuesday. */
+static void a_night_slot_is_noticed_after_midnight(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    OK(store_setting_set(s, "timezone", "Europe/Berlin", &e_));
+    OK(store_setting_set(s, "attendance_start_day", "2026-01-01", &e_));
+    att *a = NULL;
+    OK(att_create(s, &a, &e_));
+    const att_tz *tz = att_zone(a);
+    store_group g = {.notify_absentees = 1};
+    snprintf(g.name, sizeof g.name, "Night crew");
+    OK(store_group_create(s, &g, &e_));
+    int64_t ann = pupil(s, "N1", "Ann Night"), bob = pupil(s, "N2", "Bob Night");
+    OK(store_group_join(s, g.id, ann, 1767225600000LL, &e_));
+    OK(store_group_join(s, g.id, bob, 1767225600000LL, &e_));
+    store_schedule sc = {
+        .group_id = g.id, .dow = 1, .start_min = 23 * 60 + 30, .end_min = 360, .grace_min = 45};
+    snprintf(sc.label, sizeof sc.label, "Night shift");
+    OK(store_schedule_create(s, &sc, &e_));
+    user(s, "night@example.org", "manager", g.id);
+    add_webhook(s, f->rv, "absentees", "generic", 0, 1);
+    store_event ev = {
+        .person_id = ann, .ts_ms = berlin(tz, 2026, 3, 2, 23, 40), .schedule_id = sc.id};
+    ev.last_seen_ms = ev.ts_ms;
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.status, sizeof ev.status, "on_time");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-03-02");
+    OK(store_event_insert(s, &ev, &e_));
+
+    int64_t q = -1;
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 23, 50), &q, &e_));
+    assert_int_equal(q, 0); /* within grace */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 3, 0, 10), &q, &e_));
+    assert_int_equal(q, 0); /* still within grace, past midnight */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 3, 0, 20), &q, &e_));
+    assert_int_equal(q, 1);
+    store_delivery *d = NULL;
+    assert_int_equal(absentee_deliveries(s, &d), 1);
+    json_t *p = json_loads(d[0].payload, 0, NULL);
+    free(d);
+    assert_non_null(p);
+    json_t *slot = json_object_get(p, "slot");
+    assert_string_equal(json_string_value(json_object_get(slot, "day")), "2026-03-02");
+    assert_string_equal(json_string_value(json_object_get(slot, "start")), "23:30");
+    assert_string_equal(json_string_value(json_object_get(slot, "end")), "06:00");
+    json_t *absent = json_object_get(p, "absent");
+    assert_int_equal(json_array_size(absent), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(absent, 0), "person_id")),
+                     bob);
+    json_decref(p);
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 3, 3, 0), &q, &e_));
+    assert_int_equal(q, 0); /* once */
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 10, 6, 30), &q, &e_));
+    assert_int_equal(q, 0); /* the next shift ended while nobody looked */
+    OK(store_holiday_set(s, "2026-03-16", "Spring", &e_));
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 17, 0, 20), &q, &e_));
+    assert_int_equal(q, 0); /* Monday the 16th was a holiday */
+    OK(store_holiday_set(s, "2026-03-24", "Fair", &e_));
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 24, 0, 20), &q, &e_));
+    assert_int_equal(q, 1); /* Tuesday's holiday does not cancel Monday's shift */
+    att_destroy(a);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1117,6 +1184,7 @@ int main(void)
         T(old_settled_deliveries_are_purged_pending_ones_kept),
         T(a_test_delivery_goes_to_one_webhook),
         T(absentee_lists_are_queued_once_per_slot),
+        T(a_night_slot_is_noticed_after_midnight),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "notify (postgres)" : "notify (sqlite)",
                                        tests, NULL, NULL);
