@@ -389,7 +389,9 @@ bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report
                    .now_ms = rc_unix_ms(),
                    .scoped = scoped,
                    .groups = r->who.groups,
-                   .ngroups = r->who.ngroups};
+                   .ngroups = r->who.ngroups,
+                   .persons = scope,
+                   .npersons = nscope};
     rc_error err;
     rc_status st = att_report_build(r->srv->att, &q, rep, &err);
     if (st != RC_OK) {

@@ -1511,6 +1511,21 @@ static void each_group_counts_its_own_slots(void **state)
     assert_int_equal(rep.groups[0].group_id, chess.id);
     att_report_free(&rep);
 
+    /* ... with Chess's members given (what HTTP passes): only Ann is built,
+     * with the same rows; Bob, outside, gets none and is not listed */
+    q.persons = &f->ann;
+    q.npersons = 1;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_non_null(row_of(&rep, f->ann, cs.id));
+    assert_non_null(row_of(&rep, f->ann, own.id));
+    for (size_t i = 0; i < rep.nrows; i++) assert_int_equal(rep.rows[i].person_id, f->ann);
+    assert_int_equal(rep.npeople, 1);
+    assert_int_equal(rep.people[0].person_id, f->ann);
+    assert_int_equal(rep.groups[0].members, 1);
+    att_report_free(&rep);
+    q.persons = NULL;
+    q.npersons = 0;
+
     /* ... and limited to no group at all: a person's own slot only */
     q.ngroups = 0;
     OK(att_report_build(f->a, &q, &rep, &e_));
