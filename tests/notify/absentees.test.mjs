@@ -12,15 +12,11 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { startWithRoles, Client } from '../http/lib.mjs';
+import { startWithRoles, Client, noonZone } from '../http/lib.mjs';
 import { startServer } from '../lib/server.mjs';
 
 const now = new Date();
-const off = 12 - now.getUTCHours();
-const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`;
-const local = new Date(now.getTime() + off * 3600e3);
-const today = local.toISOString().slice(0, 10);
-const dow = local.getUTCDay() || 7; // ISO: Monday 1 .. Sunday 7
+const { zone, off, today, dow } = noonZone(now); // dow: ISO, Monday 1 .. Sunday 7
 const at = (hhmm) => {
   const [h, m] = hhmm.split(':').map(Number);
   return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';

@@ -24,14 +24,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { noonZone } from '../http/lib.mjs';
 import { ADMIN, FACES, apiOf, launch, login, makeY4m, newPage, openKioskWithKey, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 // The institution's zone is where it is about noon now, so slots of the
 // morning have passed whatever the hour the test runs (as reports.test.mjs).
 const now = new Date();
-const off = 12 - now.getUTCHours();
-const ZONE = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`;
-const local = new Date(now.getTime() + off * 3600e3);
+const { zone: ZONE, off, dow } = noonZone(now);
 
 const PHONE = { width: 360, height: 740 };
 // Names a spreadsheet could misread: a separator, quotes, a formula.
@@ -77,7 +76,7 @@ before(async () => {
     ok(
       await api('POST', '/api/v1/schedules', {
         group_id: groupId,
-        day_of_week: ((local.getUTCDay() + 6) % 7) + 1,
+        day_of_week: dow,
         start: '08:00',
         end: '11:00',
         grace_min: 5,

@@ -25,6 +25,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { noonZone } from '../http/lib.mjs';
 import {
   ADMIN,
   FACES,
@@ -56,9 +57,7 @@ const PEOPLE = [ANG, KIT, PAU];
 const nameOf = (p) => `${p.first} ${p.last}`;
 
 const now = new Date();
-const off = 12 - now.getUTCHours();
-const ZONE = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
-const local = new Date(now.getTime() + off * 3600e3);
+const { zone: ZONE, local } = noonZone(now); // tz database: Etc/GMT-3 is UTC+3
 const DAY_NAMES = ['Domingo', 'Lunes', 'Martes', 'Miércoles', 'Jueves', 'Viernes', 'Sábado'];
 const TODAY = DAY_NAMES[local.getUTCDay()];
 

@@ -14,14 +14,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { noonZone } from '../http/lib.mjs';
 import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const TUTOR = { email: 'tutor2b@rollcall.test', password: 'Tutor-e2e-password-1' };
 const now = new Date();
-const off = 12 - now.getUTCHours();
-const zone = `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // tz database: Etc/GMT-3 is UTC+3
-const local = new Date(now.getTime() + off * 3600e3);
-const today = local.toISOString().slice(0, 10);
+const { zone, off, today, dow } = noonZone(now); // tz database: Etc/GMT-3 is UTC+3
 const at = (hhmm) => {
   const [h, m] = hhmm.split(':').map(Number);
   return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
@@ -68,7 +66,6 @@ before(async () => {
     const b = (await call(page, 'POST', '/api/v1/groups', { name: '2º B' })).id;
     await call(page, 'PUT', `/api/v1/groups/${a}/members`, { person_ids: [ana, beto] });
     await call(page, 'PUT', `/api/v1/groups/${b}/members`, { person_ids: [carla] });
-    const dow = local.getUTCDay() || 7; // ISO: Monday 1 .. Sunday 7
     const slot = (group, start, end, label) =>
       call(page, 'POST', '/api/v1/schedules', { group_id: group, day_of_week: dow, start, end, grace_min: 5, label });
     await slot(a, '09:00', '14:00', 'Matemáticas');
