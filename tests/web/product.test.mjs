@@ -310,6 +310,20 @@ test('a tablet left at the door: "keep this device as a kiosk" gives it a device
     await start.getByLabel('Dejar este dispositivo como quiosco (no caduca)').check();
     await start.getByText(/cuando vence su sesión \(12 horas\)/).waitFor();
     await shot(tablet, 'product-14-kiosk-keep-1280');
+
+    // The network fails just as the tablet signs in with its new key: the
+    // admin stays signed in, the key nobody holds is deleted, and trying
+    // again works.
+    const keyed = (route) => (route.request().headers().authorization ? route.abort() : route.continue());
+    await tablet.route('**/api/v1/auth/me', keyed);
+    await start.getByRole('button', { name: 'Iniciar quiosco' }).click();
+    await start.getByRole('alert').waitFor();
+    await tablet.unroute('**/api/v1/auth/me', keyed);
+    assert.match(tablet.url(), /\/(?!kiosk)[^/]*$/, 'not on the kiosk');
+    assert.equal(await tablet.evaluate(async () => (await fetch('/api/v1/auth/me')).status), 200, 'still the admin');
+    assert.equal(await tablet.evaluate(() => localStorage.getItem('rollcall.deviceKey')), null);
+    assert.equal((await api('GET', '/api/v1/api-keys')).body.items.length, before, 'no key left behind');
+
     await start.getByRole('button', { name: 'Iniciar quiosco' }).click();
     await tablet.waitForURL(/\/kiosk$/);
 

@@ -154,6 +154,24 @@ describe('ApiClient', () => {
     expect(seen[0].auth).toBeUndefined();
   });
 
+  it("ends the cookie's session while a key is in use: no Bearer, that session's CSRF token", async () => {
+    const c = new ApiClient(base);
+    await c.login('a@b.c', 'pw');
+    const csrf = c.csrfToken;
+    expect(csrf).toBe('tok123');
+    c.setBearer('rc_k_secret');
+    seen.length = 0;
+    await c.logoutSession(csrf).catch(() => undefined);
+    expect(seen[0].method).toBe('POST');
+    expect(seen[0].url).toBe('/api/v1/auth/logout');
+    expect(seen[0].auth).toBeUndefined();
+    expect(seen[0].csrf).toBe('tok123');
+    expect(c.usesKey).toBe(true); // the key stays in use
+    seen.length = 0;
+    await c.persons({});
+    expect(seen[0].auth).toBe('Bearer rc_k_secret');
+  });
+
   it('calls onUnauthorized on 401 outside the auth endpoints', async () => {
     const c = new ApiClient(base);
     let called = 0;

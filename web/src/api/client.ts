@@ -101,6 +101,8 @@ interface RequestOptions {
   body?: BodyInit;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** The session cookie even while a key is in use (no Authorization). */
+  session?: boolean;
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -167,8 +169,8 @@ export class ApiClient {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.json);
     }
-    if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
-    else if (!SAFE.has(method) && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    if (this.bearer && !opts.session) headers.Authorization = `Bearer ${this.bearer}`;
+    else if (!SAFE.has(method) && this.csrf && !headers['X-CSRF-Token']) headers['X-CSRF-Token'] = this.csrf;
     let res: Response;
     try {
       res = await this.fetchFn(this.url(path, opts.query), {
@@ -237,6 +239,19 @@ export class ApiClient {
     } finally {
       this.csrf = null;
     }
+  }
+  /** End the session of the cookie while a key is in use: the admin's
+   * session ends once the tablet signed in with its kiosk key. `csrf` is
+   * that session's token (me() with the key replaced it). */
+  async logoutSession(csrf: string | null): Promise<void> {
+    await this.request<void>('POST', '/api/v1/auth/logout', {
+      json: {},
+      session: true,
+      headers: csrf ? { 'X-CSRF-Token': csrf } : {},
+    });
+  }
+  get csrfToken(): string | null {
+    return this.csrf;
   }
   async me(): Promise<Session> {
     const s = await this.get<Session>('/api/v1/auth/me');

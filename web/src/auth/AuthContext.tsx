@@ -88,10 +88,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const keepAsKiosk = useCallback(
     async (name: string, cameraId: number | null) => {
       const k = await api.createApiKey({ name, role: 'device', camera_id: cameraId });
-      // the admin's session does not stay behind on a tablet at the door
-      await api.logout().catch(() => undefined);
-      const u = await signInWithKey(k.key);
+      const csrf = api.csrfToken;
+      let u: User;
+      try {
+        u = await signInWithKey(k.key);
+      } catch (e) {
+        // Still the admin (signInWithKey went back to the session): the key
+        // nobody holds is not left behind.
+        await api.deleteApiKey(k.id).catch(() => undefined);
+        throw e;
+      }
       localStorage.setItem(KIOSK_KEY_OWNED_STORAGE, String(k.id));
+      // the admin's session does not stay behind on a tablet at the door
+      await api.logoutSession(csrf).catch(() => undefined);
       return u;
     },
     [signInWithKey],
