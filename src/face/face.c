@@ -673,6 +673,19 @@ static img_image *landmark_crop(const img_image *im, const img_image *gray, floa
     return c;
 }
 
+/* The pixels of the frame landmark_crop converts to gray for face b (its
+ * square with the margins, inside the frame). */
+static double landmark_square_area(face_box b, int W, int H)
+{
+    face_info f = {.x0 = b.x0, .y0 = b.y0, .x1 = b.x1, .y1 = b.y1};
+    float x, y, side;
+    square_box(&f, &x, &y, &side);
+    if (!(side > 0 && side < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f)) return 0;
+    double x0 = fmax(floor(x) - 2, 0), y0 = fmax(floor(y) - 2, 0);
+    double x1 = fmin(ceil(x + side) + 2, W), y1 = fmin(ceil(y + side) + 2, H);
+    return x1 > x0 && y1 > y0 ? (x1 - x0) * (y1 - y0) : 0;
+}
+
 static rc_status landmarks(face_worker *w, const img_image *im, const img_image *gray, face_info *f,
                            rc_error *err)
 {
@@ -992,11 +1005,25 @@ static rc_status later_stages(face_worker *w, const img_image *im, const face_op
     face_info *out = nb ? calloc((size_t)nb, sizeof *out) : NULL;
     img_image *gray = NULL;
     t0 = now_ms(w);
-    if (nb && (!out || (w->reference && !(gray = img_to_gray(im))))) {
+    /* The landmark crops read a gray image: of each face's square alone, or
+     * of the whole frame once: on the reference path, and for a group
+     * photo whose squares cover more than a third of the frame (a square's
+     * gray costs about three times a whole frame's per pixel: short rows in
+     * a fresh buffer). The same pixels either way; a crop's position taken
+     * relative to the square can round differently (under 0.01 px in the
+     * landmarks), so a frame of one face keeps its square as before. */
+    int whole = w->reference;
+    int m = o.max_faces > 0 && o.max_faces < nb ? o.max_faces : nb;
+    if (!whole && m >= 2 && (o.landmarks || o.embedding)) {
+        double area = 0;
+        for (int i = 0; i < m; i++) area += landmark_square_area(SEEN(boxes[i]), im->w, im->h);
+        whole = 3 * area > (double)im->w * im->h;
+    }
+    if (nb && (!out || (whole && !(gray = img_to_gray(im))))) {
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    w->t.landmarks = now_ms(w) - t0; /* the reference path's whole-frame gray image */
+    w->t.landmarks = now_ms(w) - t0; /* the whole-frame gray image, when made */
     for (int i = 0; i < nb && st == RC_OK; i++) {
         face_info *f = &out[i];
         face_box seen = SEEN(boxes[i]);

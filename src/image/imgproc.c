@@ -66,6 +66,13 @@ img_image *img__gray_rect(img__simd lvl, const img_image *im, int x, int y, int 
             continue;
         }
         int i = simd ? img__gray_row_avx2(p, w, o) : 0;
+        /* the row's last 32 pixels again, over those already done (the
+         * same bytes), rather than up to 31 one at a time: a face's square
+         * is a few hundred pixels wide */
+        if (simd && i < w && w >= 32) {
+            img__gray_row_avx2(p + 3 * (size_t)(w - 32), 32, o + w - 32);
+            i = w;
+        }
         for (p += 3 * i; i < w; i++, p += 3) o[i] = img_gray_of(p[0], p[1], p[2]);
     }
     return g;
