@@ -983,6 +983,27 @@ static int64_t absentee_deliveries(store *s, store_delivery **out)
     return (int64_t)k;
 }
 
+/* The attendance engine of an institution in Berlin counting from 2026. */
+static att *berlin_att(store *s)
+{
+    OK(store_setting_set(s, "timezone", "Europe/Berlin", &e_));
+    OK(store_setting_set(s, "attendance_start_day", "2026-01-01", &e_));
+    att *a = NULL;
+    OK(att_create(s, &a, &e_));
+    return a;
+}
+
+/* An on-time entry of person at ts for slot `schedule` of local day `day`. */
+static void entry_for(store *s, int64_t person, int64_t schedule, int64_t ts, const char *day)
+{
+    store_event ev = {.person_id = person, .ts_ms = ts, .schedule_id = schedule};
+    ev.last_seen_ms = ev.ts_ms;
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.status, sizeof ev.status, "on_time");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "%s", day);
+    OK(store_event_insert(s, &ev, &e_));
+}
+
 /* Group 7B has Maths on Mondays 08:00-10:00 (Berlin), grace 5. The list of
  * who is missing is queued once per slot after 08:05, naming the group's
  * managers; not before, not again (also after a "restart": a new engine),
@@ -992,10 +1013,7 @@ static void absentee_lists_are_queued_once_per_slot(void **state)
 {
     fixture *f = *state;
     store *s = f->db.s;
-    OK(store_setting_set(s, "timezone", "Europe/Berlin", &e_));
-    OK(store_setting_set(s, "attendance_start_day", "2026-01-01", &e_));
-    att *a = NULL;
-    OK(att_create(s, &a, &e_));
+    att *a = berlin_att(s);
     const att_tz *tz = att_zone(a);
     store_group g = {.notify_absentees = 1}, other = {0};
     snprintf(g.name, sizeof g.name, "7B");
@@ -1018,13 +1036,7 @@ static void absentee_lists_are_queued_once_per_slot(void **state)
     user(s, "elsewhere@example.org", "manager", other.id);
     int64_t admin = user(s, "admin@example.org", "admin", 0);
     add_webhook(s, f->rv, "absentees", "generic", 0, 1);
-    store_event ev = {
-        .person_id = ann, .ts_ms = berlin(tz, 2026, 3, 2, 7, 58), .schedule_id = sc.id};
-    ev.last_seen_ms = ev.ts_ms;
-    snprintf(ev.kind, sizeof ev.kind, "entry");
-    snprintf(ev.status, sizeof ev.status, "on_time");
-    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-03-02");
-    OK(store_event_insert(s, &ev, &e_));
+    entry_for(s, ann, sc.id, berlin(tz, 2026, 3, 2, 7, 58), "2026-03-02");
 
     int64_t q = -1;
     OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 8, 4), &q, &e_)); /* within grace */
@@ -1100,10 +1112,7 @@ static void a_night_slot_is_noticed_after_midnight(void **state)
 {
     fixture *f = *state;
     store *s = f->db.s;
-    OK(store_setting_set(s, "timezone", "Europe/Berlin", &e_));
-    OK(store_setting_set(s, "attendance_start_day", "2026-01-01", &e_));
-    att *a = NULL;
-    OK(att_create(s, &a, &e_));
+    att *a = berlin_att(s);
     const att_tz *tz = att_zone(a);
     store_group g = {.notify_absentees = 1};
     snprintf(g.name, sizeof g.name, "Night crew");
@@ -1117,13 +1126,7 @@ static void a_night_slot_is_noticed_after_midnight(void **state)
     OK(store_schedule_create(s, &sc, &e_));
     user(s, "night@example.org", "manager", g.id);
     add_webhook(s, f->rv, "absentees", "generic", 0, 1);
-    store_event ev = {
-        .person_id = ann, .ts_ms = berlin(tz, 2026, 3, 2, 23, 40), .schedule_id = sc.id};
-    ev.last_seen_ms = ev.ts_ms;
-    snprintf(ev.kind, sizeof ev.kind, "entry");
-    snprintf(ev.status, sizeof ev.status, "on_time");
-    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-03-02");
-    OK(store_event_insert(s, &ev, &e_));
+    entry_for(s, ann, sc.id, berlin(tz, 2026, 3, 2, 23, 40), "2026-03-02");
 
     int64_t q = -1;
     OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 23, 50), &q, &e_));
