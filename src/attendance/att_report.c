@@ -47,7 +47,6 @@ void att_report_free(att_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Every event of one person with slot_day in [from, to], by time. */
 /* Is id among the n sorted ids? */
 static bool in_sorted(const int64_t *ids, size_t n, int64_t id)
 {
@@ -62,6 +61,7 @@ static bool in_sorted(const int64_t *ids, size_t n, int64_t id)
     return lo < n && ids[lo] == id;
 }
 
+/* Every event of one person with slot_day in [from, to], by time. */
 static rc_status person_events(store *s, int64_t person, const char *from, const char *to,
                                store_event **out, size_t *n, rc_error *err)
 {
