@@ -47,18 +47,10 @@ void att_report_free(att_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Is id among the n sorted ids? */
-static bool in_sorted(const int64_t *ids, size_t n, int64_t id)
+static int cmp_i64(const void *a, const void *b)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ids[lo] == id;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* Every event of one person with slot_day in [from, to], by time. */
@@ -427,7 +419,9 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
             people[i].archived_ms > 0 ? local_day(tz, people[i].archived_ms) : INT64_MAX;
         /* Archived before the range: nothing of theirs in it counts. */
         if (!q->person_id && cx.count_until < d0) continue;
-        if (q->scoped && q->persons && !in_sorted(q->persons, q->npersons, people[i].id)) continue;
+        if (q->scoped && q->persons &&
+            !bsearch(&people[i].id, q->persons, q->npersons, sizeof *q->persons, cmp_i64))
+            continue;
         st = person_rows(s, tz, &people[i], &cx, &rows, &out->people[out->npeople], err);
         if (st == RC_OK) out->npeople++;
     }

@@ -210,6 +210,7 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
     uint64_t refused = 0;
     int64_t pts0 = AV_NOPTS_VALUE;
     double tb = av_q2d(st->time_base) * 1000.0;
+    x.fmt = fmt; /* streaming: the bytes read count from here on */
     for (;;) {
         double start = rc_mono_ms();
         x.deadline = start + cfg->stall_timeout_ms;
@@ -217,7 +218,6 @@ rc_status cam_source_ffmpeg(cam_camera *c, bool *ended, rc_error *err)
          * timeouts for one packet */
         x.hard = connected ? start + picture_ms : picture_due;
         x.bytes = fmt->pb ? fmt->pb->bytes_read : 0;
-        x.fmt = fmt;
         /* x.timed_out and x.no_packet stay set once set: a demuxer may
          * return what it holds first and the interrupted read's error on
          * the next call */

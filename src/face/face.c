@@ -646,44 +646,52 @@ static void square_box(const face_info *f, float *x, float *y, float *side)
     *y = cy - *side / 2;
 }
 
+/* The part of the frame whose gray the landmark crop of square (x, y, side)
+ * reads: the square with a 2-pixel margin, so that bilinear samples near its
+ * edges read the same pixels as on the whole frame, inside the frame (empty
+ * when wholly outside: r[2] <= r[0] or r[3] <= r[1]). -1 for a square no
+ * frame holds (not finite, or past 1e7). */
+static int landmark_rect(int W, int H, float x, float y, float side, int r[4])
+{
+    if (!(side > 0 && side < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f)) return -1;
+    int x0 = (int)floorf(x) - 2, y0 = (int)floorf(y) - 2;
+    int x1 = (int)ceilf(x + side) + 2, y1 = (int)ceilf(y + side) + 2;
+    r[0] = x0 < 0 ? 0 : x0;
+    r[1] = y0 < 0 ? 0 : y0;
+    r[2] = x1 > W ? W : x1;
+    r[3] = y1 > H ? H : y1;
+    return 0;
+}
+
 /* The gray crop the landmark model sees: from the whole frame's gray image
- * when the caller made one (the reference path), else from the gray of only
- * the crop's part of the frame, with a 2-pixel margin so that bilinear
- * samples near its edges read the same pixels as on the whole frame. */
+ * when the caller made one, else from the gray of only landmark_rect. */
 static img_image *landmark_crop(const img_image *im, const img_image *gray, float x, float y,
                                 float side)
 {
     if (gray) return img_crop_resize(gray, x, y, side, side, 64, 64, 0);
-    if (!(side > 0 && side < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f)) return NULL;
-    int x0 = (int)floorf(x) - 2, y0 = (int)floorf(y) - 2;
-    int x1 = (int)ceilf(x + side) + 2, y1 = (int)ceilf(y + side) + 2;
-    x0 = x0 < 0 ? 0 : x0;
-    y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > im->w ? im->w : x1;
-    y1 = y1 > im->h ? im->h : y1;
-    if (x1 <= x0 || y1 <= y0) { /* wholly outside: every sample is the black border */
+    int r[4];
+    if (landmark_rect(im->w, im->h, x, y, side, r) != 0) return NULL;
+    if (r[2] <= r[0] || r[3] <= r[1]) { /* wholly outside: every sample is the black border */
         img_image *z = img_new(64, 64, 1);
         if (z) memset(z->px, 0, 64 * 64);
         return z;
     }
-    img_image *g = img_gray_rect(im, x0, y0, x1 - x0, y1 - y0);
+    img_image *g = img_gray_rect(im, r[0], r[1], r[2] - r[0], r[3] - r[1]);
     if (!g) return NULL;
-    img_image *c = img_crop_resize(g, x - (float)x0, y - (float)y0, side, side, 64, 64, 0);
+    img_image *c = img_crop_resize(g, x - (float)r[0], y - (float)r[1], side, side, 64, 64, 0);
     img_free(g);
     return c;
 }
 
-/* The pixels of the frame landmark_crop converts to gray for face b (its
- * square with the margins, inside the frame). */
+/* The pixels landmark_crop converts to gray for face box b. */
 static double landmark_square_area(face_box b, int W, int H)
 {
     face_info f = {.x0 = b.x0, .y0 = b.y0, .x1 = b.x1, .y1 = b.y1};
     float x, y, side;
     square_box(&f, &x, &y, &side);
-    if (!(side > 0 && side < 1e7f && fabsf(x) < 1e7f && fabsf(y) < 1e7f)) return 0;
-    double x0 = fmax(floor(x) - 2, 0), y0 = fmax(floor(y) - 2, 0);
-    double x1 = fmin(ceil(x + side) + 2, W), y1 = fmin(ceil(y + side) + 2, H);
-    return x1 > x0 && y1 > y0 ? (x1 - x0) * (y1 - y0) : 0;
+    int r[4];
+    if (landmark_rect(W, H, x, y, side, r) != 0 || r[2] <= r[0] || r[3] <= r[1]) return 0;
+    return (double)(r[2] - r[0]) * (r[3] - r[1]);
 }
 
 static rc_status landmarks(face_worker *w, const img_image *im, const img_image *gray, face_info *f,
