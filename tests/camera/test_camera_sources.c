@@ -441,6 +441,23 @@ static bool has_frames(const cam_status *st, uint64_t n)
     return st->frames >= n;
 }
 
+static bool has_failures(const cam_status *st, uint64_t n)
+{
+    return st->failures >= n;
+}
+
+/* An FFmpeg camera on the server's `path` with a stall timeout of 1 s. */
+static cam_camera *ffmpeg_camera(const char *path)
+{
+    cam_config cfg = fast_cfg(url(path));
+    cfg.kind = CAM_KIND_FFMPEG;
+    cfg.stall_timeout_ms = 1000;
+    cam_camera *c;
+    rc_error err;
+    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    return c;
+}
+
 /* A slow link: after the clip's 30 frames at full speed, its bytes come
  * 376 every 100 ms, so each packet (5.6-9.8 KB) takes 1.5-2.6 s to arrive,
  * longer than the stall timeout of 1 s, while the link is never silent for
@@ -449,23 +466,13 @@ static bool has_frames(const cam_status *st, uint64_t n)
 static void a_slow_stream_that_never_goes_silent_is_not_a_stall(void **state)
 {
     (void)state;
-    cam_config cfg = fast_cfg(url("/trickle.ts"));
-    cfg.kind = CAM_KIND_FFMPEG;
-    cfg.stall_timeout_ms = 1000;
-    cam_camera *c;
-    rc_error err;
-    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
+    cam_camera *c = ffmpeg_camera("/trickle.ts");
     cam_status st = wait_status(c, has_frames, 33, "three frames past the first 30");
     if (st.failures != 0)
         fail_msg("%llu failed attempts, the last: '%s'", (unsigned long long)st.failures,
                  st.last_error);
     assert_int_equal(st.connects, 1);
     cam_camera_destroy(c);
-}
-
-static bool has_failed(const cam_status *st, uint64_t n)
-{
-    return st->failures >= n;
 }
 
 /* The clip's 30 frames, then random bytes every 100 ms for ever: the link
@@ -475,13 +482,8 @@ static bool has_failed(const cam_status *st, uint64_t n)
 static void a_stream_turned_to_garbage_fails_as_undecodable(void **state)
 {
     (void)state;
-    cam_config cfg = fast_cfg(url("/garbage-after.ts"));
-    cfg.kind = CAM_KIND_FFMPEG;
-    cfg.stall_timeout_ms = 1000;
-    cam_camera *c;
-    rc_error err;
-    assert_int_equal(cam_camera_create(&cfg, &c, &err), RC_OK);
-    cam_status st = wait_status(c, has_failed, 1, "a failed attempt");
+    cam_camera *c = ffmpeg_camera("/garbage-after.ts");
+    cam_status st = wait_status(c, has_failures, 1, "a failed attempt");
     assert_true(st.frames >= 30);
     if (!strstr(st.last_error, "data arrives but no packet in 3 s"))
         fail_msg("error '%s'", st.last_error);

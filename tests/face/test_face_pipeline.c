@@ -20,13 +20,34 @@
 
 #include "face_fixture.h"
 
+/* A photo under faces/, resized to w x h (w 0: as it is); NULL when it
+ * cannot be read. */
+static img_image *load_at(const char *rel, int w, int h)
+{
+    char file[2048];
+    snprintf(file, sizeof file, "%s/%s", faces_dir, rel);
+    img_image *im;
+    if (img_load(file, NULL, &im, NULL) != RC_OK) return NULL;
+    if (!w) return im;
+    img_image *r = img_resize(im, w, h, IMG_RESIZE_AUTO);
+    img_free(im);
+    assert_non_null(r);
+    return r;
+}
+
+/* Two workers on the default models: *ref on the reference path. */
+static void worker_pair(face_worker **ref, face_worker **fused)
+{
+    assert_int_equal(face_worker_create(models, ref, NULL), RC_OK);
+    assert_int_equal(face_worker_create(models, fused, NULL), RC_OK);
+    face_worker_use_reference(*ref, 1);
+}
+
 static void a_tight_crop_gives_one_complete_face(void **state)
 {
     (void)state;
-    char file[2048];
-    snprintf(file, sizeof file, "%s/id/bbt_leonard/5.jpg", faces_dir);
-    img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    img_image *im = load_at("id/bbt_leonard/5.jpg", 0, 0);
+    if (!im) skip();
     face_worker *w;
     assert_int_equal(face_worker_create(models, &w, NULL), RC_OK);
     face_opts o = face_opts_default();
@@ -82,10 +103,8 @@ static void *analyze_thread(void *arg)
 static void threads_share_models_with_own_workers(void **state)
 {
     (void)state;
-    char file[2048];
-    snprintf(file, sizeof file, "%s/id/bbt_leonard/5.jpg", faces_dir);
-    img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    img_image *im = load_at("id/bbt_leonard/5.jpg", 0, 0);
+    if (!im) skip();
     thread_job jobs[2] = {{im, NULL, 0, RC_OK}, {im, NULL, 0, RC_OK}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, analyze_thread, &jobs[i]);
@@ -161,22 +180,12 @@ static void fused_path_matches_the_reference(void **state)
         {"id/deepface_angelina/1.jpg", 320, 240},
     };
     face_worker *ref, *fused;
-    assert_int_equal(face_worker_create(models, &ref, NULL), RC_OK);
-    assert_int_equal(face_worker_create(models, &fused, NULL), RC_OK);
-    face_worker_use_reference(ref, 1);
+    worker_pair(&ref, &fused);
     int compared = 0;
     double worst_lm = 0, worst_cos = 1;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char file[2048];
-        snprintf(file, sizeof file, "%s/%s", faces_dir, cases[c].file);
-        img_image *im;
-        if (img_load(file, NULL, &im, NULL) != RC_OK) continue;
-        if (cases[c].w) {
-            img_image *r = img_resize(im, cases[c].w, cases[c].h, IMG_RESIZE_AUTO);
-            img_free(im);
-            im = r;
-            assert_non_null(im);
-        }
+        img_image *im = load_at(cases[c].file, cases[c].w, cases[c].h);
+        if (!im) continue;
         face_info *a, *b;
         int na, nb;
         assert_int_equal(face_analyze(ref, im, NULL, &a, &na, NULL), RC_OK);
@@ -221,14 +230,10 @@ static void fused_path_matches_the_reference(void **state)
 static void a_group_photo_crops_landmarks_from_the_whole_frame(void **state)
 {
     (void)state;
-    char file[2048];
-    snprintf(file, sizeof file, "%s/group/dlib_bald_guys.jpg", faces_dir);
-    img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) skip();
+    img_image *im = load_at("group/dlib_bald_guys.jpg", 0, 0);
+    if (!im) skip();
     face_worker *ref, *fused;
-    assert_int_equal(face_worker_create(models, &ref, NULL), RC_OK);
-    assert_int_equal(face_worker_create(models, &fused, NULL), RC_OK);
-    face_worker_use_reference(ref, 1);
+    worker_pair(&ref, &fused);
     face_opts o = face_opts_default();
     o.embedding = o.liveness = 0;
     face_info *a, *b;
@@ -250,21 +255,6 @@ static void a_group_photo_crops_landmarks_from_the_whole_frame(void **state)
     img_free(im);
     face_worker_free(ref);
     face_worker_free(fused);
-}
-
-/* A photo under faces/, resized to w x h (w 0: as it is); NULL when it
- * cannot be read. */
-static img_image *load_at(const char *rel, int w, int h)
-{
-    char file[2048];
-    snprintf(file, sizeof file, "%s/%s", faces_dir, rel);
-    img_image *im;
-    if (img_load(file, NULL, &im, NULL) != RC_OK) return NULL;
-    if (!w) return im;
-    img_image *r = img_resize(im, w, h, IMG_RESIZE_AUTO);
-    img_free(im);
-    assert_non_null(r);
-    return r;
 }
 
 /* A frame whose faces the detector already found (a camera's detector-only
