@@ -1004,6 +1004,25 @@ static void entry_for(store *s, int64_t person, int64_t schedule, int64_t ts, co
     OK(store_event_insert(s, &ev, &e_));
 }
 
+/* The only absentee delivery queued so far, parsed; its slot's day and
+ * start and its absent list, exactly one person, checked. Caller decrefs. */
+static json_t *the_absentee_list(store *s, const char *day, const char *start, int64_t absent)
+{
+    store_delivery *d = NULL;
+    assert_int_equal(absentee_deliveries(s, &d), 1);
+    json_t *p = json_loads(d[0].payload, 0, NULL);
+    free(d);
+    assert_non_null(p);
+    json_t *slot = json_object_get(p, "slot");
+    assert_string_equal(json_string_value(json_object_get(slot, "day")), day);
+    assert_string_equal(json_string_value(json_object_get(slot, "start")), start);
+    json_t *list = json_object_get(p, "absent");
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "person_id")),
+                     absent);
+    return p;
+}
+
 /* Group 7B has Maths on Mondays 08:00-10:00 (Berlin), grace 5. The list of
  * who is missing is queued once per slot after 08:05, naming the group's
  * managers; not before, not again (also after a "restart": a new engine),
@@ -1043,21 +1062,11 @@ static void absentee_lists_are_queued_once_per_slot(void **state)
     assert_int_equal(q, 0);
     OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 8, 6), &q, &e_));
     assert_int_equal(q, 1); /* 7B only: 8C did not ask */
-    store_delivery *d = NULL;
-    assert_int_equal(absentee_deliveries(s, &d), 1);
-    json_t *p = json_loads(d[0].payload, 0, NULL);
-    free(d);
-    assert_non_null(p);
+    json_t *p = the_absentee_list(s, "2026-03-02", "08:00", bob);
     assert_string_equal(json_string_value(json_object_get(json_object_get(p, "group"), "name")),
                         "7B");
-    json_t *slot = json_object_get(p, "slot");
-    assert_string_equal(json_string_value(json_object_get(slot, "day")), "2026-03-02");
-    assert_string_equal(json_string_value(json_object_get(slot, "label")), "Maths");
-    assert_string_equal(json_string_value(json_object_get(slot, "start")), "08:00");
-    json_t *absent = json_object_get(p, "absent");
-    assert_int_equal(json_array_size(absent), 1);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(absent, 0), "person_id")),
-                     bob);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p, "slot"), "label")),
+                        "Maths");
     json_t *mgr = json_object_get(p, "managers");
     assert_int_equal(json_array_size(mgr), 1); /* the manager of 7B, not of 8C, no admin */
     assert_int_equal(json_integer_value(json_object_get(json_array_get(mgr, 0), "id")), lim);
@@ -1088,6 +1097,7 @@ static void absentee_lists_are_queued_once_per_slot(void **state)
     OK(store_user_set_groups(s, lim, NULL, 0, &e_)); /* 7B has no manager now */
     OK(notify_absentees(s, a, berlin(tz, 2026, 4, 6, 8, 30), &q, &e_));
     assert_int_equal(q, 2);
+    store_delivery *d = NULL;
     assert_int_equal(absentee_deliveries(s, &d), 6);
     p = json_loads(d[0].payload, 0, NULL); /* newest first: 6 April */
     free(d);
@@ -1135,19 +1145,9 @@ static void a_night_slot_is_noticed_after_midnight(void **state)
     assert_int_equal(q, 0); /* still within grace, past midnight */
     OK(notify_absentees(s, a, berlin(tz, 2026, 3, 3, 0, 20), &q, &e_));
     assert_int_equal(q, 1);
-    store_delivery *d = NULL;
-    assert_int_equal(absentee_deliveries(s, &d), 1);
-    json_t *p = json_loads(d[0].payload, 0, NULL);
-    free(d);
-    assert_non_null(p);
-    json_t *slot = json_object_get(p, "slot");
-    assert_string_equal(json_string_value(json_object_get(slot, "day")), "2026-03-02");
-    assert_string_equal(json_string_value(json_object_get(slot, "start")), "23:30");
-    assert_string_equal(json_string_value(json_object_get(slot, "end")), "06:00");
-    json_t *absent = json_object_get(p, "absent");
-    assert_int_equal(json_array_size(absent), 1);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(absent, 0), "person_id")),
-                     bob);
+    json_t *p = the_absentee_list(s, "2026-03-02", "23:30", bob);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p, "slot"), "end")),
+                        "06:00");
     json_decref(p);
     OK(notify_absentees(s, a, berlin(tz, 2026, 3, 3, 3, 0), &q, &e_));
     assert_int_equal(q, 0); /* once */
