@@ -160,15 +160,22 @@ export async function startWithRoles({ args = [], models = false } = {}) {
 // first request to its last, whatever the hour it runs (a run from 23:59
 // UTC would otherwise cross midnight): the tz database's fixed offset
 // (Etc/GMT-3 is UTC+3), the offset in hours, the local wall time as a Date
-// read with getUTC*, its date, and its ISO weekday (Monday 1 .. Sunday 7).
+// read with getUTC*, its date, its ISO weekday (Monday 1 .. Sunday 7), and
+// at('HH:MM'): the UTC instant ("...Z", seconds) of that wall time today.
 export function noonZone(now = new Date()) {
   const off = 12 - now.getUTCHours();
   const local = new Date(now.getTime() + off * 3600e3);
+  const today = local.toISOString().slice(0, 10);
+  const at = (hhmm) => {
+    const [h, m] = hhmm.split(':').map(Number);
+    return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
+  };
   return {
     zone: `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`,
     off,
     local,
-    today: local.toISOString().slice(0, 10),
+    today,
     dow: local.getUTCDay() || 7,
+    at,
   };
 }

@@ -12,13 +12,8 @@ import assert from 'node:assert/strict';
 import { Client, noonZone, startWithRoles } from './lib.mjs';
 
 let env, admin;
-const { zone, off, local, today, dow } = noonZone();
+const { zone, local, today, dow, at } = noonZone();
 const dayPlus = (n) => new Date(local.getTime() + n * 86400e3).toISOString().slice(0, 10);
-// The UTC instant of a local wall time today.
-const at = (hhmm) => {
-  const [h, m] = hhmm.split(':').map(Number);
-  return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
-};
 const ids = {};
 
 before(async () => {

@@ -15,12 +15,7 @@ import { join } from 'node:path';
 import { startWithRoles, Client, noonZone } from '../http/lib.mjs';
 import { startServer } from '../lib/server.mjs';
 
-const now = new Date();
-const { zone, off, today, dow } = noonZone(now); // dow: ISO, Monday 1 .. Sunday 7
-const at = (hhmm) => {
-  const [h, m] = hhmm.split(':').map(Number);
-  return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
-};
+const { zone, today, dow, at } = noonZone(); // dow: ISO, Monday 1 .. Sunday 7
 let env, rx, restarted;
 
 // Records every request; wait(pred) resolves on the first that matches.

@@ -56,8 +56,7 @@ const STUDENT = { email: 'paula@rollcall.test', password: 'Paula-e2e-password-1'
 const PEOPLE = [ANG, KIT, PAU];
 const nameOf = (p) => `${p.first} ${p.last}`;
 
-const now = new Date();
-const { zone: ZONE, local } = noonZone(now); // tz database: Etc/GMT-3 is UTC+3
+const { zone: ZONE, local } = noonZone(); // tz database: Etc/GMT-3 is UTC+3
 const DAY_NAMES = ['Domingo', 'Lunes', 'Martes', 'Miércoles', 'Jueves', 'Viernes', 'Sábado'];
 const TODAY = DAY_NAMES[local.getUTCDay()];
 

@@ -18,12 +18,7 @@ import { noonZone } from '../http/lib.mjs';
 import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const TUTOR = { email: 'tutor2b@rollcall.test', password: 'Tutor-e2e-password-1' };
-const now = new Date();
-const { zone, off, today, dow } = noonZone(now); // tz database: Etc/GMT-3 is UTC+3
-const at = (hhmm) => {
-  const [h, m] = hhmm.split(':').map(Number);
-  return new Date(Date.parse(`${today}T00:00:00Z`) + ((h - off) * 60 + m) * 60e3).toISOString().slice(0, 19) + 'Z';
-};
+const { zone, today, dow, at } = noonZone(); // tz database: Etc/GMT-3 is UTC+3
 const SIZES = [
   { width: 1280, height: 800, tag: '1280' },
   { width: 390, height: 844, tag: '390' },
