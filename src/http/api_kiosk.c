@@ -5,8 +5,8 @@
  * hash in the settings table, never shown), and the non-biometric check-in
  * for people who did not consent to face data or are not recognized: their
  * code and personal PIN typed on the kiosk, recorded as an event with source
- * "pin". Wrong PINs are throttled per client address and every attempt is
- * audited.
+ * "pin". Wrong PINs are throttled per client address and per code typed,
+ * and every attempt is audited.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +50,9 @@ void http_kiosk_settings_json(http_req *r, json_t *settings)
 
 /* A PIN anyone would try first: one digit over and over (0000, 111111) or
  * digits counting up or down by one (1234, 3456, 98765). The kiosk limits
- * wrong PINs per address, not per person, so someone trying 1234 with
- * every code in turn finds whoever chose it. */
+ * wrong PINs per code and per address, but one PIN tried with a different
+ * code each time meets only the address's limit: someone trying 1234 with
+ * every code in turn, slowly, finds whoever chose it. */
 static bool guessable_pin(const char *pin)
 {
     bool same = true, up = true, down = true;
@@ -231,21 +232,43 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
          !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &camera_id, &has_cam)) ||
         !http_require_known_camera(r, camera_id, true))
         goto out;
+    /* The code as typed, known or not (a lock says nothing of whether
+     * the code exists); the pair: this kiosk's failures on this code. */
+    char codekey[80], pairkey[160];
+    snprintf(codekey, sizeof codekey, "%s", code);
+    snprintf(pairkey, sizeof pairkey, "%s\n%s", r->ip, code);
     store_person p;
-    char hash[256] = "";
     bool found = store_person_get_by_external(db(r), code, &p, NULL) == RC_OK && p.active;
+    unsigned wait = http_limiter_wait(r->srv->code_limiter, codekey, rc_unix_ms());
+    if (wait) {
+        http_audit(r, "kiosk.checkin_locked", "person", found ? p.id : 0,
+                   json_pack("{s:s,s:s}", "code", code, "ip", r->ip));
+        char why[96];
+        snprintf(why, sizeof why, "too many wrong PINs for this code; wait %u s", wait);
+        res = http_reply_too_many(r, wait, "code", why);
+        goto out;
+    }
+    char hash[256] = "";
     if (found) store_person_pin_get(db(r), p.id, hash, sizeof hash, NULL);
     bool ok = hash[0] && http_password_verify(hash, pin);
     if (!hash[0]) http_password_verify(r->srv->dummy_hash, pin); /* same time either way */
     if (!ok) {
-        http_limiter_fail(r->srv->pin_limiter, ipkey, rc_unix_ms());
+        int64_t now = rc_unix_ms();
+        http_limiter_fail(r->srv->pin_limiter, ipkey, now);
+        http_limiter_fail(r->srv->code_limiter, codekey, now);
+        http_limiter_fail(r->srv->pair_counter, pairkey, now);
         http_audit(r, "kiosk.checkin_failed", "person", found ? p.id : 0,
                    json_pack("{s:s,s:s}", "code", code, "ip", r->ip));
         res =
             http_reply_error(r, MHD_HTTP_FORBIDDEN, "checkin_refused", "unknown code or wrong PIN");
         goto out;
     }
-    http_limiter_ok(r->srv->pin_limiter, ipkey);
+    /* A person's own typos are forgiven, at this kiosk and for the code;
+     * the wrong PINs typed for other codes still count: one's own PIN is
+     * no way to go on guessing others'. */
+    http_limiter_ok(r->srv->code_limiter, codekey);
+    http_limiter_forgive(r->srv->pin_limiter, ipkey,
+                         http_limiter_take(r->srv->pair_counter, pairkey, rc_unix_ms()));
     att_sighting sg = {.person_id = p.id,
                        .ts_ms = rc_unix_ms(),
                        .camera_id = camera_id,

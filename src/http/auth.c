@@ -148,7 +148,7 @@ void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms)
         s->first_ms = now_ms;
         s->failures = 0;
     }
-    if (++s->failures >= l->max_failures) {
+    if (++s->failures >= l->max_failures && l->max_failures) {
         s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
         s->failures = 0;
         s->first_ms = now_ms;
@@ -161,5 +161,26 @@ void http_limiter_ok(http_limiter *l, const char *key)
     pthread_mutex_lock(&l->lock);
     limiter_slot *s = slot_for(l, key, false);
     if (s) memset(s, 0, sizeof *s);
+    pthread_mutex_unlock(&l->lock);
+}
+
+unsigned http_limiter_take(http_limiter *l, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, false);
+    unsigned n = 0;
+    if (s) {
+        if (now_ms - s->first_ms <= (int64_t)l->window_s * 1000) n = s->failures;
+        memset(s, 0, sizeof *s);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
+void http_limiter_forgive(http_limiter *l, const char *key, unsigned n)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, false);
+    if (s) s->failures = s->failures > n ? s->failures - n : 0;
     pthread_mutex_unlock(&l->lock);
 }

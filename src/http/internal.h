@@ -322,14 +322,22 @@ void http_token_hash(const char *token, char out[65]);
  * neither is valid) and fill r->who. */
 void http_auth_resolve(http_req *r);
 
-/* Login throttling: per e-mail and per client address. */
+/* Failure throttling by key (a client address, a kiosk code): max_failures
+ * failures within window_s seconds of the first lock the key for lockout_s
+ * seconds; max_failures 0 only counts (http_limiter_take). In memory, 4096
+ * keys; the stalest unlocked key makes room for a new one. */
 typedef struct http_limiter http_limiter;
 http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s);
 void http_limiter_destroy(http_limiter *l);
 /* Seconds the key must still wait (0 = may try now). */
 unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms);
 void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
+/* Forget the key: its failures and any lock. */
 void http_limiter_ok(http_limiter *l, const char *key);
+/* The key's failures within its window (0 past it), then forget the key. */
+unsigned http_limiter_take(http_limiter *l, const char *key, int64_t now_ms);
+/* Take n failures off the key's count; a lock already set stays. */
+void http_limiter_forgive(http_limiter *l, const char *key, unsigned n);
 
 /* ---- metrics ------------------------------------------------------------ */
 
@@ -401,8 +409,10 @@ struct http_server {
     bool own_metrics;
     http_hub *hub;
     http_limiter *login_limiter;
-    http_limiter *pin_limiter; /* kiosk PIN check-ins and unlocks, per address */
-    http_limiter *reg_limiter; /* public self-registrations, per address */
+    http_limiter *pin_limiter;  /* kiosk PIN check-ins and unlocks, per address */
+    http_limiter *code_limiter; /* kiosk check-ins, per person code typed */
+    http_limiter *pair_counter; /* kiosk check-ins' failures per address and code */
+    http_limiter *reg_limiter;  /* public self-registrations, per address */
     http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight, body_held */
     pthread_cond_t idle;

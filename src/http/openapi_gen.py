@@ -359,7 +359,11 @@ opid(op("/api/v1/auth/password", "post", "change one's own password; ends the ac
    [A, M, MB, D], ok("Session"), jbody("PasswordChange"), tag="auth"), "changePassword")
 opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an admin password (throttled, audited)",
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
-opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin; throttled, audited)",
+opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin). Refusals: checkin_refused "
+   "(403, the same for an unknown code and a wrong PIN), too_many_attempts (429; params.scope code: 5 wrong PINs for "
+   "the code within 15 minutes, from any kiosk, lock it for 15; scope address: 10 wrong PINs from this address within "
+   "5 minutes close it for 5, a success forgiving only the failures on its own code); every attempt is audited "
+   "(kiosk.checkin, kiosk.checkin_failed, kiosk.checkin_locked)",
    [A, D], ok("KioskCheckinResult"), jbody("KioskCheckin"), tag="kiosk"), "kioskCheckin")
 SELF_CODES = ("refusals answer {error:{code,params}} with code not_linked (409), disabled, network_not_allowed "
     "(params.ip), outside_schedule (params.window_min) (403), already_marked (409, params.event_id, at), "

@@ -742,8 +742,13 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->hub = http_hub_create(cfg->store);
     srv->conns = http_conns_create(srv->cfg.limits.header_timeout_s);
     srv->login_limiter = http_limiter_create(20, 300, 900);
-    /* A kiosk is one address: 10 wrong PINs in 5 minutes close it for 5. */
+    /* A kiosk is one address: 10 wrong PINs in 5 minutes close it for 5
+     * (a check-in's success forgives only the failures on its own code). */
     srv->pin_limiter = http_limiter_create(10, 300, 300);
+    /* One person's code, from any kiosk: 5 wrong PINs in 15 minutes lock
+     * its PIN check-in for 15. */
+    srv->code_limiter = http_limiter_create(5, 900, 900);
+    srv->pair_counter = http_limiter_create(0, 300, 0);
     /* Every self-registration attempt counts: 10 an hour from one address. */
     srv->reg_limiter = http_limiter_create(10, 3600, 3600);
     srv->photos = http_photos_create();
@@ -753,7 +758,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         return err ? err->code : RC_ERR_INTERNAL;
     }
     if (!srv->metrics || !srv->hub || !srv->photos || !srv->login_limiter || !srv->pin_limiter ||
-        !srv->reg_limiter || !srv->conns) {
+        !srv->code_limiter || !srv->pair_counter || !srv->reg_limiter || !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
@@ -845,6 +850,8 @@ void http_server_stop(http_server *srv)
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     http_limiter_destroy(srv->login_limiter);
     http_limiter_destroy(srv->pin_limiter);
+    http_limiter_destroy(srv->code_limiter);
+    http_limiter_destroy(srv->pair_counter);
     http_limiter_destroy(srv->reg_limiter);
     http_photos_destroy(srv->photos);
     http_conns_destroy(srv->conns);

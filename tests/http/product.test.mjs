@@ -287,6 +287,70 @@ test('kiosk: a person checks in with their code and PIN; the event says source p
   assert.equal((await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531' })).status, 403, 'a removed PIN no longer works');
 });
 
+// A server of its own for each PIN-limit test below: every client here comes
+// from 127.0.0.1, one address whose count of wrong PINs the tests must know.
+async function kioskServer() {
+  const own = await startWithRoles();
+  const pin = async (code, value) => {
+    const p = await own.admin.post('/api/v1/persons', { external_id: code, first_name: code, last_name: 'Pin', kind: 'student' });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    assert.equal((await own.admin.put(`/api/v1/persons/${p.body.id}/pin`, { pin: value })).status, 200);
+    return p.body.id;
+  };
+  const checkin = (kiosk, code, value) => kiosk.post('/api/v1/kiosk/checkin', { code, pin: value, kind: 'entry' });
+  return { own, pin, checkin };
+}
+
+test('kiosk PINs: five wrong PINs for one code lock that code at every kiosk, the others go on', async () => {
+  const { own, pin, checkin } = await kioskServer();
+  try {
+    const target = await pin('T-1', '2580');
+    await pin('S-1', '8642');
+    const k2 = (await own.admin.post('/api/v1/api-keys', { name: 'Patio', role: 'device' })).body;
+    const patio = new Client(own.srv.url, { key: k2.key });
+    for (let i = 0; i < 4; i++) assert.equal((await checkin(own.device, 'T-1', String(5090 + 7 * i))).status, 403);
+    assert.equal((await checkin(patio, 'T-1', '5190')).status, 403, 'the fifth, at another kiosk');
+    let r = await checkin(patio, 'T-1', '2580');
+    assert.equal(r.status, 429, 'even the right PIN waits: ' + JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'too_many_attempts');
+    assert.equal(r.body.error.params.scope, 'code');
+    assert.ok(r.body.error.params.minutes >= 14, JSON.stringify(r.body.error.params));
+    assert.equal((await checkin(own.device, 'T-1', '2580')).status, 429, 'at the first kiosk too');
+    r = await checkin(own.device, 'S-1', '8642');
+    assert.equal(r.status, 200, 'another code at the same kiosk: ' + JSON.stringify(r.body));
+    const locked = (await own.admin.get('/api/v1/audit?action=kiosk.checkin_locked')).body.items;
+    assert.equal(locked.length, 2);
+    assert.ok(locked.every((a) => a.target === `person:${target}` && JSON.parse(a.detail).code === 'T-1'), JSON.stringify(locked));
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test("kiosk PINs: one's own PIN forgives one's own typos, not the wrong PINs typed for other codes", async () => {
+  const { own, pin, checkin } = await kioskServer();
+  try {
+    await pin('S-1', '8642');
+    // An unknown code locks as a known one does: the lock tells nothing.
+    for (let i = 0; i < 5; i++) assert.equal((await checkin(own.device, 'NOBODY', String(3070 + 11 * i))).status, 403);
+    let r = await checkin(own.device, 'NOBODY', '3999');
+    assert.equal(r.status, 429);
+    assert.equal(r.body.error.params.scope, 'code');
+    // Five wrong at this address so far. Two typos of one's own PIN, then
+    // the right one: those two are forgiven, the five are not.
+    assert.equal((await checkin(own.device, 'S-1', '8641')).status, 403);
+    assert.equal((await checkin(own.device, 'S-1', '8624')).status, 403);
+    assert.equal((await checkin(own.device, 'S-1', '8642')).status, 200);
+    for (const code of ['X-1', 'X-2', 'X-3', 'X-4'])
+      assert.equal((await checkin(own.device, code, '9035')).status, 403, `${code}: nine wrong, the kiosk still open`);
+    assert.equal((await checkin(own.device, 'X-5', '9035')).status, 403);
+    r = await checkin(own.device, 'S-1', '8642');
+    assert.equal(r.status, 429, 'the tenth wrong PIN closed this kiosk, own PIN or not: ' + JSON.stringify(r.body));
+    assert.equal(r.body.error.params.scope, 'address');
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
 /** CSV text → rows, for the separator given (quotes as RFC 4180). */
 function parseCsv(text, sep) {
   const rows = [];

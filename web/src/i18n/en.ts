@@ -521,7 +521,8 @@ const en: Dictionary = {
       recognition: 'Lowest similarity that identifies someone (0–1). Higher: fewer mix-ups, more “not recognized”.',
       liveness: 'Lowest live-person score (0–1) for attendance to be recorded.',
       keepUnrecognized: 'Keeps the crop of unrecognized faces for review.',
-      retentionDays: 'Kept faces (unrecognized ones and those kept with each event) are erased after this many days; the events stay. 0: never erased.',
+      retentionDays:
+        'Kept faces (unrecognized ones and those kept with each event) are erased after this many days; the events stay. 0: never erased.',
       institution: 'Shown on the kiosk.',
       logo: 'Address of an image (https://…) the kiosk shows beside the name.',
       kioskPin: '4 to 12 digits. Stored hashed; nobody can read it back.',
@@ -685,6 +686,7 @@ const en: Dictionary = {
     invalid_credentials: 'Wrong e-mail or password.',
     too_many_attempts: 'Too many failed attempts from this device. Wait {{minutes}} min.',
     too_many_attempts_account: 'Account locked for {{minutes}} min after several failed attempts.',
+    too_many_attempts_code: 'Too many wrong PINs for this code. Wait {{minutes}} min.',
     unauthorized: 'Your session expired. Sign in again.',
     forbidden: 'You are not allowed to do this.',
     csrf_failed: 'The session is not valid. Reload the page.',

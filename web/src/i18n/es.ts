@@ -687,6 +687,7 @@ const es = {
     invalid_credentials: 'Correo o contraseña incorrectos.',
     too_many_attempts: 'Demasiados intentos fallidos desde este equipo. Espere {{minutes}} min.',
     too_many_attempts_account: 'Cuenta bloqueada durante {{minutes}} min tras varios intentos fallidos.',
+    too_many_attempts_code: 'Demasiados PIN incorrectos para este código. Espere {{minutes}} min.',
     unauthorized: 'La sesión ha caducado. Vuelva a iniciar sesión.',
     forbidden: 'No tiene permiso para hacer esto.',
     csrf_failed: 'La sesión no es válida. Recargue la página.',

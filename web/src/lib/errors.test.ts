@@ -36,6 +36,22 @@ describe('errorText', () => {
     expect(errorText(tEs, e, exists)).toBe('Cuenta bloqueada durante 15 min tras varios intentos fallidos.');
   });
 
+  it('says a kiosk code is locked, not the kiosk', () => {
+    const e = new ApiError(429, 'too_many_attempts', 'too many wrong PINs for this code; wait 900 s', {
+      retry_after_s: 900,
+      minutes: 15,
+      scope: 'code',
+    });
+    expect(errorText(tEs, e, exists)).toBe('Demasiados PIN incorrectos para este código. Espere 15 min.');
+    expect(errorText(tEn, e, exists)).toBe('Too many wrong PINs for this code. Wait 15 min.');
+    const address = new ApiError(429, 'too_many_attempts', 'too many wrong PINs from this kiosk; wait 300 s', {
+      retry_after_s: 300,
+      minutes: 5,
+      scope: 'address',
+    });
+    expect(errorText(tEs, address, exists)).toBe('Demasiados intentos fallidos desde este equipo. Espere 5 min.');
+  });
+
   it('never shows the English message for a code it does not know', () => {
     const e = new ApiError(409, 'brand_new_code', 'something in English');
     expect(errorText(tEs, e, exists)).toBe('El servidor no aceptó la petición (código brand_new_code).');
@@ -50,7 +66,9 @@ describe('errorText', () => {
       for (const m of text.matchAll(/http_reply_error(?:_p)?\(\s*r,\s*[A-Z_0-9]+,\s*"([a-z_]+)"/g)) codes.add(m[1]);
     }
     expect(codes.size).toBeGreaterThan(20);
-    const missing = [...codes].filter((c) => !exists(`errors.${c}`) && c !== 'internal' && c !== 'out_of_memory' && c !== 'no_web_ui' && c !== 'bad_path');
+    const missing = [...codes].filter(
+      (c) => !exists(`errors.${c}`) && c !== 'internal' && c !== 'out_of_memory' && c !== 'no_web_ui' && c !== 'bad_path',
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -2,8 +2,9 @@
 // stable code and its parameters ({error:{code, params, message}}); the
 // message is English, for logs. Here the code picks a translation
 // ("errors.<code>", a variant when the parameters say more: a range, a
-// length, the choices, the lockout's scope) and the field is named with the
-// form's own words ("fields.<name>"). A code this UI does not know yet still
+// length, the choices, the lockout's scope: an address, an account or a
+// kiosk code) and the field is named with the form's own words
+// ("fields.<name>"). A code this UI does not know yet still
 // gets a sentence in the user's language, with the code for support.
 import { ApiError } from '../api/client';
 import type { Translate } from './kiosk';
@@ -20,7 +21,8 @@ export function errorKey(e: ApiError, exists: Exists): { key: string; vars: Reco
   if (e.code === 'invalid_field' && p.min !== undefined && p.max !== undefined) key = 'errors.invalid_field_range';
   else if (e.code === 'invalid_field' && p.max !== undefined) key = 'errors.invalid_field_length';
   else if (e.code === 'invalid_field' && p.choices !== undefined) key = 'errors.invalid_field_choices';
-  else if (e.code === 'too_many_attempts') key = p.scope === 'account' ? 'errors.too_many_attempts_account' : 'errors.too_many_attempts';
+  else if (e.code === 'too_many_attempts' && (p.scope === 'account' || p.scope === 'code')) key = `errors.too_many_attempts_${p.scope}`;
+  else if (e.code === 'too_many_attempts') key = 'errors.too_many_attempts';
   if (!exists(key)) key = e.status >= 500 ? 'errors.server' : 'errors.unknown';
   return { key, vars };
 }
