@@ -427,6 +427,10 @@ static bool email_pending(http_req *r, const char *email)
     return found;
 }
 
+static enum MHD_Result register_pending(http_req *r, const store_group *g, const char *first,
+                                        const char *last, const char *email,
+                                        recog_image photos[REG_PHOTOS]);
+
 enum MHD_Result http_h_register(http_req *r)
 {
     char ipkey[80];
@@ -467,9 +471,6 @@ enum MHD_Result http_h_register(http_req *r)
     if (strcmp(consent, "true") && strcmp(consent, "1"))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "consent_required",
                                 "consent to the use of the photos is required");
-    if (email_pending(r, email))
-        return http_reply_error(r, MHD_HTTP_CONFLICT, "already_pending",
-                                "a registration with this e-mail is already waiting for approval");
     recog_image photos[REG_PHOTOS];
     size_t n = 0;
     for (size_t i = 0; i < r->nparts; i++) {
@@ -482,6 +483,25 @@ enum MHD_Result http_h_register(http_req *r)
         return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "photos_required",
                                   json_pack("{s:i,s:i}", "count", (int)n, "needed", REG_PHOTOS),
                                   "send exactly %d photos (got %zu)", REG_PHOTOS, n);
+    /* One registration at a time, from the checks for a pending e-mail and
+     * face to the pending person's creation: two sent at the same instant
+     * would otherwise each pass the checks before the other exists. */
+    pthread_mutex_lock(&r->srv->reg_lock);
+    enum MHD_Result res = register_pending(r, &g, first, last, email, photos);
+    pthread_mutex_unlock(&r->srv->reg_lock);
+    return res;
+}
+
+/* The rest of a self-registration, under reg_lock: refused while the
+ * e-mail or the face waits for approval, else a pending person with the
+ * three photos, in group g. */
+static enum MHD_Result register_pending(http_req *r, const store_group *g, const char *first,
+                                        const char *last, const char *email,
+                                        recog_image photos[REG_PHOTOS])
+{
+    if (email_pending(r, email))
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "already_pending",
+                                "a registration with this e-mail is already waiting for approval");
     store_person np = {.active = 0, .pending = 1};
     http_copy(np.first_name, sizeof np.first_name, first);
     http_copy(np.last_name, sizeof np.last_name, last);
@@ -526,10 +546,10 @@ enum MHD_Result http_h_register(http_req *r)
             json_pack("{s:i,s:o}", "accepted", sum.accepted, "results", results),
             "%d of %d photos were accepted; take the others again", sum.accepted, REG_PHOTOS);
     }
-    st = store_group_add_member(db(r), g.id, sum.person_id, &err);
+    st = store_group_add_member(db(r), g->id, sum.person_id, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *detail =
-        json_pack("{s:I,s:s,s:s}", "group_id", (json_int_t)g.id, "email", email, "ip", r->ip);
+        json_pack("{s:I,s:s,s:s}", "group_id", (json_int_t)g->id, "email", email, "ip", r->ip);
     char *text = json_dumps(detail, JSON_COMPACT);
     json_decref(detail);
     store_audit_add(db(r), REG_ACTOR, "registration.create", "person", sum.person_id,
@@ -537,7 +557,7 @@ enum MHD_Result http_h_register(http_req *r)
     free(text);
     return http_reply_json(r, MHD_HTTP_CREATED,
                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)sum.person_id, "status",
-                                     "pending", "group", g.name));
+                                     "pending", "group", g->name));
 }
 
 /* ---- approval ----------------------------------------------------------- */

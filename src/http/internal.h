@@ -413,6 +413,7 @@ struct http_server {
     http_limiter *code_limiter; /* kiosk check-ins, per person code typed */
     http_limiter *pair_counter; /* kiosk check-ins' failures per address and code */
     http_limiter *reg_limiter;  /* public self-registrations, per address */
+    pthread_mutex_t reg_lock;   /* one self-registration at a time (api_self.c) */
     http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight, body_held */
     pthread_cond_t idle;

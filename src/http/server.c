@@ -733,6 +733,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->started_ms = rc_mono_ms();
     srv->tls = tls;
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->reg_lock, NULL);
     pthread_cond_init(&srv->idle, NULL);
     srv->metrics = cfg->metrics;
     if (!srv->metrics) {
@@ -859,6 +860,7 @@ void http_server_stop(http_server *srv)
     if (srv->own_metrics) rc_metrics_destroy(srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->reg_lock);
     free(srv);
 }
 

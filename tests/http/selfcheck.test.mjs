@@ -21,6 +21,7 @@ const ANG = (n) => photo(`id/deepface_angelina/${n}.jpg`);
 const P01 = (n) => photo(`id/deepface_person01/${n}.jpg`);
 const P03 = (n) => photo(`id/deepface_person03/${n}.jpg`);
 const P04 = (n) => photo(`id/deepface_person04/${n}.jpg`);
+const P05 = (n) => photo(`id/deepface_person05/${n}.jpg`);
 const BANANA = () => photo('noface/ocv4n_banana.jpg');
 
 const now = new Date();
@@ -354,6 +355,34 @@ test('a public registration never says whom a face resembles, and leaves nobody 
   const text = JSON.stringify(r.body);
   assert.ok(!text.includes('Angelina') && !text.includes('angelina-jolie'), text);
   assert.equal((await admin.get('/api/v1/registrations')).body.total, before);
+});
+
+test('two registrations sent at the same instant: one waits for approval, the other is refused', async () => {
+  // A server of its own: this address's registrations here are counted.
+  const own = await startWithRoles({ models: true });
+  try {
+    assert.equal((await own.admin.patch('/api/v1/settings', { self_registration_enabled: true })).status, 200);
+    const g = (await own.admin.post('/api/v1/groups', { name: '3C' })).body.id;
+    const send = (email) => {
+      const mp = registration({ first_name: 'Lía', last_name: 'Cinco', email, group_id: g, consent: 'true' }, [P05(1), P05(2), P05(3)]);
+      return own.anonymous.req('POST', '/api/v1/self/register', { body: mp.body, type: mp.type });
+    };
+    // The same face under two e-mails, then one e-mail twice: each pair at once.
+    for (const [a, b, code] of [['lia@example.org', 'lia.cinco@example.org', 'face_pending'], ['lia2@example.org', 'lia2@example.org', 'already_pending']]) {
+      if (code === 'already_pending') {
+        // The first pair's registration is rejected, so that only the e-mail decides.
+        const pending = (await own.admin.get('/api/v1/registrations')).body.items;
+        for (const p of pending) assert.equal((await own.admin.del(`/api/v1/registrations/${p.id}`)).status, 204);
+      }
+      const rs = await Promise.all([send(a), send(b)]);
+      const statuses = rs.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [201, 409], JSON.stringify(rs.map((r) => r.body)));
+      assert.equal(rs.find((r) => r.status === 409).body.error.code, code);
+      assert.equal((await own.admin.get('/api/v1/registrations')).body.total, 1, 'one waits for approval');
+    }
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
 });
 
 test('registrations are limited per address', async () => {
