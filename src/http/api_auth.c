@@ -161,15 +161,51 @@ static json_t *me_json(http_req *r)
     return j;
 }
 
-static enum MHD_Result login_failed(http_req *r, const char *email, const char *ipkey)
+static void login_ipkey(const http_req *r, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "ip:%s", r->ip);
+}
+
+bool http_password_try(http_req *r, const char *email, bool address)
 {
     int64_t now = rc_unix_ms();
-    store_login_failure_add(db(r), email, r->ip, now, NULL);
-    http_limiter_fail(r->srv->login_limiter, ipkey, now);
-    http_audit(r, "auth.login_failed", "user", 0,
-               json_pack("{s:s,s:s}", "email", email, "ip", r->ip));
-    return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "invalid_credentials",
-                            "wrong e-mail or password");
+    char ipkey[80];
+    login_ipkey(r, ipkey, sizeof ipkey);
+    if (address) {
+        unsigned wait = http_limiter_try(r->srv->login_limiter, ipkey, now);
+        if (wait) {
+            http_reply_too_many(r, wait, "address",
+                                "too many failed logins from this address; try again later");
+            return false;
+        }
+    }
+    /* Failures lock this account from this address only: a stranger's
+     * guesses never lock the owner out of theirs. Checked and counted under
+     * one lock: the try's failure is in the store before the next try
+     * looks. */
+    int64_t wait_ms = 0;
+    pthread_mutex_lock(&r->srv->auth_lock);
+    store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
+    if (wait_ms <= 0) store_login_failure_add(db(r), email, r->ip, now, NULL);
+    pthread_mutex_unlock(&r->srv->auth_lock);
+    if (wait_ms > 0) {
+        if (address) http_limiter_forgive(r->srv->login_limiter, ipkey, 1); /* not tried */
+        http_reply_too_many(r, (unsigned)((wait_ms + 999) / 1000), "account",
+                            "too many failed logins to this account from this address; try again "
+                            "later (an admin can run: rollcall user unlock EMAIL)");
+        return false;
+    }
+    return true;
+}
+
+void http_password_right(http_req *r, const char *email, bool address)
+{
+    store_login_failure_clear(db(r), email, r->ip, NULL);
+    if (address) {
+        char ipkey[80];
+        login_ipkey(r, ipkey, sizeof ipkey);
+        http_limiter_forgive(r->srv->login_limiter, ipkey, 1);
+    }
 }
 
 enum MHD_Result http_reply_too_many(http_req *r, unsigned wait_s, const char *scope,
@@ -225,26 +261,11 @@ enum MHD_Result http_h_login(http_req *r)
         json_decref(b);
         return MHD_YES;
     }
+    if (!http_password_try(r, email, true)) {
+        json_decref(b);
+        return MHD_YES;
+    }
     int64_t now = rc_unix_ms();
-    char ipkey[80];
-    snprintf(ipkey, sizeof ipkey, "ip:%s", r->ip);
-    unsigned wait = http_limiter_wait(r->srv->login_limiter, ipkey, now);
-    if (wait) {
-        json_decref(b);
-        return http_reply_too_many(r, wait, "address",
-                                   "too many failed logins from this address; try again later");
-    }
-    /* Failures lock this account from this address only: a stranger's
-     * guesses never lock the owner out of theirs. */
-    int64_t wait_ms = 0;
-    store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
-    if (wait_ms > 0) {
-        json_decref(b);
-        return http_reply_too_many(
-            r, (unsigned)((wait_ms + 999) / 1000), "account",
-            "too many failed logins to this account from this address; try again "
-            "later (an admin can run: rollcall user unlock EMAIL)");
-    }
     store_user u;
     rc_error err;
     rc_status st = store_user_get_by_email(db(r), email, &u, &err);
@@ -255,14 +276,16 @@ enum MHD_Result http_h_login(http_req *r)
         http_password_verify(r->srv->dummy_hash, password); /* same time either way */
         ok = false;
     }
-    if (!ok) {
-        enum MHD_Result res = login_failed(r, email, ipkey);
+    if (!ok) { /* the failure is counted (http_password_try) */
+        http_audit(r, "auth.login_failed", "user", 0,
+                   json_pack("{s:s,s:s}", "email", email, "ip", r->ip));
         json_decref(b);
-        return res;
+        return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "invalid_credentials",
+                                "wrong e-mail or password");
     }
+    http_password_right(r, email, true);
     json_decref(b);
-    store_login_failure_clear(db(r), u.email, r->ip, NULL); /* email went with the body */
-    store_session_purge(db(r), now, NULL, NULL);            /* what expired goes at every login */
+    store_session_purge(db(r), now, NULL, NULL); /* what expired goes at every login */
     store_login_failure_purge(db(r), now, NULL, NULL);
     store_user_touch_login(db(r), u.id, now, NULL);
     u.last_login_ms = now;
@@ -321,12 +344,17 @@ enum MHD_Result http_h_password(http_req *r)
         res = http_reply_rc(r, st, &err);
         goto out;
     }
+    /* A wrong current password is a failed login to the account: a session
+     * left open is no way to guess its password past the lock-out, nor to
+     * keep the server hashing. */
+    if (!http_password_try(r, u.email, true)) goto out;
     if (!http_password_verify(u.pass_hash, cur)) {
         http_audit(r, "auth.password_change_failed", "user", u.id, NULL);
         res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "wrong_current_password",
                                "the current password is not right");
         goto out;
     }
+    http_password_right(r, u.email, true);
     if (strcmp(cur, pw) == 0) {
         res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "same_password",
                                "the new password must differ from the current one");

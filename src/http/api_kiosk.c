@@ -118,10 +118,12 @@ bool http_kiosk_settings_patch(http_req *r, json_t *b)
     return true;
 }
 
-/* Answers 429 when this address typed too many wrong PINs; true if it did. */
+/* A try from this address, counted as a wrong PIN before it is checked
+ * (tries sent at the same time cannot pass the limit together); answers
+ * 429 when the address typed too many and returns true. */
 static bool throttled(http_req *r, const char *ipkey)
 {
-    unsigned wait = http_limiter_wait(r->srv->pin_limiter, ipkey, rc_unix_ms());
+    unsigned wait = http_limiter_try(r->srv->pin_limiter, ipkey, rc_unix_ms());
     if (!wait) return false;
     char why[96];
     snprintf(why, sizeof why, "too many wrong PINs from this kiosk; wait %u s", wait);
@@ -133,12 +135,11 @@ static bool throttled(http_req *r, const char *ipkey)
  * signed-in admin's, or with "email" any active admin's for a device key). */
 enum MHD_Result http_h_kiosk_unlock(http_req *r)
 {
-    char ipkey[80];
-    snprintf(ipkey, sizeof ipkey, "unlock:%s", r->ip);
-    if (throttled(r, ipkey)) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
+    char ipkey[80];
+    snprintf(ipkey, sizeof ipkey, "unlock:%s", r->ip);
     const char *pin = NULL, *password = NULL, *email = NULL;
     bool has_pin, has_pw, has_email, end_key = false, has_end;
     if (!http_field_str(r, b, "pin", false, 64, &pin, &has_pin) ||
@@ -146,13 +147,20 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
         !http_field_str(r, b, "email", false, 254, &email, &has_email) ||
         !http_field_bool(r, b, "end_key", false, &end_key, &has_end))
         goto out;
+    if ((!has_pin || !*pin) && (!has_pw || !*password)) {
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "missing_field",
+                                 json_pack("{s:s}", "field", "pin"),
+                                 "send the kiosk PIN (pin) or an admin password (password)");
+        goto out;
+    }
+    if (throttled(r, ipkey)) goto out;
     bool ok = false;
     const char *how = "pin";
     if (has_pin && *pin) {
         char hash[256];
         setting(r, "kiosk_pin_hash", hash, sizeof hash);
         ok = hash[0] && http_password_verify(hash, pin);
-    } else if (has_pw && *password) {
+    } else {
         how = "password";
         store_user u;
         rc_status st = has_email && *email ? store_user_get_by_email(db(r), email, &u, NULL)
@@ -161,27 +169,17 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
         /* An admin's password tried here counts as a login to that account:
          * the kiosk is no way around the account's lock-out (api_auth.c). */
         const char *account = has_email && *email ? email : st == RC_OK ? u.email : "";
-        int64_t now = rc_unix_ms(), wait_ms = 0;
-        if (*account) store_login_wait(db(r), account, r->ip, now, &wait_ms, NULL);
-        if (wait_ms > 0) {
-            res = http_reply_too_many(
-                r, (unsigned)((wait_ms + 999) / 1000), "account",
-                "too many failed logins to this account from this address; try again later");
+        if (*account && !http_password_try(r, account, false)) {
+            http_limiter_forgive(r->srv->pin_limiter, ipkey, 1); /* not tried */
             goto out;
         }
-        ok = st == RC_OK && u.active && strcmp(u.role, "admin") == 0 &&
-             http_password_verify(u.pass_hash, password);
-        if (st != RC_OK) http_password_verify(r->srv->dummy_hash, password); /* same time */
-        if (!ok && *account) store_login_failure_add(db(r), account, r->ip, now, NULL);
-        if (ok) store_login_failure_clear(db(r), u.email, r->ip, NULL);
-    } else {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "missing_field",
-                                 json_pack("{s:s}", "field", "pin"),
-                                 "send the kiosk PIN (pin) or an admin password (password)");
-        goto out;
+        bool admin = st == RC_OK && u.active && strcmp(u.role, "admin") == 0;
+        /* The same work for every account: whether an e-mail is somebody's
+         * who is not an admin is not told by the time of the answer. */
+        ok = http_password_verify(admin ? u.pass_hash : r->srv->dummy_hash, password) && admin;
+        if (ok) http_password_right(r, u.email, false);
     }
     if (!ok) {
-        http_limiter_fail(r->srv->pin_limiter, ipkey, rc_unix_ms());
         http_audit(r, "kiosk.unlock_failed", "kiosk", 0,
                    json_pack("{s:s,s:s}", "by", how, "ip", r->ip));
         res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "kiosk_unlock_refused",
@@ -216,9 +214,6 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
     static const char *const kinds[] = {"entry", "exit", NULL};
     if (!r->srv->att)
         return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "internal", "no store");
-    char ipkey[80];
-    snprintf(ipkey, sizeof ipkey, "checkin:%s", r->ip);
-    if (throttled(r, ipkey)) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
@@ -232,15 +227,20 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
          !http_field_int(r, b, "camera_id", false, 1, INT64_MAX, &camera_id, &has_cam)) ||
         !http_require_known_camera(r, camera_id, true))
         goto out;
-    /* The code as typed, known or not (a lock says nothing of whether
-     * the code exists); the pair: this kiosk's failures on this code. */
-    char codekey[80], pairkey[160];
+    /* The address, the code as typed, known or not (a lock says nothing of
+     * whether the code exists), and the pair: this kiosk's failures on this
+     * code. The try counts against the first two before the PIN is
+     * checked, and is taken back when it was right. */
+    char ipkey[80], codekey[80], pairkey[160];
+    snprintf(ipkey, sizeof ipkey, "checkin:%s", r->ip);
     snprintf(codekey, sizeof codekey, "%s", code);
     snprintf(pairkey, sizeof pairkey, "%s\n%s", r->ip, code);
+    if (throttled(r, ipkey)) goto out;
     store_person p;
     bool found = store_person_get_by_external(db(r), code, &p, NULL) == RC_OK && p.active;
-    unsigned wait = http_limiter_wait(r->srv->code_limiter, codekey, rc_unix_ms());
+    unsigned wait = http_limiter_try(r->srv->code_limiter, codekey, rc_unix_ms());
     if (wait) {
+        http_limiter_forgive(r->srv->pin_limiter, ipkey, 1); /* not tried */
         http_audit(r, "kiosk.checkin_locked", "person", found ? p.id : 0,
                    json_pack("{s:s,s:s}", "code", code, "ip", r->ip));
         char why[96];
@@ -254,13 +254,24 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
     if (!hash[0]) http_password_verify(r->srv->dummy_hash, pin); /* same time either way */
     if (!ok) {
         int64_t now = rc_unix_ms();
-        http_limiter_fail(r->srv->pin_limiter, ipkey, now);
-        http_limiter_fail(r->srv->code_limiter, codekey, now);
         http_limiter_fail(r->srv->pair_counter, pairkey, now);
         http_audit(r, "kiosk.checkin_failed", "person", found ? p.id : 0,
                    json_pack("{s:s,s:s}", "code", code, "ip", r->ip));
-        res =
-            http_reply_error(r, MHD_HTTP_FORBIDDEN, "checkin_refused", "unknown code or wrong PIN");
+        /* The wrong PIN that uses up a limit says so at once, not at the
+         * next try. */
+        unsigned cw = http_limiter_lock_if_full(r->srv->code_limiter, codekey, now);
+        unsigned aw = http_limiter_lock_if_full(r->srv->pin_limiter, ipkey, now);
+        char why[112];
+        if (cw) {
+            snprintf(why, sizeof why, "wrong PIN; too many for this code: wait %u s", cw);
+            res = http_reply_too_many(r, cw, "code", why);
+        } else if (aw) {
+            snprintf(why, sizeof why, "wrong PIN; too many from this kiosk: wait %u s", aw);
+            res = http_reply_too_many(r, aw, "address", why);
+        } else {
+            res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "checkin_refused",
+                                   "unknown code or wrong PIN");
+        }
         goto out;
     }
     /* A person's own typos are forgiven, at this kiosk and for the code;
@@ -268,7 +279,7 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
      * no way to go on guessing others'. */
     http_limiter_ok(r->srv->code_limiter, codekey);
     http_limiter_forgive(r->srv->pin_limiter, ipkey,
-                         http_limiter_take(r->srv->pair_counter, pairkey, rc_unix_ms()));
+                         1 + http_limiter_take(r->srv->pair_counter, pairkey, rc_unix_ms()));
     att_sighting sg = {.person_id = p.id,
                        .ts_ms = rc_unix_ms(),
                        .camera_id = camera_id,

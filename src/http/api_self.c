@@ -435,13 +435,13 @@ enum MHD_Result http_h_register(http_req *r)
 {
     char ipkey[80];
     snprintf(ipkey, sizeof ipkey, "register:%s", r->ip);
-    unsigned wait = http_limiter_wait(r->srv->reg_limiter, ipkey, rc_unix_ms());
+    /* Every attempt counts, from the moment it is made. */
+    unsigned wait = http_limiter_try(r->srv->reg_limiter, ipkey, rc_unix_ms());
     if (wait) {
         char why[96];
         snprintf(why, sizeof why, "too many registrations from this address; wait %u s", wait);
         return http_reply_too_many(r, wait, "address", why);
     }
-    http_limiter_fail(r->srv->reg_limiter, ipkey, rc_unix_ms()); /* every attempt counts */
     if (!setting_bool(r, "self_registration_enabled", false))
         return http_reply_error(r, MHD_HTTP_CONFLICT, "registration_disabled",
                                 "self-registration is turned off");

@@ -140,6 +140,46 @@ unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms)
     return wait;
 }
 
+unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, true);
+    unsigned wait = 0;
+    if (s->locked_ms > now_ms) {
+        wait = (unsigned)((s->locked_ms - now_ms + 999) / 1000);
+    } else {
+        if (s->first_ms == 0 || now_ms - s->first_ms > (int64_t)l->window_s * 1000) {
+            s->first_ms = now_ms;
+            s->failures = 0;
+        }
+        if (l->max_failures && s->failures >= l->max_failures) {
+            s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
+            s->failures = 0;
+            s->first_ms = now_ms;
+            wait = l->lockout_s ? l->lockout_s : 1;
+        } else {
+            s->failures++;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return wait;
+}
+
+unsigned http_limiter_lock_if_full(http_limiter *l, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->lock);
+    limiter_slot *s = slot_for(l, key, false);
+    unsigned wait = 0;
+    if (s && l->max_failures && s->failures >= l->max_failures && s->locked_ms <= now_ms) {
+        s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
+        s->failures = 0;
+        s->first_ms = now_ms;
+        wait = l->lockout_s ? l->lockout_s : 1;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return wait;
+}
+
 void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);

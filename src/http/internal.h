@@ -223,10 +223,20 @@ enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *cod
 /* An rc_status mapped to its HTTP status and code, with err's message. */
 enum MHD_Result http_reply_rc(http_req *r, rc_status st, const rc_error *err);
 /* 429 too_many_attempts with Retry-After: wait_s, and the params the client
- * translates ({retry_after_s, minutes, scope}); scope "address" or
- * "account". `why` is the English text. */
+ * translates ({retry_after_s, minutes, scope}); scope "address", "account"
+ * or "code". `why` is the English text. */
 enum MHD_Result http_reply_too_many(http_req *r, unsigned wait_s, const char *scope,
                                     const char *why);
+/* A try at the password of account `email` from this caller's address
+ * (api_auth.c: a login, a password change, an admin's password at a kiosk),
+ * counted as a failed login before the slow check, so that tries sent at
+ * the same time cannot pass the limits together: the account's lock-out
+ * from this address and, with `address`, the address's limit on failed
+ * logins. False after answering 429. */
+bool http_password_try(http_req *r, const char *email, bool address);
+/* The password was right: the try and the account's failures from this
+ * address are forgotten. */
+void http_password_right(http_req *r, const char *email, bool address);
 /* 503 busy with Retry-After: 1 (the work queue is full, or the server holds
  * as many request bodies as it may). */
 enum MHD_Result http_reply_busy(http_req *r, const char *why);
@@ -332,6 +342,15 @@ void http_limiter_destroy(http_limiter *l);
 /* Seconds the key must still wait (0 = may try now). */
 unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms);
 void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
+/* A try, counted as a failure before it is made (take it back with
+ * http_limiter_forgive when it succeeds), so that tries made at the same
+ * time cannot pass the limit together: 0 when it may go on, else the
+ * seconds to wait (the try after max_failures sets the lock). */
+unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms);
+/* After a try that failed: when it was the last one the limit allows, the
+ * lock is set now (so that this answer can say so) and its seconds are
+ * returned; else 0. */
+unsigned http_limiter_lock_if_full(http_limiter *l, const char *key, int64_t now_ms);
 /* Forget the key: its failures and any lock. */
 void http_limiter_ok(http_limiter *l, const char *key);
 /* The key's failures within its window (0 past it), then forget the key. */
@@ -414,6 +433,7 @@ struct http_server {
     http_limiter *pair_counter; /* kiosk check-ins' failures per address and code */
     http_limiter *reg_limiter;  /* public self-registrations, per address */
     pthread_mutex_t reg_lock;   /* one self-registration at a time (api_self.c) */
+    pthread_mutex_t auth_lock;  /* an account's failures checked and counted as one */
     http_conns *conns;
     pthread_mutex_t lock; /* guards in_flight, body_held */
     pthread_cond_t idle;

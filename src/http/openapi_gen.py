@@ -355,12 +355,14 @@ opid(op("/api/v1/openapi.json", "get", "this document", P,
 opid(op("/api/v1/auth/login", "post", "log in; sets the rc_session cookie", P, ok("Session"), jbody("LoginRequest"), tag="auth"), "login")
 opid(op("/api/v1/auth/logout", "post", "log out", [A, M, MB, D], NOC, tag="auth"), "logout")
 opid(op("/api/v1/auth/me", "get", "the current user", [A, M, MB, D], ok("Session"), tag="auth"), "me")
-opid(op("/api/v1/auth/password", "post", "change one's own password; ends the account's other sessions and answers with a new one",
+opid(op("/api/v1/auth/password", "post", "change one's own password; ends the account's other sessions and answers with a new one. "
+   "A wrong current_password (403 wrong_current_password) counts as a failed login to the account from this address: "
+   "too_many_attempts (429, params.scope account or address) as for a login",
    [A, M, MB, D], ok("Session"), jbody("PasswordChange"), tag="auth"), "changePassword")
 opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an admin password (throttled, audited)",
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
 opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin). Refusals: checkin_refused "
-   "(403, the same for an unknown code and a wrong PIN), too_many_attempts (429; params.scope code: 5 wrong PINs for "
+   "(403, the same for an unknown code and a wrong PIN), too_many_attempts (429, also for the wrong PIN that uses up a limit; params.scope code: 5 wrong PINs for "
    "the code within 15 minutes, from any kiosk, lock it for 15; scope address: 10 wrong PINs from this address within "
    "5 minutes close it for 5, a success forgiving only the failures on its own code); every attempt is audited "
    "(kiosk.checkin, kiosk.checkin_failed, kiosk.checkin_locked)",

@@ -116,6 +116,11 @@ static enum MHD_Result reply_error_v(http_req *r, unsigned status, const char *c
 {
     char msg[600];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    /* A message quoting the client's bytes (or cut inside a character) may
+     * not be UTF-8, which JSON cannot carry: such bytes become '?'. */
+    if (!rc_utf8_valid(msg, strlen(msg)))
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80) *p = '?';
     if (!json_is_object(params)) {
         json_decref(params);
         params = json_object();
@@ -270,6 +275,18 @@ static void client_ip(struct MHD_Connection *conn, char out[64])
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
 }
 
+/* MHD_get_connection_values callback: stops at a query parameter whose
+ * name or value is not UTF-8, naming it in *(const char **)cls. */
+static enum MHD_Result utf8_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    if (rc_utf8_valid(key, strlen(key)) && (!value || rc_utf8_valid(value, strlen(value))))
+        return MHD_YES;
+    *(const char **)cls = "a query parameter";
+    return MHD_NO;
+}
+
 static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {
@@ -313,6 +330,15 @@ static bool check_headers(http_req *r, enum MHD_Result *res)
     if (lengths > 1) {
         *res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_content_length",
                                 "the request has %u Content-Length headers; send one", lengths);
+        return true;
+    }
+    /* Text that is not UTF-8 cannot be a name, a code or a search, nor be
+     * quoted back in JSON: refused before any handler reads it. */
+    const char *bad = rc_utf8_valid(r->path, strlen(r->path)) ? NULL : "the path";
+    if (!bad) MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, utf8_arg, &bad);
+    if (bad) {
+        *res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_encoding",
+                                "%s of the request is not valid UTF-8", bad);
         return true;
     }
     bool path_known = false;
@@ -734,6 +760,7 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->tls = tls;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->reg_lock, NULL);
+    pthread_mutex_init(&srv->auth_lock, NULL);
     pthread_cond_init(&srv->idle, NULL);
     srv->metrics = cfg->metrics;
     if (!srv->metrics) {
@@ -861,6 +888,7 @@ void http_server_stop(http_server *srv)
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     pthread_mutex_destroy(&srv->reg_lock);
+    pthread_mutex_destroy(&srv->auth_lock);
     free(srv);
 }
 

@@ -199,5 +199,13 @@ test('bad ids, query values and methods', async () => {
   assert.equal((await admin.get('/api/v1/persons?limit=abc')).status, 400);
   assert.equal((await admin.get('/api/v1/persons?group_id=x')).status, 400);
   assert.equal((await admin.req('PUT', '/api/v1/persons')).status, 405);
+  // Bytes that are not UTF-8, in the path or a query, are a 400 that says
+  // so (they were a 500 "out of memory": JSON cannot quote them back).
+  for (const p of ['/api/v1/persons/%ff', '/api/v1/persons?q=N%fa%f1ez', '/api/v1/reports/groups?label=%c3', '/api/v1/x%80y']) {
+    const r = await admin.get(p);
+    assert.equal(r.status, 400, `${p}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'invalid_encoding');
+  }
+  assert.equal((await admin.get('/api/v1/persons?q=N%C3%BA%C3%B1ez')).status, 200, 'UTF-8 is fine');
   await intact();
 });

@@ -309,8 +309,11 @@ test('kiosk PINs: five wrong PINs for one code lock that code at every kiosk, th
     const k2 = (await own.admin.post('/api/v1/api-keys', { name: 'Patio', role: 'device' })).body;
     const patio = new Client(own.srv.url, { key: k2.key });
     for (let i = 0; i < 4; i++) assert.equal((await checkin(own.device, 'T-1', String(5090 + 7 * i))).status, 403);
-    assert.equal((await checkin(patio, 'T-1', '5190')).status, 403, 'the fifth, at another kiosk');
-    let r = await checkin(patio, 'T-1', '2580');
+    // The fifth, at another kiosk, is checked, and its answer says the code is now locked.
+    let r = await checkin(patio, 'T-1', '5190');
+    assert.equal(r.status, 429, JSON.stringify(r.body));
+    assert.equal(r.body.error.params.scope, 'code');
+    r = await checkin(patio, 'T-1', '2580');
     assert.equal(r.status, 429, 'even the right PIN waits: ' + JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'too_many_attempts');
     assert.equal(r.body.error.params.scope, 'code');
@@ -331,7 +334,8 @@ test("kiosk PINs: one's own PIN forgives one's own typos, not the wrong PINs typ
   try {
     await pin('S-1', '8642');
     // An unknown code locks as a known one does: the lock tells nothing.
-    for (let i = 0; i < 5; i++) assert.equal((await checkin(own.device, 'NOBODY', String(3070 + 11 * i))).status, 403);
+    for (let i = 0; i < 4; i++) assert.equal((await checkin(own.device, 'NOBODY', String(3070 + 11 * i))).status, 403);
+    assert.equal((await checkin(own.device, 'NOBODY', '3114')).status, 429, 'the fifth');
     let r = await checkin(own.device, 'NOBODY', '3999');
     assert.equal(r.status, 429);
     assert.equal(r.body.error.params.scope, 'code');
@@ -342,10 +346,80 @@ test("kiosk PINs: one's own PIN forgives one's own typos, not the wrong PINs typ
     assert.equal((await checkin(own.device, 'S-1', '8642')).status, 200);
     for (const code of ['X-1', 'X-2', 'X-3', 'X-4'])
       assert.equal((await checkin(own.device, code, '9035')).status, 403, `${code}: nine wrong, the kiosk still open`);
-    assert.equal((await checkin(own.device, 'X-5', '9035')).status, 403);
+    r = await checkin(own.device, 'X-5', '9035');
+    assert.equal(r.status, 429, 'the tenth wrong PIN closes this kiosk: ' + JSON.stringify(r.body));
+    assert.equal(r.body.error.params.scope, 'address');
     r = await checkin(own.device, 'S-1', '8642');
     assert.equal(r.status, 429, 'the tenth wrong PIN closed this kiosk, own PIN or not: ' + JSON.stringify(r.body));
     assert.equal(r.body.error.params.scope, 'address');
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test('tries sent at the same time cannot pass a limit together: PINs for one code, logins to one account', async () => {
+  // Eight HTTP threads: eight tries can be inside the slow check at once.
+  const own = await startWithRoles({ args: ['--threads', '8'] });
+  try {
+    const p = await own.admin.post('/api/v1/persons', { external_id: 'R-1', first_name: 'R', last_name: 'Uno', kind: 'student' });
+    assert.equal((await own.admin.put(`/api/v1/persons/${p.body.id}/pin`, { pin: '4817' })).status, 200);
+    const pins = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+      own.device.post('/api/v1/kiosk/checkin', { code: 'R-1', pin: String(5000 + 13 * i) })));
+    const checked = (await own.admin.get('/api/v1/audit?action=kiosk.checkin_failed')).body.total;
+    assert.equal(checked, 5, `PINs checked for one code: ${pins.map((r) => r.status)}`);
+    assert.ok(pins.every((r) => r.status === 403 || r.status === 429));
+    const c = new Client(own.srv.url);
+    const logins = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+      c.post('/api/v1/auth/login', { email: 'member@example.org', password: `wrong-pass-${i}` })));
+    assert.equal(logins.filter((r) => r.status === 401).length, 5, `passwords checked: ${logins.map((r) => r.status)}`);
+    assert.ok(logins.every((r) => r.status === 401 || r.status === 429));
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test('a session cannot guess its own password: wrong current passwords count as failed logins', async () => {
+  const own = await startWithRoles();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await own.member.post('/api/v1/auth/password', { current_password: `guess-${i}-x`, new_password: 'taken-over-1' });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'wrong_current_password');
+    }
+    let r = await own.member.post('/api/v1/auth/password', { current_password: 'member-pass-1', new_password: 'taken-over-1' });
+    assert.equal(r.status, 429, 'the right one waits too: ' + JSON.stringify(r.body));
+    assert.equal(r.body.error.params.scope, 'account');
+    r = await new Client(own.srv.url).post('/api/v1/auth/login', { email: 'member@example.org', password: 'member-pass-1' });
+    assert.equal(r.status, 429, 'and so does a login to the account from this address');
+    // An admin unlocks the account; the right password then changes it.
+    assert.equal(spawnSync(process.env.ROLLCALL_BIN, ['user', 'unlock', 'member@example.org', '--data', join(own.dir, 'data')]).status, 0);
+    r = await own.member.post('/api/v1/auth/password', { current_password: 'member-pass-1', new_password: 'renewed-pass-1' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // Another account is not held by the member's failures.
+    assert.equal((await own.manager.post('/api/v1/auth/password', { current_password: 'manager-pass-1', new_password: 'renewed-pass-2' })).status, 200);
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test("a kiosk's unlock takes as long for a teacher's e-mail as for an unknown one", async () => {
+  const own = await startWithRoles();
+  try {
+    const time = async (email) => {
+      const t0 = process.hrtime.bigint();
+      const r = await own.device.post('/api/v1/kiosk/unlock', { email, password: 'not-the-password-1' });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const median = (v) => v.sort((a, b) => a - b)[1];
+    const known = [], unknown = [];
+    for (let i = 0; i < 3; i++) {
+      known.push(await time('manager@example.org'));
+      unknown.push(await time('nobody@example.org'));
+    }
+    // The password check (argon2id) takes tens to hundreds of milliseconds;
+    // skipping it for a manager's account answered in a few.
+    assert.ok(median(known) > 0.4 * median(unknown), `manager ${known} ms, unknown ${unknown} ms`);
   } finally {
     assert.equal(await own.stop(), 0);
   }

@@ -362,6 +362,51 @@ static void limiter_locks_out_after_repeated_failures(void **state)
     http_limiter_destroy(l);
 }
 
+/* A try is counted before it is made: max_failures tries go on, the next
+ * is refused and sets the lock, whatever the order of their answers; a try
+ * taken back (forgiven) leaves room for one more; counting only
+ * (max_failures 0) never locks and hands its count over once. */
+static void limiter_counts_tries_before_they_are_made(void **state)
+{
+    (void)state;
+    http_limiter *l = http_limiter_create(3, 60, 120);
+    int64_t t = 1000000;
+    for (int i = 0; i < 3; i++) assert_int_equal(http_limiter_try(l, "a", t + i), 0);
+    unsigned w = http_limiter_try(l, "a", t + 3); /* none of the three answered yet */
+    assert_true(w >= 119 && w <= 120);
+    assert_true(http_limiter_try(l, "a", t + 4) > 0);
+    assert_int_equal(http_limiter_try(l, "a", t + 3 + 120 * 1000), 0); /* expires */
+    /* Two tries, one of them right: taken back, so two more go on. */
+    assert_int_equal(http_limiter_try(l, "b", t), 0);
+    assert_int_equal(http_limiter_try(l, "b", t), 0);
+    http_limiter_forgive(l, "b", 1);
+    assert_int_equal(http_limiter_try(l, "b", t), 0);
+    assert_int_equal(http_limiter_try(l, "b", t), 0);
+    assert_true(http_limiter_try(l, "b", t) > 0);
+    /* The try that uses up the limit can set the lock as it fails. */
+    assert_int_equal(http_limiter_try(l, "e", t), 0);
+    assert_int_equal(http_limiter_lock_if_full(l, "e", t), 0);
+    assert_int_equal(http_limiter_try(l, "e", t), 0);
+    assert_int_equal(http_limiter_try(l, "e", t), 0);
+    assert_int_equal(http_limiter_lock_if_full(l, "e", t), 120);
+    assert_int_equal(http_limiter_wait(l, "e", t + 1000), 119);
+    /* Forgiving more than was counted stops at none. */
+    http_limiter_fail(l, "c", t);
+    http_limiter_forgive(l, "c", 5);
+    for (int i = 0; i < 3; i++) assert_int_equal(http_limiter_try(l, "c", t), 0);
+    assert_true(http_limiter_try(l, "c", t) > 0);
+    http_limiter_destroy(l);
+
+    http_limiter *n = http_limiter_create(0, 60, 0);
+    for (int i = 0; i < 50; i++) http_limiter_fail(n, "p", t);
+    assert_int_equal(http_limiter_wait(n, "p", t), 0);
+    assert_int_equal(http_limiter_take(n, "p", t + 1), 50);
+    assert_int_equal(http_limiter_take(n, "p", t + 2), 0); /* taken once */
+    http_limiter_fail(n, "q", t);
+    assert_int_equal(http_limiter_take(n, "q", t + 61000), 0); /* past the window */
+    http_limiter_destroy(n);
+}
+
 static void metrics_render_prometheus_text(void **state)
 {
     (void)state;
@@ -435,6 +480,7 @@ int main(void)
         cmocka_unit_test(passwords_hash_with_argon2id),
         cmocka_unit_test(tokens_are_random_and_compared_in_constant_time),
         cmocka_unit_test(limiter_locks_out_after_repeated_failures),
+        cmocka_unit_test(limiter_counts_tries_before_they_are_made),
         cmocka_unit_test(metrics_render_prometheus_text),
         cmocka_unit_test(healthz_answers_json),
         cmocka_unit_test(a_manager_without_groups_left_reaches_nobody),

@@ -115,7 +115,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** change one's own password; ends the account's other sessions and answers with a new one */
+        /** change one's own password; ends the account's other sessions and answers with a new one. A wrong current_password (403 wrong_current_password) counts as a failed login to the account from this address: too_many_attempts (429, params.scope account or address) as for a login */
         post: operations["changePassword"];
         delete?: never;
         options?: never;
@@ -149,7 +149,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** check in with a person's code and PIN (source pin). Refusals: checkin_refused (403, the same for an unknown code and a wrong PIN), too_many_attempts (429; params.scope code: 5 wrong PINs for the code within 15 minutes, from any kiosk, lock it for 15; scope address: 10 wrong PINs from this address within 5 minutes close it for 5, a success forgiving only the failures on its own code); every attempt is audited (kiosk.checkin, kiosk.checkin_failed, kiosk.checkin_locked) */
+        /** check in with a person's code and PIN (source pin). Refusals: checkin_refused (403, the same for an unknown code and a wrong PIN), too_many_attempts (429, also for the wrong PIN that uses up a limit; params.scope code: 5 wrong PINs for the code within 15 minutes, from any kiosk, lock it for 15; scope address: 10 wrong PINs from this address within 5 minutes close it for 5, a success forgiving only the failures on its own code); every attempt is audited (kiosk.checkin, kiosk.checkin_failed, kiosk.checkin_locked) */
         post: operations["kioskCheckin"];
         delete?: never;
         options?: never;
