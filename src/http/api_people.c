@@ -243,9 +243,10 @@ static bool new_person_groups(http_req *r, json_t *b, int64_t ids[64], size_t *n
     for (size_t i = 0; i < *n; i++)
         if (!http_require_group(r, ids[i])) return false;
     if (*n == 0 && http_scope_limited(r)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, present ? "invalid_field" : "missing_field",
-                         "field 'group_ids': your account is limited to some groups; name the "
-                         "group(s) of yours the new person joins");
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, present ? "invalid_field" : "missing_field",
+                           json_pack("{s:s}", "field", "group_ids"),
+                           "field 'group_ids': your account is limited to some groups; name the "
+                           "group(s) of yours the new person joins");
         return false;
     }
     return true;

@@ -367,3 +367,39 @@ test('a tablet left at the door: "keep this device as a kiosk" gives it a device
     await browser.close();
   }
 });
+
+test('a manager limited to one group adds a student, who joins that group', async () => {
+  const browser = await launch(null);
+  try {
+    const admin = await newPage(browser, { width: 1280, height: 800 });
+    await login(admin, srv.url, ADMIN);
+    const api = await apiOf(admin, srv.url);
+    const a = (await api('POST', '/api/v1/groups', { name: '2º B' })).body.id;
+    assert.equal((await api('POST', '/api/v1/groups', { name: '3º C' })).status, 201);
+    const tutor = { email: 'tutor2b@rollcall.test', password: 'Tutor-2b-password-1' };
+    const u = await api('POST', '/api/v1/users', { ...tutor, name: 'Tutor 2B', role: 'manager', all_groups: false, group_ids: [a], must_change_password: false });
+    assert.equal(u.status, 201, JSON.stringify(u.body));
+
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, tutor);
+    await page.goto(new URL('people', srv.url).href);
+    await page.getByRole('button', { name: 'Nueva persona' }).click();
+    const dialog = page.getByRole('dialog');
+    const group = dialog.locator('select[name="group"]');
+    await group.locator('option').first().waitFor({ state: 'attached' });
+    assert.equal(await group.getAttribute('required'), '', 'a group is required');
+    const options = await group.locator('option').evaluateAll((os) => os.map((o) => [o.textContent, o.selected]));
+    assert.deepEqual(options, [['2º B', true]], 'only their group, chosen already');
+    await dialog.getByLabel('Identificador').fill('B-101');
+    await dialog.getByLabel('Nombre', { exact: true }).fill('Íñigo');
+    await dialog.getByLabel('Apellidos').fill('Álvarez');
+    await shot(page, 'product-20-manager-new-person-390');
+    await dialog.getByRole('button', { name: 'Guardar' }).click();
+    await waitOrAlert(page, page.getByRole('heading', { name: 'Íñigo Álvarez' }), 15000);
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    const p = await api('GET', `/api/v1/persons/${id}`);
+    assert.deepEqual(p.body.groups.map((g) => g.name), ['2º B']);
+  } finally {
+    await browser.close();
+  }
+});

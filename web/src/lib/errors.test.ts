@@ -52,6 +52,14 @@ describe('errorText', () => {
     expect(errorText(tEs, address, exists)).toBe('Demasiados intentos fallidos desde este equipo. Espere 5 min.');
   });
 
+  it('never shows a placeholder when the server names no field', () => {
+    const e = new ApiError(400, 'invalid_field', 'field must be a date', {});
+    expect(errorText(tEs, e, exists)).toBe('Uno de los datos no es válido.');
+    expect(errorText(tEs, new ApiError(400, 'missing_field', 'x', {}), exists)).toBe('Falta un dato obligatorio.');
+    const named = new ApiError(400, 'missing_field', "field 'group_ids': ...", { field: 'group_ids' });
+    expect(errorText(tEs, named, exists)).toBe('Falta «Grupos».');
+  });
+
   it('never shows the English message for a code it does not know', () => {
     const e = new ApiError(409, 'brand_new_code', 'something in English');
     expect(errorText(tEs, e, exists)).toBe('El servidor no aceptó la petición (código brand_new_code).');

@@ -18,7 +18,9 @@ export function errorKey(e: ApiError, exists: Exists): { key: string; vars: Reco
   if (Array.isArray(p.choices)) vars.choices = (p.choices as unknown[]).join(', ');
   if (e.status === 0) return { key: 'errors.network', vars };
   let key = `errors.${e.code}`;
-  if (e.code === 'invalid_field' && p.min !== undefined && p.max !== undefined) key = 'errors.invalid_field_range';
+  const fieldCode = e.code === 'missing_field' || e.code === 'invalid_field';
+  if (fieldCode && typeof p.field !== 'string') key = `errors.${e.code}_unnamed`;
+  else if (e.code === 'invalid_field' && p.min !== undefined && p.max !== undefined) key = 'errors.invalid_field_range';
   else if (e.code === 'invalid_field' && p.max !== undefined) key = 'errors.invalid_field_length';
   else if (e.code === 'invalid_field' && p.choices !== undefined) key = 'errors.invalid_field_choices';
   else if (e.code === 'too_many_attempts' && (p.scope === 'account' || p.scope === 'code')) key = `errors.too_many_attempts_${p.scope}`;
