@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "store.h"
 #include "store_db.h"
@@ -486,6 +487,7 @@ static rc_status migrate_locked(store *s, db_conn *c, int upto, int *applied, rc
         if (m->version <= have || (upto > 0 && m->version > upto)) continue;
         st = c->ops->exec(c, m->sql, err);
         if (st == RC_OK && sqlite && m->sqlite_fn) st = m->sqlite_fn(c, err);
+        if (st == RC_OK && m->fn) st = m->fn(c, err);
         if (st != RC_OK) {
             char msg[sizeof err->msg];
             cp(msg, sizeof msg, err ? err->msg : "");
@@ -1262,6 +1264,42 @@ rc_status store_login_wait(store *s, const char *email, const char *ip, int64_t 
 
 /* ---- persons -------------------------------------------------------------- */
 
+void db_search_fold(const char *text, char *out, size_t cap)
+{
+    if (!cap) return;
+    utf8proc_uint8_t *f = NULL;
+    /* Decomposed, marks dropped (accents, tildes), case-folded; text that
+     * is not UTF-8 (never stored: the HTTP layer refuses it) folds by ASCII
+     * alone. */
+    if (utf8proc_map((const utf8proc_uint8_t *)(text ? text : ""), 0, &f,
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
+                         UTF8PROC_CASEFOLD) < 0) {
+        size_t o = 0;
+        for (const char *p = text ? text : ""; *p && o + 1 < cap; p++)
+            out[o++] = (char)tolower((unsigned char)*p);
+        out[o] = 0;
+        return;
+    }
+    /* Cut at a character boundary. */
+    size_t n = strlen((const char *)f);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && (f[n] & 0xC0) == 0x80) n--;
+    }
+    memcpy(out, f, n);
+    out[n] = 0;
+    free(f);
+}
+
+void db_search_key(const char *name, const char *external_id, const char *email, char *out,
+                   size_t cap)
+{
+    char raw[STORE_SEARCH_KEY_MAX];
+    snprintf(raw, sizeof raw, "%s\n%s\n%s", name ? name : "", external_id ? external_id : "",
+             email ? email : "");
+    db_search_fold(raw, out, cap);
+}
+
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
     "updated_ms, first_name, last_name, pending, archived_ms"
@@ -1329,13 +1367,15 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err)
     int64_t now = rc_unix_ms(), id = 0;
     int64_t created = p->created_ms > 0 ? p->created_ms : now;
     settle_archive(p, now);
+    char key[STORE_SEARCH_KEY_MAX];
+    db_search_key(p->name, p->external_id, p->email, key, sizeof key);
     st = qint(c,
               "INSERT INTO persons (external_id, name, email, kind, photo_face_id, consent_ms, "
-              "active, created_ms, updated_ms, first_name, last_name, pending, archived_ms) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "TtttIiiiittii", p->external_id, p->name, p->email, p->kind,
+              "active, created_ms, updated_ms, first_name, last_name, pending, archived_ms, "
+              "search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "TtttIiiiittiit", p->external_id, p->name, p->email, p->kind,
               p->photo_face_id, p->consent_ms, (int64_t)p->active, created, now, p->first_name,
-              p->last_name, (int64_t)(p->pending != 0), p->archived_ms);
+              p->last_name, (int64_t)(p->pending != 0), p->archived_ms, key);
     give(s, c);
     if (st == RC_ERR_CONFLICT)
         return rc_fail(err, st, "a person with external id %s already exists", p->external_id);
@@ -1370,15 +1410,18 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
     TAKE(s, c, err);
     int64_t ch = 0, now = rc_unix_ms();
     settle_archive(p, now);
+    char key[STORE_SEARCH_KEY_MAX];
+    db_search_key(p->name, p->external_id, p->email, key, sizeof key);
     st = tx_begin(s, c, err);
     if (st == RC_OK)
         st = qexec(c,
                    "UPDATE persons SET external_id = ?, name = ?, email = ?, kind = ?, "
                    "photo_face_id = ?, consent_ms = ?, active = ?, updated_ms = ?, "
-                   "first_name = ?, last_name = ?, pending = ?, archived_ms = ? WHERE id = ?",
-                   &ch, err, "TtttIiiittiii", p->external_id, p->name, p->email, p->kind,
+                   "first_name = ?, last_name = ?, pending = ?, archived_ms = ?, search_key = ? "
+                   "WHERE id = ?",
+                   &ch, err, "TtttIiiittiiti", p->external_id, p->name, p->email, p->kind,
                    p->photo_face_id, p->consent_ms, (int64_t)p->active, now, p->first_name,
-                   p->last_name, (int64_t)(p->pending != 0), p->archived_ms, p->id);
+                   p->last_name, (int64_t)(p->pending != 0), p->archived_ms, key, p->id);
     if (st == RC_OK && ch == 0)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)p->id);
     if (st == RC_OK) st = bump_gallery(s, c, err); /* `active` decides gallery membership */
@@ -1414,11 +1457,10 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     qb b = {0};
     char pat[300];
     if (f && f->query && *f->query) {
-        like_pattern(pat, sizeof pat, f->query);
-        qb_t(&b,
-             "(lower(name) LIKE ? ESCAPE '\\' OR lower(COALESCE(external_id, '')) LIKE ? "
-             "ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
-             pat);
+        char folded[256];
+        db_search_fold(f->query, folded, sizeof folded);
+        like_pattern(pat, sizeof pat, folded);
+        qb_t(&b, "search_key LIKE ? ESCAPE '\\'", pat);
     }
     if (f && f->group_id)
         qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);

@@ -82,7 +82,20 @@ typedef struct {
     /* SQLite only, after sql in the same transaction: what SQL text alone
      * cannot say (rebuilding tables from their current definitions). */
     rc_status (*sqlite_fn)(db_conn *c, rc_error *err);
+    /* Both backends, after the above in the same transaction: values only C
+     * computes (a person's search key). */
+    rc_status (*fn)(db_conn *c, rc_error *err);
 } db_migration;
+
+/* A person's search key (persons.search_key): name, external id and e-mail
+ * on lines of their own, case-folded and without accents (Unicode: "Íñigo
+ * Núñez" -> "inigo nunez"), so that a search finds names however they are
+ * typed; db_search_fold folds the search text the same way. Both write at
+ * most cap - 1 bytes and a NUL. */
+#define STORE_SEARCH_KEY_MAX 1024
+void db_search_key(const char *name, const char *external_id, const char *email, char *out,
+                   size_t cap);
+void db_search_fold(const char *text, char *out, size_t cap);
 extern const db_migration db_migrations[];
 extern const size_t db_migration_count;
 

@@ -457,16 +457,66 @@ static const char v9[] =
     "ALTER TABLE webhook_deliveries ADD COLUMN dedup_key TEXT;"
     "CREATE UNIQUE INDEX webhook_deliveries_dedup ON webhook_deliveries(webhook_id, dedup_key);";
 
+/* v10: persons.search_key (db_search_key), filled here for every person
+ * and kept by every write of a person's name, external id or e-mail, so
+ * that searching "nunez" or "ÍÑIGO" finds Íñigo Núñez on both databases. */
+static const char v10[] = "ALTER TABLE persons ADD COLUMN search_key TEXT NOT NULL DEFAULT '';";
+
+static rc_status v10_keys(db_conn *c, rc_error *err)
+{
+    typedef struct {
+        int64_t id;
+        char key[STORE_SEARCH_KEY_MAX];
+    } row;
+    row *rows = NULL;
+    size_t n = 0, cap = 0;
+    db_q *q = NULL;
+    rc_status st = c->ops->prepare(
+        c, "SELECT id, name, COALESCE(external_id, ''), COALESCE(email, '') FROM persons", &q, err);
+    if (st != RC_OK) return st;
+    int r;
+    while ((r = db_step(q, err)) > 0) {
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 256;
+            row *nr = realloc(rows, nc * sizeof *rows);
+            if (!nr) {
+                r = -1;
+                rc_fail(err, RC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            rows = nr;
+            cap = nc;
+        }
+        rows[n].id = db_i64(q, 0);
+        db_search_key(db_text(q, 1), db_text(q, 2), db_text(q, 3), rows[n].key, sizeof rows[n].key);
+        n++;
+    }
+    db_done(q);
+    if (r < 0) st = err ? err->code : RC_ERR_DB;
+    for (size_t i = 0; st == RC_OK && i < n; i++) {
+        if ((st = c->ops->prepare(c, "UPDATE persons SET search_key = ? WHERE id = ?", &q, err)) !=
+            RC_OK)
+            break;
+        db_bind_text(q, 1, rows[i].key);
+        db_bind_i64(q, 2, rows[i].id);
+        if (db_step(q, err) < 0) st = err ? err->code : RC_ERR_DB;
+        db_done(q);
+    }
+    free(rows);
+    return st;
+}
+
 const db_migration db_migrations[] = {
-    {1, "initial schema", v1, NULL},
-    {2, "API role names, first/last names, user and key links", v2, NULL},
-    {3, "explicit group limit of managers, metrics role", v3, NULL},
-    {4, "login failures per address; ids never reused", v4, v4_sqlite},
-    {5, "one-time passwords, voided events, kiosk PINs", v5, NULL},
-    {6, "outgoing webhooks and their delivery queue", v6, NULL},
-    {7, "self check-in events, pending self-registrations", v7, NULL},
-    {8, "the face behind a recognized event; probes kept for review", v8, NULL},
-    {9, "archived persons, group join dates, absentee notices", v9, NULL},
+    {1, "initial schema", v1, NULL, NULL},
+    {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
+    {3, "explicit group limit of managers, metrics role", v3, NULL, NULL},
+    {4, "login failures per address; ids never reused", v4, v4_sqlite, NULL},
+    {5, "one-time passwords, voided events, kiosk PINs", v5, NULL, NULL},
+    {6, "outgoing webhooks and their delivery queue", v6, NULL, NULL},
+    {7, "self check-in events, pending self-registrations", v7, NULL, NULL},
+    {8, "the face behind a recognized event; probes kept for review", v8, NULL, NULL},
+    {9, "archived persons, group join dates, absentee notices", v9, NULL, NULL},
+    {10, "person search without accents or case", v10, NULL, v10_keys},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -176,6 +176,48 @@ static void persons_crud_filters_and_paging(void **state)
     assert_int_equal(store_person_update(s, &p, &err), RC_ERR_NOT_FOUND);
 }
 
+/* How many people a search finds (their ids' sum into *ids when given). */
+static size_t found(store *s, const char *q, int64_t *ids)
+{
+    store_person_filter f = {.query = q};
+    store_person *list;
+    size_t n;
+    int64_t total;
+    OK(store_person_list(s, &f, (store_page){0}, &list, &n, &total, &e_));
+    if (ids) *ids = 0;
+    for (size_t i = 0; ids && i < n; i++) *ids += list[i].id;
+    free(list);
+    return n;
+}
+
+/* Names are searched however they are typed: without accents or tildes, in
+ * any case, accented capitals included (SQLite's lower() folds ASCII only);
+ * the key follows an edit. */
+static void people_are_found_without_accents_or_case(void **state)
+{
+    store *s = S(state);
+    int64_t a = add_person(s, "B-101", "Íñigo Núñez Peña");
+    add_person(s, "B-102", "Pedro Uno");
+    int64_t ids;
+    const char *hits[] = {"nunez", "NÚÑEZ", "Núñez", "íñigo", "ÍÑIGO", "inigo nu", "pena", "b-10"};
+    for (size_t i = 0; i < sizeof hits / sizeof hits[0]; i++) {
+        assert_int_equal(found(s, hits[i], &ids), i == 7 ? 2 : 1);
+        if (i < 7) assert_int_equal(ids, a);
+    }
+    assert_int_equal(found(s, "nunes", NULL), 0);
+    store_person p;
+    OK(store_person_get(s, a, &p, &e_));
+    snprintf(p.name, sizeof p.name, "Íñigo Álvarez");
+    snprintf(p.first_name, sizeof p.first_name, "Íñigo");
+    snprintf(p.last_name, sizeof p.last_name, "Álvarez");
+    snprintf(p.email, sizeof p.email, "Inigo.Alvarez@Example.org");
+    OK(store_person_update(s, &p, &e_));
+    assert_int_equal(found(s, "alvarez", &ids), 1);
+    assert_int_equal(ids, a);
+    assert_int_equal(found(s, "inigo.alvarez@example", NULL), 1);
+    assert_int_equal(found(s, "nunez", NULL), 0);
+}
+
 static void groups_and_membership(void **state)
 {
     store *s = S(state);
@@ -1128,6 +1170,22 @@ static void database_at_version(testdb *t, int version, char *url, size_t cap)
     OK(store_migrate_to(s, version, &applied, &e_));
     assert_int_equal(applied, version);
     store_close(s);
+}
+
+/* A database from before the search key (v9) gets a key for every person
+ * in the upgrade. */
+static void upgrade_to_v10_gives_every_person_a_search_key(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 9, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, first_name, last_name, email, created_ms,"
+                 " updated_ms) VALUES ('O-1', 'Óscar Peña', 'Óscar', 'Peña', '', 1, 1),"
+                 " ('O-2', 'Ana Ruiz', 'Ana', 'Ruiz', 'ana@x.org', 1, 1);");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v10 */
+    assert_int_equal(found(t->s, "oscar pena", NULL), 1);
+    assert_int_equal(found(t->s, "ANA@X", NULL), 1);
+    assert_int_equal(found(t->s, "o-", NULL), 2);
 }
 
 /* Upgrading a version 1 database that holds data: roles renamed, names
@@ -2197,6 +2255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fresh_database_without_migrate_shows_pending, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(persons_crud_filters_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(people_are_found_without_accents_or_case, setup, teardown),
         cmocka_unit_test_setup_teardown(groups_and_membership, setup, teardown),
         cmocka_unit_test_setup_teardown(faces_round_trip_into_the_gallery, setup, teardown),
         cmocka_unit_test_setup_teardown(deleting_a_person_removes_faces_and_is_audited, setup,
@@ -2217,6 +2276,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v10_gives_every_person_a_search_key, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_in_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_faces_leave_no_trace_inside_a_transaction, setup,
