@@ -39,7 +39,7 @@ export function twoPeopleY4m(left, right, out) {
 }
 
 /** Headless Chromium whose camera shows `y4m` (or no fake file when null). */
-export async function launch(y4m) {
+export async function launch(y4m, extraArgs = []) {
   const args = [
     '--headless',
     '--no-sandbox',
@@ -54,7 +54,7 @@ export async function launch(y4m) {
     '--lang=es-ES',
   ];
   if (y4m) args.push(`--use-file-for-fake-video-capture=${y4m}`);
-  return chromium.launch({ executablePath: CHROMIUM, args });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...args, ...extraArgs] });
 }
 
 /** A Spanish-speaking browser tab on a laptop-sized screen. */

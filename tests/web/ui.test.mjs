@@ -202,6 +202,39 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
   }
 });
 
+test('"Copiar" on a new API key copies it, or says to copy it by hand, where the page is plain HTTP on a LAN name', async () => {
+  // http://escuela.lan is no secure context: the Clipboard API is missing
+  // there, and the button used to do nothing at all.
+  const browser = await launch(null, ['--host-resolver-rules=MAP escuela.lan 127.0.0.1']);
+  try {
+    const page = await newPage(browser);
+    const lan = srv.url.replace('127.0.0.1', 'escuela.lan');
+    await login(page, lan, ADMIN);
+    assert.equal(await page.evaluate(() => window.isSecureContext), false);
+    await page.goto(new URL('admin/api-keys', lan).href);
+    await page.getByRole('button', { name: 'Nueva clave' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Nueva clave' });
+    await dialog.getByLabel('Nombre', { exact: true }).fill('Quiosco patio');
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    const secret = (await page.getByTestId('api-key-secret').innerText()).trim();
+    await page.evaluate(() => {
+      window.copiedText = null;
+      document.addEventListener('copy', (e) => {
+        const t = e.target;
+        window.copiedText = t instanceof HTMLTextAreaElement ? t.value.slice(t.selectionStart, t.selectionEnd) : String(document.getSelection());
+      });
+    });
+    const shown = page.getByRole('dialog', { name: 'Quiosco patio' });
+    await shown.getByRole('button', { name: 'Copiar' }).click();
+    const copied = shown.getByRole('button', { name: 'Copiada' });
+    await copied.or(shown.getByText('cópiela a mano')).first().waitFor({ timeout: 5000 });
+    if (await copied.count()) assert.equal(await page.evaluate(() => window.copiedText), secret, 'the key itself was copied');
+    await shot(page, 'ui-07b-api-key-copied-lan');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('administration: an API key is shown once and opens a kiosk tablet; a camera is added, listed and edited', async () => {
   const browser = await launch(null);
   try {

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
 import type { ApiKey, ApiKeyCreate } from '../../api/types';
 import { useSettings } from '../../auth/SettingsContext';
+import { copyText } from '../../lib/clipboard';
 import { formatDateTime } from '../../lib/format';
 import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
@@ -19,7 +20,7 @@ export function ApiKeysPage() {
   const cameras = useLoad(() => api.cameras(), []);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ApiKey | null>(null);
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
   const [name, setName] = useState('');
   const [role, setRole] = useState<ApiKeyCreate['role']>('device');
   const [cameraId, setCameraId] = useState('');
@@ -33,7 +34,7 @@ export function ApiKeysPage() {
       const k = await api.createApiKey({ name: name.trim(), role, camera_id: cameraId ? Number(cameraId) : null });
       setCreating(false);
       setCreated(k);
-      setCopied(false);
+      setCopied(null);
       setName('');
       setCameraId('');
     });
@@ -121,13 +122,14 @@ export function ApiKeysPage() {
             <p className="secret" data-testid="api-key-secret">
               {created.key}
             </p>
+            {copied === 'no' && <p role="alert">{t('apiKeys.copyFailed')}</p>}
             <div className="form-actions">
               <button
                 type="button"
                 className="btn"
-                onClick={() => void navigator.clipboard?.writeText(created.key ?? '').then(() => setCopied(true))}
+                onClick={(e) => void copyText(created.key ?? '', e.currentTarget).then((ok) => setCopied(ok ? 'yes' : 'no'))}
               >
-                {copied ? t('apiKeys.copied') : t('apiKeys.copy')}
+                {copied === 'yes' ? t('apiKeys.copied') : t('apiKeys.copy')}
               </button>
               <button type="button" className="btn primary" onClick={() => setCreated(null)}>
                 {t('common.close')}
