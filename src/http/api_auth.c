@@ -984,7 +984,7 @@ rc_status http_ensure_admin(store *s, const char *email, const char *password, c
     store_user u = {.active = 1};
     http_copy(u.email, sizeof u.email, email && *email ? email : "admin@localhost");
     u.must_change = !password || !*password; /* the printed password is one-time */
-    http_copy(u.name, sizeof u.name, "Administrator");
+    http_copy(u.name, sizeof u.name, "Administrador"); /* the UI's language */
     http_copy(u.role, sizeof u.role, "admin");
     if (!password || !*password) {
         http_random_hex(generated, 16);

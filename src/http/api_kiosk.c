@@ -8,6 +8,7 @@
  * "pin". Wrong PINs are throttled per client address and per code typed,
  * and every attempt is audited.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,11 +234,13 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
      * checked, and is taken back when it was right. */
     char ipkey[80], codekey[80], pairkey[160];
     snprintf(ipkey, sizeof ipkey, "checkin:%s", r->ip);
+    /* Codes are typed in any case ("a002" for A002): one lock for all. */
     snprintf(codekey, sizeof codekey, "%s", code);
-    snprintf(pairkey, sizeof pairkey, "%s\n%s", r->ip, code);
+    for (char *c = codekey; *c; c++) *c = (char)tolower((unsigned char)*c);
+    snprintf(pairkey, sizeof pairkey, "%s\n%s", r->ip, codekey);
     if (throttled(r, ipkey)) goto out;
     store_person p;
-    bool found = store_person_get_by_external(db(r), code, &p, NULL) == RC_OK && p.active;
+    bool found = store_person_get_by_code(db(r), code, &p, NULL) == RC_OK && p.active;
     unsigned wait = http_limiter_try(r->srv->code_limiter, codekey, rc_unix_ms());
     if (wait) {
         http_limiter_forgive(r->srv->pin_limiter, ipkey, 1); /* not tried */

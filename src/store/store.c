@@ -1403,6 +1403,26 @@ rc_status store_person_get_by_external(store *s, const char *external_id, store_
     return st;
 }
 
+rc_status store_person_get_by_code(store *s, const char *code, store_person *out, rc_error *err)
+{
+    rc_status st = store_person_get_by_external(s, code, out, err);
+    if (st != RC_ERR_NOT_FOUND) return st;
+    store_person *list = NULL;
+    size_t n = 0;
+    TAKE(s, c, err);
+    db_q *q =
+        qprep(c, "SELECT " PERSON_COLS " FROM persons WHERE lower(external_id) = lower(?) LIMIT 2",
+              err, "t", code ? code : "");
+    st = q ? collect(q, sizeof *list, row_person, (void **)&list, &n, err)
+           : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    if (st == RC_OK && n == 1) *out = list[0];
+    free(list);
+    if (st == RC_OK && n != 1)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no one person with code %s", code ? code : "");
+    return st;
+}
+
 rc_status store_person_update(store *s, store_person *p, rc_error *err)
 {
     rc_status st = person_valid(p, err);

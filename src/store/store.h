@@ -252,6 +252,10 @@ rc_status store_person_create(store *s, store_person *p, rc_error *err);
 rc_status store_person_get(store *s, int64_t id, store_person *out, rc_error *err);
 rc_status store_person_get_by_external(store *s, const char *external_id, store_person *out,
                                        rc_error *err);
+/* The one person whose external id is `code` but for ASCII letter case (a
+ * code typed at a kiosk: "a002" for A002); an exact match first.
+ * RC_ERR_NOT_FOUND for none, and for two that differ only in case. */
+rc_status store_person_get_by_code(store *s, const char *code, store_person *out, rc_error *err);
 /* Update every field of person p->id; p's names are settled as by create
  * (change first_name/last_name: name follows them). */
 rc_status store_person_update(store *s, store_person *p, rc_error *err);

@@ -275,7 +275,8 @@ test('kiosk: a person checks in with their code and PIN; the event says source p
   assert.equal(r.body.event.type, 'entry');
   assert.equal(r.body.event.source, 'pin');
   assert.equal(r.body.event.new, true);
-  r = await door.post('/api/v1/kiosk/checkin', { code: 'P-77', pin: '7531', kind: 'exit' });
+  r = await door.post('/api/v1/kiosk/checkin', { code: 'p-77', pin: '7531', kind: 'exit' });
+  assert.equal(r.status, 200, 'the code typed in lower case: ' + JSON.stringify(r.body));
   assert.equal(r.body.event.type, 'exit', 'the chosen kind is not merged into the entry');
   const evs = (await admin.get(`/api/v1/attendance?person_id=${p.id}`)).body.items;
   assert.deepEqual(evs.map((e) => [e.type, e.source]), [['entry', 'pin'], ['exit', 'pin']]);

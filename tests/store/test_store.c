@@ -190,6 +190,28 @@ static size_t found(store *s, const char *q, int64_t *ids)
     return n;
 }
 
+/* A code typed at a kiosk in another case finds its person, exactly one:
+ * an exact match first, none when two differ only in case. */
+static void a_code_is_found_in_any_case(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    int64_t a = add_person(s, "A002", "Ana Dos");
+    store_person p;
+    OK(store_person_get_by_code(s, "a002", &p, &e_));
+    assert_int_equal(p.id, a);
+    int64_t b = add_person(s, "b7", "Bea Siete"), b2 = add_person(s, "B7", "Bruno Siete");
+    OK(store_person_get_by_code(s, "B7", &p, &e_));
+    assert_int_equal(p.id, b2);
+    OK(store_person_get_by_code(s, "b7", &p, &e_));
+    assert_int_equal(p.id, b);
+    assert_int_equal(store_person_get_by_code(s, "nobody", &p, &err), RC_ERR_NOT_FOUND);
+    int64_t c = add_person(s, "Cx", "Carla"), c2 = add_person(s, "cX", "Celia");
+    (void)c;
+    (void)c2;
+    assert_int_equal(store_person_get_by_code(s, "CX", &p, &err), RC_ERR_NOT_FOUND); /* which? */
+}
+
 /* Names are searched however they are typed: without accents or tildes, in
  * any case, accented capitals included (SQLite's lower() folds ASCII only);
  * the key follows an edit. */
@@ -2256,6 +2278,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(persons_crud_filters_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(people_are_found_without_accents_or_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_code_is_found_in_any_case, setup, teardown),
         cmocka_unit_test_setup_teardown(groups_and_membership, setup, teardown),
         cmocka_unit_test_setup_teardown(faces_round_trip_into_the_gallery, setup, teardown),
         cmocka_unit_test_setup_teardown(deleting_a_person_removes_faces_and_is_audited, setup,

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
-import { dateIn, formatTime } from '../lib/format';
+import { dateIn, formatDate, formatTime } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading } from './common';
 import styles from './Absentees.module.css';
@@ -21,11 +21,12 @@ export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: nu
   const q = { day, group_id: groupId };
   const list = useLoad(() => api.absentees(q), [day, groupId, reloadKey]);
   const now = !day || day === dateIn(tz);
+  const title = now ? t('absentees.titleNow') : t('absentees.title', { day: formatDate(day, tz, i18n.resolvedLanguage ?? 'es') });
 
   return (
     <section className="card" aria-labelledby="absent-h">
       <div className={styles.head}>
-        <h2 id="absent-h">{now ? t('absentees.titleNow') : t('absentees.title', { day })}</h2>
+        <h2 id="absent-h">{title}</h2>
         <div className={styles.tools}>
           <GroupSelect value={groupId} onChange={setGroupId} allLabel={t('absentees.allGroups')} hideLabel />
           <a className="btn" href={api.absenteesCsvUrl(q, i18n.resolvedLanguage ?? 'es')} download>
@@ -33,13 +34,13 @@ export function Absentees({ day, reloadKey = 0 }: { day?: string; reloadKey?: nu
           </a>
         </div>
       </div>
-      <p className="muted">{t('absentees.rule')}</p>
+      <p className="muted">{now ? t('absentees.rule') : t('absentees.ruleDay')}</p>
       <ErrorMessage error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && <p className="empty">{t('absentees.none')}</p>}
       {list.data && list.data.items.length > 0 && (
         <div className="table-wrap" tabIndex={0}>
-          <table aria-label={now ? t('absentees.titleNow') : t('absentees.title', { day })}>
+          <table aria-label={title}>
             <thead>
               <tr>
                 <th>{t('attendance.person')}</th>

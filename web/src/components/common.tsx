@@ -3,6 +3,7 @@
 // status badges, a heading row and the table every list page shows.
 import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ApiError } from '../api/client';
 import type { EventStatus, EventType } from '../api/types';
 import { errorText } from '../lib/errors';
 
@@ -37,6 +38,13 @@ export function useErrorText(): (e: unknown) => string {
   return useCallback((e: unknown) => errorText(t, e, (k) => i18n.exists(k)), [t, i18n]);
 }
 
+/** Whether trying again may help: not for a refusal the server decided
+ * (400, 403, 404, 409, 422: the same request gets the same answer). */
+function retryable(error: Error | string): boolean {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 0 || error.status >= 500 || error.status === 408 || error.status === 429;
+}
+
 export function ErrorMessage({ error, onRetry }: { error: Error | string | null | undefined; onRetry?: () => void }) {
   const { t } = useTranslation();
   const text = useErrorText();
@@ -44,7 +52,7 @@ export function ErrorMessage({ error, onRetry }: { error: Error | string | null 
   return (
     <div className="error" role="alert">
       <span>{typeof error === 'string' ? error : text(error)}</span>
-      {onRetry && (
+      {onRetry && retryable(error) && (
         <button type="button" className="btn small" onClick={onRetry}>
           {t('common.retry')}
         </button>

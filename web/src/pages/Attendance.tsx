@@ -8,7 +8,8 @@
 // on the range's last day (today: who is missing now). A recognized event
 // that named the wrong person is corrected with "not this person" (the
 // event, the face that matched, the face as seen kept for review). Members see only their own events
-// (the server enforces it too).
+// (the server enforces it too), without their own name and code on every
+// row. The status comes right after the time, where a phone shows it.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
@@ -86,6 +87,11 @@ export function AttendancePage() {
           </>
         )}
       </PageHead>
+      {!staff && list.data?.items[0] && (
+        <p className="muted wrap-anywhere">
+          {list.data.items[0].person_name} · {list.data.items[0].external_id}
+        </p>
+      )}
 
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
         <DateRangeFields from={filter.from} to={filter.to} onChange={setFilter} />
@@ -136,7 +142,7 @@ export function AttendancePage() {
           <label className="field">
             <span>{t('attendance.camera')}</span>
             <select value={filter.camera_id ?? ''} onChange={(e) => setFilter('camera_id', e.target.value)}>
-              <option value="">{t('common.all')}</option>
+              <option value="">{t('common.allFeminine')}</option>
               {cameras.data.items.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
@@ -179,10 +185,10 @@ export function AttendancePage() {
           head={
             <>
               <th>{t('common.time')}</th>
-              <th>{t('attendance.person')}</th>
-              <th>{t('people.externalId')}</th>
-              <th>{t('attendance.type')}</th>
               <th>{t('attendance.status')}</th>
+              <th>{t('attendance.type')}</th>
+              {staff && <th>{t('attendance.person')}</th>}
+              {staff && <th>{t('people.externalId')}</th>}
               <th>{t('attendance.camera')}</th>
               <th className="num">{t('attendance.confidence')}</th>
               <th>{t('attendance.reason')}</th>
@@ -192,12 +198,12 @@ export function AttendancePage() {
           row={(e) => (
             <tr key={e.id} className={e.voided_at ? 'voided' : undefined}>
               <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
-              <td className="wrap-anywhere">{e.person_name}</td>
-              <td>{e.external_id}</td>
+              <td>{e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}</td>
               <td>
                 <TypeBadge type={e.type} />
               </td>
-              <td>{e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}</td>
+              {staff && <td className="wrap-anywhere">{e.person_name}</td>}
+              {staff && <td>{e.external_id}</td>}
               <td>{e.source === 'pin' ? t('attendance.sources.pin') : eventSource(e, t('attendance.manual'), t('common.none'))}</td>
               <td className="num">{e.confidence != null ? formatDecimal(e.confidence, lang) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>

@@ -163,14 +163,19 @@ function CameraForm({ initial, onCancel, onSaved }: { initial: Camera | null; on
           <select value={c.kind} onChange={(e) => set('kind', e.target.value as CameraKind)}>
             {KINDS.map((k) => (
               <option key={k} value={k}>
-                {k.toUpperCase()}
+                {t(`cameras.kinds.${k}`)}
               </option>
             ))}
           </select>
         </label>
         <label className="field">
           <span>{t('cameras.url')}</span>
-          <input required value={c.url} placeholder="rtsp://… / http://…/mjpeg" onChange={(e) => set('url', e.target.value)} />
+          <input
+            required={c.kind !== 'browser'}
+            value={c.url}
+            placeholder={c.kind === 'browser' ? t('cameras.browserUrl') : 'rtsp://… / http://…/mjpeg'}
+            onChange={(e) => set('url', e.target.value)}
+          />
         </label>
         <label className="field">
           <span>{t('cameras.direction')}</span>

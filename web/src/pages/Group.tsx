@@ -6,6 +6,8 @@ import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Person } from '../api/types';
+import { useSettings } from '../auth/SettingsContext';
+import { formatDate } from '../lib/format';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead } from '../components/common';
@@ -13,7 +15,8 @@ import { PersonPicker } from '../components/PersonPicker';
 import { Timetable } from '../components/Timetable';
 
 export function GroupPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
   const id = Number(useParams().id);
   const group = useLoad(() => api.group(id), [id]);
   const members = useLoad(() => api.groupMembers(id), [id]);
@@ -35,7 +38,10 @@ export function GroupPage() {
     setPickKey((k) => k + 1);
   }
 
-  const remove = (personId: number) => action.run(() => api.removeGroupMember(id, personId));
+  /* Asked first: the button sits beside the name, easy to mis-tap on a phone. */
+  const remove = (p: Person) =>
+    window.confirm(t('groups.removeConfirm', { name: p.name, group: group.data?.name ?? '' })) &&
+    action.run(() => api.removeGroupMember(id, p.id));
 
   return (
     <>
@@ -86,10 +92,10 @@ export function GroupPage() {
                       <Link to={`/people/${p.id}`}>{p.name}</Link>
                     </td>
                     <td>{p.external_id}</td>
-                    <td className="nowrap">{p.joined_on ?? ''}</td>
+                    <td className="nowrap">{p.joined_on ? formatDate(p.joined_on, tz, i18n.resolvedLanguage ?? 'es') : ''}</td>
                     <td>
                       <div className="row-actions">
-                        <button type="button" className="btn small danger" onClick={() => void remove(p.id)}>
+                        <button type="button" className="btn small danger" onClick={() => void remove(p)}>
                           {t('groups.remove')}
                         </button>
                       </div>

@@ -1,7 +1,10 @@
-// Holidays: days without classes (nobody is marked absent or late).
+// Holidays: days without classes (nobody is marked absent or late). A
+// holiday concerns every group, so a manager limited to groups reads the list
+// and is told who adds them, instead of forms the server always refuses.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDate } from '../lib/format';
 import { useAction } from '../lib/useAction';
@@ -11,6 +14,8 @@ import { DataTable, ErrorMessage, PageHead } from '../components/common';
 export function HolidaysPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
+  const { user } = useAuth();
+  const limited = user?.role === 'manager' && user.all_groups === false;
   const list = useLoad(() => api.holidays(), []);
   const [date, setDate] = useState('');
   const [name, setName] = useState('');
@@ -27,20 +32,23 @@ export function HolidaysPage() {
   return (
     <>
       <PageHead title={t('holidays.title')} />
-      <form className="card filters" onSubmit={add}>
-        <label className="field">
-          <span>{t('common.date')}</span>
-          <input type="date" required value={date} onChange={(e) => setDate(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('common.name')}</span>
-          <input required value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <button type="submit" className="btn primary">
-          {t('holidays.new')}
-        </button>
-      </form>
-      <ErrorMessage error={action.error ?? list.error} onRetry={list.reload} />
+      {limited && <p className="muted">{t('holidays.limited')}</p>}
+      {!limited && (
+        <form className="card filters" onSubmit={add}>
+          <label className="field">
+            <span>{t('common.date')}</span>
+            <input type="date" required value={date} onChange={(e) => setDate(e.target.value)} />
+          </label>
+          <label className="field">
+            <span>{t('common.name')}</span>
+            <input required value={name} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <button type="submit" className="btn primary">
+            {t('holidays.new')}
+          </button>
+        </form>
+      )}
+      <ErrorMessage error={action.error ?? list.error} onRetry={list.error ? list.reload : undefined} />
       <DataTable
         items={items}
         loading={list.loading}
@@ -48,24 +56,26 @@ export function HolidaysPage() {
           <>
             <th>{t('common.date')}</th>
             <th>{t('common.name')}</th>
-            <th className="num">{t('common.actions')}</th>
+            {!limited && <th className="num">{t('common.actions')}</th>}
           </>
         }
         row={(h) => (
           <tr key={h.id}>
             <td>{formatDate(h.date, tz, i18n.resolvedLanguage ?? 'es')}</td>
             <td>{h.name}</td>
-            <td>
-              <div className="row-actions">
-                <button
-                  type="button"
-                  className="btn small danger"
-                  onClick={() => void action.remove(h.name, () => api.deleteHoliday(h.id))}
-                >
-                  {t('common.delete')}
-                </button>
-              </div>
-            </td>
+            {!limited && (
+              <td>
+                <div className="row-actions">
+                  <button
+                    type="button"
+                    className="btn small danger"
+                    onClick={() => void action.remove(h.name, () => api.deleteHoliday(h.id))}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </div>
+              </td>
+            )}
           </tr>
         )}
       />

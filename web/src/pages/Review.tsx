@@ -114,7 +114,7 @@ export function ReviewPage() {
         <label className="field">
           <span>{t('attendance.camera')}</span>
           <select value={q.camera_id ?? ''} onChange={(e) => setFilter('camera_id', e.target.value)}>
-            <option value="">{t('common.all')}</option>
+            <option value="">{t('common.allFeminine')}</option>
             {cameras.data?.items.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
