@@ -140,6 +140,18 @@ unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms)
     return wait;
 }
 
+/* Whether slot s has used up its failures; if so it is locked from now and
+ * *wait receives the lock's seconds. Called with l->lock held. */
+static bool lock_when_full(http_limiter *l, limiter_slot *s, int64_t now_ms, unsigned *wait)
+{
+    if (!l->max_failures || s->failures < l->max_failures) return false;
+    s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
+    s->failures = 0;
+    s->first_ms = now_ms;
+    *wait = l->lockout_s ? l->lockout_s : 1;
+    return true;
+}
+
 unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
@@ -152,14 +164,7 @@ unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
             s->first_ms = now_ms;
             s->failures = 0;
         }
-        if (l->max_failures && s->failures >= l->max_failures) {
-            s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
-            s->failures = 0;
-            s->first_ms = now_ms;
-            wait = l->lockout_s ? l->lockout_s : 1;
-        } else {
-            s->failures++;
-        }
+        if (!lock_when_full(l, s, now_ms, &wait)) s->failures++;
     }
     pthread_mutex_unlock(&l->lock);
     return wait;
@@ -170,12 +175,7 @@ unsigned http_limiter_lock_if_full(http_limiter *l, const char *key, int64_t now
     pthread_mutex_lock(&l->lock);
     limiter_slot *s = slot_for(l, key, false);
     unsigned wait = 0;
-    if (s && l->max_failures && s->failures >= l->max_failures && s->locked_ms <= now_ms) {
-        s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
-        s->failures = 0;
-        s->first_ms = now_ms;
-        wait = l->lockout_s ? l->lockout_s : 1;
-    }
+    if (s && s->locked_ms <= now_ms) lock_when_full(l, s, now_ms, &wait);
     pthread_mutex_unlock(&l->lock);
     return wait;
 }

@@ -2,13 +2,12 @@
 // page). A new person can join a group at once; a manager limited to groups
 // must choose one of theirs (the server refuses a person outside them all),
 // so for them the choice is required and starts on their first group.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api/client';
 import type { Person, PersonInput, PersonKind } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
-import { useLoad } from '../lib/useLoad';
 import { ErrorMessage } from './common';
+import { GroupSelect } from './GroupSelect';
 
 const KINDS: PersonKind[] = ['student', 'teacher', 'employee', 'other'];
 
@@ -33,12 +32,7 @@ export function PersonForm({
   const [consent, setConsent] = useState(!!initial?.consent_at);
   const { user } = useAuth();
   const limited = user?.role === 'manager' && user.all_groups === false;
-  const groups = useLoad(() => (initial ? Promise.resolve(null) : api.groups()), [initial]);
   const [group, setGroup] = useState<number | undefined>(undefined);
-  const firstGroup = groups.data?.items[0]?.id;
-  useEffect(() => {
-    if (limited && group === undefined && firstGroup !== undefined) setGroup(firstGroup);
-  }, [limited, group, firstGroup]);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof PersonInput>(k: K, v: PersonInput[K]) => setP((o) => ({ ...o, [k]: v }));
@@ -89,24 +83,7 @@ export function PersonForm({
             ))}
           </select>
         </label>
-        {!initial && (
-          <label className="field">
-            <span>{t('people.group')}</span>
-            <select
-              name="group"
-              required={limited}
-              value={group ?? ''}
-              onChange={(e) => setGroup(e.target.value ? Number(e.target.value) : undefined)}
-            >
-              {!limited && <option value="">{t('people.noGroup')}</option>}
-              {groups.data?.items.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        {!initial && <GroupSelect name="group" value={group} onChange={setGroup} required={limited} allLabel={t('people.noGroup')} />}
         <label className="field check">
           <input type="checkbox" checked={p.active ?? true} onChange={(e) => set('active', e.target.checked)} />
           <span>{t('people.active')}</span>

@@ -163,7 +163,6 @@ const en: Dictionary = {
     active: 'Active',
     faces: 'Faces',
     groups: 'Groups',
-    group: 'Group',
     noGroup: 'None for now',
     consent: 'Consent',
     consentGiven: 'Consent recorded',

@@ -162,7 +162,6 @@ const es = {
     active: 'Activo',
     faces: 'Rostros',
     groups: 'Grupos',
-    group: 'Grupo',
     noGroup: 'Ninguno por ahora',
     consent: 'Consentimiento',
     consentGiven: 'Consentimiento registrado',
