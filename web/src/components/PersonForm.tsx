@@ -8,6 +8,7 @@ import type { Person, PersonInput, PersonKind } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorMessage } from './common';
 import { GroupSelect } from './GroupSelect';
+import { limitedToGroups } from '../lib/roles';
 
 const KINDS: PersonKind[] = ['student', 'teacher', 'employee', 'other'];
 
@@ -31,7 +32,7 @@ export function PersonForm({
   });
   const [consent, setConsent] = useState(!!initial?.consent_at);
   const { user } = useAuth();
-  const limited = user?.role === 'manager' && user.all_groups === false;
+  const limited = limitedToGroups(user);
   const [group, setGroup] = useState<number | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { importPath, importReason, PHOTO_EXTENSIONS, sendsBytes } from './dataset';
 import { eventSource, feedItem, pushFeed } from './events';
 import { NdjsonSplitter } from './ndjson';
-import { canOpen, homeFor } from './roles';
+import { canOpen, homeFor, limitedToGroups } from './roles';
 
 describe('dataset import names', () => {
   it('sends every file under its path relative to the chosen folder', () => {
@@ -98,6 +98,14 @@ describe('roles', () => {
     expect(homeFor('device')).toBe('/kiosk');
     expect(homeFor('member')).toBe('/attendance');
     expect(homeFor('admin')).toBe('/dashboard');
+  });
+
+  it('a manager is limited to groups only when all_groups is false', () => {
+    expect(limitedToGroups({ role: 'manager', all_groups: false })).toBe(true);
+    expect(limitedToGroups({ role: 'manager', all_groups: true })).toBe(false);
+    expect(limitedToGroups({ role: 'manager' })).toBe(false);
+    expect(limitedToGroups({ role: 'admin', all_groups: false })).toBe(false);
+    expect(limitedToGroups(null)).toBe(false);
   });
 });
 

@@ -4,16 +4,7 @@
 import type { Role } from '../api/types';
 
 export type Area =
-  | 'dashboard'
-  | 'kiosk'
-  | 'people'
-  | 'groups'
-  | 'attendance'
-  | 'reports'
-  | 'cameras'
-  | 'admin'
-  | 'checkin'
-  | 'registrations';
+  'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin' | 'checkin' | 'registrations';
 
 const ACCESS: Record<Area, readonly Role[]> = {
   dashboard: ['admin', 'manager'],
@@ -42,4 +33,10 @@ export function homeFor(role: Role): string {
 /** Editing cameras is for admins; managers only see the list. */
 export function canEditCameras(role: Role | undefined | null): boolean {
   return role === 'admin';
+}
+
+/** A manager limited to some groups (the server refuses them what concerns
+ * every group, and a person outside theirs). */
+export function limitedToGroups(user: { role: Role; all_groups?: boolean } | null | undefined): boolean {
+  return user?.role === 'manager' && user.all_groups === false;
 }

@@ -7,6 +7,7 @@ import { api } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDate } from '../lib/format';
+import { limitedToGroups } from '../lib/roles';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
@@ -15,7 +16,7 @@ export function HolidaysPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const { user } = useAuth();
-  const limited = user?.role === 'manager' && user.all_groups === false;
+  const limited = limitedToGroups(user);
   const list = useLoad(() => api.holidays(), []);
   const [date, setDate] = useState('');
   const [name, setName] = useState('');
