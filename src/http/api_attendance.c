@@ -409,6 +409,12 @@ static bool build_report(http_req *r, int64_t person_id, att_report *rep)
     return http_report_for(r, person_id, NULL, rep);
 }
 
+const char *http_export_word(const http_req *r, const char *en, const char *es)
+{
+    const char *lang = http_query(r, "lang");
+    return lang && strcmp(lang, "es") == 0 ? es : en;
+}
+
 rc_status http_report_csv(http_req *r, const att_report *rep, FILE *out, rc_error *err)
 {
     /* The same lang/sep/bom query as the export (lang=es: ';' with a BOM). */
@@ -460,8 +466,9 @@ enum MHD_Result http_h_export(http_req *r)
         if (f) fclose(f);
     }
     char name[128];
-    snprintf(name, sizeof name, "attachment; filename=\"attendance-%s-%s.%s\"", rep.from_day,
-             rep.to_day, xlsx ? "xlsx" : "csv");
+    snprintf(name, sizeof name, "attachment; filename=\"%s-%s-%s.%s\"",
+             http_export_word(r, "attendance", "asistencia"), rep.from_day, rep.to_day,
+             xlsx ? "xlsx" : "csv");
     att_report_free(&rep);
     if (st != RC_OK) {
         free(data);

@@ -93,7 +93,8 @@ enum MHD_Result http_h_absentees(http_req *r)
             f ? http_report_csv(r, &rep, f, &err) : rc_fail(&err, RC_ERR_NOMEM, "out of memory");
         if (f) fclose(f);
         char name[96];
-        snprintf(name, sizeof name, "attachment; filename=\"absentees-%s.csv\"", rep.from_day);
+        snprintf(name, sizeof name, "attachment; filename=\"%s-%s.csv\"",
+                 http_export_word(r, "absentees", "ausentes"), rep.from_day);
         att_report_free(&rep);
         if (st != RC_OK) {
             free(data);

@@ -538,6 +538,9 @@ enum MHD_Result http_h_report_groups(http_req *r);
 bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report *rep);
 /* A report as CSV in the request's export format. */
 rc_status http_report_csv(http_req *r, const att_report *rep, FILE *out, rc_error *err);
+/* A download's file name word in the language of its `lang` query
+ * ("es": es, else en): "asistencia-…csv" for a Spanish export. */
+const char *http_export_word(const http_req *r, const char *en, const char *es);
 /* Report pieces as JSON (api_reports.c): a person's summary, one day's
  * figures, and every day of a report (false after answering an error). */
 json_t *http_person_summary_json(const att_person_summary *p);

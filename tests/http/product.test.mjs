@@ -449,6 +449,7 @@ test('exports in Spanish: CSV with a UTF-8 BOM and ";", Spanish headers and valu
   // The bytes as sent (fetch's text() would drop the byte-order mark).
   const res = await fetch(new URL(`api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${p.id}&lang=es`, env.srv.url), { headers: admin.headers() });
   assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-disposition'), `attachment; filename="asistencia-${today}-${today}.csv"`, 'named in Spanish too');
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'starts with the UTF-8 byte-order mark');
   const rows = parseCsv(bytes.subarray(3).toString('utf8'), ';');

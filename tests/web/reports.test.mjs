@@ -137,7 +137,7 @@ test('dashboard during the day: absent tiles, the same rate as the chart, who is
           page.waitForEvent('download'),
           page.locator('section', { has: missing }).getByRole('link', { name: 'Descargar CSV' }).click(),
         ]);
-        assert.match(download.suggestedFilename(), new RegExp(`absentees-${today}\\.csv`));
+        assert.match(download.suggestedFilename(), new RegExp(`ausentes-${today}\\.csv`), 'named in Spanish');
         const csv = readFileSync(await download.path(), 'utf8');
         assert.match(csv, /Beto Barrios/);
         assert.doesNotMatch(csv, /Carla|Ana Álvarez/);
