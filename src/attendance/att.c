@@ -286,6 +286,18 @@ void att_get_stats(att *a, att_stats *out)
     pthread_mutex_unlock(&a->mu);
 }
 
+int att_minutes_late(att *a, const store_event *e)
+{
+    if (strcmp(e->status, "late") != 0 || !e->schedule_id) return 0;
+    store_schedule sc;
+    int64_t days;
+    if (store_schedule_get(a->s, e->schedule_id, &sc, NULL) != RC_OK ||
+        att_parse_day(e->slot_day, &days) != 0)
+        return 0;
+    int64_t m = (e->ts_ms - att_tz_utc(att_zone(a), days, sc.start_min)) / 60000;
+    return m > 0 ? (int)m : 0;
+}
+
 rc_status att_expire_unrecognized(att *a, int64_t now_ms, int64_t *removed, rc_error *err)
 {
     att_config c;

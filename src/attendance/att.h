@@ -123,6 +123,9 @@ rc_status att_reload(att *a, rc_error *err);
 void att_get_config(att *a, att_config *out);
 /* The zone in force; valid until the next att_reload. */
 const att_tz *att_zone(att *a);
+/* Minutes after its slot's start for a late entry (what the kiosk says:
+ * "Tarde (12 min)"); 0 for any other event. */
+int att_minutes_late(att *a, const store_event *e);
 /* Erase the kept faces (unrecognized sightings and the probes kept with
  * events) seen more than unrecognized_retention_days before now_ms; the
  * events themselves stay. With the setting 0 nothing is erased. *removed

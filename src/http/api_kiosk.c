@@ -304,6 +304,7 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
                          ar.event.kind, "ip", r->ip));
     json_t *ev = http_event_json(db(r), &ar.event);
     json_object_set_new(ev, "new", json_boolean(is_new));
+    json_object_set_new(ev, "minutes_late", json_integer(att_minutes_late(r->srv->att, &ar.event)));
     res = http_reply_json(r, MHD_HTTP_OK,
                           json_pack("{s:{s:I,s:s},s:o}", "person", "id", (json_int_t)p.id, "name",
                                     p.name, "event", ev));

@@ -394,20 +394,6 @@ void recog_emit(recog *r, const recog_event *ev)
 
 /* ---- recognition -------------------------------------------------------- */
 
-/* Minutes after the slot's start (+grace) for a late entry; 0 otherwise. */
-static int minutes_late(recog *r, const store_event *e)
-{
-    if (strcmp(e->status, "late") != 0 || !e->schedule_id) return 0;
-    store_schedule sc;
-    int64_t days;
-    if (store_schedule_get(r->cfg.store, e->schedule_id, &sc, NULL) != RC_OK ||
-        att_parse_day(e->slot_day, &days) != 0)
-        return 0;
-    int64_t start = att_tz_utc(att_zone(r->cfg.att), days, sc.start_min);
-    int64_t m = (e->ts_ms - start) / 60000;
-    return m > 0 ? (int)m : 0;
-}
-
 /* The largest side of a kept face crop, pixels. */
 #define KEPT_CROP_MAX 480
 
@@ -626,7 +612,7 @@ static void mark(recog *r, const img_image *im, recog_result *res, const char *k
             f->has_event = true;
             f->event_new = ar.outcome == ATT_NEW;
             f->event = ar.event;
-            f->minutes_late = minutes_late(r, &ar.event);
+            f->minutes_late = att_minutes_late(r->cfg.att, &ar.event);
             if (keep_unrecognized && ar.best) {
                 att_sighting sg = sighting_of(res, f, kind);
                 keep_probe(r, im, f, &sg, &ar.event);

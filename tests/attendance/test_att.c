@@ -407,6 +407,7 @@ static void dst_day_judged_in_local_time(void **state)
     att_result r = see(f, f->free_, f->cam_in, utc_ms(2026, 3, 29, 6, 4, 0), 0.8);
     assert_string_equal(r.event.status, "on_time");
     assert_int_equal(r.event.schedule_id, sc.id);
+    assert_int_equal(att_minutes_late(f->a, &r.event), 0);
     r = see(f, f->bob, f->cam_in, utc_ms(2026, 3, 29, 6, 6, 0), 0.8); /* no schedule */
     assert_string_equal(r.event.status, "outside");
     store_schedule sb = sc;
@@ -414,6 +415,9 @@ static void dst_day_judged_in_local_time(void **state)
     OK(store_schedule_create(f->s, &sb, &e_));
     r = see(f, f->bob, f->cam_in, utc_ms(2026, 3, 29, 6, 6, 0) + 600000, 0.8);
     assert_string_equal(r.event.status, "late"); /* 08:16 local */
+    /* What the kiosk says: 16 minutes after the 08:00 start, in local time
+     * on the day the clocks change; an on-time event is 0 late. */
+    assert_int_equal(att_minutes_late(f->a, &r.event), 16);
     /* In winter time the same 08:00 is 07:00 UTC. */
     r = see(f, f->free_, f->cam_in, utc_ms(2026, 3, 22, 7, 4, 0), 0.8);
     assert_string_equal(r.event.status, "on_time");

@@ -275,6 +275,10 @@ test('kiosk: a person checks in with their code and PIN; the event says source p
   assert.equal(r.body.event.type, 'entry');
   assert.equal(r.body.event.source, 'pin');
   assert.equal(r.body.event.new, true);
+  // How late, as a face's answer says it (the slot runs from 00:00 UTC with
+  // 12 hours' grace: late from noon on).
+  const since = Math.floor((Date.parse(r.body.event.time) - Date.parse(`${today}T00:00:00Z`)) / 60000);
+  assert.equal(r.body.event.minutes_late, r.body.event.status === 'late' ? since : 0, JSON.stringify(r.body.event));
   r = await door.post('/api/v1/kiosk/checkin', { code: 'p-77', pin: '7531', kind: 'exit' });
   assert.equal(r.status, 200, 'the code typed in lower case: ' + JSON.stringify(r.body));
   assert.equal(r.body.event.type, 'exit', 'the chosen kind is not merged into the entry');

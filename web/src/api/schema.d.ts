@@ -1292,7 +1292,11 @@ export interface components {
                 id?: number;
                 name?: string;
             };
-            event: components["schemas"]["AttendanceEvent"];
+            event: components["schemas"]["AttendanceEvent"] & {
+                new?: boolean;
+                /** @description a late entry: minutes after its slot's start; else 0 */
+                minutes_late?: number;
+            };
         };
         PersonPin: {
             /** @description 4 to 12 digits; "" or null removes it */

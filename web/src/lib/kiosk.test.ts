@@ -152,6 +152,13 @@ describe('confirmationForCheckin', () => {
     expect(c.title).toBe('Paula Núñez');
     expect(c.line).toBe('Salida 16:05');
   });
+
+  it('says how late, as a face check-in does', () => {
+    const late = { id: 10, type: 'entry', status: 'late', time: '2026-11-21T08:17:00Z', new: true, minutes_late: 17 };
+    const c = confirmationForCheckin({ person: { id: 3, name: 'Paula Núñez' }, event: late }, tEs, tz);
+    expect(c.line).toBe('Entrada 09:17 — Tarde (17 min)');
+    expect(c.tone).toBe('late');
+  });
 });
 
 describe('cameraProblem', () => {

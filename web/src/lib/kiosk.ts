@@ -103,13 +103,21 @@ export function confirmationsFor(faces: RecognizedFace[], t: Translate, tz: stri
 
 /** The card for a code + PIN check-in (same words as a face's event). */
 export function confirmationForCheckin(
-  r: { person: { id: number; name: string }; event: { id: number; type: string; status: string; time: string; new?: boolean } },
+  r: {
+    person: { id: number; name: string };
+    event: { id: number; type: string; status: string; time: string; new?: boolean; minutes_late?: number };
+  },
   t: Translate,
   tz: string,
 ): Confirmation {
   const time = formatTime(r.event.time, tz);
   const parts = [r.event.type === 'entry' ? t('kiosk.entry', { time }) : t('kiosk.exit', { time })];
-  if (r.event.status === 'late') parts.push(t('attendance.statuses.late'));
+  if (r.event.status === 'late')
+    parts.push(
+      r.event.minutes_late !== undefined
+        ? t('kiosk.late', { minutes: Math.max(0, Math.round(r.event.minutes_late)) })
+        : t('attendance.statuses.late'),
+    );
   if (r.event.new === false) parts.push(t('kiosk.already'));
   return {
     tone: r.event.status === 'late' || r.event.status === 'early_leave' ? 'late' : 'ok',
