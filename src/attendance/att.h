@@ -255,8 +255,9 @@ typedef struct {
     bool scoped;
     const int64_t *groups;
     size_t ngroups;
-    /* When scoped and `persons` is set: only these people (sorted ids; the
-     * members of those groups) make rows, the others are not built at all. */
+    /* When scoped and `persons` is set: only these people (ids sorted by
+     * rc_cmp_i64; the members of those groups) make rows, the others are
+     * not built at all. */
     const int64_t *persons;
     size_t npersons;
 } att_query;

@@ -47,12 +47,6 @@ void att_report_free(att_report *r)
     memset(r, 0, sizeof *r);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Every event of one person with slot_day in [from, to], by time. */
 static rc_status person_events(store *s, int64_t person, const char *from, const char *to,
                                store_event **out, size_t *n, rc_error *err)
@@ -419,8 +413,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
             people[i].archived_ms > 0 ? local_day(tz, people[i].archived_ms) : INT64_MAX;
         /* Archived before the range: nothing of theirs in it counts. */
         if (!q->person_id && cx.count_until < d0) continue;
-        if (q->scoped && q->persons &&
-            !bsearch(&people[i].id, q->persons, q->npersons, sizeof *q->persons, cmp_i64))
+        if (q->scoped && q->persons && !rc_sorted_has(q->persons, q->npersons, people[i].id))
             continue;
         st = person_rows(s, tz, &people[i], &cx, &rows, &out->people[out->npeople], err);
         if (st == RC_OK) out->npeople++;

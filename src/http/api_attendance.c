@@ -88,11 +88,11 @@ static void scope_report(att_report *rep, const int64_t *ids, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < rep->nrows; i++)
-        if (http_scope_has(ids, n, rep->rows[i].person_id)) rep->rows[k++] = rep->rows[i];
+        if (rc_sorted_has(ids, n, rep->rows[i].person_id)) rep->rows[k++] = rep->rows[i];
     rep->nrows = k;
     k = 0;
     for (size_t i = 0; i < rep->npeople; i++)
-        if (http_scope_has(ids, n, rep->people[i].person_id)) rep->people[k++] = rep->people[i];
+        if (rc_sorted_has(ids, n, rep->people[i].person_id)) rep->people[k++] = rep->people[i];
     rep->npeople = k;
 }
 

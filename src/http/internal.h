@@ -601,10 +601,10 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new);
 
 /* Is the caller a manager limited to groups? */
 bool http_scope_limited(const http_req *r);
-/* For a limited manager: the ids of the persons in their groups (sorted,
- * caller frees) and true; false (nothing to filter) otherwise. */
+/* For a limited manager: the ids of the persons in their groups (sorted by
+ * rc_cmp_i64, for rc_sorted_has; caller frees) and true; false (nothing to
+ * filter) otherwise. */
 bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
-bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id);
 /* May the caller reach this group / person? (no answer sent) */
 bool http_scope_group(const http_req *r, int64_t group_id);
 bool http_scope_person(http_req *r, int64_t person_id);

@@ -23,12 +23,6 @@ static store *db(const http_req *r)
     return r->srv->cfg.store;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 bool http_scope_limited(const http_req *r)
 {
     return r->who.role == HTTP_MANAGER && r->who.limited;
@@ -57,13 +51,8 @@ bool http_scope_persons(http_req *r, int64_t **ids, size_t *n)
         *n += k;
         free(m);
     }
-    if (*n) qsort(*ids, *n, sizeof **ids, cmp_id);
+    if (*n) qsort(*ids, *n, sizeof **ids, rc_cmp_i64);
     return true;
-}
-
-bool http_scope_has(const int64_t *ids, size_t n, int64_t person_id)
-{
-    return n && bsearch(&person_id, ids, n, sizeof *ids, cmp_id) != NULL;
 }
 
 bool http_scope_group(const http_req *r, int64_t group_id)

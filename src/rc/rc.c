@@ -98,6 +98,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int rc_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+bool rc_sorted_has(const int64_t *ids, size_t n, int64_t id)
+{
+    return n && bsearch(&id, ids, n, sizeof *ids, rc_cmp_i64) != NULL;
+}
+
 double rc_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);

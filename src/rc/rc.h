@@ -62,6 +62,10 @@ int64_t rc_unix_ms(void);
 double rc_thread_cpu_ms(void);
 /* The median of v[0..n-1], n > 0 (sorts v in place). */
 double rc_median(double *v, int n);
+/* qsort/bsearch order of int64_t values. */
+int rc_cmp_i64(const void *a, const void *b);
+/* Whether id is among ids[0..n-1], sorted by rc_cmp_i64. */
+bool rc_sorted_has(const int64_t *ids, size_t n, int64_t id);
 
 /* Read a whole file into a new buffer (NUL-terminated for convenience; the
  * terminator is not counted in *len). The caller frees the result with free().

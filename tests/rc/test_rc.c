@@ -99,6 +99,20 @@ static void clocks_move_forward(void **state)
     assert_true(rc_unix_ms() > 1700000000000LL);
 }
 
+/* Sorted ids: qsort by rc_cmp_i64 (values past 32 bits, negative ones),
+ * then membership by rc_sorted_has; an empty list has nothing. */
+static void sorted_ids_and_membership(void **state)
+{
+    (void)state;
+    int64_t ids[] = {5000000000LL, -3, 7, 1, 4999999999LL};
+    qsort(ids, 5, sizeof *ids, rc_cmp_i64);
+    assert_true(ids[0] == -3 && ids[1] == 1 && ids[2] == 7 && ids[4] == 5000000000LL);
+    for (size_t i = 0; i < 5; i++) assert_true(rc_sorted_has(ids, 5, ids[i]));
+    assert_false(rc_sorted_has(ids, 5, 2));
+    assert_false(rc_sorted_has(ids, 5, 5000000001LL));
+    assert_false(rc_sorted_has(ids, 0, 7));
+}
+
 /* The median sorts in place: the middle value of an odd count, the mean of
  * the two middle ones of an even count, whatever the order given. */
 static void median_of_odd_and_even_counts(void **state)
@@ -127,6 +141,7 @@ int main(void)
         cmocka_unit_test(mkdir_p_creates_nested_and_refuses_files),
         cmocka_unit_test(clocks_move_forward),
         cmocka_unit_test(median_of_odd_and_even_counts),
+        cmocka_unit_test(sorted_ids_and_membership),
     };
     return cmocka_run_group_tests_name("rc", tests, NULL, NULL);
 }
