@@ -182,18 +182,8 @@ unsigned http_limiter_lock_if_full(http_limiter *l, const char *key, int64_t now
 
 void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms)
 {
-    pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, true);
-    if (s->first_ms == 0 || now_ms - s->first_ms > (int64_t)l->window_s * 1000) {
-        s->first_ms = now_ms;
-        s->failures = 0;
-    }
-    if (++s->failures >= l->max_failures && l->max_failures) {
-        s->locked_ms = now_ms + (int64_t)l->lockout_s * 1000;
-        s->failures = 0;
-        s->first_ms = now_ms;
-    }
-    pthread_mutex_unlock(&l->lock);
+    /* A try counted as it failed: locked once it fills the limit. */
+    if (!http_limiter_try(l, key, now_ms)) http_limiter_lock_if_full(l, key, now_ms);
 }
 
 void http_limiter_ok(http_limiter *l, const char *key)

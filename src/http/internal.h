@@ -341,6 +341,8 @@ http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsi
 void http_limiter_destroy(http_limiter *l);
 /* Seconds the key must still wait (0 = may try now). */
 unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms);
+/* One failure counted after the fact (http_limiter_try, then
+ * http_limiter_lock_if_full): the one that fills the limit sets the lock. */
 void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
 /* A try, counted as a failure before it is made (take it back with
  * http_limiter_forgive when it succeeds), so that tries made at the same
