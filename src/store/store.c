@@ -1452,15 +1452,18 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
     return st;
 }
 
-/* "%text%" in lower case with LIKE's wildcards escaped by backslash. */
-static void like_pattern(char *dst, size_t cap, const char *src)
+/* "%text%" for LIKE against persons.search_key: the text folded as the
+ * key is (db_search_fold), its wildcards escaped by backslash. */
+static void search_pattern(char *dst, size_t cap, const char *text)
 {
+    char folded[256];
+    db_search_fold(text, folded, sizeof folded);
     size_t o = 0;
     if (cap < 4) return;
     dst[o++] = '%';
-    for (const char *p = src; *p && o + 3 < cap; p++) {
+    for (const char *p = folded; *p && o + 3 < cap; p++) {
         if (*p == '%' || *p == '_' || *p == '\\') dst[o++] = '\\';
-        dst[o++] = (char)tolower((unsigned char)*p);
+        dst[o++] = *p;
     }
     dst[o++] = '%';
     dst[o] = 0;
@@ -1477,9 +1480,7 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     qb b = {0};
     char pat[300];
     if (f && f->query && *f->query) {
-        char folded[256];
-        db_search_fold(f->query, folded, sizeof folded);
-        like_pattern(pat, sizeof pat, folded);
+        search_pattern(pat, sizeof pat, f->query);
         qb_t(&b, "search_key LIKE ? ESCAPE '\\'", pat);
     }
     if (f && f->group_id)
