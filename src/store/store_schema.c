@@ -466,7 +466,7 @@ static rc_status v10_keys(db_conn *c, rc_error *err)
 {
     typedef struct {
         int64_t id;
-        char key[STORE_SEARCH_KEY_MAX];
+        char *key; /* its own length: a whole roster's keys stay small */
     } row;
     row *rows = NULL;
     size_t n = 0, cap = 0;
@@ -487,9 +487,14 @@ static rc_status v10_keys(db_conn *c, rc_error *err)
             rows = nr;
             cap = nc;
         }
-        rows[n].id = db_i64(q, 0);
-        db_search_key(db_text(q, 1), db_text(q, 2), db_text(q, 3), rows[n].key, sizeof rows[n].key);
-        n++;
+        char key[STORE_SEARCH_KEY_MAX];
+        db_search_key(db_text(q, 1), db_text(q, 2), db_text(q, 3), key, sizeof key);
+        if (!(rows[n].key = strdup(key))) {
+            r = -1;
+            rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        rows[n++].id = db_i64(q, 0);
     }
     db_done(q);
     if (r < 0) st = err ? err->code : RC_ERR_DB;
@@ -502,6 +507,7 @@ static rc_status v10_keys(db_conn *c, rc_error *err)
         if (db_step(q, err) < 0) st = err ? err->code : RC_ERR_DB;
         db_done(q);
     }
+    for (size_t i = 0; i < n; i++) free(rows[i].key);
     free(rows);
     return st;
 }
