@@ -25,11 +25,9 @@
 
 #include "internal.h"
 
-#define SELF_WINDOW_DEFAULT 15             /* minutes around a slot */
-#define SELF_FAIL_LIMIT     5              /* failed verifications per account ... */
-#define SELF_FAIL_WINDOW_MS (15LL * 60000) /* ... within this long */
-#define SELF_NETWORKS_MAX   1000           /* characters of the network list */
-#define REG_PHOTOS          3              /* photos a self-registration sends */
+#define SELF_WINDOW_DEFAULT 15   /* minutes around a slot */
+#define SELF_NETWORKS_MAX   1000 /* characters of the network list */
+#define REG_PHOTOS          3    /* photos a self-registration sends */
 #define REG_ACTOR           "self-registration"
 
 static store *db(const http_req *r)
@@ -204,7 +202,7 @@ static rc_status self_state_get(http_req *r, int64_t now, self_state *s, rc_erro
     s->network_ok = !nets[0] || http_cidr_match(nets, r->ip, &s->networks_valid);
     if (!nets[0]) s->networks_valid = true;
     rc_status st = store_audit_count(db(r), http_actor(r), "self.checkin_failed",
-                                     now - SELF_FAIL_WINDOW_MS, &s->failures, err);
+                                     now - HTTP_SELF_FAIL_WINDOW_S * 1000LL, &s->failures, err);
     if (st != RC_OK || !r->who.person_id) return st;
     st = store_person_get(db(r), r->who.person_id, &s->person, err);
     if (st == RC_ERR_NOT_FOUND) return RC_OK;
@@ -276,6 +274,15 @@ static size_t capture_frames(http_req *r, recog_image *out)
     return n;
 }
 
+/* The account has used up its failed verifications. */
+static enum MHD_Result refuse_too_many(http_req *r)
+{
+    return refuse(r, "self.checkin_refused", MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
+                  json_pack("{s:i,s:i,s:s}", "retry_after_s", HTTP_SELF_FAIL_WINDOW_S, "minutes",
+                            HTTP_SELF_FAIL_WINDOW_S / 60, "scope", "account"),
+                  "too many failed check-ins; wait 15 minutes");
+}
+
 enum MHD_Result http_h_self_checkin(http_req *r)
 {
     static const char *const R = "self.checkin_refused", *const F = "self.checkin_failed";
@@ -290,11 +297,7 @@ enum MHD_Result http_h_self_checkin(http_req *r)
     if (!s.enabled)
         return refuse(r, R, MHD_HTTP_FORBIDDEN, "disabled", NULL,
                       "self check-in is turned off by the administrator");
-    if (s.failures >= SELF_FAIL_LIMIT)
-        return refuse(r, R, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
-                      json_pack("{s:i,s:i,s:s}", "retry_after_s", (int)(SELF_FAIL_WINDOW_MS / 1000),
-                                "minutes", (int)(SELF_FAIL_WINDOW_MS / 60000), "scope", "account"),
-                      "too many failed check-ins; wait 15 minutes");
+    if (s.failures >= HTTP_SELF_FAIL_LIMIT) return refuse_too_many(r);
     if (!s.network_ok)
         return refuse(r, R, MHD_HTTP_FORBIDDEN, "network_not_allowed",
                       json_pack("{s:s}", "ip", r->ip),
@@ -328,11 +331,23 @@ enum MHD_Result http_h_self_checkin(http_req *r)
     if (!r->srv->cfg.recog)
         return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "models_unavailable",
                                 "the face models are not loaded");
+    /* The attempt counts for the account from now, before the capture is
+     * verified, so that attempts sent at the same time cannot pass the
+     * limit together (the audit rows alone are read before and written
+     * after); a verification that does not fail is taken back. */
+    char key[48];
+    snprintf(key, sizeof key, "self:%lld", (long long)r->who.user_id);
+    if (http_limiter_try(r->srv->self_limiter, key, now)) return refuse_too_many(r);
     recog_self_req req = {
         .person_id = s.person.id, .frames = frames, .n = n, .kind = kind, .ts_ms = now};
     recog_self_result *res = malloc(sizeof *res);
-    if (!res) return http_reply_error(r, 500, "internal", "out of memory");
+    if (!res) {
+        http_limiter_forgive(r->srv->self_limiter, key, 1);
+        return http_reply_error(r, 500, "internal", "out of memory");
+    }
     st = recog_self_checkin(r->srv->cfg.recog, &req, res, &err);
+    bool failed = st == RC_OK && !res->accepted && strcmp(res->code, RECOG_R_NO_ENROLLED) != 0;
+    if (!failed) http_limiter_forgive(r->srv->self_limiter, key, 1);
     enum MHD_Result out;
     if (st != RC_OK) {
         out = http_reply_rc(r, st, &err);

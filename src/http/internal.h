@@ -360,6 +360,11 @@ unsigned http_limiter_take(http_limiter *l, const char *key, int64_t now_ms);
 /* Take n failures off the key's count; a lock already set stays. */
 void http_limiter_forgive(http_limiter *l, const char *key, unsigned n);
 
+/* Self check-in: failed verifications allowed per account within the
+ * window (seconds); the next attempt waits out the rest of it. */
+#define HTTP_SELF_FAIL_LIMIT    5
+#define HTTP_SELF_FAIL_WINDOW_S 900
+
 /* ---- metrics ------------------------------------------------------------ */
 
 /* Record one answered request (route pattern or "unmatched"). */
@@ -434,6 +439,7 @@ struct http_server {
     http_limiter *code_limiter; /* kiosk check-ins, per person code typed */
     http_limiter *pair_counter; /* kiosk check-ins' failures per address and code */
     http_limiter *reg_limiter;  /* public self-registrations, per address */
+    http_limiter *self_limiter; /* self check-in verifications, per account */
     pthread_mutex_t reg_lock;   /* one self-registration at a time (api_self.c) */
     pthread_mutex_t auth_lock;  /* an account's failures checked and counted as one */
     http_conns *conns;

@@ -779,6 +779,10 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
     srv->pair_counter = http_limiter_create(0, 300, 0);
     /* Every self-registration attempt counts: 10 an hour from one address. */
     srv->reg_limiter = http_limiter_create(10, 3600, 3600);
+    /* One member's self check-ins: 5 failed verifications in 15 minutes
+     * (the audit rows count them too, so the limit outlives a restart). */
+    srv->self_limiter =
+        http_limiter_create(HTTP_SELF_FAIL_LIMIT, HTTP_SELF_FAIL_WINDOW_S, HTTP_SELF_FAIL_WINDOW_S);
     srv->photos = http_photos_create();
     if (http_password_hash("rollcall-no-such-user", srv->dummy_hash, sizeof srv->dummy_hash, err) !=
         RC_OK) {
@@ -786,7 +790,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         return err ? err->code : RC_ERR_INTERNAL;
     }
     if (!srv->metrics || !srv->hub || !srv->photos || !srv->login_limiter || !srv->pin_limiter ||
-        !srv->code_limiter || !srv->pair_counter || !srv->reg_limiter || !srv->conns) {
+        !srv->code_limiter || !srv->pair_counter || !srv->reg_limiter || !srv->self_limiter ||
+        !srv->conns) {
         http_server_stop(srv);
         return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     }
@@ -881,6 +886,7 @@ void http_server_stop(http_server *srv)
     http_limiter_destroy(srv->code_limiter);
     http_limiter_destroy(srv->pair_counter);
     http_limiter_destroy(srv->reg_limiter);
+    http_limiter_destroy(srv->self_limiter);
     http_photos_destroy(srv->photos);
     http_conns_destroy(srv->conns);
     if (srv->own_att) att_destroy(srv->att);

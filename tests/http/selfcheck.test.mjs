@@ -241,6 +241,41 @@ test('failed verifications are limited per account, and the limit holds for thei
   assert.equal(r.body.error.code, 'already_marked');
 });
 
+test('failed verifications sent at the same time still meet the per-account limit', async () => {
+  // A server of its own with 8 recognitions at once: before the attempt was
+  // counted ahead of its verification, each one in flight read the same
+  // audit count and 8-12 of these 12 were verified.
+  const own = await startWithRoles({ models: true, args: ['--threads', '8'] });
+  try {
+    const a = own.admin;
+    assert.equal((await a.patch('/api/v1/settings', { liveness_threshold: 0 })).status, 200);
+    const g = (await a.post('/api/v1/groups', { name: '4D' })).body.id;
+    const p = await a.post('/api/v1/persons', { external_id: 'p03', first_name: 'Tomás', last_name: 'Tres', kind: 'student', group_ids: [g] });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    const mp = multipart([P03(1), P03(2)].map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
+    const f = await a.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: mp.body, type: mp.type });
+    assert.ok(f.body.results.every((x) => x.accepted), JSON.stringify(f.body));
+    const s = await a.post('/api/v1/schedules', { person_id: p.body.id, day_of_week: dow, start: '00:00', end: '24:00', grace_min: 10 });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    const u = await a.post('/api/v1/users', { email: 'tomas@example.org', name: 'Tomás', role: 'member', password: 'member-pass-9', person_id: p.body.id, must_change_password: false });
+    assert.equal(u.status, 201, JSON.stringify(u.body));
+    const c = new Client(own.srv.url);
+    await c.login('tomas@example.org', 'member-pass-9');
+    const rs = await Promise.all(Array.from({ length: 12 }, () => checkin(c, ANG(7), ANG(8))));
+    const codes = rs.map((r) => r.body.error?.code);
+    assert.equal(codes.filter((x) => x === 'no_match').length, 5, JSON.stringify(codes));
+    assert.equal(codes.filter((x) => x === 'too_many_attempts').length, 7, JSON.stringify(codes));
+    const failed = (await a.get('/api/v1/audit?action=self.checkin_failed&limit=100')).body.items;
+    assert.equal(failed.length, 5);
+    // Their own face now waits too.
+    const r = await checkin(c, P03(3), P03(4));
+    assert.equal(r.status, 429);
+    assert.equal(r.body.error.params.scope, 'account');
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+});
+
 // ---- self-registration --------------------------------------------------
 
 const registration = (fields, photos) => multipart([
