@@ -183,8 +183,13 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
     if (!ok) {
         http_audit(r, "kiosk.unlock_failed", "kiosk", 0,
                    json_pack("{s:s,s:s}", "by", how, "ip", r->ip));
-        res = http_reply_error(r, MHD_HTTP_FORBIDDEN, "kiosk_unlock_refused",
-                               "wrong PIN or password");
+        /* The wrong one that uses up the address's tries says so at once. */
+        unsigned aw = http_limiter_lock_if_full(r->srv->pin_limiter, ipkey, rc_unix_ms());
+        char why[112];
+        snprintf(why, sizeof why, "wrong PIN or password; too many from this kiosk: wait %u s", aw);
+        res = aw ? http_reply_too_many(r, aw, "address", why)
+                 : http_reply_error(r, MHD_HTTP_FORBIDDEN, "kiosk_unlock_refused",
+                                    "wrong PIN or password");
         goto out;
     }
     http_limiter_ok(r->srv->pin_limiter, ipkey);
