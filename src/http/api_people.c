@@ -513,11 +513,27 @@ enum MHD_Result http_h_groups_patch(http_req *r)
 enum MHD_Result http_h_groups_delete(http_req *r)
 {
     store_group g;
-    if (!load_group(r, &g)) return MHD_YES;
+    /* A limited manager may not: the group's webhooks (an admin's) and
+     * other managers' reach go with it, and its people leave it. */
+    if (!load_group(r, &g) || !http_require_all_groups(r, "deleting a group")) return MHD_YES;
+    /* The webhooks about this group are deleted with it: named in the audit. */
+    json_t *hooks = json_array();
+    store_webhook *wh = NULL;
+    size_t nw = 0;
     rc_error err;
+    if (store_webhook_list(db(r), &wh, &nw, NULL) == RC_OK)
+        for (size_t i = 0; i < nw; i++)
+            if (wh[i].group_id == g.id)
+                json_array_append_new(
+                    hooks, json_pack("{s:I,s:s}", "id", (json_int_t)wh[i].id, "name", wh[i].name));
+    free(wh);
     rc_status st = store_group_delete(db(r), g.id, &err);
-    if (st != RC_OK) return http_reply_rc(r, st, &err);
-    http_audit(r, "group.delete", "group", g.id, json_pack("{s:s}", "name", g.name));
+    if (st != RC_OK) {
+        json_decref(hooks);
+        return http_reply_rc(r, st, &err);
+    }
+    http_audit(r, "group.delete", "group", g.id,
+               json_pack("{s:s,s:o}", "name", g.name, "webhooks", hooks));
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

@@ -290,9 +290,22 @@ test('what each role reaches: a manager limited to group A never reaches group B
     r = await member.get('/api/v1/attendance');
     assert.deepEqual(r.body.items.map((e) => e.person_id), [PA]);
 
-    // The escape: the limited manager deletes their only group. They must
-    // reach nobody now, never everybody.
-    assert.equal((await lim.del(`/api/v1/groups/${GA}`)).status, 204);
+    // Deleting their group is not theirs to do: an admin's webhook about it
+    // and other managers' reach go with it, and its people leave it.
+    // Before, a limited manager's DELETE answered 204 and took all of that.
+    const hook = await admin.post('/api/v1/webhooks', { name: 'A only', url: 'http://127.0.0.1:9/hook', events: ['entry'], group_id: GA });
+    assert.equal(hook.status, 201, JSON.stringify(hook.body));
+    r = await lim.del(`/api/v1/groups/${GA}`);
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.match(r.body.error.message, /deleting a group/);
+    assert.equal((await admin.get(`/api/v1/webhooks/${hook.body.id}`)).status, 200, 'the webhook stays');
+    assert.deepEqual((await lim.get('/api/v1/groups')).body.items.map((g) => g.id), [GA], 'the group stays');
+    // The admin deletes it: the audit names the webhook that went with it,
+    // and the limited manager reaches nobody now, never everybody.
+    assert.equal((await admin.del(`/api/v1/groups/${GA}`)).status, 204);
+    const del = (await admin.get('/api/v1/audit?action=group.delete')).body.items[0];
+    assert.deepEqual(JSON.parse(del.detail).webhooks, [{ id: hook.body.id, name: 'A only' }]);
+    assert.equal((await admin.get(`/api/v1/webhooks/${hook.body.id}`)).status, 404);
     r = await admin.get('/api/v1/users?limit=500');
     const limUser = r.body.items.find((u) => u.email === 'lim@example.org');
     assert.deepEqual(limUser.group_ids, []);

@@ -399,6 +399,12 @@ test('a manager limited to one group adds a student, who joins that group', asyn
     const id = Number(new URL(page.url()).pathname.split('/').pop());
     const p = await api('GET', `/api/v1/persons/${id}`);
     assert.deepEqual(p.body.groups.map((g) => g.name), ['2º B']);
+    // Their group is listed to open, not to delete, and no new group is
+    // offered: the server refuses both to a limited manager.
+    await page.goto(new URL('groups', srv.url).href);
+    await page.getByRole('link', { name: '2º B' }).first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Eliminar' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Nuevo grupo' }).count(), 0);
   } finally {
     await browser.close();
   }

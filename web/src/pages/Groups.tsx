@@ -1,15 +1,20 @@
-// Groups: list with member counts; create and delete. Each group's page has
-// its members and weekly timetable.
+// Groups: list with member counts; create and delete (not for a manager
+// limited to groups: both concern every group). Each group's page has its
+// members and weekly timetable.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useAuth } from '../auth/AuthContext';
+import { limitedToGroups } from '../lib/roles';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead } from '../components/common';
 
 export function GroupsPage() {
   const { t } = useTranslation();
+  const { user } = useAuth();
+  const limited = limitedToGroups(user);
   const list = useLoad(() => api.groups(), []);
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
@@ -31,9 +36,11 @@ export function GroupsPage() {
         <Link className="btn" to="/holidays">
           {t('nav.holidays')}
         </Link>
-        <button type="button" className="btn primary" onClick={() => setCreating(true)}>
-          {t('groups.new')}
-        </button>
+        {!limited && (
+          <button type="button" className="btn primary" onClick={() => setCreating(true)}>
+            {t('groups.new')}
+          </button>
+        )}
       </PageHead>
       <ErrorMessage error={list.error ?? (creating ? null : error)} onRetry={list.reload} />
       <DataTable
@@ -59,9 +66,15 @@ export function GroupsPage() {
                 <Link className="btn small" to={`/groups/${g.id}`}>
                   {t('common.open')}
                 </Link>
-                <button type="button" className="btn small danger" onClick={() => void action.remove(g.name, () => api.deleteGroup(g.id))}>
-                  {t('common.delete')}
-                </button>
+                {!limited && (
+                  <button
+                    type="button"
+                    className="btn small danger"
+                    onClick={() => void action.remove(g.name, () => api.deleteGroup(g.id))}
+                  >
+                    {t('common.delete')}
+                  </button>
+                )}
               </div>
             </td>
           </tr>
