@@ -1553,13 +1553,29 @@ static char *erase_detail(const store_erase *e, int full)
     return json_text(j);
 }
 
+/* Inside a transaction on c: hold person id's row until it ends, so that an
+ * erase of their biometric data and a face crop naming them (a probe, a
+ * sighting) run one wholly before the other. PostgreSQL locks the row;
+ * SQLite's write transaction (BEGIN IMMEDIATE) already holds every writer
+ * off. A missing person is no error here. */
+static rc_status lock_person(store *s, db_conn *c, int64_t id, rc_error *err)
+{
+    if (s->kind == STORE_SQLITE) return RC_OK;
+    int64_t got;
+    rc_status st =
+        qint(c, "SELECT id FROM persons WHERE id = ? FOR NO KEY UPDATE", &got, err, "i", id);
+    return st == RC_ERR_NOT_FOUND ? RC_OK : st;
+}
+
 /* Inside a transaction on c: delete person id's biometric data (faces,
  * photo, best-matching sightings) into *e. */
-static rc_status erase_biometrics_in(db_conn *c, int64_t id, store_erase *e, rc_error *err)
+static rc_status erase_biometrics_in(store *s, db_conn *c, int64_t id, store_erase *e,
+                                     rc_error *err)
 {
-    rc_status st =
-        qint(c, "SELECT count(*) FROM persons WHERE id = ? AND photo_face_id IS NOT NULL",
-             &e->photo, err, "i", id);
+    rc_status st = lock_person(s, c, id, err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM persons WHERE id = ? AND photo_face_id IS NOT NULL",
+                  &e->photo, err, "i", id);
     if (st == RC_OK)
         st = qexec(c, "UPDATE persons SET photo_face_id = NULL WHERE id = ?", NULL, err, "i", id);
     if (st == RC_OK)
@@ -1602,7 +1618,7 @@ rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor,
     if (st == RC_OK) st = qint(c, "SELECT count(*) FROM persons WHERE id = ?", &have, err, "i", id);
     if (st == RC_OK && !have)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
-    if (st == RC_OK) st = erase_biometrics_in(c, id, &e, err);
+    if (st == RC_OK) st = erase_biometrics_in(s, c, id, &e, err);
     return erase_end(s, c, st, id, actor, 0, &e, out, err);
 }
 
@@ -1619,7 +1635,7 @@ rc_status store_person_erase(store *s, int64_t id, const char *actor, store_eras
     if (st == RC_OK)
         st = qint(c, "SELECT count(*) FROM persons WHERE id = ? AND pin_hash <> ''", &e.pin, err,
                   "i", id);
-    if (st == RC_OK) st = erase_biometrics_in(c, id, &e, err);
+    if (st == RC_OK) st = erase_biometrics_in(s, c, id, &e, err);
     if (st == RC_OK)
         st = qexec(c, "DELETE FROM events WHERE person_id = ?", &e.events, err, "i", id);
     if (st == RC_OK)
@@ -2724,17 +2740,32 @@ rc_status store_event_void(store *s, int64_t id, const char *actor, const char *
 
 /* ---- unrecognized sightings ----------------------------------------------- */
 
-static rc_status sighting_add_in(db_conn *c, store_sighting *g, const void *jpeg, size_t len,
-                                 rc_error *err)
+/* Inside a transaction on c: add sighting g, unless it names a person
+ * (candidate_person_id) who has no face left. Such a sighting was seen
+ * against a gallery from before their biometric data were erased (a frame
+ * in flight then): their face, which the erase must not leave behind.
+ * Nothing is kept then, and g->id is 0. */
+static rc_status sighting_add_in(store *s, db_conn *c, store_sighting *g, const void *jpeg,
+                                 size_t len, rc_error *err)
 {
-    int64_t id = 0;
-    rc_status st = qint(
-        c,
-        "INSERT INTO sightings (ts_ms, camera_id, candidate_person_id, "
-        "confidence, liveness, reason, image, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "RETURNING id",
-        &id, err, "iIIddtbI", g->ts_ms, g->camera_id, g->candidate_person_id, g->confidence,
-        g->liveness, g->reason, jpeg && len ? jpeg : NULL, jpeg ? len : (size_t)0, g->event_id);
+    int64_t id = 0, faces = 1;
+    g->id = 0;
+    g->has_image = 0;
+    rc_status st = RC_OK;
+    if (g->candidate_person_id) {
+        st = lock_person(s, c, g->candidate_person_id, err);
+        if (st == RC_OK)
+            st = qint(c, "SELECT count(*) FROM faces WHERE person_id = ?", &faces, err, "i",
+                      g->candidate_person_id);
+        if (st != RC_OK || !faces) return st;
+    }
+    st = qint(c,
+              "INSERT INTO sightings (ts_ms, camera_id, candidate_person_id, "
+              "confidence, liveness, reason, image, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+              "RETURNING id",
+              &id, err, "iIIddtbI", g->ts_ms, g->camera_id, g->candidate_person_id, g->confidence,
+              g->liveness, g->reason, jpeg && len ? jpeg : NULL, jpeg ? len : (size_t)0,
+              g->event_id);
     if (st == RC_ERR_NOT_FOUND)
         return rc_fail(err, st, "sighting refers to an unknown camera, person or event");
     if (st == RC_OK) {
@@ -2759,7 +2790,9 @@ rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size
     rc_status st = sighting_valid(g, jpeg ? len : 0, err);
     if (st != RC_OK) return st;
     TAKE(s, c, err);
-    st = sighting_add_in(c, g, jpeg, len, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK) st = sighting_add_in(s, c, g, jpeg, len, err);
+    st = tx_end(c, st, err);
     give(s, c);
     return st;
 }
@@ -2833,9 +2866,11 @@ rc_status store_event_probe_set(store *s, store_sighting *g, const void *jpeg, s
     if (st != RC_OK) return st;
     TAKE(s, c, err);
     st = tx_begin(s, c, err);
+    /* The person first, as an erase takes it: then the old probe's row. */
+    if (st == RC_OK && g->candidate_person_id) st = lock_person(s, c, g->candidate_person_id, err);
     if (st == RC_OK)
         st = qexec(c, "DELETE FROM sightings WHERE event_id = ?", NULL, err, "i", g->event_id);
-    if (st == RC_OK) st = sighting_add_in(c, g, jpeg, len, err);
+    if (st == RC_OK) st = sighting_add_in(s, c, g, jpeg, len, err);
     st = tx_end(c, st, err);
     give(s, c);
     return st;

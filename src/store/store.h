@@ -542,6 +542,9 @@ typedef struct {
     int64_t camera_id;      /* 0: any */
 } store_sighting_filter;
 
+/* Add a sighting (fills g->id). One that names a person with no face left
+ * (their biometric data erased while the frame was in flight) is not kept:
+ * RC_OK with g->id 0. The same holds for store_event_probe_set. */
 rc_status store_sighting_add(store *s, store_sighting *g, const void *jpeg, size_t len,
                              rc_error *err);
 /* Sightings for review (not probes), newest first; f may be NULL. */
@@ -555,7 +558,7 @@ rc_status store_sighting_image(store *s, int64_t id, unsigned char **jpeg, size_
  * RC_ERR_NOT_FOUND for a probe or a missing id. */
 rc_status store_sighting_delete(store *s, int64_t id, rc_error *err);
 /* Replace the probe kept for event g->event_id with g and jpeg (fills
- * g->id). */
+ * g->id; 0 and no probe when g names a person with no face left). */
 rc_status store_event_probe_set(store *s, store_sighting *g, const void *jpeg, size_t len,
                                 rc_error *err);
 /* Turn the probe of event_id into a sighting for review with `reason` and
