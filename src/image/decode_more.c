@@ -161,9 +161,29 @@ rc_status img__heif_decode(const void *data, size_t len, const img_decode_opts *
         heif_close(ctx, hd);
         return rc_fail(err, RC_ERR_CORRUPT, "corrupt HEIF: no image size");
     }
-    /* the decoder's planes, libheif's RGB(A) image and ours */
+    /* What the decode really costs: the coded pictures' sizes, from the
+     * file's boxes (libheif would decode a picture larger than the size
+     * checked here, and only then notice the mismatch). */
+    uint64_t coded = 0, area = (uint64_t)w * (uint64_t)h;
     if ((st = img__check_limit(w, h, opts, err)) != RC_OK ||
-        (st = img__reserve(w, h, 10, err)) != RC_OK) {
+        (st = img__heif_coded(data, len, &coded, err)) != RC_OK) {
+        heif_close(ctx, hd);
+        return st;
+    }
+    /* Tiles overhang the image's edges and auxiliary images add theirs:
+     * up to a quarter more than the limit's pixels are decoded. */
+    uint64_t max = opts && opts->max_pixels ? opts->max_pixels : IMG_DEFAULT_MAX_PIXELS;
+    if (coded > max + max / 4) {
+        heif_close(ctx, hd);
+        return rc_fail(err, RC_ERR_LIMIT,
+                       "HEIF image codes %.1f megapixels in all, over the limit of %.1f "
+                       "megapixels",
+                       (double)coded / 1e6, (double)max / 1e6);
+    }
+    /* the decoder's planes, libheif's RGB(A) image and ours: 10 bytes a
+     * pixel of the larger of the two sizes */
+    unsigned per_px = (unsigned)(10 * (coded > area ? (coded + area - 1) / area : 1));
+    if ((st = img__reserve(w, h, per_px, err)) != RC_OK) {
         heif_close(ctx, hd);
         return st;
     }

@@ -32,6 +32,12 @@ void img__rgba_over_white(const uint8_t *rgba, size_t stride, img_image *im);
 rc_status img__webp_probe(const void *data, size_t len, int *w, int *h, rc_error *err);
 rc_status img__webp_decode(const void *data, size_t len, const img_decode_opts *opts,
                            img_image **out, rc_error *err);
+/* What decoding a HEIF file's primary image costs, from its boxes alone
+ * (heif_boxes.c): the sum of the coded areas (pixels) of the HEVC pictures
+ * it is made of, each grid tile as often as the grid places it, its
+ * auxiliary images included. RC_ERR_CORRUPT when a picture is coded larger
+ * than its item declares, RC_ERR_UNSUPPORTED for items that are not HEVC. */
+rc_status img__heif_coded(const void *data, size_t len, uint64_t *coded, rc_error *err);
 rc_status img__heif_probe(const void *data, size_t len, int *w, int *h, rc_error *err);
 rc_status img__heif_decode(const void *data, size_t len, const img_decode_opts *opts,
                            img_image **out, rc_error *err);

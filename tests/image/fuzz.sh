@@ -19,7 +19,7 @@ for lib in libwebp:RC_HAVE_WEBP libheif:RC_HAVE_HEIF; do
     fi
 done
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$src/src" \
-    "$src/tests/image/fuzz_decode.c" "$src/src/image/codec.c" "$src/src/image/decode_more.c" "$src/src/image/imgproc.c" "$src/src/image/jpeg_fast.c" "$src/src/image/simd.c" \
+    "$src/tests/image/fuzz_decode.c" "$src/src/image/codec.c" "$src/src/image/decode_more.c" "$src/src/image/heif_boxes.c" "$src/src/image/imgproc.c" "$src/src/image/jpeg_fast.c" "$src/src/image/simd.c" \
     "$src/src/rc/rc.c" $flags -lm -o "$out/fuzz_decode" 2>"$out/build.log"; then
     if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$out/build.log"; then
         echo "ok 1 - decoder fuzzing # SKIP libFuzzer not available"; exit 0

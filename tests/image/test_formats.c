@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "image/image.h"
+#include "image/internal.h"
 #ifdef RC_HAVE_WEBP
 #include <webp/encode.h>
 #endif
@@ -179,6 +180,151 @@ static unsigned char *encode_heic(const img_image *src, size_t *len)
 #endif
 
 #ifdef RC_HAVE_HEIF
+/* The offset of box type `t` (its four letters) in buf, or 0. */
+static size_t find4(const unsigned char *buf, size_t len, const char *t)
+{
+    for (size_t i = 4; i + 4 <= len; i++)
+        if (memcmp(buf + i, t, 4) == 0) return i;
+    return 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* A file whose `ispe` says less than its picture holds: libheif decoded the
+ * whole picture (a 30 KB file declaring 320x160 held 134 megapixels: 770 MB
+ * and seconds of CPU) before it noticed. Now the coded size is read from
+ * the stream's SPS first and the file is refused before any decoding. */
+static void lying_sizes_are_refused_before_decoding(const unsigned char *buf, size_t len,
+                                                    const img_image *src)
+{
+    uint64_t coded = 0;
+    rc_error err;
+    assert_int_equal(img__heif_coded(buf, len, &coded, &err), RC_OK);
+    /* the coded size: the picture, rounded up to HEVC's 8-pixel blocks */
+    assert_true(coded >= (uint64_t)src->w * src->h);
+    assert_true(coded <= (uint64_t)(src->w + 8) * (src->h + 8));
+    unsigned char *lie = malloc(len);
+    memcpy(lie, buf, len);
+    size_t at = find4(lie, len, "ispe");
+    assert_true(at > 0);
+    put32(lie + at + 8, 64);
+    put32(lie + at + 12, 48);
+    img_image *im = NULL;
+    rc_status st = img_decode(lie, len, NULL, &im, &err);
+    assert_int_equal(st, RC_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "is declared as 64x48"));
+    /* Under a pixel limit the declared size passes and the coded one does
+     * not: refused as too large, from the boxes. */
+    memcpy(lie, buf, len);
+    img_decode_opts lim = {.max_pixels = coded / 2};
+    put32(lie + at + 8, (uint32_t)src->w / 2);
+    put32(lie + at + 12, (uint32_t)src->h / 2 - 40);
+    assert_int_equal(img_decode(lie, len, &lim, &im, &err), RC_ERR_CORRUPT);
+    free(lie);
+}
+
+/* Box writers for a grid made by hand around the encoded picture's hvcC. */
+static size_t box(unsigned char *out, const char *type, const unsigned char *body, size_t n)
+{
+    put32(out, (uint32_t)(8 + n));
+    memcpy(out + 4, type, 4);
+    memcpy(out + 8, body, n);
+    return 8 + n;
+}
+
+/* ftyp + meta: item 1 a grid (declared gw x gh) of `ntiles` references to
+ * item 2 (type `tile_type`, declared tw x th, coded by `hvcc`). */
+static size_t grid_file(unsigned char *out, const unsigned char *hvcc, size_t hvcc_len, uint32_t gw,
+                        uint32_t gh, uint32_t tw, uint32_t th, int ntiles, const char *tile_type)
+{
+    unsigned char b[8192], m[8192], t[64];
+    size_t n = 0, mn = 4; /* meta: version/flags first */
+    memset(m, 0, 4);
+    /* pitm: item 1 */
+    unsigned char pitm[6] = {0, 0, 0, 0, 0, 1};
+    mn += box(m + mn, "pitm", pitm, sizeof pitm);
+    /* iinf: two infe version 2 */
+    size_t in = 0;
+    unsigned char ii[64];
+    memset(ii, 0, 6); /* version/flags, entry count (16 bits) */
+    ii[5] = 2;
+    in = 6;
+    for (int k = 0; k < 2; k++) {
+        unsigned char e[13] = {2, 0, 0, 0, 0, (unsigned char)(k + 1), 0, 0};
+        memcpy(e + 8, k ? tile_type : "grid", 4);
+        e[12] = 0; /* item name: empty string */
+        in += box(ii + in, "infe", e, sizeof e);
+    }
+    mn += box(m + mn, "iinf", ii, in);
+    /* iref: dimg from 1 to item 2, ntiles times */
+    size_t rn = 0;
+    unsigned char r[600], d[600];
+    memset(r, 0, 4);
+    rn = 4;
+    size_t dn = 0;
+    d[dn++] = 0, d[dn++] = 1, d[dn++] = 0, d[dn++] = (unsigned char)ntiles;
+    for (int k = 0; k < ntiles; k++) d[dn++] = 0, d[dn++] = 2;
+    rn += box(r + rn, "dimg", d, dn);
+    mn += box(m + mn, "iref", r, rn);
+    /* iprp: ipco (1: grid's ispe, 2: tile's ispe, 3: hvcC), ipma */
+    size_t pn = 0, cn = 0;
+    unsigned char p[4096], c[4096];
+    memset(t, 0, 4);
+    put32(t + 4, gw), put32(t + 8, gh);
+    cn += box(c + cn, "ispe", t, 12);
+    put32(t + 4, tw), put32(t + 8, th);
+    cn += box(c + cn, "ispe", t, 12);
+    cn += box(c + cn, "hvcC", hvcc, hvcc_len);
+    pn += box(p + pn, "ipco", c, cn);
+    unsigned char a[] = {0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 1, 0x81, 0, 2, 2, 0x82, 0x83};
+    pn += box(p + pn, "ipma", a, sizeof a);
+    mn += box(m + mn, "iprp", p, pn);
+    unsigned char ftyp[] = {'h', 'e', 'i', 'c', 0, 0, 0, 0, 'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    n += box(b + n, "ftyp", ftyp, sizeof ftyp);
+    n += box(b + n, "meta", m, mn);
+    memcpy(out, b, n);
+    return n;
+}
+
+/* A grid's cost is every tile it places: four placements of a tile are
+ * four pictures decoded, whatever the grid declares; a tile that lies
+ * about its size, or is not HEVC, is refused; a cut file fails cleanly. */
+static void grids_count_every_tile(const unsigned char *buf, size_t len, const img_image *src)
+{
+    size_t at = find4(buf, len, "hvcC");
+    assert_true(at >= 4);
+    uint32_t blen = (uint32_t)buf[at - 4] << 24 | (uint32_t)buf[at - 3] << 16 |
+                    (uint32_t)buf[at - 2] << 8 | buf[at - 1];
+    assert_true(blen > 8 && blen < 4000);
+    const unsigned char *hvcc = buf + at + 4;
+    size_t hlen = blen - 8;
+    uint64_t one = 0, coded = 0;
+    rc_error err;
+    assert_int_equal(img__heif_coded(buf, len, &one, &err), RC_OK);
+    unsigned char f[8192];
+    uint32_t w = (uint32_t)src->w, h = (uint32_t)src->h;
+    size_t n = grid_file(f, hvcc, hlen, 2 * w, 2 * h, w, h, 4, "hvc1");
+    assert_int_equal(img__heif_coded(f, n, &coded, &err), RC_OK);
+    assert_true(coded == 4 * one);
+    n = grid_file(f, hvcc, hlen, 64, 64, w, h, 200, "hvc1");
+    assert_int_equal(img__heif_coded(f, n, &coded, &err), RC_OK);
+    assert_true(coded == 200 * one);
+    n = grid_file(f, hvcc, hlen, 2 * w, 2 * h, 32, 32, 4, "hvc1");
+    assert_int_equal(img__heif_coded(f, n, &coded, &err), RC_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "is declared as 32x32"));
+    n = grid_file(f, hvcc, hlen, 2 * w, 2 * h, w, h, 4, "av01");
+    assert_int_equal(img__heif_coded(f, n, &coded, &err), RC_ERR_UNSUPPORTED);
+    n = grid_file(f, hvcc, hlen, 2 * w, 2 * h, w, h, 4, "hvc1");
+    for (size_t cut = 0; cut < n; cut += 7) {
+        rc_status st = img__heif_coded(f, cut, &coded, &err);
+        if (st != RC_OK) assert_true(err.msg[0] != 0);
+    }
+}
+
 static void heic_photo_decodes(void **state)
 {
     (void)state;
@@ -197,6 +343,8 @@ static void heic_photo_decodes(void **state)
     }
     decodes_back(buf, len, even, IMG_FORMAT_HEIF);
     damaged_copies_fail_cleanly(buf, len);
+    lying_sizes_are_refused_before_decoding(buf, len, even);
+    grids_count_every_tile(buf, len, even);
     free(buf);
     img_free(even);
     img_free(src);
