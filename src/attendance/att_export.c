@@ -178,6 +178,33 @@ rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export
     return RC_OK;
 }
 
+/* The number formats of the detail sheet's dates and times: Excel keeps the
+ * value (sortable, filterable, usable in arithmetic) and shows it so. */
+typedef struct {
+    lxw_format *date, *time, *date_time;
+} xlsx_formats;
+
+/* A detail cell that is a day ("YYYY-MM-DD"), a time ("HH:MM") or a time
+ * on another day ("YYYY-MM-DD HH:MM") written as an Excel date or time;
+ * returns false for any other text (written as it is). */
+static bool write_when(lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, const char *cell,
+                       const xlsx_formats *f)
+{
+    int y, mo, d, h, mi, used = 0;
+    if (sscanf(cell, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 && !cell[used]) {
+        lxw_datetime dt = {y, mo, d, 0, 0, 0};
+        return worksheet_write_datetime(ws, row, col, &dt, f->date) == LXW_NO_ERROR;
+    }
+    if (sscanf(cell, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5 && !cell[used]) {
+        lxw_datetime dt = {y, mo, d, h, mi, 0};
+        return worksheet_write_datetime(ws, row, col, &dt, f->date_time) == LXW_NO_ERROR;
+    }
+    if (sscanf(cell, "%2d:%2d%n", &h, &mi, &used) == 2 && !cell[used] && used == 5)
+        return worksheet_write_number(ws, row, col, (h * 60 + mi) / 1440.0, f->time) ==
+               LXW_NO_ERROR;
+    return false;
+}
+
 rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_export_opts *opt,
                           const char *path, rc_error *err)
 {
@@ -198,6 +225,11 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
      * Excel), not the 7.433333333 a bare number shows. */
     lxw_format *hours = workbook_add_format(wb);
     format_set_num_format(hours, "0.00");
+    /* Dates as a Spanish reader writes them (the value is the same). */
+    xlsx_formats when = {workbook_add_format(wb), workbook_add_format(wb), workbook_add_format(wb)};
+    format_set_num_format(when.date, w == &ES ? "dd/mm/yyyy" : "yyyy-mm-dd");
+    format_set_num_format(when.time, "hh:mm");
+    format_set_num_format(when.date_time, w == &ES ? "dd/mm/yyyy hh:mm" : "yyyy-mm-dd hh:mm");
     lxw_worksheet *sum = workbook_add_worksheet(wb, w->summary_sheet);
     lxw_worksheet *det = workbook_add_worksheet(wb, w->detail_sheet);
 
@@ -246,10 +278,12 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
     for (size_t k = 0; k < r->nrows; k++) {
         row_cells(&r->rows[k], tz, w, cells);
         for (lxw_col_t c = 0; c < NDETAIL; c++) {
+            lxw_row_t at = (lxw_row_t)(k + 1);
+            bool when_col = c == 0 || c == 4 || c == 5 || c == 9 || c == 10;
             if (c == 7 || c == 8 || c == 11)
-                worksheet_write_number(det, (lxw_row_t)(k + 1), c, strtod(cells[c], NULL), NULL);
-            else if (cells[c][0])
-                worksheet_write_string(det, (lxw_row_t)(k + 1), c, cells[c], NULL);
+                worksheet_write_number(det, at, c, strtod(cells[c], NULL), NULL);
+            else if (cells[c][0] && !(when_col && write_when(det, at, c, cells[c], &when)))
+                worksheet_write_string(det, at, c, cells[c], NULL);
         }
     }
     lxw_error e = workbook_close(wb);

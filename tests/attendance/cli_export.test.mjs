@@ -146,8 +146,13 @@ test('export writes an XLSX workbook with summary and detail sheets', () => {
                                    { encoding: 'utf8' }).stdout;
     const detail = sheet(2);
     assert.equal((detail.match(/<row /g) || []).length, 3);
-    for (const s of ['Ann', 'Bob, Jr.', 'absent', 'present', '07:55', '10:05'])
+    for (const s of ['Ann', 'Bob, Jr.', 'absent', 'present'])
       assert.ok(detail.includes(`<t>${s}</t>`), `detail sheet has ${s}`);
+    // Times are Excel times (fractions of a day), not text.
+    for (const [hhmm, v] of [['07:55', '0.32986111111'], ['10:05', '0.42013888888']]) {
+      assert.ok(!detail.includes(`<t>${hhmm}</t>`), `${hhmm} is not text`);
+      assert.ok(detail.includes(`<v>${v}`), `detail sheet has ${hhmm} as ${v}`);
+    }
     const summary = sheet(1);
     assert.ok(summary.includes('<t>present_rate</t>'));
     assert.ok(summary.includes('<t>7B</t>'));

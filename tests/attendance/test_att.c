@@ -1281,7 +1281,12 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     assert_non_null(strstr(det, "<t>Maths</t>"));
     assert_non_null(strstr(det, "<t>absent</t>"));
     assert_non_null(strstr(det, "<t>outside</t>"));
-    assert_non_null(strstr(det, "<t>07:55</t>"));
+    /* Days and times are Excel dates and times, not text: 2 March 2026 is
+     * day 46083, 07:55 is 475/1440 of a day (they were strings before). */
+    assert_null(strstr(det, "<t>07:55</t>"));
+    assert_null(strstr(det, "<t>2026-03-02</t>"));
+    assert_non_null(strstr(det, "<v>46083</v>"));
+    assert_non_null(strstr(det, "<v>0.32986111111"));
     /* Ann's 130 minutes on 2 March, as a number. */
     assert_non_null(strstr(det, "<v>130</v>"));
     free(det);
@@ -1296,6 +1301,8 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     snprintf(cmd, sizeof cmd, "unzip -p %s xl/styles.xml", path);
     char *styles = run_capture(cmd);
     assert_non_null(strstr(styles, "formatCode=\"0.00\""));
+    assert_non_null(strstr(styles, "formatCode=\"yyyy-mm-dd\""));
+    assert_non_null(strstr(styles, "formatCode=\"hh:mm\""));
     free(styles);
     unlink(path);
     rmdir(dir);

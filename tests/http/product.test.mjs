@@ -491,6 +491,10 @@ test('exports in Spanish: CSV with a UTF-8 BOM and ";", Spanish headers and valu
     const det = spawnSync('unzip', ['-p', join(dir, 'r.xlsx'), 'xl/worksheets/sheet2.xml'], { encoding: 'utf8' });
     assert.match(det.stdout, /Primera entrada/);
     assert.match(det.stdout, /presente/);
+    // The day is a date cell shown as Spanish readers write it.
+    assert.doesNotMatch(det.stdout, new RegExp(`<t>${today}</t>`));
+    const styles = spawnSync('unzip', ['-p', join(dir, 'r.xlsx'), 'xl/styles.xml'], { encoding: 'utf8' });
+    assert.match(styles.stdout, /formatCode="dd\/mm\/yyyy"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
