@@ -874,6 +874,7 @@ typedef struct {
     bool busy;            /* a step runs on the work queue, or waits to */
     bool suspended;       /* the reader suspended the connection for it */
     bool gave_up;         /* the queue stayed full: the answer ends with an error */
+    bool consent;         /* record consent for the people who have none */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -1008,6 +1009,7 @@ static void import_advance(import_state *s)
     }
     dataset_io io = {.db = db(s->r),
                      .rg = rg(s->r),
+                     .consent = s->consent,
                      .actor = http_actor(s->r),
                      .load = import_load,
                      .release = import_release,
@@ -1018,9 +1020,9 @@ static void import_advance(import_state *s)
     dataset_totals t;
     dataset_totals_get(s->d, &t);
     http_audit(s->r, "face.import", "person", 0,
-               json_pack("{s:i,s:i,s:i,s:i,s:i}", "files", s->files, "accepted", t.accepted,
+               json_pack("{s:i,s:i,s:i,s:i,s:i,s:b}", "files", s->files, "accepted", t.accepted,
                          "persons_created", t.created, "persons_updated", t.updated, "skipped",
-                         t.skipped));
+                         t.skipped, "consent", s->consent));
     import_line(s, json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "done", 1, "files", s->files,
                              "photos", t.photos, "accepted", t.accepted, "persons_created",
                              t.created, "persons_updated", t.updated, "roster_rows", t.rows,
@@ -1126,6 +1128,15 @@ enum MHD_Result http_h_import(http_req *r)
 {
     if (!http_require_all_groups(r, "an import")) return MHD_YES;
     if (!vision_ready(r) || !http_parse_multipart(r)) return MHD_YES;
+    /* "consent": the caller holds the consent of the people imported; it is
+     * recorded (now) for each one who has none. */
+    const http_part *cp = http_part_get(r, "consent");
+    const char *cv = cp && !cp->filename && cp->data ? (const char *)cp->data : "";
+    bool consent = strcmp(cv, "true") == 0 || strcmp(cv, "1") == 0;
+    if (*cv && !consent && strcmp(cv, "false") && strcmp(cv, "0"))
+        return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                  json_pack("{s:s}", "field", "consent"),
+                                  "field 'consent' must be true or false");
     /* The parts hold the photos now; drop the raw body. */
     free(r->body);
     r->body = NULL;
@@ -1136,6 +1147,7 @@ enum MHD_Result http_h_import(http_req *r)
         return http_reply_error(r, 500, "internal", "out of memory");
     }
     s->r = r;
+    s->consent = consent;
     pthread_mutex_init(&s->lock, NULL);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);

@@ -354,8 +354,22 @@ test('dataset import streams one line per file and creates the people it names',
   assert.deepEqual(lines.at(-1), { done: true, files: 5, photos: 5, accepted: 4, persons_created: 2, persons_updated: 0, roster_rows: 0, skipped: 0 });
   const p = await env.manager.get('/api/v1/persons?q=SALLEY');
   assert.equal(p.body.items[0].face_count, 2);
+  assert.equal(p.body.items[0].consent_at, null, 'no consent asked for, none recorded');
   const rec = await env.device.req('POST', '/api/v1/recognize', { body: photo('id/dlib_John_Salley/3.jpg'), type: 'image/jpeg' });
   assert.equal(rec.body.faces[0]?.identity?.external_id, 'SALLEY', JSON.stringify(rec.body));
+  // With the caller's consent, it is recorded for the people imported
+  // (the CLI's --consent; the web import had no way to say so).
+  const bad = multipart([{ name: 'consent', value: 'maybe' }, { name: 'file', filename: 'x/1.jpg', type: 'image/jpeg', data: P01(3) }]);
+  const rb = await env.manager.req('POST', '/api/v1/import', { body: bad.body, type: bad.type });
+  assert.equal(rb.status, 400);
+  assert.equal(rb.body.error.params.field, 'consent');
+  const yes = multipart([{ name: 'consent', value: 'true' }, { name: 'person', value: 'SHIMKUS' },
+    { name: 'file', filename: '1.jpg', type: 'image/jpeg', data: photo('id/dlib_John_Shimkus/1.jpg') }]);
+  const ry = await env.manager.req('POST', '/api/v1/import', { body: yes.body, type: yes.type });
+  assert.equal(ry.status, 200);
+  const shimkus = (await env.manager.get('/api/v1/persons?q=SHIMKUS')).body.items[0];
+  assert.ok(shimkus.consent_at, JSON.stringify(shimkus));
+  assert.ok(Math.abs(Date.parse(shimkus.consent_at) - Date.now()) < 120000, 'recorded now');
 });
 
 // The server's open files that have no name any more and live in its data

@@ -225,6 +225,14 @@ async function walk(page, pages, failures, role = 'admin') {
       const dialog = page.locator('dialog[open]');
       if (!(await dialog.count())) continue; // not a dialog (e.g. a form opening in place)
       await dialog.locator('input, select, textarea').first().waitFor();
+      // Typing starts in the form: focus on the first field, not on the ✕
+      // (it was, and a space typed in "2º ESO" closed the dialog).
+      const focus = await page.evaluate(() => {
+        const a = document.activeElement;
+        const first = document.querySelector('dialog[open] :is(input, select, textarea)');
+        return a === first ? 'first field' : `${a?.tagName} ${a?.getAttribute('aria-label') ?? a?.textContent?.trim() ?? ''}`;
+      });
+      if (focus !== 'first field') failures.push(`${role} ${path}, dialog "${label}": focus on ${focus}, not the first field`);
       await shot(page, `day-360-${slug}-dialog-${i}`);
       for (const p of await phoneProblems(page)) failures.push(`${role} ${path}, dialog "${label}": ${p}`);
       await page.keyboard.press('Escape');

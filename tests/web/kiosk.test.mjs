@@ -136,8 +136,22 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await dash.getByRole('status').filter({ hasText: 'en directo' }).waitFor();
     assert.equal(await dash.getByText(`${PERSON.first} ${PERSON.last}`).count(), 0, 'no event in the feed yet');
 
-    // The kiosk recognizes another photo of the same person.
+    // The kiosk recognizes another photo of the same person. It asks the
+    // tablet to keep its screen on (it did not: a kiosk left at the door
+    // went dark after the tablet's screen timeout).
+    await page.addInitScript(() => {
+      window.__wakeLocks = [];
+      if (navigator.wakeLock) {
+        const ask = navigator.wakeLock.request.bind(navigator.wakeLock);
+        navigator.wakeLock.request = (type) => {
+          window.__wakeLocks.push(type);
+          return ask(type);
+        };
+      }
+    });
     await page.goto(new URL('kiosk', srv.url).href);
+    if (await page.evaluate(() => 'wakeLock' in navigator))
+      await page.waitForFunction(() => window.__wakeLocks.includes('screen'), null, { timeout: 10000 });
     const confirmation = page.getByTestId('kiosk-confirmation');
     await waitOrAlert(page, confirmation.getByText('Entrada', { exact: false }), 60000);
     const text = await confirmation.innerText();
@@ -180,6 +194,12 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
     await page
       .getByTestId('kiosk-network')
       .getByText(/reintentando/)
+      .waitFor({ timeout: 30000 });
+    // The card under the video tells the person that nothing is recorded
+    // now and what to do (it went on saying "Mire a la cámara").
+    await page
+      .getByTestId('kiosk-idle')
+      .getByText('Ahora no se puede registrar la asistencia. Avise en conserjería.')
       .waitFor({ timeout: 30000 });
     await shot(page, 'kiosk-08-retrying');
     await page.unroute('**/api/v1/recognize**', cut);
@@ -383,6 +403,9 @@ test('dataset import: a folder with one sub-folder per person, progress and per-
     await page.goto(new URL('import', srv.url).href);
     await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
     await page.getByText('7 archivos elegidos.').waitFor();
+    // The school holds the families' consent: it is recorded for the people
+    // imported (the page never asked, and none was recorded).
+    await page.getByLabel(/Tengo el consentimiento de estas personas/).check();
     await page.getByRole('button', { name: 'Importar 7 archivos' }).click();
     await waitOrAlert(page, page.getByRole('status').filter({ hasText: 'Fotos aceptadas' }), 120000);
     const summary = await page.getByRole('status').filter({ hasText: 'Fotos aceptadas' }).innerText();
@@ -403,6 +426,7 @@ test('dataset import: a folder with one sub-folder per person, progress and per-
       mj.map((p) => [p.first_name, p.last_name, p.face_count]),
       [['María José', 'Núñez', 2]],
     );
+    assert.ok(mj[0].consent_at, 'consent recorded');
 
     // A roster alone (Spanish Excel: BOM, ';', Spanish header): people and
     // groups without photos; a bad row is named by its line.

@@ -73,8 +73,13 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     await tuesday.getByRole('button', { name: /Añadir franja/ }).click();
     await tuesday.getByLabel('Inicio').fill('15:00');
     await tuesday.getByLabel('Fin').fill('13:30');
-    await tuesday.getByText('La hora de fin debe ser posterior a la de inicio.').waitFor();
-    assert.ok(await page.getByRole('button', { name: 'Guardar' }).isDisabled(), 'cannot save an impossible slot');
+    // An end before the start is a night slot (it ends the next day)...
+    await tuesday.getByText('Fin (día siguiente)').waitFor();
+    assert.ok(!(await page.getByRole('button', { name: 'Guardar' }).isDisabled()), 'a night slot can be saved');
+    // ...and an empty one cannot be saved.
+    await tuesday.getByLabel('Inicio').fill('13:30');
+    await tuesday.getByText('La hora de fin debe ser distinta de la de inicio.').waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Guardar' }).isDisabled(), 'cannot save an empty slot');
     await tuesday.getByLabel('Inicio').fill('09:00');
     await page.getByRole('button', { name: 'Guardar' }).click();
     await page.getByText('Guardado.').waitFor();

@@ -398,9 +398,11 @@ export class ApiClient {
   async importDataset(
     files: { blob: Blob; name: string }[],
     onLine: (line: ImportLine) => void,
-    signal?: AbortSignal,
+    opts: { consent?: boolean; signal?: AbortSignal } = {},
   ): Promise<ImportDone | null> {
+    const { consent = false, signal } = opts;
     const form = new FormData();
+    form.append('consent', consent ? 'true' : 'false');
     for (const f of files) form.append('file', f.blob, f.name);
     const res = await this.raw('POST', '/api/v1/import', {
       body: form,

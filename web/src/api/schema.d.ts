@@ -3942,6 +3942,8 @@ export interface operations {
             content: {
                 "multipart/form-data": {
                     person?: string;
+                    /** @description true: the caller holds these people's consent; it is recorded now for each one who has none */
+                    consent?: boolean;
                     /** Format: binary */
                     file?: string;
                 };

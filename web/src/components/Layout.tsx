@@ -6,6 +6,7 @@ import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
+import { kioskCameras } from '../lib/kiosk';
 import { canOpen, type Area } from '../lib/roles';
 import { useLoad } from '../lib/useLoad';
 import { LanguageSwitch } from './LanguageSwitch';
@@ -132,12 +133,12 @@ export function Layout() {
             <span>{t('kiosk.keep')}</span>
           </label>
           <p className="muted">{t('kiosk.keepHelp')}</p>
-          {keep && cameras.data && cameras.data.items.length > 0 && (
+          {keep && cameras.data && kioskCameras(cameras.data.items).length > 0 && (
             <label className="field">
               <span>{t('kiosk.keepCamera')}</span>
               <select value={keepCamera} onChange={(e) => setKeepCamera(e.target.value)}>
                 <option value="">{t('kiosk.keepNoCamera')}</option>
-                {cameras.data.items.map((c) => (
+                {kioskCameras(cameras.data.items).map((c) => (
                   <option key={c.id} value={String(c.id)}>
                     {c.name}
                   </option>

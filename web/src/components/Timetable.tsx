@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Schedule } from '../api/types';
-import { diffSchedules, slotError, slotsFromSchedules, sortSlots, type Slot } from '../lib/schedule';
+import { diffSchedules, endsNextDay, slotError, slotsFromSchedules, sortSlots, type Slot } from '../lib/schedule';
 import { ErrorMessage, Loading } from './common';
 import styles from './Timetable.module.css';
 
@@ -86,7 +86,10 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
                       <input type="time" value={s.start} disabled={!editable} onChange={(e) => update(s.key, { start: e.target.value })} />
                     </label>
                     <label className="field">
-                      <span>{t('groups.end')}</span>
+                      <span>
+                        {t('groups.end')}
+                        {endsNextDay(s) && <> ({t('groups.nextDay')})</>}
+                      </span>
                       <input type="time" value={s.end} disabled={!editable} onChange={(e) => update(s.key, { end: e.target.value })} />
                     </label>
                     <label className="field">

@@ -105,7 +105,13 @@ export function Modal({ title, open, onClose, children }: { title: string; open:
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
+    if (open && !d.open) {
+      d.showModal();
+      // Typing starts in the form: showModal focuses the first button, the
+      // header's ✕, and a space typed there ("2º ESO") closed the dialog.
+      const first = d.querySelector<HTMLElement>('[autofocus], :is(input, select, textarea):not([type=hidden]):not(:disabled)');
+      first?.focus();
+    }
     if (!open && d.open) d.close();
   }, [open]);
   return (

@@ -128,7 +128,8 @@ const en: Dictionary = {
     online: 'Connected',
     retrying: 'Offline — retrying in {{seconds}} s',
     retryingNow: 'Offline — retrying…',
-    offline: 'Offline',
+    stuckOffline: 'Attendance cannot be recorded right now. Please tell the front desk.',
+    stuckCamera: 'The camera is not working. Use “Check in with code and PIN” or tell the front desk.',
     entry: 'Entry {{time}}',
     exit: 'Exit {{time}}',
     onTime: 'on time',
@@ -253,6 +254,7 @@ const en: Dictionary = {
       'A sub-folder is named with the person\'s code or name. "María José Núñez" gives first name "María José" and last name "Núñez" (the last word is the last name); for two last names write "Núñez García, María José". A roster row for that folder (by code or name) wins.',
     folder: 'Dataset folder',
     rosterFile: 'Roster (CSV, optional)',
+    consent: 'I hold these people’s (or their families’) consent to use their photos; it is recorded today for whoever has none.',
     rosterHelp:
       'Roster: columns code, first name, last name, kind, group, email (header in English or Spanish, ";" or "," separated). Alone, it creates or updates people and groups without photos.',
     start_one: 'Import {{count}} file',
@@ -311,7 +313,8 @@ const en: Dictionary = {
     grace: 'Grace (min)',
     label: 'Label',
     days: { '1': 'Monday', '2': 'Tuesday', '3': 'Wednesday', '4': 'Thursday', '5': 'Friday', '6': 'Saturday', '7': 'Sunday' },
-    badSlot: 'The end time must be after the start time.',
+    badSlot: 'The end time must differ from the start time.',
+    nextDay: 'next day',
     noSlots: 'No classes',
   },
   holidays: {

@@ -127,7 +127,8 @@ const es = {
     online: 'Conectado',
     retrying: 'Sin conexión — reintentando en {{seconds}} s',
     retryingNow: 'Sin conexión — reintentando…',
-    offline: 'Sin conexión',
+    stuckOffline: 'Ahora no se puede registrar la asistencia. Avise en conserjería.',
+    stuckCamera: 'La cámara no funciona. Use «Entrar con código y PIN» o avise en conserjería.',
     entry: 'Entrada {{time}}',
     exit: 'Salida {{time}}',
     onTime: 'a tiempo',
@@ -252,6 +253,7 @@ const es = {
       'La subcarpeta lleva el código o el nombre de la persona. «María José Núñez» da nombre «María José» y apellido «Núñez» (la última palabra es el apellido); para dos apellidos use «Núñez García, María José». Si la lista tiene una fila para esa carpeta (por código o por nombre), manda la fila.',
     folder: 'Carpeta del conjunto',
     rosterFile: 'Lista de personas (CSV, opcional)',
+    consent: 'Tengo el consentimiento de estas personas (o de sus familias) para usar sus fotos; se registra hoy para quien no lo tenga.',
     rosterHelp:
       'Lista: columnas código, nombre, apellidos, tipo, grupo, correo (con cabecera en español o inglés, separadas por «;» o «,»). Sola, crea o actualiza personas y grupos sin fotos.',
     start_one: 'Importar {{count}} archivo',
@@ -311,7 +313,8 @@ const es = {
     grace: 'Margen (min)',
     label: 'Etiqueta',
     days: { '1': 'Lunes', '2': 'Martes', '3': 'Miércoles', '4': 'Jueves', '5': 'Viernes', '6': 'Sábado', '7': 'Domingo' },
-    badSlot: 'La hora de fin debe ser posterior a la de inicio.',
+    badSlot: 'La hora de fin debe ser distinta de la de inicio.',
+    nextDay: 'día siguiente',
     noSlots: 'Sin clases',
   },
   holidays: {

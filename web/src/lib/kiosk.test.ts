@@ -5,7 +5,16 @@ import i18next from 'i18next';
 import es from '../i18n/es';
 import en from '../i18n/en';
 import type { RecognizedFace } from '../api/types';
-import { backoffMs, cameraProblem, confirmationFor, confirmationForCheckin, confirmationsFor, primaryFace } from './kiosk';
+import {
+  backoffMs,
+  cameraProblem,
+  confirmationFor,
+  confirmationForCheckin,
+  confirmationsFor,
+  kioskCameras,
+  kioskStuck,
+  primaryFace,
+} from './kiosk';
 
 const i18n = i18next.createInstance();
 await i18n.init({ resources: { es: { translation: es }, en: { translation: en } }, lng: 'es', interpolation: { escapeValue: false } });
@@ -175,5 +184,28 @@ describe('cameraProblem', () => {
     expect(denied.retry).toBe(false);
     expect(denied.text).toMatch(/no permite usar la cámara/);
     expect(cameraProblem(new Error('odd'), tEs)).toEqual({ text: 'No se puede usar la cámara: odd', retry: true });
+  });
+});
+
+describe('kioskCameras', () => {
+  const cams = [
+    { id: 1, kind: 'browser' },
+    { id: 2, kind: 'mjpeg' },
+    { id: 3, kind: 'rtsp' },
+    { id: 4, kind: 'browser' },
+  ];
+  it('offers kiosk cameras, and keeps the one chosen already', () => {
+    expect(kioskCameras(cams).map((c) => c.id)).toEqual([1, 4]);
+    expect(kioskCameras(cams, 3).map((c) => c.id)).toEqual([1, 3, 4]);
+  });
+});
+
+describe('kioskStuck', () => {
+  const t = (k: string) => k;
+  it('tells the person what to do when nothing can be recorded', () => {
+    expect(kioskStuck(true, true, t)).toBeNull();
+    expect(kioskStuck(false, true, t)).toBe('kiosk.stuckOffline');
+    expect(kioskStuck(false, false, t)).toBe('kiosk.stuckOffline');
+    expect(kioskStuck(true, false, t)).toBe('kiosk.stuckCamera');
   });
 });

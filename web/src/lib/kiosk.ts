@@ -135,6 +135,22 @@ export function backoffMs(failures: number): number {
   return Math.min(10000, 1000 * 2 ** (failures - 1));
 }
 
+/** The cameras a kiosk may record its entries under: kiosk (browser)
+ * cameras, and the one chosen already (an ESP32 or an IP camera records its
+ * own frames; a tablet's entries put under it would say that camera saw them). */
+export function kioskCameras<C extends { id: number; kind: string }>(all: C[], chosen?: number): C[] {
+  return all.filter((c) => c.kind === 'browser' || c.id === chosen);
+}
+
+/** The idle card's words when nothing can be recorded now (null when the
+ * kiosk is working): the person in front of it is told what to do, not to
+ * look at a camera that records nothing. */
+export function kioskStuck(online: boolean, cameraWorks: boolean, t: (k: string) => string): string | null {
+  if (!online) return t('kiosk.stuckOffline');
+  if (!cameraWorks) return t('kiosk.stuckCamera');
+  return null;
+}
+
 /** How often the kiosk asks for its camera again while it has none. */
 export const CAMERA_RETRY_MS = 5000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../api/types';
-import { diffSchedules, slotError, slotsFromSchedules } from './schedule';
+import { diffSchedules, endsNextDay, slotError, slotsFromSchedules } from './schedule';
 
 const saved: Schedule[] = [
   { id: 1, group_id: 3, person_id: null, day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5, label: 'Mañana' },
@@ -9,14 +9,35 @@ const saved: Schedule[] = [
 ];
 
 describe('slotError', () => {
-  it('accepts a normal slot and rejects reversed, malformed or out-of-range ones', () => {
+  it('accepts a normal slot and rejects empty, malformed or out-of-range ones', () => {
     expect(slotError({ day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5 })).toBeNull();
-    expect(slotError({ day_of_week: 1, start: '14:00', end: '08:00', grace_min: 5 })).not.toBeNull();
     expect(slotError({ day_of_week: 1, start: '08:00', end: '08:00', grace_min: 5 })).not.toBeNull();
     expect(slotError({ day_of_week: 1, start: '8:00', end: '14:00', grace_min: 5 })).not.toBeNull();
     expect(slotError({ day_of_week: 1, start: '08:00', end: '24:00', grace_min: 5 })).not.toBeNull();
     expect(slotError({ day_of_week: 8, start: '08:00', end: '14:00', grace_min: 5 })).not.toBeNull();
     expect(slotError({ day_of_week: 1, start: '08:00', end: '14:00', grace_min: -1 })).not.toBeNull();
+  });
+});
+
+describe('night slots', () => {
+  // The server accepts them (a night school, a shift) and writes a slot
+  // ending at midnight as 24:00; the editor refused both and, once one was
+  // saved, every other slot of the group could no longer be saved.
+  it('a slot whose end is before its start ends the next day', () => {
+    expect(slotError({ day_of_week: 1, start: '22:00', end: '01:00', grace_min: 5 })).toBeNull();
+    expect(endsNextDay({ start: '22:00', end: '01:00' })).toBe(true);
+    expect(endsNextDay({ start: '18:00', end: '00:00' })).toBe(true);
+    expect(endsNextDay({ start: '08:00', end: '14:00' })).toBe(false);
+  });
+  it('a slot saved as ending at 24:00 is edited as 00:00 and not rewritten unchanged', () => {
+    const night: Schedule[] = [
+      { id: 7, group_id: 3, person_id: null, day_of_week: 1, start: '18:00', end: '24:00', grace_min: 5, label: '' },
+      { id: 8, group_id: 3, person_id: null, day_of_week: 2, start: '22:00', end: '01:00', grace_min: 5, label: '' },
+    ];
+    const slots = slotsFromSchedules(night);
+    expect(slots.map((s) => s.end)).toEqual(['00:00', '01:00']);
+    expect(slots.every((s) => slotError(s) === null)).toBe(true);
+    expect(diffSchedules(night, slots, { group_id: 3, person_id: null })).toEqual({ create: [], update: [], remove: [] });
   });
 });
 

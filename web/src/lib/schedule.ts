@@ -22,10 +22,22 @@ export function minutesOf(hhmm: string): number {
   return h * 60 + m;
 }
 
+/** The server writes a slot that ends at midnight as "24:00"; a time input
+ * holds "00:00" (the same instant: the end of the day). */
+export function endForInput(end: string): string {
+  return end === '24:00' ? '00:00' : end;
+}
+
+/** A slot whose end is not after its start ends the next day (a night
+ * class 22:00-01:00, or one that ends at midnight, 18:00-00:00). */
+export function endsNextDay(s: Pick<Slot, 'start' | 'end'>): boolean {
+  return HHMM.test(s.start) && HHMM.test(s.end) && minutesOf(s.end) < minutesOf(s.start);
+}
+
 /** Error key (i18n) when the slot is not valid, else null. */
 export function slotError(s: Pick<Slot, 'start' | 'end' | 'grace_min' | 'day_of_week'>): string | null {
   if (!HHMM.test(s.start) || !HHMM.test(s.end)) return 'groups.badSlot';
-  if (minutesOf(s.end) <= minutesOf(s.start)) return 'groups.badSlot';
+  if (minutesOf(s.end) === minutesOf(s.start)) return 'groups.badSlot';
   if (!Number.isInteger(s.day_of_week) || s.day_of_week < 1 || s.day_of_week > 7) return 'groups.badSlot';
   if (!Number.isFinite(s.grace_min) || s.grace_min < 0) return 'groups.badSlot';
   return null;
@@ -42,7 +54,7 @@ export function slotsFromSchedules(list: Schedule[]): Slot[] {
       key: `s${s.id}`,
       day_of_week: s.day_of_week,
       start: s.start,
-      end: s.end,
+      end: endForInput(s.end),
       grace_min: s.grace_min,
       label: s.label ?? '',
     })),
@@ -73,8 +85,9 @@ export function diffSchedules(
     }
     kept.add(old.id);
     const patch: Partial<ScheduleInput> = {};
+    const was = { ...old, end: endForInput(old.end) };
     for (const k of Object.keys(fields) as (keyof typeof fields)[]) {
-      if (old[k] !== fields[k]) (patch as Record<string, unknown>)[k] = fields[k];
+      if (was[k] !== fields[k]) (patch as Record<string, unknown>)[k] = fields[k];
     }
     if (Object.keys(patch).length) out.update.push({ id: old.id, patch });
   }

@@ -25,6 +25,8 @@ export function ImportPage() {
   const [done, setDone] = useState<ImportDone | null>(null);
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<Error | null>(null);
+  // Consent to use the photos, recorded (today) for each person who has none.
+  const [consent, setConsent] = useState(false);
 
   // React does not know the non-standard directory attributes.
   useEffect(() => {
@@ -50,7 +52,7 @@ export function ImportPage() {
     try {
       const files = picked.map((p) => ({ blob: sendsBytes(p.path) ? p.file : new Blob([]), name: p.path }));
       if (roster) files.push({ blob: roster, name: roster.name });
-      const summary = await api.importDataset(files, (l) => setLines((old) => [...old, l]));
+      const summary = await api.importDataset(files, (l) => setLines((old) => [...old, l]), { consent });
       setDone(summary);
     } catch (e) {
       setError(e as Error);
@@ -94,6 +96,10 @@ export function ImportPage() {
           )}
         </div>
         <p className="muted">{t('import.rosterHelp')}</p>
+        <label className="field check">
+          <input type="checkbox" checked={consent} onChange={(e) => setConsent(e.target.checked)} disabled={running} />
+          <span>{t('import.consent')}</span>
+        </label>
         {count > 0 && <p className="muted">{t('import.picked', { count })}</p>}
         {plan && (
           <label className="field">

@@ -19,7 +19,16 @@ import type { EventType, RecognizeResponse } from '../api/types';
 import { KIOSK_KEY_OWNED_STORAGE, useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { useLoad } from '../lib/useLoad';
-import { backoffMs, CAMERA_RETRY_MS, cameraProblem, confirmationForCheckin, confirmationsFor, type Confirmation } from '../lib/kiosk';
+import {
+  backoffMs,
+  CAMERA_RETRY_MS,
+  cameraProblem,
+  confirmationForCheckin,
+  confirmationsFor,
+  kioskCameras,
+  kioskStuck,
+  type Confirmation,
+} from '../lib/kiosk';
 import { formatLongDate, formatTime } from '../lib/format';
 import { ErrorMessage, Modal, useErrorText } from '../components/common';
 import { lumaFromRgba, PresenceGate } from '../lib/presence';
@@ -89,6 +98,31 @@ export function KioskPage() {
         ? cameras.data?.items.find((c) => c.id === cameraId)?.direction
         : 'both'
       : (keyCamera?.direction ?? 'both');
+
+  // A tablet left at the door keeps its screen on while the kiosk is open
+  // (Screen Wake Lock; asked again whenever the page is shown again, since
+  // the browser lets go of it while the page is hidden).
+  useEffect(() => {
+    let lock: WakeLockSentinel | null = null;
+    let gone = false;
+    const ask = () => {
+      if (document.visibilityState !== 'visible' || !('wakeLock' in navigator)) return;
+      navigator.wakeLock
+        .request('screen')
+        .then((l) => {
+          if (gone) void l.release();
+          else lock = l;
+        })
+        .catch(() => undefined);
+    };
+    ask();
+    document.addEventListener('visibilitychange', ask);
+    return () => {
+      gone = true;
+      document.removeEventListener('visibilitychange', ask);
+      void lock?.release();
+    };
+  }, []);
 
   // Translation and zone change rarely; the loop reads them through refs.
   const tRef = useRef(t);
@@ -281,6 +315,7 @@ export function KioskPage() {
 
   const current = shown.filter((x) => x.until > now).slice(-MAX_CARDS);
   const chosenKind = kind && kind.until > now ? kind.kind : null;
+  const stuck = kioskStuck(net === 'online', !camError, t);
 
   function checkedIn(c: Confirmation) {
     setShown((prev) => showCards(prev, [c], Date.now()));
@@ -312,15 +347,9 @@ export function KioskPage() {
         </div>
         <div className={styles.controls}>
           <span className={`${styles.net} ${styles[net]}`} role="status" aria-live="polite" data-testid="kiosk-network">
-            {net === 'online'
-              ? t('kiosk.online')
-              : net === 'retrying'
-                ? retryIn > 0
-                  ? t('kiosk.retrying', { seconds: retryIn })
-                  : t('kiosk.retryingNow')
-                : t('kiosk.offline')}
+            {net === 'online' ? t('kiosk.online') : retryIn > 0 ? t('kiosk.retrying', { seconds: retryIn }) : t('kiosk.retryingNow')}
           </span>
-          {cameras.data && cameras.data.items.length > 0 && (
+          {cameras.data && kioskCameras(cameras.data.items, cameraId).length > 0 && (
             <select
               className={styles.cameraSelect}
               value={cameraId ?? ''}
@@ -328,7 +357,7 @@ export function KioskPage() {
               onChange={(e) => setParams(e.target.value ? { camera: e.target.value } : {}, { replace: true })}
             >
               <option value="">{t('kiosk.noCamera')}</option>
-              {cameras.data.items.map((c) => (
+              {kioskCameras(cameras.data.items, cameraId).map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
                 </option>
@@ -412,8 +441,10 @@ export function KioskPage() {
               </article>
             ))
           ) : (
-            <div className={`${styles.confirm} ${styles.idle}`}>
-              <p className={styles.hint}>{chosenKind ? `${t(`attendance.types.${chosenKind}`)} — ${t('kiosk.hint')}` : t('kiosk.hint')}</p>
+            <div className={`${styles.confirm} ${stuck ? styles.warn : styles.idle}`} data-testid="kiosk-idle">
+              <p className={styles.hint}>
+                {stuck ?? (chosenKind ? `${t(`attendance.types.${chosenKind}`)} — ${t('kiosk.hint')}` : t('kiosk.hint'))}
+              </p>
             </div>
           )}
         </section>
