@@ -878,33 +878,69 @@ enum MHD_Result http_h_holidays_list(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
 }
 
+/* A holiday, or a range of them (Christmas, summer: "to" the last day,
+ * inclusive), one row a day, in one transaction. */
+#define HOLIDAY_RANGE_MAX 366 /* days after the first */
+
 enum MHD_Result http_h_holidays_create(http_req *r)
 {
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
-    const char *date, *name;
-    int y, m, d;
+    const char *date, *name, *to = "";
+    bool has_to = false;
+    int64_t first, last;
     enum MHD_Result res = MHD_YES;
     if (!http_require_all_groups(r, "a holiday") ||
         !http_field_str(r, b, "date", true, 10, &date, NULL) ||
+        !http_field_str(r, b, "to", false, 10, &to, &has_to) ||
         !http_field_str(r, b, "name", true, 127, &name, NULL))
         goto out;
-    if (strlen(date) != 10 || !http_parse_date(date, &y, &m, &d)) {
-        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                               "field 'date' must be a date YYYY-MM-DD");
+    if (strlen(date) != 10 || att_parse_day(date, &first) != 0) {
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                 json_pack("{s:s}", "field", "date"),
+                                 "field 'date' must be a date YYYY-MM-DD");
+        goto out;
+    }
+    last = first;
+    if (has_to && *to && (strlen(to) != 10 || att_parse_day(to, &last) != 0)) {
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                 json_pack("{s:s}", "field", "to"),
+                                 "field 'to' must be a date YYYY-MM-DD");
+        goto out;
+    }
+    if (last < first || last - first > HOLIDAY_RANGE_MAX) {
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                 json_pack("{s:s,s:i}", "field", "to", "max", HOLIDAY_RANGE_MAX),
+                                 "field 'to' must be a day from 'date' to %d days after it",
+                                 HOLIDAY_RANGE_MAX);
         goto out;
     }
     rc_error err;
-    rc_status st = store_holiday_set(db(r), date, name, &err);
+    rc_status st = store_tx_begin(db(r), 0, &err);
+    if (st == RC_OK) {
+        char day[11];
+        for (int64_t d = first; st == RC_OK && d <= last; d++) {
+            att_day_string(d, day);
+            st = store_holiday_set(db(r), day, name, &err);
+        }
+        st = store_tx_end(db(r), st, &err);
+    }
     if (st != RC_OK) {
         res = http_reply_rc(r, st, &err);
         goto out;
     }
+    char last_day[11];
+    att_day_string(last, last_day);
     store_holiday h;
     http_copy(h.day, sizeof h.day, date);
     http_copy(h.name, sizeof h.name, name);
-    http_audit(r, "holiday.set", "holiday", 0, json_pack("{s:s}", "date", date));
-    res = http_reply_json(r, MHD_HTTP_CREATED, holiday_json(&h));
+    int days = (int)(last - first + 1);
+    http_audit(r, "holiday.set", "holiday", 0,
+               json_pack("{s:s,s:s,s:i}", "date", date, "to", last_day, "days", days));
+    json_t *j = holiday_json(&h);
+    json_object_set_new(j, "to", json_string(last_day));
+    json_object_set_new(j, "days", json_integer(days));
+    res = http_reply_json(r, MHD_HTTP_CREATED, j);
 out:
     json_decref(b);
     return res;

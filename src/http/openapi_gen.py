@@ -190,7 +190,8 @@ schemas = {
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
      "grace_min": INT, "label": STR}, nullable=("group_id", "person_id")),
  "Holiday": obj({"id": INT, "date": DATE, "name": STR}, ["id", "date", "name"]),
- "HolidayWrite": obj({"date": DATE, "name": STR}, ["date", "name"]),
+ "HolidayWrite": obj({"date": DATE, "to": dict(DATE, description="the last day of a range of holidays (Christmas, summer), at most 366 days after date; each day is a holiday"), "name": STR}, ["date", "name"]),
+ "HolidayCreated": obj({"id": INT, "date": DATE, "name": STR, "to": DATE, "days": INT}, ["id", "date", "name", "to", "days"]),
  "CameraStatus": obj({"state": dict({"type": STR}, description="connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models)"),
      "fps_in": NUM, "fps_processed": NUM, "frames": INT, "processed": INT, "drops": INT, "skipped": INT,
      "partial": INT, "connects": INT, "failures": INT, "next_retry_ms": INT, "width": INT, "height": INT,
@@ -461,7 +462,7 @@ opid(op("/api/v1/schedules", "post", "create a schedule", [A, M], ok("Schedule",
 opid(op("/api/v1/schedules/{id}", "patch", "change a schedule", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
 opid(op("/api/v1/schedules/{id}", "delete", "delete a schedule", [A, M], NOC, params=[pid()], tag="groups"), "deleteSchedule")
 opid(op("/api/v1/holidays", "get", "list holidays", [A, M], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
-opid(op("/api/v1/holidays", "post", "add a holiday", [A, M], ok("Holiday", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")
+opid(op("/api/v1/holidays", "post", "add a holiday, or one a day from date to `to` (an existing day's name is replaced), in one transaction; answers the first day with `to` and the number of days", [A, M], ok("HolidayCreated", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")
 opid(op("/api/v1/holidays/{id}", "delete", "delete a holiday", [A, M], NOC, params=[pid()], tag="groups"), "deleteHoliday")
 opid(op("/api/v1/cameras", "get", "list cameras", [A, M], ok("CameraList"), params=PAGE, tag="cameras"), "listCameras")
 opid(op("/api/v1/cameras", "post", "add a camera", [A], ok("Camera", "201", "created"), jbody("CameraWrite"), tag="cameras"), "createCamera")

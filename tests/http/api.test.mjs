@@ -332,7 +332,7 @@ test('schedules use ISO weekdays and HH:MM clock times', async () => {
 test('holidays: id is the date, YYYYMMDD', async () => {
   let r = await env.manager.post('/api/v1/holidays', { date: '2026-12-25', name: 'Christmas' });
   assert.equal(r.status, 201);
-  assert.deepEqual(r.body, { id: 20261225, date: '2026-12-25', name: 'Christmas' });
+  assert.deepEqual(r.body, { id: 20261225, date: '2026-12-25', name: 'Christmas', to: '2026-12-25', days: 1 });
   for (const bad of [{ date: '2026-02-30', name: 'x' }, { date: '25/12/2026', name: 'x' }, { date: '2026-12-26' }])
     assert.equal((await env.manager.post('/api/v1/holidays', bad)).status, 400, JSON.stringify(bad));
   r = await env.manager.get('/api/v1/holidays');
@@ -340,6 +340,21 @@ test('holidays: id is the date, YYYYMMDD', async () => {
   assert.equal((await env.manager.del('/api/v1/holidays/20261225')).status, 204);
   assert.equal((await env.manager.del('/api/v1/holidays/20261225')).status, 404);
   assert.equal((await env.manager.del('/api/v1/holidays/20261399')).status, 404);
+  // A range is one holiday a day, the last day included, across a year's
+  // end (before, Christmas and summer took one form per day).
+  r = await env.manager.post('/api/v1/holidays', { date: '2026-12-23', to: '2027-01-07', name: 'Navidad' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual(r.body, { id: 20261223, date: '2026-12-23', name: 'Navidad', to: '2027-01-07', days: 16 });
+  const xmas = (await env.manager.get('/api/v1/holidays?limit=500')).body.items.filter((h) => h.name === 'Navidad');
+  assert.equal(xmas.length, 16);
+  assert.ok(xmas.some((h) => h.date === '2026-12-31') && xmas.some((h) => h.date === '2027-01-07'));
+  for (const bad of [{ date: '2027-01-07', to: '2026-12-23', name: 'x' }, { date: '2026-06-20', to: '2027-09-01', name: 'x' },
+    { date: '2026-06-20', to: '2026-13-01', name: 'x' }]) {
+    const res = await env.manager.post('/api/v1/holidays', bad);
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.equal(res.body.error.params.field, 'to');
+  }
+  for (const h of xmas) assert.equal((await env.manager.del(`/api/v1/holidays/${h.id}`)).status, 204);
 });
 
 test('cameras: create, list (manager too), get, patch, delete', async () => {

@@ -143,6 +143,13 @@ test('groups: create a group, edit its weekly timetable, add a member, add a hol
     assert.deepEqual(await holidayNames(), ['Inmaculada Concepción']);
     assert.equal(questions.length, 2);
     for (const q of questions) assert.match(q, /Navidad/);
+    // Christmas in one go: a range, one holiday a day, the last included.
+    await page.getByLabel('Fecha').fill('2026-12-23');
+    await page.getByLabel('Hasta').fill('2027-01-07');
+    await page.getByLabel('Nombre').fill('Vacaciones de Navidad');
+    await page.getByRole('button', { name: 'Añadir festivo' }).click();
+    await page.getByRole('row').filter({ hasText: 'Vacaciones de Navidad' }).first().waitFor();
+    assert.equal((await holidayNames()).filter((n) => n === 'Vacaciones de Navidad').length, 16);
   } finally {
     await browser.close();
   }

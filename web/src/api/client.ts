@@ -471,7 +471,7 @@ export class ApiClient {
   holidays(): Promise<Page<Holiday>> {
     return this.get('/api/v1/holidays', { limit: 500 });
   }
-  createHoliday(h: { date: string; name: string }): Promise<Holiday> {
+  createHoliday(h: { date: string; to?: string; name: string }): Promise<Holiday & { to: string; days: number }> {
     return this.post('/api/v1/holidays', h);
   }
   deleteHoliday(id: number): Promise<void> {

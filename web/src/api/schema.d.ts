@@ -851,7 +851,7 @@ export interface paths {
         /** list holidays */
         get: operations["listHolidays"];
         put?: never;
-        /** add a holiday */
+        /** add a holiday, or one a day from date to `to` (an existing day's name is replaced), in one transaction; answers the first day with `to` and the number of days */
         post: operations["createHoliday"];
         delete?: never;
         options?: never;
@@ -1683,7 +1683,21 @@ export interface components {
         HolidayWrite: {
             /** Format: date */
             date: string;
+            /**
+             * Format: date
+             * @description the last day of a range of holidays (Christmas, summer), at most 366 days after date; each day is a holiday
+             */
+            to?: string;
             name: string;
+        };
+        HolidayCreated: {
+            id: number;
+            /** Format: date */
+            date: string;
+            name: string;
+            /** Format: date */
+            to: string;
+            days: number;
         };
         CameraStatus: {
             /** @description connecting, streaming, backoff, disabled, error, ended; external (browser cameras post to /recognize); not_running (no models) */
@@ -4447,7 +4461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Holiday"];
+                    "application/json": components["schemas"]["HolidayCreated"];
                 };
             };
             /** @description error */

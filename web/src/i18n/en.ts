@@ -318,6 +318,8 @@ const en: Dictionary = {
     noSlots: 'No classes',
   },
   holidays: {
+    from: 'Date (or from)',
+    to: 'To (optional, included)',
     limited: 'Holidays apply to every group: an administrator adds or removes them.',
     title: 'Holidays',
     new: 'Add holiday',

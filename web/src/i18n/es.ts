@@ -318,6 +318,8 @@ const es = {
     noSlots: 'Sin clases',
   },
   holidays: {
+    from: 'Fecha (o desde)',
+    to: 'Hasta (opcional, incluido)',
     limited: 'Los festivos valen para todos los grupos: los añade o quita un administrador.',
     title: 'Festivos',
     new: 'Añadir festivo',

@@ -1,4 +1,5 @@
-// Holidays: days without classes (nobody is marked absent or late). A
+// Holidays: days without classes (nobody is marked absent or late), one day
+// or a range of them (Christmas, summer: one holiday a day). A
 // holiday concerns every group, so a manager limited to groups reads the list
 // and is told who adds them, instead of forms the server always refuses.
 import { useState, type FormEvent } from 'react';
@@ -19,13 +20,16 @@ export function HolidaysPage() {
   const limited = limitedToGroups(user);
   const list = useLoad(() => api.holidays(), []);
   const [date, setDate] = useState('');
+  // The last day of a range (Christmas, summer); empty for one day.
+  const [to, setTo] = useState('');
   const [name, setName] = useState('');
   const action = useAction(list.reload);
 
   async function add(e: FormEvent) {
     e.preventDefault();
-    if (!(await action.run(() => api.createHoliday({ date, name: name.trim() })))) return;
+    if (!(await action.run(() => api.createHoliday({ date, ...(to ? { to } : {}), name: name.trim() })))) return;
     setDate('');
+    setTo('');
     setName('');
   }
 
@@ -37,8 +41,12 @@ export function HolidaysPage() {
       {!limited && (
         <form className="card filters" onSubmit={add}>
           <label className="field">
-            <span>{t('common.date')}</span>
+            <span>{t('holidays.from')}</span>
             <input type="date" required value={date} onChange={(e) => setDate(e.target.value)} />
+          </label>
+          <label className="field">
+            <span>{t('holidays.to')}</span>
+            <input type="date" min={date || undefined} value={to} onChange={(e) => setTo(e.target.value)} />
           </label>
           <label className="field">
             <span>{t('common.name')}</span>
