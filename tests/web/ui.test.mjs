@@ -423,3 +423,28 @@ test('a member cannot open administration pages; the API agrees', async () => {
     await browser.close();
   }
 });
+
+test('the keyboard on a phone: Escape closes the menu, a page names the tab and takes the focus', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, ADMIN);
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    assert.equal(await page.title(), 'Panel · Rollcall', 'the tab says which page (it was "Rollcall" everywhere)');
+    const menu = page.getByRole('button', { name: 'Menú' });
+    await menu.focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+    await page.keyboard.press('Escape');
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false', 'Escape closes the menu');
+    assert.ok(await menu.evaluate((b) => b === document.activeElement), 'and gives the focus back to its button');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'Grupos' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Grupos', level: 1 }).waitFor();
+    assert.equal(await page.title(), 'Grupos y horarios · Rollcall');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main', 'the new page has the focus, not <body>');
+  } finally {
+    await browser.close();
+  }
+});

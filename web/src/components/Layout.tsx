@@ -1,7 +1,7 @@
 // The frame around every page except login and kiosk: a navigation bar whose
 // links depend on the user's role, the language switch and logout. On narrow
 // screens (a tablet held upright) the navigation folds behind a menu button.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
@@ -44,6 +44,33 @@ export function Layout() {
   const location = useLocation();
   const items = ITEMS.filter((i) => canOpen(user?.role, i.area));
   const navigate = useNavigate();
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const mainRef = useRef<HTMLElement>(null);
+  // The page's section names the tab ("Personas · Rollcall"), and after a
+  // move within the app the focus goes to the page (a screen reader says
+  // where it is; it stayed on <body> before).
+  const section = ITEMS.find((i) => location.pathname === i.to || location.pathname.startsWith(`${i.to}/`));
+  const sectionTitle = section ? t(section.label) : '';
+  useEffect(() => {
+    document.title = sectionTitle ? `${sectionTitle} · ${t('app.name')}` : t('app.name');
+  }, [sectionTitle, t]);
+  const firstPath = useRef(location.pathname);
+  useEffect(() => {
+    if (location.pathname === firstPath.current) return;
+    firstPath.current = '';
+    mainRef.current?.focus();
+  }, [location.pathname]);
+  // Escape closes the phone menu and gives the focus back to its button.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      menuButton.current?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [open]);
   // The kiosk is not a page to browse to: starting it says what it takes to
   // leave (the kiosk PIN or an administrator's password).
   const [askKiosk, setAskKiosk] = useState(false);
@@ -83,6 +110,7 @@ export function Layout() {
       </a>
       <header className={styles.top}>
         <button
+          ref={menuButton}
           type="button"
           className={`btn ghost ${styles.menuButton}`}
           aria-expanded={open}
@@ -157,7 +185,7 @@ export function Layout() {
           </div>
         </div>
       </Modal>
-      <main id="main" className={styles.main} key={location.pathname.split('/')[1]}>
+      <main id="main" ref={mainRef} tabIndex={-1} className={styles.main} key={location.pathname.split('/')[1]}>
         <Outlet />
       </main>
     </div>

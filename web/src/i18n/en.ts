@@ -351,7 +351,7 @@ const en: Dictionary = {
     events: 'Events',
     summary: 'Summary per person',
     absentView: 'Absent that day',
-    present: 'Days present',
+    present: 'Classes attended',
     absent: 'Absences',
     firstEntry: 'First entry',
     lastExit: 'Last exit',

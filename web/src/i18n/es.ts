@@ -352,7 +352,7 @@ const es = {
     events: 'Eventos',
     summary: 'Resumen por persona',
     absentView: 'Ausentes del día',
-    present: 'Días presente',
+    present: 'Clases asistidas',
     absent: 'Ausencias',
     firstEntry: 'Primera entrada',
     lastExit: 'Última salida',
