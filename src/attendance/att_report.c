@@ -146,8 +146,10 @@ static bool judge_day(att_row *r, int grace_min, const stay *st, size_t ns, int6
     int64_t S = r->start_ms, E = r->end_ms, grace = (int64_t)grace_min * 60000;
     int64_t first = 0;
     bool covered = false;
+    /* In at the start: a stay begun by then and ended after it; one with no
+     * exit yet only once the start has come (whether they stay is not known). */
     for (size_t i = 0; i < ns && !first; i++)
-        if (st[i].in_ms <= S && (!st[i].out_ms || st[i].out_ms > S)) {
+        if (st[i].in_ms <= S && (st[i].out_ms ? st[i].out_ms > S : S <= now_ms)) {
             first = st[i].in_ms; /* already in at the start */
             covered = true;
         }

@@ -1565,7 +1565,7 @@ static void each_group_counts_its_own_slots(void **state)
 /* ---- presence by day: one kiosk at the door -------------------------------- */
 
 typedef struct {
-    int64_t maths, lengua; /* 1º ESO A, Monday: 08:30-11:15 and 11:45-14:30, grace 5 */
+    int64_t group, maths, lengua; /* 1º ESO A, Monday: 08:30-11:15 and 11:45-14:30, grace 5 */
     int64_t p[4];
 } door_day;
 
@@ -1585,6 +1585,7 @@ static void door_day_setup(fx *f, door_day *d)
         .group_id = g.id, .dow = 1, .start_min = 705, .end_min = 870, .grace_min = 5};
     snprintf(l.label, sizeof l.label, "Lengua");
     OK(store_schedule_create(f->s, &l, &e_));
+    d->group = g.id;
     d->maths = m.id;
     d->lengua = l.id;
     const char *names[4] = {"Dani", "Elena", "Fran", "Gema"};
@@ -1711,6 +1712,26 @@ static void door_day_counts_the_time_in(void **state)
     door_report(f, at(f, 2026, 3, 2, 12, 5, 0), &rep);
     assert_string_equal(row_of(&rep, d.p[0], d.lengua)->status, "present");
     assert_int_equal(row_of(&rep, d.p[3], d.lengua)->on_site_ms, 5 * 60000LL);
+    att_report_free(&rep);
+
+    /* Hugo came in at 08:20 and has not gone out: at 10:00 Lengua is still
+     * to come (whether he stays is not known yet); at 11:50 he is in it. */
+    int64_t hugo = person(f->s, "D4", "Hugo");
+    OK(store_group_join(f->s, d.group, hugo, 1767225600000LL, &e_));
+    see(f, hugo, f->cam_in, at(f, 2026, 3, 2, 8, 20, 0), 0.9);
+    door_report(f, at(f, 2026, 3, 2, 10, 0, 0), &rep);
+    ROW_IS(&rep, hugo, d.maths, "present", 0, 0, 90);
+    ROW_IS(&rep, hugo, d.lengua, "pending", 0, 0, 0);
+    assert_int_equal(summary_of(&rep, hugo)->on_site_ms, 100 * 60000LL); /* 08:20 to now */
+    att_report_free(&rep);
+    door_report(f, at(f, 2026, 3, 2, 11, 50, 0), &rep);
+    ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 5);
+    att_report_free(&rep);
+    /* The day over with no exit: he counts as in up to the end of the last slot. */
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 165);
+    assert_int_equal(summary_of(&rep, hugo)->on_site_ms, 370 * 60000LL); /* 08:20-14:30 */
+    assert_int_equal(row_of(&rep, hugo, d.lengua)->last_exit_ms, 0);
     att_report_free(&rep);
 }
 
