@@ -565,6 +565,10 @@ const en: Dictionary = {
       registration: 'Public page /register: sign-ups wait for the approval of a manager of the group.',
     },
     startDayHelp: 'No absences before this day. Empty: each person counts from the day they were added.',
+    presenceMode: 'How presence is counted',
+    presenceModes: { day: 'By day: a camera or kiosk at the door', slot: 'By slot: a camera in each classroom' },
+    presenceHelp:
+      'By day, someone who came in and has not left yet is present in the later slots; by slot, each slot needs an entry of its own.',
   },
   selfCheckin: {
     title: 'Check in',
