@@ -22,10 +22,12 @@
  *     after the entry is the exit, and a later one moves the exit (the last
  *     one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
- *     before end − grace is "early_leave", else "on_time". Absent is computed
- *     by reports: a slot whose start + grace has passed with no entry (so
- *     during the day too; a later entry turns it into "late"), never on
- *     holidays, never before the person's counting start (see reports).
+ *     before end − grace is "early_leave", else "on_time" (the event's own
+ *     status, judged against its slot). Presence in a slot (att_presence)
+ *     and absence are computed by reports: absent is a slot whose start +
+ *     grace has passed without the person present in it (so during the day
+ *     too; a later entry turns it into "late"), never on holidays, never
+ *     before the person's counting start (see reports).
  *
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
@@ -254,8 +256,8 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
  * the latest of the institution's start (att_start_day), the local day the
  * person was added and, for a group's slot, the day they joined that group;
  * and it counts only before the local day they were archived. Outside that
- * window a slot without an entry makes no row at all (no absence, no
- * "pending"); one with an entry still counts as attended. Archived people
+ * window a slot the person was not present in makes no row at all (no absence, no
+ * "pending"); one they were present in still counts as attended. Archived people
  * stay in reports for the days before their archive day. Holidays have no
  * slots; days without slots have no rows. */
 typedef struct {
