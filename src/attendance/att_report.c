@@ -100,10 +100,11 @@ static void fill_times(att_row *r, store_event *const *ev, size_t n)
 }
 
 /* One stay on site in "day" mode: from an entry to the next exit of the
- * same local day; out_ms 0 while there is none (still in, or the exit was
+ * same local day; exit NULL while there is none (still in, or the exit was
  * not seen). */
 typedef struct {
-    int64_t in_ms, out_ms;
+    int64_t in_ms, out_ms; /* out_ms 0: no exit */
+    const store_event *entry, *exit;
 } stay;
 
 /* The stays of local day `day` from the person's events (in time order;
@@ -118,10 +119,11 @@ static size_t day_stays(const store_event *ev, const int64_t *evday, size_t nev,
         if (evday[i] != day) continue;
         bool entry = !strcmp(ev[i].kind, "entry");
         if (entry && !in) {
-            st[n++] = (stay){.in_ms = ev[i].ts_ms};
+            st[n++] = (stay){.in_ms = ev[i].ts_ms, .entry = &ev[i]};
             in = true;
         } else if (!entry && in) {
             st[n - 1].out_ms = ev[i].ts_ms;
+            st[n - 1].exit = &ev[i];
             in = false;
         }
     }
@@ -136,41 +138,69 @@ static int64_t stay_end(const stay *s, int64_t open_end)
     return end > s->in_ms ? end : s->in_ms;
 }
 
-/* Judge row r (start_ms, end_ms set) in "day" mode from the day's stays and
- * the first entry made for the slot itself (0: none): present, late, early
- * leave, first entry, last exit and time on site. Returns whether the person
- * was present. */
-static bool judge_day(att_row *r, int grace_min, const stay *st, size_t ns, int64_t own_entry_ms,
-                      int64_t now_ms)
+/* The slot being judged by day: its row (start_ms, end_ms set), grace,
+ * schedule and day, and the query's time. */
+typedef struct {
+    att_row *r;
+    int grace_min;
+    int64_t schedule_id;
+    const char *day;
+    int64_t now_ms;
+} day_slot;
+
+/* Whether event e was made for the slot (its own status then says late or
+ * early leave, as judged or as corrected by hand). */
+static bool made_for(const day_slot *ds, const store_event *e)
 {
-    int64_t S = r->start_ms, E = r->end_ms, grace = (int64_t)grace_min * 60000;
-    int64_t first = 0;
+    return e && e->schedule_id == ds->schedule_id && !strcmp(e->slot_day, ds->day);
+}
+
+/* Judge a slot in "day" mode from the day's stays and the first entry made
+ * for the slot itself (NULL: none): present, late, early leave, first
+ * entry, last exit and time on site. Returns whether the person was
+ * present. */
+static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store_event *own)
+{
+    att_row *r = ds->r;
+    int64_t S = r->start_ms, E = r->end_ms, grace = (int64_t)ds->grace_min * 60000;
+    const store_event *first = NULL;
     bool covered = false;
     /* In at the start: a stay begun by then and ended after it; one with no
      * exit yet only once the start has come (whether they stay is not known). */
     for (size_t i = 0; i < ns && !first; i++)
-        if (st[i].in_ms <= S && (st[i].out_ms ? st[i].out_ms > S : S <= now_ms)) {
-            first = st[i].in_ms; /* already in at the start */
+        if (st[i].in_ms <= S && (st[i].out_ms ? st[i].out_ms > S : S <= ds->now_ms)) {
+            first = st[i].entry;
             covered = true;
         }
     for (size_t i = 0; i < ns && !first; i++)
-        if (st[i].in_ms > S && st[i].in_ms < E) first = st[i].in_ms; /* came during it */
-    if (own_entry_ms && (!first || (!covered && own_entry_ms < first))) first = own_entry_ms;
+        if (st[i].in_ms > S && st[i].in_ms < E) first = st[i].entry; /* came during it */
+    if (own && (!first || (!covered && own->ts_ms < first->ts_ms))) first = own;
     if (!first) return false;
     r->present = 1;
-    r->late = !covered && first > S + grace;
-    r->first_entry_ms = first;
-    /* Early leave: the last stay begun before end − grace ended inside the slot before it. */
+    /* Late: by the entry the presence starts with, its own status when it
+     * was made for this slot; never when already in from an earlier one. */
+    if (made_for(ds, first))
+        r->late = !strcmp(first->status, "late");
+    else
+        r->late = !covered && first->ts_ms > S + grace;
+    r->first_entry_ms = first->ts_ms;
+    /* Early leave: the last stay begun before end − grace ended inside the
+     * slot before it (no re-entry before end − grace); an exit made for
+     * this slot says it by its own status. */
     int64_t t = E - grace;
     const stay *last = NULL;
     for (size_t i = 0; i < ns; i++)
         if (st[i].in_ms < t) last = &st[i];
-    r->early_leave = last && last->out_ms && last->out_ms >= S && last->out_ms < t;
+    if (last && made_for(ds, last->exit))
+        r->early_leave = !strcmp(last->exit->status, "early_leave");
+    else
+        r->early_leave = last && last->out_ms && last->out_ms >= S && last->out_ms < t;
     /* Time in the slot, and the exit that ended the last stay belonging to it. */
-    int64_t open_end = now_ms < E ? now_ms : E;
+    int64_t open_end = ds->now_ms < E ? ds->now_ms : E;
     for (size_t i = 0; i < ns; i++) {
         bool in_slot = st[i].in_ms < E && (!st[i].out_ms || st[i].out_ms > S);
-        bool holds_first = st[i].in_ms <= first && (!st[i].out_ms || st[i].out_ms > first);
+        bool holds_first =
+            st[i].in_ms <= first->ts_ms && (!st[i].out_ms || st[i].out_ms > first->ts_ms);
         if (!in_slot && !holds_first) continue;
         r->last_exit_ms = st[i].out_ms;
         if (!in_slot) continue;
@@ -327,9 +357,12 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
                 if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
             }
-            bool present = by_day ? judge_day(r, sc[k].grace_min, stays, nst,
-                                              first ? first->ts_ms : 0, cx->now_ms)
-                                  : first != NULL;
+            day_slot dsl = {.r = r,
+                            .grace_min = sc[k].grace_min,
+                            .schedule_id = sc[k].id,
+                            .day = ds,
+                            .now_ms = cx->now_ms};
+            bool present = by_day ? judge_day(&dsl, stays, nst, first) : first != NULL;
             /* Another group's slot, not asked for: its events are taken,
              * no row. Not counted (before the person or the institution
              * started, before joining the slot's group, from the archive
