@@ -568,9 +568,9 @@ const es = {
     },
     startDayHelp: 'Sin ausencias antes de este día. Vacío: cada persona cuenta desde el día de su alta.',
     presenceMode: 'Cómo se cuenta la presencia',
-    presenceModes: { day: 'Por día: cámara o quiosco en la puerta', slot: 'Por franja: una cámara en cada aula' },
+    presenceModes: { day: 'Por día (en la puerta)', slot: 'Por franja (en cada aula)' },
     presenceHelp:
-      'Por día, quien entró y aún no ha salido está presente en las franjas siguientes; por franja, cada franja necesita su propia entrada.',
+      'Por día (cámara o quiosco en la puerta): quien entró y no ha salido está presente en las franjas siguientes. Por franja (una cámara en cada aula): cada franja necesita su propia entrada.',
   },
   selfCheckin: {
     title: 'Registrar mi asistencia',
