@@ -144,6 +144,23 @@ static rc_status get_real(store *s, const char *key, double def, double *out, rc
     return RC_OK;
 }
 
+const char *att_presence_name(att_presence p)
+{
+    return p == ATT_PRESENCE_SLOT ? "slot" : "day";
+}
+
+int att_presence_parse(const char *s, att_presence *out)
+{
+    if (!s) return -1;
+    if (!strcmp(s, "day"))
+        *out = ATT_PRESENCE_DAY;
+    else if (!strcmp(s, "slot"))
+        *out = ATT_PRESENCE_SLOT;
+    else
+        return -1;
+    return 0;
+}
+
 rc_status att_config_load(store *s, att_config *c, rc_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -171,6 +188,13 @@ rc_status att_config_load(store *s, att_config *c, rc_error *err)
         return rc_fail(err, RC_ERR_INVALID,
                        "setting attendance_start_day = '%s' is not a date YYYY-MM-DD",
                        c->start_day);
+    char mode[16];
+    st = get_raw(s, "presence_mode", mode, sizeof mode, &found, err);
+    if (st != RC_OK) return st;
+    c->presence = ATT_PRESENCE_DAY;
+    if (found && att_presence_parse(mode, &c->presence))
+        return rc_fail(err, RC_ERR_INVALID, "setting presence_mode = '%s' is not day or slot",
+                       mode);
     return RC_OK;
 }
 
@@ -195,6 +219,7 @@ rc_status att_config_save(store *s, const att_config *c, rc_error *err)
     PUT("recognition_threshold", "%.6g", c->recognition_threshold);
     PUT("liveness_threshold", "%.6g", c->liveness_threshold);
     PUT("attendance_start_day", "%s", c->start_day);
+    PUT("presence_mode", "%s", att_presence_name(c->presence));
 #undef PUT
     att_config check;
     return att_config_load(s, &check, err);

@@ -22,10 +22,12 @@
  *     after the entry is the exit, and a later one moves the exit (the last
  *     one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
- *     before end − grace is "early_leave", else "on_time". Absent is computed
- *     by reports: a slot whose start + grace has passed with no entry (so
- *     during the day too; a later entry turns it into "late"), never on
- *     holidays, never before the person's counting start (see reports).
+ *     before end − grace is "early_leave", else "on_time" (the event's own
+ *     status, judged against its slot). Presence in a slot (att_presence)
+ *     and absence are computed by reports: absent is a slot whose start +
+ *     grace has passed without the person present in it (so during the day
+ *     too; a later entry turns it into "late"), never on holidays, never
+ *     before the person's counting start (see reports).
  *
  * Settings (store settings table; defaults in brackets): timezone [system],
  * dedup_window_s [300], min_stay_s [600], slot_margin_min [60],
@@ -34,7 +36,8 @@
  * 0.7, chosen on the liveness evaluation], keep_unrecognized [0],
  * unrecognized_retention_days [30; 0 keeps them until deleted by hand],
  * attendance_start_day [the day of the first attendance event or of the
- * database's creation, whichever came first; att_start_day].
+ * database's creation, whichever came first; att_start_day],
+ * presence_mode [day; att_presence].
  * recognition_threshold is the one threshold of the recognize path: it decides
  * identity (known or unknown) and, with the same value, whether a sighting may
  * become an event.
@@ -84,6 +87,23 @@ int att_parse_day(const char *s, int64_t *days); /* 0 ok, -1 not a valid date */
 
 /* ---- configuration and recording ------------------------------------------ */
 
+/* How reports judge a slot (setting presence_mode).
+ *  - ATT_PRESENCE_DAY ("day", the default; cameras or a kiosk at the door):
+ *    a person is in from an entry until their next exit (same local day).
+ *    A slot is attended when they have an entry in it or are already in at
+ *    its start (then on time); late when the first entry that covers it came
+ *    after start + grace; early leave when their exit came inside the slot
+ *    before end − grace with no re-entry before end − grace. Time on site is
+ *    the slot's overlap with the person's time in.
+ *  - ATT_PRESENCE_SLOT ("slot"; a camera in each classroom): attended means
+ *    an entry in the slot itself; late and early leave are its first entry's
+ *    and last exit's statuses. */
+typedef enum { ATT_PRESENCE_DAY, ATT_PRESENCE_SLOT } att_presence;
+
+const char *att_presence_name(att_presence p);
+/* 0 and *out set for "day" or "slot"; -1 otherwise. */
+int att_presence_parse(const char *s, att_presence *out);
+
 typedef struct {
     char timezone[64]; /* "" = the system's */
     int dedup_window_s;
@@ -93,7 +113,8 @@ typedef struct {
     double liveness_threshold;
     int keep_unrecognized;
     int unrecognized_retention_days; /* kept faces older than this are erased; 0: never */
-    char start_day[11]; /* YYYY-MM-DD: no absences before it; "" = the default (att_start_day) */
+    char start_day[11];    /* YYYY-MM-DD: no absences before it; "" = the default (att_start_day) */
+    att_presence presence; /* how reports judge a slot */
 } att_config;
 
 /* Settings from the store, defaults for those never set; values out of
@@ -235,8 +256,8 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
  * the latest of the institution's start (att_start_day), the local day the
  * person was added and, for a group's slot, the day they joined that group;
  * and it counts only before the local day they were archived. Outside that
- * window a slot without an entry makes no row at all (no absence, no
- * "pending"); one with an entry still counts as attended. Archived people
+ * window a slot the person was not present in makes no row at all (no absence, no
+ * "pending"); one they were present in still counts as attended. Archived people
  * stay in reports for the days before their archive day. Holidays have no
  * slots; days without slots have no rows. */
 typedef struct {
@@ -274,9 +295,12 @@ typedef struct {
     int64_t start_ms, end_ms; /* the slot, 0 when outside */
     char status[16];          /* "present", "late", "absent", "pending", "outside" */
     int present, late, early_leave, absent;
-    int64_t first_entry_ms, last_exit_ms; /* 0: none */
-    int64_t on_site_ms;                   /* sum of entry→exit spans */
-    int events;
+    /* 0: none. In "day" mode the entry the slot's presence starts with (an
+     * earlier one when the person was already in) and the exit that ended
+     * the last stay in the slot; none for an absent or pending slot. */
+    int64_t first_entry_ms, last_exit_ms;
+    int64_t on_site_ms; /* "day": the slot's overlap with the time in; "slot": entry→exit spans */
+    int events;         /* events made for this slot */
 } att_row;
 
 typedef struct {
@@ -285,8 +309,10 @@ typedef struct {
     char name[128];
     int slots; /* scheduled slots in the range (holidays excluded) */
     int present, late, early_leave, absent;
-    int days_outside; /* days with events outside any schedule */
-    int64_t on_site_ms;
+    int days_outside;   /* days with events outside any schedule */
+    int64_t on_site_ms; /* "day": per day, the time in (entry to exit; an entry with no exit
+                           counts up to the end of the day's last slot or now); "slot": the
+                           rows' sum */
     int64_t first_entry_ms, last_exit_ms;
 } att_person_summary;
 

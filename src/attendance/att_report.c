@@ -5,8 +5,10 @@
  * per group with present and late rates. Slots are laid out in the
  * institution's time zone, so a day with a DST change still has its 08:00
  * class at 08:00 local time. Holidays have no slots, hence no absences; a
- * slot is absent once its start + grace has passed without an entry, and
- * never before the person's counting start (att.h, att_query). The per-day
+ * slot is absent once its start + grace has passed without the person in it
+ * (presence_mode "day": an entry in it or one earlier that day with no exit
+ * before its start; "slot": an entry made for it), and never before the
+ * person's counting start (att.h, att_presence, att_query). The per-day
  * figures (att_report_days) count people and feed both the dashboard's cards
  * and its chart.
  */
@@ -97,6 +99,119 @@ static void fill_times(att_row *r, store_event *const *ev, size_t n)
     }
 }
 
+/* One stay on site in "day" mode: from an entry to the next exit of the
+ * same local day; exit NULL while there is none (still in, or the exit was
+ * not seen). */
+typedef struct {
+    int64_t in_ms, out_ms; /* out_ms 0: no exit */
+    const store_event *entry, *exit;
+} stay;
+
+/* The stays of local day `day` from the person's events (in time order;
+ * evday[i] is event i's local day). A second entry while in, or an exit while
+ * out, changes nothing. Returns how many were written to st (room for nev). */
+static size_t day_stays(const store_event *ev, const int64_t *evday, size_t nev, int64_t day,
+                        stay *st)
+{
+    size_t n = 0;
+    bool in = false;
+    for (size_t i = 0; i < nev; i++) {
+        if (evday[i] != day) continue;
+        bool entry = !strcmp(ev[i].kind, "entry");
+        if (entry && !in) {
+            st[n++] = (stay){.in_ms = ev[i].ts_ms, .entry = &ev[i]};
+            in = true;
+        } else if (!entry && in) {
+            st[n - 1].out_ms = ev[i].ts_ms;
+            st[n - 1].exit = &ev[i];
+            in = false;
+        }
+    }
+    return n;
+}
+
+/* The end of a stay for measuring time: its exit, or without one `open_end`
+ * (never before the entry). */
+static int64_t stay_end(const stay *s, int64_t open_end)
+{
+    int64_t end = s->out_ms ? s->out_ms : open_end;
+    return end > s->in_ms ? end : s->in_ms;
+}
+
+/* The slot being judged by day: its row (start_ms, end_ms set), grace,
+ * schedule and day, and the query's time. */
+typedef struct {
+    att_row *r;
+    int grace_min;
+    int64_t schedule_id;
+    const char *day;
+    int64_t now_ms;
+} day_slot;
+
+/* Whether event e was made for the slot (its own status then says late or
+ * early leave, as judged or as corrected by hand). */
+static bool made_for(const day_slot *ds, const store_event *e)
+{
+    return e && e->schedule_id == ds->schedule_id && !strcmp(e->slot_day, ds->day);
+}
+
+/* Judge a slot in "day" mode from the day's stays and the first entry made
+ * for the slot itself (NULL: none): present, late, early leave, first
+ * entry, last exit and time on site. Returns whether the person was
+ * present. */
+static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store_event *own)
+{
+    att_row *r = ds->r;
+    int64_t S = r->start_ms, E = r->end_ms, grace = (int64_t)ds->grace_min * 60000;
+    const store_event *first = NULL;
+    bool covered = false;
+    /* In at the start: a stay begun by then and ended after it; one with no
+     * exit yet only once the start has come (whether they stay is not known). */
+    for (size_t i = 0; i < ns && !first; i++)
+        if (st[i].in_ms <= S && (st[i].out_ms ? st[i].out_ms > S : S <= ds->now_ms)) {
+            first = st[i].entry;
+            covered = true;
+        }
+    for (size_t i = 0; i < ns && !first; i++)
+        if (st[i].in_ms > S && st[i].in_ms < E) first = st[i].entry; /* came during it */
+    if (own && (!first || (!covered && own->ts_ms < first->ts_ms))) first = own;
+    if (!first) return false;
+    r->present = 1;
+    /* Late: by the entry the presence starts with, its own status when it
+     * was made for this slot; never when already in from an earlier one. */
+    if (made_for(ds, first))
+        r->late = !strcmp(first->status, "late");
+    else
+        r->late = !covered && first->ts_ms > S + grace;
+    r->first_entry_ms = first->ts_ms;
+    /* Early leave: the last stay begun before end − grace ended inside the
+     * slot before it (no re-entry before end − grace); an exit made for
+     * this slot says it by its own status. */
+    int64_t t = E - grace;
+    const stay *last = NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (st[i].in_ms < t) last = &st[i];
+    if (last && made_for(ds, last->exit))
+        r->early_leave = !strcmp(last->exit->status, "early_leave");
+    else
+        r->early_leave = last && last->out_ms && last->out_ms >= S && last->out_ms < t;
+    /* Time in the slot, and the exit that ended the last stay belonging to it. */
+    int64_t open_end = ds->now_ms < E ? ds->now_ms : E;
+    for (size_t i = 0; i < ns; i++) {
+        bool in_slot = st[i].in_ms < E && (!st[i].out_ms || st[i].out_ms > S);
+        bool holds_first =
+            st[i].in_ms <= first->ts_ms && (!st[i].out_ms || st[i].out_ms > first->ts_ms);
+        if (!in_slot && !holds_first) continue;
+        r->last_exit_ms = st[i].out_ms;
+        if (!in_slot) continue;
+        int64_t from = st[i].in_ms > S ? st[i].in_ms : S;
+        int64_t to = stay_end(&st[i], open_end);
+        if (to > E) to = E;
+        if (to > from) r->on_site_ms += to - from;
+    }
+    return true;
+}
+
 /* A new report row for person p on day ds (YYYY-MM-DD); NULL when out of memory. */
 static att_row *day_row(vec *rows, const store_person *p, const char *ds)
 {
@@ -109,10 +224,11 @@ static att_row *day_row(vec *rows, const store_person *p, const char *ds)
     return r;
 }
 
-/* Add a row's time on site, first entry and last exit to its person's summary. */
-static void add_times(att_person_summary *sum, const att_row *r)
+/* Add a row's first entry and last exit to its person's summary, and its
+ * time on site when `time` (by slot; by day the stays count instead). */
+static void add_times(att_person_summary *sum, const att_row *r, bool time)
 {
-    sum->on_site_ms += r->on_site_ms;
+    if (time) sum->on_site_ms += r->on_site_ms;
     if (r->first_entry_ms && (!sum->first_entry_ms || r->first_entry_ms < sum->first_entry_ms))
         sum->first_entry_ms = r->first_entry_ms;
     if (r->last_exit_ms > sum->last_exit_ms) sum->last_exit_ms = r->last_exit_ms;
@@ -139,6 +255,7 @@ typedef struct {
     int64_t now_ms;
     const att_tz *tz;
     int64_t count_from, count_until;
+    att_presence presence;
 } rows_ctx;
 
 /* The local day of a UTC instant (days since 1970-01-01). */
@@ -185,12 +302,23 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     size_t nev = 0;
     store_membership *mem = NULL;
     size_t nmem = 0;
+    bool by_day = cx->presence == ATT_PRESENCE_DAY, time_by_row = !by_day || cx->label;
+    /* By day, the stays come from the events of each local day, and an
+     * event's slot may be on the day before or after its own. */
+    char from[11], to[11];
+    att_day_string(by_day ? cx->d0 - 1 : cx->d0, from);
+    att_day_string(by_day ? cx->d1 + 1 : cx->d1, to);
     rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
     if (st == RC_OK) st = store_memberships(s, 0, p->id, &mem, &nmem, err);
-    if (st == RC_OK) st = person_events(s, p->id, cx->from, cx->to, &ev, &nev, err);
-    store_event **pick = st == RC_OK ? malloc((nev ? nev : 1) * sizeof *pick) : NULL;
-    char *used = st == RC_OK ? calloc(nev ? nev : 1, 1) : NULL;
-    if (st == RC_OK && (!pick || !used)) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
+    size_t cap = nev ? nev : 1;
+    store_event **pick = st == RC_OK ? malloc(cap * sizeof *pick) : NULL;
+    char *used = st == RC_OK ? calloc(cap, 1) : NULL;
+    int64_t *evday = st == RC_OK && by_day ? malloc(cap * sizeof *evday) : NULL;
+    stay *stays = st == RC_OK && by_day ? malloc(cap * sizeof *stays) : NULL;
+    if (st == RC_OK && (!pick || !used || (by_day && (!evday || !stays))))
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == RC_OK && by_day && i < nev; i++) evday[i] = local_day(tz, ev[i].ts_ms);
     sum->person_id = p->id;
     memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
     memcpy(sum->name, p->name, sizeof sum->name);
@@ -199,8 +327,16 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         att_day_string(day, ds);
         int wd = att_weekday(day);
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
+        size_t nst = by_day ? day_stays(ev, evday, nev, day, stays) : 0;
+        int64_t last_end = INT64_MIN; /* the end of the day's last slot */
         for (size_t k = 0; k < nsc && !holiday; k++) {
-            if (sc[k].dow != wd || (cx->label && strcmp(sc[k].label, cx->label) != 0)) continue;
+            if (sc[k].dow != wd) continue;
+            int64_t start_ms = att_tz_utc(tz, day, sc[k].start_min);
+            int64_t end_ms = sc[k].end_min > sc[k].start_min
+                                 ? att_tz_utc(tz, day, sc[k].end_min)
+                                 : att_tz_utc(tz, day + 1, sc[k].end_min);
+            if (end_ms > last_end) last_end = end_ms;
+            if (cx->label && strcmp(sc[k].label, cx->label) != 0) continue;
             att_row *r = day_row(rows, p, ds);
             if (!r) {
                 st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -209,9 +345,8 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             r->schedule_id = sc[k].id;
             r->group_id = sc[k].group_id;
             memcpy(r->label, sc[k].label, sizeof r->label);
-            r->start_ms = att_tz_utc(tz, day, sc[k].start_min);
-            r->end_ms = sc[k].end_min > sc[k].start_min ? att_tz_utc(tz, day, sc[k].end_min)
-                                                        : att_tz_utc(tz, day + 1, sc[k].end_min);
+            r->start_ms = start_ms;
+            r->end_ms = end_ms;
             size_t m = 0;
             const store_event *first = NULL, *last_exit = NULL;
             for (size_t i = 0; i < nev; i++) {
@@ -222,22 +357,33 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                 if (!strcmp(ev[i].kind, "entry") && !first) first = &ev[i];
                 if (!strcmp(ev[i].kind, "exit")) last_exit = &ev[i];
             }
+            day_slot dsl = {.r = r,
+                            .grace_min = sc[k].grace_min,
+                            .schedule_id = sc[k].id,
+                            .day = ds,
+                            .now_ms = cx->now_ms};
+            bool present = by_day ? judge_day(&dsl, stays, nst, first) : first != NULL;
             /* Another group's slot, not asked for: its events are taken,
              * no row. Not counted (before the person or the institution
              * started, before joining the slot's group, from the archive
              * day on): no row unless they came. */
             if (!slot_shown(cx->q, sc[k].group_id) ||
-                (!first &&
+                (!present &&
                  (day < slot_counts_from(cx, &sc[k], mem, nmem) || day >= cx->count_until))) {
                 rows->n--;
                 continue;
             }
-            fill_times(r, pick, m);
+            if (by_day)
+                r->events = (int)m;
+            else
+                fill_times(r, pick, m);
             sum->slots++;
-            if (first) {
-                r->present = 1;
-                r->late = !strcmp(first->status, "late");
-                r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
+            if (present) {
+                if (!by_day) {
+                    r->present = 1;
+                    r->late = !strcmp(first->status, "late");
+                    r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
+                }
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
             } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 <= cx->now_ms) {
                 r->absent = 1;
@@ -249,7 +395,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->late += r->late;
             sum->early_leave += r->early_leave;
             sum->absent += r->absent;
-            add_times(sum, r);
+            add_times(sum, r, time_by_row);
         }
         /* Whatever is left on this day happened outside any slot. */
         size_t m = 0;
@@ -268,9 +414,17 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             r->present = 1;
             fill_times(r, pick, m);
             sum->days_outside++;
-            add_times(sum, r);
+            add_times(sum, r, time_by_row);
         }
+        /* By day, the person's time on site is the day's stays (one with no
+         * exit counts up to the end of the day's last slot, or now); for one
+         * subject, the time in its slots. */
+        int64_t open_end = last_end < cx->now_ms ? last_end : cx->now_ms;
+        for (size_t i = 0; !time_by_row && i < nst; i++)
+            sum->on_site_ms += stay_end(&stays[i], open_end) - stays[i].in_ms;
     }
+    free(stays);
+    free(evday);
     free(pick);
     free(used);
     free(ev);
@@ -403,7 +557,8 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .label = q->label && *q->label ? q->label : NULL,
                    .q = q,
                    .now_ms = q->now_ms,
-                   .tz = tz};
+                   .tz = tz,
+                   .presence = cfg.presence};
     int64_t inst_from = INT64_MIN;
     if (st == RC_OK) st = att_start_day(a, tz, &inst_from, err);
     for (size_t i = 0; st == RC_OK && i < np; i++) {

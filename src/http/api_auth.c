@@ -793,6 +793,7 @@ static json_t *settings_json(const att_config *c)
                         c->start_day[0] ? json_string(c->start_day) : json_null());
     json_object_set_new(j, "unrecognized_retention_days",
                         json_integer(c->unrecognized_retention_days));
+    json_object_set_new(j, "presence_mode", json_string(att_presence_name(c->presence)));
     return j;
 }
 
@@ -893,6 +894,7 @@ enum MHD_Result http_h_settings_patch(http_req *r)
                                         "self_checkin_networks",
                                         "self_registration_enabled",
                                         "absentee_notify",
+                                        "presence_mode",
                                         NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
@@ -948,6 +950,13 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!http_field_int(r, b, "unrecognized_retention_days", false, 0, 3650, &n, &has)) goto out;
     if (has) c.unrecognized_retention_days = (int)n;
     if (!settings_start_day(r, b, &c)) goto out;
+    json_t *mode = json_object_get(b, "presence_mode");
+    if (mode && att_presence_parse(json_string_value(mode), &c.presence)) {
+        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               "field 'presence_mode' must be \"day\" (a camera or kiosk at the "
+                               "door) or \"slot\" (one in each classroom)");
+        goto out;
+    }
     bool notify_all, has_notify;
     if (!http_field_bool(r, b, "absentee_notify", false, &notify_all, &has_notify)) goto out;
     if (!http_kiosk_settings_patch(r, b) || !http_self_settings_patch(r, b)) goto out;
@@ -983,7 +992,7 @@ rc_status http_ensure_admin(store *s, const char *email, const char *password, c
     if (count_admins(s) > 0) return RC_OK;
     store_user u = {.active = 1};
     http_copy(u.email, sizeof u.email, email && *email ? email : "admin@localhost");
-    u.must_change = !password || !*password; /* the printed password is one-time */
+    u.must_change = !password || !*password;           /* the printed password is one-time */
     http_copy(u.name, sizeof u.name, "Administrador"); /* the UI's language */
     http_copy(u.role, sizeof u.role, "admin");
     if (!password || !*password) {

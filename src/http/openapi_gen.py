@@ -129,7 +129,11 @@ schemas = {
          description="no absences before this day; null: the day Rollcall was first used (first attendance event or the database's creation)"),
      "attendance_start_day_in_effect": dict(type=STR, format="date", nullable=True, readOnly=True,
          description="the institution's start in force: attendance_start_day or its default"),
-     "absentee_notify": dict(type=BOOL, description="send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group")}),
+     "absentee_notify": dict(type=BOOL, description="send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group"),
+     "presence_mode": dict(type=STR, enum=["day", "slot"], description="how a slot is judged: "
+         "\"day\" (default; cameras or a kiosk at the door): in from an entry until the next exit, so a "
+         "slot is attended when the person has an entry in it or is already in at its start; "
+         "\"slot\" (a camera in each classroom): a slot is attended only with an entry in it")}),
      additionalProperties=True),
  "GroupRef": obj({"id": INT, "name": STR, "joined_on": dict(type=STR, format="date", nullable=True,
      description="the local day the person joined the group: no absence from its slots before it")}, ["id", "name"]),

@@ -581,7 +581,9 @@ static void report_per_subject(void **state)
         .group_id = f->group, .dow = 1, .start_min = 600, .end_min = 660, .grace_min = 0};
     snprintf(sc.label, sizeof sc.label, "Matemáticas");
     OK(store_schedule_create(f->s, &sc, &e_));
-    week(f); /* Ann leaves 10:05 on 2 March: present in Maths only */
+    /* Ann leaves 10:05 on 2 March: in at 10:00, so in Matemáticas for five
+     * minutes (an early leave); 9 March she left at 9:58, Bob at 9:00. */
+    week(f);
     att_query q = {.from_day = "2026-03-01",
                    .to_day = "2026-03-14",
                    .group_id = f->group,
@@ -591,11 +593,22 @@ static void report_per_subject(void **state)
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_int_equal(rep.nrows, 4); /* 2 people × 2 Mondays */
     for (size_t i = 0; i < rep.nrows; i++) {
-        assert_string_equal(rep.rows[i].label, "Matemáticas");
-        assert_string_equal(rep.rows[i].status, "absent");
+        const att_row *r = &rep.rows[i];
+        assert_string_equal(r->label, "Matemáticas");
+        bool ann2 = r->person_id == f->ann && !strcmp(r->day, "2026-03-02");
+        assert_string_equal(r->status, ann2 ? "present" : "absent");
+        assert_int_equal(r->early_leave, ann2);
+        assert_int_equal(r->on_site_ms, ann2 ? 5 * 60000 : 0);
     }
     assert_int_equal(rep.ngroups, 1);
     assert_int_equal(rep.groups[0].slots, 4);
+    assert_int_equal(rep.groups[0].absent, 3);
+    att_report_free(&rep);
+    /* By slot (a camera in each room), an entry in the slot itself is needed. */
+    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
+    OK(att_reload(f->a, &e_));
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 4);
     assert_int_equal(rep.groups[0].absent, 4);
     att_report_free(&rep);
     q.label = "Maths";
@@ -1219,7 +1232,7 @@ static void csv_export_reads_back(void **state)
             assert_string_equal(cells[6], "present");
             assert_string_equal(cells[9], "07:55");
             assert_string_equal(cells[10], "10:05");
-            assert_string_equal(cells[11], "130");
+            assert_string_equal(cells[11], "120"); /* 07:55-10:05 in, the slot's 120 minutes */
         }
         if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
             found_bob = 1;
@@ -1287,8 +1300,8 @@ static void xlsx_export_unzips_to_expected_rows(void **state)
     assert_null(strstr(det, "<t>2026-03-02</t>"));
     assert_non_null(strstr(det, "<v>46083</v>"));
     assert_non_null(strstr(det, "<v>0.32986111111"));
-    /* Ann's 130 minutes on 2 March, as a number. */
-    assert_non_null(strstr(det, "<v>130</v>"));
+    /* Ann's 120 minutes in the slot on 2 March (07:55-10:05 in), as a number. */
+    assert_non_null(strstr(det, "<v>120</v>"));
     free(det);
     snprintf(cmd, sizeof cmd, "unzip -p %s xl/worksheets/sheet1.xml", path);
     char *sum = run_capture(cmd);
@@ -1470,6 +1483,9 @@ static void each_group_counts_its_own_slots(void **state)
     OK(att_reload(f->a, &e_));
     att_result r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.8);
     assert_int_equal(r.event.schedule_id, f->sched_mon);
+    /* She goes out at 10:05, so she is not in for her own 12:00 slot. */
+    r = see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 10, 5, 0), 0.8);
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
     r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 14, 58, 0), 0.8);
     assert_int_equal(r.outcome, ATT_NEW);
     assert_int_equal(r.event.schedule_id, cs.id);
@@ -1553,6 +1569,216 @@ static void each_group_counts_its_own_slots(void **state)
     att_report_free(&rep);
 }
 
+/* ---- presence by day: one kiosk at the door -------------------------------- */
+
+typedef struct {
+    int64_t group, maths, lengua; /* 1º ESO A, Monday: 08:30-11:15 and 11:45-14:30, grace 5 */
+    int64_t p[4];
+} door_day;
+
+/* Four students of 1º ESO A on Monday 2 March, seen only at the door:
+ *  p[0] in 08:25, out 14:35; p[1] in 08:28, out 12:00; p[2] in 12:10 only;
+ *  p[3] in 08:25, out 10:00, in again 12:00. */
+static void door_day_setup(fx *f, door_day *d)
+{
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "1º ESO A");
+    OK(store_group_create(f->s, &g, &e_));
+    store_schedule m = {
+        .group_id = g.id, .dow = 1, .start_min = 510, .end_min = 675, .grace_min = 5};
+    snprintf(m.label, sizeof m.label, "Matemáticas");
+    OK(store_schedule_create(f->s, &m, &e_));
+    store_schedule l = {
+        .group_id = g.id, .dow = 1, .start_min = 705, .end_min = 870, .grace_min = 5};
+    snprintf(l.label, sizeof l.label, "Lengua");
+    OK(store_schedule_create(f->s, &l, &e_));
+    d->group = g.id;
+    d->maths = m.id;
+    d->lengua = l.id;
+    const char *names[4] = {"Dani", "Elena", "Fran", "Gema"};
+    for (int i = 0; i < 4; i++) {
+        char ext[8];
+        snprintf(ext, sizeof ext, "D%d", i);
+        d->p[i] = person(f->s, ext, names[i]);
+        OK(store_group_join(f->s, g.id, d->p[i], 1767225600000LL, &e_));
+    }
+    att_result r = see(f, d->p[0], f->cam_in, at(f, 2026, 3, 2, 8, 25, 0), 0.9);
+    assert_string_equal(r.event.status, "on_time"); /* what the kiosk says */
+    r = see(f, d->p[0], f->cam_out, at(f, 2026, 3, 2, 14, 35, 0), 0.9);
+    assert_string_equal(r.event.status, "on_time");
+    see(f, d->p[1], f->cam_in, at(f, 2026, 3, 2, 8, 28, 0), 0.9);
+    r = see(f, d->p[1], f->cam_out, at(f, 2026, 3, 2, 12, 0, 0), 0.9);
+    assert_string_equal(r.event.status, "early_leave");
+    r = see(f, d->p[2], f->cam_in, at(f, 2026, 3, 2, 12, 10, 0), 0.9);
+    assert_string_equal(r.event.status, "late");
+    see(f, d->p[3], f->cam_in, at(f, 2026, 3, 2, 8, 25, 0), 0.9);
+    see(f, d->p[3], f->cam_out, at(f, 2026, 3, 2, 10, 0, 0), 0.9);
+    see(f, d->p[3], f->cam_in, at(f, 2026, 3, 2, 12, 0, 0), 0.9);
+}
+
+static void door_report(fx *f, int64_t now_ms, att_report *rep)
+{
+    att_query q = {.from_day = "2026-03-02", .to_day = "2026-03-02", .now_ms = now_ms};
+    OK(att_report_build(f->a, &q, rep, &e_));
+}
+
+static const att_person_summary *summary_of(const att_report *rep, int64_t p)
+{
+    for (size_t i = 0; i < rep->npeople; i++)
+        if (rep->people[i].person_id == p) return &rep->people[i];
+    return NULL;
+}
+
+/* Checks one row: status, late, early leave, minutes on site. */
+#define ROW_IS(rep, who, sc, st, lt, el, min)                                                      \
+    do {                                                                                           \
+        const att_row *r_ = row_of(rep, who, sc);                                                  \
+        assert_non_null(r_);                                                                       \
+        assert_string_equal(r_->status, st);                                                       \
+        assert_int_equal(r_->late, lt);                                                            \
+        assert_int_equal(r_->early_leave, el);                                                     \
+        assert_int_equal(r_->on_site_ms, (int64_t)(min)*60000);                                    \
+    } while (0)
+
+/* The default: in from an entry until the next exit, so the second class of
+ * a day seen only at the door is attended. */
+static void door_day_counts_the_time_in(void **state)
+{
+    fx *f = *state;
+    att_config c;
+    att_get_config(f->a, &c);
+    assert_int_equal(c.presence, ATT_PRESENCE_DAY); /* the default */
+    door_day d;
+    door_day_setup(f, &d);
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    /* In 08:25-14:35: both on time, each with its whole slot on site. */
+    ROW_IS(&rep, d.p[0], d.maths, "present", 0, 0, 165);
+    ROW_IS(&rep, d.p[0], d.lengua, "present", 0, 0, 165);
+    assert_int_equal(row_of(&rep, d.p[0], d.lengua)->first_entry_ms, at(f, 2026, 3, 2, 8, 25, 0));
+    assert_int_equal(row_of(&rep, d.p[0], d.lengua)->last_exit_ms, at(f, 2026, 3, 2, 14, 35, 0));
+    const att_person_summary *s0 = summary_of(&rep, d.p[0]);
+    assert_int_equal(s0->present, 2);
+    assert_int_equal(s0->absent, 0);
+    assert_int_equal(s0->on_site_ms, 370 * 60000LL); /* 08:25-14:35 */
+    /* In 08:28, out 12:00: Matemáticas, and Lengua with an early leave. */
+    ROW_IS(&rep, d.p[1], d.maths, "present", 0, 0, 165);
+    ROW_IS(&rep, d.p[1], d.lengua, "present", 0, 1, 15);
+    assert_int_equal(summary_of(&rep, d.p[1])->early_leave, 1);
+    /* In at 12:10 only: absent from Matemáticas (no times shown), late to Lengua. */
+    ROW_IS(&rep, d.p[2], d.maths, "absent", 0, 0, 0);
+    assert_int_equal(row_of(&rep, d.p[2], d.maths)->first_entry_ms, 0);
+    assert_int_equal(row_of(&rep, d.p[2], d.maths)->last_exit_ms, 0);
+    ROW_IS(&rep, d.p[2], d.lengua, "late", 1, 0, 140); /* up to the slot's end */
+    assert_int_equal(row_of(&rep, d.p[2], d.lengua)->first_entry_ms, at(f, 2026, 3, 2, 12, 10, 0));
+    /* In 08:25, out 10:00, in 12:00: an early leave, then late. */
+    ROW_IS(&rep, d.p[3], d.maths, "present", 0, 1, 90);
+    assert_int_equal(row_of(&rep, d.p[3], d.maths)->last_exit_ms, at(f, 2026, 3, 2, 10, 0, 0));
+    ROW_IS(&rep, d.p[3], d.lengua, "late", 1, 0, 150);
+    assert_int_equal(row_of(&rep, d.p[3], d.lengua)->first_entry_ms, at(f, 2026, 3, 2, 12, 0, 0));
+    assert_int_equal(row_of(&rep, d.p[3], d.lengua)->last_exit_ms, 0);
+    assert_int_equal(summary_of(&rep, d.p[3])->on_site_ms, (95 + 150) * 60000LL);
+    const att_group_summary *g = NULL;
+    for (size_t i = 0; i < rep.ngroups; i++)
+        if (rep.groups[i].slots == 8) g = &rep.groups[i];
+    assert_non_null(g);
+    assert_int_equal(g->present, 7);
+    assert_int_equal(g->absent, 1);
+    assert_int_equal(g->late, 2);
+    assert_int_equal(g->early_leave, 2);
+    /* The day counts people: all four came, two late, two left early. */
+    att_day *days = NULL;
+    size_t nd = 0;
+    att_query q7 = {.from_day = "2026-03-02",
+                    .to_day = "2026-03-02",
+                    .group_id = g->group_id,
+                    .now_ms = at(f, 2026, 3, 20, 0, 0, 0)};
+    att_report_free(&rep);
+    OK(att_report_build(f->a, &q7, &rep, &e_));
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 1);
+    assert_int_equal(days[0].present, 4);
+    assert_int_equal(days[0].absent, 0);
+    free(days);
+    att_report_free(&rep);
+
+    /* Who is missing at 12:30: only Fran, from Matemáticas. */
+    door_report(f, at(f, 2026, 3, 2, 12, 30, 0), &rep);
+    att_report_keep_absent(&rep, "2026-03-02");
+    size_t in_group = 0;
+    for (size_t i = 0; i < rep.nrows; i++)
+        if (rep.rows[i].schedule_id == d.maths || rep.rows[i].schedule_id == d.lengua) {
+            in_group++;
+            assert_int_equal(rep.rows[i].person_id, d.p[2]);
+            assert_int_equal(rep.rows[i].schedule_id, d.maths);
+        }
+    assert_int_equal(in_group, 1);
+    att_report_free(&rep);
+    /* At 12:05 Dani is in Lengua (in since 08:25), and Gema, back at 12:00,
+     * has been in it for five minutes. */
+    door_report(f, at(f, 2026, 3, 2, 12, 5, 0), &rep);
+    assert_string_equal(row_of(&rep, d.p[0], d.lengua)->status, "present");
+    assert_int_equal(row_of(&rep, d.p[3], d.lengua)->on_site_ms, 5 * 60000LL);
+    att_report_free(&rep);
+
+    /* Hugo came in at 08:20 and has not gone out: at 10:00 Lengua is still
+     * to come (whether he stays is not known yet); at 11:50 he is in it. */
+    int64_t hugo = person(f->s, "D4", "Hugo");
+    OK(store_group_join(f->s, d.group, hugo, 1767225600000LL, &e_));
+    see(f, hugo, f->cam_in, at(f, 2026, 3, 2, 8, 20, 0), 0.9);
+    door_report(f, at(f, 2026, 3, 2, 10, 0, 0), &rep);
+    ROW_IS(&rep, hugo, d.maths, "present", 0, 0, 90);
+    ROW_IS(&rep, hugo, d.lengua, "pending", 0, 0, 0);
+    assert_int_equal(summary_of(&rep, hugo)->on_site_ms, 100 * 60000LL); /* 08:20 to now */
+    att_report_free(&rep);
+    door_report(f, at(f, 2026, 3, 2, 11, 50, 0), &rep);
+    ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 5);
+    att_report_free(&rep);
+    /* The day over with no exit: he counts as in up to the end of the last slot. */
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 165);
+    assert_int_equal(summary_of(&rep, hugo)->on_site_ms, 370 * 60000LL); /* 08:20-14:30 */
+    assert_int_equal(row_of(&rep, hugo, d.lengua)->last_exit_ms, 0);
+    att_report_free(&rep);
+}
+
+/* presence_mode "slot": the same day judged as before, an entry in each slot. */
+static void door_day_by_slot_needs_an_entry_in_each(void **state)
+{
+    fx *f = *state;
+    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
+    OK(att_reload(f->a, &e_));
+    door_day d;
+    door_day_setup(f, &d);
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, d.p[0], d.maths, "present", 0, 0, 0);
+    ROW_IS(&rep, d.p[0], d.lengua, "absent", 0, 0, 0);
+    assert_int_equal(row_of(&rep, d.p[0], d.lengua)->last_exit_ms, at(f, 2026, 3, 2, 14, 35, 0));
+    assert_int_equal(summary_of(&rep, d.p[0])->on_site_ms, 0);
+    ROW_IS(&rep, d.p[1], d.maths, "present", 0, 0, 0);
+    ROW_IS(&rep, d.p[1], d.lengua, "absent", 0, 0, 0);
+    ROW_IS(&rep, d.p[2], d.maths, "absent", 0, 0, 0);
+    ROW_IS(&rep, d.p[2], d.lengua, "late", 1, 0, 0);
+    ROW_IS(&rep, d.p[3], d.maths, "present", 0, 1, 95);
+    ROW_IS(&rep, d.p[3], d.lengua, "late", 1, 0, 0);
+    att_report_free(&rep);
+    /* The setting is named when it is wrong; "day" brings the time in back. */
+    rc_error err;
+    OK(store_setting_set(f->s, "presence_mode", "door", &e_));
+    assert_int_equal(att_reload(f->a, &err), RC_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "presence_mode"));
+    att_config c;
+    att_get_config(f->a, &c);
+    assert_int_equal(c.presence, ATT_PRESENCE_SLOT);
+    c.presence = ATT_PRESENCE_DAY;
+    OK(att_config_save(f->s, &c, &e_));
+    OK(att_reload(f->a, &e_));
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, d.p[0], d.lengua, "present", 0, 0, 165);
+    att_report_free(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1589,6 +1815,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_counts_the_time_in, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

@@ -2,7 +2,8 @@
 // (slot start + grace passed, no entry), the dashboard's cards equal to the
 // daily chart's figures, the absentee list (JSON and CSV) with its roles and
 // a limited manager's groups, the report per group and subject, and the
-// counting start (the day a person was added, attendance_start_day).
+// counting start (the day a person was added, attendance_start_day), and
+// presence_mode: a student seen only at the door is in for the later classes.
 //
 // The institution's zone is set to a fixed offset that puts local time at
 // 12:xx whenever the test runs, so "a slot that started this morning" and "one
@@ -212,4 +213,50 @@ test('a person in two groups: each group counts its own slots, and a manager lim
   }
   r = await tutor.get(`/api/v1/reports/summary?from=${today}&to=${today}`);
   assert.deepEqual(r.body.items.map((p) => [p.person_id, p.slots]), [[dora, 1]]);
+});
+
+test('presence_mode: by day (the default) a student seen at the door is not missing from the second class', async () => {
+  // 1º ESO A: Matemáticas 09:00-11:00 and Lengua 11:30-14:00 today. Elia came
+  // in at 08:55 and is still in; Fede came in at 08:55 and left at 10:00.
+  // Only the door saw them: no entry in Lengua itself.
+  let r = await admin.get('/api/v1/settings');
+  assert.equal(r.body.presence_mode, 'day');
+  const eso = (await admin.post('/api/v1/groups', { name: '1º ESO A' })).body.id;
+  const elia = (await admin.post('/api/v1/persons', { external_id: 'R-5', first_name: 'Elia', last_name: 'Esteban', kind: 'student' })).body.id;
+  const fede = (await admin.post('/api/v1/persons', { external_id: 'R-6', first_name: 'Fede', last_name: 'Fuentes', kind: 'student' })).body.id;
+  await admin.put(`/api/v1/groups/${eso}/members`, { person_ids: [elia, fede] });
+  for (const [start, end, label] of [['09:00', '11:00', 'Matemáticas'], ['11:30', '14:00', 'Lengua']]) {
+    const s = await admin.post('/api/v1/schedules', { group_id: eso, day_of_week: dow, start, end, grace_min: 5, label });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+  }
+  for (const [who, type, time] of [[elia, 'entry', '08:55'], [fede, 'entry', '08:55'], [fede, 'exit', '10:00']]) {
+    r = await admin.post('/api/v1/attendance', { person_id: who, type, time: at(time), reason: 'door' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const missing = async () =>
+    (await admin.get(`/api/v1/attendance/absentees?group_id=${eso}`)).body.items.map((x) => [x.person_id, x.label]);
+  assert.deepEqual(await missing(), [[fede, 'Lengua']]);
+  r = await admin.get(`/api/v1/reports/groups?from=${today}&to=${today}&group_id=${eso}`);
+  const by = Object.fromEntries(r.body.people.map((p) => [p.person_id, p]));
+  assert.deepEqual([by[elia].present, by[elia].absent, by[elia].late], [2, 0, 0]);
+  assert.deepEqual([by[fede].present, by[fede].absent, by[fede].early_leave], [1, 1, 1]);
+
+  // By slot (a camera in each classroom), Lengua needs an entry of its own.
+  r = await admin.patch('/api/v1/settings', { presence_mode: 'slot' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.presence_mode, 'slot');
+  assert.equal((await admin.get('/api/v1/settings')).body.presence_mode, 'slot');
+  assert.deepEqual((await missing()).sort(), [[elia, 'Lengua'], [fede, 'Lengua']].sort());
+
+  // A bad value is refused, naming the field, and changes nothing.
+  for (const bad of ['door', '', 1, null, true]) {
+    r = await admin.patch('/api/v1/settings', { presence_mode: bad });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.body.error.code, 'invalid_field', JSON.stringify(r.body));
+    assert.match(JSON.stringify(r.body), /presence_mode/);
+  }
+  assert.equal((await admin.get('/api/v1/settings')).body.presence_mode, 'slot');
+  r = await admin.patch('/api/v1/settings', { presence_mode: 'day' });
+  assert.equal(r.body.presence_mode, 'day');
+  assert.deepEqual(await missing(), [[fede, 'Lengua']]);
 });

@@ -1477,6 +1477,11 @@ export interface components {
             readonly attendance_start_day_in_effect?: string | null;
             /** @description send every group's managers the absentee list of each slot (absentees webhooks); a group's notify_absentees does it for that group */
             absentee_notify?: boolean;
+            /**
+             * @description how a slot is judged: "day" (default; cameras or a kiosk at the door): in from an entry until the next exit, so a slot is attended when the person has an entry in it or is already in at its start; "slot" (a camera in each classroom): a slot is attended only with an entry in it
+             * @enum {string}
+             */
+            presence_mode?: "day" | "slot";
         } & {
             [key: string]: unknown;
         };

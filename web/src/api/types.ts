@@ -26,9 +26,17 @@ export type ApiKey = S['ApiKey'] & { key?: string };
 export type ApiKeyCreate = S['ApiKeyCreate'];
 export type ApiKeyCreated = S['ApiKeyCreated'];
 export type AuditEntry = S['AuditEntry'];
+export type PresenceMode = 'day' | 'slot';
 export type Settings = Req<
   S['Settings'],
-  'timezone' | 'dedup_window_s' | 'min_stay_s' | 'slot_margin_min' | 'recognition_threshold' | 'liveness_threshold' | 'keep_unrecognized' | 'unrecognized_retention_days'
+  | 'timezone'
+  | 'dedup_window_s'
+  | 'min_stay_s'
+  | 'slot_margin_min'
+  | 'recognition_threshold'
+  | 'liveness_threshold'
+  | 'keep_unrecognized'
+  | 'unrecognized_retention_days'
 > & {
   institution_name?: string;
   institution_logo_url?: string;
@@ -37,6 +45,8 @@ export type Settings = Req<
   /** The zone in force when none is set (the server's). */
   timezone_in_effect?: string;
   attendance_start_day?: string | null;
+  /** How a slot is judged: "day" (door: in from an entry to the next exit) or "slot". */
+  presence_mode?: PresenceMode;
   self_checkin_enabled?: boolean;
   self_checkin_window_min?: number;
   self_checkin_networks?: string;

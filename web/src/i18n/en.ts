@@ -570,6 +570,10 @@ const en: Dictionary = {
       registration: 'Public page /register: sign-ups wait for the approval of a manager of the group.',
     },
     startDayHelp: 'No absences before this day. Empty: each person counts from the day they were added.',
+    presenceMode: 'How presence is counted',
+    presenceModes: { day: 'By day (at the door)', slot: 'By slot (in each classroom)' },
+    presenceHelp:
+      'By day (a camera or kiosk at the door): someone who came in and has not left is present in the later slots. By slot (a camera in each classroom): each slot needs an entry of its own.',
   },
   selfCheckin: {
     title: 'Check in',

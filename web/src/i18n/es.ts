@@ -572,6 +572,10 @@ const es = {
       registration: 'Página pública /register: las altas esperan la aprobación de un responsable del grupo.',
     },
     startDayHelp: 'Sin ausencias antes de este día. Vacío: cada persona cuenta desde el día de su alta.',
+    presenceMode: 'Cómo se cuenta la presencia',
+    presenceModes: { day: 'Por día (en la puerta)', slot: 'Por franja (en cada aula)' },
+    presenceHelp:
+      'Por día (cámara o quiosco en la puerta): quien entró y no ha salido está presente en las franjas siguientes. Por franja (una cámara en cada aula): cada franja necesita su propia entrada.',
   },
   selfCheckin: {
     title: 'Registrar mi asistencia',

@@ -1,13 +1,14 @@
 // Administration · settings: the institution's name and logo and the kiosk
 // PIN (what the kiosk shows and what leaving it takes), the attendance rules
 // (time zone — with the zone in effect when none is set —, de-duplication
-// window, minimum stay, slot margin) and recognition (thresholds, keeping
+// window, minimum stay, slot margin, how presence is counted: by day or by
+// slot) and recognition (thresholds, keeping
 // unrecognized faces), self check-in (on/off, window, networks) and
 // self-registration. Each setting has a short help line.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
-import type { Settings } from '../../api/types';
+import type { PresenceMode, Settings } from '../../api/types';
 import { useSettings } from '../../auth/SettingsContext';
 import { useLoad } from '../../lib/useLoad';
 import { ErrorMessage, Loading, PageHead } from '../../components/common';
@@ -16,6 +17,8 @@ function timeZones(): string[] {
   const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
   return intl.supportedValuesOf ? intl.supportedValuesOf('timeZone') : ['UTC', 'Europe/Madrid'];
 }
+
+const PRESENCE_MODES: PresenceMode[] = ['day', 'slot'];
 
 type NumericKey =
   | 'dedup_window_s'
@@ -98,6 +101,7 @@ export function SettingsPage() {
           institution_logo_url: s.institution_logo_url ?? '',
           ...(pin ? { kiosk_pin: pin } : removePin ? { kiosk_pin: '' } : {}),
           attendance_start_day: s.attendance_start_day || null,
+          ...(s.presence_mode ? { presence_mode: s.presence_mode } : {}),
           ...(s.self_checkin_enabled !== undefined ? { self_checkin_enabled: s.self_checkin_enabled } : {}),
           ...(s.self_checkin_window_min !== undefined ? { self_checkin_window_min: s.self_checkin_window_min } : {}),
           ...(s.self_checkin_networks !== undefined ? { self_checkin_networks: s.self_checkin_networks } : {}),
@@ -188,6 +192,17 @@ export function SettingsPage() {
                 onChange={(e) => set('attendance_start_day', e.target.value || null)}
               />
               <small className="help">{t('settings.startDayHelp')}</small>
+            </label>
+            <label className="field">
+              <span>{t('settings.presenceMode')}</span>
+              <select value={s.presence_mode ?? 'day'} onChange={(e) => set('presence_mode', e.target.value as PresenceMode)}>
+                {PRESENCE_MODES.map((m) => (
+                  <option key={m} value={m}>
+                    {t(`settings.presenceModes.${m}`)}
+                  </option>
+                ))}
+              </select>
+              <small className="help">{t('settings.presenceHelp')}</small>
             </label>
             {s.slot_margin_min !== undefined && num('slot_margin_min', 'settings.slotMargin', 'settings.help.slotMargin')}
           </div>
