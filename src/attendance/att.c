@@ -544,9 +544,11 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
     size_t n = 0;
     st = store_event_list(a->s, &f, (store_page){.limit = 10000}, &ev, &n, NULL, err);
     if (st != RC_OK) return st;
-    store_event *latest = NULL, *first_entry = NULL, *last_exit = NULL;
+    store_event *latest = NULL, *first_entry = NULL, *last_exit = NULL, *day_last = NULL;
     for (size_t i = 0; i < n; i++) {
         store_event *e = &ev[i];
+        /* By day, the day's last event says whether the person is in. */
+        if (!day_last || e->ts_ms > day_last->ts_ms) day_last = e;
         if (e->schedule_id != sl.schedule_id) continue;
         if (!latest || e->last_seen_ms > latest->last_seen_ms) latest = e;
         if (!strcmp(e->kind, "entry") && (!first_entry || e->ts_ms < first_entry->ts_ms))
@@ -568,6 +570,20 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
         return RC_OK;
     } else if (!strcmp(direction, "entry") || !strcmp(direction, "exit")) {
         kind = direction; /* 4: the camera decides */
+    } else if (c->presence == ATT_PRESENCE_DAY) {
+        /* 4, by day (a camera at the door sees people come and go, not each
+         * class): out, the sighting is an entry; in since at least
+         * min_stay_s, an exit. Within min_stay_s of the day's last event it
+         * is that event again: an entry merges, an exit moves (the last
+         * one wins). Before, a student leaving after the last class was an
+         * "entry, late" to it, and their day never ended. */
+        bool in = day_last && !strcmp(day_last->kind, "entry");
+        if (day_last && sg->ts_ms - day_last->ts_ms < (int64_t)c->min_stay_s * 1000) {
+            target = day_last;
+            outcome = !in && sg->ts_ms > day_last->ts_ms ? ATT_MOVED : ATT_MERGED;
+        } else {
+            kind = in ? "exit" : "entry";
+        }
     } else if (!first_entry) {
         kind = "entry";
     } else if (sg->ts_ms - first_entry->ts_ms >= (int64_t)c->min_stay_s * 1000) {
@@ -589,7 +605,11 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
         store_event e = *target;
         bool best = take_best(&e, sg);
         if (outcome == ATT_MOVED) {
+            /* Judged against the slot it now falls in (by day an exit may
+             * move into the next one). */
             e.ts_ms = e.last_seen_ms = sg->ts_ms;
+            e.schedule_id = sl.schedule_id;
+            memcpy(e.slot_day, sl.day, sizeof e.slot_day);
             judge(&sl, e.kind, e.ts_ms, e.status);
         }
         st = store_event_update(a->s, &e, err);

@@ -17,10 +17,14 @@
  *     liveness and camera) kept. A gap of exactly the window is new. A
  *     sighting that skipped liveness (merge_only, att_live_recently) may
  *     only merge by this rule, and is never the best.
- *  4. A camera with direction entry or exit decides the kind. Otherwise the
- *     first sighting in the slot is the entry; one at least `min_stay_s`
- *     after the entry is the exit, and a later one moves the exit (the last
- *     one wins); one before that merges into the entry.
+ *  4. A camera with direction entry or exit decides the kind. Otherwise, by
+ *     day (presence_mode "day", the default): a person out (no event yet
+ *     that day, or an exit last) enters; one in since at least `min_stay_s`
+ *     exits; within `min_stay_s` of the day's last event the sighting is
+ *     that event (an entry merges, an exit moves: the last one wins). By
+ *     slot: the first sighting in the slot is the entry; one at least
+ *     `min_stay_s` after the entry is the exit, and a later one moves the
+ *     exit (the last one wins); one before that merges into the entry.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
  *     before end − grace is "early_leave", else "on_time" (the event's own
  *     status, judged against its slot). Presence in a slot (att_presence)

@@ -1743,6 +1743,66 @@ static void door_day_counts_the_time_in(void **state)
 }
 
 /* presence_mode "slot": the same day judged as before, an entry in each slot. */
+/* One camera at the door for both ways (or a kiosk left on automatic): by
+ * day a person out enters and a person in leaves; a sighting within
+ * min_stay_s of the day's last event is that event. Before, rule 4 worked
+ * per slot: a student leaving at 14:35, with no entry in Lengua, was an
+ * "entry, late" to it (the kiosk said so to them) and their day never
+ * ended. By slot it still is. */
+static void a_door_camera_for_both_ways_goes_by_the_day(void **state)
+{
+    fx *f = *state;
+    door_day d;
+    door_day_setup(f, &d);
+    int64_t ana = person(f->s, "D8", "Ana"), bea = person(f->s, "D9", "Bea");
+    OK(store_group_join(f->s, d.group, ana, 1767225600000LL, &e_));
+    OK(store_group_join(f->s, d.group, bea, 1767225600000LL, &e_));
+    att_result r = see(f, ana, 0, at(f, 2026, 3, 2, 8, 25, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "on_time");
+    r = see(f, ana, 0, at(f, 2026, 3, 2, 8, 31, 0), 0.9); /* still at the door */
+    assert_int_equal(r.outcome, ATT_MERGED);
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, ana, 0, at(f, 2026, 3, 2, 14, 35, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "on_time");
+    int64_t out_id = r.event.id;
+    r = see(f, ana, 0, at(f, 2026, 3, 2, 14, 41, 0), 0.9); /* the last one wins */
+    assert_int_equal(r.outcome, ATT_MOVED);
+    assert_int_equal(r.event.id, out_id);
+    assert_int_equal(r.event.ts_ms, at(f, 2026, 3, 2, 14, 41, 0));
+    /* Bea leaves at 12:00 and comes back at 13:10 (min_stay_s is an hour
+     * here): an early leave, then late. */
+    see(f, bea, 0, at(f, 2026, 3, 2, 8, 20, 0), 0.9);
+    r = see(f, bea, 0, at(f, 2026, 3, 2, 12, 0, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "early_leave");
+    r = see(f, bea, 0, at(f, 2026, 3, 2, 13, 10, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "late");
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, ana, d.maths, "present", 0, 0, 165);
+    ROW_IS(&rep, ana, d.lengua, "present", 0, 0, 165);
+    assert_int_equal(summary_of(&rep, ana)->on_site_ms, (6 * 60 + 16) * 60000LL);
+    /* In at Lengua's start, out 12:00-13:10 and in to the end: attended,
+     * its 95 minutes in (the events keep their own statuses). */
+    ROW_IS(&rep, bea, d.lengua, "present", 0, 0, 15 + 80);
+    att_report_free(&rep);
+    /* By slot the same camera gives the old answer: an entry in each slot. */
+    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
+    OK(att_reload(f->a, &e_));
+    int64_t cris = person(f->s, "D10", "Cris");
+    OK(store_group_join(f->s, d.group, cris, 1767225600000LL, &e_));
+    see(f, cris, 0, at(f, 2026, 3, 2, 8, 25, 0), 0.9);
+    r = see(f, cris, 0, at(f, 2026, 3, 2, 14, 35, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "late");
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -1817,6 +1877,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_counts_the_time_in, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_door_camera_for_both_ways_goes_by_the_day, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);
