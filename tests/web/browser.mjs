@@ -58,11 +58,12 @@ export async function launch(y4m, extraArgs = []) {
 }
 
 /** A Spanish-speaking browser tab on a laptop-sized screen. */
-export async function newPage(browser, { width = 1366, height = 860 } = {}) {
+export async function newPage(browser, { width = 1366, height = 860, timezoneId } = {}) {
   const context = await browser.newContext({
     viewport: { width, height },
     locale: 'es-ES',
     acceptDownloads: true,
+    ...(timezoneId ? { timezoneId } : {}),
   });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);

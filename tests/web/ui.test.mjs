@@ -448,3 +448,20 @@ test('the keyboard on a phone: Escape closes the menu, a page names the tab and 
     await browser.close();
   }
 });
+
+test('a fresh install in the server zone (UTC) offers the browser zone in one click', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844, timezoneId: 'Atlantic/Canary' });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('admin/settings', srv.url).href);
+    const zone = page.getByRole('combobox', { name: /^Zona horaria/ });
+    await zone.waitFor();
+    const server = await page.evaluate(async () => (await (await fetch('/api/v1/settings')).json()).timezone);
+    assert.ok(!server, `no zone set on this server yet (${server})`);
+    await page.getByRole('button', { name: 'Usar la zona de este navegador (Atlantic/Canary)' }).click();
+    assert.equal(await zone.inputValue(), 'Atlantic/Canary');
+  } finally {
+    await browser.close();
+  }
+});

@@ -533,6 +533,7 @@ const en: Dictionary = {
     rules: 'Attendance rules',
     recognitionSection: 'Recognition',
     systemZone: "Server's zone ({{tz}})",
+    useBrowserZone: 'Use this browser’s zone ({{tz}})',
     help: {
       timezone: 'Schedules are judged and times shown in this zone.',
       effective: 'In use now: {{tz}}',

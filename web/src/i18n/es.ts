@@ -535,6 +535,7 @@ const es = {
     rules: 'Reglas de asistencia',
     recognitionSection: 'Reconocimiento',
     systemZone: 'Zona del servidor ({{tz}})',
+    useBrowserZone: 'Usar la zona de este navegador ({{tz}})',
     help: {
       timezone: 'Horarios y horas se juzgan y muestran en esta zona.',
       effective: 'En uso ahora: {{tz}}',

@@ -81,6 +81,7 @@ export function SettingsPage() {
     <NumberField label={t(label)} help={t(help)} value={s[k] as number | undefined} onChange={(v) => set(k, v)} {...more} />
   );
   const zones = timeZones();
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -181,6 +182,13 @@ export function SettingsPage() {
               <small className="help">
                 {t('settings.help.timezone')} {t('settings.help.effective', { tz: s.timezone || s.timezone_in_effect || tz })}
               </small>
+              {/* A fresh install runs in the server's zone (often UTC): the
+                  zone of the browser in use is offered in one click. */}
+              {!s.timezone && browserZone && browserZone !== (s.timezone_in_effect ?? tz) && zones.includes(browserZone) && (
+                <button type="button" className="btn small" onClick={() => set('timezone', browserZone)}>
+                  {t('settings.useBrowserZone', { tz: browserZone })}
+                </button>
+              )}
             </label>
             {num('dedup_window_s', 'settings.dedup', 'settings.help.dedup')}
             {num('min_stay_s', 'settings.minStay', 'settings.help.minStay')}
