@@ -248,6 +248,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Judge by slot from now on (presence_mode "slot"). */
+static void presence_by_slot(fx *f)
+{
+    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
+    OK(att_reload(f->a, &e_));
+}
+
 static att_result see(fx *f, int64_t who, int64_t cam, int64_t ts, double conf)
 {
     att_sighting sg = {.person_id = who,
@@ -605,8 +612,7 @@ static void report_per_subject(void **state)
     assert_int_equal(rep.groups[0].absent, 3);
     att_report_free(&rep);
     /* By slot (a camera in each room), an entry in the slot itself is needed. */
-    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
-    OK(att_reload(f->a, &e_));
+    presence_by_slot(f);
     OK(att_report_build(f->a, &q, &rep, &e_));
     assert_int_equal(rep.nrows, 4);
     assert_int_equal(rep.groups[0].absent, 4);
@@ -1793,8 +1799,7 @@ static void a_door_camera_for_both_ways_goes_by_the_day(void **state)
     ROW_IS(&rep, bea, d.lengua, "present", 0, 0, 15 + 80);
     att_report_free(&rep);
     /* By slot the same camera gives the old answer: an entry in each slot. */
-    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
-    OK(att_reload(f->a, &e_));
+    presence_by_slot(f);
     int64_t cris = person(f->s, "D10", "Cris");
     OK(store_group_join(f->s, d.group, cris, 1767225600000LL, &e_));
     see(f, cris, 0, at(f, 2026, 3, 2, 8, 25, 0), 0.9);
@@ -1806,8 +1811,7 @@ static void a_door_camera_for_both_ways_goes_by_the_day(void **state)
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
-    OK(store_setting_set(f->s, "presence_mode", "slot", &e_));
-    OK(att_reload(f->a, &e_));
+    presence_by_slot(f);
     door_day d;
     door_day_setup(f, &d);
     att_report rep;
