@@ -721,16 +721,12 @@ enum MHD_Result http_h_faces_delete(http_req *r)
 void http_face_deleted(http_req *r, int64_t person_id)
 {
     http_gallery_changed(r, person_id);
-    store_person p;
-    if (store_person_get(db(r), person_id, &p, NULL) != RC_OK || p.photo_face_id) return;
-    /* The photo was that face (the store cleared it): the next face, if any. */
-    store_face *fs = NULL;
-    size_t n = 0;
-    if (store_face_list(db(r), person_id, &fs, &n, NULL) == RC_OK && n) {
-        p.photo_face_id = fs[0].id;
-        store_person_update(db(r), &p, NULL);
-    }
-    free(fs);
+    /* When the photo was that face (the store cleared it): the next face,
+     * if any. One statement: reading the record and writing it back whole
+     * could undo an edit made meanwhile. */
+    rc_error err;
+    if (store_person_photo_fallback(db(r), person_id, &err) != RC_OK)
+        rc_log(RC_LOG_WARN, "person %lld's photo: %s", (long long)person_id, err.msg);
 }
 
 static enum MHD_Result send_face_image(http_req *r, int64_t face_id)

@@ -1452,6 +1452,18 @@ rc_status store_person_update(store *s, store_person *p, rc_error *err)
     return st;
 }
 
+rc_status store_person_photo_fallback(store *s, int64_t id, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qexec(c,
+                         "UPDATE persons SET photo_face_id = "
+                         "(SELECT min(id) FROM faces WHERE person_id = ?) "
+                         "WHERE id = ? AND photo_face_id IS NULL",
+                         NULL, err, "ii", id, id);
+    give(s, c);
+    return st;
+}
+
 /* "%text%" for LIKE against persons.search_key: the text folded as the
  * key is (db_search_fold), its wildcards escaped by backslash. */
 static void search_pattern(char *dst, size_t cap, const char *text)

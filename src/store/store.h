@@ -259,6 +259,10 @@ rc_status store_person_get_by_code(store *s, const char *code, store_person *out
 /* Update every field of person p->id; p's names are settled as by create
  * (change first_name/last_name: name follows them). */
 rc_status store_person_update(store *s, store_person *p, rc_error *err);
+/* A person without a photo gets their first face as it, in one statement
+ * (nothing else of the record is written, so a concurrent update is not
+ * undone); none when they have no face. */
+rc_status store_person_photo_fallback(store *s, int64_t id, rc_error *err);
 /* The hash of the PIN a person types on a kiosk with their code (made by the
  * caller; "" removes it). pin_hash_get gives "" when none is set. */
 rc_status store_person_pin_set(store *s, int64_t id, const char *hash, rc_error *err);

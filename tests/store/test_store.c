@@ -364,6 +364,30 @@ static void faces_round_trip_into_the_gallery(void **state)
     assert_int_equal(faces[0].id, f.id);
     free(faces);
     assert_int_equal(store_face_delete(s, f2.id, "x", &err), RC_ERR_NOT_FOUND);
+
+    /* A person without a photo gets their first face as it, and nothing
+     * else of the record is written: an edit made since the caller last
+     * read the person stays (the photo was set by reading the whole record
+     * and writing it back, which could undo a concurrent edit). */
+    OK(store_person_get(s, a, &p, &e_));
+    p.photo_face_id = 0;
+    OK(store_person_update(s, &p, &e_));
+    store_person edited = p;
+    snprintf(edited.last_name, sizeof edited.last_name, "Edited");
+    OK(store_person_update(s, &edited, &e_));
+    OK(store_person_photo_fallback(s, a, &e_));
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.photo_face_id, f.id);
+    assert_string_equal(p.last_name, "Edited");
+    store_face f3 = f;
+    OK(store_face_add(s, &f3, emb, jpeg, 100, &e_));
+    OK(store_person_photo_fallback(s, a, &e_)); /* has a photo: kept */
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.photo_face_id, f.id);
+    int64_t nobody = add_person(s, "NOFACE-1", "No Face");
+    OK(store_person_photo_fallback(s, nobody, &e_)); /* no face: none */
+    OK(store_person_get(s, nobody, &p, &e_));
+    assert_int_equal(p.photo_face_id, 0);
 }
 
 static void deleting_a_person_removes_faces_and_is_audited(void **state)
