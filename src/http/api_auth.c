@@ -952,9 +952,10 @@ enum MHD_Result http_h_settings_patch(http_req *r)
     if (!settings_start_day(r, b, &c)) goto out;
     json_t *mode = json_object_get(b, "presence_mode");
     if (mode && att_presence_parse(json_string_value(mode), &c.presence)) {
-        res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                               "field 'presence_mode' must be \"day\" (a camera or kiosk at the "
-                               "door) or \"slot\" (one in each classroom)");
+        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                 json_pack("{s:s}", "field", "presence_mode"),
+                                 "field 'presence_mode' must be \"day\" (a camera or kiosk at "
+                                 "the door) or \"slot\" (one in each classroom)");
         goto out;
     }
     bool notify_all, has_notify;
