@@ -150,8 +150,8 @@ test('admin: create a person, enroll, kiosk marks "Entrada", attendance table an
       }
     });
     await page.goto(new URL('kiosk', srv.url).href);
-    if (await page.evaluate(() => 'wakeLock' in navigator))
-      await page.waitForFunction(() => window.__wakeLocks.includes('screen'), null, { timeout: 10000 });
+    assert.ok(await page.evaluate(() => 'wakeLock' in navigator), 'this chromium has the Screen Wake Lock API');
+    await page.waitForFunction(() => window.__wakeLocks.includes('screen'), null, { timeout: 10000 });
     const confirmation = page.getByTestId('kiosk-confirmation');
     await waitOrAlert(page, confirmation.getByText('Entrada', { exact: false }), 60000);
     const text = await confirmation.innerText();

@@ -54,11 +54,10 @@ export function Layout() {
   useEffect(() => {
     document.title = sectionTitle ? `${sectionTitle} · ${t('app.name')}` : t('app.name');
   }, [sectionTitle, t]);
-  const firstPath = useRef(location.pathname);
+  const moved = useRef(false); // not on the first page shown
   useEffect(() => {
-    if (location.pathname === firstPath.current) return;
-    firstPath.current = '';
-    mainRef.current?.focus();
+    if (moved.current) mainRef.current?.focus();
+    moved.current = true;
   }, [location.pathname]);
   // Escape closes the phone menu and gives the focus back to its button.
   useEffect(() => {
@@ -81,6 +80,7 @@ export function Layout() {
   const [starting, setStarting] = useState(false);
   const [startError, setStartError] = useState<Error | null>(null);
   const cameras = useLoad(() => (askKiosk && keep ? api.cameras() : Promise.resolve(null)), [askKiosk, keep]);
+  const choices = cameras.data ? kioskCameras(cameras.data.items) : [];
 
   async function startKiosk() {
     if (!keep) {
@@ -91,7 +91,7 @@ export function Layout() {
     setStarting(true);
     setStartError(null);
     try {
-      const cam = cameras.data?.items.find((c) => String(c.id) === keepCamera);
+      const cam = choices.find((c) => String(c.id) === keepCamera);
       const when = new Date().toLocaleString();
       await keepAsKiosk(t('kiosk.keepKeyName', { when, camera: cam?.name ?? t('kiosk.keepNoCamera') }), cam ? cam.id : null);
       setAskKiosk(false);
@@ -161,12 +161,12 @@ export function Layout() {
             <span>{t('kiosk.keep')}</span>
           </label>
           <p className="muted">{t('kiosk.keepHelp')}</p>
-          {keep && cameras.data && kioskCameras(cameras.data.items).length > 0 && (
+          {keep && choices.length > 0 && (
             <label className="field">
               <span>{t('kiosk.keepCamera')}</span>
               <select value={keepCamera} onChange={(e) => setKeepCamera(e.target.value)}>
                 <option value="">{t('kiosk.keepNoCamera')}</option>
-                {kioskCameras(cameras.data.items).map((c) => (
+                {choices.map((c) => (
                   <option key={c.id} value={String(c.id)}>
                     {c.name}
                   </option>

@@ -316,6 +316,7 @@ export function KioskPage() {
   const current = shown.filter((x) => x.until > now).slice(-MAX_CARDS);
   const chosenKind = kind && kind.until > now ? kind.kind : null;
   const stuck = kioskStuck(net === 'online', !camError, t);
+  const choices = cameras.data ? kioskCameras(cameras.data.items, cameraId) : [];
 
   function checkedIn(c: Confirmation) {
     setShown((prev) => showCards(prev, [c], Date.now()));
@@ -349,7 +350,7 @@ export function KioskPage() {
           <span className={`${styles.net} ${styles[net]}`} role="status" aria-live="polite" data-testid="kiosk-network">
             {net === 'online' ? t('kiosk.online') : retryIn > 0 ? t('kiosk.retrying', { seconds: retryIn }) : t('kiosk.retryingNow')}
           </span>
-          {cameras.data && kioskCameras(cameras.data.items, cameraId).length > 0 && (
+          {choices.length > 0 && (
             <select
               className={styles.cameraSelect}
               value={cameraId ?? ''}
@@ -357,7 +358,7 @@ export function KioskPage() {
               onChange={(e) => setParams(e.target.value ? { camera: e.target.value } : {}, { replace: true })}
             >
               <option value="">{t('kiosk.noCamera')}</option>
-              {kioskCameras(cameras.data.items, cameraId).map((c) => (
+              {choices.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
                 </option>
