@@ -355,9 +355,10 @@ enum MHD_Result http_h_self_checkin(http_req *r)
         json_t *params =
             json_pack("{s:i,s:i,s:i,s:i,s:i}", "frames", res->nframes, "faces", res->faces, "live",
                       res->live, "passed", res->passed, "needed", res->needed);
-        bool verify = strcmp(res->code, RECOG_R_NO_ENROLLED) != 0;
-        out = refuse(r, verify ? F : R, MHD_HTTP_UNPROCESSABLE_CONTENT, res->code, params,
-                     !verify                                    ? "you have no enrolled face yet"
+        /* A failed verification (audited as such, and counted) or no face to
+         * verify against (a refusal). */
+        out = refuse(r, failed ? F : R, MHD_HTTP_UNPROCESSABLE_CONTENT, res->code, params,
+                     !failed                                    ? "you have no enrolled face yet"
                      : strcmp(res->code, RECOG_R_NO_FACE) == 0  ? "no face was seen clearly"
                      : strcmp(res->code, RECOG_R_NOT_LIVE) == 0 ? "the face did not look live"
                                                                 : "the face is not yours");
