@@ -460,6 +460,59 @@ rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, 
     return RC_OK;
 }
 
+/* By day, a sighting no slot's margin holds, judged against the day's slot
+ * it belongs to: an entry before the day's first slot against the next slot
+ * to start (on time), an exit after the last against the last to end. Before,
+ * a student arriving at 07:15 for an 08:30 class was told "outside the
+ * timetable" while every report counted them in on time. */
+static rc_status day_slot(att *a, const rules *r, int64_t person, int64_t ts, const char *kind,
+                          slot *out, rc_error *err)
+{
+    store_schedule *sc = NULL;
+    size_t n = 0;
+    rc_status st = store_schedules_for_person(a->s, person, &sc, &n, err);
+    if (st != RC_OK || n == 0) {
+        free(sc);
+        return st;
+    }
+    att_local L;
+    att_tz_local(r->tz, ts, &L);
+    int wd = att_weekday(L.days), holiday = 0;
+    bool entry = !strcmp(kind, "entry");
+    slot best = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (sc[i].dow != wd) continue;
+        int64_t start = att_tz_utc(r->tz, L.days, sc[i].start_min);
+        int64_t end = sc[i].end_min > sc[i].start_min
+                          ? att_tz_utc(r->tz, L.days, sc[i].end_min)
+                          : att_tz_utc(r->tz, L.days + 1, sc[i].end_min);
+        if (entry ? !(start > ts && (!best.schedule_id || start < best.start_ms))
+                  : !(end < ts && (!best.schedule_id || end > best.end_ms)))
+            continue;
+        best = (slot){.schedule_id = sc[i].id,
+                      .start_ms = start,
+                      .end_ms = end,
+                      .grace_min = sc[i].grace_min};
+    }
+    free(sc);
+    if (!best.schedule_id) return RC_OK;
+    att_day_string(L.days, best.day);
+    if ((st = att_is_holiday(a->s, best.day, &holiday, err)) != RC_OK || holiday) return st;
+    *out = best;
+    return RC_OK;
+}
+
+/* The slot an event of `kind` at ts is made for: the nearest within the
+ * margin, or by day the day's slot it belongs to (day_slot). */
+static rc_status slot_for(att *a, const rules *r, int64_t person, int64_t ts, const char *kind,
+                          slot *out, rc_error *err)
+{
+    rc_status st = find_slot(a, r, person, ts, out, err);
+    if (st == RC_OK && !out->schedule_id && r->cfg.presence == ATT_PRESENCE_DAY)
+        st = day_slot(a, r, person, ts, kind, out, err);
+    return st;
+}
+
 static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
 {
     int64_t grace = (int64_t)sl->grace_min * 60000;
@@ -578,7 +631,11 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
          * one wins). Before, a student leaving after the last class was an
          * "entry, late" to it, and their day never ended. */
         bool in = day_last && !strcmp(day_last->kind, "entry");
-        if (day_last && sg->ts_ms - day_last->ts_ms < (int64_t)c->min_stay_s * 1000) {
+        /* Measured from its last sighting: someone who lingered at the door
+         * and comes back into view is not leaving (or entering) again. */
+        int64_t last = day_last ? day_last->ts_ms : 0;
+        if (day_last && day_last->last_seen_ms > last) last = day_last->last_seen_ms;
+        if (day_last && sg->ts_ms - last < (int64_t)c->min_stay_s * 1000) {
             target = day_last;
             outcome = !in && sg->ts_ms > day_last->ts_ms ? ATT_MOVED : ATT_MERGED;
         } else {
@@ -601,6 +658,13 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
         outcome = ATT_MERGED;
     }
 
+    if (c->presence == ATT_PRESENCE_DAY && !sl.schedule_id && (kind || outcome == ATT_MOVED)) {
+        st = day_slot(a, r, sg->person_id, sg->ts_ms, kind ? kind : target->kind, &sl, err);
+        if (st != RC_OK) {
+            free(ev);
+            return st;
+        }
+    }
     if (target) {
         store_event e = *target;
         bool best = take_best(&e, sg);
@@ -809,7 +873,7 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
     slot sl = {0};
     rc_status st = store_tx_begin(a->s, ATT_LOCK_BASE + person_id, err);
     if (st == RC_OK) {
-        st = find_slot(a, &r, person_id, ts_ms, &sl, err);
+        st = slot_for(a, &r, person_id, ts_ms, kind, &sl, err);
         if (st != RC_OK) store_tx_end(a->s, st, NULL);
     }
     store_event e = {.person_id = person_id,
@@ -849,7 +913,7 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
     if (st == RC_OK) {
         if (ts_ms > 0) e.ts_ms = e.last_seen_ms = ts_ms;
         if (kind) snprintf(e.kind, sizeof e.kind, "%s", kind);
-        st = find_slot(a, &r, e.person_id, e.ts_ms, &sl, err);
+        st = slot_for(a, &r, e.person_id, e.ts_ms, e.kind, &sl, err);
     }
     if (st == RC_OK) {
         e.schedule_id = sl.schedule_id;

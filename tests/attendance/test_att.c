@@ -1808,6 +1808,69 @@ static void a_door_camera_for_both_ways_goes_by_the_day(void **state)
     assert_string_equal(r.event.status, "late");
 }
 
+/* By day, an arrival long before the first class and a departure long
+ * after the last are judged against those classes (the kiosk card and the
+ * event say "on time", as every report counts them), and someone who lingers
+ * in view of a door camera is not leaving or coming back each time they are
+ * seen again: min_stay_s runs from the last sighting. */
+static void door_day_early_late_and_lingering(void **state)
+{
+    fx *f = *state;
+    OK(store_setting_set(f->s, "min_stay_s", "600", &e_));
+    OK(att_reload(f->a, &e_));
+    door_day d;
+    door_day_setup(f, &d);
+    int64_t hugo = person(f->s, "D11", "Hugo"), iker = person(f->s, "D12", "Iker");
+    OK(store_group_join(f->s, d.group, hugo, 1767225600000LL, &e_));
+    OK(store_group_join(f->s, d.group, iker, 1767225600000LL, &e_));
+    /* 07:15: more than slot_margin_min (60) before Matemáticas at 08:30. */
+    att_result r = see(f, hugo, 0, at(f, 2026, 3, 2, 7, 15, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "entry");
+    assert_string_equal(r.event.status, "on_time"); /* was "outside" */
+    assert_int_equal(r.event.schedule_id, d.maths);
+    /* 16:00: more than an hour after Lengua ended at 14:30. */
+    r = see(f, hugo, 0, at(f, 2026, 3, 2, 16, 0, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_string_equal(r.event.status, "on_time");
+    assert_int_equal(r.event.schedule_id, d.lengua);
+    r = see(f, hugo, 0, at(f, 2026, 3, 2, 16, 8, 0), 0.9); /* moved, still Lengua's */
+    assert_int_equal(r.outcome, ATT_MOVED);
+    assert_int_equal(r.event.schedule_id, d.lengua);
+    assert_string_equal(r.event.status, "on_time");
+    /* A manual entry at 07:00 is made for Matemáticas too. */
+    int64_t jon = person(f->s, "D13", "Jon");
+    OK(store_group_join(f->s, d.group, jon, 1767225600000LL, &e_));
+    store_event man;
+    OK(att_manual(f->a, jon, at(f, 2026, 3, 2, 7, 0, 0), "entry", "forgot", "mgr", &man, &e_));
+    assert_int_equal(man.schedule_id, d.maths);
+    assert_string_equal(man.status, "on_time");
+    /* Iker stays at the door 08:20-08:36, seen every 4 minutes (merged by
+     * the 5-minute window), steps away and is seen again at 08:42: 22
+     * minutes after his entry, but 6 after he was last seen. */
+    for (int m = 20; m <= 36; m += 4) {
+        r = see(f, iker, 0, at(f, 2026, 3, 2, 8, m, 0), 0.9);
+        assert_string_equal(r.event.kind, "entry");
+    }
+    r = see(f, iker, 0, at(f, 2026, 3, 2, 8, 42, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_MERGED); /* was a new "exit" */
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, iker, 0, at(f, 2026, 3, 2, 14, 35, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit");
+    for (int m = 39; m <= 43; m += 4) see(f, iker, 0, at(f, 2026, 3, 2, 14, m, 0), 0.9);
+    r = see(f, iker, 0, at(f, 2026, 3, 2, 14, 50, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_MOVED); /* was a new "entry" */
+    assert_string_equal(r.event.kind, "exit");
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, hugo, d.maths, "present", 0, 0, 165);
+    ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 165);
+    ROW_IS(&rep, iker, d.maths, "present", 0, 0, 165);
+    ROW_IS(&rep, iker, d.lengua, "present", 0, 0, 165);
+    att_report_free(&rep);
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -1883,6 +1946,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),
         cmocka_unit_test_setup_teardown(a_door_camera_for_both_ways_goes_by_the_day, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(door_day_early_late_and_lingering, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);
