@@ -456,8 +456,7 @@ enum MHD_Result http_h_self_face_image(http_req *r)
     else if (st == RC_OK)
         st = RC_ERR_NOT_FOUND;
     if (st == RC_ERR_NOT_FOUND)
-        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "you have no face %lld",
-                                (long long)face_id);
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "you have no such face");
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     return http_reply_owned(r, MHD_HTTP_OK, "image/jpeg", jpeg, len);
 }
