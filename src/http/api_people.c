@@ -325,11 +325,26 @@ enum MHD_Result http_h_persons_patch(http_req *r)
 
 static json_t *erase_json(const store_erase *e)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "faces", (json_int_t)e->faces,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "faces", (json_int_t)e->faces,
                      "sightings", (json_int_t)e->sightings, "photo", (json_int_t)e->photo, "events",
                      (json_int_t)e->events, "memberships", (json_int_t)e->memberships, "schedules",
                      (json_int_t)e->schedules, "deliveries", (json_int_t)e->deliveries, "pin",
-                     (json_int_t)e->pin);
+                     (json_int_t)e->pin, "consent", (json_int_t)e->consent);
+}
+
+rc_status http_erase_biometrics(http_req *r, int64_t person_id, bool withdraw, json_t **erased,
+                                rc_error *err)
+{
+    store_erase e;
+    rc_status st = withdraw
+                       ? store_person_withdraw_consent(db(r), person_id, http_actor(r), &e, err)
+                       : store_person_erase_biometrics(db(r), person_id, http_actor(r), &e, err);
+    if (st != RC_OK) return st;
+    /* Out of this process's gallery now (others follow the version bump):
+     * no camera recognizes them from here on. */
+    http_gallery_changed(r, person_id);
+    *erased = erase_json(&e);
+    return *erased ? RC_OK : rc_fail(err, RC_ERR_NOMEM, "out of memory");
 }
 
 /* Full erase (a privacy request): the person and everything about them.
@@ -352,11 +367,9 @@ enum MHD_Result http_h_person_biometrics_delete(http_req *r)
     store_person p;
     if (!http_load_person(r, "id", &p) || !http_require_whole_person(r, p.id)) return MHD_YES;
     rc_error err;
-    store_erase e;
-    rc_status st = store_person_erase_biometrics(db(r), p.id, http_actor(r), &e, &err);
+    json_t *erased = NULL;
+    rc_status st = http_erase_biometrics(r, p.id, false, &erased, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    http_gallery_changed(r, p.id);
-    json_t *erased = erase_json(&e);
     return http_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "erased", erased));
 }
 

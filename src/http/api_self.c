@@ -16,6 +16,12 @@
  * inactive, outside the gallery, reports and person lists, until a manager
  * of that group (or an admin) approves it; rejecting erases it with its
  * photos. Attempts are limited per client address.
+ *
+ * A member's own data ("Mis datos", GDPR art. 15 and 7(3)): what is held
+ * about their person (record, groups, consent, enrolled faces and their
+ * images, face crops that name them, how many attendance records), and the
+ * withdrawal of their consent, which takes the account's password (counted
+ * as a login) and erases their biometric data through the admin's erase.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -383,6 +389,120 @@ enum MHD_Result http_h_self_checkin(http_req *r)
     }
     free(res);
     return out;
+}
+
+/* ---- a member's own data -------------------------------------------------- */
+
+/* The caller's person into *p; false after answering 409 not_linked (no
+ * person linked, or one still pending approval), as self check-in does. */
+static bool own_person(http_req *r, store_person *p)
+{
+    rc_error err;
+    rc_status st =
+        r->who.person_id ? store_person_get(db(r), r->who.person_id, p, &err) : RC_ERR_NOT_FOUND;
+    if (st == RC_OK && !p->pending) return true;
+    if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    http_reply_error(r, MHD_HTTP_CONFLICT, "not_linked",
+                     "this account is not linked to a person; ask an administrator");
+    return false;
+}
+
+enum MHD_Result http_h_self_data(http_req *r)
+{
+    store_person p;
+    if (!own_person(r, &p)) return MHD_YES;
+    rc_error err;
+    store_held h;
+    store_face *faces = NULL;
+    size_t nf = 0;
+    rc_status st = store_person_held(db(r), p.id, &h, &err);
+    if (st == RC_OK) st = store_face_list(db(r), p.id, &faces, &nf, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *list = json_array();
+    for (size_t i = 0; i < nf; i++) {
+        char url[96];
+        snprintf(url, sizeof url, "/api/v1/self/faces/%lld/image", (long long)faces[i].id);
+        json_array_append_new(list,
+                              json_pack("{s:I,s:o,s:b,s:s}", "id", (json_int_t)faces[i].id,
+                                        "created_at", http_time_json(faces[i].created_ms), "photo",
+                                        faces[i].id == p.photo_face_id, "image", url));
+    }
+    free(faces);
+    json_t *person = http_person_json(db(r), &p);
+    json_t *body = json_pack(
+        "{s:o,s:o,s:o,s:{s:I,s:b,s:I,s:I},s:{s:I,s:I}}", "person", person, "consent_at",
+        http_time_json(p.consent_ms), "faces", list, "biometrics", "faces", (json_int_t)h.faces,
+        "photo", h.photo != 0, "sightings", (json_int_t)h.sightings, "probes", (json_int_t)h.probes,
+        "attendance", "events", (json_int_t)h.events, "voided", (json_int_t)h.voided);
+    return http_reply_json(r, MHD_HTTP_OK, body);
+}
+
+/* One of the caller's own enrolled faces. Another person's face id answers
+ * exactly as an id that names no face: nothing tells which ids exist. */
+enum MHD_Result http_h_self_face_image(http_req *r)
+{
+    int64_t face_id, owner = 0;
+    store_person p;
+    if (!http_param_id(r, "face_id", &face_id) || !own_person(r, &p)) return MHD_YES;
+    rc_error err;
+    rc_status st = store_face_person(db(r), face_id, &owner, &err);
+    unsigned char *jpeg = NULL;
+    size_t len = 0;
+    if (st == RC_OK && owner == p.id)
+        st = store_face_image(db(r), face_id, &jpeg, &len, &err);
+    else if (st == RC_OK)
+        st = RC_ERR_NOT_FOUND;
+    if (st == RC_ERR_NOT_FOUND)
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "you have no such face");
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    return http_reply_owned(r, MHD_HTTP_OK, "image/jpeg", jpeg, len);
+}
+
+/* Withdraw consent: the account's password again (a wrong one counts as a
+ * failed login, as a password change's does), then the admin's biometric
+ * erase with the recorded consent cleared; attendance history stays. */
+enum MHD_Result http_h_self_withdraw(http_req *r)
+{
+    store_person p;
+    if (!own_person(r, &p)) return MHD_YES;
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    const char *pw = NULL;
+    store_user u;
+    rc_error err;
+    rc_status st;
+    json_t *erased = NULL;
+    if (!http_field_str(r, b, "password", true, 1024, &pw, NULL)) goto out;
+    if ((st = store_user_get(db(r), r->who.user_id, &u, &err)) != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    if (!http_password_try(r, u.email, true)) goto out;
+    if (!http_password_verify(u.pass_hash, pw)) {
+        http_audit(r, "self.consent_withdraw_failed", "person", p.id,
+                   json_pack("{s:s,s:s}", "code", "wrong_password", "ip", r->ip));
+        res =
+            http_reply_error(r, MHD_HTTP_FORBIDDEN, "wrong_password", "the password is not right");
+        goto out;
+    }
+    http_password_right(r, u.email, true);
+    if ((st = http_erase_biometrics(r, p.id, true, &erased, &err)) != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_audit(r, "self.consent_withdrawn", "person", p.id,
+               json_pack("{s:O,s:o,s:s}", "erased", erased, "consent_was",
+                         http_time_json(p.consent_ms), "ip", r->ip));
+    res = http_reply_json(r, MHD_HTTP_OK,
+                          json_pack("{s:o,s:o,s:o}", "erased", erased, "consent_at", json_null(),
+                                    "consent_was", http_time_json(p.consent_ms)));
+out:
+    json_decref(b);
+    return res;
 }
 
 /* ---- self-registration -------------------------------------------------- */

@@ -499,6 +499,13 @@ enum MHD_Result http_h_persons_get(http_req *r);
 enum MHD_Result http_h_persons_patch(http_req *r);
 enum MHD_Result http_h_persons_delete(http_req *r);
 enum MHD_Result http_h_person_biometrics_delete(http_req *r);
+/* The one biometric erase (faces, embeddings, photo, matching sightings;
+ * store_person_erase_biometrics, audited there) behind an admin's "erase
+ * biometric data" and a member's withdrawal of consent (withdraw: the
+ * recorded consent is cleared too), then the gallery updated; *erased
+ * receives the counts (caller owns). */
+rc_status http_erase_biometrics(http_req *r, int64_t person_id, bool withdraw, json_t **erased,
+                                rc_error *err);
 enum MHD_Result http_h_person_archive(http_req *r);
 enum MHD_Result http_h_person_restore(http_req *r);
 enum MHD_Result http_h_groups_list(http_req *r);
@@ -647,6 +654,9 @@ void http_self_settings_json(http_req *r, json_t *settings);
 bool http_self_settings_patch(http_req *r, json_t *body);
 enum MHD_Result http_h_self_status(http_req *r);
 enum MHD_Result http_h_self_checkin(http_req *r);
+enum MHD_Result http_h_self_data(http_req *r);
+enum MHD_Result http_h_self_face_image(http_req *r);
+enum MHD_Result http_h_self_withdraw(http_req *r);
 enum MHD_Result http_h_register_info(http_req *r);
 enum MHD_Result http_h_register(http_req *r);
 enum MHD_Result http_h_registrations_list(http_req *r);

@@ -182,7 +182,8 @@ schemas = {
  "MemberIds": obj({"person_ids": arr({"type": INT}),
      "joined_on": dict(type=STR, format="date", nullable=True, description="the day new members joined (default today); members already in keep theirs")}, ["person_ids"]),
  "Erased": obj({"erased": obj({"faces": INT, "sightings": INT, "photo": INT, "events": INT, "memberships": INT,
-     "schedules": INT, "deliveries": INT, "pin": INT})}, ["erased"]),
+     "schedules": INT, "deliveries": INT, "pin": INT,
+     "consent": {"type": INT, "description": "1 when a recorded consent was cleared (a member's withdrawal only)"}})}, ["erased"]),
  "CameraError": obj({"code": {"type": STR, "description": "stable code to translate: connect_failed, host_not_found, timeout, auth_failed, not_found, http_error, bad_content, not_http, stream_ended, stream_broken, decode_failed, frame_too_large, unsupported, permission_denied, device_error, bad_config, failed"},
      "params": {"type": "object", "additionalProperties": True, "description": "host, status, type or device as the code needs; never credentials"}}, ["code", "params"]),
  "Schedule": obj({"id": INT, "group_id": INT, "person_id": INT,
@@ -307,6 +308,21 @@ schemas = {
      nullable=("person", "slot", "entry")),
  "SelfCheckinResult": obj({"accepted": BOOL, "person": obj({"id": INT, "name": STR}), "event": ref("AttendanceEvent"),
      "frames": INT, "passed": INT}, ["accepted", "person", "event", "frames", "passed"]),
+ "SelfData": obj({"person": ref("Person"),
+     "consent_at": dict(TIME, description="when consent to face recognition was recorded; null when none is"),
+     "faces": arr(obj({"id": INT, "created_at": TIME, "photo": {"type": BOOL, "description": "the profile photo"},
+         "image": {"type": STR, "description": "where to fetch it: /api/v1/self/faces/{id}/image"}}, ["id", "created_at", "photo", "image"])),
+     "biometrics": obj({"faces": INT, "photo": BOOL,
+         "sightings": {"type": INT, "description": "kept face crops that name the person: unrecognized sightings whose best match they are and the probes kept with their recognized events (what an erase deletes)"},
+         "probes": {"type": INT, "description": "of those, probes of attendance events"}}, ["faces", "photo", "sightings", "probes"]),
+     "attendance": obj({"events": {"type": INT, "description": "attendance records kept, voided ones included"}, "voided": INT}, ["events", "voided"])},
+     ["person", "consent_at", "faces", "biometrics", "attendance"], nullable=("consent_at",)),
+ "ConsentWithdraw": obj({"password": {"type": STR, "description": "the account's password, again"}}, ["password"]),
+ "ConsentWithdrawn": obj({"erased": obj({"faces": INT, "sightings": INT, "photo": INT,
+         "events": INT, "memberships": INT, "schedules": INT, "deliveries": INT, "pin": INT, "consent": INT}),
+     "consent_at": dict(TIME, nullable=True, description="always null now"),
+     "consent_was": dict(TIME, nullable=True, description="the consent that was withdrawn; null when none was recorded")},
+     ["erased", "consent_at", "consent_was"]),
  "RegisterInfo": obj({"enabled": BOOL, "photos": INT, "groups": arr(ref("GroupRef")),
      "institution": obj({"name": STR, "logo_url": STR}, ["name", "logo_url"], nullable=("logo_url",))},
      ["enabled", "photos", "groups", "institution"]),
@@ -386,6 +402,19 @@ opid(op("/api/v1/self/checkin", "post", "check in from one's own phone: 2-5 fram
    [MB], ok("SelfCheckinResult"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"frame": arr({"type": STR, "format": "binary"}),
        "kind": {"type": STR, "enum": ["entry", "exit"]}}, ["frame"])}}}, tag="self", work=True), "selfCheckin")
+opid(op("/api/v1/self/data", "get", "what the institution holds about the member's own person (GDPR art. 15): record, groups, "
+   "when consent was recorded, enrolled faces with their dates, kept face crops that name them, attendance records. "
+   "not_linked (409) when the account is not linked to a person", [MB], ok("SelfData"), tag="self"), "selfData")
+opid(op("/api/v1/self/faces/{face_id}/image", "get", "one of the member's own enrolled faces (aligned crop); another person's "
+   "face answers exactly as an id that names no face (404 not_found)", [MB],
+   {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid("face_id")], tag="self"), "selfFaceImage")
+opid(op("/api/v1/self/consent/withdraw", "post", "withdraw one's consent to face recognition (GDPR art. 7(3)): with the account's "
+   "password again, erases the person's biometric data exactly as DELETE /persons/{id}/biometrics does (faces, embeddings, photo, "
+   "face crops naming them; out of the gallery at once) and clears the recorded consent; attendance history stays. "
+   "Audited self.consent_withdrawn (with the counts; the store also records person.erase_biometrics). "
+   "A wrong password (403 wrong_password, audited self.consent_withdraw_failed) counts as a failed login to the account from "
+   "this address: too_many_attempts (429) as for a login. not_linked (409) without a linked person",
+   [MB], ok("ConsentWithdrawn"), jbody("ConsentWithdraw"), tag="self"), "selfWithdrawConsent")
 opid(op("/api/v1/self/register", "get", "the public self-registration page: open or not, the groups to choose", P, ok("RegisterInfo"), tag="self"), "registerInfo")
 opid(op("/api/v1/self/register", "post", "register oneself (when the setting is on): names, e-mail, group, consent and three photos "
    "through the enrollment policy; the person waits for approval (201 pending). Refusals: registration_disabled, already_pending (409: a registration with this e-mail waits for approval), face_pending (409: a registration with this face waits for approval; params.results with codes only), "

@@ -1555,6 +1555,7 @@ static char *erase_detail(const store_erase *e, int full)
     json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "faces", (json_int_t)e->faces, "sightings",
                           (json_int_t)e->sightings, "photo", (json_int_t)e->photo, "audit_redacted",
                           (json_int_t)e->audit_redacted);
+    if (j && e->consent) json_object_set_new(j, "consent", json_integer(e->consent));
     if (j && full) {
         json_object_set_new(j, "events", json_integer(e->events));
         json_object_set_new(j, "memberships", json_integer(e->memberships));
@@ -1620,8 +1621,10 @@ static rc_status erase_end(store *s, db_conn *c, rc_status st, int64_t id, const
     return st;
 }
 
-rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
-                                        rc_error *err)
+/* The biometric erase (an admin's, or the person's own withdrawal of
+ * consent, which also clears the recorded consent) in one transaction. */
+static rc_status erase_biometrics(store *s, int64_t id, const char *actor, int withdraw,
+                                  store_erase *out, rc_error *err)
 {
     store_erase e = {0};
     int64_t have = 0;
@@ -1631,7 +1634,56 @@ rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor,
     if (st == RC_OK && !have)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
     if (st == RC_OK) st = erase_biometrics_in(s, c, id, &e, err);
+    if (st == RC_OK && withdraw)
+        st = qexec(c,
+                   "UPDATE persons SET consent_ms = 0, updated_ms = ? WHERE id = ? AND "
+                   "consent_ms <> 0",
+                   &e.consent, err, "ii", rc_unix_ms(), id);
     return erase_end(s, c, st, id, actor, 0, &e, out, err);
+}
+
+rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
+                                        rc_error *err)
+{
+    return erase_biometrics(s, id, actor, 0, out, err);
+}
+
+rc_status store_person_withdraw_consent(store *s, int64_t id, const char *actor, store_erase *out,
+                                        rc_error *err)
+{
+    return erase_biometrics(s, id, actor, 1, out, err);
+}
+
+rc_status store_person_held(store *s, int64_t id, store_held *out, rc_error *err)
+{
+    store_held h = {0};
+    int64_t have = 0;
+    TAKE(s, c, err);
+    rc_status st = qint(c, "SELECT count(*) FROM persons WHERE id = ?", &have, err, "i", id);
+    if (st == RC_OK && !have)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
+    /* The same rows erase_biometrics_in deletes, counted. */
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM faces WHERE person_id = ?", &h.faces, err, "i", id);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM persons WHERE id = ? AND photo_face_id IS NOT NULL",
+                  &h.photo, err, "i", id);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM sightings WHERE candidate_person_id = ?", &h.sightings,
+                  err, "i", id);
+    if (st == RC_OK)
+        st = qint(c,
+                  "SELECT count(*) FROM sightings WHERE candidate_person_id = ? AND event_id IS "
+                  "NOT NULL",
+                  &h.probes, err, "i", id);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM events WHERE person_id = ?", &h.events, err, "i", id);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM events WHERE person_id = ? AND voided_ms <> 0",
+                  &h.voided, err, "i", id);
+    give(s, c);
+    if (st == RC_OK) *out = h;
+    return st;
 }
 
 rc_status store_person_erase(store *s, int64_t id, const char *actor, store_erase *out,

@@ -281,6 +281,7 @@ typedef struct {
     int64_t deliveries;     /* queued or past webhook deliveries about them (full erase only) */
     int64_t pin;            /* 1 when a kiosk PIN was set (full erase only) */
     int64_t audit_redacted; /* earlier audit entries about them whose detail was blanked */
+    int64_t consent;        /* 1 when a recorded consent was cleared (withdrawal only) */
 } store_erase;
 
 /* Full erase (a privacy request): delete a person with their faces,
@@ -300,6 +301,25 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
  * "person.erase_biometrics" with the counts. Bumps the gallery version. */
 rc_status store_person_erase_biometrics(store *s, int64_t id, const char *actor, store_erase *out,
                                         rc_error *err);
+/* The person's own withdrawal of consent: store_person_erase_biometrics
+ * (the same rows, lock and audit entry, the consent it cleared in the
+ * counts) that also clears the recorded consent (consent_ms 0), in the same
+ * transaction. */
+rc_status store_person_withdraw_consent(store *s, int64_t id, const char *actor, store_erase *out,
+                                        rc_error *err);
+/* What is held about a person, counted as store_person_erase_biometrics
+ * would count what it erases (the person's own view of their data). */
+typedef struct {
+    int64_t faces;     /* face photos with their embeddings */
+    int64_t photo;     /* 1 when the person has a profile photo (one of the faces) */
+    int64_t sightings; /* face crops naming them: unrecognized sightings whose best match they
+                          are and the probes kept with their recognized events */
+    int64_t probes;    /* of those, the probes of events */
+    int64_t events;    /* attendance events, voided ones included */
+    int64_t voided;    /* of those, voided */
+} store_held;
+/* RC_ERR_NOT_FOUND when there is no such person. */
+rc_status store_person_held(store *s, int64_t id, store_held *out, rc_error *err);
 
 typedef struct {
     int64_t id;

@@ -58,7 +58,8 @@ test('devices, members and metrics keys reach exactly their routes (beyond those
   assert.deepEqual(of('device'), [...own, 'POST /api/v1/detect', 'POST /api/v1/kiosk/checkin', 'POST /api/v1/kiosk/unlock',
     'POST /api/v1/recognize', 'POST /api/v1/verify', 'POST /process_frame'].sort());
   assert.deepEqual(of('member'), [...own, 'GET /api/v1/attendance', 'GET /api/v1/reports/summary',
-    'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin'].sort());
+    'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin', 'GET /api/v1/self/data',
+    'GET /api/v1/self/faces/{face_id}/image', 'POST /api/v1/self/consent/withdraw'].sort());
   assert.deepEqual(of('metrics'), ['GET /metrics']);
 });
 

@@ -2176,6 +2176,119 @@ static void erasing_biometrics_keeps_the_person_and_history(void **state)
     free(au);
 }
 
+/* A person's own view of their data counts what the biometric erase would
+ * delete; withdrawing consent is that erase (the same rows, the same audit
+ * entry, the same lock against frames in flight) plus the recorded consent
+ * cleared, and keeps the attendance history. */
+static void withdrawing_consent_is_the_biometric_erase_and_clears_consent(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    int64_t a = add_person(s, "WD-1", "Withdraw Me"), b = add_person(s, "WD-2", "Stays");
+    store_person p;
+    OK(store_person_get(s, a, &p, &e_));
+    p.consent_ms = 1767225600000LL;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_person_get(s, b, &p, &e_));
+    p.consent_ms = 1767225600000LL;
+    OK(store_person_update(s, &p, &e_));
+    float emb[8] = {1, 0.5f};
+    store_face f = {.person_id = a, .dim = 8}, f2, fb;
+    snprintf(f.model, sizeof f.model, "m");
+    f2 = f;
+    fb = f;
+    fb.person_id = b;
+    OK(store_face_add(s, &f, emb, "a-face", 6, &e_));
+    OK(store_face_add(s, &f2, emb, "a-face2", 7, &e_));
+    OK(store_face_add(s, &fb, emb, "b-face", 6, &e_));
+    OK(store_person_photo_fallback(s, a, &e_));
+    store_event ev = {.person_id = a, .ts_ms = 1000}, ev2 = {.person_id = a, .ts_ms = 2000};
+    snprintf(ev.kind, sizeof ev.kind, "entry");
+    snprintf(ev.slot_day, sizeof ev.slot_day, "2026-01-05");
+    ev2 = ev;
+    ev2.ts_ms = 2000;
+    OK(store_event_insert(s, &ev, &e_));
+    OK(store_event_insert(s, &ev2, &e_));
+    OK(store_event_void(s, ev2.id, "admin", "wrong", &e_));
+    store_sighting sg = {.ts_ms = 5, .candidate_person_id = a, .confidence = 0.4};
+    snprintf(sg.reason, sizeof sg.reason, "below_threshold");
+    OK(store_sighting_add(s, &sg, "crop", 4, &e_));
+    store_sighting probe = {.ts_ms = 6, .candidate_person_id = a, .event_id = ev.id};
+    snprintf(probe.reason, sizeof probe.reason, "recognized");
+    OK(store_event_probe_set(s, &probe, "probe", 5, &e_));
+    assert_true(probe.id > 0);
+
+    store_held h;
+    OK(store_person_held(s, a, &h, &e_));
+    assert_int_equal(h.faces, 2);
+    assert_int_equal(h.photo, 1);
+    assert_int_equal(h.sightings, 2);
+    assert_int_equal(h.probes, 1);
+    assert_int_equal(h.events, 2);
+    assert_int_equal(h.voided, 1);
+    assert_int_equal(store_person_held(s, 98765, &h, &err), RC_ERR_NOT_FOUND);
+
+    int64_t v0, v1;
+    OK(store_gallery_version(s, &v0, &e_));
+    store_erase er;
+    OK(store_person_withdraw_consent(s, a, "user:7", &er, &e_));
+    /* What the held counts said, erased. */
+    assert_int_equal(er.faces, 2);
+    assert_int_equal(er.photo, 1);
+    assert_int_equal(er.sightings, 2);
+    assert_int_equal(er.consent, 1);
+    assert_int_equal(er.events, 0);
+    OK(store_gallery_version(s, &v1, &e_));
+    assert_true(v1 > v0);
+    OK(store_person_get(s, a, &p, &e_));
+    assert_int_equal(p.consent_ms, 0);
+    assert_int_equal(p.photo_face_id, 0);
+    OK(store_person_held(s, a, &h, &e_));
+    assert_int_equal(h.faces + h.photo + h.sightings + h.probes, 0);
+    assert_int_equal(h.events, 2); /* history kept */
+    assert_int_equal(h.voided, 1);
+    store_gallery gal;
+    OK(store_gallery_load(s, NULL, &gal, &e_));
+    assert_int_equal(gal.count, 1);
+    assert_int_equal(gal.person_ids[0], b);
+    store_gallery_free(&gal);
+    /* The other person is untouched, consent included. */
+    OK(store_person_get(s, b, &p, &e_));
+    assert_int_equal(p.consent_ms, 1767225600000LL);
+    OK(store_person_held(s, b, &h, &e_));
+    assert_int_equal(h.faces, 1);
+    /* Frames in flight during the withdrawal keep no crop of her (the
+     * erase's lock_person and "no face left" rule hold here too). */
+    store_sighting late = {.ts_ms = 7, .candidate_person_id = a, .confidence = 0.4};
+    snprintf(late.reason, sizeof late.reason, "below_threshold");
+    OK(store_sighting_add(s, &late, "late-face", 9, &e_));
+    assert_int_equal(late.id, 0);
+    store_sighting lp = {.ts_ms = 8, .candidate_person_id = a, .event_id = ev.id};
+    snprintf(lp.reason, sizeof lp.reason, "recognized");
+    OK(store_event_probe_set(s, &lp, "late-probe", 10, &e_));
+    assert_int_equal(lp.id, 0);
+    /* Audited as the erase it is, with the consent in the counts. */
+    store_audit *au;
+    size_t n;
+    int64_t total;
+    OK(store_audit_list(s, "person", a, (store_page){0}, &au, &n, &total, &e_));
+    assert_true(n >= 1);
+    assert_string_equal(au[0].action, "person.erase_biometrics");
+    assert_string_equal(au[0].actor, "user:7");
+    assert_non_null(strstr(au[0].detail, "\"consent\":1"));
+    assert_non_null(strstr(au[0].detail, "\"faces\":2"));
+    free(au);
+    /* Again: nothing left to erase, nothing to clear. */
+    OK(store_person_withdraw_consent(s, a, "user:7", &er, &e_));
+    assert_int_equal(er.faces + er.photo + er.sightings + er.consent, 0);
+    assert_int_equal(store_person_withdraw_consent(s, 98765, "x", NULL, &err), RC_ERR_NOT_FOUND);
+    /* The admin's erase never touches the consent. */
+    OK(store_person_erase_biometrics(s, b, "admin", &er, &e_));
+    assert_int_equal(er.consent, 0);
+    OK(store_person_get(s, b, &p, &e_));
+    assert_int_equal(p.consent_ms, 1767225600000LL);
+}
+
 /* Archiving: `active` off sets archived_ms (kept on later edits), on clears
  * it; an archived person is out of the gallery. */
 static void archiving_a_person_sets_and_clears_the_date(void **state)
@@ -2361,6 +2474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(scoped_lists_page_over_the_whole_table, setup, teardown),
         cmocka_unit_test_setup_teardown(erasing_biometrics_keeps_the_person_and_history, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            withdrawing_consent_is_the_biometric_erase_and_clears_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(archiving_a_person_sets_and_clears_the_date, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(memberships_have_a_join_date, setup, teardown),

@@ -11,7 +11,11 @@
 //    from the login page's link on a phone (names, e-mail, group, three
 //    photos, consent); the request waits in "Solicitudes de alta" and is
 //    not a person yet; approving it makes it one; another request is
-//    rejected and erased.
+//    rejected and erased;
+//  - "Mis datos" on a 390×844 phone: the member sees their record, consent
+//    date and the photos of their face, withdraws consent by keyboard with
+//    their password (a wrong one is refused) and sees what was erased; the
+//    faces are gone and the attendance stays.
 // Screenshots at 390×844 and 1280×800 go to tests/out/web/ (self-*).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -226,6 +230,69 @@ test('a student signs up; the request waits for a manager who approves it, anoth
     assert.ok(!people.some((x) => x.name === 'Rosa Cuatro'), 'rejected: erased');
     const audit = (await admin('GET', '/api/v1/audit?action=registration.reject')).body;
     assert.equal(audit.total, 1);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('"Mis datos": a member sees their faces and withdraws consent with their password, by keyboard at 390 px', async () => {
+  const c = await admin('PATCH', `/api/v1/persons/${ids.ang}`, { consent_at: '2026-09-14T08:00:00Z' });
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  const faces = (await admin('GET', `/api/v1/persons/${ids.ang}/faces`)).body;
+  assert.ok(faces.length >= 2, JSON.stringify(faces));
+  const events = (await admin('GET', `/api/v1/attendance?person_id=${ids.ang}`)).body.total;
+  assert.ok(events >= 1, 'the check-in above is history to keep');
+  const browser = await launch(null);
+  try {
+    const phone = await newPage(browser, { width: 390, height: 844 });
+    await login(phone, srv.url, STUDENT);
+    await phone.getByRole('button', { name: 'Menú' }).click();
+    await phone.getByRole('link', { name: 'Mis datos' }).click();
+    await phone.getByRole('heading', { name: 'Mis datos', level: 1 }).waitFor();
+    await phone.getByText('Angelina Prueba', { exact: true }).waitFor();
+    assert.match(await phone.getByTestId('mydata-consent').innerText(), /Dio su consentimiento el 14 sept? 2026/);
+    const imgs = phone.getByTestId('mydata-faces').locator('img');
+    assert.equal(await imgs.count(), faces.length, 'every photo of her face is shown');
+    await phone.waitForFunction(
+      (n) => [...document.querySelectorAll('[data-testid=mydata-faces] img')].filter((i) => i.complete && i.naturalWidth > 0).length === n,
+      faces.length,
+    );
+    assert.match(await phone.getByTestId('mydata-held').innerText(), new RegExp(`Registros de asistencia\\s+${events}`));
+    await shot(phone, 'self-12-mydata-390');
+    assert.ok((await overflow(phone)) <= 0, 'Mis datos fits 390 px');
+    assert.deepEqual(await a11yProblems(phone), [], 'Mis datos: no serious accessibility problem');
+
+    // By keyboard: the button, the dialog's password field, Enter.
+    const withdraw = phone.getByRole('button', { name: 'Retirar mi consentimiento y borrar mis datos biométricos' });
+    await withdraw.focus();
+    await phone.keyboard.press('Enter');
+    const dialog = phone.getByRole('dialog', { name: 'Retirar mi consentimiento' });
+    await dialog.waitFor();
+    const pw = dialog.getByLabel('Contraseña');
+    assert.ok(await pw.evaluate((el) => el === document.activeElement), 'typing starts in the password field');
+    await phone.keyboard.type('not-my-password-1');
+    await phone.keyboard.press('Enter');
+    await dialog.getByText('La contraseña no es correcta.').waitFor();
+    assert.equal((await admin('GET', `/api/v1/persons/${ids.ang}/faces`)).body.length, faces.length, 'nothing erased');
+    await shot(phone, 'self-13-mydata-wrong-390');
+    await pw.fill('');
+    await phone.keyboard.type(STUDENT.password);
+    await phone.keyboard.press('Enter');
+    const done = phone.getByTestId('mydata-result');
+    await waitOrAlert(phone, done, 30000);
+    const text = await done.innerText();
+    assert.match(text, /Ha retirado su consentimiento/);
+    assert.match(text, new RegExp(`Fotos de su cara: ${faces.length}`));
+    assert.match(text, /Su historial de asistencia se conserva/);
+    await phone.getByText('No se guarda ninguna foto de su cara.').waitFor();
+    assert.match(await phone.getByTestId('mydata-consent').innerText(), /No consta ningún consentimiento suyo/);
+    assert.equal(await phone.getByTestId('mydata-faces').count(), 0);
+    await shot(phone, 'self-14-mydata-withdrawn-390');
+    assert.ok((await overflow(phone)) <= 0);
+
+    assert.deepEqual((await admin('GET', `/api/v1/persons/${ids.ang}/faces`)).body, []);
+    assert.equal((await admin('GET', `/api/v1/attendance?person_id=${ids.ang}`)).body.total, events, 'history kept');
+    assert.equal((await admin('GET', '/api/v1/audit?action=self.consent_withdrawn')).body.total, 1);
   } finally {
     await browser.close();
   }

@@ -24,6 +24,7 @@ import { SettingsPage } from './pages/admin/Settings';
 import { AuditPage } from './pages/admin/Audit';
 import { AccountPage } from './pages/Account';
 import { SelfCheckinPage } from './pages/SelfCheckin';
+import { MyDataPage } from './pages/MyData';
 import { RegisterPage } from './pages/Register';
 import { RegistrationsPage } from './pages/Registrations';
 
@@ -103,6 +104,14 @@ export function App() {
             element={
               <Allow area="checkin">
                 <SelfCheckinPage />
+              </Allow>
+            }
+          />
+          <Route
+            path="my-data"
+            element={
+              <Allow area="mydata">
+                <MyDataPage />
               </Allow>
             }
           />

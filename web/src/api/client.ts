@@ -29,7 +29,9 @@ import type {
   RegisterInput,
   Registration,
   SelfCheckinResult,
+  SelfData,
   SelfStatus,
+  ConsentWithdrawn,
   Group,
   Health,
   Holiday,
@@ -286,6 +288,14 @@ export class ApiClient {
     frames.forEach((b, i) => form.append('frame', b, `frame${i + 1}.jpg`));
     if (kind) form.append('kind', kind);
     return this.request('POST', '/api/v1/self/checkin', { body: form });
+  }
+  /** "Mis datos": what is held about the member's own person. */
+  selfData(): Promise<SelfData> {
+    return this.get('/api/v1/self/data');
+  }
+  /** Withdraw one's consent: the password again; erases the biometric data. */
+  withdrawConsent(password: string): Promise<ConsentWithdrawn> {
+    return this.post('/api/v1/self/consent/withdraw', { password });
   }
   registerInfo(): Promise<RegisterInfo> {
     return this.get('/api/v1/self/register');

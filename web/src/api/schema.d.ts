@@ -175,6 +175,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/self/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** what the institution holds about the member's own person (GDPR art. 15): record, groups, when consent was recorded, enrolled faces with their dates, kept face crops that name them, attendance records. not_linked (409) when the account is not linked to a person */
+        get: operations["selfData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/self/faces/{face_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** one of the member's own enrolled faces (aligned crop); another person's face answers exactly as an id that names no face (404 not_found) */
+        get: operations["selfFaceImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/self/consent/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** withdraw one's consent to face recognition (GDPR art. 7(3)): with the account's password again, erases the person's biometric data exactly as DELETE /persons/{id}/biometrics does (faces, embeddings, photo, face crops naming them; out of the gallery at once) and clears the recorded consent; attendance history stays. Audited self.consent_withdrawn (with the counts; the store also records person.erase_biometrics). A wrong password (403 wrong_password, audited self.consent_withdraw_failed) counts as a failed login to the account from this address: too_many_attempts (429) as for a login. not_linked (409) without a linked person */
+        post: operations["selfWithdrawConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/self/register": {
         parameters: {
             query?: never;
@@ -1650,6 +1701,8 @@ export interface components {
                 schedules?: number;
                 deliveries?: number;
                 pin?: number;
+                /** @description 1 when a recorded consent was cleared (a member's withdrawal only) */
+                consent?: number;
             };
         };
         CameraError: {
@@ -2040,6 +2093,63 @@ export interface components {
             event: components["schemas"]["AttendanceEvent"];
             frames: number;
             passed: number;
+        };
+        SelfData: {
+            person: components["schemas"]["Person"];
+            /**
+             * Format: date-time
+             * @description when consent to face recognition was recorded; null when none is
+             */
+            consent_at: string | null;
+            faces: {
+                id: number;
+                /** Format: date-time */
+                created_at: string;
+                /** @description the profile photo */
+                photo: boolean;
+                /** @description where to fetch it: /api/v1/self/faces/{id}/image */
+                image: string;
+            }[];
+            biometrics: {
+                faces: number;
+                photo: boolean;
+                /** @description kept face crops that name the person: unrecognized sightings whose best match they are and the probes kept with their recognized events (what an erase deletes) */
+                sightings: number;
+                /** @description of those, probes of attendance events */
+                probes: number;
+            };
+            attendance: {
+                /** @description attendance records kept, voided ones included */
+                events: number;
+                voided: number;
+            };
+        };
+        ConsentWithdraw: {
+            /** @description the account's password, again */
+            password: string;
+        };
+        ConsentWithdrawn: {
+            erased: {
+                faces?: number;
+                sightings?: number;
+                photo?: number;
+                events?: number;
+                memberships?: number;
+                schedules?: number;
+                deliveries?: number;
+                pin?: number;
+                consent?: number;
+            };
+            /**
+             * Format: date-time
+             * @description always null now
+             */
+            consent_at: string | null;
+            /**
+             * Format: date-time
+             * @description the consent that was withdrawn; null when none was recorded
+             */
+            consent_was: string | null;
         };
         RegisterInfo: {
             enabled: boolean;
@@ -2490,6 +2600,99 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelfData"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfFaceImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                face_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JPEG */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfWithdrawConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentWithdraw"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentWithdrawn"];
+                };
             };
             /** @description error */
             default: {

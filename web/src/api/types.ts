@@ -156,6 +156,10 @@ export type KeyCamera = { id: number; name: string; direction: Direction };
 /** Self check-in: where the member stands now, and the accepted answer. */
 export type SelfStatus = Omit<S['SelfStatus'], 'entry'> & { entry?: AttendanceEvent | null };
 export type SelfCheckinResult = Omit<S['SelfCheckinResult'], 'event'> & { event: AttendanceEvent };
+/** "Mis datos": what is held about the member's own person, and what a withdrawal of consent erased. */
+export type SelfData = Omit<S['SelfData'], 'person'> & { person: Person };
+export type SelfFace = SelfData['faces'][number];
+export type ConsentWithdrawn = S['ConsentWithdrawn'];
 /** Self-registration: the public page's facts and its answer. */
 export type RegisterInfo = S['RegisterInfo'];
 export type Registered = S['Registered'];

@@ -22,6 +22,7 @@ interface Item {
 const ITEMS: Item[] = [
   { to: '/dashboard', label: 'nav.dashboard', area: 'dashboard' },
   { to: '/checkin', label: 'nav.checkin', area: 'checkin' },
+  { to: '/my-data', label: 'nav.myData', area: 'mydata' },
   { to: '/people', label: 'nav.people', area: 'people' },
   { to: '/registrations', label: 'nav.registrations', area: 'registrations' },
   { to: '/import', label: 'nav.import', area: 'people' },

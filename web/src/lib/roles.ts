@@ -4,7 +4,7 @@
 import type { Role } from '../api/types';
 
 export type Area =
-  'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin' | 'checkin' | 'registrations';
+  'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin' | 'checkin' | 'mydata' | 'registrations';
 
 const ACCESS: Record<Area, readonly Role[]> = {
   dashboard: ['admin', 'manager'],
@@ -16,6 +16,7 @@ const ACCESS: Record<Area, readonly Role[]> = {
   cameras: ['admin', 'manager'],
   admin: ['admin'],
   checkin: ['member'],
+  mydata: ['member'],
   registrations: ['admin', 'manager'],
 };
 
