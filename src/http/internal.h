@@ -334,8 +334,12 @@ void http_auth_resolve(http_req *r);
 
 /* Failure throttling by key (a client address, a kiosk code): max_failures
  * failures within window_s seconds of the first lock the key for lockout_s
- * seconds; max_failures 0 only counts (http_limiter_take). In memory, 4096
- * keys; the stalest unlocked key makes room for a new one. */
+ * seconds; max_failures 0 only counts (http_limiter_take). In memory,
+ * HTTP_LIMITER_KEYS keys: a new key takes the place of the unlocked key
+ * with the fewest failures still counting (the stalest of those), never of
+ * a locked one; when every key is locked a new key is refused (its try
+ * waits for the first lock to end) rather than a lock forgotten. */
+#define HTTP_LIMITER_KEYS 4096
 typedef struct http_limiter http_limiter;
 http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s);
 void http_limiter_destroy(http_limiter *l);
@@ -347,7 +351,8 @@ void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
 /* A try, counted as a failure before it is made (take it back with
  * http_limiter_forgive when it succeeds), so that tries made at the same
  * time cannot pass the limit together: 0 when it may go on, else the
- * seconds to wait (the try after max_failures sets the lock). */
+ * seconds to wait (the try after max_failures sets the lock; a new key
+ * while every key held is locked waits for the first lock to end). */
 unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms);
 /* After a try that failed: when it was the last one the limit allows, the
  * lock is set now (so that this answer can say so) and its seconds are

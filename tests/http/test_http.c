@@ -407,6 +407,54 @@ static void limiter_counts_tries_before_they_are_made(void **state)
     http_limiter_destroy(n);
 }
 
+/* A flood of new keys (codes typed, accounts tried, addresses) cannot make
+ * the limiter forget a lock or a count near its limit: idle keys make room
+ * first, and when every key is locked a new key is refused until the first
+ * lock ends. */
+static void limiter_keeps_locks_under_a_flood_of_new_keys(void **state)
+{
+    (void)state;
+    char key[32];
+    int64_t t = 1000000;
+    http_limiter *l = http_limiter_create(3, 60, 120);
+    /* The table is nearly full of keys with one failure when "near" comes
+     * one failure short of its lock and "locked" is locked; then twice as
+     * many new keys as there is room for, each with one failure. */
+    for (int i = 0; i < HTTP_LIMITER_KEYS - 2; i++) {
+        snprintf(key, sizeof key, "old%d", i);
+        assert_int_equal(http_limiter_try(l, key, t), 0);
+    }
+    assert_int_equal(http_limiter_try(l, "near", t), 0);
+    assert_int_equal(http_limiter_try(l, "near", t), 0);
+    for (int i = 0; i < 4; i++) http_limiter_try(l, "locked", t + 1);
+    assert_true(http_limiter_wait(l, "locked", t + 1) > 0);
+    for (int i = 0; i < 2 * HTTP_LIMITER_KEYS; i++) {
+        snprintf(key, sizeof key, "new%d", i);
+        assert_int_equal(http_limiter_try(l, key, t + 1000 + i), 0);
+    }
+    assert_true(http_limiter_wait(l, "locked", t + 2000) >= 118);
+    assert_int_equal(http_limiter_try(l, "near", t + 2000), 0);            /* its third */
+    assert_int_equal(http_limiter_lock_if_full(l, "near", t + 2000), 120); /* and locked */
+    http_limiter_destroy(l);
+
+    /* Every key locked: a new one is refused (fail closed) until the first
+     * lock ends; none of the locks is lost. */
+    l = http_limiter_create(1, 60, 120);
+    for (int i = 0; i < HTTP_LIMITER_KEYS; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        http_limiter_fail(l, key, t + i);
+    }
+    unsigned w = http_limiter_try(l, "stranger", t + HTTP_LIMITER_KEYS);
+    assert_int_equal(w, (120 * 1000 - HTTP_LIMITER_KEYS + 999) / 1000); /* k0's lock's rest */
+    assert_true(http_limiter_wait(l, "k0", t + HTTP_LIMITER_KEYS) > 0);
+    snprintf(key, sizeof key, "k%d", HTTP_LIMITER_KEYS - 1);
+    assert_true(http_limiter_wait(l, key, t + HTTP_LIMITER_KEYS) > 0);
+    /* k0's lock ends first: its slot is the one the new key gets. */
+    assert_int_equal(http_limiter_try(l, "stranger", t + 120 * 1000 + 1), 0);
+    assert_true(http_limiter_wait(l, key, t + 120 * 1000 + 1) > 0);
+    http_limiter_destroy(l);
+}
+
 static void metrics_render_prometheus_text(void **state)
 {
     (void)state;
@@ -481,6 +529,7 @@ int main(void)
         cmocka_unit_test(tokens_are_random_and_compared_in_constant_time),
         cmocka_unit_test(limiter_locks_out_after_repeated_failures),
         cmocka_unit_test(limiter_counts_tries_before_they_are_made),
+        cmocka_unit_test(limiter_keeps_locks_under_a_flood_of_new_keys),
         cmocka_unit_test(metrics_render_prometheus_text),
         cmocka_unit_test(healthz_answers_json),
         cmocka_unit_test(a_manager_without_groups_left_reaches_nobody),
