@@ -3,10 +3,13 @@
  * password hashes (libsodium crypto_pwhash_str), random tokens, token hashes
  * for storage, constant-time comparison, role names, and the login limiter
  * that slows down and then locks out repeated failures per account and per
- * client address.
+ * client address (an IPv6 client's address being its /64: http_addr_key).
  */
+#include <arpa/inet.h>
 #include <assert.h>
+#include <netinet/in.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +79,34 @@ void http_token_hash(const char *token, char out[65])
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
     sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* ---- client address keys ------------------------------------------------ */
+
+void http_addr_text(const struct sockaddr *sa, char out[64])
+{
+    strcpy(out, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+}
+
+void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX])
+{
+    struct in6_addr a;
+    if (!ip || inet_pton(AF_INET6, ip, &a) != 1) {
+        snprintf(out, HTTP_ADDR_KEY_MAX, "%s", ip ? ip : "?");
+        return;
+    }
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        inet_ntop(AF_INET, &a.s6_addr[12], out, HTTP_ADDR_KEY_MAX);
+        return;
+    }
+    memset(&a.s6_addr[8], 0, 8); /* the interface half: the caller's to choose */
+    char net[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &a, net, sizeof net);
+    snprintf(out, HTTP_ADDR_KEY_MAX, "%s/64", net);
 }
 
 /* ---- login limiter ------------------------------------------------------ */

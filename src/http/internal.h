@@ -22,6 +22,9 @@
 #include "../store/store.h"
 #include "http.h"
 
+/* Room for a client address key (http_addr_key). */
+#define HTTP_ADDR_KEY_MAX 64
+
 /* ---- roles -------------------------------------------------------------- */
 
 /* Role bits. A route declares the set of callers it admits; ANON admits
@@ -135,6 +138,7 @@ struct http_req {
     size_t drained;
     double t0;
     char ip[64];
+    char addr_key[HTTP_ADDR_KEY_MAX]; /* http_addr_key(ip): per-address limits */
 };
 
 typedef enum MHD_Result (*http_handler)(http_req *r);
@@ -332,6 +336,17 @@ void http_token_hash(const char *token, char out[65]);
  * neither is valid) and fill r->who. */
 void http_auth_resolve(http_req *r);
 
+/* The key every per-address limit counts a client under (logins, kiosk
+ * PIN and unlock tries, self-registrations, open connections), from its
+ * address as text: an IPv4 address as it is, an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) as that IPv4 address, any other IPv6 address as its
+ * /64 ("2001:db8:1:2::/64"), since one home line holds a whole /64 (or
+ * more) and could otherwise change address at every try. Anything else is
+ * copied (cut to fit). */
+void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX]);
+/* A socket address as text ("?" when it is neither IPv4 nor IPv6). */
+void http_addr_text(const struct sockaddr *sa, char out[64]);
+
 /* Failure throttling by key (a client address, a kiosk code): max_failures
  * failures within window_s seconds of the first lock the key for lockout_s
  * seconds; max_failures 0 only counts (http_limiter_take). In memory,
@@ -407,9 +422,11 @@ enum MHD_Result http_static_serve(http_req *r, const char *web_dir);
 /* ---- connections (conns.c) ---------------------------------------------- */
 
 /* The header deadline: connections that have not sent a whole request
- * within deadline_s of opening (or of their last request's end) are closed. */
+ * within deadline_s of opening (or of their last request's end) are closed.
+ * And the per-address cap: a connection opened while per_addr_max others
+ * (0: no cap) are open under the same http_addr_key is closed at once. */
 typedef struct http_conns http_conns;
-http_conns *http_conns_create(unsigned deadline_s);
+http_conns *http_conns_create(unsigned deadline_s, unsigned per_addr_max);
 void http_conns_destroy(http_conns *c);
 /* MHD_OPTION_NOTIFY_CONNECTION callback (cls is the http_conns). */
 void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
