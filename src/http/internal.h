@@ -313,9 +313,10 @@ json_t *http_list(json_t *items, int64_t total);
 const char *http_actor(const http_req *r);
 /* Add an audit entry (detail stolen; may be NULL); failures are logged. */
 void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
-/* Field "group_ids": at most 64 ids of existing groups into ids[0..*n).
- * Returns false after answering 400; *present is false when it is absent or
- * null. */
+/* Field "group_ids": at most 64 ids of existing groups the caller may reach
+ * into ids[0..*n) (one outside a limited manager's groups is answered as an
+ * unknown one). Returns false after answering 400; *present is false when
+ * it is absent or null. */
 bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, bool *present);
 /* A JSON response ready for extra headers (body stolen); NULL on no memory. */
 struct MHD_Response *http_json_response(json_t *body);
@@ -638,14 +639,22 @@ bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
 /* May the caller reach this group / person? (no answer sent) */
 bool http_scope_group(const http_req *r, int64_t group_id);
 bool http_scope_person(http_req *r, int64_t person_id);
-/* The same, answering 403 naming the group or person when not. */
+/* A record the caller may not reach, answered exactly as the store answers
+ * an id it does not have (404 not_found "no <what> with id <id>"), so that
+ * the answer does not tell that it exists. Returns false. */
+bool http_reply_unknown(http_req *r, const char *what, int64_t id);
+/* For a filter (?group_id=, ?person_id=): answers 403 naming the group or
+ * person when the caller may not reach it (an unknown id too: to a limited
+ * manager both are "not one of your groups"). */
 bool http_require_group(http_req *r, int64_t group_id);
 bool http_require_person(http_req *r, int64_t person_id);
 /* Erasing, archiving or restoring a person changes them for every group: a limited
  * manager may do it only when all of the person's groups are theirs (403
- * otherwise; no answer sent when true). */
+ * when they reach the person but not all of their groups, the unknown
+ * answer when they do not reach them; no answer sent when true). */
 bool http_require_whole_person(http_req *r, int64_t person_id);
-/* The face's person must be reachable: 404 for no such face, 403 outside. */
+/* The face's person must be reachable: 404 for no such face, and the same
+ * 404 when outside. */
 bool http_require_face(http_req *r, int64_t face_id);
 /* Something that concerns every group (`what`: "an import", "holidays"):
  * refused with 403 for a limited manager. */
