@@ -74,8 +74,8 @@ static bool query_day(http_req *r, const char *key, const char **out)
     return true;
 }
 
-/* A manager limited to groups asking about a group or person outside them:
- * answers 403 and returns false. */
+/* A manager limited to groups filtering by a group or person outside them
+ * (or unknown: the same to them): answers 403 and returns false. */
 static bool scope_check(http_req *r, int64_t group_id, int64_t person_id)
 {
     return (!group_id || http_require_group(r, group_id)) &&
@@ -228,12 +228,12 @@ enum MHD_Result http_h_attendance_create(http_req *r)
         goto out;
     }
     store_person p;
-    if (store_person_get(db(r), pid, &p, NULL) != RC_OK) {
+    /* One outside the caller's groups is as unknown to them. */
+    if (store_person_get(db(r), pid, &p, NULL) != RC_OK || !http_scope_person(r, pid)) {
         res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                "field 'person_id': there is no person %lld", (long long)pid);
         goto out;
     }
-    if (!scope_check(r, 0, pid)) goto out;
     store_event e;
     rc_error err;
     rc_status st = att_manual(r->srv->att, pid, ts, kind, reason, http_actor(r), &e, &err);
@@ -258,7 +258,7 @@ bool http_load_event(http_req *r, store_event *e)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return scope_check(r, 0, e->person_id);
+    return http_scope_person(r, e->person_id) || http_reply_unknown(r, "event", e->id);
 }
 
 enum MHD_Result http_h_attendance_patch(http_req *r)

@@ -163,7 +163,7 @@ static json_t *me_json(http_req *r)
 
 static void login_ipkey(const http_req *r, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "ip:%s", r->ip);
+    snprintf(buf, cap, "ip:%s", r->addr_key);
 }
 
 bool http_password_try(http_req *r, const char *email, bool address)
@@ -185,8 +185,8 @@ bool http_password_try(http_req *r, const char *email, bool address)
      * looks. */
     int64_t wait_ms = 0;
     pthread_mutex_lock(&r->srv->auth_lock);
-    store_login_wait(db(r), email, r->ip, now, &wait_ms, NULL);
-    if (wait_ms <= 0) store_login_failure_add(db(r), email, r->ip, now, NULL);
+    store_login_wait(db(r), email, r->addr_key, now, &wait_ms, NULL);
+    if (wait_ms <= 0) store_login_failure_add(db(r), email, r->addr_key, now, NULL);
     pthread_mutex_unlock(&r->srv->auth_lock);
     if (wait_ms > 0) {
         if (address) http_limiter_forgive(r->srv->login_limiter, ipkey, 1); /* not tried */
@@ -200,7 +200,7 @@ bool http_password_try(http_req *r, const char *email, bool address)
 
 void http_password_right(http_req *r, const char *email, bool address)
 {
-    store_login_failure_clear(db(r), email, r->ip, NULL);
+    store_login_failure_clear(db(r), email, r->addr_key, NULL);
     if (address) {
         char ipkey[80];
         login_ipkey(r, ipkey, sizeof ipkey);

@@ -140,7 +140,7 @@ enum MHD_Result http_h_kiosk_unlock(http_req *r)
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
     char ipkey[80];
-    snprintf(ipkey, sizeof ipkey, "unlock:%s", r->ip);
+    snprintf(ipkey, sizeof ipkey, "unlock:%s", r->addr_key);
     const char *pin = NULL, *password = NULL, *email = NULL;
     bool has_pin, has_pw, has_email, end_key = false, has_end;
     if (!http_field_str(r, b, "pin", false, 64, &pin, &has_pin) ||
@@ -238,11 +238,11 @@ enum MHD_Result http_h_kiosk_checkin(http_req *r)
      * code. The try counts against the first two before the PIN is
      * checked, and is taken back when it was right. */
     char ipkey[80], codekey[80], pairkey[160];
-    snprintf(ipkey, sizeof ipkey, "checkin:%s", r->ip);
+    snprintf(ipkey, sizeof ipkey, "checkin:%s", r->addr_key);
     /* Codes are typed in any case ("a002" for A002): one lock for all. */
     snprintf(codekey, sizeof codekey, "%s", code);
     for (char *c = codekey; *c; c++) *c = (char)tolower((unsigned char)*c);
-    snprintf(pairkey, sizeof pairkey, "%s\n%s", r->ip, codekey);
+    snprintf(pairkey, sizeof pairkey, "%s\n%s", r->addr_key, codekey);
     if (throttled(r, ipkey)) goto out;
     store_person p;
     bool found = store_person_get_by_code(db(r), code, &p, NULL) == RC_OK && p.active;

@@ -240,8 +240,6 @@ static bool new_person_groups(http_req *r, json_t *b, int64_t ids[64], size_t *n
 {
     bool present;
     if (!http_field_group_ids(r, b, ids, n, &present)) return false;
-    for (size_t i = 0; i < *n; i++)
-        if (!http_require_group(r, ids[i])) return false;
     if (*n == 0 && http_scope_limited(r)) {
         http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, present ? "invalid_field" : "missing_field",
                            json_pack("{s:s}", "field", "group_ids"),
@@ -288,7 +286,7 @@ bool http_load_person(http_req *r, const char *param, store_person *p)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return http_require_person(r, p->id);
+    return http_scope_person(r, p->id) || http_reply_unknown(r, "person", p->id);
 }
 
 enum MHD_Result http_h_persons_get(http_req *r)
@@ -492,7 +490,7 @@ static bool load_group(http_req *r, store_group *g)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return http_require_group(r, g->id);
+    return http_scope_group(r, g->id) || http_reply_unknown(r, "group", g->id);
 }
 
 enum MHD_Result http_h_groups_get(http_req *r)
@@ -616,13 +614,14 @@ enum MHD_Result http_h_members_put(http_req *r)
                                    "person_ids[%zu] must be a positive integer", i);
             goto out;
         }
-        if (store_person_get(db(r), json_integer_value(v), &p, NULL) != RC_OK) {
+        /* One outside the caller's groups is as unknown to them. */
+        if (store_person_get(db(r), json_integer_value(v), &p, NULL) != RC_OK ||
+            !http_scope_person(r, p.id)) {
             res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                    "person_ids[%zu]: there is no person %lld", i,
                                    (long long)json_integer_value(v));
             goto out;
         }
-        if (!http_require_person(r, p.id)) goto out;
     }
     int64_t *cur = NULL;
     size_t n = 0;
@@ -732,11 +731,12 @@ static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool cre
                          "a schedule belongs to exactly one of group_id and person_id");
         return false;
     }
-    if (sc->group_id && !http_require_group(r, sc->group_id)) return false;
-    if (sc->person_id && !http_require_person(r, sc->person_id)) return false;
+    /* A group or person outside the caller's groups is as unknown to them
+     * (the ones a schedule had were in reach: load_schedule). */
     if (sc->group_id && has_g) {
         store_group g;
-        if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK) {
+        if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK ||
+            !http_scope_group(r, sc->group_id)) {
             http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                              "field 'group_id': there is no group %lld", (long long)sc->group_id);
             return false;
@@ -744,7 +744,8 @@ static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool cre
     }
     if (sc->person_id && has_p) {
         store_person p;
-        if (store_person_get(db(r), sc->person_id, &p, NULL) != RC_OK) {
+        if (store_person_get(db(r), sc->person_id, &p, NULL) != RC_OK ||
+            !http_scope_person(r, sc->person_id)) {
             http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                              "field 'person_id': there is no person %lld",
                              (long long)sc->person_id);
@@ -831,8 +832,9 @@ static bool load_schedule(http_req *r, store_schedule *sc)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return sc->group_id ? http_require_group(r, sc->group_id)
-                        : http_require_person(r, sc->person_id);
+    bool reach =
+        sc->group_id ? http_scope_group(r, sc->group_id) : http_scope_person(r, sc->person_id);
+    return reach || http_reply_unknown(r, "schedule", sc->id);
 }
 
 enum MHD_Result http_h_schedules_patch(http_req *r)

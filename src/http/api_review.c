@@ -256,7 +256,10 @@ enum MHD_Result http_h_sighting_assign(http_req *r)
         res = http_reply_rc(r, st, &err);
         goto out;
     }
-    if (!http_require_person(r, p.id)) goto out;
+    if (!http_scope_person(r, p.id)) { /* as unknown to them */
+        http_reply_unknown(r, "person", p.id);
+        goto out;
+    }
     unsigned char *jpeg = NULL;
     size_t len = 0;
     st = store_sighting_image(db(r), g.id, &jpeg, &len, &err);

@@ -570,7 +570,7 @@ static enum MHD_Result register_pending(http_req *r, const store_group *g, const
 enum MHD_Result http_h_register(http_req *r)
 {
     char ipkey[80];
-    snprintf(ipkey, sizeof ipkey, "register:%s", r->ip);
+    snprintf(ipkey, sizeof ipkey, "register:%s", r->addr_key);
     /* Every attempt counts, from the moment it is made. */
     unsigned wait = http_limiter_try(r->srv->reg_limiter, ipkey, rc_unix_ms());
     if (wait) {

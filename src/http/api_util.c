@@ -159,7 +159,8 @@ bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, 
     {
         store_group grp;
         if (!json_is_integer(g) ||
-            store_group_get(r->srv->cfg.store, json_integer_value(g), &grp, NULL) != RC_OK) {
+            store_group_get(r->srv->cfg.store, json_integer_value(g), &grp, NULL) != RC_OK ||
+            !http_scope_group(r, grp.id)) {
             http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                              "group_ids[%zu] is not the id of a group", i);
             return false;

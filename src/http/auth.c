@@ -3,10 +3,13 @@
  * password hashes (libsodium crypto_pwhash_str), random tokens, token hashes
  * for storage, constant-time comparison, role names, and the login limiter
  * that slows down and then locks out repeated failures per account and per
- * client address.
+ * client address (an IPv6 client's address being its /64: http_addr_key).
  */
+#include <arpa/inet.h>
 #include <assert.h>
+#include <netinet/in.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,9 +81,35 @@ void http_token_hash(const char *token, char out[65])
     sodium_bin2hex(out, 65, h, sizeof h);
 }
 
-/* ---- login limiter ------------------------------------------------------ */
+/* ---- client address keys ------------------------------------------------ */
 
-#define LIMITER_SLOTS 4096
+void http_addr_text(const struct sockaddr *sa, char out[64])
+{
+    strcpy(out, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+}
+
+void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX])
+{
+    struct in6_addr a;
+    if (!ip || inet_pton(AF_INET6, ip, &a) != 1) {
+        snprintf(out, HTTP_ADDR_KEY_MAX, "%s", ip ? ip : "?");
+        return;
+    }
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        inet_ntop(AF_INET, &a.s6_addr[12], out, HTTP_ADDR_KEY_MAX);
+        return;
+    }
+    memset(&a.s6_addr[8], 0, 8); /* the interface half: the caller's to choose */
+    char net[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &a, net, sizeof net);
+    snprintf(out, HTTP_ADDR_KEY_MAX, "%s/64", net);
+}
+
+/* ---- login limiter ------------------------------------------------------ */
 
 typedef struct {
     char key[160];
@@ -92,7 +121,7 @@ typedef struct {
 struct http_limiter {
     pthread_mutex_t lock;
     unsigned max_failures, window_s, lockout_s;
-    limiter_slot slots[LIMITER_SLOTS];
+    limiter_slot slots[HTTP_LIMITER_KEYS];
 };
 
 http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s)
@@ -113,27 +142,57 @@ void http_limiter_destroy(http_limiter *l)
     free(l);
 }
 
-/* The slot for key: an existing one, else a free or the stalest one. */
-static limiter_slot *slot_for(http_limiter *l, const char *key, bool create)
+/* The failures of slot s that still count at now_ms (0 past its window). */
+static unsigned live_failures(const http_limiter *l, const limiter_slot *s, int64_t now_ms)
+{
+    return now_ms - s->first_ms > (int64_t)l->window_s * 1000 ? 0 : s->failures;
+}
+
+/* The slot for key: an existing one, else (create) a new one in a free
+ * slot or in place of the unlocked key with the fewest failures still
+ * counting (the stalest of those), so that a flood of new keys pushes out
+ * idle ones first and never a lock: NULL when every slot is locked (the
+ * caller refuses the new key until the first lock ends). Keys longer than
+ * a slot holds are told apart by their first 159 bytes only. */
+static limiter_slot *slot_for(http_limiter *l, const char *key, int64_t now_ms, bool create)
 {
     limiter_slot *victim = NULL;
-    for (size_t i = 0; i < LIMITER_SLOTS; i++) {
+    unsigned victim_fails = 0;
+    const size_t cap = sizeof victim->key - 1;
+    for (size_t i = 0; i < HTTP_LIMITER_KEYS; i++) {
         limiter_slot *s = &l->slots[i];
-        if (s->key[0] && strcmp(s->key, key) == 0) return s;
-        if (!victim || !s->key[0] ||
-            (victim->key[0] && s->first_ms < victim->first_ms && s->locked_ms == 0))
+        if (!s->key[0]) {
+            if (!victim || victim->key[0]) victim = s;
+            continue;
+        }
+        if (strncmp(s->key, key, cap) == 0) return s;
+        if ((victim && !victim->key[0]) || s->locked_ms > now_ms) continue;
+        unsigned f = live_failures(l, s, now_ms);
+        if (!victim || f < victim_fails || (f == victim_fails && s->first_ms < victim->first_ms)) {
             victim = s;
+            victim_fails = f;
+        }
     }
-    if (!create) return NULL;
+    if (!create || !victim) return NULL;
     memset(victim, 0, sizeof *victim);
     snprintf(victim->key, sizeof victim->key, "%s", key);
     return victim;
 }
 
+/* Seconds until the first lock of a full limiter ends (at least 1). */
+static unsigned first_unlock_s(const http_limiter *l, int64_t now_ms)
+{
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < HTTP_LIMITER_KEYS; i++)
+        if (l->slots[i].locked_ms > now_ms && l->slots[i].locked_ms < first)
+            first = l->slots[i].locked_ms;
+    return first == INT64_MAX ? 1 : (unsigned)((first - now_ms + 999) / 1000);
+}
+
 unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, false);
+    limiter_slot *s = slot_for(l, key, now_ms, false);
     unsigned wait = 0;
     if (s && s->locked_ms > now_ms) wait = (unsigned)((s->locked_ms - now_ms + 999) / 1000);
     pthread_mutex_unlock(&l->lock);
@@ -155,9 +214,11 @@ static bool lock_when_full(http_limiter *l, limiter_slot *s, int64_t now_ms, uns
 unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, true);
+    limiter_slot *s = slot_for(l, key, now_ms, true);
     unsigned wait = 0;
-    if (s->locked_ms > now_ms) {
+    if (!s) {
+        wait = first_unlock_s(l, now_ms); /* every slot holds a lock: fail closed */
+    } else if (s->locked_ms > now_ms) {
         wait = (unsigned)((s->locked_ms - now_ms + 999) / 1000);
     } else {
         if (s->first_ms == 0 || now_ms - s->first_ms > (int64_t)l->window_s * 1000) {
@@ -173,7 +234,7 @@ unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
 unsigned http_limiter_lock_if_full(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, false);
+    limiter_slot *s = slot_for(l, key, now_ms, false);
     unsigned wait = 0;
     if (s && s->locked_ms <= now_ms) lock_when_full(l, s, now_ms, &wait);
     pthread_mutex_unlock(&l->lock);
@@ -189,7 +250,7 @@ void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms)
 void http_limiter_ok(http_limiter *l, const char *key)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, false);
+    limiter_slot *s = slot_for(l, key, 0, false);
     if (s) memset(s, 0, sizeof *s);
     pthread_mutex_unlock(&l->lock);
 }
@@ -197,7 +258,7 @@ void http_limiter_ok(http_limiter *l, const char *key)
 unsigned http_limiter_take(http_limiter *l, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, false);
+    limiter_slot *s = slot_for(l, key, now_ms, false);
     unsigned n = 0;
     if (s) {
         if (now_ms - s->first_ms <= (int64_t)l->window_s * 1000) n = s->failures;
@@ -210,7 +271,7 @@ unsigned http_limiter_take(http_limiter *l, const char *key, int64_t now_ms)
 void http_limiter_forgive(http_limiter *l, const char *key, unsigned n)
 {
     pthread_mutex_lock(&l->lock);
-    limiter_slot *s = slot_for(l, key, false);
+    limiter_slot *s = slot_for(l, key, 0, false);
     if (s) s->failures = s->failures > n ? s->failures - n : 0;
     pthread_mutex_unlock(&l->lock);
 }

@@ -10,10 +10,15 @@
  * the normal way. Requests being served (uploads, event streams) are not
  * touched: their body has its own time limit.
  *
- * The per-address and global connection caps are libmicrohttpd's own
- * options (server.c).
+ * Also the per-address cap (--max-conns-per-ip): a connection opened while
+ * as many others are open from the same client, as http_addr_key counts
+ * clients (an IPv6 client by its /64), is shut down at once, before it is
+ * read. libmicrohttpd's own per-IP option counts every IPv6 address apart,
+ * so a caller holding a /64 would have no cap. The global cap is
+ * libmicrohttpd's (server.c).
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -21,9 +26,10 @@
 
 typedef struct conn_rec {
     int fd;
-    double since_ms; /* opened, or the last request ended */
-    bool in_request; /* headers received, request not yet done */
-    bool cut;        /* shut down already */
+    double since_ms;             /* opened, or the last request ended */
+    bool in_request;             /* headers received, request not yet done */
+    bool cut;                    /* shut down already */
+    char key[HTTP_ADDR_KEY_MAX]; /* the client, as per-address limits count it */
     struct conn_rec *prev, *next;
 } conn_rec;
 
@@ -32,6 +38,7 @@ struct http_conns {
     pthread_cond_t cv;
     conn_rec *head;
     unsigned deadline_s;
+    unsigned per_addr_max; /* 0: no per-address cap */
     size_t cut_total;
     bool stop;
     pthread_t thread;
@@ -61,13 +68,14 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-http_conns *http_conns_create(unsigned deadline_s)
+http_conns *http_conns_create(unsigned deadline_s, unsigned per_addr_max)
 {
     http_conns *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->deadline_s = deadline_s;
+    c->per_addr_max = per_addr_max;
     if (pthread_create(&c->thread, NULL, watch_main, c) == 0) c->running = true;
     return c;
 }
@@ -102,7 +110,21 @@ void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_con
         if (!r) return;
         r->fd = ci->connect_fd;
         r->since_ms = rc_mono_ms();
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char ip[64];
+        http_addr_text(ai ? ai->client_addr : NULL, ip);
+        http_addr_key(ip, r->key);
         pthread_mutex_lock(&c->lock);
+        if (c->per_addr_max) {
+            unsigned open = 0;
+            for (conn_rec *o = c->head; o && open < c->per_addr_max; o = o->next)
+                if (!o->cut && strcmp(o->key, r->key) == 0) open++;
+            if (open >= c->per_addr_max) {
+                shutdown(r->fd, SHUT_RDWR); /* libmicrohttpd sees it end and closes it */
+                r->cut = true;
+            }
+        }
         r->next = c->head;
         if (c->head) c->head->prev = r;
         c->head = r;

@@ -22,6 +22,9 @@
 #include "../store/store.h"
 #include "http.h"
 
+/* Room for a client address key (http_addr_key). */
+#define HTTP_ADDR_KEY_MAX 64
+
 /* ---- roles -------------------------------------------------------------- */
 
 /* Role bits. A route declares the set of callers it admits; ANON admits
@@ -135,6 +138,7 @@ struct http_req {
     size_t drained;
     double t0;
     char ip[64];
+    char addr_key[HTTP_ADDR_KEY_MAX]; /* http_addr_key(ip): per-address limits */
 };
 
 typedef enum MHD_Result (*http_handler)(http_req *r);
@@ -309,9 +313,10 @@ json_t *http_list(json_t *items, int64_t total);
 const char *http_actor(const http_req *r);
 /* Add an audit entry (detail stolen; may be NULL); failures are logged. */
 void http_audit(http_req *r, const char *action, const char *type, int64_t id, json_t *detail);
-/* Field "group_ids": at most 64 ids of existing groups into ids[0..*n).
- * Returns false after answering 400; *present is false when it is absent or
- * null. */
+/* Field "group_ids": at most 64 ids of existing groups the caller may reach
+ * into ids[0..*n) (one outside a limited manager's groups is answered as an
+ * unknown one). Returns false after answering 400; *present is false when
+ * it is absent or null. */
 bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, bool *present);
 /* A JSON response ready for extra headers (body stolen); NULL on no memory. */
 struct MHD_Response *http_json_response(json_t *body);
@@ -332,10 +337,25 @@ void http_token_hash(const char *token, char out[65]);
  * neither is valid) and fill r->who. */
 void http_auth_resolve(http_req *r);
 
+/* The key every per-address limit counts a client under (logins, kiosk
+ * PIN and unlock tries, self-registrations, open connections), from its
+ * address as text: an IPv4 address as it is, an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) as that IPv4 address, any other IPv6 address as its
+ * /64 ("2001:db8:1:2::/64"), since one home line holds a whole /64 (or
+ * more) and could otherwise change address at every try. Anything else is
+ * copied (cut to fit). */
+void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX]);
+/* A socket address as text ("?" when it is neither IPv4 nor IPv6). */
+void http_addr_text(const struct sockaddr *sa, char out[64]);
+
 /* Failure throttling by key (a client address, a kiosk code): max_failures
  * failures within window_s seconds of the first lock the key for lockout_s
- * seconds; max_failures 0 only counts (http_limiter_take). In memory, 4096
- * keys; the stalest unlocked key makes room for a new one. */
+ * seconds; max_failures 0 only counts (http_limiter_take). In memory,
+ * HTTP_LIMITER_KEYS keys: a new key takes the place of the unlocked key
+ * with the fewest failures still counting (the stalest of those), never of
+ * a locked one; when every key is locked a new key is refused (its try
+ * waits for the first lock to end) rather than a lock forgotten. */
+#define HTTP_LIMITER_KEYS 4096
 typedef struct http_limiter http_limiter;
 http_limiter *http_limiter_create(unsigned max_failures, unsigned window_s, unsigned lockout_s);
 void http_limiter_destroy(http_limiter *l);
@@ -347,7 +367,8 @@ void http_limiter_fail(http_limiter *l, const char *key, int64_t now_ms);
 /* A try, counted as a failure before it is made (take it back with
  * http_limiter_forgive when it succeeds), so that tries made at the same
  * time cannot pass the limit together: 0 when it may go on, else the
- * seconds to wait (the try after max_failures sets the lock). */
+ * seconds to wait (the try after max_failures sets the lock; a new key
+ * while every key held is locked waits for the first lock to end). */
 unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms);
 /* After a try that failed: when it was the last one the limit allows, the
  * lock is set now (so that this answer can say so) and its seconds are
@@ -402,9 +423,11 @@ enum MHD_Result http_static_serve(http_req *r, const char *web_dir);
 /* ---- connections (conns.c) ---------------------------------------------- */
 
 /* The header deadline: connections that have not sent a whole request
- * within deadline_s of opening (or of their last request's end) are closed. */
+ * within deadline_s of opening (or of their last request's end) are closed.
+ * And the per-address cap: a connection opened while per_addr_max others
+ * (0: no cap) are open under the same http_addr_key is closed at once. */
 typedef struct http_conns http_conns;
-http_conns *http_conns_create(unsigned deadline_s);
+http_conns *http_conns_create(unsigned deadline_s, unsigned per_addr_max);
 void http_conns_destroy(http_conns *c);
 /* MHD_OPTION_NOTIFY_CONNECTION callback (cls is the http_conns). */
 void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -623,14 +646,22 @@ bool http_scope_persons(http_req *r, int64_t **ids, size_t *n);
 /* May the caller reach this group / person? (no answer sent) */
 bool http_scope_group(const http_req *r, int64_t group_id);
 bool http_scope_person(http_req *r, int64_t person_id);
-/* The same, answering 403 naming the group or person when not. */
+/* A record the caller may not reach, answered exactly as the store answers
+ * an id it does not have (404 not_found "no <what> with id <id>"), so that
+ * the answer does not tell that it exists. Returns false. */
+bool http_reply_unknown(http_req *r, const char *what, int64_t id);
+/* For a filter (?group_id=, ?person_id=): answers 403 naming the group or
+ * person when the caller may not reach it (an unknown id too: to a limited
+ * manager both are "not one of your groups"). */
 bool http_require_group(http_req *r, int64_t group_id);
 bool http_require_person(http_req *r, int64_t person_id);
 /* Erasing, archiving or restoring a person changes them for every group: a limited
  * manager may do it only when all of the person's groups are theirs (403
- * otherwise; no answer sent when true). */
+ * when they reach the person but not all of their groups, the unknown
+ * answer when they do not reach them; no answer sent when true). */
 bool http_require_whole_person(http_req *r, int64_t person_id);
-/* The face's person must be reachable: 404 for no such face, 403 outside. */
+/* The face's person must be reachable: 404 for no such face, and the same
+ * 404 when outside. */
 bool http_require_face(http_req *r, int64_t face_id);
 /* Something that concerns every group (`what`: "an import", "holidays"):
  * refused with 403 for a limited manager. */

@@ -9,6 +9,12 @@
  * never widens the scope. Anything that concerns every group at once (an
  * import that creates people, holidays, new groups) is refused to them.
  *
+ * A record outside their reach is answered as one that does not exist
+ * (http_reply_unknown; a body's id as the handler answers an unknown id),
+ * never 403: a different answer would tell them that it exists. A filter
+ * (?group_id=, ?person_id=) outside their groups is 403 naming the id, as
+ * an unknown id is for them; 403 otherwise means the role or the limit.
+ *
  * Also the camera binding of device keys: a key bound to a camera marks
  * attendance for that camera only, and nothing marks attendance through a
  * disabled camera (deleting a camera revokes its keys: store_camera_delete).
@@ -75,6 +81,15 @@ bool http_scope_person(http_req *r, int64_t person_id)
     return ok;
 }
 
+bool http_reply_unknown(http_req *r, const char *what, int64_t id)
+{
+    /* The store's own words for an id it does not have (store.c). */
+    rc_error err;
+    rc_fail(&err, RC_ERR_NOT_FOUND, "no %s with id %lld", what, (long long)id);
+    http_reply_rc(r, RC_ERR_NOT_FOUND, &err);
+    return false;
+}
+
 bool http_require_group(http_req *r, int64_t group_id)
 {
     if (http_scope_group(r, group_id)) return true;
@@ -93,8 +108,8 @@ bool http_require_person(http_req *r, int64_t person_id)
 
 bool http_require_whole_person(http_req *r, int64_t person_id)
 {
-    if (!http_require_person(r, person_id)) return false;
     if (!http_scope_limited(r)) return true;
+    if (!http_scope_person(r, person_id)) return http_reply_unknown(r, "person", person_id);
     int64_t *gids = NULL;
     size_t ng = 0;
     bool whole = store_person_groups(db(r), person_id, &gids, &ng, NULL) == RC_OK;
@@ -118,7 +133,7 @@ bool http_require_face(http_req *r, int64_t face_id)
         http_reply_rc(r, st, &err);
         return false;
     }
-    return http_require_person(r, person);
+    return http_scope_person(r, person) || http_reply_unknown(r, "face", face_id);
 }
 
 bool http_require_all_groups(http_req *r, const char *what)

@@ -264,15 +264,9 @@ static bool is_loopback(const http_req *r)
 
 static void client_ip(struct MHD_Connection *conn, char out[64])
 {
-    strcpy(out, "?");
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr) return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+    http_addr_text(ci ? ci->client_addr : NULL, out);
 }
 
 /* MHD_get_connection_values callback: stops at a query parameter whose
@@ -518,6 +512,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         r->body_limit = srv->cfg.limits.max_body;
         r->spool_fd = -1;
         client_ip(conn, r->ip);
+        http_addr_key(r->ip, r->addr_key);
         snprintf(r->who.label, sizeof r->who.label, "-");
         r->who.role = HTTP_ANON;
         http_conns_request(srv->conns, conn, true);
@@ -768,7 +763,10 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         srv->own_metrics = true;
     }
     srv->hub = http_hub_create(cfg->store);
-    srv->conns = http_conns_create(srv->cfg.limits.header_timeout_s);
+    /* The per-address cap is counted here, by http_addr_key, rather than
+     * by libmicrohttpd's own option, which counts each IPv6 address apart. */
+    srv->conns =
+        http_conns_create(srv->cfg.limits.header_timeout_s, srv->cfg.limits.max_conns_per_ip);
     srv->login_limiter = http_limiter_create(20, 300, 900);
     /* A kiosk is one address: 10 wrong PINs in 5 minutes close it for 5
      * (a check-in's success forgives only the failures on its own code). */
@@ -821,9 +819,8 @@ rc_status http_server_start(const http_config *cfg, http_server **out, rc_error 
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.limits.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-        MHD_OPTION_CONNECTION_LIMIT, srv->cfg.limits.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        srv->cfg.limits.max_conns_per_ip, MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify,
-        srv->conns, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, srv->cfg.limits.max_conns, MHD_OPTION_NOTIFY_CONNECTION,
+        http_conns_notify, srv->conns, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         http_server_stop(srv);
         if (tls)

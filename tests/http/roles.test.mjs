@@ -159,52 +159,81 @@ test('what each role reaches: a manager limited to group A never reaches group B
     const lim = new Client(r2.srv.url);
     await lim.login('lim@example.org', 'limited-pass-1');
 
-    // What reaches group B's person PB: [method, path, body] and who may.
-    const B = [
-      ['GET', `/api/v1/persons/${PB}`], ['PATCH', `/api/v1/persons/${PB}`, { last_name: 'Changed' }],
-      ['GET', `/api/v1/persons/${PB}/faces`], ['GET', `/api/v1/persons/${PB}/photo`],
-      ['GET', `/api/v1/faces/${FB}/image`],
-      ['GET', `/api/v1/groups/${GB}`], ['GET', `/api/v1/groups/${GB}/members`],
-      ['GET', `/api/v1/attendance?person_id=${PB}`], ['GET', `/api/v1/attendance?group_id=${GB}`],
-      ['GET', `/api/v1/reports/summary?group_id=${GB}`], ['GET', `/api/v1/reports/daily?group_id=${GB}`],
-      ['GET', `/api/v1/attendance/export?person_id=${PB}`], ['GET', `/api/v1/schedules?group_id=${GB}`],
-      ['PATCH', `/api/v1/attendance/${EB}`, { reason: 'reach', type: 'exit' }],
-      ['PATCH', `/api/v1/schedules/${SB}`, { grace_min: 5 }],
-      ['GET', `/api/v1/attendance/absentees?group_id=${GB}`], ['GET', `/api/v1/reports/groups?group_id=${GB}`],
+    // What reaches group B's person PB: [method, path, body] and who may,
+    // from B's ids (o.PB, o.GB, o.FB, o.EB, o.SB): called once with B's and
+    // once with ids that do not exist, which a limited manager must not be
+    // able to tell apart.
+    const realIds = { PB, GB, FB, EB, SB };
+    const noIds = { PB: 987654301, GB: 987654302, FB: 987654303, EB: 987654304, SB: 987654305 };
+    const Bf = (o) => [
+      ['GET', `/api/v1/persons/${o.PB}`], ['PATCH', `/api/v1/persons/${o.PB}`, { last_name: 'Changed' }],
+      ['GET', `/api/v1/persons/${o.PB}/faces`], ['GET', `/api/v1/persons/${o.PB}/photo`],
+      ['GET', `/api/v1/faces/${o.FB}/image`],
+      ['GET', `/api/v1/groups/${o.GB}`], ['GET', `/api/v1/groups/${o.GB}/members`],
+      ['GET', `/api/v1/attendance?person_id=${o.PB}`], ['GET', `/api/v1/attendance?group_id=${o.GB}`],
+      ['GET', `/api/v1/reports/summary?group_id=${o.GB}`], ['GET', `/api/v1/reports/daily?group_id=${o.GB}`],
+      ['GET', `/api/v1/attendance/export?person_id=${o.PB}`], ['GET', `/api/v1/schedules?group_id=${o.GB}`],
+      ['PATCH', `/api/v1/attendance/${o.EB}`, { reason: 'reach', type: 'exit' }],
+      ['PATCH', `/api/v1/schedules/${o.SB}`, { grace_min: 5 }],
+      ['GET', `/api/v1/attendance/absentees?group_id=${o.GB}`], ['GET', `/api/v1/reports/groups?group_id=${o.GB}`],
     ];
+    const B = Bf(realIds);
     const call = (c, [method, path, json]) => c.req(method, path, json ? { json } : {});
     const reach = async (c, x) => (await call(c, x)).status;
+    const text = (res) => (Buffer.isBuffer(res.body) ? res.body.toString('latin1') : JSON.stringify(res.body));
     for (const c of [admin, manager]) // every group
       for (const x of B) assert.ok((await reach(c, x)) < 400, `${x[0]} ${x[1]} must reach group B`);
-    // Refused, or (a member's own attendance, filtered to them) nothing of B.
-    for (const [who, c] of [['limited manager', lim], ['member', member], ['device', device]])
+    // Refused by role, or (a member's own attendance, filtered to them) nothing of B.
+    for (const [who, c] of [['member', member], ['device', device]])
       for (const x of B) {
         const res = await call(c, x);
-        const text = Buffer.isBuffer(res.body) ? res.body.toString('latin1') : JSON.stringify(res.body);
-        const nothingOfB = res.status === 200 && who === 'member' && !text.includes('REACH-B') && !text.includes(`"person_id":${PB},`);
-        assert.ok(res.status === 403 || nothingOfB, `${who}: ${x[0]} ${x[1]} gave ${res.status} ${text.slice(0, 200)}`);
+        const nothingOfB = res.status === 200 && who === 'member' && !text(res).includes('REACH-B') && !text(res).includes(`"person_id":${PB},`);
+        assert.ok(res.status === 403 || nothingOfB, `${who}: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
       }
     // Writes that would pull B's person into A's reach, or act for B.
-    const writes = [
-      ['POST', `/api/v1/groups/${GA}/members/${PB}`], ['PUT', `/api/v1/groups/${GA}/members`, { person_ids: [PA, PB] }],
-      ['DELETE', `/api/v1/groups/${GB}/members/${PB}`], ['POST', `/api/v1/attendance`, { person_id: PB, type: 'exit', time: `${today}T01:00:00Z`, reason: 'x' }],
-      ['POST', `/api/v1/persons/${PB}/faces`], ['DELETE', `/api/v1/persons/${PB}/faces/${FB}`],
-      ['POST', '/api/v1/schedules', { person_id: PB, day_of_week: 2, start: '08:00', end: '09:00' }],
-      ['POST', '/api/v1/persons', { external_id: 'REACH-X', first_name: 'X', last_name: 'R', kind: 'student', group_ids: [GB] }],
-      ['POST', '/api/v1/groups', { name: 'Lim own' }], ['POST', '/api/v1/holidays', { date: `${today}`, name: 'x' }],
-      ['PATCH', `/api/v1/groups/${GB}`, { name: 'Renamed' }], ['DELETE', `/api/v1/groups/${GB}`], ['DELETE', `/api/v1/persons/${PB}`],
+    const writesF = (o) => [
+      ['POST', `/api/v1/groups/${GA}/members/${o.PB}`], ['PUT', `/api/v1/groups/${GA}/members`, { person_ids: [PA, o.PB] }],
+      ['DELETE', `/api/v1/groups/${o.GB}/members/${o.PB}`], ['POST', `/api/v1/attendance`, { person_id: o.PB, type: 'exit', time: `${today}T01:00:00Z`, reason: 'x' }],
+      ['POST', `/api/v1/persons/${o.PB}/faces`], ['DELETE', `/api/v1/persons/${o.PB}/faces/${o.FB}`],
+      ['POST', '/api/v1/schedules', { person_id: o.PB, day_of_week: 2, start: '08:00', end: '09:00' }],
+      ['POST', '/api/v1/schedules', { group_id: o.GB, day_of_week: 2, start: '08:00', end: '09:00' }],
+      ['POST', '/api/v1/persons', { external_id: 'REACH-X', first_name: 'X', last_name: 'R', kind: 'student', group_ids: [o.GB] }],
+      ['PATCH', `/api/v1/groups/${o.GB}`, { name: 'Renamed' }], ['DELETE', `/api/v1/groups/${o.GB}`], ['DELETE', `/api/v1/persons/${o.PB}`],
       // Their own person into another group; B's person's other records.
-      ['POST', `/api/v1/groups/${GB}/members/${PA}`], ['PUT', `/api/v1/groups/${GB}/members`, { person_ids: [PA, PB] }],
-      ['PUT', `/api/v1/persons/${PB}/pin`, { pin: '4321' }], ['POST', `/api/v1/persons/${PB}/archive`],
-      ['POST', `/api/v1/persons/${PB}/restore`], ['DELETE', `/api/v1/persons/${PB}/biometrics`],
-      ['DELETE', `/api/v1/schedules/${SB}`], ['POST', `/api/v1/attendance/${EB}/void`, { reason: 'x' }],
-      ['POST', `/api/v1/attendance/${EB}/not-this-person`, { reason: 'x', delete_face: true, keep_probe: true }],
-      ['DELETE', `/api/v1/attendance/${EB}`, { reason: 'x' }], ['DELETE', `/api/v1/holidays/${HOL}`],
-      ['POST', `/api/v1/registrations/${PB}/approve`], ['DELETE', `/api/v1/registrations/${PB}`],
-      ['POST', `/api/v1/sightings/${SG}/assign`, { person_id: PB }],
+      ['POST', `/api/v1/groups/${o.GB}/members/${PA}`], ['PUT', `/api/v1/groups/${o.GB}/members`, { person_ids: [PA, o.PB] }],
+      ['PUT', `/api/v1/persons/${o.PB}/pin`, { pin: '4321' }], ['POST', `/api/v1/persons/${o.PB}/archive`],
+      ['POST', `/api/v1/persons/${o.PB}/restore`], ['DELETE', `/api/v1/persons/${o.PB}/biometrics`],
+      ['DELETE', `/api/v1/schedules/${o.SB}`], ['POST', `/api/v1/attendance/${o.EB}/void`, { reason: 'x' }],
+      ['POST', `/api/v1/attendance/${o.EB}/not-this-person`, { reason: 'x', delete_face: true, keep_probe: true }],
+      ['DELETE', `/api/v1/attendance/${o.EB}`, { reason: 'x' }],
+      ['POST', `/api/v1/registrations/${o.PB}/approve`], ['DELETE', `/api/v1/registrations/${o.PB}`],
+      ['POST', `/api/v1/sightings/${SG}/assign`, { person_id: o.PB }],
+    ];
+    const writes = writesF(realIds);
+    // A limited manager is answered about B's ids exactly as about ids that
+    // do not exist (status, code, message: byte for byte once the id is
+    // put back), so that no answer tells that B's records exist. Before,
+    // B's were 403 where unknown ones were 404 or 400.
+    const unknownAnswers = [...Bf(noIds), ...writesF(noIds)];
+    const named = [...B, ...writes], told = [];
+    for (let i = 0; i < named.length; i++) {
+      const x = named[i];
+      const res = await call(lim, x);
+      const unknown = await call(lim, unknownAnswers[i]);
+      let expected = text(unknown);
+      for (const k of Object.keys(noIds)) expected = expected.replaceAll(String(noIds[k]), String(realIds[k]));
+      assert.ok(res.status >= 400, `limited manager: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+      if (res.status !== unknown.status || text(res) !== expected)
+        told.push(`${x[0]} ${x[1]}: ${res.status} ${text(res)} where an unknown id gets ${unknown.status} ${expected}`);
+    }
+    assert.deepEqual(told, [], 'a limited manager is answered about B\'s ids as about unknown ones');
+    // Refused whatever the ids: what concerns every group.
+    const everyGroup = [
+      ['POST', '/api/v1/groups', { name: 'Lim own' }], ['POST', '/api/v1/holidays', { date: `${today}`, name: 'x' }],
+      ['DELETE', `/api/v1/holidays/${HOL}`], ['DELETE', `/api/v1/groups/${GA}`],
       ['POST', '/process-images'], ['POST', '/api/v1/import'],
     ];
-    for (const x of writes) assert.equal(await reach(lim, x), 403, `limited manager: ${x[0]} ${x[1]}`);
+    for (const x of everyGroup) assert.equal(await reach(lim, x), 403, `limited manager: ${x[0]} ${x[1]}`);
     // Every route a manager may call is in one of the lists above, checked
     // by the list assertions below, or reaches no group's people (why given;
     // routes open to anyone, such as login and self-registration, reach none):
@@ -219,7 +248,7 @@ test('what each role reaches: a manager limited to group A never reaches group B
     const listed = ['GET /api/v1/persons', 'GET /api/v1/groups', 'GET /api/v1/schedules', 'GET /api/v1/attendance',
       'GET /api/v1/reports/summary', 'GET /api/v1/attendance/export', 'GET /api/v1/dashboard', 'POST /api/v1/persons'];
     const key = (m, p) => `${m} ${p.split('?')[0].replace(/\/(\d+|\{[a-z_]+\})(?=\/|$)/g, '/{}')}`;
-    const covered = new Set([...B, ...writes].map(([m, p]) => key(m, p)).concat(listed, Object.keys(elsewhere)));
+    const covered = new Set([...B, ...writes, ...everyGroup].map(([m, p]) => key(m, p)).concat(listed, Object.keys(elsewhere)));
     const unchecked = routes.filter((rt) => rt.roles.includes('manager') && !rt.roles.includes('anonymous') && !covered.has(key(rt.method, rt.path)));
     assert.deepEqual(unchecked.map((rt) => `${rt.method} ${rt.path}`), [], 'manager routes not checked against a limited manager');
     assert.deepEqual((await admin.get(`/api/v1/groups/${GB}/members`)).body.items.map((p) => p.id), [PB], 'B unchanged');
@@ -316,12 +345,12 @@ test('what each role reaches: a manager limited to group A never reaches group B
     assert.equal((await lim.get('/api/v1/attendance')).body.total, 0);
     assert.deepEqual((await lim.get(`/api/v1/reports/summary?from=${today}&to=${today}`)).body.items, []);
     assert.deepEqual((await lim.get('/api/v1/groups')).body.items, []);
-    for (const p of [PA, PB, PN]) assert.equal((await lim.get(`/api/v1/persons/${p}`)).status, 403);
-    assert.equal((await lim.get(`/api/v1/faces/${FB}/image`)).status, 403);
+    for (const p of [PA, PB, PN]) assert.equal((await lim.get(`/api/v1/persons/${p}`)).status, 404);
+    assert.equal((await lim.get(`/api/v1/faces/${FB}/image`)).status, 404);
     // An admin gives every group back explicitly.
     assert.equal((await admin.patch(`/api/v1/users/${limUser.id}`, { group_ids: [GB] })).body.all_groups, false);
     assert.equal((await lim.get(`/api/v1/persons/${PB}`)).status, 200, 'limited to B now');
-    assert.equal((await lim.get(`/api/v1/persons/${PA}`)).status, 403);
+    assert.equal((await lim.get(`/api/v1/persons/${PA}`)).status, 404);
     r = await admin.patch(`/api/v1/users/${limUser.id}`, { all_groups: true });
     assert.equal(r.body.all_groups, true);
     assert.deepEqual(r.body.group_ids, [], 'the old list goes with the limit');

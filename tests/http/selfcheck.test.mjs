@@ -359,7 +359,7 @@ test('a registration waits for approval: not recognized, not listed, not counted
   const t = new Client(env.srv.url);
   await t.login('teacher1a@example.org', 'teacher-pass-1');
   assert.equal((await t.get('/api/v1/registrations')).body.total, 0);
-  assert.equal((await t.post(`/api/v1/registrations/${id}/approve`)).status, 403);
+  assert.equal((await t.post(`/api/v1/registrations/${id}/approve`)).status, 404, 'as an unknown one');
   assert.equal((await env.member.get('/api/v1/registrations')).status, 403);
 
   // The group's manager (here: a manager for every group) approves it.

@@ -407,6 +407,91 @@ static void limiter_counts_tries_before_they_are_made(void **state)
     http_limiter_destroy(n);
 }
 
+/* Every per-address limit counts a client under one key: IPv4 as it is, an
+ * IPv4-mapped IPv6 address as its IPv4 address, other IPv6 by its /64. */
+static void client_addresses_key_ipv6_by_its_64(void **state)
+{
+    (void)state;
+    char k[HTTP_ADDR_KEY_MAX], k2[HTTP_ADDR_KEY_MAX];
+    http_addr_key("203.0.113.7", k);
+    assert_string_equal(k, "203.0.113.7");
+    http_addr_key("203.0.113.8", k2);
+    assert_string_not_equal(k, k2); /* IPv4 stays per address */
+    http_addr_key("::ffff:203.0.113.7", k2);
+    assert_string_equal(k2, "203.0.113.7");
+    http_addr_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k);
+    assert_string_equal(k, "2001:db8:1:2::/64");
+    http_addr_key("2001:db8:1:2::1", k2);
+    assert_string_equal(k, k2);
+    http_addr_key("2001:db8:1:3::1", k2); /* the next /64 is someone else */
+    assert_string_equal(k2, "2001:db8:1:3::/64");
+    http_addr_key("::1", k);
+    assert_string_equal(k, "::/64");
+    http_addr_key("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", k);
+    assert_string_equal(k, "2001:db8:ffff:ffff::/64");
+    http_addr_key("?", k); /* no address: one key for all of those */
+    assert_string_equal(k, "?");
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, "2001:db8::5", &sa6.sin6_addr);
+    char text[64];
+    http_addr_text((const struct sockaddr *)&sa6, text);
+    assert_string_equal(text, "2001:db8::5");
+    struct sockaddr_in sa4 = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "192.0.2.1", &sa4.sin_addr);
+    http_addr_text((const struct sockaddr *)&sa4, text);
+    assert_string_equal(text, "192.0.2.1");
+    http_addr_text(NULL, text);
+    assert_string_equal(text, "?");
+}
+
+/* A flood of new keys (codes typed, accounts tried, addresses) cannot make
+ * the limiter forget a lock or a count near its limit: idle keys make room
+ * first, and when every key is locked a new key is refused until the first
+ * lock ends. */
+static void limiter_keeps_locks_under_a_flood_of_new_keys(void **state)
+{
+    (void)state;
+    char key[32];
+    int64_t t = 1000000;
+    http_limiter *l = http_limiter_create(3, 60, 120);
+    /* The table is nearly full of keys with one failure when "near" comes
+     * one failure short of its lock and "locked" is locked; then twice as
+     * many new keys as there is room for, each with one failure. */
+    for (int i = 0; i < HTTP_LIMITER_KEYS - 2; i++) {
+        snprintf(key, sizeof key, "old%d", i);
+        assert_int_equal(http_limiter_try(l, key, t), 0);
+    }
+    assert_int_equal(http_limiter_try(l, "near", t), 0);
+    assert_int_equal(http_limiter_try(l, "near", t), 0);
+    for (int i = 0; i < 4; i++) http_limiter_try(l, "locked", t + 1);
+    assert_true(http_limiter_wait(l, "locked", t + 1) > 0);
+    for (int i = 0; i < 2 * HTTP_LIMITER_KEYS; i++) {
+        snprintf(key, sizeof key, "new%d", i);
+        assert_int_equal(http_limiter_try(l, key, t + 1000 + i), 0);
+    }
+    assert_true(http_limiter_wait(l, "locked", t + 2000) >= 118);
+    assert_int_equal(http_limiter_try(l, "near", t + 2000), 0);            /* its third */
+    assert_int_equal(http_limiter_lock_if_full(l, "near", t + 2000), 120); /* and locked */
+    http_limiter_destroy(l);
+
+    /* Every key locked: a new one is refused (fail closed) until the first
+     * lock ends; none of the locks is lost. */
+    l = http_limiter_create(1, 60, 120);
+    for (int i = 0; i < HTTP_LIMITER_KEYS; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        http_limiter_fail(l, key, t + i);
+    }
+    unsigned w = http_limiter_try(l, "stranger", t + HTTP_LIMITER_KEYS);
+    assert_int_equal(w, (120 * 1000 - HTTP_LIMITER_KEYS + 999) / 1000); /* k0's lock's rest */
+    assert_true(http_limiter_wait(l, "k0", t + HTTP_LIMITER_KEYS) > 0);
+    snprintf(key, sizeof key, "k%d", HTTP_LIMITER_KEYS - 1);
+    assert_true(http_limiter_wait(l, key, t + HTTP_LIMITER_KEYS) > 0);
+    /* k0's lock ends first: its slot is the one the new key gets. */
+    assert_int_equal(http_limiter_try(l, "stranger", t + 120 * 1000 + 1), 0);
+    assert_true(http_limiter_wait(l, key, t + 120 * 1000 + 1) > 0);
+    http_limiter_destroy(l);
+}
+
 static void metrics_render_prometheus_text(void **state)
 {
     (void)state;
@@ -481,6 +566,8 @@ int main(void)
         cmocka_unit_test(tokens_are_random_and_compared_in_constant_time),
         cmocka_unit_test(limiter_locks_out_after_repeated_failures),
         cmocka_unit_test(limiter_counts_tries_before_they_are_made),
+        cmocka_unit_test(limiter_keeps_locks_under_a_flood_of_new_keys),
+        cmocka_unit_test(client_addresses_key_ipv6_by_its_64),
         cmocka_unit_test(metrics_render_prometheus_text),
         cmocka_unit_test(healthz_answers_json),
         cmocka_unit_test(a_manager_without_groups_left_reaches_nobody),

@@ -24,7 +24,7 @@ const SIZES = [
   { width: 390, height: 844, tag: '390' },
 ];
 
-let dir, srv;
+let dir, srv, anaId; // Ana is in 1º A, outside the limited manager's group
 
 // Calls the API with the page's session; throws unless the status is 2xx.
 async function call(page, method, path, body) {
@@ -55,6 +55,7 @@ before(async () => {
     const person = async (code, first, last) =>
       (await call(page, 'POST', '/api/v1/persons', { external_id: code, first_name: first, last_name: last, kind: 'student' })).id;
     const ana = await person('W-1', 'Ana', 'Álvarez');
+    anaId = ana;
     const beto = await person('W-2', 'Beto', 'Barrios');
     const carla = await person('W-3', 'Carla', 'Castro');
     const a = (await call(page, 'POST', '/api/v1/groups', { name: '1º A' })).id;
@@ -226,6 +227,17 @@ test('a manager limited to 2º B sees only that group missing', async () => {
     await waitOrAlert(page, missing);
     assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), ['Carla Castro']);
     await shot(page, 'reports-05-dashboard-limited-manager-390');
+    // A person of another group is not found, as one that does not exist
+    // (the server answers both 404 the same; it was 403, which told her
+    // existence, and the page said "no permission").
+    for (const id of [anaId, 987654]) {
+      await page.goto(new URL(`people/${id}`, srv.url).href);
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.equal((await alert.innerText()).replace(/\s+/g, " ").trim(), `Persona no encontrada (n.º ${id}). Ver la lista de personas`);
+      assert.equal(await page.getByText('Álvarez').count(), 0);
+    }
+    await shot(page, 'reports-06-person-of-another-group-390');
   } finally {
     await browser.close();
   }

@@ -156,6 +156,8 @@ const en: Dictionary = {
     savePin: 'Save PIN',
     removePin: 'Remove PIN',
     title: 'People',
+    notFound: 'Person not found (no. {{id}}).',
+    backToList: 'See the list of people',
     searchLabel: 'Search by name or ID',
     new: 'New person',
     externalId: 'ID',

@@ -155,6 +155,8 @@ const es = {
     savePin: 'Guardar PIN',
     removePin: 'Quitar PIN',
     title: 'Personas',
+    notFound: 'Persona no encontrada (n.º {{id}}).',
+    backToList: 'Ver la lista de personas',
     searchLabel: 'Buscar por nombre o identificador',
     new: 'Nueva persona',
     externalId: 'Identificador',

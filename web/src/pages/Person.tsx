@@ -7,7 +7,7 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api/client';
+import { api, ApiError } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime, formatDecimal } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
@@ -33,6 +33,14 @@ export function PersonPage() {
   const [error, setError] = useState<Error | null>(null);
   const lang = i18n.resolvedLanguage ?? 'es';
 
+  // No such person, or (to a manager limited to groups) one outside them:
+  // the server answers both the same.
+  if (person.error instanceof ApiError && person.error.status === 404)
+    return (
+      <div className="error" role="alert">
+        <span>{t('people.notFound', { id })}</span> <Link to="/people">{t('people.backToList')}</Link>
+      </div>
+    );
   if (person.error) return <ErrorMessage error={person.error} onRetry={person.reload} />;
   if (!person.data) return <Loading />;
   const p = person.data;
