@@ -151,12 +151,15 @@ static unsigned live_failures(const http_limiter *l, const limiter_slot *s, int6
 /* The slot for key: an existing one, else (create) a new one in a free
  * slot or in place of the unlocked key with the fewest failures still
  * counting (the stalest of those), so that a flood of new keys pushes out
- * idle ones first and never a lock: NULL when every slot is locked (the
- * caller refuses the new key until the first lock ends). Keys longer than
- * a slot holds are told apart by their first 159 bytes only. */
+ * idle ones first and never a lock while there is another choice. With
+ * every slot locked, the lock that ends first goes: refusing every new key
+ * instead would let 4096 locked addresses keep the whole school from
+ * logging in, and forgetting the oldest lock buys its owner a few tries for
+ * thousands of locks made (each limit's own count of failures). Keys longer
+ * than a slot holds are told apart by their first 159 bytes only. */
 static limiter_slot *slot_for(http_limiter *l, const char *key, int64_t now_ms, bool create)
 {
-    limiter_slot *victim = NULL;
+    limiter_slot *victim = NULL, *first_unlock = NULL;
     unsigned victim_fails = 0;
     const size_t cap = sizeof victim->key - 1;
     for (size_t i = 0; i < HTTP_LIMITER_KEYS; i++) {
@@ -166,27 +169,22 @@ static limiter_slot *slot_for(http_limiter *l, const char *key, int64_t now_ms, 
             continue;
         }
         if (strncmp(s->key, key, cap) == 0) return s;
-        if ((victim && !victim->key[0]) || s->locked_ms > now_ms) continue;
+        if (victim && !victim->key[0]) continue;
+        if (s->locked_ms > now_ms) {
+            if (!first_unlock || s->locked_ms < first_unlock->locked_ms) first_unlock = s;
+            continue;
+        }
         unsigned f = live_failures(l, s, now_ms);
         if (!victim || f < victim_fails || (f == victim_fails && s->first_ms < victim->first_ms)) {
             victim = s;
             victim_fails = f;
         }
     }
-    if (!create || !victim) return NULL;
+    if (!create) return NULL;
+    if (!victim) victim = first_unlock;
     memset(victim, 0, sizeof *victim);
     snprintf(victim->key, sizeof victim->key, "%s", key);
     return victim;
-}
-
-/* Seconds until the first lock of a full limiter ends (at least 1). */
-static unsigned first_unlock_s(const http_limiter *l, int64_t now_ms)
-{
-    int64_t first = INT64_MAX;
-    for (size_t i = 0; i < HTTP_LIMITER_KEYS; i++)
-        if (l->slots[i].locked_ms > now_ms && l->slots[i].locked_ms < first)
-            first = l->slots[i].locked_ms;
-    return first == INT64_MAX ? 1 : (unsigned)((first - now_ms + 999) / 1000);
 }
 
 unsigned http_limiter_wait(http_limiter *l, const char *key, int64_t now_ms)
@@ -216,9 +214,7 @@ unsigned http_limiter_try(http_limiter *l, const char *key, int64_t now_ms)
     pthread_mutex_lock(&l->lock);
     limiter_slot *s = slot_for(l, key, now_ms, true);
     unsigned wait = 0;
-    if (!s) {
-        wait = first_unlock_s(l, now_ms); /* every slot holds a lock: fail closed */
-    } else if (s->locked_ms > now_ms) {
+    if (s->locked_ms > now_ms) {
         wait = (unsigned)((s->locked_ms - now_ms + 999) / 1000);
     } else {
         if (s->first_ms == 0 || now_ms - s->first_ms > (int64_t)l->window_s * 1000) {
