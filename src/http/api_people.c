@@ -77,11 +77,15 @@ json_t *http_person_json(store *s, const store_person *p)
     free(gids);
     char pin[256] = "";
     store_person_pin_get(s, p->id, pin, sizeof pin, NULL);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:I,s:o,s:o,s:b}", "id",
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:o,s:o,s:I,s:o,s:o,s:b}", "id",
                      (json_int_t)p->id, "external_id", p->external_id, "first_name", p->first_name,
                      "last_name", p->last_name, "name", p->name, "email",
                      p->email[0] ? json_string(p->email) : json_null(), "kind", p->kind, "active",
-                     p->active != 0, "consent_at", http_time_json(p->consent_ms), "face_count",
+                     p->active != 0, "consent_at", http_time_json(p->consent_ms),
+                     "consent_withdrawn_at",
+                     p->consent_withdrawn_ms > p->consent_ms ? http_time_json(p->consent_withdrawn_ms)
+                                                             : json_null(),
+                     "face_count",
                      (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms),
                      "pin_set", pin[0] != 0);
 }

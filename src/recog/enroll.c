@@ -296,6 +296,16 @@ rc_status recog_enroll(recog *r, const recog_enroll_req *req, recog_enroll_resul
     if (req->person_id) {
         rc_status st = store_person_get(r->cfg.store, req->person_id, &p, err);
         if (st != RC_OK) return st;
+        if (p.consent_withdrawn_ms > p.consent_ms && !req->consent) {
+            /* Checked again by store_face_add under the person's lock. */
+            for (size_t i = 0; i < req->n; i++)
+                refuse(&res[i], RECOG_R_CONSENT,
+                       "%s withdrew their consent to the use of their face: record a new "
+                       "consent before enrolling it",
+                       p.name);
+            sum->person_id = p.id;
+            return RC_OK;
+        }
     }
     double threshold;
     recog_settings(r, &threshold, NULL, NULL);

@@ -191,6 +191,9 @@ typedef struct {
 #define RECOG_R_PENDING       "duplicate_pending"
 #define RECOG_R_DIFFERENT     "different_people"
 #define RECOG_R_STORE         "store_failed"
+/* The person withdrew their consent and none was recorded since (a request
+ * with `consent` records it and goes on). */
+#define RECOG_R_CONSENT "consent_withdrawn"
 
 typedef struct {
     bool accepted;

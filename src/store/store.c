@@ -1302,7 +1302,7 @@ void db_search_key(const char *name, const char *external_id, const char *email,
 
 #define PERSON_COLS                                                                                \
     "id, external_id, name, email, kind, photo_face_id, consent_ms, active, created_ms, "          \
-    "updated_ms, first_name, last_name, pending, archived_ms"
+    "updated_ms, first_name, last_name, pending, archived_ms, consent_withdrawn_ms"
 static void row_person(db_q *q, void *dst)
 {
     store_person *p = dst;
@@ -1320,6 +1320,7 @@ static void row_person(db_q *q, void *dst)
     cp(p->last_name, sizeof p->last_name, db_text(q, 11));
     p->pending = (int)db_i64(q, 12);
     p->archived_ms = db_i64(q, 13);
+    p->consent_withdrawn_ms = db_i64(q, 14);
 }
 
 /* The archive time follows `active`: set when it goes off, cleared when on.
@@ -1634,11 +1635,17 @@ static rc_status erase_biometrics(store *s, int64_t id, const char *actor, int w
     if (st == RC_OK && !have)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)id);
     if (st == RC_OK) st = erase_biometrics_in(s, c, id, &e, err);
-    if (st == RC_OK && withdraw)
-        st = qexec(c,
-                   "UPDATE persons SET consent_ms = 0, updated_ms = ? WHERE id = ? AND "
-                   "consent_ms <> 0",
-                   &e.consent, err, "ii", rc_unix_ms(), id);
+    if (st == RC_OK && withdraw) {
+        int64_t now = rc_unix_ms(), was = 0;
+        st = qint(c, "SELECT consent_ms FROM persons WHERE id = ?", &was, err, "i", id);
+        if (st == RC_OK)
+            st =
+                qexec(c,
+                      "UPDATE persons SET consent_ms = 0, consent_withdrawn_ms = ?, updated_ms = ? "
+                      "WHERE id = ?",
+                      NULL, err, "iii", now, now, id);
+        e.consent = was != 0;
+    }
     return erase_end(s, c, st, id, actor, 0, &e, out, err);
 }
 
@@ -1930,8 +1937,20 @@ rc_status store_face_add(store *s, store_face *f, const float *embedding, const 
         free(le);
         return st;
     }
-    int64_t now = rc_unix_ms(), id = 0;
+    int64_t now = rc_unix_ms(), id = 0, withdrawn = 0;
     st = tx_begin(s, c, err);
+    /* Not a face of someone who withdrew their consent and has not given it
+     * again (under the person's lock, which the withdrawal takes: a face
+     * being enrolled as they withdraw is stored before or refused after). */
+    if (st == RC_OK) st = lock_person(s, c, f->person_id, err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT consent_withdrawn_ms > consent_ms FROM persons WHERE id = ?",
+                  &withdrawn, err, "i", f->person_id);
+    if (st == RC_OK && withdrawn)
+        st = rc_fail(err, RC_ERR_CONFLICT,
+                     "person %lld withdrew their consent: record a new consent before enrolling "
+                     "their face",
+                     (long long)f->person_id);
     if (st == RC_OK)
         st = qint(c,
                   "INSERT INTO faces (person_id, model, quality, dim, embedding, image, "

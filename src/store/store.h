@@ -223,6 +223,11 @@ typedef struct {
     char kind[32];         /* free label: "student", "teacher", "employee", ... */
     int64_t photo_face_id; /* 0: none */
     int64_t consent_ms;    /* 0: not recorded */
+    /* When the person last withdrew their consent (0: never). Set only by
+     * store_person_withdraw_consent; while it is later than consent_ms no
+     * face of theirs is stored (store_face_add: RC_ERR_CONFLICT) until a new
+     * consent is recorded. */
+    int64_t consent_withdrawn_ms;
     int active;
     /* 1: a self-registration waiting for approval: kept inactive, out of the
      * gallery and of person lists (but those asking for pending ones) until

@@ -512,6 +512,11 @@ static rc_status v10_keys(db_conn *c, rc_error *err)
     return st;
 }
 
+/* v11: persons.consent_withdrawn_ms, when the person withdrew their consent
+ * (Mis datos); while later than consent_ms, no face of theirs is stored. */
+static const char v11[] =
+    "ALTER TABLE persons ADD COLUMN consent_withdrawn_ms BIGINT NOT NULL DEFAULT 0;";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
@@ -523,6 +528,7 @@ const db_migration db_migrations[] = {
     {8, "the face behind a recognized event; probes kept for review", v8, NULL, NULL},
     {9, "archived persons, group join dates, absentee notices", v9, NULL, NULL},
     {10, "person search without accents or case", v10, NULL, v10_keys},
+    {11, "when a person withdrew their consent", v11, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

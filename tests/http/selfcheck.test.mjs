@@ -608,4 +608,31 @@ describe('Mis datos', () => {
     assert.equal(e.length, 1, 'the erase itself is the admin erase\'s entry');
     assert.equal(e[0].target, `person:${lucia.id}`);
   });
+
+  test('after a withdrawal no photo of her is enrolled until a new consent is recorded', async () => {
+    const a = md.admin;
+    const p = (await a.get(`/api/v1/persons/${lucia.id}`)).body;
+    assert.equal(p.consent_at, null);
+    assert.ok(p.consent_withdrawn_at, JSON.stringify(p));
+    assert.equal((await self(luciaMember)).body.consent_withdrawn_at, p.consent_withdrawn_at);
+    assert.equal((await a.get(`/api/v1/persons/${other.id}`)).body.consent_withdrawn_at, null);
+    const upload = async (c, ...bufs) => {
+      const mp = multipart(bufs.map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
+      return c.req('POST', `/api/v1/persons/${lucia.id}/faces`, { body: mp.body, type: mp.type });
+    };
+    let r = await upload(a, P06(1), P06(2));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.results.map((x) => [x.accepted, x.code]), [[false, 'consent_withdrawn'], [false, 'consent_withdrawn']]);
+    assert.deepEqual((await a.get(`/api/v1/persons/${lucia.id}/faces`)).body, []);
+    // A consent dated before the withdrawal is not a new one.
+    assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: CONSENT })).status, 200);
+    r = await upload(a, P06(1));
+    assert.equal(r.body.results[0].code, 'consent_withdrawn', JSON.stringify(r.body));
+    // A new consent, recorded now, and her photos are enrolled again.
+    assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: new Date().toISOString() })).status, 200);
+    assert.equal((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at, null);
+    r = await upload(a, P06(1));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.results[0].accepted, true, JSON.stringify(r.body));
+  });
 });

@@ -2287,6 +2287,25 @@ static void withdrawing_consent_is_the_biometric_erase_and_clears_consent(void *
     assert_int_equal(er.consent, 0);
     OK(store_person_get(s, b, &p, &e_));
     assert_int_equal(p.consent_ms, 1767225600000LL);
+    assert_int_equal(p.consent_withdrawn_ms, 0);
+    OK(store_face_add(s, &fb, emb, "b-again", 7, &e_)); /* erased, consent kept: enrolled */
+    /* Withdrawn: no face of hers is stored again until a new consent is
+     * recorded, however it comes (an admin's upload, an import, a review). */
+    OK(store_person_get(s, a, &p, &e_));
+    assert_true(p.consent_withdrawn_ms > 0);
+    assert_int_equal(p.consent_ms, 0);
+    store_face again = {.person_id = a, .dim = 8};
+    snprintf(again.model, sizeof again.model, "m");
+    assert_int_equal(store_face_add(s, &again, emb, "a-again", 7, &err), RC_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "withdrew their consent"));
+    p.consent_ms = p.consent_withdrawn_ms - 1000; /* dated before the withdrawal: not new */
+    OK(store_person_update(s, &p, &e_));
+    assert_int_equal(store_face_add(s, &again, emb, "a-again", 7, &err), RC_ERR_CONFLICT);
+    p.consent_ms = p.consent_withdrawn_ms + 1000;
+    OK(store_person_update(s, &p, &e_));
+    OK(store_face_add(s, &again, emb, "a-again", 7, &e_));
+    OK(store_person_held(s, a, &h, &e_));
+    assert_int_equal(h.faces, 1);
 }
 
 /* Archiving: `active` off sets archived_ms (kept on later edits), on clears

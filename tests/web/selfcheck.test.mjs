@@ -285,7 +285,7 @@ test('"Mis datos": a member sees their faces and withdraws consent with their pa
     assert.match(text, new RegExp(`Fotos de su cara: ${faces.length}`));
     assert.match(text, /Su historial de asistencia se conserva/);
     await phone.getByText('No se guarda ninguna foto de su cara.').waitFor();
-    assert.match(await phone.getByTestId('mydata-consent').innerText(), /No consta ningún consentimiento suyo/);
+    assert.match(await phone.getByTestId('mydata-consent').innerText(), /Retiró su consentimiento el .*No se registrarán fotos suyas/);
     assert.equal(await phone.getByTestId('mydata-faces').count(), 0);
     await shot(phone, 'self-14-mydata-withdrawn-390');
     assert.ok((await overflow(phone)) <= 0);

@@ -1558,6 +1558,11 @@ export interface components {
             active: boolean;
             /** Format: date-time */
             consent_at: string | null;
+            /**
+             * Format: date-time
+             * @description when the person withdrew their consent (Mis datos), while no consent was recorded since: no face of theirs is enrolled (photos refused with consent_withdrawn) until one is; null otherwise
+             */
+            consent_withdrawn_at?: string | null;
             face_count: number;
             groups: components["schemas"]["GroupRef"][];
             /** Format: date-time */
@@ -1617,10 +1622,10 @@ export interface components {
             created_at: string;
         };
         /**
-         * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to, only when the caller may reach that person: a manager limited to groups is told no name outside them), different_people, store_failed
+         * @description why a photo was refused, a stable code the UI translates: not_an_image, no_face, several_faces, low_quality, face_too_small, duplicate_identity (params.person names who the face belongs to, only when the caller may reach that person: a manager limited to groups is told no name outside them), different_people, store_failed, consent_withdrawn (the person withdrew their consent and no new one is recorded: every photo is refused)
          * @enum {string|null}
          */
-        Refusal: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "no_person" | "invalid_person" | null;
+        Refusal: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "consent_withdrawn" | "no_person" | "invalid_person" | null;
         /** @description duplicate_identity: {person: {id, external_id, name}, similarity} (empty when the person is outside a limited manager's groups) */
         RefusalParams: {
             [key: string]: unknown;
@@ -1638,7 +1643,7 @@ export interface components {
          * @description why a file, roster row or person was not imported: a photo refusal (see Refusal), or stray_file (a file at the top level is nobody's photo), unsupported_format (not .jpg .jpeg .png .webp .heic .heif), nested_folder (in a sub-folder of a person's folder), hidden_file, roster_invalid (params.line), invalid_person (the folder cannot name a person), no_photo_accepted (the person was not created or changed)
          * @enum {string|null}
          */
-        ImportCode: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "stray_file" | "unsupported_format" | "nested_folder" | "hidden_file" | "roster_invalid" | "invalid_person" | "no_photo_accepted" | null;
+        ImportCode: "not_an_image" | "no_face" | "several_faces" | "low_quality" | "face_too_small" | "duplicate_identity" | "different_people" | "store_failed" | "consent_withdrawn" | "stray_file" | "unsupported_format" | "nested_folder" | "hidden_file" | "roster_invalid" | "invalid_person" | "no_photo_accepted" | null;
         ImportLine: {
             /**
              * @description plan (first): how many photos, persons, roster rows and skipped files the import holds; photo: a photo judged by the enrollment policy; skipped: a file not imported; roster: a roster row not imported (params: line, problem, value); person: a person's outcome
@@ -2101,6 +2106,11 @@ export interface components {
              * @description when consent to face recognition was recorded; null when none is
              */
             consent_at: string | null;
+            /**
+             * Format: date-time
+             * @description when the person withdrew their consent (Mis datos), while no consent was recorded since: no face of theirs is enrolled (photos refused with consent_withdrawn) until one is; null otherwise
+             */
+            consent_withdrawn_at?: string | null;
             faces: {
                 id: number;
                 /** Format: date-time */

@@ -20,6 +20,7 @@ const KNOWN = new Set([
   'duplicate_pending',
   'different_people',
   'store_failed',
+  'consent_withdrawn',
 ]);
 
 /** Is this an enrollment refusal code (which enrollReason translates)? */

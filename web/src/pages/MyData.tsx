@@ -67,7 +67,11 @@ function Details({ data }: { data: SelfData }) {
         <dd>{p.groups.length ? p.groups.map((g) => g.name).join(', ') : t('myData.none')}</dd>
         <dt>{t('myData.consent')}</dt>
         <dd data-testid="mydata-consent">
-          {data.consent_at ? t('myData.consentAt', { date: formatDateTime(data.consent_at, tz, i18n.language) }) : t('myData.noConsent')}
+          {data.consent_at
+            ? t('myData.consentAt', { date: formatDateTime(data.consent_at, tz, i18n.language) })
+            : data.consent_withdrawn_at
+              ? t('myData.consentWithdrawnAt', { date: formatDateTime(data.consent_withdrawn_at, tz, i18n.language) })
+              : t('myData.noConsent')}
         </dd>
       </dl>
     </section>

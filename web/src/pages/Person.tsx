@@ -98,7 +98,13 @@ export function PersonPage() {
                     : t('common.no')}
               </dd>
               <dt>{t('people.consent')}</dt>
-              <dd>{p.consent_at ? formatDateTime(p.consent_at, tz, lang) : t('common.none')}</dd>
+              <dd data-testid="person-consent">
+                {p.consent_at
+                  ? formatDateTime(p.consent_at, tz, lang)
+                  : p.consent_withdrawn_at
+                    ? t('people.consentWithdrawnOn', { date: formatDateTime(p.consent_withdrawn_at, tz, lang) })
+                    : t('common.none')}
+              </dd>
               <dt>{t('people.groups')}</dt>
               <dd>
                 {p.groups.length ? (
