@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, a11yProblems, apiOf, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const MANAGER = { email: 'manager@rollcall.test', name: 'Marta Responsable', password: 'Manager-e2e-password-1' };
 const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
@@ -233,7 +233,8 @@ test('"Copiar" on a new API key copies it, or says to copy it by hand, where the
       window.copiedText = null;
       document.addEventListener('copy', (e) => {
         const t = e.target;
-        window.copiedText = t instanceof HTMLTextAreaElement ? t.value.slice(t.selectionStart, t.selectionEnd) : String(document.getSelection());
+        window.copiedText =
+          t instanceof HTMLTextAreaElement ? t.value.slice(t.selectionStart, t.selectionEnd) : String(document.getSelection());
       });
     });
     const shown = page.getByRole('dialog', { name: 'Quiosco patio' });
@@ -350,6 +351,76 @@ test('administration: an API key is shown once and opens a kiosk tablet; a camer
     assert.equal(await nav.getByRole('link', { name: 'Usuarios' }).count(), 0, 'no administration for a manager');
     assert.equal(await nav.getByRole('link', { name: 'Personas' }).count(), 1);
     assert.deepEqual(await a11yProblems(page), [], 'cameras: no serious accessibility problem');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a teacher copies Monday to Tuesday–Friday in one action, on a phone; an overlap is refused first', async () => {
+  const browser = await launch(null);
+  try {
+    // The admin makes a group with Monday's timetable (a night class among
+    // them) and adds it to the manager's (the teacher's) groups.
+    const admin = await newPage(browser);
+    await login(admin, srv.url, ADMIN);
+    const api = await apiOf(admin, srv.url);
+    const g = await api('POST', '/api/v1/groups', { name: '2º Bach Nocturno' });
+    assert.equal(g.status, 201);
+    const gid = g.body.id;
+    const monday = [
+      { start: '08:00', end: '11:00', grace_min: 5, label: 'Mañana' },
+      { start: '11:30', end: '14:00', grace_min: 10, label: 'Tarde' },
+      { start: '22:00', end: '01:00', grace_min: 5, label: 'Noche' },
+    ];
+    for (const m of monday) assert.equal((await api('POST', '/api/v1/schedules', { group_id: gid, day_of_week: 1, ...m })).status, 201);
+    // Thursday already has an 09:00 slot: the copy to Thursday would overlap it.
+    const thu = await api('POST', '/api/v1/schedules', { group_id: gid, day_of_week: 4, start: '09:00', end: '10:00', label: 'Tutoría' });
+    assert.equal(thu.status, 201);
+    const teacher = { email: 'tutor@rollcall.test', name: 'Tomás Tutor', password: 'Teacher-e2e-password-1' };
+    const made = await api('POST', '/api/v1/users', { ...teacher, role: 'manager', group_ids: [gid] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, teacher);
+    await page.goto(new URL(`groups/${gid}`, srv.url).href);
+    await page.getByRole('heading', { name: '2º Bach Nocturno' }).waitFor();
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Lunes: copiar a otros días' });
+    await dialog.getByText('se añaden a los días marcados').waitFor();
+    for (const d of ['Martes', 'Miércoles', 'Jueves', 'Viernes']) await dialog.getByLabel(d).check();
+    // Thursday's 09:00 slot is in the way: nothing can be copied until it is unticked or moved.
+    await dialog.getByText('Jueves: 08:00–11:00 se solaparía con Jueves 09:00–10:00.').waitFor();
+    assert.ok(await dialog.getByRole('button', { name: 'Copiar', exact: true }).isDisabled(), 'an overlap blocks the copy');
+    await shot(page, 'ui-09-copy-refused-390');
+    await dialog.getByRole('button', { name: 'Cancelar' }).click();
+    await page.getByRole('region', { name: 'Jueves' }).getByRole('button', { name: 'Eliminar' }).click();
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    for (const d of ['Martes', 'Miércoles', 'Jueves', 'Viernes']) await dialog.getByLabel(d).check();
+    assert.equal(await dialog.getByRole('alert').count(), 0, 'nothing refused now');
+    await dialog.getByRole('button', { name: 'Copiar', exact: true }).click();
+    await page.getByText('Copiado a: Martes, Miércoles, Jueves, Viernes.').waitFor();
+    await shot(page, 'ui-09-copied-390');
+
+    // The API holds Monday's three slots five times, the night class ending the next day each time.
+    const items = (await api('GET', `/api/v1/schedules?group_id=${gid}`)).body.items;
+    assert.equal(items.length, 5 * monday.length);
+    const want = [1, 2, 3, 4, 5].flatMap((d) => monday.map((m) => [d, m.start, m.end, m.grace_min, m.label]));
+    const got = items.map((x) => [x.day_of_week, x.start, x.end, x.grace_min, x.label]);
+    const order = (a, b) => a[0] - b[0] || a[1].localeCompare(b[1]);
+    assert.deepEqual(got.sort(order), want.sort(order));
+    // The page shows them after a reload, Friday's night class as ending the next day.
+    await page.reload();
+    const friday = page.getByRole('region', { name: 'Viernes' });
+    await friday.getByLabel('Etiqueta').nth(2).waitFor();
+    assert.equal(await friday.getByLabel('Inicio').count(), 3);
+    await friday.getByText('Fin (día siguiente)').waitFor();
+    // Copying again would overlap every copy: refused, nothing sent.
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    await dialog.getByText('Martes: 08:00–11:00 se solaparía con Martes 08:00–11:00.').waitFor();
+    assert.ok(await dialog.getByRole('button', { name: 'Copiar', exact: true }).isDisabled());
   } finally {
     await browser.close();
   }
