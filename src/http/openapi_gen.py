@@ -244,10 +244,15 @@ schemas = {
      "face_id": dict({"type": INT}, description="recognized events: the enrolled face that matched best "
          "(what not-this-person may delete); null for other events or when that face was deleted"),
      "has_probe": dict({"type": BOOL}, description="the face as the camera saw it was kept (keep unrecognized "
-         "faces on), so not-this-person can turn it into an unknown face to assign")},
+         "faces on), so not-this-person can turn it into an unknown face to assign"),
+     "corrected": dict(obj({"at": TIME, "actor": dict({"type": STR}, description="as the audit log names it: user:3, key:7"),
+         "by": dict({"type": STR}, description="the account's name (else its e-mail); the actor for an API key")},
+         ["at", "actor", "by"]), description="the last correction, voiding or not-this-person by someone: "
+         "when and by whom; null: never corrected")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
-      "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
-     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id")),
+      "camera_name", "confidence", "box", "liveness", "count", "manual", "reason", "corrected"],
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id",
+               "corrected")),
  "Sighting": obj({"id": INT, "time": TIME, "day": dict(DATE, description="the local day (institution's zone)"),
      "camera_id": INT, "camera_name": STR, "confidence": dict({"type": NUM}, description="similarity to the closest enrolled person"),
      "liveness": NUM, "reason": {"type": STR, "description": "why it made no event: unknown, below_threshold, liveness; corrected (from not-this-person)"},

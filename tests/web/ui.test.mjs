@@ -186,6 +186,14 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await fix.getByLabel('Motivo').fill('Llegó tarde según el profesor');
     await fix.getByRole('button', { name: 'Guardar' }).click();
     await row.getByText('Tarde', { exact: true }).waitFor();
+    // The row says it was corrected; a tap (or hover) says by whom and when.
+    const me = await page.evaluate(async () => (await (await fetch('/api/v1/auth/me')).json()).user.name);
+    assert.ok(me, 'the admin has a name');
+    await row.getByText('Corregido', { exact: true }).click();
+    const byWhom = row.getByText(`Corregido por ${me} el `);
+    await byWhom.waitFor();
+    assert.match(await byWhom.innerText(), new RegExp(`^Corregido por ${me} el \\d+ \\S+ \\d{4}, \\d\\d:\\d\\d$`));
+    assert.equal(await row.getByText('Corregido', { exact: true }).getAttribute('title'), await byWhom.innerText());
     await shot(page, 'ui-04-attendance-corrected');
 
     await page.getByRole('button', { name: 'Resumen por persona' }).click();
@@ -198,10 +206,25 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
+    assert.match(csv.split(/\r?\n/)[0], /;Corregido$/, 'a column says who corrected a row');
+    assert.match(
+      csv.split(/\r?\n/).find((l) => l.includes('M-001')),
+      new RegExp(`;\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d por ${me}$`),
+    );
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar XLSX' }).click()]);
     const book = readFileSync(await xlsx.path());
     assert.equal(book.subarray(0, 2).toString('latin1'), 'PK', 'the XLSX download is a zip (Office Open XML) file');
     assert.match(xlsx.suggestedFilename(), /\.xlsx$/);
+
+    // The person's page shows the mark too, on a phone.
+    const phone = await newPage(browser, { width: 390, height: 844 });
+    await login(phone, srv.url, ADMIN);
+    const pid = await phone.evaluate(async () => (await (await fetch('/api/v1/persons?q=M-001')).json()).items[0].id);
+    await phone.goto(new URL(`people/${pid}`, srv.url).href);
+    const mark = phone.getByRole('table').getByText('Corregido', { exact: true });
+    await mark.click();
+    await phone.getByText(`Corregido por ${me} el `).waitFor();
+    await shot(phone, 'ui-04-person-corrected-390');
 
     await page.goto(new URL('dashboard', srv.url).href);
     await page.getByRole('heading', { name: 'Panel' }).waitFor();

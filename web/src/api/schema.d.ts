@@ -1842,6 +1842,15 @@ export interface components {
             face_id?: number | null;
             /** @description the face as the camera saw it was kept (keep unrecognized faces on), so not-this-person can turn it into an unknown face to assign */
             has_probe?: boolean;
+            /** @description the last correction, voiding or not-this-person by someone: when and by whom; null: never corrected */
+            corrected: {
+                /** Format: date-time */
+                at: string;
+                /** @description as the audit log names it: user:3, key:7 */
+                actor: string;
+                /** @description the account's name (else its e-mail); the actor for an API key */
+                by: string;
+            } | null;
         };
         Sighting: {
             id: number;

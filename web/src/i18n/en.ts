@@ -341,6 +341,8 @@ const en: Dictionary = {
     new: 'Add holiday',
   },
   attendance: {
+    corrected: 'Corrected',
+    correctedBy: 'Corrected by {{by}} on {{when}}',
     notThisPerson: 'Not this person',
     notThisPersonTitle: 'Not this person',
     notThisPersonHelp: 'The camera took someone else for this person. The event stops counting; what was wrong can be undone too.',

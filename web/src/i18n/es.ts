@@ -341,6 +341,8 @@ const es = {
     new: 'Añadir festivo',
   },
   attendance: {
+    corrected: 'Corregido',
+    correctedBy: 'Corregido por {{by}} el {{when}}',
     notThisPerson: 'No es esta persona',
     notThisPersonTitle: 'No es esta persona',
     notThisPersonHelp:
