@@ -10,7 +10,7 @@
 // events the earlier ones made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, a11yProblems, apiOf, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
@@ -444,6 +444,41 @@ test('a teacher copies Monday to Tuesday–Friday in one action, on a phone; an 
     await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
     await dialog.getByText('Martes: 08:00–11:00 se solaparía con Martes 08:00–11:00.').waitFor();
     assert.ok(await dialog.getByRole('button', { name: 'Copiar', exact: true }).isDisabled());
+  } finally {
+    await browser.close();
+  }
+});
+
+test('import preview on a phone: a folder "1234_Ana_Garcia" shows the code 1234 and the name; turned off, the whole name is the code', async () => {
+  const root = join(dir, 'import-preview');
+  for (const [folder, files] of [
+    ['1234_Ana_Garcia', ['1.jpg', '2.jpg']],
+    ['5678 - Núñez García, María José', ['a.png']],
+    ['JRN-KIT', ['1.jpg']],
+  ]) {
+    mkdirSync(join(root, folder), { recursive: true });
+    for (const f of files) writeFileSync(join(root, folder, f), 'not read by the preview');
+  }
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('import', srv.url).href);
+    await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
+    const table = page.getByRole('table', { name: 'Vista previa: 3 carpetas de personas' });
+    await table.waitFor();
+    const rows = async () => (await table.getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
+    assert.deepEqual(await rows(), [
+      ['1234_Ana_Garcia', '1234', 'Ana Garcia', '2'],
+      ['5678 - Núñez García, María José', '5678', 'María José Núñez García', '1'],
+      ['JRN-KIT', 'JRN-KIT', 'JRN-KIT', '1'],
+    ]);
+    await shot(page, 'ui-10-import-preview-390');
+    await page.getByLabel(/El número al principio del nombre de la carpeta es el código/).uncheck();
+    assert.deepEqual(
+      (await rows()).map((r) => r[1]),
+      ['1234_Ana_Garcia', '5678 - Núñez García, María José', 'JRN-KIT'],
+    );
   } finally {
     await browser.close();
   }

@@ -3972,6 +3972,11 @@ export interface operations {
                     person?: string;
                     /** @description true: the caller holds these people's consent; it is recorded now for each one who has none */
                     consent?: boolean;
+                    /**
+                     * @description a folder named '1234_Ana_Garcia' or '1234 - Ana García' is the code 1234 and the name Ana Garcia; false: the whole folder name is the code (and the name)
+                     * @default true
+                     */
+                    folder_codes?: boolean;
                     /** Format: binary */
                     file?: string;
                 };

@@ -246,6 +246,17 @@ const en: Dictionary = {
     results: 'Results',
   },
   import: {
+    folderCodes:
+      'The number at the start of a folder name is the person\'s code (kiosk): "1234_Ana_Garcia" or "1234 - Ana García" give the code 1234 and the name Ana García',
+    previewTitle_one: 'Preview: {{count}} person folder',
+    previewTitle_other: 'Preview: {{count}} person folders',
+    previewHelp:
+      'The code and the name each folder gives. A roster row for that folder (by code or by name) wins; an existing person with that code gets the photos.',
+    previewMore_one: 'And {{count}} more folder.',
+    previewMore_other: 'And {{count}} more folders.',
+    folderName: 'Folder',
+    code: 'Code',
+    photos: 'Photos',
     picked_one: '{{count}} file chosen.',
     picked_other: '{{count}} files chosen.',
     title: 'Import a dataset',

@@ -245,6 +245,17 @@ const es = {
     results: 'Resultados',
   },
   import: {
+    folderCodes:
+      'El número al principio del nombre de la carpeta es el código de la persona (quiosco): «1234_Ana_Garcia» o «1234 - Ana García» dan el código 1234 y el nombre Ana García',
+    previewTitle_one: 'Vista previa: {{count}} carpeta de persona',
+    previewTitle_other: 'Vista previa: {{count}} carpetas de personas',
+    previewHelp:
+      'El código y el nombre que dará cada carpeta. Si la lista tiene una fila para esa carpeta (por código o por nombre), manda la fila; si ya existe una persona con ese código, recibe las fotos.',
+    previewMore_one: 'Y {{count}} carpeta más.',
+    previewMore_other: 'Y {{count}} carpetas más.',
+    folderName: 'Carpeta',
+    code: 'Código',
+    photos: 'Fotos',
     picked_one: '{{count}} archivo elegido.',
     picked_other: '{{count}} archivos elegidos.',
     title: 'Importar conjunto de datos',

@@ -88,7 +88,7 @@ export function PersonPage() {
               <dt>{t('people.externalId')}</dt>
               <dd>{p.external_id}</dd>
               <dt>{t('people.kind')}</dt>
-              <dd>{t(`people.kinds.${p.kind}`)}</dd>
+              <dd>{t(`people.kinds.${p.kind}`, { defaultValue: p.kind })}</dd>
               <dt>{t('common.email')}</dt>
               <dd>{p.email || t('common.none')}</dd>
               <dt>{t('people.active')}</dt>
