@@ -45,6 +45,63 @@ async function createPersons(page, persons) {
   }, persons);
 }
 
+// First, while the server is new: later tests add groups, people and cameras.
+test("a fresh install: the admin's dashboard lists the first steps, none ticked; a group made through the API ticks its step; hidden, it stays hidden", async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('dashboard', srv.url).href);
+    const steps = page.getByRole('region', { name: 'Primeros pasos' });
+    await steps.waitFor();
+    const names = [
+      'Elegir la zona horaria',
+      'Crear el primer grupo',
+      'Añadir el horario del grupo',
+      'Dar de alta a alumnos y profesores',
+      'Añadir una cámara',
+      'Crear una cuenta de responsable',
+    ];
+    const ticks = async () => Promise.all(names.map((n) => steps.getByRole('checkbox', { name: n }).isChecked()));
+    assert.deepEqual(await ticks(), [false, false, false, false, false, false]);
+    assert.equal(await steps.getByRole('link', { name: 'Crear el primer grupo' }).getAttribute('href'), '/groups');
+    await shot(page, 'ui-00-first-steps-390');
+    assert.deepEqual(await a11yProblems(page), [], 'first steps: no serious accessibility problem');
+
+    const api = await apiOf(page, srv.url);
+    const g = await api('POST', '/api/v1/groups', { name: 'Grupo de prueba' });
+    assert.equal(g.status, 201);
+    await page.reload();
+    await steps.waitFor();
+    assert.deepEqual(await ticks(), [false, true, false, false, false, false]);
+    assert.equal((await api('DELETE', `/api/v1/groups/${g.body.id}`)).status, 204);
+
+    // A manager does not see it.
+    const mgr = { email: 'pasos@rollcall.test', name: 'Paso Responsable', password: 'Steps-e2e-password-1' };
+    assert.equal((await api('POST', '/api/v1/users', { ...mgr, role: 'manager' })).status, 201);
+    const manager = await newPage(browser);
+    await login(manager, srv.url, mgr);
+    await manager.goto(new URL('dashboard', srv.url).href);
+    await manager.getByRole('heading', { name: 'Panel' }).waitFor();
+    await manager.getByText('Presentes').first().waitFor();
+    assert.equal(await manager.getByRole('region', { name: 'Primeros pasos' }).count(), 0);
+    assert.equal(
+      (await api('DELETE', `/api/v1/users/${(await api('GET', '/api/v1/users')).body.items.find((u) => u.email === mgr.email).id}`)).status,
+      204,
+    );
+
+    // Hidden by the admin: gone, also after a reload of this browser.
+    await steps.getByRole('button', { name: 'Ocultar esta lista' }).click();
+    await steps.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await page.getByText('Presentes').first().waitFor();
+    assert.equal(await steps.count(), 0);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('groups: create a group, edit its weekly timetable, add a member, add a holiday', async () => {
   const browser = await launch(null);
   try {

@@ -454,6 +454,28 @@ const en: Dictionary = {
     rate: '% attendance',
     rule: 'Attendance = classes attended out of attended and absences. Classes not started yet, holidays, days without classes and days before the person was added or the institution started do not count.',
   },
+  firstSteps: {
+    title: 'First steps',
+    help: 'What is left before taking attendance. Each step ticks itself once done.',
+    optional: 'optional',
+    hide: 'Hide this list',
+    steps: {
+      timezone: 'Choose the time zone',
+      group: 'Create the first group',
+      timetable: "Add the group's timetable",
+      people: 'Add students and teachers',
+      camera: 'Add a camera',
+      manager: 'Create a manager account',
+    },
+    hints: {
+      timezone: 'in Settings; times and lateness are counted in it',
+      group: 'a class or a department',
+      timetable: 'on the group\'s page: its slots Monday to Friday ("Copy to…")',
+      people: 'one by one in People, or with their photos from Import',
+      camera: 'or open the kiosk from the menu on the tablet at the door',
+      manager: 'for a tutor or head of studies who sees their groups',
+    },
+  },
   dashboard: {
     title: 'Dashboard',
     present: 'Present',

@@ -456,6 +456,28 @@ const es = {
     rate: '% asistencia',
     rule: 'Asistencia = clases asistidas entre asistidas y ausencias. No cuentan las clases aún por empezar, los festivos, los días sin clase ni los días antes del alta de la persona o del inicio del centro.',
   },
+  firstSteps: {
+    title: 'Primeros pasos',
+    help: 'Lo que falta para empezar a pasar lista. Cada paso se marca solo cuando está hecho.',
+    optional: 'opcional',
+    hide: 'Ocultar esta lista',
+    steps: {
+      timezone: 'Elegir la zona horaria',
+      group: 'Crear el primer grupo',
+      timetable: 'Añadir el horario del grupo',
+      people: 'Dar de alta a alumnos y profesores',
+      camera: 'Añadir una cámara',
+      manager: 'Crear una cuenta de responsable',
+    },
+    hints: {
+      timezone: 'en Ajustes; las horas y los retrasos se cuentan en ella',
+      group: 'una clase o un departamento',
+      timetable: 'en la página del grupo: sus franjas de lunes a viernes («Copiar a…»)',
+      people: 'una a una en Personas, o con sus fotos desde Importar',
+      camera: 'o abrir el quiosco desde el menú en la tableta de la entrada',
+      manager: 'para un tutor o jefe de estudios que vea sus grupos',
+    },
+  },
   dashboard: {
     title: 'Panel',
     present: 'Presentes',
