@@ -923,6 +923,7 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
         st = store_event_correct(a->s, &e, actor, err);
     }
     st = store_tx_end(a->s, st, err);
-    if (st == RC_OK && out) *out = e;
+    /* As stored: with who corrected it and when. */
+    if (st == RC_OK && out) st = store_event_get(a->s, event_id, out, err);
     return st;
 }

@@ -287,6 +287,10 @@ typedef struct {
     size_t npersons;
 } att_query;
 
+/* The name to show for an actor as the audit log names it: "user:3" gives
+ * that account's name (else its e-mail); anything else stays as it is. */
+void att_actor_name(store *s, const char *actor, char *out, size_t cap);
+
 /* One person's one slot (or, without a matching schedule, one day). */
 typedef struct {
     int64_t person_id;
@@ -305,6 +309,11 @@ typedef struct {
     int64_t first_entry_ms, last_exit_ms;
     int64_t on_site_ms; /* "day": the slot's overlap with the time in; "slot": entry→exit spans */
     int events;         /* events made for this slot */
+    /* The latest correction or voiding of one of the row's events (its slot's
+     * events, or the day's outside any slot): when (0: none) and by whom, as
+     * att_actor_name writes it. */
+    int64_t corrected_ms;
+    char corrected_by[128];
 } att_row;
 
 typedef struct {

@@ -22,7 +22,8 @@
  * headers, sheet names, the title and the status values. */
 typedef struct {
     const char *lang;
-    const char *detail[12];
+    const char *detail[13];
+    const char *by; /* "2026-12-06 13:05 by Marta" */
     const char *person[9];
     const char *group[9];
     const char *summary_sheet, *detail_sheet;
@@ -32,7 +33,8 @@ typedef struct {
 static const words EN = {
     "en",
     {"day", "external_id", "name", "slot", "start", "end", "status", "late", "early_leave",
-     "first_entry", "last_exit", "minutes_on_site"},
+     "first_entry", "last_exit", "minutes_on_site", "corrected"},
+    "by",
     {"external_id", "name", "slots", "present", "late", "early_leave", "absent", "present_rate",
      "hours_on_site"},
     {"group", "members", "slots", "present", "late", "early_leave", "absent", "present_rate",
@@ -49,7 +51,8 @@ static const words EN = {
 static const words ES = {
     "es",
     {"Día", "Código", "Nombre", "Franja", "Inicio", "Fin", "Estado", "Tarde", "Salida anticipada",
-     "Primera entrada", "Última salida", "Minutos en el centro"},
+     "Primera entrada", "Última salida", "Minutos en el centro", "Corregido"},
+    "por",
     {"Código", "Nombre", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
      "% presente", "Horas en el centro"},
     {"Grupo", "Miembros", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
@@ -63,7 +66,8 @@ static const words ES = {
      {"outside", "fuera de horario"}},
 };
 
-#define NDETAIL (sizeof EN.detail / sizeof EN.detail[0])
+#define NDETAIL     (sizeof EN.detail / sizeof EN.detail[0])
+#define DETAIL_CELL 192 /* a detail cell's text: a name (127 bytes) and a time */
 
 static const words *words_for(const att_export_opts *opt)
 {
@@ -143,7 +147,8 @@ static void csv_cell(FILE *out, const char *s, char sep, int last)
 }
 
 /* The detail columns of one row as text. */
-static void row_cells(const att_row *r, const att_tz *tz, const words *w, char cells[NDETAIL][160])
+static void row_cells(const att_row *r, const att_tz *tz, const words *w,
+                      char cells[NDETAIL][DETAIL_CELL])
 {
     snprintf(cells[0], 160, "%s", r->day);
     snprintf(cells[1], 160, "%s", r->external_id);
@@ -157,6 +162,13 @@ static void row_cells(const att_row *r, const att_tz *tz, const words *w, char c
     local_time(tz, r->first_entry_ms, r->day, cells[9], 160);
     local_time(tz, r->last_exit_ms, r->day, cells[10], 160);
     snprintf(cells[11], 160, "%lld", (long long)(r->on_site_ms / 60000));
+    /* Corrected: when (a full local date and time) and by whom. */
+    cells[12][0] = 0;
+    if (r->corrected_ms) {
+        char when[32];
+        local_time(tz, r->corrected_ms, "", when, sizeof when);
+        snprintf(cells[12], DETAIL_CELL, "%s %s %s", when, w->by, r->corrected_by);
+    }
 }
 
 rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export_opts *opt,
@@ -168,7 +180,7 @@ rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export
         return rc_fail(err, RC_ERR_INVALID, "the CSV separator must be ',', ';' or a tab");
     if (opt && opt->bom) fputs("\xEF\xBB\xBF", out);
     for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, w->detail[i], sep, i + 1 == NDETAIL);
-    char cells[NDETAIL][160];
+    char cells[NDETAIL][DETAIL_CELL];
     for (size_t k = 0; k < r->nrows; k++) {
         row_cells(&r->rows[k], tz, w, cells);
         for (size_t i = 0; i < NDETAIL; i++) csv_cell(out, cells[i], sep, i + 1 == NDETAIL);
@@ -274,7 +286,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
     }
 
     for (lxw_col_t c = 0; c < NDETAIL; c++) worksheet_write_string(det, 0, c, w->detail[c], bold);
-    char cells[NDETAIL][160];
+    char cells[NDETAIL][DETAIL_CELL];
     for (size_t k = 0; k < r->nrows; k++) {
         row_cells(&r->rows[k], tz, w, cells);
         for (lxw_col_t c = 0; c < NDETAIL; c++) {

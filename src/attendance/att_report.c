@@ -13,6 +13,7 @@
  * and its chart.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,11 +50,16 @@ void att_report_free(att_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Every event of one person with slot_day in [from, to], by time. */
+/* Every event of one person with slot_day in [from, to], by time; with
+ * `corrected`, only those someone corrected, voided ones included. */
 static rc_status person_events(store *s, int64_t person, const char *from, const char *to,
-                               store_event **out, size_t *n, rc_error *err)
+                               int corrected, store_event **out, size_t *n, rc_error *err)
 {
-    store_event_filter f = {.person_id = person, .from_day = from, .to_day = to};
+    store_event_filter f = {.person_id = person,
+                            .from_day = from,
+                            .to_day = to,
+                            .include_void = corrected,
+                            .corrected_only = corrected};
     vec v = {.elem = sizeof(store_event)};
     for (int64_t off = 0;; off += 10000) {
         store_event *page = NULL;
@@ -79,6 +85,37 @@ static rc_status person_events(store *s, int64_t person, const char *from, const
     *out = v.items;
     *n = v.n;
     return RC_OK;
+}
+
+void att_actor_name(store *s, const char *actor, char *out, size_t cap)
+{
+    char own[128]; /* out may be actor */
+    snprintf(own, sizeof own, "%s", actor);
+    actor = own;
+    long long uid;
+    int used = 0;
+    store_user u;
+    if (sscanf(actor, "user:%lld%n", &uid, &used) == 1 && !actor[used] &&
+        store_user_get(s, uid, &u, NULL) == RC_OK)
+        actor = u.name[0] ? u.name : u.email;
+    snprintf(out, cap, "%s", actor);
+}
+
+/* Mark the row of the slot event e was made for (else its day's row
+ * outside any slot) with e's correction, the latest one winning. */
+static void mark_corrected(att_row *rows, size_t n, const store_event *e)
+{
+    if (!e->corrected_ms) return;
+    att_row *to = NULL;
+    for (size_t i = 0; i < n && !to; i++)
+        if (!strcmp(rows[i].day, e->slot_day) && e->schedule_id &&
+            rows[i].schedule_id == e->schedule_id)
+            to = &rows[i];
+    for (size_t i = 0; i < n && !to; i++)
+        if (!strcmp(rows[i].day, e->slot_day) && !rows[i].schedule_id) to = &rows[i];
+    if (!to || to->corrected_ms >= e->corrected_ms) return;
+    to->corrected_ms = e->corrected_ms;
+    snprintf(to->corrected_by, sizeof to->corrected_by, "%s", e->corrected_by);
 }
 
 /* Fill first entry, last exit and time on site from events (in time order). */
@@ -310,7 +347,8 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     att_day_string(by_day ? cx->d1 + 1 : cx->d1, to);
     rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
     if (st == RC_OK) st = store_memberships(s, 0, p->id, &mem, &nmem, err);
-    if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
+    if (st == RC_OK) st = person_events(s, p->id, from, to, 0, &ev, &nev, err);
+    size_t first_row = rows->n;
     size_t cap = nev ? nev : 1;
     store_event **pick = st == RC_OK ? malloc(cap * sizeof *pick) : NULL;
     char *used = st == RC_OK ? calloc(cap, 1) : NULL;
@@ -423,6 +461,18 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         for (size_t i = 0; !time_by_row && i < nst; i++)
             sum->on_site_ms += stay_end(&stays[i], open_end) - stays[i].in_ms;
     }
+    /* The rows whose events someone corrected or voided say so. */
+    store_event *fix = NULL;
+    size_t nfix = 0;
+    if (st == RC_OK) st = person_events(s, p->id, from, to, 1, &fix, &nfix, err);
+    att_row *mine = (att_row *)rows->items + first_row;
+    for (size_t i = 0; st == RC_OK && i < nfix; i++)
+        mark_corrected(mine, rows->n - first_row, &fix[i]);
+    for (size_t i = 0; st == RC_OK && i < rows->n - first_row; i++)
+        if (mine[i].corrected_ms)
+            att_actor_name(s, mine[i].corrected_by, mine[i].corrected_by,
+                           sizeof mine[i].corrected_by);
+    free(fix);
     free(stays);
     free(evday);
     free(pick);

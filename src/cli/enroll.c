@@ -180,7 +180,7 @@ static void enroll_usage(FILE *out)
             "recorded\n" COMMON_HELP);
 }
 
-enum { OPT_DB = 256, OPT_ALLOW_DUP, OPT_CONSENT, OPT_ROSTER };
+enum { OPT_DB = 256, OPT_ALLOW_DUP, OPT_CONSENT, OPT_ROSTER, OPT_WHOLE_FOLDERS };
 
 #define COMMON_LONG_OPTS                                                                           \
     {"consent", no_argument, 0, OPT_CONSENT}, {"db", required_argument, 0, OPT_DB},                \
@@ -326,6 +326,9 @@ static void import_usage(FILE *out)
         "                              (the last word is the last name)\n"
         "  \"Núñez García, María José\"  first name \"María José\", last name \"Núñez García\"\n"
         "                              (comma form: last names, first names)\n"
+        "A folder named with a code and then the name gives both (the code: letters\n"
+        "and digits with a digit, then a space, '_' or '-'; --no-folder-codes off):\n"
+        "  \"1234_Ana_Garcia\", \"1234 - Ana García\"  code \"1234\", name \"Ana García\"\n"
         "Spaces and accents are kept; names are compared in Unicode NFC, so a folder\n"
         "from a macOS zip is the same person.\n\n"
         "A person with photos is created, or an existing person changed, only when\n"
@@ -342,6 +345,8 @@ static void import_usage(FILE *out)
         "Options:\n"
         "      --roster FILE     the roster CSV (instead of, or without, DIR's)\n"
         "      --consent         record consent now for people who have none\n"
+        "      --no-folder-codes the whole folder name is the code (\"1234_Ana\" stays\n"
+        "                        one code instead of code 1234 and the name Ana)\n"
         "      --db URL          SQLite file or postgres:// URL (default: $ROLLCALL_DB,\n"
         "                        else DATA/rollcall.db)\n"
         "  -d, --data DIR        data directory (default ./data)\n"
@@ -523,7 +528,9 @@ int cli_import(int argc, char **argv)
 {
     common_opts co = {.data = "./data"};
     const char *roster = NULL;
+    bool whole_folders = false;
     static const struct option opts[] = {{"roster", required_argument, 0, OPT_ROSTER},
+                                         {"no-folder-codes", no_argument, 0, OPT_WHOLE_FOLDERS},
                                          COMMON_LONG_OPTS};
     int c;
     optind = 1;
@@ -531,6 +538,10 @@ int cli_import(int argc, char **argv)
         if (common_opt(c, &co)) continue;
         if (c == OPT_ROSTER) {
             roster = optarg;
+            continue;
+        }
+        if (c == OPT_WHOLE_FOLDERS) {
+            whole_folders = true;
             continue;
         }
         import_usage(c == 'h' ? stdout : stderr);
@@ -575,6 +586,7 @@ int cli_import(int argc, char **argv)
     dataset_io io = {.db = s.db,
                      .rg = s.rg,
                      .consent = co.consent,
+                     .whole_folder_codes = whole_folders,
                      .actor = "cli",
                      .load = import_load,
                      .release = import_release,

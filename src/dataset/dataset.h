@@ -16,7 +16,13 @@
  *
  * PERSON, a folder name, is a code or a name. It is matched to a roster row
  * by code, else by name; the row, when there is one, names the person.
- * Without one, a person with that code is looked up, else the folder name
+ * A folder named "CODE NAME" ("1234_Ana_Garcia", "1234 - Ana García";
+ * dataset_split_code) stands for that code and that name, unless
+ * dataset_io.whole_folder_codes: it is matched by the code, then the whole
+ * folder name, then the name. Without a row, a person with that code (else
+ * one whose code is the whole folder name, as an older import made it) is
+ * looked up, else the new person gets the code and the name. Any other
+ * folder: a person with that code is looked up, else the folder name
  * becomes the new person's code and their name by dataset_split_name:
  * "María José Núñez" → first "María José", last "Núñez" (the last word is the
  * last name); "Núñez García, María José" → first "María José", last "Núñez
@@ -56,6 +62,15 @@ rc_status dataset_nfc(const char *in, char *out, size_t cap, rc_error *err);
  * RC_ERR_INVALID for an empty or non-UTF-8 name, RC_ERR_LIMIT when a part is
  * longer than 63 bytes. */
 rc_status dataset_split_name(const char *folder, char first[64], char last[64], rc_error *err);
+
+/* A folder named by a code and then the name ("1234_Ana_Garcia", "1234 -
+ * Ana García", "A002 García López, Ana"): the code is the leading run of
+ * ASCII letters and digits with at least one digit (at most 63 bytes), then
+ * at least one separator (space, '_', '-', an en or em dash), then a name
+ * that does not start with a digit or punctuation, its '_' read as spaces
+ * and split by dataset_split_name. False (all three empty) when the folder
+ * is not of that form: "Ana García", "1234", "2024-015", "1234_". */
+bool dataset_split_code(const char *folder, char code[64], char first[64], char last[64]);
 
 /* The key two spellings of one name share: "first last" in NFC, case-folded
  * ("Núñez, María José", "MARÍA JOSÉ NÚÑEZ" and its NFD form have one key).
@@ -149,7 +164,10 @@ typedef struct {
 typedef struct {
     store *db;
     recog *rg;
-    bool consent;      /* record consent for people who have none */
+    bool consent; /* record consent for people who have none */
+    /* The whole folder name is the code and the name, as before
+     * dataset_split_code: "1234_Ana_Garcia" is one code (and a first name). */
+    bool whole_folder_codes;
     const char *actor; /* audit ("cli", "user:3") */
     /* Read photo `ref` (the caller owns the bytes until release); an error
      * becomes that photo's refusal. */

@@ -28,6 +28,10 @@ typedef struct {
     photo *photos;
     size_t n, cap;
     long row; /* roster row, -1: none */
+    /* "1234_Ana_Garcia": the code and the name it gives (dataset_split_code;
+     * coded false and all empty otherwise, or with whole_folder_codes). */
+    bool coded;
+    char code[64], first[64], last[64];
 } unit;
 
 struct dataset {
@@ -255,12 +259,18 @@ static void free_keys(row_key *ix, size_t n)
     free(ix);
 }
 
-/* Each folder's roster row: by code first, else by name. (Out of memory for
- * the lookup arrays, a few MB, no folder is matched: the rows then make
- * people of their own, as for a roster without those folders.) */
-static void match_rows(dataset *d)
+/* Each folder's code and name when it is named "CODE NAME", then its roster
+ * row: by code first (the folder's code, else its whole name), else by
+ * name. (Out of memory for the lookup arrays, a few MB, no folder is
+ * matched: the rows then make people of their own, as for a roster without
+ * those folders.) */
+static void match_rows(dataset *d, const dataset_io *io)
 {
     d->matched = true;
+    for (size_t i = 0; i < d->nunits && !io->whole_folder_codes; i++) {
+        unit *u = &d->units[i];
+        u->coded = dataset_split_code(u->folder, u->code, u->first, u->last);
+    }
     size_t n = d->roster.n;
     if (!n || !d->nunits) return;
     row_key *codes = calloc(n, sizeof *codes), *names = calloc(n, sizeof *names);
@@ -278,9 +288,14 @@ static void match_rows(dataset *d)
     }
     for (size_t i = 0; ok && i < d->nunits; i++) {
         unit *u = &d->units[i];
-        u->row = find_row(codes, n, u->folder, d->row_used);
+        u->row = u->coded ? find_row(codes, n, u->code, d->row_used) : -1;
+        if (u->row < 0) u->row = find_row(codes, n, u->folder, d->row_used);
         char first[64], last[64], key[256];
-        if (u->row < 0 && dataset_split_name(u->folder, first, last, NULL) == RC_OK) {
+        if (u->coded) {
+            memcpy(first, u->first, sizeof first);
+            memcpy(last, u->last, sizeof last);
+        }
+        if (u->row < 0 && (u->coded || dataset_split_name(u->folder, first, last, NULL) == RC_OK)) {
             dataset_name_key(first, last, key, sizeof key);
             if (key[0]) u->row = find_row(names, n, key, d->row_used);
         }
@@ -376,7 +391,7 @@ static void skip_unit(dataset *d, const dataset_io *io, const unit *u, const cha
 static bool run_unit(dataset *d, const dataset_io *io, const unit *u)
 {
     const dataset_row *row = u->row >= 0 ? &d->roster.rows[u->row] : NULL;
-    const char *code = row ? row->code : u->folder;
+    const char *code = row ? row->code : u->coded ? u->code : u->folder;
     char why[400];
     if (strlen(code) >= sizeof(((store_person *)0)->external_id)) {
         snprintf(why, sizeof why,
@@ -389,15 +404,22 @@ static bool run_unit(dataset *d, const dataset_io *io, const unit *u)
     rc_error err;
     store_person p, np = {.active = 1};
     rc_status st = store_person_get_by_external(io->db, code, &p, &err);
+    /* A person an import made before folder codes has the whole name as code. */
+    if (st == RC_ERR_NOT_FOUND && !row && u->coded && strlen(u->folder) < sizeof p.external_id)
+        st = store_person_get_by_external(io->db, u->folder, &p, &err);
     if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
         skip_unit(d, io, u, err.msg);
         return st != RC_ERR_DB;
     }
     bool found = st == RC_OK;
+    if (found) code = p.external_id;
     if (!found) {
         snprintf(np.external_id, sizeof np.external_id, "%.63s", code);
         if (row) {
             row_onto(row, &np);
+        } else if (u->coded) {
+            memcpy(np.first_name, u->first, sizeof np.first_name);
+            memcpy(np.last_name, u->last, sizeof np.last_name);
         } else if (dataset_split_name(u->folder, np.first_name, np.last_name, &err) != RC_OK) {
             snprintf(why, sizeof why, "the folder name cannot name a person: %.150s", err.msg);
             skip_unit(d, io, u, why);
@@ -511,7 +533,7 @@ static bool run_row(dataset *d, const dataset_io *io, const dataset_row *row)
 
 bool dataset_step(dataset *d, const dataset_io *io)
 {
-    if (!d->matched) match_rows(d);
+    if (!d->matched) match_rows(d, io);
     if (d->stage == 0) {
         d->stage = 1;
         for (size_t i = 0; i < d->nskips; i++) {

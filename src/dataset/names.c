@@ -1,8 +1,9 @@
 /*
  * names.c — people's names as folder names give them: Unicode NFC (utf8proc,
  * so a name from a macOS zip, stored decomposed, is the same text), white
- * space tidied, split into first and last name, and a case-folded key to
- * match a folder with a roster row whichever way either is written.
+ * space tidied, split into first and last name, a leading code taken off
+ * ("1234_Ana_Garcia", "1234 - Ana García"), and a case-folded key to match
+ * a folder with a roster row whichever way either is written.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +108,52 @@ void dataset_name_key(const char *first, const char *last, char *out, size_t cap
     if (strlen(first) + strlen(last) + 2 > sizeof joined) return;
     snprintf(joined, sizeof joined, "%.79s %.79s", first, last);
     if (map(joined, UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD, out, cap, NULL) != RC_OK) out[0] = 0;
+}
+
+static bool ascii_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* The length of the separator at p between a code and a name: spaces,
+ * '_', '-', and the en and em dashes (U+2013, U+2014), in any mix. */
+static size_t separator(const char *p)
+{
+    size_t n = 0;
+    for (;;) {
+        if (p[n] == ' ' || p[n] == '_' || p[n] == '-')
+            n++;
+        else if ((unsigned char)p[n] == 0xE2 && (unsigned char)p[n + 1] == 0x80 &&
+                 ((unsigned char)p[n + 2] == 0x93 || (unsigned char)p[n + 2] == 0x94))
+            n += 3;
+        else
+            return n;
+    }
+}
+
+bool dataset_split_code(const char *folder, char code[64], char first[64], char last[64])
+{
+    char t[512], rest[512];
+    code[0] = first[0] = last[0] = 0;
+    if (dataset_nfc(folder, t, sizeof t, NULL) != RC_OK) return false;
+    size_t n = 0;
+    bool digit = false;
+    while (ascii_alnum(t[n])) digit |= t[n] >= '0' && t[n] <= '9', n++;
+    size_t sep = separator(t + n);
+    /* A code (a digit in it, at most 63 bytes), a separator, then a name
+     * that starts with neither a digit nor punctuation ("2024-015 Ana" is
+     * one code, not 2024 and "015 Ana"). */
+    if (!n || !digit || n >= 64 || !sep) return false;
+    const char *name = t + n + sep;
+    if (!*name || (*name >= '0' && *name <= '9') || strchr(",.;:()[]{}'\"", *name)) return false;
+    size_t k = 0;
+    for (const char *p = name; *p && k + 1 < sizeof rest; p++) rest[k++] = *p == '_' ? ' ' : *p;
+    rest[k] = 0;
+    if (dataset_split_name(rest, first, last, NULL) != RC_OK) {
+        first[0] = last[0] = 0;
+        return false;
+    }
+    memcpy(code, t, n);
+    code[n] = 0;
+    return true;
 }

@@ -36,7 +36,8 @@ static const struct {
              {"estudiante", "student"}, {"teacher", "teacher"},   {"profesor", "teacher"},
              {"profesora", "teacher"},  {"docente", "teacher"},   {"maestro", "teacher"},
              {"maestra", "teacher"},    {"employee", "employee"}, {"empleado", "employee"},
-             {"empleada", "employee"},  {"staff", "employee"},    {"personal", "employee"}};
+             {"empleada", "employee"},  {"staff", "employee"},    {"personal", "employee"},
+             {"other", "other"},        {"otro", "other"},        {"otra", "other"}};
 
 static int header_column(const char *field)
 {
@@ -167,11 +168,15 @@ static bool fill_row(dataset_roster *r, int line, char **f, int nf, const int *c
         push_error(r, line, "bad_email", "'%s' is not an email address", row->email, NULL);
         return false;
     }
+    /* One of the API's kinds (student, teacher, employee, other): any other
+     * word is "other", so the person can be edited (the API refuses other
+     * kinds); an empty cell stays empty (the person's kind is kept). */
     char key[64];
     dataset_name_key(row->kind, "", key, sizeof key);
+    const char *kind = row->kind[0] ? "other" : "";
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(key, kinds[i].word) == 0)
-            snprintf(row->kind, sizeof row->kind, "%s", kinds[i].kind);
+        if (strcmp(key, kinds[i].word) == 0) kind = kinds[i].kind;
+    snprintf(row->kind, sizeof row->kind, "%s", kind);
     return true; /* a repeated code is found afterwards (drop_repeats) */
 }
 

@@ -27,6 +27,18 @@ static const char *status_out(const char *s)
     return strcmp(s, "outside") == 0 ? "outside_schedule" : s;
 }
 
+/* Who last corrected or voided the event and when, or null: the actor as
+ * the audit log names it ("user:3") and, for an account, its name (else
+ * its e-mail), which is what the UI shows. */
+static json_t *corrected_json(store *s, const store_event *e)
+{
+    if (!e->corrected_ms) return json_null();
+    char by[256];
+    att_actor_name(s, e->corrected_by, by, sizeof by);
+    return json_pack("{s:o,s:s,s:s}", "at", http_time_json(e->corrected_ms), "actor",
+                     e->corrected_by, "by", by);
+}
+
 json_t *http_event_json(store *s, const store_event *e)
 {
     store_person p;
@@ -55,6 +67,7 @@ json_t *http_event_json(store *s, const store_event *e)
      * and whether the face as seen was kept (keep_unrecognized). */
     json_object_set_new(j, "face_id", e->face_id ? json_integer(e->face_id) : json_null());
     json_object_set_new(j, "has_probe", json_boolean(e->has_probe));
+    json_object_set_new(j, "corrected", corrected_json(s, e));
     return j;
 }
 
@@ -294,6 +307,7 @@ enum MHD_Result http_h_attendance_patch(http_req *r)
         http_copy(e.status, sizeof e.status,
                   strcmp(status, "outside_schedule") == 0 ? "outside" : status);
         st = store_event_correct(db(r), &e, http_actor(r), &err);
+        if (st == RC_OK) st = store_event_get(db(r), id, &e, &err);
     }
     if (st != RC_OK) {
         res = http_reply_rc(r, st, &err);

@@ -871,6 +871,7 @@ typedef struct {
     bool suspended;       /* the reader suspended the connection for it */
     bool gave_up;         /* the queue stayed full: the answer ends with an error */
     bool consent;         /* record consent for the people who have none */
+    bool whole_folders;   /* folder_codes=false: a folder name is the code whole */
 } import_state;
 
 static void import_line(import_state *s, json_t *j)
@@ -1006,6 +1007,7 @@ static void import_advance(import_state *s)
     dataset_io io = {.db = db(s->r),
                      .rg = rg(s->r),
                      .consent = s->consent,
+                     .whole_folder_codes = s->whole_folders,
                      .actor = http_actor(s->r),
                      .load = import_load,
                      .release = import_release,
@@ -1120,19 +1122,34 @@ static void import_free(void *cls)
 #endif
 }
 
+/* A true/false form field (also 1/0), `dflt` when absent or empty;
+ * answers 400 naming the field and returns false otherwise. */
+static bool bool_part(http_req *r, const char *name, bool dflt, bool *out)
+{
+    const http_part *p = http_part_get(r, name);
+    const char *v = p && !p->filename && p->data ? (const char *)p->data : "";
+    *out = *v ? strcmp(v, "true") == 0 || strcmp(v, "1") == 0 : dflt;
+    if (*v && strcmp(v, "true") && strcmp(v, "1") && strcmp(v, "false") && strcmp(v, "0")) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", name), "field '%s' must be true or false",
+                           name);
+        return false;
+    }
+    return true;
+}
+
 enum MHD_Result http_h_import(http_req *r)
 {
     if (!http_require_all_groups(r, "an import")) return MHD_YES;
     if (!vision_ready(r) || !http_parse_multipart(r)) return MHD_YES;
     /* "consent": the caller holds the consent of the people imported; it is
      * recorded (now) for each one who has none. */
-    const http_part *cp = http_part_get(r, "consent");
-    const char *cv = cp && !cp->filename && cp->data ? (const char *)cp->data : "";
-    bool consent = strcmp(cv, "true") == 0 || strcmp(cv, "1") == 0;
-    if (*cv && !consent && strcmp(cv, "false") && strcmp(cv, "0"))
-        return http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                  json_pack("{s:s}", "field", "consent"),
-                                  "field 'consent' must be true or false");
+    bool consent, folder_codes;
+    /* "folder_codes" (default true): a folder "1234_Ana_Garcia" is code 1234
+     * and Ana Garcia (dataset_split_code); false keeps the name whole. */
+    if (!bool_part(r, "consent", false, &consent) ||
+        !bool_part(r, "folder_codes", true, &folder_codes))
+        return MHD_YES;
     /* The parts hold the photos now; drop the raw body. */
     free(r->body);
     r->body = NULL;
@@ -1144,6 +1161,7 @@ enum MHD_Result http_h_import(http_req *r)
     }
     s->r = r;
     s->consent = consent;
+    s->whole_folders = !folder_codes;
     pthread_mutex_init(&s->lock, NULL);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   import_reader, s, import_free);

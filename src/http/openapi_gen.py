@@ -246,10 +246,15 @@ schemas = {
      "face_id": dict({"type": INT}, description="recognized events: the enrolled face that matched best "
          "(what not-this-person may delete); null for other events or when that face was deleted"),
      "has_probe": dict({"type": BOOL}, description="the face as the camera saw it was kept (keep unrecognized "
-         "faces on), so not-this-person can turn it into an unknown face to assign")},
+         "faces on), so not-this-person can turn it into an unknown face to assign"),
+     "corrected": dict(obj({"at": TIME, "actor": dict({"type": STR}, description="as the audit log names it: user:3, key:7"),
+         "by": dict({"type": STR}, description="the account's name (else its e-mail); the actor for an API key")},
+         ["at", "actor", "by"]), description="the last correction, voiding or not-this-person by someone: "
+         "when and by whom; null: never corrected")},
      ["id", "person_id", "person_name", "external_id", "time", "type", "status", "camera_id",
-      "camera_name", "confidence", "box", "liveness", "count", "manual", "reason"],
-     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id")),
+      "camera_name", "confidence", "box", "liveness", "count", "manual", "reason", "corrected"],
+     nullable=("camera_id", "camera_name", "confidence", "box", "liveness", "reason", "voided_at", "face_id",
+               "corrected")),
  "Sighting": obj({"id": INT, "time": TIME, "day": dict(DATE, description="the local day (institution's zone)"),
      "camera_id": INT, "camera_name": STR, "confidence": dict({"type": NUM}, description="similarity to the closest enrolled person"),
      "liveness": NUM, "reason": {"type": STR, "description": "why it made no event: unknown, below_threshold, liveness; corrected (from not-this-person)"},
@@ -481,7 +486,7 @@ opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a pe
    ok("SightingAssigned"), jbody("SightingAssign"), [pid()], tag="review", work=True), "assignSighting")
 opid(op("/api/v1/import", "post", "dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true. The photo files wait on disk (an unnamed file in the data folder) until their person's turn; a full disk is 507 spool_failed", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
-   {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "consent": {"type": BOOL, "description": "true: the caller holds these people's consent; it is recorded now for each one who has none"}, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
+   {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "consent": {"type": BOOL, "description": "true: the caller holds these people's consent; it is recorded now for each one who has none"}, "folder_codes": {"type": BOOL, "default": True, "description": "a folder named '1234_Ana_Garcia' or '1234 - Ana García' is the code 1234 and the name Ana Garcia; false: the whole folder name is the code (and the name)"}, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
 opid(op("/api/v1/groups", "get", "list groups", [A, M], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")
 opid(op("/api/v1/groups", "post", "create a group", [A, M], ok("Group", "201", "created"), jbody("GroupWrite"), tag="groups"), "createGroup")
 opid(op("/api/v1/groups/{id}", "get", "one group", [A, M], ok("Group"), params=[pid()], tag="groups"), "getGroup")

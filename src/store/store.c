@@ -2529,7 +2529,8 @@ rc_status store_camera_list(store *s, store_camera **out, size_t *n, rc_error *e
     "box_w, box_h, liveness, sightings, schedule_id, slot_day, source, reason, created_ms, "       \
     "updated_ms, (SELECT p.name FROM persons p WHERE p.id = events.person_id), "                   \
     "(SELECT COALESCE(p.external_id, '') FROM persons p WHERE p.id = events.person_id), "          \
-    "voided_ms, face_id, (SELECT count(*) FROM sightings sg WHERE sg.event_id = events.id)"
+    "voided_ms, face_id, (SELECT count(*) FROM sightings sg WHERE sg.event_id = events.id), "      \
+    "corrected_ms, corrected_by"
 static void row_event(db_q *q, void *dst)
 {
     store_event *e = dst;
@@ -2555,6 +2556,8 @@ static void row_event(db_q *q, void *dst)
     e->voided_ms = db_i64(q, 22);
     e->face_id = db_i64(q, 23);
     e->has_probe = db_i64(q, 24) > 0;
+    e->corrected_ms = db_i64(q, 25);
+    cp(e->corrected_by, sizeof e->corrected_by, db_text(q, 26));
 }
 
 static rc_status event_valid(store_event *e, rc_error *err)
@@ -2702,6 +2705,7 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
         if (f->to_day) qb_t(&b, "slot_day <= ?", f->to_day);
         if (f->kind) qb_t(&b, "kind = ?", f->kind);
         if (f->status) qb_t(&b, "status = ?", f->status);
+        if (f->corrected_only) qb_cond(&b, "corrected_ms > 0");
         if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
     }
     if (!f || !f->include_void) qb_cond(&b, "voided_ms = 0");
@@ -2759,6 +2763,9 @@ rc_status store_event_correct(store *s, const store_event *e, const char *actor,
     st = tx_begin(s, c, err);
     if (st == RC_OK) st = event_get_in(c, v.id, &old, err);
     if (st == RC_OK) st = event_update_in(c, &v, err);
+    if (st == RC_OK)
+        st = qexec(c, "UPDATE events SET corrected_ms = ?, corrected_by = ? WHERE id = ?", NULL,
+                   err, "iti", rc_unix_ms(), actor && *actor ? actor : "system", v.id);
     if (st == RC_OK) {
         char *detail = json_text(json_pack("{s:s, s:o, s:o}", "reason", v.reason, "old",
                                            event_json(&old), "new", event_json(&v)));
@@ -2808,8 +2815,11 @@ rc_status store_event_void(store *s, int64_t id, const char *actor, const char *
     if (st == RC_OK && old.voided_ms)
         st = rc_fail(err, RC_ERR_CONFLICT, "event %lld is already void", (long long)id);
     if (st == RC_OK)
-        st = qexec(c, "UPDATE events SET voided_ms = ?, reason = ?, updated_ms = ? WHERE id = ?",
-                   NULL, err, "itii", now, reason, now, id);
+        st = qexec(c,
+                   "UPDATE events SET voided_ms = ?, reason = ?, updated_ms = ?, corrected_ms = ?, "
+                   "corrected_by = ? WHERE id = ?",
+                   NULL, err, "itiiti", now, reason, now, now, actor && *actor ? actor : "system",
+                   id);
     if (st == RC_OK) {
         char *detail =
             json_text(json_pack("{s:s, s:o}", "reason", reason, "old", event_json(&old)));

@@ -505,6 +505,11 @@ typedef struct {
                             reports); set by store_event_void only */
     int64_t face_id;     /* auto events: the enrolled face that matched best (the one to
                             remove when the recognition was wrong); 0: none, or deleted since */
+    /* The last correction by a person (store_event_correct, store_event_void):
+     * when, and the actor ("user:3", "key:7"); 0 and "" if never. Set by
+     * those two only; the rules' merges keep them. */
+    int64_t corrected_ms;
+    char corrected_by[96];
     int64_t created_ms, updated_ms;
     /* Read-only, filled by get/list/latest for display: */
     char person_name[128];
@@ -521,6 +526,7 @@ typedef struct {
     const char *kind;              /* NULL: both */
     int include_void;              /* 0: voided events are left out */
     const char *status;            /* "on_time", "late", ...; NULL: any */
+    int corrected_only;            /* only events someone corrected (corrected_ms) */
     /* Non-zero: only events of members of the groups this user (a
      * group-limited manager) is limited to; nothing when it has none. */
     int64_t scope_user_id;

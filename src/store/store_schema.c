@@ -512,9 +512,23 @@ static rc_status v10_keys(db_conn *c, rc_error *err)
     return st;
 }
 
-/* v11: persons.consent_withdrawn_ms, when the person withdrew their consent
- * (Mis datos); while later than consent_ms, no face of theirs is stored. */
+/* v11: events.corrected_ms and corrected_by: the last correction or voiding
+ * by a person (when, and the actor as the audit log names it), shown beside
+ * the event and in exports. Earlier corrections are read back from the
+ * audit log ("not this person" voids through event.void too). */
+#define V11_LAST_FIX                                                                               \
+    " FROM audit a WHERE a.target_type = 'event' AND a.target_id = events.id AND a.action IN"      \
+    " ('event.correct', 'event.void')"
 static const char v11[] =
+    "ALTER TABLE events ADD COLUMN corrected_ms BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN corrected_by TEXT NOT NULL DEFAULT '';"
+    "UPDATE events SET corrected_ms = COALESCE((SELECT MAX(a.ts_ms)" V11_LAST_FIX "), 0);"
+    "UPDATE events SET corrected_by = COALESCE((SELECT a.actor" V11_LAST_FIX
+    " ORDER BY a.ts_ms DESC, a.id DESC LIMIT 1), '') WHERE corrected_ms > 0;";
+
+/* v12: persons.consent_withdrawn_ms, when the person withdrew their consent
+ * (Mis datos); while later than consent_ms, no face of theirs is stored. */
+static const char v12[] =
     "ALTER TABLE persons ADD COLUMN consent_withdrawn_ms BIGINT NOT NULL DEFAULT 0;";
 
 const db_migration db_migrations[] = {
@@ -528,7 +542,8 @@ const db_migration db_migrations[] = {
     {8, "the face behind a recognized event; probes kept for review", v8, NULL, NULL},
     {9, "archived persons, group join dates, absentee notices", v9, NULL, NULL},
     {10, "person search without accents or case", v10, NULL, v10_keys},
-    {11, "when a person withdrew their consent", v11, NULL, NULL},
+    {11, "who corrected an event, and when", v11, NULL, NULL},
+    {12, "when a person withdrew their consent", v12, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -1222,13 +1222,15 @@ static void csv_export_reads_back(void **state)
     FILE *in = fopen(path, "r");
     char line[1024], cells[16][200];
     assert_non_null(fgets(line, sizeof line, in));
-    assert_int_equal(csv_split(line, cells), 12);
+    assert_int_equal(csv_split(line, cells), 13);
     assert_string_equal(cells[0], "day");
     assert_string_equal(cells[11], "minutes_on_site");
+    assert_string_equal(cells[12], "corrected");
     int rows = 0, found_ann = 0, found_bob = 0;
     while (fgets(line, sizeof line, in)) {
         assert_non_null(strstr(line, "\r\n"));
-        assert_int_equal(csv_split(line, cells), 12);
+        assert_int_equal(csv_split(line, cells), 13);
+        assert_string_equal(cells[12], ""); /* nothing corrected */
         rows++;
         if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
             found_ann = 1;

@@ -47,7 +47,7 @@ test('enroll --help and import --help describe every option; usage errors exit 2
   for (const o of ['--person', '--name', '--allow-duplicate', '--consent', '--db', '--models']) assert.ok(r.stdout.includes(o), o);
   r = run(['import', '--help']);
   assert.equal(r.status, 0);
-  for (const o of ['--roster', '--db', '--models', '--consent', 'María José Núñez', 'Núñez García, María José', 'código', '.heic', '.webp'])
+  for (const o of ['--roster', '--db', '--models', '--consent', '--no-folder-codes', '1234_Ana_Garcia', 'María José Núñez', 'Núñez García, María José', 'código', '.heic', '.webp'])
     assert.ok(r.stdout.includes(o), o);
   r = run(['enroll', '--db', db, 'x.jpg']);
   assert.equal(r.status, 2);

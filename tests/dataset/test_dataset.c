@@ -1,5 +1,6 @@
 /* test_dataset.c — the import rules without faces: names from folder names
- * (spaces and accents kept, comma form, NFC = NFD), the roster CSV (either
+ * (spaces and accents kept, comma form, NFC = NFD, a leading code), the
+ * roster CSV (kinds as the API's, either
  * separator, BOM, Spanish headers, per-row errors with line numbers) and
  * which files of a dataset are photos of whom (stray top-level files,
  * unsupported formats, nested folders and hidden files are skipped with a
@@ -70,6 +71,69 @@ static void names_keep_spaces_and_accents(void **state)
     char out[16];
     assert_int_equal(dataset_nfc("a  b\t c", out, sizeof out, &err), RC_OK);
     assert_string_equal(out, "a b c");
+}
+
+/* A folder named by a code and then the name ("1234_Ana_Garcia",
+ * "1234 - Ana García") gives both; any other folder is not split. */
+static void folder_codes_come_off_the_name(void **state)
+{
+    (void)state;
+    char code[64], first[64], last[64];
+    const char *yes[][4] = {
+        {"1234_Ana_Garcia", "1234", "Ana", "Garcia"},
+        {"1234 - Ana García", "1234", "Ana", "García"},
+        {"1234 \xe2\x80\x93 Ana García", "1234", "Ana", "García"}, /* en dash */
+        {"  0042   María José Núñez ", "0042", "María José", "Núñez"},
+        {"A002_Núñez García, María José", "A002", "María José", "Núñez García"},
+        {"S17-Bob", "S17", "Bob", ""},
+        {"1234_" NFD_NAME, "1234", "María José", "Núñez"}, /* NFC */
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        assert_true(dataset_split_code(yes[i][0], code, first, last));
+        assert_string_equal(code, yes[i][1]);
+        assert_string_equal(first, yes[i][2]);
+        assert_string_equal(last, yes[i][3]);
+    }
+    /* No code, a code alone, a code with no name, a code of digits and
+     * dashes, a name that starts with a digit, a code too long. */
+    const char *no[] = {"Ana García",
+                        "María José Núñez",
+                        "1234",
+                        "1234_",
+                        "1234 - ",
+                        "2024-015",
+                        "2024-015 Ana",
+                        "12 34",
+                        "Ana_Garcia",
+                        "_1234 Ana",
+                        "1234567890123456789012345678901234567890123456789012345678901234 Ana"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        strcpy(code, "x");
+        assert_false(dataset_split_code(no[i], code, first, last));
+        assert_string_equal(code, "");
+        assert_string_equal(first, "");
+    }
+}
+
+/* The roster's kinds are the API's: the usual words in English and Spanish,
+ * "otro"/"other", and any other word is "other" (the API would refuse to
+ * edit a person of a kind it does not know); an empty cell stays empty. */
+static void roster_kinds_are_the_api_kinds(void **state)
+{
+    (void)state;
+    const char *csv = "code,first name,last name,kind\n"
+                      "K1,Ana,Ruiz,Otro\n"
+                      "K2,Bea,Sol,other\n"
+                      "K3,Carla,Mar,conserje\n"
+                      "K4,Dani,Paz,\n"
+                      "K5,Eva,Gil,EMPLEADA\n";
+    dataset_roster r;
+    rc_error err;
+    assert_int_equal(dataset_roster_parse(csv, strlen(csv), &r, &err), RC_OK);
+    assert_int_equal(r.n, 5);
+    const char *want[] = {"other", "other", "other", "", "employee"};
+    for (size_t i = 0; i < 5; i++) assert_string_equal(r.rows[i].kind, want[i]);
+    dataset_roster_free(&r);
 }
 
 static void roster_reads_spanish_excel(void **state)
@@ -262,6 +326,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(names_keep_spaces_and_accents),
+        cmocka_unit_test(folder_codes_come_off_the_name),
+        cmocka_unit_test(roster_kinds_are_the_api_kinds),
         cmocka_unit_test(roster_reads_spanish_excel),
         cmocka_unit_test(roster_bad_rows_name_their_lines),
         cmocka_unit_test(roster_is_bounded_and_repeats_are_found_at_any_size),

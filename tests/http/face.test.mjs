@@ -488,6 +488,52 @@ test('import rules: stray and unsupported files skipped before counting, accente
   assert.equal((await env.manager.get('/api/v1/persons?q=R100')).body.items[0].first_name, 'Lucía');
 });
 
+test('a folder named code then name ("1234_Penny_Hofstadter", "5678 - Raj ...") gives the code and the name; folder_codes=false keeps it whole', async () => {
+  const imp = async (parts, fields = []) => {
+    const mp = multipart([...fields.map(([name, v]) => ({ name, data: Buffer.from(v) })), ...parts]);
+    const r = await env.manager.req('POST', '/api/v1/import', { body: mp.body, type: mp.type });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const file = (folder, rel) => ({ name: 'file', filename: `${folder}/${rel.split('/').pop()}`, type: 'image/jpeg', data: photo(rel) });
+  const person = async (code) => (await env.manager.get(`/api/v1/persons?q=${encodeURIComponent(code)}`)).body.items.find((p) => p.external_id === code);
+  let lines = await imp([
+    file('1234_Penny_Hofstadter', 'id/bbt_penny/1.jpg'),
+    file('1234_Penny_Hofstadter', 'id/bbt_penny/2.jpg'),
+    file('5678 – Raj Koothrappali', 'id/bbt_raj/1.jpg'),
+    { name: 'file', filename: 'roster.csv', type: 'text/csv', data: Buffer.from('code,first name,last name,kind,group\n5678,Rajesh,Koothrappali,otro,Física\n') },
+  ]);
+  const persons = Object.fromEntries(lines.filter((l) => l.type === 'person').map((l) => [l.person, l]));
+  assert.deepEqual(Object.keys(persons).sort(), ['1234', '5678'], JSON.stringify(lines));
+  assert.equal(persons['1234'].created, true);
+  assert.equal(persons['1234'].name, 'Penny Hofstadter');
+  assert.deepEqual(lines.filter((l) => l.type === 'photo').map((l) => [l.file, l.person]), [
+    ['1234_Penny_Hofstadter/1.jpg', '1234'], ['1234_Penny_Hofstadter/2.jpg', '1234'], ['5678 – Raj Koothrappali/1.jpg', '5678']]);
+  const penny = await person('1234');
+  assert.deepEqual([penny.first_name, penny.last_name, penny.face_count], ['Penny', 'Hofstadter', 2]);
+  // The roster row of that code names the person and gives the kind "Otro".
+  const raj = await person('5678');
+  assert.deepEqual([raj.first_name, raj.last_name, raj.kind], ['Rajesh', 'Koothrappali', 'other']);
+  // Such a person is edited like any (the API knows the kind).
+  assert.equal((await env.manager.patch(`/api/v1/persons/${raj.id}`, { kind: 'other', email: 'raj@example.org' })).status, 200);
+
+  // folder_codes=false: the folder name is the code, whole, as before.
+  lines = await imp([file('3456_Barack_Obama', 'id/ageitgey_obama/1.jpg')], [['folder_codes', 'false']]);
+  assert.equal(lines.find((l) => l.type === 'person').person, '3456_Barack_Obama');
+  assert.equal((await person('3456_Barack_Obama')).face_count, 1);
+  assert.equal(await person('3456'), undefined);
+  // With codes on again, that folder still finds the person an earlier import made.
+  lines = await imp([file('3456_Barack_Obama', 'id/ageitgey_obama/2.jpg')]);
+  const again = lines.find((l) => l.type === 'person');
+  assert.deepEqual([again.person, again.created], ['3456_Barack_Obama', false]);
+  assert.equal((await person('3456_Barack_Obama')).face_count, 2);
+  assert.equal(await person('3456'), undefined);
+  const bad = multipart([{ name: 'folder_codes', data: Buffer.from('maybe') }, file('x', 'id/bbt_raj/2.jpg')]);
+  const rb = await env.manager.req('POST', '/api/v1/import', { body: bad.body, type: bad.type });
+  assert.equal(rb.status, 400);
+  assert.deepEqual([rb.body.error.code, rb.body.error.params], ['invalid_field', { field: 'folder_codes' }]);
+});
+
 test('deleting a face and a person removes them from recognition', async () => {
   const id = await newPerson('GONE', 'Gone');
   const P04 = (n) => photo(`id/deepface_person04/${n}.jpg`);

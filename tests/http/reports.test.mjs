@@ -3,7 +3,9 @@
 // daily chart's figures, the absentee list (JSON and CSV) with its roles and
 // a limited manager's groups, the report per group and subject, and the
 // counting start (the day a person was added, attendance_start_day), and
-// presence_mode: a student seen only at the door is in for the later classes.
+// presence_mode: a student seen only at the door is in for the later classes;
+// a corrected or voided event says who corrected it and when, in the list
+// and in the export's column.
 //
 // The institution's zone is set to a fixed offset that puts local time at
 // 12:xx whenever the test runs, so "a slot that started this morning" and "one
@@ -259,4 +261,77 @@ test('presence_mode: by day (the default) a student seen at the door is not miss
   r = await admin.patch('/api/v1/settings', { presence_mode: 'day' });
   assert.equal(r.body.presence_mode, 'day');
   assert.deepEqual(await missing(), [[fede, 'Lengua']]);
+});
+
+test('a corrected or voided event says who and when: in the event list and in the export column', async () => {
+  const manager = env.manager; // named "manager"
+  const p = (await admin.post('/api/v1/persons', { external_id: 'R-9', first_name: 'Diego', last_name: 'Díaz', kind: 'student' })).body.id;
+  const own = await admin.post('/api/v1/schedules', {
+    person_id: p,
+    day_of_week: dow,
+    start: '09:00',
+    end: '14:00',
+    grace_min: 5,
+    label: 'Taller',
+  });
+  assert.equal(own.status, 201, JSON.stringify(own.body));
+  const add = async (type, time) => {
+    const r = await admin.post('/api/v1/attendance', { person_id: p, type, time: at(time), reason: 'a mano' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.corrected, null, 'added by hand is not corrected');
+    return r.body;
+  };
+  const entry = await add('entry', '09:10');
+  const exit = await add('exit', '11:00');
+  const csvRow = async (lang) => {
+    const r = await admin.get(
+      `/api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${p}${lang ? `&lang=${lang}&sep=comma&bom=false` : ''}`,
+    );
+    assert.equal(r.status, 200);
+    const lines = r.body
+      .trim()
+      .split(/\r?\n/)
+      .map((l) => l.split(','));
+    const mine = lines.filter((l) => l[1] === 'R-9');
+    assert.equal(mine.length, 1, r.body);
+    return { head: lines[0], row: mine[0] };
+  };
+  let { head, row } = await csvRow();
+  assert.equal(head.at(-1), 'corrected');
+  assert.equal(row.at(-1), '', 'nothing corrected yet');
+
+  const before = Date.now();
+  let r = await manager.patch(`/api/v1/attendance/${entry.id}`, { time: at('09:03'), reason: 'llegó antes' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.corrected.by, 'manager');
+  assert.equal(r.body.corrected.actor, `user:${manager.userId}`);
+  const when = Date.parse(r.body.corrected.at);
+  assert.ok(when >= before - 1000 && when <= Date.now() + 1000, r.body.corrected.at);
+  // The list and the person's events say so; the other event does not.
+  const list = (await admin.get(`/api/v1/attendance?person_id=${p}`)).body.items;
+  assert.deepEqual(
+    list.map((e) => [e.id, e.corrected?.by ?? null]),
+    [
+      [entry.id, 'manager'],
+      [exit.id, null],
+    ],
+  );
+  // The export's row (the slot's) names the manager, with the local time.
+  ({ head, row } = await csvRow());
+  assert.match(row.at(-1), /^\d{4}-\d\d-\d\d \d\d:\d\d by manager$/);
+  ({ head, row } = await csvRow('es'));
+  assert.equal(head.at(-1), 'Corregido');
+  assert.match(row.at(-1), /^\d{4}-\d\d-\d\d \d\d:\d\d por manager$/);
+
+  // Voiding counts as a correction, by the admin: the row (whose exit no
+  // longer counts) names the latest one. The admin is "Administrator" or
+  // the like; the actor is the account.
+  r = await admin.post(`/api/v1/attendance/${exit.id}/void`, { reason: 'no salió' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.corrected.actor.startsWith('user:'), true);
+  assert.notEqual(r.body.corrected.by, 'manager');
+  const voided = (await admin.get(`/api/v1/attendance?person_id=${p}&include_void=true`)).body.items.find((e) => e.id === exit.id);
+  assert.equal(voided.corrected.by, r.body.corrected.by);
+  ({ row } = await csvRow());
+  assert.ok(row.at(-1).endsWith(` by ${r.body.corrected.by}`), row.at(-1));
 });

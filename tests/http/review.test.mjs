@@ -205,6 +205,10 @@ test('not this person: void the event, delete the face that matched, keep the pr
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.face_deleted, wrongFace);
   assert.ok(r.body.event.voided_at, 'voided');
+  // Marked as corrected, by the manager who said so, then.
+  assert.equal(r.body.event.corrected?.by, 'manager', JSON.stringify(r.body.event.corrected));
+  assert.equal(r.body.event.corrected.actor, `user:${manager.userId}`);
+  assert.equal(r.body.event.corrected.at, r.body.event.voided_at);
   assert.equal(r.body.event.reason, 'not Carla: another student');
   assert.equal(r.body.event.face_id, null, 'the face reference is gone with the face');
   assert.ok(r.body.sighting_id > 0);

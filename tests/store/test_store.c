@@ -711,6 +711,64 @@ static void events_filters_and_manual_corrections(void **state)
     assert_int_equal(store_event_insert(s, &bad, &err), RC_ERR_NOT_FOUND);
 }
 
+/* An event says who corrected or voided it last, and when: set by a
+ * correction and by voiding, kept by the rules' merges (store_event_update),
+ * never set by adding; corrected_only lists those events, voided ones with
+ * include_void. */
+static void events_remember_who_corrected_them(void **state)
+{
+    store *s = S(state);
+    int64_t a = add_person(s, "A", "Ann");
+    store_event e = {.person_id = a, .ts_ms = 1000}, m = {.person_id = a, .ts_ms = 3000}, got;
+    snprintf(e.kind, sizeof e.kind, "entry");
+    snprintf(e.slot_day, sizeof e.slot_day, "2026-03-02");
+    OK(store_event_insert(s, &e, &e_));
+    snprintf(m.kind, sizeof m.kind, "exit");
+    snprintf(m.slot_day, sizeof m.slot_day, "2026-03-02");
+    snprintf(m.reason, sizeof m.reason, "camera down");
+    OK(store_event_manual_add(s, &m, "user:1", &e_));
+    OK(store_event_get(s, m.id, &got, &e_));
+    assert_int_equal(got.corrected_ms, 0); /* added by hand is not corrected */
+    assert_string_equal(got.corrected_by, "");
+
+    int64_t before = rc_unix_ms();
+    got = e;
+    got.ts_ms = 900;
+    snprintf(got.reason, sizeof got.reason, "earlier");
+    OK(store_event_correct(s, &got, "user:7", &e_));
+    OK(store_event_get(s, e.id, &got, &e_));
+    assert_true(got.corrected_ms >= before && got.corrected_ms <= rc_unix_ms());
+    assert_string_equal(got.corrected_by, "user:7");
+    int64_t when = got.corrected_ms;
+    got.sightings = 4; /* a later sighting merged by the rules */
+    OK(store_event_update(s, &got, &e_));
+    OK(store_event_get(s, e.id, &got, &e_));
+    assert_int_equal(got.sightings, 4);
+    assert_int_equal(got.corrected_ms, when);
+    assert_string_equal(got.corrected_by, "user:7");
+
+    store_event *ev;
+    size_t n;
+    int64_t total;
+    store_event_filter f = {.person_id = a, .corrected_only = 1};
+    OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].id, e.id);
+    free(ev);
+
+    OK(store_event_void(s, m.id, "key:3", "wrong person", &e_));
+    OK(store_event_get(s, m.id, &got, &e_));
+    assert_true(got.corrected_ms >= when);
+    assert_string_equal(got.corrected_by, "key:3");
+    OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(n, 1); /* voided ones only with include_void */
+    free(ev);
+    f.include_void = 1;
+    OK(store_event_list(s, &f, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(n, 2);
+    free(ev);
+}
+
 /* A recognized event remembers the enrolled face that matched best; the
  * reference goes back to none when that face is deleted, and a face deleted
  * before the event is written leaves none rather than losing the event. Its
@@ -1231,6 +1289,44 @@ static void upgrade_to_v10_gives_every_person_a_search_key(void **state)
     assert_int_equal(found(t->s, "oscar pena", NULL), 1);
     assert_int_equal(found(t->s, "ANA@X", NULL), 1);
     assert_int_equal(found(t->s, "o-", NULL), 2);
+}
+
+/* A database from before v11 learns from the audit log who last corrected
+ * or voided each event, and when; an event only added by hand, or never
+ * touched, has no correction. */
+static void upgrade_to_v11_reads_corrections_from_the_audit_log(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 10, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('C-1', 'Clara', 1, 1);"
+                 "INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, slot_day, created_ms,"
+                 " updated_ms) SELECT id, 1000 * n.k, 1000 * n.k, 'entry', '2026-01-05', 1, 1"
+                 " FROM persons, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) n;"
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail)"
+                 " SELECT 500, 'user:2', 'event.correct', 'event', min(id), '{}' FROM events;"
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail)"
+                 " SELECT 700, 'user:3', 'event.void', 'event', min(id), '{}' FROM events;"
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail)"
+                 " SELECT 600, 'user:4', 'event.correct', 'event', min(id), '{}' FROM events;"
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail)"
+                 " SELECT 800, 'user:5', 'event.add', 'event', max(id), '{}' FROM events;"
+                 "INSERT INTO audit (ts_ms, actor, action, target_type, target_id, detail)"
+                 " SELECT 900, 'user:6', 'event.correct', 'person', min(id), '{}' FROM events;");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v11 */
+    store_event *ev;
+    size_t n;
+    int64_t total;
+    OK(store_event_list(t->s, NULL, (store_page){0}, &ev, &n, &total, &e_));
+    assert_int_equal(n, 3);
+    assert_int_equal(ev[0].corrected_ms, 700); /* the latest of three */
+    assert_string_equal(ev[0].corrected_by, "user:3");
+    for (size_t i = 1; i < 3; i++) {
+        assert_int_equal(ev[i].corrected_ms, 0);
+        assert_string_equal(ev[i].corrected_by, "");
+    }
+    free(ev);
 }
 
 /* Upgrading a version 1 database that holds data: roles renamed, names
@@ -2479,6 +2575,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v11_reads_corrections_from_the_audit_log, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(events_remember_who_corrected_them, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v10_gives_every_person_a_search_key, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),

@@ -10,10 +10,10 @@
 // events the earlier ones made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, a11yProblems, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
+import { ADMIN, a11yProblems, apiOf, launch, login, newPage, shot, startRollcall, waitOrAlert } from './browser.mjs';
 
 const MANAGER = { email: 'manager@rollcall.test', name: 'Marta Responsable', password: 'Manager-e2e-password-1' };
 const MEMBER = { email: 'member@rollcall.test', name: 'Mia Miembro', password: 'Member-e2e-password-1' };
@@ -44,6 +44,63 @@ async function createPersons(page, persons) {
     }
   }, persons);
 }
+
+// First, while the server is new: later tests add groups, people and cameras.
+test("a fresh install: the admin's dashboard lists the first steps, none ticked; a group made through the API ticks its step; hidden, it stays hidden", async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('dashboard', srv.url).href);
+    const steps = page.getByRole('region', { name: 'Primeros pasos' });
+    await steps.waitFor();
+    const names = [
+      'Elegir la zona horaria',
+      'Crear el primer grupo',
+      'Añadir el horario del grupo',
+      'Dar de alta a alumnos y profesores',
+      'Añadir una cámara',
+      'Crear una cuenta de responsable',
+    ];
+    const ticks = async () => Promise.all(names.map((n) => steps.getByRole('checkbox', { name: n }).isChecked()));
+    assert.deepEqual(await ticks(), [false, false, false, false, false, false]);
+    assert.equal(await steps.getByRole('link', { name: 'Crear el primer grupo' }).getAttribute('href'), '/groups');
+    await shot(page, 'ui-00-first-steps-390');
+    assert.deepEqual(await a11yProblems(page), [], 'first steps: no serious accessibility problem');
+
+    const api = await apiOf(page, srv.url);
+    const g = await api('POST', '/api/v1/groups', { name: 'Grupo de prueba' });
+    assert.equal(g.status, 201);
+    await page.reload();
+    await steps.waitFor();
+    assert.deepEqual(await ticks(), [false, true, false, false, false, false]);
+    assert.equal((await api('DELETE', `/api/v1/groups/${g.body.id}`)).status, 204);
+
+    // A manager does not see it.
+    const mgr = { email: 'pasos@rollcall.test', name: 'Paso Responsable', password: 'Steps-e2e-password-1' };
+    assert.equal((await api('POST', '/api/v1/users', { ...mgr, role: 'manager' })).status, 201);
+    const manager = await newPage(browser);
+    await login(manager, srv.url, mgr);
+    await manager.goto(new URL('dashboard', srv.url).href);
+    await manager.getByRole('heading', { name: 'Panel' }).waitFor();
+    await manager.getByText('Presentes').first().waitFor();
+    assert.equal(await manager.getByRole('region', { name: 'Primeros pasos' }).count(), 0);
+    assert.equal(
+      (await api('DELETE', `/api/v1/users/${(await api('GET', '/api/v1/users')).body.items.find((u) => u.email === mgr.email).id}`)).status,
+      204,
+    );
+
+    // Hidden by the admin: gone, also after a reload of this browser.
+    await steps.getByRole('button', { name: 'Ocultar esta lista' }).click();
+    await steps.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Panel' }).waitFor();
+    await page.getByText('Presentes').first().waitFor();
+    assert.equal(await steps.count(), 0);
+  } finally {
+    await browser.close();
+  }
+});
 
 test('groups: create a group, edit its weekly timetable, add a member, add a holiday', async () => {
   const browser = await launch(null);
@@ -186,6 +243,14 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     await fix.getByLabel('Motivo').fill('Llegó tarde según el profesor');
     await fix.getByRole('button', { name: 'Guardar' }).click();
     await row.getByText('Tarde', { exact: true }).waitFor();
+    // The row says it was corrected; a tap (or hover) says by whom and when.
+    const me = await page.evaluate(async () => (await (await fetch('/api/v1/auth/me')).json()).user.name);
+    assert.ok(me, 'the admin has a name');
+    await row.getByText('Corregido', { exact: true }).click();
+    const byWhom = row.getByText(`Corregido por ${me} el `);
+    await byWhom.waitFor();
+    assert.match(await byWhom.innerText(), new RegExp(`^Corregido por ${me} el \\d+ \\S+ \\d{4}, \\d\\d:\\d\\d$`));
+    assert.equal(await row.getByText('Corregido', { exact: true }).getAttribute('title'), await byWhom.innerText());
     await shot(page, 'ui-04-attendance-corrected');
 
     await page.getByRole('button', { name: 'Resumen por persona' }).click();
@@ -198,10 +263,25 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
+    assert.match(csv.split(/\r?\n/)[0], /;Corregido$/, 'a column says who corrected a row');
+    assert.match(
+      csv.split(/\r?\n/).find((l) => l.includes('M-001')),
+      new RegExp(`;\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d por ${me}$`),
+    );
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar XLSX' }).click()]);
     const book = readFileSync(await xlsx.path());
     assert.equal(book.subarray(0, 2).toString('latin1'), 'PK', 'the XLSX download is a zip (Office Open XML) file');
     assert.match(xlsx.suggestedFilename(), /\.xlsx$/);
+
+    // The person's page shows the mark too, on a phone.
+    const phone = await newPage(browser, { width: 390, height: 844 });
+    await login(phone, srv.url, ADMIN);
+    const pid = await phone.evaluate(async () => (await (await fetch('/api/v1/persons?q=M-001')).json()).items[0].id);
+    await phone.goto(new URL(`people/${pid}`, srv.url).href);
+    const mark = phone.getByRole('table').getByText('Corregido', { exact: true });
+    await mark.click();
+    await phone.getByText(`Corregido por ${me} el `).waitFor();
+    await shot(phone, 'ui-04-person-corrected-390');
 
     await page.goto(new URL('dashboard', srv.url).href);
     await page.getByRole('heading', { name: 'Panel' }).waitFor();
@@ -233,7 +313,8 @@ test('"Copiar" on a new API key copies it, or says to copy it by hand, where the
       window.copiedText = null;
       document.addEventListener('copy', (e) => {
         const t = e.target;
-        window.copiedText = t instanceof HTMLTextAreaElement ? t.value.slice(t.selectionStart, t.selectionEnd) : String(document.getSelection());
+        window.copiedText =
+          t instanceof HTMLTextAreaElement ? t.value.slice(t.selectionStart, t.selectionEnd) : String(document.getSelection());
       });
     });
     const shown = page.getByRole('dialog', { name: 'Quiosco patio' });
@@ -350,6 +431,111 @@ test('administration: an API key is shown once and opens a kiosk tablet; a camer
     assert.equal(await nav.getByRole('link', { name: 'Usuarios' }).count(), 0, 'no administration for a manager');
     assert.equal(await nav.getByRole('link', { name: 'Personas' }).count(), 1);
     assert.deepEqual(await a11yProblems(page), [], 'cameras: no serious accessibility problem');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a teacher copies Monday to Tuesday–Friday in one action, on a phone; an overlap is refused first', async () => {
+  const browser = await launch(null);
+  try {
+    // The admin makes a group with Monday's timetable (a night class among
+    // them) and adds it to the manager's (the teacher's) groups.
+    const admin = await newPage(browser);
+    await login(admin, srv.url, ADMIN);
+    const api = await apiOf(admin, srv.url);
+    const g = await api('POST', '/api/v1/groups', { name: '2º Bach Nocturno' });
+    assert.equal(g.status, 201);
+    const gid = g.body.id;
+    const monday = [
+      { start: '08:00', end: '11:00', grace_min: 5, label: 'Mañana' },
+      { start: '11:30', end: '14:00', grace_min: 10, label: 'Tarde' },
+      { start: '22:00', end: '01:00', grace_min: 5, label: 'Noche' },
+    ];
+    for (const m of monday) assert.equal((await api('POST', '/api/v1/schedules', { group_id: gid, day_of_week: 1, ...m })).status, 201);
+    // Thursday already has an 09:00 slot: the copy to Thursday would overlap it.
+    const thu = await api('POST', '/api/v1/schedules', { group_id: gid, day_of_week: 4, start: '09:00', end: '10:00', label: 'Tutoría' });
+    assert.equal(thu.status, 201);
+    const teacher = { email: 'tutor@rollcall.test', name: 'Tomás Tutor', password: 'Teacher-e2e-password-1' };
+    const made = await api('POST', '/api/v1/users', { ...teacher, role: 'manager', group_ids: [gid] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, teacher);
+    await page.goto(new URL(`groups/${gid}`, srv.url).href);
+    await page.getByRole('heading', { name: '2º Bach Nocturno' }).waitFor();
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Lunes: copiar a otros días' });
+    await dialog.getByText('se añaden a los días marcados').waitFor();
+    for (const d of ['Martes', 'Miércoles', 'Jueves', 'Viernes']) await dialog.getByLabel(d).check();
+    // Thursday's 09:00 slot is in the way: nothing can be copied until it is unticked or moved.
+    await dialog.getByText('Jueves: 08:00–11:00 se solaparía con Jueves 09:00–10:00.').waitFor();
+    assert.ok(await dialog.getByRole('button', { name: 'Copiar', exact: true }).isDisabled(), 'an overlap blocks the copy');
+    await shot(page, 'ui-09-copy-refused-390');
+    await dialog.getByRole('button', { name: 'Cancelar' }).click();
+    await page.getByRole('region', { name: 'Jueves' }).getByRole('button', { name: 'Eliminar' }).click();
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado.').waitFor();
+
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    for (const d of ['Martes', 'Miércoles', 'Jueves', 'Viernes']) await dialog.getByLabel(d).check();
+    assert.equal(await dialog.getByRole('alert').count(), 0, 'nothing refused now');
+    await dialog.getByRole('button', { name: 'Copiar', exact: true }).click();
+    await page.getByText('Copiado a: Martes, Miércoles, Jueves, Viernes.').waitFor();
+    await shot(page, 'ui-09-copied-390');
+
+    // The API holds Monday's three slots five times, the night class ending the next day each time.
+    const items = (await api('GET', `/api/v1/schedules?group_id=${gid}`)).body.items;
+    assert.equal(items.length, 5 * monday.length);
+    const want = [1, 2, 3, 4, 5].flatMap((d) => monday.map((m) => [d, m.start, m.end, m.grace_min, m.label]));
+    const got = items.map((x) => [x.day_of_week, x.start, x.end, x.grace_min, x.label]);
+    const order = (a, b) => a[0] - b[0] || a[1].localeCompare(b[1]);
+    assert.deepEqual(got.sort(order), want.sort(order));
+    // The page shows them after a reload, Friday's night class as ending the next day.
+    await page.reload();
+    const friday = page.getByRole('region', { name: 'Viernes' });
+    await friday.getByLabel('Etiqueta').nth(2).waitFor();
+    assert.equal(await friday.getByLabel('Inicio').count(), 3);
+    await friday.getByText('Fin (día siguiente)').waitFor();
+    // Copying again would overlap every copy: refused, nothing sent.
+    await page.getByRole('button', { name: 'Copiar Lunes a otros días' }).click();
+    await dialog.getByText('Martes: 08:00–11:00 se solaparía con Martes 08:00–11:00.').waitFor();
+    assert.ok(await dialog.getByRole('button', { name: 'Copiar', exact: true }).isDisabled());
+  } finally {
+    await browser.close();
+  }
+});
+
+test('import preview on a phone: a folder "1234_Ana_Garcia" shows the code 1234 and the name; turned off, the whole name is the code', async () => {
+  const root = join(dir, 'import-preview');
+  for (const [folder, files] of [
+    ['1234_Ana_Garcia', ['1.jpg', '2.jpg']],
+    ['5678 - Núñez García, María José', ['a.png']],
+    ['JRN-KIT', ['1.jpg']],
+  ]) {
+    mkdirSync(join(root, folder), { recursive: true });
+    for (const f of files) writeFileSync(join(root, folder, f), 'not read by the preview');
+  }
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('import', srv.url).href);
+    await page.getByLabel('Carpeta del conjunto').setInputFiles(root);
+    const table = page.getByRole('table', { name: 'Vista previa: 3 carpetas de personas' });
+    await table.waitFor();
+    const rows = async () => (await table.getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
+    assert.deepEqual(await rows(), [
+      ['1234_Ana_Garcia', '1234', 'Ana Garcia', '2'],
+      ['5678 - Núñez García, María José', '5678', 'María José Núñez García', '1'],
+      ['JRN-KIT', 'JRN-KIT', 'JRN-KIT', '1'],
+    ]);
+    await shot(page, 'ui-10-import-preview-390');
+    await page.getByLabel(/El número al principio del nombre de la carpeta es el código/).uncheck();
+    assert.deepEqual(
+      (await rows()).map((r) => r[1]),
+      ['1234_Ana_Garcia', '5678 - Núñez García, María José', 'JRN-KIT'],
+    );
   } finally {
     await browser.close();
   }

@@ -408,11 +408,12 @@ export class ApiClient {
   async importDataset(
     files: { blob: Blob; name: string }[],
     onLine: (line: ImportLine) => void,
-    opts: { consent?: boolean; signal?: AbortSignal } = {},
+    opts: { consent?: boolean; folderCodes?: boolean; signal?: AbortSignal } = {},
   ): Promise<ImportDone | null> {
-    const { consent = false, signal } = opts;
+    const { consent = false, folderCodes = true, signal } = opts;
     const form = new FormData();
     form.append('consent', consent ? 'true' : 'false');
+    form.append('folder_codes', folderCodes ? 'true' : 'false');
     for (const f of files) form.append('file', f.blob, f.name);
     const res = await this.raw('POST', '/api/v1/import', {
       body: form,

@@ -1900,6 +1900,15 @@ export interface components {
             face_id?: number | null;
             /** @description the face as the camera saw it was kept (keep unrecognized faces on), so not-this-person can turn it into an unknown face to assign */
             has_probe?: boolean;
+            /** @description the last correction, voiding or not-this-person by someone: when and by whom; null: never corrected */
+            corrected: {
+                /** Format: date-time */
+                at: string;
+                /** @description as the audit log names it: user:3, key:7 */
+                actor: string;
+                /** @description the account's name (else its e-mail); the actor for an API key */
+                by: string;
+            } | null;
         };
         Sighting: {
             id: number;
@@ -4176,6 +4185,11 @@ export interface operations {
                     person?: string;
                     /** @description true: the caller holds these people's consent; it is recorded now for each one who has none */
                     consent?: boolean;
+                    /**
+                     * @description a folder named '1234_Ana_Garcia' or '1234 - Ana García' is the code 1234 and the name Ana Garcia; false: the whole folder name is the code (and the name)
+                     * @default true
+                     */
+                    folder_codes?: boolean;
                     /** Format: binary */
                     file?: string;
                 };

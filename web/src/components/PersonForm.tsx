@@ -27,7 +27,9 @@ export function PersonForm({
     first_name: initial?.first_name ?? '',
     last_name: initial?.last_name ?? '',
     email: initial?.email ?? '',
-    kind: initial?.kind ?? 'student',
+    // A kind the API does not know (written by an import before kinds were
+    // mapped) is edited as "Otro": the API would refuse to save it.
+    kind: !initial ? 'student' : KINDS.includes(initial.kind) ? initial.kind : 'other',
     active: initial?.active ?? true,
   });
   const [consent, setConsent] = useState(!!initial?.consent_at);

@@ -4,8 +4,9 @@
 import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
-import type { EventStatus, EventType } from '../api/types';
+import type { AttendanceEvent, EventStatus, EventType } from '../api/types';
 import { errorText } from '../lib/errors';
+import { formatDateTime } from '../lib/format';
 
 /** The "from" and "to" date fields of a filter row (local days, YYYY-MM-DD). */
 export function DateRangeFields({
@@ -135,6 +136,23 @@ export function StatusBadge({ status }: { status: EventStatus }) {
 export function TypeBadge({ type }: { type: EventType }) {
   const { t } = useTranslation();
   return <span className={`badge type-${type}`}>{t(`attendance.types.${type}`)}</span>;
+}
+
+/** "Corregido" beside an event a person corrected, voided or marked as not
+ * this person: who and when on hover (title) and on a tap or Enter (the
+ * details element opens). Nothing for an event never corrected. */
+export function CorrectedMark({ corrected, tz, lang }: { corrected: AttendanceEvent['corrected']; tz: string; lang: string }) {
+  const { t } = useTranslation();
+  if (!corrected) return null;
+  const text = t('attendance.correctedBy', { by: corrected.by, when: formatDateTime(corrected.at, tz, lang) });
+  return (
+    <details className="corrected">
+      <summary className="badge warn" title={text}>
+        {t('attendance.corrected')}
+      </summary>
+      <span className="corrected-by">{text}</span>
+    </details>
+  );
 }
 
 export function PageHead({ title, children }: { title: string; children?: ReactNode }) {

@@ -251,6 +251,17 @@ const es = {
     results: 'Resultados',
   },
   import: {
+    folderCodes:
+      'El número al principio del nombre de la carpeta es el código de la persona (quiosco): «1234_Ana_Garcia» o «1234 - Ana García» dan el código 1234 y el nombre Ana García',
+    previewTitle_one: 'Vista previa: {{count}} carpeta de persona',
+    previewTitle_other: 'Vista previa: {{count}} carpetas de personas',
+    previewHelp:
+      'El código y el nombre que dará cada carpeta. Si la lista tiene una fila para esa carpeta (por código o por nombre), manda la fila; si ya existe una persona con ese código, recibe las fotos.',
+    previewMore_one: 'Y {{count}} carpeta más.',
+    previewMore_other: 'Y {{count}} carpetas más.',
+    folderName: 'Carpeta',
+    code: 'Código',
+    photos: 'Fotos',
     picked_one: '{{count}} archivo elegido.',
     picked_other: '{{count}} archivos elegidos.',
     title: 'Importar conjunto de datos',
@@ -322,6 +333,22 @@ const es = {
     badSlot: 'La hora de fin debe ser distinta de la de inicio.',
     nextDay: 'día siguiente',
     noSlots: 'Sin clases',
+    overlaps: 'Se solapa con {{slot}}.',
+    copyDay: 'Copiar a…',
+    copyDayLabel: 'Copiar {{day}} a otros días',
+    copyTitle: '{{day}}: copiar a otros días',
+    copyHelp:
+      'Las franjas de este día se añaden a los días marcados y se guardan ya. Lo que esos días tengan se conserva (no se sustituye nada); un día donde una franja se solaparía no recibe ninguna: desmárquelo o cambie su horario antes.',
+    copyTo: 'Copiar a',
+    copyRefused: '{{day}}: {{slot}} se solaparía con {{clash}}.',
+    copySaveFirst: 'Guarde antes los cambios del horario.',
+    copy: 'Copiar',
+    copied: 'Copiado a: {{days}}.',
+    copyPartDay: '{{day}} ({{n}} de {{of}} franjas)',
+    copySlots_one: '{{day}} ({{count}} franja)',
+    copySlots_other: '{{day}} ({{count}} franjas)',
+    copyPartial: 'No se pudo copiar todo. Guardado: {{saved}}. Sin guardar: {{failed}}.',
+    copyNone: 'No se copió nada. Sin guardar: {{failed}}.',
   },
   holidays: {
     from: 'Fecha (o desde)',
@@ -331,6 +358,8 @@ const es = {
     new: 'Añadir festivo',
   },
   attendance: {
+    corrected: 'Corregido',
+    correctedBy: 'Corregido por {{by}} el {{when}}',
     notThisPerson: 'No es esta persona',
     notThisPersonTitle: 'No es esta persona',
     notThisPersonHelp:
@@ -432,6 +461,28 @@ const es = {
     attended: 'Asistidas',
     rate: '% asistencia',
     rule: 'Asistencia = clases asistidas entre asistidas y ausencias. No cuentan las clases aún por empezar, los festivos, los días sin clase ni los días antes del alta de la persona o del inicio del centro.',
+  },
+  firstSteps: {
+    title: 'Primeros pasos',
+    help: 'Lo que falta para empezar a pasar lista. Cada paso se marca solo cuando está hecho.',
+    optional: 'opcional',
+    hide: 'Ocultar esta lista',
+    steps: {
+      timezone: 'Elegir la zona horaria',
+      group: 'Crear el primer grupo',
+      timetable: 'Añadir el horario del grupo',
+      people: 'Dar de alta a alumnos y profesores',
+      camera: 'Añadir una cámara',
+      manager: 'Crear una cuenta de responsable',
+    },
+    hints: {
+      timezone: 'en Ajustes; las horas y los retrasos se cuentan en ella',
+      group: 'una clase o un departamento',
+      timetable: 'en la página del grupo: sus franjas de lunes a viernes («Copiar a…»)',
+      people: 'una a una en Personas, o con sus fotos desde Importar',
+      camera: 'o abrir el quiosco desde el menú en la tableta de la entrada',
+      manager: 'para un tutor o jefe de estudios que vea sus grupos',
+    },
   },
   dashboard: {
     title: 'Panel',

@@ -61,3 +61,68 @@ export function importReason(l: ImportLine, t: Translate): string {
   if (IMPORT_CODES.has(code)) return t(`import.codes.${code}`, { person: l.person ?? '' });
   return l.reason ?? '?';
 }
+
+// ---- what a folder name gives (src/dataset/names.c, mirrored for the preview) ----
+
+const tidy = (s: string) =>
+  s
+    .normalize('NFC')
+    .replace(/[ \t\n\r\v\f]+/g, ' ')
+    .trim();
+
+/** First and last name from a name (dataset_split_name): the last word is
+ * the last name, or "Last Names, First Names"; null when empty. */
+export function splitName(name: string): { first: string; last: string } | null {
+  const t = tidy(name);
+  const comma = t.indexOf(',');
+  let first: string, last: string;
+  if (comma >= 0) {
+    last = t.slice(0, comma).trim();
+    first = t.slice(comma + 1).trim();
+    if (!first) [first, last] = [last, ''];
+  } else {
+    const sp = t.lastIndexOf(' ');
+    [first, last] = sp >= 0 ? [t.slice(0, sp).trim(), t.slice(sp + 1).trim()] : [t, ''];
+  }
+  return first ? { first, last } : null;
+}
+
+/** A folder named by a code and then the name, "1234_Ana_Garcia" or "1234 -
+ * Ana García" (dataset_split_code): the code (ASCII letters and digits, a
+ * digit among them), a separator (spaces, _, -, – or —), then a name that
+ * does not start with a digit or punctuation, its _ read as spaces. */
+export function splitCode(folder: string): { code: string; first: string; last: string } | null {
+  const m = /^([A-Za-z0-9]+)([ _\-\u2013\u2014]+)(.*)$/.exec(tidy(folder));
+  if (!m || !/[0-9]/.test(m[1]) || m[1].length > 63) return null;
+  if (!m[3] || /^[0-9,.;:()[\]{}'"]/.test(m[3])) return null;
+  const name = splitName(m[3].replace(/_/g, ' '));
+  return name ? { code: m[1], ...name } : null;
+}
+
+export interface FolderPreview {
+  folder: string;
+  code: string;
+  name: string;
+  photos: number;
+}
+
+/** Each person folder of the chosen files (by name) with the code and the
+ * name the server gives it when no roster row names it (`codes` is the
+ * folder_codes option). */
+export function folderPreview(paths: string[], codes: boolean): FolderPreview[] {
+  const out = new Map<string, FolderPreview>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    if (parts.length !== 2 || !PHOTO_EXTENSIONS.includes(ext(p)) || parts[0].startsWith('.') || parts[1].startsWith('.')) continue;
+    const folder = tidy(parts[0]);
+    const seen = out.get(folder);
+    if (seen) {
+      seen.photos++;
+      continue;
+    }
+    const coded = codes ? splitCode(folder) : null;
+    const split = coded ?? splitName(folder);
+    out.set(folder, { folder, code: coded?.code ?? folder, name: split ? `${split.first} ${split.last}`.trim() : '', photos: 1 });
+  }
+  return [...out.values()].sort((a, b) => a.folder.localeCompare(b.folder));
+}

@@ -94,3 +94,80 @@ export function diffSchedules(
   for (const s of saved) if (!kept.has(s.id)) out.remove.push(s.id);
   return out;
 }
+
+// ---- overlaps and "Copiar a…" ----------------------------------------------
+
+const WEEK = 7 * 1440;
+
+/** The minutes of the week a slot takes, from Monday 00:00: [start, end),
+ * its end on the next day for a night slot (Sunday's spills into Monday). */
+function weekSpan(s: Pick<Slot, 'day_of_week' | 'start' | 'end'>): [number, number] {
+  const start = (s.day_of_week - 1) * 1440 + minutesOf(s.start);
+  let len = minutesOf(s.end) - minutesOf(s.start);
+  if (len <= 0) len += 1440;
+  return [start, start + len];
+}
+
+/** Whether two valid slots share a minute of the week (a slot ending at
+ * 10:00 and one starting at 10:00 do not). */
+export function slotsOverlap(a: Pick<Slot, 'day_of_week' | 'start' | 'end'>, b: Pick<Slot, 'day_of_week' | 'start' | 'end'>): boolean {
+  const [a0, a1] = weekSpan(a);
+  const [b0, b1] = weekSpan(b);
+  // The week wraps: compare b also one week earlier and later.
+  return [-WEEK, 0, WEEK].some((k) => a0 < b1 + k && b0 + k < a1);
+}
+
+/** For each slot (by key) that overlaps another valid slot of the list, the
+ * first one it overlaps. Invalid slots are left to slotError. */
+export function overlaps<T extends Slot>(slots: T[]): Map<string, T> {
+  const out = new Map<string, T>();
+  const ok = slots.filter((s) => slotError(s) === null);
+  for (const a of ok) {
+    const b = ok.find((x) => x.key !== a.key && slotsOverlap(a, x));
+    if (b) out.set(a.key, b);
+  }
+  return out;
+}
+
+export interface CopyPlan {
+  /** The new slots, day by day (targets in the order asked), to create. */
+  add: Slot[];
+  /** Days that get nothing: a copied slot would overlap `clash` there. */
+  refused: { day: number; slot: Slot; clash: Slot }[];
+}
+
+/** Copy day `from`'s slots (times, grace, label) to each day of `to`,
+ * added beside what those days have (nothing is replaced). A target day
+ * where any copied slot would overlap a slot already there (or one spilling
+ * over from the day before, or a copy made for an earlier target) gets none
+ * of them and is named in `refused`. A night slot keeps its start and end,
+ * so it ends on the day after the target day, as on the source day. */
+export function planCopy(slots: Slot[], from: number, to: number[], newKey: () => string): CopyPlan {
+  const source = sortSlots(slots.filter((s) => s.day_of_week === from && slotError(s) === null));
+  const plan: CopyPlan = { add: [], refused: [] };
+  const taken: Slot[] = slots.filter((s) => slotError(s) === null);
+  for (const day of [...new Set(to)].filter((d) => d !== from && d >= 1 && d <= 7)) {
+    const copies = source.map((s) => ({
+      key: newKey(),
+      day_of_week: day,
+      start: s.start,
+      end: s.end,
+      grace_min: s.grace_min,
+      label: s.label,
+    }));
+    let refused: { day: number; slot: Slot; clash: Slot } | null = null;
+    for (const c of copies) {
+      const clash = [...taken, ...copies.filter((o) => o !== c)].find((x) => slotsOverlap(c, x));
+      if (clash) {
+        refused = { day, slot: c, clash };
+        break;
+      }
+    }
+    if (refused) plan.refused.push(refused);
+    else {
+      plan.add.push(...copies);
+      taken.push(...copies);
+    }
+  }
+  return plan;
+}

@@ -18,7 +18,17 @@ import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDateTime, formatDecimal, utcToZonedInput, zonedToUtc } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
-import { DataTable, DateRangeFields, ErrorMessage, Modal, PageHead, Pager, StatusBadge, TypeBadge } from '../components/common';
+import {
+  CorrectedMark,
+  DataTable,
+  DateRangeFields,
+  ErrorMessage,
+  Modal,
+  PageHead,
+  Pager,
+  StatusBadge,
+  TypeBadge,
+} from '../components/common';
 import { PersonPicker } from '../components/PersonPicker';
 import { SummaryTable } from '../components/SummaryTable';
 import { Absentees } from '../components/Absentees';
@@ -198,7 +208,10 @@ export function AttendancePage() {
           row={(e) => (
             <tr key={e.id} className={e.voided_at ? 'voided' : undefined}>
               <td className="nowrap">{formatDateTime(e.time, tz, lang)}</td>
-              <td>{e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}</td>
+              <td>
+                {e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}
+                <CorrectedMark corrected={e.corrected} tz={tz} lang={lang} />
+              </td>
               <td>
                 <TypeBadge type={e.type} />
               </td>

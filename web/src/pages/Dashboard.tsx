@@ -17,6 +17,8 @@ import { feedItem, pushFeed, type FeedItem } from '../lib/events';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead, StatusBadge, TypeBadge } from '../components/common';
 import { Absentees } from '../components/Absentees';
+import { FirstSteps } from '../components/FirstSteps';
+import { useAuth } from '../auth/AuthContext';
 import { RateLine } from '../components/charts';
 import styles from './Dashboard.module.css';
 
@@ -28,6 +30,7 @@ export function DashboardPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
+  const { user } = useAuth();
   const [days, setDays] = useState(14);
   const today = dateIn(tz);
   const dash = useLoad(() => api.dashboard(), []);
@@ -104,6 +107,7 @@ export function DashboardPage() {
   return (
     <>
       <PageHead title={t('dashboard.title')} />
+      {user?.role === 'admin' && <FirstSteps />}
       <ErrorMessage error={dash.error} onRetry={dash.reload} />
       <div className={styles.counts}>
         {(['present', 'late', 'absent', 'pending', 'expected'] as const).map((k) => (

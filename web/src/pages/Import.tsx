@@ -3,12 +3,14 @@
 // under its path relative to the chosen folder (lib/dataset), and the NDJSON
 // answer streams the plan, the skipped files, each photo and each person's
 // outcome — shown as a progress bar and two result tables, with every reason
-// in the reader's language.
+// in the reader's language. Before it runs, a preview lists each person
+// folder with the code and the name it gives ("1234_Ana_Garcia": code 1234,
+// Ana Garcia, unless "folder codes" is turned off).
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ImportDone, ImportLine } from '../api/types';
-import { importPath, importReason, sendsBytes } from '../lib/dataset';
+import { folderPreview, importPath, importReason, sendsBytes } from '../lib/dataset';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
 
 interface Picked {
@@ -27,6 +29,8 @@ export function ImportPage() {
   const [error, setError] = useState<Error | null>(null);
   // Consent to use the photos, recorded (today) for each person who has none.
   const [consent, setConsent] = useState(false);
+  // "1234_Ana_Garcia": the code 1234 and the name Ana Garcia (the server's folder_codes).
+  const [folderCodes, setFolderCodes] = useState(true);
 
   // React does not know the non-standard directory attributes.
   useEffect(() => {
@@ -52,7 +56,7 @@ export function ImportPage() {
     try {
       const files = picked.map((p) => ({ blob: sendsBytes(p.path) ? p.file : new Blob([]), name: p.path }));
       if (roster) files.push({ blob: roster, name: roster.name });
-      const summary = await api.importDataset(files, (l) => setLines((old) => [...old, l]), { consent });
+      const summary = await api.importDataset(files, (l) => setLines((old) => [...old, l]), { consent, folderCodes });
       setDone(summary);
     } catch (e) {
       setError(e as Error);
@@ -66,6 +70,13 @@ export function ImportPage() {
   const personLines = lines.filter((l) => l.type === 'person');
   const judged = lines.filter((l) => l.type === 'photo').length;
   const count = picked.length + (roster ? 1 : 0);
+  const preview = lines.length
+    ? []
+    : folderPreview(
+        picked.map((p) => p.path),
+        folderCodes,
+      );
+  const PREVIEW_ROWS = 100;
   return (
     <>
       <PageHead title={t('import.title')} />
@@ -100,6 +111,10 @@ export function ImportPage() {
           <input type="checkbox" checked={consent} onChange={(e) => setConsent(e.target.checked)} disabled={running} />
           <span>{t('import.consent')}</span>
         </label>
+        <label className="field check">
+          <input type="checkbox" checked={folderCodes} onChange={(e) => setFolderCodes(e.target.checked)} disabled={running} />
+          <span>{t('import.folderCodes')}</span>
+        </label>
         {count > 0 && <p className="muted">{t('import.picked', { count })}</p>}
         {plan && (
           <label className="field">
@@ -122,6 +137,34 @@ export function ImportPage() {
           </p>
         )}
       </section>
+      {preview.length > 0 && (
+        <section className="card">
+          <h2>{t('import.previewTitle', { count: preview.length })}</h2>
+          <p className="muted">{t('import.previewHelp')}</p>
+          <DataTable
+            label={t('import.previewTitle', { count: preview.length })}
+            items={preview.slice(0, PREVIEW_ROWS)}
+            loading={false}
+            head={
+              <>
+                <th>{t('import.folderName')}</th>
+                <th>{t('import.code')}</th>
+                <th>{t('import.name')}</th>
+                <th className="num">{t('import.photos')}</th>
+              </>
+            }
+            row={(f) => (
+              <tr key={f.folder}>
+                <td className="wrap-anywhere">{f.folder}</td>
+                <td className="wrap-anywhere">{f.code}</td>
+                <td>{f.name}</td>
+                <td className="num">{f.photos}</td>
+              </tr>
+            )}
+          />
+          {preview.length > PREVIEW_ROWS && <p className="muted">{t('import.previewMore', { count: preview.length - PREVIEW_ROWS })}</p>}
+        </section>
+      )}
       {personLines.length > 0 && (
         <DataTable
           items={personLines.map((l, i) => ({ ...l, i }))}

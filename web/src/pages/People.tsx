@@ -107,7 +107,7 @@ export function PeoplePage() {
               <Link to={`/people/${p.id}`}>{p.name}</Link>
             </td>
             <td>{p.external_id}</td>
-            <td>{t(`people.kinds.${p.kind}`)}</td>
+            <td>{t(`people.kinds.${p.kind}`, { defaultValue: p.kind })}</td>
             <td>{p.groups.map((g) => g.name).join(', ') || t('common.none')}</td>
             <td className="num">{p.face_count}</td>
             <td>{p.active ? t('common.yes') : <span className="badge warn">{t('people.archived')}</span>}</td>

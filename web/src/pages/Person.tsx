@@ -12,7 +12,17 @@ import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime, formatDecimal } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { useAction } from '../lib/useAction';
-import { confirmDelete, DataTable, ErrorMessage, Loading, Modal, PageHead, StatusBadge, TypeBadge } from '../components/common';
+import {
+  confirmDelete,
+  CorrectedMark,
+  DataTable,
+  ErrorMessage,
+  Loading,
+  Modal,
+  PageHead,
+  StatusBadge,
+  TypeBadge,
+} from '../components/common';
 import type { Erased, Person } from '../api/types';
 import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
@@ -86,7 +96,7 @@ export function PersonPage() {
               <dt>{t('people.externalId')}</dt>
               <dd>{p.external_id}</dd>
               <dt>{t('people.kind')}</dt>
-              <dd>{t(`people.kinds.${p.kind}`)}</dd>
+              <dd>{t(`people.kinds.${p.kind}`, { defaultValue: p.kind })}</dd>
               <dt>{t('common.email')}</dt>
               <dd>{p.email || t('common.none')}</dd>
               <dt>{t('people.active')}</dt>
@@ -198,7 +208,8 @@ export function PersonPage() {
                 <TypeBadge type={e.type} />
               </td>
               <td>
-                <StatusBadge status={e.status} />
+                {e.voided_at ? <span className="badge bad">{t('attendance.voided')}</span> : <StatusBadge status={e.status} />}
+                <CorrectedMark corrected={e.corrected} tz={tz} lang={lang} />
               </td>
               <td>{eventSource(e, t('attendance.manual'), t('common.none'))}</td>
             </tr>
