@@ -460,57 +460,73 @@ rc_status att_slot_at(att *a, int64_t person_id, int64_t ts_ms, int margin_min, 
     return RC_OK;
 }
 
-/* By day, a sighting no slot's margin holds, judged against the day's slot
- * it belongs to: an entry before the day's first slot against the next slot
- * to start (on time), an exit after the last against the last to end. Before,
- * a student arriving at 07:15 for an 08:30 class was told "outside the
- * timetable" while every report counted them in on time. */
+/* By day, the slot an event of `kind` at ts is made for: the slot under way
+ * (the latest started, if slots overlap), else for an entry the next slot
+ * to start that local day and for an exit the last to have ended that day
+ * (a night slot begun the day before included); none: outside. A person is
+ * in from an entry to their next exit, so an entry at 07:15 is on time for
+ * the 08:30 class and one back from the break at 11:20 for the 11:45 one,
+ * and an exit at 14:35 ends the 14:30 class; before, the nearest slot
+ * within slot_margin_min decided, so 07:15 was "outside the timetable",
+ * 11:20 "late" to the class that had ended at 11:15, and an entry 50
+ * minutes after the last class "late" to it. Holidays have no slots. */
 static rc_status day_slot(att *a, const rules *r, int64_t person, int64_t ts, const char *kind,
                           slot *out, rc_error *err)
 {
     store_schedule *sc = NULL;
     size_t n = 0;
     rc_status st = store_schedules_for_person(a->s, person, &sc, &n, err);
-    if (st != RC_OK || n == 0) {
-        free(sc);
-        return st;
-    }
     att_local L;
     att_tz_local(r->tz, ts, &L);
-    int wd = att_weekday(L.days), holiday = 0;
+    memset(out, 0, sizeof *out);
+    att_day_string(L.days, out->day);
     bool entry = !strcmp(kind, "entry");
-    slot best = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (sc[i].dow != wd) continue;
-        int64_t start = att_tz_utc(r->tz, L.days, sc[i].start_min);
-        int64_t end = sc[i].end_min > sc[i].start_min
-                          ? att_tz_utc(r->tz, L.days, sc[i].end_min)
-                          : att_tz_utc(r->tz, L.days + 1, sc[i].end_min);
-        if (entry ? !(start > ts && (!best.schedule_id || start < best.start_ms))
-                  : !(end < ts && (!best.schedule_id || end > best.end_ms)))
-            continue;
-        best = (slot){.schedule_id = sc[i].id,
-                      .start_ms = start,
-                      .end_ms = end,
-                      .grace_min = sc[i].grace_min};
+    int64_t midnight = att_tz_utc(r->tz, L.days, 0),
+            next_midnight = att_tz_utc(r->tz, L.days + 1, 0);
+    slot now = {0}, near = {0};
+    int holiday[2] = {-1, -1}; /* the day before, the day of ts */
+    for (int dd = -1; dd <= 0 && st == RC_OK; dd++) {
+        int64_t day = L.days + dd;
+        int wd = att_weekday(day);
+        for (size_t i = 0; i < n && st == RC_OK; i++) {
+            if (sc[i].dow != wd) continue;
+            int64_t start = att_tz_utc(r->tz, day, sc[i].start_min);
+            int64_t end = sc[i].end_min > sc[i].start_min
+                              ? att_tz_utc(r->tz, day, sc[i].end_min)
+                              : att_tz_utc(r->tz, day + 1, sc[i].end_min);
+            bool under_way = start <= ts && ts <= end;
+            bool next = entry && dd == 0 && start > ts && start < next_midnight;
+            bool last = !entry && end < ts && end >= midnight;
+            if (!under_way && !next && !last) continue;
+            slot *to = under_way ? &now : &near;
+            if (to->schedule_id && (under_way ? start <= to->start_ms
+                                    : next    ? start >= to->start_ms
+                                              : end <= to->end_ms))
+                continue;
+            char ds[11];
+            att_day_string(day, ds);
+            int *h = &holiday[dd + 1];
+            if (*h < 0 && (st = att_is_holiday(a->s, ds, h, err)) != RC_OK) break;
+            if (*h) continue;
+            *to = (slot){.schedule_id = sc[i].id,
+                         .start_ms = start,
+                         .end_ms = end,
+                         .grace_min = sc[i].grace_min};
+            memcpy(to->day, ds, sizeof ds);
+        }
     }
     free(sc);
-    if (!best.schedule_id) return RC_OK;
-    att_day_string(L.days, best.day);
-    if ((st = att_is_holiday(a->s, best.day, &holiday, err)) != RC_OK || holiday) return st;
-    *out = best;
-    return RC_OK;
+    if (st == RC_OK && (now.schedule_id || near.schedule_id)) *out = now.schedule_id ? now : near;
+    return st;
 }
 
-/* The slot an event of `kind` at ts is made for: the nearest within the
- * margin, or by day the day's slot it belongs to (day_slot). */
+/* The slot an event of `kind` at ts is made for: by slot the nearest within
+ * slot_margin_min (find_slot), by day the one it belongs to (day_slot). */
 static rc_status slot_for(att *a, const rules *r, int64_t person, int64_t ts, const char *kind,
                           slot *out, rc_error *err)
 {
-    rc_status st = find_slot(a, r, person, ts, out, err);
-    if (st == RC_OK && !out->schedule_id && r->cfg.presence == ATT_PRESENCE_DAY)
-        st = day_slot(a, r, person, ts, kind, out, err);
-    return st;
+    if (r->cfg.presence == ATT_PRESENCE_DAY) return day_slot(a, r, person, ts, kind, out, err);
+    return find_slot(a, r, person, ts, out, err);
 }
 
 static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
@@ -658,7 +674,7 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
         outcome = ATT_MERGED;
     }
 
-    if (c->presence == ATT_PRESENCE_DAY && !sl.schedule_id && (kind || outcome == ATT_MOVED)) {
+    if (c->presence == ATT_PRESENCE_DAY && (kind || outcome == ATT_MOVED)) {
         st = day_slot(a, r, sg->person_id, sg->ts_ms, kind ? kind : target->kind, &sl, err);
         if (st != RC_OK) {
             free(ev);

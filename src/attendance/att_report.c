@@ -50,16 +50,12 @@ void att_report_free(att_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Every event of one person with slot_day in [from, to], by time; with
- * `corrected`, only those someone corrected, voided ones included. */
+/* Every event of one person with slot_day in [from, to], by time, voided
+ * ones included (they count for nothing but the "corrected" mark). */
 static rc_status person_events(store *s, int64_t person, const char *from, const char *to,
-                               int corrected, store_event **out, size_t *n, rc_error *err)
+                               store_event **out, size_t *n, rc_error *err)
 {
-    store_event_filter f = {.person_id = person,
-                            .from_day = from,
-                            .to_day = to,
-                            .include_void = corrected,
-                            .corrected_only = corrected};
+    store_event_filter f = {.person_id = person, .from_day = from, .to_day = to, .include_void = 1};
     vec v = {.elem = sizeof(store_event)};
     for (int64_t off = 0;; off += 10000) {
         store_event *page = NULL;
@@ -211,7 +207,14 @@ static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store
         }
     for (size_t i = 0; i < ns && !first; i++)
         if (st[i].in_ms > S && st[i].in_ms < E) first = st[i].entry; /* came during it */
-    if (own && (!first || (!covered && own->ts_ms < first->ts_ms))) first = own;
+    /* An entry made for the slot says how it began only when the stay it
+     * belongs to reaches into the slot: in at 07:00 and out at 07:15 is
+     * not present at 08:30 (before, it was: present, on time). */
+    bool own_in = false;
+    for (size_t i = 0; own && i < ns && !own_in; i++)
+        own_in = st[i].in_ms <= own->ts_ms && (!st[i].out_ms || own->ts_ms <= st[i].out_ms) &&
+                 st[i].in_ms < E && (!st[i].out_ms || st[i].out_ms > S);
+    if (own_in && (!first || (!covered && own->ts_ms < first->ts_ms))) first = own;
     if (!first) return false;
     r->present = 1;
     /* Late: by the entry the presence starts with, its own status when it
@@ -347,7 +350,23 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     att_day_string(by_day ? cx->d1 + 1 : cx->d1, to);
     rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
     if (st == RC_OK) st = store_memberships(s, 0, p->id, &mem, &nmem, err);
-    if (st == RC_OK) st = person_events(s, p->id, from, to, 0, &ev, &nev, err);
+    if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
+    /* The voided events that were corrected go apart, only to mark their
+     * rows; the rest keep their time order. One query for both. */
+    store_event *fix = NULL;
+    size_t nfix = 0, nkept = 0;
+    for (size_t i = 0; st == RC_OK && i < nev; i++) {
+        if (!ev[i].voided_ms) {
+            ev[nkept++] = ev[i];
+        } else if (ev[i].corrected_ms) {
+            store_event *nf = realloc(fix, (nfix + 1) * sizeof *fix);
+            if (!nf)
+                st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+            else
+                (fix = nf)[nfix++] = ev[i];
+        }
+    }
+    nev = nkept;
     size_t first_row = rows->n;
     size_t cap = nev ? nev : 1;
     store_event **pick = st == RC_OK ? malloc(cap * sizeof *pick) : NULL;
@@ -462,10 +481,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->on_site_ms += stay_end(&stays[i], open_end) - stays[i].in_ms;
     }
     /* The rows whose events someone corrected or voided say so. */
-    store_event *fix = NULL;
-    size_t nfix = 0;
-    if (st == RC_OK) st = person_events(s, p->id, from, to, 1, &fix, &nfix, err);
     att_row *mine = (att_row *)rows->items + first_row;
+    for (size_t i = 0; st == RC_OK && i < nev; i++)
+        mark_corrected(mine, rows->n - first_row, &ev[i]);
     for (size_t i = 0; st == RC_OK && i < nfix; i++)
         mark_corrected(mine, rows->n - first_row, &fix[i]);
     for (size_t i = 0; st == RC_OK && i < rows->n - first_row; i++)

@@ -182,6 +182,15 @@ static bool person_fields(http_req *r, json_t *b, store_person *p, bool create)
                              "2026-11-21T08:00:00Z");
             return false;
         }
+        /* Consent is recorded when it was given: a date to come would also
+         * pass for a new consent after a withdrawal that nobody gave. */
+        if (has_consent && p->consent_ms > rc_unix_ms() + 5 * 60000) {
+            http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                               json_pack("{s:s}", "field", "consent_at"),
+                               "field 'consent_at' is in the future: record when consent was "
+                               "given");
+            return false;
+        }
     }
     return true;
 }

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,15 +93,43 @@ void http_addr_text(const struct sockaddr *sa, char out[64])
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
 }
 
-void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX])
+void http_sock_text(int fd, char out[64])
 {
-    struct in6_addr a;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        strcpy(out, "?");
+        return;
+    }
+    http_addr_text((const struct sockaddr *)&ss, out);
+}
+
+void http_addr_key(const char *ip, const char *local, char out[HTTP_ADDR_KEY_MAX])
+{
+    struct in6_addr a, l;
     if (!ip || inet_pton(AF_INET6, ip, &a) != 1) {
         snprintf(out, HTTP_ADDR_KEY_MAX, "%s", ip ? ip : "?");
         return;
     }
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    /* An IPv4 client as IPv6: mapped (a dual-stack socket) or through the
+     * well-known NAT64 prefix 64:ff9b::/96 (an IPv6-only server behind
+     * NAT64 sees every IPv4 client there): the IPv4 address. */
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+    if (IN6_IS_ADDR_V4MAPPED(&a) || memcmp(a.s6_addr, nat64, 12) == 0) {
         inet_ntop(AF_INET, &a.s6_addr[12], out, HTTP_ADDR_KEY_MAX);
+        return;
+    }
+    /* On the site's own network, each address is one device: link-local
+     * (fe80::/10), unique local (fc00::/7), and the server's own /64 (the
+     * Wi-Fi the server is on): one student's failures must not close the
+     * kiosk or the login for every phone there. No one off site can send
+     * from those (the answers would not reach them). */
+    bool on_site = (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80) ||
+                   (a.s6_addr[0] & 0xfe) == 0xfc ||
+                   (local && inet_pton(AF_INET6, local, &l) == 1 && !IN6_IS_ADDR_LOOPBACK(&l) &&
+                    memcmp(a.s6_addr, l.s6_addr, 8) == 0);
+    if (on_site) {
+        snprintf(out, HTTP_ADDR_KEY_MAX, "%s", ip);
         return;
     }
     memset(&a.s6_addr[8], 0, 8); /* the interface half: the caller's to choose */

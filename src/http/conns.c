@@ -112,9 +112,10 @@ void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_con
         r->since_ms = rc_mono_ms();
         const union MHD_ConnectionInfo *ai =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char ip[64];
+        char ip[64], local[64];
         http_addr_text(ai ? ai->client_addr : NULL, ip);
-        http_addr_key(ip, r->key);
+        http_sock_text(r->fd, local);
+        http_addr_key(ip, local, r->key);
         pthread_mutex_lock(&c->lock);
         if (c->per_addr_max) {
             unsigned open = 0;

@@ -344,7 +344,10 @@ void http_auth_resolve(http_req *r);
  * /64 ("2001:db8:1:2::/64"), since one home line holds a whole /64 (or
  * more) and could otherwise change address at every try. Anything else is
  * copied (cut to fit). */
-void http_addr_key(const char *ip, char out[HTTP_ADDR_KEY_MAX]);
+void http_addr_key(const char *ip, const char *local, char out[HTTP_ADDR_KEY_MAX]);
+/* The server's own address of the connection on socket fd ("?" if unknown),
+ * as http_addr_text writes it. */
+void http_sock_text(int fd, char out[64]);
 /* A socket address as text ("?" when it is neither IPv4 nor IPv6). */
 void http_addr_text(const struct sockaddr *sa, char out[64]);
 

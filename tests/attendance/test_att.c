@@ -1864,12 +1864,35 @@ static void door_day_early_late_and_lingering(void **state)
     r = see(f, iker, 0, at(f, 2026, 3, 2, 14, 50, 0), 0.9);
     assert_int_equal(r.outcome, ATT_MOVED); /* was a new "entry" */
     assert_string_equal(r.event.kind, "exit");
+    /* Kai drops in at 07:00 and leaves at 07:15: his entry is made for
+     * Matemáticas, but he was not there when it began. */
+    int64_t kai = person(f->s, "D14", "Kai"), leo = person(f->s, "D15", "Leo"),
+            mia = person(f->s, "D16", "Mia");
+    for (int i = 0; i < 3; i++)
+        OK(store_group_join(f->s, d.group, (int64_t[]){kai, leo, mia}[i], 1767225600000LL, &e_));
+    see(f, kai, f->cam_in, at(f, 2026, 3, 2, 7, 0, 0), 0.9);
+    see(f, kai, f->cam_out, at(f, 2026, 3, 2, 7, 15, 0), 0.9);
+    /* Leo comes at 11:20, in the break: on time for Lengua at 11:45, not
+     * late to Matemáticas, which ended at 11:15 (the nearest slot). */
+    r = see(f, leo, 0, at(f, 2026, 3, 2, 11, 20, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, d.lengua);
+    assert_string_equal(r.event.status, "on_time");
+    /* Mia comes at 15:20, 50 minutes after the last class ended: outside
+     * the timetable, not late to Lengua. */
+    r = see(f, mia, 0, at(f, 2026, 3, 2, 15, 20, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, 0);
+    assert_string_equal(r.event.status, "outside");
     att_report rep;
     door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
     ROW_IS(&rep, hugo, d.maths, "present", 0, 0, 165);
     ROW_IS(&rep, hugo, d.lengua, "present", 0, 0, 165);
     ROW_IS(&rep, iker, d.maths, "present", 0, 0, 165);
     ROW_IS(&rep, iker, d.lengua, "present", 0, 0, 165);
+    ROW_IS(&rep, kai, d.maths, "absent", 0, 0, 0);
+    ROW_IS(&rep, kai, d.lengua, "absent", 0, 0, 0);
+    ROW_IS(&rep, leo, d.maths, "absent", 0, 0, 0);
+    ROW_IS(&rep, leo, d.lengua, "present", 0, 0, 165);
+    ROW_IS(&rep, mia, d.lengua, "absent", 0, 0, 0);
     att_report_free(&rep);
 }
 

@@ -5,8 +5,10 @@
 // one /64 share one count (kiosk PINs, kiosk unlocks, logins to an account,
 // self-registrations, open connections), and the next /64 has its own.
 //
-// The client addresses are added to `lo` for the run (a /48 of its own,
-// from the process id, taken away after), which needs root; without it
+// Unique local addresses (fd00::/8), link-local ones and the server's own
+// /64 are the site's network, where each address is a device and keeps its
+// own count. The client addresses are added to `lo` for the run (a /48 of
+// each kind of its own, from the process id, taken away after), which needs root; without it
 // the suite is skipped, and the keying itself is still checked by the http
 // unit tests (client_addresses_key_ipv6_by_its_64).
 import { test, before, after } from 'node:test';
@@ -16,11 +18,16 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { startWithRoles } from './lib.mjs';
 
-const NET = `fd00:5ec:${(process.pid & 0xffff).toString(16)}`;
+// Global addresses (the documentation prefix, never routed) for callers
+// off site; unique local ones (fd00::/8) for devices on the site's network.
+const TAG = (process.pid & 0xffff).toString(16);
+const NET = `2001:db8:${TAG}`;
 const A = `${NET}:1::a`; // A and B: one caller's /64
 const B = `${NET}:1::b`;
 const OTHER = `${NET}:2::a`; // the next /64: somebody else
-const ADDRS = [A, B, OTHER];
+const SITE_A = `fd00:5ec:${TAG}:1::a`; // two phones on the school's Wi-Fi
+const SITE_B = `fd00:5ec:${TAG}:1::b`;
+const ADDRS = [A, B, OTHER, SITE_A, SITE_B];
 
 const ip = (...args) => spawnSync('ip', ['-6', 'addr', ...args], { encoding: 'utf8' });
 let added = [];
@@ -80,6 +87,14 @@ test('kiosk PINs: ten wrong from two addresses of one /64 close the kiosk for th
   const again = await checkin(A, 'NOPE-A9');
   assert.equal(again.status, 429, 'for every address of the /64');
   assert.equal((await checkin(OTHER, 'NOPE-C0')).status, 403, 'the next /64 keeps its own count');
+});
+
+test('on the site\'s own network (unique local addresses) each address keeps its own count', async (t) => {
+  if (skip) return t.skip(skip);
+  const statuses = [];
+  for (let i = 0; i < 10; i++) statuses.push((await checkin(SITE_A, `SITE-A${i}`)).status);
+  assert.deepEqual(statuses, [...Array(9).fill(403), 429]);
+  assert.equal((await checkin(SITE_B, 'SITE-B0')).status, 403, 'another phone on the same Wi-Fi is not closed out');
 });
 
 test('kiosk unlock: wrong PINs from two addresses of one /64 add up', async (t) => {

@@ -628,6 +628,11 @@ describe('Mis datos', () => {
     assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: CONSENT })).status, 200);
     r = await upload(a, P06(1));
     assert.equal(r.body.results[0].code, 'consent_withdrawn', JSON.stringify(r.body));
+    // Nor is one dated in the future (it would pass for a new one).
+    const future = await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: '2099-01-01T00:00:00Z' });
+    assert.equal(future.status, 400, JSON.stringify(future.body));
+    assert.equal(future.body.error.params.field, 'consent_at');
+    assert.ok((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at);
     // A new consent, recorded now, and her photos are enrolled again.
     assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: new Date().toISOString() })).status, 200);
     assert.equal((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at, null);

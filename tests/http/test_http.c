@@ -413,24 +413,45 @@ static void client_addresses_key_ipv6_by_its_64(void **state)
 {
     (void)state;
     char k[HTTP_ADDR_KEY_MAX], k2[HTTP_ADDR_KEY_MAX];
-    http_addr_key("203.0.113.7", k);
+    http_addr_key("203.0.113.7", NULL, k);
     assert_string_equal(k, "203.0.113.7");
-    http_addr_key("203.0.113.8", k2);
+    http_addr_key("203.0.113.8", NULL, k2);
     assert_string_not_equal(k, k2); /* IPv4 stays per address */
-    http_addr_key("::ffff:203.0.113.7", k2);
+    http_addr_key("::ffff:203.0.113.7", NULL, k2);
     assert_string_equal(k2, "203.0.113.7");
-    http_addr_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k);
+    http_addr_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", NULL, k);
     assert_string_equal(k, "2001:db8:1:2::/64");
-    http_addr_key("2001:db8:1:2::1", k2);
+    http_addr_key("2001:db8:1:2::1", NULL, k2);
     assert_string_equal(k, k2);
-    http_addr_key("2001:db8:1:3::1", k2); /* the next /64 is someone else */
+    http_addr_key("2001:db8:1:3::1", NULL, k2); /* the next /64 is someone else */
     assert_string_equal(k2, "2001:db8:1:3::/64");
-    http_addr_key("::1", k);
+    http_addr_key("::1", NULL, k);
     assert_string_equal(k, "::/64");
-    http_addr_key("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", k);
+    http_addr_key("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", NULL, k);
     assert_string_equal(k, "2001:db8:ffff:ffff::/64");
-    http_addr_key("?", k); /* no address: one key for all of those */
+    http_addr_key("?", NULL, k); /* no address: one key for all of those */
     assert_string_equal(k, "?");
+    /* NAT64's well-known prefix: each IPv4 client behind it is itself. */
+    http_addr_key("64:ff9b::10.0.0.6", NULL, k);
+    assert_string_equal(k, "10.0.0.6");
+    http_addr_key("64:ff9b::808:808", NULL, k2);
+    assert_string_equal(k2, "8.8.8.8");
+    /* On site, each address is a device: link-local, unique local, and the
+     * server's own /64 (the Wi-Fi it is on); another /64 is still one key. */
+    http_addr_key("fe80::1:2:3:4", NULL, k);
+    assert_string_equal(k, "fe80::1:2:3:4");
+    http_addr_key("fd00:aa::7", NULL, k);
+    assert_string_equal(k, "fd00:aa::7");
+    http_addr_key("fc01::7", NULL, k);
+    assert_string_equal(k, "fc01::7");
+    http_addr_key("2001:db8:1:2::7", "2001:db8:1:2::1", k);
+    assert_string_equal(k, "2001:db8:1:2::7");
+    http_addr_key("2001:db8:1:3::7", "2001:db8:1:2::1", k);
+    assert_string_equal(k, "2001:db8:1:3::/64");
+    http_addr_key("::1", "::1", k); /* loopback is no site network */
+    assert_string_equal(k, "::/64");
+    http_addr_key("2001:db8:1:2::7", "192.0.2.1", k);
+    assert_string_equal(k, "2001:db8:1:2::/64");
     struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6};
     inet_pton(AF_INET6, "2001:db8::5", &sa6.sin6_addr);
     char text[64];
