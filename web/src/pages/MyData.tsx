@@ -91,7 +91,7 @@ function Faces({ data }: { data: SelfData }) {
       ) : (
         <>
           <p className="muted">{t('myData.facesHelp')}</p>
-          <ul className={styles.faces} data-testid="mydata-faces">
+          <ul className={`face-grid ${styles.faces}`} data-testid="mydata-faces">
             {data.faces.map((f) => {
               const date = formatDateTime(f.created_at, tz, i18n.language);
               return (

@@ -140,7 +140,7 @@ export function PersonPage() {
           </h2>
           <ErrorMessage error={faces.error} onRetry={faces.reload} />
           {faces.data && faces.data.length === 0 && <p className="muted">{t('people.noFaces')}</p>}
-          <ul className={styles.faces}>
+          <ul className={`face-grid ${styles.faces}`}>
             {faces.data?.map((f) => (
               <li key={f.id} className={f.quality.ok ? '' : styles.weak}>
                 <img src={api.faceImageUrl(f.id)} alt={`#${f.id}`} width={112} height={112} loading="lazy" />
