@@ -607,15 +607,27 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
     rc_status st = find_slot(a, r, sg->person_id, sg->ts_ms, &sl, err);
     if (st != RC_OK) return st;
 
-    /* The person's events in this slot. */
-    store_event_filter f = {.person_id = sg->person_id, .from_day = sl.day, .to_day = sl.day};
+    /* The person's events in this slot (by day, of the day before too: a
+     * night shift's entry is yesterday's). */
+    bool by_day = c->presence == ATT_PRESENCE_DAY;
+    int64_t days = 0;
+    char before[11];
+    att_parse_day(sl.day, &days);
+    att_day_string(days - 1, before);
+    store_event_filter f = {
+        .person_id = sg->person_id, .from_day = by_day ? before : sl.day, .to_day = sl.day};
     store_event *ev = NULL;
     size_t n = 0;
     st = store_event_list(a->s, &f, (store_page){.limit = 10000}, &ev, &n, NULL, err);
     if (st != RC_OK) return st;
-    store_event *latest = NULL, *first_entry = NULL, *last_exit = NULL, *day_last = NULL;
+    store_event *latest = NULL, *first_entry = NULL, *last_exit = NULL, *day_last = NULL,
+                *night = NULL;
     for (size_t i = 0; i < n; i++) {
         store_event *e = &ev[i];
+        if (strcmp(e->slot_day, sl.day) != 0) {
+            if (!night || e->ts_ms > night->ts_ms) night = e;
+            continue;
+        }
         /* By day, the day's last event says whether the person is in. */
         if (!day_last || e->ts_ms > day_last->ts_ms) day_last = e;
         if (e->schedule_id != sl.schedule_id) continue;
@@ -625,6 +637,25 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
         if (!strcmp(e->kind, "exit") && (!last_exit || e->ts_ms >= last_exit->ts_ms)) last_exit = e;
     }
 
+    /* With nothing yet today, yesterday's last event goes on: an exit (a
+     * night shift's, moved by someone lingering after it), or an entry to a
+     * slot that runs past midnight (a night shift left at 07:10, after its
+     * end and its margin, is an exit; before, it was a new entry). The
+     * forgotten exit of a day slot does not make the next morning's
+     * arrival a departure. */
+    if (by_day && !day_last && night && !strcmp(night->kind, "exit")) day_last = night;
+    if (by_day && !day_last && night && night->schedule_id) {
+        store_schedule ns;
+        st = store_schedule_get(a->s, night->schedule_id, &ns, err);
+        if (st == RC_ERR_NOT_FOUND)
+            st = RC_OK; /* deleted since: no night slot */
+        else if (st == RC_OK && ns.end_min <= ns.start_min)
+            day_last = night;
+        if (st != RC_OK) {
+            free(ev);
+            return st;
+        }
+    }
     int64_t window = (int64_t)c->dedup_window_s * 1000;
     store_event *target = NULL;
     const char *kind = NULL;

@@ -1896,6 +1896,37 @@ static void door_day_early_late_and_lingering(void **state)
     att_report_free(&rep);
 }
 
+/* By day, a night shift (Monday 22:00 to Tuesday 06:00) left at 07:10,
+ * past its end and its margin, is an exit of that shift, not a new entry;
+ * a day slot's forgotten exit does not make the next morning's arrival a
+ * departure. */
+static void door_day_night_shift_left_late(void **state)
+{
+    fx *f = *state;
+    int64_t pablo = person(f->s, "N1", "Pablo");
+    store_schedule night = {
+        .person_id = pablo, .dow = 1, .start_min = 22 * 60, .end_min = 6 * 60, .grace_min = 5};
+    snprintf(night.label, sizeof night.label, "Noche");
+    OK(store_schedule_create(f->s, &night, &e_));
+    att_result r = see(f, pablo, 0, at(f, 2026, 3, 2, 21, 55, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    assert_int_equal(r.event.schedule_id, night.id);
+    r = see(f, pablo, 0, at(f, 2026, 3, 3, 7, 10, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit"); /* was a new "entry" */
+    assert_int_equal(r.event.schedule_id, night.id);
+    assert_string_equal(r.event.status, "on_time");
+    r = see(f, pablo, 0, at(f, 2026, 3, 3, 7, 30, 0), 0.9); /* lingering: the exit moves */
+    assert_int_equal(r.outcome, ATT_MOVED);
+    assert_string_equal(r.event.kind, "exit");
+    /* Ann (Monday 08:00-10:00) forgot to clock out; Tuesday morning she
+     * arrives. */
+    r = see(f, f->ann, 0, at(f, 2026, 3, 2, 8, 0, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, f->ann, 0, at(f, 2026, 3, 3, 8, 0, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -1972,6 +2003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_door_camera_for_both_ways_goes_by_the_day, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(door_day_early_late_and_lingering, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_night_shift_left_late, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

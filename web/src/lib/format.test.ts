@@ -7,6 +7,7 @@ import {
   formatDecimal,
   formatDuration,
   formatTime,
+  formatTimeOrDate,
   isValidTimeZone,
   utcToZonedInput,
   zonedToUtc,
@@ -18,6 +19,14 @@ describe('formatTime', () => {
     expect(formatTime('2026-07-01T07:01:00Z', 'Europe/Madrid')).toBe('09:01');
     expect(formatTime('2026-11-21T07:01:00Z', 'America/Mexico_City')).toBe('01:01');
     expect(formatTime('2026-11-21T23:59:00Z', 'UTC')).toBe('23:59');
+  });
+});
+
+describe('formatTimeOrDate', () => {
+  it('gives the time for today and the date too for another day, in the institution zone', () => {
+    // 23:30 UTC on the 4th is 00:30 on the 5th in Madrid.
+    expect(formatTimeOrDate('2026-12-04T23:30:00Z', 'Europe/Madrid', 'es', '2026-12-05')).toBe('00:30');
+    expect(formatTimeOrDate('2026-12-04T21:02:00Z', 'Europe/Madrid', 'es', '2026-12-06')).toMatch(/^4 dic 2026, 22:02$/);
   });
 });
 

@@ -65,6 +65,13 @@ export function dateIn(tz: string, now: Date = new Date()): string {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/** The time of an instant in tz when it falls on `today` (YYYY-MM-DD in
+ * tz), else its date and time: a feed that reaches into earlier days must
+ * not show Friday's 22:02 as if it were today's. */
+export function formatTimeOrDate(iso: string, tz: string, locale: string, today: string): string {
+  return dateIn(tz, new Date(iso)) === today ? formatTime(iso, tz) : formatDateTime(iso, tz, locale);
+}
+
 /** YYYY-MM-DD plus n days. */
 export function addDays(date: string, n: number): string {
   const [y, m, d] = date.split('-').map(Number);

@@ -12,7 +12,7 @@ import { useTranslation } from 'react-i18next';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../api/client';
 import { useSettings } from '../auth/SettingsContext';
-import { addDays, dateIn, formatDate, formatPercent, formatTime } from '../lib/format';
+import { addDays, dateIn, formatDate, formatPercent, formatTimeOrDate } from '../lib/format';
 import { feedItem, pushFeed, type FeedItem } from '../lib/events';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading, PageHead, StatusBadge, TypeBadge } from '../components/common';
@@ -182,7 +182,7 @@ export function DashboardPage() {
           {feed.map((f) =>
             f.kind === 'attendance' ? (
               <li key={f.key}>
-                <time>{formatTime(f.event.time, tz)}</time>
+                <time>{formatTimeOrDate(f.event.time, tz, i18n.language, today)}</time>
                 <strong>{f.event.person_name}</strong>
                 <TypeBadge type={f.event.type} />
                 <StatusBadge status={f.event.status} />
@@ -190,7 +190,7 @@ export function DashboardPage() {
               </li>
             ) : (
               <li key={f.key}>
-                <time>{formatTime(f.time, tz)}</time>
+                <time>{formatTimeOrDate(f.time, tz, i18n.language, today)}</time>
                 <span className="badge bad">{t('dashboard.unknownFace')}</span>
                 <span className="muted">{f.camera ?? ''}</span>
               </li>
