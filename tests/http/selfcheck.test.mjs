@@ -12,7 +12,7 @@
 //  - "Mis datos": a member sees what is held about them (their own faces
 //    only) and withdraws consent with their password, which erases their
 //    biometric data as an admin's erase does and keeps their history.
-import { test, before, after, describe } from 'node:test';
+import { test, before, after } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -439,205 +439,204 @@ test('registrations are limited per address', async () => {
 
 // ---- "Mis datos": a member's own data and the withdrawal of consent -------
 
-describe('Mis datos', () => {
-  // A server of its own: the withdrawal erases faces the tests above use.
-  let md, lucia, other, luciaFaces, otherFaces, luciaMember;
-  const CONSENT = '2026-03-02T09:30:00Z';
-  const self = (c) => c.get('/api/v1/self/data');
-  const withdraw = (c, password) => c.post('/api/v1/self/consent/withdraw', { password });
-  const recognize = async (buf) => (await md.device.req('POST', '/api/v1/recognize?mark=true', { body: buf, type: 'image/jpeg' })).body.faces[0];
+// (A server of its own, started with the file's other one.)
+// A server of its own: the withdrawal erases faces the tests above use.
+let md, lucia, other, luciaFaces, otherFaces, luciaMember;
+const CONSENT = '2026-03-02T09:30:00Z';
+const self = (c) => c.get('/api/v1/self/data');
+const withdraw = (c, password) => c.post('/api/v1/self/consent/withdraw', { password });
+const recognize = async (buf) => (await md.device.req('POST', '/api/v1/recognize?mark=true', { body: buf, type: 'image/jpeg' })).body.faces[0];
 
-  before(async () => {
-    md = await startWithRoles({ models: true });
-    const a = md.admin;
-    assert.equal((await a.patch('/api/v1/settings', { liveness_threshold: 0, keep_unrecognized: true })).status, 200);
-    const g = (await a.post('/api/v1/groups', { name: 'Mis datos 1A' })).body.id;
-    const mk = async (ext, first, photos) => {
-      const p = await a.post('/api/v1/persons', { external_id: ext, first_name: first, last_name: 'Datos', kind: 'student', group_ids: [g], consent_at: CONSENT });
-      assert.equal(p.status, 201, JSON.stringify(p.body));
-      const mp = multipart(photos.map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
-      const r = await a.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: mp.body, type: mp.type });
-      assert.ok(r.body.results.every((x) => x.accepted), JSON.stringify(r.body));
-      const faces = (await a.get(`/api/v1/persons/${p.body.id}/faces`)).body;
-      return [p.body, faces.map((f) => f.id).sort((x, y) => x - y)];
-    };
-    [lucia, luciaFaces] = await mk('MD-LUCIA', 'Lucía', [P06(1), P06(2), P06(3)]);
-    [other, otherFaces] = await mk('MD-OTRO', 'Otro', [P07(1), P07(2)]);
-    assert.equal(luciaFaces.length, 3);
-    const s = await a.post('/api/v1/schedules', { person_id: lucia.id, day_of_week: dow, start: '00:00', end: '24:00', grace_min: 10 });
-    assert.equal(s.status, 201, JSON.stringify(s.body));
-    const u = await a.post('/api/v1/users', { email: 'lucia@example.org', name: 'Lucía', role: 'member', password: 'lucia-pass-9', person_id: lucia.id, must_change_password: false });
-    assert.equal(u.status, 201, JSON.stringify(u.body));
-    luciaMember = new Client(md.srv.url);
-    await luciaMember.login('lucia@example.org', 'lucia-pass-9');
-    // What is kept about her: a camera's event with the face it saw (its
-    // probe, kept while keep_unrecognized is on) and a manual exit.
-    const f = await recognize(P06(4));
-    assert.equal(f.identity?.person_id, lucia.id, JSON.stringify(f));
-    assert.equal((await a.post('/api/v1/attendance', { person_id: lucia.id, type: 'exit', time: '2026-03-02T15:00:00Z', reason: 'paper list' })).status, 201);
-  });
-  after(async () => {
-    assert.equal(await md.stop(), 0);
-  });
+before(async () => {
+  md = await startWithRoles({ models: true });
+  const a = md.admin;
+  assert.equal((await a.patch('/api/v1/settings', { liveness_threshold: 0, keep_unrecognized: true })).status, 200);
+  const g = (await a.post('/api/v1/groups', { name: 'Mis datos 1A' })).body.id;
+  const mk = async (ext, first, photos) => {
+    const p = await a.post('/api/v1/persons', { external_id: ext, first_name: first, last_name: 'Datos', kind: 'student', group_ids: [g], consent_at: CONSENT });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    const mp = multipart(photos.map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
+    const r = await a.req('POST', `/api/v1/persons/${p.body.id}/faces`, { body: mp.body, type: mp.type });
+    assert.ok(r.body.results.every((x) => x.accepted), JSON.stringify(r.body));
+    const faces = (await a.get(`/api/v1/persons/${p.body.id}/faces`)).body;
+    return [p.body, faces.map((f) => f.id).sort((x, y) => x - y)];
+  };
+  [lucia, luciaFaces] = await mk('MD-LUCIA', 'Lucía', [P06(1), P06(2), P06(3)]);
+  [other, otherFaces] = await mk('MD-OTRO', 'Otro', [P07(1), P07(2)]);
+  assert.equal(luciaFaces.length, 3);
+  const s = await a.post('/api/v1/schedules', { person_id: lucia.id, day_of_week: dow, start: '00:00', end: '24:00', grace_min: 10 });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const u = await a.post('/api/v1/users', { email: 'lucia@example.org', name: 'Lucía', role: 'member', password: 'lucia-pass-9', person_id: lucia.id, must_change_password: false });
+  assert.equal(u.status, 201, JSON.stringify(u.body));
+  luciaMember = new Client(md.srv.url);
+  await luciaMember.login('lucia@example.org', 'lucia-pass-9');
+  // What is kept about her: a camera's event with the face it saw (its
+  // probe, kept while keep_unrecognized is on) and a manual exit.
+  const f = await recognize(P06(4));
+  assert.equal(f.identity?.person_id, lucia.id, JSON.stringify(f));
+  assert.equal((await a.post('/api/v1/attendance', { person_id: lucia.id, type: 'exit', time: '2026-03-02T15:00:00Z', reason: 'paper list' })).status, 201);
+});
+after(async () => {
+  assert.equal(await md.stop(), 0);
+});
 
-  test('a member sees exactly their own data', async () => {
-    const r = await self(luciaMember);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    const d = r.body;
-    assert.equal(d.person.id, lucia.id);
-    assert.equal(d.person.name, 'Lucía Datos');
-    assert.equal(d.person.external_id, 'MD-LUCIA');
-    assert.deepEqual(d.person.groups.map((g) => g.name), ['Mis datos 1A']);
-    assert.equal(d.consent_at, CONSENT);
-    assert.deepEqual(d.faces.map((f) => f.id).sort((x, y) => x - y), luciaFaces);
-    assert.ok(d.faces.every((f) => f.image === `/api/v1/self/faces/${f.id}/image` && f.created_at));
-    assert.equal(d.faces.filter((f) => f.photo).length, 1, 'one of them is the profile photo');
-    assert.equal(d.biometrics.faces, 3);
-    assert.equal(d.biometrics.photo, true);
-    assert.equal(d.biometrics.probes, 1, 'the camera event keeps the face it saw');
-    assert.equal(d.biometrics.sightings, 1, 'face crops naming her: that probe');
-    const events = (await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total;
-    assert.equal(events, 2);
-    assert.deepEqual(d.attendance, { events: 2, voided: 0 });
-    const text = JSON.stringify(d);
-    assert.ok(!text.includes('MD-OTRO') && !otherFaces.some((id) => d.faces.some((f) => f.id === id)), text);
-  });
+test('Mis datos: a member sees exactly their own data', async () => {
+  const r = await self(luciaMember);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const d = r.body;
+  assert.equal(d.person.id, lucia.id);
+  assert.equal(d.person.name, 'Lucía Datos');
+  assert.equal(d.person.external_id, 'MD-LUCIA');
+  assert.deepEqual(d.person.groups.map((g) => g.name), ['Mis datos 1A']);
+  assert.equal(d.consent_at, CONSENT);
+  assert.deepEqual(d.faces.map((f) => f.id).sort((x, y) => x - y), luciaFaces);
+  assert.ok(d.faces.every((f) => f.image === `/api/v1/self/faces/${f.id}/image` && f.created_at));
+  assert.equal(d.faces.filter((f) => f.photo).length, 1, 'one of them is the profile photo');
+  assert.equal(d.biometrics.faces, 3);
+  assert.equal(d.biometrics.photo, true);
+  assert.equal(d.biometrics.probes, 1, 'the camera event keeps the face it saw');
+  assert.equal(d.biometrics.sightings, 1, 'face crops naming her: that probe');
+  const events = (await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total;
+  assert.equal(events, 2);
+  assert.deepEqual(d.attendance, { events: 2, voided: 0 });
+  const text = JSON.stringify(d);
+  assert.ok(!text.includes('MD-OTRO') && !otherFaces.some((id) => d.faces.some((f) => f.id === id)), text);
+});
 
-  test('their face images are theirs only: another person\'s face answers as an unknown one', async () => {
-    for (const id of luciaFaces) {
-      const mine = await luciaMember.get(`/api/v1/self/faces/${id}/image`);
-      assert.equal(mine.status, 200);
-      assert.equal(mine.headers.get('content-type'), 'image/jpeg');
-      assert.deepEqual(mine.body, (await md.admin.get(`/api/v1/faces/${id}/image`)).body);
+test('Mis datos: their face images are theirs only: another person\'s face answers as an unknown one', async () => {
+  for (const id of luciaFaces) {
+    const mine = await luciaMember.get(`/api/v1/self/faces/${id}/image`);
+    assert.equal(mine.status, 200);
+    assert.equal(mine.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual(mine.body, (await md.admin.get(`/api/v1/faces/${id}/image`)).body);
+  }
+  const unknown = await luciaMember.get('/api/v1/self/faces/999999/image');
+  assert.equal(unknown.status, 404);
+  for (const id of otherFaces) {
+    const theirs = await luciaMember.get(`/api/v1/self/faces/${id}/image`);
+    assert.equal(theirs.status, unknown.status);
+    assert.equal(theirs.headers.get('content-type'), unknown.headers.get('content-type'));
+    assert.deepEqual(theirs.body, unknown.body, 'the same answer, word for word');
+  }
+});
+
+test('Mis datos: only members reach these routes, and only when linked to a person', async () => {
+  const routes = [['GET', '/api/v1/self/data'], ['GET', `/api/v1/self/faces/${luciaFaces[0]}/image`],
+    ['POST', '/api/v1/self/consent/withdraw', { password: 'admin-pass-1' }]];
+  for (const who of ['admin', 'manager', 'device'])
+    for (const [m, p, json] of routes) {
+      const r = await md[who].req(m, p, json ? { json } : {});
+      assert.equal(r.status, 403, `${who} ${m} ${p}`);
     }
-    const unknown = await luciaMember.get('/api/v1/self/faces/999999/image');
-    assert.equal(unknown.status, 404);
-    for (const id of otherFaces) {
-      const theirs = await luciaMember.get(`/api/v1/self/faces/${id}/image`);
-      assert.equal(theirs.status, unknown.status);
-      assert.equal(theirs.headers.get('content-type'), unknown.headers.get('content-type'));
-      assert.deepEqual(theirs.body, unknown.body, 'the same answer, word for word');
-    }
-  });
+  for (const [m, p] of routes) assert.equal((await md.anonymous.req(m, p)).status, 401);
+  // The default member has no person.
+  for (const [m, p, json] of [...routes.slice(0, 2), ['POST', '/api/v1/self/consent/withdraw', { password: 'member-pass-1' }]]) {
+    const r = await md.member.req(m, p, json ? { json } : {});
+    assert.equal(r.status, 409, `${m} ${p}`);
+    assert.equal(r.body.error.code, 'not_linked');
+  }
+  assert.equal((await md.admin.get(`/api/v1/persons/${lucia.id}/faces`)).body.length, 3, 'nothing erased');
+});
 
-  test('only members reach these routes, and only when linked to a person', async () => {
-    const routes = [['GET', '/api/v1/self/data'], ['GET', `/api/v1/self/faces/${luciaFaces[0]}/image`],
-      ['POST', '/api/v1/self/consent/withdraw', { password: 'admin-pass-1' }]];
-    for (const who of ['admin', 'manager', 'device'])
-      for (const [m, p, json] of routes) {
-        const r = await md[who].req(m, p, json ? { json } : {});
-        assert.equal(r.status, 403, `${who} ${m} ${p}`);
-      }
-    for (const [m, p] of routes) assert.equal((await md.anonymous.req(m, p)).status, 401);
-    // The default member has no person.
-    for (const [m, p, json] of [...routes.slice(0, 2), ['POST', '/api/v1/self/consent/withdraw', { password: 'member-pass-1' }]]) {
-      const r = await md.member.req(m, p, json ? { json } : {});
-      assert.equal(r.status, 409, `${m} ${p}`);
-      assert.equal(r.body.error.code, 'not_linked');
-    }
-    assert.equal((await md.admin.get(`/api/v1/persons/${lucia.id}/faces`)).body.length, 3, 'nothing erased');
-  });
+test('Mis datos: a wrong password refuses the withdrawal and counts as a failed login', async () => {
+  const none = await luciaMember.post('/api/v1/self/consent/withdraw', {});
+  assert.equal(none.status, 400, 'the password is required');
+  assert.equal(none.body.error.params.field, 'password');
+  for (let i = 0; i < 5; i++) {
+    const r = await withdraw(luciaMember, `guess-${i}-x`);
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'wrong_password');
+  }
+  let r = await withdraw(luciaMember, 'lucia-pass-9');
+  assert.equal(r.status, 429, 'the right one waits too: ' + JSON.stringify(r.body));
+  assert.equal(r.body.error.params.scope, 'account');
+  r = await new Client(md.srv.url).post('/api/v1/auth/login', { email: 'lucia@example.org', password: 'lucia-pass-9' });
+  assert.equal(r.status, 429, 'and so does a login to the account from this address');
+  const failed = (await md.admin.get('/api/v1/audit?action=self.consent_withdraw_failed&limit=50')).body.items;
+  assert.equal(failed.length, 5);
+  assert.ok(failed.every((x) => x.target === `person:${lucia.id}`));
+  assert.equal((await self(luciaMember)).body.biometrics.faces, 3, 'nothing erased');
+  assert.equal(spawnSync(process.env.ROLLCALL_BIN, ['user', 'unlock', 'lucia@example.org', '--data', join(md.dir, 'data')]).status, 0);
+});
 
-  test('a wrong password refuses the withdrawal and counts as a failed login', async () => {
-    const none = await luciaMember.post('/api/v1/self/consent/withdraw', {});
-    assert.equal(none.status, 400, 'the password is required');
-    assert.equal(none.body.error.params.field, 'password');
-    for (let i = 0; i < 5; i++) {
-      const r = await withdraw(luciaMember, `guess-${i}-x`);
-      assert.equal(r.status, 403, JSON.stringify(r.body));
-      assert.equal(r.body.error.code, 'wrong_password');
-    }
-    let r = await withdraw(luciaMember, 'lucia-pass-9');
-    assert.equal(r.status, 429, 'the right one waits too: ' + JSON.stringify(r.body));
-    assert.equal(r.body.error.params.scope, 'account');
-    r = await new Client(md.srv.url).post('/api/v1/auth/login', { email: 'lucia@example.org', password: 'lucia-pass-9' });
-    assert.equal(r.status, 429, 'and so does a login to the account from this address');
-    const failed = (await md.admin.get('/api/v1/audit?action=self.consent_withdraw_failed&limit=50')).body.items;
-    assert.equal(failed.length, 5);
-    assert.ok(failed.every((x) => x.target === `person:${lucia.id}`));
-    assert.equal((await self(luciaMember)).body.biometrics.faces, 3, 'nothing erased');
-    assert.equal(spawnSync(process.env.ROLLCALL_BIN, ['user', 'unlock', 'lucia@example.org', '--data', join(md.dir, 'data')]).status, 0);
-  });
+test('Mis datos: withdrawing consent erases the biometric data as an admin erase does, and keeps the history', async () => {
+  const before = (await self(luciaMember)).body;
+  const r = await withdraw(luciaMember, 'lucia-pass-9');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.erased.faces, 3);
+  assert.equal(r.body.erased.photo, 1);
+  assert.equal(r.body.erased.sightings, before.biometrics.sightings);
+  assert.equal(r.body.erased.consent, 1);
+  assert.equal(r.body.erased.events, 0);
+  assert.equal(r.body.consent_at, null);
+  assert.equal(r.body.consent_was, CONSENT);
 
-  test('withdrawing consent erases the biometric data as an admin erase does, and keeps the history', async () => {
-    const before = (await self(luciaMember)).body;
-    const r = await withdraw(luciaMember, 'lucia-pass-9');
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.erased.faces, 3);
-    assert.equal(r.body.erased.photo, 1);
-    assert.equal(r.body.erased.sightings, before.biometrics.sightings);
-    assert.equal(r.body.erased.consent, 1);
-    assert.equal(r.body.erased.events, 0);
-    assert.equal(r.body.consent_at, null);
-    assert.equal(r.body.consent_was, CONSENT);
+  const d = (await self(luciaMember)).body;
+  assert.deepEqual(d.faces, []);
+  assert.deepEqual(d.biometrics, { faces: 0, photo: false, sightings: 0, probes: 0 });
+  assert.equal(d.consent_at, null);
+  assert.deepEqual(d.attendance, before.attendance, 'attendance history stays');
+  assert.equal((await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total, 2);
+  assert.equal((await md.admin.get(`/api/v1/persons/${lucia.id}`)).body.consent_at, null);
+  assert.deepEqual((await md.admin.get(`/api/v1/persons/${lucia.id}/faces`)).body, []);
+  for (const id of luciaFaces) {
+    assert.equal((await luciaMember.get(`/api/v1/self/faces/${id}/image`)).status, 404);
+    assert.equal((await md.admin.get(`/api/v1/faces/${id}/image`)).status, 404);
+  }
+  assert.equal((await md.admin.get(`/api/v1/persons/${other.id}/faces`)).body.length, 2, 'another person keeps theirs');
 
-    const d = (await self(luciaMember)).body;
-    assert.deepEqual(d.faces, []);
-    assert.deepEqual(d.biometrics, { faces: 0, photo: false, sightings: 0, probes: 0 });
-    assert.equal(d.consent_at, null);
-    assert.deepEqual(d.attendance, before.attendance, 'attendance history stays');
-    assert.equal((await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total, 2);
-    assert.equal((await md.admin.get(`/api/v1/persons/${lucia.id}`)).body.consent_at, null);
-    assert.deepEqual((await md.admin.get(`/api/v1/persons/${lucia.id}/faces`)).body, []);
-    for (const id of luciaFaces) {
-      assert.equal((await luciaMember.get(`/api/v1/self/faces/${id}/image`)).status, 404);
-      assert.equal((await md.admin.get(`/api/v1/faces/${id}/image`)).status, 404);
-    }
-    assert.equal((await md.admin.get(`/api/v1/persons/${other.id}/faces`)).body.length, 2, 'another person keeps theirs');
+  // Self check-in has nothing to verify against; cameras no longer know her.
+  // (Her entry is the camera's event: she asks to record her exit.)
+  const mp = multipart([{ name: 'kind', value: 'exit' },
+    { name: 'frame', filename: 'a.jpg', type: 'image/jpeg', data: P06(6) },
+    { name: 'frame', filename: 'b.jpg', type: 'image/jpeg', data: P06(7) }]);
+  const c = await luciaMember.req('POST', '/api/v1/self/checkin', { body: mp.body, type: mp.type });
+  assert.equal(c.status, 422, JSON.stringify(c.body));
+  assert.equal(c.body.error.code, 'no_enrolled_faces');
+  const f = await recognize(P06(8));
+  assert.notEqual(f.identity?.person_id, lucia.id, JSON.stringify(f));
+  assert.equal((await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total, 2, 'no new event');
 
-    // Self check-in has nothing to verify against; cameras no longer know her.
-    // (Her entry is the camera's event: she asks to record her exit.)
-    const mp = multipart([{ name: 'kind', value: 'exit' },
-      { name: 'frame', filename: 'a.jpg', type: 'image/jpeg', data: P06(6) },
-      { name: 'frame', filename: 'b.jpg', type: 'image/jpeg', data: P06(7) }]);
-    const c = await luciaMember.req('POST', '/api/v1/self/checkin', { body: mp.body, type: mp.type });
-    assert.equal(c.status, 422, JSON.stringify(c.body));
-    assert.equal(c.body.error.code, 'no_enrolled_faces');
-    const f = await recognize(P06(8));
-    assert.notEqual(f.identity?.person_id, lucia.id, JSON.stringify(f));
-    assert.equal((await md.admin.get(`/api/v1/attendance?person_id=${lucia.id}`)).body.total, 2, 'no new event');
+  const a = (await md.admin.get('/api/v1/audit?action=self.consent_withdrawn')).body.items;
+  assert.equal(a.length, 1);
+  assert.equal(a[0].target, `person:${lucia.id}`);
+  assert.equal(a[0].actor, `user:${(await luciaMember.get('/api/v1/auth/me')).body.user.id}`);
+  const detail = JSON.parse(a[0].detail);
+  assert.equal(detail.erased.faces, 3);
+  assert.equal(detail.consent_was, CONSENT);
+  const e = (await md.admin.get('/api/v1/audit?action=person.erase_biometrics')).body.items;
+  assert.equal(e.length, 1, 'the erase itself is the admin erase\'s entry');
+  assert.equal(e[0].target, `person:${lucia.id}`);
+});
 
-    const a = (await md.admin.get('/api/v1/audit?action=self.consent_withdrawn')).body.items;
-    assert.equal(a.length, 1);
-    assert.equal(a[0].target, `person:${lucia.id}`);
-    assert.equal(a[0].actor, `user:${(await luciaMember.get('/api/v1/auth/me')).body.user.id}`);
-    const detail = JSON.parse(a[0].detail);
-    assert.equal(detail.erased.faces, 3);
-    assert.equal(detail.consent_was, CONSENT);
-    const e = (await md.admin.get('/api/v1/audit?action=person.erase_biometrics')).body.items;
-    assert.equal(e.length, 1, 'the erase itself is the admin erase\'s entry');
-    assert.equal(e[0].target, `person:${lucia.id}`);
-  });
-
-  test('after a withdrawal no photo of her is enrolled until a new consent is recorded', async () => {
-    const a = md.admin;
-    const p = (await a.get(`/api/v1/persons/${lucia.id}`)).body;
-    assert.equal(p.consent_at, null);
-    assert.ok(p.consent_withdrawn_at, JSON.stringify(p));
-    assert.equal((await self(luciaMember)).body.consent_withdrawn_at, p.consent_withdrawn_at);
-    assert.equal((await a.get(`/api/v1/persons/${other.id}`)).body.consent_withdrawn_at, null);
-    const upload = async (c, ...bufs) => {
-      const mp = multipart(bufs.map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
-      return c.req('POST', `/api/v1/persons/${lucia.id}/faces`, { body: mp.body, type: mp.type });
-    };
-    let r = await upload(a, P06(1), P06(2));
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual(r.body.results.map((x) => [x.accepted, x.code]), [[false, 'consent_withdrawn'], [false, 'consent_withdrawn']]);
-    assert.deepEqual((await a.get(`/api/v1/persons/${lucia.id}/faces`)).body, []);
-    // A consent dated before the withdrawal is not a new one.
-    assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: CONSENT })).status, 200);
-    r = await upload(a, P06(1));
-    assert.equal(r.body.results[0].code, 'consent_withdrawn', JSON.stringify(r.body));
-    // Nor is one dated in the future (it would pass for a new one).
-    const future = await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: '2099-01-01T00:00:00Z' });
-    assert.equal(future.status, 400, JSON.stringify(future.body));
-    assert.equal(future.body.error.params.field, 'consent_at');
-    assert.ok((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at);
-    // A new consent, recorded now, and her photos are enrolled again.
-    assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: new Date().toISOString() })).status, 200);
-    assert.equal((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at, null);
-    r = await upload(a, P06(1));
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.results[0].accepted, true, JSON.stringify(r.body));
-  });
+test('Mis datos: after a withdrawal no photo of her is enrolled until a new consent is recorded', async () => {
+  const a = md.admin;
+  const p = (await a.get(`/api/v1/persons/${lucia.id}`)).body;
+  assert.equal(p.consent_at, null);
+  assert.ok(p.consent_withdrawn_at, JSON.stringify(p));
+  assert.equal((await self(luciaMember)).body.consent_withdrawn_at, p.consent_withdrawn_at);
+  assert.equal((await a.get(`/api/v1/persons/${other.id}`)).body.consent_withdrawn_at, null);
+  const upload = async (c, ...bufs) => {
+    const mp = multipart(bufs.map((data, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data })));
+    return c.req('POST', `/api/v1/persons/${lucia.id}/faces`, { body: mp.body, type: mp.type });
+  };
+  let r = await upload(a, P06(1), P06(2));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.results.map((x) => [x.accepted, x.code]), [[false, 'consent_withdrawn'], [false, 'consent_withdrawn']]);
+  assert.deepEqual((await a.get(`/api/v1/persons/${lucia.id}/faces`)).body, []);
+  // A consent dated before the withdrawal is not a new one.
+  assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: CONSENT })).status, 200);
+  r = await upload(a, P06(1));
+  assert.equal(r.body.results[0].code, 'consent_withdrawn', JSON.stringify(r.body));
+  // Nor is one dated in the future (it would pass for a new one).
+  const future = await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: '2099-01-01T00:00:00Z' });
+  assert.equal(future.status, 400, JSON.stringify(future.body));
+  assert.equal(future.body.error.params.field, 'consent_at');
+  assert.ok((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at);
+  // A new consent, recorded now, and her photos are enrolled again.
+  assert.equal((await a.patch(`/api/v1/persons/${lucia.id}`, { consent_at: new Date().toISOString() })).status, 200);
+  assert.equal((await a.get(`/api/v1/persons/${lucia.id}`)).body.consent_withdrawn_at, null);
+  r = await upload(a, P06(1));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.results[0].accepted, true, JSON.stringify(r.body));
 });
