@@ -82,12 +82,9 @@ json_t *http_person_json(store *s, const store_person *p)
                      "last_name", p->last_name, "name", p->name, "email",
                      p->email[0] ? json_string(p->email) : json_null(), "kind", p->kind, "active",
                      p->active != 0, "consent_at", http_time_json(p->consent_ms),
-                     "consent_withdrawn_at",
-                     p->consent_withdrawn_ms > p->consent_ms ? http_time_json(p->consent_withdrawn_ms)
-                                                             : json_null(),
-                     "face_count",
-                     (json_int_t)nf, "groups", groups, "created_at", http_time_json(p->created_ms),
-                     "pin_set", pin[0] != 0);
+                     "consent_withdrawn_at", http_time_json(store_consent_withdrawn(p)),
+                     "face_count", (json_int_t)nf, "groups", groups, "created_at",
+                     http_time_json(p->created_ms), "pin_set", pin[0] != 0);
 }
 
 /* Add each membership's join day to the person's "groups" and when they

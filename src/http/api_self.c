@@ -432,14 +432,13 @@ enum MHD_Result http_h_self_data(http_req *r)
     }
     free(faces);
     json_t *person = http_person_json(db(r), &p);
-    json_t *body = json_pack(
-        "{s:o,s:o,s:o,s:o,s:{s:I,s:b,s:I,s:I},s:{s:I,s:I}}", "person", person, "consent_at",
-        http_time_json(p.consent_ms), "consent_withdrawn_at",
-        p.consent_withdrawn_ms > p.consent_ms ? http_time_json(p.consent_withdrawn_ms)
-                                              : json_null(),
-        "faces", list, "biometrics", "faces", (json_int_t)h.faces,
-        "photo", h.photo != 0, "sightings", (json_int_t)h.sightings, "probes", (json_int_t)h.probes,
-        "attendance", "events", (json_int_t)h.events, "voided", (json_int_t)h.voided);
+    json_t *body =
+        json_pack("{s:o,s:o,s:o,s:o,s:{s:I,s:b,s:I,s:I},s:{s:I,s:I}}", "person", person,
+                  "consent_at", http_time_json(p.consent_ms), "consent_withdrawn_at",
+                  http_time_json(store_consent_withdrawn(&p)), "faces", list, "biometrics", "faces",
+                  (json_int_t)h.faces, "photo", h.photo != 0, "sightings", (json_int_t)h.sightings,
+                  "probes", (json_int_t)h.probes, "attendance", "events", (json_int_t)h.events,
+                  "voided", (json_int_t)h.voided);
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 

@@ -115,7 +115,7 @@ void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_con
         char ip[64], local[64];
         http_addr_text(ai ? ai->client_addr : NULL, ip);
         http_sock_text(r->fd, local);
-        http_addr_key(ip, local, r->key);
+        http_addr_key(ip, local, r->key); /* once: its requests read it (http_conns_key) */
         pthread_mutex_lock(&c->lock);
         if (c->per_addr_max) {
             unsigned open = 0;
@@ -170,4 +170,15 @@ size_t http_conns_cut(http_conns *c)
     size_t n = c->cut_total;
     pthread_mutex_unlock(&c->lock);
     return n;
+}
+
+void http_conns_key(http_conns *c, struct MHD_Connection *conn, const char *ip,
+                    char out[HTTP_ADDR_KEY_MAX])
+{
+    /* Written before the record is listed, only read after: no lock. */
+    const conn_rec *r = c ? rec_of(conn) : NULL;
+    if (r)
+        memcpy(out, r->key, HTTP_ADDR_KEY_MAX);
+    else
+        http_addr_key(ip, NULL, out); /* no record (out of memory): without the on-link rule */
 }

@@ -439,6 +439,11 @@ void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 void http_conns_request(http_conns *c, struct MHD_Connection *conn, bool started);
 /* How many connections the deadline has closed so far. */
 size_t http_conns_cut(http_conns *c);
+/* The client of conn as the per-address limits count it (http_addr_key),
+ * worked out once when the connection opened; from ip when it has no
+ * record. */
+void http_conns_key(http_conns *c, struct MHD_Connection *conn, const char *ip,
+                    char out[HTTP_ADDR_KEY_MAX]);
 
 /* ---- the server --------------------------------------------------------- */
 

@@ -512,11 +512,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
         r->body_limit = srv->cfg.limits.max_body;
         r->spool_fd = -1;
         client_ip(conn, r->ip);
-        const union MHD_ConnectionInfo *fi =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char local[64];
-        http_sock_text(fi ? fi->connect_fd : -1, local);
-        http_addr_key(r->ip, local, r->addr_key);
+        http_conns_key(srv->conns, conn, r->ip, r->addr_key);
         snprintf(r->who.label, sizeof r->who.label, "-");
         r->who.role = HTTP_ANON;
         http_conns_request(srv->conns, conn, true);

@@ -296,7 +296,7 @@ rc_status recog_enroll(recog *r, const recog_enroll_req *req, recog_enroll_resul
     if (req->person_id) {
         rc_status st = store_person_get(r->cfg.store, req->person_id, &p, err);
         if (st != RC_OK) return st;
-        if (p.consent_withdrawn_ms > p.consent_ms && !req->consent) {
+        if (store_consent_withdrawn(&p) && !req->consent) {
             /* Checked again by store_face_add under the person's lock. */
             for (size_t i = 0; i < req->n; i++)
                 refuse(&res[i], RECOG_R_CONSENT,

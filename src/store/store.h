@@ -241,6 +241,13 @@ typedef struct {
     int64_t created_ms, updated_ms;
 } store_person;
 
+/* When p withdrew their consent, while no consent was recorded since (no
+ * face of theirs is enrolled then); 0 otherwise. */
+static inline int64_t store_consent_withdrawn(const store_person *p)
+{
+    return p->consent_withdrawn_ms > p->consent_ms ? p->consent_withdrawn_ms : 0;
+}
+
 typedef struct {
     const char *query; /* substring of name, external id or email (case-insensitive) */
     int64_t group_id;  /* members of this group only; 0: any */
