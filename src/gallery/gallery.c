@@ -8,6 +8,12 @@
  * the lock shared (concurrent with searches); the exclusive lock is taken
  * only for the O(dim) change itself. The rwlock prefers writers so a steady
  * stream of searches cannot starve enrollment.
+ *
+ * Beside the templates, each person has one centroid kept up to date by
+ * every add and removal (the sum of their unit templates in double, its
+ * norm, and an int8 copy of the renormalized sum), and their templates are
+ * linked in a list, so the centroid rule reads one row per person instead
+ * of every template, and the winner's own templates without a scan.
  */
 #include <math.h>
 #include <pthread.h>
@@ -24,26 +30,47 @@ typedef struct {
     float scale[GALLERY_BLOCK]; /* max|row| / 127 */
     int64_t person[GALLERY_BLOCK];
     int64_t tid[GALLERY_BLOCK];
+    size_t prev[GALLERY_BLOCK], next[GALLERY_BLOCK]; /* the person's other rows (SIZE_MAX: none) */
 } block;
 
-/* Template id -> row, for O(1) duplicate checks and removals. Only writers
- * (serialised by `writer`) touch it, so searches never wait for it. Linear
- * probing with backward-shift deletion; empty slots have row == SIZE_MAX. */
+/* People: one centroid each, GALLERY_BLOCK to a block like the templates. */
+typedef struct {
+    double *sum;                /* GALLERY_BLOCK * dim: the sum of the person's unit rows */
+    int8_t *q8;                 /* the renormalized sum in int8 (zeros when the sum is 0) */
+    float scale[GALLERY_BLOCK]; /* as block.scale */
+    double norm[GALLERY_BLOCK]; /* |sum| */
+    int64_t person[GALLERY_BLOCK];
+    size_t head[GALLERY_BLOCK]; /* the person's first row */
+    int count[GALLERY_BLOCK];   /* how many rows */
+} pblock;
+
+/* Id -> index (template id -> row, person -> centroid), for O(1) duplicate
+ * checks and removals. Only writers (serialised by `writer`) touch them, so
+ * searches never wait for them. Linear probing with backward-shift
+ * deletion; empty slots have row == SIZE_MAX. */
 typedef struct {
     int64_t key;
     size_t row;
 } slot;
 
+typedef struct {
+    slot *s;
+    size_t cap, used;
+} idmap;
+
 struct gallery {
     int dim;
-    slot *map;
-    size_t map_cap, map_used;
+    idmap map, pmap;
     gallery_kernel kernel; /* resolved, never AUTO */
     pthread_rwlock_t lock;
     pthread_mutex_t writer;
     block **blocks;
     size_t nblocks, cap_blocks;
     size_t count;
+    pblock **pblocks;
+    size_t npblocks, cap_pblocks;
+    size_t people;
+    float *unit; /* dim floats: a centroid renormalized (writers only) */
 };
 
 static gallery_kernel best_kernel(void)
@@ -63,6 +90,11 @@ rc_status gallery_create(int dim, gallery **out, rc_error *err)
     gallery *g = calloc(1, sizeof *g);
     if (!g) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
     g->dim = dim;
+    g->unit = malloc(sizeof(float) * (size_t)dim);
+    if (!g->unit) {
+        free(g);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    }
     g->kernel = best_kernel();
     pthread_rwlockattr_t a;
     pthread_rwlockattr_init(&a);
@@ -85,7 +117,15 @@ void gallery_free(gallery *g)
         free(g->blocks[b]);
     }
     free(g->blocks);
-    free(g->map);
+    for (size_t b = 0; b < g->npblocks; b++) {
+        free(g->pblocks[b]->sum);
+        free(g->pblocks[b]->q8);
+        free(g->pblocks[b]);
+    }
+    free(g->pblocks);
+    free(g->map.s);
+    free(g->pmap.s);
+    free(g->unit);
     pthread_rwlock_destroy(&g->lock);
     pthread_mutex_destroy(&g->writer);
     free(g);
@@ -136,63 +176,63 @@ static int64_t *tid_at(const gallery *g, size_t i)
     return &g->blocks[i / GALLERY_BLOCK]->tid[i % GALLERY_BLOCK];
 }
 
-static size_t map_slot(const gallery *g, int64_t key)
+static size_t map_slot(const idmap *m, int64_t key)
 {
     uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 17) & (g->map_cap - 1);
+    return (size_t)(h >> 17) & (m->cap - 1);
 }
 
-static size_t map_find(const gallery *g, int64_t key)
+static size_t map_find(const idmap *m, int64_t key)
 {
-    if (!g->map_cap) return SIZE_MAX;
-    for (size_t i = map_slot(g, key);; i = (i + 1) & (g->map_cap - 1)) {
-        if (g->map[i].row == SIZE_MAX) return SIZE_MAX;
-        if (g->map[i].key == key) return g->map[i].row;
+    if (!m->cap) return SIZE_MAX;
+    for (size_t i = map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+        if (m->s[i].row == SIZE_MAX) return SIZE_MAX;
+        if (m->s[i].key == key) return m->s[i].row;
     }
 }
 
-static void map_set(gallery *g, int64_t key, size_t row)
+static void map_set(idmap *m, int64_t key, size_t row)
 {
-    size_t i = map_slot(g, key);
-    while (g->map[i].row != SIZE_MAX && g->map[i].key != key) i = (i + 1) & (g->map_cap - 1);
-    if (g->map[i].row == SIZE_MAX) g->map_used++;
-    g->map[i].key = key;
-    g->map[i].row = row;
+    size_t i = map_slot(m, key);
+    while (m->s[i].row != SIZE_MAX && m->s[i].key != key) i = (i + 1) & (m->cap - 1);
+    if (m->s[i].row == SIZE_MAX) m->used++;
+    m->s[i].key = key;
+    m->s[i].row = row;
 }
 
-static void map_del(gallery *g, int64_t key)
+static void map_del(idmap *m, int64_t key)
 {
-    if (!g->map_cap) return;
-    size_t mask = g->map_cap - 1, i = map_slot(g, key);
-    while (g->map[i].row != SIZE_MAX && g->map[i].key != key) i = (i + 1) & mask;
-    if (g->map[i].row == SIZE_MAX) return;
+    if (!m->cap) return;
+    size_t mask = m->cap - 1, i = map_slot(m, key);
+    while (m->s[i].row != SIZE_MAX && m->s[i].key != key) i = (i + 1) & mask;
+    if (m->s[i].row == SIZE_MAX) return;
     /* Backward shift: pull later entries of the probe run into the hole. */
-    for (size_t j = (i + 1) & mask; g->map[j].row != SIZE_MAX; j = (j + 1) & mask) {
-        size_t home = map_slot(g, g->map[j].key);
+    for (size_t j = (i + 1) & mask; m->s[j].row != SIZE_MAX; j = (j + 1) & mask) {
+        size_t home = map_slot(m, m->s[j].key);
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            g->map[i] = g->map[j];
+            m->s[i] = m->s[j];
             i = j;
         }
     }
-    g->map[i].row = SIZE_MAX;
-    g->map_used--;
+    m->s[i].row = SIZE_MAX;
+    m->used--;
 }
 
 /* Room for `extra` more keys (writer mutex held). */
-static rc_status map_reserve(gallery *g, size_t extra, rc_error *err)
+static rc_status map_reserve(idmap *m, size_t extra, rc_error *err)
 {
-    if ((g->map_used + extra) * 2 <= g->map_cap) return RC_OK;
-    size_t nc = g->map_cap ? g->map_cap : 1024;
-    while ((g->map_used + extra) * 2 > nc) nc *= 2;
-    slot *old = g->map, *nm = malloc(sizeof *nm * nc);
+    if ((m->used + extra) * 2 <= m->cap) return RC_OK;
+    size_t nc = m->cap ? m->cap : 1024;
+    while ((m->used + extra) * 2 > nc) nc *= 2;
+    slot *old = m->s, *nm = malloc(sizeof *nm * nc);
     if (!nm) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery index");
     for (size_t i = 0; i < nc; i++) nm[i].row = SIZE_MAX;
-    size_t oc = g->map_cap;
-    g->map = nm;
-    g->map_cap = nc;
-    g->map_used = 0;
+    size_t oc = m->cap;
+    m->s = nm;
+    m->cap = nc;
+    m->used = 0;
     for (size_t i = 0; i < oc; i++)
-        if (old[i].row != SIZE_MAX) map_set(g, old[i].key, old[i].row);
+        if (old[i].row != SIZE_MAX) map_set(m, old[i].key, old[i].row);
     free(old);
     return RC_OK;
 }
@@ -261,6 +301,140 @@ static float *scale_at(const gallery *g, size_t i)
     return &g->blocks[i / GALLERY_BLOCK]->scale[i % GALLERY_BLOCK];
 }
 
+static size_t *prev_at(const gallery *g, size_t i)
+{
+    return &g->blocks[i / GALLERY_BLOCK]->prev[i % GALLERY_BLOCK];
+}
+
+static size_t *next_at(const gallery *g, size_t i)
+{
+    return &g->blocks[i / GALLERY_BLOCK]->next[i % GALLERY_BLOCK];
+}
+
+/* ---- People: a centroid each ------------------------------------------- */
+
+static pblock *pb(const gallery *g, size_t c)
+{
+    return g->pblocks[c / GALLERY_BLOCK];
+}
+
+static double *psum(const gallery *g, size_t c)
+{
+    return pb(g, c)->sum + (c % GALLERY_BLOCK) * (size_t)g->dim;
+}
+
+static int8_t *pq8(const gallery *g, size_t c)
+{
+    return pb(g, c)->q8 + (c % GALLERY_BLOCK) * (size_t)g->dim;
+}
+
+#define PFIELD(g, c, f) (pb(g, c)->f[(c) % GALLERY_BLOCK])
+
+/* Room for one more person (exclusive lock held, before any change). */
+static rc_status ensure_person_room(gallery *g, rc_error *err)
+{
+    if (g->people < g->npblocks * GALLERY_BLOCK) return RC_OK;
+    if (g->npblocks == g->cap_pblocks) {
+        size_t nc = g->cap_pblocks ? g->cap_pblocks * 2 : 16;
+        pblock **nb = realloc(g->pblocks, nc * sizeof *nb);
+        if (!nb) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
+        g->pblocks = nb;
+        g->cap_pblocks = nc;
+    }
+    pblock *b = malloc(sizeof *b);
+    double *sum = b ? aligned_alloc(64, sizeof(double) * GALLERY_BLOCK * (size_t)g->dim) : NULL;
+    int8_t *q8 = b ? aligned_alloc(64, GALLERY_BLOCK * (size_t)g->dim) : NULL;
+    if (!sum || !q8) {
+        free(sum);
+        free(q8);
+        free(b);
+        return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
+    }
+    b->sum = sum;
+    b->q8 = q8;
+    g->pblocks[g->npblocks++] = b;
+    return RC_OK;
+}
+
+/* The norm and int8 copy of centroid c after its sum changed. */
+static void centroid_refresh(gallery *g, size_t c)
+{
+    const double *sum = psum(g, c);
+    double n2 = 0;
+    for (int d = 0; d < g->dim; d++) n2 += sum[d] * sum[d];
+    double n = sqrt(n2);
+    PFIELD(g, c, norm) = n;
+    if (n > 0)
+        for (int d = 0; d < g->dim; d++) g->unit[d] = (float)(sum[d] / n);
+    else
+        memset(g->unit, 0, sizeof(float) * (size_t)g->dim);
+    PFIELD(g, c, scale) = quantize(g->unit, g->dim, pq8(g, c));
+}
+
+/* Row i (just written) joins its person: a new centroid when they had none
+ * (room made by ensure_person_room and map_reserve beforehand). */
+static void person_join(gallery *g, size_t i)
+{
+    int64_t p = *person_at(g, i);
+    size_t c = map_find(&g->pmap, p);
+    if (c == SIZE_MAX) {
+        c = g->people++;
+        memset(psum(g, c), 0, sizeof(double) * (size_t)g->dim);
+        PFIELD(g, c, person) = p;
+        PFIELD(g, c, head) = SIZE_MAX;
+        PFIELD(g, c, count) = 0;
+        map_set(&g->pmap, p, c);
+    }
+    size_t h = PFIELD(g, c, head);
+    *prev_at(g, i) = SIZE_MAX;
+    *next_at(g, i) = h;
+    if (h != SIZE_MAX) *prev_at(g, h) = i;
+    PFIELD(g, c, head) = i;
+    PFIELD(g, c, count)++;
+    double *sum = psum(g, c);
+    const float *r = row(g, i);
+    for (int d = 0; d < g->dim; d++) sum[d] += r[d];
+    centroid_refresh(g, c);
+}
+
+/* Row i leaves its person; the last centroid moves into the hole when the
+ * person has no rows left. */
+static void person_leave(gallery *g, size_t i)
+{
+    int64_t p = *person_at(g, i);
+    size_t c = map_find(&g->pmap, p), pv = *prev_at(g, i), nx = *next_at(g, i);
+    if (pv != SIZE_MAX)
+        *next_at(g, pv) = nx;
+    else
+        PFIELD(g, c, head) = nx;
+    if (nx != SIZE_MAX) *prev_at(g, nx) = pv;
+    if (--PFIELD(g, c, count) > 0) {
+        double *sum = psum(g, c);
+        const float *r = row(g, i);
+        for (int d = 0; d < g->dim; d++) sum[d] -= r[d];
+        centroid_refresh(g, c);
+        return;
+    }
+    map_del(&g->pmap, p);
+    size_t last = --g->people;
+    if (c != last) {
+        memcpy(psum(g, c), psum(g, last), sizeof(double) * (size_t)g->dim);
+        memcpy(pq8(g, c), pq8(g, last), (size_t)g->dim);
+        PFIELD(g, c, scale) = PFIELD(g, last, scale);
+        PFIELD(g, c, norm) = PFIELD(g, last, norm);
+        PFIELD(g, c, person) = PFIELD(g, last, person);
+        PFIELD(g, c, head) = PFIELD(g, last, head);
+        PFIELD(g, c, count) = PFIELD(g, last, count);
+        map_set(&g->pmap, PFIELD(g, c, person), c);
+    }
+    if (g->npblocks >= 2 && g->people <= (g->npblocks - 2) * GALLERY_BLOCK) {
+        pblock *b = g->pblocks[--g->npblocks];
+        free(b->sum);
+        free(b->q8);
+        free(b);
+    }
+}
+
 static void append(gallery *g, int64_t person, int64_t tid, const float *unit)
 {
     size_t i = g->count++;
@@ -268,21 +442,32 @@ static void append(gallery *g, int64_t person, int64_t tid, const float *unit)
     *scale_at(g, i) = quantize(unit, g->dim, q8_at(g, i));
     *person_at(g, i) = person;
     *tid_at(g, i) = tid;
-    map_set(g, tid, i);
+    map_set(&g->map, tid, i);
+    person_join(g, i);
 }
 
 /* Remove row i by moving the last row into it (exclusive lock held). */
 static void remove_at(gallery *g, size_t i)
 {
     size_t last = g->count - 1;
-    map_del(g, *tid_at(g, i));
+    person_leave(g, i);
+    map_del(&g->map, *tid_at(g, i));
     if (i != last) {
         memcpy(row(g, i), row(g, last), sizeof(float) * (size_t)g->dim);
         memcpy(q8_at(g, i), q8_at(g, last), (size_t)g->dim);
         *scale_at(g, i) = *scale_at(g, last);
         *person_at(g, i) = *person_at(g, last);
         *tid_at(g, i) = *tid_at(g, last);
-        map_set(g, *tid_at(g, i), i);
+        map_set(&g->map, *tid_at(g, i), i);
+        /* The moved row's neighbours (or its person's head) point at i. */
+        size_t pv = *prev_at(g, last), nx = *next_at(g, last);
+        *prev_at(g, i) = pv;
+        *next_at(g, i) = nx;
+        if (pv != SIZE_MAX)
+            *next_at(g, pv) = i;
+        else
+            PFIELD(g, map_find(&g->pmap, *person_at(g, i)), head) = i;
+        if (nx != SIZE_MAX) *prev_at(g, nx) = i;
     }
     g->count--;
     /* Keep one spare block at most. */
@@ -296,7 +481,7 @@ static void remove_at(gallery *g, size_t i)
 
 static int has_template(gallery *g, int64_t tid)
 {
-    return map_find(g, tid) != SIZE_MAX;
+    return map_find(&g->map, tid) != SIZE_MAX;
 }
 
 rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const float *emb,
@@ -313,9 +498,11 @@ rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const flo
     if (has_template(g, template_id)) {
         st = rc_fail(err, RC_ERR_CONFLICT, "template %lld is already in the gallery",
                      (long long)template_id);
-    } else if ((st = map_reserve(g, 1, err)) == RC_OK) {
+    } else if ((st = map_reserve(&g->map, 1, err)) == RC_OK &&
+               (st = map_reserve(&g->pmap, 1, err)) == RC_OK) {
         pthread_rwlock_wrlock(&g->lock);
         st = ensure_room(g, err);
+        if (st == RC_OK) st = ensure_person_room(g, err);
         if (st == RC_OK) append(g, person, template_id, unit);
         pthread_rwlock_unlock(&g->lock);
     }
@@ -324,24 +511,22 @@ rc_status gallery_add(gallery *g, int64_t person, int64_t template_id, const flo
     return st;
 }
 
-/* Remove every row whose person (by_person) or template id matches `key`. */
-static size_t remove_matching(gallery *g, int by_person, int64_t key)
+/* Remove every row of a person (exclusive lock held), by their list. */
+static size_t remove_rows_of(gallery *g, int64_t person)
 {
-    size_t removed = 0;
-    for (size_t i = g->count; i-- > 0;) {
-        int64_t v = by_person ? *person_at(g, i) : *tid_at(g, i);
-        if (v == key) {
-            remove_at(g, i);
-            removed++;
-        }
-    }
+    size_t c = map_find(&g->pmap, person), removed = 0;
+    if (c == SIZE_MAX) return 0;
+    size_t n = (size_t)PFIELD(g, c, count);
+    /* Their first row each time: removing the last one drops the centroid
+     * (and another may move into its place), so look c up no more. */
+    for (; removed < n; removed++) remove_at(g, PFIELD(g, map_find(&g->pmap, person), head));
     return removed;
 }
 
 size_t gallery_remove_template(gallery *g, int64_t template_id)
 {
     pthread_mutex_lock(&g->writer);
-    size_t at = map_find(g, template_id);
+    size_t at = map_find(&g->map, template_id);
     if (at != SIZE_MAX) {
         pthread_rwlock_wrlock(&g->lock);
         remove_at(g, at);
@@ -355,7 +540,7 @@ size_t gallery_remove_person(gallery *g, int64_t person)
 {
     pthread_mutex_lock(&g->writer);
     pthread_rwlock_wrlock(&g->lock);
-    size_t n = remove_matching(g, 1, person);
+    size_t n = remove_rows_of(g, person);
     pthread_rwlock_unlock(&g->lock);
     pthread_mutex_unlock(&g->writer);
     return n;
@@ -385,16 +570,20 @@ rc_status gallery_replace_person(gallery *g, int64_t person, const float *embs,
     rc_status st = RC_OK;
     /* New ids must not belong to someone else. */
     for (int j = 0; j < n && st == RC_OK; j++) {
-        size_t at = map_find(g, template_ids[j]);
+        size_t at = map_find(&g->map, template_ids[j]);
         if (at != SIZE_MAX && *person_at(g, at) != person)
             st = rc_fail(err, RC_ERR_CONFLICT, "template %lld belongs to another person",
                          (long long)template_ids[j]);
     }
     /* Index room for all n up front so the swap cannot fail half way. */
-    if (st == RC_OK) st = map_reserve(g, (size_t)n, err);
+    if (st == RC_OK) st = map_reserve(&g->map, (size_t)n, err);
+    if (st == RC_OK) st = map_reserve(&g->pmap, 1, err);
     if (st == RC_OK) {
         pthread_rwlock_wrlock(&g->lock);
-        remove_matching(g, 1, person);
+        /* Room for the person first (they may have no centroid yet), so
+         * nothing is removed when it cannot be made. */
+        st = ensure_person_room(g, err);
+        if (st == RC_OK) remove_rows_of(g, person);
         /* Room for all n first so the swap cannot fail half way. */
         size_t need = g->count + (size_t)n;
         while (st == RC_OK && g->nblocks * GALLERY_BLOCK < need) {
@@ -519,87 +708,93 @@ done:
     return n;
 }
 
-/* People rescored by the centroid rule: those owning the best templates. */
-#define GALLERY_CANDIDATES 16
+/* The centroid rule's first pass keeps this many people beyond the two it
+ * needs (the best and the next), so that the int8 estimates' small error
+ * cannot push either out. */
+#define GALLERY_CENTROID_MARGIN 32
 
-/* sum[c] += r, element by element (dim floats). */
-static void add_rows(float *sum, int dim, int c, const float *r)
+/* Exact centroid cosines of the unit query q for nc people (the cosine in
+ * double, each person's sum over d in order; several people side by side,
+ * independent chains). */
+static void centroid_exact(const gallery *g, const float *q, const size_t *c, int nc, float *score)
 {
-    float *acc = sum + (size_t)c * dim;
-    for (int d = 0; d < dim; d++) acc[d] += r[d];
+    enum { SIDE = 8 };
+    for (int i0 = 0; i0 < nc; i0 += SIDE) {
+        int m = nc - i0 < SIDE ? nc - i0 : SIDE;
+        const double *sum[SIDE];
+        double acc[SIDE] = {0};
+        for (int j = 0; j < m; j++) sum[j] = psum(g, c[i0 + j]);
+        for (int d = 0; d < g->dim; d++)
+            for (int j = 0; j < m; j++) acc[j] += (double)q[d] * sum[j][d];
+        for (int j = 0; j < m; j++) {
+            double n = PFIELD(g, c[i0 + j], norm);
+            score[i0 + j] = n > 0 ? (float)(acc[j] / n) : -1;
+        }
+    }
 }
 
-/* The centroid rule for the candidate people: the sum of each one's
- * templates (one pass over the person ids under the read lock, so a
- * concurrent replace is seen whole or not at all), then the cosine between
- * the unit query q and that sum. score[c] is -1 for a person with no
- * templates left; returns -1 when out of memory. */
-static int centroid_scores(gallery *g, const float *q, const int64_t *cand, int nc, float *score,
-                           int *count)
+/* The default rule: the int8 estimate of every person's centroid cosine,
+ * the best few rescored exactly, the best and the next decided; then the
+ * winner's best template, read from their own rows. */
+static gallery_match identify_by_centroid(gallery *g, const float *q)
 {
-    int dim = g->dim;
-    float *sum = calloc((size_t)nc * (size_t)dim, sizeof(float));
-    if (!sum) return -1;
-    memset(count, 0, sizeof *count * (size_t)nc);
-    /* The candidates in a hash set 64 times their number: one probe per
-     * row, and a row of nobody of interest (nearly all) meets an empty slot
-     * at once, so the branch on it is predictable. */
-    enum { SET = 64 * GALLERY_CANDIDATES, SET_BITS = 10 };
-    _Static_assert(SET == 1 << SET_BITS, "the hash takes SET_BITS bits");
-    int8_t set[SET];
-    memset(set, -1, sizeof set);
-    for (int c = 0; c < nc; c++) {
-        unsigned h = (unsigned)(((uint64_t)cand[c] * 0x9E3779B97F4A7C15ull) >> (64 - SET_BITS));
-        while (set[h] >= 0) h = (h + 1) & (SET - 1);
-        set[h] = (int8_t)c;
-    }
-    /* A matching row is summed a few matches later, after a prefetch:
-     * rows are summed in row order all the same. */
-    enum { LAG = 8 };
-    struct {
-        int c;
-        const float *r;
-    } lag[LAG];
-    int nlag = 0;
+    gallery_match m = {0, -1, -1, -1, -1, 0, 0};
+    int dim = g->dim, kc = 2 + GALLERY_CENTROID_MARGIN, n = 0;
+    int8_t *q8 = malloc((size_t)dim);
+    gallery_hit cand[2 + GALLERY_CENTROID_MARGIN];
+    if (!q8) return m;
+    float qs = quantize(q, dim, q8);
+    int32_t dots[GALLERY_BLOCK];
     pthread_rwlock_rdlock(&g->lock);
-    for (size_t b = 0; b < g->nblocks && b * GALLERY_BLOCK < g->count; b++) {
-        const block *bl = g->blocks[b];
-        size_t rows = g->count - b * GALLERY_BLOCK;
-        if (rows > GALLERY_BLOCK) rows = GALLERY_BLOCK;
+    for (size_t b = 0; b < g->npblocks && b * GALLERY_BLOCK < g->people; b++) {
+        size_t first = b * GALLERY_BLOCK;
+        size_t rows = g->people - first < GALLERY_BLOCK ? g->people - first : GALLERY_BLOCK;
+        const pblock *pbl = g->pblocks[b];
+        gallery_dot_rows_i8(g->kernel, q8, pbl->q8, rows, dim, dots);
+        float worst = n == kc ? cand[0].score : -INFINITY;
         for (size_t i = 0; i < rows; i++) {
-            int64_t p = bl->person[i];
-            unsigned h = (unsigned)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> (64 - SET_BITS));
-            for (; set[h] >= 0; h = (h + 1) & (SET - 1)) {
-                int c = set[h];
-                if (cand[c] != p) continue;
-                if (nlag == LAG) {
-                    add_rows(sum, dim, lag[0].c, lag[0].r);
-                    memmove(lag, lag + 1, sizeof lag[0] * (LAG - 1));
-                    nlag--;
-                }
-                lag[nlag].c = c;
-                lag[nlag].r = bl->rows + i * (size_t)dim;
-                prefetch_bytes(lag[nlag++].r, sizeof(float) * (size_t)dim);
-                count[c]++;
-                break;
+            float approx = (float)dots[i] * pbl->scale[i] * qs;
+            if (approx <= worst) continue;
+            /* template_id holds the centroid's index until the exact pass. */
+            heap_push(cand, &n, kc, (gallery_hit){0, (int64_t)(first + i), approx});
+            worst = n == kc ? cand[0].score : -INFINITY;
+        }
+    }
+    size_t at[2 + GALLERY_CENTROID_MARGIN];
+    float score[2 + GALLERY_CENTROID_MARGIN];
+    for (int i = 0; i < n; i++) at[i] = (size_t)cand[i].template_id;
+    centroid_exact(g, q, at, n, score);
+    /* Best first; equal scores by person id, whatever order the heap left. */
+    int win = -1;
+    for (int i = 0; i < n; i++) {
+        int64_t p = PFIELD(g, at[i], person);
+        if (win < 0 || score[i] > m.score || (score[i] == m.score && p < m.person)) {
+            if (win >= 0) m.second = m.score;
+            win = i;
+            m.person = p;
+            m.score = score[i];
+        } else if (score[i] > m.second) {
+            m.second = score[i];
+        }
+    }
+    if (win >= 0) {
+        /* The winner's best template, equal scores by template id. */
+        size_t c = at[win];
+        m.templates = PFIELD(g, c, count);
+        int first = 1;
+        for (size_t r = PFIELD(g, c, head); r != SIZE_MAX; r = *next_at(g, r), first = 0) {
+            float sc;
+            gallery_dot_rows(g->kernel, q, row(g, r), 1, dim, &sc);
+            int64_t t = *tid_at(g, r);
+            if (first || sc > m.best || (sc == m.best && t < m.best_template)) {
+                m.best = sc;
+                m.best_template = t;
             }
         }
     }
-    for (int i = 0; i < nlag; i++) add_rows(sum, dim, lag[i].c, lag[i].r);
     pthread_rwlock_unlock(&g->lock);
-    /* The cosines, all candidates side by side: each one's sums run over d
-     * in order as before (the same bits), but sixteen at once instead of one
-     * long chain of dependent additions. */
-    double qs[GALLERY_CANDIDATES] = {0}, n2[GALLERY_CANDIDATES] = {0};
-    for (int d = 0; d < dim; d++)
-        for (int c = 0; c < nc; c++) {
-            double a = sum[(size_t)c * dim + d];
-            qs[c] += (double)q[d] * a;
-            n2[c] += a * a;
-        }
-    for (int c = 0; c < nc; c++) score[c] = n2[c] > 0 ? (float)(qs[c] / sqrt(n2[c])) : -1;
-    free(sum);
-    return 0;
+    free(q8);
+    return m;
 }
 
 gallery_match gallery_identify(gallery *g, const float *query, const gallery_decide_opts *opts)
@@ -618,23 +813,30 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
         opts ? *opts : (gallery_rule_opts){GALLERY_DEFAULT_THRESHOLD, GALLERY_RULE_CENTROID, 1, 0};
     if (o.top < 1) o.top = 1;
     gallery_match m = {0, -1, -1, -1, -1, 0, 0};
-    int k = 64 + 8 * o.top;
-    gallery_hit *hits = malloc(sizeof *hits * (size_t)k);
-    /* Per candidate person, in order of their best template (zeroed: the
-     * compiler cannot see that only the np written are read). */
-    int64_t *who = calloc((size_t)k, sizeof *who);
-    float *best = malloc(sizeof *best * (size_t)k), *score = malloc(sizeof *score * (size_t)k);
-    int64_t *best_id = malloc(sizeof *best_id * (size_t)k);
     float *q = malloc(sizeof *q * (size_t)g->dim);
-    int *count = malloc(sizeof *count * (size_t)k);
-    if (!hits || !who || !best || !best_id || !score || !q || !count ||
-        normalize(query, q, g->dim, NULL) != RC_OK)
-        goto done;
+    int k = 64 + 8 * o.top;
+    gallery_hit *hits = NULL;
+    int64_t *who = NULL;
+    float *best = NULL, *score = NULL;
+    int64_t *best_id = NULL;
+    int *count = NULL;
+    if (!q || normalize(query, q, g->dim, NULL) != RC_OK) goto done;
+    if (o.rule == GALLERY_RULE_CENTROID) {
+        m = identify_by_centroid(g, q);
+        goto decide;
+    }
+    /* The mean of each person's best `top` templates, among the people
+     * owning the best k templates. */
+    hits = malloc(sizeof *hits * (size_t)k);
+    who = malloc(sizeof *who * (size_t)k);
+    best = malloc(sizeof *best * (size_t)k);
+    score = malloc(sizeof *score * (size_t)k);
+    best_id = malloc(sizeof *best_id * (size_t)k);
+    count = malloc(sizeof *count * (size_t)k);
+    if (!hits || !who || !best || !best_id || !score || !count) goto done;
     int n = gallery_search(g, q, k, hits), np = 0;
-    /* Hits are best first, so each person's first hits are their best. The
-     * centroid rule scores the first GALLERY_CANDIDATES people itself. */
-    int centroid = o.rule == GALLERY_RULE_CENTROID;
-    for (int i = 0; i < n && !(centroid && np == GALLERY_CANDIDATES); i++) {
+    /* Hits are best first, so each person's first hits are their best. */
+    for (int i = 0; i < n; i++) {
         int64_t p = hits[i].person;
         int seen = 0;
         for (int j = 0; j < np && !seen; j++) seen = who[j] == p;
@@ -642,22 +844,18 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
         who[np] = p;
         best[np] = hits[i].score;
         best_id[np] = hits[i].template_id;
-        if (!centroid) {
-            float sum = 0;
-            int c = 0, total = 0;
-            for (int j = i; j < n; j++)
-                if (hits[j].person == p) {
-                    if (c < o.top) sum += hits[j].score, c++;
-                    total++;
-                }
-            score[np] = sum / c;
-            count[np] = total;
-        }
+        float sum = 0;
+        int c = 0, total = 0;
+        for (int j = i; j < n; j++)
+            if (hits[j].person == p) {
+                if (c < o.top) sum += hits[j].score, c++;
+                total++;
+            }
+        score[np] = sum / c;
+        count[np] = total;
         np++;
     }
-    if (centroid && centroid_scores(g, q, who, np, score, count) != 0) goto done;
     for (int i = 0; i < np; i++) {
-        if (count[i] == 0) continue; /* removed since the search */
         if (score[i] > m.score || m.person < 0) {
             if (m.person >= 0) m.second = m.score;
             m.person = who[i];
@@ -669,6 +867,7 @@ gallery_match gallery_identify_with(gallery *g, const float *query, const galler
             m.second = score[i];
         }
     }
+decide:
     m.known = m.person >= 0 && m.score >= o.threshold &&
               (o.margin <= 0 || m.second < 0 || m.score - m.second >= o.margin);
 done:

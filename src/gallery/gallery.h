@@ -132,14 +132,18 @@ typedef struct {
 } gallery_match;
 
 /* Decide who the query is (opts NULL: GALLERY_DEFAULT_THRESHOLD, centroid
- * rule, no margin; see gallery_decide_opts.mean_of for the rest). The
- * candidates are the people owning the best-scoring templates (an int8 pass
- * over every template, then exact floats; the centroid rule then reads the
- * person ids once more to sum the 16 best people's templates). Each gets a
- * decision score by the rule; the highest wins if it reaches the threshold
- * (and leads the next person by the margin), otherwise the answer is
- * unknown with the closest person still reported. The score is what
- * callers compare with recognition_threshold, so it must be the same rule's.
+ * rule, no margin; see gallery_decide_opts.mean_of for the rest). By the
+ * centroid rule every person is a candidate: the gallery keeps each
+ * person's centroid up to date as templates come and go, estimates every
+ * centroid's cosine in int8, rescores the best 34 exactly and reads the
+ * winner's own templates for `best` (one row a person and the winner's
+ * rows, instead of every template). By the mean-of-best rule the
+ * candidates are the people owning the best-scoring templates (an int8
+ * pass over every template, then exact floats). The highest decision score
+ * wins if it reaches the threshold (and leads the next person by the
+ * margin), otherwise the answer is unknown with the closest person still
+ * reported. The score is what callers compare with recognition_threshold,
+ * so it must be the same rule's.
  *
  * Contract for callers (src/http today, src/recog after the move): call with
  * {threshold, 1} or NULL to get the calibrated default rule (and

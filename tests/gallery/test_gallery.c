@@ -327,47 +327,68 @@ static int plain_search(const plain_gallery *pg, const float *query, int k, int 
     return n;
 }
 
-/* gallery_identify(g, query, NULL) the plain way. */
+/* gallery_identify(g, query, NULL) the plain way: each person's centroid
+ * (the sum of their unit rows in row order, in double, and its norm), its
+ * unit copy in int8 offered, people in order of their first row, to a heap
+ * of the 34 best estimates; those rescored exactly (the cosine in double);
+ * the best (equal scores: the lower person id) and the next; the winner's
+ * best row by the kernel's float dot (equal scores: the lower template id). */
 static gallery_match plain_identify(const plain_gallery *pg, const float *query)
 {
-    int dim = pg->dim, rows[72];
-    float q[DIM], scores[72], unit[DIM];
+    int dim = pg->dim, np = 0, nc = 0;
+    float q[DIM], unit[DIM];
+    int8_t q8[DIM], r8[DIM];
     gallery_match m = {0, -1, -1, -1, -1, 0, 0};
     plain_normalize(query, q, dim);
-    int n = plain_search(pg, q, 72, rows, scores), np = 0;
-    int64_t who[16];
-    for (int i = 0; i < n && np < 16; i++) {
-        int64_t p = pg->person[rows[i]];
-        int seen = 0;
-        for (int j = 0; j < np; j++) seen |= who[j] == p;
-        if (seen) continue;
-        who[np++] = p;
-        float sum[DIM] = {0};
-        int count = 0;
-        for (int r = 0; r < pg->n; r++)
-            if (pg->person[r] == p) {
-                plain_normalize(pg->emb + (size_t)r * dim, unit, dim);
-                for (int d = 0; d < dim; d++) sum[d] += unit[d];
-                count++;
-            }
-        double qs = 0, n2 = 0;
-        for (int d = 0; d < dim; d++) {
-            qs += (double)q[d] * sum[d];
-            n2 += (double)sum[d] * sum[d];
-        }
-        float score = (float)(qs / sqrt(n2));
-        if (m.person < 0 || score > m.score) {
-            if (m.person >= 0) m.second = m.score;
+    float qs = plain_quantize(q, dim, q8);
+    int64_t *who = malloc(sizeof *who * pg->n);
+    double *sum = calloc((size_t)pg->n * dim, sizeof *sum);
+    for (int r = 0; r < pg->n; r++) {
+        int c = 0;
+        while (c < np && who[c] != pg->person[r]) c++;
+        if (c == np) who[np++] = pg->person[r];
+        plain_normalize(pg->emb + (size_t)r * dim, unit, dim);
+        for (int d = 0; d < dim; d++) sum[(size_t)c * dim + d] += unit[d];
+    }
+    plain_cand cand[34];
+    for (int c = 0; c < np; c++) {
+        double n2 = 0, *s = sum + (size_t)c * dim;
+        for (int d = 0; d < dim; d++) n2 += s[d] * s[d];
+        double n = sqrt(n2);
+        for (int d = 0; d < dim; d++) unit[d] = (float)(s[d] / n);
+        float rs = plain_quantize(unit, dim, r8);
+        int32_t dot;
+        gallery_dot_rows_i8(GALLERY_KERNEL_SCALAR, q8, r8, 1, dim, &dot);
+        plain_heap_offer(cand, &nc, 34, (plain_cand){(float)dot * rs * qs, c});
+    }
+    int win = -1;
+    for (int i = 0; i < nc; i++) {
+        const double *s = sum + (size_t)cand[i].row * dim;
+        double acc = 0, n2 = 0;
+        for (int d = 0; d < dim; d++) acc += (double)q[d] * s[d];
+        for (int d = 0; d < dim; d++) n2 += s[d] * s[d];
+        float score = (float)(acc / sqrt(n2));
+        int64_t p = who[cand[i].row];
+        if (win < 0 || score > m.score || (score == m.score && p < m.person)) {
+            if (win >= 0) m.second = m.score;
+            win = cand[i].row;
             m.person = p;
             m.score = score;
-            m.best = scores[i];
-            m.best_template = 1000 + rows[i];
-            m.templates = count;
         } else if (score > m.second) {
             m.second = score;
         }
     }
+    for (int r = 0; r < pg->n; r++) {
+        if (pg->person[r] != m.person) continue;
+        plain_normalize(pg->emb + (size_t)r * dim, unit, dim);
+        float sc;
+        gallery_dot_rows(pg->kernel, q, unit, 1, dim, &sc);
+        if (m.templates++ == 0 || sc > m.best || (sc == m.best && 1000 + r < m.best_template))
+            m.best = sc, m.best_template = 1000 + r;
+    }
     m.known = m.person >= 0 && m.score >= GALLERY_DEFAULT_THRESHOLD;
+    free(who);
+    free(sum);
     return m;
 }
 
@@ -584,6 +605,133 @@ static void updates_and_bad_input(void **state)
     gallery_free(g);
 }
 
+/* The centroids and each person's list of rows are kept by every add,
+ * removal and replacement (rows moving into holes, people emptied, blocks
+ * freed): after random churn, every decision is the one worked out from the
+ * templates left, person by person. */
+typedef struct {
+    int64_t person, tid;
+    float v[DIM];
+    int alive;
+} churn_row;
+
+static void centroids_follow_every_change(void **state)
+{
+    (void)state;
+    enum { CAP = 6000 };
+    churn_row *t = calloc(CAP, sizeof *t);
+    int n = 0;
+    int64_t next_tid = 1;
+    gallery *g;
+    assert_int_equal(gallery_create(DIM, &g, NULL), RC_OK);
+    for (; n < 2600; n++) { /* 2600 rows of about 650 people (1-7 each) */
+        t[n].person = 1 + (int64_t)((frand() + 1) * 325);
+        t[n].tid = next_tid++;
+        random_unit(t[n].v, DIM);
+        t[n].alive = 1;
+        assert_int_equal(gallery_add(g, t[n].person, t[n].tid, t[n].v, NULL), RC_OK);
+    }
+    float q[DIM];
+    for (int round = 0; round < 6; round++) {
+        /* Churn: single removals, whole people removed, people replaced. */
+        for (int k = 0; k < 300; k++) {
+            int i = (int)((frand() + 1) * 0.5f * (n - 1));
+            if (t[i].alive) {
+                assert_int_equal(gallery_remove_template(g, t[i].tid), 1);
+                t[i].alive = 0;
+            }
+        }
+        for (int k = 0; k < 40; k++) {
+            int64_t p = 1 + (int64_t)((frand() + 1) * 325);
+            size_t want = 0;
+            for (int i = 0; i < n; i++)
+                if (t[i].alive && t[i].person == p) t[i].alive = 0, want++;
+            if (k % 2) {
+                assert_int_equal(gallery_remove_person(g, p), want);
+                continue;
+            }
+            float embs[3 * DIM];
+            int64_t ids[3];
+            for (int j = 0; j < 3 && n < CAP; j++) {
+                t[n].person = p;
+                t[n].tid = ids[j] = next_tid++;
+                random_unit(t[n].v, DIM);
+                memcpy(embs + j * DIM, t[n].v, sizeof t[n].v);
+                t[n++].alive = 1;
+            }
+            assert_int_equal(gallery_replace_person(g, p, embs, ids, 3, NULL), RC_OK);
+        }
+        for (int k = 0; k < 150 && n < CAP; k++) {
+            t[n].person = 1 + (int64_t)((frand() + 1) * 400); /* some new people */
+            t[n].tid = next_tid++;
+            random_unit(t[n].v, DIM);
+            t[n].alive = 1;
+            assert_int_equal(gallery_add(g, t[n].person, t[n].tid, t[n].v, NULL), RC_OK);
+            n++;
+        }
+        /* Queries near a living row, and at random. */
+        for (int k = 0; k < 10; k++) {
+            int near = -1;
+            while (k % 2 == 0 && (near < 0 || !t[near].alive))
+                near = (int)((frand() + 1) * 0.5f * (n - 1));
+            for (int d = 0; d < DIM; d++) q[d] = frand() * 0.05f + (near >= 0 ? t[near].v[d] : 0);
+            if (near < 0) random_unit(q, DIM);
+            double qn = 0;
+            for (int d = 0; d < DIM; d++) qn += (double)q[d] * q[d];
+            /* Every person's centroid cosine from the rows left. */
+            double bs = -2, ss = -2;
+            int64_t bp = -1;
+            for (int i = 0; i < n; i++) {
+                if (!t[i].alive) continue;
+                int64_t p = t[i].person;
+                int first = 1;
+                for (int j = 0; j < i && first; j++) first = !(t[j].alive && t[j].person == p);
+                if (!first) continue;
+                double sum[DIM] = {0}, dot = 0, n2 = 0;
+                for (int j = i; j < n; j++)
+                    if (t[j].alive && t[j].person == p)
+                        for (int d = 0; d < DIM; d++) sum[d] += t[j].v[d];
+                for (int d = 0; d < DIM; d++) dot += q[d] * sum[d], n2 += sum[d] * sum[d];
+                double c = dot / sqrt(n2 * qn);
+                if (c > bs)
+                    ss = bs, bs = c, bp = p;
+                else if (c > ss)
+                    ss = c;
+            }
+            gallery_match m = gallery_identify(g, q, NULL);
+            assert_int_equal(m.person, bp);
+            assert_float_equal(m.score, bs, 1e-5);
+            assert_float_equal(m.second, ss, 1e-5);
+            int count = 0;
+            double best = -2;
+            int64_t best_tid = 0;
+            for (int i = 0; i < n; i++) {
+                if (!t[i].alive || t[i].person != bp) continue;
+                count++;
+                double dot = 0;
+                for (int d = 0; d < DIM; d++) dot += q[d] * t[i].v[d];
+                if (dot / sqrt(qn) > best) best = dot / sqrt(qn), best_tid = t[i].tid;
+            }
+            assert_int_equal(m.templates, count);
+            assert_int_equal(m.best_template, best_tid);
+            assert_float_equal(m.best, best, 1e-5);
+            if (near >= 0) assert_int_equal(m.person, t[near].person);
+        }
+    }
+    /* Emptied, the gallery knows nobody, and takes people again. */
+    for (int i = 0; i < n; i++)
+        if (t[i].alive) assert_int_equal(gallery_remove_template(g, t[i].tid), 1);
+    assert_int_equal(gallery_count(g), 0);
+    assert_int_equal(gallery_identify(g, q, NULL).person, -1);
+    assert_int_equal(gallery_add(g, 9, next_tid, q, NULL), RC_OK);
+    gallery_match m = gallery_identify(g, q, NULL);
+    assert_int_equal(m.person, 9);
+    assert_int_equal(m.templates, 1);
+    assert_int_equal(m.best_template, next_tid);
+    gallery_free(g);
+    free(t);
+}
+
 /* Readers search while a writer flips person 1 between two template sets
  * and churns other people. A reader must always see one whole set. */
 typedef struct {
@@ -669,6 +817,7 @@ int main(void)
         cmocka_unit_test(decision_per_person_with_unknown),
         cmocka_unit_test(centroid_rule_outvotes_one_lucky_template),
         cmocka_unit_test(updates_and_bad_input),
+        cmocka_unit_test(centroids_follow_every_change),
         cmocka_unit_test(searches_run_during_updates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
