@@ -251,6 +251,20 @@ static rc_status normalize(const float *in, float *out, int dim, rc_error *err)
     return RC_OK;
 }
 
+/* A block struct of `size` bytes and its two arrays (64-byte aligned), or
+ * NULL with nothing allocated. */
+static void *alloc_block(size_t size, size_t a_bytes, void **a, size_t q_bytes, void **q)
+{
+    void *b = malloc(size);
+    *a = b ? aligned_alloc(64, a_bytes) : NULL;
+    *q = b ? aligned_alloc(64, q_bytes) : NULL;
+    if (*a && *q) return b;
+    free(*a);
+    free(*q);
+    free(b);
+    return NULL;
+}
+
 /* Make room for one more row (exclusive lock held, or not yet published). */
 static rc_status ensure_room(gallery *g, rc_error *err)
 {
@@ -262,15 +276,10 @@ static rc_status ensure_room(gallery *g, rc_error *err)
         g->blocks = nb;
         g->cap_blocks = nc;
     }
-    block *b = malloc(sizeof *b);
-    float *rows = b ? aligned_alloc(64, sizeof(float) * GALLERY_BLOCK * (size_t)g->dim) : NULL;
-    int8_t *q8 = b ? aligned_alloc(64, GALLERY_BLOCK * (size_t)g->dim) : NULL;
-    if (!rows || !q8) {
-        free(rows);
-        free(q8);
-        free(b);
-        return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
-    }
+    void *rows, *q8;
+    block *b = alloc_block(sizeof *b, sizeof(float) * GALLERY_BLOCK * (size_t)g->dim, &rows,
+                           GALLERY_BLOCK * (size_t)g->dim, &q8);
+    if (!b) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
     b->rows = rows;
     b->q8 = q8;
     g->blocks[g->nblocks++] = b;
@@ -341,15 +350,10 @@ static rc_status ensure_person_room(gallery *g, rc_error *err)
         g->pblocks = nb;
         g->cap_pblocks = nc;
     }
-    pblock *b = malloc(sizeof *b);
-    double *sum = b ? aligned_alloc(64, sizeof(double) * GALLERY_BLOCK * (size_t)g->dim) : NULL;
-    int8_t *q8 = b ? aligned_alloc(64, GALLERY_BLOCK * (size_t)g->dim) : NULL;
-    if (!sum || !q8) {
-        free(sum);
-        free(q8);
-        free(b);
-        return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
-    }
+    void *sum, *q8;
+    pblock *b = alloc_block(sizeof *b, sizeof(double) * GALLERY_BLOCK * (size_t)g->dim, &sum,
+                            GALLERY_BLOCK * (size_t)g->dim, &q8);
+    if (!b) return rc_fail(err, RC_ERR_NOMEM, "out of memory growing the gallery");
     b->sum = sum;
     b->q8 = q8;
     g->pblocks[g->npblocks++] = b;
