@@ -723,6 +723,32 @@ static bool optional_id(http_req *r, json_t *b, const char *key, int64_t *out, b
     return http_field_int(r, b, key, false, 1, INT64_MAX, out, NULL);
 }
 
+/* A timetable's group or person, when it is outside the caller's groups,
+ * is as unknown to them. */
+static bool owner_in_reach(http_req *r, const store_schedule *sc)
+{
+    if (sc->group_id) {
+        store_group g;
+        if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK ||
+            !http_scope_group(r, sc->group_id)) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'group_id': there is no group %lld", (long long)sc->group_id);
+            return false;
+        }
+    }
+    if (sc->person_id) {
+        store_person p;
+        if (store_person_get(db(r), sc->person_id, &p, NULL) != RC_OK ||
+            !http_scope_person(r, sc->person_id)) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'person_id': there is no person %lld",
+                             (long long)sc->person_id);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool create)
 {
     bool has_g, has_p, has_dow, has_start, has_end, has_grace, has_label;
@@ -741,27 +767,8 @@ static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool cre
                          "a schedule belongs to exactly one of group_id and person_id");
         return false;
     }
-    /* A group or person outside the caller's groups is as unknown to them
-     * (the ones a schedule had were in reach: load_schedule). */
-    if (sc->group_id && has_g) {
-        store_group g;
-        if (store_group_get(db(r), sc->group_id, &g, NULL) != RC_OK ||
-            !http_scope_group(r, sc->group_id)) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "field 'group_id': there is no group %lld", (long long)sc->group_id);
-            return false;
-        }
-    }
-    if (sc->person_id && has_p) {
-        store_person p;
-        if (store_person_get(db(r), sc->person_id, &p, NULL) != RC_OK ||
-            !http_scope_person(r, sc->person_id)) {
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                             "field 'person_id': there is no person %lld",
-                             (long long)sc->person_id);
-            return false;
-        }
-    }
+    /* The ones a schedule had were in reach (load_schedule). */
+    if ((has_g || has_p) && !owner_in_reach(r, sc)) return false;
     if (has_dow) sc->dow = (int)(dow % 7);
     if (has_start && !http_parse_clock(start, &sc->start_min)) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
@@ -812,22 +819,132 @@ enum MHD_Result http_h_schedules_list(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
+/* "Monday 08:00-09:00" for an error message. */
+static void slot_text(const store_schedule *sc, char *buf, size_t cap)
+{
+    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
+    int e = sc->end_min % 1440;
+    snprintf(buf, cap, "%s %02d:%02d-%02d:%02d", days[sc->dow % 7], sc->start_min / 60,
+             sc->start_min % 60, e / 60, e % 60);
+}
+
+/* Write slots of one owner (see store_schedules_write); false when an
+ * error was answered, with an overlap named slot by slot. */
+static bool write_schedules(http_req *r, int64_t person_id, int64_t group_id, int replace,
+                            store_schedule *list, size_t n)
+{
+    store_schedule clash[2];
+    rc_error err;
+    rc_status st = store_schedules_write(db(r), person_id, group_id, replace, list, n, clash, &err);
+    if (st == RC_ERR_CONFLICT) {
+        char a[40], b[40];
+        slot_text(&clash[0], a, sizeof a);
+        slot_text(&clash[1], b, sizeof b);
+        http_reply_error(r, MHD_HTTP_CONFLICT, "overlap", "the slot %s overlaps %s%s%.0lld%s", a, b,
+                         clash[1].id ? " (schedule " : "", (long long)clash[1].id,
+                         clash[1].id ? ")" : "");
+        return false;
+    }
+    if (st == RC_ERR_INVALID) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "field 'slots': %s", err.msg);
+        return false;
+    }
+    if (st != RC_OK) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
 enum MHD_Result http_h_schedules_create(http_req *r)
 {
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     store_schedule sc = {0};
     enum MHD_Result res = MHD_YES;
-    if (schedule_fields(r, b, &sc, true)) {
+    if (schedule_fields(r, b, &sc, true) &&
+        write_schedules(r, sc.person_id, sc.group_id, 0, &sc, 1)) {
+        http_audit(r, "schedule.create", "schedule", sc.id, NULL);
+        res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc));
+    }
+    json_decref(b);
+    return res;
+}
+
+/* Most slots one timetable may have (seven days of 70 short lessons). */
+#define MAX_SLOTS 500
+
+enum MHD_Result http_h_schedules_replace(http_req *r)
+{
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    store_schedule owner = {0};
+    bool has_g, has_p;
+    json_t *slots = json_object_get(b, "slots");
+    size_t n = json_array_size(slots);
+    store_schedule *list = NULL;
+    enum MHD_Result res = MHD_YES;
+    if (!optional_id(r, b, "group_id", &owner.group_id, &has_g) ||
+        !optional_id(r, b, "person_id", &owner.person_id, &has_p))
+        goto done;
+    if ((owner.group_id != 0) == (owner.person_id != 0)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "a timetable belongs to exactly one of group_id and person_id");
+        goto done;
+    }
+    /* The owner checked as schedule_fields does: one out of reach is as
+     * unknown. */
+    if (!owner_in_reach(r, &owner)) goto done;
+    if (!json_is_array(slots) || n > MAX_SLOTS) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                         "field 'slots' must be a list of at most %d slots", MAX_SLOTS);
+        goto done;
+    }
+    list = calloc(n ? n : 1, sizeof *list);
+    if (!list) {
+        http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(slots, i);
+        list[i].group_id = owner.group_id;
+        list[i].person_id = owner.person_id;
+        if (!json_is_object(e)) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'slots': item %zu is not an object", i);
+            goto done;
+        }
+        if (json_object_get(e, "group_id") || json_object_get(e, "person_id")) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                             "field 'slots': item %zu names its owner; the timetable's "
+                             "group_id or person_id is given once, beside 'slots'",
+                             i);
+            goto done;
+        }
+        if (!http_field_int(r, e, "id", false, 1, INT64_MAX, &list[i].id, NULL) ||
+            !schedule_fields(r, e, &list[i], true))
+            goto done;
+    }
+    if (write_schedules(r, owner.person_id, owner.group_id, 1, list, n)) {
+        http_audit(r, "schedule.replace", owner.group_id ? "group" : "person",
+                   owner.group_id ? owner.group_id : owner.person_id,
+                   json_pack("{s:I}", "slots", (json_int_t)n));
+        store_schedule *ss = NULL;
+        size_t ns = 0;
         rc_error err;
-        rc_status st = store_schedule_create(db(r), &sc, &err);
+        rc_status st = store_schedule_list(db(r), owner.person_id, owner.group_id, &ss, &ns, &err);
         if (st != RC_OK) {
             res = http_reply_rc(r, st, &err);
         } else {
-            http_audit(r, "schedule.create", "schedule", sc.id, NULL);
-            res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc));
+            json_t *items = json_array();
+            for (size_t i = 0; i < ns; i++) json_array_append_new(items, schedule_json(&ss[i]));
+            res = http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)ns));
         }
+        free(ss);
     }
+done:
+    free(list);
     json_decref(b);
     return res;
 }
@@ -854,15 +971,10 @@ enum MHD_Result http_h_schedules_patch(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    if (schedule_fields(r, b, &sc, false)) {
-        rc_error err;
-        rc_status st = store_schedule_update(db(r), &sc, &err);
-        if (st != RC_OK) {
-            res = http_reply_rc(r, st, &err);
-        } else {
-            http_audit(r, "schedule.update", "schedule", sc.id, NULL);
-            res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc));
-        }
+    if (schedule_fields(r, b, &sc, false) &&
+        write_schedules(r, sc.person_id, sc.group_id, 0, &sc, 1)) {
+        http_audit(r, "schedule.update", "schedule", sc.id, NULL);
+        res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc));
     }
     json_decref(b);
     return res;

@@ -550,6 +550,7 @@ enum MHD_Result http_h_member_add(http_req *r);
 enum MHD_Result http_h_member_remove(http_req *r);
 enum MHD_Result http_h_schedules_list(http_req *r);
 enum MHD_Result http_h_schedules_create(http_req *r);
+enum MHD_Result http_h_schedules_replace(http_req *r);
 enum MHD_Result http_h_schedules_patch(http_req *r);
 enum MHD_Result http_h_schedules_delete(http_req *r);
 enum MHD_Result http_h_holidays_list(http_req *r);

@@ -195,6 +195,11 @@ schemas = {
  "ScheduleWrite": obj({"group_id": INT, "person_id": INT,
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
      "grace_min": INT, "label": STR}, nullable=("group_id", "person_id")),
+ "TimetableSlot": obj({"id": dict({"type": INT}, description="an existing slot of this timetable, kept and changed; without: a new slot"),
+     "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
+     "grace_min": INT, "label": STR}, ["day_of_week", "start", "end"]),
+ "TimetableWrite": obj({"group_id": INT, "person_id": INT,
+     "slots": dict({"type": "array", "items": ref("TimetableSlot"), "maxItems": 500}, description="the whole timetable: slots not listed are deleted; no two may share a minute of the week")}, ["slots"], nullable=("group_id", "person_id")),
  "Holiday": obj({"id": INT, "date": DATE, "name": STR}, ["id", "date", "name"]),
  "HolidayWrite": obj({"date": DATE, "to": dict(DATE, description="the last day of a range of holidays (Christmas, summer), at most 366 days after date; each day is a holiday"), "name": STR}, ["date", "name"]),
  "HolidayCreated": obj({"id": INT, "date": DATE, "name": STR, "to": DATE, "days": INT}, ["id", "date", "name", "to", "days"]),
@@ -498,8 +503,9 @@ opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member (joined
    params=[pid(), pid("person_id"), dict(q("joined_on"), schema={"type": STR, "format": "date"})], tag="groups"), "addMember")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
 opid(op("/api/v1/schedules", "get", "list schedules", [A, M], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
-opid(op("/api/v1/schedules", "post", "create a schedule", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")
-opid(op("/api/v1/schedules/{id}", "patch", "change a schedule", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
+opid(op("/api/v1/schedules", "post", "create a schedule (409 overlap when it shares a minute of the week with another slot of the same group or person)", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")
+opid(op("/api/v1/schedules", "put", "replace a group's or person's whole timetable in one transaction (slots with an id are kept and changed, without one created, the others deleted; 409 overlap and nothing changed when two slots share a minute of the week)", [A, M], ok("ScheduleList"), jbody("TimetableWrite"), tag="groups"), "replaceSchedules")
+opid(op("/api/v1/schedules/{id}", "patch", "change a schedule (409 overlap as for create)", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
 opid(op("/api/v1/schedules/{id}", "delete", "delete a schedule", [A, M], NOC, params=[pid()], tag="groups"), "deleteSchedule")
 opid(op("/api/v1/holidays", "get", "list holidays", [A, M], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
 opid(op("/api/v1/holidays", "post", "add a holiday, or one a day from date to `to` (an existing day's name is replaced), in one transaction; answers the first day with `to` and the number of days", [A, M], ok("HolidayCreated", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")

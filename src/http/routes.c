@@ -88,6 +88,7 @@ const http_route http_routes[] = {
     {"DELETE", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_remove},
     {"GET", "/api/v1/schedules", ADMIN | MANAGER, 0, http_h_schedules_list},
     {"POST", "/api/v1/schedules", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_create},
+    {"PUT", "/api/v1/schedules", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_replace},
     {"PATCH", "/api/v1/schedules/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_patch},
     {"DELETE", "/api/v1/schedules/{id}", ADMIN | MANAGER, 0, http_h_schedules_delete},
     {"GET", "/api/v1/holidays", ADMIN | MANAGER, 0, http_h_holidays_list},

@@ -2322,6 +2322,77 @@ rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule
                       "ii", person_id, person_id);
 }
 
+int store_schedules_overlap(const store_schedule *a, const store_schedule *b)
+{
+    enum { WEEK = 7 * 1440 };
+    int sa = a->dow * 1440 + a->start_min, sb = b->dow * 1440 + b->start_min;
+    int la = a->end_min - a->start_min, lb = b->end_min - b->start_min;
+    if (la <= 0) la += 1440;
+    if (lb <= 0) lb += 1440;
+    return (sb - sa + WEEK) % WEEK < la || (sa - sb + WEEK) % WEEK < lb;
+}
+
+/* Serialises writers of one owner's timetable (PostgreSQL advisory lock). */
+#define SCHED_LOCK_BASE ((int64_t)3 << 40)
+
+rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, int replace,
+                                store_schedule *list, size_t n, store_schedule clash[2],
+                                rc_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        list[i].person_id = person_id;
+        list[i].group_id = group_id;
+        rc_status st = sched_valid(&list[i], err);
+        if (st != RC_OK) return st;
+    }
+    rc_status st =
+        store_tx_begin(s, SCHED_LOCK_BASE + (person_id ? 2 * person_id : 2 * group_id + 1), err);
+    if (st != RC_OK) return st;
+    store_schedule *cur = NULL;
+    size_t nc = 0;
+    st = store_schedule_list(s, person_id, group_id, &cur, &nc, err);
+    /* A slot kept is one of the owner's not written; with `replace` there
+     * are none. Written ids must exist (replace: be the owner's). */
+    unsigned char *written = nc ? calloc(nc, 1) : NULL;
+    if (st == RC_OK && nc && !written) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == RC_OK && i < n; i++) {
+        if (!list[i].id) continue;
+        for (size_t k = 0; st == RC_OK && k < i; k++)
+            if (list[k].id == list[i].id)
+                st = rc_fail(err, RC_ERR_INVALID, "schedule %lld is given twice",
+                             (long long)list[i].id);
+        size_t j = 0;
+        while (j < nc && cur[j].id != list[i].id) j++;
+        store_schedule other;
+        if (j < nc)
+            written[j] = 1;
+        else if (st == RC_OK &&
+                 (replace || store_schedule_get(s, list[i].id, &other, NULL) != RC_OK))
+            st = rc_fail(err, RC_ERR_NOT_FOUND, "no schedule with id %lld", (long long)list[i].id);
+    }
+    /* No two slots of the result share a minute of the week: the written
+     * ones against each other and against the ones kept. */
+    for (size_t i = 0; st == RC_OK && i < n; i++) {
+        const store_schedule *other = NULL;
+        for (size_t k = 0; k < i && !other; k++)
+            if (store_schedules_overlap(&list[i], &list[k])) other = &list[k];
+        for (size_t j = 0; j < nc && !other && !replace; j++)
+            if (!written[j] && store_schedules_overlap(&list[i], &cur[j])) other = &cur[j];
+        if (other) {
+            if (clash) clash[0] = list[i], clash[1] = *other;
+            st = rc_fail(err, RC_ERR_CONFLICT, "the slot overlaps another of the same timetable");
+        }
+    }
+    for (size_t j = 0; st == RC_OK && replace && j < nc; j++)
+        if (!written[j]) st = store_schedule_delete(s, cur[j].id, err);
+    for (size_t i = 0; st == RC_OK && i < n; i++)
+        st = list[i].id ? store_schedule_update(s, &list[i], err)
+                        : store_schedule_create(s, &list[i], err);
+    free(cur);
+    free(written);
+    return store_tx_end(s, st, err);
+}
+
 /* ---- holidays, settings --------------------------------------------------- */
 
 static int valid_day(const char *d)

@@ -448,6 +448,19 @@ rc_status store_schedule_get(store *s, int64_t id, store_schedule *out, rc_error
 /* person_id / group_id 0: not filtered. */
 rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, store_schedule **out,
                               size_t *n, rc_error *err);
+/* Whether two slots share a minute of the week (a slot ending at or after
+ * midnight runs into the next day; Saturday's into Sunday's). */
+int store_schedules_overlap(const store_schedule *a, const store_schedule *b);
+/* Write the n slots of one owner (person_id or group_id; set on each):
+ * those with an id are updated (the id must exist, and with `replace` be the
+ * owner's), the others created (their ids written back); with `replace` the
+ * owner's slots not listed are deleted. One transaction, serialised per
+ * owner. No two slots of the timetable that results may share a minute of
+ * the week: RC_ERR_CONFLICT with the written slot and the one it meets in
+ * clash[0..1] (clash may be NULL), and nothing is written. */
+rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, int replace,
+                                store_schedule *list, size_t n, store_schedule clash[2],
+                                rc_error *err);
 /* The person's own schedules and those of their groups. */
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err);

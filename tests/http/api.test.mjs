@@ -329,6 +329,69 @@ test('schedules use ISO weekdays and HH:MM clock times', async () => {
   assert.equal((await env.manager.patch(`/api/v1/schedules/${id}`, { label: 'x' })).status, 404);
 });
 
+test('a timetable never has two slots at once: create and change refuse an overlap, PUT replaces it whole or not at all', async () => {
+  const g = (await env.manager.post('/api/v1/groups', { name: 'Warehouse' })).body.id;
+  const slot = (day_of_week, start, end, more = {}) => ({ group_id: g, day_of_week, start, end, ...more });
+  const list = async () => (await env.manager.get(`/api/v1/schedules?group_id=${g}`)).body.items
+    .map((s) => `${s.day_of_week} ${s.start}-${s.end} ${s.label}`);
+  const night = (await env.manager.post('/api/v1/schedules', slot(5, '22:00', '06:00', { label: 'Noche' }))).body.id;
+  const morning = (await env.manager.post('/api/v1/schedules', slot(1, '06:00', '14:00', { label: 'Mañana' }))).body.id;
+  // Friday's night runs into Saturday's morning; Sunday's into Monday's.
+  let r = await env.manager.post('/api/v1/schedules', slot(6, '05:00', '07:00'));
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error.code, 'overlap');
+  assert.match(r.body.error.message, /Saturday 05:00-07:00 overlaps Friday 22:00-06:00 \(schedule \d+\)/);
+  r = await env.manager.post('/api/v1/schedules', slot(7, '23:00', '06:30'));
+  assert.equal(r.status, 409, 'Sunday night into Monday 06:00');
+  assert.equal((await env.manager.post('/api/v1/schedules', slot(1, '14:00', '22:00', { label: 'Tarde' }))).status, 201, 'back to back is no overlap');
+  r = await env.manager.patch(`/api/v1/schedules/${morning}`, { end: '14:30' });
+  assert.equal(r.status, 409);
+  assert.match(r.body.error.message, /Monday 06:00-14:30 overlaps Monday 14:00-22:00/);
+  assert.deepEqual(await list(), ['1 06:00-14:00 Mañana', '1 14:00-22:00 Tarde', '5 22:00-06:00 Noche']);
+  // The whole timetable at once: shifting every slot by an hour would clash
+  // half way one slot at a time; in one PUT it is fine.
+  const put = (slots) => env.manager.put('/api/v1/schedules', { group_id: g, slots });
+  const cur = (await env.manager.get(`/api/v1/schedules?group_id=${g}`)).body.items;
+  const tarde = cur.find((s) => s.label === 'Tarde').id;
+  r = await put([{ id: morning, day_of_week: 1, start: '07:00', end: '15:00', label: 'Mañana' },
+    { id: tarde, day_of_week: 1, start: '15:00', end: '23:00', label: 'Tarde' },
+    { day_of_week: 2, start: '07:00', end: '15:00', grace_min: 10, label: 'Martes' }]);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.total, 3);
+  assert.deepEqual(await list(), ['1 07:00-15:00 Mañana', '1 15:00-23:00 Tarde', '2 07:00-15:00 Martes']);
+  assert.equal(r.body.items.find((s) => s.label === 'Mañana').id, morning, 'a slot kept keeps its id (its events still name it)');
+  assert.equal((await env.manager.get(`/api/v1/schedules?group_id=${g}`)).body.items.some((s) => s.id === night), false, 'the night slot not listed is gone');
+  // Refused whole: nothing changes.
+  const before = await list();
+  for (const [slots, status, code] of [
+    [[{ day_of_week: 3, start: '08:00', end: '12:00' }, { day_of_week: 3, start: '11:00', end: '13:00' }], 409, 'overlap'],
+    [[{ day_of_week: 3, start: '08:00', end: '12:00' }, { day_of_week: 3, start: '8am', end: '13:00' }], 400, 'invalid_field'],
+    [[{ id: 987654, day_of_week: 3, start: '08:00', end: '12:00' }], 404, 'not_found'],
+    [[{ id: morning, day_of_week: 3, start: '08:00', end: '09:00' }, { id: morning, day_of_week: 4, start: '08:00', end: '09:00' }], 400, 'invalid_field'],
+    [[{ group_id: g, day_of_week: 3, start: '08:00', end: '12:00' }], 400, 'invalid_field'],
+    [Array.from({ length: 501 }, (_, i) => ({ day_of_week: 1 + (i % 7), start: '08:00', end: '08:01' })), 400, 'invalid_field'],
+    ['nope', 400, 'invalid_field']]) {
+    r = await put(slots);
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, code);
+  }
+  assert.deepEqual(await list(), before);
+  // Another timetable's slot id is not this one's to keep.
+  const other = (await env.manager.post('/api/v1/groups', { name: 'Office' })).body.id;
+  const os = (await env.manager.post('/api/v1/schedules', { group_id: other, day_of_week: 1, start: '09:00', end: '17:00' })).body.id;
+  r = await put([{ id: os, day_of_week: 1, start: '09:00', end: '10:00' }]);
+  assert.equal(r.status, 404);
+  assert.equal((await env.manager.get(`/api/v1/schedules?group_id=${other}`)).body.total, 1);
+  // A person's own timetable, and an emptied one.
+  r = await env.manager.put('/api/v1/schedules', { group_id: g, person_id: 1, slots: [] });
+  assert.equal(r.status, 400);
+  r = await put([]);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.total, 0);
+  const audit = (await admin.get('/api/v1/audit?action=schedule.replace')).body.items;
+  assert.ok(audit.some((a) => a.target === `group:${g}` && JSON.parse(a.detail).slots === 3), JSON.stringify(audit.slice(0, 2)));
+});
+
 test('holidays: id is the date, YYYYMMDD', async () => {
   let r = await env.manager.post('/api/v1/holidays', { date: '2026-12-25', name: 'Christmas' });
   assert.equal(r.status, 201);

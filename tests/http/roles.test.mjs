@@ -197,6 +197,8 @@ test('what each role reaches: a manager limited to group A never reaches group B
       ['POST', `/api/v1/persons/${o.PB}/faces`], ['DELETE', `/api/v1/persons/${o.PB}/faces/${o.FB}`],
       ['POST', '/api/v1/schedules', { person_id: o.PB, day_of_week: 2, start: '08:00', end: '09:00' }],
       ['POST', '/api/v1/schedules', { group_id: o.GB, day_of_week: 2, start: '08:00', end: '09:00' }],
+      ['PUT', '/api/v1/schedules', { group_id: o.GB, slots: [] }], ['PUT', '/api/v1/schedules', { person_id: o.PB, slots: [] }],
+      ['PUT', '/api/v1/schedules', { group_id: GA, slots: [{ id: o.SB, day_of_week: 3, start: '08:00', end: '09:00' }] }],
       ['POST', '/api/v1/persons', { external_id: 'REACH-X', first_name: 'X', last_name: 'R', kind: 'student', group_ids: [o.GB] }],
       ['PATCH', `/api/v1/groups/${o.GB}`, { name: 'Renamed' }], ['DELETE', `/api/v1/groups/${o.GB}`], ['DELETE', `/api/v1/persons/${o.PB}`],
       // Their own person into another group; B's person's other records.

@@ -527,6 +527,65 @@ static void users_sessions_keys_and_lockout(void **state)
     assert_int_equal(store_session_get(s, "abc123", 0, &gs, &err), RC_ERR_NOT_FOUND);
 }
 
+/* A timetable written whole or not at all, never with two slots at once
+ * (a night slot runs into the next day, Saturday's into Sunday's). */
+static void timetables_are_written_whole_without_overlaps(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "Shifts");
+    OK(store_group_create(s, &g, &e_));
+    store_schedule night = {.dow = 6, .start_min = 22 * 60, .end_min = 6 * 60};
+    store_schedule two[2] = {{.dow = 1, .start_min = 360, .end_min = 840},
+                             {.dow = 1, .start_min = 840, .end_min = 1320}};
+    OK(store_schedules_write(s, 0, g.id, 0, &night, 1, NULL, &e_));
+    OK(store_schedules_write(s, 0, g.id, 0, two, 2, NULL, &e_));
+    assert_true(night.id > 0 && two[0].id > 0 && two[1].id > 0);
+    store_schedule sunday = {.dow = 0, .start_min = 300, .end_min = 420}, clash[2];
+    assert_int_equal(store_schedules_write(s, 0, g.id, 0, &sunday, 1, clash, &err),
+                     RC_ERR_CONFLICT);
+    assert_int_equal(clash[1].id, night.id);
+    /* Moving a kept slot into another: refused, nothing written. */
+    store_schedule moved = two[0];
+    moved.end_min = 900;
+    assert_int_equal(store_schedules_write(s, 0, g.id, 0, &moved, 1, clash, &err), RC_ERR_CONFLICT);
+    assert_int_equal(clash[1].id, two[1].id);
+    /* Replaced whole: both moved an hour later (which one at a time
+     * could not do), the night slot dropped, one added. */
+    store_schedule all[3] = {two[0], two[1], {.dow = 2, .start_min = 420, .end_min = 900}};
+    all[0].start_min = 420, all[0].end_min = 900;
+    all[1].start_min = 900, all[1].end_min = 1380;
+    OK(store_schedules_write(s, 0, g.id, 1, all, 3, NULL, &e_));
+    store_schedule *got;
+    size_t n;
+    OK(store_schedule_list(s, 0, g.id, &got, &n, &e_));
+    assert_int_equal(n, 3);
+    assert_int_equal(got[0].id, two[0].id);
+    assert_int_equal(got[0].start_min, 420);
+    assert_int_equal(got[1].id, two[1].id);
+    assert_int_equal(got[2].id, all[2].id);
+    free(got);
+    /* Refused whole: an overlap in the list, an id of someone else's. */
+    store_group h = {0};
+    snprintf(h.name, sizeof h.name, "Office");
+    OK(store_group_create(s, &h, &e_));
+    store_schedule theirs = {.dow = 3, .start_min = 540, .end_min = 1020};
+    OK(store_schedules_write(s, 0, h.id, 0, &theirs, 1, NULL, &e_));
+    store_schedule bad[2] = {{.dow = 4, .start_min = 480, .end_min = 720},
+                             {.dow = 4, .start_min = 600, .end_min = 780}};
+    assert_int_equal(store_schedules_write(s, 0, g.id, 1, bad, 2, NULL, &err), RC_ERR_CONFLICT);
+    assert_int_equal(store_schedules_write(s, 0, g.id, 1, &theirs, 1, NULL, &err),
+                     RC_ERR_NOT_FOUND);
+    OK(store_schedule_list(s, 0, g.id, &got, &n, &e_));
+    assert_int_equal(n, 3);
+    free(got);
+    OK(store_schedules_write(s, 0, g.id, 1, NULL, 0, NULL, &e_));
+    OK(store_schedule_list(s, 0, g.id, &got, &n, &e_));
+    assert_int_equal(n, 0);
+    free(got);
+}
+
 static void schedules_holidays_settings_cameras(void **state)
 {
     store *s = S(state);
@@ -2561,6 +2620,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(users_sessions_keys_and_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(schedules_holidays_settings_cameras, setup, teardown),
+        cmocka_unit_test_setup_teardown(timetables_are_written_whole_without_overlaps, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(events_filters_and_manual_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(sightings_and_audit_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(event_face_and_probe, setup, teardown),

@@ -194,7 +194,7 @@ test('a group and its weekly timetable, edited on a phone', async () => {
     assert.deepEqual(outside, [], 'every field of the slot is inside the phone screen and wide enough to use');
     assert.ok((await sideways(page)) <= 0, 'the group page does not scroll sideways');
     await shot(page, 'journey-04-timetable-390');
-    await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'POST', '/api/v1/schedules');
+    await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PUT', '/api/v1/schedules');
     await page.getByText('Guardado.').waitFor();
     await page.reload();
     await page.getByRole('region', { name: TODAY }).getByLabel('Etiqueta').waitFor();

@@ -45,6 +45,7 @@ import type {
   RoleInfo,
   Schedule,
   ScheduleInput,
+  TimetableSlot,
   Session,
   Settings,
   SummaryRow,
@@ -472,6 +473,10 @@ export class ApiClient {
   }
   createSchedule(s: ScheduleInput): Promise<Schedule> {
     return this.post('/api/v1/schedules', s);
+  }
+  /** The owner's whole timetable in one transaction (slots not listed are deleted). */
+  replaceSchedules(owner: { group_id: number | null; person_id: number | null }, slots: TimetableSlot[]): Promise<Page<Schedule>> {
+    return this.put('/api/v1/schedules', { ...owner, slots });
   }
   updateSchedule(id: number, s: Partial<ScheduleInput>): Promise<Schedule> {
     return this.patch(`/api/v1/schedules/${id}`, s);

@@ -865,8 +865,9 @@ export interface paths {
         };
         /** list schedules */
         get: operations["listSchedules"];
-        put?: never;
-        /** create a schedule */
+        /** replace a group's or person's whole timetable in one transaction (slots with an id are kept and changed, without one created, the others deleted; 409 overlap and nothing changed when two slots share a minute of the week) */
+        put: operations["replaceSchedules"];
+        /** create a schedule (409 overlap when it shares a minute of the week with another slot of the same group or person) */
         post: operations["createSchedule"];
         delete?: never;
         options?: never;
@@ -888,7 +889,7 @@ export interface paths {
         delete: operations["deleteSchedule"];
         options?: never;
         head?: never;
-        /** change a schedule */
+        /** change a schedule (409 overlap as for create) */
         patch: operations["updateSchedule"];
         trace?: never;
     };
@@ -1736,6 +1737,21 @@ export interface components {
             end?: string;
             grace_min?: number;
             label?: string;
+        };
+        TimetableSlot: {
+            /** @description an existing slot of this timetable, kept and changed; without: a new slot */
+            id?: number;
+            day_of_week: number;
+            start: string;
+            end: string;
+            grace_min?: number;
+            label?: string;
+        };
+        TimetableWrite: {
+            group_id?: number | null;
+            person_id?: number | null;
+            /** @description the whole timetable: slots not listed are deleted; no two may share a minute of the week */
+            slots: components["schemas"]["TimetableSlot"][];
         };
         Holiday: {
             id: number;
@@ -4523,6 +4539,39 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replaceSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimetableWrite"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {

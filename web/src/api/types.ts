@@ -85,6 +85,7 @@ export type Group = S['Group'];
 export type GroupWrite = S['GroupWrite'];
 export type Schedule = S['Schedule'];
 export type ScheduleInput = Omit<Schedule, 'id'>;
+export type TimetableSlot = S['TimetableSlot'];
 export type Holiday = S['Holiday'];
 
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {

@@ -62,8 +62,8 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
   const changes = saved ? diffSchedules(saved, slots, owner) : null;
   const dirty = !!changes && changes.create.length + changes.update.length + changes.remove.length > 0;
 
-  // One request per slot (the API has no batch): what was saved is reported
-  // day by day, and the timetable is read back from the server either way.
+  // One request per copied slot: what was saved is reported day by day, and
+  // the timetable is read back from the server either way.
   async function copy(add: Slot[]) {
     const report: CopyReport = { saved: [], failed: [], error: null };
     for (const s of add) {
@@ -96,10 +96,11 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
     setBusy(true);
     setError(null);
     try {
-      const ch = diffSchedules(saved, slots, { group_id: groupId ?? null, person_id: personId ?? null });
-      for (const id of ch.remove) await api.deleteSchedule(id);
-      for (const u of ch.update) await api.updateSchedule(u.id, u.patch);
-      for (const c of ch.create) await api.createSchedule(c);
+      // The whole timetable in one request: saved completely or not at all.
+      await api.replaceSchedules(
+        owner,
+        slots.map(({ id, day_of_week, start, end, grace_min, label }) => ({ id, day_of_week, start, end, grace_min, label })),
+      );
       setNote(t('common.saved'));
       setGen((g) => g + 1);
     } catch (e) {

@@ -817,6 +817,7 @@ const en: Dictionary = {
     forbidden: 'You are not allowed to do this.',
     csrf_failed: 'The session is not valid. Reload the page.',
     not_found: 'It does not exist (someone may have deleted it).',
+    overlap: 'Two slots of the timetable overlap; change one of them.',
     conflict: 'A record with these details already exists.',
     last_admin: 'This is the last active administrator: create another first.',
     missing_field: '“{{field}}” is missing.',

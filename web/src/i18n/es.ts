@@ -819,6 +819,7 @@ const es = {
     forbidden: 'No tiene permiso para hacer esto.',
     csrf_failed: 'La sesión no es válida. Recargue la página.',
     not_found: 'No existe (quizá alguien lo ha borrado).',
+    overlap: 'Dos franjas del horario se solapan; cambia una de ellas.',
     conflict: 'Ya existe un registro con esos datos.',
     last_admin: 'Es el último administrador activo: cree otro antes.',
     missing_field: 'Falta «{{field}}».',
