@@ -1222,14 +1222,16 @@ static void csv_export_reads_back(void **state)
     FILE *in = fopen(path, "r");
     char line[1024], cells[16][200];
     assert_non_null(fgets(line, sizeof line, in));
-    assert_int_equal(csv_split(line, cells), 13);
+    assert_int_equal(csv_split(line, cells), 15);
     assert_string_equal(cells[0], "day");
     assert_string_equal(cells[11], "minutes_on_site");
     assert_string_equal(cells[12], "corrected");
+    assert_string_equal(cells[13], "minutes_outside_slots");
+    assert_string_equal(cells[14], "missing_exit");
     int rows = 0, found_ann = 0, found_bob = 0;
     while (fgets(line, sizeof line, in)) {
         assert_non_null(strstr(line, "\r\n"));
-        assert_int_equal(csv_split(line, cells), 13);
+        assert_int_equal(csv_split(line, cells), 15);
         assert_string_equal(cells[12], ""); /* nothing corrected */
         rows++;
         if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
@@ -1241,6 +1243,8 @@ static void csv_export_reads_back(void **state)
             assert_string_equal(cells[9], "07:55");
             assert_string_equal(cells[10], "10:05");
             assert_string_equal(cells[11], "120"); /* 07:55-10:05 in, the slot's 120 minutes */
+            assert_string_equal(cells[13], "10");  /* and 10 outside it */
+            assert_string_equal(cells[14], "0");
         }
         if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
             found_bob = 1;
