@@ -93,7 +93,9 @@ int att_parse_day(const char *s, int64_t *days); /* 0 ok, -1 not a valid date */
 
 /* How reports judge a slot (setting presence_mode).
  *  - ATT_PRESENCE_DAY ("day", the default; cameras or a kiosk at the door):
- *    a person is in from an entry until their next exit (same local day).
+ *    a person is in from an entry until their next exit (a stay; it belongs
+ *    to the day its entry was made for and may end on the next local day,
+ *    up to ATT_STAY_AFTER_MS after that day's last slot).
  *    A slot is attended when they have an entry in it or are already in at
  *    its start (then on time); late when the first entry that covers it came
  *    after start + grace; early leave when their exit came inside the slot
@@ -103,6 +105,13 @@ int att_parse_day(const char *s, int64_t *days); /* 0 ok, -1 not a valid date */
  *    an entry in the slot itself; late and early leave are its first entry's
  *    and last exit's statuses. */
 typedef enum { ATT_PRESENCE_DAY, ATT_PRESENCE_SLOT } att_presence;
+
+/* By day, how long after the end of its day's last slot a stay may still
+ * end with an exit (always at least to the end of its entry's local day): a
+ * night shift's exit the next morning, or a double shift's, ends the stay
+ * begun the evening before; an exit later than this leaves that stay
+ * without one ("missing exit"). */
+#define ATT_STAY_AFTER_MS (12 * 3600 * 1000LL)
 
 const char *att_presence_name(att_presence p);
 /* 0 and *out set for "day" or "slot"; -1 otherwise. */
@@ -307,8 +316,19 @@ typedef struct {
      * earlier one when the person was already in) and the exit that ended
      * the last stay in the slot; none for an absent or pending slot. */
     int64_t first_entry_ms, last_exit_ms;
-    int64_t on_site_ms; /* "day": the slot's overlap with the time in; "slot": entry→exit spans */
-    int events;         /* events made for this slot */
+    int64_t on_site_ms; /* "day": the slot's overlap with the time in (0 on a row outside
+                           any slot); "slot": entry→exit spans */
+    /* "day": the time on site outside every slot of the person (overtime
+     * candidate) of the stays whose entry was made for this slot (on the
+     * day's row outside any slot, those made for none); 0 by slot or with a
+     * label. Over a person's rows, on_site_ms + outside_ms = their summary's
+     * time on site when no slot is left out and slots do not overlap. */
+    int64_t outside_ms;
+    /* "day": this is the last slot of a stay that has no exit, and that
+     * slot ended more than slot_margin_min ago ("falta la salida"); the row
+     * outside any slot when the stay reached no slot. */
+    int missing_exit;
+    int events; /* events made for this slot */
     /* The latest correction or voiding of one of the row's events (its slot's
      * events, or the day's outside any slot): when (0: none) and by whom, as
      * att_actor_name writes it. */
@@ -323,9 +343,12 @@ typedef struct {
     int slots; /* scheduled slots in the range (holidays excluded) */
     int present, late, early_leave, absent;
     int days_outside;   /* days with events outside any schedule */
-    int64_t on_site_ms; /* "day": per day, the time in (entry to exit; an entry with no exit
-                           counts up to the end of the day's last slot or now); "slot": the
-                           rows' sum */
+    int64_t on_site_ms; /* "day": the time in of the stays begun in the range (entry to
+                           exit; an entry with no exit counts up to the end of its day's last
+                           slot or now); "slot" or with a label: the rows' sum */
+    int64_t outside_ms; /* "day": the part of on_site_ms outside every slot (overtime
+                           candidate); on_site_ms - outside_ms is the time in slots */
+    int missing_exits;  /* rows marked missing_exit */
     int64_t first_entry_ms, last_exit_ms;
 } att_person_summary;
 

@@ -22,9 +22,9 @@
  * headers, sheet names, the title and the status values. */
 typedef struct {
     const char *lang;
-    const char *detail[13];
+    const char *detail[15];
     const char *by; /* "2026-12-06 13:05 by Marta" */
-    const char *person[9];
+    const char *person[12];
     const char *group[9];
     const char *summary_sheet, *detail_sheet;
     const char *status[5][2]; /* report status → word */
@@ -33,10 +33,11 @@ typedef struct {
 static const words EN = {
     "en",
     {"day", "external_id", "name", "slot", "start", "end", "status", "late", "early_leave",
-     "first_entry", "last_exit", "minutes_on_site", "corrected"},
+     "first_entry", "last_exit", "minutes_on_site", "corrected", "minutes_outside_slots",
+     "missing_exit"},
     "by",
     {"external_id", "name", "slots", "present", "late", "early_leave", "absent", "present_rate",
-     "hours_on_site"},
+     "hours_on_site", "hours_in_slots", "hours_outside_slots", "missing_exits"},
     {"group", "members", "slots", "present", "late", "early_leave", "absent", "present_rate",
      "late_rate"},
     "Summary",
@@ -51,10 +52,12 @@ static const words EN = {
 static const words ES = {
     "es",
     {"Día", "Código", "Nombre", "Franja", "Inicio", "Fin", "Estado", "Tarde", "Salida anticipada",
-     "Primera entrada", "Última salida", "Minutos en el centro", "Corregido"},
+     "Primera entrada", "Última salida", "Minutos en la franja", "Corregido",
+     "Minutos fuera de horario", "Falta la salida"},
     "por",
     {"Código", "Nombre", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
-     "% presente", "Horas en el centro"},
+     "% presente", "Horas en el centro", "Horas en franjas", "Horas fuera de horario",
+     "Falta la salida"},
     {"Grupo", "Miembros", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
      "% presente", "% tarde"},
     "Resumen",
@@ -169,6 +172,10 @@ static void row_cells(const att_row *r, const att_tz *tz, const words *w,
         local_time(tz, r->corrected_ms, "", when, sizeof when);
         snprintf(cells[12], DETAIL_CELL, "%s %s %s", when, w->by, r->corrected_by);
     }
+    /* Added after the first thirteen, so scripts reading those by position
+     * read on: the stays' time outside every slot, and a missing exit. */
+    snprintf(cells[13], 160, "%lld", (long long)(r->outside_ms / 60000));
+    snprintf(cells[14], 160, "%d", r->missing_exit);
 }
 
 rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export_opts *opt,
@@ -254,7 +261,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
                  r->timezone);
     worksheet_write_string(sum, 0, 0, title, bold);
     lxw_row_t row = 2;
-    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
+    for (lxw_col_t c = 0; c < 12; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
     for (size_t i = 0; i < r->npeople; i++) {
         const att_person_summary *p = &r->people[i];
         row++;
@@ -268,6 +275,10 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         int judged = p->present + p->absent;
         worksheet_write_number(sum, row, 7, judged ? (double)p->present / judged : 0, pct);
         worksheet_write_number(sum, row, 8, p->on_site_ms / 3600000.0, hours);
+        /* Time on site = in slots + outside them (overtime candidates). */
+        worksheet_write_number(sum, row, 9, (p->on_site_ms - p->outside_ms) / 3600000.0, hours);
+        worksheet_write_number(sum, row, 10, p->outside_ms / 3600000.0, hours);
+        worksheet_write_number(sum, row, 11, p->missing_exits, NULL);
     }
     row += 2;
     for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->group[c], bold);
@@ -292,7 +303,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         for (lxw_col_t c = 0; c < NDETAIL; c++) {
             lxw_row_t at = (lxw_row_t)(k + 1);
             bool when_col = c == 0 || c == 4 || c == 5 || c == 9 || c == 10;
-            if (c == 7 || c == 8 || c == 11)
+            if (c == 7 || c == 8 || c == 11 || c == 13 || c == 14)
                 worksheet_write_number(det, at, c, strtod(cells[c], NULL), NULL);
             else if (cells[c][0] && !(when_col && write_when(det, at, c, cells[c], &when)))
                 worksheet_write_string(det, at, c, cells[c], NULL);

@@ -132,42 +132,25 @@ static void fill_times(att_row *r, store_event *const *ev, size_t n)
     }
 }
 
-/* One stay on site in "day" mode: from an entry to the next exit of the
- * same local day; exit NULL while there is none (still in, or the exit was
- * not seen). */
+/* One stay on site in "day" mode: from an entry to the next exit. It
+ * belongs to the day its entry was made for (the entry's slot day: a night
+ * shift's entry at 00:30 is the evening before's) and may end on the next
+ * local day (build_stays says how far). */
 typedef struct {
     int64_t in_ms, out_ms; /* out_ms 0: no exit */
     const store_event *entry, *exit;
+    int64_t day;   /* the day it belongs to (days since 1970-01-01) */
+    int64_t reach; /* without an exit, how far it counts: the end of its day's last slot
+                      (never before in_ms); with one, out_ms */
+    bool missing;  /* no exit, and its day's last slot ended more than the margin ago */
 } stay;
 
-/* The stays of local day `day` from the person's events (in time order;
- * evday[i] is event i's local day). A second entry while in, or an exit while
- * out, changes nothing. Returns how many were written to st (room for nev). */
-static size_t day_stays(const store_event *ev, const int64_t *evday, size_t nev, int64_t day,
-                        stay *st)
+/* Where a stay's time stops: its exit, or without one its reach, not after
+ * now (never before the entry). */
+static int64_t stay_end(const stay *s, int64_t now_ms)
 {
-    size_t n = 0;
-    bool in = false;
-    for (size_t i = 0; i < nev; i++) {
-        if (evday[i] != day) continue;
-        bool entry = !strcmp(ev[i].kind, "entry");
-        if (entry && !in) {
-            st[n++] = (stay){.in_ms = ev[i].ts_ms, .entry = &ev[i]};
-            in = true;
-        } else if (!entry && in) {
-            st[n - 1].out_ms = ev[i].ts_ms;
-            st[n - 1].exit = &ev[i];
-            in = false;
-        }
-    }
-    return n;
-}
-
-/* The end of a stay for measuring time: its exit, or without one `open_end`
- * (never before the entry). */
-static int64_t stay_end(const stay *s, int64_t open_end)
-{
-    int64_t end = s->out_ms ? s->out_ms : open_end;
+    if (s->out_ms) return s->out_ms;
+    int64_t end = s->reach < now_ms ? s->reach : now_ms;
     return end > s->in_ms ? end : s->in_ms;
 }
 
@@ -188,10 +171,11 @@ static bool made_for(const day_slot *ds, const store_event *e)
     return e && e->schedule_id == ds->schedule_id && !strcmp(e->slot_day, ds->day);
 }
 
-/* Judge a slot in "day" mode from the day's stays and the first entry made
- * for the slot itself (NULL: none): present, late, early leave, first
- * entry, last exit and time on site. Returns whether the person was
- * present. */
+/* Judge a slot in "day" mode from the person's stays (in time order, of
+ * every day: a stay begun the evening before covers a night slot's morning)
+ * and the first entry made for the slot itself (NULL: none): present, late,
+ * early leave, first entry, last exit and time on site. Returns whether the
+ * person was present. */
 static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store_event *own)
 {
     att_row *r = ds->r;
@@ -199,9 +183,11 @@ static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store
     const store_event *first = NULL;
     bool covered = false;
     /* In at the start: a stay begun by then and ended after it; one with no
-     * exit yet only once the start has come (whether they stay is not known). */
+     * exit yet only once the start has come (whether they stay is not
+     * known), and only up to its day's last slot. */
     for (size_t i = 0; i < ns && !first; i++)
-        if (st[i].in_ms <= S && (st[i].out_ms ? st[i].out_ms > S : S <= ds->now_ms)) {
+        if (st[i].in_ms <= S &&
+            (st[i].out_ms ? st[i].out_ms > S : S <= ds->now_ms && S < st[i].reach)) {
             first = st[i].entry;
             covered = true;
         }
@@ -212,8 +198,8 @@ static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store
      * not present at 08:30 (before, it was: present, on time). */
     bool own_in = false;
     for (size_t i = 0; own && i < ns && !own_in; i++)
-        own_in = st[i].in_ms <= own->ts_ms && (!st[i].out_ms || own->ts_ms <= st[i].out_ms) &&
-                 st[i].in_ms < E && (!st[i].out_ms || st[i].out_ms > S);
+        own_in = st[i].in_ms <= own->ts_ms && own->ts_ms <= st[i].reach && st[i].in_ms < E &&
+                 st[i].reach > S;
     if (own_in && (!first || (!covered && own->ts_ms < first->ts_ms))) first = own;
     if (!first) return false;
     r->present = 1;
@@ -236,16 +222,14 @@ static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store
     else
         r->early_leave = last && last->out_ms && last->out_ms >= S && last->out_ms < t;
     /* Time in the slot, and the exit that ended the last stay belonging to it. */
-    int64_t open_end = ds->now_ms < E ? ds->now_ms : E;
     for (size_t i = 0; i < ns; i++) {
-        bool in_slot = st[i].in_ms < E && (!st[i].out_ms || st[i].out_ms > S);
-        bool holds_first =
-            st[i].in_ms <= first->ts_ms && (!st[i].out_ms || st[i].out_ms > first->ts_ms);
+        bool in_slot = st[i].in_ms < E && st[i].reach > S;
+        bool holds_first = st[i].in_ms <= first->ts_ms && st[i].reach > first->ts_ms;
         if (!in_slot && !holds_first) continue;
         r->last_exit_ms = st[i].out_ms;
         if (!in_slot) continue;
         int64_t from = st[i].in_ms > S ? st[i].in_ms : S;
-        int64_t to = stay_end(&st[i], open_end);
+        int64_t to = stay_end(&st[i], ds->now_ms);
         if (to > E) to = E;
         if (to > from) r->on_site_ms += to - from;
     }
@@ -296,6 +280,7 @@ typedef struct {
     const att_tz *tz;
     int64_t count_from, count_until;
     att_presence presence;
+    int64_t margin_ms; /* slot_margin_min: a stay's exit is missing this long after its last slot */
 } rows_ctx;
 
 /* The local day of a UTC instant (days since 1970-01-01). */
@@ -333,6 +318,137 @@ static bool slot_shown(const att_query *q, int64_t group_id)
     return false;
 }
 
+/* The spans [start, end) of the person's slots on local day `day` (every
+ * schedule, whatever the query shows; none on a holiday), at most 3 * nsc
+ * written to sp; returns how many. */
+static size_t day_spans(const rows_ctx *cx, const store_schedule *sc, size_t nsc, int64_t day,
+                        int64_t (*sp)[2])
+{
+    char ds[11];
+    att_day_string(day, ds);
+    if (is_holiday(cx->hol, cx->nhol, ds)) return 0;
+    int wd = att_weekday(day);
+    size_t n = 0;
+    for (size_t k = 0; k < nsc; k++) {
+        if (sc[k].dow != wd) continue;
+        sp[n][0] = att_tz_utc(cx->tz, day, sc[k].start_min);
+        sp[n][1] = sc[k].end_min > sc[k].start_min ? att_tz_utc(cx->tz, day, sc[k].end_min)
+                                                   : att_tz_utc(cx->tz, day + 1, sc[k].end_min);
+        n++;
+    }
+    return n;
+}
+
+/* The end of day's last slot; INT64_MIN when it has none. */
+static int64_t day_last_end(const rows_ctx *cx, const store_schedule *sc, size_t nsc, int64_t day,
+                            int64_t (*sp)[2])
+{
+    int64_t last = INT64_MIN;
+    size_t n = day_spans(cx, sc, nsc, day, sp);
+    for (size_t i = 0; i < n; i++)
+        if (sp[i][1] > last) last = sp[i][1];
+    return last;
+}
+
+/* The person's stays, by day, from their events (in time order). An entry
+ * while out begins a stay, the day its entry was made for (its slot day);
+ * the next exit ends it, when it comes before the later of the end of the
+ * entry's local day and ATT_STAY_AFTER_MS after the stay's day's last slot.
+ * Else the stay has no exit, and so it does when an entry made for a later
+ * day comes first (a day slot's forgotten exit: the next morning's arrival
+ * begins a new stay). A second entry while in, or an exit while out,
+ * changes nothing. sp has room for 3 * nsc spans. Returns how many stays
+ * were written to st (room for nev). */
+static size_t build_stays(const rows_ctx *cx, const store_schedule *sc, size_t nsc,
+                          const store_event *ev, size_t nev, int64_t (*sp)[2], stay *st)
+{
+    size_t n = 0;
+    stay *cur = NULL; /* the open stay */
+    int64_t limit = 0;
+    for (size_t i = 0; i < nev; i++) {
+        const store_event *e = &ev[i];
+        bool entry = !strcmp(e->kind, "entry");
+        int64_t eday;
+        if (att_parse_day(e->slot_day, &eday)) eday = local_day(cx->tz, e->ts_ms);
+        if (cur && (e->ts_ms > limit || (entry && eday > cur->day))) cur = NULL; /* no exit */
+        if (entry && !cur) {
+            cur = &st[n++];
+            int64_t last = day_last_end(cx, sc, nsc, eday, sp);
+            *cur = (stay){.in_ms = e->ts_ms,
+                          .entry = e,
+                          .day = eday,
+                          .reach = last > e->ts_ms ? last : e->ts_ms};
+            limit = att_tz_utc(cx->tz, local_day(cx->tz, e->ts_ms) + 1, 0);
+            if (last != INT64_MIN && last + ATT_STAY_AFTER_MS > limit)
+                limit = last + ATT_STAY_AFTER_MS;
+        } else if (!entry && cur) {
+            cur->out_ms = cur->reach = e->ts_ms;
+            cur->exit = e;
+            cur = NULL;
+        }
+    }
+    /* Missing its exit: none, once its day's last slot (for a stay that
+     * reached none, its local day) ended more than the margin ago. */
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].out_ms) continue;
+        int64_t due = st[i].reach > st[i].in_ms
+                          ? st[i].reach
+                          : att_tz_utc(cx->tz, local_day(cx->tz, st[i].in_ms) + 1, 0);
+        st[i].missing = cx->now_ms > due + cx->margin_ms;
+    }
+    return n;
+}
+
+/* The part of [from, to) outside every slot of days day-1 .. day+1 (a
+ * stay may run into the next day's slots, or begin in the day before's
+ * night slot). */
+static int64_t outside_slots(const rows_ctx *cx, const store_schedule *sc, size_t nsc, int64_t day,
+                             int64_t from, int64_t to, int64_t (*sp)[2])
+{
+    if (to <= from) return 0;
+    size_t n = 0;
+    for (int64_t d = day - 1; d <= day + 1; d++) n += day_spans(cx, sc, nsc, d, sp + n);
+    /* Walk [from, to) and drop what any span covers. */
+    int64_t out = 0, at = from;
+    while (at < to) {
+        int64_t cover = at; /* how far the spans holding `at` reach */
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (size_t i = 0; i < n; i++)
+                if (sp[i][0] <= cover && sp[i][1] > cover) {
+                    cover = sp[i][1];
+                    grew = true;
+                }
+        }
+        if (cover > at) {
+            at = cover;
+            continue;
+        }
+        int64_t next = to; /* the next span to begin */
+        for (size_t i = 0; i < n; i++)
+            if (sp[i][0] > at && sp[i][0] < next) next = sp[i][0];
+        out += next - at;
+        at = next;
+    }
+    return out;
+}
+
+/* The row a stay's figures go on: the row of the slot its entry was made
+ * for, else its day's row outside any slot; NULL when neither is in the
+ * report. */
+static att_row *stay_row(att_row *rows, size_t n, const stay *s)
+{
+    char ds[11];
+    att_day_string(s->day, ds);
+    for (size_t i = 0; i < n; i++)
+        if (s->entry->schedule_id && rows[i].schedule_id == s->entry->schedule_id &&
+            !strcmp(rows[i].day, s->entry->slot_day))
+            return &rows[i];
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i].schedule_id && !strcmp(rows[i].day, ds)) return &rows[i];
+    return NULL;
+}
+
 static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, const rows_ctx *cx,
                              vec *rows, att_person_summary *sum, rc_error *err)
 {
@@ -343,8 +459,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     store_membership *mem = NULL;
     size_t nmem = 0;
     bool by_day = cx->presence == ATT_PRESENCE_DAY, time_by_row = !by_day || cx->label;
-    /* By day, the stays come from the events of each local day, and an
-     * event's slot may be on the day before or after its own. */
+    /* By day, a stay may begin the day before the range (a night shift's)
+     * or end the day after, and an event's slot may be on the day before or
+     * after its own. */
     char from[11], to[11];
     att_day_string(by_day ? cx->d0 - 1 : cx->d0, from);
     att_day_string(by_day ? cx->d1 + 1 : cx->d1, to);
@@ -371,11 +488,11 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     size_t cap = nev ? nev : 1;
     store_event **pick = st == RC_OK ? malloc(cap * sizeof *pick) : NULL;
     char *used = st == RC_OK ? calloc(cap, 1) : NULL;
-    int64_t *evday = st == RC_OK && by_day ? malloc(cap * sizeof *evday) : NULL;
+    int64_t(*spans)[2] = st == RC_OK && by_day ? malloc((3 * nsc + 1) * sizeof *spans) : NULL;
     stay *stays = st == RC_OK && by_day ? malloc(cap * sizeof *stays) : NULL;
-    if (st == RC_OK && (!pick || !used || (by_day && (!evday || !stays))))
+    if (st == RC_OK && (!pick || !used || (by_day && (!spans || !stays))))
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == RC_OK && by_day && i < nev; i++) evday[i] = local_day(tz, ev[i].ts_ms);
+    size_t nst = st == RC_OK && by_day ? build_stays(cx, sc, nsc, ev, nev, spans, stays) : 0;
     sum->person_id = p->id;
     memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
     memcpy(sum->name, p->name, sizeof sum->name);
@@ -384,15 +501,12 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         att_day_string(day, ds);
         int wd = att_weekday(day);
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
-        size_t nst = by_day ? day_stays(ev, evday, nev, day, stays) : 0;
-        int64_t last_end = INT64_MIN; /* the end of the day's last slot */
         for (size_t k = 0; k < nsc && !holiday; k++) {
             if (sc[k].dow != wd) continue;
             int64_t start_ms = att_tz_utc(tz, day, sc[k].start_min);
             int64_t end_ms = sc[k].end_min > sc[k].start_min
                                  ? att_tz_utc(tz, day, sc[k].end_min)
                                  : att_tz_utc(tz, day + 1, sc[k].end_min);
-            if (end_ms > last_end) last_end = end_ms;
             if (cx->label && strcmp(sc[k].label, cx->label) != 0) continue;
             att_row *r = day_row(rows, p, ds);
             if (!r) {
@@ -470,18 +584,49 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             snprintf(r->status, sizeof r->status, "outside");
             r->present = 1;
             fill_times(r, pick, m);
+            /* By day its time is outside every slot (outside_ms, below). */
+            if (by_day) r->on_site_ms = 0;
             sum->days_outside++;
             add_times(sum, r, time_by_row);
         }
-        /* By day, the person's time on site is the day's stays (one with no
-         * exit counts up to the end of the day's last slot, or now); for one
-         * subject, the time in its slots. */
-        int64_t open_end = last_end < cx->now_ms ? last_end : cx->now_ms;
-        for (size_t i = 0; !time_by_row && i < nst; i++)
-            sum->on_site_ms += stay_end(&stays[i], open_end) - stays[i].in_ms;
+    }
+    att_row *mine = (att_row *)rows->items + first_row;
+    size_t nmine = rows->n - first_row;
+    /* By day, the person's time on site is that of the stays begun in the
+     * range (one with no exit counts up to the end of its day's last slot,
+     * or now), and the part of it outside every slot goes on the row of the
+     * slot its entry was made for; for one subject, the time in its slots.
+     * A stay with no exit marks the last slot it reached (or its day's row
+     * outside any slot). */
+    for (size_t i = 0; st == RC_OK && i < nst; i++) {
+        const stay *y = &stays[i];
+        if (y->day < cx->d0 || y->day > cx->d1) continue;
+        if (!time_by_row) {
+            int64_t end = stay_end(y, cx->now_ms);
+            int64_t out = outside_slots(cx, sc, nsc, y->day, y->in_ms, end, spans);
+            sum->on_site_ms += end - y->in_ms;
+            sum->outside_ms += out;
+            att_row *r = stay_row(mine, nmine, y);
+            if (r) r->outside_ms += out;
+        }
+        if (!y->missing) continue;
+        att_row *last = NULL;
+        for (size_t k = 0; k < nmine; k++)
+            if (mine[k].schedule_id && mine[k].present && mine[k].start_ms < y->reach &&
+                mine[k].end_ms > y->in_ms && (!last || mine[k].end_ms > last->end_ms))
+                last = &mine[k];
+        if (!last) {
+            char ds[11];
+            att_day_string(y->day, ds);
+            for (size_t k = 0; k < nmine && !last; k++)
+                if (!mine[k].schedule_id && !strcmp(mine[k].day, ds)) last = &mine[k];
+        }
+        if (last && !last->missing_exit) {
+            last->missing_exit = 1;
+            sum->missing_exits++;
+        }
     }
     /* The rows whose events someone corrected or voided say so. */
-    att_row *mine = (att_row *)rows->items + first_row;
     for (size_t i = 0; st == RC_OK && i < nev; i++)
         mark_corrected(mine, rows->n - first_row, &ev[i]);
     for (size_t i = 0; st == RC_OK && i < nfix; i++)
@@ -492,7 +637,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                            sizeof mine[i].corrected_by);
     free(fix);
     free(stays);
-    free(evday);
+    free(spans);
     free(pick);
     free(used);
     free(ev);
@@ -610,7 +755,12 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     }
     store_holiday *hol = NULL;
     size_t nhol = 0;
-    if (st == RC_OK) st = store_holiday_list(s, q->from_day, q->to_day, &hol, &nhol, err);
+    /* The days around the range too: a stay may begin the day before or
+     * reach the day after. */
+    char hol_from[11], hol_to[11];
+    att_day_string(d0 - 1, hol_from);
+    att_day_string(d1 + 1, hol_to);
+    if (st == RC_OK) st = store_holiday_list(s, hol_from, hol_to, &hol, &nhol, err);
     if (st == RC_OK && np) {
         out->people = calloc(np, sizeof *out->people);
         if (!out->people) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -626,7 +776,8 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .q = q,
                    .now_ms = q->now_ms,
                    .tz = tz,
-                   .presence = cfg.presence};
+                   .presence = cfg.presence,
+                   .margin_ms = (int64_t)cfg.slot_margin_min * 60000};
     int64_t inst_from = INT64_MIN;
     if (st == RC_OK) st = att_start_day(a, tz, &inst_from, err);
     for (size_t i = 0; st == RC_OK && i < np; i++) {

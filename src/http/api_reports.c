@@ -17,13 +17,17 @@
 json_t *http_person_summary_json(const att_person_summary *p)
 {
     int judged = p->present + p->absent;
+    /* time_on_site_s = time_in_slots_s + time_outside_slots_s (by day: the
+     * stays' time outside every slot, overtime candidates). */
     return json_pack(
-        "{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:I,s:o}", "person_id", (json_int_t)p->person_id,
-        "name", p->name, "external_id", p->external_id, "slots", p->slots, "present", p->present,
-        "late", p->late, "early_leave", p->early_leave, "absent", p->absent, "first_entry",
-        http_time_json(p->first_entry_ms), "last_exit", http_time_json(p->last_exit_ms),
-        "time_on_site_s", (json_int_t)(p->on_site_ms / 1000), "rate",
-        judged ? json_real((double)p->present / judged) : json_null());
+        "{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:I,s:I,s:I,s:i,s:o}", "person_id",
+        (json_int_t)p->person_id, "name", p->name, "external_id", p->external_id, "slots", p->slots,
+        "present", p->present, "late", p->late, "early_leave", p->early_leave, "absent", p->absent,
+        "first_entry", http_time_json(p->first_entry_ms), "last_exit",
+        http_time_json(p->last_exit_ms), "time_on_site_s", (json_int_t)(p->on_site_ms / 1000),
+        "time_in_slots_s", (json_int_t)(p->on_site_ms / 1000 - p->outside_ms / 1000),
+        "time_outside_slots_s", (json_int_t)(p->outside_ms / 1000), "missing_exits",
+        p->missing_exits, "rate", judged ? json_real((double)p->present / judged) : json_null());
 }
 
 json_t *http_day_json(const att_day *d)

@@ -288,8 +288,14 @@ schemas = {
      "reason": STR}, ["reason"]),
  "SummaryRow": obj({"person_id": INT, "name": STR, "external_id": STR, "slots": INT, "present": INT, "late": INT, "early_leave": INT,
      "absent": INT, "first_entry": TIME, "last_exit": TIME, "time_on_site_s": INT,
+     "time_in_slots_s": dict(type=INT, description="the part of time_on_site_s inside the person's slots"),
+     "time_outside_slots_s": dict(type=INT, description="by day, the part of time_on_site_s outside every slot "
+         "(before, between and after them: overtime candidates); time_in_slots_s + time_outside_slots_s = time_on_site_s"),
+     "missing_exits": dict(type=INT, description="by day, stays with no exit once their last slot ended more than "
+         "slot_margin_min ago (\"falta la salida\"); each marks its last slot's row (missing_exit in the exports)"),
      "rate": dict(type=NUM, description="present / (present + absent) slots; null when none was judged")},
-     ["person_id", "name", "external_id", "slots", "present", "late", "early_leave", "absent", "time_on_site_s"],
+     ["person_id", "name", "external_id", "slots", "present", "late", "early_leave", "absent", "time_on_site_s",
+      "time_in_slots_s", "time_outside_slots_s", "missing_exits"],
      nullable=("first_entry", "last_exit", "rate")),
  "DailyRow": dict(obj({"date": DATE, "expected": INT, "present": INT, "late": INT, "early_leave": INT, "absent": INT,
      "pending": INT, "rate": NUM}, ["date", "expected", "present", "late", "early_leave", "absent", "pending", "rate"],

@@ -121,10 +121,12 @@ test('export writes CSV rows judged in the institution time zone', () => {
     const lines = r.stdout.trim().split('\r\n');
     assert.equal(lines.length, 3);
     assert.equal(lines[0], 'day,external_id,name,slot,start,end,status,late,early_leave,' +
-                           'first_entry,last_exit,minutes_on_site,corrected');
+                           'first_entry,last_exit,minutes_on_site,corrected,' +
+                           'minutes_outside_slots,missing_exit');
     // In 07:55-10:05: the 08:00-10:00 slot's 120 minutes (presence by day).
-    assert.equal(lines[1], '2026-03-02,S1,Ann,Maths,08:00,10:00,present,0,0,07:55,10:05,120,');
-    assert.equal(lines[2], '2026-03-02,S2,"Bob, Jr.",Maths,08:00,10:00,absent,0,0,,,0,');
+    // and 10 minutes outside it (07:55-08:00, 10:00-10:05), no exit missing.
+    assert.equal(lines[1], '2026-03-02,S1,Ann,Maths,08:00,10:00,present,0,0,07:55,10:05,120,,10,0');
+    assert.equal(lines[2], '2026-03-02,S2,"Bob, Jr.",Maths,08:00,10:00,absent,0,0,,,0,,0,0');
     const one = run(['export', '--db', f.db, '--from', '2026-03-02', '--to', '2026-03-02',
                      '--person', 'S2', '-o', join(f.dir, 'bob.csv')]);
     assert.equal(one.status, 0, one.stderr);

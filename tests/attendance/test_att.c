@@ -1222,14 +1222,16 @@ static void csv_export_reads_back(void **state)
     FILE *in = fopen(path, "r");
     char line[1024], cells[16][200];
     assert_non_null(fgets(line, sizeof line, in));
-    assert_int_equal(csv_split(line, cells), 13);
+    assert_int_equal(csv_split(line, cells), 15);
     assert_string_equal(cells[0], "day");
     assert_string_equal(cells[11], "minutes_on_site");
     assert_string_equal(cells[12], "corrected");
+    assert_string_equal(cells[13], "minutes_outside_slots");
+    assert_string_equal(cells[14], "missing_exit");
     int rows = 0, found_ann = 0, found_bob = 0;
     while (fgets(line, sizeof line, in)) {
         assert_non_null(strstr(line, "\r\n"));
-        assert_int_equal(csv_split(line, cells), 13);
+        assert_int_equal(csv_split(line, cells), 15);
         assert_string_equal(cells[12], ""); /* nothing corrected */
         rows++;
         if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
@@ -1241,6 +1243,8 @@ static void csv_export_reads_back(void **state)
             assert_string_equal(cells[9], "07:55");
             assert_string_equal(cells[10], "10:05");
             assert_string_equal(cells[11], "120"); /* 07:55-10:05 in, the slot's 120 minutes */
+            assert_string_equal(cells[13], "10");  /* and 10 outside it */
+            assert_string_equal(cells[14], "0");
         }
         if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
             found_bob = 1;
@@ -1927,6 +1931,170 @@ static void door_day_night_shift_left_late(void **state)
     assert_string_equal(r.event.kind, "entry");
 }
 
+/* A night slot of its own (Monday 22:00 to Tuesday 06:00, grace 5). */
+static int64_t night_slot(fx *f, int64_t who)
+{
+    store_schedule sc = {
+        .person_id = who, .dow = 1, .start_min = 22 * 60, .end_min = 6 * 60, .grace_min = 5};
+    snprintf(sc.label, sizeof sc.label, "Noche");
+    OK(store_schedule_create(f->s, &sc, &e_));
+    return sc.id;
+}
+
+static att_report report_at(fx *f, const char *from, const char *to, int64_t now_ms)
+{
+    att_query q = {.from_day = from, .to_day = to, .now_ms = now_ms};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    return rep;
+}
+
+/* How many rows of person p a report has. */
+static size_t rows_of(const att_report *rep, int64_t p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rep->nrows; i++) n += rep->rows[i].person_id == p;
+    return n;
+}
+
+/* By day a stay belongs to the day (and slot) it began in: a night shift in
+ * at 21:55 on Monday and out at 06:05 on Tuesday is one stay, judged with
+ * its real exit; out at 03:00 is an early leave. Before, stays were cut at
+ * local midnight: the shift counted only up to 06:00 with no exit shown,
+ * and the early leave after midnight was not seen. */
+static void door_day_night_shift_across_midnight(void **state)
+{
+    fx *f = *state;
+    int64_t pablo = person(f->s, "N1", "Pablo"), quim = person(f->s, "N2", "Quim");
+    int64_t pn = night_slot(f, pablo), qn = night_slot(f, quim);
+    see(f, pablo, f->cam_in, at(f, 2026, 3, 2, 21, 55, 0), 0.9);
+    see(f, pablo, f->cam_out, at(f, 2026, 3, 3, 6, 5, 0), 0.9);
+    see(f, quim, f->cam_in, at(f, 2026, 3, 2, 21, 58, 0), 0.9);
+    att_result r = see(f, quim, f->cam_out, at(f, 2026, 3, 3, 3, 0, 0), 0.9);
+    assert_string_equal(r.event.status, "early_leave"); /* what the kiosk said */
+    att_report rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 20, 0, 0, 0));
+    ROW_IS(&rep, pablo, pn, "present", 0, 0, 480);
+    const att_row *pr = row_of(&rep, pablo, pn);
+    assert_string_equal(pr->day, "2026-03-02");
+    assert_int_equal(pr->last_exit_ms, at(f, 2026, 3, 3, 6, 5, 0)); /* was none */
+    assert_int_equal(pr->outside_ms, 10 * 60000LL); /* 21:55-22:00 and 06:00-06:05 */
+    assert_int_equal(pr->missing_exit, 0);
+    const att_person_summary *ps = summary_of(&rep, pablo);
+    assert_int_equal(ps->on_site_ms, 490 * 60000LL); /* to 06:05; was 485, to 06:00 */
+    assert_int_equal(ps->outside_ms, 10 * 60000LL);
+    assert_int_equal(ps->missing_exits, 0);
+    assert_int_equal(ps->last_exit_ms, at(f, 2026, 3, 3, 6, 5, 0));
+    assert_int_equal(rows_of(&rep, pablo), 1); /* Monday's; none on Tuesday */
+    /* Out at 03:00: an early leave, five hours in the slot. */
+    ROW_IS(&rep, quim, qn, "present", 0, 1, 300); /* was no early leave, 480 */
+    assert_int_equal(row_of(&rep, quim, qn)->last_exit_ms, at(f, 2026, 3, 3, 3, 0, 0));
+    assert_int_equal(summary_of(&rep, quim)->early_leave, 1);
+    assert_int_equal(summary_of(&rep, quim)->on_site_ms, 302 * 60000LL);
+    assert_int_equal(rows_of(&rep, quim), 1);
+    att_report_free(&rep);
+    /* Tuesday alone: nothing of theirs (the stays are Monday's). */
+    rep = report_at(f, "2026-03-03", "2026-03-03", at(f, 2026, 3, 20, 0, 0, 0));
+    assert_int_equal(rows_of(&rep, pablo), 0);
+    assert_int_equal(summary_of(&rep, pablo)->on_site_ms, 0);
+    assert_int_equal(rows_of(&rep, quim), 0);
+    att_report_free(&rep);
+}
+
+/* A forgotten exit: the last slot of a stay with no exit says "falta la
+ * salida" once that slot ended more than slot_margin_min (60) ago, not
+ * before; its hours count up to the slot's end; the next morning's entry
+ * begins a new stay. Before, nothing said so. */
+static void door_day_missing_exit(void **state)
+{
+    fx *f = *state;
+    /* Ann: Monday 08:00-10:00 (7B) and, her own, Tuesday 08:00-10:00. */
+    store_schedule tue = {
+        .person_id = f->ann, .dow = 2, .start_min = 480, .end_min = 600, .grace_min = 5};
+    snprintf(tue.label, sizeof tue.label, "Maths");
+    OK(store_schedule_create(f->s, &tue, &e_));
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 55, 0), 0.9);
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 3, 7, 58, 0), 0.9);
+    see(f, f->ann, f->cam_out, at(f, 2026, 3, 3, 10, 5, 0), 0.9);
+    att_report rep = report_at(f, "2026-03-02", "2026-03-02", at(f, 2026, 3, 2, 10, 59, 0));
+    ROW_IS(&rep, f->ann, f->sched_mon, "present", 0, 0, 120);
+    assert_int_equal(row_of(&rep, f->ann, f->sched_mon)->missing_exit, 0); /* may still come */
+    assert_int_equal(summary_of(&rep, f->ann)->missing_exits, 0);
+    att_report_free(&rep);
+    rep = report_at(f, "2026-03-02", "2026-03-02", at(f, 2026, 3, 2, 11, 1, 0));
+    ROW_IS(&rep, f->ann, f->sched_mon, "present", 0, 0, 120);
+    assert_int_equal(row_of(&rep, f->ann, f->sched_mon)->missing_exit, 1);
+    assert_int_equal(summary_of(&rep, f->ann)->missing_exits, 1);
+    assert_int_equal(summary_of(&rep, f->ann)->on_site_ms, 125 * 60000LL); /* to the slot's end */
+    att_report_free(&rep);
+    rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 20, 0, 0, 0));
+    assert_int_equal(row_of(&rep, f->ann, f->sched_mon)->missing_exit, 1);
+    ROW_IS(&rep, f->ann, tue.id, "present", 0, 0, 120);
+    assert_int_equal(row_of(&rep, f->ann, tue.id)->missing_exit, 0);
+    assert_int_equal(row_of(&rep, f->ann, tue.id)->last_exit_ms, at(f, 2026, 3, 3, 10, 5, 0));
+    assert_int_equal(summary_of(&rep, f->ann)->missing_exits, 1);
+    assert_int_equal(summary_of(&rep, f->ann)->on_site_ms, (125 + 127) * 60000LL);
+    att_report_free(&rep);
+    /* A night shift with no exit: not missing at 06:59 on Tuesday, missing
+     * at 07:01, on Monday's row. */
+    int64_t pablo = person(f->s, "N1", "Pablo");
+    int64_t pn = night_slot(f, pablo);
+    see(f, pablo, f->cam_in, at(f, 2026, 3, 2, 21, 55, 0), 0.9);
+    rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 3, 6, 59, 0));
+    ROW_IS(&rep, pablo, pn, "present", 0, 0, 480);
+    assert_int_equal(row_of(&rep, pablo, pn)->missing_exit, 0);
+    att_report_free(&rep);
+    rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 3, 7, 1, 0));
+    ROW_IS(&rep, pablo, pn, "present", 0, 0, 480);
+    assert_int_equal(row_of(&rep, pablo, pn)->missing_exit, 1);
+    assert_int_equal(summary_of(&rep, pablo)->missing_exits, 1);
+    assert_int_equal(rows_of(&rep, pablo), 1);
+    att_report_free(&rep);
+}
+
+/* The summary's time on site is the rows' time in their slots plus their
+ * time outside every slot (the break, before and after: overtime
+ * candidates). Before, the summary counted the time in (08:25-14:35, 370
+ * minutes) and the rows only their slots (330), with nothing to say why. */
+static void door_day_time_outside_the_slots(void **state)
+{
+    fx *f = *state;
+    door_day d;
+    door_day_setup(f, &d);
+    /* Rosa: Monday 06:00-14:00, in 05:50, out 16:00. */
+    int64_t rosa = person(f->s, "W1", "Rosa");
+    store_schedule sh = {
+        .person_id = rosa, .dow = 1, .start_min = 6 * 60, .end_min = 14 * 60, .grace_min = 5};
+    snprintf(sh.label, sizeof sh.label, "Mañana");
+    OK(store_schedule_create(f->s, &sh, &e_));
+    see(f, rosa, f->cam_in, at(f, 2026, 3, 2, 5, 50, 0), 0.9);
+    see(f, rosa, f->cam_out, at(f, 2026, 3, 2, 16, 0, 0), 0.9);
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    ROW_IS(&rep, rosa, sh.id, "present", 0, 0, 480);
+    assert_int_equal(row_of(&rep, rosa, sh.id)->outside_ms, 130 * 60000LL);
+    assert_int_equal(summary_of(&rep, rosa)->on_site_ms, 610 * 60000LL);
+    assert_int_equal(summary_of(&rep, rosa)->outside_ms, 130 * 60000LL);
+    /* Dani, 08:25-14:35: 5 minutes before, the 30-minute break, 5 after. */
+    assert_int_equal(row_of(&rep, d.p[0], d.maths)->outside_ms, 40 * 60000LL);
+    assert_int_equal(summary_of(&rep, d.p[0])->outside_ms, 40 * 60000LL);
+    /* Everyone: the rows' slot and outside time make the summary's. */
+    int64_t who[5] = {d.p[0], d.p[1], d.p[2], d.p[3], rosa};
+    for (int k = 0; k < 5; k++) {
+        int64_t rows = 0;
+        for (size_t i = 0; i < rep.nrows; i++)
+            if (rep.rows[i].person_id == who[k])
+                rows += rep.rows[i].on_site_ms + rep.rows[i].outside_ms;
+        assert_int_equal(rows, summary_of(&rep, who[k])->on_site_ms);
+    }
+    /* Gema (out 10:00, in again 12:00, never out) and Fran (in 12:10 only)
+     * have no exit: Lengua, the last slot, says so. */
+    assert_int_equal(row_of(&rep, d.p[3], d.lengua)->missing_exit, 1);
+    assert_int_equal(row_of(&rep, d.p[3], d.maths)->missing_exit, 0);
+    assert_int_equal(row_of(&rep, d.p[2], d.lengua)->missing_exit, 1);
+    assert_int_equal(row_of(&rep, d.p[0], d.lengua)->missing_exit, 0);
+    att_report_free(&rep);
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -2004,6 +2172,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(door_day_early_late_and_lingering, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_night_shift_left_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_night_shift_across_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_missing_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_time_outside_the_slots, setup, teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

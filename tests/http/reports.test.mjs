@@ -297,8 +297,8 @@ test('a corrected or voided event says who and when: in the event list and in th
     return { head: lines[0], row: mine[0] };
   };
   let { head, row } = await csvRow();
-  assert.equal(head.at(-1), 'corrected');
-  assert.equal(row.at(-1), '', 'nothing corrected yet');
+  assert.equal(head[12], 'corrected');
+  assert.equal(row[12], '', 'nothing corrected yet');
 
   const before = Date.now();
   let r = await manager.patch(`/api/v1/attendance/${entry.id}`, { time: at('09:03'), reason: 'llegó antes' });
@@ -318,10 +318,10 @@ test('a corrected or voided event says who and when: in the event list and in th
   );
   // The export's row (the slot's) names the manager, with the local time.
   ({ head, row } = await csvRow());
-  assert.match(row.at(-1), /^\d{4}-\d\d-\d\d \d\d:\d\d by manager$/);
+  assert.match(row[12], /^\d{4}-\d\d-\d\d \d\d:\d\d by manager$/);
   ({ head, row } = await csvRow('es'));
-  assert.equal(head.at(-1), 'Corregido');
-  assert.match(row.at(-1), /^\d{4}-\d\d-\d\d \d\d:\d\d por manager$/);
+  assert.equal(head[12], 'Corregido');
+  assert.match(row[12], /^\d{4}-\d\d-\d\d \d\d:\d\d por manager$/);
 
   // Voiding counts as a correction, by the admin: the row (whose exit no
   // longer counts) names the latest one. The admin is "Administrator" or
@@ -333,5 +333,52 @@ test('a corrected or voided event says who and when: in the event list and in th
   const voided = (await admin.get(`/api/v1/attendance?person_id=${p}&include_void=true`)).body.items.find((e) => e.id === exit.id);
   assert.equal(voided.corrected.by, r.body.corrected.by);
   ({ row } = await csvRow());
-  assert.ok(row.at(-1).endsWith(` by ${r.body.corrected.by}`), row.at(-1));
+  assert.ok(row[12].endsWith(` by ${r.body.corrected.by}`), row[12]);
+});
+
+test('by day: a forgotten exit is flagged once its slot ended + slot_margin_min, and time outside the slots is counted apart', async () => {
+  // Own slots today: Gil 06:00-10:00, in 05:50, never out (ended more than
+  // 60 minutes ago: missing); Hana 07:00-09:00, in 06:30, out 10:30 (two
+  // hours outside her slot); Iris 11:00-12:00, in 10:50, not out yet (ended
+  // less than 60 minutes ago: not flagged).
+  const mk = async (code, first, start, end, events) => {
+    const id = (await admin.post('/api/v1/persons', { external_id: code, first_name: first, last_name: 'Turno', kind: 'employee' })).body.id;
+    const s = await admin.post('/api/v1/schedules', { person_id: id, day_of_week: dow, start, end, grace_min: 5, label: 'Turno' });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    for (const [type, time] of events) {
+      const r = await admin.post('/api/v1/attendance', { person_id: id, type, time: at(time), reason: 'puerta' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    return id;
+  };
+  const gil = await mk('T-1', 'Gil', '06:00', '10:00', [['entry', '05:50']]);
+  const hana = await mk('T-2', 'Hana', '07:00', '09:00', [['entry', '06:30'], ['exit', '10:30']]);
+  const iris = await mk('T-3', 'Iris', '11:00', '12:00', [['entry', '10:50']]);
+  const sum = async (id) => (await admin.get(`/api/v1/reports/summary?from=${today}&to=${today}&person_id=${id}`)).body.items[0];
+  let s = await sum(gil);
+  assert.equal(s.missing_exits, 1);
+  assert.equal(s.time_on_site_s, 250 * 60); // 05:50 to the slot's end
+  assert.equal(s.time_outside_slots_s, 10 * 60);
+  assert.equal(s.time_in_slots_s, 240 * 60);
+  s = await sum(hana);
+  assert.equal(s.missing_exits, 0);
+  assert.deepEqual([s.time_on_site_s, s.time_in_slots_s, s.time_outside_slots_s], [240 * 60, 120 * 60, 120 * 60]);
+  s = await sum(iris);
+  assert.equal(s.missing_exits, 0, 'may still leave');
+  // The export's columns, in English and in Spanish.
+  const csv = async (id, lang) => {
+    const r = await admin.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${id}${lang ? `&lang=${lang}&sep=comma&bom=false` : ''}`);
+    assert.equal(r.status, 200);
+    const [head, row] = r.body.trim().split(/\r?\n/).map((l) => l.split(','));
+    return Object.fromEntries(head.map((h, i) => [h, row[i]]));
+  };
+  let row = await csv(gil);
+  assert.equal(row.missing_exit, '1');
+  assert.equal(row.minutes_on_site, '240');
+  assert.equal(row.minutes_outside_slots, '10');
+  row = await csv(hana, 'es');
+  assert.equal(row['Falta la salida'], '0');
+  assert.equal(row['Minutos en la franja'], '120');
+  assert.equal(row['Minutos fuera de horario'], '120');
+  assert.equal((await csv(iris)).missing_exit, '0');
 });

@@ -242,3 +242,44 @@ test('a manager limited to 2º B sees only that group missing', async () => {
     await browser.close();
   }
 });
+
+test('a forgotten exit says "Falta la salida" in the reports and the summary per person, and the time outside the timetable shows', async () => {
+  const browser = await launch(null);
+  try {
+    // Gil: his own 06:00-10:00 today, in at 05:50, never out (the slot
+    // ended more than slot_margin_min, 60, ago).
+    let page = await tab(browser, SIZES[0]);
+    await login(page, srv.url, ADMIN);
+    const gil = (await call(page, 'POST', '/api/v1/persons', { external_id: 'W-9', first_name: 'Gil', last_name: 'Gómez', kind: 'employee' })).id;
+    await call(page, 'POST', '/api/v1/schedules', { person_id: gil, day_of_week: dow, start: '06:00', end: '10:00', grace_min: 5, label: 'Turno' });
+    await call(page, 'POST', '/api/v1/attendance', { person_id: gil, type: 'entry', time: at('05:50'), reason: 'e2e' });
+    await page.context().close();
+    for (const size of SIZES) {
+      page = await tab(browser, size);
+      await login(page, srv.url, ADMIN);
+      await page.goto(new URL('reports', srv.url).href);
+      const table = page.getByRole('table', { name: 'Asistencia por persona' });
+      const row = table.locator('tbody tr').filter({ hasText: 'Gil' });
+      await waitOrAlert(page, row);
+      assert.equal(await row.locator('.missing-exit').innerText(), 'Falta la salida');
+      // Ana came in at 09:02 and her slot runs to 14:00: she may still leave.
+      assert.equal(await table.locator('tbody tr').filter({ hasText: 'Ana' }).locator('.missing-exit').count(), 0);
+      assert.deepEqual(await overflow(page), [], `nothing wider than the page at ${size.width} px`);
+      await shot(page, `reports-07-missing-exit-${size.tag}`);
+      await page.goto(new URL(`attendance?view=summary&person_id=${gil}`, srv.url).href);
+      const sum = page.getByRole('table', { name: 'Resumen por persona' });
+      const mine = sum.locator('tbody tr').filter({ hasText: 'Gil' });
+      await waitOrAlert(page, mine);
+      assert.equal(await mine.locator('.missing-exit').innerText(), 'Falta la salida');
+      assert.ok((await sum.locator('thead').textContent()).includes('Fuera de horario'));
+      const cells = await mine.locator('td').allInnerTexts();
+      assert.equal(cells.at(-2), '4 h 10 min', 'time on site: 05:50 to the slot\'s end');
+      assert.equal(cells.at(-1), '10 min', 'of it outside the timetable');
+      assert.deepEqual(await overflow(page), [], `nothing wider than the page at ${size.width} px`);
+      await shot(page, `reports-08-summary-missing-exit-${size.tag}`);
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+});

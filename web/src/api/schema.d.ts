@@ -2018,6 +2018,12 @@ export interface components {
             /** Format: date-time */
             last_exit?: string | null;
             time_on_site_s: number;
+            /** @description the part of time_on_site_s inside the person's slots */
+            time_in_slots_s: number;
+            /** @description by day, the part of time_on_site_s outside every slot (before, between and after them: overtime candidates); time_in_slots_s + time_outside_slots_s = time_on_site_s */
+            time_outside_slots_s: number;
+            /** @description by day, stays with no exit once their last slot ended more than slot_margin_min ago ("falta la salida"); each marks its last slot's row (missing_exit in the exports) */
+            missing_exits: number;
             /** @description present / (present + absent) slots; null when none was judged */
             rate?: number | null;
         };

@@ -1,6 +1,6 @@
 // Per-person attendance summary over a date range (/reports/summary): days
 // present, late, early leaves, absences, first entry, last exit and time on
-// site.
+// site (and the part of it outside the timetable), and a missing exit.
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { AttendanceFilter } from '../api/types';
@@ -8,6 +8,7 @@ import { useSettings } from '../auth/SettingsContext';
 import { formatDateTime, formatDuration } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading } from './common';
+import { MissingExit } from './MissingExit';
 
 export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
   const { t, i18n } = useTranslation();
@@ -31,12 +32,15 @@ export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
             <th>{t('attendance.firstEntry')}</th>
             <th>{t('attendance.lastExit')}</th>
             <th className="num">{t('attendance.onSite')}</th>
+            <th className="num">{t('attendance.outsideSlots')}</th>
           </tr>
         </thead>
         <tbody>
           {rows.data.items.map((r) => (
             <tr key={r.person_id}>
-              <td>{r.name}</td>
+              <td>
+                {r.name} <MissingExit count={r.missing_exits} />
+              </td>
               <td className="num">{r.present}</td>
               <td className="num">{r.late}</td>
               <td className="num">{r.early_leave}</td>
@@ -44,6 +48,7 @@ export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
               <td className="nowrap">{formatDateTime(r.first_entry, tz, lang)}</td>
               <td className="nowrap">{formatDateTime(r.last_exit, tz, lang)}</td>
               <td className="num">{formatDuration(r.time_on_site_s)}</td>
+              <td className="num">{formatDuration(r.time_outside_slots_s)}</td>
             </tr>
           ))}
         </tbody>

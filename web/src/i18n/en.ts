@@ -390,6 +390,11 @@ const en: Dictionary = {
     firstEntry: 'First entry',
     lastExit: 'Last exit',
     onSite: 'Time on site',
+    outsideSlots: 'Outside the timetable',
+    missingExit: 'Missing exit',
+    missingExits: 'Missing exit ({{count}})',
+    missingExitHint:
+      "Came in with no exit recorded, and their last slot ended more than the margin ago. Their hours count up to the slot's end.",
     title: 'Attendance',
     person: 'Person',
     group: 'Group',

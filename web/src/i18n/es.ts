@@ -392,6 +392,11 @@ const es = {
     firstEntry: 'Primera entrada',
     lastExit: 'Última salida',
     onSite: 'Tiempo en el centro',
+    outsideSlots: 'Fuera de horario',
+    missingExit: 'Falta la salida',
+    missingExits: 'Falta la salida ({{count}})',
+    missingExitHint:
+      'Entró y no consta su salida, y su última franja terminó hace más del margen. Sus horas cuentan hasta el fin de la franja.',
     title: 'Asistencia',
     person: 'Persona',
     group: 'Grupo',

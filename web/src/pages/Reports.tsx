@@ -17,6 +17,7 @@ import { RateBars, RateLine } from '../components/charts';
 import { GroupSelect } from '../components/GroupSelect';
 import { useFilterParams } from '../lib/filterParams';
 import styles from './Dashboard.module.css';
+import { MissingExit } from '../components/MissingExit';
 
 /** A subject is a slot label of the chosen group: a new group clears it. */
 const SUBJECT_OF_GROUP = { group_id: ['label'] };
@@ -119,7 +120,9 @@ export function ReportsPage() {
               <tbody>
                 {rep.people.map((p) => (
                   <tr key={p.person_id}>
-                    <td>{p.name}</td>
+                    <td>
+                      {p.name} <MissingExit count={p.missing_exits} />
+                    </td>
                     <td className="num">{p.slots}</td>
                     <td className="num">{p.present}</td>
                     <td className="num">{p.late}</td>
