@@ -8,7 +8,8 @@
  * slot is absent once its start + grace has passed without the person in it
  * (presence_mode "day": an entry in it or one earlier that day with no exit
  * before its start; "slot": an entry made for it), and never before the
- * person's counting start (att.h, att_presence, att_query). The per-day
+ * person's counting start (att.h, att_presence, att_query), nor on a day of
+ * the person's leave (status "leave", counted apart). The per-day
  * figures (att_report_days) count people and feed both the dashboard's cards
  * and its chart.
  */
@@ -290,6 +291,8 @@ typedef struct {
     const char *from, *to;
     const store_holiday *hol;
     size_t nhol;
+    const store_leave *leaves; /* the range's leaves, by person */
+    size_t nleaves;
     const char *label;  /* NULL: any */
     const att_query *q; /* which groups' slots make rows (slot_shown) */
     int64_t now_ms;
@@ -297,6 +300,25 @@ typedef struct {
     int64_t count_from, count_until;
     att_presence presence;
 } rows_ctx;
+
+/* The leave of person `id` that covers day ds, or NULL. */
+static const store_leave *leave_on(const rows_ctx *cx, int64_t id, const char *ds)
+{
+    for (size_t i = 0; i < cx->nleaves; i++)
+        if (cx->leaves[i].person_id == id && strcmp(cx->leaves[i].from_day, ds) <= 0 &&
+            strcmp(ds, cx->leaves[i].to_day) <= 0)
+            return &cx->leaves[i];
+    return NULL;
+}
+
+/* Count a row on leave in its person's summary, by kind. */
+static void add_leave(att_person_summary *sum, const att_row *r)
+{
+    if (!r->leave) return;
+    sum->leave++;
+    for (int k = 0; k < STORE_LEAVE_KINDS; k++)
+        if (!strcmp(r->leave_kind, store_leave_kinds[k])) sum->leave_by_kind[k]++;
+}
 
 /* The local day of a UTC instant (days since 1970-01-01). */
 static int64_t local_day(const att_tz *tz, int64_t ms)
@@ -384,6 +406,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         att_day_string(day, ds);
         int wd = att_weekday(day);
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
+        const store_leave *on_leave = holiday ? NULL : leave_on(cx, p->id, ds);
         size_t nst = by_day ? day_stays(ev, evday, nev, day, stays) : 0;
         int64_t last_end = INT64_MIN; /* the end of the day's last slot */
         for (size_t k = 0; k < nsc && !holiday; k++) {
@@ -435,6 +458,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             else
                 fill_times(r, pick, m);
             sum->slots++;
+            if (on_leave) snprintf(r->leave_kind, sizeof r->leave_kind, "%s", on_leave->kind);
             if (present) {
                 if (!by_day) {
                     r->present = 1;
@@ -442,6 +466,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                     r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
                 }
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
+            } else if (on_leave) { /* known ahead: never absent, nor pending */
+                r->leave = 1;
+                snprintf(r->status, sizeof r->status, "leave");
             } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 <= cx->now_ms) {
                 r->absent = 1;
                 snprintf(r->status, sizeof r->status, "absent");
@@ -452,6 +479,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->late += r->late;
             sum->early_leave += r->early_leave;
             sum->absent += r->absent;
+            add_leave(sum, r);
             add_times(sum, r, time_by_row);
         }
         /* Whatever is left on this day happened outside any slot. */
@@ -560,6 +588,7 @@ static rc_status group_summaries(store *s, const att_query *q, att_report *out, 
         gs->late += row->late;
         gs->early_leave += row->early_leave;
         gs->absent += row->absent;
+        gs->leave += row->leave;
     }
     free(by_id);
     for (size_t i = 0; i < out->ngroups; i++) {
@@ -611,6 +640,10 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     store_holiday *hol = NULL;
     size_t nhol = 0;
     if (st == RC_OK) st = store_holiday_list(s, q->from_day, q->to_day, &hol, &nhol, err);
+    store_leave *leaves = NULL;
+    size_t nleaves = 0;
+    if (st == RC_OK)
+        st = store_leave_list(s, q->person_id, q->from_day, q->to_day, &leaves, &nleaves, err);
     if (st == RC_OK && np) {
         out->people = calloc(np, sizeof *out->people);
         if (!out->people) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -622,6 +655,8 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .to = q->to_day,
                    .hol = hol,
                    .nhol = nhol,
+                   .leaves = leaves,
+                   .nleaves = nleaves,
                    .label = q->label && *q->label ? q->label : NULL,
                    .q = q,
                    .now_ms = q->now_ms,
@@ -646,6 +681,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     if (st == RC_OK) st = group_summaries(s, q, out, err);
     free(people);
     free(hol);
+    free(leaves);
     att_tz_free(tz);
     if (st != RC_OK) att_report_free(out);
     return st;
@@ -653,7 +689,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
 
 /* Per person and day, the row flags that make the day's figures. */
 typedef struct {
-    int slot, present, late, early_leave, absent;
+    int slot, present, late, early_leave, absent, leave;
 } day_flags;
 
 static void add_person_day(att_day *d, const day_flags *f)
@@ -666,6 +702,8 @@ static void add_person_day(att_day *d, const day_flags *f)
         d->early_leave += f->early_leave;
     } else if (f->absent) {
         d->absent++;
+    } else if (f->leave) {
+        d->leave++;
     } else {
         d->pending++;
     }
@@ -696,6 +734,7 @@ rc_status att_report_days(const att_report *r, att_day **out, size_t *n, rc_erro
             f.late |= row->late;
             f.early_leave |= row->early_leave;
             f.absent |= row->absent;
+            f.leave |= row->leave;
         }
         if (!f.slot) continue;
         att_day *d = NULL;
