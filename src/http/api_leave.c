@@ -134,6 +134,10 @@ enum MHD_Result http_h_person_leaves_create(http_req *r)
     http_copy(l.created_by, sizeof l.created_by, http_actor(r));
     rc_error err;
     rc_status st = store_leave_add(db(r), &l, &err);
+    if (st == RC_ERR_CONFLICT) {
+        res = http_reply_error(r, MHD_HTTP_CONFLICT, "leave_overlap", "%s", err.msg);
+        goto out;
+    }
     if (st != RC_OK) {
         res = http_reply_rc(r, st, &err);
         goto out;

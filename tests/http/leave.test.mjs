@@ -93,7 +93,8 @@ test('bad input: unknown kind, reversed or too long ranges, bad dates, long note
   assert.equal(ok.status, 201, JSON.stringify(ok.body)); // 367 days, the longest
   const clash = await admin.post(p, { kind: 'personal', from: dayPlus(30), to: dayPlus(40) });
   assert.equal(clash.status, 409, JSON.stringify(clash.body));
-  assert.equal(clash.body.error.code, 'conflict');
+  assert.equal(clash.body.error.code, 'leave_overlap');
+  assert.match(clash.body.error.message, /already covers/);
   assert.equal((await admin.del(`${p}/${ok.body.id}`)).status, 204);
   const q = await admin.get(`/api/v1/leaves?from=${today}&to=${dayPlus(400)}`);
   assert.equal(q.status, 400);
