@@ -111,6 +111,12 @@ test('a sick day added on the person page at 390 px is leave, not an absence, in
     const missing = page.getByRole('table', { name: 'Quién falta ahora' });
     await waitOrAlert(page, missing.locator('tbody tr').first());
     assert.deepEqual(await missing.locator('tbody tr td:first-child').allInnerTexts(), ['Marco Prieto']);
+    const tile = (label) => page.locator('span', { hasText: new RegExp(`^${label}$`) }).locator('xpath=preceding-sibling::span[1]');
+    assert.equal(await tile('De baja o permiso').innerText(), '1');
+    assert.equal(await tile('Ausentes').innerText(), '1');
+    assert.equal(await tile('Esperados').innerText(), '2');
+    assert.deepEqual(await overflow(page), [], 'nothing wider than the phone');
+    await shot(page, 'leave-03-dashboard-390');
     assert.deepEqual(errors, [], 'no uncaught error in the page');
   } finally {
     await browser.close();

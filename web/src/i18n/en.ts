@@ -503,6 +503,7 @@ const en: Dictionary = {
     absent: 'Absent',
     expected: 'Expected',
     pending: 'Still to come',
+    leave: 'On leave',
     todayRate: 'Today: {{rate}} attendance (present out of present and absent; people whose class has not started yet do not count).',
     rate: 'Attendance rate per day',
     rateSeries: 'Attendance',

@@ -506,6 +506,7 @@ const es = {
     absent: 'Ausentes',
     expected: 'Esperados',
     pending: 'Por llegar',
+    leave: 'De baja o permiso',
     todayRate: 'Hoy: {{rate}} de asistencia (presentes entre presentes y ausentes; los que aún no tenían clase no cuentan).',
     rate: 'Tasa de asistencia por día',
     rateSeries: 'Asistencia',
