@@ -2443,7 +2443,7 @@ rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
         st = qint(c,
                   "INSERT INTO person_leaves (person_id, kind, from_day, to_day, note, created_by, "
                   "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                  &id, err, "itttttI", l->person_id, l->kind, l->from_day, l->to_day, l->note,
+                  &id, err, "ittttti", l->person_id, l->kind, l->from_day, l->to_day, l->note,
                   l->created_by, now);
     st = tx_end(c, st, err);
     give(s, c);

@@ -4,7 +4,7 @@
 // nota, Enter), lists it and refuses an overlapping one with a Spanish
 // message; the Reports page then shows the day apart, in the leave colour
 // with its legend, not as an absence, and who is missing now leaves the
-// person out. Screenshots in tests/out/web/.
+// person out; Lucía herself reads it in Mis datos. Screenshots in tests/out/web/.
 //
 // The zone puts local time at about noon (noonZone), so today's 09:00 slot
 // has passed its start + grace on every run.
@@ -18,6 +18,7 @@ import { ADMIN, apiOf, launch, login, newPage, shot, startRollcall, waitOrAlert 
 
 const { zone, today, dow } = noonZone();
 const PHONE = { width: 390, height: 844 };
+const LUCIA = { email: 'lucia@rollcall.test', password: 'Lucia-e2e-password-1' };
 let dir, srv, lucia;
 
 before(async () => {
@@ -35,6 +36,8 @@ before(async () => {
     const marco = await person('P-2', 'Marco');
     const g = (await api('POST', '/api/v1/groups', { name: 'Almacén' })).body.id;
     await api('PUT', `/api/v1/groups/${g}/members`, { person_ids: [lucia, marco] });
+    const u = await api('POST', '/api/v1/users', { email: 'lucia@rollcall.test', name: 'Lucía', role: 'member', password: LUCIA.password, person_id: lucia, must_change_password: false });
+    assert.equal(u.status, 201, JSON.stringify(u.body));
     const s = await api('POST', '/api/v1/schedules', { group_id: g, day_of_week: dow, start: '09:00', end: '11:00', grace_min: 5, label: 'Turno' });
     assert.equal(s.status, 201, JSON.stringify(s.body));
   } finally {
@@ -118,6 +121,22 @@ test('a sick day added on the person page at 390 px is leave, not an absence, in
     assert.deepEqual(await overflow(page), [], 'nothing wider than the phone');
     await shot(page, 'leave-03-dashboard-390');
     assert.deepEqual(errors, [], 'no uncaught error in the page');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the member reads her own leave in Mis datos at 390 px', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser, PHONE);
+    await login(page, srv.url, LUCIA);
+    await page.goto(new URL('my-data', srv.url).href);
+    const section = page.locator('section', { has: page.getByRole('heading', { name: 'Ausencias' }) });
+    await waitOrAlert(page, section.locator('.badge.leave'));
+    assert.match(await section.innerText(), /Baja médica[\s\S]*Gripe/);
+    assert.deepEqual(await overflow(page), [], 'nothing wider than the phone');
+    await shot(page, 'leave-04-mydata-390');
   } finally {
     await browser.close();
   }

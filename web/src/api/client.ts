@@ -292,6 +292,9 @@ export class ApiClient {
     return this.request('POST', '/api/v1/self/checkin', { body: form });
   }
   /** "Mis datos": what is held about the member's own person. */
+  selfLeaves(): Promise<Page<Leave>> {
+    return this.get('/api/v1/self/leaves');
+  }
   selfData(): Promise<SelfData> {
     return this.get('/api/v1/self/data');
   }
