@@ -301,13 +301,28 @@ typedef struct {
     att_presence presence;
 } rows_ctx;
 
-/* The leave of person `id` that covers day ds, or NULL. */
-static const store_leave *leave_on(const rows_ctx *cx, int64_t id, const char *ds)
+/* Person id's leaves in the range's (which are by person): *n of them from
+ * the one returned. */
+static const store_leave *leaves_of(const rows_ctx *cx, int64_t id, size_t *n)
 {
-    for (size_t i = 0; i < cx->nleaves; i++)
-        if (cx->leaves[i].person_id == id && strcmp(cx->leaves[i].from_day, ds) <= 0 &&
-            strcmp(ds, cx->leaves[i].to_day) <= 0)
-            return &cx->leaves[i];
+    size_t lo = 0, hi = cx->nleaves;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cx->leaves[mid].person_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (hi = lo; hi < cx->nleaves && cx->leaves[hi].person_id == id;) hi++;
+    *n = hi - lo;
+    return cx->leaves + lo;
+}
+
+/* The leave of l[0..n) that covers day ds, or NULL. */
+static const store_leave *leave_on(const store_leave *l, size_t n, const char *ds)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].from_day, ds) <= 0 && strcmp(ds, l[i].to_day) <= 0) return &l[i];
     return NULL;
 }
 
@@ -398,6 +413,8 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     if (st == RC_OK && (!pick || !used || (by_day && (!evday || !stays))))
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == RC_OK && by_day && i < nev; i++) evday[i] = local_day(tz, ev[i].ts_ms);
+    size_t nmine_l = 0;
+    const store_leave *mine_l = leaves_of(cx, p->id, &nmine_l);
     sum->person_id = p->id;
     memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
     memcpy(sum->name, p->name, sizeof sum->name);
@@ -406,7 +423,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         att_day_string(day, ds);
         int wd = att_weekday(day);
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
-        const store_leave *on_leave = holiday ? NULL : leave_on(cx, p->id, ds);
+        const store_leave *on_leave = holiday ? NULL : leave_on(mine_l, nmine_l, ds);
         size_t nst = by_day ? day_stays(ev, evday, nev, day, stays) : 0;
         int64_t last_end = INT64_MIN; /* the end of the day's last slot */
         for (size_t k = 0; k < nsc && !holiday; k++) {
