@@ -310,8 +310,13 @@ typedef struct {
     int64_t group_id;    /* the schedule's group; 0 for a person's own or none */
     char label[128];
     int64_t start_ms, end_ms; /* the slot, 0 when outside */
-    char status[16];          /* "present", "late", "absent", "pending", "outside" */
+    char status[16];          /* "present", "late", "absent", "pending", "outside", "leave" */
     int present, late, early_leave, absent;
+    /* The person's leave that day (store_leave kind: "sick", "vacation", ...;
+     * "" none). A slot they were not present in is "leave" (leave 1), never
+     * absent or pending; one they came to counts as usual and still names it. */
+    char leave_kind[16];
+    int leave;
     /* 0: none. In "day" mode the entry the slot's presence starts with (an
      * earlier one when the person was already in) and the exit that ended
      * the last stay in the slot; none for an absent or pending slot. */
@@ -342,7 +347,9 @@ typedef struct {
     char name[128];
     int slots; /* scheduled slots in the range (holidays excluded) */
     int present, late, early_leave, absent;
-    int days_outside;   /* days with events outside any schedule */
+    int leave;                            /* slots on leave (not present): not in the rate */
+    int leave_by_kind[STORE_LEAVE_KINDS]; /* the same by store_leave_kinds[] */
+    int days_outside;                     /* days with events outside any schedule */
     int64_t on_site_ms; /* "day": the time in of the stays begun in the range (entry to
                            exit; an entry with no exit counts up to the end of its day's last
                            slot or now); "slot" or with a label: the rows' sum */
@@ -356,7 +363,7 @@ typedef struct {
     int64_t group_id;
     char name[128];
     int members;
-    int slots, present, late, early_leave, absent;
+    int slots, present, late, early_leave, absent, leave;
     double present_rate; /* present / (present + absent), 0 when none */
     double late_rate;    /* late / present */
 } att_group_summary;
@@ -397,10 +404,11 @@ rc_status att_export_parse(const char *lang, const char *sep, const char *bom, a
  * dashboard's cards and its chart. A person with a slot that day is
  * expected; present with an entry in at least one of the day's slots; late
  * or early_leave when one of those was; absent when not present and at least
- * one slot's start + grace has passed; otherwise pending. */
+ * one slot's start + grace has passed; on leave when not present and their
+ * slots were on leave; otherwise pending. */
 typedef struct {
     char day[11];
-    int expected, present, late, early_leave, absent, pending;
+    int expected, present, late, early_leave, absent, pending, leave;
     double rate; /* present / (present + absent); -1 when nobody was judged yet */
 } att_day;
 

@@ -24,10 +24,11 @@ typedef struct {
     const char *lang;
     const char *detail[15];
     const char *by; /* "2026-12-06 13:05 by Marta" */
-    const char *person[12];
-    const char *group[9];
+    const char *person[13];
+    const char *group[10];
     const char *summary_sheet, *detail_sheet;
-    const char *status[5][2]; /* report status → word */
+    const char *status[5][2];             /* report status → word */
+    const char *leave[STORE_LEAVE_KINDS]; /* status "leave" by store_leave_kinds[] */
 } words;
 
 static const words EN = {
@@ -37,9 +38,9 @@ static const words EN = {
      "missing_exit"},
     "by",
     {"external_id", "name", "slots", "present", "late", "early_leave", "absent", "present_rate",
-     "hours_on_site", "hours_in_slots", "hours_outside_slots", "missing_exits"},
+     "hours_on_site", "hours_in_slots", "hours_outside_slots", "missing_exits", "leave"},
     {"group", "members", "slots", "present", "late", "early_leave", "absent", "present_rate",
-     "late_rate"},
+     "late_rate", "leave"},
     "Summary",
     "Detail",
     {{"present", "present"},
@@ -47,6 +48,7 @@ static const words EN = {
      {"absent", "absent"},
      {"pending", "pending"},
      {"outside", "outside"}},
+    {"sick leave", "vacation", "personal leave", "justified absence", "other leave"},
 };
 
 static const words ES = {
@@ -57,9 +59,9 @@ static const words ES = {
     "por",
     {"Código", "Nombre", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
      "% presente", "Horas en el centro", "Horas en franjas", "Horas fuera de horario",
-     "Falta la salida"},
+     "Falta la salida", "Ausencia justificada"},
     {"Grupo", "Miembros", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
-     "% presente", "% tarde"},
+     "% presente", "% tarde", "Ausencia justificada"},
     "Resumen",
     "Detalle",
     {{"present", "presente"},
@@ -67,6 +69,7 @@ static const words ES = {
      {"absent", "ausente"},
      {"pending", "pendiente"},
      {"outside", "fuera de horario"}},
+    {"Baja médica", "Vacaciones", "Permiso", "Justificada", "Otra"},
 };
 
 #define NDETAIL     (sizeof EN.detail / sizeof EN.detail[0])
@@ -82,6 +85,13 @@ static const char *status_word(const words *w, const char *status)
     for (size_t i = 0; i < sizeof w->status / sizeof w->status[0]; i++)
         if (strcmp(w->status[i][0], status) == 0) return w->status[i][1];
     return status;
+}
+
+static const char *row_status_word(const words *w, const att_row *r)
+{
+    for (int k = 0; r->leave && k < STORE_LEAVE_KINDS; k++)
+        if (!strcmp(r->leave_kind, store_leave_kinds[k])) return w->leave[k];
+    return status_word(w, r->status);
 }
 
 rc_status att_export_parse(const char *lang, const char *sep, const char *bom, att_export_opts *out,
@@ -159,7 +169,7 @@ static void row_cells(const att_row *r, const att_tz *tz, const words *w,
     snprintf(cells[3], 160, "%s", r->schedule_id ? r->label : "");
     local_time(tz, r->start_ms, r->day, cells[4], 160);
     local_time(tz, r->end_ms, r->day, cells[5], 160);
-    snprintf(cells[6], 160, "%s", status_word(w, r->status));
+    snprintf(cells[6], 160, "%s", row_status_word(w, r));
     snprintf(cells[7], 160, "%d", r->late);
     snprintf(cells[8], 160, "%d", r->early_leave);
     local_time(tz, r->first_entry_ms, r->day, cells[9], 160);
@@ -261,7 +271,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
                  r->timezone);
     worksheet_write_string(sum, 0, 0, title, bold);
     lxw_row_t row = 2;
-    for (lxw_col_t c = 0; c < 12; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
+    for (lxw_col_t c = 0; c < 13; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
     for (size_t i = 0; i < r->npeople; i++) {
         const att_person_summary *p = &r->people[i];
         row++;
@@ -279,9 +289,10 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         worksheet_write_number(sum, row, 9, (p->on_site_ms - p->outside_ms) / 3600000.0, hours);
         worksheet_write_number(sum, row, 10, p->outside_ms / 3600000.0, hours);
         worksheet_write_number(sum, row, 11, p->missing_exits, NULL);
+        worksheet_write_number(sum, row, 12, p->leave, NULL);
     }
     row += 2;
-    for (lxw_col_t c = 0; c < 9; c++) worksheet_write_string(sum, row, c, w->group[c], bold);
+    for (lxw_col_t c = 0; c < 10; c++) worksheet_write_string(sum, row, c, w->group[c], bold);
     for (size_t i = 0; i < r->ngroups; i++) {
         const att_group_summary *g = &r->groups[i];
         row++;
@@ -294,6 +305,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         worksheet_write_number(sum, row, 6, g->absent, NULL);
         worksheet_write_number(sum, row, 7, g->present_rate, pct);
         worksheet_write_number(sum, row, 8, g->late_rate, pct);
+        worksheet_write_number(sum, row, 9, g->leave, NULL);
     }
 
     for (lxw_col_t c = 0; c < NDETAIL; c++) worksheet_write_string(det, 0, c, w->detail[c], bold);

@@ -8,7 +8,8 @@
  * slot is absent once its start + grace has passed without the person in it
  * (presence_mode "day": an entry in it or one earlier that day with no exit
  * before its start; "slot": an entry made for it), and never before the
- * person's counting start (att.h, att_presence, att_query). The per-day
+ * person's counting start (att.h, att_presence, att_query), nor on a day of
+ * the person's leave (status "leave", counted apart). The per-day
  * figures (att_report_days) count people and feed both the dashboard's cards
  * and its chart.
  */
@@ -274,6 +275,8 @@ typedef struct {
     const char *from, *to;
     const store_holiday *hol;
     size_t nhol;
+    const store_leave *leaves; /* the range's leaves, by person */
+    size_t nleaves;
     const char *label;  /* NULL: any */
     const att_query *q; /* which groups' slots make rows (slot_shown) */
     int64_t now_ms;
@@ -282,6 +285,40 @@ typedef struct {
     att_presence presence;
     int64_t margin_ms; /* slot_margin_min: a stay's exit is missing this long after its last slot */
 } rows_ctx;
+
+/* Person id's leaves in the range's (which are by person): *n of them from
+ * the one returned. */
+static const store_leave *leaves_of(const rows_ctx *cx, int64_t id, size_t *n)
+{
+    size_t lo = 0, hi = cx->nleaves;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cx->leaves[mid].person_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (hi = lo; hi < cx->nleaves && cx->leaves[hi].person_id == id;) hi++;
+    *n = hi - lo;
+    return cx->leaves + lo;
+}
+
+/* The leave of l[0..n) that covers day ds, or NULL. */
+static const store_leave *leave_on(const store_leave *l, size_t n, const char *ds)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].from_day, ds) <= 0 && strcmp(ds, l[i].to_day) <= 0) return &l[i];
+    return NULL;
+}
+
+/* Count a row on leave in its person's summary, by kind. */
+static void add_leave(att_person_summary *sum, const att_row *r)
+{
+    if (!r->leave) return;
+    sum->leave++;
+    for (int k = 0; k < STORE_LEAVE_KINDS; k++)
+        if (!strcmp(r->leave_kind, store_leave_kinds[k])) sum->leave_by_kind[k]++;
+}
 
 /* The local day of a UTC instant (days since 1970-01-01). */
 static int64_t local_day(const att_tz *tz, int64_t ms)
@@ -493,6 +530,8 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     if (st == RC_OK && (!pick || !used || (by_day && (!spans || !stays))))
         st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
     size_t nst = st == RC_OK && by_day ? build_stays(cx, sc, nsc, ev, nev, spans, stays) : 0;
+    size_t nmine_l = 0;
+    const store_leave *mine_l = leaves_of(cx, p->id, &nmine_l);
     sum->person_id = p->id;
     memcpy(sum->external_id, p->external_id, sizeof sum->external_id);
     memcpy(sum->name, p->name, sizeof sum->name);
@@ -501,6 +540,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         att_day_string(day, ds);
         int wd = att_weekday(day);
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
+        const store_leave *on_leave = holiday ? NULL : leave_on(mine_l, nmine_l, ds);
         for (size_t k = 0; k < nsc && !holiday; k++) {
             if (sc[k].dow != wd) continue;
             int64_t start_ms = att_tz_utc(tz, day, sc[k].start_min);
@@ -549,6 +589,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             else
                 fill_times(r, pick, m);
             sum->slots++;
+            if (on_leave) snprintf(r->leave_kind, sizeof r->leave_kind, "%s", on_leave->kind);
             if (present) {
                 if (!by_day) {
                     r->present = 1;
@@ -556,6 +597,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                     r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
                 }
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
+            } else if (on_leave) { /* known ahead: never absent, nor pending */
+                r->leave = 1;
+                snprintf(r->status, sizeof r->status, "leave");
             } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 <= cx->now_ms) {
                 r->absent = 1;
                 snprintf(r->status, sizeof r->status, "absent");
@@ -566,6 +610,7 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->late += r->late;
             sum->early_leave += r->early_leave;
             sum->absent += r->absent;
+            add_leave(sum, r);
             add_times(sum, r, time_by_row);
         }
         /* Whatever is left on this day happened outside any slot. */
@@ -705,6 +750,7 @@ static rc_status group_summaries(store *s, const att_query *q, att_report *out, 
         gs->late += row->late;
         gs->early_leave += row->early_leave;
         gs->absent += row->absent;
+        gs->leave += row->leave;
     }
     free(by_id);
     for (size_t i = 0; i < out->ngroups; i++) {
@@ -761,6 +807,10 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     att_day_string(d0 - 1, hol_from);
     att_day_string(d1 + 1, hol_to);
     if (st == RC_OK) st = store_holiday_list(s, hol_from, hol_to, &hol, &nhol, err);
+    store_leave *leaves = NULL;
+    size_t nleaves = 0;
+    if (st == RC_OK)
+        st = store_leave_list(s, q->person_id, q->from_day, q->to_day, &leaves, &nleaves, err);
     if (st == RC_OK && np) {
         out->people = calloc(np, sizeof *out->people);
         if (!out->people) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
@@ -772,6 +822,8 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
                    .to = q->to_day,
                    .hol = hol,
                    .nhol = nhol,
+                   .leaves = leaves,
+                   .nleaves = nleaves,
                    .label = q->label && *q->label ? q->label : NULL,
                    .q = q,
                    .now_ms = q->now_ms,
@@ -797,6 +849,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
     if (st == RC_OK) st = group_summaries(s, q, out, err);
     free(people);
     free(hol);
+    free(leaves);
     att_tz_free(tz);
     if (st != RC_OK) att_report_free(out);
     return st;
@@ -804,7 +857,7 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
 
 /* Per person and day, the row flags that make the day's figures. */
 typedef struct {
-    int slot, present, late, early_leave, absent;
+    int slot, present, late, early_leave, absent, leave;
 } day_flags;
 
 static void add_person_day(att_day *d, const day_flags *f)
@@ -817,6 +870,8 @@ static void add_person_day(att_day *d, const day_flags *f)
         d->early_leave += f->early_leave;
     } else if (f->absent) {
         d->absent++;
+    } else if (f->leave) {
+        d->leave++;
     } else {
         d->pending++;
     }
@@ -847,6 +902,7 @@ rc_status att_report_days(const att_report *r, att_day **out, size_t *n, rc_erro
             f.late |= row->late;
             f.early_leave |= row->early_leave;
             f.absent |= row->absent;
+            f.leave |= row->leave;
         }
         if (!f.slot) continue;
         att_day *d = NULL;

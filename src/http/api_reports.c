@@ -19,7 +19,7 @@ json_t *http_person_summary_json(const att_person_summary *p)
     int judged = p->present + p->absent;
     /* time_on_site_s = time_in_slots_s + time_outside_slots_s (by day: the
      * stays' time outside every slot, overtime candidates). */
-    return json_pack(
+    json_t *j = json_pack(
         "{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:I,s:I,s:I,s:i,s:o}", "person_id",
         (json_int_t)p->person_id, "name", p->name, "external_id", p->external_id, "slots", p->slots,
         "present", p->present, "late", p->late, "early_leave", p->early_leave, "absent", p->absent,
@@ -28,14 +28,21 @@ json_t *http_person_summary_json(const att_person_summary *p)
         "time_in_slots_s", (json_int_t)(p->on_site_ms / 1000 - p->outside_ms / 1000),
         "time_outside_slots_s", (json_int_t)(p->outside_ms / 1000), "missing_exits",
         p->missing_exits, "rate", judged ? json_real((double)p->present / judged) : json_null());
+    /* Slots on leave (not present): apart from absences and the rate. */
+    json_t *kinds = json_object();
+    for (int k = 0; k < STORE_LEAVE_KINDS; k++)
+        json_object_set_new(kinds, store_leave_kinds[k], json_integer(p->leave_by_kind[k]));
+    json_object_set_new(j, "leave", json_integer(p->leave));
+    json_object_set_new(j, "leave_by_kind", kinds);
+    return j;
 }
 
 json_t *http_day_json(const att_day *d)
 {
-    return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "date", d->day, "expected", d->expected,
-                     "present", d->present, "late", d->late, "early_leave", d->early_leave,
-                     "absent", d->absent, "pending", d->pending, "rate",
-                     d->rate >= 0 ? json_real(d->rate) : json_null());
+    return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "date", d->day, "expected",
+                     d->expected, "present", d->present, "late", d->late, "early_leave",
+                     d->early_leave, "absent", d->absent, "pending", d->pending, "leave", d->leave,
+                     "rate", d->rate >= 0 ? json_real(d->rate) : json_null());
 }
 
 bool http_days_json(http_req *r, const att_report *rep, json_t **out)
@@ -147,11 +154,12 @@ enum MHD_Result http_h_report_groups(http_req *r)
         const att_group_summary *g = &rep.groups[i];
         if (!g->slots) continue;
         json_array_append_new(
-            groups, json_pack("{s:I,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "group_id",
-                              (json_int_t)g->group_id, "name", g->name, "members", g->members,
-                              "slots", g->slots, "present", g->present, "late", g->late,
-                              "early_leave", g->early_leave, "absent", g->absent, "rate",
-                              g->present + g->absent ? json_real(g->present_rate) : json_null()));
+            groups,
+            json_pack("{s:I,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "group_id",
+                      (json_int_t)g->group_id, "name", g->name, "members", g->members, "slots",
+                      g->slots, "present", g->present, "late", g->late, "early_leave",
+                      g->early_leave, "absent", g->absent, "leave", g->leave, "rate",
+                      g->present + g->absent ? json_real(g->present_rate) : json_null()));
     }
     const char *label = http_query(r, "label");
     json_t *body = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "from", rep.from_day, "to",

@@ -442,6 +442,22 @@ enum MHD_Result http_h_self_data(http_req *r)
     return http_reply_json(r, MHD_HTTP_OK, body);
 }
 
+/* The caller's own leaves and justified absences (all of them, by day). */
+enum MHD_Result http_h_self_leaves(http_req *r)
+{
+    store_person p;
+    if (!own_person(r, &p)) return MHD_YES;
+    store_leave *ls = NULL;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_leave_list(db(r), p.id, NULL, NULL, &ls, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, http_leave_json(db(r), &ls[i]));
+    free(ls);
+    return http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)n));
+}
+
 /* One of the caller's own enrolled faces. Another person's face id answers
  * exactly as an id that names no face: nothing tells which ids exist. */
 enum MHD_Result http_h_self_face_image(http_req *r)

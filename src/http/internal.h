@@ -707,6 +707,14 @@ enum MHD_Result http_h_registration_reject(http_req *r);
  * false when the list has an entry that is not a network (then nothing
  * matches). */
 bool http_cidr_match(const char *list, const char *ip, bool *valid);
+/* Personal leave and justified absences (api_leave.c); a member's own in
+ * api_self.c. */
+json_t *http_leave_json(struct store *s, const store_leave *l);
+enum MHD_Result http_h_person_leaves_list(http_req *r);
+enum MHD_Result http_h_person_leaves_create(http_req *r);
+enum MHD_Result http_h_person_leaves_delete(http_req *r);
+enum MHD_Result http_h_leaves_list(http_req *r);
+enum MHD_Result http_h_self_leaves(http_req *r);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

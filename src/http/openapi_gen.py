@@ -19,6 +19,7 @@ def obj(props, req=None, nullable=()):
 STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
 TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
+LEAVE_KINDS = ["sick", "vacation", "personal", "justified", "other"]
 CLOCK = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
 WEBHOOK_KINDS = ["entry", "exit", "late", "early_leave", "unknown_face", "camera_down", "absentees"]
 schemas = {
@@ -200,6 +201,13 @@ schemas = {
      "grace_min": INT, "label": STR}, ["day_of_week", "start", "end"]),
  "TimetableWrite": obj({"group_id": INT, "person_id": INT,
      "slots": dict({"type": "array", "items": ref("TimetableSlot"), "maxItems": 500}, description="the whole timetable: slots not listed are deleted; no two may share a minute of the week")}, ["slots"], nullable=("group_id", "person_id")),
+ "Leave": obj({"id": INT, "person_id": INT, "kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE, "to": DATE,
+     "days": INT, "note": STR, "created_by": STR, "created_at": TIME, "name": dict(type=STR, description="GET /leaves only"),
+     "external_id": dict(type=STR, description="GET /leaves only")},
+     ["id", "person_id", "kind", "from", "to", "days", "note", "created_by", "created_at"]),
+ "LeaveWrite": obj({"kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE,
+     "to": dict(DATE, description="the last day (inclusive), at most 366 days after from; default from"),
+     "note": dict(type=STR, maxLength=500)}, ["kind", "from"]),
  "Holiday": obj({"id": INT, "date": DATE, "name": STR}, ["id", "date", "name"]),
  "HolidayWrite": obj({"date": DATE, "to": dict(DATE, description="the last day of a range of holidays (Christmas, summer), at most 366 days after date; each day is a holiday"), "name": STR}, ["date", "name"]),
  "HolidayCreated": obj({"id": INT, "date": DATE, "name": STR, "to": DATE, "days": INT}, ["id", "date", "name", "to", "days"]),
@@ -288,6 +296,8 @@ schemas = {
      "reason": STR}, ["reason"]),
  "SummaryRow": obj({"person_id": INT, "name": STR, "external_id": STR, "slots": INT, "present": INT, "late": INT, "early_leave": INT,
      "absent": INT, "first_entry": TIME, "last_exit": TIME, "time_on_site_s": INT,
+     "leave": dict(type=INT, description="slots on a day of the person's leave they did not come to: neither absent nor in the rate"),
+     "leave_by_kind": obj({k: INT for k in LEAVE_KINDS}, LEAVE_KINDS),
      "time_in_slots_s": dict(type=INT, description="the part of time_on_site_s inside the person's slots"),
      "time_outside_slots_s": dict(type=INT, description="by day, the part of time_on_site_s outside every slot "
          "(before, between and after them: overtime candidates); time_in_slots_s + time_outside_slots_s = time_on_site_s"),
@@ -295,18 +305,18 @@ schemas = {
          "slot_margin_min ago (\"falta la salida\"); each marks its last slot's row (missing_exit in the exports)"),
      "rate": dict(type=NUM, description="present / (present + absent) slots; null when none was judged")},
      ["person_id", "name", "external_id", "slots", "present", "late", "early_leave", "absent", "time_on_site_s",
-      "time_in_slots_s", "time_outside_slots_s", "missing_exits"],
+      "time_in_slots_s", "time_outside_slots_s", "missing_exits", "leave", "leave_by_kind"],
      nullable=("first_entry", "last_exit", "rate")),
  "DailyRow": dict(obj({"date": DATE, "expected": INT, "present": INT, "late": INT, "early_leave": INT, "absent": INT,
-     "pending": INT, "rate": NUM}, ["date", "expected", "present", "late", "early_leave", "absent", "pending", "rate"],
+     "pending": INT, "leave": INT, "rate": NUM}, ["date", "expected", "present", "late", "early_leave", "absent", "pending", "leave", "rate"],
      nullable=("rate",)), description="one day's figures in people: expected (a slot that day), present (an entry in one of its slots), "
-     "late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet); "
+     "late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet), leave (not present, on leave that day); "
      "rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out."),
  "Absentee": obj({"person_id": INT, "name": STR, "external_id": STR, "date": DATE, "group_id": INT, "group_name": STR,
      "label": STR, "start": TIME, "end": TIME}, ["person_id", "name", "external_id", "date", "group_id", "group_name", "label", "start", "end"],
      nullable=("group_id", "group_name")),
  "GroupRow": obj({"group_id": INT, "name": STR, "members": INT, "slots": INT, "present": INT, "late": INT,
-     "early_leave": INT, "absent": INT, "rate": NUM}, ["group_id", "name", "members", "slots", "present", "late", "early_leave", "absent", "rate"],
+     "early_leave": INT, "absent": INT, "leave": INT, "rate": NUM}, ["group_id", "name", "members", "slots", "present", "late", "early_leave", "absent", "leave", "rate"],
      nullable=("rate",)),
  "Dashboard": obj({"today": ref("DailyRow"),
      "late_by_group": arr(obj({"group_id": INT, "name": STR, "late": INT})),
@@ -352,7 +362,7 @@ schemas = {
 }
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
+for n in ["Leave", "Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -477,6 +487,17 @@ opid(op("/api/v1/persons/{id}/restore", "post", "undo an archive", [A, M], ok("P
 opid(op("/api/v1/persons/{id}/pin", "put", "set or remove the person's kiosk PIN", [A, M],
    {"200": {"description": "OK", "content": {"application/json": {"schema": obj({"pin_set": BOOL}, ["pin_set"])}}}},
    jbody("PersonPin"), [pid()], tag="people"), "setPersonPin")
+LEAVE_RANGE = [q("from", STR, format="date"), q("to", STR, "at most 366 days after from", format="date")]
+opid(op("/api/v1/persons/{id}/leaves", "get", "a person's leaves (sick, vacation, personal, justified, other) that overlap from..to (default all): "
+   "their slots on those days are not absences", [A, M], ok("LeaveList"), params=[pid()] + LEAVE_RANGE, tag="people"), "listPersonLeaves")
+opid(op("/api/v1/persons/{id}/leaves", "post", "record a leave or justified absence from..to (inclusive local days); "
+   "409 conflict when it overlaps another of the person's; audited", [A, M], ok("Leave", "201", "created"), jbody("LeaveWrite"), [pid()], tag="people"), "createPersonLeave")
+opid(op("/api/v1/persons/{id}/leaves/{leave_id}", "delete", "delete one of the person's leaves; audited", [A, M], NOC,
+   params=[pid(), pid("leave_id")], tag="people"), "deletePersonLeave")
+opid(op("/api/v1/leaves", "get", "everyone's leaves that overlap from..to (default today; a group's members with group_id; "
+   "a manager limited to groups: their people only)", [A, M], ok("LeaveList"), params=LEAVE_RANGE + [q("group_id", INT)], tag="people"), "listLeaves")
+opid(op("/api/v1/self/leaves", "get", "the member's own leaves and justified absences; not_linked (409) when the account is not linked to a person",
+   [MB], ok("LeaveList"), tag="self"), "selfLeaves")
 opid(op("/api/v1/persons/{id}/photo", "get", "best enrolled face crop", [A, M],
    {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": STR, "format": "binary"}}}}}, params=[pid()], tag="people"), "getPersonPhoto")
 opid(op("/api/v1/persons/{id}/faces", "get", "enrolled faces", [A, M],

@@ -76,6 +76,14 @@ const http_route http_routes[] = {
     {"POST", "/api/v1/persons/{id}/archive", ADMIN | MANAGER, 0, http_h_person_archive},
     {"POST", "/api/v1/persons/{id}/restore", ADMIN | MANAGER, 0, http_h_person_restore},
     {"PUT", "/api/v1/persons/{id}/pin", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_person_pin},
+    /* personal leave and justified absences */
+    {"GET", "/api/v1/persons/{id}/leaves", ADMIN | MANAGER, 0, http_h_person_leaves_list},
+    {"POST", "/api/v1/persons/{id}/leaves", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_person_leaves_create},
+    {"DELETE", "/api/v1/persons/{id}/leaves/{leave_id}", ADMIN | MANAGER, 0,
+     http_h_person_leaves_delete},
+    {"GET", "/api/v1/leaves", ADMIN | MANAGER, 0, http_h_leaves_list},
+    {"GET", "/api/v1/self/leaves", MEMBER, 0, http_h_self_leaves},
     /* groups, schedules, holidays */
     {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},
     {"POST", "/api/v1/groups", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_create},

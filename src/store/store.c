@@ -2448,6 +2448,116 @@ rc_status store_holiday_list(store *s, const char *from, const char *to, store_h
     return st;
 }
 
+/* ---- leaves --------------------------------------------------------------- */
+
+const char *const store_leave_kinds[STORE_LEAVE_KINDS] = {"sick", "vacation", "personal",
+                                                          "justified", "other"};
+
+#define LEAVE_COLS "id, person_id, kind, from_day, to_day, note, created_by, created_ms"
+static void row_leave(db_q *q, void *dst)
+{
+    store_leave *l = dst;
+    l->id = db_i64(q, 0);
+    l->person_id = db_i64(q, 1);
+    cp(l->kind, sizeof l->kind, db_text(q, 2));
+    cp(l->from_day, sizeof l->from_day, db_text(q, 3));
+    cp(l->to_day, sizeof l->to_day, db_text(q, 4));
+    cp(l->note, sizeof l->note, db_text(q, 5));
+    cp(l->created_by, sizeof l->created_by, db_text(q, 6));
+    l->created_ms = db_i64(q, 7);
+}
+
+rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
+{
+    if (!FIELD_OK(l, kind) || !FIELD_OK(l, from_day) || !FIELD_OK(l, to_day) ||
+        !FIELD_OK(l, note) || !FIELD_OK(l, created_by))
+        return rc_fail(err, RC_ERR_INVALID, "unterminated leave field");
+    int known = 0;
+    for (int i = 0; i < STORE_LEAVE_KINDS; i++) known |= !strcmp(l->kind, store_leave_kinds[i]);
+    if (!known)
+        return rc_fail(err, RC_ERR_INVALID,
+                       "leave kind '%s' is not sick, vacation, personal, justified or other",
+                       l->kind);
+    if (!valid_day(l->from_day) || !valid_day(l->to_day))
+        return rc_fail(err, RC_ERR_INVALID, "leave days '%s' to '%s' are not YYYY-MM-DD",
+                       l->from_day, l->to_day);
+    if (strcmp(l->to_day, l->from_day) < 0)
+        return rc_fail(err, RC_ERR_INVALID, "leave ends (%s) before it starts (%s)", l->to_day,
+                       l->from_day);
+    if (strlen(l->note) > STORE_LEAVE_NOTE_MAX)
+        return too_long(err, "leave note", STORE_LEAVE_NOTE_MAX + 1);
+    TAKE(s, c, err);
+    int64_t now = rc_unix_ms(), have = 0, id = 0;
+    store_leave other;
+    /* The person's row locked (PostgreSQL; SQLite's write lock is taken by
+     * BEGIN IMMEDIATE), so two overlapping leaves added at once cannot both
+     * pass the check. */
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK) st = lock_person(s, c, l->person_id, err);
+    if (st == RC_OK)
+        st = qint(c, "SELECT count(*) FROM persons WHERE id = ?", &have, err, "i", l->person_id);
+    if (st == RC_OK && !have)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)l->person_id);
+    if (st == RC_OK) {
+        st = qone(c, row_leave, &other, err, "leave", 0,
+                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE person_id = ? AND from_day <= ? "
+                  "AND to_day >= ? ORDER BY from_day LIMIT 1",
+                  "itt", l->person_id, l->to_day, l->from_day);
+        if (st == RC_OK)
+            st = rc_fail(err, RC_ERR_CONFLICT,
+                         "leave %lld (%s to %s) already covers some of these days",
+                         (long long)other.id, other.from_day, other.to_day);
+        else if (st == RC_ERR_NOT_FOUND)
+            st = RC_OK;
+    }
+    if (st == RC_OK)
+        st = qint(c,
+                  "INSERT INTO person_leaves (person_id, kind, from_day, to_day, note, created_by, "
+                  "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                  &id, err, "ittttti", l->person_id, l->kind, l->from_day, l->to_day, l->note,
+                  l->created_by, now);
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st == RC_OK) {
+        l->id = id;
+        l->created_ms = now;
+    }
+    return st;
+}
+
+rc_status store_leave_delete(store *s, int64_t person_id, int64_t id, store_leave *out,
+                             rc_error *err)
+{
+    store_leave l;
+    TAKE(s, c, err);
+    rc_status st = tx_begin(s, c, err);
+    if (st == RC_OK)
+        st = qone(c, row_leave, &l, err, "leave", id,
+                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE id = ? AND person_id = ?", "ii",
+                  id, person_id);
+    if (st == RC_OK) st = qexec(c, "DELETE FROM person_leaves WHERE id = ?", NULL, err, "i", id);
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st == RC_OK && out) *out = l;
+    return st;
+}
+
+rc_status store_leave_list(store *s, int64_t person_id, const char *from, const char *to,
+                           store_leave **out, size_t *n, rc_error *err)
+{
+    qb b = {0};
+    if (person_id) qb_i(&b, "person_id = ?", person_id);
+    if (from) qb_t(&b, "to_day >= ?", from);
+    if (to) qb_t(&b, "from_day <= ?", to);
+    TAKE(s, c, err);
+    db_q *q = qb_prep(c, &b, "SELECT " LEAVE_COLS " FROM person_leaves",
+                      " ORDER BY person_id, from_day, id", err, 0, 0, 0);
+    rc_status st = q ? collect(q, sizeof **out, row_leave, (void **)out, n, err)
+                     : (err ? err->code : RC_ERR_DB);
+    give(s, c);
+    return st;
+}
+
 rc_status store_started_ms(store *s, int64_t *out, rc_error *err)
 {
     TAKE(s, c, err);

@@ -475,6 +475,36 @@ rc_status store_holiday_delete(store *s, const char *day, rc_error *err);
 rc_status store_holiday_list(store *s, const char *from, const char *to, store_holiday **out,
                              size_t *n, rc_error *err);
 
+/* A person's leave (sick, vacation, personal, a justified absence, other)
+ * over local days from_day..to_day inclusive: their slots on those days are
+ * "leave", not absences (src/attendance). One person's leaves never overlap;
+ * deleting the person deletes them. */
+#define STORE_LEAVE_KINDS    5
+#define STORE_LEAVE_NOTE_MAX 500                               /* bytes */
+extern const char *const store_leave_kinds[STORE_LEAVE_KINDS]; /* "sick", "vacation", ... */
+typedef struct {
+    int64_t id;
+    int64_t person_id;
+    char kind[16];
+    char from_day[11], to_day[11]; /* YYYY-MM-DD, inclusive */
+    char note[STORE_LEAVE_NOTE_MAX + 1];
+    char created_by[128]; /* the actor, as the audit log names it */
+    int64_t created_ms;
+} store_leave;
+/* Add l (id and created_ms filled in): RC_ERR_INVALID for an unknown kind, a
+ * day that is not YYYY-MM-DD or to before from; RC_ERR_LIMIT for a note
+ * over STORE_LEAVE_NOTE_MAX; RC_ERR_NOT_FOUND for an unknown person;
+ * RC_ERR_CONFLICT when it overlaps another leave of the person (err names it). */
+rc_status store_leave_add(store *s, store_leave *l, rc_error *err);
+/* Delete leave id of person_id (RC_ERR_NOT_FOUND when the person has no such
+ * leave); *out (may be NULL) receives what was deleted. */
+rc_status store_leave_delete(store *s, int64_t person_id, int64_t id, store_leave *out,
+                             rc_error *err);
+/* The leaves that overlap [from, to] (NULL: open ends) of person_id (0:
+ * everyone), by person then first day (caller frees *out). */
+rc_status store_leave_list(store *s, int64_t person_id, const char *from, const char *to,
+                           store_leave **out, size_t *n, rc_error *err);
+
 /* When this database began to be used: the earlier of its first attendance
  * event (by time) and its creation (the first migration applied). */
 rc_status store_started_ms(store *s, int64_t *out, rc_error *err);

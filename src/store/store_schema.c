@@ -531,6 +531,23 @@ static const char v11[] =
 static const char v12[] =
     "ALTER TABLE persons ADD COLUMN consent_withdrawn_ms BIGINT NOT NULL DEFAULT 0;";
 
+/* v14: a person's leave (sick, vacation, personal, justified, other) over
+ * local days from_day..to_day inclusive; their slots on those days are not
+ * absences. Gone with the person; ids never reused. */
+static const char v14[] =
+    "CREATE TABLE person_leaves ("
+    " id @SERIAL@,"
+    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('sick', 'vacation', 'personal', 'justified', 'other')),"
+    " from_day TEXT NOT NULL,"
+    " to_day TEXT NOT NULL,"
+    " note TEXT NOT NULL DEFAULT '',"
+    " created_by TEXT NOT NULL DEFAULT '',"
+    " created_ms BIGINT NOT NULL,"
+    " CHECK (from_day <= to_day));"
+    "CREATE INDEX person_leaves_person ON person_leaves(person_id, from_day);"
+    "CREATE INDEX person_leaves_days ON person_leaves(from_day, to_day);";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
@@ -544,6 +561,7 @@ const db_migration db_migrations[] = {
     {10, "person search without accents or case", v10, NULL, v10_keys},
     {11, "who corrected an event, and when", v11, NULL, NULL},
     {12, "when a person withdrew their consent", v12, NULL, NULL},
+    {14, "personal leave and justified absences", v14, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -466,6 +466,108 @@ static void holidays_have_no_slots_and_no_absences(void **state)
     att_report_free(&rep);
 }
 
+static int64_t leave(fx *f, int64_t who, const char *kind, const char *from, const char *to)
+{
+    store_leave l = {.person_id = who};
+    snprintf(l.kind, sizeof l.kind, "%s", kind);
+    snprintf(l.from_day, sizeof l.from_day, "%s", from);
+    snprintf(l.to_day, sizeof l.to_day, "%s", to);
+    OK(store_leave_add(f->s, &l, &e_));
+    return l.id;
+}
+
+/* A day of a person's leave is not an absence: its slots are "leave" with
+ * the kind (also before start + grace: known ahead), counted apart, out of
+ * the rate, out of "who is missing now" and the day's absent figure; when
+ * the person came anyway the slot counts as attended and still names the
+ * leave. The CSV says it in the reader's words. */
+static void leave_days_are_not_absences(void **state)
+{
+    fx *f = *state;
+    leave(f, f->ann, "sick", "2026-03-02", "2026-03-02");
+    leave(f, f->bob, "vacation", "2026-03-02", "2026-03-09");
+    see(f, f->bob, f->cam_in, at(f, 2026, 3, 9, 7, 58, 0), 0.9); /* came back early */
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-09",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 9, 12, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 4);
+    for (size_t i = 0; i < rep.nrows; i++) {
+        const att_row *r = &rep.rows[i];
+        bool monday2 = !strcmp(r->day, "2026-03-02");
+        if (r->person_id == f->ann) {
+            assert_string_equal(r->status, monday2 ? "leave" : "absent");
+            assert_string_equal(r->leave_kind, monday2 ? "sick" : "");
+        } else {
+            assert_string_equal(r->status, monday2 ? "leave" : "present");
+            assert_string_equal(r->leave_kind, "vacation"); /* shown, presence not hidden */
+            assert_int_equal(r->present, !monday2);
+        }
+        assert_int_equal(r->leave, monday2);
+        assert_int_equal(r->absent, r->person_id == f->ann && !monday2);
+    }
+    for (size_t i = 0; i < rep.npeople; i++) {
+        const att_person_summary *p = &rep.people[i];
+        bool ann = p->person_id == f->ann;
+        assert_int_equal(p->slots, 2);
+        assert_int_equal(p->leave, 1);
+        assert_int_equal(p->leave_by_kind[0], ann);  /* sick */
+        assert_int_equal(p->leave_by_kind[1], !ann); /* vacation */
+        assert_int_equal(p->absent, ann);
+        assert_int_equal(p->present, !ann);
+    }
+    assert_int_equal(rep.ngroups, 1);
+    assert_int_equal(rep.groups[0].leave, 2);
+    assert_int_equal(rep.groups[0].absent, 1);
+    assert_true(rep.groups[0].present_rate == 0.5); /* 1 / (1 + 1): leave is not judged */
+    att_day *days = NULL;
+    size_t nd = 0;
+    OK(att_report_days(&rep, &days, &nd, &e_));
+    assert_int_equal(nd, 2);
+    assert_int_equal(days[0].expected, 2);
+    assert_int_equal(days[0].leave, 2);
+    assert_int_equal(days[0].absent, 0);
+    assert_int_equal(days[0].pending, 0);
+    assert_true(days[0].rate == -1); /* nobody judged: no rate, not 0 % */
+    assert_int_equal(days[1].present, 1);
+    assert_int_equal(days[1].absent, 1);
+    assert_int_equal(days[1].leave, 0);
+    free(days);
+
+    /* The CSV names the leave's kind in the reader's words. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    att_export_opts es = {.lang = "es", .separator = ';'};
+    OK(att_export_csv(&rep, f->tz, &es, mf, &e_));
+    fclose(mf);
+    assert_non_null(strstr(buf, ";Baja médica;"));
+    assert_non_null(strstr(buf, ";Vacaciones;"));
+    free(buf);
+    mf = open_memstream(&buf, &len);
+    OK(att_export_csv(&rep, f->tz, NULL, mf, &e_));
+    fclose(mf);
+    assert_non_null(strstr(buf, ",sick leave,"));
+    assert_non_null(strstr(buf, ",vacation,"));
+    free(buf);
+
+    /* Who is missing on the 2nd (what the absentee notice sends): nobody. */
+    att_report_keep_absent(&rep, "2026-03-02");
+    assert_int_equal(rep.nrows, 0);
+    att_report_free(&rep);
+
+    /* Before the slot's start + grace a leave day already says so. */
+    q.to_day = "2026-03-02";
+    q.now_ms = at(f, 2026, 3, 1, 20, 0, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 2);
+    assert_string_equal(rep.rows[0].status, "leave");
+    assert_string_equal(rep.rows[1].status, "leave");
+    att_report_free(&rep);
+}
+
 /* Absent during the day: at start + grace (08:05), not when the slot ends;
  * a late entry afterwards makes it late. The day's figures (cards and chart)
  * agree with the rows. */
@@ -2145,6 +2247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(midnight_and_overnight_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(dst_day_judged_in_local_time, setup, teardown),
         cmocka_unit_test_setup_teardown(holidays_have_no_slots_and_no_absences, setup, teardown),
+        cmocka_unit_test_setup_teardown(leave_days_are_not_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(absent_from_start_plus_grace_during_the_day, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),

@@ -75,7 +75,7 @@ test('the dashboard cards are the daily chart figures for today', async () => {
   assert.equal(daily.body.items.length, 1);
   assert.deepEqual(d.body.today, daily.body.items[0]);
   const { rate, ...counts } = d.body.today;
-  assert.deepEqual(counts, { date: today, expected: 3, present: 1, late: 0, early_leave: 0, absent: 2, pending: 0 });
+  assert.deepEqual(counts, { date: today, expected: 3, present: 1, late: 0, early_leave: 0, absent: 2, pending: 0, leave: 0 });
   assert.ok(Math.abs(rate - 1 / 3) < 1e-6, String(rate));
   // A late entry turns Beto from absent into late, on both.
   const r = await admin.post('/api/v1/attendance', { person_id: ids.beto, type: 'entry', time: at('09:30'), reason: 'test' });

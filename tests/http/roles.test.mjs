@@ -59,7 +59,7 @@ test('devices, members and metrics keys reach exactly their routes (beyond those
     'POST /api/v1/recognize', 'POST /api/v1/verify', 'POST /process_frame'].sort());
   assert.deepEqual(of('member'), [...own, 'GET /api/v1/attendance', 'GET /api/v1/reports/summary',
     'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin', 'GET /api/v1/self/data',
-    'GET /api/v1/self/faces/{face_id}/image', 'POST /api/v1/self/consent/withdraw'].sort());
+    'GET /api/v1/self/faces/{face_id}/image', 'POST /api/v1/self/consent/withdraw', 'GET /api/v1/self/leaves'].sort());
   assert.deepEqual(of('metrics'), ['GET /metrics']);
 });
 
@@ -146,6 +146,7 @@ test('what each role reaches: a manager limited to group A never reaches group B
     const EB = (await admin.get(`/api/v1/attendance?person_id=${PB}`)).body.items[0].id;
     const SB = (await admin.post('/api/v1/schedules', { group_id: GB, day_of_week: 1, start: '08:00', end: '09:00' })).body.id;
     const HOL = (await admin.post('/api/v1/holidays', { date: '2031-01-01', name: 'Reach day' })).body.id;
+    const LB = (await admin.post(`/api/v1/persons/${PB}/leaves`, { kind: 'sick', from: '2031-01-02' })).body.id;
     // An unknown face (a stranger seen while marking) to assign.
     assert.equal((await admin.patch('/api/v1/settings', { liveness_threshold: 0, keep_unrecognized: true })).status, 200);
     assert.equal((await device.req('POST', '/api/v1/recognize?mark=true', { body: photo('id/deepface_person02/1.jpg'), type: 'image/jpeg' })).status, 200);
@@ -163,8 +164,8 @@ test('what each role reaches: a manager limited to group A never reaches group B
     // from B's ids (o.PB, o.GB, o.FB, o.EB, o.SB): called once with B's and
     // once with ids that do not exist, which a limited manager must not be
     // able to tell apart.
-    const realIds = { PB, GB, FB, EB, SB };
-    const noIds = { PB: 987654301, GB: 987654302, FB: 987654303, EB: 987654304, SB: 987654305 };
+    const realIds = { PB, GB, FB, EB, SB, LB };
+    const noIds = { PB: 987654301, GB: 987654302, FB: 987654303, EB: 987654304, SB: 987654305, LB: 987654306 };
     const Bf = (o) => [
       ['GET', `/api/v1/persons/${o.PB}`], ['PATCH', `/api/v1/persons/${o.PB}`, { last_name: 'Changed' }],
       ['GET', `/api/v1/persons/${o.PB}/faces`], ['GET', `/api/v1/persons/${o.PB}/photo`],
@@ -176,6 +177,7 @@ test('what each role reaches: a manager limited to group A never reaches group B
       ['PATCH', `/api/v1/attendance/${o.EB}`, { reason: 'reach', type: 'exit' }],
       ['PATCH', `/api/v1/schedules/${o.SB}`, { grace_min: 5 }],
       ['GET', `/api/v1/attendance/absentees?group_id=${o.GB}`], ['GET', `/api/v1/reports/groups?group_id=${o.GB}`],
+      ['GET', `/api/v1/persons/${o.PB}/leaves`], ['GET', `/api/v1/leaves?group_id=${o.GB}`],
     ];
     const B = Bf(realIds);
     const call = (c, [method, path, json]) => c.req(method, path, json ? { json } : {});
@@ -210,6 +212,8 @@ test('what each role reaches: a manager limited to group A never reaches group B
       ['DELETE', `/api/v1/attendance/${o.EB}`, { reason: 'x' }],
       ['POST', `/api/v1/registrations/${o.PB}/approve`], ['DELETE', `/api/v1/registrations/${o.PB}`],
       ['POST', `/api/v1/sightings/${SG}/assign`, { person_id: o.PB }],
+      ['POST', `/api/v1/persons/${o.PB}/leaves`, { kind: 'vacation', from: '2031-02-02' }],
+      ['DELETE', `/api/v1/persons/${o.PB}/leaves/${o.LB}`],
     ];
     const writes = writesF(realIds);
     // A limited manager is answered about B's ids exactly as about ids that

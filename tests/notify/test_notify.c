@@ -1023,6 +1023,40 @@ static json_t *the_absentee_list(store *s, const char *day, const char *start, i
     return p;
 }
 
+/* A pupil on sick leave that day is not in the slot's absentee list. */
+static void a_pupil_on_leave_is_not_in_the_absentee_list(void **state)
+{
+    fixture *f = *state;
+    store *s = f->db.s;
+    att *a = berlin_att(s);
+    const att_tz *tz = att_zone(a);
+    store_group g = {.notify_absentees = 1};
+    snprintf(g.name, sizeof g.name, "7B");
+    OK(store_group_create(s, &g, &e_));
+    int64_t ann = pupil(s, "S1", "Ann Example"), bob = pupil(s, "S2", "Bob Example");
+    OK(store_group_join(s, g.id, ann, 1767225600000LL, &e_));
+    OK(store_group_join(s, g.id, bob, 1767225600000LL, &e_));
+    store_schedule sc = {
+        .group_id = g.id, .dow = 1, .start_min = 480, .end_min = 600, .grace_min = 5};
+    OK(store_schedule_create(s, &sc, &e_));
+    add_webhook(s, f->rv, "absentees", "generic", 0, 1);
+    entry_for(s, bob, sc.id, berlin(tz, 2026, 3, 2, 7, 58), "2026-03-02");
+    store_leave l = {
+        .person_id = ann, .kind = "sick", .from_day = "2026-03-02", .to_day = "2026-03-03"};
+    OK(store_leave_add(s, &l, &e_));
+    int64_t q = -1;
+    OK(notify_absentees(s, a, berlin(tz, 2026, 3, 2, 8, 6), &q, &e_));
+    assert_int_equal(q, 1);
+    store_delivery *d = NULL;
+    assert_int_equal(absentee_deliveries(s, &d), 1);
+    json_t *p = json_loads(d[0].payload, 0, NULL);
+    free(d);
+    assert_int_equal(json_array_size(json_object_get(p, "absent")), 0);
+    assert_int_equal(json_integer_value(json_object_get(p, "absent_count")), 0);
+    json_decref(p);
+    att_destroy(a);
+}
+
 /* Group 7B has Maths on Mondays 08:00-10:00 (Berlin), grace 5. The list of
  * who is missing is queued once per slot after 08:05, naming the group's
  * managers; not before, not again (also after a "restart": a new engine),
@@ -1187,6 +1221,7 @@ int main(void)
         T(old_settled_deliveries_are_purged_pending_ones_kept),
         T(a_test_delivery_goes_to_one_webhook),
         T(absentee_lists_are_queued_once_per_slot),
+        T(a_pupil_on_leave_is_not_in_the_absentee_list),
         T(a_night_slot_is_noticed_after_midnight),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "notify (postgres)" : "notify (sqlite)",

@@ -1388,6 +1388,79 @@ static void upgrade_to_v11_reads_corrections_from_the_audit_log(void **state)
     free(ev);
 }
 
+/* A database from v12 gets person_leaves (v14): a person's leaves are kept,
+ * listed by range, never overlap, refuse unknown kinds and reversed days,
+ * and go with the person. */
+static void upgrade_to_v14_keeps_leaves_per_person(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 12, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('L-1', 'Lola', 1, 1), ('L-2', 'Luis', 1, 1);");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v14 */
+    store_person lola, luis;
+    OK(store_person_get_by_external(t->s, "L-1", &lola, &e_));
+    OK(store_person_get_by_external(t->s, "L-2", &luis, &e_));
+    store_leave l = {.person_id = lola.id,
+                     .kind = "sick",
+                     .from_day = "2026-03-02",
+                     .to_day = "2026-03-04",
+                     .note = "gripe",
+                     .created_by = "user:1"};
+    OK(store_leave_add(t->s, &l, &e_));
+    assert_true(l.id > 0);
+    assert_true(l.created_ms > 0);
+    store_leave v = {
+        .person_id = lola.id, .kind = "vacation", .from_day = "2026-03-10", .to_day = "2026-03-20"};
+    OK(store_leave_add(t->s, &v, &e_));
+    store_leave o = {.person_id = luis.id,
+                     .kind = "justified",
+                     .from_day = "2026-03-03",
+                     .to_day = "2026-03-03"};
+    OK(store_leave_add(t->s, &o, &e_));
+    rc_error err;
+    /* Overlapping one of Lola's (the 4th) is a conflict; Luis's day is his own. */
+    store_leave bad = {
+        .person_id = lola.id, .kind = "personal", .from_day = "2026-03-04", .to_day = "2026-03-05"};
+    assert_int_equal(store_leave_add(t->s, &bad, &err), RC_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "2026-03-02"));
+    snprintf(bad.from_day, sizeof bad.from_day, "2026-03-06");
+    snprintf(bad.to_day, sizeof bad.to_day, "2026-03-05");
+    assert_int_equal(store_leave_add(t->s, &bad, &err), RC_ERR_INVALID);
+    snprintf(bad.to_day, sizeof bad.to_day, "2026-03-06");
+    snprintf(bad.kind, sizeof bad.kind, "holiday");
+    assert_int_equal(store_leave_add(t->s, &bad, &err), RC_ERR_INVALID);
+    snprintf(bad.kind, sizeof bad.kind, "other");
+    bad.person_id = luis.id + 1000;
+    assert_int_equal(store_leave_add(t->s, &bad, &err), RC_ERR_NOT_FOUND);
+    store_leave *ls = NULL;
+    size_t n = 0;
+    OK(store_leave_list(t->s, 0, "2026-03-03", "2026-03-10", &ls, &n, &e_));
+    assert_int_equal(n, 3);
+    free(ls);
+    OK(store_leave_list(t->s, lola.id, "2026-03-05", "2026-03-09", &ls, &n, &e_));
+    assert_int_equal(n, 0);
+    free(ls);
+    OK(store_leave_list(t->s, lola.id, NULL, NULL, &ls, &n, &e_));
+    assert_int_equal(n, 2);
+    assert_string_equal(ls[0].kind, "sick");
+    assert_string_equal(ls[0].note, "gripe");
+    assert_string_equal(ls[0].created_by, "user:1");
+    assert_string_equal(ls[1].to_day, "2026-03-20");
+    free(ls);
+    /* Another person's leave id is not theirs to delete. */
+    assert_int_equal(store_leave_delete(t->s, luis.id, v.id, NULL, &err), RC_ERR_NOT_FOUND);
+    store_leave gone;
+    OK(store_leave_delete(t->s, lola.id, v.id, &gone, &e_));
+    assert_string_equal(gone.kind, "vacation");
+    OK(store_person_delete(t->s, lola.id, "test", &e_));
+    OK(store_leave_list(t->s, 0, NULL, NULL, &ls, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ls[0].person_id, luis.id);
+    free(ls);
+}
+
 /* Upgrading a version 1 database that holds data: roles renamed, names
  * split the way the API used to, and the links the HTTP layer kept in
  * settings moved into their columns (dangling ones dropped), nothing else
@@ -2639,6 +2712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(upgrade_to_v11_reads_corrections_from_the_audit_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(events_remember_who_corrected_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v14_keeps_leaves_per_person, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v10_gives_every_person_a_search_key, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v7_allows_self_and_pending, setup, teardown),

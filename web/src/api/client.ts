@@ -35,6 +35,8 @@ import type {
   Group,
   Health,
   Holiday,
+  Leave,
+  LeaveWrite,
   ImportDone,
   ImportLine,
   ManualEntry,
@@ -291,6 +293,9 @@ export class ApiClient {
     return this.request('POST', '/api/v1/self/checkin', { body: form });
   }
   /** "Mis datos": what is held about the member's own person. */
+  selfLeaves(): Promise<Page<Leave>> {
+    return this.get('/api/v1/self/leaves');
+  }
   selfData(): Promise<SelfData> {
     return this.get('/api/v1/self/data');
   }
@@ -492,6 +497,19 @@ export class ApiClient {
   }
   deleteHoliday(id: number): Promise<void> {
     return this.del(`/api/v1/holidays/${id}`);
+  }
+  // --- personal leave and justified absences -------------------------------
+  personLeaves(personId: number): Promise<Page<Leave>> {
+    return this.get(`/api/v1/persons/${personId}/leaves`);
+  }
+  createLeave(personId: number, l: LeaveWrite): Promise<Leave> {
+    return this.post(`/api/v1/persons/${personId}/leaves`, l);
+  }
+  deleteLeave(personId: number, leaveId: number): Promise<void> {
+    return this.del(`/api/v1/persons/${personId}/leaves/${leaveId}`);
+  }
+  leaves(q: { from?: string; to?: string; group_id?: number }): Promise<Page<Leave>> {
+    return this.get('/api/v1/leaves', q);
   }
 
   // --- cameras --------------------------------------------------------------

@@ -612,6 +612,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/persons/{id}/leaves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** a person's leaves (sick, vacation, personal, justified, other) that overlap from..to (default all): their slots on those days are not absences */
+        get: operations["listPersonLeaves"];
+        put?: never;
+        /** record a leave or justified absence from..to (inclusive local days); 409 conflict when it overlaps another of the person's; audited */
+        post: operations["createPersonLeave"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/persons/{id}/leaves/{leave_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** delete one of the person's leaves; audited */
+        delete: operations["deletePersonLeave"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leaves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** everyone's leaves that overlap from..to (default today; a group's members with group_id; a manager limited to groups: their people only) */
+        get: operations["listLeaves"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/self/leaves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the member's own leaves and justified absences; not_linked (409) when the account is not linked to a person */
+        get: operations["selfLeaves"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/persons/{id}/photo": {
         parameters: {
             query?: never;
@@ -1753,6 +1822,37 @@ export interface components {
             /** @description the whole timetable: slots not listed are deleted; no two may share a minute of the week */
             slots: components["schemas"]["TimetableSlot"][];
         };
+        Leave: {
+            id: number;
+            person_id: number;
+            /** @enum {string} */
+            kind: "sick" | "vacation" | "personal" | "justified" | "other";
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            days: number;
+            note: string;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description GET /leaves only */
+            name?: string;
+            /** @description GET /leaves only */
+            external_id?: string;
+        };
+        LeaveWrite: {
+            /** @enum {string} */
+            kind: "sick" | "vacation" | "personal" | "justified" | "other";
+            /** Format: date */
+            from: string;
+            /**
+             * Format: date
+             * @description the last day (inclusive), at most 366 days after from; default from
+             */
+            to?: string;
+            note?: string;
+        };
         Holiday: {
             id: number;
             /** Format: date */
@@ -2018,6 +2118,15 @@ export interface components {
             /** Format: date-time */
             last_exit?: string | null;
             time_on_site_s: number;
+            /** @description slots on a day of the person's leave they did not come to: neither absent nor in the rate */
+            leave: number;
+            leave_by_kind: {
+                sick: number;
+                vacation: number;
+                personal: number;
+                justified: number;
+                other: number;
+            };
             /** @description the part of time_on_site_s inside the person's slots */
             time_in_slots_s: number;
             /** @description by day, the part of time_on_site_s outside every slot (before, between and after them: overtime candidates); time_in_slots_s + time_outside_slots_s = time_on_site_s */
@@ -2027,7 +2136,7 @@ export interface components {
             /** @description present / (present + absent) slots; null when none was judged */
             rate?: number | null;
         };
-        /** @description one day's figures in people: expected (a slot that day), present (an entry in one of its slots), late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet); rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out. */
+        /** @description one day's figures in people: expected (a slot that day), present (an entry in one of its slots), late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet), leave (not present, on leave that day); rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out. */
         DailyRow: {
             /** Format: date */
             date: string;
@@ -2037,6 +2146,7 @@ export interface components {
             early_leave: number;
             absent: number;
             pending: number;
+            leave: number;
             rate: number | null;
         };
         Absentee: {
@@ -2062,6 +2172,7 @@ export interface components {
             late: number;
             early_leave: number;
             absent: number;
+            leave: number;
             rate: number | null;
         };
         Dashboard: {
@@ -2222,6 +2333,10 @@ export interface components {
             consent_at?: string | null;
         } & {
             [key: string]: unknown;
+        };
+        LeaveList: {
+            items: components["schemas"]["Leave"][];
+            total: number;
         };
         RegistrationList: {
             items: components["schemas"]["Registration"][];
@@ -3834,6 +3949,169 @@ export interface operations {
                     "application/json": {
                         pin_set: boolean;
                     };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPersonLeaves: {
+        parameters: {
+            query?: {
+                from?: string;
+                /** @description at most 366 days after from */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaveList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPersonLeave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaveWrite"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leave"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePersonLeave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                leave_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listLeaves: {
+        parameters: {
+            query?: {
+                from?: string;
+                /** @description at most 366 days after from */
+                to?: string;
+                group_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaveList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfLeaves: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaveList"];
                 };
             };
             /** @description error */

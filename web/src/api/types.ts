@@ -87,6 +87,9 @@ export type Schedule = S['Schedule'];
 export type ScheduleInput = Omit<Schedule, 'id'>;
 export type TimetableSlot = S['TimetableSlot'];
 export type Holiday = S['Holiday'];
+export type Leave = S['Leave'];
+export type LeaveKind = Leave['kind'];
+export type LeaveWrite = S['LeaveWrite'];
 
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;

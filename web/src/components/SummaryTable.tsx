@@ -9,6 +9,7 @@ import { formatDateTime, formatDuration } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { ErrorMessage, Loading } from './common';
 import { MissingExit } from './MissingExit';
+import { LeaveCount } from './Leaves';
 
 export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
   const { t, i18n } = useTranslation();
@@ -29,6 +30,7 @@ export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
             <th className="num">{t('attendance.statuses.late')}</th>
             <th className="num">{t('attendance.statuses.early_leave')}</th>
             <th className="num">{t('attendance.absent')}</th>
+            <th className="num">{t('leave.column')}</th>
             <th>{t('attendance.firstEntry')}</th>
             <th>{t('attendance.lastExit')}</th>
             <th className="num">{t('attendance.onSite')}</th>
@@ -45,6 +47,7 @@ export function SummaryTable({ filter }: { filter: AttendanceFilter }) {
               <td className="num">{r.late}</td>
               <td className="num">{r.early_leave}</td>
               <td className="num">{r.absent}</td>
+              <td className="num">{r.leave > 0 ? <LeaveCount row={r} /> : 0}</td>
               <td className="nowrap">{formatDateTime(r.first_entry, tz, lang)}</td>
               <td className="nowrap">{formatDateTime(r.last_exit, tz, lang)}</td>
               <td className="num">{formatDuration(r.time_on_site_s)}</td>

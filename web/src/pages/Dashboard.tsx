@@ -110,7 +110,7 @@ export function DashboardPage() {
       {user?.role === 'admin' && <FirstSteps />}
       <ErrorMessage error={dash.error} onRetry={dash.reload} />
       <div className={styles.counts}>
-        {(['present', 'late', 'absent', 'pending', 'expected'] as const).map((k) => (
+        {(['present', 'late', 'absent', 'leave', 'pending', 'expected'] as const).map((k) => (
           <div key={k} className={`${styles.count} ${styles[k]}`}>
             <span className={styles.value}>{counts ? counts[k] : '…'}</span>
             <span className={styles.label}>{t(`dashboard.${k}`)}</span>

@@ -1,6 +1,7 @@
 // "Mis datos": what the institution holds about the member's own person
 // (record, groups, when consent was recorded, the photos of their face, the
-// camera crops that name them, how many attendance records), and the
+// camera crops that name them, how many attendance records, their leave and
+// justified absences recorded by the institution), and the
 // withdrawal of their consent (GDPR art. 7(3): as easy as giving it), which
 // asks for the account's password and erases the biometric data exactly as
 // an administrator's "erase biometric data" does; the history stays.
@@ -11,7 +12,8 @@ import { api } from '../api/client';
 import type { ConsentWithdrawn, SelfData } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
 import { ErrorMessage, Loading, Modal, PageHead } from '../components/common';
-import { formatDateTime } from '../lib/format';
+import { formatDate, formatDateTime } from '../lib/format';
+import { LeaveBadge } from '../components/Leaves';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import styles from './MyData.module.css';
@@ -33,6 +35,7 @@ export function MyDataPage() {
         <Details data={d} />
         <Faces data={d} />
         <Held data={d} />
+        <OwnLeaves />
         <Withdraw
           data={d}
           onDone={(r) => {
@@ -42,6 +45,32 @@ export function MyDataPage() {
         />
       </div>
     </>
+  );
+}
+
+/** Their own leave and justified absences, as the institution recorded them. */
+function OwnLeaves() {
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const lang = i18n.resolvedLanguage ?? 'es';
+  const leaves = useLoad(() => api.selfLeaves(), []);
+  return (
+    <section className="card" aria-labelledby="md-leave">
+      <h2 id="md-leave">{t('leave.title')}</h2>
+      <ErrorMessage error={leaves.error} onRetry={leaves.reload} />
+      {leaves.data && leaves.data.items.length === 0 && <p className="muted">{t('leave.none')}</p>}
+      {leaves.data && leaves.data.items.length > 0 && (
+        <ul className={styles.leaves}>
+          {leaves.data.items.map((l) => (
+            <li key={l.id}>
+              <LeaveBadge kind={l.kind} /> {formatDate(l.from, tz, lang)}
+              {l.to !== l.from && <> – {formatDate(l.to, tz, lang)}</>}
+              {l.note && <span className="muted"> · {l.note}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 

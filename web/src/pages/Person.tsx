@@ -1,5 +1,5 @@
 // One person: details (editable), groups with the day they joined each,
-// personal timetable, enrolled faces (aligned crops with their quality;
+// personal timetable, leave and justified absences, enrolled faces (aligned crops with their quality;
 // delete), enrollment, their recent attendance, and the three data actions
 // kept apart: archive (history kept, reversible), erase the biometric data
 // only, and the full erase of a privacy request (confirmed by typing the
@@ -28,6 +28,7 @@ import { PersonForm } from '../components/PersonForm';
 import { PersonThumb } from '../components/PersonThumb';
 import { Enroll } from '../components/Enroll';
 import { Timetable } from '../components/Timetable';
+import { LeaveSection } from '../components/Leaves';
 import styles from './Person.module.css';
 import { eventSource } from '../lib/events';
 
@@ -180,6 +181,8 @@ export function PersonPage() {
       </section>
 
       <PinSection personId={p.id} pinSet={!!p.pin_set} onChanged={person.reload} />
+
+      <LeaveSection personId={p.id} />
 
       <section className="card" aria-labelledby="schedule-h">
         <h2 id="schedule-h">{t('people.schedule')}</h2>

@@ -1,7 +1,8 @@
 // Reports per group and subject ("my class, my subject, this month"): a date
 // range, a group and a subject (the timetable's slot label) kept in the URL;
 // the attendance rate per person, per group and per day as charts, the table
-// per person, and the same selection as CSV / XLSX in the reader's language.
+// per person (with slots on leave apart, by kind), and the same selection as
+// CSV / XLSX in the reader's language.
 // Figures come from /reports/groups: slots attended / (attended + absent),
 // so slots still to come and days without slots count for nothing (never as
 // 0 %).
@@ -15,6 +16,7 @@ import { useLoad } from '../lib/useLoad';
 import { DateRangeFields, ErrorMessage, Loading, PageHead } from '../components/common';
 import { RateBars, RateLine } from '../components/charts';
 import { GroupSelect } from '../components/GroupSelect';
+import { LeaveCount } from '../components/Leaves';
 import { useFilterParams } from '../lib/filterParams';
 import styles from './Dashboard.module.css';
 import { MissingExit } from '../components/MissingExit';
@@ -76,6 +78,9 @@ export function ReportsPage() {
         </label>
       </form>
       <p className="muted">{t('reports.rule')}</p>
+      <p className="muted" data-testid="leave-legend">
+        <span className="badge leave">{t('leave.column')}</span> {t('leave.legend')}
+      </p>
       <ErrorMessage error={report.error} onRetry={report.reload} />
       {report.loading && !rep && <Loading />}
       {rep && rep.people.length === 0 && <p className="empty">{t('common.empty')}</p>}
@@ -114,6 +119,7 @@ export function ReportsPage() {
                   <th className="num">{t('attendance.statuses.late')}</th>
                   <th className="num">{t('attendance.statuses.early_leave')}</th>
                   <th className="num">{t('attendance.absent')}</th>
+                  <th className="num">{t('leave.column')}</th>
                   <th className="num">{t('reports.rate')}</th>
                 </tr>
               </thead>
@@ -128,6 +134,7 @@ export function ReportsPage() {
                     <td className="num">{p.late}</td>
                     <td className="num">{p.early_leave}</td>
                     <td className="num">{p.absent}</td>
+                    <td className="num">{p.leave > 0 ? <LeaveCount row={p} /> : 0}</td>
                     <td className="num">{p.rate === null ? t('common.none') : formatPercent(p.rate, lang)}</td>
                   </tr>
                 ))}
