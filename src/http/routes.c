@@ -14,18 +14,19 @@
 #define MANAGER HTTP_MANAGER
 #define MEMBER  HTTP_MEMBER
 #define DEVICE  HTTP_DEVICE
+#define AUDITOR HTTP_AUDITOR /* read-only: GETs of people, groups, attendance, reports */
 
 const http_route http_routes[] = {
     /* server */
     {"GET", "/healthz", HTTP_ANYONE, 0, http_h_healthz},
     {"GET", "/metrics", ADMIN | HTTP_METRICS, HTTP_LOOPBACK_OK, http_h_metrics},
     {"GET", "/api/v1/openapi.json", HTTP_ANYONE, 0, http_h_openapi},
-    {"GET", "/api/v1/events", ADMIN | MANAGER | MEMBER | DEVICE, 0, http_h_events},
+    {"GET", "/api/v1/events", ADMIN | MANAGER | MEMBER | DEVICE | AUDITOR, 0, http_h_events},
     /* auth */
     {"POST", "/api/v1/auth/login", HTTP_ANYONE, HTTP_BODY_JSON | HTTP_NO_CSRF, http_h_login},
     {"POST", "/api/v1/auth/logout", HTTP_SIGNED_IN, HTTP_PW_CHANGE, http_h_logout},
     {"GET", "/api/v1/auth/me", HTTP_SIGNED_IN, HTTP_PW_CHANGE, http_h_me},
-    {"POST", "/api/v1/auth/password", ADMIN | MANAGER | MEMBER | DEVICE,
+    {"POST", "/api/v1/auth/password", ADMIN | MANAGER | MEMBER | DEVICE | AUDITOR,
      HTTP_BODY_JSON | HTTP_PW_CHANGE, http_h_password},
     /* kiosk */
     {"POST", "/api/v1/kiosk/unlock", ADMIN | DEVICE, HTTP_BODY_JSON, http_h_kiosk_unlock},
@@ -66,9 +67,9 @@ const http_route http_routes[] = {
     {"POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", ADMIN, 0,
      http_h_webhook_redeliver},
     /* people */
-    {"GET", "/api/v1/persons", ADMIN | MANAGER, 0, http_h_persons_list},
+    {"GET", "/api/v1/persons", ADMIN | MANAGER | AUDITOR, 0, http_h_persons_list},
     {"POST", "/api/v1/persons", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_create},
-    {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_get},
+    {"GET", "/api/v1/persons/{id}", ADMIN | MANAGER | AUDITOR, 0, http_h_persons_get},
     {"PATCH", "/api/v1/persons/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_persons_patch},
     {"DELETE", "/api/v1/persons/{id}", ADMIN | MANAGER, 0, http_h_persons_delete},
     {"DELETE", "/api/v1/persons/{id}/biometrics", ADMIN | MANAGER, 0,
@@ -77,31 +78,31 @@ const http_route http_routes[] = {
     {"POST", "/api/v1/persons/{id}/restore", ADMIN | MANAGER, 0, http_h_person_restore},
     {"PUT", "/api/v1/persons/{id}/pin", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_person_pin},
     /* groups, schedules, holidays */
-    {"GET", "/api/v1/groups", ADMIN | MANAGER, 0, http_h_groups_list},
+    {"GET", "/api/v1/groups", ADMIN | MANAGER | AUDITOR, 0, http_h_groups_list},
     {"POST", "/api/v1/groups", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_create},
-    {"GET", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_get},
+    {"GET", "/api/v1/groups/{id}", ADMIN | MANAGER | AUDITOR, 0, http_h_groups_get},
     {"PATCH", "/api/v1/groups/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_groups_patch},
     {"DELETE", "/api/v1/groups/{id}", ADMIN | MANAGER, 0, http_h_groups_delete},
-    {"GET", "/api/v1/groups/{id}/members", ADMIN | MANAGER, 0, http_h_members_list},
+    {"GET", "/api/v1/groups/{id}/members", ADMIN | MANAGER | AUDITOR, 0, http_h_members_list},
     {"PUT", "/api/v1/groups/{id}/members", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_members_put},
     {"POST", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_add},
     {"DELETE", "/api/v1/groups/{id}/members/{person_id}", ADMIN | MANAGER, 0, http_h_member_remove},
-    {"GET", "/api/v1/schedules", ADMIN | MANAGER, 0, http_h_schedules_list},
+    {"GET", "/api/v1/schedules", ADMIN | MANAGER | AUDITOR, 0, http_h_schedules_list},
     {"POST", "/api/v1/schedules", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_create},
     {"PATCH", "/api/v1/schedules/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_schedules_patch},
     {"DELETE", "/api/v1/schedules/{id}", ADMIN | MANAGER, 0, http_h_schedules_delete},
-    {"GET", "/api/v1/holidays", ADMIN | MANAGER, 0, http_h_holidays_list},
+    {"GET", "/api/v1/holidays", ADMIN | MANAGER | AUDITOR, 0, http_h_holidays_list},
     {"POST", "/api/v1/holidays", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_holidays_create},
     {"DELETE", "/api/v1/holidays/{id}", ADMIN | MANAGER, 0, http_h_holidays_delete},
     /* cameras */
-    {"GET", "/api/v1/cameras", ADMIN | MANAGER, 0, http_h_cameras_list},
+    {"GET", "/api/v1/cameras", ADMIN | MANAGER | AUDITOR, 0, http_h_cameras_list},
     {"POST", "/api/v1/cameras", ADMIN, HTTP_BODY_JSON, http_h_cameras_create},
     {"GET", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_get},
     {"PATCH", "/api/v1/cameras/{id}", ADMIN, HTTP_BODY_JSON, http_h_cameras_patch},
     {"DELETE", "/api/v1/cameras/{id}", ADMIN, 0, http_h_cameras_delete},
     {"GET", "/api/v1/cameras/{id}/snapshot", ADMIN, 0, http_h_camera_snapshot},
     /* attendance */
-    {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER, 0, http_h_attendance_list},
+    {"GET", "/api/v1/attendance", ADMIN | MANAGER | MEMBER | AUDITOR, 0, http_h_attendance_list},
     {"POST", "/api/v1/attendance", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_create},
     {"PATCH", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON, http_h_attendance_patch},
     {"DELETE", "/api/v1/attendance/{id}", ADMIN | MANAGER, HTTP_BODY_JSON,
@@ -110,12 +111,13 @@ const http_route http_routes[] = {
      http_h_attendance_void},
     {"POST", "/api/v1/attendance/{id}/not-this-person", ADMIN | MANAGER, HTTP_BODY_JSON,
      http_h_attendance_not_this_person},
-    {"GET", "/api/v1/attendance/export", ADMIN | MANAGER, 0, http_h_export},
-    {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER, 0, http_h_report_summary},
-    {"GET", "/api/v1/reports/daily", ADMIN | MANAGER, 0, http_h_report_daily},
-    {"GET", "/api/v1/dashboard", ADMIN | MANAGER, 0, http_h_dashboard},
-    {"GET", "/api/v1/attendance/absentees", ADMIN | MANAGER, 0, http_h_absentees},
-    {"GET", "/api/v1/reports/groups", ADMIN | MANAGER, 0, http_h_report_groups},
+    {"GET", "/api/v1/attendance/export", ADMIN | MANAGER | AUDITOR, 0, http_h_export},
+    {"GET", "/api/v1/reports/summary", ADMIN | MANAGER | MEMBER | AUDITOR, 0,
+     http_h_report_summary},
+    {"GET", "/api/v1/reports/daily", ADMIN | MANAGER | AUDITOR, 0, http_h_report_daily},
+    {"GET", "/api/v1/dashboard", ADMIN | MANAGER | AUDITOR, 0, http_h_dashboard},
+    {"GET", "/api/v1/attendance/absentees", ADMIN | MANAGER | AUDITOR, 0, http_h_absentees},
+    {"GET", "/api/v1/reports/groups", ADMIN | MANAGER | AUDITOR, 0, http_h_report_groups},
     /* faces and recognition */
     {"GET", "/api/v1/persons/{id}/photo", ADMIN | MANAGER, 0, http_h_person_photo},
     {"GET", "/api/v1/persons/{id}/faces", ADMIN | MANAGER, 0, http_h_faces_list},

@@ -531,6 +531,13 @@ static const char v11[] =
 static const char v12[] =
     "ALTER TABLE persons ADD COLUMN consent_withdrawn_ms BIGINT NOT NULL DEFAULT 0;";
 
+/* v15: the "auditor" role, for HR and inspection: reads everyone's
+ * attendance, reports and exports (optionally limited to groups, as a
+ * manager can be), changes nothing and sees no face images. */
+static const char v15[] =
+    "INSERT INTO roles (name, description) VALUES"
+    " ('auditor', 'read-only: people, groups, timetables, attendance, reports and exports');";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
@@ -544,6 +551,7 @@ const db_migration db_migrations[] = {
     {10, "person search without accents or case", v10, NULL, v10_keys},
     {11, "who corrected an event, and when", v11, NULL, NULL},
     {12, "when a person withdrew their consent", v12, NULL, NULL},
+    {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
