@@ -130,10 +130,10 @@ test('users: create, list, get, patch, delete; the last admin stays', async () =
   assert.equal((await admin.get('/api/v1/users/abc')).status, 404);
 });
 
-test('roles lists the five roles', async () => {
+test('roles lists the six roles', async () => {
   const r = await admin.get('/api/v1/roles');
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.map((x) => x.name), ['admin', 'manager', 'member', 'device', 'metrics']);
+  assert.deepEqual(r.body.map((x) => x.name), ['admin', 'manager', 'member', 'device', 'metrics', 'auditor']);
   for (const x of r.body) assert.ok(x.description.length > 5);
 });
 
