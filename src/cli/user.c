@@ -25,7 +25,8 @@ static void user_usage(FILE *out)
             "Manage login accounts.\n\n"
             "Commands:\n"
             "  add EMAIL [--name NAME] [--role ROLE]   create an account (role admin, manager,\n"
-            "                                          member or device; default member)\n"
+            "                                          member, device or auditor; default\n"
+            "                                          member)\n"
             "  passwd EMAIL                            set a new password (ends the account's\n"
             "                                          sessions and lifts its lock-out)\n"
             "  unlock EMAIL                            forget the account's failed logins, so\n"
@@ -132,8 +133,10 @@ int cli_user(int argc, char **argv)
         return 2;
     }
     if (is_add && strcmp(role, "admin") != 0 && strcmp(role, "manager") != 0 &&
-        strcmp(role, "member") != 0 && strcmp(role, "device") != 0) {
-        fprintf(stderr, "rollcall user add: --role must be admin, manager, member or device\n");
+        strcmp(role, "member") != 0 && strcmp(role, "device") != 0 &&
+        strcmp(role, "auditor") != 0) {
+        fprintf(stderr,
+                "rollcall user add: --role must be admin, manager, member, device or auditor\n");
         return 2;
     }
     char def_url[4096];

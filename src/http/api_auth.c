@@ -62,7 +62,7 @@ static void resolve_session(store *s, const char *token, http_principal *who)
     if (store_user_get(s, se.user_id, &u, NULL) != RC_OK || !u.active) return;
     unsigned bit = http_role_bit(u.role);
     if (!bit || bit == HTTP_METRICS) return;
-    if (bit == HTTP_MANAGER && u.group_limited) {
+    if ((bit == HTTP_MANAGER || bit == HTTP_AUDITOR) && u.group_limited) {
         /* Limited, even to no group at all: an empty list never widens. */
         who->limited = true;
         int64_t *gids = NULL;
@@ -381,7 +381,7 @@ out:
     return res;
 }
 
-static const char *const api_roles[] = {"admin", "manager", "member", "device", NULL};
+static const char *const api_roles[] = {"admin", "manager", "member", "device", "auditor", NULL};
 
 static bool valid_email(http_req *r, const char *email)
 {
@@ -635,13 +635,16 @@ enum MHD_Result http_h_roles(http_req *r)
 {
     return http_reply_json(
         r, MHD_HTTP_OK,
-        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "admin",
+        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "admin",
                   "description", "everything, including users, API keys, cameras and settings",
                   "name", "manager", "description",
                   "people, groups, schedules, enrollment, attendance and reports", "name", "member",
                   "description", "their own attendance only", "name", "device", "description",
                   "recognize faces and mark attendance (cameras, kiosks)", "name", "metrics",
-                  "description", "API keys only: read GET /metrics (monitoring)"));
+                  "description", "API keys only: read GET /metrics (monitoring)", "name", "auditor",
+                  "description",
+                  "read-only (HR, inspection): people, groups, timetables, attendance, reports "
+                  "and exports; no changes, no face images"));
 }
 
 /* ---- API keys ----------------------------------------------------------- */

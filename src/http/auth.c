@@ -20,8 +20,9 @@ static const struct {
     unsigned bit;
     const char *name;
 } role_names[] = {
-    {HTTP_ANON, "anonymous"}, {HTTP_ADMIN, "admin"},   {HTTP_MANAGER, "manager"},
-    {HTTP_MEMBER, "member"},  {HTTP_DEVICE, "device"}, {HTTP_METRICS, "metrics"},
+    {HTTP_ANON, "anonymous"},  {HTTP_ADMIN, "admin"},   {HTTP_MANAGER, "manager"},
+    {HTTP_MEMBER, "member"},   {HTTP_DEVICE, "device"}, {HTTP_METRICS, "metrics"},
+    {HTTP_AUDITOR, "auditor"},
 };
 
 unsigned http_role_bit(const char *name)

@@ -36,12 +36,19 @@ enum {
     HTTP_MEMBER = 1u << 3,
     HTTP_DEVICE = 1u << 4,
     HTTP_METRICS = 1u << 5, /* API keys that may only read /metrics */
+    /* Read-only staff (HR, inspection): what a manager reads, but no face
+     * images, and no writes beyond their own password and session. May be
+     * limited to groups as a manager is. */
+    HTTP_AUDITOR = 1u << 6,
+    HTTP_ROLE_LAST = HTTP_AUDITOR, /* the highest role bit */
 };
 #define HTTP_ANYONE                                                                                \
-    (HTTP_ANON | HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE | HTTP_METRICS)
-#define HTTP_SIGNED_IN (HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE)
+    (HTTP_ANON | HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE | HTTP_METRICS |            \
+     HTTP_AUDITOR)
+#define HTTP_SIGNED_IN (HTTP_ADMIN | HTTP_MANAGER | HTTP_MEMBER | HTTP_DEVICE | HTTP_AUDITOR)
 
-/* "admin", "manager", "member", "device" → its bit; 0 for anything else. */
+/* "admin", "manager", "member", "device", "auditor" → its bit; 0 for
+ * anything else. */
 unsigned http_role_bit(const char *name);
 const char *http_role_name(unsigned bit);
 
@@ -57,7 +64,7 @@ typedef struct {
     char csrf[72];       /* the session's CSRF token (cookie callers) */
     char label[96];      /* for the access log: "user:3", "key:7", "-" */
     bool must_change;    /* signed in with a one-time password: only HTTP_PW_CHANGE routes */
-    /* A manager limited to groups[0..ngroups) reaches the people of those
+    /* A manager or auditor limited to groups[0..ngroups) reaches the people of those
      * groups only (nobody when ngroups is 0); scope.c checks it. */
     bool limited;
     int64_t groups[64];

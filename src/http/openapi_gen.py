@@ -31,11 +31,11 @@ schemas = {
  "Health": obj({"status": STR, "version": STR, "uptime_s": NUM,
      "models": obj({"available": arr({"type": STR}), "loaded": arr({"type": STR})}),
      "db": STR}, ["status", "version", "uptime_s", "models"]),
- "Role": {"type": "string", "enum": ["admin", "manager", "member", "device", "metrics"]},
+ "Role": {"type": "string", "enum": ["admin", "manager", "member", "device", "metrics", "auditor"]},
  "User": obj({"id": INT, "email": STR, "name": STR, "role": ref("Role"), "person_id": INT,
      "created_at": TIME, "last_login_at": TIME, "active": BOOL,
-     "group_ids": dict(arr({"type": INT}), description="managers limited to groups (all_groups false): the groups whose people they reach"),
-     "all_groups": dict({"type": BOOL}, description="managers: true reaches every group; false only group_ids (none when it is empty)"),
+     "group_ids": dict(arr({"type": INT}), description="managers and auditors limited to groups (all_groups false): the groups whose people they reach"),
+     "all_groups": dict({"type": BOOL}, description="managers and auditors: true reaches every group; false only group_ids (none when it is empty)"),
      "must_change_password": {"type": BOOL, "description": "signed in with a one-time password: "
          "every call but /auth/me, /auth/logout and /auth/password answers 403 password_change_required"}},
      ["id", "email", "name", "role", "person_id", "created_at", "last_login_at"],
@@ -397,6 +397,7 @@ def op(path, method, summary, roles, resp, body=None, params=None, tag=None, wor
     return o
 def opid(o, name): o["operationId"] = name
 A, M, MB, D = "admin", "manager", "member", "device"
+AU = "auditor"  # read-only staff (HR, inspection): migration 15
 P = ["public"]
 opid(op("/healthz", "get", "health and version", P, ok("Health"), tag="server"), "getHealth")
 opid(op("/metrics", "get", "Prometheus metrics (admin or a metrics API key; anyone on loopback with --metrics-public-loopback)", [A, "metrics"],
@@ -404,12 +405,12 @@ opid(op("/metrics", "get", "Prometheus metrics (admin or a metrics API key; anyo
 opid(op("/api/v1/openapi.json", "get", "this document", P,
    {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}, tag="server"), "getOpenapi")
 opid(op("/api/v1/auth/login", "post", "log in; sets the rc_session cookie", P, ok("Session"), jbody("LoginRequest"), tag="auth"), "login")
-opid(op("/api/v1/auth/logout", "post", "log out", [A, M, MB, D], NOC, tag="auth"), "logout")
-opid(op("/api/v1/auth/me", "get", "the current user", [A, M, MB, D], ok("Session"), tag="auth"), "me")
+opid(op("/api/v1/auth/logout", "post", "log out", [A, M, MB, D, AU], NOC, tag="auth"), "logout")
+opid(op("/api/v1/auth/me", "get", "the current user", [A, M, MB, D, AU], ok("Session"), tag="auth"), "me")
 opid(op("/api/v1/auth/password", "post", "change one's own password; ends the account's other sessions and answers with a new one. "
    "A wrong current_password (403 wrong_current_password) counts as a failed login to the account from this address: "
    "too_many_attempts (429, params.scope account or address) as for a login",
-   [A, M, MB, D], ok("Session"), jbody("PasswordChange"), tag="auth"), "changePassword")
+   [A, M, MB, D, AU], ok("Session"), jbody("PasswordChange"), tag="auth"), "changePassword")
 opid(op("/api/v1/kiosk/unlock", "post", "leave kiosk mode: the kiosk PIN or an admin password (throttled, audited)",
    [A, D], NOC, jbody("KioskUnlock"), tag="kiosk"), "kioskUnlock")
 opid(op("/api/v1/kiosk/checkin", "post", "check in with a person's code and PIN (source pin). Refusals: checkin_refused "
@@ -474,11 +475,11 @@ opid(op("/api/v1/api-keys/{id}", "delete", "revoke an API key", [A], NOC, params
 opid(op("/api/v1/audit", "get", "audit log", [A], ok("AuditEntryList"), params=PAGE + [q("action")], tag="admin"), "listAudit")
 opid(op("/api/v1/settings", "get", "settings", [A], ok("Settings"), tag="admin"), "getSettings")
 opid(op("/api/v1/settings", "patch", "change settings", [A], ok("Settings"), jbody("Settings"), tag="admin"), "updateSettings")
-opid(op("/api/v1/persons", "get", "list and search persons", [A, M], ok("PersonList"),
+opid(op("/api/v1/persons", "get", "list and search persons", [A, M, AU], ok("PersonList"),
    params=[q("q"), q("group_id", INT), dict(q("active"), schema={"type": STR, "enum": ["true", "false", "all"]},
        description="default true: active people only; false: the archived only; all: everyone")] + PAGE, tag="people"), "listPersons")
 opid(op("/api/v1/persons", "post", "create a person", [A, M], ok("Person", "201", "created"), jbody("PersonCreate"), tag="people"), "createPerson")
-opid(op("/api/v1/persons/{id}", "get", "one person", [A, M], ok("Person"), params=[pid()], tag="people"), "getPerson")
+opid(op("/api/v1/persons/{id}", "get", "one person", [A, M, AU], ok("Person"), params=[pid()], tag="people"), "getPerson")
 opid(op("/api/v1/persons/{id}", "patch", "change a person", [A, M], ok("Person"), jbody("PersonPatch"), [pid()], tag="people"), "updatePerson")
 opid(op("/api/v1/persons/{id}", "delete", "full erase (a privacy request): the person, their faces, embeddings, photo, events, memberships, own schedules and the sightings that matched them; audited as counts per kind without their code or name", [A, M], NOC, params=[pid()], tag="people"), "deletePerson")
 opid(op("/api/v1/persons/{id}/biometrics", "delete", "erase the biometric data only (faces, embeddings, photo, matching sightings); the person and their attendance history stay; audited with counts", [A, M], ok("Erased"), params=[pid()], tag="people"), "erasePersonBiometrics")
@@ -489,13 +490,13 @@ opid(op("/api/v1/persons/{id}/pin", "put", "set or remove the person's kiosk PIN
    jbody("PersonPin"), [pid()], tag="people"), "setPersonPin")
 LEAVE_RANGE = [q("from", STR, format="date"), q("to", STR, "at most 366 days after from", format="date")]
 opid(op("/api/v1/persons/{id}/leaves", "get", "a person's leaves (sick, vacation, personal, justified, other) that overlap from..to (default all): "
-   "their slots on those days are not absences", [A, M], ok("LeaveList"), params=[pid()] + LEAVE_RANGE, tag="people"), "listPersonLeaves")
+   "their slots on those days are not absences", [A, M, AU], ok("LeaveList"), params=[pid()] + LEAVE_RANGE, tag="people"), "listPersonLeaves")
 opid(op("/api/v1/persons/{id}/leaves", "post", "record a leave or justified absence from..to (inclusive local days); "
    "409 conflict when it overlaps another of the person's; audited", [A, M], ok("Leave", "201", "created"), jbody("LeaveWrite"), [pid()], tag="people"), "createPersonLeave")
 opid(op("/api/v1/persons/{id}/leaves/{leave_id}", "delete", "delete one of the person's leaves; audited", [A, M], NOC,
    params=[pid(), pid("leave_id")], tag="people"), "deletePersonLeave")
 opid(op("/api/v1/leaves", "get", "everyone's leaves that overlap from..to (default today; a group's members with group_id; "
-   "a manager limited to groups: their people only)", [A, M], ok("LeaveList"), params=LEAVE_RANGE + [q("group_id", INT)], tag="people"), "listLeaves")
+   "a manager limited to groups: their people only)", [A, M, AU], ok("LeaveList"), params=LEAVE_RANGE + [q("group_id", INT)], tag="people"), "listLeaves")
 opid(op("/api/v1/self/leaves", "get", "the member's own leaves and justified absences; not_linked (409) when the account is not linked to a person",
    [MB], ok("LeaveList"), tag="self"), "selfLeaves")
 opid(op("/api/v1/persons/{id}/photo", "get", "best enrolled face crop", [A, M],
@@ -519,25 +520,25 @@ opid(op("/api/v1/sightings/{id}/assign", "post", "enroll an unknown face as a pe
 opid(op("/api/v1/import", "post", "dataset import (streamed per-file results): each file part is named by its path in the dataset, PERSON/PHOTO (or a bare PHOTO after a `person` field); a top-level .csv is the roster (code, first name, last name, kind, group, email; ',' or ';'; English or Spanish header), which may come alone. Other files are skipped with a reason before counting. A folder is matched to a roster row by code or by name; without one its name is the code and gives the name ('María José Núñez', 'Núñez García, María José'). A person is created or changed only when one of their photos is accepted; roster rows without photos create or update people. Lines: skipped files and roster errors first, then each person's photos and outcome, then a summary with done=true. The photo files wait on disk (an unnamed file in the data folder) until their person's turn; a full disk is 507 spool_failed", [A, M],
    {"200": {"description": "one JSON object per line", "content": {"application/x-ndjson": {"schema": ref("ImportLine")}}}},
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"person": STR, "consent": {"type": BOOL, "description": "true: the caller holds these people's consent; it is recorded now for each one who has none"}, "folder_codes": {"type": BOOL, "default": True, "description": "a folder named '1234_Ana_Garcia' or '1234 - Ana García' is the code 1234 and the name Ana Garcia; false: the whole folder name is the code (and the name)"}, "file": {"type": STR, "format": "binary"}})}}}, tag="people"), "importDataset")
-opid(op("/api/v1/groups", "get", "list groups", [A, M], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")
+opid(op("/api/v1/groups", "get", "list groups", [A, M, AU], ok("GroupList"), params=PAGE, tag="groups"), "listGroups")
 opid(op("/api/v1/groups", "post", "create a group", [A, M], ok("Group", "201", "created"), jbody("GroupWrite"), tag="groups"), "createGroup")
-opid(op("/api/v1/groups/{id}", "get", "one group", [A, M], ok("Group"), params=[pid()], tag="groups"), "getGroup")
+opid(op("/api/v1/groups/{id}", "get", "one group", [A, M, AU], ok("Group"), params=[pid()], tag="groups"), "getGroup")
 opid(op("/api/v1/groups/{id}", "patch", "change a group", [A, M], ok("Group"), jbody("GroupWrite"), [pid()], tag="groups"), "updateGroup")
 opid(op("/api/v1/groups/{id}", "delete", "delete a group", [A, M], NOC, params=[pid()], tag="groups"), "deleteGroup")
-opid(op("/api/v1/groups/{id}/members", "get", "members", [A, M], ok("PersonList"), params=[pid()] + PAGE, tag="groups"), "listMembers")
+opid(op("/api/v1/groups/{id}/members", "get", "members", [A, M, AU], ok("PersonList"), params=[pid()] + PAGE, tag="groups"), "listMembers")
 opid(op("/api/v1/groups/{id}/members", "put", "replace the member list", [A, M], ok("PersonList"), jbody("MemberIds"), [pid()], tag="groups"), "setMembers")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member (joined today), or with joined_on set or move the day they joined", [A, M], NOC,
    params=[pid(), pid("person_id"), dict(q("joined_on"), schema={"type": STR, "format": "date"})], tag="groups"), "addMember")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
-opid(op("/api/v1/schedules", "get", "list schedules", [A, M], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
+opid(op("/api/v1/schedules", "get", "list schedules", [A, M, AU], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
 opid(op("/api/v1/schedules", "post", "create a schedule (409 overlap when it shares a minute of the week with another slot of the same group or person)", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")
 opid(op("/api/v1/schedules", "put", "replace a group's or person's whole timetable in one transaction (slots with an id are kept and changed, without one created, the others deleted; 409 overlap and nothing changed when two slots share a minute of the week)", [A, M], ok("ScheduleList"), jbody("TimetableWrite"), tag="groups"), "replaceSchedules")
 opid(op("/api/v1/schedules/{id}", "patch", "change a schedule (409 overlap as for create)", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
 opid(op("/api/v1/schedules/{id}", "delete", "delete a schedule", [A, M], NOC, params=[pid()], tag="groups"), "deleteSchedule")
-opid(op("/api/v1/holidays", "get", "list holidays", [A, M], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
+opid(op("/api/v1/holidays", "get", "list holidays", [A, M, AU], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
 opid(op("/api/v1/holidays", "post", "add a holiday, or one a day from date to `to` (an existing day's name is replaced), in one transaction; answers the first day with `to` and the number of days", [A, M], ok("HolidayCreated", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")
 opid(op("/api/v1/holidays/{id}", "delete", "delete a holiday", [A, M], NOC, params=[pid()], tag="groups"), "deleteHoliday")
-opid(op("/api/v1/cameras", "get", "list cameras", [A, M], ok("CameraList"), params=PAGE, tag="cameras"), "listCameras")
+opid(op("/api/v1/cameras", "get", "list cameras", [A, M, AU], ok("CameraList"), params=PAGE, tag="cameras"), "listCameras")
 opid(op("/api/v1/cameras", "post", "add a camera", [A], ok("Camera", "201", "created"), jbody("CameraWrite"), tag="cameras"), "createCamera")
 opid(op("/api/v1/cameras/{id}", "get", "one camera", [A], ok("Camera"), params=[pid()], tag="cameras"), "getCamera")
 opid(op("/api/v1/cameras/{id}", "patch", "change a camera", [A], ok("Camera"), jbody("CameraWrite"), [pid()], tag="cameras"), "updateCamera")
@@ -552,28 +553,28 @@ opid(op("/api/v1/verify", "post", "compare two faces 1:1", [A, M, D], ok("Verify
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"a": {"type": STR, "format": "binary"}, "b": {"type": STR, "format": "binary"}}, ["a", "b"])}}}, tag="recognition", work=True), "verify")
 ATTQ = [q("from", STR, format="date-time"), q("to", STR, format="date-time"), q("person_id", INT), q("group_id", INT), q("status"), q("camera_id", INT), q("type"),
         q("include_void", BOOL, "also voided events (left out by default)")]
-opid(op("/api/v1/attendance", "get", "attendance events (members see only their own)", [A, M, MB], ok("AttendanceEventList"), params=ATTQ + PAGE, tag="attendance"), "listAttendance")
+opid(op("/api/v1/attendance", "get", "attendance events (members see only their own)", [A, M, MB, AU], ok("AttendanceEventList"), params=ATTQ + PAGE, tag="attendance"), "listAttendance")
 opid(op("/api/v1/attendance", "post", "record an event by hand", [A, M], ok("AttendanceEvent", "201", "created"), jbody("ManualEvent"), tag="attendance"), "createAttendance")
 opid(op("/api/v1/attendance/{id}", "patch", "correct an event", [A, M], ok("AttendanceEvent"), jbody("EventCorrection"), [pid()], tag="attendance"), "correctAttendance")
 opid(op("/api/v1/attendance/{id}", "delete", "delete an event (the reason and old values go to the audit log)", [A, M], NOC, jbody("Reason"), [pid()], tag="attendance"), "deleteAttendance")
 opid(op("/api/v1/attendance/{id}/void", "post", "void an event: kept and shown, counted by nothing", [A, M], ok("AttendanceEvent"), jbody("Reason"), [pid()], tag="attendance"), "voidAttendance")
 opid(op("/api/v1/attendance/{id}/not-this-person", "post", "a recognition named the wrong person: void (or erase) the event with a reason, optionally delete the enrolled face that matched and keep the face as seen as an unknown face (automatic events only; audited)", [A, M], ok("NotThisPersonResult"), jbody("NotThisPerson"), [pid()], tag="attendance"), "notThisPerson")
-opid(op("/api/v1/attendance/export", "get", "export events", [A, M],
+opid(op("/api/v1/attendance/export", "get", "export events", [A, M, AU],
    {"200": {"description": "file", "content": {"text/csv": {"schema": {"type": STR}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": STR, "format": "binary"}}}}},
    params=[q("format", STR, enum=["csv", "xlsx"]), q("from"), q("to"), q("group_id", INT), q("person_id", INT),
      q("lang", STR, "headers and values: en (default) or es", enum=["en", "es"]),
      q("sep", STR, "CSV separator (default: comma for en, semicolon for es)", enum=["comma", "semicolon", "tab"]),
      q("bom", BOOL, "UTF-8 byte-order mark first (default: for es)"), q("label", STR, "only the slots with this schedule label (subject)")], tag="attendance"), "exportAttendance")
-opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT), q("label", STR, "only the slots with this schedule label (subject)")], tag="attendance"), "reportSummary")
+opid(op("/api/v1/reports/summary", "get", "per-person summary", [A, M, MB, AU], ok("SummaryReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), q("person_id", INT), q("label", STR, "only the slots with this schedule label (subject)")], tag="attendance"), "reportSummary")
 LABEL = q("label", STR, "only the slots with this schedule label (subject)")
-opid(op("/api/v1/reports/daily", "get", "per-day figures in people (days with slots only)", [A, M], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), LABEL], tag="attendance"), "reportDaily")
-opid(op("/api/v1/reports/groups", "get", "report per group and subject over a range: per person, per group, per day", [A, M], ok("GroupReport"),
+opid(op("/api/v1/reports/daily", "get", "per-day figures in people (days with slots only)", [A, M, AU], ok("DailyReport"), params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), LABEL], tag="attendance"), "reportDaily")
+opid(op("/api/v1/reports/groups", "get", "report per group and subject over a range: per person, per group, per day", [A, M, AU], ok("GroupReport"),
    params=[q("from", STR, format="date"), q("to", STR, format="date"), q("group_id", INT), LABEL], tag="attendance"), "reportGroups")
-opid(op("/api/v1/attendance/absentees", "get", "who is missing: slots of the day whose start + grace passed with no entry", [A, M],
+opid(op("/api/v1/attendance/absentees", "get", "who is missing: slots of the day whose start + grace passed with no entry", [A, M, AU],
    {"200": {"description": "the list (JSON) or its CSV", "content": {"application/json": {"schema": ref("AbsenteeList")}, "text/csv": {"schema": {"type": STR}}}}},
    params=[q("day", STR, "default today", format="date"), q("group_id", INT), LABEL, q("format", STR, enum=["json", "csv"])], tag="attendance"), "listAbsentees")
-opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M], ok("Dashboard"), tag="attendance"), "dashboard")
-opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera)", [A, M, MB, D],
+opid(op("/api/v1/dashboard", "get", "today at a glance", [A, M, AU], ok("Dashboard"), tag="attendance"), "dashboard")
+opid(op("/api/v1/events", "get", "live events (server-sent events: `recognition`, `attendance`); each caller sees only what they may (limited managers their groups' people, members themselves, camera-bound device keys their camera)", [A, M, MB, D, AU],
    {"200": {"description": "event stream", "content": {"text/event-stream": {"schema": {"type": STR}}}}}, tag="attendance"), "events")
 opid(op("/process-images", "post", "compatibility: enroll a person by external id (the person is created only when a photo is accepted)", [A, M], ok("CompatEnrollResult"),
    {"required": True, "content": {"multipart/form-data": {"schema": obj({"id": STR, "images": arr({"type": STR, "format": "binary"})}, ["id", "images"])}}}, tag="compat", work=True), "compatProcessImages")

@@ -18,6 +18,10 @@
  * Also the camera binding of device keys: a key bound to a camera marks
  * attendance for that camera only, and nothing marks attendance through a
  * disabled camera (deleting a camera revokes its keys: store_camera_delete).
+ *
+ * An auditor (read-only staff: HR, inspection) may be limited to groups in
+ * the same way and is scoped by the same checks; the route table keeps every
+ * write and every face image from them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,7 @@ static store *db(const http_req *r)
 
 bool http_scope_limited(const http_req *r)
 {
-    return r->who.role == HTTP_MANAGER && r->who.limited;
+    return (r->who.role == HTTP_MANAGER || r->who.role == HTTP_AUDITOR) && r->who.limited;
 }
 
 bool http_scope_persons(http_req *r, int64_t **ids, size_t *n)

@@ -906,7 +906,7 @@ void http_print_routes(void *out)
     for (size_t i = 0; i < http_route_count; i++) {
         const http_route *rt = &http_routes[i];
         json_t *roles = json_array();
-        for (unsigned b = HTTP_ANON; b <= HTTP_METRICS; b <<= 1)
+        for (unsigned b = HTTP_ANON; b <= HTTP_ROLE_LAST; b <<= 1)
             if (rt->roles & b) json_array_append_new(roles, json_string(http_role_name(b)));
         json_t *o = json_pack("{s:s,s:s,s:o,s:b}", "method", rt->method, "path", rt->pattern,
                               "roles", roles, "loopback_ok", (rt->flags & HTTP_LOOPBACK_OK) != 0);

@@ -229,7 +229,8 @@ typedef struct {
 
 static bool sees_everything(const http_principal *w)
 {
-    return w->role == HTTP_ADMIN || (w->role == HTTP_MANAGER && !w->limited) ||
+    bool staff = w->role == HTTP_MANAGER || w->role == HTTP_AUDITOR;
+    return w->role == HTTP_ADMIN || (staff && !w->limited) ||
            (w->role == HTTP_DEVICE && !w->camera_id);
 }
 
@@ -238,7 +239,7 @@ static bool person_visible(const http_principal *w, const event_people *ep, int6
     if (person_id <= 0) return false;
     if (w->role == HTTP_MEMBER) return w->person_id && person_id == w->person_id;
     if (w->role == HTTP_DEVICE) return true; /* its camera decides */
-    if (w->role != HTTP_MANAGER) return false;
+    if (w->role != HTTP_MANAGER && w->role != HTTP_AUDITOR) return false;
     for (size_t i = 0; i < ep->n; i++) {
         if (ep->p[i].person_id != person_id) continue;
         for (size_t g = 0; g < ep->p[i].n; g++)
@@ -341,7 +342,8 @@ void http_hub_publish(http_hub *h, const char *event, const json_t *data)
     bool need_groups = false;
     pthread_mutex_lock(&h->lock);
     for (stream *s = h->streams; s; s = s->next)
-        need_groups |= s->who.role == HTTP_MANAGER && s->who.limited;
+        need_groups |=
+            (s->who.role == HTTP_MANAGER || s->who.role == HTTP_AUDITOR) && s->who.limited;
     pthread_mutex_unlock(&h->lock);
     event_people ep;
     event_people_load(h->store, d, need_groups, &ep);

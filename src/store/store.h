@@ -97,6 +97,7 @@ typedef struct {
 /* ---- roles, users, sessions, API keys, login failures --------------------- */
 
 /* Roles are fixed by migrations: "admin", "manager", "member", "device",
+ * "auditor" (read-only, migration 15),
  * "metrics" (API keys that may only read the metrics). */
 typedef struct {
     char name[32];

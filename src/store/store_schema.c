@@ -547,6 +547,12 @@ static const char v14[] =
     " CHECK (from_day <= to_day));"
     "CREATE INDEX person_leaves_person ON person_leaves(person_id, from_day);"
     "CREATE INDEX person_leaves_days ON person_leaves(from_day, to_day);";
+/* v15: the "auditor" role, for HR and inspection: reads everyone's
+ * attendance, reports and exports (optionally limited to groups, as a
+ * manager can be), changes nothing and sees no face images. */
+static const char v15[] =
+    "INSERT INTO roles (name, description) VALUES"
+    " ('auditor', 'read-only: people, groups, timetables, attendance, reports and exports');";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
@@ -562,6 +568,7 @@ const db_migration db_migrations[] = {
     {11, "who corrected an event, and when", v11, NULL, NULL},
     {12, "when a person withdrew their consent", v12, NULL, NULL},
     {14, "personal leave and justified absences", v14, NULL, NULL},
+    {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -130,10 +130,10 @@ test('users: create, list, get, patch, delete; the last admin stays', async () =
   assert.equal((await admin.get('/api/v1/users/abc')).status, 404);
 });
 
-test('roles lists the five roles', async () => {
+test('roles lists the six roles', async () => {
   const r = await admin.get('/api/v1/roles');
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.map((x) => x.name), ['admin', 'manager', 'member', 'device', 'metrics']);
+  assert.deepEqual(r.body.map((x) => x.name), ['admin', 'manager', 'member', 'device', 'metrics', 'auditor']);
   for (const x of r.body) assert.ok(x.description.length > 5);
 });
 
@@ -466,6 +466,14 @@ test('rollcall user add|passwd|list manage the same accounts', async () => {
   assert.match(r.stderr, /already exists/);
   r = spawnSync(BIN, ['user', 'add', 'x@example.org', '--data', data, '--role', 'king'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
+  // The read-only role (HR, inspection) from the command line too: it reads, and writes nothing.
+  r = spawnSync(BIN, ['user', 'add', 'hr-cli@example.org', '--data', data, '--role', 'auditor', '--password', 'cli-pass-13'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Created hr-cli@example.org \(auditor\)/);
+  const hr = new Client(env.srv.url);
+  await hr.login('hr-cli@example.org', 'cli-pass-13');
+  assert.equal((await hr.get('/api/v1/persons')).status, 200);
+  assert.equal((await hr.post('/api/v1/groups', { name: 'No' })).status, 403);
   r = spawnSync(BIN, ['user', 'frob'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   r = spawnSync(BIN, ['user', '--help'], { encoding: 'utf8' });

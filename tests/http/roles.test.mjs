@@ -23,6 +23,10 @@ before(async () => {
   const k = await env.admin.post('/api/v1/api-keys', { name: 'prometheus', role: 'metrics' });
   env.metricsKey = k; // checked by the metrics row of the matrix
   if (k.status === 201) env.metrics = new Client(env.srv.url, { key: k.body.key });
+  // The read-only auditor (HR, inspection; migration 15).
+  env.auditorUser = await env.admin.post('/api/v1/users', { email: 'auditor@example.org', name: 'HR', role: 'auditor', password: 'auditor-pass-1', must_change_password: false });
+  env.auditor = new Client(env.srv.url);
+  if (env.auditorUser.status === 201) await env.auditor.login('auditor@example.org', 'auditor-pass-1');
 });
 after(async () => { assert.equal(await env.stop(), 0); });
 
@@ -63,10 +67,32 @@ test('devices, members and metrics keys reach exactly their routes (beyond those
   assert.deepEqual(of('metrics'), ['GET /metrics']);
 });
 
-for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'admin']) {
+// The auditor (HR, a school inspector) reads what a manager reads about
+// people, groups, timetables, holidays, attendance and reports, exports
+// them, and sees the cameras' list; it writes nothing but its own password
+// and session, reads no face image, face list or unknown face (biometric
+// data), and never the users, keys, settings, audit log or kiosk.
+const AUDITOR_READS = ['GET /api/v1/persons', 'GET /api/v1/persons/{id}', 'GET /api/v1/groups', 'GET /api/v1/groups/{id}',
+  'GET /api/v1/groups/{id}/members', 'GET /api/v1/schedules', 'GET /api/v1/holidays', 'GET /api/v1/cameras',
+  'GET /api/v1/attendance', 'GET /api/v1/attendance/export', 'GET /api/v1/reports/summary', 'GET /api/v1/reports/daily',
+  'GET /api/v1/reports/groups', 'GET /api/v1/dashboard', 'GET /api/v1/attendance/absentees',
+  'GET /api/v1/persons/{id}/leaves', 'GET /api/v1/leaves'];
+test('an auditor reaches exactly the reads a manager has about attendance, and writes nothing but its own session', () => {
+  const of = (role) => routes.filter((r) => r.roles.includes(role) && !r.roles.includes('anonymous'))
+    .map((r) => `${r.method} ${r.path}`).sort();
+  const own = ['GET /api/v1/auth/me', 'GET /api/v1/events', 'POST /api/v1/auth/logout', 'POST /api/v1/auth/password'];
+  assert.deepEqual(of('auditor'), [...own, ...AUDITOR_READS].sort());
+  for (const r of AUDITOR_READS) assert.ok(of('manager').includes(r), `${r} is a manager's read too`);
+  const writes = of('auditor').filter((r) => !r.startsWith('GET ') && !own.includes(r));
+  assert.deepEqual(writes, []);
+  assert.deepEqual(of('auditor').filter((r) => /image|photo|faces|sightings|users|api-keys|settings|audit|kiosk|webhooks/.test(r)), []);
+});
+
+for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'auditor', 'admin']) {
   test(`role matrix: ${who}`, async () => {
     const failures = [];
     if (who === 'metrics') assert.equal(env.metricsKey.status, 201, JSON.stringify(env.metricsKey.body));
+    if (who === 'auditor') assert.equal(env.auditorUser.status, 201, JSON.stringify(env.auditorUser.body));
     for (const route of routes) {
       const client = env[who];
       const status = await call(client, route);
@@ -78,7 +104,7 @@ for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'admin
         const want = who === 'anonymous' ? 401 : 403;
         if (status !== want) failures.push(`${route.method} ${route.path}: denied must be ${want}, got ${status}`);
       }
-      if (route.path === '/api/v1/auth/logout' && ['member', 'manager', 'admin'].includes(who)) {
+      if (route.path === '/api/v1/auth/logout' && ['member', 'manager', 'auditor', 'admin'].includes(who)) {
         // That call ended the session: sign in again for the next routes.
         await client.login(`${who}@example.org`, who === 'admin' ? 'admin-pass-1' : `${who}-pass-1`);
       }
@@ -240,6 +266,67 @@ test('what each role reaches: a manager limited to group A never reaches group B
       ['POST', '/process-images'], ['POST', '/api/v1/import'],
     ];
     for (const x of everyGroup) assert.equal(await reach(lim, x), 403, `limited manager: ${x[0]} ${x[1]}`);
+    // The auditor reads everything of B a manager reads but face data, and
+    // changes nothing; limited to A, it is answered about B's ids as about
+    // unknown ones, exactly as a limited manager is.
+    const mkAuditor = async (email, extra) => {
+      const u = await admin.post('/api/v1/users', { email, name: 'HR', role: 'auditor', password: 'auditor-pass-1', must_change_password: false, ...extra });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+      const c = new Client(r2.srv.url);
+      await c.login(email, 'auditor-pass-1');
+      return [u.body, c];
+    };
+    const [, hr] = await mkAuditor('hr@example.org', {});
+    const [hrLimUser, hrLim] = await mkAuditor('hr-a@example.org', { group_ids: [GA] });
+    assert.deepEqual([hrLimUser.role, hrLimUser.all_groups, hrLimUser.group_ids], ['auditor', false, [GA]]);
+    const faceData = (o) => [['GET', `/api/v1/persons/${o.PB}/faces`], ['GET', `/api/v1/persons/${o.PB}/photo`],
+      ['GET', `/api/v1/faces/${o.FB}/image`], ['GET', '/api/v1/sightings'], ['GET', `/api/v1/sightings/${SG}/image`],
+      ['GET', '/api/v1/registrations']];
+    const isFace = (x) => faceData(realIds).some((f) => f[1] === x[1]);
+    for (const x of B.filter((y) => y[0] === 'GET' && !isFace(y))) {
+      const res = await call(hr, x);
+      assert.equal(res.status, 200, `auditor: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+    }
+    assert.match(text(await call(hr, ['GET', `/api/v1/persons/${PB}`])), /REACH-B/);
+    for (const c of [hr, hrLim])
+      for (const x of [...faceData(realIds), ...B.filter((y) => y[0] !== 'GET'), ...writes, ...everyGroup, ['GET', '/api/v1/users'], ['GET', '/api/v1/settings'],
+        ['GET', '/api/v1/audit'], ['GET', `/api/v1/cameras/${987654306}`], ['POST', '/api/v1/kiosk/unlock', { pin: '1234' }],
+        ['POST', '/api/v1/recognize'], ['POST', '/api/v1/detect'], ['POST', '/api/v1/attendance', { person_id: PA, type: 'entry', time: `${today}T02:00:00Z`, reason: 'x' }]]) {
+        const res = await call(c, x);
+        assert.equal(res.status, 403, `auditor: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+        assert.equal(res.body.error.code, 'forbidden', `${x[0]} ${x[1]}`);
+      }
+    // Exports work, CSV and XLSX, with every group's people.
+    r = await hr.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
+    assert.equal(r.status, 200);
+    assert.match(r.body, /REACH-A/);
+    assert.match(r.body, /REACH-B/);
+    r = await hr.get(`/api/v1/attendance/export?format=xlsx&from=${today}&to=${today}`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /spreadsheetml/);
+    assert.equal(r.body.subarray(0, 2).toString('latin1'), 'PK');
+    // The limited auditor: A's people only; B's ids answer as unknown ones, byte for byte.
+    const unknownReads = Bf(noIds);
+    const toldHr = [];
+    for (let i = 0; i < B.length; i++) {
+      if (B[i][0] !== 'GET') continue;
+      const res = await call(hrLim, B[i]);
+      const unknown = await call(hrLim, unknownReads[i]);
+      let expected = text(unknown);
+      for (const k of Object.keys(noIds)) expected = expected.replaceAll(String(noIds[k]), String(realIds[k]));
+      assert.ok(res.status >= 400, `limited auditor: ${B[i][0]} ${B[i][1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+      if (res.status !== unknown.status || text(res) !== expected)
+        toldHr.push(`${B[i][0]} ${B[i][1]}: ${res.status} ${text(res)} where an unknown id gets ${unknown.status} ${expected}`);
+    }
+    assert.deepEqual(toldHr, [], 'a limited auditor is answered about B\'s ids as about unknown ones');
+    assert.equal((await hrLim.get(`/api/v1/persons/${PA}`)).status, 200);
+    assert.deepEqual((await hrLim.get('/api/v1/persons')).body.items.map((p) => p.id), [PA]);
+    assert.deepEqual((await hrLim.get('/api/v1/attendance')).body.items.map((e) => e.person_id), [PA]);
+    r = await hrLim.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
+    assert.match(r.body, /REACH-A/);
+    assert.doesNotMatch(r.body, /REACH-B/);
+    assert.equal((await hrLim.get(`/api/v1/faces/${FA}/image`)).status, 403, 'no face image, even of their own groups');
+
     // Every route a manager may call is in one of the lists above, checked
     // by the list assertions below, or reaches no group's people (why given;
     // routes open to anyone, such as login and self-registration, reach none):

@@ -411,10 +411,19 @@ test("a disabled camera's key marks nothing; a deleted camera's key stops workin
 
 test('each event stream sees only what its caller may, and ends when the key is revoked or the user deactivated or signed out', async () => {
   const f = await liveFixture();
-  const { admin, member, lim, k1, k2, PA, PB } = f;
+  const { admin, member, lim, k1, k2, PA, PB, GA } = f;
   try {
+    // Read-only auditors (HR): one for every group, one limited to A.
+    const auditor = async (email, extra) => {
+      const u = await admin.post('/api/v1/users', { email, name: 'HR', role: 'auditor', password: 'auditor-pass-1', must_change_password: false, ...extra });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+      const c = new Client(f.r2.srv.url);
+      await c.login(email, 'auditor-pass-1');
+      return c;
+    };
+    const hr = await auditor('hr-live@example.org', {}), hrLim = await auditor('hr-live-a@example.org', { group_ids: [GA] });
     const streams = {};
-    for (const [name, c] of Object.entries({ admin, lim, member, k1, k2 })) {
+    for (const [name, c] of Object.entries({ admin, lim, member, k1, k2, hr, hrLim })) {
       streams[name] = await openStream(c);
       if (name !== 'member') assert.equal(streams[name].status, 200, name);
     }
@@ -427,10 +436,14 @@ test('each event stream sees only what its caller may, and ends when the key is 
     assert.equal((await admin.post('/api/v1/attendance', { person_id: PB, type: 'entry', time: new Date().toISOString().slice(0, 19) + 'Z', reason: 'live' })).status, 201);
     const seen = {};
     for (const [name, s] of Object.entries(streams))
-      if (s.status === 200) seen[name] = (await readStream(s, name === 'admin' ? 5000 : 1500, (t) => events(t, 'attendance').length >= 2)).text;
+      if (s.status === 200) seen[name] = (await readStream(s, ['admin', 'hr'].includes(name) ? 5000 : 1500, (t) => events(t, 'attendance').length >= 2)).text;
     const people = (name) => events(seen[name], 'attendance').map((e) => e.person_id).sort();
     assert.deepEqual(people('admin'), [PA, PB].sort());
     assert.deepEqual(people('lim'), [PA], 'limited manager: group A only');
+    assert.deepEqual(people('hr'), [PA, PB].sort(), 'auditor: every group');
+    assert.deepEqual(people('hrLim'), [PA], 'limited auditor: group A only, as a limited manager');
+    assert.doesNotMatch(seen.hrLim, /LIVE-B/);
+    assert.deepEqual(events(seen.hrLim, 'recognition').flatMap((e) => e.faces.map((x) => x.identity.person_id)), [PA]);
     assert.deepEqual(people('k1'), [PA], 'gate 1 key: gate 1 only');
     assert.deepEqual(people('k2'), [], 'gate 2 key: nothing happened at gate 2');
     for (const name of ['lim', 'k1', 'k2']) assert.doesNotMatch(seen[name], /LIVE-B/, name);

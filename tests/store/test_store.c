@@ -455,7 +455,7 @@ static void users_sessions_keys_and_lockout(void **state)
     store_role *roles;
     size_t n;
     OK(store_role_list(s, &roles, &n, &e_));
-    assert_int_equal(n, 5); /* admin, device, manager, member, metrics */
+    assert_int_equal(n, 6); /* admin, auditor, device, manager, member, metrics */
     free(roles);
     store_user u = {.active = 1};
     snprintf(u.email, sizeof u.email, "boss@example.org");
@@ -1459,6 +1459,43 @@ static void upgrade_to_v14_keeps_leaves_per_person(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(ls[0].person_id, luis.id);
     free(ls);
+/* A database from before migration 15 gains the read-only "auditor" role
+ * (HR, inspection): a user may have it after the upgrade (users.role refers
+ * to roles), and the users already there keep theirs. */
+static void upgrade_to_v15_adds_the_auditor_role(void **state)
+{
+    testdb *t = *state;
+    /* The migration just before 15, whichever it is in this build. */
+    store_migration *ms;
+    size_t nm;
+    OK(store_migrations(t->s, &ms, &nm, &e_));
+    int before = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (ms[i].version < 15 && ms[i].version > before) before = ms[i].version;
+    free(ms);
+    char url[600];
+    database_at_version(t, before, url, sizeof url);
+    raw_sql(url, "INSERT INTO users (email, name, role, pass_hash, created_ms, updated_ms)"
+                 " VALUES ('boss@example.org', 'Boss', 'manager', 'h', 1, 1);");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v15 */
+    store_role *roles;
+    size_t nr;
+    OK(store_role_list(t->s, &roles, &nr, &e_));
+    const store_role *auditor = NULL;
+    for (size_t i = 0; i < nr; i++)
+        if (strcmp(roles[i].name, "auditor") == 0) auditor = &roles[i];
+    assert_non_null(auditor);
+    assert_non_null(strstr(auditor->description, "read-only"));
+    free(roles);
+    store_user u = {.active = 1};
+    snprintf(u.email, sizeof u.email, "hr@example.org");
+    snprintf(u.role, sizeof u.role, "auditor");
+    OK(store_user_create(t->s, &u, &e_));
+    store_user got;
+    OK(store_user_get(t->s, u.id, &got, &e_));
+    assert_string_equal(got.role, "auditor");
+    OK(store_user_get_by_email(t->s, "boss@example.org", &got, &e_));
+    assert_string_equal(got.role, "manager");
 }
 
 /* Upgrading a version 1 database that holds data: roles renamed, names
@@ -1512,7 +1549,7 @@ static void upgrade_from_v1_keeps_and_moves_data(void **state)
     free(m);
     store_role *roles;
     OK(store_role_list(s, &roles, &n, &e_));
-    assert_int_equal(n, 5); /* admin, device, manager, member, metrics */
+    assert_int_equal(n, 6); /* admin, auditor, device, manager, member, metrics */
     for (size_t i = 0; i < n; i++)
         assert_true(strcmp(roles[i].name, "viewer") != 0 && strcmp(roles[i].name, "kiosk") != 0);
     free(roles);
@@ -2709,6 +2746,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(person_names_are_kept_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v15_adds_the_auditor_role, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v11_reads_corrections_from_the_audit_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(events_remember_who_corrected_them, setup, teardown),

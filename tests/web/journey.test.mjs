@@ -12,7 +12,7 @@
 // and Kit's biometric data is erased while his attendance history stays. The
 // steps are separate tests that share one server and run in order.
 //
-// The last test walks every page as admin, manager, member and device key at
+// The last test walks every page as admin, manager, auditor, member and device key at
 // 1280×800 and 390×844 (screenshots journey-page-*): no sideways scrolling,
 // the tables' actions column in view, a 60-character name and a long camera
 // URL wrapping instead of widening the page.
@@ -457,6 +457,7 @@ const LONG_URL =
   'http://camaras-del-colegio.example.org:8081/secundaria/edificio-norte/planta-baja/puerta-principal/stream.mjpeg?resolucion=1280x720&calidad=alta';
 const MANAGER = { email: 'jefatura@rollcall.test', name: 'Jefa de Estudios', password: 'Jefatura-e2e-password-1' };
 const MEMBER = { email: 'alumna@rollcall.test', name: 'Alumna con nombre largo', password: 'Alumna-e2e-password-1' };
+const AUDITOR = { email: 'inspeccion@rollcall.test', name: 'Inspección educativa', password: 'Inspeccion-e2e-password-1' };
 
 /** What is wrong with the page's layout at this width, one line each. */
 function layoutProblems(page, width) {
@@ -527,7 +528,7 @@ async function visit(page, role, path, width, failures, expect) {
   for (const p of await layoutProblems(page, width)) failures.push(`${role} ${path} at ${width}: ${p}`);
 }
 
-test('every page as admin, manager, member and device key fits 390 px and keeps the actions column at 1280 px', async () => {
+test('every page as admin, manager, auditor, member and device key fits 390 px and keeps the actions column at 1280 px', async () => {
   let deviceKey;
   await asAdmin(LAPTOP, async (_page, api) => {
     const p = await api('POST', '/api/v1/persons', {
@@ -558,6 +559,7 @@ test('every page as admin, manager, member and device key fits 390 px and keeps 
     assert.equal(c.status, 201, JSON.stringify(c.body));
     for (const [u, role, extra] of [
       [MANAGER, 'manager', {}],
+      [AUDITOR, 'auditor', {}],
       [MEMBER, 'member', { person_id: LONG.id }],
     ]) {
       const r = await api('POST', '/api/v1/users', {
@@ -599,6 +601,9 @@ test('every page as admin, manager, member and device key fits 390 px and keeps 
       [...staff, ['admin/users', MEMBER.email], ['admin/api-keys', 'Tableta de la puerta norte'], ['admin/settings'], ['admin/audit']],
     ],
     ['manager', MANAGER, staff],
+    // Read-only: the staff pages but import, unknown faces and registrations,
+    // whose addresses show "no permission" (h1 403).
+    ['auditor', AUDITOR, [...staff.filter(([p]) => !['import', 'review', 'registrations'].includes(p)), ['import'], ['admin/users']]],
     [
       'member',
       MEMBER,

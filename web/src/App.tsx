@@ -150,7 +150,7 @@ export function App() {
           <Route
             path="import"
             element={
-              <Allow area="people">
+              <Allow area="import">
                 <ImportPage />
               </Allow>
             }
@@ -190,7 +190,7 @@ export function App() {
           <Route
             path="review"
             element={
-              <Allow area="people">
+              <Allow area="review">
                 <ReviewPage />
               </Allow>
             }

@@ -1352,7 +1352,7 @@ export interface components {
             db?: string;
         };
         /** @enum {string} */
-        Role: "admin" | "manager" | "member" | "device" | "metrics";
+        Role: "admin" | "manager" | "member" | "device" | "metrics" | "auditor";
         User: {
             id: number;
             email: string;
@@ -1364,9 +1364,9 @@ export interface components {
             /** Format: date-time */
             last_login_at: string | null;
             active?: boolean;
-            /** @description managers limited to groups (all_groups false): the groups whose people they reach */
+            /** @description managers and auditors limited to groups (all_groups false): the groups whose people they reach */
             group_ids?: number[];
-            /** @description managers: true reaches every group; false only group_ids (none when it is empty) */
+            /** @description managers and auditors: true reaches every group; false only group_ids (none when it is empty) */
             all_groups?: boolean;
             /** @description signed in with a one-time password: every call but /auth/me, /auth/logout and /auth/password answers 403 password_change_required */
             must_change_password?: boolean;

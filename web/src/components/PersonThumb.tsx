@@ -1,12 +1,16 @@
-// A person's round photo (their best enrolled face), or their initials.
+// A person's round photo (their best enrolled face), or their initials (also
+// for an auditor, who reads no face images).
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useAuth } from '../auth/AuthContext';
+import { seesFaces } from '../lib/roles';
 
 export function PersonThumb({ id, name, hasFaces }: { id: number; name: string; hasFaces: boolean }) {
   const { t } = useTranslation();
+  const { user } = useAuth();
   const [failed, setFailed] = useState(false);
-  if (!hasFaces || failed) {
+  if (!hasFaces || failed || !seesFaces(user?.role)) {
     const initials = name
       .split(/\s+/)
       .filter(Boolean)

@@ -36,7 +36,7 @@ const en: Dictionary = {
     myData: 'My data',
     registrations: 'Registrations',
   },
-  roles: { admin: 'Administrator', manager: 'Manager', member: 'Member', device: 'Device' },
+  roles: { admin: 'Administrator', manager: 'Manager', member: 'Member', device: 'Device', auditor: 'Read-only (HR)' },
   common: {
     save: 'Save',
     cancel: 'Cancel',
@@ -179,6 +179,7 @@ const en: Dictionary = {
     quality: 'Quality {{score}}',
     deleteFace: 'Delete face',
     noFaces: 'No faces enrolled yet.',
+    facesHidden: 'Face photos are not shown to a read-only account.',
     photo: 'Photo of {{name}}',
     created: 'Person created.',
     deletePerson: 'Delete person',
@@ -577,7 +578,9 @@ const en: Dictionary = {
     personPick: 'Linked person',
     mustChange: 'One-time password',
     oneTimeHelp: 'It is one-time: a change is asked at the first sign-in.',
-    groups: 'Groups they see (managers; none = all)',
+    groups: 'Groups they see (managers and read-only; none = all)',
+    auditorHelp:
+      'Read-only (HR, inspection): sees people, groups, timetables, attendance, reports and exports; changes nothing and sees no face photos.',
     allGroups: 'All',
     noGroups: 'None (their groups were deleted)',
     editUser: 'Edit user',

@@ -35,7 +35,7 @@ const es = {
     myData: 'Mis datos',
     registrations: 'Solicitudes de alta',
   },
-  roles: { admin: 'Administrador', manager: 'Responsable', member: 'Miembro', device: 'Dispositivo' },
+  roles: { admin: 'Administrador', manager: 'Responsable', member: 'Miembro', device: 'Dispositivo', auditor: 'Consulta (RR. HH.)' },
   common: {
     save: 'Guardar',
     cancel: 'Cancelar',
@@ -178,6 +178,7 @@ const es = {
     quality: 'Calidad {{score}}',
     deleteFace: 'Eliminar rostro',
     noFaces: 'Aún no hay rostros registrados.',
+    facesHidden: 'Las fotos de las caras no se muestran a una cuenta de consulta.',
     photo: 'Foto de {{name}}',
     created: 'Persona creada.',
     deletePerson: 'Eliminar persona',
@@ -580,7 +581,9 @@ const es = {
     personPick: 'Persona vinculada',
     mustChange: 'Contraseña provisional',
     oneTimeHelp: 'Será provisional: se pedirá cambiarla en el primer acceso.',
-    groups: 'Grupos que ve (responsables; ninguno = todos)',
+    groups: 'Grupos que ve (responsables y consulta; ninguno = todos)',
+    auditorHelp:
+      'Consulta (RR. HH., inspección): ve personas, grupos, horarios, asistencia, informes y exportaciones; no cambia nada ni ve fotos de caras.',
     allGroups: 'Todos',
     noGroups: 'Ninguno (sus grupos se borraron)',
     editUser: 'Editar usuario',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { importPath, importReason, PHOTO_EXTENSIONS, sendsBytes } from './dataset';
 import { eventSource, feedItem, pushFeed } from './events';
 import { NdjsonSplitter } from './ndjson';
-import { canOpen, homeFor, limitedToGroups } from './roles';
+import { canChange, canOpen, homeFor, limitedToGroups, seesFaces } from './roles';
 
 describe('dataset import names', () => {
   it('sends every file under its path relative to the chosen folder', () => {
@@ -36,7 +36,9 @@ describe('importReason', () => {
       importReason({ type: 'roster', code: 'roster_invalid', params: { line: 4, problem: 'bad_email', value: 'a' }, reason: 'x' }, t),
     ).toBe('import.roster.bad_email {"line":4,"value":"a"}');
     expect(importReason({ type: 'photo', code: 'no_face', reason: 'x' }, t)).toMatch(/^enroll\.codes\.no_face/);
-    expect(importReason({ type: 'skipped', code: 'from_the_future' as 'stray_file', reason: 'English fallback' }, t)).toBe('English fallback');
+    expect(importReason({ type: 'skipped', code: 'from_the_future' as 'stray_file', reason: 'English fallback' }, t)).toBe(
+      'English fallback',
+    );
   });
 });
 
@@ -106,6 +108,20 @@ describe('roles', () => {
     expect(limitedToGroups({ role: 'manager' })).toBe(false);
     expect(limitedToGroups({ role: 'admin', all_groups: false })).toBe(false);
     expect(limitedToGroups(null)).toBe(false);
+  });
+
+  it('an auditor reads people, groups, attendance and reports, and changes nothing', () => {
+    for (const area of ['dashboard', 'people', 'groups', 'attendance', 'reports', 'cameras'] as const)
+      expect(canOpen('auditor', area)).toBe(true);
+    for (const area of ['import', 'review', 'registrations', 'kiosk', 'admin', 'checkin', 'mydata'] as const)
+      expect(canOpen('auditor', area)).toBe(false);
+    expect(canOpen('manager', 'import')).toBe(true);
+    expect(canChange('auditor')).toBe(false);
+    expect(canChange('manager')).toBe(true);
+    expect(seesFaces('auditor')).toBe(false);
+    expect(homeFor('auditor')).toBe('/dashboard');
+    expect(limitedToGroups({ role: 'auditor', all_groups: false })).toBe(true);
+    expect(limitedToGroups({ role: 'auditor', all_groups: true })).toBe(false);
   });
 });
 

@@ -4,16 +4,33 @@
 import type { Role } from '../api/types';
 
 export type Area =
-  'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin' | 'checkin' | 'mydata' | 'registrations';
+  | 'dashboard'
+  | 'kiosk'
+  | 'people'
+  | 'import'
+  | 'review'
+  | 'groups'
+  | 'attendance'
+  | 'reports'
+  | 'cameras'
+  | 'admin'
+  | 'checkin'
+  | 'mydata'
+  | 'registrations';
 
+// The auditor (HR, inspection) reads people, groups, attendance, reports
+// and the cameras' list; importing, unknown faces and registrations are
+// changes (and face images), so theirs are only the admin's and manager's.
 const ACCESS: Record<Area, readonly Role[]> = {
-  dashboard: ['admin', 'manager'],
+  dashboard: ['admin', 'manager', 'auditor'],
   kiosk: ['admin', 'device'],
-  people: ['admin', 'manager'],
-  groups: ['admin', 'manager'],
-  attendance: ['admin', 'manager', 'member'],
-  reports: ['admin', 'manager'],
-  cameras: ['admin', 'manager'],
+  people: ['admin', 'manager', 'auditor'],
+  import: ['admin', 'manager'],
+  review: ['admin', 'manager'],
+  groups: ['admin', 'manager', 'auditor'],
+  attendance: ['admin', 'manager', 'member', 'auditor'],
+  reports: ['admin', 'manager', 'auditor'],
+  cameras: ['admin', 'manager', 'auditor'],
   admin: ['admin'],
   checkin: ['member'],
   mydata: ['member'],
@@ -36,8 +53,25 @@ export function canEditCameras(role: Role | undefined | null): boolean {
   return role === 'admin';
 }
 
-/** A manager limited to some groups (the server refuses them what concerns
- * every group, and a person outside theirs). */
+/** A manager (or auditor) limited to some groups (the server refuses them
+ * what concerns every group, and a person outside theirs). */
 export function limitedToGroups(user: { role: Role; all_groups?: boolean } | null | undefined): boolean {
-  return user?.role === 'manager' && user.all_groups === false;
+  return (user?.role === 'manager' || user?.role === 'auditor') && user.all_groups === false;
+}
+
+/** Staff who change people, groups, timetables and attendance, and see
+ * enrolled faces; an auditor reads the rest and is shown no such action. */
+export function canChange(role: Role | undefined | null): boolean {
+  return role === 'admin' || role === 'manager';
+}
+
+/** Whether the role reads face images (photos, enrolled faces): the
+ * auditor does not (biometric data). */
+export function seesFaces(role: Role | undefined | null): boolean {
+  return canChange(role);
+}
+
+/** Roles an account can be given that may be limited to some groups. */
+export function takesGroups(role: Role): boolean {
+  return role === 'manager' || role === 'auditor';
 }

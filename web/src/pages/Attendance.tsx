@@ -17,6 +17,7 @@ import type { AttendanceEvent, AttendanceFilter, EventStatus, EventType, Person 
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { addDays, dateIn, formatDateTime, formatDecimal, utcToZonedInput, zonedToUtc } from '../lib/format';
+import { canChange } from '../lib/roles';
 import { useLoad } from '../lib/useLoad';
 import {
   CorrectedMark,
@@ -47,7 +48,10 @@ export function AttendancePage() {
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
   const [params, setFilter, setParams] = useFilterParams();
-  const staff = user?.role === 'admin' || user?.role === 'manager';
+  // Staff read everyone's events (as their groups allow); an auditor reads
+  // them too but adds, corrects or voids nothing.
+  const staff = user?.role === 'admin' || user?.role === 'manager' || user?.role === 'auditor';
+  const editor = canChange(user?.role);
   const today = dateIn(tz);
 
   const filter: AttendanceFilter = useMemo(
@@ -91,9 +95,11 @@ export function AttendancePage() {
             <a className="btn" href={api.exportUrl('xlsx', filter, lang)} download>
               {t('attendance.downloadXlsx')}
             </a>
-            <button type="button" className="btn primary" onClick={() => setManual(true)}>
-              {t('attendance.add')}
-            </button>
+            {editor && (
+              <button type="button" className="btn primary" onClick={() => setManual(true)}>
+                {t('attendance.add')}
+              </button>
+            )}
           </>
         )}
       </PageHead>
@@ -202,7 +208,7 @@ export function AttendancePage() {
               <th>{t('attendance.camera')}</th>
               <th className="num">{t('attendance.confidence')}</th>
               <th>{t('attendance.reason')}</th>
-              {staff && <th className="num">{t('common.actions')}</th>}
+              {editor && <th className="num">{t('common.actions')}</th>}
             </>
           }
           row={(e) => (
@@ -220,7 +226,7 @@ export function AttendancePage() {
               <td>{e.source === 'pin' ? t('attendance.sources.pin') : eventSource(e, t('attendance.manual'), t('common.none'))}</td>
               <td className="num">{e.confidence != null ? formatDecimal(e.confidence, lang) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>
-              {staff && (
+              {editor && (
                 <td>
                   <div className="row-actions">
                     {!e.voided_at && (

@@ -1,12 +1,14 @@
 // One group: name and description, members (add by search with the day they
 // joined, default today; remove), the weekly timetable, and whether its
-// managers get the absentee list of each slot.
+// managers get the absentee list of each slot. An auditor reads them only.
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Person } from '../api/types';
+import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
+import { canChange } from '../lib/roles';
 import { formatDate } from '../lib/format';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
@@ -17,6 +19,8 @@ import { Timetable } from '../components/Timetable';
 export function GroupPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
+  const { user } = useAuth();
+  const editor = canChange(user?.role);
   const id = Number(useParams().id);
   const group = useLoad(() => api.group(id), [id]);
   const members = useLoad(() => api.groupMembers(id), [id]);
@@ -47,32 +51,36 @@ export function GroupPage() {
     <>
       <PageHead title={group.data.name} />
       {group.data.description && <p className="muted">{group.data.description}</p>}
-      <label className="field check">
-        <input
-          type="checkbox"
-          checked={!!group.data.notify_absentees}
-          onChange={(e) => void action.run(() => api.updateGroup(id, { notify_absentees: e.target.checked }))}
-        />
-        <span>{t('groups.notifyAbsentees')}</span>
-      </label>
+      {editor && (
+        <label className="field check">
+          <input
+            type="checkbox"
+            checked={!!group.data.notify_absentees}
+            onChange={(e) => void action.run(() => api.updateGroup(id, { notify_absentees: e.target.checked }))}
+          />
+          <span>{t('groups.notifyAbsentees')}</span>
+        </label>
+      )}
       <section className="card" aria-labelledby="tt-h">
         <h2 id="tt-h">{t('groups.timetable')}</h2>
-        <Timetable groupId={id} />
+        <Timetable groupId={id} editable={editor} />
       </section>
       <section className="card" aria-labelledby="members-h">
         <h2 id="members-h">
           {t('groups.members')} ({group.data.member_count})
         </h2>
-        <div className="filters">
-          <PersonPicker key={pickKey} label={t('groups.findPerson')} value={pick} onChange={setPick} />
-          <label className="field">
-            <span>{t('groups.joinedOn')}</span>
-            <input type="date" value={joined} onChange={(e) => setJoined(e.target.value)} />
-          </label>
-          <button type="button" className="btn primary" disabled={!pick} onClick={() => void add()}>
-            {t('groups.addMember')}
-          </button>
-        </div>
+        {editor && (
+          <div className="filters">
+            <PersonPicker key={pickKey} label={t('groups.findPerson')} value={pick} onChange={setPick} />
+            <label className="field">
+              <span>{t('groups.joinedOn')}</span>
+              <input type="date" value={joined} onChange={(e) => setJoined(e.target.value)} />
+            </label>
+            <button type="button" className="btn primary" disabled={!pick} onClick={() => void add()}>
+              {t('groups.addMember')}
+            </button>
+          </div>
+        )}
         <ErrorMessage error={error ?? members.error} />
         {members.data && (
           <div className="table-wrap" tabIndex={0}>
@@ -82,7 +90,7 @@ export function GroupPage() {
                   <th>{t('common.name')}</th>
                   <th>{t('people.externalId')}</th>
                   <th>{t('groups.joinedOn')}</th>
-                  <th className="num">{t('common.actions')}</th>
+                  {editor && <th className="num">{t('common.actions')}</th>}
                 </tr>
               </thead>
               <tbody>
@@ -93,13 +101,15 @@ export function GroupPage() {
                     </td>
                     <td>{p.external_id}</td>
                     <td className="nowrap">{p.joined_on ? formatDate(p.joined_on, tz, i18n.resolvedLanguage ?? 'es') : ''}</td>
-                    <td>
-                      <div className="row-actions">
-                        <button type="button" className="btn small danger" onClick={() => void remove(p)}>
-                          {t('groups.remove')}
-                        </button>
-                      </div>
-                    </td>
+                    {editor && (
+                      <td>
+                        <div className="row-actions">
+                          <button type="button" className="btn small danger" onClick={() => void remove(p)}>
+                            {t('groups.remove')}
+                          </button>
+                        </div>
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>

@@ -1,12 +1,12 @@
 // Groups: list with member counts; create and delete (not for a manager
-// limited to groups: both concern every group). Each group's page has its
-// members and weekly timetable.
+// limited to groups: both concern every group; not for an auditor, who
+// reads only). Each group's page has its members and weekly timetable.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
-import { limitedToGroups } from '../lib/roles';
+import { canChange, limitedToGroups } from '../lib/roles';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead } from '../components/common';
@@ -14,7 +14,7 @@ import { DataTable, ErrorMessage, Modal, PageHead } from '../components/common';
 export function GroupsPage() {
   const { t } = useTranslation();
   const { user } = useAuth();
-  const limited = limitedToGroups(user);
+  const limited = limitedToGroups(user) || !canChange(user?.role);
   const list = useLoad(() => api.groups(), []);
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');

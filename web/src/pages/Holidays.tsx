@@ -8,7 +8,7 @@ import { api } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
 import { formatDate } from '../lib/format';
-import { limitedToGroups } from '../lib/roles';
+import { canChange, limitedToGroups } from '../lib/roles';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, PageHead } from '../components/common';
@@ -17,7 +17,8 @@ export function HolidaysPage() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const { user } = useAuth();
-  const limited = limitedToGroups(user);
+  const readOnly = !canChange(user?.role); // an auditor: the list, nothing to change
+  const limited = limitedToGroups(user) || readOnly;
   const list = useLoad(() => api.holidays(), []);
   const [date, setDate] = useState('');
   // The last day of a range (Christmas, summer); empty for one day.
@@ -37,7 +38,7 @@ export function HolidaysPage() {
   return (
     <>
       <PageHead title={t('holidays.title')} />
-      {limited && <p className="muted">{t('holidays.limited')}</p>}
+      {limited && !readOnly && <p className="muted">{t('holidays.limited')}</p>}
       {!limited && (
         <form className="card filters" onSubmit={add}>
           <label className="field">

@@ -1,9 +1,11 @@
 // People: list searchable by name or ID, filtered by group, paged; "New person" opens the form and then the
-// new person's page (where faces are enrolled).
+// new person's page (where faces are enrolled). An auditor reads the list only.
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useAuth } from '../auth/AuthContext';
+import { canChange } from '../lib/roles';
 import { useLoad } from '../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead, Pager } from '../components/common';
 import { PersonForm } from '../components/PersonForm';
@@ -14,6 +16,8 @@ const LIMIT = 25;
 export function PeoplePage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
+  const { user } = useAuth();
+  const editor = canChange(user?.role);
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const offset = Number(params.get('offset') ?? 0) || 0;
@@ -51,12 +55,16 @@ export function PeoplePage() {
   return (
     <>
       <PageHead title={t('people.title')}>
-        <Link className="btn" to="/import">
-          {t('nav.import')}
-        </Link>
-        <button type="button" className="btn primary" onClick={() => setCreating(true)}>
-          {t('people.new')}
-        </button>
+        {editor && (
+          <>
+            <Link className="btn" to="/import">
+              {t('nav.import')}
+            </Link>
+            <button type="button" className="btn primary" onClick={() => setCreating(true)}>
+              {t('people.new')}
+            </button>
+          </>
+        )}
       </PageHead>
       <div className="filters">
         <label className="field">

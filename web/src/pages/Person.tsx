@@ -3,13 +3,16 @@
 // delete), enrollment, their recent attendance, and the three data actions
 // kept apart: archive (history kept, reversible), erase the biometric data
 // only, and the full erase of a privacy request (confirmed by typing the
-// person's code).
+// person's code). An auditor reads the details, groups, timetable and
+// history only: no face images, and none of the actions.
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
+import { useAuth } from '../auth/AuthContext';
 import { useSettings } from '../auth/SettingsContext';
-import { formatDateTime, formatDecimal } from '../lib/format';
+import { formatDate, formatDateTime, formatDecimal } from '../lib/format';
+import { canChange } from '../lib/roles';
 import { useLoad } from '../lib/useLoad';
 import { useAction } from '../lib/useAction';
 import {
@@ -37,8 +40,10 @@ export function PersonPage() {
   const { tz } = useSettings();
   const navigate = useNavigate();
   const id = Number(useParams().id);
+  const { user } = useAuth();
+  const editor = canChange(user?.role);
   const person = useLoad(() => api.person(id), [id]);
-  const faces = useLoad(() => api.faces(id), [id]);
+  const faces = useLoad(() => (editor ? api.faces(id) : Promise.resolve(null)), [id, editor]);
   const history = useLoad(() => api.attendance({ person_id: id, limit: 20 }), [id]);
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<Error | null>(null);
@@ -79,12 +84,16 @@ export function PersonPage() {
     <>
       <PageHead title={p.name}>
         {!p.active && <span className="badge warn">{t('people.archived')}</span>}
-        <button type="button" className="btn" onClick={() => setEditing(true)}>
-          {t('common.edit')}
-        </button>
-        <button type="button" className="btn" onClick={() => void archive(p.active)}>
-          {p.active ? t('people.archive') : t('people.restore')}
-        </button>
+        {editor && (
+          <>
+            <button type="button" className="btn" onClick={() => setEditing(true)}>
+              {t('common.edit')}
+            </button>
+            <button type="button" className="btn" onClick={() => void archive(p.active)}>
+              {p.active ? t('people.archive') : t('people.restore')}
+            </button>
+          </>
+        )}
       </PageHead>
       <ErrorMessage error={error} />
 
@@ -123,7 +132,15 @@ export function PersonPage() {
                     {p.groups.map((g) => (
                       <li key={g.id}>
                         <Link to={`/groups/${g.id}`}>{g.name}</Link>{' '}
-                        <JoinedOn personId={p.id} groupId={g.id} name={g.name} day={g.joined_on ?? ''} onSaved={person.reload} />
+                        {editor ? (
+                          <JoinedOn personId={p.id} groupId={g.id} name={g.name} day={g.joined_on ?? ''} onSaved={person.reload} />
+                        ) : (
+                          g.joined_on && (
+                            <span className="muted">
+                              {t('people.joinedOn')} {formatDate(g.joined_on, tz, lang)}
+                            </span>
+                          )
+                        )}
                       </li>
                     ))}
                   </ul>
@@ -140,6 +157,7 @@ export function PersonPage() {
             {t('people.enrolled')} ({faces.data?.length ?? p.face_count})
           </h2>
           <ErrorMessage error={faces.error} onRetry={faces.reload} />
+          {!editor && <p className="muted">{t('people.facesHidden')}</p>}
           {faces.data && faces.data.length === 0 && <p className="muted">{t('people.noFaces')}</p>}
           <ul className={`face-grid ${styles.faces}`}>
             {faces.data?.map((f) => (
@@ -169,25 +187,27 @@ export function PersonPage() {
         </section>
       </div>
 
-      <section className="card" aria-labelledby="enroll-h">
-        <h2 id="enroll-h">{t('enroll.title')}</h2>
-        <Enroll
-          personId={id}
-          onEnrolled={() => {
-            faces.reload();
-            person.reload();
-          }}
-        />
-      </section>
+      {editor && (
+        <section className="card" aria-labelledby="enroll-h">
+          <h2 id="enroll-h">{t('enroll.title')}</h2>
+          <Enroll
+            personId={id}
+            onEnrolled={() => {
+              faces.reload();
+              person.reload();
+            }}
+          />
+        </section>
+      )}
 
-      <PinSection personId={p.id} pinSet={!!p.pin_set} onChanged={person.reload} />
+      {editor && <PinSection personId={p.id} pinSet={!!p.pin_set} onChanged={person.reload} />}
 
       <LeaveSection personId={p.id} />
 
       <section className="card" aria-labelledby="schedule-h">
         <h2 id="schedule-h">{t('people.schedule')}</h2>
         <p className="muted">{t('people.noSchedule')}</p>
-        <Timetable personId={id} />
+        <Timetable personId={id} editable={editor} />
       </section>
 
       <section className="card" aria-labelledby="history-h">
@@ -223,14 +243,16 @@ export function PersonPage() {
         </p>
       </section>
 
-      <DataActions
-        person={p}
-        onBiometricsErased={() => {
-          faces.reload();
-          person.reload();
-        }}
-        onErased={() => navigate('/people')}
-      />
+      {editor && (
+        <DataActions
+          person={p}
+          onBiometricsErased={() => {
+            faces.reload();
+            person.reload();
+          }}
+          onErased={() => navigate('/people')}
+        />
+      )}
 
       <Modal title={t('common.edit')} open={editing} onClose={() => setEditing(false)}>
         <PersonForm

@@ -1,5 +1,5 @@
-// Administration · users: list, create, edit (role, the groups a manager
-// sees, password), enable or disable, delete.
+// Administration · users: list, create, edit (role, the groups a manager or
+// auditor sees, password), enable or disable, delete.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
@@ -7,12 +7,13 @@ import type { Group, Person, Role, User } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { useSettings } from '../../auth/SettingsContext';
 import { formatDateTime } from '../../lib/format';
+import { takesGroups } from '../../lib/roles';
 import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
 import { DataTable, ErrorMessage, Loading, Modal, PageHead } from '../../components/common';
 import { PersonPicker } from '../../components/PersonPicker';
 
-const ROLES: Role[] = ['admin', 'manager', 'member', 'device'];
+const ROLES: Role[] = ['admin', 'manager', 'auditor', 'member', 'device'];
 
 export function UsersPage() {
   const { t, i18n } = useTranslation();
@@ -65,7 +66,7 @@ export function UsersPage() {
               </select>
             </td>
             <td>
-              {u.role !== 'manager'
+              {!takesGroups(u.role)
                 ? t('common.none')
                 : u.all_groups !== false
                   ? t('users.allGroups')
@@ -161,7 +162,7 @@ function UserForm({
       name: name.trim(),
       role,
       person_id: chosen ? chosen.id : null,
-      ...(groupsChanged ? { group_ids: role === 'manager' ? groupIds : [] } : {}),
+      ...(groupsChanged ? { group_ids: takesGroups(role) ? groupIds : [] } : {}),
     };
     await save.run(() =>
       initial ? api.updateUser(initial.id, { ...common, ...(password ? { password } : {}) }) : api.createUser({ ...common, password }),
@@ -209,7 +210,12 @@ function UserForm({
         ) : (
           <PersonPicker label={t('users.personPick')} value={chosen ?? null} onChange={(p) => setPerson(p)} />
         )}
-        {role === 'manager' && (
+        {role === 'auditor' && (
+          <p className="help" id="auditor-help">
+            {t('users.auditorHelp')}
+          </p>
+        )}
+        {takesGroups(role) && (
           <label className="field">
             <span>{t('users.groups')}</span>
             <select
