@@ -1459,6 +1459,8 @@ static void upgrade_to_v14_keeps_leaves_per_person(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(ls[0].person_id, luis.id);
     free(ls);
+}
+
 /* A database from before migration 15 gains the read-only "auditor" role
  * (HR, inspection): a user may have it after the upgrade (users.role refers
  * to roles), and the users already there keep theirs. */
