@@ -4,7 +4,18 @@
 import type { Role } from '../api/types';
 
 export type Area =
-  'dashboard' | 'kiosk' | 'people' | 'groups' | 'attendance' | 'reports' | 'cameras' | 'admin' | 'checkin' | 'mydata' | 'registrations';
+  | 'dashboard'
+  | 'kiosk'
+  | 'people'
+  | 'groups'
+  | 'attendance'
+  | 'reports'
+  | 'cameras'
+  | 'admin'
+  | 'checkin'
+  | 'mydata'
+  | 'registrations'
+  | 'requests';
 
 const ACCESS: Record<Area, readonly Role[]> = {
   dashboard: ['admin', 'manager'],
@@ -18,6 +29,7 @@ const ACCESS: Record<Area, readonly Role[]> = {
   checkin: ['member'],
   mydata: ['member'],
   registrations: ['admin', 'manager'],
+  requests: ['admin', 'manager'],
 };
 
 export function canOpen(role: Role | undefined | null, area: Area): boolean {
