@@ -129,7 +129,7 @@ test('a member asks for a forgotten exit and a void; a manager approves one and 
     await clickForAnswer(boss, voidCard.getByRole('button', { name: 'Rechazar' }), 'POST', '/reject');
     await boss.getByText('Solicitud de Ana Ortega rechazada').waitFor();
     await boss.getByText('0 pendientes').waitFor();
-    await boss.getByRole('button', { name: 'Aprobada' }).click();
+    await boss.getByLabel('Mostrar').selectOption('approved');
     await list.getByText('Olvidé fichar la salida').waitFor();
     await shot(boss, 'requests-04-approved-390');
 
@@ -143,8 +143,8 @@ test('a member asks for a forgotten exit and a void; a manager approves one and 
     assert.equal(events.find((x) => x.id === ids.entry)?.voided_at, null);
     // The member sees how both ended, and the exit marked "Corregido".
     await phone.reload();
-    await mine.getByText('Aprobada').waitFor();
-    await mine.getByText('Rechazada').waitFor();
+    await mine.getByText('Aprobada', { exact: true }).waitFor();
+    await mine.getByText('Rechazada', { exact: true }).waitFor();
     await phone.getByRole('table').getByText('Corregido').first().waitFor();
     await shot(phone, 'requests-05-decided-390');
   } finally {

@@ -204,21 +204,25 @@ export function CorrectionRequestsPage() {
         )}
       </PageHead>
       <p className="muted">{t('requests.help')}</p>
-      <div className="segmented" role="group" aria-label={t('requests.filter')}>
-        {[...STATUSES, undefined].map((s) => (
-          <button
-            key={s ?? 'all'}
-            type="button"
-            aria-pressed={status === s}
-            onClick={() => {
-              setStatus(s);
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filter')}>
+        <label className="field">
+          <span>{t('requests.filter')}</span>
+          <select
+            value={status ?? ''}
+            onChange={(e) => {
+              setStatus((e.target.value || undefined) as CorrectionStatus | undefined);
               setOffset(0);
             }}
           >
-            {s ? t(`requests.statuses.${s}`) : t('requests.all')}
-          </button>
-        ))}
-      </div>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`requests.statuses.${s}`)}
+              </option>
+            ))}
+            <option value="">{t('requests.all')}</option>
+          </select>
+        </label>
+      </form>
       {done && (
         <p className="success" role="status">
           {done}
