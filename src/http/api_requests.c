@@ -25,7 +25,7 @@
 #define REQ_PENDING_MAX 20    /* requests of one person waiting for a decision */
 #define REQ_DAY_MAX     50    /* requests one person may make in 24 hours */
 #define REQ_SKEW_MS     60000 /* a clock a minute ahead is not "the future" */
-#define REQ_EVENT_WHAT  "correction request"
+#define REQ_WHAT        "correction request"
 
 static store *db(const http_req *r)
 {
@@ -119,7 +119,12 @@ enum MHD_Result http_h_self_requests_list(http_req *r)
  * after answering (someone else's answers as one that does not exist). */
 static bool own_event(http_req *r, int64_t person_id, int64_t id, store_event *e)
 {
-    rc_status st = store_event_get(db(r), id, e, NULL);
+    rc_error err;
+    rc_status st = store_event_get(db(r), id, e, &err);
+    if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
     if (st != RC_OK || e->person_id != person_id) {
         http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                            json_pack("{s:s}", "field", "event_id"),
@@ -241,7 +246,7 @@ static bool load_request(http_req *r, store_request *q, json_t **body)
         http_reply_rc(r, st, &err);
         return false;
     }
-    if (!http_scope_person(r, q->person_id)) return http_reply_unknown(r, REQ_EVENT_WHAT, id);
+    if (!http_scope_person(r, q->person_id)) return http_reply_unknown(r, REQ_WHAT, id);
     *body = r->body_len ? http_json_body(r) : json_object();
     if (!*body) return false;
     if (strcmp(q->status, "pending") != 0) {
@@ -259,8 +264,14 @@ static bool event_unchanged(http_req *r, const store_request *q)
 {
     if (!q->event_id) return true;
     store_event e;
-    if (store_event_get(db(r), q->event_id, &e, NULL) == RC_OK && e.person_id == q->person_id &&
-        !e.voided_ms && e.ts_ms == q->event_ts_ms && e.corrected_ms <= q->created_ms)
+    rc_error err;
+    rc_status st = store_event_get(db(r), q->event_id, &e, &err);
+    if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
+        http_reply_rc(r, st, &err);
+        return false;
+    }
+    if (st == RC_OK && e.person_id == q->person_id && !e.voided_ms && e.ts_ms == q->event_ts_ms &&
+        e.corrected_ms <= q->created_ms)
         return true;
     http_reply_error_p(r, MHD_HTTP_CONFLICT, "event_changed",
                        json_pack("{s:I}", "event_id", (json_int_t)q->event_id),
@@ -292,6 +303,7 @@ static rc_status apply(http_req *r, const store_request *q, store_event *e, rc_e
     event_reason(q, reason, sizeof reason);
     const char *actor = http_actor(r);
     rc_status st;
+    if (!r->srv->att) return rc_fail(err, RC_ERR_UNSUPPORTED, "attendance rules are not running");
     if (!strcmp(q->kind, "wrong_time"))
         return att_correct(r->srv->att, q->event_id, q->requested_ms, NULL, reason, actor, e, err);
     if (!strcmp(q->kind, "void")) {
