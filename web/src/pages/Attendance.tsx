@@ -236,11 +236,13 @@ export function AttendancePage() {
               <td>{e.reason ?? ''}</td>
               {!staff && user?.person_id != null && (
                 <td>
-                  {!e.voided_at && (
-                    <button type="button" className="btn small" onClick={() => setAsking({ event: e })}>
-                      {t('requests.ask')}
-                    </button>
-                  )}
+                  <div className="row-actions">
+                    {!e.voided_at && (
+                      <button type="button" className="btn small" onClick={() => setAsking({ event: e })}>
+                        {t('requests.ask')}
+                      </button>
+                    )}
+                  </div>
                 </td>
               )}
               {staff && (
