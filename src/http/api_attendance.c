@@ -202,7 +202,7 @@ void http_publish_event(http_server *srv, const store_event *e, bool is_new)
 /* The time of a manual event or correction: ISO 8601 with a real UTC offset
  * (at most ±14:00) in the years 2000 to 2100, so a typo cannot file an event
  * in year 9999 or 0001. Answers 400 and returns false otherwise. */
-static bool event_time(http_req *r, const char *text, int64_t *ms)
+bool http_event_time(http_req *r, const char *text, int64_t *ms)
 {
     int y = 0, mo, d;
     if (!http_parse_time(text, ms) || !http_parse_date(text, &y, &mo, &d)) {
@@ -234,7 +234,7 @@ enum MHD_Result http_h_attendance_create(http_req *r)
         !http_field_str(r, b, "time", true, 40, &time_s, NULL) ||
         !http_field_str(r, b, "reason", true, 255, &reason, NULL))
         goto out;
-    if (!event_time(r, time_s, &ts)) goto out;
+    if (!http_event_time(r, time_s, &ts)) goto out;
     if (!*reason) {
         res = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                "field 'reason' must say why the event is entered by hand");
@@ -300,7 +300,7 @@ enum MHD_Result http_h_attendance_patch(http_req *r)
                                "field 'reason' must say why the event is corrected");
         goto out;
     }
-    if (has_time && !event_time(r, time_s, &ts)) goto out;
+    if (has_time && !http_event_time(r, time_s, &ts)) goto out;
     st = att_correct(r->srv->att, id, ts, kind, reason, http_actor(r), &e, &err);
     if (st == RC_OK && has_status) {
         /* An explicit status overrides the rules' judgement. */

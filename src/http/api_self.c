@@ -410,6 +410,11 @@ static bool own_person(http_req *r, store_person *p)
     return false;
 }
 
+bool http_own_person(http_req *r, store_person *p)
+{
+    return own_person(r, p);
+}
+
 enum MHD_Result http_h_self_data(http_req *r)
 {
     store_person p;

@@ -722,6 +722,18 @@ enum MHD_Result http_h_person_leaves_create(http_req *r);
 enum MHD_Result http_h_person_leaves_delete(http_req *r);
 enum MHD_Result http_h_leaves_list(http_req *r);
 enum MHD_Result http_h_self_leaves(http_req *r);
+/* The caller's own person (a member linked to one, not pending) into *p;
+ * false after answering 409 not_linked. */
+bool http_own_person(http_req *r, store_person *p);
+/* The time of a manual event, correction or correction request: ISO 8601
+ * with a UTC offset, in the years 2000 to 2100; false after answering 400. */
+bool http_event_time(http_req *r, const char *text, int64_t *ms);
+/* Members' correction requests (api_requests.c). */
+enum MHD_Result http_h_self_requests_list(http_req *r);
+enum MHD_Result http_h_self_requests_create(http_req *r);
+enum MHD_Result http_h_requests_list(http_req *r);
+enum MHD_Result http_h_request_approve(http_req *r);
+enum MHD_Result http_h_request_reject(http_req *r);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

@@ -360,9 +360,29 @@ schemas = {
      "consent_at": TIME}, ["id", "name", "email", "groups", "face_ids", "pending"], nullable=("email", "consent_at")),
      additionalProperties=True),
 }
+REQUEST_KINDS = ["missing_exit", "missing_entry", "wrong_time", "void"]
+schemas["CorrectionRequest"] = obj({"id": INT, "person_id": INT, "person_name": STR,
+     "kind": {"type": STR, "enum": REQUEST_KINDS, "description": "missing_exit / missing_entry: add the exit or entry at time; wrong_time: the event's time should be time; void: the event should not count"},
+     "event_id": {"type": INT, "description": "the event it is about (none for a missing one)"},
+     "event_time": dict(TIME, description="the event's time when the request was made"),
+     "time": dict(TIME, description="the time asked for (null for void)"),
+     "reason": {"type": STR, "maxLength": 500}, "status": {"type": STR, "enum": ["pending", "approved", "rejected"]},
+     "created_at": TIME, "decided_at": TIME, "decided_by": {"type": STR, "description": "the name of who decided"},
+     "note": {"type": STR, "description": "the decision's note"},
+     "result_event_id": {"type": INT, "description": "the event an approval added or changed"},
+     "event": dict(ref("AttendanceEvent"), description="the event it is about as it is now; null when none or gone")},
+    ["id", "person_id", "person_name", "kind", "event_id", "event_time", "time", "reason", "status", "created_at",
+     "decided_at", "decided_by", "note", "result_event_id", "event"],
+    nullable=("event_id", "event_time", "time", "decided_at", "decided_by", "note", "result_event_id", "event"))
+schemas["CorrectionRequestCreate"] = obj({"kind": {"type": STR, "enum": REQUEST_KINDS},
+     "event_id": {"type": INT, "description": "one of the member's own events, not voided: required for wrong_time and void, optional context for missing_*"},
+     "time": dict(TIME, description="required for missing_* and wrong_time, not for void; not in the future"),
+     "reason": {"type": STR, "minLength": 1, "maxLength": 500},
+     "person_id": {"type": INT, "description": "optional; when given it must be the member's own person (403 otherwise)"}}, ["kind", "reason"])
+schemas["CorrectionDecision"] = obj({"note": {"type": STR, "maxLength": 500, "description": "optional to approve, required to reject"}})
 def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
-for n in ["Leave", "Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
+for n in ["Leave", "CorrectionRequest", "Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
 schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
@@ -455,6 +475,24 @@ opid(op("/api/v1/self/register", "post", "register oneself (when the setting is 
 opid(op("/api/v1/registrations", "get", "pending self-registrations (limited managers: their groups')", [A, M], ok("RegistrationList"), tag="self"), "listRegistrations")
 opid(op("/api/v1/registrations/{id}/approve", "post", "approve a registration: the person becomes active and recognized", [A, M], ok("Registration"), params=[pid()], tag="self"), "approveRegistration")
 opid(op("/api/v1/registrations/{id}", "delete", "reject a registration: the person and their photos are erased", [A, M], NOC, params=[pid()], tag="self"), "rejectRegistration")
+REQ_CODES = ("Refusals: not_linked (409) without a linked person; missing_field, invalid_field (event_id not one of the member's own events: "
+    "the same answer for someone else's and for none; reason over 500 characters), time_in_future (400); event_voided (409); "
+    "too_many_pending (409: 20 requests waiting per person); too_many_attempts (429: 50 requests a day per person)")
+opid(op("/api/v1/self/correction-requests", "get", "the member's own correction requests, newest first", [MB], ok("CorrectionRequestList"), params=PAGE, tag="self"), "selfListCorrectionRequests")
+opid(op("/api/v1/self/correction-requests", "post", "ask for a correction of one's own attendance: a forgotten exit or entry, "
+   "a wrong time, an event that should not count (audited request.create). " + REQ_CODES,
+   [MB], ok("CorrectionRequest", "201", "pending"), jbody("CorrectionRequestCreate"), tag="self"), "selfCreateCorrectionRequest")
+opid(op("/api/v1/correction-requests", "get", "members' correction requests, newest first (limited managers: their groups' people's)", [A, M],
+   ok("CorrectionRequestList"), params=[q("status", STR, enum=["pending", "approved", "rejected"])] + PAGE, tag="attendance"), "listCorrectionRequests")
+opid(op("/api/v1/correction-requests/{id}/approve", "post", "approve a pending request: the change is made as a manager's manual event, "
+   "correction or void is (attendance rules, audit log, the corrected mark, reports; an added event is marked corrected by the approver). "
+   "Refusals: already_decided (409), event_changed (409: the event was corrected, voided, moved or removed after the request). "
+   "Another group's request answers as an unknown id (404) to a limited manager",
+   [A, M], ok("CorrectionRequest"), {"required": False, "content": {"application/json": {"schema": ref("CorrectionDecision")}}},
+   params=[pid()], tag="attendance"), "approveCorrectionRequest")
+opid(op("/api/v1/correction-requests/{id}/reject", "post", "reject a pending request with a note (required); nothing else changes. "
+   "already_decided (409); another group's request answers as an unknown id (404) to a limited manager",
+   [A, M], ok("CorrectionRequest"), jbody("CorrectionDecision"), params=[pid()], tag="attendance"), "rejectCorrectionRequest")
 opid(op("/api/v1/users", "get", "list users", [A], ok("UserList"), params=PAGE, tag="admin"), "listUsers")
 opid(op("/api/v1/users", "post", "create a user", [A], ok("User", "201", "created"), jbody("UserCreate"), tag="admin"), "createUser")
 opid(op("/api/v1/users/{id}", "get", "one user", [A], ok("User"), params=[pid()], tag="admin"), "getUser")

@@ -44,6 +44,15 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/registrations", ADMIN | MANAGER, 0, http_h_registrations_list},
     {"POST", "/api/v1/registrations/{id}/approve", ADMIN | MANAGER, 0, http_h_registration_approve},
     {"DELETE", "/api/v1/registrations/{id}", ADMIN | MANAGER, 0, http_h_registration_reject},
+    /* members' correction requests */
+    {"GET", "/api/v1/self/correction-requests", MEMBER, 0, http_h_self_requests_list},
+    {"POST", "/api/v1/self/correction-requests", MEMBER, HTTP_BODY_JSON,
+     http_h_self_requests_create},
+    {"GET", "/api/v1/correction-requests", ADMIN | MANAGER, 0, http_h_requests_list},
+    {"POST", "/api/v1/correction-requests/{id}/approve", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_request_approve},
+    {"POST", "/api/v1/correction-requests/{id}/reject", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_request_reject},
     /* administration */
     {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
     {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},

@@ -3589,3 +3589,169 @@ rc_status store_delivery_next_due(store *s, int64_t *when_ms, rc_error *err)
     give(s, c);
     return st;
 }
+
+/* ---- members' correction requests ----------------------------------------- */
+
+#define REQUEST_COLS                                                                               \
+    "id, person_id, kind, COALESCE(event_id, 0), event_ts_ms, requested_ms, reason, status, "      \
+    "created_ms, created_by, decided_ms, decided_by, note, COALESCE(result_event_id, 0), "         \
+    "COALESCE((SELECT p.name FROM persons p WHERE p.id = correction_requests.person_id), '')"
+static void row_request(db_q *q, void *dst)
+{
+    store_request *r = dst;
+    r->id = db_i64(q, 0);
+    r->person_id = db_i64(q, 1);
+    cp(r->kind, sizeof r->kind, db_text(q, 2));
+    r->event_id = db_i64(q, 3);
+    r->event_ts_ms = db_i64(q, 4);
+    r->requested_ms = db_i64(q, 5);
+    cp(r->reason, sizeof r->reason, db_text(q, 6));
+    cp(r->status, sizeof r->status, db_text(q, 7));
+    r->created_ms = db_i64(q, 8);
+    cp(r->created_by, sizeof r->created_by, db_text(q, 9));
+    r->decided_ms = db_i64(q, 10);
+    cp(r->decided_by, sizeof r->decided_by, db_text(q, 11));
+    cp(r->note, sizeof r->note, db_text(q, 12));
+    r->result_event_id = db_i64(q, 13);
+    cp(r->person_name, sizeof r->person_name, db_text(q, 14));
+}
+
+/* Characters (UTF-8 code points) of s: the database's length() counts them. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int request_kind_ok(const char *k)
+{
+    static const char *const kinds[] = {"missing_exit", "missing_entry", "wrong_time", "void"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(k, kinds[i])) return 1;
+    return 0;
+}
+
+rc_status store_request_create(store *s, store_request *q, int64_t max_pending, rc_error *err)
+{
+    if (!FIELD_OK(q, kind) || !request_kind_ok(q->kind))
+        return rc_fail(err, RC_ERR_INVALID,
+                       "kind must be missing_exit, missing_entry, wrong_time or void");
+    if (!FIELD_OK(q, reason) || !FIELD_OK(q, created_by) || !q->reason[0] ||
+        utf8_chars(q->reason) > STORE_REQUEST_TEXT_MAX)
+        return rc_fail(err, RC_ERR_INVALID, "a request needs a reason of 1 to %d characters",
+                       STORE_REQUEST_TEXT_MAX);
+    int64_t now = rc_unix_ms(), pending = 0, id = 0;
+    TAKE(s, c, err);
+    rc_status st = tx_begin(s, c, err);
+    /* PostgreSQL: the person's row lock makes requests of one person wait
+     * for each other between the count and the insert (SQLite's write lock
+     * does it for every writer). */
+    if (st == RC_OK) st = lock_person(s, c, q->person_id, err);
+    if (st == RC_OK)
+        st = qint(c,
+                  "SELECT count(*) FROM correction_requests WHERE person_id = ? AND status = "
+                  "'pending'",
+                  &pending, err, "i", q->person_id);
+    if (st == RC_OK && pending >= max_pending)
+        st = rc_fail(err, RC_ERR_CONFLICT,
+                     "there are already %lld requests waiting for a decision (at most %lld)",
+                     (long long)pending, (long long)max_pending);
+    if (st == RC_OK) {
+        st = qint(c,
+                  "INSERT INTO correction_requests (person_id, kind, event_id, event_ts_ms, "
+                  "requested_ms, reason, status, created_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, "
+                  "'pending', ?, ?) RETURNING id",
+                  &id, err,
+                  "itIiiti"
+                  "t",
+                  q->person_id, q->kind, q->event_id, q->event_ts_ms, q->requested_ms, q->reason,
+                  now, q->created_by);
+        /* The only reference that can fail: the person. */
+        if (st == RC_ERR_NOT_FOUND)
+            st = rc_fail(err, RC_ERR_INVALID, "no person with id %lld", (long long)q->person_id);
+    }
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st != RC_OK) return st;
+    q->id = id;
+    q->created_ms = now;
+    cp(q->status, sizeof q->status, "pending");
+    q->decided_ms = q->result_event_id = 0;
+    q->decided_by[0] = q->note[0] = 0;
+    return RC_OK;
+}
+
+rc_status store_request_get(store *s, int64_t id, store_request *out, rc_error *err)
+{
+    return query_one(s, row_request, out, err, "correction request", id,
+                     "SELECT " REQUEST_COLS " FROM correction_requests WHERE id = ?", "i", id);
+}
+
+rc_status store_request_list(store *s, const store_request_filter *f, store_page page,
+                             store_request **out, size_t *n, int64_t *total, rc_error *err)
+{
+    qb b = {0};
+    if (f) {
+        if (f->person_id) qb_i(&b, "person_id = ?", f->person_id);
+        if (f->status) qb_t(&b, "status = ?", f->status);
+        if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
+    }
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, &b, "SELECT count(*) FROM correction_requests", total, err);
+    if (st == RC_OK) {
+        db_q *q = qb_prep(c, &b, "SELECT " REQUEST_COLS " FROM correction_requests",
+                          " ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?", err, 2,
+                          page_limit(page), page.offset);
+        st = q ? collect(q, sizeof **out, row_request, (void **)out, n, err)
+               : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
+rc_status store_request_count(store *s, int64_t person_id, int64_t since_ms, int64_t *count,
+                              rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qint(c,
+                        "SELECT count(*) FROM correction_requests WHERE person_id = ? AND "
+                        "created_ms >= ?",
+                        count, err, "ii", person_id, since_ms);
+    give(s, c);
+    return st;
+}
+
+rc_status store_request_decide(store *s, int64_t id, const char *from, const char *to,
+                               const char *actor, const char *note, int64_t result_event_id,
+                               rc_error *err)
+{
+    if (!note) note = "";
+    if (utf8_chars(note) > STORE_REQUEST_TEXT_MAX)
+        return rc_fail(err, RC_ERR_INVALID, "a note is at most %d characters",
+                       STORE_REQUEST_TEXT_MAX);
+    int reopen = !strcmp(to, "pending");
+    int64_t ch = 0;
+    rc_status st = query_exec(
+        s,
+        "UPDATE correction_requests SET status = ?, decided_ms = ?, decided_by = ?, note = ?, "
+        "result_event_id = ? WHERE id = ? AND status = ?",
+        &ch, err, "tittIit", to, reopen ? (int64_t)0 : rc_unix_ms(),
+        reopen ? "" : (actor && *actor ? actor : "system"), reopen ? "" : note,
+        reopen ? (int64_t)0 : result_event_id, id, from);
+    if (st == RC_OK && ch == 0)
+        st =
+            rc_fail(err, RC_ERR_CONFLICT, "correction request %lld is not %s", (long long)id, from);
+    return st;
+}
+
+rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err)
+{
+    int64_t ch = 0;
+    rc_status st =
+        query_exec(s, "UPDATE events SET corrected_ms = ?, corrected_by = ? WHERE id = ?", &ch, err,
+                   "iti", rc_unix_ms(), actor && *actor ? actor : "system", id);
+    if (st == RC_OK && ch == 0)
+        st = rc_fail(err, RC_ERR_NOT_FOUND, "no event with id %lld", (long long)id);
+    return st;
+}

@@ -673,6 +673,65 @@ rc_status store_audit_count(store *s, const char *actor, const char *action, int
 rc_status store_audit_list(store *s, const char *target_type, int64_t target_id, store_page page,
                            store_audit **out, size_t *n, int64_t *total, rc_error *err);
 
+/* ---- members' correction requests ------------------------------------------ */
+
+/* A member asks for a correction of their own attendance; a manager of
+ * their group (or an admin) approves it, which makes the change through
+ * the attendance rules as a manual correction would, or rejects it. */
+#define STORE_REQUEST_TEXT_MAX   500 /* characters of a reason or a decision note */
+#define STORE_REQUEST_TEXT_BYTES (4 * STORE_REQUEST_TEXT_MAX + 1)
+
+typedef struct {
+    int64_t id;
+    int64_t person_id;
+    char kind[16];        /* "missing_exit", "missing_entry", "wrong_time", "void" */
+    int64_t event_id;     /* the event it is about; 0: none (a missing one) */
+    int64_t event_ts_ms;  /* that event's time when asked; 0 without one */
+    int64_t requested_ms; /* the time asked for (missing_*, wrong_time); 0 for void */
+    char reason[STORE_REQUEST_TEXT_BYTES];
+    char status[12]; /* "pending", "approved", "rejected" */
+    int64_t created_ms;
+    char created_by[96]; /* the actor as the audit log names it ("user:3") */
+    int64_t decided_ms;  /* 0 while pending */
+    char decided_by[96];
+    char note[STORE_REQUEST_TEXT_BYTES]; /* the decision's note; "" when none */
+    int64_t result_event_id;             /* the event an approval added or changed; 0: none */
+    /* Read-only, filled by get/list for display: */
+    char person_name[128];
+} store_request;
+
+typedef struct {
+    int64_t person_id;     /* 0: anyone */
+    const char *status;    /* NULL: any */
+    int64_t scope_user_id; /* non-zero: only people of this limited manager's groups */
+} store_request_filter;
+
+/* Add a pending request (fills id, status and created_ms; the caller sets
+ * person_id, kind, event_id, event_ts_ms, requested_ms, reason and
+ * created_by). RC_ERR_CONFLICT when the person already has max_pending
+ * pending requests (counted and inserted in one transaction, so requests
+ * sent at once cannot pass the limit together); RC_ERR_INVALID for a kind,
+ * reason (1 to STORE_REQUEST_TEXT_MAX characters) or person that is not. */
+rc_status store_request_create(store *s, store_request *q, int64_t max_pending, rc_error *err);
+rc_status store_request_get(store *s, int64_t id, store_request *out, rc_error *err);
+/* Newest first; f may be NULL. */
+rc_status store_request_list(store *s, const store_request_filter *f, store_page page,
+                             store_request **out, size_t *n, int64_t *total, rc_error *err);
+/* How many requests person_id made since since_ms (a rate limit). */
+rc_status store_request_count(store *s, int64_t person_id, int64_t since_ms, int64_t *count,
+                              rc_error *err);
+/* Move request id from status `from` to `to` in one statement, so that of
+ * two deciders only one wins: RC_ERR_CONFLICT (nothing changed) when it is
+ * not `from` any more. Sets decided_ms/by, note and result_event_id; to
+ * "pending" clears them (an approval that could not be applied). */
+rc_status store_request_decide(store *s, int64_t id, const char *from, const char *to,
+                               const char *actor, const char *note, int64_t result_event_id,
+                               rc_error *err);
+/* Mark event id as corrected by actor now (an event added by an approved
+ * request: the row says who corrected the record), without an audit entry
+ * of its own (the request's approval and the event's addition have theirs). */
+rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err);
+
 /* ---- outgoing webhooks and their delivery queue (src/notify) -------------- */
 
 /* Event kinds a webhook may ask for. "late" and "early_leave" are entries and

@@ -531,6 +531,32 @@ static const char v11[] =
 static const char v12[] =
     "ALTER TABLE persons ADD COLUMN consent_withdrawn_ms BIGINT NOT NULL DEFAULT 0;";
 
+/* v13: a member's request for a correction of their own attendance (a
+ * forgotten exit or entry, a wrong time, an event that should not count),
+ * decided by a manager of their group or an admin. event_id is the event
+ * it is about (none for a missing one); event_ts_ms its time when asked,
+ * so an approval can tell that the event changed or vanished meanwhile
+ * (no foreign key: an event id that went is refused, not silently NULL).
+ * result_event_id: the event the approval added or changed. Actors are
+ * named as in the audit log ("user:3"). Requests go with their person. */
+static const char v13[] =
+    "CREATE TABLE correction_requests ("
+    " id @SERIAL@,"
+    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('missing_exit', 'missing_entry', 'wrong_time', 'void')),"
+    " event_id BIGINT,"
+    " event_ts_ms BIGINT NOT NULL DEFAULT 0,"
+    " requested_ms BIGINT NOT NULL DEFAULT 0,"
+    " reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),"
+    " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),"
+    " created_ms BIGINT NOT NULL,"
+    " created_by TEXT NOT NULL DEFAULT '',"
+    " decided_ms BIGINT NOT NULL DEFAULT 0,"
+    " decided_by TEXT NOT NULL DEFAULT '',"
+    " note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 500),"
+    " result_event_id BIGINT);"
+    "CREATE INDEX correction_requests_person ON correction_requests(person_id, status);"
+    "CREATE INDEX correction_requests_status ON correction_requests(status, created_ms);";
 /* v14: a person's leave (sick, vacation, personal, justified, other) over
  * local days from_day..to_day inclusive; their slots on those days are not
  * absences. Gone with the person; ids never reused. */
@@ -567,6 +593,7 @@ const db_migration db_migrations[] = {
     {10, "person search without accents or case", v10, NULL, v10_keys},
     {11, "who corrected an event, and when", v11, NULL, NULL},
     {12, "when a person withdrew their consent", v12, NULL, NULL},
+    {13, "members' correction requests", v13, NULL, NULL},
     {14, "personal leave and justified absences", v14, NULL, NULL},
     {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
 };

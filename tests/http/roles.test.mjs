@@ -63,6 +63,7 @@ test('devices, members and metrics keys reach exactly their routes (beyond those
     'POST /api/v1/recognize', 'POST /api/v1/verify', 'POST /process_frame'].sort());
   assert.deepEqual(of('member'), [...own, 'GET /api/v1/attendance', 'GET /api/v1/reports/summary',
     'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin', 'GET /api/v1/self/data',
+    'GET /api/v1/self/correction-requests', 'POST /api/v1/self/correction-requests',
     'GET /api/v1/self/faces/{face_id}/image', 'POST /api/v1/self/consent/withdraw', 'GET /api/v1/self/leaves'].sort());
   assert.deepEqual(of('metrics'), ['GET /metrics']);
 });
@@ -337,6 +338,9 @@ test('what each role reaches: a manager limited to group A never reaches group B
       'GET /api/v1/holidays': 'every group\'s', 'GET /api/v1/cameras': 'no group\'s', 'POST /api/v1/detect': 'the photo sent',
       'POST /api/v1/verify': 'the photos sent', 'GET /api/v1/sightings': 'unknown faces: nobody\'s (candidate hidden: review.test.mjs)',
       'GET /api/v1/sightings/{}/image': 'unknown faces', 'DELETE /api/v1/sightings/{}': 'unknown faces', 'POST /api/v1/sightings/dismiss': 'unknown faces',
+      'GET /api/v1/correction-requests': 'scoped in SQL: requests.test.mjs',
+      'POST /api/v1/correction-requests/{}/approve': 'B\'s ids as unknown ones: requests.test.mjs',
+      'POST /api/v1/correction-requests/{}/reject': 'B\'s ids as unknown ones: requests.test.mjs',
     };
     const listed = ['GET /api/v1/persons', 'GET /api/v1/groups', 'GET /api/v1/schedules', 'GET /api/v1/attendance',
       'GET /api/v1/reports/summary', 'GET /api/v1/attendance/export', 'GET /api/v1/dashboard', 'POST /api/v1/persons'];

@@ -1388,6 +1388,123 @@ static void upgrade_to_v11_reads_corrections_from_the_audit_log(void **state)
     free(ev);
 }
 
+/* A database from v12 gets correction_requests (v13) and keeps its data:
+ * a request names its person and, optionally, an event as it was; at most
+ * max_pending wait per person; a decision is taken once (the second of two
+ * deciders is refused); deleting the person deletes their requests. */
+static void upgrade_to_v13_adds_correction_requests(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 12, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('Q-1', 'Quique', 1, 1), ('Q-2', 'Quima', 1, 1);"
+                 "INSERT INTO events (person_id, ts_ms, last_seen_ms, kind, slot_day, created_ms,"
+                 " updated_ms) SELECT id, 5000, 5000, 'entry', '2026-01-05', 1, 1 FROM persons"
+                 " WHERE external_id = 'Q-1';");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v13 */
+    store_migration *m;
+    size_t nm;
+    OK(store_migrations(t->s, &m, &nm, &e_));
+    bool has13 = false;
+    for (size_t i = 0; i < nm; i++) has13 |= m[i].version == 13 && m[i].applied_ms > 0;
+    free(m);
+    assert_true(has13);
+    store_person *ps;
+    size_t np;
+    OK(store_person_list(t->s, NULL, (store_page){0}, &ps, &np, NULL, &e_));
+    assert_int_equal(np, 2);
+    int64_t p1 = strcmp(ps[0].external_id, "Q-1") == 0 ? ps[0].id : ps[1].id;
+    int64_t p2 = p1 == ps[0].id ? ps[1].id : ps[0].id;
+    free(ps);
+    store_event *ev;
+    size_t ne;
+    store_event_filter ef = {.person_id = p1};
+    OK(store_event_list(t->s, &ef, (store_page){0}, &ev, &ne, NULL, &e_));
+    assert_int_equal(ne, 1);
+    int64_t eid = ev[0].id;
+    free(ev);
+
+    store_request q = {.person_id = p1, .event_id = eid, .event_ts_ms = 5000, .requested_ms = 4000};
+    snprintf(q.kind, sizeof q.kind, "wrong_time");
+    snprintf(q.reason, sizeof q.reason, "llegué antes");
+    snprintf(q.created_by, sizeof q.created_by, "user:7");
+    OK(store_request_create(t->s, &q, 2, &e_));
+    assert_true(q.id > 0);
+    assert_string_equal(q.status, "pending");
+    store_request got;
+    OK(store_request_get(t->s, q.id, &got, &e_));
+    assert_int_equal(got.event_id, eid);
+    assert_int_equal(got.event_ts_ms, 5000);
+    assert_int_equal(got.requested_ms, 4000);
+    assert_string_equal(got.reason, "llegué antes");
+    assert_string_equal(got.created_by, "user:7");
+    assert_string_equal(got.person_name, "Quique");
+    /* 500 characters of two bytes each fit; 501 do not; nor an unknown kind
+     * or person. */
+    store_request q2 = {.person_id = p1};
+    snprintf(q2.kind, sizeof q2.kind, "missing_exit");
+    for (int i = 0; i < 501; i++) memcpy(q2.reason + 2 * i, "\xc3\xb1", 2);
+    rc_error err;
+    assert_int_equal(store_request_create(t->s, &q2, 2, &err), RC_ERR_INVALID);
+    q2.reason[1000] = 0;
+    OK(store_request_create(t->s, &q2, 2, &e_));
+    assert_int_equal(store_request_create(t->s, &q2, 2, &err), RC_ERR_CONFLICT); /* 2 pending */
+    store_request bad = q2;
+    snprintf(bad.kind, sizeof bad.kind, "holiday");
+    assert_int_equal(store_request_create(t->s, &bad, 9, &err), RC_ERR_INVALID);
+    bad = q2;
+    bad.person_id = 987654;
+    assert_int_equal(store_request_create(t->s, &bad, 9, &err), RC_ERR_INVALID);
+    /* Another person's count is their own. */
+    store_request q3 = q2;
+    q3.person_id = p2;
+    OK(store_request_create(t->s, &q3, 2, &e_));
+    int64_t count = 0;
+    OK(store_request_count(t->s, p1, 0, &count, &e_));
+    assert_int_equal(count, 2);
+
+    /* Decided once: the second decider is refused; reopening clears it. */
+    OK(store_request_decide(t->s, q.id, "pending", "approved", "user:3", "vale", 0, &e_));
+    assert_int_equal(store_request_decide(t->s, q.id, "pending", "rejected", "user:4", "", 0, &err),
+                     RC_ERR_CONFLICT);
+    OK(store_request_get(t->s, q.id, &got, &e_));
+    assert_string_equal(got.status, "approved");
+    assert_string_equal(got.decided_by, "user:3");
+    assert_string_equal(got.note, "vale");
+    assert_true(got.decided_ms > 0);
+    OK(store_request_decide(t->s, q.id, "approved", "pending", NULL, NULL, 0, &e_));
+    OK(store_request_get(t->s, q.id, &got, &e_));
+    assert_string_equal(got.status, "pending");
+    assert_int_equal(got.decided_ms, 0);
+    assert_string_equal(got.decided_by, "");
+    OK(store_request_decide(t->s, q.id, "pending", "approved", "user:3", "", eid, &e_));
+    OK(store_request_get(t->s, q.id, &got, &e_));
+    assert_int_equal(got.result_event_id, eid);
+    store_request *list;
+    size_t n;
+    int64_t total;
+    store_request_filter f = {.status = "pending"};
+    OK(store_request_list(t->s, &f, (store_page){0}, &list, &n, &total, &e_));
+    assert_int_equal(total, 2); /* q2 and q3 */
+    free(list);
+    f = (store_request_filter){.person_id = p1};
+    OK(store_request_list(t->s, &f, (store_page){0}, &list, &n, &total, &e_));
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, q2.id); /* newest first */
+    free(list);
+
+    /* The event can go without taking the request (refused at approval). */
+    OK(store_event_remove(t->s, eid, "user:3", "duplicado", &e_));
+    OK(store_request_get(t->s, q.id, &got, &e_));
+    assert_int_equal(got.event_id, eid);
+    /* The person goes with their requests. */
+    OK(store_person_delete(t->s, p1, "user:1", &e_));
+    assert_int_equal(store_request_get(t->s, q.id, &got, &err), RC_ERR_NOT_FOUND);
+    assert_int_equal(store_request_get(t->s, q2.id, &got, &err), RC_ERR_NOT_FOUND);
+    OK(store_request_get(t->s, q3.id, &got, &e_));
+}
+
 /* A database from v12 gets person_leaves (v14): a person's leaves are kept,
  * listed by range, never overlap, refuse unknown kinds and reversed days,
  * and go with the person. */
@@ -2752,6 +2869,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(upgrade_to_v11_reads_corrections_from_the_audit_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(events_remember_who_corrected_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v13_adds_correction_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v14_keeps_leaves_per_person, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v10_gives_every_person_a_search_key, setup,
                                         teardown),

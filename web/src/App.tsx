@@ -27,6 +27,7 @@ import { SelfCheckinPage } from './pages/SelfCheckin';
 import { MyDataPage } from './pages/MyData';
 import { RegisterPage } from './pages/Register';
 import { RegistrationsPage } from './pages/Registrations';
+import { CorrectionRequestsPage } from './pages/CorrectionRequests';
 
 // The dashboard carries the charting library: load it only when opened.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
@@ -120,6 +121,14 @@ export function App() {
             element={
               <Allow area="registrations">
                 <RegistrationsPage />
+              </Allow>
+            }
+          />
+          <Route
+            path="correction-requests"
+            element={
+              <Allow area="requests">
+                <CorrectionRequestsPage />
               </Allow>
             }
           />

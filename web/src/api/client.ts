@@ -12,6 +12,9 @@ import type {
   Camera,
   CameraInput,
   Correction,
+  CorrectionRequest,
+  CorrectionRequestCreate,
+  CorrectionStatus,
   AbsenteeList,
   DailyReportRow,
   GroupReport,
@@ -324,6 +327,24 @@ export class ApiClient {
   }
   rejectRegistration(id: number): Promise<void> {
     return this.del(`/api/v1/registrations/${id}`);
+  }
+
+  // --- members' correction requests -----------------------------------------
+  /** The member's own requests, newest first. */
+  myCorrectionRequests(): Promise<Page<CorrectionRequest>> {
+    return this.get('/api/v1/self/correction-requests', { limit: 100 });
+  }
+  askCorrection(r: CorrectionRequestCreate): Promise<CorrectionRequest> {
+    return this.post('/api/v1/self/correction-requests', r);
+  }
+  correctionRequests(status?: CorrectionStatus, offset = 0): Promise<Page<CorrectionRequest>> {
+    return this.get('/api/v1/correction-requests', { status, limit: 50, offset });
+  }
+  approveCorrectionRequest(id: number, note?: string): Promise<CorrectionRequest> {
+    return this.post(`/api/v1/correction-requests/${id}/approve`, note ? { note } : {});
+  }
+  rejectCorrectionRequest(id: number, note: string): Promise<CorrectionRequest> {
+    return this.post(`/api/v1/correction-requests/${id}/reject`, { note });
   }
 
   // --- administration -------------------------------------------------------

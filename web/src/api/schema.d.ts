@@ -295,6 +295,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/self/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the member's own correction requests, newest first */
+        get: operations["selfListCorrectionRequests"];
+        put?: never;
+        /** ask for a correction of one's own attendance: a forgotten exit or entry, a wrong time, an event that should not count (audited request.create). Refusals: not_linked (409) without a linked person; missing_field, invalid_field (event_id not one of the member's own events: the same answer for someone else's and for none; reason over 500 characters), time_in_future (400); event_voided (409); too_many_pending (409: 20 requests waiting per person); too_many_attempts (429: 50 requests a day per person) */
+        post: operations["selfCreateCorrectionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** members' correction requests, newest first (limited managers: their groups' people's) */
+        get: operations["listCorrectionRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/correction-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** approve a pending request: the change is made as a manager's manual event, correction or void is (attendance rules, audit log, the corrected mark, reports; an added event is marked corrected by the approver). Refusals: already_decided (409), event_changed (409: the event was corrected, voided, moved or removed after the request). Another group's request answers as an unknown id (404) to a limited manager */
+        post: operations["approveCorrectionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/correction-requests/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** reject a pending request with a note (required); nothing else changes. already_decided (409); another group's request answers as an unknown id (404) to a limited manager */
+        post: operations["rejectCorrectionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -2334,8 +2403,67 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        CorrectionRequest: {
+            id: number;
+            person_id: number;
+            person_name: string;
+            /**
+             * @description missing_exit / missing_entry: add the exit or entry at time; wrong_time: the event's time should be time; void: the event should not count
+             * @enum {string}
+             */
+            kind: "missing_exit" | "missing_entry" | "wrong_time" | "void";
+            /** @description the event it is about (none for a missing one) */
+            event_id: number | null;
+            /**
+             * Format: date-time
+             * @description the event's time when the request was made
+             */
+            event_time: string | null;
+            /**
+             * Format: date-time
+             * @description the time asked for (null for void)
+             */
+            time: string | null;
+            reason: string;
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            /** @description the name of who decided */
+            decided_by: string | null;
+            /** @description the decision's note */
+            note: string | null;
+            /** @description the event an approval added or changed */
+            result_event_id: number | null;
+            /** @description the event it is about as it is now; null when none or gone */
+            event: components["schemas"]["AttendanceEvent"];
+        };
+        CorrectionRequestCreate: {
+            /** @enum {string} */
+            kind: "missing_exit" | "missing_entry" | "wrong_time" | "void";
+            /** @description one of the member's own events, not voided: required for wrong_time and void, optional context for missing_* */
+            event_id?: number;
+            /**
+             * Format: date-time
+             * @description required for missing_* and wrong_time, not for void; not in the future
+             */
+            time?: string;
+            reason: string;
+            /** @description optional; when given it must be the member's own person (403 otherwise) */
+            person_id?: number;
+        };
+        CorrectionDecision: {
+            /** @description optional to approve, required to reject */
+            note?: string;
+        };
         LeaveList: {
             items: components["schemas"]["Leave"][];
+            total: number;
+        };
+        CorrectionRequestList: {
+            items: components["schemas"]["CorrectionRequest"][];
             total: number;
         };
         RegistrationList: {
@@ -3015,6 +3143,176 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfListCorrectionRequests: {
+        parameters: {
+            query?: {
+                /** @description default 50, max 500 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequestList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    selfCreateCorrectionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectionRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description pending */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequest"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCorrectionRequests: {
+        parameters: {
+            query?: {
+                status?: "pending" | "approved" | "rejected";
+                /** @description default 50, max 500 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequestList"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approveCorrectionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CorrectionDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequest"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rejectCorrectionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectionDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequest"];
+                };
             };
             /** @description error */
             default: {

@@ -177,6 +177,11 @@ export interface RegisterInput {
 }
 /** A pending self-registration, for approval. */
 export type Registration = Person & { face_ids: number[]; pending: boolean };
+/** A member's request for a correction of their own attendance. */
+export type CorrectionRequest = Omit<S['CorrectionRequest'], 'event'> & { event: AttendanceEvent | null };
+export type CorrectionRequestCreate = S['CorrectionRequestCreate'];
+export type CorrectionKind = CorrectionRequest['kind'];
+export type CorrectionStatus = CorrectionRequest['status'];
 /** An unknown face kept for review (keep unrecognized faces on). */
 export type Sighting = Omit<S['Sighting'], 'candidate'> & {
   candidate: { id: number; name: string; external_id: string } | null;

@@ -29,6 +29,7 @@ const ITEMS: Item[] = [
   { to: '/groups', label: 'nav.groups', area: 'groups' },
   { to: '/holidays', label: 'nav.holidays', area: 'groups' },
   { to: '/attendance', label: 'nav.attendance', area: 'attendance' },
+  { to: '/correction-requests', label: 'nav.requests', area: 'requests' },
   { to: '/review', label: 'nav.review', area: 'review' },
   { to: '/reports', label: 'nav.reports', area: 'reports' },
   { to: '/cameras', label: 'nav.cameras', area: 'cameras' },

@@ -16,7 +16,8 @@ export type Area =
   | 'admin'
   | 'checkin'
   | 'mydata'
-  | 'registrations';
+  | 'registrations'
+  | 'requests';
 
 // The auditor (HR, inspection) reads people, groups, attendance, reports
 // and the cameras' list; importing, unknown faces and registrations are
@@ -35,6 +36,7 @@ const ACCESS: Record<Area, readonly Role[]> = {
   checkin: ['member'],
   mydata: ['member'],
   registrations: ['admin', 'manager'],
+  requests: ['admin', 'manager'],
 };
 
 export function canOpen(role: Role | undefined | null, area: Area): boolean {

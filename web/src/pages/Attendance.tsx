@@ -35,6 +35,7 @@ import { SummaryTable } from '../components/SummaryTable';
 import { Absentees } from '../components/Absentees';
 import { eventSource } from '../lib/events';
 import { useFilterParams } from '../lib/filterParams';
+import { AskCorrectionForm, MyRequests } from './CorrectionRequests';
 
 const LIMIT = 50;
 const STATUSES: EventStatus[] = ['on_time', 'late', 'early_leave', 'outside_schedule'];
@@ -83,6 +84,9 @@ export function AttendancePage() {
   const [correcting, setCorrecting] = useState<AttendanceEvent | null>(null);
   const [removing, setRemoving] = useState<{ e: AttendanceEvent; how: 'void' | 'delete' } | null>(null);
   const [notThem, setNotThem] = useState<AttendanceEvent | null>(null);
+  // A member's correction request: about an event, or (null) a missing one.
+  const [asking, setAsking] = useState<{ event: AttendanceEvent | null } | null>(null);
+  const [sent, setSent] = useState(0);
 
   return (
     <>
@@ -102,7 +106,17 @@ export function AttendancePage() {
             )}
           </>
         )}
+        {!staff && user?.person_id != null && (
+          <button type="button" className="btn" onClick={() => setAsking({ event: null })}>
+            {t('requests.askMissing')}
+          </button>
+        )}
       </PageHead>
+      {sent > 0 && (
+        <p className="success" role="status">
+          {t('requests.sent')}
+        </p>
+      )}
       {!staff && list.data?.items[0] && (
         <p className="muted wrap-anywhere">
           {list.data.items[0].person_name} · {list.data.items[0].external_id}
@@ -208,7 +222,7 @@ export function AttendancePage() {
               <th>{t('attendance.camera')}</th>
               <th className="num">{t('attendance.confidence')}</th>
               <th>{t('attendance.reason')}</th>
-              {editor && <th className="num">{t('common.actions')}</th>}
+              {(editor || (!staff && user?.person_id != null)) && <th className="num">{t('common.actions')}</th>}
             </>
           }
           row={(e) => (
@@ -226,6 +240,17 @@ export function AttendancePage() {
               <td>{e.source === 'pin' ? t('attendance.sources.pin') : eventSource(e, t('attendance.manual'), t('common.none'))}</td>
               <td className="num">{e.confidence != null ? formatDecimal(e.confidence, lang) : t('common.none')}</td>
               <td>{e.reason ?? ''}</td>
+              {!staff && user?.person_id != null && (
+                <td>
+                  <div className="row-actions">
+                    {!e.voided_at && (
+                      <button type="button" className="btn small" onClick={() => setAsking({ event: e })}>
+                        {t('requests.ask')}
+                      </button>
+                    )}
+                  </div>
+                </td>
+              )}
               {editor && (
                 <td>
                   <div className="row-actions">
@@ -258,6 +283,18 @@ export function AttendancePage() {
         <Pager total={list.data.total} limit={LIMIT} offset={filter.offset ?? 0} onChange={(o) => setFilter('offset', o)} />
       )}
 
+      {!staff && user?.person_id != null && <MyRequests reload={sent} />}
+      <Modal title={t('requests.askTitle')} open={!!asking} onClose={() => setAsking(null)}>
+        {asking && (
+          <AskCorrectionForm
+            event={asking.event}
+            onDone={() => {
+              setAsking(null);
+              setSent((n) => n + 1);
+            }}
+          />
+        )}
+      </Modal>
       <Modal title={t('attendance.add')} open={manual} onClose={() => setManual(false)}>
         <ManualForm
           tz={tz}
