@@ -38,7 +38,7 @@ test('errors carry a stable code and the parameters a translation needs', async 
   assert.deepEqual(r.body.error.params, { field: 'dedup_window_s', min: 0, max: 86400 });
   r = await admin.post('/api/v1/users', { email: 'e@x.org', name: 'E', role: 'boss', password: 'long-enough-1' });
   assert.equal(r.body.error.params.field, 'role');
-  assert.deepEqual(r.body.error.params.choices, ['admin', 'manager', 'member', 'device']);
+  assert.deepEqual(r.body.error.params.choices, ['admin', 'manager', 'member', 'device', 'auditor']);
   r = await admin.post('/api/v1/users', { email: 'e@x.org', name: 'E', role: 'member', password: 'short' });
   assert.equal(r.body.error.code, 'weak_password');
   assert.deepEqual(r.body.error.params, { min: 8 });
