@@ -352,6 +352,24 @@ static void give(store *s, db_conn *c)
         if (take_st_ != RC_OK) return take_st_;                                                    \
     } while (0)
 
+/* One page of rows ("head WHERE... tail", tail ending in LIMIT ? OFFSET ?)
+ * and, when total is not NULL, how many rows of `table` match the filter. */
+static rc_status qb_page(store *s, const qb *b, const char *head, const char *table,
+                         const char *tail, store_page page, size_t elem, row_fn row, void **out,
+                         size_t *n, int64_t *total, rc_error *err)
+{
+    char count[128];
+    snprintf(count, sizeof count, "SELECT count(*) FROM %s", table);
+    TAKE(s, c, err);
+    rc_status st = qb_count(c, b, count, total, err);
+    if (st == RC_OK) {
+        db_q *q = qb_prep(c, b, head, tail, err, 2, page_limit(page), page.offset);
+        st = q ? collect(q, elem, row, out, n, err) : (err ? err->code : RC_ERR_DB);
+    }
+    give(s, c);
+    return st;
+}
+
 /* Run one SELECT on a pooled connection and collect every row (read by
  * `row`) into a new array of `elem`-sized records; the caller frees *out. */
 static rc_status query_list(store *s, size_t elem, row_fn row, void **out, size_t *n, rc_error *err,
@@ -817,19 +835,11 @@ rc_status store_audit_list(store *s, const char *target_type, int64_t target_id,
     qb b = {0};
     if (target_type && *target_type) qb_t(&b, "target_type = ?", target_type);
     if (target_id) qb_i(&b, "target_id = ?", target_id);
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM audit", total, err);
-    if (st == RC_OK) {
-        db_q *q =
-            qb_prep(c, &b,
-                    "SELECT id, ts_ms, actor, action, target_type, target_id, detail "
-                    "FROM audit",
-                    " ORDER BY id DESC LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_audit, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b,
+                   "SELECT id, ts_ms, actor, action, target_type, target_id, detail "
+                   "FROM audit",
+                   "audit", " ORDER BY id DESC LIMIT ? OFFSET ?", page, sizeof **out, row_audit,
+                   (void **)out, n, total, err);
 }
 
 rc_status store_audit_count(store *s, const char *actor, const char *action, int64_t since_ms,
@@ -1035,17 +1045,9 @@ rc_status store_user_list(store *s, store_page page, store_user **out, size_t *n
                           rc_error *err)
 {
     qb b = {0};
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM users", total, err);
-    if (st == RC_OK) {
-        db_q *q =
-            qb_prep(c, &b, "SELECT " USER_COLS " FROM users", " ORDER BY email LIMIT ? OFFSET ?",
-                    err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_user, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " USER_COLS " FROM users", "users",
+                   " ORDER BY email LIMIT ? OFFSET ?", page, sizeof **out, row_user, (void **)out,
+                   n, total, err);
 }
 
 /* ---- sessions ------------------------------------------------------------- */
@@ -1501,17 +1503,9 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
     if (f && f->active_only) qb_cond(&b, "active = 1");
     qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM persons", total, err);
-    if (st == RC_OK) {
-        db_q *q =
-            qb_prep(c, &b, "SELECT " PERSON_COLS " FROM persons",
-                    " ORDER BY name, id LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_person, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " PERSON_COLS " FROM persons", "persons",
+                   " ORDER BY name, id LIMIT ? OFFSET ?", page, sizeof **out, row_person,
+                   (void **)out, n, total, err);
 }
 
 rc_status store_person_pin_set(store *s, int64_t id, const char *hash, rc_error *err)
@@ -1802,16 +1796,9 @@ rc_status store_group_list(store *s, store_page page, store_group **out, size_t 
                            rc_error *err)
 {
     qb b = {0};
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM person_groups", total, err);
-    if (st == RC_OK) {
-        db_q *q = qb_prep(c, &b, "SELECT " GROUP_COLS " FROM person_groups",
-                          " ORDER BY name LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_group, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " GROUP_COLS " FROM person_groups", "person_groups",
+                   " ORDER BY name LIMIT ? OFFSET ?", page, sizeof **out, row_group, (void **)out,
+                   n, total, err);
 }
 
 /* Insert a membership joined at `joined`; an existing one keeps its date
@@ -2890,17 +2877,9 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
         if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
     }
     if (!f || !f->include_void) qb_cond(&b, "voided_ms = 0");
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM events", total, err);
-    if (st == RC_OK) {
-        db_q *q =
-            qb_prep(c, &b, "SELECT " EVENT_COLS " FROM events",
-                    " ORDER BY ts_ms, id LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_event, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " EVENT_COLS " FROM events", "events",
+                   " ORDER BY ts_ms, id LIMIT ? OFFSET ?", page, sizeof **out, row_event,
+                   (void **)out, n, total, err);
 }
 
 static json_t *event_json(const store_event *e)
@@ -3097,17 +3076,9 @@ rc_status store_sighting_list(store *s, const store_sighting_filter *f, store_pa
     if (f && f->from_ms) qb_i(&b, "ts_ms >= ?", f->from_ms);
     if (f && f->to_ms) qb_i(&b, "ts_ms < ?", f->to_ms);
     if (f && f->camera_id) qb_i(&b, "camera_id = ?", f->camera_id);
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM sightings", total, err);
-    if (st == RC_OK) {
-        db_q *q = qb_prep(c, &b, "SELECT " SIGHTING_COLS " FROM sightings",
-                          " ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?", err, 2,
-                          page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_sighting, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " SIGHTING_COLS " FROM sightings", "sightings",
+                   " ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?", page, sizeof **out,
+                   row_sighting, (void **)out, n, total, err);
 }
 
 rc_status store_sighting_get(store *s, int64_t id, store_sighting *out, rc_error *err)
@@ -3539,17 +3510,9 @@ rc_status store_delivery_list(store *s, int64_t webhook_id, store_page page, sto
 {
     qb b = {0};
     if (webhook_id) qb_i(&b, "webhook_id = ?", webhook_id);
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM webhook_deliveries", total, err);
-    if (st == RC_OK) {
-        db_q *q =
-            qb_prep(c, &b, "SELECT " DELIVERY_COLS " FROM webhook_deliveries",
-                    " ORDER BY id DESC LIMIT ? OFFSET ?", err, 2, page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_delivery, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " DELIVERY_COLS " FROM webhook_deliveries", "webhook_deliveries",
+                   " ORDER BY id DESC LIMIT ? OFFSET ?", page, sizeof **out, row_delivery,
+                   (void **)out, n, total, err);
 }
 
 rc_status store_delivery_retry(store *s, int64_t webhook_id, int64_t id, rc_error *err)
@@ -3697,17 +3660,9 @@ rc_status store_request_list(store *s, const store_request_filter *f, store_page
         if (f->status) qb_t(&b, "status = ?", f->status);
         if (f->scope_user_id) qb_i(&b, "person_id IN " SCOPE_PERSONS, f->scope_user_id);
     }
-    TAKE(s, c, err);
-    rc_status st = qb_count(c, &b, "SELECT count(*) FROM correction_requests", total, err);
-    if (st == RC_OK) {
-        db_q *q = qb_prep(c, &b, "SELECT " REQUEST_COLS " FROM correction_requests",
-                          " ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?", err, 2,
-                          page_limit(page), page.offset);
-        st = q ? collect(q, sizeof **out, row_request, (void **)out, n, err)
-               : (err ? err->code : RC_ERR_DB);
-    }
-    give(s, c);
-    return st;
+    return qb_page(s, &b, "SELECT " REQUEST_COLS " FROM correction_requests", "correction_requests",
+                   " ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?", page, sizeof **out,
+                   row_request, (void **)out, n, total, err);
 }
 
 rc_status store_request_count(store *s, int64_t person_id, int64_t since_ms, int64_t *count,
