@@ -106,26 +106,8 @@ enum MHD_Result http_h_person_leaves_create(http_req *r)
         !http_field_str(r, b, "to", false, 10, &to, &has_to) ||
         !http_field_str(r, b, "note", false, STORE_LEAVE_NOTE_MAX, &note, NULL))
         goto out;
-    if (strlen(from) != 10 || att_parse_day(from, &first) != 0) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s}", "field", "from"),
-                                 "field 'from' must be a date YYYY-MM-DD");
+    if (!http_day_range(r, "from", from, has_to ? to : NULL, LEAVE_RANGE_MAX, &first, &last))
         goto out;
-    }
-    if (!has_to || !*to) to = from;
-    if (strlen(to) != 10 || att_parse_day(to, &last) != 0) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s}", "field", "to"),
-                                 "field 'to' must be a date YYYY-MM-DD");
-        goto out;
-    }
-    if (last < first || last - first > LEAVE_RANGE_MAX) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s,s:i}", "field", "to", "max", LEAVE_RANGE_MAX),
-                                 "field 'to' must be a day from 'from' to %d days after it",
-                                 LEAVE_RANGE_MAX);
-        goto out;
-    }
     store_leave l = {.person_id = p.id};
     http_copy(l.kind, sizeof l.kind, kind);
     http_copy(l.from_day, sizeof l.from_day, from);

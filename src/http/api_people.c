@@ -1032,26 +1032,8 @@ enum MHD_Result http_h_holidays_create(http_req *r)
         !http_field_str(r, b, "to", false, 10, &to, &has_to) ||
         !http_field_str(r, b, "name", true, 127, &name, NULL))
         goto out;
-    if (strlen(date) != 10 || att_parse_day(date, &first) != 0) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s}", "field", "date"),
-                                 "field 'date' must be a date YYYY-MM-DD");
+    if (!http_day_range(r, "date", date, has_to ? to : NULL, HOLIDAY_RANGE_MAX, &first, &last))
         goto out;
-    }
-    last = first;
-    if (has_to && *to && (strlen(to) != 10 || att_parse_day(to, &last) != 0)) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s}", "field", "to"),
-                                 "field 'to' must be a date YYYY-MM-DD");
-        goto out;
-    }
-    if (last < first || last - first > HOLIDAY_RANGE_MAX) {
-        res = http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                 json_pack("{s:s,s:i}", "field", "to", "max", HOLIDAY_RANGE_MAX),
-                                 "field 'to' must be a day from 'date' to %d days after it",
-                                 HOLIDAY_RANGE_MAX);
-        goto out;
-    }
     rc_error err;
     rc_status st = store_tx_begin(db(r), 0, &err);
     if (st == RC_OK) {

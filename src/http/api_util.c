@@ -169,3 +169,29 @@ bool http_field_group_ids(http_req *r, json_t *obj, int64_t ids[64], size_t *n, 
     }
     return true;
 }
+
+bool http_day_range(http_req *r, const char *from_field, const char *from, const char *to, int max,
+                    int64_t *first, int64_t *last)
+{
+    if (strlen(from) != 10 || att_parse_day(from, first) != 0) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", from_field),
+                           "field '%s' must be a date YYYY-MM-DD", from_field);
+        return false;
+    }
+    *last = *first;
+    if (to && *to && (strlen(to) != 10 || att_parse_day(to, last) != 0)) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "to"),
+                           "field 'to' must be a date YYYY-MM-DD");
+        return false;
+    }
+    if (*last < *first || *last - *first > max) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s,s:i}", "field", "to", "max", max),
+                           "field 'to' must be a day from '%s' to %d days after it", from_field,
+                           max);
+        return false;
+    }
+    return true;
+}

@@ -229,6 +229,11 @@ enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code,
                                  ...) __attribute__((format(printf, 4, 5)));
 /* The same with parameters the client may put in its translation of the
  * code ({"field": "email"}, {"retry_after_s": 900}); params stolen. */
+/* A range of local days from the field `from_field` to "to" (NULL or "":
+ * the same day), at most `max` days apart: false after answering 400
+ * invalid_field. */
+bool http_day_range(http_req *r, const char *from_field, const char *from, const char *to, int max,
+                    int64_t *first, int64_t *last);
 enum MHD_Result http_reply_error_p(http_req *r, unsigned status, const char *code, json_t *params,
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* An rc_status mapped to its HTTP status and code, with err's message. */
