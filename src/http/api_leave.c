@@ -108,6 +108,7 @@ enum MHD_Result http_h_person_leaves_create(http_req *r)
         goto out;
     if (!http_day_range(r, "from", from, has_to ? to : NULL, LEAVE_RANGE_MAX, &first, &last))
         goto out;
+    if (!has_to || !*to) to = from;
     store_leave l = {.person_id = p.id};
     http_copy(l.kind, sizeof l.kind, kind);
     http_copy(l.from_day, sizeof l.from_day, from);
