@@ -34,7 +34,9 @@ export function LeaveCount({ row }: { row: Pick<SummaryRow, 'leave' | 'leave_by_
   );
 }
 
-export function LeaveSection({ personId }: { personId: number }) {
+/** A person's leaves; `editable` (admins and managers) adds the form and
+ * the delete buttons, an auditor reads them. */
+export function LeaveSection({ personId, editable }: { personId: number; editable: boolean }) {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
@@ -58,33 +60,35 @@ export function LeaveSection({ personId }: { personId: number }) {
     <section className="card" aria-labelledby="leave-h">
       <h2 id="leave-h">{t('leave.title')}</h2>
       <p className="muted">{t('leave.intro')}</p>
-      <form className="filters" onSubmit={add} aria-label={t('leave.add')}>
-        <label className="field">
-          <span>{t('leave.kind')}</span>
-          <select value={kind} onChange={(e) => setKind(e.target.value as LeaveKind)}>
-            {LEAVE_KINDS.map((k) => (
-              <option key={k} value={k}>
-                {t(`leave.kinds.${k}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>{t('leave.from')}</span>
-          <input type="date" required value={from} onChange={(e) => setFrom(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('leave.to')}</span>
-          <input type="date" min={from || undefined} value={to} onChange={(e) => setTo(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>{t('leave.note')}</span>
-          <input maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
-        </label>
-        <button type="submit" className="btn primary">
-          {t('leave.add')}
-        </button>
-      </form>
+      {editable && (
+        <form className="filters" onSubmit={add} aria-label={t('leave.add')}>
+          <label className="field">
+            <span>{t('leave.kind')}</span>
+            <select value={kind} onChange={(e) => setKind(e.target.value as LeaveKind)}>
+              {LEAVE_KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {t(`leave.kinds.${k}`)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>{t('leave.from')}</span>
+            <input type="date" required value={from} onChange={(e) => setFrom(e.target.value)} />
+          </label>
+          <label className="field">
+            <span>{t('leave.to')}</span>
+            <input type="date" min={from || undefined} value={to} onChange={(e) => setTo(e.target.value)} />
+          </label>
+          <label className="field">
+            <span>{t('leave.note')}</span>
+            <input maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
+          </label>
+          <button type="submit" className="btn primary">
+            {t('leave.add')}
+          </button>
+        </form>
+      )}
       <ErrorMessage error={action.error ?? list.error} onRetry={list.error ? list.reload : undefined} />
       {list.data && list.data.items.length === 0 && <p className="muted">{t('leave.none')}</p>}
       {list.data && list.data.items.length > 0 && (
@@ -99,7 +103,7 @@ export function LeaveSection({ personId }: { personId: number }) {
               <th>{t('common.to')}</th>
               <th className="num">{t('leave.days')}</th>
               <th>{t('leave.note')}</th>
-              <th className="num">{t('common.actions')}</th>
+              {editable && <th className="num">{t('common.actions')}</th>}
             </>
           }
           row={(l) => (
@@ -111,18 +115,20 @@ export function LeaveSection({ personId }: { personId: number }) {
               <td className="nowrap">{formatDate(l.to, tz, lang)}</td>
               <td className="num">{l.days}</td>
               <td>{l.note}</td>
-              <td>
-                <div className="row-actions">
-                  <button
-                    type="button"
-                    className="btn small danger"
-                    aria-label={`${t('common.delete')} ${t(`leave.kinds.${l.kind}`)} ${l.from}`}
-                    onClick={() => void action.remove(`${t(`leave.kinds.${l.kind}`)} ${l.from}`, () => api.deleteLeave(personId, l.id))}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </div>
-              </td>
+              {editable && (
+                <td>
+                  <div className="row-actions">
+                    <button
+                      type="button"
+                      className="btn small danger"
+                      aria-label={`${t('common.delete')} ${t(`leave.kinds.${l.kind}`)} ${l.from}`}
+                      onClick={() => void action.remove(`${t(`leave.kinds.${l.kind}`)} ${l.from}`, () => api.deleteLeave(personId, l.id))}
+                    >
+                      {t('common.delete')}
+                    </button>
+                  </div>
+                </td>
+              )}
             </tr>
           )}
         />

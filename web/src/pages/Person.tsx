@@ -202,7 +202,7 @@ export function PersonPage() {
 
       {editor && <PinSection personId={p.id} pinSet={!!p.pin_set} onChanged={person.reload} />}
 
-      <LeaveSection personId={p.id} />
+      <LeaveSection personId={p.id} editable={editor} />
 
       <section className="card" aria-labelledby="schedule-h">
         <h2 id="schedule-h">{t('people.schedule')}</h2>
