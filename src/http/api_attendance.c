@@ -385,12 +385,7 @@ bool http_report_for(http_req *r, int64_t person_id, const char *day, att_report
     }
     if (day) from = to = day;
     char today[11];
-    att_local now;
-    att_tz_local(att_zone(r->srv->att), rc_unix_ms(), &now);
-    att_day_string(now.days, today);
-    if (!from && !to) from = to = today;
-    if (!from) from = to;
-    if (!to) to = from;
+    http_days_or_today(r, &from, &to, today);
     if (!scope_check(r, group_id, person_id)) return false;
     int64_t *scope = NULL;
     size_t nscope = 0;

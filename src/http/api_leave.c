@@ -161,12 +161,7 @@ enum MHD_Result http_h_leaves_list(http_req *r)
         return MHD_YES;
     /* As the reports read them: neither given is today, one alone that day. */
     char today[11];
-    att_local now;
-    att_tz_local(att_zone(r->srv->att), rc_unix_ms(), &now);
-    att_day_string(now.days, today);
-    if (!from && !to) from = to = today;
-    if (!from) from = to;
-    if (!to) to = from;
+    http_days_or_today(r, &from, &to, today);
     int64_t *scope = NULL, *members = NULL;
     size_t nscope = 0, nmembers = 0;
     bool scoped = http_scope_persons(r, &scope, &nscope);

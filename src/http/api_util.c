@@ -195,3 +195,13 @@ bool http_day_range(http_req *r, const char *from_field, const char *from, const
     }
     return true;
 }
+
+void http_days_or_today(http_req *r, const char **from, const char **to, char today[11])
+{
+    att_local now;
+    att_tz_local(att_zone(r->srv->att), rc_unix_ms(), &now);
+    att_day_string(now.days, today);
+    if (!*from && !*to) *from = *to = today;
+    if (!*from) *from = *to;
+    if (!*to) *to = *from;
+}

@@ -229,6 +229,9 @@ enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code,
                                  ...) __attribute__((format(printf, 4, 5)));
 /* The same with parameters the client may put in its translation of the
  * code ({"field": "email"}, {"retry_after_s": 900}); params stolen. */
+/* A range of days as the reports read it: neither given is today (in the
+ * institution's zone, written into `today`), one alone is that one day. */
+void http_days_or_today(http_req *r, const char **from, const char **to, char today[11]);
 /* A range of local days from the field `from_field` to "to" (NULL or "":
  * the same day), at most `max` days apart: false after answering 400
  * invalid_field. */
