@@ -847,7 +847,8 @@ static bool write_schedules(http_req *r, int64_t person_id, int64_t group_id, in
         return false;
     }
     if (st == RC_ERR_INVALID) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "field 'slots': %s", err.msg);
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "%s%s",
+                         replace ? "field 'slots': " : "", err.msg);
         return false;
     }
     if (st != RC_OK) {
