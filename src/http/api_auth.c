@@ -681,7 +681,7 @@ enum MHD_Result http_h_keys_list(http_req *r)
 
 enum MHD_Result http_h_keys_create(http_req *r)
 {
-    static const char *const key_roles[] = {"device", "admin", "manager", "metrics", NULL};
+    static const char *const key_roles[] = {"device", "admin", "manager", "metrics", "auditor", NULL};
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     const char *name, *role;

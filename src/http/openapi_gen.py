@@ -70,7 +70,7 @@ schemas = {
  "ApiKey": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR, "camera_id": INT,
      "created_at": TIME, "last_used_at": TIME}, ["id", "name", "role", "prefix", "created_at"],
      nullable=("camera_id", "last_used_at")),
- "ApiKeyCreate": obj({"name": STR, "role": {"type": STR, "enum": ["device", "admin", "manager", "metrics"]},
+ "ApiKeyCreate": obj({"name": STR, "role": {"type": STR, "enum": ["device", "admin", "manager", "metrics", "auditor"]},
      "camera_id": INT}, ["name", "role"], nullable=("camera_id",)),
  "ApiKeyCreated": obj({"id": INT, "name": STR, "role": ref("Role"), "prefix": STR,
      "key": {"type": STR, "description": "the secret; shown only in this answer"},

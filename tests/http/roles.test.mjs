@@ -27,6 +27,9 @@ before(async () => {
   env.auditorUser = await env.admin.post('/api/v1/users', { email: 'auditor@example.org', name: 'HR', role: 'auditor', password: 'auditor-pass-1', must_change_password: false });
   env.auditor = new Client(env.srv.url);
   if (env.auditorUser.status === 201) await env.auditor.login('auditor@example.org', 'auditor-pass-1');
+  // An auditor's API key: a payroll or HR script pulling reports and exports.
+  env.auditorKeyMade = await env.admin.post('/api/v1/api-keys', { name: 'nóminas', role: 'auditor' });
+  if (env.auditorKeyMade.status === 201) env.auditorKey = new Client(env.srv.url, { key: env.auditorKeyMade.body.key });
 });
 after(async () => { assert.equal(await env.stop(), 0); });
 
@@ -89,16 +92,17 @@ test('an auditor reaches exactly the reads a manager has about attendance, and w
   assert.deepEqual(of('auditor').filter((r) => /image|photo|faces|sightings|users|api-keys|settings|audit|kiosk|webhooks/.test(r)), []);
 });
 
-for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'auditor', 'admin']) {
+for (const who of ['anonymous', 'member', 'device', 'metrics', 'manager', 'auditor', 'auditorKey', 'admin']) {
   test(`role matrix: ${who}`, async () => {
     const failures = [];
     if (who === 'metrics') assert.equal(env.metricsKey.status, 201, JSON.stringify(env.metricsKey.body));
     if (who === 'auditor') assert.equal(env.auditorUser.status, 201, JSON.stringify(env.auditorUser.body));
+    if (who === 'auditorKey') assert.equal(env.auditorKeyMade.status, 201, JSON.stringify(env.auditorKeyMade.body));
     for (const route of routes) {
       const client = env[who];
       const status = await call(client, route);
       // Loopback is no pass by default (--metrics-public-loopback opens it).
-      const allowed = route.roles.includes(who);
+      const allowed = route.roles.includes(who === 'auditorKey' ? 'auditor' : who);
       if (allowed) {
         if (status === 401 || status === 403) failures.push(`${route.method} ${route.path}: allowed but got ${status}`);
       } else {
@@ -278,18 +282,24 @@ test('what each role reaches: a manager limited to group A never reaches group B
       return [u.body, c];
     };
     const [, hr] = await mkAuditor('hr@example.org', {});
+    // An auditor's API key (a payroll script) reaches what the auditor does.
+    const madeKey = await admin.post('/api/v1/api-keys', { name: 'nóminas', role: 'auditor' });
+    assert.equal(madeKey.status, 201, JSON.stringify(madeKey.body));
+    const hrKey = new Client(r2.srv.url, { key: madeKey.body.key });
     const [hrLimUser, hrLim] = await mkAuditor('hr-a@example.org', { group_ids: [GA] });
     assert.deepEqual([hrLimUser.role, hrLimUser.all_groups, hrLimUser.group_ids], ['auditor', false, [GA]]);
     const faceData = (o) => [['GET', `/api/v1/persons/${o.PB}/faces`], ['GET', `/api/v1/persons/${o.PB}/photo`],
       ['GET', `/api/v1/faces/${o.FB}/image`], ['GET', '/api/v1/sightings'], ['GET', `/api/v1/sightings/${SG}/image`],
       ['GET', '/api/v1/registrations']];
     const isFace = (x) => faceData(realIds).some((f) => f[1] === x[1]);
-    for (const x of B.filter((y) => y[0] === 'GET' && !isFace(y))) {
-      const res = await call(hr, x);
-      assert.equal(res.status, 200, `auditor: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+    for (const c of [hr, hrKey]) {
+      for (const x of B.filter((y) => y[0] === 'GET' && !isFace(y))) {
+        const res = await call(c, x);
+        assert.equal(res.status, 200, `auditor: ${x[0]} ${x[1]} gave ${res.status} ${text(res).slice(0, 200)}`);
+      }
+      assert.match(text(await call(c, ['GET', `/api/v1/persons/${PB}`])), /REACH-B/);
     }
-    assert.match(text(await call(hr, ['GET', `/api/v1/persons/${PB}`])), /REACH-B/);
-    for (const c of [hr, hrLim])
+    for (const c of [hr, hrLim, hrKey])
       for (const x of [...faceData(realIds), ...B.filter((y) => y[0] !== 'GET'), ...writes, ...everyGroup, ['GET', '/api/v1/users'], ['GET', '/api/v1/settings'],
         ['GET', '/api/v1/audit'], ['GET', `/api/v1/cameras/${987654306}`], ['POST', '/api/v1/kiosk/unlock', { pin: '1234' }],
         ['POST', '/api/v1/recognize'], ['POST', '/api/v1/detect'], ['POST', '/api/v1/attendance', { person_id: PA, type: 'entry', time: `${today}T02:00:00Z`, reason: 'x' }]]) {
@@ -298,14 +308,16 @@ test('what each role reaches: a manager limited to group A never reaches group B
         assert.equal(res.body.error.code, 'forbidden', `${x[0]} ${x[1]}`);
       }
     // Exports work, CSV and XLSX, with every group's people.
-    r = await hr.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
-    assert.equal(r.status, 200);
-    assert.match(r.body, /REACH-A/);
-    assert.match(r.body, /REACH-B/);
-    r = await hr.get(`/api/v1/attendance/export?format=xlsx&from=${today}&to=${today}`);
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type'), /spreadsheetml/);
-    assert.equal(r.body.subarray(0, 2).toString('latin1'), 'PK');
+    for (const c of [hr, hrKey]) {
+      r = await c.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}`);
+      assert.equal(r.status, 200);
+      assert.match(r.body, /REACH-A/);
+      assert.match(r.body, /REACH-B/);
+      r = await c.get(`/api/v1/attendance/export?format=xlsx&from=${today}&to=${today}`);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /spreadsheetml/);
+      assert.equal(r.body.subarray(0, 2).toString('latin1'), 'PK');
+    }
     // The limited auditor: A's people only; B's ids answer as unknown ones, byte for byte.
     const unknownReads = Bf(noIds);
     const toldHr = [];

@@ -328,6 +328,39 @@ test('"Copiar" on a new API key copies it, or says to copy it by hand, where the
   }
 });
 
+test('an HR API key ("Consulta (RR. HH.)") is made on the keys page, without a camera, and pulls the attendance export', async () => {
+  const browser = await launch(null);
+  try {
+    const page = await newPage(browser);
+    await login(page, srv.url, ADMIN);
+    await page.goto(new URL('admin/api-keys', srv.url).href);
+    await page.getByRole('button', { name: 'Nueva clave' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Nueva clave' });
+    await dialog.getByLabel('Nombre', { exact: true }).fill('Nóminas');
+    assert.equal(await dialog.getByLabel('Cámara').count(), 1, 'a device key may be bound to a camera');
+    await dialog.getByLabel('Rol').selectOption({ label: 'Consulta (RR. HH.)' });
+    assert.equal(await dialog.getByLabel('Cámara').count(), 0, 'a read-only key has no camera to pick');
+    await dialog.getByRole('button', { name: 'Crear' }).click();
+    const secret = (await page.getByTestId('api-key-secret').innerText()).trim();
+    const got = await page.evaluate(async (key) => {
+      const h = { Authorization: `Bearer ${key}` };
+      const day = new Date().toISOString().slice(0, 10);
+      const exp = await fetch(`/api/v1/attendance/export?format=csv&from=${day}&to=${day}`, { headers: h, credentials: 'omit' });
+      const add = await fetch('/api/v1/groups', {
+        method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, credentials: 'omit', body: '{"name":"x"}',
+      });
+      return [exp.status, exp.headers.get('content-type'), add.status];
+    }, secret);
+    assert.equal(got[0], 200, 'the HR key exports attendance');
+    assert.match(got[1], /text\/csv/);
+    assert.equal(got[2], 403, 'and changes nothing');
+    await page.getByRole('dialog', { name: 'Nóminas' }).getByText('Cerrar', { exact: true }).click();
+    await page.getByRole('row').filter({ hasText: 'Nóminas' }).filter({ hasText: 'Consulta (RR. HH.)' }).waitFor();
+  } finally {
+    await browser.close();
+  }
+});
+
 test('administration: an API key is shown once and opens a kiosk tablet; a camera is added, listed and edited', async () => {
   const browser = await launch(null);
   try {

@@ -1540,7 +1540,7 @@ export interface components {
         ApiKeyCreate: {
             name: string;
             /** @enum {string} */
-            role: "device" | "admin" | "manager" | "metrics";
+            role: "device" | "admin" | "manager" | "metrics" | "auditor";
             camera_id?: number | null;
         };
         ApiKeyCreated: {

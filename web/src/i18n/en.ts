@@ -37,7 +37,14 @@ const en: Dictionary = {
     registrations: 'Registrations',
     requests: 'Correction requests',
   },
-  roles: { admin: 'Administrator', manager: 'Manager', member: 'Member', device: 'Device', auditor: 'Read-only (HR)' },
+  roles: {
+    admin: 'Administrator',
+    manager: 'Manager',
+    member: 'Member',
+    device: 'Device',
+    auditor: 'Read-only (HR)',
+    metrics: 'Monitoring (metrics)',
+  },
   common: {
     save: 'Save',
     cancel: 'Cancel',

@@ -36,7 +36,14 @@ const es = {
     registrations: 'Solicitudes de alta',
     requests: 'Solicitudes de corrección',
   },
-  roles: { admin: 'Administrador', manager: 'Responsable', member: 'Miembro', device: 'Dispositivo', auditor: 'Consulta (RR. HH.)' },
+  roles: {
+    admin: 'Administrador',
+    manager: 'Responsable',
+    member: 'Miembro',
+    device: 'Dispositivo',
+    auditor: 'Consulta (RR. HH.)',
+    metrics: 'Monitorización (métricas)',
+  },
   common: {
     save: 'Guardar',
     cancel: 'Cancelar',

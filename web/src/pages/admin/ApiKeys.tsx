@@ -11,7 +11,9 @@ import { useAction } from '../../lib/useAction';
 import { useLoad } from '../../lib/useLoad';
 import { DataTable, ErrorMessage, Modal, PageHead } from '../../components/common';
 
-const KEY_ROLES: ApiKeyCreate['role'][] = ['device', 'manager', 'admin'];
+// An auditor key reads reports and exports for a payroll or HR script; a
+// metrics key reads /metrics for monitoring.
+const KEY_ROLES: ApiKeyCreate['role'][] = ['device', 'manager', 'auditor', 'metrics', 'admin'];
 
 export function ApiKeysPage() {
   const { t, i18n } = useTranslation();
@@ -31,7 +33,7 @@ export function ApiKeysPage() {
   async function create(e: FormEvent) {
     e.preventDefault();
     await action.run(async () => {
-      const k = await api.createApiKey({ name: name.trim(), role, camera_id: cameraId ? Number(cameraId) : null });
+      const k = await api.createApiKey({ name: name.trim(), role, camera_id: role === 'device' && cameraId ? Number(cameraId) : null });
       setCreating(false);
       setCreated(k);
       setCopied(null);
@@ -95,17 +97,19 @@ export function ApiKeysPage() {
                 ))}
               </select>
             </label>
-            <label className="field">
-              <span>{t('apiKeys.cameraPick')}</span>
-              <select value={cameraId} onChange={(e) => setCameraId(e.target.value)}>
-                <option value="">{t('common.none')}</option>
-                {cameras.data?.items.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name} ({t(`cameras.directions.${c.direction}`)})
-                  </option>
-                ))}
-              </select>
-            </label>
+            {role === 'device' && (
+              <label className="field">
+                <span>{t('apiKeys.cameraPick')}</span>
+                <select value={cameraId} onChange={(e) => setCameraId(e.target.value)}>
+                  <option value="">{t('common.none')}</option>
+                  {cameras.data?.items.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.name} ({t(`cameras.directions.${c.direction}`)})
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
           </div>
           <ErrorMessage error={error} />
           <div className="form-actions">
