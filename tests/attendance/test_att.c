@@ -1760,15 +1760,18 @@ static const att_person_summary *summary_of(const att_report *rep, int64_t p)
  * 11:20. Bob's 09:30-13:00 covers Maths' end: out at 09:28 (from 09:25) is
  * no early leave, but in at 08:10 is late (the start is not covered);
  * Physics, wholly inside, is "leave". Cleo's 07:00-09:00, not seen: Maths
- * pending until 09:05, then absent; Physics absent as usual. */
+ * pending until 09:05, then absent; Physics absent as usual. Dan's whole
+ * day covers both: in late and out early, Maths is present, neither. */
 static void part_day_leave(fx *f)
 {
     store_schedule ph = {
         .group_id = f->group, .dow = 1, .start_min = 660, .end_min = 780, .grace_min = 5};
     snprintf(ph.label, sizeof ph.label, "Physics");
     OK(store_schedule_create(f->s, &ph, &e_));
-    int64_t cleo = person(f->s, "S3", "Cleo");
+    int64_t cleo = person(f->s, "S3", "Cleo"), dan = person(f->s, "S4", "Dan");
     OK(store_group_join(f->s, f->group, cleo, 1767225600000LL, &e_));
+    OK(store_group_join(f->s, f->group, dan, 1767225600000LL, &e_));
+    leave(f, dan, "personal", "2026-03-02", "2026-03-02"); /* the whole day */
     OK(att_reload(f->a, &e_));
     struct {
         int64_t who;
@@ -1789,13 +1792,15 @@ static void part_day_leave(fx *f)
     see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 13, 0, 0), 0.9);
     see(f, f->bob, f->cam_in, at(f, 2026, 3, 2, 8, 10, 0), 0.9);
     see(f, f->bob, f->cam_out, at(f, 2026, 3, 2, 9, 28, 0), 0.9);
+    see(f, dan, f->cam_in, at(f, 2026, 3, 2, 8, 40, 0), 0.9); /* came anyway, late ... */
+    see(f, dan, f->cam_out, at(f, 2026, 3, 2, 9, 0, 0), 0.9); /* ... and left early */
     att_query q = {.from_day = "2026-03-02",
                    .to_day = "2026-03-02",
                    .group_id = f->group,
                    .now_ms = at(f, 2026, 3, 2, 20, 0, 0)};
     att_report rep;
     OK(att_report_build(f->a, &q, &rep, &e_));
-    assert_int_equal(rep.nrows, 6);
+    assert_int_equal(rep.nrows, 8);
     struct {
         int64_t who, sc;
         const char *status, *kind;
@@ -1807,6 +1812,8 @@ static void part_day_leave(fx *f)
         {f->bob, ph.id, "leave", "justified", 0, 0, 1},
         {cleo, f->sched_mon, "absent", "justified", 0, 0, 0},
         {cleo, ph.id, "absent", "", 0, 0, 0},
+        {dan, f->sched_mon, "present", "personal", 0, 0, 0}, /* a day's leave covers it all */
+        {dan, ph.id, "leave", "personal", 0, 0, 1},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const att_row *r = row_of(&rep, want[i].who, want[i].sc);
@@ -1819,9 +1826,9 @@ static void part_day_leave(fx *f)
     }
     for (size_t i = 0; i < rep.npeople; i++) {
         const att_person_summary *p = &rep.people[i];
-        assert_int_equal(p->late, p->person_id != cleo);
+        assert_int_equal(p->late, p->person_id == f->ann || p->person_id == f->bob);
         assert_int_equal(p->early_leave, 0);
-        assert_int_equal(p->leave, p->person_id == f->bob);
+        assert_int_equal(p->leave, p->person_id == f->bob || p->person_id == dan);
         assert_int_equal(p->absent, 2 * (p->person_id == cleo));
     }
     att_report_free(&rep);
