@@ -9,7 +9,9 @@
  * (presence_mode "day": an entry in it or one earlier that day with no exit
  * before its start; "slot": an entry made for it), and never before the
  * person's counting start (att.h, att_presence, att_query), nor on a day of
- * the person's leave (status "leave", counted apart). The per-day
+ * the person's leave (status "leave", counted apart; part of a day's leave
+ * only for the slots it covers, and it excuses the late arrival or early
+ * leave at the slot's edge it covers: leave_touch). The per-day
  * figures (att_report_days) count people and feed both the dashboard's cards
  * and its chart.
  */
