@@ -312,9 +312,12 @@ typedef struct {
     int64_t start_ms, end_ms; /* the slot, 0 when outside */
     char status[16];          /* "present", "late", "absent", "pending", "outside", "leave" */
     int present, late, early_leave, absent;
-    /* The person's leave that day (store_leave kind: "sick", "vacation", ...;
-     * "" none). A slot they were not present in is "leave" (leave 1), never
-     * absent or pending; one they came to counts as usual and still names it. */
+    /* The person's leave that touches the slot (store_leave kind: "sick",
+     * "vacation", ...; "" none). A slot it covers wholly (a day's leave covers
+     * all) that they were not present in is "leave" (leave 1), never absent
+     * or pending; one they came to counts as attended and still names it.
+     * Part of a day excuses a late arrival when it covers the slot's start
+     * and an early leave when it covers its end (att_report.c). */
     char leave_kind[16];
     int leave;
     /* 0: none. In "day" mode the entry the slot's presence starts with (an

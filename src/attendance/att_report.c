@@ -9,7 +9,9 @@
  * (presence_mode "day": an entry in it or one earlier that day with no exit
  * before its start; "slot": an entry made for it), and never before the
  * person's counting start (att.h, att_presence, att_query), nor on a day of
- * the person's leave (status "leave", counted apart). The per-day
+ * the person's leave (status "leave", counted apart; part of a day's leave
+ * only for the slots it covers, and it excuses the late arrival or early
+ * leave at the slot's edge it covers: leave_touch). The per-day
  * figures (att_report_days) count people and feed both the dashboard's cards
  * and its chart.
  */
@@ -311,6 +313,34 @@ static const store_leave *leave_on(const store_leave *l, size_t n, const char *d
     return NULL;
 }
 
+/* How the leave l (NULL: none) of local day `day` touches the slot [S, E):
+ * LEAVE_START when it covers the slot's start, LEAVE_END its end (both: the
+ * whole slot), LEAVE_IN when it only falls inside; 0 when it misses the slot.
+ * A whole day's leave covers all its slots; part of a day, the local minutes
+ * [from_min, to_min). *lf, *lt: where it begins and ends (UTC ms). */
+enum { LEAVE_START = 1, LEAVE_END = 2, LEAVE_WHOLE = 3, LEAVE_IN = 4 };
+static int leave_touch(const att_tz *tz, const store_leave *l, int64_t day, int64_t S, int64_t E,
+                       int64_t *lf, int64_t *lt)
+{
+    if (!l) return 0;
+    *lf = att_tz_utc(tz, day, l->to_min ? l->from_min : 0);
+    *lt = att_tz_utc(tz, day, l->to_min ? l->to_min : 1440);
+    if (!l->to_min) return LEAVE_WHOLE;
+    if (*lt <= S || *lf >= E) return 0;
+    return (*lf <= S ? LEAVE_START : 0) | (*lt >= E ? LEAVE_END : 0) | LEAVE_IN;
+}
+
+/* A slot attended on a leave day: arriving after start + grace is not late
+ * when the leave covers the start and the arrival came by the leave's end +
+ * grace; leaving before end − grace is not an early leave when the leave
+ * covers the end and the exit came from the leave's start − grace on. */
+static void leave_excuses(att_row *r, int touch, int64_t lf, int64_t lt, int64_t grace_ms)
+{
+    if ((touch & LEAVE_START) && r->late && r->first_entry_ms <= lt + grace_ms) r->late = 0;
+    if ((touch & LEAVE_END) && r->early_leave && r->last_exit_ms >= lf - grace_ms)
+        r->early_leave = 0;
+}
+
 /* Count a row on leave in its person's summary, by kind. */
 static void add_leave(att_person_summary *sum, const att_row *r)
 {
@@ -589,18 +619,22 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             else
                 fill_times(r, pick, m);
             sum->slots++;
-            if (on_leave) snprintf(r->leave_kind, sizeof r->leave_kind, "%s", on_leave->kind);
+            /* Part of a day's leave touches some of the day's slots only. */
+            int64_t lf = 0, lt = 0, grace_ms = (int64_t)sc[k].grace_min * 60000;
+            int touch = leave_touch(tz, on_leave, day, start_ms, end_ms, &lf, &lt);
+            if (touch) snprintf(r->leave_kind, sizeof r->leave_kind, "%s", on_leave->kind);
             if (present) {
                 if (!by_day) {
                     r->present = 1;
                     r->late = !strcmp(first->status, "late");
                     r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
                 }
+                leave_excuses(r, touch, lf, lt, grace_ms);
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
-            } else if (on_leave) { /* known ahead: never absent, nor pending */
+            } else if ((touch & LEAVE_WHOLE) == LEAVE_WHOLE) { /* known ahead: never absent */
                 r->leave = 1;
                 snprintf(r->status, sizeof r->status, "leave");
-            } else if (r->start_ms + (int64_t)sc[k].grace_min * 60000 <= cx->now_ms) {
+            } else if (((touch & LEAVE_START) ? lt : r->start_ms) + grace_ms <= cx->now_ms) {
                 r->absent = 1;
                 snprintf(r->status, sizeof r->status, "absent");
             } else {

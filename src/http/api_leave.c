@@ -1,11 +1,11 @@
 /*
  * api_leave.c — personal leave and justified absences: a sick day, a week of
- * vacation, a doctor's note. Managers and admins list, add and delete a
- * person's leaves (scoped like every person route: a person outside a
- * limited manager's groups answers as an unknown id) and list everyone's
- * over a date range for reports; a member reads their own (api_self.c).
- * The report engine (src/attendance) turns a leave day's slots into
- * "leave" instead of absences.
+ * vacation, a doctor's appointment (part of one day). Managers and admins
+ * list, add, edit and delete a person's leaves (scoped like every person
+ * route: a person outside a limited manager's groups answers as an unknown
+ * id) and list everyone's over a date range for reports; a member reads
+ * their own (api_self.c). The report engine (src/attendance) turns the
+ * slots a leave covers into "leave" instead of absences.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +26,14 @@ json_t *http_leave_json(store *s, const store_leave *l)
     int64_t d0 = 0, d1 = 0;
     att_parse_day(l->from_day, &d0);
     att_parse_day(l->to_day, &d1);
-    return json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "id", (json_int_t)l->id, "person_id",
-                     (json_int_t)l->person_id, "kind", l->kind, "from", l->from_day, "to",
-                     l->to_day, "days", (json_int_t)(d1 - d0 + 1), "note", l->note, "created_by",
-                     by, "created_at", http_time_json(l->created_ms));
+    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "id", (json_int_t)l->id,
+                          "person_id", (json_int_t)l->person_id, "kind", l->kind, "from",
+                          l->from_day, "to", l->to_day, "days", (json_int_t)(d1 - d0 + 1), "note",
+                          l->note, "created_by", by, "created_at", http_time_json(l->created_ms));
+    /* Part of the day: local minutes [from_min, to_min); null, the whole day. */
+    json_object_set_new(j, "from_min", l->to_min ? json_integer(l->from_min) : json_null());
+    json_object_set_new(j, "to_min", l->to_min ? json_integer(l->to_min) : json_null());
+    return j;
 }
 
 /* Query from/to (YYYY-MM-DD, each optional; at most LEAVE_RANGE_MAX days
@@ -90,30 +94,87 @@ enum MHD_Result http_h_person_leaves_list(http_req *r)
     return reply_leaves(r, ls, n, false);
 }
 
-enum MHD_Result http_h_person_leaves_create(http_req *r)
+/* Body fields kind, from, to, note, from_min and to_min onto l (create:
+ * kind and from required, to defaults to from; a PATCH changes what it
+ * names, and null minutes make it the whole day again). False after
+ * answering 400. */
+static bool leave_fields(http_req *r, json_t *b, store_leave *l, bool create)
 {
     static const char *const kinds[] = {"sick", "vacation", "personal", "justified", "other", NULL};
+    char had_from[11], had_to[11]; /* l's, apart: copied back into l below */
+    memcpy(had_from, l->from_day, sizeof had_from);
+    memcpy(had_to, l->to_day, sizeof had_to);
+    const char *kind, *from = had_from, *to = "", *note;
+    bool has_kind, has_from, has_to, has_note, has_fm = false, has_tm = false;
+    int64_t first, last, fm = 0, tm = 0;
+    json_t *jf = json_object_get(b, "from_min"), *jt = json_object_get(b, "to_min");
+    bool clear = json_is_null(jf) && json_is_null(jt);
+    if (!http_field_enum(r, b, "kind", create, kinds, &kind, &has_kind) ||
+        !http_field_str(r, b, "from", create, 10, &from, &has_from) ||
+        !http_field_str(r, b, "to", false, 10, &to, &has_to) ||
+        !http_field_str(r, b, "note", false, STORE_LEAVE_NOTE_MAX, &note, &has_note) ||
+        (!clear && (!http_field_int(r, b, "from_min", false, 0, 1439, &fm, &has_fm) ||
+                    !http_field_int(r, b, "to_min", false, 1, 1440, &tm, &has_tm))))
+        return false;
+    if (has_fm != has_tm) {
+        const char *given = has_fm ? "from_min" : "to_min", *lack = has_fm ? "to_min" : "from_min";
+        http_reply_error_p(
+            r, MHD_HTTP_BAD_REQUEST, "missing_field", json_pack("{s:s}", "field", lack),
+            "field '%s' is required with '%s' (part of a day: both, or neither)", lack, given);
+        return false;
+    }
+    /* No last day: the first, or in a PATCH the one it had (but a one-day
+     * leave moved to another day stays one day). */
+    if (!has_to || !*to)
+        to = create || has_to || (has_from && !strcmp(had_from, had_to)) ? from : had_to;
+    if (!http_day_range(r, "from", from, to, LEAVE_RANGE_MAX, &first, &last)) return false;
+    if (has_kind) http_copy(l->kind, sizeof l->kind, kind);
+    http_copy(l->from_day, sizeof l->from_day, from);
+    http_copy(l->to_day, sizeof l->to_day, to);
+    if (has_note) http_copy(l->note, sizeof l->note, note);
+    if (clear) l->from_min = l->to_min = 0;
+    if (has_fm) {
+        l->from_min = (int)fm;
+        l->to_min = (int)tm;
+    }
+    if (l->to_min && l->to_min <= l->from_min) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "to_min"),
+                           "field 'to_min' (%d) must be after 'from_min' (%d): part of a day "
+                           "ends after it starts",
+                           l->to_min, l->from_min);
+        return false;
+    }
+    if (l->to_min && first != last) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "to_min"),
+                           "fields 'from_min' and 'to_min' are part of one day: 'to' must be "
+                           "'from' (or left out), or the minutes null");
+        return false;
+    }
+    return true;
+}
+
+/* The audit's view of a leave (the note stays out: it may be medical). */
+static json_t *leave_audit(const store_leave *l)
+{
+    json_t *j = json_pack("{s:s,s:s,s:s}", "kind", l->kind, "from", l->from_day, "to", l->to_day);
+    if (l->to_min) {
+        json_object_set_new(j, "from_min", json_integer(l->from_min));
+        json_object_set_new(j, "to_min", json_integer(l->to_min));
+    }
+    return j;
+}
+
+enum MHD_Result http_h_person_leaves_create(http_req *r)
+{
     store_person p;
     if (!http_load_person(r, "id", &p)) return MHD_YES;
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    const char *kind, *from, *to = "", *note = "";
-    bool has_to = false;
-    int64_t first, last;
-    if (!http_field_enum(r, b, "kind", true, kinds, &kind, NULL) ||
-        !http_field_str(r, b, "from", true, 10, &from, NULL) ||
-        !http_field_str(r, b, "to", false, 10, &to, &has_to) ||
-        !http_field_str(r, b, "note", false, STORE_LEAVE_NOTE_MAX, &note, NULL))
-        goto out;
-    if (!http_day_range(r, "from", from, has_to ? to : NULL, LEAVE_RANGE_MAX, &first, &last))
-        goto out;
-    if (!has_to || !*to) to = from;
     store_leave l = {.person_id = p.id};
-    http_copy(l.kind, sizeof l.kind, kind);
-    http_copy(l.from_day, sizeof l.from_day, from);
-    http_copy(l.to_day, sizeof l.to_day, to);
-    http_copy(l.note, sizeof l.note, note);
+    if (!leave_fields(r, b, &l, true)) goto out;
     http_copy(l.created_by, sizeof l.created_by, http_actor(r));
     rc_error err;
     rc_status st = store_leave_add(db(r), &l, &err);
@@ -126,10 +187,55 @@ enum MHD_Result http_h_person_leaves_create(http_req *r)
         goto out;
     }
     /* target person: erasing the person redacts the detail with the rest. */
-    http_audit(r, "leave.add", "person", p.id,
-               json_pack("{s:I,s:s,s:s,s:s}", "leave_id", (json_int_t)l.id, "kind", l.kind, "from",
-                         l.from_day, "to", l.to_day));
+    json_t *detail = leave_audit(&l);
+    json_object_set_new(detail, "leave_id", json_integer(l.id));
+    http_audit(r, "leave.add", "person", p.id, detail);
     res = http_reply_json(r, MHD_HTTP_CREATED, http_leave_json(db(r), &l));
+out:
+    json_decref(b);
+    return res;
+}
+
+/* Change a leave in place (what the body names); who created it stays.
+ * Audited with the leave before and after. */
+enum MHD_Result http_h_person_leaves_patch(http_req *r)
+{
+    store_person p;
+    int64_t id;
+    if (!http_load_person(r, "id", &p) || !http_param_id(r, "leave_id", &id)) return MHD_YES;
+    store_leave *ls = NULL, l = {0}, was;
+    size_t n = 0;
+    rc_error err;
+    rc_status st = store_leave_list(db(r), p.id, NULL, NULL, &ls, &n, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++)
+        if (ls[i].id == id) {
+            l = ls[i];
+            found = true;
+        }
+    free(ls);
+    if (!found) /* as DELETE answers it */
+        return http_reply_rc(
+            r, rc_fail(&err, RC_ERR_NOT_FOUND, "no leave with id %lld", (long long)id), &err);
+    json_t *b = http_json_body(r);
+    if (!b) return MHD_YES;
+    enum MHD_Result res = MHD_YES;
+    if (!leave_fields(r, b, &l, false)) goto out;
+    st = store_leave_update(db(r), &l, &was, &err);
+    if (st == RC_ERR_CONFLICT) {
+        res = http_reply_error(r, MHD_HTTP_CONFLICT, "leave_overlap", "%s", err.msg);
+        goto out;
+    }
+    if (st != RC_OK) {
+        res = http_reply_rc(r, st, &err);
+        goto out;
+    }
+    http_audit(r, "leave.update", "person", p.id,
+               json_pack("{s:I,s:o,s:o,s:b}", "leave_id", (json_int_t)l.id, "before",
+                         leave_audit(&was), "after", leave_audit(&l), "note_changed",
+                         strcmp(was.note, l.note) != 0));
+    res = http_reply_json(r, MHD_HTTP_OK, http_leave_json(db(r), &l));
 out:
     json_decref(b);
     return res;
@@ -144,9 +250,9 @@ enum MHD_Result http_h_person_leaves_delete(http_req *r)
     rc_error err;
     rc_status st = store_leave_delete(db(r), p.id, id, &l, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    http_audit(r, "leave.delete", "person", p.id,
-               json_pack("{s:I,s:s,s:s,s:s}", "leave_id", (json_int_t)l.id, "kind", l.kind, "from",
-                         l.from_day, "to", l.to_day));
+    json_t *detail = leave_audit(&l);
+    json_object_set_new(detail, "leave_id", json_integer(l.id));
+    http_audit(r, "leave.delete", "person", p.id, detail);
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

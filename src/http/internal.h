@@ -728,6 +728,7 @@ json_t *http_leave_json(struct store *s, const store_leave *l);
 enum MHD_Result http_h_person_leaves_list(http_req *r);
 enum MHD_Result http_h_person_leaves_create(http_req *r);
 enum MHD_Result http_h_person_leaves_delete(http_req *r);
+enum MHD_Result http_h_person_leaves_patch(http_req *r);
 enum MHD_Result http_h_leaves_list(http_req *r);
 enum MHD_Result http_h_self_leaves(http_req *r);
 /* The caller's own person (a member linked to one, not pending) into *p;

@@ -203,11 +203,21 @@ schemas = {
      "slots": dict({"type": "array", "items": ref("TimetableSlot"), "maxItems": 500}, description="the whole timetable: slots not listed are deleted; no two may share a minute of the week")}, ["slots"], nullable=("group_id", "person_id")),
  "Leave": obj({"id": INT, "person_id": INT, "kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE, "to": DATE,
      "days": INT, "note": STR, "created_by": STR, "created_at": TIME, "name": dict(type=STR, description="GET /leaves only"),
-     "external_id": dict(type=STR, description="GET /leaves only")},
-     ["id", "person_id", "kind", "from", "to", "days", "note", "created_by", "created_at"]),
+     "external_id": dict(type=STR, description="GET /leaves only"),
+     "from_min": dict(type=INT, description="part of one day: its first local minute (0-1439); null, the whole day(s)"),
+     "to_min": dict(type=INT, description="part of one day: the local minute it ends (1-1440, after from_min); null, the whole day(s)")},
+     ["id", "person_id", "kind", "from", "to", "days", "note", "created_by", "created_at", "from_min", "to_min"],
+     nullable=("from_min", "to_min")),
  "LeaveWrite": obj({"kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE,
      "to": dict(DATE, description="the last day (inclusive), at most 366 days after from; default from"),
-     "note": dict(type=STR, maxLength=500)}, ["kind", "from"]),
+     "note": dict(type=STR, maxLength=500),
+     "from_min": dict(type=INT, minimum=0, maximum=1439, description="part of one day (from = to): local minutes [from_min, to_min); both or neither"),
+     "to_min": dict(type=INT, minimum=1, maximum=1440, description="after from_min")}, ["kind", "from"]),
+ "LeavePatch": obj({"kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE,
+     "to": dict(DATE, description="the last day (inclusive); left out: the one it had (a one-day leave moved by from stays one day)"),
+     "note": dict(type=STR, maxLength=500),
+     "from_min": dict(type=INT, minimum=0, maximum=1439, description="both or neither; both null: the whole day again"),
+     "to_min": dict(type=INT, minimum=1, maximum=1440)}, nullable=("from_min", "to_min")),
  "Holiday": obj({"id": INT, "date": DATE, "name": STR}, ["id", "date", "name"]),
  "HolidayWrite": obj({"date": DATE, "to": dict(DATE, description="the last day of a range of holidays (Christmas, summer), at most 366 days after date; each day is a holiday"), "name": STR}, ["date", "name"]),
  "HolidayCreated": obj({"id": INT, "date": DATE, "name": STR, "to": DATE, "days": INT}, ["id", "date", "name", "to", "days"]),
@@ -533,6 +543,9 @@ opid(op("/api/v1/persons/{id}/leaves", "post", "record a leave or justified abse
    "409 conflict when it overlaps another of the person's; audited", [A, M], ok("Leave", "201", "created"), jbody("LeaveWrite"), [pid()], tag="people"), "createPersonLeave")
 opid(op("/api/v1/persons/{id}/leaves/{leave_id}", "delete", "delete one of the person's leaves; audited", [A, M], NOC,
    params=[pid(), pid("leave_id")], tag="people"), "deletePersonLeave")
+opid(op("/api/v1/persons/{id}/leaves/{leave_id}", "patch", "change one of the person's leaves in place (what the body names; "
+   "the same checks as creating it, 409 conflict when it would overlap another); who created it stays; audited with before and after",
+   [A, M], ok("Leave"), jbody("LeavePatch"), [pid(), pid("leave_id")], tag="people"), "updatePersonLeave")
 opid(op("/api/v1/leaves", "get", "everyone's leaves that overlap from..to (default today; a group's members with group_id; "
    "a manager limited to groups: their people only)", [A, M, AU], ok("LeaveList"), params=LEAVE_RANGE + [q("group_id", INT)], tag="people"), "listLeaves")
 opid(op("/api/v1/self/leaves", "get", "the member's own leaves and justified absences; not_linked (409) when the account is not linked to a person",

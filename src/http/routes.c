@@ -92,6 +92,8 @@ const http_route http_routes[] = {
      http_h_person_leaves_create},
     {"DELETE", "/api/v1/persons/{id}/leaves/{leave_id}", ADMIN | MANAGER, 0,
      http_h_person_leaves_delete},
+    {"PATCH", "/api/v1/persons/{id}/leaves/{leave_id}", ADMIN | MANAGER, HTTP_BODY_JSON,
+     http_h_person_leaves_patch},
     {"GET", "/api/v1/leaves", ADMIN | MANAGER | AUDITOR, 0, http_h_leaves_list},
     {"GET", "/api/v1/self/leaves", MEMBER, 0, http_h_self_leaves},
     /* groups, schedules, holidays */

@@ -2440,7 +2440,8 @@ rc_status store_holiday_list(store *s, const char *from, const char *to, store_h
 const char *const store_leave_kinds[STORE_LEAVE_KINDS] = {"sick", "vacation", "personal",
                                                           "justified", "other"};
 
-#define LEAVE_COLS "id, person_id, kind, from_day, to_day, note, created_by, created_ms"
+#define LEAVE_COLS                                                                                 \
+    "id, person_id, kind, from_day, to_day, note, created_by, created_ms, from_min, to_min"
 static void row_leave(db_q *q, void *dst)
 {
     store_leave *l = dst;
@@ -2452,9 +2453,12 @@ static void row_leave(db_q *q, void *dst)
     cp(l->note, sizeof l->note, db_text(q, 5));
     cp(l->created_by, sizeof l->created_by, db_text(q, 6));
     l->created_ms = db_i64(q, 7);
+    l->from_min = db_null(q, 8) ? 0 : (int)db_i64(q, 8);
+    l->to_min = db_null(q, 9) ? 0 : (int)db_i64(q, 9);
 }
 
-rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
+/* What store_leave_add and store_leave_update refuse before the database. */
+static rc_status leave_check(const store_leave *l, rc_error *err)
 {
     if (!FIELD_OK(l, kind) || !FIELD_OK(l, from_day) || !FIELD_OK(l, to_day) ||
         !FIELD_OK(l, note) || !FIELD_OK(l, created_by))
@@ -2471,43 +2475,105 @@ rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
     if (strcmp(l->to_day, l->from_day) < 0)
         return rc_fail(err, RC_ERR_INVALID, "leave ends (%s) before it starts (%s)", l->to_day,
                        l->from_day);
+    if (l->from_min || l->to_min) {
+        if (l->from_min < 0 || l->from_min > 1439 || l->to_min < 1 || l->to_min > 1440)
+            return rc_fail(err, RC_ERR_INVALID,
+                           "part of a day: minutes %d to %d are not within 0 to 1440", l->from_min,
+                           l->to_min);
+        if (l->to_min <= l->from_min)
+            return rc_fail(err, RC_ERR_INVALID,
+                           "part of a day: it ends (minute %d) before or as it starts (minute %d)",
+                           l->to_min, l->from_min);
+        if (strcmp(l->from_day, l->to_day) != 0)
+            return rc_fail(err, RC_ERR_INVALID,
+                           "part of a day: a leave from %s to %s is more than one day", l->from_day,
+                           l->to_day);
+    }
     if (strlen(l->note) > STORE_LEAVE_NOTE_MAX)
         return too_long(err, "leave note", STORE_LEAVE_NOTE_MAX + 1);
+    return RC_OK;
+}
+
+/* RC_ERR_CONFLICT naming the first leave of l's person other than l->id (0:
+ * any) that shares a day with l; RC_OK when none does. In a transaction that
+ * holds the person's lock. */
+static rc_status leave_overlap(db_conn *c, const store_leave *l, rc_error *err)
+{
+    store_leave other;
+    rc_status st = qone(c, row_leave, &other, err, "leave", 0,
+                        "SELECT " LEAVE_COLS " FROM person_leaves WHERE person_id = ? AND "
+                        "from_day <= ? AND to_day >= ? AND id <> ? ORDER BY from_day LIMIT 1",
+                        "itti", l->person_id, l->to_day, l->from_day, l->id);
+    if (st == RC_OK)
+        return rc_fail(err, RC_ERR_CONFLICT,
+                       "leave %lld (%s to %s) already covers some of these days",
+                       (long long)other.id, other.from_day, other.to_day);
+    return st == RC_ERR_NOT_FOUND ? RC_OK : st;
+}
+
+rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
+{
+    rc_status st = leave_check(l, err);
+    if (st != RC_OK) return st;
     TAKE(s, c, err);
     int64_t now = rc_unix_ms(), have = 0, id = 0;
-    store_leave other;
     /* The person's row locked (PostgreSQL; SQLite's write lock is taken by
      * BEGIN IMMEDIATE), so two overlapping leaves added at once cannot both
      * pass the check. */
-    rc_status st = tx_begin(s, c, err);
+    st = tx_begin(s, c, err);
     if (st == RC_OK) st = lock_person(s, c, l->person_id, err);
     if (st == RC_OK)
         st = qint(c, "SELECT count(*) FROM persons WHERE id = ?", &have, err, "i", l->person_id);
     if (st == RC_OK && !have)
         st = rc_fail(err, RC_ERR_NOT_FOUND, "no person with id %lld", (long long)l->person_id);
     if (st == RC_OK) {
-        st = qone(c, row_leave, &other, err, "leave", 0,
-                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE person_id = ? AND from_day <= ? "
-                  "AND to_day >= ? ORDER BY from_day LIMIT 1",
-                  "itt", l->person_id, l->to_day, l->from_day);
-        if (st == RC_OK)
-            st = rc_fail(err, RC_ERR_CONFLICT,
-                         "leave %lld (%s to %s) already covers some of these days",
-                         (long long)other.id, other.from_day, other.to_day);
-        else if (st == RC_ERR_NOT_FOUND)
-            st = RC_OK;
+        l->id = 0;
+        st = leave_overlap(c, l, err);
     }
+    /* A whole day's minutes are NULL (from_min -1 binds NULL). */
     if (st == RC_OK)
         st = qint(c,
                   "INSERT INTO person_leaves (person_id, kind, from_day, to_day, note, created_by, "
-                  "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                  &id, err, "ittttti", l->person_id, l->kind, l->from_day, l->to_day, l->note,
-                  l->created_by, now);
+                  "created_ms, from_min, to_min) VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, -1), ?) "
+                  "RETURNING id",
+                  &id, err, "itttttiiI", l->person_id, l->kind, l->from_day, l->to_day, l->note,
+                  l->created_by, now, (int64_t)(l->to_min ? l->from_min : -1), (int64_t)l->to_min);
     st = tx_end(c, st, err);
     give(s, c);
     if (st == RC_OK) {
         l->id = id;
         l->created_ms = now;
+    }
+    return st;
+}
+
+rc_status store_leave_update(store *s, store_leave *l, store_leave *before, rc_error *err)
+{
+    /* Who created it is the stored row's; checked only for termination. */
+    l->created_by[0] = 0;
+    rc_status st = leave_check(l, err);
+    if (st != RC_OK) return st;
+    store_leave was;
+    TAKE(s, c, err);
+    st = tx_begin(s, c, err);
+    if (st == RC_OK) st = lock_person(s, c, l->person_id, err);
+    if (st == RC_OK)
+        st = qone(c, row_leave, &was, err, "leave", l->id,
+                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE id = ? AND person_id = ?", "ii",
+                  l->id, l->person_id);
+    if (st == RC_OK) st = leave_overlap(c, l, err);
+    if (st == RC_OK)
+        st = qexec(c,
+                   "UPDATE person_leaves SET kind = ?, from_day = ?, to_day = ?, note = ?, "
+                   "from_min = NULLIF(?, -1), to_min = ? WHERE id = ?",
+                   NULL, err, "ttttiIi", l->kind, l->from_day, l->to_day, l->note,
+                   (int64_t)(l->to_min ? l->from_min : -1), (int64_t)l->to_min, l->id);
+    st = tx_end(c, st, err);
+    give(s, c);
+    if (st == RC_OK) {
+        memcpy(l->created_by, was.created_by, sizeof l->created_by);
+        l->created_ms = was.created_ms;
+        if (before) *before = was;
     }
     return st;
 }

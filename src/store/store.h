@@ -488,15 +488,25 @@ typedef struct {
     int64_t person_id;
     char kind[16];
     char from_day[11], to_day[11]; /* YYYY-MM-DD, inclusive */
+    /* Part of a one-day leave: local minutes [from_min, to_min) of that day
+     * (a doctor's appointment 09:00-11:00); both 0: the whole day(s). */
+    int from_min, to_min;
     char note[STORE_LEAVE_NOTE_MAX + 1];
     char created_by[128]; /* the actor, as the audit log names it */
     int64_t created_ms;
 } store_leave;
 /* Add l (id and created_ms filled in): RC_ERR_INVALID for an unknown kind, a
- * day that is not YYYY-MM-DD or to before from; RC_ERR_LIMIT for a note
- * over STORE_LEAVE_NOTE_MAX; RC_ERR_NOT_FOUND for an unknown person;
- * RC_ERR_CONFLICT when it overlaps another leave of the person (err names it). */
+ * day that is not YYYY-MM-DD, to before from, or a part of a day that is
+ * not one (to_min not after from_min, minutes outside 0..1440, or a leave
+ * of more than one day); RC_ERR_LIMIT for a note over STORE_LEAVE_NOTE_MAX;
+ * RC_ERR_NOT_FOUND for an unknown person; RC_ERR_CONFLICT when it overlaps
+ * another leave of the person (err names it). */
 rc_status store_leave_add(store *s, store_leave *l, rc_error *err);
+/* Change leave l->id of l->person_id to l's kind, days, minutes and note,
+ * checked as store_leave_add checks them (its own days never overlap it);
+ * who created it and when stay (filled into l). RC_ERR_NOT_FOUND when the
+ * person has no such leave; *before (may be NULL) receives it as it was. */
+rc_status store_leave_update(store *s, store_leave *l, store_leave *before, rc_error *err);
 /* Delete leave id of person_id (RC_ERR_NOT_FOUND when the person has no such
  * leave); *out (may be NULL) receives what was deleted. */
 rc_status store_leave_delete(store *s, int64_t person_id, int64_t id, store_leave *out,

@@ -579,6 +579,11 @@ static const char v14[] =
 static const char v15[] =
     "INSERT INTO roles (name, description) VALUES"
     " ('auditor', 'read-only: people, groups, timetables, attendance, reports and exports');";
+/* v17: part of a day's leave (a doctor's appointment 09:00-11:00): local
+ * minutes [from_min, to_min) of a one-day leave; NULL, the whole day. */
+static const char v17[] =
+    "ALTER TABLE person_leaves ADD COLUMN from_min INTEGER CHECK (from_min BETWEEN 0 AND 1439);"
+    "ALTER TABLE person_leaves ADD COLUMN to_min INTEGER CHECK (to_min BETWEEN 1 AND 1440);";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
@@ -596,6 +601,7 @@ const db_migration db_migrations[] = {
     {13, "members' correction requests", v13, NULL, NULL},
     {14, "personal leave and justified absences", v14, NULL, NULL},
     {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
+    {17, "part-day leave (minutes of a one-day leave)", v17, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 

@@ -1754,6 +1754,107 @@ static const att_person_summary *summary_of(const att_report *rep, int64_t p)
         assert_int_equal(r_->on_site_ms, (int64_t)(min)*60000);                                    \
     } while (0)
 
+/* Part of a day's leave, judged by day or by slot. Monday: Maths 08:00-10:00
+ * and Physics 11:00-13:00, grace 5. Ann's doctor 07:30-09:00 covers Maths'
+ * start: in at 08:50 (by 09:05) is not late; Physics, untouched, is late at
+ * 11:20. Bob's 09:30-13:00 covers Maths' end: out at 09:28 (from 09:25) is
+ * no early leave, but in at 08:10 is late (the start is not covered);
+ * Physics, wholly inside, is "leave". Cleo's 07:00-09:00, not seen: Maths
+ * pending until 09:05, then absent; Physics absent as usual. Dan's whole
+ * day covers both: in late and out early, Maths is present, neither. */
+static void part_day_leave(fx *f)
+{
+    store_schedule ph = {
+        .group_id = f->group, .dow = 1, .start_min = 660, .end_min = 780, .grace_min = 5};
+    snprintf(ph.label, sizeof ph.label, "Physics");
+    OK(store_schedule_create(f->s, &ph, &e_));
+    int64_t cleo = person(f->s, "S3", "Cleo"), dan = person(f->s, "S4", "Dan");
+    OK(store_group_join(f->s, f->group, cleo, 1767225600000LL, &e_));
+    OK(store_group_join(f->s, f->group, dan, 1767225600000LL, &e_));
+    leave(f, dan, "personal", "2026-03-02", "2026-03-02"); /* the whole day */
+    OK(att_reload(f->a, &e_));
+    struct {
+        int64_t who;
+        int from_min, to_min;
+    } part[] = {{f->ann, 450, 540}, {f->bob, 570, 780}, {cleo, 420, 540}};
+    for (size_t i = 0; i < 3; i++) {
+        store_leave l = {.person_id = part[i].who,
+                         .kind = "justified",
+                         .from_day = "2026-03-02",
+                         .to_day = "2026-03-02",
+                         .from_min = part[i].from_min,
+                         .to_min = part[i].to_min};
+        OK(store_leave_add(f->s, &l, &e_));
+    }
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 8, 50, 0), 0.9);
+    see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 10, 0, 0), 0.9);
+    see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 11, 20, 0), 0.9);
+    see(f, f->ann, f->cam_out, at(f, 2026, 3, 2, 13, 0, 0), 0.9);
+    see(f, f->bob, f->cam_in, at(f, 2026, 3, 2, 8, 10, 0), 0.9);
+    see(f, f->bob, f->cam_out, at(f, 2026, 3, 2, 9, 28, 0), 0.9);
+    see(f, dan, f->cam_in, at(f, 2026, 3, 2, 8, 40, 0), 0.9); /* came anyway, late ... */
+    see(f, dan, f->cam_out, at(f, 2026, 3, 2, 9, 0, 0), 0.9); /* ... and left early */
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-02",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 3, 2, 20, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(rep.nrows, 8);
+    struct {
+        int64_t who, sc;
+        const char *status, *kind;
+        int late, early, leave;
+    } want[] = {
+        {f->ann, f->sched_mon, "present", "justified", 0, 0, 0}, /* was late */
+        {f->ann, ph.id, "late", "", 1, 0, 0},                    /* untouched */
+        {f->bob, f->sched_mon, "late", "justified", 1, 0, 0},    /* was an early leave */
+        {f->bob, ph.id, "leave", "justified", 0, 0, 1},
+        {cleo, f->sched_mon, "absent", "justified", 0, 0, 0},
+        {cleo, ph.id, "absent", "", 0, 0, 0},
+        {dan, f->sched_mon, "present", "personal", 0, 0, 0}, /* a day's leave covers it all */
+        {dan, ph.id, "leave", "personal", 0, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const att_row *r = row_of(&rep, want[i].who, want[i].sc);
+        assert_non_null(r);
+        if (strcmp(r->status, want[i].status) || r->late != want[i].late ||
+            r->early_leave != want[i].early || r->leave != want[i].leave ||
+            strcmp(r->leave_kind, want[i].kind))
+            fail_msg("row %zu: %s late %d early %d leave %d kind '%s'", i, r->status, r->late,
+                     r->early_leave, r->leave, r->leave_kind);
+    }
+    for (size_t i = 0; i < rep.npeople; i++) {
+        const att_person_summary *p = &rep.people[i];
+        assert_int_equal(p->late, p->person_id == f->ann || p->person_id == f->bob);
+        assert_int_equal(p->early_leave, 0);
+        assert_int_equal(p->leave, p->person_id == f->bob || p->person_id == dan);
+        assert_int_equal(p->absent, 2 * (p->person_id == cleo));
+    }
+    att_report_free(&rep);
+    /* Cleo at 09:04: Maths waits for the leave's end + grace; at 09:06 it is absent. */
+    q.now_ms = at(f, 2026, 3, 2, 9, 4, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_string_equal(row_of(&rep, cleo, f->sched_mon)->status, "pending");
+    att_report_free(&rep);
+    q.now_ms = at(f, 2026, 3, 2, 9, 6, 0);
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_string_equal(row_of(&rep, cleo, f->sched_mon)->status, "absent");
+    att_report_free(&rep);
+}
+
+static void part_day_leave_by_day(void **state)
+{
+    part_day_leave(*state);
+}
+
+static void part_day_leave_by_slot(void **state)
+{
+    fx *f = *state;
+    presence_by_slot(f);
+    part_day_leave(f);
+}
+
 /* The default: in from an entry until the next exit, so the second class of
  * a day seen only at the door is attended. */
 static void door_day_counts_the_time_in(void **state)
@@ -2248,6 +2349,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dst_day_judged_in_local_time, setup, teardown),
         cmocka_unit_test_setup_teardown(holidays_have_no_slots_and_no_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(leave_days_are_not_absences, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_day_leave_by_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_day_leave_by_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(absent_from_start_plus_grace_during_the_day, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(no_absence_before_counting_starts, setup, teardown),

@@ -5,6 +5,9 @@
 // group's person answers exactly as an unknown id), a member reads their own;
 // and the reports: a slot on a leave day is not absent (not in who is missing
 // now), counted apart per kind, out of the rate, and "Baja médica" in the CSV.
+// A leave is edited in place (PATCH: same checks, audited before/after, its
+// creator kept) and may be part of one day (from_min/to_min): a late arrival
+// the leave's start covers is not late.
 //
 // The zone puts local time at about noon (noonZone), so a 09:00 slot today
 // has passed its start + grace on every run.
@@ -111,6 +114,7 @@ test('a manager limited to a group reaches only its people; another group\'s per
     ['GET', 'leaves', undefined],
     ['POST', 'leaves', { kind: 'sick', from: today }],
     ['DELETE', 'leaves/1', undefined],
+    ['PATCH', 'leaves/1', { note: 'x' }],
   ]) {
     const outside = await lim.req(method, `/api/v1/persons/${ids.marco}/${path}`, { json: body });
     const none = await lim.req(method, `/api/v1/persons/${unknown}/${path}`, { json: body });
@@ -183,4 +187,126 @@ test('reports: a sick day is not absent, not missing now, counted apart by kind 
   assert.equal(seen.present, 1);
   assert.equal(seen.leave, 0);
   assert.equal(seen.rate, 1);
+});
+
+test('a leave is edited in place: same checks and overlap rule, who created it stays, audited before and after', async () => {
+  const p = `/api/v1/persons/${ids.marco}/leaves`;
+  const a = await env.manager.post(p, { kind: 'sick', from: dayPlus(50), to: dayPlus(52), note: 'gripe' });
+  assert.equal(a.status, 201, JSON.stringify(a.body));
+  const b = await admin.post(p, { kind: 'vacation', from: dayPlus(60), to: dayPlus(61) });
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  // The admin shortens it to one morning and changes the kind; the manager still created it.
+  let r = await admin.patch(`${p}/${a.body.id}`, { kind: 'personal', to: dayPlus(50), from_min: 480, to_min: 720, note: 'solo la mañana' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.id, a.body.id);
+  assert.equal(r.body.kind, 'personal');
+  assert.equal(r.body.from, dayPlus(50));
+  assert.equal(r.body.to, dayPlus(50));
+  assert.equal(r.body.days, 1);
+  assert.equal(r.body.from_min, 480);
+  assert.equal(r.body.to_min, 720);
+  assert.equal(r.body.note, 'solo la mañana');
+  assert.equal(r.body.created_by, 'manager');
+  assert.equal(r.body.created_at, a.body.created_at);
+  let list = await admin.get(`${p}?from=${dayPlus(50)}&to=${dayPlus(50)}`);
+  assert.deepEqual(list.body.items.map((l) => [l.id, l.kind, l.from_min, l.to_min]), [[a.body.id, 'personal', 480, 720]]);
+  // Moving a one-day leave by its first day keeps it one day; only what is named changes.
+  r = await env.manager.patch(`${p}/${a.body.id}`, { from: dayPlus(51) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual([r.body.from, r.body.to, r.body.kind, r.body.from_min, r.body.note], [dayPlus(51), dayPlus(51), 'personal', 480, 'solo la mañana']);
+  // Part of a day on more than one day is refused; null minutes make it whole days again.
+  r = await admin.patch(`${p}/${a.body.id}`, { to: dayPlus(53) });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.match(r.body.error.message, /to_min/);
+  r = await admin.patch(`${p}/${a.body.id}`, { to: dayPlus(53), from_min: null, to_min: null });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual([r.body.from, r.body.to, r.body.days, r.body.from_min, r.body.to_min], [dayPlus(51), dayPlus(53), 3, null, null]);
+  // Onto another of the person's leaves: 409, and nothing changed.
+  r = await admin.patch(`${p}/${a.body.id}`, { to: dayPlus(60) });
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'leave_overlap');
+  assert.match(r.body.error.message, new RegExp(dayPlus(60)));
+  // Bad input as when adding.
+  for (const [body, field] of [
+    [{ kind: 'holiday' }, 'kind'],
+    [{ from: 'yesterday' }, 'from'],
+    [{ to: dayPlus(40) }, 'to'],
+    [{ note: 'x'.repeat(501) }, 'note'],
+    [{ from_min: 60 }, 'to_min'],
+  ]) {
+    const bad = await admin.patch(`${p}/${a.body.id}`, body);
+    assert.equal(bad.status, 400, `${JSON.stringify(body)} → ${bad.status} ${JSON.stringify(bad.body)}`);
+    assert.ok(bad.body.error.message.includes(field), `${field}: ${bad.body.error.message}`);
+  }
+  list = await admin.get(`${p}?from=${dayPlus(50)}&to=${dayPlus(59)}`);
+  assert.deepEqual(list.body.items.map((l) => [l.from, l.to, l.kind]), [[dayPlus(51), dayPlus(53), 'personal']]);
+  // Unknown ids, and another person's leave id, are 404; an auditor and a member may not edit.
+  assert.equal((await admin.patch(`${p}/999999`, { note: 'x' })).status, 404);
+  const other = await admin.patch(`/api/v1/persons/${ids.lucia}/leaves/${a.body.id}`, { note: 'x' });
+  assert.equal(other.status, 404);
+  assert.equal(other.body.error.code, 'not_found');
+  const hr = await admin.post('/api/v1/users', { email: 'hr-leave@example.org', name: 'HR', role: 'auditor', password: 'auditor-pass-1', must_change_password: false });
+  assert.equal(hr.status, 201, JSON.stringify(hr.body));
+  const auditor = new Client(env.srv.url);
+  await auditor.login('hr-leave@example.org', 'auditor-pass-1');
+  assert.equal((await auditor.get(p)).status, 200);
+  assert.equal((await auditor.patch(`${p}/${a.body.id}`, { note: 'x' })).status, 403);
+  assert.equal((await env.member.patch(`${p}/${a.body.id}`, { note: 'x' })).status, 403);
+  // Audited on the person, with the leave before and after (the note's words stay out).
+  const audit = await admin.get('/api/v1/audit?action=leave.update');
+  assert.equal(audit.body.total, 3);
+  const first = audit.body.items[audit.body.items.length - 1];
+  assert.equal(first.target, `person:${ids.marco}`);
+  const detail = JSON.parse(first.detail);
+  assert.deepEqual(detail.before, { kind: 'sick', from: dayPlus(50), to: dayPlus(52) });
+  assert.deepEqual(detail.after, { kind: 'personal', from: dayPlus(50), to: dayPlus(50), from_min: 480, to_min: 720 });
+  assert.equal(detail.note_changed, true);
+  assert.ok(!JSON.stringify(audit.body).includes('mañana'));
+  for (const id of [a.body.id, b.body.id]) assert.equal((await admin.del(`${p}/${id}`)).status, 204);
+});
+
+test('part of a day: minutes are checked (both, in range, end after start, one day) with a clear 400', async () => {
+  const p = `/api/v1/persons/${ids.nora}/leaves`;
+  for (const [body, field, says] of [
+    [{ kind: 'justified', from: dayPlus(70), from_min: 540 }, 'to_min', /required/],
+    [{ kind: 'justified', from: dayPlus(70), to_min: 660 }, 'from_min', /required/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: 660, to_min: 540 }, 'to_min', /must be after 'from_min'/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: 600, to_min: 600 }, 'to_min', /must be after 'from_min'/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: -1, to_min: 600 }, 'from_min', /0 to 1439/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: 1440, to_min: 1440 }, 'from_min', /0 to 1439/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: 0, to_min: 1441 }, 'to_min', /1 to 1440/],
+    [{ kind: 'justified', from: dayPlus(70), from_min: '09:00', to_min: 660 }, 'from_min', /integer/],
+    [{ kind: 'justified', from: dayPlus(70), to: dayPlus(71), from_min: 540, to_min: 660 }, 'to_min', /one day/],
+  ]) {
+    const r = await admin.post(p, body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.ok(r.body.error.message.includes(field), `${field}: ${r.body.error.message}`);
+    assert.match(r.body.error.message, says);
+  }
+  assert.equal((await admin.get(p)).body.items.length, 0); // none stored
+  const edge = await admin.post(p, { kind: 'other', from: dayPlus(70), from_min: 0, to_min: 1440 });
+  assert.equal(edge.status, 201, JSON.stringify(edge.body));
+  assert.deepEqual([edge.body.from_min, edge.body.to_min, edge.body.days], [0, 1440, 1]);
+  assert.equal((await admin.del(`${p}/${edge.body.id}`)).status, 204);
+});
+
+test('reports: part of a day that covers the slot\'s start excuses a late arrival, and only that', async () => {
+  // Nora's 09:00-11:00 slot today: in at 09:40 is late ...
+  const e = await admin.post('/api/v1/attendance', { person_id: ids.nora, type: 'entry', time: at('09:40'), reason: 'doctor' });
+  assert.equal(e.status, 201, JSON.stringify(e.body));
+  const before = (await admin.get(`/api/v1/reports/summary?person_id=${ids.nora}`)).body.items[0];
+  assert.equal(before.late, 1);
+  // ... and still with a doctor's appointment 08:30-09:30 that covers the start: 09:40 is after its end + grace 5 ...
+  const l = await admin.post(`/api/v1/persons/${ids.nora}/leaves`, { kind: 'justified', from: today, from_min: 510, to_min: 570, note: 'médico' });
+  assert.equal(l.status, 201, JSON.stringify(l.body));
+  let s = (await admin.get(`/api/v1/reports/summary?person_id=${ids.nora}`)).body.items[0];
+  assert.equal(s.late, 1); // came 10 minutes after the appointment's end: late still
+  // ... edited to end at 09:40: in by its end + grace, so on time, present, no leave counted.
+  const ed = await admin.patch(`/api/v1/persons/${ids.nora}/leaves/${l.body.id}`, { to_min: 580, from_min: 510 });
+  assert.equal(ed.status, 200, JSON.stringify(ed.body));
+  s = (await admin.get(`/api/v1/reports/summary?person_id=${ids.nora}`)).body.items[0];
+  assert.equal(s.late, 0);
+  assert.equal(s.present, 1);
+  assert.equal(s.leave, 0);
+  assert.equal(s.rate, 1);
 });

@@ -244,6 +244,7 @@ test('what each role reaches: a manager limited to group A never reaches group B
       ['POST', `/api/v1/registrations/${o.PB}/approve`], ['DELETE', `/api/v1/registrations/${o.PB}`],
       ['POST', `/api/v1/sightings/${SG}/assign`, { person_id: o.PB }],
       ['POST', `/api/v1/persons/${o.PB}/leaves`, { kind: 'vacation', from: '2031-02-02' }],
+      ['PATCH', `/api/v1/persons/${o.PB}/leaves/${o.LB}`, { note: 'x' }],
       ['DELETE', `/api/v1/persons/${o.PB}/leaves/${o.LB}`],
     ];
     const writes = writesF(realIds);

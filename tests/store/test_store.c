@@ -1578,6 +1578,144 @@ static void upgrade_to_v14_keeps_leaves_per_person(void **state)
     free(ls);
 }
 
+/* A database from before migration 17 keeps its leaves as whole days and
+ * gains part-day leave: minutes [from_min, to_min) of one day, refused when
+ * reversed, out of range or on more than one day; and a leave can be edited
+ * in place (same checks and overlap rule; who created it stays). */
+static void upgrade_to_v17_adds_part_day_leave(void **state)
+{
+    testdb *t = *state;
+    store_migration *ms;
+    size_t nm;
+    OK(store_migrations(t->s, &ms, &nm, &e_));
+    int before = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (ms[i].version < 17 && ms[i].version > before) before = ms[i].version;
+    free(ms);
+    char url[600];
+    database_at_version(t, before, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('P-1', 'Paula', 1, 1), ('P-2', 'Pablo', 1, 1);"
+                 "INSERT INTO person_leaves (person_id, kind, from_day, to_day, note, created_by,"
+                 " created_ms) SELECT id, 'sick', '2026-04-06', '2026-04-08', 'gripe', 'user:9', 5"
+                 " FROM persons WHERE external_id = 'P-1';");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v17 */
+    store_person paula, pablo;
+    OK(store_person_get_by_external(t->s, "P-1", &paula, &e_));
+    OK(store_person_get_by_external(t->s, "P-2", &pablo, &e_));
+    store_leave *ls = NULL;
+    size_t n = 0;
+    OK(store_leave_list(t->s, paula.id, NULL, NULL, &ls, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_int_equal(ls[0].from_min, 0); /* the whole days, as before */
+    assert_int_equal(ls[0].to_min, 0);
+    store_leave old = ls[0];
+    free(ls);
+
+    /* A doctor's appointment 09:00-11:00 on one day. */
+    store_leave doc = {.person_id = paula.id,
+                       .kind = "justified",
+                       .from_day = "2026-04-13",
+                       .to_day = "2026-04-13",
+                       .from_min = 540,
+                       .to_min = 660,
+                       .created_by = "user:2"};
+    OK(store_leave_add(t->s, &doc, &e_));
+    /* From midnight to midnight is a part of a day too (minutes 0 and 1440). */
+    store_leave edge = {.person_id = pablo.id,
+                        .kind = "other",
+                        .from_day = "2026-04-13",
+                        .to_day = "2026-04-13",
+                        .from_min = 0,
+                        .to_min = 1440};
+    OK(store_leave_add(t->s, &edge, &e_));
+    OK(store_leave_list(t->s, 0, "2026-04-13", "2026-04-13", &ls, &n, &e_));
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        bool mine = ls[i].id == doc.id;
+        assert_int_equal(ls[i].from_min, mine ? 540 : 0);
+        assert_int_equal(ls[i].to_min, mine ? 660 : 1440);
+    }
+    free(ls);
+    rc_error err;
+    struct {
+        int from_min, to_min;
+        const char *to_day, *says;
+    } bad[] = {
+        {660, 540, "2026-04-20", "before or as it starts"},
+        {600, 600, "2026-04-20", "before or as it starts"},
+        {-1, 60, "2026-04-20", "within 0 to 1440"},
+        {0, 1441, "2026-04-20", "within 0 to 1440"},
+        {1440, 1440, "2026-04-20", "within 0 to 1440"},
+        {540, 660, "2026-04-21", "more than one day"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        store_leave b = {.person_id = pablo.id,
+                         .kind = "personal",
+                         .from_day = "2026-04-20",
+                         .from_min = bad[i].from_min,
+                         .to_min = bad[i].to_min};
+        snprintf(b.to_day, sizeof b.to_day, "%s", bad[i].to_day);
+        assert_int_equal(store_leave_add(t->s, &b, &err), RC_ERR_INVALID);
+        assert_non_null(strstr(err.msg, bad[i].says));
+    }
+    OK(store_leave_list(t->s, pablo.id, NULL, NULL, &ls, &n, &e_));
+    assert_int_equal(n, 1); /* none of them stored */
+    free(ls);
+
+    /* Edited in place: the old sick leave shortened to one morning; who
+     * created it and when stay. */
+    store_leave ed = old, was;
+    snprintf(ed.kind, sizeof ed.kind, "personal");
+    snprintf(ed.to_day, sizeof ed.to_day, "2026-04-06");
+    snprintf(ed.note, sizeof ed.note, "solo la mañana");
+    ed.from_min = 480;
+    ed.to_min = 720;
+    snprintf(ed.created_by, sizeof ed.created_by, "user:666"); /* not taken */
+    OK(store_leave_update(t->s, &ed, &was, &e_));
+    assert_string_equal(was.kind, "sick");
+    assert_string_equal(was.to_day, "2026-04-08");
+    assert_int_equal(was.to_min, 0);
+    assert_string_equal(ed.created_by, "user:9");
+    assert_int_equal(ed.created_ms, 5);
+    OK(store_leave_list(t->s, paula.id, NULL, NULL, &ls, &n, &e_));
+    assert_int_equal(n, 2);
+    assert_int_equal(ls[0].id, old.id);
+    assert_string_equal(ls[0].kind, "personal");
+    assert_string_equal(ls[0].to_day, "2026-04-06");
+    assert_string_equal(ls[0].note, "solo la mañana");
+    assert_int_equal(ls[0].from_min, 480);
+    assert_int_equal(ls[0].to_min, 720);
+    assert_string_equal(ls[0].created_by, "user:9");
+    free(ls);
+    /* Back to whole days; its own days never clash with it, another's do. */
+    ed.from_min = ed.to_min = 0;
+    snprintf(ed.to_day, sizeof ed.to_day, "2026-04-10");
+    OK(store_leave_update(t->s, &ed, NULL, &e_));
+    snprintf(ed.to_day, sizeof ed.to_day, "2026-04-13");
+    assert_int_equal(store_leave_update(t->s, &ed, NULL, &err), RC_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "2026-04-13"));
+    /* The same checks as adding. */
+    snprintf(ed.to_day, sizeof ed.to_day, "2026-04-07");
+    ed.from_min = 600;
+    ed.to_min = 540;
+    assert_int_equal(store_leave_update(t->s, &ed, NULL, &err), RC_ERR_INVALID);
+    ed.from_min = ed.to_min = 0;
+    snprintf(ed.kind, sizeof ed.kind, "holiday");
+    assert_int_equal(store_leave_update(t->s, &ed, NULL, &err), RC_ERR_INVALID);
+    snprintf(ed.kind, sizeof ed.kind, "sick");
+    /* Another person's leave id is not theirs to edit; nor an unknown one. */
+    ed.person_id = pablo.id;
+    assert_int_equal(store_leave_update(t->s, &ed, NULL, &err), RC_ERR_NOT_FOUND);
+    ed.person_id = paula.id;
+    ed.id = edge.id + 1000;
+    assert_int_equal(store_leave_update(t->s, &ed, NULL, &err), RC_ERR_NOT_FOUND);
+    OK(store_leave_list(t->s, paula.id, NULL, NULL, &ls, &n, &e_));
+    assert_string_equal(ls[0].to_day, "2026-04-10"); /* the refused edits changed nothing */
+    assert_string_equal(ls[0].kind, "personal");
+    free(ls);
+}
+
 /* A database from before migration 15 gains the read-only "auditor" role
  * (HR, inspection): a user may have it after the upgrade (users.role refers
  * to roles), and the users already there keep theirs. */
@@ -2866,6 +3004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(user_links_and_key_cameras_keep_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_from_v1_keeps_and_moves_data, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v15_adds_the_auditor_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v17_adds_part_day_leave, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v11_reads_corrections_from_the_audit_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(events_remember_who_corrected_them, setup, teardown),

@@ -39,6 +39,7 @@ import type {
   Health,
   Holiday,
   Leave,
+  LeavePatch,
   LeaveWrite,
   ImportDone,
   ImportLine,
@@ -525,6 +526,9 @@ export class ApiClient {
   }
   createLeave(personId: number, l: LeaveWrite): Promise<Leave> {
     return this.post(`/api/v1/persons/${personId}/leaves`, l);
+  }
+  updateLeave(personId: number, leaveId: number, l: LeavePatch): Promise<Leave> {
+    return this.patch(`/api/v1/persons/${personId}/leaves/${leaveId}`, l);
   }
   deleteLeave(personId: number, leaveId: number): Promise<void> {
     return this.del(`/api/v1/persons/${personId}/leaves/${leaveId}`);

@@ -713,7 +713,8 @@ export interface paths {
         delete: operations["deletePersonLeave"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** change one of the person's leaves in place (what the body names; the same checks as creating it, 409 conflict when it would overlap another); who created it stays; audited with before and after */
+        patch: operations["updatePersonLeave"];
         trace?: never;
     };
     "/api/v1/leaves": {
@@ -1909,6 +1910,10 @@ export interface components {
             name?: string;
             /** @description GET /leaves only */
             external_id?: string;
+            /** @description part of one day: its first local minute (0-1439); null, the whole day(s) */
+            from_min: number | null;
+            /** @description part of one day: the local minute it ends (1-1440, after from_min); null, the whole day(s) */
+            to_min: number | null;
         };
         LeaveWrite: {
             /** @enum {string} */
@@ -1921,6 +1926,25 @@ export interface components {
              */
             to?: string;
             note?: string;
+            /** @description part of one day (from = to): local minutes [from_min, to_min); both or neither */
+            from_min?: number;
+            /** @description after from_min */
+            to_min?: number;
+        };
+        LeavePatch: {
+            /** @enum {string} */
+            kind?: "sick" | "vacation" | "personal" | "justified" | "other";
+            /** Format: date */
+            from?: string;
+            /**
+             * Format: date
+             * @description the last day (inclusive); left out: the one it had (a one-day leave moved by from stays one day)
+             */
+            to?: string;
+            note?: string;
+            /** @description both or neither; both null: the whole day again */
+            from_min?: number | null;
+            to_min?: number | null;
         };
         Holiday: {
             id: number;
@@ -4348,6 +4372,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updatePersonLeave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                leave_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeavePatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leave"];
+                };
             };
             /** @description error */
             default: {

@@ -90,6 +90,7 @@ export type Holiday = S['Holiday'];
 export type Leave = S['Leave'];
 export type LeaveKind = Leave['kind'];
 export type LeaveWrite = S['LeaveWrite'];
+export type LeavePatch = S['LeavePatch'];
 
 export type CameraStatus = Req<S['CameraStatus'], 'state' | 'fps_in' | 'fps_processed' | 'frames' | 'drops'> & {
   last_error: string | null;

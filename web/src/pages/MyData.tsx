@@ -1,19 +1,21 @@
 // "Mis datos": what the institution holds about the member's own person
 // (record, groups, when consent was recorded, the photos of their face, the
 // camera crops that name them, how many attendance records, their leave and
-// justified absences recorded by the institution), and the
+// justified absences recorded by the institution, this year's days of each
+// kind), and the
 // withdrawal of their consent (GDPR art. 7(3): as easy as giving it), which
 // asks for the account's password and erases the biometric data exactly as
 // an administrator's "erase biometric data" does; the history stays.
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ConsentWithdrawn, SelfData } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
 import { ErrorMessage, Loading, Modal, PageHead } from '../components/common';
-import { formatDate, formatDateTime } from '../lib/format';
+import { dateIn, formatDate, formatDateTime, formatDecimal } from '../lib/format';
 import { LeaveBadge } from '../components/Leaves';
+import { LEAVE_KINDS, leaveHours, leaveYear } from '../lib/leave';
 import { useAction } from '../lib/useAction';
 import { useLoad } from '../lib/useLoad';
 import styles from './MyData.module.css';
@@ -48,16 +50,45 @@ export function MyDataPage() {
   );
 }
 
-/** Their own leave and justified absences, as the institution recorded them. */
+/** Their own leave and justified absences, as the institution recorded them:
+ * this year's days per kind (parts of a day apart, with their hours), then
+ * every leave. */
 function OwnLeaves() {
   const { t, i18n } = useTranslation();
   const { tz } = useSettings();
   const lang = i18n.resolvedLanguage ?? 'es';
   const leaves = useLoad(() => api.selfLeaves(), []);
+  const year = dateIn(tz).slice(0, 4);
+  const by = leaves.data ? leaveYear(leaves.data.items, year) : null;
+  const kinds = by ? LEAVE_KINDS.filter((k) => by[k].days > 0 || by[k].parts > 0) : [];
   return (
     <section className="card" aria-labelledby="md-leave">
       <h2 id="md-leave">{t('leave.title')}</h2>
       <ErrorMessage error={leaves.error} onRetry={leaves.reload} />
+      {by && (
+        <>
+          <h3 className={styles.year}>{t('myData.leaveYear', { year })}</h3>
+          {kinds.length === 0 ? (
+            <p className="muted">{t('myData.leaveNoneYear')}</p>
+          ) : (
+            <dl className={`${styles.counts} ${styles.yearCounts}`} data-testid="mydata-leave-year">
+              {kinds.map((k) => (
+                <Fragment key={k}>
+                  <dt>{t(`leave.kinds.${k}`)}</dt>
+                  <dd>
+                    {[
+                      by[k].days > 0 ? t('myData.leaveDays', { count: by[k].days }) : '',
+                      by[k].parts > 0 ? t('myData.leaveParts', { count: by[k].parts, hours: hoursOf(by[k].minutes, lang) }) : '',
+                    ]
+                      .filter(Boolean)
+                      .join(' · ')}
+                  </dd>
+                </Fragment>
+              ))}
+            </dl>
+          )}
+        </>
+      )}
       {leaves.data && leaves.data.items.length === 0 && <p className="muted">{t('leave.none')}</p>}
       {leaves.data && leaves.data.items.length > 0 && (
         <ul className={styles.leaves}>
@@ -65,6 +96,7 @@ function OwnLeaves() {
             <li key={l.id}>
               <LeaveBadge kind={l.kind} /> {formatDate(l.from, tz, lang)}
               {l.to !== l.from && <> – {formatDate(l.to, tz, lang)}</>}
+              {leaveHours(l) && <>, {leaveHours(l)}</>}
               {l.note && <span className="muted"> · {l.note}</span>}
             </li>
           ))}
@@ -72,6 +104,11 @@ function OwnLeaves() {
       )}
     </section>
   );
+}
+
+/** Minutes as hours: "2", "1,5". */
+function hoursOf(min: number, lang: string): string {
+  return formatDecimal(min / 60, lang, min % 60 ? 1 : 0);
 }
 
 function Details({ data }: { data: SelfData }) {
