@@ -2102,6 +2102,79 @@ static void door_day_night_shift_across_midnight(void **state)
     att_report_free(&rep);
 }
 
+/* By day, a night shift (Monday 22:00 to Tuesday 06:00) handed over to a
+ * morning shift (Tuesday 06:00-14:00): the sighting at 06:05, while the
+ * night's stay is open, is that stay's exit (on time, Monday's night slot),
+ * and frames of it within the de-duplication window merge into it, at any
+ * camera; the next sighting after the window is the morning slot's entry.
+ * Before, 06:05 was an "early leave" from the morning slot (the slot under
+ * way) and the next sighting moved that exit; a door camera made a second
+ * exit of the next frame. */
+static void door_day_night_shift_handed_over_to_the_morning(void **state)
+{
+    fx *f = *state;
+    int64_t sara = person(f->s, "N3", "Sara"), tito = person(f->s, "N4", "Tito");
+    int64_t sn = night_slot(f, sara), tn = night_slot(f, tito);
+    store_schedule am = {
+        .person_id = sara, .dow = 2, .start_min = 6 * 60, .end_min = 14 * 60, .grace_min = 15};
+    snprintf(am.label, sizeof am.label, "Mañana");
+    OK(store_schedule_create(f->s, &am, &e_));
+    store_schedule tm = am;
+    tm.person_id = tito;
+    OK(store_schedule_create(f->s, &tm, &e_));
+    /* Sara at a camera for both ways. */
+    att_result r = see(f, sara, 0, at(f, 2026, 3, 2, 21, 55, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, sn);
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 5, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, sn); /* was the morning slot */
+    assert_string_equal(r.event.slot_day, "2026-03-02");
+    assert_string_equal(r.event.status, "on_time"); /* was "early_leave" */
+    int64_t out = r.event.id;
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 8, 0), 0.9); /* within the window */
+    assert_int_equal(r.event.id, out);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, sn);
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 14, 0), 0.9); /* after it */
+    assert_int_equal(r.outcome, ATT_NEW);                  /* was the exit, moved */
+    assert_string_equal(r.event.kind, "entry");
+    assert_int_equal(r.event.schedule_id, am.id);
+    assert_string_equal(r.event.slot_day, "2026-03-03");
+    assert_string_equal(r.event.status, "on_time");
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 14, 2, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, am.id);
+    assert_string_equal(r.event.status, "on_time");
+    /* Tito at door cameras: the second frame of his exit is the same exit. */
+    see(f, tito, f->cam_in, at(f, 2026, 3, 2, 21, 58, 0), 0.9);
+    r = see(f, tito, f->cam_out, at(f, 2026, 3, 3, 6, 5, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, tn);
+    assert_string_equal(r.event.status, "on_time");
+    out = r.event.id;
+    r = see(f, tito, f->cam_out, at(f, 2026, 3, 3, 6, 5, 1), 0.9);
+    assert_int_equal(r.outcome, ATT_MERGED); /* was a second exit */
+    assert_int_equal(r.event.id, out);
+    r = see(f, tito, f->cam_in, at(f, 2026, 3, 3, 6, 20, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    assert_int_equal(r.event.schedule_id, tm.id);
+    assert_string_equal(r.event.status, "late");
+    /* The report: the night on Monday with its exit, the morning on Tuesday. */
+    att_report rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 20, 0, 0, 0));
+    ROW_IS(&rep, sara, sn, "present", 0, 0, 480);
+    assert_int_equal(row_of(&rep, sara, sn)->last_exit_ms, at(f, 2026, 3, 3, 6, 5, 0));
+    ROW_IS(&rep, sara, am.id, "present", 0, 0, 471); /* 06:00-06:05, 06:14-14:00 */
+    ROW_IS(&rep, tito, tn, "present", 0, 0, 480);
+    ROW_IS(&rep, tito, tm.id, "present", 0, 0, 465); /* in at its start: 06:00-06:05 */
+    att_report_free(&rep);
+    /* The usual day is unchanged: Ann in at 07:58, out at 10:03. */
+    r = see(f, f->ann, 0, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, f->ann, 0, at(f, 2026, 3, 2, 10, 3, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+}
+
 /* A forgotten exit: the last slot of a stay with no exit says "falta la
  * salida" once that slot ended more than slot_margin_min (60) ago, not
  * before; its hours count up to the slot's end; the next morning's entry
@@ -2275,6 +2348,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(door_day_early_late_and_lingering, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_night_shift_left_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_night_shift_handed_over_to_the_morning, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(door_day_night_shift_across_midnight, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_missing_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_time_outside_the_slots, setup, teardown),
