@@ -1274,11 +1274,11 @@ static void reports_count_and_rate(void **state)
 }
 
 /* Split one CSV line (RFC 4180, no embedded newlines) into cells. */
-static int csv_split(const char *line, char cells[16][200])
+static int csv_split(const char *line, char cells[24][200])
 {
     int n = 0;
     const char *p = line;
-    while (n < 16) {
+    while (n < 24) {
         char *o = cells[n];
         size_t k = 0;
         if (*p == '"') {
@@ -1322,18 +1322,21 @@ static void csv_export_reads_back(void **state)
     OK(att_export_csv(&rep, f->tz, NULL, out, &e_));
     fclose(out);
     FILE *in = fopen(path, "r");
-    char line[1024], cells[16][200];
+    char line[1024], cells[24][200];
     assert_non_null(fgets(line, sizeof line, in));
-    assert_int_equal(csv_split(line, cells), 15);
+    assert_int_equal(csv_split(line, cells), 18);
     assert_string_equal(cells[0], "day");
     assert_string_equal(cells[11], "minutes_on_site");
     assert_string_equal(cells[12], "corrected");
     assert_string_equal(cells[13], "minutes_outside_slots");
     assert_string_equal(cells[14], "missing_exit");
+    assert_string_equal(cells[15], "minutes_late");
+    assert_string_equal(cells[16], "minutes_early_leave");
+    assert_string_equal(cells[17], "overtime_minutes");
     int rows = 0, found_ann = 0, found_bob = 0;
     while (fgets(line, sizeof line, in)) {
         assert_non_null(strstr(line, "\r\n"));
-        assert_int_equal(csv_split(line, cells), 15);
+        assert_int_equal(csv_split(line, cells), 18);
         assert_string_equal(cells[12], ""); /* nothing corrected */
         rows++;
         if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
@@ -1347,6 +1350,8 @@ static void csv_export_reads_back(void **state)
             assert_string_equal(cells[11], "120"); /* 07:55-10:05 in, the slot's 120 minutes */
             assert_string_equal(cells[13], "10");  /* and 10 outside it */
             assert_string_equal(cells[14], "0");
+            assert_string_equal(cells[15], "0");
+            assert_string_equal(cells[17], "5"); /* after 10:00; 07:55 is within the margin */
         }
         if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
             found_bob = 1;
@@ -2270,6 +2275,68 @@ static void door_day_time_outside_the_slots(void **state)
     att_report_free(&rep);
 }
 
+/* What payroll reads: minutes late from the slot's start (grace not
+ * subtracted), minutes of early leave to its end, and overtime (on site
+ * after the day's last slot, or before its first by more than the margin).
+ * Monday 09:00-14:00, grace 10, margin 60: Lola in 09:17, out 14:45; Marta
+ * in 09:08 (within grace), out 13:30; Nico in 07:30, out 14:00; Olga in
+ * 08:20 (within the margin), out 14:00. Before, the rows said only late or
+ * early leave (1) and the time outside the slots. */
+static void payroll_minutes_late_early_leave_and_overtime(void **state)
+{
+    fx *f = *state;
+    int64_t who[4] = {person(f->s, "P1", "Lola"), person(f->s, "P2", "Marta"),
+                      person(f->s, "P3", "Nico"), person(f->s, "P4", "Olga")};
+    int64_t sid[4];
+    int in[4][2] = {{9, 17}, {9, 8}, {7, 30}, {8, 20}},
+        out[4][2] = {{14, 45}, {13, 30}, {14, 0}, {14, 0}};
+    for (int i = 0; i < 4; i++) {
+        store_schedule sc = {
+            .person_id = who[i], .dow = 1, .start_min = 540, .end_min = 840, .grace_min = 10};
+        snprintf(sc.label, sizeof sc.label, "Jornada");
+        OK(store_schedule_create(f->s, &sc, &e_));
+        sid[i] = sc.id;
+        see(f, who[i], f->cam_in, at(f, 2026, 3, 2, in[i][0], in[i][1], 0), 0.9);
+        see(f, who[i], f->cam_out, at(f, 2026, 3, 2, out[i][0], out[i][1], 0), 0.9);
+    }
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    int late[4] = {17, 0, 0, 0}, early[4] = {0, 30, 0, 0}, ot[4] = {45, 0, 90, 0};
+    for (int i = 0; i < 4; i++) {
+        const att_row *r = row_of(&rep, who[i], sid[i]);
+        assert_non_null(r);
+        assert_int_equal(r->minutes_late, late[i]);
+        assert_int_equal(r->minutes_early_leave, early[i]);
+        assert_int_equal(r->overtime_ms, ot[i] * 60000LL);
+        const att_person_summary *p = summary_of(&rep, who[i]);
+        assert_int_equal(p->minutes_late, late[i]);
+        assert_int_equal(p->minutes_early_leave, early[i]);
+        assert_int_equal(p->overtime_ms, ot[i] * 60000LL);
+    }
+    /* Olga's 40 minutes early are outside the slots, not overtime. */
+    assert_int_equal(row_of(&rep, who[3], sid[3])->outside_ms, 40 * 60000LL);
+    assert_int_equal(row_of(&rep, who[1], sid[1])->late, 0);
+    att_report_free(&rep);
+    /* Saturday: a day without slots is all overtime for someone with a
+     * timetable; none for someone without one. */
+    see(f, who[0], f->cam_in, at(f, 2026, 3, 7, 10, 0, 0), 0.9);
+    see(f, who[0], f->cam_out, at(f, 2026, 3, 7, 12, 0, 0), 0.9);
+    see(f, f->free_, f->cam_in, at(f, 2026, 3, 7, 10, 0, 0), 0.9);
+    see(f, f->free_, f->cam_out, at(f, 2026, 3, 7, 12, 0, 0), 0.9);
+    rep = report_at(f, "2026-03-02", "2026-03-07", at(f, 2026, 3, 20, 0, 0, 0));
+    assert_int_equal(summary_of(&rep, who[0])->overtime_ms, (45 + 120) * 60000LL);
+    assert_int_equal(summary_of(&rep, f->free_)->overtime_ms, 0);
+    att_report_free(&rep);
+    /* By slot: the same minutes late and of early leave (their events'). */
+    presence_by_slot(f);
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(row_of(&rep, who[i], sid[i])->minutes_late, late[i]);
+        assert_int_equal(row_of(&rep, who[i], sid[i])->minutes_early_leave, early[i]);
+    }
+    att_report_free(&rep);
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -2353,6 +2420,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(door_day_night_shift_across_midnight, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_missing_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_time_outside_the_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(payroll_minutes_late_early_leave_and_overtime, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);
