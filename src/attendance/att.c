@@ -529,6 +529,39 @@ static rc_status slot_for(att *a, const rules *r, int64_t person, int64_t ts, co
     return find_slot(a, r, person, ts, out, err);
 }
 
+/* The slot event e was made for, laid out on its slot day; schedule_id 0
+ * when none (outside, or the schedule was deleted since). */
+static rc_status event_slot(att *a, const rules *r, const store_event *e, slot *out, rc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int64_t day;
+    if (!e->schedule_id || att_parse_day(e->slot_day, &day)) return RC_OK;
+    store_schedule sc;
+    rc_status st = store_schedule_get(a->s, e->schedule_id, &sc, err);
+    if (st == RC_ERR_NOT_FOUND) return RC_OK;
+    if (st != RC_OK) return st;
+    out->schedule_id = sc.id;
+    memcpy(out->day, e->slot_day, sizeof out->day);
+    out->start_ms = att_tz_utc(r->tz, day, sc.start_min);
+    out->end_ms = sc.end_min > sc.start_min ? att_tz_utc(r->tz, day, sc.end_min)
+                                            : att_tz_utc(r->tz, day + 1, sc.end_min);
+    out->grace_min = sc.grace_min;
+    return RC_OK;
+}
+
+/* By day, whether a departure at ts leaves slot `from` rather than slot
+ * `to` under way: `from` ended at most slot_margin_min before ts and `to`
+ * had begun by then (a night shift handed over to the morning one, back
+ * to back or overlapping). The exit is the shift's being left; day_slot
+ * alone would give it to the slot under way, an "early leave" from it. */
+static bool handed_over(const rules *r, const slot *from, const slot *to, int64_t ts)
+{
+    return from->schedule_id && to->schedule_id &&
+           (from->schedule_id != to->schedule_id || strcmp(from->day, to->day)) &&
+           from->end_ms <= ts && ts <= from->end_ms + (int64_t)r->cfg.slot_margin_min * 60000 &&
+           to->start_ms <= from->end_ms;
+}
+
 static void judge(const slot *sl, const char *kind, int64_t ts, char status[16])
 {
     int64_t grace = (int64_t)sl->grace_min * 60000;
@@ -656,6 +689,12 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
             return st;
         }
     }
+    /* By day, with no event made for this slot, the person's last event is
+     * the one a repeat merges into (rule 3): the next frames of an exit
+     * from a night shift made at 06:05, when the morning slot is the
+     * nearest, are that exit again, at a door camera too (before, each
+     * was a new exit). */
+    if (by_day && !latest) latest = day_last;
     int64_t window = (int64_t)c->dedup_window_s * 1000;
     store_event *target = NULL;
     const char *kind = NULL;
@@ -682,7 +721,21 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
          * and comes back into view is not leaving (or entering) again. */
         int64_t last = day_last ? day_last->ts_ms : 0;
         if (day_last && day_last->last_seen_ms > last) last = day_last->last_seen_ms;
-        if (day_last && sg->ts_ms - last < (int64_t)c->min_stay_s * 1000) {
+        bool handover = false;
+        if (day_last && !in && sg->ts_ms - last < (int64_t)c->min_stay_s * 1000) {
+            /* Out by an exit handed over from a night shift to the slot
+             * under way since: past the window, this is that slot's entry,
+             * not the exit moving (someone lingering after a shift). */
+            slot from, now;
+            st = event_slot(a, r, day_last, &from, err);
+            if (st == RC_OK) st = day_slot(a, r, sg->person_id, sg->ts_ms, "entry", &now, err);
+            if (st != RC_OK) {
+                free(ev);
+                return st;
+            }
+            handover = now.start_ms <= sg->ts_ms && handed_over(r, &from, &now, day_last->ts_ms);
+        }
+        if (day_last && !handover && sg->ts_ms - last < (int64_t)c->min_stay_s * 1000) {
             target = day_last;
             outcome = !in && sg->ts_ms > day_last->ts_ms ? ATT_MOVED : ATT_MERGED;
         } else {
@@ -707,6 +760,16 @@ static rc_status decide(att *a, const rules *r, const att_sighting *sg, const vo
 
     if (c->presence == ATT_PRESENCE_DAY && (kind || outcome == ATT_MOVED)) {
         st = day_slot(a, r, sg->person_id, sg->ts_ms, kind ? kind : target->kind, &sl, err);
+        /* An exit from a shift that has just ended is that shift's, not
+         * the slot under way's: the stay's entry (new) or the exit itself
+         * (moved) says which shift. */
+        const store_event *of =
+            kind ? (day_last && !strcmp(day_last->kind, "entry") ? day_last : NULL) : target;
+        slot from;
+        if (st == RC_OK && of && !strcmp(kind ? kind : target->kind, "exit") &&
+            (st = event_slot(a, r, of, &from, err)) == RC_OK && sl.start_ms <= sg->ts_ms &&
+            handed_over(r, &from, &sl, sg->ts_ms))
+            sl = from;
         if (st != RC_OK) {
             free(ev);
             return st;

@@ -16,7 +16,8 @@
  *     the same slot, it merges: count + 1, best confidence (with its box,
  *     liveness and camera) kept. A gap of exactly the window is new. A
  *     sighting that skipped liveness (merge_only, att_live_recently) may
- *     only merge by this rule, and is never the best.
+ *     only merge by this rule, and is never the best. By day, with no event
+ *     made for that slot, the person's last event stands for it.
  *  4. A camera with direction entry or exit decides the kind. Otherwise, by
  *     day (presence_mode "day", the default): a person out (no event yet
  *     that day, or an exit last) enters; one in since at least `min_stay_s`
@@ -25,6 +26,11 @@
  *     slot: the first sighting in the slot is the entry; one at least
  *     `min_stay_s` after the entry is the exit, and a later one moves the
  *     exit (the last one wins); one before that merges into the entry.
+ *     By day, an exit from a shift that ended at most slot_margin_min
+ *     before, with the slot under way begun by then (a night shift handed
+ *     over to the morning one), is that shift's, not an early leave from
+ *     the one under way; out by it, the next sighting past the window is
+ *     the entry to the slot under way.
  *  5. Status: entry after start + grace is "late", else "on_time"; exit
  *     before end − grace is "early_leave", else "on_time" (the event's own
  *     status, judged against its slot). Presence in a slot (att_presence)
@@ -342,6 +348,18 @@ typedef struct {
      * att_actor_name writes it. */
     int64_t corrected_ms;
     char corrected_by[128];
+    /* What payroll reads, in whole minutes (rounded down). minutes_late: a
+     * late row's arrival counted from the slot's start (grace is not
+     * subtracted: 09:17 for 09:00 with 10 minutes' grace is 17); 0 when on
+     * time, within grace. minutes_early_leave: an early leave's exit to the
+     * slot's end. overtime_ms: "day": of the time outside every slot of the
+     * stays whose entry was made for this row (as outside_ms), the part
+     * after the end of the day's last slot, and before its first slot's
+     * start when the stay began more than slot_margin_min before it (never
+     * a break between slots); on a day without slots of a person with a
+     * timetable, all of it. 0 by slot or with a label. */
+    int minutes_late, minutes_early_leave;
+    int64_t overtime_ms;
 } att_row;
 
 typedef struct {
@@ -360,6 +378,11 @@ typedef struct {
                            candidate); on_site_ms - outside_ms is the time in slots */
     int missing_exits;  /* rows marked missing_exit */
     int64_t first_entry_ms, last_exit_ms;
+    /* The rows' minutes_late and minutes_early_leave, and by day the
+     * stays' overtime (the part of outside_ms after or, arrived more than
+     * slot_margin_min early, before the day's slots; att_row). */
+    int minutes_late, minutes_early_leave;
+    int64_t overtime_ms;
 } att_person_summary;
 
 typedef struct {

@@ -22,9 +22,9 @@
  * headers, sheet names, the title and the status values. */
 typedef struct {
     const char *lang;
-    const char *detail[15];
+    const char *detail[18];
     const char *by; /* "2026-12-06 13:05 by Marta" */
-    const char *person[13];
+    const char *person[16];
     const char *group[10];
     const char *summary_sheet, *detail_sheet;
     const char *status[5][2];             /* report status → word */
@@ -35,10 +35,11 @@ static const words EN = {
     "en",
     {"day", "external_id", "name", "slot", "start", "end", "status", "late", "early_leave",
      "first_entry", "last_exit", "minutes_on_site", "corrected", "minutes_outside_slots",
-     "missing_exit"},
+     "missing_exit", "minutes_late", "minutes_early_leave", "overtime_minutes"},
     "by",
     {"external_id", "name", "slots", "present", "late", "early_leave", "absent", "present_rate",
-     "hours_on_site", "hours_in_slots", "hours_outside_slots", "missing_exits", "leave"},
+     "hours_on_site", "hours_in_slots", "hours_outside_slots", "missing_exits", "leave",
+     "minutes_late", "minutes_early_leave", "overtime_minutes"},
     {"group", "members", "slots", "present", "late", "early_leave", "absent", "present_rate",
      "late_rate", "leave"},
     "Summary",
@@ -55,11 +56,13 @@ static const words ES = {
     "es",
     {"Día", "Código", "Nombre", "Franja", "Inicio", "Fin", "Estado", "Tarde", "Salida anticipada",
      "Primera entrada", "Última salida", "Minutos en la franja", "Corregido",
-     "Minutos fuera de horario", "Falta la salida"},
+     "Minutos fuera de horario", "Falta la salida", "Minutos de retraso",
+     "Minutos de salida anticipada", "Minutos de horas extra"},
     "por",
     {"Código", "Nombre", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
      "% presente", "Horas en el centro", "Horas en franjas", "Horas fuera de horario",
-     "Falta la salida", "Ausencia justificada"},
+     "Falta la salida", "Ausencia justificada", "Minutos de retraso",
+     "Minutos de salida anticipada", "Minutos de horas extra"},
     {"Grupo", "Miembros", "Franjas", "Presente", "Tarde", "Salida anticipada", "Ausente",
      "% presente", "% tarde", "Ausencia justificada"},
     "Resumen",
@@ -186,6 +189,10 @@ static void row_cells(const att_row *r, const att_tz *tz, const words *w,
      * read on: the stays' time outside every slot, and a missing exit. */
     snprintf(cells[13], 160, "%lld", (long long)(r->outside_ms / 60000));
     snprintf(cells[14], 160, "%d", r->missing_exit);
+    /* Then what payroll reads (att_row): whole minutes. */
+    snprintf(cells[15], 160, "%d", r->minutes_late);
+    snprintf(cells[16], 160, "%d", r->minutes_early_leave);
+    snprintf(cells[17], 160, "%lld", (long long)(r->overtime_ms / 60000));
 }
 
 rc_status att_export_csv(const att_report *r, const att_tz *tz, const att_export_opts *opt,
@@ -271,7 +278,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
                  r->timezone);
     worksheet_write_string(sum, 0, 0, title, bold);
     lxw_row_t row = 2;
-    for (lxw_col_t c = 0; c < 13; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
+    for (lxw_col_t c = 0; c < 16; c++) worksheet_write_string(sum, row, c, w->person[c], bold);
     for (size_t i = 0; i < r->npeople; i++) {
         const att_person_summary *p = &r->people[i];
         row++;
@@ -290,6 +297,9 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         worksheet_write_number(sum, row, 10, p->outside_ms / 3600000.0, hours);
         worksheet_write_number(sum, row, 11, p->missing_exits, NULL);
         worksheet_write_number(sum, row, 12, p->leave, NULL);
+        worksheet_write_number(sum, row, 13, p->minutes_late, NULL);
+        worksheet_write_number(sum, row, 14, p->minutes_early_leave, NULL);
+        worksheet_write_number(sum, row, 15, (double)(p->overtime_ms / 60000), NULL);
     }
     row += 2;
     for (lxw_col_t c = 0; c < 10; c++) worksheet_write_string(sum, row, c, w->group[c], bold);
@@ -315,7 +325,7 @@ rc_status att_export_xlsx(const att_report *r, const att_tz *tz, const att_expor
         for (lxw_col_t c = 0; c < NDETAIL; c++) {
             lxw_row_t at = (lxw_row_t)(k + 1);
             bool when_col = c == 0 || c == 4 || c == 5 || c == 9 || c == 10;
-            if (c == 7 || c == 8 || c == 11 || c == 13 || c == 14)
+            if (c == 7 || c == 8 || c == 11 || c >= 13)
                 worksheet_write_number(det, at, c, strtod(cells[c], NULL), NULL);
             else if (cells[c][0] && !(when_col && write_when(det, at, c, cells[c], &when)))
                 worksheet_write_string(det, at, c, cells[c], NULL);

@@ -224,6 +224,11 @@ static bool judge_day(const day_slot *ds, const stay *st, size_t ns, const store
         r->early_leave = !strcmp(last->exit->status, "early_leave");
     else
         r->early_leave = last && last->out_ms && last->out_ms >= S && last->out_ms < t;
+    /* Payroll's minutes: late from the start (grace not subtracted), early
+     * leave from the exit to the end. */
+    if (r->late && first->ts_ms > S) r->minutes_late = (int)((first->ts_ms - S) / 60000);
+    if (r->early_leave && last && last->out_ms && last->out_ms < E)
+        r->minutes_early_leave = (int)((E - (last->out_ms > S ? last->out_ms : S)) / 60000);
     /* Time in the slot, and the exit that ended the last stay belonging to it. */
     for (size_t i = 0; i < ns; i++) {
         bool in_slot = st[i].in_ms < E && st[i].reach > S;
@@ -500,6 +505,28 @@ static int64_t outside_slots(const rows_ctx *cx, const store_schedule *sc, size_
     return out;
 }
 
+/* The overtime of stay y, on site until `end` (att_row.overtime_ms): its
+ * time outside every slot after its day's last slot ends and, when it
+ * began more than the margin before its day's first slot, before that; on
+ * a day without slots (a rest day, a holiday) all of it for a person with
+ * a timetable. */
+static int64_t overtime(const rows_ctx *cx, const store_schedule *sc, size_t nsc, const stay *y,
+                        int64_t end, int64_t (*sp)[2])
+{
+    size_t n = day_spans(cx, sc, nsc, y->day, sp);
+    if (!n) return nsc ? outside_slots(cx, sc, nsc, y->day, y->in_ms, end, sp) : 0;
+    int64_t first = INT64_MAX, last = INT64_MIN, ot = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sp[i][0] < first) first = sp[i][0];
+        if (sp[i][1] > last) last = sp[i][1];
+    }
+    if (y->in_ms < first - cx->margin_ms)
+        ot += outside_slots(cx, sc, nsc, y->day, y->in_ms, end < first ? end : first, sp);
+    if (end > last)
+        ot += outside_slots(cx, sc, nsc, y->day, y->in_ms > last ? y->in_ms : last, end, sp);
+    return ot;
+}
+
 /* The row a stay's figures go on: the row of the slot its entry was made
  * for, else its day's row outside any slot; NULL when neither is in the
  * report. */
@@ -628,6 +655,10 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
                     r->present = 1;
                     r->late = !strcmp(first->status, "late");
                     r->early_leave = last_exit && !strcmp(last_exit->status, "early_leave");
+                    if (r->late && first->ts_ms > start_ms)
+                        r->minutes_late = (int)((first->ts_ms - start_ms) / 60000);
+                    if (r->early_leave && last_exit->ts_ms < end_ms)
+                        r->minutes_early_leave = (int)((end_ms - last_exit->ts_ms) / 60000);
                 }
                 leave_excuses(r, touch, lf, lt, grace_ms);
                 snprintf(r->status, sizeof r->status, r->late ? "late" : "present");
@@ -644,6 +675,8 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
             sum->late += r->late;
             sum->early_leave += r->early_leave;
             sum->absent += r->absent;
+            sum->minutes_late += r->minutes_late;
+            sum->minutes_early_leave += r->minutes_early_leave;
             add_leave(sum, r);
             add_times(sum, r, time_by_row);
         }
@@ -683,10 +716,13 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         if (!time_by_row) {
             int64_t end = stay_end(y, cx->now_ms);
             int64_t out = outside_slots(cx, sc, nsc, y->day, y->in_ms, end, spans);
+            int64_t ot = overtime(cx, sc, nsc, y, end, spans);
             sum->on_site_ms += end - y->in_ms;
             sum->outside_ms += out;
+            sum->overtime_ms += ot;
             att_row *r = stay_row(mine, nmine, y);
             if (r) r->outside_ms += out;
+            if (r) r->overtime_ms += ot;
         }
         if (!y->missing) continue;
         att_row *last = NULL;

@@ -507,6 +507,7 @@ enum MHD_Result http_h_report_summary(http_req *r)
         json_array_append_new(items, http_person_summary_json(&rep.people[i]));
     json_t *body = json_pack("{s:o,s:s,s:s,s:s}", "items", items, "from", rep.from_day, "to",
                              rep.to_day, "timezone", rep.timezone);
+    json_object_set_new(body, "totals", http_report_totals_json(&rep));
     att_report_free(&rep);
     return http_reply_json(r, MHD_HTTP_OK, body);
 }

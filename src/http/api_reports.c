@@ -34,7 +34,23 @@ json_t *http_person_summary_json(const att_person_summary *p)
         json_object_set_new(kinds, store_leave_kinds[k], json_integer(p->leave_by_kind[k]));
     json_object_set_new(j, "leave", json_integer(p->leave));
     json_object_set_new(j, "leave_by_kind", kinds);
+    /* What payroll reads (att.h, att_row): whole minutes. */
+    json_object_set_new(j, "minutes_late", json_integer(p->minutes_late));
+    json_object_set_new(j, "minutes_early_leave", json_integer(p->minutes_early_leave));
+    json_object_set_new(j, "overtime_minutes", json_integer(p->overtime_ms / 60000));
     return j;
+}
+
+json_t *http_report_totals_json(const att_report *rep)
+{
+    json_int_t late = 0, early = 0, overtime = 0;
+    for (size_t i = 0; i < rep->npeople; i++) {
+        late += rep->people[i].minutes_late;
+        early += rep->people[i].minutes_early_leave;
+        overtime += rep->people[i].overtime_ms / 60000;
+    }
+    return json_pack("{s:I,s:I,s:I}", "minutes_late", late, "minutes_early_leave", early,
+                     "overtime_minutes", overtime);
 }
 
 json_t *http_day_json(const att_day *d)
@@ -166,6 +182,7 @@ enum MHD_Result http_h_report_groups(http_req *r)
                              rep.to_day, "timezone", rep.timezone, "label",
                              label && *label ? json_string(label) : json_null(), "people", people,
                              "groups", groups, "days", days);
+    json_object_set_new(body, "totals", http_report_totals_json(&rep));
     att_report_free(&rep);
     return http_reply_json(r, MHD_HTTP_OK, body);
 }

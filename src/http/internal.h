@@ -606,6 +606,9 @@ const char *http_export_word(const http_req *r, const char *en, const char *es);
 /* Report pieces as JSON (api_reports.c): a person's summary, one day's
  * figures, and every day of a report (false after answering an error). */
 json_t *http_person_summary_json(const att_person_summary *p);
+/* The report's payroll totals over its people: minutes late, minutes of
+ * early leave, overtime minutes (the summaries' "totals"). */
+json_t *http_report_totals_json(const att_report *rep);
 json_t *http_day_json(const att_day *d);
 bool http_days_json(http_req *r, const att_report *rep, json_t **out);
 /* Face endpoints (api_face.c). */

@@ -313,9 +313,15 @@ schemas = {
          "(before, between and after them: overtime candidates); time_in_slots_s + time_outside_slots_s = time_on_site_s"),
      "missing_exits": dict(type=INT, description="by day, stays with no exit once their last slot ended more than "
          "slot_margin_min ago (\"falta la salida\"); each marks its last slot's row (missing_exit in the exports)"),
-     "rate": dict(type=NUM, description="present / (present + absent) slots; null when none was judged")},
+     "rate": dict(type=NUM, description="present / (present + absent) slots; null when none was judged"),
+     "minutes_late": dict(type=INT, description="late arrivals' minutes after their slot's start (grace not subtracted; "
+         "an arrival within grace is on time and counts 0), whole minutes"),
+     "minutes_early_leave": dict(type=INT, description="early leaves' minutes from the exit to their slot's end"),
+     "overtime_minutes": dict(type=INT, description="by day, the part of time_outside_slots_s after the day's last slot and, "
+         "for a stay begun more than slot_margin_min early, before its first (never a break); a day without slots is all overtime")},
      ["person_id", "name", "external_id", "slots", "present", "late", "early_leave", "absent", "time_on_site_s",
-      "time_in_slots_s", "time_outside_slots_s", "missing_exits", "leave", "leave_by_kind"],
+      "time_in_slots_s", "time_outside_slots_s", "missing_exits", "leave", "leave_by_kind",
+      "minutes_late", "minutes_early_leave", "overtime_minutes"],
      nullable=("first_entry", "last_exit", "rate")),
  "DailyRow": dict(obj({"date": DATE, "expected": INT, "present": INT, "late": INT, "early_leave": INT, "absent": INT,
      "pending": INT, "leave": INT, "rate": NUM}, ["date", "expected", "present", "late", "early_leave", "absent", "pending", "leave", "rate"],
@@ -394,11 +400,14 @@ def listof(n):
     return obj({"items": arr(ref(n)), "total": INT}, ["items", "total"])
 for n in ["Leave", "CorrectionRequest", "Registration", "Webhook", "Delivery", "User", "ApiKey", "AuditEntry", "Person", "Group", "Schedule", "Holiday", "Camera", "AttendanceEvent", "Sighting"]:
     schemas[n + "List"] = listof(n)
-schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow"))}, ["items"])
+schemas["ReportTotals"] = dict(obj({"minutes_late": INT, "minutes_early_leave": INT, "overtime_minutes": INT},
+    ["minutes_late", "minutes_early_leave", "overtime_minutes"]), description="the people's minutes_late, minutes_early_leave and overtime_minutes added up")
+schemas["SummaryReport"] = obj({"items": arr(ref("SummaryRow")), "totals": ref("ReportTotals")}, ["items", "totals"])
 schemas["DailyReport"] = obj({"items": arr(ref("DailyRow"))}, ["items"])
 schemas["AbsenteeList"] = obj({"date": DATE, "items": arr(ref("Absentee")), "total": INT}, ["date", "items", "total"])
 schemas["GroupReport"] = obj({"from": DATE, "to": DATE, "timezone": STR, "label": STR, "people": arr(ref("SummaryRow")),
-    "groups": arr(ref("GroupRow")), "days": arr(ref("DailyRow"))}, ["from", "to", "timezone", "label", "people", "groups", "days"],
+    "groups": arr(ref("GroupRow")), "days": arr(ref("DailyRow")), "totals": ref("ReportTotals")},
+    ["from", "to", "timezone", "label", "people", "groups", "days", "totals"],
     nullable=("label",))
 
 def jbody(n): return {"required": True, "content": {"application/json": {"schema": ref(n)}}}

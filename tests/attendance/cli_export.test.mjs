@@ -122,11 +122,13 @@ test('export writes CSV rows judged in the institution time zone', () => {
     assert.equal(lines.length, 3);
     assert.equal(lines[0], 'day,external_id,name,slot,start,end,status,late,early_leave,' +
                            'first_entry,last_exit,minutes_on_site,corrected,' +
-                           'minutes_outside_slots,missing_exit');
+                           'minutes_outside_slots,missing_exit,minutes_late,minutes_early_leave,' +
+                           'overtime_minutes');
     // In 07:55-10:05: the 08:00-10:00 slot's 120 minutes (presence by day).
-    // and 10 minutes outside it (07:55-08:00, 10:00-10:05), no exit missing.
-    assert.equal(lines[1], '2026-03-02,S1,Ann,Maths,08:00,10:00,present,0,0,07:55,10:05,120,,10,0');
-    assert.equal(lines[2], '2026-03-02,S2,"Bob, Jr.",Maths,08:00,10:00,absent,0,0,,,0,,0,0');
+    // and 10 minutes outside it (07:55-08:00, 10:00-10:05), no exit missing;
+    // on time, and 5 minutes' overtime (after 10:00; 07:55 is within the margin).
+    assert.equal(lines[1], '2026-03-02,S1,Ann,Maths,08:00,10:00,present,0,0,07:55,10:05,120,,10,0,0,0,5');
+    assert.equal(lines[2], '2026-03-02,S2,"Bob, Jr.",Maths,08:00,10:00,absent,0,0,,,0,,0,0,0,0,0');
     const one = run(['export', '--db', f.db, '--from', '2026-03-02', '--to', '2026-03-02',
                      '--person', 'S2', '-o', join(f.dir, 'bob.csv')]);
     assert.equal(one.status, 0, one.stderr);
@@ -158,6 +160,10 @@ test('export writes an XLSX workbook with summary and detail sheets', () => {
     }
     const summary = sheet(1);
     assert.ok(summary.includes('<t>present_rate</t>'));
+    for (const h of ['minutes_late', 'minutes_early_leave', 'overtime_minutes']) {
+      assert.ok(summary.includes(`<t>${h}</t>`), `summary has ${h}`);
+      assert.ok(detail.includes(`<t>${h}</t>`), `detail has ${h}`);
+    }
     assert.ok(summary.includes('<t>7B</t>'));
     assert.ok(summary.includes('<v>0.5</v>'), '7B: one of two slots present');
   } finally {

@@ -1274,11 +1274,11 @@ static void reports_count_and_rate(void **state)
 }
 
 /* Split one CSV line (RFC 4180, no embedded newlines) into cells. */
-static int csv_split(const char *line, char cells[16][200])
+static int csv_split(const char *line, char cells[24][200])
 {
     int n = 0;
     const char *p = line;
-    while (n < 16) {
+    while (n < 24) {
         char *o = cells[n];
         size_t k = 0;
         if (*p == '"') {
@@ -1322,18 +1322,21 @@ static void csv_export_reads_back(void **state)
     OK(att_export_csv(&rep, f->tz, NULL, out, &e_));
     fclose(out);
     FILE *in = fopen(path, "r");
-    char line[1024], cells[16][200];
+    char line[1024], cells[24][200];
     assert_non_null(fgets(line, sizeof line, in));
-    assert_int_equal(csv_split(line, cells), 15);
+    assert_int_equal(csv_split(line, cells), 18);
     assert_string_equal(cells[0], "day");
     assert_string_equal(cells[11], "minutes_on_site");
     assert_string_equal(cells[12], "corrected");
     assert_string_equal(cells[13], "minutes_outside_slots");
     assert_string_equal(cells[14], "missing_exit");
+    assert_string_equal(cells[15], "minutes_late");
+    assert_string_equal(cells[16], "minutes_early_leave");
+    assert_string_equal(cells[17], "overtime_minutes");
     int rows = 0, found_ann = 0, found_bob = 0;
     while (fgets(line, sizeof line, in)) {
         assert_non_null(strstr(line, "\r\n"));
-        assert_int_equal(csv_split(line, cells), 15);
+        assert_int_equal(csv_split(line, cells), 18);
         assert_string_equal(cells[12], ""); /* nothing corrected */
         rows++;
         if (!strcmp(cells[1], "S1") && !strcmp(cells[0], "2026-03-02")) {
@@ -1347,6 +1350,8 @@ static void csv_export_reads_back(void **state)
             assert_string_equal(cells[11], "120"); /* 07:55-10:05 in, the slot's 120 minutes */
             assert_string_equal(cells[13], "10");  /* and 10 outside it */
             assert_string_equal(cells[14], "0");
+            assert_string_equal(cells[15], "0");
+            assert_string_equal(cells[17], "5"); /* after 10:00; 07:55 is within the margin */
         }
         if (!strcmp(cells[1], "S2") && !strcmp(cells[0], "2026-03-09")) {
             found_bob = 1;
@@ -2203,6 +2208,79 @@ static void door_day_night_shift_across_midnight(void **state)
     att_report_free(&rep);
 }
 
+/* By day, a night shift (Monday 22:00 to Tuesday 06:00) handed over to a
+ * morning shift (Tuesday 06:00-14:00): the sighting at 06:05, while the
+ * night's stay is open, is that stay's exit (on time, Monday's night slot),
+ * and frames of it within the de-duplication window merge into it, at any
+ * camera; the next sighting after the window is the morning slot's entry.
+ * Before, 06:05 was an "early leave" from the morning slot (the slot under
+ * way) and the next sighting moved that exit; a door camera made a second
+ * exit of the next frame. */
+static void door_day_night_shift_handed_over_to_the_morning(void **state)
+{
+    fx *f = *state;
+    int64_t sara = person(f->s, "N3", "Sara"), tito = person(f->s, "N4", "Tito");
+    int64_t sn = night_slot(f, sara), tn = night_slot(f, tito);
+    store_schedule am = {
+        .person_id = sara, .dow = 2, .start_min = 6 * 60, .end_min = 14 * 60, .grace_min = 15};
+    snprintf(am.label, sizeof am.label, "Mañana");
+    OK(store_schedule_create(f->s, &am, &e_));
+    store_schedule tm = am;
+    tm.person_id = tito;
+    OK(store_schedule_create(f->s, &tm, &e_));
+    /* Sara at a camera for both ways. */
+    att_result r = see(f, sara, 0, at(f, 2026, 3, 2, 21, 55, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, sn);
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 5, 0), 0.9);
+    assert_int_equal(r.outcome, ATT_NEW);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, sn); /* was the morning slot */
+    assert_string_equal(r.event.slot_day, "2026-03-02");
+    assert_string_equal(r.event.status, "on_time"); /* was "early_leave" */
+    int64_t out = r.event.id;
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 8, 0), 0.9); /* within the window */
+    assert_int_equal(r.event.id, out);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, sn);
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 6, 14, 0), 0.9); /* after it */
+    assert_int_equal(r.outcome, ATT_NEW);                  /* was the exit, moved */
+    assert_string_equal(r.event.kind, "entry");
+    assert_int_equal(r.event.schedule_id, am.id);
+    assert_string_equal(r.event.slot_day, "2026-03-03");
+    assert_string_equal(r.event.status, "on_time");
+    r = see(f, sara, 0, at(f, 2026, 3, 3, 14, 2, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, am.id);
+    assert_string_equal(r.event.status, "on_time");
+    /* Tito at door cameras: the second frame of his exit is the same exit. */
+    see(f, tito, f->cam_in, at(f, 2026, 3, 2, 21, 58, 0), 0.9);
+    r = see(f, tito, f->cam_out, at(f, 2026, 3, 3, 6, 5, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, tn);
+    assert_string_equal(r.event.status, "on_time");
+    out = r.event.id;
+    r = see(f, tito, f->cam_out, at(f, 2026, 3, 3, 6, 5, 1), 0.9);
+    assert_int_equal(r.outcome, ATT_MERGED); /* was a second exit */
+    assert_int_equal(r.event.id, out);
+    r = see(f, tito, f->cam_in, at(f, 2026, 3, 3, 6, 20, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    assert_int_equal(r.event.schedule_id, tm.id);
+    assert_string_equal(r.event.status, "late");
+    /* The report: the night on Monday with its exit, the morning on Tuesday. */
+    att_report rep = report_at(f, "2026-03-02", "2026-03-03", at(f, 2026, 3, 20, 0, 0, 0));
+    ROW_IS(&rep, sara, sn, "present", 0, 0, 480);
+    assert_int_equal(row_of(&rep, sara, sn)->last_exit_ms, at(f, 2026, 3, 3, 6, 5, 0));
+    ROW_IS(&rep, sara, am.id, "present", 0, 0, 471); /* 06:00-06:05, 06:14-14:00 */
+    ROW_IS(&rep, tito, tn, "present", 0, 0, 480);
+    ROW_IS(&rep, tito, tm.id, "present", 0, 0, 465); /* in at its start: 06:00-06:05 */
+    att_report_free(&rep);
+    /* The usual day is unchanged: Ann in at 07:58, out at 10:03. */
+    r = see(f, f->ann, 0, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    assert_string_equal(r.event.kind, "entry");
+    r = see(f, f->ann, 0, at(f, 2026, 3, 2, 10, 3, 0), 0.9);
+    assert_string_equal(r.event.kind, "exit");
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+}
+
 /* A forgotten exit: the last slot of a stay with no exit says "falta la
  * salida" once that slot ended more than slot_margin_min (60) ago, not
  * before; its hours count up to the slot's end; the next morning's entry
@@ -2298,6 +2376,68 @@ static void door_day_time_outside_the_slots(void **state)
     att_report_free(&rep);
 }
 
+/* What payroll reads: minutes late from the slot's start (grace not
+ * subtracted), minutes of early leave to its end, and overtime (on site
+ * after the day's last slot, or before its first by more than the margin).
+ * Monday 09:00-14:00, grace 10, margin 60: Lola in 09:17, out 14:45; Marta
+ * in 09:08 (within grace), out 13:30; Nico in 07:30, out 14:00; Olga in
+ * 08:20 (within the margin), out 14:00. Before, the rows said only late or
+ * early leave (1) and the time outside the slots. */
+static void payroll_minutes_late_early_leave_and_overtime(void **state)
+{
+    fx *f = *state;
+    int64_t who[4] = {person(f->s, "P1", "Lola"), person(f->s, "P2", "Marta"),
+                      person(f->s, "P3", "Nico"), person(f->s, "P4", "Olga")};
+    int64_t sid[4];
+    int in[4][2] = {{9, 17}, {9, 8}, {7, 30}, {8, 20}},
+        out[4][2] = {{14, 45}, {13, 30}, {14, 0}, {14, 0}};
+    for (int i = 0; i < 4; i++) {
+        store_schedule sc = {
+            .person_id = who[i], .dow = 1, .start_min = 540, .end_min = 840, .grace_min = 10};
+        snprintf(sc.label, sizeof sc.label, "Jornada");
+        OK(store_schedule_create(f->s, &sc, &e_));
+        sid[i] = sc.id;
+        see(f, who[i], f->cam_in, at(f, 2026, 3, 2, in[i][0], in[i][1], 0), 0.9);
+        see(f, who[i], f->cam_out, at(f, 2026, 3, 2, out[i][0], out[i][1], 0), 0.9);
+    }
+    att_report rep;
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    int late[4] = {17, 0, 0, 0}, early[4] = {0, 30, 0, 0}, ot[4] = {45, 0, 90, 0};
+    for (int i = 0; i < 4; i++) {
+        const att_row *r = row_of(&rep, who[i], sid[i]);
+        assert_non_null(r);
+        assert_int_equal(r->minutes_late, late[i]);
+        assert_int_equal(r->minutes_early_leave, early[i]);
+        assert_int_equal(r->overtime_ms, ot[i] * 60000LL);
+        const att_person_summary *p = summary_of(&rep, who[i]);
+        assert_int_equal(p->minutes_late, late[i]);
+        assert_int_equal(p->minutes_early_leave, early[i]);
+        assert_int_equal(p->overtime_ms, ot[i] * 60000LL);
+    }
+    /* Olga's 40 minutes early are outside the slots, not overtime. */
+    assert_int_equal(row_of(&rep, who[3], sid[3])->outside_ms, 40 * 60000LL);
+    assert_int_equal(row_of(&rep, who[1], sid[1])->late, 0);
+    att_report_free(&rep);
+    /* Saturday: a day without slots is all overtime for someone with a
+     * timetable; none for someone without one. */
+    see(f, who[0], f->cam_in, at(f, 2026, 3, 7, 10, 0, 0), 0.9);
+    see(f, who[0], f->cam_out, at(f, 2026, 3, 7, 12, 0, 0), 0.9);
+    see(f, f->free_, f->cam_in, at(f, 2026, 3, 7, 10, 0, 0), 0.9);
+    see(f, f->free_, f->cam_out, at(f, 2026, 3, 7, 12, 0, 0), 0.9);
+    rep = report_at(f, "2026-03-02", "2026-03-07", at(f, 2026, 3, 20, 0, 0, 0));
+    assert_int_equal(summary_of(&rep, who[0])->overtime_ms, (45 + 120) * 60000LL);
+    assert_int_equal(summary_of(&rep, f->free_)->overtime_ms, 0);
+    att_report_free(&rep);
+    /* By slot: the same minutes late and of early leave (their events'). */
+    presence_by_slot(f);
+    door_report(f, at(f, 2026, 3, 20, 0, 0, 0), &rep);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(row_of(&rep, who[i], sid[i])->minutes_late, late[i]);
+        assert_int_equal(row_of(&rep, who[i], sid[i])->minutes_early_leave, early[i]);
+    }
+    att_report_free(&rep);
+}
+
 static void door_day_by_slot_needs_an_entry_in_each(void **state)
 {
     fx *f = *state;
@@ -2378,9 +2518,13 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(door_day_early_late_and_lingering, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_night_shift_left_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(door_day_night_shift_handed_over_to_the_morning, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(door_day_night_shift_across_midnight, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_missing_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_time_outside_the_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(payroll_minutes_late_early_leave_and_overtime, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name(
         testdb_is_pg() ? "attendance (postgres)" : "attendance (sqlite)", tests, NULL, NULL);

@@ -466,7 +466,7 @@ test('exports in Spanish: CSV with a UTF-8 BOM and ";", Spanish headers and valu
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'starts with the UTF-8 byte-order mark');
   const rows = parseCsv(bytes.subarray(3).toString('utf8'), ';');
-  assert.deepEqual(rows[0], ['Día', 'Código', 'Nombre', 'Franja', 'Inicio', 'Fin', 'Estado', 'Tarde', 'Salida anticipada', 'Primera entrada', 'Última salida', 'Minutos en la franja', 'Corregido', 'Minutos fuera de horario', 'Falta la salida']);
+  assert.deepEqual(rows[0], ['Día', 'Código', 'Nombre', 'Franja', 'Inicio', 'Fin', 'Estado', 'Tarde', 'Salida anticipada', 'Primera entrada', 'Última salida', 'Minutos en la franja', 'Corregido', 'Minutos fuera de horario', 'Falta la salida', 'Minutos de retraso', 'Minutos de salida anticipada', 'Minutos de horas extra']);
   assert.equal(rows[1][1], 'E-1');
   assert.equal(rows[1][2], 'Eñaut Núñez');
   assert.equal(rows[1][3], 'Matemáticas');

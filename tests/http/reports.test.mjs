@@ -382,3 +382,49 @@ test('by day: a forgotten exit is flagged once its slot ended + slot_margin_min,
   assert.equal(row['Minutos fuera de horario'], '120');
   assert.equal((await csv(iris)).missing_exit, '0');
 });
+
+test('minutes late, of early leave and overtime: per person, in the totals and in the export columns', async () => {
+  // Own slots today 08:00-10:00, grace 5: Juan in 08:17 (17 minutes late,
+  // counted from the start), out 10:45 (45 minutes' overtime); Kim in 07:58,
+  // out 09:30 (30 minutes of early leave); Lía in 06:30 (90 minutes early,
+  // more than the 60-minute margin: overtime), out 10:00.
+  const mk = async (code, first, events) => {
+    const id = (await admin.post('/api/v1/persons', { external_id: code, first_name: first, last_name: 'Nómina', kind: 'employee' })).body.id;
+    const s = await admin.post('/api/v1/schedules', { person_id: id, day_of_week: dow, start: '08:00', end: '10:00', grace_min: 5, label: 'Turno' });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    for (const [type, time] of events) {
+      const r = await admin.post('/api/v1/attendance', { person_id: id, type, time: at(time), reason: 'puerta' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    return id;
+  };
+  const juan = await mk('N-1', 'Juan', [['entry', '08:17'], ['exit', '10:45']]);
+  const kim = await mk('N-2', 'Kim', [['entry', '07:58'], ['exit', '09:30']]);
+  const lia = await mk('N-3', 'Lía', [['entry', '06:30'], ['exit', '10:00']]);
+  const figures = (s) => [s.minutes_late, s.minutes_early_leave, s.overtime_minutes];
+  const summary = async (id) => (await admin.get(`/api/v1/reports/summary?from=${today}&to=${today}&person_id=${id}`)).body;
+  let body = await summary(juan);
+  assert.deepEqual(figures(body.items[0]), [17, 0, 45]);
+  assert.deepEqual(figures(body.totals), [17, 0, 45]);
+  assert.deepEqual(figures((await summary(kim)).items[0]), [0, 30, 0]);
+  assert.deepEqual(figures((await summary(lia)).items[0]), [0, 0, 90]);
+  // The report per group and subject: each person, and everyone's totals.
+  body = (await admin.get(`/api/v1/reports/groups?from=${today}&to=${today}&label=Turno`)).body;
+  const mine = body.people.filter((p) => [juan, kim, lia].includes(p.person_id));
+  assert.equal(mine.length, 3);
+  for (const k of ['minutes_late', 'minutes_early_leave', 'overtime_minutes'])
+    assert.equal(body.totals[k], body.people.reduce((a, p) => a + p[k], 0), k);
+  assert.ok(body.totals.minutes_late >= 17 && body.totals.minutes_early_leave >= 30);
+  // The export's columns, in English and in Spanish.
+  const csv = async (id, lang) => {
+    const r = await admin.get(`/api/v1/attendance/export?format=csv&from=${today}&to=${today}&person_id=${id}${lang ? `&lang=${lang}&sep=comma&bom=false` : ''}`);
+    assert.equal(r.status, 200);
+    const [head, row] = r.body.trim().split(/\r?\n/).map((l) => l.split(','));
+    return Object.fromEntries(head.map((h, i) => [h, row[i]]));
+  };
+  let row = await csv(juan);
+  assert.deepEqual([row.minutes_late, row.minutes_early_leave, row.overtime_minutes], ['17', '0', '45']);
+  row = await csv(kim, 'es');
+  assert.deepEqual([row['Minutos de retraso'], row['Minutos de salida anticipada'], row['Minutos de horas extra']], ['0', '30', '0']);
+  assert.equal((await csv(lia, 'es'))['Minutos de horas extra'], '90');
+});

@@ -283,3 +283,47 @@ test('a forgotten exit says "Falta la salida" in the reports and the summary per
     await browser.close();
   }
 });
+
+test('minutes late, of early leave and overtime: columns per person and the payroll tiles, at 390 px too', async () => {
+  const browser = await launch(null);
+  try {
+    // Juan: his own 07:00-10:00 today, grace 5; in 07:17 (17 minutes late,
+    // counted from the start), out 10:45 (45 minutes' overtime).
+    let page = await tab(browser, SIZES[0]);
+    await login(page, srv.url, ADMIN);
+    const juan = (await call(page, 'POST', '/api/v1/persons', { external_id: 'W-10', first_name: 'Juan', last_name: 'Jara', kind: 'employee' })).id;
+    await call(page, 'POST', '/api/v1/schedules', { person_id: juan, day_of_week: dow, start: '07:00', end: '10:00', grace_min: 5, label: 'Turno' });
+    await call(page, 'POST', '/api/v1/attendance', { person_id: juan, type: 'entry', time: at('07:17'), reason: 'e2e' });
+    await call(page, 'POST', '/api/v1/attendance', { person_id: juan, type: 'exit', time: at('10:45'), reason: 'e2e' });
+    await page.context().close();
+    for (const size of SIZES) {
+      page = await tab(browser, size);
+      await login(page, srv.url, ADMIN);
+      await page.goto(new URL('reports', srv.url).href);
+      const table = page.getByRole('table', { name: 'Asistencia por persona' });
+      const row = table.locator('tbody tr').filter({ hasText: 'Juan' });
+      await waitOrAlert(page, row);
+      const head = (await table.locator('thead th').allTextContents()).map((h) => h.trim());
+      const cells = await row.locator('td').allInnerTexts();
+      const col = (name) => cells[head.indexOf(name)];
+      assert.equal(col('Min. de retraso'), '17 min');
+      assert.equal(col('Min. de salida anticipada'), '0');
+      assert.equal(col('Horas extra'), '45 min');
+      // The column can be brought into view (the table scrolls inside its frame).
+      const th = table.locator('thead th', { hasText: 'Horas extra' });
+      await th.scrollIntoViewIfNeeded();
+      const box = await th.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= size.width, JSON.stringify(box));
+      // The tiles add everyone up (Ana on time, Gil's exit missing: none of theirs).
+      assert.equal(await page.getByRole('heading', { name: 'Para nómina' }).count(), 1);
+      assert.equal((await page.getByTestId('total-minutes_late').innerText()).replace(/\s+/g, ' '), '17 min Min. de retraso');
+      assert.equal((await page.getByTestId('total-overtime_minutes').innerText()).replace(/\s+/g, ' '), '45 min Horas extra');
+      assert.ok(await page.getByTestId('total-overtime_minutes').isVisible());
+      assert.deepEqual(await overflow(page), [], `nothing wider than the page at ${size.width} px`);
+      await shot(page, `reports-09-payroll-minutes-${size.tag}`);
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+});

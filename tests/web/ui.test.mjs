@@ -263,10 +263,11 @@ test('attendance: manual entry with a reason, a correction, the table, the CSV a
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(csv.split(/\r?\n/).filter((l) => l.includes('M-001')).length, 1, 'the event is in the CSV once');
-    assert.match(csv.split(/\r?\n/)[0], /;Corregido;Minutos fuera de horario;Falta la salida$/, 'a column says who corrected a row');
+    assert.match(csv.split(/\r?\n/)[0], /;Corregido;Minutos fuera de horario;Falta la salida;Minutos de retraso;Minutos de salida anticipada;Minutos de horas extra$/, 'a column says who corrected a row');
     assert.match(
       csv.split(/\r?\n/).find((l) => l.includes('M-001')),
-      new RegExp(`;\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d por ${me};\\d+;[01]$`), // then minutes outside, missing exit
+      // then minutes outside, missing exit, minutes late, of early leave, overtime
+      new RegExp(`;\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d por ${me};\\d+;[01];\\d+;\\d+;\\d+$`),
     );
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Descargar XLSX' }).click()]);
     const book = readFileSync(await xlsx.path());

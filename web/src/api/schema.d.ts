@@ -2228,6 +2228,12 @@ export interface components {
             missing_exits: number;
             /** @description present / (present + absent) slots; null when none was judged */
             rate?: number | null;
+            /** @description late arrivals' minutes after their slot's start (grace not subtracted; an arrival within grace is on time and counts 0), whole minutes */
+            minutes_late: number;
+            /** @description early leaves' minutes from the exit to their slot's end */
+            minutes_early_leave: number;
+            /** @description by day, the part of time_outside_slots_s after the day's last slot and, for a stay begun more than slot_margin_min early, before its first (never a break); a day without slots is all overtime */
+            overtime_minutes: number;
         };
         /** @description one day's figures in people: expected (a slot that day), present (an entry in one of its slots), late/early_leave (of those present), absent (not present, a slot's start + grace passed), pending (neither yet), leave (not present, on leave that day); rate = present / (present + absent), null when nobody was judged yet. Days without slots are left out. */
         DailyRow: {
@@ -2542,8 +2548,15 @@ export interface components {
             items: components["schemas"]["Sighting"][];
             total: number;
         };
+        /** @description the people's minutes_late, minutes_early_leave and overtime_minutes added up */
+        ReportTotals: {
+            minutes_late: number;
+            minutes_early_leave: number;
+            overtime_minutes: number;
+        };
         SummaryReport: {
             items: components["schemas"]["SummaryRow"][];
+            totals: components["schemas"]["ReportTotals"];
         };
         DailyReport: {
             items: components["schemas"]["DailyRow"][];
@@ -2564,6 +2577,7 @@ export interface components {
             people: components["schemas"]["SummaryRow"][];
             groups: components["schemas"]["GroupRow"][];
             days: components["schemas"]["DailyRow"][];
+            totals: components["schemas"]["ReportTotals"];
         };
     };
     responses: never;

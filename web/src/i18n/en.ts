@@ -472,6 +472,12 @@ const en: Dictionary = {
     attended: 'Attended',
     rate: '% attendance',
     rule: 'Attendance = classes attended out of attended and absences. Classes not started yet, holidays, days without classes and days before the person was added or the institution started do not count.',
+    minutesLate: 'Minutes late',
+    minutesEarlyLeave: 'Minutes left early',
+    overtime: 'Overtime',
+    totals: 'For payroll',
+    payrollRule:
+      "Late: minutes from the start of the slot, when past the grace period. Left early: minutes to the end of the slot. Overtime: time on site after the day's last slot, or before its first when arriving earlier than the margin; a day without slots counts in full.",
   },
   leave: {
     title: 'Leave',

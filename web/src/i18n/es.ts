@@ -475,6 +475,12 @@ const es = {
     attended: 'Asistidas',
     rate: '% asistencia',
     rule: 'Asistencia = clases asistidas entre asistidas y ausencias. No cuentan las clases aún por empezar, los festivos, los días sin clase ni los días antes del alta de la persona o del inicio del centro.',
+    minutesLate: 'Min. de retraso',
+    minutesEarlyLeave: 'Min. de salida anticipada',
+    overtime: 'Horas extra',
+    totals: 'Para nómina',
+    payrollRule:
+      'Retraso: minutos desde el inicio de la franja, cuando se pasa de la cortesía. Salida anticipada: minutos hasta el fin de la franja. Horas extra: tiempo en el centro tras la última franja del día, o antes de la primera si se llega con más antelación que el margen; un día sin franjas cuenta entero.',
   },
   leave: {
     title: 'Ausencias',

@@ -11,7 +11,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { ReportQuery } from '../api/types';
 import { useSettings } from '../auth/SettingsContext';
-import { dateIn, formatDate, formatPercent } from '../lib/format';
+import { dateIn, formatDate, formatDuration, formatPercent } from '../lib/format';
 import { useLoad } from '../lib/useLoad';
 import { DateRangeFields, ErrorMessage, Loading, PageHead } from '../components/common';
 import { RateBars, RateLine } from '../components/charts';
@@ -25,6 +25,9 @@ import { MissingExit } from '../components/MissingExit';
 const SUBJECT_OF_GROUP = { group_id: ['label'] };
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
+
+/** Whole minutes as payroll reads them: "0", "17 min", "1 h 30 min". */
+const minutes = (m: number) => (m > 0 ? formatDuration(m * 60) : '0');
 
 export function ReportsPage() {
   const { t, i18n } = useTranslation();
@@ -109,6 +112,24 @@ export function ReportsPage() {
               </div>
             )}
           </section>
+          <section aria-labelledby="rt-h">
+            <h2 id="rt-h">{t('reports.totals')}</h2>
+            <div className={styles.totals}>
+              {(
+                [
+                  ['minutes_late', 'reports.minutesLate', styles.late],
+                  ['minutes_early_leave', 'reports.minutesEarlyLeave', styles.absent],
+                  ['overtime_minutes', 'reports.overtime', styles.present],
+                ] as const
+              ).map(([k, label, tone]) => (
+                <div key={k} className={`${styles.count} ${tone}`} data-testid={`total-${k}`}>
+                  <span className={styles.value}>{minutes(rep.totals[k])}</span>
+                  <span className={styles.label}>{t(label)}</span>
+                </div>
+              ))}
+            </div>
+            <p className="muted">{t('reports.payrollRule')}</p>
+          </section>
           <div className="table-wrap" tabIndex={0}>
             <table aria-label={t('reports.byPerson')}>
               <thead>
@@ -121,6 +142,9 @@ export function ReportsPage() {
                   <th className="num">{t('attendance.absent')}</th>
                   <th className="num">{t('leave.column')}</th>
                   <th className="num">{t('reports.rate')}</th>
+                  <th className="num">{t('reports.minutesLate')}</th>
+                  <th className="num">{t('reports.minutesEarlyLeave')}</th>
+                  <th className="num">{t('reports.overtime')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -136,6 +160,9 @@ export function ReportsPage() {
                     <td className="num">{p.absent}</td>
                     <td className="num">{p.leave > 0 ? <LeaveCount row={p} /> : 0}</td>
                     <td className="num">{p.rate === null ? t('common.none') : formatPercent(p.rate, lang)}</td>
+                    <td className="num nowrap">{minutes(p.minutes_late)}</td>
+                    <td className="num nowrap">{minutes(p.minutes_early_leave)}</td>
+                    <td className="num nowrap">{minutes(p.overtime_minutes)}</td>
                   </tr>
                 ))}
               </tbody>
