@@ -341,9 +341,10 @@ static int leave_touch(const att_tz *tz, const store_leave *l, int64_t day, int6
  * covers the end and the exit came from the leave's start − grace on. */
 static void leave_excuses(att_row *r, int touch, int64_t lf, int64_t lt, int64_t grace_ms)
 {
-    if ((touch & LEAVE_START) && r->late && r->first_entry_ms <= lt + grace_ms) r->late = 0;
+    if ((touch & LEAVE_START) && r->late && r->first_entry_ms <= lt + grace_ms)
+        r->late = 0, r->minutes_late = 0;
     if ((touch & LEAVE_END) && r->early_leave && r->last_exit_ms >= lf - grace_ms)
-        r->early_leave = 0;
+        r->early_leave = 0, r->minutes_early_leave = 0;
 }
 
 /* Count a row on leave in its person's summary, by kind. */

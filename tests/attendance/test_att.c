@@ -1828,13 +1828,22 @@ static void part_day_leave(fx *f)
             strcmp(r->leave_kind, want[i].kind))
             fail_msg("row %zu: %s late %d early %d leave %d kind '%s'", i, r->status, r->late,
                      r->early_leave, r->leave, r->leave_kind);
+        /* What a leave excuses counts no payroll minutes either. */
+        if (!r->late) assert_int_equal(r->minutes_late, 0);
+        if (!r->early_leave) assert_int_equal(r->minutes_early_leave, 0);
     }
+    assert_int_equal(row_of(&rep, f->ann, ph.id)->minutes_late, 20);
+    assert_int_equal(row_of(&rep, f->bob, f->sched_mon)->minutes_late, 10);
     for (size_t i = 0; i < rep.npeople; i++) {
         const att_person_summary *p = &rep.people[i];
         assert_int_equal(p->late, p->person_id == f->ann || p->person_id == f->bob);
         assert_int_equal(p->early_leave, 0);
         assert_int_equal(p->leave, p->person_id == f->bob || p->person_id == dan);
         assert_int_equal(p->absent, 2 * (p->person_id == cleo));
+        assert_int_equal(p->minutes_late, p->person_id == f->ann   ? 20
+                                          : p->person_id == f->bob ? 10
+                                                                   : 0);
+        assert_int_equal(p->minutes_early_leave, 0);
     }
     att_report_free(&rep);
     /* Cleo at 09:04: Maths waits for the leave's end + grace; at 09:06 it is absent. */
