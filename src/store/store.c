@@ -440,7 +440,10 @@ rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err)
         rc_status st = RC_OK;
         if (lock_key && s->kind == STORE_POSTGRES)
             st = qexec(c, "SELECT pg_advisory_xact_lock(?)", NULL, err, "i", lock_key);
-        if (st == RC_OK) c->depth++;
+        if (st == RC_OK)
+            c->depth++;
+        else if (c->inner_st == RC_OK) /* the outer transaction cannot commit now */
+            c->inner_st = st;
         return st;
     }
     rc_status st = take(s, &c, err);
