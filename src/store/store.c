@@ -3716,14 +3716,3 @@ rc_status store_request_decide(store *s, int64_t id, const char *from, const cha
             rc_fail(err, RC_ERR_CONFLICT, "correction request %lld is not %s", (long long)id, from);
     return st;
 }
-
-rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err)
-{
-    int64_t ch = 0;
-    rc_status st =
-        query_exec(s, "UPDATE events SET corrected_ms = ?, corrected_by = ? WHERE id = ?", &ch, err,
-                   "iti", rc_unix_ms(), actor && *actor ? actor : "system", id);
-    if (st == RC_OK && ch == 0)
-        st = rc_fail(err, RC_ERR_NOT_FOUND, "no event with id %lld", (long long)id);
-    return st;
-}

@@ -731,10 +731,6 @@ rc_status store_request_count(store *s, int64_t person_id, int64_t since_ms, int
 rc_status store_request_decide(store *s, int64_t id, const char *from, const char *to,
                                const char *actor, const char *note, int64_t result_event_id,
                                rc_error *err);
-/* Mark event id as corrected by actor now (an event added by an approved
- * request: the row says who corrected the record), without an audit entry
- * of its own (the request's approval and the event's addition have theirs). */
-rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err);
 
 /* ---- outgoing webhooks and their delivery queue (src/notify) -------------- */
 
