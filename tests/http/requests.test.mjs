@@ -297,6 +297,32 @@ test('a member withdraws a pending request of their own; someone else\'s answers
   assert.deepEqual([decided.body.error.code, decided.body.error.params.status], ['already_decided', 'rejected']);
 });
 
+test('approvals, a rejection and a withdrawal sent at once: exactly one wins and the change is made at most once', async () => {
+  for (let round = 0; round < 3; round++) {
+    const r = await ana.post('/api/v1/self/correction-requests', { kind: 'missing_exit', time: at(`10:1${round}`), reason: `a la vez ${round}` });
+    assert.equal(r.status, 201, text(r));
+    const id = r.body.id;
+    const exits = async () => (await admin.get(`/api/v1/attendance?person_id=${ids.ana}&type=exit&limit=500`)).body.items
+      .filter((e) => e.reason === `#${id}: a la vez ${round}`).length;
+    const answers = await Promise.all([
+      manager.post(`/api/v1/correction-requests/${id}/approve`),
+      admin.post(`/api/v1/correction-requests/${id}/approve`),
+      lim.post(`/api/v1/correction-requests/${id}/reject`, { note: 'no' }),
+      ana.post(`/api/v1/self/correction-requests/${id}/withdraw`),
+      manager.post(`/api/v1/correction-requests/${id}/approve`),
+    ]);
+    const won = answers.filter((x) => x.status === 200);
+    assert.equal(won.length, 1, answers.map(text).join('\n'));
+    for (const x of answers.filter((a) => a.status !== 200)) {
+      assert.equal(x.status, 409, text(x));
+      assert.equal(x.body.error.code, 'already_decided');
+    }
+    const q = (await admin.get(`/api/v1/correction-requests?limit=500`)).body.items.find((x) => x.id === id);
+    assert.equal(q.status, won[0].body.status);
+    assert.equal(await exits(), q.status === 'approved' ? 1 : 0, `${q.status}: the exit added at most once`);
+  }
+});
+
 test('bounds: time in the future, wrong kind or fields, long reasons, a voided event, 20 pending at most', async () => {
   const ask = (body) => ana.post('/api/v1/self/correction-requests', body);
   const future = new Date(Date.now() + 3600e3).toISOString();
