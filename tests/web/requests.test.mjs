@@ -171,6 +171,7 @@ test('a member asks for a forgotten exit and a void; a manager approves one and 
     const rejected = mine.getByRole('listitem').filter({ hasText: 'Ese día no vine' });
     await approved.getByText('Aprobada', { exact: true }).waitFor();
     await approved.getByText(/^Aprobada por Jefa el \d/).waitFor();
+    await approved.getByText('Registro: Añadido al aprobarla (registro manual)').waitFor();
     await rejected.getByText('Rechazada', { exact: true }).waitFor();
     await rejected.getByText(/^Rechazada por Jefa el \d/).waitFor();
     await rejected.getByText('Nota del responsable: Sí vino: está en la cámara').waitFor();

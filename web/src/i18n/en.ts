@@ -915,6 +915,7 @@ const en: Dictionary = {
     mine: 'My requests',
     event: 'Record',
     noEvent: 'No record',
+    eventAdded: 'Added when approved (a manual record)',
     eventGone: 'The record no longer exists',
     asked: 'Asked',
     statusLabel: 'Status',

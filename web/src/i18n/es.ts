@@ -918,6 +918,7 @@ const es = {
     event: 'Registro',
     noEvent: 'Sin registro',
     eventGone: 'El registro ya no existe',
+    eventAdded: 'Añadido al aprobarla (registro manual)',
     asked: 'Pedido',
     statusLabel: 'Estado',
     statuses: { pending: 'Pendiente', approved: 'Aprobada', rejected: 'Rechazada', withdrawn: 'Retirada' },

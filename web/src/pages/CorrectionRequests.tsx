@@ -36,6 +36,8 @@ function RequestLines({ q }: { q: CorrectionRequest }) {
           </>
         ) : q.event_id ? (
           t('requests.eventGone')
+        ) : q.result_event_id ? (
+          t('requests.eventAdded')
         ) : (
           t('requests.noEvent')
         )}
