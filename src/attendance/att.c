@@ -1037,3 +1037,8 @@ rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind,
     if (st == RC_OK && out) st = store_event_get(a->s, event_id, out, err);
     return st;
 }
+
+rc_status att_tx_begin(att *a, int64_t person_id, rc_error *err)
+{
+    return store_tx_begin(a->s, ATT_LOCK_BASE + person_id, err);
+}

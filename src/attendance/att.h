@@ -268,6 +268,12 @@ rc_status att_manual(att *a, int64_t person_id, int64_t ts_ms, const char *kind,
  * are judged again; the original values stay in the audit log. */
 rc_status att_correct(att *a, int64_t event_id, int64_t ts_ms, const char *kind, const char *reason,
                       const char *actor, store_event *out, rc_error *err);
+/* Begin a store transaction (store_tx_begin) holding person_id's attendance
+ * lock, the one recording, att_manual and att_correct take: the calls made
+ * before store_tx_end join it, so a caller can make a manual event or a
+ * correction and its own writes (a request's decision, its audit entry) one
+ * all-or-nothing change. */
+rc_status att_tx_begin(att *a, int64_t person_id, rc_error *err);
 
 /* ---- reports -------------------------------------------------------------- */
 

@@ -105,6 +105,9 @@ static enum MHD_Result reply_list(http_req *r, const store_request_filter *f)
     return http_reply_json(r, MHD_HTTP_OK, http_list(items, total));
 }
 
+static rc_status audit_in_tx(http_req *r, const char *action, int64_t person_id, json_t *detail,
+                             rc_error *err);
+
 /* ---- the member's side ----------------------------------------------------- */
 
 enum MHD_Result http_h_self_requests_list(http_req *r)
@@ -218,6 +221,49 @@ enum MHD_Result http_h_self_requests_create(http_req *r)
     return res;
 }
 
+/* A member withdraws a request of their own while it waits: it becomes
+ * "withdrawn" (decided by them, now), leaves the pending count and the
+ * managers' pending list. Someone else's request is answered exactly as an
+ * id that names none; a decided one is 409 already_decided. The change and
+ * its audit entry (request.withdraw) are one transaction. */
+enum MHD_Result http_h_self_request_withdraw(http_req *r)
+{
+    store_person p;
+    if (!http_own_person(r, &p)) return MHD_YES;
+    int64_t id;
+    if (!http_param_id(r, "id", &id)) return MHD_YES;
+    store_request q;
+    rc_error err;
+    rc_status st = store_request_get(db(r), id, &q, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    if (q.person_id != p.id) {
+        http_reply_unknown(r, REQ_WHAT, id);
+        return MHD_YES;
+    }
+    bool claimed = false;
+    st = store_tx_begin(db(r), 0, &err);
+    if (st == RC_OK) {
+        st = store_request_decide(db(r), q.id, "pending", "withdrawn", http_actor(r), "", 0, &err);
+        claimed = st == RC_OK;
+        if (st == RC_OK)
+            st = audit_in_tx(r, "request.withdraw", q.person_id,
+                             json_pack("{s:I,s:s}", "request_id", (json_int_t)q.id, "kind", q.kind),
+                             &err);
+        st = store_tx_end(db(r), st, &err);
+    }
+    if (st == RC_ERR_CONFLICT && !claimed) {
+        store_request now;
+        const char *status =
+            store_request_get(db(r), q.id, &now, NULL) == RC_OK ? now.status : q.status;
+        return http_reply_error_p(r, MHD_HTTP_CONFLICT, "already_decided",
+                                  json_pack("{s:s}", "status", status),
+                                  "correction request %lld is already %s", (long long)q.id, status);
+    }
+    if (st == RC_OK) st = store_request_get(db(r), q.id, &q, &err);
+    if (st != RC_OK) return http_reply_rc(r, st, &err);
+    return http_reply_json(r, MHD_HTTP_OK, request_json(r, &q));
+}
+
 /* ---- the manager's side ---------------------------------------------------- */
 
 enum MHD_Result http_h_requests_list(http_req *r)
@@ -225,9 +271,10 @@ enum MHD_Result http_h_requests_list(http_req *r)
     const char *status = http_query(r, "status");
     if (status && !*status) status = NULL;
     if (status && strcmp(status, "pending") && strcmp(status, "approved") &&
-        strcmp(status, "rejected"))
-        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_query",
-                                "query parameter 'status' must be pending, approved or rejected");
+        strcmp(status, "rejected") && strcmp(status, "withdrawn"))
+        return http_reply_error(
+            r, MHD_HTTP_BAD_REQUEST, "invalid_query",
+            "query parameter 'status' must be pending, approved, rejected or withdrawn");
     store_request_filter f = {.status = status};
     if (http_scope_limited(r)) f.scope_user_id = r->who.user_id;
     return reply_list(r, &f);
@@ -258,27 +305,42 @@ static bool load_request(http_req *r, store_request *q, json_t **body)
     return true;
 }
 
-/* The event still as the member saw it: there, theirs, not voided, its
- * time the same and nobody's correction since the request. */
-static bool event_unchanged(http_req *r, const store_request *q)
+/* Whether the event is still as the member saw it: there, theirs, not
+ * voided, its time the same and nobody's correction since the request
+ * (*same false otherwise). Read inside the approval's transaction. */
+static rc_status event_unchanged(http_req *r, const store_request *q, bool *same, rc_error *err)
 {
-    if (!q->event_id) return true;
+    *same = true;
+    if (!q->event_id) return RC_OK;
     store_event e;
-    rc_error err;
-    rc_status st = store_event_get(db(r), q->event_id, &e, &err);
-    if (st != RC_OK && st != RC_ERR_NOT_FOUND) {
-        http_reply_rc(r, st, &err);
-        return false;
-    }
-    if (st == RC_OK && e.person_id == q->person_id && !e.voided_ms && e.ts_ms == q->event_ts_ms &&
-        e.corrected_ms <= q->created_ms)
-        return true;
-    http_reply_error_p(r, MHD_HTTP_CONFLICT, "event_changed",
-                       json_pack("{s:I}", "event_id", (json_int_t)q->event_id),
-                       "event %lld changed or was removed after the request was made; reject "
-                       "it, or correct the attendance by hand",
-                       (long long)q->event_id);
-    return false;
+    rc_status st = store_event_get(db(r), q->event_id, &e, err);
+    if (st != RC_OK && st != RC_ERR_NOT_FOUND) return st;
+    *same = st == RC_OK && e.person_id == q->person_id && !e.voided_ms &&
+            e.ts_ms == q->event_ts_ms && e.corrected_ms <= q->created_ms;
+    return RC_OK;
+}
+
+static enum MHD_Result event_changed(http_req *r, const store_request *q)
+{
+    return http_reply_error_p(r, MHD_HTTP_CONFLICT, "event_changed",
+                              json_pack("{s:I}", "event_id", (json_int_t)q->event_id),
+                              "event %lld changed or was removed after the request was made; "
+                              "reject it, or correct the attendance by hand",
+                              (long long)q->event_id);
+}
+
+/* An audit entry about the request's person written inside the caller's
+ * transaction (http_audit writes on its own and only logs a failure; here
+ * a failure undoes the decision with it). Takes detail. */
+static rc_status audit_in_tx(http_req *r, const char *action, int64_t person_id, json_t *detail,
+                             rc_error *err)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    if (!text) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    rc_status st = store_audit_add(db(r), http_actor(r), action, "person", person_id, text, err);
+    free(text);
+    return st;
 }
 
 /* The reason the changed event carries: the request's, after its id, cut
@@ -310,12 +372,11 @@ static rc_status apply(http_req *r, const store_request *q, store_event *e, rc_e
         st = store_event_void(db(r), q->event_id, actor, reason, err);
         return st == RC_OK ? store_event_get(db(r), q->event_id, e, err) : st;
     }
-    /* missing_exit / missing_entry: a manual event, marked as corrected by
-     * the approver (the member's record was corrected). */
-    st = att_manual(r->srv->att, q->person_id, q->requested_ms,
-                    !strcmp(q->kind, "missing_exit") ? "exit" : "entry", reason, actor, e, err);
-    if (st == RC_OK) st = store_event_mark_corrected(db(r), e->id, actor, err);
-    return st == RC_OK ? store_event_get(db(r), e->id, e, err) : st;
+    /* missing_exit / missing_entry: a manual event, as a manager adds one
+     * (not "corrected": that mark is for an event changed after it was
+     * recorded; the reason names the request). */
+    return att_manual(r->srv->att, q->person_id, q->requested_ms,
+                      !strcmp(q->kind, "missing_exit") ? "exit" : "entry", reason, actor, e, err);
 }
 
 static enum MHD_Result already_decided(http_req *r, int64_t id)
@@ -324,42 +385,65 @@ static enum MHD_Result already_decided(http_req *r, int64_t id)
                             "correction request %lld was decided meanwhile", (long long)id);
 }
 
+/* Approving is all or nothing: the claim of the request, the change to the
+ * attendance (with its own audit entry), the decision naming the event and
+ * the request.approve entry are one transaction under the person's
+ * attendance lock (att_tx_begin; att_manual and att_correct join it). A
+ * crash anywhere before the commit leaves the request pending and the
+ * attendance as it was; nothing needs finishing at start-up. The live feed
+ * hears of the event only after the commit. rc_crash_point marks the steps
+ * a test stops the process at. */
 enum MHD_Result http_h_request_approve(http_req *r)
 {
     store_request q;
     json_t *b = NULL;
     const char *note = "";
     enum MHD_Result res = MHD_YES;
-    if (!load_request(r, &q, &b) || !text_field(r, b, "note", false, &note) ||
-        !event_unchanged(r, &q))
-        goto out;
+    if (!load_request(r, &q, &b) || !text_field(r, b, "note", false, &note)) goto out;
     rc_error err;
+    if (!r->srv->att) {
+        rc_fail(&err, RC_ERR_UNSUPPORTED, "attendance rules are not running");
+        res = http_reply_rc(r, err.code, &err);
+        goto out;
+    }
     const char *actor = http_actor(r);
-    /* Claimed first: of two approvals at once only one applies the change. */
-    rc_status st = store_request_decide(db(r), q.id, "pending", "approved", actor, note, 0, &err);
-    if (st == RC_ERR_CONFLICT) {
-        res = already_decided(r, q.id);
-        goto out;
+    store_event e = {0};
+    bool claimed = false, same = true;
+    rc_status st = att_tx_begin(r->srv->att, q.person_id, &err);
+    if (st == RC_OK) {
+        /* Claimed first: of two approvals at once only one applies the change. */
+        st = store_request_decide(db(r), q.id, "pending", "approved", actor, note, 0, &err);
+        claimed = st == RC_OK;
+        if (st == RC_OK) st = event_unchanged(r, &q, &same, &err);
+        if (st == RC_OK && !same)
+            st = rc_fail(&err, RC_ERR_CONFLICT, "event %lld changed", (long long)q.event_id);
+        if (st == RC_OK) {
+            rc_crash_point("request.apply");
+            st = apply(r, &q, &e, &err);
+        }
+        if (st == RC_OK) {
+            rc_crash_point("request.decide");
+            st = store_request_decide(db(r), q.id, "approved", "approved", actor, note, e.id, &err);
+        }
+        if (st == RC_OK) {
+            rc_crash_point("request.audit");
+            st = audit_in_tx(r, "request.approve", q.person_id,
+                             json_pack("{s:I,s:s,s:I}", "request_id", (json_int_t)q.id, "kind",
+                                       q.kind, "event_id", (json_int_t)e.id),
+                             &err);
+        }
+        st = store_tx_end(db(r), st, &err);
     }
     if (st != RC_OK) {
-        res = http_reply_rc(r, st, &err);
+        if (st == RC_ERR_CONFLICT && !claimed)
+            res = already_decided(r, q.id);
+        else if (st == RC_ERR_CONFLICT && !same)
+            res = event_changed(r, &q);
+        else
+            res = http_reply_rc(r, st, &err);
         goto out;
     }
-    store_event e;
-    st = apply(r, &q, &e, &err);
-    if (st != RC_OK) {
-        rc_error undo;
-        if (store_request_decide(db(r), q.id, "approved", "pending", NULL, NULL, 0, &undo) != RC_OK)
-            rc_log(RC_LOG_WARN, "correction request %lld: %s", (long long)q.id, undo.msg);
-        res = http_reply_rc(r, st, &err);
-        goto out;
-    }
-    st = store_request_decide(db(r), q.id, "approved", "approved", actor, note, e.id, &err);
-    if (st != RC_OK) rc_log(RC_LOG_WARN, "correction request %lld: %s", (long long)q.id, err.msg);
     http_publish_event(r->srv, &e, strncmp(q.kind, "missing_", 8) == 0);
-    http_audit(r, "request.approve", "person", q.person_id,
-               json_pack("{s:I,s:s,s:I}", "request_id", (json_int_t)q.id, "kind", q.kind,
-                         "event_id", (json_int_t)e.id));
     if (store_request_get(db(r), q.id, &q, &err) != RC_OK) {
         res = http_reply_rc(r, err.code, &err);
         goto out;
@@ -378,9 +462,19 @@ enum MHD_Result http_h_request_reject(http_req *r)
     enum MHD_Result res = MHD_YES;
     if (!load_request(r, &q, &b) || !text_field(r, b, "note", true, &note)) goto out;
     rc_error err;
-    rc_status st =
-        store_request_decide(db(r), q.id, "pending", "rejected", http_actor(r), note, 0, &err);
-    if (st == RC_ERR_CONFLICT) {
+    /* The decision and its audit entry together, or neither. */
+    bool claimed = false;
+    rc_status st = store_tx_begin(db(r), 0, &err);
+    if (st == RC_OK) {
+        st = store_request_decide(db(r), q.id, "pending", "rejected", http_actor(r), note, 0, &err);
+        claimed = st == RC_OK;
+        if (st == RC_OK)
+            st = audit_in_tx(r, "request.reject", q.person_id,
+                             json_pack("{s:I,s:s}", "request_id", (json_int_t)q.id, "kind", q.kind),
+                             &err);
+        st = store_tx_end(db(r), st, &err);
+    }
+    if (st == RC_ERR_CONFLICT && !claimed) {
         res = already_decided(r, q.id);
         goto out;
     }
@@ -389,8 +483,6 @@ enum MHD_Result http_h_request_reject(http_req *r)
         res = http_reply_rc(r, st, &err);
         goto out;
     }
-    http_audit(r, "request.reject", "person", q.person_id,
-               json_pack("{s:I,s:s}", "request_id", (json_int_t)q.id, "kind", q.kind));
     res = http_reply_json(r, MHD_HTTP_OK, request_json(r, &q));
 out:
     json_decref(b);

@@ -746,6 +746,7 @@ enum MHD_Result http_h_self_requests_create(http_req *r);
 enum MHD_Result http_h_requests_list(http_req *r);
 enum MHD_Result http_h_request_approve(http_req *r);
 enum MHD_Result http_h_request_reject(http_req *r);
+enum MHD_Result http_h_self_request_withdraw(http_req *r);
 /* A person in the API's shape (faces counted, groups named). */
 json_t *http_person_json(store *s, const store_person *p);
 /* Load the person named by path parameter `param`; false after answering. */

@@ -382,8 +382,9 @@ schemas["CorrectionRequest"] = obj({"id": INT, "person_id": INT, "person_name": 
      "event_id": {"type": INT, "description": "the event it is about (none for a missing one)"},
      "event_time": dict(TIME, description="the event's time when the request was made"),
      "time": dict(TIME, description="the time asked for (null for void)"),
-     "reason": {"type": STR, "maxLength": 500}, "status": {"type": STR, "enum": ["pending", "approved", "rejected"]},
-     "created_at": TIME, "decided_at": TIME, "decided_by": {"type": STR, "description": "the name of who decided"},
+     "reason": {"type": STR, "maxLength": 500}, "status": {"type": STR, "enum": ["pending", "approved", "rejected", "withdrawn"],
+     "description": "withdrawn: by the member while it waited"},
+     "created_at": TIME, "decided_at": TIME, "decided_by": {"type": STR, "description": "the name of who decided (or withdrew it)"},
      "note": {"type": STR, "description": "the decision's note"},
      "result_event_id": {"type": INT, "description": "the event an approval added or changed"},
      "event": dict(ref("AttendanceEvent"), description="the event it is about as it is now; null when none or gone")},
@@ -501,10 +502,14 @@ opid(op("/api/v1/self/correction-requests", "get", "the member's own correction 
 opid(op("/api/v1/self/correction-requests", "post", "ask for a correction of one's own attendance: a forgotten exit or entry, "
    "a wrong time, an event that should not count (audited request.create). " + REQ_CODES,
    [MB], ok("CorrectionRequest", "201", "pending"), jbody("CorrectionRequestCreate"), tag="self"), "selfCreateCorrectionRequest")
+opid(op("/api/v1/self/correction-requests/{id}/withdraw", "post", "withdraw one's own pending request: status withdrawn, decided by the member "
+   "(audited request.withdraw). already_decided (409, params.status) once decided; another member's request answers as an unknown id (404)",
+   [MB], ok("CorrectionRequest"), params=[pid()], tag="self"), "selfWithdrawCorrectionRequest")
 opid(op("/api/v1/correction-requests", "get", "members' correction requests, newest first (limited managers: their groups' people's)", [A, M],
-   ok("CorrectionRequestList"), params=[q("status", STR, enum=["pending", "approved", "rejected"])] + PAGE, tag="attendance"), "listCorrectionRequests")
+   ok("CorrectionRequestList"), params=[q("status", STR, enum=["pending", "approved", "rejected", "withdrawn"])] + PAGE, tag="attendance"), "listCorrectionRequests")
 opid(op("/api/v1/correction-requests/{id}/approve", "post", "approve a pending request: the change is made as a manager's manual event, "
-   "correction or void is (attendance rules, audit log, the corrected mark, reports; an added event is marked corrected by the approver). "
+   "correction or void is (attendance rules, audit log, the corrected mark, reports; an added exit or entry is a manual event, not marked corrected, "
+   "as a manager's own). All or nothing: the change, the decision and its audit entry are one transaction, so a crash leaves the request pending. "
    "Refusals: already_decided (409), event_changed (409: the event was corrected, voided, moved or removed after the request). "
    "Another group's request answers as an unknown id (404) to a limited manager",
    [A, M], ok("CorrectionRequest"), {"required": False, "content": {"application/json": {"schema": ref("CorrectionDecision")}}},

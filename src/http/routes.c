@@ -53,6 +53,8 @@ const http_route http_routes[] = {
      http_h_request_approve},
     {"POST", "/api/v1/correction-requests/{id}/reject", ADMIN | MANAGER, HTTP_BODY_JSON,
      http_h_request_reject},
+    {"POST", "/api/v1/self/correction-requests/{id}/withdraw", MEMBER, HTTP_BODY_JSON,
+     http_h_self_request_withdraw},
     /* administration */
     {"GET", "/api/v1/users", ADMIN, 0, http_h_users_list},
     {"POST", "/api/v1/users", ADMIN, HTTP_BODY_JSON, http_h_users_create},

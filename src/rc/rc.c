@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "rc/rc_config.h"
 
 static const char *const status_names[RC_STATUS_COUNT] = {
     [RC_OK] = "ok",
@@ -212,4 +215,17 @@ bool rc_utf8_valid(const void *text, size_t len)
         i += n + 1;
     }
     return true;
+}
+
+void rc_crash_point(const char *point)
+{
+#if RC_TEST_HOOKS
+    const char *at = getenv("ROLLCALL_TEST_CRASH_AT");
+    if (at && !strcmp(at, point)) {
+        fprintf(stderr, "ROLLCALL_TEST_CRASH_AT=%s: stopping here\n", point);
+        _exit(86);
+    }
+#else
+    (void)point;
+#endif
 }

@@ -67,6 +67,15 @@ int rc_cmp_i64(const void *a, const void *b);
 /* Whether id is among ids[0..n-1], sorted by rc_cmp_i64. */
 bool rc_sorted_has(const int64_t *ids, size_t n, int64_t id);
 
+/* A test hook: when the environment variable ROLLCALL_TEST_CRASH_AT names
+ * `point` ("request.apply"), end the process at once with _exit(86) — no
+ * clean-up, no commit, as a power cut would — so that a test can restart
+ * on the same database and check that what was interrupted was undone.
+ * Compiled in with -Dtest_hooks=true (the default, which the tests need);
+ * with false it does nothing. Whoever sets the server's environment can
+ * stop it anyway, so the hook gives nobody anything new. */
+void rc_crash_point(const char *point);
+
 /* Read a whole file into a new buffer (NUL-terminated for convenience; the
  * terminator is not counted in *len). The caller frees the result with free().
  * Files over `max_bytes` are refused with RC_ERR_LIMIT. */

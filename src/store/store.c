@@ -435,9 +435,17 @@ static rc_status tx_end(db_conn *c, rc_status st, rc_error *err)
 
 rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err)
 {
-    if (pthread_getspecific(s->pin_key))
-        return rc_fail(err, RC_ERR_INTERNAL, "store_tx_begin: a transaction is already open");
-    db_conn *c = NULL;
+    db_conn *c = pthread_getspecific(s->pin_key);
+    if (c) { /* nested: part of the open transaction, with its lock too */
+        rc_status st = RC_OK;
+        if (lock_key && s->kind == STORE_POSTGRES)
+            st = qexec(c, "SELECT pg_advisory_xact_lock(?)", NULL, err, "i", lock_key);
+        if (st == RC_OK)
+            c->depth++;
+        else if (c->inner_st == RC_OK) /* the outer transaction cannot commit now */
+            c->inner_st = st;
+        return st;
+    }
     rc_status st = take(s, &c, err);
     if (st != RC_OK) return st;
     st = tx_begin(s, c, err);
@@ -459,6 +467,15 @@ rc_status store_tx_end(store *s, rc_status st, rc_error *err)
 {
     db_conn *c = pthread_getspecific(s->pin_key);
     if (!c) return rc_fail(err, RC_ERR_INTERNAL, "store_tx_end without store_tx_begin");
+    if (c->depth > 0) { /* nested: the outermost end commits or rolls back */
+        c->depth--;
+        if (st != RC_OK && c->inner_st == RC_OK) c->inner_st = st;
+        return st;
+    }
+    /* A nested part that failed undoes the whole, whatever the outer says. */
+    if (st == RC_OK && c->inner_st != RC_OK)
+        st = rc_fail(err, c->inner_st, "part of the transaction failed; nothing was changed");
+    c->inner_st = RC_OK;
     pthread_setspecific(s->pin_key, NULL);
     c->pinned = 0;
     int erased = c->erased;
@@ -3763,16 +3780,5 @@ rc_status store_request_decide(store *s, int64_t id, const char *from, const cha
     if (st == RC_OK && ch == 0)
         st =
             rc_fail(err, RC_ERR_CONFLICT, "correction request %lld is not %s", (long long)id, from);
-    return st;
-}
-
-rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err)
-{
-    int64_t ch = 0;
-    rc_status st =
-        query_exec(s, "UPDATE events SET corrected_ms = ?, corrected_by = ? WHERE id = ?", &ch, err,
-                   "iti", rc_unix_ms(), actor && *actor ? actor : "system", id);
-    if (st == RC_OK && ch == 0)
-        st = rc_fail(err, RC_ERR_NOT_FOUND, "no event with id %lld", (long long)id);
     return st;
 }

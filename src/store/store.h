@@ -84,7 +84,10 @@ rc_status store_quick_check(store *s, char *buf, size_t cap, rc_error *err);
  * non-zero lock_key also takes a transaction-scoped advisory lock, so
  * transactions with the same key run one after the other even across
  * processes; on SQLite the transaction holds the database's write lock from
- * the start, which serialises all writers anyway. Not nestable. */
+ * the start, which serialises all writers anyway. Nested begin/end pairs
+ * (a caller's transaction around att_manual, say) join the outer one: a
+ * nested begin takes its lock too, a nested end commits nothing, and a
+ * nested end with a failure makes the outermost end roll back. */
 rc_status store_tx_begin(store *s, int64_t lock_key, rc_error *err);
 rc_status store_tx_end(store *s, rc_status st, rc_error *err);
 
@@ -699,7 +702,7 @@ typedef struct {
     int64_t event_ts_ms;  /* that event's time when asked; 0 without one */
     int64_t requested_ms; /* the time asked for (missing_*, wrong_time); 0 for void */
     char reason[STORE_REQUEST_TEXT_BYTES];
-    char status[12]; /* "pending", "approved", "rejected" */
+    char status[12]; /* "pending", "approved", "rejected", "withdrawn" (by the member) */
     int64_t created_ms;
     char created_by[96]; /* the actor as the audit log names it ("user:3") */
     int64_t decided_ms;  /* 0 while pending */
@@ -733,14 +736,11 @@ rc_status store_request_count(store *s, int64_t person_id, int64_t since_ms, int
 /* Move request id from status `from` to `to` in one statement, so that of
  * two deciders only one wins: RC_ERR_CONFLICT (nothing changed) when it is
  * not `from` any more. Sets decided_ms/by, note and result_event_id; to
- * "pending" clears them (an approval that could not be applied). */
+ * "pending" clears them. Inside store_tx_begin/end (an approval: the
+ * change, the decision and its audit entry) it is part of that transaction. */
 rc_status store_request_decide(store *s, int64_t id, const char *from, const char *to,
                                const char *actor, const char *note, int64_t result_event_id,
                                rc_error *err);
-/* Mark event id as corrected by actor now (an event added by an approved
- * request: the row says who corrected the record), without an audit entry
- * of its own (the request's approval and the event's addition have theirs). */
-rc_status store_event_mark_corrected(store *s, int64_t id, const char *actor, rc_error *err);
 
 /* ---- outgoing webhooks and their delivery queue (src/notify) -------------- */
 

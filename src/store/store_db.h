@@ -52,9 +52,11 @@ typedef struct db_ops {
 
 struct db_conn {
     const db_ops *ops;
-    int pinned;  /* inside store_tx_begin/end: owned by one thread's transaction */
-    int damaged; /* SQLite: a statement found the file damaged (SQLITE_CORRUPT) */
-    int erased;  /* biometric data deleted inside the pinned transaction: wipe at its end */
+    int pinned;         /* inside store_tx_begin/end: owned by one thread's transaction */
+    int damaged;        /* SQLite: a statement found the file damaged (SQLITE_CORRUPT) */
+    int erased;         /* biometric data deleted inside the pinned transaction: wipe at its end */
+    int depth;          /* store_tx_begin calls nested inside the pinned transaction */
+    rc_status inner_st; /* the first failure a nested store_tx_end reported; RC_OK: none */
 };
 
 struct db_q {

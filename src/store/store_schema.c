@@ -585,6 +585,59 @@ static const char v17[] =
     "ALTER TABLE person_leaves ADD COLUMN from_min INTEGER CHECK (from_min BETWEEN 0 AND 1439);"
     "ALTER TABLE person_leaves ADD COLUMN to_min INTEGER CHECK (to_min BETWEEN 1 AND 1440);";
 
+/* v18: a member may withdraw a correction request while it waits (status
+ * 'withdrawn'). PostgreSQL widens the CHECK in place (@V18_STATUS@); SQLite
+ * cannot change a CHECK, so v18_sqlite rebuilds the table from its current
+ * definition (columns added since v13 come along), keeping every row, id
+ * and the AUTOINCREMENT sequence (ids are never reused). */
+static const char v18[] = "@V18_STATUS@";
+
+static rc_status v18_sqlite(db_conn *c, rc_error *err)
+{
+    static const char from[] = "'approved', 'rejected')",
+                      to[] = "'approved', 'rejected', 'withdrawn')";
+    static const char table[] = "CREATE TABLE correction_requests";
+    char *create = NULL, *idx[8] = {0}, *def = NULL;
+    size_t n = 0, nidx = 0;
+    rc_status st = texts(c, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         "correction_requests", &create, 1, &n, err);
+    if (st == RC_OK && n == 0)
+        st = rc_fail(err, RC_ERR_CORRUPT, "table correction_requests is missing");
+    const char *at = st == RC_OK ? strstr(create, from) : NULL;
+    if (st == RC_OK && (!at || strncmp(create, table, sizeof table - 1) != 0))
+        st = rc_fail(err, RC_ERR_CORRUPT, "table correction_requests has no status check to widen");
+    if (st == RC_OK) {
+        size_t len = strlen(create) + sizeof to + 16;
+        if (!(def = malloc(len)))
+            st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+        else
+            snprintf(def, len, "%s_v18%.*s%s%s", table, (int)(at - create - (sizeof table - 1)),
+                     create + sizeof table - 1, to, at + sizeof from - 1);
+    }
+    if (st == RC_OK)
+        st = texts(c,
+                   "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND "
+                   "sql IS NOT NULL",
+                   "correction_requests", idx, sizeof idx / sizeof idx[0], &nidx, err);
+    if (st == RC_OK) st = c->ops->exec(c, def, err);
+    /* The sequence row moves to the new table before the old one's drop
+     * deletes it; RENAME takes it along to the new name. */
+    if (st == RC_OK)
+        st = c->ops->exec(c,
+                          "INSERT INTO correction_requests_v18 SELECT * FROM correction_requests;"
+                          "DELETE FROM sqlite_sequence WHERE name = 'correction_requests_v18';"
+                          "UPDATE sqlite_sequence SET name = 'correction_requests_v18'"
+                          " WHERE name = 'correction_requests';"
+                          "DROP TABLE correction_requests;"
+                          "ALTER TABLE correction_requests_v18 RENAME TO correction_requests;",
+                          err);
+    for (size_t i = 0; st == RC_OK && i < nidx; i++) st = c->ops->exec(c, idx[i], err);
+    free(def);
+    free(create);
+    for (size_t i = 0; i < nidx; i++) free(idx[i]);
+    return st;
+}
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
@@ -602,6 +655,7 @@ const db_migration db_migrations[] = {
     {14, "personal leave and justified absences", v14, NULL, NULL},
     {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
     {17, "part-day leave (minutes of a one-day leave)", v17, NULL, NULL},
+    {18, "members may withdraw a correction request", v18, v18_sqlite, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
@@ -614,6 +668,10 @@ char *db_expand_ddl(const char *sql, int postgres)
         {"@BLOB@", "BLOB", "BYTEA"},
         {"@REAL@", "REAL", "DOUBLE PRECISION"},
         {"@INSTR@", "instr", "strpos"},
+        {"@V18_STATUS@", "",
+         "ALTER TABLE correction_requests DROP CONSTRAINT correction_requests_status_check;"
+         "ALTER TABLE correction_requests ADD CONSTRAINT correction_requests_status_check"
+         " CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn'));"},
         {"@RESEED_EVENTS@", "",
          "SELECT setval(pg_get_serial_sequence('events', 'id'),"
          " COALESCE((SELECT max(id) FROM events), 0) + 1, false);"},

@@ -69,7 +69,7 @@ before(async () => {
 });
 after(async () => { assert.equal(await env.stop(), 0); });
 
-test('a forgotten exit: the member asks, the manager approves, the report shows the exit marked corrected', async () => {
+test('a forgotten exit: the member asks, the manager approves, the report shows the exit, manual as a manager\'s own', async () => {
   await addEvent(ids.ana, 'entry', '09:01');
   let row = await reportRow('Q-1');
   assert.equal(row.last_exit, '', 'no exit yet');
@@ -97,18 +97,25 @@ test('a forgotten exit: the member asks, the manager approves, the report shows 
   assert.equal(r.body.decided_by, 'manager');
   assert.equal(r.body.note, 'ok');
   assert.ok(r.body.result_event_id > 0);
-  // The exit exists, added by hand, marked corrected by the manager.
+  // The exit exists, added by hand: a manual event like one a manager adds
+  // on their own (the same rule: "Corregido" is for an event changed after
+  // it was recorded), its reason naming the request.
   const exit = (await admin.get(`/api/v1/attendance?person_id=${ids.ana}&type=exit`)).body.items;
   assert.equal(exit.length, 1);
   assert.equal(exit[0].id, r.body.result_event_id);
   assert.equal(Date.parse(exit[0].time), Date.parse(at('10:45')));
   assert.equal(exit[0].source, 'manual');
-  assert.equal(exit[0].corrected?.by, 'manager');
+  assert.equal(exit[0].manual, true);
+  assert.equal(exit[0].corrected, null, 'added, not corrected');
   assert.match(exit[0].reason, new RegExp(`^#${q.id}: Olvidé fichar la salida$`));
-  // The report's row: the exit, and who corrected it.
+  const own = await manager.post('/api/v1/attendance', { person_id: ids.ana, type: 'entry', time: at('10:50'), reason: 'a mano' });
+  assert.equal(own.status, 201, text(own));
+  assert.deepEqual([own.body.manual, own.body.corrected], [exit[0].manual, exit[0].corrected], 'the same as a manager\'s own');
+  assert.equal((await admin.del(`/api/v1/attendance/${own.body.id}`, { json: { reason: 'prueba' } })).status, 204);
+  // The report's row: the exit; nothing in it was corrected.
   row = await reportRow('Q-1');
   assert.notEqual(row.last_exit, '');
-  assert.match(row.corrected, / by manager$/);
+  assert.equal(row.corrected, '');
   // Audited: the event's addition and the approval.
   const audit = (await admin.get('/api/v1/audit?limit=50')).body.items;
   assert.ok(audit.some((a) => a.action === 'event.add' && a.target === `event:${exit[0].id}`), 'event.add');
@@ -232,6 +239,88 @@ test('a manager limited to group A sees and decides only A\'s requests; B\'s ids
   assert.equal((await admin.post(`/api/v1/correction-requests/${qb}/reject`, { note: 'no' })).status, 200);
   r = await manager.get('/api/v1/correction-requests?status=bogus');
   assert.equal(r.status, 400);
+});
+
+test('a member withdraws a pending request of their own; someone else\'s answers as unknown, a decided one is 409', async () => {
+  let r = await ana.post('/api/v1/self/correction-requests', { kind: 'missing_entry', time: at('09:02'), reason: 'Me equivoqué' });
+  assert.equal(r.status, 201, text(r));
+  const q = r.body;
+  const pending = async () => (await manager.get('/api/v1/correction-requests?status=pending')).body;
+  const before = await pending();
+  assert.ok(before.items.some((x) => x.id === q.id));
+  // Another member's request answers exactly as an id that names none.
+  const NO = 987654321;
+  const theirs = await beto.post(`/api/v1/self/correction-requests/${q.id}/withdraw`);
+  const unknown = await beto.post(`/api/v1/self/correction-requests/${NO}/withdraw`);
+  assert.equal(theirs.status, 404, text(theirs));
+  assert.equal(text(theirs), text(unknown).replaceAll(String(NO), String(q.id)));
+  assert.deepEqual([...theirs.headers.keys()].sort(), [...unknown.headers.keys()].sort());
+  // Managers and admins decide; withdrawing is the member's.
+  for (const c of [manager, admin])
+    assert.equal((await c.post(`/api/v1/self/correction-requests/${q.id}/withdraw`)).status, 403);
+  assert.equal((await ana.get('/api/v1/self/correction-requests')).body.items.find((x) => x.id === q.id).status, 'pending');
+
+  r = await ana.post(`/api/v1/self/correction-requests/${q.id}/withdraw`);
+  assert.equal(r.status, 200, text(r));
+  assert.equal(r.body.status, 'withdrawn');
+  assert.equal(r.body.decided_by, 'member', 'by the member themself');
+  assert.ok(Math.abs(Date.parse(r.body.decided_at) - Date.now()) < 60e3, r.body.decided_at);
+  assert.equal(r.body.result_event_id, null);
+  // It leaves the pending count and list; a filter shows it.
+  const after = await pending();
+  assert.equal(after.total, before.total - 1);
+  assert.equal(after.items.some((x) => x.id === q.id), false);
+  r = await manager.get('/api/v1/correction-requests?status=withdrawn');
+  assert.equal(r.status, 200, text(r));
+  assert.deepEqual(r.body.items.map((x) => [x.id, x.status]), [[q.id, 'withdrawn']]);
+  assert.equal((await ana.get('/api/v1/self/correction-requests')).body.items.find((x) => x.id === q.id).status, 'withdrawn');
+  // Withdrawn is final: not again, not approved, nothing added.
+  r = await ana.post(`/api/v1/self/correction-requests/${q.id}/withdraw`);
+  assert.equal(r.status, 409, text(r));
+  assert.equal(r.body.error.code, 'already_decided');
+  assert.equal(r.body.error.params.status, 'withdrawn');
+  const entries = (await admin.get(`/api/v1/attendance?person_id=${ids.ana}&type=entry`)).body.total;
+  r = await manager.post(`/api/v1/correction-requests/${q.id}/approve`);
+  assert.equal(r.status, 409, text(r));
+  assert.equal(r.body.error.code, 'already_decided');
+  assert.equal((await admin.get(`/api/v1/attendance?person_id=${ids.ana}&type=entry`)).body.total, entries);
+  const audit = (await admin.get('/api/v1/audit?limit=50')).body.items;
+  const w = audit.filter((a) => a.action === 'request.withdraw');
+  assert.equal(w.length, 1);
+  assert.equal(w[0].target, `person:${ids.ana}`);
+  assert.equal(JSON.parse(w[0].detail).request_id, q.id);
+  // A decided request cannot be withdrawn.
+  r = await ana.post('/api/v1/self/correction-requests', { kind: 'missing_entry', time: at('09:03'), reason: 'Otra' });
+  assert.equal((await manager.post(`/api/v1/correction-requests/${r.body.id}/reject`, { note: 'no' })).status, 200);
+  const decided = await ana.post(`/api/v1/self/correction-requests/${r.body.id}/withdraw`);
+  assert.equal(decided.status, 409, text(decided));
+  assert.deepEqual([decided.body.error.code, decided.body.error.params.status], ['already_decided', 'rejected']);
+});
+
+test('approvals, a rejection and a withdrawal sent at once: exactly one wins and the change is made at most once', async () => {
+  for (let round = 0; round < 3; round++) {
+    const r = await ana.post('/api/v1/self/correction-requests', { kind: 'missing_exit', time: at(`10:1${round}`), reason: `a la vez ${round}` });
+    assert.equal(r.status, 201, text(r));
+    const id = r.body.id;
+    const exits = async () => (await admin.get(`/api/v1/attendance?person_id=${ids.ana}&type=exit&limit=500`)).body.items
+      .filter((e) => e.reason === `#${id}: a la vez ${round}`).length;
+    const answers = await Promise.all([
+      manager.post(`/api/v1/correction-requests/${id}/approve`),
+      admin.post(`/api/v1/correction-requests/${id}/approve`),
+      lim.post(`/api/v1/correction-requests/${id}/reject`, { note: 'no' }),
+      ana.post(`/api/v1/self/correction-requests/${id}/withdraw`),
+      manager.post(`/api/v1/correction-requests/${id}/approve`),
+    ]);
+    const won = answers.filter((x) => x.status === 200);
+    assert.equal(won.length, 1, answers.map(text).join('\n'));
+    for (const x of answers.filter((a) => a.status !== 200)) {
+      assert.equal(x.status, 409, text(x));
+      assert.equal(x.body.error.code, 'already_decided');
+    }
+    const q = (await admin.get(`/api/v1/correction-requests?limit=500`)).body.items.find((x) => x.id === id);
+    assert.equal(q.status, won[0].body.status);
+    assert.equal(await exits(), q.status === 'approved' ? 1 : 0, `${q.status}: the exit added at most once`);
+  }
 });
 
 test('bounds: time in the future, wrong kind or fields, long reasons, a voided event, 20 pending at most', async () => {

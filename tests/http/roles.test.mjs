@@ -67,6 +67,7 @@ test('devices, members and metrics keys reach exactly their routes (beyond those
   assert.deepEqual(of('member'), [...own, 'GET /api/v1/attendance', 'GET /api/v1/reports/summary',
     'GET /api/v1/self/checkin', 'POST /api/v1/self/checkin', 'GET /api/v1/self/data',
     'GET /api/v1/self/correction-requests', 'POST /api/v1/self/correction-requests',
+    'POST /api/v1/self/correction-requests/{id}/withdraw',
     'GET /api/v1/self/faces/{face_id}/image', 'POST /api/v1/self/consent/withdraw', 'GET /api/v1/self/leaves'].sort());
   assert.deepEqual(of('metrics'), ['GET /metrics']);
 });

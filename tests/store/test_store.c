@@ -1334,6 +1334,104 @@ static void database_at_version(testdb *t, int version, char *url, size_t cap)
     store_close(s);
 }
 
+/* v18 lets a member withdraw a pending request: a database from before it
+ * (whose CHECK refuses 'withdrawn') keeps every request, its id and its
+ * sequence (a deleted newest id is not handed out again), and afterwards a
+ * pending request moves to withdrawn once, and only from pending. */
+static void upgrade_to_v18_lets_members_withdraw_requests(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 15, url, sizeof url);
+    raw_sql(url, "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('W-1', 'Wanda', 1, 1);"
+                 "INSERT INTO correction_requests (person_id, kind, reason, status, created_ms)"
+                 " SELECT id, 'missing_exit', 'r1', 'pending', 1 FROM persons;"
+                 "INSERT INTO correction_requests (person_id, kind, reason, status, created_ms)"
+                 " SELECT id, 'missing_entry', 'r2', 'approved', 2 FROM persons;"
+                 "INSERT INTO correction_requests (person_id, kind, reason, status, created_ms)"
+                 " SELECT id, 'missing_exit', 'r3', 'pending', 3 FROM persons;"
+                 "DELETE FROM correction_requests WHERE reason = 'r3';");
+    assert_int_not_equal(
+        testdb_sql(url, "UPDATE correction_requests SET status = 'withdrawn' WHERE reason = 'r1'"),
+        0);                             /* refused before v18 (the error above is expected) */
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v18 */
+    store_request *qs;
+    size_t n;
+    int64_t total;
+    OK(store_request_list(t->s, NULL, (store_page){0}, &qs, &n, &total, &e_));
+    assert_int_equal(n, 2);
+    int64_t p = qs[0].person_id, r1 = strcmp(qs[0].reason, "r1") ? qs[1].id : qs[0].id;
+    assert_string_equal(strcmp(qs[0].reason, "r1") ? qs[0].status : qs[1].status, "approved");
+    free(qs);
+    int64_t before = rc_unix_ms();
+    OK(store_request_decide(t->s, r1, "pending", "withdrawn", "user:4", "", 0, &e_));
+    store_request got;
+    OK(store_request_get(t->s, r1, &got, &e_));
+    assert_string_equal(got.status, "withdrawn");
+    assert_string_equal(got.decided_by, "user:4");
+    assert_true(got.decided_ms >= before);
+    rc_error err;
+    assert_int_equal(store_request_decide(t->s, r1, "pending", "approved", "user:5", "", 0, &err),
+                     RC_ERR_CONFLICT);
+    assert_int_equal(store_request_decide(t->s, r1, "pending", "withdrawn", "user:4", "", 0, &err),
+                     RC_ERR_CONFLICT);
+    store_request_filter f = {.status = "withdrawn"};
+    OK(store_request_list(t->s, &f, (store_page){0}, &qs, &n, &total, &e_));
+    assert_int_equal(total, 1);
+    assert_int_equal(qs[0].id, r1);
+    free(qs);
+    /* The deleted third request's id stays used. */
+    store_request q = {.person_id = p};
+    snprintf(q.kind, sizeof q.kind, "missing_exit");
+    snprintf(q.reason, sizeof q.reason, "r4");
+    OK(store_request_create(t->s, &q, 20, &e_));
+    assert_true(q.id > r1 + 2);
+}
+
+/* A transaction begun inside a transaction joins it: its end commits
+ * nothing, the outermost end decides, and a nested failure undoes the whole
+ * even when the outer end says all went well (an approval joins
+ * att_manual's transaction so). */
+static void nested_transactions_join_the_outer_one(void **state)
+{
+    store *s = S(state);
+    int64_t a = add_person(s, "N", "Nest");
+    store_event e = {.person_id = a, .ts_ms = 1000, .sightings = 1}, got;
+    snprintf(e.kind, sizeof e.kind, "entry");
+    snprintf(e.status, sizeof e.status, "on_time");
+    snprintf(e.slot_day, sizeof e.slot_day, "2026-03-02");
+    rc_error err;
+    /* The outer one rolls back: the nested insert goes too. */
+    OK(store_tx_begin(s, 7, &e_));
+    OK(store_tx_begin(s, 8, &e_)); /* with a lock of its own on PostgreSQL */
+    OK(store_event_insert(s, &e, &e_));
+    OK(store_tx_end(s, RC_OK, &e_));
+    assert_int_equal(store_tx_end(s, RC_ERR_CONFLICT, &err), RC_ERR_CONFLICT);
+    assert_int_equal(store_event_get(s, e.id, &got, &err), RC_ERR_NOT_FOUND);
+    /* A nested part failed: the outer end rolls back and says so. */
+    OK(store_tx_begin(s, 0, &e_));
+    OK(store_event_insert(s, &e, &e_));
+    OK(store_tx_begin(s, 0, &e_));
+    assert_int_equal(store_tx_end(s, RC_ERR_INVALID, &err), RC_ERR_INVALID);
+    assert_int_equal(store_tx_end(s, RC_OK, &err), RC_ERR_INVALID);
+    assert_int_equal(store_event_get(s, e.id, &got, &err), RC_ERR_NOT_FOUND);
+    /* All well: both inserts are there after the outermost end, and the
+     * next transaction starts clean. */
+    store_event e2 = e;
+    e2.ts_ms = 2000;
+    OK(store_tx_begin(s, 0, &e_));
+    OK(store_event_insert(s, &e, &e_));
+    OK(store_tx_begin(s, 0, &e_));
+    OK(store_event_insert(s, &e2, &e_));
+    OK(store_tx_end(s, RC_OK, &e_));
+    OK(store_tx_end(s, RC_OK, &e_));
+    OK(store_event_get(s, e.id, &got, &e_));
+    OK(store_event_get(s, e2.id, &got, &e_));
+    OK(store_tx_begin(s, 0, &e_));
+    OK(store_tx_end(s, RC_OK, &e_));
+}
+
 /* A database from before the search key (v9) gets a key for every person
  * in the upgrade. */
 static void upgrade_to_v10_gives_every_person_a_search_key(void **state)
@@ -3031,6 +3129,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(memberships_have_a_join_date, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrade_to_v9_dates_archives_and_joins, setup, teardown),
         cmocka_unit_test_setup_teardown(group_deliveries_are_queued_once_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v18_lets_members_withdraw_requests, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(nested_transactions_join_the_outer_one, setup, teardown),
     };
     return cmocka_run_group_tests_name(testdb_is_pg() ? "store (postgres)" : "store (sqlite)",
                                        tests, NULL, NULL);

@@ -3,11 +3,15 @@
 //  - a member who forgot to clock out opens "Mi asistencia", asks with
 //    "Falta una salida o entrada" (the form used by keyboard), sees the
 //    request under "Mis solicitudes" as Pendiente; from an event's row,
-//    "Solicitar corrección" asks for that record not to count;
+//    "Solicitar corrección" asks for that record not to count; a third
+//    request, made by mistake, is withdrawn ("Retirar solicitud"): Retirada,
+//    with no button, and not in the manager's pending count;
 //  - a manager opens "Solicitudes de corrección" from the menu, sees the
 //    pending count, approves the forgotten exit (the exit is then in the
-//    attendance, marked corrected by them) and rejects the other (a note is
-//    required; the record keeps counting); the member sees both outcomes.
+//    attendance, a manual record like one they add themselves, not marked
+//    "Corregido") and rejects the other (a note is required; the record
+//    keeps counting); the member sees both outcomes, who decided, when, and
+//    the manager's note.
 // Screenshots in tests/out/web/ (requests-*).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +105,21 @@ test('a member asks for a forgotten exit and a void; a manager approves one and 
     await dialog.getByLabel('Motivo').fill('Ese día no vine');
     await clickForAnswer(phone, dialog.getByRole('button', { name: 'Enviar solicitud' }), 'POST', '/api/v1/self/correction-requests');
     await mine.getByText('Este registro no es mío o no debe contar').waitFor();
+    // A third one by mistake, withdrawn.
+    await phone.getByRole('button', { name: 'Falta una salida o entrada' }).click();
+    await dialog.waitFor();
+    await dialog.getByLabel('Qué pasó').selectOption('missing_entry');
+    await dialog.getByLabel('Hora correcta').fill(`${today}T09:00`);
+    await dialog.getByLabel('Motivo').fill('Me equivoqué de día');
+    await clickForAnswer(phone, dialog.getByRole('button', { name: 'Enviar solicitud' }), 'POST', '/api/v1/self/correction-requests');
+    const mistake = mine.getByRole('listitem').filter({ hasText: 'Me equivoqué de día' });
+    await mistake.getByText('Pendiente').waitFor();
+    await clickForAnswer(phone, mistake.getByRole('button', { name: /^Retirar solicitud: Olvidé fichar la entrada, / }), 'POST', '/withdraw');
+    await phone.getByText('Solicitud retirada: ya no está pendiente.').waitFor();
+    await mistake.getByText('Retirada', { exact: true }).waitFor();
+    await mistake.getByText(/^Retirada por Ana el /).waitFor();
+    assert.equal(await mistake.getByRole('button').count(), 0, 'nothing left to withdraw');
+    assert.equal(await mine.getByRole('button', { name: /^Retirar solicitud/ }).count(), 2, 'the two pending ones can be');
     await shot(phone, 'requests-02-mine-390');
     assert.ok((await overflow(phone)) <= 0, 'the page fits 390 px');
     assert.deepEqual(await a11yProblems(phone), []);
@@ -132,21 +151,37 @@ test('a member asks for a forgotten exit and a void; a manager approves one and 
     await boss.getByLabel('Mostrar').selectOption('approved');
     await list.getByText('Olvidé fichar la salida').waitFor();
     await shot(boss, 'requests-04-approved-390');
+    await boss.getByLabel('Mostrar').selectOption('withdrawn');
+    await list.getByRole('listitem').filter({ hasText: 'Me equivoqué de día' }).getByText('Retirada', { exact: true }).waitFor();
+    assert.equal(await list.getByRole('listitem').count(), 1);
+    assert.equal(await list.getByRole('button').count(), 0, 'nothing to decide');
 
-    // The exit is in the attendance, marked corrected by the manager; the
-    // entry still counts.
+    // The exit is in the attendance, a manual record (as one the manager
+    // adds themself: not "Corregido"); the entry still counts.
     const events = (await admin('GET', `/api/v1/attendance?person_id=${ids.ana}`)).body.items;
     const exit = events.find((x) => x.type === 'exit');
     assert.ok(exit, JSON.stringify(events));
     assert.equal(Date.parse(exit.time), Date.parse(at('10:45')));
-    assert.equal(exit.corrected?.by, 'Jefa');
+    assert.equal(exit.manual, true);
+    assert.equal(exit.corrected, null);
     assert.equal(events.find((x) => x.id === ids.entry)?.voided_at, null);
-    // The member sees how both ended, and the exit marked "Corregido".
+    // The member sees how both ended, who decided and when, and the note.
     await phone.reload();
-    await mine.getByText('Aprobada', { exact: true }).waitFor();
-    await mine.getByText('Rechazada', { exact: true }).waitFor();
-    await phone.getByRole('table').getByText('Corregido').first().waitFor();
+    const approved = mine.getByRole('listitem').filter({ hasText: 'Olvidé fichar al salir' });
+    const rejected = mine.getByRole('listitem').filter({ hasText: 'Ese día no vine' });
+    await approved.getByText('Aprobada', { exact: true }).waitFor();
+    await approved.getByText(/^Aprobada por Jefa el \d/).waitFor();
+    await approved.getByText('Registro: Añadido al aprobarla (registro manual)').waitFor();
+    await rejected.getByText('Rechazada', { exact: true }).waitFor();
+    await rejected.getByText(/^Rechazada por Jefa el \d/).waitFor();
+    await rejected.getByText('Nota del responsable: Sí vino: está en la cámara').waitFor();
+    assert.equal(await mine.getByRole('button', { name: /^Retirar solicitud/ }).count(), 0, 'decided: nothing to withdraw');
+    const table = phone.getByRole('table');
+    await table.getByRole('row').filter({ hasText: 'Salida' }).getByText('Manual').waitFor();
+    assert.equal(await table.getByText('Corregido').count(), 0);
     await shot(phone, 'requests-05-decided-390');
+    assert.ok((await overflow(phone)) <= 0, 'the decisions fit 390 px');
+    assert.deepEqual(await a11yProblems(phone), []);
   } finally {
     await browser.close();
   }

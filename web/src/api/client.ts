@@ -347,6 +347,10 @@ export class ApiClient {
   rejectCorrectionRequest(id: number, note: string): Promise<CorrectionRequest> {
     return this.post(`/api/v1/correction-requests/${id}/reject`, { note });
   }
+  /** The member withdraws one of their own pending requests. */
+  withdrawCorrectionRequest(id: number): Promise<CorrectionRequest> {
+    return this.post(`/api/v1/self/correction-requests/${id}/withdraw`, {});
+  }
 
   // --- administration -------------------------------------------------------
   users(q: Query = {}): Promise<Page<User>> {

@@ -313,6 +313,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/self/correction-requests/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** withdraw one's own pending request: status withdrawn, decided by the member (audited request.withdraw). already_decided (409, params.status) once decided; another member's request answers as an unknown id (404) */
+        post: operations["selfWithdrawCorrectionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/correction-requests": {
         parameters: {
             query?: never;
@@ -339,7 +356,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** approve a pending request: the change is made as a manager's manual event, correction or void is (attendance rules, audit log, the corrected mark, reports; an added event is marked corrected by the approver). Refusals: already_decided (409), event_changed (409: the event was corrected, voided, moved or removed after the request). Another group's request answers as an unknown id (404) to a limited manager */
+        /** approve a pending request: the change is made as a manager's manual event, correction or void is (attendance rules, audit log, the corrected mark, reports; an added exit or entry is a manual event, not marked corrected, as a manager's own). All or nothing: the change, the decision and its audit entry are one transaction, so a crash leaves the request pending. Refusals: already_decided (409), event_changed (409: the event was corrected, voided, moved or removed after the request). Another group's request answers as an unknown id (404) to a limited manager */
         post: operations["approveCorrectionRequest"];
         delete?: never;
         options?: never;
@@ -2455,13 +2472,16 @@ export interface components {
              */
             time: string | null;
             reason: string;
-            /** @enum {string} */
-            status: "pending" | "approved" | "rejected";
+            /**
+             * @description withdrawn: by the member while it waited
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected" | "withdrawn";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             decided_at: string | null;
-            /** @description the name of who decided */
+            /** @description the name of who decided (or withdrew it) */
             decided_by: string | null;
             /** @description the decision's note */
             note: string | null;
@@ -3259,10 +3279,41 @@ export interface operations {
             };
         };
     };
+    selfWithdrawCorrectionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionRequest"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listCorrectionRequests: {
         parameters: {
             query?: {
-                status?: "pending" | "approved" | "rejected";
+                status?: "pending" | "approved" | "rejected" | "withdrawn";
                 /** @description default 50, max 500 */
                 limit?: number;
                 offset?: number;

@@ -1,7 +1,8 @@
 // Correction requests. A member asks, from their own attendance, for a
 // forgotten exit or entry to be added, a wrong time to be corrected or a
 // record not to count (AskCorrectionForm), and follows their requests
-// (MyRequests). Managers of their groups and admins decide on this page:
+// (MyRequests: how each ended, who decided, when and their note; a pending
+// one can be withdrawn). Managers of their groups and admins decide on this page:
 // pending ones first, with the record as it is now; approving makes the
 // change as a correction by hand, rejecting takes a note and changes nothing.
 import { useState, type FormEvent } from 'react';
@@ -15,7 +16,7 @@ import { useLoad } from '../lib/useLoad';
 import styles from './CorrectionRequests.module.css';
 
 const TEXT_MAX = 500;
-const STATUSES: CorrectionStatus[] = ['pending', 'approved', 'rejected'];
+const STATUSES: CorrectionStatus[] = ['pending', 'approved', 'rejected', 'withdrawn'];
 
 /** What the request is about: the record (as it is now) and the time asked. */
 function RequestLines({ q }: { q: CorrectionRequest }) {
@@ -35,6 +36,8 @@ function RequestLines({ q }: { q: CorrectionRequest }) {
           </>
         ) : q.event_id ? (
           t('requests.eventGone')
+        ) : q.result_event_id ? (
+          t('requests.eventAdded')
         ) : (
           t('requests.noEvent')
         )}
@@ -55,7 +58,11 @@ function RequestLines({ q }: { q: CorrectionRequest }) {
             by: q.decided_by ?? '',
             when: formatDateTime(q.decided_at, tz, lang),
           })}
-          {q.note ? ` · ${q.note}` : ''}
+        </p>
+      )}
+      {q.note && (
+        <p className={`${styles.line} ${styles.reason}`}>
+          {t('requests.decisionNote')}: {q.note}
         </p>
       )}
     </>
@@ -64,7 +71,7 @@ function RequestLines({ q }: { q: CorrectionRequest }) {
 
 function StatusTag({ status }: { status: CorrectionStatus }) {
   const { t } = useTranslation();
-  const tone = status === 'approved' ? 'ok' : status === 'rejected' ? 'bad' : 'warn';
+  const tone = status === 'approved' ? 'ok' : status === 'rejected' ? 'bad' : status === 'pending' ? 'warn' : '';
   return <span className={`badge ${tone}`}>{t(`requests.statuses.${status}`)}</span>;
 }
 
@@ -139,15 +146,46 @@ export function AskCorrectionForm({ event, onDone }: { event: AttendanceEvent | 
   );
 }
 
-/** The member's own requests and how they ended. */
+/** The member's own requests and how they ended; a pending one can be withdrawn. */
 export function MyRequests({ reload }: { reload: number }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const errorText = useErrorText();
   const list = useLoad(() => api.myCorrectionRequests(), [reload]);
+  const [busy, setBusy] = useState(0);
+  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function withdraw(q: CorrectionRequest) {
+    setBusy(q.id);
+    setDone(null);
+    setError(null);
+    try {
+      await api.withdrawCorrectionRequest(q.id);
+      setDone(t('requests.withdrawn'));
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(0);
+      list.reload();
+    }
+  }
+
   if (list.error) return <ErrorMessage error={list.error} onRetry={list.reload} />;
   if (!list.data || list.data.items.length === 0) return null;
   return (
     <section aria-labelledby="my-requests">
       <h2 id="my-requests">{t('requests.mine')}</h2>
+      {done && (
+        <p className="success" role="status">
+          {done}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       <ul className={styles.list} aria-label={t('requests.mine')}>
         {list.data.items.map((q) => (
           <li key={q.id} className={`card ${styles.item}`}>
@@ -155,6 +193,22 @@ export function MyRequests({ reload }: { reload: number }) {
               <StatusTag status={q.status} />
               <RequestLines q={q} />
             </div>
+            {q.status === 'pending' && (
+              <div className={styles.buttons}>
+                <button
+                  type="button"
+                  className="btn"
+                  disabled={busy === q.id}
+                  aria-label={t('requests.withdrawLabel', {
+                    kind: t(`requests.kinds.${q.kind}`),
+                    when: formatDateTime(q.created_at, tz, i18n.resolvedLanguage ?? 'es'),
+                  })}
+                  onClick={() => void withdraw(q)}
+                >
+                  {t('requests.withdraw')}
+                </button>
+              </div>
+            )}
           </li>
         ))}
       </ul>
