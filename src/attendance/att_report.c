@@ -367,7 +367,7 @@ static size_t day_spans(const rows_ctx *cx, const store_schedule *sc, size_t nsc
     int wd = att_weekday(day);
     size_t n = 0;
     for (size_t k = 0; k < nsc; k++) {
-        if (sc[k].dow != wd) continue;
+        if (sc[k].dow != wd || !store_schedule_valid_on(&sc[k], ds)) continue;
         sp[n][0] = att_tz_utc(cx->tz, day, sc[k].start_min);
         sp[n][1] = sc[k].end_min > sc[k].start_min ? att_tz_utc(cx->tz, day, sc[k].end_min)
                                                    : att_tz_utc(cx->tz, day + 1, sc[k].end_min);
@@ -542,7 +542,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
         const store_leave *on_leave = holiday ? NULL : leave_on(mine_l, nmine_l, ds);
         for (size_t k = 0; k < nsc && !holiday; k++) {
-            if (sc[k].dow != wd) continue;
+            /* The slots in force that day: a timetable changed later
+             * leaves the day judged by the one it had. */
+            if (sc[k].dow != wd || !store_schedule_valid_on(&sc[k], ds)) continue;
             int64_t start_ms = att_tz_utc(tz, day, sc[k].start_min);
             int64_t end_ms = sc[k].end_min > sc[k].start_min
                                  ? att_tz_utc(tz, day, sc[k].end_min)

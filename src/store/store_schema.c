@@ -580,6 +580,14 @@ static const char v15[] =
     "INSERT INTO roles (name, description) VALUES"
     " ('auditor', 'read-only: people, groups, timetables, attendance, reports and exports');";
 
+/* v16: dated timetables. schedules.valid_from / valid_to: the local days
+ * (YYYY-MM-DD, inclusive; NULL: open on that side) a slot is in force, so
+ * that changing a timetable from a day on leaves the days before it judged
+ * by the slots they had. Existing slots are open on both sides. */
+static const char v16[] = "ALTER TABLE schedules ADD COLUMN valid_from TEXT;"
+                          "ALTER TABLE schedules ADD COLUMN valid_to TEXT;"
+                          "CREATE INDEX schedules_valid_to ON schedules(valid_to);";
+
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
     {2, "API role names, first/last names, user and key links", v2, NULL, NULL},
@@ -596,6 +604,7 @@ const db_migration db_migrations[] = {
     {13, "members' correction requests", v13, NULL, NULL},
     {14, "personal leave and justified absences", v14, NULL, NULL},
     {15, "read-only auditor role (HR, inspection)", v15, NULL, NULL},
+    {16, "dated timetables (slot validity)", v16, NULL, NULL},
 };
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
 
