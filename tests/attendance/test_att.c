@@ -1683,6 +1683,66 @@ static void each_group_counts_its_own_slots(void **state)
     att_report_free(&rep);
 }
 
+/* 7B's timetable changes from Monday 9 March: Maths moves from 08:00 to
+ * 11:00 and Wednesday's Art (from before) is dropped. The days before keep
+ * their judgement (2 March's Maths at 08:00, Ann present and Bob absent;
+ * 4 March's Art absences), the days from the 9th are judged by the new
+ * slots, and live events pick the slot in force on their day. */
+static void a_changed_timetable_leaves_past_days_alone(void **state)
+{
+    fx *f = *state;
+    store_schedule art = {.group_id = f->group, .dow = 3, .start_min = 600, .end_min = 660};
+    snprintf(art.label, sizeof art.label, "Art");
+    OK(store_schedule_create(f->s, &art, &e_));
+    att_result r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+    store_schedule maths;
+    OK(store_schedule_get(f->s, f->sched_mon, &maths, &e_));
+    maths.start_min = 660, maths.end_min = 720;
+    OK(store_schedules_write_from(f->s, 0, f->group, 1, "2026-03-09", &maths, 1, NULL, &e_));
+    assert_true(maths.id != f->sched_mon);
+    /* Ann comes to the new 11:00 Maths on the 9th, on time. */
+    r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 9, 10, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, maths.id);
+    assert_string_equal(r.event.status, "on_time");
+
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-13",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 4, 1, 0, 0, 0)};
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode) presence_by_slot(f);
+        att_report rep;
+        OK(att_report_build(f->a, &q, &rep, &e_));
+        const att_row *old = NULL, *now = NULL;
+        for (size_t i = 0; i < rep.nrows; i++) {
+            const att_row *w = &rep.rows[i];
+            if (w->person_id != f->ann) continue;
+            if (!strcmp(w->day, "2026-03-02")) old = w;
+            if (!strcmp(w->day, "2026-03-09")) now = w;
+        }
+        assert_non_null(old);
+        assert_int_equal(old->schedule_id, f->sched_mon);
+        assert_int_equal(old->start_ms, at(f, 2026, 3, 2, 8, 0, 0));
+        assert_true(old->present);
+        assert_non_null(now);
+        assert_int_equal(now->schedule_id, maths.id);
+        assert_int_equal(now->start_ms, at(f, 2026, 3, 9, 11, 0, 0));
+        assert_true(now->present);
+        assert_false(now->late);
+        /* Wednesday 4 March's Art is still there (absent, both); none on
+         * the 11th. */
+        assert_non_null(row_of(&rep, f->bob, art.id));
+        assert_true(row_of(&rep, f->bob, art.id)->absent);
+        for (size_t i = 0; i < rep.nrows; i++)
+            assert_false(rep.rows[i].schedule_id == art.id &&
+                         strcmp(rep.rows[i].day, "2026-03-04") != 0);
+        /* Bob: 2 March Maths, 4 March Art, 9 March Maths. */
+        assert_int_equal(absences_of(&rep, f->bob), 3);
+        att_report_free(&rep);
+    }
+}
+
 /* ---- presence by day: one kiosk at the door -------------------------------- */
 
 typedef struct {
@@ -2269,6 +2329,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_changed_timetable_leaves_past_days_alone, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(door_day_counts_the_time_in, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),
         cmocka_unit_test_setup_teardown(a_door_camera_for_both_ways_goes_by_the_day, setup,
