@@ -948,7 +948,7 @@ enum MHD_Result http_h_schedules_create(http_req *r)
     if (schedule_fields(r, b, &sc, true) && effective_field(r, b, eff) &&
         write_schedules(r, sc.person_id, sc.group_id, 0, eff, &sc, 1)) {
         http_audit(r, "schedule.create", "schedule", sc.id, json_pack("{s:s}", "effective", eff));
-        res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc, eff));
+        res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc, NULL));
     }
     json_decref(b);
     return res;
@@ -1066,7 +1066,7 @@ enum MHD_Result http_h_schedules_patch(http_req *r)
          * in the answer); the old one keeps the days before. */
         http_audit(r, "schedule.update", "schedule", was,
                    json_pack("{s:s,s:I}", "effective", eff, "id", (json_int_t)sc.id));
-        res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc, eff));
+        res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc, NULL));
     }
     json_decref(b);
     return res;
