@@ -1487,7 +1487,7 @@ static void search_pattern(char *dst, size_t cap, const char *text)
 /* Persons in the groups a limited manager manages (one bound value). */
 #define SCOPE_PERSONS                                                                              \
     "(SELECT gm.person_id FROM group_members gm JOIN user_groups ug ON ug.group_id = gm.group_id " \
-    "WHERE ug.user_id = ?)"
+    "WHERE ug.user_id = ? AND gm.left_ms = 0)"
 
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err)
@@ -1498,8 +1498,15 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
         search_pattern(pat, sizeof pat, f->query);
         qb_t(&b, "search_key LIKE ? ESCAPE '\\'", pat);
     }
-    if (f && f->group_id)
-        qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
+    if (f && f->group_id && f->left_after_ms) {
+        qb_cond(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ? AND "
+                    "(left_ms = 0 OR left_ms > ?))");
+        b.type[b.n] = 'i', b.iv[b.n++] = f->group_id;
+        b.type[b.n] = 'i', b.iv[b.n++] = f->left_after_ms;
+    } else if (f && f->group_id) {
+        qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ? AND left_ms = 0)",
+             f->group_id);
+    }
     if (f && f->active_only) qb_cond(&b, "active = 1");
     qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
@@ -1731,7 +1738,7 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
 
 #define GROUP_COLS                                                                                 \
     "id, name, description, created_ms, (SELECT count(*) FROM group_members m WHERE "              \
-    "m.group_id = person_groups.id), notify_absentees"
+    "m.group_id = person_groups.id AND m.left_ms = 0), notify_absentees"
 static void row_group(db_q *q, void *dst)
 {
     store_group *g = dst;
@@ -1809,8 +1816,8 @@ static rc_status member_put(store *s, int64_t group_id, int64_t person_id, int64
     TAKE(s, c, err);
     rc_status st = qexec(c,
                          move ? "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
-                                "(?, ?, ?) ON CONFLICT (group_id, person_id) DO UPDATE SET "
-                                "joined_ms = excluded.joined_ms"
+                                "(?, ?, ?) ON CONFLICT (group_id, person_id) WHERE left_ms = 0 "
+                                "DO UPDATE SET joined_ms = excluded.joined_ms"
                               : "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
                                 "(?, ?, ?) ON CONFLICT DO NOTHING",
                          NULL, err, "iii", group_id, person_id, joined);
@@ -1838,6 +1845,7 @@ static void row_membership(db_q *q, void *dst)
     m->group_id = db_i64(q, 0);
     m->person_id = db_i64(q, 1);
     m->joined_ms = db_i64(q, 2);
+    m->left_ms = db_i64(q, 3);
 }
 
 rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
@@ -1846,17 +1854,36 @@ rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store
     if (!group_id == !person_id)
         return rc_fail(err, RC_ERR_INVALID, "memberships of one group or of one person");
     return query_list(s, sizeof **out, row_membership, (void **)out, n, err,
-                      group_id ? "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
-                                 "group_id = ? ORDER BY person_id"
-                               : "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
-                                 "person_id = ? ORDER BY group_id",
+                      group_id
+                          ? "SELECT group_id, person_id, joined_ms, left_ms FROM group_members "
+                            "WHERE group_id = ? AND left_ms = 0 ORDER BY person_id"
+                          : "SELECT group_id, person_id, joined_ms, left_ms FROM group_members "
+                            "WHERE person_id = ? AND left_ms = 0 ORDER BY group_id",
                       "i", group_id ? group_id : person_id);
+}
+
+rc_status store_memberships_history(store *s, int64_t person_id, store_membership **out, size_t *n,
+                                    rc_error *err)
+{
+    return query_list(s, sizeof **out, row_membership, (void **)out, n, err,
+                      "SELECT group_id, person_id, joined_ms, left_ms FROM group_members WHERE "
+                      "person_id = ? ORDER BY group_id, joined_ms, id",
+                      "i", person_id);
 }
 
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
 {
-    return query_exec(s, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
-                      err, "ii", group_id, person_id);
+    return store_group_leave(s, group_id, person_id, 0, err);
+}
+
+rc_status store_group_leave(store *s, int64_t group_id, int64_t person_id, int64_t left_ms,
+                            rc_error *err)
+{
+    if (left_ms <= 0) left_ms = rc_unix_ms();
+    return query_exec(s,
+                      "UPDATE group_members SET left_ms = ? WHERE group_id = ? AND person_id = ? "
+                      "AND left_ms = 0",
+                      NULL, err, "iii", left_ms > 0 ? left_ms : 1, group_id, person_id);
 }
 
 static void row_id(db_q *q, void *dst)
@@ -1867,14 +1894,16 @@ static void row_id(db_q *q, void *dst)
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
-                      "SELECT person_id FROM group_members WHERE group_id = ? ORDER BY person_id",
+                      "SELECT person_id FROM group_members WHERE group_id = ? AND left_ms = 0 "
+                      "ORDER BY person_id",
                       "i", group_id);
 }
 
 rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
-                      "SELECT group_id FROM group_members WHERE person_id = ? ORDER BY group_id",
+                      "SELECT group_id FROM group_members WHERE person_id = ? AND left_ms = 0 "
+                      "ORDER BY group_id",
                       "i", person_id);
 }
 
@@ -2352,6 +2381,16 @@ int store_schedule_valid_on(const store_schedule *sc, const char *day)
 
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err)
+{
+    return query_list(s, sizeof **out, row_sched, (void **)out, n, err,
+                      "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
+                      "(SELECT group_id FROM group_members WHERE person_id = ? AND left_ms = 0) "
+                      "ORDER BY dow, start_min, id",
+                      "ii", person_id, person_id);
+}
+
+rc_status store_schedules_for_person_history(store *s, int64_t person_id, store_schedule **out,
+                                             size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **out, row_sched, (void **)out, n, err,
                       "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
@@ -3072,7 +3111,9 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
     if (f) {
         if (f->person_id) qb_i(&b, "person_id = ?", f->person_id);
         if (f->group_id)
-            qb_i(&b, "person_id IN (SELECT person_id FROM group_members WHERE group_id = ?)",
+            qb_i(&b,
+                 "person_id IN (SELECT person_id FROM group_members WHERE group_id = ? AND "
+                 "left_ms = 0)",
                  f->group_id);
         if (f->camera_id) qb_i(&b, "camera_id = ?", f->camera_id);
         if (f->from_ms) qb_i(&b, "ts_ms >= ?", f->from_ms);
@@ -3549,7 +3590,7 @@ static rc_status enqueue_in(db_conn *c, const char *kind, const char *also_kind,
                ENQUEUE_HEAD
                "w.enabled = 1 AND (',' || w.events || ',' LIKE ? OR ',' || w.events || ',' "
                "LIKE ?) AND (w.group_id IS NULL OR w.group_id IN (SELECT gm.group_id FROM "
-               "group_members gm WHERE gm.person_id = ?))",
+               "group_members gm WHERE gm.person_id = ? AND gm.left_ms = 0))",
                &ch, err, "tiItiiitti", kind, event_id, person_id, payload, now, now, now, p1, p2,
                person_id);
     if (st == RC_ERR_NOT_FOUND)

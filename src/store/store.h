@@ -250,8 +250,9 @@ static inline int64_t store_consent_withdrawn(const store_person *p)
 }
 
 typedef struct {
-    const char *query; /* substring of name, external id or email (case-insensitive) */
-    int64_t group_id;  /* members of this group only; 0: any */
+    const char *query;     /* substring of name, external id or email (case-insensitive) */
+    int64_t group_id;      /* members of this group only; 0: any */
+    int64_t left_after_ms; /* with group_id: also those who left it after this instant */
     int active_only;
     /* Non-zero: only members of the groups this user (a group-limited
      * manager) is limited to, per user_groups; nobody when it has none. */
@@ -359,13 +360,24 @@ rc_status store_group_join(store *s, int64_t group_id, int64_t person_id, int64_
 typedef struct {
     int64_t group_id, person_id;
     int64_t joined_ms;
+    int64_t left_ms; /* when the person left the group; 0: a member now */
 } store_membership;
-/* A person's memberships by group id, or a group's by person id (the other
- * id 0), ascending (caller frees). */
+/* A person's current memberships by group id, or a group's by person id
+ * (the other id 0), ascending (caller frees). */
 rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
                             size_t *n, rc_error *err);
+/* Every membership a person has had, current and ended, by group id then
+ * join time (caller frees): what the reports judge past days by. */
+rc_status store_memberships_history(store *s, int64_t person_id, store_membership **out, size_t *n,
+                                    rc_error *err);
+/* End a current membership now: the row stays, with left_ms (the reports
+ * count the group's slots up to the day before). Not a member: nothing. */
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
-/* Person ids of a group / group ids of a person, ascending (caller frees). */
+/* The same, left at left_ms (0: now). */
+rc_status store_group_leave(store *s, int64_t group_id, int64_t person_id, int64_t left_ms,
+                            rc_error *err);
+/* Current members / groups: person ids of a group / group ids of a person,
+ * ascending (caller frees). */
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err);
 rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err);
 
@@ -492,8 +504,13 @@ rc_status store_schedule_list_from(store *s, int64_t person_id, int64_t group_id
                                    store_schedule **out, size_t *n, rc_error *err);
 /* Whether slot sc is in force on local day `day` (YYYY-MM-DD). */
 int store_schedule_valid_on(const store_schedule *sc, const char *day);
-/* The person's own schedules and those of their groups, every row whatever
- * its days in force (pick a day's with store_schedule_valid_on). */
+/* The person's own schedules and those of every group they have been in
+ * (store_memberships_history says when), every row whatever its days in
+ * force. */
+rc_status store_schedules_for_person_history(store *s, int64_t person_id, store_schedule **out,
+                                             size_t *n, rc_error *err);
+/* The person's own schedules and those of their current groups, every row
+ * whatever its days in force (pick a day's with store_schedule_valid_on). */
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err);
 

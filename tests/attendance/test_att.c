@@ -1743,6 +1743,72 @@ static void a_changed_timetable_leaves_past_days_alone(void **state)
     }
 }
 
+/* Bob moves from 7B (Maths, Monday 08:00) to 7C (Lengua, Monday 11:00) on
+ * Monday 9 March, before class: 2 March stays a 7B day (his Maths absence
+ * kept), from the 9th he is judged by 7C's timetable, live events pick
+ * 7C's slot, and 7B's report still shows him on the days he was in it. */
+static void a_moved_pupil_keeps_past_days_under_the_old_group(void **state)
+{
+    fx *f = *state;
+    store_group c7 = {0};
+    snprintf(c7.name, sizeof c7.name, "7C");
+    OK(store_group_create(f->s, &c7, &e_));
+    store_schedule lengua = {.group_id = c7.id, .dow = 1, .start_min = 660, .end_min = 720};
+    snprintf(lengua.label, sizeof lengua.label, "Lengua");
+    OK(store_schedule_create(f->s, &lengua, &e_));
+    int64_t moved = at(f, 2026, 3, 9, 7, 0, 0);
+    OK(store_group_leave(f->s, f->group, f->bob, moved, &e_));
+    OK(store_group_join(f->s, c7.id, f->bob, moved, &e_));
+    att_result r = see(f, f->bob, f->cam_in, at(f, 2026, 3, 16, 10, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, lengua.id);
+    int64_t *ids;
+    size_t n;
+    OK(store_group_members(f->s, f->group, &ids, &n, &e_));
+    assert_int_equal(n, 1); /* 7B now: Ann */
+    free(ids);
+
+    att_query q = {
+        .from_day = "2026-03-02", .to_day = "2026-03-16", .now_ms = at(f, 2026, 4, 1, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    int maths = 0, len = 0;
+    for (size_t i = 0; i < rep.nrows; i++) {
+        const att_row *w = &rep.rows[i];
+        if (w->person_id != f->bob) continue;
+        if (w->schedule_id == f->sched_mon) {
+            maths++;
+            assert_string_equal(w->day, "2026-03-02");
+            assert_true(w->absent);
+        }
+        if (w->schedule_id == lengua.id) {
+            len++;
+            assert_true(strcmp(w->day, "2026-03-09") >= 0);
+        }
+    }
+    assert_int_equal(maths, 1);
+    assert_int_equal(len, 2);                       /* 9 March absent, 16 March present */
+    assert_int_equal(absences_of(&rep, f->bob), 2); /* 2 March Maths, 9 March Lengua */
+    att_report_free(&rep);
+    /* 7B's report: Bob on 2 March still. */
+    q.group_id = f->group;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 1);
+    att_report_free(&rep);
+    /* Back in 7B from 16 March: that Monday is 7B's (and 7C's) again, the
+     * 9th is not. */
+    OK(store_group_join(f->s, f->group, f->bob, at(f, 2026, 3, 16, 7, 0, 0), &e_));
+    q.group_id = 0;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    maths = 0;
+    for (size_t i = 0; i < rep.nrows; i++)
+        if (rep.rows[i].person_id == f->bob && rep.rows[i].schedule_id == f->sched_mon) {
+            maths++;
+            assert_true(strcmp(rep.rows[i].day, "2026-03-09") != 0);
+        }
+    assert_int_equal(maths, 2);
+    att_report_free(&rep);
+}
+
 /* ---- presence by day: one kiosk at the door -------------------------------- */
 
 typedef struct {
@@ -2330,6 +2396,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(a_changed_timetable_leaves_past_days_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_moved_pupil_keeps_past_days_under_the_old_group, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(door_day_counts_the_time_in, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),

@@ -1746,7 +1746,8 @@ static void upgrade_to_v15_adds_the_auditor_role(void **state)
 }
 
 /* A database from before migration 16 keeps its slots, open on both
- * sides (in force on every day), and takes dated changes after. */
+ * sides (in force on every day), and takes dated changes after; its
+ * memberships are current, and leaving one keeps it as history. */
 static void upgrade_to_v16_keeps_slots_open(void **state)
 {
     testdb *t = *state;
@@ -1754,7 +1755,12 @@ static void upgrade_to_v16_keeps_slots_open(void **state)
     database_at_version(t, 15, url, sizeof url);
     raw_sql(url, "INSERT INTO person_groups (name, created_ms) VALUES ('2B', 1);"
                  "INSERT INTO schedules (group_id, dow, start_min, end_min, label) VALUES"
-                 " ((SELECT id FROM person_groups WHERE name = '2B'), 1, 480, 540, 'Física');");
+                 " ((SELECT id FROM person_groups WHERE name = '2B'), 1, 480, 540, 'Física');"
+                 "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('M-1', 'Marta', 1, 1);"
+                 "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES"
+                 " ((SELECT id FROM person_groups WHERE name = '2B'),"
+                 " (SELECT id FROM persons WHERE external_id = 'M-1'), 5);");
     OK(store_open(url, 0, &t->s, &e_)); /* applies v16 */
     store_schedule *list;
     size_t n;
@@ -1772,7 +1778,44 @@ static void upgrade_to_v16_keeps_slots_open(void **state)
     OK(store_schedule_get(t->s, list[0].id, &got, &e_));
     assert_string_equal(got.valid_to, "2026-09-13");
     assert_int_equal(got.start_min, 480);
+    /* The membership is current; leaving keeps it as history, joining
+     * again makes a second one, and the person's deletion takes both. */
+    int64_t g = list[0].group_id;
     free(list);
+    store_person marta;
+    OK(store_person_get_by_external(t->s, "M-1", &marta, &e_));
+    store_membership *m;
+    size_t nm;
+    OK(store_memberships(t->s, g, 0, &m, &nm, &e_));
+    assert_int_equal(nm, 1);
+    assert_int_equal(m[0].joined_ms, 5);
+    assert_int_equal(m[0].left_ms, 0);
+    free(m);
+    OK(store_group_leave(t->s, g, marta.id, 1000, &e_));
+    OK(store_group_leave(t->s, g, marta.id, 2000, &e_)); /* not a member: nothing */
+    OK(store_memberships(t->s, g, 0, &m, &nm, &e_));
+    assert_int_equal(nm, 0);
+    free(m);
+    store_group grp;
+    OK(store_group_get(t->s, g, &grp, &e_));
+    assert_int_equal(grp.member_count, 0);
+    OK(store_group_join(t->s, g, marta.id, 3000, &e_));
+    OK(store_group_join(t->s, g, marta.id, 4000, &e_)); /* moves the current one's date */
+    OK(store_memberships_history(t->s, marta.id, &m, &nm, &e_));
+    assert_int_equal(nm, 2);
+    assert_int_equal(m[0].joined_ms, 5);
+    assert_int_equal(m[0].left_ms, 1000);
+    assert_int_equal(m[1].joined_ms, 4000);
+    assert_int_equal(m[1].left_ms, 0);
+    free(m);
+    int64_t *ids;
+    OK(store_person_groups(t->s, marta.id, &ids, &nm, &e_));
+    assert_int_equal(nm, 1);
+    free(ids);
+    OK(store_person_delete(t->s, marta.id, "test", &e_));
+    OK(store_memberships_history(t->s, marta.id, &m, &nm, &e_));
+    assert_int_equal(nm, 0);
+    free(m);
 }
 
 /* Upgrading a version 1 database that holds data: roles renamed, names
