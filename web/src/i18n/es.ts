@@ -314,7 +314,7 @@ const es = {
     },
   },
   groups: {
-    removeConfirm: '¿Quitar a {{name}} de {{group}}? La persona y su historial se conservan.',
+    removeConfirm: '¿Quitar a {{name}} de {{group}}? Deja el grupo hoy: la persona, su historial y sus días en el grupo se conservan.',
     joinedOn: 'Fecha de alta',
     notifyAbsentees: 'Enviar a los responsables del grupo la lista de ausentes al empezar cada franja (por los webhooks de ausencias)',
     title: 'Grupos',
