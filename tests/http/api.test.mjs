@@ -294,6 +294,17 @@ test('groups and membership', async () => {
   assert.equal(r.body.name, '7B');
   assert.equal((await env.manager.del(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
   assert.equal((await env.manager.get(`/api/v1/groups/${g}`)).body.member_count, 0);
+  // Removed people are listed nowhere as members (their membership ended,
+  // kept for the reports), and may join again, more than once.
+  assert.equal((await env.manager.get(`/api/v1/groups/${g}/members`)).body.total, 0);
+  assert.deepEqual((await env.manager.get(`/api/v1/persons?group_id=${g}`)).body.items, []);
+  assert.deepEqual((await env.manager.get(`/api/v1/persons/${b.body.id}`)).body.groups, []);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await env.manager.post(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
+    assert.equal((await env.manager.get(`/api/v1/groups/${g}/members`)).body.total, 1);
+    assert.equal((await env.manager.del(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
+  }
+  assert.equal((await env.manager.get(`/api/v1/groups/${g}`)).body.member_count, 0);
   r = await env.manager.get('/api/v1/groups');
   assert.ok(r.body.items.some((x) => x.id === g));
   assert.equal((await env.manager.del(`/api/v1/groups/${g}`)).status, 204);
