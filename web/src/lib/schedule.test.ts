@@ -128,8 +128,6 @@ describe('diffSchedules', () => {
         end: '13:00',
         grace_min: 10,
         label: 'Viernes',
-        valid_from: null,
-        valid_to: null,
       },
     ]);
   });
