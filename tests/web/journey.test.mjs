@@ -195,7 +195,7 @@ test('a group and its weekly timetable, edited on a phone', async () => {
     assert.ok((await sideways(page)) <= 0, 'the group page does not scroll sideways');
     await shot(page, 'journey-04-timetable-390');
     await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PUT', '/api/v1/schedules');
-    await page.getByText(/^Guardado; vale a partir del/).waitFor();
+    await page.getByText(/^Guardado\. Vale a partir del/).waitFor();
     await page.reload();
     await page.getByRole('region', { name: TODAY }).getByLabel('Etiqueta').waitFor();
     assert.equal(await page.getByRole('region', { name: TODAY }).getByLabel('Etiqueta').inputValue(), SUBJECT);
@@ -209,7 +209,7 @@ test('a group and its weekly timetable, edited on a phone', async () => {
     await page.getByRole('region', { name: TODAY }).getByLabel('Inicio').fill('10:00');
     const res = await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PUT', '/api/v1/schedules');
     assert.equal(JSON.parse(res.request().postData()).effective, nextWeek);
-    await page.getByText(/^Guardado; vale a partir del/).waitFor();
+    await page.getByText(/^Guardado\. Vale a partir del/).waitFor();
     await page.getByLabel('A partir de').fill(today);
     const upcoming = page.getByRole('region', { name: 'Cambios programados' });
     await upcoming.getByText(/A partir del .*: .* 10:00–14:00/).waitFor();

@@ -348,7 +348,7 @@ const en: Dictionary = {
     upcoming: 'Upcoming changes',
     upcomingFrom: 'From {{date}}',
     upcomingReplaced: 'Saving replaces these changes with the timetable above from the chosen date.',
-    savedFrom: 'Saved; applies from {{date}}.',
+    savedFrom: 'Saved. Applies from {{date}}.',
     copySaveFirst: 'Save the timetable changes first.',
     copy: 'Copy',
     copied: 'Copied to: {{days}}.',

@@ -349,7 +349,7 @@ const es = {
     upcoming: 'Cambios programados',
     upcomingFrom: 'A partir del {{date}}',
     upcomingReplaced: 'Al guardar, el horario de arriba sustituye estos cambios a partir de la fecha elegida.',
-    savedFrom: 'Guardado; vale a partir del {{date}}.',
+    savedFrom: 'Guardado. Vale a partir del {{date}}.',
     copySaveFirst: 'Guarde antes los cambios del horario.',
     copy: 'Copiar',
     copied: 'Copiado a: {{days}}.',
