@@ -415,7 +415,7 @@ static rc_status find_slot_in(att *a, const att_tz *tz, int64_t person, int64_t 
         char ds[11];
         att_day_string(day, ds);
         for (size_t i = 0; i < n; i++) {
-            if (sc[i].dow != wd) continue;
+            if (sc[i].dow != wd || !store_schedule_valid_on(&sc[i], ds)) continue;
             int64_t start = att_tz_utc(tz, day, sc[i].start_min);
             int64_t end = sc[i].end_min > sc[i].start_min ? att_tz_utc(tz, day, sc[i].end_min)
                                                           : att_tz_utc(tz, day + 1, sc[i].end_min);
@@ -488,8 +488,10 @@ static rc_status day_slot(att *a, const rules *r, int64_t person, int64_t ts, co
     for (int dd = -1; dd <= 0 && st == RC_OK; dd++) {
         int64_t day = L.days + dd;
         int wd = att_weekday(day);
+        char dday[11];
+        att_day_string(day, dday);
         for (size_t i = 0; i < n && st == RC_OK; i++) {
-            if (sc[i].dow != wd) continue;
+            if (sc[i].dow != wd || !store_schedule_valid_on(&sc[i], dday)) continue;
             int64_t start = att_tz_utc(r->tz, day, sc[i].start_min);
             int64_t end = sc[i].end_min > sc[i].start_min
                               ? att_tz_utc(r->tz, day, sc[i].end_min)

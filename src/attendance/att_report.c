@@ -365,18 +365,67 @@ static int64_t local_day(const att_tz *tz, int64_t ms)
 }
 
 /* The first local day a slot of schedule sc counts for the person: the
- * person's counting start, or for a group's slot the day they joined that
- * group if later. */
+ * person's counting start, or for a group's slot the day they first joined
+ * that group if later. */
 static int64_t slot_counts_from(const rows_ctx *cx, const store_schedule *sc,
                                 const store_membership *mem, size_t nmem)
 {
     int64_t from = cx->count_from;
     for (size_t i = 0; sc->group_id && i < nmem; i++)
-        if (mem[i].group_id == sc->group_id && mem[i].joined_ms > 0) {
-            int64_t joined = local_day(cx->tz, mem[i].joined_ms);
+        if (mem[i].group_id == sc->group_id) { /* the first (mem is by join time) */
+            int64_t joined = mem[i].joined_ms > 0 ? local_day(cx->tz, mem[i].joined_ms) : from;
             if (joined > from) from = joined;
+            break;
         }
     return from;
+}
+
+/* A group's slots are the person's while they are in the group: each of
+ * sc's group slots becomes one copy per membership of that group (mem, by
+ * group and join time), its days in force cut to end the day before the
+ * person left and, for a membership after the first, to begin the day they
+ * joined again (the first's join day is slot_counts_from's); copies that
+ * keep no day go. *sc is replaced (caller frees). */
+static rc_status clip_to_memberships(const rows_ctx *cx, store_schedule **sc, size_t *nsc,
+                                     const store_membership *mem, size_t nmem, rc_error *err)
+{
+    size_t need = 0;
+    for (size_t k = 0; k < *nsc; k++) {
+        size_t c = 0;
+        for (size_t i = 0; (*sc)[k].group_id && i < nmem; i++)
+            c += mem[i].group_id == (*sc)[k].group_id;
+        need += c ? c : 1;
+    }
+    store_schedule *out = malloc((need ? need : 1) * sizeof *out);
+    if (!out) return rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < *nsc; k++) {
+        const store_schedule *a = &(*sc)[k];
+        bool first = true, any = false;
+        for (size_t i = 0; a->group_id && i < nmem; i++) {
+            if (mem[i].group_id != a->group_id) continue;
+            any = true;
+            store_schedule c = *a;
+            char d[11];
+            if (mem[i].left_ms) {
+                att_day_string(local_day(cx->tz, mem[i].left_ms) - 1, d);
+                if (!c.valid_to[0] || strcmp(d, c.valid_to) < 0) memcpy(c.valid_to, d, sizeof d);
+            }
+            if (!first && mem[i].joined_ms) {
+                att_day_string(local_day(cx->tz, mem[i].joined_ms), d);
+                if (!c.valid_from[0] || strcmp(d, c.valid_from) > 0)
+                    memcpy(c.valid_from, d, sizeof d);
+            }
+            first = false;
+            if (c.valid_from[0] && c.valid_to[0] && strcmp(c.valid_from, c.valid_to) > 0) continue;
+            out[n++] = c;
+        }
+        if (!any) out[n++] = *a;
+    }
+    free(*sc);
+    *sc = out;
+    *nsc = n;
+    return RC_OK;
 }
 
 /* Whether a slot of group_id (0: the person's own schedule) makes a row:
@@ -403,7 +452,7 @@ static size_t day_spans(const rows_ctx *cx, const store_schedule *sc, size_t nsc
     int wd = att_weekday(day);
     size_t n = 0;
     for (size_t k = 0; k < nsc; k++) {
-        if (sc[k].dow != wd) continue;
+        if (sc[k].dow != wd || !store_schedule_valid_on(&sc[k], ds)) continue;
         sp[n][0] = att_tz_utc(cx->tz, day, sc[k].start_min);
         sp[n][1] = sc[k].end_min > sc[k].start_min ? att_tz_utc(cx->tz, day, sc[k].end_min)
                                                    : att_tz_utc(cx->tz, day + 1, sc[k].end_min);
@@ -560,8 +609,10 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
     char from[11], to[11];
     att_day_string(by_day ? cx->d0 - 1 : cx->d0, from);
     att_day_string(by_day ? cx->d1 + 1 : cx->d1, to);
-    rc_status st = store_schedules_for_person(s, p->id, &sc, &nsc, err);
-    if (st == RC_OK) st = store_memberships(s, 0, p->id, &mem, &nmem, err);
+    /* Every group they have been in, each judged on the days they were. */
+    rc_status st = store_schedules_for_person_history(s, p->id, &sc, &nsc, err);
+    if (st == RC_OK) st = store_memberships_history(s, p->id, &mem, &nmem, err);
+    if (st == RC_OK) st = clip_to_memberships(cx, &sc, &nsc, mem, nmem, err);
     if (st == RC_OK) st = person_events(s, p->id, from, to, &ev, &nev, err);
     /* The voided events that were corrected go apart, only to mark their
      * rows; the rest keep their time order. One query for both. */
@@ -600,7 +651,9 @@ static rc_status person_rows(store *s, const att_tz *tz, const store_person *p, 
         int holiday = is_holiday(cx->hol, cx->nhol, ds);
         const store_leave *on_leave = holiday ? NULL : leave_on(mine_l, nmine_l, ds);
         for (size_t k = 0; k < nsc && !holiday; k++) {
-            if (sc[k].dow != wd) continue;
+            /* The slots in force that day: a timetable changed later
+             * leaves the day judged by the one it had. */
+            if (sc[k].dow != wd || !store_schedule_valid_on(&sc[k], ds)) continue;
             int64_t start_ms = att_tz_utc(tz, day, sc[k].start_min);
             int64_t end_ms = sc[k].end_min > sc[k].start_min
                                  ? att_tz_utc(tz, day, sc[k].end_min)
@@ -867,7 +920,10 @@ rc_status att_report_build(att *a, const att_query *q, att_report *out, rc_error
         np = st == RC_OK;
     } else {
         /* Archived people too: their history before the archive day counts. */
-        store_person_filter f = {.group_id = q->group_id};
+        /* And a group's former members, while the range holds a day they
+         * were in it (a membership ends the day before it was left). */
+        store_person_filter f = {.group_id = q->group_id,
+                                 .left_after_ms = att_tz_utc(tz, d0 + 1, 0) - 1};
         st = store_person_list(s, &f, (store_page){.limit = 10000}, &people, &np, NULL, err);
     }
     store_holiday *hol = NULL;

@@ -702,13 +702,72 @@ enum MHD_Result http_h_member_remove(http_req *r)
 
 /* ---- schedules ---------------------------------------------------------- */
 
-static json_t *schedule_json(const store_schedule *sc)
+/* A slot; with `on`, "upcoming" says whether it begins after that day. */
+static json_t *schedule_json(const store_schedule *sc, const char *on)
 {
-    return json_pack("{s:I,s:o,s:o,s:i,s:o,s:o,s:i,s:s}", "id", (json_int_t)sc->id, "group_id",
-                     sc->group_id ? json_integer(sc->group_id) : json_null(), "person_id",
-                     sc->person_id ? json_integer(sc->person_id) : json_null(), "day_of_week",
-                     sc->dow == 0 ? 7 : sc->dow, "start", http_clock_json(sc->start_min), "end",
-                     http_clock_json(sc->end_min), "grace_min", sc->grace_min, "label", sc->label);
+    json_t *j =
+        json_pack("{s:I,s:o,s:o,s:i,s:o,s:o,s:i,s:s,s:o,s:o}", "id", (json_int_t)sc->id, "group_id",
+                  sc->group_id ? json_integer(sc->group_id) : json_null(), "person_id",
+                  sc->person_id ? json_integer(sc->person_id) : json_null(), "day_of_week",
+                  sc->dow == 0 ? 7 : sc->dow, "start", http_clock_json(sc->start_min), "end",
+                  http_clock_json(sc->end_min), "grace_min", sc->grace_min, "label", sc->label,
+                  "valid_from", sc->valid_from[0] ? json_string(sc->valid_from) : json_null(),
+                  "valid_to", sc->valid_to[0] ? json_string(sc->valid_to) : json_null());
+    if (j && on)
+        json_object_set_new(j, "upcoming",
+                            json_boolean(sc->valid_from[0] && strcmp(sc->valid_from, on) > 0));
+    return j;
+}
+
+/* Most days a timetable change may be dated away from today, either way. */
+#define EFFECTIVE_MAX_DAYS 366
+
+/* The local day a timetable change takes effect, into out: `given`, or
+ * today in the institution's zone when NULL. False after answering 400
+ * (not a date, more than EFFECTIVE_MAX_DAYS from today) or 403 (a day
+ * before today re-judges attendance already reported: admins only). */
+static bool effective_day(http_req *r, const char *given, char out[11])
+{
+    char today[11];
+    const char *f = NULL, *t = NULL;
+    http_days_or_today(r, &f, &t, today);
+    if (!given) {
+        memcpy(out, today, 11);
+        return true;
+    }
+    int64_t day, now = 0;
+    att_parse_day(today, &now);
+    if (att_parse_day(given, &day) != 0) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "effective"),
+                           "field 'effective' must be a date YYYY-MM-DD");
+        return false;
+    }
+    if (day > now + EFFECTIVE_MAX_DAYS || day < now - EFFECTIVE_MAX_DAYS) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s,s:i}", "field", "effective", "max", EFFECTIVE_MAX_DAYS),
+                           "field 'effective' must be within %d days of today (%s)",
+                           EFFECTIVE_MAX_DAYS, today);
+        return false;
+    }
+    if (day < now && r->who.role != HTTP_ADMIN) {
+        http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+                         "only an administrator may change a timetable from a past day (%s is "
+                         "before today, %s): the days already reported would be judged again",
+                         given, today);
+        return false;
+    }
+    memcpy(out, given, 11);
+    return true;
+}
+
+/* The field 'effective' of body b (absent or null: today), as effective_day. */
+static bool effective_field(http_req *r, json_t *b, char out[11])
+{
+    const char *given = NULL;
+    if (json_is_null(json_object_get(b, "effective"))) return effective_day(r, NULL, out);
+    return http_field_str(r, b, "effective", false, 10, &given, NULL) &&
+           effective_day(r, given, out);
 }
 
 static bool optional_id(http_req *r, json_t *b, const char *key, int64_t *out, bool *present)
@@ -791,19 +850,39 @@ static bool schedule_fields(http_req *r, json_t *b, store_schedule *sc, bool cre
     return true;
 }
 
+/* The day ?on= names (default today, in the institution's zone); false
+ * after answering 400. */
+static bool query_on(http_req *r, char out[11])
+{
+    const char *on = http_query(r, "on"), *to = NULL;
+    char today[11];
+    http_days_or_today(r, &on, &to, today);
+    int64_t day;
+    if (att_parse_day(on, &day) != 0) {
+        http_reply_error_p(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                           json_pack("{s:s}", "field", "on"),
+                           "field 'on' must be a date YYYY-MM-DD");
+        return false;
+    }
+    memcpy(out, on, 11);
+    return true;
+}
+
 enum MHD_Result http_h_schedules_list(http_req *r)
 {
     int64_t limit, offset, gid, pid;
+    char on[11];
     if (!http_query_page(r, &limit, &offset) ||
         !http_query_int(r, "group_id", 0, 0, INT64_MAX, &gid) ||
-        !http_query_int(r, "person_id", 0, 0, INT64_MAX, &pid))
+        !http_query_int(r, "person_id", 0, 0, INT64_MAX, &pid) || !query_on(r, on))
         return MHD_YES;
     store_schedule *ss = NULL;
     size_t n = 0;
     rc_error err;
     if ((gid && !http_require_group(r, gid)) || (pid && !http_require_person(r, pid)))
         return MHD_YES;
-    rc_status st = store_schedule_list(db(r), pid, gid, &ss, &n, &err);
+    /* The slots in force on the day, and the changes that begin later. */
+    rc_status st = store_schedule_list_from(db(r), pid, gid, on, &ss, &n, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
     json_t *items = json_array();
     int64_t total = 0;
@@ -812,7 +891,7 @@ enum MHD_Result http_h_schedules_list(http_req *r)
                            : !http_scope_person(r, ss[i].person_id))
             continue;
         if (total >= offset && total < offset + limit)
-            json_array_append_new(items, schedule_json(&ss[i]));
+            json_array_append_new(items, schedule_json(&ss[i], on));
         total++;
     }
     free(ss);
@@ -832,11 +911,12 @@ static void slot_text(const store_schedule *sc, char *buf, size_t cap)
 /* Write slots of one owner (see store_schedules_write); false when an
  * error was answered, with an overlap named slot by slot. */
 static bool write_schedules(http_req *r, int64_t person_id, int64_t group_id, int replace,
-                            store_schedule *list, size_t n)
+                            const char *effective, store_schedule *list, size_t n)
 {
     store_schedule clash[2];
     rc_error err;
-    rc_status st = store_schedules_write(db(r), person_id, group_id, replace, list, n, clash, &err);
+    rc_status st = store_schedules_write_from(db(r), person_id, group_id, replace, effective, list,
+                                              n, clash, &err);
     if (st == RC_ERR_CONFLICT) {
         char a[40], b[40];
         slot_text(&clash[0], a, sizeof a);
@@ -864,10 +944,11 @@ enum MHD_Result http_h_schedules_create(http_req *r)
     if (!b) return MHD_YES;
     store_schedule sc = {0};
     enum MHD_Result res = MHD_YES;
-    if (schedule_fields(r, b, &sc, true) &&
-        write_schedules(r, sc.person_id, sc.group_id, 0, &sc, 1)) {
-        http_audit(r, "schedule.create", "schedule", sc.id, NULL);
-        res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc));
+    char eff[11];
+    if (schedule_fields(r, b, &sc, true) && effective_field(r, b, eff) &&
+        write_schedules(r, sc.person_id, sc.group_id, 0, eff, &sc, 1)) {
+        http_audit(r, "schedule.create", "schedule", sc.id, json_pack("{s:s}", "effective", eff));
+        res = http_reply_json(r, MHD_HTTP_CREATED, schedule_json(&sc, NULL));
     }
     json_decref(b);
     return res;
@@ -886,8 +967,9 @@ enum MHD_Result http_h_schedules_replace(http_req *r)
     size_t n = json_array_size(slots);
     store_schedule *list = NULL;
     enum MHD_Result res = MHD_YES;
+    char eff[11];
     if (!optional_id(r, b, "group_id", &owner.group_id, &has_g) ||
-        !optional_id(r, b, "person_id", &owner.person_id, &has_p))
+        !optional_id(r, b, "person_id", &owner.person_id, &has_p) || !effective_field(r, b, eff))
         goto done;
     if ((owner.group_id != 0) == (owner.person_id != 0)) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
@@ -927,19 +1009,23 @@ enum MHD_Result http_h_schedules_replace(http_req *r)
             !schedule_fields(r, e, &list[i], true))
             goto done;
     }
-    if (write_schedules(r, owner.person_id, owner.group_id, 1, list, n)) {
+    if (write_schedules(r, owner.person_id, owner.group_id, 1, eff, list, n)) {
         http_audit(r, "schedule.replace", owner.group_id ? "group" : "person",
                    owner.group_id ? owner.group_id : owner.person_id,
-                   json_pack("{s:I}", "slots", (json_int_t)n));
+                   json_pack("{s:I,s:s}", "slots", (json_int_t)n, "effective", eff));
+        /* The timetable as from the effective day (the slots in force then,
+         * none later: the list replaced them). */
         store_schedule *ss = NULL;
         size_t ns = 0;
         rc_error err;
-        rc_status st = store_schedule_list(db(r), owner.person_id, owner.group_id, &ss, &ns, &err);
+        rc_status st =
+            store_schedule_list_from(db(r), owner.person_id, owner.group_id, eff, &ss, &ns, &err);
         if (st != RC_OK) {
             res = http_reply_rc(r, st, &err);
         } else {
             json_t *items = json_array();
-            for (size_t i = 0; i < ns; i++) json_array_append_new(items, schedule_json(&ss[i]));
+            for (size_t i = 0; i < ns; i++)
+                json_array_append_new(items, schedule_json(&ss[i], eff));
             res = http_reply_json(r, MHD_HTTP_OK, http_list(items, (int64_t)ns));
         }
         free(ss);
@@ -972,10 +1058,15 @@ enum MHD_Result http_h_schedules_patch(http_req *r)
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
-    if (schedule_fields(r, b, &sc, false) &&
-        write_schedules(r, sc.person_id, sc.group_id, 0, &sc, 1)) {
-        http_audit(r, "schedule.update", "schedule", sc.id, NULL);
-        res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc));
+    char eff[11];
+    int64_t was = sc.id;
+    if (schedule_fields(r, b, &sc, false) && effective_field(r, b, eff) &&
+        write_schedules(r, sc.person_id, sc.group_id, 0, eff, &sc, 1)) {
+        /* A slot in force before the day is carried on by a new one (its id
+         * in the answer); the old one keeps the days before. */
+        http_audit(r, "schedule.update", "schedule", was,
+                   json_pack("{s:s,s:I}", "effective", eff, "id", (json_int_t)sc.id));
+        res = http_reply_json(r, MHD_HTTP_OK, schedule_json(&sc, NULL));
     }
     json_decref(b);
     return res;
@@ -985,10 +1076,16 @@ enum MHD_Result http_h_schedules_delete(http_req *r)
 {
     store_schedule sc;
     if (!load_schedule(r, &sc)) return MHD_YES;
+    char eff[11];
+    if (!effective_day(r, http_query(r, "effective"), eff)) return MHD_YES;
+    /* Ended the day before `effective` (the days before keep it); a slot
+     * that would only begin on or after that day goes. */
     rc_error err;
-    rc_status st = store_schedule_delete(db(r), sc.id, &err);
+    int removed = 0;
+    rc_status st = store_schedule_end(db(r), sc.id, eff, &removed, &err);
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    http_audit(r, "schedule.delete", "schedule", sc.id, NULL);
+    http_audit(r, "schedule.delete", "schedule", sc.id,
+               json_pack("{s:s,s:b}", "effective", eff, "removed", removed));
     return http_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

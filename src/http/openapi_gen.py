@@ -190,17 +190,20 @@ schemas = {
      "params": {"type": "object", "additionalProperties": True, "description": "host, status, type or device as the code needs; never credentials"}}, ["code", "params"]),
  "Schedule": obj({"id": INT, "group_id": INT, "person_id": INT,
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
-     "grace_min": INT, "label": STR},
-     ["id", "group_id", "person_id", "day_of_week", "start", "end", "grace_min", "label"],
-     nullable=("group_id", "person_id")),
+     "grace_min": INT, "label": STR,
+     "valid_from": dict(DATE, description="first local day the slot is in force (null: since always)"),
+     "valid_to": dict(DATE, description="last local day the slot is in force (null: no end)"),
+     "upcoming": dict(type=BOOL, description="the slot begins after the day asked for (GET ?on=, default today): a change to come")},
+     ["id", "group_id", "person_id", "day_of_week", "start", "end", "grace_min", "label", "valid_from", "valid_to"],
+     nullable=("group_id", "person_id", "valid_from", "valid_to")),
  "ScheduleWrite": obj({"group_id": INT, "person_id": INT,
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
-     "grace_min": INT, "label": STR}, nullable=("group_id", "person_id")),
+     "grace_min": INT, "label": STR, "effective": dict(DATE, nullable=True, description="the local day the change takes effect (default today); the days before it keep the slots they had. A day before today: admins only (403); at most 366 days from today (400)")}, nullable=("group_id", "person_id")),
  "TimetableSlot": obj({"id": dict({"type": INT}, description="an existing slot of this timetable, kept and changed; without: a new slot"),
      "day_of_week": {"type": INT, "minimum": 1, "maximum": 7}, "start": CLOCK, "end": CLOCK,
      "grace_min": INT, "label": STR}, ["day_of_week", "start", "end"]),
- "TimetableWrite": obj({"group_id": INT, "person_id": INT,
-     "slots": dict({"type": "array", "items": ref("TimetableSlot"), "maxItems": 500}, description="the whole timetable: slots not listed are deleted; no two may share a minute of the week")}, ["slots"], nullable=("group_id", "person_id")),
+ "TimetableWrite": obj({"group_id": INT, "person_id": INT, "effective": dict(DATE, nullable=True, description="the local day the change takes effect (default today); the days before it keep the slots they had. A day before today: admins only (403); at most 366 days from today (400)"),
+     "slots": dict({"type": "array", "items": ref("TimetableSlot"), "maxItems": 500}, description="the whole timetable from the effective day on: slots not listed end the day before (or go, when they would only begin later); no two may share a minute of the week")}, ["slots"], nullable=("group_id", "person_id")),
  "Leave": obj({"id": INT, "person_id": INT, "kind": {"type": STR, "enum": LEAVE_KINDS}, "from": DATE, "to": DATE,
      "days": INT, "note": STR, "created_by": STR, "created_at": TIME, "name": dict(type=STR, description="GET /leaves only"),
      "external_id": dict(type=STR, description="GET /leaves only"),
@@ -595,11 +598,11 @@ opid(op("/api/v1/groups/{id}/members", "put", "replace the member list", [A, M],
 opid(op("/api/v1/groups/{id}/members/{person_id}", "post", "add a member (joined today), or with joined_on set or move the day they joined", [A, M], NOC,
    params=[pid(), pid("person_id"), dict(q("joined_on"), schema={"type": STR, "format": "date"})], tag="groups"), "addMember")
 opid(op("/api/v1/groups/{id}/members/{person_id}", "delete", "remove a member", [A, M], NOC, params=[pid(), pid("person_id")], tag="groups"), "removeMember")
-opid(op("/api/v1/schedules", "get", "list schedules", [A, M, AU], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT)] + PAGE, tag="groups"), "listSchedules")
+opid(op("/api/v1/schedules", "get", "list schedules", [A, M, AU], ok("ScheduleList"), params=[q("group_id", INT), q("person_id", INT), q("on", STR, "the slots in force on this local day (default today), and flagged upcoming those that begin later", format="date")] + PAGE, tag="groups"), "listSchedules")
 opid(op("/api/v1/schedules", "post", "create a schedule (409 overlap when it shares a minute of the week with another slot of the same group or person)", [A, M], ok("Schedule", "201", "created"), jbody("ScheduleWrite"), tag="groups"), "createSchedule")
-opid(op("/api/v1/schedules", "put", "replace a group's or person's whole timetable in one transaction (slots with an id are kept and changed, without one created, the others deleted; 409 overlap and nothing changed when two slots share a minute of the week)", [A, M], ok("ScheduleList"), jbody("TimetableWrite"), tag="groups"), "replaceSchedules")
-opid(op("/api/v1/schedules/{id}", "patch", "change a schedule (409 overlap as for create)", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
-opid(op("/api/v1/schedules/{id}", "delete", "delete a schedule", [A, M], NOC, params=[pid()], tag="groups"), "deleteSchedule")
+opid(op("/api/v1/schedules", "put", "replace a group's or person's whole timetable from the effective day on, in one transaction (slots with an id are kept, or changed: one in force before that day ends the day before and a new slot with a new id carries it on; without an id created; the others end the day before; 409 overlap and nothing changed when two slots in force on a same day share a minute of the week). Answers the slots in force from the effective day", [A, M], ok("ScheduleList"), jbody("TimetableWrite"), tag="groups"), "replaceSchedules")
+opid(op("/api/v1/schedules/{id}", "patch", "change a schedule from the effective day on (one in force before it ends the day before and the answer is the new slot, with a new id; 409 overlap as for create)", [A, M], ok("Schedule"), jbody("ScheduleWrite"), [pid()], tag="groups"), "updateSchedule")
+opid(op("/api/v1/schedules/{id}", "delete", "end a schedule the day before ?effective= (default today; rules as for PUT), or remove it when it would only begin on or after that day", [A, M], NOC, params=[pid(), q("effective", STR, "the first day without the slot", format="date")], tag="groups"), "deleteSchedule")
 opid(op("/api/v1/holidays", "get", "list holidays", [A, M, AU], ok("HolidayList"), params=PAGE, tag="groups"), "listHolidays")
 opid(op("/api/v1/holidays", "post", "add a holiday, or one a day from date to `to` (an existing day's name is replaced), in one transaction; answers the first day with `to` and the number of days", [A, M], ok("HolidayCreated", "201", "created"), jbody("HolidayWrite"), tag="groups"), "createHoliday")
 opid(op("/api/v1/holidays/{id}", "delete", "delete a holiday", [A, M], NOC, params=[pid()], tag="groups"), "deleteHoliday")

@@ -142,10 +142,15 @@ rc_status notify_absentees(store *s, att *a, int64_t now_ms, int64_t *queued, rc
         store_schedule *sc = NULL;
         size_t nsc = 0;
         st = store_schedule_list(s, 0, g[i].id, &sc, &nsc, err);
+        char today[11], yesterday[11];
+        att_day_string(now.days, today);
+        att_day_string(now.days - 1, yesterday);
         for (size_t k = 0; st == RC_OK && k < nsc; k++) {
-            if (open[0] && sc[k].dow == now.wday)
+            /* Each day's slots are those in force on it. */
+            if (open[0] && sc[k].dow == now.wday && store_schedule_valid_on(&sc[k], today))
                 st = slot_due(s, a, &g[i], &sc[k], now.days, now_ms, queued, err);
-            else if (open[1] && sc[k].dow == (now.wday + 6) % 7 && sc[k].end_min <= sc[k].start_min)
+            else if (open[1] && sc[k].dow == (now.wday + 6) % 7 &&
+                     sc[k].end_min <= sc[k].start_min && store_schedule_valid_on(&sc[k], yesterday))
                 st = slot_due(s, a, &g[i], &sc[k], now.days - 1, now_ms, queued, err);
         }
         free(sc);

@@ -1504,7 +1504,7 @@ static void search_pattern(char *dst, size_t cap, const char *text)
 /* Persons in the groups a limited manager manages (one bound value). */
 #define SCOPE_PERSONS                                                                              \
     "(SELECT gm.person_id FROM group_members gm JOIN user_groups ug ON ug.group_id = gm.group_id " \
-    "WHERE ug.user_id = ?)"
+    "WHERE ug.user_id = ? AND gm.left_ms = 0)"
 
 rc_status store_person_list(store *s, const store_person_filter *f, store_page page,
                             store_person **out, size_t *n, int64_t *total, rc_error *err)
@@ -1515,8 +1515,15 @@ rc_status store_person_list(store *s, const store_person_filter *f, store_page p
         search_pattern(pat, sizeof pat, f->query);
         qb_t(&b, "search_key LIKE ? ESCAPE '\\'", pat);
     }
-    if (f && f->group_id)
-        qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ?)", f->group_id);
+    if (f && f->group_id && f->left_after_ms) {
+        qb_cond(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ? AND "
+                    "(left_ms = 0 OR left_ms > ?))");
+        b.type[b.n] = 'i', b.iv[b.n++] = f->group_id;
+        b.type[b.n] = 'i', b.iv[b.n++] = f->left_after_ms;
+    } else if (f && f->group_id) {
+        qb_i(&b, "id IN (SELECT person_id FROM group_members WHERE group_id = ? AND left_ms = 0)",
+             f->group_id);
+    }
     if (f && f->active_only) qb_cond(&b, "active = 1");
     qb_cond(&b, f && f->pending ? "pending = 1" : "pending = 0");
     if (f && f->scope_user_id) qb_i(&b, "id IN " SCOPE_PERSONS, f->scope_user_id);
@@ -1748,7 +1755,7 @@ rc_status store_person_delete(store *s, int64_t id, const char *actor, rc_error 
 
 #define GROUP_COLS                                                                                 \
     "id, name, description, created_ms, (SELECT count(*) FROM group_members m WHERE "              \
-    "m.group_id = person_groups.id), notify_absentees"
+    "m.group_id = person_groups.id AND m.left_ms = 0), notify_absentees"
 static void row_group(db_q *q, void *dst)
 {
     store_group *g = dst;
@@ -1826,8 +1833,8 @@ static rc_status member_put(store *s, int64_t group_id, int64_t person_id, int64
     TAKE(s, c, err);
     rc_status st = qexec(c,
                          move ? "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
-                                "(?, ?, ?) ON CONFLICT (group_id, person_id) DO UPDATE SET "
-                                "joined_ms = excluded.joined_ms"
+                                "(?, ?, ?) ON CONFLICT (group_id, person_id) WHERE left_ms = 0 "
+                                "DO UPDATE SET joined_ms = excluded.joined_ms"
                               : "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES "
                                 "(?, ?, ?) ON CONFLICT DO NOTHING",
                          NULL, err, "iii", group_id, person_id, joined);
@@ -1855,6 +1862,7 @@ static void row_membership(db_q *q, void *dst)
     m->group_id = db_i64(q, 0);
     m->person_id = db_i64(q, 1);
     m->joined_ms = db_i64(q, 2);
+    m->left_ms = db_i64(q, 3);
 }
 
 rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
@@ -1863,17 +1871,36 @@ rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store
     if (!group_id == !person_id)
         return rc_fail(err, RC_ERR_INVALID, "memberships of one group or of one person");
     return query_list(s, sizeof **out, row_membership, (void **)out, n, err,
-                      group_id ? "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
-                                 "group_id = ? ORDER BY person_id"
-                               : "SELECT group_id, person_id, joined_ms FROM group_members WHERE "
-                                 "person_id = ? ORDER BY group_id",
+                      group_id
+                          ? "SELECT group_id, person_id, joined_ms, left_ms FROM group_members "
+                            "WHERE group_id = ? AND left_ms = 0 ORDER BY person_id"
+                          : "SELECT group_id, person_id, joined_ms, left_ms FROM group_members "
+                            "WHERE person_id = ? AND left_ms = 0 ORDER BY group_id",
                       "i", group_id ? group_id : person_id);
+}
+
+rc_status store_memberships_history(store *s, int64_t person_id, store_membership **out, size_t *n,
+                                    rc_error *err)
+{
+    return query_list(s, sizeof **out, row_membership, (void **)out, n, err,
+                      "SELECT group_id, person_id, joined_ms, left_ms FROM group_members WHERE "
+                      "person_id = ? ORDER BY group_id, joined_ms, id",
+                      "i", person_id);
 }
 
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err)
 {
-    return query_exec(s, "DELETE FROM group_members WHERE group_id = ? AND person_id = ?", NULL,
-                      err, "ii", group_id, person_id);
+    return store_group_leave(s, group_id, person_id, 0, err);
+}
+
+rc_status store_group_leave(store *s, int64_t group_id, int64_t person_id, int64_t left_ms,
+                            rc_error *err)
+{
+    if (left_ms <= 0) left_ms = rc_unix_ms();
+    return query_exec(s,
+                      "UPDATE group_members SET left_ms = ? WHERE group_id = ? AND person_id = ? "
+                      "AND left_ms = 0",
+                      NULL, err, "iii", left_ms > 0 ? left_ms : 1, group_id, person_id);
 }
 
 static void row_id(db_q *q, void *dst)
@@ -1884,14 +1911,16 @@ static void row_id(db_q *q, void *dst)
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
-                      "SELECT person_id FROM group_members WHERE group_id = ? ORDER BY person_id",
+                      "SELECT person_id FROM group_members WHERE group_id = ? AND left_ms = 0 "
+                      "ORDER BY person_id",
                       "i", group_id);
 }
 
 rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **ids, row_id, (void **)ids, n, err,
-                      "SELECT group_id FROM group_members WHERE person_id = ? ORDER BY group_id",
+                      "SELECT group_id FROM group_members WHERE person_id = ? AND left_ms = 0 "
+                      "ORDER BY group_id",
                       "i", person_id);
 }
 
@@ -2225,7 +2254,8 @@ rc_status store_gallery_wait(store *s, int64_t known, int timeout_ms, int64_t *v
 
 /* ---- schedules ------------------------------------------------------------ */
 
-#define SCHED_COLS "id, person_id, group_id, dow, start_min, end_min, grace_min, label"
+#define SCHED_COLS                                                                                 \
+    "id, person_id, group_id, dow, start_min, end_min, grace_min, label, valid_from, valid_to"
 static void row_sched(db_q *q, void *dst)
 {
     store_schedule *sc = dst;
@@ -2237,6 +2267,34 @@ static void row_sched(db_q *q, void *dst)
     sc->end_min = (int)db_i64(q, 5);
     sc->grace_min = (int)db_i64(q, 6);
     cp(sc->label, sizeof sc->label, db_text(q, 7));
+    cp(sc->valid_from, sizeof sc->valid_from, db_text(q, 8));
+    cp(sc->valid_to, sizeof sc->valid_to, db_text(q, 9));
+}
+
+static int valid_day(const char *d);
+
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, and back (proleptic
+ * Gregorian; H. Hinnant's civil-day algorithms). */
+static int64_t day_number(const char *d)
+{
+    int64_t y = atoi(d), m = atoi(d + 5), dd = atoi(d + 8);
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+static void day_text(int64_t z, char out[11])
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp + (mp < 10 ? 3 : -9);
+    snprintf(out, 11, "%04d-%02d-%02d", (int)(y + (m <= 2)), (int)m, (int)d);
 }
 
 static rc_status sched_valid(const store_schedule *sc, rc_error *err)
@@ -2251,6 +2309,14 @@ static rc_status sched_valid(const store_schedule *sc, rc_error *err)
                        sc->start_min, sc->end_min);
     if (sc->grace_min < 0 || sc->grace_min > 720)
         return rc_fail(err, RC_ERR_INVALID, "grace of %d minutes is not in 0..720", sc->grace_min);
+    if (!FIELD_OK(sc, valid_from) || !FIELD_OK(sc, valid_to) ||
+        (sc->valid_from[0] && !valid_day(sc->valid_from)) ||
+        (sc->valid_to[0] && !valid_day(sc->valid_to)))
+        return rc_fail(err, RC_ERR_INVALID, "a slot's days in force are not YYYY-MM-DD");
+    if (sc->valid_from[0] && sc->valid_to[0] && strcmp(sc->valid_from, sc->valid_to) > 0)
+        return rc_fail(err, RC_ERR_INVALID,
+                       "a slot's days in force end (%s) before they begin (%s)", sc->valid_to,
+                       sc->valid_from);
     return RC_OK;
 }
 
@@ -2262,9 +2328,10 @@ rc_status store_schedule_create(store *s, store_schedule *sc, rc_error *err)
     int64_t id = 0;
     st = qint(c,
               "INSERT INTO schedules (person_id, group_id, dow, start_min, end_min, grace_min, "
-              "label) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-              &id, err, "IIiiiit", sc->person_id, sc->group_id, (int64_t)sc->dow,
-              (int64_t)sc->start_min, (int64_t)sc->end_min, (int64_t)sc->grace_min, sc->label);
+              "label, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+              &id, err, "IIiiiitTT", sc->person_id, sc->group_id, (int64_t)sc->dow,
+              (int64_t)sc->start_min, (int64_t)sc->end_min, (int64_t)sc->grace_min, sc->label,
+              sc->valid_from, sc->valid_to);
     give(s, c);
     if (st == RC_ERR_NOT_FOUND)
         return rc_fail(err, st, "the schedule's person or group is unknown");
@@ -2280,10 +2347,10 @@ rc_status store_schedule_update(store *s, const store_schedule *sc, rc_error *er
     int64_t ch = 0;
     st = qexec(c,
                "UPDATE schedules SET person_id = ?, group_id = ?, dow = ?, start_min = ?, "
-               "end_min = ?, grace_min = ?, label = ? WHERE id = ?",
-               &ch, err, "IIiiiiti", sc->person_id, sc->group_id, (int64_t)sc->dow,
+               "end_min = ?, grace_min = ?, label = ?, valid_from = ?, valid_to = ? WHERE id = ?",
+               &ch, err, "IIiiiitTTi", sc->person_id, sc->group_id, (int64_t)sc->dow,
                (int64_t)sc->start_min, (int64_t)sc->end_min, (int64_t)sc->grace_min, sc->label,
-               sc->id);
+               sc->valid_from, sc->valid_to, sc->id);
     give(s, c);
     if (st == RC_OK && ch == 0)
         return rc_fail(err, RC_ERR_NOT_FOUND, "no schedule with id %lld", (long long)sc->id);
@@ -2304,20 +2371,43 @@ rc_status store_schedule_get(store *s, int64_t id, store_schedule *out, rc_error
 rc_status store_schedule_list(store *s, int64_t person_id, int64_t group_id, store_schedule **out,
                               size_t *n, rc_error *err)
 {
+    return store_schedule_list_from(s, person_id, group_id, NULL, out, n, err);
+}
+
+rc_status store_schedule_list_from(store *s, int64_t person_id, int64_t group_id, const char *on,
+                                   store_schedule **out, size_t *n, rc_error *err)
+{
     qb b = {0};
     if (person_id) qb_i(&b, "person_id = ?", person_id);
     if (group_id) qb_i(&b, "group_id = ?", group_id);
+    if (on) qb_t(&b, "(valid_to IS NULL OR valid_to >= ?)", on);
     TAKE(s, c, err);
-    db_q *q = qb_prep(c, &b, "SELECT " SCHED_COLS " FROM schedules", " ORDER BY dow, start_min, id",
-                      err, 0, 0, 0);
+    db_q *q = qb_prep(c, &b, "SELECT " SCHED_COLS " FROM schedules",
+                      " ORDER BY dow, start_min, COALESCE(valid_from, ''), id", err, 0, 0, 0);
     rc_status st = q ? collect(q, sizeof **out, row_sched, (void **)out, n, err)
                      : (err ? err->code : RC_ERR_DB);
     give(s, c);
     return st;
 }
 
+int store_schedule_valid_on(const store_schedule *sc, const char *day)
+{
+    return (!sc->valid_from[0] || strcmp(sc->valid_from, day) <= 0) &&
+           (!sc->valid_to[0] || strcmp(day, sc->valid_to) <= 0);
+}
+
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err)
+{
+    return query_list(s, sizeof **out, row_sched, (void **)out, n, err,
+                      "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
+                      "(SELECT group_id FROM group_members WHERE person_id = ? AND left_ms = 0) "
+                      "ORDER BY dow, start_min, id",
+                      "ii", person_id, person_id);
+}
+
+rc_status store_schedules_for_person_history(store *s, int64_t person_id, store_schedule **out,
+                                             size_t *n, rc_error *err)
 {
     return query_list(s, sizeof **out, row_sched, (void **)out, n, err,
                       "SELECT " SCHED_COLS " FROM schedules WHERE person_id = ? OR group_id IN "
@@ -2336,6 +2426,21 @@ int store_schedules_overlap(const store_schedule *a, const store_schedule *b)
     return (sb - sa + WEEK) % WEEK < la || (sa - sb + WEEK) % WEEK < lb;
 }
 
+/* Whether two slots' days in force meet (open sides reach everything). */
+static int sched_days_meet(const store_schedule *a, const store_schedule *b)
+{
+    return (!a->valid_to[0] || !b->valid_from[0] || strcmp(b->valid_from, a->valid_to) <= 0) &&
+           (!b->valid_to[0] || !a->valid_from[0] || strcmp(a->valid_from, b->valid_to) <= 0);
+}
+
+/* Whether two rows say the same slot (owner, day, times, grace, label). */
+static int sched_same(const store_schedule *a, const store_schedule *b)
+{
+    return a->person_id == b->person_id && a->group_id == b->group_id && a->dow == b->dow &&
+           a->start_min == b->start_min && a->end_min == b->end_min &&
+           a->grace_min == b->grace_min && !strcmp(a->label, b->label);
+}
+
 /* Serialises writers of one owner's timetable (PostgreSQL advisory lock). */
 #define SCHED_LOCK_BASE ((int64_t)3 << 40)
 
@@ -2343,9 +2448,30 @@ rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, i
                                 store_schedule *list, size_t n, store_schedule clash[2],
                                 rc_error *err)
 {
+    return store_schedules_write_from(s, person_id, group_id, replace, NULL, list, n, clash, err);
+}
+
+/* What a dated write does with one listed slot. */
+enum { SW_NEW, SW_INPLACE, SW_SPLIT, SW_NOOP };
+
+rc_status store_schedules_write_from(store *s, int64_t person_id, int64_t group_id, int replace,
+                                     const char *effective, store_schedule *list, size_t n,
+                                     store_schedule clash[2], rc_error *err)
+{
+    const char *E = effective;
+    char before[11] = ""; /* the day before E */
+    if (E) {
+        if (!valid_day(E))
+            return rc_fail(err, RC_ERR_INVALID, "effective day '%s' is not YYYY-MM-DD", E);
+        day_text(day_number(E) - 1, before);
+    }
     for (size_t i = 0; i < n; i++) {
         list[i].person_id = person_id;
         list[i].group_id = group_id;
+        if (E && !list[i].id) {
+            snprintf(list[i].valid_from, sizeof list[i].valid_from, "%s", E);
+            list[i].valid_to[0] = 0;
+        }
         rc_status st = sched_valid(&list[i], err);
         if (st != RC_OK) return st;
     }
@@ -2355,11 +2481,21 @@ rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, i
     store_schedule *cur = NULL;
     size_t nc = 0;
     st = store_schedule_list(s, person_id, group_id, &cur, &nc, err);
+    /* fin[j]: cur[j] as it will be (its days in force); gone[j]: removed,
+     * or written over by a listed slot (which stands for it). old[i]: the
+     * row listed slot i had; act[i]: what becomes of it. */
+    store_schedule *fin = nc ? malloc(nc * sizeof *fin) : NULL;
+    unsigned char *written = nc ? calloc(nc, 1) : NULL, *gone = nc ? calloc(nc, 1) : NULL;
+    store_schedule *old = n ? calloc(n, sizeof *old) : NULL;
+    unsigned char *act = n ? calloc(n, 1) : NULL;
+    if (st == RC_OK && ((nc && (!fin || !written || !gone)) || (n && (!old || !act))))
+        st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; st == RC_OK && j < nc; j++) fin[j] = cur[j];
     /* A slot kept is one of the owner's not written; with `replace` there
-     * are none. Written ids must exist (replace: be the owner's). */
-    unsigned char *written = nc ? calloc(nc, 1) : NULL;
-    if (st == RC_OK && nc && !written) st = rc_fail(err, RC_ERR_NOMEM, "out of memory");
+     * are none. Written ids must exist (replace: be the owner's) and, dated,
+     * still be in force on E or later. */
     for (size_t i = 0; st == RC_OK && i < n; i++) {
+        act[i] = SW_NEW;
         if (!list[i].id) continue;
         for (size_t k = 0; st == RC_OK && k < i; k++)
             if (list[k].id == list[i].id)
@@ -2367,34 +2503,145 @@ rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, i
                              (long long)list[i].id);
         size_t j = 0;
         while (j < nc && cur[j].id != list[i].id) j++;
-        store_schedule other;
-        if (j < nc)
+        if (st != RC_OK) break;
+        if (j < nc) {
             written[j] = 1;
-        else if (st == RC_OK &&
-                 (replace || store_schedule_get(s, list[i].id, &other, NULL) != RC_OK))
+            old[i] = cur[j];
+        } else if (replace || store_schedule_get(s, list[i].id, &old[i], NULL) != RC_OK) {
             st = rc_fail(err, RC_ERR_NOT_FOUND, "no schedule with id %lld", (long long)list[i].id);
+            break;
+        }
+        if (E && old[i].valid_to[0] && strcmp(old[i].valid_to, E) < 0) {
+            st = rc_fail(err, RC_ERR_INVALID, "schedule %lld ended on %s, before %s",
+                         (long long)list[i].id, old[i].valid_to, E);
+            break;
+        }
+        if (j < nc) gone[j] = 1;
+        if (!E) { /* undated: in place, its days kept */
+            act[i] = SW_INPLACE;
+            memcpy(list[i].valid_from, old[i].valid_from, sizeof list[i].valid_from);
+            memcpy(list[i].valid_to, old[i].valid_to, sizeof list[i].valid_to);
+            continue;
+        }
+        int begun = !old[i].valid_from[0] || strcmp(old[i].valid_from, E) < 0;
+        if (begun && sched_same(&list[i], &old[i])) {
+            act[i] = SW_NOOP; /* the same slot: its row stays (replace: with no end) */
+            memcpy(list[i].valid_from, old[i].valid_from, sizeof list[i].valid_from);
+            if (replace)
+                list[i].valid_to[0] = 0;
+            else
+                memcpy(list[i].valid_to, old[i].valid_to, sizeof list[i].valid_to);
+        } else if (begun) {
+            act[i] = SW_SPLIT; /* the old row ends, a new one carries it on */
+            if (j < nc) {
+                gone[j] = 0;
+                memcpy(fin[j].valid_to, before, sizeof before);
+            }
+            snprintf(list[i].valid_from, sizeof list[i].valid_from, "%s", E);
+            if (replace)
+                list[i].valid_to[0] = 0;
+            else
+                memcpy(list[i].valid_to, old[i].valid_to, sizeof list[i].valid_to);
+        } else {
+            act[i] = SW_INPLACE; /* not in force before E: changed in place */
+            if (replace) {
+                snprintf(list[i].valid_from, sizeof list[i].valid_from, "%s", E);
+                list[i].valid_to[0] = 0;
+            } else {
+                memcpy(list[i].valid_from, old[i].valid_from, sizeof list[i].valid_from);
+                memcpy(list[i].valid_to, old[i].valid_to, sizeof list[i].valid_to);
+            }
+        }
     }
-    /* No two slots of the result share a minute of the week: the written
-     * ones against each other and against the ones kept. */
+    /* With `replace`, the slots not listed: undated, removed; dated, those
+     * in force before E end the day before, the later ones go. */
+    for (size_t j = 0; st == RC_OK && replace && j < nc; j++) {
+        if (written[j]) continue;
+        if (!E || (cur[j].valid_from[0] && strcmp(cur[j].valid_from, E) >= 0))
+            gone[j] = 1;
+        else if (!cur[j].valid_to[0] || strcmp(cur[j].valid_to, E) >= 0)
+            memcpy(fin[j].valid_to, before, sizeof before);
+    }
+    /* No two slots of the result share a minute of the week on a day both
+     * are in force: the written ones against each other and against the
+     * rest as they will be. */
     for (size_t i = 0; st == RC_OK && i < n; i++) {
         const store_schedule *other = NULL;
         for (size_t k = 0; k < i && !other; k++)
-            if (store_schedules_overlap(&list[i], &list[k])) other = &list[k];
-        for (size_t j = 0; j < nc && !other && !replace; j++)
-            if (!written[j] && store_schedules_overlap(&list[i], &cur[j])) other = &cur[j];
+            if (sched_days_meet(&list[i], &list[k]) && store_schedules_overlap(&list[i], &list[k]))
+                other = &list[k];
+        for (size_t j = 0; j < nc && !other; j++)
+            if (!gone[j] && fin[j].id != list[i].id && sched_days_meet(&list[i], &fin[j]) &&
+                store_schedules_overlap(&list[i], &fin[j]))
+                other = &fin[j];
         if (other) {
             if (clash) clash[0] = list[i], clash[1] = *other;
             st = rc_fail(err, RC_ERR_CONFLICT, "the slot overlaps another of the same timetable");
         }
     }
-    for (size_t j = 0; st == RC_OK && replace && j < nc; j++)
-        if (!written[j]) st = store_schedule_delete(s, cur[j].id, err);
-    for (size_t i = 0; st == RC_OK && i < n; i++)
-        st = list[i].id ? store_schedule_update(s, &list[i], err)
-                        : store_schedule_create(s, &list[i], err);
+    /* The rows not listed that end or go, then the listed ones. */
+    for (size_t j = 0; st == RC_OK && j < nc; j++) {
+        if (written[j]) continue;
+        if (gone[j])
+            st = store_schedule_delete(s, cur[j].id, err);
+        else if (!gone[j] && strcmp(fin[j].valid_to, cur[j].valid_to))
+            st = store_schedule_update(s, &fin[j], err);
+    }
+    for (size_t i = 0; st == RC_OK && i < n; i++) {
+        switch (act[i]) {
+        case SW_NEW:
+            st = store_schedule_create(s, &list[i], err);
+            break;
+        case SW_INPLACE:
+            st = store_schedule_update(s, &list[i], err);
+            break;
+        case SW_NOOP:
+            if (strcmp(list[i].valid_to, old[i].valid_to))
+                st = store_schedule_update(s, &list[i], err);
+            break;
+        case SW_SPLIT: {
+            store_schedule ended = old[i];
+            memcpy(ended.valid_to, before, sizeof before);
+            st = store_schedule_update(s, &ended, err);
+            list[i].id = 0;
+            if (st == RC_OK) st = store_schedule_create(s, &list[i], err);
+            /* Events made on E or later for the old row belong to the new. */
+            if (st == RC_OK)
+                st = query_exec(s,
+                                "UPDATE events SET schedule_id = ? WHERE schedule_id = ? AND "
+                                "slot_day >= ?",
+                                NULL, err, "iit", list[i].id, old[i].id, E);
+            break;
+        }
+        }
+    }
     free(cur);
+    free(fin);
     free(written);
+    free(gone);
+    free(old);
+    free(act);
     return store_tx_end(s, st, err);
+}
+
+rc_status store_schedule_end(store *s, int64_t id, const char *effective, int *removed,
+                             rc_error *err)
+{
+    if (removed) *removed = 0;
+    if (effective && !valid_day(effective))
+        return rc_fail(err, RC_ERR_INVALID, "effective day '%s' is not YYYY-MM-DD", effective);
+    store_schedule sc;
+    rc_status st = store_schedule_get(s, id, &sc, err);
+    if (st != RC_OK) return st;
+    if (!effective || (sc.valid_from[0] && strcmp(sc.valid_from, effective) >= 0)) {
+        if (removed) *removed = 1;
+        return store_schedule_delete(s, id, err);
+    }
+    char before[11];
+    day_text(day_number(effective) - 1, before);
+    if (sc.valid_to[0] && strcmp(sc.valid_to, before) <= 0) return RC_OK; /* ended already */
+    memcpy(sc.valid_to, before, sizeof before);
+    return store_schedule_update(s, &sc, err);
 }
 
 /* ---- holidays, settings --------------------------------------------------- */
@@ -2947,7 +3194,9 @@ rc_status store_event_list(store *s, const store_event_filter *f, store_page pag
     if (f) {
         if (f->person_id) qb_i(&b, "person_id = ?", f->person_id);
         if (f->group_id)
-            qb_i(&b, "person_id IN (SELECT person_id FROM group_members WHERE group_id = ?)",
+            qb_i(&b,
+                 "person_id IN (SELECT person_id FROM group_members WHERE group_id = ? AND "
+                 "left_ms = 0)",
                  f->group_id);
         if (f->camera_id) qb_i(&b, "camera_id = ?", f->camera_id);
         if (f->from_ms) qb_i(&b, "ts_ms >= ?", f->from_ms);
@@ -3424,7 +3673,7 @@ static rc_status enqueue_in(db_conn *c, const char *kind, const char *also_kind,
                ENQUEUE_HEAD
                "w.enabled = 1 AND (',' || w.events || ',' LIKE ? OR ',' || w.events || ',' "
                "LIKE ?) AND (w.group_id IS NULL OR w.group_id IN (SELECT gm.group_id FROM "
-               "group_members gm WHERE gm.person_id = ?))",
+               "group_members gm WHERE gm.person_id = ? AND gm.left_ms = 0))",
                &ch, err, "tiItiiitti", kind, event_id, person_id, payload, now, now, now, p1, p2,
                person_id);
     if (st == RC_ERR_NOT_FOUND)

@@ -253,8 +253,9 @@ static inline int64_t store_consent_withdrawn(const store_person *p)
 }
 
 typedef struct {
-    const char *query; /* substring of name, external id or email (case-insensitive) */
-    int64_t group_id;  /* members of this group only; 0: any */
+    const char *query;     /* substring of name, external id or email (case-insensitive) */
+    int64_t group_id;      /* members of this group only; 0: any */
+    int64_t left_after_ms; /* with group_id: also those who left it after this instant */
     int active_only;
     /* Non-zero: only members of the groups this user (a group-limited
      * manager) is limited to, per user_groups; nobody when it has none. */
@@ -362,13 +363,24 @@ rc_status store_group_join(store *s, int64_t group_id, int64_t person_id, int64_
 typedef struct {
     int64_t group_id, person_id;
     int64_t joined_ms;
+    int64_t left_ms; /* when the person left the group; 0: a member now */
 } store_membership;
-/* A person's memberships by group id, or a group's by person id (the other
- * id 0), ascending (caller frees). */
+/* A person's current memberships by group id, or a group's by person id
+ * (the other id 0), ascending (caller frees). */
 rc_status store_memberships(store *s, int64_t group_id, int64_t person_id, store_membership **out,
                             size_t *n, rc_error *err);
+/* Every membership a person has had, current and ended, by group id then
+ * join time (caller frees): what the reports judge past days by. */
+rc_status store_memberships_history(store *s, int64_t person_id, store_membership **out, size_t *n,
+                                    rc_error *err);
+/* End a current membership now: the row stays, with left_ms (the reports
+ * count the group's slots up to the day before). Not a member: nothing. */
 rc_status store_group_remove_member(store *s, int64_t group_id, int64_t person_id, rc_error *err);
-/* Person ids of a group / group ids of a person, ascending (caller frees). */
+/* The same, left at left_ms (0: now). */
+rc_status store_group_leave(store *s, int64_t group_id, int64_t person_id, int64_t left_ms,
+                            rc_error *err);
+/* Current members / groups: person ids of a group / group ids of a person,
+ * ascending (caller frees). */
 rc_status store_group_members(store *s, int64_t group_id, int64_t **ids, size_t *n, rc_error *err);
 rc_status store_person_groups(store *s, int64_t person_id, int64_t **ids, size_t *n, rc_error *err);
 
@@ -444,6 +456,11 @@ typedef struct {
     int end_min;   /* 1..1440; end <= start means the slot crosses midnight */
     int grace_min;
     char label[128]; /* subject, shift, ... */
+    /* The local days the slot is in force, inclusive (YYYY-MM-DD; "": open
+     * on that side). Changing a timetable from a day on ends the slots in
+     * force before it and starts new ones, so earlier days keep theirs. */
+    char valid_from[11];
+    char valid_to[11];
 } store_schedule;
 rc_status store_schedule_create(store *s, store_schedule *sc, rc_error *err);
 rc_status store_schedule_update(store *s, const store_schedule *sc, rc_error *err);
@@ -465,7 +482,38 @@ int store_schedules_overlap(const store_schedule *a, const store_schedule *b);
 rc_status store_schedules_write(store *s, int64_t person_id, int64_t group_id, int replace,
                                 store_schedule *list, size_t n, store_schedule clash[2],
                                 rc_error *err);
-/* The person's own schedules and those of their groups. */
+/* Dated writing: as store_schedules_write, but for the days from local day
+ * `effective` (YYYY-MM-DD) on, leaving earlier days judged by the slots
+ * they had (NULL: undated, every change in place as store_schedules_write).
+ * A slot in force before `effective` that is changed is ended on the day
+ * before and continued by a new row (new id, written back) from
+ * `effective` to the old row's end; one that begins on or after it is
+ * changed in place; a new slot runs from `effective` with no end. With
+ * `replace`, the list is the owner's timetable from `effective` on, with no
+ * end: unlisted slots end the day before (or are removed when they would
+ * only have begun later). Overlaps count only between slots whose days in
+ * force meet. */
+rc_status store_schedules_write_from(store *s, int64_t person_id, int64_t group_id, int replace,
+                                     const char *effective, store_schedule *list, size_t n,
+                                     store_schedule clash[2], rc_error *err);
+/* End slot `id` on the day before `effective` (removed outright when it
+ * would begin on or after it; NULL: removed). *removed (may be NULL): 1
+ * when the row went. */
+rc_status store_schedule_end(store *s, int64_t id, const char *effective, int *removed,
+                             rc_error *err);
+/* The slots of one owner (0: any, as store_schedule_list) in force on
+ * local day `on` or later (the ones that ended before it left out). */
+rc_status store_schedule_list_from(store *s, int64_t person_id, int64_t group_id, const char *on,
+                                   store_schedule **out, size_t *n, rc_error *err);
+/* Whether slot sc is in force on local day `day` (YYYY-MM-DD). */
+int store_schedule_valid_on(const store_schedule *sc, const char *day);
+/* The person's own schedules and those of every group they have been in
+ * (store_memberships_history says when), every row whatever its days in
+ * force. */
+rc_status store_schedules_for_person_history(store *s, int64_t person_id, store_schedule **out,
+                                             size_t *n, rc_error *err);
+/* The person's own schedules and those of their current groups, every row
+ * whatever its days in force (pick a day's with store_schedule_valid_on). */
 rc_status store_schedules_for_person(store *s, int64_t person_id, store_schedule **out, size_t *n,
                                      rc_error *err);
 

@@ -1688,6 +1688,132 @@ static void each_group_counts_its_own_slots(void **state)
     att_report_free(&rep);
 }
 
+/* 7B's timetable changes from Monday 9 March: Maths moves from 08:00 to
+ * 11:00 and Wednesday's Art (from before) is dropped. The days before keep
+ * their judgement (2 March's Maths at 08:00, Ann present and Bob absent;
+ * 4 March's Art absences), the days from the 9th are judged by the new
+ * slots, and live events pick the slot in force on their day. */
+static void a_changed_timetable_leaves_past_days_alone(void **state)
+{
+    fx *f = *state;
+    store_schedule art = {.group_id = f->group, .dow = 3, .start_min = 600, .end_min = 660};
+    snprintf(art.label, sizeof art.label, "Art");
+    OK(store_schedule_create(f->s, &art, &e_));
+    att_result r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 2, 7, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, f->sched_mon);
+    store_schedule maths;
+    OK(store_schedule_get(f->s, f->sched_mon, &maths, &e_));
+    maths.start_min = 660, maths.end_min = 720;
+    OK(store_schedules_write_from(f->s, 0, f->group, 1, "2026-03-09", &maths, 1, NULL, &e_));
+    assert_true(maths.id != f->sched_mon);
+    /* Ann comes to the new 11:00 Maths on the 9th, on time. */
+    r = see(f, f->ann, f->cam_in, at(f, 2026, 3, 9, 10, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, maths.id);
+    assert_string_equal(r.event.status, "on_time");
+
+    att_query q = {.from_day = "2026-03-02",
+                   .to_day = "2026-03-13",
+                   .group_id = f->group,
+                   .now_ms = at(f, 2026, 4, 1, 0, 0, 0)};
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode) presence_by_slot(f);
+        att_report rep;
+        OK(att_report_build(f->a, &q, &rep, &e_));
+        const att_row *old = NULL, *now = NULL;
+        for (size_t i = 0; i < rep.nrows; i++) {
+            const att_row *w = &rep.rows[i];
+            if (w->person_id != f->ann) continue;
+            if (!strcmp(w->day, "2026-03-02")) old = w;
+            if (!strcmp(w->day, "2026-03-09")) now = w;
+        }
+        assert_non_null(old);
+        assert_int_equal(old->schedule_id, f->sched_mon);
+        assert_int_equal(old->start_ms, at(f, 2026, 3, 2, 8, 0, 0));
+        assert_true(old->present);
+        assert_non_null(now);
+        assert_int_equal(now->schedule_id, maths.id);
+        assert_int_equal(now->start_ms, at(f, 2026, 3, 9, 11, 0, 0));
+        assert_true(now->present);
+        assert_false(now->late);
+        /* Wednesday 4 March's Art is still there (absent, both); none on
+         * the 11th. */
+        assert_non_null(row_of(&rep, f->bob, art.id));
+        assert_true(row_of(&rep, f->bob, art.id)->absent);
+        for (size_t i = 0; i < rep.nrows; i++)
+            assert_false(rep.rows[i].schedule_id == art.id &&
+                         strcmp(rep.rows[i].day, "2026-03-04") != 0);
+        /* Bob: 2 March Maths, 4 March Art, 9 March Maths. */
+        assert_int_equal(absences_of(&rep, f->bob), 3);
+        att_report_free(&rep);
+    }
+}
+
+/* Bob moves from 7B (Maths, Monday 08:00) to 7C (Lengua, Monday 11:00) on
+ * Monday 9 March, before class: 2 March stays a 7B day (his Maths absence
+ * kept), from the 9th he is judged by 7C's timetable, live events pick
+ * 7C's slot, and 7B's report still shows him on the days he was in it. */
+static void a_moved_pupil_keeps_past_days_under_the_old_group(void **state)
+{
+    fx *f = *state;
+    store_group c7 = {0};
+    snprintf(c7.name, sizeof c7.name, "7C");
+    OK(store_group_create(f->s, &c7, &e_));
+    store_schedule lengua = {.group_id = c7.id, .dow = 1, .start_min = 660, .end_min = 720};
+    snprintf(lengua.label, sizeof lengua.label, "Lengua");
+    OK(store_schedule_create(f->s, &lengua, &e_));
+    int64_t moved = at(f, 2026, 3, 9, 7, 0, 0);
+    OK(store_group_leave(f->s, f->group, f->bob, moved, &e_));
+    OK(store_group_join(f->s, c7.id, f->bob, moved, &e_));
+    att_result r = see(f, f->bob, f->cam_in, at(f, 2026, 3, 16, 10, 58, 0), 0.9);
+    assert_int_equal(r.event.schedule_id, lengua.id);
+    int64_t *ids;
+    size_t n;
+    OK(store_group_members(f->s, f->group, &ids, &n, &e_));
+    assert_int_equal(n, 1); /* 7B now: Ann */
+    free(ids);
+
+    att_query q = {
+        .from_day = "2026-03-02", .to_day = "2026-03-16", .now_ms = at(f, 2026, 4, 1, 0, 0, 0)};
+    att_report rep;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    int maths = 0, len = 0;
+    for (size_t i = 0; i < rep.nrows; i++) {
+        const att_row *w = &rep.rows[i];
+        if (w->person_id != f->bob) continue;
+        if (w->schedule_id == f->sched_mon) {
+            maths++;
+            assert_string_equal(w->day, "2026-03-02");
+            assert_true(w->absent);
+        }
+        if (w->schedule_id == lengua.id) {
+            len++;
+            assert_true(strcmp(w->day, "2026-03-09") >= 0);
+        }
+    }
+    assert_int_equal(maths, 1);
+    assert_int_equal(len, 2);                       /* 9 March absent, 16 March present */
+    assert_int_equal(absences_of(&rep, f->bob), 2); /* 2 March Maths, 9 March Lengua */
+    att_report_free(&rep);
+    /* 7B's report: Bob on 2 March still. */
+    q.group_id = f->group;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    assert_int_equal(absences_of(&rep, f->bob), 1);
+    att_report_free(&rep);
+    /* Back in 7B from 16 March: that Monday is 7B's (and 7C's) again, the
+     * 9th is not. */
+    OK(store_group_join(f->s, f->group, f->bob, at(f, 2026, 3, 16, 7, 0, 0), &e_));
+    q.group_id = 0;
+    OK(att_report_build(f->a, &q, &rep, &e_));
+    maths = 0;
+    for (size_t i = 0; i < rep.nrows; i++)
+        if (rep.rows[i].person_id == f->bob && rep.rows[i].schedule_id == f->sched_mon) {
+            maths++;
+            assert_true(strcmp(rep.rows[i].day, "2026-03-09") != 0);
+        }
+    assert_int_equal(maths, 2);
+    att_report_free(&rep);
+}
+
 /* ---- presence by day: one kiosk at the door -------------------------------- */
 
 typedef struct {
@@ -2521,6 +2647,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(default_start_is_the_first_use, setup, teardown),
         cmocka_unit_test_setup_teardown(join_and_archive_dates_bound_absences, setup, teardown),
         cmocka_unit_test_setup_teardown(each_group_counts_its_own_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_changed_timetable_leaves_past_days_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_moved_pupil_keeps_past_days_under_the_old_group, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(door_day_counts_the_time_in, setup, teardown),
         cmocka_unit_test_setup_teardown(door_day_by_slot_needs_an_entry_in_each, setup, teardown),
         cmocka_unit_test_setup_teardown(a_door_camera_for_both_ways_goes_by_the_day, setup,

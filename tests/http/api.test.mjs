@@ -294,6 +294,17 @@ test('groups and membership', async () => {
   assert.equal(r.body.name, '7B');
   assert.equal((await env.manager.del(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
   assert.equal((await env.manager.get(`/api/v1/groups/${g}`)).body.member_count, 0);
+  // Removed people are listed nowhere as members (their membership ended,
+  // kept for the reports), and may join again, more than once.
+  assert.equal((await env.manager.get(`/api/v1/groups/${g}/members`)).body.total, 0);
+  assert.deepEqual((await env.manager.get(`/api/v1/persons?group_id=${g}`)).body.items, []);
+  assert.deepEqual((await env.manager.get(`/api/v1/persons/${b.body.id}`)).body.groups, []);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await env.manager.post(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
+    assert.equal((await env.manager.get(`/api/v1/groups/${g}/members`)).body.total, 1);
+    assert.equal((await env.manager.del(`/api/v1/groups/${g}/members/${b.body.id}`)).status, 204);
+  }
+  assert.equal((await env.manager.get(`/api/v1/groups/${g}`)).body.member_count, 0);
   r = await env.manager.get('/api/v1/groups');
   assert.ok(r.body.items.some((x) => x.id === g));
   assert.equal((await env.manager.del(`/api/v1/groups/${g}`)).status, 204);
@@ -304,7 +315,8 @@ test('schedules use ISO weekdays and HH:MM clock times', async () => {
   const g = await env.manager.post('/api/v1/groups', { name: 'Shift A' });
   let r = await env.manager.post('/api/v1/schedules', { group_id: g.body.id, day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5, label: 'Maths' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  assert.deepEqual({ ...r.body, id: 0 }, { id: 0, group_id: g.body.id, person_id: null, day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5, label: 'Maths' });
+  assert.match(r.body.valid_from, /^\d{4}-\d\d-\d\d$/, 'in force from today');
+  assert.deepEqual({ ...r.body, id: 0 }, { id: 0, group_id: g.body.id, person_id: null, day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5, label: 'Maths', valid_from: r.body.valid_from, valid_to: null });
   const id = r.body.id;
   r = await env.manager.post('/api/v1/schedules', { group_id: g.body.id, day_of_week: 7, start: '22:00', end: '06:00' });
   assert.equal(r.status, 201);
@@ -390,6 +402,58 @@ test('a timetable never has two slots at once: create and change refuse an overl
   assert.equal(r.body.total, 0);
   const audit = (await admin.get('/api/v1/audit?action=schedule.replace')).body.items;
   assert.ok(audit.some((a) => a.target === `group:${g}` && JSON.parse(a.detail).slots === 3), JSON.stringify(audit.slice(0, 2)));
+});
+
+test('a timetable changes from an effective day: the days before keep their slots, GET ?on= shows a day\'s and the changes to come', async () => {
+  const g = (await env.manager.post('/api/v1/groups', { name: 'Dated 1A' })).body.id;
+  const day = (from, n) => new Date(Date.parse(`${from}T00:00:00Z`) + n * 86400e3).toISOString().slice(0, 10);
+  let r = await env.manager.post('/api/v1/schedules', { group_id: g, day_of_week: 1, start: '08:00', end: '09:00', label: 'Mates' });
+  assert.equal(r.status, 201);
+  const a = r.body.id, today = r.body.valid_from;
+  const week = day(today, 7);
+  // From next week Mates moves to 10:00: a new slot carries it on, the
+  // current one ends the day before.
+  r = await env.manager.put('/api/v1/schedules', { group_id: g, effective: week, slots: [{ id: a, day_of_week: 1, start: '10:00', end: '11:00', label: 'Mates' }] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.total, 1);
+  const b = r.body.items[0];
+  assert.notEqual(b.id, a);
+  assert.deepEqual([b.start, b.valid_from, b.valid_to, b.upcoming], ['10:00', week, null, false]);
+  r = await env.manager.get(`/api/v1/schedules?group_id=${g}`);
+  assert.deepEqual(r.body.items.map((s) => [s.id, s.start, s.valid_from, s.valid_to, s.upcoming]),
+    [[a, '08:00', today, day(week, -1), false], [b.id, '10:00', week, null, true]]);
+  r = await env.manager.get(`/api/v1/schedules?group_id=${g}&on=${week}`);
+  assert.deepEqual(r.body.items.map((s) => s.id), [b.id]);
+  const audit = (await admin.get('/api/v1/audit?action=schedule.replace')).body.items;
+  assert.ok(audit.some((x) => x.target === `group:${g}` && JSON.parse(x.detail).effective === week));
+  // Bad days, days too far, and a past day for a manager (admins only).
+  for (const [who, body, status] of [
+    [env.manager, { effective: '2026-02-30' }, 400], [env.manager, { effective: 'mañana' }, 400],
+    [env.manager, { effective: 20260101 }, 400], [admin, { effective: day(today, -400) }, 400],
+    [admin, { effective: day(today, 400) }, 400], [env.manager, { effective: day(today, -1) }, 403]]) {
+    r = await who.put('/api/v1/schedules', { group_id: g, slots: [], ...body });
+    assert.equal(r.status, status, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+  }
+  assert.match(r.body.error.message, /administrator/);
+  assert.equal((await env.manager.get(`/api/v1/schedules?group_id=${g}&on=2026-13-01`)).status, 400);
+  assert.equal((await env.manager.patch(`/api/v1/schedules/${b.id}`, { label: 'x', effective: day(today, -1) })).status, 403);
+  assert.equal((await env.manager.del(`/api/v1/schedules/${b.id}?effective=${day(today, -1)}`)).status, 403);
+  assert.equal((await env.manager.get(`/api/v1/schedules?group_id=${g}&on=${week}`)).body.items[0].label, 'Mates', 'nothing changed');
+  // An admin dates a slot back ten days; deleting it today ends it
+  // yesterday: the days before keep it.
+  r = await admin.post('/api/v1/schedules', { group_id: g, day_of_week: 2, start: '08:00', end: '09:00', label: 'Arte', effective: day(today, -10) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.valid_from, day(today, -10));
+  const art = r.body.id;
+  assert.equal((await env.manager.del(`/api/v1/schedules/${art}`)).status, 204);
+  r = await env.manager.get(`/api/v1/schedules?group_id=${g}&on=${day(today, -5)}`);
+  assert.deepEqual(r.body.items.filter((s) => s.id === art).map((s) => s.valid_to), [day(today, -1)]);
+  r = await env.manager.get(`/api/v1/schedules?group_id=${g}`);
+  assert.equal(r.body.items.some((s) => s.id === art), false);
+  // The upcoming slot, deleted before it begins, is gone; a manager may
+  // date a change ahead.
+  assert.equal((await env.manager.del(`/api/v1/schedules/${b.id}?effective=${week}`)).status, 204);
+  assert.equal((await env.manager.patch(`/api/v1/schedules/${b.id}`, { label: 'x' })).status, 404);
 });
 
 test('holidays: id is the date, YYYYMMDD', async () => {

@@ -586,6 +586,134 @@ static void timetables_are_written_whole_without_overlaps(void **state)
     free(got);
 }
 
+/* The slot of list[0..n) with id `id`, or NULL. */
+static const store_schedule *slot_by_id(const store_schedule *list, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].id == id) return &list[i];
+    return NULL;
+}
+
+/* A dated timetable change leaves the days before it alone: a slot in force
+ * before the effective day is ended the day before and carried on by a new
+ * row; one that begins on or after it is changed in place; overlaps count
+ * only between slots whose days meet; the events made for the old row from
+ * the effective day on move to the new one. */
+static void dated_timetables_split_at_the_effective_day(void **state)
+{
+    store *s = S(state);
+    rc_error err;
+    store_group g = {0};
+    snprintf(g.name, sizeof g.name, "1A");
+    OK(store_group_create(s, &g, &e_));
+    int64_t p = add_person(s, "D-1", "Dora");
+    store_schedule first[2] = {{.dow = 1, .start_min = 480, .end_min = 540, .label = "Mates"},
+                               {.dow = 2, .start_min = 480, .end_min = 540, .label = "Lengua"}};
+    OK(store_schedules_write_from(s, 0, g.id, 1, "2026-09-01", first, 2, NULL, &e_));
+    assert_string_equal(first[0].valid_from, "2026-09-01");
+    assert_string_equal(first[0].valid_to, "");
+    /* Begun on the effective day: changed in place, same id. */
+    store_schedule fix = first[0];
+    fix.grace_min = 5;
+    OK(store_schedules_write_from(s, 0, g.id, 0, "2026-09-01", &fix, 1, NULL, &e_));
+    assert_int_equal(fix.id, first[0].id);
+    int64_t a = first[0].id, b = first[1].id;
+    /* Events for Monday's slot in October and in January. */
+    store_event oct = {.person_id = p, .ts_ms = 1000, .schedule_id = a};
+    snprintf(oct.kind, sizeof oct.kind, "entry");
+    snprintf(oct.slot_day, sizeof oct.slot_day, "2026-10-05");
+    OK(store_event_insert(s, &oct, &e_));
+    store_event jan = oct;
+    snprintf(jan.slot_day, sizeof jan.slot_day, "2027-01-11");
+    OK(store_event_insert(s, &jan, &e_));
+
+    /* From 2027-01-11 on: Monday moves half an hour, Tuesday stays, a
+     * Wednesday slot is added. */
+    store_schedule second[3] = {fix, first[1], {.dow = 3, .start_min = 600, .end_min = 660}};
+    second[0].start_min = 510, second[0].end_min = 570;
+    OK(store_schedules_write_from(s, 0, g.id, 1, "2027-01-11", second, 3, NULL, &e_));
+    assert_true(second[0].id != a); /* a new row carries Monday on */
+    assert_int_equal(second[1].id, b);
+    store_schedule got;
+    OK(store_schedule_get(s, a, &got, &e_));
+    assert_int_equal(got.start_min, 480); /* the autumn's Monday as it was */
+    assert_string_equal(got.valid_from, "2026-09-01");
+    assert_string_equal(got.valid_to, "2027-01-10");
+    OK(store_schedule_get(s, second[0].id, &got, &e_));
+    assert_int_equal(got.start_min, 510);
+    assert_int_equal(got.grace_min, 5);
+    assert_string_equal(got.valid_from, "2027-01-11");
+    assert_string_equal(got.valid_to, "");
+    OK(store_schedule_get(s, b, &got, &e_));
+    assert_string_equal(got.valid_from, "2026-09-01");
+    assert_string_equal(got.valid_to, "");
+    assert_true(store_schedule_valid_on(&got, "2026-12-01"));
+    OK(store_schedule_get(s, a, &got, &e_));
+    assert_true(store_schedule_valid_on(&got, "2027-01-10"));
+    assert_false(store_schedule_valid_on(&got, "2027-01-11"));
+    assert_false(store_schedule_valid_on(&got, "2026-08-31"));
+    store_event ge;
+    OK(store_event_get(s, oct.id, &ge, &e_));
+    assert_int_equal(ge.schedule_id, a);
+    OK(store_event_get(s, jan.id, &ge, &e_));
+    assert_int_equal(ge.schedule_id, second[0].id);
+
+    /* Listed from a day: what is in force then or later. */
+    store_schedule *list;
+    size_t n;
+    OK(store_schedule_list_from(s, 0, g.id, "2026-12-01", &list, &n, &e_));
+    assert_int_equal(n, 4);
+    free(list);
+    OK(store_schedule_list_from(s, 0, g.id, "2027-02-01", &list, &n, &e_));
+    assert_int_equal(n, 3);
+    assert_null(slot_by_id(list, n, a));
+    free(list);
+
+    /* Overlaps only between slots whose days meet: 08:00-08:20 on Mondays
+     * from January clashes with nothing (the 08:00 slot ended); from
+     * December it meets the old Monday slot. */
+    store_schedule early = {.dow = 1, .start_min = 480, .end_min = 500}, clash[2];
+    store_schedule early2 = early;
+    assert_int_equal(
+        store_schedules_write_from(s, 0, g.id, 0, "2026-12-01", &early2, 1, clash, &err),
+        RC_ERR_CONFLICT);
+    assert_int_equal(clash[1].id, a);
+    OK(store_schedules_write_from(s, 0, g.id, 0, "2027-01-11", &early, 1, NULL, &e_));
+    /* A slot that ended before the effective day is not changed. */
+    store_schedule stale = {0};
+    OK(store_schedule_get(s, a, &stale, &e_));
+    stale.grace_min = 9;
+    assert_int_equal(store_schedules_write_from(s, 0, g.id, 0, "2027-02-01", &stale, 1, NULL, &err),
+                     RC_ERR_INVALID);
+    assert_int_equal(
+        store_schedules_write_from(s, 0, g.id, 0, "2027-02-30x", &stale, 1, NULL, &err),
+        RC_ERR_INVALID);
+
+    /* Ending: a slot in force before the day ends the day before; one
+     * that begins on it goes. */
+    int removed = -1;
+    OK(store_schedule_end(s, b, "2027-03-01", &removed, &e_));
+    assert_int_equal(removed, 0);
+    OK(store_schedule_get(s, b, &got, &e_));
+    assert_string_equal(got.valid_to, "2027-02-28");
+    OK(store_schedule_end(s, early.id, "2027-01-11", &removed, &e_));
+    assert_int_equal(removed, 1);
+    assert_int_equal(store_schedule_get(s, early.id, &got, &err), RC_ERR_NOT_FOUND);
+    /* Replaced by nothing from June: the slots in force end on May 31; the
+     * history stays. */
+    OK(store_schedules_write_from(s, 0, g.id, 1, "2027-06-01", NULL, 0, NULL, &e_));
+    OK(store_schedule_list_from(s, 0, g.id, "2027-06-01", &list, &n, &e_));
+    assert_int_equal(n, 0);
+    free(list);
+    OK(store_schedule_list(s, 0, g.id, &list, &n, &e_));
+    assert_int_equal(n, 4); /* Monday old and new, Tuesday, Wednesday */
+    const store_schedule *wed = slot_by_id(list, n, second[2].id);
+    assert_non_null(wed);
+    assert_string_equal(wed->valid_from, "2027-01-11");
+    assert_string_equal(wed->valid_to, "2027-05-31");
+    free(list);
+}
+
 static void schedules_holidays_settings_cameras(void **state)
 {
     store *s = S(state);
@@ -1853,6 +1981,79 @@ static void upgrade_to_v15_adds_the_auditor_role(void **state)
     assert_string_equal(got.role, "manager");
 }
 
+/* A database from before migration 16 keeps its slots, open on both
+ * sides (in force on every day), and takes dated changes after; its
+ * memberships are current, and leaving one keeps it as history. */
+static void upgrade_to_v16_keeps_slots_open(void **state)
+{
+    testdb *t = *state;
+    char url[600];
+    database_at_version(t, 15, url, sizeof url);
+    raw_sql(url, "INSERT INTO person_groups (name, created_ms) VALUES ('2B', 1);"
+                 "INSERT INTO schedules (group_id, dow, start_min, end_min, label) VALUES"
+                 " ((SELECT id FROM person_groups WHERE name = '2B'), 1, 480, 540, 'Física');"
+                 "INSERT INTO persons (external_id, name, created_ms, updated_ms) VALUES"
+                 " ('M-1', 'Marta', 1, 1);"
+                 "INSERT INTO group_members (group_id, person_id, joined_ms) VALUES"
+                 " ((SELECT id FROM person_groups WHERE name = '2B'),"
+                 " (SELECT id FROM persons WHERE external_id = 'M-1'), 5);");
+    OK(store_open(url, 0, &t->s, &e_)); /* applies v16 */
+    store_schedule *list;
+    size_t n;
+    OK(store_schedule_list(t->s, 0, 0, &list, &n, &e_));
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "Física");
+    assert_string_equal(list[0].valid_from, "");
+    assert_string_equal(list[0].valid_to, "");
+    assert_true(store_schedule_valid_on(&list[0], "1999-01-01"));
+    assert_true(store_schedule_valid_on(&list[0], "2099-12-31"));
+    store_schedule moved = list[0];
+    moved.start_min = 600, moved.end_min = 660;
+    OK(store_schedules_write_from(t->s, 0, moved.group_id, 1, "2026-09-14", &moved, 1, NULL, &e_));
+    store_schedule got;
+    OK(store_schedule_get(t->s, list[0].id, &got, &e_));
+    assert_string_equal(got.valid_to, "2026-09-13");
+    assert_int_equal(got.start_min, 480);
+    /* The membership is current; leaving keeps it as history, joining
+     * again makes a second one, and the person's deletion takes both. */
+    int64_t g = list[0].group_id;
+    free(list);
+    store_person marta;
+    OK(store_person_get_by_external(t->s, "M-1", &marta, &e_));
+    store_membership *m;
+    size_t nm;
+    OK(store_memberships(t->s, g, 0, &m, &nm, &e_));
+    assert_int_equal(nm, 1);
+    assert_int_equal(m[0].joined_ms, 5);
+    assert_int_equal(m[0].left_ms, 0);
+    free(m);
+    OK(store_group_leave(t->s, g, marta.id, 1000, &e_));
+    OK(store_group_leave(t->s, g, marta.id, 2000, &e_)); /* not a member: nothing */
+    OK(store_memberships(t->s, g, 0, &m, &nm, &e_));
+    assert_int_equal(nm, 0);
+    free(m);
+    store_group grp;
+    OK(store_group_get(t->s, g, &grp, &e_));
+    assert_int_equal(grp.member_count, 0);
+    OK(store_group_join(t->s, g, marta.id, 3000, &e_));
+    OK(store_group_join(t->s, g, marta.id, 4000, &e_)); /* moves the current one's date */
+    OK(store_memberships_history(t->s, marta.id, &m, &nm, &e_));
+    assert_int_equal(nm, 2);
+    assert_int_equal(m[0].joined_ms, 5);
+    assert_int_equal(m[0].left_ms, 1000);
+    assert_int_equal(m[1].joined_ms, 4000);
+    assert_int_equal(m[1].left_ms, 0);
+    free(m);
+    int64_t *ids;
+    OK(store_person_groups(t->s, marta.id, &ids, &nm, &e_));
+    assert_int_equal(nm, 1);
+    free(ids);
+    OK(store_person_delete(t->s, marta.id, "test", &e_));
+    OK(store_memberships_history(t->s, marta.id, &m, &nm, &e_));
+    assert_int_equal(nm, 0);
+    free(m);
+}
+
 /* Upgrading a version 1 database that holds data: roles renamed, names
  * split the way the API used to, and the links the HTTP layer kept in
  * settings moved into their columns (dangling ones dropped), nothing else
@@ -3087,6 +3288,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(schedules_holidays_settings_cameras, setup, teardown),
         cmocka_unit_test_setup_teardown(timetables_are_written_whole_without_overlaps, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(dated_timetables_split_at_the_effective_day, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(upgrade_to_v16_keeps_slots_open, setup, teardown),
         cmocka_unit_test_setup_teardown(events_filters_and_manual_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(sightings_and_audit_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(event_face_and_probe, setup, teardown),

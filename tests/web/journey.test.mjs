@@ -195,10 +195,27 @@ test('a group and its weekly timetable, edited on a phone', async () => {
     assert.ok((await sideways(page)) <= 0, 'the group page does not scroll sideways');
     await shot(page, 'journey-04-timetable-390');
     await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PUT', '/api/v1/schedules');
-    await page.getByText('Guardado.').waitFor();
+    await page.getByText(/^Guardado\. Vale a partir del/).waitFor();
     await page.reload();
     await page.getByRole('region', { name: TODAY }).getByLabel('Etiqueta').waitFor();
     assert.equal(await page.getByRole('region', { name: TODAY }).getByLabel('Etiqueta').inputValue(), SUBJECT);
+
+    // From next week the slot starts at 10:00: saved "A partir de" that
+    // day, today's timetable stays and lists the change to come.
+    const today = local.toISOString().slice(0, 10);
+    const nextWeek = new Date(Date.parse(`${today}T00:00:00Z`) + 7 * 86400e3).toISOString().slice(0, 10);
+    assert.equal(await page.getByLabel('A partir de').inputValue(), today, 'the change takes effect today unless told');
+    await page.getByLabel('A partir de').fill(nextWeek);
+    await page.getByRole('region', { name: TODAY }).getByLabel('Inicio').fill('10:00');
+    const res = await clickForAnswer(page, page.getByRole('button', { name: 'Guardar' }), 'PUT', '/api/v1/schedules');
+    assert.equal(JSON.parse(res.request().postData()).effective, nextWeek);
+    await page.getByText(/^Guardado\. Vale a partir del/).waitFor();
+    await page.getByLabel('A partir de').fill(today);
+    const upcoming = page.getByRole('region', { name: 'Cambios programados' });
+    await upcoming.getByText(/A partir del .*: .* 10:00–14:00/).waitFor();
+    assert.equal(await page.getByRole('region', { name: TODAY }).getByLabel('Inicio').inputValue(), '09:00', 'today keeps 09:00');
+    assert.ok((await sideways(page)) <= 0, 'the dated editor does not scroll sideways');
+    await shot(page, 'journey-04b-timetable-dated-390');
   });
 });
 

@@ -499,15 +499,21 @@ export class ApiClient {
   removeGroupMember(id: number, personId: number): Promise<void> {
     return this.del(`/api/v1/groups/${id}/members/${personId}`);
   }
-  schedules(q: { group_id?: number; person_id?: number }): Promise<Page<Schedule>> {
+  /** The slots in force on `on` (default today) and, flagged upcoming, the changes that begin later. */
+  schedules(q: { group_id?: number; person_id?: number; on?: string }): Promise<Page<Schedule>> {
     return this.get('/api/v1/schedules', q);
   }
   createSchedule(s: ScheduleInput): Promise<Schedule> {
     return this.post('/api/v1/schedules', s);
   }
-  /** The owner's whole timetable in one transaction (slots not listed are deleted). */
-  replaceSchedules(owner: { group_id: number | null; person_id: number | null }, slots: TimetableSlot[]): Promise<Page<Schedule>> {
-    return this.put('/api/v1/schedules', { ...owner, slots });
+  /** The owner's whole timetable from `effective` (default today) on, in one transaction: the days
+   * before keep their slots; slots not listed end the day before. */
+  replaceSchedules(
+    owner: { group_id: number | null; person_id: number | null },
+    slots: TimetableSlot[],
+    effective?: string,
+  ): Promise<Page<Schedule>> {
+    return this.put('/api/v1/schedules', { ...owner, ...(effective ? { effective } : {}), slots });
   }
   updateSchedule(id: number, s: Partial<ScheduleInput>): Promise<Schedule> {
     return this.patch(`/api/v1/schedules/${id}`, s);

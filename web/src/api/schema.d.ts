@@ -1021,7 +1021,7 @@ export interface paths {
         };
         /** list schedules */
         get: operations["listSchedules"];
-        /** replace a group's or person's whole timetable in one transaction (slots with an id are kept and changed, without one created, the others deleted; 409 overlap and nothing changed when two slots share a minute of the week) */
+        /** replace a group's or person's whole timetable from the effective day on, in one transaction (slots with an id are kept, or changed: one in force before that day ends the day before and a new slot with a new id carries it on; without an id created; the others end the day before; 409 overlap and nothing changed when two slots in force on a same day share a minute of the week). Answers the slots in force from the effective day */
         put: operations["replaceSchedules"];
         /** create a schedule (409 overlap when it shares a minute of the week with another slot of the same group or person) */
         post: operations["createSchedule"];
@@ -1041,11 +1041,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** delete a schedule */
+        /** end a schedule the day before ?effective= (default today; rules as for PUT), or remove it when it would only begin on or after that day */
         delete: operations["deleteSchedule"];
         options?: never;
         head?: never;
-        /** change a schedule (409 overlap as for create) */
+        /** change a schedule from the effective day on (one in force before it ends the day before and the answer is the new slot, with a new id; 409 overlap as for create) */
         patch: operations["updateSchedule"];
         trace?: never;
     };
@@ -1884,6 +1884,18 @@ export interface components {
             end: string;
             grace_min: number;
             label: string;
+            /**
+             * Format: date
+             * @description first local day the slot is in force (null: since always)
+             */
+            valid_from: string | null;
+            /**
+             * Format: date
+             * @description last local day the slot is in force (null: no end)
+             */
+            valid_to: string | null;
+            /** @description the slot begins after the day asked for (GET ?on=, default today): a change to come */
+            upcoming?: boolean;
         };
         ScheduleWrite: {
             group_id?: number | null;
@@ -1893,6 +1905,11 @@ export interface components {
             end?: string;
             grace_min?: number;
             label?: string;
+            /**
+             * Format: date
+             * @description the local day the change takes effect (default today); the days before it keep the slots they had. A day before today: admins only (403); at most 366 days from today (400)
+             */
+            effective?: string | null;
         };
         TimetableSlot: {
             /** @description an existing slot of this timetable, kept and changed; without: a new slot */
@@ -1906,7 +1923,12 @@ export interface components {
         TimetableWrite: {
             group_id?: number | null;
             person_id?: number | null;
-            /** @description the whole timetable: slots not listed are deleted; no two may share a minute of the week */
+            /**
+             * Format: date
+             * @description the local day the change takes effect (default today); the days before it keep the slots they had. A day before today: admins only (403); at most 366 days from today (400)
+             */
+            effective?: string | null;
+            /** @description the whole timetable from the effective day on: slots not listed end the day before (or go, when they would only begin later); no two may share a minute of the week */
             slots: components["schemas"]["TimetableSlot"][];
         };
         Leave: {
@@ -5237,6 +5259,8 @@ export interface operations {
             query?: {
                 group_id?: number;
                 person_id?: number;
+                /** @description the slots in force on this local day (default today), and flagged upcoming those that begin later */
+                on?: string;
                 /** @description default 50, max 500 */
                 limit?: number;
                 offset?: number;
@@ -5335,7 +5359,10 @@ export interface operations {
     };
     deleteSchedule: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the first day without the slot */
+                effective?: string;
+            };
             header?: never;
             path: {
                 id: number;

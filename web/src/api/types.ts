@@ -84,7 +84,8 @@ export interface ImportDone {
 export type Group = S['Group'];
 export type GroupWrite = S['GroupWrite'];
 export type Schedule = S['Schedule'];
-export type ScheduleInput = Omit<Schedule, 'id'>;
+/** A slot to write; `effective`: the day it takes effect (default today on the server). */
+export type ScheduleInput = Omit<Schedule, 'id' | 'valid_from' | 'valid_to' | 'upcoming'> & { effective?: string | null };
 export type TimetableSlot = S['TimetableSlot'];
 export type Holiday = S['Holiday'];
 export type Leave = S['Leave'];

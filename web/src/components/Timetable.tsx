@@ -1,11 +1,17 @@
 // Weekly timetable editor for one group or one person: a column per weekday
 // (Monday first), each with its time slots (start, end, grace minutes,
-// label). Saving sends only the changes (lib/schedule.ts). "Copiar a…" on a
-// day adds its slots to the days ticked, saved at once (planCopy).
+// label). Saving sends the whole timetable "A partir de" a day (default
+// today): the days before keep the slots they had. The editor shows the
+// timetable in force on that day, and the changes already planned after it.
+// "Copiar a…" on a day adds its slots to the days ticked, saved at once
+// (planCopy).
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Schedule } from '../api/types';
+import { useAuth } from '../auth/AuthContext';
+import { useSettings } from '../auth/SettingsContext';
+import { dateIn, formatDate } from '../lib/format';
 import { diffSchedules, endsNextDay, overlaps, planCopy, slotError, slotsFromSchedules, sortSlots, type Slot } from '../lib/schedule';
 import { ErrorMessage, Loading, Modal } from './common';
 import styles from './Timetable.module.css';
@@ -22,7 +28,13 @@ interface CopyReport {
 }
 
 export function Timetable({ groupId, personId, editable = true }: { groupId?: number; personId?: number; editable?: boolean }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const { tz } = useSettings();
+  const { user } = useAuth();
+  const today = dateIn(tz);
+  // The day the changes take effect; "" is today (the server's).
+  const [from, setFrom] = useState('');
+  const [upcoming, setUpcoming] = useState<Schedule[]>([]);
   const [saved, setSaved] = useState<Schedule[] | null>(null);
   const [slots, setSlots] = useState<Slot[]>([]);
   const [error, setError] = useState<Error | null>(null);
@@ -34,18 +46,22 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
 
   useEffect(() => {
     let live = true;
+    const on = from || undefined;
     api
-      .schedules(groupId ? { group_id: groupId } : { person_id: personId })
+      .schedules(groupId ? { group_id: groupId, on } : { person_id: personId, on })
       .then((p) => {
         if (!live) return;
-        setSaved(p.items);
-        setSlots(slotsFromSchedules(p.items));
+        const now = p.items.filter((s) => !s.upcoming);
+        setSaved(now);
+        setUpcoming(p.items.filter((s) => s.upcoming));
+        setSlots(slotsFromSchedules(now));
       })
       .catch((e: Error) => live && setError(e));
     return () => {
       live = false;
     };
-  }, [groupId, personId, gen]);
+  }, [groupId, personId, gen, from]);
+  const day = (d: string) => formatDate(d, tz, i18n.language);
 
   const update = (key: string, patch: Partial<Slot>) => {
     setNote(null);
@@ -70,7 +86,15 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
       const day = s.day_of_week;
       if (!report.error) {
         try {
-          await api.createSchedule({ ...owner, day_of_week: day, start: s.start, end: s.end, grace_min: s.grace_min, label: s.label });
+          await api.createSchedule({
+            ...owner,
+            day_of_week: day,
+            start: s.start,
+            end: s.end,
+            grace_min: s.grace_min,
+            label: s.label,
+            ...(from ? { effective: from } : {}),
+          });
           const d = report.saved.find((x) => x.day === day);
           if (d) d.n++;
           else report.saved.push({ day, n: 1, of: 0 });
@@ -100,8 +124,9 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
       await api.replaceSchedules(
         owner,
         slots.map(({ id, day_of_week, start, end, grace_min, label }) => ({ id, day_of_week, start, end, grace_min, label })),
+        from || undefined,
       );
-      setNote(t('common.saved'));
+      setNote(t('groups.savedFrom', { date: day(from || today) }));
       setGen((g) => g + 1);
     } catch (e) {
       setError(e as Error);
@@ -111,8 +136,27 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
   }
 
   if (!saved && !error) return <Loading />;
+  const endsOf = new Map((saved ?? []).filter((s) => s.valid_to).map((s) => [s.id, s.valid_to as string]));
   return (
     <div>
+      {editable && (
+        <div className={styles.from}>
+          <label className="field">
+            <span>{t('groups.effective')}</span>
+            <input
+              type="date"
+              value={from || today}
+              // A day before today judges reported days again: admins only.
+              min={user?.role === 'admin' ? undefined : today}
+              onChange={(e) => {
+                setNote(null);
+                setFrom(e.target.value === today ? '' : e.target.value);
+              }}
+            />
+          </label>
+          <p className="muted">{t('groups.effectiveHelp')}</p>
+        </div>
+      )}
       <div className={styles.week}>
         {DAYS.map((d) => {
           const daySlots = slots.filter((s) => s.day_of_week === d);
@@ -151,6 +195,9 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
                       <span>{t('groups.label')}</span>
                       <input value={s.label} disabled={!editable} onChange={(e) => update(s.key, { label: e.target.value })} />
                     </label>
+                    {s.id !== undefined && endsOf.has(s.id) && (
+                      <p className="muted">{t('groups.until', { date: day(endsOf.get(s.id) as string) })}</p>
+                    )}
                     {err && (
                       <p className={styles.err} role="alert">
                         {t(err)}
@@ -188,6 +235,20 @@ export function Timetable({ groupId, personId, editable = true }: { groupId?: nu
           );
         })}
       </div>
+      {upcoming.length > 0 && (
+        <section className={styles.upcoming} aria-label={t('groups.upcoming')}>
+          <h3>{t('groups.upcoming')}</h3>
+          <ul>
+            {upcoming.map((s) => (
+              <li key={s.id}>
+                {t('groups.upcomingFrom', { date: day(s.valid_from as string) })}: {slotText(t, s)}
+                {s.label ? ` · ${s.label}` : ''}
+              </li>
+            ))}
+          </ul>
+          {editable && <p className="muted">{t('groups.upcomingReplaced')}</p>}
+        </section>
+      )}
       <ErrorMessage error={error} />
       {note && <p className="success">{note}</p>}
       {copyReport && <CopyOutcome report={copyReport} />}

@@ -3,9 +3,42 @@ import type { Schedule } from '../api/types';
 import { diffSchedules, endsNextDay, overlaps, planCopy, slotError, slotsFromSchedules, slotsOverlap, type Slot } from './schedule';
 
 const saved: Schedule[] = [
-  { id: 1, group_id: 3, person_id: null, day_of_week: 1, start: '08:00', end: '14:00', grace_min: 5, label: 'Mañana' },
-  { id: 2, group_id: 3, person_id: null, day_of_week: 2, start: '08:00', end: '14:00', grace_min: 5, label: '' },
-  { id: 3, group_id: 3, person_id: null, day_of_week: 1, start: '07:00', end: '07:45', grace_min: 0, label: 'Guardia' },
+  {
+    id: 1,
+    group_id: 3,
+    person_id: null,
+    day_of_week: 1,
+    start: '08:00',
+    end: '14:00',
+    grace_min: 5,
+    label: 'Mañana',
+    valid_from: null,
+    valid_to: null,
+  },
+  {
+    id: 2,
+    group_id: 3,
+    person_id: null,
+    day_of_week: 2,
+    start: '08:00',
+    end: '14:00',
+    grace_min: 5,
+    label: '',
+    valid_from: null,
+    valid_to: null,
+  },
+  {
+    id: 3,
+    group_id: 3,
+    person_id: null,
+    day_of_week: 1,
+    start: '07:00',
+    end: '07:45',
+    grace_min: 0,
+    label: 'Guardia',
+    valid_from: null,
+    valid_to: null,
+  },
 ];
 
 describe('slotError', () => {
@@ -31,8 +64,30 @@ describe('night slots', () => {
   });
   it('a slot saved as ending at 24:00 is edited as 00:00 and not rewritten unchanged', () => {
     const night: Schedule[] = [
-      { id: 7, group_id: 3, person_id: null, day_of_week: 1, start: '18:00', end: '24:00', grace_min: 5, label: '' },
-      { id: 8, group_id: 3, person_id: null, day_of_week: 2, start: '22:00', end: '01:00', grace_min: 5, label: '' },
+      {
+        id: 7,
+        group_id: 3,
+        person_id: null,
+        day_of_week: 1,
+        start: '18:00',
+        end: '24:00',
+        grace_min: 5,
+        label: '',
+        valid_from: null,
+        valid_to: null,
+      },
+      {
+        id: 8,
+        group_id: 3,
+        person_id: null,
+        day_of_week: 2,
+        start: '22:00',
+        end: '01:00',
+        grace_min: 5,
+        label: '',
+        valid_from: null,
+        valid_to: null,
+      },
     ];
     const slots = slotsFromSchedules(night);
     expect(slots.map((s) => s.end)).toEqual(['00:00', '01:00']);
@@ -65,7 +120,15 @@ describe('diffSchedules', () => {
     expect(ch.remove).toEqual([2]);
     expect(ch.update).toEqual([{ id: 1, patch: { end: '15:00' } }]);
     expect(ch.create).toEqual([
-      { group_id: 3, person_id: null, day_of_week: 5, start: '09:00', end: '13:00', grace_min: 10, label: 'Viernes' },
+      {
+        group_id: 3,
+        person_id: null,
+        day_of_week: 5,
+        start: '09:00',
+        end: '13:00',
+        grace_min: 10,
+        label: 'Viernes',
+      },
     ]);
   });
 });
@@ -152,7 +215,20 @@ describe('planCopy', () => {
     expect(blocked.refused.map((r) => [r.day, r.clash.id])).toEqual([[2, 10]]);
     // A slot ending at midnight (the server's 24:00, edited as 00:00) copies as such.
     const late = planCopy(
-      slotsFromSchedules([{ id: 11, group_id: 3, person_id: null, day_of_week: 5, start: '18:00', end: '24:00', grace_min: 5, label: '' }]),
+      slotsFromSchedules([
+        {
+          id: 11,
+          group_id: 3,
+          person_id: null,
+          day_of_week: 5,
+          start: '18:00',
+          end: '24:00',
+          grace_min: 5,
+          label: '',
+          valid_from: null,
+          valid_to: null,
+        },
+      ]),
       5,
       [6],
       key,
