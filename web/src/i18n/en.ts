@@ -320,7 +320,8 @@ const en: Dictionary = {
     },
   },
   groups: {
-    removeConfirm: 'Remove {{name}} from {{group}}? They leave the group today: the person, their history and their days in the group are kept.',
+    removeConfirm:
+      'Remove {{name}} from {{group}}? They leave the group today: the person, their history and their days in the group are kept.',
     joinedOn: 'Joined on',
     notifyAbsentees: 'Send the group’s managers the list of who is missing after each slot starts (absentees webhooks)',
     title: 'Groups',
