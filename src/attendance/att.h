@@ -89,8 +89,7 @@ void att_tz_local(const att_tz *tz, int64_t utc_ms, att_local *out);
  * yet (02:30 → 03:30 local); a repeated time maps to its first occurrence. */
 int64_t att_tz_utc(const att_tz *tz, int64_t days, int minute_of_day);
 
-int64_t att_days_from_civil(int y, int m, int d);
-void att_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* Civil dates: rc_days_from_civil and rc_civil_from_days (rc.h). */
 int att_weekday(int64_t days);                   /* 0 Sunday */
 void att_day_string(int64_t days, char out[11]); /* YYYY-MM-DD */
 int att_parse_day(const char *s, int64_t *days); /* 0 ok, -1 not a valid date */

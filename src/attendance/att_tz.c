@@ -46,32 +46,6 @@ struct att_tz {
     tz_rule rule; /* after the last transition (or alone) */
 };
 
-/* ---- civil calendar (proleptic Gregorian), after H. Hinnant --------------- */
-
-int64_t att_days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void att_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yy + (*m <= 2));
-}
-
 int att_weekday(int64_t days)
 {
     int64_t w = (days + 4) % 7; /* 1970-01-01 was a Thursday */
@@ -197,16 +171,16 @@ static int64_t rule_local(int y, const tz_rule_date *r)
 {
     int64_t days;
     if (r->kind == 'M') {
-        int64_t first = att_days_from_civil(y, r->m, 1);
+        int64_t first = rc_days_from_civil(y, r->m, 1);
         int wd = att_weekday(first);
         int day = 1 + (r->d - wd + 7) % 7 + (r->w - 1) * 7;
         while (day > month_days(y, r->m)) day -= 7;
         days = first + day - 1;
     } else if (r->kind == 'J') {
-        days = att_days_from_civil(y, 1, 1) + r->d - 1;
+        days = rc_days_from_civil(y, 1, 1) + r->d - 1;
         if (is_leap(y) && r->d >= 60) days++;
     } else {
-        days = att_days_from_civil(y, 1, 1) + r->d;
+        days = rc_days_from_civil(y, 1, 1) + r->d;
     }
     return days * 86400 + r->time_s;
 }
@@ -217,7 +191,7 @@ static void rule_at(const tz_rule *r, int64_t t, int *off, int *dst)
     *dst = 0;
     if (!r->has_dst) return;
     int y, m, d;
-    att_civil_from_days(floordiv(t + r->std_off, 86400), &y, &m, &d);
+    rc_civil_from_days(floordiv(t + r->std_off, 86400), &y, &m, &d);
     /* The start is given in standard time, the end in daylight time. */
     int64_t start = rule_local(y, &r->start) - r->std_off;
     int64_t end = rule_local(y, &r->end) - r->dst_off;
@@ -427,7 +401,7 @@ void att_tz_local(const att_tz *tz, int64_t utc_ms, att_local *out)
     int64_t local = t + off;
     int64_t days = floordiv(local, 86400);
     int64_t secs = local - days * 86400;
-    att_civil_from_days(days, &out->year, &out->month, &out->day);
+    rc_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(secs / 3600);
     out->minute = (int)(secs / 60 % 60);
     out->second = (int)(secs % 60);
@@ -463,7 +437,7 @@ int64_t att_tz_utc(const att_tz *tz, int64_t days, int minute_of_day)
 void att_day_string(int64_t days, char out[11])
 {
     int y, m, d;
-    att_civil_from_days(days, &y, &m, &d);
+    rc_civil_from_days(days, &y, &m, &d);
     unsigned yy = (unsigned)(y < 0 ? 0 : y > 9999 ? 9999 : y);
     out[0] = (char)('0' + yy / 1000);
     out[1] = (char)('0' + yy / 100 % 10);
@@ -484,6 +458,6 @@ int att_parse_day(const char *s, int64_t *days)
     char tail;
     if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
     if (s[4] != '-' || s[7] != '-' || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) return -1;
-    *days = att_days_from_civil(y, m, d);
+    *days = rc_days_from_civil(y, m, d);
     return 0;
 }

@@ -58,6 +58,10 @@ void rc_log(rc_log_level level, const char *fmt, ...) __attribute__((format(prin
 /* Monotonic milliseconds (for measuring) and wall-clock Unix milliseconds. */
 double rc_mono_ms(void);
 int64_t rc_unix_ms(void);
+/* Days since 1970-01-01 of a civil (proleptic Gregorian) date, and back
+ * (H. Hinnant's algorithms): the one calendar of the store and the reports. */
+int64_t rc_days_from_civil(int y, int m, int d);
+void rc_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* CPU milliseconds the calling thread has used (benchmarks on a busy machine). */
 double rc_thread_cpu_ms(void);
 /* The median of v[0..n-1], n > 0 (sorts v in place). */

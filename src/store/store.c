@@ -2273,28 +2273,16 @@ static void row_sched(db_q *q, void *dst)
 
 static int valid_day(const char *d);
 
-/* Days since 1970-01-01 of a valid YYYY-MM-DD, and back (proleptic
- * Gregorian; H. Hinnant's civil-day algorithms). */
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, and back. */
 static int64_t day_number(const char *d)
 {
-    int64_t y = atoi(d), m = atoi(d + 5), dd = atoi(d + 8);
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return rc_days_from_civil(atoi(d), atoi(d + 5), atoi(d + 8));
 }
 static void day_text(int64_t z, char out[11])
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp + (mp < 10 ? 3 : -9);
-    snprintf(out, 11, "%04d-%02d-%02d", (int)(y + (m <= 2)), (int)m, (int)d);
+    int y, m, d;
+    rc_civil_from_days(z, &y, &m, &d);
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
 
 static rc_status sched_valid(const store_schedule *sc, rc_error *err)

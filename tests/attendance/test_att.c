@@ -34,7 +34,7 @@
 
 static int64_t utc_ms(int y, int mo, int d, int h, int mi, int s)
 {
-    return (att_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000;
+    return (rc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000;
 }
 
 static void zone_matches_the_c_library_over_decades(void **state)
@@ -82,7 +82,7 @@ static void dst_gaps_overlaps_and_far_future(void **state)
     att_tz_local(tz, utc_ms(2026, 3, 29, 1, 0, 0), &L);
     assert_int_equal(L.hour, 3);
     assert_int_equal(L.utc_offset_s, 7200);
-    int64_t mar29 = att_days_from_civil(2026, 3, 29), oct25 = att_days_from_civil(2026, 10, 25);
+    int64_t mar29 = rc_days_from_civil(2026, 3, 29), oct25 = rc_days_from_civil(2026, 10, 25);
     /* 02:30 does not exist on 29 March: it maps as if the clock had not moved. */
     assert_int_equal(att_tz_utc(tz, mar29, 150), utc_ms(2026, 3, 29, 1, 30, 0));
     assert_int_equal(att_tz_utc(tz, mar29, 8 * 60), utc_ms(2026, 3, 29, 6, 0, 0));
@@ -180,7 +180,7 @@ typedef struct {
 /* UTC ms of a Berlin wall time. */
 static int64_t at(fx *f, int y, int mo, int d, int h, int mi, int s)
 {
-    return att_tz_utc(f->tz, att_days_from_civil(y, mo, d), h * 60 + mi) + s * 1000;
+    return att_tz_utc(f->tz, rc_days_from_civil(y, mo, d), h * 60 + mi) + s * 1000;
 }
 
 /* Added to Rollcall on 2026-01-01, before every day the tests judge. */
@@ -1476,7 +1476,7 @@ static void default_start_is_the_first_use(void **state)
     att_report_free(&rep);
     int64_t d;
     OK(att_start_day(f->a, f->tz, &d, &e_));
-    assert_int_equal(d, att_days_from_civil(2026, 3, 2));
+    assert_int_equal(d, rc_days_from_civil(2026, 3, 2));
 }
 
 /* The zone handed out by att_zone stays valid across reloads (callers use

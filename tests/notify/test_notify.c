@@ -943,7 +943,7 @@ static void a_test_delivery_goes_to_one_webhook(void **state)
 
 static int64_t berlin(const att_tz *tz, int y, int mo, int d, int h, int mi)
 {
-    return att_tz_utc(tz, att_days_from_civil(y, mo, d), h * 60 + mi);
+    return att_tz_utc(tz, rc_days_from_civil(y, mo, d), h * 60 + mi);
 }
 
 /* A person in the school since 2026-01-01. */

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
         if (store_schedule_create(s, &sc, &err)) die("schedule", &err);
     }
     int nsight = nev;
-    int64_t base = (att_days_from_civil(2026, 1, 1) * 86400 + 7 * 3600 + 50 * 60) * 1000;
+    int64_t base = (rc_days_from_civil(2026, 1, 1) * 86400 + 7 * 3600 + 50 * 60) * 1000;
     int kinds[5] = {0};
     double t0 = rc_mono_ms();
     for (int i = 0; i < nsight; i++) {
