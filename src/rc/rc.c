@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rc/rc_config.h"
+#ifndef RC_TEST_HOOKS /* meson defines it (option test_hooks) */
+#define RC_TEST_HOOKS 0
+#endif
 
 static const char *const status_names[RC_STATUS_COUNT] = {
     [RC_OK] = "ok",
