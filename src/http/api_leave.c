@@ -155,6 +155,15 @@ static bool leave_fields(http_req *r, json_t *b, store_leave *l, bool create)
     return true;
 }
 
+/* A leave that could not be added or changed: 409 leave_overlap naming the
+ * other leave, or the store's error. */
+static enum MHD_Result write_failed(http_req *r, rc_status st, rc_error *err)
+{
+    if (st == RC_ERR_CONFLICT)
+        return http_reply_error(r, MHD_HTTP_CONFLICT, "leave_overlap", "%s", err->msg);
+    return http_reply_rc(r, st, err);
+}
+
 /* The audit's view of a leave (the note stays out: it may be medical). */
 static json_t *leave_audit(const store_leave *l)
 {
@@ -178,12 +187,8 @@ enum MHD_Result http_h_person_leaves_create(http_req *r)
     http_copy(l.created_by, sizeof l.created_by, http_actor(r));
     rc_error err;
     rc_status st = store_leave_add(db(r), &l, &err);
-    if (st == RC_ERR_CONFLICT) {
-        res = http_reply_error(r, MHD_HTTP_CONFLICT, "leave_overlap", "%s", err.msg);
-        goto out;
-    }
     if (st != RC_OK) {
-        res = http_reply_rc(r, st, &err);
+        res = write_failed(r, st, &err);
         goto out;
     }
     /* target person: erasing the person redacts the detail with the rest. */
@@ -203,32 +208,17 @@ enum MHD_Result http_h_person_leaves_patch(http_req *r)
     store_person p;
     int64_t id;
     if (!http_load_person(r, "id", &p) || !http_param_id(r, "leave_id", &id)) return MHD_YES;
-    store_leave *ls = NULL, l = {0}, was;
-    size_t n = 0;
+    store_leave l, was;
     rc_error err;
-    rc_status st = store_leave_list(db(r), p.id, NULL, NULL, &ls, &n, &err);
+    rc_status st = store_leave_get(db(r), p.id, id, &l, &err); /* the fields not sent */
     if (st != RC_OK) return http_reply_rc(r, st, &err);
-    bool found = false;
-    for (size_t i = 0; i < n && !found; i++)
-        if (ls[i].id == id) {
-            l = ls[i];
-            found = true;
-        }
-    free(ls);
-    if (!found) /* as DELETE answers it */
-        return http_reply_rc(
-            r, rc_fail(&err, RC_ERR_NOT_FOUND, "no leave with id %lld", (long long)id), &err);
     json_t *b = http_json_body(r);
     if (!b) return MHD_YES;
     enum MHD_Result res = MHD_YES;
     if (!leave_fields(r, b, &l, false)) goto out;
     st = store_leave_update(db(r), &l, &was, &err);
-    if (st == RC_ERR_CONFLICT) {
-        res = http_reply_error(r, MHD_HTTP_CONFLICT, "leave_overlap", "%s", err.msg);
-        goto out;
-    }
     if (st != RC_OK) {
-        res = http_reply_rc(r, st, &err);
+        res = write_failed(r, st, &err);
         goto out;
     }
     http_audit(r, "leave.update", "person", p.id,

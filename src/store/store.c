@@ -2799,6 +2799,16 @@ rc_status store_leave_add(store *s, store_leave *l, rc_error *err)
     return st;
 }
 
+#define LEAVE_OF_PERSON "SELECT " LEAVE_COLS " FROM person_leaves WHERE id = ? AND person_id = ?"
+
+rc_status store_leave_get(store *s, int64_t person_id, int64_t id, store_leave *out, rc_error *err)
+{
+    TAKE(s, c, err);
+    rc_status st = qone(c, row_leave, out, err, "leave", id, LEAVE_OF_PERSON, "ii", id, person_id);
+    give(s, c);
+    return st;
+}
+
 rc_status store_leave_update(store *s, store_leave *l, store_leave *before, rc_error *err)
 {
     /* Who created it is the stored row's; checked only for termination. */
@@ -2810,9 +2820,8 @@ rc_status store_leave_update(store *s, store_leave *l, store_leave *before, rc_e
     st = tx_begin(s, c, err);
     if (st == RC_OK) st = lock_person(s, c, l->person_id, err);
     if (st == RC_OK)
-        st = qone(c, row_leave, &was, err, "leave", l->id,
-                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE id = ? AND person_id = ?", "ii",
-                  l->id, l->person_id);
+        st = qone(c, row_leave, &was, err, "leave", l->id, LEAVE_OF_PERSON, "ii", l->id,
+                  l->person_id);
     if (st == RC_OK) st = leave_overlap(c, l, err);
     if (st == RC_OK)
         st = qexec(c,
@@ -2837,9 +2846,7 @@ rc_status store_leave_delete(store *s, int64_t person_id, int64_t id, store_leav
     TAKE(s, c, err);
     rc_status st = tx_begin(s, c, err);
     if (st == RC_OK)
-        st = qone(c, row_leave, &l, err, "leave", id,
-                  "SELECT " LEAVE_COLS " FROM person_leaves WHERE id = ? AND person_id = ?", "ii",
-                  id, person_id);
+        st = qone(c, row_leave, &l, err, "leave", id, LEAVE_OF_PERSON, "ii", id, person_id);
     if (st == RC_OK) st = qexec(c, "DELETE FROM person_leaves WHERE id = ?", NULL, err, "i", id);
     st = tx_end(c, st, err);
     give(s, c);

@@ -553,6 +553,9 @@ typedef struct {
  * RC_ERR_NOT_FOUND for an unknown person; RC_ERR_CONFLICT when it overlaps
  * another leave of the person (err names it). */
 rc_status store_leave_add(store *s, store_leave *l, rc_error *err);
+/* Leave id of person_id (RC_ERR_NOT_FOUND when the person has no such
+ * leave). */
+rc_status store_leave_get(store *s, int64_t person_id, int64_t id, store_leave *out, rc_error *err);
 /* Change leave l->id of l->person_id to l's kind, days, minutes and note,
  * checked as store_leave_add checks them (its own days never overlap it);
  * who created it and when stay (filled into l). RC_ERR_NOT_FOUND when the
