@@ -579,6 +579,33 @@ static const char v14[] =
 static const char v15[] =
     "INSERT INTO roles (name, description) VALUES"
     " ('auditor', 'read-only: people, groups, timetables, attendance, reports and exports');";
+/* v16: dated timetables and memberships. schedules.valid_from / valid_to:
+ * the local days (YYYY-MM-DD, inclusive; NULL: open on that side) a slot is
+ * in force, so that changing a timetable from a day on leaves the days
+ * before it judged by the slots they had (existing slots: open on both
+ * sides). group_members gets an id and left_ms, when the person left the
+ * group (0: a member now; like joined_ms, an instant, its local day taken
+ * by the reports): leaving keeps the row, so the days in the group are
+ * still judged by its slots, and a person may join again later (one
+ * current membership per group and person). Existing rows are current. */
+static const char v16[] =
+    "ALTER TABLE schedules ADD COLUMN valid_from TEXT;"
+    "ALTER TABLE schedules ADD COLUMN valid_to TEXT;"
+    "CREATE INDEX schedules_valid_to ON schedules(valid_to);"
+    "CREATE TABLE group_members_v16 ("
+    " id @SERIAL@,"
+    " group_id BIGINT NOT NULL REFERENCES person_groups(id) ON DELETE CASCADE,"
+    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
+    " joined_ms BIGINT NOT NULL DEFAULT 0,"
+    " left_ms BIGINT NOT NULL DEFAULT 0);"
+    "INSERT INTO group_members_v16 (group_id, person_id, joined_ms)"
+    " SELECT group_id, person_id, joined_ms FROM group_members ORDER BY group_id, person_id;"
+    "DROP TABLE group_members;"
+    "ALTER TABLE group_members_v16 RENAME TO group_members;"
+    "CREATE UNIQUE INDEX group_members_current ON group_members(group_id, person_id)"
+    " WHERE left_ms = 0;"
+    "CREATE INDEX group_members_person ON group_members(person_id);";
+
 /* v17: part of a day's leave (a doctor's appointment 09:00-11:00): local
  * minutes [from_min, to_min) of a one-day leave; NULL, the whole day. */
 static const char v17[] =
@@ -637,33 +664,6 @@ static rc_status v18_sqlite(db_conn *c, rc_error *err)
     for (size_t i = 0; i < nidx; i++) free(idx[i]);
     return st;
 }
-
-/* v16: dated timetables and memberships. schedules.valid_from / valid_to:
- * the local days (YYYY-MM-DD, inclusive; NULL: open on that side) a slot is
- * in force, so that changing a timetable from a day on leaves the days
- * before it judged by the slots they had (existing slots: open on both
- * sides). group_members gets an id and left_ms, when the person left the
- * group (0: a member now; like joined_ms, an instant, its local day taken
- * by the reports): leaving keeps the row, so the days in the group are
- * still judged by its slots, and a person may join again later (one
- * current membership per group and person). Existing rows are current. */
-static const char v16[] =
-    "ALTER TABLE schedules ADD COLUMN valid_from TEXT;"
-    "ALTER TABLE schedules ADD COLUMN valid_to TEXT;"
-    "CREATE INDEX schedules_valid_to ON schedules(valid_to);"
-    "CREATE TABLE group_members_v16 ("
-    " id @SERIAL@,"
-    " group_id BIGINT NOT NULL REFERENCES person_groups(id) ON DELETE CASCADE,"
-    " person_id BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,"
-    " joined_ms BIGINT NOT NULL DEFAULT 0,"
-    " left_ms BIGINT NOT NULL DEFAULT 0);"
-    "INSERT INTO group_members_v16 (group_id, person_id, joined_ms)"
-    " SELECT group_id, person_id, joined_ms FROM group_members ORDER BY group_id, person_id;"
-    "DROP TABLE group_members;"
-    "ALTER TABLE group_members_v16 RENAME TO group_members;"
-    "CREATE UNIQUE INDEX group_members_current ON group_members(group_id, person_id)"
-    " WHERE left_ms = 0;"
-    "CREATE INDEX group_members_person ON group_members(person_id);";
 
 const db_migration db_migrations[] = {
     {1, "initial schema", v1, NULL, NULL},
